@@ -1,0 +1,113 @@
+"""Airflow failure callback that reports task failures to the RCA service.
+
+Drop this file into your DAGs folder (it needs only the standard library) and set:
+
+    RCA_WEBHOOK_URL    e.g. https://rca.example.com/webhooks/airflow/
+    RCA_WEBHOOK_TOKEN  the service's webhook token
+
+then use it on a DAG or a task:
+
+    from rca_callback import on_failure_callback
+    DAG(..., default_args={"on_failure_callback": on_failure_callback})
+
+The callback never raises: a failure to report must not change how Airflow handles the task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import traceback
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_EXCEPTION_CHARS = 60_000
+TIMEOUT_SECONDS = 10
+ATTEMPTS = 3
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _exception_text(exception: Any) -> str:
+    if exception is None:
+        return ""
+    if isinstance(exception, BaseException):
+        text = "".join(traceback.format_exception(exception)).strip()
+    else:
+        text = str(exception)
+    # Tracebacks put the real error last: keep the end when trimming.
+    return text[-MAX_EXCEPTION_CHARS:]
+
+
+def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
+    """The documented Airflow body, from an Airflow task context."""
+    ti = context.get("task_instance") or context.get("ti")
+    dag_run = context.get("dag_run")
+    task = getattr(ti, "task", None) or context.get("task")
+    exception = context.get("exception")
+    logical_date = context.get("logical_date") or context.get("execution_date")
+    return {
+        "dag_id": getattr(ti, "dag_id", None),
+        "task_id": getattr(ti, "task_id", None),
+        "run_id": getattr(ti, "run_id", None) or getattr(dag_run, "run_id", None),
+        "map_index": getattr(ti, "map_index", -1),
+        "logical_date": _iso(logical_date),
+        "try_number": getattr(ti, "try_number", None),
+        "max_tries": getattr(ti, "max_tries", None),
+        "state": str(getattr(ti, "state", "") or "failed"),
+        "exception": _exception_text(exception),
+        "exception_type": type(exception).__name__ if exception is not None else None,
+        "log_url": getattr(ti, "log_url", None),
+        "operator": getattr(ti, "operator", None) or type(task).__name__,
+        "owner": getattr(task, "owner", None),
+        "hostname": getattr(ti, "hostname", None),
+        "start_date": _iso(getattr(ti, "start_date", None)),
+        "end_date": _iso(getattr(ti, "end_date", None)),
+        "duration": getattr(ti, "duration", None),
+    }
+
+
+def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
+    """POST the body; retries connection errors and 5xx. True when the service accepted it."""
+    data = json.dumps(body, default=str).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Webhook-Token": token},
+    )
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                return 200 <= response.status < 300
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                log.error("RCA service refused the failure report: %s %s", exc.code, exc.read())
+                return False
+            log.warning("RCA service error %s (attempt %d)", exc.code, attempt)
+        except (urllib.error.URLError, OSError) as exc:
+            log.warning("RCA service unreachable: %s (attempt %d)", exc, attempt)
+        time.sleep(min(2**attempt, 10))
+    return False
+
+
+def on_failure_callback(context: dict[str, Any]) -> None:
+    url = os.environ.get("RCA_WEBHOOK_URL", "")
+    token = os.environ.get("RCA_WEBHOOK_TOKEN", "")
+    if not url or not token:
+        log.warning("RCA_WEBHOOK_URL / RCA_WEBHOOK_TOKEN not set; failure not reported")
+        return
+    try:
+        post_failure(build_failure_body(context), url, token)
+    except Exception:  # noqa: BLE001 - reporting must never fail the callback
+        log.exception("could not report the failure to the RCA service")

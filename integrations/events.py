@@ -1,0 +1,82 @@
+"""The one normalized event every webhook parser produces.
+
+Nothing after a parser knows which source an event came from: dedup, correlation,
+suppression, ticket creation and analysis all work on `FailureEvent`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class EventKind(enum.StrEnum):
+    FAILURE = "failure"
+    # The source says the failure is over (Azure "Resolved"/"Deactivated", a Databricks
+    # success for the same job): close the loop on the matching ticket.
+    RESOLVED = "resolved"
+    # A valid notification that is neither (a Databricks run start, a duration warning
+    # below the failure bar...): stored, answered, nothing else.
+    IGNORED = "ignored"
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "Critical"
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+
+
+class ParseError(ValueError):
+    """The body is JSON but not a payload this parser accepts; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class FailureEvent:
+    """A failure (or its resolution) as reported by one source.
+
+    Keys, from the narrowest to the broadest:
+    - `occurrence_key`: one physical failure instance. The same delivery sent twice has
+      the same key (a duplicate); an Airflow retry of the same task has a new one (a recurrence).
+    - `run_key`: one ticket per run key, decided by a database uniqueness constraint
+      (stored as the ticket's `run_id`). Source-scoped, e.g. `airflow:dag/task/run`.
+    - `resolve_key`: what a later resolution event names to close this ticket
+      (the Azure alert id, the Databricks job...).
+    """
+
+    source: str  # "azure-monitor", "adf", "databricks", "airflow"
+    processing_mode: str  # "adf", "databricks", "airflow", "azure-monitor": the ticket id prefix
+    kind: EventKind
+    pipeline: str
+    run_key: str
+    occurrence_key: str
+    resolve_key: str = ""
+    error_message: str = ""
+    severity_hint: Severity | None = None
+    occurred_at: datetime | None = None
+    resource: dict[str, Any] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    logic_app_run_id: str = ""
+    # Source facts worth keeping that have no column: error code, activity, try number...
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-safe form, kept on the inbox row and used as evidence."""
+        return {
+            "source": self.source,
+            "processing_mode": self.processing_mode,
+            "kind": str(self.kind),
+            "pipeline": self.pipeline,
+            "run_key": self.run_key,
+            "occurrence_key": self.occurrence_key,
+            "resolve_key": self.resolve_key,
+            "error_message": self.error_message,
+            "severity_hint": str(self.severity_hint) if self.severity_hint else None,
+            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
+            "resource": self.resource,
+            "links": self.links,
+            "logic_app_run_id": self.logic_app_run_id,
+            "details": self.details,
+        }

@@ -1,0 +1,153 @@
+"""The ingest fast path shared by every failure webhook (and `manage.py ingest_file`).
+
+Validate, store the raw delivery, decide the ticket, answer; no external call happens here.
+Background work is enqueued only after the transaction commits, and the inbox row stays
+`pending` until a worker finishes it, so beat can redeliver what a crash or a broker outage lost.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from integrations.events import FailureEvent, ParseError
+from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
+from integrations.parsers.adf import parse_adf_failure
+from integrations.parsers.airflow import parse_airflow_failure
+from integrations.parsers.azure_monitor import parse_azure_monitor
+from integrations.parsers.databricks import parse_databricks_notification
+from tickets.services import record_event
+
+PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
+    "azure-monitor": parse_azure_monitor,
+    "adf": parse_adf_failure,
+    "databricks": parse_databricks_notification,
+    "airflow": parse_airflow_failure,
+}
+
+# Outcomes that leave work for the background (analysis now, fan-out later).
+NEEDS_PROCESSING = {Outcome.CREATED, Outcome.CORRELATED, Outcome.RESOLVED}
+
+
+class RejectedDelivery(Exception):
+    """The delivery cannot be accepted; `reason` is safe to show to the sender."""
+
+    def __init__(self, reason: str, *, status: int = 400, tracking_id: uuid.UUID | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.tracking_id = tracking_id
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.reason}
+        if self.tracking_id:
+            body["tracking_id"] = str(self.tracking_id)
+        return body
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ticket_id: str | None
+    outcome: str
+    tracking_id: uuid.UUID
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ticket_id": self.ticket_id,
+            "outcome": self.outcome,
+            "tracking_id": str(self.tracking_id),
+        }
+
+
+def decode_json(raw_body: bytes) -> tuple[str, Any]:
+    """The body as text and as parsed JSON, or RejectedDelivery naming what is wrong."""
+    try:
+        raw_text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RejectedDelivery("body is not UTF-8 encoded JSON") from exc
+    try:
+        payload = json.loads(raw_text)
+    except json.JSONDecodeError as exc:
+        raise RejectedDelivery(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise RejectedDelivery("body is not valid JSON: nested too deeply") from exc
+    if "\\u0000" in raw_text:
+        # PostgreSQL text and jsonb cannot hold NUL characters.
+        payload = _without_nul(payload)
+    return raw_text, payload
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def ingest_delivery(
+    source: str,
+    raw_body: bytes,
+    *,
+    headers: Mapping[str, str] | None = None,
+    remote_addr: str = "",
+) -> IngestResult:
+    """Run one delivery through the pipeline; raises RejectedDelivery for bad input."""
+    if source not in PARSERS:
+        raise RejectedDelivery(f"unknown source '{source}'", status=404)
+    raw_text, payload = decode_json(raw_body)
+    delivery = WebhookDelivery(
+        tracking_id=uuid.uuid4(),
+        source=source,
+        raw_body=raw_text,
+        headers=dict(headers or {}),
+        remote_addr=remote_addr,
+    )
+    try:
+        event = PARSERS[source](payload)
+    except ParseError as exc:
+        delivery.status = DeliveryStatus.REJECTED
+        delivery.reason = str(exc)
+        delivery.save()
+        raise RejectedDelivery(str(exc), tracking_id=delivery.tracking_id) from exc
+
+    with transaction.atomic():
+        result = record_event(event, delivery.tracking_id)
+        delivery.event = event.summary()
+        delivery.outcome = result.outcome
+        delivery.ticket = result.ticket
+        delivery.suppressed_by = result.suppressed_by
+        delivery.status = (
+            DeliveryStatus.PENDING
+            if result.outcome in NEEDS_PROCESSING
+            else DeliveryStatus.PROCESSED
+        )
+        delivery.save()
+        if delivery.status == DeliveryStatus.PENDING:
+            transaction.on_commit(lambda: enqueue_processing(delivery.pk))
+    return IngestResult(
+        ticket_id=result.ticket.pk if result.ticket else None,
+        outcome=result.outcome,
+        tracking_id=delivery.tracking_id,
+    )
+
+
+def enqueue_processing(delivery_id: int) -> None:
+    """Hand a delivery to the workers; a broker outage only delays it (beat redelivers)."""
+    from integrations.tasks import process_delivery
+
+    try:
+        process_delivery.delay(delivery_id)
+    except Exception:  # noqa: BLE001 - any broker failure: the inbox row stays pending
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "broker unavailable; delivery %s left for redelivery", delivery_id, exc_info=True
+        )

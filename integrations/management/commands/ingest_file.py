@@ -1,0 +1,28 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.ingest import PARSERS, RejectedDelivery, ingest_delivery
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a webhook payload from a file through the same pipeline as the webhook "
+        "(for replay and backfill) and print the webhook's answer."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", choices=sorted(PARSERS))
+        parser.add_argument("file", type=Path)
+
+    def handle(self, *args, source: str, file: Path, **options):
+        try:
+            body = file.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
+        try:
+            result = ingest_delivery(source, body, headers={"User-Agent": "manage.py ingest_file"})
+        except RejectedDelivery as exc:
+            raise CommandError(f"rejected: {exc.reason}") from exc
+        self.stdout.write(json.dumps(result.as_dict()))

@@ -1,0 +1,98 @@
+"""Airflow task failures, as posted by `integrations/airflow_callback/rca_callback.py`.
+
+Airflow has no failure webhook of its own; the body is ours (documented in the README):
+
+    {"dag_id": "sales_daily", "task_id": "load", "run_id": "scheduled__2025-12-10T00:00:00+00:00",
+     "logical_date": "2025-12-10T00:00:00+00:00", "try_number": 2, "max_tries": 3,
+     "exception": "psycopg2.OperationalError: ...", "exception_type": "OperationalError",
+     "log_url": "https://airflow.example.com/log?...", "operator": "PythonOperator",
+     "owner": "data-eng", "map_index": -1, "state": "failed", "hostname": "worker-1"}
+
+The body the previous product's callback posted (`execution_date`, `error`, `dag_display_name`,
+`pool`, `queue`, `duration`, ...) is a superset of this one and is accepted as it is.
+
+One ticket per failed task of a DAG run; each try is a new occurrence of that ticket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.events import EventKind, FailureEvent, ParseError
+from integrations.parsers.common import parse_timestamp, require_object, text
+
+_RESOLVED_STATES = {"success", "skipped"}
+_KEPT_DETAILS = (
+    "operator",
+    "owner",
+    "exception_type",
+    "max_tries",
+    "pool",
+    "queue",
+    "hostname",
+    "duration",
+    "state",
+    "dag_display_name",
+)
+
+
+def parse_airflow_failure(payload: Any) -> FailureEvent:
+    body = require_object(payload, "body")
+    dag_id = text(body, "dag_id", required=True)
+    task_id = text(body, "task_id", required=True)
+    run_id = text(body, "run_id", required=True)
+    map_index = text(body, "map_index")
+    try_number = _try_number(body.get("try_number"))
+    state = text(body, "state").lower()
+    exception = text(body, "exception") or text(body, "error")
+    logical_date = body.get("logical_date") or body.get("execution_date")
+
+    task_ref = task_id if map_index in ("", "-1") else f"{task_id}[{map_index}]"
+    run_key = f"airflow:{dag_id}/{task_ref}/{run_id}"
+    resolved = state in _RESOLVED_STATES
+    if not resolved and not exception:
+        raise ParseError("missing required field 'exception' (or 'error')")
+
+    links = {}
+    log_url = text(body, "log_url")
+    if log_url.startswith(("https://", "http://")):
+        links["log"] = log_url
+    details: dict[str, Any] = {"dag_id": dag_id, "task_id": task_id, "try_number": try_number}
+    for key in _KEPT_DETAILS:
+        if body.get(key) not in (None, ""):
+            details[key] = text(body, key)
+    return FailureEvent(
+        source="airflow",
+        processing_mode="airflow",
+        kind=EventKind.RESOLVED if resolved else EventKind.FAILURE,
+        pipeline=f"{dag_id}.{task_ref}"[:500],
+        run_key=run_key,
+        occurrence_key=f"{run_key}#try{try_number}:{'ok' if resolved else 'failed'}",
+        resolve_key=run_key,
+        error_message=exception[:16000],
+        occurred_at=parse_timestamp(body.get("end_date") or body.get("timestamp"), "end_date"),
+        resource={
+            "dag_id": dag_id,
+            "task_id": task_id,
+            "run_id": run_id,
+            "map_index": map_index or "-1",
+            "logical_date": str(parse_timestamp(logical_date, "logical_date") or ""),
+            "airflow_base_url": text(body, "airflow_base_url"),
+        },
+        links=links,
+        details=details,
+    )
+
+
+def _try_number(value: Any) -> int:
+    if value in (None, ""):
+        return 1
+    if isinstance(value, bool):
+        raise ParseError("field 'try_number' must be a whole number")
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ParseError("field 'try_number' must be a whole number") from exc
+    if number < 0 or number > 10_000:
+        raise ParseError("field 'try_number' is out of range")
+    return number

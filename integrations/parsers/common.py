@@ -1,0 +1,71 @@
+"""Small helpers shared by the webhook parsers: typed field access with errors that name the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from integrations.events import ParseError
+
+_MISSING = object()
+
+
+def require_object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ParseError(f"{where} must be a JSON object")
+    return value
+
+
+def field(obj: dict[str, Any], path: str, *, required: bool = False, default: Any = None) -> Any:
+    """Read `a.b.c` from nested objects; a missing required field raises ParseError naming it."""
+    current: Any = obj
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current or current[part] is None:
+            if required:
+                raise ParseError(f"missing required field '{path}'")
+            return default
+        current = current[part]
+    return current
+
+
+def text(obj: dict[str, Any], path: str, *, required: bool = False, default: str = "") -> str:
+    """A field as text; numbers are accepted (ids often arrive as either), objects are not."""
+    value = field(obj, path, required=required, default=_MISSING)
+    if value is _MISSING:
+        return default
+    if isinstance(value, bool) or isinstance(value, dict | list):
+        raise ParseError(f"field '{path}' must be a string")
+    value = str(value).strip()
+    if required and not value:
+        raise ParseError(f"field '{path}' must not be empty")
+    return value
+
+
+def parse_timestamp(value: Any, where: str) -> datetime | None:
+    """ISO 8601 (Azure's 7-digit fractions too) or epoch seconds/milliseconds; always aware UTC."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise ParseError(f"field '{where}' is not a timestamp")
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10_000_000_000 else value
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ParseError(f"field '{where}' is not a timestamp") from exc
+    if not isinstance(value, str):
+        raise ParseError(f"field '{where}' is not a timestamp")
+    raw = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    if "." in raw:
+        # Python accepts at most 6 fractional digits; Azure sends 7.
+        head, _, tail = raw.partition(".")
+        digits = "".join(ch for ch in tail if ch.isdigit())
+        zone = tail[len(digits) :]
+        raw = f"{head}.{digits[:6].ljust(6, '0')}{zone}" if digits else head + zone
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise ParseError(f"field '{where}' is not an ISO 8601 timestamp: {value[:40]!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

@@ -1,0 +1,73 @@
+"""Databricks job notification webhooks (job- and task-level).
+
+The body carries ids only (workspace, job, run, optionally the task); the error text is fetched
+later by the analysis when workspace credentials are configured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.events import EventKind, FailureEvent, ParseError
+from integrations.parsers.common import require_object, text
+
+FAILURE_EVENTS = {"jobs.on_failure"}
+SUCCESS_EVENTS = {"jobs.on_success"}
+# Known, valid, and not a failure: stored and answered, no ticket.
+OTHER_EVENTS = {
+    "jobs.on_start",
+    "jobs.on_duration_warning_threshold_exceeded",
+    "jobs.on_streaming_backlog_exceeded",
+}
+
+
+def parse_databricks_notification(payload: Any) -> FailureEvent:
+    body = require_object(payload, "body")
+    event_type = text(body, "event_type", required=True)
+    if event_type not in FAILURE_EVENTS | SUCCESS_EVENTS | OTHER_EVENTS:
+        raise ParseError(f"unknown Databricks event_type '{event_type[:80]}'")
+    for name in ("job", "run"):
+        if body.get(name) is None:
+            raise ParseError(f"missing required field '{name}'")
+        require_object(body[name], f"field '{name}'")
+    workspace = text(body, "workspace_id", default="unknown")
+    job_id = text(body, "job.job_id", required=True)
+    job_name = text(body, "job.name") or f"job {job_id}"
+    run_id = text(body, "run.run_id", required=True)
+    task = body.get("task")
+    task_key = text(require_object(task, "field 'task'"), "task_key") if task is not None else ""
+
+    run_key = f"databricks:{workspace}:{run_id}" + (f":{task_key}" if task_key else "")
+    if event_type in FAILURE_EVENTS:
+        kind = EventKind.FAILURE
+    elif event_type in SUCCESS_EVENTS:
+        kind = EventKind.RESOLVED
+    else:
+        kind = EventKind.IGNORED
+
+    resource = {"workspace_id": workspace, "job_id": job_id, "job_name": job_name, "run_id": run_id}
+    if task_key:
+        resource["task_key"] = task_key
+    links = {}
+    run_page_url = text(body, "run.run_page_url")
+    if run_page_url.startswith(("https://", "http://")):
+        links["run"] = run_page_url
+    state_message = text(body, "run.state.state_message")
+    what = f"task '{task_key}' of job" if task_key else "job"
+    message = state_message or (
+        f"Databricks {what} '{job_name}' (job {job_id}) run {run_id} failed; "
+        "the notification carries no error text."
+    )
+    return FailureEvent(
+        source="databricks",
+        processing_mode="databricks",
+        kind=kind,
+        pipeline=job_name[:500],
+        run_key=run_key,
+        occurrence_key=f"{run_key}:{event_type}",
+        resolve_key=f"databricks:{workspace}:job:{job_id}",
+        error_message=message if kind == EventKind.FAILURE else "",
+        resource=resource,
+        links=links,
+        details={"event_type": event_type, "needs_enrichment": not state_message},
+    )

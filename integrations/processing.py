@@ -1,0 +1,51 @@
+"""Background processing of one accepted delivery: what the webhook answered but did not do."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from analysis.services import analyse_ticket
+from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+
+def process_delivery(delivery_id: int) -> None:
+    """Finish a pending delivery. Idempotent: a processed delivery is left alone, and each step
+    checks its own result, so a redelivery after a crash redoes only what was not done."""
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return
+    WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
+    if delivery.ticket_id and delivery.outcome == Outcome.CREATED:
+        analyse_ticket(delivery.ticket_id)
+    WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
+    )
+
+
+def redeliver_unfinished(enqueue) -> int:  # noqa: ANN001 - a callable taking a delivery id
+    """Re-enqueue deliveries whose processing was lost (worker killed, broker down)."""
+    cutoff = timezone.now() - settings.REDELIVER_AFTER
+    stale = WebhookDelivery.objects.unfinished(cutoff, settings.REDELIVER_MAX_ATTEMPTS)
+    ids = list(stale.values_list("pk", flat=True)[:1000])
+    for delivery_id in ids:
+        enqueue(delivery_id)
+    if ids:
+        logger.warning("redelivered %d unfinished deliveries", len(ids))
+    return len(ids)
+
+
+def apply_retention() -> int:
+    """Drop processed and rejected inbox rows older than the retention period."""
+    cutoff = timezone.now() - settings.INBOX_RETENTION
+    deleted, _ = (
+        WebhookDelivery.objects.filter(received_at__lt=cutoff)
+        .exclude(status=DeliveryStatus.PENDING)
+        .delete()
+    )
+    return deleted

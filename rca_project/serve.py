@@ -1,0 +1,130 @@
+"""`make run`: migrate, then run web (gunicorn), a Celery worker and beat together.
+
+The launcher resolves the database and Redis once (starting the embedded ones when no URL is
+configured) and passes the URLs to its children, so all three share the same servers. Ctrl-C
+stops everything; if one child dies, the others are stopped too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import django
+
+HOST = os.environ.get("RCA_HOST", "127.0.0.1")
+PORT = os.environ.get("RCA_PORT", "8000")
+WEB_WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
+CELERY_CONCURRENCY = os.environ.get("CELERY_CONCURRENCY", "2")
+
+
+def _children(bin_dir: str) -> dict[str, list[str]]:
+    return {
+        "web": [
+            f"{bin_dir}/gunicorn",
+            "rca_project.wsgi:application",
+            "--bind",
+            f"{HOST}:{PORT}",
+            "--workers",
+            WEB_WORKERS,
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [
+            f"{bin_dir}/celery",
+            "-A",
+            "rca_project",
+            "worker",
+            "--concurrency",
+            CELERY_CONCURRENCY,
+            "--loglevel",
+            "INFO",
+        ],
+        "beat": [
+            f"{bin_dir}/celery",
+            "-A",
+            "rca_project",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(_var_path("celerybeat-schedule")),
+        ],
+    }
+
+
+def _var_path(name: str):  # noqa: ANN202
+    from django.conf import settings
+
+    return settings.VAR_DIR / name
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rca_project.settings")
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL}
+    bin_dir = os.path.dirname(sys.executable)
+    base = f"http://{HOST}:{PORT}"
+    print(
+        "\nRCA service\n"
+        f"  admin          {base}/admin/   (create a user: .venv/bin/python manage.py "
+        "createsuperuser)\n"
+        f"  webhooks       {base}/webhooks/azure-monitor/  /webhooks/adf/  "
+        "/webhooks/databricks/  /webhooks/airflow/\n"
+        f"  health         {base}/healthz  {base}/readyz\n"
+        f"  webhook token  {settings.WEBHOOK_TOKEN}\n"
+        f"  database       {_safe_url(settings.DATABASE_URL)}\n"
+        f"  redis          {_safe_url(settings.REDIS_URL)}\n",
+        flush=True,
+    )
+    processes = {
+        name: subprocess.Popen(command, env=env) for name, command in _children(bin_dir).items()
+    }
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} exited with {process.returncode}; stopping", flush=True)
+                exit_code = process.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return exit_code
+
+
+def _safe_url(url: str) -> str:
+    """A URL for display, without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Shared fixtures. Everything runs against the real services: the embedded PostgreSQL with
+pgvector (or DATABASE_URL), the machine's Redis, and a real Celery worker where a test needs one."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.test import Client
+
+from rca_project import local_services
+from rca_project.celery import app as celery_app
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = Path(os.environ.get("SHARED_FIXTURES", REPO.parent / "shared" / "fixtures"))
+LOCAL_PAYLOADS = Path(__file__).resolve().parent / "payloads"
+TEST_REDIS_DB = 15
+
+
+def shared_payload(name: str) -> dict[str, Any]:
+    return json.loads((SHARED_FIXTURES / "payloads" / name).read_text())
+
+
+def local_payload(name: str) -> dict[str, Any]:
+    return json.loads((LOCAL_PAYLOADS / name).read_text())
+
+
+def _test_redis_url() -> str:
+    if settings.REDIS_URL.startswith("redis://"):
+        base = settings.REDIS_URL.rsplit("/", 1)[0] if settings.REDIS_URL.count("/") > 2 else None
+        return f"{base or settings.REDIS_URL.rstrip('/')}/{TEST_REDIS_DB}"
+    return settings.REDIS_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_broker() -> Iterator[str]:
+    """Tests publish to their own Redis database, emptied first, never the service's queue."""
+    if not django_apps.ready:  # a plain-pytest run of the pure-Python tests
+        yield ""
+        return
+    url = _test_redis_url()
+    redis.Redis.from_url(url).flushdb()
+    celery_app.conf.broker_url = local_services.kombu_url(url)
+    yield url
+
+
+@pytest.fixture(autouse=True)
+def fresh_rule_cache() -> Iterator[None]:
+    if not django_apps.ready:
+        yield
+        return
+    from tickets import rules
+
+    rules.clear_rule_cache()
+    yield
+    rules.clear_rule_cache()
+
+
+@pytest.fixture
+def webhook_client() -> Callable[..., Any]:
+    """POST a JSON body to a webhook with the configured token, like a real sender."""
+    client = Client()
+
+    def post(
+        path: str, body: Any, *, token: str | None = None, raw: bytes | None = None, **extra: Any
+    ):
+        data = raw if raw is not None else json.dumps(body).encode()
+        headers = {"HTTP_X_WEBHOOK_TOKEN": settings.WEBHOOK_TOKEN if token is None else token}
+        if token == "":
+            headers = {}
+        return client.post(path, data=data, content_type="application/json", **headers, **extra)
+
+    return post
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Any]:
+    """A real Celery worker (threads in this process, so it sees the test database),
+    consuming from the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    with (
+        django_db_blocker.unblock(),
+        start_worker(
+            celery_app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            loglevel="WARNING",
+            shutdown_timeout=30,
+        ) as worker,
+    ):
+        yield worker
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until `condition()` is truthy; fail the test with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -1,0 +1,375 @@
+"""The ingest fast path through real HTTP views and the real database."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from integrations.models import DeliveryStatus, WebhookDelivery
+from tests.conftest import local_payload, shared_payload
+from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
+
+pytestmark = pytest.mark.django_db
+
+AZURE = "/webhooks/azure-monitor/"
+ADF = "/webhooks/adf/"
+DATABRICKS = "/webhooks/databricks/"
+AIRFLOW = "/webhooks/airflow/"
+
+
+def test_adf_failure_becomes_a_ticket_with_the_schema_fields(webhook_client):
+    response = webhook_client(ADF, local_payload("adf_failure.json"))
+
+    assert response.status_code == 202
+    answer = response.json()
+    assert answer["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert ticket.id.startswith("ADF-")
+    assert ticket.pipeline == "pl_copy_sales_orders"
+    assert ticket.run_id == "adf:6f1d3c9a-2b7e-4a51-9c1e-0d2f4b8a7e31"
+    assert ticket.processing_mode == "adf"
+    assert ticket.logic_app_run_id == "08585332244345126384812345678CU12"
+    assert ticket.status == "open"
+    assert ticket.sla_status == "Pending"
+    assert ticket.sla_seconds == SlaPolicy.objects.get(priority=ticket.priority).seconds
+    assert ticket.finops_team == "data-platform"
+    assert ticket.details["error_code"] == "2200"
+    assert "Cannot connect to SQL Database" in ticket.error_message
+    assert str(ticket.tracking_id) == answer["tracking_id"]
+    assert ticket.rca_source == "pending"  # the worker writes the RCA
+    delivery = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.ticket_id == ticket.id
+    assert AuditLog.objects.filter(ticket=ticket, action="created").count() == 1
+
+
+def test_adf_camelcase_body_from_a_web_activity_is_accepted(webhook_client):
+    response = webhook_client(ADF, local_payload("adf_failure_camelcase.json"))
+
+    assert response.status_code == 202
+    ticket = Ticket.objects.get(pk=response.json()["ticket_id"])
+    assert ticket.pipeline == "pl_load_ledger"
+    assert ticket.error_type == "ResourceExhaustion"
+    assert ticket.affected_entity["factory"] == "adf-finance"
+
+
+@pytest.mark.parametrize(
+    "path, body, source",
+    [
+        (AZURE, shared_payload("azure_common_metric_dynamic_fired.json"), "azure-monitor"),
+        (AZURE, shared_payload("azure_common_log_v2_scheduled_query_fired.json"), "azure-monitor"),
+        (
+            AZURE,
+            shared_payload("azure_noncommon_metric_alert_static_activated.json"),
+            "azure-monitor",
+        ),
+        (DATABRICKS, shared_payload("databricks_job_run_on_failure.json"), "databricks"),
+        (AIRFLOW, local_payload("airflow_failure.json"), "airflow"),
+        (AIRFLOW, local_payload("airflow_legacy_failure.json"), "airflow"),
+    ],
+)
+def test_every_source_fixture_opens_one_ticket_and_redelivery_is_a_duplicate(
+    webhook_client, path, body, source
+):
+    first = webhook_client(path, body)
+    again = webhook_client(path, body)
+
+    assert first.status_code == 202, first.content
+    assert first.json()["outcome"] == "created"
+    assert again.status_code == 202
+    assert again.json()["outcome"] == "duplicate"
+    assert again.json()["ticket_id"] == first.json()["ticket_id"]
+    assert Ticket.objects.count() == 1
+    assert Ticket.objects.get().source == source
+    assert WebhookDelivery.objects.count() == 2
+
+
+def test_legacy_paths_of_the_replaced_product_still_work(webhook_client):
+    azure = webhook_client("/azure-monitor", shared_payload("azure_common_metric_dynamic_fired.json"))
+    databricks = webhook_client(
+        "/databricks-monitor", shared_payload("databricks_job_run_on_failure.json")
+    )
+    airflow = webhook_client("/airflow-monitor", local_payload("airflow_legacy_failure.json"))
+
+    assert [r.status_code for r in (azure, databricks, airflow)] == [202, 202, 202]
+    assert Ticket.objects.count() == 3
+
+
+def test_azure_severity_sets_severity_priority_and_sla(webhook_client):
+    body = shared_payload("azure_common_metric_dynamic_fired.json")
+    body["data"]["essentials"]["severity"] = "Sev0"
+    SlaPolicy.objects.filter(priority="P1").update(seconds=600)
+
+    ticket = Ticket.objects.get(pk=webhook_client(AZURE, body).json()["ticket_id"])
+
+    assert (ticket.severity, ticket.priority, ticket.sla_seconds) == ("Critical", "P1", 600)
+    assert ticket.sla_deadline == ticket.timestamp + timedelta(seconds=600)
+
+
+def test_ownership_rule_routes_the_ticket(webhook_client):
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_copy_sales_*",
+        finops_team="sales-data",
+        finops_owner="maria",
+        finops_cost_center="CC-4411",
+        slack_channel="#sales-data-alerts",
+        jira_project="SALES",
+    )
+    OwnershipRule.objects.create(pipeline_pattern="*", order=999, finops_team="catch-all")
+
+    ticket = Ticket.objects.get(
+        pk=webhook_client(ADF, local_payload("adf_failure.json")).json()["ticket_id"]
+    )
+
+    assert (ticket.finops_team, ticket.finops_owner, ticket.finops_cost_center) == (
+        "sales-data",
+        "maria",
+        "CC-4411",
+    )
+    assert (ticket.slack_channel, ticket.jira_project) == ("#sales-data-alerts", "SALES")
+
+
+def test_airflow_retries_of_a_task_are_recurrences_of_one_ticket(webhook_client):
+    body = local_payload("airflow_failure.json")
+    first = webhook_client(AIRFLOW, body).json()
+    retry = copy.deepcopy(body)
+    retry["try_number"] = 2
+    second = webhook_client(AIRFLOW, retry).json()
+    other_task = copy.deepcopy(body)
+    other_task["task_id"] = "load_customers"
+    third = webhook_client(AIRFLOW, other_task).json()
+
+    assert second["outcome"] == "correlated"
+    assert second["ticket_id"] == first["ticket_id"]
+    assert third["outcome"] == "created"
+    assert Ticket.objects.get(pk=first["ticket_id"]).occurrence_count == 2
+
+
+def _adf_run(run_id: str, when: str = "12:34:56") -> dict:
+    body = local_payload("adf_failure.json")
+    body["run_id"] = run_id
+    # Same failure, different ids and timestamps in the text: must still correlate.
+    body["error_message"] = body["error_message"].replace("SqlErrorNumber=53", f"RunAt={when}")
+    return body
+
+
+def test_same_failure_in_a_new_run_correlates_to_the_open_ticket(webhook_client):
+    first = webhook_client(ADF, _adf_run("11111111-aaaa-4aaa-8aaa-000000000001")).json()
+    second = webhook_client(ADF, _adf_run("11111111-aaaa-4aaa-8aaa-000000000002", "13:00:01"))
+
+    assert second.json()["outcome"] == "correlated"
+    assert second.json()["ticket_id"] == first["ticket_id"]
+    ticket = Ticket.objects.get(pk=first["ticket_id"])
+    assert ticket.occurrence_count == 2
+    assert AuditLog.objects.filter(ticket=ticket, action="recurred").count() == 1
+
+
+def test_correlation_stops_when_the_ticket_is_acknowledged_or_outside_the_window(
+    webhook_client,
+):
+    first = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000001")).json()
+    Ticket.objects.filter(pk=first["ticket_id"]).update(status="acknowledged")
+    after_ack = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000002")).json()
+    Ticket.objects.filter(pk=after_ack["ticket_id"]).update(
+        last_seen=timezone.now() - timedelta(hours=3)
+    )
+    with override_settings(CORRELATION_WINDOW=timedelta(hours=1)):
+        late = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000003")).json()
+
+    assert after_ack["outcome"] == "created"
+    assert late["outcome"] == "created"
+    assert Ticket.objects.count() == 3
+
+
+def test_suppressed_failure_is_recorded_without_a_ticket(webhook_client):
+    rule = SuppressionRule.objects.create(
+        pipeline_pattern="pl_copy_sales_*",
+        reason="warehouse maintenance",
+        starts_at=timezone.now() - timedelta(minutes=5),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+    response = webhook_client(ADF, local_payload("adf_failure.json"))
+
+    assert response.status_code == 202
+    assert response.json()["outcome"] == "suppressed"
+    assert response.json()["ticket_id"] is None
+    assert Ticket.objects.count() == 0
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.suppressed_by == rule
+    assert delivery.status == DeliveryStatus.PROCESSED
+    rule.refresh_from_db()
+    assert rule.hit_count == 1
+
+
+def test_expired_maintenance_window_does_not_suppress(webhook_client):
+    SuppressionRule.objects.create(
+        pipeline_pattern="*",
+        reason="last week's maintenance",
+        starts_at=timezone.now() - timedelta(days=8),
+        ends_at=timezone.now() - timedelta(days=7),
+    )
+    assert webhook_client(ADF, local_payload("adf_failure.json")).json()["outcome"] == "created"
+
+
+def test_azure_resolved_closes_the_loop_on_the_fired_ticket(webhook_client):
+    fired = shared_payload("azure_common_metric_dynamic_fired.json")
+    ticket_id = webhook_client(AZURE, fired).json()["ticket_id"]
+    resolved = copy.deepcopy(fired)
+    resolved["data"]["essentials"]["monitorCondition"] = "Resolved"
+    resolved["data"]["essentials"]["resolvedDateTime"] = "2021-11-15T10:05:24.3468506Z"
+
+    answer = webhook_client(AZURE, resolved).json()
+
+    assert answer == {**answer, "outcome": "resolved", "ticket_id": ticket_id}
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.remediation_status == "resolved_at_source"
+    assert ticket.resolved_at_source_at is not None
+    assert AuditLog.objects.filter(ticket=ticket, action="resolved at source").count() == 1
+    assert Ticket.objects.count() == 1
+
+
+def test_older_schema_deactivated_closes_the_latest_ticket_of_that_rule(webhook_client):
+    activated = shared_payload("azure_noncommon_metric_alert_static_activated.json")
+    ticket_id = webhook_client(AZURE, activated).json()["ticket_id"]
+    deactivated = copy.deepcopy(activated)
+    deactivated["data"]["status"] = "Deactivated"
+    deactivated["data"]["context"]["timestamp"] = "2021-11-15T10:35:12.9703687Z"
+
+    answer = webhook_client(AZURE, deactivated).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("resolved", ticket_id)
+
+
+def test_databricks_success_closes_the_loop_and_start_is_ignored(webhook_client):
+    failure = shared_payload("databricks_job_run_on_failure.json")
+    ticket_id = webhook_client(DATABRICKS, failure).json()["ticket_id"]
+    start = {**failure, "event_type": "jobs.on_start", "run": {"run_id": "next_run"}}
+    success = {**failure, "event_type": "jobs.on_success", "run": {"run_id": "next_run"}}
+
+    started = webhook_client(DATABRICKS, start).json()
+    succeeded = webhook_client(DATABRICKS, success).json()
+
+    assert (started["outcome"], started["ticket_id"]) == ("ignored", None)
+    assert (succeeded["outcome"], succeeded["ticket_id"]) == ("resolved", ticket_id)
+    assert Ticket.objects.count() == 1
+
+
+def test_resolution_with_nothing_to_resolve_is_ignored(webhook_client):
+    success = {**shared_payload("databricks_job_run_on_failure.json"), "event_type": "jobs.on_success"}
+    answer = webhook_client(DATABRICKS, success).json()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
+
+
+# --- authentication -----------------------------------------------------------------------
+
+
+def test_missing_or_wrong_token_is_401_and_stores_nothing(webhook_client):
+    body = local_payload("adf_failure.json")
+    missing = webhook_client(ADF, body, token="")
+    wrong = webhook_client(ADF, body, token="not-the-token")
+
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert "token" in wrong.json()["error"]
+    assert WebhookDelivery.objects.count() == 0
+    assert Ticket.objects.count() == 0
+
+
+def test_token_in_query_string_for_azure_action_groups(webhook_client, settings):
+    body = shared_payload("azure_common_metric_dynamic_fired.json")
+    response = webhook_client(f"{AZURE}?token={settings.WEBHOOK_TOKEN}", body, token="")
+    assert response.status_code == 202
+
+
+def test_per_source_token_replaces_the_shared_one(webhook_client, settings):
+    settings.WEBHOOK_SOURCE_TOKENS = {"airflow": "airflow-only-token"}
+    body = local_payload("airflow_failure.json")
+
+    assert webhook_client(AIRFLOW, body).status_code == 401
+    assert webhook_client(AIRFLOW, body, token="airflow-only-token").status_code == 202
+    assert webhook_client(ADF, local_payload("adf_failure.json")).status_code == 202
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def test_oversized_body_is_413_before_anything_is_stored(webhook_client, settings):
+    settings.WEBHOOK_MAX_BODY_BYTES = 1024
+    body = local_payload("adf_failure.json")
+    body["error_message"] = "x" * 2000
+
+    response = webhook_client(ADF, body)
+
+    assert response.status_code == 413
+    assert "1024" in response.json()["error"]
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_default_limit_is_one_mebibyte(webhook_client):
+    body = local_payload("adf_failure.json")
+    body["error_message"] = "x" * (1024 * 1024)
+    assert webhook_client(ADF, body).status_code == 413
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_body_that_is_not_json_is_400_and_stores_nothing(webhook_client, raw, reason):
+    response = webhook_client(ADF, None, raw=raw)
+
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert WebhookDelivery.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "path, body, reason",
+    [
+        (ADF, {"pipeline": "p", "error_message": "boom"}, "missing required field 'run_id'"),
+        (ADF, {"pipeline": "p", "run_id": "r"}, "missing required field 'error_message'"),
+        (ADF, [1, 2, 3], "must be a JSON object"),
+        (AIRFLOW, {"dag_id": "d", "task_id": "t", "run_id": "r"}, "'exception'"),
+        (AIRFLOW, {"dag_id": "d", "run_id": "r", "exception": "x"}, "'task_id'"),
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "try_number": "two"}, "try_number"),
+        (DATABRICKS, {"event_type": "jobs.on_failure", "job": {"job_id": 1}}, "'run'"),
+        (DATABRICKS, {"event_type": "cluster.terminated", "run": {}, "job": {}}, "event_type"),
+        (AZURE, {"schemaId": "somethingElse", "data": {}}, "schemaId"),
+        (AZURE, {"schemaId": "azureMonitorCommonAlertSchema", "data": {}}, "essentials"),
+    ],
+)
+def test_valid_json_with_wrong_schema_is_400_kept_as_rejected(webhook_client, path, body, reason):
+    response = webhook_client(path, body)
+
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    delivery = WebhookDelivery.objects.get(tracking_id=response.json()["tracking_id"])
+    assert delivery.status == DeliveryStatus.REJECTED
+    assert reason in delivery.reason
+    assert Ticket.objects.count() == 0
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(ADF).status_code == 405
+
+
+def test_nul_characters_are_stored_safely(webhook_client):
+    body = local_payload("adf_failure.json")
+    body["error_message"] = "bad\u0000byte in row 7"
+    response = webhook_client(ADF, body)
+    assert response.status_code == 202
+    assert Ticket.objects.get().error_message == "badbyte in row 7"
+
+
+def test_webhook_token_is_never_stored_with_the_delivery(webhook_client, settings):
+    webhook_client(f"{ADF}?token={settings.WEBHOOK_TOKEN}", local_payload("adf_failure.json"))
+    delivery = WebhookDelivery.objects.get()
+    assert settings.WEBHOOK_TOKEN not in str(delivery.headers)
+    assert settings.WEBHOOK_TOKEN not in delivery.raw_body

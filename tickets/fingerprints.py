@@ -1,0 +1,36 @@
+"""Fingerprints: what makes two failures "the same failure" for correlation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_MASKS = [
+    # Order matters: the specific shapes first, bare numbers last.
+    (re.compile(r"https?://\S+", re.I), "<url>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<uuid>"),
+    (
+        re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.I),
+        "<ts>",
+    ),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(\.\d+)?\b"), "<time>"),
+    (re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b", re.I), "<hex>"),
+    (re.compile(r"'[^']{0,200}'|\"[^\"]{0,200}\""), "<str>"),
+    (re.compile(r"\d+"), "<n>"),
+    (re.compile(r"\s+"), " "),
+]
+
+_NORMALIZE_LIMIT = 4000
+
+
+def normalize_message(message: str) -> str:
+    """Mask the parts of an error message that differ between runs of the same failure."""
+    text = message[:_NORMALIZE_LIMIT].lower()
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+def failure_fingerprint(source: str, pipeline: str, error_type: str, message: str) -> str:
+    material = "\x1f".join([source, pipeline.lower(), error_type, normalize_message(message)])
+    return hashlib.sha256(material.encode()).hexdigest()

@@ -1,0 +1,115 @@
+"""Ownership, SLA, suppression and severity rules.
+
+Rules are read on every ingest, so they are cached per process for a few seconds; an admin
+change reaches every process within `RULE_CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from django.conf import settings
+
+from tickets.models import OwnershipRule, Priority, Severity, SlaPolicy, SuppressionRule
+
+RULE_CACHE_SECONDS = 5.0
+
+DEFAULT_SLA_SECONDS = {
+    Priority.P1: 15 * 60,
+    Priority.P2: 60 * 60,
+    Priority.P3: 4 * 60 * 60,
+    Priority.P4: 24 * 60 * 60,
+}
+
+SEVERITY_PRIORITY = {
+    Severity.CRITICAL: Priority.P1,
+    Severity.HIGH: Priority.P2,
+    Severity.MEDIUM: Priority.P3,
+    Severity.LOW: Priority.P4,
+}
+
+# The severity a failure of each class gets when its source says nothing.
+ERROR_CLASS_SEVERITY = {
+    "AuthenticationError": Severity.HIGH,
+    "ResourceExhaustion": Severity.HIGH,
+    "DatabaseError": Severity.HIGH,
+    "DataError": Severity.MEDIUM,
+    "NetworkError": Severity.MEDIUM,
+    "TimeoutError": Severity.MEDIUM,
+    "ExternalServiceError": Severity.MEDIUM,
+    "ConfigurationError": Severity.MEDIUM,
+    "CodeError": Severity.MEDIUM,
+    "Unknown": Severity.MEDIUM,
+}
+
+T = TypeVar("T")
+_cache: dict[str, tuple[float, object]] = {}
+
+
+def _cached(name: str, load: Callable[[], T]) -> T:
+    now = time.monotonic()
+    hit = _cache.get(name)
+    if hit and now - hit[0] < RULE_CACHE_SECONDS:
+        return hit[1]  # type: ignore[return-value]
+    value = load()
+    _cache[name] = (now, value)
+    return value
+
+
+def clear_rule_cache() -> None:
+    _cache.clear()
+
+
+@dataclass(frozen=True)
+class Ownership:
+    finops_team: str
+    finops_owner: str
+    finops_cost_center: str
+    slack_channel: str = ""
+    jira_project: str = ""
+
+
+def resolve_ownership(source: str, pipeline: str) -> Ownership:
+    rules = _cached("ownership", lambda: list(OwnershipRule.objects.filter(enabled=True)))
+    for rule in rules:
+        if rule.matches(source, pipeline):
+            return Ownership(
+                finops_team=rule.finops_team,
+                finops_owner=rule.finops_owner,
+                finops_cost_center=rule.finops_cost_center,
+                slack_channel=rule.slack_channel,
+                jira_project=rule.jira_project,
+            )
+    return Ownership(
+        finops_team=settings.DEFAULT_FINOPS_TEAM,
+        finops_owner=settings.DEFAULT_FINOPS_OWNER,
+        finops_cost_center=settings.DEFAULT_FINOPS_COST_CENTER,
+    )
+
+
+def matching_suppression(source: str, pipeline: str, at: datetime) -> SuppressionRule | None:
+    rules = _cached("suppression", lambda: list(SuppressionRule.objects.filter(enabled=True)))
+    for rule in rules:
+        if rule.active_at(at) and rule.matches(source, pipeline):
+            return rule
+    return None
+
+
+def sla_seconds_for(priority: str) -> int:
+    policies = _cached("sla", lambda: dict(SlaPolicy.objects.values_list("priority", "seconds")))
+    return policies.get(priority, DEFAULT_SLA_SECONDS[Priority(priority)])
+
+
+def severity_for(severity_hint: str | None, error_type: str) -> Severity:
+    """The source's own severity when it gives one (Azure Sev0–4), else the error class's."""
+    if severity_hint:
+        return Severity(severity_hint)
+    return ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)
+
+
+def priority_for(severity: str) -> Priority:
+    return SEVERITY_PRIORITY[Severity(severity)]
