@@ -145,7 +145,7 @@ def enqueue_processing(delivery_id: int) -> None:
 
     try:
         process_delivery.delay(delivery_id)
-    except Exception:  # noqa: BLE001 - any broker failure: the inbox row stays pending
+    except Exception:
         import logging
 
         logging.getLogger(__name__).warning(

@@ -28,7 +28,7 @@ def process_delivery(delivery_id: int) -> None:
     )
 
 
-def redeliver_unfinished(enqueue) -> int:  # noqa: ANN001 - a callable taking a delivery id
+def redeliver_unfinished(enqueue) -> int:
     """Re-enqueue deliveries whose processing was lost (worker killed, broker down)."""
     cutoff = timezone.now() - settings.REDELIVER_AFTER
     stale = WebhookDelivery.objects.unfinished(cutoff, settings.REDELIVER_MAX_ATTEMPTS)

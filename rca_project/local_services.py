@@ -38,7 +38,7 @@ def embedded_postgres_url(database: str = "rca") -> str:
     return server.get_uri(database)
 
 
-def _ensure_database(server, database: str) -> None:  # noqa: ANN001 - embedded_postgres type
+def _ensure_database(server, database: str) -> None:
     import psycopg
 
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:

@@ -56,7 +56,7 @@ def _children(bin_dir: str) -> dict[str, list[str]]:
     }
 
 
-def _var_path(name: str):  # noqa: ANN202
+def _var_path(name: str):
     from django.conf import settings
 
     return settings.VAR_DIR / name

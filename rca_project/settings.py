@@ -56,7 +56,9 @@ try:
         }.items()
         if token
     }
-    WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, validate=lambda n: n > 0)
+    WEBHOOK_MAX_BODY_BYTES = env.int(
+        "WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, validate=lambda n: n > 0
+    )
 
     CORRELATION_WINDOW = timedelta(seconds=env.int("CORRELATION_WINDOW_SECONDS", 3600))
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")
@@ -150,7 +152,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# Publishing happens on commit inside the webhook request: fail fast when the broker is down
+# (the inbox row stays pending and beat redelivers it) instead of holding the request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

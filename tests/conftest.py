@@ -22,7 +22,10 @@ from rca_project.celery import app as celery_app
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = Path(os.environ.get("SHARED_FIXTURES", REPO.parent / "shared" / "fixtures"))
 LOCAL_PAYLOADS = Path(__file__).resolve().parent / "payloads"
-TEST_REDIS_DB = 15
+# One Redis database per test process (pytest-xdist runs several), so a worker never takes
+# another process's tasks.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEST_REDIS_DB = 8 + int(_XDIST_WORKER.removeprefix("gw")) if _XDIST_WORKER else 15
 
 
 def shared_payload(name: str) -> dict[str, Any]:

@@ -105,7 +105,7 @@ def sla_seconds_for(priority: str) -> int:
 
 
 def severity_for(severity_hint: str | None, error_type: str) -> Severity:
-    """The source's own severity when it gives one (Azure Sev0–4), else the error class's."""
+    """The source's own severity when it gives one (Azure Sev0-4), else the error class's."""
     if severity_hint:
         return Severity(severity_hint)
     return ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)

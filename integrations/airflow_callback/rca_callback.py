@@ -109,5 +109,5 @@ def on_failure_callback(context: dict[str, Any]) -> None:
         return
     try:
         post_failure(build_failure_body(context), url, token)
-    except Exception:  # noqa: BLE001 - reporting must never fail the callback
+    except Exception:
         log.exception("could not report the failure to the RCA service")

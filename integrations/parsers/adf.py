@@ -62,7 +62,9 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
             raise ParseError(f"missing required field '{name}'")
     status = (values["status"] or "Failed").lower()
     if status not in {"failed", "succeeded"}:
-        raise ParseError(f"field 'status' must be Failed or Succeeded, not '{values['status'][:40]}'")
+        raise ParseError(
+            f"field 'status' must be Failed or Succeeded, not '{values['status'][:40]}'"
+        )
     failed = status == "failed"
     if failed and not values["error_message"]:
         raise ParseError("missing required field 'error_message'")

@@ -1,4 +1,4 @@
-"""Small helpers shared by the webhook parsers: typed field access with errors that name the field."""
+"""Helpers shared by the webhook parsers: typed field access with errors naming the field."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def text(obj: dict[str, Any], path: str, *, required: bool = False, default: str
     value = field(obj, path, required=required, default=_MISSING)
     if value is _MISSING:
         return default
-    if isinstance(value, bool) or isinstance(value, dict | list):
+    if isinstance(value, bool | dict | list):
         raise ParseError(f"field '{path}' must be a string")
     value = str(value).strip()
     if required and not value:

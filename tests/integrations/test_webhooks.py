@@ -89,7 +89,9 @@ def test_every_source_fixture_opens_one_ticket_and_redelivery_is_a_duplicate(
 
 
 def test_legacy_paths_of_the_replaced_product_still_work(webhook_client):
-    azure = webhook_client("/azure-monitor", shared_payload("azure_common_metric_dynamic_fired.json"))
+    azure = webhook_client(
+        "/azure-monitor", shared_payload("azure_common_metric_dynamic_fired.json")
+    )
     databricks = webhook_client(
         "/databricks-monitor", shared_payload("databricks_job_run_on_failure.json")
     )
@@ -259,7 +261,10 @@ def test_databricks_success_closes_the_loop_and_start_is_ignored(webhook_client)
 
 
 def test_resolution_with_nothing_to_resolve_is_ignored(webhook_client):
-    success = {**shared_payload("databricks_job_run_on_failure.json"), "event_type": "jobs.on_success"}
+    success = {
+        **shared_payload("databricks_job_run_on_failure.json"),
+        "event_type": "jobs.on_success",
+    }
     answer = webhook_client(DATABRICKS, success).json()
     assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
 

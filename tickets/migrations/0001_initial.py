@@ -3,13 +3,12 @@
 import django.db.models.deletion
 import django.utils.timezone
 import pgvector.django.vector
-from pgvector.django import VectorExtension
 from django.conf import settings
 from django.db import migrations, models
+from pgvector.django import VectorExtension
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,134 +18,335 @@ class Migration(migrations.Migration):
     operations = [
         VectorExtension(),
         migrations.CreateModel(
-            name='OwnershipRule',
+            name="OwnershipRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pipeline_pattern', models.CharField(help_text="Glob on the pipeline name, e.g. 'sales_*' or '*'.", max_length=300)),
-                ('source', models.CharField(blank=True, help_text='Only events from this source (azure-monitor, adf, databricks, airflow).', max_length=32)),
-                ('enabled', models.BooleanField(default=True)),
-                ('order', models.PositiveIntegerField(default=100, help_text='Lower wins.')),
-                ('finops_team', models.CharField(max_length=200)),
-                ('finops_owner', models.CharField(blank=True, max_length=200)),
-                ('finops_cost_center', models.CharField(blank=True, max_length=200)),
-                ('slack_channel', models.CharField(blank=True, max_length=200)),
-                ('jira_project', models.CharField(blank=True, max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "pipeline_pattern",
+                    models.CharField(
+                        help_text="Glob on the pipeline name, e.g. 'sales_*' or '*'.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Only events from this source (azure-monitor, adf, databricks, airflow).",
+                        max_length=32,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("order", models.PositiveIntegerField(default=100, help_text="Lower wins.")),
+                ("finops_team", models.CharField(max_length=200)),
+                ("finops_owner", models.CharField(blank=True, max_length=200)),
+                ("finops_cost_center", models.CharField(blank=True, max_length=200)),
+                ("slack_channel", models.CharField(blank=True, max_length=200)),
+                ("jira_project", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'ordering': ['order', 'id'],
+                "ordering": ["order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SlaPolicy',
+            name="SlaPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('priority', models.CharField(choices=[('P1', 'P1'), ('P2', 'P2'), ('P3', 'P3'), ('P4', 'P4')], max_length=2, unique=True)),
-                ('seconds', models.PositiveIntegerField(help_text='Time allowed to acknowledge.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("P1", "P1"), ("P2", "P2"), ("P3", "P3"), ("P4", "P4")],
+                        max_length=2,
+                        unique=True,
+                    ),
+                ),
+                ("seconds", models.PositiveIntegerField(help_text="Time allowed to acknowledge.")),
             ],
             options={
-                'verbose_name_plural': 'SLA policies',
-                'ordering': ['priority'],
+                "verbose_name_plural": "SLA policies",
+                "ordering": ["priority"],
             },
         ),
         migrations.CreateModel(
-            name='SuppressionRule',
+            name="SuppressionRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pipeline_pattern', models.CharField(help_text="Glob on the pipeline name, e.g. 'sales_*' or '*'.", max_length=300)),
-                ('source', models.CharField(blank=True, help_text='Only events from this source (azure-monitor, adf, databricks, airflow).', max_length=32)),
-                ('enabled', models.BooleanField(default=True)),
-                ('reason', models.CharField(max_length=300)),
-                ('starts_at', models.DateTimeField(blank=True, null=True)),
-                ('ends_at', models.DateTimeField(blank=True, null=True)),
-                ('hit_count', models.PositiveIntegerField(default=0, editable=False)),
-                ('created_by', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "pipeline_pattern",
+                    models.CharField(
+                        help_text="Glob on the pipeline name, e.g. 'sales_*' or '*'.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Only events from this source (azure-monitor, adf, databricks, airflow).",
+                        max_length=32,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("reason", models.CharField(max_length=300)),
+                ("starts_at", models.DateTimeField(blank=True, null=True)),
+                ("ends_at", models.DateTimeField(blank=True, null=True)),
+                ("hit_count", models.PositiveIntegerField(default=0, editable=False)),
+                ("created_by", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('starts_at__isnull', True), ('ends_at__isnull', True), ('ends_at__gt', models.F('starts_at')), _connector='OR'), name='suppression_window_ends_after_start')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("starts_at__isnull", True),
+                            ("ends_at__isnull", True),
+                            ("ends_at__gt", models.F("starts_at")),
+                            _connector="OR",
+                        ),
+                        name="suppression_window_ends_after_start",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.CharField(editable=False, max_length=64, primary_key=True, serialize=False)),
-                ('timestamp', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('pipeline', models.CharField(db_index=True, max_length=500)),
-                ('run_id', models.CharField(help_text='Dedup key: one ticket per run (source-scoped).', max_length=600, unique=True)),
-                ('rca_result', models.TextField(blank=True)),
-                ('recommendations', models.JSONField(blank=True, default=list)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('severity', models.CharField(choices=[('Critical', 'Critical'), ('High', 'High'), ('Medium', 'Medium'), ('Low', 'Low')], default='Medium', max_length=10)),
-                ('priority', models.CharField(choices=[('P1', 'P1'), ('P2', 'P2'), ('P3', 'P3'), ('P4', 'P4')], default='P3', max_length=2)),
-                ('error_type', models.CharField(choices=[('NetworkError', 'Networkerror'), ('DatabaseError', 'Databaseerror'), ('ResourceExhaustion', 'Resourceexhaustion'), ('AuthenticationError', 'Authenticationerror'), ('DataError', 'Dataerror'), ('ExternalServiceError', 'Externalserviceerror'), ('TimeoutError', 'Timeouterror'), ('ConfigurationError', 'Configurationerror'), ('CodeError', 'Codeerror'), ('Unknown', 'Unknown')], default='Unknown', max_length=32)),
-                ('affected_entity', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('acknowledged', 'Acknowledged')], db_index=True, default='open', max_length=16)),
-                ('sla_seconds', models.PositiveIntegerField(default=0)),
-                ('sla_status', models.CharField(choices=[('Pending', 'Pending'), ('Met', 'Met'), ('Breached', 'Breached')], default='Pending', max_length=10)),
-                ('finops_team', models.CharField(blank=True, max_length=200)),
-                ('finops_owner', models.CharField(blank=True, max_length=200)),
-                ('finops_cost_center', models.CharField(blank=True, max_length=200)),
-                ('blob_log_url', models.URLField(blank=True, max_length=1000)),
-                ('itsm_ticket_id', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='JIRA key')),
-                ('ack_ts', models.DateTimeField(blank=True, null=True)),
-                ('ack_user', models.CharField(blank=True, max_length=200)),
-                ('ack_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('slack_ts', models.CharField(blank=True, max_length=64)),
-                ('slack_channel', models.CharField(blank=True, max_length=200)),
-                ('logic_app_run_id', models.CharField(blank=True, max_length=200)),
-                ('processing_mode', models.CharField(blank=True, max_length=32)),
-                ('remediation_status', models.CharField(blank=True, max_length=64)),
-                ('source', models.CharField(db_index=True, max_length=32)),
-                ('fingerprint', models.CharField(db_index=True, max_length=64)),
-                ('occurrence_count', models.PositiveIntegerField(default=1)),
-                ('first_seen', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen', models.DateTimeField(default=django.utils.timezone.now)),
-                ('error_message', models.TextField(blank=True)),
-                ('links', models.JSONField(blank=True, default=dict)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('rca_source', models.CharField(choices=[('pending', 'Not analysed yet'), ('rules', 'Rule-based'), ('gemini', 'Gemini')], default='pending', max_length=16)),
-                ('rca_note', models.TextField(blank=True, help_text='Why this RCA source was used.')),
-                ('analysed_at', models.DateTimeField(blank=True, null=True)),
-                ('tracking_id', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('resolve_key', models.CharField(blank=True, db_index=True, max_length=600)),
-                ('resolved_at_source_at', models.DateTimeField(blank=True, null=True)),
-                ('sla_deadline', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('jira_project', models.CharField(blank=True, max_length=64)),
-                ('embedding', pgvector.django.vector.VectorField(blank=True, null=True)),
-                ('embedding_model', models.CharField(blank=True, max_length=100)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.CharField(
+                        editable=False, max_length=64, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "timestamp",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("pipeline", models.CharField(db_index=True, max_length=500)),
+                (
+                    "run_id",
+                    models.CharField(
+                        help_text="Dedup key: one ticket per run (source-scoped).",
+                        max_length=600,
+                        unique=True,
+                    ),
+                ),
+                ("rca_result", models.TextField(blank=True)),
+                ("recommendations", models.JSONField(blank=True, default=list)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("Critical", "Critical"),
+                            ("High", "High"),
+                            ("Medium", "Medium"),
+                            ("Low", "Low"),
+                        ],
+                        default="Medium",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("P1", "P1"), ("P2", "P2"), ("P3", "P3"), ("P4", "P4")],
+                        default="P3",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "error_type",
+                    models.CharField(
+                        choices=[
+                            ("NetworkError", "Networkerror"),
+                            ("DatabaseError", "Databaseerror"),
+                            ("ResourceExhaustion", "Resourceexhaustion"),
+                            ("AuthenticationError", "Authenticationerror"),
+                            ("DataError", "Dataerror"),
+                            ("ExternalServiceError", "Externalserviceerror"),
+                            ("TimeoutError", "Timeouterror"),
+                            ("ConfigurationError", "Configurationerror"),
+                            ("CodeError", "Codeerror"),
+                            ("Unknown", "Unknown"),
+                        ],
+                        default="Unknown",
+                        max_length=32,
+                    ),
+                ),
+                ("affected_entity", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In progress"),
+                            ("acknowledged", "Acknowledged"),
+                        ],
+                        db_index=True,
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("sla_seconds", models.PositiveIntegerField(default=0)),
+                (
+                    "sla_status",
+                    models.CharField(
+                        choices=[("Pending", "Pending"), ("Met", "Met"), ("Breached", "Breached")],
+                        default="Pending",
+                        max_length=10,
+                    ),
+                ),
+                ("finops_team", models.CharField(blank=True, max_length=200)),
+                ("finops_owner", models.CharField(blank=True, max_length=200)),
+                ("finops_cost_center", models.CharField(blank=True, max_length=200)),
+                ("blob_log_url", models.URLField(blank=True, max_length=1000)),
+                (
+                    "itsm_ticket_id",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=64, verbose_name="JIRA key"
+                    ),
+                ),
+                ("ack_ts", models.DateTimeField(blank=True, null=True)),
+                ("ack_user", models.CharField(blank=True, max_length=200)),
+                ("ack_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("slack_ts", models.CharField(blank=True, max_length=64)),
+                ("slack_channel", models.CharField(blank=True, max_length=200)),
+                ("logic_app_run_id", models.CharField(blank=True, max_length=200)),
+                ("processing_mode", models.CharField(blank=True, max_length=32)),
+                ("remediation_status", models.CharField(blank=True, max_length=64)),
+                ("source", models.CharField(db_index=True, max_length=32)),
+                ("fingerprint", models.CharField(db_index=True, max_length=64)),
+                ("occurrence_count", models.PositiveIntegerField(default=1)),
+                ("first_seen", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen", models.DateTimeField(default=django.utils.timezone.now)),
+                ("error_message", models.TextField(blank=True)),
+                ("links", models.JSONField(blank=True, default=dict)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "rca_source",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not analysed yet"),
+                            ("rules", "Rule-based"),
+                            ("gemini", "Gemini"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "rca_note",
+                    models.TextField(blank=True, help_text="Why this RCA source was used."),
+                ),
+                ("analysed_at", models.DateTimeField(blank=True, null=True)),
+                ("tracking_id", models.UUIDField(blank=True, db_index=True, null=True)),
+                ("resolve_key", models.CharField(blank=True, db_index=True, max_length=600)),
+                ("resolved_at_source_at", models.DateTimeField(blank=True, null=True)),
+                ("sla_deadline", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("jira_project", models.CharField(blank=True, max_length=64)),
+                ("embedding", pgvector.django.vector.VectorField(blank=True, null=True)),
+                ("embedding_model", models.CharField(blank=True, max_length=100)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-timestamp'],
-                'indexes': [models.Index(fields=['status', '-timestamp'], name='ticket_status_recent'), models.Index(fields=['fingerprint', '-last_seen'], name='ticket_fingerprint_recent')],
+                "ordering": ["-timestamp"],
+                "indexes": [
+                    models.Index(fields=["status", "-timestamp"], name="ticket_status_recent"),
+                    models.Index(
+                        fields=["fingerprint", "-last_seen"], name="ticket_fingerprint_recent"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Occurrence',
+            name="Occurrence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=700, unique=True)),
-                ('outcome', models.CharField(max_length=16)),
-                ('seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='occurrences', to='tickets.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=700, unique=True)),
+                ("outcome", models.CharField(max_length=16)),
+                ("seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="occurrences",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AuditLog',
+            name="AuditLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor_kind', models.CharField(choices=[('user', 'User'), ('jira', 'Jira'), ('slack', 'Slack'), ('system', 'System'), ('source', 'Source')], max_length=10)),
-                ('actor_name', models.CharField(blank=True, max_length=200)),
-                ('action', models.CharField(max_length=64)),
-                ('before', models.JSONField(blank=True, default=dict)),
-                ('after', models.JSONField(blank=True, default=dict)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_entries', to='tickets.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor_kind",
+                    models.CharField(
+                        choices=[
+                            ("user", "User"),
+                            ("jira", "Jira"),
+                            ("slack", "Slack"),
+                            ("system", "System"),
+                            ("source", "Source"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("actor_name", models.CharField(blank=True, max_length=200)),
+                ("action", models.CharField(max_length=64)),
+                ("before", models.JSONField(blank=True, default=dict)),
+                ("after", models.JSONField(blank=True, default=dict)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_entries",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['ticket', 'created_at'], name='audit_ticket_time')],
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    models.Index(fields=["ticket", "created_at"], name="audit_ticket_time")
+                ],
             },
         ),
     ]

@@ -31,7 +31,9 @@ class Command(BaseCommand):
             if not isinstance(record, dict) or not isinstance(record.get("message"), str):
                 raise CommandError(f"{file}:{number}: each line needs a string 'message'")
             error_type = classify_error(record["message"]).error_type
-            self.stdout.write(json.dumps({"id": record.get("id", number), "error_type": error_type}))
+            self.stdout.write(
+                json.dumps({"id": record.get("id", number), "error_type": error_type})
+            )
             if record.get("label"):
                 labelled += 1
                 accepted = {record["label"], record.get("alt_label")}

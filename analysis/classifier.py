@@ -1,0 +1,825 @@
+"""Rule-based classification of pipeline error messages.
+
+Each error class has weighted regex signals written from the public vocabularies of Azure Data
+Factory, Databricks/Spark, Airflow, JDBC/ODBC drivers, Python tracebacks and cloud SDKs. Every
+matching signal adds its weight to its class; the highest score wins and ties go to the class
+that is more often the root cause (see ``_TIE_BREAK``). Pure Python, no Django import.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+try:  # Private in CPython 3.11+; only used to derive prefilter anchors, so it may go missing.
+    from re import _constants as _sre  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    _sre = _parser = None
+
+ERROR_CLASSES: tuple[str, ...] = (
+    "NetworkError",
+    "DatabaseError",
+    "ResourceExhaustion",
+    "AuthenticationError",
+    "DataError",
+    "ExternalServiceError",
+    "TimeoutError",
+    "ConfigurationError",
+    "CodeError",
+    "Unknown",
+)
+
+# Only the head and tail of huge messages are scanned: the summary comes first and a
+# traceback's real exception comes last. This bounds regex work per message.
+HEAD_CHARS = 8 * 1024
+TAIL_CHARS = 4 * 1024
+
+# Weight of a class's further signals after its strongest one.
+_EXTRA = 0.35
+
+# Below this score the rules are not sure enough to name a class.
+MIN_SCORE = 1.5
+
+# When scores tie, the class earlier here wins: it is more often the cause than the symptom
+# (a login failure surfaces as a database error, an OOM kill as a lost executor, a statement
+# timeout as a database error, a constraint violation as a failed SQL operation).
+_TIE_BREAK: tuple[str, ...] = (
+    "AuthenticationError",
+    "ResourceExhaustion",
+    "TimeoutError",
+    "DataError",
+    "ConfigurationError",
+    "DatabaseError",
+    "NetworkError",
+    "ExternalServiceError",
+    "CodeError",
+)
+_TIE_RANK = {name: i for i, name in enumerate(_TIE_BREAK)}
+
+
+@dataclass(frozen=True)
+class Classification:
+    error_type: str
+    confidence: float
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Branch:
+    """One top-level alternative of a signal's regex: the signal matches if any branch does."""
+
+    signal: int
+    pattern: re.Pattern[str]
+    # Literals (lowercase) of which any match must contain one; None when none could be derived.
+    anchors: frozenset[str] | None
+    # Case-insensitive signals are matched against the lowercased text (much faster in `re`
+    # than IGNORECASE); case-sensitive ones (exception class names, codes) against the original.
+    on_lower: bool
+
+
+@dataclass(frozen=True)
+class _Signal:
+    name: str
+    error_type: str
+    weight: float
+    pattern: re.Pattern[str]
+    on_lower: bool
+
+
+_I = re.IGNORECASE
+
+# An HTTP status only counts next to a word that makes it one ("status code: 503", "(403)",
+# "401 Client Error", "403, GET"), so line numbers and ids in tracebacks do not match.
+_CTX = (
+    r"(?:status(?:[ _-]?code)?|http(?:/\d\.\d)?|error(?: ?code)?|code|response|statuscode)"
+    r"[\s:=\"'(-]{0,4}"
+)
+_VERB = r", (?:get|head|put|post|delete|patch)\b"
+
+
+def _status(codes: str, words: str) -> str:
+    return rf"{_CTX}(?:{codes})\b|\b(?:{codes}) (?:{words})|\((?:{codes})\)|\b(?:{codes}){_VERB}"
+
+
+# (name, weight, regex, flags). Names are short, stable identifiers used to explain a result.
+_RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
+    "NetworkError": [
+        (
+            "dns_failure",
+            4.0,
+            r"name or service not known|temporary failure in name resolution"
+            r"|could not translate host ?name|unknownhostexception|socket\.gaierror|getaddrinfo"
+            r"|nodename nor servname|no such host is known|remote name could not be resolved"
+            r"|could not resolve host|nxdomain|dns (?:resolution|lookup) fail|hostnotfound"
+            r"|name resolution failed|failed to resolve",
+            _I,
+        ),
+        (
+            "tls_failure",
+            5.0,
+            r"ssl ?handshake|handshake_failure|sslhandshakeexception"
+            r"|certificate[_ ]verify[_ ]failed"
+            r"|pkix path building failed|unable to find valid certification path"
+            r"|self[- ]signed certificate|wrong_version_number|sslerror|ssl error"
+            r"|secure sockets layer|ssl routines|tls handshake|certificate has expired"
+            r"|remote certificate is invalid|could not establish trust relationship",
+            _I,
+        ),
+        (
+            "connection_reset",
+            3.0,
+            r"connection reset|econnreset|errno 104\b|broken pipe|connection aborted"
+            r"|remotedisconnected|remote end closed connection|forcibly closed by the remote host"
+            r"|underlying connection was closed|connection was closed unexpectedly",
+            _I,
+        ),
+        (
+            "host_unreachable",
+            3.0,
+            r"no route to host|network is unreachable|host is unreachable|ehostunreach"
+            r"|enetunreach|driver_unreachable|instance_unreachable"
+            r"|(?:failed to|unable to|could not) reach"
+            r"|endpointconnectionerror|could not connect to the endpoint"
+            r"|cannot connect to proxy|proxyerror",
+            _I,
+        ),
+        (
+            "socket_no_response",
+            3.0,
+            r"connected party did not properly respond|connected host has failed to respond"
+            r"|unable to connect to the remote server|error occurred while sending the request"
+            r"|socketexception",
+            _I,
+        ),
+        (
+            "network_wording",
+            2.5,
+            r"network[- ]related|network connectivity|network (?:issue|error|failure|problem)"
+            r"|networkerror|network connection (?:was|is) (?:lost|interrupted)"
+            r"|integration runtime .{0,60}(?:offline|is not online|unavailable)",
+            _I,
+        ),
+        ("connection_refused", 2.0, r"connection refused|econnrefused|errno 111\b", _I),
+        (
+            "connect_failed",
+            1.5,
+            r"failed to (?:establish a new )?connect(?:ion)?|connectexception|newconnectionerror"
+            r"|connectionerror|could not establish (?:a )?connection|max retries exceeded with url",
+            _I,
+        ),
+        ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
+    ],
+    "DatabaseError": [
+        (
+            "deadlock",
+            5.0,
+            r"deadlock|lock wait timeout|lock request time ?out|could not obtain lock"
+            r"|resource busy and acquire|nowait specified"
+            r"|concurrent(?:append|delete\w*|transaction)exception|concurrentmodification"
+            r"|concurrent update|protocolchangedexception|metadatachangedexception"
+            r"|serialization failure|could not serialize access",
+            _I,
+        ),
+        (
+            "db_pool_exhausted",
+            5.0,
+            r"queuepool limit|too many (?:connections|clients)|remaining connection slots"
+            r"|max_user_connections|connection pool (?:exhausted|is full)",
+            _I,
+        ),
+        (
+            "db_missing_object",
+            3.5,
+            r"invalid object name|relation \S+ does not exist|table or view (?:does not exist"
+            r"|not found)"
+            r"|undefinedtable|table_or_view_not_found|sql compilation error"
+            r"|does not exist or not authorized|table '?[\w.]+'? doesn't exist"
+            r"|cannot find the object"
+            r"|no such table|unknown (?:table|database)|not found: (?:table|dataset)"
+            r"|schema_not_found|database \S+ does not exist",
+            _I,
+        ),
+        ("oracle_code", 3.5, r"\bORA-\d{5}|\bTNS:", 0),
+        (
+            "db_connection",
+            3.0,
+            r"(?:could not|cannot|can't|unable to|failed to) (?:open a )?connect(?:ion)? to "
+            r"(?:the )?(?:sql|mysql|postgres|database|db\b|server\b|oracle|snowflake)"
+            r"|connection to server (?:at|on) .{0,120}failed|sqlfailedtoconnect"
+            r"|failedtoconnect(?:to)?(?:sql|odbc|oracle|mysql|postgre|db2|snowflake|teradata|sap)"
+            r"|lost connection to mysql|named pipes provider|could not connect to server"
+            r"|cannotgetjdbcconnection|failed to obtain jdbc connection"
+            r"|poolableconnectionfactory|is the server running|tns:no listener",
+            _I,
+        ),
+        (
+            "db_unavailable",
+            3.0,
+            r"database (?:\S+ )?(?:on server \S+ )?is (?:not currently available|locked|starting up"
+            r"|shutting down|in recovery)|the database system is|snapshot too old"
+            r"|connection is closed|sqlconnectionisclosed|server closed the connection unexpectedly"
+            r"|metastore (?:is )?(?:down|unavailable)|metastore_down",
+            _I,
+        ),
+        (
+            "db_context",
+            1.5,
+            r"sqlexception|sqlserverexception|psqlexception|sqlstate|sqlerrornumber|sqlcode"
+            r"|sqloperationfailed|database operation failed|operationalerror|programmingerror"
+            r"|databaseerror|snowflakesqlexception|db2 sql error|psycopg|pymysql|mysql\.connector"
+            r"|pyodbc|cx_oracle|oracledb|sqlalchemy|jdbc|odbc|snowflake\.connector|sqlclient"
+            r"|sqlite3|pgbouncer|stored procedure",
+            _I,
+        ),
+    ],
+    "ResourceExhaustion": [
+        (
+            "out_of_memory",
+            5.0,
+            r"outofmemory|out of memory|java heap space|gc overhead limit|memoryerror"
+            r"|cannot allocate memory|unable to allocate|oomkilled|oom[- ]?kill|metaspace"
+            r"|requested array size exceeds|exceeding memory limits|memory limit exceeded"
+            r"|unable to create (?:new )?native thread|low on resource",
+            _I,
+        ),
+        (
+            "disk_full",
+            5.0,
+            r"no space left on device|disk ?full|diskfull|errno 28\b|out ?of ?disk"
+            r"|insufficient disk|transaction log for database .{0,80} is full"
+            r"|unable to extend (?:temp )?segment|could not extend file|tablespace .{0,40}full",
+            _I,
+        ),
+        ("killed_signal", 3.5, r"sigkill|signal 9\b|exit code:? ?137|return code -9\b|evicted", _I),
+        (
+            "quota_limit",
+            3.5,
+            r"quota|limitreached|limit reached|cannot create more than \d+|exceeding approved"
+            r"|insufficient (?:resources|cores|memory)|resources exceeded|exceeded resource limits"
+            r"|run_limit_exceeded|max_concurrent_runs_exceeded|max_job_queue_size_exceeded"
+            r"|max_spark_contexts_exceeded|budget_policy_limit_exceeded",
+            _I,
+        ),
+        (
+            "executor_lost",
+            4.0,
+            r"executorlostfailure|lost executor|executor lost|executor heartbeat timed out"
+            r"|containers exceeding thresholds|memoryoverhead|exit (?:code|status):? ?143"
+            r"|fetchfailedexception|missing an output location for shuffle",
+            _I,
+        ),
+        (
+            "driver_restart",
+            2.5,
+            r"driver has stopped unexpectedly|driver is temporarily unavailable"
+            r"|driver (?:was )?restarted|driver_error|sparkcontext (?:was|has been) shut ?down"
+            r"|zombie",
+            _I,
+        ),
+        (
+            "result_too_large",
+            3.0,
+            r"maxresultsize|too large frame|too many open files|spill(?:ed)? to disk"
+            r"|kryo serialization failed: buffer overflow",
+            _I,
+        ),
+    ],
+    "AuthenticationError": [
+        ("aad_error", 5.0, r"\bAADSTS\d+", 0),
+        (
+            "login_failed",
+            5.0,
+            r"login failed for user|password authentication failed|access denied for user"
+            r"|incorrect username or password|invalid (?:username|user name|user id)(?: or "
+            r"|/)password"
+            r"|logon denied|authentication failed|authenticationfailed|invalid credentials"
+            r"|bad credentials|logon failure|failed to authenticate|authentication error"
+            r"|user .{0,40}is locked out",
+            _I,
+        ),
+        (
+            "token_rejected",
+            4.5,
+            r"invalid_client|invalid_grant|unauthorized_client"
+            r"|failed to get (?:the )?(?:access )?token"
+            r"|token (?:has )?expired|expiredtoken|invalid (?:access |refresh |sas )?token"
+            r"|token is (?:invalid|expired|not valid)|invalid client secret"
+            r"|client secret .{0,40}(?:invalid|expired)",
+            _I,
+        ),
+        ("token_wording", 2.0, r"access token|client secret|refresh token|sas token", _I),
+        (
+            "http_401_403",
+            3.5,
+            _status("401|403", r"client error|forbidden|unauthorized")
+            + r"|\bforbidden\b|\bunauthorized\b",
+            _I,
+        ),
+        (
+            "permission_denied",
+            3.5,
+            r"permission[_ ]?denied|access[_ ]?denied|access is denied|not authorized"
+            r"|authorizationfailure|authorizationpermissionmismatch|authorizationfailed"
+            r"|insufficient (?:privileges|permissions)|does not have .{0,80}(?:permission"
+            r"|privilege)"
+            r"|unauthorizedaccess|acl verification failed|insufficientprivilege",
+            _I,
+        ),
+        (
+            "missing_credentials",
+            3.5,
+            r"nocredentialserror|unable to locate credentials|invalidaccesskeyid"
+            r"|signaturedoesnotmatch|clientauthenticationerror|credentialunavailable"
+            r"|defaultazurecredential failed|security token included in the request is invalid"
+            r"|defaultcredentialserror|could not automatically determine credentials"
+            r"|credentialnotfound|credential not found",
+            _I,
+        ),
+        ("identity_wording", 1.0, r"service principal|managed identity|credential", _I),
+    ],
+    "DataError": [
+        (
+            "constraint_violation",
+            4.5,
+            r"not-null constraint|not null constraint|notnullviolation|value null into column"
+            r"|does not allow nulls|violation of (?:primary key|unique key|foreign key)"
+            r"|duplicate key|uniqueviolation|foreignkeyviolation|unique constraint"
+            r"|foreign key constraint|integrityerror|check constraint",
+            _I,
+        ),
+        (
+            "invalid_value",
+            4.0,
+            r"invalid input syntax for|out of range value for column|numeric value out of range"
+            r"|arithmetic overflow|value too long for type|data too long for column"
+            r"|would be truncated|data truncation|truncated value|invalid column length",
+            _I,
+        ),
+        (
+            "schema_mismatch",
+            4.0,
+            r"schema mismatch|schemamismatch|mergeschema|found: \w+, (?:required|expected)"
+            r"|expected: \w+, found|schema (?:drift|evolution|has changed)"
+            r"|unable to infer schema",
+            _I,
+        ),
+        (
+            "type_conversion",
+            3.5,
+            r"incompatible types?|cannot be (?:cast|converted)|could not convert|failed to convert"
+            r"|conversion (?:failed|error)|converting .{0,40}failed|typeconversionfailure"
+            r"|executor-conversion"
+            r"|cast_invalid_input|numberformatexception|datetimeparseexception"
+            r"|does not match format"
+            r"|invalid literal for|data ?type mismatch|datatype_mismatch|invalid (?:data )?value"
+            r"|invaliddatavalue|unsupportedschemacolumnconvert|column cannot be converted",
+            _I,
+        ),
+        (
+            "malformed_input",
+            3.5,
+            r"malformed|corrupt(?:ed)? (?:file|record|block|data|input)|jsondecodeerror"
+            r"|unexpected (?:character|token|end of (?:file|input))|parsererror|error tokenizing"
+            r"|expected \d+ fields|unicodedecodeerror|codec can't decode|invalid byte sequence"
+            r"|more columns than|fewer columns than|column count|bad record|not a parquet file"
+            r"|invalid character|notallownull",
+            _I,
+        ),
+        (
+            "data_quality",
+            3.0,
+            r"data quality|dq check|validation failed|expectation.{0,40}failed"
+            r"|test failed\.\s*query"
+            r"|check failed|row count",
+            _I,
+        ),
+        (
+            "missing_column",
+            3.0,
+            r"unresolved_column|cannot resolve .{0,80}given input columns|columnnotfound"
+            r"|column .{0,80}(?:not found|does not exist|cannot be resolved|cannot be found)"
+            r"|no such column|invalid column name|unknown column",
+            _I,
+        ),
+        (
+            "missing_input",
+            3.0,
+            r"path does not exist|blob is missing|blob ?not ?exist|blobnotfound|sourceblobnotexist"
+            r"|file ?not ?found|no such file or directory|nosuchkey"
+            r"|(?:dbfs|abfss?|s3a?|wasbs?|gs|adl|hdfs):/\S* (?:does not|doesn't) exist"
+            r"|specified (?:file|blob|path|key)\b.{0,20}does not exist|filereadexception",
+            _I,
+        ),
+        (
+            "empty_or_duplicate",
+            1.5,
+            r"empty (?:file|dataset|dataframe|result)|no rows|duplicate (?:rows|records)"
+            r"|\bValueError\b",
+            _I,
+        ),
+    ],
+    "ExternalServiceError": [
+        (
+            "throttled",
+            4.0,
+            _status("429", r"too many requests|quota")
+            + r"|too many requests|rate limit|rate exceeded|throttl|reduce your request rate"
+            r"|slow ?down|request_limit_exceeded|too many calls|requests per (?:second|minute"
+            r"|hour)",
+            _I,
+        ),
+        (
+            "http_5xx",
+            3.0,
+            _status(
+                "50[0234]",
+                r"server error|service unavailable|bad gateway|gateway time-?out"
+                r"|internal server error",
+            )
+            + r"|service ?unavailable|bad gateway|gateway time-?out|internalservererror"
+            r"|internal server error|server ?busy|service is busy",
+            _I,
+        ),
+        (
+            "service_unavailable",
+            2.5,
+            r"temporarily unavailable|currently unavailable|not (?:fully )?initialized yet|outage"
+            r"|service (?:is )?(?:down|degraded)|temporarily_unavailable",
+            _I,
+        ),
+        (
+            "cloud_provider",
+            2.5,
+            r"cloud provider|cloud_provider|cloud_failure|allocationfailed|sufficient capacity"
+            r"|skunotavailable|bootstrap failure|bootstrap_failure|add_nodes_failed"
+            r"|unexpected startup failure|spot instance|instance (?:was )?preempted",
+            _I,
+        ),
+        (
+            "remote_call_failed",
+            2.0,
+            r"web activity failed|httpstatuscode|call to provided azure function"
+            r"|error calling the endpoint|no response from the endpoint|response status code"
+            r"|server error:|internal_error|internal error",
+            _I,
+        ),
+        ("retry_later", 1.5, r"(?:try|retry) (?:again )?later|retry your request", _I),
+    ],
+    "TimeoutError": [
+        (
+            "timed_out",
+            3.5,
+            r"timed ?out|timeout expired|timeout period elapsed|timeout exceeded|timeout, pid"
+            r"|timeout occurred|deadline[_ ]exceeded|exceeded (?:the |its )?timeout"
+            r"|exceeds the specified timeout|took too long|execution time exceeded"
+            r"|could not execute broadcast in|reached its .{0,40}timeout",
+            _I,
+        ),
+        (
+            "timeout_exception",
+            3.5,
+            r"airflowtasktimeout|airflowsensortimeout|readtimeout|connecttimeout"
+            r"|sockettimeoutexception|timeoutexception|timeouterror|querycanceled"
+            r"|statement timeout|query timeout|canceling statement|opentimeout|connectiontimeout",
+            _I,
+        ),
+        ("timeout_word", 1.5, r"time-?out", _I),
+        ("task_canceled", 1.5, r"task was cancel?led|operation was cancel?led", _I),
+    ],
+    "ConfigurationError": [
+        (
+            "missing_definition",
+            4.0,
+            r"variable \S+ does not exist|conn(?:ection)?_?id .{0,60}(?:isn't|is not|not) defined"
+            r"|airflownotfoundexception|input ?widget ?not ?defined|no input widget named"
+            r"|linked ?service .{0,80}(?:not found|does not exist|is invalid|should)"
+            r"|linkedservicenotfound|could not load resource"
+            r"|secret .{0,80}(?:not found|does not exist|was not found)|secretnotfound"
+            r"|secret does not exist|key ?vault .{0,60}not found|notebook not found"
+            r"|notebook .{0,80}does not exist",
+            _I,
+        ),
+        (
+            "invalid_parameter",
+            3.5,
+            r"invalid_parameter_value|invalidparameter|invalid parameter|parameter .{0,60}(?:is )?"
+            r"(?:missing|invalid|not valid|not provided|not found)|missing required (?:field"
+            r"|property"
+            r"|parameter)|provide value for the required property|required property"
+            r"|missing value for",
+            _I,
+        ),
+        (
+            "missing_dependency",
+            3.5,
+            r"modulenotfounderror|no module named|importerror|cannot import name"
+            r"|classnotfoundexception|noclassdeffounderror|library installation"
+            r"|library_installation"
+            r"|no matching distribution|could not find a version that satisfies|jre ?not ?found"
+            r"|java runtime environment cannot be found|imagepullbackoff|errimagepull",
+            _I,
+        ),
+        (
+            "init_script",
+            3.5,
+            r"init[_ ]scripts?|init_script_failure|invalid spark config|spark encountered an error"
+            r"|error (?:on|during) startup|spark_startup_failure|spark startup failure",
+            _I,
+        ),
+        (
+            "missing_mount",
+            3.5,
+            r"filesystem does not exist|container ?not ?found|container does not exist"
+            r"|mount(?:point| point)? .{0,40}(?:does not exist|not found)|/mnt'? does not exist"
+            r"|cluster .{0,40}does not exist|invalid (?:python file )?ur[il]|nosuchbucket"
+            r"|bucket does not exist",
+            _I,
+        ),
+        (
+            "invalid_config",
+            3.0,
+            r"invalid (?:spark )?configuration|misconfigur|configuration (?:error|is invalid)"
+            r"|invalid config|bad authoring|invalid_run_configuration|invalid_cluster_request"
+            r"|cannot modify the value of a spark config|cannot_modify_config|feature_disabled"
+            r"|failure to initialize configuration",
+            _I,
+        ),
+        ("env_variable", 3.0, r"os\.environ|environment variable|getenv|env var", _I),
+        (
+            "bad_connection_string",
+            3.0,
+            r"connection string is invalid|invalid connection string"
+            r"|format of the initialization string",
+            _I,
+        ),
+        ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),
+        ("not_supported", 1.0, r"not supported|unsupported", _I),
+    ],
+    "CodeError": [
+        (
+            "adf_expression",
+            4.5,
+            r"invalidtemplate|cannot be evaluated|unable to parse expression|was invoked with a"
+            r" parameter|expression .{0,80}(?:is )?(?:invalid|not valid)",
+            _I,
+        ),
+        (
+            "syntax_error",
+            3.5,
+            r"parse_syntax_error|parseexception|syntax error|incorrect syntax near|invalid syntax"
+            r"|unresolved_routine|undefined function|cannot resolve function",
+            _I,
+        ),
+        (
+            "python_exception",
+            3.0,
+            r"\b(?:KeyError|NameError|TypeError|AttributeError|IndexError|ZeroDivisionError"
+            r"|UnboundLocalError|AssertionError|SyntaxError|IndentationError|RecursionError"
+            r"|NotImplementedError|StopIteration)\b",
+            0,
+        ),
+        (
+            "jvm_exception",
+            3.0,
+            r"NullPointerException|ClassCastException|IllegalArgumentException"
+            r"|IllegalStateException|IndexOutOfBoundsException|NoSuchMethodError"
+            r"|NoSuchElementException|UnsupportedOperationException|MatchError|StackOverflowError",
+            0,
+        ),
+        (
+            "bad_call",
+            3.0,
+            r"invalid arguments were passed|unexpected keyword argument|positional argument"
+            r"|object has no attribute|object is not (?:subscriptable|callable|iterable)"
+            r"|is not defined\b",
+            _I,
+        ),
+        ("crash", 2.0, r"sigsegv|segmentation fault|core dumped", _I),
+        (
+            "user_code_frame",
+            0.5,
+            r"traceback \(most recent call last\)|pythonexception|broken dag",
+            _I,
+        ),
+    ],
+}
+
+# Anchors for signals whose derived ones would be too common ("status", "error", "code").
+# These signals are matched as a whole regex rather than branch by branch.
+_EXPLICIT_ANCHORS: dict[str, tuple[str, ...]] = {
+    "http_401_403": ("401", "403", "forbidden", "unauthorized"),
+    "throttled": (
+        "429",
+        "too many",
+        "rate limit",
+        "rate exceeded",
+        "throttl",
+        "reduce your request rate",
+        "slow",
+        "request_limit_exceeded",
+        "requests per",
+    ),
+    "http_5xx": (
+        "500",
+        "502",
+        "503",
+        "504",
+        "unavailable",
+        "bad gateway",
+        "gateway time",
+        "internalservererror",
+        "internal server error",
+        "busy",
+    ),
+}
+
+_MIN_ANCHOR = 3
+
+
+def _anchors(items: object) -> list[str] | None:
+    """Literal strings of which every match of a parsed regex sequence contains at least one.
+
+    Walks the top level of a `re._parser` tree: the longest run of consecutive literals is a
+    required substring; a group or alternation in the sequence contributes the union of its
+    branches' anchors. Returns None when nothing reliable can be derived.
+    """
+    best: list[str] | None = None
+    run: list[str] = []
+
+    def consider(candidate: list[str] | None) -> None:
+        nonlocal best
+        if candidate and (best is None or min(map(len, candidate)) > min(map(len, best))):
+            best = candidate
+
+    def flush() -> None:
+        literal = "".join(run).strip()
+        if len(literal) >= _MIN_ANCHOR:
+            consider([literal])
+        run.clear()
+
+    for op, arg in items:  # type: ignore[attr-defined]
+        if op is _sre.LITERAL:
+            run.append(chr(arg).lower())
+            continue
+        flush()
+        if op is _sre.SUBPATTERN:
+            consider(_anchors(arg[-1]))
+        elif op is _sre.BRANCH:
+            branches = [_anchors(branch) for branch in arg[1]]
+            if all(branches):
+                consider([a for branch in branches for a in branch])  # type: ignore[union-attr]
+    flush()
+    return best
+
+
+def _lower_pattern(regex: str) -> str:
+    # Lowercase literal letters but not escapes such as \S or \W.
+    return re.sub(r"(?<!\\)[A-Z]", lambda m: m.group(0).lower(), regex)
+
+
+def _split_top_level(regex: str) -> list[str]:
+    """The top-level alternatives of a regex source (``a|(b|c)|d`` -> a, (b|c), d)."""
+    parts: list[str] = []
+    depth = start = i = 0
+    n = len(regex)
+    while i < n:
+        ch = regex[i]
+        if ch == "\\":  # escaped character
+            i += 2
+            continue
+        if ch == "[":  # skip a character class; "]" right after "[" or "[^" is literal
+            i += 1
+            if i < n and regex[i] == "^":
+                i += 1
+            if i < n and regex[i] == "]":
+                i += 1
+            while i < n and regex[i] != "]":
+                i += 2 if regex[i] == "\\" else 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(regex[start:i])
+            start = i + 1
+        i += 1
+    parts.append(regex[start:])
+    return parts
+
+
+def _derive_anchors(source: str) -> frozenset[str] | None:
+    if _parser is None:
+        return None
+    anchors = _anchors(_parser.parse(source))
+    return frozenset(anchors) if anchors else None
+
+
+def _compile_signals() -> tuple[tuple[_Signal, ...], tuple[_Branch, ...]]:
+    signals: list[_Signal] = []
+    branches: list[_Branch] = []
+    for error_type, rows in _RAW_SIGNALS.items():
+        for name, weight, regex, flags in rows:
+            on_lower = bool(flags & re.IGNORECASE)
+            source = _lower_pattern(regex) if on_lower else regex
+            signals.append(_Signal(name, error_type, weight, re.compile(source), on_lower))
+            if name in _EXPLICIT_ANCHORS:
+                pieces = [(source, frozenset(_EXPLICIT_ANCHORS[name]))]
+            else:
+                pieces = [(piece, _derive_anchors(piece)) for piece in _split_top_level(source)]
+            for piece, anchors in pieces:
+                branches.append(_Branch(len(signals) - 1, re.compile(piece), anchors, on_lower))
+    return tuple(signals), tuple(branches)
+
+
+_SIGNALS, _BRANCHES = _compile_signals()
+
+
+def _trie_regex(words: list[str]) -> str:
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        # Greedy optional group: the longest anchor starting at a position is found first.
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+# One pass finds every anchor present: the trie regex reports the longest anchor starting at a
+# position, every anchor that is a prefix of it is present too, and the scan resumes one
+# character later so overlapping anchors are not missed. Only the branches indexed under a
+# present anchor (plus the few without anchors) are then searched, instead of every regex.
+_ALL_ANCHORS = sorted({a for b in _BRANCHES for a in b.anchors or ()})
+_ANCHOR_SCAN = re.compile(_trie_regex(_ALL_ANCHORS))
+_PREFIXES = {a: tuple(b for b in _ALL_ANCHORS if a.startswith(b)) for a in _ALL_ANCHORS}
+_BRANCHES_BY_ANCHOR: dict[str, list[int]] = {}
+for _index, _branch in enumerate(_BRANCHES):
+    for _anchor in _branch.anchors or ():
+        _BRANCHES_BY_ANCHOR.setdefault(_anchor, []).append(_index)
+_UNANCHORED = frozenset(i for i, b in enumerate(_BRANCHES) if b.anchors is None)
+
+
+def _present_anchors(lower: str) -> set[str]:
+    found: set[str] = set()
+    search = _ANCHOR_SCAN.search
+    match = search(lower)
+    while match is not None:
+        found.update(_PREFIXES[match.group()])
+        match = search(lower, match.start() + 1)
+    return found
+
+
+def scan_window(message: str) -> str:
+    """The part of a message that rules look at: all of it, or its head and tail if huge."""
+    if len(message) <= HEAD_CHARS + TAIL_CHARS:
+        return message
+    return message[:HEAD_CHARS] + "\n" + message[-TAIL_CHARS:]
+
+
+def _confidence(best: float, runner_up: float) -> float:
+    strength = 1.0 - math.exp(-best / 4.0)
+    margin = (best - runner_up) / best
+    return round(min(0.95, strength * (0.5 + 0.5 * margin)), 2)
+
+
+def classify_error(message: str) -> Classification:
+    if not message or not message.strip():
+        return Classification("Unknown", 0.0, ())
+    text = scan_window(message)
+    lower = text.lower()
+    present = _present_anchors(lower)
+    candidates = set(_UNANCHORED)
+    for anchor in present:
+        candidates.update(_BRANCHES_BY_ANCHOR[anchor])
+    hit: set[int] = set()
+    for index in sorted(candidates):  # registration order keeps `signals` stable
+        branch = _BRANCHES[index]
+        if branch.signal not in hit and branch.pattern.search(lower if branch.on_lower else text):
+            hit.add(branch.signal)
+    weights: dict[str, list[float]] = {}
+    matched: dict[str, list[str]] = {}
+    for signal_index in sorted(hit):
+        signal = _SIGNALS[signal_index]
+        weights.setdefault(signal.error_type, []).append(signal.weight)
+        matched.setdefault(signal.error_type, []).append(signal.name)
+    if not weights:
+        return Classification("Unknown", 0.1, ())
+    # Signals of one class are correlated (a driver name, its exception type and its wording
+    # usually come together), so only the strongest counts fully and the others add a fraction.
+    scores = {k: max(ws) + _EXTRA * (sum(ws) - max(ws)) for k, ws in weights.items()}
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_RANK[kv[0]]))
+    best_type, best = ranked[0]
+    if best < MIN_SCORE:
+        return Classification("Unknown", 0.1, tuple(matched[best_type]))
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    return Classification(best_type, _confidence(best, runner_up), tuple(matched[best_type]))

@@ -1,0 +1,795 @@
+"""Fetch the real error text of a failed Databricks job run or Azure Data Factory pipeline run.
+
+Failure alerts often carry only ids (Databricks job notifications: workspace_id, job_id, run_id,
+task_key) or counts (ADF metric alerts: factory resource id, pipeline name). Before the root-cause
+analysis runs, these functions ask the services, through their official SDKs, what actually went
+wrong. No Django here: the caller passes configuration explicitly.
+
+Time bounds. Each HTTP attempt may take up to `timeout_seconds`; no attempt (first call, SDK retry
+or follow-up call) starts once `timeout_seconds` have passed since the enrichment began, and the
+SDKs' retry sleeps (including server-sent Retry-After) are cut off at that point. One enrichment
+therefore ends within about 2 x `timeout_seconds`, even against a server that stalls.
+
+    Databricks (databricks-sdk): PAT only (`auth_type="pat"`; the SDK's host-metadata discovery
+    probe is skipped); `http_timeout_seconds` per attempt; retries paced by a deadline clock.
+    ADF (azure-mgmt-datafactory): per-call `connection_timeout`/`read_timeout`/`timeout` and a
+    retry policy whose sleeps stop at the deadline. Plain-http base URLs (local test servers) are
+    allowed only for loopback hosts, by passing azure-core's per-call `enforce_https=False`.
+
+Failures raise `EnrichmentError("<service> API: <reason>")`, e.g. "Databricks API: 403 Invalid
+access token." or "ADF API: timed out after 2s".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # the SDKs are imported lazily: databricks.sdk alone takes seconds to import
+    from azure.core.credentials import TokenCredential
+    from azure.mgmt.datafactory import DataFactoryManagementClient
+    from databricks.sdk import WorkspaceClient
+
+T = TypeVar("T")
+
+DATABRICKS_SOURCE = "databricks-api"
+ADF_SOURCE = "adf-api"
+ADF_API_SCOPE = "https://management.azure.com/.default"
+
+TRACE_KEEP_CHARS = 8 * 1024  # tail of error_trace kept in details
+TRACE_MESSAGE_CHARS = 3 * 1024  # tail of error_trace put in error_message
+ERROR_MESSAGE_CHARS = 4 * 1024  # head of one error text put in error_message
+MAX_TASK_OUTPUTS = 3  # runs/get-output calls per enrichment
+MAX_PAGES = 10  # pages read from a paginated query
+MAX_LISTED_FAILURES = 5  # secondary failures mentioned in error_message
+
+_FAILED_TASK_STATES = ("FAILED", "TIMEDOUT", "MAXIMUM_CONCURRENT_RUNS_REACHED", "CANCELED")
+_ADF_FAILED_STATES = ("failed", "timedout")
+_ADF_CONTAINER_ACTIVITIES = ("foreach", "ifcondition", "until", "switch", "executepipeline")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_DEBUG_SUFFIX = re.compile(r"\. Config: .*$", re.DOTALL)  # SDK appends config dump on 401/403
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    error_message: str  # the best error text found ("" if none)
+    details: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # "databricks-api" / "adf-api"
+
+
+@dataclass(frozen=True)
+class DatabricksConfig:
+    host: str
+    token: str = field(repr=False)
+    timeout_seconds: float = 10
+
+
+@dataclass(frozen=True)
+class AdfConfig:
+    subscription_id: str
+    credential: TokenCredential = field(repr=False)
+    base_url: str = "https://management.azure.com"
+    timeout_seconds: float = 10
+
+
+class EnrichmentError(Exception):
+    """The service could not tell us the error (auth, not found, timeout, 5xx...)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Time budget shared by both services
+# ---------------------------------------------------------------------------------------------
+
+
+class _BudgetExhausted(Exception):
+    """Raised from inside an SDK's retry loop when waiting longer would overrun the budget."""
+
+
+class _Budget:
+    def __init__(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def start(self) -> None:
+        """(Re)start the clock: SDK import and client construction are not network time."""
+        self.deadline = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def sleep(self, seconds: float) -> None:
+        """A retry back-off: sleep only if the next attempt would still start within budget."""
+        if seconds >= self.remaining():
+            raise _BudgetExhausted
+        time.sleep(max(seconds, 0))
+
+    def describe(self) -> str:
+        return f"{self.seconds:g}s"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _enum_text(value: Any) -> str:
+    return _text(getattr(value, "value", value))
+
+
+def _clip_head(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _clip_tail(text: str, limit: int) -> str:
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Databricks
+# ---------------------------------------------------------------------------------------------
+
+
+@cache
+def _databricks_classes() -> tuple[type, type]:
+    """(Config subclass without discovery, Clock subclass driven by a budget), built lazily."""
+    from databricks.sdk.clock import Clock
+    from databricks.sdk.config import Config
+
+    class PatOnlyConfig(Config):
+        # Config() normally probes {host}/.well-known/databricks-config to discover account,
+        # OIDC and cloud settings. With a PAT none of that is needed; skip the extra round trip
+        # (which has its own retry budget and would double the time spent on a stalled host).
+        def _resolve_host_metadata(self) -> None:
+            return None
+
+        @classmethod
+        def attributes(cls) -> Any:  # Config lists its settings from its own __dict__ only
+            return Config.attributes()
+
+    class BudgetClock(Clock):
+        def __init__(self, budget: _Budget) -> None:
+            self._budget = budget
+
+        def time(self) -> float:
+            return time.time()
+
+        def sleep(self, seconds: float) -> None:
+            self._budget.sleep(seconds)
+
+    return PatOnlyConfig, BudgetClock
+
+
+def _databricks_client(config: DatabricksConfig, budget: _Budget) -> WorkspaceClient:
+    from databricks.sdk import WorkspaceClient
+
+    config_class, clock_class = _databricks_classes()
+    try:
+        sdk_config = config_class(
+            host=config.host,
+            token=config.token,
+            auth_type="pat",
+            http_timeout_seconds=config.timeout_seconds,
+            # The budget clock ends retries; this is only the SDK's own backstop (an int >= 1).
+            retry_timeout_seconds=max(1, math.ceil(2 * config.timeout_seconds)),
+            clock=clock_class(budget),
+        )
+    except ValueError as exc:
+        raise EnrichmentError(f"Databricks API: invalid configuration: {exc}") from exc
+    return WorkspaceClient(config=sdk_config)
+
+
+def _databricks_status(exc: Exception) -> int | None:
+    """The HTTP status of the SDK's error class (the SDK keeps no response on its errors; it also
+    reclassifies some answers, e.g. 400 "Run 1 does not exist." -> ResourceDoesNotExist -> 404)."""
+    from databricks.sdk.errors.platform import STATUS_CODE_MAPPING
+
+    for cls in type(exc).__mro__:
+        for status, mapped in STATUS_CODE_MAPPING.items():
+            if cls is mapped:
+                return status
+    return None
+
+
+def _databricks_reason(exc: BaseException, budget: _Budget) -> str:
+    import requests
+    from databricks.sdk.errors import DatabricksError
+
+    if isinstance(exc, _BudgetExhausted):
+        cause = exc.__context__
+        if isinstance(cause, DatabricksError):
+            return (
+                f"{_databricks_reason(cause, budget)} (gave up retrying after {budget.describe()})"
+            )
+        if isinstance(cause, requests.ConnectionError):
+            return f"cannot connect: {cause}"
+        return f"timed out after {budget.describe()}"
+    if isinstance(exc, DatabricksError):
+        status = _databricks_status(exc)
+        message = str(exc).strip()
+        if status in (401, 403):
+            message = _DEBUG_SUFFIX.sub("", message)
+        message = message or type(exc).__name__
+        return f"{status} {message}" if status else message
+    if isinstance(exc, requests.Timeout | TimeoutError):
+        return f"timed out after {budget.describe()}"
+    if isinstance(exc, requests.ConnectionError):
+        return f"cannot connect: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _databricks_call(budget: _Budget, what: str, call: Callable[[], T]) -> T:
+    import requests
+    from databricks.sdk.errors import DatabricksError
+
+    if budget.expired():
+        raise EnrichmentError(f"Databricks API: timed out after {budget.describe()} ({what})")
+    try:
+        return call()
+    except (_BudgetExhausted, DatabricksError, requests.RequestException, TimeoutError) as exc:
+        raise EnrichmentError(f"Databricks API: {_databricks_reason(exc, budget)}") from exc
+
+
+def _get_run(client: WorkspaceClient, budget: _Budget, run_id: int) -> Any:
+    """runs/get, following next_page_token for runs with more than one page of tasks."""
+    from databricks.sdk.service.jobs import JobsAPI
+
+    api = JobsAPI(client.api_client)  # the generated API: we page ourselves, within budget
+    run = _databricks_call(budget, "runs/get", lambda: api.get_run(run_id))
+    pages = 1
+    while run.next_page_token and pages < MAX_PAGES and not budget.expired():
+        token = run.next_page_token
+        more = _databricks_call(
+            budget, "runs/get", lambda t=token: api.get_run(run_id, page_token=t)
+        )
+        run.tasks = (run.tasks or []) + (more.tasks or [])
+        run.next_page_token = more.next_page_token
+        pages += 1
+    return run
+
+
+def _task_result_state(task: Any) -> str:
+    state = getattr(task, "state", None)
+    result = _enum_text(getattr(state, "result_state", None))
+    if result:
+        return result
+    if _enum_text(getattr(state, "life_cycle_state", None)) == "INTERNAL_ERROR":
+        return "INTERNAL_ERROR"
+    details = getattr(getattr(task, "status", None), "termination_details", None)
+    kind = _enum_text(getattr(details, "type", None))
+    if kind and kind != "SUCCESS":
+        return "FAILED"
+    return ""
+
+
+def _state_message(item: Any) -> str:
+    message = _text(getattr(getattr(item, "state", None), "state_message", None))
+    if not message:
+        details = getattr(getattr(item, "status", None), "termination_details", None)
+        message = _text(getattr(details, "message", None))
+    return message
+
+
+def _failure_rank(task: Any) -> tuple[int, int]:
+    state = _task_result_state(task)
+    order = _FAILED_TASK_STATES.index(state) if state in _FAILED_TASK_STATES else 1
+    return order, getattr(task, "end_time", None) or 0
+
+
+def _select_tasks(tasks: list[Any], task_key: str) -> tuple[list[Any], bool]:
+    """The tasks whose output to read, most informative first; and whether task_key was found."""
+    failed = [t for t in tasks if _task_result_state(t) in (*_FAILED_TASK_STATES, "INTERNAL_ERROR")]
+    failed.sort(key=_failure_rank)
+    if task_key:
+        chosen = [t for t in tasks if t.task_key == task_key]
+        if chosen:
+            latest = max(chosen, key=lambda t: getattr(t, "attempt_number", None) or 0)
+            return [latest, *[t for t in failed if t.task_key != task_key]], True
+        return failed, False
+    return failed, True
+
+
+@dataclass
+class _TaskFailure:
+    task_key: str
+    run_id: int | None
+    result_state: str
+    state_message: str
+    run_page_url: str = ""
+    termination_code: str = ""
+    error: str = ""
+    error_trace: str = ""
+    output_error: str = ""
+
+    def as_detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {
+            "task_key": self.task_key,
+            "run_id": self.run_id,
+            "result_state": self.result_state,
+            "state_message": self.state_message,
+            "error": self.error,
+            "run_page_url": self.run_page_url,
+        }
+        if self.output_error:
+            detail["output_error"] = self.output_error
+        return detail
+
+
+def _task_failure(task: Any) -> _TaskFailure:
+    details = getattr(getattr(task, "status", None), "termination_details", None)
+    return _TaskFailure(
+        task_key=_text(getattr(task, "task_key", "")),
+        run_id=getattr(task, "run_id", None),
+        result_state=_task_result_state(task),
+        state_message=_state_message(task),
+        run_page_url=_text(getattr(task, "run_page_url", None)),
+        termination_code=_enum_text(getattr(details, "code", None)),
+    )
+
+
+def _read_output(client: WorkspaceClient, budget: _Budget, failure: _TaskFailure) -> None:
+    if failure.run_id is None:
+        return
+    run_id = failure.run_id
+    try:
+        output = _databricks_call(
+            budget, "runs/get-output", lambda: client.jobs.get_run_output(run_id)
+        )
+    except EnrichmentError as exc:  # keep what runs/get told us
+        failure.output_error = str(exc)
+        return
+    failure.error = _ANSI.sub("", _text(output.error))
+    failure.error_trace = _clip_tail(_ANSI.sub("", _text(output.error_trace)), TRACE_KEEP_CHARS)
+    metadata = output.metadata
+    if metadata is not None:
+        failure.run_page_url = failure.run_page_url or _text(metadata.run_page_url)
+        failure.state_message = failure.state_message or _state_message(metadata)
+        failure.result_state = failure.result_state or _task_result_state(metadata)
+
+
+def _databricks_message(failures: list[_TaskFailure], run_state_message: str) -> str:
+    if not failures:
+        return run_state_message
+    first = failures[0]
+    label = f"Databricks task '{first.task_key}'" if first.task_key else "Databricks run"
+    head = f"{label} {first.result_state or 'FAILED'}"
+    parts: list[str] = []
+    if first.state_message and first.state_message not in first.error:
+        head += f": {first.state_message}"
+    parts.append(head)
+    if first.error:
+        parts.append(_clip_head(first.error, ERROR_MESSAGE_CHARS))
+    elif not first.state_message and run_state_message:
+        parts.append(run_state_message)
+    if first.error_trace and first.error_trace.strip() != first.error.strip():
+        parts.append(_clip_tail(first.error_trace, TRACE_MESSAGE_CHARS))
+    for other in failures[1:MAX_LISTED_FAILURES]:
+        reason = other.error.splitlines()[0] if other.error else other.state_message
+        parts.append(f"Also {other.result_state or 'FAILED'}: task '{other.task_key}': {reason}")
+    return "\n".join(p for p in parts if p)
+
+
+def enrich_databricks_run(config: DatabricksConfig, run_id: str, task_key: str = "") -> Enrichment:
+    """The error of a failed Databricks job run: failed tasks, their error and trace tail."""
+    try:
+        numeric_run_id = int(str(run_id).strip())
+    except ValueError as exc:
+        raise EnrichmentError(f"Databricks API: invalid run id {run_id!r}") from exc
+    budget = _Budget(config.timeout_seconds)
+    client = _databricks_client(config, budget)
+    budget.start()
+    run = _get_run(client, budget, numeric_run_id)
+
+    tasks = list(run.tasks or [])
+    if tasks:
+        selected, key_found = _select_tasks(tasks, task_key)
+        failures = [_task_failure(t) for t in selected]
+    else:  # a task run, or a run without task entries: its own output carries the error
+        key_found = True
+        failures = [_task_failure(run)]
+        failures[0].run_id = numeric_run_id
+        failures[0].task_key = task_key
+    for failure in failures[:MAX_TASK_OUTPUTS]:
+        if budget.expired():
+            failure.output_error = f"Databricks API: skipped, {budget.describe()} budget spent"
+            break
+        _read_output(client, budget, failure)
+        if "timed out" in failure.output_error:
+            break  # a stalling server will stall again: keep the rest of the budget bound
+
+    run_state_message = _state_message(run)
+    details: dict[str, Any] = {
+        "run_id": numeric_run_id,
+        "job_id": run.job_id,
+        "run_name": _text(run.run_name),
+        "result_state": _task_result_state(run),
+        "state_message": run_state_message,
+        "run_page_url": _text(run.run_page_url),
+    }
+    if task_key and not key_found:
+        details["task_key_not_found"] = task_key
+    if failures:
+        first = failures[0]
+        details.update(
+            task_key=first.task_key,
+            task_run_id=first.run_id,
+            task_result_state=first.result_state,
+            task_state_message=first.state_message,
+            error=first.error,
+            error_trace=first.error_trace,
+            error_code=first.termination_code,
+            failed_tasks=[f.as_detail() for f in failures],
+        )
+        if first.run_page_url:
+            details["task_run_page_url"] = first.run_page_url
+        if first.output_error:
+            details["output_error"] = first.output_error
+    return Enrichment(
+        error_message=_databricks_message(failures, run_state_message),
+        details=details,
+        source=DATABRICKS_SOURCE,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Data Factory
+# ---------------------------------------------------------------------------------------------
+
+
+def adf_credential_from_settings(
+    tenant_id: str, client_id: str, client_secret: str, *, timeout_seconds: float = 10
+) -> TokenCredential:
+    """A service-principal credential (azure-identity ClientSecretCredential), with bounded I/O."""
+    from azure.identity import ClientSecretCredential
+
+    return ClientSecretCredential(
+        tenant_id,
+        client_id,
+        client_secret,
+        connection_timeout=timeout_seconds,
+        read_timeout=timeout_seconds,
+        retry_total=2,
+    )
+
+
+def _is_loopback_http(base_url: str) -> bool:
+    parts = urlsplit(base_url)
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@cache
+def _adf_retry_policy_class() -> type:
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class BudgetRetryPolicy(RetryPolicy):
+        """azure-core's retry policy, but no back-off (nor Retry-After) outlasts the budget."""
+
+        def __init__(self, budget: _Budget, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._budget = budget
+
+        def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
+            wait = self.get_retry_after(response) if response is not None else None
+            if wait is None:
+                wait = self.get_backoff_time(settings)
+            try:
+                self._budget.sleep(wait)
+            except _BudgetExhausted as exc:
+                http_response = getattr(response, "http_response", None)
+                raise _AdfRetryExhausted(http_response) from exc
+
+    return BudgetRetryPolicy
+
+
+class _AdfRetryExhausted(Exception):
+    """The retry policy stopped: the budget would run out before the next attempt."""
+
+    def __init__(self, http_response: Any = None) -> None:
+        super().__init__()
+        self.status: int | None = getattr(http_response, "status_code", None)
+        self.detail = ""
+        if http_response is not None:
+            try:
+                error = http_response.json().get("error") or {}
+                code, message = _text(error.get("code")), _text(error.get("message"))
+                self.detail = f"{code}: {message}" if code else message
+            except Exception:
+                self.detail = _text(getattr(http_response, "reason", ""))
+
+
+def _adf_client(config: AdfConfig, budget: _Budget) -> DataFactoryManagementClient:
+    from azure.mgmt.datafactory import DataFactoryManagementClient
+
+    base_url = config.base_url.rstrip("/")
+    scope = ADF_API_SCOPE if _is_loopback_http(base_url) else f"{base_url}/.default"
+    retry_policy = _adf_retry_policy_class()(
+        budget,
+        retry_total=3,
+        retry_backoff_factor=0.5,
+        retry_backoff_max=max(1, int(config.timeout_seconds)),
+        retry_on_methods=frozenset(["GET", "POST"]),  # our POSTs are read-only queries
+    )
+    return DataFactoryManagementClient(
+        config.credential,
+        config.subscription_id,
+        base_url=base_url,
+        credential_scopes=[scope],
+        retry_policy=retry_policy,
+        connection_timeout=config.timeout_seconds,
+        read_timeout=config.timeout_seconds,
+    )
+
+
+def _adf_reason(exc: BaseException, budget: _Budget) -> str:
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceRequestTimeoutError,
+        ServiceResponseError,
+        ServiceResponseTimeoutError,
+    )
+
+    if isinstance(exc, _AdfRetryExhausted):
+        cause = exc.__cause__.__context__ if exc.__cause__ is not None else None
+        if exc.status:
+            detail = f" {exc.detail}" if exc.detail else ""
+            return f"{exc.status}{detail} (gave up retrying within {budget.describe()})"
+        timeouts = (ServiceRequestTimeoutError, ServiceResponseTimeoutError)
+        if isinstance(cause, AzureError) and not isinstance(cause, timeouts):
+            return _adf_reason(cause, budget)
+        return f"timed out after {budget.describe()}"
+    if isinstance(exc, HttpResponseError) and exc.status_code:
+        error = getattr(exc, "error", None)
+        code = _text(getattr(error, "code", None))
+        message = _text(getattr(error, "message", None)) or _text(exc.reason)
+        return f"{exc.status_code} {code}: {message}" if code else f"{exc.status_code} {message}"
+    if isinstance(exc, ClientAuthenticationError):
+        return f"authentication failed: {exc.message}"
+    if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
+        return f"timed out after {budget.describe()}"
+    if isinstance(exc, ServiceRequestError) and "non-TLS" in str(exc.message):
+        return f"refusing to send a bearer token over plain http: {exc.message}"
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return f"cannot connect: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _adf_call(
+    config: AdfConfig, budget: _Budget, what: str, call: Callable[[dict[str, Any]], T]
+) -> T:
+    """Run one SDK operation with per-call bounds; map failures to EnrichmentError."""
+    from azure.core.exceptions import AzureError
+
+    remaining = budget.remaining()
+    if remaining <= 0:
+        raise EnrichmentError(f"ADF API: timed out after {budget.describe()} ({what})")
+    kwargs: dict[str, Any] = {
+        "timeout": remaining,  # azure-core RetryPolicy's absolute limit for this operation
+        "connection_timeout": min(config.timeout_seconds, remaining),
+        "read_timeout": config.timeout_seconds,
+    }
+    if _is_loopback_http(config.base_url):
+        kwargs["enforce_https"] = False  # bearer tokens over plain http: local test servers only
+    try:
+        return call(kwargs)
+    except (AzureError, _AdfRetryExhausted) as exc:
+        raise EnrichmentError(f"ADF API: {_adf_reason(exc, budget)}") from exc
+
+
+def _run_filter(after: datetime, before: datetime, **kwargs: Any) -> Any:
+    from azure.mgmt.datafactory.models import RunFilterParameters
+
+    return RunFilterParameters(last_updated_after=after, last_updated_before=before, **kwargs)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _activity_error(activity: Any) -> dict[str, str]:
+    error = activity.error if isinstance(activity.error, dict) else {}
+    return {
+        "activity": _text(activity.activity_name),
+        "activity_type": _text(activity.activity_type),
+        "activity_run_id": _text(activity.activity_run_id),
+        "error_code": _text(error.get("errorCode")),
+        "message": _text(error.get("message")),
+        "failure_type": _text(error.get("failureType")),
+        "target": _text(error.get("target")),
+    }
+
+
+def _activity_rank(activity: Any) -> tuple[int, datetime]:
+    container = _text(activity.activity_type).lower() in _ADF_CONTAINER_ACTIVITIES
+    start = activity.activity_run_start or datetime.max.replace(tzinfo=UTC)
+    return int(container), _utc(start)
+
+
+def _adf_message(failed: list[dict[str, str]], pipeline: str, status: str, run_message: str) -> str:
+    if not failed:
+        if run_message:
+            return f"ADF pipeline '{pipeline}' {status or 'Failed'}: {run_message}"
+        return ""
+    first = failed[0]
+    code = f"[{first['error_code']}] " if first["error_code"] else ""
+    parts = [
+        f"ADF activity '{first['activity']}' ({first['activity_type']}) in pipeline "
+        f"'{pipeline}' failed: {code}{_clip_head(first['message'], ERROR_MESSAGE_CHARS)}"
+    ]
+    for other in failed[1:MAX_LISTED_FAILURES]:
+        other_code = f"[{other['error_code']}] " if other["error_code"] else ""
+        message = _clip_head(other["message"], 500)
+        parts.append(
+            f"Also failed: activity '{other['activity']}' ({other['activity_type']}): "
+            f"{other_code}{message}"
+        )
+    if run_message and not any(
+        f["message"] and (f["message"] in run_message or run_message in f["message"])
+        for f in failed
+    ):
+        parts.append(f"Pipeline run message: {_clip_head(run_message, ERROR_MESSAGE_CHARS)}")
+    return "\n".join(parts)
+
+
+def enrich_adf_pipeline_run(
+    config: AdfConfig, resource_group: str, factory: str, run_id: str
+) -> Enrichment:
+    """The error of a failed ADF pipeline run: its failed activities and the run's message."""
+    budget = _Budget(config.timeout_seconds)
+    with _adf_client(config, budget) as client:
+        budget.start()
+        run = _adf_call(
+            config,
+            budget,
+            "pipeline run",
+            lambda kw: client.pipeline_runs.get(resource_group, factory, run_id, **kw),
+        )
+        now = datetime.now(UTC)
+        start = _utc(run.run_start) if run.run_start else now - timedelta(days=7)
+        end = _utc(run.run_end or run.last_updated or now)
+        after, before = start - timedelta(hours=1), max(end, start) + timedelta(hours=1)
+        activities: list[Any] = []
+        token: str | None = None
+        activity_error = ""
+        for _ in range(MAX_PAGES):
+            query = _run_filter(after, before, continuation_token=token)
+            try:
+                page = _adf_call(
+                    config,
+                    budget,
+                    "activity runs",
+                    lambda kw, q=query: client.activity_runs.query_by_pipeline_run(
+                        resource_group, factory, run_id, q, **kw
+                    ),
+                )
+            except EnrichmentError as exc:  # keep the pipeline run's own message
+                activity_error = str(exc)
+                break
+            activities.extend(page.value or [])
+            token = page.continuation_token
+            if not token or budget.expired():
+                break
+
+    failed_runs = [a for a in activities if _text(a.status).lower() in _ADF_FAILED_STATES]
+    failed_runs.sort(key=_activity_rank)
+    failed = [_activity_error(a) for a in failed_runs]
+    pipeline = _text(run.pipeline_name)
+    status = _text(run.status)
+    run_message = _text(run.message)
+    invoked_by = run.invoked_by.name if run.invoked_by is not None else None
+    details: dict[str, Any] = {
+        "pipeline": pipeline,
+        "pipeline_run_id": _text(run.run_id) or run_id,
+        "status": status,
+        "message": run_message,
+        "run_start": _iso(run.run_start),
+        "run_end": _iso(run.run_end),
+        "invoked_by": invoked_by,
+        "failed_activities": failed,
+    }
+    if failed:
+        first = failed[0]
+        details.update(
+            activity=first["activity"],
+            activity_type=first["activity_type"],
+            error_code=first["error_code"],
+            failure_type=first["failure_type"],
+            target=first["target"],
+        )
+    if activity_error:
+        details["activity_runs_error"] = activity_error
+    return Enrichment(
+        error_message=_adf_message(failed, pipeline, status, run_message),
+        details=details,
+        source=ADF_SOURCE,
+    )
+
+
+def latest_failed_adf_run(
+    config: AdfConfig,
+    resource_group: str,
+    factory: str,
+    pipeline: str,
+    since: datetime,
+    until: datetime,
+) -> str | None:
+    """The run id of the most recent failed run of `pipeline` updated in [since, until], if any.
+
+    For metric alerts, which carry a pipeline name but no run id. Naive datetimes are UTC.
+    """
+    from azure.mgmt.datafactory.models import (
+        RunQueryFilter,
+        RunQueryFilterOperand,
+        RunQueryFilterOperator,
+        RunQueryOrder,
+        RunQueryOrderBy,
+        RunQueryOrderByField,
+    )
+
+    filters = [
+        RunQueryFilter(
+            operand=RunQueryFilterOperand.PIPELINE_NAME,
+            operator=RunQueryFilterOperator.EQUALS,
+            values_property=[pipeline],
+        ),
+        RunQueryFilter(
+            operand=RunQueryFilterOperand.STATUS,
+            operator=RunQueryFilterOperator.EQUALS,
+            values_property=["Failed"],
+        ),
+    ]
+    order = [RunQueryOrderBy(order_by=RunQueryOrderByField.RUN_END, order=RunQueryOrder.DESC)]
+    budget = _Budget(config.timeout_seconds)
+    best: tuple[datetime, str] | None = None
+    token: str | None = None
+    with _adf_client(config, budget) as client:
+        budget.start()
+        for _ in range(MAX_PAGES):
+            query = _run_filter(
+                _utc(since), _utc(until), filters=filters, order_by=order, continuation_token=token
+            )
+            page = _adf_call(
+                config,
+                budget,
+                "pipeline runs",
+                lambda kw, q=query: client.pipeline_runs.query_by_factory(
+                    resource_group, factory, q, **kw
+                ),
+            )
+            for run in page.value or []:
+                if _text(run.status).lower() != "failed" or _text(run.pipeline_name) != pipeline:
+                    continue
+                stamp = run.run_end or run.last_updated or run.run_start
+                if not run.run_id or stamp is None:
+                    continue
+                if best is None or _utc(stamp) > best[0]:
+                    best = (_utc(stamp), run.run_id)
+            token = page.continuation_token
+            if not token or budget.expired():
+                break
+    return best[1] if best else None

@@ -1,0 +1,396 @@
+"""Secret redaction for untrusted text before it reaches a ticket or an LLM.
+
+Pipeline error messages and webhook payloads routinely embed connection strings, SAS URLs,
+bearer tokens and the like. ``redact`` masks the secret part only, keeping host names, user
+names, database names, error codes and prose intact because the text still feeds the
+classifier and the people reading the ticket.
+
+Performance: every quantifier is bounded and most patterns begin with a literal, so ``re`` can
+skip ahead with its fast literal search; case-insensitive rules run case-sensitively against an
+ASCII-lowercased copy of the text (``re.IGNORECASE`` disables those optimisations and was ~5x
+slower). A 2 MB adversarial input is processed in about a second.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import re
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+REDACTED = "[REDACTED]"
+REDACTED_EMAIL = "[REDACTED_EMAIL]"
+
+# Callbacks get the match (found in the possibly lowercased copy) and the original text, which
+# has identical offsets; output is always built from the original.
+_Repl = str | Callable[[re.Match[str], str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    repl: _Repl
+    fold: bool = False  # match against the ASCII-lowercased text; pattern must be lowercase
+    hints: tuple[str, ...] = ()  # substrings that must all be present for the rule to apply
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _fold(text: str) -> str:
+    # str.lower() is length-preserving for ASCII only ("İ".lower() has two code points).
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+def _group(m: re.Match[str], text: str, name: str) -> str:
+    start, end = m.span(name)
+    return text[start:end] if start >= 0 else ""
+
+
+# --- PEM private keys ---------------------------------------------------------------------------
+_PEM_BEGIN = re.compile(
+    r"-----BEGIN (?P<kind>(?:[A-Z0-9]{1,20} ){0,4})PRIVATE KEY(?P<blk> BLOCK)?-----"
+)
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----")
+# Body of a block truncated before its END line (messages are often cut at a length limit):
+# whole lines of base64, separated by real or JSON-escaped newlines.
+_PEM_BODY = re.compile(
+    r"(?:(?:\r?\n|(?:\\r)?\\n)[A-Za-z0-9+/=]{1,100}(?=\r?\n|(?:\\r)?\\n|[\"']|$)){0,5000}"
+)
+_PEM_MAX_BODY = 100_000
+
+
+def _redact_pem(text: str) -> str:
+    """Done procedurally rather than with a lazy ``BEGIN.*?END`` regex, which is quadratic
+    when there are many BEGIN markers and no END."""
+    if "PRIVATE KEY" not in text:
+        return text
+    ends = [(m.start(), m.end()) for m in _PEM_END.finditer(text)]
+    starts = [s for s, _ in ends]
+    out: list[str] = []
+    last = 0
+    for m in _PEM_BEGIN.finditer(text):
+        if m.start() < last:
+            continue
+        i = bisect.bisect_left(starts, m.end())
+        if i < len(ends) and ends[i][0] - m.end() <= _PEM_MAX_BODY:
+            block_end = ends[i][1]
+        else:
+            block_end = _PEM_BODY.match(text, m.end()).end()  # type: ignore[union-attr]
+        label = f"{m['kind']}PRIVATE KEY{m['blk'] or ''}"
+        out += [text[last : m.start()], f"-----BEGIN {label}-----{REDACTED}-----END {label}-----"]
+        last = block_end
+    return "".join([*out, text[last:]]) if out else text
+
+
+# --- URL userinfo: scheme://user:password@host ---------------------------------------------------
+# The password is greedy and backtracks to the last '@' of the authority, so an unencoded '@'
+# inside it is still fully covered. Anchoring on "://" (not the scheme) keeps it a literal scan.
+_URL_USERINFO = re.compile(r"(?P<pre>://[^\s:/?#@'\"<>]{0,256}:)[^\s/?#'\"<>]{1,256}@")
+# jdbc:oracle:thin:user/password@host:1521/service
+_ORACLE_THIN = re.compile(r"(?P<pre>jdbc:oracle:thin:[^\s/@:'\"]{1,128}/)[^\s@'\"]{1,256}@")
+
+# --- Authorization headers (folded: patterns are lowercase) --------------------------------------
+_AUTH_HEADER = re.compile(
+    r"(?P<pre>authorization(?<![a-z0-9]authorization)\\?[\"']?[ \t]{0,10}[:=][ \t]{0,10}"
+    r"\\?[\"']?(?:(?P<scheme>bearer|basic|token|digest|sharedkeylite|sharedkey"
+    r"|sharedaccesssignature|negotiate|ntlm|aws4-hmac-sha256|oauth)[ \t]{1,10})?)"
+    r"(?P<val>[^\s'\",\\]{1,8192})"
+)
+_BEARER = re.compile(
+    r"(?P<pre>(?:bearer(?<![a-z0-9_]bearer)|basic(?<![a-z0-9_]basic))[ \t]{1,10})"
+    r"(?P<val>[a-z0-9\-._~+/]{8,8192}={0,2})(?![\w=])"
+)
+
+# --- Well-known token formats, matched anywhere ---------------------------------------------------
+# Each starts with a literal; the word-boundary check is a lookbehind placed after it.
+_TOKEN_FORMATS: list[tuple[str, str]] = [
+    # JWT: base64url('{"...') . base64url('{"...') . signature
+    ("eyJ", r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{5,8192}\.eyJ[A-Za-z0-9_-]{5,16384}\.[\w-]{0,8192}"),
+    # AWS access key ids (long-term AKIA, temporary ASIA, other IAM unique-id prefixes)
+    ("A", r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)(?<!\w.{4})[A-Z0-9]{16}\b"),
+    # Google API key
+    ("AIza", r"AIza(?<![\w-]AIza)[0-9A-Za-z_-]{35}(?![\w-])"),
+    # GitHub tokens
+    ("gh", r"gh[pousr]_(?<!\w.{4})[A-Za-z0-9]{36,255}\b"),
+    ("github_pat_", r"github_pat_(?<!\wgithub_pat_)[A-Za-z0-9_]{22,255}\b"),
+    # Slack tokens
+    ("xox", r"xox[abposre]-(?<!\w.{5})[A-Za-z0-9-]{10,255}"),
+    ("xapp-", r"xapp-(?<!\wxapp-)\d-[A-Za-z0-9-]{10,255}"),
+    # Databricks personal access token
+    ("dapi", r"dapi(?<!\wdapi)[0-9a-f]{32}(?:-\d{1,2})?\b"),
+    # Azure AD client secret (current format: 3 chars, digit, "Q~", 31-34 chars)
+    ("Q~", r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])"),
+]
+
+# --- key=value / key: value pairs (folded) ----------------------------------------------------
+# Long key words may carry any prefix (db_password, clientsecret, aws_secret_access_key); the
+# short ones must start an identifier, which _kv checks (a lookbehind here would cost the
+# literal-prefix scan).
+_SHORT_KEYS = frozenset({"sig", "pwd", "pass", "sas"})
+_KEY_CORE = (
+    r"(?:password|passwd|passphrase|pass|pwd|secret|token|signature|sig|sas|apikey"
+    r"|(?:api|access|account|secret|private|master|subscription|storage|sas|signing|client"
+    r"|encryption)[_-]?key)"
+    r"(?![a-z0-9])"
+)
+_KV_VALUE = (
+    r"\\\"(?:[^\"\\\n]|\\[^\"\n]){0,1000}?\\\""  # \"value\" (JSON inside a JSON string)
+    r"|\"(?:[^\"\\\n]|\\.){0,1000}\""  # "value"
+    r"|'[^'\n]{0,1000}'"  # 'value'
+    r"|\{[^}\n]{0,1000}\}"  # ODBC {value}
+    r"|[\"']?(?:[^\s;&,'\"\\]|\\(?![nrt\"'\\])){1,4096}"  # bare: stops at ws ; & , quote
+)
+_KV = re.compile(
+    r"(?P<key>" + _KEY_CORE + r")(?P<mid>\\?[\"']?[ \t]{0,10}(?:=>|:=|=|:(?!:))[ \t]{0,10})"
+    r"(?P<val>" + _KV_VALUE + r")"
+)
+# SharedAccessSignature=sv=...&sig=...; the value itself contains '=' and '&'.
+_SAS_CONN = re.compile(
+    r"(?P<pre>sharedaccesssignature(?<![a-z0-9]sharedaccesssignature)[ \t]{0,10}=[ \t]{0,10})"
+    r"[^\s;'\"]{1,8192}"
+)
+# Command-line flags: --password hunter2, --client-secret "x y"
+_CLI_FLAG = re.compile(
+    r"(?P<pre>-(?<![\w-]-)-?(?:password|passwd|pwd|token|secret|client-secret|api-key|apikey"
+    r"|access-key|secret-key|account-key|sas-token)[ \t]{1,10})(?!-)"
+    r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s'\"]{1,4096})"
+)
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-/])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,10}"
+    r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
+
+_WEAK_KEYS = frozenset({"token", "secret", "sig", "signature", "pass", "sas"})
+_ERROR_CODE = re.compile(r"[A-Z]{2,}[-_]?\d{2,}:?")
+_PROSE_FOLLOWS = re.compile(r"[ \t]+[A-Za-z(]")
+_IDENT_CHARS = frozenset(string.ascii_letters + string.digits + "_-.")
+
+
+def _looks_random(value: str) -> bool:
+    """Heuristic for "this is a credential, not a word": letters mixed with digits, or long
+    mixed-case. Keeps "Bearer token-based auth" and error codes like AADSTS7000215 intact."""
+    if len(value) < 8 or _ERROR_CODE.fullmatch(value):
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    if has_digit and has_alpha:
+        return True
+    has_upper = any(c.isupper() for c in value)
+    has_lower = any(c.islower() for c in value)
+    return len(value) >= 20 and has_upper and has_lower
+
+
+def _full_key(text: str, start: int, end: int) -> str:
+    """The whole identifier ending in the matched key word (``clientSecret`` for ``Secret``)."""
+    i = start
+    while i > 0 and start - i < 64 and text[i - 1] in _IDENT_CHARS:
+        i -= 1
+    return text[i:end]
+
+
+def _kv(m: re.Match[str], text: str) -> str:
+    whole = text[m.start() : m.end()]
+    key, mid, val = _group(m, text, "key"), _group(m, text, "mid"), _group(m, text, "val")
+    core = m["key"]
+    if core in _SHORT_KEYS and m.start() > 0 and text[m.start() - 1].isalnum():
+        return whole  # "xsig=", "mypass:" - not the short key word itself
+    quote = ""
+    if val[:2] == '\\"' and val[-2:] == '\\"' and len(val) >= 4:
+        quote, inner = '\\"', val[2:-2]
+    elif len(val) >= 2 and val[0] == val[-1] and val[0] in "\"'":
+        quote, inner = val[0], val[1:-1]
+    elif val[0] == "{" and val[-1] == "}":
+        inner = val[1:-1]
+    else:
+        inner = val.lstrip("\"'")
+        quote = val[: len(val) - len(inner)]
+    if not inner or inner == REDACTED:
+        return whole
+    full_key = _full_key(text, m.start(), m.end("key")).lower()
+    if full_key == "pwd" and inner[:1] in "/~":
+        return whole  # PWD=/opt/airflow is a working directory, not a password
+    if ":" in mid and not quote and val[0] != "{":
+        if full_key in _WEAK_KEYS:
+            # "Invalid token: The token has expired", "acquire token: AADSTS7000215"
+            if not _looks_random(inner):
+                return whole
+        elif inner.isalpha() and _PROSE_FOLLOWS.match(text, m.end()):
+            # "password: must contain a digit" - a sentence, not a credential
+            return whole
+    if val[0] == "{":
+        return f"{key}{mid}{{{REDACTED}}}"
+    end_quote = quote if quote and val.endswith(quote) and len(val) > len(quote) else ""
+    return f"{key}{mid}{quote}{REDACTED}{end_quote}"
+
+
+def _auth_header(m: re.Match[str], text: str) -> str:
+    val = _group(m, text, "val")
+    if val == REDACTED or (not m["scheme"] and not _looks_random(val)):
+        return text[m.start() : m.end()]  # "Authorization: denied", "authorization: required"
+    return _group(m, text, "pre") + REDACTED
+
+
+def _is_basic_credential(value: str) -> bool:
+    # base64("user:pass") is often letters only ("dXNlcjpwYXNz"), so _looks_random misses it.
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return ":" in decoded and decoded.isprintable()
+
+
+def _bearer(m: re.Match[str], text: str) -> str:
+    val = _group(m, text, "val")
+    if _looks_random(val) or (m["pre"].startswith("basic") and _is_basic_credential(val)):
+        return _group(m, text, "pre") + REDACTED
+    return text[m.start() : m.end()]
+
+
+def _keep_prefix(m: re.Match[str], text: str) -> str:
+    return _group(m, text, "pre") + REDACTED
+
+
+def _keep_prefix_at(m: re.Match[str], text: str) -> str:
+    return _group(m, text, "pre") + REDACTED + "@"
+
+
+def _cli_flag(m: re.Match[str], text: str) -> str:
+    pre, val = _group(m, text, "pre"), _group(m, text, "val")
+    if val[0] in "\"'" and len(val) >= 2 and val[-1] == val[0]:
+        return pre + val[0] + REDACTED + val[0]
+    return pre + REDACTED
+
+
+# Order matters: structural rules (URL userinfo, headers, known formats) run before the generic
+# key/value pass, and e-mail runs last so "user:pass@host.com" is not taken for an address.
+_RULES: list[_Rule] = [
+    _Rule(_URL_USERINFO, _keep_prefix_at, hints=("://", "@")),
+    _Rule(_ORACLE_THIN, _keep_prefix_at, hints=("jdbc:oracle:thin:",)),
+    _Rule(_AUTH_HEADER, _auth_header, fold=True, hints=("authorization",)),
+    _Rule(_BEARER, _bearer, fold=True),
+    *(_Rule(re.compile(p), REDACTED, hints=(h,)) for h, p in _TOKEN_FORMATS),
+    _Rule(
+        re.compile(r"(?P<pre>https://hooks\.slack\.com/services/)[A-Za-z0-9/]{10,255}"),
+        _keep_prefix,
+        hints=("hooks.slack.com",),
+    ),
+    _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
+    _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),
+    _Rule(_KV, _kv, fold=True),
+    _Rule(_EMAIL, REDACTED_EMAIL, hints=("@",)),
+]
+
+
+def _apply(rule: _Rule, text: str) -> str:
+    subject = _fold(text) if rule.fold else text
+    if not all(h in subject for h in rule.hints):
+        return text
+    repl = rule.repl
+    if not rule.fold:
+        return rule.pattern.sub(repl if isinstance(repl, str) else lambda m: repl(m, text), text)
+    out: list[str] = []
+    last = 0
+    for m in rule.pattern.finditer(subject):
+        out += [text[last : m.start()], repl if isinstance(repl, str) else repl(m, text)]
+        last = m.end()
+    return "".join([*out, text[last:]]) if out else text
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every recognised secret replaced by ``[REDACTED]``."""
+    if not text:
+        return text
+    text = _redact_pem(text)
+    for rule in _RULES:
+        text = _apply(rule, text)
+    return text
+
+
+# --- structured data ----------------------------------------------------------------------------
+_KEY_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "secret",
+        "token",
+        "sig",
+        "signature",
+        "authorization",
+        "auth",
+        "credential",
+        "credentials",
+        "cookie",
+        "apikey",
+        "accesskey",
+        "accountkey",
+        "secretkey",
+        "privatekey",
+        "clientsecret",
+        "connectionstring",
+        "connstr",
+        "sas",
+        "sastoken",
+    }
+)
+_KEY_QUALIFIERS = frozenset(
+    {"api", "access", "account", "secret", "private", "master", "subscription", "storage"}
+    | {"shared", "sas", "signing", "client", "encryption", "auth", "app"}
+)
+# Trailing words that still denote the secret itself: password_hash, secret_value, token_b64.
+_SECRET_SUFFIXES = frozenset({"value", "hash", "b64", "base64", "raw", "plain", "enc", "text"})
+
+
+def is_secret_key(name: str) -> bool:
+    """True for key names that denote a credential (``db_password``, ``AccountKey``,
+    ``X-Api-Key``, ``connectionString``) but not for metadata about one (``token_type``,
+    ``password_expired``, ``secretName``, ``max_tokens``)."""
+    words = [w.lower() for w in _KEY_WORDS.findall(name)]
+    while len(words) > 1 and words[-1] in _SECRET_SUFFIXES:
+        words.pop()
+    if not words:
+        return False
+    last = words[-1]
+    prev = words[-2] if len(words) > 1 else ""
+    if last in _SECRET_WORDS:
+        return True
+    if last == "key":
+        return prev in _KEY_QUALIFIERS
+    return last in {"string", "str"} and prev in {"connection", "conn"}
+
+
+# Azure activity-log alerts carry ``"authorization": {"action": ..., "scope": ...}`` (RBAC
+# metadata, no credential); under these names only a scalar value is a secret.
+_METADATA_CAPABLE_KEYS = frozenset({"authorization", "auth"})
+
+
+def _wipe(key: str, v: Any) -> bool:
+    # None/""/booleans carry no secret but tell the reader the credential was missing.
+    if v is None or v == "" or isinstance(v, bool) or not is_secret_key(key):
+        return False
+    return not (isinstance(v, dict | list) and key.lower() in _METADATA_CAPABLE_KEYS)
+
+
+def redact_data(value: Any) -> Any:
+    """Recursively redact strings in dicts/lists/tuples; keys are kept, values of
+    secret-named keys are replaced wholesale."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if isinstance(k, str) and _wipe(k, v) else redact_data(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_data(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(redact_data(v) for v in value)
+    return value

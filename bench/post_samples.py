@@ -1,0 +1,62 @@
+"""Post the shared sample payloads (and this repo's ADF/Airflow samples) to a running service.
+
+make run            # in one terminal
+make demo           # in another: prints each webhook's answer
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SHARED_FIXTURES", REPO.parent / "shared" / "fixtures")) / "payloads"
+LOCAL = REPO / "tests" / "payloads"
+BASE_URL = os.environ.get("RCA_URL", "http://127.0.0.1:8000")
+
+SAMPLES = [
+    ("azure-monitor", SHARED / "azure_common_metric_dynamic_fired.json"),
+    ("azure-monitor", SHARED / "azure_common_log_v2_scheduled_query_fired.json"),
+    ("azure-monitor", SHARED / "azure_noncommon_metric_alert_static_activated.json"),
+    ("databricks", SHARED / "databricks_job_run_on_failure.json"),
+    ("adf", LOCAL / "adf_failure.json"),
+    ("airflow", LOCAL / "airflow_failure.json"),
+    ("airflow", LOCAL / "airflow_legacy_failure.json"),
+]
+
+
+def webhook_token() -> str:
+    token = os.environ.get("WEBHOOK_TOKEN")
+    if token:
+        return token
+    path = Path(os.environ.get("RCA_VAR_DIR", REPO / "var")) / "webhook_token"
+    return path.read_text().strip()
+
+
+def main() -> int:
+    token = webhook_token()
+    for source, path in SAMPLES:
+        request = urllib.request.Request(
+            f"{BASE_URL}/webhooks/{source}/",
+            data=path.read_bytes(),
+            method="POST",
+            headers={"Content-Type": "application/json", "X-Webhook-Token": token},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer = json.loads(response.read())
+                print(f"{response.status} {source:<14} {path.name:<50} {answer}")
+        except urllib.error.HTTPError as exc:
+            print(f"{exc.code} {source:<14} {path.name:<50} {exc.read().decode()}")
+        except urllib.error.URLError as exc:
+            print(f"cannot reach {BASE_URL}: {exc.reason} (is `make run` going?)")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

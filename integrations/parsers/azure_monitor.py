@@ -1,0 +1,1206 @@
+"""Azure Monitor alert webhooks: the common alert schema and the older per-signal schemas.
+
+Schemas accepted (Microsoft Learn, "Common alert schema" and "Noncommon alert schema definitions"):
+- `azureMonitorCommonAlertSchema`: every monitoring service (metric, log V1/V2, activity log,
+  service/resource health, smart detector, Prometheus...);
+- `AzureMonitorMetricAlert`: the older metric alert body;
+- `Microsoft.Insights/activityLogs`: the older activity log alert body;
+- `Microsoft.Insights/LogAlert` (Application Insights) and the schema-less Log Analytics body of
+  the legacy log search alerts (API up to 2018-04-16).
+
+An alert whose target is an Azure Data Factory becomes an ADF failure (`processing_mode="adf"`),
+named after the pipeline its dimensions or result rows carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from integrations.events import EventKind, FailureEvent, ParseError, Severity
+from integrations.parsers.common import field, parse_timestamp, require_object, text
+
+SOURCE = "azure-monitor"
+PROCESSING_MODE = "azure-monitor"
+ADF_PROCESSING_MODE = "adf"
+
+COMMON_SCHEMA = "azuremonitorcommonalertschema"
+METRIC_ALERT_SCHEMA = "azuremonitormetricalert"
+ACTIVITY_LOG_SCHEMA = "microsoft.insights/activitylogs"
+LOG_ALERT_SCHEMA = "microsoft.insights/logalert"
+
+MESSAGE_LIMIT = 16_000
+NAME_LIMIT = 500
+VALUE_LIMIT = 4_000  # dimension values and result cells: ADF error messages are long
+RUN_KEY_LIMIT = 600  # Ticket.run_id and Ticket.resolve_key
+OCCURRENCE_KEY_LIMIT = 700  # Occurrence.key
+URL_LIMIT = 8_192
+MAX_ITEMS = 50  # criteria, dimensions, target ids, result rows... read from one body
+MAX_ROWS_IN_MESSAGE = 5
+
+_COMMON_CONDITIONS = {"fired": EventKind.FAILURE, "resolved": EventKind.RESOLVED}
+_LEGACY_STATUSES = {
+    "activated": EventKind.FAILURE,
+    "resolved": EventKind.RESOLVED,
+    "deactivated": EventKind.RESOLVED,
+}
+_SEVERITIES = {
+    "sev0": Severity.CRITICAL,
+    "0": Severity.CRITICAL,
+    "critical": Severity.CRITICAL,
+    "sev1": Severity.HIGH,
+    "1": Severity.HIGH,
+    "error": Severity.HIGH,
+    "sev2": Severity.MEDIUM,
+    "2": Severity.MEDIUM,
+    "warning": Severity.MEDIUM,
+    "sev3": Severity.LOW,
+    "3": Severity.LOW,
+    "sev4": Severity.LOW,
+    "4": Severity.LOW,
+    "informational": Severity.LOW,
+    "verbose": Severity.LOW,
+}
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WHITESPACE = re.compile(r"\s+")
+_HTML_TAG = re.compile(r"<[^<>]{0,2000}>")
+_ADF_LOG_TABLE = re.compile(r"\bADF(?:Pipeline|Activity|Trigger)Run\b", re.IGNORECASE)
+_ADF_PIPELINE_TABLE = re.compile(r"\bADFPipelineRun\b", re.IGNORECASE)
+_DATA_FACTORY_TYPE = "microsoft.datafactory/factories"
+
+# Activity log properties that are noise for a reader (HTML tables, JSON blobs, tenant paths).
+_NOISY_EVENT_PROPERTIES = {
+    "activeautoscaleprofile",
+    "impactedservicestablerows",
+    "defaultlanguagecontent",
+    "defaultlanguagetitle",
+    "hierarchy",
+    "ancestors",
+    "version",
+    "policies",
+}
+
+_LINK_NAMES = {
+    "linktosearchresultsui": "search_results_ui",
+    "linktosearchresults": "search_results_ui",
+    "linktofilteredsearchresultsui": "filtered_search_results_ui",
+    "linktosearchresultsapi": "search_results_api",
+    "linktofilteredsearchresultsapi": "filtered_search_results_api",
+    "portallink": "portal",
+    "investigationlink": "investigation",
+}
+
+
+@dataclass
+class _Facts:
+    """What an alert context says, ready to be put into words and fields."""
+
+    sentences: list[str] = dataclass_field(default_factory=list)
+    dimensions: dict[str, str] = dataclass_field(default_factory=dict)
+    details: dict[str, Any] = dataclass_field(default_factory=dict)
+    links: dict[str, str] = dataclass_field(default_factory=dict)
+    # Resource types, metric namespaces, queries and tables the alert looks at (ADF detection).
+    scope_hints: list[str] = dataclass_field(default_factory=list)
+    # The first result table of a log search alert, one column -> value dict per row.
+    rows: list[dict[str, str]] = dataclass_field(default_factory=list)
+    row_count: int = 0
+    data_sources: list[str] = dataclass_field(default_factory=list)  # log search resource ids
+
+
+@dataclass
+class _Alert:
+    """One alert notification, whatever schema it came in."""
+
+    kind: EventKind
+    rule: str
+    run_key: str
+    resolve_key: str
+    occurrence_key: str
+    facts: _Facts
+    alert_id: str = ""
+    monitoring_service: str = ""
+    signal_type: str = ""
+    severity_label: str = ""
+    description: str = ""
+    occurred_at: datetime | None = None
+    target_ids: list[str] = dataclass_field(default_factory=list)
+    configuration_items: list[str] = dataclass_field(default_factory=list)
+    # Resource facts the body states outright (they win over what the resource id implies).
+    stated_resource: dict[str, str] = dataclass_field(default_factory=dict)
+    custom_properties: dict[str, str] = dataclass_field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _AdfFailure:
+    factory: str
+    pipeline: str
+    pipeline_run_id: str
+    activity: str
+    activity_type: str
+    error_code: str
+    error_message: str
+    failure_type: str
+    trigger: str
+
+
+def parse_azure_monitor(payload: Any) -> FailureEvent:
+    body = require_object(payload, "the Azure Monitor body")
+    schema_id = _scalar(body.get("schemaId"), "schemaId")
+    schema = schema_id.lower()
+    if schema == COMMON_SCHEMA:
+        alert = _parse_common(body)
+    elif schema == METRIC_ALERT_SCHEMA:
+        alert = _parse_legacy_metric(body)
+    elif schema == ACTIVITY_LOG_SCHEMA:
+        alert = _parse_legacy_activity_log(body)
+    elif schema == LOG_ALERT_SCHEMA:
+        alert = _parse_legacy_log(body, "data.")
+    elif schema:
+        raise ParseError(f"unknown schemaId {_quoted(schema_id)}")
+    elif "AlertRuleName" in body or "SearchQuery" in body:
+        alert = _parse_legacy_log(body, "")
+    elif isinstance(body.get("data"), dict) and "AlertRuleName" in body["data"]:
+        alert = _parse_legacy_log(body, "data.")
+    else:
+        raise ParseError("missing required field 'schemaId' (and not a legacy log alert body)")
+    return _to_event(alert)
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+
+def _parse_common(body: dict[str, Any]) -> _Alert:
+    data = _required_object(body, "data")
+    essentials = _required_object(body, "data.essentials")
+    alert_id = _clean(text(body, "data.essentials.alertId", required=True))
+    condition = text(body, "data.essentials.monitorCondition", required=True)
+    kind = _COMMON_CONDITIONS.get(condition.lower())
+    if kind is None:
+        raise ParseError(f"unknown monitorCondition {_quoted(condition)} (expected Fired/Resolved)")
+
+    fired = _scalar(essentials.get("firedDateTime"), "data.essentials.firedDateTime")
+    resolved = _scalar(essentials.get("resolvedDateTime"), "data.essentials.resolvedDateTime")
+    fired_at = parse_timestamp(fired, "data.essentials.firedDateTime")
+    resolved_at = parse_timestamp(resolved, "data.essentials.resolvedDateTime")
+    if kind is EventKind.RESOLVED:
+        occurred_at = resolved_at or fired_at
+        instant = resolved or f"resolved:{fired}"
+    else:
+        occurred_at = fired_at
+        instant = fired
+
+    service = _scalar(essentials.get("monitoringService"), "data.essentials.monitoringService")
+    context = _object_at(data, "alertContext", "data.alertContext")
+    facts = _parse_common_context(service, context, "data.alertContext")
+    _add_link(facts.links, "investigationLink", essentials.get("investigationLink"))
+
+    rule = _scalar(essentials.get("alertRule"), "data.essentials.alertRule")
+    rule_id = _scalar(
+        essentials.get("alertRuleID", essentials.get("alertRuleId")), "data.essentials.alertRuleID"
+    )
+    return _Alert(
+        kind=kind,
+        rule=rule or _last_segment(rule_id),
+        run_key=f"azure:{alert_id}",
+        resolve_key=f"azure:{alert_id}",
+        occurrence_key=f"azure:{alert_id}:{instant}",
+        facts=facts,
+        alert_id=alert_id,
+        monitoring_service=service,
+        signal_type=_scalar(essentials.get("signalType"), "data.essentials.signalType"),
+        severity_label=_scalar(essentials.get("severity"), "data.essentials.severity"),
+        description=_scalar(
+            essentials.get("description"), "data.essentials.description", VALUE_LIMIT
+        ),
+        occurred_at=occurred_at,
+        target_ids=_text_list(essentials, "alertTargetIDs", "data.essentials.alertTargetIDs"),
+        configuration_items=_text_list(
+            essentials, "configurationItems", "data.essentials.configurationItems"
+        ),
+        stated_resource={
+            "resource_group": _scalar(
+                essentials.get("targetResourceGroup"), "data.essentials.targetResourceGroup"
+            ),
+            "resource_type": _scalar(
+                essentials.get("targetResourceType"), "data.essentials.targetResourceType"
+            ),
+            "alert_rule_id": rule_id,
+        },
+        custom_properties=_string_map(data.get("customProperties"), "data.customProperties"),
+    )
+
+
+def _parse_legacy_metric(body: dict[str, Any]) -> _Alert:
+    data = _required_object(body, "data")
+    kind = _legacy_status(body)
+    context = _required_object(body, "data.context")
+    rule_id = _clean(text(body, "data.context.id", required=True))
+    resource_id = _scalar(context.get("resourceId"), "data.context.resourceId")
+    timestamp = _scalar(context.get("timestamp"), "data.context.timestamp")
+    status = _scalar(data.get("status"), "data.status")
+
+    facts = _parse_metric_condition(context, "data.context")
+    _add_link(facts.links, "portalLink", context.get("portalLink"))
+    rule_and_resource = f"{rule_id}|{resource_id}"
+    return _Alert(
+        kind=kind,
+        rule=_scalar(context.get("name"), "data.context.name") or _last_segment(rule_id),
+        run_key=f"azure:{rule_and_resource}|{timestamp}",
+        resolve_key=f"azure:{rule_and_resource}",
+        occurrence_key=f"azure:{rule_and_resource}|{status}|{timestamp}",
+        facts=facts,
+        monitoring_service="Platform",
+        signal_type="Metric",
+        severity_label=_scalar(context.get("severity"), "data.context.severity"),
+        description=_scalar(context.get("description"), "data.context.description", VALUE_LIMIT),
+        occurred_at=parse_timestamp(timestamp, "data.context.timestamp"),
+        target_ids=[resource_id] if resource_id else [],
+        stated_resource={
+            "subscription_id": _scalar(
+                context.get("subscriptionId"), "data.context.subscriptionId"
+            ),
+            "resource_group": _scalar(
+                context.get("resourceGroupName"), "data.context.resourceGroupName"
+            ),
+            "resource_type": _scalar(context.get("resourceType"), "data.context.resourceType"),
+            "resource_name": _scalar(context.get("resourceName"), "data.context.resourceName"),
+            "alert_rule_id": rule_id,
+        },
+        custom_properties=_string_map(data.get("properties"), "data.properties"),
+    )
+
+
+def _parse_legacy_activity_log(body: dict[str, Any]) -> _Alert:
+    data = _required_object(body, "data")
+    kind = _legacy_status(body)
+    context = _required_object(body, "data.context")
+    event = _required_object(body, "data.context.activityLog")
+    where = "data.context.activityLog"
+    facts = _parse_activity_log_event(event, where)
+
+    operation = _scalar(event.get("operationName"), f"{where}.operationName")
+    rule_id = _scalar(context.get("id"), "data.context.id")
+    rule_name = _scalar(context.get("name"), "data.context.name")
+    resource_id = _scalar(event.get("resourceId"), f"{where}.resourceId")
+    subscription = _scalar(event.get("subscriptionId"), f"{where}.subscriptionId")
+    event_time = _scalar(event.get("eventTimestamp"), f"{where}.eventTimestamp")
+    event_id = _scalar(event.get("eventDataId"), f"{where}.eventDataId") or event_time
+    status = _scalar(data.get("status"), "data.status")
+    event_source = _scalar(event.get("eventSource"), f"{where}.eventSource")
+
+    rule_and_resource = f"{rule_id or rule_name or operation}|{resource_id or subscription}"
+    return _Alert(
+        kind=kind,
+        rule=rule_name or _last_segment(rule_id) or operation,
+        run_key=f"azure:{rule_and_resource}|{event_id}",
+        resolve_key=f"azure:{rule_and_resource}",
+        occurrence_key=f"azure:{rule_and_resource}|{status}|{event_id}",
+        facts=facts,
+        monitoring_service=f"Activity Log - {event_source}" if event_source else "Activity Log",
+        signal_type="Activity Log",
+        description=_scalar(context.get("description"), "data.context.description", VALUE_LIMIT),
+        occurred_at=parse_timestamp(event_time, f"{where}.eventTimestamp"),
+        target_ids=[resource_id] if resource_id else [],
+        stated_resource={
+            "subscription_id": subscription,
+            "resource_group": _scalar(event.get("resourceGroupName"), f"{where}.resourceGroupName"),
+            "resource_type": _scalar(event.get("resourceType"), f"{where}.resourceType"),
+            "alert_rule_id": rule_id,
+        },
+        custom_properties=_string_map(data.get("properties"), "data.properties"),
+    )
+
+
+def _parse_legacy_log(body: dict[str, Any], prefix: str) -> _Alert:
+    """The legacy log search alert: flat at the top level (Log Analytics) or under `data`."""
+    alert_body = _required_object(body, prefix.rstrip(".")) if prefix else body
+    where = prefix.rstrip(".")
+    rule = _clean(text(body, f"{prefix}AlertRuleName", required=True))
+    facts = _parse_log_v1_context(alert_body, where)
+
+    resource_id = _scalar(alert_body.get("ResourceId"), f"{prefix}ResourceId")
+    workspace = _scalar(alert_body.get("WorkspaceId"), f"{prefix}WorkspaceId")
+    application = _scalar(alert_body.get("ApplicationId"), f"{prefix}ApplicationId")
+    start = _scalar(
+        alert_body.get("SearchIntervalStartTimeUtc"), f"{prefix}SearchIntervalStartTimeUtc"
+    )
+    end = _scalar(alert_body.get("SearchIntervalEndtimeUtc"), f"{prefix}SearchIntervalEndtimeUtc")
+    target = resource_id or workspace or application
+
+    rule_and_target = f"{rule}|{target}"
+    return _Alert(
+        kind=EventKind.FAILURE,
+        rule=rule,
+        run_key=f"azure:{rule_and_target}|{end}",
+        resolve_key=f"azure:{rule_and_target}",
+        occurrence_key=f"azure:{rule_and_target}|{start}|{end}",
+        facts=facts,
+        monitoring_service="Application Insights" if application else "Log Analytics",
+        signal_type="Log",
+        severity_label=_scalar(alert_body.get("Severity"), f"{prefix}Severity"),
+        description=_scalar(alert_body.get("Description"), f"{prefix}Description", VALUE_LIMIT),
+        occurred_at=_lenient_timestamp(end),
+        target_ids=[resource_id] if resource_id else facts.data_sources[:1],
+        configuration_items=_text_list(
+            alert_body, "AffectedConfigurationItems", f"{prefix}AffectedConfigurationItems"
+        ),
+        stated_resource={
+            "subscription_id": _scalar(alert_body.get("SubscriptionId"), f"{prefix}SubscriptionId"),
+        },
+    )
+
+
+def _legacy_status(body: dict[str, Any]) -> EventKind:
+    status = text(body, "data.status", required=True)
+    kind = _LEGACY_STATUSES.get(status.lower())
+    if kind is None:
+        raise ParseError(
+            f"unknown status {_quoted(status)} (expected Activated/Resolved/Deactivated)"
+        )
+    return kind
+
+
+# --- alert contexts ------------------------------------------------------------------------
+
+
+def _parse_common_context(service: str, context: dict[str, Any], where: str) -> _Facts:
+    """Pick the alert family by the context's shape first, the monitoring service second.
+
+    The shape wins because the services do not map one to one: a log search alert V1 can come
+    as monitoringService "Platform", and Service Health sends numeric eventSource/level.
+    """
+    keys = context.keys()
+    condition_type = _scalar(context.get("conditionType"), f"{where}.conditionType").lower()
+    service_key = service.lower().replace(" ", "")
+    if condition_type == "logquerycriteria":
+        return _parse_log_v2_condition(context, where)
+    if "condition" in keys:
+        return _parse_metric_condition(context, where)
+    if {"SearchQuery", "SearchResults", "SearchResult"} & keys:
+        return _parse_log_v1_context(context, where)
+    if {"DetectionSummary", "SmartDetectorId"} & keys:
+        return _parse_smart_detector_context(context, where)
+    if {"eventSource", "operationName"} & keys:
+        return _parse_activity_log_event(context, where)
+    if "expression" in keys:
+        return _parse_prometheus_context(context, where)
+    if service_key in {"logalertsv2", "simplelogalert"}:
+        return _parse_log_v2_condition(context, where)
+    if service_key == "platform":
+        return _parse_metric_condition(context, where)
+    if service_key in {"loganalytics", "applicationinsights"}:
+        return _parse_log_v1_context(context, where)
+    if service_key == "smartdetector":
+        return _parse_smart_detector_context(context, where)
+    if service_key.startswith("activitylog") or service_key in {"servicehealth", "resourcehealth"}:
+        return _parse_activity_log_event(context, where)
+    facts = _Facts()
+    if context:
+        facts.sentences.append(f"Alert context: {_loose(context, VALUE_LIMIT)}.")
+    return facts
+
+
+def _parse_metric_condition(context: dict[str, Any], where: str) -> _Facts:
+    facts = _Facts()
+    condition_type = _scalar(context.get("conditionType"), f"{where}.conditionType")
+    condition = _object_at(context, "condition", f"{where}.condition")
+    window = _scalar(condition.get("windowSize"), f"{where}.condition.windowSize")
+    criteria = _list_at(condition, "allOf", f"{where}.condition.allOf")
+    facts.details["condition_type"] = condition_type
+    for index, raw in enumerate(criteria):
+        path = f"{where}.condition.allOf[{index}]"
+        criterion = require_object(raw, f"field '{path}'")
+        metric = _scalar(criterion.get("metricName"), f"{path}.metricName")
+        namespace = _scalar(criterion.get("metricNamespace"), f"{path}.metricNamespace")
+        aggregation = _scalar(criterion.get("timeAggregation"), f"{path}.timeAggregation")
+        operator = _scalar(criterion.get("operator"), f"{path}.operator")
+        threshold = _scalar(criterion.get("threshold"), f"{path}.threshold")
+        value = _number_or_text(criterion.get("metricValue"))
+        web_test = _scalar(criterion.get("webTestName"), f"{path}.webTestName")
+        sensitivity = _scalar(criterion.get("alertSensitivity"), f"{path}.alertSensitivity")
+        dimensions = _dimensions(criterion, "dimensions", f"{path}.dimensions")
+
+        sentence = f"Metric '{metric or 'unknown'}'"
+        sentence += f" ({namespace})" if namespace else ""
+        sentence += f": {aggregation.lower() or 'value'} {_display(value)}"
+        sentence += f" over {window}" if window else ""
+        sentence += f", condition {operator} {threshold}" if operator or threshold else ""
+        sentence += f" (dynamic threshold, {sensitivity} sensitivity)" if sensitivity else ""
+        sentence += f", availability test '{web_test}'" if web_test else ""
+        sentence += f", dimensions {_format_pairs(dimensions)}" if dimensions else ""
+        facts.sentences.append(sentence + ".")
+
+        if index == 0:
+            facts.details.update(
+                metric_name=metric,
+                metric_namespace=namespace,
+                metric_value=value,
+                threshold=threshold,
+                operator=operator,
+                time_aggregation=aggregation,
+            )
+        _merge(facts.dimensions, dimensions)
+        facts.scope_hints.append(namespace)
+    return facts
+
+
+def _parse_log_v2_condition(context: dict[str, Any], where: str) -> _Facts:
+    facts = _Facts()
+    condition = _object_at(context, "condition", f"{where}.condition")
+    window = _scalar(condition.get("windowSize"), f"{where}.condition.windowSize")
+    window_start = _scalar(condition.get("windowStartTime"), f"{where}.condition.windowStartTime")
+    window_end = _scalar(condition.get("windowEndTime"), f"{where}.condition.windowEndTime")
+    criteria = _list_at(condition, "allOf", f"{where}.condition.allOf")
+    facts.details["condition_type"] = "LogQueryCriteria"
+    for index, raw in enumerate(criteria):
+        path = f"{where}.condition.allOf[{index}]"
+        criterion = require_object(raw, f"field '{path}'")
+        query = _scalar(criterion.get("searchQuery"), f"{path}.searchQuery", VALUE_LIMIT)
+        measure = _scalar(criterion.get("metricMeasureColumn"), f"{path}.metricMeasureColumn")
+        aggregation = _scalar(criterion.get("timeAggregation"), f"{path}.timeAggregation")
+        operator = _scalar(criterion.get("operator"), f"{path}.operator")
+        threshold = _scalar(criterion.get("threshold"), f"{path}.threshold")
+        value = _number_or_text(criterion.get("metricValue"))
+        resource_types = _loose(criterion.get("targetResourceTypes"), NAME_LIMIT)
+        dimensions = _dimensions(criterion, "dimensions", f"{path}.dimensions")
+        for key, link in criterion.items():
+            _add_link(facts.links, key, link)
+        facts.rows.extend(_event_rows(criterion, f"{path}.event"))
+
+        sentence = f"Log search query `{query}`" if query else "Log search"
+        measured = f"{aggregation.lower()} of {measure}" if measure else aggregation.lower()
+        sentence += f" measured {measured or 'value'} {_display(value)}"
+        sentence += f" over {window}" if window else ""
+        sentence += f" ({window_start} to {window_end})" if window_start and window_end else ""
+        sentence += f", condition {operator} {threshold}" if operator or threshold else ""
+        sentence += f", dimensions {_format_pairs(dimensions)}" if dimensions else ""
+        facts.sentences.append(sentence + ".")
+
+        if index == 0:
+            facts.details.update(
+                search_query=query,
+                metric_value=value,
+                threshold=threshold,
+                operator=operator,
+                time_aggregation=aggregation,
+            )
+        _merge(facts.dimensions, dimensions)
+        facts.scope_hints.extend([query, resource_types])
+    facts.row_count = len(facts.rows)
+    _describe_rows(facts)
+    return facts
+
+
+def _parse_log_v1_context(context: dict[str, Any], where: str) -> _Facts:
+    """Log search alerts V1: the common-schema context and the legacy body share these fields."""
+    facts = _Facts()
+
+    def at(key: str) -> str:  # the legacy body is flat: its fields have no parent path
+        return f"{where}.{key}" if where else key
+
+    query = _scalar(context.get("SearchQuery"), at("SearchQuery"), VALUE_LIMIT)
+    alert_type = _scalar(context.get("AlertType"), at("AlertType"))
+    count = _number_or_text(context.get("ResultCount"))
+    operator = _scalar(
+        context.get("Operator", context.get("AlertThresholdOperator")), at("Operator")
+    )
+    threshold = _scalar(
+        context.get("Threshold", context.get("AlertThresholdValue")), at("Threshold")
+    )
+    start = _scalar(context.get("SearchIntervalStartTimeUtc"), at("SearchIntervalStartTimeUtc"))
+    end = _scalar(context.get("SearchIntervalEndtimeUtc"), at("SearchIntervalEndtimeUtc"))
+    workspace = _scalar(context.get("WorkspaceId"), at("WorkspaceId"))
+    application = _scalar(context.get("ApplicationId"), at("ApplicationId"))
+    dimensions = _dimensions(context, "Dimensions", at("Dimensions"))
+    for key, link in context.items():
+        _add_link(facts.links, key, link)
+
+    results_key = "SearchResults" if "SearchResults" in context else "SearchResult"
+    results = _object_at(context, results_key, at(results_key))
+    facts.rows, facts.row_count = _result_rows(results, at(results_key))
+    facts.data_sources, tables = _data_sources(results, at(results_key))
+    facts.scope_hints.extend([*facts.data_sources, *tables])
+
+    sentence = "Log search alert" + (f" ({alert_type})" if alert_type else "")
+    sentence += f": query `{query}`" if query else ""
+    sentence += f" returned {_display(count)} result(s)" if count != "" else ""
+    sentence += f" between {start} and {end}" if start and end else ""
+    sentence += f", condition {operator} {threshold}" if operator or threshold else ""
+    sentence += f", dimensions {_format_pairs(dimensions)}" if dimensions else ""
+    facts.sentences.append(sentence + ".")
+    _describe_rows(facts)
+
+    facts.dimensions = dimensions
+    facts.details.update(
+        search_query=query,
+        alert_type=alert_type,
+        result_count=count,
+        threshold=threshold,
+        operator=operator,
+        workspace_id=workspace,
+        application_id=application,
+    )
+    facts.scope_hints.append(query)
+    return facts
+
+
+def _parse_activity_log_event(event: dict[str, Any], where: str) -> _Facts:
+    """Activity log events: Administrative, Policy, Autoscale, Security, Service/Resource Health."""
+    facts = _Facts()
+    operation = _scalar(event.get("operationName"), f"{where}.operationName")
+    status = _loose(event.get("status"), NAME_LIMIT)
+    sub_status = _loose(event.get("subStatus"), NAME_LIMIT)
+    event_source = _loose(event.get("eventSource"), NAME_LIMIT)
+    caller = _loose(event.get("caller"), NAME_LIMIT)
+    level = _loose(event.get("level"), NAME_LIMIT)
+    event_time = _loose(event.get("eventTimestamp"), NAME_LIMIT)
+    authorization = _object_at(event, "authorization", f"{where}.authorization")
+    scope = _scalar(authorization.get("scope"), f"{where}.authorization.scope")
+    description = _loose(
+        event.get("Activity Log Event Description") or event.get("description"), VALUE_LIMIT
+    )
+    properties = _object_at(event, "properties", f"{where}.properties")
+
+    sentence = f"Activity log event {operation or 'unknown operation'}"
+    sentence += f" from {event_source}" if event_source else ""
+    sentence += f" with status {status}" if status else ""
+    sentence += f" ({sub_status})" if sub_status else ""
+    sentence += f", level {level}" if level else ""
+    sentence += f", caller {caller}" if caller else ""
+    sentence += f", scope {scope}" if scope else ""
+    sentence += f", at {event_time}" if event_time else ""
+    facts.sentences.append(sentence + ".")
+    if description:
+        facts.sentences.append(f"Event description: {description}.")
+
+    used: set[str] = set()
+    if operation.lower().startswith("microsoft.servicehealth") or "trackingId" in properties:
+        used = _describe_service_health(properties, facts)
+    elif "currentHealthStatus" in properties:
+        used = _describe_resource_health(properties, facts)
+    elif "newInstancesCount" in properties:
+        used = _describe_autoscale(properties, facts)
+    elif "policies" in properties:
+        _describe_policies(properties.get("policies"), facts)
+    remaining = {
+        _clean(key, 100): _loose(value, NAME_LIMIT)
+        for key, value in itertools.islice(properties.items(), MAX_ITEMS)
+        if key not in used and key.lower() not in _NOISY_EVENT_PROPERTIES
+    }
+    remaining = {key: value for key, value in remaining.items() if value}
+    if remaining:
+        facts.sentences.append(f"Event properties: {_format_pairs(remaining, 2_000)}.")
+
+    facts.details.update(
+        operation_name=operation,
+        operation_status=status,
+        event_source=event_source,
+        caller=caller,
+        level=level,
+        correlation_id=_loose(event.get("correlationId"), NAME_LIMIT),
+    )
+    facts.scope_hints.extend(
+        [_scalar(event.get("resourceType"), f"{where}.resourceType"), _resource_type_of(scope)]
+    )
+    return facts
+
+
+def _describe_service_health(properties: dict[str, Any], facts: _Facts) -> set[str]:
+    def prop(name: str, limit: int = NAME_LIMIT) -> str:
+        return _loose(properties.get(name), limit)
+
+    sentence = f"Service Health {prop('incidentType') or 'event'} '{prop('title')}'"
+    sentence += f" (tracking id {prop('trackingId')}, stage {prop('stage') or 'unknown'})"
+    sentence += f" affecting {prop('service')}" if prop("service") else ""
+    sentence += f" in {prop('region')}" if prop("region") else ""
+    if prop("impactStartTime"):
+        sentence += f", impact from {prop('impactStartTime')}"
+        sentence += f" to {prop('impactMitigationTime')}" if prop("impactMitigationTime") else ""
+    facts.sentences.append(sentence + ".")
+    communication = _strip_html(prop("communication", VALUE_LIMIT * 2))
+    if communication:
+        facts.sentences.append(f"Communication: {_clip(communication, VALUE_LIMIT)}")
+    facts.details.update(tracking_id=prop("trackingId"), incident_type=prop("incidentType"))
+    return {
+        "title",
+        "incidentType",
+        "trackingId",
+        "stage",
+        "service",
+        "region",
+        "impactStartTime",
+        "impactMitigationTime",
+        "communication",
+        "impactedServices",
+    }
+
+
+def _describe_resource_health(properties: dict[str, Any], facts: _Facts) -> set[str]:
+    def prop(name: str) -> str:
+        return _loose(properties.get(name), VALUE_LIMIT)
+
+    sentence = f"Resource Health: {prop('title') or 'health event'}"
+    sentence += f"; status changed from {prop('previousHealthStatus') or 'unknown'}"
+    sentence += f" to {prop('currentHealthStatus')}"
+    sentence += f" ({prop('type')}" + (f", cause {prop('cause')})" if prop("cause") else ")")
+    sentence += f"; details: {prop('details')}" if prop("details") else ""
+    facts.sentences.append(sentence + ".")
+    facts.details.update(
+        current_health_status=prop("currentHealthStatus"),
+        previous_health_status=prop("previousHealthStatus"),
+    )
+    return {"title", "previousHealthStatus", "currentHealthStatus", "type", "cause", "details"}
+
+
+def _describe_autoscale(properties: dict[str, Any], facts: _Facts) -> set[str]:
+    old = _loose(properties.get("oldInstancesCount"), NAME_LIMIT)
+    new = _loose(properties.get("newInstancesCount"), NAME_LIMIT)
+    description = _loose(properties.get("description"), VALUE_LIMIT)
+    facts.sentences.append(
+        f"Autoscale: {description.rstrip('.') or 'scale action'} (instances {old} -> {new})."
+    )
+    return {"description", "oldInstancesCount", "newInstancesCount"}
+
+
+def _describe_policies(raw_policies: Any, facts: _Facts) -> None:
+    """`policies` is a JSON array serialized into a string; name the assignments and effects."""
+    policies: Any = raw_policies
+    if isinstance(raw_policies, str):
+        try:
+            policies = json.loads(raw_policies[:VALUE_LIMIT])
+        except (ValueError, RecursionError):
+            policies = None
+    if not isinstance(policies, list):
+        return
+    described = []
+    for policy in policies[:10]:
+        if not isinstance(policy, dict):
+            continue
+        effect = _loose(policy.get("policyDefinitionEffect"), NAME_LIMIT)
+        assignment = _loose(policy.get("policyAssignmentName"), NAME_LIMIT)
+        definition = _loose(
+            policy.get("policyDefinitionReferenceId") or policy.get("policyDefinitionName"),
+            NAME_LIMIT,
+        )
+        described.append(f"{effect or 'policy'} by assignment '{assignment}' ({definition})")
+    if described:
+        facts.sentences.append(f"Policy: {'; '.join(described)}.")
+
+
+def _parse_smart_detector_context(context: dict[str, Any], where: str) -> _Facts:
+    facts = _Facts()
+
+    def prop(name: str, limit: int = NAME_LIMIT) -> str:
+        return _loose(context.get(name), limit)
+
+    detector = prop("SmartDetectorName") or prop("SmartDetectorId") or "Smart detector"
+    sentence = f"{detector}: {prop('DetectionSummary', VALUE_LIMIT) or 'anomaly detected'}"
+    sentence += f"; detected value {prop('DetectedValue')}" if prop("DetectedValue") else ""
+    sentence += f", normal value {prop('NormalValue')}" if prop("NormalValue") else ""
+    occurred = prop("FormattedOccurrenceTime")
+    sentence += f"; occurred at {occurred}" if occurred else ""
+    facts.sentences.append(sentence + ".")
+    facts.details.update(
+        smart_detector_id=prop("SmartDetectorId"),
+        detected_value=prop("DetectedValue"),
+        normal_value=prop("NormalValue"),
+    )
+    return facts
+
+
+def _parse_prometheus_context(context: dict[str, Any], where: str) -> _Facts:
+    facts = _Facts()
+    expression = _loose(context.get("expression"), VALUE_LIMIT)
+    value = _loose(context.get("expressionValue"), NAME_LIMIT)
+    labels = _string_map(context.get("labels"), f"{where}.labels")
+    annotations = _string_map(context.get("annotations"), f"{where}.annotations")
+    sentence = f"Prometheus rule `{expression}` evaluated to {value or 'unknown'}"
+    sentence += f", labels {_format_pairs(labels)}" if labels else ""
+    sentence += f", annotations {_format_pairs(annotations)}" if annotations else ""
+    facts.sentences.append(sentence + ".")
+    facts.dimensions = labels
+    facts.details.update(expression=expression, metric_value=value)
+    return facts
+
+
+# --- log search results ---------------------------------------------------------------------
+
+
+def _result_rows(results: dict[str, Any], where: str) -> tuple[list[dict[str, str]], int]:
+    """The `PrimaryResult` table (or the first one) as column -> value rows, and its row count."""
+    tables = _list_at(results, "tables", f"{where}.tables")
+    if not tables:
+        return [], 0
+    index = next(
+        (
+            position
+            for position, table in enumerate(tables)
+            if isinstance(table, dict) and table.get("name") == "PrimaryResult"
+        ),
+        0,
+    )
+    path = f"{where}.tables[{index}]"
+    table = require_object(tables[index], f"field '{path}'")
+    names = []
+    for column_index, column in enumerate(_list_at(table, "columns", f"{path}.columns")):
+        column_path = f"{path}.columns[{column_index}]"
+        if isinstance(column, str):
+            names.append(_clean(column))
+        else:
+            column_object = require_object(column, f"field '{column_path}'")
+            names.append(_scalar(column_object.get("name"), f"{column_path}.name"))
+    raw_rows = table.get("rows")
+    rows = []
+    for row_index, row in enumerate(_list_at(table, "rows", f"{path}.rows")):
+        if not isinstance(row, list):
+            raise ParseError(f"field '{path}.rows[{row_index}]' must be a list")
+        rows.append(
+            {name: _loose(value, VALUE_LIMIT) for name, value in zip(names, row, strict=False)}
+        )
+    return rows, len(raw_rows) if isinstance(raw_rows, list) else 0
+
+
+def _data_sources(results: dict[str, Any], where: str) -> tuple[list[str], list[str]]:
+    """The resource ids and table names a log search ran over."""
+    resource_ids, tables = [], []
+    for index, raw in enumerate(_list_at(results, "dataSources", f"{where}.dataSources")):
+        path = f"{where}.dataSources[{index}]"
+        source = require_object(raw, f"field '{path}'")
+        resource_ids.append(_scalar(source.get("resourceId"), f"{path}.resourceId"))
+        tables.extend(_text_list(source, "tables", f"{path}.tables"))
+    return [resource_id for resource_id in resource_ids if resource_id], tables
+
+
+def _event_rows(criterion: dict[str, Any], where: str) -> list[dict[str, str]]:
+    """Simple log alerts carry their result as `event`: a list of name/value pair lists."""
+    rows = []
+    for index, raw in enumerate(_list_at(criterion, "event", where)):
+        if not isinstance(raw, list):
+            raise ParseError(f"field '{where}[{index}]' must be a list")
+        rows.append(_name_value_pairs(raw[:MAX_ITEMS], f"{where}[{index}]"))
+    return rows
+
+
+def _describe_rows(facts: _Facts) -> None:
+    if not facts.rows:
+        return
+    shown = facts.rows[:MAX_ROWS_IN_MESSAGE]
+    rendered = "; ".join(f"[{_format_pairs(row, 1_500)}]" for row in shown)
+    total = max(facts.row_count, len(facts.rows))
+    facts.sentences.append(f"Result rows ({len(shown)} of {total}): {rendered}.")
+
+
+# --- the event -----------------------------------------------------------------------------
+
+
+def _to_event(alert: _Alert) -> FailureEvent:
+    resource = _resource(alert)
+    adf = _find_adf_failure(alert, resource)
+    details = {
+        **alert.facts.details,
+        "monitoring_service": alert.monitoring_service,
+        "custom_properties": alert.custom_properties,
+    }
+
+    run_key = alert.run_key
+    if adf is None:
+        processing_mode = PROCESSING_MODE
+        pipeline = alert.rule
+        lead: list[str] = []
+    else:
+        processing_mode = ADF_PROCESSING_MODE
+        pipeline = adf.pipeline or alert.rule
+        lead = [_describe_adf_failure(adf, alert.kind)]
+        if adf.factory:
+            resource["factory"] = adf.factory
+        details.update(
+            error_code=adf.error_code,
+            failure_type=adf.failure_type,
+            activity=adf.activity,
+            activity_type=adf.activity_type,
+            pipeline_run_id=adf.pipeline_run_id,
+            trigger=adf.trigger,
+        )
+        if adf.pipeline_run_id:
+            run_key = f"adf:{adf.pipeline_run_id}"
+
+    message = " ".join([*lead, _headline(alert, resource), *alert.facts.sentences])
+    return FailureEvent(
+        source=SOURCE,
+        processing_mode=processing_mode,
+        kind=alert.kind,
+        pipeline=_clip(pipeline or alert.monitoring_service or "Azure Monitor alert", NAME_LIMIT),
+        run_key=_bounded_key(run_key, RUN_KEY_LIMIT),
+        occurrence_key=_bounded_key(alert.occurrence_key, OCCURRENCE_KEY_LIMIT),
+        resolve_key=_bounded_key(alert.resolve_key, RUN_KEY_LIMIT),
+        error_message=_clean(_WHITESPACE.sub(" ", message), MESSAGE_LIMIT),
+        severity_hint=_SEVERITIES.get(alert.severity_label.lower()),
+        occurred_at=alert.occurred_at,
+        resource=resource,
+        links=alert.facts.links,
+        details={key: value for key, value in details.items() if value not in ("", None, {})},
+    )
+
+
+def _headline(alert: _Alert, resource: dict[str, Any]) -> str:
+    state = "fired" if alert.kind is EventKind.FAILURE else "resolved"
+    headline = f"Azure Monitor alert '{alert.rule or 'unnamed'}' {state}"
+    headline += f" (severity {alert.severity_label})" if alert.severity_label else ""
+    if resource.get("resource_name") or resource.get("resource_type"):
+        headline += f" on {resource.get('resource_type', 'resource')}"
+        headline += f" '{resource['resource_name']}'" if resource.get("resource_name") else ""
+        if resource.get("resource_group"):
+            headline += f" in resource group '{resource['resource_group']}'"
+    elif alert.configuration_items:
+        headline += f" on {', '.join(alert.configuration_items[:5])}"
+    headline += f" [{alert.monitoring_service}]" if alert.monitoring_service else ""
+    headline += "."
+    if alert.description:
+        headline += f" Description: {alert.description.rstrip('.')}."
+    return headline
+
+
+def _resource(alert: _Alert) -> dict[str, Any]:
+    resource: dict[str, Any] = _parse_resource_id(alert.target_ids[0]) if alert.target_ids else {}
+    resource.update({key: value for key, value in alert.stated_resource.items() if value})
+    resource.update(
+        resource_id=alert.target_ids[0] if alert.target_ids else "",
+        resource_ids=alert.target_ids if len(alert.target_ids) > 1 else [],
+        configuration_items=alert.configuration_items,
+        monitoring_service=alert.monitoring_service,
+        signal_type=alert.signal_type,
+        alert_rule=alert.rule,
+        alert_id=alert.alert_id,
+        dimensions=alert.facts.dimensions,
+    )
+    return {key: value for key, value in resource.items() if value not in ("", [], {}, None)}
+
+
+def _parse_resource_id(resource_id: str) -> dict[str, str]:
+    """Subscription, group, type and name from `/subscriptions/../providers/Ns/type/name`."""
+    parts = [part for part in resource_id.split("/") if part]
+    lowered = [part.lower() for part in parts]
+    found: dict[str, str] = {}
+    if len(parts) >= 2 and lowered[0] == "subscriptions":
+        found["subscription_id"] = parts[1]
+    if "resourcegroups" in lowered:
+        position = lowered.index("resourcegroups")
+        if position + 1 < len(parts):
+            found["resource_group"] = parts[position + 1]
+    if "providers" in lowered:
+        position = lowered.index("providers")
+        namespace, rest = parts[position + 1 : position + 2], parts[position + 2 :]
+        if "providers" in [part.lower() for part in rest]:
+            rest = rest[: [part.lower() for part in rest].index("providers")]
+        types, names = rest[0::2], rest[1::2]
+        if namespace and names:
+            found["resource_type"] = "/".join(namespace + types[: len(names)])
+            found["resource_name"] = names[-1]
+            if namespace[0].lower() == "microsoft.datafactory" and types[0].lower() == "factories":
+                found["factory"] = names[0]
+    return found
+
+
+def _resource_type_of(resource_id: str) -> str:
+    return _parse_resource_id(resource_id).get("resource_type", "") if resource_id else ""
+
+
+# --- Azure Data Factory ----------------------------------------------------------------------
+
+
+def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | None:
+    facts = alert.facts
+    hints = [
+        str(resource.get("resource_type", "")),
+        alert.stated_resource.get("resource_type", ""),
+        *(_resource_type_of(target) for target in alert.target_ids),
+        *facts.scope_hints,
+    ]
+    if not any(_DATA_FACTORY_TYPE in hint.lower() or _ADF_LOG_TABLE.search(hint) for hint in hints):
+        return None
+
+    dimensions = facts.dimensions
+    run_id_names = ["PipelineRunId"]
+    if any(_ADF_PIPELINE_TABLE.search(hint) for hint in hints):
+        run_id_names.append("RunId")  # the column is `RunId` in ADFPipelineRun itself
+    row_run_ids = _distinct(_lookup(row, *run_id_names) for row in facts.rows)
+    row_pipelines = _distinct(_lookup(row, "PipelineName") for row in facts.rows)
+    # Result rows that span several runs describe no single run: keep the first row's error
+    # for the reader, but neither a run id nor (if they differ) a pipeline name.
+    row = facts.rows[0] if facts.rows else {}
+
+    def pick(*names: str) -> str:
+        return _lookup(dimensions, *names) or _lookup(row, *names)
+
+    # Metric dimension `Name` is the pipeline on Pipeline* metrics, the activity on Activity*
+    # metrics and the trigger on Trigger* metrics (Microsoft.DataFactory/factories metrics).
+    metric = str(facts.details.get("metric_name", "")).lower()
+    name = _lookup(dimensions, "Name")
+    pipeline = _lookup(dimensions, "PipelineName") or (
+        row_pipelines[0] if len(row_pipelines) == 1 else ""
+    )
+    run_id = _lookup(dimensions, *run_id_names) or (row_run_ids[0] if len(row_run_ids) == 1 else "")
+    return _AdfFailure(
+        factory=resource.get("factory")
+        or _factory_from_values(dimensions, row)
+        or _factory_from_ids(alert.configuration_items),
+        pipeline=_clip(pipeline or (name if metric.startswith("pipeline") else ""), NAME_LIMIT),
+        pipeline_run_id=_clip(run_id, NAME_LIMIT),
+        activity=_clip(
+            pick("ActivityName") or (name if metric.startswith("activity") else ""), NAME_LIMIT
+        ),
+        activity_type=_clip(pick("ActivityType"), NAME_LIMIT),
+        error_code=_clip(pick("ErrorCode"), NAME_LIMIT),
+        error_message=pick("ErrorMessage"),
+        failure_type=_clip(pick("FailureType"), NAME_LIMIT),
+        trigger=_clip(
+            pick("TriggerName") or (name if metric.startswith("trigger") else ""), NAME_LIMIT
+        ),
+    )
+
+
+def _factory_from_values(*sources: dict[str, str]) -> str:
+    for source in sources:
+        for resource_id in (_lookup(source, "_ResourceId"), _lookup(source, "ResourceId")):
+            factory = _parse_resource_id(resource_id).get("factory", "") if resource_id else ""
+            if factory:
+                return _clip(factory, NAME_LIMIT)
+        named = _lookup(source, "DataFactoryName", "FactoryName")
+        if named:
+            return _clip(named, NAME_LIMIT)
+    return ""
+
+
+def _factory_from_ids(resource_ids: list[str]) -> str:
+    """Log alert configuration items are the `_ResourceId`s of the rows: the factory, for ADF."""
+    for resource_id in resource_ids:
+        factory = _parse_resource_id(resource_id).get("factory", "")
+        if factory:
+            return factory
+    return ""
+
+
+def _describe_adf_failure(adf: _AdfFailure, kind: EventKind) -> str:
+    subject = f"ADF pipeline '{adf.pipeline}'" if adf.pipeline else "An ADF pipeline"
+    subject += f" in data factory '{adf.factory}'" if adf.factory else ""
+    verb = "failed" if kind is EventKind.FAILURE else "failure alert resolved"
+    sentence = f"{subject} {verb}"
+    sentence += f" (run {adf.pipeline_run_id})" if adf.pipeline_run_id else ""
+    if adf.activity:
+        sentence += f" at activity '{adf.activity}'"
+        sentence += f" ({adf.activity_type})" if adf.activity_type else ""
+    sentence += f" via trigger '{adf.trigger}'" if adf.trigger else ""
+    sentence += "."
+    if adf.error_code or adf.error_message:
+        error = ": ".join(part for part in (adf.error_code, adf.error_message) if part)
+        sentence += f" Error {error.rstrip('.')}."
+    sentence += f" Failure type: {adf.failure_type}." if adf.failure_type else ""
+    return sentence
+
+
+# --- field helpers -----------------------------------------------------------------------------
+
+
+def _required_object(root: dict[str, Any], path: str) -> dict[str, Any]:
+    return require_object(field(root, path, required=True), f"field '{path}'")
+
+
+def _object_at(obj: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = obj.get(key)
+    if value is None:
+        return {}
+    return require_object(value, f"field '{where}'")
+
+
+def _list_at(obj: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ParseError(f"field '{where}' must be a list")
+    return value[:MAX_ITEMS]
+
+
+def _text_list(obj: dict[str, Any], key: str, where: str) -> list[str]:
+    values = (_scalar(item, f"{where}[{i}]") for i, item in enumerate(_list_at(obj, key, where)))
+    return [value for value in values if value]
+
+
+def _dimensions(obj: dict[str, Any], key: str, where: str) -> dict[str, str]:
+    """A `[{"name": .., "value": ..}]` list as a dict (the first of a repeated name wins)."""
+    return _name_value_pairs(_list_at(obj, key, where), where)
+
+
+def _name_value_pairs(items: list[Any], where: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for index, raw in enumerate(items):
+        entry = require_object(raw, f"field '{where}[{index}]'")
+        name = _scalar(entry.get("name"), f"{where}[{index}].name")
+        if name and name not in found:
+            found[name] = _loose(entry.get("value"), VALUE_LIMIT)
+    return found
+
+
+def _string_map(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    mapping = require_object(value, f"field '{where}'")
+    return {
+        _clip(_clean(key), NAME_LIMIT): _loose(item, VALUE_LIMIT)
+        for key, item in itertools.islice(mapping.items(), MAX_ITEMS)
+    }
+
+
+def _lookup(mapping: dict[str, str], *names: str) -> str:
+    """A dimension or column by name, ignoring case (`pipelineName` and `PipelineName` alike)."""
+    for name in names:
+        if mapping.get(name):
+            return mapping[name]
+    wanted = {name.lower() for name in names}
+    for key, value in mapping.items():
+        if key.lower() in wanted and value:
+            return value
+    return ""
+
+
+def _distinct(values: Any) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))
+
+
+def _merge(target: dict[str, str], extra: dict[str, str]) -> None:
+    for key, value in extra.items():
+        target.setdefault(key, value)
+
+
+def _add_link(links: dict[str, str], key: str, value: Any) -> None:
+    name = _LINK_NAMES.get(key.lower())
+    if name is None or name in links or not isinstance(value, str):
+        return
+    url = value.strip()
+    if len(url) > URL_LIMIT or not url.isascii() or any(ch.isspace() or ch < " " for ch in url):
+        return
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    if parts.scheme.lower() in {"http", "https"} and parts.netloc:
+        links[name] = url
+
+
+# --- text helpers ----------------------------------------------------------------------------
+
+
+def _clean(value: str, limit: int = NAME_LIMIT) -> str:
+    """Bound the length, drop control characters and lone surrogates (Postgres rejects both)."""
+    value = value[: limit * 4].encode("utf-8", "replace").decode("utf-8")
+    return _clip(_CONTROL_CHARS.sub("", value).strip(), limit)
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _scalar(value: Any, where: str, limit: int = NAME_LIMIT) -> str:
+    """A field that must be text (numbers and booleans are accepted as such); null is ''."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise ParseError(f"field '{where}' must be a string")
+    return _clean(_scalar_text(value), limit)
+
+
+def _loose(value: Any, limit: int) -> str:
+    """Any JSON value as bounded text: descriptive fields vary in shape between services."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return _clean(_render(value), limit)
+    return _clean(_scalar_text(value), limit)
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:  # more digits than int->str allows
+            return "(very large number)"
+    return str(value)
+
+
+def _render(value: Any, depth: int = 0) -> str:
+    """Compact JSON-ish text with bounded depth and width, for nested descriptive values."""
+    width = 8
+    if isinstance(value, dict):
+        if depth >= 3:
+            return "{…}"
+        items = itertools.islice(value.items(), width)
+        inner = ", ".join(
+            f"{_clip(str(key), 100)}: {_render(item, depth + 1)}" for key, item in items
+        )
+        return "{" + inner + (", …" if len(value) > width else "") + "}"
+    if isinstance(value, list):
+        if depth >= 3:
+            return "[…]"
+        inner = ", ".join(_render(item, depth + 1) for item in value[:width])
+        return "[" + inner + (", …" if len(value) > width else "") + "]"
+    if value is None:
+        return "null"
+    return _clean(_scalar_text(value), 300)
+
+
+def _number_or_text(value: Any) -> Any:
+    """Keep finite numbers as numbers (JSON-safe); everything else becomes bounded text."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
+        return value
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return value
+    return _loose(value, NAME_LIMIT)
+
+
+def _display(value: Any) -> str:
+    return "unknown" if value in ("", None) else str(value)
+
+
+def _format_pairs(mapping: dict[str, Any], limit: int = VALUE_LIMIT) -> str:
+    """`k=v, ...` for a sentence; each value is cut short (the full values are kept as fields)."""
+    pairs = (f"{key}={_clip(_display(value), 500)}" for key, value in mapping.items())
+    return _clip(", ".join(pairs), limit)
+
+
+def _strip_html(value: str) -> str:
+    return _WHITESPACE.sub(" ", html.unescape(_HTML_TAG.sub(" ", value))).strip()
+
+
+def _quoted(value: str) -> str:
+    return repr(_clip(value, 100))
+
+
+def _last_segment(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+
+
+def _lenient_timestamp(value: str) -> datetime | None:
+    """Legacy log alert windows come as ISO 8601 or as '3/22/2019 1:36:31 PM': best effort."""
+    try:
+        return parse_timestamp(value, "SearchIntervalEndtimeUtc")
+    except ParseError:
+        return None
+
+
+def _bounded_key(key: str, limit: int) -> str:
+    """Keys are stored in bounded columns: past the limit, keep a prefix and hash the whole."""
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+    return f"{key[: limit - len(digest) - 1]}#{digest}"

@@ -1,0 +1,512 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.redaction import REDACTED, is_secret_key, redact, redact_data
+
+HELDOUT = Path(__file__).with_name("heldout_errors.jsonl")
+
+# All values below are fake; they only have the shape of real credentials.
+FAKE_JWT = (
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkV0bCBCb3QiLCJpYXQiOjE1MTYyMzkwMjJ9"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+FAKE_ACCOUNT_KEY = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJD+/Xy=="
+FAKE_PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIEowIBAAKCAQEA1c7+9z5Pad7OejecsQ0bu3aumLpo9kqNvTuMW3vQJyqeRQ9b\n"
+    "Ab3dEf5GhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnopqrstuvwxyzAB\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+
+# (text, fragments that must disappear, fragments that must survive)
+SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
+    (
+        "Cannot connect using 'Server=tcp:sql-dw-prod.database.windows.net,1433;"
+        "Database=edw;User ID=etl_loader;Password=S3cr3t!Pa55;Encrypt=True;'",
+        ["S3cr3t!Pa55"],
+        ["sql-dw-prod.database.windows.net,1433", "Database=edw", "User ID=etl_loader"],
+    ),
+    (
+        "Driver={ODBC Driver 18 for SQL Server};Server=db01;Uid=report;Pwd=Tr1cky;Pass;",
+        ["Tr1cky"],
+        ["Server=db01", "Uid=report", "Driver={ODBC Driver 18 for SQL Server}"],
+    ),
+    (
+        "DRIVER={PostgreSQL Unicode};SERVER=pg01;UID=etl;PWD={p@ss;w0rd};",
+        ["p@ss", "w0rd"],
+        ["SERVER=pg01", "UID=etl"],
+    ),
+    (
+        "jdbc:sqlserver://sqlprod.corp.local:1433;databaseName=sales;user=etl;password=Hunter2x",
+        ["Hunter2x"],
+        ["sqlprod.corp.local:1433", "databaseName=sales", "user=etl"],
+    ),
+    (
+        "jdbc:postgresql://pg.internal:5432/warehouse?user=loader&password=Qw3rty!&ssl=true",
+        ["Qw3rty!"],
+        ["pg.internal:5432/warehouse", "user=loader", "ssl=true"],
+    ),
+    (
+        "jdbc:oracle:thin:scott/t1ger@ora-prod.corp.local:1521/ORCLPDB1",
+        ["t1ger"],
+        ["scott", "ora-prod.corp.local:1521/ORCLPDB1"],
+    ),
+    (
+        "sqlalchemy.exc.OperationalError: could not connect to "
+        "postgresql://airflow_etl:Zx9!pLm2@pg-analytics.internal:5432/airflow",
+        ["Zx9!pLm2"],
+        ["postgresql://airflow_etl:", "@pg-analytics.internal:5432/airflow"],
+    ),
+    (
+        "pymongo.errors.ServerSelectionTimeoutError: mongodb+srv://app_user:m0ng0P%40ss"
+        "@cluster0.ab1cd.mongodb.net/orders?retryWrites=true",
+        ["m0ng0P%40ss"],
+        ["mongodb+srv://app_user:", "cluster0.ab1cd.mongodb.net/orders"],
+    ),
+    (
+        "redis.exceptions.ConnectionError: redis://:r3d1s-pw@cache.internal:6379/0",
+        ["r3d1s-pw"],
+        ["cache.internal:6379/0"],
+    ),
+    (
+        "amqp://guest:gu3st@p@ss@rabbit.internal:5672//",
+        ["gu3st", "p@ss"],
+        ["amqp://guest:", "@rabbit.internal:5672"],
+    ),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=stlakeprod;AccountKey="
+        + FAKE_ACCOUNT_KEY
+        + ";EndpointSuffix=core.windows.net",
+        [FAKE_ACCOUNT_KEY, FAKE_ACCOUNT_KEY[:20]],
+        ["AccountName=stlakeprod", "EndpointSuffix=core.windows.net"],
+    ),
+    (
+        "BlobEndpoint=https://stlake.blob.core.windows.net/;SharedAccessSignature="
+        "sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2025-01-01T00:00:00Z&sig=Qm9ndXNTaWc%3D",
+        ["Qm9ndXNTaWc", "sp=rl"],
+        ["BlobEndpoint=https://stlake.blob.core.windows.net/"],
+    ),
+    (
+        "Endpoint=sb://evh-prod.servicebus.windows.net/;SharedAccessKeyName="
+        "RootManageSharedAccessKey;SharedAccessKey=q1W2e3R4t5Y6u7I8o9P0aSdFgHjKlZxCvBnM+12=;"
+        "EntityPath=orders",
+        ["q1W2e3R4t5Y6u7I8o9P0aSdFgHjKlZxCvBnM"],
+        [
+            "sb://evh-prod.servicebus.windows.net/",
+            "SharedAccessKeyName=RootManageSharedAccessKey",
+            "EntityPath=orders",
+        ],
+    ),
+    (
+        "AuthorizationFailure: https://acct.blob.core.windows.net/raw/orders.csv?sv=2022-11-02"
+        "&ss=b&srt=sco&sp=rwdlac&se=2025-01-01T00:00:00Z&st=2024-01-01T00:00:00Z&spr=https"
+        "&sig=AbC%2Bdef%3D",
+        ["AbC%2Bdef%3D"],
+        [
+            "https://acct.blob.core.windows.net/raw/orders.csv?sv=2022-11-02",
+            "sp=rwdlac&se=2025-01-01T00:00:00Z&st=2024-01-01T00:00:00Z&spr=https&sig=",
+        ],
+    ),
+    (
+        "Authorization: SharedAccessSignature sr=https%3A%2F%2Fsb.servicebus.windows.net"
+        "&sig=ZmFrZXNpZw%3D%3D&se=1735689600&skn=send",
+        ["ZmFrZXNpZw"],
+        ["Authorization: SharedAccessSignature"],
+    ),
+    (
+        "GET /api/2.1/jobs/list HTTP/1.1\nAuthorization: Bearer " + FAKE_JWT + "\nHost: x",
+        [FAKE_JWT, "SflKxwRJ"],
+        ["Authorization: Bearer ", "GET /api/2.1/jobs/list", "Host: x"],
+    ),
+    (
+        "headers={'Authorization': 'Bearer ya29.a0AfH6SMBx3kT9fakeTokenValue0123', "
+        "'Accept': '*/*'}",
+        ["ya29.a0AfH6SMBx3kT9fakeTokenValue0123"],
+        ["'Authorization': 'Bearer ", "'Accept': '*/*'"],
+    ),
+    (
+        "curl -H 'Authorization: Basic ZXRsX3VzZXI6UzNjcjN0IQ==' https://api.example.com/v1",
+        ["ZXRsX3VzZXI6UzNjcjN0IQ=="],
+        ["Authorization: Basic ", "https://api.example.com/v1"],
+    ),
+    (
+        "401 Unauthorized: token " + FAKE_JWT + " rejected",
+        [FAKE_JWT, "eyJzdWIi"],
+        ["401 Unauthorized", "rejected"],
+    ),
+    (
+        "botocore: credentials AKIAIOSFODNN7EXAMPLE aws_secret_access_key="
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY region=eu-west-1",
+        ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI"],
+        ["region=eu-west-1"],
+    ),
+    (
+        "[default]\naws_access_key_id = ASIAY34FZKBOKMUTVV7A\naws_secret_access_key = "
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n",
+        ["ASIAY34FZKBOKMUTVV7A", "je7MtGbClwBF"],
+        ["aws_access_key_id = ", "aws_secret_access_key = "],
+    ),
+    (
+        "googleapiclient.errors.HttpError: <HttpError 400 when requesting "
+        "https://sheets.googleapis.com/v4/spreadsheets/abc?key=AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v"
+        '&alt=json returned "API key not valid">',
+        ["AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v"],
+        ["https://sheets.googleapis.com/v4/spreadsheets/abc?key=", "API key not valid"],
+    ),
+    (
+        "remote: Invalid credentials for ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R (HTTP 401)",
+        ["ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R"],
+        ["remote: Invalid credentials for", "(HTTP 401)"],
+    ),
+    (
+        "gho_16C7e42F292c6912E7710c838347Ae178B4a and "
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS are revoked",
+        ["gho_16C7e42F292c", "github_pat_11ABCDEFG", "abcdefghijklmnop"],
+        ["are revoked"],
+    ),
+    (
+        "slack_sdk.errors.SlackApiError: invalid_auth for token xoxb-1234567890-0987654321-"
+        "AbCdEfGhIjKlMnOpQrStUvWx",
+        ["xoxb-1234567890", "AbCdEfGhIjKlMnOpQrStUvWx"],
+        ["slack_sdk.errors.SlackApiError: invalid_auth"],
+    ),
+    (
+        "posting to https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+        " failed: 404",
+        ["T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"],
+        ["https://hooks.slack.com/services/", "failed: 404"],
+    ),
+    (
+        "databricks-cli: DATABRICKS_TOKEN=dapi0123456789abcdef0123456789abcdef-2 host="
+        "https://adb-1234567890123456.7.azuredatabricks.net",
+        ["dapi0123456789abcdef0123456789abcdef"],
+        ["https://adb-1234567890123456.7.azuredatabricks.net"],
+    ),
+    (
+        "Using PAT dapi0123456789abcdef0123456789abcdef to call /api/2.0/clusters/get",
+        ["dapi0123456789abcdef0123456789abcdef"],
+        ["/api/2.0/clusters/get"],
+    ),
+    (
+        "ClientSecretCredential(tenant_id='72f988bf-86f1-41af-91ab-2d7cd011db47', "
+        "client_id='0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', client_secret='Xy~8Q~AbCdEfGh"
+        "IjKlMnOpQrStUvWxYz012345')",
+        ["AbCdEfGhIjKlMnOpQrStUvWxYz012345"],
+        ["72f988bf-86f1-41af-91ab-2d7cd011db47", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"],
+    ),
+    (
+        "ServicePrincipal:\n  ClientId: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"
+        "  ClientSecret: p4Ss.w0rd_Az-Secret\n",
+        ["p4Ss.w0rd_Az-Secret"],
+        ["ClientId: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "ClientSecret: "],
+    ),
+    (
+        "Retrying with new secret abc8Q~Zz9yYxXwWvVuUtTsSrRqQpPoOnNmMlLk12 for app",
+        ["abc8Q~Zz9yYxXwWvVuUtTsSrRqQpPoOnNmMlLk12"],
+        ["Retrying with new secret", "for app"],
+    ),
+    (
+        'Config dump: {"host": "ftp.vendor.example.com", "user": "sync", '
+        '"password": "ftp-Pa$$ 2024", "port": 21}',
+        ["ftp-Pa$$ 2024", "Pa$$"],
+        ['"host": "ftp.vendor.example.com"', '"user": "sync"', '"password": "', '"port": 21'],
+    ),
+    (
+        '{"message": "payload={\\"passwd\\": \\"n0t-s0-s3cret\\", \\"retries\\": 3}"}',
+        ["n0t-s0-s3cret"],
+        ['\\"passwd\\": \\"', '\\"retries\\": 3'],
+    ),
+    (
+        "settings: passwd: hunter2\nport: 2222",
+        ["hunter2"],
+        ["port: 2222"],
+    ),
+    (
+        "FTP login: user=sync password=Winter2024 server=ftp.example.com",
+        ["Winter2024"],
+        ["user=sync", "server=ftp.example.com"],
+    ),
+    (
+        "GET https://api.partner.example.com/v1/orders?api_key=9f8e7d6c5b4a&page=2 -> 403",
+        ["9f8e7d6c5b4a"],
+        ["https://api.partner.example.com/v1/orders?api_key=", "&page=2 -> 403"],
+    ),
+    (
+        "callback url /hooks/deploy?token=c0ffee1234abcd,retry=1 and secret=t0ps3cr3t;next",
+        ["c0ffee1234abcd", "t0ps3cr3t"],
+        [",retry=1", ";next", "/hooks/deploy?token="],
+    ),
+    (
+        "X-Api-Key: 5f4dcc3b5aa765d61d8327deb882cf99\nOcp-Apim-Subscription-Key: "
+        "0123456789abcdef0123456789abcdef",
+        ["5f4dcc3b5aa765d61d8327deb882cf99", "0123456789abcdef0123456789abcdef"],
+        ["X-Api-Key: ", "Ocp-Apim-Subscription-Key: "],
+    ),
+    (
+        "subprocess.CalledProcessError: Command 'sqlcmd --password 'P@55 w0rd' -S db01' failed",
+        ["P@55 w0rd", "P@55"],
+        ["-S db01"],
+    ),
+    (
+        "dbt run --profiles-dir . --token dapiDEADBEEF --target prod",
+        ["dapiDEADBEEF"],
+        ["--target prod", "--profiles-dir ."],
+    ),
+    (
+        "Failed to load key:\n" + FAKE_PEM + "\nfrom /etc/ssl/private/etl.pem",
+        ["MIIEowIBAAKCAQEA", "Ab3dEf5GhIjKl"],
+        ["-----BEGIN RSA PRIVATE KEY-----", "from /etc/ssl/private/etl.pem"],
+    ),
+    (
+        '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'
+        '-----END PRIVATE KEY-----\\n", "client_email": "sa@proj.iam.gserviceaccount.com"}',
+        ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "sa@proj.iam.gserviceaccount.com"],
+        ['"client_email": "[REDACTED_EMAIL]"'],
+    ),
+    (
+        "paramiko: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9u\n"
+        "ZQAAAAAAAAABAAAAMwAAAAtzc2gtZWQy",  # truncated before the END line
+        ["b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9u", "ZQAAAAAAAAABAAAAMwAAAAtzc2gtZWQy"],
+        ["paramiko:", "OPENSSH PRIVATE KEY"],
+    ),
+    (
+        "Notification to jane.doe+alerts@contoso.com and ops@data-team.example.co.uk failed",
+        ["jane.doe", "contoso.com", "ops@data-team"],
+        ["Notification to [REDACTED_EMAIL] and [REDACTED_EMAIL] failed"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "gone", "kept"), SECRET_CASES)
+def test_secrets_are_removed_and_context_kept(text: str, gone: list[str], kept: list[str]) -> None:
+    out = redact(text)
+    for fragment in gone:
+        assert fragment not in out, out
+    for fragment in kept:
+        assert fragment in out, out
+    assert REDACTED in out or "[REDACTED_EMAIL]" in out
+
+
+@pytest.mark.parametrize(("text", "_gone", "_kept"), SECRET_CASES)
+def test_idempotent(text: str, _gone: list[str], _kept: list[str]) -> None:
+    once = redact(text)
+    assert redact(once) == once
+
+
+def test_exact_outputs() -> None:
+    assert (
+        redact("Server=tcp:x.database.windows.net,1433;Database=d;User ID=u;Password=S3cr3t!;")
+        == "Server=tcp:x.database.windows.net,1433;Database=d;User ID=u;Password=[REDACTED];"
+    )
+    assert redact("postgresql://etl:pa55@db.internal:5432/dw") == (
+        "postgresql://etl:[REDACTED]@db.internal:5432/dw"
+    )
+    assert redact("jdbc:sqlserver://h;user=u;password=p") == (
+        "jdbc:sqlserver://h;user=u;password=[REDACTED]"
+    )
+    assert redact("https://a.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=AbC%2Bdef%3D") == (
+        "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=[REDACTED]"
+    )
+    assert redact('{"password": "x y z", "user": "etl"}') == (
+        '{"password": "[REDACTED]", "user": "etl"}'
+    )
+    assert redact("Authorization: Bearer abc.def-ghi_123") == "Authorization: Bearer [REDACTED]"
+    assert redact("mail bob@example.com now") == "mail [REDACTED_EMAIL] now"
+    assert redact("sent Basic dXNlcjpwYXNz upstream") == "sent Basic [REDACTED] upstream"
+    assert redact("PASSWORD=Geheim99 für Benutzer 'etl' İstanbul") == (
+        "PASSWORD=[REDACTED] für Benutzer 'etl' İstanbul"
+    )
+    assert redact(FAKE_PEM) == (
+        "-----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END RSA PRIVATE KEY-----"
+    )
+
+
+# Real-world diagnostics that must come out byte-for-byte unchanged.
+CLEAN_CASES = [
+    "Login failed for user 'etl'. Password expired.",
+    "Login failed for user 'etl'. Reason: Password did not match that for the login provided. "
+    "[CLIENT: 10.1.2.3]",
+    "Failed to get access token by using service principal. Error: invalid_client, "
+    "Error Message: AADSTS7000215: Invalid client secret provided.",
+    "Unable to acquire token: AADSTS7000215: Invalid client secret provided.",
+    "Invalid token: The token has expired",
+    "password: must contain at least one digit and one symbol",
+    "Bearer token authentication failed: token-based auth is disabled for this workspace",
+    "Basic authentication is not supported; use OAuth",
+    "Authorization: denied for principal etl-sp",
+    "org.apache.hadoop.security.token.SecretManager$InvalidToken: token (HDFS_DELEGATION_TOKEN "
+    "token 1234 for etl) can't be found in cache",
+    "java.lang.IllegalArgumentException: Invalid TokenException at "
+    "com.databricks.backend.common.rpc.TokenValidator.validate(TokenValidator.scala:81)",
+    "org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage 12.0 "
+    "failed 4 times, most recent failure: Lost task 3.3 in stage 12.0 (TID 77) "
+    "(10.139.64.5 executor 2): java.lang.OutOfMemoryError: Java heap space",
+    "psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint "
+    '"orders_pkey"\nDETAIL:  Key (order_id)=(10425) already exists. SQLSTATE 23505',
+    "Failed to get the secret from key vault, secretName: sql-etl-password, secretVersion: , "
+    "vaultBaseUrl: https://kv-data-prod.vault.azure.net/.",
+    "RESOURCE_DOES_NOT_EXIST: Secret does not exist with scope: kv-scope and key: "
+    "storage-account-key",
+    "Pipeline run 3f2b9c1e-8d7a-4e65-b0c4-9a1d2e3f4a5b failed at 2024-03-01T02:15:00.123Z "
+    "in /opt/airflow/dags/reporting.py line 27",
+    "SharedAccessKeyName=RootManageSharedAccessKey;EntityPath=orders",
+    "PWD=/opt/airflow HOME=/home/airflow",
+    "https://stlake.dfs.core.windows.net/curated?upn=false&resource=filesystem&maxResults=5000",
+    "pandas.errors.ParserError: Error tokenizing data. C error: Expected 12 fields in line 3481",
+    "java.lang.Object@1b6d3586 and ssh://git@github.com/acme/etl.git",
+    "openai.BadRequestError: max_tokens=4096 exceeds the limit; token_count: 5000",
+    '"password": "", "token": null',
+    "requests.exceptions.SSLError: HTTPSConnectionPool(host='login.example.com', port=443): "
+    "Max retries exceeded with url: /token",
+    "Request failed: 401 Client Error: Unauthorized for url: "
+    "https://api.hubapi.com/crm/v3/objects/contacts?limit=100",
+    "std::token::Parse failed; Token::Kind: identifier",
+]
+
+
+@pytest.mark.parametrize("text", CLEAN_CASES)
+def test_diagnostics_untouched(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_heldout_corpus_has_no_false_positives() -> None:
+    for line in HELDOUT.read_text().splitlines():
+        message = json.loads(line)["message"]
+        assert redact(message) == message
+
+
+def test_redact_data_nested() -> None:
+    payload = {
+        "pipeline": "pl_ingest_orders",
+        "runId": "3f2b9c1e-8d7a-4e65-b0c4-9a1d2e3f4a5b",
+        "error": {
+            "message": "Login failed: Server=db01;User ID=etl;Password=S3cr3t!;",
+            "errorCode": "2200",
+        },
+        "linkedService": {
+            "connectionString": "Server=db01;Database=edw;User ID=etl;Pwd=x",
+            "AccountKey": FAKE_ACCOUNT_KEY,
+            "clientSecret": "abc",
+            "sasToken": "?sv=2022-11-02&sig=abc",
+            "password": None,
+            "api_key": 12345,
+        },
+        "headers": [{"Authorization": "Bearer zzz"}, {"X-Api-Key": "k"}, ("a", "b@c.io")],
+        "tokenType": "Bearer",
+        "password_expired": True,
+        "secretName": "sql-etl-password",
+        "max_tokens": 4096,
+    }
+    out = redact_data(payload)
+    assert out["pipeline"] == "pl_ingest_orders"
+    assert out["runId"] == payload["runId"]
+    assert out["error"] == {
+        "message": "Login failed: Server=db01;User ID=etl;Password=[REDACTED];",
+        "errorCode": "2200",
+    }
+    linked = out["linkedService"]
+    for key in ("connectionString", "AccountKey", "clientSecret", "sasToken", "api_key"):
+        assert linked[key] == REDACTED, key
+    assert linked["password"] is None  # "missing password" is useful, and not a secret
+    assert out["headers"] == [
+        {"Authorization": REDACTED},
+        {"X-Api-Key": REDACTED},
+        ("a", "[REDACTED_EMAIL]"),
+    ]
+    assert out["tokenType"] == "Bearer"
+    assert out["password_expired"] is True
+    assert out["secretName"] == "sql-etl-password"
+    assert out["max_tokens"] == 4096
+    assert payload["linkedService"]["clientSecret"] == "abc"  # input not mutated
+    assert redact_data(out) == out
+
+
+def test_redact_data_keeps_azure_rbac_authorization_block() -> None:
+    alert = {
+        "authorization": {
+            "action": "Microsoft.Compute/virtualMachines/restart/action",
+            "scope": "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourceGroups/rg",
+        },
+        "caller": "user@contoso.com",
+        "credentials": {"user": "u", "value": "v"},
+    }
+    out = redact_data(alert)
+    assert out["authorization"] == alert["authorization"]
+    assert out["caller"] == "[REDACTED_EMAIL]"
+    assert out["credentials"] == REDACTED
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("password", True),
+        ("DB_PASSWORD", True),
+        ("passwd", True),
+        ("pwd", True),
+        ("client_secret", True),
+        ("ClientSecret", True),
+        ("access_token", True),
+        ("refreshToken", True),
+        ("api_key", True),
+        ("apikey", True),
+        ("X-Api-Key", True),
+        ("AccountKey", True),
+        ("aws_secret_access_key", True),
+        ("SharedAccessKey", True),
+        ("sig", True),
+        ("Authorization", True),
+        ("connection_string", True),
+        ("ConnectionString", True),
+        ("password_hash", True),
+        ("token_type", False),
+        ("password_expired", False),
+        ("secretName", False),
+        ("max_tokens", False),
+        ("primary_key", False),
+        ("SharedAccessKeyName", False),
+        ("keyVaultUrl", False),
+        ("", False),
+    ],
+)
+def test_is_secret_key(name: str, secret: bool) -> None:
+    assert is_secret_key(name) is secret
+
+
+def test_non_string_inputs_pass_through() -> None:
+    assert redact("") == ""
+    assert redact_data(None) is None
+    assert redact_data(42) == 42
+    assert redact_data({1: "password=abc123"}) == {1: "password=[REDACTED]"}
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        "a.",  # long runs of scheme-ish / identifier characters
+        "password=",
+        "eyJ",
+        "x@",
+        "-----BEGIN PRIVATE KEY-----",
+        "https://u:",
+        '"password": "',
+        "Bearer ",
+        "token: ",
+        "AKIA",
+    ],
+)
+def test_large_pathological_input_completes(chunk: str) -> None:
+    text = chunk * (2_000_000 // len(chunk))
+    out = redact(text)
+    assert isinstance(out, str)
+
+
+def test_large_realistic_input_completes() -> None:
+    block = " ".join(c[0] for c in SECRET_CASES) + " " + " ".join(CLEAN_CASES) + "\n"
+    out = redact(block * (2_000_000 // len(block) + 1))
+    assert "S3cr3t!Pa55" not in out
+    assert "Password expired." in out

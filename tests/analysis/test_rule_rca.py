@@ -1,0 +1,285 @@
+"""Rule-based RCA: concrete sub-causes with extracted specifics, 3-5 recommendations for every
+class, bounded confidence, and untrusted values kept short and plain. Plain functions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.classifier import ERROR_CLASSES, classify_error
+from analysis.rule_rca import MAX_VALUE_CHARS, RuleRca, build_rule_rca, clean_value
+
+HERE = Path(__file__).resolve().parent
+
+
+def _rca(message: str, error_type: str | None = None, **kwargs: object) -> RuleRca:
+    error_type = error_type or classify_error(message).error_type
+    return build_rule_rca(error_type, message, **kwargs)  # type: ignore[arg-type]
+
+
+def _assert_well_formed(rca: RuleRca) -> None:
+    assert isinstance(rca.root_cause, str) and rca.root_cause
+    assert 3 <= len(rca.recommendations) <= 5
+    assert len(set(rca.recommendations)) == len(rca.recommendations)
+    assert all(isinstance(r, str) and r for r in rca.recommendations)
+    assert 0.0 <= rca.confidence <= 0.8
+
+
+def test_module_not_found_names_module_and_cluster() -> None:
+    message = (
+        'Traceback (most recent call last):\n  File "/Workspace/etl/load.py", line 3, in <module>\n'
+        "ModuleNotFoundError: No module named 'azure.eventhub'"
+    )
+    rca = _rca(message, source="databricks", pipeline="pl_ingest")
+    assert "'azure.eventhub'" in rca.root_cause
+    assert "cluster" in rca.root_cause
+    assert "pl_ingest" in rca.root_cause
+    assert any("'azure'" in r and "cluster" in r for r in rca.recommendations)
+    assert 0.6 <= rca.confidence <= 0.8
+    airflow = _rca(message, source="airflow")
+    assert "Airflow" in airflow.root_cause
+    assert any("requirements" in r for r in airflow.recommendations)
+
+
+def test_aad_invalid_client_secret() -> None:
+    message = (
+        "Failed to get access token by using service principal. Error: invalid_client, "
+        "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the "
+        "request is the client secret value, not the client secret ID, for a secret added to "
+        "app '00000000-1111-2222-3333-444444444444'."
+    )
+    rca = _rca(message, source="adf")
+    assert rca.root_cause.count("client secret is invalid or expired") == 1
+    assert "AADSTS7000215" in rca.root_cause
+    assert any("Key Vault" in r and "linked service" in r for r in rca.recommendations)
+    assert any("00000000-1111-2222-3333-444444444444" in r for r in rca.recommendations)
+    assert rca.confidence >= 0.7
+
+
+def test_spark_executor_and_driver_oom_are_told_apart() -> None:
+    executor = _rca(
+        "ExecutorLostFailure (executor 7 exited caused by one of the running tasks) Reason: "
+        "Container killed by YARN for exceeding memory limits. 9.1 GB of 9 GB physical memory "
+        "used. Consider boosting spark.yarn.executor.memoryOverhead."
+    )
+    driver = _rca(
+        "org.apache.spark.SparkException: Job aborted due to stage failure: Total size of "
+        "serialized results of 812 tasks (4.0 GiB) is bigger than spark.driver.maxResultSize "
+        "(4.0 GiB)"
+    )
+    assert "executor" in executor.root_cause.lower() and "executor 7" in executor.root_cause
+    assert "driver" in driver.root_cause.lower()
+    assert "maxResultSize" in driver.root_cause
+    assert executor.recommendations != driver.recommendations
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "Transaction (Process ID 77) was deadlocked on lock resources with another process "
+            "and has been chosen as the deadlock victim. Rerun the transaction.",
+            "deadlock",
+        ),
+        ("Login failed for user 'svc_loader'.", "'svc_loader'"),
+        (
+            'psycopg2.OperationalError: connection to server at "pg.internal" (10.0.0.4), port '
+            '5432 failed: FATAL:  password authentication failed for user "etl"',
+            "'etl'",
+        ),
+        ("HTTPError: 429 Client Error: Too Many Requests. Retry after 30 seconds", "30"),
+        (
+            'could not translate host name "warehouse.db.internal" to address: Name or service '
+            "not known",
+            "warehouse.db.internal",
+        ),
+        ("OSError: [Errno 28] No space left on device: '/tmp/extract.csv'", "/tmp/extract.csv"),
+        (
+            "AnalysisException: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A column or function "
+            "parameter with name `order_ts` cannot be resolved. Did you mean one of the "
+            "following? [`order_date`, `id`].",
+            "'order_ts'",
+        ),
+        (
+            "Cannot insert the value NULL into column 'CustomerKey', table 'dw.dbo.Fact'; column "
+            "does not allow nulls. INSERT fails.",
+            "'CustomerKey'",
+        ),
+        (
+            'psycopg2.errors.NotNullViolation: null value in column "region" of relation '
+            '"sales" violates not-null constraint',
+            "'region'",
+        ),
+        (
+            "airflow.exceptions.AirflowSensorTimeout: Sensor has timed out; run duration of "
+            "3600.5 seconds exceeds the specified timeout of 3600.0.",
+            "3600.5 seconds",
+        ),
+        (
+            "Operation on target Copy_Orders failed: Activity exceeded the timeout '0.02:00:00'",
+            "0.02:00:00",
+        ),
+        (
+            "org.apache.spark.SparkException: Could not execute broadcast in 300 secs.",
+            "300 seconds",
+        ),
+        ("Invalid object name 'dbo.StagingOrders'.", "'dbo.StagingOrders'"),
+        (
+            "airflow.exceptions.AirflowNotFoundException: The conn_id `snowflake_prod` isn't "
+            "defined",
+            "'snowflake_prod'",
+        ),
+        (
+            "com.databricks.dbutils_v1.InputWidgetNotDefined: No input widget named run_date is "
+            "defined",
+            "'run_date'",
+        ),
+        ("NameError: name 'days_ago' is not defined", "'days_ago'"),
+        (
+            "java.lang.ClassNotFoundException: Failed to find data source: "
+            "com.databricks.spark.xml",
+            "com.databricks.spark.xml",
+        ),
+    ],
+)
+def test_specific_sub_causes_mention_extracted_values(message: str, expected: str) -> None:
+    rca = _rca(message, pipeline="pl_x")
+    _assert_well_formed(rca)
+    assert expected in rca.root_cause, rca.root_cause
+    assert rca.confidence >= 0.6
+
+
+def test_timeout_without_duration_has_no_invented_one() -> None:
+    rca = _rca("airflow.exceptions.AirflowTaskTimeout: Timeout, PID: 2348")
+    assert "execution_timeout" in rca.root_cause
+    assert "2348" not in rca.root_cause
+
+
+def test_log_timestamps_are_not_durations() -> None:
+    message = (
+        "[2020-09-30 05:44:29,923] {timeout.py:42} ERROR - Process timed out, PID: 12846\n"
+        "[2020-09-30 05:44:30,060] {taskinstance.py:1150} ERROR - Task failed"
+    )
+    rca = _rca(message)
+    assert "05:44" not in rca.root_cause
+
+
+@pytest.mark.parametrize("error_type", ERROR_CLASSES)
+def test_every_class_gives_three_to_five_recommendations(error_type: str) -> None:
+    for message in ("", "something odd happened", "x" * 50_000):
+        rca = build_rule_rca(error_type, message, pipeline="pl_daily")
+        _assert_well_formed(rca)
+        assert "pl_daily" in rca.root_cause
+
+
+def test_every_corpus_message_yields_a_well_formed_rca() -> None:
+    rows = [
+        json.loads(line)
+        for line in (HERE / "heldout_errors.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    for row in rows:
+        for error_type in {classify_error(row["message"]).error_type, row["label"]}:
+            rca = build_rule_rca(error_type, row["message"], source=row["platform"])
+            _assert_well_formed(rca)
+
+
+def test_template_fallback_includes_pipeline_and_lower_confidence() -> None:
+    rca = build_rule_rca("DataError", "the file looked odd", pipeline="pl_sales_daily")
+    assert "Pipeline 'pl_sales_daily'" in rca.root_cause
+    assert rca.confidence < 0.6
+    unknown = build_rule_rca("Unknown", "Job execution failed.", pipeline="pl_sales_daily")
+    assert "pl_sales_daily" in unknown.root_cause
+    assert unknown.confidence <= 0.25
+    assert "Job execution failed" in unknown.root_cause
+
+
+def test_confidence_never_exceeds_rule_ceiling() -> None:
+    message = (
+        "AADSTS7000222: The provided client secret keys for app "
+        "'11111111-2222-3333-4444-555555555555' are expired."
+    )
+    assert build_rule_rca("AuthenticationError", message).confidence <= 0.8
+
+
+def test_untrusted_values_are_truncated_and_plain() -> None:
+    module = "evil" + "x" * 500
+    rca = _rca(f"ModuleNotFoundError: No module named '{module}'", source="databricks")
+    assert module not in rca.root_cause
+    assert "evil" in rca.root_cause
+    for token in rca.root_cause.split():
+        assert len(token) <= MAX_VALUE_CHARS + 4
+    markup = _rca(
+        "Login failed for user '<script>alert(1)</script>*bold*|[link|http://x]{code}'.",
+        pipeline="<b>pl</b>`x`",
+    )
+    for char in "<>*|[]{}`":
+        assert char not in markup.root_cause
+        assert all(char not in r for r in markup.recommendations)
+
+
+def test_clean_value() -> None:
+    assert clean_value("  a\n\tb  ") == "a b"
+    assert clean_value("<img src=x onerror=y>") == "img src=x onerror=y"
+    long = clean_value("y" * 200)
+    assert len(long) == MAX_VALUE_CHARS and long.endswith("…")
+    assert clean_value("'") == ""
+    assert clean_value(None) == "None"
+
+
+def test_pipeline_name_is_capped() -> None:
+    rca = build_rule_rca("Unknown", "", pipeline="p" * 1000)
+    assert "p" * (MAX_VALUE_CHARS + 1) not in rca.root_cause
+
+
+def test_adf_failure_type_is_used() -> None:
+    message = "Execution Timeout Expired. The timeout period elapsed prior to completion."
+    system = _rca(message, details={"failure_type": "SystemError", "error_code": "2200"})
+    user = _rca(message, details={"failure_type": "UserError"})
+    assert "system error" in system.root_cause
+    assert "SystemError" in system.recommendations[0]
+    assert "error code 2200" in system.root_cause
+    assert "user error" in user.root_cause
+    _assert_well_formed(system)
+    _assert_well_formed(user)
+
+
+def test_details_accept_adf_spelling_and_ignore_odd_values() -> None:
+    rca = build_rule_rca(
+        "TimeoutError",
+        "Execution Timeout Expired.",
+        details={"failureType": "SystemError", "errorCode": 2200, "activity": {"x": 1}},
+    )
+    assert "system error" in rca.root_cause
+    assert "error code 2200" in rca.root_cause
+    assert "activity" not in rca.root_cause.split(":")[0]
+
+
+def test_details_activity_and_error_code_feed_the_analysis() -> None:
+    rca = build_rule_rca(
+        "ResourceExhaustion",
+        "Job failed due to reason: at Sink 'sink1': see logs",
+        pipeline="pl_df",
+        details={"error_code": "DF-Executor-OutOfMemoryError", "activity": "DataFlow_Transform"},
+        source="adf",
+    )
+    assert "activity 'DataFlow_Transform'" in rca.root_cause
+    assert "out of memory" in rca.root_cause
+    assert rca.confidence >= 0.6
+
+
+def test_unknown_class_hints_stay_low_confidence() -> None:
+    rca = build_rule_rca(
+        "Unknown",
+        "Operation on target ForEach1 failed: Activity failed because an inner activity failed",
+    )
+    assert "activity inside it failed" in rca.root_cause
+    assert rca.confidence <= 0.3
+
+
+def test_unknown_error_type_string_falls_back() -> None:
+    rca = build_rule_rca("SomethingElse", "boom", pipeline="p1")
+    _assert_well_formed(rca)
+    assert rca.confidence <= 0.25

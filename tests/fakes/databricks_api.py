@@ -1,0 +1,233 @@
+"""A local stand-in for the Databricks Jobs REST API, for tests that run the real `databricks-sdk`.
+
+    with FakeDatabricks() as fake:
+        fake.add_run(job_run(run_id=100, tasks=[task("ingest", 101, "FAILED")]))
+        fake.outputs[101] = {"error": "...", "error_trace": "..."}
+        WorkspaceClient(host=fake.url, token=fake.token, auth_type="pat").jobs.get_run(100)
+        fake.requests  # every request seen: method, path, query, headers, body
+
+It answers the paths the SDK calls (`/api/2.2/jobs/runs/get`, `/api/2.2/jobs/runs/get-output`;
+2.0 and 2.1 too) with JSON shaped like the real service: runs/get paginates `tasks` by `page_size`
+with `next_page_token`; runs/get-output on a multi-task run answers 400 as the real API does; an
+unknown run answers 400 INVALID_PARAMETER_VALUE "Run N does not exist."; a wrong token 403
+"Invalid access token."; `/.well-known/databricks-config` (the SDK's discovery probe) 404.
+
+Faults (`fail`, `throttle`, `stall`) come first and are shared with the Azure fake through
+`FakeHttpService` (tests/fakes/http.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
+
+# ---------------------------------------------------------------------------------------------
+# Databricks
+# ---------------------------------------------------------------------------------------------
+
+JOBS_API_VERSIONS = ("2.0", "2.1", "2.2")
+MULTI_TASK_OUTPUT_ERROR = (
+    "Retrieving the output of runs with multiple tasks is not supported. "
+    "Please retrieve the output of each individual task run instead."
+)
+
+_TERMINATION = {  # result_state -> (status.termination_details.code, .type)
+    "SUCCESS": ("SUCCESS", "SUCCESS"),
+    "FAILED": ("RUN_EXECUTION_ERROR", "CLIENT_ERROR"),
+    "TIMEDOUT": ("RUN_EXECUTION_ERROR", "CLIENT_ERROR"),
+    "CANCELED": ("CANCELED", "SUCCESS"),
+    "UPSTREAM_FAILED": ("SKIPPED", "SUCCESS"),
+    "UPSTREAM_CANCELED": ("SKIPPED", "SUCCESS"),
+    "EXCLUDED": ("SKIPPED", "SUCCESS"),
+}
+
+
+def _state(result_state: str, state_message: str) -> dict[str, Any]:
+    return {
+        "life_cycle_state": "SKIPPED" if result_state.startswith("UPSTREAM") else "TERMINATED",
+        "result_state": result_state,
+        "state_message": state_message,
+        "user_cancelled_or_timedout": result_state in ("CANCELED", "TIMEDOUT"),
+    }
+
+
+def _status(result_state: str, state_message: str) -> dict[str, Any]:
+    code, kind = _TERMINATION.get(result_state, ("INTERNAL_ERROR", "INTERNAL_ERROR"))
+    return {
+        "state": "TERMINATED",
+        "termination_details": {"code": code, "type": kind, "message": state_message},
+    }
+
+
+def task(
+    task_key: str,
+    run_id: int,
+    result_state: str = "SUCCESS",
+    state_message: str = "",
+    *,
+    notebook_path: str = "/Repos/etl/notebook",
+    attempt_number: int = 0,
+    start_time: int = 1_700_000_000_000,
+) -> dict[str, Any]:
+    """A `tasks[]` entry of runs/get (a notebook task)."""
+    return {
+        "task_key": task_key,
+        "run_id": run_id,
+        "attempt_number": attempt_number,
+        "notebook_task": {"notebook_path": notebook_path, "source": "WORKSPACE"},
+        "existing_cluster_id": "0923-164208-meows279",
+        "state": _state(result_state, state_message),
+        "status": _status(result_state, state_message),
+        "run_page_url": f"https://example.cloud.databricks.com/?o=1#job/1/run/{run_id}",
+        "start_time": start_time,
+        "setup_duration": 0,
+        "execution_duration": 42_000,
+        "cleanup_duration": 0,
+        "end_time": start_time + 42_000,
+    }
+
+
+def job_run(
+    run_id: int,
+    tasks: list[dict[str, Any]],
+    *,
+    job_id: int = 11223344,
+    run_name: str = "nightly-etl",
+    result_state: str | None = None,
+    state_message: str | None = None,
+) -> dict[str, Any]:
+    """A runs/get response body. The overall state follows the tasks unless given."""
+    failed = [t for t in tasks if t["state"]["result_state"] in ("FAILED", "TIMEDOUT")]
+    if result_state is None:
+        result_state = "FAILED" if failed else "SUCCESS"
+    if state_message is None:
+        state_message = ""
+        if failed:
+            first = failed[0]
+            state_message = (
+                f"Task {first['task_key']} failed with message: "
+                f"{first['state']['state_message']}. "
+                "This caused all downstream tasks to get skipped."
+            )
+    start = min((t["start_time"] for t in tasks), default=1_700_000_000_000)
+    return {
+        "job_id": job_id,
+        "run_id": run_id,
+        "number_in_job": run_id,
+        "original_attempt_run_id": run_id,
+        "creator_user_name": "etl@example.com",
+        "run_name": run_name,
+        "run_type": "JOB_RUN",
+        "format": "MULTI_TASK",
+        "trigger": "PERIODIC",
+        "state": _state(result_state, state_message),
+        "status": _status(result_state, state_message),
+        "tasks": tasks,
+        "job_clusters": [],
+        "job_parameters": [],
+        "run_page_url": f"https://example.cloud.databricks.com/?o=1#job/{job_id}/run/{run_id}",
+        "start_time": start,
+        "end_time": start + 60_000,
+        "setup_duration": 0,
+        "execution_duration": 0,
+        "cleanup_duration": 0,
+    }
+
+
+class FakeDatabricks(FakeHttpService):
+    """Databricks workspace REST API: jobs runs/get and runs/get-output."""
+
+    def __init__(self, token: str = "dapi-test-token", page_size: int = 100) -> None:
+        super().__init__()
+        self.token = token
+        self.page_size = page_size  # runs/get returns at most this many tasks per page
+        self.runs: dict[int, dict[str, Any]] = {}  # run_id -> runs/get body
+        self.outputs: dict[int, dict[str, Any]] = {}  # task run_id -> error/error_trace/logs/...
+
+    def add_run(self, run: dict[str, Any]) -> dict[str, Any]:
+        self.runs[int(run["run_id"])] = run
+        return run
+
+    def error_body(self, status: int, message: str) -> Any:
+        codes = {
+            401: "UNAUTHENTICATED",
+            403: "PERMISSION_DENIED",
+            404: "RESOURCE_DOES_NOT_EXIST",
+            429: "REQUEST_LIMIT_EXCEEDED",
+            500: "INTERNAL_ERROR",
+            503: "TEMPORARILY_UNAVAILABLE",
+        }
+        return {"error_code": codes.get(status, "INVALID_PARAMETER_VALUE"), "message": message}
+
+    def route(self, request: RecordedRequest) -> Reply:
+        if request.path.startswith("/.well-known/"):  # host-metadata discovery probe
+            message = f"No API found for '{request.method} {request.path}'"
+            return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": message}, {}
+        auth = request.header("Authorization")
+        if not auth:
+            return 401, self.error_body(401, "Unauthorized"), {}
+        if auth != f"Bearer {self.token}":
+            return 403, self.error_body(403, "Invalid access token."), {}
+        for version in JOBS_API_VERSIONS:
+            prefix = f"/api/{version}/jobs/runs/"
+            if request.method == "GET" and request.path == prefix + "get":
+                return self._get_run(request)
+            if request.method == "GET" and request.path == prefix + "get-output":
+                return self._get_output(request)
+        message = f"No API found for '{request.method} {request.path}'"
+        return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": message}, {}
+
+    def _run_id(self, request: RecordedRequest) -> int | None:
+        try:
+            return int(request.param("run_id") or "")
+        except ValueError:
+            return None
+
+    def _bad_run(self, request: RecordedRequest) -> Reply:
+        message = f"Run {request.param('run_id')} does not exist."
+        return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}, {}
+
+    def _get_run(self, request: RecordedRequest) -> Reply:
+        run_id = self._run_id(request)
+        run = self.runs.get(run_id) if run_id is not None else None
+        if run is None:
+            return self._bad_run(request)
+        tasks = run.get("tasks", [])
+        start = int(request.param("page_token") or 0)
+        end = start + self.page_size
+        page = dict(run, tasks=tasks[start:end])
+        if start:  # later pages carry only the array properties
+            page = {"tasks": tasks[start:end], "job_clusters": [], "job_parameters": []}
+        if end < len(tasks):
+            page["next_page_token"] = str(end)
+        return 200, page, {}
+
+    def _task_metadata(self, run_id: int) -> dict[str, Any] | None:
+        for run in self.runs.values():
+            for entry in run.get("tasks", []):
+                if entry.get("run_id") == run_id:
+                    keep = ("state", "status", "task_key", "run_page_url", "start_time", "end_time")
+                    meta = {k: entry[k] for k in keep if k in entry}
+                    meta.update(job_id=run.get("job_id"), run_id=run_id, run_type="JOB_RUN")
+                    return meta
+        return None
+
+    def _get_output(self, request: RecordedRequest) -> Reply:
+        run_id = self._run_id(request)
+        if run_id is None:
+            return self._bad_run(request)
+        parent = self.runs.get(run_id)
+        if parent is not None:
+            tasks = parent.get("tasks", [])
+            if len(tasks) > 1:
+                body = {"error_code": "INVALID_PARAMETER_VALUE", "message": MULTI_TASK_OUTPUT_ERROR}
+                return 400, body, {}
+            if tasks:
+                run_id = int(tasks[0]["run_id"])
+        meta = self._task_metadata(run_id)
+        if meta is None and run_id not in self.outputs:
+            return self._bad_run(request)
+        body = dict(self.outputs.get(run_id, {}))
+        body.setdefault("metadata", meta or {"run_id": run_id})
+        return 200, body, {}

@@ -1,0 +1,205 @@
+"""A small threaded HTTP server for fakes of the services we call (Gemini, JIRA, Slack,
+Databricks, Azure management): records every request and injects faults (fail, throttle, stall).
+
+Subclasses implement `route(request) -> (status, json_body, headers)`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Reply = tuple[int, Any, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any  # decoded JSON, the raw text if it is not JSON, or None when empty
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour: answer `status` (unless 0) after waiting `stall` seconds."""
+
+    status: int = 0
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    stall: float = 0.0
+    times: int | None = 1  # None: every matching request until clear_faults()
+    path_contains: str = ""
+
+
+class FakeHttpService:
+    """A threaded HTTP server on 127.0.0.1 (random port) that records requests and injects faults.
+
+    Subclasses implement `route(request) -> (status, json_body, headers)`.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> FakeHttpService:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        server.block_on_close = False
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-http",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._released.set()  # let stalled handlers finish at once
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "use the fake as a context manager"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- fault knobs -------------------------------------------------------------------------
+    def fail(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int | None = 1,
+        path_contains: str = "",
+    ) -> None:
+        """Answer the next `times` matching requests (None: all of them) with `status`/`body`."""
+        self._add_fault(Fault(status, body, dict(headers or {}), 0.0, times, path_contains))
+
+    def throttle(self, retry_after: int, *, times: int | None = 1, path_contains: str = "") -> None:
+        """Answer 429 with a Retry-After header."""
+        body = self.error_body(429, "Too many requests")
+        headers = {"Retry-After": str(retry_after)}
+        self._add_fault(Fault(429, body, headers, 0.0, times, path_contains))
+
+    def stall(self, seconds: float, *, times: int | None = None, path_contains: str = "") -> None:
+        """Hold matching requests for `seconds` before answering normally (the client times out)."""
+        self._add_fault(Fault(0, None, {}, seconds, times, path_contains))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def requests_to(self, path_part: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if path_part in r.path]
+
+    # -- for subclasses ----------------------------------------------------------------------
+    def route(self, request: RecordedRequest) -> Reply:
+        raise NotImplementedError
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"message": message}
+
+    # -- internals ---------------------------------------------------------------------------
+    def _add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path_contains and fault.path_contains not in path:
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    def _answer(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+        fault = self._take_fault(request.path)
+        if fault is not None:
+            if fault.stall:
+                self._released.wait(fault.stall)
+            if fault.status:
+                return fault.status, fault.body, fault.headers
+        return self.route(request)
+
+
+def _handler_for(service: FakeHttpService) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body: Any = None
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw.decode("utf-8", "replace")
+            request = RecordedRequest(
+                method=self.command,
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers=dict(self.headers.items()),
+                body=body,
+            )
+            try:
+                status, payload, headers = service._answer(request)
+            except Exception as exc:  # a bug in a fake should show up as a 500, not a hang
+                status, payload, headers = 500, {"message": f"fake crashed: {exc!r}"}, {}
+            data = b"" if payload is None else json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout) while we stalled
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler

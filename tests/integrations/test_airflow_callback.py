@@ -1,0 +1,80 @@
+"""The drop-in Airflow callback, posting to a live server of the real service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+
+from integrations.airflow_callback import rca_callback
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class PythonOperator:  # named like Airflow's, as the callback reads the class name
+    owner = "data-eng"
+
+
+def airflow_context(try_number: int = 1) -> dict:
+    try:
+        raise ConnectionRefusedError("connection to server at 'warehouse' port 5432 refused")
+    except ConnectionRefusedError as exc:
+        exception = exc
+    task = PythonOperator()
+    ti = SimpleNamespace(
+        dag_id="sales_daily",
+        task_id="load_orders",
+        run_id="scheduled__2025-12-10T00:00:00+00:00",
+        map_index=-1,
+        try_number=try_number,
+        max_tries=3,
+        state="failed",
+        log_url="http://airflow.local/log?dag_id=sales_daily",
+        operator="PythonOperator",
+        hostname="worker-1",
+        start_date=datetime(2025, 12, 10, 0, 1, tzinfo=UTC),
+        end_date=datetime(2025, 12, 10, 0, 2, tzinfo=UTC),
+        duration=60.0,
+        task=task,
+    )
+    return {
+        "task_instance": ti,
+        "dag_run": SimpleNamespace(run_id=ti.run_id),
+        "exception": exception,
+        "logical_date": datetime(2025, 12, 10, tzinfo=UTC),
+    }
+
+
+def test_body_carries_the_documented_fields():
+    body = rca_callback.build_failure_body(airflow_context())
+
+    assert body["dag_id"] == "sales_daily"
+    assert body["logical_date"] == "2025-12-10T00:00:00+00:00"
+    assert body["operator"] == "PythonOperator"
+    assert body["owner"] == "data-eng"
+    assert body["exception_type"] == "ConnectionRefusedError"
+    assert "Traceback" in body["exception"] and "port 5432 refused" in body["exception"]
+
+
+def test_callback_reports_the_failure_to_the_service(live_server, settings, monkeypatch):
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"{live_server.url}/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", settings.WEBHOOK_TOKEN)
+
+    rca_callback.on_failure_callback(airflow_context(try_number=1))
+    rca_callback.on_failure_callback(airflow_context(try_number=2))
+
+    ticket = Ticket.objects.get()
+    assert ticket.pipeline == "sales_daily.load_orders"
+    assert ticket.occurrence_count == 2
+    assert ticket.error_type in {"NetworkError", "DatabaseError"}
+
+
+def test_callback_never_raises_when_the_service_refuses(live_server, monkeypatch):
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"{live_server.url}/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", "wrong-token")
+
+    rca_callback.on_failure_callback(airflow_context())
+
+    assert Ticket.objects.count() == 0

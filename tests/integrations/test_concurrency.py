@@ -1,0 +1,53 @@
+"""Dedup under real concurrency: a threaded live server, 50 simultaneous identical posts."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.conf import settings
+
+from integrations.models import WebhookDelivery
+from tests.conftest import local_payload
+from tickets.models import Occurrence, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _post_many(url: str, bodies: list[dict]) -> list[requests.Response]:
+    headers = {"X-Webhook-Token": settings.WEBHOOK_TOKEN, "Content-Type": "application/json"}
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(
+            pool.map(
+                lambda body: requests.post(url, data=json.dumps(body), headers=headers, timeout=30),
+                bodies,
+            )
+        )
+
+
+def test_fifty_concurrent_identical_posts_make_one_ticket(live_server):
+    body = local_payload("adf_failure.json")
+
+    responses = _post_many(f"{live_server.url}/webhooks/adf/", [body] * 50)
+
+    assert [r.status_code for r in responses] == [202] * 50
+    outcomes = sorted(r.json()["outcome"] for r in responses)
+    assert outcomes == ["created"] + ["duplicate"] * 49
+    assert len({r.json()["ticket_id"] for r in responses}) == 1
+    assert Ticket.objects.count() == 1
+    assert Ticket.objects.get().occurrence_count == 1
+    assert WebhookDelivery.objects.count() == 50
+
+
+def test_concurrent_retries_of_one_airflow_task_share_one_ticket(live_server):
+    base = local_payload("airflow_failure.json")
+    bodies = [{**base, "try_number": n} for n in range(1, 11)] * 2
+
+    responses = _post_many(f"{live_server.url}/webhooks/airflow/", bodies)
+
+    assert all(r.status_code == 202 for r in responses)
+    assert Ticket.objects.count() == 1
+    assert Ticket.objects.get().occurrence_count == 10
+    assert Occurrence.objects.count() == 10

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.conftest import LOCAL_PAYLOADS, SHARED_FIXTURES
+from tickets.models import Ticket
+
+DEV_SET = SHARED_FIXTURES / "errors" / "dev_errors.jsonl"
+
+
+def run(*args: str) -> list[str]:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_classify_errors_prints_one_line_per_message_and_the_accuracy():
+    lines = run("classify_errors", str(DEV_SET))
+    records = [json.loads(line) for line in lines[:-1]]
+    ids = [json.loads(line)["id"] for line in DEV_SET.read_text().splitlines() if line.strip()]
+
+    assert [r["id"] for r in records] == ids
+    assert all(set(r) == {"id", "error_type"} for r in records)
+    accuracy = float(lines[-1].split()[1])
+    assert lines[-1].startswith("accuracy: ")
+    assert accuracy >= 0.90
+
+
+def test_classify_errors_without_labels_prints_no_accuracy(tmp_path: Path):
+    path = tmp_path / "errors.jsonl"
+    path.write_text('{"message": "java.lang.OutOfMemoryError: Java heap space"}\n')
+
+    assert run("classify_errors", str(path)) == [
+        json.dumps({"id": 1, "error_type": "ResourceExhaustion"})
+    ]
+
+
+def test_classify_errors_names_the_bad_line(tmp_path: Path):
+    path = tmp_path / "errors.jsonl"
+    path.write_text('{"message": "ok"}\n{"msg": "no message key"}\n')
+    with pytest.raises(CommandError, match=r"errors.jsonl:2: each line needs a string 'message'"):
+        run("classify_errors", str(path))
+
+
+@pytest.mark.django_db
+def test_ingest_file_runs_the_webhook_pipeline_and_prints_its_answer():
+    path = str(LOCAL_PAYLOADS / "adf_failure.json")
+
+    first = json.loads(run("ingest_file", "adf", path)[0])
+    again = json.loads(run("ingest_file", "adf", path)[0])
+
+    assert first["outcome"] == "created"
+    assert (again["outcome"], again["ticket_id"]) == ("duplicate", first["ticket_id"])
+    assert Ticket.objects.filter(pk=first["ticket_id"]).exists()
+
+
+@pytest.mark.django_db
+def test_ingest_file_rejects_a_bad_body_with_the_reason(tmp_path: Path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"pipeline": "p"}')
+    with pytest.raises(CommandError, match="rejected: missing required field 'run_id'"):
+        run("ingest_file", "adf", str(path))
+    assert Ticket.objects.count() == 0

@@ -1,0 +1,100 @@
+"""A posted failure travels the whole spine: webhook → inbox → ticket → real Celery worker → RCA."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from kombu.exceptions import OperationalError
+
+from integrations import processing
+from integrations.ingest import ingest_delivery
+from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.tasks import process_delivery
+from tests.conftest import local_payload, shared_payload, wait_for
+from tickets.models import AuditLog, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _analysed(ticket_id: str) -> Ticket | None:
+    return Ticket.objects.filter(pk=ticket_id).exclude(rca_source="pending").first()
+
+
+def test_worker_classifies_and_writes_a_rule_based_rca(celery_worker, webhook_client):
+    answer = webhook_client("/webhooks/airflow/", local_payload("airflow_failure.json")).json()
+
+    ticket = wait_for(lambda: _analysed(answer["ticket_id"]))
+
+    assert ticket.rca_source == "rules"
+    # A refused connection to a database server: the dev set labels it DatabaseError.
+    assert ticket.error_type in {"DatabaseError", "NetworkError"}
+    assert ticket.rca_result
+    assert 3 <= len(ticket.recommendations) <= 5
+    assert 0 < ticket.confidence <= 0.8
+    assert AuditLog.objects.filter(ticket=ticket, action="analysed", actor_kind="system").exists()
+    delivery = wait_for(
+        lambda: WebhookDelivery.objects.filter(
+            tracking_id=answer["tracking_id"], status=DeliveryStatus.PROCESSED
+        ).first()
+    )
+    assert delivery.attempts == 1
+
+
+def test_duplicates_are_finished_without_new_work(celery_worker, webhook_client):
+    body = shared_payload("databricks_job_run_on_failure.json")
+    first = webhook_client("/webhooks/databricks/", body).json()
+    wait_for(lambda: _analysed(first["ticket_id"]))
+    webhook_client("/webhooks/databricks/", body)
+
+    assert not WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+    assert AuditLog.objects.filter(ticket_id=first["ticket_id"], action="analysed").count() == 1
+
+
+def test_delivery_accepted_while_the_broker_is_down_is_redelivered(celery_worker, monkeypatch):
+    """Publishing fails (the broker is down at enqueue time): the webhook still answers, the inbox
+    row stays pending, and beat's redelivery hands it to the worker once the broker is back.
+    (The fault suite stops the real Redis; here the publish call itself fails.)"""
+    real_delay = process_delivery.delay
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(process_delivery, "delay", broker_down)
+    result = ingest_delivery("adf", _adf_body("broker-down-run"))
+    monkeypatch.setattr(process_delivery, "delay", real_delay)
+
+    delivery = WebhookDelivery.objects.get(tracking_id=result.tracking_id)
+    assert delivery.status == DeliveryStatus.PENDING
+    assert Ticket.objects.get(pk=result.ticket_id).rca_source == "pending"
+
+    with override_settings(REDELIVER_AFTER=timedelta(0)):
+        assert processing.redeliver_unfinished(process_delivery.delay) == 1
+
+    assert wait_for(lambda: _analysed(result.ticket_id)).rca_source == "rules"
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.PROCESSED
+        ).exists()
+    )
+
+
+def test_processing_twice_is_harmless():
+    result = ingest_delivery("adf", _adf_body("twice-run"))
+    delivery = WebhookDelivery.objects.get(tracking_id=result.tracking_id)
+
+    processing.process_delivery(delivery.pk)
+    processing.process_delivery(delivery.pk)
+
+    assert AuditLog.objects.filter(ticket_id=result.ticket_id, action="analysed").count() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PROCESSED
+
+
+def _adf_body(run_id: str) -> bytes:
+    import json
+
+    body = local_payload("adf_failure.json")
+    body["run_id"] = run_id
+    return json.dumps(body).encode()

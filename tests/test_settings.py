@@ -1,0 +1,39 @@
+"""Settings come from the environment; bad values fail loudly, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "rca_project.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("DEBUG", "maybe"), ("WEBHOOK_MAX_BODY_BYTES", "lots"), ("CORRELATION_WINDOW_SECONDS", "1h")],
+)
+def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
+    result = load_settings(**{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
+
+
+def test_typed_values_are_read():
+    assert load_settings(DEBUG="true").stdout.strip() == "True"
