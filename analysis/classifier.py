@@ -113,7 +113,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|could not translate host ?name|unknownhostexception|socket\.gaierror|getaddrinfo"
             r"|nodename nor servname|no such host is known|remote name could not be resolved"
             r"|could not resolve host|nxdomain|dns (?:resolution|lookup) fail|hostnotfound"
-            r"|name resolution failed|failed to resolve",
+            r"|name resolution failed|failed to resolve|no address associated with hostname",
             _I,
         ),
         (
@@ -132,7 +132,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"connection reset|econnreset|errno 104\b|broken pipe|connection aborted"
             r"|remotedisconnected|remote end closed connection|forcibly closed by the remote host"
-            r"|underlying connection was closed|connection was closed unexpectedly",
+            r"|underlying connection was closed|connection was closed unexpectedly"
+            r"|connection broken|incompleteread|chunkedencodingerror"
+            r"|(?:remote )?server has closed (?:the )?connection",
             _I,
         ),
         (
@@ -142,7 +144,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|enetunreach|driver_unreachable|instance_unreachable"
             r"|(?:failed to|unable to|could not) reach"
             r"|endpointconnectionerror|could not connect to the endpoint"
-            r"|cannot connect to proxy|proxyerror",
+            r"|cannot connect to proxy|proxyerror|communication lost|communication_lost"
+            r"|lost connection to (?:the )?(?:services|driver|host|remote)"
+            r"|cannot connect to host|connect call failed|clientconnectorerror"
+            r"|unable to connect to port|novalidconnectionserror|sshconnectionexception"
+            r"|network configuration failure|network_configuration_failure"
+            r"|could not be established\. broker may not be available",
             _I,
         ),
         (
@@ -194,7 +201,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.5,
             r"invalid object name|relation \S+ does not exist|table or view (?:does not exist"
             r"|not found)"
-            r"|undefinedtable|table_or_view_not_found|sql compilation error"
+            r"|undefinedtable|table_or_view_not_found"
             r"|does not exist or not authorized|table '?[\w.]+'? doesn't exist"
             r"|cannot find the object"
             r"|no such table|unknown (?:table|database)|not found: (?:table|dataset)"
@@ -203,11 +210,28 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         ("oracle_code", 3.5, r"\bORA-\d{5}|\bTNS:", 0),
         (
+            # Connection refused/reset/failed next to a well-known database port.
+            "db_port_unreachable",
+            2.5,
+            r"(?:port |:)(?:5432|1433|3306|1521|5439|6432|50000|27017)\b[^\n]{0,100}"
+            r"(?:refused|failed|reset|unreachable|closed)"
+            r"|(?:refused|failed|reset)[^\n]{0,100}(?:port |:)(?:5432|1433|3306|1521|5439|6432"
+            r"|50000|27017)\b",
+            _I,
+        ),
+        (
+            # SQLSTATE class 08 (connection exception): "250001 (08001):", "[08001]".
+            "sqlstate_connection",
+            2.5,
+            r"\b\d{6} \(08\w{3}\)|sqlstate[ :=]{0,3}08\w{3}\b|\[08\w{3}\]",
+            _I,
+        ),
+        (
             "db_connection",
             3.0,
             r"(?:could not|cannot|can't|unable to|failed to) (?:open a )?connect(?:ion)? to "
             r"(?:the )?(?:sql|mysql|postgres|database|db\b|server\b|oracle|snowflake)"
-            r"|connection to server (?:at|on) .{0,120}failed|sqlfailedtoconnect"
+            r"|connection to server (?:at|on) .{0,120}(?:failed|refused)|sqlfailedtoconnect"
             r"|failedtoconnect(?:to)?(?:sql|odbc|oracle|mysql|postgre|db2|snowflake|teradata|sap)"
             r"|lost connection to mysql|named pipes provider|could not connect to server"
             r"|cannotgetjdbcconnection|failed to obtain jdbc connection"
@@ -220,7 +244,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"database (?:\S+ )?(?:on server \S+ )?is (?:not currently available|locked|starting up"
             r"|shutting down|in recovery)|the database system is|snapshot too old"
             r"|connection is closed|sqlconnectionisclosed|server closed the connection unexpectedly"
-            r"|metastore (?:is )?(?:down|unavailable)|metastore_down",
+            r"|metastore (?:is )?(?:down|unavailable)|metastore_down|metastore_component_unhealthy"
+            r"|(?:unable to instantiate|could not connect to|failed to connect to) \S*metastore",
             _I,
         ),
         (
@@ -230,7 +255,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|sqloperationfailed|database operation failed|operationalerror|programmingerror"
             r"|databaseerror|snowflakesqlexception|db2 sql error|psycopg|pymysql|mysql\.connector"
             r"|pyodbc|cx_oracle|oracledb|sqlalchemy|jdbc|odbc|snowflake\.connector|sqlclient"
-            r"|sqlite3|pgbouncer|stored procedure",
+            r"|sqlite3|pgbouncer|stored procedure|sql compilation error|pymongo|mongoerror",
             _I,
         ),
     ],
@@ -254,12 +279,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         ("killed_signal", 3.5, r"sigkill|signal 9\b|exit code:? ?137|return code -9\b|evicted", _I),
         (
+            # Outranks a bare 403 (BigQuery answers "403 Quota exceeded") but not an explicit
+            # 429/throttling signal: a per-minute rate quota is the service pushing back.
             "quota_limit",
-            3.5,
+            3.75,
             r"quota|limitreached|limit reached|cannot create more than \d+|exceeding approved"
             r"|insufficient (?:resources|cores|memory)|resources exceeded|exceeded resource limits"
             r"|run_limit_exceeded|max_concurrent_runs_exceeded|max_job_queue_size_exceeded"
-            r"|max_spark_contexts_exceeded|budget_policy_limit_exceeded",
+            r"|max_spark_contexts_exceeded|budget_policy_limit_exceeded"
+            r"|(?:resource\w*|concurrent\w*|instance)limitexceeded|limit for \S+ cores"
+            r"|concurrent runs exceeds|exceeds? (?:the )?maximum (?:number of )?concurrent",
             _I,
         ),
         (
@@ -306,7 +335,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|failed to get (?:the )?(?:access )?token"
             r"|token (?:has )?expired|expiredtoken|invalid (?:access |refresh |sas )?token"
             r"|token is (?:invalid|expired|not valid)|invalid client secret"
-            r"|client secret .{0,40}(?:invalid|expired)",
+            r"|client secret .{0,40}(?:invalid|expired)|expiredsignatureerror|signature has expired"
+            r"|invalidsignatureerror",
             _I,
         ),
         ("token_wording", 2.0, r"access token|client secret|refresh token|sas token", _I),
@@ -346,7 +376,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"not-null constraint|not null constraint|notnullviolation|value null into column"
             r"|does not allow nulls|violation of (?:primary key|unique key|foreign key)"
             r"|duplicate key|uniqueviolation|foreignkeyviolation|unique constraint"
-            r"|foreign key constraint|integrityerror|check constraint",
+            r"|foreign key constraint|integrityerror|check constraint"
+            r"|multiple source rows matched|multiple_source_row_matching",
             _I,
         ),
         (
@@ -362,7 +393,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"schema mismatch|schemamismatch|mergeschema|found: \w+, (?:required|expected)"
             r"|expected: \w+, found|schema (?:drift|evolution|has changed)"
-            r"|unable to infer schema",
+            r"|unable to infer schema|failed_to_merge_fields|failed to merge (?:fields|incompatible)"
+            r"|incompatible data ?types?|incompatible_data_for_table|cannot write incompatible data"
+            r"|cannot find data for (?:the )?output column",
             _I,
         ),
         (
@@ -374,7 +407,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|cast_invalid_input|numberformatexception|datetimeparseexception"
             r"|does not match format"
             r"|invalid literal for|data ?type mismatch|datatype_mismatch|invalid (?:data )?value"
-            r"|invaliddatavalue|unsupportedschemacolumnconvert|column cannot be converted",
+            r"|invaliddatavalue|unsupportedschemacolumnconvert|column cannot be converted"
+            r"|(?:numeric|date|time|timestamp|boolean) value .{0,60}is not recognized",
             _I,
         ),
         (
@@ -384,7 +418,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|unexpected (?:character|token|end of (?:file|input))|parsererror|error tokenizing"
             r"|expected \d+ fields|unicodedecodeerror|codec can't decode|invalid byte sequence"
             r"|more columns than|fewer columns than|column count|bad record|not a parquet file"
-            r"|invalid character|notallownull",
+            r"|invalid character|notallownull|parquetdecodingexception|can ?not read value at"
+            r"|extra data after last expected column|missing data for column|badcopyfileformat"
+            r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
+            r"|unicodeencodeerror|codec can't encode",
             _I,
         ),
         (
@@ -392,7 +429,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"data quality|dq check|validation failed|expectation.{0,40}failed"
             r"|test failed\.\s*query"
-            r"|check failed|row count",
+            r"|check failed|row count|failure in test|configured to (?:fail|warn) if",
             _I,
         ),
         (
@@ -400,7 +437,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"unresolved_column|cannot resolve .{0,80}given input columns|columnnotfound"
             r"|column .{0,80}(?:not found|does not exist|cannot be resolved|cannot be found)"
-            r"|no such column|invalid column name|unknown column",
+            r"|no such column|invalid column name|unknown column|invalid identifier",
             _I,
         ),
         (
@@ -419,6 +456,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\bValueError\b",
             _I,
         ),
+        (
+            # SQLSTATE class 22 (data exception) and 23 (integrity constraint violation).
+            "sqlstate_data",
+            2.5,
+            r"\b\d{6} \((?:22|23)\w{3}\)|sqlstate[ :=]{0,3}(?:22|23)\w{3}\b",
+            _I,
+        ),
     ],
     "ExternalServiceError": [
         (
@@ -426,7 +470,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             _status("429", r"too many requests|quota")
             + r"|too many requests|rate limit|rate exceeded|throttl|reduce your request rate"
-            r"|slow ?down|request_limit_exceeded|too many calls|requests per (?:second|minute"
+            r"|slow ?down|request_?limit_?exceeded|ratelimit|rate_limit|too many calls"
+            r"|requests per (?:second|minute"
             r"|hour)",
             _I,
         ),
@@ -454,6 +499,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             2.5,
             r"cloud provider|cloud_provider|cloud_failure|allocationfailed|sufficient capacity"
             r"|skunotavailable|bootstrap failure|bootstrap_failure|add_nodes_failed"
+            r"|insufficient\w*capacity|insufficient capacity|do not have sufficient .{0,40}capacity"
             r"|unexpected startup failure|spot instance|instance (?:was )?preempted",
             _I,
         ),
@@ -471,7 +517,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "timed_out",
             3.5,
-            r"timed ?out|timeout expired|timeout period elapsed|timeout exceeded|timeout, pid"
+            r"timed[ -]?out|timeout expired|timeout period elapsed|timeout exceeded|timeout, pid"
             r"|timeout occurred|deadline[_ ]exceeded|exceeded (?:the |its )?timeout"
             r"|exceeds the specified timeout|took too long|execution time exceeded"
             r"|could not execute broadcast in|reached its .{0,40}timeout",
@@ -482,7 +528,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.5,
             r"airflowtasktimeout|airflowsensortimeout|readtimeout|connecttimeout"
             r"|sockettimeoutexception|timeoutexception|timeouterror|querycanceled"
-            r"|statement timeout|query timeout|canceling statement|opentimeout|connectiontimeout",
+            r"|statement timeout|query timeout|canceling statement|opentimeout|connectiontimeout"
+            r"|statement_timeout|waitererror",
             _I,
         ),
         ("timeout_word", 1.5, r"time-?out", _I),
@@ -498,7 +545,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|linkedservicenotfound|could not load resource"
             r"|secret .{0,80}(?:not found|does not exist|was not found)|secretnotfound"
             r"|secret does not exist|key ?vault .{0,60}not found|notebook not found"
-            r"|notebook .{0,80}does not exist",
+            r"|notebook .{0,80}does not exist|failed to (?:get|retrieve|fetch|read) (?:the )?secret"
+            r"|could not find profile|profile .{0,60}(?:not found|does not exist)"
+            r"|dag .{0,60}could not be found|dagnotfound",
             _I,
         ),
         (
@@ -508,7 +557,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"(?:missing|invalid|not valid|not provided|not found)|missing required (?:field"
             r"|property"
             r"|parameter)|provide value for the required property|required property"
-            r"|missing value for",
+            r"|missing value for|(?:has|have|needs?) to be (?:set|specified|provided)"
+            r"|\b(?:extra|setting|option|property|parameter|argument|variable)\b.{0,40}\bis missing"
+            r"|must (?:be )?specif(?:y|ied)|must be (?:set|provided|configured)|noregionerror",
             _I,
         ),
         (
@@ -518,7 +569,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|classnotfoundexception|noclassdeffounderror|library installation"
             r"|library_installation"
             r"|no matching distribution|could not find a version that satisfies|jre ?not ?found"
-            r"|java runtime environment cannot be found|imagepullbackoff|errimagepull",
+            r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
+            r"|no suitable driver|distributionnotfound|distribution was not found"
+            r"|packagenotfounderror|versionconflict",
             _I,
         ),
         (
@@ -534,7 +587,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"filesystem does not exist|container ?not ?found|container does not exist"
             r"|mount(?:point| point)? .{0,40}(?:does not exist|not found)|/mnt'? does not exist"
             r"|cluster .{0,40}does not exist|invalid (?:python file )?ur[il]|nosuchbucket"
-            r"|bucket does not exist",
+            r"|bucket does not exist|already mounted|invalidmountexception"
+            r"|error while using path .{0,120}mount|wrong fs:",
             _I,
         ),
         (
@@ -543,14 +597,25 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"invalid (?:spark )?configuration|misconfigur|configuration (?:error|is invalid)"
             r"|invalid config|bad authoring|invalid_run_configuration|invalid_cluster_request"
             r"|cannot modify the value of a spark config|cannot_modify_config|feature_disabled"
-            r"|failure to initialize configuration",
+            r"|failure to initialize configuration|configexception|not found in config"
+            r"|validation errors? for \w*(?:settings|config)\w*|unsupported conn_type"
+            r"|unsupported_feature|is not enabled (?:on|for) this",
+            _I,
+        ),
+        (
+            # ADF rejecting a property of the pipeline/linked-service definition itself.
+            "invalid_definition",
+            4.0,
+            r"invalidvalueinpayload|payload structure|value in '[^']{1,60}' property"
+            r"|invalid (?:linked service|dataset|pipeline|trigger) (?:definition|reference)",
             _I,
         ),
         ("env_variable", 3.0, r"os\.environ|environment variable|getenv|env var", _I),
         (
             "bad_connection_string",
-            3.0,
-            r"connection string is invalid|invalid connection string"
+            4.5,
+            r"connection string is (?:either )?(?:invalid|blank|empty|malformed)"
+            r"|invalid connection string|could not parse .{0,40}(?:url|uri|connection string)"
             r"|format of the initialization string",
             _I,
         ),
@@ -577,7 +642,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"\b(?:KeyError|NameError|TypeError|AttributeError|IndexError|ZeroDivisionError"
             r"|UnboundLocalError|AssertionError|SyntaxError|IndentationError|RecursionError"
-            r"|NotImplementedError|StopIteration)\b",
+            r"|NotImplementedError|StopIteration)\b|\bPySpark(?:Type|Attribute|Index|Key)Error\b",
             0,
         ),
         (
@@ -593,7 +658,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"invalid arguments were passed|unexpected keyword argument|positional argument"
             r"|object has no attribute|object is not (?:subscriptable|callable|iterable)"
-            r"|is not defined\b",
+            r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
+            r"|airflowdagcycleexception|cycle detected in dag",
             _I,
         ),
         ("crash", 2.0, r"sigsegv|segmentation fault|core dumped", _I),
@@ -619,6 +685,9 @@ _EXPLICIT_ANCHORS: dict[str, tuple[str, ...]] = {
         "reduce your request rate",
         "slow",
         "request_limit_exceeded",
+        "requestlimitexceeded",
+        "ratelimit",
+        "rate_limit",
         "requests per",
     ),
     "http_5xx": (

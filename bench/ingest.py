@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 BENCH_DB = "rca_bench"
 BENCH_REDIS_DB = 14
 TOKEN = "bench-token-" + uuid.uuid4().hex
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 
 def free_port() -> int:
@@ -76,7 +77,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(WORKERS),
             "--log-level",
             "warning",
         ],
@@ -208,7 +209,7 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=20)
 
-    print(f"gunicorn 2 sync workers, concurrency {args.concurrency}")
+    print(f"gunicorn {WORKERS} sync workers, concurrency {args.concurrency}")
     base = summarize("baseline", baseline_results, baseline_time)
     ingest = summarize("ingest", ingest_results, ingest_time)
     statuses: dict[int, int] = {}

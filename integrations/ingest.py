@@ -122,7 +122,7 @@ def ingest_delivery(
         result = record_event(event, delivery.tracking_id)
         delivery.event = event.summary()
         delivery.outcome = result.outcome
-        delivery.ticket = result.ticket
+        delivery.ticket_id = result.ticket_id
         delivery.suppressed_by = result.suppressed_by
         delivery.status = (
             DeliveryStatus.PENDING
@@ -133,7 +133,7 @@ def ingest_delivery(
         if delivery.status == DeliveryStatus.PENDING:
             transaction.on_commit(lambda: enqueue_processing(delivery.pk))
     return IngestResult(
-        ticket_id=result.ticket.pk if result.ticket else None,
+        ticket_id=result.ticket_id,
         outcome=result.outcome,
         tracking_id=delivery.tracking_id,
     )

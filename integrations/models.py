@@ -33,7 +33,7 @@ class WebhookDelivery(models.Model):
     """The inbox: every delivery we answered (and every valid-JSON one we rejected), as received."""
 
     tracking_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    source = models.CharField(max_length=32, db_index=True)
+    source = models.CharField(max_length=32)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     raw_body = models.TextField()
     headers = models.JSONField(default=dict, blank=True)
@@ -48,6 +48,7 @@ class WebhookDelivery(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="deliveries",
+        db_index=False,
     )
     suppressed_by = models.ForeignKey(
         "tickets.SuppressionRule", null=True, blank=True, on_delete=models.SET_NULL
@@ -65,7 +66,8 @@ class WebhookDelivery(models.Model):
                 fields=["received_at"],
                 condition=models.Q(status="pending"),
                 name="delivery_pending",
-            )
+            ),
+            models.Index(fields=["ticket"], name="delivery_ticket"),
         ]
 
     def __str__(self) -> str:

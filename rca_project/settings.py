@@ -42,6 +42,9 @@ try:
     DATABASE_URL = env.str("DATABASE_URL", "") or local_services.embedded_postgres_url()
     DATABASES = {"default": env.dj_db_url("DATABASE_URL", DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A unix-socket URL (the embedded server) carries its directory as ?host=...
+    if "host" in DATABASES["default"].get("OPTIONS", {}):
+        DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
     REDIS_URL = env.str("REDIS_URL", "") or local_services.default_redis_url()
 
     WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", "") or _persisted_secret("webhook_token")

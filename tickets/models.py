@@ -5,10 +5,14 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
-from pgvector.django import VectorField
+from pgvector.django import HnswIndex, VectorField
+
+# One size for every embedding backend (the local model and Gemini's, truncated), so one
+# HNSW index serves; vectors of different models are still never compared (`embedding_model`).
+EMBEDDING_DIMENSIONS = 256
 
 ERROR_CLASSES = (
     "NetworkError",
@@ -78,13 +82,43 @@ class TicketQuerySet(models.QuerySet):
         """Still someone's problem: not acknowledged and not resolved at the source."""
         return self.exclude(status=Status.ACKNOWLEDGED).filter(resolved_at_source_at__isnull=True)
 
-    def correlation_candidate(self, fingerprint: str, since: datetime) -> Ticket | None:
-        return (
-            self.unresolved()
-            .filter(fingerprint=fingerprint, last_seen__gte=since)
-            .order_by("-last_seen")
-            .first()
-        )
+    def attach_target(
+        self, run_key: str, fingerprint: str, since: datetime
+    ) -> tuple[str, str] | None:
+        """The ticket a new failure belongs to, and why: the ticket of the same run, else an
+        unresolved one with the same fingerprint seen since `since`. One indexed query: this
+        runs inside every webhook request."""
+        table = self.model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT id, same_run FROM (
+                    SELECT id, true AS same_run FROM {table} WHERE run_id = %s
+                    UNION ALL
+                    (SELECT id, false FROM {table}
+                      WHERE fingerprint = %s AND last_seen >= %s AND status <> %s
+                        AND resolved_at_source_at IS NULL
+                      ORDER BY last_seen DESC LIMIT 1)
+                ) AS candidates
+                ORDER BY same_run DESC LIMIT 1
+                """,
+                [run_key, fingerprint, since, Status.ACKNOWLEDGED],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return row[0], "same run" if row[1] else "same fingerprint"
+
+    def record_recurrence(self, ticket_id: str, at: datetime) -> int:
+        """Count one more occurrence; returns the new count."""
+        table = self.model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET occurrence_count = occurrence_count + 1, last_seen = %s,"
+                " updated_at = %s WHERE id = %s RETURNING occurrence_count",
+                [at, at, ticket_id],
+            )
+            return cursor.fetchone()[0]
 
     def sla_overdue(self, now: datetime) -> TicketQuerySet:
         return self.filter(sla_status=SlaStatus.PENDING, sla_deadline__lt=now).exclude(
@@ -96,9 +130,9 @@ class Ticket(models.Model):
     # The schema of the product this replaces, every field kept.
     id = models.CharField(primary_key=True, max_length=64, editable=False)
     timestamp = models.DateTimeField(default=timezone.now, db_index=True)
-    pipeline = models.CharField(max_length=500, db_index=True)
+    pipeline = models.CharField(max_length=500)
     run_id = models.CharField(
-        max_length=600, unique=True, help_text="Dedup key: one ticket per run (source-scoped)."
+        max_length=600, help_text="Dedup key: one ticket per run (source-scoped)."
     )
     rca_result = models.TextField(blank=True)
     recommendations = models.JSONField(default=list, blank=True)
@@ -107,9 +141,7 @@ class Ticket(models.Model):
     priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P3)
     error_type = models.CharField(max_length=32, choices=ErrorType.choices, default="Unknown")
     affected_entity = models.JSONField(default=dict, blank=True)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     sla_seconds = models.PositiveIntegerField(default=0)
     sla_status = models.CharField(
         max_length=10, choices=SlaStatus.choices, default=SlaStatus.PENDING
@@ -118,7 +150,7 @@ class Ticket(models.Model):
     finops_owner = models.CharField(max_length=200, blank=True)
     finops_cost_center = models.CharField(max_length=200, blank=True)
     blob_log_url = models.URLField(max_length=1000, blank=True)
-    itsm_ticket_id = models.CharField("JIRA key", max_length=64, blank=True, db_index=True)
+    itsm_ticket_id = models.CharField("JIRA key", max_length=64, blank=True)
     ack_ts = models.DateTimeField(null=True, blank=True)
     ack_user = models.CharField(max_length=200, blank=True)
     ack_seconds = models.PositiveIntegerField(null=True, blank=True)
@@ -129,8 +161,8 @@ class Ticket(models.Model):
     remediation_status = models.CharField(max_length=64, blank=True)
 
     # What the flow needs on top.
-    source = models.CharField(max_length=32, db_index=True)
-    fingerprint = models.CharField(max_length=64, db_index=True)
+    source = models.CharField(max_length=32)
+    fingerprint = models.CharField(max_length=64)
     occurrence_count = models.PositiveIntegerField(default=1)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
@@ -143,11 +175,11 @@ class Ticket(models.Model):
     rca_note = models.TextField(blank=True, help_text="Why this RCA source was used.")
     analysed_at = models.DateTimeField(null=True, blank=True)
     tracking_id = models.UUIDField(null=True, blank=True, db_index=True)
-    resolve_key = models.CharField(max_length=600, blank=True, db_index=True)
+    resolve_key = models.CharField(max_length=600, blank=True)
     resolved_at_source_at = models.DateTimeField(null=True, blank=True)
-    sla_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    sla_deadline = models.DateTimeField(null=True, blank=True)
     jira_project = models.CharField(max_length=64, blank=True)
-    embedding = VectorField(null=True, blank=True)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
     embedding_model = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -155,9 +187,35 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-timestamp"]
+        # Explicit indexes only: `db_index` on a CharField adds a second, pattern-ops index
+        # that nothing here uses, and every index costs on the ingest path.
+        constraints = [models.UniqueConstraint(fields=["run_id"], name="ticket_unique_run")]
         indexes = [
             models.Index(fields=["status", "-timestamp"], name="ticket_status_recent"),
             models.Index(fields=["fingerprint", "-last_seen"], name="ticket_fingerprint_recent"),
+            models.Index(fields=["pipeline", "-timestamp"], name="ticket_pipeline_recent"),
+            models.Index(
+                fields=["itsm_ticket_id"],
+                condition=~Q(itsm_ticket_id=""),
+                name="ticket_jira_key",
+            ),
+            models.Index(
+                fields=["resolve_key"],
+                condition=Q(resolved_at_source_at__isnull=True),
+                name="ticket_unresolved_by_key",
+            ),
+            models.Index(
+                fields=["sla_deadline"],
+                condition=Q(sla_status="Pending"),
+                name="ticket_sla_pending",
+            ),
+            HnswIndex(
+                name="ticket_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -173,15 +231,53 @@ class Ticket(models.Model):
         return self.sla_deadline - (now or timezone.now())
 
 
+class OccurrenceQuerySet(models.QuerySet):
+    def claim(self, key: str) -> bool:
+        """Insert the occurrence; False when it already exists (a duplicate delivery).
+
+        ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to commit, so of
+        fifty simultaneous deliveries exactly one claims it.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.model._meta.db_table} (key, outcome, seen_at)"
+                " VALUES (%s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING id",
+                [key, timezone.now()],
+            )
+            return cursor.fetchone() is not None
+
+    def assign(self, key: str, ticket_id: str | None, outcome: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {self.model._meta.db_table} SET ticket_id = %s, outcome = %s"
+                " WHERE key = %s",
+                [ticket_id, outcome, key],
+            )
+
+    def ticket_id_of(self, key: str) -> str | None:
+        return self.filter(key=key).values_list("ticket_id", flat=True).first()
+
+
 class Occurrence(models.Model):
     """One physical failure instance; its unique key is what makes redeliveries duplicates."""
 
-    key = models.CharField(max_length=700, unique=True)
+    key = models.CharField(max_length=700)
     ticket = models.ForeignKey(
-        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="occurrences"
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="occurrences",
+        db_index=False,
     )
     outcome = models.CharField(max_length=16)
     seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = OccurrenceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="occurrence_unique_key")]
+        indexes = [models.Index(fields=["ticket"], name="occurrence_ticket")]
 
     def __str__(self) -> str:
         return self.key
@@ -196,7 +292,9 @@ class ActorKind(models.TextChoices):
 
 
 class AuditLog(models.Model):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="audit_entries")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="audit_entries", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     actor_name = models.CharField(max_length=200, blank=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -31,68 +31,49 @@ _RUN_LOCK, _FINGERPRINT_LOCK = 1, 2
 @dataclass(frozen=True)
 class EventOutcome:
     outcome: str
-    ticket: Ticket | None = None
+    ticket_id: str | None = None
     suppressed_by: SuppressionRule | None = None
 
 
-def _claim_occurrence(key: str, outcome: str) -> bool:
-    """Insert the occurrence row; False when it already exists (a duplicate delivery).
-
-    ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to commit, so of
-    fifty simultaneous deliveries exactly one claims it.
-    """
+def _lock_run_and_fingerprint(run_key: str, fingerprint: str) -> None:
+    """Serialize events racing for the same run or fingerprint (always in this order)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Occurrence._meta.db_table} (key, outcome, seen_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT (key) DO NOTHING RETURNING id",
-            [key, outcome, timezone.now()],
+            "SELECT pg_advisory_xact_lock(%s, %s), pg_advisory_xact_lock(%s, %s)",
+            [_RUN_LOCK, _hash32(run_key), _FINGERPRINT_LOCK, _hash32(fingerprint)],
         )
-        return cursor.fetchone() is not None
-
-
-def _lock(space: int, key: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [space, _hash32(key)])
 
 
 def _hash32(key: str) -> int:
     return zlib.crc32(key.encode()) - 2**31
 
 
-def _set_occurrence(key: str, ticket: Ticket | None, outcome: str) -> None:
-    Occurrence.objects.filter(key=key).update(ticket=ticket, outcome=outcome)
-
-
-def _record_recurrence(ticket: Ticket, event: FailureEvent, how: str) -> None:
-    now = timezone.now()
-    Ticket.objects.filter(pk=ticket.pk).update(
-        occurrence_count=F("occurrence_count") + 1, last_seen=now, updated_at=now
-    )
-    ticket.refresh_from_db(fields=["occurrence_count", "last_seen"])
+def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datetime) -> None:
+    count = Ticket.objects.record_recurrence(ticket_id, now)
+    actor = Actor.source(event.source)
     lifecycle.write_audit(
-        ticket,
-        Actor.source(event.source),
+        Ticket(pk=ticket_id),
+        actor,
         "recurred",
-        details={
-            "how": how,
-            "occurrence_key": event.occurrence_key,
-            "occurrence_count": ticket.occurrence_count,
-        },
+        details={"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count},
     )
-    lifecycle.announce(ticket.pk, "recurred", Actor.source(event.source))
+    lifecycle.announce(ticket_id, "recurred", actor)
 
 
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     """Decide what one event does to the tickets. Call inside a transaction."""
     if event.kind == EventKind.IGNORED:
         return EventOutcome(Outcome.IGNORED)
-    if not _claim_occurrence(event.occurrence_key, "pending"):
-        existing = Occurrence.objects.filter(key=event.occurrence_key).select_related("ticket")
-        occurrence = existing.first()
-        return EventOutcome(Outcome.DUPLICATE, occurrence.ticket if occurrence else None)
+    if not Occurrence.objects.claim(event.occurrence_key):
+        return EventOutcome(
+            Outcome.DUPLICATE, Occurrence.objects.ticket_id_of(event.occurrence_key)
+        )
     if event.kind == EventKind.RESOLVED:
-        return _resolve(event)
-    return _record_failure(event, tracking_id)
+        outcome = _resolve(event)
+    else:
+        outcome = _record_failure(event, tracking_id)
+    Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
+    return outcome
 
 
 def _resolve(event: FailureEvent) -> EventOutcome:
@@ -103,15 +84,13 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         .first()
     )
     if ticket is None:
-        _set_occurrence(event.occurrence_key, None, Outcome.IGNORED)
         return EventOutcome(Outcome.IGNORED)
     lifecycle.resolve_at_source(
         ticket,
         Actor.source(event.source),
         details={"occurrence_key": event.occurrence_key, "pipeline": event.pipeline},
     )
-    _set_occurrence(event.occurrence_key, ticket, Outcome.RESOLVED)
-    return EventOutcome(Outcome.RESOLVED, ticket)
+    return EventOutcome(Outcome.RESOLVED, ticket.pk)
 
 
 def _record_failure(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
@@ -119,35 +98,28 @@ def _record_failure(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     error_type = classify_error(event.error_message).error_type
     fingerprint = failure_fingerprint(event.source, event.pipeline, error_type, event.error_message)
 
-    _lock(_RUN_LOCK, event.run_key)
-    same_run = Ticket.objects.filter(run_id=event.run_key).first()
-    if same_run is not None:
-        # A new occurrence of a run we already have: an Airflow retry, a re-fired alert.
-        _record_recurrence(same_run, event, "same run")
-        _set_occurrence(event.occurrence_key, same_run, Outcome.CORRELATED)
-        return EventOutcome(Outcome.CORRELATED, same_run)
-
-    _lock(_FINGERPRINT_LOCK, fingerprint)
-    window_start = now - settings.CORRELATION_WINDOW
-    open_ticket = Ticket.objects.correlation_candidate(fingerprint, window_start)
-    if open_ticket is not None:
-        _record_recurrence(open_ticket, event, "same fingerprint")
-        _set_occurrence(event.occurrence_key, open_ticket, Outcome.CORRELATED)
-        return EventOutcome(Outcome.CORRELATED, open_ticket)
+    _lock_run_and_fingerprint(event.run_key, fingerprint)
+    target = Ticket.objects.attach_target(
+        event.run_key, fingerprint, since=now - settings.CORRELATION_WINDOW
+    )
+    if target is not None:
+        # The same run again (an Airflow retry, a re-fired alert), or the same failure
+        # while its ticket is still open.
+        ticket_id, how = target
+        _record_recurrence(ticket_id, event, how, now)
+        return EventOutcome(Outcome.CORRELATED, ticket_id)
 
     rule = rules.matching_suppression(event.source, event.pipeline, now)
     if rule is not None:
         SuppressionRule.objects.filter(pk=rule.pk).update(hit_count=F("hit_count") + 1)
-        _set_occurrence(event.occurrence_key, None, Outcome.SUPPRESSED)
         return EventOutcome(Outcome.SUPPRESSED, suppressed_by=rule)
 
     ticket = _create_ticket(event, error_type, fingerprint, tracking_id, now)
-    _set_occurrence(event.occurrence_key, ticket, Outcome.CREATED)
-    return EventOutcome(Outcome.CREATED, ticket)
+    return EventOutcome(Outcome.CREATED, ticket.pk)
 
 
 def _create_ticket(
-    event: FailureEvent, error_type: str, fingerprint: str, tracking_id: UUID, now
+    event: FailureEvent, error_type: str, fingerprint: str, tracking_id: UUID, now: datetime
 ) -> Ticket:
     severity = rules.severity_for(event.severity_hint, error_type)
     priority = rules.priority_for(severity)
