@@ -124,7 +124,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|pkix path building failed|unable to find valid certification path"
             r"|self[- ]signed certificate|wrong_version_number|sslerror|ssl error"
             r"|secure sockets layer|ssl routines|tls handshake|certificate has expired"
-            r"|remote certificate is invalid|could not establish trust relationship",
+            r"|remote certificate is invalid|could not establish trust relationship"
+            r"|sslexception|ssleoferror|received fatal alert|eof occurred in violation of protocol",
             _I,
         ),
         (
@@ -134,7 +135,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|remotedisconnected|remote end closed connection|forcibly closed by the remote host"
             r"|underlying connection was closed|connection was closed unexpectedly"
             r"|connection broken|incompleteread|chunkedencodingerror"
-            r"|(?:remote )?server has closed (?:the )?connection",
+            r"|(?:remote )?server has closed (?:the )?connection|connection to remote host was lost"
+            r"|connectionclosedexception",
             _I,
         ),
         (
@@ -288,7 +290,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|run_limit_exceeded|max_concurrent_runs_exceeded|max_job_queue_size_exceeded"
             r"|max_spark_contexts_exceeded|budget_policy_limit_exceeded"
             r"|(?:resource\w*|concurrent\w*|instance)limitexceeded|limit for \S+ cores"
-            r"|concurrent runs exceeds|exceeds? (?:the )?maximum (?:number of )?concurrent",
+            r"|concurrent runs exceeds|exceeds? (?:the )?maximum (?:number of )?concurrent"
+            r"|(?:has )?reached (?:its |the )?(?:maximum )?capacity",
             _I,
         ),
         (
@@ -325,7 +328,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|/)password"
             r"|logon denied|authentication failed|authenticationfailed|invalid credentials"
             r"|bad credentials|logon failure|failed to authenticate|authentication error"
-            r"|user .{0,40}is locked out",
+            r"|user .{0,40}is locked out|account (?:has been |is )?(?:temporarily )?(?:locked|disabled)"
+            r"|too many failed (?:login |logon )?attempts|no pg_hba\.conf entry",
             _I,
         ),
         (
@@ -385,7 +389,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"invalid input syntax for|out of range value for column|numeric value out of range"
             r"|arithmetic overflow|value too long for type|data too long for column"
-            r"|would be truncated|data truncation|truncated value|invalid column length",
+            r"|would be truncated|data truncation|truncated value|invalid column length"
+            r"|sparkarithmeticexception|divide_by_zero|arithmetic_overflow|outofboundsdatetime"
+            r"|out of bounds (?:nanosecond )?timestamp",
             _I,
         ),
         (
@@ -421,7 +427,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|invalid character|notallownull|parquetdecodingexception|can ?not read value at"
             r"|extra data after last expected column|missing data for column|badcopyfileformat"
             r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
-            r"|unicodeencodeerror|codec can't encode",
+            r"|unicodeencodeerror|codec can't encode|could not read footer|cannot_read_file_footer",
             _I,
         ),
         (
@@ -484,7 +490,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"|internal server error",
             )
             + r"|service ?unavailable|bad gateway|gateway time-?out|internalservererror"
-            r"|internal server error|server ?busy|service is busy",
+            r"|internal server error|server ?busy|service is busy|too many 50[0234] error responses",
             _I,
         ),
         (
@@ -547,7 +553,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|secret does not exist|key ?vault .{0,60}not found|notebook not found"
             r"|notebook .{0,80}does not exist|failed to (?:get|retrieve|fetch|read) (?:the )?secret"
             r"|could not find profile|profile .{0,60}(?:not found|does not exist)"
-            r"|dag .{0,60}could not be found|dagnotfound",
+            r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist",
             _I,
         ),
         (
@@ -607,7 +613,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "invalid_definition",
             4.0,
             r"invalidvalueinpayload|payload structure|value in '[^']{1,60}' property"
-            r"|invalid (?:linked service|dataset|pipeline|trigger) (?:definition|reference)",
+            r"|invalid (?:linked service|dataset|pipeline|trigger) (?:definition|reference)"
+            r"|value of (?:the )?property '[^']{1,60}' is invalid",
             _I,
         ),
         ("env_variable", 3.0, r"os\.environ|environment variable|getenv|env var", _I),
@@ -659,7 +666,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"invalid arguments were passed|unexpected keyword argument|positional argument"
             r"|object has no attribute|object is not (?:subscriptable|callable|iterable)"
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
-            r"|airflowdagcycleexception|cycle detected in dag",
+            r"|airflowdagcycleexception|cycle detected in dag|task not serializable"
+            r"|notserializableexception|changed size during iteration",
             _I,
         ),
         ("crash", 2.0, r"sigsegv|segmentation fault|core dumped", _I),
