@@ -103,6 +103,20 @@ def _status(codes: str, words: str) -> str:
     return rf"{_CTX}(?:{codes})\b|\b(?:{codes}) (?:{words})|\((?:{codes})\)|\b(?:{codes}){_VERB}"
 
 
+def _sqlstate(*prefixes: str) -> str:
+    """SQLSTATE codes starting with a prefix, as drivers print them: Snowflake "250001 (08001):",
+    ODBC "[08001]", Spark/Databricks "SQLSTATE: 42501", JDBC "SQLState: 28000"."""
+    alts = []
+    for prefix in prefixes:
+        rest = rf"\w{{{5 - len(prefix)}}}" if len(prefix) < 5 else ""
+        alts += [
+            rf"(?<=\d{{6}} )\({prefix}{rest}\)",
+            rf"sqlstate[\[ :=]{{0,3}}{prefix}{rest}\b",
+            rf"\[{prefix}{rest}\]",
+        ]
+    return "|".join(alts)
+
+
 # (name, weight, regex, flags). Names are short, stable identifiers used to explain a result.
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
@@ -111,7 +125,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"name or service not known|temporary failure in name resolution"
             r"|could not translate host ?name|unknownhostexception|socket\.gaierror|getaddrinfo"
-            r"|nodename nor servname|no such host is known|remote name could not be resolved"
+            r"|nodename nor servname|no such host\b|remote name could not be resolved"
             r"|could not resolve host|nxdomain|dns (?:resolution|lookup) fail|hostnotfound"
             r"|name resolution failed|failed to resolve|no address associated with hostname",
             _I,
@@ -135,15 +149,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|remotedisconnected|remote end closed connection|forcibly closed by the remote host"
             r"|underlying connection was closed|connection was closed unexpectedly"
             r"|connection broken|incompleteread|chunkedencodingerror"
-            r"|(?:remote )?server has closed (?:the )?connection|connection to remote host was lost"
-            r"|connectionclosedexception",
+            r"|server has closed (?:the )?connection|connection to remote host was lost"
+            r"|connectionclosedexception|connection (?:was )?unexpectedly closed"
+            r"|serverdisconnected",
             _I,
         ),
         (
             "host_unreachable",
             3.0,
             r"no route to host|network is unreachable|host is unreachable|ehostunreach"
-            r"|enetunreach|driver_unreachable|instance_unreachable"
+            r"|enetunreach|driver[_ ]?(?:is )?unreachable|instance_unreachable"
             r"|(?:failed to|unable to|could not) reach"
             r"|endpointconnectionerror|could not connect to the endpoint"
             r"|cannot connect to proxy|proxyerror|communication lost|communication_lost"
@@ -222,17 +237,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
-            # SQLSTATE class 08 (connection exception): "250001 (08001):", "[08001]".
-            "sqlstate_connection",
+            # Connection exception, serialization failure/deadlock, undefined table, server
+            # shutting down or not accepting connections.
+            "sqlstate_database",
             2.5,
-            r"\b\d{6} \(08\w{3}\)|sqlstate[ :=]{0,3}08\w{3}\b|\[08\w{3}\]",
+            _sqlstate("08", "40001", "40P01", "42P01", "42S02", "42704", "57P0"),
             _I,
         ),
         (
             "db_connection",
             3.0,
-            r"(?:could not|cannot|can't|unable to|failed to) (?:open a )?connect(?:ion)? to "
+            r"(?:could not|cannot|can't|unable to|failed to) (?:open |create |establish |obtain )?"
+            r"(?:a )?(?:new )?connect(?:ion)? to "
             r"(?:the )?(?:sql|mysql|postgres|database|db\b|server\b|oracle|snowflake)"
+            r"|communications? link failure|communicationsexception"
+            r"|sql(?:non)?transientconnectionexception"
             r"|connection to server (?:at|on) .{0,120}(?:failed|refused)|sqlfailedtoconnect"
             r"|failedtoconnect(?:to)?(?:sql|odbc|oracle|mysql|postgre|db2|snowflake|teradata|sap)"
             r"|lost connection to mysql|named pipes provider|could not connect to server"
@@ -291,7 +310,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|max_spark_contexts_exceeded|budget_policy_limit_exceeded"
             r"|(?:resource\w*|concurrent\w*|instance)limitexceeded|limit for \S+ cores"
             r"|concurrent runs exceeds|exceeds? (?:the )?maximum (?:number of )?concurrent"
-            r"|(?:has )?reached (?:its |the )?(?:maximum )?capacity",
+            r"|reached (?:its |the )?(?:maximum )?capacity",
             _I,
         ),
         (
@@ -317,6 +336,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|kryo serialization failed: buffer overflow",
             _I,
         ),
+        # Insufficient resources (disk full, out of memory, too many connections).
+        ("sqlstate_resources", 2.5, _sqlstate("53"), _I),
     ],
     "AuthenticationError": [
         ("aad_error", 5.0, r"\bAADSTS\d+", 0),
@@ -328,8 +349,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|/)password"
             r"|logon denied|authentication failed|authenticationfailed|invalid credentials"
             r"|bad credentials|logon failure|failed to authenticate|authentication error"
-            r"|user .{0,40}is locked out|account (?:has been |is )?(?:temporarily )?(?:locked|disabled)"
-            r"|too many failed (?:login |logon )?attempts|no pg_hba\.conf entry",
+            r"|user .{0,40}is locked out"
+            r"|account (?:has been |is )?(?:temporarily )?(?:locked|disabled)"
+            r"|too many failed (?:login |logon )?attempts|no pg_hba\.conf entry|logon failed"
+            r"|(?:user ?name|name) or password is (?:incorrect|invalid|wrong)",
             _I,
         ),
         (
@@ -337,7 +360,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.5,
             r"invalid_client|invalid_grant|unauthorized_client"
             r"|failed to get (?:the )?(?:access )?token"
-            r"|token (?:has )?expired|expiredtoken|invalid (?:access |refresh |sas )?token"
+            # "(invalid token)" in parentheses is an XML/JSON parser's complaint, not a credential.
+            r"|token (?:has )?expired|expiredtoken|(?<!\()invalid (?:access |refresh |sas )?token"
             r"|token is (?:invalid|expired|not valid)|invalid client secret"
             r"|client secret .{0,40}(?:invalid|expired)|expiredsignatureerror|signature has expired"
             r"|invalidsignatureerror",
@@ -368,10 +392,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|signaturedoesnotmatch|clientauthenticationerror|credentialunavailable"
             r"|defaultazurecredential failed|security token included in the request is invalid"
             r"|defaultcredentialserror|could not automatically determine credentials"
-            r"|credentialnotfound|credential not found",
+            r"|credentialnotfound|credential not found|anonymous credentials|invalid_login"
+            r"|no credentials (?:were )?(?:found|provided)|credentials? provided .{0,60}is invalid",
             _I,
         ),
         ("identity_wording", 1.0, r"service principal|managed identity|credential", _I),
+        # Invalid authorization specification, insufficient privilege.
+        ("sqlstate_auth", 2.5, _sqlstate("28", "42501"), _I),
+        (
+            # Exception class names of the family (HdfsAuthError, CredentialsException, ...).
+            "auth_exception_name",
+            3.0,
+            r"(?:auth|authentication|authorization|credentials?|accessdenied|unauthorized)"
+            r"(?:error|exception)\b",
+            _I,
+        ),
     ],
     "DataError": [
         (
@@ -399,9 +434,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"schema mismatch|schemamismatch|mergeschema|found: \w+, (?:required|expected)"
             r"|expected: \w+, found|schema (?:drift|evolution|has changed)"
-            r"|unable to infer schema|failed_to_merge_fields|failed to merge (?:fields|incompatible)"
+            r"|unable to infer schema|failed_to_merge_fields"
+            r"|failed to merge (?:fields|incompatible)"
             r"|incompatible data ?types?|incompatible_data_for_table|cannot write incompatible data"
-            r"|cannot find data for (?:the )?output column",
+            r"|cannot find data for (?:the )?output column|schema does not match"
+            r"|has changed type from",
             _I,
         ),
         (
@@ -414,7 +451,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|does not match format"
             r"|invalid literal for|data ?type mismatch|datatype_mismatch|invalid (?:data )?value"
             r"|invaliddatavalue|unsupportedschemacolumnconvert|column cannot be converted"
-            r"|(?:numeric|date|time|timestamp|boolean) value .{0,60}is not recognized",
+            r"|(?:numeric|date|time|timestamp|boolean) value .{0,60}is not recognized"
+            r"|input should be a valid \w+|unable to parse (?:string|input|value)"
+            r"|could not parse .{0,60} as (?:dtype|type|a |an )"
+            r"|could not be parsed|cannot_parse_\w+|sparkdatetimeexception|invalid date\b",
             _I,
         ),
         (
@@ -425,6 +465,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|expected \d+ fields|unicodedecodeerror|codec can't decode|invalid byte sequence"
             r"|more columns than|fewer columns than|column count|bad record|not a parquet file"
             r"|invalid character|notallownull|parquetdecodingexception|can ?not read value at"
+            r"|not well-formed|not a valid (?:zip|gzip|archive|parquet|avro|orc|excel|xlsx) file"
+            r"|badzipfile|not a gzip(?:ped)? file|not in gzip format"
             r"|extra data after last expected column|missing data for column|badcopyfileformat"
             r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
             r"|unicodeencodeerror|codec can't encode|could not read footer|cannot_read_file_footer",
@@ -443,7 +485,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"unresolved_column|cannot resolve .{0,80}given input columns|columnnotfound"
             r"|column .{0,80}(?:not found|does not exist|cannot be resolved|cannot be found)"
-            r"|no such column|invalid column name|unknown column|invalid identifier",
+            r"|no such column|invalid column name|unknown column|invalid identifier"
+            r"|column_already_exists|column .{0,60}already exists|duplicate column",
             _I,
         ),
         (
@@ -463,10 +506,18 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
-            # SQLSTATE class 22 (data exception) and 23 (integrity constraint violation).
+            # Data exception, integrity constraint violation, undefined column.
             "sqlstate_data",
             2.5,
-            r"\b\d{6} \((?:22|23)\w{3}\)|sqlstate[ :=]{0,3}(?:22|23)\w{3}\b",
+            _sqlstate("22", "23", "42703", "42S22"),
+            _I,
+        ),
+        (
+            # Exception class names of the family (SerDeException, SchemaError, ...).
+            "data_exception_name",
+            2.5,
+            r"(?:parse|parser|parsing|decode|decoding|schema|format|serde|conversion|cast)"
+            r"(?:error|exception)\b",
             _I,
         ),
     ],
@@ -490,7 +541,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"|internal server error",
             )
             + r"|service ?unavailable|bad gateway|gateway time-?out|internalservererror"
-            r"|internal server error|server ?busy|service is busy|too many 50[0234] error responses",
+            r"|internal server error|server ?busy|service is busy"
+            r"|too many 50[0234] error responses",
             _I,
         ),
         (
@@ -506,6 +558,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"cloud provider|cloud_provider|cloud_failure|allocationfailed|sufficient capacity"
             r"|skunotavailable|bootstrap failure|bootstrap_failure|add_nodes_failed"
             r"|insufficient\w*capacity|insufficient capacity|do not have sufficient .{0,40}capacity"
+            r"|unexpected launch failure|unexpected_launch_failure"
             r"|unexpected startup failure|spot instance|instance (?:was )?preempted",
             _I,
         ),
@@ -540,6 +593,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         ("timeout_word", 1.5, r"time-?out", _I),
         ("task_canceled", 1.5, r"task was cancel?led|operation was cancel?led", _I),
+        ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
         (
@@ -577,7 +631,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|no matching distribution|could not find a version that satisfies|jre ?not ?found"
             r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
             r"|no suitable driver|distributionnotfound|distribution was not found"
-            r"|packagenotfounderror|versionconflict",
+            r"|packagenotfounderror|versionconflict|(?:interpreter|python|runtime|library|driver)"
+            r" version mismatch|incompatible (?:python|runtime|library|driver) version",
             _I,
         ),
         (
@@ -617,7 +672,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|value of (?:the )?property '[^']{1,60}' is invalid",
             _I,
         ),
-        ("env_variable", 3.0, r"os\.environ|environment variable|getenv|env var", _I),
+        (
+            "config_exception_name",
+            3.0,
+            r"(?:config\w{0,20}|settings?)(?:error|exception)\b|improperlyconfigured"
+            r"|no match in config",
+            _I,
+        ),
+        (
+            # Not a bare "env vars": every Airflow task log says "Exporting env vars: ...".
+            "env_variable",
+            3.0,
+            r"os\.environ|environment variable|getenv|missing env(?:ironment)? var"
+            r"|env vars? .{0,40}(?:not set|missing|required|undefined)",
+            _I,
+        ),
         (
             "bad_connection_string",
             4.5,
@@ -641,7 +710,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "syntax_error",
             3.5,
             r"parse_syntax_error|parseexception|syntax error|incorrect syntax near|invalid syntax"
-            r"|unresolved_routine|undefined function|cannot resolve function",
+            r"|unresolved_routine|undefined function|cannot resolve function"
+            r"|is not a member of|not found: (?:value|type|object)\b|error: type mismatch",
             _I,
         ),
         (
@@ -664,13 +734,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "bad_call",
             3.0,
             r"invalid arguments were passed|unexpected keyword argument|positional argument"
-            r"|object has no attribute|object is not (?:subscriptable|callable|iterable)"
+            r"|object'? has no attribute|object is not (?:subscriptable|callable|iterable)"
+            r"|undefinederror|templatesyntaxerror|method \w+\(.{0,200}\) does not exist"
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
             r"|airflowdagcycleexception|cycle detected in dag|task not serializable"
-            r"|notserializableexception|changed size during iteration",
+            r"|notserializableexception|changed size during iteration"
+            r"|truth value of an? \w+ is ambiguous",
             _I,
         ),
         ("crash", 2.0, r"sigsegv|segmentation fault|core dumped", _I),
+        # Syntax error, undefined function.
+        ("sqlstate_syntax", 2.5, _sqlstate("42601", "42883"), _I),
         (
             "user_code_frame",
             0.5,

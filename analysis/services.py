@@ -1,55 +1,236 @@
-"""Root-cause analysis of a ticket. This version is rule-based; the LLM path slots in here."""
+"""Root-cause analysis of a ticket: enrich, classify, embed, find similar incidents, ask Gemini
+(grounded on them) and fall back to the rule-based RCA on any failure. A ticket is never left
+without an RCA, and the rca_note says where it came from and why.
+
+The slow parts (enrichment, the LLM) run outside any transaction; the result is written in one
+short transaction at the end.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analysis import enrichment_service
 from analysis.classifier import classify_error
+from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
+from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
+from analysis.models import LlmCall, LlmOutcome
+from analysis.prompt import build_rca_prompt
+from analysis.redaction import redact
 from analysis.rule_rca import build_rule_rca
+from analysis.similar import similar_tickets
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
 
 logger = logging.getLogger(__name__)
 
+HISTORY_SIZE = 5
+
+
+@dataclass
+class Analysis:
+    error_type: str
+    rca_result: str
+    recommendations: list[str]
+    confidence: float
+    rca_source: str
+    rca_note: str
+    details: dict[str, Any] = field(default_factory=dict)
+
 
 def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> Ticket | None:
-    """Classify the ticket's error and write its RCA.
+    """Write the ticket's RCA. Idempotent: an analysed ticket is left alone unless `force`."""
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None or (ticket.rca_source != RcaSource.PENDING and not force):
+        return ticket
 
-    Idempotent: an analysed ticket is left alone unless `force` (staff asked for a fresh RCA).
-    """
-    with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
-        if ticket is None or (ticket.rca_source != RcaSource.PENDING and not force):
-            return ticket
-        classification = classify_error(ticket.error_message)
-        rca = build_rule_rca(
-            classification.error_type,
-            ticket.error_message,
-            pipeline=ticket.pipeline,
-            source=ticket.source,
-            details=ticket.details,
+    enriched = enrichment_service.enrich(ticket)
+    if enriched.error_message:
+        ticket.error_message = redact(enriched.error_message)
+    ticket.details = {**ticket.details, **enriched.details}
+    classification = classify_error(ticket.error_message)
+    _embed(ticket, classification.error_type)
+    similar = similar_tickets(ticket)
+    analysis = _analyse(ticket, classification.error_type, similar, enriched.missing, force)
+    if reason:
+        analysis.rca_note = f"{reason}; {analysis.rca_note}"
+    return _save(ticket, analysis, similar, classification.signals, force)
+
+
+def request_fresh_rca(ticket_id: str, actor: Actor) -> None:
+    """Staff asked for a new RCA: audit it, then re-run the analysis in the background."""
+    from analysis.tasks import analyse_ticket as analyse_task
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    lifecycle.write_audit(ticket, actor, "rca requested")
+    transaction.on_commit(lambda: analyse_task.delay(ticket_id, force=True))
+
+
+def _embed(ticket: Ticket, error_type: str) -> None:
+    text = failure_text(error_type, ticket.error_message)
+    backend = configured_backend()
+    try:
+        vector = backend.embed([text])[0]
+    except EmbeddingError as exc:
+        logger.warning("embedding with %s failed (%s); using the local model", backend.name, exc)
+        backend = local_backend()
+        vector = backend.embed([text])[0]
+    ticket.embedding = vector
+    ticket.embedding_model = backend.name
+
+
+def _analyse(
+    ticket: Ticket,
+    error_type: str,
+    similar: list[tuple[Ticket, float]],
+    missing: list[str],
+    force: bool,
+) -> Analysis:
+    if not gemini_configured():
+        return _rules(ticket, error_type, "rule-based: no GEMINI_API_KEY configured", missing)
+    if not force:
+        cached = _recent_gemini_rca(ticket)
+        if cached is not None:
+            LlmCall.objects.create(
+                ticket=ticket, model=settings.GEMINI_MODEL, outcome=LlmOutcome.CACHE_HIT
+            )
+            return Analysis(
+                error_type=_reconcile(error_type, cached.details.get("llm_error_class", "")),
+                rca_result=cached.rca_result,
+                recommendations=list(cached.recommendations),
+                confidence=cached.confidence or 0.0,
+                rca_source=RcaSource.GEMINI,
+                rca_note=f"Gemini RCA reused from {cached.id} (same failure fingerprint)",
+                details={"llm_error_class": cached.details.get("llm_error_class", "")},
+            )
+    history = list(
+        Ticket.objects.filter(pipeline=ticket.pipeline)
+        .exclude(pk=ticket.pk)
+        .defer("embedding")
+        .order_by("-timestamp")[:HISTORY_SIZE]
+    )
+    prompt = build_rca_prompt(ticket, error_type, history=history, similar=similar, missing=missing)
+
+    def record(attempt: Attempt) -> None:
+        LlmCall.objects.create(
+            ticket=ticket,
+            model=settings.GEMINI_MODEL,
+            attempt=attempt.number,
+            outcome=attempt.outcome,
+            latency_ms=attempt.latency_ms,
+            prompt_tokens=attempt.prompt_tokens,
+            output_tokens=attempt.output_tokens,
+            total_tokens=attempt.total_tokens,
+            error=attempt.error[:2000],
         )
-        before = {"error_type": ticket.error_type, "rca_source": ticket.rca_source}
-        ticket.error_type = classification.error_type
-        ticket.rca_result = rca.root_cause
-        ticket.recommendations = rca.recommendations
-        ticket.confidence = rca.confidence
-        ticket.rca_source = RcaSource.RULES
-        ticket.rca_note = reason or "rule-based analysis (no LLM configured)"
+
+    try:
+        answer = generate_rca(prompt.system_instruction, prompt.contents, on_attempt=record)
+    except LlmFailure as failure:
+        note = f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
+        return _rules(ticket, error_type, note, missing)
+    grounded_on = [tid for tid in answer.similar_ticket_ids if tid in prompt.similar_ids]
+    return Analysis(
+        error_type=_reconcile(error_type, answer.error_class),
+        rca_result=answer.root_cause,
+        recommendations=answer.recommendations,
+        confidence=answer.confidence,
+        rca_source=RcaSource.GEMINI,
+        rca_note=f"Gemini ({settings.GEMINI_MODEL})",
+        details={
+            "llm_error_class": answer.error_class,
+            "llm_severity": answer.severity,
+            "grounded_on": grounded_on,
+        },
+    )
+
+
+def _reconcile(classifier_class: str, llm_class: str) -> str:
+    """The rule classifier decides the ticket's class (it drives fingerprints, severity and
+    stats, and cannot be talked into anything); the LLM's class only fills in for Unknown."""
+    if classifier_class == "Unknown" and llm_class:
+        return llm_class
+    return classifier_class
+
+
+def _recent_gemini_rca(ticket: Ticket) -> Ticket | None:
+    since = timezone.now() - timedelta(seconds=settings.RCA_CACHE_SECONDS)
+    return (
+        Ticket.objects.filter(
+            fingerprint=ticket.fingerprint, rca_source=RcaSource.GEMINI, analysed_at__gte=since
+        )
+        .exclude(pk=ticket.pk)
+        .defer("embedding")
+        .order_by("-analysed_at")
+        .first()
+    )
+
+
+def _rules(ticket: Ticket, error_type: str, note: str, missing: list[str]) -> Analysis:
+    rca = build_rule_rca(
+        error_type,
+        ticket.error_message,
+        pipeline=ticket.pipeline,
+        source=ticket.source,
+        details=ticket.details,
+    )
+    if missing:
+        note = f"{note}; missing: {'; '.join(missing)}"
+    return Analysis(
+        error_type=error_type,
+        rca_result=rca.root_cause,
+        recommendations=rca.recommendations,
+        confidence=rca.confidence,
+        rca_source=RcaSource.RULES,
+        rca_note=note,
+    )
+
+
+def _save(
+    ticket: Ticket,
+    analysis: Analysis,
+    similar: list[tuple[Ticket, float]],
+    signals: tuple[str, ...],
+    force: bool,
+) -> Ticket:
+    with transaction.atomic():
+        current = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket.pk)
+        if current.rca_source != RcaSource.PENDING and not force:
+            return current  # analysed meanwhile by a redelivered copy of this task
+        before = {"error_type": current.error_type, "rca_source": current.rca_source}
+        ticket.error_type = analysis.error_type
+        ticket.rca_result = analysis.rca_result
+        ticket.recommendations = analysis.recommendations
+        ticket.confidence = analysis.confidence
+        ticket.rca_source = analysis.rca_source
+        ticket.rca_note = analysis.rca_note
         ticket.analysed_at = timezone.now()
+        ticket.details = {
+            **ticket.details,
+            **analysis.details,
+            "similar": [{"id": t.id, "similarity": round(s, 3)} for t, s in similar],
+        }
         ticket.save(
             update_fields=[
                 "error_type",
+                "error_message",
                 "rca_result",
                 "recommendations",
                 "confidence",
                 "rca_source",
                 "rca_note",
                 "analysed_at",
+                "details",
+                "embedding",
+                "embedding_model",
                 "updated_at",
             ]
         )
@@ -59,7 +240,7 @@ def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> 
             "analysed",
             before=before,
             after={"error_type": ticket.error_type, "rca_source": ticket.rca_source},
-            details={"signals": list(classification.signals), "confidence": rca.confidence},
+            details={"signals": list(signals), "note": analysis.rca_note},
         )
         lifecycle.announce(ticket.pk, "analysed", Actor.system("analysis"))
     return ticket

@@ -7,6 +7,7 @@ Background work is enqueued only after the transaction commits, and the inbox ro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
+from analysis.redaction import redact, redact_data
 from integrations.events import FailureEvent, ParseError
 from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
 from integrations.parsers.adf import parse_adf_failure
@@ -111,7 +113,7 @@ def ingest_delivery(
         remote_addr=remote_addr,
     )
     try:
-        event = PARSERS[source](payload)
+        event = _redacted(PARSERS[source](payload))
     except ParseError as exc:
         delivery.status = DeliveryStatus.REJECTED
         delivery.reason = str(exc)
@@ -136,6 +138,16 @@ def ingest_delivery(
         ticket_id=result.ticket_id,
         outcome=result.outcome,
         tracking_id=delivery.tracking_id,
+    )
+
+
+def _redacted(event: FailureEvent) -> FailureEvent:
+    """Secrets in error text and payload fields never reach a ticket, a log or the LLM."""
+    return dataclasses.replace(
+        event,
+        error_message=redact(event.error_message),
+        resource=redact_data(event.resource),
+        details=redact_data(event.details),
     )
 
 

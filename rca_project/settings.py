@@ -71,6 +71,29 @@ try:
     REDELIVER_MAX_ATTEMPTS = env.int("REDELIVER_MAX_ATTEMPTS", 10)
     INBOX_RETENTION = timedelta(days=env.int("INBOX_RETENTION_DAYS", 90))
 
+    # Analysis: Gemini when a key is set, rule-based otherwise (and whenever Gemini fails).
+    GEMINI_API_KEY = env.str("GEMINI_API_KEY", "")
+    GEMINI_MODEL = env.str("GEMINI_MODEL", "gemini-2.5-flash")
+    GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", "")
+    GEMINI_API_VERSION = env.str("GEMINI_API_VERSION", "v1beta")
+    GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=lambda v: v > 0)
+    GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=lambda v: 1 <= v <= 10)
+    GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001")
+    EMBEDDING_BACKEND = env.str(
+        "EMBEDDING_BACKEND", "auto", validate=lambda v: v in {"auto", "local", "gemini"}
+    )
+    SIMILARITY_FLOOR = env.float("SIMILARITY_FLOOR", 0.7, validate=lambda v: 0 <= v <= 1)
+    RCA_CACHE_SECONDS = env.int("RCA_CACHE_SECONDS", 24 * 3600)
+    # Enrichment: fetch the error text the alert does not carry.
+    DATABRICKS_HOST = env.str("DATABRICKS_HOST", "")
+    DATABRICKS_TOKEN = env.str("DATABRICKS_TOKEN", "")
+    AZURE_TENANT_ID = env.str("AZURE_TENANT_ID", "")
+    AZURE_CLIENT_ID = env.str("AZURE_CLIENT_ID", "")
+    AZURE_CLIENT_SECRET = env.str("AZURE_CLIENT_SECRET", "")
+    AZURE_SUBSCRIPTION_ID = env.str("AZURE_SUBSCRIPTION_ID", "")
+    AZURE_MANAGEMENT_URL = env.str("AZURE_MANAGEMENT_URL", "https://management.azure.com")
+    ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0)
+
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
     LOG_LEVEL = env.log_level("LOG_LEVEL", "INFO")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Occurrence, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 
 
@@ -31,6 +32,16 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "timestamp"
     inlines = [AuditLogInline]
     exclude = ("embedding",)
+    actions = ["rerun_rca"]
+
+    @admin.action(description="Re-run the root-cause analysis", permissions=["change"])
+    def rerun_rca(self, request, queryset):
+        from analysis.services import request_fresh_rca
+
+        actor = Actor.for_user(request.user)
+        for ticket_id in queryset.values_list("pk", flat=True):
+            request_fresh_rca(ticket_id, actor)
+        self.message_user(request, f"Fresh RCA requested for {queryset.count()} ticket(s).")
 
 
 @admin.register(AuditLog)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import CosineDistance, HnswIndex, VectorField
 
 # One size for every embedding backend (the local model and Gemini's, truncated), so one
 # HNSW index serves; vectors of different models are still never compared (`embedding_model`).
@@ -119,6 +119,24 @@ class TicketQuerySet(models.QuerySet):
                 [at, at, ticket_id],
             )
             return cursor.fetchone()[0]
+
+    def nearest(
+        self, vector: list[float], model: str, *, k: int, min_similarity: float
+    ) -> list[tuple[Ticket, float]]:
+        """The k tickets whose embedding (of the same model) is closest by cosine similarity,
+        at least `min_similarity`; served by the HNSW index."""
+        candidates = (
+            self.filter(embedding_model=model)
+            .annotate(distance=CosineDistance("embedding", vector))
+            .order_by("distance")
+            .defer("embedding")[: k * 2]
+        )
+        # Filter the distance after the index scan: a WHERE on it would bypass the index.
+        return [
+            (ticket, 1.0 - ticket.distance)
+            for ticket in candidates
+            if 1.0 - ticket.distance >= min_similarity
+        ][:k]
 
     def sla_overdue(self, now: datetime) -> TicketQuerySet:
         return self.filter(sla_status=SlaStatus.PENDING, sla_deadline__lt=now).exclude(

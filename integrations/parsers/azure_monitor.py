@@ -829,6 +829,8 @@ def _to_event(alert: _Alert) -> FailureEvent:
             activity_type=adf.activity_type,
             pipeline_run_id=adf.pipeline_run_id,
             trigger=adf.trigger,
+            # Metric alerts carry counts, not the error: the analysis fetches it when it can.
+            needs_enrichment=not adf.error_message,
         )
         if adf.pipeline_run_id:
             run_key = f"adf:{adf.pipeline_run_id}"

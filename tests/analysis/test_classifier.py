@@ -20,6 +20,9 @@ REPO = HERE.parent.parent
 SHARED = Path(os.environ.get("SHARED_FIXTURES", REPO.parent / "shared" / "fixtures"))
 DEV_SET = SHARED / "errors" / "dev_errors.jsonl"
 HELDOUT_SET = HERE / "heldout_errors.jsonl"
+# Written blind to the rules from real ADF/Databricks/Airflow/driver/SDK error texts, then
+# extended with further probes; it guards the vocabulary added for those error families.
+AUDIT_SET = HERE / "audit_errors.jsonl"
 
 
 def _load(path: Path) -> list[dict]:
@@ -55,6 +58,66 @@ def test_heldout_set_covers_every_class() -> None:
 def test_heldout_set_accuracy() -> None:
     accuracy, misses = _accuracy(_load(HELDOUT_SET))
     assert accuracy >= 0.85, misses
+
+
+def test_audit_set_covers_every_class() -> None:
+    rows = _load(AUDIT_SET)
+    assert len(rows) >= 150
+    assert len({row["id"] for row in rows}) == len(rows)
+    counts = Counter(row["label"] for row in rows)
+    assert set(counts) == set(ERROR_CLASSES)
+    assert min(counts.values()) >= 15
+    for row in rows:
+        assert row["message"].strip()
+        assert row.get("alt_label", row["label"]) in ERROR_CLASSES
+
+
+def test_audit_set_accuracy() -> None:
+    accuracy, misses = _accuracy(_load(AUDIT_SET))
+    assert accuracy >= 0.95, misses
+
+
+AUDIT_FAMILIES = [
+    # A refused connection to a database server/port is a database error, not a generic one.
+    (
+        "DatabaseError",
+        "ConnectionRefusedError: connection to server at 'warehouse' port 5432 refused",
+    ),
+    (
+        "DatabaseError",
+        "Could not create connection to database server. Attempted reconnect 3 times.",
+    ),
+    # SQLSTATE classes as drivers print them.
+    ("DataError", "100038 (22018): Numeric value 'N/A' is not recognized"),
+    (
+        "AuthenticationError",
+        "User does not have USE SCHEMA on Schema 'main.finance'. SQLSTATE: 42501",
+    ),
+    # An explicit quota outranks a bare 403; a 429 rate quota stays an external-service error.
+    (
+        "ResourceExhaustion",
+        "google.api_core.exceptions.Forbidden: 403 Quota exceeded: Your project "
+        "exceeded quota for free query bytes scanned.",
+    ),
+    # "(invalid token)" from an XML parser is not a credential problem.
+    ("DataError", "xml.etree.ElementTree.ParseError: not well-formed (invalid token): line 1"),
+    # Every Airflow task log exports env vars; that alone says nothing.
+    ("Unknown", "[2024-05-02] INFO - Exporting env vars: AIRFLOW_CTX_DAG_ID=etl"),
+    (
+        "TimeoutError",
+        "INFO - Run scheduled__2024-05-01T06:00:00+00:00 of sales_ingest has timed-out",
+    ),
+    (
+        "ConfigurationError",
+        "java.sql.SQLException: No suitable driver found for jdbc:postgresql//db/dw",
+    ),
+    ("CodeError", "org.apache.spark.SparkException: Task not serializable"),
+]
+
+
+@pytest.mark.parametrize(("expected", "message"), AUDIT_FAMILIES)
+def test_audit_families(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected
 
 
 TARGETED = [
@@ -298,8 +361,8 @@ def test_pathological_input_runs() -> None:
 
 def test_anchor_prefilter_is_exact() -> None:
     """Skipping a branch because none of its anchors is present must never change a result."""
-    rows = _load(HELDOUT_SET) + (_load(DEV_SET) if DEV_SET.exists() else [])
-    extra = [message for _, message in TARGETED]
+    rows = _load(HELDOUT_SET) + _load(AUDIT_SET) + (_load(DEV_SET) if DEV_SET.exists() else [])
+    extra = [message for _, message in TARGETED + AUDIT_FAMILIES]
     for message in [row["message"] for row in rows] + extra:
         text = classifier.scan_window(message)
         lower = text.lower()

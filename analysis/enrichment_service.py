@@ -1,0 +1,107 @@
+"""Which tickets lack their error text, and fetching it with the configured credentials.
+
+Databricks job notifications carry only ids; ADF metric alerts only counts. With credentials
+(`DATABRICKS_HOST`/`DATABRICKS_TOKEN`; `AZURE_*` for a service principal) the real error is
+fetched through the official SDKs. Without them, or when the call fails, the analysis goes on
+with what the alert carried and says what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+from analysis import enrichment
+from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Enriched:
+    error_message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+
+def enrich(ticket: Ticket) -> Enriched:
+    if not ticket.details.get("needs_enrichment"):
+        return Enriched()
+    if ticket.source == "databricks":
+        return _enrich_databricks(ticket)
+    if ticket.processing_mode == "adf":
+        return _enrich_adf(ticket)
+    return Enriched(missing=["the alert carries no error text"])
+
+
+def _enrich_databricks(ticket: Ticket) -> Enriched:
+    if not (settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN):
+        return Enriched(
+            missing=[
+                "the Databricks notification carries no error text; set DATABRICKS_HOST and "
+                "DATABRICKS_TOKEN to fetch the failed run's error and trace"
+            ]
+        )
+    config = enrichment.DatabricksConfig(
+        host=settings.DATABRICKS_HOST,
+        token=settings.DATABRICKS_TOKEN,
+        timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
+    )
+    entity = ticket.affected_entity
+    try:
+        found = enrichment.enrich_databricks_run(
+            config, str(entity.get("run_id", "")), entity.get("task_key", "")
+        )
+    except enrichment.EnrichmentError as exc:
+        logger.warning("Databricks enrichment of %s failed: %s", ticket.pk, exc)
+        return Enriched(missing=[f"could not fetch the run's error: {exc}"])
+    return _found(found)
+
+
+def _enrich_adf(ticket: Ticket) -> Enriched:
+    entity = ticket.affected_entity
+    factory, resource_group = entity.get("factory", ""), entity.get("resource_group", "")
+    subscription = entity.get("subscription_id") or settings.AZURE_SUBSCRIPTION_ID
+    credentials = (settings.AZURE_TENANT_ID, settings.AZURE_CLIENT_ID, settings.AZURE_CLIENT_SECRET)
+    if not all(credentials) or not subscription:
+        return Enriched(
+            missing=[
+                "the ADF alert carries no error text; set AZURE_TENANT_ID, AZURE_CLIENT_ID, "
+                "AZURE_CLIENT_SECRET (and AZURE_SUBSCRIPTION_ID) to fetch the failed activities"
+            ]
+        )
+    if not (factory and resource_group):
+        return Enriched(missing=["the alert does not name the data factory and resource group"])
+    config = enrichment.AdfConfig(
+        subscription_id=subscription,
+        credential=enrichment.adf_credential_from_settings(
+            *credentials, timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS
+        ),
+        base_url=settings.AZURE_MANAGEMENT_URL,
+        timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
+    )
+    try:
+        run_id = ticket.details.get("pipeline_run_id") or enrichment.latest_failed_adf_run(
+            config,
+            resource_group,
+            factory,
+            ticket.pipeline,
+            since=ticket.first_seen - timedelta(hours=2),
+            until=ticket.first_seen + timedelta(minutes=10),
+        )
+        if not run_id:
+            return Enriched(missing=["no failed run of this pipeline found around the alert"])
+        found = enrichment.enrich_adf_pipeline_run(config, resource_group, factory, run_id)
+    except enrichment.EnrichmentError as exc:
+        logger.warning("ADF enrichment of %s failed: %s", ticket.pk, exc)
+        return Enriched(missing=[f"could not fetch the pipeline run's error: {exc}"])
+    return _found(found, pipeline_run_id=run_id)
+
+
+def _found(found: enrichment.Enrichment, **extra: Any) -> Enriched:
+    details = {**found.details, **extra, "enriched_by": found.source, "needs_enrichment": False}
+    return Enriched(error_message=found.error_message, details=details)

@@ -1,0 +1,231 @@
+"""Gemini root-cause analysis through `google-genai`, with a validated structured answer.
+
+Every failure mode (timeout, HTTP error, quota, safety block, an answer that is not valid JSON
+or does not fit the schema) ends in `LlmFailure`; the caller falls back to the rule-based RCA.
+Retries are bounded and only for what a retry can fix; every attempt is reported to the caller
+so it can be recorded (model, latency, tokens, outcome).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from django.conf import settings
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from analysis.models import LlmOutcome
+from tickets.models import ERROR_CLASSES
+
+ErrorClass = Literal[ERROR_CLASSES]  # type: ignore[valid-type]
+
+
+class RcaAnswer(BaseModel):
+    """The structured answer the model must give; anything else is a failed call."""
+
+    root_cause: str = Field(min_length=10, max_length=4000)
+    recommendations: list[str] = Field(min_length=1, max_length=8)
+    error_class: ErrorClass
+    severity: Literal["Critical", "High", "Medium", "Low"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    similar_ticket_ids: list[str] = Field(default_factory=list, max_length=10)
+
+    @field_validator("recommendations")
+    @classmethod
+    def _recommendations_are_actions(cls, value: list[str]) -> list[str]:
+        cleaned = [item.strip() for item in value if item and item.strip()]
+        if not cleaned:
+            raise ValueError("no recommendation")
+        if any(len(item) > 800 for item in cleaned):
+            raise ValueError("recommendation too long")
+        return cleaned
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    outcome: str
+    latency_ms: int
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    error: str = ""
+
+
+class LlmFailure(Exception):
+    def __init__(
+        self,
+        outcome: str,
+        reason: str,
+        *,
+        retryable: bool,
+        usage: dict[str, int | None] | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+        self.retryable = retryable
+        self.usage = usage or {}
+
+
+def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """google-genai talks through httpx or its fork httpx2, whichever is installed."""
+    timeouts: list[type[Exception]] = []
+    transport: list[type[Exception]] = []
+    for name in ("httpx", "httpx2"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        timeouts.append(module.TimeoutException)
+        transport.append(module.TransportError)
+    return tuple(timeouts), tuple(transport)
+
+
+_TIMEOUT_ERRORS, _TRANSPORT_ERRORS = _http_errors()
+
+_BLOCKING_FINISH_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
+
+
+@functools.cache
+def _client(api_key: str, base_url: str, api_version: str, timeout_ms: int):
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(
+        api_version=api_version,
+        timeout=timeout_ms,
+        retry_options=types.HttpRetryOptions(attempts=1),  # we retry ourselves, bounded
+        **({"base_url": base_url} if base_url else {}),
+    )
+    return genai.Client(api_key=api_key, http_options=options)
+
+
+def gemini_client():
+    return _client(
+        settings.GEMINI_API_KEY,
+        settings.GEMINI_BASE_URL,
+        settings.GEMINI_API_VERSION,
+        int(settings.GEMINI_TIMEOUT_SECONDS * 1000),
+    )
+
+
+def gemini_configured() -> bool:
+    return bool(settings.GEMINI_API_KEY)
+
+
+def generate_rca(
+    system_instruction: str,
+    prompt: str,
+    *,
+    on_attempt: Callable[[Attempt], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> RcaAnswer:
+    """Ask Gemini for an RCA; raises LlmFailure after bounded retries."""
+    last: LlmFailure | None = None
+    for number in range(1, settings.GEMINI_MAX_ATTEMPTS + 1):
+        started = time.perf_counter()
+        try:
+            answer, usage = _call_once(system_instruction, prompt)
+        except LlmFailure as failure:
+            latency = _ms_since(started)
+            on_attempt(
+                Attempt(number, failure.outcome, latency, error=failure.reason, **failure.usage)
+            )
+            last = failure
+            if not failure.retryable or number == settings.GEMINI_MAX_ATTEMPTS:
+                break
+            sleep(min(8.0, 0.5 * 2 ** (number - 1)) * (0.5 + random.random()))
+            continue
+        on_attempt(Attempt(number, LlmOutcome.OK, _ms_since(started), **usage))
+        return answer
+    assert last is not None
+    raise last
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, dict[str, int | None]]:
+    from google.genai import errors, types
+
+    config = types.GenerateContentConfig(
+        system_instruction=system_instruction,
+        response_mime_type="application/json",
+        response_schema=RcaAnswer,
+        temperature=0.2,
+        max_output_tokens=2048,
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    try:
+        response = gemini_client().models.generate_content(
+            model=settings.GEMINI_MODEL, contents=prompt, config=config
+        )
+    except errors.ClientError as exc:
+        if exc.code == 429:
+            raise LlmFailure(
+                LlmOutcome.RATE_LIMITED, "quota exceeded (429)", retryable=True
+            ) from exc
+        raise LlmFailure(
+            LlmOutcome.CLIENT_ERROR, f"rejected ({exc.code}): {exc.message}", retryable=False
+        ) from exc
+    except errors.ServerError as exc:
+        raise LlmFailure(
+            LlmOutcome.SERVER_ERROR, f"server error ({exc.code})", retryable=True
+        ) from exc
+    except _TIMEOUT_ERRORS as exc:
+        timeout = settings.GEMINI_TIMEOUT_SECONDS
+        raise LlmFailure(
+            LlmOutcome.TIMEOUT, f"timed out after {timeout:g}s", retryable=True
+        ) from exc
+    except (*_TRANSPORT_ERRORS, OSError) as exc:
+        raise LlmFailure(
+            LlmOutcome.CONNECTION_ERROR,
+            f"cannot reach Gemini: {type(exc).__name__}",
+            retryable=True,
+        ) from exc
+    except (ValueError, ValidationError) as exc:  # an unparseable body from the API
+        raise LlmFailure(LlmOutcome.INVALID_OUTPUT, "unreadable response", retryable=True) from exc
+
+    usage = _usage(response)
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        reason = f"prompt blocked ({feedback.block_reason})"
+        raise LlmFailure(LlmOutcome.BLOCKED, reason, retryable=False, usage=usage)
+    candidate = (response.candidates or [None])[0]
+    finish = str(getattr(candidate, "finish_reason", "") or "").rsplit(".", 1)[-1]
+    if finish in _BLOCKING_FINISH_REASONS:
+        reason = f"answer blocked ({finish})"
+        raise LlmFailure(LlmOutcome.BLOCKED, reason, retryable=False, usage=usage)
+    try:
+        text = response.text or ""
+        answer = RcaAnswer.model_validate_json(text)
+    except (ValidationError, ValueError) as exc:
+        reason = f"answer does not fit the RCA schema: {_first_error(exc)}"
+        raise LlmFailure(LlmOutcome.INVALID_OUTPUT, reason, retryable=True, usage=usage) from exc
+    return answer, usage
+
+
+def _usage(response) -> dict[str, int | None]:
+    meta = response.usage_metadata
+    if meta is None:
+        return {}
+    return {
+        "prompt_tokens": meta.prompt_token_count,
+        "output_tokens": meta.candidates_token_count,
+        "total_tokens": meta.total_token_count,
+    }
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error.get("loc", ())) or "answer"
+        return f"{where}: {error.get('msg', 'invalid')}"[:200]
+    return str(exc)[:200]
