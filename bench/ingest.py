@@ -26,8 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, bench_environment, setup_django
 
 BENCH_DB = "rca_bench"
 BENCH_REDIS_DB = 14
@@ -42,30 +42,8 @@ def free_port() -> int:
 
 
 def prepare_environment() -> dict[str, str]:
-    from rca_project import local_services
-
-    env = dict(os.environ)
-    if "DATABASE_URL" not in env:
-        import psycopg
-
-        admin = local_services.embedded_postgres_url("postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        env["DATABASE_URL"] = local_services.embedded_postgres_url(BENCH_DB)
-    redis_url = env.get("REDIS_URL") or local_services.default_redis_url()
-    if redis_url.startswith("redis://"):
-        redis_url = redis_url.rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
-    env["REDIS_URL"] = redis_url
+    env = bench_environment(BENCH_DB, BENCH_REDIS_DB)
     env["WEBHOOK_TOKEN"] = TOKEN
-    env["DJANGO_SETTINGS_MODULE"] = "rca_project.settings"
-    env["LOG_LEVEL"] = "WARNING"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=REPO, env=env, check=True
-    )
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
     return env
 
 
@@ -155,10 +133,7 @@ def failure_body(index: int) -> bytes:
 
 
 def verify(env: dict[str, str], accepted: list[dict], distinct: int) -> bool:
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    setup_django(env)
     from integrations.models import WebhookDelivery
     from tickets.models import Ticket
 

@@ -1,0 +1,53 @@
+"""Shared set-up for the benchmarks: a database and a Redis database of their own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def bench_environment(database: str, redis_db: int) -> dict[str, str]:
+    """Environment for a benchmark: a fresh, migrated `database` (on the embedded server unless
+    DATABASE_URL names another) and Redis database `redis_db`, emptied."""
+    import redis
+
+    from rca_project import local_services
+
+    env = dict(os.environ)
+    if "DATABASE_URL" not in env:
+        import psycopg
+
+        admin = local_services.embedded_postgres_url("postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{database}"')
+        env["DATABASE_URL"] = local_services.embedded_postgres_url(database)
+    redis_url = env.get("REDIS_URL") or local_services.default_redis_url()
+    if redis_url.startswith("redis://"):
+        redis_url = redis_url.rsplit("/", 1)[0] + f"/{redis_db}"
+    env.update(
+        REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="rca_project.settings", LOG_LEVEL="WARNING"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=REPO, env=env, check=True
+    )
+    redis.Redis.from_url(redis_url).flushdb()
+    return env
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
+    return sorted_values[index]
