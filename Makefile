@@ -14,6 +14,11 @@ $(INSTALLED): requirements.txt
 
 install: $(INSTALLED)
 
+# Azurite (the Azure Blob emulator the tests run against) comes from npm.
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
 run: install
 	$(BIN)/python -m rca_project.serve
 
@@ -21,8 +26,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-test: lint
-	$(BIN)/python -m pytest
+test: lint node_modules/.installed
+	$(BIN)/python -m pytest -n 2
 
 bench: install
 	$(BIN)/python bench/ingest.py

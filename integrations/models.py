@@ -72,3 +72,105 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.tracking_id} ({self.status})"
+
+
+class Target(models.TextChoices):
+    JIRA = "jira", "JIRA"
+    SLACK = "slack", "Slack"
+    BLOB = "blob", "Azure Blob"
+
+
+class OutboundAction(models.TextChoices):
+    JIRA_CREATE = "jira_create", "Create the JIRA issue"
+    JIRA_SYNC = "jira_sync", "Transition/comment the JIRA issue"
+    SLACK_POST = "slack_post", "Post the Slack alert"
+    SLACK_SYNC = "slack_sync", "Update the Slack alert"
+    BLOB_UPLOAD = "blob_upload", "Upload the evidence"
+
+
+ACTION_TARGET = {
+    OutboundAction.JIRA_CREATE: Target.JIRA,
+    OutboundAction.JIRA_SYNC: Target.JIRA,
+    OutboundAction.SLACK_POST: Target.SLACK,
+    OutboundAction.SLACK_SYNC: Target.SLACK,
+    OutboundAction.BLOB_UPLOAD: Target.BLOB,
+}
+
+
+class OutboundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    SKIPPED = "skipped", "Skipped (target not configured)"
+    DEAD = "dead", "Dead letter"
+
+
+class OutboundQuerySet(models.QuerySet):
+    def dead(self) -> OutboundQuerySet:
+        return self.filter(status=OutboundStatus.DEAD)
+
+    def overdue(self, before) -> OutboundQuerySet:
+        """Pending deliveries nobody picked up when due: their task was lost."""
+        return self.filter(status=OutboundStatus.PENDING, next_attempt_at__lt=before)
+
+
+class OutboundDelivery(models.Model):
+    """One thing to do at one target for one ticket. Its key makes scheduling idempotent: the
+    same change never produces two JIRA issues, two Slack alerts or two uploads."""
+
+    key = models.CharField(max_length=200)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="outbound", db_index=False
+    )
+    target = models.CharField(max_length=10, choices=Target.choices)
+    action = models.CharField(max_length=20, choices=OutboundAction.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "outbound deliveries"
+        constraints = [models.UniqueConstraint(fields=["key"], name="outbound_unique_key")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="outbound_ticket"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="outbound_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} for {self.ticket_id} ({self.status})"
+
+
+class AttemptOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded"
+    TRANSIENT_ERROR = "transient_error"
+    PERMANENT_ERROR = "permanent_error"
+    CIRCUIT_OPEN = "circuit_open"
+    WAITING = "waiting"  # depends on another delivery that has not finished
+    SKIPPED = "skipped"
+
+
+class DeliveryAttempt(models.Model):
+    outbound = models.ForeignKey(OutboundDelivery, on_delete=models.CASCADE, related_name="tries")
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
+    error = models.TextField(blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.outbound_id} {self.outcome}"

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from analysis.services import analyse_ticket
+from integrations import fanout
 from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def process_delivery(delivery_id: int) -> None:
     WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
     if delivery.ticket_id and delivery.outcome == Outcome.CREATED:
         analyse_ticket(delivery.ticket_id)
+        fanout.schedule_initial(delivery.ticket_id)
     WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
     )

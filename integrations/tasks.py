@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from integrations import processing
+from integrations import fanout, processing
 
 
 @shared_task(
@@ -15,9 +15,35 @@ def process_delivery(delivery_id: int) -> None:
     processing.process_delivery(delivery_id)
 
 
+def _deliver(task, outbound_id: int) -> str:
+    result = fanout.deliver(outbound_id)
+    if result.retry_in is not None:
+        raise task.retry(countdown=result.retry_in)
+    return result.status
+
+
+# One task per target, so a slow or dead target never holds up the others' queues of work.
+_OUTBOUND = {"bind": True, "max_retries": None, "autoretry_for": (DatabaseError,)}
+
+
+@shared_task(**_OUTBOUND)
+def send_to_jira(self, outbound_id: int) -> str:
+    return _deliver(self, outbound_id)
+
+
+@shared_task(**_OUTBOUND)
+def send_to_slack(self, outbound_id: int) -> str:
+    return _deliver(self, outbound_id)
+
+
+@shared_task(**_OUTBOUND)
+def send_to_blob(self, outbound_id: int) -> str:
+    return _deliver(self, outbound_id)
+
+
 @shared_task
 def redeliver_unfinished_deliveries() -> int:
-    return processing.redeliver_unfinished(process_delivery.delay)
+    return processing.redeliver_unfinished(process_delivery.delay) + fanout.redeliver_stale()
 
 
 @shared_task

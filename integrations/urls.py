@@ -13,8 +13,11 @@ urlpatterns = [
     )
     for source in SOURCES
 ] + [
+    path("webhooks/jira/", views.receive_jira_webhook, name="webhook-jira"),
+    path("webhooks/slack/actions/", views.receive_slack_action, name="webhook-slack-actions"),
     # Paths of the product this replaces, so existing action groups and DAGs keep working.
     path("azure-monitor", views.receive_failure_webhook, {"source": "azure-monitor"}),
     path("databricks-monitor", views.receive_failure_webhook, {"source": "databricks"}),
     path("airflow-monitor", views.receive_failure_webhook, {"source": "airflow"}),
+    path("jira-webhook", views.receive_jira_webhook),
 ]

@@ -5,11 +5,22 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.ingest import RejectedDelivery, ingest_delivery
-from integrations.webhook_auth import token_is_valid
+from integrations import syncback
+from integrations.events import ParseError
+from integrations.ingest import RejectedDelivery, decode_json, ingest_delivery
+from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.parsers.jira import parse_jira_event
+from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
+from integrations.webhook_auth import (
+    jira_request_is_authentic,
+    slack_request_is_authentic,
+    token_is_valid,
+)
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +71,77 @@ def receive_failure_webhook(request: HttpRequest, source: str) -> JsonResponse:
         logger.exception("database unavailable while ingesting a %s webhook", source)
         return error_response("database unavailable; retry later", 503)
     return JsonResponse(result.as_dict(), status=202)
+
+
+def _store_inbound(source: str, request: HttpRequest, body: bytes, **fields: object) -> None:
+    headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
+    WebhookDelivery.objects.create(
+        source=source,
+        raw_body=body.decode("utf-8", "replace"),
+        headers=headers,
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        processed_at=timezone.now(),
+        **fields,
+    )
+
+
+@csrf_exempt
+@require_POST
+def receive_jira_webhook(request: HttpRequest) -> JsonResponse:
+    try:
+        body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return error_response("body too large", 413)
+    if not jira_request_is_authentic(request, body):
+        return error_response("missing or wrong JIRA webhook signature or token", 401)
+    try:
+        _, payload = decode_json(body)
+        event = parse_jira_event(payload)
+        ticket_id, result = syncback.apply_jira_event(event)
+    except RejectedDelivery as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    except ParseError as exc:
+        return error_response(str(exc), 400)
+    except syncback.UnknownTicket as exc:
+        return error_response(str(exc), 404)
+    except DatabaseError:
+        logger.exception("database unavailable while applying a JIRA webhook")
+        return error_response("database unavailable; retry later", 503)
+    _store_inbound(
+        "jira", request, body, status=DeliveryStatus.PROCESSED, ticket_id=ticket_id, reason=result
+    )
+    return JsonResponse({"ticket_id": ticket_id, "result": result})
+
+
+@csrf_exempt
+@require_POST
+def receive_slack_action(request: HttpRequest) -> JsonResponse:
+    """Slack wants an answer within 3 seconds: apply the change here (a few queries) and leave
+    the Slack message update and the JIRA transition to the workers."""
+    try:
+        body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return error_response("body too large", 413)
+    if not slack_request_is_authentic(request, body):
+        return error_response("missing, wrong or stale Slack signature", 401)
+    try:
+        actions = parse_slack_actions(decode_form_payload(body))
+        results = [syncback.apply_slack_action(action) for action in actions]
+    except ParseError as exc:
+        return error_response(str(exc), 400)
+    except syncback.UnknownTicket as exc:
+        return error_response(str(exc), 404)
+    except DatabaseError:
+        logger.exception("database unavailable while applying a Slack action")
+        return error_response("database unavailable; retry later", 503)
+    ticket_id = actions[0].ticket_id if actions else None
+    known = Ticket.objects.filter(pk=ticket_id).exists() if ticket_id else False
+    _store_inbound(
+        "slack",
+        request,
+        body,
+        status=DeliveryStatus.PROCESSED,
+        ticket_id=ticket_id if known else None,
+        reason="; ".join(results),
+    )
+    return JsonResponse({"result": results})

@@ -94,6 +94,26 @@ try:
     AZURE_MANAGEMENT_URL = env.str("AZURE_MANAGEMENT_URL", "https://management.azure.com")
     ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0)
 
+    # Fan-out targets; each is skipped (and says so) while it is not configured.
+    PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", 10.0, validate=lambda v: v > 0)
+    OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", 8, validate=lambda v: v >= 1)
+    OUTBOUND_BACKOFF_SECONDS = env.float("OUTBOUND_BACKOFF_SECONDS", 2.0)
+    OUTBOUND_BACKOFF_MAX_SECONDS = env.float("OUTBOUND_BACKOFF_MAX_SECONDS", 300.0)
+    CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", 5)
+    CIRCUIT_OPEN_SECONDS = env.float("CIRCUIT_OPEN_SECONDS", 30.0)
+    JIRA_URL = env.str("JIRA_URL", "")
+    JIRA_USER = env.str("JIRA_USER", "")
+    JIRA_API_TOKEN = env.str("JIRA_API_TOKEN", "")
+    JIRA_DEFAULT_PROJECT = env.str("JIRA_DEFAULT_PROJECT", "OPS")
+    JIRA_WEBHOOK_SECRET = env.str("JIRA_WEBHOOK_SECRET", "")
+    SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", "")
+    SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")
+    SLACK_BASE_URL = env.str("SLACK_BASE_URL", "")
+    SLACK_DEFAULT_CHANNEL = env.str("SLACK_DEFAULT_CHANNEL", "#data-platform-alerts")
+    AZURE_STORAGE_CONNECTION_STRING = env.str("AZURE_STORAGE_CONNECTION_STRING", "")
+    AZURE_STORAGE_CONTAINER = env.str("AZURE_STORAGE_CONTAINER", "rca-evidence")
+
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
     LOG_LEVEL = env.log_level("LOG_LEVEL", "INFO")
@@ -108,6 +128,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "channels",
     "tickets",
     "integrations",
     "analysis",
@@ -170,6 +191,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
 }
 
 CELERY_BROKER_URL = local_services.kombu_url(REDIS_URL)

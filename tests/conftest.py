@@ -52,6 +52,11 @@ def isolated_broker() -> Iterator[str]:
     url = _test_redis_url()
     redis.Redis.from_url(url).flushdb()
     celery_app.conf.broker_url = local_services.kombu_url(url)
+    # The circuit breakers and the Channels layer live in Redis too.
+    settings.REDIS_URL = url
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+    }
     yield url
 
 
@@ -84,24 +89,23 @@ def webhook_client() -> Callable[..., Any]:
     return post
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Any]:
-    """A real Celery worker (threads in this process, so it sees the test database),
-    consuming from the real Redis broker."""
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[Any]:
+    """A real Celery worker (threads in this process, so it sees the test database), consuming
+    from the real Redis broker. It stops, finishing what it is doing, before the test database
+    is flushed, so no task of one test runs into the next."""
     from celery.contrib.testing.worker import start_worker
 
-    with (
-        django_db_blocker.unblock(),
-        start_worker(
-            celery_app,
-            pool="threads",
-            concurrency=2,
-            perform_ping_check=False,
-            loglevel="WARNING",
-            shutdown_timeout=30,
-        ) as worker,
-    ):
+    with start_worker(
+        celery_app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ) as worker:
         yield worker
+    redis.Redis.from_url(_test_redis_url()).flushdb()  # tasks it had not taken
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -46,9 +46,11 @@ def test_duplicates_are_finished_without_new_work(celery_worker, webhook_client)
     body = shared_payload("databricks_job_run_on_failure.json")
     first = webhook_client("/webhooks/databricks/", body).json()
     wait_for(lambda: _analysed(first["ticket_id"]))
-    webhook_client("/webhooks/databricks/", body)
+    again = webhook_client("/webhooks/databricks/", body).json()
 
-    assert not WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+    duplicate = WebhookDelivery.objects.get(tracking_id=again["tracking_id"])
+    assert (again["outcome"], duplicate.status) == ("duplicate", DeliveryStatus.PROCESSED)
+    wait_for(lambda: not WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists())
     assert AuditLog.objects.filter(ticket_id=first["ticket_id"], action="analysed").count() == 1
 
 

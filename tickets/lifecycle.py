@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from tickets.models import ActorKind, AuditLog, SlaStatus, Status, Ticket
 
-# Sent on commit with: ticket_id, action, actor (an Actor).
+# Sent on commit with: ticket_id, action, actor (an Actor), note.
 ticket_changed = Signal()
 
 
@@ -86,9 +86,11 @@ def write_audit(
     )
 
 
-def announce(ticket_id: str, action: str, actor: Actor) -> None:
+def announce(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
     transaction.on_commit(
-        lambda: ticket_changed.send(sender=Ticket, ticket_id=ticket_id, action=action, actor=actor)
+        lambda: ticket_changed.send(
+            sender=Ticket, ticket_id=ticket_id, action=action, actor=actor, note=note
+        )
     )
 
 
@@ -128,7 +130,7 @@ def transition(ticket_id: str, action: str, actor: Actor, *, note: str = "") -> 
             after=_snapshot(ticket),
             details={"note": note} if note else None,
         )
-        announce(ticket.pk, action, actor)
+        announce(ticket.pk, action, actor, note)
     return ticket
 
 

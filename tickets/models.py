@@ -197,6 +197,9 @@ class Ticket(models.Model):
     resolved_at_source_at = models.DateTimeField(null=True, blank=True)
     sla_deadline = models.DateTimeField(null=True, blank=True)
     jira_project = models.CharField(max_length=64, blank=True)
+    jira_status_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last JIRA status change we applied happened."
+    )
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
     embedding_model = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

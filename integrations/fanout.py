@@ -1,0 +1,323 @@
+"""Fan-out: JIRA issue, Slack alert and Blob evidence for each ticket, and keeping them in step.
+
+Each thing to do is an `OutboundDelivery` row with an idempotency key, delivered by its own
+Celery task. A delivery is attempted under a row lock (so two workers never do it twice), every
+attempt is recorded, transient errors are retried with exponential backoff and full jitter
+(honouring Retry-After), permanent errors and exhausted retries leave a dead letter that staff
+can retry from admin, and an open circuit breaker makes deliveries wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations import messages
+from integrations.circuit import CircuitBreaker
+from integrations.models import (
+    ACTION_TARGET,
+    AttemptOutcome,
+    DeliveryAttempt,
+    OutboundAction,
+    OutboundDelivery,
+    OutboundStatus,
+    WebhookDelivery,
+)
+from integrations.transports import BlobTransport, JiraTransport, SlackTransport, TransportError
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import ActorKind, Ticket
+
+logger = logging.getLogger(__name__)
+
+TRANSPORTS = {"jira": JiraTransport, "slack": SlackTransport, "blob": BlobTransport}
+NOT_CONFIGURED = {
+    "jira": "JIRA is not configured (set JIRA_URL, JIRA_USER, JIRA_API_TOKEN)",
+    "slack": "Slack is not configured (set SLACK_BOT_TOKEN)",
+    "blob": "Azure Blob is not configured (set AZURE_STORAGE_CONNECTION_STRING)",
+}
+
+
+class Waiting(Exception):
+    """This delivery depends on another one that has not finished yet."""
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: str
+    retry_in: float | None = None
+
+
+# --- scheduling -------------------------------------------------------------------------------
+
+
+def schedule(ticket_id: str, action: str, key: str, payload: dict[str, Any] | None = None) -> None:
+    """Create the delivery (once per key) and hand it to its target's task after commit."""
+    row, created = OutboundDelivery.objects.get_or_create(
+        key=key,
+        defaults={
+            "ticket_id": ticket_id,
+            "action": action,
+            "target": ACTION_TARGET[action],
+            "payload": payload or {},
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: enqueue(row.pk, row.target))
+
+
+def enqueue(outbound_id: int, target: str, countdown: float | None = None) -> None:
+    from integrations import tasks
+
+    task = {"jira": tasks.send_to_jira, "slack": tasks.send_to_slack, "blob": tasks.send_to_blob}
+    try:
+        task[target].apply_async((outbound_id,), countdown=countdown)
+    except Exception:
+        logger.warning("broker unavailable; outbound %s left for redelivery", outbound_id)
+
+
+def schedule_initial(ticket_id: str) -> None:
+    """A new, analysed ticket: open the JIRA issue, post the Slack alert, keep the evidence."""
+    for action in (
+        OutboundAction.JIRA_CREATE,
+        OutboundAction.SLACK_POST,
+        OutboundAction.BLOB_UPLOAD,
+    ):
+        schedule(ticket_id, action, f"{ticket_id}:{action}")
+
+
+def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
+    """A ticket changed: follow it at the targets that did not cause the change."""
+    if not OutboundDelivery.objects.filter(ticket_id=ticket_id).exists():
+        return  # not fanned out yet: the initial deliveries will show the current state
+    change = {"action": action, "actor": actor.name, "via": actor.kind, "note": note}
+    lifecycle_change = action in {"acknowledge", "start_progress", "reopen"}
+    thread = lifecycle_change or action in {"resolved_at_source", "sla_breached"}
+    schedule(
+        ticket_id,
+        OutboundAction.SLACK_SYNC,
+        f"{ticket_id}:slack_sync:{uuid.uuid4().hex}",
+        {**change, "thread": thread},
+    )
+    if lifecycle_change and actor.kind != ActorKind.JIRA:
+        schedule(
+            ticket_id, OutboundAction.JIRA_SYNC, f"{ticket_id}:jira_sync:{uuid.uuid4().hex}", change
+        )
+
+
+def retry_dead(outbound_ids: list[int]) -> int:
+    """Staff retry of dead letters: back to pending with a fresh attempt budget."""
+    rows = list(OutboundDelivery.objects.dead().filter(pk__in=outbound_ids))
+    for row in rows:
+        OutboundDelivery.objects.filter(pk=row.pk).update(
+            status=OutboundStatus.PENDING, attempts=0, last_error="", next_attempt_at=timezone.now()
+        )
+        transaction.on_commit(lambda row=row: enqueue(row.pk, row.target))
+    return len(rows)
+
+
+def redeliver_stale(grace_seconds: float = 300) -> int:
+    """Pending deliveries overdue by more than the grace period: their task was lost (broker
+    down at enqueue, worker killed). Each is handed out again once."""
+    now = timezone.now()
+    rows = list(
+        OutboundDelivery.objects.overdue(now - timedelta(seconds=grace_seconds)).values_list(
+            "pk", "target"
+        )[:1000]
+    )
+    for outbound_id, target in rows:
+        OutboundDelivery.objects.filter(pk=outbound_id).update(next_attempt_at=now)
+        enqueue(outbound_id, target)
+    return len(rows)
+
+
+# --- delivering --------------------------------------------------------------------------------
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter."""
+    ceiling = min(
+        settings.OUTBOUND_BACKOFF_MAX_SECONDS, settings.OUTBOUND_BACKOFF_SECONDS * 2**attempts
+    )
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _retry_later(row: OutboundDelivery, seconds: float) -> DeliveryResult:
+    row.next_attempt_at = timezone.now() + timedelta(seconds=seconds)
+    row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    return DeliveryResult(OutboundStatus.PENDING, retry_in=seconds)
+
+
+def deliver(outbound_id: int) -> DeliveryResult:
+    with transaction.atomic():
+        # Lock this delivery only (not the ticket): another worker holding it is delivering it.
+        row = (
+            OutboundDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=outbound_id)
+            .first()
+        )
+        if row is None:
+            if OutboundDelivery.objects.filter(pk=outbound_id).exists():
+                return DeliveryResult("busy", retry_in=5.0)  # check again once it is done
+            return DeliveryResult("gone")
+        if row.status != OutboundStatus.PENDING:
+            return DeliveryResult(row.status)
+        transport = TRANSPORTS[row.target].from_settings()
+        if transport is None:
+            _record(row, AttemptOutcome.SKIPPED, 0, NOT_CONFIGURED[row.target])
+            _finish(row, OutboundStatus.SKIPPED, NOT_CONFIGURED[row.target])
+            return DeliveryResult(OutboundStatus.SKIPPED)
+        breaker = CircuitBreaker(row.target)
+        wait = breaker.wait_seconds()
+        if wait > 0:
+            _record(row, AttemptOutcome.CIRCUIT_OPEN, 0, f"circuit open for {wait:.0f}s more")
+            return _retry_later(row, wait + random.uniform(0, 2))
+        started = time.perf_counter()
+        try:
+            ACTIONS[row.action](transport, row)
+        except Waiting as exc:
+            _record(row, AttemptOutcome.WAITING, _ms(started), str(exc))
+            return _retry_later(row, backoff_seconds(1))
+        except TransportError as exc:
+            return _failed(row, breaker, exc, _ms(started))
+        breaker.record_success()
+        _record(row, AttemptOutcome.SUCCEEDED, _ms(started))
+        row.attempts += 1
+        _finish(row, OutboundStatus.SUCCEEDED)
+        return DeliveryResult(OutboundStatus.SUCCEEDED)
+
+
+def _failed(
+    row: OutboundDelivery, breaker: CircuitBreaker, exc: TransportError, duration_ms: int
+) -> DeliveryResult:
+    row.attempts += 1
+    outcome = AttemptOutcome.PERMANENT_ERROR if exc.permanent else AttemptOutcome.TRANSIENT_ERROR
+    _record(row, outcome, duration_ms, str(exc), exc.status)
+    if exc.permanent:
+        _finish(row, OutboundStatus.DEAD, str(exc))
+        return DeliveryResult(OutboundStatus.DEAD)
+    breaker.record_failure()
+    if row.attempts >= settings.OUTBOUND_MAX_ATTEMPTS:
+        _finish(row, OutboundStatus.DEAD, f"gave up after {row.attempts} attempts: {exc}")
+        return DeliveryResult(OutboundStatus.DEAD)
+    row.last_error = str(exc)[:2000]
+    return _retry_later(row, max(exc.retry_after or 0.0, backoff_seconds(row.attempts)))
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _record(
+    row: OutboundDelivery,
+    outcome: str,
+    duration_ms: int,
+    error: str = "",
+    status: int | None = None,
+) -> None:
+    DeliveryAttempt.objects.create(
+        outbound=row,
+        outcome=outcome,
+        duration_ms=duration_ms,
+        error=error[:2000],
+        http_status=status,
+    )
+
+
+def _finish(row: OutboundDelivery, status: str, error: str = "") -> None:
+    row.status = status
+    row.last_error = error[:2000]
+    row.completed_at = timezone.now()
+    row.save(update_fields=["status", "attempts", "last_error", "completed_at"])
+
+
+# --- what each action does ----------------------------------------------------------------------
+
+
+def _fresh(row: OutboundDelivery) -> Ticket:
+    return Ticket.objects.defer("embedding").get(pk=row.ticket_id)
+
+
+def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> None:
+    ticket = _fresh(row)
+    if ticket.itsm_ticket_id:
+        return
+    label = f"rca-{ticket.pk}"
+    # Look first: a retry after a lost response must not open a second issue.
+    key = jira.find_issue_by_label(label) or jira.create_issue(
+        project=ticket.jira_project or settings.JIRA_DEFAULT_PROJECT,
+        summary=messages.jira_summary(ticket),
+        description=messages.jira_description(ticket),
+        priority=messages.JIRA_PRIORITY[ticket.priority],
+        labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
+    )
+    if ticket.status != "open":  # changed before the issue existed
+        jira.transition_to(key, messages.JIRA_STATUS_FOR[ticket.status])
+    Ticket.objects.filter(pk=ticket.pk).update(itsm_ticket_id=key)
+    ticket.itsm_ticket_id = key
+    lifecycle.write_audit(ticket, Actor.system("jira"), "jira issue linked", details={"key": key})
+    lifecycle.announce(ticket.pk, "jira_linked", Actor.system("jira"))
+
+
+def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
+    ticket = _fresh(row)
+    key = ticket.itsm_ticket_id or _wait_for(ticket, OutboundAction.JIRA_CREATE, "JIRA issue")
+    jira.transition_to(key, messages.JIRA_STATUS_FOR[ticket.status])
+    change = row.payload
+    jira.add_comment(key, messages.jira_comment(change["action"], change["actor"], change["note"]))
+
+
+def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> None:
+    ticket = _fresh(row)
+    if ticket.slack_ts:
+        return
+    text, blocks = messages.slack_alert(ticket)
+    channel = ticket.slack_channel or settings.SLACK_DEFAULT_CHANNEL
+    channel_id, ts = slack.post_message(channel, text=text, blocks=blocks)
+    Ticket.objects.filter(pk=ticket.pk).update(slack_channel=channel_id, slack_ts=ts)
+
+
+def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
+    ticket = _fresh(row)
+    if not ticket.slack_ts:
+        _wait_for(ticket, OutboundAction.SLACK_POST, "Slack alert")
+    text, blocks = messages.slack_alert(ticket)
+    slack.update_message(ticket.slack_channel, ticket.slack_ts, text=text, blocks=blocks)
+    change = row.payload
+    if change.get("thread"):
+        reply = messages.slack_thread_text(change["action"], change["actor"], change["via"])
+        slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)
+
+
+def _blob_upload(blob: BlobTransport, row: OutboundDelivery) -> None:
+    ticket = _fresh(row)
+    deliveries = list(WebhookDelivery.objects.filter(ticket_id=ticket.pk).order_by("received_at"))
+    url = blob.upload_evidence(ticket.pk, messages.evidence_files(ticket, deliveries))
+    Ticket.objects.filter(pk=ticket.pk).update(blob_log_url=url)
+
+
+def _wait_for(ticket: Ticket, action: str, what: str) -> str:
+    first = OutboundDelivery.objects.filter(ticket_id=ticket.pk, action=action).first()
+    if first is None or first.status in (OutboundStatus.DEAD, OutboundStatus.SKIPPED):
+        state = "missing" if first is None else first.get_status_display().lower()
+        raise TransportError(f"no {what} to update ({state})", permanent=True)
+    raise Waiting(f"waiting for the {what} to be created")
+
+
+ACTIONS: dict[str, Callable[[Any, OutboundDelivery], None]] = {
+    OutboundAction.JIRA_CREATE: _jira_create,
+    OutboundAction.JIRA_SYNC: _jira_sync,
+    OutboundAction.SLACK_POST: _slack_post,
+    OutboundAction.SLACK_SYNC: _slack_sync,
+    OutboundAction.BLOB_UPLOAD: _blob_upload,
+}

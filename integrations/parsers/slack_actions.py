@@ -1,0 +1,67 @@
+"""Slack interactivity: `block_actions` from the buttons on our alerts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from integrations.events import ParseError
+from integrations.parsers.common import require_object, text
+
+
+@dataclass(frozen=True)
+class SlackAction:
+    action_id: str
+    ticket_id: str  # the button's value
+    user_id: str
+    username: str
+    action_ts: str
+    channel_id: str
+    message_ts: str
+
+    @property
+    def dedup_key(self) -> str:
+        return f"slack:{self.user_id}:{self.action_id}:{self.action_ts}"
+
+
+def decode_form_payload(raw_body: bytes) -> Any:
+    """Slack posts `application/x-www-form-urlencoded` with the JSON in the `payload` field."""
+    try:
+        form = parse_qs(raw_body.decode("utf-8"), strict_parsing=False)
+    except UnicodeDecodeError as exc:
+        raise ParseError("body is not UTF-8") from exc
+    if "payload" not in form:
+        raise ParseError("missing form field 'payload'")
+    try:
+        return json.loads(form["payload"][0])
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"form field 'payload' is not valid JSON: {exc.msg}") from exc
+
+
+def parse_slack_actions(payload: Any) -> list[SlackAction]:
+    body = require_object(payload, "payload")
+    kind = text(body, "type", required=True)
+    if kind != "block_actions":
+        raise ParseError(f"unsupported interaction type '{kind[:40]}'")
+    user = require_object(body.get("user"), "field 'user'")
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions:
+        raise ParseError("field 'actions' must be a non-empty list")
+    container = body.get("container") if isinstance(body.get("container"), dict) else {}
+    parsed = []
+    for action in actions:
+        action = require_object(action, "each action")
+        parsed.append(
+            SlackAction(
+                action_id=text(action, "action_id", required=True),
+                ticket_id=text(action, "value"),
+                user_id=text(user, "id", required=True),
+                username=text(user, "username") or text(user, "name"),
+                action_ts=text(action, "action_ts"),
+                channel_id=text(container, "channel_id"),
+                message_ts=text(container, "message_ts"),
+            )
+        )
+    return parsed

@@ -1,0 +1,112 @@
+"""JIRA status changes and Slack button clicks, applied to tickets through the lifecycle.
+
+Replays change nothing (each event's identity is claimed once), out-of-order JIRA events older
+than the last one applied are ignored, and a change we caused ourselves (our transition or
+comment coming back as a webhook) finds the ticket already in that state: no loop, no second
+audit entry.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from integrations.messages import JIRA_STATUS_FOR, SLACK_ACK_ACTION, SLACK_TAKE_ACTION
+from integrations.parsers.jira import JiraEvent
+from integrations.parsers.slack_actions import SlackAction
+from tickets import lifecycle
+from tickets.lifecycle import Actor, TransitionError
+from tickets.models import ActorKind, Occurrence, Status, Ticket
+
+TICKET_STATUS_FOR_JIRA = {name.lower(): status for status, name in JIRA_STATUS_FOR.items()}
+# From each state, the lifecycle steps that reach each other state.
+PATHS = {
+    (Status.OPEN, Status.IN_PROGRESS): ["start_progress"],
+    (Status.OPEN, Status.ACKNOWLEDGED): ["acknowledge"],
+    (Status.IN_PROGRESS, Status.ACKNOWLEDGED): ["acknowledge"],
+    (Status.IN_PROGRESS, Status.OPEN): ["reopen"],
+    (Status.ACKNOWLEDGED, Status.OPEN): ["reopen"],
+    (Status.ACKNOWLEDGED, Status.IN_PROGRESS): ["reopen", "start_progress"],
+}
+
+
+class UnknownTicket(Exception):
+    pass
+
+
+def _ticket_for_issue(event: JiraEvent) -> Ticket:
+    ticket = Ticket.objects.defer("embedding").filter(itsm_ticket_id=event.issue_key).first()
+    if ticket is None:
+        ids = [label.removeprefix("rca-") for label in event.labels if label.startswith("rca-")]
+        ticket = Ticket.objects.defer("embedding").filter(pk__in=ids).first()
+    if ticket is None:
+        raise UnknownTicket(f"no ticket is linked to JIRA issue {event.issue_key[:40]}")
+    return ticket
+
+
+def _is_us(event: JiraEvent) -> bool:
+    return bool(settings.JIRA_USER) and settings.JIRA_USER in event.author_ids
+
+
+def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
+    """Returns (ticket id, what happened)."""
+    ticket = _ticket_for_issue(event)
+    with transaction.atomic():
+        if not Occurrence.objects.claim(event.dedup_key):
+            return ticket.pk, "replay ignored"
+        Occurrence.objects.assign(event.dedup_key, ticket.pk, "jira")
+        actor = Actor(ActorKind.JIRA, event.author or "jira")
+        if event.comment_id and event.webhook_event.startswith("comment_created"):
+            if _is_us(event):
+                return ticket.pk, "our own comment ignored"
+            lifecycle.write_audit(
+                ticket,
+                actor,
+                "jira comment",
+                details={"issue": event.issue_key, "comment": event.comment_body[:2000]},
+            )
+            return ticket.pk, "comment recorded"
+        if not event.status_to:
+            return ticket.pk, "nothing to apply"
+        target = TICKET_STATUS_FOR_JIRA.get(event.status_to.lower())
+        if target is None:
+            return ticket.pk, f"status '{event.status_to[:40]}' not mapped"
+        locked = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket.pk)
+        if (
+            event.happened_at
+            and locked.jira_status_at
+            and event.happened_at <= locked.jira_status_at
+        ):
+            return ticket.pk, "older than the last status applied; ignored"
+        if event.happened_at:
+            Ticket.objects.filter(pk=ticket.pk).update(jira_status_at=event.happened_at)
+        steps = PATHS.get((locked.status, target), [])
+        if not steps:
+            return ticket.pk, "already in that state"
+        for step in steps:
+            lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
+        return ticket.pk, f"status set to {target}"
+
+
+def apply_slack_action(action: SlackAction) -> str:
+    if action.action_id not in (SLACK_ACK_ACTION, SLACK_TAKE_ACTION):
+        return "ignored: not one of our buttons"
+    if not Ticket.objects.filter(pk=action.ticket_id).exists():
+        raise UnknownTicket(f"no ticket {action.ticket_id[:64]}")
+    user = (
+        get_user_model().objects.filter(username__iexact=action.username, is_active=True).first()
+        if action.username
+        else None
+    )
+    actor = Actor(ActorKind.SLACK, user.get_username() if user else action.username, user)
+    step = "acknowledge" if action.action_id == SLACK_ACK_ACTION else "start_progress"
+    with transaction.atomic():
+        if not Occurrence.objects.claim(action.dedup_key):
+            return "replay ignored"
+        Occurrence.objects.assign(action.dedup_key, action.ticket_id, "slack")
+        try:
+            lifecycle.transition(action.ticket_id, step, actor, note="Slack button")
+        except TransitionError as exc:
+            return f"no change: {exc}"
+    return f"{step} by {actor.name}"

@@ -1,0 +1,360 @@
+"""A local stand-in for the JIRA REST API v2, for tests that run the real `jira` library.
+
+    with FakeJira() as fake:
+        JIRA(server=fake.url, basic_auth=(fake.user, fake.token), get_server_info=False,
+             max_retries=0)
+        fake.issues["OPS-1"]                # {"summary", "status", "labels", "comments", ...}
+        fake.lose_create_response(status=500)   # create the issue, then answer 500 (or stall)
+        fake.fail(503) / fake.throttle(7) / fake.stall(5)   # from FakeHttpService
+        fake.requests                       # every request seen: method, path, query, headers, body
+
+Paths answered (what `jira` 3.10 calls with get_server_info=False, prefetch=False, a project
+given as {"key": ...} and a transition given by id):
+  GET  /rest/api/2/serverInfo
+  GET  /rest/api/2/field                      (the library's field-name cache, before a search)
+  GET|POST /rest/api/2/search                 (Server/Data Center search; `total`/`startAt`)
+  GET|POST /rest/api/2/search/jql             (Jira Cloud's search; `isLast`/`nextPageToken`)
+  POST /rest/api/2/issue                      201 {"id", "key", "self"}; keys PROJ-1, PROJ-2...
+  GET  /rest/api/2/issue/{key}                `fields=` filters the fields returned
+  GET  /rest/api/2/issue/{key}/transitions    every transition leading to another status
+  POST /rest/api/2/issue/{key}/transitions    204, applied
+  POST /rest/api/2/issue/{key}/comment        201
+JQL understood: `labels = "X"`, `project = KEY`, `key = KEY`, joined by AND, with an optional
+`ORDER BY created|key ASC|DESC`; anything else is a 400 as JIRA answers an invalid query. Errors
+use JIRA's body `{"errorMessages": [...], "errors": {...}}`; wrong basic-auth credentials get 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
+
+API = "/rest/api/2"
+PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
+ISSUE_TYPES = ("Task", "Bug", "Story", "Incident")
+STATUS_CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    name: str  # the transition's name, as shown on the button: not the status it leads to
+    to: str
+
+
+# The standard simplified workflow: from any status to any other. Names differ from the status
+# names on purpose, so a client must match on `to.name`.
+STANDARD_WORKFLOW = (
+    Transition("11", "Reopen", "To Do"),
+    Transition("21", "Start Progress", "In Progress"),
+    Transition("31", "Resolve", "Done"),
+)
+
+_CLAUSE = re.compile(
+    r"""^\s*(?P<field>labels|project|key|issuekey)\s*=\s*
+        (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>[A-Za-z0-9_\-.]+))\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_ORDER = re.compile(r"\s+ORDER\s+BY\s+(?P<field>created|key)(?:\s+(?P<dir>ASC|DESC))?\s*$", re.I)
+
+
+class JqlError(ValueError):
+    pass
+
+
+def parse_jql(jql: str) -> tuple[list[tuple[str, str]], str, bool]:
+    """-> ([(field, value)], order field, descending)."""
+    order, descending = "key", False
+    match = _ORDER.search(jql)
+    if match:
+        order = match["field"].lower()
+        descending = (match["dir"] or "ASC").upper() == "DESC"
+        jql = jql[: match.start()]
+    clauses = []
+    for part in re.split(r"\s+AND\s+", jql.strip(), flags=re.IGNORECASE):
+        clause = _CLAUSE.match(part)
+        if not clause:
+            raise JqlError(f"Error in the JQL Query: cannot parse {part.strip()!r}.")
+        value = clause["quoted"] if clause["quoted"] is not None else clause["bare"]
+        value = re.sub(r"\\(.)", r"\1", value)
+        field = clause["field"].lower()
+        clauses.append(("key" if field == "issuekey" else field, value))
+    return clauses, order, descending
+
+
+def jira_error(*messages: str, **errors: str) -> dict[str, Any]:
+    return {"errorMessages": list(messages), "errors": dict(errors)}
+
+
+class FakeJira(FakeHttpService):
+    def __init__(self, *, user: str = "rca-bot@example.com", token: str = "jira-api-token") -> None:
+        super().__init__()
+        self.user = user
+        self.token = token
+        self.projects = {"OPS", "PROJ", "DATA"}
+        self.workflow: tuple[Transition, ...] = STANDARD_WORKFLOW
+        self.issues: dict[str, dict[str, Any]] = {}
+        self._next_number: dict[str, int] = {}
+        self._next_id = 10000
+        self._state_lock = threading.Lock()
+        self._lost_creates: list[tuple[int, float]] = []
+
+    # -- knobs ---------------------------------------------------------------------------------
+    def lose_create_response(
+        self, *, status: int = 500, stall: float = 0.0, times: int = 1
+    ) -> None:
+        """The next `times` issue creations succeed, but the answer is lost: after `stall`
+        seconds the client gets `status` instead of 201 (0: the normal answer, late)."""
+        with self._state_lock:
+            self._lost_creates.extend([(status, stall)] * times)
+
+    def add_issue(self, project: str, summary: str, **fields: Any) -> str:
+        """Create an issue directly (as if someone made it in JIRA)."""
+        body = {"fields": {"project": {"key": project}, "summary": summary, **fields}}
+        status, reply, _ = self._create(body)
+        assert status == 201, reply
+        return reply["key"]
+
+    def issue_requests(self, method: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if r.path.startswith(f"{API}/issue") and (method is None or r.method == method)
+        ]
+
+    # -- FakeHttpService -------------------------------------------------------------------------
+    def error_body(self, status: int, message: str) -> Any:
+        return jira_error(message)
+
+    def route(self, request: RecordedRequest) -> Reply:
+        if not self._authorised(request):
+            return (
+                401,
+                jira_error("You are not authenticated. Authentication required to perform this."),
+                {"WWW-Authenticate": 'Basic realm="protected-area"'},
+            )
+        path, method = request.path.rstrip("/"), request.method
+        if path == f"{API}/serverInfo" and method == "GET":
+            return 200, self._server_info(), {}
+        if path == f"{API}/field" and method == "GET":
+            return 200, self._fields(), {}
+        if path in (f"{API}/search", f"{API}/search/jql") and method in ("GET", "POST"):
+            return self._search(request, cloud=path.endswith("/jql"))
+        if path == f"{API}/issue" and method == "POST":
+            return self._create(request.body)
+        match = re.fullmatch(rf"{API}/issue/(?P<key>[^/]+)(?P<rest>/transitions|/comment)?", path)
+        if match:
+            issue = self._find(match["key"])
+            if issue is None:
+                return 404, jira_error("Issue Does Not Exist"), {}
+            rest = match["rest"] or ""
+            if rest == "" and method == "GET":
+                return 200, self._issue_json(issue, request.param("fields")), {}
+            if rest == "/transitions" and method == "GET":
+                return 200, {"expand": "transitions", "transitions": self._available(issue)}, {}
+            if rest == "/transitions" and method == "POST":
+                return self._transition(issue, request.body or {})
+            if rest == "/comment" and method == "POST":
+                return self._comment(issue, request.body or {})
+        return 404, jira_error(f"No resource at {method} {request.path}"), {}
+
+    # -- internals -----------------------------------------------------------------------------
+    def _authorised(self, request: RecordedRequest) -> bool:
+        header = request.header("Authorization") or ""
+        if not header.startswith("Basic "):
+            return False
+        try:
+            decoded = base64.b64decode(header[6:]).decode()
+        except ValueError:
+            return False
+        return decoded == f"{self.user}:{self.token}"
+
+    def _server_info(self) -> dict[str, Any]:
+        return {
+            "baseUrl": self.url,
+            "version": "9.12.15",
+            "versionNumbers": [9, 12, 15],
+            "deploymentType": "Server",
+            "buildNumber": 9120015,
+            "serverTitle": "Fake JIRA",
+        }
+
+    def _fields(self) -> list[dict[str, Any]]:
+        names = {
+            "summary": "Summary",
+            "status": "Status",
+            "labels": "Labels",
+            "priority": "Priority",
+            "description": "Description",
+            "project": "Project",
+            "issuetype": "Issue Type",
+            "created": "Created",
+        }
+        return [
+            {"id": fid, "key": fid, "name": name, "custom": False, "clauseNames": [fid]}
+            for fid, name in names.items()
+        ]
+
+    def _find(self, key_or_id: str) -> dict[str, Any] | None:
+        with self._state_lock:
+            if key_or_id.upper() in self.issues:
+                return self.issues[key_or_id.upper()]
+            return next((i for i in self.issues.values() if i["id"] == key_or_id), None)
+
+    def _create(self, body: Any) -> Reply:
+        fields = (body or {}).get("fields") or {}
+        errors: dict[str, str] = {}
+        project = (fields.get("project") or {}).get("key")
+        if not project or project not in self.projects:
+            errors["project"] = "project is required"
+        if not str(fields.get("summary") or "").strip():
+            errors["summary"] = "You must specify a summary of the issue."
+        elif len(fields["summary"]) > 255:
+            errors["summary"] = "Summary must be less than 255 characters."
+        issue_type = (fields.get("issuetype") or {"name": "Task"}).get("name")
+        if issue_type not in ISSUE_TYPES:
+            errors["issuetype"] = "Specify a valid issue type"
+        priority = (fields.get("priority") or {"name": "Medium"}).get("name")
+        if priority not in PRIORITIES:
+            errors["priority"] = f"Specify the Priority (name) in the string format: {priority}"
+        labels = fields.get("labels") or []
+        bad = [label for label in labels if not label or " " in label]
+        if bad:
+            errors["labels"] = f"The label '{bad[0]}' contains spaces which is invalid."
+        if errors:
+            return 400, jira_error(**errors), {}
+        with self._state_lock:
+            number = self._next_number.get(project, 1)
+            self._next_number[project] = number + 1
+            self._next_id += 1
+            key = f"{project}-{number}"
+            issue = {
+                "id": str(self._next_id),
+                "key": key,
+                "project": project,
+                "summary": fields["summary"],
+                "description": fields.get("description") or "",
+                "issuetype": issue_type,
+                "priority": priority,
+                "labels": list(labels),
+                "status": "To Do",
+                "comments": [],
+                "transitions": [],
+                "created": self._next_id,
+            }
+            self.issues[key] = issue
+            lost = self._lost_creates.pop(0) if self._lost_creates else None
+        reply = {"id": issue["id"], "key": key, "self": f"{self.url}{API}/issue/{issue['id']}"}
+        if lost:
+            status, stall = lost
+            if stall:
+                self._released.wait(stall)
+            if status:
+                return status, jira_error("Internal server error"), {}
+        return 201, reply, {}
+
+    def _issue_json(self, issue: dict[str, Any], wanted: str | None) -> dict[str, Any]:
+        fields = {
+            "summary": issue["summary"],
+            "description": issue["description"],
+            "labels": list(issue["labels"]),
+            "priority": {"name": issue["priority"]},
+            "issuetype": {"name": issue["issuetype"]},
+            "project": {"key": issue["project"], "name": issue["project"]},
+            "status": {
+                "name": issue["status"],
+                "statusCategory": {"key": STATUS_CATEGORY.get(issue["status"], "indeterminate")},
+            },
+            "comment": {"comments": list(issue["comments"]), "total": len(issue["comments"])},
+        }
+        if wanted and "*all" not in wanted:
+            names = {n.strip() for n in wanted.split(",")}
+            fields = {k: v for k, v in fields.items() if k in names}
+        return {
+            "id": issue["id"],
+            "key": issue["key"],
+            "self": f"{self.url}{API}/issue/{issue['id']}",
+            "fields": fields,
+        }
+
+    def _search(self, request: RecordedRequest, *, cloud: bool) -> Reply:
+        params: dict[str, Any] = {k: v[0] for k, v in request.query.items()}
+        if request.method == "POST" and isinstance(request.body, dict):
+            params.update(request.body)
+        fields = params.get("fields")
+        if isinstance(fields, list):
+            fields = ",".join(fields)
+        try:
+            clauses, order, descending = parse_jql(str(params.get("jql") or ""))
+        except JqlError as exc:
+            return 400, jira_error(str(exc)), {}
+        with self._state_lock:
+            found = [i for i in self.issues.values() if all(_matches(i, c) for c in clauses)]
+        found.sort(key=lambda i: (i["project"], i["created"]), reverse=descending)
+        if order == "key":
+            found.sort(
+                key=lambda i: (i["project"], int(i["key"].split("-")[1])), reverse=descending
+            )
+        start = int(params.get("startAt") or 0)
+        size = int(params.get("maxResults") or 50)
+        page = [self._issue_json(i, fields) for i in found[start : start + size]]
+        if cloud:
+            return 200, {"issues": page, "isLast": start + size >= len(found)}, {}
+        body = {"startAt": start, "maxResults": size, "total": len(found), "issues": page}
+        return 200, body, {}
+
+    def _available(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": t.id,
+                "name": t.name,
+                "to": {
+                    "name": t.to,
+                    "statusCategory": {"key": STATUS_CATEGORY.get(t.to, "indeterminate")},
+                },
+                "hasScreen": False,
+            }
+            for t in self.workflow
+            if t.to != issue["status"]
+        ]
+
+    def _transition(self, issue: dict[str, Any], body: dict[str, Any]) -> Reply:
+        wanted = str((body.get("transition") or {}).get("id", ""))
+        with self._state_lock:
+            available = {t["id"]: t for t in self._available(issue)}
+            if wanted not in available:
+                message = f"Transition id '{wanted}' is not valid for this issue."
+                return 400, jira_error(message), {}
+            before = issue["status"]
+            issue["status"] = available[wanted]["to"]["name"]
+            issue["transitions"].append({"id": wanted, "from": before, "to": issue["status"]})
+        return 204, None, {}
+
+    def _comment(self, issue: dict[str, Any], body: dict[str, Any]) -> Reply:
+        text = body.get("body")
+        if not isinstance(text, str) or not text.strip():
+            return 400, jira_error(comment="Comment body can not be empty!"), {}
+        with self._state_lock:
+            self._next_id += 1
+            comment = {
+                "id": str(self._next_id),
+                "body": text,
+                "author": {"name": self.user, "displayName": "RCA bot"},
+                "created": "2024-04-05T10:00:00.000+0000",
+            }
+            issue["comments"].append(comment)
+        return 201, comment, {}
+
+
+def _matches(issue: dict[str, Any], clause: tuple[str, str]) -> bool:
+    field, value = clause
+    if field == "labels":
+        return value in issue["labels"]
+    if field == "project":
+        return issue["project"].upper() == value.upper()
+    return issue["key"].upper() == value.upper()

@@ -1,0 +1,452 @@
+"""Fan-out and sync-back end to end: a real Celery worker, the real jira and slack-sdk clients
+against local servers speaking their APIs, and Azure Blob on the real Azurite emulator."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from django.test import Client
+from slack_sdk.signature import SignatureVerifier
+
+from integrations import fanout
+from integrations.circuit import CircuitBreaker
+from integrations.models import AttemptOutcome, DeliveryAttempt, OutboundDelivery, OutboundStatus
+from tests.conftest import local_payload, wait_for
+from tests.fakes.azurite import Azurite
+from tests.fakes.jira_api import FakeJira
+from tests.fakes.slack_api import FakeSlack
+from tickets.models import AuditLog, OwnershipRule, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+JIRA_SECRET = "jira-webhook-secret-for-tests"
+SLACK_SECRET = "slack-signing-secret-for-tests"
+
+
+@pytest.fixture(scope="module")
+def azurite():
+    with Azurite() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def targets(settings, azurite):
+    with FakeJira() as jira, FakeSlack() as slack:
+        settings.JIRA_URL = jira.url
+        settings.JIRA_USER = jira.user
+        settings.JIRA_API_TOKEN = jira.token
+        settings.JIRA_DEFAULT_PROJECT = "OPS"
+        settings.JIRA_WEBHOOK_SECRET = JIRA_SECRET
+        settings.SLACK_BOT_TOKEN = slack.token
+        settings.SLACK_BASE_URL = slack.base_url
+        settings.SLACK_SIGNING_SECRET = SLACK_SECRET
+        settings.SLACK_DEFAULT_CHANNEL = "#data-platform-alerts"
+        settings.AZURE_STORAGE_CONNECTION_STRING = azurite.connection_string
+        settings.AZURE_STORAGE_CONTAINER = f"evidence-{uuid.uuid4().hex[:8]}"
+        settings.OUTBOUND_TIMEOUT_SECONDS = 2
+        settings.OUTBOUND_BACKOFF_SECONDS = 0.05
+        settings.OUTBOUND_BACKOFF_MAX_SECONDS = 0.4
+        settings.CIRCUIT_FAILURE_THRESHOLD = 100
+        settings.GEMINI_API_KEY = ""
+        for target in ("jira", "slack", "blob"):
+            CircuitBreaker(target).reset()
+        yield jira, slack, azurite
+
+
+def post_failure(body: dict | None = None) -> dict:
+    from django.conf import settings
+
+    body = body or local_payload("adf_failure.json")
+    response = Client().post(
+        "/webhooks/adf/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+    )
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def fanned_out(ticket_id: str) -> Ticket:
+    def done():
+        rows = OutboundDelivery.objects.filter(ticket_id=ticket_id)
+        finished = rows.exclude(status=OutboundStatus.PENDING)
+        return rows.count() >= 3 and finished.count() == rows.count()
+
+    try:
+        wait_for(done, timeout=30)
+    except AssertionError:
+        rows = OutboundDelivery.objects.filter(ticket_id=ticket_id)
+        state = [(r.action, r.status, r.attempts, r.last_error) for r in rows]
+        tries = list(
+            DeliveryAttempt.objects.filter(outbound__in=rows).values_list("outcome", "error")
+        )
+        raise AssertionError(f"fan-out did not finish: {state} {tries}") from None
+    return Ticket.objects.get(pk=ticket_id)
+
+
+def settled(ticket_id: str) -> None:
+    """Every delivery of the ticket finished (the follow-ups included)."""
+    wait_for(
+        lambda: (
+            not OutboundDelivery.objects.filter(
+                ticket_id=ticket_id, status=OutboundStatus.PENDING
+            ).exists()
+        ),
+        timeout=30,
+    )
+
+
+def jira_webhook(
+    issue_key: str, from_status: str, to_status: str, *, changelog_id: str = ""
+) -> dict:
+    return {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "user": {"accountId": "5c5f-maria", "displayName": "Maria Lopez", "name": "maria"},
+        "issue": {"id": "10040", "key": issue_key, "fields": {"status": {"name": to_status}}},
+        "changelog": {
+            "id": changelog_id or uuid.uuid4().hex[:8],
+            "items": [{"field": "status", "fromString": from_status, "toString": to_status}],
+        },
+    }
+
+
+def post_jira(body: dict, *, secret: str = JIRA_SECRET):
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return Client().post(
+        "/webhooks/jira/", data=raw, content_type="application/json", HTTP_X_HUB_SIGNATURE=signature
+    )
+
+
+def post_slack_click(ticket_id: str, action_id: str, *, username: str = "daan", age: int = 0):
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "UQEUMSA0K", "username": username, "name": username},
+        "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0ALERTS001"},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": f"rca:{ticket_id}",
+                "value": ticket_id,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    timestamp = str(int(time.time()) - age)
+    signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=timestamp, body=body)
+    return Client().post(
+        "/webhooks/slack/actions/",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
+        HTTP_X_SLACK_SIGNATURE=signature,
+    )
+
+
+def test_a_failure_becomes_a_jira_issue_a_slack_alert_and_evidence(celery_worker, targets):
+    jira, slack, azurite = targets
+    answer = post_failure()
+
+    ticket = fanned_out(answer["ticket_id"])
+
+    assert ticket.itsm_ticket_id == "OPS-1"
+    issue = jira.issues["OPS-1"]
+    assert f"rca-{ticket.pk}" in issue["labels"]
+    assert ticket.pk in issue["summary"] and ticket.rca_result[:40] in issue["description"]
+    assert ticket.slack_channel == "C0ALERTS001" and ticket.slack_ts
+    message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+    actions = next(b for b in message["blocks"] if b["type"] == "actions")
+    assert {e["action_id"] for e in actions["elements"]} == {"rca_acknowledge", "rca_take"}
+    assert "OPS-1" in json.dumps(message["blocks"])  # the follow-up added the JIRA link
+    container = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blobs = container.get_container_client(ticket_container()).list_blobs(
+        name_starts_with=f"{ticket.pk}/"
+    )
+    names = {b.name.removeprefix(f"{ticket.pk}/") for b in blobs}
+    assert names == {
+        "rca.json",
+        "rca.md",
+        f"payloads/{answer['tracking_id']}.json",
+        f"events/{answer['tracking_id']}.json",
+    }
+    assert ticket.blob_log_url.endswith(f"/{ticket.pk}/")
+    assert DeliveryAttempt.objects.filter(outcome=AttemptOutcome.SUCCEEDED).count() >= 3
+
+
+def ticket_container() -> str:
+    from django.conf import settings
+
+    return settings.AZURE_STORAGE_CONTAINER
+
+
+def test_jira_done_acknowledges_and_the_slack_alert_follows(celery_worker, targets):
+    jira, slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    webhook = jira_webhook(ticket.itsm_ticket_id, "To Do", "Done", changelog_id="900")
+
+    first = post_jira(webhook)
+    replay = post_jira(webhook)
+
+    assert first.status_code == 200 and first.json()["result"] == "status set to acknowledged"
+    assert replay.json()["result"] == "replay ignored"
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.ack_user) == ("acknowledged", "Maria Lopez")
+    assert (
+        AuditLog.objects.filter(ticket=ticket, action="acknowledge", actor_kind="jira").count() == 1
+    )
+    settled(ticket.pk)
+    message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+    assert "Acknowledged by Maria Lopez" in json.dumps(message["blocks"])
+    assert not [b for b in message["blocks"] if b["type"] == "actions"]  # buttons gone
+    assert "acknowledge" in slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+    # The change came from JIRA: nothing is sent back to JIRA.
+    assert not OutboundDelivery.objects.filter(ticket=ticket, action="jira_sync").exists()
+    assert jira.issues[ticket.itsm_ticket_id]["comments"] == []
+
+
+def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_worker, targets):
+    jira, _slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    response = post_slack_click(ticket.pk, "rca_acknowledge")
+
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.status == "acknowledged"
+    assert AuditLog.objects.get(ticket=ticket, action="acknowledge").actor_kind == "slack"
+    settled(ticket.pk)
+    issue = jira.issues[ticket.itsm_ticket_id]
+    assert issue["status"] == "Done"
+    assert "daan set the ticket to acknowledge" in issue["comments"][-1]["body"]
+    # JIRA tells us about the transition we made: it changes nothing and audits nothing.
+    echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "Done"))
+    assert echo.json()["result"] == "already in that state"
+    assert AuditLog.objects.filter(ticket=ticket, action="acknowledge").count() == 1
+    # A second click on a stale message changes nothing.
+    assert "no change" in post_slack_click(ticket.pk, "rca_acknowledge").json()["result"][0]
+
+
+def test_jira_down_does_not_hold_up_slack_or_blob_and_catches_up(celery_worker, targets):
+    jira, _slack, _ = targets
+    jira.fail(503, jira.error_body(503, "JIRA is down for maintenance"), times=None)
+
+    ticket_id = post_failure()["ticket_id"]
+
+    wait_for(
+        lambda: (
+            OutboundDelivery.objects.filter(
+                ticket_id=ticket_id, status=OutboundStatus.SUCCEEDED, target__in=["slack", "blob"]
+            ).count()
+            == 2
+        ),
+        timeout=30,
+    )
+    wait_for(
+        lambda: (
+            DeliveryAttempt.objects.filter(
+                outbound__ticket_id=ticket_id, outcome=AttemptOutcome.TRANSIENT_ERROR
+            ).count()
+            >= 2
+        )
+    )
+    assert Ticket.objects.get(pk=ticket_id).itsm_ticket_id == ""
+    jira.clear_faults()
+    ticket = fanned_out(ticket_id)
+    assert ticket.itsm_ticket_id == "OPS-1" and len(jira.issues) == 1
+
+
+def test_duplicates_and_a_lost_jira_answer_create_nothing_twice(celery_worker, targets):
+    jira, slack, _ = targets
+    jira.lose_create_response(status=500)
+    body = local_payload("adf_failure.json")
+
+    answers = [post_failure(copy.deepcopy(body)) for _ in range(3)]
+
+    ticket = fanned_out(answers[0]["ticket_id"])
+    settled(ticket.pk)
+    assert [a["outcome"] for a in answers] == ["created", "duplicate", "duplicate"]
+    assert list(jira.issues) == ["OPS-1"] and ticket.itsm_ticket_id == "OPS-1"
+    assert len(slack.api_requests("chat.postMessage")) == 1
+    assert OutboundDelivery.objects.filter(ticket=ticket, action="blob_upload").count() == 1
+
+
+def test_recurrences_update_the_alert_without_pinging_the_channel(celery_worker, targets):
+    _, slack, _ = targets
+    body = local_payload("airflow_failure.json")
+    client = Client()
+    from django.conf import settings
+
+    def post(try_number: int) -> dict:
+        return client.post(
+            "/webhooks/airflow/",
+            data=json.dumps({**body, "try_number": try_number}),
+            content_type="application/json",
+            HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+        ).json()
+
+    ticket = fanned_out(post(1)["ticket_id"])
+    settled(ticket.pk)
+    posts_before = len(slack.api_requests("chat.postMessage"))
+    assert post(2)["outcome"] == "correlated"
+    settled(ticket.pk)
+
+    assert len(slack.api_requests("chat.postMessage")) == posts_before
+    blocks = json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    assert "*Occurrences*\\n2" in blocks
+
+
+def test_unconfigured_target_is_skipped_and_says_so(celery_worker, targets, settings):
+    settings.SLACK_BOT_TOKEN = ""
+    ticket = fanned_out(post_failure()["ticket_id"])
+
+    slack_row = OutboundDelivery.objects.get(ticket=ticket, action="slack_post")
+    assert slack_row.status == OutboundStatus.SKIPPED
+    assert "Slack is not configured" in slack_row.last_error
+    assert ticket.itsm_ticket_id and ticket.blob_log_url
+
+
+def test_a_permanent_error_is_a_dead_letter_that_staff_can_retry(celery_worker, targets):
+    _, _slack, _ = targets
+    OwnershipRule.objects.create(pipeline_pattern="*", finops_team="x", slack_channel="#no-such")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    row = OutboundDelivery.objects.get(ticket=ticket, action="slack_post")
+    assert row.status == OutboundStatus.DEAD and "channel_not_found" in row.last_error
+    assert row.tries.get().outcome == AttemptOutcome.PERMANENT_ERROR
+
+    Ticket.objects.filter(pk=ticket.pk).update(slack_channel="#alerts")
+    assert fanout.retry_dead([row.pk]) == 1
+
+    wait_for(lambda: OutboundDelivery.objects.get(pk=row.pk).status == OutboundStatus.SUCCEEDED)
+    assert Ticket.objects.get(pk=ticket.pk).slack_channel == "C0ALERTS002"
+
+
+def test_an_open_circuit_makes_deliveries_wait_instead_of_failing(celery_worker, targets, settings):
+    jira, _, _ = targets
+    settings.CIRCUIT_FAILURE_THRESHOLD = 2
+    settings.CIRCUIT_OPEN_SECONDS = 1
+    jira.fail(500, jira.error_body(500, "boom"), times=None)
+
+    ticket_id = post_failure()["ticket_id"]
+
+    wait_for(
+        lambda: DeliveryAttempt.objects.filter(
+            outbound__ticket_id=ticket_id, outcome=AttemptOutcome.CIRCUIT_OPEN
+        ).exists(),
+        timeout=30,
+    )
+    jira.clear_faults()
+    assert fanned_out(ticket_id).itsm_ticket_id == "OPS-1"
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def linked_ticket(targets, transactional_db):
+    ticket = Ticket.objects.create(
+        id="ADF-20251210T123456-abc123",
+        pipeline="pl",
+        run_id="adf:x",
+        source="adf",
+        fingerprint="f",
+        itsm_ticket_id="OPS-7",
+    )
+    return ticket
+
+
+def test_jira_webhook_with_a_bad_signature_is_refused(linked_ticket):
+    response = post_jira(jira_webhook("OPS-7", "To Do", "Done"), secret="wrong")
+    assert response.status_code == 401
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+
+
+def test_jira_automation_can_authenticate_with_the_token_parameter(linked_ticket):
+    body = json.dumps(jira_webhook("OPS-7", "To Do", "In Progress"))
+    response = Client().post(
+        f"/webhooks/jira/?token={JIRA_SECRET}", data=body, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "in_progress"
+
+
+def test_jira_events_out_of_order_keep_the_latest_state(linked_ticket):
+    later = jira_webhook("OPS-7", "To Do", "Done")
+    earlier = jira_webhook("OPS-7", "To Do", "In Progress")
+    earlier["timestamp"] = later["timestamp"] - 60_000
+
+    assert post_jira(later).json()["result"] == "status set to acknowledged"
+    assert "older" in post_jira(earlier).json()["result"]
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "acknowledged"
+
+
+def test_jira_done_to_do_reopens_and_comments_are_audited(linked_ticket):
+    post_jira(jira_webhook("OPS-7", "To Do", "Done"))
+    reopened = post_jira(jira_webhook("OPS-7", "Done", "To Do"))
+    comment = {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "comment_created",
+        "issue": {"key": "OPS-7", "fields": {}},
+        "comment": {
+            "id": "555",
+            "body": "Restarted the IR node",
+            "author": {"displayName": "Maria", "accountId": "m"},
+        },
+    }
+
+    assert reopened.json()["result"] == "status set to open"
+    assert post_jira(comment).json()["result"] == "comment recorded"
+    entry = AuditLog.objects.get(ticket=linked_ticket, action="jira comment")
+    assert entry.details["comment"] == "Restarted the IR node"
+
+
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        ({"webhookEvent": "jira:issue_updated"}, 400, "issue"),
+        ([1, 2], 400, "JSON object"),
+        (jira_webhook("NOPE-1", "To Do", "Done"), 404, "no ticket is linked to JIRA issue NOPE-1"),
+    ],
+)
+def test_bad_jira_bodies_get_a_clear_4xx_and_change_nothing(linked_ticket, body, status, reason):
+    response = post_jira(body)
+    assert response.status_code == status
+    assert reason in response.json()["error"]
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+
+
+def test_stale_or_unsigned_slack_clicks_are_refused(linked_ticket):
+    stale = post_slack_click(linked_ticket.pk, "rca_acknowledge", age=600)
+    unsigned = Client().post(
+        "/webhooks/slack/actions/",
+        data="payload=%7B%7D",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert (stale.status_code, unsigned.status_code) == (401, 401)
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+
+
+def test_slack_click_on_an_unknown_ticket_is_404(linked_ticket):
+    response = post_slack_click("ADF-20990101T000000-ffffff", "rca_take")
+    assert response.status_code == 404
+
+
+def test_a_slack_user_maps_to_the_django_user(linked_ticket, django_user_model):
+    user = django_user_model.objects.create_user("daan")
+    assert post_slack_click(linked_ticket.pk, "rca_take").status_code == 200
+    entry = AuditLog.objects.get(ticket=linked_ticket, action="start_progress")
+    assert (entry.user, entry.actor_kind) == (user, "slack")

@@ -1,0 +1,510 @@
+"""The outbound transports, each driving the real vendor client: `jira` against FakeJira,
+`slack_sdk` against FakeSlack, `azure-storage-blob` against the real Azurite emulator.
+
+No database: plain pytest functions.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from django.test import override_settings
+
+from integrations.transports import (
+    BlobTransport,
+    JiraTransport,
+    SlackTransport,
+    TransportError,
+    parse_retry_after,
+)
+from tests.fakes.azurite import ACCOUNT_NAME, Azurite, connection_string, free_port
+from tests.fakes.jira_api import FakeJira
+from tests.fakes.slack_api import FakeSlack
+
+TIMEOUT = 1.0  # the transports' timeout in the stall tests
+
+
+def raises_transport_error(call: Callable[[], Any]) -> tuple[TransportError, float]:
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        call()
+    return caught.value, time.monotonic() - started
+
+
+# ---------------------------------------------------------------------------------------------
+# JIRA
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_jira() -> Iterator[FakeJira]:
+    with FakeJira() as fake:
+        yield fake
+
+
+@pytest.fixture
+def jira(fake_jira: FakeJira) -> JiraTransport:
+    return JiraTransport(fake_jira.url, fake_jira.user, fake_jira.token, timeout=TIMEOUT)
+
+
+def new_issue(jira: JiraTransport, label: str = "rca-ADF-20240405-0001", **overrides: Any) -> str:
+    fields: dict[str, Any] = {
+        "project": "OPS",
+        "summary": "[P2] ADF pipeline CopySalesToLake failed: NetworkError",
+        "description": "Root cause: the SQL firewall blocks the integration runtime.",
+        "priority": "High",
+        "labels": [label, "rca-service", "rca-networkerror"],
+    }
+    fields.update(overrides)
+    return jira.create_issue(**fields)
+
+
+def test_jira_issue_lifecycle(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    key = new_issue(jira)
+    assert key == "OPS-1"
+    assert new_issue(jira, label="rca-ADF-20240405-0002") == "OPS-2"
+    issue = fake_jira.issues["OPS-1"]
+    assert issue["labels"] == ["rca-ADF-20240405-0001", "rca-service", "rca-networkerror"]
+    assert (issue["priority"], issue["issuetype"], issue["status"]) == ("High", "Task", "To Do")
+
+    assert jira.find_issue_by_label("rca-ADF-20240405-0001") == "OPS-1"
+    assert jira.find_issue_by_label("rca-ADF-20240405-0002") == "OPS-2"
+    assert jira.find_issue_by_label("rca-unknown") is None
+
+    assert jira.current_status(key) == "To Do"
+    assert jira.transition_to(key, "In Progress") is True
+    assert jira.current_status(key) == "In Progress"
+    assert jira.transition_to(key, "done") is True  # status names match case-insensitively
+    assert jira.current_status(key) == "Done"
+    posts = len(fake_jira.requests_to(f"/issue/{key}/transitions"))
+    assert jira.transition_to(key, "Done") is False  # already there: nothing sent
+    assert len(fake_jira.requests_to(f"/issue/{key}/transitions")) == posts
+    assert jira.transition_to(key, "To Do") is True
+    assert [(t["from"], t["to"]) for t in issue["transitions"]] == [
+        ("To Do", "In Progress"),
+        ("In Progress", "Done"),
+        ("Done", "To Do"),
+    ]
+
+    jira.add_comment(key, "Acknowledged by alice via Slack.")
+    assert [c["body"] for c in issue["comments"]] == ["Acknowledged by alice via Slack."]
+
+
+def test_jira_calls_only_the_expected_paths(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    key = new_issue(jira)
+    jira.find_issue_by_label("rca-ADF-20240405-0001")
+    jira.transition_to(key, "In Progress")
+    jira.add_comment(key, "note")
+    calls = [(r.method, r.path) for r in fake_jira.requests]
+    assert calls == [
+        ("POST", "/rest/api/2/issue"),  # no project lookup, no read-back (prefetch=False)
+        ("GET", "/rest/api/2/field"),  # the library's field cache, once per client
+        ("GET", "/rest/api/2/search"),
+        ("GET", "/rest/api/2/issue/OPS-1"),
+        ("GET", "/rest/api/2/issue/OPS-1/transitions"),
+        ("POST", "/rest/api/2/issue/OPS-1/transitions"),
+        ("POST", "/rest/api/2/issue/OPS-1/comment"),
+    ]
+    search = fake_jira.requests_to("/search")[0]
+    assert search.param("jql") == 'labels = "rca-ADF-20240405-0001" ORDER BY created ASC'
+    assert fake_jira.requests_to("/transitions")[1].body["transition"]["id"] in (21, "21")
+
+
+def test_jira_cloud_uses_the_new_search_api(fake_jira: FakeJira) -> None:
+    jira = JiraTransport(fake_jira.url, fake_jira.user, fake_jira.token, cloud=True)
+    key = new_issue(jira)
+    assert jira.find_issue_by_label("rca-ADF-20240405-0001") == key
+    assert [r.path for r in fake_jira.requests_to("/search")] == ["/rest/api/2/search/jql"]
+    assert JiraTransport("https://acme.atlassian.net", "u", "t").cloud is True
+    assert JiraTransport("https://jira.acme.internal", "u", "t").cloud is False
+
+
+def test_jira_label_with_quotes_is_escaped(jira: JiraTransport) -> None:
+    key = new_issue(jira, label='odd"label\\x')
+    assert jira.find_issue_by_label('odd"label\\x') == key
+
+
+def test_jira_lost_create_response_is_found_by_label(
+    jira: JiraTransport, fake_jira: FakeJira
+) -> None:
+    fake_jira.lose_create_response(status=500)
+    error, _ = raises_transport_error(lambda: new_issue(jira))
+    assert not error.permanent
+    assert error.status == 500
+    # The retry looks first and finds the issue the lost call created: no duplicate.
+    assert jira.find_issue_by_label("rca-ADF-20240405-0001") == "OPS-1"
+    assert list(fake_jira.issues) == ["OPS-1"]
+
+    fake_jira.lose_create_response(status=0, stall=5)  # created, answer never arrives in time
+    error, elapsed = raises_transport_error(lambda: new_issue(jira, label="rca-second"))
+    assert not error.permanent
+    assert elapsed < 2 * TIMEOUT
+    assert jira.find_issue_by_label("rca-second") == "OPS-2"
+
+
+def test_jira_wrong_credentials_are_permanent(fake_jira: FakeJira) -> None:
+    jira = JiraTransport(fake_jira.url, fake_jira.user, "wrong-token", timeout=TIMEOUT)
+    error, _ = raises_transport_error(lambda: new_issue(jira))
+    assert error.permanent
+    assert error.status == 401
+    assert fake_jira.issues == {}
+
+
+def test_jira_validation_errors_are_permanent(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    error, _ = raises_transport_error(lambda: new_issue(jira, labels=["has space"]))
+    assert error.permanent
+    assert error.status == 400
+    assert "contains spaces" in str(error)
+    error, _ = raises_transport_error(lambda: new_issue(jira, project="NOPE"))
+    assert (error.permanent, error.status) == (True, 400)
+    error, _ = raises_transport_error(lambda: jira.add_comment("OPS-404", "hello"))
+    assert (error.permanent, error.status) == (True, 404)
+
+
+def test_jira_server_error_is_transient(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    fake_jira.fail(500, fake_jira.error_body(500, "Internal server error"))
+    error, _ = raises_transport_error(lambda: new_issue(jira))
+    assert not error.permanent
+    assert error.status == 500
+    assert error.retry_after is None
+
+
+def test_jira_throttling_is_transient_with_retry_after(
+    jira: JiraTransport, fake_jira: FakeJira
+) -> None:
+    fake_jira.throttle(7, path_contains="/search")
+    error, elapsed = raises_transport_error(lambda: jira.find_issue_by_label("rca-x"))
+    assert not error.permanent
+    assert error.status == 429
+    assert error.retry_after == 7
+    assert elapsed < 2  # the library did not sleep and retry on its own
+    assert len(fake_jira.requests_to("/search")) == 1
+
+
+def test_jira_503_is_not_retried_by_the_library(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    fake_jira.fail(503, fake_jira.error_body(503, "maintenance"), headers={"Retry-After": "3"})
+    error, _ = raises_transport_error(lambda: new_issue(jira))
+    assert (error.permanent, error.status, error.retry_after) == (False, 503, 3)
+    assert len(fake_jira.requests_to("/rest/api/2/issue")) == 1
+
+
+def test_jira_stall_times_out_as_transient(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    fake_jira.stall(10)
+    error, elapsed = raises_transport_error(lambda: jira.current_status("OPS-1"))
+    assert not error.permanent
+    assert elapsed < 2 * TIMEOUT
+    assert "timed out" in str(error)
+
+
+def test_jira_unreachable_is_transient() -> None:
+    jira = JiraTransport(f"http://127.0.0.1:{free_port()}", "u", "t", timeout=TIMEOUT)
+    error, _ = raises_transport_error(lambda: jira.find_issue_by_label("rca-x"))
+    assert not error.permanent
+    assert error.status is None
+
+
+def test_jira_unknown_target_status_is_permanent(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    key = new_issue(jira)
+    error, _ = raises_transport_error(lambda: jira.transition_to(key, "Blocked"))
+    assert error.permanent
+    assert "Blocked" in str(error)
+    assert fake_jira.issues[key]["status"] == "To Do"
+
+
+# ---------------------------------------------------------------------------------------------
+# Slack
+# ---------------------------------------------------------------------------------------------
+
+BLOCKS = [
+    {"type": "header", "text": {"type": "plain_text", "text": "P2 ADF failure"}},
+    {"type": "section", "text": {"type": "mrkdwn", "text": "*CopySalesToLake* failed"}},
+]
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack(fake_slack: FakeSlack) -> SlackTransport:
+    return SlackTransport(fake_slack.token, base_url=fake_slack.base_url, timeout=TIMEOUT)
+
+
+def test_slack_post_update_and_thread(slack: SlackTransport, fake_slack: FakeSlack) -> None:
+    channel, ts = slack.post_message("#alerts", text="P2 ADF failure", blocks=BLOCKS)
+    assert channel == fake_slack.channels["alerts"]
+    assert ts.count(".") == 1
+
+    new_blocks = [*BLOCKS, {"type": "context", "elements": [{"type": "mrkdwn", "text": "ack"}]}]
+    slack.update_message(channel, ts, text="P2 ADF failure (acknowledged)", blocks=new_blocks)
+    reply_ts = slack.reply_in_thread(channel, ts, text="Acknowledged by alice")
+    assert reply_ts != ts
+
+    message = fake_slack.messages[(channel, ts)]
+    assert message["text"] == "P2 ADF failure (acknowledged)"
+    assert message["blocks"] == new_blocks
+    assert message["history"] == [{"text": "P2 ADF failure", "blocks": BLOCKS}]
+    assert [r["text"] for r in fake_slack.thread(channel, ts)] == ["Acknowledged by alice"]
+    assert fake_slack.messages[(channel, reply_ts)]["thread_ts"] == ts
+
+    calls = [r.path for r in fake_slack.requests]
+    assert calls == ["/api/chat.postMessage", "/api/chat.update", "/api/chat.postMessage"]
+    assert all(
+        r.header("Authorization") == f"Bearer {fake_slack.token}" for r in fake_slack.requests
+    )
+
+
+def test_slack_base_url_without_trailing_slash(fake_slack: FakeSlack) -> None:
+    slack = SlackTransport(fake_slack.token, base_url=f"{fake_slack.url}/api", timeout=TIMEOUT)
+    channel, _ = slack.post_message("C0DATAENG01", text="hello", blocks=[])
+    assert channel == "C0DATAENG01"
+
+
+@pytest.mark.parametrize(
+    ("channel", "error_code"),
+    [("#no-such-channel", "channel_not_found"), ("#private-ops", "not_in_channel")],
+)
+def test_slack_channel_errors_are_permanent(
+    slack: SlackTransport, channel: str, error_code: str
+) -> None:
+    error, _ = raises_transport_error(
+        lambda: slack.post_message(channel, text="hello", blocks=BLOCKS)
+    )
+    assert error.permanent
+    assert error_code in str(error)
+
+
+def test_slack_update_needs_an_existing_message(
+    slack: SlackTransport, fake_slack: FakeSlack
+) -> None:
+    error, _ = raises_transport_error(
+        lambda: slack.update_message("C0ALERTS002", "1.000001", text="x", blocks=[])
+    )
+    assert error.permanent
+    assert "message_not_found" in str(error)
+    error, _ = raises_transport_error(
+        lambda: slack.post_message("#alerts", text="x", blocks=[{"type": "bogus"}])
+    )
+    assert error.permanent
+    assert "invalid_blocks" in str(error)
+
+
+def test_slack_invalid_auth_is_permanent(fake_slack: FakeSlack) -> None:
+    slack = SlackTransport("xoxb-wrong", base_url=fake_slack.base_url, timeout=TIMEOUT)
+    error, _ = raises_transport_error(lambda: slack.post_message("#alerts", text="x", blocks=[]))
+    assert error.permanent
+    assert "invalid_auth" in str(error)
+    assert fake_slack.messages == {}
+
+
+def test_slack_rate_limit_is_transient_with_retry_after(
+    slack: SlackTransport, fake_slack: FakeSlack
+) -> None:
+    fake_slack.throttle(30)
+    error, elapsed = raises_transport_error(
+        lambda: slack.post_message("#alerts", text="x", blocks=BLOCKS)
+    )
+    assert not error.permanent
+    assert error.status == 429
+    assert error.retry_after == 30
+    assert "ratelimited" in str(error)
+    assert elapsed < 2
+    assert len(fake_slack.requests) == 1  # slack_sdk did not retry behind our back
+    assert slack.post_message("#alerts", text="x", blocks=BLOCKS)  # the next call goes through
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, None),
+        (503, {"ok": False, "error": "service_unavailable"}),
+        (200, {"ok": False, "error": "fatal_error"}),
+        (200, {"ok": False, "error": "internal_error"}),
+    ],
+)
+def test_slack_server_errors_are_transient(
+    slack: SlackTransport, fake_slack: FakeSlack, status: int, body: Any
+) -> None:
+    fake_slack.fail(status, body)
+    error, _ = raises_transport_error(
+        lambda: slack.post_message("#alerts", text="x", blocks=BLOCKS)
+    )
+    assert not error.permanent
+    assert error.status == status
+
+
+def test_slack_stall_times_out_as_transient(slack: SlackTransport, fake_slack: FakeSlack) -> None:
+    fake_slack.stall(10)
+    error, elapsed = raises_transport_error(
+        lambda: slack.post_message("#alerts", text="x", blocks=BLOCKS)
+    )
+    assert not error.permanent
+    assert elapsed < 2 * TIMEOUT
+    assert len(fake_slack.requests) == 1
+
+
+def test_slack_unreachable_is_transient() -> None:
+    slack = SlackTransport("xoxb-x", base_url=f"http://127.0.0.1:{free_port()}/api/", timeout=1)
+    error, _ = raises_transport_error(lambda: slack.post_message("#alerts", text="x", blocks=[]))
+    assert not error.permanent
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Blob (the real Azurite emulator)
+# ---------------------------------------------------------------------------------------------
+
+FILES = {
+    "payload.json": (
+        b'{"pipelineName": "CopySalesToLake", "status": "Failed"}',
+        "application/json",
+    ),
+    "activity-error.log": (
+        b"ErrorCode=SqlFailedToConnect\nCannot connect to SQL Database.",
+        "text/plain; charset=utf-8",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def azurite() -> Iterator[Azurite]:
+    with Azurite() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def container() -> str:
+    return f"rca-evidence-{uuid.uuid4().hex[:12]}"  # each test starts without its container
+
+
+@pytest.fixture
+def blob(azurite: Azurite, container: str) -> BlobTransport:
+    return BlobTransport(azurite.connection_string, container, timeout=TIMEOUT * 3)
+
+
+def download(azurite: Azurite, container: str, name: str) -> tuple[bytes, str]:
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    client = service.get_blob_client(container, name)
+    content = client.download_blob().readall()
+    return content, client.get_blob_properties().content_settings.content_type
+
+
+def test_blob_upload_evidence_and_read_back(
+    blob: BlobTransport, azurite: Azurite, container: str
+) -> None:
+    prefix = "ADF-20240405-0001"
+    url = blob.upload_evidence(prefix, FILES)  # the container does not exist yet
+    assert url == f"{azurite.blob_endpoint}/{container}/{prefix}/"
+    for name, (content, content_type) in FILES.items():
+        assert download(azurite, container, f"{prefix}/{name}") == (content, content_type)
+
+    # Again (a retried task): overwritten in place, nothing duplicated or refused.
+    changed = {**FILES, "payload.json": (b'{"status": "Failed", "run": 2}', "application/json")}
+    assert blob.upload_evidence(f"/{prefix}/", changed) == url
+    assert download(azurite, container, f"{prefix}/payload.json") == changed["payload.json"]
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    names = sorted(b.name for b in service.get_container_client(container).list_blobs())
+    assert names == sorted(f"{prefix}/{name}" for name in FILES)
+
+
+def test_blob_sas_url_reads_with_plain_urllib(blob: BlobTransport) -> None:
+    blob.upload_evidence("ADF-20240405-0002", FILES)
+    url = blob.sas_url("ADF-20240405-0002/payload.json", minutes=5)
+    assert "sp=r" in url
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.read() == FILES["payload.json"][0]
+        assert response.headers["Content-Type"] == "application/json"
+
+    tampered = url.replace("sig=", "sig=AAAA")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(tampered, timeout=5)
+    assert caught.value.code == 403
+
+    expired = blob.sas_url("ADF-20240405-0002/payload.json", minutes=-1)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(expired, timeout=5)
+    assert caught.value.code == 403
+
+    unsigned = url.split("?", 1)[0]  # the container is private
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(unsigned, timeout=5)
+    assert caught.value.code in (403, 404)
+
+
+def test_blob_wrong_account_key_is_permanent(azurite: Azurite, container: str) -> None:
+    bad = azurite.connection_string.replace("AccountKey=Eby8", "AccountKey=Xby8")
+    blob = BlobTransport(bad, container, timeout=TIMEOUT * 3)
+    error, _ = raises_transport_error(lambda: blob.upload_evidence("ADF-1", FILES))
+    assert error.permanent
+    assert error.status == 403
+
+
+def test_blob_emulator_down_is_transient(container: str) -> None:
+    with Azurite() as emulator:
+        blob = BlobTransport(emulator.connection_string, container, timeout=TIMEOUT * 3)
+        assert blob.upload_evidence("ADF-1", FILES)
+    error, elapsed = raises_transport_error(lambda: blob.upload_evidence("ADF-1", FILES))
+    assert not error.permanent
+    assert elapsed < 5  # no retries inside the SDK
+
+
+def test_bad_connection_string_is_permanent() -> None:
+    with pytest.raises(TransportError) as caught:
+        BlobTransport("not a connection string", "c")
+    assert caught.value.permanent
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration and helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_from_settings_returns_none_when_not_configured() -> None:
+    with override_settings(
+        JIRA_URL="",
+        JIRA_USER="",
+        JIRA_API_TOKEN="",
+        SLACK_BOT_TOKEN="",
+        AZURE_STORAGE_CONNECTION_STRING="",
+    ):
+        assert JiraTransport.from_settings() is None
+        assert SlackTransport.from_settings() is None
+        assert BlobTransport.from_settings() is None
+
+
+def test_from_settings_builds_configured_transports() -> None:
+    with override_settings(
+        JIRA_URL="https://jira.example.com",
+        JIRA_USER="bot@example.com",
+        JIRA_API_TOKEN="token",
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_BASE_URL="http://127.0.0.1:9/api",
+        AZURE_STORAGE_CONNECTION_STRING=connection_string(10000),
+        AZURE_STORAGE_CONTAINER="",
+        OUTBOUND_TIMEOUT_SECONDS=4.5,
+    ):
+        jira = JiraTransport.from_settings()
+        slack = SlackTransport.from_settings()
+        blob = BlobTransport.from_settings()
+    assert jira is not None and jira.timeout == 4.5 and jira.cloud is False
+    assert slack is not None and slack.timeout == 4.5
+    assert blob is not None and blob.container == "rca-evidence"
+    assert blob.container_url == f"http://127.0.0.1:10000/{ACCOUNT_NAME}/rca-evidence"
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("7") == 7
+    assert parse_retry_after(" 1.5 ") == 1.5
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
+    later = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 120))
+    assert 100 < (parse_retry_after(later) or 0) <= 120
