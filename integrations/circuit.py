@@ -22,10 +22,14 @@ def _redis(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
+def redis_client() -> redis.Redis:
+    return _redis(settings.REDIS_URL)
+
+
 class CircuitBreaker:
     def __init__(self, target: str) -> None:
         self.target = target
-        self._redis = _redis(settings.REDIS_URL)
+        self._redis = redis_client()
         self._failures = f"{_PREFIX}:{target}:failures"
         self._open_until = f"{_PREFIX}:{target}:open_until"
         self._probe = f"{_PREFIX}:{target}:probe"

@@ -49,3 +49,11 @@ def redeliver_unfinished_deliveries() -> int:
 @shared_task
 def apply_retention() -> int:
     return processing.apply_retention()
+
+
+@shared_task
+def ping(counter_key: str = "rca:worker:pings") -> None:
+    """Proof of life: counts in Redis (the readiness check and the benchmarks use it)."""
+    from integrations.circuit import redis_client
+
+    redis_client().incr(counter_key)

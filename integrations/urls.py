@@ -15,6 +15,7 @@ urlpatterns = [
 ] + [
     path("webhooks/jira/", views.receive_jira_webhook, name="webhook-jira"),
     path("webhooks/slack/actions/", views.receive_slack_action, name="webhook-slack-actions"),
+    path("tickets/<str:ticket_id>/evidence/<path:name>", views.evidence_link, name="evidence"),
     # Paths of the product this replaces, so existing action groups and DAGs keep working.
     path("azure-monitor", views.receive_failure_webhook, {"source": "azure-monitor"}),
     path("databricks-monitor", views.receive_failure_webhook, {"source": "databricks"}),

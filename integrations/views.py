@@ -3,11 +3,20 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from integrations import syncback
 from integrations.events import ParseError
@@ -15,12 +24,14 @@ from integrations.ingest import RejectedDelivery, decode_json, ingest_delivery
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.jira import parse_jira_event
 from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
+from integrations.transports import BlobTransport
 from integrations.webhook_auth import (
     jira_request_is_authentic,
     slack_request_is_authentic,
     token_is_valid,
 )
 from tickets.models import Ticket
+from tickets.roles import VIEWER, has_role
 
 logger = logging.getLogger(__name__)
 
@@ -145,3 +156,17 @@ def receive_slack_action(request: HttpRequest) -> JsonResponse:
         reason="; ".join(results),
     )
     return JsonResponse({"result": results})
+
+
+@require_GET
+def evidence_link(request: HttpRequest, ticket_id: str, name: str) -> HttpResponse:
+    """A short-lived read-only link to one evidence blob, for staff with the viewer role."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not has_role(request.user, VIEWER):
+        return HttpResponseForbidden("You need the viewer role.")
+    ticket = get_object_or_404(Ticket.objects.only("pk", "blob_log_url"), pk=ticket_id)
+    blob = BlobTransport.from_settings()
+    if blob is None or not ticket.blob_log_url:
+        raise Http404("no evidence stored for this ticket")
+    return HttpResponseRedirect(blob.sas_url(f"{ticket.pk}/{name}", minutes=15))

@@ -114,6 +114,14 @@ try:
     AZURE_STORAGE_CONNECTION_STRING = env.str("AZURE_STORAGE_CONNECTION_STRING", "")
     AZURE_STORAGE_CONTAINER = env.str("AZURE_STORAGE_CONTAINER", "rca-evidence")
 
+    # API and dashboard.
+    API_ANON_RATE = env.str("API_ANON_RATE", "60/min")
+    API_USER_RATE = env.str("API_USER_RATE", "1200/min")
+    API_LOGIN_RATE = env.str("API_LOGIN_RATE", "10/min")
+    JWT_ACCESS_SECONDS = env.int("JWT_ACCESS_SECONDS", 15 * 60)
+    JWT_REFRESH_SECONDS = env.int("JWT_REFRESH_SECONDS", 24 * 3600)
+    SELF_REGISTRATION = env.bool("SELF_REGISTRATION", False)
+
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
     LOG_LEVEL = env.log_level("LOG_LEVEL", "INFO")
@@ -128,6 +136,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
     "channels",
     "tickets",
     "integrations",
@@ -188,10 +199,45 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["tickets.api.permissions.IsViewer"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": API_ANON_RATE,
+        "user": API_USER_RATE,
+        "login": API_LOGIN_RATE,
+    },
+    "EXCEPTION_HANDLER": "tickets.api.errors.json_exception_handler",
 }
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_SECONDS),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_SECONDS),
+    "SIGNING_KEY": SECRET_KEY,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RCA service API",
+    "DESCRIPTION": "Tickets, their root-cause analysis, audit trail, stats and traces.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 CHANNEL_LAYERS = {
     "default": {

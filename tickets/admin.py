@@ -1,7 +1,25 @@
-from django.contrib import admin
+"""The on-call triage desk in Django admin.
 
-from tickets.lifecycle import Actor
+Tickets are read-only here: every state change goes through the lifecycle actions (audited,
+followed by JIRA and Slack). Viewers read, responders act (change permission), admins edit the
+ownership, SLA and suppression rules.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from integrations.models import OutboundDelivery
+from tickets import lifecycle
+from tickets.lifecycle import Actor, TransitionError
 from tickets.models import AuditLog, Occurrence, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
+
+EMPTY = "-"
+LIST_DEFERRED = ("embedding", "error_message", "rca_result", "details", "affected_entity", "links")
 
 
 class AuditLogInline(admin.TabularInline):
@@ -10,6 +28,41 @@ class AuditLogInline(admin.TabularInline):
     can_delete = False
     fields = ("created_at", "actor_kind", "actor_name", "action", "before", "after", "details")
     readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OutboundInline(admin.TabularInline):
+    model = OutboundDelivery
+    extra = 0
+    can_delete = False
+    fields = ("target", "action", "status", "attempts", "last_error", "completed_at")
+    readonly_fields = fields
+    verbose_name_plural = "deliveries to JIRA, Slack and Blob"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SlaFilter(admin.SimpleListFilter):
+    title = "SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", "Overdue now"),
+            ("Pending", "Pending"),
+            ("Met", "Met"),
+            ("Breached", "Breached"),
+        ]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() == "overdue":
+            return queryset.sla_overdue(timezone.now())
+        if self.value():
+            return queryset.filter(sla_status=self.value())
+        return queryset
 
 
 @admin.register(Ticket)
@@ -22,17 +75,224 @@ class TicketAdmin(admin.ModelAdmin):
         "pipeline",
         "error_type",
         "finops_team",
-        "sla_status",
+        "sla_remaining_display",
         "occurrence_count",
+        "jira_link",
+        "timestamp",
+    )
+    list_filter = (
+        "status",
+        "severity",
+        "source",
+        "error_type",
+        "finops_team",
+        SlaFilter,
         "rca_source",
         "timestamp",
     )
-    list_filter = ("status", "severity", "source", "error_type", "sla_status", "finops_team")
-    search_fields = ("id", "pipeline", "run_id", "error_message", "itsm_ticket_id")
+    search_fields = ("=id", "pipeline", "=run_id", "error_message", "=itsm_ticket_id")
     date_hierarchy = "timestamp"
-    inlines = [AuditLogInline]
-    exclude = ("embedding",)
-    actions = ["rerun_rca"]
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = [OutboundInline, AuditLogInline]
+    actions = ["acknowledge", "take", "reopen", "rerun_rca", "retry_failed_deliveries"]
+    fieldsets = (
+        (None, {"fields": ("id", "status", "severity", "priority", "pipeline", "error_type")}),
+        (
+            "Root cause",
+            {
+                "fields": (
+                    "rca_display",
+                    "recommendations_display",
+                    "confidence",
+                    "rca_source",
+                    "rca_note",
+                )
+            },
+        ),
+        ("Error", {"fields": ("error_message_display", "similar_display")}),
+        (
+            "Ownership and SLA",
+            {
+                "fields": (
+                    "finops_team",
+                    "finops_owner",
+                    "finops_cost_center",
+                    "sla_seconds",
+                    "sla_deadline",
+                    "sla_status",
+                    "ack_ts",
+                    "ack_user",
+                    "ack_seconds",
+                )
+            },
+        ),
+        (
+            "Where it lives",
+            {
+                "fields": (
+                    "jira_link",
+                    "slack_channel",
+                    "slack_ts",
+                    "evidence_links",
+                    "tracking_id",
+                    "trace_link",
+                )
+            },
+        ),
+        (
+            "Source",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "source",
+                    "processing_mode",
+                    "run_id",
+                    "logic_app_run_id",
+                    "fingerprint",
+                    "occurrence_count",
+                    "first_seen",
+                    "last_seen",
+                    "affected_entity",
+                    "links",
+                    "details",
+                    "remediation_status",
+                    "resolved_at_source_at",
+                    "embedding_model",
+                ),
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        names = [f.name for f in Ticket._meta.fields if f.name != "embedding"]
+        return [
+            *names,
+            "rca_display",
+            "recommendations_display",
+            "error_message_display",
+            "similar_display",
+            "jira_link",
+            "evidence_links",
+            "trace_link",
+        ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # tickets come from webhooks
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            return queryset.defer(*LIST_DEFERRED)
+        return queryset.defer("embedding")
+
+    # --- columns and read-only displays --------------------------------------------------
+
+    @admin.display(description="SLA left", ordering="sla_deadline")
+    def sla_remaining_display(self, ticket: Ticket) -> str:
+        remaining = ticket.sla_remaining()
+        if remaining is None:
+            return format_html('<span style="color:#2e7d32">{}</span>', ticket.sla_status)
+        seconds = int(remaining.total_seconds())
+        if seconds < 0:
+            text, colour = f"-{_duration(-seconds)}", "#c62828"
+        else:
+            text = _duration(seconds)
+            colour = "#ef6c00" if seconds < 0.25 * max(ticket.sla_seconds, 1) else "#2e7d32"
+        return format_html('<span style="color:{};font-weight:bold">{}</span>', colour, text)
+
+    @admin.display(description="JIRA", ordering="itsm_ticket_id")
+    def jira_link(self, ticket: Ticket) -> str:
+        from django.conf import settings
+
+        if not ticket.itsm_ticket_id:
+            return EMPTY
+        if not settings.JIRA_URL:
+            return ticket.itsm_ticket_id
+        url = f"{settings.JIRA_URL.rstrip('/')}/browse/{ticket.itsm_ticket_id}"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', url, ticket.itsm_ticket_id
+        )
+
+    @admin.display(description="Root cause")
+    def rca_display(self, ticket: Ticket) -> str:
+        return format_html(
+            '<div style="white-space:pre-wrap;max-width:60em">{}</div>', ticket.rca_result or EMPTY
+        )
+
+    @admin.display(description="Recommendations")
+    def recommendations_display(self, ticket: Ticket) -> str:
+        if not ticket.recommendations:
+            return EMPTY
+        items = format_html_join("", "<li>{}</li>", ((r,) for r in ticket.recommendations))
+        return format_html("<ol>{}</ol>", items)
+
+    @admin.display(description="Error message")
+    def error_message_display(self, ticket: Ticket) -> str:
+        return format_html(
+            '<pre style="white-space:pre-wrap;max-width:60em;max-height:24em;overflow:auto">'
+            "{}</pre>",
+            ticket.error_message,
+        )
+
+    @admin.display(description="Similar tickets")
+    def similar_display(self, ticket: Ticket) -> str:
+        similar = ticket.details.get("similar") or []
+        if not similar:
+            return EMPTY
+        rows = (
+            (
+                reverse("admin:tickets_ticket_change", args=[s["id"]]),
+                s["id"],
+                f"{s['similarity']:.2f}",
+            )
+            for s in similar
+        )
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", '<li><a href="{}">{}</a> ({})</li>', rows)
+        )
+
+    @admin.display(description="Evidence")
+    def evidence_links(self, ticket: Ticket) -> str:
+        if not ticket.blob_log_url:
+            return EMPTY
+        names = ("rca.md", "rca.json")
+        rows = ((reverse("evidence", args=[ticket.pk, name]), name) for name in names)
+        return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{}</a>', rows)
+
+    @admin.display(description="Trace")
+    def trace_link(self, ticket: Ticket) -> str:
+        if not ticket.tracking_id:
+            return EMPTY
+        return format_html('<a href="/api/v1/trace/{}/">trace</a>', ticket.tracking_id)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def _transition(self, request, queryset, action: str, label: str) -> None:
+        actor = Actor.for_user(request.user)
+        done, refused = 0, []
+        for ticket_id in queryset.values_list("pk", flat=True):
+            try:
+                lifecycle.transition(ticket_id, action, actor, note="Django admin")
+                done += 1
+            except TransitionError as exc:
+                refused.append(f"{ticket_id}: {exc}")
+        if done:
+            self.message_user(request, f"{label} {done} ticket(s).")
+        for reason in refused[:10]:
+            self.message_user(request, reason, level=messages.WARNING)
+
+    @admin.action(description="Acknowledge", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        self._transition(request, queryset, "acknowledge", "Acknowledged")
+
+    @admin.action(description="Take (in progress)", permissions=["change"])
+    def take(self, request, queryset):
+        self._transition(request, queryset, "start_progress", "Took")
+
+    @admin.action(description="Reopen", permissions=["change"])
+    def reopen(self, request, queryset):
+        self._transition(request, queryset, "reopen", "Reopened")
 
     @admin.action(description="Re-run the root-cause analysis", permissions=["change"])
     def rerun_rca(self, request, queryset):
@@ -43,20 +303,39 @@ class TicketAdmin(admin.ModelAdmin):
             request_fresh_rca(ticket_id, actor)
         self.message_user(request, f"Fresh RCA requested for {queryset.count()} ticket(s).")
 
+    @admin.action(description="Retry failed deliveries (JIRA, Slack, Blob)", permissions=["change"])
+    def retry_failed_deliveries(self, request, queryset):
+        from integrations import fanout
+
+        dead = OutboundDelivery.objects.dead().filter(ticket__in=queryset)
+        count = fanout.retry_dead(list(dead.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed deliveries sent again.")
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds % 60:02d}s"
+
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
     list_display = ("ticket", "created_at", "actor_kind", "actor_name", "action")
     list_filter = ("actor_kind", "action")
-    search_fields = ("ticket__id", "actor_name")
+    search_fields = ("=ticket__id", "actor_name")
     list_select_related = ("ticket",)
+    readonly_fields = [f.name for f in AuditLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(Occurrence)
 class OccurrenceAdmin(admin.ModelAdmin):
     list_display = ("key", "ticket", "outcome", "seen_at")
     list_filter = ("outcome",)
-    search_fields = ("key", "ticket__id")
+    search_fields = ("key", "=ticket__id")
+    readonly_fields = [f.name for f in Occurrence._meta.fields]
 
 
 @admin.register(OwnershipRule)
@@ -76,7 +355,15 @@ class OwnershipRuleAdmin(admin.ModelAdmin):
 
 @admin.register(SuppressionRule)
 class SuppressionRuleAdmin(admin.ModelAdmin):
-    list_display = ("pipeline_pattern", "source", "reason", "starts_at", "ends_at", "hit_count")
+    list_display = (
+        "pipeline_pattern",
+        "source",
+        "reason",
+        "starts_at",
+        "ends_at",
+        "hit_count",
+        "enabled",
+    )
     list_filter = ("enabled",)
 
 

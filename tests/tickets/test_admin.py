@@ -1,0 +1,144 @@
+"""Django admin as the triage desk: role permissions, actions through the lifecycle, no N+1."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from tickets.models import AuditLog, SuppressionRule, Ticket
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:tickets_ticket_changelist")
+
+
+def staff(role: str) -> Client:
+    user = User.objects.create_user(f"{role}-user", password="pw-not-secret-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def make_ticket(n: int, **fields) -> Ticket:
+    now = timezone.now()
+    values = {
+        "id": f"ADF-20251210T1234{n:02d}-{n:06x}",
+        "pipeline": f"pl_sales_{n}",
+        "run_id": f"adf:run-{n}",
+        "source": "adf",
+        "fingerprint": f"{n:064x}",
+        "sla_seconds": 3600,
+        "sla_deadline": now + timedelta(hours=1),
+        "rca_result": f"Root cause {n}",
+        "itsm_ticket_id": f"OPS-{n}",
+        **fields,
+    }
+    return Ticket.objects.create(**values)
+
+
+def test_changelist_shows_the_triage_columns_without_n_plus_one(django_assert_max_num_queries):
+    client = staff("viewer")
+    for n in range(5):
+        make_ticket(n)
+    with django_assert_max_num_queries(12) as few:
+        page = client.get(CHANGELIST)
+    for n in range(5, 45):
+        make_ticket(n)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(CHANGELIST)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    for column in ("SLA left", "JIRA", "Occurrence count", "Error type"):
+        assert column in html
+
+
+def test_search_by_jira_key_and_filter_by_overdue_sla():
+    client = staff("viewer")
+    make_ticket(1)
+    make_ticket(2, sla_deadline=timezone.now() - timedelta(minutes=5))
+
+    by_key = client.get(CHANGELIST, {"q": "OPS-1"}).content.decode()
+    overdue = client.get(CHANGELIST, {"sla": "overdue"}).content.decode()
+
+    assert "pl_sales_1" in by_key and "pl_sales_2" not in by_key
+    assert "pl_sales_2" in overdue and "pl_sales_1" not in overdue
+
+
+def test_responder_acknowledges_through_the_lifecycle():
+    client = staff("responder")
+    ticket = make_ticket(1)
+
+    response = client.post(
+        CHANGELIST, {"action": "acknowledge", "_selected_action": [ticket.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.ack_user) == ("acknowledged", "responder-user")
+    entry = AuditLog.objects.get(ticket=ticket, action="acknowledge")
+    assert entry.user.username == "responder-user"
+
+
+def test_an_invalid_transition_is_reported_not_raised():
+    client = staff("responder")
+    ticket = make_ticket(1, status="open")
+
+    response = client.post(
+        CHANGELIST, {"action": "reopen", "_selected_action": [ticket.pk]}, follow=True
+    )
+
+    assert "cannot reopen a ticket that is open" in response.content.decode()
+
+
+def test_viewer_cannot_act_or_edit_rules():
+    client = staff("viewer")
+    ticket = make_ticket(1)
+
+    client.post(CHANGELIST, {"action": "acknowledge", "_selected_action": [ticket.pk]})
+    add_rule = client.get(reverse("admin:tickets_suppressionrule_add"))
+
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+    assert add_rule.status_code == 403
+
+
+def test_admin_edits_rules_but_nobody_edits_ticket_fields():
+    client = staff("admin")
+    ticket = make_ticket(1)
+
+    created = client.post(
+        reverse("admin:tickets_suppressionrule_add"),
+        {"pipeline_pattern": "pl_sales_*", "reason": "maintenance", "enabled": "on"},
+    )
+    client.post(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        {"severity": "Low", "status": "acknowledged"},
+    )
+
+    assert created.status_code == 302 and SuppressionRule.objects.count() == 1
+    ticket.refresh_from_db()
+    assert (ticket.severity, ticket.status) == ("Medium", "open")
+
+
+def test_ticket_page_shows_the_rca_and_escapes_untrusted_text():
+    client = staff("viewer")
+    ticket = make_ticket(
+        1,
+        rca_result="<script>alert(1)</script>",
+        recommendations=["Rotate the <b>secret</b>"],
+        error_message="<img src=x onerror=alert(2)>",
+        details={"similar": [{"id": "ADF-20251210T123400-000000", "similarity": 0.91}]},
+    )
+
+    html = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "Rotate the &lt;b&gt;secret&lt;/b&gt;" in html
+    assert "ADF-20251210T123400-000000" in html and "0.91" in html

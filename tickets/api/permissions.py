@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from tickets.roles import ADMIN, RESPONDER, VIEWER, has_role
+
+
+class IsViewer(BasePermission):
+    """Reads need the viewer role (or more); writes need what the view asks for."""
+
+    message = "You need the viewer role to read tickets."
+
+    def has_permission(self, request, view) -> bool:
+        if not has_role(request.user, VIEWER):
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        return has_role(request.user, getattr(view, "write_role", ADMIN))
+
+
+class IsResponder(BasePermission):
+    message = "You need the responder role to act on tickets."
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, RESPONDER)

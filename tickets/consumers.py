@@ -1,0 +1,46 @@
+"""Live updates for the dashboard: `/ws/tickets/` pushes each created or changed ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from tickets.broadcast import GROUP
+from tickets.models import Ticket
+from tickets.presenters import CARD_FIELDS, ticket_card
+from tickets.roles import VIEWER, has_role
+
+UNAUTHORIZED = 4401
+
+
+class TicketConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if not await database_sync_to_async(has_role)(user, VIEWER):
+            await self.close(code=UNAUTHORIZED)
+            return
+        await self.channel_layer.group_add(GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(GROUP, self.channel_name)
+
+    async def ticket_changed(self, event: dict[str, Any]) -> None:
+        card = await self._card(event["ticket_id"])
+        if card is None:
+            return
+        await self.send_json(
+            {
+                "type": "ticket.changed",
+                "action": event["action"],
+                "actor": event.get("actor", ""),
+                "ticket": card,
+            }
+        )
+
+    @database_sync_to_async
+    def _card(self, ticket_id: str) -> dict[str, Any] | None:
+        ticket = Ticket.objects.only(*CARD_FIELDS).filter(pk=ticket_id).first()
+        return ticket_card(ticket) if ticket else None
