@@ -9,6 +9,7 @@ can retry from admin, and an open circuit breaker makes deliveries wait instead 
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -41,6 +42,16 @@ from tickets.models import ActorKind, Ticket
 logger = logging.getLogger(__name__)
 
 TRANSPORTS = {"jira": JiraTransport, "slack": SlackTransport, "blob": BlobTransport}
+# The settings each transport is built from: a change of any of them builds a new client.
+TRANSPORT_SETTINGS = {
+    "jira": ("JIRA_URL", "JIRA_USER", "JIRA_API_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
+    "slack": ("SLACK_BOT_TOKEN", "SLACK_BASE_URL", "OUTBOUND_TIMEOUT_SECONDS"),
+    "blob": (
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AZURE_STORAGE_CONTAINER",
+        "OUTBOUND_TIMEOUT_SECONDS",
+    ),
+}
 NOT_CONFIGURED = {
     "jira": "JIRA is not configured (set JIRA_URL, JIRA_USER, JIRA_API_TOKEN)",
     "slack": "Slack is not configured (set SLACK_BOT_TOKEN)",
@@ -144,6 +155,17 @@ def redeliver_stale(grace_seconds: float = 300) -> int:
 # --- delivering --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
+def _transport(target: str, config: tuple[Any, ...]) -> Any:
+    return TRANSPORTS[target].from_settings()
+
+
+def transport_for(target: str) -> Any:
+    """One client per target and configuration per process: connections are reused."""
+    config = tuple(getattr(settings, name, None) for name in TRANSPORT_SETTINGS[target])
+    return _transport(target, config)
+
+
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff with full jitter."""
     ceiling = min(
@@ -172,7 +194,7 @@ def deliver(outbound_id: int) -> DeliveryResult:
             return DeliveryResult("gone")
         if row.status != OutboundStatus.PENDING:
             return DeliveryResult(row.status)
-        transport = TRANSPORTS[row.target].from_settings()
+        transport = transport_for(row.target)
         if transport is None:
             _record(row, AttemptOutcome.SKIPPED, 0, NOT_CONFIGURED[row.target])
             _finish(row, OutboundStatus.SKIPPED, NOT_CONFIGURED[row.target])
