@@ -26,6 +26,7 @@ from analysis.prompt import build_rca_prompt
 from analysis.redaction import redact
 from analysis.rule_rca import build_rule_rca
 from analysis.similar import similar_tickets
+from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
@@ -120,6 +121,10 @@ def _analyse(
     prompt = build_rca_prompt(ticket, error_type, history=history, similar=similar, missing=missing)
 
     def record(attempt: Attempt) -> None:
+        LLM_CALLS.labels(attempt.outcome).inc()
+        LLM_SECONDS.observe(attempt.latency_ms / 1000)
+        LLM_TOKENS.labels("prompt").inc(attempt.prompt_tokens or 0)
+        LLM_TOKENS.labels("output").inc(attempt.output_tokens or 0)
         LlmCall.objects.create(
             ticket=ticket,
             model=settings.GEMINI_MODEL,
@@ -135,6 +140,7 @@ def _analyse(
     try:
         answer = generate_rca(prompt.system_instruction, prompt.contents, on_attempt=record)
     except LlmFailure as failure:
+        RCA_FALLBACKS.labels(failure.outcome).inc()
         note = f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
         return _rules(ticket, error_type, note, missing)
     grounded_on = [tid for tid in answer.similar_ticket_ids if tid in prompt.similar_ids]

@@ -35,6 +35,7 @@ from integrations.models import (
     WebhookDelivery,
 )
 from integrations.transports import BlobTransport, JiraTransport, SlackTransport, TransportError
+from rca_project.observability import OUTBOUND_ATTEMPTS, tracking
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Ticket
@@ -181,6 +182,18 @@ def _retry_later(row: OutboundDelivery, seconds: float) -> DeliveryResult:
 
 
 def deliver(outbound_id: int) -> DeliveryResult:
+    tracking_id = (
+        OutboundDelivery.objects.filter(pk=outbound_id)
+        .values_list("ticket__tracking_id", flat=True)
+        .first()
+    )
+    with tracking(tracking_id):
+        result = _deliver(outbound_id)
+        logger.info("outbound %s: %s", outbound_id, result.status)
+    return result
+
+
+def _deliver(outbound_id: int) -> DeliveryResult:
     with transaction.atomic():
         # Lock this delivery only (not the ticket): another worker holding it is delivering it.
         row = (
@@ -247,6 +260,7 @@ def _record(
     error: str = "",
     status: int | None = None,
 ) -> None:
+    OUTBOUND_ATTEMPTS.labels(row.target, outcome).inc()
     DeliveryAttempt.objects.create(
         outbound=row,
         outcome=outcome,

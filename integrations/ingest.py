@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,10 @@ from integrations.parsers.adf import parse_adf_failure
 from integrations.parsers.airflow import parse_airflow_failure
 from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.databricks import parse_databricks_notification
+from rca_project.observability import tracking
 from tickets.services import record_event
+
+logger = logging.getLogger(__name__)
 
 PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
     "azure-monitor": parse_azure_monitor,
@@ -120,7 +124,7 @@ def ingest_delivery(
         delivery.save()
         raise RejectedDelivery(str(exc), tracking_id=delivery.tracking_id) from exc
 
-    with transaction.atomic():
+    with tracking(delivery.tracking_id), transaction.atomic():
         result = record_event(event, delivery.tracking_id)
         delivery.event = event.summary()
         delivery.outcome = result.outcome
@@ -134,6 +138,7 @@ def ingest_delivery(
         delivery.save()
         if delivery.status == DeliveryStatus.PENDING:
             transaction.on_commit(lambda: enqueue_processing(delivery.pk))
+        logger.info("ingested %s delivery: %s %s", source, result.outcome, result.ticket_id or "")
     return IngestResult(
         ticket_id=result.ticket_id,
         outcome=result.outcome,
@@ -158,8 +163,6 @@ def enqueue_processing(delivery_id: int) -> None:
     try:
         process_delivery.delay(delivery_id)
     except Exception:
-        import logging
-
-        logging.getLogger(__name__).warning(
+        logger.warning(
             "broker unavailable; delivery %s left for redelivery", delivery_id, exc_info=True
         )

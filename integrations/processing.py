@@ -11,6 +11,7 @@ from django.utils import timezone
 from analysis.services import analyse_ticket
 from integrations import fanout
 from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
+from rca_project.observability import tracking
 
 logger = logging.getLogger(__name__)
 
@@ -21,13 +22,15 @@ def process_delivery(delivery_id: int) -> None:
     delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return
-    WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
-    if delivery.ticket_id and delivery.outcome == Outcome.CREATED:
-        analyse_ticket(delivery.ticket_id)
-        fanout.schedule_initial(delivery.ticket_id)
-    WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
-    )
+    with tracking(delivery.tracking_id):
+        WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
+        if delivery.ticket_id and delivery.outcome == Outcome.CREATED:
+            analyse_ticket(delivery.ticket_id)
+            fanout.schedule_initial(delivery.ticket_id)
+        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
+        )
+        logger.info("processed delivery %s (%s)", delivery_id, delivery.outcome)
 
 
 def redeliver_unfinished(enqueue) -> int:

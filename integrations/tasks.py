@@ -52,6 +52,17 @@ def apply_retention() -> int:
 
 
 @shared_task
+def heartbeat() -> None:
+    """Scheduled by beat; the readiness check looks at when a worker last ran it."""
+    import time
+
+    from integrations.circuit import redis_client
+    from rca_project.health import WORKER_HEARTBEAT_KEY
+
+    redis_client().set(WORKER_HEARTBEAT_KEY, time.time(), ex=600)
+
+
+@shared_task
 def ping(counter_key: str = "rca:worker:pings") -> None:
     """Proof of life: counts in Redis (the readiness check and the benchmarks use it)."""
     from integrations.circuit import redis_client

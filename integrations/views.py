@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import logging
+import time
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -30,6 +32,7 @@ from integrations.webhook_auth import (
     slack_request_is_authentic,
     token_is_valid,
 )
+from rca_project.observability import INGEST_SECONDS, WEBHOOKS
 from tickets.models import Ticket
 from tickets.roles import VIEWER, has_role
 
@@ -64,6 +67,15 @@ def error_response(message: str, status: int, **extra: object) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def receive_failure_webhook(request: HttpRequest, source: str) -> JsonResponse:
+    started = time.perf_counter()
+    response = _ingest_failure(request, source)
+    outcome = json.loads(response.content).get("outcome") if response.status_code == 202 else None
+    WEBHOOKS.labels(source, outcome or str(response.status_code)).inc()
+    INGEST_SECONDS.labels(source).observe(time.perf_counter() - started)
+    return response
+
+
+def _ingest_failure(request: HttpRequest, source: str) -> JsonResponse:
     if not token_is_valid(request, source):
         return error_response("missing or wrong webhook token", 401)
     limit = settings.WEBHOOK_MAX_BODY_BYTES

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+import time
+
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from rca_project.observability import render_metrics
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -31,7 +37,33 @@ def _redis_ok() -> bool:
         return False
 
 
+WORKER_HEARTBEAT_KEY = "rca:worker:heartbeat"
+WORKER_HEARTBEAT_MAX_AGE = 120
+
+
+def _worker_ok() -> bool:
+    """Beat schedules a heartbeat task every 30 s; a worker running it proves both alive."""
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
+        beat = client.get(WORKER_HEARTBEAT_KEY)
+    except Exception:
+        return False
+    return beat is not None and time.time() - float(beat) < WORKER_HEARTBEAT_MAX_AGE
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database_ok(), "redis": _redis_ok()}
+    checks = {"database": _database_ok(), "redis": _redis_ok(), "worker": _worker_ok()}
     ready = all(checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics. Protected by METRICS_TOKEN (bearer) when it is set."""
+    token = settings.METRICS_TOKEN
+    if token:
+        presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            return HttpResponse("missing or wrong metrics token\n", status=401)
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

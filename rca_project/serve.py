@@ -8,6 +8,7 @@ stops everything; if one child dies, the others are stopped too.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +33,9 @@ def _children(bin_dir: str) -> dict[str, list[str]]:
             WEB_WORKERS,
             "--access-logfile",
             "-",
+            # The path without the query string: Azure action groups put the token there.
+            "--access-logformat",
+            '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
         ],
         "worker": [
             f"{bin_dir}/celery",
@@ -70,7 +74,15 @@ def main() -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL}
+    metrics_dir = settings.VAR_DIR / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.DATABASE_URL,
+        "REDIS_URL": settings.REDIS_URL,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
     bin_dir = os.path.dirname(sys.executable)
     base = f"http://{HOST}:{PORT}"
     print(

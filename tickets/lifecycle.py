@@ -15,6 +15,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from rca_project.observability import SLA_BREACHES
 from tickets.models import ActorKind, AuditLog, SlaStatus, Status, Ticket
 
 # Sent on commit with: ticket_id, action, actor (an Actor), note.
@@ -182,4 +183,5 @@ def mark_sla_breaches(now: Any = None) -> int:
             )
             announce(ticket.pk, "sla_breached", Actor.system("sla"))
             marked += 1
+    SLA_BREACHES.inc(marked)
     return marked

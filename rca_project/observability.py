@@ -1,0 +1,95 @@
+"""Prometheus metrics and structured logs with the tracking id on every line.
+
+Metrics work across processes (gunicorn workers, Celery prefork children) through
+prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (`make run` sets
+it); otherwise each process serves its own.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+WEBHOOKS = Counter(
+    "rca_webhooks_total", "Webhook deliveries by source and outcome.", ["source", "outcome"]
+)
+INGEST_SECONDS = Histogram(
+    "rca_ingest_seconds",
+    "Time to ingest a failure webhook (parse, dedup, ticket, audit).",
+    ["source"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+TASKS = Counter("rca_tasks_total", "Celery tasks by name and outcome.", ["task", "outcome"])
+TASK_SECONDS = Histogram("rca_task_seconds", "Celery task run time.", ["task"])
+OUTBOUND_ATTEMPTS = Counter(
+    "rca_outbound_attempts_total", "Attempts at JIRA, Slack and Blob.", ["target", "outcome"]
+)
+LLM_CALLS = Counter("rca_llm_calls_total", "LLM calls by outcome.", ["outcome"])
+LLM_SECONDS = Histogram("rca_llm_seconds", "LLM call latency.", buckets=(0.5, 1, 2, 5, 10, 20, 40))
+LLM_TOKENS = Counter("rca_llm_tokens_total", "LLM tokens used.", ["kind"])
+RCA_FALLBACKS = Counter("rca_rule_fallbacks_total", "RCAs that fell back to the rules.", ["reason"])
+SLA_BREACHES = Counter("rca_sla_breaches_total", "Tickets marked SLA-breached.")
+
+tracking_id: contextvars.ContextVar[str] = contextvars.ContextVar("tracking_id", default="-")
+
+
+@contextmanager
+def tracking(value: object) -> Iterator[None]:
+    """Everything logged inside carries this tracking id."""
+    token = tracking_id.set(str(value) if value else "-")
+    try:
+        yield
+    finally:
+        tracking_id.reset(token)
+
+
+class TrackingIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.tracking_id = tracking_id.get()
+        return True
+
+
+class LiveStateCollector(Collector):
+    """Read at scrape time: queue depth and circuit breaker states (both live in Redis)."""
+
+    def collect(self):
+        from django.conf import settings
+
+        from integrations.circuit import CircuitBreaker, redis_client
+
+        queue = GaugeMetricFamily("rca_queue_depth", "Tasks waiting in the Celery queue.")
+        circuit = GaugeMetricFamily(
+            "rca_circuit_open", "1 when a target's circuit breaker is open.", labels=["target"]
+        )
+        try:
+            queue.add_metric([], redis_client().llen(getattr(settings, "CELERY_QUEUE", "celery")))
+            for target in ("jira", "slack", "blob"):
+                state = CircuitBreaker(target).state()
+                circuit.add_metric([target], 0 if state == "closed" else 1)
+        except Exception:
+            return
+        yield queue
+        yield circuit
+
+
+def render_metrics() -> bytes:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    output = generate_latest(registry)
+    live = CollectorRegistry()
+    live.register(LiveStateCollector())
+    return output + generate_latest(live)

@@ -1,0 +1,470 @@
+"""OpenAPI additions: the webhook endpoints (plain Django views, invisible to drf-spectacular's
+introspection) are described here and added by a postprocessing hook.
+
+Nothing here imports Django or DRF, so the settings module may import `SCHEMA_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+# The drf-spectacular settings this module needs (merged into SPECTACULAR_SETTINGS, and used
+# by the schema view as its custom settings).
+SCHEMA_SETTINGS: dict[str, Any] = {
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rca_project.openapi.add_webhook_paths",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Status",
+        "SlaStatusEnum": "tickets.models.SlaStatus",
+        "DeliveryStatusEnum": "integrations.models.DeliveryStatus",
+        "DeliveryOutcomeEnum": "integrations.models.Outcome",
+        "OutboundStatusEnum": "integrations.models.OutboundStatus",
+        "AttemptOutcomeEnum": "integrations.models.AttemptOutcome",
+    },
+}
+
+FAILURE_SOURCES = ("azure-monitor", "adf", "databricks", "airflow")
+# Paths of the product this replaces, still served.
+LEGACY_ALIASES = {
+    "/azure-monitor": "/webhooks/azure-monitor/",
+    "/databricks-monitor": "/webhooks/databricks/",
+    "/airflow-monitor": "/webhooks/airflow/",
+    "/jira-webhook": "/webhooks/jira/",
+}
+
+
+def _string(description: str = "", **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", **extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+ADF_FAILURE = {
+    "type": "object",
+    "description": (
+        "The enriched ADF failure body (a Logic App or a pipeline Web activity). Every field"
+        " also accepts ADF's camelCase name: dataFactoryName, pipelineName,"
+        " pipelineRunId/runId, activityName, errorCode, errorMessage, failureType,"
+        " logicAppRunId, subscriptionId, resourceGroup, runStart, runEnd, runUrl."
+        " `error_message` is required unless status is Succeeded."
+    ),
+    "properties": {
+        "factory": _string("Data factory name."),
+        "pipeline": _string("Pipeline name."),
+        "run_id": _string("Pipeline run id: the dedup key."),
+        "activity": _string("Failed activity."),
+        "error_code": _string(),
+        "error_message": _string("The error text (secrets are redacted on arrival)."),
+        "failure_type": _string(example="UserError"),
+        "logic_app_run_id": _string(),
+        "status": _string(
+            "Failed opens or updates a ticket; Succeeded closes the loop.",
+            enum=["Failed", "Succeeded"],
+            default="Failed",
+        ),
+        "severity": _string(enum=["Critical", "High", "Medium", "Low"]),
+        "subscription_id": _string(),
+        "resource_group": _string(),
+        "run_start": _string(format="date-time"),
+        "run_end": _string(format="date-time"),
+        "run_url": _string(format="uri"),
+    },
+    "required": ["pipeline", "run_id"],
+    "additionalProperties": True,
+    "example": {
+        "factory": "adf-sales-prod",
+        "pipeline": "pl_copy_sales_orders",
+        "run_id": "6f1d3c9a-2b7e-4c1a-9f00-1234567890ab",
+        "activity": "Copy_Orders_From_SQL",
+        "error_code": "2200",
+        "error_message": "ErrorCode=SqlFailedToConnect, Cannot connect to SQL Database.",
+        "failure_type": "UserError",
+        "status": "Failed",
+        "severity": "High",
+        "run_start": "2025-12-10T12:30:00Z",
+        "run_end": "2025-12-10T12:34:56Z",
+    },
+}
+
+AIRFLOW_FAILURE = {
+    "type": "object",
+    "description": (
+        "Posted by integrations/airflow_callback/rca_callback.py. One ticket per failed task of"
+        " a DAG run; each try is an occurrence. The previous product's body (execution_date,"
+        " error, dag_display_name, pool, queue, duration...) is accepted as it is."
+        " `exception` (or `error`) is required unless state is success or skipped."
+    ),
+    "properties": {
+        "dag_id": _string(),
+        "task_id": _string(),
+        "run_id": _string(),
+        "logical_date": _string(format="date-time"),
+        "execution_date": _string("Older name of logical_date.", format="date-time"),
+        "try_number": {"type": "integer"},
+        "max_tries": {"type": "integer"},
+        "exception": _string("The exception text or traceback."),
+        "error": _string("Older name of exception."),
+        "exception_type": _string(),
+        "log_url": _string(format="uri"),
+        "operator": _string(),
+        "owner": _string(),
+        "map_index": {"type": "integer", "default": -1},
+        "state": _string("failed, or success/skipped to close the loop."),
+        "hostname": _string(),
+        "end_date": _string(format="date-time"),
+    },
+    "required": ["dag_id", "task_id", "run_id"],
+    "additionalProperties": True,
+    "example": {
+        "dag_id": "sales_daily",
+        "task_id": "load_orders",
+        "run_id": "scheduled__2025-12-10T00:00:00+00:00",
+        "logical_date": "2025-12-10T00:00:00+00:00",
+        "try_number": 2,
+        "max_tries": 3,
+        "exception": "psycopg2.OperationalError: could not connect to server",
+        "exception_type": "OperationalError",
+        "state": "failed",
+    },
+}
+
+DATABRICKS_NOTIFICATION = {
+    "type": "object",
+    "description": (
+        "Databricks job/task notification webhook. jobs.on_failure opens a ticket,"
+        " jobs.on_success closes the loop; start and duration warnings are stored and ignored."
+    ),
+    "properties": {
+        "event_type": _string(
+            enum=[
+                "jobs.on_failure",
+                "jobs.on_success",
+                "jobs.on_start",
+                "jobs.on_duration_warning_threshold_exceeded",
+                "jobs.on_streaming_backlog_exceeded",
+            ]
+        ),
+        "workspace_id": _string(),
+        "job": {
+            "type": "object",
+            "properties": {"job_id": _string(), "name": _string()},
+            "required": ["job_id"],
+        },
+        "run": {"type": "object", "properties": {"run_id": _string()}, "required": ["run_id"]},
+        "task": {"type": "object", "properties": {"task_key": _string()}},
+    },
+    "required": ["event_type", "job", "run"],
+    "additionalProperties": True,
+}
+
+AZURE_MONITOR_ALERT = {
+    "type": "object",
+    "description": (
+        "An Azure Monitor action group body: the common alert schema"
+        " (schemaId azureMonitorCommonAlertSchema, every monitoringService), or the older"
+        " AzureMonitorMetricAlert, Microsoft.Insights/activityLogs, Microsoft.Insights/LogAlert"
+        " and legacy Log Analytics search alert bodies. ADF alerts become ADF tickets."
+    ),
+    "properties": {
+        "schemaId": _string(example="azureMonitorCommonAlertSchema"),
+        "data": {
+            "type": "object",
+            "properties": {
+                "essentials": {
+                    "type": "object",
+                    "properties": {
+                        "alertId": _string(),
+                        "alertRule": _string(),
+                        "severity": _string(enum=["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"]),
+                        "signalType": _string(),
+                        "monitorCondition": _string(enum=["Fired", "Resolved"]),
+                        "monitoringService": _string(),
+                        "alertTargetIDs": {"type": "array", "items": _string()},
+                        "firedDateTime": _string(format="date-time"),
+                    },
+                    "additionalProperties": True,
+                },
+                "alertContext": {"type": "object", "additionalProperties": True},
+            },
+            "additionalProperties": True,
+        },
+    },
+    "additionalProperties": True,
+}
+
+JIRA_ISSUE_EVENT = {
+    "type": "object",
+    "description": (
+        "A JIRA Cloud issue webhook (jira:issue_updated, comment_created...). Status changes"
+        " map onto the ticket: To Do -> open, In Progress -> in_progress, Done -> acknowledged."
+    ),
+    "properties": {
+        "webhookEvent": _string(example="jira:issue_updated"),
+        "timestamp": {"type": "integer", "description": "Milliseconds since the epoch."},
+        "user": {"type": "object", "additionalProperties": True},
+        "issue": {
+            "type": "object",
+            "properties": {"key": _string(), "fields": {"type": "object"}},
+            "additionalProperties": True,
+        },
+        "changelog": {"type": "object", "additionalProperties": True},
+        "comment": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["webhookEvent"],
+    "additionalProperties": True,
+}
+
+SLACK_ACTION_FORM = {
+    "type": "object",
+    "description": "Slack interactivity: a form with the JSON `block_actions` payload.",
+    "properties": {
+        "payload": _string(
+            "JSON: {type: block_actions, user: {id, username}, actions: [{action_id:"
+            " rca_acknowledge|rca_take, value: <ticket id>, action_ts}], container, channel}."
+        )
+    },
+    "required": ["payload"],
+}
+
+WEBHOOK_ACCEPTED = {
+    "type": "object",
+    "properties": {
+        "ticket_id": _string("The ticket the delivery belongs to (null when none).", nullable=True),
+        "outcome": _string(
+            enum=["created", "duplicate", "correlated", "suppressed", "resolved", "ignored"]
+        ),
+        "tracking_id": _string("Follow it with GET /api/v1/trace/{tracking_id}/.", format="uuid"),
+    },
+    "required": ["ticket_id", "outcome", "tracking_id"],
+}
+
+WEBHOOK_ERROR = {
+    "type": "object",
+    "properties": {
+        "error": _string("Why the delivery was refused."),
+        "tracking_id": _string(
+            "Set when the body was kept in the inbox as rejected.", format="uuid"
+        ),
+    },
+    "required": ["error"],
+}
+
+JIRA_SYNC_RESULT = {
+    "type": "object",
+    "properties": {"ticket_id": _string(nullable=True), "result": _string()},
+    "required": ["result"],
+}
+
+SLACK_ACTION_RESULT = {
+    "type": "object",
+    "properties": {"result": {"type": "array", "items": _string()}},
+    "required": ["result"],
+}
+
+COMPONENTS = {
+    "AdfFailure": ADF_FAILURE,
+    "AirflowFailure": AIRFLOW_FAILURE,
+    "DatabricksNotification": DATABRICKS_NOTIFICATION,
+    "AzureMonitorAlert": AZURE_MONITOR_ALERT,
+    "JiraIssueEvent": JIRA_ISSUE_EVENT,
+    "SlackActionForm": SLACK_ACTION_FORM,
+    "WebhookAccepted": WEBHOOK_ACCEPTED,
+    "WebhookError": WEBHOOK_ERROR,
+    "JiraSyncResult": JIRA_SYNC_RESULT,
+    "SlackActionResult": SLACK_ACTION_RESULT,
+}
+
+SECURITY_SCHEMES = {
+    "webhookToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Webhook-Token",
+        "description": "The shared webhook token, or the source's own (WEBHOOK_TOKEN_<SOURCE>).",
+    },
+    "webhookTokenQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "The webhook token in the query string, for senders without headers.",
+    },
+    "jiraSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Hub-Signature",
+        "description": "sha256=<hex HMAC-SHA256 of the body with JIRA_WEBHOOK_SECRET>.",
+    },
+    "jiraTokenQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "JIRA_WEBHOOK_SECRET itself, for JIRA Automation (cannot sign).",
+    },
+    "slackSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Slack-Signature",
+        "description": (
+            "v0=<hex HMAC-SHA256 of 'v0:<X-Slack-Request-Timestamp>:<body>' with"
+            " SLACK_SIGNING_SECRET>; the timestamp may be at most 5 minutes old."
+        ),
+    },
+}
+
+FAILURE_BODIES = {
+    "azure-monitor": ("AzureMonitorAlert", "Azure Monitor alert (Azure Data Factory included)"),
+    "adf": ("AdfFailure", "Azure Data Factory pipeline failure"),
+    "databricks": ("DatabricksNotification", "Databricks job notification"),
+    "airflow": ("AirflowFailure", "Airflow task failure"),
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("WebhookError")}},
+    }
+
+
+def _failure_webhook(source: str) -> dict[str, Any]:
+    body, title = FAILURE_BODIES[source]
+    return {
+        "post": {
+            "operationId": f"webhook_{source.replace('-', '_')}",
+            "summary": f"Receive a {title}",
+            "description": (
+                "Stored in the inbox before the answer, then deduplicated, correlated,"
+                " suppressed or turned into a ticket in one transaction. Bodies over"
+                " WEBHOOK_MAX_BODY_BYTES (1 MiB by default) are refused."
+            ),
+            "tags": ["webhooks"],
+            "security": [{"webhookToken": []}, {"webhookTokenQuery": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(body)}},
+            },
+            "responses": {
+                "202": {
+                    "description": "Accepted (stored); what became of it is in `outcome`.",
+                    "content": {"application/json": {"schema": _ref("WebhookAccepted")}},
+                },
+                "400": _error(
+                    "Not JSON (nothing stored), or JSON of the wrong shape (kept in the inbox"
+                    " as rejected; its tracking_id is returned)."
+                ),
+                "401": _error("Missing or wrong webhook token (nothing stored)."),
+                "413": _error("Body too large (refused from Content-Length)."),
+                "503": _error("Database unavailable: retry later."),
+            },
+        }
+    }
+
+
+def _jira_webhook() -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "webhook_jira",
+            "summary": "Receive a JIRA issue webhook (status sync back)",
+            "tags": ["webhooks"],
+            "security": [{"jiraSignature": []}, {"jiraTokenQuery": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("JiraIssueEvent")}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Applied (or recognised as our own change / a replay).",
+                    "content": {"application/json": {"schema": _ref("JiraSyncResult")}},
+                },
+                "400": _error("Not JSON or not a JIRA issue event."),
+                "401": _error("Missing or wrong signature or token."),
+                "404": _error("No ticket for this issue."),
+                "413": _error("Body too large."),
+                "503": _error("Database unavailable: retry later."),
+            },
+        }
+    }
+
+
+def _slack_webhook() -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "webhook_slack_actions",
+            "summary": "Receive a Slack button click (acknowledge or take a ticket)",
+            "tags": ["webhooks"],
+            "security": [{"slackSignature": []}],
+            "parameters": [
+                {
+                    "name": "X-Slack-Request-Timestamp",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "Unix time of the request; signed with the body.",
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {"schema": _ref("SlackActionForm")}
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Applied; one result per action.",
+                    "content": {"application/json": {"schema": _ref("SlackActionResult")}},
+                },
+                "400": _error("Missing or invalid payload."),
+                "401": _error("Missing, wrong or stale Slack signature."),
+                "404": _error("No such ticket."),
+                "413": _error("Body too large."),
+                "503": _error("Database unavailable: retry later."),
+            },
+        }
+    }
+
+
+def webhook_paths() -> dict[str, dict[str, Any]]:
+    paths = {f"/webhooks/{source}/": _failure_webhook(source) for source in FAILURE_SOURCES}
+    paths["/webhooks/jira/"] = _jira_webhook()
+    paths["/webhooks/slack/actions/"] = _slack_webhook()
+    for alias, target in LEGACY_ALIASES.items():
+        item = copy.deepcopy(paths[target])
+        operation = item["post"]
+        operation["operationId"] += "_legacy_path"
+        operation["description"] = (
+            f"The path of the product this replaces; same as `{target}`. "
+            + operation.get("description", "")
+        ).strip()
+        paths[alias] = item
+    return paths
+
+
+def add_webhook_paths(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: add the webhook endpoints, their bodies and their
+    authentication schemes. Idempotent."""
+    components = result.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name, schema in COMPONENTS.items():
+        schemas.setdefault(name, copy.deepcopy(schema))
+    schemes = components.setdefault("securitySchemes", {})
+    for name, scheme in SECURITY_SCHEMES.items():
+        schemes.setdefault(name, dict(scheme))
+    paths = result.setdefault("paths", {})
+    for path, item in webhook_paths().items():
+        paths.setdefault(path, item)
+    tags = result.setdefault("tags", [])
+    if not any(tag.get("name") == "webhooks" for tag in tags):
+        tags.append(
+            {
+                "name": "webhooks",
+                "description": "Inbound webhooks (not under /api/v1/; token or signature auth).",
+            }
+        )
+    return result
