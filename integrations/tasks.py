@@ -43,7 +43,10 @@ def send_to_blob(self, outbound_id: int) -> str:
 
 @shared_task
 def redeliver_unfinished_deliveries() -> int:
-    return processing.redeliver_unfinished(process_delivery.delay) + fanout.redeliver_stale()
+    from django.conf import settings
+
+    grace = settings.OUTBOUND_REDELIVER_GRACE_SECONDS
+    return processing.redeliver_unfinished(process_delivery.delay) + fanout.redeliver_stale(grace)
 
 
 @shared_task

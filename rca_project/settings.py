@@ -69,6 +69,9 @@ try:
     DEFAULT_FINOPS_COST_CENTER = env.str("DEFAULT_FINOPS_COST_CENTER", "")
     REDELIVER_AFTER = timedelta(seconds=env.int("REDELIVER_AFTER_SECONDS", 300))
     REDELIVER_MAX_ATTEMPTS = env.int("REDELIVER_MAX_ATTEMPTS", 10)
+    REDELIVER_INTERVAL_SECONDS = env.float("REDELIVER_INTERVAL_SECONDS", 60.0)
+    SLA_CHECK_INTERVAL_SECONDS = env.float("SLA_CHECK_INTERVAL_SECONDS", 60.0)
+    OUTBOUND_REDELIVER_GRACE_SECONDS = env.float("OUTBOUND_REDELIVER_GRACE_SECONDS", 300.0)
     INBOX_RETENTION = timedelta(days=env.int("INBOX_RETENTION_DAYS", 90))
 
     # Analysis: Gemini when a key is set, rule-based otherwise (and whenever Gemini fails).
@@ -271,10 +274,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
-    "mark-sla-breaches": {"task": "tickets.tasks.mark_sla_breaches", "schedule": 60.0},
+    "mark-sla-breaches": {
+        "task": "tickets.tasks.mark_sla_breaches",
+        "schedule": SLA_CHECK_INTERVAL_SECONDS,
+    },
     "redeliver-unfinished-deliveries": {
         "task": "integrations.tasks.redeliver_unfinished_deliveries",
-        "schedule": 60.0,
+        "schedule": REDELIVER_INTERVAL_SECONDS,
     },
     "apply-retention": {"task": "integrations.tasks.apply_retention", "schedule": 3600.0},
     "worker-heartbeat": {"task": "integrations.tasks.heartbeat", "schedule": 30.0},
