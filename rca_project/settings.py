@@ -124,6 +124,8 @@ try:
     JWT_ACCESS_SECONDS = env.int("JWT_ACCESS_SECONDS", 15 * 60)
     JWT_REFRESH_SECONDS = env.int("JWT_REFRESH_SECONDS", 24 * 3600)
     SELF_REGISTRATION = env.bool("SELF_REGISTRATION", False)
+    # Where browsers open the live-update websocket; empty: the page's own host.
+    WEBSOCKET_URL = env.str("WEBSOCKET_URL", "")
 
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
@@ -144,6 +146,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "tickets",
     "integrations",

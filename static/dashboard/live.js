@@ -1,0 +1,205 @@
+/* Shared by the dashboard pages: configuration, the SLA/age clocks and the live socket.
+ * Data never becomes markup: everything is written with textContent / setAttribute. */
+(function () {
+  "use strict";
+
+  const configNode = document.getElementById("live-config");
+  const config = configNode ? JSON.parse(configNode.textContent) : {};
+  // The server's clock decides SLA deadlines: correct for a skewed client clock.
+  const skew = config.server_time ? Date.parse(config.server_time) - Date.now() : 0;
+  const now = () => Date.now() + skew;
+
+  const STATUS_LABELS = { open: "Open", in_progress: "In progress", acknowledged: "Acknowledged" };
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  /* Compact duration, the same wording as the server: 45s, 12m, 3h 05m, 2d 4h. */
+  function duration(seconds) {
+    let s = Math.floor(Math.abs(seconds));
+    const d = Math.floor(s / 86400);
+    s -= d * 86400;
+    const h = Math.floor(s / 3600);
+    s -= h * 3600;
+    const m = Math.floor(s / 60);
+    s -= m * 60;
+    if (d) return d + "d " + h + "h";
+    if (h) return h + "h " + pad(m) + "m";
+    if (m) return m + "m";
+    return s + "s";
+  }
+
+  /* A ticking clock: H:MM:SS (with days when needed). */
+  function clock(seconds) {
+    let s = Math.floor(Math.abs(seconds));
+    const d = Math.floor(s / 86400);
+    s -= d * 86400;
+    const h = Math.floor(s / 3600);
+    s -= h * 3600;
+    const m = Math.floor(s / 60);
+    s -= m * 60;
+    return (d ? d + "d " : "") + h + ":" + pad(m) + ":" + pad(s);
+  }
+
+  function renderSla(el, at) {
+    const status = el.dataset.status;
+    const slaStatus = el.dataset.slaStatus || "";
+    const deadline = el.dataset.deadline ? Date.parse(el.dataset.deadline) : NaN;
+    let state;
+    let text;
+    if (status === "acknowledged") {
+      state = slaStatus === "Breached" ? "late" : "met";
+      text = "SLA " + (slaStatus || "Met");
+    } else if (Number.isNaN(deadline)) {
+      state = "none";
+      text = "No SLA";
+    } else {
+      const remaining = (deadline - at) / 1000;
+      if (remaining < 0) {
+        state = "breached";
+        text = "Breached " + clock(remaining) + " ago";
+      } else {
+        state = remaining < 600 ? "warn" : "ok";
+        text = clock(remaining) + " left";
+      }
+    }
+    if (el.textContent !== text) el.textContent = text;
+    if (el.dataset.state !== state) el.dataset.state = state;
+  }
+
+  function tick() {
+    const at = now();
+    document.querySelectorAll(".js-sla").forEach((el) => renderSla(el, at));
+    document.querySelectorAll(".js-age").forEach((el) => {
+      const since = Date.parse(el.getAttribute("datetime"));
+      if (!Number.isNaN(since)) {
+        const text = duration((at - since) / 1000);
+        if (el.textContent !== text) el.textContent = text;
+      }
+    });
+  }
+
+  function indicator(state, text) {
+    const el = document.getElementById("live-status");
+    if (!el) return;
+    el.dataset.state = state;
+    const label = el.querySelector(".live-text");
+    if (label) label.textContent = text;
+  }
+
+  /* Open the ticket socket and keep it open: reconnect with exponential backoff and jitter.
+   * handlers.message(msg) gets each ticket.changed; handlers.resync() runs after a reconnect
+   * (events sent while we were away are lost, so the page refreshes its data). */
+  function connect(handlers) {
+    let attempt = 0;
+    let opened = false;
+    let leaving = false;
+    let retryTimer = null;
+    let current = null;
+
+    window.addEventListener("pagehide", () => {
+      leaving = true;
+    });
+
+    function scheduleRetry() {
+      attempt += 1;
+      const base = Math.min(30000, 1000 * 2 ** Math.min(attempt - 1, 5));
+      const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+      indicator("offline", "Offline · retrying in " + Math.ceil(delay / 1000) + "s");
+      retryTimer = window.setTimeout(open, delay);
+    }
+
+    /* A refused handshake looks like a network drop: ask the server whether we are signed out. */
+    function checkSession() {
+      return fetch(window.location.href, {
+        method: "HEAD",
+        credentials: "same-origin",
+        redirect: "manual",
+        cache: "no-store",
+      })
+        .then((r) => r.type === "opaqueredirect" || r.status === 401 || r.status === 403)
+        .catch(() => false);
+    }
+
+    function open() {
+      retryTimer = null;
+      const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+      let socket;
+      try {
+        // Websockets may be served by another process (daphne next to gunicorn): ws_url.
+        const url = config.ws_url || scheme + "//" + window.location.host + config.ws_path;
+        socket = new WebSocket(url);
+        current = socket;
+      } catch (err) {
+        scheduleRetry();
+        return;
+      }
+      let thisOpened = false;
+      indicator("connecting", attempt ? "Reconnecting…" : "Connecting…");
+      socket.addEventListener("open", () => {
+        const reconnected = opened;
+        opened = true;
+        thisOpened = true;
+        attempt = 0;
+        indicator("live", "Live");
+        if (reconnected && handlers.resync) handlers.resync();
+      });
+      socket.addEventListener("message", (event) => {
+        let msg;
+        try {
+          msg = JSON.parse(event.data);
+        } catch (err) {
+          return;
+        }
+        if (msg && msg.type === "ticket.changed" && msg.ticket && typeof msg.ticket.id === "string") {
+          handlers.message(msg);
+        }
+      });
+      socket.addEventListener("close", (event) => {
+        if (leaving) return;
+        if (event.code === 4401) {
+          indicator("signed-out", "Signed out");
+          return;
+        }
+        if (!thisOpened && attempt >= 1) {
+          checkSession().then((signedOut) => {
+            if (signedOut) indicator("signed-out", "Signed out · reload to sign in");
+            else scheduleRetry();
+          });
+          return;
+        }
+        scheduleRetry();
+      });
+    }
+
+    open();
+    const connection = {
+      /* Drop the connection as a network failure would (the page then reconnects). */
+      drop() {
+        if (current) current.close(4000, "dropped");
+      },
+      reconnectNow() {
+        if (retryTimer) {
+          window.clearTimeout(retryTimer);
+          open();
+        }
+      },
+    };
+    window.RcaLive.connection = connection;
+    return connection;
+  }
+
+  function ticketUrl(id) {
+    return (config.ticket_url || "/tickets/__id__/").replace("__id__", encodeURIComponent(id));
+  }
+
+  function humanAction(action) {
+    return String(action || "changed").replace(/_/g, " ");
+  }
+
+  tick();
+  window.setInterval(tick, 1000);
+
+  window.RcaLive = { config, connect, tick, duration, ticketUrl, humanAction, STATUS_LABELS };
+})();

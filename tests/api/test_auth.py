@@ -1,0 +1,132 @@
+"""JWT: obtain, refresh, verify, expiry; brute force on the login gets 429; rate limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.api import PASSWORD, clear_throttles, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashes(settings):
+    """PBKDF2 costs ~0.3 s a check: the brute-force test makes a dozen."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    clear_throttles()
+    yield
+    clear_throttles()
+
+
+def _rate(scope: str) -> int:
+    return int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope].split("/")[0])
+
+
+def test_obtain_refresh_and_verify():
+    make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+
+    tokens = client.post("/api/v1/token/", {"username": "ana", "password": PASSWORD}).json()
+    assert set(tokens) == {"access", "refresh"}
+
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert client.get("/api/v1/tickets/").status_code == 200
+
+    client.credentials()
+    refreshed = client.post("/api/v1/token/refresh/", {"refresh": tokens["refresh"]})
+    assert refreshed.status_code == 200
+    new_access = refreshed.json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {new_access}")
+    assert client.get("/api/v1/stats/").status_code == 200
+
+    client.credentials()
+    assert client.post("/api/v1/token/verify/", {"token": new_access}).status_code == 200
+    bad = client.post("/api/v1/token/verify/", {"token": new_access[:-4] + "AAAA"})
+    assert bad.status_code == 401
+    assert bad.json()["error"]
+    # A refresh token is not an access token, and an access token does not refresh.
+    assert client.post("/api/v1/token/refresh/", {"refresh": new_access}).status_code == 401
+
+
+def test_wrong_password_is_a_json_401():
+    make_user("viewer", username="ana", password=PASSWORD)
+    response = APIClient().post("/api/v1/token/", {"username": "ana", "password": "nope"})
+    assert response.status_code == 401
+    assert response.json()["error"]
+
+
+def test_an_expired_access_token_is_refused():
+    user = make_user("viewer")
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=timezone.now() - timedelta(hours=1), lifetime=timedelta(minutes=5))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = client.get("/api/v1/tickets/")
+
+    assert response.status_code == 401
+    assert response.json()["error"]
+    assert client.post("/api/v1/token/verify/", {"token": str(token)}).status_code == 401
+
+
+def test_a_token_with_a_short_lifetime_expires():
+    user = make_user("viewer")
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=-1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/tickets/").status_code == 401
+
+
+def test_the_token_of_a_deactivated_user_stops_working():
+    user = make_user("viewer")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    assert client.get("/api/v1/tickets/").status_code == 200
+    user.is_active = False
+    user.save()
+    assert client.get("/api/v1/tickets/").status_code == 401
+
+
+def test_login_brute_force_is_throttled():
+    make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    allowed = _rate("login")
+    for _ in range(allowed):
+        response = client.post("/api/v1/token/", {"username": "ana", "password": "guess"})
+        assert response.status_code == 401
+    blocked = client.post("/api/v1/token/", {"username": "ana", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert "throttled" in blocked.json()["error"].lower()
+    assert int(blocked["Retry-After"]) > 0
+
+
+def test_anonymous_requests_are_rate_limited():
+    """On what anonymous callers may reach at all (the rest answers 401 before throttling)."""
+    client = APIClient()
+    for _ in range(_rate("anon")):
+        assert client.post("/api/v1/token/verify/", {"token": "x"}).status_code == 401
+    assert client.post("/api/v1/token/verify/", {"token": "x"}).status_code == 429
+
+
+def test_users_are_rate_limited_per_user(monkeypatch):
+    from rest_framework.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/min"})
+    first, second = make_user("viewer"), make_user("viewer")
+    one, other = APIClient(), APIClient()
+    one.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(first)}")
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(second)}")
+
+    assert [one.get("/api/v1/tickets/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert other.get("/api/v1/tickets/").status_code == 200

@@ -1,0 +1,128 @@
+"""Who may call what: every endpoint against anonymous, no role, viewer, responder, admin and
+superuser, authenticated with a real JWT."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
+from tests.api import clear_throttles, jwt_client, make_ticket, make_user
+from tickets.models import Status
+
+pytestmark = pytest.mark.django_db
+
+ANON, NOROLE, VIEWER, RESPONDER, ADMIN, SUPER = (
+    "anonymous",
+    "norole",
+    "viewer",
+    "responder",
+    "admin",
+    "superuser",
+)
+CALLERS = (ANON, NOROLE, VIEWER, RESPONDER, ADMIN, SUPER)
+
+
+def expect(anonymous: int, norole: int, viewer: int, responder: int, admin: int) -> dict:
+    return {
+        ANON: anonymous,
+        NOROLE: norole,
+        VIEWER: viewer,
+        RESPONDER: responder,
+        ADMIN: admin,
+        SUPER: admin,
+    }
+
+
+READ = expect(401, 403, 200, 200, 200)
+ACT = expect(401, 403, 403, 200, 200)
+PUBLIC = expect(200, 200, 200, 200, 200)
+EMPTY_BODY = expect(400, 400, 400, 400, 400)
+# Tickets are created by webhooks only: writing through the API is refused to everyone.
+NO_WRITE = expect(401, 403, 403, 403, 405)
+
+# (method, path, ticket status to start from, expected status per caller)
+MATRIX = [
+    ("get", "/api/v1/tickets/", None, READ),
+    ("get", "/api/v1/tickets/{id}/", None, READ),
+    ("get", "/api/v1/tickets/{id}/audit/", None, READ),
+    ("get", "/api/v1/tickets/{id}/similar/", None, READ),
+    ("get", "/api/v1/tickets/{id}/deliveries/", None, READ),
+    ("get", "/api/v1/stats/", None, READ),
+    ("get", "/api/v1/trace/{tracking_id}/", None, READ),
+    ("post", "/api/v1/tickets/{id}/acknowledge/", Status.OPEN, ACT),
+    ("post", "/api/v1/tickets/{id}/take/", Status.OPEN, ACT),
+    ("post", "/api/v1/tickets/{id}/reopen/", Status.ACKNOWLEDGED, ACT),
+    ("post", "/api/v1/tickets/{id}/rerun-rca/", None, expect(401, 403, 403, 202, 202)),
+    ("post", "/api/v1/tickets/", None, NO_WRITE),
+    ("put", "/api/v1/tickets/{id}/", None, NO_WRITE),
+    ("patch", "/api/v1/tickets/{id}/", None, NO_WRITE),
+    ("delete", "/api/v1/tickets/{id}/", None, NO_WRITE),
+    ("get", "/api/v1/schema/", None, PUBLIC),
+    ("get", "/api/v1/docs/", None, PUBLIC),
+    # Open to all; an empty body is refused (test_auth covers the real exchanges).
+    ("post", "/api/v1/token/", None, EMPTY_BODY),
+    ("post", "/api/v1/token/refresh/", None, EMPTY_BODY),
+    ("post", "/api/v1/token/verify/", None, EMPTY_BODY),
+]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    clear_throttles()
+
+
+def _case_id(case: tuple) -> str:
+    return f"{case[0].upper()} {case[1]}"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("case", MATRIX, ids=_case_id)
+def test_permission_matrix(case, caller):
+    method, path, start_status, expected = case
+    ticket = make_ticket(status=start_status or Status.OPEN)
+    tracking_id = uuid.uuid4()
+    WebhookDelivery.objects.create(
+        tracking_id=tracking_id,
+        source="adf",
+        raw_body="{}",
+        status=DeliveryStatus.PROCESSED,
+        outcome=Outcome.CREATED,
+        ticket=ticket,
+    )
+    user = None if caller == ANON else make_user(None if caller == NOROLE else caller)
+    client = jwt_client(user)
+
+    url = path.format(id=ticket.pk, tracking_id=tracking_id)
+    response = getattr(client, method)(url, {}, format="json")
+
+    assert response.status_code == expected[caller], response.content[:300]
+    if response.status_code >= 400:
+        assert response["Content-Type"].startswith("application/json")
+        assert "error" in response.json()
+
+
+def test_every_api_route_is_in_the_matrix():
+    from django.urls import get_resolver
+
+    from tickets.api import urls
+
+    covered = {path for _, path, _, _ in MATRIX}
+    routes = set()
+    for pattern in get_resolver(urls).url_patterns:
+        route = str(pattern.pattern).replace("(?P<pk>[^/]+)", "{id}")
+        route = route.replace("<str:tracking_id>", "{tracking_id}").strip("^$")
+        routes.add("/api/v1/" + route)
+    assert routes == covered
+
+
+def test_an_inactive_user_is_refused():
+    user = make_user(VIEWER, is_active=False)
+    assert jwt_client(user).get("/api/v1/tickets/").status_code == 401
+
+
+def test_session_authentication_works_for_the_browser(client):
+    user = make_user(VIEWER)
+    client.force_login(user)
+    assert client.get("/api/v1/tickets/").status_code == 200

@@ -1,0 +1,354 @@
+"""The ticket list (filters, search, ordering, cursor pagination, query count) and the detail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from integrations.models import DeliveryAttempt, OutboundDelivery
+from tests.api import clear_throttles, jwt_client, make_ticket, make_user, ticket_fields
+from tickets.models import EMBEDDING_DIMENSIONS, Occurrence, Ticket
+
+pytestmark = pytest.mark.django_db
+
+BASE = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    clear_throttles()
+
+
+@pytest.fixture
+def api():
+    return jwt_client(make_user("viewer"))
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.content[:300]
+    return [item["id"] for item in response.json()["results"]]
+
+
+def bulk_tickets(count: int, **overrides) -> list[Ticket]:
+    return Ticket.objects.bulk_create(
+        Ticket(**ticket_fields(timestamp=BASE + timedelta(minutes=i), **overrides))
+        for i in range(count)
+    )
+
+
+@pytest.fixture
+def variety() -> dict[str, Ticket]:
+    return {
+        "a": make_ticket(
+            timestamp=BASE,
+            status="open",
+            severity="Critical",
+            priority="P1",
+            source="adf",
+            error_type="NetworkError",
+            finops_team="sales",
+            sla_status="Pending",
+            pipeline="pl_copy_SALES_orders",
+            itsm_ticket_id="OPS-1",
+            occurrence_count=3,
+        ),
+        "b": make_ticket(
+            timestamp=BASE + timedelta(hours=1),
+            status="acknowledged",
+            severity="Low",
+            priority="P4",
+            source="airflow",
+            error_type="DataError",
+            finops_team="finance",
+            sla_status="Met",
+            pipeline="sales_daily.load",
+            run_id="airflow:sales_daily/load/scheduled__2025",
+            occurrence_count=1,
+        ),
+        "c": make_ticket(
+            timestamp=BASE + timedelta(hours=2),
+            status="in_progress",
+            severity="High",
+            priority="P2",
+            source="databricks",
+            error_type="DatabaseError",
+            finops_team="sales",
+            sla_status="Breached",
+            pipeline="nightly_etl",
+            error_message="java.sql.SQLException: Login failed for user 'etl'",
+            occurrence_count=7,
+        ),
+        "d": make_ticket(
+            timestamp=BASE + timedelta(hours=3),
+            status="open",
+            severity="Medium",
+            priority="P3",
+            source="azure-monitor",
+            error_type="TimeoutError",
+            finops_team="platform",
+            pipeline="adf-prod/pl_ingest",
+            occurrence_count=2,
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("status=open", {"a", "d"}),
+        ("status=open&status=in_progress", {"a", "c", "d"}),
+        ("severity=High", {"c"}),
+        ("priority=P1&priority=P4", {"a", "b"}),
+        ("source=airflow", {"b"}),
+        ("error_type=DatabaseError", {"c"}),
+        ("team=sales", {"a", "c"}),
+        ("sla_status=Breached", {"c"}),
+        ("pipeline=sales", {"a", "b"}),
+        ("jira_key=OPS-1", {"a"}),
+        ("created_after=2025-12-01T13:00:00Z", {"b", "c", "d"}),
+        ("created_before=2025-12-01T13:00:00Z", {"a"}),
+        ("created_after=2025-12-01T13:00:00Z&created_before=2025-12-01T15:00:00Z", {"b", "c"}),
+        ("status=open&team=platform", {"d"}),
+        ("search=login failed", {"c"}),
+        ("search=OPS-1", {"a"}),
+        ("search=scheduled__2025", {"b"}),
+        ("search=pl_ingest", {"d"}),
+    ],
+)
+def test_filters_and_search(api, variety, query, expected):
+    by_id = {ticket.pk: name for name, ticket in variety.items()}
+    found = {by_id[i] for i in ids(api.get(f"/api/v1/tickets/?{query}"))}
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("status=closed", "status"), ("created_after=yesterday", "created_after")],
+)
+def test_a_bad_filter_value_is_a_400_naming_it(api, variety, query, field):
+    response = api.get(f"/api/v1/tickets/?{query}")
+    assert response.status_code == 400
+    assert field in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "ordering, expected",
+    [
+        (None, "dcba"),
+        ("timestamp", "abcd"),
+        ("severity", "acdb"),
+        ("-severity", "bdca"),
+        ("priority", "acdb"),
+        ("-occurrence_count", "cadb"),
+        ("occurrence_count", "bdac"),
+        ("-last_seen", "dcba"),
+        ("sla_deadline", "abcd"),
+        ("not_a_field", "dcba"),
+    ],
+)
+def test_ordering(api, variety, ordering, expected):
+    by_id = {ticket.pk: name for name, ticket in variety.items()}
+    query = f"?ordering={ordering}" if ordering else ""
+    assert "".join(by_id[i] for i in ids(api.get(f"/api/v1/tickets/{query}"))) == expected
+
+
+def test_list_items_are_compact(api, variety):
+    item = api.get("/api/v1/tickets/").json()["results"][0]
+    assert "embedding" not in item
+    assert "error_message" not in item and "rca_result" not in item
+    assert {"id", "status", "severity", "team", "jira_key", "sla_remaining_seconds"} <= set(item)
+
+
+def test_cursor_pagination_walks_every_ticket_once():
+    api = jwt_client(make_user("viewer"))
+    bulk_tickets(130)
+    first = api.get("/api/v1/tickets/")
+    assert len(first.json()["results"]) == 50 and first.json()["previous"] is None
+
+    seen: list[str] = []
+    url = "/api/v1/tickets/?page_size=40"
+    while url:
+        body = api.get(url).json()
+        seen += [item["id"] for item in body["results"]]
+        url = body["next"]
+    expected = list(Ticket.objects.order_by("-timestamp").values_list("id", flat=True))
+    assert seen == expected
+
+    capped = api.get("/api/v1/tickets/?page_size=1000").json()
+    assert len(capped["results"]) == 130  # under the cap of 200
+    bulk_tickets(100)
+    assert len(api.get("/api/v1/tickets/?page_size=1000").json()["results"]) == 200
+
+
+def test_cursor_pagination_over_equal_values_is_stable():
+    """Severity has four values: pages must split ties without skipping or repeating."""
+    api = jwt_client(make_user("viewer"))
+    severities = ["Low", "Critical", "Medium", "High"]
+    Ticket.objects.bulk_create(
+        Ticket(**ticket_fields(timestamp=BASE + timedelta(minutes=i % 3), severity=sev))
+        for i, sev in enumerate(severities[i % 4] for i in range(45))
+    )
+    seen: list[str] = []
+    url = "/api/v1/tickets/?ordering=severity&page_size=7"
+    while url:
+        body = api.get(url).json()
+        seen += [item["id"] for item in body["results"]]
+        url = body["next"]
+    assert len(seen) == len(set(seen)) == 45
+    rank = {"Critical": 0, "High": 1, "Medium": 2, "Low": 3}
+    severity_of = dict(Ticket.objects.values_list("id", "severity"))
+    assert [rank[severity_of[i]] for i in seen] == sorted(rank[severity_of[i]] for i in seen)
+
+
+def _list_queries(api, query: str = "") -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(f"/api/v1/tickets/{query}")
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_the_list_costs_the_same_queries_for_5_or_50_tickets(django_assert_max_num_queries):
+    api = jwt_client(make_user("viewer"))
+    bulk_tickets(5)
+    small = _list_queries(api, "?status=open&ordering=severity")
+    bulk_tickets(45)
+    assert _list_queries(api, "?status=open&ordering=severity") == small
+    # user, role, the page: nothing per ticket.
+    with django_assert_max_num_queries(3):
+        api.get("/api/v1/tickets/")
+
+
+def test_the_list_does_not_load_long_columns(api, variety):
+    with CaptureQueriesContext(connection) as captured:
+        api.get("/api/v1/tickets/")
+    page_sql = next(q["sql"] for q in captured if "tickets_ticket" in q["sql"])
+    for column in ("embedding", "error_message", "rca_result", "details", "raw_body"):
+        assert f'"{column}"' not in page_sql
+
+
+@override_settings(JIRA_URL="https://example.atlassian.net/")
+def test_detail_has_what_a_triager_needs(api):
+    ticket = make_ticket(
+        rca_result="The SQL server refused connections.",
+        recommendations=["Check the firewall", "Rotate the password"],
+        confidence=0.8,
+        rca_source="rules",
+        rca_note="rule-based: no GEMINI_API_KEY configured",
+        affected_entity={"factory": "adf-prod"},
+        links={"run": "https://adf.azure.com/run/1"},
+        details={"activity": "Copy"},
+        itsm_ticket_id="OPS-42",
+        slack_channel="#alerts",
+        slack_ts="1700000000.000100",
+        blob_log_url="https://blob.example/evidence.json",
+        occurrence_count=2,
+        embedding=[0.1] * EMBEDDING_DIMENSIONS,
+        embedding_model="test",
+    )
+    Occurrence.objects.create(key="adf:run#1", ticket=ticket, outcome="created")
+    Occurrence.objects.create(key="adf:run#2", ticket=ticket, outcome="correlated")
+
+    response = api.get(f"/api/v1/tickets/{ticket.pk}/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert "embedding" not in body and "embedding_model" not in body
+    assert body["rca_result"] == "The SQL server refused connections."
+    assert body["recommendations"] == ["Check the firewall", "Rotate the password"]
+    assert body["confidence"] == 0.8
+    assert body["rca_source"] == "rules" and body["rca_note"].startswith("rule-based")
+    assert body["error_message"].startswith("ErrorCode=SqlFailedToConnect")
+    assert body["affected_entity"] == {"factory": "adf-prod"}
+    assert body["links"] == {"run": "https://adf.azure.com/run/1"}
+    assert body["details"] == {"activity": "Copy"}
+    assert body["jira_key"] == "OPS-42"
+    assert body["jira_url"] == "https://example.atlassian.net/browse/OPS-42"
+    assert (body["slack_channel"], body["slack_ts"]) == ("#alerts", "1700000000.000100")
+    assert body["blob_log_url"] == "https://blob.example/evidence.json"
+    assert body["occurrence_count"] == 2
+    assert [o["key"] for o in body["recent_occurrences"]] == ["adf:run#2", "adf:run#1"]
+    assert 3500 < body["sla_remaining_seconds"] <= 3600
+    for field in ("first_seen", "last_seen", "ack_ts", "ack_user", "ack_seconds", "team"):
+        assert field in body
+
+
+def test_unknown_ticket_is_a_json_404(api):
+    response = api.get("/api/v1/tickets/ADF-nope/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]
+
+
+def test_deliveries_with_their_attempts(api):
+    ticket = make_ticket()
+    jira = OutboundDelivery.objects.create(
+        key=f"jira_create:{ticket.pk}", ticket=ticket, target="jira", action="jira_create"
+    )
+    DeliveryAttempt.objects.create(outbound=jira, outcome="transient_error", http_status=503)
+    DeliveryAttempt.objects.create(outbound=jira, outcome="succeeded", http_status=201)
+    OutboundDelivery.objects.create(
+        key=f"slack_post:{ticket.pk}", ticket=ticket, target="slack", action="slack_post"
+    )
+
+    body = api.get(f"/api/v1/tickets/{ticket.pk}/deliveries/").json()
+
+    assert [d["target"] for d in body] == ["jira", "slack"]
+    assert [a["outcome"] for a in body[0]["attempts"]] == ["transient_error", "succeeded"]
+    assert body[1]["attempts"] == []
+    assert api.get("/api/v1/tickets/nope/deliveries/").status_code == 404
+
+
+def _unit(*values: float) -> list[float]:
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for index, value in enumerate(values):
+        vector[index] = value
+    return vector
+
+
+def test_similar_tickets_with_their_similarity(api):
+    ticket = make_ticket(embedding=_unit(1.0), embedding_model="test")
+    close = make_ticket(embedding=_unit(0.95, 0.05), embedding_model="test")
+    closer = make_ticket(embedding=_unit(0.99, 0.01), embedding_model="test")
+    make_ticket(embedding=_unit(0.0, 1.0), embedding_model="test")  # unrelated
+    make_ticket(embedding=_unit(1.0), embedding_model="other-model")  # not comparable
+    make_ticket()  # not embedded
+
+    body = api.get(f"/api/v1/tickets/{ticket.pk}/similar/").json()
+
+    assert [item["id"] for item in body] == [closer.pk, close.pk]
+    assert body[0]["similarity"] > body[1]["similarity"] > 0.99
+    assert "embedding" not in body[0]
+    assert api.get(f"/api/v1/tickets/{make_ticket().pk}/similar/").json() == []
+    assert api.get("/api/v1/tickets/nope/similar/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"status": "acknowledged", "ack_ts": BASE + timedelta(minutes=5), "ack_user": "maria"},
+        {"sla_deadline": None, "resolved_at_source_at": BASE, "itsm_ticket_id": "OPS-7"},
+        {"sla_deadline": BASE - timedelta(days=1), "finops_team": "sales"},
+    ],
+)
+def test_the_hand_built_list_item_equals_drf_generic_one(overrides, monkeypatch):
+    from django.utils import timezone
+    from rest_framework import serializers
+
+    from tickets.api.serializers import LIST_FIELDS, SimilarTicketSerializer, TicketListSerializer
+
+    ticket = make_ticket(timestamp=BASE, **overrides)
+    ticket.refresh_from_db()
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)  # the same SLA seconds left for both
+    generic = serializers.ModelSerializer.to_representation(TicketListSerializer(), ticket)
+    row = Ticket.objects.values(*LIST_FIELDS).get(pk=ticket.pk)
+
+    assert TicketListSerializer(ticket).data == generic
+    assert TicketListSerializer(row).data == generic
+    ticket.similarity = 0.9
+    similar = serializers.ModelSerializer.to_representation(SimilarTicketSerializer(), ticket)
+    assert SimilarTicketSerializer(ticket).data == similar == {**generic, "similarity": 0.9}

@@ -1,0 +1,141 @@
+"""Acknowledge / take / reopen / rerun through the API: the lifecycle does the work, the API
+answers 200 with the ticket, 409 with the reason when the change is not allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api import clear_throttles, jwt_client, make_ticket, make_user
+from tickets.models import AuditLog
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    clear_throttles()
+
+
+@pytest.fixture
+def responder():
+    return make_user("responder", username="maria")
+
+
+def test_acknowledge_records_the_user_and_the_note(responder):
+    ticket = make_ticket()
+    api = jwt_client(responder)
+
+    response = api.post(
+        f"/api/v1/tickets/{ticket.pk}/acknowledge/", {"note": "on it"}, format="json"
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "acknowledged"
+    assert body["ack_user"] == "maria" and body["sla_status"] == "Met"
+    assert body["sla_remaining_seconds"] is None
+    entry = AuditLog.objects.get(ticket=ticket, action="acknowledge")
+    assert (entry.actor_kind, entry.actor_name, entry.user) == ("user", "maria", responder)
+    assert entry.details == {"note": "on it"}
+    assert (entry.before["status"], entry.after["status"]) == ("open", "acknowledged")
+
+
+def test_take_then_reopen_then_the_audit_trail_oldest_first(responder):
+    ticket = make_ticket()
+    api = jwt_client(responder)
+
+    assert api.post(f"/api/v1/tickets/{ticket.pk}/take/").json()["status"] == "in_progress"
+    reopened = api.post(f"/api/v1/tickets/{ticket.pk}/reopen/", {"note": ""}, format="json")
+    assert reopened.status_code == 200 and reopened.json()["status"] == "open"
+
+    audit = jwt_client(make_user("viewer")).get(f"/api/v1/tickets/{ticket.pk}/audit/").json()
+    entries = audit["results"]
+    assert [e["action"] for e in entries] == ["start_progress", "reopen"]
+    assert {e["username"] for e in entries} == {"maria"}
+    assert entries[0]["before"] == {"status": "open"}
+    assert entries[0]["after"] == {"status": "in_progress"}
+
+
+@pytest.mark.parametrize(
+    "status, action, reason",
+    [
+        ("acknowledged", "acknowledge", "cannot acknowledge a ticket that is acknowledged"),
+        ("in_progress", "take", "cannot start progress a ticket that is in_progress"),
+        ("acknowledged", "take", "cannot start progress a ticket that is acknowledged"),
+        ("open", "reopen", "cannot reopen a ticket that is open"),
+    ],
+)
+def test_an_invalid_transition_is_a_409_with_the_reason(responder, status, action, reason):
+    ticket = make_ticket(status=status)
+
+    response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/{action}/")
+
+    assert response.status_code == 409
+    assert response.json() == {"error": reason}
+    assert not AuditLog.objects.filter(ticket=ticket).exists()
+
+
+def test_transition_of_an_unknown_ticket_is_a_404(responder):
+    response = jwt_client(responder).post("/api/v1/tickets/ADF-nope/acknowledge/")
+    assert response.status_code == 404
+    assert response.json()["error"]
+
+
+def test_a_note_too_long_is_a_400(responder):
+    ticket = make_ticket()
+    response = jwt_client(responder).post(
+        f"/api/v1/tickets/{ticket.pk}/acknowledge/", {"note": "x" * 2001}, format="json"
+    )
+    assert response.status_code == 400
+    assert "note" in response.json()["detail"]
+
+
+def test_rerun_rca_is_audited_and_queued_on_commit(responder, django_capture_on_commit_callbacks):
+    ticket = make_ticket()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/rerun-rca/")
+
+    assert response.status_code == 202
+    assert response.json() == {"ticket_id": ticket.pk, "status": "queued"}
+    entry = AuditLog.objects.get(ticket=ticket, action="rca requested")
+    assert entry.user == responder
+    assert len(callbacks) == 1  # the analysis task, published once the audit entry commits
+    assert jwt_client(responder).post("/api/v1/tickets/nope/rerun-rca/").status_code == 404
+
+
+def test_rerun_rca_with_the_broker_down_is_a_503(responder, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from analysis.tasks import analyse_ticket
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(analyse_ticket, "delay", broker_down)
+    ticket = make_ticket()
+
+    # The test's transaction never commits, so run the on-commit publication as it happens.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("django.db.transaction.on_commit", lambda callback, **_: callback())
+        response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/rerun-rca/")
+
+    assert response.status_code == 503
+    assert response.json() == {"error": "the analysis queue is unavailable; retry later"}
+
+
+def test_audit_is_paginated_oldest_first():
+    from tickets.lifecycle import Actor, write_audit
+
+    ticket = make_ticket()
+    for index in range(5):
+        write_audit(ticket, Actor.system(), f"step {index}")
+    api = jwt_client(make_user("viewer"))
+
+    first = api.get(f"/api/v1/tickets/{ticket.pk}/audit/?page_size=3").json()
+    second = api.get(first["next"]).json()
+
+    actions = [e["action"] for e in first["results"] + second["results"]]
+    assert actions == [f"step {i}" for i in range(5)]
+    assert second["next"] is None
+    assert api.get("/api/v1/tickets/nope/audit/").status_code == 404

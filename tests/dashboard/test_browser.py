@@ -1,0 +1,545 @@
+"""The dashboard in headless Chromium against a real ASGI server (Daphne, HTTP + websocket).
+
+Daphne runs in a thread of this test process, so it shares the test database (transactional
+test: everything is committed) and the test Redis (Channels layer, Celery broker); a real Celery
+worker (threads, same process) analyses the posted failures. The scenario: sign in, see the
+board, post a failure to the real webhook and watch its card appear without a reload, follow
+live changes on the detail page, acknowledge it and watch the card move on the board (live),
+and check that markup in untrusted text stays text. Screenshots go to docs/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import local_payload, wait_for
+from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import Ticket
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+# The README's screenshots are refreshed with RCA_SCREENSHOTS=docs; by default they go to a
+# scratch folder so a test run leaves the working tree as it was.
+DOCS = Path(os.environ.get("RCA_SCREENSHOTS") or tempfile.gettempdir() + "/rca-screenshots")
+
+selenium = pytest.importorskip("selenium", reason="selenium is not installed")
+if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    pytest.skip("needs the Debian packages chromium and chromium-driver", allow_module_level=True)
+
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def asgi_server() -> Iterator[str]:
+    """Daphne serving the project's ASGI application (plus static files) on a free port.
+
+    Twisted's reactor runs once per process, so one server serves the whole module."""
+    from daphne.server import Server  # installs the asyncio reactor before Twisted's default
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from twisted.internet import reactor
+
+    from rca_project.asgi import application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Server(
+        ASGIStaticFilesHandler(application),
+        endpoints=[f"tcp:port={port}:interface=127.0.0.1"],
+        signal_handlers=False,
+        verbosity=0,
+    )
+    thread = threading.Thread(target=server.run, name="daphne", daemon=True)
+    thread.start()
+    wait_for(lambda: server.listening_addresses, timeout=15)
+    yield f"http://127.0.0.1:{port}"
+    reactor.callFromThread(reactor.stop)
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def short_lived_connections() -> Iterator[None]:
+    """The server's threads close their database connections after each request, so none is
+    left open on the test database when it is flushed and dropped."""
+    options = connections.settings["default"]
+    before = options.get("CONN_MAX_AGE", 0)
+    options["CONN_MAX_AGE"] = 0
+    yield
+    options["CONN_MAX_AGE"] = before
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} not found: apt-get install -y chromium chromium-driver",
+            pytrace=False,
+        )
+    profile = tempfile.mkdtemp(prefix="rca-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-background-timer-throttling",
+        "--disable-renderer-backgrounding",
+        "--window-size=1440,900",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def wait(driver: webdriver.Chrome, condition, timeout: float = 20):
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def column_of(driver: webdriver.Chrome, ticket_id: str) -> str | None:
+    return driver.execute_script(
+        "for (const card of document.querySelectorAll('#board .card')) {"
+        "  if (card.dataset.id === arguments[0])"
+        "    return card.closest('.column-list').dataset.column;"
+        "} return null;",
+        ticket_id,
+    )
+
+
+def card_text(driver: webdriver.Chrome, ticket_id: str, field: str) -> str | None:
+    return driver.execute_script(
+        "for (const card of document.querySelectorAll('#board .card')) {"
+        "  if (card.dataset.id === arguments[0]) {"
+        "    const node = card.querySelector('[data-field=\"' + arguments[1] + '\"]');"
+        "    return node ? node.textContent : null; } } return null;",
+        ticket_id,
+        field,
+    )
+
+
+def post_failure(base_url: str, body: dict) -> dict:
+    answer = requests.post(
+        f"{base_url}/webhooks/adf/",
+        data=json.dumps(body),
+        headers={"X-Webhook-Token": settings.WEBHOOK_TOKEN, "Content-Type": "application/json"},
+        timeout=15,
+    )
+    assert answer.status_code == 202, answer.text
+    return answer.json()
+
+
+def mark_page(driver: webdriver.Chrome) -> None:
+    """A marker on `window`: still there later means the page was never reloaded."""
+    driver.execute_script("window.__noReload = true;")
+
+
+def not_reloaded(driver: webdriver.Chrome) -> bool:
+    return driver.execute_script("return window.__noReload === true;")
+
+
+def assert_no_alert(driver: webdriver.Chrome) -> None:
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        return
+    text = alert.text
+    alert.dismiss()
+    raise AssertionError(f"a script from ticket data ran: alert({text})")
+
+
+def screenshot(driver: webdriver.Chrome, name: str, max_height: int = 2000) -> Path:
+    """The page at 1440 px wide, as tall as its content (up to max_height)."""
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    metrics = {"width": 1440, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {**metrics, "height": max(800, min(int(height), max_height))},
+    )
+    time.sleep(0.3)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    path = DOCS / name
+    driver.save_screenshot(str(path))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return path
+
+
+def seed_board() -> None:
+    now = timezone.now()
+    rows = [
+        (
+            "sales_daily.load_orders",
+            "airflow",
+            "Critical",
+            "P1",
+            "DatabaseError",
+            "sales-analytics",
+            3,
+            8,
+            15,
+            "open",
+            "",
+        ),
+        (
+            "pl_ingest_iot_telemetry",
+            "adf",
+            "High",
+            "P2",
+            "ResourceExhaustion",
+            "data-platform",
+            1,
+            47,
+            60,
+            "open",
+            "OPS-311",
+        ),
+        (
+            "nightly_customer_merge",
+            "databricks",
+            "Medium",
+            "P3",
+            "DataError",
+            "customer-360",
+            5,
+            300,
+            240,
+            "open",
+            "OPS-305",
+        ),
+        (
+            "pl_export_finance_gl",
+            "adf",
+            "Low",
+            "P4",
+            "ConfigurationError",
+            "finance-data",
+            1,
+            190,
+            1440,
+            "open",
+            "",
+        ),
+        (
+            "marketing_attribution.score",
+            "airflow",
+            "High",
+            "P2",
+            "TimeoutError",
+            "marketing",
+            2,
+            35,
+            60,
+            "in_progress",
+            "OPS-309",
+        ),
+        (
+            "pl_copy_inventory_snapshot",
+            "adf",
+            "Medium",
+            "P3",
+            "NetworkError",
+            "data-platform",
+            1,
+            95,
+            240,
+            "in_progress",
+            "OPS-307",
+        ),
+        (
+            "clickstream_sessionize",
+            "databricks",
+            "Critical",
+            "P1",
+            "CodeError",
+            "web-analytics",
+            4,
+            260,
+            15,
+            "acknowledged",
+            "OPS-298",
+        ),
+        (
+            "pl_sync_crm_accounts",
+            "adf",
+            "High",
+            "P2",
+            "AuthenticationError",
+            "customer-360",
+            1,
+            400,
+            60,
+            "acknowledged",
+            "OPS-296",
+        ),
+    ]
+    for (
+        pipeline,
+        source,
+        severity,
+        priority,
+        error_type,
+        team,
+        occ,
+        age_min,
+        sla_min,
+        status,
+        jira,
+    ) in rows:
+        created = now - timedelta(minutes=age_min)
+        deadline = created + timedelta(minutes=sla_min)
+        acknowledged = status == "acknowledged"
+        make_ticket(
+            ack_ts=created + timedelta(minutes=sla_min // 2) if acknowledged else None,
+            ack_seconds=sla_min * 30 if acknowledged else None,
+            pipeline=pipeline,
+            source=source,
+            processing_mode=source,
+            severity=severity,
+            priority=priority,
+            error_type=error_type,
+            finops_team=team,
+            occurrence_count=occ,
+            timestamp=created,
+            sla_seconds=sla_min * 60,
+            sla_deadline=deadline,
+            sla_status="Met" if acknowledged else "Breached" if deadline < now else "Pending",
+            status=status,
+            itsm_ticket_id=jira,
+            ack_user="maria" if acknowledged else "",
+            rca_source="rules",
+        )
+
+
+def seed_history(days: int = 14) -> None:
+    """Acknowledged tickets of the past days, for the charts."""
+    classes = ["NetworkError", "DatabaseError", "TimeoutError", "DataError", "CodeError"]
+    names = [
+        "pl_copy_sales_orders_eu",
+        "orders_daily.transform",
+        "ml_feature_store_refresh",
+        "pl_load_web_events",
+        "finance_close.accruals",
+        "inventory_forecast_train",
+        "pl_ingest_pos_transactions",
+    ]
+    now = timezone.now()
+    for day in range(1, days):
+        for i in range(2 + (day * 7) % 5):
+            created = now - timedelta(days=day, hours=i * 2 + 1)
+            ack_seconds = 600 + ((day * 13 + i * 29) % 40) * 180
+            sla_seconds = 3600
+            make_ticket(
+                pipeline=names[(day * 3 + i) % len(names)],
+                error_type=classes[(day + i * 3) % len(classes)],
+                timestamp=created,
+                sla_seconds=sla_seconds,
+                sla_deadline=created + timedelta(seconds=sla_seconds),
+                status="acknowledged",
+                ack_ts=created + timedelta(seconds=ack_seconds),
+                ack_seconds=ack_seconds,
+                ack_user="maria",
+                sla_status="Met" if ack_seconds <= sla_seconds else "Breached",
+                rca_source="rules",
+            )
+
+
+# --- the scenario -----------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_live_board_detail_and_acknowledge(
+    asgi_server, short_lived_connections, celery_worker, browser
+):
+    base = asgi_server
+    make_user("maria", "responder", first_name="Maria")
+    seed_board()
+    seed_history()
+    earlier = local_payload("adf_failure.json")
+    earlier.update(pipeline="pl_copy_sales_returns", run_id=f"earlier-{time.time_ns()}")
+    past = post_failure(base, earlier)
+    wait_for(lambda: Ticket.objects.filter(pk=past["ticket_id"], embedding__isnull=False).exists())
+    lifecycle.transition(past["ticket_id"], "acknowledge", Actor.system("seed"))
+
+    # Sign in and see the board.
+    browser.get(f"{base}/")
+    assert "/login/" in browser.current_url
+    browser.find_element(By.NAME, "username").send_keys("maria")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "board"))
+    assert [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".column-head h2")] == [
+        "OPEN",
+        "IN PROGRESS",
+        "ACKNOWLEDGED",
+    ]
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    mark_page(browser)
+
+    # A failure posted to the real webhook appears without a reload.
+    body = local_payload("adf_failure.json")
+    body["run_id"] = f"browser-{time.time_ns()}"
+    created = post_failure(base, body)
+    ticket_id = created["ticket_id"]
+    wait(browser, lambda d: column_of(d, ticket_id) == "open")
+    assert not_reloaded(browser)
+    assert card_text(browser, ticket_id, "pipeline") == "pl_copy_sales_orders"
+    # The SLA clock ticks in the browser.
+    first = browser.execute_script(
+        "return document.querySelector('.card[data-id=\"' + arguments[0] + '\"] .js-sla')"
+        ".textContent;",
+        ticket_id,
+    )
+    assert first.endswith("left")
+    wait(
+        browser,
+        lambda d: (
+            d.execute_script(
+                "return document.querySelector('.card[data-id=\"' + arguments[0] + '\"] .js-sla')"
+                ".textContent;",
+                ticket_id,
+            )
+            != first
+        ),
+        timeout=5,
+    )
+    breached = browser.find_elements(By.CSS_SELECTOR, '.js-sla[data-state="breached"]')
+    assert breached, "a ticket past its deadline shows red"
+    # Wait for the worker's analysis (pushed live too), then take the board picture.
+    wait_for(lambda: Ticket.objects.filter(pk=ticket_id).exclude(rca_source="pending").exists())
+    time.sleep(0.5)
+    screenshot(browser, "board.png", max_height=1100)
+
+    # Open it in a second tab; the board stays open in the first.
+    board_tab = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.get(f"{base}/tickets/{ticket_id}/")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    assert browser.find_element(By.CSS_SELECTOR, "h1.ticket-title").text == "pl_copy_sales_orders"
+    assert "Rule-based" in browser.find_element(By.CSS_SELECTOR, ".panel").text
+    assert "pl_copy_sales_returns" in browser.find_element(By.CSS_SELECTOR, ".similar").text
+    mark_page(browser)
+
+    # A change made elsewhere (JIRA) shows on the detail page live.
+    lifecycle.transition(ticket_id, "start_progress", Actor("jira", "jira-bot"))
+    wait(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, '[data-live="status"]').text == "In progress",
+    )
+    banner = browser.find_element(By.ID, "live-banner")
+    assert "start progress by jira-bot" in banner.text
+    assert not browser.find_element(
+        By.CSS_SELECTOR, 'button[value="start_progress"]'
+    ).is_displayed()
+    assert not_reloaded(browser)
+    screenshot(browser, "ticket.png", max_height=1700)
+
+    # Acknowledge it from the detail page.
+    browser.find_element(By.CSS_SELECTOR, 'button[value="acknowledge"]').click()
+    wait(
+        browser, lambda d: "Acknowledge: done." in d.find_element(By.CSS_SELECTOR, ".messages").text
+    )
+    assert browser.find_element(By.CSS_SELECTOR, '[data-live="status"]').text == "Acknowledged"
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.status, ticket.ack_user) == ("acknowledged", "maria")
+
+    # The board tab moved the card to the acknowledged column, without a reload.
+    browser.switch_to.window(board_tab)
+    wait(browser, lambda d: column_of(d, ticket_id) == "acknowledged")
+    assert not_reloaded(browser)
+
+    # The connection drops: the page shows it, reconnects with backoff and catches up (a change
+    # made while it was away arrives through the resync or the new connection).
+    browser.execute_script(
+        "window.__states = [];"
+        "new MutationObserver(() => window.__states.push("
+        "  document.getElementById('live-status').dataset.state))"
+        ".observe(document.getElementById('live-status'), {attributes: true});"
+        "window.RcaLive.connection.drop();"
+    )
+    lifecycle.transition(ticket_id, "reopen", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, ticket_id) == "open")
+    wait(browser, lambda d: d.execute_script("return window.__states.at(-1);") == "live")
+    assert "offline" in browser.execute_script("return window.__states;")
+    assert not_reloaded(browser)
+
+    # Markup in untrusted text is shown as text, in the live card and on the detail page.
+    hostile = local_payload("adf_failure.json")
+    hostile.update(
+        run_id=f"xss-{time.time_ns()}",
+        pipeline="pl_<img src=x onerror=alert(3)>",
+        error_message=XSS,
+    )
+    evil_id = post_failure(base, hostile)["ticket_id"]
+    wait(browser, lambda d: column_of(d, evil_id) == "open")
+    assert card_text(browser, evil_id, "pipeline") == "pl_<img src=x onerror=alert(3)>"
+    assert browser.find_elements(By.CSS_SELECTOR, "img[src='x']") == []
+    assert_no_alert(browser)
+    browser.get(f"{base}/tickets/{evil_id}/")
+    pre = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "pre.error-message"))
+    assert pre.text == XSS
+    assert browser.find_elements(By.CSS_SELECTOR, "img[src='x'], pre script") == []
+    assert_no_alert(browser)
+
+    # The charts page: three server-side SVG charts.
+    browser.get(f"{base}/charts/?days=14")
+    charts = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart"))
+    assert len(charts) == 3
+    screenshot(browser, "charts.png", max_height=1200)
+
+    # Nothing on these pages broke the Content-Security-Policy.
+    violations = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
+    assert violations == []

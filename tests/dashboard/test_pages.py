@@ -1,0 +1,496 @@
+"""Dashboard pages through the Django test client: auth, board, detail, actions, escaping, CSP."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from integrations.models import OutboundAction, OutboundDelivery, OutboundStatus, Target
+from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
+from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+CSP = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'"
+)
+
+
+def client_for(role: str | None, username: str | None = None, **kwargs) -> Client:
+    client = Client(**kwargs)
+    client.force_login(make_user(username or f"user-{role or 'none'}", role))
+    return client
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+def test_login_then_logout():
+    make_user("ana", "viewer")
+    client = Client(enforce_csrf_checks=True)
+
+    page = client.get("/login/")
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"].startswith(CSP)
+    token = page.cookies["csrftoken"].value
+    answer = client.post(
+        "/login/", {"username": "ana", "password": PASSWORD, "csrfmiddlewaretoken": token}
+    )
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/")
+    assert client.get("/").status_code == 200
+
+    token = client.cookies["csrftoken"].value
+    answer = client.post("/logout/", {"csrfmiddlewaretoken": token})
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/login/")
+    assert client.get("/").status_code == 302
+
+
+def test_login_needs_the_csrf_token():
+    make_user("ana", "viewer")
+    client = Client(enforce_csrf_checks=True)
+    client.get("/login/")
+    answer = client.post("/login/", {"username": "ana", "password": PASSWORD})
+    assert answer.status_code == 403
+
+
+def test_wrong_password_shows_an_error():
+    make_user("ana", "viewer")
+    answer = Client().post("/login/", {"username": "ana", "password": "nope"})
+    assert answer.status_code == 200
+    assert "correct username and password" in answer.content.decode()
+
+
+def test_registration_is_404_when_disabled(settings):
+    settings.SELF_REGISTRATION = False
+    client = Client()
+    assert client.get("/register/").status_code == 404
+    body = {"username": "eve", "email": "e@example.com", "password1": PASSWORD}
+    assert client.post("/register/", {**body, "password2": PASSWORD}).status_code == 404
+    assert not User.objects.filter(username="eve").exists()
+    assert "/register/" not in client.get("/login/").content.decode()
+
+
+def test_registration_creates_an_inactive_viewer_that_cannot_sign_in(settings):
+    settings.SELF_REGISTRATION = True
+    client = Client(enforce_csrf_checks=True)
+    login_page = client.get("/login/").content.decode()
+    assert 'href="/register/"' in login_page
+    page = client.get("/register/")
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"].startswith(CSP)
+    token = client.cookies["csrftoken"].value
+
+    answer = client.post(
+        "/register/",
+        {
+            "username": "newbie",
+            "email": "newbie@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "csrfmiddlewaretoken": token,
+        },
+    )
+
+    assert answer.status_code == 200
+    assert "waiting for an administrator" in answer.content.decode()
+    user = User.objects.get(username="newbie")
+    assert not user.is_active
+    assert list(user.groups.values_list("name", flat=True)) == ["viewer"]
+    refused = Client().post("/login/", {"username": "newbie", "password": PASSWORD})
+    assert refused.status_code == 200  # the form again, with an error
+    assert "_auth_user_id" not in refused.wsgi_request.session
+
+
+def test_registration_validates_the_form(settings):
+    settings.SELF_REGISTRATION = True
+    answer = Client().post(
+        "/register/",
+        {"username": "x", "email": "bad", "password1": "a", "password2": "b"},
+    )
+    assert answer.status_code == 200
+    assert not User.objects.filter(username="x").exists()
+
+
+# --- permissions --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/charts/", "/tickets/NOPE-1/"])
+def test_anonymous_is_sent_to_login(path):
+    answer = Client().get(path)
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == f"/login/?next={path}"
+
+
+@pytest.mark.parametrize("path", ["/", "/charts/"])
+def test_signed_in_without_a_role_is_forbidden(path):
+    answer = client_for(None).get(path)
+    assert answer.status_code == 403
+    assert "viewer role" in answer.content.decode()
+    assert answer.headers["Content-Security-Policy"].startswith(CSP)
+
+
+def test_head_tells_the_page_script_whether_the_session_is_still_valid():
+    # live.js asks with HEAD after its socket was refused: a redirect means signed out.
+    assert Client().head("/").status_code == 302
+    assert client_for("viewer").head("/").status_code == 200
+
+
+def test_unknown_ticket_is_404():
+    assert client_for("viewer").get("/tickets/NOPE-1/").status_code == 404
+
+
+# --- board --------------------------------------------------------------------------------------
+
+
+def test_board_shows_the_three_columns_with_their_tickets():
+    opened = make_ticket(pipeline="pl_open")
+    taken = make_ticket(pipeline="pl_taken", status="in_progress")
+    done = make_ticket(pipeline="pl_done", status="acknowledged", sla_status="Met")
+
+    answer = client_for("viewer").get("/")
+
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert answer.headers["Content-Security-Policy"] == answer.headers["Content-Security-Policy"]
+    assert answer.headers["Content-Security-Policy"].startswith(CSP)
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    for heading in ("Open", "In progress", "Acknowledged"):
+        assert f"<h2>{heading}</h2>" in html
+    assert opened.pk in column_html(html, "open")
+    assert taken.pk in column_html(html, "in_progress")
+    assert done.pk in column_html(html, "acknowledged")
+    assert taken.pk not in column_html(html, "open")
+    # Card facts: severity colour class, pipeline, error class, occurrences, team, SLA clock.
+    card = column_html(html, "open")
+    assert 'class="card sev-high"' in card
+    assert "pl_open" in card and "NetworkError" in card and "data-platform" in card
+    assert f'data-deadline="{opened.sla_deadline.isoformat()}"' in card
+    assert "left" in card  # the server-rendered countdown before the JS takes over
+    assert 'id="live-config" type="application/json"' in html
+    assert "<script>" not in html  # no inline script, only src= and the JSON block
+
+
+def test_breached_sla_is_shown_breached():
+    make_ticket(sla_deadline=timezone.now() - timedelta(minutes=5))
+    html = client_for("viewer").get("/").content.decode()
+    assert "Breached 5m ago" in column_html(html, "open")
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("severity=Critical", {"pl_critical"}),
+        ("source=airflow", {"pl_airflow"}),
+        ("error_type=DatabaseError", {"pl_database"}),
+        ("team=finance", {"pl_finance"}),
+        ("q=deadlock", {"pl_database"}),
+        ("q=PL_AIRFLOW", {"pl_airflow"}),
+        ("severity=Bogus", {"pl_critical", "pl_airflow", "pl_database", "pl_finance"}),
+        ("severity=Critical&team=finance", set()),
+    ],
+)
+def test_board_filters(query, expected):
+    make_ticket(pipeline="pl_critical", severity="Critical")
+    make_ticket(pipeline="pl_airflow", source="airflow")
+    make_ticket(
+        pipeline="pl_database", error_type="DatabaseError", error_message="deadlock detected"
+    )
+    make_ticket(pipeline="pl_finance", finops_team="finance")
+
+    html = client_for("viewer").get(f"/?{query}").content.decode()
+
+    shown = set(re.findall(r'data-field="pipeline">([^<]+)<', html))
+    assert shown == expected
+
+
+def test_board_limits_each_column(monkeypatch):
+    from tickets.dashboard import views
+
+    monkeypatch.setattr(views, "COLUMN_LIMIT", 2)
+    for _ in range(3):
+        make_ticket()
+    html = client_for("viewer").get("/").content.decode()
+    assert column_html(html, "open").count("<article") == 2
+    assert "Showing the 2 most recent of 3." in html
+
+
+# --- ticket detail ------------------------------------------------------------------------------
+
+
+def test_detail_shows_rca_links_similar_audit_and_deliveries(settings):
+    settings.JIRA_URL = "https://jira.example.com/"
+    vector = [1.0] + [0.0] * (EMBEDDING_DIMENSIONS - 1)
+    near = [1.0, 0.05] + [0.0] * (EMBEDDING_DIMENSIONS - 2)
+    ticket = make_ticket(
+        rca_result="The SQL server refused connections.",
+        recommendations=["Check the firewall", "Rotate the credentials"],
+        confidence=0.62,
+        rca_source="rules",
+        rca_note="Gemini is not configured.",
+        itsm_ticket_id="OPS-7",
+        slack_channel="#data-alerts",
+        slack_ts="1733833333.000100",
+        blob_log_url="https://blob.example.com/rca-evidence/t.json",
+        links={"run_url": "https://adf.azure.com/run/1", "log_url": "javascript:alert(3)"},
+        embedding=vector,
+        embedding_model="local-test",
+        occurrence_count=3,
+    )
+    other = make_ticket(pipeline="pl_past_failure", embedding=near, embedding_model="local-test")
+    AuditLog.objects.create(
+        ticket=ticket, actor_kind="source", actor_name="adf", action="created", after={}
+    )
+    OutboundDelivery.objects.create(
+        key=f"{ticket.pk}:jira",
+        ticket=ticket,
+        target=Target.JIRA,
+        action=OutboundAction.JIRA_CREATE,
+        status=OutboundStatus.SUCCEEDED,
+        attempts=1,
+    )
+    OutboundDelivery.objects.create(
+        key=f"{ticket.pk}:slack",
+        ticket=ticket,
+        target=Target.SLACK,
+        action=OutboundAction.SLACK_POST,
+        status=OutboundStatus.DEAD,
+        attempts=8,
+        last_error="HTTP 500 from Slack",
+    )
+
+    answer = client_for("viewer").get(f"/tickets/{ticket.pk}/")
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Security-Policy"].startswith(CSP)
+    html = answer.content.decode()
+    assert "The SQL server refused connections." in html
+    assert "<li>Check the firewall</li>" in html
+    assert "62%" in html and "Rule-based" in html and "Gemini is not configured." in html
+    assert '<pre class="error-message">connection refused</pre>' in html
+    assert 'href="https://jira.example.com/browse/OPS-7"' in html
+    assert "#data-alerts" in html and "1733833333.000100" in html
+    assert 'href="https://blob.example.com/rca-evidence/t.json"' in html
+    assert 'href="https://adf.azure.com/run/1"' in html
+    assert 'href="javascript:' not in html  # shown as text, never a link
+    assert f'href="/tickets/{other.pk}/"' in html and "pl_past_failure" in html
+    assert "Create the JIRA issue" in html and "Succeeded" in html
+    assert "Dead" in html and "HTTP 500 from Slack" in html
+    assert "created" in html and "adf" in html
+
+
+def test_audit_trail_shows_the_latest_entries_oldest_first(monkeypatch):
+    from tickets.dashboard import views
+
+    monkeypatch.setattr(views, "AUDIT_LIMIT", 2)
+    ticket = make_ticket()
+    for action in ("first-step", "second-step", "third-step"):
+        AuditLog.objects.create(ticket=ticket, actor_kind="system", action=action)
+
+    html = client_for("viewer").get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert "first-step" not in html
+    assert html.index("second-step") < html.index("third-step")
+    assert "The 2 most recent of 3 entries." in html
+
+
+def test_viewer_sees_no_action_buttons():
+    ticket = make_ticket()
+    html = client_for("viewer").get(f"/tickets/{ticket.pk}/").content.decode()
+    assert 'name="action"' not in html
+    assert "/action/" not in html
+
+
+def test_responder_sees_the_buttons_that_apply():
+    ticket = make_ticket(status="in_progress")
+    html = client_for("responder").get(f"/tickets/{ticket.pk}/").content.decode()
+    buttons = dict(re.findall(r'value="(\w+)" data-action="\w+" class="[^"]+"( hidden)?>', html))
+    assert buttons == {"acknowledge": "", "start_progress": " hidden", "reopen": ""}
+
+
+def _csrf_post(client: Client, path: str, data: dict) -> object:
+    client.get(path.rsplit("action/", 1)[0])
+    return client.post(path, {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+
+
+def test_responder_acknowledges_through_the_lifecycle():
+    ticket = make_ticket()
+    user = make_user("maria", "responder")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    answer = _csrf_post(
+        client, f"/tickets/{ticket.pk}/action/", {"action": "acknowledge", "note": "on it"}
+    )
+
+    assert (answer.status_code, answer.headers["Location"]) == (302, f"/tickets/{ticket.pk}/")
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.ack_user, ticket.sla_status) == ("acknowledged", "maria", "Met")
+    entry = AuditLog.objects.get(ticket=ticket, action="acknowledge")
+    assert (entry.actor_kind, entry.actor_name, entry.user) == ("user", "maria", user)
+    assert entry.details == {"note": "on it"}
+    page = client.get(answer.headers["Location"]).content.decode()
+    assert "Acknowledge: done." in page
+    assert "maria" in page
+
+
+def test_take_then_reopen():
+    ticket = make_ticket()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("tom", "responder"))
+    _csrf_post(client, f"/tickets/{ticket.pk}/action/", {"action": "start_progress"})
+    assert Ticket.objects.get(pk=ticket.pk).status == "in_progress"
+    _csrf_post(client, f"/tickets/{ticket.pk}/action/", {"action": "reopen"})
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+
+def test_action_without_csrf_token_is_refused():
+    ticket = make_ticket()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("maria", "responder"))
+
+    answer = client.post(f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"})
+
+    assert answer.status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+    assert not AuditLog.objects.filter(ticket=ticket, action="acknowledge").exists()
+
+
+def test_viewer_cannot_act():
+    ticket = make_ticket()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("vic", "viewer"))
+    answer = _csrf_post(client, f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"})
+    assert answer.status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+
+def test_anonymous_action_goes_to_login():
+    ticket = make_ticket()
+    answer = Client().post(f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"})
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/login/")
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+
+def test_action_is_post_only():
+    ticket = make_ticket()
+    assert client_for("responder").get(f"/tickets/{ticket.pk}/action/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "status, action, message",
+    [
+        ("acknowledged", "acknowledge", "cannot acknowledge a ticket that is acknowledged"),
+        ("open", "reopen", "cannot reopen a ticket that is open"),
+        ("open", "delete", "Unknown action."),
+    ],
+)
+def test_invalid_action_is_a_message_not_an_error(status, action, message):
+    ticket = make_ticket(status=status)
+    client = client_for("responder")
+
+    answer = client.post(f"/tickets/{ticket.pk}/action/", {"action": action}, follow=True)
+
+    assert answer.status_code == 200
+    assert message in answer.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == status
+
+
+def test_action_on_unknown_ticket_is_404():
+    assert (
+        client_for("responder").post("/tickets/NOPE/action/", {"action": "acknowledge"}).status_code
+        == 404
+    )
+
+
+# --- escaping -----------------------------------------------------------------------------------
+
+
+def test_untrusted_text_is_rendered_as_text():
+    ticket = make_ticket(
+        pipeline=f"pl_{XSS}",
+        error_message=XSS,
+        rca_result=f"Root cause {XSS}",
+        recommendations=[XSS],
+        rca_note=XSS,
+        finops_team=XSS,
+        links={"run_url": XSS},
+        affected_entity={"name": XSS},
+    )
+    AuditLog.objects.create(
+        ticket=ticket,
+        actor_kind="jira",
+        actor_name=XSS,
+        action="jira comment",
+        details={"comment": XSS},
+        after={"status": XSS},
+    )
+    client = client_for("viewer")
+
+    for path in ("/", f"/tickets/{ticket.pk}/"):
+        html = client.get(path).content.decode()
+        assert "<script>alert(1)" not in html
+        assert "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+
+    detail = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert (
+        '<pre class="error-message">&lt;script&gt;alert(1)&lt;/script&gt;'
+        "&lt;img src=x onerror=alert(2)&gt;</pre>" in detail
+    )
+
+
+def test_json_data_block_cannot_break_out():
+    make_ticket(pipeline="</script><script>alert(1)</script>")
+    html = client_for("viewer").get("/?q=%3C/script%3E").content.decode()
+    block = re.search(r'<script id="live-config" type="application/json">(.*?)</script>', html)
+    assert block and "<" not in block.group(1)
+
+
+# --- charts -------------------------------------------------------------------------------------
+
+
+def test_charts_page_renders_three_svg_charts():
+    now = timezone.now()
+    make_ticket(error_type="NetworkError")
+    make_ticket(error_type="DatabaseError", timestamp=now - timedelta(days=2))
+    make_ticket(
+        status="acknowledged",
+        sla_status="Met",
+        ack_ts=now,
+        ack_seconds=600,
+        timestamp=now - timedelta(minutes=10),
+    )
+    make_ticket(
+        status="acknowledged",
+        sla_status="Breached",
+        ack_ts=now,
+        ack_seconds=7200,
+        timestamp=now - timedelta(hours=2),
+    )
+
+    answer = client_for("viewer").get("/charts/?days=7")
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Security-Policy"].startswith(CSP)
+    html = answer.content.decode()
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
+    assert "style=" not in html  # CSP: no inline styles, colours are SVG attributes
+    assert "<rect" in html and "<circle" in html
+
+
+def test_charts_range_is_validated():
+    html = client_for("viewer").get("/charts/?days=abc").content.decode()
+    assert 'aria-current="page">30 days' in html

@@ -1,0 +1,171 @@
+"""The dashboard's websocket `/ws/tickets/` through the real ASGI application and Redis layer."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+from integrations.ingest import ingest_delivery
+from integrations.parsers.jira import parse_jira_event
+from integrations.syncback import apply_jira_event
+from rca_project.asgi import application
+from tests.conftest import local_payload, shared_payload
+from tests.dashboard import make_ticket, make_user
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import AuditLog, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def session_headers(role: str | None = "viewer", username: str = "watcher") -> list:
+    client = Client()
+    client.force_login(make_user(username, role))
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return [ORIGIN, (b"cookie", cookie.encode())]
+
+
+async def receive_for(
+    communicator: WebsocketCommunicator, ticket_id: str, timeout: float = 10
+) -> dict[str, Any]:
+    """The next event about `ticket_id` (the layer is shared with other tests' leftovers)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no event for {ticket_id}"
+        message = await communicator.receive_json_from(timeout=remaining)
+        if message["ticket"]["id"] == ticket_id:
+            return message
+
+
+def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
+    headers = session_headers()
+    body = local_payload("adf_failure.json")
+    body["run_id"] = f"ws-created-{time.time_ns()}"
+    body["error_message"] = "<script>alert(1)</script> connection refused"
+
+    async def scenario() -> tuple[Any, dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        try:
+            # The real ingest path; its transaction commits, then the change is broadcast.
+            result = await sync_to_async(ingest_delivery)("adf", json.dumps(body).encode())
+            message = await receive_for(communicator, result.ticket_id)
+        finally:
+            await communicator.disconnect()
+        return result, message
+
+    result, message = async_to_sync(scenario)()
+
+    assert result.outcome == "created"
+    assert message["type"] == "ticket.changed"
+    assert message["action"] == "created"
+    assert message["actor"] == "adf"
+    card = message["ticket"]
+    assert card["status"] == "open"
+    assert card["pipeline"] == "pl_copy_sales_orders"
+    assert card["sla_deadline"] and card["severity"] in {"Critical", "High", "Medium", "Low"}
+
+
+def test_jira_acknowledging_reaches_the_dashboard():
+    ticket = make_ticket(itsm_ticket_id="OPS-4242")
+    headers = session_headers()
+    payload = shared_payload("jira_issue_updated_status_todo_to_inprogress.json")
+    payload["issue"]["key"] = "OPS-4242"
+    payload["timestamp"] = int(time.time() * 1000)
+    payload["changelog"]["id"] = str(time.time_ns())
+    payload["changelog"]["items"][0].update(fromString="To Do", toString="Done")
+    event = parse_jira_event(payload)
+
+    async def scenario() -> dict[str, Any]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        try:
+            outcome = await sync_to_async(apply_jira_event)(event)
+            assert outcome == (ticket.pk, "status set to acknowledged")
+            return await receive_for(communicator, ticket.pk)
+        finally:
+            await communicator.disconnect()
+
+    message = async_to_sync(scenario)()
+
+    assert (message["action"], message["actor"]) == ("acknowledge", "Test User")
+    assert message["ticket"]["status"] == "acknowledged"
+    assert message["ticket"]["sla_status"] == "Met"
+    assert AuditLog.objects.get(ticket=ticket, action="acknowledge").actor_kind == "jira"
+
+
+def test_lifecycle_changes_by_any_actor_are_pushed():
+    ticket = make_ticket()
+    headers = session_headers()
+
+    async def scenario() -> list[dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        assert (await communicator.connect())[0]
+        try:
+            await sync_to_async(lifecycle.transition)(
+                ticket.pk, "start_progress", Actor("jira", "jira-bot")
+            )
+            first = await receive_for(communicator, ticket.pk)
+            await sync_to_async(lifecycle.transition)(ticket.pk, "reopen", Actor.system())
+            second = await receive_for(communicator, ticket.pk)
+        finally:
+            await communicator.disconnect()
+        return [first, second]
+
+    first, second = async_to_sync(scenario)()
+
+    assert (first["action"], first["actor"], first["ticket"]["status"]) == (
+        "start_progress",
+        "jira-bot",
+        "in_progress",
+    )
+    assert (second["action"], second["ticket"]["status"]) == ("reopen", "open")
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "no role", "inactive"])
+def test_socket_refuses_who_may_not_read(who):
+    if who == "anonymous":
+        headers = [ORIGIN]
+    elif who == "no role":
+        headers = session_headers(role=None, username="norole")
+    else:
+        headers = session_headers(username="gone")
+        User.objects.filter(username="gone").update(is_active=False)
+
+    async def scenario() -> tuple[bool, Any]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        connected, code = await communicator.connect()
+        await communicator.disconnect()
+        return connected, code
+
+    assert async_to_sync(scenario)() == (False, 4401)
+
+
+def test_socket_refuses_a_foreign_origin():
+    headers = [(b"origin", b"https://evil.example.com"), session_headers()[1]]
+
+    async def scenario() -> bool:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    assert not async_to_sync(scenario)()

@@ -1,0 +1,386 @@
+"""API representations. Never the embedding vector; list items stay compact (no long texts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from integrations.messages import jira_url
+from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
+from tickets.models import AuditLog, Occurrence, Status, Ticket
+
+RECENT_OCCURRENCES = 20
+
+# What a list item carries: what `TicketListSerializer` reads, nothing more is loaded.
+LIST_FIELDS = (
+    "id",
+    "timestamp",
+    "pipeline",
+    "run_id",
+    "severity",
+    "priority",
+    "error_type",
+    "status",
+    "source",
+    "sla_status",
+    "sla_deadline",
+    "occurrence_count",
+    "last_seen",
+    "finops_team",
+    "itsm_ticket_id",
+    "rca_source",
+    "ack_ts",
+    "resolved_at_source_at",
+)
+
+
+class SlaRemainingMixin:
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_sla_remaining_seconds(self, ticket: Ticket) -> int | None:
+        """Seconds left before the SLA deadline (negative when overdue); null once acknowledged."""
+        remaining: timedelta | None = ticket.sla_remaining(timezone.now())
+        return int(remaining.total_seconds()) if remaining is not None else None
+
+
+class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
+    team = serializers.CharField(source="finops_team", read_only=True)
+    jira_key = serializers.CharField(source="itsm_ticket_id", read_only=True)
+    sla_remaining_seconds = serializers.SerializerMethodField()
+    resolved_at_source = serializers.SerializerMethodField()
+    _extra_fields: tuple[str, ...] = ()  # what a subclass adds, read as they are
+
+    class Meta:
+        model = Ticket
+        fields = (
+            "id",
+            "timestamp",
+            "pipeline",
+            "run_id",
+            "severity",
+            "priority",
+            "error_type",
+            "status",
+            "source",
+            "sla_status",
+            "sla_deadline",
+            "sla_remaining_seconds",
+            "occurrence_count",
+            "last_seen",
+            "team",
+            "jira_key",
+            "rca_source",
+            "ack_ts",
+            "resolved_at_source",
+        )
+        read_only_fields = fields
+
+    def get_resolved_at_source(self, ticket: Ticket) -> bool:
+        return ticket.resolved_at_source_at is not None
+
+    def to_representation(self, ticket: Ticket | Mapping[str, Any]) -> dict[str, Any]:
+        """Built by hand: a page holds up to 200 items, and DRF's per-field machinery costs ten
+        times this (tests/api/test_tickets.py holds both equal). Takes a ticket or a row of
+        `Ticket.objects.values(*LIST_FIELDS)`."""
+        row = ticket if isinstance(ticket, Mapping) else _Attributes(ticket)
+        tz = timezone.get_current_timezone()
+        deadline = row["sla_deadline"]
+        remaining = None
+        if deadline is not None and row["status"] != Status.ACKNOWLEDGED:
+            remaining = int((deadline - timezone.now()).total_seconds())
+        item = {
+            "id": row["id"],
+            "timestamp": _iso(row["timestamp"], tz),
+            "pipeline": row["pipeline"],
+            "run_id": row["run_id"],
+            "severity": row["severity"],
+            "priority": row["priority"],
+            "error_type": row["error_type"],
+            "status": row["status"],
+            "source": row["source"],
+            "sla_status": row["sla_status"],
+            "sla_deadline": _iso(deadline, tz),
+            "sla_remaining_seconds": remaining,
+            "occurrence_count": row["occurrence_count"],
+            "last_seen": _iso(row["last_seen"], tz),
+            "team": row["finops_team"],
+            "jira_key": row["itsm_ticket_id"],
+            "rca_source": row["rca_source"],
+            "ack_ts": _iso(row["ack_ts"], tz),
+            "resolved_at_source": row["resolved_at_source_at"] is not None,
+        }
+        for name in self._extra_fields:
+            item[name] = row[name]
+        return item
+
+
+class _Attributes:
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.obj, name)
+
+
+def _iso(value: datetime | None, tz: tzinfo) -> str | None:
+    """As DRF's DateTimeField renders it (current time zone, UTC as Z)."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class OccurrenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Occurrence
+        fields = ("key", "outcome", "seen_at")
+        read_only_fields = fields
+
+
+class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
+    team = serializers.CharField(source="finops_team", read_only=True)
+    owner = serializers.CharField(source="finops_owner", read_only=True)
+    cost_center = serializers.CharField(source="finops_cost_center", read_only=True)
+    jira_key = serializers.CharField(source="itsm_ticket_id", read_only=True)
+    jira_url = serializers.SerializerMethodField()
+    recommendations = serializers.ListField(child=serializers.CharField(), read_only=True)
+    affected_entity = serializers.DictField(read_only=True)
+    links = serializers.DictField(read_only=True)
+    details = serializers.DictField(read_only=True)
+    sla_remaining_seconds = serializers.SerializerMethodField()
+    recent_occurrences = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = (
+            "id",
+            "timestamp",
+            "source",
+            "processing_mode",
+            "pipeline",
+            "run_id",
+            "status",
+            "severity",
+            "priority",
+            "error_type",
+            "error_message",
+            "affected_entity",
+            "rca_result",
+            "recommendations",
+            "confidence",
+            "rca_source",
+            "rca_note",
+            "analysed_at",
+            "sla_seconds",
+            "sla_deadline",
+            "sla_status",
+            "sla_remaining_seconds",
+            "ack_ts",
+            "ack_user",
+            "ack_seconds",
+            "team",
+            "owner",
+            "cost_center",
+            "jira_key",
+            "jira_url",
+            "jira_project",
+            "slack_channel",
+            "slack_ts",
+            "blob_log_url",
+            "logic_app_run_id",
+            "remediation_status",
+            "resolved_at_source_at",
+            "fingerprint",
+            "occurrence_count",
+            "first_seen",
+            "last_seen",
+            "recent_occurrences",
+            "tracking_id",
+            "links",
+            "details",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_jira_url(self, ticket: Ticket) -> str:
+        return jira_url(ticket.itsm_ticket_id) if ticket.itsm_ticket_id else ""
+
+    @extend_schema_field(OccurrenceSerializer(many=True))
+    def get_recent_occurrences(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The latest occurrences (deliveries of this failure), newest first."""
+        latest = ticket.occurrences.order_by("-seen_at", "-id")[:RECENT_OCCURRENCES]
+        return OccurrenceSerializer(latest, many=True).data
+
+
+class SimilarTicketSerializer(TicketListSerializer):
+    similarity = serializers.FloatField(read_only=True)
+    _extra_fields = ("similarity",)
+
+    class Meta(TicketListSerializer.Meta):
+        fields = (*TicketListSerializer.Meta.fields, "similarity")
+        read_only_fields = fields
+
+
+class TransitionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RerunSerializer(serializers.Serializer):
+    ticket_id = serializers.CharField()
+    status = serializers.CharField(help_text="`queued`: the analysis runs in the background.")
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True, default=None)
+    before = serializers.DictField(read_only=True)
+    after = serializers.DictField(read_only=True)
+    details = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = AuditLog
+        fields = (
+            "id",
+            "created_at",
+            "actor_kind",
+            "actor_name",
+            "username",
+            "action",
+            "before",
+            "after",
+            "details",
+        )
+        read_only_fields = fields
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = ("started_at", "duration_ms", "outcome", "http_status", "error")
+        read_only_fields = fields
+
+
+class OutboundDeliverySerializer(serializers.ModelSerializer):
+    attempts_made = serializers.IntegerField(source="attempts", read_only=True)
+    attempts = DeliveryAttemptSerializer(source="tries", many=True, read_only=True)
+    payload = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = OutboundDelivery
+        fields = (
+            "id",
+            "key",
+            "target",
+            "action",
+            "status",
+            "attempts_made",
+            "last_error",
+            "created_at",
+            "next_attempt_at",
+            "completed_at",
+            "payload",
+            "attempts",
+        )
+        read_only_fields = fields
+
+
+class InboxDeliverySerializer(serializers.ModelSerializer):
+    headers = serializers.DictField(read_only=True)
+    event = serializers.DictField(read_only=True, help_text="The normalized FailureEvent.")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = (
+            "tracking_id",
+            "source",
+            "received_at",
+            "status",
+            "outcome",
+            "reason",
+            "attempts",
+            "processed_at",
+            "headers",
+            "event",
+        )
+        read_only_fields = fields
+
+
+class TraceSerializer(serializers.Serializer):
+    delivery = InboxDeliverySerializer()
+    ticket = TicketListSerializer(allow_null=True)
+    audit = AuditEntrySerializer(many=True)
+    outbound = OutboundDeliverySerializer(many=True)
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False, help_text="Start (ISO 8601, inclusive).")
+    until = serializers.DateTimeField(required=False, help_text="End (ISO 8601, exclusive).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # By default up to the next whole minute: repeated calls name the same period (and
+        # share the cached figures), and nothing that happened before the call is left out.
+        until = attrs.get("until") or _next_minute(timezone.now())
+        since = attrs.get("since") or until - DEFAULT_STATS_PERIOD
+        if since >= until:
+            raise serializers.ValidationError({"since": "must be before 'until'"})
+        if until - since > MAX_STATS_PERIOD:
+            raise serializers.ValidationError(
+                {"since": f"the period may span at most {MAX_STATS_PERIOD.days} days"}
+            )
+        return {"since": since, "until": until}
+
+
+DEFAULT_STATS_PERIOD = timedelta(days=30)
+
+
+def _next_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+MAX_STATS_PERIOD = timedelta(days=366)
+
+
+def _counts() -> serializers.DictField:
+    return serializers.DictField(child=serializers.IntegerField())
+
+
+class MttrSerializer(serializers.Serializer):
+    acknowledged = serializers.IntegerField(help_text="Acknowledged tickets of the period.")
+    mean_seconds = serializers.FloatField(allow_null=True)
+    p50_seconds = serializers.FloatField(allow_null=True)
+    p90_seconds = serializers.FloatField(allow_null=True)
+
+
+class SlaSerializer(serializers.Serializer):
+    compliance = serializers.FloatField(
+        allow_null=True, help_text="Met / (Met + Breached); null when no SLA is decided yet."
+    )
+    by_status = _counts()
+
+
+class DailyPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    created = serializers.IntegerField()
+    by_error_type = _counts()
+    acknowledged = serializers.IntegerField()
+    mean_ack_seconds = serializers.FloatField(allow_null=True)
+    sla_met = serializers.IntegerField()
+    sla_breached = serializers.IntegerField()
+
+
+class StatsSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    total = serializers.IntegerField()
+    by_status = _counts()
+    by_severity = _counts()
+    by_error_type = _counts()
+    by_source = _counts()
+    by_team = _counts()
+    mttr = MttrSerializer()
+    sla = SlaSerializer()
+    inbox = _counts()
+    daily = DailyPointSerializer(many=True)

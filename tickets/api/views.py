@@ -1,0 +1,336 @@
+"""REST API views: thin, they parse the request and call the services."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.templatetags.static import static
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from drf_spectacular.views import SpectacularSwaggerView
+from kombu.exceptions import KombuError
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.filters import SearchFilter
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView
+
+from analysis.services import request_fresh_rca
+from analysis.similar import similar_tickets
+from integrations.models import OutboundDelivery, WebhookDelivery
+from tickets import lifecycle, stats
+from tickets.api.permissions import IsResponder
+from tickets.api.serializers import (
+    LIST_FIELDS,
+    AuditEntrySerializer,
+    OutboundDeliverySerializer,
+    RerunSerializer,
+    SimilarTicketSerializer,
+    StatsQuerySerializer,
+    StatsSerializer,
+    TicketDetailSerializer,
+    TicketListSerializer,
+    TraceSerializer,
+    TransitionSerializer,
+)
+from tickets.filtersets import TicketFilterSet, TicketOrderingFilter
+from tickets.lifecycle import Actor, TransitionError
+from tickets.models import AuditLog, Ticket
+
+ERROR_SCHEMA = inline_serializer(
+    "Error",
+    fields={
+        "error": serializers.CharField(),
+        "detail": serializers.JSONField(required=False),
+    },
+)
+ERRORS = {
+    401: OpenApiResponse(ERROR_SCHEMA, description="Not authenticated"),
+    403: OpenApiResponse(ERROR_SCHEMA, description="Role too low"),
+    404: OpenApiResponse(ERROR_SCHEMA, description="Not found"),
+}
+TRACE_AUDIT_LIMIT = 500
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "the ticket is not in a state that allows this"
+    default_code = "conflict"
+
+
+class QueueUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "the analysis queue is unavailable; retry later"
+    default_code = "queue_unavailable"
+
+
+class TicketCursorPagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("-timestamp", "-id")
+
+
+class AuditCursorPagination(CursorPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = ("created_at", "id")
+
+
+TRANSITION_SCHEMA = {
+    "request": TransitionSerializer,
+    "responses": {
+        200: TicketDetailSerializer,
+        400: OpenApiResponse(ERROR_SCHEMA, description="Invalid body"),
+        409: OpenApiResponse(ERROR_SCHEMA, description="Not allowed from the current status"),
+        **ERRORS,
+    },
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List tickets (compact; cursor-paginated)",
+        responses={
+            200: TicketListSerializer(many=True),
+            400: OpenApiResponse(ERROR_SCHEMA, description="Bad filter value"),
+            401: ERRORS[401],
+            403: ERRORS[403],
+        },
+    ),
+    retrieve=extend_schema(
+        summary="A ticket with everything needed to triage it",
+        responses={200: TicketDetailSerializer, **ERRORS},
+    ),
+)
+class TicketViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Ticket.objects.defer("embedding")
+    filter_backends = [DjangoFilterBackend, SearchFilter, TicketOrderingFilter]
+    filterset_class = TicketFilterSet
+    search_fields = ("id", "pipeline", "run_id", "error_message", "itsm_ticket_id")
+    pagination_class = TicketCursorPagination
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        if self.action == "list":  # rows, not model instances: twice as fast for a page
+            return Ticket.objects.values(*LIST_FIELDS)
+        return super().get_queryset()
+
+    def filter_queryset(self, queryset):
+        # Query-string filters are for the list, not for looking one ticket up.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def get_serializer_class(self):
+        return TicketListSerializer if self.action == "list" else TicketDetailSerializer
+
+    def _require_ticket(self, pk: str) -> None:
+        if not Ticket.objects.filter(pk=pk).exists():
+            raise NotFound("no ticket with this id")
+
+    def _transition(self, request: Request, pk: str, action_name: str) -> Response:
+        body = TransitionSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        try:
+            lifecycle.transition(
+                pk, action_name, Actor.for_user(request.user), note=body.validated_data["note"]
+            )
+        except Ticket.DoesNotExist as exc:
+            raise NotFound("no ticket with this id") from exc
+        except TransitionError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(TicketDetailSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Acknowledge (responder)", **TRANSITION_SCHEMA)
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        return self._transition(request, pk, "acknowledge")
+
+    @extend_schema(summary="Take: start progress (responder)", **TRANSITION_SCHEMA)
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def take(self, request: Request, pk: str) -> Response:
+        return self._transition(request, pk, "start_progress")
+
+    @extend_schema(summary="Reopen (responder)", **TRANSITION_SCHEMA)
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def reopen(self, request: Request, pk: str) -> Response:
+        return self._transition(request, pk, "reopen")
+
+    @extend_schema(
+        summary="Run the root-cause analysis again, in the background (responder)",
+        request=None,
+        responses={
+            202: RerunSerializer,
+            503: OpenApiResponse(ERROR_SCHEMA, description="Analysis queue unavailable"),
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="rerun-rca", permission_classes=[IsResponder])
+    def rerun_rca(self, request: Request, pk: str) -> Response:
+        try:
+            with transaction.atomic():
+                request_fresh_rca(pk, Actor.for_user(request.user))
+        except Ticket.DoesNotExist as exc:
+            raise NotFound("no ticket with this id") from exc
+        except KombuError as exc:  # published on commit: the request is audited, not queued
+            raise QueueUnavailable from exc
+        return Response({"ticket_id": pk, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The ticket's audit trail, oldest first",
+        responses={200: AuditEntrySerializer(many=True), **ERRORS},
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=AuditCursorPagination,
+        filter_backends=[],
+        serializer_class=AuditEntrySerializer,
+    )
+    def audit(self, request: Request, pk: str) -> Response:
+        self._require_ticket(pk)
+        entries = AuditLog.objects.filter(ticket_id=pk).select_related("user")
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Similar past tickets (embedding nearest neighbours), most similar first",
+        responses={200: SimilarTicketSerializer(many=True), **ERRORS},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def similar(self, request: Request, pk: str) -> Response:
+        ticket = Ticket.objects.only("id", "embedding", "embedding_model").filter(pk=pk).first()
+        if ticket is None:
+            raise NotFound("no ticket with this id")
+        found = []
+        for other, similarity in similar_tickets(ticket):
+            other.similarity = round(similarity, 4)
+            found.append(other)
+        return Response(SimilarTicketSerializer(found, many=True).data)
+
+    @extend_schema(
+        summary="Outbound deliveries (JIRA, Slack, Blob) with every attempt",
+        responses={200: OutboundDeliverySerializer(many=True), **ERRORS},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def deliveries(self, request: Request, pk: str) -> Response:
+        self._require_ticket(pk)
+        outbound = OutboundDelivery.objects.filter(ticket_id=pk).prefetch_related("tries")
+        return Response(OutboundDeliverySerializer(outbound, many=True).data)
+
+
+class StatsView(APIView):
+    @extend_schema(
+        summary="Ticket statistics over a period (default: the last 30 days)",
+        description=(
+            "Counts by status, severity, error class, source and team; MTTR (time to"
+            " acknowledge: mean, p50, p90, in seconds); SLA compliance; inbox outcomes"
+            " (dedup, correlation, suppression); a daily series. The default period ends at"
+            " the next whole minute. Figures are cached for API_STATS_CACHE_SECONDS (30 s)."
+        ),
+        parameters=[StatsQuerySerializer],
+        responses={
+            200: StatsSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Bad since/until"),
+            401: ERRORS[401],
+            403: ERRORS[403],
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        since, until = query.validated_data["since"], query.validated_data["until"]
+        return Response(StatsSerializer(stats.cached_overview(since, until)).data)
+
+
+class TraceView(APIView):
+    @extend_schema(
+        summary="Follow one webhook delivery: inbox row, ticket, audit trail, outbound work",
+        parameters=[
+            OpenApiParameter(
+                "tracking_id", str, OpenApiParameter.PATH, description="From the webhook's 202."
+            )
+        ],
+        responses={200: TraceSerializer, **ERRORS},
+    )
+    def get(self, request: Request, tracking_id: str) -> Response:
+        try:
+            key = uuid.UUID(tracking_id)
+        except ValueError as exc:
+            raise NotFound("no delivery with this tracking id") from exc
+        delivery = (
+            WebhookDelivery.objects.select_related("ticket")
+            .defer("raw_body", "ticket__embedding", "ticket__error_message")
+            .filter(tracking_id=key)
+            .first()
+        )
+        if delivery is None:
+            raise NotFound("no delivery with this tracking id")
+        audit: list[AuditLog] = []
+        outbound: list[OutboundDelivery] = []
+        if delivery.ticket_id:
+            audit = list(
+                AuditLog.objects.filter(ticket_id=delivery.ticket_id).select_related("user")[
+                    :TRACE_AUDIT_LIMIT
+                ]
+            )
+            outbound = list(
+                OutboundDelivery.objects.filter(ticket_id=delivery.ticket_id).prefetch_related(
+                    "tries"
+                )
+            )
+        trace = {
+            "delivery": delivery,
+            "ticket": delivery.ticket,
+            "audit": audit,
+            "outbound": outbound,
+        }
+        return Response(TraceSerializer(trace).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Log in: username and password for an access and a refresh token",
+        responses={
+            200: inline_serializer(
+                "TokenPair",
+                fields={"access": serializers.CharField(), "refresh": serializers.CharField()},
+            ),
+            400: OpenApiResponse(ERROR_SCHEMA, description="Missing field"),
+            401: OpenApiResponse(ERROR_SCHEMA, description="Wrong username or password"),
+            429: OpenApiResponse(ERROR_SCHEMA, description="Too many attempts: wait"),
+        },
+    )
+)
+class LoginThrottledTokenView(TokenObtainPairView):
+    """Username and password for an access and a refresh token; brute force gets 429."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+
+class OfflineSwaggerView(SpectacularSwaggerView):
+    """Swagger UI from the assets bundled by drf-spectacular-sidecar: no CDN needed."""
+
+    @staticmethod
+    def _swagger_ui_resource(filename: str) -> str:
+        return static(f"drf_spectacular_sidecar/swagger-ui-dist/{filename}")
+
+    @staticmethod
+    def _swagger_ui_favicon() -> str:
+        return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")

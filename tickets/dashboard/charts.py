@@ -1,0 +1,380 @@
+"""Server-side SVG charts for the dashboard (no JS charting library, no CDN).
+
+Every chart is plain SVG built here; colours are presentation attributes (not `style`), so the
+page's Content-Security-Policy (`style-src 'self'`) holds. All text is escaped.
+
+The data comes from `tickets.stats.daily_series(since, until)`: one dict per UTC day with
+`date`, `created`, `by_error_type`, `acknowledged`, `mean_ack_seconds` (MTTR of that day's
+cohort), `sla_met` and `sla_breached`; `normalize_day` turns each into a `DayPoint`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from tickets.models import ERROR_CLASSES
+
+WIDTH, HEIGHT = 1000, 300  # the full-width chart; the half-width ones are narrower
+HALF_WIDTH = 480
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
+LEGEND_ROW = 20
+FONT = 11
+
+# One colour per error class (colour-blind friendly, Tableau 10 order).
+ERROR_CLASS_COLORS = dict(
+    zip(
+        ERROR_CLASSES,
+        (
+            "#4e79a7",
+            "#f28e2b",
+            "#e15759",
+            "#76b7b2",
+            "#59a14f",
+            "#edc948",
+            "#b07aa1",
+            "#ff9da7",
+            "#9c755f",
+            "#bab0ac",
+        ),
+        strict=True,
+    )
+)
+OTHER_COLOR = "#8c8c8c"
+MET_COLOR, BREACHED_COLOR, LINE_COLOR = "#2f9e44", "#d9480f", "#1c7ed6"
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    total: int = 0
+    by_error_type: dict[str, int] = field(default_factory=dict)
+    mttr_seconds: float | None = None
+    acknowledged: int = 0
+    sla_met: int = 0
+    sla_breached: int = 0
+
+
+def _first(row: Mapping[str, Any], *names: str, default: Any = None) -> Any:
+    for name in names:
+        if name in row and row[name] is not None:
+            return row[name]
+    return default
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def normalize_day(row: Mapping[str, Any]) -> DayPoint:
+    """One day of `daily_series` as a DayPoint, whichever of the usual key names it uses."""
+    by_type = _first(row, "by_error_type", "by_error_class", "error_types", "by_type", default={})
+    if isinstance(by_type, list):  # [{"error_type": ..., "count": ...}]
+        by_type = {
+            str(_first(item, "error_type", "name", "key", default="Unknown")): int(
+                _first(item, "count", "value", default=0)
+            )
+            for item in by_type
+        }
+    by_type = {str(k): int(v or 0) for k, v in dict(by_type).items()}
+    sla = _first(row, "sla", default={}) or {}
+    met = _first(row, "sla_met", "met", default=None)
+    breached = _first(row, "sla_breached", "breached", default=None)
+    if met is None and isinstance(sla, Mapping):
+        met = _first(sla, "met", "Met", default=0)
+    if breached is None and isinstance(sla, Mapping):
+        breached = _first(sla, "breached", "Breached", default=0)
+    mttr = _first(row, "mean_ack_seconds", "mttr_seconds", "mttr")
+    if isinstance(mttr, Mapping):
+        mttr = _first(mttr, "seconds", "mean_seconds", "value")
+    total = _first(row, "created", "total", "count", "tickets", default=None)
+    return DayPoint(
+        day=_as_date(_first(row, "date", "day", "bucket")),
+        total=int(total) if total is not None else sum(by_type.values()),
+        by_error_type=by_type,
+        mttr_seconds=float(mttr) if mttr is not None else None,
+        acknowledged=int(_first(row, "acknowledged", default=0)),
+        sla_met=int(met or 0),
+        sla_breached=int(breached or 0),
+    )
+
+
+def nice_scale(value: float, *, integer: bool = True, ticks: int = 5) -> tuple[float, float]:
+    """(axis maximum, tick step) with a round step and at most `ticks` steps above zero;
+    integer steps for counts."""
+    value = max(float(value), 1.0 if integer else 1e-9)
+    exponent = math.floor(math.log10(value / ticks)) if value / ticks > 0 else 0
+    while True:
+        for base in (1, 2, 2.5, 5):
+            step = base * 10.0**exponent
+            if integer and (step < 1 or not float(step).is_integer()):
+                continue
+            if math.ceil(value / step - 1e-9) <= ticks:
+                return step * math.ceil(value / step - 1e-9), step
+        exponent += 1
+
+
+def _fmt(number: float) -> str:
+    return f"{number:.0f}" if float(number).is_integer() else f"{number:.1f}"
+
+
+def _day_label(day: date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+class _Svg:
+    def __init__(self, title: str, width: int = WIDTH, height: int = HEIGHT, legend_rows: int = 0):
+        self.title = title
+        self.width = width
+        self.height = height
+        self.legend_rows = legend_rows
+        self.parts: list[str] = []
+
+    @property
+    def plot_w(self) -> float:
+        return self.width - LEFT - RIGHT
+
+    @property
+    def plot_h(self) -> float:
+        return self.height - TOP - BOTTOM - self.legend_rows * LEGEND_ROW
+
+    def add(self, markup: str) -> None:
+        self.parts.append(markup)
+
+    def text(self, x: float, y: float, value: str, cls: str = "", anchor: str = "start") -> None:
+        klass = f' class="{cls}"' if cls else ""
+        self.add(
+            f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{FONT}"{klass}>'
+            f"{escape(value)}</text>"
+        )
+
+    def render(self) -> SafeString:
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}" '
+            f'class="chart" role="img" aria-label="{escape(self.title)}">'
+            f"<title>{escape(self.title)}</title>"
+        )
+        return mark_safe(head + "".join(self.parts) + "</svg>")  # every text part was escaped
+
+
+def _axes(
+    svg: _Svg,
+    days: Sequence[date],
+    y_max: float,
+    step: float,
+    y_format: Callable[[float], str],
+) -> None:
+    plot_h = svg.plot_h
+    for i in range(round(y_max / step) + 1):
+        value = step * i
+        y = TOP + plot_h - plot_h * value / y_max
+        color = "#9aa5b1" if i == 0 else "#e3e7ed"
+        svg.add(
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + svg.plot_w:.1f}" y2="{y:.1f}" '
+            f'stroke="{color}" stroke-width="1"/>'
+        )
+        svg.text(LEFT - 6, y + 4, y_format(value), "axis", "end")
+    if not days:
+        return
+    slot = svg.plot_w / len(days)
+    every = max(1, math.ceil(len(days) / max(2, int(svg.plot_w // 56))))
+    for i, day in enumerate(days):
+        if (len(days) - 1 - i) % every == 0:  # always label the last (most recent) day
+            svg.text(LEFT + slot * (i + 0.5), TOP + plot_h + 16, _day_label(day), "axis", "middle")
+
+
+def _legend_layout(svg: _Svg, names: Sequence[str]) -> list[tuple[float, int]]:
+    """(x, row) of each legend item, wrapping at the chart's width."""
+    places, x, row = [], float(LEFT), 0
+    for name in names:
+        width = 22 + 6.4 * len(name)
+        if x + width > svg.width - RIGHT and x > LEFT:
+            x, row = float(LEFT), row + 1
+        places.append((x, row))
+        x += width + 10
+    return places
+
+
+def _legend(svg: _Svg, items: Sequence[tuple[str, str]]) -> None:
+    top = svg.height - svg.legend_rows * LEGEND_ROW + 4
+    for (name, color), (x, row) in zip(
+        items, _legend_layout(svg, [n for n, _ in items]), strict=True
+    ):
+        y = top + row * LEGEND_ROW
+        svg.add(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" rx="2" fill="{color}"/>')
+        svg.text(x + 14, y, name, "legend")
+
+
+def _with_legend(title: str, names: Sequence[str], width: int, height: int) -> _Svg:
+    probe = _Svg(title, width, height)
+    rows = (_legend_layout(probe, names)[-1][1] + 1) if names else 0
+    return _Svg(title, width, height, legend_rows=rows)
+
+
+def _empty(svg: _Svg, message: str) -> SafeString:
+    svg.text(svg.width / 2, TOP + svg.plot_h / 2, message, "empty", "middle")
+    return svg.render()
+
+
+def stacked_bar_chart(
+    title: str,
+    days: Sequence[date],
+    series: Sequence[tuple[str, Sequence[int], str]],
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> SafeString:
+    """Bars per day, one stacked segment per series (name, values per day, colour)."""
+    svg = _with_legend(title, [name for name, _, _ in series], width, height)
+    totals = [sum(values[i] for _, values, _ in series) for i in range(len(days))]
+    if not days or not any(totals):
+        _axes(svg, days, 4, 1, _fmt)
+        return _empty(svg, "No data in this period")
+    y_max, step = nice_scale(max(totals), integer=True)
+    _axes(svg, days, y_max, step, _fmt)
+    slot = svg.plot_w / len(days)
+    bar_w = max(2.0, min(40.0, slot * 0.68))
+    for i, day in enumerate(days):
+        x = LEFT + slot * i + (slot - bar_w) / 2
+        y = TOP + svg.plot_h
+        for name, values, color in series:
+            value = values[i]
+            if not value:
+                continue
+            h = svg.plot_h * value / y_max
+            y -= h
+            label = f"{_day_label(day)} · {name}: {value}"
+            svg.add(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{color}"><title>{escape(label)}</title></rect>'
+            )
+    _legend(svg, [(name, color) for name, _, color in series])
+    return svg.render()
+
+
+def line_chart(
+    title: str,
+    days: Sequence[date],
+    values: Sequence[float | None],
+    *,
+    name: str,
+    color: str = LINE_COLOR,
+    scale: float = 1.0,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> SafeString:
+    """A line over the days; None leaves a gap. Values are divided by `scale` for the axis."""
+    svg = _with_legend(title, [name], width, height)
+    scaled = [v / scale if v is not None else None for v in values]
+    present = [v for v in scaled if v is not None]
+    if not days or not present:
+        _axes(svg, days, 4, 1, _fmt)
+        return _empty(svg, "No acknowledged tickets in this period")
+    y_max, step = nice_scale(max(present), integer=False)
+    _axes(svg, days, y_max, step, _fmt)
+    slot = svg.plot_w / len(days)
+    segments: list[list[tuple[float, float]]] = [[]]
+    points = []
+    for i, value in enumerate(scaled):
+        if value is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        x = LEFT + slot * (i + 0.5)
+        y = TOP + svg.plot_h - svg.plot_h * value / y_max
+        segments[-1].append((x, y))
+        points.append((x, y, days[i], value))
+    for segment in segments:
+        if len(segment) > 1:
+            coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
+            svg.add(
+                f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2.5" '
+                f'stroke-linejoin="round" stroke-linecap="round"/>'
+            )
+    for x, y, day, value in points:
+        label = f"{_day_label(day)} · {name}: {_fmt(round(value, 1))}"
+        svg.add(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#fff" stroke="{color}" '
+            f'stroke-width="2"><title>{escape(label)}</title></circle>'
+        )
+    _legend(svg, [(name, color)])
+    return svg.render()
+
+
+def _duration_unit(max_seconds: float) -> tuple[float, str]:
+    if max_seconds >= 2 * 3600:
+        return 3600.0, "h"
+    if max_seconds >= 120:
+        return 60.0, "min"
+    return 1.0, "s"
+
+
+def build_charts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The three dashboard charts and their headline figures from `daily_series` rows."""
+    points = sorted((normalize_day(row) for row in rows), key=lambda p: p.day)
+    days = [p.day for p in points]
+    seen = {name for p in points for name, count in p.by_error_type.items() if count}
+    ordered = [name for name in ERROR_CLASSES if name in seen] + sorted(seen - set(ERROR_CLASSES))
+    volume_series = [
+        (
+            name,
+            [p.by_error_type.get(name, 0) for p in points],
+            ERROR_CLASS_COLORS.get(name, OTHER_COLOR),
+        )
+        for name in ordered
+    ]
+    unaccounted = [max(0, p.total - sum(p.by_error_type.values())) for p in points]
+    if any(unaccounted):
+        volume_series.append(("Unclassified", unaccounted, OTHER_COLOR))
+    mttr_values = [p.mttr_seconds for p in points]
+    present = [v for v in mttr_values if v is not None]
+    scale, unit = _duration_unit(max(present) if present else 0)
+    met = sum(p.sla_met for p in points)
+    breached = sum(p.sla_breached for p in points)
+    resolved_mttr = [(p.mttr_seconds, p.acknowledged) for p in points if p.mttr_seconds is not None]
+    return {
+        "volume": stacked_bar_chart("Tickets per day by error class", days, volume_series),
+        "mttr": line_chart(
+            f"Mean time to acknowledge of each day's tickets ({unit})",
+            days,
+            mttr_values,
+            name=f"MTTR ({unit})",
+            scale=scale,
+            width=HALF_WIDTH,
+        ),
+        "sla": stacked_bar_chart(
+            "SLA met vs breached, by the day the tickets were created",
+            days,
+            [
+                ("Met", [p.sla_met for p in points], MET_COLOR),
+                ("Breached", [p.sla_breached for p in points], BREACHED_COLOR),
+            ],
+            width=HALF_WIDTH,
+        ),
+        "total": sum(p.total for p in points),
+        "sla_met": met,
+        "sla_breached": breached,
+        "sla_compliance": round(100 * met / (met + breached), 1) if met + breached else None,
+        "mttr_unit": unit,
+        "mttr_scale": scale,
+        "mttr_overall": _weighted_mean(resolved_mttr, scale),
+        "days": len(days),
+    }
+
+
+def _weighted_mean(values: list[tuple[float, int]], scale: float) -> float | None:
+    """The mean over all acknowledged tickets from the per-day means and counts."""
+    if not values:
+        return None
+    weights = sum(max(1, w) for _, w in values)
+    return round(sum(v * max(1, w) for v, w in values) / weights / scale, 1)

@@ -1,0 +1,89 @@
+"""Dashboard forms: the board filters, lifecycle actions and self-registration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.db.models import Q, QuerySet
+
+from tickets.models import ERROR_CLASSES, TICKET_PREFIXES, Severity, Ticket
+
+SOURCES = tuple(TICKET_PREFIXES)
+ACTIONS = (
+    ("acknowledge", "Acknowledge"),
+    ("start_progress", "Take"),
+    ("reopen", "Reopen"),
+)
+
+
+def _with_blank(choices, label: str = "Any") -> list[tuple[str, str]]:
+    return [("", label), *[(c, c) if isinstance(c, str) else c for c in choices]]
+
+
+class BoardFilterForm(forms.Form):
+    """GET filters of the board. An invalid value drops that filter, never the page."""
+
+    severity = forms.ChoiceField(required=False, choices=_with_blank(Severity.values))
+    source = forms.ChoiceField(required=False, choices=_with_blank(SOURCES))
+    error_type = forms.ChoiceField(
+        required=False, label="Error class", choices=_with_blank(ERROR_CLASSES)
+    )
+    team = forms.CharField(required=False, max_length=200)
+    q = forms.CharField(required=False, max_length=200, label="Search")
+
+    def __init__(self, *args: Any, teams: list[str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["team"] = forms.ChoiceField(required=False, choices=_with_blank(teams))
+
+    def filters(self) -> dict[str, str]:
+        """The valid, non-empty filters."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            name: str(cleaned[name]).strip()
+            for name in self.fields
+            if name not in self.errors and str(cleaned.get(name) or "").strip()
+        }
+
+    def apply(self, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        filters = self.filters()
+        for name in ("severity", "source", "error_type"):
+            if name in filters:
+                queryset = queryset.filter(**{name: filters[name]})
+        if "team" in filters:
+            queryset = queryset.filter(finops_team=filters["team"])
+        if "q" in filters:
+            text = filters["q"]
+            queryset = queryset.filter(
+                Q(pipeline__icontains=text)
+                | Q(id__icontains=text)
+                | Q(itsm_ticket_id__iexact=text)
+                | Q(error_message__icontains=text)
+            )
+        return queryset
+
+
+class TransitionForm(forms.Form):
+    action = forms.ChoiceField(choices=ACTIONS)
+    note = forms.CharField(required=False, max_length=1000)
+
+
+class RegistrationForm(UserCreationForm):
+    email = forms.EmailField(required=True)
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=False)
+        user.email = self.cleaned_data["email"]
+        # An admin activates new accounts in Django admin; until then they cannot sign in.
+        user.is_active = False
+        if commit:
+            user.save()
+        return user

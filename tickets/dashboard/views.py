@@ -1,0 +1,447 @@
+"""The dashboard: login, the live board, ticket detail with its actions, and the charts.
+
+Views parse the request and call services (`tickets.lifecycle`, `tickets.stats`,
+`analysis.similar`); every page carries a strict Content-Security-Policy (no inline script or
+style: the JS and CSS are static files, data travels in `<script type="application/json">`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.models import Group
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from integrations.messages import jira_url
+from integrations.models import OutboundDelivery, WebhookDelivery
+from tickets import lifecycle
+from tickets.dashboard.charts import build_charts
+from tickets.dashboard.forms import (
+    ACTIONS,
+    BoardFilterForm,
+    RegistrationForm,
+    TransitionForm,
+)
+from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
+from tickets.models import Occurrence, Status, Ticket
+from tickets.presenters import CARD_FIELDS, ticket_card
+from tickets.roles import RESPONDER, VIEWER, has_role, role_of
+
+logger = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "connect-src 'self' ws: wss:",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+COLUMN_LIMIT = 200
+COLUMNS = (
+    (Status.OPEN, "Open"),
+    (Status.IN_PROGRESS, "In progress"),
+    (Status.ACKNOWLEDGED, "Acknowledged"),
+)
+AUDIT_LIMIT = 300
+TEAM_WINDOW = timedelta(days=90)
+CHART_RANGES = (7, 14, 30, 90)
+ACTION_LABELS = dict(ACTIONS)
+
+
+def with_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Add the dashboard's Content-Security-Policy to the view's responses."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    return wrapped
+
+
+def role_required(
+    role: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Anonymous → the login page; signed in without the role → 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_role(request.user, role):
+                return render(
+                    request,
+                    "403.html",
+                    {"exception": f"You need the {role} role for this."},
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        "role": role_of(request.user),
+        "can_act": has_role(request.user, RESPONDER),
+        "self_registration": settings.SELF_REGISTRATION,
+        **extra,
+    }
+
+
+def _live_config(**extra: Any) -> dict[str, Any]:
+    return {
+        "ws_path": "/ws/tickets/",
+        "ws_url": settings.WEBSOCKET_URL,
+        "server_time": timezone.now().isoformat(),
+        "ticket_url": reverse("dashboard-ticket", args=["__id__"]),
+        "login_url": reverse("login"),
+        **extra,
+    }
+
+
+def duration_text(seconds: float) -> str:
+    """Compact duration: `45s`, `12m`, `3h 05m`, `2d 4h`."""
+    seconds = int(abs(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def sla_state(card: dict[str, Any]) -> str:
+    """ok / warn / breached while open; met / late once acknowledged; none without an SLA."""
+    if card["status"] == Status.ACKNOWLEDGED:
+        return "late" if card["sla_status"] == "Breached" else "met"
+    remaining = card.get("sla_remaining_seconds")
+    if remaining is None:
+        return "none"
+    if remaining < 0:
+        return "breached"
+    return "warn" if remaining < 600 else "ok"
+
+
+def sla_text(card: dict[str, Any]) -> str:
+    """What the SLA countdown shows before the JS takes over (the JS ticks every second)."""
+    state = sla_state(card)
+    if state in ("met", "late"):
+        return f"SLA {card['sla_status']}"
+    if state == "none":
+        return "No SLA"
+    remaining = card["sla_remaining_seconds"]
+    if state == "breached":
+        return f"Breached {duration_text(remaining)} ago"
+    return f"{duration_text(remaining)} left"
+
+
+def display_card(ticket: Ticket) -> dict[str, Any]:
+    """The websocket card plus the texts the template shows before the JS ticks."""
+    card = ticket_card(ticket)
+    card["age"] = duration_text((timezone.now() - ticket.timestamp).total_seconds())
+    card["sla_text"] = sla_text(card)
+    card["sla_state"] = sla_state(card)
+    return card
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["self_registration"] = settings.SELF_REGISTRATION
+        return context
+
+
+login_view = with_csp(LoginView.as_view())
+logout_view = with_csp(auth_views.LogoutView.as_view())
+
+
+@with_csp
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    """Self-registration, only when SELF_REGISTRATION is on. Accounts start inactive with the
+    viewer role; an admin activates them in Django admin."""
+    if not settings.SELF_REGISTRATION:
+        raise Http404("Self-registration is disabled.")
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            viewer, _ = Group.objects.get_or_create(name=VIEWER)
+            user.groups.add(viewer)
+        logger.info("self-registered account %s awaits activation", user.get_username())
+        return render(request, "registration/register_done.html", {"username": user.username})
+    return render(request, "registration/register.html", {"form": form})
+
+
+# --- board --------------------------------------------------------------------------------------
+
+
+def _teams() -> list[str]:
+    """Teams of the last TEAM_WINDOW's tickets (bounded by the timestamp index)."""
+    return sorted(
+        Ticket.objects.filter(timestamp__gte=timezone.now() - TEAM_WINDOW)
+        .exclude(finops_team="")
+        .order_by()
+        .values_list("finops_team", flat=True)
+        .distinct()[:200]
+    )
+
+
+@with_csp
+@require_safe
+@role_required(VIEWER)
+def board(request: HttpRequest) -> HttpResponse:
+    form = BoardFilterForm(request.GET or None, teams=_teams())
+    tickets = form.apply(Ticket.objects.only(*CARD_FIELDS))
+    columns = []
+    for status, label in COLUMNS:
+        in_column = tickets.filter(status=status).order_by("-timestamp")
+        cards = [display_card(t) for t in in_column[:COLUMN_LIMIT]]
+        total = len(cards) if len(cards) < COLUMN_LIMIT else in_column.count()
+        columns.append({"status": status, "label": label, "cards": cards, "total": total})
+    filters = form.filters()
+    return render(
+        request,
+        "dashboard/board.html",
+        _page_context(
+            request,
+            form=form,
+            columns=columns,
+            filters=filters,
+            live_config=_live_config(page="board", filters=filters, limit=COLUMN_LIMIT),
+        ),
+    )
+
+
+# --- ticket detail ------------------------------------------------------------------------------
+
+
+def _safe_url(value: Any) -> str:
+    """Only http(s) URLs become links (a `javascript:` URL from a payload must not)."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return ""
+    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def _links(ticket: Ticket) -> list[dict[str, str]]:
+    links = []
+    if ticket.itsm_ticket_id:
+        links.append(
+            {
+                "label": "JIRA",
+                "text": ticket.itsm_ticket_id,
+                "url": _safe_url(jira_url(ticket.itsm_ticket_id)),
+            }
+        )
+    if ticket.slack_channel or ticket.slack_ts:
+        text = ticket.slack_channel + (f" · ts {ticket.slack_ts}" if ticket.slack_ts else "")
+        links.append({"label": "Slack", "text": text, "url": ""})
+    if ticket.blob_log_url:
+        links.append(
+            {
+                "label": "Evidence",
+                "text": ticket.blob_log_url,
+                "url": _safe_url(ticket.blob_log_url),
+            }
+        )
+    for name, value in sorted((ticket.links or {}).items()):
+        if isinstance(value, str) and value:
+            label = str(name).replace("_", " ").capitalize()
+            links.append({"label": label, "text": value, "url": _safe_url(value)})
+    return links
+
+
+def _changes(entry: Any) -> list[dict[str, Any]]:
+    keys = list(dict.fromkeys([*(entry.before or {}), *(entry.after or {})]))
+    return [
+        {
+            "field": key,
+            "before": _text((entry.before or {}).get(key)),
+            "after": _text((entry.after or {}).get(key)),
+        }
+        for key in keys
+    ]
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _similar(ticket: Ticket) -> list[dict[str, Any]]:
+    from analysis.similar import similar_tickets
+
+    try:
+        found = similar_tickets(ticket)
+    except Exception:  # the page must not fail because the vector search did
+        logger.warning("similar-ticket search failed for %s", ticket.pk, exc_info=True)
+        return []
+    return [{"ticket": other, "similarity": round(similarity * 100)} for other, similarity in found]
+
+
+@with_csp
+@require_safe
+@role_required(VIEWER)
+def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    # The most recent AUDIT_LIMIT entries, oldest first (a noisy ticket can have thousands).
+    latest = ticket.audit_entries.select_related("user").order_by("-created_at", "-id")
+    audit = [
+        {
+            "entry": entry,
+            "changes": _changes(entry),
+            "details": [(str(k), _text(v)) for k, v in (entry.details or {}).items()],
+        }
+        for entry in list(latest[:AUDIT_LIMIT])[::-1]
+    ]
+    audit_total = len(audit) if len(audit) < AUDIT_LIMIT else ticket.audit_entries.count()
+    occurrences = list(
+        Occurrence.objects.filter(ticket=ticket)
+        .exclude(outcome__in=("jira", "slack"))
+        .order_by("-seen_at")[:100]
+    )
+    deliveries = list(
+        WebhookDelivery.objects.filter(ticket=ticket)
+        .defer("raw_body", "event")
+        .order_by("-received_at")[:50]
+    )
+    outbound = list(
+        OutboundDelivery.objects.filter(ticket=ticket)
+        .prefetch_related("tries")
+        .order_by("created_at", "id")
+    )
+    card = display_card(ticket)
+    available = {action: ticket.status in TRANSITIONS[action][0] for action, _ in ACTIONS}
+    return render(
+        request,
+        "dashboard/ticket_detail.html",
+        _page_context(
+            request,
+            ticket=ticket,
+            card=card,
+            audit=audit,
+            audit_total=audit_total,
+            occurrences=occurrences,
+            deliveries=deliveries,
+            outbound=outbound,
+            similar=_similar(ticket),
+            links=_links(ticket),
+            confidence_pct=round(ticket.confidence * 100)
+            if ticket.confidence is not None
+            else None,
+            affected_entity=(
+                json.dumps(ticket.affected_entity, indent=2, ensure_ascii=False, default=str)
+                if ticket.affected_entity
+                else ""
+            ),
+            ack_duration=duration_text(ticket.ack_seconds)
+            if ticket.ack_seconds is not None
+            else "",
+            actions=[
+                {"action": action, "label": label, "available": available[action]}
+                for action, label in ACTIONS
+            ],
+            live_config=_live_config(
+                page="ticket",
+                ticket_id=ticket.pk,
+                transitions={
+                    action: sorted(str(s) for s in TRANSITIONS[action][0]) for action, _ in ACTIONS
+                },
+            ),
+        ),
+    )
+
+
+@with_csp
+@require_POST
+@role_required(RESPONDER)
+def ticket_action(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """Acknowledge / take / reopen, through the lifecycle (checked and audited there)."""
+    if not Ticket.objects.filter(pk=ticket_id).exists():
+        raise Http404("No such ticket.")
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Unknown action.")
+        return redirect("dashboard-ticket", ticket_id=ticket_id)
+    action = form.cleaned_data["action"]
+    try:
+        lifecycle.transition(
+            ticket_id,
+            action,
+            Actor.for_user(request.user),
+            note=form.cleaned_data["note"],
+        )
+    except TransitionError as exc:
+        messages.error(request, f"Not done: {exc}.")
+    else:
+        messages.success(request, f"{ACTION_LABELS[action]}: done.")
+    return redirect("dashboard-ticket", ticket_id=ticket_id)
+
+
+# --- charts -------------------------------------------------------------------------------------
+
+
+@with_csp
+@require_safe
+@role_required(VIEWER)
+def charts(request: HttpRequest) -> HttpResponse:
+    try:
+        days = int(request.GET.get("days", 30))
+    except ValueError:
+        days = 30
+    if days not in CHART_RANGES:
+        days = 30
+    until = timezone.now()
+    since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    context: dict[str, Any] = {"days": days, "ranges": CHART_RANGES, "charts": None}
+    try:
+        from tickets.stats import daily_series
+    except ImportError:
+        context["unavailable"] = "The stats service is not installed."
+    else:
+        context["charts"] = build_charts(daily_series(since, until))
+    context.update(since=since, until=until)
+    return render(request, "dashboard/charts.html", _page_context(request, **context))

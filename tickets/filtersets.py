@@ -1,0 +1,99 @@
+"""Query-string filters for ticket lists (the API's; the dashboard may reuse them)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from rest_framework.filters import OrderingFilter
+
+from tickets.models import (
+    ERROR_CLASSES,
+    TICKET_PREFIXES,
+    Priority,
+    Severity,
+    SlaStatus,
+    Status,
+    Ticket,
+)
+
+SOURCE_CHOICES = [(source, source) for source in TICKET_PREFIXES]
+ERROR_TYPE_CHOICES = [(name, name) for name in ERROR_CLASSES]
+
+# Most severe first when ascending, like priority (P1 first).
+SEVERITY_RANK = {
+    Severity.CRITICAL: 0,
+    Severity.HIGH: 1,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 3,
+}
+
+
+def with_severity_rank(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return queryset.annotate(
+        severity_rank=Case(
+            *(When(severity=name, then=Value(rank)) for name, rank in SEVERITY_RANK.items()),
+            default=Value(len(SEVERITY_RANK)),
+            output_field=IntegerField(),
+        )
+    )
+
+
+class TicketFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, distinct=False)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
+    source = django_filters.MultipleChoiceFilter(choices=SOURCE_CHOICES, distinct=False)
+    error_type = django_filters.MultipleChoiceFilter(choices=ERROR_TYPE_CHOICES, distinct=False)
+    sla_status = django_filters.MultipleChoiceFilter(choices=SlaStatus.choices, distinct=False)
+    team = django_filters.CharFilter(field_name="finops_team", help_text="FinOps team (exact).")
+    pipeline = django_filters.CharFilter(
+        lookup_expr="icontains", help_text="Part of the pipeline name (case-insensitive)."
+    )
+    created_after = django_filters.IsoDateTimeFilter(
+        field_name="timestamp", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
+    )
+    created_before = django_filters.IsoDateTimeFilter(
+        field_name="timestamp", lookup_expr="lt", help_text="Created before (ISO 8601)."
+    )
+    jira_key = django_filters.CharFilter(field_name="itsm_ticket_id", help_text="JIRA issue key.")
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+
+class TicketOrderingFilter(OrderingFilter):
+    """`?ordering=severity` sorts by rank (Critical first), not alphabetically; every ordering
+    ends with the ticket id so pages are stable among equal values."""
+
+    ordering_fields = (
+        "timestamp",
+        "severity",
+        "priority",
+        "sla_deadline",
+        "occurrence_count",
+        "last_seen",
+    )
+    ordering_description = (
+        "Sort by one or more of: timestamp, severity, priority, sla_deadline, occurrence_count,"
+        " last_seen (prefix '-' for descending; the cursor follows the first). Default -timestamp."
+    )
+
+    def get_ordering(self, request, queryset, view) -> list[str]:
+        ordering = super().get_ordering(request, queryset, view) or ["-timestamp"]
+        ordering = [
+            term.replace("severity", "severity_rank") if term.lstrip("-") == "severity" else term
+            for term in ordering
+        ]
+        if not any(term.lstrip("-") == "id" for term in ordering):
+            ordering.append("-id" if ordering[0].startswith("-") else "id")
+        return ordering
+
+    def get_default_ordering(self, view) -> list[str]:
+        return ["-timestamp"]
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        if any(term.lstrip("-") == "severity_rank" for term in ordering):
+            queryset = with_severity_rank(queryset)
+        return queryset.order_by(*ordering)
