@@ -14,8 +14,6 @@ import time
 import redis
 from django.conf import settings
 
-_PREFIX = "rca:circuit"
-
 
 @functools.cache
 def _redis(url: str) -> redis.Redis:
@@ -30,9 +28,10 @@ class CircuitBreaker:
     def __init__(self, target: str) -> None:
         self.target = target
         self._redis = redis_client()
-        self._failures = f"{_PREFIX}:{target}:failures"
-        self._open_until = f"{_PREFIX}:{target}:open_until"
-        self._probe = f"{_PREFIX}:{target}:probe"
+        prefix = f"{settings.REDIS_KEY_PREFIX}:circuit:{target}"
+        self._failures = f"{prefix}:failures"
+        self._open_until = f"{prefix}:open_until"
+        self._probe = f"{prefix}:probe"
 
     def wait_seconds(self) -> float:
         """0 when a call may go ahead now; otherwise how long to wait before trying."""

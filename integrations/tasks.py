@@ -60,9 +60,9 @@ def heartbeat() -> None:
     import time
 
     from integrations.circuit import redis_client
-    from rca_project.health import WORKER_HEARTBEAT_KEY
+    from rca_project.health import worker_heartbeat_key
 
-    redis_client().set(WORKER_HEARTBEAT_KEY, time.time(), ex=600)
+    redis_client().set(worker_heartbeat_key(), time.time(), ex=600)
 
 
 @shared_task

@@ -37,7 +37,10 @@ def _redis_ok() -> bool:
         return False
 
 
-WORKER_HEARTBEAT_KEY = "rca:worker:heartbeat"
+def worker_heartbeat_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:worker:heartbeat"
+
+
 WORKER_HEARTBEAT_MAX_AGE = 120
 
 
@@ -47,7 +50,7 @@ def _worker_ok() -> bool:
         client = redis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
         )
-        beat = client.get(WORKER_HEARTBEAT_KEY)
+        beat = client.get(worker_heartbeat_key())
     except Exception:
         return False
     return beat is not None and time.time() - float(beat) < WORKER_HEARTBEAT_MAX_AGE

@@ -69,7 +69,7 @@ class LiveStateCollector(Collector):
             "rca_circuit_open", "1 when a target's circuit breaker is open.", labels=["target"]
         )
         try:
-            queue.add_metric([], redis_client().llen(getattr(settings, "CELERY_QUEUE", "celery")))
+            queue.add_metric([], redis_client().llen(settings.CELERY_TASK_DEFAULT_QUEUE))
             for target in ("jira", "slack", "blob"):
                 state = CircuitBreaker(target).state()
                 circuit.add_metric([target], 0 if state == "closed" else 1)

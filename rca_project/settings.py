@@ -127,6 +127,10 @@ try:
     # Where browsers open the live-update websocket; empty: the page's own host.
     WEBSOCKET_URL = env.str("WEBSOCKET_URL", "")
 
+    # Namespaces in the shared Redis: our own keys, the Celery queue, the Channels groups.
+    REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", "rca")
+    CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", "celery")
+
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
     LOG_LEVEL = env.log_level("LOG_LEVEL", "INFO")
@@ -250,7 +254,7 @@ LOGOUT_REDIRECT_URL = "login"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
     }
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,19 @@ def isolated_broker() -> Iterator[str]:
         yield ""
         return
     url = _test_redis_url()
-    redis.Redis.from_url(url).flushdb()
+    # A namespace of this run's own, so concurrent runs sharing a Redis database never take
+    # each other's tasks, websocket events or circuit breaker state.
+    namespace = f"rca-test-{uuid.uuid4().hex[:8]}"
     celery_app.conf.broker_url = local_services.kombu_url(url)
-    # The circuit breakers and the Channels layer live in Redis too.
+    celery_app.conf.task_default_queue = namespace
+    settings.CELERY_TASK_DEFAULT_QUEUE = namespace
+    settings.REDIS_KEY_PREFIX = namespace
     settings.REDIS_URL = url
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": f"{namespace}:asgi"},
+        }
     }
     yield url
 
@@ -105,7 +113,8 @@ def celery_worker(transactional_db) -> Iterator[Any]:
         shutdown_timeout=30,
     ) as worker:
         yield worker
-    redis.Redis.from_url(_test_redis_url()).flushdb()  # tasks it had not taken
+    # Tasks it had not taken (retries scheduled for later) must not reach the next test.
+    redis.Redis.from_url(_test_redis_url()).delete(celery_app.conf.task_default_queue)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

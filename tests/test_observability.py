@@ -11,7 +11,7 @@ from django.test import Client
 
 from integrations.circuit import redis_client
 from integrations.tasks import heartbeat
-from rca_project.health import WORKER_HEARTBEAT_KEY
+from rca_project.health import worker_heartbeat_key
 from rca_project.observability import TrackingIdFilter
 from tests.conftest import local_payload
 
@@ -40,7 +40,7 @@ def test_metrics_token_protects_the_endpoint_when_set(settings):
 
 
 def test_readiness_needs_a_recent_worker_heartbeat():
-    redis_client().delete(WORKER_HEARTBEAT_KEY)
+    redis_client().delete(worker_heartbeat_key())
     not_ready = Client().get("/readyz")
     heartbeat()
     ready = Client().get("/readyz")
