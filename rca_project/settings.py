@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from environs import Env, EnvError
 
 from rca_project import local_services
+from rca_project.openapi import SCHEMA_SETTINGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = local_services.VAR_DIR
@@ -124,6 +125,7 @@ try:
     JWT_ACCESS_SECONDS = env.int("JWT_ACCESS_SECONDS", 15 * 60)
     JWT_REFRESH_SECONDS = env.int("JWT_REFRESH_SECONDS", 24 * 3600)
     SELF_REGISTRATION = env.bool("SELF_REGISTRATION", False)
+    API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 30)
     # Where browsers open the live-update websocket; empty: the page's own host.
     WEBSOCKET_URL = env.str("WEBSOCKET_URL", "")
 
@@ -245,6 +247,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    **SCHEMA_SETTINGS,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGIN_URL = "login"

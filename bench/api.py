@@ -1,0 +1,377 @@
+"""REST API latency on 100,000 tickets, served as in production (gunicorn, 2 sync workers),
+authenticated with a JWT obtained from the API itself.
+
+    .venv/bin/python bench/api.py [--tickets 100000] [--requests 300] [--concurrency 2]
+
+Loads tickets spread over 90 days (varied status, severity, error class, source, team, SLA,
+time to acknowledge; embeddings and error texts of realistic size) and inbox rows, then
+measures p50/p95 of: the first page of the list, a filtered page and the page after it, a
+ticket's detail, and the stats of the last 30 days. Target: p95 under 100 ms for each.
+
+Uses its own database (`rca_bench_api`, recreated) and Redis database 11 (flushed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, bench_environment, percentile, setup_django
+
+BENCH_DB = "rca_bench_api"
+BENCH_REDIS_DB = 11
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
+TARGET_P95_MS = 100.0
+INFORMATION = {"/healthz", "stats cold"}  # printed, not held to the target
+USERNAME, PASSWORD = "bench-viewer", uuid.uuid4().hex
+
+SOURCES = ["adf", "databricks", "airflow", "azure-monitor"]
+SEVERITIES = [("Critical", "P1", 900), ("High", "P2", 3600), ("Medium", "P3", 14400),
+              ("Low", "P4", 86400)]  # fmt: skip
+SEVERITY_WEIGHTS = [5, 20, 45, 30]
+ERROR_CLASSES = [
+    "NetworkError",
+    "DatabaseError",
+    "ResourceExhaustion",
+    "AuthenticationError",
+    "DataError",
+    "ExternalServiceError",
+    "TimeoutError",
+    "ConfigurationError",
+    "CodeError",
+    "Unknown",
+]
+TEAMS = ["sales", "finance", "marketing", "platform", "data-science", "ops", "hr", "risk"]
+OUTCOMES = [("created", 45), ("duplicate", 25), ("correlated", 15), ("suppressed", 5),
+            ("resolved", 5), ("ignored", 3), ("", 2)]  # fmt: skip
+
+
+def load(count: int, rng: random.Random) -> None:
+    """COPY the tickets and about 1.5 inbox rows per ticket, then ANALYZE."""
+    import numpy as np
+    from django.db import connection
+    from django.utils import timezone
+    from psycopg.types.json import Jsonb
+
+    from integrations.models import WebhookDelivery
+    from tickets.models import EMBEDDING_DIMENSIONS, Ticket
+
+    now = timezone.now()
+    vectors = np.random.default_rng(3).normal(size=(500, EMBEDDING_DIMENSIONS))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vector_texts = ["[" + ",".join(f"{v:.6f}" for v in row) + "]" for row in vectors]
+    messages = [
+        f"ErrorCode={code}, Failure happened on 'Sink' side. " + "detail " * rng.randint(20, 200)
+        for code in ("SqlFailedToConnect", "UserErrorFailedFileOperation", "2200", "Timeout")
+    ]
+    pipelines = [f"pl_{rng.choice(TEAMS)}_{n:03d}" for n in range(500)]
+
+    fields = list(Ticket._meta.concrete_fields)
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    defaults = {f.attname: f.get_default() for f in fields}
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        with cursor.connection.cursor().copy(
+            f"COPY {Ticket._meta.db_table} ({columns}) FROM STDIN"
+        ) as copy:
+            for n in range(count):
+                at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
+                severity, priority, sla = rng.choices(SEVERITIES, SEVERITY_WEIGHTS)[0]
+                deadline = at + timedelta(seconds=sla)
+                status = rng.choices(["acknowledged", "open", "in_progress"], [75, 15, 10])[0]
+                ack_seconds = None
+                if status == "acknowledged":
+                    ack_seconds = int(min(rng.lognormvariate(7.5, 1.2), 30 * 86400))
+                    sla_status = "Met" if ack_seconds <= sla else "Breached"
+                else:
+                    sla_status = "Breached" if deadline < now else "Pending"
+                source = rng.choice(SOURCES)
+                key = uuid.uuid4().hex
+                values = {
+                    **defaults,
+                    "id": f"{source[:3].upper()}-{at:%Y%m%dT%H%M%S}-{key[:6]}",
+                    "timestamp": at,
+                    "pipeline": rng.choice(pipelines),
+                    "run_id": f"{source}:{key}",
+                    "rca_result": "The sink refused the connection. " * 10,
+                    "recommendations": ["Check the firewall", "Rotate the credentials"],
+                    "confidence": 0.7,
+                    "severity": severity,
+                    "priority": priority,
+                    "error_type": rng.choice(ERROR_CLASSES),
+                    "affected_entity": {"factory": "adf-prod", "activity": "Copy"},
+                    "status": status,
+                    "sla_seconds": sla,
+                    "sla_status": sla_status,
+                    "sla_deadline": deadline,
+                    "finops_team": rng.choice(TEAMS),
+                    "finops_owner": "on-call",
+                    "itsm_ticket_id": f"OPS-{n}" if rng.random() < 0.6 else "",
+                    "ack_ts": at + timedelta(seconds=ack_seconds) if ack_seconds else None,
+                    "ack_user": "maria" if ack_seconds else "",
+                    "ack_seconds": ack_seconds,
+                    "processing_mode": source,
+                    "source": source,
+                    "fingerprint": key[:16],
+                    "occurrence_count": rng.choices([1, 2, 5, 20], [80, 12, 6, 2])[0],
+                    "first_seen": at,
+                    "last_seen": at + timedelta(minutes=rng.randint(0, 600)),
+                    "error_message": rng.choice(messages),
+                    "rca_source": "rules",
+                    "rca_note": "rule-based: no GEMINI_API_KEY configured",
+                    "analysed_at": at,
+                    "tracking_id": uuid.uuid4(),
+                    "embedding": rng.choice(vector_texts),
+                    "embedding_model": "bench",
+                    "updated_at": at,
+                }
+                copy.write_row(
+                    [
+                        Jsonb(values[f.attname])
+                        if isinstance(values[f.attname], dict | list)
+                        else values[f.attname]
+                        for f in fields
+                    ]
+                )
+        inbox_fields = [
+            f for f in WebhookDelivery._meta.concrete_fields if f.attname not in ("id",)
+        ]
+        inbox_columns = ", ".join(f'"{f.column}"' for f in inbox_fields)
+        raw_body = json.dumps({"pipeline": "pl_x", "error_message": "x" * 800})
+        outcome_names, outcome_weights = zip(*OUTCOMES, strict=True)
+        with cursor.connection.cursor().copy(
+            f"COPY {WebhookDelivery._meta.db_table} ({inbox_columns}) FROM STDIN"
+        ) as copy:
+            for _ in range(count * 3 // 2):
+                outcome = rng.choices(outcome_names, outcome_weights)[0]
+                received = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
+                row = {
+                    "tracking_id": uuid.uuid4(),
+                    "source": rng.choice(SOURCES),
+                    "received_at": received,
+                    "raw_body": raw_body,
+                    "headers": Jsonb({"Content-Type": "application/json"}),
+                    "remote_addr": "10.0.0.1",
+                    "status": "rejected" if not outcome else "processed",
+                    "outcome": outcome,
+                    "reason": "" if outcome else "missing required field 'run_id'",
+                    "event": Jsonb({"pipeline": "pl_x"}),
+                    "ticket_id": None,
+                    "suppressed_by_id": None,
+                    "attempts": 1,
+                    "processed_at": received,
+                }
+                copy.write_row([row[f.attname] for f in inbox_fields])
+        cursor.execute("VACUUM ANALYZE tickets_ticket")
+        cursor.execute("VACUUM ANALYZE integrations_webhookdelivery")
+    print(
+        f"loaded     {count:,} tickets and {count * 3 // 2:,} inbox rows"
+        f" in {time.perf_counter() - started:.1f} s"
+    )
+    _viewer()
+
+
+def _viewer() -> None:
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(USERNAME, password=PASSWORD)
+    user.groups.add(Group.objects.get_or_create(name="viewer")[0])
+
+
+def reused_environment() -> dict[str, str]:
+    """The last run's database, migrated to the current schema (indexes included)."""
+    from rca_project import local_services
+
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="rca_project.settings", LOG_LEVEL="WARNING")
+    env.setdefault("DATABASE_URL", local_services.embedded_postgres_url(BENCH_DB))
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=REPO, env=env, check=True
+    )
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "rca_project.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stats_period(index: int) -> str:
+    until = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=index)
+    since = until - timedelta(days=30)
+    return f"/api/v1/stats/?since={since:%Y-%m-%dT%H:%M:%SZ}&until={until:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def http_request(method: str, path: str, *, token: str = "", body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    if token:
+        lines.append(f"Authorization: Bearer {token}")
+    if body:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def one_request(port: int, request: bytes) -> tuple[int, float, bytes]:
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    elapsed = time.perf_counter() - started
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _unchunk(body)
+    return int(head.split(b" ", 2)[1]), elapsed, body
+
+
+def _unchunk(body: bytes) -> bytes:
+    out, rest = b"", body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2 :]
+    return out
+
+
+async def run_load(port: int, requests: list[bytes], concurrency: int):
+    results: list[tuple[int, float, bytes]] = [None] * len(requests)  # type: ignore[list-item]
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < len(requests):
+            index = next_index
+            next_index += 1
+            results[index] = await one_request(port, requests[index])
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+def call(port: int, request: bytes) -> tuple[int, bytes]:
+    status, _, body = asyncio.run(one_request(port, request))
+    return status, body
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300, help="per endpoint")
+    parser.add_argument("--concurrency", type=int, default=WORKERS)
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure again on the data of the last run"
+    )
+    args = parser.parse_args()
+
+    env = reused_environment() if args.reuse else bench_environment(BENCH_DB, BENCH_REDIS_DB)
+    env["API_USER_RATE"] = "1000000/min"  # measure latency, not the rate limit
+    setup_django(env)
+    from django.contrib.auth.models import User
+
+    from tickets.models import Ticket
+
+    if args.reuse:
+        User.objects.filter(username=USERNAME).delete()
+        _viewer()
+    else:
+        load(args.tickets, random.Random(42))
+
+    sample_ids = list(Ticket.objects.order_by("?").values_list("id", flat=True)[: args.requests])
+
+    port = free_port()
+    server = start_server(env, port)
+    try:
+        login = json.dumps({"username": USERNAME, "password": PASSWORD}).encode()
+        status, body = call(port, http_request("POST", "/api/v1/token/", body=login))
+        assert status == 200, body
+        token = json.loads(body)["access"]
+        filtered = "/api/v1/tickets/?status=open&severity=High&source=adf"
+        status, body = call(port, http_request("GET", filtered, token=token))
+        assert status == 200, body
+        cases = {
+            "/healthz":   ["/healthz"] * args.requests,  # baseline: no auth, no database
+            "list":       ["/api/v1/tickets/"] * args.requests,
+            "filtered":   [filtered] * args.requests,
+            "detail":     [f"/api/v1/tickets/{tid}/" for tid in sample_ids],
+            "stats 30d":  ["/api/v1/stats/"] * args.requests,
+            # A different period each time: the uncached cost, for information.
+            "stats cold": [stats_period(i) for i in range(args.requests)],
+        }  # fmt: skip
+        if json.loads(body)["next"]:  # the page after the filtered one, through its cursor
+            link = urlsplit(json.loads(body)["next"])
+            cases["next page"] = [f"{link.path}?{link.query}"] * args.requests
+        warmup = [http_request("GET", paths[0], token=token) for paths in cases.values()] * 10
+        asyncio.run(run_load(port, warmup, args.concurrency))
+
+        figures = {}
+        for name, paths in cases.items():
+            requests = [http_request("GET", path, token=token) for path in paths]
+            results = asyncio.run(run_load(port, requests, args.concurrency))
+            bad = [r for r in results if r[0] != 200]
+            if bad:
+                raise SystemExit(f"{name}: {len(bad)} answers were not 200: {bad[0][2][:300]!r}")
+            latencies = sorted(r[1] * 1000 for r in results)
+            figures[name] = (percentile(latencies, 50), percentile(latencies, 95))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    print(
+        f"gunicorn {WORKERS} sync workers, concurrency {args.concurrency},"
+        f" {args.requests} requests per endpoint, JWT auth"
+    )
+    for name, (p50, p95) in figures.items():
+        print(f"{name:<10} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+    gated = {name: p95 for name, (_, p95) in figures.items() if name not in INFORMATION}
+    worst = max(gated.values())
+    ok = worst < TARGET_P95_MS
+    print(
+        f"result     worst p95 {worst:.1f} ms: "
+        + (f"under {TARGET_P95_MS:.0f} ms" if ok else f"target {TARGET_P95_MS:.0f} ms MISSED")
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
