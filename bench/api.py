@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, percentile, setup_django
+from common import REPO, bench_environment, free_port, percentile, setup_django, start_gunicorn
+
+from analysis.classifier import ERROR_CLASSES as CLASSIFIER_ERROR_CLASSES
 
 BENCH_DB = "rca_bench_api"
 BENCH_REDIS_DB = 11
@@ -41,18 +42,7 @@ SOURCES = ["adf", "databricks", "airflow", "azure-monitor"]
 SEVERITIES = [("Critical", "P1", 900), ("High", "P2", 3600), ("Medium", "P3", 14400),
               ("Low", "P4", 86400)]  # fmt: skip
 SEVERITY_WEIGHTS = [5, 20, 45, 30]
-ERROR_CLASSES = [
-    "NetworkError",
-    "DatabaseError",
-    "ResourceExhaustion",
-    "AuthenticationError",
-    "DataError",
-    "ExternalServiceError",
-    "TimeoutError",
-    "ConfigurationError",
-    "CodeError",
-    "Unknown",
-]
+ERROR_CLASSES = list(CLASSIFIER_ERROR_CLASSES)
 TEAMS = ["sales", "finance", "marketing", "platform", "data-science", "ops", "hr", "risk"]
 OUTCOMES = [("created", 45), ("duplicate", 25), ("correlated", 15), ("suppressed", 5),
             ("resolved", 5), ("ignored", 3), ("", 2)]  # fmt: skip
@@ -202,36 +192,8 @@ def reused_environment() -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "rca_project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
+    return start_gunicorn(env, port, WORKERS)
 
 
 def stats_period(index: int) -> str:

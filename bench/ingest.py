@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,18 +26,12 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, setup_django
+from common import REPO, bench_environment, free_port, setup_django, start_gunicorn
 
 BENCH_DB = "rca_bench"
 BENCH_REDIS_DB = 14
 TOKEN = "bench-token-" + uuid.uuid4().hex
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare_environment() -> dict[str, str]:
@@ -48,29 +41,7 @@ def prepare_environment() -> dict[str, str]:
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "rca_project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
+    return start_gunicorn(env, port, WORKERS)
 
 
 async def one_request(port: int, request: bytes) -> tuple[int, float, bytes]:

@@ -10,22 +10,13 @@ from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
+from analysis.classifier import ERROR_CLASSES as CLASSIFIER_ERROR_CLASSES
+
 # One size for every embedding backend (the local model and Gemini's, truncated), so one
 # HNSW index serves; vectors of different models are still never compared (`embedding_model`).
 EMBEDDING_DIMENSIONS = 256
 
-ERROR_CLASSES = (
-    "NetworkError",
-    "DatabaseError",
-    "ResourceExhaustion",
-    "AuthenticationError",
-    "DataError",
-    "ExternalServiceError",
-    "TimeoutError",
-    "ConfigurationError",
-    "CodeError",
-    "Unknown",
-)
+ERROR_CLASSES = CLASSIFIER_ERROR_CLASSES
 
 
 class Status(models.TextChoices):
