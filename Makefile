@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 
 test: lint node_modules/.installed
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/python bench/ingest.py
