@@ -126,3 +126,16 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def migration_data(db) -> None:
+    """What the data migration creates (role groups, SLA policies): a transactional test run
+    before this one on the same worker flushes them."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tickets.migrations.0002_groups_and_sla_policies")
+    migration.create_groups(apps, None)
+    migration.create_sla_policies(apps, None)

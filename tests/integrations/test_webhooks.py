@@ -13,7 +13,7 @@ from integrations.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import local_payload, shared_payload
 from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
 
 AZURE = "/webhooks/azure-monitor/"
 ADF = "/webhooks/adf/"

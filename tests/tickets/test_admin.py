@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tickets.models import AuditLog, SuppressionRule, Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
 
 CHANGELIST = reverse("admin:tickets_ticket_changelist")
 

@@ -103,7 +103,7 @@ def test_sla_breach_marks_only_overdue_unacknowledged_tickets():
     assert AuditLog.objects.get(ticket=overdue).action == "sla breached"
 
 
-def test_role_groups_exist_with_increasing_permissions():
+def test_migration_data_exist_with_increasing_permissions(migration_data):
     perms = {
         group.name: set(group.permissions.values_list("codename", flat=True))
         for group in Group.objects.all()
