@@ -32,7 +32,7 @@ PATHS = {
 
 
 class UnknownTicket(Exception):
-    pass
+    """The event names a ticket (or JIRA issue) we do not have."""
 
 
 def _ticket_for_issue(event: JiraEvent) -> Ticket:

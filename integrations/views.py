@@ -43,7 +43,7 @@ _KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For", "X-Request-Id"
 
 
 class BodyTooLarge(Exception):
-    pass
+    """The body is over the configured limit (refused before it is read whole)."""
 
 
 def read_bounded_body(request: HttpRequest, limit: int) -> bytes:

@@ -126,7 +126,8 @@ class FakeHttpService:
 
     # -- for subclasses ----------------------------------------------------------------------
     def route(self, request: RecordedRequest) -> Reply:
-        raise NotImplementedError
+        """Answer one request; every fake (Gemini, JIRA, Slack...) implements its service."""
+        raise NotImplementedError(f"{type(self).__name__} must answer {request.path}")
 
     def error_body(self, status: int, message: str) -> Any:
         return {"message": message}
@@ -200,6 +201,6 @@ def _handler_for(service: FakeHttpService) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         def log_message(self, format: str, *args: Any) -> None:
-            pass
+            """Quiet: the tests read `requests` instead of the access log."""
 
     return Handler
