@@ -27,7 +27,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, free_port, percentile, setup_django, start_gunicorn
+from common import (
+    REPO,
+    bench_environment,
+    free_port,
+    one_request,
+    percentile,
+    run_load,
+    setup_django,
+    start_gunicorn,
+)
 
 from analysis.classifier import ERROR_CLASSES as CLASSIFIER_ERROR_CLASSES
 
@@ -211,46 +220,6 @@ def http_request(method: str, path: str, *, token: str = "", body: bytes = b"") 
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def one_request(port: int, request: bytes) -> tuple[int, float, bytes]:
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(request)
-    await writer.drain()
-    raw = await reader.read()
-    writer.close()
-    elapsed = time.perf_counter() - started
-    head, _, body = raw.partition(b"\r\n\r\n")
-    if b"transfer-encoding: chunked" in head.lower():
-        body = _unchunk(body)
-    return int(head.split(b" ", 2)[1]), elapsed, body
-
-
-def _unchunk(body: bytes) -> bytes:
-    out, rest = b"", body
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            break
-        out, rest = out + rest[:size], rest[size + 2 :]
-    return out
-
-
-async def run_load(port: int, requests: list[bytes], concurrency: int):
-    results: list[tuple[int, float, bytes]] = [None] * len(requests)  # type: ignore[list-item]
-    next_index = 0
-
-    async def worker() -> None:
-        nonlocal next_index
-        while next_index < len(requests):
-            index = next_index
-            next_index += 1
-            results[index] = await one_request(port, requests[index])
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results
-
-
 def call(port: int, request: bytes) -> tuple[int, bytes]:
     status, _, body = asyncio.run(one_request(port, request))
     return status, body
@@ -309,7 +278,7 @@ def main() -> int:
         figures = {}
         for name, paths in cases.items():
             requests = [http_request("GET", path, token=token) for path in paths]
-            results = asyncio.run(run_load(port, requests, args.concurrency))
+            results, _ = asyncio.run(run_load(port, requests, args.concurrency))
             bad = [r for r in results if r[0] != 200]
             if bad:
                 raise SystemExit(f"{name}: {len(bad)} answers were not 200: {bad[0][2][:300]!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -86,3 +87,49 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subproce
             time.sleep(0.1)
     server.kill()
     raise SystemExit("gunicorn did not start")
+
+
+async def one_request(port: int, request: bytes) -> tuple[int, float, bytes]:
+    """One HTTP/1.1 request on a fresh connection: (status, seconds, body)."""
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    elapsed = time.perf_counter() - started
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _unchunk(body)
+    return int(head.split(b" ", 2)[1]), elapsed, body
+
+
+def _unchunk(body: bytes) -> bytes:
+    out, rest = b"", body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2 :]
+    return out
+
+
+async def run_load(
+    port: int, requests: list[bytes], concurrency: int
+) -> tuple[list[tuple[int, float, bytes]], float]:
+    """Send `requests` over `concurrency` connections at a time; (status, seconds, body) each,
+    in order, and the wall time of the whole run."""
+    results: list[tuple[int, float, bytes]] = [None] * len(requests)  # type: ignore[list-item]
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < len(requests):
+            index = next_index
+            next_index += 1
+            results[index] = await one_request(port, requests[index])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results, time.perf_counter() - started

@@ -21,12 +21,18 @@ import random
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, free_port, setup_django, start_gunicorn
+from common import (
+    REPO,
+    bench_environment,
+    free_port,
+    run_load,
+    setup_django,
+    start_gunicorn,
+)
 
 BENCH_DB = "rca_bench"
 BENCH_REDIS_DB = 14
@@ -44,19 +50,6 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     return start_gunicorn(env, port, WORKERS)
 
 
-async def one_request(port: int, request: bytes) -> tuple[int, float, bytes]:
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(request)
-    await writer.drain()
-    raw = await reader.read()
-    writer.close()
-    elapsed = time.perf_counter() - started
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, elapsed, body
-
-
 def http_request(method: str, path: str, body: bytes = b"") -> bytes:
     lines = [
         f"{method} {path} HTTP/1.1",
@@ -67,22 +60,6 @@ def http_request(method: str, path: str, body: bytes = b"") -> bytes:
         f"Content-Length: {len(body)}",
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-async def run_load(port: int, requests: list[bytes], concurrency: int):
-    results: list[tuple[int, float, bytes]] = [None] * len(requests)  # type: ignore[list-item]
-    next_index = 0
-
-    async def worker() -> None:
-        nonlocal next_index
-        while next_index < len(requests):
-            index = next_index
-            next_index += 1
-            results[index] = await one_request(port, requests[index])
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results, time.perf_counter() - started
 
 
 def summarize(name: str, results, elapsed: float) -> dict[str, float]:

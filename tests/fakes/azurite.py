@@ -28,7 +28,7 @@ ACCOUNT_KEY = (
 
 
 class AzuriteNotFound(RuntimeError):
-    pass
+    """No azurite-blob binary: install it with npm (make test does)."""
 
 
 def find_azurite() -> str:

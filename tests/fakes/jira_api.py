@@ -64,7 +64,7 @@ _ORDER = re.compile(r"\s+ORDER\s+BY\s+(?P<field>created|key)(?:\s+(?P<dir>ASC|DE
 
 
 class JqlError(ValueError):
-    pass
+    """A query the fake (like JIRA) cannot parse: answered 400."""
 
 
 def parse_jql(jql: str) -> tuple[list[tuple[str, str]], str, bool]:
