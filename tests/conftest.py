@@ -15,7 +15,7 @@ import pytest
 import redis
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 
 from rca_project import local_services
 from rca_project.celery import app as celery_app
@@ -65,7 +65,37 @@ def isolated_broker() -> Iterator[str]:
             "CONFIG": {"hosts": [url], "prefix": f"{namespace}:asgi"},
         }
     }
+    # override_settings (not plain assignment) so Django rebuilds its cache connections.
+    override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": f"{namespace}:cache",
+            }
+        }
+    ).enable()
     yield url
+    clear_cache()
+
+
+def clear_cache() -> None:
+    """Empty this run's part of the cache (throttle history, login failures, cached stats).
+    Never `cache.clear()`: on Redis that is FLUSHDB, which would empty other runs' keys too."""
+    location = settings.CACHES["default"]["LOCATION"]
+    client = redis.Redis.from_url(location)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    if django_apps.ready:
+        clear_cache()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,11 @@ from django.utils.html import format_html, format_html_join
 from integrations.models import OutboundDelivery
 from tickets import lifecycle
 from tickets.lifecycle import Actor, TransitionError
+from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import AuditLog, Occurrence, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
+
+# The admin's sign-in counts failures with the dashboard's and the API's.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 EMPTY = "-"
 LIST_DEFERRED = ("embedding", "error_message", "rca_result", "details", "affected_entity", "links")

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -43,7 +42,9 @@ def jwt_client(user: User | None) -> APIClient:
 
 def clear_throttles() -> None:
     """DRF keeps its throttle history in the default cache."""
-    cache.clear()
+    from tests.conftest import clear_cache
+
+    clear_cache()
 
 
 def make_ticket(**overrides: Any) -> Ticket:

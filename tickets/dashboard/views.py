@@ -20,7 +20,9 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,6 +40,7 @@ from tickets.dashboard.forms import (
     TransitionForm,
 )
 from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
+from tickets.login_throttle import ThrottledAuthenticationForm
 from tickets.models import Occurrence, Status, Ticket
 from tickets.presenters import CARD_FIELDS, ticket_card
 from tickets.roles import RESPONDER, VIEWER, has_role, role_of
@@ -180,6 +183,13 @@ def display_card(ticket: Ticket) -> dict[str, Any]:
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    form_class = ThrottledAuthenticationForm
+
+    def form_invalid(self, form: Form) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "locked_out"):
+            response.status_code = 429
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
