@@ -7,10 +7,12 @@ and webhook token generated once and kept under `var/`.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import django_cache_url
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env, EnvError
 
@@ -35,11 +37,22 @@ def _persisted_secret(name: str) -> str:
     return value
 
 
+def _cache_config(url: str, key_prefix: str) -> dict:
+    if url.startswith("unix://"):  # the embedded Redis; django-cache-url has no such scheme
+        config = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    else:
+        try:
+            config = django_cache_url.parse(url)
+        except Exception as exc:  # the library raises a bare Exception for unknown schemes
+            raise ImproperlyConfigured(f"CACHE_URL: {exc}") from exc
+    return {**config, "KEY_PREFIX": key_prefix}
+
+
 try:
     DEBUG = env.bool("DEBUG", False)
     SECRET_KEY = env.str("SECRET_KEY", "") or _persisted_secret("secret_key")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+    CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", [])
     DATABASE_URL = env.str("DATABASE_URL", "") or local_services.embedded_postgres_url()
     DATABASES = {"default": env.dj_db_url("DATABASE_URL", DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -47,6 +60,13 @@ try:
     if "host" in DATABASES["default"].get("OPTIONS", {}):
         DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
     REDIS_URL = env.str("REDIS_URL", "") or local_services.default_redis_url()
+    # Throttle counters and cached stats are shared by every web process, so they live in
+    # Redis unless CACHE_URL says otherwise (e.g. locmem:// for a single process).
+    CACHE_URL = env.str("CACHE_URL", "")
+    # Served over HTTPS (directly or behind a proxy that sets X-Forwarded-Proto): secure
+    # cookies, HSTS and a redirect from plain HTTP (the probes are exempt).
+    TLS = env.bool("TLS", False)
+    HSTS_SECONDS = env.int("HSTS_SECONDS", 365 * 24 * 3600, validate=lambda n: n >= 0)
 
     WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", "") or _persisted_secret("webhook_token")
     # Optional per-source tokens; when set, that source accepts only its own token.
@@ -125,17 +145,24 @@ try:
     JWT_ACCESS_SECONDS = env.int("JWT_ACCESS_SECONDS", 15 * 60)
     JWT_REFRESH_SECONDS = env.int("JWT_REFRESH_SECONDS", 24 * 3600)
     SELF_REGISTRATION = env.bool("SELF_REGISTRATION", False)
+    # Session sign-in (dashboard and admin) and the API's token exchange: after this many
+    # failed attempts for one username inside the window, that username is locked until the
+    # window passes; one client address gets four times as many (password spraying).
+    LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", 5, validate=lambda n: n >= 1)
+    LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", 15 * 60, validate=lambda n: n >= 1)
     API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 30)
     # Where browsers open the live-update websocket; empty: the page's own host.
     WEBSOCKET_URL = env.str("WEBSOCKET_URL", "")
 
     # Namespaces in the shared Redis: our own keys, the Celery queue, the Channels groups.
     REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", "rca")
+    CACHES = {"default": _cache_config(CACHE_URL or REDIS_URL, f"{REDIS_KEY_PREFIX}:cache")}
     CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", "celery")
 
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
-    LOG_LEVEL = env.log_level("LOG_LEVEL", "INFO")
+    # The default is not parsed by environs, so give it as the number a set value becomes.
+    LOG_LEVEL = env.log_level("LOG_LEVEL", logging.INFO)
     LOG_FORMAT = env.str("LOG_FORMAT", "json", validate=lambda v: v in {"json", "plain"})
     METRICS_TOKEN = env.str("METRICS_TOKEN", "")
 except EnvError as exc:
@@ -209,7 +236,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = HSTS_SECONDS
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
