@@ -169,3 +169,5 @@ def migration_data(db) -> None:
     migration = importlib.import_module("tickets.migrations.0002_groups_and_sla_policies")
     migration.create_groups(apps, None)
     migration.create_sla_policies(apps, None)
+    later = importlib.import_module("tickets.migrations.0005_delivery_permissions")
+    later.grant_delivery_permissions(apps, None)

@@ -30,7 +30,9 @@ ROLE_ORDER = ("viewer", "responder", "admin")
 DEFAULT_SLA_SECONDS = {"P1": 15 * 60, "P2": 60 * 60, "P3": 4 * 60 * 60, "P4": 24 * 60 * 60}
 
 
-def create_groups(apps, schema_editor):
+def grant_role_permissions(apps, role_permissions: dict[str, set[str]]) -> None:
+    """Give each role its permissions and those of the roles below it (creating the role's
+    group and any permissions Django has not created yet)."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
@@ -41,9 +43,13 @@ def create_groups(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     granted: set[str] = set()
     for role in ROLE_ORDER:
-        granted |= ROLE_PERMISSIONS[role]
+        granted |= role_permissions.get(role, set())
         group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(Permission.objects.filter(codename__in=granted))
+        group.permissions.add(*Permission.objects.filter(codename__in=granted))
+
+
+def create_groups(apps, schema_editor):
+    grant_role_permissions(apps, ROLE_PERMISSIONS)
 
 
 def create_sla_policies(apps, schema_editor):

@@ -1,0 +1,267 @@
+"""Who may open what, for every URL outside the REST API (tests/api/test_permissions.py has the
+API): anonymous, a wrong credential, viewer, responder and admin.
+
+Pages sign in with a session, so the wrong credential there is a forged session cookie.
+Webhooks take a token or a signature, so the wrong credential is a wrong token, and a signed-in
+member of staff without the token is refused like anyone else. Staff roles here are `is_staff`
+(as an operator sets them up for Django admin); `test_every_url_is_in_a_matrix` fails when a
+URL is added without a row here or in the API's matrix.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from analysis.models import LlmCall, LlmOutcome
+from integrations.models import OutboundAction, OutboundDelivery, OutboundStatus, Target
+from tests.api import make_ticket
+from tickets.models import AuditLog, Occurrence, SlaPolicy, Status, Ticket
+
+pytestmark = pytest.mark.django_db
+
+ANON, WRONG, VIEWER, RESPONDER, ADMIN = "anonymous", "wrong", "viewer", "responder", "admin"
+CALLERS = (ANON, WRONG, VIEWER, RESPONDER, ADMIN)
+
+
+def expect(anonymous: int, wrong: int, viewer: int, responder: int, admin: int) -> dict:
+    return {ANON: anonymous, WRONG: wrong, VIEWER: viewer, RESPONDER: responder, ADMIN: admin}
+
+
+PAGE = expect(302, 302, 200, 200, 200)  # anonymous → the sign-in page
+ANYONE = expect(200, 200, 200, 200, 200)
+REFUSED = expect(401, 401, 401, 401, 401)  # webhooks: only the token or signature counts
+NOT_FOUND = expect(404, 404, 404, 404, 404)
+SIGN_IN = expect(200, 200, 302, 302, 302)  # the signed-in are sent on
+STAFF_DENIED = expect(302, 302, 403, 403, 403)  # no role has a permission on it
+ADMIN_ONLY = expect(302, 302, 403, 403, 200)
+
+# (method, path, expected status per caller)
+SITE = [
+    ("get", "/", PAGE),
+    ("get", "/login/", SIGN_IN),
+    ("post", "/logout/", expect(302, 302, 302, 302, 302)),
+    ("get", "/register/", NOT_FOUND),  # self-registration is off unless SELF_REGISTRATION
+    ("get", "/tickets/{id}/", PAGE),
+    ("post", "/tickets/{id}/action/", expect(302, 302, 403, 302, 302)),
+    ("get", "/charts/", PAGE),
+    # Passes the role check, then there is no evidence store configured here.
+    ("get", "/tickets/{id}/evidence/rca.json", expect(302, 302, 404, 404, 404)),
+    ("get", "/healthz", ANYONE),
+    ("get", "/metrics", REFUSED),  # METRICS_TOKEN is set for these tests
+    ("post", "/webhooks/azure-monitor/", REFUSED),
+    ("post", "/webhooks/adf/", REFUSED),
+    ("post", "/webhooks/databricks/", REFUSED),
+    ("post", "/webhooks/airflow/", REFUSED),
+    ("post", "/webhooks/jira/", REFUSED),
+    ("post", "/webhooks/slack/actions/", REFUSED),
+    ("post", "/azure-monitor", REFUSED),
+    ("post", "/databricks-monitor", REFUSED),
+    ("post", "/airflow-monitor", REFUSED),
+    ("post", "/jira-webhook", REFUSED),
+    ("get", "/admin/", expect(302, 302, 200, 200, 200)),
+    ("get", "/admin/login/", SIGN_IN),
+    ("post", "/admin/logout/", expect(302, 302, 302, 302, 302)),
+    ("get", "/admin/password_change/", expect(302, 302, 200, 200, 200)),
+    ("get", "/admin/password_change/done/", expect(302, 302, 200, 200, 200)),
+    ("get", "/admin/jsi18n/", expect(302, 302, 200, 200, 200)),
+    ("get", "/admin/autocomplete/", expect(302, 302, 403, 403, 403)),  # no such field
+    ("get", "/admin/r/{ticket_type}/{id}/", expect(302, 302, 404, 404, 404)),  # no public URL
+    ("get", "/admin/tickets/", expect(302, 302, 200, 200, 200)),
+    ("get", "/admin/auth/", expect(302, 302, 404, 404, 404)),  # no role may see users
+    ("get", "/admin/analysis/", expect(302, 302, 200, 200, 200)),
+    ("get", "/admin/no-such-page/", expect(302, 302, 404, 404, 404)),
+    ("get", "/admin/auth/user/{user_id}/password/", STAFF_DENIED),
+]
+
+# Per admin model: which of the changelist / change page / add page / delete page each role
+# may open. V = viewer and up, R = responder and up, A = admin only, - = nobody (superusers
+# only, or nobody at all for models that only the product writes).
+ADMIN_MODELS = {
+    # model: (view, add, delete)
+    "tickets.ticket": ("V", "-", "-"),
+    "tickets.auditlog": ("V", "-", "-"),
+    "tickets.occurrence": ("V", "-", "-"),
+    "tickets.ownershiprule": ("V", "A", "A"),
+    "tickets.suppressionrule": ("V", "A", "A"),
+    "tickets.slapolicy": ("V", "A", "A"),
+    "integrations.webhookdelivery": ("V", "-", "-"),
+    "integrations.outbounddelivery": ("V", "-", "-"),
+    "analysis.llmcall": ("V", "-", "-"),
+    "auth.user": ("-", "-", "-"),
+    "auth.group": ("-", "-", "-"),
+}
+WHO = {
+    "V": expect(302, 302, 200, 200, 200),
+    "R": expect(302, 302, 403, 200, 200),
+    "A": ADMIN_ONLY,
+    "-": STAFF_DENIED,
+}
+
+
+@pytest.fixture
+def world(migration_data, settings):
+    settings.METRICS_TOKEN = "metrics-" + uuid.uuid4().hex
+    ticket = make_ticket(status=Status.OPEN)
+    users = {}
+    for role in (VIEWER, RESPONDER, ADMIN):
+        user = User.objects.create_user(f"{role}-{uuid.uuid4().hex[:6]}", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        users[role] = user
+    objects = {
+        "tickets.ticket": ticket,
+        "tickets.auditlog": AuditLog.objects.create(
+            ticket=ticket, action="created", actor_kind="system"
+        ),
+        "tickets.occurrence": Occurrence.objects.create(
+            ticket=ticket, key=uuid.uuid4().hex, outcome="created"
+        ),
+        "tickets.slapolicy": SlaPolicy.objects.first(),
+        "integrations.outbounddelivery": dead_letter(ticket),
+        "analysis.llmcall": LlmCall.objects.create(
+            ticket=ticket, model="gemini", outcome=LlmOutcome.OK
+        ),
+        "auth.user": users[VIEWER],
+        "auth.group": Group.objects.get(name=VIEWER),
+    }
+    return ticket, users, objects
+
+
+def dead_letter(ticket: Ticket) -> OutboundDelivery:
+    return OutboundDelivery.objects.create(
+        key=f"jira:create:{ticket.pk}",
+        ticket=ticket,
+        target=Target.JIRA,
+        action=OutboundAction.JIRA_CREATE,
+        status=OutboundStatus.DEAD,
+        attempts=8,
+        last_error="HTTP 500",
+    )
+
+
+@pytest.mark.parametrize("role, retried", [(VIEWER, False), (RESPONDER, True), (ADMIN, True)])
+def test_responders_retry_dead_letters_from_admin(world, role, retried):
+    _, users, objects = world
+    row = objects["integrations.outbounddelivery"]
+    client = client_for(role, users)
+    client.post(
+        "/admin/integrations/outbounddelivery/",
+        {"action": "retry_dead_letters", "_selected_action": [row.pk]},
+    )
+    row.refresh_from_db()
+    assert (row.status == OutboundStatus.PENDING) is retried
+
+
+def client_for(caller: str, users: dict[str, User]) -> Client:
+    client = Client()
+    if caller == WRONG:
+        client.cookies["sessionid"] = "forged" + uuid.uuid4().hex
+    elif caller != ANON:
+        client.force_login(users[caller])
+    return client
+
+
+def call(client: Client, caller: str, method: str, path: str):
+    headers = {}
+    if caller == WRONG:
+        headers = {
+            "HTTP_X_WEBHOOK_TOKEN": "wrong",
+            "HTTP_AUTHORIZATION": "Bearer wrong",
+            "HTTP_X_SLACK_SIGNATURE": "v0=" + "0" * 64,
+            "HTTP_X_SLACK_REQUEST_TIMESTAMP": "1",
+        }
+    if method == "post":
+        return client.post(path, data=b"{}", content_type="application/json", **headers)
+    return client.get(path, **headers)
+
+
+@pytest.mark.parametrize("method, path, expected", SITE, ids=[f"{m} {p}" for m, p, _ in SITE])
+def test_site_matrix(world, method, path, expected):
+    ticket, users, _ = world
+    from django.contrib.contenttypes.models import ContentType
+
+    url = path.format(
+        id=ticket.pk,
+        user_id=users[VIEWER].pk,
+        ticket_type=ContentType.objects.get_for_model(ticket).pk,
+    )
+    got = {}
+    for caller in CALLERS:
+        response = call(client_for(caller, users), caller, method, url)
+        got[caller] = response.status_code
+        if method == "get" and response.status_code == 302 and caller in (ANON, WRONG):
+            assert "login" in response.headers["Location"], (caller, response.headers["Location"])
+    assert got == expected
+
+
+@pytest.mark.parametrize("model", sorted(ADMIN_MODELS))
+def test_admin_model_matrix(world, model):
+    _, users, objects = world
+    view, add, delete = ADMIN_MODELS[model]
+    base = f"/admin/{model.replace('.', '/')}/"
+    pages = {"changelist": (base, view), "add": (f"{base}add/", add)}
+    instance = objects.get(model)
+    if instance is not None:
+        pages["change"] = (f"{base}{instance.pk}/change/", view)
+        pages["history"] = (f"{base}{instance.pk}/history/", view)
+        pages["delete"] = (f"{base}{instance.pk}/delete/", delete)
+    for page, (url, who) in pages.items():
+        got = {c: call(client_for(c, users), c, "get", url).status_code for c in CALLERS}
+        assert got == WHO[who], (page, url)
+
+
+def test_every_admin_model_is_in_the_matrix():
+    registered = {f"{m._meta.app_label}.{m._meta.model_name}" for m in admin.site._registry}
+    assert registered == set(ADMIN_MODELS)
+
+
+def test_readiness_needs_no_credential_and_tells_everyone_the_same(world):
+    _, users, _ = world
+    answers = {caller: client_for(caller, users).get("/readyz") for caller in CALLERS}
+    statuses = {answer.status_code for answer in answers.values()}
+    assert len(statuses) == 1 and statuses <= {200, 503}, statuses
+    assert len({answer.content for answer in answers.values()}) == 1
+
+
+def test_metrics_answers_its_token(world, settings):
+    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+    assert answer.status_code == 200
+
+
+def _routes(resolver: URLResolver, prefix: str = "") -> list[str]:
+    routes = []
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            routes += _routes(entry, route)
+        elif isinstance(entry, URLPattern):
+            routes.append(route)
+    return routes
+
+
+def _matches(route: str, path: str) -> bool:
+    """Whether a URL route (path converters or a regex, as the resolver lists it) takes `path`."""
+    pattern = re.sub(r"(?<!\[)\^|\$", "", route)  # the anchors, not a class's negation
+    pattern = re.sub(r"(?<!\?P)<(?:\w+:)?\w+>", "[^/]+", pattern)
+    return re.fullmatch(pattern, path.lstrip("/")) is not None
+
+
+def test_every_url_is_in_a_matrix():
+    from tests.api.test_permissions import MATRIX as API_MATRIX
+
+    covered = [path.format(id="X", user_id="1", ticket_type="1") for _, path, _ in SITE]
+    covered += [path.format(id="X", tracking_id="T") for _, path, _, _ in API_MATRIX]
+    covered.append("/readyz")
+    models = tuple(f"admin/{model.replace('.', '/')}/" for model in ADMIN_MODELS)
+    missing = [
+        route
+        for route in _routes(get_resolver())
+        if not route.startswith(models) and not any(_matches(route, path) for path in covered)
+    ]
+    assert not missing
