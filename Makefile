@@ -25,6 +25,7 @@ run: install
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: lint node_modules/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 try:  # Private in CPython 3.11+; only used to derive prefilter anchors, so it may go missing.
-    from re import _constants as _sre  # type: ignore[attr-defined]
-    from re import _parser  # type: ignore[attr-defined]
+    from re import _constants as _sre
+    from re import _parser
 except ImportError:  # pragma: no cover
     _sre = _parser = None
 
@@ -875,6 +875,7 @@ def _compile_signals() -> tuple[tuple[_Signal, ...], tuple[_Branch, ...]]:
             on_lower = bool(flags & re.IGNORECASE)
             source = _lower_pattern(regex) if on_lower else regex
             signals.append(_Signal(name, error_type, weight, re.compile(source), on_lower))
+            pieces: list[tuple[str, frozenset[str] | None]]
             if name in _EXPLICIT_ANCHORS:
                 pieces = [(source, frozenset(_EXPLICIT_ANCHORS[name]))]
             else:

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -254,9 +254,7 @@ def _get_run(client: WorkspaceClient, budget: _Budget, run_id: int) -> Any:
     pages = 1
     while run.next_page_token and pages < MAX_PAGES and not budget.expired():
         token = run.next_page_token
-        more = _databricks_call(
-            budget, "runs/get", lambda t=token: api.get_run(run_id, page_token=t)
-        )
+        more = _databricks_call(budget, "runs/get", partial(api.get_run, run_id, page_token=token))
         run.tasks = (run.tasks or []) + (more.tasks or [])
         run.next_page_token = more.next_page_token
         pages += 1
@@ -579,10 +577,9 @@ def _adf_reason(exc: BaseException, budget: _Budget) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _adf_call(
-    config: AdfConfig, budget: _Budget, what: str, call: Callable[[dict[str, Any]], T]
-) -> T:
-    """Run one SDK operation with per-call bounds; map failures to EnrichmentError."""
+def _adf_call(config: AdfConfig, budget: _Budget, what: str, call: Callable[..., T]) -> T:
+    """Run one SDK operation (its arguments bound with `partial`) with per-call bounds, given as
+    keyword arguments; map failures to EnrichmentError."""
     from azure.core.exceptions import AzureError
 
     remaining = budget.remaining()
@@ -596,7 +593,7 @@ def _adf_call(
     if _is_loopback_http(config.base_url):
         kwargs["enforce_https"] = False  # bearer tokens over plain http: local test servers only
     try:
-        return call(kwargs)
+        return call(**kwargs)
     except (AzureError, _AdfRetryExhausted) as exc:
         raise EnrichmentError(f"ADF API: {_adf_reason(exc, budget)}") from exc
 
@@ -667,7 +664,7 @@ def enrich_adf_pipeline_run(
             config,
             budget,
             "pipeline run",
-            lambda kw: client.pipeline_runs.get(resource_group, factory, run_id, **kw),
+            partial(client.pipeline_runs.get, resource_group, factory, run_id),
         )
         now = datetime.now(UTC)
         start = _utc(run.run_start) if run.run_start else now - timedelta(days=7)
@@ -683,8 +680,12 @@ def enrich_adf_pipeline_run(
                     config,
                     budget,
                     "activity runs",
-                    lambda kw, q=query: client.activity_runs.query_by_pipeline_run(
-                        resource_group, factory, run_id, q, **kw
+                    partial(
+                        client.activity_runs.query_by_pipeline_run,
+                        resource_group,
+                        factory,
+                        run_id,
+                        query,
                     ),
                 )
             except EnrichmentError as exc:  # keep the pipeline run's own message
@@ -777,9 +778,7 @@ def latest_failed_adf_run(
                 config,
                 budget,
                 "pipeline runs",
-                lambda kw, q=query: client.pipeline_runs.query_by_factory(
-                    resource_group, factory, q, **kw
-                ),
+                partial(client.pipeline_runs.query_by_factory, resource_group, factory, query),
             )
             for run in page.value or []:
                 if _text(run.status).lower() != "failed" or _text(run.pipeline_name) != pipeline:

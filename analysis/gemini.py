@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from django.conf import settings
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -46,6 +46,14 @@ class RcaAnswer(BaseModel):
         return cleaned
 
 
+class TokenUsage(TypedDict, total=False):
+    """The token counts of a call, as `Attempt` takes them; empty when the API gave none."""
+
+    prompt_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+
+
 @dataclass(frozen=True)
 class Attempt:
     number: int
@@ -64,13 +72,13 @@ class LlmFailure(Exception):
         reason: str,
         *,
         retryable: bool,
-        usage: dict[str, int | None] | None = None,
+        usage: TokenUsage | None = None,
     ) -> None:
         super().__init__(reason)
         self.outcome = outcome
         self.reason = reason
         self.retryable = retryable
-        self.usage = usage or {}
+        self.usage: TokenUsage = usage or {}
 
 
 def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
@@ -88,8 +96,13 @@ def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], 
 
 
 _TIMEOUT_ERRORS, _TRANSPORT_ERRORS = _http_errors()
+_CONNECTION_ERRORS: tuple[type[Exception], ...] = (*_TRANSPORT_ERRORS, OSError)
 
 _BLOCKING_FINISH_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
+
+
+class _HttpOverrides(TypedDict, total=False):
+    base_url: str
 
 
 @functools.cache
@@ -97,11 +110,13 @@ def _client(api_key: str, base_url: str, api_version: str, timeout_ms: int):
     from google import genai
     from google.genai import types
 
+    # Only what is set: the SDK's own default otherwise.
+    overrides: _HttpOverrides = {"base_url": base_url} if base_url else {}
     options = types.HttpOptions(
         api_version=api_version,
         timeout=timeout_ms,
         retry_options=types.HttpRetryOptions(attempts=1),  # we retry ourselves, bounded
-        **({"base_url": base_url} if base_url else {}),
+        **overrides,
     )
     return genai.Client(api_key=api_key, http_options=options)
 
@@ -152,7 +167,7 @@ def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, dict[str, int | None]]:
+def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUsage]:
     from google.genai import errors, types
 
     config = types.GenerateContentConfig(
@@ -184,7 +199,7 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, dict[st
         raise LlmFailure(
             LlmOutcome.TIMEOUT, f"timed out after {timeout:g}s", retryable=True
         ) from exc
-    except (*_TRANSPORT_ERRORS, OSError) as exc:
+    except _CONNECTION_ERRORS as exc:
         raise LlmFailure(
             LlmOutcome.CONNECTION_ERROR,
             f"cannot reach Gemini: {type(exc).__name__}",
@@ -212,7 +227,7 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, dict[st
     return answer, usage
 
 
-def _usage(response) -> dict[str, int | None]:
+def _usage(response) -> TokenUsage:
     meta = response.usage_metadata
     if meta is None:
         return {}

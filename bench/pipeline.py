@@ -102,6 +102,7 @@ def main() -> int:
             for index in range(args.failures):
                 body = {**template, "run_id": str(uuid.uuid4()), "pipeline": f"pl_bench_{index}"}
                 result = ingest_delivery("adf", json.dumps(body).encode())
+                assert result.ticket_id is not None  # a new failure always makes a ticket
                 ingested[result.ticket_id] = time.time()
             ingest_seconds = time.time() - started
             initial = ["jira_create", "slack_post", "blob_upload"]

@@ -234,12 +234,13 @@ class WebsocketClients:
 
     async def _client(self, index: int) -> None:
         from websockets.asyncio.client import connect
+        from websockets.typing import Origin
 
         while not self._stop.is_set():
             try:
                 async with connect(
                     self.url,
-                    origin=self.origin,
+                    origin=Origin(self.origin),
                     additional_headers={"Cookie": self.cookie},
                     open_timeout=15,
                 ) as socket:

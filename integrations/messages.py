@@ -20,8 +20,9 @@ SEVERITY_EMOJI = {
     "Low": ":white_circle:",
 }
 JIRA_PRIORITY = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
-# Our status -> the JIRA status name it corresponds to, and back.
-JIRA_STATUS_FOR = {
+# Our status -> the JIRA status name it corresponds to, and back. Keyed by `str`: it is looked up
+# with `Ticket.status` as loaded from the database, a plain string.
+JIRA_STATUS_FOR: dict[str, str] = {
     Status.OPEN: "To Do",
     Status.IN_PROGRESS: "In Progress",
     Status.ACKNOWLEDGED: "Done",

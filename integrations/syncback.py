@@ -20,8 +20,9 @@ from tickets.lifecycle import Actor, TransitionError
 from tickets.models import ActorKind, Occurrence, Status, Ticket
 
 TICKET_STATUS_FOR_JIRA = {name.lower(): status for status, name in JIRA_STATUS_FOR.items()}
-# From each state, the lifecycle steps that reach each other state.
-PATHS = {
+# From each state, the lifecycle steps that reach each other state. Looked up with the locked
+# ticket's status, a plain string from the database.
+PATHS: dict[tuple[str, str], list[str]] = {
     (Status.OPEN, Status.IN_PROGRESS): ["start_progress"],
     (Status.OPEN, Status.ACKNOWLEDGED): ["acknowledge"],
     (Status.IN_PROGRESS, Status.ACKNOWLEDGED): ["acknowledge"],

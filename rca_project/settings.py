@@ -11,6 +11,7 @@ import logging
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django_cache_url
 from django.core.exceptions import ImproperlyConfigured
@@ -247,7 +248,7 @@ if TLS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -119,7 +119,10 @@ def webhook_client() -> Callable[..., Any]:
         path: str, body: Any, *, token: str | None = None, raw: bytes | None = None, **extra: Any
     ):
         data = raw if raw is not None else json.dumps(body).encode()
-        headers = {"HTTP_X_WEBHOOK_TOKEN": settings.WEBHOOK_TOKEN if token is None else token}
+        # WSGI environ entries, passed through the client's **extra.
+        headers: dict[str, Any] = {
+            "HTTP_X_WEBHOOK_TOKEN": settings.WEBHOOK_TOKEN if token is None else token
+        }
         if token == "":
             headers = {}
         return client.post(path, data=data, content_type="application/json", **headers, **extra)

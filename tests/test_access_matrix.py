@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -168,7 +169,7 @@ def client_for(caller: str, users: dict[str, User]) -> Client:
 
 
 def call(client: Client, caller: str, method: str, path: str):
-    headers = {}
+    headers: dict[str, Any] = {}  # WSGI environ entries, passed through the client's **extra
     if caller == WRONG:
         headers = {
             "HTTP_X_WEBHOOK_TOKEN": "wrong",

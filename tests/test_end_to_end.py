@@ -74,7 +74,9 @@ def test_delivery_accepted_while_the_broker_is_down_is_redelivered(celery_worker
     with override_settings(REDELIVER_AFTER=timedelta(0)):
         assert processing.redeliver_unfinished(process_delivery.delay) == 1
 
-    assert wait_for(lambda: _analysed(result.ticket_id)).rca_source == "rules"
+    ticket_id = result.ticket_id
+    assert ticket_id is not None
+    assert wait_for(lambda: _analysed(ticket_id)).rca_source == "rules"
     wait_for(
         lambda: WebhookDelivery.objects.filter(
             pk=delivery.pk, status=DeliveryStatus.PROCESSED

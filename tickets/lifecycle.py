@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -30,14 +30,14 @@ class TransitionError(Exception):
 class Actor:
     kind: str
     name: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
         return cls(ActorKind.SYSTEM, name)
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser) -> Actor:
+    def for_user(cls, user: User) -> Actor:
         return cls(ActorKind.USER, user.get_username(), user)
 
     @classmethod
@@ -171,6 +171,7 @@ def mark_sla_breaches(now: Any = None) -> int:
     with transaction.atomic():
         overdue = list(Ticket.objects.sla_overdue(now).select_for_update(skip_locked=True)[:500])
         for ticket in overdue:
+            assert ticket.sla_deadline is not None  # sla_overdue() selects on the deadline
             ticket.sla_status = SlaStatus.BREACHED
             ticket.save(update_fields=["sla_status", "updated_at"])
             write_audit(

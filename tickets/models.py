@@ -51,7 +51,10 @@ class RcaSource(models.TextChoices):
     GEMINI = "gemini", "Gemini"
 
 
-ErrorType = models.TextChoices("ErrorType", [(name, name) for name in ERROR_CLASSES])
+# The functional API with (name, value) pairs: django-stubs models only its single-label form.
+ErrorType = models.TextChoices(  # type: ignore[call-overload]
+    "ErrorType", [(name, name) for name in ERROR_CLASSES]
+)
 
 TICKET_PREFIXES = {
     "adf": "ADF",
@@ -68,7 +71,7 @@ def new_ticket_id(processing_mode: str, at: datetime | None = None) -> str:
     return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
 
 
-class TicketQuerySet(models.QuerySet):
+class TicketQuerySet(models.QuerySet["Ticket"]):
     def unresolved(self) -> TicketQuerySet:
         """Still someone's problem: not acknowledged and not resolved at the source."""
         return self.exclude(status=Status.ACKNOWLEDGED).filter(resolved_at_source_at__isnull=True)
@@ -116,18 +119,21 @@ class TicketQuerySet(models.QuerySet):
     ) -> list[tuple[Ticket, float]]:
         """The k tickets whose embedding (of the same model) is closest by cosine similarity,
         at least `min_similarity`; served by the HNSW index."""
+        # Through a plainly typed name: on `Self` the stubs' plugin loses the annotated row type.
+        queryset: TicketQuerySet = self
         candidates = (
-            self.filter(embedding_model=model)
+            queryset.filter(embedding_model=model)
             .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")
             .defer("embedding")[: k * 2]
         )
         # Filter the distance after the index scan: a WHERE on it would bypass the index.
-        return [
+        close: list[tuple[Ticket, float]] = [
             (ticket, 1.0 - ticket.distance)
             for ticket in candidates
             if 1.0 - ticket.distance >= min_similarity
-        ][:k]
+        ]
+        return close[:k]
 
     def sla_overdue(self, now: datetime) -> TicketQuerySet:
         return self.filter(sla_status=SlaStatus.PENDING, sla_deadline__lt=now).exclude(
@@ -243,7 +249,7 @@ class Ticket(models.Model):
         return self.sla_deadline - (now or timezone.now())
 
 
-class OccurrenceQuerySet(models.QuerySet):
+class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
     def claim(self, key: str) -> bool:
         """Insert the occurrence; False when it already exists (a duplicate delivery).
 

@@ -82,7 +82,8 @@ def _scan(since: datetime, until: datetime) -> _Pass:
         for row in cursor.fetchall():
             grouping, figures = row[width], row[width + 1 :]
             if grouping == day_set:
-                found.daily[(row[0], row[1])] = tuple(int(v) for v in figures)
+                created, acked, ack_total, met, breached = (int(v) for v in figures)
+                found.daily[(row[0], row[1])] = (created, acked, ack_total, met, breached)
             else:
                 name, index = single[grouping]
                 found.dimensions[name][row[index]] = figures[0]

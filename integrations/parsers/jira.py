@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from integrations.events import ParseError
 from integrations.parsers.common import parse_timestamp, require_object, text
@@ -35,6 +35,22 @@ class JiraEvent:
         return f"jira:{self.issue_key}:{self.webhook_event}:{stamp}"
 
 
+class _JiraEventFields(TypedDict):
+    """The keyword arguments of `JiraEvent`, gathered before it is built."""
+
+    webhook_event: str
+    issue_key: str
+    labels: tuple[str, ...]
+    happened_at: datetime | None
+    author: str
+    author_ids: frozenset[str]
+    status_from: NotRequired[str]
+    status_to: NotRequired[str]
+    changelog_id: NotRequired[str]
+    comment_id: NotRequired[str]
+    comment_body: NotRequired[str]
+
+
 def _people(user: Any) -> tuple[str, frozenset[str]]:
     if not isinstance(user, dict):
         return "", frozenset()
@@ -48,10 +64,10 @@ def parse_jira_event(payload: Any) -> JiraEvent:
     issue = require_object(body.get("issue"), "field 'issue'")
     key = text(issue, "key", required=True)
     fields = issue.get("fields") or {}
-    labels = fields.get("labels") if isinstance(fields, dict) else None
-    labels = tuple(str(label) for label in labels) if isinstance(labels, list) else ()
+    raw_labels = fields.get("labels") if isinstance(fields, dict) else None
+    labels = tuple(str(label) for label in raw_labels) if isinstance(raw_labels, list) else ()
     author, author_ids = _people(body.get("user"))
-    event = {
+    event: _JiraEventFields = {
         "webhook_event": webhook_event,
         "issue_key": key,
         "labels": labels,
@@ -66,19 +82,15 @@ def parse_jira_event(payload: Any) -> JiraEvent:
             raise ParseError("field 'changelog.items' must be a list")
         for item in items:
             if isinstance(item, dict) and str(item.get("field", "")).lower() == "status":
-                event.update(
-                    status_from=text(item, "fromString"),
-                    status_to=text(item, "toString"),
-                    changelog_id=text(changelog, "id"),
-                )
+                event["status_from"] = text(item, "fromString")
+                event["status_to"] = text(item, "toString")
+                event["changelog_id"] = text(changelog, "id")
                 break
     comment = body.get("comment")
     if isinstance(comment, dict):
         comment_author, comment_ids = _people(comment.get("author"))
-        event.update(
-            comment_id=text(comment, "id"),
-            comment_body=text(comment, "body")[:4000],
-            author=comment_author or author,
-            author_ids=comment_ids or author_ids,
-        )
+        event["comment_id"] = text(comment, "id")
+        event["comment_body"] = text(comment, "body")[:4000]
+        event["author"] = comment_author or author
+        event["author_ids"] = comment_ids or author_ids
     return JiraEvent(**event)

@@ -49,7 +49,8 @@ def parse_slack_actions(payload: Any) -> list[SlackAction]:
     actions = body.get("actions")
     if not isinstance(actions, list) or not actions:
         raise ParseError("field 'actions' must be a non-empty list")
-    container = body.get("container") if isinstance(body.get("container"), dict) else {}
+    raw_container = body.get("container")
+    container: dict[str, Any] = raw_container if isinstance(raw_container, dict) else {}
     parsed = []
     for action in actions:
         action = require_object(action, "each action")

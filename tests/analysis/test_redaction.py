@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -381,7 +382,7 @@ def test_heldout_corpus_has_no_false_positives() -> None:
 
 
 def test_redact_data_nested() -> None:
-    payload = {
+    payload: dict[str, Any] = {
         "pipeline": "pl_ingest_orders",
         "runId": "3f2b9c1e-8d7a-4e65-b0c4-9a1d2e3f4a5b",
         "error": {

@@ -47,6 +47,7 @@ def ticket_for(message: str) -> Ticket:
         run_id=str(uuid.uuid4()), pipeline=f"pl_{uuid.uuid4().hex[:8]}", error_message=message
     )
     ticket_id = ingest_delivery("adf", json.dumps(body).encode()).ticket_id
+    assert ticket_id is not None
     services.analyse_ticket(ticket_id)
     return Ticket.objects.get(pk=ticket_id)
 

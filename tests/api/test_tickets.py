@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from analysis.similar import Similarity
 from integrations.models import DeliveryAttempt, OutboundDelivery
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user, ticket_fields
 from tickets.models import EMBEDDING_DIMENSIONS, Occurrence, Ticket
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 pytestmark = pytest.mark.django_db
 
@@ -349,6 +354,7 @@ def test_the_hand_built_list_item_equals_drf_generic_one(overrides, monkeypatch)
 
     assert TicketListSerializer(ticket).data == generic
     assert TicketListSerializer(row).data == generic
-    ticket.similarity = 0.9
+    # As the `similar` view does: the serializer reads the score off the instance.
+    cast("WithAnnotations[Ticket, Similarity]", ticket).similarity = 0.9
     similar = serializers.ModelSerializer.to_representation(SimilarTicketSerializer(), ticket)
     assert SimilarTicketSerializer(ticket).data == similar == {**generic, "similarity": 0.9}

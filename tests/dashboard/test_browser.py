@@ -79,7 +79,8 @@ def asgi_server() -> Iterator[str]:
     thread.start()
     wait_for(lambda: server.listening_addresses, timeout=15)
     yield f"http://127.0.0.1:{port}"
-    reactor.callFromThread(reactor.stop)
+    # Twisted types the reactor by its zope interfaces, whose methods mypy reads as unbound.
+    reactor.callFromThread(reactor.stop)  # type: ignore[misc]
     thread.join(timeout=10)
 
 

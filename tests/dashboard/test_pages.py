@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpResponseBase
 from django.test import Client
 from django.utils import timezone
 
@@ -176,6 +177,7 @@ def test_board_shows_the_three_columns_with_their_tickets():
     card = column_html(html, "open")
     assert 'class="card sev-high"' in card
     assert "pl_open" in card and "NetworkError" in card and "data-platform" in card
+    assert opened.sla_deadline is not None
     assert f'data-deadline="{opened.sla_deadline.isoformat()}"' in card
     assert "left" in card  # the server-rendered countdown before the JS takes over
     assert 'id="live-config" type="application/json"' in html
@@ -319,7 +321,7 @@ def test_responder_sees_the_buttons_that_apply():
     assert buttons == {"acknowledge": "", "start_progress": " hidden", "reopen": ""}
 
 
-def _csrf_post(client: Client, path: str, data: dict) -> object:
+def _csrf_post(client: Client, path: str, data: dict) -> HttpResponseBase:
     client.get(path.rsplit("action/", 1)[0])
     return client.post(path, {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
 

@@ -65,6 +65,7 @@ def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
         try:
             # The real ingest path; its transaction commits, then the change is broadcast.
             result = await sync_to_async(ingest_delivery)("adf", json.dumps(body).encode())
+            assert result.ticket_id is not None
             message = await receive_for(communicator, result.ticket_id)
         finally:
             await communicator.disconnect()

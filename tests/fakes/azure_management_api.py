@@ -273,7 +273,7 @@ class FakeAzureManagement(FakeHttpService):
         for order in reversed(body.get("orderBy") or []):
             name = _ORDER_FIELDS.get(str(order.get("orderBy", "")).lower(), "")
             descending = str(order.get("order", "ASC")).upper() == "DESC"
-            selected.sort(key=lambda r, n=name: str(r.get(n) or ""), reverse=descending)
+            selected.sort(key=lambda r: str(r.get(name) or ""), reverse=descending)
         start = int(body.get("continuationToken") or 0)
         end = start + self.page_size
         page: dict[str, Any] = {"value": selected[start:end]}

@@ -221,7 +221,10 @@ class FakeDatabricks(FakeHttpService):
         if parent is not None:
             tasks = parent.get("tasks", [])
             if len(tasks) > 1:
-                body = {"error_code": "INVALID_PARAMETER_VALUE", "message": MULTI_TASK_OUTPUT_ERROR}
+                body: dict[str, Any] = {
+                    "error_code": "INVALID_PARAMETER_VALUE",
+                    "message": MULTI_TASK_OUTPUT_ERROR,
+                }
                 return 400, body, {}
             if tasks:
                 run_id = int(tasks[0]["run_id"])

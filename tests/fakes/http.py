@@ -10,7 +10,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 Reply = tuple[int, Any, dict[str, str]]
@@ -60,7 +60,7 @@ class FakeHttpService:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> FakeHttpService:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -92,6 +92,7 @@ class FakeHttpService:
     def url(self) -> str:
         assert self._server is not None, "use the fake as a context manager"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server: (host, port)
         return f"http://{host}:{port}"
 
     # -- fault knobs -------------------------------------------------------------------------

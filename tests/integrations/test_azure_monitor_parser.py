@@ -19,8 +19,10 @@ from integrations.parsers.azure_monitor import parse_azure_monitor
 try:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
+
+    HAVE_HYPOTHESIS = True
 except ImportError:  # pragma: no cover - the property tests are skipped without hypothesis
-    st = None
+    HAVE_HYPOTHESIS = False
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "azure"
 SHARED_PAYLOADS = (
@@ -209,7 +211,7 @@ def changed(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         int(step) if step.isdigit() else step
         for step in path.replace("[", ".").replace("]", "").split(".")
     ]
-    target = copied
+    target: Any = copied  # a dict or a list, step by step
     for step in steps[:-1]:
         target = target[step]
     if value is DELETE:
@@ -724,7 +726,7 @@ def test_bodies_that_are_not_alerts_are_refused(body: Any, message: str) -> None
 
 # --- property tests: nothing but ParseError, whatever the JSON -----------------------------------
 
-if st is not None:
+if HAVE_HYPOTHESIS:
     json_scalars = (
         st.none()
         | st.booleans()

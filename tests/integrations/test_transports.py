@@ -222,7 +222,7 @@ def test_jira_unknown_target_status_is_permanent(jira: JiraTransport, fake_jira:
 # Slack
 # ---------------------------------------------------------------------------------------------
 
-BLOCKS = [
+BLOCKS: list[dict[str, Any]] = [
     {"type": "header", "text": {"type": "plain_text", "text": "P2 ADF failure"}},
     {"type": "section", "text": {"type": "mrkdwn", "text": "*CopySalesToLake* failed"}},
 ]
@@ -390,7 +390,7 @@ def blob(azurite: Azurite, container: str) -> BlobTransport:
     return BlobTransport(azurite.connection_string, container, timeout=TIMEOUT * 3)
 
 
-def download(azurite: Azurite, container: str, name: str) -> tuple[bytes, str]:
+def download(azurite: Azurite, container: str, name: str) -> tuple[bytes, str | None]:
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     client = service.get_blob_client(container, name)
     content = client.download_blob().readall()

@@ -83,6 +83,7 @@ def test_responder_acknowledges_through_the_lifecycle():
     ticket.refresh_from_db()
     assert (ticket.status, ticket.ack_user) == ("acknowledged", "responder-user")
     entry = AuditLog.objects.get(ticket=ticket, action="acknowledge")
+    assert entry.user is not None
     assert entry.user.username == "responder-user"
 
 
