@@ -8,13 +8,20 @@ that is more often the root cause (see ``_TIE_BREAK``). Pure Python, no Django i
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
-try:  # Private in CPython 3.11+; only used to derive prefilter anchors, so it may go missing.
-    from re import _constants as _sre
-    from re import _parser
+# Private in CPython 3.11+; only used to derive prefilter anchors, so it may go missing.
+# Imported by name: typeshed does not describe them (whether mypy knows them at all depends on
+# which other modules it reads).
+_sre: Any
+_parser: Any
+try:
+    _sre = importlib.import_module("re._constants")
+    _parser = importlib.import_module("re._parser")
 except ImportError:  # pragma: no cover
     _sre = _parser = None
 
