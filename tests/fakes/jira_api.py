@@ -5,6 +5,8 @@
              max_retries=0)
         fake.issues["OPS-1"]                # {"summary", "status", "labels", "comments", ...}
         fake.lose_create_response(status=500)   # create the issue, then answer 500 (or stall)
+        fake.can_delete = False                 # the account lacks "Delete Issues": 403
+        fake.deleted                            # keys of the issues deleted, in order
         fake.fail(503) / fake.throttle(7) / fake.stall(5)   # from FakeHttpService
         fake.requests                       # every request seen: method, path, query, headers, body
 
@@ -16,17 +18,25 @@ given as {"key": ...} and a transition given by id):
   GET|POST /rest/api/2/search/jql             (Jira Cloud's search; `isLast`/`nextPageToken`)
   POST /rest/api/2/issue                      201 {"id", "key", "self"}; keys PROJ-1, PROJ-2...
   GET  /rest/api/2/issue/{key}                `fields=` filters the fields returned
+  PUT  /rest/api/2/issue/{key}                204; `fields` (summary, description, labels,
+                                              priority) and `update` operations on labels
+                                              (add/remove/set) and comment (add)
+  DELETE /rest/api/2/issue/{key}              204; 403 without the delete permission
   GET  /rest/api/2/issue/{key}/transitions    every transition leading to another status
   POST /rest/api/2/issue/{key}/transitions    204, applied
   POST /rest/api/2/issue/{key}/comment        201
-JQL understood: `labels = "X"`, `project = KEY`, `key = KEY`, joined by AND, with an optional
-`ORDER BY created|key ASC|DESC`; anything else is a 400 as JIRA answers an invalid query. Errors
-use JIRA's body `{"errorMessages": [...], "errors": {...}}`; wrong basic-auth credentials get 401.
+{key} is an issue key or its numeric id, as in JIRA. Issues carry `created` and `updated`
+(JIRA's "2024-04-05T10:00:00.000+0000" form, from the clock; ids and `created` increase with each
+creation). JQL understood: `labels = "X"`, `project = KEY`, `key = KEY`, joined by AND, with an
+optional `ORDER BY created|key ASC|DESC`; anything else is a 400 as JIRA answers an invalid query.
+Errors use JIRA's body `{"errorMessages": [...], "errors": {...}}`; wrong basic-auth credentials
+get 401.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 import threading
 from dataclasses import dataclass
@@ -38,6 +48,7 @@ API = "/rest/api/2"
 PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
 ISSUE_TYPES = ("Task", "Bug", "Story", "Incident")
 STATUS_CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
+EDITABLE = ("summary", "description", "labels", "priority")
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,8 @@ class FakeJira(FakeHttpService):
         self._next_id = 10000
         self._state_lock = threading.Lock()
         self._lost_creates: list[tuple[int, float]] = []
+        self.can_delete = True
+        self.deleted: list[str] = []
 
     # -- knobs ---------------------------------------------------------------------------------
     def lose_create_response(
@@ -155,6 +168,10 @@ class FakeJira(FakeHttpService):
             rest = match["rest"] or ""
             if rest == "" and method == "GET":
                 return 200, self._issue_json(issue, request.param("fields")), {}
+            if rest == "" and method == "PUT":
+                return self._edit(issue, request.body or {})
+            if rest == "" and method == "DELETE":
+                return self._delete(issue)
             if rest == "/transitions" and method == "GET":
                 return 200, {"expand": "transitions", "transitions": self._available(issue)}, {}
             if rest == "/transitions" and method == "POST":
@@ -228,6 +245,7 @@ class FakeJira(FakeHttpService):
             errors["labels"] = f"The label '{bad[0]}' contains spaces which is invalid."
         if errors:
             return 400, jira_error(**errors), {}
+        assert isinstance(project, str)  # checked above: one of self.projects
         with self._state_lock:
             number = self._next_number.get(project, 1)
             self._next_number[project] = number + 1
@@ -245,7 +263,9 @@ class FakeJira(FakeHttpService):
                 "status": "To Do",
                 "comments": [],
                 "transitions": [],
-                "created": self._next_id,
+                "created": self._next_id,  # the order of creation
+                "created_at": _now(),
+                "updated_at": _now(),
             }
             self.issues[key] = issue
             lost = self._lost_creates.pop(0) if self._lost_creates else None
@@ -271,6 +291,8 @@ class FakeJira(FakeHttpService):
                 "statusCategory": {"key": STATUS_CATEGORY.get(issue["status"], "indeterminate")},
             },
             "comment": {"comments": list(issue["comments"]), "total": len(issue["comments"])},
+            "created": issue["created_at"],
+            "updated": issue["updated_at"],
         }
         if wanted and "*all" not in wanted:
             names = {n.strip() for n in wanted.split(",")}
@@ -295,7 +317,7 @@ class FakeJira(FakeHttpService):
             return 400, jira_error(str(exc)), {}
         with self._state_lock:
             found = [i for i in self.issues.values() if all(_matches(i, c) for c in clauses)]
-        found.sort(key=lambda i: (i["project"], i["created"]), reverse=descending)
+        found.sort(key=lambda i: i["created"], reverse=descending)
         if order == "key":
             found.sort(
                 key=lambda i: (i["project"], int(i["key"].split("-")[1])), reverse=descending
@@ -335,6 +357,56 @@ class FakeJira(FakeHttpService):
             issue["transitions"].append({"id": wanted, "from": before, "to": issue["status"]})
         return 204, None, {}
 
+    def _edit(self, issue: dict[str, Any], body: dict[str, Any]) -> Reply:
+        """Edit issue: `fields` set values, `update` applies operations (as JIRA's PUT does)."""
+        fields = body.get("fields") or {}
+        update = body.get("update") or {}
+        unknown = [name for name in [*fields, *update] if name not in (*EDITABLE, "comment")]
+        if unknown or "comment" in fields:
+            name = (unknown or ["comment"])[0]
+            message = (
+                f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            )
+            return 400, jira_error(**{name: message}), {}
+        with self._state_lock:
+            labels = list(issue["labels"])
+            if "labels" in fields:
+                labels = list(fields["labels"] or [])
+            for operation in update.get("labels") or []:
+                for verb, value in operation.items():
+                    if verb == "add" and value not in labels:
+                        labels.append(value)
+                    elif verb == "remove" and value in labels:
+                        labels.remove(value)
+                    elif verb == "set":
+                        labels = list(value or [])
+            bad = [label for label in labels if not label or " " in str(label)]
+            if bad:
+                message = f"The label '{bad[0]}' contains spaces which is invalid."
+                return 400, jira_error(labels=message), {}
+            issue["labels"] = labels
+            for name in ("summary", "description", "priority"):
+                if name in fields:
+                    value = fields[name]
+                    issue[name] = value.get("name") if isinstance(value, dict) else value
+            issue["updated_at"] = _now()
+        for operation in update.get("comment") or []:
+            added = (operation.get("add") or {}) if isinstance(operation, dict) else {}
+            status, reply, _ = self._comment(issue, added)
+            if status != 201:
+                return status, reply, {}
+        return 204, None, {}
+
+    def _delete(self, issue: dict[str, Any]) -> Reply:
+        if not self.can_delete:
+            message = "You do not have permission to delete issues in this project."
+            return 403, jira_error(message), {}
+        with self._state_lock:
+            if self.issues.pop(issue["key"], None) is None:
+                return 404, jira_error("Issue Does Not Exist"), {}
+            self.deleted.append(issue["key"])
+        return 204, None, {}
+
     def _comment(self, issue: dict[str, Any], body: dict[str, Any]) -> Reply:
         text = body.get("body")
         if not isinstance(text, str) or not text.strip():
@@ -345,10 +417,17 @@ class FakeJira(FakeHttpService):
                 "id": str(self._next_id),
                 "body": text,
                 "author": {"name": self.user, "displayName": "RCA bot"},
-                "created": "2024-04-05T10:00:00.000+0000",
+                "created": _now(),
             }
             issue["comments"].append(comment)
+            issue["updated_at"] = _now()
         return 201, comment, {}
+
+
+def _now() -> str:
+    """JIRA's timestamp form: 2024-04-05T10:00:00.000+0000."""
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
 
 
 def _matches(issue: dict[str, Any], clause: tuple[str, str]) -> bool:

@@ -2,25 +2,41 @@
 
     with FakeSlack() as fake:
         client = WebClient(token=fake.token, base_url=fake.base_url)   # ".../api/"
-        fake.messages[(channel_id, ts)]   # {"text", "blocks", "thread_ts", "replies", "history"}
+        fake.messages[(channel_id, ts)]   # {"text", "blocks", "metadata", "thread_ts", "replies",
+                                          #  "history"}; a deleted message is gone (a tombstone
+                                          #  when it had replies, as in Slack)
         fake.channels["alerts"]           # channel name -> id ("#alerts" and the id both work)
+        fake.scopes.discard("channels:history")    # the bot token lacks a scope: missing_scope
         fake.fail(200, fake.error_body(200, "channel_not_found"))   # any Slack error, once
         fake.throttle(30)                 # HTTP 429 {"ok": false, "error": "ratelimited"}
+        fake.stall(5, path_contains="chat.postMessage")  # held, then posted anyway (late)
         fake.requests                     # every request seen: method, path, query, headers, body
 
-Answers `POST /api/chat.postMessage`, `/api/chat.update` and `/api/auth.test` like Slack does:
-HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": false, "error": "..."}` for
-`not_authed`, `invalid_auth`, `channel_not_found` (unknown channel; chat.update wants an id),
-`not_in_channel`, `message_not_found`, `cant_update_message`, `no_text`, `invalid_blocks`,
-`msg_too_long` and `thread_not_found`... A rate limit is HTTP 429 with Retry-After.
-Bodies may be JSON (what slack_sdk sends) or form-encoded.
+Answers `/api/chat.postMessage`, `/api/chat.update`, `/api/chat.delete`,
+`/api/conversations.history` and `/api/auth.test` like Slack does: HTTP 200 with
+`{"ok": true, ...}`, or HTTP 200 with `{"ok": false, "error": "..."}` for `not_authed`,
+`invalid_auth`, `missing_scope`, `channel_not_found` (unknown channel; every method but
+chat.postMessage wants an id), `not_in_channel`, `message_not_found`, `cant_update_message`,
+`cant_delete_message`, `no_text`, `invalid_blocks`, `invalid_metadata_format`,
+`invalid_metadata_schema`, `msg_too_long` and `thread_not_found`... A rate limit is HTTP 429
+with Retry-After. Arguments may come as JSON (what slack_sdk sends for chat.postMessage and
+chat.update), a form body (its conversations.history and chat.delete) or the query string, by
+POST or GET.
+
+Message timestamps are Slack's: "<unix seconds>.<6 digits>" from the clock, unique and
+increasing per channel, so `oldest`/`latest` work as they do in Slack. Message metadata
+(`{"event_type", "event_payload"}`) is kept and returned by conversations.history only with
+`include_all_metadata`; history lists the channel's top-level messages newest first, pages with
+`limit` (default 100, at most 999) and `cursor` (`response_metadata.next_cursor`, `has_more`).
 """
 
 from __future__ import annotations
 
-import itertools
+import base64
 import json
 import threading
+import time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,6 +44,14 @@ from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
 
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
+MAX_HISTORY_LIMIT = 999
+BOT_USER, BOT_ID = "U0RCABOT01", "B0RCABOT01"
+# The scope each method needs (history: channels:history for public, groups:history for private).
+SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.delete": "chat:write",
+}
 BLOCK_TYPES = {
     "section",
     "header",
@@ -58,8 +82,11 @@ class FakeSlack(FakeHttpService):
             "private-ops": "C0PRIVOPS01",
         }
         self.not_member: set[str] = {"C0PRIVOPS01"}  # channels the bot was not invited to
+        self.private: set[str] = {"C0PRIVOPS01"}
+        self.scopes: set[str] = {"chat:write", "channels:history", "groups:history"}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
-        self._clock = itertools.count(1)
+        self.deleted: list[tuple[str, str]] = []  # (channel id, ts) of every chat.delete done
+        self._last_micros = 0
         self._state_lock = threading.Lock()
 
     @property
@@ -74,6 +101,16 @@ class FakeSlack(FakeHttpService):
     def api_requests(self, method: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == f"/api/{method}"]
 
+    def top_level(self, channel_id: str | None = None) -> list[dict[str, Any]]:
+        """The channel's (or every channel's) messages that are not thread replies, oldest first."""
+        with self._state_lock:
+            found = [
+                message
+                for (channel, _), message in self.messages.items()
+                if (channel_id is None or channel == channel_id) and not message["thread_ts"]
+            ]
+        return sorted(found, key=lambda m: Decimal(m["ts"]))
+
     # -- FakeHttpService -------------------------------------------------------------------------
     def error_body(self, status: int, message: str) -> Any:
         if status == 429:
@@ -84,11 +121,14 @@ class FakeSlack(FakeHttpService):
         method = request.path.removeprefix("/api/")
         if not request.path.startswith("/api/") or method not in self._METHODS:
             return 404, slack_error("unknown_method"), {}
-        if request.method != "POST":
+        if request.method not in ("GET", "POST"):
             return 200, slack_error("invalid_request_data"), {}
         auth = self._auth_error(request)
         if auth:
             return 200, slack_error(auth), {}
+        needed = SCOPES.get(method)
+        if needed and needed not in self.scopes:
+            return 200, self._missing_scope(needed), {}
         args = _arguments(request)
         return self._METHODS[method](self, args)
 
@@ -113,6 +153,9 @@ class FakeSlack(FakeHttpService):
         error = _content_error(text, blocks)
         if error:
             return 200, slack_error(error), {}
+        metadata, error = _metadata(args.get("metadata"))
+        if error:
+            return 200, slack_error(error), {}
         thread_ts = args.get("thread_ts") or None
         with self._state_lock:
             if thread_ts:
@@ -125,10 +168,11 @@ class FakeSlack(FakeHttpService):
             ts = self._next_ts()
             message = {
                 "type": "message",
-                "user": "U0RCABOT01",
-                "bot_id": "B0RCABOT01",
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
                 "text": text,
                 "blocks": blocks or [],
+                "metadata": metadata,
                 "ts": ts,
                 "thread_ts": thread_ts,
                 "replies": [],
@@ -136,6 +180,7 @@ class FakeSlack(FakeHttpService):
             }
             self.messages[(channel_id, ts)] = message
             if thread_ts:
+                assert parent is not None  # found above, with the thread
                 parent["replies"].append(ts)
         return 200, {"ok": True, "channel": channel_id, "ts": ts, "message": _public(message)}, {}
 
@@ -154,14 +199,14 @@ class FakeSlack(FakeHttpService):
             message = self.messages.get((channel_id, ts))
             if message is None:
                 return 200, slack_error("message_not_found"), {}
-            if message["bot_id"] != "B0RCABOT01":
+            if message["bot_id"] != BOT_ID:
                 return 200, slack_error("cant_update_message"), {}
             message["history"].append({"text": message["text"], "blocks": message["blocks"]})
             if text is not None:
                 message["text"] = text
             if blocks is not None:
                 message["blocks"] = blocks
-            message["edited"] = {"user": "U0RCABOT01", "ts": self._next_ts()}
+            message["edited"] = {"user": BOT_USER, "ts": self._next_ts()}
         body = {
             "ok": True,
             "channel": channel_id,
@@ -171,10 +216,93 @@ class FakeSlack(FakeHttpService):
         }
         return 200, body, {}
 
+    def _delete(self, args: dict[str, Any]) -> Reply:
+        channel_id, error = self._channel(args.get("channel"), allow_name=False)
+        if error:
+            return 200, slack_error(error), {}
+        ts = str(args.get("ts") or "")
+        with self._state_lock:
+            message = self.messages.get((channel_id, ts))
+            if message is None or message.get("subtype") == "tombstone":
+                return 200, slack_error("message_not_found"), {}
+            if message["bot_id"] != BOT_ID:
+                return 200, slack_error("cant_delete_message"), {}
+            if message["replies"]:  # the thread stays, under a tombstone
+                message.update(
+                    subtype="tombstone",
+                    text="This message was deleted.",
+                    blocks=[],
+                    metadata=None,
+                    user="USLACKBOT",
+                    bot_id=None,
+                )
+            else:
+                del self.messages[(channel_id, ts)]
+            if message["thread_ts"]:
+                parent = self.messages.get((channel_id, message["thread_ts"]))
+                if parent and ts in parent["replies"]:
+                    parent["replies"].remove(ts)
+            self.deleted.append((channel_id, ts))
+        return 200, {"ok": True, "channel": channel_id, "ts": ts}, {}
+
+    def _history(self, args: dict[str, Any]) -> Reply:
+        channel_id, error = self._channel(args.get("channel"), allow_name=False)
+        if error:
+            return 200, slack_error(error), {}
+        needed = "groups:history" if channel_id in self.private else "channels:history"
+        if needed not in self.scopes:
+            return 200, self._missing_scope(needed), {}
+        try:
+            oldest = Decimal(str(args.get("oldest") or "0"))
+            latest = Decimal(str(args["latest"])) if args.get("latest") else None
+            limit = int(args.get("limit") or 100)
+        except (InvalidOperation, ValueError):
+            return 200, slack_error("invalid_arguments"), {}
+        if limit <= 0:
+            limit = 100
+        limit = min(limit, MAX_HISTORY_LIMIT)
+        inclusive = _flag(args.get("inclusive"))
+        with_metadata = _flag(args.get("include_all_metadata"))
+        cursor = str(args.get("cursor") or "")
+        before: Decimal | None = None
+        if cursor:
+            try:
+                decoded = base64.b64decode(cursor).decode()
+                assert decoded.startswith("next_ts:")
+                before = Decimal(decoded.removeprefix("next_ts:")) / 1_000_000
+            except (ValueError, AssertionError, InvalidOperation):
+                return 200, slack_error("invalid_cursor"), {}
+
+        def wanted(ts: Decimal) -> bool:
+            if ts < oldest or (ts == oldest and not inclusive):
+                return False
+            if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+                return False
+            return before is None or ts <= before
+
+        messages = [m for m in self.top_level(channel_id) if wanted(Decimal(m["ts"]))]
+        messages.reverse()  # newest first
+        page, rest = messages[:limit], messages[limit:]
+        body: dict[str, Any] = {
+            "ok": True,
+            "messages": [_public(m, with_metadata=with_metadata) for m in page],
+            "has_more": bool(rest),
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+        }
+        if rest:
+            next_ts = rest[0]["ts"].replace(".", "")
+            cursor = base64.b64encode(f"next_ts:{next_ts}".encode()).decode()
+            body["response_metadata"] = {"next_cursor": cursor}
+        return 200, body, {}
+
     _METHODS = {
         "auth.test": _auth_test,
         "chat.postMessage": _post_message,
         "chat.update": _update,
+        "chat.delete": _delete,
+        "conversations.history": _history,
     }
 
     # -- internals -----------------------------------------------------------------------------
@@ -206,9 +334,14 @@ class FakeSlack(FakeHttpService):
             return channel_id, "not_in_channel"
         return channel_id, None
 
+    def _missing_scope(self, needed: str) -> dict[str, Any]:
+        return slack_error("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+
     def _next_ts(self) -> str:
-        n = next(self._clock)
-        return f"{1712345678 + n}.{n * 100:06d}"
+        """From the clock, unique and increasing (call it holding the state lock)."""
+        micros = max(time.time_ns() // 1000, self._last_micros + 1)
+        self._last_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
 def _arguments(request: RecordedRequest) -> dict[str, Any]:
@@ -225,6 +358,28 @@ def _arguments(request: RecordedRequest) -> dict[str, Any]:
     return {k: v[0] for k, v in request.query.items()}
 
 
+def _flag(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
+
+
+def _metadata(value: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """Slack's message metadata: {"event_type": str, "event_payload": object}, as JSON or a
+    JSON string (form bodies)."""
+    if value in (None, ""):
+        return None, None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None, "invalid_metadata_format"
+    if not isinstance(value, dict):
+        return None, "invalid_metadata_format"
+    event_type, payload = value.get("event_type"), value.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        return None, "invalid_metadata_schema"
+    return {"event_type": event_type, "event_payload": payload}, None
+
+
 def _content_error(text: str, blocks: Any, *, need_text: bool = True) -> str | None:
     if blocks is not None:
         if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
@@ -239,10 +394,14 @@ def _content_error(text: str, blocks: Any, *, need_text: bool = True) -> str | N
     return None
 
 
-def _public(message: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: v for k, v in message.items() if k not in ("replies", "history", "thread_ts")}
+def _public(message: dict[str, Any], *, with_metadata: bool = False) -> dict[str, Any]:
+    hidden = ("replies", "history", "thread_ts", "metadata")
+    shown = {k: v for k, v in message.items() if k not in hidden and v is not None}
     if message["thread_ts"]:
         shown["thread_ts"] = message["thread_ts"]
     if message["replies"]:
+        shown["thread_ts"] = message["ts"]
         shown["reply_count"] = len(message["replies"])
+    if with_metadata and message.get("metadata"):
+        shown["metadata"] = message["metadata"]
     return shown
