@@ -86,6 +86,9 @@ class OutboundAction(models.TextChoices):
     SLACK_POST = "slack_post", "Post the Slack alert"
     SLACK_SYNC = "slack_sync", "Update the Slack alert"
     BLOB_UPLOAD = "blob_upload", "Upload the evidence"
+    # After a create whose answer may have been lost: remove what a late request created twice.
+    JIRA_RECONCILE = "jira_reconcile", "Remove duplicate JIRA issues"
+    SLACK_RECONCILE = "slack_reconcile", "Remove duplicate Slack alerts"
 
 
 ACTION_TARGET = {
@@ -94,6 +97,8 @@ ACTION_TARGET = {
     OutboundAction.SLACK_POST: Target.SLACK,
     OutboundAction.SLACK_SYNC: Target.SLACK,
     OutboundAction.BLOB_UPLOAD: Target.BLOB,
+    OutboundAction.JIRA_RECONCILE: Target.JIRA,
+    OutboundAction.SLACK_RECONCILE: Target.SLACK,
 }
 
 

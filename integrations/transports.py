@@ -16,8 +16,9 @@ import contextlib
 import datetime as dt
 import email.utils
 import http.client
+import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 DEFAULT_TIMEOUT = 10.0
@@ -104,6 +105,23 @@ def _jql_string(value: str) -> str:
     return f'"{escaped}"'
 
 
+# More issues than this under one ticket's label would not be duplicates from retries.
+MAX_LABELLED_ISSUES = 50
+DUPLICATE_LABEL = "rca-duplicate"
+
+
+def _created_order(issue: Any) -> tuple[dt.datetime, int]:
+    """Creation time, then the numeric id (JIRA allocates ids in increasing order)."""
+    raw = getattr(issue, "raw", None) or {}
+    created = str((raw.get("fields") or {}).get("created") or "")
+    try:
+        when = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        when = dt.datetime.min.replace(tzinfo=dt.UTC)
+    issue_id = str(raw.get("id") or getattr(issue, "id", "") or "")
+    return when, int(issue_id) if issue_id.isdigit() else 0
+
+
 class JiraTransport:
     """JIRA through the `jira` library (REST API v2, basic auth with an API token)."""
 
@@ -164,6 +182,52 @@ class JiraTransport:
         with _jira_errors("search by label"):
             issues = self._client.search_issues(jql, maxResults=1, fields=["status"])
         return issues[0].key if issues else None
+
+    def issues_with_label(self, label: str) -> list[str]:
+        """Keys of the issues carrying `label`, the oldest first."""
+        jql = f"labels = {_jql_string(label)} ORDER BY created ASC"
+        with _jira_errors("search by label"):
+            issues = self._client.search_issues(
+                jql, maxResults=MAX_LABELLED_ISSUES, fields=["created"]
+            )
+        return [issue.key for issue in sorted(issues, key=_created_order)]
+
+    def delete_issue_if_untouched(self, key: str) -> Literal["deleted", "gone", "touched"]:
+        """Delete the issue unless someone worked on it (moved it out of its first status or
+        commented): "touched" leaves it as it is. Read just before deleting, so that what is
+        checked is as fresh as it can be. "gone": it no longer exists."""
+        try:
+            with _jira_errors(f"read {key}"):
+                issue = self._client.issue(key, fields="status,comment")
+            fields = issue.raw.get("fields") or {}
+            category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+            comments = (fields.get("comment") or {}).get("total") or 0
+            if category not in (None, "new") or comments:
+                return "touched"
+            with _jira_errors(f"delete {key}"):
+                issue.delete()
+        except TransportError as exc:
+            if exc.status == 404:
+                return "gone"
+            raise
+        return "deleted"
+
+    def mark_duplicate(self, key: str, *, label: str, duplicate_of: str, note: str) -> bool:
+        """Take `label` off the issue, label it `rca-duplicate` and comment which issue it
+        duplicates; False when it no longer exists."""
+        try:
+            with _jira_errors(f"read {key}"):
+                issue = self._client.issue(key, fields="labels")
+            with _jira_errors(f"relabel {key}"):
+                issue.update(
+                    update={"labels": [{"remove": label}, {"add": DUPLICATE_LABEL}]},
+                )
+            self.add_comment(key, note)
+        except TransportError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def create_issue(
         self,
@@ -291,8 +355,10 @@ class SlackTransport:
         if base_url:
             kwargs["base_url"] = base_url.rstrip("/") + "/"  # the client joins "<base>" + "chat..."
         self.timeout = timeout
+        self._channel_ids: dict[str, str] = {}  # channel name -> id, learned from answers
         # retry_handlers=[]: no retries behind our back (the default retries connection errors).
-        self._client = WebClient(token=token, timeout=timeout, retry_handlers=[], **kwargs)
+        # slack_sdk annotates `timeout` as int but hands it to urllib, which takes a float.
+        self._client = WebClient(token=token, timeout=timeout, retry_handlers=[], **kwargs)  # type: ignore[arg-type]
 
     @classmethod
     def from_settings(cls) -> SlackTransport | None:
@@ -304,16 +370,84 @@ class SlackTransport:
         base_url = getattr(settings, "SLACK_BASE_URL", "") or None
         return cls(token, base_url=base_url, timeout=_timeout(settings))
 
-    def post_message(self, channel: str, *, text: str, blocks: list[dict]) -> tuple[str, str]:
-        """Post to a channel (name or id); returns the channel id and the message ts."""
+    def post_message(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict],
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """Post to a channel (name or id); returns the channel id and the message ts.
+        `metadata`: Slack message metadata, {"event_type": str, "event_payload": {...}}."""
+        extra = {"metadata": metadata} if metadata else {}
         response = self._call(
             "chat.postMessage",
             self._client.chat_postMessage,
             channel=channel,
             text=text,
             blocks=blocks,
+            **extra,
         )
+        self._channel_ids[channel.lstrip("#")] = response["channel"]
         return response["channel"], response["ts"]
+
+    def channel_id(self, channel: str) -> str | None:
+        """The id of a channel given by id or by name; None for a name this client has not
+        posted to yet (resolving names would need conversations.list and channels:read)."""
+        if _SLACK_CHANNEL_ID.fullmatch(channel):
+            return channel
+        return self._channel_ids.get(channel.lstrip("#"))
+
+    def tagged_messages(
+        self,
+        channel_id: str,
+        *,
+        event_type: str,
+        payload: Mapping[str, Any],
+        oldest: float,
+        page_size: int = 200,
+        max_pages: int = 10,
+    ) -> list[str]:
+        """The ts of the channel's messages since `oldest` (unix time) whose metadata has
+        `event_type` and an event_payload containing `payload`, the oldest first.
+
+        Reads conversations.history with include_all_metadata (the bot token needs
+        channels:history, or groups:history for a private channel)."""
+        found: list[str] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            response = self._call(
+                "conversations.history",
+                self._client.conversations_history,
+                channel=channel_id,
+                oldest=f"{max(oldest, 0.0):.6f}",
+                inclusive=True,
+                limit=page_size,
+                include_all_metadata=True,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                event_payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == event_type and all(
+                    event_payload.get(k) == v for k, v in payload.items()
+                ):
+                    found.append(str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not (response.get("has_more") and cursor):
+                break
+        return sorted(set(found), key=_ts_order)
+
+    def delete_message(self, channel_id: str, ts: str) -> bool:
+        """Delete one of the bot's messages; False when it was already gone."""
+        try:
+            self._call("chat.delete", self._client.chat_delete, channel=channel_id, ts=ts)
+        except TransportError as exc:
+            if "message_not_found" in str(exc):
+                return False
+            raise
+        return True
 
     def update_message(self, channel: str, ts: str, *, text: str, blocks: list[dict]) -> None:
         """Replace a message's text and blocks (Slack wants the channel id here)."""
@@ -350,6 +484,15 @@ class SlackTransport:
             raise TransportError(f"Slack {method}: {exc}", permanent=True) from exc
         except ValueError as exc:  # e.g. an unusable base URL
             raise TransportError(f"Slack {method}: {exc}", permanent=True) from exc
+
+
+_SLACK_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+
+
+def _ts_order(ts: str) -> tuple[int, int]:
+    """Slack ts ("1712345678.000100") in time order, without float rounding."""
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds or 0), int((fraction + "000000")[:6])
 
 
 def _map_slack_api_error(method: str, exc: Any) -> TransportError:
@@ -444,13 +587,14 @@ class BlobTransport:
 
         credential = self._service.credential
         account_key = getattr(credential, "account_key", None)
-        if not account_key:
+        account_name = self._service.account_name  # given with the key in a connection string
+        if not account_key or not account_name:
             raise TransportError(
                 "SAS links need the account key in the connection string", permanent=True
             )
         now = dt.datetime.now(dt.UTC)
         token = generate_blob_sas(
-            account_name=self._service.account_name,
+            account_name=account_name,
             container_name=self.container,
             blob_name=blob_name,
             account_key=account_key,
@@ -497,7 +641,8 @@ def _map_azure_error(what: str, exc: BaseException) -> TransportError:
         )
     if isinstance(exc, HttpResponseError):
         status = exc.status_code
-        headers = exc.response.headers if exc.response is not None else None
+        # azure-core's response protocol leaves out `headers`, which every response type has.
+        headers = exc.response.headers if exc.response is not None else None  # type: ignore[attr-defined]
         code = getattr(exc, "error_code", None)
         detail = f"{status} {code}" if code else f"{status}"
         return TransportError(
