@@ -12,3 +12,6 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("tickets.dashboard.urls")),
 ]
+
+handler404 = "tickets.dashboard.views.page_not_found"
+handler500 = "tickets.dashboard.views.server_error"

@@ -12,21 +12,22 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
-from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from integrations.messages import jira_url
@@ -43,7 +44,7 @@ from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
 from tickets.login_throttle import ThrottledAuthenticationForm
 from tickets.models import Occurrence, Status, Ticket
 from tickets.presenters import CARD_FIELDS, ticket_card
-from tickets.roles import RESPONDER, VIEWER, has_role, role_of
+from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +72,14 @@ TEAM_WINDOW = timedelta(days=90)
 CHART_RANGES = (7, 14, 30, 90)
 ACTION_LABELS = dict(ACTIONS)
 
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
-def with_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+
+def with_csp(view: Callable[..., _Response]) -> Callable[..., _Response]:
     """Add the dashboard's Content-Security-Policy to the view's responses."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> _Response:
         response = view(request, *args, **kwargs)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
@@ -177,6 +180,11 @@ def display_card(ticket: Ticket) -> dict[str, Any]:
     return card
 
 
+# Error pages get the same policy as the pages they stand in for.
+page_not_found = with_csp(defaults.page_not_found)
+server_error = with_csp(defaults.server_error)
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 
@@ -185,7 +193,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
     form_class = ThrottledAuthenticationForm
 
-    def form_invalid(self, form: Form) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         if form.has_error(NON_FIELD_ERRORS, "locked_out"):
             response.status_code = 429
@@ -408,7 +416,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
 @with_csp
 @require_POST
 @role_required(RESPONDER)
-def ticket_action(request: HttpRequest, ticket_id: str) -> HttpResponse:
+def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResponse:
     """Acknowledge / take / reopen, through the lifecycle (checked and audited there)."""
     if not Ticket.objects.filter(pk=ticket_id).exists():
         raise Http404("No such ticket.")
