@@ -109,3 +109,28 @@ def test_failures_are_kept_in_the_shared_cache(settings):
     assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     keys = list(redis.Redis.from_url(config["LOCATION"]).scan_iter(f"{config['KEY_PREFIX']}:*"))
     assert any(b"login-failures:user:" in key for key in keys), keys
+
+
+def api_token(username: str, password: str, address: str = "10.0.0.1"):
+    return Client(REMOTE_ADDR=address).post(
+        "/api/v1/token/",
+        {"username": username, "password": password},
+        content_type="application/json",
+    )
+
+
+def test_the_api_token_exchange_shares_the_count(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "1000/min", "login": "1000/min"},
+    }
+    make_user("ana", "viewer")
+    assert api_token("ana", PASSWORD).status_code == 200
+    for _ in range(2):
+        assert api_token("ana", "guess").status_code == 401
+    sign_in("ana", "guess")  # the third failure, on the dashboard's form
+
+    answer = api_token("ana", PASSWORD, address="10.0.0.7")
+    assert answer.status_code == 429
+    assert LOCKED in answer.json()["error"]
+    assert "access" not in answer.json()

@@ -102,8 +102,9 @@ def test_login_brute_force_is_throttled():
     make_user("viewer", username="ana", password=PASSWORD)
     client = APIClient()
     allowed = _rate("login")
-    for _ in range(allowed):
-        response = client.post("/api/v1/token/", {"username": "ana", "password": "guess"})
+    # Other usernames each time: the per-username lockout (test_login_throttle) is not this.
+    for n in range(allowed):
+        response = client.post("/api/v1/token/", {"username": f"user{n}", "password": "guess"})
         assert response.status_code == 401
     blocked = client.post("/api/v1/token/", {"username": "ana", "password": PASSWORD})
     assert blocked.status_code == 429

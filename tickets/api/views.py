@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.templatetags.static import static
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -18,19 +23,19 @@ from drf_spectacular.views import SpectacularSwaggerView
 from kombu.exceptions import KombuError
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound
-from rest_framework.filters import SearchFilter
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound, Throttled
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from analysis.services import request_fresh_rca
-from analysis.similar import similar_tickets
+from analysis.similar import Similarity, similar_tickets
 from integrations.models import OutboundDelivery, WebhookDelivery
-from tickets import lifecycle, stats
+from tickets import lifecycle, login_throttle, stats
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     LIST_FIELDS,
@@ -45,9 +50,13 @@ from tickets.api.serializers import (
     TraceSerializer,
     TransitionSerializer,
 )
-from tickets.filtersets import TicketFilterSet, TicketOrderingFilter
+from tickets.filtersets import TicketFilterSet, TicketOrderingFilter, TicketSearchFilter
 from tickets.lifecycle import Actor, TransitionError
 from tickets.models import AuditLog, Ticket
+from tickets.roles import AuthenticatedRequest
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 ERROR_SCHEMA = inline_serializer(
     "Error",
@@ -76,21 +85,71 @@ class QueueUnavailable(APIException):
     default_code = "queue_unavailable"
 
 
-class TicketCursorPagination(CursorPagination):
+class CheckedCursorPagination(CursorPagination):
+    """DRF's cursor pagination, except that a cursor whose position does not fit the ordering
+    field (edited or forged) is refused as invalid instead of reaching the database."""
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any, Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
+    ) -> list[Any] | None:
+        assert isinstance(queryset, QuerySet), "cursor pagination orders and filters a queryset"
+        self._queryset = queryset
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        # The stubs type positions as int; DRF's are the text of the ordering field's value.
+        position = self._checked_position(str(cursor.position))
+        return cursor._replace(position=position)  # type: ignore[arg-type]
+
+    def _checked_position(self, position: str) -> str:
+        """The position as the database takes it; NotFound (DRF's answer) when it cannot."""
+        if "\x00" in position:  # PostgreSQL text cannot hold it
+            raise NotFound(self.invalid_cursor_message)
+        name = self.ordering[0].lstrip("-")
+        query = self._queryset.query
+        if name in query.annotations:
+            field = query.annotations[name].output_field
+        else:
+            field = self._queryset.model._meta.get_field(name)
+        try:
+            value = field.to_python(position)
+            if isinstance(value, datetime):  # PostgreSQL takes UTC offsets up to 15:59 only
+                value = value.astimezone(UTC)
+                position = value.isoformat()
+            field.get_prep_value(value)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
+        return position
+
+
+class TicketCursorPagination(CheckedCursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("-timestamp", "-id")
 
 
-class AuditCursorPagination(CursorPagination):
+class AuditCursorPagination(CheckedCursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = ("created_at", "id")
 
 
-TRANSITION_SCHEMA = {
+class SharedSchema(TypedDict):
+    """`extend_schema` arguments that several operations share (passed as `**`)."""
+
+    request: type[serializers.BaseSerializer]
+    responses: dict[int, type[serializers.BaseSerializer] | OpenApiResponse]
+
+
+TRANSITION_SCHEMA: SharedSchema = {
     "request": TransitionSerializer,
     "responses": {
         200: TicketDetailSerializer,
@@ -109,6 +168,7 @@ TRANSITION_SCHEMA = {
             400: OpenApiResponse(ERROR_SCHEMA, description="Bad filter value"),
             401: ERRORS[401],
             403: ERRORS[403],
+            404: OpenApiResponse(ERROR_SCHEMA, description="Invalid cursor"),
         },
     ),
     retrieve=extend_schema(
@@ -118,11 +178,17 @@ TRANSITION_SCHEMA = {
 )
 class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Ticket.objects.defer("embedding")
-    filter_backends = [DjangoFilterBackend, SearchFilter, TicketOrderingFilter]
+    filter_backends = [DjangoFilterBackend, TicketSearchFilter, TicketOrderingFilter]
     filterset_class = TicketFilterSet
     search_fields = ("id", "pipeline", "run_id", "error_message", "itsm_ticket_id")
     pagination_class = TicketCursorPagination
     lookup_value_regex = "[^/]+"
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        # No ticket id holds a NUL character (PostgreSQL text cannot): never query for one.
+        if "\x00" in str(kwargs.get(self.lookup_field, "")):
+            raise NotFound("no ticket with this id")
 
     def get_queryset(self):
         if self.action == "list":  # rows, not model instances: twice as fast for a page
@@ -140,7 +206,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         if not Ticket.objects.filter(pk=pk).exists():
             raise NotFound("no ticket with this id")
 
-    def _transition(self, request: Request, pk: str, action_name: str) -> Response:
+    def _transition(self, request: AuthenticatedRequest, pk: str, action_name: str) -> Response:
         body = TransitionSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         try:
@@ -155,17 +221,17 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(summary="Acknowledge (responder)", **TRANSITION_SCHEMA)
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
-    def acknowledge(self, request: Request, pk: str) -> Response:
+    def acknowledge(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._transition(request, pk, "acknowledge")
 
     @extend_schema(summary="Take: start progress (responder)", **TRANSITION_SCHEMA)
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
-    def take(self, request: Request, pk: str) -> Response:
+    def take(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._transition(request, pk, "start_progress")
 
     @extend_schema(summary="Reopen (responder)", **TRANSITION_SCHEMA)
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
-    def reopen(self, request: Request, pk: str) -> Response:
+    def reopen(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._transition(request, pk, "reopen")
 
     @extend_schema(
@@ -178,7 +244,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         },
     )
     @action(detail=True, methods=["post"], url_path="rerun-rca", permission_classes=[IsResponder])
-    def rerun_rca(self, request: Request, pk: str) -> Response:
+    def rerun_rca(self, request: AuthenticatedRequest, pk: str) -> Response:
         try:
             with transaction.atomic():
                 request_fresh_rca(pk, Actor.for_user(request.user))
@@ -218,8 +284,10 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
             raise NotFound("no ticket with this id")
         found = []
         for other, similarity in similar_tickets(ticket):
-            other.similarity = round(similarity, 4)
-            found.append(other)
+            # The serializer reads the score off the instance, as if it were an annotation.
+            scored = cast("WithAnnotations[Ticket, Similarity]", other)
+            scored.similarity = round(similarity, 4)
+            found.append(scored)
         return Response(SimilarTicketSerializer(found, many=True).data)
 
     @extend_schema(
@@ -322,6 +390,47 @@ class LoginThrottledTokenView(TokenObtainPairView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Failures count with the sign-in forms' (`tickets.login_throttle`): a locked username
+        gets 429 here too, whatever the password."""
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        username = username if isinstance(username, str) else ""
+        if login_throttle.is_locked_out(request, username):
+            raise Throttled(detail=login_throttle.locked_out_message())
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            login_throttle.record_failure(request, username)
+            raise
+        login_throttle.clear_failures(request, username)
+        return response
+
+
+TOKEN_ERRORS = {
+    400: OpenApiResponse(ERROR_SCHEMA, description="Missing field"),
+    401: OpenApiResponse(ERROR_SCHEMA, description="Invalid or expired token"),
+}
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="A new access token for a refresh token",
+        responses={200: TokenRefreshSerializer, **TOKEN_ERRORS},
+    )
+)
+class DocumentedTokenRefreshView(TokenRefreshView):
+    """simplejwt's view, with the errors it answers in the schema."""
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Check a token: 200 (empty body) when it is valid",
+        responses={200: TokenVerifySerializer, **TOKEN_ERRORS},
+    )
+)
+class DocumentedTokenVerifyView(TokenVerifyView):
+    """simplejwt's view, with the errors it answers in the schema."""
 
 
 class OfflineSwaggerView(SpectacularSwaggerView):
