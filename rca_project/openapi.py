@@ -14,6 +14,7 @@ from typing import Any
 SCHEMA_SETTINGS: dict[str, Any] = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "rca_project.openapi.add_common_api_responses",
         "rca_project.openapi.add_webhook_paths",
     ],
     "ENUM_NAME_OVERRIDES": {
@@ -43,6 +44,11 @@ def _string(description: str = "", **extra: Any) -> dict[str, Any]:
     return schema
 
 
+def _required_text(description: str = "", **extra: Any) -> dict[str, Any]:
+    """A field the parser requires: a string that is not blank."""
+    return _string(description, pattern=r"\S", **extra)
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -58,8 +64,8 @@ ADF_FAILURE = {
     ),
     "properties": {
         "factory": _string("Data factory name."),
-        "pipeline": _string("Pipeline name."),
-        "run_id": _string("Pipeline run id: the dedup key."),
+        "pipeline": _required_text("Pipeline name."),
+        "run_id": _required_text("Pipeline run id: the dedup key."),
         "activity": _string("Failed activity."),
         "error_code": _string(),
         "error_message": _string("The error text (secrets are redacted on arrival)."),
@@ -103,9 +109,9 @@ AIRFLOW_FAILURE = {
         " `exception` (or `error`) is required unless state is success or skipped."
     ),
     "properties": {
-        "dag_id": _string(),
-        "task_id": _string(),
-        "run_id": _string(),
+        "dag_id": _required_text(),
+        "task_id": _required_text(),
+        "run_id": _required_text(),
         "logical_date": _string(format="date-time"),
         "execution_date": _string("Older name of logical_date.", format="date-time"),
         "try_number": {"type": "integer"},
@@ -155,10 +161,14 @@ DATABRICKS_NOTIFICATION = {
         "workspace_id": _string(),
         "job": {
             "type": "object",
-            "properties": {"job_id": _string(), "name": _string()},
+            "properties": {"job_id": _required_text(), "name": _string()},
             "required": ["job_id"],
         },
-        "run": {"type": "object", "properties": {"run_id": _string()}, "required": ["run_id"]},
+        "run": {
+            "type": "object",
+            "properties": {"run_id": _required_text()},
+            "required": ["run_id"],
+        },
         "task": {"type": "object", "properties": {"task_key": _string()}},
     },
     "required": ["event_type", "job", "run"],
@@ -174,14 +184,22 @@ AZURE_MONITOR_ALERT = {
         " and legacy Log Analytics search alert bodies. ADF alerts become ADF tickets."
     ),
     "properties": {
-        "schemaId": _string(example="azureMonitorCommonAlertSchema"),
+        "schemaId": _string(
+            "Compared case-insensitively; absent in legacy Log Analytics search alerts.",
+            enum=[
+                "azureMonitorCommonAlertSchema",
+                "AzureMonitorMetricAlert",
+                "Microsoft.Insights/activityLogs",
+                "Microsoft.Insights/LogAlert",
+            ],
+        ),
         "data": {
             "type": "object",
             "properties": {
                 "essentials": {
                     "type": "object",
                     "properties": {
-                        "alertId": _string(),
+                        "alertId": _required_text(),
                         "alertRule": _string(),
                         "severity": _string(enum=["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"]),
                         "signalType": _string(),
@@ -190,13 +208,22 @@ AZURE_MONITOR_ALERT = {
                         "alertTargetIDs": {"type": "array", "items": _string()},
                         "firedDateTime": _string(format="date-time"),
                     },
+                    "required": ["alertId", "monitorCondition"],
                     "additionalProperties": True,
                 },
                 "alertContext": {"type": "object", "additionalProperties": True},
+                "AlertRuleName": _required_text("A legacy log alert's rule."),
             },
             "additionalProperties": True,
         },
+        "AlertRuleName": _required_text("A legacy Log Analytics search alert's rule."),
     },
+    # A schemaId, or the legacy Log Analytics search alert (its fields at the top or in data).
+    "anyOf": [
+        {"required": ["schemaId", "data"]},
+        {"required": ["AlertRuleName"]},
+        {"required": ["data"], "properties": {"data": {"required": ["AlertRuleName"]}}},
+    ],
     "additionalProperties": True,
 }
 
@@ -207,18 +234,19 @@ JIRA_ISSUE_EVENT = {
         " map onto the ticket: To Do -> open, In Progress -> in_progress, Done -> acknowledged."
     ),
     "properties": {
-        "webhookEvent": _string(example="jira:issue_updated"),
+        "webhookEvent": _required_text(example="jira:issue_updated"),
         "timestamp": {"type": "integer", "description": "Milliseconds since the epoch."},
         "user": {"type": "object", "additionalProperties": True},
         "issue": {
             "type": "object",
-            "properties": {"key": _string(), "fields": {"type": "object"}},
+            "properties": {"key": _required_text("The issue key."), "fields": {"type": "object"}},
+            "required": ["key"],
             "additionalProperties": True,
         },
         "changelog": {"type": "object", "additionalProperties": True},
         "comment": {"type": "object", "additionalProperties": True},
     },
-    "required": ["webhookEvent"],
+    "required": ["webhookEvent", "issue"],
     "additionalProperties": True,
 }
 
@@ -444,6 +472,45 @@ def webhook_paths() -> dict[str, dict[str, Any]]:
         ).strip()
         paths[alias] = item
     return paths
+
+
+# What DRF answers on any API operation (429: the REST_FRAMEWORK default throttle classes) or
+# on any that reads a body (415), documented once here rather than on every view.
+COMMON_API_RESPONSES: dict[str, dict[str, Any]] = {
+    "429": {
+        "description": "Too many requests: wait for Retry-After seconds.",
+        "headers": {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+        },
+    },
+}
+BODY_API_RESPONSES: dict[str, dict[str, Any]] = {
+    "415": {"description": "The body is not JSON, a form or multipart."},
+}
+
+
+def add_common_api_responses(
+    result: dict[str, Any], generator: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the answers every API operation may give (429) and
+    every one that reads a body may give (415), in the API's error shape. Idempotent."""
+    schemas = result.get("components", {}).get("schemas", {})
+    content = {"application/json": {"schema": _ref("Error")}} if "Error" in schemas else None
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            answers = dict(COMMON_API_RESPONSES)
+            if "requestBody" in operation:
+                answers.update(BODY_API_RESPONSES)
+            for code, answer in answers.items():
+                answer = copy.deepcopy(answer)
+                if content:
+                    answer["content"] = copy.deepcopy(content)
+                operation["responses"].setdefault(code, answer)
+    return result
 
 
 def add_webhook_paths(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:

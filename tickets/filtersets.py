@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from rest_framework.filters import OrderingFilter
+from django_filters.fields import IsoDateTimeField
+from rest_framework.exceptions import ValidationError as BadRequest
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.request import Request
 
 from tickets.models import (
     ERROR_CLASSES,
@@ -38,6 +44,26 @@ def with_severity_rank(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
     )
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601, converted to UTC: Python takes UTC offsets up to 23:59, PostgreSQL only up
+    to 15:59, and the conversion must not leave the years 1 to 9999."""
+
+    def to_python(self, value: object) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError(
+                "Enter a date and time in years 1 to 9999.", code="invalid"
+            ) from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class TicketFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, distinct=False)
@@ -49,10 +75,10 @@ class TicketFilterSet(django_filters.FilterSet):
     pipeline = django_filters.CharFilter(
         lookup_expr="icontains", help_text="Part of the pipeline name (case-insensitive)."
     )
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = UtcIsoDateTimeFilter(
         field_name="timestamp", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = UtcIsoDateTimeFilter(
         field_name="timestamp", lookup_expr="lt", help_text="Created before (ISO 8601)."
     )
     jira_key = django_filters.CharFilter(field_name="itsm_ticket_id", help_text="JIRA issue key.")
@@ -60,6 +86,16 @@ class TicketFilterSet(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields: list[str] = []
+
+
+class TicketSearchFilter(SearchFilter):
+    """DRF's search; a refused value (a NUL character) is reported under the parameter's name."""
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        try:
+            return super().get_search_terms(request)
+        except BadRequest as exc:
+            raise BadRequest({self.search_param: exc.detail}) from exc
 
 
 class TicketOrderingFilter(OrderingFilter):

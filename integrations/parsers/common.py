@@ -68,4 +68,7 @@ def parse_timestamp(value: Any, where: str) -> datetime | None:
         raise ParseError(f"field '{where}' is not an ISO 8601 timestamp: {value[:40]!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ParseError(f"field '{where}' is out of range: {value[:40]!r}") from exc

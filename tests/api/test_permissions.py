@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 
+import jwt
 import pytest
+from rest_framework_simplejwt.tokens import AccessToken
 
 from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
@@ -13,20 +15,23 @@ from tickets.models import Status
 
 pytestmark = pytest.mark.django_db
 
-ANON, NOROLE, VIEWER, RESPONDER, ADMIN, SUPER = (
+ANON, WRONG, NOROLE, VIEWER, RESPONDER, ADMIN, SUPER = (
     "anonymous",
+    "wrong token",
     "norole",
     "viewer",
     "responder",
     "admin",
     "superuser",
 )
-CALLERS = (ANON, NOROLE, VIEWER, RESPONDER, ADMIN, SUPER)
+CALLERS = (ANON, WRONG, NOROLE, VIEWER, RESPONDER, ADMIN, SUPER)
 
 
 def expect(anonymous: int, norole: int, viewer: int, responder: int, admin: int) -> dict:
+    # A wrong (forged or expired) token is refused like no token at all.
     return {
         ANON: anonymous,
+        WRONG: anonymous,
         NOROLE: norole,
         VIEWER: viewer,
         RESPONDER: responder,
@@ -68,6 +73,12 @@ MATRIX = [
 ]
 
 
+def forged_token() -> str:
+    """A well-formed access token for a real user, signed with the wrong key."""
+    token = AccessToken.for_user(make_user(ADMIN))
+    return jwt.encode(token.payload, "not-the-signing-key-" + "x" * 32, algorithm="HS256")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttles():
     clear_throttles()
@@ -91,8 +102,10 @@ def test_permission_matrix(case, caller):
         outcome=Outcome.CREATED,
         ticket=ticket,
     )
-    user = None if caller == ANON else make_user(None if caller == NOROLE else caller)
+    user = None if caller in (ANON, WRONG) else make_user(None if caller == NOROLE else caller)
     client = jwt_client(user)
+    if caller == WRONG:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged_token()}")
 
     url = path.format(id=ticket.pk, tracking_id=tracking_id)
     response = getattr(client, method)(url, {}, format="json")
@@ -106,11 +119,9 @@ def test_permission_matrix(case, caller):
 def test_every_api_route_is_in_the_matrix():
     from django.urls import get_resolver
 
-    from tickets.api import urls
-
     covered = {path for _, path, _, _ in MATRIX}
     routes = set()
-    for pattern in get_resolver(urls).url_patterns:
+    for pattern in get_resolver("tickets.api.urls").url_patterns:
         route = str(pattern.pattern).replace("(?P<pk>[^/]+)", "{id}")
         route = route.replace("<str:tracking_id>", "{tracking_id}").strip("^$")
         routes.add("/api/v1/" + route)

@@ -56,7 +56,7 @@ class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Ticket
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "timestamp",
             "pipeline",
@@ -147,6 +147,10 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
     cost_center = serializers.CharField(source="finops_cost_center", read_only=True)
     jira_key = serializers.CharField(source="itsm_ticket_id", read_only=True)
     jira_url = serializers.SerializerMethodField()
+    # Not a URLField: empty until the evidence is uploaded, and "" is not a URI.
+    blob_log_url = serializers.CharField(
+        read_only=True, help_text="The evidence in Blob Storage; empty until it is uploaded."
+    )
     recommendations = serializers.ListField(child=serializers.CharField(), read_only=True)
     affected_entity = serializers.DictField(read_only=True)
     links = serializers.DictField(read_only=True)
@@ -213,7 +217,8 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
     def get_recent_occurrences(self, ticket: Ticket) -> list[dict[str, Any]]:
         """The latest occurrences (deliveries of this failure), newest first."""
         latest = ticket.occurrences.order_by("-seen_at", "-id")[:RECENT_OCCURRENCES]
-        return OccurrenceSerializer(latest, many=True).data
+        # The stubs miss that many=True builds a ListSerializer, whose data is a list.
+        return OccurrenceSerializer(latest, many=True).data  # type: ignore[return-value]
 
 
 class SimilarTicketSerializer(TicketListSerializer):
@@ -235,7 +240,13 @@ class RerunSerializer(serializers.Serializer):
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", read_only=True, default=None)
+    username = serializers.CharField(
+        source="user.username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The user behind the change; null for JIRA, Slack, the source or the system.",
+    )
     before = serializers.DictField(read_only=True)
     after = serializers.DictField(read_only=True)
     details = serializers.DictField(read_only=True)
