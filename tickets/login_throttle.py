@@ -24,11 +24,15 @@ ADDRESS_FACTOR = 4
 LOCKED_OUT_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minutes."
 
 
+def _username_key(username: str) -> str:
+    name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+    return f"login-failures:user:{name}"
+
+
 def _keys(request: HttpRequest | None, username: str) -> dict[str, int]:
     """Cache key → the failure count that locks it."""
     limit = settings.LOGIN_MAX_FAILURES
-    name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
-    keys = {f"login-failures:user:{name}": limit}
+    keys = {_username_key(username): limit}
     address = request.META.get("REMOTE_ADDR") if request is not None else None
     if address:
         keys[f"login-failures:addr:{address}"] = limit * ADDRESS_FACTOR
@@ -51,8 +55,10 @@ def record_failure(request: HttpRequest | None, username: str) -> None:
                 cache.add(key, 1, timeout=window)
 
 
-def clear_failures(request: HttpRequest | None, username: str) -> None:
-    cache.delete_many([key for key in _keys(request, username) if ":user:" in key])
+def clear_failures(username: str) -> None:
+    """After a success. The address's count stays: one right password among many guesses at
+    other usernames must not reset a sprayer's count."""
+    cache.delete(_username_key(username))
 
 
 def locked_out_message() -> str:
@@ -75,13 +81,13 @@ class ThrottledLoginMixin:
             if error.code == "invalid_login":
                 record_failure(self.request, username)
             raise
-        clear_failures(self.request, username)
+        clear_failures(username)
         return cleaned
 
 
 class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
-    pass
+    """The dashboard's sign-in form."""
 
 
 class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
-    pass
+    """Django admin's sign-in form (staff only, as before)."""

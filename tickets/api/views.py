@@ -403,7 +403,7 @@ class LoginThrottledTokenView(TokenObtainPairView):
         except AuthenticationFailed:
             login_throttle.record_failure(request, username)
             raise
-        login_throttle.clear_failures(request, username)
+        login_throttle.clear_failures(username)
         return response
 
 
