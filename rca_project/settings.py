@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import django_cache_url
+from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env, EnvError
 
@@ -294,10 +295,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-CHANNEL_LAYERS = {
+# A websocket consumer waits for its events in a blocking BZPOPMIN of
+# RedisChannelLayer.brpop_timeout (5 s) seconds. redis-py 8 gives every socket read a 5 s
+# timeout by default, so an idle consumer's read timed out just before Redis answered "nothing
+# yet" and daphne logged a redis TimeoutError and closed the websocket. Reads wait longer than
+# the blocking pop, and a dead connection is still noticed.
+CHANNEL_LAYER_SOCKET_TIMEOUT = RedisChannelLayer.brpop_timeout + 10
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+        },
     }
 }
 

@@ -59,10 +59,13 @@ def isolated_broker() -> Iterator[str]:
     settings.CELERY_TASK_DEFAULT_QUEUE = namespace
     settings.REDIS_KEY_PREFIX = namespace
     settings.REDIS_URL = url
+    # The service's channel layer (its connection options included), on this run's database.
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    host = {**layer["CONFIG"]["hosts"][0], "address": url}
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": f"{namespace}:asgi"},
+            **layer,
+            "CONFIG": {**layer["CONFIG"], "hosts": [host], "prefix": f"{namespace}:asgi"},
         }
     }
     # override_settings (not plain assignment) so Django rebuilds its cache connections.

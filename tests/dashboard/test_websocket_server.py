@@ -1,0 +1,126 @@
+"""The live-update websocket served by a real daphne process, as `make run` serves it.
+
+A dashboard tab keeps its websocket open, mostly idle, for as long as the page is shown. Each
+consumer waits for events in a blocking Redis pop; a socket read timeout shorter than that pop
+made every idle consumer crash after about five seconds, and daphne logged a
+`redis.exceptions.TimeoutError` traceback for each open tab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from websockets.sync.client import connect
+from websockets.typing import Origin
+
+from tests.dashboard import make_ticket, make_user
+from tickets.broadcast import GROUP
+
+pytestmark = pytest.mark.django_db(transaction=True)
+REPO = Path(__file__).resolve().parents[2]
+# Longer than the channel layer's blocking pop (5 s), which is when the old timeout fired.
+IDLE_SECONDS = 7
+
+
+def database_url_for_tests() -> str:
+    """A URL for the test database, so the daphne process sees this test's rows."""
+    db = connection.settings_dict
+    credentials = f"{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
+    if db["HOST"].startswith("/"):  # the embedded server's unix socket directory
+        return f"postgresql://{credentials}@/{db['NAME']}?host={db['HOST']}"
+    return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def daphne(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """daphne on a free port, on this run's database and Redis namespace; yields its port and
+    the file its output goes to."""
+    port = free_port()
+    log_path = tmp_path / "daphne.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DJANGO_SETTINGS_MODULE": "rca_project.settings",
+        "DATABASE_URL": database_url_for_tests(),
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "LOG_FORMAT": "plain",
+    }
+    daphne_bin = Path(sys.executable).parent / "daphne"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(daphne_bin), "-b", "127.0.0.1", "-p", str(port), "rca_project.asgi:application"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "daphne did not listen within 60 s"
+                time.sleep(0.2)
+        yield port, log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_an_idle_dashboard_websocket_stays_open_and_daphne_logs_no_traceback(daphne):
+    port, log_path = daphne
+    client = Client()
+    client.force_login(make_user("idle-watcher", "viewer"))
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    ticket = make_ticket()
+
+    with connect(
+        f"ws://127.0.0.1:{port}/ws/tickets/",
+        additional_headers={"Cookie": cookie},
+        origin=Origin("http://127.0.0.1"),
+        open_timeout=20,
+    ) as websocket:
+        time.sleep(IDLE_SECONDS)
+        # The same consumer is still there and still hears the group.
+        async_to_sync(get_channel_layer().group_send)(
+            GROUP,
+            {"type": "ticket.changed", "ticket_id": ticket.id, "action": "updated", "actor": "t"},
+        )
+        message = json.loads(websocket.recv(timeout=10))
+        assert message["ticket"]["id"] == ticket.id
+        assert message["action"] == "updated"
+
+    time.sleep(0.5)  # let daphne log the disconnect, and anything that went wrong with it
+    log = log_path.read_text()
+    assert "WSCONNECT /ws/tickets/" in log
+    assert "Traceback" not in log, log
+    assert "TimeoutError" not in log, log
