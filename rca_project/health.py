@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 
 import redis
@@ -54,6 +55,18 @@ def _worker_ok() -> bool:
     except Exception:
         return False
     return beat is not None and time.time() - float(beat) < WORKER_HEARTBEAT_MAX_AGE
+
+
+class NotReadyIsNotAnError(logging.Filter):
+    """Django logs every 5xx answer as an error; `/readyz` answering 503 is the probe doing its
+    job (while `make run` starts, a probe asks every few seconds), so that one is not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        return not (
+            getattr(record, "status_code", None) == 503
+            and getattr(request, "path", None) == "/readyz"
+        )
 
 
 def readyz(request: HttpRequest) -> JsonResponse:

@@ -3,16 +3,23 @@
 The launcher resolves the database and Redis once (starting the embedded ones when no URL is
 configured) and passes the URLs to its children, so all three share the same servers. Ctrl-C
 stops everything; if one child dies, the others are stopped too.
+
+It says "starting…" when it launches them and "ready", with the URLs, once `/readyz` answers 200:
+the database and Redis answer and a worker has run beat's heartbeat task, which beat first sends
+30 s after it starts. Until then it says every few seconds which checks still fail.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import django
 
@@ -21,6 +28,8 @@ PORT = os.environ.get("RCA_PORT", "8000")
 WS_PORT = os.environ.get("RCA_WS_PORT", str(int(PORT) + 1))
 WEB_WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
 CELERY_CONCURRENCY = os.environ.get("CELERY_CONCURRENCY", "2")
+READINESS_PROBE_SECONDS = 2.0
+WAITING_REPORT_SECONDS = 10.0
 
 
 def _children(bin_dir: str) -> dict[str, list[str]]:
@@ -96,8 +105,8 @@ def main() -> int:
     }
     bin_dir = os.path.dirname(sys.executable)
     base = f"http://{HOST}:{PORT}"
-    print(
-        "\nRCA service\n"
+    ready_banner = (
+        "\nRCA service ready\n"
         f"  dashboard      {base}/          (live updates: ws://{HOST}:{WS_PORT}/ws/tickets/)\n"
         f"  admin          {base}/admin/   (create a user: .venv/bin/python manage.py "
         "createsuperuser)\n"
@@ -107,12 +116,22 @@ def main() -> int:
         f"  health         {base}/healthz  {base}/readyz  {base}/metrics\n"
         f"  webhook token  {settings.WEBHOOK_TOKEN}\n"
         f"  database       {_safe_url(settings.DATABASE_URL)}\n"
-        f"  redis          {_safe_url(settings.REDIS_URL)}\n",
+        f"  redis          {_safe_url(settings.REDIS_URL)}\n"
+    )
+    print(
+        f"\nRCA service starting… (web, websockets, worker, beat); ready when {base}/readyz "
+        "answers 200\n",
         flush=True,
     )
     processes = {
         name: subprocess.Popen(command, env=env) for name, command in _children(bin_dir).items()
     }
+    # Bound to every interface, the web server still answers on the loopback one.
+    probe_host = "127.0.0.1" if HOST in ("0.0.0.0", "") else HOST
+    started = time.monotonic()
+    ready = False
+    next_probe = started
+    next_report = started + WAITING_REPORT_SECONDS
     stopping = False
 
     def stop(*_args: object) -> None:
@@ -128,6 +147,18 @@ def main() -> int:
                 print(f"{name} exited with {process.returncode}; stopping", flush=True)
                 exit_code = process.returncode or 1
                 stopping = True
+        now = time.monotonic()
+        if not stopping and not ready and now >= next_probe:
+            # A generous timeout: a booting gunicorn accepts before it answers, and a probe
+            # given up on would still be served later, one more request in its backlog.
+            ready, failing = probe_readiness(f"http://{probe_host}:{PORT}/readyz", timeout=15)
+            next_probe = now + READINESS_PROBE_SECONDS
+            if ready:
+                print(ready_banner, flush=True)
+            elif now >= next_report:
+                waited = round(now - started)
+                print(f"starting… ({waited} s) waiting for: {', '.join(failing)}", flush=True)
+                next_report = now + WAITING_REPORT_SECONDS
         time.sleep(0.5)
     for process in processes.values():
         if process.poll() is None:
@@ -138,6 +169,22 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             process.kill()
     return exit_code
+
+
+def probe_readiness(url: str, timeout: float = 2.0) -> tuple[bool, list[str]]:
+    """Ask a `/readyz` once: whether it answered 200, and otherwise what is not ready yet (the
+    failing checks it names, or "web server" when nothing answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True, []
+    except urllib.error.HTTPError as error:  # 503 with {"checks": {name: bool}}
+        try:
+            checks = json.loads(error.read())["checks"]
+            return False, [name for name, ok in checks.items() if not ok]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return False, [f"web server (HTTP {error.code})"]
+    except OSError:  # refused, reset or timed out: gunicorn is still booting
+        return False, ["web server"]
 
 
 def _safe_url(url: str) -> str:

