@@ -1,3 +1,11 @@
+"""The analysis app's own record: each attempt at a Gemini RCA call, or the cache hit saving one.
+
+LlmCall fields by concern: what it was for `ticket`, `purpose` and `model`; when and which try
+`created_at`, `attempt`; how it went `outcome` (a cache hit, or why it failed), `latency_ms`,
+`error`; cost `prompt_tokens`, `output_tokens`, `total_tokens`. The analysis results themselves
+(RCA, severity, embedding...) are fields of the Ticket (see tickets/models.py).
+"""
+
 from __future__ import annotations
 
 from django.db import models

@@ -1,3 +1,22 @@
+"""What crosses the service's edges: the inbox of webhooks received, and the work done at each
+outbound target (JIRA, Slack, Blob).
+
+Fields by concern:
+
+- WebhookDelivery (the inbox; stored before the 2xx answer, so nothing answered is lost):
+  identity `tracking_id`; what arrived `source`, `received_at`, `raw_body` (as received), `headers`,
+  `remote_addr`; what became of it `status` (rejected/pending/processed), `outcome`, `reason`
+  (why it was rejected), `event` (the normalized FailureEvent), `ticket`, `suppressed_by`;
+  processing `attempts` and `processed_at` (beat redelivers pending rows whose processing was
+  lost).
+- OutboundDelivery (one action at one target for one ticket): identity and idempotency `key`
+  (unique: the same change never acts twice); what `ticket`, `target`, `action`, `payload`;
+  delivery state `status` (pending/succeeded/skipped/dead letter), `attempts`, `last_error`;
+  schedule `created_at`, `next_attempt_at`, `completed_at`.
+- DeliveryAttempt (every try of an OutboundDelivery): `started_at`, `duration_ms`, `outcome`,
+  `error`, `http_status`.
+"""
+
 from __future__ import annotations
 
 import uuid
