@@ -1,5 +1,6 @@
 FROM python:3.11-slim
 WORKDIR /app
+# The runtime set only: linters, type checker and test tools are in requirements-dev.txt.
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .

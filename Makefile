@@ -6,10 +6,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test lint bench demo clean
 
-$(INSTALLED): requirements.txt
+# The development set (runtime + linters, type checker, test tools); the Docker image installs
+# requirements.txt alone.
+$(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -26,6 +28,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint node_modules/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadfile
