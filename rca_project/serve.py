@@ -5,8 +5,9 @@ configured) and passes the URLs to its children, so all three share the same ser
 stops everything; if one child dies, the others are stopped too.
 
 It says "starting…" when it launches them and "ready", with the URLs, once `/readyz` answers 200:
-the database and Redis answer and a worker has run beat's heartbeat task, which beat first sends
-30 s after it starts. Until then it says every few seconds which checks still fail.
+the database and Redis answer and a worker has run the heartbeat task beat sends every 30 s
+(on a first start, 30 s after beat starts). Until then it says every 10 s which checks still
+fail.
 """
 
 from __future__ import annotations
