@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -14,15 +15,17 @@ from django.http import (
     HttpResponseForbidden,
     HttpResponseRedirect,
     JsonResponse,
+    UnreadablePostError,
 )
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from analysis.redaction import redact
 from integrations import syncback
 from integrations.events import ParseError
-from integrations.ingest import RejectedDelivery, decode_json, ingest_delivery
+from integrations.ingest import RejectedDelivery, decode_json, ingest_delivery, redacted_body
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.jira import parse_jira_event
 from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
@@ -32,6 +35,7 @@ from integrations.webhook_auth import (
     slack_request_is_authentic,
     token_is_valid,
 )
+from rca_project.errors import RETRY_AFTER_SECONDS
 from rca_project.observability import INGEST_SECONDS, WEBHOOKS
 from tickets.models import Ticket
 from tickets.roles import VIEWER, has_role
@@ -46,22 +50,65 @@ class BodyTooLarge(Exception):
     """The body is over the configured limit (refused before it is read whole)."""
 
 
+class BodyUnreadable(Exception):
+    """The body could not be read: it stalled, ended early, or its length is not known."""
+
+    def __init__(self, reason: str, status: int = 400):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
 def read_bounded_body(request: HttpRequest, limit: int) -> bytes:
-    """Refuse a body over `limit` bytes without reading it whole."""
+    """The body, refused when over `limit` bytes without reading it whole.
+
+    A chunked body (no Content-Length) is read from the server's own stream, which ends where the
+    chunks end (`wsgi.input_terminated`, gunicorn's promise), bounded by the same limit; a server
+    that makes no such promise gets 411. Under gunicorn, a body that stops arriving (a
+    Content-Length larger than what is sent) times out after WEBHOOK_BODY_TIMEOUT_SECONDS
+    without a byte, instead of holding the worker until gunicorn kills it."""
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
         raise BodyTooLarge
-    body = request.read(limit + 1)
+    if chunked and not request.META.get("wsgi.input_terminated"):
+        raise BodyUnreadable("a chunked body needs a Content-Length on this server", status=411)
+    sock = request.META.get("gunicorn.socket")
+    previous = sock.gettimeout() if sock is not None else None
+    try:
+        if sock is not None:
+            sock.settimeout(settings.WEBHOOK_BODY_TIMEOUT_SECONDS)
+        body = request.META["wsgi.input"].read(limit + 1) if chunked else request.read(limit + 1)
+    except (OSError, UnreadablePostError) as exc:  # socket timeout, connection reset
+        raise BodyUnreadable(
+            f"body incomplete: nothing received for {settings.WEBHOOK_BODY_TIMEOUT_SECONDS:g} s "
+            f"(Content-Length says {declared} bytes)"
+            if declared
+            else "body could not be read"
+        ) from exc
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(previous)
     if len(body) > limit:
         raise BodyTooLarge
+    if declared and len(body) < declared:
+        raise BodyUnreadable(f"body incomplete: {len(body)} of {declared} bytes")
     return body
 
 
 def error_response(message: str, status: int, **extra: object) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
+    response = JsonResponse({"error": message, **extra}, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _unreadable(exc: BodyUnreadable) -> JsonResponse:
+    return error_response(exc.reason, exc.status)
 
 
 @csrf_exempt
@@ -83,6 +130,8 @@ def _ingest_failure(request: HttpRequest, source: str) -> JsonResponse:
         body = read_bounded_body(request, limit)
     except BodyTooLarge:
         return error_response(f"body larger than {limit} bytes", 413)
+    except BodyUnreadable as exc:
+        return _unreadable(exc)
     headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
     try:
         result = ingest_delivery(
@@ -100,12 +149,21 @@ def _store_inbound(source: str, request: HttpRequest, body: bytes, **fields: obj
     headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
     WebhookDelivery.objects.create(
         source=source,
-        raw_body=body.decode("utf-8", "replace"),
+        raw_body=_redacted_inbound(source, body),
         headers=headers,
         remote_addr=request.META.get("REMOTE_ADDR", ""),
         processed_at=timezone.now(),
         **fields,
     )
+
+
+def _redacted_inbound(source: str, body: bytes) -> str:
+    """The inbox copy of a JIRA or Slack body, secrets redacted like a failure webhook's."""
+    try:
+        payload = decode_form_payload(body) if source == "slack" else decode_json(body)[1]
+    except (ParseError, RejectedDelivery):
+        return redact(body.decode("utf-8", "replace"))
+    return redacted_body(payload)
 
 
 @csrf_exempt
@@ -115,6 +173,8 @@ def receive_jira_webhook(request: HttpRequest) -> JsonResponse:
         body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
     except BodyTooLarge:
         return error_response("body too large", 413)
+    except BodyUnreadable as exc:
+        return _unreadable(exc)
     if not jira_request_is_authentic(request, body):
         return error_response("missing or wrong JIRA webhook signature or token", 401)
     try:
@@ -145,6 +205,8 @@ def receive_slack_action(request: HttpRequest) -> JsonResponse:
         body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
     except BodyTooLarge:
         return error_response("body too large", 413)
+    except BodyUnreadable as exc:
+        return _unreadable(exc)
     if not slack_request_is_authentic(request, body):
         return error_response("missing, wrong or stale Slack signature", 401)
     try:

@@ -86,6 +86,12 @@ try:
         "WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, validate=lambda n: n > 0
     )
 
+    # A body that stops arriving (a Content-Length larger than what is sent) is given up after
+    # this many seconds without a byte (under gunicorn), answering 400.
+    WEBHOOK_BODY_TIMEOUT_SECONDS = env.float(
+        "WEBHOOK_BODY_TIMEOUT_SECONDS", 10.0, validate=lambda v: v > 0
+    )
+
     CORRELATION_WINDOW = timedelta(seconds=env.int("CORRELATION_WINDOW_SECONDS", 3600))
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")
     DEFAULT_FINOPS_OWNER = env.str("DEFAULT_FINOPS_OWNER", "on-call")
@@ -354,6 +360,8 @@ LOGGING = {
     "filters": {
         "tracking": {"()": "rca_project.observability.TrackingIdFilter"},
         "not_ready": {"()": "rca_project.health.NotReadyIsNotAnError"},
+        # Query-string tokens, credentials in messages and our own secrets never reach a line.
+        "redact": {"()": "rca_project.log_redaction.RedactSecretsFilter"},
     },
     "formatters": {
         "json": {
@@ -367,7 +375,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["tracking"],
+            "filters": ["tracking", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

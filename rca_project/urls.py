@@ -14,4 +14,4 @@ urlpatterns = [
 ]
 
 handler404 = "tickets.dashboard.views.page_not_found"
-handler500 = "tickets.dashboard.views.server_error"
+handler500 = "rca_project.errors.server_error"

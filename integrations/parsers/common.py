@@ -2,12 +2,63 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from integrations.events import ParseError
 
 _MISSING = object()
+
+# A `\uD800`-`\uDFFF` escape in the text: a surrogate, which json.loads pairs when it can.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads_json(text: str) -> Any:
+    """`json.loads`, refusing with a ParseError what parses in Python but cannot be kept or used:
+    integers of more than 4,300 digits (Python's conversion limit), `NaN`/`Infinity` and numbers
+    too large for a float (PostgreSQL's jsonb has no such values), and unpaired UTF-16
+    surrogates such as `\\ud800` (not Unicode text; PostgreSQL cannot store them)."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise ParseError("not valid JSON: nested too deeply") from exc
+    except ParseError:
+        raise
+    except ValueError as exc:  # int() past sys.get_int_max_str_digits()
+        raise ParseError("a number has more than 4300 digits") from exc
+    if _SURROGATE_ESCAPE.search(text) and any(_SURROGATE.search(s) for s in _strings(value)):
+        raise ParseError("a string holds an unpaired UTF-16 surrogate (e.g. \\ud800)")
+    return value
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ParseError(f"{name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):
+        raise ParseError(f"the number {literal[:40]} is too large")
+    return number
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def require_object(value: Any, where: str) -> dict[str, Any]:

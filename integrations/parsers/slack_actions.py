@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from integrations.events import ParseError
-from integrations.parsers.common import require_object, text
+from integrations.parsers.common import loads_json, require_object, text
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,9 @@ def decode_form_payload(raw_body: bytes) -> Any:
     if "payload" not in form:
         raise ParseError("missing form field 'payload'")
     try:
-        return json.loads(form["payload"][0])
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"form field 'payload' is not valid JSON: {exc.msg}") from exc
+        return loads_json(form["payload"][0])
+    except ParseError as exc:
+        raise ParseError(f"form field 'payload': {exc}") from exc
 
 
 def parse_slack_actions(payload: Any) -> list[SlackAction]:

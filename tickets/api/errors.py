@@ -1,4 +1,10 @@
-"""One JSON error shape for the whole API: {"error": "...", "detail": ...}."""
+"""One JSON error shape for the whole API: {"error": "...", "detail": ...}.
+
+`error` is a sentence for people; `detail`, when present, says which field or token was wrong,
+in plain strings and lists (DRF's `ErrorDetail` objects never reach the body as their repr).
+Exceptions DRF does not handle (a database or Redis that is down, a bug) reach Django's
+handler500, `rca_project.errors.server_error`, which answers JSON on the API too.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,27 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value if value is None or isinstance(value, bool | int | float) else str(value)
+
+
 def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = exception_handler(exc, context)
     if response is None:
         return None
-    detail = response.data
-    if isinstance(detail, dict) and set(detail) == {"detail"}:
-        message = str(detail["detail"])
-        detail = None
+    data = _plain(response.data)
+    detail: Any
+    if isinstance(data, dict) and "detail" in data:
+        message = str(data.pop("detail"))
+        detail = data or None  # e.g. simplejwt's {"code": ..., "messages": [...]}
+    elif response.status_code == 400:
+        message, detail = "invalid request", data
     else:
-        message = "invalid request" if response.status_code == 400 else str(exc)
+        message, detail = response.status_text or "error", data
     body: dict[str, Any] = {"error": message}
     if detail is not None:
         body["detail"] = detail

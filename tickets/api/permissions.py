@@ -15,7 +15,13 @@ class IsViewer(BasePermission):
             return False
         if request.method in SAFE_METHODS:
             return True
-        return has_role(request.user, getattr(view, "write_role", ADMIN))
+        needed = getattr(view, "write_role", ADMIN)
+        # DRF reads the message from this instance, made for this request.
+        if hasattr(view, request.method.lower()):
+            self.message = f"You need the {needed} role to change this."
+        else:  # admins get 405 for it; nobody can do it
+            self.message = f"This endpoint is read-only: {request.method} is not allowed."
+        return has_role(request.user, needed)
 
 
 class IsResponder(BasePermission):

@@ -1,0 +1,70 @@
+"""What an unhandled exception answers: a dependency that is down is a 503, never a 500.
+
+Django calls `server_error` (handler500) for any exception a view or middleware did not handle,
+inside the `except` block, so the exception is at hand. PostgreSQL or Redis being unreachable
+(the API's list and stats, the token exchange and sign-in, whose lockout counts live in Redis)
+answers 503 with `Retry-After`; the API and the webhooks answer JSON, the pages HTML.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import redis
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+RETRY_AFTER_SECONDS = 30
+JSON_PATHS = ("/api/", "/webhooks/")
+
+_DEPENDENCIES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((OperationalError, InterfaceError), "database"),
+    ((redis.exceptions.ConnectionError, redis.exceptions.TimeoutError), "cache"),
+)
+
+
+def unavailable_dependency(exc: BaseException | None) -> str | None:
+    """ "database" or "cache" when `exc` (or what caused it) says that server cannot be reached."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for kinds, name in _DEPENDENCIES:
+            if isinstance(exc, kinds):
+                return name
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith(JSON_PATHS)
+
+
+def unavailable_response(request: HttpRequest, dependency: str) -> HttpResponse:
+    message = f"{dependency} unavailable; retry later"
+    response: HttpResponse
+    if wants_json(request):
+        response = JsonResponse({"error": message}, status=503)
+    else:
+        # No request context: its processors would read the session and the user.
+        html = loader.render_to_string("503.html", {"message": message})
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: 503 for an unreachable dependency, JSON for the API and webhooks, otherwise
+    the dashboard's error page."""
+    from tickets.dashboard.views import CONTENT_SECURITY_POLICY
+    from tickets.dashboard.views import server_error as error_page
+
+    dependency = unavailable_dependency(sys.exc_info()[1])
+    if dependency:
+        response = unavailable_response(request, dependency)
+        if not wants_json(request):
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+    if wants_json(request):
+        return JsonResponse({"error": "internal server error"}, status=500)
+    return error_page(request)
