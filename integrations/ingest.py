@@ -25,6 +25,7 @@ from integrations.parsers.airflow import parse_airflow_failure
 from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.common import loads_json
 from integrations.parsers.databricks import parse_databricks_notification
+from integrations.parsers.slack_actions import decode_form_payload
 from rca_project.observability import tracking
 from tickets.services import record_event
 
@@ -99,6 +100,16 @@ def redacted_body(payload: Any) -> str:
     replay of the redacted body (`manage.py ingest_file`) yields the same event, because the
     event is redacted the same way at ingest."""
     return json.dumps(redact_data(payload), ensure_ascii=False)
+
+
+def redacted_inbound_body(source: str, body: bytes) -> str:
+    """The inbox copy of any body as received (a JSON webhook, Slack's form-encoded payload),
+    redacted like a failure webhook's; text that does not parse is redacted as text."""
+    try:
+        payload = decode_form_payload(body) if source == "slack" else decode_json(body)[1]
+    except (ParseError, RejectedDelivery):
+        return redact(body.decode("utf-8", "replace"))
+    return redacted_body(payload)
 
 
 def _without_nul(value: Any) -> Any:

@@ -22,10 +22,14 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from analysis.redaction import redact
 from integrations import syncback
 from integrations.events import ParseError
-from integrations.ingest import RejectedDelivery, decode_json, ingest_delivery, redacted_body
+from integrations.ingest import (
+    RejectedDelivery,
+    decode_json,
+    ingest_delivery,
+    redacted_inbound_body,
+)
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.jira import parse_jira_event
 from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
@@ -149,21 +153,12 @@ def _store_inbound(source: str, request: HttpRequest, body: bytes, **fields: obj
     headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
     WebhookDelivery.objects.create(
         source=source,
-        raw_body=_redacted_inbound(source, body),
+        raw_body=redacted_inbound_body(source, body),
         headers=headers,
         remote_addr=request.META.get("REMOTE_ADDR", ""),
         processed_at=timezone.now(),
         **fields,
     )
-
-
-def _redacted_inbound(source: str, body: bytes) -> str:
-    """The inbox copy of a JIRA or Slack body, secrets redacted like a failure webhook's."""
-    try:
-        payload = decode_form_payload(body) if source == "slack" else decode_json(body)[1]
-    except (ParseError, RejectedDelivery):
-        return redact(body.decode("utf-8", "replace"))
-    return redacted_body(payload)
 
 
 @csrf_exempt
