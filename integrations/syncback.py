@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from analysis.redaction import redact
 from integrations.messages import JIRA_STATUS_FOR, SLACK_ACK_ACTION, SLACK_TAKE_ACTION
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
@@ -65,7 +66,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
                 ticket,
                 actor,
                 "jira comment",
-                details={"issue": event.issue_key, "comment": event.comment_body[:2000]},
+                details={"issue": event.issue_key, "comment": redact(event.comment_body)[:2000]},
             )
             return ticket.pk, "comment recorded"
         if not event.status_to:
