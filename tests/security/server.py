@@ -70,7 +70,10 @@ class WebServer:
             "PYTHONUNBUFFERED": "1",
             **env,
         }
-        self._log = tempfile.NamedTemporaryFile(prefix="rca-web-", suffix=".log", delete=False)
+        # Kept open for the server to write to; closed and removed on exit.
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="rca-web-", suffix=".log", delete=False
+        )
         self._final_output: str | None = None
         self.process: subprocess.Popen | None = None
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 MARK = uuid.uuid4().hex[:10]
 PASSWORD = f"Pw{MARK}x9!Planted"
-ACCOUNT_KEY = f"Ak{MARK}" + "Q" * 70 + "==" 
+ACCOUNT_KEY = f"Ak{MARK}" + "Q" * 70 + "=="
 SAS_SIGNATURE = f"Sig{MARK}pLaNtEd%2Bq0"
 BEARER = f"bEaReR{MARK}Zx81Plant"
 CLIENT_SECRET = f"Cs{MARK}Y7Planted"

@@ -128,7 +128,9 @@ def test_tokens_in_query_strings_never_reach_a_log_line(server):
         "accepted": 202,
     }
     # A request line gunicorn cannot parse is logged by gunicorn itself, URI included.
-    bad_line, _ = server.raw(f"GET /webhooks/adf/?token={WEBHOOK_TOKEN} HTTP/1.1 x\r\n\r\n".encode())
+    bad_line, _ = server.raw(
+        f"GET /webhooks/adf/?token={WEBHOOK_TOKEN} HTTP/1.1 x\r\n\r\n".encode()
+    )
     assert _status(bad_line) == 400
 
     output = server.output()
@@ -205,4 +207,3 @@ def test_redis_unreachable_answers_503_to_sign_in_never_500():
     assert page.status_code == 200
     _assert_unavailable(token_login, "cache", json_body=True)
     _assert_unavailable(sign_in, "cache", json_body=False)
-

@@ -1,0 +1,75 @@
+"""The log filter on its own: whatever a record carries (arguments, an exception, extras, a
+request), the line written holds no secret; the rest of the line is kept."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from django.test import RequestFactory
+
+from rca_project.log_redaction import RedactSecretsFilter, install_on_server_loggers
+
+SERVICE_TOKEN = "svc-webhook-token-0c8d5e7f1a"
+
+
+def _json_handler(stream: io.StringIO) -> logging.Handler:
+    from pythonjsonlogger.json import JsonFormatter
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactSecretsFilter())
+    return handler
+
+
+@pytest.fixture
+def logged(settings):
+    settings.WEBHOOK_TOKEN = SERVICE_TOKEN
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.log_redaction")
+    logger.propagate = False
+    handler = _json_handler(stream)
+    logger.addHandler(handler)
+    yield logger, stream
+    logger.removeHandler(handler)
+    logger.propagate = True
+
+
+def test_message_arguments_exceptions_and_extras_are_scrubbed(logged):
+    logger, stream = logged
+    request = RequestFactory().post(f"/webhooks/adf/?token={SERVICE_TOKEN}&source=azure")
+    logger.warning("Bad Request: %s", request.path, extra={"request": request, "status_code": 400})
+    logger.info("calling https://acct.blob.core.windows.net/c/b?sv=2022&sig=SiGnAtUrE0123456789")
+    try:
+        raise ConnectionError("login failed for Server=db;Password=Hunter2Hunter2;")
+    except ConnectionError:
+        logger.exception("upload failed for %s", "ticket ADF-1")
+    logger.info("the token %s appears in free text", SERVICE_TOKEN)
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    text = stream.getvalue()
+    for secret in (SERVICE_TOKEN, "SiGnAtUrE0123456789", "Hunter2Hunter2"):
+        assert secret not in text
+    assert lines[0]["message"] == "Bad Request: /webhooks/adf/"
+    assert "source=azure" in lines[0]["request"] and "token=[REDACTED]" in lines[0]["request"]
+    assert lines[0]["status_code"] == 400
+    assert "sv=2022&sig=[REDACTED]" in lines[1]["message"]
+    assert lines[2]["message"] == "upload failed for ticket ADF-1"
+    assert (
+        "ConnectionError: login failed for Server=db;Password=[REDACTED];" in lines[2]["exc_info"]
+    )
+    assert lines[3]["message"] == "the token [REDACTED] appears in free text"
+
+
+def test_gunicorn_loggers_get_the_filter_once():
+    logger = logging.getLogger("gunicorn.access.test")
+    handler = logging.StreamHandler(io.StringIO())
+    logger.addHandler(handler)
+    try:
+        install_on_server_loggers([logger.name])
+        install_on_server_loggers([logger.name])
+        assert sum(isinstance(f, RedactSecretsFilter) for f in handler.filters) == 1
+    finally:
+        logger.removeHandler(handler)
