@@ -89,6 +89,17 @@ class RedactSecretsFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
+            self._scrub(record)
+        except Exception as exc:  # a record we cannot render is not written as it was
+            record.msg, record.args = (
+                f"log record withheld: it could not be redacted ({type(exc).__name__})",
+                None,
+            )
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+    def _scrub(self, record: logging.LogRecord) -> None:
+        try:
             secrets = known_secrets()
         except Exception:  # settings that cannot load must not silence the log line
             secrets = []
@@ -104,7 +115,6 @@ class RedactSecretsFilter(logging.Filter):
         for name, value in list(vars(record).items()):
             if name not in _STANDARD:
                 setattr(record, name, _scrub_extra(value, secrets))
-        return True
 
 
 def _scrub_extra(value: Any, secrets: list[str]) -> Any:

@@ -73,3 +73,11 @@ def test_gunicorn_loggers_get_the_filter_once():
         assert sum(isinstance(f, RedactSecretsFilter) for f in handler.filters) == 1
     finally:
         logger.removeHandler(handler)
+
+
+def test_a_record_that_cannot_be_rendered_is_withheld_not_raised(logged):
+    logger, stream = logged
+    logger.info("two placeholders %s %s", f"Password={SERVICE_TOKEN}")  # one argument
+
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "log record withheld: it could not be redacted (TypeError)"
