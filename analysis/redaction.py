@@ -275,7 +275,8 @@ _RULES: list[_Rule] = [
     _Rule(_BEARER, _bearer, fold=True),
     *(_Rule(re.compile(p), REDACTED, hints=(h,)) for h, p in _TOKEN_FORMATS),
     _Rule(
-        re.compile(r"(?P<pre>https://hooks\.slack\.com/services/)[A-Za-z0-9/]{10,255}"),
+        # Incoming webhooks (services/) and the response_url of interactions (actions/).
+        re.compile(r"(?P<pre>https://hooks\.slack\.com/(?:services|actions)/)[A-Za-z0-9/]{10,255}"),
         _keep_prefix,
         hints=("hooks.slack.com",),
     ),

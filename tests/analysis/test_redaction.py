@@ -183,6 +183,12 @@ SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
         ["https://hooks.slack.com/services/", "failed: 404"],
     ),
     (
+        "interaction response_url https://hooks.slack.com/actions/T0ALERTS/5123456789/"
+        "AbCdEfGh12345678IjKlMnOp expired",
+        ["5123456789/AbCdEfGh12345678IjKlMnOp"],
+        ["https://hooks.slack.com/actions/", "expired"],
+    ),
+    (
         "databricks-cli: DATABRICKS_TOKEN=dapi0123456789abcdef0123456789abcdef-2 host="
         "https://adb-1234567890123456.7.azuredatabricks.net",
         ["dapi0123456789abcdef0123456789abcdef"],

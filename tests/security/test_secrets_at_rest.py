@@ -204,7 +204,10 @@ def test_the_migration_redacts_rows_stored_before():
 
     migration = importlib.import_module("integrations.migrations.0004_redact_inbox_bodies")
     raw = json.dumps(planted_failure("old-row"), indent=2)
-    slack_form = "payload=" + json.dumps({"type": "block_actions", "token": BEARER})
+    response_url = f"https://hooks.slack.com/actions/T0ALERTS/5123456789/{CLIENT_SECRET}"
+    slack_form = "payload=" + json.dumps(
+        {"type": "block_actions", "token": BEARER, "response_url": response_url}
+    )
     old = [
         WebhookDelivery.objects.create(source="adf", raw_body=raw, status="processed"),
         WebhookDelivery.objects.create(source="slack", raw_body=slack_form, status="processed"),
@@ -220,4 +223,8 @@ def test_the_migration_redacts_rows_stored_before():
         row.refresh_from_db()
         assert not leaks(row.raw_body), row.raw_body
     assert json.loads(old[0].raw_body)["pipeline"] == "pl_secrets_old-row"
-    assert json.loads(old[1].raw_body) == {"type": "block_actions", "token": "[REDACTED]"}
+    assert json.loads(old[1].raw_body) == {
+        "type": "block_actions",
+        "token": "[REDACTED]",
+        "response_url": "https://hooks.slack.com/actions/[REDACTED]",
+    }
