@@ -384,12 +384,14 @@ def _failure_webhook(source: str) -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("WebhookAccepted")}},
                 },
                 "400": _error(
-                    "Not JSON (nothing stored), or JSON of the wrong shape (kept in the inbox"
-                    " as rejected; its tracking_id is returned)."
+                    "Not JSON, or JSON that cannot be used (a number of more than 4,300 digits,"
+                    " NaN/Infinity, an unpaired UTF-16 surrogate), or a body shorter than its"
+                    " Content-Length (nothing stored); or JSON of the wrong shape (kept in the"
+                    " inbox as rejected; its tracking_id is returned)."
                 ),
                 "401": _error("Missing or wrong webhook token (nothing stored)."),
                 "413": _error("Body too large (refused from Content-Length)."),
-                "503": _error("Database unavailable: retry later."),
+                "503": _error("Database unavailable: retry after Retry-After seconds."),
             },
         }
     }
@@ -415,7 +417,7 @@ def _jira_webhook() -> dict[str, Any]:
                 "401": _error("Missing or wrong signature or token."),
                 "404": _error("No ticket for this issue."),
                 "413": _error("Body too large."),
-                "503": _error("Database unavailable: retry later."),
+                "503": _error("Database unavailable: retry after Retry-After seconds."),
             },
         }
     }
@@ -452,7 +454,7 @@ def _slack_webhook() -> dict[str, Any]:
                 "401": _error("Missing, wrong or stale Slack signature."),
                 "404": _error("No such ticket."),
                 "413": _error("Body too large."),
-                "503": _error("Database unavailable: retry later."),
+                "503": _error("Database unavailable: retry after Retry-After seconds."),
             },
         }
     }

@@ -65,10 +65,15 @@ ERROR_SCHEMA = inline_serializer(
         "detail": serializers.JSONField(required=False),
     },
 )
+# PostgreSQL or Redis down (rca_project.errors): every endpoint, with a Retry-After header.
+UNAVAILABLE = OpenApiResponse(
+    ERROR_SCHEMA, description="Database or Redis unavailable: retry after Retry-After seconds"
+)
 ERRORS = {
     401: OpenApiResponse(ERROR_SCHEMA, description="Not authenticated"),
     403: OpenApiResponse(ERROR_SCHEMA, description="Role too low"),
     404: OpenApiResponse(ERROR_SCHEMA, description="Not found"),
+    503: UNAVAILABLE,
 }
 TRACE_AUDIT_LIMIT = 500
 
@@ -169,6 +174,7 @@ TRANSITION_SCHEMA: SharedSchema = {
             401: ERRORS[401],
             403: ERRORS[403],
             404: OpenApiResponse(ERROR_SCHEMA, description="Invalid cursor"),
+            503: UNAVAILABLE,
         },
     ),
     retrieve=extend_schema(
@@ -317,6 +323,7 @@ class StatsView(APIView):
             400: OpenApiResponse(ERROR_SCHEMA, description="Bad since/until"),
             401: ERRORS[401],
             403: ERRORS[403],
+            503: UNAVAILABLE,
         },
     )
     def get(self, request: Request) -> Response:
@@ -382,6 +389,7 @@ class TraceView(APIView):
             400: OpenApiResponse(ERROR_SCHEMA, description="Missing field"),
             401: OpenApiResponse(ERROR_SCHEMA, description="Wrong username or password"),
             429: OpenApiResponse(ERROR_SCHEMA, description="Too many attempts: wait"),
+            503: UNAVAILABLE,
         },
     )
 )
@@ -410,6 +418,7 @@ class LoginThrottledTokenView(TokenObtainPairView):
 TOKEN_ERRORS = {
     400: OpenApiResponse(ERROR_SCHEMA, description="Missing field"),
     401: OpenApiResponse(ERROR_SCHEMA, description="Invalid or expired token"),
+    503: UNAVAILABLE,
 }
 
 
