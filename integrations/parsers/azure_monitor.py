@@ -36,6 +36,7 @@ COMMON_SCHEMA = "azuremonitorcommonalertschema"
 METRIC_ALERT_SCHEMA = "azuremonitormetricalert"
 ACTIVITY_LOG_SCHEMA = "microsoft.insights/activitylogs"
 LOG_ALERT_SCHEMA = "microsoft.insights/logalert"
+BUDGET_SCHEMA = "aip budget notification"
 
 MESSAGE_LIMIT = 16_000
 NAME_LIMIT = 500
@@ -137,6 +138,8 @@ class _Alert:
     # Resource facts the body states outright (they win over what the resource id implies).
     stated_resource: dict[str, str] = dataclass_field(default_factory=dict)
     custom_properties: dict[str, str] = dataclass_field(default_factory=dict)
+    # What names the rule in keys: its resource id when the body gives one, else its name.
+    rule_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,8 @@ def parse_azure_monitor(payload: Any) -> FailureEvent:
         alert = _parse_legacy_activity_log(body)
     elif schema == LOG_ALERT_SCHEMA:
         alert = _parse_legacy_log(body, "data.")
+    elif schema == BUDGET_SCHEMA:
+        alert = _parse_legacy_budget(body)
     elif schema:
         raise ParseError(f"unknown schemaId {_quoted(schema_id)}")
     elif "AlertRuleName" in body or "SearchQuery" in body:
@@ -207,12 +212,16 @@ def _parse_common(body: dict[str, Any]) -> _Alert:
     rule_id = _scalar(
         essentials.get("alertRuleID", essentials.get("alertRuleId")), "data.essentials.alertRuleID"
     )
+    # Alert ids are not unique across rules (test notifications, copied rules): the rule is
+    # part of every key, so alerts of two rules never merge into one ticket.
+    rule_key = rule_id or rule or service
     return _Alert(
         kind=kind,
         rule=rule or _last_segment(rule_id),
-        run_key=f"azure:{alert_id}",
-        resolve_key=f"azure:{alert_id}",
-        occurrence_key=f"azure:{alert_id}:{instant}",
+        run_key=f"azure:{rule_key}|{alert_id}",
+        resolve_key=f"azure:{rule_key}|{alert_id}",
+        occurrence_key=f"azure:{rule_key}|{alert_id}:{instant}",
+        rule_key=rule_key,
         facts=facts,
         alert_id=alert_id,
         monitoring_service=service,
@@ -257,6 +266,7 @@ def _parse_legacy_metric(body: dict[str, Any]) -> _Alert:
         run_key=f"azure:{rule_and_resource}|{timestamp}",
         resolve_key=f"azure:{rule_and_resource}",
         occurrence_key=f"azure:{rule_and_resource}|{status}|{timestamp}",
+        rule_key=rule_id,
         facts=facts,
         monitoring_service="Platform",
         signal_type="Metric",
@@ -304,6 +314,7 @@ def _parse_legacy_activity_log(body: dict[str, Any]) -> _Alert:
         run_key=f"azure:{rule_and_resource}|{event_id}",
         resolve_key=f"azure:{rule_and_resource}",
         occurrence_key=f"azure:{rule_and_resource}|{status}|{event_id}",
+        rule_key=rule_id or rule_name or operation,
         facts=facts,
         monitoring_service=f"Activity Log - {event_source}" if event_source else "Activity Log",
         signal_type="Activity Log",
@@ -343,6 +354,7 @@ def _parse_legacy_log(body: dict[str, Any], prefix: str) -> _Alert:
         run_key=f"azure:{rule_and_target}|{end}",
         resolve_key=f"azure:{rule_and_target}",
         occurrence_key=f"azure:{rule_and_target}|{start}|{end}",
+        rule_key=rule,
         facts=facts,
         monitoring_service="Application Insights" if application else "Log Analytics",
         signal_type="Log",
@@ -355,6 +367,37 @@ def _parse_legacy_log(body: dict[str, Any], prefix: str) -> _Alert:
         ),
         stated_resource={
             "subscription_id": _scalar(alert_body.get("SubscriptionId"), f"{prefix}SubscriptionId"),
+        },
+    )
+
+
+def _parse_legacy_budget(body: dict[str, Any]) -> _Alert:
+    """The Cost Management budget body (`AIP Budget Notification`): one per threshold crossed."""
+    data = _string_map(_required_object(body, "data"), "data")
+    facts = _budget_facts(data)
+    name = _clean(text(body, "data.BudgetName", required=True))
+    subscription = _lookup(data, "SubscriptionId")
+    group = _lookup(data, "ResourceGroup")
+    scope = f"/subscriptions/{subscription}" if subscription else ""
+    scope += f"/resourceGroups/{group}" if scope and group else ""
+    budget = f"{scope}|{name}"
+    period = _lookup(data, "BudgetStartDate")
+    threshold = _lookup(data, "NotificationThresholdAmount")
+    return _Alert(
+        kind=EventKind.FAILURE,
+        rule=name,
+        # One ticket per budget, period and threshold crossed; a re-send is a duplicate.
+        run_key=f"azure:budget:{budget}|{period}|{threshold}",
+        resolve_key=f"azure:budget:{budget}",
+        occurrence_key=f"azure:budget:{budget}|{period}|{threshold}",
+        rule_key=f"budget:{budget}",
+        facts=facts,
+        monitoring_service="Cost Management",
+        signal_type="Budget",
+        stated_resource={
+            "subscription_id": subscription,
+            "subscription_name": _lookup(data, "SubscriptionName"),
+            "resource_group": group,
         },
     )
 
@@ -393,6 +436,8 @@ def _parse_common_context(service: str, context: dict[str, Any], where: str) -> 
         return _parse_activity_log_event(context, where)
     if "expression" in keys:
         return _parse_prometheus_context(context, where)
+    if "AlertData" in keys or service_key == "costalerts":
+        return _parse_cost_context(context, where)
     if service_key in {"logalertsv2", "simplelogalert"}:
         return _parse_log_v2_condition(context, where)
     if service_key == "platform":
@@ -416,6 +461,8 @@ def _parse_metric_condition(context: dict[str, Any], where: str) -> _Facts:
     window = _scalar(condition.get("windowSize"), f"{where}.condition.windowSize")
     criteria = _list_at(condition, "allOf", f"{where}.condition.allOf")
     facts.details["condition_type"] = condition_type
+    facts.details["window_size"] = window
+    dynamic = "dynamic" in condition_type.lower()
     for index, raw in enumerate(criteria):
         path = f"{where}.condition.allOf[{index}]"
         criterion = require_object(raw, f"field '{path}'")
@@ -439,6 +486,7 @@ def _parse_metric_condition(context: dict[str, Any], where: str) -> _Facts:
         sentence += f", dimensions {_format_pairs(dimensions)}" if dimensions else ""
         facts.sentences.append(sentence + ".")
 
+        dynamic = dynamic or bool(sensitivity)
         if index == 0:
             facts.details.update(
                 metric_name=metric,
@@ -447,9 +495,12 @@ def _parse_metric_condition(context: dict[str, Any], where: str) -> _Facts:
                 threshold=threshold,
                 operator=operator,
                 time_aggregation=aggregation,
+                sensitivity=sensitivity,
+                web_test=web_test,
             )
         _merge(facts.dimensions, dimensions)
         facts.scope_hints.append(namespace)
+    facts.details["alert_kind"] = "metric_dynamic" if dynamic else "metric"
     return facts
 
 
@@ -460,7 +511,13 @@ def _parse_log_v2_condition(context: dict[str, Any], where: str) -> _Facts:
     window_start = _scalar(condition.get("windowStartTime"), f"{where}.condition.windowStartTime")
     window_end = _scalar(condition.get("windowEndTime"), f"{where}.condition.windowEndTime")
     criteria = _list_at(condition, "allOf", f"{where}.condition.allOf")
-    facts.details["condition_type"] = "LogQueryCriteria"
+    facts.details.update(
+        condition_type="LogQueryCriteria",
+        alert_kind="log_search",
+        window_size=window,
+        window_start=window_start,
+        window_end=window_end,
+    )
     for index, raw in enumerate(criteria):
         path = f"{where}.condition.allOf[{index}]"
         criterion = require_object(raw, f"field '{path}'")
@@ -492,6 +549,7 @@ def _parse_log_v2_condition(context: dict[str, Any], where: str) -> _Facts:
                 threshold=threshold,
                 operator=operator,
                 time_aggregation=aggregation,
+                metric_measure=measure,
             )
         _merge(facts.dimensions, dimensions)
         facts.scope_hints.extend([query, resource_types])
@@ -541,6 +599,9 @@ def _parse_log_v1_context(context: dict[str, Any], where: str) -> _Facts:
 
     facts.dimensions = dimensions
     facts.details.update(
+        alert_kind="log_search",
+        window_start=start,
+        window_end=end,
         search_query=query,
         alert_type=alert_type,
         result_count=count,
@@ -583,9 +644,12 @@ def _parse_activity_log_event(event: dict[str, Any], where: str) -> _Facts:
         facts.sentences.append(f"Event description: {description}.")
 
     used: set[str] = set()
-    if operation.lower().startswith("microsoft.servicehealth") or "trackingId" in properties:
+    category = _activity_category(event, properties, where)
+    facts.details["alert_kind"] = _ACTIVITY_KINDS.get(category, "activity_log")
+    facts.details["event_category"] = category
+    if category == "servicehealth":
         used = _describe_service_health(properties, facts)
-    elif "currentHealthStatus" in properties:
+    elif category == "resourcehealth":
         used = _describe_resource_health(properties, facts)
     elif "newInstancesCount" in properties:
         used = _describe_autoscale(properties, facts)
@@ -600,18 +664,70 @@ def _parse_activity_log_event(event: dict[str, Any], where: str) -> _Facts:
     if remaining:
         facts.sentences.append(f"Event properties: {_format_pairs(remaining, 2_000)}.")
 
+    if category == "security":
+        facts.details["security"] = {
+            key: _loose(properties.get(key), NAME_LIMIT)
+            for key in _SECURITY_FIELDS
+            if _loose(properties.get(key), NAME_LIMIT)
+        }
     facts.details.update(
         operation_name=operation,
         operation_status=status,
+        operation_sub_status=sub_status,
         event_source=event_source,
         caller=caller,
         level=level,
         correlation_id=_loose(event.get("correlationId"), NAME_LIMIT),
+        event_description=description,
+        event_time=event_time,
     )
     facts.scope_hints.extend(
         [_scalar(event.get("resourceType"), f"{where}.resourceType"), _resource_type_of(scope)]
     )
     return facts
+
+
+_ACTIVITY_KINDS = {
+    "administrative": "activity_administrative",
+    "policy": "activity_policy",
+    "autoscale": "activity_autoscale",
+    "security": "activity_security",
+    "recommendation": "activity_recommendation",
+    "servicehealth": "service_health",
+    "resourcehealth": "resource_health",
+}
+_SECURITY_FIELDS = (
+    "category",
+    "threatStatus",
+    "actionTaken",
+    "compromisedEntity",
+    "filePath",
+    "protectionType",
+    "remediationSteps",
+    "severity",
+)
+
+
+def _activity_category(event: dict[str, Any], properties: dict[str, Any], where: str) -> str:
+    """The activity log category (administrative, policy, ...), lower case without spaces.
+
+    Service Health sends eventSource as a number, so its operation and properties decide first.
+    """
+    operation = _scalar(event.get("operationName"), f"{where}.operationName").lower()
+    if operation.startswith("microsoft.servicehealth") or "trackingId" in properties:
+        return "servicehealth"
+    if operation.startswith("microsoft.resourcehealth") or "currentHealthStatus" in properties:
+        return "resourcehealth"
+    for candidate in (
+        properties.get("eventCategory"),
+        event.get("category"),
+        event.get("eventSource"),
+    ):
+        if isinstance(candidate, dict):
+            candidate = candidate.get("value")
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip().lower().replace(" ", "")
+    return ""
 
 
 def _describe_service_health(properties: dict[str, Any], facts: _Facts) -> set[str]:
@@ -629,7 +745,17 @@ def _describe_service_health(properties: dict[str, Any], facts: _Facts) -> set[s
     communication = _strip_html(prop("communication", VALUE_LIMIT * 2))
     if communication:
         facts.sentences.append(f"Communication: {_clip(communication, VALUE_LIMIT)}")
-    facts.details.update(tracking_id=prop("trackingId"), incident_type=prop("incidentType"))
+    facts.details.update(
+        tracking_id=prop("trackingId"),
+        incident_type=prop("incidentType"),
+        stage=prop("stage"),
+        health_event_status=prop("status"),
+        title=prop("title"),
+        service=prop("service"),
+        region=prop("region"),
+        impact_start=prop("impactStartTime"),
+        impact_mitigated=prop("impactMitigationTime"),
+    )
     return {
         "title",
         "incidentType",
@@ -657,6 +783,10 @@ def _describe_resource_health(properties: dict[str, Any], facts: _Facts) -> set[
     facts.details.update(
         current_health_status=prop("currentHealthStatus"),
         previous_health_status=prop("previousHealthStatus"),
+        title=prop("title"),
+        health_event_type=prop("type"),
+        health_cause=prop("cause"),
+        health_details=prop("details"),
     )
     return {"title", "previousHealthStatus", "currentHealthStatus", "type", "cause", "details"}
 
@@ -710,11 +840,65 @@ def _parse_smart_detector_context(context: dict[str, Any], where: str) -> _Facts
     sentence += f"; occurred at {occurred}" if occurred else ""
     facts.sentences.append(sentence + ".")
     facts.details.update(
+        alert_kind="smart_detector",
+        smart_detector_name=prop("SmartDetectorName"),
+        detection_summary=prop("DetectionSummary", VALUE_LIMIT),
+        occurrence_time=occurred,
         smart_detector_id=prop("SmartDetectorId"),
         detected_value=prop("DetectedValue"),
         normal_value=prop("NormalValue"),
     )
     return facts
+
+
+_BUDGET_FIELDS = {
+    # detail -> the names the cost alert context and the older budget body use for it
+    "budget_name": ("BudgetName",),
+    "budget_type": ("BudgetType",),
+    "budget_amount": ("BudgetThreshold", "Budget", "Amount"),
+    "spent_amount": ("SpentAmount", "SpendingAmount"),
+    "notification_threshold": ("NotificationThresholdAmount",),
+    "threshold_type": ("ThresholdType",),
+    "unit": ("Unit",),
+    "budget_start": ("BudgetStartDate",),
+    "budget_scope": ("Scope", "ResourceGroup", "SubscriptionName"),
+    "budget_creator": ("BudgetCreator",),
+}
+
+
+def _parse_cost_context(context: dict[str, Any], where: str) -> _Facts:
+    """Cost Management budget alerts: `AlertCategory` + `AlertData` in the common schema."""
+    category = _scalar(context.get("AlertCategory"), f"{where}.AlertCategory")
+    data = _string_map(context.get("AlertData"), f"{where}.AlertData")
+    facts = _budget_facts(data)
+    facts.details["cost_alert_category"] = category
+    return facts
+
+
+def _budget_facts(data: dict[str, str]) -> _Facts:
+    facts = _Facts()
+    budget = {name: _lookup(data, *aliases) for name, aliases in _BUDGET_FIELDS.items()}
+    facts.details.update(alert_kind="budget", **{k: v for k, v in budget.items() if v})
+    # Amounts come as "$999.99" (cost alerts) or "100" with a separate unit (older body).
+    stated_currency = budget["spent_amount"][:1] in ("$", "€", "£")
+    unit = f" {budget['unit']}" if budget["unit"] and not stated_currency else ""
+    sentence = f"Budget '{budget['budget_name'] or 'unnamed'}'"
+    sentence += f" ({budget['budget_type']})" if budget["budget_type"] else ""
+    sentence += f": spent {budget['spent_amount']}{unit}" if budget["spent_amount"] else ""
+    sentence += f" of {budget['budget_amount']}{unit}" if budget["budget_amount"] else ""
+    if budget["notification_threshold"]:
+        sentence += f", notification threshold {budget['notification_threshold']}"
+        sentence += f" ({budget['threshold_type'].lower()})" if budget["threshold_type"] else ""
+    sentence += f", period starting {budget['budget_start']}" if budget["budget_start"] else ""
+    sentence += f", scope {budget['budget_scope']}" if budget["budget_scope"] else ""
+    facts.sentences.append(sentence + ".")
+    shown = {key: value for key, value in data.items() if key not in _BUDGET_SHOWN}
+    if shown:
+        facts.sentences.append(f"Budget details: {_format_pairs(shown, 2_000)}.")
+    return facts
+
+
+_BUDGET_SHOWN = {alias for aliases in _BUDGET_FIELDS.values() for alias in aliases}
 
 
 def _parse_prometheus_context(context: dict[str, Any], where: str) -> _Facts:
@@ -728,7 +912,7 @@ def _parse_prometheus_context(context: dict[str, Any], where: str) -> _Facts:
     sentence += f", annotations {_format_pairs(annotations)}" if annotations else ""
     facts.sentences.append(sentence + ".")
     facts.dimensions = labels
-    facts.details.update(expression=expression, metric_value=value)
+    facts.details.update(alert_kind="prometheus", expression=expression, metric_value=value)
     return facts
 
 
@@ -802,14 +986,76 @@ def _describe_rows(facts: _Facts) -> None:
 # --- the event -----------------------------------------------------------------------------
 
 
+# Activity log levels as words or as numbers (EventLevel: 4 Informational, 5 Verbose).
+_QUIET_LEVELS = {"informational", "verbose", "4", "5"}
+# Service Health stages that say the event is over (a post-incident review included).
+_SERVICE_HEALTH_OVER = {"resolved", "rca", "complete", "completed", "canceled", "cancelled"}
+# Alert kinds that can describe an ADF pipeline failure (metric and log alerts on a factory);
+# an activity log or health event on a factory is about the factory, not a pipeline run.
+_ADF_ALERT_KINDS = {"metric", "metric_dynamic", "log_search", ""}
+
+
+def _settle_activity_event(alert: _Alert) -> None:
+    """Decide what an activity log or health event does, and key it to what it ends.
+
+    Activity log alerts fire on every matching event, failed or not; only the ones that report
+    a problem open a ticket. Informational or succeeded events are kept (the delivery is stored)
+    and end what they end: a succeeded operation resolves the ticket of the same operation
+    failing on the same resource, a resource back to Available resolves that resource's health
+    ticket, and a Service Health event in a closing stage resolves that incident's ticket.
+    """
+    details = alert.facts.details
+    kind = str(details.get("alert_kind", ""))
+    if alert.kind is not EventKind.FAILURE or not (
+        kind.startswith("activity") or kind in {"service_health", "resource_health"}
+    ):
+        return
+    level = str(details.get("level", "")).lower()
+    status = str(details.get("operation_status", "")).lower()
+    operation = str(details.get("operation_name", ""))
+    resource_id = alert.target_ids[0].lower() if alert.target_ids else ""
+    if kind == "service_health":
+        tracking = str(details.get("tracking_id", ""))
+        if tracking:
+            # Every update of one incident is an occurrence of one ticket.
+            alert.run_key = alert.resolve_key = f"azure:{alert.rule_key}|servicehealth:{tracking}"
+        stage = str(details.get("stage", "")).lower()
+        if stage in _SERVICE_HEALTH_OVER or str(details.get("health_event_status", "")).lower() in {
+            "resolved"
+        }:
+            alert.kind = EventKind.RESOLVED
+        elif str(details.get("incident_type", "")).lower() == "informational":
+            alert.kind = EventKind.IGNORED
+    elif kind == "resource_health":
+        alert.resolve_key = f"azure:{alert.rule_key}|resourcehealth:{resource_id}"
+        current = str(details.get("current_health_status", "")).lower()
+        if current == "available" or "/resolved/" in operation.lower():
+            alert.kind = EventKind.RESOLVED
+    elif kind == "activity_policy":
+        if level in _QUIET_LEVELS:
+            alert.kind = EventKind.IGNORED
+    elif kind != "activity_security":  # a security alert is a finding whatever its level
+        alert.resolve_key = f"azure:{alert.rule_key}|{operation.lower()}|{resource_id}"
+        if status == "failed":
+            return
+        if status == "succeeded":
+            alert.kind = EventKind.RESOLVED
+        elif level in _QUIET_LEVELS:
+            alert.kind = EventKind.IGNORED
+
+
 def _to_event(alert: _Alert) -> FailureEvent:
+    _settle_activity_event(alert)
     resource = _resource(alert)
     adf = _find_adf_failure(alert, resource)
     details = {
         **alert.facts.details,
         "monitoring_service": alert.monitoring_service,
         "custom_properties": alert.custom_properties,
+        "alert_description": alert.description,
+        "alert_severity": alert.severity_label,
     }
+    details.setdefault("alert_kind", "alert")
 
     run_key = alert.run_key
     if adf is None:
@@ -853,9 +1099,32 @@ def _to_event(alert: _Alert) -> FailureEvent:
     )
 
 
+_KIND_LABELS = {
+    "metric": "metric alert",
+    "metric_dynamic": "metric alert (dynamic threshold)",
+    "log_search": "log search alert",
+    "activity_administrative": "activity log alert (Administrative)",
+    "activity_policy": "activity log alert (Policy)",
+    "activity_autoscale": "activity log alert (Autoscale)",
+    "activity_security": "activity log alert (Security)",
+    "activity_recommendation": "activity log alert (Recommendation)",
+    "activity_log": "activity log alert",
+    "service_health": "Service Health alert",
+    "resource_health": "Resource Health alert",
+    "smart_detector": "smart detection alert",
+    "prometheus": "Prometheus alert",
+    "budget": "budget alert",
+}
+_STATES = {
+    EventKind.FAILURE: "fired",
+    EventKind.RESOLVED: "resolved",
+    EventKind.IGNORED: "reported",
+}
+
+
 def _headline(alert: _Alert, resource: dict[str, Any]) -> str:
-    state = "fired" if alert.kind is EventKind.FAILURE else "resolved"
-    headline = f"Azure Monitor alert '{alert.rule or 'unnamed'}' {state}"
+    label = _KIND_LABELS.get(str(alert.facts.details.get("alert_kind", "")), "alert")
+    headline = f"Azure Monitor {label} '{alert.rule or 'unnamed'}' {_STATES[alert.kind]}"
     headline += f" (severity {alert.severity_label})" if alert.severity_label else ""
     if resource.get("resource_name") or resource.get("resource_type"):
         headline += f" on {resource.get('resource_type', 'resource')}"
@@ -921,6 +1190,8 @@ def _resource_type_of(resource_id: str) -> str:
 
 def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | None:
     facts = alert.facts
+    if facts.details.get("alert_kind", "") not in _ADF_ALERT_KINDS:
+        return None
     hints = [
         str(resource.get("resource_type", "")),
         alert.stated_resource.get("resource_type", ""),

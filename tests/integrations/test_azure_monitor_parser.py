@@ -70,63 +70,64 @@ EXPECTED: dict[str, tuple[EventKind, str, str, str, Severity | None]] = {
         FAILURE,
         MONITOR,
         "test-logAlertRule-v1-metricMeasurement",
-        f"azure:{ALERTS}/bbbb1111-cc22-3333-44dd-555555eeeeee",
+        f"azure:test-logAlertRule-v1-metricMeasurement|{ALERTS}/bbbb1111-cc22-3333-44dd-555555eeeeee",
         Severity.MEDIUM,
     ),
     "common_activity_log_administrative.json": (
-        FAILURE,
+        RESOLVED,
         MONITOR,
         "test-activityLogAlertRule",
-        f"azure:{ALERTS}/cccc2222-dd33-4444-55ee-666666ffffff",
+        f"azure:test-activityLogAlertRule|{ALERTS}/cccc2222-dd33-4444-55ee-666666ffffff",
         Severity.LOW,
     ),
     "common_activity_log_policy.json": (
         FAILURE,
         MONITOR,
         "test-policyAuditAlertRule",
-        f"azure:{ALERTS}/aaaa1111-bb22-cc33-dd44-eeeeee555555",
+        f"azure:test-policyAuditAlertRule|{ALERTS}/aaaa1111-bb22-cc33-dd44-eeeeee555555",
         Severity.LOW,
     ),
     "common_activity_log_autoscale.json": (
-        FAILURE,
+        RESOLVED,
         MONITOR,
         "test-autoscaleAlertRule",
-        f"azure:{ALERTS}/bbbb2222-cc33-dd44-ee55-ffffff666666",
+        f"azure:test-autoscaleAlertRule|{ALERTS}/bbbb2222-cc33-dd44-ee55-ffffff666666",
         Severity.LOW,
     ),
     "common_activity_log_security.json": (
         FAILURE,
         MONITOR,
         "test-securityAlertRule",
-        f"azure:{ALERTS}/cccc4444-dd55-ee66-ff77-aaaaaa888888",
+        f"azure:test-securityAlertRule|{ALERTS}/cccc4444-dd55-ee66-ff77-aaaaaa888888",
         Severity.HIGH,
     ),
     "common_service_health.json": (
         FAILURE,
         MONITOR,
         "test-ServiceHealthAlertRule",
-        f"azure:{ALERTS}/1234abcd5678efgh1234abcd5678efgh1234abcd5678efgh1234abcd5678efgh",
+        "azure:test-ServiceHealthAlertRule|servicehealth:ABC1-DEF",
         Severity.MEDIUM,
     ),
     "common_resource_health.json": (
         FAILURE,
         MONITOR,
         "test-ResourceHealthAlertRule",
-        f"azure:{ALERTS}/dddd6666-ee77-ff88-aa99-bbbbbb000000",
+        f"azure:test-ResourceHealthAlertRule|{ALERTS}/dddd6666-ee77-ff88-aa99-bbbbbb000000",
         Severity.HIGH,
     ),
     "common_smart_detector.json": (
         FAILURE,
         MONITOR,
         "Failure Anomalies - test-applicationInsights",
-        f"azure:{ALERTS}/aaaa7777-bb88-cc99-dd00-eeeeee111111",
+        "azure:Failure Anomalies - test-applicationInsights"
+        f"|{ALERTS}/aaaa7777-bb88-cc99-dd00-eeeeee111111",
         Severity.LOW,
     ),
     "common_metric_static_resolved.json": (
         RESOLVED,
         MONITOR,
         "WCUS-R2-Gen2",
-        f"azure:{ALERTS}/b9569717-bc32-442f-add5-83a997729330",
+        f"azure:WCUS-R2-Gen2|{ALERTS}/b9569717-bc32-442f-add5-83a997729330",
         Severity.LOW,
     ),
     "noncommon_metric_alert_resolved.json": (
@@ -144,7 +145,7 @@ EXPECTED: dict[str, tuple[EventKind, str, str, str, Severity | None]] = {
         Severity.LOW,
     ),
     "noncommon_activity_log.json": (
-        FAILURE,
+        RESOLVED,
         MONITOR,
         "Microsoft.Compute/virtualMachines/restart/action",
         "azure:Microsoft.Compute/virtualMachines/restart/action"
@@ -155,7 +156,7 @@ EXPECTED: dict[str, tuple[EventKind, str, str, str, Severity | None]] = {
         FAILURE,
         ADF,
         "pl_sales_daily_load",
-        f"azure:{ALERTS}/4f2c1a9e-7b3d-4e8a-9c61-2d5e8f0a1b7c",
+        f"azure:adf-sales-prod-pipeline-failed-runs|{ALERTS}/4f2c1a9e-7b3d-4e8a-9c61-2d5e8f0a1b7c",
         Severity.HIGH,
     ),
     "adf_log_v2_pipeline_run.json": (
@@ -173,14 +174,14 @@ SHARED_EXPECTED: dict[str, tuple[EventKind, str, str, str, Severity | None]] = {
         FAILURE,
         MONITOR,
         "test-logAlertRule-v2",
-        f"azure:{SHARED_ALERT}",
+        f"azure:test-logAlertRule-v2|{SHARED_ALERT}",
         Severity.LOW,
     ),
     "azure_common_metric_dynamic_fired.json": (
         FAILURE,
         MONITOR,
         "test-metricAlertRule",
-        f"azure:{SHARED_ALERT}",
+        f"azure:test-metricAlertRule|{SHARED_ALERT}",
         Severity.LOW,
     ),
     "azure_noncommon_metric_alert_static_activated.json": (
@@ -226,7 +227,7 @@ DELETE = object()
 
 def assert_well_formed(event: FailureEvent) -> None:
     assert event.source == "azure-monitor"
-    assert event.kind in (EventKind.FAILURE, EventKind.RESOLVED)
+    assert event.kind in (EventKind.FAILURE, EventKind.RESOLVED, EventKind.IGNORED)
     assert event.pipeline and len(event.pipeline) <= 500
     assert event.run_key and len(event.run_key) <= 600
     assert event.resolve_key and len(event.resolve_key) <= 600
@@ -398,7 +399,8 @@ def test_adf_log_alert_reads_run_activity_and_error(name: str) -> None:
     assert event.processing_mode == "adf"
     assert event.pipeline == "pl_sales_daily_load"
     assert event.run_key == f"adf:{ADF_RUN_ID}"
-    assert event.resolve_key == f"azure:{event.resource['alert_id']}"
+    rule = event.resource["alert_rule"]
+    assert event.resolve_key == f"azure:{rule}|{event.resource['alert_id']}"
     assert event.details["pipeline_run_id"] == ADF_RUN_ID
     assert event.details["activity"] == "Copy_Orders_To_SQL"
     assert event.details["error_code"] == "2200"
@@ -424,7 +426,9 @@ def test_adf_v1_rows_spanning_several_runs_do_not_claim_one_run() -> None:
     table["rows"].append(second)
     event = parse_azure_monitor(body)
     assert event.processing_mode == "adf"
-    assert event.run_key == f"azure:{ALERTS}/6e2d9f14-3a5b-4c87-9d01-b7e4a2c5f836"
+    assert (
+        event.run_key == f"azure:adf-failed-runs-v1|{ALERTS}/6e2d9f14-3a5b-4c87-9d01-b7e4a2c5f836"
+    )
     assert event.pipeline == "pl_sales_daily_load"  # both rows are the same pipeline
     assert "pipeline_run_id" not in event.details
 
@@ -712,7 +716,8 @@ def test_bad_local_bodies_are_refused_with_a_useful_message(
         (None, "must be a JSON object"),
         (42, "must be a JSON object"),
         ({}, "missing required field 'schemaId'"),
-        ({"schemaId": "AIP Budget Notification", "data": {}}, "unknown schemaId"),
+        ({"schemaId": "AIP Budget Notification", "data": {}}, "'data.BudgetName'"),
+        ({"schemaId": "AIP Budget Notification+", "data": {}}, "unknown schemaId"),
         ({"schemaId": "Microsoft.Insights/LogAlert"}, "missing required field 'data'"),
         ({"schemaId": "Microsoft.Insights/LogAlert", "data": {}}, "'data.AlertRuleName'"),
         ({"schemaId": "azureMonitorCommonAlertSchema", "data": None}, "'data'"),
