@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis import enrichment_service
+from analysis.alert_rca import build_alert_rca
 from analysis.classifier import classify_error
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
 from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
@@ -181,7 +182,13 @@ def _recent_gemini_rca(ticket: Ticket) -> Ticket | None:
 
 
 def _rules(ticket: Ticket, error_type: str, note: str, missing: list[str]) -> Analysis:
-    rca = build_rule_rca(
+    # An Azure alert that is not a pipeline failure is explained as the alert it is.
+    alert_rca = (
+        build_alert_rca(ticket.pipeline, ticket.details, ticket.affected_entity, ticket.links)
+        if ticket.processing_mode == "azure-monitor"
+        else None
+    )
+    rca = alert_rca or build_rule_rca(
         error_type,
         ticket.error_message,
         pipeline=ticket.pipeline,

@@ -340,7 +340,9 @@ def test_common_fields_fill_resource_details_and_links() -> None:
         "search_results_api",
         "filtered_search_results_api",
     }
-    assert event.occurrence_key == f"azure:{SHARED_ALERT}:2021-11-16T11:47:41.4728231Z"
+    assert event.occurrence_key == (
+        f"azure:test-logAlertRule-v2|{SHARED_ALERT}:2021-11-16T11:47:41.4728231Z"
+    )
 
 
 def test_older_metric_schema_keeps_portal_link_and_stated_resource() -> None:

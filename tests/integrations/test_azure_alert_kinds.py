@@ -1,0 +1,392 @@
+"""Azure Monitor alerts that are not pipeline failures: what opens a ticket, what ends one, and
+how each kind is explained (parser + `analysis.alert_rca`, pure: runs with `-p no:django`)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.alert_rca import build_alert_rca, plain
+from integrations.events import EventKind, FailureEvent
+from integrations.parsers.azure_monitor import parse_azure_monitor
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "azure"
+SHARED = (
+    Path(
+        os.environ.get(
+            "SHARED_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+        )
+    )
+    / "payloads"
+)
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+def load_shared(name: str) -> dict[str, Any]:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"shared fixture {path} not present")
+    return json.loads(path.read_text())
+
+
+def context(body: dict[str, Any]) -> dict[str, Any]:
+    return body["data"]["alertContext"]
+
+
+def explained(event: FailureEvent) -> tuple[str, list[str]]:
+    rca = build_alert_rca(event.pipeline, event.details, event.resource, event.links)
+    assert rca is not None
+    return rca.root_cause, rca.recommendations
+
+
+# --- every kind is named, and explained as the alert it is -------------------------------------
+
+KINDS = {
+    "common_log_v1_fired.json": "log_search",
+    "common_activity_log_administrative.json": "activity_administrative",
+    "common_activity_log_policy.json": "activity_policy",
+    "common_activity_log_autoscale.json": "activity_autoscale",
+    "common_activity_log_security.json": "activity_security",
+    "common_service_health.json": "service_health",
+    "common_resource_health.json": "resource_health",
+    "common_smart_detector.json": "smart_detector",
+    "common_metric_static_resolved.json": "metric",
+    "noncommon_metric_alert_resolved.json": "metric",
+    "noncommon_log_alert.json": "log_search",
+    "noncommon_activity_log.json": "activity_administrative",
+}
+
+
+@pytest.mark.parametrize(("name", "kind"), sorted(KINDS.items()))
+def test_every_alert_kind_is_named_and_never_reads_as_a_pipeline(name: str, kind: str) -> None:
+    event = parse_azure_monitor(load(name))
+    assert event.processing_mode == "azure-monitor"
+    assert event.details["alert_kind"] == kind
+    root_cause, recommendations = explained(event)
+    assert f"'{event.pipeline}'" in root_cause  # the rule, by name
+    assert "Pipeline" not in root_cause and "pipeline run" not in root_cause
+    assert "full run logs" not in " ".join(recommendations)
+    assert 3 <= len(recommendations) <= 5
+
+
+def test_static_metric_alert_states_rule_resource_condition_value_window_dimensions() -> None:
+    event = parse_azure_monitor(load_shared("azure_noncommon_metric_alert_static_activated.json"))
+    root_cause, recommendations = explained(event)
+    assert root_cause.startswith("Metric alert 'test-metricAlertRule' fired on storage account")
+    for fact in (
+        "'test-storageAccount'",
+        "Microsoft.Storage/storageAccounts",
+        "resource group 'test-RG'",
+        "Transactions",
+        "total over 5 minutes",
+        "was 100",
+        "condition > 0",
+        "Dimensions: ApiName=GetBlob",
+    ):
+        assert fact in root_cause
+    assert recommendations[0] == (
+        "Open the alert's portal link to see the Transactions chart of the resource around the "
+        "alert time."
+    )
+    assert any("threshold" in rec for rec in recommendations)
+
+
+def test_dynamic_metric_alert_says_it_left_its_learned_range() -> None:
+    event = parse_azure_monitor(load_shared("azure_common_metric_dynamic_fired.json"))
+    assert event.details["alert_kind"] == "metric_dynamic"
+    root_cause, recommendations = explained(event)
+    assert "was 78.09" in root_cause
+    assert "dynamic threshold" in root_cause and "Low sensitivity" in root_cause
+    assert any("sensitivity" in rec for rec in recommendations)
+
+
+def test_log_search_v2_states_query_measure_window_and_condition() -> None:
+    event = parse_azure_monitor(load_shared("azure_common_log_v2_scheduled_query_fired.json"))
+    root_cause, recommendations = explained(event)
+    assert "Log search alert 'test-logAlertRule-v2' fired on Log Analytics workspace" in root_cause
+    assert "'Heartbeat'" in root_cause
+    assert "over 1 hour (2021-11-16T10:17:39Z to 2021-11-16T11:17:39Z)" in root_cause
+    assert "condition > 0" in root_cause and "Computer=test-computer" in root_cause
+    assert (
+        recommendations[0]
+        == "Open the alert's search results link to see the rows the query returned."
+    )
+
+
+def test_cpu_metric_gets_cpu_advice() -> None:
+    body = load("common_metric_static_resolved.json")
+    body["data"]["essentials"]["monitorCondition"] = "Fired"
+    event = parse_azure_monitor(body)
+    assert event.kind is EventKind.FAILURE
+    root_cause, recommendations = explained(event)
+    assert "Percentage CPU (average over 5 minutes) was 7.727" in root_cause
+    assert any(
+        rec.startswith("Find what is using the CPU on wcus-r2-gen2") for rec in recommendations
+    )
+
+
+def test_resource_health_user_initiated_points_at_who_stopped_it() -> None:
+    root_cause, recommendations = explained(
+        parse_azure_monitor(load("common_resource_health.json"))
+    )
+    assert (
+        "virtual machine 'test-VM'" in root_cause and "is Unavailable (was Available)" in root_cause
+    )
+    assert "cause UserInitiated" in root_cause
+    assert "find who in its Activity log" in recommendations[0]
+
+
+def test_resource_health_platform_initiated_points_at_the_platform() -> None:
+    body = load("common_resource_health.json")
+    context(body)["properties"]["cause"] = "PlatformInitiated"
+    _, recommendations = explained(parse_azure_monitor(body))
+    assert recommendations[0].startswith("Open Resource Health for the resource")
+
+
+def test_service_health_is_an_azure_incident_with_its_tracking_id() -> None:
+    root_cause, recommendations = explained(parse_azure_monitor(load("common_service_health.json")))
+    assert "Azure Service Health incident" in root_cause
+    assert "tracking id ABC1-DEF, stage Active" in root_cause
+    assert "affects Data Factory in East US" in root_cause
+    assert "Azure-side event" in root_cause
+    assert "ABC1-DEF" in recommendations[0]
+
+
+def test_smart_detector_states_detected_against_normal_value() -> None:
+    root_cause, _ = explained(parse_azure_monitor(load("common_smart_detector.json")))
+    assert "Dependency Performance Degradation Detector" in root_cause
+    assert "detected 0.45 sec against a normal 0.27 sec" in root_cause
+
+
+def test_security_alert_opens_a_ticket_and_carries_its_remediation() -> None:
+    event = parse_azure_monitor(load("common_activity_log_security.json"))
+    assert event.kind is EventKind.FAILURE  # a finding, whatever the level it is logged at
+    root_cause, recommendations = explained(event)
+    assert "category Virus" in root_cause and "threat status Quarantined" in root_cause
+    assert recommendations[0] == "Remediation the alert gives: No user action is necessary."
+
+
+def test_policy_warning_opens_a_ticket_and_informational_does_not() -> None:
+    body = load("common_activity_log_policy.json")
+    event = parse_azure_monitor(body)
+    assert event.kind is EventKind.FAILURE
+    root_cause, recommendations = explained(event)
+    assert "policy audit event" in root_cause
+    assert "Compliance" in recommendations[0]
+    context(body)["level"] = "Informational"
+    assert parse_azure_monitor(body).kind is EventKind.IGNORED
+
+
+# --- what opens a ticket and what ends one ----------------------------------------------------
+
+
+def test_failed_administrative_operation_opens_and_its_success_resolves_it() -> None:
+    body = load("common_activity_log_administrative.json")
+    succeeded = parse_azure_monitor(body)
+    assert succeeded.kind is EventKind.RESOLVED  # Informational + Succeeded: no ticket
+
+    failed_body = copy.deepcopy(body)
+    context(failed_body).update(status="Failed", level="Error", subStatus="Conflict")
+    failed_body["data"]["essentials"]["alertId"] += "-failed"
+    failed = parse_azure_monitor(failed_body)
+    assert failed.kind is EventKind.FAILURE
+    assert failed.resolve_key == succeeded.resolve_key
+    assert failed.run_key != succeeded.run_key
+    root_cause, recommendations = explained(failed)
+    assert "restart/action on virtual machine 'test-VM'" in root_cause
+    assert "failed (Conflict), level Error, caller user@contoso.com" in root_cause
+    assert "correlation id cccc2222-dd33-4444-55ee-666666ffffff" in recommendations[0]
+
+
+def test_started_informational_operation_is_ignored() -> None:
+    body = load("common_activity_log_administrative.json")
+    context(body)["status"] = "Started"
+    assert parse_azure_monitor(body).kind is EventKind.IGNORED
+
+
+def test_older_activity_log_body_follows_the_same_rule() -> None:
+    body = load("noncommon_activity_log.json")
+    assert parse_azure_monitor(body).kind is EventKind.RESOLVED
+    body["data"]["context"]["activityLog"].update(status="Failed", level="Error")
+    assert parse_azure_monitor(body).kind is EventKind.FAILURE
+
+
+def test_autoscale_success_is_not_a_ticket_and_failure_is() -> None:
+    body = load("common_activity_log_autoscale.json")
+    assert parse_azure_monitor(body).kind is EventKind.RESOLVED
+    context(body).update(status="Failed", level="Error")
+    event = parse_azure_monitor(body)
+    assert event.kind is EventKind.FAILURE
+    root_cause, recommendations = explained(event)
+    assert root_cause.startswith("Autoscale alert 'test-autoscaleAlertRule'")
+    assert any("quota" in rec for rec in recommendations)
+
+
+@pytest.mark.parametrize("stage", ["Resolved", "RCA", "Complete", "Canceled"])
+def test_service_health_in_a_closing_stage_resolves_the_incident_ticket(stage: str) -> None:
+    active = parse_azure_monitor(load("common_service_health.json"))
+    body = load("common_service_health.json")
+    body["data"]["essentials"]["alertId"] += "-update"
+    context(body)["properties"]["stage"] = stage
+    closing = parse_azure_monitor(body)
+    assert active.kind is EventKind.FAILURE
+    assert closing.kind is EventKind.RESOLVED
+    assert closing.resolve_key == active.resolve_key == active.run_key
+    assert closing.occurrence_key != active.occurrence_key
+
+
+def test_service_health_updates_of_one_incident_share_one_ticket() -> None:
+    first = parse_azure_monitor(load("common_service_health.json"))
+    body = load("common_service_health.json")
+    body["data"]["essentials"]["alertId"] += "-second-communication"
+    second = parse_azure_monitor(body)
+    assert second.kind is EventKind.FAILURE
+    assert second.run_key == first.run_key
+    assert second.occurrence_key != first.occurrence_key
+
+
+def test_service_health_informational_advisory_is_ignored() -> None:
+    body = load("common_service_health.json")
+    context(body)["properties"]["incidentType"] = "Informational"
+    assert parse_azure_monitor(body).kind is EventKind.IGNORED
+
+
+def test_resource_back_to_available_resolves_its_health_ticket() -> None:
+    down = parse_azure_monitor(load("common_resource_health.json"))
+    body = load("common_resource_health.json")
+    body["data"]["essentials"]["alertId"] += "-recovered"
+    context(body)["operationName"] = "Microsoft.Resourcehealth/healthevent/Resolved/action"
+    context(body)["properties"].update(
+        currentHealthStatus="Available", previousHealthStatus="Unavailable"
+    )
+    up = parse_azure_monitor(body)
+    assert down.kind is EventKind.FAILURE and up.kind is EventKind.RESOLVED
+    assert up.resolve_key == down.resolve_key
+
+
+def test_alerts_of_two_rules_with_the_same_alert_id_do_not_share_keys() -> None:
+    first = load_shared("azure_common_metric_dynamic_fired.json")
+    second = copy.deepcopy(first)
+    second["data"]["essentials"]["alertRule"] = "another-rule"
+    one, two = parse_azure_monitor(first), parse_azure_monitor(second)
+    assert one.run_key != two.run_key
+    assert one.resolve_key != two.resolve_key
+    assert one.occurrence_key != two.occurrence_key
+
+
+def test_activity_log_event_on_a_data_factory_is_not_an_adf_pipeline_failure() -> None:
+    body = load("common_activity_log_administrative.json")
+    factory = (
+        "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourceGroups/test-RG/providers"
+        "/Microsoft.DataFactory/factories/adf-sales-prod"
+    )
+    body["data"]["essentials"]["alertTargetIDs"] = [factory]
+    context(body).update(status="Failed", level="Error")
+    event = parse_azure_monitor(body)
+    assert event.processing_mode == "azure-monitor"
+    assert event.details["alert_kind"] == "activity_administrative"
+
+
+# --- budgets ---------------------------------------------------------------------------------
+
+OLDER_BUDGET = {
+    # The sample body Microsoft Learn gives for budget notifications to an action group.
+    "schemaId": "AIP Budget Notification",
+    "data": {
+        "SubscriptionName": "CCM - Microsoft Azure Enterprise - 1",
+        "SubscriptionId": "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        "SpendingAmount": "100",
+        "BudgetStartDate": "6/1/2018",
+        "Budget": "50",
+        "Unit": "USD",
+        "BudgetCreator": "email@contoso.com",
+        "BudgetName": "BudgetName",
+        "BudgetType": "Cost",
+        "ResourceGroup": "",
+        "NotificationThresholdAmount": "0.8",
+    },
+}
+
+
+def test_older_budget_body_is_a_budget_alert() -> None:
+    event = parse_azure_monitor(copy.deepcopy(OLDER_BUDGET))
+    assert event.kind is EventKind.FAILURE
+    assert event.pipeline == "BudgetName"
+    assert event.details["alert_kind"] == "budget"
+    assert "spent 100 USD of 50 USD" in event.error_message
+    root_cause, recommendations = explained(event)
+    assert root_cause.startswith("Budget alert: budget 'BudgetName' has spent 100 of 50 USD")
+    assert "threshold 0.8" in root_cause and "period starting 6/1/2018" in root_cause
+    assert recommendations[0].startswith("Open Cost analysis")
+    # The same threshold re-sent is the same ticket; the next threshold is a new one.
+    again = parse_azure_monitor(copy.deepcopy(OLDER_BUDGET))
+    assert again.run_key == event.run_key and again.occurrence_key == event.occurrence_key
+    higher = copy.deepcopy(OLDER_BUDGET)
+    higher["data"]["NotificationThresholdAmount"] = "1.0"
+    assert parse_azure_monitor(higher).run_key != event.run_key
+
+
+def test_cost_alert_in_the_common_schema_is_a_budget_alert() -> None:
+    body = {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": {
+                "monitoringService": "CostAlerts",
+                "firedDateTime": "2025-04-15T17:49:34.022Z",
+                "description": "Budget alert",
+                "alertId": "/subscriptions/x/providers/Microsoft.CostManagement/alerts/a1",
+                "alertRule": "team-data-monthly",
+                "monitorCondition": "Fired",
+                "configurationItems": ["budgets"],
+            },
+            "alertContext": {
+                "AlertCategory": "budgets",
+                "AlertData": {
+                    "BudgetName": "team-data-monthly",
+                    "BudgetThreshold": "$5000.00",
+                    "SpentAmount": "$4100.00",
+                    "NotificationThresholdAmount": "$4000.00",
+                    "ThresholdType": "Forecasted",
+                    "Unit": "USD",
+                },
+            },
+        },
+    }
+    event = parse_azure_monitor(body)
+    root_cause, _ = explained(event)
+    assert "budget 'team-data-monthly' has spent $4100.00 of $5000.00" in root_cause
+    assert "USD" not in root_cause  # the amounts carry their currency
+    assert "forecasted threshold $4000.00" in root_cause
+    assert "The forecast, not the actual spend" in root_cause
+
+
+# --- untrusted values -------------------------------------------------------------------------
+
+
+def test_values_are_plain_text_cut_at_a_word_boundary() -> None:
+    assert plain("<script>alert(1)</script> `rm` *bold* {x}") == "script alert(1) /script rm bold x"
+    cut = plain("word " * 100, 42)
+    assert cut.endswith("…") and not cut.endswith(" …")
+    assert cut[:-1].split(" ")[-1] == "word"
+
+
+def test_hostile_rule_and_dimensions_do_not_carry_markup() -> None:
+    body = load_shared("azure_common_metric_dynamic_fired.json")
+    body["data"]["essentials"]["alertRule"] = "<b>rule</b>`x`"
+    body["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"] = [
+        {"name": "{evil}", "value": "<img src=x>" + "y" * 500}
+    ]
+    root_cause, _ = explained(parse_azure_monitor(body))
+    assert "<" not in root_cause and "`" not in root_cause and "{" not in root_cause
+
+
+def test_ticket_without_alert_facts_falls_back_to_the_rule_rca() -> None:
+    assert build_alert_rca("rule", {"operator": "GreaterThan"}) is None

@@ -1,0 +1,144 @@
+"""Azure alerts that are not pipeline failures, through the webhook, the real database and the
+analysis (no Gemini key): which open tickets, which end them, and the RCA they get."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis import services
+from integrations.models import WebhookDelivery
+from tests.conftest import shared_payload
+from tickets.models import Ticket
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
+
+AZURE = "/webhooks/azure-monitor/"
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "azure"
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def no_gemini(settings):
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+
+
+def test_informational_activity_event_is_stored_without_a_ticket(webhook_client):
+    response = webhook_client(AZURE, load("common_activity_log_administrative.json"))
+
+    assert response.status_code == 202
+    answer = response.json()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
+    assert Ticket.objects.count() == 0
+    delivery = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+    assert delivery.event["kind"] == "resolved"  # kept, with what it says
+
+
+def test_failed_operation_opens_a_ticket_that_its_success_resolves(webhook_client):
+    succeeded = load("common_activity_log_administrative.json")
+    failed = copy.deepcopy(succeeded)
+    failed["data"]["alertContext"].update(status="Failed", level="Error")
+    failed["data"]["essentials"]["alertId"] += "-failed"
+
+    opened = webhook_client(AZURE, failed).json()
+    ended = webhook_client(AZURE, succeeded).json()
+
+    assert opened["outcome"] == "created"
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+    assert Ticket.objects.get(pk=opened["ticket_id"]).resolved_at_source_at is not None
+
+
+def test_service_health_updates_recur_and_the_resolved_stage_closes_the_ticket(webhook_client):
+    active = load("common_service_health.json")
+    update = copy.deepcopy(active)
+    update["data"]["essentials"]["alertId"] += "-2"
+    resolved = copy.deepcopy(active)
+    resolved["data"]["essentials"]["alertId"] += "-3"
+    resolved["data"]["alertContext"]["properties"]["stage"] = "Resolved"
+
+    created = webhook_client(AZURE, active).json()
+    recurred = webhook_client(AZURE, update).json()
+    closed = webhook_client(AZURE, resolved).json()
+
+    assert created["outcome"] == "created"
+    assert (recurred["outcome"], recurred["ticket_id"]) == ("correlated", created["ticket_id"])
+    assert (closed["outcome"], closed["ticket_id"]) == ("resolved", created["ticket_id"])
+    ticket = Ticket.objects.get(pk=created["ticket_id"])
+    assert ticket.occurrence_count == 2
+    assert ticket.resolved_at_source_at is not None
+    assert Ticket.objects.count() == 1
+
+
+def test_service_health_resolved_with_no_open_ticket_opens_nothing(webhook_client):
+    resolved = load("common_service_health.json")
+    resolved["data"]["alertContext"]["properties"]["stage"] = "Resolved"
+    answer = webhook_client(AZURE, resolved).json()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
+    assert Ticket.objects.count() == 0
+
+
+def test_resource_health_available_resolves_the_unavailable_ticket(webhook_client):
+    down = load("common_resource_health.json")
+    up = copy.deepcopy(down)
+    up["data"]["essentials"]["alertId"] += "-up"
+    up["data"]["alertContext"]["properties"].update(
+        currentHealthStatus="Available", previousHealthStatus="Unavailable"
+    )
+
+    opened = webhook_client(AZURE, down).json()
+    ended = webhook_client(AZURE, up).json()
+
+    assert opened["outcome"] == "created"
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+
+
+def test_two_rules_with_the_same_alert_id_open_two_tickets(webhook_client):
+    first = shared_payload("azure_common_metric_dynamic_fired.json")
+    second = copy.deepcopy(first)
+    second["data"]["essentials"]["alertRule"] = "storage-transactions-other-rule"
+
+    one = webhook_client(AZURE, first).json()
+    two = webhook_client(AZURE, second).json()
+
+    assert (one["outcome"], two["outcome"]) == ("created", "created")
+    assert one["ticket_id"] != two["ticket_id"]
+    pipelines = set(Ticket.objects.values_list("pipeline", flat=True))
+    assert pipelines == {"test-metricAlertRule", "storage-transactions-other-rule"}
+
+
+def test_metric_alert_ticket_is_explained_as_the_alert_without_gemini(webhook_client):
+    body = shared_payload("azure_noncommon_metric_alert_static_activated.json")
+    ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.rca_source == "rules"
+    assert ticket.rca_result.startswith(
+        "Metric alert 'test-metricAlertRule' fired on storage account 'test-storageAccount'"
+    )
+    assert "Transactions (total over 5 minutes) was 100, breaching the condition > 0" in (
+        ticket.rca_result
+    )
+    assert "Pipeline" not in ticket.rca_result
+    assert not any("run logs" in rec for rec in ticket.recommendations)
+
+
+def test_adf_failure_through_azure_monitor_is_still_an_adf_pipeline_ticket(webhook_client):
+    ticket_id = webhook_client(AZURE, load("adf_log_v2_pipeline_run.json")).json()["ticket_id"]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.processing_mode == "adf" and ticket.id.startswith("ADF-")
+    assert ticket.pipeline == "pl_sales_daily_load"
+    assert "pl_sales_daily_load" in ticket.rca_result
+    assert "Metric alert" not in ticket.rca_result and "Log search alert" not in ticket.rca_result
