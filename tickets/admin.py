@@ -20,6 +20,7 @@ from tickets import lifecycle
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import (
+    URGENCY_ORDERING,
     AuditLog,
     Occurrence,
     OwnershipRule,
@@ -57,6 +58,11 @@ class OutboundInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+def _is_changelist(request) -> bool:
+    match = request.resolver_match
+    return bool(match and match.url_name and match.url_name.endswith("changelist"))
 
 
 class SlaFilter(admin.SimpleListFilter):
@@ -196,10 +202,14 @@ class TicketAdmin(admin.ModelAdmin):
         return False  # tickets come from webhooks
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
-            return queryset.defer(*LIST_DEFERRED)
-        return queryset.defer("embedding")
+        if _is_changelist(request):
+            # The triage list: most urgent first unless a column header says otherwise. The
+            # annotation comes before the ordering that names it (ModelAdmin orders first).
+            return Ticket.objects.by_urgency().defer(*LIST_DEFERRED)
+        return super().get_queryset(request).defer("embedding")
+
+    def get_ordering(self, request):
+        return URGENCY_ORDERING if _is_changelist(request) else super().get_ordering(request)
 
     # --- columns and read-only displays --------------------------------------------------
 

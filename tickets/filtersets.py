@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -15,33 +16,21 @@ from rest_framework.request import Request
 from tickets.models import (
     ERROR_CLASSES,
     TICKET_PREFIXES,
+    URGENCY_ORDERING,
     Priority,
     Severity,
     SlaStatus,
     Status,
     Ticket,
+    TicketQuerySet,
 )
 
 SOURCE_CHOICES = [(source, source) for source in TICKET_PREFIXES]
 ERROR_TYPE_CHOICES = [(name, name) for name in ERROR_CLASSES]
 
-# Most severe first when ascending, like priority (P1 first).
-SEVERITY_RANK = {
-    Severity.CRITICAL: 0,
-    Severity.HIGH: 1,
-    Severity.MEDIUM: 2,
-    Severity.LOW: 3,
-}
-
 
 def with_severity_rank(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    return queryset.annotate(
-        severity_rank=Case(
-            *(When(severity=name, then=Value(rank)) for name, rank in SEVERITY_RANK.items()),
-            default=Value(len(SEVERITY_RANK)),
-            output_field=IntegerField(),
-        )
-    )
+    return cast(TicketQuerySet, queryset).with_severity_rank()
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -103,6 +92,7 @@ class TicketOrderingFilter(OrderingFilter):
     ends with the ticket id so pages are stable among equal values."""
 
     ordering_fields = (
+        "urgency",
         "timestamp",
         "severity",
         "priority",
@@ -111,12 +101,14 @@ class TicketOrderingFilter(OrderingFilter):
         "last_seen",
     )
     ordering_description = (
-        "Sort by one or more of: timestamp, severity, priority, sla_deadline, occurrence_count,"
-        " last_seen (prefix '-' for descending; the cursor follows the first). Default -timestamp."
+        "Sort by one or more of: urgency, timestamp, severity, priority, sla_deadline,"
+        " occurrence_count, last_seen (prefix '-' for descending; the cursor follows the first)."
+        " Default: most urgent first (breached, then least SLA time left, then severity;"
+        " acknowledged and resolved tickets last, newest first)."
     )
 
     def get_ordering(self, request, queryset, view) -> list[str]:
-        ordering = super().get_ordering(request, queryset, view) or ["-timestamp"]
+        ordering = super().get_ordering(request, queryset, view) or list(URGENCY_ORDERING)
         ordering = [
             term.replace("severity", "severity_rank") if term.lstrip("-") == "severity" else term
             for term in ordering
@@ -126,10 +118,13 @@ class TicketOrderingFilter(OrderingFilter):
         return ordering
 
     def get_default_ordering(self, view) -> list[str]:
-        return ["-timestamp"]
+        return list(URGENCY_ORDERING)
 
     def filter_queryset(self, request, queryset, view):
         ordering = self.get_ordering(request, queryset, view)
-        if any(term.lstrip("-") == "severity_rank" for term in ordering):
+        terms = {term.lstrip("-") for term in ordering}
+        if "urgency" in terms:
+            queryset = cast(TicketQuerySet, queryset).with_urgency()
+        elif "severity_rank" in terms:
             queryset = with_severity_rank(queryset)
         return queryset.order_by(*ordering)

@@ -30,10 +30,12 @@ from __future__ import annotations
 import fnmatch
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
@@ -78,10 +80,34 @@ class RcaSource(models.TextChoices):
     GEMINI = "gemini", "Gemini"
 
 
-# The functional API with (name, value) pairs: django-stubs models only its single-label form.
+# The functional API with (name, (value, label)) pairs, so the label is the class name as it is
+# ("DatabaseError", not the title-cased "Databaseerror"); django-stubs models only its
+# single-label form.
 ErrorType = models.TextChoices(  # type: ignore[call-overload]
-    "ErrorType", [(name, name) for name in ERROR_CLASSES]
+    "ErrorType", [(name, (name, name)) for name in ERROR_CLASSES]
 )
+
+# Most severe first when ascending, like priority (P1 first).
+SEVERITY_RANK = {
+    Severity.CRITICAL: 0,
+    Severity.HIGH: 1,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 3,
+}
+# Statuses whose SLA clock runs: these tickets are ordered by their deadline.
+SLA_RUNNING = (Status.OPEN, Status.IN_PROGRESS)
+# Urgency of a ticket whose SLA clock has stopped: this minus its creation time (in epoch
+# seconds), so those tickets come after every running one, newest first. 1e11 s is year 5138.
+_AFTER_RUNNING = 1e11
+URGENCY_ORDERING = ("urgency", "severity_rank", "id")
+
+
+def _epoch_seconds(expression: Any) -> Cast:
+    return Cast(
+        Func(expression, template="EXTRACT(EPOCH FROM %(expressions)s)"),
+        output_field=FloatField(),
+    )
+
 
 TICKET_PREFIXES = {
     "adf": "ADF",
@@ -99,6 +125,40 @@ def new_ticket_id(processing_mode: str, at: datetime | None = None) -> str:
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
+    def with_severity_rank(self) -> TicketQuerySet:
+        """Annotate `severity_rank`: 0 for Critical to 3 for Low."""
+        return self.annotate(
+            severity_rank=Case(
+                *(When(severity=name, then=Value(rank)) for name, rank in SEVERITY_RANK.items()),
+                default=Value(len(SEVERITY_RANK)),
+                output_field=IntegerField(),
+            )
+        )
+
+    def with_urgency(self) -> TicketQuerySet:
+        """Annotate `urgency` (and `severity_rank`): ascending is most urgent first.
+
+        A ticket whose SLA clock runs (open, in progress) has its SLA deadline as epoch
+        seconds, so breached tickets (deadline passed) come first, the most overdue first, then
+        the least time left. A ticket whose clock stopped (acknowledged, resolved) comes after
+        all of them, newest first. One number, so the API's cursor pagination can page on it
+        (`URGENCY_ORDERING` adds severity and the id for ties).
+        """
+        deadline = _epoch_seconds(Coalesce(F("sla_deadline"), F("timestamp")))
+        stopped = Value(_AFTER_RUNNING) - _epoch_seconds(F("timestamp"))
+        return self.with_severity_rank().annotate(
+            urgency=Case(
+                When(status__in=SLA_RUNNING, then=deadline),
+                default=stopped,
+                output_field=FloatField(),
+            )
+        )
+
+    def by_urgency(self) -> TicketQuerySet:
+        """Most urgent first: breached, then least SLA time left, then severity (the board,
+        the API's default ordering and admin all use this)."""
+        return self.with_urgency().order_by(*URGENCY_ORDERING)
+
     def unresolved(self) -> TicketQuerySet:
         """Still someone's problem: not acknowledged and not resolved at the source."""
         return self.exclude(status=Status.ACKNOWLEDGED).filter(resolved_at_source_at__isnull=True)

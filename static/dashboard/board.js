@@ -47,6 +47,8 @@
     article.dataset.id = card.id;
     article.dataset.status = card.status || "";
     article.dataset.timestamp = card.timestamp || "";
+    article.dataset.deadline = card.sla_deadline || "";
+    article.dataset.severity = card.severity || "";
 
     const top = el("div", "card-top");
     const sla = el("span", "sla js-sla");
@@ -119,10 +121,32 @@
     return null;
   }
 
+  /* Most urgent first, as the server orders a column (TicketQuerySet.by_urgency): a ticket
+   * whose SLA clock runs by its deadline (breached ones have the earliest), the others after
+   * them, newest first; then severity, then id. */
+  const SLA_RUNNING = { open: true, in_progress: true };
+  const SEVERITY_RANK = { Critical: 0, High: 1, Medium: 2, Low: 3 };
+
+  function urgency(node) {
+    const data = node.dataset;
+    const created = Date.parse(data.timestamp) || 0;
+    if (SLA_RUNNING[data.status]) return Date.parse(data.deadline) || created;
+    return 1e14 - created;
+  }
+
+  function moreUrgent(a, b) {
+    const ua = urgency(a);
+    const ub = urgency(b);
+    if (ua !== ub) return ua < ub;
+    const sa = SEVERITY_RANK[a.dataset.severity] ?? 4;
+    const sb = SEVERITY_RANK[b.dataset.severity] ?? 4;
+    if (sa !== sb) return sa < sb;
+    return a.dataset.id < b.dataset.id;
+  }
+
   function insertSorted(list, node) {
-    const at = Date.parse(node.dataset.timestamp) || 0;
     for (const child of list.children) {
-      if ((Date.parse(child.dataset.timestamp) || 0) < at) {
+      if (moreUrgent(node, child)) {
         list.insertBefore(node, child);
         return;
       }

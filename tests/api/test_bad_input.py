@@ -27,7 +27,7 @@ def forged_cursor(position: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "ordering", ["-timestamp", "severity", "occurrence_count", "-sla_deadline"]
+    "ordering", ["", "-timestamp", "severity", "occurrence_count", "-sla_deadline"]
 )
 @pytest.mark.parametrize("position", ["garbage", "a\x00b", "2025-13-45 00:00:00"])
 def test_a_forged_cursor_is_an_invalid_cursor(ordering, position):
@@ -57,7 +57,10 @@ def test_a_cursor_position_with_any_utc_offset_is_used_in_utc():
     make_ticket()
     api = jwt_client(make_user("viewer"))
 
-    response = api.get("/api/v1/tickets/", {"cursor": forged_cursor("2999-06-28 10:57:30+18:19")})
+    response = api.get(
+        "/api/v1/tickets/",
+        {"ordering": "-timestamp", "cursor": forged_cursor("2999-06-28 10:57:30+18:19")},
+    )
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1

@@ -142,7 +142,7 @@ def test_a_bad_filter_value_is_a_400_naming_it(api, variety, query, field):
 @pytest.mark.parametrize(
     "ordering, expected",
     [
-        (None, "dcba"),
+        (None, "acdb"),  # most urgent first: SLA deadlines a < c < d; b's clock stopped
         ("timestamp", "abcd"),
         ("severity", "acdb"),
         ("-severity", "bdca"),
@@ -151,7 +151,9 @@ def test_a_bad_filter_value_is_a_400_naming_it(api, variety, query, field):
         ("occurrence_count", "bdac"),
         ("-last_seen", "dcba"),
         ("sla_deadline", "abcd"),
-        ("not_a_field", "dcba"),
+        ("not_a_field", "acdb"),
+        ("-timestamp", "dcba"),
+        ("urgency", "acdb"),
     ],
 )
 def test_ordering(api, variety, ordering, expected):
@@ -179,7 +181,8 @@ def test_cursor_pagination_walks_every_ticket_once():
         body = api.get(url).json()
         seen += [item["id"] for item in body["results"]]
         url = body["next"]
-    expected = list(Ticket.objects.order_by("-timestamp").values_list("id", flat=True))
+    # All open with the same SLA: the least time left (the oldest) first.
+    expected = list(Ticket.objects.order_by("sla_deadline", "id").values_list("id", flat=True))
     assert seen == expected
 
     capped = api.get("/api/v1/tickets/?page_size=1000").json()
@@ -206,6 +209,31 @@ def test_cursor_pagination_over_equal_values_is_stable():
     rank = {"Critical": 0, "High": 1, "Medium": 2, "Low": 3}
     severity_of = dict(Ticket.objects.values_list("id", "severity"))
     assert [rank[severity_of[i]] for i in seen] == sorted(rank[severity_of[i]] for i in seen)
+
+
+def test_default_order_is_most_urgent_first_and_pages_through_mixed_statuses():
+    """Breached (most overdue first), then least SLA time left, then severity; tickets whose
+    clock stopped come last, newest first; cursor pages neither skip nor repeat."""
+    api = jwt_client(make_user("viewer"))
+    now = datetime.now(UTC)
+    expected = [
+        make_ticket(status="in_progress", sla_status="Breached", sla_deadline=now - timedelta(1)),
+        make_ticket(status="open", sla_status="Breached", sla_deadline=now - timedelta(hours=2)),
+        make_ticket(status="open", severity="High", sla_deadline=now + timedelta(minutes=58)),
+        make_ticket(status="open", severity="Low", sla_deadline=now + timedelta(minutes=58)),
+        make_ticket(status="open", severity="Low", sla_deadline=now + timedelta(hours=20)),
+        make_ticket(status="acknowledged", sla_status="Met", timestamp=now - timedelta(1)),
+        make_ticket(status="acknowledged", sla_status="Met", timestamp=now - timedelta(2)),
+    ]
+    seen: list[str] = []
+    url = "/api/v1/tickets/?page_size=2"
+    while url:
+        body = api.get(url).json()
+        seen += [item["id"] for item in body["results"]]
+        url = body["next"]
+    assert seen == [ticket.pk for ticket in expected]
+    back = api.get(api.get("/api/v1/tickets/?page_size=2").json()["next"]).json()["previous"]
+    assert ids(api.get(back)) == [ticket.pk for ticket in expected[:2]]
 
 
 def _list_queries(api, query: str = "") -> int:

@@ -431,6 +431,14 @@ def test_live_board_detail_and_acknowledge(
     wait(browser, lambda d: column_of(d, ticket_id) == "open")
     assert not_reloaded(browser)
     assert card_text(browser, ticket_id, "pipeline") == "pl_copy_sales_orders"
+    # Inserted where the server puts it: most urgent first (breached ones above it).
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'.column-list[data-column=\"open\"] .card')).map((card) => card.dataset.id);"
+    )
+    urgent_first = Ticket.objects.filter(status="open").by_urgency()
+    assert shown == list(urgent_first.values_list("id", flat=True))
+    assert shown.index(ticket_id) > 0
     # The SLA clock ticks in the browser.
     first = browser.execute_script(
         "return document.querySelector('.card[data-id=\"' + arguments[0] + '\"] .js-sla')"

@@ -225,7 +225,29 @@ def test_board_limits_each_column(monkeypatch):
         make_ticket()
     html = client_for("viewer").get("/").content.decode()
     assert column_html(html, "open").count("<article") == 2
-    assert "Showing the 2 most recent of 3." in html
+    assert "Showing the 2 most urgent of 3." in html
+
+
+def test_board_columns_put_the_most_urgent_first():
+    """A P2 with 58 minutes left comes before P4s with a day left, however new they are."""
+    now = timezone.now()
+    day_left = [
+        make_ticket(severity="Low", priority="P4", sla_deadline=now + timedelta(hours=23 + i))
+        for i in range(2)
+    ]
+    urgent = make_ticket(priority="P2", sla_deadline=now + timedelta(minutes=58))
+    breached = make_ticket(sla_status="Breached", sla_deadline=now - timedelta(minutes=5))
+    same_deadline_critical = make_ticket(severity="Critical", sla_deadline=day_left[0].sla_deadline)
+    acked_old = make_ticket(status="acknowledged", sla_status="Met")
+    acked_new = make_ticket(status="acknowledged", sla_status="Met", timestamp=now)
+
+    html = client_for("viewer").get("/").content.decode()
+
+    open_ids = re.findall(r'data-id="([^"]+)"', column_html(html, "open"))
+    expected = [breached, urgent, same_deadline_critical, day_left[0], day_left[1]]
+    assert open_ids == [ticket.pk for ticket in expected]
+    acked_ids = re.findall(r'data-id="([^"]+)"', column_html(html, "acknowledged"))
+    assert acked_ids == [acked_new.pk, acked_old.pk]  # clock stopped: newest first
 
 
 # --- ticket detail ------------------------------------------------------------------------------

@@ -59,6 +59,30 @@ def test_changelist_shows_the_triage_columns_without_n_plus_one(django_assert_ma
         assert column in html
 
 
+def test_changelist_puts_the_most_urgent_first_and_shows_class_names_as_they_are():
+    now = timezone.now()
+    relaxed = make_ticket(1, severity="Low", sla_deadline=now + timedelta(hours=23))
+    urgent = make_ticket(2, severity="High", sla_deadline=now + timedelta(minutes=58))
+    breached = make_ticket(
+        3,
+        sla_status="Breached",
+        sla_deadline=now - timedelta(minutes=1),
+        error_type="DatabaseError",
+    )
+    done = make_ticket(4, status="acknowledged", sla_status="Met", error_type="ResourceExhaustion")
+
+    client = staff("viewer")
+    html = client.get(CHANGELIST).content.decode()
+
+    positions = [html.index(f">{ticket.pk}<") for ticket in (breached, urgent, relaxed, done)]
+    assert positions == sorted(positions)
+    assert "DatabaseError" in html and "ResourceExhaustion" in html
+    assert "Databaseerror" not in html and "Resourceexhaustion" not in html
+    # A column header still sorts by that column (o=4: the pipeline, ascending).
+    by_pipeline = client.get(CHANGELIST, {"o": "4"}).content.decode()
+    assert by_pipeline.index(">pl_sales_2<") < by_pipeline.index(">pl_sales_3<")
+
+
 def test_search_by_jira_key_and_filter_by_overdue_sla():
     client = staff("viewer")
     make_ticket(1)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -42,7 +42,7 @@ from tickets.dashboard.forms import (
 )
 from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
 from tickets.login_throttle import ThrottledAuthenticationForm
-from tickets.models import Occurrence, Status, Ticket
+from tickets.models import Occurrence, Status, Ticket, TicketQuerySet
 from tickets.presenters import CARD_FIELDS, ticket_card
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
 
@@ -251,7 +251,7 @@ def board(request: HttpRequest) -> HttpResponse:
     tickets = form.apply(Ticket.objects.only(*CARD_FIELDS))
     columns = []
     for status, label in COLUMNS:
-        in_column = tickets.filter(status=status).order_by("-timestamp")
+        in_column = cast(TicketQuerySet, tickets.filter(status=status)).by_urgency()
         cards = [display_card(t) for t in in_column[:COLUMN_LIMIT]]
         total = len(cards) if len(cards) < COLUMN_LIMIT else in_column.count()
         columns.append({"status": status, "label": label, "cards": cards, "total": total})
