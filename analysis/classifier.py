@@ -321,6 +321,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # The platform's limit on concurrent runs, which Databricks reports under a
+            # rate-limit code (REQUEST_LIMIT_EXCEEDED): a capacity limit, not throttling.
+            "concurrent_run_limit",
+            4.5,
+            r"already \d+ active runs|active runs \(limit|max(?:imum)? concurrent runs"
+            r"|concurrent runs? limit",
+            _I,
+        ),
+        (
             "executor_lost",
             4.0,
             r"executorlostfailure|lost executor|executor lost|executor heartbeat timed out"
@@ -433,7 +442,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|arithmetic overflow|value too long for type|data too long for column"
             r"|would be truncated|data truncation|truncated value|invalid column length"
             r"|sparkarithmeticexception|divide_by_zero|arithmetic_overflow|outofboundsdatetime"
-            r"|out of bounds (?:nanosecond )?timestamp",
+            r"|out of bounds (?:nanosecond )?timestamp"
+            # A value that does not fit its numeric type: overflow, precision, range.
+            r"|numeric (?:field |data |value )?overflow|decimal overflow"
+            r"|number out of representable range|out of range for (?:type|data ?type|column)"
+            r"|precision \d+ exceeds|exceeds (?:the )?max(?:imum)? precision"
+            r"|can only support precision",
             _I,
         ),
         (
@@ -535,6 +549,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _status("429", r"too many requests|quota")
             + r"|too many requests|rate limit|rate exceeded|throttl|reduce your request rate"
             r"|slow ?down|request_?limit_?exceeded|ratelimit|rate_limit|too many calls"
+            r"|too many 429 error responses"
             r"|requests per (?:second|minute"
             r"|hour)",
             _I,
@@ -586,7 +601,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"timed[ -]?out|timeout expired|timeout period elapsed|timeout exceeded|timeout, pid"
             r"|timeout occurred|deadline[_ ]exceeded|exceeded (?:the |its )?timeout"
             r"|exceeds the specified timeout|took too long|execution time exceeded"
-            r"|could not execute broadcast in|reached its .{0,40}timeout",
+            r"|could not execute broadcast in|reached its .{0,40}timeout"
+            # Spelled as two words ("Time out to retry."); "timeout while" is often a cause
+            # quoted inside another failure.
+            r"|\btime out (?:to|after|waiting)",
             _I,
         ),
         (
@@ -606,7 +624,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "missing_definition",
             4.0,
-            r"variable \S+ does not exist|conn(?:ection)?_?id .{0,60}(?:isn't|is not|not) defined"
+            r"variable:? \S+ does not exist|conn(?:ection)?_?id .{0,60}(?:isn't|is not|not) defined"
+            r"|connection_not_found|variable_not_found"
             r"|airflownotfoundexception|input ?widget ?not ?defined|no input widget named"
             r"|linked ?service .{0,80}(?:not found|does not exist|is invalid|should)"
             r"|linkedservicenotfound|could not load resource"
@@ -615,6 +634,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|notebook .{0,80}does not exist|failed to (?:get|retrieve|fetch|read) (?:the )?secret"
             r"|could not find profile|profile .{0,60}(?:not found|does not exist)"
             r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist",
+            _I,
+        ),
+        (
+            # Something the run needs is not registered where it is looked up: an Azure
+            # resource provider, a filesystem scheme, a plugin or dialect.
+            "not_registered",
+            4.0,
+            r"missingsubscriptionregistration|not registered to use namespace"
+            r"|must be registered to use namespace|subscription (?:is )?not registered"
+            r"|(?:provider|namespace|plugin|dialect|extension|scheme|connector)\b.{0,60}"
+            r"\b(?:is |was )?not registered|no ?filesystem for scheme|can't load plugin",
             _I,
         ),
         (
@@ -746,7 +776,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
             r"|airflowdagcycleexception|cycle detected in dag|task not serializable"
             r"|notserializableexception|changed size during iteration"
-            r"|truth value of an? \w+ is ambiguous",
+            r"|truth value of an? \w+ is ambiguous"
+            # TypeError texts, for logs that print the message without the class name.
+            r"|unsupported operand type|can only concatenate|must be (?:str|int|real number)"
+            r", not|not supported between instances of|object of type .{0,40} has no len",
             _I,
         ),
         ("crash", 2.0, r"sigsegv|segmentation fault|core dumped", _I),

@@ -1,0 +1,107 @@
+"""Classification of error messages the rules were not written from.
+
+`fresh_errors.jsonl` holds real messages from public issue trackers, each labelled (before the
+classifier was run on it) with the class an on-call engineer acts on first, and its source URL.
+The variants below are further wordings of the families those messages exposed as weak spots:
+a missing or unregistered thing, terse timeouts, numeric overflow and precision, Python type
+errors printed without their class name. Plain functions, no database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from analysis.classifier import ERROR_CLASSES, classify_error
+
+FRESH_SET = Path(__file__).resolve().parent / "fresh_errors.jsonl"
+
+
+def _rows() -> list[dict]:
+    return [json.loads(line) for line in FRESH_SET.read_text().splitlines() if line.strip()]
+
+
+def test_fresh_set_is_real_labelled_and_sourced() -> None:
+    rows = _rows()
+    assert len(rows) >= 60
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert len({row["message"] for row in rows}) == len(rows)
+    for row in rows:
+        assert row["label"] in ERROR_CLASSES and row["label"] != "Unknown"
+        assert row.get("alt_label", row["label"]) in ERROR_CLASSES
+        assert row["source"].startswith("https://github.com/")
+    assert len(Counter(row["label"] for row in rows)) >= 9
+
+
+def test_fresh_set_accuracy_per_label() -> None:
+    correct: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    misses = []
+    for row in _rows():
+        predicted = classify_error(row["message"]).error_type
+        total[row["label"]] += 1
+        if predicted in (row["label"], row.get("alt_label")):
+            correct[row["label"]] += 1
+        else:
+            misses.append(f"{row['id']}: {row['label']} -> {predicted}")
+    assert sum(correct.values()) / sum(total.values()) >= 0.9, misses
+    for label, count in total.items():
+        assert correct[label] / count >= 0.75, (label, misses)
+
+
+VARIANTS = [
+    # A value that does not fit its numeric type.
+    ("DataError", 'ERROR:  value "2147483648" is out of range for type integer'),
+    ("DataError", "SparkArithmeticException: Decimal precision 40 exceeds max precision 38."),
+    ("DataError", "ERROR: numeric field overflow"),
+    ("DataError", "Number out of representable range: type FIXED[SB16](38,0){nullable=true}"),
+    # Something needed is missing or not registered.
+    ("ConfigurationError", 'java.io.IOException: No FileSystem for scheme "abfss"'),
+    (
+        "ConfigurationError",
+        "sqlalchemy.exc.NoSuchModuleError: Can't load plugin: sqlalchemy.dialects:snowflake",
+    ),
+    (
+        "ConfigurationError",
+        "The resource provider 'Microsoft.Databricks' is not registered in subscription 'x'.",
+    ),
+    ("ConfigurationError", "Variable: s3_bucket does not exist"),
+    ("ConfigurationError", "AirflowRuntimeError: VARIABLE_NOT_FOUND: {'key': 'env'}"),
+    # Terse timeouts.
+    ("TimeoutError", "Time out after 300 seconds."),
+    ("TimeoutError", "Operation timed out"),
+    # Python type errors without the class name.
+    ("CodeError", 'can only concatenate str (not "int") to str'),
+    ("CodeError", "'<' not supported between instances of 'str' and 'int'"),
+    # Run concurrency limits and throttled responses.
+    ("ResourceExhaustion", "There are already 1000 active runs (limit: 1000)."),
+    (
+        "ExternalServiceError",
+        "Max retries exceeded (Caused by ResponseError('too many 429 error responses'))",
+    ),
+]
+
+
+@pytest.mark.parametrize(("expected", "message"), VARIANTS)
+def test_variants_of_the_weak_families(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "message"),
+    [
+        # "timeout while ..." quoted as the reason of another failure stays that failure.
+        (
+            "ExternalServiceError",
+            "ADD_NODES_FAILED: Unable to add 1 container to the cluster. Reason: Unexpected "
+            "startup failure. Internal error message: Timeout while placing nodes.",
+        ),
+        # A stack overflow or a buffer overflow is not a numeric overflow.
+        ("CodeError", "java.lang.StackOverflowError\n\tat com.acme.Tree.walk(Tree.scala:10)"),
+    ],
+)
+def test_new_wordings_do_not_capture_neighbours(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected
