@@ -376,6 +376,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.5,
             r"invalid_client|invalid_grant|unauthorized_client"
             r"|failed to get (?:the )?(?:access )?token"
+            r"|(?:unable|failed) to (?:fetch|acquire|obtain|retrieve) (?:an? |the )?(?:\w+ )?token"
             # "(invalid token)" in parentheses is an XML/JSON parser's complaint, not a credential.
             r"|token (?:has )?expired|expiredtoken|(?<!\()invalid (?:access |refresh |sas )?token"
             r"|token is (?:invalid|expired|not valid)|invalid client secret"
@@ -447,7 +448,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|numeric (?:field |data |value )?overflow|decimal overflow"
             r"|number out of representable range|out of range for (?:type|data ?type|column)"
             r"|precision \d+ exceeds|exceeds (?:the )?max(?:imum)? precision"
-            r"|can only support precision",
+            r"|can only support precision"
+            r"|\b(?:small|big|tiny)?int(?:eger)? out of range|out of range: value too (?:small|large)",
             _I,
         ),
         (
