@@ -449,7 +449,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|number out of representable range|out of range for (?:type|data ?type|column)"
             r"|precision \d+ exceeds|exceeds (?:the )?max(?:imum)? precision"
             r"|can only support precision"
-            r"|\b(?:small|big|tiny)?int(?:eger)? out of range|out of range: value too (?:small|large)",
+            r"|\b(?:small|big|tiny)?int(?:eger)? out of range"
+            r"|out of range: value too (?:small|large)",
             _I,
         ),
         (
