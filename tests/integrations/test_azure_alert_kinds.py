@@ -297,7 +297,7 @@ def test_activity_log_event_on_a_data_factory_is_not_an_adf_pipeline_failure() -
 
 # --- budgets ---------------------------------------------------------------------------------
 
-OLDER_BUDGET = {
+OLDER_BUDGET: dict[str, Any] = {
     # The sample body Microsoft Learn gives for budget notifications to an action group.
     "schemaId": "AIP Budget Notification",
     "data": {
