@@ -104,7 +104,7 @@ class TicketOrderingFilter(OrderingFilter):
         "Sort by one or more of: urgency, timestamp, severity, priority, sla_deadline,"
         " occurrence_count, last_seen (prefix '-' for descending; the cursor follows the first)."
         " Default: most urgent first (breached, then least SLA time left, then severity;"
-        " acknowledged and resolved tickets last, newest first)."
+        " tickets whose SLA clock stopped, i.e. not open or in progress, last, newest first)."
     )
 
     def get_ordering(self, request, queryset, view) -> list[str]:

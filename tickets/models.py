@@ -140,7 +140,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
         A ticket whose SLA clock runs (open, in progress) has its SLA deadline as epoch
         seconds, so breached tickets (deadline passed) come first, the most overdue first, then
-        the least time left. A ticket whose clock stopped (acknowledged, resolved) comes after
+        the least time left. A ticket whose clock stopped (any other status) comes after
         all of them, newest first. One number, so the API's cursor pagination can page on it
         (`URGENCY_ORDERING` adds severity and the id for ties).
         """
