@@ -1020,9 +1020,8 @@ def _settle_activity_event(alert: _Alert) -> None:
             # Every update of one incident is an occurrence of one ticket.
             alert.run_key = alert.resolve_key = f"azure:{alert.rule_key}|servicehealth:{tracking}"
         stage = str(details.get("stage", "")).lower()
-        if stage in _SERVICE_HEALTH_OVER or str(details.get("health_event_status", "")).lower() in {
-            "resolved"
-        }:
+        event_status = str(details.get("health_event_status", "")).lower()
+        if stage in _SERVICE_HEALTH_OVER or event_status == "resolved":
             alert.kind = EventKind.RESOLVED
         elif str(details.get("incident_type", "")).lower() == "informational":
             alert.kind = EventKind.IGNORED
