@@ -6,10 +6,15 @@ Schemas accepted (Microsoft Learn, "Common alert schema" and "Noncommon alert sc
 - `AzureMonitorMetricAlert`: the older metric alert body;
 - `Microsoft.Insights/activityLogs`: the older activity log alert body;
 - `Microsoft.Insights/LogAlert` (Application Insights) and the schema-less Log Analytics body of
-  the legacy log search alerts (API up to 2018-04-16).
+  the legacy log search alerts (API up to 2018-04-16);
+- `AIP Budget Notification`: the Cost Management budget body.
 
-An alert whose target is an Azure Data Factory becomes an ADF failure (`processing_mode="adf"`),
-named after the pipeline its dimensions or result rows carry.
+A metric or log alert whose target is an Azure Data Factory becomes an ADF failure
+(`processing_mode="adf"`), named after the pipeline its dimensions or result rows carry. Every
+other alert keeps its kind in `details["alert_kind"]` (metric, log_search, activity_*,
+service_health, resource_health, smart_detector, prometheus, budget) with the facts that explain
+it; activity log and health events that report no problem open no ticket
+(`_settle_activity_event`).
 """
 
 from __future__ import annotations
