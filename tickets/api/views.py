@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.templatetags.static import static
+from django.utils.duration import duration_iso_string
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -127,6 +128,8 @@ class CheckedCursorPagination(CursorPagination):
             if isinstance(value, datetime):  # PostgreSQL takes UTC offsets up to 15:59 only
                 value = value.astimezone(UTC)
                 position = value.isoformat()
+            elif isinstance(value, timedelta):  # an interval PostgreSQL parses (ISO 8601)
+                position = duration_iso_string(value)
             field.get_prep_value(value)
         except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
             raise NotFound(self.invalid_cursor_message) from exc
