@@ -10,7 +10,8 @@ import pytest
 from analysis import services
 from analysis.models import LlmCall
 from integrations.ingest import ingest_delivery
-from tests.conftest import local_payload
+from tests.conftest import LOCAL_PAYLOADS as PAYLOADS
+from tests.conftest import local_payload, shared_payload
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tickets import lifecycle
 from tickets.lifecycle import Actor
@@ -261,3 +262,26 @@ def test_similar_past_tickets_ground_the_prompt(gemini):
     assert past.pk in prompt and "acknowledged by maria after" in prompt
     assert ticket.details["grounded_on"] == [past.pk]
     assert ticket.details["similar"][0]["id"] == past.pk
+
+
+def test_an_azure_alert_is_presented_to_gemini_as_that_kind_of_alert(gemini):
+    body = shared_payload("azure_noncommon_metric_alert_static_activated.json")
+    result = ingest_delivery("azure-monitor", json.dumps(body).encode())
+
+    analysed(Ticket.objects.get(pk=result.ticket_id))
+
+    request = gemini.generate_requests()[-1].body
+    system = request["systemInstruction"]["parts"][0]["text"]
+    prompt = request["contents"][0]["parts"][0]["text"]
+    assert "failure.azure_alert" in system and "not a pipeline run" in system
+    assert '"azure_alert": "metric"' in prompt
+
+
+def test_an_adf_failure_reported_by_an_azure_alert_stays_a_pipeline_failure(gemini):
+    body = json.loads((PAYLOADS / "azure" / "adf_log_v2_pipeline_run.json").read_text())
+    result = ingest_delivery("azure-monitor", json.dumps(body).encode())
+
+    analysed(Ticket.objects.get(pk=result.ticket_id))
+
+    prompt = gemini.generate_requests()[-1].body["contents"][0]["parts"][0]["text"]
+    assert '"azure_alert"' not in prompt
