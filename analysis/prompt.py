@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.redaction import redact, redact_data
-from tickets.models import ERROR_CLASSES, Ticket
+from tickets.models import ERROR_CLASSES, Status, Ticket
 
 MAX_MESSAGE_CHARS = 8000
 MAX_RCA_CHARS = 600
@@ -69,6 +69,8 @@ def _alert_kind(ticket: Ticket) -> dict[str, str]:
 
 
 def _resolution(ticket: Ticket) -> str:
+    if ticket.status == Status.RESOLVED:
+        return f"resolved by {ticket.resolved_by} after {ticket.resolve_seconds}s"
     if ticket.resolved_at_source_at:
         return "recovered at the source"
     if ticket.ack_ts:

@@ -54,7 +54,7 @@ from integrations.models import (
 )
 from integrations.transports import BlobTransport, JiraTransport, SlackTransport, TransportError
 from rca_project.observability import OUTBOUND_ATTEMPTS, tracking
-from tickets import lifecycle
+from tickets import jira_status, lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Ticket
 
@@ -160,7 +160,7 @@ def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = ""
     if not OutboundDelivery.objects.filter(ticket_id=ticket_id).exists():
         return  # not fanned out yet: the initial deliveries will show the current state
     change = {"action": action, "actor": actor.name, "via": actor.kind, "note": note}
-    lifecycle_change = action in {"acknowledge", "start_progress", "reopen"}
+    lifecycle_change = action in {"acknowledge", "start_progress", "resolve", "reopen", "regressed"}
     thread = lifecycle_change or action in {"resolved_at_source", "sla_breached"}
     schedule(
         ticket_id,
@@ -359,7 +359,7 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> None:
             labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
         )
     if ticket.status != "open":  # changed before the issue existed
-        jira.transition_to(key, messages.JIRA_STATUS_FOR[ticket.status])
+        _jira_transition(jira, key, ticket)
     Ticket.objects.filter(pk=ticket.pk).update(itsm_ticket_id=key)
     ticket.itsm_ticket_id = key
     lifecycle.write_audit(ticket, Actor.system("jira"), "jira issue linked", details={"key": key})
@@ -422,12 +422,19 @@ def _remove_jira_duplicates(
     )
 
 
+def _jira_transition(jira: JiraTransport, key: str, ticket: Ticket) -> None:
+    """Move the issue to the JIRA status the admin-editable map gives the ticket's status."""
+    target = jira_status.jira_status_for(ticket.status)
+    if target:
+        jira.transition_to(key, target)
+
+
 def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     ticket = _fresh(row)
     key = ticket.itsm_ticket_id or _wait_for(ticket, OutboundAction.JIRA_CREATE, "JIRA issue")
     if _reconciled(ticket, OutboundAction.JIRA_RECONCILE):  # late requests may land later still
         _remove_jira_duplicates(jira, ticket, keep=key)
-    jira.transition_to(key, messages.JIRA_STATUS_FOR[ticket.status])
+    _jira_transition(jira, key, ticket)
     change = row.payload
     jira.add_comment(key, messages.jira_comment(change["action"], change["actor"], change["note"]))
 

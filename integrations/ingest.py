@@ -39,7 +39,7 @@ PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
 }
 
 # Outcomes that leave work for the background (analysis now, fan-out later).
-NEEDS_PROCESSING = {Outcome.CREATED, Outcome.CORRELATED, Outcome.RESOLVED}
+NEEDS_PROCESSING = {Outcome.CREATED, Outcome.CORRELATED, Outcome.REGRESSED, Outcome.RESOLVED}
 
 
 class RejectedDelivery(Exception):

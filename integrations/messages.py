@@ -20,14 +20,8 @@ SEVERITY_EMOJI = {
     "Low": ":white_circle:",
 }
 JIRA_PRIORITY = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
-# Our status -> the JIRA status name it corresponds to, and back. Keyed by `str`: it is looked up
-# with `Ticket.status` as loaded from the database, a plain string.
-JIRA_STATUS_FOR: dict[str, str] = {
-    Status.OPEN: "To Do",
-    Status.IN_PROGRESS: "In Progress",
-    Status.ACKNOWLEDGED: "Done",
-}
 SLACK_ACK_ACTION, SLACK_TAKE_ACTION = "rca_acknowledge", "rca_take"
+SLACK_RESOLVE_ACTION = "rca_resolve"
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -44,8 +38,10 @@ def slack_escape(text: str, limit: int = 2900) -> str:
 
 
 def _status_line(ticket: Ticket) -> str:
+    if ticket.status == Status.RESOLVED:
+        return f":white_check_mark: Resolved by {slack_escape(ticket.resolved_by, 80)}"
     if ticket.status == Status.ACKNOWLEDGED:
-        return f":white_check_mark: Acknowledged by {slack_escape(ticket.ack_user, 80)}"
+        return f":eyes: Acknowledged by {slack_escape(ticket.ack_user, 80)}"
     if ticket.status == Status.IN_PROGRESS:
         return ":hammer_and_wrench: In progress"
     if ticket.resolved_at_source_at:
@@ -86,16 +82,18 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]},
     ]
-    if ticket.status != Status.ACKNOWLEDGED:
-        buttons = [
-            {
-                "type": "button",
-                "action_id": SLACK_ACK_ACTION,
-                "text": {"type": "plain_text", "text": "Acknowledge"},
-                "style": "primary",
-                "value": ticket.pk,
-            }
-        ]
+    if ticket.status != Status.RESOLVED:
+        buttons = []
+        if ticket.status != Status.ACKNOWLEDGED:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": SLACK_ACK_ACTION,
+                    "text": {"type": "plain_text", "text": "Acknowledge"},
+                    "style": "primary",
+                    "value": ticket.pk,
+                }
+            )
         if ticket.status == Status.OPEN:
             buttons.append(
                 {
@@ -105,6 +103,14 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
                     "value": ticket.pk,
                 }
             )
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": SLACK_RESOLVE_ACTION,
+                "text": {"type": "plain_text", "text": "Resolve"},
+                "value": ticket.pk,
+            }
+        )
         blocks.append({"type": "actions", "block_id": f"rca:{ticket.pk}", "elements": buttons})
     return text, blocks
 

@@ -35,6 +35,7 @@ class Outcome(models.TextChoices):
     CREATED = "created"
     DUPLICATE = "duplicate"
     CORRELATED = "correlated"
+    REGRESSED = "regressed"  # a repeat of a resolved failure reopened its ticket
     SUPPRESSED = "suppressed"
     RESOLVED = "resolved"
     IGNORED = "ignored"

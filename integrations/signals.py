@@ -14,7 +14,9 @@ logger = logging.getLogger(__name__)
 FOLLOWED = {
     "acknowledge",
     "start_progress",
+    "resolve",
     "reopen",
+    "regressed",
     "recurred",
     "resolved_at_source",
     "sla_breached",

@@ -13,24 +13,31 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from analysis.redaction import redact
-from integrations.messages import JIRA_STATUS_FOR, SLACK_ACK_ACTION, SLACK_TAKE_ACTION
+from integrations.messages import SLACK_ACK_ACTION, SLACK_RESOLVE_ACTION, SLACK_TAKE_ACTION
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
-from tickets import lifecycle
+from tickets import jira_status, lifecycle
 from tickets.lifecycle import Actor, TransitionError
-from tickets.models import ActorKind, Occurrence, Status, Ticket
+from tickets.models import ActorKind, Occurrence, Resolution, Status, Ticket
 
-TICKET_STATUS_FOR_JIRA = {name.lower(): status for status, name in JIRA_STATUS_FOR.items()}
 # From each state, the lifecycle steps that reach each other state. Looked up with the locked
-# ticket's status, a plain string from the database.
+# ticket's status, a plain string from the database. An acknowledged ticket whose issue moves
+# to the in-progress status stays acknowledged: that is where we put its issue ourselves.
 PATHS: dict[tuple[str, str], list[str]] = {
     (Status.OPEN, Status.IN_PROGRESS): ["start_progress"],
     (Status.OPEN, Status.ACKNOWLEDGED): ["acknowledge"],
+    (Status.OPEN, Status.RESOLVED): ["resolve"],
     (Status.IN_PROGRESS, Status.ACKNOWLEDGED): ["acknowledge"],
     (Status.IN_PROGRESS, Status.OPEN): ["reopen"],
+    (Status.IN_PROGRESS, Status.RESOLVED): ["resolve"],
     (Status.ACKNOWLEDGED, Status.OPEN): ["reopen"],
-    (Status.ACKNOWLEDGED, Status.IN_PROGRESS): ["reopen", "start_progress"],
+    (Status.ACKNOWLEDGED, Status.RESOLVED): ["resolve"],
+    (Status.RESOLVED, Status.OPEN): ["reopen"],
+    (Status.RESOLVED, Status.IN_PROGRESS): ["reopen", "start_progress"],
+    (Status.RESOLVED, Status.ACKNOWLEDGED): ["reopen", "acknowledge"],
 }
+# A JIRA comment on a resolved ticket that starts with this records what fixed it.
+FIX_COMMENT_PREFIX = "fix:"
 
 
 class UnknownTicket(Exception):
@@ -68,10 +75,12 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
                 "jira comment",
                 details={"issue": event.issue_key, "comment": redact(event.comment_body)[:2000]},
             )
+            if _record_fix_comment(ticket.pk, event, actor):
+                return ticket.pk, "comment recorded as the fix"
             return ticket.pk, "comment recorded"
         if not event.status_to:
             return ticket.pk, "nothing to apply"
-        target = TICKET_STATUS_FOR_JIRA.get(event.status_to.lower())
+        target = jira_status.ticket_status_for(event.status_to)
         if target is None:
             return ticket.pk, f"status '{event.status_to[:40]}' not mapped"
         locked = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket.pk)
@@ -87,12 +96,39 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
         if not steps:
             return ticket.pk, "already in that state"
         for step in steps:
-            lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
+            if step == "resolve":
+                # The comment left with the resolving transition says what fixed it.
+                fix = "" if _is_us(event) else event.comment_body
+                lifecycle.resolve(ticket.pk, actor, note=f"JIRA {event.issue_key}", fix=fix)
+            else:
+                lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
         return ticket.pk, f"status set to {target}"
 
 
+def _record_fix_comment(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:
+    """`Fix: …` commented on a resolved ticket's issue is the fix, unless one is recorded."""
+    body = event.comment_body.strip()
+    if not body.lower().startswith(FIX_COMMENT_PREFIX):
+        return False
+    ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
+    if ticket.status != Status.RESOLVED or Resolution.objects.filter(ticket=ticket).exists():
+        return False
+    fix = body[len(FIX_COMMENT_PREFIX) :].strip()
+    if not fix:
+        return False
+    lifecycle.record_fix(ticket, fix, actor, note=f"JIRA {event.issue_key}")
+    return True
+
+
+SLACK_STEPS = {
+    SLACK_ACK_ACTION: "acknowledge",
+    SLACK_TAKE_ACTION: "start_progress",
+    SLACK_RESOLVE_ACTION: "resolve",
+}
+
+
 def apply_slack_action(action: SlackAction) -> str:
-    if action.action_id not in (SLACK_ACK_ACTION, SLACK_TAKE_ACTION):
+    if action.action_id not in SLACK_STEPS:
         return "ignored: not one of our buttons"
     if not Ticket.objects.filter(pk=action.ticket_id).exists():
         raise UnknownTicket(f"no ticket {action.ticket_id[:64]}")
@@ -102,7 +138,7 @@ def apply_slack_action(action: SlackAction) -> str:
         else None
     )
     actor = Actor(ActorKind.SLACK, user.get_username() if user else action.username, user)
-    step = "acknowledge" if action.action_id == SLACK_ACK_ACTION else "start_progress"
+    step = SLACK_STEPS[action.action_id]
     with transaction.atomic():
         if not Occurrence.objects.claim(action.dedup_key):
             return "replay ignored"

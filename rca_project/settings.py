@@ -92,7 +92,13 @@ try:
         "WEBHOOK_BODY_TIMEOUT_SECONDS", 10.0, validate=lambda v: v > 0
     )
 
-    CORRELATION_WINDOW = timedelta(seconds=env.int("CORRELATION_WINDOW_SECONDS", 3600))
+    # A repeat of a resolved failure within this window reopens its ticket as a regression;
+    # later, it opens a new ticket linked to the old one.
+    REGRESSION_WINDOW = timedelta(
+        seconds=env.int("REGRESSION_WINDOW_SECONDS", 14 * 24 * 3600, validate=lambda n: n >= 0)
+    )
+    # A source's own recovery (ADF run succeeded, Databricks on_success...) resolves the ticket.
+    RESOLVE_ON_SOURCE_RECOVERY = env.bool("RESOLVE_ON_SOURCE_RECOVERY", True)
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")
     DEFAULT_FINOPS_OWNER = env.str("DEFAULT_FINOPS_OWNER", "on-call")
     DEFAULT_FINOPS_COST_CENTER = env.str("DEFAULT_FINOPS_COST_CENTER", "")

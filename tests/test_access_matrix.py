@@ -23,7 +23,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from analysis.models import LlmCall, LlmOutcome
 from integrations.models import OutboundAction, OutboundDelivery, OutboundStatus, Target
 from tests.api import make_ticket
-from tickets.models import AuditLog, Occurrence, SlaPolicy, Status, Ticket
+from tickets.models import (
+    AuditLog,
+    JiraStatusMapping,
+    Occurrence,
+    Resolution,
+    SlaPolicy,
+    Status,
+    Ticket,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +100,8 @@ ADMIN_MODELS = {
     "tickets.ownershiprule": ("V", "A", "A"),
     "tickets.suppressionrule": ("V", "A", "A"),
     "tickets.slapolicy": ("V", "A", "A"),
+    "tickets.jirastatusmapping": ("V", "A", "A"),
+    "tickets.resolution": ("V", "-", "-"),
     "integrations.webhookdelivery": ("V", "-", "-"),
     "integrations.outbounddelivery": ("V", "-", "-"),
     "analysis.llmcall": ("V", "-", "-"),
@@ -124,6 +134,10 @@ def world(migration_data, settings):
             ticket=ticket, key=uuid.uuid4().hex, outcome="created"
         ),
         "tickets.slapolicy": SlaPolicy.objects.first(),
+        "tickets.jirastatusmapping": JiraStatusMapping.objects.first(),
+        "tickets.resolution": Resolution.objects.create(
+            ticket=ticket, fix="Restarted it", resolved_by="bob", actor_kind="user", fingerprint="f"
+        ),
         "integrations.outbounddelivery": dead_letter(ticket),
         "analysis.llmcall": LlmCall.objects.create(
             ticket=ticket, model="gemini", outcome=LlmOutcome.OK
@@ -257,7 +271,9 @@ def test_every_url_is_in_a_matrix():
     from tests.api.test_permissions import MATRIX as API_MATRIX
 
     covered = [path.format(id="X", user_id="1", ticket_type="1") for _, path, _ in SITE]
-    covered += [path.format(id="X", tracking_id="T") for _, path, _, _ in API_MATRIX]
+    covered += [
+        path.format(id="X", tracking_id="T", resolution_id="1") for _, path, _, _ in API_MATRIX
+    ]
     covered.append("/readyz")
     models = tuple(f"admin/{model.replace('.', '/')}/" for model in ADMIN_MODELS)
     missing = [

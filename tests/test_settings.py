@@ -26,7 +26,7 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize(
     "name, value",
-    [("DEBUG", "maybe"), ("WEBHOOK_MAX_BODY_BYTES", "lots"), ("CORRELATION_WINDOW_SECONDS", "1h")],
+    [("DEBUG", "maybe"), ("WEBHOOK_MAX_BODY_BYTES", "lots"), ("REGRESSION_WINDOW_SECONDS", "2w")],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
     result = load_settings(**{name: value})

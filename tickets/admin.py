@@ -9,21 +9,26 @@ from __future__ import annotations
 
 from typing import cast
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from integrations.models import OutboundDelivery
-from tickets import lifecycle
+from tickets import lifecycle, resolutions
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import (
     URGENCY_ORDERING,
     AuditLog,
+    JiraStatusMapping,
     Occurrence,
     OwnershipRule,
+    Resolution,
     SlaPolicy,
     SuppressionRule,
     Ticket,
@@ -116,7 +121,7 @@ class TicketAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     inlines = [OutboundInline, AuditLogInline]
-    actions = ["acknowledge", "take", "reopen", "rerun_rca", "retry_failed_deliveries"]
+    actions = ["acknowledge", "take", "resolve", "reopen", "rerun_rca", "retry_failed_deliveries"]
     fieldsets = (
         (None, {"fields": ("id", "status", "severity", "priority", "pipeline", "error_type")}),
         (
@@ -145,6 +150,12 @@ class TicketAdmin(admin.ModelAdmin):
                     "ack_ts",
                     "ack_user",
                     "ack_seconds",
+                    "resolved_at",
+                    "resolved_by",
+                    "resolve_seconds",
+                    "regressed_at",
+                    "regression_count",
+                    "previous_ticket",
                 )
             },
         ),
@@ -315,6 +326,40 @@ class TicketAdmin(admin.ModelAdmin):
     def take(self, request, queryset):
         self._transition(request, queryset, "start_progress", "Took")
 
+    @admin.action(description="Resolve (asks what fixed it)", permissions=["change"])
+    def resolve(self, request, queryset):
+        """An intermediate page asks for the fix (optional); its submit resolves them all."""
+        form = ResolveForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            actor = Actor.for_user(request.user)
+            done, refused = 0, []
+            for ticket_id in queryset.values_list("pk", flat=True):
+                try:
+                    lifecycle.resolve(
+                        ticket_id,
+                        actor,
+                        note=form.cleaned_data["note"] or "Django admin",
+                        fix=form.cleaned_data["fix"],
+                    )
+                    done += 1
+                except TransitionError as exc:
+                    refused.append(f"{ticket_id}: {exc}")
+            if done:
+                self.message_user(request, f"Resolved {done} ticket(s).")
+            for reason in refused[:10]:
+                self.message_user(request, reason, level=messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Resolve tickets",
+            "opts": self.model._meta,
+            "form": form,
+            "tickets": list(queryset.values_list("pk", "pipeline", "status")[:200]),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tickets/resolve.html", context)
+
     @admin.action(description="Reopen", permissions=["change"])
     def reopen(self, request, queryset):
         self._transition(request, queryset, "reopen", "Reopened")
@@ -335,6 +380,16 @@ class TicketAdmin(admin.ModelAdmin):
         dead = OutboundDelivery.objects.dead().filter(ticket__in=queryset)
         count = fanout.retry_dead(list(dead.values_list("pk", flat=True)))
         self.message_user(request, f"{count} failed deliveries sent again.")
+
+
+class ResolveForm(forms.Form):
+    fix = forms.CharField(
+        required=False,
+        max_length=8000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="What fixed it (optional): shown first when a failure like it comes again.",
+    )
+    note = forms.CharField(required=False, max_length=2000)
 
 
 def _duration(seconds: int) -> str:
@@ -395,3 +450,46 @@ class SuppressionRuleAdmin(admin.ModelAdmin):
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ("priority", "seconds")
+
+
+@admin.register(JiraStatusMapping)
+class JiraStatusMappingAdmin(admin.ModelAdmin):
+    list_display = ("jira_status", "ticket_status", "order")
+    list_editable = ("ticket_status", "order")
+    ordering = ("order", "id")
+
+
+@admin.register(Resolution)
+class ResolutionAdmin(admin.ModelAdmin):
+    """Recorded fixes. Read-only but for one staff judgement: this fix was wrong."""
+
+    list_display = (
+        "ticket",
+        "short_fix",
+        "resolved_by",
+        "created_at",
+        "verified_at",
+        "marked_wrong_at",
+    )
+    list_filter = ("actor_kind", ("verified_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("=ticket__id", "fix", "resolved_by")
+    exclude = ("embedding",)
+    actions = ["mark_wrong"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Resolution._meta.fields if f.name != "embedding"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # recorded when a ticket is resolved
+
+    @admin.display(description="Fix")
+    def short_fix(self, resolution: Resolution) -> str:
+        return resolution.fix if len(resolution.fix) <= 80 else resolution.fix[:79] + "…"
+
+    @admin.action(description="Mark the fix wrong (never shown again)", permissions=["change"])
+    def mark_wrong(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        ids = list(queryset.values_list("pk", flat=True))
+        for resolution_id in ids:
+            resolutions.mark_wrong(resolution_id, actor)
+        self.message_user(request, f"{len(ids)} fix(es) marked wrong.")

@@ -8,15 +8,24 @@ the actor, which lets a receiver ignore changes its own target caused (no echo l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
 from rca_project.observability import SLA_BREACHES
-from tickets.models import ActorKind, AuditLog, SlaStatus, Status, Ticket
+from tickets.models import (
+    ActorKind,
+    AuditLog,
+    Resolution,
+    SlaStatus,
+    Status,
+    Ticket,
+)
 
 # Sent on commit with: ticket_id, action, actor (an Actor), note.
 ticket_changed = Signal()
@@ -45,14 +54,32 @@ class Actor:
         return cls(ActorKind.SOURCE, name)
 
 
-# action -> (states it may start from, state it leads to)
+# action -> (states it may start from, state it leads to). Acknowledged means a responder owns
+# it (the response SLA is measured there); resolved means fixed, the terminal state.
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "acknowledge": (frozenset({Status.OPEN, Status.IN_PROGRESS}), Status.ACKNOWLEDGED),
     "start_progress": (frozenset({Status.OPEN}), Status.IN_PROGRESS),
-    "reopen": (frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS}), Status.OPEN),
+    "resolve": (
+        frozenset({Status.OPEN, Status.IN_PROGRESS, Status.ACKNOWLEDGED}),
+        Status.RESOLVED,
+    ),
+    "reopen": (
+        frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.RESOLVED}),
+        Status.OPEN,
+    ),
 }
 
-_TRACKED = ("status", "sla_status", "ack_ts", "ack_user", "ack_seconds", "remediation_status")
+_TRACKED = (
+    "status",
+    "sla_status",
+    "ack_ts",
+    "ack_user",
+    "ack_seconds",
+    "remediation_status",
+    "resolved_at",
+    "resolved_by",
+    "resolve_seconds",
+)
 
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -95,41 +122,70 @@ def announce(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
     )
 
 
-def transition(ticket_id: str, action: str, actor: Actor, *, note: str = "") -> Ticket:
-    """Apply a lifecycle action (acknowledge, start_progress, reopen) under a row lock."""
+def _stop_sla_clock(ticket: Ticket, now: Any) -> None:
+    """The response is in (acknowledged, or resolved before anyone acknowledged)."""
+    if ticket.sla_status == SlaStatus.PENDING:
+        in_time = ticket.sla_deadline is None or now <= ticket.sla_deadline
+        ticket.sla_status = SlaStatus.MET if in_time else SlaStatus.BREACHED
+
+
+def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
+    """Set the fields an action changes on a locked ticket (status included)."""
+    was = ticket.status
+    ticket.status = TRANSITIONS[action][1]
+    if action == "acknowledge":
+        ticket.ack_ts = now
+        ticket.ack_user = actor.name
+        ticket.ack_seconds = max(0, int((now - ticket.timestamp).total_seconds()))
+        _stop_sla_clock(ticket, now)
+    elif action == "resolve":
+        ticket.resolved_at = now
+        ticket.resolved_by = actor.name
+        opened = ticket.regressed_at or ticket.timestamp
+        ticket.resolve_seconds = max(0, int((now - opened).total_seconds()))
+        _stop_sla_clock(ticket, now)
+    elif action == "reopen":
+        ticket.ack_ts = None
+        ticket.ack_user = ""
+        ticket.ack_seconds = None
+        if was == Status.RESOLVED:
+            ticket.resolved_at = None
+            ticket.resolved_by = ""
+            ticket.resolve_seconds = None
+            ticket.resolved_at_source_at = None
+        if ticket.sla_status == SlaStatus.MET:
+            ticket.sla_status = SlaStatus.PENDING
+
+
+def transition(
+    ticket_id: str,
+    action: str,
+    actor: Actor,
+    *,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+) -> Ticket:
+    """Apply a lifecycle action (acknowledge, start_progress, resolve, reopen) under a row
+    lock. `resolve()` is the way to resolve with a fix."""
     if action not in TRANSITIONS:
         raise TransitionError(f"unknown action '{action}'")
-    allowed_from, target = TRANSITIONS[action]
+    allowed_from = TRANSITIONS[action][0]
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
         if ticket.status not in allowed_from:
             raise TransitionError(
                 f"cannot {action.replace('_', ' ')} a ticket that is {ticket.status}"
             )
         before = _snapshot(ticket)
-        now = timezone.now()
-        ticket.status = target
-        if action == "acknowledge":
-            ticket.ack_ts = now
-            ticket.ack_user = actor.name
-            ticket.ack_seconds = max(0, int((now - ticket.timestamp).total_seconds()))
-            if ticket.sla_status == SlaStatus.PENDING:
-                in_time = ticket.sla_deadline is None or now <= ticket.sla_deadline
-                ticket.sla_status = SlaStatus.MET if in_time else SlaStatus.BREACHED
-        elif action == "reopen":
-            ticket.ack_ts = None
-            ticket.ack_user = ""
-            ticket.ack_seconds = None
-            if ticket.sla_status == SlaStatus.MET:
-                ticket.sla_status = SlaStatus.PENDING
-        ticket.save(update_fields=[*_TRACKED, "updated_at"])
+        _apply(ticket, action, actor, timezone.now())
+        ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
         write_audit(
             ticket,
             actor,
             action,
             before=before,
             after=_snapshot(ticket),
-            details={"note": note} if note else None,
+            details={**({"note": note} if note else {}), **(details or {})} or None,
         )
         announce(ticket.pk, action, actor, note)
     return ticket
@@ -147,20 +203,102 @@ def reopen(ticket_id: str, actor: Actor, *, note: str = "") -> Ticket:
     return transition(ticket_id, "reopen", actor, note=note)
 
 
-def resolve_at_source(ticket: Ticket, actor: Actor, *, details: dict[str, Any]) -> Ticket:
-    """The source reported the failure over (Azure Resolved, Databricks success).
+def resolve(ticket_id: str, actor: Actor, *, note: str = "", fix: str = "") -> Ticket:
+    """Resolve (fixed); what fixed it, when given, is kept as a `Resolution` for next time."""
+    fix = fix.strip()
+    with transaction.atomic():
+        ticket = transition(
+            ticket_id, "resolve", actor, note=note, details={"fix": fix} if fix else None
+        )
+        if fix:
+            record_fix(ticket, fix, actor, note=note)
+    return ticket
 
-    The ticket keeps its triage status (someone may still want to know why it failed);
-    it stops correlating new failures and shows it resolved.
-    """
-    before = _snapshot(ticket)
-    ticket.resolved_at_source_at = timezone.now()
-    ticket.remediation_status = "resolved_at_source"
-    ticket.save(update_fields=["resolved_at_source_at", "remediation_status", "updated_at"])
-    write_audit(
-        ticket, actor, "resolved at source", before=before, after=_snapshot(ticket), details=details
+
+def record_fix(ticket: Ticket, fix: str, actor: Actor, *, note: str = "") -> Resolution:
+    """Keep what fixed the ticket's failure, with its fingerprint and embedding (the
+    failure's, as the analysis made it), so the next failure like it can find it."""
+    embedding = (
+        Ticket.objects.filter(pk=ticket.pk).values_list("embedding", "embedding_model").first()
     )
-    announce(ticket.pk, "resolved_at_source", actor)
+    vector, model = embedding if embedding else (None, "")
+    return Resolution.objects.create(
+        ticket_id=ticket.pk,
+        fix=fix[:8000],
+        note=note[:8000],
+        resolved_by=actor.name,
+        actor_kind=actor.kind,
+        fingerprint=ticket.fingerprint,
+        embedding=vector,
+        embedding_model=model if vector is not None else "",
+    )
+
+
+def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_count: int) -> Ticket:
+    """A repeat of a resolved failure: reopen the ticket as a regression with a fresh SLA."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        before = _snapshot(ticket)
+        now = timezone.now()
+        _apply(ticket, "reopen", actor, now)
+        ticket.regressed_at = now
+        ticket.regression_count += 1
+        ticket.sla_status = SlaStatus.PENDING
+        ticket.sla_deadline = now + timedelta(seconds=ticket.sla_seconds)
+        ticket.save(
+            update_fields=[
+                *_TRACKED,
+                "resolved_at_source_at",
+                "regressed_at",
+                "regression_count",
+                "sla_deadline",
+                "updated_at",
+            ]
+        )
+        write_audit(
+            ticket,
+            actor,
+            "regressed",
+            before=before,
+            after=_snapshot(ticket),
+            details={
+                "occurrence_key": occurrence_key,
+                "occurrence_count": occurrence_count,
+                "regression_count": ticket.regression_count,
+            },
+        )
+        announce(ticket.pk, "regressed", actor, "The failure came back after it was resolved.")
+    return ticket
+
+
+def resolve_at_source(ticket: Ticket, actor: Actor, *, details: dict[str, Any]) -> Ticket:
+    """The source reported the failure over (ADF run succeeded, Databricks success, Azure
+    alert resolved). Called with the ticket locked.
+
+    With RESOLVE_ON_SOURCE_RECOVERY (the default) an unresolved ticket is resolved with the
+    source as its actor, which stops its clock. A ticket a responder already resolved keeps
+    that resolution, and the fixes recorded on it are verified: the pipeline succeeded again.
+    """
+    now = timezone.now()
+    before = _snapshot(ticket)
+    ticket.resolved_at_source_at = now
+    ticket.remediation_status = "resolved_at_source"
+    resolving = settings.RESOLVE_ON_SOURCE_RECOVERY and ticket.status != Status.RESOLVED
+    if resolving:
+        _apply(ticket, "resolve", actor, now)
+    ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
+    verified = Resolution.objects.filter(
+        ticket_id=ticket.pk, verified_at__isnull=True, created_at__lte=now
+    ).update(verified_at=now)
+    write_audit(
+        ticket,
+        actor,
+        "resolved at source",
+        before=before,
+        after=_snapshot(ticket),
+        details={**details, **({"fixes_verified": verified} if verified else {})},
+    )
+    announce(ticket.pk, "resolve" if resolving else "resolved_at_source", actor)
     return ticket
 
 

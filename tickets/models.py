@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import connection, models
 from django.db.models import Case, DurationField, F, Func, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
@@ -51,6 +51,13 @@ class Status(models.TextChoices):
     OPEN = "open", "Open"
     IN_PROGRESS = "in_progress", "In progress"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+# Statuses in which the response SLA clock runs (acknowledging or resolving stops it).
+SLA_RUNNING_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+# Statuses in which a ticket is someone's live problem: it absorbs repeats of its failure.
+ACTIVE_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.ACKNOWLEDGED)
 
 
 class Severity(models.TextChoices):
@@ -138,6 +145,9 @@ def urgency_expression() -> Case:
     )
 
 
+# How a recovery key names a part of a job: `<job key>/task:<task key>`.
+TASK_PART = "/task:"
+
 TICKET_PREFIXES = {
     "adf": "ADF",
     "databricks": "DBX",
@@ -170,15 +180,13 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return self.with_urgency().order_by(*URGENCY_ORDERING)
 
     def unresolved(self) -> TicketQuerySet:
-        """Still someone's problem: not acknowledged and not resolved at the source."""
-        return self.exclude(status=Status.ACKNOWLEDGED).filter(resolved_at_source_at__isnull=True)
+        """Not resolved yet: open, in progress or acknowledged."""
+        return self.exclude(status=Status.RESOLVED)
 
-    def attach_target(
-        self, run_key: str, fingerprint: str, since: datetime
-    ) -> tuple[str, str] | None:
-        """The ticket a new failure belongs to, and why: the ticket of the same run, else an
-        unresolved one with the same fingerprint seen since `since`. One indexed query: this
-        runs inside every webhook request."""
+    def attach_target(self, run_key: str, fingerprint: str) -> tuple[str, str] | None:
+        """The ticket a new failure belongs to, and why: the ticket of the same run, else the
+        unresolved one with the same fingerprint, however old. One indexed query: this runs
+        inside every webhook request."""
         table = self.model._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
@@ -187,18 +195,34 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                     SELECT id, true AS same_run FROM {table} WHERE run_id = %s
                     UNION ALL
                     (SELECT id, false FROM {table}
-                      WHERE fingerprint = %s AND last_seen >= %s AND status <> %s
-                        AND resolved_at_source_at IS NULL
+                      WHERE fingerprint = %s AND status <> %s
                       ORDER BY last_seen DESC LIMIT 1)
                 ) AS candidates
                 ORDER BY same_run DESC LIMIT 1
                 """,
-                [run_key, fingerprint, since, Status.ACKNOWLEDGED],
+                [run_key, fingerprint, Status.RESOLVED],
             )
             row = cursor.fetchone()
         if row is None:
             return None
         return row[0], "same run" if row[1] else "same fingerprint"
+
+    def last_resolved(self, fingerprint: str) -> Ticket | None:
+        """The most recently resolved ticket of this fingerprint (a repeat's predecessor)."""
+        return (
+            self.filter(fingerprint=fingerprint, status=Status.RESOLVED)
+            .order_by("-resolved_at")
+            .defer("embedding")
+            .first()
+        )
+
+    def recovered_by(self, resolve_key: str) -> TicketQuerySet:
+        """Tickets a source's recovery under `resolve_key` ends and has not reported yet: those
+        with that key, and those whose key is a part of it (`<key>/task:<task>`: a Databricks
+        job success covers its tasks). See `FailureEvent.resolve_key`."""
+        return self.filter(resolved_at_source_at__isnull=True).filter(
+            Q(resolve_key=resolve_key) | Q(resolve_key__startswith=f"{resolve_key}{TASK_PART}")
+        )
 
     def record_recurrence(self, ticket_id: str, at: datetime) -> int:
         """Count one more occurrence; returns the new count."""
@@ -233,8 +257,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return close[:k]
 
     def sla_overdue(self, now: datetime) -> TicketQuerySet:
-        return self.filter(sla_status=SlaStatus.PENDING, sla_deadline__lt=now).exclude(
-            status=Status.ACKNOWLEDGED
+        return self.filter(
+            sla_status=SlaStatus.PENDING, sla_deadline__lt=now, status__in=SLA_RUNNING_STATUSES
         )
 
 
@@ -288,7 +312,26 @@ class Ticket(models.Model):
     analysed_at = models.DateTimeField(null=True, blank=True)
     tracking_id = models.UUIDField(null=True, blank=True, db_index=True)
     resolve_key = models.CharField(max_length=600, blank=True)
-    resolved_at_source_at = models.DateTimeField(null=True, blank=True)
+    resolved_at_source_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the source last reported the failure over."
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolve_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Time to resolve, from opening (or regressing)."
+    )
+    regressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a repeat after resolve last reopened it."
+    )
+    regression_count = models.PositiveIntegerField(default=0)
+    previous_ticket = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="later_tickets",
+        help_text="The earlier, resolved ticket of the same failure (seen before).",
+    )
     sla_deadline = models.DateTimeField(null=True, blank=True)
     jira_project = models.CharField(max_length=64, blank=True)
     jira_status_at = models.DateTimeField(
@@ -317,7 +360,14 @@ class Ticket(models.Model):
             models.Index(
                 fields=["resolve_key"],
                 condition=Q(resolved_at_source_at__isnull=True),
-                name="ticket_unresolved_by_key",
+                name="ticket_unrecovered_by_key",
+                # Pattern ops serve both `=` and the prefix match of `recovered_by`.
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["fingerprint", "-resolved_at"],
+                condition=Q(status="resolved"),
+                name="ticket_resolved_fingerprint",
             ),
             models.Index(
                 fields=["sla_deadline"],
@@ -345,10 +395,10 @@ class Ticket(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status != Status.ACKNOWLEDGED and self.resolved_at_source_at is None
+        return self.status in SLA_RUNNING_STATUSES
 
     def sla_remaining(self, now: datetime | None = None) -> timedelta | None:
-        if self.sla_deadline is None or self.status == Status.ACKNOWLEDGED:
+        if self.sla_deadline is None or self.status not in SLA_RUNNING_STATUSES:
             return None
         return self.sla_deadline - (now or timezone.now())
 
@@ -513,3 +563,79 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.priority}: {timedelta(seconds=self.seconds)}"
+
+
+class JiraStatusMapping(models.Model):
+    """One JIRA workflow status and the ticket status it means (the sync-back map, both ways).
+
+    Inbound, a JIRA status change moves the ticket to the mapped status; outbound, a ticket
+    status change moves the JIRA issue to the first JIRA status mapped to it (acknowledged,
+    unmapped by default, goes to the status mapped to in progress)."""
+
+    jira_status = models.CharField(
+        max_length=100, help_text="The JIRA status name, as the workflow spells it (any case)."
+    )
+    ticket_status = models.CharField(max_length=16, choices=Status.choices)
+    order = models.PositiveIntegerField(
+        default=100, help_text="Lower wins when several JIRA statuses map to one ticket status."
+    )
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("jira_status"), name="jira_status_mapping_unique_name")
+        ]
+        verbose_name = "JIRA status mapping"
+
+    def __str__(self) -> str:
+        return f"{self.jira_status} → {self.ticket_status}"
+
+
+class ResolutionQuerySet(models.QuerySet["Resolution"]):
+    def usable(self) -> ResolutionQuerySet:
+        """Fixes worth showing again: not marked wrong by staff."""
+        return self.filter(marked_wrong_at__isnull=True)
+
+
+class Resolution(models.Model):
+    """What fixed a failure, as the responder who resolved it said, kept as knowledge: stored
+    with the failure's fingerprint and embedding so the next failure like it can show it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="resolutions")
+    fix = models.TextField()
+    note = models.TextField(blank=True)
+    resolved_by = models.CharField(max_length=200)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    fingerprint = models.CharField(max_length=64)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True)
+    verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the pipeline succeeded again after this fix (the source's recovery).",
+    )
+    marked_wrong_at = models.DateTimeField(null=True, blank=True)
+    marked_wrong_by = models.CharField(max_length=200, blank=True)
+
+    objects = ResolutionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["fingerprint", "-created_at"], name="resolution_fingerprint"),
+            HnswIndex(
+                name="resolution_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.fix[:60]}"
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None

@@ -24,6 +24,8 @@ CARD_FIELDS = (
     "itsm_ticket_id",
     "rca_source",
     "resolved_at_source_at",
+    "resolved_at",
+    "regression_count",
 )
 
 
@@ -46,4 +48,6 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
         "jira_key": ticket.itsm_ticket_id,
         "rca_source": ticket.rca_source,
         "resolved_at_source": ticket.resolved_at_source_at is not None,
+        "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+        "regression_count": ticket.regression_count,
     }

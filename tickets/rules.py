@@ -50,7 +50,7 @@ T = TypeVar("T")
 _cache: dict[str, tuple[float, object]] = {}
 
 
-def _cached(name: str, load: Callable[[], T]) -> T:
+def cached(name: str, load: Callable[[], T]) -> T:
     now = time.monotonic()
     hit = _cache.get(name)
     if hit and now - hit[0] < RULE_CACHE_SECONDS:
@@ -74,7 +74,7 @@ class Ownership:
 
 
 def resolve_ownership(source: str, pipeline: str) -> Ownership:
-    rules = _cached("ownership", lambda: list(OwnershipRule.objects.filter(enabled=True)))
+    rules = cached("ownership", lambda: list(OwnershipRule.objects.filter(enabled=True)))
     for rule in rules:
         if rule.matches(source, pipeline):
             return Ownership(
@@ -92,7 +92,7 @@ def resolve_ownership(source: str, pipeline: str) -> Ownership:
 
 
 def matching_suppression(source: str, pipeline: str, at: datetime) -> SuppressionRule | None:
-    rules = _cached("suppression", lambda: list(SuppressionRule.objects.filter(enabled=True)))
+    rules = cached("suppression", lambda: list(SuppressionRule.objects.filter(enabled=True)))
     for rule in rules:
         if rule.active_at(at) and rule.matches(source, pipeline):
             return rule
@@ -100,7 +100,7 @@ def matching_suppression(source: str, pipeline: str, at: datetime) -> Suppressio
 
 
 def sla_seconds_for(priority: str) -> int:
-    policies = _cached("sla", lambda: dict(SlaPolicy.objects.values_list("priority", "seconds")))
+    policies = cached("sla", lambda: dict(SlaPolicy.objects.values_list("priority", "seconds")))
     return policies.get(priority, DEFAULT_SLA_SECONDS[Priority(priority)])
 
 

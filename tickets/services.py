@@ -23,7 +23,7 @@ from integrations.models import Outcome
 from tickets import lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
-from tickets.models import Occurrence, SuppressionRule, Ticket, new_ticket_id
+from tickets.models import Occurrence, Status, SuppressionRule, Ticket, new_ticket_id
 
 _RUN_LOCK, _FINGERPRINT_LOCK = 1, 2
 
@@ -48,7 +48,7 @@ def _hash32(key: str) -> int:
     return zlib.crc32(key.encode()) - 2**31
 
 
-def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datetime) -> None:
+def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datetime) -> int:
     count = Ticket.objects.record_recurrence(ticket_id, now)
     actor = Actor.source(event.source)
     lifecycle.write_audit(
@@ -58,6 +58,7 @@ def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datet
         details={"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count},
     )
     lifecycle.announce(ticket_id, "recurred", actor)
+    return count
 
 
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
@@ -77,20 +78,22 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
 
 
 def _resolve(event: FailureEvent) -> EventOutcome:
-    ticket = (
-        Ticket.objects.filter(resolve_key=event.resolve_key, resolved_at_source_at__isnull=True)
+    """The source says it is over: end every failure this recovery is the recovery of."""
+    tickets = list(
+        Ticket.objects.recovered_by(event.resolve_key)
         .order_by("-timestamp")
         .select_for_update()
-        .first()
+        .defer("embedding")
     )
-    if ticket is None:
+    if not tickets:
         return EventOutcome(Outcome.IGNORED)
-    lifecycle.resolve_at_source(
-        ticket,
-        Actor.source(event.source),
-        details={"occurrence_key": event.occurrence_key, "pipeline": event.pipeline},
-    )
-    return EventOutcome(Outcome.RESOLVED, ticket.pk)
+    for ticket in tickets:
+        lifecycle.resolve_at_source(
+            ticket,
+            Actor.source(event.source),
+            details={"occurrence_key": event.occurrence_key, "pipeline": event.pipeline},
+        )
+    return EventOutcome(Outcome.RESOLVED, tickets[0].pk)
 
 
 def _record_failure(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
@@ -99,27 +102,54 @@ def _record_failure(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     fingerprint = failure_fingerprint(event.source, event.pipeline, error_type, event.error_message)
 
     _lock_run_and_fingerprint(event.run_key, fingerprint)
-    target = Ticket.objects.attach_target(
-        event.run_key, fingerprint, since=now - settings.CORRELATION_WINDOW
-    )
+    target = Ticket.objects.attach_target(event.run_key, fingerprint)
     if target is not None:
-        # The same run again (an Airflow retry, a re-fired alert), or the same failure
-        # while its ticket is still open.
+        # The same run again (an Airflow retry, a re-fired alert), or the same failure while
+        # its ticket is open, in progress or acknowledged, however long ago it started.
         ticket_id, how = target
-        _record_recurrence(ticket_id, event, how, now)
+        count = _record_recurrence(ticket_id, event, how, now)
+        if Ticket.objects.filter(pk=ticket_id, status=Status.RESOLVED).exists():
+            # The same run failing again after its ticket was resolved.
+            lifecycle.regress(
+                ticket_id,
+                Actor.source(event.source),
+                occurrence_key=event.occurrence_key,
+                occurrence_count=count,
+            )
+            return EventOutcome(Outcome.REGRESSED, ticket_id)
         return EventOutcome(Outcome.CORRELATED, ticket_id)
+
+    earlier = Ticket.objects.last_resolved(fingerprint)
+    if (
+        earlier is not None
+        and earlier.resolved_at is not None
+        and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
+    ):
+        count = _record_recurrence(earlier.pk, event, "regression", now)
+        lifecycle.regress(
+            earlier.pk,
+            Actor.source(event.source),
+            occurrence_key=event.occurrence_key,
+            occurrence_count=count,
+        )
+        return EventOutcome(Outcome.REGRESSED, earlier.pk)
 
     rule = rules.matching_suppression(event.source, event.pipeline, now)
     if rule is not None:
         SuppressionRule.objects.filter(pk=rule.pk).update(hit_count=F("hit_count") + 1)
         return EventOutcome(Outcome.SUPPRESSED, suppressed_by=rule)
 
-    ticket = _create_ticket(event, error_type, fingerprint, tracking_id, now)
+    ticket = _create_ticket(event, error_type, fingerprint, tracking_id, now, earlier)
     return EventOutcome(Outcome.CREATED, ticket.pk)
 
 
 def _create_ticket(
-    event: FailureEvent, error_type: str, fingerprint: str, tracking_id: UUID, now: datetime
+    event: FailureEvent,
+    error_type: str,
+    fingerprint: str,
+    tracking_id: UUID,
+    now: datetime,
+    earlier: Ticket | None,
 ) -> Ticket:
     severity = rules.severity_for(event.severity_hint, error_type)
     priority = rules.priority_for(severity)
@@ -152,13 +182,17 @@ def _create_ticket(
         details=event.details,
         tracking_id=tracking_id,
         resolve_key=event.resolve_key,
+        previous_ticket=earlier,
     )
+    created_details = {"tracking_id": str(tracking_id), "error_type": error_type}
+    if earlier is not None:
+        created_details["seen_before"] = earlier.pk
     lifecycle.write_audit(
         ticket,
         Actor.source(event.source),
         "created",
         after={"status": ticket.status, "severity": severity, "priority": priority},
-        details={"tracking_id": str(tracking_id), "error_type": error_type},
+        details=created_details,
     )
     lifecycle.announce(ticket.pk, "created", Actor.source(event.source))
     return ticket

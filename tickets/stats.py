@@ -1,12 +1,14 @@
 """Ticket statistics for the API and the dashboard, aggregated in PostgreSQL.
 
 The period is half-open, `[since, until)`, on the ticket's `timestamp` (when the failure
-happened) and on the inbox row's `received_at`. MTTR is time to acknowledge (`ack_seconds`)
-over the tickets of the period that are acknowledged now. Days are UTC days.
+happened) and on the inbox row's `received_at`. MTTA is the mean time to acknowledge
+(`ack_seconds`) over the tickets of the period acknowledged at some point; MTTR the mean time
+to resolve (`resolve_seconds`: from opening, or from the last regression) over those resolved
+now. Days are UTC days.
 
 Three queries whatever the period, each an index-only scan of a covering index
-(migration 0004): one pass for every count and the daily series (GROUPING SETS), one for the
-MTTR percentiles, one over the inbox.
+(migrations 0004 and 0008): one pass for every count and the daily series (GROUPING SETS), one
+for the MTTA and MTTR percentiles, one over the inbox.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ class _Pass:
     """What the one pass over the period's tickets found."""
 
     dimensions: dict[str, dict[str, int]] = field(default_factory=dict)
-    # (day, error_type) -> created, acknowledged, sum of ack_seconds, SLA met, SLA breached
-    daily: dict[tuple[date, str], tuple[int, int, int, int, int]] = field(default_factory=dict)
+    # (day, error_type) -> created, acknowledged, sum of ack_seconds, SLA met, SLA breached,
+    # resolved, sum of resolve_seconds
+    daily: dict[tuple[date, str], tuple[int, ...]] = field(default_factory=dict)
 
 
 def _scan(since: datetime, until: datetime) -> _Pass:
@@ -64,7 +67,8 @@ def _scan(since: datetime, until: datetime) -> _Pass:
     sql = f"""
         SELECT {", ".join(columns)}, GROUPING({", ".join(columns)}), COUNT(*),
                COUNT(ack_seconds), COALESCE(SUM(ack_seconds), 0),
-               COUNT(*) FILTER (WHERE sla_status = %s), COUNT(*) FILTER (WHERE sla_status = %s)
+               COUNT(*) FILTER (WHERE sla_status = %s), COUNT(*) FILTER (WHERE sla_status = %s),
+               COUNT(resolve_seconds), COALESCE(SUM(resolve_seconds), 0)
           FROM {Ticket._meta.db_table}
          WHERE timestamp >= %s AND timestamp < %s
          GROUP BY GROUPING SETS ({", ".join(sets)})
@@ -82,23 +86,32 @@ def _scan(since: datetime, until: datetime) -> _Pass:
         for row in cursor.fetchall():
             grouping, figures = row[width], row[width + 1 :]
             if grouping == day_set:
-                created, acked, ack_total, met, breached = (int(v) for v in figures)
-                found.daily[(row[0], row[1])] = (created, acked, ack_total, met, breached)
+                found.daily[(row[0], row[1])] = tuple(int(v) for v in figures)
             else:
                 name, index = single[grouping]
                 found.dimensions[name][row[index]] = figures[0]
     return found
 
 
-def _mttr(since: datetime, until: datetime) -> dict[str, float | None]:
-    figures = Ticket.objects.filter(
-        timestamp__gte=since, timestamp__lt=until, ack_seconds__isnull=False
-    ).aggregate(
-        mean=Avg("ack_seconds"),
-        p50=PercentileCont("ack_seconds", 0.5),
-        p90=PercentileCont("ack_seconds", 0.9),
+DURATIONS = {"mtta": "ack_seconds", "mttr": "resolve_seconds"}
+
+
+def _durations(since: datetime, until: datetime) -> dict[str, dict[str, float | None]]:
+    """Mean, median and 90th percentile of the times to acknowledge and to resolve over the
+    period's tickets; the aggregates skip the tickets without one (NULL)."""
+    aggregates: dict[str, Aggregate] = {}
+    for name, column in DURATIONS.items():
+        aggregates[f"{name}__mean"] = Avg(column)
+        aggregates[f"{name}__p50"] = PercentileCont(column, 0.5)
+        aggregates[f"{name}__p90"] = PercentileCont(column, 0.9)
+    figures = Ticket.objects.filter(timestamp__gte=since, timestamp__lt=until).aggregate(
+        **aggregates
     )
-    return {f"{key}_seconds": _rounded(value) for key, value in figures.items()}
+    found: dict[str, dict[str, float | None]] = {name: {} for name in DURATIONS}
+    for key, value in figures.items():
+        name, figure = key.split("__")
+        found[name][f"{figure}_seconds"] = _rounded(value)
+    return found
 
 
 def inbox_counts(since: datetime, until: datetime) -> dict[str, int]:
@@ -123,11 +136,13 @@ def inbox_counts(since: datetime, until: datetime) -> dict[str, int]:
 def _ticket_stats(scan: _Pass, since: datetime, until: datetime) -> dict[str, Any]:
     dims = scan.dimensions
     by_error_type = {name: 0 for name in ERROR_CLASSES}
-    acknowledged = 0
-    for (_, error_type), (created, acked, *_rest) in scan.daily.items():
-        by_error_type[error_type] = by_error_type.get(error_type, 0) + created
-        acknowledged += acked
+    acknowledged = resolved = 0
+    for (_, error_type), figures in scan.daily.items():
+        by_error_type[error_type] = by_error_type.get(error_type, 0) + figures[0]
+        acknowledged += figures[1]
+        resolved += figures[5]
     by_sla = {**{key: 0 for key in SlaStatus.values}, **dims["by_sla_status"]}
+    durations = _durations(since, until)
     met, breached = by_sla[SlaStatus.MET], by_sla[SlaStatus.BREACHED]
     return {
         "since": since,
@@ -138,7 +153,8 @@ def _ticket_stats(scan: _Pass, since: datetime, until: datetime) -> dict[str, An
         "by_error_type": by_error_type,
         "by_source": dims["by_source"],
         "by_team": dims["by_team"],
-        "mttr": {"acknowledged": acknowledged, **_mttr(since, until)},
+        "mtta": {"acknowledged": acknowledged, **durations["mtta"]},
+        "mttr": {"resolved": resolved, **durations["mttr"]},
         "sla": {
             "compliance": round(met / (met + breached), 4) if met + breached else None,
             "by_status": by_sla,
@@ -153,9 +169,10 @@ def _daily_series(scan: _Pass, since: datetime, until: datetime) -> list[dict[st
     last = (until - timedelta(microseconds=1)).astimezone(UTC).date()
     while day <= last:
         days[day] = {"date": day, "created": 0, "by_error_type": {}, "acknowledged": 0}
-        days[day].update(sla_met=0, sla_breached=0, _ack_total=0)
+        days[day].update(sla_met=0, sla_breached=0, _ack_total=0, resolved=0, _resolve_total=0)
         day += timedelta(days=1)
-    for (day, error_type), (created, acked, ack_total, met, breached) in scan.daily.items():
+    for (day, error_type), figures in scan.daily.items():
+        created, acked, ack_total, met, breached, resolved, resolve_total = figures
         entry = days[day]
         entry["created"] += created
         entry["by_error_type"][error_type] = created
@@ -163,23 +180,28 @@ def _daily_series(scan: _Pass, since: datetime, until: datetime) -> list[dict[st
         entry["_ack_total"] += ack_total
         entry["sla_met"] += met
         entry["sla_breached"] += breached
+        entry["resolved"] += resolved
+        entry["_resolve_total"] += resolve_total
     for entry in days.values():
         ack_total = entry.pop("_ack_total")
         count = entry["acknowledged"]
         entry["mean_ack_seconds"] = _rounded(ack_total / count) if count else None
+        resolve_total = entry.pop("_resolve_total")
+        count = entry["resolved"]
+        entry["mean_resolve_seconds"] = _rounded(resolve_total / count) if count else None
     return list(days.values())
 
 
 def ticket_stats(since: datetime, until: datetime) -> dict[str, Any]:
-    """Counts by status, severity, error class, source and team; MTTR; SLA compliance;
+    """Counts by status, severity, error class, source and team; MTTA and MTTR; SLA compliance;
     what became of the inbox's deliveries."""
     return _ticket_stats(_scan(since, until), since, until)
 
 
 def daily_series(since: datetime, until: datetime) -> list[dict[str, Any]]:
     """One entry per UTC day of the period, days without tickets included (zeros), for charts.
-    A day's tickets are those created that day; `acknowledged` and the mean time to
-    acknowledge are about that cohort."""
+    A day's tickets are those created that day; `acknowledged`, `resolved` and the mean times
+    to acknowledge and to resolve are about that cohort."""
     return _daily_series(_scan(since, until), since, until)
 
 

@@ -9,7 +9,7 @@
   const skew = config.server_time ? Date.parse(config.server_time) - Date.now() : 0;
   const now = () => Date.now() + skew;
 
-  const STATUS_LABELS = { open: "Open", in_progress: "In progress", acknowledged: "Acknowledged" };
+  const STATUS_LABELS = { open: "Open", in_progress: "In progress", acknowledged: "Acknowledged", resolved: "Resolved" };
 
   function pad(n) {
     return String(n).padStart(2, "0");

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
-from tickets.models import Status
+from tickets.models import Resolution, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,9 @@ MATRIX = [
     ("get", "/api/v1/trace/{tracking_id}/", None, READ),
     ("post", "/api/v1/tickets/{id}/acknowledge/", Status.OPEN, ACT),
     ("post", "/api/v1/tickets/{id}/take/", Status.OPEN, ACT),
+    ("post", "/api/v1/tickets/{id}/resolve/", Status.OPEN, ACT),
     ("post", "/api/v1/tickets/{id}/reopen/", Status.ACKNOWLEDGED, ACT),
+    ("post", "/api/v1/resolutions/{resolution_id}/mark-wrong/", None, ACT),
     ("post", "/api/v1/tickets/{id}/rerun-rca/", None, expect(401, 403, 403, 202, 202)),
     ("post", "/api/v1/tickets/", None, NO_WRITE),
     ("put", "/api/v1/tickets/{id}/", None, NO_WRITE),
@@ -107,7 +109,10 @@ def test_permission_matrix(case, caller):
     if caller == WRONG:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged_token()}")
 
-    url = path.format(id=ticket.pk, tracking_id=tracking_id)
+    fix = Resolution.objects.create(
+        ticket=ticket, fix="Restarted it", resolved_by="bob", actor_kind="user", fingerprint="f"
+    )
+    url = path.format(id=ticket.pk, tracking_id=tracking_id, resolution_id=fix.pk)
     response = getattr(client, method)(url, {}, format="json")
 
     assert response.status_code == expected[caller], response.content[:300]
@@ -124,6 +129,7 @@ def test_every_api_route_is_in_the_matrix():
     for pattern in get_resolver("tickets.api.urls").url_patterns:
         route = str(pattern.pattern).replace("(?P<pk>[^/]+)", "{id}")
         route = route.replace("<str:tracking_id>", "{tracking_id}").strip("^$")
+        route = route.replace("<int:resolution_id>", "{resolution_id}")
         routes.add("/api/v1/" + route)
     assert routes == covered
 

@@ -25,6 +25,8 @@ API_OPERATIONS = {
     ("get", "/api/v1/tickets/{id}/"),
     ("post", "/api/v1/tickets/{id}/acknowledge/"),
     ("post", "/api/v1/tickets/{id}/take/"),
+    ("post", "/api/v1/tickets/{id}/resolve/"),
+    ("post", "/api/v1/resolutions/{resolution_id}/mark-wrong/"),
     ("post", "/api/v1/tickets/{id}/reopen/"),
     ("post", "/api/v1/tickets/{id}/rerun-rca/"),
     ("get", "/api/v1/tickets/{id}/audit/"),

@@ -28,8 +28,10 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
 
 @pytest.fixture
 def known_set() -> None:
-    def ticket(when, status, ack, sla, severity, error_type, source, team):
+    def ticket(when, status, ack, sla, severity, error_type, source, team, resolve=None):
         make_ticket(
+            resolve_seconds=resolve,
+            resolved_at=when + timedelta(seconds=resolve) if resolve is not None else None,
             timestamp=when,
             status=status,
             ack_seconds=ack,
@@ -41,8 +43,9 @@ def known_set() -> None:
             finops_team=team,
         )
 
-    ticket(at(1, 10), "acknowledged", 60, "Met", "High", "NetworkError", "adf", "sales")
-    ticket(at(1, 12), "acknowledged", 120, "Met", "Critical", "DatabaseError", "airflow", "sales")
+    ticket(at(1, 10), "resolved", 60, "Met", "High", "NetworkError", "adf", "sales", resolve=600)
+    ticket(at(1, 12), "resolved", 120, "Met", "Critical", "DatabaseError", "airflow", "sales",
+           resolve=1800)  # fmt: skip
     ticket(at(2, 9), "acknowledged", 600, "Breached", "High", "NetworkError", "adf", "finance")
     ticket(at(2, 10), "open", None, "Pending", "Low", "Unknown", "databricks", "finance")
     ticket(
@@ -86,7 +89,12 @@ def test_ticket_stats_match_the_hand_computed_figures(known_set):
     figures = stats.ticket_stats(SINCE, UNTIL)
 
     assert figures["total"] == 5
-    assert figures["by_status"] == {"open": 1, "in_progress": 1, "acknowledged": 3}
+    assert figures["by_status"] == {
+        "open": 1,
+        "in_progress": 1,
+        "acknowledged": 1,
+        "resolved": 2,
+    }
     assert figures["by_severity"] == {"Critical": 1, "High": 2, "Medium": 1, "Low": 1}
     assert figures["by_error_type"]["NetworkError"] == 3
     assert figures["by_error_type"]["DatabaseError"] == 1
@@ -96,11 +104,18 @@ def test_ticket_stats_match_the_hand_computed_figures(known_set):
     assert figures["by_source"] == {"adf": 2, "airflow": 1, "databricks": 1, "azure-monitor": 1}
     assert figures["by_team"] == {"sales": 3, "finance": 2}
     # ack_seconds 60, 120, 600: mean 260; p50 120; p90 = 120 + 0.8 * (600 - 120) = 504.
-    assert figures["mttr"] == {
+    assert figures["mtta"] == {
         "acknowledged": 3,
         "mean_seconds": 260.0,
         "p50_seconds": 120.0,
         "p90_seconds": 504.0,
+    }
+    # resolve_seconds 600, 1800: mean and p50 1200; p90 = 600 + 0.9 * 1200 = 1680.
+    assert figures["mttr"] == {
+        "resolved": 2,
+        "mean_seconds": 1200.0,
+        "p50_seconds": 1200.0,
+        "p90_seconds": 1680.0,
     }
     # Met 2, Breached 2 (Pending 1 is not decided yet).
     assert figures["sla"] == {
@@ -111,6 +126,7 @@ def test_ticket_stats_match_the_hand_computed_figures(known_set):
         "created": 6,
         "duplicate": 3,
         "correlated": 2,
+        "regressed": 0,
         "suppressed": 1,
         "resolved": 1,
         "ignored": 1,
@@ -130,6 +146,8 @@ def test_daily_series_matches_the_hand_computed_figures(known_set):
         "by_error_type": {"NetworkError": 1, "DatabaseError": 1},
         "acknowledged": 2,
         "mean_ack_seconds": 90.0,
+        "resolved": 2,
+        "mean_resolve_seconds": 1200.0,
         "sla_met": 2,
         "sla_breached": 0,
     }
@@ -138,12 +156,14 @@ def test_daily_series_matches_the_hand_computed_figures(known_set):
     assert (day2["sla_met"], day2["sla_breached"]) == (0, 1)
     assert (day3["created"], day3["acknowledged"], day3["mean_ack_seconds"]) == (1, 0, None)
     assert day3["sla_breached"] == 1
+    assert (day2["resolved"], day2["mean_resolve_seconds"]) == (0, None)
 
 
 def test_empty_period_gives_zeros_not_errors():
     figures = stats.ticket_stats(SINCE, UNTIL)
     assert figures["total"] == 0
-    assert figures["mttr"]["mean_seconds"] is None and figures["sla"]["compliance"] is None
+    assert figures["mttr"]["mean_seconds"] is None and figures["mtta"]["mean_seconds"] is None
+    assert figures["sla"]["compliance"] is None
     assert all(point["created"] == 0 for point in stats.daily_series(SINCE, UNTIL))
 
 
@@ -155,7 +175,8 @@ def test_stats_endpoint(known_set):
     assert response.status_code == 200
     body = response.json()
     assert body["total"] == 5
-    assert body["mttr"]["p90_seconds"] == 504.0
+    assert body["mtta"]["p90_seconds"] == 504.0
+    assert body["mttr"]["p90_seconds"] == 1680.0
     assert body["sla"]["compliance"] == 0.5
     assert body["inbox"]["duplicate"] == 3
     assert [p["date"] for p in body["daily"]] == ["2025-01-01", "2025-01-02", "2025-01-03"]
@@ -190,7 +211,7 @@ def test_a_bad_period_is_a_400_naming_the_parameter(query, parameter):
 
 
 def test_overview_is_both_in_three_queries(known_set, django_assert_num_queries):
-    # one pass over the tickets (counts and days), the MTTR percentiles, the inbox
+    # one pass over the tickets (counts and days), the MTTA and MTTR percentiles, the inbox
     with django_assert_num_queries(3):
         overview = stats.overview(SINCE, UNTIL)
     daily = overview.pop("daily")

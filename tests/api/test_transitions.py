@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
-from tickets.models import AuditLog
+from tickets.models import AuditLog, Resolution, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,71 @@ def test_audit_is_paginated_oldest_first():
     assert actions == [f"step {i}" for i in range(5)]
     assert second["next"] is None
     assert api.get("/api/v1/tickets/nope/audit/").status_code == 404
+
+
+def test_resolve_takes_an_optional_fix_and_note(responder):
+    ticket = make_ticket(fingerprint="fp-resolve")
+    api = jwt_client(responder)
+
+    response = api.post(
+        f"/api/v1/tickets/{ticket.pk}/resolve/",
+        {"note": "verified in prod", "fix": "Rotated the expired service principal secret"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["resolved_by"]) == ("resolved", "maria")
+    assert body["resolve_seconds"] is not None and body["sla_remaining_seconds"] is None
+    fix = Resolution.objects.get(ticket=ticket)
+    assert (fix.fix, fix.note) == (
+        "Rotated the expired service principal secret",
+        "verified in prod",
+    )
+    # The next failure with the same fingerprint shows it as a previous fix.
+    later = make_ticket(fingerprint="fp-resolve")
+    detail = jwt_client(make_user("viewer")).get(f"/api/v1/tickets/{later.pk}/").json()
+    assert [f["fix"] for f in detail["previous_fixes"]] == [fix.fix]
+    assert detail["previous_fixes"][0]["headline"].startswith(f"Last time ({ticket.pk}, ")
+
+
+def test_resolve_without_a_body_resolves_and_records_no_fix(responder):
+    ticket = make_ticket()
+    response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/resolve/")
+    assert response.status_code == 200 and response.json()["status"] == "resolved"
+    assert not Resolution.objects.exists()
+
+
+def test_resolve_refuses_bad_input_and_a_resolved_ticket(responder):
+    ticket = make_ticket()
+    api = jwt_client(responder)
+
+    too_long = api.post(f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": "x" * 8001}, format="json")
+    assert too_long.status_code == 400 and "fix" in too_long.json()["detail"]
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+    api.post(f"/api/v1/tickets/{ticket.pk}/resolve/")
+    again = api.post(f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": "more"}, format="json")
+    assert (
+        again.status_code == 409
+        and "cannot resolve a ticket that is resolved" in (again.json()["error"])
+    )
+    assert not Resolution.objects.exists()
+    viewer = jwt_client(make_user("viewer")).post(f"/api/v1/tickets/{ticket.pk}/reopen/")
+    assert viewer.status_code == 403
+
+
+def test_a_responder_marks_a_fix_wrong_and_it_is_never_shown_again(responder):
+    ticket = make_ticket(fingerprint="fp-wrong")
+    api = jwt_client(responder)
+    api.post(f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": "Reboot"}, format="json")
+    fix = Resolution.objects.get()
+
+    marked = api.post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/")
+
+    assert marked.status_code == 200 and marked.json()["marked_wrong_by"] == "maria"
+    later = make_ticket(fingerprint="fp-wrong")
+    assert api.get(f"/api/v1/tickets/{later.pk}/").json()["previous_fixes"] == []
+    assert api.post("/api/v1/resolutions/999999/mark-wrong/").status_code == 404
+    viewer = jwt_client(make_user("viewer")).post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/")
+    assert viewer.status_code == 403

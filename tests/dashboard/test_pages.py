@@ -340,7 +340,7 @@ def test_responder_sees_the_buttons_that_apply():
     ticket = make_ticket(status="in_progress")
     html = client_for("responder").get(f"/tickets/{ticket.pk}/").content.decode()
     buttons = dict(re.findall(r'value="(\w+)" data-action="\w+" class="[^"]+"( hidden)?>', html))
-    assert buttons == {"acknowledge": "", "start_progress": " hidden", "reopen": ""}
+    assert buttons == {"acknowledge": "", "start_progress": " hidden", "resolve": "", "reopen": ""}
 
 
 def _csrf_post(client: Client, path: str, data: dict) -> HttpResponseBase:
@@ -367,6 +367,43 @@ def test_responder_acknowledges_through_the_lifecycle():
     page = client.get(answer.headers["Location"]).content.decode()
     assert "Acknowledge: done." in page
     assert "maria" in page
+
+
+def test_board_has_a_resolved_column_of_recent_resolutions():
+    recent = make_ticket(
+        pipeline="pl_fixed", status="resolved", resolved_at=timezone.now() - timedelta(hours=2)
+    )
+    old = make_ticket(
+        pipeline="pl_fixed_long_ago",
+        status="resolved",
+        resolved_at=timezone.now() - timedelta(days=30),
+    )
+
+    html = client_for("viewer").get("/").content.decode()
+
+    assert "<h2>Resolved</h2>" in html
+    assert recent.pk in column_html(html, "resolved")
+    assert old.pk not in html
+
+
+def test_responder_resolves_with_what_fixed_it_and_the_next_one_leads_with_it():
+    ticket = make_ticket(fingerprint="fp-dashboard")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("ana", "responder"))
+
+    answer = _csrf_post(
+        client,
+        f"/tickets/{ticket.pk}/action/",
+        {"action": "resolve", "note": "", "fix": "Scaled the <b>IR</b> to 4 nodes"},
+    )
+
+    assert answer.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_by) == ("resolved", "ana")
+    later = make_ticket(fingerprint="fp-dashboard")
+    page = client.get(f"/tickets/{later.pk}/").content.decode()
+    assert f'<strong>Last time</strong> (<a href="/tickets/{ticket.pk}/">{ticket.pk}</a>,' in page
+    assert "ana): Scaled the &lt;b&gt;IR&lt;/b&gt; to 4 nodes" in page
 
 
 def test_take_then_reopen():

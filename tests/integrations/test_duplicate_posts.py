@@ -484,7 +484,7 @@ def test_a_later_sync_removes_a_duplicate_landing_after_the_reconcile(targets: A
 
     assert fanout.deliver(sync.pk).status == OutboundStatus.SUCCEEDED
     assert fake_jira.deleted == [extra]
-    assert fake_jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+    assert fake_jira.issues[ticket.itsm_ticket_id]["status"] == "In Progress"
 
 
 @pytest.mark.django_db

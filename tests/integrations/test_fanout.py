@@ -23,7 +23,9 @@ from tests.conftest import local_payload, wait_for
 from tests.fakes.azurite import Azurite
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
-from tickets.models import AuditLog, OwnershipRule, Ticket
+from tickets import jira_status
+from tickets.models import AuditLog, JiraStatusMapping, OwnershipRule, Resolution, Ticket
+from tickets.rules import clear_rule_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -169,7 +171,11 @@ def test_a_failure_becomes_a_jira_issue_a_slack_alert_and_evidence(celery_worker
     assert ticket.slack_channel == "C0ALERTS001" and ticket.slack_ts
     message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
     actions = next(b for b in message["blocks"] if b["type"] == "actions")
-    assert {e["action_id"] for e in actions["elements"]} == {"rca_acknowledge", "rca_take"}
+    assert {e["action_id"] for e in actions["elements"]} == {
+        "rca_acknowledge",
+        "rca_take",
+        "rca_resolve",
+    }
     assert "OPS-1" in json.dumps(message["blocks"])  # the follow-up added the JIRA link
     container = BlobServiceClient.from_connection_string(azurite.connection_string)
     blobs = container.get_container_client(ticket_container()).list_blobs(
@@ -192,27 +198,40 @@ def ticket_container() -> str:
     return settings.AZURE_STORAGE_CONTAINER
 
 
-def test_jira_done_acknowledges_and_the_slack_alert_follows(celery_worker, targets):
+def test_jira_done_resolves_with_its_comment_as_the_fix_and_the_slack_alert_follows(
+    celery_worker, targets
+):
     jira, slack, _ = targets
     ticket = fanned_out(post_failure()["ticket_id"])
     settled(ticket.pk)
     webhook = jira_webhook(ticket.itsm_ticket_id, "To Do", "Done", changelog_id="900")
+    # JIRA sends the comment of a transition screen in the same issue_updated event.
+    webhook["comment"] = {
+        "id": "901",
+        "body": "Rotated the SQL login password in Key Vault",
+        "author": {"displayName": "Maria Lopez", "accountId": "5c5f-maria"},
+    }
 
     first = post_jira(webhook)
     replay = post_jira(webhook)
 
-    assert first.status_code == 200 and first.json()["result"] == "status set to acknowledged"
+    assert first.status_code == 200 and first.json()["result"] == "status set to resolved"
     assert replay.json()["result"] == "replay ignored"
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.ack_user) == ("acknowledged", "Maria Lopez")
-    assert (
-        AuditLog.objects.filter(ticket=ticket, action="acknowledge", actor_kind="jira").count() == 1
+    assert (ticket.status, ticket.resolved_by) == ("resolved", "Maria Lopez")
+    assert ticket.resolve_seconds is not None and ticket.sla_status == "Met"
+    assert AuditLog.objects.filter(ticket=ticket, action="resolve", actor_kind="jira").count() == 1
+    fix = Resolution.objects.get(ticket=ticket)
+    assert (fix.fix, fix.resolved_by, fix.actor_kind) == (
+        "Rotated the SQL login password in Key Vault",
+        "Maria Lopez",
+        "jira",
     )
     settled(ticket.pk)
     message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
-    assert "Acknowledged by Maria Lopez" in json.dumps(message["blocks"])
+    assert "Resolved by Maria Lopez" in json.dumps(message["blocks"])
     assert not [b for b in message["blocks"] if b["type"] == "actions"]  # buttons gone
-    assert "acknowledge" in slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+    assert "resolve" in slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
     # The change came from JIRA: nothing is sent back to JIRA.
     assert not OutboundDelivery.objects.filter(ticket=ticket, action="jira_sync").exists()
     assert jira.issues[ticket.itsm_ticket_id]["comments"] == []
@@ -231,14 +250,34 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     assert AuditLog.objects.get(ticket=ticket, action="acknowledge").actor_kind == "slack"
     settled(ticket.pk)
     issue = jira.issues[ticket.itsm_ticket_id]
-    assert issue["status"] == "Done"
+    # Acknowledged has no JIRA status of its own: someone owns it, so In Progress.
+    assert issue["status"] == "In Progress"
     assert "daan set the ticket to acknowledge" in issue["comments"][-1]["body"]
     # JIRA tells us about the transition we made: it changes nothing and audits nothing.
-    echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "Done"))
+    echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress"))
     assert echo.json()["result"] == "already in that state"
     assert AuditLog.objects.filter(ticket=ticket, action="acknowledge").count() == 1
     # A second click on a stale message changes nothing.
     assert "no change" in post_slack_click(ticket.pk, "rca_acknowledge").json()["result"][0]
+
+
+def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worker, targets):
+    jira, slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    response = post_slack_click(ticket.pk, "rca_resolve")
+
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_by) == ("resolved", "daan")
+    settled(ticket.pk)
+    assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+    echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "Done"))
+    assert echo.json()["result"] == "already in that state"
+    assert "Resolved by daan" in json.dumps(
+        slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
+    )
 
 
 def test_jira_down_does_not_hold_up_slack_or_blob_and_catches_up(celery_worker, targets):
@@ -389,9 +428,9 @@ def test_jira_events_out_of_order_keep_the_latest_state(linked_ticket):
     earlier = jira_webhook("OPS-7", "To Do", "In Progress")
     earlier["timestamp"] = later["timestamp"] - 60_000
 
-    assert post_jira(later).json()["result"] == "status set to acknowledged"
+    assert post_jira(later).json()["result"] == "status set to resolved"
     assert "older" in post_jira(earlier).json()["result"]
-    assert Ticket.objects.get(pk=linked_ticket.pk).status == "acknowledged"
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "resolved"
 
 
 def test_jira_done_to_do_reopens_and_comments_are_audited(linked_ticket):
@@ -412,6 +451,39 @@ def test_jira_done_to_do_reopens_and_comments_are_audited(linked_ticket):
     assert post_jira(comment).json()["result"] == "comment recorded"
     entry = AuditLog.objects.get(ticket=linked_ticket, action="jira comment")
     assert entry.details["comment"] == "Restarted the IR node"
+    assert not Resolution.objects.exists()  # a comment on an open ticket is not a fix
+
+
+def test_a_fix_comment_on_a_resolved_issue_records_the_fix_once(linked_ticket):
+    post_jira(jira_webhook("OPS-7", "To Do", "Done"))
+
+    def comment(comment_id: str, body: str) -> dict:
+        return {
+            "timestamp": int(time.time() * 1000),
+            "webhookEvent": "comment_created",
+            "issue": {"key": "OPS-7", "fields": {}},
+            "comment": {"id": comment_id, "body": body, "author": {"displayName": "Maria"}},
+        }
+
+    assert post_jira(comment("560", "Fix: restarted the IR node")).json()["result"] == (
+        "comment recorded as the fix"
+    )
+    assert post_jira(comment("561", "Fix: something else")).json()["result"] == ("comment recorded")
+    assert [r.fix for r in Resolution.objects.all()] == ["restarted the IR node"]
+
+
+def test_the_jira_status_map_is_editable(linked_ticket):
+    for name, status in (("To Do", "open"), ("Done", "acknowledged"), ("Closed", "resolved")):
+        JiraStatusMapping.objects.create(jira_status=name, ticket_status=status)
+    clear_rule_cache()
+
+    assert post_jira(jira_webhook("OPS-7", "To Do", "Done")).json()["result"] == (
+        "status set to acknowledged"
+    )
+    assert post_jira(jira_webhook("OPS-7", "Done", "Closed")).json()["result"] == (
+        "status set to resolved"
+    )
+    assert jira_status.jira_status_for("resolved") == "Closed"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import copy
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, WebhookDelivery
@@ -170,21 +169,15 @@ def test_same_failure_in_a_new_run_correlates_to_the_open_ticket(webhook_client)
     assert AuditLog.objects.filter(ticket=ticket, action="recurred").count() == 1
 
 
-def test_correlation_stops_when_the_ticket_is_acknowledged_or_outside_the_window(
-    webhook_client,
-):
+def test_an_acknowledged_ticket_absorbs_its_repeats_however_old(webhook_client):
     first = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000001")).json()
-    Ticket.objects.filter(pk=first["ticket_id"]).update(status="acknowledged")
-    after_ack = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000002")).json()
-    Ticket.objects.filter(pk=after_ack["ticket_id"]).update(
-        last_seen=timezone.now() - timedelta(hours=3)
+    Ticket.objects.filter(pk=first["ticket_id"]).update(
+        status="acknowledged", last_seen=timezone.now() - timedelta(days=3)
     )
-    with override_settings(CORRELATION_WINDOW=timedelta(hours=1)):
-        late = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000003")).json()
+    again = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000002")).json()
 
-    assert after_ack["outcome"] == "created"
-    assert late["outcome"] == "created"
-    assert Ticket.objects.count() == 3
+    assert again == {**again, "outcome": "correlated", "ticket_id": first["ticket_id"]}
+    assert Ticket.objects.get().occurrence_count == 2
 
 
 def test_suppressed_failure_is_recorded_without_a_ticket(webhook_client):

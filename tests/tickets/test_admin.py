@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tickets.models import AuditLog, SuppressionRule, Ticket
+from tickets.models import AuditLog, JiraStatusMapping, Resolution, SuppressionRule, Ticket
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
 
@@ -167,3 +167,50 @@ def test_ticket_page_shows_the_rca_and_escapes_untrusted_text():
     assert "&lt;img src=x onerror=alert(2)&gt;" in html
     assert "Rotate the &lt;b&gt;secret&lt;/b&gt;" in html
     assert "ADF-20251210T123400-000000" in html and "0.91" in html
+
+
+def test_resolve_asks_what_fixed_it_then_resolves_with_the_fix():
+    client = staff("responder")
+    first, second = make_ticket(1), make_ticket(2, status="acknowledged")
+    selected = {"action": "resolve", "_selected_action": [first.pk, second.pk]}
+
+    asked = client.post(CHANGELIST, selected)
+    assert asked.status_code == 200
+    assert 'name="fix"' in asked.content.decode() and not Resolution.objects.exists()
+
+    done = client.post(
+        CHANGELIST, {**selected, "apply": "1", "fix": "Raised the DTU limit"}, follow=True
+    )
+
+    assert "Resolved 2 ticket(s)." in done.content.decode()
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
+    assert sorted(Resolution.objects.values_list("ticket_id", "fix")) == [
+        (first.pk, "Raised the DTU limit"),
+        (second.pk, "Raised the DTU limit"),
+    ]
+
+
+def test_staff_mark_a_fix_wrong_and_admins_edit_the_jira_status_map():
+    ticket = make_ticket(1)
+    fix = Resolution.objects.create(
+        ticket=ticket, fix="Restarted it", resolved_by="bob", actor_kind="user", fingerprint="f"
+    )
+    client = staff("responder")
+
+    client.post(
+        reverse("admin:tickets_resolution_changelist"),
+        {"action": "mark_wrong", "_selected_action": [fix.pk]},
+    )
+
+    fix.refresh_from_db()
+    assert fix.marked_wrong_by == "responder-user" and fix.marked_wrong_at is not None
+    assert AuditLog.objects.get(ticket=ticket, action="fix marked wrong").actor_name == (
+        "responder-user"
+    )
+    mapping_add = reverse("admin:tickets_jirastatusmapping_add")
+    assert client.get(mapping_add).status_code == 403
+    added = staff("admin").post(
+        mapping_add, {"jira_status": "Closed", "ticket_status": "resolved", "order": 40}
+    )
+    assert added.status_code == 302
+    assert JiraStatusMapping.objects.filter(jira_status="Closed", ticket_status="resolved").exists()

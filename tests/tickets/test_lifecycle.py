@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tickets import lifecycle
 from tickets.lifecycle import Actor, TransitionError
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, Resolution, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +114,123 @@ def test_migration_data_exist_with_increasing_permissions(migration_data):
     assert "change_ticket" in perms["responder"]
     assert "change_suppressionrule" in perms["admin"]
     assert "change_suppressionrule" not in perms["responder"]
+
+
+def test_resolve_records_who_when_how_long_and_the_fix():
+    user = User.objects.create_user("maria")
+    ticket = make_ticket(timestamp=timezone.now() - timedelta(minutes=30))
+    Ticket.objects.filter(pk=ticket.pk).update(embedding=[1.0] + [0.0] * 255, embedding_model="m")
+
+    resolved = lifecycle.resolve(
+        ticket.pk, Actor.for_user(user), note="done", fix="  Raised the IR node count to 4  "
+    )
+
+    assert (resolved.status, resolved.resolved_by, resolved.sla_status) == (
+        "resolved",
+        "maria",
+        "Met",
+    )
+    assert resolved.resolve_seconds is not None and 1790 <= resolved.resolve_seconds <= 1810
+    assert resolved.sla_remaining() is None
+    fix = Resolution.objects.get(ticket=ticket)
+    assert (fix.fix, fix.note, fix.resolved_by, fix.fingerprint) == (
+        "Raised the IR node count to 4",
+        "done",
+        "maria",
+        ticket.fingerprint,
+    )
+    assert fix.embedding_model == "m" and fix.embedding[0] == 1.0
+    entry = AuditLog.objects.get(ticket=ticket, action="resolve")
+    assert entry.details == {"note": "done", "fix": "Raised the IR node count to 4"}
+
+
+def test_resolve_without_a_fix_records_no_resolution_and_a_resolved_ticket_never_breaches():
+    ticket = make_ticket(sla_deadline=timezone.now() + timedelta(minutes=1))
+    lifecycle.resolve(ticket.pk, Actor.system())
+    Ticket.objects.filter(pk=ticket.pk).update(
+        sla_status="Pending", sla_deadline=timezone.now() - timedelta(minutes=1)
+    )
+
+    assert not Resolution.objects.exists()
+    assert lifecycle.mark_sla_breaches() == 0
+
+
+@pytest.mark.parametrize("status", ["open", "in_progress", "acknowledged"])
+def test_every_active_status_can_be_resolved_and_resolved_can_only_be_reopened(status):
+    ticket = make_ticket(status=status)
+    lifecycle.resolve(ticket.pk, Actor.system())
+
+    for action in ("acknowledge", "start_progress", "resolve"):
+        with pytest.raises(TransitionError, match="cannot"):
+            lifecycle.transition(ticket.pk, action, Actor.system())
+    reopened = lifecycle.reopen(ticket.pk, Actor.system())
+    assert (reopened.status, reopened.resolved_at, reopened.resolved_by) == ("open", None, "")
+
+
+@pytest.mark.parametrize("resolve_on_recovery", [True, False])
+def test_a_source_recovery_resolves_with_the_source_as_actor_unless_turned_off(
+    settings, resolve_on_recovery
+):
+    settings.RESOLVE_ON_SOURCE_RECOVERY = resolve_on_recovery
+    ticket = make_ticket(sla_deadline=timezone.now() - timedelta(minutes=1))
+
+    lifecycle.resolve_at_source(Ticket.objects.get(pk=ticket.pk), Actor.source("adf"), details={})
+
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is not None
+    if resolve_on_recovery:
+        assert (ticket.status, ticket.resolved_by, ticket.sla_status) == (
+            "resolved",
+            "adf",
+            "Breached",  # it recovered after its deadline: the clock stops where it was
+        )
+        entry = AuditLog.objects.get(ticket=ticket, action="resolved at source")
+        assert (entry.actor_kind, entry.after["status"]) == ("source", "resolved")
+    else:
+        assert (ticket.status, ticket.resolved_at) == ("open", None)
+
+
+def test_a_recovery_after_a_responders_fix_verifies_that_fix():
+    ticket = make_ticket()
+    lifecycle.resolve(ticket.pk, Actor.system("maria"), fix="Restarted the cluster")
+
+    lifecycle.resolve_at_source(Ticket.objects.get(pk=ticket.pk), Actor.source("adf"), details={})
+
+    fix = Resolution.objects.get(ticket=ticket)
+    assert fix.verified
+    ticket.refresh_from_db()
+    assert ticket.resolved_by == "maria"  # the responder's resolution stands
+
+
+def test_migration_resolves_tickets_that_were_over_before_the_resolved_state():
+    import importlib
+
+    from django.apps import apps
+
+    at_source = make_ticket(
+        timestamp=timezone.now() - timedelta(hours=2),
+        resolved_at_source_at=timezone.now() - timedelta(hours=1),
+    )
+    jira_done = make_ticket(status="acknowledged", ack_user="Maria")
+    AuditLog.objects.create(
+        ticket=jira_done, actor_kind="jira", actor_name="Maria", action="acknowledge"
+    )
+    by_hand = make_ticket(status="acknowledged", ack_user="bob")
+    AuditLog.objects.create(
+        ticket=by_hand, actor_kind="user", actor_name="bob", action="acknowledge"
+    )
+    untouched = make_ticket()
+
+    migration = importlib.import_module("tickets.migrations.0007_resolved_data")
+    migration.resolve_finished_tickets(apps, None)
+
+    statuses = dict(Ticket.objects.values_list("pk", "status"))
+    assert statuses == {
+        at_source.pk: "resolved",
+        jira_done.pk: "resolved",
+        by_hand.pk: "acknowledged",
+        untouched.pk: "open",
+    }
+    at_source.refresh_from_db()
+    assert (at_source.resolved_by, at_source.resolve_seconds) == ("adf", 3600)
+    assert Ticket.objects.get(pk=jira_done.pk).resolved_by == "Maria"

@@ -12,7 +12,8 @@ from rest_framework import serializers
 
 from integrations.messages import jira_url
 from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
-from tickets.models import AuditLog, Occurrence, Status, Ticket
+from tickets.models import SLA_RUNNING_STATUSES, AuditLog, Occurrence, Resolution, Ticket
+from tickets.resolutions import previous_fixes
 
 RECENT_OCCURRENCES = 20
 
@@ -42,7 +43,8 @@ LIST_FIELDS = (
 class SlaRemainingMixin:
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_sla_remaining_seconds(self, ticket: Ticket) -> int | None:
-        """Seconds left before the SLA deadline (negative when overdue); null once acknowledged."""
+        """Seconds left before the SLA deadline (negative when overdue); null once acknowledged
+        or resolved."""
         remaining: timedelta | None = ticket.sla_remaining(timezone.now())
         return int(remaining.total_seconds()) if remaining is not None else None
 
@@ -90,7 +92,7 @@ class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
         tz = timezone.get_current_timezone()
         deadline = row["sla_deadline"]
         remaining = None
-        if deadline is not None and row["status"] != Status.ACKNOWLEDGED:
+        if deadline is not None and row["status"] in SLA_RUNNING_STATUSES:
             remaining = int((deadline - timezone.now()).total_seconds())
         item = {
             "id": row["id"],
@@ -141,6 +143,18 @@ class OccurrenceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PastFixSerializer(serializers.Serializer):
+    resolution_id = serializers.IntegerField()
+    ticket_id = serializers.CharField()
+    fix = serializers.CharField()
+    resolved_by = serializers.CharField()
+    resolved_at = serializers.DateTimeField()
+    verified = serializers.BooleanField(help_text="The pipeline succeeded again after this fix.")
+    same_failure = serializers.BooleanField(help_text="Same fingerprint (else: similar).")
+    similarity = serializers.FloatField()
+    headline = serializers.CharField(help_text="`Last time (ticket, date, who): <fix>`")
+
+
 class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
     team = serializers.CharField(source="finops_team", read_only=True)
     owner = serializers.CharField(source="finops_owner", read_only=True)
@@ -157,6 +171,13 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
     details = serializers.DictField(read_only=True)
     sla_remaining_seconds = serializers.SerializerMethodField()
     recent_occurrences = serializers.SerializerMethodField()
+    previous_ticket = serializers.CharField(
+        source="previous_ticket_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Seen before: the earlier, resolved ticket of the same failure.",
+    )
+    previous_fixes = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -197,7 +218,14 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "blob_log_url",
             "logic_app_run_id",
             "remediation_status",
+            "resolved_at",
+            "resolved_by",
+            "resolve_seconds",
             "resolved_at_source_at",
+            "regressed_at",
+            "regression_count",
+            "previous_ticket",
+            "previous_fixes",
             "fingerprint",
             "occurrence_count",
             "first_seen",
@@ -220,6 +248,18 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
         # The stubs miss that many=True builds a ListSerializer, whose data is a list.
         return OccurrenceSerializer(latest, many=True).data  # type: ignore[return-value]
 
+    @extend_schema_field(PastFixSerializer(many=True))
+    def get_previous_fixes(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """What fixed failures like this one before, best first (verified fixes first)."""
+        return [fix.as_dict() for fix in previous_fixes(ticket)]
+
+
+class PastFixWrongSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Resolution
+        fields = ("id", "ticket", "fix", "resolved_by", "marked_wrong_at", "marked_wrong_by")
+        read_only_fields = fields
+
 
 class SimilarTicketSerializer(TicketListSerializer):
     similarity = serializers.FloatField(read_only=True)
@@ -232,6 +272,16 @@ class SimilarTicketSerializer(TicketListSerializer):
 
 class TransitionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ResolveSerializer(TransitionSerializer):
+    fix = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=8000,
+        default="",
+        help_text="What fixed it (optional): shown first when a failure like it comes again.",
+    )
 
 
 class RerunSerializer(serializers.Serializer):
@@ -358,8 +408,15 @@ def _counts() -> serializers.DictField:
     return serializers.DictField(child=serializers.IntegerField())
 
 
-class MttrSerializer(serializers.Serializer):
+class MttaSerializer(serializers.Serializer):
     acknowledged = serializers.IntegerField(help_text="Acknowledged tickets of the period.")
+    mean_seconds = serializers.FloatField(allow_null=True)
+    p50_seconds = serializers.FloatField(allow_null=True)
+    p90_seconds = serializers.FloatField(allow_null=True)
+
+
+class MttrSerializer(serializers.Serializer):
+    resolved = serializers.IntegerField(help_text="Resolved tickets of the period.")
     mean_seconds = serializers.FloatField(allow_null=True)
     p50_seconds = serializers.FloatField(allow_null=True)
     p90_seconds = serializers.FloatField(allow_null=True)
@@ -378,6 +435,8 @@ class DailyPointSerializer(serializers.Serializer):
     by_error_type = _counts()
     acknowledged = serializers.IntegerField()
     mean_ack_seconds = serializers.FloatField(allow_null=True)
+    resolved = serializers.IntegerField()
+    mean_resolve_seconds = serializers.FloatField(allow_null=True)
     sla_met = serializers.IntegerField()
     sla_breached = serializers.IntegerField()
 
@@ -391,7 +450,8 @@ class StatsSerializer(serializers.Serializer):
     by_error_type = _counts()
     by_source = _counts()
     by_team = _counts()
-    mttr = MttrSerializer()
+    mtta = MttaSerializer(help_text="Time to acknowledge.")
+    mttr = MttrSerializer(help_text="Time to resolve.")
     sla = SlaSerializer()
     inbox = _counts()
     daily = DailyPointSerializer(many=True)

@@ -14,6 +14,11 @@ urlpatterns = [
     path("token/verify/", views.DocumentedTokenVerifyView.as_view(), name="api-token-verify"),
     path("stats/", views.StatsView.as_view(), name="api-stats"),
     path("trace/<str:tracking_id>/", views.TraceView.as_view(), name="api-trace"),
+    path(
+        "resolutions/<int:resolution_id>/mark-wrong/",
+        views.MarkFixWrongView.as_view(),
+        name="api-resolution-mark-wrong",
+    ),
     # Public documents: a stale or forged token sent along must not turn them into a 401.
     path(
         "schema/",

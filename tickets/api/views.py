@@ -36,13 +36,15 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from analysis.services import request_fresh_rca
 from analysis.similar import Similarity, similar_tickets
 from integrations.models import OutboundDelivery, WebhookDelivery
-from tickets import lifecycle, login_throttle, stats
+from tickets import lifecycle, login_throttle, resolutions, stats
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     LIST_FIELDS,
     AuditEntrySerializer,
     OutboundDeliverySerializer,
+    PastFixWrongSerializer,
     RerunSerializer,
+    ResolveSerializer,
     SimilarTicketSerializer,
     StatsQuerySerializer,
     StatsSerializer,
@@ -53,7 +55,7 @@ from tickets.api.serializers import (
 )
 from tickets.filtersets import TicketFilterSet, TicketOrderingFilter, TicketSearchFilter
 from tickets.lifecycle import Actor, TransitionError
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, Resolution, Ticket
 from tickets.roles import AuthenticatedRequest
 
 if TYPE_CHECKING:
@@ -238,6 +240,28 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     def take(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._transition(request, pk, "start_progress")
 
+    @extend_schema(
+        summary="Resolve: fixed (responder); `fix` says what fixed it, for next time",
+        request=ResolveSerializer,
+        responses=TRANSITION_SCHEMA["responses"],
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def resolve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        body = ResolveSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        try:
+            lifecycle.resolve(
+                pk,
+                Actor.for_user(request.user),
+                note=body.validated_data["note"],
+                fix=body.validated_data["fix"],
+            )
+        except Ticket.DoesNotExist as exc:
+            raise NotFound("no ticket with this id") from exc
+        except TransitionError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(TicketDetailSerializer(self.get_object()).data)
+
     @extend_schema(summary="Reopen (responder)", **TRANSITION_SCHEMA)
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
     def reopen(self, request: AuthenticatedRequest, pk: str) -> Response:
@@ -309,6 +333,22 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         self._require_ticket(pk)
         outbound = OutboundDelivery.objects.filter(ticket_id=pk).prefetch_related("tries")
         return Response(OutboundDeliverySerializer(outbound, many=True).data)
+
+
+class MarkFixWrongView(APIView):
+    permission_classes = [IsResponder]
+
+    @extend_schema(
+        summary="Mark a recorded fix wrong: it is never shown again (responder)",
+        request=None,
+        responses={200: PastFixWrongSerializer, **ERRORS},
+    )
+    def post(self, request: AuthenticatedRequest, resolution_id: int) -> Response:
+        try:
+            resolution = resolutions.mark_wrong(resolution_id, Actor.for_user(request.user))
+        except Resolution.DoesNotExist as exc:
+            raise NotFound("no recorded fix with this id") from exc
+        return Response(PastFixWrongSerializer(resolution).data)
 
 
 class StatsView(APIView):

@@ -4,8 +4,10 @@ Every chart is plain SVG built here; colours are presentation attributes (not `s
 page's Content-Security-Policy (`style-src 'self'`) holds. All text is escaped.
 
 The data comes from `tickets.stats.daily_series(since, until)`: one dict per UTC day with
-`date`, `created`, `by_error_type`, `acknowledged`, `mean_ack_seconds` (MTTR of that day's
-cohort), `sla_met` and `sla_breached`; `normalize_day` turns each into a `DayPoint`.
+`date`, `created`, `by_error_type`, `acknowledged`, `mean_ack_seconds` (MTTA of that day's
+cohort), `resolved`, `mean_resolve_seconds` (MTTR), `sla_met` and `sla_breached`;
+`normalize_day` turns each into a `DayPoint`. (`mttr_seconds` on a `DayPoint` is the time to
+acknowledge, the trend line; `resolve_seconds` the time to resolve.)
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class DayPoint:
     by_error_type: dict[str, int] = field(default_factory=dict)
     mttr_seconds: float | None = None
     acknowledged: int = 0
+    resolve_seconds: float | None = None
+    resolved: int = 0
     sla_met: int = 0
     sla_breached: int = 0
 
@@ -74,6 +78,10 @@ def _as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+def _optional_float(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 def normalize_day(row: Mapping[str, Any]) -> DayPoint:
@@ -104,6 +112,8 @@ def normalize_day(row: Mapping[str, Any]) -> DayPoint:
         by_error_type=by_type,
         mttr_seconds=float(mttr) if mttr is not None else None,
         acknowledged=int(_first(row, "acknowledged", default=0)),
+        resolve_seconds=_optional_float(_first(row, "mean_resolve_seconds")),
+        resolved=int(_first(row, "resolved", default=0)),
         sla_met=int(met or 0),
         sla_breached=int(breached or 0),
     )
@@ -348,7 +358,7 @@ def build_charts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             f"Mean time to acknowledge of each day's tickets ({unit})",
             days,
             mttr_values,
-            name=f"MTTR ({unit})",
+            name=f"MTTA ({unit})",
             scale=scale,
             width=HALF_WIDTH,
         ),
@@ -368,8 +378,16 @@ def build_charts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "mttr_unit": unit,
         "mttr_scale": scale,
         "mttr_overall": _weighted_mean(resolved_mttr, scale),
+        **_resolve_kpi(points),
         "days": len(days),
     }
+
+
+def _resolve_kpi(points: Sequence[DayPoint]) -> dict[str, Any]:
+    """The mean time to resolve (MTTR) over the period, in a unit that suits it."""
+    values = [(p.resolve_seconds, p.resolved) for p in points if p.resolve_seconds is not None]
+    scale, unit = _duration_unit(max((v for v, _ in values), default=0))
+    return {"resolve_overall": _weighted_mean(values, scale), "resolve_unit": unit}
 
 
 def _weighted_mean(values: list[tuple[float, int]], scale: float) -> float | None:

@@ -15,6 +15,7 @@ SOURCES = tuple(TICKET_PREFIXES)
 ACTIONS = (
     ("acknowledge", "Acknowledge"),
     ("start_progress", "Take"),
+    ("resolve", "Resolve"),
     ("reopen", "Reopen"),
 )
 
@@ -70,6 +71,7 @@ class BoardFilterForm(forms.Form):
 class TransitionForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
     note = forms.CharField(required=False, max_length=1000)
+    fix = forms.CharField(required=False, max_length=8000)
 
 
 class RegistrationForm(UserCreationForm):

@@ -23,6 +23,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -44,6 +45,7 @@ from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
 from tickets.login_throttle import ThrottledAuthenticationForm
 from tickets.models import Occurrence, Status, Ticket, TicketQuerySet
 from tickets.presenters import CARD_FIELDS, ticket_card
+from tickets.resolutions import previous_fixes
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,10 @@ COLUMNS = (
     (Status.OPEN, "Open"),
     (Status.IN_PROGRESS, "In progress"),
     (Status.ACKNOWLEDGED, "Acknowledged"),
+    (Status.RESOLVED, "Resolved"),
 )
+# The Resolved column shows the tickets resolved this recently, latest first.
+RESOLVED_ON_BOARD = timedelta(days=7)
 AUDIT_LIMIT = 300
 TEAM_WINDOW = timedelta(days=90)
 CHART_RANGES = (7, 14, 30, 90)
@@ -252,6 +257,8 @@ def board(request: HttpRequest) -> HttpResponse:
     columns = []
     for status, label in COLUMNS:
         in_column = cast(TicketQuerySet, tickets.filter(status=status)).by_urgency()
+        if status == Status.RESOLVED:
+            in_column = _recently_resolved(tickets)
         cards = [display_card(t) for t in in_column[:COLUMN_LIMIT]]
         total = len(cards) if len(cards) < COLUMN_LIMIT else in_column.count()
         columns.append({"status": status, "label": label, "cards": cards, "total": total})
@@ -267,6 +274,11 @@ def board(request: HttpRequest) -> HttpResponse:
             live_config=_live_config(page="board", filters=filters, limit=COLUMN_LIMIT),
         ),
     )
+
+
+def _recently_resolved(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    since = timezone.now() - RESOLVED_ON_BOARD
+    return tickets.filter(status=Status.RESOLVED, resolved_at__gte=since).order_by("-resolved_at")
 
 
 # --- ticket detail ------------------------------------------------------------------------------
@@ -386,6 +398,10 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             deliveries=deliveries,
             outbound=outbound,
             similar=_similar(ticket),
+            previous_fixes=previous_fixes(ticket),
+            resolve_duration=duration_text(ticket.resolve_seconds)
+            if ticket.resolve_seconds is not None
+            else "",
             links=_links(ticket),
             confidence_pct=round(ticket.confidence * 100)
             if ticket.confidence is not None
@@ -417,7 +433,8 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
 @require_POST
 @role_required(RESPONDER)
 def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResponse:
-    """Acknowledge / take / reopen, through the lifecycle (checked and audited there)."""
+    """Acknowledge / take / resolve (with what fixed it) / reopen, through the lifecycle
+    (checked and audited there)."""
     if not Ticket.objects.filter(pk=ticket_id).exists():
         raise Http404("No such ticket.")
     form = TransitionForm(request.POST)
@@ -426,12 +443,17 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
         return redirect("dashboard-ticket", ticket_id=ticket_id)
     action = form.cleaned_data["action"]
     try:
-        lifecycle.transition(
-            ticket_id,
-            action,
-            Actor.for_user(request.user),
-            note=form.cleaned_data["note"],
-        )
+        if action == "resolve":
+            lifecycle.resolve(
+                ticket_id,
+                Actor.for_user(request.user),
+                note=form.cleaned_data["note"],
+                fix=form.cleaned_data["fix"],
+            )
+        else:
+            lifecycle.transition(
+                ticket_id, action, Actor.for_user(request.user), note=form.cleaned_data["note"]
+            )
     except TransitionError as exc:
         messages.error(request, f"Not done: {exc}.")
     else:

@@ -1,0 +1,46 @@
+"""The JIRA status map (admin-editable `JiraStatusMapping` rows), read both ways.
+
+Defaults (created by migration, and used whenever the map is empty): To Do → open,
+In Progress → in_progress, Done → resolved.
+Acknowledged has no JIRA status of its own by default: a JIRA issue of an acknowledged ticket
+goes to the status mapped to in progress (someone owns it and is on it).
+"""
+
+from __future__ import annotations
+
+from tickets import rules
+from tickets.models import JiraStatusMapping, Status
+
+DEFAULT_MAP = (
+    ("To Do", Status.OPEN),
+    ("In Progress", Status.IN_PROGRESS),
+    ("Done", Status.RESOLVED),
+)
+# When no JIRA status is mapped to a ticket status, the one mapped to this status is used.
+FALLBACK_STATUS = {Status.ACKNOWLEDGED: Status.IN_PROGRESS}
+
+
+def _mappings() -> list[tuple[str, str]]:
+    rows = rules.cached(
+        "jira_status",
+        lambda: list(JiraStatusMapping.objects.values_list("jira_status", "ticket_status")),
+    )
+    return rows or [(name, str(status)) for name, status in DEFAULT_MAP]
+
+
+def ticket_status_for(jira_status: str) -> str | None:
+    """The ticket status a JIRA status means, or None when it is not mapped."""
+    wanted = jira_status.strip().lower()
+    for name, status in _mappings():
+        if name.lower() == wanted:
+            return status
+    return None
+
+
+def jira_status_for(ticket_status: str) -> str | None:
+    """The JIRA status a ticket in `ticket_status` should show, or None when none is mapped."""
+    for status in (ticket_status, FALLBACK_STATUS.get(Status(ticket_status))):
+        for name, mapped in _mappings():
+            if mapped == status:
+                return name
+    return None

@@ -1,0 +1,120 @@
+"""Resolutions as knowledge: the fixes recorded on past tickets, found again for a new failure.
+
+A fix is found for a ticket when it was recorded on a ticket of the same fingerprint (the same
+failure), or when its failure's embedding is close to the ticket's (cosine similarity at least
+`SIMILARITY_FLOOR`, same embedding model only). Fixes staff marked wrong are never shown; a
+verified fix (the pipeline succeeded again after it) ranks above an unverified one, then the
+same failure above a similar one, then the closest and the latest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from pgvector.django import CosineDistance
+
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import Resolution, Ticket
+
+MAX_FIXES = 3
+
+
+@dataclass(frozen=True)
+class PastFix:
+    resolution_id: int
+    ticket_id: str
+    fix: str
+    resolved_by: str
+    resolved_at: datetime
+    verified: bool
+    same_failure: bool
+    similarity: float
+
+    @property
+    def headline(self) -> str:
+        """What a ticket leads with: `Last time (ticket, date, who): <fix>`."""
+        day = self.resolved_at.date().isoformat()
+        return f"Last time ({self.ticket_id}, {day}, {self.resolved_by}): {self.fix}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "resolution_id": self.resolution_id,
+            "ticket_id": self.ticket_id,
+            "fix": self.fix,
+            "resolved_by": self.resolved_by,
+            "resolved_at": self.resolved_at.isoformat(),
+            "verified": self.verified,
+            "same_failure": self.same_failure,
+            "similarity": round(self.similarity, 4),
+            "headline": self.headline,
+        }
+
+
+def _past_fix(resolution: Resolution, same_failure: bool, similarity: float) -> PastFix:
+    return PastFix(
+        resolution_id=resolution.pk,
+        ticket_id=resolution.ticket_id,
+        fix=resolution.fix,
+        resolved_by=resolution.resolved_by,
+        resolved_at=resolution.created_at,
+        verified=resolution.verified,
+        same_failure=same_failure,
+        similarity=similarity,
+    )
+
+
+def previous_fixes(
+    ticket: Ticket, *, k: int = MAX_FIXES, min_similarity: float | None = None
+) -> list[PastFix]:
+    """The fixes recorded for failures like this ticket's, best first (see the module doc)."""
+    floor = settings.SIMILARITY_FLOOR if min_similarity is None else min_similarity
+    found: dict[int, PastFix] = {}
+    same = Resolution.objects.usable().filter(fingerprint=ticket.fingerprint).defer("embedding")
+    for resolution in same[: k * 4]:
+        found[resolution.pk] = _past_fix(resolution, True, 1.0)
+    vector = Ticket.objects.filter(pk=ticket.pk).values_list("embedding", "embedding_model").first()
+    if vector and vector[0] is not None and vector[1]:
+        nearest = (
+            Resolution.objects.usable()
+            .filter(embedding_model=vector[1])
+            .annotate(distance=CosineDistance("embedding", [float(v) for v in vector[0]]))
+            .order_by("distance")
+            .defer("embedding")[: k * 4]
+        )
+        for resolution in nearest:
+            similarity = 1.0 - resolution.distance
+            if similarity >= floor and resolution.pk not in found:
+                found[resolution.pk] = _past_fix(resolution, False, similarity)
+    ranked = sorted(
+        found.values(),
+        key=lambda fix: (
+            not fix.verified,
+            not fix.same_failure,
+            -fix.similarity,
+            -fix.resolved_at.timestamp(),
+        ),
+    )
+    return ranked[:k]
+
+
+def mark_wrong(resolution_id: int, actor: Actor) -> Resolution:
+    """Staff say this fix did not fix it: it is never shown again (the record stays, audited
+    on its ticket). Marking it twice changes nothing."""
+    with transaction.atomic():
+        resolution = Resolution.objects.select_for_update().get(pk=resolution_id)
+        if resolution.marked_wrong_at is None:
+            resolution.marked_wrong_at = timezone.now()
+            resolution.marked_wrong_by = actor.name[:200]
+            resolution.save(update_fields=["marked_wrong_at", "marked_wrong_by"])
+            lifecycle.write_audit(
+                Ticket(pk=resolution.ticket_id),
+                actor,
+                "fix marked wrong",
+                details={"resolution_id": resolution.pk, "fix": resolution.fix[:2000]},
+            )
+    return resolution
