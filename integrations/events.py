@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# How a resolve key names a part of a job: `<job key>/task:<task key>`.
+TASK_PART = "/task:"
+
 
 class EventKind(enum.StrEnum):
     FAILURE = "failure"
@@ -42,8 +45,10 @@ class FailureEvent:
       the same key (a duplicate); an Airflow retry of the same task has a new one (a recurrence).
     - `run_key`: one ticket per run key, decided by a database uniqueness constraint
       (stored as the ticket's `run_id`). Source-scoped, e.g. `airflow:dag/task/run`.
-    - `resolve_key`: what a later resolution event names to close this ticket
-      (the Azure alert id, the Databricks job...).
+    - `resolve_key`: what a later recovery of the same thing names to end this failure: the
+      ADF factory and pipeline, the Databricks job (`<job>/task:<task>` for a task), the
+      Airflow task, the Azure alert. A recovery ends the failures with its own key and those
+      whose key is `<its key>/task:...` (a job's success covers its tasks), nothing else.
     """
 
     source: str  # "azure-monitor", "adf", "databricks", "airflow"

@@ -39,6 +39,7 @@ from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
 from analysis.classifier import ERROR_CLASSES as CLASSIFIER_ERROR_CLASSES
+from integrations.events import TASK_PART
 
 # One size for every embedding backend (the local model and Gemini's, truncated), so one
 # HNSW index serves; vectors of different models are still never compared (`embedding_model`).
@@ -145,8 +146,6 @@ def urgency_expression() -> Case:
     )
 
 
-# How a recovery key names a part of a job: `<job key>/task:<task key>`.
-TASK_PART = "/task:"
 
 TICKET_PREFIXES = {
     "adf": "ADF",

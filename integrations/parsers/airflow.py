@@ -68,7 +68,8 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         pipeline=f"{dag_id}.{task_ref}"[:500],
         run_key=run_key,
         occurrence_key=f"{run_key}#try{try_number}:{'ok' if resolved else 'failed'}",
-        resolve_key=run_key,
+        # The task, whatever the run: its success in any later run means it recovered.
+        resolve_key=f"airflow:{dag_id}/{task_ref}",
         error_message=exception[:16000],
         occurred_at=parse_timestamp(body.get("end_date") or body.get("timestamp"), "end_date"),
         resource={

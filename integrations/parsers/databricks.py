@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.events import EventKind, FailureEvent, ParseError
+from integrations.events import TASK_PART, EventKind, FailureEvent, ParseError
 from integrations.parsers.common import require_object, text
 
 FAILURE_EVENTS = {"jobs.on_failure"}
@@ -19,6 +19,13 @@ OTHER_EVENTS = {
     "jobs.on_duration_warning_threshold_exceeded",
     "jobs.on_streaming_backlog_exceeded",
 }
+
+
+def recovery_key(workspace: str, job_id: str, task_key: str = "") -> str:
+    """A job's key, or `<job key>/task:<task>` for one task: a task's success ends only that
+    task's failure, a job's success the job's failure and those of its tasks."""
+    job = f"databricks:{workspace}:job:{job_id}"
+    return f"{job}{TASK_PART}{task_key}" if task_key else job
 
 
 def parse_databricks_notification(payload: Any) -> FailureEvent:
@@ -65,7 +72,7 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         pipeline=job_name[:500],
         run_key=run_key,
         occurrence_key=f"{run_key}:{event_type}",
-        resolve_key=f"databricks:{workspace}:job:{job_id}",
+        resolve_key=recovery_key(workspace, job_id, task_key),
         error_message=message if kind == EventKind.FAILURE else "",
         resource=resource,
         links=links,

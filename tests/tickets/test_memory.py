@@ -1,0 +1,167 @@
+"""A failure's history follows it: what a source's recovery ends (per source), regressions and
+"seen before", one severity per failure. Through the real webhooks and the real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import local_payload
+from tickets.models import AuditLog, Ticket
+
+pytestmark = pytest.mark.django_db
+
+ADF = "/webhooks/adf/"
+DATABRICKS = "/webhooks/databricks/"
+AIRFLOW = "/webhooks/airflow/"
+
+
+def databricks(event: str, job: str, run: str, task: str = "", message: str = "") -> dict:
+    body: dict[str, Any] = {
+        "event_type": event,
+        "workspace_id": "1234567890",
+        "job": {"job_id": job, "name": f"job_{job}"},
+        "run": {"run_id": run, "state": {"state_message": message}},
+    }
+    if task:
+        body["task"] = {"task_key": task}
+    return body
+
+
+def adf(pipeline: str, run_id: str, *, factory: str = "adf-sales-prod", status: str = "Failed"):
+    body = local_payload("adf_failure.json")
+    body.update(pipeline=pipeline, run_id=run_id, factory=factory, status=status)
+    return body
+
+
+def airflow(dag: str, task: str, run: str, *, state: str = "failed", try_number: int = 1):
+    body = local_payload("airflow_failure.json")
+    body.update(dag_id=dag, task_id=task, run_id=run, state=state, try_number=try_number)
+    return body
+
+
+def status_of(ticket_id: str) -> str:
+    return Ticket.objects.get(pk=ticket_id).status
+
+
+# --- 4. a success resolves only the failure it is the success of -----------------------------
+
+
+def test_a_databricks_task_success_of_another_run_does_not_resolve_a_job_failure(webhook_client):
+    job_failure = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-1", message="Job failed: OOM")
+    ).json()
+
+    answer = webhook_client(
+        DATABRICKS, databricks("jobs.on_success", "42", "run-2", task="ingest")
+    ).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
+    assert status_of(job_failure["ticket_id"]) == "open"
+
+
+def test_a_databricks_task_success_resolves_that_tasks_failure_only(webhook_client):
+    ingest = webhook_client(
+        DATABRICKS,
+        databricks("jobs.on_failure", "42", "run-1", task="ingest", message="ingest: timeout"),
+    ).json()
+    publish = webhook_client(
+        DATABRICKS,
+        databricks("jobs.on_failure", "42", "run-1", task="publish", message="publish: 403"),
+    ).json()
+    other_job = webhook_client(
+        DATABRICKS,
+        databricks("jobs.on_failure", "43", "run-9", task="ingest", message="ingest: timeout"),
+    ).json()
+
+    answer = webhook_client(
+        DATABRICKS, databricks("jobs.on_success", "42", "run-2", task="ingest")
+    ).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("resolved", ingest["ticket_id"])
+    assert status_of(ingest["ticket_id"]) == "resolved"
+    assert status_of(publish["ticket_id"]) == "open"
+    assert status_of(other_job["ticket_id"]) == "open"
+
+
+def test_a_databricks_job_success_resolves_the_jobs_failure_and_its_tasks(webhook_client):
+    job = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-1", message="Job failed: OOM")
+    ).json()
+    task = webhook_client(
+        DATABRICKS,
+        databricks("jobs.on_failure", "42", "run-1", task="ingest", message="ingest: timeout"),
+    ).json()
+    other_job = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "420", "run-3", message="Job failed: OOM")
+    ).json()
+
+    answer = webhook_client(DATABRICKS, databricks("jobs.on_success", "42", "run-2")).json()
+
+    assert answer["outcome"] == "resolved"
+    assert status_of(job["ticket_id"]) == status_of(task["ticket_id"]) == "resolved"
+    assert status_of(other_job["ticket_id"]) == "open"  # job 420 is not job 42
+    entry = AuditLog.objects.get(ticket_id=job["ticket_id"], action="resolved at source")
+    assert (entry.actor_kind, entry.actor_name) == ("source", "databricks")
+
+
+def test_an_adf_success_resolves_the_same_pipeline_of_the_same_factory_only(webhook_client):
+    sales = webhook_client(ADF, adf("pl_copy_sales", "run-1")).json()
+    elsewhere = adf("pl_copy_sales", "run-2", factory="adf-hr")
+    elsewhere["error_message"] = "ErrorCode=UserErrorSqlTimeout, the query timed out"
+    other_factory = webhook_client(ADF, elsewhere).json()
+    assert other_factory["outcome"] == "created"
+    other_pipeline = webhook_client(ADF, adf("pl_copy_hr", "run-3")).json()
+
+    answer = webhook_client(ADF, adf("pl_copy_sales", "run-4", status="Succeeded")).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("resolved", sales["ticket_id"])
+    assert status_of(sales["ticket_id"]) == "resolved"
+    assert status_of(other_factory["ticket_id"]) == "open"
+    assert status_of(other_pipeline["ticket_id"]) == "open"
+
+
+def test_an_airflow_success_resolves_the_same_task_whatever_the_run_and_nothing_else(
+    webhook_client,
+):
+    load = webhook_client(AIRFLOW, airflow("sales_daily", "load_orders", "run-1")).json()
+    other_task = webhook_client(AIRFLOW, airflow("sales_daily", "load_customers", "run-1")).json()
+    other_dag = webhook_client(AIRFLOW, airflow("hr_daily", "load_orders", "run-1")).json()
+
+    answer = webhook_client(
+        AIRFLOW, airflow("sales_daily", "load_orders", "run-2", state="success")
+    ).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("resolved", load["ticket_id"])
+    assert status_of(other_task["ticket_id"]) == "open"
+    assert status_of(other_dag["ticket_id"]) == "open"
+
+
+def test_migration_rekeys_databricks_task_and_airflow_failures():
+    import importlib
+
+    from django.apps import apps
+
+    from tests.api import make_ticket
+
+    task = make_ticket(
+        source="databricks",
+        resolve_key="databricks:1:job:42",
+        affected_entity={"job_id": "42", "task_key": "ingest"},
+    )
+    job = make_ticket(source="databricks", resolve_key="databricks:1:job:42")
+    dag = make_ticket(
+        source="airflow",
+        resolve_key="airflow:sales/load/run-1",
+        affected_entity={"dag_id": "sales", "task_id": "load", "map_index": "3"},
+    )
+
+    importlib.import_module("tickets.migrations.0009_recovery_keys").rekey(apps, None)
+
+    keys = dict(Ticket.objects.values_list("pk", "resolve_key"))
+    assert keys == {
+        task.pk: "databricks:1:job:42/task:ingest",
+        job.pk: "databricks:1:job:42",
+        dag.pk: "airflow:sales/load[3]",
+    }
