@@ -280,6 +280,31 @@ def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worke
     )
 
 
+def test_a_regression_reopens_the_jira_issue_and_replies_in_the_slack_thread(
+    celery_worker, targets
+):
+    jira, slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    post_slack_click(ticket.pk, "rca_resolve")
+    settled(ticket.pk)
+    assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+
+    again = local_payload("adf_failure.json")
+    again["run_id"] = "a-later-run-of-the-same-pipeline"
+    answer = post_failure(again)
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("regressed", ticket.pk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.regression_count, ticket.occurrence_count) == ("open", 1, 2)
+    settled(ticket.pk)
+    issue = jira.issues[ticket.itsm_ticket_id]
+    assert issue["status"] == "To Do"
+    assert "set the ticket to regressed" in issue["comments"][-1]["body"]
+    assert "regressed" in slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+    assert Ticket.objects.count() == 1 and len(jira.issues) == 1
+
+
 def test_jira_down_does_not_hold_up_slack_or_blob_and_catches_up(celery_worker, targets):
     jira, _slack, _ = targets
     jira.fail(503, jira.error_body(503, "JIRA is down for maintenance"), times=None)

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tests.conftest import local_payload
+from tickets import lifecycle
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +169,86 @@ def test_migration_rekeys_databricks_task_and_airflow_failures():
         job.pk: "databricks:1:job:42",
         dag.pk: "airflow:sales/load[3]",
     }
+
+
+# --- 2. open tickets absorb their repeats; a repeat after resolve is a regression -----------
+
+
+def _failure(run_id: str) -> dict:
+    return adf("pl_copy_sales", run_id)
+
+
+@pytest.mark.parametrize("status", ["open", "in_progress", "acknowledged"])
+def test_an_active_ticket_absorbs_its_repeats_however_old(webhook_client, status):
+    first = webhook_client(ADF, _failure("run-1")).json()
+    Ticket.objects.filter(pk=first["ticket_id"]).update(
+        status=status, last_seen=timezone.now() - timedelta(days=40)
+    )
+
+    again = webhook_client(ADF, _failure("run-2")).json()
+
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", first["ticket_id"])
+    assert Ticket.objects.get().occurrence_count == 2
+
+
+def test_a_repeat_within_the_regression_window_reopens_the_ticket(webhook_client, settings):
+    settings.REGRESSION_WINDOW = timedelta(days=14)
+    first = webhook_client(ADF, _failure("run-1")).json()
+    lifecycle.resolve(first["ticket_id"], Actor.system("maria"), fix="Rotated the password")
+    Ticket.objects.filter(pk=first["ticket_id"]).update(
+        resolved_at=timezone.now() - timedelta(days=13)
+    )
+
+    again = webhook_client(ADF, _failure("run-2")).json()
+
+    assert (again["outcome"], again["ticket_id"]) == ("regressed", first["ticket_id"])
+    ticket = Ticket.objects.get()
+    assert (ticket.status, ticket.occurrence_count, ticket.regression_count) == ("open", 2, 1)
+    assert (ticket.resolved_at, ticket.sla_status) == (None, "Pending")
+    assert ticket.sla_deadline is not None and ticket.sla_deadline > timezone.now()
+    entry = AuditLog.objects.get(ticket=ticket, action="regressed")
+    assert (entry.actor_kind, entry.before["status"], entry.after["status"]) == (
+        "source",
+        "resolved",
+        "open",
+    )
+    assert entry.details["occurrence_count"] == 2
+    # Resolved again, it measures its time to resolve from the regression.
+    resolved = lifecycle.resolve(ticket.pk, Actor.system("maria"))
+    assert resolved.resolve_seconds is not None and resolved.resolve_seconds < 60
+
+
+def test_after_the_regression_window_a_new_ticket_links_to_the_earlier_one(
+    webhook_client, settings
+):
+    settings.REGRESSION_WINDOW = timedelta(days=14)
+    first = webhook_client(ADF, _failure("run-1")).json()
+    lifecycle.resolve(first["ticket_id"], Actor.system("maria"))
+    Ticket.objects.filter(pk=first["ticket_id"]).update(
+        resolved_at=timezone.now() - timedelta(days=15)
+    )
+
+    later = webhook_client(ADF, _failure("run-2")).json()
+
+    assert later["outcome"] == "created" and later["ticket_id"] != first["ticket_id"]
+    ticket = Ticket.objects.get(pk=later["ticket_id"])
+    assert ticket.previous_ticket_id == first["ticket_id"]
+    assert (
+        AuditLog.objects.get(ticket=ticket, action="created").details["seen_before"]
+        == (first["ticket_id"])
+    )
+    assert status_of(first["ticket_id"]) == "resolved"
+
+
+def test_the_same_run_failing_after_resolve_is_a_regression_whatever_the_window(
+    webhook_client, settings
+):
+    settings.REGRESSION_WINDOW = timedelta(0)
+    first = webhook_client(AIRFLOW, airflow("sales_daily", "load_orders", "run-1")).json()
+    lifecycle.resolve(first["ticket_id"], Actor.system("maria"))
+
+    retry = webhook_client(
+        AIRFLOW, airflow("sales_daily", "load_orders", "run-1", try_number=2)
+    ).json()
+
+    assert (retry["outcome"], retry["ticket_id"]) == ("regressed", first["ticket_id"])
