@@ -104,11 +104,19 @@ def sla_seconds_for(priority: str) -> int:
     return policies.get(priority, DEFAULT_SLA_SECONDS[Priority(priority)])
 
 
+SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
 def severity_for(severity_hint: str | None, error_type: str) -> Severity:
-    """The source's own severity when it gives one (Azure Sev0-4), else the error class's."""
-    if severity_hint:
-        return Severity(severity_hint)
-    return ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)
+    """One severity for one failure, whichever way it arrives: the error class's severity,
+    raised to the source's own when the source says more (Azure Sev0-4, an ADF body's
+    `severity`). The source's severity is a floor, never a ceiling: an alert rule's default
+    Sev3 does not make a failed SQL login Low when the ADF webhook would make it High."""
+    by_class = ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)
+    if not severity_hint:
+        return by_class
+    by_source = Severity(severity_hint)
+    return max(by_class, by_source, key=SEVERITY_RANK.__getitem__)
 
 
 def priority_for(severity: str) -> Priority:

@@ -252,3 +252,48 @@ def test_the_same_run_failing_after_resolve_is_a_regression_whatever_the_window(
     ).json()
 
     assert (retry["outcome"], retry["ticket_id"]) == ("regressed", first["ticket_id"])
+
+
+# --- 5. one severity for one failure --------------------------------------------------------
+
+
+def _azure_log_alert(severity: str, run_id: str) -> dict:
+    body = local_payload("azure/adf_log_v2_pipeline_run.json")
+    body["data"]["essentials"]["severity"] = severity
+    body["data"]["essentials"]["alertId"] += run_id
+    for dimension in body["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"]:
+        if dimension["name"] == "PipelineRunId":
+            dimension["value"] = run_id
+    return body
+
+
+def test_an_adf_failure_has_one_severity_through_a_sev3_log_alert_or_the_adf_webhook(
+    webhook_client,
+):
+    alert = _azure_log_alert("Sev3", "run-by-alert")
+    error = next(
+        d["value"]
+        for d in alert["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"]
+        if d["name"] == "ErrorMessage"
+    )
+    webhook = adf("pl_sales_daily_load", "run-by-webhook")
+    webhook.pop("severity", None)
+    webhook["error_message"] = error
+
+    by_alert = Ticket.objects.get(
+        pk=webhook_client("/webhooks/azure-monitor/", alert).json()["ticket_id"]
+    )
+    by_webhook = Ticket.objects.get(pk=webhook_client(ADF, webhook).json()["ticket_id"])
+
+    assert by_alert.pk != by_webhook.pk and by_alert.error_type == by_webhook.error_type
+    assert (by_alert.severity, by_alert.priority) == (by_webhook.severity, by_webhook.priority)
+    assert (by_alert.severity, by_alert.priority) == ("High", "P2")  # a failed login
+
+
+def test_a_source_severity_above_the_error_class_raises_it():
+    from tickets.rules import severity_for
+
+    assert severity_for("Critical", "AuthenticationError") == "Critical"
+    assert severity_for("Low", "AuthenticationError") == "High"
+    assert severity_for("Low", "DataError") == "Medium"
+    assert severity_for(None, "DataError") == "Medium"
