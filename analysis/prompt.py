@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from analysis.redaction import redact, redact_data
 from tickets.models import ERROR_CLASSES, Status, Ticket
+from tickets.resolutions import PastFix
 
 MAX_MESSAGE_CHARS = 8000
 MAX_RCA_CHARS = 600
+MAX_FIX_CHARS = 1500
 
 SYSTEM_INSTRUCTION = """\
 You are a senior data-platform reliability engineer. You analyse one failure reported to a data
@@ -30,6 +33,9 @@ Rules:
 - Ground the analysis in the report: quote the decisive error, name the failing component. When
   similar past tickets are given and apply, reuse what resolved them and list their ids in
   similar_ticket_ids; never invent ids.
+- previous_fixes are what responders recorded as the fix of this failure or one like it, best
+  first ("verified": the pipeline succeeded again after it). When one applies, make it the
+  first recommendation and say which ticket it comes from; never invent a fix.
 - recommendations: 2 to 6 concrete, ordered actions an on-call engineer can take now.
 - error_class: one of {classes}.
 - severity: Critical, High, Medium or Low for the business impact; confidence: 0 to 1.
@@ -85,6 +91,7 @@ def build_rca_prompt(
     history: list[Ticket],
     similar: list[tuple[Ticket, float]],
     missing: list[str],
+    fixes: Sequence[PastFix] = (),
 ) -> RcaPrompt:
     nonce = secrets.token_hex(8)
     open_marker, close_marker = f"<<<FAILURE_DATA_{nonce}>>>", f"<<<END_FAILURE_DATA_{nonce}>>>"
@@ -105,6 +112,18 @@ def build_rca_prompt(
         "pipeline_recent_history": [_ticket_summary(t) for t in history],
         "similar_past_tickets": [
             {**_ticket_summary(t), "similarity": round(score, 3)} for t, score in similar
+        ],
+        # What fixed it before: responders' words, untrusted like the rest, redacted.
+        "previous_fixes": [
+            {
+                "ticket": fix.ticket_id,
+                "date": fix.resolved_at.date().isoformat(),
+                "who": redact(fix.resolved_by),
+                "fix": redact(fix.fix[:MAX_FIX_CHARS]),
+                "verified": fix.verified,
+                "same_failure": fix.same_failure,
+            }
+            for fix in fixes
         ],
     }
     data = json.dumps(report, ensure_ascii=False, default=str, indent=1)

@@ -31,6 +31,7 @@ from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FA
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
+from tickets.resolutions import PastFix, previous_fixes
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,10 @@ def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> 
     classification = classify_error(ticket.error_message)
     _embed(ticket, classification.error_type)
     similar = similar_tickets(ticket)
-    analysis = _analyse(ticket, classification.error_type, similar, enriched.missing, force)
+    fixes = previous_fixes(ticket)
+    analysis = _analyse(ticket, classification.error_type, similar, enriched.missing, force, fixes)
+    if fixes:
+        analysis.details["previous_fixes"] = [fix.as_dict() for fix in fixes]
     if reason:
         analysis.rca_note = f"{reason}; {analysis.rca_note}"
     return _save(ticket, analysis, similar, classification.signals, force)
@@ -95,9 +99,11 @@ def _analyse(
     similar: list[tuple[Ticket, float]],
     missing: list[str],
     force: bool,
+    fixes: list[PastFix],
 ) -> Analysis:
     if not gemini_configured():
-        return _rules(ticket, error_type, "rule-based: no GEMINI_API_KEY configured", missing)
+        note = "rule-based: no GEMINI_API_KEY configured"
+        return _rules(ticket, error_type, note, missing, fixes)
     if not force:
         cached = _recent_gemini_rca(ticket)
         if cached is not None:
@@ -119,7 +125,9 @@ def _analyse(
         .defer("embedding")
         .order_by("-timestamp")[:HISTORY_SIZE]
     )
-    prompt = build_rca_prompt(ticket, error_type, history=history, similar=similar, missing=missing)
+    prompt = build_rca_prompt(
+        ticket, error_type, history=history, similar=similar, missing=missing, fixes=fixes
+    )
 
     def record(attempt: Attempt) -> None:
         LLM_CALLS.labels(attempt.outcome).inc()
@@ -143,7 +151,7 @@ def _analyse(
     except LlmFailure as failure:
         RCA_FALLBACKS.labels(failure.outcome).inc()
         note = f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
-        return _rules(ticket, error_type, note, missing)
+        return _rules(ticket, error_type, note, missing, fixes)
     grounded_on = [tid for tid in answer.similar_ticket_ids if tid in prompt.similar_ids]
     return Analysis(
         error_type=_reconcile(error_type, answer.error_class),
@@ -181,7 +189,10 @@ def _recent_gemini_rca(ticket: Ticket) -> Ticket | None:
     )
 
 
-def _rules(ticket: Ticket, error_type: str, note: str, missing: list[str]) -> Analysis:
+def _rules(
+    ticket: Ticket, error_type: str, note: str, missing: list[str], fixes: list[PastFix]
+) -> Analysis:
+    """The rule-based RCA; a fix recorded for this failure (or one like it) comes first."""
     # An Azure alert that is not a pipeline failure is explained as the alert it is.
     alert_rca = (
         build_alert_rca(ticket.pipeline, ticket.details, ticket.affected_entity, ticket.links)
@@ -197,10 +208,13 @@ def _rules(ticket: Ticket, error_type: str, note: str, missing: list[str]) -> An
     )
     if missing:
         note = f"{note}; missing: {'; '.join(missing)}"
+    recommendations = list(rca.recommendations)
+    if fixes:
+        recommendations.insert(0, fixes[0].headline)
     return Analysis(
         error_type=error_type,
         rca_result=rca.root_cause,
-        recommendations=rca.recommendations,
+        recommendations=recommendations,
         confidence=rca.confidence,
         rca_source=RcaSource.RULES,
         rca_note=note,

@@ -62,6 +62,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     rca = ticket.rca_result or "Analysis in progress…"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{emoji} {title}"[:150]}},
+        *_last_time_blocks(ticket),
         {
             "type": "section",
             "fields": [
@@ -115,6 +116,20 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     return text, blocks
 
 
+def last_time(ticket: Ticket) -> str:
+    """`Last time (ticket, date, who): <fix>`, the best fix recorded for a failure like this
+    one (set by the analysis), or ""."""
+    fixes = ticket.details.get("previous_fixes") or []
+    return str(fixes[0].get("headline", "")) if fixes and isinstance(fixes[0], dict) else ""
+
+
+def _last_time_blocks(ticket: Ticket) -> list[dict[str, Any]]:
+    headline = last_time(ticket)
+    if not headline:
+        return []
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(headline, 1500)}}]
+
+
 def _noformat(text: str) -> str:
     return "{noformat}\n" + text.replace("{noformat}", "{ noformat}") + "\n{noformat}"
 
@@ -125,8 +140,10 @@ def jira_summary(ticket: Ticket) -> str:
 
 def jira_description(ticket: Ticket) -> str:
     recommendations = "\n".join(f"# {_noformat_inline(r)}" for r in ticket.recommendations)
+    headline = last_time(ticket)
     return "\n".join(
         [
+            *(["h3. Seen before", _noformat(headline)] if headline else []),
             f"h3. Root cause ({ticket.get_rca_source_display()})",
             _noformat(ticket.rca_result or "Analysis in progress."),
             "h3. Recommendations",

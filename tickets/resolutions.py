@@ -77,12 +77,13 @@ def previous_fixes(
     same = Resolution.objects.usable().filter(fingerprint=ticket.fingerprint).defer("embedding")
     for resolution in same[: k * 4]:
         found[resolution.pk] = _past_fix(resolution, True, 1.0)
-    vector = Ticket.objects.filter(pk=ticket.pk).values_list("embedding", "embedding_model").first()
-    if vector and vector[0] is not None and vector[1]:
+    # The ticket's own vector: the analysis calls this before saving the one it just made.
+    if ticket.embedding is not None and ticket.embedding_model:
+        vector = [float(v) for v in ticket.embedding]
         nearest = (
             Resolution.objects.usable()
-            .filter(embedding_model=vector[1])
-            .annotate(distance=CosineDistance("embedding", [float(v) for v in vector[0]]))
+            .filter(embedding_model=ticket.embedding_model, embedding__isnull=False)
+            .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")
             .defer("embedding")[: k * 4]
         )

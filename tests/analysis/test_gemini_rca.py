@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from analysis import services
 from analysis.models import LlmCall
@@ -225,7 +227,10 @@ def test_secrets_never_reach_gemini_and_the_ticket_shows_them_redacted(gemini, s
 
 def test_the_same_failure_reuses_a_recent_rca_without_a_call(gemini):
     first = analysed(new_ticket(pipeline="pl_same"))
-    Ticket.objects.filter(pk=first.pk).update(status="acknowledged")  # a new ticket, same print
+    # Resolved long ago: the same failure now is a new ticket with the same fingerprint.
+    Ticket.objects.filter(pk=first.pk).update(
+        status="resolved", resolved_at=timezone.now() - timedelta(days=60)
+    )
     second = analysed(new_ticket(pipeline="pl_same"))
 
     assert second.pk != first.pk and second.fingerprint == first.fingerprint
@@ -285,3 +290,45 @@ def test_an_adf_failure_reported_by_an_azure_alert_stays_a_pipeline_failure(gemi
 
     prompt = gemini.generate_requests()[-1].body["contents"][0]["parts"][0]["text"]
     assert '"azure_alert"' not in prompt
+
+
+def test_past_fixes_ground_the_prompt_fenced_and_redacted(gemini):
+    past = analysed(new_ticket(pipeline="pl_orders_a"))
+    lifecycle.resolve(
+        past.pk,
+        Actor("user", "maria"),
+        fix="Reset the loader login; the new one is Password=Hunter2-Secret!; and reran it",
+    )
+
+    ticket = analysed(new_ticket(pipeline="pl_orders_b"))
+
+    request = gemini.generate_requests()[-1].body
+    prompt = request["contents"][0]["parts"][0]["text"]
+    system = request["systemInstruction"]["parts"][0]["text"]
+    assert "previous_fixes" in system
+    open_marker = prompt.split("\n")[1]
+    fenced = json.loads(prompt.split(open_marker, 1)[1].rsplit("\n<<<END_FAILURE_DATA_", 1)[0])
+    (fix,) = fenced["previous_fixes"]
+    assert (fix["ticket"], fix["who"], fix["verified"], fix["same_failure"]) == (
+        past.pk,
+        "maria",
+        False,
+        False,
+    )
+    assert fix["fix"].startswith("Reset the loader login") and "Hunter2-Secret" not in prompt
+    headline = ticket.details["previous_fixes"][0]["headline"]
+    assert headline.startswith(f"Last time ({past.pk}, ") and "maria): Reset" in headline
+
+
+def test_the_rule_rca_puts_the_past_fix_first(settings):
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    past = analysed(new_ticket(pipeline="pl_orders_a"))
+    lifecycle.resolve(past.pk, Actor("user", "maria"), fix="Opened the SQL firewall to the IR")
+
+    ticket = analysed(new_ticket(pipeline="pl_orders_b"))
+
+    assert ticket.rca_source == "rules"
+    assert ticket.recommendations[0].startswith(f"Last time ({past.pk}, ")
+    assert ticket.recommendations[0].endswith("maria): Opened the SQL firewall to the IR")
+    assert len(ticket.recommendations) > 1  # the rules' own advice follows

@@ -297,3 +297,75 @@ def test_a_source_severity_above_the_error_class_raises_it():
     assert severity_for("Low", "AuthenticationError") == "High"
     assert severity_for("Low", "DataError") == "Medium"
     assert severity_for(None, "DataError") == "Medium"
+
+
+# --- 3. resolutions as knowledge --------------------------------------------------------------
+
+
+def _unit(*head: float) -> list[float]:
+    vector = [*head, *([0.0] * (256 - len(head)))]
+    norm = sum(v * v for v in vector) ** 0.5
+    return [v / norm for v in vector]
+
+
+def test_previous_fixes_rank_verified_first_and_never_show_a_wrong_one():
+    from tests.api import make_ticket
+    from tickets.models import Resolution
+    from tickets.resolutions import mark_wrong, previous_fixes
+
+    ticket = make_ticket(fingerprint="fp-now", embedding=_unit(1.0), embedding_model="m")
+
+    def fix(text: str, fingerprint: str, vector: list[float], **fields: Any) -> Resolution:
+        past = make_ticket(fingerprint=fingerprint)
+        return Resolution.objects.create(
+            ticket=past,
+            fix=text,
+            resolved_by="maria",
+            actor_kind="user",
+            fingerprint=fingerprint,
+            embedding=vector,
+            **{"embedding_model": "m", **fields},
+        )
+
+    same = fix("same failure, unverified", "fp-now", _unit(0.0, 1.0))
+    verified = fix("similar, verified", "fp-other", _unit(1.0, 0.3), verified_at=timezone.now())
+    similar = fix("similar, unverified", "fp-other2", _unit(1.0, 0.2))
+    fix("unlike it", "fp-far", _unit(0.0, 0.0, 1.0))
+    fix("another model", "fp-model", _unit(1.0), embedding_model="other")
+    wrong = fix("wrong", "fp-now", _unit(1.0))
+    mark_wrong(wrong.pk, Actor.system("staff"))
+
+    found = previous_fixes(ticket, k=5)
+
+    assert [f.fix for f in found] == [verified.fix, same.fix, similar.fix]
+    assert [f.same_failure for f in found] == [False, True, False]
+    assert found[1].similarity == 1.0 and 0.7 <= found[2].similarity < 1.0
+
+
+def test_a_fix_is_verified_when_the_pipeline_succeeds_again_after_it(webhook_client):
+    from tickets.models import Resolution
+
+    failure = webhook_client(ADF, adf("pl_copy_sales", "run-1")).json()
+    lifecycle.resolve(failure["ticket_id"], Actor.system("maria"), fix="Rotated the password")
+    assert not Resolution.objects.get().verified
+
+    webhook_client(ADF, adf("pl_copy_sales", "run-2", status="Succeeded"))
+
+    assert Resolution.objects.get().verified
+    assert Ticket.objects.get(pk=failure["ticket_id"]).resolved_by == "maria"
+
+
+def test_the_slack_alert_and_the_jira_issue_lead_with_last_time():
+    from integrations import messages
+
+    ticket = Ticket(
+        id="ADF-20251210T123456-abc123",
+        pipeline="pl_copy_sales",
+        details={"previous_fixes": [{"headline": "Last time (ADF-1, 2025-12-01, maria): <b>x"}]},
+    )
+
+    _, blocks = messages.slack_alert(ticket)
+    description = messages.jira_description(ticket)
+
+    assert blocks[1]["text"]["text"] == "Last time (ADF-1, 2025-12-01, maria): &lt;b&gt;x"
+    assert description.startswith("h3. Seen before\n{noformat}\nLast time (ADF-1, ")
