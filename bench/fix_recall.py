@@ -1,0 +1,152 @@
+"""How often the right past fix is shown first: precision@1 of `previous_fixes`, per embedding
+backend, replaying (failure, fix) pairs in time order through the service's own code.
+
+    .venv/bin/python bench/fix_recall.py [FILE.jsonl]
+
+The set (`bench/fix_recall_pairs.jsonl`, 45 failures) is built from real messages of the audit
+set (`tests/analysis/audit_errors.jsonl`, ids in `origin`): 20 failures that come back (the same
+message again, a near-duplicate with other ids, hosts or numbers, or a different message with
+the same cause and fix, e.g. a Java heap OOM then a GC overhead limit on the same job), and
+distractors that look alike but have another cause and fix (a Databricks token vs an AAD client
+secret, MySQL vs PostgreSQL refusing connections, a lock timeout vs a deadlock, a notebook
+timeout vs a task timeout), some of which never come back.
+
+Each failure becomes a ticket (fingerprint and embedding as the analysis makes them), the
+service's `previous_fixes` is asked for its fixes, then the ticket is resolved with the fix its
+responder wrote, which becomes knowledge for the failures after it. precision@1: of the
+failures whose fix was recorded before, the share whose first shown fix is that fix. Also
+printed: how many of those came by fingerprint, and how many first-time failures were shown
+someone else's fix (a false lead).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, bench_environment, setup_django
+from retrieval_quality import trigram_hashing
+
+DEFAULT_SET = REPO / "bench" / "fix_recall_pairs.jsonl"
+Embed = Callable[[Sequence[str]], list[list[float]]]
+
+
+def backends() -> dict[str, Embed | str]:
+    import os
+
+    from analysis.embeddings import GeminiEmbeddingBackend, local_backend
+
+    found: dict[str, Embed | str] = {
+        local_backend().name + " (default)": local_backend().embed,
+        "trigram-hashing-256 (baseline)": trigram_hashing,
+    }
+    if os.environ.get("GEMINI_API_KEY"):
+        from analysis.gemini import gemini_client
+
+        gemini = GeminiEmbeddingBackend(gemini_client(), "gemini-embedding-001")
+        found[gemini.name] = gemini.embed
+    else:
+        found["gemini-embedding-001"] = "skipped: no GEMINI_API_KEY"
+    # all-MiniLM-L6-v2 makes 384-dimensional vectors: the service stores 256, so it cannot run
+    # through the service's own search here.
+    return found
+
+
+def replay(rows: list[dict], name: str, embed: Embed) -> dict[str, float | int]:
+    from django.utils import timezone
+
+    from analysis.classifier import classify_error
+    from analysis.embeddings import failure_text
+    from analysis.redaction import redact
+    from tickets import lifecycle
+    from tickets.fingerprints import failure_fingerprint
+    from tickets.lifecycle import Actor
+    from tickets.models import AuditLog, Resolution, Ticket
+    from tickets.resolutions import previous_fixes
+
+    Resolution.objects.all().delete()
+    AuditLog.objects.all().delete()
+    Ticket.objects.all().delete()
+    family_of: dict[str, str] = {}
+    seen: set[str] = set()
+    answerable = correct = by_fingerprint = false_leads = 0
+    misses: list[str] = []
+    for row in rows:
+        message = redact(row["message"])
+        error_type = classify_error(message).error_type
+        ticket = Ticket.objects.create(
+            id=f"BENCH-{row['seq']:03d}",
+            timestamp=timezone.now(),
+            pipeline=row["pipeline"],
+            run_id=f"bench:{row['seq']}",
+            source=row["source"],
+            processing_mode=row["source"],
+            error_type=error_type,
+            error_message=message,
+            fingerprint=failure_fingerprint(row["source"], row["pipeline"], error_type, message),
+            embedding=embed([failure_text(error_type, message)])[0],
+            embedding_model=name,
+        )
+        family_of[ticket.pk] = row["family"]
+        fixes = previous_fixes(ticket)
+        first = fixes[0] if fixes else None
+        if row["family"] in seen:
+            answerable += 1
+            if first is not None and family_of[first.ticket_id] == row["family"]:
+                correct += 1
+                by_fingerprint += first.same_failure
+            else:
+                shown = family_of[first.ticket_id] if first else "nothing"
+                misses.append(f"#{row['seq']} {row['family']}: showed {shown}")
+        elif first is not None:
+            false_leads += 1
+        seen.add(row["family"])
+        lifecycle.resolve(ticket.pk, Actor.system("bench"), fix=row["fix"])
+    return {
+        "answerable": answerable,
+        "correct": correct,
+        "precision_at_1": correct / answerable if answerable else 0.0,
+        "by_fingerprint": by_fingerprint,
+        "first_time": len(rows) - answerable,
+        "false_leads": false_leads,
+        "misses": misses,
+    }
+
+
+def main() -> int:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SET
+    rows = sorted(
+        (json.loads(line) for line in path.read_text().splitlines() if line.strip()),
+        key=lambda row: row["seq"],
+    )
+    setup_django(bench_environment("rca_bench_fix_recall", redis_db=13))
+    from django.conf import settings
+
+    print(
+        f"{len(rows)} failures from {path.name}, replayed in time order; "
+        f"SIMILARITY_FLOOR {settings.SIMILARITY_FLOOR}"
+    )
+    print(
+        f"{'backend':<40} {'precision@1':>11} {'right/asked':>13} {'by print':>8}"
+        f" {'false leads':>12}"
+    )
+    for name, embed in backends().items():
+        if isinstance(embed, str):
+            print(f"{name:<40} {embed}")
+            continue
+        figures = replay(rows, name, embed)
+        print(
+            f"{name:<40} {figures['precision_at_1']:>11.3f} "
+            f"{figures['correct']:>6}/{figures['answerable']:<6} {figures['by_fingerprint']:>8} "
+            f"{figures['false_leads']:>5}/{figures['first_time']:<6}"
+        )
+        for miss in figures["misses"]:
+            print(f"    missed {miss}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
