@@ -83,7 +83,7 @@ def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
     assert card["sla_deadline"] and card["severity"] in {"Critical", "High", "Medium", "Low"}
 
 
-def test_jira_acknowledging_reaches_the_dashboard():
+def test_jira_resolving_reaches_the_dashboard():
     ticket = make_ticket(itsm_ticket_id="OPS-4242")
     headers = session_headers()
     payload = shared_payload("jira_issue_updated_status_todo_to_inprogress.json")
@@ -99,17 +99,18 @@ def test_jira_acknowledging_reaches_the_dashboard():
         assert connected
         try:
             outcome = await sync_to_async(apply_jira_event)(event)
-            assert outcome == (ticket.pk, "status set to acknowledged")
+            assert outcome == (ticket.pk, "status set to resolved")
             return await receive_for(communicator, ticket.pk)
         finally:
             await communicator.disconnect()
 
     message = async_to_sync(scenario)()
 
-    assert (message["action"], message["actor"]) == ("acknowledge", "Test User")
-    assert message["ticket"]["status"] == "acknowledged"
+    assert (message["action"], message["actor"]) == ("resolve", "Test User")
+    assert message["ticket"]["status"] == "resolved"
     assert message["ticket"]["sla_status"] == "Met"
-    assert AuditLog.objects.get(ticket=ticket, action="acknowledge").actor_kind == "jira"
+    assert message["ticket"]["resolved_at"] is not None
+    assert AuditLog.objects.get(ticket=ticket, action="resolve").actor_kind == "jira"
 
 
 def test_lifecycle_changes_by_any_actor_are_pushed():
