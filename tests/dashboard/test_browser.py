@@ -416,6 +416,7 @@ def test_live_board_detail_and_acknowledge(
         "OPEN",
         "IN PROGRESS",
         "ACKNOWLEDGED",
+        "RESOLVED",
     ]
     wait(
         browser,
