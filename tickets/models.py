@@ -1,5 +1,5 @@
-"""The ticket domain's tables: Ticket, Occurrence, AuditLog, and the rules staff edit in admin
-(OwnershipRule, SuppressionRule, SlaPolicy).
+"""The ticket domain's tables: Ticket, Occurrence, AuditLog, Resolution (what fixed a failure),
+and the rules staff edit in admin (OwnershipRule, SuppressionRule, SlaPolicy, JiraStatusMapping).
 
 A Ticket's fields by concern (the model lists the replaced product's schema first, then what the
 flow adds; this is the same set grouped by what it is for):
@@ -10,15 +10,18 @@ flow adds; this is the same set grouped by what it is for):
 - source and failure: `source`, `processing_mode` (adf/databricks/airflow/...), `pipeline`,
   `error_message` (redacted), `error_type` (error class), `affected_entity` (the resource),
   `logic_app_run_id`, `links` (to the run in its own tool), `details` (source extras).
-- recurrence: `occurrence_count`, `first_seen`, `last_seen` (each instance is an Occurrence row).
+- recurrence: `occurrence_count`, `first_seen`, `last_seen` (each instance is an Occurrence row),
+  `regressed_at` and `regression_count` (repeats after resolve that reopened it),
+  `previous_ticket` (the earlier, resolved ticket of the same failure: seen before).
 - analysis: `severity`, `priority`, `rca_result`, `recommendations`, `confidence`, `rca_source`
   and `rca_note` (which RCA made it and why), `analysed_at`, `embedding` and `embedding_model`
   (for similar-ticket search).
 - ownership: `finops_team`, `finops_owner`, `finops_cost_center` (from OwnershipRule),
   `slack_channel` and `jira_project` (where its alerts go).
 - lifecycle: `status`, `ack_ts`, `ack_user`, `ack_seconds` (time to acknowledge),
-  `remediation_status`, `resolve_key` and `resolved_at_source_at` (the source reported the
-  failure over), `updated_at`.
+  `resolved_at`, `resolved_by`, `resolve_seconds` (time to resolve), `remediation_status`,
+  `resolve_key` (what the source's recovery names) and `resolved_at_source_at` (the source
+  reported the failure over), `updated_at`.
 - SLA: `sla_seconds`, `sla_deadline`, `sla_status` (Pending/Met/Breached).
 - outbound links: `itsm_ticket_id` (JIRA key) and `jira_status_at` (the last JIRA change applied,
   so older webhooks never win), `slack_ts` (the Slack message that follows the ticket),
