@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,7 +56,21 @@ def backends() -> dict[str, Embed | str]:
     return found
 
 
-def replay(rows: list[dict], name: str, embed: Embed) -> dict[str, float | int]:
+@dataclass
+class Figures:
+    answerable: int = 0
+    correct: int = 0
+    by_fingerprint: int = 0
+    first_time: int = 0
+    false_leads: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def precision_at_1(self) -> float:
+        return self.correct / self.answerable if self.answerable else 0.0
+
+
+def replay(rows: list[dict], name: str, embed: Embed) -> Figures:
     from django.utils import timezone
 
     from analysis.classifier import classify_error
@@ -72,8 +87,7 @@ def replay(rows: list[dict], name: str, embed: Embed) -> dict[str, float | int]:
     Ticket.objects.all().delete()
     family_of: dict[str, str] = {}
     seen: set[str] = set()
-    answerable = correct = by_fingerprint = false_leads = 0
-    misses: list[str] = []
+    figures = Figures()
     for row in rows:
         message = redact(row["message"])
         error_type = classify_error(message).error_type
@@ -94,26 +108,19 @@ def replay(rows: list[dict], name: str, embed: Embed) -> dict[str, float | int]:
         fixes = previous_fixes(ticket)
         first = fixes[0] if fixes else None
         if row["family"] in seen:
-            answerable += 1
+            figures.answerable += 1
             if first is not None and family_of[first.ticket_id] == row["family"]:
-                correct += 1
-                by_fingerprint += first.same_failure
+                figures.correct += 1
+                figures.by_fingerprint += first.same_failure
             else:
                 shown = family_of[first.ticket_id] if first else "nothing"
-                misses.append(f"#{row['seq']} {row['family']}: showed {shown}")
-        elif first is not None:
-            false_leads += 1
+                figures.misses.append(f"#{row['seq']} {row['family']}: showed {shown}")
+        else:
+            figures.first_time += 1
+            figures.false_leads += first is not None
         seen.add(row["family"])
         lifecycle.resolve(ticket.pk, Actor.system("bench"), fix=row["fix"])
-    return {
-        "answerable": answerable,
-        "correct": correct,
-        "precision_at_1": correct / answerable if answerable else 0.0,
-        "by_fingerprint": by_fingerprint,
-        "first_time": len(rows) - answerable,
-        "false_leads": false_leads,
-        "misses": misses,
-    }
+    return figures
 
 
 def main() -> int:
@@ -139,11 +146,11 @@ def main() -> int:
             continue
         figures = replay(rows, name, embed)
         print(
-            f"{name:<40} {figures['precision_at_1']:>11.3f} "
-            f"{figures['correct']:>6}/{figures['answerable']:<6} {figures['by_fingerprint']:>8} "
-            f"{figures['false_leads']:>5}/{figures['first_time']:<6}"
+            f"{name:<40} {figures.precision_at_1:>11.3f} "
+            f"{figures.correct:>6}/{figures.answerable:<6} {figures.by_fingerprint:>8} "
+            f"{figures.false_leads:>5}/{figures.first_time:<6}"
         )
-        for miss in figures["misses"]:
+        for miss in figures.misses:
             print(f"    missed {miss}")
     return 0
 

@@ -139,7 +139,7 @@ def test_resolve_records_who_when_how_long_and_the_fix():
         "maria",
         ticket.fingerprint,
     )
-    assert fix.embedding_model == "m" and fix.embedding[0] == 1.0
+    assert fix.embedding is not None and fix.embedding[0] == 1.0 and fix.embedding_model == "m"
     entry = AuditLog.objects.get(ticket=ticket, action="resolve")
     assert entry.details == {"note": "done", "fix": "Raised the IR node count to 4"}
 
