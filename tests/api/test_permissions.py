@@ -129,7 +129,7 @@ def test_every_api_route_is_in_the_matrix():
     for pattern in get_resolver("tickets.api.urls").url_patterns:
         route = str(pattern.pattern).replace("(?P<pk>[^/]+)", "{id}")
         route = route.replace("<str:tracking_id>", "{tracking_id}").strip("^$")
-        route = route.replace("<int:resolution_id>", "{resolution_id}")
+        route = route.replace("<str:resolution_id>", "{resolution_id}")
         routes.add("/api/v1/" + route)
     assert routes == covered
 

@@ -205,5 +205,10 @@ def test_a_responder_marks_a_fix_wrong_and_it_is_never_shown_again(responder):
     later = make_ticket(fingerprint="fp-wrong")
     assert api.get(f"/api/v1/tickets/{later.pk}/").json()["previous_fixes"] == []
     assert api.post("/api/v1/resolutions/999999/mark-wrong/").status_code == 404
+    for bad in ("abc", "1" * 40):
+        answer = api.post(f"/api/v1/resolutions/{bad}/mark-wrong/")
+        assert (
+            answer.status_code == 404 and answer.json()["error"] == "no recorded fix with this id"
+        )
     viewer = jwt_client(make_user("viewer")).post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/")
     assert viewer.status_code == 403

@@ -15,7 +15,7 @@ urlpatterns = [
     path("stats/", views.StatsView.as_view(), name="api-stats"),
     path("trace/<str:tracking_id>/", views.TraceView.as_view(), name="api-trace"),
     path(
-        "resolutions/<int:resolution_id>/mark-wrong/",
+        "resolutions/<str:resolution_id>/mark-wrong/",
         views.MarkFixWrongView.as_view(),
         name="api-resolution-mark-wrong",
     ),

@@ -343,9 +343,12 @@ class MarkFixWrongView(APIView):
         request=None,
         responses={200: PastFixWrongSerializer, **ERRORS},
     )
-    def post(self, request: AuthenticatedRequest, resolution_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, resolution_id: str) -> Response:
+        # Ids are positive integers; anything else (or past bigint) names no recorded fix.
+        if not resolution_id.isdecimal() or len(resolution_id) > 18:
+            raise NotFound("no recorded fix with this id")
         try:
-            resolution = resolutions.mark_wrong(resolution_id, Actor.for_user(request.user))
+            resolution = resolutions.mark_wrong(int(resolution_id), Actor.for_user(request.user))
         except Resolution.DoesNotExist as exc:
             raise NotFound("no recorded fix with this id") from exc
         return Response(PastFixWrongSerializer(resolution).data)
