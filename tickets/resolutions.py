@@ -74,15 +74,17 @@ def previous_fixes(
     """The fixes recorded for failures like this ticket's, best first (see the module doc)."""
     floor = settings.SIMILARITY_FLOOR if min_similarity is None else min_similarity
     found: dict[int, PastFix] = {}
-    same = Resolution.objects.usable().filter(fingerprint=ticket.fingerprint).defer("embedding")
+    # The ticket's own fixes count once it came back after them (a regression), not before.
+    episode_start = ticket.regressed_at or ticket.timestamp
+    usable = Resolution.objects.usable().exclude(ticket_id=ticket.pk, created_at__gte=episode_start)
+    same = usable.filter(fingerprint=ticket.fingerprint).defer("embedding")
     for resolution in same[: k * 4]:
         found[resolution.pk] = _past_fix(resolution, True, 1.0)
     # The ticket's own vector: the analysis calls this before saving the one it just made.
     if ticket.embedding is not None and ticket.embedding_model:
         vector = [float(v) for v in ticket.embedding]
         nearest = (
-            Resolution.objects.usable()
-            .filter(embedding_model=ticket.embedding_model, embedding__isnull=False)
+            usable.filter(embedding_model=ticket.embedding_model, embedding__isnull=False)
             .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")
             .defer("embedding")[: k * 4]

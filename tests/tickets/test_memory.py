@@ -369,3 +369,16 @@ def test_the_slack_alert_and_the_jira_issue_lead_with_last_time():
 
     assert blocks[1]["text"]["text"] == "Last time (ADF-1, 2025-12-01, maria): &lt;b&gt;x"
     assert description.startswith("h3. Seen before\n{noformat}\nLast time (ADF-1, ")
+
+
+def test_a_tickets_own_fix_is_previous_only_once_it_regressed(webhook_client):
+    from tickets.resolutions import previous_fixes
+
+    first = webhook_client(ADF, adf("pl_copy_sales", "run-1")).json()
+    lifecycle.resolve(first["ticket_id"], Actor.system("maria"), fix="Rotated the password")
+    assert previous_fixes(Ticket.objects.get(pk=first["ticket_id"])) == []
+
+    webhook_client(ADF, adf("pl_copy_sales", "run-2"))  # a regression
+
+    (fix,) = previous_fixes(Ticket.objects.get(pk=first["ticket_id"]))
+    assert fix.fix == "Rotated the password" and fix.ticket_id == first["ticket_id"]
