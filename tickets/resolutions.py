@@ -2,7 +2,8 @@
 
 A fix is found for a ticket when it was recorded on a ticket of the same fingerprint (the same
 failure), or when its failure's embedding is close to the ticket's (cosine similarity at least
-`SIMILARITY_FLOOR`, same embedding model only). Fixes staff marked wrong are never shown; a
+`SIMILARITY_FLOOR`, same embedding model only); a ticket's own fixes count only once it came
+back after them (a regression). Fixes staff marked wrong are never shown; a
 verified fix (the pipeline succeeded again after it) ranks above an unverified one, then the
 same failure above a similar one, then the closest and the latest first.
 """
