@@ -177,6 +177,6 @@ def migration_data(db) -> None:
     migration.create_sla_policies(apps, None)
     later = importlib.import_module("tickets.migrations.0005_delivery_permissions")
     later.grant_delivery_permissions(apps, None)
-    resolved = importlib.import_module("tickets.migrations.0007_resolved_data")
+    resolved = importlib.import_module("tickets.migrations.0009_resolved_data")
     resolved.grant_resolution_permissions(apps, None)
     resolved.create_default_jira_map(apps, None)

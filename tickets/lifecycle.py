@@ -17,6 +17,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from analysis.redaction import redact
 from rca_project.observability import SLA_BREACHES
 from tickets.models import (
     ActorKind,
@@ -205,7 +206,7 @@ def reopen(ticket_id: str, actor: Actor, *, note: str = "") -> Ticket:
 
 def resolve(ticket_id: str, actor: Actor, *, note: str = "", fix: str = "") -> Ticket:
     """Resolve (fixed); what fixed it, when given, is kept as a `Resolution` for next time."""
-    fix = fix.strip()
+    fix = redact(fix.strip())
     with transaction.atomic():
         ticket = transition(
             ticket_id, "resolve", actor, note=note, details={"fix": fix} if fix else None
@@ -224,8 +225,9 @@ def record_fix(ticket: Ticket, fix: str, actor: Actor, *, note: str = "") -> Res
     vector, model = embedding if embedding else (None, "")
     return Resolution.objects.create(
         ticket_id=ticket.pk,
-        fix=fix[:8000],
-        note=note[:8000],
+        # Responders paste what they did; a password in it is never kept.
+        fix=redact(fix)[:8000],
+        note=redact(note)[:8000],
         resolved_by=actor.name,
         actor_kind=actor.kind,
         fingerprint=ticket.fingerprint,

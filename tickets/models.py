@@ -58,12 +58,6 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-# Statuses in which the response SLA clock runs (acknowledging or resolving stops it).
-SLA_RUNNING_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
-# Statuses in which a ticket is someone's live problem: it absorbs repeats of its failure.
-ACTIVE_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.ACKNOWLEDGED)
-
-
 class Severity(models.TextChoices):
     CRITICAL = "Critical"
     HIGH = "High"
@@ -104,7 +98,8 @@ SEVERITY_RANK = {
     Severity.MEDIUM: 2,
     Severity.LOW: 3,
 }
-# Statuses whose SLA clock runs: these tickets are ordered by their deadline.
+# Statuses whose SLA clock runs (acknowledging or resolving stops it): these tickets are ordered
+# by their deadline.
 SLA_RUNNING = (Status.OPEN, Status.IN_PROGRESS)
 URGENCY_ORDERING = ("urgency", "severity_rank", "id")
 
@@ -147,7 +142,6 @@ def urgency_expression() -> Case:
         default=IntervalUntilFarFuture(F("timestamp")),
         output_field=DurationField(),
     )
-
 
 
 TICKET_PREFIXES = {
@@ -260,7 +254,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
     def sla_overdue(self, now: datetime) -> TicketQuerySet:
         return self.filter(
-            sla_status=SlaStatus.PENDING, sla_deadline__lt=now, status__in=SLA_RUNNING_STATUSES
+            sla_status=SlaStatus.PENDING, sla_deadline__lt=now, status__in=SLA_RUNNING
         )
 
 
@@ -397,10 +391,10 @@ class Ticket(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in SLA_RUNNING_STATUSES
+        return self.status in SLA_RUNNING
 
     def sla_remaining(self, now: datetime | None = None) -> timedelta | None:
-        if self.sla_deadline is None or self.status not in SLA_RUNNING_STATUSES:
+        if self.sla_deadline is None or self.status not in SLA_RUNNING:
             return None
         return self.sla_deadline - (now or timezone.now())
 

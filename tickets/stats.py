@@ -7,7 +7,7 @@ to resolve (`resolve_seconds`: from opening, or from the last regression) over t
 now. Days are UTC days.
 
 Three queries whatever the period, each an index-only scan of a covering index
-(migrations 0004 and 0008): one pass for every count and the daily series (GROUPING SETS), one
+(migrations 0004 and 0010): one pass for every count and the daily series (GROUPING SETS), one
 for the MTTA and MTTR percentiles, one over the inbox.
 """
 

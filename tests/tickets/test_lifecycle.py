@@ -221,7 +221,7 @@ def test_migration_resolves_tickets_that_were_over_before_the_resolved_state():
     )
     untouched = make_ticket()
 
-    migration = importlib.import_module("tickets.migrations.0007_resolved_data")
+    migration = importlib.import_module("tickets.migrations.0009_resolved_data")
     migration.resolve_finished_tickets(apps, None)
 
     statuses = dict(Ticket.objects.values_list("pk", "status"))
@@ -234,3 +234,16 @@ def test_migration_resolves_tickets_that_were_over_before_the_resolved_state():
     at_source.refresh_from_db()
     assert (at_source.resolved_by, at_source.resolve_seconds) == ("adf", 3600)
     assert Ticket.objects.get(pk=jira_done.pk).resolved_by == "Maria"
+
+
+def test_a_secret_pasted_into_the_fix_is_never_kept():
+    ticket = make_ticket()
+
+    lifecycle.resolve(
+        ticket.pk, Actor.system("maria"), fix="Set Password=Hunter2-Secret! on the linked service"
+    )
+
+    stored = Resolution.objects.get(ticket=ticket).fix
+    audited = AuditLog.objects.get(ticket=ticket, action="resolve").details["fix"]
+    assert "Hunter2-Secret" not in stored + audited
+    assert stored.startswith("Set Password=") and stored == audited

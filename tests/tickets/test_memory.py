@@ -161,7 +161,7 @@ def test_migration_rekeys_databricks_task_and_airflow_failures():
         affected_entity={"dag_id": "sales", "task_id": "load", "map_index": "3"},
     )
 
-    importlib.import_module("tickets.migrations.0009_recovery_keys").rekey(apps, None)
+    importlib.import_module("tickets.migrations.0011_recovery_keys").rekey(apps, None)
 
     keys = dict(Ticket.objects.values_list("pk", "resolve_key"))
     assert keys == {

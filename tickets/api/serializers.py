@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from integrations.messages import jira_url
 from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
-from tickets.models import SLA_RUNNING_STATUSES, AuditLog, Occurrence, Resolution, Ticket
+from tickets.models import SLA_RUNNING, AuditLog, Occurrence, Resolution, Ticket
 from tickets.resolutions import previous_fixes
 
 RECENT_OCCURRENCES = 20
@@ -92,7 +92,7 @@ class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
         tz = timezone.get_current_timezone()
         deadline = row["sla_deadline"]
         remaining = None
-        if deadline is not None and row["status"] in SLA_RUNNING_STATUSES:
+        if deadline is not None and row["status"] in SLA_RUNNING:
             remaining = int((deadline - timezone.now()).total_seconds())
         item = {
             "id": row["id"],

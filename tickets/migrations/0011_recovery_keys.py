@@ -27,6 +27,6 @@ def rekey(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0008_stats_index_resolve_seconds")]
+    dependencies = [("tickets", "0010_stats_index_resolve_seconds")]
 
     operations = [migrations.RunPython(rekey, migrations.RunPython.noop)]

@@ -75,8 +75,8 @@ def _resolve(AuditLog, ticket, at, actor_kind, actor_name):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0006_resolved_state_and_resolutions"),
-        ("integrations", "0004_outcome_regressed"),
+        ("tickets", "0008_resolved_state_and_resolutions"),
+        ("integrations", "0005_outcome_regressed"),
     ]
 
     operations = [

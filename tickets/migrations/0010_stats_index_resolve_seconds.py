@@ -13,7 +13,7 @@ TICKET_STATS = (
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("tickets", "0007_resolved_data")]
+    dependencies = [("tickets", "0009_resolved_data")]
 
     operations = [
         migrations.RunSQL(
