@@ -276,9 +276,11 @@ def board(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _recently_resolved(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+def _recently_resolved(tickets: QuerySet[Ticket]) -> TicketQuerySet:
+    """The Resolved column: resolved within RESOLVED_ON_BOARD, the latest first."""
     since = timezone.now() - RESOLVED_ON_BOARD
-    return tickets.filter(status=Status.RESOLVED, resolved_at__gte=since).order_by("-resolved_at")
+    recent = tickets.filter(status=Status.RESOLVED, resolved_at__gte=since)
+    return cast(TicketQuerySet, recent.order_by("-resolved_at"))
 
 
 # --- ticket detail ------------------------------------------------------------------------------
