@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX
 from tickets.models import Status, Ticket
 
 SEVERITY_EMOJI = {
@@ -22,6 +23,8 @@ SEVERITY_EMOJI = {
 JIRA_PRIORITY = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
 SLACK_ACK_ACTION, SLACK_TAKE_ACTION = "rca_acknowledge", "rca_take"
 SLACK_RESOLVE_ACTION = "rca_resolve"
+# A text box under the buttons: typing what fixed it and pressing Enter resolves with that fix.
+SLACK_FIX_ACTION = "rca_resolve_with_fix"
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -113,6 +116,20 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
             }
         )
         blocks.append({"type": "actions", "block_id": f"rca:{ticket.pk}", "elements": buttons})
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"{INPUT_BLOCK_PREFIX}{ticket.pk}",
+                "dispatch_action": True,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What fixed it? (Enter resolves)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": SLACK_FIX_ACTION,
+                    "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
+                },
+            }
+        )
     return text, blocks
 
 

@@ -13,7 +13,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from analysis.redaction import redact
-from integrations.messages import SLACK_ACK_ACTION, SLACK_RESOLVE_ACTION, SLACK_TAKE_ACTION
+from integrations.messages import (
+    SLACK_ACK_ACTION,
+    SLACK_FIX_ACTION,
+    SLACK_RESOLVE_ACTION,
+    SLACK_TAKE_ACTION,
+)
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
 from tickets import jira_status, lifecycle
@@ -124,6 +129,7 @@ SLACK_STEPS = {
     SLACK_ACK_ACTION: "acknowledge",
     SLACK_TAKE_ACTION: "start_progress",
     SLACK_RESOLVE_ACTION: "resolve",
+    SLACK_FIX_ACTION: "resolve",
 }
 
 
@@ -144,7 +150,10 @@ def apply_slack_action(action: SlackAction) -> str:
             return "replay ignored"
         Occurrence.objects.assign(action.dedup_key, action.ticket_id, "slack")
         try:
-            lifecycle.transition(action.ticket_id, step, actor, note="Slack button")
+            if step == "resolve":
+                lifecycle.resolve(action.ticket_id, actor, note="Slack", fix=action.text)
+            else:
+                lifecycle.transition(action.ticket_id, step, actor, note="Slack button")
         except TransitionError as exc:
             return f"no change: {exc}"
     return f"{step} by {actor.name}"

@@ -19,6 +19,8 @@ class SlackAction:
     action_ts: str
     channel_id: str
     message_ts: str
+    # What was typed, for a text input that dispatches on Enter (the "what fixed it" box).
+    text: str = ""
 
     @property
     def dedup_key(self) -> str:
@@ -39,6 +41,16 @@ def decode_form_payload(raw_body: bytes) -> Any:
         raise ParseError(f"form field 'payload': {exc}") from exc
 
 
+INPUT_BLOCK_PREFIX = "rca_fix:"
+
+
+def _ticket_of_input(action: dict[str, Any]) -> str:
+    block_id = text(action, "block_id")
+    return (
+        block_id.removeprefix(INPUT_BLOCK_PREFIX) if block_id.startswith(INPUT_BLOCK_PREFIX) else ""
+    )
+
+
 def parse_slack_actions(payload: Any) -> list[SlackAction]:
     body = require_object(payload, "payload")
     kind = text(body, "type", required=True)
@@ -53,10 +65,13 @@ def parse_slack_actions(payload: Any) -> list[SlackAction]:
     parsed = []
     for action in actions:
         action = require_object(action, "each action")
+        typed = text(action, "type") == "plain_text_input"
         parsed.append(
             SlackAction(
                 action_id=text(action, "action_id", required=True),
-                ticket_id=text(action, "value"),
+                # A button's value is its ticket id; a text input names it in its block id.
+                ticket_id=_ticket_of_input(action) if typed else text(action, "value"),
+                text=text(action, "value")[:8000] if typed else "",
                 user_id=text(user, "id", required=True),
                 username=text(user, "username") or text(user, "name"),
                 action_ts=text(action, "action_ts"),

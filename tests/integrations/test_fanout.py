@@ -131,20 +131,28 @@ def post_jira(body: dict, *, secret: str = JIRA_SECRET):
     )
 
 
-def post_slack_click(ticket_id: str, action_id: str, *, username: str = "daan", age: int = 0):
+def post_slack_click(
+    ticket_id: str,
+    action_id: str,
+    *,
+    username: str = "daan",
+    age: int = 0,
+    typed: str | None = None,
+):
+    action = {
+        "action_id": action_id,
+        "block_id": f"rca:{ticket_id}",
+        "value": ticket_id,
+        "type": "button",
+        "action_ts": f"{time.time():.6f}",
+    }
+    if typed is not None:  # Enter pressed in the alert's "what fixed it" box
+        action.update(type="plain_text_input", block_id=f"rca_fix:{ticket_id}", value=typed)
     payload = {
         "type": "block_actions",
         "user": {"id": "UQEUMSA0K", "username": username, "name": username},
         "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0ALERTS001"},
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": f"rca:{ticket_id}",
-                "value": ticket_id,
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
+        "actions": [action],
     }
     body = urlencode({"payload": json.dumps(payload)})
     timestamp = str(int(time.time()) - age)
@@ -278,6 +286,28 @@ def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worke
     assert "Resolved by daan" in json.dumps(
         slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
     )
+
+
+def test_typing_what_fixed_it_in_the_slack_alert_resolves_with_that_fix(celery_worker, targets):
+    _, slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+    box = next(b for b in message["blocks"] if b["type"] == "input")
+    assert box["dispatch_action"] is True and box["block_id"] == f"rca_fix:{ticket.pk}"
+
+    answer = post_slack_click(
+        ticket.pk, box["element"]["action_id"], typed="Whitelisted the IR's IP on the SQL firewall"
+    )
+
+    assert answer.status_code == 200
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_by) == ("resolved", "daan")
+    fix = Resolution.objects.get(ticket=ticket)
+    assert (fix.fix, fix.actor_kind) == ("Whitelisted the IR's IP on the SQL firewall", "slack")
+    settled(ticket.pk)
+    blocks = slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
+    assert not [b for b in blocks if b["type"] in ("actions", "input")]
 
 
 def test_a_regression_reopens_the_jira_issue_and_replies_in_the_slack_thread(
