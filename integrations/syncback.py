@@ -50,10 +50,15 @@ class UnknownTicket(Exception):
 
 
 def _ticket_for_issue(event: JiraEvent) -> Ticket:
-    ticket = Ticket.objects.defer("embedding").filter(itsm_ticket_id=event.issue_key).first()
+    """The ticket linked to the event's issue. The `rca-<ticket id>` label is only a fallback
+    for a ticket that has no linked issue yet (the issue was created but its key not saved):
+    anyone who can edit an issue can add a label, so a labelled issue must never reach a ticket
+    that is linked to another one."""
+    tickets = Ticket.objects.defer("embedding")
+    ticket = tickets.filter(itsm_ticket_id=event.issue_key).first()
     if ticket is None:
         ids = [label.removeprefix("rca-") for label in event.labels if label.startswith("rca-")]
-        ticket = Ticket.objects.defer("embedding").filter(pk__in=ids).first()
+        ticket = tickets.filter(pk__in=ids, itsm_ticket_id="").first()
     if ticket is None:
         raise UnknownTicket(f"no ticket is linked to JIRA issue {event.issue_key[:40]}")
     return ticket
