@@ -39,6 +39,7 @@ from integrations.webhook_auth import (
     slack_request_is_authentic,
     token_is_valid,
 )
+from rca_project.client_address import client_address
 from rca_project.errors import RETRY_AFTER_SECONDS
 from rca_project.observability import INGEST_SECONDS, WEBHOOKS
 from tickets.models import Ticket
@@ -138,9 +139,7 @@ def _ingest_failure(request: HttpRequest, source: str) -> JsonResponse:
         return _unreadable(exc)
     headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
     try:
-        result = ingest_delivery(
-            source, body, headers=headers, remote_addr=request.META.get("REMOTE_ADDR", "")
-        )
+        result = ingest_delivery(source, body, headers=headers, remote_addr=client_address(request))
     except RejectedDelivery as exc:
         return JsonResponse(exc.as_dict(), status=exc.status)
     except DatabaseError:
@@ -155,7 +154,7 @@ def _store_inbound(source: str, request: HttpRequest, body: bytes, **fields: obj
         source=source,
         raw_body=redacted_inbound_body(source, body),
         headers=headers,
-        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        remote_addr=client_address(request),
         processed_at=timezone.now(),
         **fields,
     )

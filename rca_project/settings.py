@@ -16,9 +16,10 @@ from typing import Any
 import django_cache_url
 from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
-from environs import Env, EnvError
+from environs import Env, EnvError, ValidationError
 
 from rca_project import local_services
+from rca_project.client_address import parse_networks
 from rca_project.openapi import SCHEMA_SETTINGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,10 +51,21 @@ def _cache_config(url: str, key_prefix: str) -> dict:
     return {**config, "KEY_PREFIX": key_prefix}
 
 
+def _are_networks(values: list[str]) -> None:
+    """A validator for environs: it must raise (marshmallow 4 ignores a returned False)."""
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 try:
     DEBUG = env.bool("DEBUG", False)
     SECRET_KEY = env.str("SECRET_KEY", "") or _persisted_secret("secret_key")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); none: the
+    # TCP peer is the client (rca_project/client_address.py).
+    TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", [], validate=_are_networks)
     CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", [])
     DATABASE_URL = env.str("DATABASE_URL", "") or local_services.embedded_postgres_url()
     DATABASES = {"default": env.dj_db_url("DATABASE_URL", DATABASE_URL, conn_max_age=60)}
@@ -161,7 +173,8 @@ try:
     SELF_REGISTRATION = env.bool("SELF_REGISTRATION", False)
     # Session sign-in (dashboard and admin) and the API's token exchange: after this many
     # failed attempts for one username inside the window, that username is locked until the
-    # window passes; one client address gets four times as many (password spraying).
+    # window passes. An address with four times as many failures is refused only for the
+    # usernames that already failed from it (see tickets/login_throttle.py).
     LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", 5, validate=lambda n: n >= 1)
     LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", 15 * 60, validate=lambda n: n >= 1)
     API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 30)
@@ -274,8 +287,8 @@ REST_FRAMEWORK: dict[str, Any] = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "tickets.api.throttles.ClientAnonRateThrottle",
+        "tickets.api.throttles.ClientUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": API_ANON_RATE,

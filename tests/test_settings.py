@@ -26,7 +26,12 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize(
     "name, value",
-    [("DEBUG", "maybe"), ("WEBHOOK_MAX_BODY_BYTES", "lots"), ("REGRESSION_WINDOW_SECONDS", "2w")],
+    [
+        ("DEBUG", "maybe"),
+        ("WEBHOOK_MAX_BODY_BYTES", "lots"),
+        ("REGRESSION_WINDOW_SECONDS", "2w"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
+    ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
     result = load_settings(**{name: value})

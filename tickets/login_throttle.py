@@ -2,10 +2,20 @@
 and the API's token exchange.
 
 Failed attempts are counted in the shared cache (Redis, so every web process sees the same
-counts) per username and per client address, in a fixed window of LOGIN_LOCKOUT_SECONDS. Once
-a username has LOGIN_MAX_FAILURES failures, or an address four times as many (one address
-trying many usernames), further attempts are refused without checking the password until the
-window passes. A successful sign-in clears the username's count.
+counts) in a fixed window of LOGIN_LOCKOUT_SECONDS, per username, per client address and per
+(address, username) pair. The client address is `client_address`: the TCP peer, or what a
+trusted proxy reports (TRUSTED_PROXIES), so a forged X-Forwarded-For changes nothing.
+
+- The username under attack is locked: after LOGIN_MAX_FAILURES failures, from anywhere,
+  attempts for it are refused without checking the password until the window passes.
+- An address that failed four times as often (one address trying many usernames: password
+  spraying) is refused only for the usernames that already failed from it. A sprayer then gets
+  one guess per username per window instead of LOGIN_MAX_FAILURES, while everyone else behind
+  that address (an office NAT, a proxy not declared in TRUSTED_PROXIES) who has not failed from
+  it still signs in with the right password.
+
+A successful sign-in clears the username's count and its pair count at that address; the
+address's own count stays, so one right password among many guesses does not reset a sprayer.
 """
 
 from __future__ import annotations
@@ -20,34 +30,54 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from rca_project.client_address import client_address
+
 ADDRESS_FACTOR = 4
 LOCKED_OUT_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minutes."
 
 
+def _name_hash(username: str) -> str:
+    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+
+
 def _username_key(username: str) -> str:
-    name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
-    return f"login-failures:user:{name}"
+    return f"login-failures:user:{_name_hash(username)}"
 
 
-def _keys(request: HttpRequest | None, username: str) -> dict[str, int]:
-    """Cache key → the failure count that locks it."""
-    limit = settings.LOGIN_MAX_FAILURES
-    keys = {_username_key(username): limit}
-    address = request.META.get("REMOTE_ADDR") if request is not None else None
-    if address:
-        keys[f"login-failures:addr:{address}"] = limit * ADDRESS_FACTOR
-    return keys
+def _address(request: HttpRequest | None) -> str:
+    return client_address(request) if request is not None else ""
+
+
+def _address_key(address: str) -> str:
+    return f"login-failures:addr:{address}"
+
+
+def _pair_key(address: str, username: str) -> str:
+    return f"login-failures:pair:{address}:{_name_hash(username)}"
 
 
 def is_locked_out(request: HttpRequest | None, username: str) -> bool:
-    keys = _keys(request, username)
-    counts = cache.get_many(list(keys))
-    return any(counts.get(key, 0) >= limit for key, limit in keys.items())
+    limit = settings.LOGIN_MAX_FAILURES
+    address = _address(request)
+    keys = [_username_key(username)]
+    if address:
+        keys += [_address_key(address), _pair_key(address, username)]
+    counts = cache.get_many(keys)
+    if counts.get(keys[0], 0) >= limit:
+        return True
+    if not address:
+        return False
+    sprayed = counts.get(keys[1], 0) >= limit * ADDRESS_FACTOR
+    return sprayed and counts.get(keys[2], 0) >= 1
 
 
 def record_failure(request: HttpRequest | None, username: str) -> None:
     window = settings.LOGIN_LOCKOUT_SECONDS
-    for key in _keys(request, username):
+    address = _address(request)
+    keys = [_username_key(username)]
+    if address:
+        keys += [_address_key(address), _pair_key(address, username)]
+    for key in keys:
         if not cache.add(key, 1, timeout=window):
             try:
                 cache.incr(key)
@@ -55,10 +85,14 @@ def record_failure(request: HttpRequest | None, username: str) -> None:
                 cache.add(key, 1, timeout=window)
 
 
-def clear_failures(username: str) -> None:
+def clear_failures(request: HttpRequest | None, username: str) -> None:
     """After a success. The address's count stays: one right password among many guesses at
     other usernames must not reset a sprayer's count."""
-    cache.delete(_username_key(username))
+    keys = [_username_key(username)]
+    address = _address(request)
+    if address:
+        keys.append(_pair_key(address, username))
+    cache.delete_many(keys)
 
 
 def locked_out_message() -> str:
@@ -81,7 +115,7 @@ class ThrottledLoginMixin:
             if error.code == "invalid_login":
                 record_failure(self.request, username)
             raise
-        clear_failures(username)
+        clear_failures(self.request, username)
         return cleaned
 
 

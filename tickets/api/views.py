@@ -28,7 +28,6 @@ from rest_framework.exceptions import APIException, AuthenticationFailed, NotFou
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
@@ -53,6 +52,7 @@ from tickets.api.serializers import (
     TraceSerializer,
     TransitionSerializer,
 )
+from tickets.api.throttles import ClientScopedRateThrottle
 from tickets.filtersets import TicketFilterSet, TicketOrderingFilter, TicketSearchFilter
 from tickets.lifecycle import Actor, TransitionError
 from tickets.models import AuditLog, Resolution, Ticket
@@ -442,7 +442,7 @@ class TraceView(APIView):
 class LoginThrottledTokenView(TokenObtainPairView):
     """Username and password for an access and a refresh token; brute force gets 429."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientScopedRateThrottle]
     throttle_scope = "login"
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -457,7 +457,7 @@ class LoginThrottledTokenView(TokenObtainPairView):
         except AuthenticationFailed:
             login_throttle.record_failure(request, username)
             raise
-        login_throttle.clear_failures(username)
+        login_throttle.clear_failures(request, username)
         return response
 
 
