@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from integrations import fanout
-from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
+from integrations.models import DeliveryAttempt, OutboundDelivery, SlackIdentity, WebhookDelivery
 
 
 @admin.register(WebhookDelivery)
@@ -35,3 +35,13 @@ class OutboundDeliveryAdmin(admin.ModelAdmin):
     def retry_dead_letters(self, request, queryset):
         count = fanout.retry_dead(list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} dead letter(s) sent again.")
+
+
+@admin.register(SlackIdentity)
+class SlackIdentityAdmin(admin.ModelAdmin):
+    """Who may act from Slack, and for whom. No role is granted these permissions: like users
+    and groups, the mapping is for superusers."""
+
+    list_display = ("slack_user_id", "user", "created_at")
+    search_fields = ("slack_user_id", "user__username", "user__email")
+    autocomplete_fields = ("user",)

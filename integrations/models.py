@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -199,3 +200,30 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outbound_id} {self.outcome}"
+
+
+class SlackIdentity(models.Model):
+    """A Slack user who may act for a Django account (Acknowledge / Take it buttons). Kept in
+    admin by superusers; the click still needs the account to be active with the responder
+    role. A Slack user without a row here is matched by the e-mail on their Slack profile."""
+
+    slack_user_id = models.CharField(
+        "Slack user id",
+        max_length=32,
+        unique=True,
+        help_text="The member id from the Slack profile (Copy member ID), e.g. U024BE7LH.",
+        validators=[
+            RegexValidator(
+                r"^[UW][A-Z0-9]{2,31}$", "A Slack member id: U or W, then capitals and digits."
+            )
+        ],
+    )
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="slack_identities")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "Slack identity"
+        verbose_name_plural = "Slack identities"
+
+    def __str__(self) -> str:
+        return f"{self.slack_user_id} → {self.user}"

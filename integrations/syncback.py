@@ -8,11 +8,14 @@ audit entry.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
+from kombu.exceptions import KombuError
 
 from analysis.redaction import redact
+from integrations import slack_authority
 from integrations.messages import (
     SLACK_ACK_ACTION,
     SLACK_FIX_ACTION,
@@ -24,6 +27,8 @@ from integrations.parsers.slack_actions import SlackAction
 from tickets import jira_status, lifecycle
 from tickets.lifecycle import Actor, TransitionError
 from tickets.models import ActorKind, Occurrence, Resolution, Status, Ticket
+
+logger = logging.getLogger(__name__)
 
 # From each state, the lifecycle steps that reach each other state. Looked up with the locked
 # ticket's status, a plain string from the database. An acknowledged ticket whose issue moves
@@ -139,16 +144,18 @@ SLACK_STEPS = {
 
 
 def apply_slack_action(action: SlackAction) -> str:
+    """A click from a Slack user who does not act for an active responder (see
+    `slack_authority`) changes nothing; the user is told so in an ephemeral message."""
     if action.action_id not in SLACK_STEPS:
         return "ignored: not one of our buttons"
     if not Ticket.objects.filter(pk=action.ticket_id).exists():
         raise UnknownTicket(f"no ticket {action.ticket_id[:64]}")
-    user = (
-        get_user_model().objects.filter(username__iexact=action.username, is_active=True).first()
-        if action.username
-        else None
-    )
-    actor = Actor(ActorKind.SLACK, user.get_username() if user else action.username, user)
+    authority = slack_authority.authority_of(action.user_id)
+    if authority.user is None:
+        _tell_not_allowed(action, authority.reason)
+        return f"not allowed: {authority.reason}"
+    user = authority.user
+    actor = Actor(ActorKind.SLACK, user.get_username(), user)
     step = SLACK_STEPS[action.action_id]
     with transaction.atomic():
         if not Occurrence.objects.claim(action.dedup_key):
@@ -162,3 +169,12 @@ def apply_slack_action(action: SlackAction) -> str:
         except TransitionError as exc:
             return f"no change: {exc}"
     return f"{step} by {actor.name}"
+
+
+def _tell_not_allowed(action: SlackAction, reason: str) -> None:
+    from integrations.tasks import tell_slack_user_not_allowed
+
+    try:
+        tell_slack_user_not_allowed.delay(action.channel_id, action.user_id, reason)
+    except KombuError:  # the broker is down: the click is still refused, only unexplained
+        logger.warning("could not queue the Slack 'not allowed' message", exc_info=True)

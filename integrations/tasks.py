@@ -71,3 +71,11 @@ def ping(counter_key: str = "rca:worker:pings") -> None:
     from integrations.circuit import redis_client
 
     redis_client().incr(counter_key)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=2, max_retries=3)
+def tell_slack_user_not_allowed(channel_id: str, slack_user_id: str, reason: str) -> None:
+    """The ephemeral answer to a Slack click that carried no authority (best effort)."""
+    from integrations.slack_authority import tell_not_allowed
+
+    tell_not_allowed(channel_id, slack_user_id, reason)

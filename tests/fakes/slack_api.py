@@ -11,16 +11,20 @@
         fake.throttle(30)                 # HTTP 429 {"ok": false, "error": "ratelimited"}
         fake.stall(5, path_contains="chat.postMessage")  # held, then posted anyway (late)
         fake.requests                     # every request seen: method, path, query, headers, body
+        fake.add_user("U0MARIA001", email="maria@example.com")   # for users.info
+        fake.ephemeral                    # every chat.postEphemeral: {"channel", "user", "text"}
 
 Answers `/api/chat.postMessage`, `/api/chat.update`, `/api/chat.delete`,
-`/api/conversations.history` and `/api/auth.test` like Slack does: HTTP 200 with
-`{"ok": true, ...}`, or HTTP 200 with `{"ok": false, "error": "..."}` for `not_authed`,
-`invalid_auth`, `missing_scope`, `channel_not_found` (unknown channel; every method but
-chat.postMessage wants an id), `not_in_channel`, `message_not_found`, `cant_update_message`,
-`cant_delete_message`, `no_text`, `invalid_blocks`, `invalid_metadata_format`,
-`invalid_metadata_schema`, `msg_too_long` and `thread_not_found`... A rate limit is HTTP 429
-with Retry-After. Arguments may come as JSON (what slack_sdk sends for chat.postMessage and
-chat.update), a form body (its conversations.history and chat.delete) or the query string, by
+`/api/chat.postEphemeral`, `/api/conversations.history`, `/api/users.info` and `/api/auth.test`
+like Slack does: HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": false, "error":
+"..."}` for `not_authed`, `invalid_auth`, `missing_scope`, `channel_not_found` (unknown channel;
+every method but chat.postMessage wants an id), `not_in_channel`, `message_not_found`,
+`cant_update_message`, `cant_delete_message`, `no_text`, `invalid_blocks`,
+`invalid_metadata_format`, `invalid_metadata_schema`, `msg_too_long`, `thread_not_found`,
+`user_not_found` and `user_not_in_channel`... users.info leaves `profile.email` out without the
+`users:read.email` scope. A rate limit is HTTP 429 with Retry-After. Arguments may come as JSON
+(what slack_sdk sends for chat.postMessage and chat.update), a form body (its
+conversations.history and chat.delete) or the query string, by
 POST or GET.
 
 Message timestamps are Slack's: "<unix seconds>.<6 digits>" from the clock, unique and
@@ -51,6 +55,8 @@ SCOPES = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "chat.delete": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "users.info": "users:read",
 }
 BLOCK_TYPES = {
     "section",
@@ -83,7 +89,15 @@ class FakeSlack(FakeHttpService):
         }
         self.not_member: set[str] = {"C0PRIVOPS01"}  # channels the bot was not invited to
         self.private: set[str] = {"C0PRIVOPS01"}
-        self.scopes: set[str] = {"chat:write", "channels:history", "groups:history"}
+        self.scopes: set[str] = {
+            "chat:write",
+            "channels:history",
+            "groups:history",
+            "users:read",
+            "users:read.email",
+        }
+        self.users: dict[str, dict[str, Any]] = {}  # Slack user id -> users.info "user" object
+        self.ephemeral: list[dict[str, str]] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.deleted: list[tuple[str, str]] = []  # (channel id, ts) of every chat.delete done
         self._last_micros = 0
@@ -97,6 +111,27 @@ class FakeSlack(FakeHttpService):
         """The replies under a message, oldest first."""
         parent = self.messages[(channel_id, ts)]
         return [self.messages[(channel_id, reply)] for reply in parent["replies"]]
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        email: str = "",
+        name: str = "",
+        deleted: bool = False,
+        email_confirmed: bool = True,
+    ) -> None:
+        name = name or (email.split("@")[0] if email else user_id.lower())
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": "T0FAKE0001",
+            "name": name,
+            "deleted": deleted,
+            "real_name": name.title(),
+            "is_bot": False,
+            "is_email_confirmed": email_confirmed,
+            "profile": {"real_name": name.title(), "display_name": name, "email": email},
+        }
 
     def api_requests(self, method: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == f"/api/{method}"]
@@ -297,12 +332,41 @@ class FakeSlack(FakeHttpService):
             body["response_metadata"] = {"next_cursor": cursor}
         return 200, body, {}
 
+    def _post_ephemeral(self, args: dict[str, Any]) -> Reply:
+        channel_id, error = self._channel(args.get("channel"), allow_name=True)
+        if error:
+            return 200, slack_error(error), {}
+        user = str(args.get("user") or "")
+        if user not in self.users:
+            return 200, slack_error("user_not_in_channel"), {}
+        text, blocks = args.get("text") or "", args.get("blocks")
+        error = _content_error(text, blocks)
+        if error:
+            return 200, slack_error(error), {}
+        with self._state_lock:
+            self.ephemeral.append({"channel": channel_id, "user": user, "text": text})
+            ts = self._next_ts()
+        return 200, {"ok": True, "message_ts": ts}, {}
+
+    def _users_info(self, args: dict[str, Any]) -> Reply:
+        found = self.users.get(str(args.get("user") or ""))
+        if found is None:
+            return 200, slack_error("user_not_found"), {}
+        user = json.loads(json.dumps(found))
+        if "users:read.email" not in self.scopes:
+            user["profile"].pop("email", None)
+        if not user["profile"].get("email"):
+            user["profile"].pop("email", None)
+        return 200, {"ok": True, "user": user}, {}
+
     _METHODS = {
         "auth.test": _auth_test,
         "chat.postMessage": _post_message,
         "chat.update": _update,
         "chat.delete": _delete,
         "conversations.history": _history,
+        "chat.postEphemeral": _post_ephemeral,
+        "users.info": _users_info,
     }
 
     # -- internals -----------------------------------------------------------------------------

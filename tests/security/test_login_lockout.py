@@ -7,6 +7,7 @@ proxy); a forged X-Forwarded-For must not buy a fresh address; a trusted proxy's
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
@@ -29,7 +30,7 @@ def small_limits(settings):
 
 
 def sign_in(username: str, password: str, *, address: str, forwarded: str = "") -> int:
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    extra: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
     client = Client(REMOTE_ADDR=address, **extra)
     return client.post("/login/", {"username": username, "password": password}).status_code
 
@@ -67,7 +68,7 @@ def test_the_username_under_attack_is_locked_from_every_address():
 
 def test_a_forged_forwarded_for_does_not_reset_the_api_login_throttle():
     """Without TRUSTED_PROXIES the header is the client's word: ignored."""
-    rate = int(ClientScopedRateThrottle.THROTTLE_RATES["login"].split("/")[0])
+    rate = int(str(ClientScopedRateThrottle.THROTTLE_RATES["login"]).split("/")[0])
     statuses = [
         Client(REMOTE_ADDR="192.0.2.20", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
         .post(

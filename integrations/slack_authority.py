@@ -1,0 +1,119 @@
+"""Who may act from Slack: a button click carries the authority of an active responder, or none.
+
+Slack signs the request, so the Slack user id in it is true; what that user may do here is ours
+to decide. The id maps to a Django account through a `SlackIdentity` row (kept in admin), or,
+without one, through the e-mail on the user's Slack profile (`users.info`, which needs the bot
+scopes `users:read` and `users:read.email`) when exactly one active account has that e-mail.
+The account must be active and hold the responder role (or above) at the time of the click.
+Anything else changes nothing and the user is told so in an ephemeral message.
+
+The Slack Web API calls live here, in two small functions, until the outbound targets share one
+Slack client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+
+from integrations.models import SlackIdentity
+from tickets.roles import RESPONDER, has_role
+
+logger = logging.getLogger(__name__)
+
+NOT_ALLOWED_TEXT = (
+    "You are not allowed to act on RCA tickets from Slack: {reason}. Ask an administrator to "
+    "link your Slack account to an active account with the responder role."
+)
+# The Slack profile's e-mail, remembered briefly so a burst of clicks makes one users.info call;
+# the account and its role are read afresh on every click.
+PROFILE_EMAIL_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SlackAuthority:
+    user: User | None
+    reason: str  # why not, when user is None
+
+    @property
+    def allowed(self) -> bool:
+        return self.user is not None
+
+
+def _client() -> Any:
+    from slack_sdk import WebClient
+
+    kwargs: dict[str, Any] = (
+        {"base_url": settings.SLACK_BASE_URL} if settings.SLACK_BASE_URL else {}
+    )
+    timeout = max(1, int(min(settings.OUTBOUND_TIMEOUT_SECONDS, 2)))  # Slack waits 3 s for us
+    return WebClient(token=settings.SLACK_BOT_TOKEN, timeout=timeout, retry_handlers=[], **kwargs)
+
+
+def slack_profile_email(slack_user_id: str) -> str:
+    """The confirmed e-mail on a Slack user's profile ("" when there is none, the user is
+    deleted, Slack is not configured or does not answer)."""
+    if not settings.SLACK_BOT_TOKEN:
+        return ""
+    key = f"slack-profile-email:{slack_user_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return str(cached)
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        answer = _client().users_info(user=slack_user_id)
+    except SlackApiError as exc:
+        logger.warning("Slack users.info failed: %s", exc.response.get("error"))
+        return ""
+    except Exception as exc:  # a timeout or connection error: no authority, nothing cached
+        logger.warning("Slack users.info failed: %s", type(exc).__name__)
+        return ""
+    user = answer.get("user") or {}
+    profile = user.get("profile") or {}
+    email = str(profile.get("email") or "")
+    if user.get("deleted") or user.get("is_email_confirmed") is False:
+        email = ""
+    cache.set(key, email, PROFILE_EMAIL_CACHE_SECONDS)
+    return email
+
+
+def authority_of(slack_user_id: str) -> SlackAuthority:
+    """The Django account a Slack user acts for, if it may act on tickets."""
+    identity = SlackIdentity.objects.select_related("user").filter(slack_user_id=slack_user_id)
+    linked = identity.first()
+    if linked is not None:
+        user: User | None = linked.user
+    else:
+        email = slack_profile_email(slack_user_id)
+        if not email:
+            return SlackAuthority(None, "your Slack account is not linked to an account here")
+        matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])
+        if len(matches) != 1:
+            return SlackAuthority(None, "your Slack account is not linked to an account here")
+        user = matches[0]
+    assert user is not None
+    if not user.is_active:
+        return SlackAuthority(None, "your account is deactivated")
+    if not has_role(user, RESPONDER):
+        return SlackAuthority(None, "your account does not have the responder role")
+    return SlackAuthority(user, "")
+
+
+def tell_not_allowed(channel_id: str, slack_user_id: str, reason: str) -> None:
+    """An ephemeral message, seen only by the user who clicked (`chat.postEphemeral`)."""
+    if not settings.SLACK_BOT_TOKEN or not channel_id:
+        return
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        _client().chat_postEphemeral(
+            channel=channel_id, user=slack_user_id, text=NOT_ALLOWED_TEXT.format(reason=reason)
+        )
+    except SlackApiError as exc:  # e.g. the bot is not in that channel: nothing to retry
+        logger.warning("Slack chat.postEphemeral failed: %s", exc.response.get("error"))
