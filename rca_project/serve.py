@@ -27,27 +27,26 @@ import django
 HOST = os.environ.get("RCA_HOST", "127.0.0.1")
 PORT = os.environ.get("RCA_PORT", "8000")
 WS_PORT = os.environ.get("RCA_WS_PORT", str(int(PORT) + 1))
-WEB_WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
 CELERY_CONCURRENCY = os.environ.get("CELERY_CONCURRENCY", "2")
 READINESS_PROBE_SECONDS = 2.0
 WAITING_REPORT_SECONDS = 10.0
 
 
+def web_command(bin_dir: str, host: str, port: str | int) -> list[str]:
+    """gunicorn as `make run` starts it; the slow-client test starts this very command. Workers,
+    threads and timeouts are in `rca_project.gunicorn_conf`, which docker-compose.yml uses too."""
+    return [
+        f"{bin_dir}/gunicorn",
+        "--config",
+        "python:rca_project.gunicorn_conf",
+        "--bind",
+        f"{host}:{port}",
+    ]
+
+
 def _children(bin_dir: str) -> dict[str, list[str]]:
     return {
-        "web": [
-            f"{bin_dir}/gunicorn",
-            "rca_project.wsgi:application",
-            "--bind",
-            f"{HOST}:{PORT}",
-            "--workers",
-            WEB_WORKERS,
-            "--access-logfile",
-            "-",
-            # The path without the query string: Azure action groups put the token there.
-            "--access-logformat",
-            '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-        ],
+        "web": web_command(bin_dir, HOST, PORT),
         # Websockets on an ASGI server; plain HTTP stays on gunicorn, measured faster for it.
         "websockets": [
             f"{bin_dir}/daphne",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -39,3 +40,38 @@ def test_a_broken_compose_file_is_caught():
     broken["services"]["web"]["ports"] = {"not": "a list"}
     validator = jsonschema.Draft201909Validator(schema)
     assert list(validator.iter_errors(broken))
+
+
+def test_only_the_buffering_proxy_faces_clients_and_web_runs_the_make_run_gunicorn_config():
+    """Slow clients: nginx reads each request whole before gunicorn sees it, and gunicorn runs
+    `rca_project.gunicorn_conf` (gthread), the config `make run` uses (tests/security/
+    test_slow_clients.py runs it)."""
+    compose = load_compose()
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["ports"] == ["8000:8080"]
+    assert "python:rca_project.gunicorn_conf" in " ".join(services["web"]["command"])
+    assert "--workers" not in " ".join(services["web"]["command"])
+
+    mount = services["proxy"]["volumes"][0].split(":")
+    config = (REPO / mount[0]).read_text()
+    assert mount[1] == "/etc/nginx/nginx.conf"
+    for directive in (
+        "proxy_request_buffering on;",
+        "client_header_timeout 10s;",
+        "client_body_timeout 10s;",
+        "server web:8000;",
+        "location /ws/",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    ):
+        assert directive in config, directive
+
+
+def test_the_app_believes_forwarded_headers_from_the_proxy_only():
+    compose = load_compose()
+    proxy_address = compose["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    environment = compose["x-app-environment"]
+    assert environment["TRUSTED_PROXIES"] == f"${{TRUSTED_PROXIES:-{proxy_address}}}"
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)

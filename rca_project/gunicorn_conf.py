@@ -1,0 +1,34 @@
+"""How gunicorn serves the app, for `make run` (rca_project/serve.py) and for the web service in
+docker-compose.yml alike: `gunicorn -c python:rca_project.gunicorn_conf rca_project.wsgi`.
+
+Threaded workers (`gthread`), not sync ones. A sync worker handles one connection at a time from
+the first byte to the last, so two clients that open a connection and send their headers a
+byte at a time hold both workers until gunicorn's timeout kills them (30 s), and every other
+request waits: no token is needed for that. A gthread worker's main loop accepts connections
+and keeps idle (keep-alive) ones in a poller; a thread is only taken once a request starts to
+arrive. A slow client still holds one thread while it trickles its headers, so this raises the
+bar from two slow clients to `workers x threads` of them (32 by default) rather than removing
+it: in production a buffering reverse proxy (nginx in docker-compose.yml) reads every request
+whole before gunicorn sees it. Threads also let a worker go on serving while one request waits
+on PostgreSQL, Redis or a slow body.
+
+Each thread keeps its own database connection (CONN_MAX_AGE), so workers x threads is also the
+most PostgreSQL connections the web tier opens.
+"""
+
+from __future__ import annotations
+
+import os
+
+wsgi_app = "rca_project.wsgi:application"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "16"))
+# Idle keep-alive connections wait in the worker's poller, not in a thread; close them soon.
+keepalive = 5
+# The arbiter restarts a worker whose main loop stops answering for this long.
+timeout = 30
+graceful_timeout = 20
+accesslog = "-"
+# The path without the query string: Azure action groups put the webhook token there.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

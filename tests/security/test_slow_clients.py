@@ -1,0 +1,134 @@
+"""Slow clients (slowloris): connections that send a request line and headers a byte at a time
+must not take the web server down. The server here is the very gunicorn command `make run`
+starts (`rca_project.serve.web_command`, with `rca_project.gunicorn_conf`, which
+docker-compose.yml uses as well), on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from rca_project.serve import web_command
+
+REPO = Path(__file__).resolve().parents[2]
+PARTIAL_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthz_seconds(port: int, timeout: float = 5.0) -> float:
+    started = time.monotonic()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as answer:
+        assert answer.status == 200
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[int]:
+    port = _free_port()
+    var = tmp_path_factory.mktemp("slow-clients")
+    (var / "prometheus").mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rca_project.settings",
+        "DATABASE_URL": settings.DATABASE_URL,
+        "REDIS_URL": settings.REDIS_URL,
+        "RCA_VAR_DIR": str(var),
+        "PROMETHEUS_MULTIPROC_DIR": str(var / "prometheus"),
+        "SECRET_KEY": "slow-client-test-" + "x" * 40,
+        "WEBHOOK_TOKEN": "slow-client-test-token",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = web_command(os.path.dirname(sys.executable), "127.0.0.1", port)
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _healthz_seconds(port, timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+                    ) from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class SlowClients:
+    """`count` connections that each send a partial request, then one more byte every
+    `interval` seconds, never finishing their headers, until stopped."""
+
+    def __init__(self, port: int, count: int, interval: float = 0.2) -> None:
+        self.sockets = [
+            socket.create_connection(("127.0.0.1", port), timeout=2) for _ in range(count)
+        ]
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._trickle, daemon=True)
+
+    def __enter__(self) -> SlowClients:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+        for sock in self.sockets:
+            sock.close()
+
+    def _trickle(self) -> None:
+        sent = 0
+        while not self.stopped.is_set():
+            byte = PARTIAL_REQUEST[sent : sent + 1] if sent < len(PARTIAL_REQUEST) else b"a"
+            sent += 1
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):  # the server closed it: one way to cope
+                    sock.sendall(byte)
+            self.stopped.wait(self.interval)
+
+
+def _healthz_while_slow_clients_hold_on(port: int, count: int) -> list[float]:
+    with SlowClients(port, count):
+        time.sleep(1.0)  # every slow client has started its request and is trickling
+        timings = []
+        for _ in range(5):
+            timings.append(_healthz_seconds(port))
+            time.sleep(0.3)
+    return timings
+
+
+def test_two_slow_clients_do_not_delay_healthz(server):
+    timings = _healthz_while_slow_clients_hold_on(server, 2)
+    assert max(timings) < 1.0, timings
+
+
+def test_twenty_slow_clients_do_not_delay_healthz(server):
+    """Below workers x threads (2 x 16 by default); the README states the limit."""
+    timings = _healthz_while_slow_clients_hold_on(server, 20)
+    assert max(timings) < 1.0, timings
