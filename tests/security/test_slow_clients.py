@@ -1,12 +1,15 @@
 """Slow clients (slowloris): connections that send a request line and headers a byte at a time
 must not take the web server down. The server here is the very gunicorn command `make run`
 starts (`rca_project.serve.web_command`, with `rca_project.gunicorn_conf`, which
-docker-compose.yml uses as well), on a free port."""
+docker-compose.yml uses as well), on a free port; and, for the production layout, that gunicorn
+behind nginx running compose's own `deploy/nginx.conf` (only the addresses changed)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +32,42 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _start(command: list[str], log: Path, **kwargs: object) -> subprocess.Popen:
+    """A server in a process group of its own (nginx forks workers), its output in `log`."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **kwargs,  # type: ignore[call-overload]
+        )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _wait_until_up(process: subprocess.Popen, port: int, log: Path, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _healthz_seconds(port, timeout=1)
+            for _ in range(20):  # every worker has served (and imported) its first request
+                _healthz_seconds(port, timeout=10)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{name} did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
 
 
 def _healthz_seconds(port: int, timeout: float = 5.0) -> float:
@@ -55,29 +94,13 @@ def server(tmp_path_factory) -> Iterator[int]:
         "LOG_LEVEL": "WARNING",
     }
     command = web_command(os.path.dirname(sys.executable), "127.0.0.1", port)
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log = var / "gunicorn.log"
+    process = _start(command, log, cwd=REPO, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _healthz_seconds(port, timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
-                    ) from None
-                time.sleep(0.2)
+        _wait_until_up(process, port, log, "gunicorn")
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 class SlowClients:
@@ -132,3 +155,63 @@ def test_twenty_slow_clients_do_not_delay_healthz(server):
     """Below workers x threads (2 x 16 by default); the README states the limit."""
     timings = _healthz_while_slow_clients_hold_on(server, 20)
     assert max(timings) < 1.0, timings
+
+
+def _render_proxy_config(directory: Path, proxy_port: int, web_port: int) -> Path:
+    """compose's nginx.conf with local addresses in place of the compose service names."""
+    config = (REPO / "deploy/nginx.conf").read_text()
+    replacements = {
+        "pid /tmp/nginx.pid;": f"pid {directory}/nginx.pid;",
+        "server web:8000;": f"server 127.0.0.1:{web_port};",
+        "server ws:8001;": f"server 127.0.0.1:{_free_port()};",
+        "listen 8080;": f"listen 127.0.0.1:{proxy_port};",
+    }
+    for old, new in replacements.items():
+        assert old in config, old
+        config = config.replace(old, new)
+    path = directory / "nginx.conf"
+    path.write_text(config)
+    return path
+
+
+@pytest.fixture(scope="module")
+def proxy(server, tmp_path_factory) -> Iterator[int]:
+    nginx = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx")
+    if not nginx:
+        pytest.skip("nginx is not installed (Debian nginx-light; .ci/run installs it)")
+    directory = tmp_path_factory.mktemp("proxy")
+    port = _free_port()
+    config = _render_proxy_config(directory, port, server)
+    log = directory / "nginx.log"
+    command = [
+        nginx,
+        "-p",
+        str(directory),
+        "-c",
+        str(config),
+        "-g",
+        "daemon off; error_log stderr;",
+    ]
+    process = _start(command, log)
+    try:
+        _wait_until_up(process, port, log, "nginx")
+        yield port
+    finally:
+        _stop(process)
+
+
+def test_behind_the_compose_proxy_a_hundred_slow_clients_do_not_delay_healthz(proxy):
+    """Three times what the bare gunicorn threads could hold: nginx reads each request whole
+    before gunicorn sees it."""
+    timings = _healthz_while_slow_clients_hold_on(proxy, 100)
+    assert max(timings) < 1.0, timings
+
+
+def test_the_proxy_passes_the_host_header(proxy):
+    """Every location sets its own headers (nginx does not inherit them into a location that
+    sets any): without Host, Django sees `web` and refuses every request with 400."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{proxy}/healthz", headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
