@@ -21,7 +21,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from analysis.models import LlmCall, LlmOutcome
-from integrations.models import OutboundAction, OutboundDelivery, OutboundStatus, Target
+from integrations.models import (
+    OutboundAction,
+    OutboundDelivery,
+    OutboundStatus,
+    SlackIdentity,
+    Target,
+)
 from tests.api import make_ticket
 from tickets.models import (
     AuditLog,
@@ -104,6 +110,8 @@ ADMIN_MODELS = {
     "tickets.resolution": ("V", "-", "-"),
     "integrations.webhookdelivery": ("V", "-", "-"),
     "integrations.outbounddelivery": ("V", "-", "-"),
+    # Who may act from Slack for which account: like users and groups, superusers only.
+    "integrations.slackidentity": ("-", "-", "-"),
     "analysis.llmcall": ("V", "-", "-"),
     "auth.user": ("-", "-", "-"),
     "auth.group": ("-", "-", "-"),
@@ -141,6 +149,9 @@ def world(migration_data, settings):
         "integrations.outbounddelivery": dead_letter(ticket),
         "analysis.llmcall": LlmCall.objects.create(
             ticket=ticket, model="gemini", outcome=LlmOutcome.OK
+        ),
+        "integrations.slackidentity": SlackIdentity.objects.create(
+            slack_user_id="U0MATRIX01", user=users[RESPONDER]
         ),
         "auth.user": users[VIEWER],
         "auth.group": Group.objects.get(name=VIEWER),
