@@ -154,6 +154,8 @@ class Stack:
         self._pg_socket_dir = ""
         self._local = threading.local()
         self._worker_starts = 0
+        self._slack_responders: set[str] = set()
+        self._slack_responders_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Stack:
@@ -498,12 +500,32 @@ class Stack:
         )
         return response.status_code, _body(response)
 
+    def slack_responder(self, user: str) -> str:
+        """The Slack user id that acts for the responder account `user` (both made once): a
+        click carries only the authority of an active responder."""
+        slack_id = f"U{user.upper()[:8]}"
+        with self._slack_responders_lock:
+            if slack_id not in self._slack_responders:
+                self.manage(
+                    "shell",
+                    "-c",
+                    "from django.contrib.auth.models import Group, User\n"
+                    "from integrations.models import SlackIdentity\n"
+                    f"user, _ = User.objects.get_or_create(username={user!r})\n"
+                    "user.groups.add(Group.objects.get(name='responder'))\n"
+                    f"SlackIdentity.objects.get_or_create(slack_user_id={slack_id!r}, "
+                    "defaults={'user': user})\n",
+                )
+                self._slack_responders.add(slack_id)
+        return slack_id
+
     def post_slack_action(
         self, ticket_id: str, action_id: str, *, user: str = "oncall", action_ts: str = ""
     ) -> tuple[int, dict[str, Any] | str]:
+        """A signed click from the Slack user who acts for the responder `user`."""
         interaction = {
             "type": "block_actions",
-            "user": {"id": f"U{user.upper()[:8]}", "username": user, "name": user},
+            "user": {"id": self.slack_responder(user), "username": user, "name": user},
             "container": {"type": "message", "channel_id": "C0ALERTS001", "message_ts": "1.1"},
             "actions": [
                 {
