@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0003_outbound_reconcile_actions"),
+        ("integrations", "0004_redact_inbox_bodies"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
