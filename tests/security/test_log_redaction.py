@@ -30,10 +30,13 @@ def logged(settings):
     stream = io.StringIO()
     logger = logging.getLogger("tests.log_redaction")
     logger.propagate = False
+    # Its own level: a Celery worker started by an earlier test leaves the root at WARNING.
+    logger.setLevel(logging.INFO)
     handler = _json_handler(stream)
     logger.addHandler(handler)
     yield logger, stream
     logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
     logger.propagate = True
 
 
