@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0004_redact_inbox_bodies"),
+        ("integrations", "0005_outcome_regressed"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
