@@ -1,0 +1,609 @@
+"""Mine a log: patterns, the first error, the failure and the burst before it, exception chains
+and their innermost cause, rare lines at the failure, and a timeline of levels.
+
+Everything is computed in one streaming pass with bounded memory: Drain (``drain3``) groups lines
+into templates (its cluster count is capped), and every list kept for the report is a bounded
+deque or capped. Each line is redacted (``analysis.redaction``) before it is mined, so templates,
+excerpts and everything derived from them are free of the secrets the log carried.
+No Django import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from drain3 import TemplateMiner
+from drain3.template_miner_config import TemplateMinerConfig
+
+from analysis.logs.formats import LEVELS, LineParser, ParsedLine, expand_json_documents
+from analysis.logs.reader import LogLine
+from analysis.redaction import LineRedactor
+
+EXCERPT_CHARS = 500
+MAX_PATTERNS_REPORTED = 25
+MAX_CLUSTERS = 5000
+MAX_CHAINS_KEPT = 20
+MAX_BURST = 20
+BURST_WINDOW_SECONDS = 300
+BURST_WINDOW_LINES = 2000
+CONTEXT_BEFORE = 200
+CONTEXT_AFTER = 30
+RARE_MAX_COUNT = 3
+MAX_RARE = 10
+TIMELINE_BUCKETS = 48
+REDACT_BATCH = 2000
+PROGRESS_EVERY_LINES = 20_000
+_CACHE_MAX = 100_000
+
+# Numbers, hex ids, UUIDs, IPs and the like vary between otherwise identical lines; masked
+# before Drain sees them (and as the key of the template cache that spares most Drain calls).
+_MASK = re.compile(r"\d[\w.:-]*")
+_JAVA_EXC = re.compile(
+    r"(?P<type>(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*(?:Exception|Error|Throwable|Failure))"
+    r"(?::\s?(?P<msg>.*?))?(?=(?::\s|\s)(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*"
+    r"(?:Exception|Error|Throwable|Failure)\b|$)"
+)
+_JAVA_FRAME = re.compile(r"\s*(?:at\s+[\w$.<>/]+\(|\.\.\.\s\d+\s+(?:more|common frames))")
+_CAUSED_BY = re.compile(r"\s*(?:Caused by|Suppressed):\s*(?P<rest>.*)")
+_PY_TRACEBACK = "Traceback (most recent call last):"
+_PY_EXC_LINE = re.compile(r"(?P<type>[A-Za-z_][\w.]{0,200})(?::\s?(?P<msg>.*))?$")
+_PY_CHAIN_LINES = (
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+)
+_PY_FRAME = re.compile(r'\s+File "|\s{2,}\S|\s+\^')
+_ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
+
+
+@dataclass(slots=True)
+class Excerpt:
+    file: str
+    line: int
+    time: datetime | None
+    level: str | None
+    text: str
+    pattern: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "time": self.time.isoformat() if self.time else None,
+            "level": self.level,
+            "text": self.text,
+        }
+
+
+@dataclass(slots=True)
+class ExceptionLink:
+    type: str
+    message: str
+    line: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "message": self.message, "line": self.line}
+
+
+@dataclass(slots=True)
+class ExceptionChain:
+    """Links from the outermost exception to the innermost cause."""
+
+    file: str
+    line: int
+    time: datetime | None
+    language: str  # "java" (Java/Scala/Spark) or "python"
+    text: str  # the line that starts it (for Python, the final exception line)
+    links: list[ExceptionLink] = field(default_factory=list)
+
+    @property
+    def innermost(self) -> ExceptionLink:
+        return self.links[-1]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "time": self.time.isoformat() if self.time else None,
+            "language": self.language,
+            "text": self.text[:EXCERPT_CHARS],
+            "links": [link.as_dict() for link in self.links],
+            "innermost": self.innermost.as_dict(),
+        }
+
+
+@dataclass(slots=True)
+class _Pattern:
+    id: int
+    template: str
+    count: int = 0
+    first: Excerpt | None = None
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+    levels: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class MiningResult:
+    files: list[str]
+    formats: dict[str, int]
+    lines: int
+    text_bytes: int
+    levels: dict[str, int]
+    start: datetime | None
+    end: datetime | None
+    patterns: list[dict[str, Any]]
+    pattern_count: int
+    first_error: Excerpt | None
+    failure: Excerpt | None
+    burst: list[Excerpt]
+    failure_context: list[Excerpt]
+    chains: list[ExceptionChain]
+    innermost_cause: ExceptionChain | None
+    exception_types: dict[str, int]
+    rare_at_failure: list[Excerpt]
+    rare_warnings: list[Excerpt]
+    timeline: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        def many(items: Iterable[Excerpt]) -> list[dict[str, Any]]:
+            return [item.as_dict() for item in items]
+
+        return {
+            "files": self.files,
+            "formats": self.formats,
+            "lines": self.lines,
+            "bytes": self.text_bytes,
+            "levels": self.levels,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "patterns": self.patterns,
+            "pattern_count": self.pattern_count,
+            "first_error": self.first_error.as_dict() if self.first_error else None,
+            "failure": self.failure.as_dict() if self.failure else None,
+            "burst": many(self.burst),
+            "failure_context": many(self.failure_context),
+            "chains": [chain.as_dict() for chain in self.chains],
+            "innermost_cause": self.innermost_cause.as_dict() if self.innermost_cause else None,
+            "exception_types": self.exception_types,
+            "rare_at_failure": many(self.rare_at_failure),
+            "rare_warnings": many(self.rare_warnings),
+            "timeline": self.timeline,
+        }
+
+    def cause_text(self) -> str:
+        """The text that best names the cause: the innermost exception and the failure line."""
+        parts: list[str] = []
+        if self.innermost_cause is not None:
+            inner = self.innermost_cause.innermost
+            parts.append(f"{inner.type}: {inner.message}".rstrip(": "))
+        if self.failure is not None and self.failure.text not in parts:
+            parts.append(self.failure.text)
+        if self.first_error is not None and self.first_error.text not in parts:
+            parts.append(self.first_error.text)
+        return "\n".join(parts)
+
+
+class LogMiner:
+    """Feed it lines (``add``), then ``result()``. Memory stays bounded whatever the input."""
+
+    def __init__(self) -> None:
+        config = TemplateMinerConfig()
+        config.drain_max_clusters = MAX_CLUSTERS
+        config.parametrize_numeric_tokens = True
+        config.profiling_enabled = False
+        self._drain = TemplateMiner(config=config)
+        self._parser = LineParser()
+        self._cache: dict[str, int] = {}
+        self._patterns: dict[int, _Pattern] = {}
+        self._formats: Counter[str] = Counter()
+        self._levels: Counter[str] = Counter()
+        self._files: list[str] = []
+        self.lines = 0
+        self._start: datetime | None = None
+        self._end: datetime | None = None
+        self._time: datetime | None = None
+        self._level: str | None = None
+        # Timeline: counts per (bucket start in epoch seconds, level); buckets widen as needed.
+        self._bucket_seconds = 60
+        self._timeline: Counter[tuple[int, str]] = Counter()
+        # Errors.
+        self._first_error: Excerpt | None = None
+        self._failure: Excerpt | None = None
+        self._recent_errors: deque[Excerpt] = deque(maxlen=200)
+        self._context: deque[Excerpt] = deque(maxlen=CONTEXT_BEFORE)
+        self._failure_context: deque[Excerpt] = deque(maxlen=CONTEXT_BEFORE + CONTEXT_AFTER)
+        self._after_failure = 0
+        self._last_error_index = -(10**9)
+        # Exceptions.
+        self._chains: deque[ExceptionChain] = deque(maxlen=MAX_CHAINS_KEPT)
+        self._first_chain: ExceptionChain | None = None
+        self._exception_types: Counter[str] = Counter()
+        self._java: ExceptionChain | None = None
+        self._java_frames = 0
+        self._py: ExceptionChain | None = None
+        self._py_state = ""  # "frames", "after", "chained"
+        self._py_pending: list[ExceptionLink] = []
+        self._in_traceback = False  # the current line is part of a Python traceback's frames
+
+    # --- feeding -------------------------------------------------------------------------
+    def add(self, line: LogLine) -> None:
+        if not self._files or self._files[-1] != line.file:
+            self._end_chains()
+            self._files.append(line.file)
+            self._level = None
+        self.lines += 1
+        parsed = self._parser.parse(line.text)
+        if parsed.header:
+            self._formats[parsed.format] += 1
+            if parsed.time is not None:
+                self._time = parsed.time
+                if self._start is None or parsed.time < self._start:
+                    self._start = parsed.time
+                if self._end is None or parsed.time > self._end:
+                    self._end = parsed.time
+            self._level = parsed.level
+            level_name = parsed.level or "OTHER"
+            self._levels[level_name] += 1
+            if parsed.time is not None:
+                self._count_timeline(parsed.time, level_name)
+        is_error = self._track_exceptions(line, parsed)
+        if self._in_traceback or is_frame(line.text):
+            return
+        excerpt = Excerpt(
+            line.file,
+            line.number,
+            self._time,
+            parsed.level if parsed.header else None,
+            line.text[:EXCERPT_CHARS],
+        )
+        excerpt.pattern = self._mine(parsed.message if parsed.header else line.text, excerpt)
+        if parsed.header and parsed.level in _ERROR_LEVELS:
+            is_error = True
+        if is_error:
+            self._error(excerpt)
+        elif self._after_failure > 0:
+            self._failure_context.append(excerpt)
+            self._after_failure -= 1
+        self._context.append(excerpt)
+
+    def _mine(self, message: str, excerpt: Excerpt) -> int | None:
+        masked = _MASK.sub("<*>", message.strip())
+        if not masked:
+            return None
+        cluster_id = self._cache.get(masked)
+        if cluster_id is None:
+            answer = self._drain.add_log_message(masked)
+            cluster_id = int(answer["cluster_id"])
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[masked] = cluster_id
+            pattern = self._patterns.get(cluster_id)
+            if pattern is None:
+                pattern = self._patterns[cluster_id] = _Pattern(
+                    cluster_id, answer["template_mined"]
+                )
+            else:
+                pattern.template = answer["template_mined"]
+        else:
+            pattern = self._patterns[cluster_id]
+        pattern.count += 1
+        if pattern.first is None:
+            pattern.first = excerpt
+        pattern.levels[excerpt.level or "OTHER"] += 1
+        if excerpt.time is not None:
+            if pattern.first_time is None:
+                pattern.first_time = excerpt.time
+            pattern.last_time = excerpt.time
+        return cluster_id
+
+    def _count_timeline(self, when: datetime, level: str) -> None:
+        epoch = int(when.timestamp())
+        self._timeline[(epoch - epoch % self._bucket_seconds, level)] += 1
+        if len(self._timeline) > 20_000:  # a log spanning weeks: coarser buckets
+            self._bucket_seconds *= 4
+            coarse: Counter[tuple[int, str]] = Counter()
+            for (start, name), count in self._timeline.items():
+                coarse[(start - start % self._bucket_seconds, name)] += count
+            self._timeline = coarse
+
+    def _error(self, excerpt: Excerpt) -> None:
+        if self._first_error is None:
+            self._first_error = excerpt
+        self._failure = excerpt
+        self._recent_errors.append(excerpt)
+        if self.lines - self._last_error_index > CONTEXT_BEFORE:
+            # A new failure window: what led up to this error, then what follows it.
+            self._failure_context = deque(self._context, maxlen=CONTEXT_BEFORE + CONTEXT_AFTER)
+        self._failure_context.append(excerpt)
+        self._after_failure = CONTEXT_AFTER
+        self._last_error_index = self.lines
+
+    # --- exception chains ----------------------------------------------------------------
+    def _track_exceptions(self, line: LogLine, parsed: ParsedLine) -> bool:
+        """Follow Java and Python exception output; True when this line is an error event
+        (the exception line that ends a Python traceback, an exception outside any header)."""
+        text = line.text
+        stripped = text.strip()
+        self._in_traceback = False
+        # Python tracebacks.
+        if stripped == _PY_TRACEBACK or stripped.endswith(_PY_TRACEBACK):
+            if self._py is None or self._py_state != "chained":
+                self._end_py()
+                self._py = ExceptionChain(line.file, line.number, self._time, "python", text)
+            self._py_state = "frames"
+            self._in_traceback = True
+            return False
+        if self._py is not None:
+            if self._py_state == "frames":
+                if _PY_FRAME.match(text) or not stripped:
+                    self._in_traceback = True
+                    return False
+                match = _PY_EXC_LINE.match(stripped)
+                if match and not parsed.header:
+                    link = ExceptionLink(
+                        match["type"], (match["msg"] or "")[:EXCEPTION_CHARS], line.number
+                    )
+                    self._py_pending.append(link)
+                    self._py_state = "after"
+                    return True
+                self._end_py()
+            elif self._py_state == "after":
+                if not stripped:
+                    return False
+                if stripped in _PY_CHAIN_LINES:
+                    self._py_state = "chained"
+                    return False
+                self._end_py()
+            elif self._py_state == "chained":
+                if not stripped:
+                    return False
+                self._end_py()
+        # Java / Scala / Spark.
+        if self._java is not None:
+            if _JAVA_FRAME.match(text) or stripped == "Driver stacktrace:":
+                self._java_frames += 1
+                return False
+            caused = _CAUSED_BY.match(text)
+            if caused:
+                self._add_java_links(self._java, caused["rest"], line.number)
+                return False
+            self._end_java()
+        if "Exception" in text or "Error" in text or "Failure" in text or "Throwable" in text:
+            body = parsed.message if parsed.header else text
+            chain = ExceptionChain(line.file, line.number, self._time, "java", text)
+            self._add_java_links(chain, body, line.number)
+            if chain.links:
+                self._java = chain
+                self._java_frames = 0
+                return not parsed.header
+        return False
+
+    def _add_java_links(self, chain: ExceptionChain, text: str, number: int) -> None:
+        for match in _JAVA_EXC.finditer(text):
+            message = (match["msg"] or "").strip()[:EXCEPTION_CHARS]
+            chain.links.append(ExceptionLink(match["type"], message, number))
+            if len(chain.links) >= 50:
+                break
+
+    def _end_java(self) -> None:
+        chain, self._java = self._java, None
+        if chain is not None and chain.links:
+            self._keep(chain)
+
+    def _end_py(self) -> None:
+        chain, self._py = self._py, None
+        links, self._py_pending = self._py_pending, []
+        self._py_state = ""
+        if chain is not None and links:
+            chain.text = f"{links[-1].type}: {links[-1].message}".rstrip(": ")
+            # Python prints the original exception first: reverse to outermost → innermost.
+            chain.links = list(reversed(links))
+            self._keep(chain)
+
+    def _end_chains(self) -> None:
+        self._end_java()
+        self._end_py()
+
+    def _keep(self, chain: ExceptionChain) -> None:
+        if self._first_chain is None:
+            self._first_chain = chain
+        self._chains.append(chain)
+        if len(self._exception_types) < 1000 or chain.innermost.type in self._exception_types:
+            self._exception_types[chain.innermost.type] += 1
+
+    # --- the result ----------------------------------------------------------------------
+    def result(self, *, text_bytes: int = 0) -> MiningResult:
+        self._end_chains()
+        failure = self._failure
+        if failure is None and self._chains:
+            # No error-level line (a Spark OOM logged at WARN): the last exception is the failure.
+            chain = self._chains[-1]
+            failure = Excerpt(chain.file, chain.line, chain.time, None, chain.text[:EXCERPT_CHARS])
+        return MiningResult(
+            files=list(self._files),
+            formats=dict(self._formats.most_common()),
+            lines=self.lines,
+            text_bytes=text_bytes,
+            levels={
+                level: self._levels[level] for level in (*LEVELS, "OTHER") if self._levels[level]
+            },
+            start=self._start,
+            end=self._end,
+            patterns=self._top_patterns(),
+            pattern_count=len(self._patterns),
+            first_error=self._first_error or (failure if failure is not self._failure else None),
+            failure=failure,
+            burst=self._burst(failure),
+            failure_context=self._context_excerpts(failure),
+            chains=self._reported_chains(),
+            innermost_cause=self._cause_chain(failure),
+            exception_types=dict(self._exception_types.most_common(20)),
+            rare_at_failure=self._rare(failure),
+            rare_warnings=self._rare_warnings(),
+            timeline=self._timeline_buckets(),
+        )
+
+    def _top_patterns(self) -> list[dict[str, Any]]:
+        def as_dict(pattern: _Pattern) -> dict[str, Any]:
+            first = pattern.first
+            return {
+                "id": pattern.id,
+                "template": pattern.template[:EXCERPT_CHARS],
+                "count": pattern.count,
+                "levels": dict(pattern.levels.most_common()),
+                "first_time": pattern.first_time.isoformat() if pattern.first_time else None,
+                "last_time": pattern.last_time.isoformat() if pattern.last_time else None,
+                "first_line": {"file": first.file, "line": first.line} if first else None,
+            }
+
+        by_count = sorted(self._patterns.values(), key=lambda p: -p.count)
+        errors = [p for p in by_count if p.levels.keys() & _ERROR_LEVELS]
+        chosen: dict[int, _Pattern] = {}
+        for pattern in errors[:10] + by_count:
+            if len(chosen) >= MAX_PATTERNS_REPORTED:
+                break
+            chosen.setdefault(pattern.id, pattern)
+        return [as_dict(p) for p in sorted(chosen.values(), key=lambda p: -p.count)]
+
+    def _burst(self, failure: Excerpt | None) -> list[Excerpt]:
+        if failure is None:
+            return []
+        burst: list[Excerpt] = []
+        for error in reversed(self._recent_errors):
+            if error.file != failure.file:
+                continue
+            if failure.time is not None and error.time is not None:
+                if (failure.time - error.time).total_seconds() > BURST_WINDOW_SECONDS:
+                    break
+            elif failure.line - error.line > BURST_WINDOW_LINES:
+                break
+            burst.append(error)
+        return list(reversed(burst[:MAX_BURST]))
+
+    def _context_excerpts(self, failure: Excerpt | None) -> list[Excerpt]:
+        if failure is None:
+            return []
+        context = list(self._failure_context)
+        index = next((i for i, e in enumerate(context) if e is failure), len(context) - 1)
+        return context[max(0, index - 10) : index + 6]
+
+    def _reported_chains(self) -> list[ExceptionChain]:
+        chains = list(self._chains)
+        if self._first_chain is not None and self._first_chain not in chains:
+            chains.insert(0, self._first_chain)
+        return chains[-10:]
+
+    def _cause_chain(self, failure: Excerpt | None) -> ExceptionChain | None:
+        """The chain at (or last before) the failure; among chains near it, the deepest one."""
+        if not self._chains:
+            return None
+        candidates = list(self._chains)
+        if failure is not None:
+            near = [
+                c
+                for c in candidates
+                if c.file == failure.file and failure.line - BURST_WINDOW_LINES <= c.line
+            ]
+            candidates = near or candidates
+        return max(reversed(candidates), key=lambda c: (len(c.links), c.line))
+
+    def _rare(self, failure: Excerpt | None) -> list[Excerpt]:
+        if failure is None:
+            return []
+        rare = [
+            e
+            for e in self._failure_context
+            if e.pattern is not None
+            and self._patterns[e.pattern].count <= RARE_MAX_COUNT
+            and e.level not in _ERROR_LEVELS
+            and e is not failure
+            and not _CAUSED_BY.match(e.text)
+        ]
+        return rare[-MAX_RARE:]
+
+    def _rare_warnings(self) -> list[Excerpt]:
+        """Warnings and errors whose pattern occurs at most ``RARE_MAX_COUNT`` times: a cause
+        logged once long before the failure is often one of them."""
+        rare = [
+            p.first
+            for p in self._patterns.values()
+            if p.first is not None
+            and p.count <= RARE_MAX_COUNT
+            and p.levels.keys() & {"WARN", "ERROR", "FATAL"}
+        ]
+        return sorted(rare, key=lambda e: (e.file, e.line))[:MAX_RARE]
+
+    def _timeline_buckets(self) -> dict[str, Any]:
+        if not self._timeline or self._start is None or self._end is None:
+            return {"bucket_seconds": 0, "levels": [], "buckets": []}
+        first = min(start for start, _ in self._timeline)
+        last = max(start for start, _ in self._timeline)
+        width = self._bucket_seconds
+        while (last - first) // width + 1 > TIMELINE_BUCKETS:
+            width *= 2
+        levels = [lv for lv in (*LEVELS, "OTHER") if any(k[1] == lv for k in self._timeline)]
+        buckets: dict[int, Counter[str]] = {}
+        for (start, level), count in self._timeline.items():
+            key = first + (start - first) // width * width
+            buckets.setdefault(key, Counter())[level] += count
+        return {
+            "bucket_seconds": width,
+            "levels": levels,
+            "buckets": [
+                {
+                    "start": datetime.fromtimestamp(key, UTC).isoformat(),
+                    "counts": {lv: buckets.get(key, Counter())[lv] for lv in levels},
+                }
+                for key in range(first, last + 1, width)
+            ],
+        }
+
+
+EXCEPTION_CHARS = 500
+
+
+def is_frame(text: str) -> bool:
+    """A stack frame line (Java ``at ...``/``... 12 more`` or Python ``File "..."``): part of
+    an exception, never mined as a pattern of its own."""
+    return bool(_JAVA_FRAME.match(text)) or text.lstrip().startswith('File "')
+
+
+def redacted_lines(lines: Iterable[LogLine], batch: int = REDACT_BATCH) -> Iterator[LogLine]:
+    """The lines with secrets redacted (``LineRedactor``: a batch at a time, which is far
+    cheaper than one ``redact`` call per line, with the same result)."""
+    redactor = LineRedactor()
+    pending: list[LogLine] = []
+
+    def flush() -> Iterator[LogLine]:
+        texts = redactor.redact([line.text for line in pending])
+        for line, text in zip(pending, texts, strict=True):
+            yield line if text is line.text else LogLine(line.file, line.number, text)
+
+    for line in lines:
+        pending.append(line)
+        if len(pending) >= batch:
+            yield from flush()
+            pending.clear()
+    if pending:
+        yield from flush()
+
+
+def mine_lines(
+    lines: Iterable[LogLine],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+    text_bytes: Callable[[], int] | None = None,
+) -> MiningResult:
+    """Redact, expand JSON documents, mine. ``on_progress(lines)`` is called every
+    ``PROGRESS_EVERY_LINES`` lines; it may raise to stop the work (cancellation)."""
+    miner = LogMiner()
+    for line in expand_json_documents(iter(redacted_lines(lines))):
+        miner.add(line)
+        if on_progress is not None and miner.lines % PROGRESS_EVERY_LINES == 0:
+            on_progress(miner.lines)
+    return miner.result(text_bytes=text_bytes() if text_bytes else 0)

@@ -1,0 +1,184 @@
+"""Streaming log reader: plain text, gzip and zip, line by line, within limits.
+
+A log is never read whole into memory: files are decoded through fixed-size buffers and yielded
+one line at a time. Limits bound the work a single job can cause, counted on the *decompressed*
+text so a small archive cannot expand into gigabytes (a zip or gzip bomb stops at the limit).
+Every limit that is crossed raises ``LogLimitExceeded`` naming the limit, the file and the line.
+No Django import.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+CHUNK_BYTES = 256 * 1024
+# A NUL byte in the first block means this is not a text log (an image, a parquet file, ...).
+SNIFF_BYTES = 8 * 1024
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    max_bytes: int = 100 * 1024 * 1024  # decompressed text of all files of one job
+    max_lines: int = 5_000_000
+    max_line_chars: int = 64 * 1024
+    max_files: int = 20  # files of one job, zip members included
+
+
+@dataclass(frozen=True)
+class LogLine:
+    file: str  # the name shown in reports (an upload's name, or "archive.zip/member.log")
+    number: int  # 1-based, within its file
+    text: str  # without the line ending
+
+
+class LogReadError(ValueError):
+    """The input cannot be read as a text log (corrupt archive, binary data)."""
+
+
+class LogLimitExceeded(LogReadError):
+    """The input is larger than a limit allows; the message names the limit and where."""
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """One input: a file on disk and the name it is reported under."""
+
+    path: Path
+    name: str
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+
+class LogReader:
+    """Reads every line of several sources in order, counting against one set of limits.
+
+    ``bytes_consumed`` (compressed bytes taken from disk so far) against ``total_input_bytes``
+    is the reading progress the caller can report.
+    """
+
+    def __init__(self, sources: list[LogSource], limits: ReadLimits | None = None) -> None:
+        self.sources = sources
+        self.limits = limits or ReadLimits()
+        self.total_input_bytes = sum(source.size for source in sources)
+        self.bytes_consumed = 0
+        self.text_bytes = 0
+        self.lines = 0
+        self.files_read: list[str] = []
+        self._position: Callable[[], int] = lambda: 0
+
+    def __iter__(self) -> Iterator[LogLine]:
+        if len(self.sources) > self.limits.max_files:
+            raise LogLimitExceeded(
+                f"too many files: {len(self.sources)} (limit {self.limits.max_files})"
+            )
+        for source in self.sources:
+            done_before = self.bytes_consumed
+            with source.path.open("rb") as raw:
+                self._position = lambda raw=raw, base=done_before: base + raw.tell()
+                yield from self._read_container(raw, source.name)
+            self.bytes_consumed = done_before + source.size
+
+    def _read_container(self, raw: io.BufferedReader, name: str) -> Iterator[LogLine]:
+        head = raw.peek(4)[:4]
+        if head.startswith(ZIP_MAGIC):
+            yield from self._read_zip(raw, name)
+        elif head.startswith(GZIP_MAGIC):
+            try:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                    yield from self._read_text(unzipped, name.removesuffix(".gz"))
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise LogReadError(f"{name}: not a readable gzip file ({exc})") from exc
+        else:
+            yield from self._read_text(raw, name)
+
+    def _read_zip(self, raw: io.BufferedReader, name: str) -> Iterator[LogLine]:
+        try:
+            archive = zipfile.ZipFile(raw)
+        except zipfile.BadZipFile as exc:
+            raise LogReadError(f"{name}: not a readable zip file ({exc})") from exc
+        with archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(self.files_read) + len(members) > self.limits.max_files:
+                raise LogLimitExceeded(
+                    f"{name}: too many files in the archive ({len(members)}; "
+                    f"limit {self.limits.max_files} per job)"
+                )
+            for member in members:
+                try:
+                    with archive.open(member) as stream:
+                        inner: IO[bytes] = stream
+                        member_name = f"{name}/{member.filename}"
+                        if member.filename.endswith(".gz"):
+                            inner = gzip.GzipFile(fileobj=stream, mode="rb")
+                            member_name = member_name.removesuffix(".gz")
+                        yield from self._read_text(inner, member_name)
+                except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+                    # RuntimeError: an encrypted member; the others: a corrupt one.
+                    raise LogReadError(f"{name}: cannot read {member.filename} ({exc})") from exc
+
+    def _read_text(self, stream: IO[bytes], name: str) -> Iterator[LogLine]:
+        self.files_read.append(name)
+        limits = self.limits
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        number = 0
+        first = True
+        while True:
+            block = stream.read(CHUNK_BYTES)
+            if first:
+                first = False
+                if block.startswith(codecs.BOM_UTF8):
+                    block = block[len(codecs.BOM_UTF8) :]
+                if b"\x00" in block[:SNIFF_BYTES]:
+                    raise LogReadError(f"{name}: binary data, not a text log")
+            if not block:
+                break
+            self.text_bytes += len(block)
+            self.bytes_consumed = self._position()
+            if self.text_bytes > limits.max_bytes:
+                raise LogLimitExceeded(
+                    f"{name}: the logs exceed {_size(limits.max_bytes)} of text "
+                    f"(after line {number}); analyse a smaller part of the log"
+                )
+            pending += decoder.decode(block)
+            lines = pending.split("\n")
+            pending = lines.pop()
+            if len(pending) > limits.max_line_chars:
+                raise self._line_too_long(name, number + len(lines) + 1)
+            for text in lines:
+                number += 1
+                yield self._line(name, number, text)
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            number += 1
+            yield self._line(name, number, pending)
+
+    def _line(self, name: str, number: int, text: str) -> LogLine:
+        if len(text) > self.limits.max_line_chars:
+            raise self._line_too_long(name, number)
+        self.lines += 1
+        if self.lines > self.limits.max_lines:
+            raise LogLimitExceeded(
+                f"{name}: more than {self.limits.max_lines:,} lines in all (at line {number})"
+            )
+        return LogLine(name, number, text.removesuffix("\r"))
+
+    def _line_too_long(self, name: str, number: int) -> LogLimitExceeded:
+        return LogLimitExceeded(
+            f"{name}: line {number} is longer than {self.limits.max_line_chars:,} characters"
+        )
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
