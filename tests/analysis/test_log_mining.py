@@ -1,0 +1,293 @@
+"""The pure log core: reading (plain, gzip, zip, limits), formats, redaction and mining, on
+real public log excerpts (tests/analysis/logs/SOURCES.md) and on logs built here."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from analysis.logs.formats import LineParser, parse_time
+from analysis.logs.mining import mine_lines
+from analysis.logs.reader import LogLimitExceeded, LogReader, LogReadError, LogSource, ReadLimits
+from analysis.redaction import REDACTED, LineRedactor, redact
+
+LOGS = Path(__file__).parent / "logs"
+
+
+def mine(*paths: Path, limits: ReadLimits | None = None):
+    return mine_lines(LogReader([LogSource(p, p.name) for p in paths], limits))
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --- real excerpts ------------------------------------------------------------------------
+def test_spark_oom_logged_at_warn_is_the_failure_and_its_innermost_cause():
+    result = mine(LOGS / "spark_executor_oom.log")
+    assert result.formats == {"spark-log4j": 2}
+    assert result.innermost_cause is not None
+    assert result.innermost_cause.innermost.type == "java.lang.OutOfMemoryError"
+    assert result.innermost_cause.innermost.message == "Java heap space"
+    assert result.failure is not None and result.failure.line == 2
+    assert result.failure.time == datetime(2019, 3, 26, 14, 9, 22, tzinfo=UTC)
+    # Stack frames are part of the exception, never patterns of their own.
+    assert all("HeapByteBuffer" not in p["template"] for p in result.patterns)
+
+
+def test_spark_nested_failure_message_names_the_sql_server_login_as_innermost():
+    result = mine(LOGS / "spark_streaming_sql_login.log")
+    chain = result.innermost_cause
+    assert chain is not None
+    assert [link.type.rsplit(".", 1)[-1] for link in chain.links] == [
+        "StreamingQueryException",
+        "SQLServerException",
+    ]
+    assert chain.innermost.message.startswith("Login failed for user 'admin'")
+    assert "Login failed" in result.cause_text()
+
+
+def test_spark_driver_log_first_error_patterns_and_counts():
+    result = mine(LOGS / "spark_executor_heartbeat.log")
+    assert result.levels == {"WARN": 7, "ERROR": 1}
+    assert result.first_error is not None and result.first_error.line == 1
+    lost = next(p for p in result.patterns if p["template"].startswith("TaskSetManager: Lost"))
+    assert lost["count"] == 4
+    assert lost["first_line"] == {"file": "spark_executor_heartbeat.log", "line": 2}
+    assert lost["first_time"] == lost["last_time"] == "2021-02-03T08:18:39+00:00"
+
+
+def test_python_chain_innermost_cause_is_the_first_printed_exception():
+    result = mine(LOGS / "airflow_lock_wait_chain.log")
+    chain = result.innermost_cause
+    assert chain is not None and chain.language == "python"
+    assert chain.innermost.type == "MySQLdb._exceptions.OperationalError"
+    assert "Lock wait timeout exceeded" in chain.innermost.message
+    assert result.formats == {"airflow": 1}
+    assert all("cursor.execute" not in p["template"] for p in result.patterns)
+
+
+def test_airflow_error_line_with_a_cut_traceback_is_the_failure():
+    result = mine(LOGS / "airflow_metadb_restart.log")
+    assert result.formats == {"airflow": 2}
+    assert result.failure is not None
+    assert result.failure.text.endswith("ERROR - LocalTaskJob heartbeat got an exception")
+    assert result.failure.line == 2
+    assert result.levels == {"INFO": 1, "ERROR": 1}
+
+
+# --- reading --------------------------------------------------------------------------------
+def test_gzip_and_zip_read_like_plain_text(tmp_path):
+    text = (LOGS / "spark_executor_heartbeat.log").read_bytes()
+    gz = tmp_path / "driver.log.gz"
+    gz.write_bytes(gzip.compress(text))
+    archive = tmp_path / "logs.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("stderr", text)
+        zf.writestr("nested/stdout.gz", gzip.compress(b"hello\n"))
+    reader = LogReader([LogSource(gz, gz.name), LogSource(archive, archive.name)])
+    lines = list(reader)
+    assert [line.file for line in lines].count("driver.log") == 8
+    assert lines[8].file == "logs.zip/stderr" and lines[8].number == 1
+    assert lines[-1].file == "logs.zip/nested/stdout" and lines[-1].text == "hello"
+    assert reader.files_read == ["driver.log", "logs.zip/stderr", "logs.zip/nested/stdout"]
+    assert reader.bytes_consumed == gz.stat().st_size + archive.stat().st_size
+
+
+def test_limits_name_what_was_exceeded(tmp_path):
+    path = write(tmp_path, "big.log", "x" * 100 + "\n" + "y\n" * 50)
+    with pytest.raises(LogLimitExceeded, match=r"big.log: line 1 is longer than 50 characters"):
+        list(LogReader([LogSource(path, "big.log")], ReadLimits(max_line_chars=50)))
+    with pytest.raises(LogLimitExceeded, match=r"more than 10 lines in all \(at line 11\)"):
+        list(LogReader([LogSource(path, "big.log")], ReadLimits(max_lines=10)))
+    with pytest.raises(LogLimitExceeded, match=r"exceed 100 bytes of text"):
+        list(LogReader([LogSource(path, "big.log")], ReadLimits(max_bytes=100)))
+
+
+def test_a_gzip_bomb_stops_at_the_text_limit(tmp_path):
+    bomb = tmp_path / "bomb.log.gz"
+    bomb.write_bytes(gzip.compress(b"A" * 2000 + b"\n" * (20 * 1024 * 1024)))
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(LogLimitExceeded, match="exceed 1 MB"):
+        list(LogReader([LogSource(bomb, bomb.name)], ReadLimits(max_bytes=1024 * 1024)))
+
+
+def test_binary_and_corrupt_input_are_refused(tmp_path):
+    png = tmp_path / "shot.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(LogReadError, match="binary data"):
+        list(LogReader([LogSource(png, png.name)]))
+    bad = tmp_path / "cut.gz"
+    bad.write_bytes(gzip.compress(b"hello\n" * 1000)[:40])
+    with pytest.raises(LogReadError, match="not a readable gzip file"):
+        list(LogReader([LogSource(bad, bad.name)]))
+
+
+# --- formats -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "fmt", "level", "when"),
+    [
+        ("24/01/31 12:00:01 ERROR Executor: boom", "spark-log4j", "ERROR", "2024-01-31T12:00:01"),
+        (
+            "[2024-01-31, 12:00:01 UTC] {taskinstance.py:1937} ERROR - Task failed",
+            "airflow",
+            "ERROR",
+            "2024-01-31T12:00:01",
+        ),
+        (
+            "[2024-01-31T12:00:01.123+0100] {logging_mixin.py:137} WARNING - hm",
+            "airflow",
+            "WARN",
+            "2024-01-31T11:00:01",
+        ),
+        (
+            "2024-01-31 12:00:01,123 - etl.load - CRITICAL - disk full",
+            "python-logging",
+            "FATAL",
+            "2024-01-31T12:00:01",
+        ),
+        (
+            "2024-01-31 12:00:01,123 INFO [main] DriverDaemon: started",
+            "log4j",
+            "INFO",
+            "2024-01-31T12:00:01",
+        ),
+        ("[2024-01-31 12:00:01,544: WARNING/ForkPoolWorker-16] retry", "celery", "WARN", None),
+        ("ERROR:root:could not connect", "python-basic", "ERROR", None),
+        (
+            '{"timestamp": "2024-01-31T12:00:01Z", "level": "error", "message": "boom"}',
+            "json-lines",
+            "ERROR",
+            "2024-01-31T12:00:01",
+        ),
+    ],
+)
+def test_line_formats(line, fmt, level, when):
+    parsed = LineParser().parse(line)
+    assert (parsed.header, parsed.format, parsed.level) == (True, fmt, level)
+    if when:
+        assert parsed.time == datetime.fromisoformat(when).replace(tzinfo=UTC)
+
+
+def test_continuation_lines_have_no_header():
+    parser = LineParser()
+    assert not parser.parse("\tat org.apache.Foo.bar(Foo.java:1)").header
+    assert not parser.parse('  File "x.py", line 1, in <module>').header
+    assert parse_time("2024-01-31T12:00:01.5+02:00") == datetime(2024, 1, 31, 10, 0, 1, tzinfo=UTC)
+
+
+def test_adf_activity_output_document_becomes_error_lines(tmp_path):
+    output = {
+        "activityName": "Copy_Orders",
+        "status": "Failed",
+        "activityRunEnd": "2025-12-10T12:34:56Z",
+        "error": {
+            "errorCode": "2200",
+            "message": "ErrorCode=SqlFailedToConnect,'Cannot connect to SQL Database: "
+            "'sql-prod.database.windows.net'. Password=Sup3rS3cret!;",
+            "failureType": "UserError",
+            "target": "Copy_Orders",
+            "details": [],
+        },
+    }
+    path = write(tmp_path, "activity.json", json.dumps(output, indent=2))
+    result = mine(path)
+    assert result.failure is not None
+    assert "[ADF 2200 UserError Copy_Orders]" in result.failure.text
+    assert "SqlFailedToConnect" in result.failure.text
+    assert "Sup3rS3cret" not in json.dumps(result.as_dict())
+    assert result.failure.time == datetime(2025, 12, 10, 12, 34, 56, tzinfo=UTC)
+
+
+# --- redaction ------------------------------------------------------------------------------
+def test_secrets_never_reach_patterns_or_excerpts(tmp_path):
+    log = (
+        "24/01/31 12:00:00 INFO Conn: jdbc:sqlserver://db;user=etl;password=Hunter2Secret!\n"
+        "24/01/31 12:00:01 INFO Auth: Authorization: Bearer "
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig\n"
+        "-----BEGIN RSA PRIVATE KEY-----\n"
+        "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+        "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n"
+        "-----END RSA PRIVATE KEY-----\n"
+        "24/01/31 12:00:02 ERROR Job: failed for ops@example.com\n"
+    )
+    result = mine(write(tmp_path, "secret.log", log))
+    dumped = json.dumps(result.as_dict())
+    for secret in ("Hunter2Secret", "eyJzdWIiOiIxIn0", "MIIEowIBAAKCAQEA", "VTLw7onL", "ops@"):
+        assert secret not in dumped
+    assert result.failure is not None and result.failure.line == 7
+
+
+def test_line_redactor_agrees_with_redact_line_by_line():
+    corpus = Path(__file__).parent / "audit_errors.jsonl"
+    lines = [
+        part
+        for row in corpus.read_text().splitlines()[:400]
+        for part in json.loads(row)["message"].split("\n")
+    ]
+    lines += ["Server=x;Password=abc123;", "sig=AbCdEf0123456789", "SAS ?sv=2020&sig=abc%2Bdef"]
+    assert LineRedactor().redact(lines) == [redact(line) for line in lines]
+    assert REDACTED in "".join(LineRedactor().redact(lines))
+
+
+# --- mining ---------------------------------------------------------------------------------
+def test_burst_before_failure_rare_lines_and_timeline(tmp_path):
+    lines = [f"24/01/31 10:{m:02d}:00 INFO Stage: finished task {m} in 12 ms" for m in range(50)]
+    lines.append("24/01/31 10:10:30 ERROR Early: a transient error long before")
+    lines.append("24/01/31 10:50:00 WARN Pool: connection pool exhausted (max 10)")
+    lines += [f"24/01/31 10:5{i}:30 ERROR Writer: write failed attempt {i}" for i in range(3)]
+    lines.append("24/01/31 10:53:00 ERROR Job: aborted")
+    result = mine(write(tmp_path, "run.log", "\n".join(lines) + "\n"))
+    assert result.first_error is not None and "transient" in result.first_error.text
+    assert result.failure is not None and result.failure.text.endswith("Job: aborted")
+    assert [e.text[-9:] for e in result.burst] == [
+        "attempt 0",
+        "attempt 1",
+        "attempt 2",
+        ": aborted",
+    ]
+    assert any("pool exhausted" in e.text for e in result.rare_at_failure)
+    assert any("pool exhausted" in e.text for e in result.rare_warnings)
+    stage = next(p for p in result.patterns if p["template"].startswith("Stage:"))
+    assert stage["count"] == 50
+    timeline = result.timeline
+    assert timeline["levels"] == ["INFO", "WARN", "ERROR"]
+    assert sum(b["counts"]["ERROR"] for b in timeline["buckets"]) == 5
+    assert sum(b["counts"]["INFO"] for b in timeline["buckets"]) == 50
+    assert len(timeline["buckets"]) <= 48
+
+
+def test_memory_stays_bounded_on_many_distinct_errors(tmp_path):
+    path = tmp_path / "noisy.log"
+    with path.open("w") as out:
+        for i in range(30_000):
+            out.write(f"24/01/31 10:00:{i % 60:02d} ERROR W{i % 7000}: failure kind {i % 9000}\n")
+    result = mine(path)
+    report = result.as_dict()
+    assert len(report["patterns"]) <= 25
+    assert len(report["burst"]) <= 20
+    assert len(json.dumps(report)) < 200_000
+
+
+def test_json_lines_with_exception_field(tmp_path):
+    rows = [
+        {"time": "2024-01-31T12:00:00Z", "level": "INFO", "msg": "start"},
+        {
+            "time": "2024-01-31T12:00:05Z",
+            "level": "ERROR",
+            "msg": "load failed",
+            "exc_info": "Traceback...\nKeyError: 'customer_id'",
+        },
+    ]
+    result = mine(write(tmp_path, "app.jsonl", "\n".join(json.dumps(r) for r in rows)))
+    assert result.formats == {"json-lines": 2}
+    assert result.levels == {"INFO": 1, "ERROR": 1}
+    assert result.failure is not None and result.failure.line == 2
+    assert result.end == datetime(2024, 1, 31, 12, 0, 5, tzinfo=UTC)
