@@ -792,3 +792,33 @@ def latest_failed_adf_run(
             if not token or budget.expired():
                 break
     return best[1] if best else None
+
+
+def databricks_run_outputs(config: DatabricksConfig, run_id: str) -> list[tuple[str, str]]:
+    """The output of a Databricks run for log analysis: per task (failed ones first, at most
+    ``MAX_TASK_OUTPUTS``), a name and its text (the stdout the API keeps, then the error and
+    its trace). Raises ``EnrichmentError`` naming what failed."""
+    try:
+        numeric_run_id = int(str(run_id).strip())
+    except ValueError as exc:
+        raise EnrichmentError(f"Databricks API: invalid run id {run_id!r}") from exc
+    budget = _Budget(config.timeout_seconds)
+    client = _databricks_client(config, budget)
+    budget.start()
+    run = _get_run(client, budget, numeric_run_id)
+    tasks = sorted(run.tasks or [], key=lambda t: _task_result_state(t) != "FAILED")
+    targets = [(str(t.task_key or t.run_id), t.run_id) for t in tasks if t.run_id is not None]
+    if not targets:
+        targets = [(f"run-{numeric_run_id}", numeric_run_id)]
+    outputs: list[tuple[str, str]] = []
+    for name, task_run_id in targets[:MAX_TASK_OUTPUTS]:
+        output = _databricks_call(
+            budget, "runs/get-output", partial(client.jobs.get_run_output, task_run_id)
+        )
+        parts = [
+            _ANSI.sub("", _text(output.logs)),
+            _ANSI.sub("", _text(output.error)),
+            _ANSI.sub("", _text(output.error_trace)),
+        ]
+        outputs.append((f"{name}.log", "\n".join(part for part in parts if part)))
+    return outputs

@@ -8,6 +8,9 @@ LlmCall fields by concern: what it was for `ticket`, `purpose` and `model`; when
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -46,3 +49,74 @@ class LlmCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.purpose} {self.outcome} ({self.latency_ms} ms)"
+
+
+class LogAnalysisJob(models.Model):
+    """One analysis of one or more log files: read, mined, analysed in a Celery task.
+
+    Uploaded and fetched files wait under ``LOG_ANALYSIS_DIR/<id>/`` and are deleted when the
+    job finishes (done, failed or cancelled); only the redacted report is kept. ``heartbeat_at``
+    moves while a worker is on the job, so beat can tell a job whose worker died."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        READING = "reading"
+        MINING = "mining"
+        ANALYSING = "analysing"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload"
+        URL = "url"
+        BLOB = "blob"
+        DATABRICKS = "databricks"
+        TICKET = "ticket"
+
+    RUNNING = frozenset({Status.READING, Status.MINING, Status.ANALYSING})
+    FINISHED = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="log_analyses",
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="log_analyses",
+    )
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # The URL, Blob path or run id the logs come from (redacted), empty for uploads.
+    source_ref = models.CharField(max_length=2000, blank=True)
+    # [{"name": ..., "size": ...}] of the files waiting on disk (or read).
+    inputs = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    step = models.CharField(max_length=300, blank=True)
+    report = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="log_job_stale_idx")]
+
+    def __str__(self) -> str:
+        return f"log analysis {self.id} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

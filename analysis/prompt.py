@@ -137,3 +137,80 @@ def build_rca_prompt(
         f"{open_marker}\n{data}\n{close_marker}"
     )
     return RcaPrompt(system, contents, frozenset(t.id for t, _ in similar))
+
+
+def build_log_rca_prompt(
+    summary: dict[str, Any],
+    classification: str,
+    *,
+    similar: list[tuple[Ticket, float]],
+    budget_tokens: int,
+) -> RcaPrompt:
+    """The RCA prompt over a mined log (``MiningResult.as_dict()``, already redacted): the
+    innermost cause, the failure and what led to it, rare lines, top patterns. Lists are cut
+    and long texts shortened until the data fits ``budget_tokens`` (about 4 characters a token)."""
+    nonce = secrets.token_hex(8)
+    open_marker, close_marker = f"<<<FAILURE_DATA_{nonce}>>>", f"<<<END_FAILURE_DATA_{nonce}>>>"
+    budget_chars = budget_tokens * 4
+    report: dict[str, Any] = {}
+    for limit, text_chars in ((20, 500), (10, 300), (5, 200), (3, 160), (1, 120)):
+        report = _log_report(summary, classification, similar, limit, text_chars)
+        data = json.dumps(report, ensure_ascii=False, default=str, indent=1)
+        if len(data) <= budget_chars:
+            break
+    data = json.dumps(report, ensure_ascii=False, default=str, indent=1)[:budget_chars]
+    data = data.replace("<<<", "< < <").replace(">>>", "> > >")
+    system = SYSTEM_INSTRUCTION.format(
+        open=open_marker, close=close_marker, classes=", ".join(ERROR_CLASSES)
+    )
+    contents = (
+        "This is the summary of a failed run's log, mined line by line: the innermost cause "
+        "of the exception chains, the failure, the errors before it, rare lines near it and "
+        "the most frequent line patterns. Analyse it and answer with the JSON root-cause "
+        f"analysis.\n{open_marker}\n{data}\n{close_marker}"
+    )
+    return RcaPrompt(system, contents, frozenset(t.id for t, _ in similar))
+
+
+def _log_report(
+    summary: dict[str, Any],
+    classification: str,
+    similar: list[tuple[Ticket, float]],
+    limit: int,
+    text_chars: int,
+) -> dict[str, Any]:
+    def cut(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value[:text_chars])
+        if isinstance(value, dict):
+            return {k: cut(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cut(v) for v in value[:limit]]
+        return value
+
+    chain = summary.get("innermost_cause")
+    return {
+        "log": {
+            key: summary.get(key)
+            for key in ("files", "formats", "lines", "levels", "start", "end", "pattern_count")
+        },
+        "rule_based_classification": classification,
+        "innermost_cause": cut(chain["innermost"]) if chain else None,
+        "exception_chain": cut(chain["links"]) if chain else [],
+        "failure": cut(summary.get("failure")),
+        "first_error": cut(summary.get("first_error")),
+        "errors_before_failure": cut(summary.get("burst", [])),
+        "lines_around_failure": cut(summary.get("failure_context", [])),
+        "rare_lines_at_failure": cut(summary.get("rare_at_failure", [])),
+        "rare_warnings": cut(summary.get("rare_warnings", [])),
+        "top_patterns": cut(
+            [
+                {"template": p["template"], "count": p["count"], "levels": p["levels"]}
+                for p in summary.get("patterns", [])
+            ]
+        ),
+        "exception_types": summary.get("exception_types", {}),
+        "similar_past_tickets": [
+            {**_ticket_summary(t), "similarity": round(score, 3)} for t, score in similar[:limit]
+        ],
+    }

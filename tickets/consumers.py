@@ -1,4 +1,5 @@
-"""Live updates for the dashboard: `/ws/tickets/` pushes each created or changed ticket."""
+"""Live updates for the dashboard: `/ws/tickets/` pushes each created or changed ticket and the
+progress of log-analysis jobs."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
                 "ticket": card,
             }
         )
+
+    async def log_analysis_progress(self, event: dict[str, Any]) -> None:
+        """A log-analysis job moved (status, progress, step); the event carries it whole."""
+        await self.send_json({"type": "log_analysis.progress", "job": event["job"]})
 
     @database_sync_to_async
     def _card(self, ticket_id: str) -> dict[str, Any] | None:

@@ -82,6 +82,7 @@ class RcaSource(models.TextChoices):
     PENDING = "pending", "Not analysed yet"
     RULES = "rules", "Rule-based"
     GEMINI = "gemini", "Gemini"
+    LOG_ANALYSIS = "log-analysis", "Log analysis"
 
 
 # The functional API with (name, (value, label)) pairs, so the label is the class name as it is

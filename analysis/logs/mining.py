@@ -325,8 +325,9 @@ class LogMiner:
 
     # --- exception chains ----------------------------------------------------------------
     def _track_exceptions(self, line: LogLine, parsed: ParsedLine) -> bool:
-        """Follow Java and Python exception output; True when this line is an error event
-        (the exception line that ends a Python traceback, an exception outside any header)."""
+        """Follow Java and Python exception output; True when this line is an error event: an
+        exception (the line that ends a Python traceback, a Java exception line) that is not
+        part of a record already logged at ERROR (whose header line is the event then)."""
         text = line.text
         stripped = text.strip()
         self._in_traceback = False
@@ -350,7 +351,7 @@ class LogMiner:
                     )
                     self._py_pending.append(link)
                     self._py_state = "after"
-                    return True
+                    return self._level not in _ERROR_LEVELS
                 self._end_py()
             elif self._py_state == "after":
                 if not stripped:
@@ -380,7 +381,7 @@ class LogMiner:
             if chain.links:
                 self._java = chain
                 self._java_frames = 0
-                return not parsed.header
+                return not parsed.header and self._level not in _ERROR_LEVELS
         return False
 
     def _add_java_links(self, chain: ExceptionChain, text: str, number: int) -> None:

@@ -1,0 +1,791 @@
+"""Log-analysis jobs: create them (uploads, an allowed URL, a Blob path, a Databricks run, a
+ticket), run them (read → mine → analyse, with progress pushed to the dashboard), cancel them,
+recover them when a worker died, attach their RCA to a ticket and export them as Markdown.
+
+The reading and mining are the pure ``analysis.logs`` core; this module adds the database,
+the files on disk, the fetchers, the classifier, similar tickets and the Gemini/rule RCA.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from analysis import enrichment
+from analysis.classifier import classify_error
+from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
+from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
+from analysis.logs.mining import MiningResult, mine_lines
+from analysis.logs.reader import LogReader, LogReadError, LogSource, ReadLimits
+from analysis.models import LlmCall, LogAnalysisJob
+from analysis.prompt import build_log_rca_prompt
+from analysis.redaction import redact
+from analysis.rule_rca import build_rule_rca
+from tickets import lifecycle
+from tickets.broadcast import GROUP
+from tickets.lifecycle import Actor
+from tickets.models import RcaSource, Ticket
+
+logger = logging.getLogger(__name__)
+
+Status = LogAnalysisJob.Status
+Source = LogAnalysisJob.Source
+
+COPY_CHUNK = 1024 * 1024
+PUSH_INTERVAL_SECONDS = 0.5
+# Progress: reading (fetching) up to 5 %, mining to 85 %, analysing to 100 %.
+MINING_START, ANALYSING_START = 5, 85
+MAX_NAME_CHARS = 200
+
+
+class LogJobError(ValueError):
+    """A request for a job that cannot be honoured; the message says why (a 4xx)."""
+
+
+class JobCancelled(Exception):
+    """The job was cancelled while it ran."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    stream: IO[bytes]
+
+
+def read_limits() -> ReadLimits:
+    return ReadLimits(
+        max_bytes=settings.LOG_ANALYSIS_MAX_BYTES,
+        max_lines=settings.LOG_ANALYSIS_MAX_LINES,
+        max_line_chars=settings.LOG_ANALYSIS_MAX_LINE_CHARS,
+        max_files=settings.LOG_ANALYSIS_MAX_FILES,
+    )
+
+
+def job_dir(job: LogAnalysisJob) -> Path:
+    return Path(settings.LOG_ANALYSIS_DIR) / str(job.id)
+
+
+# --- creating -----------------------------------------------------------------------------
+def create_job_from_files(
+    owner: User, uploads: list[Upload], ticket: Ticket | None = None
+) -> LogAnalysisJob:
+    """Store the uploads under a new job (nothing is kept if any of them is refused)."""
+    if not uploads:
+        raise LogJobError("no file given")
+    if len(uploads) > settings.LOG_ANALYSIS_MAX_FILES:
+        raise LogJobError(
+            f"too many files: {len(uploads)} (limit {settings.LOG_ANALYSIS_MAX_FILES})"
+        )
+    job = LogAnalysisJob(owner=owner, ticket=ticket, source=Source.UPLOAD)
+    folder = job_dir(job)
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs: list[dict[str, Any]] = []
+    try:
+        total = 0
+        for index, upload in enumerate(uploads):
+            name = _safe_name(upload.name, index)
+            size = _copy(
+                upload.stream, folder / f"{index:02d}", settings.LOG_ANALYSIS_MAX_BYTES - total
+            )
+            if size == 0:
+                raise LogJobError(f"{name}: the file is empty")
+            total += size
+            inputs.append({"name": name, "size": size})
+        job.inputs = inputs
+        job.step = f"{len(inputs)} file(s) waiting"
+        job.save()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    enqueue(job)
+    return job
+
+
+def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> LogAnalysisJob:
+    """A job that fetches its log when it runs: ``databricks://runs/<run id>``, a Blob path of
+    our container (``blob://<path>`` or its https URL), or an http(s) URL on an allowed host."""
+    source, ref = classify_url(url, ticket)
+    job = LogAnalysisJob.objects.create(
+        owner=owner, ticket=ticket, source=source, source_ref=ref, step="waiting to fetch"
+    )
+    enqueue(job)
+    return job
+
+
+def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
+    """ "Analyse the run's log": the ticket's Airflow log URL, its Databricks run output, its
+    Blob evidence, or, when none is reachable, the error text and details the ticket holds."""
+    source, ref = Source.TICKET, ""
+    log_url = str((ticket.links or {}).get("log", ""))
+    if ticket.source == "databricks" and ticket.run_id and settings.DATABRICKS_HOST:
+        source, ref = Source.DATABRICKS, str(ticket.run_id)
+    elif log_url.startswith(("http://", "https://")):
+        source, ref = Source.URL, redact(log_url)
+    job = LogAnalysisJob.objects.create(
+        owner=owner, ticket=ticket, source=source, source_ref=ref, step="waiting to fetch"
+    )
+    enqueue(job)
+    return job
+
+
+def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str]:
+    """(source, reference) for a URL the service may fetch; LogJobError when it may not."""
+    url = url.strip()
+    if not url:
+        raise LogJobError("url is empty")
+    parts = urlsplit(url)
+    if parts.scheme == "databricks":
+        run_id = parts.path.strip("/").removeprefix("runs/") if parts.netloc == "runs" else ""
+        run_id = run_id or parts.path.rsplit("/", 1)[-1]
+        if parts.netloc != "runs" or not run_id.isdigit():
+            raise LogJobError("a Databricks run is databricks://runs/<numeric run id>")
+        if not settings.DATABRICKS_HOST:
+            raise LogJobError("Databricks is not configured (DATABRICKS_HOST)")
+        return Source.DATABRICKS, run_id
+    blob_path = _our_blob_path(url)
+    if blob_path is not None:
+        if not settings.AZURE_STORAGE_CONNECTION_STRING:
+            raise LogJobError("Blob storage is not configured (AZURE_STORAGE_CONNECTION_STRING)")
+        return Source.BLOB, blob_path
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LogJobError("url must be http(s)://, blob://<path> or databricks://runs/<id>")
+    if parts.username or parts.password:
+        raise LogJobError("url must not carry credentials")
+    allowed = {h.lower() for h in settings.LOG_ANALYSIS_URL_HOSTS}
+    if ticket is not None:
+        ticket_log = urlsplit(str((ticket.links or {}).get("log", "")))
+        if ticket_log.hostname:
+            allowed.add(ticket_log.hostname.lower())
+    if parts.hostname.lower() not in allowed:
+        raise LogJobError(
+            f"host {parts.hostname} is not allowed: only the ticket's Airflow log host and "
+            "LOG_ANALYSIS_URL_HOSTS"
+        )
+    return Source.URL, redact(url)
+
+
+def _our_blob_path(url: str) -> str | None:
+    """The blob name when the URL points into our container, else None."""
+    container = settings.AZURE_STORAGE_CONTAINER
+    if url.startswith("blob://"):
+        path = url.removeprefix("blob://").lstrip("/")
+        path = path.removeprefix(f"{container}/")
+        if not path or ".." in path.split("/"):
+            raise LogJobError("blob:// needs a blob path inside the evidence container")
+        return path
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host.endswith(".blob.core.windows.net"):
+        segments = parts.path.lstrip("/").split("/", 1)
+        if len(segments) == 2 and segments[0] == container and segments[1]:
+            account = host.split(".", 1)[0]
+            if account.lower() not in settings.AZURE_STORAGE_CONNECTION_STRING.lower():
+                raise LogJobError("that Blob URL is not in our storage account")
+            return segments[1]
+        raise LogJobError(f"only blobs of the {container} container can be read")
+    return None
+
+
+def enqueue(job: LogAnalysisJob) -> None:
+    from analysis.tasks import run_log_analysis
+
+    job_id = str(job.id)
+    transaction.on_commit(lambda: run_log_analysis.delay(job_id))
+
+
+def _safe_name(name: str, index: int) -> str:
+    base = Path(str(name or "").replace("\\", "/")).name
+    cleaned = "".join(c for c in base if c.isprintable())[:MAX_NAME_CHARS].strip()
+    return cleaned or f"file-{index + 1}.log"
+
+
+def _copy(stream: IO[bytes], target: Path, allowance: int) -> int:
+    size = 0
+    with target.open("wb") as out:
+        while chunk := stream.read(COPY_CHUNK):
+            size += len(chunk)
+            if size > allowance:
+                limit = settings.LOG_ANALYSIS_MAX_BYTES / (1024 * 1024)
+                raise LogJobError(f"the files exceed the limit of {limit:g} MB per job")
+            out.write(chunk)
+    return size
+
+
+# --- running ------------------------------------------------------------------------------
+def run_job(job_id: str) -> LogAnalysisJob | None:
+    """Run a job to its end. Idempotent: a finished job, or one another worker is on (fresh
+    heartbeat), is left alone; a job whose worker died starts again from its files."""
+    job = _claim(job_id)
+    if job is None:
+        return LogAnalysisJob.objects.filter(pk=job_id).first()
+    progress = _Progress(job)
+    try:
+        sources = _fetch(job, progress)
+        progress.update(Status.MINING, MINING_START, "mining")
+        mined = _mine(job, sources, progress)
+        progress.update(
+            Status.ANALYSING, ANALYSING_START, "classifying and finding similar tickets"
+        )
+        report = analyse(job, mined, progress)
+        _finish(job, Status.DONE, report=report, step="done")
+    except JobCancelled:
+        logger.info("log analysis %s cancelled", job.pk)
+    except (LogReadError, LogJobError, enrichment.EnrichmentError) as exc:
+        _finish(job, Status.FAILED, error=redact(str(exc)), step="failed")
+    except Exception as exc:
+        logger.exception("log analysis %s failed", job.pk)
+        _finish(job, Status.FAILED, error=f"internal error ({type(exc).__name__})", step="failed")
+    finally:
+        job.refresh_from_db()
+        if job.finished:
+            shutil.rmtree(job_dir(job), ignore_errors=True)
+            _push(job)
+    return job
+
+
+def _claim(job_id: str) -> LogAnalysisJob | None:
+    stale = timezone.now() - timedelta(seconds=settings.LOG_ANALYSIS_STALE_SECONDS)
+    with transaction.atomic():
+        job = LogAnalysisJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.finished:
+            return None
+        if job.status in LogAnalysisJob.RUNNING and job.heartbeat_at and job.heartbeat_at > stale:
+            return None  # another worker is on it
+        if job.attempts >= settings.LOG_ANALYSIS_MAX_ATTEMPTS:
+            job.status = Status.FAILED
+            job.error = f"gave up after {job.attempts} attempts (the worker stopped each time)"
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "error", "finished_at"])
+            transaction.on_commit(lambda: _push(job))
+            return None
+        now = timezone.now()
+        job.attempts += 1
+        job.status = Status.READING
+        job.progress = 0
+        job.step = "reading"
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        job.error = ""
+        job.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "progress",
+                "step",
+                "started_at",
+                "heartbeat_at",
+                "error",
+            ]
+        )
+    _push(job)
+    return job
+
+
+class _Progress:
+    """Saves status/progress/step with a heartbeat, pushes it live, and stops a cancelled job."""
+
+    def __init__(self, job: LogAnalysisJob) -> None:
+        self.job = job
+        self._pushed = 0.0
+
+    def update(self, status: str, progress: int, step: str) -> None:
+        job = self.job
+        changed_status = status != job.status
+        job.status, job.progress, job.step = status, max(0, min(100, progress)), step[:300]
+        job.heartbeat_at = timezone.now()
+        # Only a job that is still running takes the update: a cancel in between wins.
+        updated = LogAnalysisJob.objects.filter(
+            pk=job.pk, status__in=LogAnalysisJob.RUNNING
+        ).update(
+            status=job.status, progress=job.progress, step=job.step, heartbeat_at=job.heartbeat_at
+        )
+        if not updated:
+            raise JobCancelled
+        now = time.monotonic()
+        if changed_status or now - self._pushed >= PUSH_INTERVAL_SECONDS:
+            self._pushed = now
+            _push(job)
+
+
+def _fetch(job: LogAnalysisJob, progress: _Progress) -> list[LogSource]:
+    folder = job_dir(job)
+    if job.source == Source.UPLOAD:
+        sources = [
+            LogSource(folder / f"{index:02d}", item["name"])
+            for index, item in enumerate(job.inputs)
+        ]
+        missing = [s.name for s in sources if not s.path.exists()]
+        if missing:
+            raise LogJobError(f"the uploaded files are gone ({', '.join(missing)}); upload again")
+        return sources
+    folder.mkdir(parents=True, exist_ok=True)
+    progress.update(Status.READING, 1, f"fetching from {job.source}")
+    if job.source == Source.DATABRICKS:
+        config = enrichment.DatabricksConfig(
+            host=settings.DATABRICKS_HOST,
+            token=settings.DATABRICKS_TOKEN,
+            timeout_seconds=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
+        )
+        texts = enrichment.databricks_run_outputs(config, job.source_ref)
+    elif job.source == Source.BLOB:
+        texts = None
+        _download_blob(job.source_ref, folder / "00")
+        name = job.source_ref.rsplit("/", 1)[-1]
+        _set_inputs(job, [(name, folder / "00")])
+    elif job.source == Source.URL:
+        texts = None
+        _download_url(job, folder / "00")
+        name = Path(urlsplit(job.source_ref).path).name or "log"
+        _set_inputs(job, [(name, folder / "00")])
+    else:  # the ticket's own text
+        ticket = job.ticket
+        if ticket is None:
+            raise LogJobError("the ticket of this job no longer exists")
+        texts = [(f"{ticket.pk}.log", _ticket_text(ticket))]
+    if texts is not None:
+        files = []
+        for index, (name, text) in enumerate(texts):
+            path = folder / f"{index:02d}"
+            path.write_text(text, encoding="utf-8")
+            files.append((name, path))
+        _set_inputs(job, files)
+    return [LogSource(folder / f"{i:02d}", item["name"]) for i, item in enumerate(job.inputs)]
+
+
+def _set_inputs(job: LogAnalysisJob, files: list[tuple[str, Path]]) -> None:
+    job.inputs = [
+        {"name": _safe_name(name, i), "size": path.stat().st_size}
+        for i, (name, path) in enumerate(files)
+    ]
+    LogAnalysisJob.objects.filter(pk=job.pk).update(inputs=job.inputs)
+
+
+def _ticket_text(ticket: Ticket) -> str:
+    lines = [
+        f"{ticket.first_seen.isoformat()} ERROR [{ticket.source} {ticket.pipeline}] "
+        f"{ticket.error_message}"
+    ]
+    for key, value in sorted((ticket.details or {}).items()):
+        if isinstance(value, str) and value and key not in {"similar"}:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _download_url(job: LogAnalysisJob, target: Path) -> None:
+    import requests
+
+    # source_ref is redacted for display; the fetch needs the URL as given. URLs that carried
+    # secrets are refused at creation (no userinfo), so the redacted form is the URL itself
+    # unless a query parameter held a token, which the redaction masked: then it cannot be
+    # fetched, and says so.
+    url = job.source_ref
+    if "[REDACTED" in url:
+        raise LogJobError("the URL carried a secret (redacted); give a URL without one")
+    try:
+        with requests.get(
+            url,
+            stream=True,
+            timeout=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        ) as answer:
+            if answer.status_code != 200:
+                raise LogJobError(f"fetching the log answered HTTP {answer.status_code}")
+            _copy_chunks(answer.iter_content(COPY_CHUNK), target)
+    except requests.RequestException as exc:
+        raise LogJobError(f"cannot fetch the log: {type(exc).__name__}") from exc
+
+
+def _download_blob(blob_name: str, target: Path) -> None:
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(
+        settings.AZURE_STORAGE_CONNECTION_STRING,
+        connection_timeout=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
+        read_timeout=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
+    )
+    blob = service.get_blob_client(settings.AZURE_STORAGE_CONTAINER, blob_name)
+    try:
+        _copy_chunks(blob.download_blob().chunks(), target)
+    except ResourceNotFoundError as exc:
+        raise LogJobError(f"no blob {blob_name} in {settings.AZURE_STORAGE_CONTAINER}") from exc
+    except AzureError as exc:
+        raise LogJobError(f"cannot read the blob: {type(exc).__name__}") from exc
+    finally:
+        service.close()
+
+
+def _copy_chunks(chunks: Any, target: Path) -> None:
+    size = 0
+    with target.open("wb") as out:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > settings.LOG_ANALYSIS_MAX_BYTES:
+                limit = settings.LOG_ANALYSIS_MAX_BYTES / (1024 * 1024)
+                raise LogJobError(f"the log exceeds the limit of {limit:g} MB per job")
+            out.write(chunk)
+
+
+def _mine(job: LogAnalysisJob, sources: list[LogSource], progress: _Progress) -> MiningResult:
+    reader = LogReader(sources, read_limits())
+    total = max(1, reader.total_input_bytes)
+
+    def on_progress(lines: int) -> None:
+        share = min(1.0, reader.bytes_consumed / total)
+        done = MINING_START + int(share * (ANALYSING_START - MINING_START))
+        mb = reader.bytes_consumed / (1024 * 1024)
+        progress.update(
+            Status.MINING,
+            done,
+            f"mining: {lines:,} lines, {mb:.1f} of {total / (1024 * 1024):.1f} MB",
+        )
+
+    return mine_lines(reader, on_progress=on_progress, text_bytes=lambda: reader.text_bytes)
+
+
+# --- analysing ----------------------------------------------------------------------------
+def analyse(job: LogAnalysisJob, mined: MiningResult, progress: _Progress) -> dict[str, Any]:
+    """Classify the cause, find similar tickets, ask Gemini (or the rules): the report."""
+    cause = mined.cause_text() or "no error found in the log"
+    classification = classify_error(cause)
+    error_type = classification.error_type
+    similar = _similar(cause, error_type, job.ticket_id)
+    progress.update(Status.ANALYSING, 90, "root-cause analysis")
+    rca = _rca(job, mined, error_type, similar)
+    return build_report(mined, error_type, similar, rca)
+
+
+def _similar(cause: str, error_type: str, exclude: str | None) -> list[tuple[Ticket, float]]:
+    text = failure_text(error_type, cause)
+    backend = configured_backend()
+    try:
+        vector = backend.embed([text])[0]
+    except EmbeddingError as exc:
+        logger.warning("embedding with %s failed (%s); using the local model", backend.name, exc)
+        backend = local_backend()
+        vector = backend.embed([text])[0]
+    queryset = Ticket.objects.all()
+    if exclude:
+        queryset = queryset.exclude(pk=exclude)
+    return queryset.nearest(
+        [float(v) for v in vector], backend.name, k=5, min_similarity=settings.SIMILARITY_FLOOR
+    )
+
+
+def _platform(mined: MiningResult) -> str:
+    formats = set(mined.formats)
+    if "airflow" in formats:
+        return "airflow"
+    if any(name.startswith("ADF") for name in (e.text for e in [mined.failure] if e)):
+        return "adf"
+    if formats & {"spark-log4j", "log4j"}:
+        return "databricks"
+    return ""
+
+
+def _rca(
+    job: LogAnalysisJob, mined: MiningResult, error_type: str, similar: list[tuple[Ticket, float]]
+) -> dict[str, Any]:
+    if not gemini_configured():
+        return _rule_rca(mined, error_type, "rule-based: no GEMINI_API_KEY configured")
+    prompt = build_log_rca_prompt(
+        mined.as_dict(), error_type, similar=similar, budget_tokens=prompt_budget(mined)
+    )
+
+    def record(attempt: Attempt) -> None:
+        LlmCall.objects.create(
+            ticket_id=job.ticket_id,
+            purpose="log-rca",
+            model=settings.GEMINI_MODEL,
+            attempt=attempt.number,
+            outcome=attempt.outcome,
+            latency_ms=attempt.latency_ms,
+            prompt_tokens=attempt.prompt_tokens,
+            output_tokens=attempt.output_tokens,
+            total_tokens=attempt.total_tokens,
+            error=attempt.error[:2000],
+        )
+
+    try:
+        answer = generate_rca(prompt.system_instruction, prompt.contents, on_attempt=record)
+    except LlmFailure as failure:
+        note = f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
+        return _rule_rca(mined, error_type, note)
+    return {
+        "root_cause": answer.root_cause,
+        "recommendations": answer.recommendations,
+        "confidence": answer.confidence,
+        "rca_source": RcaSource.GEMINI.value,
+        "rca_note": f"Gemini ({settings.GEMINI_MODEL}) over the mined log",
+        "llm_error_class": answer.error_class,
+        "grounded_on": [t for t in answer.similar_ticket_ids if t in prompt.similar_ids],
+    }
+
+
+def prompt_budget(mined: MiningResult) -> int:
+    """Tokens for the prompt: grows with what the log has to say (distinct error patterns,
+    exception chains, evidence), not with its size, and never beyond the setting."""
+    error_patterns = sum(1 for p in mined.patterns if {"ERROR", "FATAL"} & set(p["levels"]))
+    items = error_patterns + len(mined.chains) + len(mined.burst) + len(mined.rare_at_failure)
+    return min(settings.LOG_ANALYSIS_PROMPT_TOKENS, 1500 + 150 * items)
+
+
+def _rule_rca(mined: MiningResult, error_type: str, note: str) -> dict[str, Any]:
+    rca = build_rule_rca(error_type, mined.cause_text(), source=_platform(mined))
+    return {
+        "root_cause": rca.root_cause,
+        "recommendations": rca.recommendations,
+        "confidence": rca.confidence,
+        "rca_source": RcaSource.RULES.value,
+        "rca_note": note,
+    }
+
+
+def build_report(
+    mined: MiningResult,
+    error_type: str,
+    similar: list[tuple[Ticket, float]],
+    rca: dict[str, Any],
+) -> dict[str, Any]:
+    summary = mined.as_dict()
+    evidence: list[dict[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+
+    def add(role: str, excerpt: dict[str, Any] | None) -> None:
+        if not excerpt or (excerpt["file"], excerpt["line"]) in seen or len(evidence) >= 40:
+            return
+        seen.add((excerpt["file"], excerpt["line"]))
+        evidence.append({"role": role, **excerpt})
+
+    chain = summary["innermost_cause"]
+    if chain:
+        inner = chain["innermost"]
+        add(
+            "innermost cause",
+            {
+                "file": chain["file"],
+                "line": inner["line"],
+                "time": chain["time"],
+                "level": None,
+                "text": f"{inner['type']}: {inner['message']}".rstrip(": "),
+            },
+        )
+    add("failure", summary["failure"])
+    add("first error", summary["first_error"])
+    for item in summary["burst"]:
+        add("error before the failure", item)
+    for item in summary["rare_at_failure"]:
+        add("rare line at the failure", item)
+    for item in summary["rare_warnings"]:
+        add("rare warning", item)
+    evidence.sort(key=lambda e: (e["file"], e["line"]))
+    return {
+        **rca,
+        "error_type": error_type,
+        "evidence": evidence,
+        "patterns": summary["patterns"],
+        "timeline": summary["timeline"],
+        "similar": [
+            {
+                "id": ticket.pk,
+                "pipeline": ticket.pipeline,
+                "error_type": ticket.error_type,
+                "status": ticket.status,
+                "root_cause": ticket.rca_result[:300],
+                "similarity": round(score, 3),
+            }
+            for ticket, score in similar
+        ],
+        "innermost_cause": chain["innermost"] if chain else None,
+        "chains": summary["chains"],
+        "failure_context": summary["failure_context"],
+        "summary": {
+            key: summary[key]
+            for key in (
+                "files",
+                "formats",
+                "lines",
+                "bytes",
+                "levels",
+                "start",
+                "end",
+                "pattern_count",
+            )
+        },
+    }
+
+
+def _finish(
+    job: LogAnalysisJob,
+    status: str,
+    *,
+    report: dict[str, Any] | None = None,
+    error: str = "",
+    step: str = "",
+) -> None:
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": now,
+        "heartbeat_at": now,
+        "step": step,
+    }
+    if status == Status.DONE:
+        values.update(progress=100, report=report)
+    if error:
+        values["error"] = error
+    LogAnalysisJob.objects.filter(pk=job.pk, status__in=LogAnalysisJob.RUNNING).update(**values)
+
+
+# --- live progress --------------------------------------------------------------------------
+def job_event(job: LogAnalysisJob) -> dict[str, Any]:
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "progress": job.progress,
+        "step": job.step,
+        "error": job.error,
+        "ticket_id": job.ticket_id,
+    }
+
+
+def _push(job: LogAnalysisJob) -> None:
+    """Send the job's state to the dashboards (the ``/ws/tickets/`` group); best effort."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            GROUP, {"type": "log_analysis.progress", "job": job_event(job)}
+        )
+    except Exception:
+        logger.warning("could not push progress of log analysis %s", job.pk, exc_info=True)
+
+
+# --- staff actions --------------------------------------------------------------------------
+def cancel_job(job_id: uuid.UUID | str) -> LogAnalysisJob:
+    """Cancel a queued or running job; a finished one is returned unchanged."""
+    with transaction.atomic():
+        job = LogAnalysisJob.objects.select_for_update().get(pk=job_id)
+        if job.finished:
+            return job
+        was_queued = job.status == Status.QUEUED
+        job.status, job.step, job.finished_at = Status.CANCELLED, "cancelled", timezone.now()
+        job.save(update_fields=["status", "step", "finished_at"])
+    if was_queued:  # no worker holds its files: remove them here
+        shutil.rmtree(job_dir(job), ignore_errors=True)
+    _push(job)
+    return job
+
+
+class AttachError(ValueError):
+    pass
+
+
+def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticket:
+    """Make the job's RCA the ticket's RCA (``rca_source`` = log-analysis), audited."""
+    if job.status != Status.DONE or not job.report:
+        raise AttachError("only a finished analysis can be attached")
+    report = job.report
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        before = {"rca_source": ticket.rca_source, "rca_result": ticket.rca_result[:200]}
+        ticket.rca_result = report["root_cause"]
+        ticket.recommendations = list(report.get("recommendations", []))
+        ticket.confidence = report.get("confidence")
+        ticket.rca_source = RcaSource.LOG_ANALYSIS
+        ticket.rca_note = (
+            f"log analysis {job.pk} ({report.get('rca_source', '')}): {report.get('rca_note', '')}"[
+                :1000
+            ]
+        )
+        ticket.analysed_at = timezone.now()
+        ticket.details = {**ticket.details, "log_analysis": str(job.pk)}
+        ticket.save(
+            update_fields=[
+                "rca_result",
+                "recommendations",
+                "confidence",
+                "rca_source",
+                "rca_note",
+                "analysed_at",
+                "details",
+                "updated_at",
+            ]
+        )
+        lifecycle.write_audit(
+            ticket,
+            actor,
+            "log analysis attached",
+            before=before,
+            after={"rca_source": ticket.rca_source, "rca_result": ticket.rca_result[:200]},
+            details={"log_analysis": str(job.pk)},
+        )
+        lifecycle.announce(ticket.pk, "analysed", actor)
+        LogAnalysisJob.objects.filter(pk=job.pk).update(ticket=ticket, attached_at=timezone.now())
+    job.refresh_from_db()
+    return ticket
+
+
+def recover_stale_jobs() -> dict[str, int]:
+    """Jobs whose worker stopped (no heartbeat for LOG_ANALYSIS_STALE_SECONDS) go back to the
+    queue while attempts remain, and fail with the reason when none do; queued jobs whose
+    message was lost are sent again. Never leaves a job "running" for ever."""
+    stale = timezone.now() - timedelta(seconds=settings.LOG_ANALYSIS_STALE_SECONDS)
+    counts = {"requeued": 0, "failed": 0}
+    # Taken first, so a job requeued below is not sent twice in one pass.
+    lost = list(
+        LogAnalysisJob.objects.filter(status=Status.QUEUED).filter(
+            Q(heartbeat_at__isnull=True, created_at__lt=stale) | Q(heartbeat_at__lt=stale)
+        )
+    )
+    running = LogAnalysisJob.objects.filter(
+        status__in=LogAnalysisJob.RUNNING, heartbeat_at__lt=stale
+    )
+    for job in running:
+        with transaction.atomic():
+            locked = LogAnalysisJob.objects.select_for_update().get(pk=job.pk)
+            if (
+                locked.status not in LogAnalysisJob.RUNNING
+                or (locked.heartbeat_at or stale) >= stale
+            ):
+                continue
+            if locked.attempts >= settings.LOG_ANALYSIS_MAX_ATTEMPTS:
+                locked.status = Status.FAILED
+                locked.error = (
+                    f"the worker stopped while {locked.step or 'analysing'} "
+                    f"(no heartbeat for {settings.LOG_ANALYSIS_STALE_SECONDS} s), "
+                    f"{locked.attempts} times; giving up"
+                )
+                locked.finished_at = timezone.now()
+                locked.save(update_fields=["status", "error", "finished_at"])
+                counts["failed"] += 1
+                transaction.on_commit(
+                    lambda job=locked: (shutil.rmtree(job_dir(job), ignore_errors=True), _push(job))
+                )
+            else:
+                locked.status = Status.QUEUED
+                locked.step = f"requeued: the worker stopped while {locked.step or 'analysing'}"
+                locked.save(update_fields=["status", "step"])
+                counts["requeued"] += 1
+                enqueue(locked)
+                transaction.on_commit(lambda job=locked: _push(job))
+    for job in lost:
+        enqueue(job)
+        counts["requeued"] += 1
+    return counts

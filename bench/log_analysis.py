@@ -1,0 +1,247 @@
+"""Log analysis on a generated 100 MB Spark driver log with a buried failure.
+
+    .venv/bin/python bench/log_analysis.py [--megabytes 100] [--keep]
+
+Writes a Spark-style driver log (log4j ``yy/MM/dd HH:mm:ss LEVEL Class: message`` lines over
+six hours: stage and task progress, shuffle and storage chatter, a recurring red herring
+error with its own stack trace) in which a SQL Server connection failure appears once as a
+retried task failure two thirds of the way in, and the job's abort with its chain of causes
+sits a few lines before the end. It gzips nothing: the reader sees 100 MB of text.
+
+Then it creates a LogAnalysisJob owned by a bench user and runs the real Celery task in a
+separate worker process (``celery worker --pool solo``), as production does, and prints the
+time from enqueue to report, the peak RSS of the worker process (``ru_maxrss`` of the child,
+which includes the worker's own start-up) and whether the report names the buried cause.
+Targets: under 60 s and under 300 MB.
+
+Uses its own database (`rca_bench_logs`, recreated) and Redis database 12 (flushed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, bench_environment, setup_django  # noqa: E402
+
+CAUSE_HOST = "sql-prod-7.database.windows.net"
+CAUSE = (
+    f"com.microsoft.sqlserver.jdbc.SQLServerException: The TCP/IP connection to the host "
+    f'{CAUSE_HOST}, port 1433 has failed. Error: "Connection timed out: no further '
+    f'information.". Verify the connection properties.'
+)
+_NOISE = [
+    "INFO TaskSetManager: Starting task {t}.0 in stage {s}.0 (TID {tid}) "
+    "(10.139.64.{h}, executor {e}, partition {t}, PROCESS_LOCAL, 4567 bytes)",
+    "INFO TaskSetManager: Finished task {t}.0 in stage {s}.0 (TID {tid}) in {ms} ms "
+    "on 10.139.64.{h} (executor {e}) ({t}/200)",
+    "INFO BlockManagerInfo: Added broadcast_{b}_piece0 in memory on 10.139.64.{h}:{port} "
+    "(size: {kb}.0 KiB, free: 3.{e} GiB)",
+    "INFO ShuffleBlockFetcherIterator: Getting {t} (1.{kb} MiB) non-empty blocks including "
+    "{e} (12.0 KiB) local and 0 (0.0 B) host-local and {h} remote blocks",
+    "INFO DAGScheduler: Submitting {t} missing tasks from ShuffleMapStage {s} "
+    "(MapPartitionsRDD[{b}] at save at NativeMethodAccessorImpl.java:0)",
+    "INFO CodeGenerator: Code generated in {ms}.{e} ms",
+    "INFO MemoryStore: Block broadcast_{b} stored as values in memory "
+    "(estimated size {kb}.4 KiB, free 4.{e} GiB)",
+    "INFO FileScanRDD: Reading File path: abfss://raw@lakeprod.dfs.core.windows.net/"
+    "sales/orders/date=2025-12-{d}/part-{tid}-c000.snappy.parquet, range: 0-{port}",
+    "WARN ProcfsMetricsGetter: Exception when trying to compute pagesize, as a result "
+    "reporting of ProcessTree metrics is stopped",
+]
+_RED_HERRING = [
+    "ERROR ContextCleaner: Error cleaning broadcast {b}",
+    "org.apache.spark.rpc.RpcTimeoutException: Futures timed out after [120 seconds]. "
+    "This timeout is controlled by spark.rpc.askTimeout",
+    "\tat org.apache.spark.rpc.RpcTimeout.org$apache$spark$rpc$RpcTimeout$$createRpcTimeout"
+    "Exception(RpcTimeout.scala:47)",
+    "\tat org.apache.spark.ContextCleaner.doCleanupBroadcast(ContextCleaner.scala:245)",
+    "Caused by: java.util.concurrent.TimeoutException: Futures timed out after [120 seconds]",
+    "\tat scala.concurrent.impl.Promise$DefaultPromise.ready(Promise.scala:259)",
+    "\t... 12 more",
+]
+
+
+def generate_spark_log(path: Path, megabytes: int, seed: int = 7) -> int:
+    """Write the log; returns its line count. The buried cause appears at two thirds and at
+    the end; nothing else mentions the host."""
+    rng = random.Random(seed)
+    target = megabytes * 1024 * 1024
+    start = datetime(2025, 12, 10, 2, 0, 0, tzinfo=UTC)
+    span = 6 * 3600
+    written = lines = 0
+    cause_at = target * 2 // 3
+    cause_written = False
+    with path.open("w", encoding="utf-8") as out:
+
+        def emit(when: datetime, text: str, header: bool = True) -> None:
+            nonlocal written, lines
+            line = f"{when:%y/%m/%d %H:%M:%S} {text}\n" if header else f"{text}\n"
+            out.write(line)
+            written += len(line)
+            lines += 1
+
+        while written < target - 4000:
+            when = start + timedelta(seconds=span * written / target)
+            if rng.random() < 0.0004:
+                emit(when, _RED_HERRING[0].format(b=rng.randint(1, 9999)))
+                for frame in _RED_HERRING[1:]:
+                    emit(when, frame, header=False)
+                continue
+            if not cause_written and written >= cause_at:
+                cause_written = True
+                emit(
+                    when,
+                    "WARN TaskSetManager: Lost task 17.0 in stage 412.0 (TID 88213) "
+                    f"(10.139.64.12 executor 3): {CAUSE}",
+                )
+                emit(
+                    when,
+                    "\tat com.microsoft.sqlserver.jdbc.SQLServerConnection.terminate(SQLServerConnection.java:3806)",
+                    header=False,
+                )
+                emit(
+                    when,
+                    "\tat com.microsoft.sqlserver.jdbc.SocketFinder.findSocket(IOBuffer.java:2470)",
+                    header=False,
+                )
+                emit(
+                    when,
+                    "INFO TaskSetManager: Starting task 17.1 in stage 412.0 (TID 88240)",
+                    header=True,
+                )
+                continue
+            template = _NOISE[rng.randrange(len(_NOISE))]
+            emit(
+                when,
+                template.format(
+                    t=rng.randint(0, 199),
+                    s=rng.randint(1, 600),
+                    tid=rng.randint(1, 99999),
+                    h=rng.randint(2, 250),
+                    e=rng.randint(0, 31),
+                    ms=rng.randint(3, 9000),
+                    b=rng.randint(1, 9999),
+                    port=rng.randint(30000, 60000),
+                    kb=rng.randint(1, 900),
+                    d=rng.randint(10, 28),
+                ),
+            )
+        end = start + timedelta(seconds=span)
+        emit(end, "ERROR TaskSetManager: Task 17 in stage 412.0 failed 4 times; aborting job")
+        emit(
+            end,
+            "ERROR FileFormatWriter: Aborting job 2f1c4b1e-7d0a-4b8e-9f00-5a8c1d2e3f4a.",
+        )
+        emit(
+            end,
+            "org.apache.spark.SparkException: Job aborted due to stage failure: Task 17 in "
+            "stage 412.0 failed 4 times, most recent failure: Lost task 17.3 in stage 412.0 "
+            f"(TID 88301) (10.139.64.12 executor 3): {CAUSE}",
+            header=False,
+        )
+        emit(
+            end,
+            "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2984)",
+            header=False,
+        )
+        emit(end, f"Caused by: {CAUSE}", header=False)
+        emit(
+            end,
+            "\tat com.microsoft.sqlserver.jdbc.SQLServerConnection.terminate(SQLServerConnection.java:3806)",
+            header=False,
+        )
+        emit(end, "\t... 47 more", header=False)
+        emit(end, "INFO SparkContext: Invoking stop() from shutdown hook")
+        emit(end, "INFO SparkUI: Stopped Spark web UI at http://10.139.64.10:40001")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--megabytes", type=int, default=100)
+    parser.add_argument("--keep", action="store_true", help="keep the generated log")
+    args = parser.parse_args()
+
+    environment = bench_environment("rca_bench_logs", redis_db=12)
+    os.environ.update(environment)
+    setup_django()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from analysis import log_jobs
+    from analysis.models import LogAnalysisJob
+
+    call_command("migrate", verbosity=0)
+    work = Path(settings.LOG_ANALYSIS_DIR).parent / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = work / "spark-driver.log"
+    started = time.perf_counter()
+    lines = generate_spark_log(log_path, args.megabytes)
+    size = log_path.stat().st_size
+    print(
+        f"generated {size / 1e6:.1f} MB, {lines:,} lines in {time.perf_counter() - started:.1f} s"
+    )
+
+    user, _ = User.objects.get_or_create(username="bench-logs", defaults={"is_superuser": True})
+    with log_path.open("rb") as handle:
+        job = log_jobs.create_job_from_files(user, [log_jobs.Upload("spark-driver.log", handle)])
+    if not args.keep:
+        log_path.unlink()
+
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "rca_project",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+        ],
+        cwd=REPO,
+        env={**os.environ, **environment},
+    )
+    try:
+        enqueued = time.perf_counter()
+        log_jobs.enqueue(job)
+        while True:
+            job.refresh_from_db()
+            if job.status in LogAnalysisJob.FINISHED:
+                break
+            if time.perf_counter() - enqueued > 600:
+                raise SystemExit("no report after 600 s")
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - enqueued
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report = job.report or {}
+    cause = report.get("innermost_cause") or {}
+    found = "SQLServerException" in str(cause.get("type", "")) and CAUSE_HOST in (
+        report.get("root_cause", "") + str(cause.get("message", ""))
+    )
+    print(f"status: {job.status} {job.error}")
+    print(f"time to report: {elapsed:.1f} s (target < 60 s)")
+    print(f"worker peak RSS: {peak_kib / 1024:.0f} MB (target < 300 MB)")
+    print(f"buried cause found: {'yes' if found else 'no'}")
+    print(f"root cause: {report.get('root_cause', '')[:300]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""Log-analysis jobs end to end: the real Celery task in a real worker, the real database, the
+real google-genai and databricks-sdk clients against local fakes, the websocket group."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+from django.utils import timezone
+
+from analysis import log_jobs
+from analysis.log_jobs import LogJobError, Upload
+from analysis.models import LlmCall, LogAnalysisJob
+from rca_project.asgi import application
+from tests.dashboard import make_ticket, make_user
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
+from tickets.lifecycle import Actor
+from tickets.models import AuditLog
+
+LOGS = Path(__file__).parent / "logs"
+SECRET = "Pa55w0rdNeverStored"
+
+
+@pytest.fixture(autouse=True)
+def job_settings(settings, tmp_path):
+    settings.LOG_ANALYSIS_DIR = tmp_path / "log-analyses"
+    settings.EMBEDDING_BACKEND = "local"
+    settings.GEMINI_API_KEY = ""
+
+
+def spark_log(lines: int = 200) -> bytes:
+    out = [
+        f"24/01/31 10:{i // 60 % 60:02d}:{i % 60:02d} INFO Stage: task {i} done"
+        for i in range(lines)
+    ]
+    out.append(f"24/01/31 11:00:00 INFO Conn: jdbc:sqlserver://sql-prod;password={SECRET}")
+    out.append("24/01/31 11:00:01 ERROR Executor: Exception in task 3.0 in stage 7.0 (TID 41)")
+    out.append(
+        "org.apache.spark.SparkException: Job aborted due to stage failure: "
+        "com.microsoft.sqlserver.jdbc.SQLServerException: Login failed for user 'etl'."
+    )
+    out.append("\tat org.apache.spark.scheduler.DAGScheduler.failJob(DAGScheduler.scala:2984)")
+    out.append(
+        "Caused by: com.microsoft.sqlserver.jdbc.SQLServerException: Login failed for user 'etl'."
+    )
+    return ("\n".join(out) + "\n").encode()
+
+
+def upload_job(user, *files: tuple[str, bytes], ticket=None) -> LogAnalysisJob:
+    return log_jobs.create_job_from_files(
+        user, [Upload(name, io.BytesIO(data)) for name, data in files], ticket
+    )
+
+
+def wait_finished(job: LogAnalysisJob, timeout: float = 60) -> LogAnalysisJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.finished:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job still {job.status} ({job.step})")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_runs_in_the_worker_and_reports_the_cause(celery_worker):
+    user = make_user("analyst", "viewer")
+    compressed = gzip.compress(spark_log())
+    job = upload_job(user, ("driver.log.gz", compressed), ("stdout", b"hello\n"))
+    assert job.status == "queued"
+    folder = Path(django_settings.LOG_ANALYSIS_DIR) / str(job.id)
+    assert sorted(p.name for p in folder.iterdir()) == ["00", "01"]
+
+    job = wait_finished(job)
+
+    assert (job.status, job.progress, job.error) == ("done", 100, "")
+    report = job.report
+    assert report["error_type"] == "AuthenticationError"
+    assert report["rca_source"] == "rules"
+    assert "rejected the credentials of user 'etl'" in report["root_cause"]
+    assert report["innermost_cause"]["type"].endswith("SQLServerException")
+    roles = {e["role"] for e in report["evidence"]}
+    assert {"innermost cause", "failure"} <= roles
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert (failure["file"], failure["line"]) == ("driver.log", 202)
+    assert failure["time"] == "2024-01-31T11:00:01+00:00"
+    stage = next(p for p in report["patterns"] if p["template"].startswith("Stage:"))
+    assert stage["count"] == 200
+    assert report["timeline"]["levels"] == ["INFO", "ERROR"]
+    assert report["summary"]["files"] == ["driver.log", "stdout"]
+    assert SECRET not in json.dumps(report)
+    assert not folder.exists(), "the uploaded files are deleted once the job is done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_pushed_over_the_dashboard_websocket(celery_worker):
+    user = make_user("watcher", "viewer")
+    client = Client()
+    client.force_login(user)
+    name = django_settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
+    headers = [(b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())]
+
+    async def scenario() -> list[dict[str, Any]]:
+        from asgiref.sync import sync_to_async
+
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        seen: list[dict[str, Any]] = []
+        try:
+            job = await sync_to_async(upload_job)(user, ("a.log", spark_log()))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                message = await communicator.receive_json_from(timeout=deadline - time.monotonic())
+                if message.get("type") == "log_analysis.progress" and message["job"]["id"] == str(
+                    job.id
+                ):
+                    seen.append(message["job"])
+                    if message["job"]["status"] == "done":
+                        break
+        finally:
+            await communicator.disconnect()
+        return seen
+
+    events = async_to_sync(scenario)()
+    statuses = [e["status"] for e in events]
+    assert statuses[0] == "reading" and statuses[-1] == "done"
+    assert "mining" in statuses and "analysing" in statuses
+    assert events[-1]["progress"] == 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_stops_a_running_job_between_chunks(settings):
+    user = make_user("canceller", "responder")
+    body = "".join(f"24/01/31 10:00:00 INFO Stage: step {i} of many\n" for i in range(400_000))
+    job = upload_job(user, ("long.log", body.encode()))
+    runner = threading.Thread(target=log_jobs.run_job, args=(str(job.id),))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status == "mining" and job.progress > 5:
+            break
+        time.sleep(0.05)
+    assert job.status == "mining"
+    log_jobs.cancel_job(job.id)
+    runner.join(timeout=60)
+    assert not runner.is_alive()
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.report is None
+    assert not (Path(settings.LOG_ANALYSIS_DIR) / str(job.id)).exists()
+    # A second delivery of the task does nothing to a cancelled job.
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_worker_died_is_requeued_then_failed_with_a_reason(settings, celery_worker):
+    settings.LOG_ANALYSIS_MAX_ATTEMPTS = 2
+    user = make_user("sleeper", "viewer")
+    job = upload_job(user, ("a.log", spark_log()))
+    wait_finished(job)
+    # As if a worker had been killed mid-mining: running, heartbeat long gone, files on disk.
+    folder = Path(settings.LOG_ANALYSIS_DIR) / str(job.id)
+    folder.mkdir(parents=True)
+    (folder / "00").write_bytes(spark_log())
+    long_ago = timezone.now() - timedelta(seconds=settings.LOG_ANALYSIS_STALE_SECONDS + 60)
+    LogAnalysisJob.objects.filter(pk=job.pk).update(
+        status="mining",
+        step="mining",
+        heartbeat_at=long_ago,
+        attempts=1,
+        report=None,
+        finished_at=None,
+    )
+    assert log_jobs.recover_stale_jobs() == {"requeued": 1, "failed": 0}
+    job = wait_finished(job)
+    assert job.status == "done" and job.attempts == 2 and job.report
+
+    folder.mkdir(parents=True)
+    (folder / "00").write_bytes(spark_log())
+    LogAnalysisJob.objects.filter(pk=job.pk).update(
+        status="analysing", step="root-cause analysis", heartbeat_at=long_ago, finished_at=None
+    )
+    assert log_jobs.recover_stale_jobs() == {"requeued": 0, "failed": 1}
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert "worker stopped while root-cause analysis" in job.error
+    assert "2 times" in job.error
+
+
+@pytest.mark.django_db
+def test_an_upload_over_the_limit_leaves_nothing(settings):
+    settings.LOG_ANALYSIS_MAX_BYTES = 1000
+    user = make_user("big", "viewer")
+    with pytest.raises(LogJobError, match="exceed the limit of"):
+        upload_job(user, ("a.log", b"x\n" * 300), ("b.log", b"y\n" * 300))
+    assert not LogAnalysisJob.objects.exists()
+    assert not any(Path(settings.LOG_ANALYSIS_DIR).iterdir())
+
+
+@pytest.mark.django_db
+def test_a_line_over_the_limit_fails_the_job_with_the_reason(settings):
+    settings.LOG_ANALYSIS_MAX_LINE_CHARS = 100
+    user = make_user("wide", "viewer")
+    job = upload_job(user, ("wide.log", b"ok\n" + b"z" * 500 + b"\n"))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error == "wide.log: line 2 is longer than 100 characters"
+
+
+@pytest.mark.django_db
+def test_gemini_rca_over_the_mined_log_is_fenced_redacted_and_budgeted(settings):
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY = "test-key-not-a-secret"
+        settings.GEMINI_BASE_URL = gemini.url
+        settings.GEMINI_TIMEOUT_SECONDS = 2.0
+        settings.GEMINI_MAX_ATTEMPTS = 1
+        settings.LOG_ANALYSIS_PROMPT_TOKENS = 1000
+        ticket = make_ticket()
+        job = upload_job(make_user("g", "viewer"), ("a.log", spark_log(5000)), ticket=ticket)
+        log_jobs.run_job(str(job.id))
+        job.refresh_from_db()
+        requests = gemini.generate_requests()
+    assert job.status == "done"
+    assert job.report["rca_source"] == "gemini"
+    assert job.report["root_cause"] == GOOD_RCA["root_cause"]
+    assert job.report["error_type"] == "AuthenticationError"  # the classifier decides
+    sent = gemini.prompt_text(requests[0])
+    assert SECRET not in sent
+    assert "Login failed for user" in sent
+    assert "FAILURE_DATA_" in sent
+    contents = requests[0].body["contents"][0]["parts"][0]["text"]
+    assert len(contents) < 1000 * 4 + 600  # the data is cut to the budget
+    call = LlmCall.objects.get(purpose="log-rca")
+    assert (call.ticket_id, call.outcome) == (ticket.pk, "ok")
+
+
+@pytest.mark.django_db
+def test_gemini_failure_falls_back_to_the_rules_and_says_why(settings):
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY = "test-key-not-a-secret"
+        settings.GEMINI_BASE_URL = gemini.url
+        settings.GEMINI_MAX_ATTEMPTS = 1
+        gemini.raw_text = "not json"
+        job = upload_job(make_user("f", "viewer"), ("a.log", spark_log()))
+        log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.report["rca_source"] == "rules"
+    assert job.report["rca_note"].startswith("rule-based: Gemini failed (invalid_output")
+
+
+@pytest.mark.django_db
+def test_attach_makes_it_the_tickets_rca_with_the_source_marked():
+    ticket = make_ticket(rca_source="rules", rca_result="old guess")
+    user = make_user("resp", "responder")
+    job = upload_job(user, ("a.log", spark_log()))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    attached = log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(user))
+    assert attached.rca_source == "log-analysis"
+    assert attached.rca_result == job.report["root_cause"]
+    assert attached.details["log_analysis"] == str(job.pk)
+    entry = AuditLog.objects.get(ticket=ticket, action="log analysis attached")
+    assert entry.user == user and entry.before["rca_source"] == "rules"
+    job.refresh_from_db()
+    assert job.ticket_id == ticket.pk and job.attached_at is not None
+
+
+@pytest.mark.django_db
+def test_databricks_run_output_is_fetched_through_the_sdk(settings):
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST = databricks.url
+        settings.DATABRICKS_TOKEN = databricks.token
+        databricks.add_run(
+            job_run(
+                run_id=7001,
+                tasks=[task("ingest", 7002, "SUCCESS"), task("load", 7003, "FAILED", "failed")],
+            )
+        )
+        databricks.outputs[7002] = {"logs": "all good\n"}
+        databricks.outputs[7003] = {
+            "logs": "24/01/31 10:00:00 INFO Loader: starting\n",
+            "error": "java.lang.OutOfMemoryError: GC overhead limit exceeded",
+            "error_trace": "java.lang.OutOfMemoryError: GC overhead limit exceeded\n"
+            "\tat java.util.Arrays.copyOf(Arrays.java:3332)",
+        }
+        job = log_jobs.create_job_from_url(make_user("d", "viewer"), "databricks://runs/7001")
+        log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert (job.source, job.source_ref, job.status) == ("databricks", "7001", "done")
+    assert [i["name"] for i in job.inputs] == ["load.log", "ingest.log"]
+    assert job.report["innermost_cause"]["type"] == "java.lang.OutOfMemoryError"
+    assert job.report["error_type"] == "ResourceExhaustion"
+
+
+class AirflowLogServer:
+    """Serves one task log as text/plain at /log/load_orders/1, like Airflow's log endpoint."""
+
+    def __enter__(self) -> AirflowLogServer:
+        body = (LOGS / "airflow_lock_wait_chain.log").read_bytes()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                found = self.path == "/log/load_orders/1"
+                data = body if found else b"not found"
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.django_db
+def test_the_tickets_airflow_log_host_is_allowed_and_fetched():
+    with AirflowLogServer() as airflow:
+        ticket = make_ticket(source="airflow", links={"log": f"{airflow.url}/log/load_orders/1"})
+        user = make_user("a", "viewer")
+        job = log_jobs.create_job_for_ticket(user, ticket)
+        assert (job.source, job.ticket_id) == ("url", ticket.pk)
+        log_jobs.run_job(str(job.id))
+        job.refresh_from_db()
+    assert job.status == "done", job.error
+    assert job.report["innermost_cause"]["type"] == "MySQLdb._exceptions.OperationalError"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://evil.example.com/log", "host evil.example.com is not allowed"),
+        ("file:///etc/passwd", "url must be http(s)://"),
+        ("https://user:pw@airflow.internal/log", "must not carry credentials"),
+        ("databricks://runs/abc", "databricks://runs/<numeric run id>"),
+        ("blob://../../etc", "blob path inside the evidence container"),
+    ],
+)
+def test_urls_outside_the_allow_list_are_refused(settings, url, reason):
+    settings.LOG_ANALYSIS_URL_HOSTS = ["airflow.internal"]
+    settings.AZURE_STORAGE_CONNECTION_STRING = "UseDevelopmentStorage=true"
+    settings.DATABRICKS_HOST = "https://adb.example.net"
+    with pytest.raises(LogJobError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        log_jobs.create_job_from_url(make_user("u", "viewer"), url)
+    assert not LogAnalysisJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_ticket_without_a_reachable_log_analyses_its_own_error_text():
+    ticket = make_ticket(
+        error_message='Traceback (most recent call last):\n  File "etl.py", line 3, in <module>\n'
+        "    load()\nKeyError: 'customer_id'"
+    )
+    job = log_jobs.create_job_for_ticket(make_user("t", "viewer"), ticket)
+    assert job.source == "ticket"
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert job.report["innermost_cause"] == {
+        "type": "KeyError",
+        "message": "'customer_id'",
+        "line": 4,
+    }
