@@ -30,13 +30,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, setup_django  # noqa: E402
+from common import REPO, bench_environment, setup_django
 
 CAUSE_HOST = "sql-prod-7.database.windows.net"
 CAUSE = (
     f"com.microsoft.sqlserver.jdbc.SQLServerException: The TCP/IP connection to the host "
     f'{CAUSE_HOST}, port 1433 has failed. Error: "Connection timed out: no further '
     f'information.". Verify the connection properties.'
+)
+SQL_FRAME = (
+    "\tat com.microsoft.sqlserver.jdbc.SQLServerConnection.terminate(SQLServerConnection.java:3806)"
+)
+DAG_FRAME = (
+    "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages"
+    "(DAGScheduler.scala:2984)"
 )
 _NOISE = [
     "INFO TaskSetManager: Starting task {t}.0 in stage {s}.0 (TID {tid}) "
@@ -105,7 +112,7 @@ def generate_spark_log(path: Path, megabytes: int, seed: int = 7) -> int:
                 )
                 emit(
                     when,
-                    "\tat com.microsoft.sqlserver.jdbc.SQLServerConnection.terminate(SQLServerConnection.java:3806)",
+                    SQL_FRAME,
                     header=False,
                 )
                 emit(
@@ -150,13 +157,13 @@ def generate_spark_log(path: Path, megabytes: int, seed: int = 7) -> int:
         )
         emit(
             end,
-            "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2984)",
+            DAG_FRAME,
             header=False,
         )
         emit(end, f"Caused by: {CAUSE}", header=False)
         emit(
             end,
-            "\tat com.microsoft.sqlserver.jdbc.SQLServerConnection.terminate(SQLServerConnection.java:3806)",
+            SQL_FRAME,
             header=False,
         )
         emit(end, "\t... 47 more", header=False)
@@ -172,16 +179,13 @@ def main() -> None:
     args = parser.parse_args()
 
     environment = bench_environment("rca_bench_logs", redis_db=12)
-    os.environ.update(environment)
-    setup_django()
+    setup_django(environment)
     from django.conf import settings
     from django.contrib.auth.models import User
-    from django.core.management import call_command
 
     from analysis import log_jobs
     from analysis.models import LogAnalysisJob
 
-    call_command("migrate", verbosity=0)
     work = Path(settings.LOG_ANALYSIS_DIR).parent / "bench"
     work.mkdir(parents=True, exist_ok=True)
     log_path = work / "spark-driver.log"
