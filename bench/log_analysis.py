@@ -8,10 +8,10 @@ error with its own stack trace) in which a SQL Server connection failure appears
 retried task failure two thirds of the way in, and the job's abort with its chain of causes
 sits a few lines before the end. It gzips nothing: the reader sees 100 MB of text.
 
-Then it creates a LogAnalysisJob owned by a bench user and runs the real Celery task in a
-separate worker process (``celery worker --pool solo``), as production does, and prints the
-time from enqueue to report, the peak RSS of the worker process (``ru_maxrss`` of the child,
-which includes the worker's own start-up) and whether the report names the buried cause.
+Then, with a Celery worker process running (``celery worker --pool solo``: the task runs in
+the worker's main process), it stores the log as an upload and creates the job as the API
+does, and prints the time from the upload to the finished report, the peak RSS of the worker
+process (``VmHWM``, its own start-up included) and whether the report names the buried cause.
 Targets: under 60 s and under 300 MB.
 
 Uses its own database (`rca_bench_logs`, recreated) and Redis database 12 (flushed).
@@ -20,9 +20,7 @@ Uses its own database (`rca_bench_logs`, recreated) and Redis database 12 (flush
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -172,6 +170,24 @@ def generate_spark_log(path: Path, megabytes: int, seed: int = 7) -> int:
     return lines
 
 
+def _wait_for_worker() -> None:
+    from rca_project.celery import app
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=1.0):
+            return
+    raise SystemExit("the worker did not start")
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """The worker's peak resident set (VmHWM): the task runs in it (solo pool)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise SystemExit("no VmHWM for the worker")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--megabytes", type=int, default=100)
@@ -197,11 +213,6 @@ def main() -> None:
     )
 
     user, _ = User.objects.get_or_create(username="bench-logs", defaults={"is_superuser": True})
-    with log_path.open("rb") as handle:
-        job = log_jobs.create_job_from_files(user, [log_jobs.Upload("spark-driver.log", handle)])
-    if not args.keep:
-        log_path.unlink()
-
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -218,11 +229,14 @@ def main() -> None:
             settings.CELERY_TASK_DEFAULT_QUEUE,
         ],
         cwd=REPO,
-        env={**os.environ, **environment},
+        env=environment,
     )
     try:
+        _wait_for_worker()
         enqueued = time.perf_counter()
-        log_jobs.enqueue(job)
+        # As the API does: the upload is stored, the job created and enqueued on commit.
+        with log_path.open("rb") as handle:
+            job = log_jobs.create_job_from_files(user, [log_jobs.Upload(log_path.name, handle)])
         while True:
             job.refresh_from_db()
             if job.status in LogAnalysisJob.FINISHED:
@@ -231,10 +245,12 @@ def main() -> None:
                 raise SystemExit("no report after 600 s")
             time.sleep(0.2)
         elapsed = time.perf_counter() - enqueued
+        peak_kib = _peak_rss_kib(worker.pid)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if not args.keep:
+            log_path.unlink()
     report = job.report or {}
     cause = report.get("innermost_cause") or {}
     found = "SQLServerException" in str(cause.get("type", "")) and CAUSE_HOST in (
