@@ -24,6 +24,8 @@ SCHEMA_SETTINGS: dict[str, Any] = {
         "DeliveryOutcomeEnum": "integrations.models.Outcome",
         "OutboundStatusEnum": "integrations.models.OutboundStatus",
         "AttemptOutcomeEnum": "integrations.models.AttemptOutcome",
+        "LogAnalysisStatusEnum": "analysis.models.LogAnalysisJob.Status",
+        "LogAnalysisSourceEnum": "analysis.models.LogAnalysisJob.Source",
     },
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,6 +60,8 @@ def isolated_broker() -> Iterator[str]:
     settings.CELERY_TASK_DEFAULT_QUEUE = namespace
     settings.REDIS_KEY_PREFIX = namespace
     settings.REDIS_URL = url
+    # Uploaded logs of this run's jobs (the API tests and schemathesis upload files too).
+    settings.LOG_ANALYSIS_DIR = Path(tempfile.mkdtemp(prefix="rca-test-logs-"))
     # The service's channel layer (its connection options included), on this run's database.
     layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
     host = {**layer["CONFIG"]["hosts"][0], "address": url}

@@ -37,6 +37,13 @@ API_OPERATIONS = {
     ("post", "/api/v1/token/"),
     ("post", "/api/v1/token/refresh/"),
     ("post", "/api/v1/token/verify/"),
+    ("get", "/api/v1/log-analyses/"),
+    ("post", "/api/v1/log-analyses/"),
+    ("get", "/api/v1/log-analyses/{id}/"),
+    ("post", "/api/v1/log-analyses/{id}/cancel/"),
+    ("post", "/api/v1/log-analyses/{id}/attach/"),
+    ("get", "/api/v1/log-analyses/{id}/markdown/"),
+    ("get", "/api/v1/log-analyses/{id}/events/"),
 }
 WEBHOOKS = {
     "/webhooks/azure-monitor/": "AzureMonitorAlert",

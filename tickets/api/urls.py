@@ -3,10 +3,11 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from rca_project.openapi import SCHEMA_SETTINGS
-from tickets.api import views
+from tickets.api import log_analyses, views
 
 router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="api-ticket")
+router.register("log-analyses", log_analyses.LogAnalysisViewSet, basename="api-log-analysis")
 
 urlpatterns = [
     path("token/", views.LoginThrottledTokenView.as_view(), name="api-token-obtain"),

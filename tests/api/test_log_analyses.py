@@ -1,0 +1,145 @@
+"""`/api/v1/log-analyses/`: upload or name a source, follow progress, read, export, cancel,
+attach. JWT-authenticated like a script; the job itself runs through the real service."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from analysis import log_jobs
+from analysis.models import LogAnalysisJob
+from tests.api import jwt_client, make_user
+from tests.dashboard import make_ticket
+from tickets.models import AuditLog, Ticket
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/v1/log-analyses/"
+LOG = (
+    b"24/01/31 10:00:00 INFO Stage: started\n"
+    b"24/01/31 10:00:05 ERROR Executor: Exception in task 1.0\n"
+    b"java.lang.OutOfMemoryError: Java heap space\n"
+    b"\tat java.util.Arrays.copyOf(Arrays.java:3332)\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def local_embeddings(settings):
+    settings.EMBEDDING_BACKEND = "local"
+    settings.GEMINI_API_KEY = ""
+
+
+def upload(client, *files: tuple[str, bytes], **fields: str):
+    data = {"file": [SimpleUploadedFile(name, body) for name, body in files], **fields}
+    return client.post(BASE, data, format="multipart")
+
+
+def test_upload_two_files_then_read_the_report_and_markdown():
+    viewer = make_user("viewer")
+    client = jwt_client(viewer)
+    answer = upload(client, ("driver.log.gz", gzip.compress(LOG)), ("stdout.txt", b"hello\n"))
+    assert answer.status_code == 202, answer.content
+    body = answer.json()
+    assert body["status"] == "queued" and body["progress"] == 0
+    assert body["inputs"] == [
+        {"name": "driver.log.gz", "size": len(gzip.compress(LOG))},
+        {"name": "stdout.txt", "size": 6},
+    ]
+    assert body["owner"] == viewer.username
+
+    log_jobs.run_job(body["id"])  # what the worker does with the queued task
+
+    detail = client.get(f"{BASE}{body['id']}/").json()
+    assert (detail["status"], detail["progress"], detail["step"]) == ("done", 100, "done")
+    report = detail["report"]
+    assert report["error_type"] == "ResourceExhaustion"
+    assert report["innermost_cause"]["type"] == "java.lang.OutOfMemoryError"
+    assert {"root_cause", "evidence", "patterns", "timeline", "similar"} <= set(report)
+    listed = client.get(BASE).json()["results"]
+    assert listed[0]["id"] == body["id"] and "report" not in listed[0]
+
+    markdown = client.get(f"{BASE}{body['id']}/markdown/")
+    assert markdown.status_code == 200
+    assert markdown["Content-Type"] == "text/markdown; charset=utf-8"
+    text = markdown.content.decode()
+    assert "## Root cause" in text and "java.lang.OutOfMemoryError: Java heap space" in text
+
+    events = client.get(f"{BASE}{body['id']}/events/")
+    assert events["Content-Type"] == "text/event-stream"
+    stream = b"".join(events.streaming_content).decode()
+    assert stream.startswith("event: progress\ndata: ")
+    assert json.loads(stream.split("data: ", 1)[1].split("\n", 1)[0])["status"] == "done"
+
+
+def test_url_outside_the_allow_list_is_refused_with_the_reason(settings):
+    settings.LOG_ANALYSIS_URL_HOSTS = ["airflow.internal"]
+    client = jwt_client(make_user("viewer"))
+    answer = client.post(BASE, {"url": "https://attacker.example/x"}, format="json")
+    assert answer.status_code == 400
+    assert "attacker.example is not allowed" in answer.json()["error"] + json.dumps(
+        answer.json().get("detail")
+    )
+    assert not LogAnalysisJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({}, "nothing to analyse"),
+        ({"ticket_id": "ADF-NOPE"}, "no ticket with this id"),
+        ({"url": 12}, "must be a string"),
+    ],
+)
+def test_bad_requests_create_nothing(body, reason):
+    answer = jwt_client(make_user("viewer")).post(BASE, body, format="json")
+    assert answer.status_code == 400
+    assert reason in json.dumps(answer.json())
+    assert not LogAnalysisJob.objects.exists()
+
+
+def test_ticket_id_alone_analyses_the_tickets_run_log():
+    ticket = make_ticket(error_message="java.net.UnknownHostException: sql-prod: Name not known")
+    answer = jwt_client(make_user("viewer")).post(BASE, {"ticket_id": ticket.pk}, format="json")
+    assert answer.status_code == 202
+    assert answer.json()["ticket_id"] == ticket.pk and answer.json()["source"] == "ticket"
+
+
+def test_anonymous_and_roleless_callers_are_refused():
+    assert jwt_client(None).get(BASE).status_code == 401
+    assert upload(jwt_client(make_user(None)), ("a.log", LOG)).status_code == 403
+
+
+def test_cancel_is_for_the_owner_or_a_responder():
+    owner = make_user("viewer")
+    job_id = upload(jwt_client(owner), ("a.log", LOG)).json()["id"]
+    other = jwt_client(make_user("viewer"))
+    assert other.post(f"{BASE}{job_id}/cancel/").status_code == 403
+    answer = jwt_client(owner).post(f"{BASE}{job_id}/cancel/")
+    assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
+    again = jwt_client(make_user("responder")).post(f"{BASE}{job_id}/cancel/")
+    assert again.status_code == 409
+    assert again.json()["error"] == "the analysis is already cancelled"
+
+
+def test_attach_needs_a_responder_and_a_finished_report():
+    ticket = make_ticket()
+    responder = make_user("responder")
+    job_id = upload(jwt_client(responder), ("a.log", LOG)).json()["id"]
+    attach = f"{BASE}{job_id}/attach/"
+    assert jwt_client(make_user("viewer")).post(attach, {"ticket_id": ticket.pk}).status_code == 403
+    early = jwt_client(responder).post(attach, {"ticket_id": ticket.pk}, format="json")
+    assert early.status_code == 409
+    log_jobs.run_job(job_id)
+    answer = jwt_client(responder).post(attach, {"ticket_id": ticket.pk}, format="json")
+    assert answer.status_code == 200 and answer.json()["ticket_id"] == ticket.pk
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.rca_source == "log-analysis"
+    assert AuditLog.objects.filter(ticket=ticket, action="log analysis attached").exists()
+
+
+def test_unknown_or_malformed_job_ids_are_404():
+    client = jwt_client(make_user("viewer"))
+    assert client.get(f"{BASE}00000000-0000-0000-0000-000000000000/").status_code == 404
+    assert client.get(f"{BASE}not-a-uuid/").status_code == 404

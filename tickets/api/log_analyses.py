@@ -1,0 +1,302 @@
+"""REST API of log-analysis jobs (`/api/v1/log-analyses/`): thin views over
+`analysis.log_jobs`. Any role may start a job and read every job; cancelling is for the job's
+owner or a responder; attaching a report to a ticket is for responders."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from kombu.exceptions import KombuError
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from analysis import log_jobs
+from analysis.logs.markdown import report_markdown
+from analysis.models import LogAnalysisJob
+from tickets.api.permissions import IsResponder
+from tickets.api.views import (
+    ERROR_SCHEMA,
+    ERRORS,
+    CheckedCursorPagination,
+    Conflict,
+    QueueUnavailable,
+)
+from tickets.lifecycle import Actor
+from tickets.models import Ticket
+from tickets.roles import RESPONDER, VIEWER, AuthenticatedRequest, has_role
+
+# How long one server-sent-events stream follows a job before it ends (the client reconnects).
+EVENTS_MAX_SECONDS = 600
+EVENTS_POLL_SECONDS = 0.5
+
+
+class LogAnalysisSerializer(serializers.ModelSerializer):
+    ticket_id = serializers.CharField(read_only=True, allow_null=True)
+    owner = serializers.CharField(source="owner.username", read_only=True, allow_null=True)
+    inputs = serializers.JSONField(read_only=True, help_text='[{"name", "size"}] of the files')
+
+    class Meta:
+        model = LogAnalysisJob
+        fields = (
+            "id",
+            "status",
+            "progress",
+            "step",
+            "error",
+            "source",
+            "source_ref",
+            "inputs",
+            "ticket_id",
+            "owner",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "attached_at",
+        )
+        read_only_fields = fields
+
+
+class LogAnalysisDetailSerializer(LogAnalysisSerializer):
+    report = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "When done: root_cause, recommendations, confidence, error_type, rca_source, "
+            "rca_note, evidence (file, line, time, level, text, role), patterns, timeline "
+            "(bucket_seconds, levels, buckets), similar, innermost_cause, chains, summary."
+        ),
+    )
+
+    class Meta(LogAnalysisSerializer.Meta):
+        fields = (*LogAnalysisSerializer.Meta.fields, "report")
+        read_only_fields = fields
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    file = serializers.ListField(
+        child=serializers.FileField(), help_text="One or more log files (plain, .gz or .zip)."
+    )
+    ticket_id = serializers.CharField(required=False, help_text="The ticket the logs belong to.")
+
+
+class JsonRequestSerializer(serializers.Serializer):
+    url = serializers.CharField(
+        required=False,
+        max_length=2000,
+        help_text=(
+            "databricks://runs/<run id>, blob://<path in the evidence container> (or its https "
+            "URL), or an http(s) URL on the ticket's Airflow log host or LOG_ANALYSIS_URL_HOSTS."
+        ),
+    )
+    ticket_id = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Alone: analyse that ticket's run log. With url: the ticket it belongs to.",
+    )
+
+
+class AttachSerializer(serializers.Serializer):
+    ticket_id = serializers.CharField(max_length=64)
+
+
+def _ticket(ticket_id: str | None) -> Ticket | None:
+    if not ticket_id:
+        return None
+    if "\x00" in ticket_id:
+        raise ValidationError({"ticket_id": "no ticket with this id"})
+    ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
+    if ticket is None:
+        raise ValidationError({"ticket_id": "no ticket with this id"})
+    return ticket
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Log-analysis jobs, newest first (cursor-paginated)",
+        responses={200: LogAnalysisSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A log-analysis job: status, progress, step and, when done, its report",
+        responses={200: LogAnalysisDetailSerializer, **ERRORS},
+    ),
+)
+class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = LogAnalysisJob.objects.select_related("owner")
+    serializer_class = LogAnalysisDetailSerializer
+    pagination_class = type(
+        "LogAnalysisPagination",
+        (CheckedCursorPagination,),
+        {"page_size": 50, "ordering": ("-created_at", "-id"), "page_size_query_param": None},
+    )
+    filter_backends: list[Any] = []
+    parser_classes = [JSONParser, MultiPartParser]
+    write_role = VIEWER
+    lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers a JSON 404
+
+    def get_serializer_class(self):
+        return LogAnalysisSerializer if self.action == "list" else LogAnalysisDetailSerializer
+
+    def get_object(self) -> LogAnalysisJob:
+        try:
+            job_id = uuid.UUID(str(self.kwargs["pk"]))
+        except ValueError as exc:
+            raise NotFound("no log analysis with this id") from exc
+        job = self.get_queryset().filter(pk=job_id).first()
+        if job is None:
+            raise NotFound("no log analysis with this id")
+        return job
+
+    @extend_schema(
+        summary="Start a log analysis: upload files, or name a URL or a ticket (202)",
+        request={
+            "multipart/form-data": UploadRequestSerializer,
+            "application/json": JsonRequestSerializer,
+        },
+        responses={
+            202: LogAnalysisSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Nothing to analyse, or refused"),
+            503: OpenApiResponse(ERROR_SCHEMA, description="Analysis queue unavailable"),
+            401: ERRORS[401],
+            403: ERRORS[403],
+        },
+    )
+    def create(self, request: AuthenticatedRequest) -> Response:
+        if not isinstance(request.data, Mapping):
+            raise ValidationError("the body must be a JSON object or a multipart form")
+        data = request.data
+        files = request.FILES.getlist("file")
+        ticket_id = data.get("ticket_id")
+        if ticket_id is not None and not isinstance(ticket_id, str):
+            raise ValidationError({"ticket_id": "must be a string"})
+        url = None if files else data.get("url")
+        if url is not None and not isinstance(url, str):
+            raise ValidationError({"url": "must be a string"})
+        ticket = _ticket(ticket_id)
+        try:
+            if files:
+                uploads = [log_jobs.Upload(f.name or "", f) for f in files]
+                job = log_jobs.create_job_from_files(request.user, uploads, ticket)
+            elif url:
+                job = log_jobs.create_job_from_url(request.user, url, ticket)
+            elif ticket is not None:
+                job = log_jobs.create_job_for_ticket(request.user, ticket)
+            else:
+                raise ValidationError(
+                    "nothing to analyse: send files (multipart field `file`), a url or a ticket_id"
+                )
+        except log_jobs.LogJobError as exc:
+            raise ValidationError(str(exc)) from exc
+        except KombuError as exc:
+            raise QueueUnavailable from exc
+        return Response(LogAnalysisSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Cancel a queued or running job (its owner or a responder)",
+        request=None,
+        responses={
+            200: LogAnalysisSerializer,
+            409: OpenApiResponse(ERROR_SCHEMA, description="Already finished"),
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: AuthenticatedRequest, pk: str) -> Response:
+        job = self.get_object()
+        if job.owner_id != request.user.pk and not has_role(request.user, RESPONDER):
+            raise PermissionDenied("only the job's owner or a responder may cancel it")
+        if job.finished:
+            raise Conflict(f"the analysis is already {job.status}")
+        job = log_jobs.cancel_job(job.pk)
+        return Response(LogAnalysisSerializer(job).data)
+
+    @extend_schema(
+        summary="Make the report the ticket's RCA, source marked log-analysis (responder)",
+        request=AttachSerializer,
+        responses={
+            200: LogAnalysisSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Invalid body or unknown ticket"),
+            409: OpenApiResponse(ERROR_SCHEMA, description="The analysis is not done"),
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def attach(self, request: AuthenticatedRequest, pk: str) -> Response:
+        job = self.get_object()
+        body = AttachSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ticket = _ticket(body.validated_data["ticket_id"])
+        assert ticket is not None
+        try:
+            log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(request.user))
+        except log_jobs.AttachError as exc:
+            raise Conflict(str(exc)) from exc
+        job.refresh_from_db()
+        return Response(LogAnalysisSerializer(job).data)
+
+    @extend_schema(
+        summary="The report as Markdown",
+        responses={(200, "text/markdown"): OpenApiTypes.STR, **ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path="markdown")
+    def markdown(self, request: Request, pk: str) -> HttpResponse:
+        job = self.get_object()
+        text = report_markdown(
+            {
+                "id": str(job.pk),
+                "status": job.status,
+                "created_at": job.created_at.isoformat(),
+                "ticket_id": job.ticket_id,
+                "error": job.error,
+            },
+            job.report,
+        )
+        response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="log-analysis-{job.pk}.md"'
+        return response
+
+    @extend_schema(
+        summary="Server-sent events: the job's progress until it finishes (for scripts)",
+        description=(
+            "Each event is `event: progress` with the job's id, status, progress, step and "
+            f"error as JSON; the stream ends when the job finishes or after {EVENTS_MAX_SECONDS}"
+            " s (reconnect to follow it further)."
+        ),
+        responses={(200, "text/event-stream"): OpenApiTypes.STR, **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str) -> StreamingHttpResponse:
+        job = self.get_object()
+        response = StreamingHttpResponse(_event_stream(job.pk), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+
+def _event_stream(job_id: uuid.UUID) -> Iterator[str]:
+    deadline = time.monotonic() + EVENTS_MAX_SECONDS
+    last: dict[str, Any] | None = None
+    while True:
+        job = LogAnalysisJob.objects.filter(pk=job_id).first()
+        if job is None:
+            return
+        event = log_jobs.job_event(job)
+        if event != last:
+            last = event
+            yield f"event: progress\ndata: {json.dumps(event)}\n\n"
+        else:
+            yield ": waiting\n\n"
+        if job.finished or time.monotonic() > deadline:
+            return
+        time.sleep(EVENTS_POLL_SECONDS)
