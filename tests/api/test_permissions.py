@@ -46,6 +46,7 @@ PUBLIC = expect(200, 200, 200, 200, 200)
 EMPTY_BODY = expect(400, 400, 400, 400, 400)
 # Tickets are created by webhooks only: writing through the API is refused to everyone.
 NO_WRITE = expect(401, 403, 403, 403, 405)
+NO_JOB = expect(401, 403, 404, 404, 404)
 
 # (method, path, ticket status to start from, expected status per caller)
 MATRIX = [
@@ -72,6 +73,15 @@ MATRIX = [
     ("post", "/api/v1/token/", None, EMPTY_BODY),
     ("post", "/api/v1/token/refresh/", None, EMPTY_BODY),
     ("post", "/api/v1/token/verify/", None, EMPTY_BODY),
+    # Log analyses: any role starts one (an empty body names nothing to analyse) and reads
+    # them; {id} here is a ticket id, so a caller who passes the role check finds no job.
+    ("get", "/api/v1/log-analyses/", None, READ),
+    ("post", "/api/v1/log-analyses/", None, expect(401, 403, 400, 400, 400)),
+    ("get", "/api/v1/log-analyses/{id}/", None, NO_JOB),
+    ("get", "/api/v1/log-analyses/{id}/markdown/", None, NO_JOB),
+    ("get", "/api/v1/log-analyses/{id}/events/", None, NO_JOB),
+    ("post", "/api/v1/log-analyses/{id}/cancel/", None, NO_JOB),
+    ("post", "/api/v1/log-analyses/{id}/attach/", None, expect(401, 403, 403, 404, 404)),
 ]
 
 
