@@ -66,6 +66,12 @@ SITE = [
     ("get", "/tickets/{id}/", PAGE),
     ("post", "/tickets/{id}/action/", expect(302, 302, 403, 302, 302)),
     ("get", "/charts/", PAGE),
+    ("get", "/log-analyses/", PAGE),
+    ("post", "/log-analyses/", expect(302, 302, 400, 400, 400)),  # no file: the form again
+    # {id} is a ticket id here: past the role check, no such job.
+    ("get", "/log-analyses/{id}/", expect(302, 302, 404, 404, 404)),
+    ("post", "/log-analyses/{id}/action/", expect(302, 302, 404, 404, 404)),
+    ("post", "/tickets/{id}/analyse-log/", expect(302, 302, 302, 302, 302)),  # → the job
     # Passes the role check, then there is no evidence store configured here.
     ("get", "/tickets/{id}/evidence/rca.json", expect(302, 302, 404, 404, 404)),
     ("get", "/healthz", ANYONE),

@@ -89,7 +89,8 @@
   }
 
   /* Open the ticket socket and keep it open: reconnect with exponential backoff and jitter.
-   * handlers.message(msg) gets each ticket.changed; handlers.resync() runs after a reconnect
+   * handlers.message(msg) gets each ticket.changed, handlers.logAnalysis(job) (optional) each
+   * log-analysis progress event; handlers.resync() runs after a reconnect
    * (events sent while we were away are lost, so the page refreshes its data). */
   function connect(handlers) {
     let attempt = 0;
@@ -154,6 +155,8 @@
         }
         if (msg && msg.type === "ticket.changed" && msg.ticket && typeof msg.ticket.id === "string") {
           handlers.message(msg);
+        } else if (msg && msg.type === "log_analysis.progress" && msg.job && handlers.logAnalysis) {
+          handlers.logAnalysis(msg.job);
         }
       });
       socket.addEventListener("close", (event) => {

@@ -6,7 +6,12 @@
   const config = live.config;
   const ticketId = config.ticket_id;
   const transitions = config.transitions || {};
-  const RCA_SOURCES = { pending: "Not analysed yet", rules: "Rule-based", gemini: "Gemini" };
+  const RCA_SOURCES = {
+    pending: "Not analysed yet",
+    rules: "Rule-based",
+    gemini: "Gemini",
+    "log-analysis": "Log analysis",
+  };
 
   function one(name) {
     return document.querySelector('[data-live="' + name + '"]');

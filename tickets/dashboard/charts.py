@@ -179,10 +179,11 @@ class _Svg:
 
 def _axes(
     svg: _Svg,
-    days: Sequence[date],
+    days: Sequence[Any],
     y_max: float,
     step: float,
     y_format: Callable[[float], str],
+    x_label: Callable[[Any], str] = _day_label,
 ) -> None:
     plot_h = svg.plot_h
     for i in range(round(y_max / step) + 1):
@@ -200,7 +201,7 @@ def _axes(
     every = max(1, math.ceil(len(days) / max(2, int(svg.plot_w // 56))))
     for i, day in enumerate(days):
         if (len(days) - 1 - i) % every == 0:  # always label the last (most recent) day
-            svg.text(LEFT + slot * (i + 0.5), TOP + plot_h + 16, _day_label(day), "axis", "middle")
+            svg.text(LEFT + slot * (i + 0.5), TOP + plot_h + 16, x_label(day), "axis", "middle")
 
 
 def _legend_layout(svg: _Svg, names: Sequence[str]) -> list[tuple[float, int]]:
@@ -396,3 +397,53 @@ def _weighted_mean(values: list[tuple[float, int]], scale: float) -> float | Non
         return None
     weights = sum(max(1, w) for _, w in values)
     return round(sum(v * max(1, w) for v, w in values) / weights / scale, 1)
+
+
+# Log levels, from quiet to loud (a log-analysis timeline).
+LEVEL_COLORS = {
+    "TRACE": "#bab0ac",
+    "DEBUG": "#9c755f",
+    "INFO": "#4e79a7",
+    "WARN": "#edc948",
+    "ERROR": "#e15759",
+    "FATAL": "#b07aa1",
+    "OTHER": "#76b7b2",
+}
+
+
+def level_timeline_chart(timeline: Mapping[str, Any], *, width: int = WIDTH) -> SafeString:
+    """Log lines per time bucket, stacked by level: a log-analysis report's ``timeline``
+    (``bucket_seconds``, ``levels``, ``buckets`` of ``{"start", "counts"}``)."""
+    levels = [lv for lv in timeline.get("levels", []) if lv in LEVEL_COLORS]
+    buckets = list(timeline.get("buckets", []))
+    svg = _with_legend("Log lines per level over time", levels, width, HEIGHT)
+    starts = [datetime.fromisoformat(b["start"]) for b in buckets]
+    totals = [sum(int(b["counts"].get(lv, 0)) for lv in levels) for b in buckets]
+    span = (starts[-1] - starts[0]).total_seconds() if len(starts) > 1 else 0
+
+    def label(moment: datetime) -> str:
+        return f"{moment:%b} {moment.day}" if span > 2 * 86400 else f"{moment:%H:%M}"
+
+    if not buckets or not any(totals):
+        _axes(svg, [], 4, 1, _fmt)
+        return _empty(svg, "No timestamped lines")
+    y_max, step = nice_scale(max(totals), integer=True)
+    _axes(svg, starts, y_max, step, _fmt, label)
+    slot = svg.plot_w / len(buckets)
+    bar_w = max(2.0, min(40.0, slot * 0.8))
+    for i, (start, bucket) in enumerate(zip(starts, buckets, strict=True)):
+        x = LEFT + slot * i + (slot - bar_w) / 2
+        y = TOP + svg.plot_h
+        for level in levels:
+            value = int(bucket["counts"].get(level, 0))
+            if not value:
+                continue
+            h = svg.plot_h * value / y_max
+            y -= h
+            tip = f"{start:%Y-%m-%d %H:%M:%S} UTC · {level}: {value:,}"
+            svg.add(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{LEVEL_COLORS[level]}"><title>{escape(tip)}</title></rect>'
+            )
+    _legend(svg, [(level, LEVEL_COLORS[level]) for level in levels])
+    return svg.render()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.dashboard import views
+from tickets.dashboard import log_analysis, views
 
 urlpatterns = [
     path("", views.board, name="dashboard"),
@@ -12,4 +12,20 @@ urlpatterns = [
     path("tickets/<str:ticket_id>/", views.ticket_detail, name="dashboard-ticket"),
     path("tickets/<str:ticket_id>/action/", views.ticket_action, name="dashboard-ticket-action"),
     path("charts/", views.charts, name="dashboard-charts"),
+    path("log-analyses/", log_analysis.log_analyses, name="dashboard-log-analyses"),
+    path(
+        "log-analyses/<str:job_id>/",
+        log_analysis.log_analysis_detail,
+        name="dashboard-log-analysis",
+    ),
+    path(
+        "log-analyses/<str:job_id>/action/",
+        log_analysis.log_analysis_action,
+        name="dashboard-log-analysis-action",
+    ),
+    path(
+        "tickets/<str:ticket_id>/analyse-log/",
+        log_analysis.analyse_ticket_log,
+        name="dashboard-ticket-analyse-log",
+    ),
 ]
