@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -742,6 +743,11 @@ def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticke
     return ticket
 
 
+def _drop_files_and_push(job: LogAnalysisJob) -> None:
+    shutil.rmtree(job_dir(job), ignore_errors=True)
+    _push(job)
+
+
 def recover_stale_jobs() -> dict[str, int]:
     """Jobs whose worker stopped (no heartbeat for LOG_ANALYSIS_STALE_SECONDS) go back to the
     queue while attempts remain, and fail with the reason when none do; queued jobs whose
@@ -775,16 +781,14 @@ def recover_stale_jobs() -> dict[str, int]:
                 locked.finished_at = timezone.now()
                 locked.save(update_fields=["status", "error", "finished_at"])
                 counts["failed"] += 1
-                transaction.on_commit(
-                    lambda job=locked: (shutil.rmtree(job_dir(job), ignore_errors=True), _push(job))
-                )
+                transaction.on_commit(partial(_drop_files_and_push, locked))
             else:
                 locked.status = Status.QUEUED
                 locked.step = f"requeued: the worker stopped while {locked.step or 'analysing'}"
                 locked.save(update_fields=["status", "step"])
                 counts["requeued"] += 1
                 enqueue(locked)
-                transaction.on_commit(lambda job=locked: _push(job))
+                transaction.on_commit(partial(_push, locked))
     for job in lost:
         enqueue(job)
         counts["requeued"] += 1

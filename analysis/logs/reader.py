@@ -13,16 +13,20 @@ import codecs
 import gzip
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 CHUNK_BYTES = 256 * 1024
 # A NUL byte in the first block means this is not a text log (an image, a parquet file, ...).
 SNIFF_BYTES = 8 * 1024
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ class LogReader:
         self.text_bytes = 0
         self.lines = 0
         self.files_read: list[str] = []
-        self._position: Callable[[], int] = lambda: 0
+        self._current: tuple[IO[bytes], int] | None = None  # the open file, bytes before it
 
     def __iter__(self) -> Iterator[LogLine]:
         if len(self.sources) > self.limits.max_files:
@@ -85,7 +89,7 @@ class LogReader:
         for source in self.sources:
             done_before = self.bytes_consumed
             with source.path.open("rb") as raw:
-                self._position = lambda raw=raw, base=done_before: base + raw.tell()
+                self._current = (raw, done_before)
                 yield from self._read_container(raw, source.name)
             self.bytes_consumed = done_before + source.size
 
@@ -117,7 +121,7 @@ class LogReader:
             for member in members:
                 try:
                     with archive.open(member) as stream:
-                        inner: IO[bytes] = stream
+                        inner: _Readable = stream
                         member_name = f"{name}/{member.filename}"
                         if member.filename.endswith(".gz"):
                             inner = gzip.GzipFile(fileobj=stream, mode="rb")
@@ -127,7 +131,7 @@ class LogReader:
                     # RuntimeError: an encrypted member; the others: a corrupt one.
                     raise LogReadError(f"{name}: cannot read {member.filename} ({exc})") from exc
 
-    def _read_text(self, stream: IO[bytes], name: str) -> Iterator[LogLine]:
+    def _read_text(self, stream: _Readable, name: str) -> Iterator[LogLine]:
         self.files_read.append(name)
         limits = self.limits
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -145,7 +149,9 @@ class LogReader:
             if not block:
                 break
             self.text_bytes += len(block)
-            self.bytes_consumed = self._position()
+            if self._current is not None:
+                raw, before = self._current
+                self.bytes_consumed = before + raw.tell()
             if self.text_bytes > limits.max_bytes:
                 raise LogLimitExceeded(
                     f"{name}: the logs exceed {_size(limits.max_bytes)} of text "

@@ -65,6 +65,11 @@ def upload_job(user, *files: tuple[str, bytes], ticket=None) -> LogAnalysisJob:
     )
 
 
+def report_of(job: LogAnalysisJob) -> dict[str, Any]:
+    assert job.report is not None, (job.status, job.error)
+    return job.report
+
+
 def wait_finished(job: LogAnalysisJob, timeout: float = 60) -> LogAnalysisJob:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,7 +92,7 @@ def test_upload_runs_in_the_worker_and_reports_the_cause(celery_worker):
     job = wait_finished(job)
 
     assert (job.status, job.progress, job.error) == ("done", 100, "")
-    report = job.report
+    report = report_of(job)
     assert report["error_type"] == "AuthenticationError"
     assert report["rca_source"] == "rules"
     assert "rejected the credentials of user 'etl'" in report["root_cause"]
@@ -239,9 +244,9 @@ def test_gemini_rca_over_the_mined_log_is_fenced_redacted_and_budgeted(settings)
         job.refresh_from_db()
         requests = gemini.generate_requests()
     assert job.status == "done"
-    assert job.report["rca_source"] == "gemini"
-    assert job.report["root_cause"] == GOOD_RCA["root_cause"]
-    assert job.report["error_type"] == "AuthenticationError"  # the classifier decides
+    assert report_of(job)["rca_source"] == "gemini"
+    assert report_of(job)["root_cause"] == GOOD_RCA["root_cause"]
+    assert report_of(job)["error_type"] == "AuthenticationError"  # the classifier decides
     sent = gemini.prompt_text(requests[0])
     assert SECRET not in sent
     assert "Login failed for user" in sent
@@ -262,8 +267,8 @@ def test_gemini_failure_falls_back_to_the_rules_and_says_why(settings):
         job = upload_job(make_user("f", "viewer"), ("a.log", spark_log()))
         log_jobs.run_job(str(job.id))
     job.refresh_from_db()
-    assert job.report["rca_source"] == "rules"
-    assert job.report["rca_note"].startswith("rule-based: Gemini failed (invalid_output")
+    assert report_of(job)["rca_source"] == "rules"
+    assert report_of(job)["rca_note"].startswith("rule-based: Gemini failed (invalid_output")
 
 
 @pytest.mark.django_db
@@ -275,7 +280,7 @@ def test_attach_makes_it_the_tickets_rca_with_the_source_marked():
     job.refresh_from_db()
     attached = log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(user))
     assert attached.rca_source == "log-analysis"
-    assert attached.rca_result == job.report["root_cause"]
+    assert attached.rca_result == report_of(job)["root_cause"]
     assert attached.details["log_analysis"] == str(job.pk)
     entry = AuditLog.objects.get(ticket=ticket, action="log analysis attached")
     assert entry.user == user and entry.before["rca_source"] == "rules"
@@ -306,8 +311,8 @@ def test_databricks_run_output_is_fetched_through_the_sdk(settings):
     job.refresh_from_db()
     assert (job.source, job.source_ref, job.status) == ("databricks", "7001", "done")
     assert [i["name"] for i in job.inputs] == ["load.log", "ingest.log"]
-    assert job.report["innermost_cause"]["type"] == "java.lang.OutOfMemoryError"
-    assert job.report["error_type"] == "ResourceExhaustion"
+    assert report_of(job)["innermost_cause"]["type"] == "java.lang.OutOfMemoryError"
+    assert report_of(job)["error_type"] == "ResourceExhaustion"
 
 
 class AirflowLogServer:
@@ -349,7 +354,7 @@ def test_the_tickets_airflow_log_host_is_allowed_and_fetched():
         log_jobs.run_job(str(job.id))
         job.refresh_from_db()
     assert job.status == "done", job.error
-    assert job.report["innermost_cause"]["type"] == "MySQLdb._exceptions.OperationalError"
+    assert report_of(job)["innermost_cause"]["type"] == "MySQLdb._exceptions.OperationalError"
 
 
 @pytest.mark.django_db
@@ -383,7 +388,7 @@ def test_a_ticket_without_a_reachable_log_analyses_its_own_error_text():
     log_jobs.run_job(str(job.id))
     job.refresh_from_db()
     assert job.status == "done"
-    assert job.report["innermost_cause"] == {
+    assert report_of(job)["innermost_cause"] == {
         "type": "KeyError",
         "message": "'customer_id'",
         "line": 4,

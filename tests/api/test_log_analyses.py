@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import StreamingHttpResponse
 
 from analysis import log_jobs
 from analysis.models import LogAnalysisJob
@@ -68,6 +69,7 @@ def test_upload_two_files_then_read_the_report_and_markdown():
 
     events = client.get(f"{BASE}{body['id']}/events/")
     assert events["Content-Type"] == "text/event-stream"
+    assert isinstance(events, StreamingHttpResponse)
     stream = b"".join(events.streaming_content).decode()
     assert stream.startswith("event: progress\ndata: ")
     assert json.loads(stream.split("data: ", 1)[1].split("\n", 1)[0])["status"] == "done"

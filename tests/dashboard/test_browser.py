@@ -553,3 +553,63 @@ def test_live_board_detail_and_acknowledge(
         if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
     ]
     assert violations == []
+
+
+BROWSER_LOG = "\n".join(
+    [f"24/01/31 10:{m:02d}:00 INFO Stage: finished task {m} in 12 ms" for m in range(40)]
+    + [
+        "24/01/31 10:41:00 WARN Pool: connection pool exhausted <b>max 10</b>",
+        "24/01/31 10:42:00 ERROR Executor: Exception in task 3.0 in stage 7.0 (TID 41)",
+        "java.lang.OutOfMemoryError: Java heap space",
+        "\tat java.util.Arrays.copyOf(Arrays.java:3332)",
+    ]
+)
+
+
+def test_log_analysis_drop_a_file_watch_progress_and_read_the_report(
+    asgi_server, short_lived_connections, celery_worker, browser, settings, tmp_path
+):
+    settings.LOG_ANALYSIS_DIR = tmp_path / "log-analyses"
+    settings.EMBEDDING_BACKEND = "local"
+    base = asgi_server
+    make_user("lena", "viewer")
+    browser.get(f"{base}/log-analyses/")
+    browser.find_element(By.NAME, "username").send_keys("lena")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    zone = wait(browser, lambda d: d.find_element(By.ID, "dropzone"))
+
+    # Drop a file on the zone, as a person dragging it from their desktop would.
+    browser.execute_script(
+        """
+        const data = new DataTransfer();
+        data.items.add(new File([arguments[1]], "driver.log", {type: "text/plain"}));
+        arguments[0].dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+        """,
+        zone,
+        BROWSER_LOG,
+    )
+    assert browser.find_element(By.ID, "dropzone-files").text == "driver.log"
+    browser.find_element(By.CSS_SELECTOR, "#log-upload button[type=submit]").click()
+
+    # The job page follows the worker live, then shows the report.
+    wait(
+        browser,
+        lambda d: "/log-analyses/" in d.current_url and d.find_elements(By.ID, "job-progress"),
+    )
+    rca = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".rca-text"), timeout=60)
+    assert rca.text
+    assert browser.find_element(By.CSS_SELECTOR, '[data-live="job-status"]').text == "Done"
+    evidence = browser.find_element(By.CSS_SELECTOR, "table.evidence").text
+    assert "driver.log:42" in evidence and "java.lang.OutOfMemoryError" in evidence
+    assert "<b>max <*></b>" in browser.find_element(By.CSS_SELECTOR, "table.patterns").text
+    assert browser.find_elements(By.CSS_SELECTOR, "table.patterns b") == []
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.chart rect[fill='#e15759']")
+    assert bars, "the ERROR level shows on the timeline chart"
+    screenshot(browser, "log-analysis.png", max_height=1600)
+    violations = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
+    assert violations == []

@@ -48,7 +48,7 @@ class LogAnalysisSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LogAnalysisJob
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "status",
             "progress",
@@ -65,7 +65,7 @@ class LogAnalysisSerializer(serializers.ModelSerializer):
             "finished_at",
             "attached_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class LogAnalysisDetailSerializer(LogAnalysisSerializer):
