@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -83,6 +84,7 @@ def isolated_broker() -> Iterator[str]:
     ).enable()
     yield url
     clear_cache()
+    shutil.rmtree(settings.LOG_ANALYSIS_DIR, ignore_errors=True)
 
 
 def clear_cache() -> None:
