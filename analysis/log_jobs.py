@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -38,7 +36,7 @@ from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
 from analysis.rule_rca import build_rule_rca
 from tickets import lifecycle
-from tickets.broadcast import GROUP
+from tickets.broadcast import GROUP, publisher
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
 
@@ -667,13 +665,8 @@ def job_event(job: LogAnalysisJob) -> dict[str, Any]:
 
 def _push(job: LogAnalysisJob) -> None:
     """Send the job's state to the dashboards (the ``/ws/tickets/`` group); best effort."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
     try:
-        async_to_sync(layer.group_send)(
-            GROUP, {"type": "log_analysis.progress", "job": job_event(job)}
-        )
+        publisher.group_send(GROUP, {"type": "log_analysis.progress", "job": job_event(job)})
     except Exception:
         logger.warning("could not push progress of log analysis %s", job.pk, exc_info=True)
 
