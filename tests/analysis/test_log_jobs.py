@@ -393,3 +393,31 @@ def test_a_ticket_without_a_reachable_log_analyses_its_own_error_text():
         "message": "'customer_id'",
         "line": 4,
     }
+
+
+@pytest.mark.django_db
+def test_a_blob_of_our_container_is_read_through_azure_storage_blob(settings):
+    from azure.storage.blob import BlobServiceClient
+
+    from tests.fakes.azurite import Azurite
+
+    with Azurite() as azurite:
+        settings.AZURE_STORAGE_CONNECTION_STRING = azurite.connection_string
+        settings.AZURE_STORAGE_CONTAINER = "rca-evidence"
+        service = BlobServiceClient.from_connection_string(azurite.connection_string)
+        service.create_container("rca-evidence")
+        service.get_blob_client("rca-evidence", "runs/7/driver.log.gz").upload_blob(
+            gzip.compress(spark_log())
+        )
+        user = make_user("b", "viewer")
+        job = log_jobs.create_job_from_url(user, "blob://rca-evidence/runs/7/driver.log.gz")
+        assert (job.source, job.source_ref) == ("blob", "runs/7/driver.log.gz")
+        log_jobs.run_job(str(job.id))
+        missing = log_jobs.create_job_from_url(user, "blob://runs/none.log")
+        log_jobs.run_job(str(missing.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    assert job.inputs == [{"name": "driver.log.gz", "size": len(gzip.compress(spark_log()))}]
+    assert report_of(job)["innermost_cause"]["type"].endswith("SQLServerException")
+    missing.refresh_from_db()
+    assert (missing.status, missing.error) == ("failed", "no blob runs/none.log in rca-evidence")
