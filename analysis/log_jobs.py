@@ -778,11 +778,19 @@ def recover_stale_jobs() -> dict[str, int]:
             else:
                 locked.status = Status.QUEUED
                 locked.step = f"requeued: the worker stopped while {locked.step or 'analysing'}"
-                locked.save(update_fields=["status", "step"])
+                locked.heartbeat_at = timezone.now()  # when it was sent again
+                locked.save(update_fields=["status", "step", "heartbeat_at"])
                 counts["requeued"] += 1
                 enqueue(locked)
                 transaction.on_commit(partial(_push, locked))
     for job in lost:
-        enqueue(job)
-        counts["requeued"] += 1
+        # Stamped, so a job that is only waiting behind others is sent again once per
+        # LOG_ANALYSIS_STALE_SECONDS, not at every pass (a second message is harmless: the
+        # claim lets one run).
+        sent = LogAnalysisJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
+            heartbeat_at=timezone.now()
+        )
+        if sent:
+            enqueue(job)
+            counts["requeued"] += 1
     return counts

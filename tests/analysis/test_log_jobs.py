@@ -421,3 +421,15 @@ def test_a_blob_of_our_container_is_read_through_azure_storage_blob(settings):
     assert report_of(job)["innermost_cause"]["type"].endswith("SQLServerException")
     missing.refresh_from_db()
     assert (missing.status, missing.error) == ("failed", "no blob runs/none.log in rca-evidence")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_job_whose_message_was_lost_is_sent_again_once_per_period(settings):
+    user = make_user("lost", "viewer")
+    job = upload_job(user, ("a.log", spark_log()))  # published to a queue no worker reads
+    long_ago = timezone.now() - timedelta(seconds=settings.LOG_ANALYSIS_STALE_SECONDS + 60)
+    LogAnalysisJob.objects.filter(pk=job.pk).update(created_at=long_ago)
+    assert log_jobs.recover_stale_jobs() == {"requeued": 1, "failed": 0}
+    assert log_jobs.recover_stale_jobs() == {"requeued": 0, "failed": 0}
+    job.refresh_from_db()
+    assert job.status == "queued" and job.heartbeat_at is not None
