@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from analysis.models import LlmCall
+from analysis.models import LlmCall, LogAnalysisJob
 
 
 @admin.register(LlmCall)
@@ -18,3 +18,14 @@ class LlmCallAdmin(admin.ModelAdmin):
     search_fields = ("ticket__id", "error")
     list_select_related = ("ticket",)
     readonly_fields = [f.name for f in LlmCall._meta.fields]
+
+
+@admin.register(LogAnalysisJob)
+class LogAnalysisJobAdmin(admin.ModelAdmin):
+    """Read-only: jobs are created from the dashboard, the API or a ticket, and run by workers."""
+
+    list_display = ("created_at", "status", "progress", "source", "owner", "ticket", "attempts")
+    list_filter = ("status", "source")
+    search_fields = ("ticket__id", "owner__username", "source_ref")
+    list_select_related = ("owner", "ticket")
+    readonly_fields = [f.name for f in LogAnalysisJob._meta.fields]

@@ -119,6 +119,7 @@ ADMIN_MODELS = {
     # Who may act from Slack for which account: like users and groups, superusers only.
     "integrations.slackidentity": ("-", "-", "-"),
     "analysis.llmcall": ("V", "-", "-"),
+    "analysis.loganalysisjob": ("V", "-", "-"),
     "auth.user": ("-", "-", "-"),
     "auth.group": ("-", "-", "-"),
 }
