@@ -4,6 +4,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN mkdir -p /app/var && useradd --system rca && chown rca /app/var
+# log-analyses exists in the image so the named volume mounted there takes its owner (rca).
+RUN mkdir -p /app/var/log-analyses && useradd --system rca && chown -R rca /app/var
 USER rca
 EXPOSE 8000
