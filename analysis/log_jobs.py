@@ -270,7 +270,7 @@ def _claim(job_id: str) -> LogAnalysisJob | None:
             job.error = f"gave up after {job.attempts} attempts (the worker stopped each time)"
             job.finished_at = timezone.now()
             job.save(update_fields=["status", "error", "finished_at"])
-            transaction.on_commit(lambda: _push(job))
+            transaction.on_commit(partial(_drop_files_and_push, job))
             return None
         now = timezone.now()
         job.attempts += 1
