@@ -24,6 +24,7 @@ from analysis import log_jobs
 from analysis.log_jobs import LogJobError, Upload
 from analysis.models import LlmCall, LogAnalysisJob
 from rca_project.asgi import application
+from tests.conftest import wait_for
 from tests.dashboard import make_ticket, make_user
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
@@ -107,7 +108,8 @@ def test_upload_runs_in_the_worker_and_reports_the_cause(celery_worker):
     assert report["timeline"]["levels"] == ["INFO", "ERROR"]
     assert report["summary"]["files"] == ["driver.log", "stdout"]
     assert SECRET not in json.dumps(report)
-    assert not folder.exists(), "the uploaded files are deleted once the job is done"
+    # The worker removes the files right after it saves the report.
+    wait_for(lambda: not folder.exists(), timeout=10)
 
 
 @pytest.mark.django_db(transaction=True)
