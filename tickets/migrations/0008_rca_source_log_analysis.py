@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0005_delivery_permissions"),
+        ("tickets", "0007_urgency_index"),
     ]
 
     operations = [
