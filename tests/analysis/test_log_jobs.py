@@ -184,6 +184,7 @@ def test_a_job_whose_worker_died_is_requeued_then_failed_with_a_reason(settings,
     wait_finished(job)
     # As if a worker had been killed mid-mining: running, heartbeat long gone, files on disk.
     folder = Path(settings.LOG_ANALYSIS_DIR) / str(job.id)
+    wait_for(lambda: not folder.exists(), timeout=10)  # removed just after the report
     folder.mkdir(parents=True)
     (folder / "00").write_bytes(spark_log())
     long_ago = timezone.now() - timedelta(seconds=settings.LOG_ANALYSIS_STALE_SECONDS + 60)
@@ -199,6 +200,7 @@ def test_a_job_whose_worker_died_is_requeued_then_failed_with_a_reason(settings,
     job = wait_finished(job)
     assert job.status == "done" and job.attempts == 2 and job.report
 
+    wait_for(lambda: not folder.exists(), timeout=10)
     folder.mkdir(parents=True)
     (folder / "00").write_bytes(spark_log())
     LogAnalysisJob.objects.filter(pk=job.pk).update(
