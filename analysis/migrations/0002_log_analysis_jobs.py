@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("analysis", "0001_initial"),
-        ("tickets", "0008_rca_source_log_analysis"),
+        ("tickets", "0012_rca_source_log_analysis"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0007_urgency_index"),
+        ("tickets", "0011_recovery_keys"),
     ]
 
     operations = [
