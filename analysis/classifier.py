@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from analysis import signals
+from analysis.signals import any_of
+
 # Private in CPython 3.11+; only used to derive prefilter anchors, so it may go missing.
 # Imported by name: typeshed does not describe them (whether mypy knows them at all depends on
 # which other modules it reads).
@@ -130,50 +133,84 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "dns_failure",
             4.0,
-            r"name or service not known|temporary failure in name resolution"
-            r"|could not translate host ?name|unknownhostexception|socket\.gaierror|getaddrinfo"
-            r"|nodename nor servname|no such host\b|remote name could not be resolved"
-            r"|could not resolve host|nxdomain|dns (?:resolution|lookup) fail|hostnotfound"
-            r"|name resolution failed|failed to resolve|no address associated with hostname",
+            any_of(
+                *signals.DNS_FAILURE,
+                r"socket\.gaierror",
+                r"no such host\b",
+                r"nxdomain",
+                r"dns (?:resolution|lookup) fail",
+                r"name resolution failed",
+                r"failed to resolve",
+                r"no address associated with hostname",
+            ),
             _I,
         ),
         (
             "tls_failure",
             5.0,
-            r"ssl ?handshake|handshake_failure|sslhandshakeexception"
-            r"|certificate[_ ]verify[_ ]failed"
-            r"|pkix path building failed|unable to find valid certification path"
-            r"|self[- ]signed certificate|wrong_version_number|sslerror|ssl error"
-            r"|secure sockets layer|ssl routines|tls handshake|certificate has expired"
-            r"|remote certificate is invalid|could not establish trust relationship"
-            r"|sslexception|ssleoferror|received fatal alert|eof occurred in violation of protocol",
+            any_of(
+                *signals.TLS_FAILURE,
+                r"handshake_failure",
+                r"sslhandshakeexception",
+                r"sslerror",
+                r"ssl error",
+                r"secure sockets layer",
+                r"ssl routines",
+                r"tls handshake",
+                r"could not establish trust relationship",
+                r"sslexception",
+                r"ssleoferror",
+                r"received fatal alert",
+                r"eof occurred in violation of protocol",
+            ),
             _I,
         ),
         (
             "connection_reset",
             3.0,
-            r"connection reset|econnreset|errno 104\b|broken pipe|connection aborted"
-            r"|remotedisconnected|remote end closed connection|forcibly closed by the remote host"
-            r"|underlying connection was closed|connection was closed unexpectedly"
-            r"|connection broken|incompleteread|chunkedencodingerror"
-            r"|server has closed (?:the )?connection|connection to remote host was lost"
-            r"|connectionclosedexception|connection (?:was )?unexpectedly closed"
-            r"|serverdisconnected",
+            any_of(
+                *signals.CONNECTION_RESET,
+                r"errno 104\b",
+                r"remotedisconnected",
+                r"connection was closed unexpectedly",
+                r"connection broken",
+                r"incompleteread",
+                r"chunkedencodingerror",
+                r"server has closed (?:the )?connection",
+                r"connection to remote host was lost",
+                r"connectionclosedexception",
+                r"connection (?:was )?unexpectedly closed",
+                r"serverdisconnected",
+            ),
             _I,
         ),
         (
             "host_unreachable",
             3.0,
-            r"no route to host|network is unreachable|host is unreachable|ehostunreach"
-            r"|enetunreach|driver[_ ]?(?:is )?unreachable|instance_unreachable"
-            r"|(?:failed to|unable to|could not) reach"
-            r"|endpointconnectionerror|could not connect to the endpoint"
-            r"|cannot connect to proxy|proxyerror|communication lost|communication_lost"
-            r"|lost connection to (?:the )?(?:services|driver|host|remote)"
-            r"|cannot connect to host|connect call failed|clientconnectorerror"
-            r"|unable to connect to port|novalidconnectionserror|sshconnectionexception"
-            r"|network configuration failure|network_configuration_failure"
-            r"|could not be established\. broker may not be available",
+            any_of(
+                *signals.HOST_UNREACHABLE,
+                r"ehostunreach",
+                r"enetunreach",
+                r"driver[_ ]?(?:is )?unreachable",
+                r"instance_unreachable",
+                r"(?:failed to|unable to|could not) reach",
+                r"endpointconnectionerror",
+                r"could not connect to the endpoint",
+                r"cannot connect to proxy",
+                r"proxyerror",
+                r"communication lost",
+                r"communication_lost",
+                r"lost connection to (?:the )?(?:services|driver|host|remote)",
+                r"cannot connect to host",
+                r"connect call failed",
+                r"clientconnectorerror",
+                r"unable to connect to port",
+                r"novalidconnectionserror",
+                r"sshconnectionexception",
+                r"network configuration failure",
+                r"network_configuration_failure",
+                r"could not be established\. broker may not be available",
+            ),
             _I,
         ),
         (
@@ -192,7 +229,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|integration runtime .{0,60}(?:offline|is not online|unavailable)",
             _I,
         ),
-        ("connection_refused", 2.0, r"connection refused|econnrefused|errno 111\b", _I),
+        (
+            "connection_refused",
+            2.0,
+            any_of(
+                *signals.CONNECTION_REFUSED,
+            ),
+            _I,
+        ),
         (
             "connect_failed",
             1.5,
@@ -206,11 +250,19 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "deadlock",
             5.0,
-            r"deadlock|lock wait timeout|lock request time ?out|could not obtain lock"
-            r"|resource busy and acquire|nowait specified"
-            r"|concurrent(?:append|delete\w*|transaction)exception|concurrentmodification"
-            r"|concurrent update|protocolchangedexception|metadatachangedexception"
-            r"|serialization failure|could not serialize access",
+            any_of(
+                *signals.DEADLOCK,
+                r"lock wait timeout",
+                r"lock request time ?out",
+                r"could not obtain lock",
+                r"resource busy and acquire",
+                r"nowait specified",
+                r"concurrent(?:append|delete\w*|transaction)exception",
+                r"concurrentmodification",
+                r"concurrent update",
+                r"protocolchangedexception",
+                r"metadatachangedexception",
+            ),
             _I,
         ),
         (
@@ -269,11 +321,19 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "db_unavailable",
             3.0,
-            r"database (?:\S+ )?(?:on server \S+ )?is (?:not currently available|locked|starting up"
-            r"|shutting down|in recovery)|the database system is|snapshot too old"
-            r"|connection is closed|sqlconnectionisclosed|server closed the connection unexpectedly"
-            r"|metastore (?:is )?(?:down|unavailable)|metastore_down|metastore_component_unhealthy"
-            r"|(?:unable to instantiate|could not connect to|failed to connect to) \S*metastore",
+            any_of(
+                *signals.DB_UNAVAILABLE,
+                r"database (?:\S+ )?(?:on server \S+ )?is "
+                r"(?:not currently available|locked|starting up|shutting down|in recovery)",
+                r"the database system is",
+                r"connection is closed",
+                r"sqlconnectionisclosed",
+                r"server closed the connection unexpectedly",
+                r"metastore (?:is )?(?:down|unavailable)",
+                r"metastore_down",
+                r"metastore_component_unhealthy",
+                r"(?:unable to instantiate|could not connect to|failed to connect to) \S*metastore",
+            ),
             _I,
         ),
         (
@@ -300,9 +360,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "disk_full",
             5.0,
-            r"no space left on device|disk ?full|diskfull|errno 28\b|out ?of ?disk"
-            r"|insufficient disk|transaction log for database .{0,80} is full"
-            r"|unable to extend (?:temp )?segment|could not extend file|tablespace .{0,40}full",
+            any_of(
+                *signals.DISK_FULL,
+                r"diskfull",
+                r"errno 28\b",
+                r"insufficient disk",
+                r"tablespace .{0,40}full",
+            ),
             _I,
         ),
         ("killed_signal", 3.5, r"sigkill|signal 9\b|exit code:? ?137|return code -9\b|evicted", _I),
@@ -395,22 +459,38 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "permission_denied",
             3.5,
-            r"permission[_ ]?denied|access[_ ]?denied|access is denied|not authorized"
-            r"|authorizationfailure|authorizationpermissionmismatch|authorizationfailed"
-            r"|insufficient (?:privileges|permissions)|does not have .{0,80}(?:permission"
-            r"|privilege)"
-            r"|unauthorizedaccess|acl verification failed|insufficientprivilege",
+            any_of(
+                *signals.PERMISSION_DENIED,
+                r"permission[_ ]?denied",
+                r"access is denied",
+                r"authorizationfailure",
+                r"authorizationfailed",
+                r"insufficient (?:privileges|permissions)",
+                r"does not have .{0,80}(?:permission|privilege)",
+                r"unauthorizedaccess",
+                r"acl verification failed",
+                r"insufficientprivilege",
+            ),
             _I,
         ),
         (
             "missing_credentials",
             3.5,
-            r"nocredentialserror|unable to locate credentials|invalidaccesskeyid"
-            r"|signaturedoesnotmatch|clientauthenticationerror|credentialunavailable"
-            r"|defaultazurecredential failed|security token included in the request is invalid"
-            r"|defaultcredentialserror|could not automatically determine credentials"
-            r"|credentialnotfound|credential not found|anonymous credentials|invalid_login"
-            r"|no credentials (?:were )?(?:found|provided)|credentials? provided .{0,60}is invalid",
+            any_of(
+                *signals.MISSING_CREDENTIALS,
+                r"invalidaccesskeyid",
+                r"signaturedoesnotmatch",
+                r"clientauthenticationerror",
+                r"security token included in the request is invalid",
+                r"defaultcredentialserror",
+                r"could not automatically determine credentials",
+                r"credentialnotfound",
+                r"credential not found",
+                r"anonymous credentials",
+                r"invalid_login",
+                r"no credentials (?:were )?(?:found|provided)",
+                r"credentials? provided .{0,60}is invalid",
+            ),
             _I,
         ),
         ("identity_wording", 1.0, r"service principal|managed identity|credential", _I),
@@ -456,13 +536,22 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "schema_mismatch",
             4.0,
-            r"schema mismatch|schemamismatch|mergeschema|found: \w+, (?:required|expected)"
-            r"|expected: \w+, found|schema (?:drift|evolution|has changed)"
-            r"|unable to infer schema|failed_to_merge_fields"
-            r"|failed to merge (?:fields|incompatible)"
-            r"|incompatible data ?types?|incompatible_data_for_table|cannot write incompatible data"
-            r"|cannot find data for (?:the )?output column|schema does not match"
-            r"|has changed type from",
+            any_of(
+                *signals.SCHEMA_MISMATCH,
+                r"schemamismatch",
+                r"found: \w+, (?:required|expected)",
+                r"expected: \w+, found",
+                r"schema (?:drift|evolution|has changed)",
+                r"unable to infer schema",
+                r"failed_to_merge_fields",
+                r"failed to merge (?:fields|incompatible)",
+                r"incompatible data ?types?",
+                r"incompatible_data_for_table",
+                r"cannot write incompatible data",
+                r"cannot find data for (?:the )?output column",
+                r"schema does not match",
+                r"has changed type from",
+            ),
             _I,
         ),
         (
@@ -507,10 +596,19 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "missing_column",
             3.0,
-            r"unresolved_column|cannot resolve .{0,80}given input columns|columnnotfound"
-            r"|column .{0,80}(?:not found|does not exist|cannot be resolved|cannot be found)"
-            r"|no such column|invalid column name|unknown column|invalid identifier"
-            r"|column_already_exists|column .{0,60}already exists|duplicate column",
+            any_of(
+                *signals.MISSING_COLUMN,
+                r"cannot resolve .{0,80}given input columns",
+                r"columnnotfound",
+                r"column .{0,80}(?:not found|does not exist|cannot be resolved|cannot be found)",
+                r"no such column",
+                r"invalid column name",
+                r"unknown column",
+                r"invalid identifier",
+                r"column_already_exists",
+                r"column .{0,60}already exists",
+                r"duplicate column",
+            ),
             _I,
         ),
         (
@@ -550,11 +648,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "throttled",
             4.0,
             _status("429", r"too many requests|quota")
-            + r"|too many requests|rate limit|rate exceeded|throttl|reduce your request rate"
-            r"|slow ?down|request_?limit_?exceeded|ratelimit|rate_limit|too many calls"
-            r"|too many 429 error responses"
-            r"|requests per (?:second|minute"
-            r"|hour)",
+            + "|"
+            + any_of(
+                *signals.THROTTLED,
+                r"request_?limit_?exceeded",
+                r"ratelimit",
+                r"rate_limit",
+                r"too many 429 error responses",
+                r"requests per (?:second|minute|hour)",
+            ),
             _I,
         ),
         (
@@ -565,9 +667,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"server error|service unavailable|bad gateway|gateway time-?out"
                 r"|internal server error",
             )
-            + r"|service ?unavailable|bad gateway|gateway time-?out|internalservererror"
-            r"|internal server error|server ?busy|service is busy"
-            r"|too many 50[0234] error responses",
+            + "|"
+            + any_of(
+                *signals.HTTP_5XX,
+                r"internalservererror",
+                r"internal server error",
+                r"service is busy",
+                r"too many 50[0234] error responses",
+            ),
             _I,
         ),
         (
@@ -653,13 +760,22 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "invalid_parameter",
             3.5,
-            r"invalid_parameter_value|invalidparameter|invalid parameter|parameter .{0,60}(?:is )?"
-            r"(?:missing|invalid|not valid|not provided|not found)|missing required (?:field"
-            r"|property"
-            r"|parameter)|provide value for the required property|required property"
-            r"|missing value for|(?:has|have|needs?) to be (?:set|specified|provided)"
-            r"|\b(?:extra|setting|option|property|parameter|argument|variable)\b.{0,40}\bis missing"
-            r"|must (?:be )?specif(?:y|ied)|must be (?:set|provided|configured)|noregionerror",
+            any_of(
+                *signals.INVALID_PARAMETER,
+                r"invalid_parameter_value",
+                r"invalidparameter",
+                r"parameter .{0,60}(?:is )?(?:missing|invalid|not valid|not provided|not found)",
+                r"missing required (?:field|property|parameter)",
+                r"provide value for the required property",
+                r"required property",
+                r"missing value for",
+                r"(?:has|have|needs?) to be (?:set|specified|provided)",
+                r"\b(?:extra|setting|option|property|parameter|argument|variable)\b"
+                r".{0,40}\bis missing",
+                r"must (?:be )?specif(?:y|ied)",
+                r"must be (?:set|provided|configured)",
+                r"noregionerror",
+            ),
             _I,
         ),
         (
@@ -678,8 +794,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "init_script",
             3.5,
-            r"init[_ ]scripts?|init_script_failure|invalid spark config|spark encountered an error"
-            r"|error (?:on|during) startup|spark_startup_failure|spark startup failure",
+            any_of(
+                *signals.INIT_SCRIPT,
+                r"init[_ ]scripts?",
+                r"invalid spark config",
+                r"spark encountered an error",
+                r"error (?:on|during) startup",
+                r"spark_startup_failure",
+                r"spark startup failure",
+            ),
             _I,
         ),
         (
@@ -742,32 +865,49 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "adf_expression",
             4.5,
-            r"invalidtemplate|cannot be evaluated|unable to parse expression|was invoked with a"
-            r" parameter|expression .{0,80}(?:is )?(?:invalid|not valid)",
+            any_of(
+                *signals.ADF_EXPRESSION,
+                r"cannot be evaluated",
+                r"unable to parse expression",
+                r"was invoked with a parameter",
+                r"expression .{0,80}(?:is )?(?:invalid|not valid)",
+            ),
             _I,
         ),
         (
             "syntax_error",
             3.5,
-            r"parse_syntax_error|parseexception|syntax error|incorrect syntax near|invalid syntax"
-            r"|unresolved_routine|undefined function|cannot resolve function"
-            r"|is not a member of|not found: (?:value|type|object)\b|error: type mismatch",
+            any_of(
+                *signals.SYNTAX_ERROR,
+                r"parseexception",
+                r"syntax error",
+                r"invalid syntax",
+                r"unresolved_routine",
+                r"undefined function",
+                r"cannot resolve function",
+                r"is not a member of",
+                r"not found: (?:value|type|object)\b",
+                r"error: type mismatch",
+            ),
             _I,
         ),
         (
             "python_exception",
             3.0,
-            r"\b(?:KeyError|NameError|TypeError|AttributeError|IndexError|ZeroDivisionError"
-            r"|UnboundLocalError|AssertionError|SyntaxError|IndentationError|RecursionError"
-            r"|NotImplementedError|StopIteration)\b|\bPySpark(?:Type|Attribute|Index|Key)Error\b",
+            rf"\b(?:{any_of(*signals.PYTHON_BUG_EXCEPTIONS)}|KeyError|NameError|SyntaxError"
+            r"|IndentationError|NotImplementedError|StopIteration)\b"
+            r"|\bPySpark(?:Type|Attribute|Index|Key)Error\b",
             0,
         ),
         (
             "jvm_exception",
             3.0,
-            r"NullPointerException|ClassCastException|IllegalArgumentException"
-            r"|IllegalStateException|IndexOutOfBoundsException|NoSuchMethodError"
-            r"|NoSuchElementException|UnsupportedOperationException|MatchError|StackOverflowError",
+            any_of(
+                *signals.JVM_BUG_EXCEPTIONS,
+                "NoSuchElementException",
+                "UnsupportedOperationException",
+                "MatchError",
+            ),
             0,
         ),
         (

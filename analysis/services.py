@@ -25,7 +25,7 @@ from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
 from analysis.models import LlmCall, LlmOutcome
 from analysis.prompt import build_rca_prompt
 from analysis.redaction import redact
-from analysis.rule_rca import build_rule_rca
+from analysis.rules import build_rule_rca
 from analysis.similar import similar_tickets
 from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
 from tickets import lifecycle

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analysis.classifier import ERROR_CLASSES, classify_error
-from analysis.rule_rca import MAX_VALUE_CHARS, RuleRca, build_rule_rca, clean_value
+from analysis.rules import MAX_VALUE_CHARS, RuleRca, build_rule_rca, clean_value
 
 HERE = Path(__file__).resolve().parent
 

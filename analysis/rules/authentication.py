@@ -1,0 +1,257 @@
+"""Authentication and authorisation failures: Entra ID (AADSTS) sign-ins, database logins, tokens,
+missing credentials, HTTP 401 and denied permissions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.data import AADSTS_MEANINGS, SECRET_CODES
+from analysis.rules.extract import clean_value, find_host, grab, platform_of, quoted
+from analysis.signals import any_of
+
+
+@rule(
+    "aad_client_secret",
+    "AuthenticationError ConfigurationError",
+    r"AADSTS(7000215|7000222|50012|70002)\b|invalid client secret"
+    r"|client secret keys .{0,80}expired",
+    example=(
+        "AADSTS7000222: The provided client secret keys for app "
+        "'11111111-2222-3333-4444-555555555555' are expired. Visit the Azure "
+        "portal to create new keys for your app."
+    ),
+)
+def aad_client_secret(m: re.Match[str], ctx: Context) -> Finding:
+    codes = re.findall(r"AADSTS(\d+)", ctx.text)
+    code = next((c for c in codes if c in SECRET_CODES), codes[0] if codes else "")
+    app = grab(ctx.text, r"app '([0-9a-f-]{36})'", r"client[_ ]id[=: ']+([0-9a-f-]{36})")
+    expired = code == "7000222" or "expired" in ctx.text.lower()
+    state = "expired" if expired else "invalid or expired"
+    cause = f"the service principal's client secret is {state}"
+    if code:
+        cause += f" (AADSTS{code}: {AADSTS_MEANINGS.get(code, 'credential rejected')})"
+    target = f" for app registration {app}" if app else ""
+    return Finding(
+        cause,
+        (
+            f"Create a new client secret{target} in Microsoft Entra ID "
+            "(copy the secret value, not the secret ID).",
+            "Rotate the secret in Key Vault and update the linked service or secret scope "
+            "that references it.",
+            "Test the connection of the linked service, then rerun the failed run.",
+            "Alert on secret expiry ahead of time, or switch to a managed identity to avoid "
+            "expiring secrets.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "aad_other",
+    "AuthenticationError ConfigurationError",
+    r"AADSTS(\d{5,7})",
+    example=(
+        "msal.exceptions.MsalServiceError: invalid_client: AADSTS700016: "
+        "Application with identifier 'xyz' was not found in the directory "
+        "'contoso'."
+    ),
+)
+def aad_other(m: re.Match[str], ctx: Context) -> Finding:
+    code = clean_value(m.group(1))
+    meaning = AADSTS_MEANINGS.get(code, "Microsoft Entra ID rejected the sign-in")
+    return Finding(
+        f"Microsoft Entra ID sign-in failed with AADSTS{code}: {meaning}",
+        (
+            f"Look up AADSTS{code} in the Entra ID sign-in logs for the exact failing request.",
+            "Check the tenant ID, client ID and credential configured in the linked service or "
+            "connection.",
+            "Verify the app registration or managed identity is enabled and has consent for the "
+            "target resource.",
+            "Rerun the failed run after correcting the identity configuration.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "db_login_failed",
+    "AuthenticationError DatabaseError",
+    r"login failed for user '([^']*)'|password authentication failed for user \"([^\"]*)\""
+    r"|access denied for user '([^']*)'|incorrect username or password|ORA-01017"
+    r"|invalid (?:username|user name)(?: or |/)password",
+    example=("cx_Oracle.DatabaseError: ORA-01017: invalid username/password; logon denied"),
+)
+def db_login_failed(m: re.Match[str], ctx: Context) -> Finding:
+    user = clean_value(next((g for g in m.groups() if g), ""))
+    server = grab(
+        ctx.text, r"server: '([^'\s]+)'", r"failed to connect to db: ([\w.-]+)"
+    ) or find_host(ctx.text)
+    who = f"user {quoted(user)}" if user else "the configured user"
+    where = f" on {server}" if server else ""
+    token_user = "token-identified principal" in ctx.text.lower()
+    cause = f"the database rejected the credentials of {who}{where}"
+    recs = [
+        f"Verify the password for {who} in Key Vault or the connection and update the linked "
+        "service or Airflow connection if it was rotated.",
+        "Check whether the login is disabled, locked or has an expired password on the server.",
+        "Confirm the login is mapped to a user in the target database with the needed grants.",
+        "Test the connection, then rerun the failed run.",
+    ]
+    if token_user:
+        recs[0] = (
+            "Create a contained database user for the service principal or managed identity "
+            "(CREATE USER ... FROM EXTERNAL PROVIDER) and grant it the needed roles."
+        )
+    return Finding(cause, tuple(recs), 0.75)
+
+
+@rule(
+    "token_expired",
+    "AuthenticationError",
+    r"token (?:has )?expired|expiredtoken|invalid access token|token is (?:invalid|expired)"
+    r"|jwt token is invalid",
+    example=("snowflake.connector.errors.ProgrammingError: 390144 (08004): JWT token is invalid."),
+)
+def token_expired(m: re.Match[str], ctx: Context) -> Finding:
+    platform = platform_of(ctx.source)
+    databricks_pat = "databricks" in ctx.text.lower() or ctx.error_code == "3200"
+    if databricks_pat or (platform == "adf" and "403" in ctx.text):
+        what = "the Databricks access token used by the linked service is expired or invalid"
+        first = "Generate a new Databricks token (or use managed identity authentication) and "
+        first += "update the Databricks linked service."
+    else:
+        what = "the access token presented to the service is expired or invalid"
+        first = "Refresh or regenerate the token and update the connection that stores it."
+    return Finding(
+        what,
+        (
+            first,
+            "Store the token in Key Vault or a secret backend and reference it instead of "
+            "embedding it.",
+            "Check the token lifetime policy and rotate before expiry (or use short-lived "
+            "tokens obtained at run time).",
+            "Rerun the failed run once the new token is in place.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "missing_credentials",
+    "AuthenticationError ConfigurationError",
+    any_of(*signals.MISSING_CREDENTIALS, r"environmentcredential authentication unavailable"),
+    example="botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+)
+def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "no credentials were available to the SDK in the runtime environment",
+        (
+            "Configure the identity the task should use (instance profile / IAM role, managed "
+            "identity, or service principal environment variables) on the worker or cluster.",
+            "For Airflow, set the connection (aws_default, azure_default, ...) the hook uses.",
+            "Verify from the runtime (same worker or cluster) that the identity can obtain a "
+            "token.",
+            "Rerun the failed run after the credentials are in place.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "http_401",
+    "AuthenticationError",
+    r"(?:status|error|code|http)\W{0,4}401\b|\b401 (?:client error|unauthorized)|\(401\)"
+    r"|\bunauthorized\b|\bunauthenticated\b",
+    example=(
+        "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
+        "https://api.hubapi.com/crm/v3/objects/contacts?limit=100"
+    ),
+)
+def http_401(m: re.Match[str], ctx: Context) -> Finding:
+    host = grab(ctx.text, r"https?://([\w-]+(?:\.[\w-]+)+)")
+    target = f"the API at {host}" if host else "the called service"
+    return Finding(
+        f"{target} rejected the request as unauthenticated (HTTP 401)",
+        (
+            "Check that the API key or token in the connection is present, valid and not "
+            "expired or revoked.",
+            "Verify the authentication scheme and header the API expects (Bearer token, API "
+            "key header, basic auth).",
+            "Rotate the credential in the secret store and update the connection, then rerun.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "permission_denied",
+    "AuthenticationError",
+    any_of(
+        *signals.PERMISSION_DENIED,
+        r"does not have (.{1,80}?) (?:permission|privilege)s?",
+        r"permission[_ ]denied",
+        r"forbidden",
+        r"\b403\b",
+        r"insufficient privileges",
+    ),
+    example=(
+        "PERMISSION_DENIED: User does not have READ FILES on External Location 'raw_landing'."
+    ),
+)
+def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
+    text = ctx.text
+    lowered = text.lower()
+    missing = clean_value(m.group(1)) if m.group(1) else ""
+    securable = re.search(
+        r"\bon (job|table|schema|catalog|cluster|volume|notebook) [`'\"]?([\w.@/-]+)", text, re.I
+    )
+    if securable:
+        resource = f"{securable.group(1).lower()} {clean_value(securable.group(2))}"
+    else:
+        resource = grab(text, r"https?://([\w-]+(?:\.[\w-]+)+)")
+    operation = grab(text, r"calling the (\w+) operation")
+    identity = grab(text, r"user:? '?([\w.@-]+@[\w.-]+)", r"principal '?([\w.@-]+)")
+    parts = ["the identity running the pipeline"]
+    if identity:
+        parts = [f"identity {identity}"]
+    cause = f"{parts[0]} lacks permission"
+    if missing:
+        cause += f" ({missing})"
+    if resource:
+        cause += f" on {resource}"
+    if operation:
+        cause += f" for the {operation} operation"
+    recs = []
+    if (
+        "dfs.core.windows.net" in lowered
+        or "blob.core.windows.net" in lowered
+        or ("authorizationpermissionmismatch" in lowered)
+    ):
+        recs.append(
+            "Grant the identity a data-plane role on the storage account or container (e.g. "
+            "Storage Blob Data Contributor) or the needed ACLs on the path."
+        )
+        recs.append(
+            "If the storage firewall is enabled, allow the integration runtime or cluster "
+            "subnet (a 403 is also returned for blocked networks)."
+        )
+    elif "s3" in lowered or "botocore" in lowered or "aws" in lowered:
+        recs.append(
+            "Add the missing S3 action (e.g. s3:GetObject, s3:ListBucket) for the bucket and "
+            "prefix to the IAM role or bucket policy."
+        )
+        recs.append("Check for explicit denies in bucket policies, SCPs and KMS key policies.")
+    else:
+        recs.append(
+            "Grant the missing permission (or role) to the identity on the resource named in "
+            "the error."
+        )
+        recs.append(
+            "Confirm which identity the run actually uses (owner, service principal, "
+            "managed identity) and that it is the intended one."
+        )
+    recs.append("Rerun the failed run after the grant has propagated (RBAC can take minutes).")
+    return Finding(cause, tuple(recs), 0.65)

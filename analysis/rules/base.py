@@ -1,0 +1,63 @@
+"""What a rule is: a named regex for some error classes, a builder that turns its match into a
+finding (cause, recommendations, confidence), and an example message it must recognise.
+
+The `rule` decorator builds a `Rule` from a builder function; it registers nothing. The order
+in which rules are tried is the one list in `analysis.rules.catalogue`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Context:
+    """The failure a rule reads: the scanned message text plus the fields around it."""
+
+    text: str
+    source: str
+    pipeline: str
+    activity: str
+    error_code: str
+    failure_type: str
+    operator: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    cause: str
+    recommendations: tuple[str, ...]
+    confidence: float
+
+
+Builder = Callable[[re.Match[str], Context], Finding]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    # The classes the rule serves, the one its example is classified as first.
+    classes: tuple[str, ...]
+    pattern: re.Pattern[str]
+    build: Builder
+    # A real-looking message of the first class that this rule (and no earlier one) explains;
+    # tests/analysis/test_rule_catalogue.py holds every rule to it.
+    example: str
+
+
+def rule(
+    name: str,
+    classes: str,
+    pattern: str,
+    *,
+    example: str,
+    flags: int = re.IGNORECASE,
+) -> Callable[[Builder], Rule]:
+    """Make the decorated builder a `Rule` for the space-separated `classes`."""
+
+    def make(build: Builder) -> Rule:
+        return Rule(name, tuple(classes.split()), re.compile(pattern, flags), build, example)
+
+    return make

@@ -1,0 +1,263 @@
+"""Bugs in code or pipeline expressions: ADF expressions, Python and JVM exceptions, syntax
+errors."""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import clean_value, grab, last_exception, quoted
+from analysis.signals import any_of
+
+
+@rule(
+    "adf_expression",
+    "CodeError ConfigurationError",
+    any_of(
+        *signals.ADF_EXPRESSION,
+        r"the expression '([^']{1,200})' cannot be evaluated",
+        r"unable to parse expression '([^']*)'",
+        r"was invoked with a parameter that is not valid",
+    ),
+    example=(
+        '"code":"BadRequest","message":"ErrorCode=InvalidTemplate, '
+        "ErrorMessage=Unable to parse expression "
+        '\'_c1\'","target":"pipeline/pipeline1/runid/########","details":null,"erro'
+        'r":null}'
+    ),
+)
+def adf_expression(m: re.Match[str], ctx: Context) -> Finding:
+    expression = clean_value(next((g for g in m.groups() if g), ""))
+    prop = grab(ctx.text, r"property '([\w.]+)' doesn't exist")
+    function = grab(ctx.text, r"the function '(\w+)'")
+    cause = "pipeline expression " + (f"{quoted(expression)} " if expression else "")
+    cause += "could not be evaluated"
+    if prop:
+        cause += f": property {quoted(prop)} does not exist in the value it reads"
+    elif function:
+        cause += f": function {quoted(function)} received a value it cannot handle"
+    return Finding(
+        cause,
+        (
+            "Open the activity's input in the run monitor to see the actual values the "
+            "expression received.",
+            "Fix the expression (property path, function arguments) or guard it with "
+            "coalesce() / contains() for optional values.",
+            "Check whether an upstream activity's output shape changed (e.g. Lookup with or "
+            "without firstRowOnly).",
+            "Debug the pipeline with the same parameters, then rerun.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "name_error",
+    "CodeError ConfigurationError",
+    r"nameerror: name '(\w+)' is not defined",
+    example=(
+        "Traceback (most recent call last):\n  File "
+        '"/databricks/driver/etl/job.py", line 8, in <module>\n    df = '
+        "spark.read.table('bronze.orders')\nNameError: name 'spark' is not defined"
+    ),
+)
+def name_error(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(m.group(1))
+    file = grab(
+        ctx.text, r'file "([^"<]+\.py)", line \d+, in <module>', r"broken dag: \[([^\]]+)\]"
+    )
+    where = f" in {file}" if file else ""
+    return Finding(
+        f"the code uses name {quoted(name)}{where}, which is not defined or imported",
+        (
+            f"Import or define {quoted(name)} (it may have been removed or moved in a library "
+            "upgrade).",
+            "Run the file locally or in CI against the same library versions (python -c "
+            "'import ...', DAG integrity test).",
+            "Deploy the fix and rerun.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "unknown_function",
+    "CodeError",
+    r"cannot resolve function `?(\w+)|undefined function:? '?(\w+)|unresolved_routine",
+    example=(
+        "[UNRESOLVED_ROUTINE] Cannot resolve function `to_datee` on search path "
+        "[`system`.`builtin`, `system`.`session`, `spark_catalog`.`default`]."
+    ),
+)
+def unknown_function(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), ""))
+    fn = f"function {quoted(name)}" if name else "a function"
+    return Finding(
+        f"the query calls {fn}, which does not exist in this runtime",
+        (
+            f"Check the spelling of {fn} and whether it exists in the runtime version in use.",
+            "If it is a UDF, register it (or the library providing it) before the query runs.",
+            "Deploy the fix and rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "invalid_operator_args",
+    "CodeError ConfigurationError",
+    r"invalid arguments were passed to (\w+)",
+    example=(
+        "airflow.exceptions.AirflowException: Invalid arguments were passed to "
+        "PythonOperator (task_id: load). Invalid arguments were:\n**kwargs: "
+        "{'provide_context': True}"
+    ),
+)
+def invalid_operator_args(m: re.Match[str], ctx: Context) -> Finding:
+    operator = clean_value(m.group(1))
+    kwargs = grab(ctx.text, r"\*\*kwargs: \{([^}]*)\}")
+    cause = f"operator {operator} was given arguments it does not accept"
+    if kwargs:
+        cause += f" ({kwargs})"
+    return Finding(
+        cause,
+        (
+            f"Remove or rename the unsupported arguments of {operator} (often removed in an "
+            "Airflow or provider upgrade, e.g. provide_context).",
+            "Check the operator's documentation for the installed provider version.",
+            "Run a DAG import test in CI so argument errors are caught before deployment.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "key_error",
+    "CodeError",
+    r"keyerror: ([^\n]{1,80})",
+    example="KeyError: 'Variable etl_settings does not exist'",
+)
+def key_error(m: re.Match[str], ctx: Context) -> Finding:
+    key = clean_value(m.group(1))
+    return Finding(
+        f"the code looked up key {key} in a dict or row that does not contain it",
+        (
+            f"Check the input that lacked {key} (API response, config, row) and whether its "
+            "shape changed.",
+            "Use .get() with a default or validate the input shape explicitly before use.",
+            "Add a test with the failing input, then deploy and rerun.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "none_error",
+    "CodeError",
+    r"'nonetype' object (?:has no attribute '(\w+)'|is not (?:subscriptable|iterable|callable))",
+    example="TypeError: 'NoneType' object is not iterable",
+)
+def none_error(m: re.Match[str], ctx: Context) -> Finding:
+    attr = clean_value(m.group(1)) if m.group(1) else ""
+    suffix = f" (accessing {quoted(attr)})" if attr else ""
+    return Finding(
+        f"the code used a value that was None{suffix}; an earlier call returned nothing",
+        (
+            "Find where the value comes from (API field, query result, regex match) and handle "
+            "the empty case.",
+            "Validate inputs at the boundary and fail with a clear message.",
+            "Add a test with the empty input, then deploy and rerun.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "syntax_error",
+    "CodeError",
+    any_of(*signals.SYNTAX_ERROR, r"syntaxerror", r"syntax error at or near"),
+    example=(
+        "com.microsoft.sqlserver.jdbc.SQLServerException: Incorrect syntax near the keyword 'FROM'."
+    ),
+)
+def syntax_error(m: re.Match[str], ctx: Context) -> Finding:
+    near = grab(
+        ctx.text,
+        r"syntax error at or near [\"']?([^\"'\n]+)",
+        r"incorrect syntax near (?:the keyword )?'([^']+)'",
+    )
+    file = grab(ctx.text, r'file "([^"<]+)", line (\d+)')
+    line = grab(ctx.text, r'file "[^"<]+", line (\d+)', r"\(line (\d+)")
+    lowered = ctx.text.lower()
+    kind = (
+        "SQL statement" if ("sql" in lowered or near) and "syntaxerror:" not in lowered else "code"
+    )
+    cause = f"the {kind} has a syntax error"
+    if near:
+        cause += f" near {quoted(near)}"
+    if file:
+        cause += f" in {file}" + (f" line {line}" if line else "")
+    return Finding(
+        cause,
+        (
+            "Fix the syntax at the reported position (check for parameters rendered into the "
+            "text, e.g. empty values or quotes).",
+            "Run a parse or lint step in CI (DAG import test, SQL parse) before deployment.",
+            "Deploy the fix and rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "python_exception",
+    "CodeError",
+    rf"\b({any_of(*signals.PYTHON_BUG_EXCEPTIONS, 'ValueError')})\b",
+    example="IndexError: list index out of range",
+)
+def python_exception(m: re.Match[str], ctx: Context) -> Finding:
+    exc, detail = last_exception(ctx.text)
+    exc = exc or clean_value(m.group(1))
+    frame = grab(ctx.text, r'.*file "([^"<]+)", line \d+')
+    cause = f"the task's code raised {exc}"
+    if detail:
+        cause += f": {detail}"
+    if frame:
+        cause += f" (last frame in {frame})"
+    return Finding(
+        cause,
+        (
+            "Reproduce with the failing run's inputs and fix the code path named in the traceback.",
+            "Check whether the input data or an upstream API changed shape.",
+            "Add a unit test for this input, then deploy and rerun.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "jvm_exception",
+    "CodeError",
+    rf"\b({any_of(*signals.JVM_BUG_EXCEPTIONS)})\b",
+    example=("java.lang.IllegalStateException: Cannot call methods on a stopped SparkContext."),
+)
+def jvm_exception(m: re.Match[str], ctx: Context) -> Finding:
+    exc = clean_value(m.group(1))
+    frame = grab(ctx.text, r"at ((?!java\.|scala\.|org\.apache\.)[\w.$]+\([\w.]+:\d+\))")
+    cause = f"the job's code threw {exc}"
+    cause += f" at {frame}" if frame else ""
+    hint = (
+        "Check library versions on the cluster against the ones the code was compiled with."
+        if exc == "NoSuchMethodError"
+        else "Reproduce with the failing input and fix the code path in the stack trace."
+    )
+    return Finding(
+        cause,
+        (
+            hint,
+            "Check for null or unexpected values in the input that the code does not handle.",
+            "Add a test for this case, then deploy and rerun.",
+        ),
+        0.6,
+    )

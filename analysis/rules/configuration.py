@@ -1,0 +1,394 @@
+"""Configuration: missing modules, jars and libraries, variables, connections, secrets, widgets,
+linked services, init scripts, environment, storage, parameters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import clean_value, grab, message_field, platform_of, quoted
+from analysis.signals import any_of
+
+
+@rule(
+    "module_not_found",
+    "ConfigurationError CodeError",
+    r"no module named '?([\w.]+)'?|modulenotfounderror",
+    example="ModuleNotFoundError: No module named 'airflow.providers.snowflake'",
+)
+def module_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    module = clean_value(m.group(1)) if m.group(1) else ""
+    if not module:
+        module = grab(ctx.text, r"no module named '?([\w.]+)")
+    package = module.split(".")[0]
+    name = f"Python module {quoted(module)}" if module else "a required Python module"
+    platform = platform_of(ctx.source)
+    if platform == "databricks":
+        where = "on the cluster"
+        install = (
+            f"Install {quoted(package) or 'the package'} as a cluster or job library (PyPI), or "
+            "with %pip install at the top of the notebook, and restart the Python process."
+        )
+    elif platform == "airflow":
+        where = "in the Airflow environment"
+        install = (
+            f"Add {quoted(package) or 'the package'} to the Airflow image or requirements.txt for "
+            "the scheduler and all workers, and redeploy."
+        )
+    else:
+        where = "in the runtime environment"
+        install = (
+            f"Install {quoted(package) or 'the package'} in the environment that runs the task "
+            "(image, virtualenv or cluster libraries)."
+        )
+    return Finding(
+        f"{name} is not installed {where} (missing library)",
+        (
+            install,
+            "Check the import name against the PyPI package name (they can differ) and pin a "
+            "version known to work.",
+            "Verify the code runs with the same environment it was tested in (runtime version, "
+            "image tag).",
+            "Rerun the failed run after the library is installed.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "import_conflict",
+    "ConfigurationError CodeError",
+    r"cannot import name '([\w.]+)' from '([\w.]+)'",
+    example=(
+        "ImportError: cannot import name 'soft_unicode' from 'markupsafe' "
+        "(/usr/local/lib/python3.9/site-packages/markupsafe/__init__.py)"
+    ),
+)
+def import_conflict(m: re.Match[str], ctx: Context) -> Finding:
+    name, module = clean_value(m.group(1)), clean_value(m.group(2))
+    return Finding(
+        f"{quoted(name)} no longer exists in the installed version of {quoted(module)} "
+        "(library version conflict)",
+        (
+            f"Pin {quoted(module)} to a version that still provides {quoted(name)}, or upgrade "
+            "the code that imports it.",
+            "Compare installed package versions with the last successful run (image or cluster "
+            "runtime change).",
+            "Use a lock file or constraints file so upgrades do not arrive unplanned.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "missing_jar",
+    "ConfigurationError",
+    r"failed to find data source: ([\w.]+)|classnotfoundexception: ([\w$]+(?:\.[\w$]+)+)"
+    r"|noclassdeffounderror: ([\w$]+(?:[./][\w$]+)+)",
+    example=(
+        "java.lang.ClassNotFoundException: "
+        "com.microsoft.sqlserver.jdbc.SQLServerDriver\n\tat "
+        "java.net.URLClassLoader.findClass(URLClassLoader.java:387)"
+    ),
+)
+def missing_jar(m: re.Match[str], ctx: Context) -> Finding:
+    cls = clean_value(next((g for g in m.groups() if g), ""))
+    return Finding(
+        f"the JVM class or data source {quoted(cls)} is not on the classpath (missing JAR or Maven "
+        "library)",
+        (
+            f"Attach the library that provides {quoted(cls) or 'the class'} to the cluster or job "
+            "(Maven coordinates or JAR).",
+            "Check that the library is built for the cluster's Scala and Spark version.",
+            "Restart the cluster after installing, then rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "library_install",
+    "ConfigurationError",
+    r"library installation (?:failed|attempted)|library_installation_error"
+    r"|no matching distribution found for ([\w.=<>-]+)",
+    example=(
+        "Library installation failed for library due to user error for pypi {\n "
+        'package: "pyodbc==5.0.1"\n}\n Error messages:\nLibrary installation '
+        "attempted on the driver node of cluster 0501-xyz and failed."
+    ),
+)
+def library_install(m: re.Match[str], ctx: Context) -> Finding:
+    package = (clean_value(m.group(1)) if m.group(1) else "") or grab(
+        ctx.text, r'package: "([^"]+)"', r"no matching distribution found for (\S+)"
+    )
+    target = f"library {quoted(package)}" if package else "a cluster library"
+    return Finding(
+        f"installing {target} on the cluster failed",
+        (
+            f"Check that {target} exists in that version on the package index and supports the "
+            "cluster's Python version.",
+            "Check that the cluster can reach the package index (egress, proxy, private mirror).",
+            "Pin a working version in the job or cluster library settings, then restart and rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "airflow_variable",
+    "ConfigurationError",
+    r"variable (\S+) does not exist",
+    example="KeyError: 'Variable etl_settings does not exist'",
+)
+def airflow_variable(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(m.group(1).strip("'\""))
+    return Finding(
+        f"Airflow Variable {quoted(name)} is not defined in this environment",
+        (
+            f"Create the Variable {quoted(name)} (Admin > Variables, CLI, or the secrets backend) "
+            "in this environment.",
+            "Promote Variables with the DAG code (e.g. a variables file in deployment) so "
+            "environments stay in sync.",
+            "Read it inside the task (templated or Variable.get in the callable), not at DAG "
+            "parse time, and use default_var where a default is safe.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "airflow_connection",
+    "ConfigurationError",
+    r"conn(?:ection)?_?id [`'\"]?([\w.-]+)[`'\"]? isn't defined|conn_id [`'\"]?([\w.-]+)"
+    r"[`'\"]? is not defined|airflownotfoundexception",
+    example=(
+        "airflow.exceptions.AirflowNotFoundException: The conn_id `snowflake_prod` isn't defined"
+    ),
+)
+def airflow_connection(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), ""))
+    conn = f"connection {quoted(name)}" if name else "the connection the task uses"
+    return Finding(
+        f"Airflow {conn} is not defined in this environment",
+        (
+            f"Create {conn} (Admin > Connections, AIRFLOW_CONN_* variable or the secrets backend).",
+            "Check the conn_id spelling in the DAG against the environment's connections.",
+            "Keep connections in a secrets backend shared by all environments' deployments.",
+            "Rerun the failed task once the connection exists.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "keyvault_secret",
+    "ConfigurationError AuthenticationError",
+    r"secret with \(name/id\) ([\w-]+) was not found|secretname: ([\w-]+)"
+    r"|secret does not exist with scope: ([\w-]+)|secretnotfound",
+    example=(
+        "IllegalArgumentException: Secret does not exist with scope: "
+        "kv-etl-scope and key: sql-password"
+    ),
+)
+def keyvault_secret(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), ""))
+    vault = grab(ctx.text, r"vaultbaseurl: https?://([\w.-]+)", r"scope: ([\w-]+)")
+    key = grab(ctx.text, r"and key: ([\w-]+)")
+    secret = f"secret {quoted(key or name)}" if (key or name) else "the referenced secret"
+    where = f" in {vault}" if vault else ""
+    return Finding(
+        f"{secret} was not found{where}",
+        (
+            f"Create or restore {secret}{where} (check soft-deleted secrets).",
+            "Check the secret name and vault or scope referenced by the linked service or "
+            "notebook for typos and environment mix-ups.",
+            "Verify the pipeline's identity has get permission on secrets in that vault.",
+            "Rerun the failed run after the secret exists.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "widget_missing",
+    "ConfigurationError",
+    r"no input widget named (\w+)|inputwidgetnotdefined",
+    example=(
+        "com.databricks.dbutils_v1.InputWidgetNotDefined: No input widget named run_date is defined"
+    ),
+)
+def widget_missing(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(m.group(1)) if m.group(1) else ""
+    param = f"parameter {quoted(name)}" if name else "a notebook parameter"
+    return Finding(
+        f"the notebook expects {param} but the run did not pass it",
+        (
+            f"Pass {param} from the caller (ADF baseParameters, job task parameters or "
+            "dbutils.notebook.run arguments).",
+            "Define the widget with a default (dbutils.widgets.text) if it is optional.",
+            "Check the parameter name for typos and case differences, then rerun.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "linked_service",
+    "ConfigurationError",
+    r"linked ?service '?([\w-]+)'? .{0,40}(?:not found|does not exist)|linkedservicenotfound"
+    r"|could not load resource '([\w-]+)'",
+    example=(
+        "The integration runtime 'IR-OnPrem' referenced by the linked service "
+        "'LS_OnPremSql' does not exist."
+    ),
+)
+def linked_service(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), ""))
+    ls = f"linked service {quoted(name)}" if name else "a referenced linked service"
+    return Finding(
+        f"{ls} is missing from the factory",
+        (
+            f"Publish or create {ls} in this factory (it may exist only in the Git branch).",
+            "Check the reference name in the dataset or activity for typos and environment "
+            "parameters.",
+            "Redeploy the factory's ARM template or release including the linked service, then "
+            "rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "init_script",
+    "ConfigurationError",
+    any_of(*signals.INIT_SCRIPT, r"init[_ ]script"),
+    example=(
+        "Cluster terminated. Reason: Init script failure\nCluster scoped init "
+        "script dbfs:/databricks/init-scripts/install_odbc.sh failed: Script "
+        "exit status is non-zero"
+    ),
+)
+def init_script(m: re.Match[str], ctx: Context) -> Finding:
+    script = grab(ctx.text, r"init script ([^\s,]+) failed", r"init script ([^\s,]+)")
+    target = f"init script {quoted(script)}" if script else "a cluster init script"
+    return Finding(
+        f"the cluster could not start because {target} failed",
+        (
+            f"Read the init script logs for {target} (cluster log delivery location).",
+            "Run the script's commands on a test cluster to find the failing one (package "
+            "repository, network access, changed paths).",
+            "Check that the script file still exists at the configured path and is readable "
+            "by the cluster.",
+            "Restart the cluster after fixing the script, then rerun.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "missing_env_var",
+    "ConfigurationError CodeError",
+    r"(?i:os\.environ)\[['\"](\w+)['\"]\]|KeyError: '([A-Z][A-Z0-9_]{2,})'"
+    r"|(?i:environment variable) '?([A-Z][A-Z0-9_]{2,})",
+    flags=0,
+    example="KeyError: 'SNOWFLAKE_PASSWORD'",
+)
+def missing_env_var(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), ""))
+    return Finding(
+        f"environment variable {quoted(name)} is not set where the task runs",
+        (
+            f"Set {quoted(name)} for the scheduler, workers or cluster (deployment manifest, "
+            "cluster environment variables, secret reference).",
+            "Read configuration with a clear error or default (os.environ.get) instead of "
+            "failing at import.",
+            "Check that all environments define the same variables, then rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "missing_storage",
+    "ConfigurationError DataError",
+    r"filesystem does not exist|container ?not ?found|container does not exist|nosuchbucket"
+    r"|bucket does not exist|/mnt'? does not exist|mount point .{0,40}(?:does not exist|not found)",
+    example=(
+        "Error in SQL statement: SQLException: path to "
+        "'/dbfs/mnt/dbacademy-users/subairmasss@gmail.com/data-engineer-learning-"
+        "path/ecommerce.db': '/dbfs/mnt' does not exist"
+    ),
+)
+def missing_storage(m: re.Match[str], ctx: Context) -> Finding:
+    account = grab(ctx.text, r"https?://([\w-]+\.(?:dfs|blob)\.core\.windows\.net)")
+    bucket = grab(ctx.text, r"bucket '?([\w.-]+)", r"mount[ ]?point '?([\w/.-]+)")
+    target = account or bucket
+    return Finding(
+        "the storage container, filesystem, bucket or mount the pipeline uses does not exist"
+        + (f" ({target})" if target else ""),
+        (
+            "Check the container, bucket or filesystem name and the storage account in the "
+            "configuration for typos and environment mix-ups.",
+            "Create it, or recreate the mount (dbutils.fs.mount) if it was removed.",
+            "Prefer direct abfss:// or s3:// paths with Unity Catalog external locations over "
+            "mounts.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "connection_string",
+    "ConfigurationError",
+    r"connection string is invalid|invalid connection string|format of the initialization string",
+    example=(
+        '{"errorCode": "2106", "message": "The storage connection string is '
+        'invalid. Settings must be of the form \\"name=value\\".", "failureType": '
+        '"UserError"}'
+    ),
+)
+def connection_string(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the connection string configured in the linked service or connection is malformed",
+        (
+            "Copy the connection string again from the resource (portal or Key Vault) and "
+            "update the linked service or connection.",
+            "Check for missing keys, stray quotes or unescaped characters in values.",
+            "If the string comes from Key Vault, check that the secret holds the full string.",
+            "Test the connection, then rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "invalid_parameter",
+    "ConfigurationError",
+    any_of(
+        *signals.INVALID_PARAMETER,
+        r"invalid_parameter_value:? ?([^\n]*)",
+        r"required property '([\w.]+)'",
+        r"missing required field: ([\w.]+)",
+    ),
+    example="INVALID_PARAMETER_VALUE: Missing required field: spark_version",
+)
+def invalid_parameter(m: re.Match[str], ctx: Context) -> Finding:
+    detail = clean_value(next((g for g in m.groups() if g), "")) or message_field(ctx.text)
+    cause = "the pipeline or job was submitted with an invalid or missing setting"
+    cause += f": {detail}" if detail else ""
+    return Finding(
+        cause,
+        (
+            "Correct the setting named in the error in the activity, job or cluster definition.",
+            "Compare the definition with the last successful run's (recent deployment or "
+            "parameter change).",
+            "Validate definitions before deployment (ADF validate, databricks bundle validate, "
+            "DAG tests).",
+            "Rerun after the fix.",
+        ),
+        0.65,
+    )

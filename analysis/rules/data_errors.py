@@ -1,0 +1,292 @@
+"""Data that does not fit: NULLs, duplicates, truncation, schema and type mismatches, missing
+columns or paths, malformed input.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import clean_value, grab, quoted
+from analysis.signals import any_of
+
+
+@rule(
+    "not_null_violation",
+    "DataError DatabaseError",
+    r"null value in column \"([^\"]+)\"|cannot insert the value null into column '([^']+)'"
+    r"|column '([^']+)' cannot be null|notnullviolation|does not allow nulls",
+    example=(
+        'psycopg2.errors.NotNullViolation: null value in column "customer_id" of '
+        'relation "orders" violates not-null constraint\nDETAIL:  Failing row '
+        "contains (1021, null, 2024-03-01, 19.99)."
+    ),
+)
+def not_null_violation(m: re.Match[str], ctx: Context) -> Finding:
+    column = clean_value(next((g for g in m.groups() if g), ""))
+    table = grab(ctx.text, r"table '([^']+)'", r'of relation "([^"]+)"')
+    col = f"column {quoted(column)}" if column else "a NOT NULL column"
+    where = f" of {table}" if table else ""
+    return Finding(
+        f"rows with NULL in {col}{where} were written into a NOT NULL column",
+        (
+            f"Find the source rows where {column or 'the column'} is null and fix them at the "
+            "source or in the transformation (filter, default or COALESCE).",
+            "Check whether an upstream change (new source, join, schema change) started "
+            "producing nulls.",
+            "Add a data-quality check on this column before the load.",
+            "Redirect bad rows (fault tolerance or a quarantine table) if partial loads are "
+            "acceptable, then rerun.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "duplicate_key",
+    "DataError DatabaseError",
+    r"duplicate key|violation of (?:primary|unique) key|uniqueviolation|unique constraint",
+    example=(
+        "com.microsoft.sqlserver.jdbc.SQLServerException: Violation of PRIMARY "
+        "KEY constraint 'PK_Customers'. Cannot insert duplicate key in object "
+        "'dbo.Customers'. The duplicate key value is (42)."
+    ),
+)
+def duplicate_key(m: re.Match[str], ctx: Context) -> Finding:
+    constraint = grab(ctx.text, r"constraint '([^']+)'", r'constraint "([^"]+)"')
+    value = grab(ctx.text, r"duplicate key value is \(([^)]*)\)", r"Key \(([^)]*)\)")
+    cause = "the load inserted a key that already exists"
+    if constraint:
+        cause += f" (constraint {constraint}"
+        cause += f", key {value})" if value else ")"
+    return Finding(
+        cause,
+        (
+            "Deduplicate the source data on the key before loading.",
+            "Make the load idempotent (MERGE/upsert instead of INSERT) so reruns do not collide.",
+            "Check whether a previous partial run already loaded these rows.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "truncation",
+    "DataError DatabaseError",
+    r"would be truncated|value too long for type|data too long for column|invalid column length",
+    example=(
+        "String or binary data would be truncated in table 'dw.dbo.DimCustomer', "
+        "column 'PostalCode'. Truncated value: '12345-'."
+    ),
+)
+def truncation(m: re.Match[str], ctx: Context) -> Finding:
+    column = grab(ctx.text, r"column '([^']+)'", r'column "([^"]+)"')
+    table = grab(ctx.text, r"in table '([^']+)'")
+    target = f"column {quoted(column)}" if column else "a target column"
+    target += f" of {table}" if table else ""
+    return Finding(
+        f"a value longer than {target} allows was loaded",
+        (
+            f"Widen {target} or truncate/validate the value in the transformation.",
+            "Find the offending rows (longest values) in the source.",
+            "Check whether the source schema changed (longer codes, new formats).",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "schema_mismatch",
+    "DataError",
+    any_of(
+        *signals.SCHEMA_MISMATCH,
+        r"incompatible types?",
+        r"found: (\w+), required: (\w+)",
+        r"expected: (\w+), found: (\w+)",
+        r"column cannot be converted",
+    ),
+    example=(
+        "AnalysisException: A schema mismatch detected when writing to the Delta "
+        "table (Table ID: 5b9a1c0e-8d21-4c4f-9b1e-7a6f0d3e2c11).\nTo enable "
+        "schema migration using DataFrameWriter or DataStreamWriter, please set:\n"
+        '\'.option("mergeSchema", "true")\'.'
+    ),
+)
+def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    column = grab(ctx.text, r"column '([^'\s]+)", r"column: \[([^\]]+)\]", r"column `([^`]+)`")
+    found = grab(ctx.text, r"found: (\w+)")
+    expected = grab(ctx.text, r"(?:required|expected): (\w+)")
+    cause = "the data's schema no longer matches the target schema"
+    if column:
+        cause += f": column {quoted(column)}"
+        if found and expected:
+            cause += f" is {found} but {expected} is expected"
+    return Finding(
+        cause,
+        (
+            "Compare the source schema with the target (and the last successful run) to find "
+            "the changed column.",
+            "Align the types with an explicit cast in the transformation, or update the target "
+            "schema if the change is intended.",
+            "Enable schema evolution (e.g. Delta mergeSchema) only for intended changes.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "bad_value",
+    "DataError",
+    r"invalid input syntax for (?:type )?(\w+)|cannot be cast to|invalid literal for (\w+)\(\)"
+    r"|cannot be converted to|could not convert|conversion failed|converting .{0,40}failed"
+    r"|does not match format|numberformatexception|cast_invalid_input|typeconversionfailure"
+    r"|exception occurred when converting",
+    example="ValueError: time data '2024-13-45' does not match format '%Y-%m-%d'",
+)
+def bad_value(m: re.Match[str], ctx: Context) -> Finding:
+    value = grab(
+        ctx.text,
+        r"invalid input syntax for (?:type )?\w+: \"([^\"]*)\"",
+        r"the value '([^']*)'",
+        r"with base \d+: '([^']*)'",
+        r"converting value '([^']*)'",
+        r"time data '([^']*)'",
+        r'for input string: "([^"]*)"',
+    )
+    target = grab(
+        ctx.text,
+        r"invalid input syntax for (?:type )?(\w+)",
+        r"cannot be cast to \"?(\w+)",
+        r"to type '?(\w+)",
+        r"invalid literal for (\w+)\(\)",
+    )
+    column = grab(ctx.text, r"column(?: name)? '([^']+)'", r"column ([\w]+):")
+    cause = "a source value could not be converted to the target type"
+    details = []
+    if value:
+        details.append(f"value {quoted(value)}")
+    if target:
+        details.append(f"type {target}")
+    if column:
+        details.append(f"column {quoted(column)}")
+    if details:
+        cause += " (" + ", ".join(details) + ")"
+    return Finding(
+        cause,
+        (
+            "Find the offending rows in the source and fix or filter them.",
+            "Make the conversion tolerant where appropriate (try_cast / TRY_CONVERT, explicit "
+            "formats, locale-aware number parsing).",
+            "Add a data-quality check for this column before the load.",
+            "Redirect bad rows to a quarantine location if partial loads are acceptable, then "
+            "rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "missing_column",
+    "DataError CodeError",
+    any_of(
+        *signals.MISSING_COLUMN,
+        r"cannot resolve '([^']+)' given input columns",
+        r"column \"([^\"]+)\" does not exist",
+        r"invalid column name '([^']+)'",
+        r"column '([^']+)' (?:specified .{0,40})?(?:does not exist|cannot be found|not found)",
+        r"name `([^`]+)` cannot be resolved",
+    ),
+    example=(
+        "AnalysisException: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A column or "
+        "function parameter with name `customer_id` cannot be resolved. Did you "
+        "mean one of the following? [`cust_id`, `name`, `email`]."
+    ),
+)
+def missing_column(m: re.Match[str], ctx: Context) -> Finding:
+    column = clean_value(next((g for g in m.groups() if g), ""))
+    if not column:
+        column = grab(ctx.text, r"name `([^`]+)`")
+    suggestion = grab(ctx.text, r"did you mean one of the following\? \[([^\]]+)\]")
+    col = f"column {quoted(column)}" if column else "a referenced column"
+    cause = f"{col} is not present in the input data"
+    if suggestion:
+        cause += f" (available: {suggestion})"
+    return Finding(
+        cause,
+        (
+            f"Check whether the source renamed or dropped {col} (compare with the last "
+            "successful run).",
+            "Update the query, column mapping or transformation to the current column names.",
+            "If the source is semi-structured, make the column optional or add it with a default.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "missing_path",
+    "DataError ConfigurationError",
+    r"path does not exist:? ?([^\s;,]+)|((?:dbfs|abfss?|s3a?|wasbs?|gs|adl|hdfs):/[^\s;,]*) "
+    r"(?:does not|doesn't) exist|blob is missing|blobnotfound|the specified blob does not exist"
+    r"|no such file or directory:? ?'?([^'\s]*)|nosuchkey",
+    example=("Analysis Exception: Path does not exist: dbfs:/user/account/people.parquet"),
+)
+def missing_path(m: re.Match[str], ctx: Context) -> Finding:
+    path = clean_value(next((g for g in m.groups() if g), ""))
+    if not path:
+        path = grab(ctx.text, r"blobprefix: ([^,\s]+)", r"path[: ]+'([^']+)'")
+    target = f"path {quoted(path)}" if path else "the input path"
+    return Finding(
+        f"{target} does not exist when the pipeline read it",
+        (
+            "Check whether the upstream job that produces this data ran and succeeded for this "
+            "date or partition.",
+            "Verify the path parameters (dates, partition names, container, mount) the run "
+            "resolved.",
+            "If the data can legitimately be missing, add an existence check or a sensor before "
+            "the read.",
+            "Rerun once the data has arrived.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "malformed_file",
+    "DataError",
+    r"malformed|more columns than|fewer columns than|error tokenizing|expected \d+ fields"
+    r"|jsondecodeerror|unicodedecodeerror|codec can't decode|invalid byte sequence"
+    r"|not a parquet file|corrupt",
+    example="ValueError: Connection string is either blank or malformed.",
+)
+def malformed_file(m: re.Match[str], ctx: Context) -> Finding:
+    file = grab(ctx.text, r"source '([^']+)'", r"in file ([^\s,]+)", r"file '([^']+)'")
+    row = grab(ctx.text, r"row number (\d+)", r"line (\d+)")
+    lowered = ctx.text.lower()
+    if "json" in lowered:
+        kind = "is not valid JSON (an empty body or an HTML error page is a common cause)"
+        row = ""
+    elif "decode" in lowered or "byte sequence" in lowered:
+        kind = "has an unexpected character encoding"
+    else:
+        kind = "is malformed (wrong delimiter, quoting or column count)"
+    where = f" {file}" if file else ""
+    at = f" at row {row}" if row else ""
+    noun = "response or file" if "json" in lowered else "file"
+    return Finding(
+        f"the input {noun}{where} {kind}{at}",
+        (
+            "Inspect the file around the reported row and compare with a file that loaded "
+            "successfully.",
+            "Check the format settings (delimiter, quote and escape characters, encoding, "
+            "header) against the file.",
+            "Ask the producer to fix the export, or skip and log bad records if acceptable.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.65,
+    )

@@ -1,0 +1,220 @@
+"""Database failures: deadlocks, lock waits, connection limits, missing objects, unreachable or
+unavailable servers, vendor error codes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import clean_value, find_host, grab, quoted
+from analysis.signals import any_of
+
+
+@rule(
+    "deadlock",
+    "DatabaseError",
+    any_of(*signals.DEADLOCK),
+    example=(
+        "psycopg2.errors.SerializationFailure: could not serialize access due to concurrent update"
+    ),
+)
+def deadlock(m: re.Match[str], ctx: Context) -> Finding:
+    code = grab(ctx.text, r"sqlerrornumber=(\d+)", r"ERROR (\d{4})", r"(40P01|40001)")
+    code_text = f" (error {code})" if code else ""
+    return Finding(
+        f"the transaction was chosen as a deadlock victim{code_text}: another session held "
+        "locks this write needed",
+        (
+            "Rerun the failed run: a deadlock victim can be retried safely if the step is "
+            "idempotent.",
+            "Add an automatic retry for deadlock errors to the activity or task.",
+            "Avoid concurrent writers to the same table (serialise the pipelines, or partition "
+            "the writes).",
+            "Keep transactions short and access tables in the same order; index the columns "
+            "used in the write's filters.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "lock_timeout",
+    "DatabaseError TimeoutError",
+    r"lock wait timeout|lock request time ?out|could not obtain lock|resource busy and acquire",
+    example=('psycopg2.errors.LockNotAvailable: could not obtain lock on relation "orders"'),
+)
+def lock_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the statement waited too long for a lock held by another session",
+        (
+            "Find the blocking session at the time of failure (e.g. sys.dm_exec_requests, "
+            "pg_locks, SHOW ENGINE INNODB STATUS).",
+            "Reschedule the pipeline away from the conflicting job or serialise them.",
+            "Keep transactions short and commit in smaller batches.",
+            "Rerun the failed run once the blocker is gone.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "too_many_connections",
+    "DatabaseError ResourceExhaustion",
+    r"too many (?:connections|clients)|remaining connection slots|max_user_connections"
+    r"|queuepool limit",
+    example="pymysql.err.OperationalError: (1040, 'Too many connections')",
+)
+def too_many_connections(m: re.Match[str], ctx: Context) -> Finding:
+    role = grab(ctx.text, r'for role "([^"]+)"', r"for user '([^']+)'")
+    scope = f" for role {quoted(role)}" if role else ""
+    return Finding(
+        f"the database connection limit{scope} was reached",
+        (
+            "Reduce the number of parallel tasks or activities opening connections at once "
+            "(pool or concurrency limits).",
+            "Put a connection pooler (e.g. PgBouncer) in front of the database or size the "
+            "client pool correctly.",
+            "Look for leaked or idle connections and close them; set idle timeouts.",
+            "If the load is legitimate, raise the server's or role's connection limit.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "missing_db_object",
+    "DatabaseError DataError ConfigurationError",
+    r"invalid object name '([^']+)'|relation \"([^\"]+)\" does not exist"
+    r"|object '([^']+)' does not exist|table or view not found:? `?([\w.`]+)"
+    r"|table or view `?([\w.`]+)`? cannot be found|ORA-00942|cannot find the object \"([^\"]+)\""
+    r"|not found: table ([\w.:-]+)",
+    example="cx_Oracle.DatabaseError: ORA-00942: table or view does not exist",
+)
+def missing_db_object(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), "").replace("`", ""))
+    obj = f"table or view {quoted(name)}" if name else "a referenced table or view"
+    maybe_auth = "not authorized" in ctx.text.lower() or "permission" in ctx.text.lower()
+    cause = f"{obj} does not exist"
+    cause += " or the connecting user cannot see it" if maybe_auth or not name else ""
+    return Finding(
+        cause,
+        (
+            f"Check that {obj} exists in the database and schema the connection points to "
+            "(name, case and quoting).",
+            "Check whether an upstream job that creates or renames it failed or changed.",
+            "Verify the connecting user has access (e.g. USAGE on the schema, SELECT on the "
+            "object).",
+            "Rerun the failed run after the object is in place.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "db_unreachable",
+    "DatabaseError NetworkError",
+    r"cannot connect to sql database|sqlfailedtoconnect|could not open a connection to sql server"
+    r"|server was not found or was not accessible|can't connect to \w+ server"
+    r"|could not connect to server|connection to server at .{0,120}failed"
+    r"|lost connection to mysql|tns:no listener|cannot connect to server",
+    example="cx_Oracle.DatabaseError: ORA-12541: TNS:no listener",
+)
+def db_unreachable(m: re.Match[str], ctx: Context) -> Finding:
+    server = grab(
+        ctx.text, r"server: '([^'\s]+)'", r"sql database: '([^'\s]+)'", r"on server '([^'\s]+)'"
+    ) or find_host(ctx.text)
+    db = grab(ctx.text, r"(?<!sql )database: '([^'\s(]+)", r"database '([^'\s]+)' on server")
+    target = (f"database server {server}" if server else "the database server") + (
+        f" (database {db})" if db else ""
+    )
+    return Finding(
+        f"the pipeline could not connect to {target}",
+        (
+            f"Check that {target} is online and accepting connections (paused, failed over or "
+            "restarting?).",
+            "Verify the server name, port and instance in the linked service or connection.",
+            "Check that firewalls or network rules allow the integration runtime, worker or "
+            "cluster to reach the database port.",
+            "Add a retry with backoff for transient connection failures, then rerun.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "db_unavailable",
+    "DatabaseError ExternalServiceError",
+    any_of(
+        *signals.DB_UNAVAILABLE,
+        r"is not currently available",
+        r"database system is (?:in recovery|starting up|shutting down)",
+        r"database is locked",
+    ),
+    example=("psycopg2.OperationalError: FATAL:  the database system is in recovery mode"),
+)
+def db_unavailable(m: re.Match[str], ctx: Context) -> Finding:
+    code = grab(ctx.text, r"sqlerrornumber=(\d+)", r"(ORA-\d{5})")
+    lowered = ctx.text.lower()
+    if "snapshot too old" in lowered:
+        cause = "a long-running query outlived the database's undo retention (snapshot too old)"
+    elif "database is locked" in lowered:
+        cause = "the database file was locked by another writer"
+    else:
+        cause = "the database was temporarily unavailable (failover, restart or recovery)"
+    if code:
+        cause += f" ({code})"
+    return Finding(
+        cause,
+        (
+            "Rerun the failed run once the database reports healthy.",
+            "Add a retry with backoff for transient availability errors.",
+            "Check the database's activity log or service health for a failover, scaling "
+            "operation or maintenance at that time.",
+            "Schedule heavy pipelines outside maintenance windows.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "db_connection_closed",
+    "DatabaseError NetworkError",
+    r"connection is closed|sqlconnectionisclosed|server closed the connection unexpectedly"
+    r"|connection was closed by sql",
+    example=("com.microsoft.sqlserver.jdbc.SQLServerException: The connection is closed."),
+)
+def db_connection_closed(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the database connection was closed while the pipeline was still using it",
+        (
+            "Check the database logs at that time for restarts, failovers or sessions killed "
+            "by an administrator or resource governor.",
+            "Check idle or session timeouts on the server, proxies and load balancers in between.",
+            "Reduce concurrent writers if the server drops connections under load.",
+            "Add a retry for transient connection loss, then rerun.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "oracle_error",
+    "DatabaseError",
+    r"\b(ORA-\d{5})\b",
+    example="cx_Oracle.DatabaseError: ORA-12170: TNS:Connect timeout occurred",
+)
+def oracle_error(m: re.Match[str], ctx: Context) -> Finding:
+    code = clean_value(m.group(1))
+    detail = grab(ctx.text, rf"{code}:\s*([^\n]+)")
+    return Finding(
+        f"Oracle returned {code}" + (f": {detail}" if detail else ""),
+        (
+            f"Look up {code} in the Oracle error reference for its exact cause.",
+            "Check the connect descriptor (TNS alias, service name) and the user's grants.",
+            "Reproduce the failing statement with the same user from a SQL client.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.6,
+    )

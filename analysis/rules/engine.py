@@ -1,0 +1,179 @@
+"""Rule-based root-cause analysis, used when the LLM analysis is unavailable.
+
+Rules (analysis/rules/<class>.py, tried in the order of analysis/rules/catalogue.py) recognise
+concrete causes in the error text (an expired client secret, an executor OOM, a missing Python
+module, ...) and name what they extracted (module, host, column, code). The first rule that
+serves the ticket's class and matches explains it; when none does, the class's template from
+data.toml is used. Extracted values come from untrusted text: they are reduced to a plain-text
+character set and capped in length. No Django import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.classifier import scan_window
+from analysis.rules.base import Context, Finding
+from analysis.rules.catalogue import RULES
+from analysis.rules.data import TEMPLATES
+from analysis.rules.extract import clean_value, last_exception, message_field
+
+MAX_CONFIDENCE = 0.8
+TEMPLATE_CONFIDENCE = 0.45
+UNKNOWN_CONFIDENCE = 0.2
+
+
+@dataclass(frozen=True)
+class RuleRca:
+    root_cause: str
+    recommendations: list[str]
+    confidence: float
+    # The rule that explained the message, or "" when the class template did.
+    rule: str = ""
+
+
+def _subject(ctx: Context) -> str:
+    subject = f"Pipeline '{ctx.pipeline}'" if ctx.pipeline else "The pipeline"
+    if ctx.activity:
+        subject += f" (activity '{ctx.activity}')"
+    elif ctx.operator:
+        subject += f" (operator {ctx.operator})"
+    return subject
+
+
+def _code_suffix(ctx: Context, cause: str) -> str:
+    if ctx.error_code and ctx.error_code.lower() not in cause.lower():
+        return f" (error code {ctx.error_code})"
+    return ""
+
+
+def _failure_type_note(ctx: Context) -> tuple[str, str]:
+    """A sentence and a recommendation for ADF's failure type, if one was given."""
+    kind = ctx.failure_type.lower().replace(" ", "")
+    if "systemerror" in kind or kind == "system":
+        return (
+            " Data Factory reports a system error, i.e. a platform-side failure.",
+            "Data Factory reports a SystemError: retry the run; if it repeats, open a support "
+            "case with the activity run id.",
+        )
+    if "usererror" in kind or "userconfiguration" in kind or kind == "user":
+        return (
+            " Data Factory reports a user error, so rerunning without a change will likely "
+            "fail again.",
+            "",
+        )
+    return "", ""
+
+
+_LOG_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?(?:\{[^}]*\}\s*)?(?:[A-Z]+\s+-\s+)?")
+_ERRORISH = re.compile(r"error|exception|failed|failure|fatal", re.IGNORECASE)
+
+
+def _excerpt(text: str) -> str:
+    """The most telling single line of an error text, for the template root cause."""
+    field = message_field(text)
+    if field:
+        return field
+    exc, detail = last_exception(text)
+    if exc:
+        return f"{exc}: {detail}" if detail else exc
+    lines = [_LOG_PREFIX.sub("", line) for line in text.splitlines()]
+    lines = [line for line in lines if len(clean_value(line)) > 3]
+    errorish = [line for line in lines if _ERRORISH.search(line)]
+    chosen = errorish[-1] if errorish else (lines[0] if lines else "")
+    return clean_value(chosen)
+
+
+def _best_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    # Alternatives that detect (e.g. "NotNullViolation") often come before the ones that
+    # capture a name (column "x"), so prefer the first match that captured something.
+    if not pattern.groups:
+        return pattern.search(text)
+    first = None
+    for match in pattern.finditer(text):
+        if any(match.groups()):
+            return match
+        first = first or match
+    return first
+
+
+def _finalise(recs: list[str], error_type: str) -> list[str]:
+    unique = list(dict.fromkeys(r for r in recs if r))
+    if len(unique) < 3:
+        fallback = TEMPLATES.get(error_type, TEMPLATES["Unknown"]).recommendations
+        unique.extend(r for r in fallback if r not in unique)
+    return unique[:5]
+
+
+def _detail(details: Mapping[str, Any], *keys: str) -> str:
+    for key in keys:
+        value = details.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return clean_value(value)
+    return ""
+
+
+def build_rule_rca(
+    error_type: str,
+    message: str,
+    *,
+    pipeline: str = "",
+    source: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> RuleRca:
+    details = details or {}
+    error_type = error_type if error_type in TEMPLATES else "Unknown"
+    error_code = _detail(details, "error_code", "errorCode", "code")
+    text = scan_window(message or "")
+    if error_code and error_code.lower() not in text.lower():
+        # Codes given only in the details (e.g. "DF-Executor-OutOfMemoryError") still count.
+        text = f"{text}\n{error_code}"
+    ctx = Context(
+        text=text,
+        source=clean_value(source),
+        pipeline=clean_value(pipeline),
+        activity=_detail(details, "activity", "activity_name", "activityName"),
+        error_code=error_code,
+        failure_type=_detail(details, "failure_type", "failureType"),
+        operator=_detail(details, "operator", "task_operator"),
+    )
+    type_note, type_rec = _failure_type_note(ctx)
+
+    finding: Finding | None = None
+    rule_name = ""
+    if ctx.text.strip():
+        for rule in RULES:
+            if error_type not in rule.classes:
+                continue
+            match = _best_match(rule.pattern, ctx.text)
+            if match:
+                finding = rule.build(match, ctx)
+                rule_name = rule.name
+                break
+
+    if finding is not None:
+        cause = finding.cause[:1].upper() + finding.cause[1:]
+        root_cause = f"{_subject(ctx)} failed: {cause}{_code_suffix(ctx, cause)}.{type_note}"
+        recs = list(finding.recommendations)
+        confidence = finding.confidence
+    else:
+        template = TEMPLATES[error_type]
+        root_cause = template.cause.format(subject=_subject(ctx))
+        root_cause += _code_suffix(ctx, root_cause) + "."
+        excerpt = _excerpt(ctx.text)
+        if excerpt:
+            root_cause += f" Last error: {clean_value(excerpt)}."
+        root_cause += type_note
+        recs = list(template.recommendations)
+        confidence = UNKNOWN_CONFIDENCE if error_type == "Unknown" else TEMPLATE_CONFIDENCE
+    if type_rec:
+        recs.insert(0, type_rec)
+    return RuleRca(
+        root_cause=root_cause.strip(),
+        recommendations=_finalise(recs, error_type),
+        confidence=round(min(confidence, MAX_CONFIDENCE), 2),
+        rule=rule_name,
+    )

@@ -1,0 +1,119 @@
+"""Failures of a called service: throttling, HTTP 5xx, cloud provider errors, resources not
+ready."""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import clean_value, grab, message_field
+from analysis.signals import any_of
+
+
+@rule(
+    "throttled",
+    "ExternalServiceError ResourceExhaustion",
+    any_of(r"\b429\b", *signals.THROTTLED),
+    example=("hubspot.crm.contacts.exceptions.ApiException: (429)\nReason: Too Many Requests"),
+)
+def throttled(m: re.Match[str], ctx: Context) -> Finding:
+    lowered = ctx.text.lower()
+    service = grab(ctx.text, r"service: ([\w ]+?)[;,)]", r"https?://([\w-]+(?:\.[\w-]+)+)")
+    if not service and ("s3" in lowered or "slow down" in lowered):
+        service = "Amazon S3"
+    retry = grab(ctx.text, r"retry after (\d+ ?\w*)", r"retry-after:? ?(\d+)")
+    cause = "the service " + (f"{service} " if service else "") + "throttled the pipeline "
+    cause += "(HTTP 429 / rate limit)"
+    if retry:
+        cause += f"; it asked to retry after {retry}"
+    recs = [
+        "Retry with exponential backoff and jitter (activity or task retry policy).",
+        "Reduce parallelism (ForEach batch count, task concurrency, Spark partitions writing "
+        "at once).",
+    ]
+    if "s3" in lowered or service == "Amazon S3":
+        recs.append("Spread objects over more key prefixes; S3 limits request rate per prefix.")
+    else:
+        recs.append("Ask the provider for a higher limit or spread the load over time.")
+    recs.append("Schedule the pipeline away from other heavy users of the same API or account.")
+    return Finding(cause, tuple(recs), 0.7)
+
+
+@rule(
+    "http_5xx",
+    "ExternalServiceError",
+    any_of(r"\b(50[0234])\b", *signals.HTTP_5XX, r"internal ?server ?error"),
+    example="Status: 503 (The server is busy.)\nErrorCode: ServerBusy",
+)
+def http_5xx(m: re.Match[str], ctx: Context) -> Finding:
+    status = grab(ctx.text, r"\b(50[0234])\b") or clean_value(m.group(0))
+    service = grab(ctx.text, r"https?://([\w-]+(?:\.[\w-]+)+)", r"azure function '([^']+)'")
+    target = f" {service}" if service else ""
+    return Finding(
+        f"the external service{target} returned a server error ({status})",
+        (
+            "Check the provider's status page or service health for an incident at that time.",
+            "Retry with exponential backoff; make the step idempotent so retries are safe.",
+            "If it persists, capture the request id from the error and contact the provider.",
+            "Consider a circuit breaker or fallback so one failing API does not fail the whole "
+            "pipeline.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "cloud_capacity",
+    "ExternalServiceError ResourceExhaustion",
+    r"allocationfailed|sufficient capacity|skunotavailable|zonalallocationfailed"
+    r"|bootstrap failure|add_nodes_failed|cloud provider launch failure",
+    example=(
+        "ADD_NODES_FAILED: Unable to add 1 container to the cluster. Will "
+        "attempt to retry: false. Reason: Unexpected startup failure. Internal "
+        "error message: Timeout while placing nodes."
+    ),
+)
+def cloud_capacity(m: re.Match[str], ctx: Context) -> Finding:
+    code = grab(ctx.text, r"azure error code: (\w+)", r"code: ([A-Z_]{6,})")
+    cause = "the cloud provider could not start the cluster's machines"
+    cause += f" ({code})" if code else ""
+    return Finding(
+        cause,
+        (
+            "Retry later: capacity and bootstrap failures are usually transient on the "
+            "provider's side.",
+            "Use another VM size or availability zone/region if the capacity shortage persists.",
+            "Use instance pools or on-demand (not spot) nodes for critical jobs.",
+            "Check the provider's service health for the region at that time.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "service_not_ready",
+    "ExternalServiceError",
+    r"temporarily unavailable|not (?:fully )?initialized yet|(?:try|retry) (?:again )?later"
+    r"|currently unavailable|outage",
+    example=(
+        "INTERNAL_ERROR: Unexpected error while launching cluster. Please try "
+        "again later. If the problem persists, contact Databricks support."
+    ),
+)
+def service_not_ready(m: re.Match[str], ctx: Context) -> Finding:
+    detail = message_field(ctx.text)
+    cause = "the called service was temporarily unavailable or not ready"
+    if detail:
+        cause += f" ({detail})"
+    return Finding(
+        cause,
+        (
+            "Retry the run after a short wait; the service asked for a later retry.",
+            "Add a retry policy with backoff to the activity or task so this heals itself.",
+            "Check the service's status page or health for an incident at that time.",
+            "If it happens at the same time every day, move the schedule away from the "
+            "service's busy or maintenance window.",
+        ),
+        0.6,
+    )

@@ -1,0 +1,265 @@
+"""Network failures: DNS, TLS, refused, reset or blocked connections, unreachable hosts and
+runtimes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import clean_value, find_host, grab, quoted
+from analysis.signals import any_of
+
+
+@rule(
+    "dns_failure",
+    "NetworkError DatabaseError ConfigurationError",
+    any_of(*signals.DNS_FAILURE, r"no such host is known"),
+    example=(
+        'could not translate host name "airflow-pgbouncer.airflow" to address: '
+        "Name or service not known"
+    ),
+)
+def dns_failure(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    target = f"host {host}" if host else "the target host name"
+    transient = "temporary failure" in ctx.text.lower()
+    cause = f"DNS resolution failed for {target}"
+    if transient:
+        cause += " (temporary resolver failure)"
+    return Finding(
+        cause,
+        (
+            f"Check that {target} is spelled correctly in the connection and still exists.",
+            "Resolve the name from the runtime itself (nslookup on the integration runtime, "
+            "worker or cluster), not from a laptop.",
+            "For private endpoints, verify the private DNS zone is linked to the runtime's "
+            "virtual network.",
+            "If the failure is transient, add a retry with backoff to the task or activity.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "tls_failure",
+    "NetworkError ConfigurationError DatabaseError",
+    any_of(*signals.TLS_FAILURE),
+    example=("ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1123)"),
+)
+def tls_failure(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    target = f" to {host}" if host else ""
+    lowered = ctx.text.lower()
+    if "expired" in lowered:
+        detail = "the server certificate has expired"
+    elif "self" in lowered and "signed" in lowered:
+        detail = "the server presents a self-signed certificate"
+    elif "wrong_version_number" in lowered:
+        detail = "the endpoint does not speak TLS on that port (wrong port or proxy)"
+    else:
+        detail = "the client does not trust the server certificate chain"
+    first = (
+        "Check the port and protocol in the connection (https on an http port, or a proxy "
+        "answering in plain text)."
+        if "wrong_version_number" in lowered
+        else "Add the issuing CA (root and intermediates) to the runtime's trust store "
+        "(JVM cacerts, certifi bundle or OS store) on the worker or cluster."
+    )
+    return Finding(
+        f"the TLS handshake{target} failed: {detail}",
+        (
+            first,
+            "Check the server certificate's expiry and that its name matches the host used in "
+            "the connection.",
+            "If a TLS-inspecting proxy sits in between, trust its CA or bypass it for this "
+            "endpoint.",
+            "Do not disable certificate validation; rerun once the trust chain is fixed.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "connection_refused",
+    "NetworkError DatabaseError",
+    any_of(*signals.CONNECTION_REFUSED),
+    example=(
+        "clickhouse_driver.errors.NetworkError: Code: 210. Connection refused (clickhouse:9000)"
+    ),
+)
+def connection_refused(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    port = grab(ctx.text, r"port (\d{2,5})", r":(\d{2,5})\b")
+    target = host + (f":{port}" if port else "") if host else "the target service"
+    return Finding(
+        f"the connection to {target} was refused: nothing accepted connections on that port",
+        (
+            f"Check that the service behind {target} is running and listening on that port.",
+            "Verify host and port in the connection configuration (a wrong port also gives "
+            "'connection refused').",
+            "Check firewalls, security groups and Kubernetes service endpoints between the "
+            "runtime and the service.",
+            "Add a retry with backoff if the service restarts regularly.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "firewall_blocked",
+    "NetworkError DatabaseError",
+    r"client with ip address '([\d.]+)' is not allowed|sqlerrornumber=47073"
+    r"|deny public network access",
+    example=(
+        "Cannot open server 'sqlsrv-prod' requested by the login. Client with IP "
+        "address '20.50.1.7' is not allowed to access the server. To enable "
+        "access, use the Azure Management Portal or run sp_set_firewall_rule on "
+        "the master database to create a firewall rule for this IP address or "
+        "address range."
+    ),
+)
+def firewall_blocked(m: re.Match[str], ctx: Context) -> Finding:
+    ip = clean_value(m.group(1)) if m.group(1) else ""
+    host = find_host(ctx.text)
+    who = f"client IP {ip}" if ip else "the integration runtime's network"
+    return Finding(
+        f"the server firewall{' of ' + host if host else ''} blocks {who}",
+        (
+            f"Add {who} (or the runtime's outbound range) to the server firewall rules.",
+            "Prefer a private endpoint or managed virtual network so the runtime does not need "
+            "public access.",
+            "If public access was disabled on purpose, route the pipeline through a runtime "
+            "inside the allowed network.",
+            "Test the connection of the linked service, then rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "connection_reset",
+    "NetworkError",
+    any_of(*signals.CONNECTION_RESET),
+    example="ConnectionResetError: [Errno 104] Connection reset by peer",
+)
+def connection_reset(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    target = f" by {host}" if host else " by the remote side"
+    return Finding(
+        f"an established connection was closed{target} mid-transfer",
+        (
+            "Retry the run: resets are usually transient (idle timeouts, load balancer or "
+            "server restarts).",
+            "Add a retry policy with backoff to the task or activity.",
+            "Check proxies, NAT gateways or load balancers for idle-connection timeouts shorter "
+            "than the transfer.",
+            "If it repeats at the same point, check the remote service's logs for a crash or "
+            "a size limit.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "self_hosted_ir",
+    "NetworkError ExternalServiceError",
+    r"integration runtime .{0,80}(?:failed to connect|offline|network|not online|unavailable)",
+    example=(
+        "ErrorCode=UserErrorFailedToConnectToSelfHostedIR,'Type=...,Message=Self-"
+        "hosted integration runtime 'SHIR-01' is offline.,'"
+    ),
+)
+def self_hosted_ir(m: re.Match[str], ctx: Context) -> Finding:
+    ir = grab(ctx.text, r"integration runtime '([^']+)'")
+    name = (
+        f"self-hosted integration runtime {quoted(ir)}"
+        if ir
+        else "the self-hosted integration runtime"
+    )
+    return Finding(
+        f"{name} could not reach the Data Factory cloud service",
+        (
+            "Check the integration runtime node's status and its Configuration Manager "
+            "diagnostics (network test) on the machine itself.",
+            "Allow outbound HTTPS (443) from the node to the Data Factory endpoints "
+            "(*.frontend.clouddatahub.net, *.servicebus.windows.net) through firewall and proxy.",
+            "Check the proxy settings of the integration runtime service after network changes.",
+            "Restart the integration runtime service, then rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "driver_unreachable",
+    "NetworkError ResourceExhaustion",
+    r"failed to reach the driver|driver_unreachable|driver (?:is )?(?:unresponsive|not responding)",
+    example=("Run result unavailable: job failed with error message Failed to reach the driver"),
+)
+def driver_unreachable(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the job could not reach the Spark driver (the driver was unresponsive or crashed)",
+        (
+            "Check the driver logs and metrics at that time for out-of-memory, long GC pauses "
+            "or a restart.",
+            "Avoid heavy work on the driver (collect, toPandas, many concurrent notebooks on "
+            "one cluster); use a larger driver node if needed.",
+            "Retry the run: transient network loss between the control plane and the cluster "
+            "also shows up this way.",
+        ),
+        0.6,
+    )
+
+
+@rule(
+    "host_unreachable",
+    "NetworkError",
+    any_of(*signals.HOST_UNREACHABLE),
+    example="OSError: [Errno 113] No route to host",
+)
+def host_unreachable(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    port = grab(ctx.text, r"port (\d{2,5})")
+    target = (host + (f":{port}" if port else "")) if host else "the target"
+    return Finding(
+        f"host {target} is unreachable from the runtime (no network route)",
+        (
+            f"Check routing, VPN or peering between the runtime and {target}.",
+            "Check network security groups and firewalls for a rule that rejects the traffic.",
+            "Verify the host's address has not changed (DNS pointing to a retired IP).",
+            "Rerun once connectivity is restored.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "request_send_failed",
+    "NetworkError ExternalServiceError",
+    r"error occurred while sending the request|unable to connect to the remote server"
+    r"|connected party did not properly respond|connected host has failed to respond",
+    example=(
+        "OSError: [WinError 10060] A connection attempt failed because the "
+        "connected party did not properly respond after a period of time"
+    ),
+)
+def request_send_failed(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    peer = grab(ctx.text, r"failed to respond ([\d.]+:\d+)")
+    target = host or peer
+    target_text = f" to {target}" if target else ""
+    return Finding(
+        f"the request{target_text} could not be sent: the connection failed or the remote "
+        "side did not answer",
+        (
+            f"Check network reachability{target_text} from the integration runtime or worker "
+            "(firewall, private endpoint, proxy).",
+            "If a self-hosted integration runtime is used, check its network and proxy "
+            "configuration.",
+            "Retry the run: Azure-side interruptions of this kind are usually transient.",
+            "Add a retry policy to the activity.",
+        ),
+        0.6,
+    )

@@ -1,0 +1,248 @@
+"""Exhausted resources: executor, driver, JVM and Python memory, killed processes, full disks and
+quotas.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis import signals
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import clean_value, grab, platform_of
+from analysis.signals import any_of
+
+
+@rule(
+    "spark_executor_oom",
+    "ResourceExhaustion",
+    r"container killed by yarn for exceeding memory limits|executorlostfailure|memoryoverhead"
+    r"|lost executor|executor heartbeat timed out|exit (?:code|status):? ?143",
+    example=(
+        "Lost executor 7 on 10.139.64.12: Executor heartbeat timed out after "
+        "162339 ms. Remote RPC client disassociated. Likely due to containers "
+        "exceeding thresholds, or network issues."
+    ),
+)
+def spark_executor_oom(m: re.Match[str], ctx: Context) -> Finding:
+    used = grab(ctx.text, r"(\d+(?:\.\d+)? [GM]B of \d+(?:\.\d+)? [GM]B) physical memory used")
+    executor = grab(ctx.text, r"executor (\d+)")
+    cause = "Spark executors ran out of memory and were killed"
+    if executor:
+        cause += f" (executor {executor}"
+        cause += f", {used})" if used else ")"
+    return Finding(
+        cause,
+        (
+            "Give executors more memory: larger or memory-optimised worker nodes, or raise "
+            "spark.executor.memory / spark.executor.memoryOverhead.",
+            "Spread the data over more, smaller tasks (raise spark.sql.shuffle.partitions or "
+            "repartition before wide operations).",
+            "Look for skewed keys in joins or aggregations (one huge task) and salt or "
+            "pre-aggregate them.",
+            "Avoid caching large DataFrames you do not reuse; rerun after the change.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "spark_driver_oom",
+    "ResourceExhaustion",
+    r"maxresultsize|driver has stopped unexpectedly|driver is temporarily unavailable"
+    r"|(?:executor driver|driver).{0,200}outofmemoryerror|outofmemoryerror.{0,200}driver",
+    example=(
+        "The driver could not be reached; the Spark driver has been restarted "
+        "due to out of memory. Reason: The spark driver has stopped unexpectedly "
+        "and is restarting."
+    ),
+)
+def spark_driver_oom(m: re.Match[str], ctx: Context) -> Finding:
+    lowered = ctx.text.lower()
+    if "maxresultsize" in lowered:
+        size = grab(ctx.text, r"bigger than spark\.driver\.maxresultsize \(?([\d.]+ ?\w+)")
+        cause = "the results collected to the Spark driver exceeded spark.driver.maxResultSize"
+        cause += f" ({size})" if size else ""
+    else:
+        cause = "the Spark driver ran out of memory and was restarted"
+    return Finding(
+        cause,
+        (
+            "Avoid pulling large data to the driver (collect(), toPandas(), large broadcasts); "
+            "write results to storage instead.",
+            "Use a driver node with more memory, or raise spark.driver.memory / "
+            "spark.driver.maxResultSize if the collect is intended.",
+            "Check for many notebooks or jobs sharing the same driver (interactive clusters).",
+            "Rerun the failed run after the change.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "shuffle_fetch",
+    "ResourceExhaustion",
+    r"too large frame|fetchfailedexception|missing an output location for shuffle",
+    example=(
+        "org.apache.spark.shuffle.FetchFailedException: Too large frame: "
+        "2365315453\n\tat "
+        "org.apache.spark.storage.ShuffleBlockFetcherIterator.throwFetchFailedExc"
+        "eption(ShuffleBlockFetcherIterator.scala:554)"
+    ),
+)
+def shuffle_fetch(m: re.Match[str], ctx: Context) -> Finding:
+    too_large = "too large frame" in ctx.text.lower()
+    cause = (
+        "a Spark shuffle block exceeded the 2 GB frame limit (too few partitions or a skewed key)"
+        if too_large
+        else "Spark lost shuffle data, usually because the executor holding it died (memory)"
+    )
+    return Finding(
+        cause,
+        (
+            "Raise spark.sql.shuffle.partitions (or enable adaptive query execution) so shuffle "
+            "blocks are smaller.",
+            "Look for skewed join or group-by keys and salt or pre-aggregate them.",
+            "Give executors more memory if they were lost during the shuffle.",
+            "Rerun the failed run after the change.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "jvm_oom",
+    "ResourceExhaustion",
+    r"java heap space|gc overhead limit exceeded|outofmemoryerror|out of memory",
+    example="java.lang.OutOfMemoryError: GC overhead limit exceeded",
+)
+def jvm_oom(m: re.Match[str], ctx: Context) -> Finding:
+    kind = grab(ctx.text, r"outofmemoryerror: ([\w ]+)")
+    cause = "the process ran out of memory"
+    if kind:
+        cause += f" (OutOfMemoryError: {kind})"
+    platform = platform_of(ctx.source)
+    first = (
+        "Use a larger or memory-optimised compute size (integration runtime core count, "
+        "cluster node type, or worker memory)."
+    )
+    if platform == "adf":
+        first = (
+            "Use an integration runtime with more cores or a memory-optimised compute type for "
+            "this data flow or copy."
+        )
+    return Finding(
+        cause,
+        (
+            first,
+            "Process the data in smaller partitions or batches instead of all at once.",
+            "Check whether input volume grew recently (compare with the last successful run).",
+            "Rerun the failed run after the change.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "python_memory",
+    "ResourceExhaustion",
+    r"memoryerror|unable to allocate ([\d.]+ ?[KMGT]i?B)|cannot allocate memory",
+    example="MemoryError",
+)
+def python_memory(m: re.Match[str], ctx: Context) -> Finding:
+    size = clean_value(m.group(1)) if m.group(1) else ""
+    cause = "the worker process could not allocate memory"
+    cause += f" (tried to allocate {size})" if size else ""
+    return Finding(
+        cause,
+        (
+            "Process the data in chunks (chunksize, iterators, or pushing work into the database "
+            "or Spark) instead of loading it all into memory.",
+            "Use leaner dtypes or select only the needed columns.",
+            "Run the task on a worker or pod with more memory (queue or resource request).",
+            "Rerun the failed run after the change.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "killed_oom",
+    "ResourceExhaustion",
+    r"sigkill|signal 9\b|oomkilled|exit code:? ?137|return code -9\b|evicted|low on resource",
+    example="Task exited with return code Negsignal.SIGKILL",
+)
+def killed_oom(m: re.Match[str], ctx: Context) -> Finding:
+    pod = grab(ctx.text, r"pod ([\w.-]+)")
+    what = f"pod {pod}" if pod else "the task process"
+    return Finding(
+        f"{what} was killed by the operating system or Kubernetes (SIGKILL / exit 137), "
+        "almost always for exceeding its memory limit",
+        (
+            "Raise the memory limit of the worker, pod or container running the task.",
+            "Reduce the task's memory use (chunked processing, fewer rows in memory).",
+            "Lower worker concurrency so fewer tasks share the same machine's memory.",
+            "Check the node's kernel or Kubernetes events (OOMKilled, Evicted) to confirm, then "
+            "rerun.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "disk_full",
+    "ResourceExhaustion DatabaseError",
+    any_of(*signals.DISK_FULL),
+    example=("The transaction log for database 'tempdb' is full due to 'ACTIVE_TRANSACTION'."),
+)
+def disk_full(m: re.Match[str], ctx: Context) -> Finding:
+    path = grab(
+        ctx.text, r"no space left on device: '([^']+)'", r'could not write to file "([^"]+)"'
+    )
+    tablespace = grab(ctx.text, r"in tablespace (\w+)")
+    where = f" (writing {path})" if path else f" (tablespace {tablespace})" if tablespace else ""
+    return Finding(
+        f"the disk or storage the task writes to is full{where}",
+        (
+            "Free space on the affected volume (temp files, old logs, spilled shuffle data).",
+            "Give the worker, cluster or database more storage (larger disks or autoscaling "
+            "local storage).",
+            "Point temporary and spill directories to a larger volume.",
+            "Add a disk-usage alert before it reaches 100%, then rerun.",
+        ),
+        0.75,
+    )
+
+
+@rule(
+    "quota",
+    "ResourceExhaustion ExternalServiceError",
+    r"quota|limitreached|cannot create more than (\d+)|exceeding approved"
+    r"|run_limit_exceeded|max_concurrent_runs_exceeded",
+    example=(
+        "Code: QuotaExceeded. Message: Operation could not be completed as it "
+        "results in exceeding approved LowPriorityCores quota."
+    ),
+)
+def quota(m: re.Match[str], ctx: Context) -> Finding:
+    name = grab(
+        ctx.text,
+        r"exceeding approved (\S+) (?:cores )?quota",
+        r"azure error code: (\w+)",
+        r"\b(\w+_LIMIT_EXCEEDED)\b",
+        r"quota metric '([^']+)'",
+    )
+    limit = grab(ctx.text, r"current limit: (\d+)", r"cannot create more than (\d+)")
+    cause = "a subscription or workspace quota was reached"
+    if name:
+        cause += f" ({name}" + (f", limit {limit})" if limit else ")")
+    return Finding(
+        cause,
+        (
+            "Request a quota increase for this resource type and region in the cloud portal.",
+            "Meanwhile use a different VM family or region, or smaller clusters.",
+            "Release unused resources (idle clusters, public IPs, stopped VMs) that count "
+            "against the quota.",
+            "Stagger concurrent pipelines so fewer clusters start at the same time, then rerun.",
+        ),
+        0.7,
+    )

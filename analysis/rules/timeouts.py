@@ -1,0 +1,203 @@
+"""Time limits: Airflow task and sensor timeouts, query, connect and read timeouts, broadcast
+timeouts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis.rules.base import Context, Finding, rule
+from analysis.rules.extract import find_duration, find_host, platform_of
+
+
+@rule(
+    "airflow_task_timeout",
+    "TimeoutError",
+    r"airflowtasktimeout|timeout, pid|process timed out",
+    example="Broken DAG: [/path/to/dag.py] Timeout, PID: pid#",
+)
+def airflow_task_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    duration = find_duration(ctx.text)
+    broken_dag = "broken dag" in ctx.text.lower()
+    if broken_dag:
+        return Finding(
+            "parsing the DAG file took longer than the DAG import timeout",
+            (
+                "Move slow work (API calls, database queries, large imports) out of top-level "
+                "DAG code into tasks.",
+                "Raise core.dagbag_import_timeout only if parsing is legitimately slow.",
+                "Check the scheduler or DAG processor logs for the slow import.",
+            ),
+            0.7,
+        )
+    cause = "the task ran longer than its execution_timeout"
+    cause += f" ({duration})" if duration else ""
+    return Finding(
+        cause,
+        (
+            "Compare the run time with previous runs to see whether the data volume or an "
+            "upstream system got slower.",
+            "Optimise the slow step (push work to the database or Spark, add indexes, "
+            "incremental loads).",
+            "Raise execution_timeout only if the longer duration is expected.",
+            "Split the task into smaller tasks so each fits its timeout, then rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "sensor_timeout",
+    "TimeoutError",
+    r"airflowsensortimeout|sensor has timed out",
+    example=(
+        "airflow.exceptions.AirflowSensorTimeout: Sensor has timed out; run "
+        "duration of 3600.41 seconds exceeds the specified timeout of 3600.0."
+    ),
+)
+def sensor_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    duration = find_duration(ctx.text)
+    cause = "the sensor gave up waiting for its upstream condition"
+    cause += f" after {duration}" if duration else ""
+    return Finding(
+        cause,
+        (
+            "Check whether the upstream data, file or DAG the sensor waits for was delayed or "
+            "failed.",
+            "Adjust the sensor's timeout and poke_interval to the upstream's real schedule.",
+            "Use mode='reschedule' or a deferrable sensor so waiting does not hold a worker slot.",
+            "Rerun once the upstream condition is met.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "query_timeout",
+    "TimeoutError DatabaseError",
+    r"statement timeout|query timeout|querycanceled|canceling statement|execution timeout expired"
+    r"|timeout period elapsed|sqlbatchwritetimeout|statement or warehouse timeout",
+    example=("psycopg2.errors.QueryCanceled: canceling statement due to statement timeout"),
+)
+def query_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    duration = find_duration(ctx.text)
+    cause = "a database query exceeded its timeout"
+    cause += f" ({duration})" if duration else ""
+    return Finding(
+        cause,
+        (
+            "Find the slow statement and check its plan (missing indexes, stale statistics, "
+            "full scans).",
+            "Check for blocking sessions or heavy concurrent load on the database at that time.",
+            "Load incrementally or in smaller batches so each statement finishes in time.",
+            "Raise the query or command timeout in the source or linked service only if the "
+            "duration is expected.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "connect_timeout",
+    "TimeoutError NetworkError DatabaseError",
+    r"login timeout expired|connect(?:ion)? timed out|connecttimeout|open connection to "
+    r"database timeout|sqlopenconnectiontimeout|connection timeout",
+    example="TimeoutError: [Errno 110] Connection timed out",
+)
+def connect_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    duration = find_duration(ctx.text)
+    target = f" to {host}" if host else ""
+    cause = f"the connection{target} could not be established in time"
+    cause += f" ({duration})" if duration else ""
+    return Finding(
+        cause,
+        (
+            f"Check network reachability{target} from the runtime (firewall, private endpoint, "
+            "routing); silent drops show up as timeouts.",
+            "Check whether the server was overloaded, paused or failing over at that time.",
+            "Raise the connect or login timeout in the connection string if the network is slow.",
+            "Add a retry with backoff, then rerun.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "read_timeout",
+    "TimeoutError NetworkError ExternalServiceError",
+    r"read timed out|readtimeout|sockettimeoutexception|futures timed out|rpctimeoutexception",
+    example="httpx.ReadTimeout: The read operation timed out",
+)
+def read_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    duration = find_duration(ctx.text)
+    target = f" from {host}" if host else ""
+    cause = f"no response arrived{target} within the read timeout"
+    cause += f" ({duration})" if duration else ""
+    return Finding(
+        cause,
+        (
+            "Check the remote service's latency and health at that time.",
+            "Request smaller pages or batches so each call returns faster.",
+            "Raise the client read timeout if the remote call is legitimately slow.",
+            "Retry with backoff, then rerun.",
+        ),
+        0.65,
+    )
+
+
+@rule(
+    "broadcast_timeout",
+    "TimeoutError",
+    r"could not execute broadcast|broadcasttimeout|broadcast join timeout",
+    example=(
+        "org.apache.spark.SparkException: Could not execute broadcast in 300 "
+        "secs. You can increase the timeout for broadcasts via "
+        "spark.sql.broadcastTimeout or disable broadcast join by setting "
+        "spark.sql.autoBroadcastJoinThreshold to -1"
+    ),
+)
+def broadcast_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    duration = find_duration(ctx.text)
+    cause = "a Spark broadcast join did not finish within spark.sql.broadcastTimeout"
+    cause += f" ({duration})" if duration else ""
+    return Finding(
+        cause,
+        (
+            "Disable broadcasting for this join (spark.sql.autoBroadcastJoinThreshold=-1 or "
+            "remove the broadcast hint) if the table is not small.",
+            "Raise spark.sql.broadcastTimeout if the broadcast side is small but slow to compute.",
+            "Cache or materialise the broadcast side before the join, then rerun.",
+        ),
+        0.7,
+    )
+
+
+@rule(
+    "activity_timeout",
+    "TimeoutError",
+    r"timed ?out|timeout expired|exceeded (?:the |its )?timeout|timeout",
+    example="concurrent.futures._base.TimeoutError",
+)
+def activity_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    duration = find_duration(ctx.text)
+    cause = "the step did not finish within its configured timeout"
+    cause += f" ({duration})" if duration else ""
+    platform = platform_of(ctx.source)
+    where = {
+        "adf": "the activity policy timeout",
+        "databricks": "the job or task timeout_seconds",
+        "airflow": "the task's execution_timeout",
+    }.get(platform, "the step's timeout")
+    return Finding(
+        cause,
+        (
+            "Compare the duration with previous successful runs to see what got slower "
+            "(data volume, upstream latency, contention).",
+            "Optimise or split the slow step so it finishes within the limit.",
+            f"Raise {where} only if the longer duration is expected.",
+            "Rerun the failed run.",
+        ),
+        0.6,
+    )

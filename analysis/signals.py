@@ -1,0 +1,148 @@
+"""Signals that the classifier and the rule RCA both look for, each defined once.
+
+A signal here is the set of phrases (regex alternatives) that mean one concrete thing: a DNS
+failure, a refused connection, a deadlock, a full disk, ... The classifier
+(analysis/classifier.py) adds each to its class's score, alongside wider phrasings that only
+have to point at a class; the rule of the same name in analysis/rules/ fires on it, alongside
+the forms that capture the value it names (a column, a status code). Pure Python.
+"""
+
+from __future__ import annotations
+
+
+def any_of(*alternatives: str) -> str:
+    """One regex matching any of the alternatives."""
+    return "|".join(alternatives)
+
+
+MISSING_CREDENTIALS: tuple[str, ...] = (
+    r"nocredentialserror",
+    r"unable to locate credentials",
+    r"defaultazurecredential failed",
+    r"credentialunavailable",
+)
+
+PERMISSION_DENIED: tuple[str, ...] = (
+    r"authorizationpermissionmismatch",
+    r"access[_ ]?denied",
+    r"not authorized",
+)
+
+DNS_FAILURE: tuple[str, ...] = (
+    r"could not translate host ?name",
+    r"name or service not known",
+    r"temporary failure in name resolution",
+    r"unknownhostexception",
+    r"getaddrinfo",
+    r"nodename nor servname",
+    r"remote name could not be resolved",
+    r"could not resolve host",
+    r"hostnotfound",
+)
+
+TLS_FAILURE: tuple[str, ...] = (
+    r"pkix path building failed",
+    r"unable to find valid certification path",
+    r"certificate[_ ]verify[_ ]failed",
+    r"ssl ?handshake",
+    r"self[- ]signed certificate",
+    r"certificate has expired",
+    r"wrong_version_number",
+    r"remote certificate is invalid",
+)
+
+CONNECTION_REFUSED: tuple[str, ...] = (
+    r"connection refused",
+    r"econnrefused",
+    r"errno 111\b",
+)
+
+CONNECTION_RESET: tuple[str, ...] = (
+    r"connection reset",
+    r"econnreset",
+    r"broken pipe",
+    r"forcibly closed by the remote host",
+    r"remote end closed connection",
+    r"connection aborted",
+    r"underlying connection was closed",
+)
+
+HOST_UNREACHABLE: tuple[str, ...] = (
+    r"no route to host",
+    r"network is unreachable",
+    r"host is unreachable",
+)
+
+DEADLOCK: tuple[str, ...] = (
+    r"deadlock",
+    r"could not serialize access",
+    r"serialization failure",
+)
+
+DB_UNAVAILABLE: tuple[str, ...] = (r"snapshot too old",)
+
+DISK_FULL: tuple[str, ...] = (
+    r"no space left on device",
+    r"disk ?full",
+    r"out ?of ?disk",
+    r"unable to extend (?:temp )?segment",
+    r"transaction log for database .{0,80} is full",
+    r"could not extend file",
+)
+
+SCHEMA_MISMATCH: tuple[str, ...] = (
+    r"schema mismatch",
+    r"mergeschema",
+)
+
+MISSING_COLUMN: tuple[str, ...] = (r"unresolved_column",)
+
+THROTTLED: tuple[str, ...] = (
+    r"too many requests",
+    r"rate limit",
+    r"rate exceeded",
+    r"throttl",
+    r"reduce your request rate",
+    r"slow ?down",
+    r"too many calls",
+)
+
+HTTP_5XX: tuple[str, ...] = (
+    r"service ?unavailable",
+    r"bad gateway",
+    r"gateway time-?out",
+    r"server ?busy",
+)
+
+INIT_SCRIPT: tuple[str, ...] = (r"init_script_failure",)
+
+INVALID_PARAMETER: tuple[str, ...] = (r"invalid parameter",)
+
+ADF_EXPRESSION: tuple[str, ...] = (r"invalidtemplate",)
+
+SYNTAX_ERROR: tuple[str, ...] = (
+    r"parse_syntax_error",
+    r"incorrect syntax near",
+)
+
+# Exception classes that are bugs in the code that raised them, not in its data or setup.
+
+PYTHON_BUG_EXCEPTIONS: tuple[str, ...] = (
+    "TypeError",
+    "AttributeError",
+    "IndexError",
+    "ZeroDivisionError",
+    "UnboundLocalError",
+    "AssertionError",
+    "RecursionError",
+)
+
+JVM_BUG_EXCEPTIONS: tuple[str, ...] = (
+    "NullPointerException",
+    "ClassCastException",
+    "IllegalArgumentException",
+    "IllegalStateException",
+    "IndexOutOfBoundsException",
+    "NoSuchMethodError",
+    "StackOverflowError",
+)
