@@ -9,12 +9,15 @@ explained by the rule RCA. Pure Python, no Django import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from analysis.classifier import classify_error
 from analysis.redaction import redact
 from analysis.rules import RuleRca, build_rule_rca
+
+_QUOTE = re.compile(r"The error says: “[^”]*”")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class Verdict:
     error_type: str
     root_cause: str
     missing: tuple[str, ...]
+    # Missing when the error text the RCA quotes ("The error says: “…”") is left out: what
+    # the rule's or template's own words name.
+    missing_unquoted: tuple[str, ...]
 
     @property
     def names_cause(self) -> bool:
@@ -64,6 +70,7 @@ def check(
                 error_type=error_type,
                 root_cause=rca.root_cause,
                 missing=missing_phrases(rca.root_cause, phrases),
+                missing_unquoted=missing_phrases(_QUOTE.sub("", rca.root_cause), phrases),
             )
         )
     return verdicts

@@ -46,6 +46,7 @@ def aad_client_secret(m: re.Match[str], ctx: Context) -> Finding:
             "expiring secrets.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -73,6 +74,7 @@ def aad_other(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after correcting the identity configuration.",
         ),
         0.65,
+        transient=False,
     )
 
 
@@ -105,7 +107,7 @@ def db_login_failed(m: re.Match[str], ctx: Context) -> Finding:
             "Create a contained database user for the service principal or managed identity "
             "(CREATE USER ... FROM EXTERNAL PROVIDER) and grant it the needed roles."
         )
-    return Finding(cause, tuple(recs), 0.75)
+    return Finding(cause, tuple(recs), 0.75, transient=False)
 
 
 @rule(
@@ -136,6 +138,7 @@ def token_expired(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run once the new token is in place.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -157,6 +160,7 @@ def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the credentials are in place.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -183,7 +187,40 @@ def http_401(m: re.Match[str], ctx: Context) -> Finding:
             "Rotate the credential in the secret store and update the connection, then rerun.",
         ),
         0.6,
+        transient=False,
     )
+
+
+# The S3 IAM action each API operation needs (HeadObject is authorised by s3:GetObject).
+_S3_ACTIONS = {
+    "getobject": "s3:GetObject",
+    "headobject": "s3:GetObject",
+    "putobject": "s3:PutObject",
+    "createmultipartupload": "s3:PutObject",
+    "uploadpart": "s3:PutObject",
+    "copyobject": "s3:GetObject on the source and s3:PutObject on the target",
+    "deleteobject": "s3:DeleteObject",
+    "deleteobjects": "s3:DeleteObject",
+    "listobjects": "s3:ListBucket",
+    "listobjectsv2": "s3:ListBucket",
+    "headbucket": "s3:ListBucket",
+}
+_WRITE_OPERATION = re.compile(
+    r"put|write|upload|create|delete|modify|insert|update|append|copy|rename|mkdir|merge|drop",
+    re.IGNORECASE,
+)
+_WRITE_WORDS = re.compile(
+    r"\b(?:write|writing|upload(?:ing)?|modify|insert(?:ing)?|create (?:table|file|directory))\b"
+    r"|\bcannot (?:write|create|delete)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_write(operation: str, text: str) -> bool:
+    """Whether the denied action changes something (a write) rather than reads it."""
+    if operation:
+        return bool(_WRITE_OPERATION.search(operation))
+    return bool(_WRITE_WORDS.search(text))
 
 
 @rule(
@@ -224,24 +261,36 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
         cause += f" on {resource}"
     if operation:
         cause += f" for the {operation} operation"
+    writes = _is_write(operation, text)
+    if writes:
+        cause += " (a write)" if operation else " to write"
     recs = []
     if (
         "dfs.core.windows.net" in lowered
         or "blob.core.windows.net" in lowered
         or ("authorizationpermissionmismatch" in lowered)
     ):
+        role = (
+            "Storage Blob Data Contributor, which allows writes"
+            if writes
+            else "Storage Blob Data Reader, or Contributor if the step also writes"
+        )
         recs.append(
-            "Grant the identity a data-plane role on the storage account or container (e.g. "
-            "Storage Blob Data Contributor) or the needed ACLs on the path."
+            f"Grant the identity a data-plane role on the storage account or container ({role}) "
+            "or the needed ACLs on the path."
         )
         recs.append(
             "If the storage firewall is enabled, allow the integration runtime or cluster "
             "subnet (a 403 is also returned for blocked networks)."
         )
     elif "s3" in lowered or "botocore" in lowered or "aws" in lowered:
+        action = _S3_ACTIONS.get(operation.lower(), "")
+        if not action:
+            action = "s3:PutObject" if writes else "s3:GetObject, s3:ListBucket"
+        what = "write to" if writes else "read from"
         recs.append(
-            "Add the missing S3 action (e.g. s3:GetObject, s3:ListBucket) for the bucket and "
-            "prefix to the IAM role or bucket policy."
+            f"Allow {action} on the bucket and prefix the step must {what}, in the IAM role or "
+            "bucket policy."
         )
         recs.append("Check for explicit denies in bucket policies, SCPs and KMS key policies.")
     else:
@@ -254,4 +303,4 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
             "managed identity) and that it is the intended one."
         )
     recs.append("Rerun the failed run after the grant has propagated (RBAC can take minutes).")
-    return Finding(cause, tuple(recs), 0.65)
+    return Finding(cause, tuple(recs), 0.65, transient=False)

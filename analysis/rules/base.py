@@ -30,6 +30,9 @@ class Finding:
     cause: str
     recommendations: tuple[str, ...]
     confidence: float
+    # True: usually passes on a retry (throttling, a reset connection); False: repeats until
+    # its cause is fixed (out of memory, bad data, a missing object); None: either.
+    transient: bool | None = None
 
 
 Builder = Callable[[re.Match[str], Context], Finding]

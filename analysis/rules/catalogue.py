@@ -21,6 +21,10 @@ from analysis.rules import (
 from analysis.rules.base import Rule
 
 RULES: tuple[Rule, ...] = (
+    # account and workspace setup that any class may show: named before the class rules
+    configuration.provider_not_registered,
+    configuration.resource_not_found,
+    configuration.notebook_not_found,
     # authentication
     authentication.aad_client_secret,
     authentication.aad_other,

@@ -49,6 +49,7 @@ def adf_expression(m: re.Match[str], ctx: Context) -> Finding:
             "Debug the pipeline with the same parameters, then rerun.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -78,6 +79,7 @@ def name_error(m: re.Match[str], ctx: Context) -> Finding:
             "Deploy the fix and rerun.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -101,6 +103,7 @@ def unknown_function(m: re.Match[str], ctx: Context) -> Finding:
             "Deploy the fix and rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -129,6 +132,7 @@ def invalid_operator_args(m: re.Match[str], ctx: Context) -> Finding:
             "Run a DAG import test in CI so argument errors are caught before deployment.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -149,6 +153,7 @@ def key_error(m: re.Match[str], ctx: Context) -> Finding:
             "Add a test with the failing input, then deploy and rerun.",
         ),
         0.65,
+        transient=False,
     )
 
 
@@ -170,6 +175,7 @@ def none_error(m: re.Match[str], ctx: Context) -> Finding:
             "Add a test with the empty input, then deploy and rerun.",
         ),
         0.65,
+        transient=False,
     )
 
 
@@ -207,6 +213,7 @@ def syntax_error(m: re.Match[str], ctx: Context) -> Finding:
             "Deploy the fix and rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -233,6 +240,7 @@ def python_exception(m: re.Match[str], ctx: Context) -> Finding:
             "Add a unit test for this input, then deploy and rerun.",
         ),
         0.6,
+        transient=False,
     )
 
 
@@ -260,4 +268,5 @@ def jvm_exception(m: re.Match[str], ctx: Context) -> Finding:
             "Add a test for this case, then deploy and rerun.",
         ),
         0.6,
+        transient=False,
     )

@@ -54,6 +54,7 @@ def module_not_found(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the library is installed.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -80,6 +81,7 @@ def import_conflict(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the fix.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -106,6 +108,7 @@ def missing_jar(m: re.Match[str], ctx: Context) -> Finding:
             "Restart the cluster after installing, then rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -134,6 +137,7 @@ def library_install(m: re.Match[str], ctx: Context) -> Finding:
             "Pin a working version in the job or cluster library settings, then restart and rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -156,6 +160,7 @@ def airflow_variable(m: re.Match[str], ctx: Context) -> Finding:
             "parse time, and use default_var where a default is safe.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -180,6 +185,7 @@ def airflow_connection(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed task once the connection exists.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -209,6 +215,7 @@ def keyvault_secret(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the secret exists.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -232,6 +239,7 @@ def widget_missing(m: re.Match[str], ctx: Context) -> Finding:
             "Check the parameter name for typos and case differences, then rerun.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -258,6 +266,7 @@ def linked_service(m: re.Match[str], ctx: Context) -> Finding:
             "rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -285,6 +294,7 @@ def init_script(m: re.Match[str], ctx: Context) -> Finding:
             "Restart the cluster after fixing the script, then rerun.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -308,6 +318,7 @@ def missing_env_var(m: re.Match[str], ctx: Context) -> Finding:
             "Check that all environments define the same variables, then rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -338,6 +349,7 @@ def missing_storage(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the fix.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -362,6 +374,7 @@ def connection_string(m: re.Match[str], ctx: Context) -> Finding:
             "Test the connection, then rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -391,4 +404,99 @@ def invalid_parameter(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun after the fix.",
         ),
         0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "provider_not_registered",
+    "ConfigurationError ExternalServiceError ResourceExhaustion AuthenticationError Unknown",
+    r"not registered to use (?:the )?namespace '?([\w.]+)|resource provider '?([\w.]+)'? "
+    r"(?:is )?not registered|missingsubscriptionregistration|subscriptionnotregistered",
+    example=(
+        "Cloud Provider Launch Failure: A cloud provider error was encountered while setting "
+        "up the cluster. Azure error code: MissingSubscriptionRegistration. Azure error "
+        "message: The subscription is not registered to use namespace 'Microsoft.Compute'."
+    ),
+)
+def provider_not_registered(m: re.Match[str], ctx: Context) -> Finding:
+    namespace = clean_value(next((g for g in m.groups() if g), "")) or grab(
+        ctx.text, r"namespace '?([\w.]+)"
+    )
+    provider = f"resource provider {namespace}" if namespace else "a resource provider"
+    command = f"az provider register --namespace {namespace}" if namespace else ""
+    return Finding(
+        f"the Azure subscription is not registered for {provider}, which this step needs",
+        (
+            f"Register {provider} on the subscription (portal: Subscription, Resource "
+            f"providers, Register{'; or ' + command if command else ''}).",
+            "Registering needs Contributor or Owner on the subscription; ask its owner if the "
+            "pipeline's identity does not have it.",
+            "Wait until the provider shows Registered, then rerun; retrying before that fails "
+            "the same way.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "resource_not_found",
+    "ConfigurationError Unknown ExternalServiceError DatabaseError DataError",
+    r"the resource '([^']+)' under resource group '([^']+)' was not found"
+    r"|resource group '([^']+)' could not be found|\bresourcegroupnotfound\b"
+    r"|\bresourcenotfound\b|\bparentresourcenotfound\b",
+    example=(
+        "ErrorCode=ResourceNotFound, Message=The Resource "
+        "'Microsoft.Sql/servers/sqlsrv-finance/databases/dwh' under resource group "
+        "'rg-data-prod' was not found."
+    ),
+)
+def resource_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    resource = grab(ctx.text, r"the resource '([^']+)'")
+    group = grab(ctx.text, r"resource group '([^']+)'")
+    what = f"the Azure resource {quoted(resource)}" if resource else "an Azure resource"
+    where = f" in resource group {quoted(group)}" if group else ""
+    return Finding(
+        f"{what}{where} does not exist (deleted, renamed, or in another subscription)",
+        (
+            f"Check that {what} exists{where} in the subscription the linked service, "
+            "parameters or job use.",
+            "Correct the resource name, resource group or subscription in that configuration, "
+            "or repoint it to the resource that replaced it.",
+            "If it was removed on purpose, remove or disable the activity that uses it.",
+            "Rerun after the fix; rerunning without it fails the same way.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "notebook_not_found",
+    "ConfigurationError Unknown CodeError DataError",
+    r"notebook not found(?::? (/[^\s,;'\"]+))?|notebook (?:path )?'?(/[^\s'\"]+)'? "
+    r"(?:does not exist|was not found|not found)|unable to access the notebook '?(/[^\s'\"]+)",
+    example=(
+        "Operation on target Run_Notebook failed: Run result unavailable: job failed with "
+        "error message Notebook not found: /Repos/etl/transform/load_orders"
+    ),
+)
+def notebook_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    path = clean_value(next((g for g in m.groups() if g), ""))
+    notebook = f"the notebook {path}" if path else "the notebook the job or activity runs"
+    where = "at the path the job or activity uses" if path else "at its configured path"
+    return Finding(
+        f"{notebook} does not exist {where} (moved, renamed, or not deployed to this workspace)",
+        (
+            f"Check that {notebook} exists in this workspace (Workspace or Repos) and fix the "
+            "notebook path in the Databricks activity or job task.",
+            "If notebooks are deployed (Repos, bundles, CI), check that the last deployment to "
+            "this workspace included it.",
+            "Check that the identity running the job can read the folder; a notebook it cannot "
+            "see is reported the same way.",
+            "Rerun once the path is fixed; rerunning without the change fails the same way.",
+        ),
+        0.75,
+        transient=False,
     )

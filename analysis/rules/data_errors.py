@@ -40,6 +40,7 @@ def not_null_violation(m: re.Match[str], ctx: Context) -> Finding:
             "acceptable, then rerun.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -69,6 +70,7 @@ def duplicate_key(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the fix.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -95,6 +97,7 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the fix.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -135,6 +138,7 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the fix.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -164,12 +168,15 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         r"to type '?(\w+)",
         r"invalid literal for (\w+)\(\)",
     )
+    source_type = grab(ctx.text, r"value of type (\w+)", r"from type '?(\w+)", r"Found: (\w+)")
     column = grab(ctx.text, r"column(?: name)? '([^']+)'", r"column ([\w]+):")
     cause = "a source value could not be converted to the target type"
     details = []
     if value:
         details.append(f"value {quoted(value)}")
-    if target:
+    if target and source_type:
+        details.append(f"type {source_type} to {target}")
+    elif target:
         details.append(f"type {target}")
     if column:
         details.append(f"column {quoted(column)}")
@@ -186,6 +193,7 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
             "rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -225,6 +233,7 @@ def missing_column(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the fix.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -253,6 +262,7 @@ def missing_path(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun once the data has arrived.",
         ),
         0.65,
+        transient=False,
     )
 
 
@@ -289,4 +299,5 @@ def malformed_file(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the fix.",
         ),
         0.65,
+        transient=False,
     )

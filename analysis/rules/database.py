@@ -36,6 +36,7 @@ def deadlock(m: re.Match[str], ctx: Context) -> Finding:
             "used in the write's filters.",
         ),
         0.75,
+        transient=True,
     )
 
 
@@ -56,6 +57,7 @@ def lock_timeout(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run once the blocker is gone.",
         ),
         0.7,
+        transient=True,
     )
 
 
@@ -109,6 +111,7 @@ def missing_db_object(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the object is in place.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -129,6 +132,19 @@ def db_unreachable(m: re.Match[str], ctx: Context) -> Finding:
     target = (f"database server {server}" if server else "the database server") + (
         f" (database {db})" if db else ""
     )
+    pooler = grab(ctx.text, r"\b(pgbouncer|pgpool|proxysql|odyssey)\b")
+    if pooler:
+        return Finding(
+            f"the connection pooler {pooler} could not connect to {target} behind it",
+            (
+                f"Check {pooler}'s own log for the reason it could not reach {target}.",
+                f"Check that the database host, port and credentials in {pooler}'s "
+                "configuration are current (failover, rotated password).",
+                f"Check that {target} is online and accepting connections from {pooler}.",
+                "Rerun once the pooler reaches the database again.",
+            ),
+            0.65,
+        )
     return Finding(
         f"the pipeline could not connect to {target}",
         (
@@ -175,6 +191,7 @@ def db_unavailable(m: re.Match[str], ctx: Context) -> Finding:
             "Schedule heavy pipelines outside maintenance windows.",
         ),
         0.6,
+        transient=True,
     )
 
 

@@ -19,7 +19,8 @@ from analysis.classifier import scan_window
 from analysis.rules.base import Context, Finding
 from analysis.rules.catalogue import RULES
 from analysis.rules.data import TEMPLATES
-from analysis.rules.extract import clean_value, last_exception, message_field
+from analysis.rules.extract import clean_value
+from analysis.rules.reading import excerpt, innermost_error
 
 MAX_CONFIDENCE = 0.8
 TEMPLATE_CONFIDENCE = 0.45
@@ -50,16 +51,24 @@ def _code_suffix(ctx: Context, cause: str) -> str:
     return ""
 
 
-def _failure_type_note(ctx: Context) -> tuple[str, str]:
-    """A sentence and a recommendation for ADF's failure type, if one was given."""
+def _failure_type_note(ctx: Context, transient: bool | None) -> tuple[str, str]:
+    """A sentence and a recommendation for ADF's failure type, if one was given, that do not
+    contradict what the finding knows: no "retry" for an error that repeats until its cause is
+    fixed, no "rerunning will fail again" for one that usually passes on a retry."""
     kind = ctx.failure_type.lower().replace(" ", "")
     if "systemerror" in kind or kind == "system":
+        if transient is False:
+            return (
+                " Data Factory reports a system error, but this error repeats until its cause "
+                "is fixed.",
+                "",
+            )
         return (
             " Data Factory reports a system error, i.e. a platform-side failure.",
             "Data Factory reports a SystemError: retry the run; if it repeats, open a support "
             "case with the activity run id.",
         )
-    if "usererror" in kind or "userconfiguration" in kind or kind == "user":
+    if ("usererror" in kind or "userconfiguration" in kind or kind == "user") and not transient:
         return (
             " Data Factory reports a user error, so rerunning without a change will likely "
             "fail again.",
@@ -68,23 +77,110 @@ def _failure_type_note(ctx: Context) -> tuple[str, str]:
     return "", ""
 
 
-_LOG_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?(?:\{[^}]*\}\s*)?(?:[A-Z]+\s+-\s+)?")
-_ERRORISH = re.compile(r"error|exception|failed|failure|fatal", re.IGNORECASE)
+_SIGNIFICANT = re.compile(r"[A-Za-z_][\w.:/@$-]*\w|\d[\w.:/-]*\w")
+_COMMON_WORDS = frozenset(
+    {
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "that",
+        "this",
+        "was",
+        "were",
+        "are",
+        "not",
+        "has",
+        "have",
+        "been",
+        "when",
+        "while",
+        "into",
+        "than",
+        "error",
+        "errors",
+        "exception",
+        "failed",
+        "failure",
+        "could",
+        "cannot",
+        "because",
+        "please",
+        "more",
+        "details",
+        "check",
+        "operation",
+        "message",
+        "occurred",
+        "during",
+        "there",
+        "which",
+        "will",
+        "after",
+        "before",
+        "does",
+        "doesn",
+    }
+)
+# Names a message states: quoted values, and tokens shaped like paths, hosts, dotted or
+# snake_case identifiers, CamelCase types and UPPER_CASE codes.
+_QUOTED_NAME = re.compile(r"'([^'\n]{2,80})'|\"([^\"\n]{2,80})\"")
+_NAME_TOKEN = re.compile(
+    r"(?<![\w./:-])(?:[\w-]+(?:[./:_][\w-]+)+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Z][A-Z0-9]{2,}(?:_[A-Z0-9]+)+)"
+    r"(?![\w/-])"
+)
 
 
-def _excerpt(text: str) -> str:
-    """The most telling single line of an error text, for the template root cause."""
-    field = message_field(text)
-    if field:
-        return field
-    exc, detail = last_exception(text)
-    if exc:
-        return f"{exc}: {detail}" if detail else exc
-    lines = [_LOG_PREFIX.sub("", line) for line in text.splitlines()]
-    lines = [line for line in lines if len(clean_value(line)) > 3]
-    errorish = [line for line in lines if _ERRORISH.search(line)]
-    chosen = errorish[-1] if errorish else (lines[0] if lines else "")
-    return clean_value(chosen)
+# Exception class names say what kind of error it is, which the class and rule already say.
+_TYPE_NAME = re.compile(r"^[A-Z]\w*(?:Error|Exception|Timeout|Failure|Exit|Interrupt)$")
+
+
+def _telling_words(text: str) -> set[str]:
+    """The words of an error text that carry its content (names, values, verbs of the cause);
+    not exception class names or bare numbers."""
+    return {
+        word.lower()
+        for word in _SIGNIFICANT.findall(text)
+        if len(word) > 3
+        and word.lower() not in _COMMON_WORDS
+        and not _TYPE_NAME.match(word.rsplit(".", 1)[-1])
+        and not word.isdigit()
+    }
+
+
+def _stated(text: str) -> str:
+    """What the message itself states, innermost error first, as a plain-text excerpt."""
+    return excerpt(innermost_error(text))
+
+
+def _quote(stated: str) -> str:
+    closing = "" if stated.endswith((".", "!", "?", "…")) else "."
+    return f" The error says: “{stated}”{closing}"
+
+
+def _names(text: str) -> set[str]:
+    quoted = {next(g for g in m.groups() if g) for m in _QUOTED_NAME.finditer(text)}
+    tokens = {m.group(0).strip(".:") for m in _NAME_TOKEN.finditer(text)}
+    return {
+        name.lower()
+        for name in quoted | tokens
+        if _WORDISH.search(name) and not _TYPE_NAME.match(name.rsplit(".", 1)[-1])
+    }
+
+
+_WORDISH = re.compile(r"[A-Za-z]{2}")
+
+
+def _says_enough(cause: str, stated: str) -> bool:
+    """Whether a rule's cause already carries what the message states: every name it states
+    (a column, path, host, code, ...), or, when it names nothing, most of its words."""
+    lowered = cause.lower()
+    names = _names(stated)
+    if names:
+        return all(name in lowered for name in names)
+    wanted = _telling_words(stated)
+    return not wanted or sum(word in lowered for word in wanted) >= 0.5 * len(wanted)
 
 
 def _best_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -127,7 +223,8 @@ def build_rule_rca(
     details = details or {}
     error_type = error_type if error_type in TEMPLATES else "Unknown"
     error_code = _detail(details, "error_code", "errorCode", "code")
-    text = scan_window(message or "")
+    scanned = scan_window(message or "")
+    text = scanned
     if error_code and error_code.lower() not in text.lower():
         # Codes given only in the details (e.g. "DF-Executor-OutOfMemoryError") still count.
         text = f"{text}\n{error_code}"
@@ -140,8 +237,6 @@ def build_rule_rca(
         failure_type=_detail(details, "failure_type", "failureType"),
         operator=_detail(details, "operator", "task_operator"),
     )
-    type_note, type_rec = _failure_type_note(ctx)
-
     finding: Finding | None = None
     rule_name = ""
     if ctx.text.strip():
@@ -154,18 +249,23 @@ def build_rule_rca(
                 rule_name = rule.name
                 break
 
+    stated = _stated(scanned)
     if finding is not None:
+        type_note, type_rec = _failure_type_note(ctx, finding.transient)
         cause = finding.cause[:1].upper() + finding.cause[1:]
-        root_cause = f"{_subject(ctx)} failed: {cause}{_code_suffix(ctx, cause)}.{type_note}"
+        root_cause = f"{_subject(ctx)} failed: {cause}{_code_suffix(ctx, cause)}."
+        if stated and not _says_enough(cause, stated):
+            root_cause += _quote(stated)
+        root_cause += type_note
         recs = list(finding.recommendations)
         confidence = finding.confidence
     else:
+        type_note, type_rec = _failure_type_note(ctx, None)
         template = TEMPLATES[error_type]
         root_cause = template.cause.format(subject=_subject(ctx))
         root_cause += _code_suffix(ctx, root_cause) + "."
-        excerpt = _excerpt(ctx.text)
-        if excerpt:
-            root_cause += f" Last error: {clean_value(excerpt)}."
+        if stated:
+            root_cause += _quote(stated)
         root_cause += type_note
         recs = list(template.recommendations)
         confidence = UNKNOWN_CONFIDENCE if error_type == "Unknown" else TEMPLATE_CONFIDENCE

@@ -37,7 +37,7 @@ def throttled(m: re.Match[str], ctx: Context) -> Finding:
     else:
         recs.append("Ask the provider for a higher limit or spread the load over time.")
     recs.append("Schedule the pipeline away from other heavy users of the same API or account.")
-    return Finding(cause, tuple(recs), 0.7)
+    return Finding(cause, tuple(recs), 0.7, transient=True)
 
 
 @rule(
@@ -60,7 +60,15 @@ def http_5xx(m: re.Match[str], ctx: Context) -> Finding:
             "pipeline.",
         ),
         0.6,
+        transient=True,
     )
+
+
+# Provider codes that name a limit, policy or registration of the account (deterministic).
+_SETUP_CODE = re.compile(
+    r"limit|quota|policy|disallowed|notregistered|registration|invalid|notfound|denied|forbidden",
+    re.IGNORECASE,
+)
 
 
 @rule(
@@ -78,6 +86,21 @@ def cloud_capacity(m: re.Match[str], ctx: Context) -> Finding:
     code = grab(ctx.text, r"azure error code: (\w+)", r"code: ([A-Z_]{6,})")
     cause = "the cloud provider could not start the cluster's machines"
     cause += f" ({code})" if code else ""
+    if _SETUP_CODE.search(code):
+        # A limit, policy or registration of the account: it fails the same way until changed.
+        return Finding(
+            cause + ": a limit or policy of the subscription, not a capacity shortage",
+            (
+                f"Read the provider's message for {code}: it names the limit, policy or "
+                "registration that blocked the launch.",
+                "Raise the limit (Azure portal: Usage + quotas, or a quota request), or change "
+                "the policy or registration that blocks it, for this region.",
+                "Until then use a node type or region the subscription allows.",
+                "Rerun after the change; retrying without it fails the same way.",
+            ),
+            0.65,
+            transient=False,
+        )
     return Finding(
         cause,
         (
@@ -88,6 +111,7 @@ def cloud_capacity(m: re.Match[str], ctx: Context) -> Finding:
             "Check the provider's service health for the region at that time.",
         ),
         0.6,
+        transient=True,
     )
 
 
@@ -116,4 +140,5 @@ def service_not_ready(m: re.Match[str], ctx: Context) -> Finding:
             "service's busy or maintenance window.",
         ),
         0.6,
+        transient=True,
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections import deque
 
+from analysis.rules.reading import cut_at_boundary
+
 MAX_VALUE_CHARS = 80
 
 # Letters, digits and the punctuation of identifiers, paths, hosts and codes. Everything else
@@ -21,9 +23,7 @@ def clean_value(value: object, limit: int = MAX_VALUE_CHARS) -> str:
     text = _UNSAFE.sub("", _SPACES.sub(" ", str(value))).strip(" .,:;")
     if not _WORD.search(text):
         return ""
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
+    return cut_at_boundary(text, limit)
 
 
 def quoted(value: str) -> str:
@@ -123,3 +123,18 @@ def message_field(text: str) -> str:
     """The "message" field of a JSON error body in the text, cleaned; "" if there is none."""
     match = _JSON_MESSAGE.search(text)
     return clean_value(match.group(1)) if match else ""
+
+
+_SETTING_PATTERNS = (
+    r"(?:increase|raise|extend|adjust|set|change)\s+(?:the\s+)?(?:value\s+of\s+)?(?:the\s+)?"
+    r"'([\w.\-]+)'",
+    r"(?:increase|raise|extend|adjust|set|change)\s+(?:the\s+)?(?:value\s+of\s+)?(?:the\s+)?"
+    r"([a-z]+(?:[._][a-zA-Z]+)+|[a-z]+[A-Z]\w+)\b",
+    r"\bvia ([a-z]+(?:\.[a-zA-Z]+){2,})",
+)
+
+
+def setting_named(text: str) -> str:
+    """The setting a message says to raise or change ("increase the 'httpRequestTimeout'
+    setting", "via spark.sql.broadcastTimeout"), or ""."""
+    return grab(text, *_SETTING_PATTERNS)

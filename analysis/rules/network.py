@@ -78,6 +78,7 @@ def tls_failure(m: re.Match[str], ctx: Context) -> Finding:
             "Do not disable certificate validation; rerun once the trust chain is fixed.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -135,6 +136,7 @@ def firewall_blocked(m: re.Match[str], ctx: Context) -> Finding:
             "Test the connection of the linked service, then rerun.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -159,6 +161,7 @@ def connection_reset(m: re.Match[str], ctx: Context) -> Finding:
             "a size limit.",
         ),
         0.6,
+        transient=True,
     )
 
 
@@ -262,4 +265,5 @@ def request_send_failed(m: re.Match[str], ctx: Context) -> Finding:
             "Add a retry policy to the activity.",
         ),
         0.6,
+        transient=True,
     )

@@ -42,6 +42,7 @@ def spark_executor_oom(m: re.Match[str], ctx: Context) -> Finding:
             "Avoid caching large DataFrames you do not reuse; rerun after the change.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -75,6 +76,7 @@ def spark_driver_oom(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the change.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -106,7 +108,12 @@ def shuffle_fetch(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the change.",
         ),
         0.65,
+        transient=False,
     )
+
+
+# A Java heap exhaustion inside Spark (a Databricks notebook or job, even when ADF ran it).
+_ON_SPARK = re.compile(r"databricks|notebook|spark|executor|cluster", re.IGNORECASE)
 
 
 @rule(
@@ -121,15 +128,23 @@ def jvm_oom(m: re.Match[str], ctx: Context) -> Finding:
     if kind:
         cause += f" (OutOfMemoryError: {kind})"
     platform = platform_of(ctx.source)
-    first = (
-        "Use a larger or memory-optimised compute size (integration runtime core count, "
-        "cluster node type, or worker memory)."
-    )
-    if platform == "adf":
+    if platform == "databricks" or _ON_SPARK.search(ctx.text):
+        first = (
+            "Use a cluster with more memory per node (a memory-optimised node type), or raise "
+            "spark.driver.memory or spark.executor.memory for the process that failed."
+        )
+    elif platform == "adf":
         first = (
             "Use an integration runtime with more cores or a memory-optimised compute type for "
             "this data flow or copy."
         )
+    elif platform == "airflow":
+        first = (
+            "Give the task more memory: a larger worker, more memory in the pod's resources, "
+            "or a queue served by bigger workers."
+        )
+    else:
+        first = "Use a larger or memory-optimised compute size for the process that failed."
     return Finding(
         cause,
         (
@@ -139,6 +154,7 @@ def jvm_oom(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the change.",
         ),
         0.65,
+        transient=False,
     )
 
 
@@ -162,6 +178,7 @@ def python_memory(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after the change.",
         ),
         0.7,
+        transient=False,
     )
 
 
@@ -210,6 +227,7 @@ def disk_full(m: re.Match[str], ctx: Context) -> Finding:
             "Add a disk-usage alert before it reaches 100%, then rerun.",
         ),
         0.75,
+        transient=False,
     )
 
 
@@ -245,4 +263,5 @@ def quota(m: re.Match[str], ctx: Context) -> Finding:
             "Stagger concurrent pipelines so fewer clusters start at the same time, then rerun.",
         ),
         0.7,
+        transient=False,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from analysis.rules.base import Context, Finding, rule
-from analysis.rules.extract import find_duration, find_host, platform_of
+from analysis.rules.extract import find_duration, find_host, platform_of, quoted, setting_named
 
 
 @rule(
@@ -82,6 +82,11 @@ def sensor_timeout(m: re.Match[str], ctx: Context) -> Finding:
 def query_timeout(m: re.Match[str], ctx: Context) -> Finding:
     duration = find_duration(ctx.text)
     cause = "a database query exceeded its timeout"
+    lowered = ctx.text.lower()
+    if "statement timeout" in lowered or "statement_timeout" in lowered:
+        cause = "a database query was cancelled by the statement timeout (statement_timeout)"
+    elif "execution timeout expired" in lowered:
+        cause = "a database command exceeded the command timeout (Execution Timeout Expired)"
     cause += f" ({duration})" if duration else ""
     return Finding(
         cause,
@@ -190,6 +195,10 @@ def activity_timeout(m: re.Match[str], ctx: Context) -> Finding:
         "databricks": "the job or task timeout_seconds",
         "airflow": "the task's execution_timeout",
     }.get(platform, "the step's timeout")
+    setting = setting_named(ctx.text)
+    if setting:
+        cause += f"; the message names the setting to raise: {quoted(setting)}"
+        where = f"{quoted(setting)} as the message suggests"
     return Finding(
         cause,
         (

@@ -61,5 +61,11 @@ class Command(BaseCommand):
                 f"MISS {verdict.id} [{verdict.error_type}] lacks {list(verdict.missing)}: "
                 f"{verdict.root_cause}"
             )
-        named = len(verdicts) - len(misses)
-        self.stdout.write(f"names the cause: {named}/{len(verdicts)} ({named / len(verdicts):.0%})")
+        total = len(verdicts)
+        named = total - len(misses)
+        own_words = sum(not v.missing_unquoted for v in verdicts)
+        self.stdout.write(f"names the cause: {named}/{total} ({named / total:.0%})")
+        self.stdout.write(
+            f"in its own words, not counting the quoted error: {own_words}/{total} "
+            f"({own_words / total:.0%})"
+        )

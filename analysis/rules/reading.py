@@ -1,0 +1,257 @@
+"""Reading the message: the innermost meaningful error inside what platforms wrap around it,
+and excerpts of untrusted text that end at a word boundary.
+
+Platforms wrap the error that matters: ADF in JSON (`"message": "..."`, often escaped) and in
+`Type=...,Message=...,Source=...` chains whose last link is the driver's own error; Spark in
+"Job aborted due to stage failure ... most recent failure: Lost task ... (TID n): <error>";
+JVM stacks in "Caused by:" and "nested exception is"; Python in tracebacks (the first exception
+of a chain is its cause); ODBC in "[vendor][driver]" prefixes; Databricks in `state_message`
+and "databricks_error_message: ...". `innermost_error` peels these layers one at a time until
+none applies, keeping a layer only when what it exposes still says something. Pure Python.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+# Plain text for an excerpt: the characters of `clean_value` plus the sentence punctuation an
+# error message is written with. Markup characters (angle brackets, backticks, asterisks,
+# pipes, braces, brackets) are still dropped.
+_UNSAFE_TEXT = re.compile(r"[^\w .:/@#=,()$%+\-'\";?!]")
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w")
+_SENTENCE_END = re.compile(r"[.!?;](?=\s)")
+
+EXCERPT_CHARS = 240
+# Longer tokens (a generated path, an id, an attacker's padding) are shortened and marked.
+TOKEN_CHARS = 80
+_LONG_TOKEN = re.compile(rf"\S{{{TOKEN_CHARS + 1},}}")
+_MAX_LAYERS = 8
+
+
+def cut_at_boundary(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters; otherwise its longest prefix that ends at a
+    sentence or word boundary, marked with "…". A single token longer than half the limit (a
+    long path or id) is cut inside, and marked the same way."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    floor = limit // 2
+    sentence = max((m.end() for m in _SENTENCE_END.finditer(head)), default=0)
+    if sentence >= floor:
+        return head[:sentence].rstrip() + " …"
+    if not (_WORD.match(text[limit - 1]) and _WORD.match(head[-1])):
+        return head.rstrip(" ,:;-") + "…"
+    space = head.rfind(" ")
+    if space >= floor:
+        return head[:space].rstrip(" ,:;-") + "…"
+    boundary = max((m.start() for m in re.finditer(r"\W", head)), default=-1)
+    if boundary >= floor:
+        return head[:boundary].rstrip(" ,:;-") + "…"
+    return head + "…"
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Plain-text excerpt of untrusted text, cut at a boundary and marked with "…" if cut."""
+    plain = _UNSAFE_TEXT.sub("", _SPACES.sub(" ", text)).strip(" ,:;-")
+    if not _WORD.search(plain):
+        return ""
+    plain = _LONG_TOKEN.sub(lambda m: m.group(0)[: TOKEN_CHARS - 1] + "…", plain)
+    return cut_at_boundary(plain, limit)
+
+
+# --------------------------------------------------------------------------- layers
+
+# Texts that only say that something failed somewhere: a layer exposing one is not kept.
+_EMPTY = re.compile(
+    r"^\W*(?:a database operation failed|failure happened on|an error occurred"
+    r"|task failed with exception"
+    r"|(?:see|check) (?:the )?inner exception|one or more errors occurred|job failed"
+    r"|the operation failed|exception|error|failed|failure|internal ?error|null|none)\b"
+    r"(?:[^.]{0,40}(?:more details|inner exception|for details))?\W*$",
+    re.IGNORECASE,
+)
+_MESSAGE_KEYS = (
+    "databricks_error_message",
+    "state_message",
+    "error_message",
+    "errormessage",
+    "message",
+)
+_JSON_FIELD = re.compile(
+    r"\\*[\"'](?:databricks_error_message|state_message|error_message|errormessage|message)"
+    r"\\*[\"']\s*:\s*(?:\\*\"((?:[^\"\\]|\\.){8,})|'((?:[^'\\]|\\.){8,})')",
+    re.IGNORECASE,
+)
+_ADF_MESSAGE = re.compile(r"\bMessage=(.+?)(?=,Source=|,'{1,2}Type=|,\s*\}|'{1,2},?\s*$|$)", re.S)
+_SPARK_FAILURE = re.compile(
+    r"most recent failure: Lost task [\d.]+ in stage [\d.]+ \(TID \d+[^)]*\)(?: \([^)]*\))?:"
+    r"\s*([^\n]+)"
+)
+_CAUSED_BY = re.compile(r"(?:^|\n)\s*Caused by:\s*([^\n]+)")
+_NESTED = re.compile(r"nested exception is:?\s*([^\n]+)")
+_EXCEPTION_LINE = re.compile(
+    r"^\s*(?::\s*)?("
+    r"(?:[A-Za-z_][\w$]*\.)*[A-Za-z_]\w*(?i:error|exception|exit|timeout|interrupt|failure)"
+    r"|(?:[a-z_][\w$]*\.)+[A-Z]\w+"  # a package-qualified class: psycopg2.errors.UniqueViolation
+    r")(?:\[[\w.-]+\])?:[ \t]*(\S[^\n]*)$",
+    re.MULTILINE,
+)
+_FRAME = re.compile(
+    r"\s*(?:at |File \"|Traceback|\[SQL:|\(Background on|During handling|The above"
+    r"|\[\d{4}-\d\d-\d\d)"
+)
+_CHAINED = re.compile(
+    r"The above exception was the direct cause|During handling of the above exception"
+)
+_WRAPPER_PREFIX = re.compile(
+    r"(?:job failed with error message|databricks_error_message:|internal error message:"
+    r"|error message from [\w ]{1,40}?\s*:|error message:|error state: \w+, error message:"
+    r"|Run result unavailable:|Job failed due to reason:|(?:^|\n)Details\s*\n"
+    r"|(?:^|\n)Description:)\s*(.+)",
+    re.IGNORECASE | re.S,
+)
+_ADF_OPERATION = re.compile(
+    r"^\s*(?:Operation on target|Activity) [^:\n]{1,120} failed:\s*(.+)", re.S
+)
+_ODBC_PREFIX = re.compile(r"^\s*(?:\[[^\]\n]{1,80}\]\s*){2,}(.+)", re.S)
+_PACKAGE = re.compile(
+    r"\b(?:[a-z_][\w$]*\.){2,}(?=[A-Z]\w*(?:Exception|Error|Timeout|Failure|Exit|Interrupt)\b)"
+    r"|\b(?:[a-z_][\w$]*\.)+(?:errors|exceptions|exc)\.(?=[A-Z])"
+)
+
+
+def _meaningful(text: str) -> bool:
+    return len(_WORD.findall(text)) >= 6 and not _EMPTY.match(text)
+
+
+def _json_messages(value: Any) -> Iterator[str]:
+    """Message-like string fields of parsed JSON, outermost first."""
+    if isinstance(value, dict):
+        lowered = {str(k).lower(): v for k, v in value.items()}
+        for key in _MESSAGE_KEYS:
+            found = lowered.get(key)
+            if isinstance(found, str):
+                yield found
+        for child in value.values():
+            yield from _json_messages(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _json_messages(child)
+
+
+def _from_json(text: str) -> str:
+    start = text.find("{")
+    if start >= 0:
+        try:
+            parsed = json.loads(text[start : text.rfind("}") + 1])
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return next((m for m in _json_messages(parsed) if _meaningful(m)), "")
+    # Truncated or escaped JSON: read the field with a regex and undo one level of escaping.
+    for match in _JSON_FIELD.finditer(text):
+        value = match.group(1) or match.group(2)
+        for escaped, plain in (('\\"', '"'), ("\\r", " "), ("\\n", "\n"), ("\\t", " ")):
+            value = value.replace(escaped, plain)
+        value = value.replace("\\\\", "\\")
+        if _meaningful(value):
+            return value
+    return ""
+
+
+def _from_adf_chain(text: str) -> str:
+    links = [m.group(1).strip() for m in _ADF_MESSAGE.finditer(text)]
+    return next((link for link in reversed(links) if _meaningful(link)), "")
+
+
+def _last(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        found = [m.group(1) for m in pattern.finditer(text)]
+        return next((f for f in reversed(found) if _meaningful(f)), "")
+
+    return read
+
+
+def _first(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        match = pattern.search(text)
+        return match.group(1) if match and _meaningful(match.group(1)) else ""
+
+    return read
+
+
+_LOG_LINE = re.compile(
+    r"^\s*\[(\d{4}-\d{2}-\d{2}[^\]\n]*)\]\s*(?:\{[^}\n]*\}\s*)?"
+    r"(?:(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\s+-\s+)?(.*)$",
+    re.MULTILINE,
+)
+_LEVEL_IN_PREFIX = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)/")
+_QUIET = {"DEBUG", "INFO"}
+
+
+def _from_log_lines(text: str) -> str:
+    """The warning and error lines of a timestamped log (its info lines if it has no others),
+    without their prefixes."""
+    loud: list[str] = []
+    quiet: list[str] = []
+    for match in _LOG_LINE.finditer(text):
+        level = match.group(2) or next(iter(_LEVEL_IN_PREFIX.findall(match.group(1))), "")
+        line = match.group(3).strip()
+        lines = quiet if level in _QUIET else loud
+        if line and line not in lines and not _EMPTY.match(line):
+            lines.append(line)
+    kept = loud or quiet
+    joined = " ".join(line if line[-1] in ".!?" else line + "." for line in kept)
+    return joined if kept and _meaningful(joined) else ""
+
+
+def _from_traceback(text: str) -> str:
+    lines = list(_EXCEPTION_LINE.finditer(text))
+    if not lines or "\n" not in text.strip():
+        return ""
+    chained = _CHAINED.search(text)
+    if chained:
+        before = [m for m in lines if m.start() < chained.start()]
+        chosen = before[-1] if before else lines[-1]
+    else:
+        chosen = lines[-1]
+    line = f"{chosen.group(1)}: {chosen.group(2)}"
+    # Some drivers put the detail on the lines after the exception (Snowflake, py4j).
+    for more in text[chosen.end() :].splitlines()[1:4]:
+        if not more.strip() or _FRAME.match(more) or len(line) > 300:
+            break
+        line += " " + more.strip()
+    return line
+
+
+_LAYERS: tuple[Callable[[str], str], ...] = (
+    _from_json,
+    _from_adf_chain,
+    _first(_SPARK_FAILURE),
+    _last(_CAUSED_BY),
+    _last(_NESTED),
+    _from_traceback,
+    _from_log_lines,
+    _first(_WRAPPER_PREFIX),
+    _first(_ADF_OPERATION),
+    _first(_ODBC_PREFIX),
+)
+
+
+def innermost_error(text: str) -> str:
+    """The innermost meaningful error in `text` (the text itself when nothing wraps it), with
+    Java package prefixes dropped from exception names. Untrusted: clean it before use."""
+    current = text.strip()
+    for _ in range(_MAX_LAYERS):
+        for layer in _LAYERS:
+            inner = layer(current).strip()
+            if inner and inner != current and len(inner) < len(current):
+                current = inner
+                break
+        else:
+            break
+    return _PACKAGE.sub("", current)
