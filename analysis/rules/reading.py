@@ -22,6 +22,8 @@ from typing import Any
 # pipes, braces, brackets) are still dropped.
 _UNSAFE_TEXT = re.compile(r"[^\w .:/@#=,()$%+\-'\";?!]")
 _SPACES = re.compile(r"\s+")
+# Markup characters that separate words ("a&b", "x|y", "<module>") become spaces, not nothing.
+_SEPARATORS = re.compile(r"[&|<>]")
 _WORD = re.compile(r"\w")
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)")
 
@@ -56,10 +58,10 @@ def cut_at_boundary(text: str, limit: int) -> str:
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """Plain-text excerpt of untrusted text, cut at a boundary and marked with "…" if cut."""
-    plain = _UNSAFE_TEXT.sub("", _SPACES.sub(" ", text)).strip(" ,:;-")
+    plain = _UNSAFE_TEXT.sub("", _SPACES.sub(" ", _SEPARATORS.sub(" ", text))).strip(" ,:;-")
     if not _WORD.search(plain):
         return ""
-    plain = _LONG_TOKEN.sub(lambda m: m.group(0)[: TOKEN_CHARS - 1] + "…", plain)
+    plain = _LONG_TOKEN.sub(lambda m: cut_at_boundary(m.group(0), TOKEN_CHARS), plain)
     return cut_at_boundary(plain, limit)
 
 
@@ -119,7 +121,7 @@ _ADF_OPERATION = re.compile(
 )
 _ODBC_PREFIX = re.compile(r"^\s*(?:\[[^\]\n]{1,80}\]\s*){2,}(.+)", re.S)
 _PACKAGE = re.compile(
-    r"\b(?:[a-z_][\w$]*\.){2,}(?=[A-Z]\w*(?:Exception|Error|Timeout|Failure|Exit|Interrupt)\b)"
+    r"\b(?:[a-z_][\w$]*\.)+(?=[A-Z]\w*(?:Exception|Error|Timeout|Failure|Exit|Interrupt)\b)"
     r"|\b(?:[a-z_][\w$]*\.)+(?:errors|exceptions|exc)\.(?=[A-Z])"
 )
 

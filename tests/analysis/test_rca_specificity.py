@@ -1,0 +1,71 @@
+"""`manage.py rca_specificity`: annotated messages through redaction, classification and the
+rule RCA, counting the RCAs that name the cause each message states."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+HERE = Path(__file__).resolve().parent
+DEV_SET = Path("/work/shared/fixtures/errors/dev_errors.jsonl")
+ANNOTATIONS = HERE / "specificity.jsonl"
+
+
+def _run(*args: str) -> str:
+    out = StringIO()
+    call_command("rca_specificity", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_every_dev_set_message_is_annotated_and_its_rca_names_the_cause() -> None:
+    ids = {json.loads(line)["id"] for line in DEV_SET.read_text().splitlines()}
+    annotated = {json.loads(line)["id"] for line in ANNOTATIONS.read_text().splitlines()}
+    assert ids == annotated
+    output = _run(str(DEV_SET), "--annotations", str(ANNOTATIONS))
+    assert "MISS" not in output
+    assert f"names the cause: {len(ids)}/{len(ids)} (100%)" in output
+
+
+def test_a_miss_is_listed_with_what_the_rca_lacks(tmp_path: Path) -> None:
+    messages = tmp_path / "messages.jsonl"
+    messages.write_text(
+        "\n".join(
+            json.dumps(record)
+            for record in (
+                {
+                    "id": "named",
+                    "platform": "airflow",
+                    "message": "NameError: name 'days_ago' is not defined",
+                    "names": ["days_ago"],
+                },
+                {
+                    "id": "missed",
+                    "platform": "airflow",
+                    "message": "KeyError: 'region'",
+                    "names": ["warehouse_id | warehouse"],
+                },
+                {"id": "unannotated", "message": "Job execution failed."},
+            )
+        )
+    )
+    output = _run(str(messages))
+    assert "MISS missed [CodeError] lacks ['warehouse_id | warehouse']" in output
+    assert "MISS named" not in output
+    assert "names the cause: 1/2 (50%)" in output
+
+
+def test_bad_input_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "a", "message": "x"}\nnot json\n')
+    with pytest.raises(CommandError, match=r"broken.jsonl:2: not valid JSON"):
+        _run(str(broken))
+    unannotated = tmp_path / "plain.jsonl"
+    unannotated.write_text('{"id": "a", "message": "x"}\n')
+    with pytest.raises(CommandError, match="no message has an annotation"):
+        _run(str(unannotated))
+    with pytest.raises(CommandError, match="cannot read"):
+        _run(str(tmp_path / "missing.jsonl"))

@@ -1,0 +1,311 @@
+"""The rule RCA reads the message: it finds the innermost error inside what platforms wrap
+around it, names what the message states, never cuts a word, and gives advice that fits the
+platform and the message (the issue's examples, one test each). Plain functions, no database."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis.rules import RuleRca, build_rule_rca
+from analysis.rules.reading import cut_at_boundary, excerpt, innermost_error
+from analysis.specificity import explain_without_llm
+
+HERE = Path(__file__).resolve().parent
+DEV_SET = Path("/work/shared/fixtures/errors/dev_errors.jsonl")
+
+
+def _text(rca: RuleRca) -> str:
+    return " ".join([rca.root_cause, *rca.recommendations])
+
+
+def _recs(rca: RuleRca) -> str:
+    return " ".join(rca.recommendations).lower()
+
+
+# --------------------------------------------------------------------------- innermost error
+
+
+def test_adf_message_chain_gives_the_drivers_own_error() -> None:
+    message = (
+        "ErrorCode=SqlOperationFailed,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=A database operation failed. Please search error to "
+        "get more details.,Source=Microsoft.DataTransfer.ClientLibrary,''Type=System.Data."
+        "SqlClient.SqlException,Message=Cannot insert the value NULL into column 'CustomerKey', "
+        "table 'dw.dbo.FactSales'; column does not allow nulls. INSERT fails.,Source=.Net "
+        "SqlClient Data Provider,SqlErrorNumber=515,'"
+    )
+    assert innermost_error(message) == (
+        "Cannot insert the value NULL into column 'CustomerKey', table 'dw.dbo.FactSales'; "
+        "column does not allow nulls. INSERT fails."
+    )
+
+
+def test_nested_and_escaped_json_message() -> None:
+    message = (
+        '{"errorCode": "2011", "message": "{\\"error\\": {\\"message\\": \\"The specified '
+        'container raw does not exist in account stlake.\\"}}", "failureType": "UserError"}'
+    )
+    assert innermost_error(message) == (
+        "The specified container raw does not exist in account stlake."
+    )
+
+
+def test_spark_most_recent_failure() -> None:
+    message = (
+        "org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage "
+        "12.0 failed 4 times, most recent failure: Lost task 3.3 in stage 12.0 (TID 411) "
+        "(10.139.64.7 executor 2): java.io.FileNotFoundException: abfss://raw@lake.dfs.core."
+        "windows.net/orders/part-0001.parquet does not exist\n\tat org.apache.spark.Foo(x:1)"
+    )
+    assert innermost_error(message) == (
+        "FileNotFoundException: abfss://raw@lake.dfs.core.windows.net/orders/part-0001.parquet "
+        "does not exist"
+    )
+
+
+def test_python_chained_exception_gives_the_cause() -> None:
+    message = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/jobs/load.py", line 10, in load\n'
+        "    conn = connect(dsn)\n"
+        'psycopg2.OperationalError: FATAL: password authentication failed for user "etl"\n'
+        "\nThe above exception was the direct cause of the following exception:\n\n"
+        "Traceback (most recent call last):\n"
+        '  File "/opt/jobs/run.py", line 4, in <module>\n'
+        "    load()\n"
+        "RuntimeError: load step failed\n"
+    )
+    assert innermost_error(message) == (
+        'OperationalError: FATAL: password authentication failed for user "etl"'
+    )
+
+
+def test_jvm_caused_by_and_odbc_prefixes() -> None:
+    jvm = (
+        "org.springframework.jdbc.UncategorizedSQLException: StatementCallback; uncategorized\n"
+        "Caused by: java.sql.SQLSyntaxErrorException: Table 'sales.orders_v2' doesn't exist\n"
+        "\tat com.mysql.cj.jdbc.exceptions.SQLError.createSQLException(SQLError.java:120)"
+    )
+    assert innermost_error(jvm) == "SQLSyntaxErrorException: Table 'sales.orders_v2' doesn't exist"
+    odbc = (
+        "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Invalid object name "
+        "'stage.customers'. (208) (SQLExecDirectW)"
+    )
+    assert innermost_error(odbc) == "Invalid object name 'stage.customers'. (208) (SQLExecDirectW)"
+
+
+def test_databricks_state_message() -> None:
+    message = json.dumps(
+        {
+            "state": {
+                "life_cycle_state": "INTERNAL_ERROR",
+                "state_message": "Notebook not found: /Repos/etl/transform/load_orders",
+            }
+        }
+    )
+    assert innermost_error(message) == "Notebook not found: /Repos/etl/transform/load_orders"
+
+
+def test_timestamped_log_keeps_its_warning_and_error_lines() -> None:
+    message = (
+        "[2022-01-24, 16:18:18 UTC] {local_task_job.py:211} WARNING - State of this instance "
+        "has been externally set to success. Terminating instance.\n"
+        "[2022-01-24, 16:18:18 UTC] {process_utils.py:120} INFO - Sending Signals.SIGTERM.\n"
+        "[2022-01-24, 16:18:18 UTC] {taskinstance.py:1408} ERROR - Received SIGTERM."
+    )
+    assert innermost_error(message) == (
+        "State of this instance has been externally set to success. Terminating instance. "
+        "Received SIGTERM."
+    )
+
+
+# --------------------------------------------------------------------------- no cut words
+
+
+@given(
+    st.text(alphabet="abcXYZ019 .,;-_/'\n", min_size=0, max_size=300),
+    st.integers(min_value=12, max_value=200),
+)
+def test_cut_at_boundary_never_ends_inside_a_word_it_could_keep_whole(
+    text: str, limit: int
+) -> None:
+    cut = cut_at_boundary(text, limit)
+    if cut == text:
+        assert len(text) <= limit
+        return
+    assert cut.endswith("…") and len(cut) <= limit + 1
+    kept = cut[:-1].rstrip()
+    assert text.startswith(kept)
+    rest = text[len(kept) :]
+    inside_a_word = bool(kept) and bool(re.match(r"\w\w", kept[-1] + rest[:1]))
+    if inside_a_word:
+        # Only a token too long to keep whole (over half the limit) is cut inside.
+        token = re.search(r"\S+$", kept)
+        assert token is not None and len(token.group(0)) >= limit // 2
+
+
+def test_long_tokens_in_an_excerpt_are_shortened_and_marked() -> None:
+    quoted = excerpt("No module named '" + "x" * 500 + "'")
+    assert max(len(token) for token in quoted.split()) <= 81
+    assert "…" in quoted
+
+
+@pytest.mark.parametrize(
+    "path", [DEV_SET, HERE / "heldout_errors.jsonl", HERE / "audit_errors.jsonl"], ids=str
+)
+def test_rcas_cut_no_word(path: Path) -> None:
+    """Whenever an RCA marks a cut with "…", the word before it is a whole word of the
+    message (not a stump such as "Not" from "Notebook" or "carri" from "carries")."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        _, rca = explain_without_llm(record["message"], source=record.get("platform", ""))
+        words = set(re.findall(r"\w+", record["message"].lower()))
+        for before in re.findall(r"(\w+)…", _text(rca)):
+            assert before.lower() in words, (record["id"], before, rca.root_cause)
+
+
+# --------------------------------------------------------------------------- the issue's examples
+
+
+def test_null_column_is_named_whatever_the_class() -> None:
+    message = (
+        "ErrorCode=SqlOperationFailed,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=A database operation failed. Please search error to "
+        "get more details.,Source=Microsoft.DataTransfer.ClientLibrary,''Type=System.Data."
+        "SqlClient.SqlException,Message=Cannot insert the value NULL into column 'CustomerKey', "
+        "table 'dw.dbo.FactSales'; column does not allow nulls. INSERT fails.,Source=.Net "
+        "SqlClient Data Provider,SqlErrorNumber=515,'"
+    )
+    for error_type in ("DataError", "DatabaseError"):
+        rca = build_rule_rca(error_type, message, source="adf")
+        assert "CustomerKey" in rca.root_cause and "FactSales" in rca.root_cause
+        assert "read the database error number" not in _recs(rca)
+        assert any("CustomerKey" in r for r in rca.recommendations)
+
+
+def test_the_activity_setting_to_raise_is_named() -> None:
+    message = (
+        "Operation on target Call_API failed: The request to 'https://api.contoso.com/v1/export' "
+        "timed out after 00:01:00. To allow more time, increase the 'httpRequestTimeout' "
+        "setting of the Web activity (up to 10 minutes)."
+    )
+    error_type, rca = explain_without_llm(message, source="adf")
+    assert error_type == "TimeoutError"
+    assert "'httpRequestTimeout'" in rca.root_cause
+    assert any("'httpRequestTimeout'" in r for r in rca.recommendations)
+
+
+def test_a_resource_that_does_not_exist_is_named() -> None:
+    message = (
+        "ErrorCode=ResourceNotFound, Message=The Resource 'Microsoft.Sql/servers/sqlsrv-finance/"
+        "databases/dwh' under resource group 'rg-data-prod' was not found. For more details "
+        "please go to https://aka.ms/ARMResourceNotFoundFix"
+    )
+    _, rca = explain_without_llm(message, source="adf")
+    assert rca.rule == "resource_not_found"
+    assert "sqlsrv-finance" in rca.root_cause and "'rg-data-prod'" in rca.root_cause
+    assert "does not identify the cause" not in rca.root_cause
+    assert "retry" not in _recs(rca)
+
+
+def test_a_long_databricks_message_is_not_cut_to_a_stump() -> None:
+    message = (
+        "Operation on target Run_Notebook failed: Run result unavailable: job failed with error "
+        "message Notebook not found: /Repos/etl/transform/load_orders"
+    )
+    _, rca = explain_without_llm(message, source="adf")
+    assert "/Repos/etl/transform/load_orders" in rca.root_cause
+    assert not re.search(r"\bNot\.", rca.root_cause)
+    assert "notebook path" in _recs(rca)
+
+
+def test_a_databricks_notebook_out_of_memory_gets_databricks_advice() -> None:
+    for message in (
+        "Operation on target Notebook_Transform failed: Databricks execution failed with error "
+        "state: InternalError, error message: java.lang.OutOfMemoryError: Java heap space",
+        "The spark driver has stopped unexpectedly and is restarting. Your notebook will be "
+        "automatically reattached. java.lang.OutOfMemoryError: Java heap space",
+    ):
+        rca = build_rule_rca("ResourceExhaustion", message, source="adf")
+        assert "integration runtime" not in _recs(rca)
+        assert re.search(r"cluster|driver|spark", _recs(rca))
+
+
+def test_heap_exhaustion_is_not_advised_a_retry() -> None:
+    message = (
+        "org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage 12.0 "
+        "failed 4 times, most recent failure: Lost task 3.3 in stage 12.0 (TID 411) "
+        "(10.139.64.7 executor 2): java.lang.OutOfMemoryError: Java heap space"
+    )
+    rca = build_rule_rca(
+        "ResourceExhaustion", message, source="adf", details={"failureType": "SystemError"}
+    )
+    assert "retry" not in _recs(rca)
+    assert "platform-side" not in rca.root_cause
+    assert "repeats until its cause is fixed" in rca.root_cause
+
+
+def test_a_transient_error_is_not_told_it_will_fail_again() -> None:
+    message = "Status: 429 (Too Many Requests). The request rate exceeded the account limit."
+    rca = build_rule_rca(
+        "ExternalServiceError", message, source="adf", details={"failureType": "UserError"}
+    )
+    assert rca.rule == "throttled"
+    assert "fail again" not in rca.root_cause
+
+
+def test_a_denied_write_is_advised_write_permission() -> None:
+    write = (
+        "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the "
+        "PutObject operation: Access Denied"
+    )
+    rca = build_rule_rca("AuthenticationError", write, source="airflow")
+    assert "s3:putobject" in _recs(rca) and "s3:getobject" not in _recs(rca)
+    assert "write" in rca.root_cause
+    read = write.replace("PutObject", "HeadObject")
+    assert "s3:getobject" in _recs(build_rule_rca("AuthenticationError", read, source="airflow"))
+    azure = (
+        "This request is not authorized to perform this operation using this permission. "
+        "ErrorCode: AuthorizationPermissionMismatch. Failed to upload file to "
+        "https://stlake.blob.core.windows.net/raw/orders.csv"
+    )
+    assert "contributor, which allows writes" in _recs(
+        build_rule_rca("AuthenticationError", azure, source="adf")
+    )
+
+
+def test_deterministic_account_setup_is_not_retry_later() -> None:
+    registration = (
+        "Cloud Provider Launch Failure: A cloud provider error was encountered while setting up "
+        "the cluster. Azure error code: MissingSubscriptionRegistration. Azure error message: "
+        "The subscription is not registered to use namespace 'Microsoft.Compute'."
+    )
+    for error_type in ("ExternalServiceError", "ConfigurationError"):
+        rca = build_rule_rca(error_type, registration, source="databricks")
+        assert "Microsoft.Compute" in rca.root_cause
+        assert "az provider register --namespace microsoft.compute" in _recs(rca)
+        assert "retry later" not in _recs(rca) and "transient" not in _recs(rca)
+    limit = (
+        "Cloud Provider Launch Failure: A cloud provider error was encountered while setting up "
+        "the cluster. Azure error code: PublicIPCountLimitReached. Azure error message: Cannot "
+        "create more than 60 public IP addresses for this subscription in this region."
+    )
+    rca = build_rule_rca("ExternalServiceError", limit, source="databricks")
+    assert "retry later" not in _recs(rca) and "transient" not in _recs(rca)
+
+
+def test_a_template_rca_quotes_what_the_message_states() -> None:
+    message = (
+        '{"errorCode": "2200", "message": "ErrorCode=UserErrorInvalidColumnMappingColumnNotFound,'
+        "'Type=Microsoft.DataTransfer.Common.Shared.HybridDeliveryException,Message=Column "
+        "'region_code' specified in column mapping cannot be found in 'dbo.Sales' table.,"
+        'Source=Microsoft.DataTransfer.ClientLibrary,\'", "failureType": "UserError"}'
+    )
+    rca = build_rule_rca("Unknown", message, pipeline="pl_sales", source="adf")
+    assert "'region_code'" in rca.root_cause and "dbo.Sales" in rca.root_cause
