@@ -89,7 +89,7 @@ def aad_other(m: re.Match[str], ctx: Context) -> Finding:
 def db_login_failed(m: re.Match[str], ctx: Context) -> Finding:
     user = clean_value(next((g for g in m.groups() if g), ""))
     server = grab(
-        ctx.text, r"server: '([^'\s]+)'", r"failed to connect to db: ([\w.-]+)"
+        ctx.text, r"server: '([^'\s]+)'", r"failed to connect to db: [*]*([\w.-]+?)(?::\d+)?\.?\s"
     ) or find_host(ctx.text)
     who = f"user {quoted(user)}" if user else "the configured user"
     where = f" on {server}" if server else ""

@@ -283,6 +283,27 @@ def linked_service(m: re.Match[str], ctx: Context) -> Finding:
 def init_script(m: re.Match[str], ctx: Context) -> Finding:
     script = grab(ctx.text, r"init script ([^\s,]+) failed", r"init script ([^\s,]+)")
     target = f"init script {quoted(script)}" if script else "a cluster init script"
+    if not script and not re.search(
+        r"init[_ ]script(?:s)? failed|init_script_failure", ctx.text, re.I
+    ):
+        # "Spark encountered an error on startup": the message blames a Spark setting or an
+        # init script without saying which; name what it does say.
+        exit_code = grab(ctx.text, r"exit code:? ?(\d+)")
+        cause = "the Spark driver failed on startup"
+        cause += f" (driver down, exit code {exit_code})" if exit_code else ""
+        return Finding(
+            cause + ": an invalid Spark configuration or a failing init script",
+            (
+                "Read the driver's log of the failed start (cluster event log, then the "
+                "driver logs) for the setting or script it names.",
+                "Compare the cluster's Spark configuration and init scripts with the last "
+                "start that worked, and revert recent changes.",
+                "Start the cluster without its init scripts to tell the two apart.",
+                "Restart the cluster after the fix, then rerun.",
+            ),
+            0.6,
+            transient=False,
+        )
     return Finding(
         f"the cluster could not start because {target} failed",
         (
@@ -335,11 +356,18 @@ def missing_env_var(m: re.Match[str], ctx: Context) -> Finding:
 )
 def missing_storage(m: re.Match[str], ctx: Context) -> Finding:
     account = grab(ctx.text, r"https?://([\w-]+\.(?:dfs|blob)\.core\.windows\.net)")
-    bucket = grab(ctx.text, r"bucket '?([\w.-]+)", r"mount[ ]?point '?([\w/.-]+)")
+    bucket = grab(
+        ctx.text,
+        r"bucket '?([\w.-]+)",
+        r"mount[ ]?point '?([\w/.-]+)",
+        r": '(/[\w/.-]+)' does not exist",
+    )
     target = account or bucket
+    stated = grab(ctx.text, r"(the specified (?:filesystem|container|bucket) does not exist)")
     return Finding(
         "the storage container, filesystem, bucket or mount the pipeline uses does not exist"
-        + (f" ({target})" if target else ""),
+        + (f" ({target})" if target else "")
+        + (f": {stated[:1].lower()}{stated[1:]}" if stated else ""),
         (
             "Check the container, bucket or filesystem name and the storage account in the "
             "configuration for typos and environment mix-ups.",

@@ -170,6 +170,7 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
     )
     source_type = grab(ctx.text, r"value of type (\w+)", r"from type '?(\w+)", r"Found: (\w+)")
     column = grab(ctx.text, r"column(?: name)? '([^']+)'", r"column ([\w]+):")
+    conversion = grab(ctx.text, r"converting to (a date or time|[\w ]{1,30}?) failed")
     cause = "a source value could not be converted to the target type"
     details = []
     if value:
@@ -180,6 +181,8 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         details.append(f"type {target}")
     if column:
         details.append(f"column {quoted(column)}")
+    if conversion and not target:
+        details.append(f"converting to {conversion}")
     if details:
         cause += " (" + ", ".join(details) + ")"
     return Finding(

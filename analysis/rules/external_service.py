@@ -86,6 +86,8 @@ def cloud_capacity(m: re.Match[str], ctx: Context) -> Finding:
     code = grab(ctx.text, r"azure error code: (\w+)", r"code: ([A-Z_]{6,})")
     cause = "the cloud provider could not start the cluster's machines"
     cause += f" ({code})" if code else ""
+    detail = grab(ctx.text, r"internal error message: ([^.\n]+)")
+    cause += f": {detail[:1].lower()}{detail[1:]}" if detail else ""
     if _SETUP_CODE.search(code):
         # A limit, policy or registration of the account: it fails the same way until changed.
         return Finding(

@@ -8,7 +8,7 @@ import re
 
 from analysis import signals
 from analysis.rules.base import Context, Finding, rule
-from analysis.rules.extract import clean_value, find_host, grab, quoted
+from analysis.rules.extract import clean_value, find_host, grab, platform_of, quoted
 from analysis.signals import any_of
 
 
@@ -108,6 +108,14 @@ def connection_refused(m: re.Match[str], ctx: Context) -> Finding:
     )
 
 
+# Where the pipeline's code runs, per platform, for advice about its network.
+_RUNTIME = {
+    "adf": "the integration runtime",
+    "databricks": "the Databricks cluster",
+    "airflow": "the Airflow workers",
+}
+
+
 @rule(
     "firewall_blocked",
     "NetworkError DatabaseError",
@@ -124,16 +132,17 @@ def connection_refused(m: re.Match[str], ctx: Context) -> Finding:
 def firewall_blocked(m: re.Match[str], ctx: Context) -> Finding:
     ip = clean_value(m.group(1)) if m.group(1) else ""
     host = find_host(ctx.text)
-    who = f"client IP {ip}" if ip else "the integration runtime's network"
+    runtime = _RUNTIME.get(platform_of(ctx.source), "the runtime")
+    who = f"client IP {ip}" if ip else f"the network of {runtime}"
     return Finding(
         f"the server firewall{' of ' + host if host else ''} blocks {who}",
         (
-            f"Add {who} (or the runtime's outbound range) to the server firewall rules.",
-            "Prefer a private endpoint or managed virtual network so the runtime does not need "
+            f"Add {who} (or the outbound range of {runtime}) to the server firewall rules.",
+            f"Prefer a private endpoint or a virtual network for {runtime} so it does not need "
             "public access.",
-            "If public access was disabled on purpose, route the pipeline through a runtime "
-            "inside the allowed network.",
-            "Test the connection of the linked service, then rerun.",
+            "If public access was disabled on purpose, run the pipeline from inside the allowed "
+            "network.",
+            "Test the connection, then rerun.",
         ),
         0.7,
         transient=False,
@@ -176,13 +185,15 @@ def connection_reset(m: re.Match[str], ctx: Context) -> Finding:
 )
 def self_hosted_ir(m: re.Match[str], ctx: Context) -> Finding:
     ir = grab(ctx.text, r"integration runtime '([^']+)'")
+    endpoint = grab(ctx.text, r"failed to connect to ([\w-]+(?:\.[\w-]+)+)")
     name = (
         f"self-hosted integration runtime {quoted(ir)}"
         if ir
         else "the self-hosted integration runtime"
     )
     return Finding(
-        f"{name} could not reach the Data Factory cloud service",
+        f"{name} could not reach the Data Factory cloud service"
+        + (f" ({endpoint})" if endpoint else ""),
         (
             "Check the integration runtime node's status and its Configuration Manager "
             "diagnostics (network test) on the machine itself.",
@@ -253,16 +264,22 @@ def request_send_failed(m: re.Match[str], ctx: Context) -> Finding:
     peer = grab(ctx.text, r"failed to respond ([\d.]+:\d+)")
     target = host or peer
     target_text = f" to {target}" if target else ""
+    platform = platform_of(ctx.source)
+    runtime = _RUNTIME.get(platform, "the integration runtime or worker")
+    proxy = (
+        "If a self-hosted integration runtime is used, check its network and proxy configuration."
+        if platform in ("adf", "")
+        else f"Check the proxy and outbound network configuration of {runtime}."
+    )
     return Finding(
         f"the request{target_text} could not be sent: the connection failed or the remote "
         "side did not answer",
         (
-            f"Check network reachability{target_text} from the integration runtime or worker "
-            "(firewall, private endpoint, proxy).",
-            "If a self-hosted integration runtime is used, check its network and proxy "
-            "configuration.",
-            "Retry the run: Azure-side interruptions of this kind are usually transient.",
-            "Add a retry policy to the activity.",
+            f"Check network reachability{target_text} from {runtime} (firewall, private "
+            "endpoint, proxy).",
+            proxy,
+            "Retry the run: interruptions of this kind are usually transient.",
+            "Add a retry policy to the activity or task.",
         ),
         0.6,
         transient=True,

@@ -120,6 +120,8 @@ _ADF_OPERATION = re.compile(
     r"^\s*(?:Operation on target|Activity) [^:\n]{1,120} failed:\s*(.+)", re.S
 )
 _ODBC_PREFIX = re.compile(r"^\s*(?:\[[^\]\n]{1,80}\]\s*){2,}(.+)", re.S)
+# JVM stack frames ("\tat com.x.Y.method(Y.java:12)") and "... 12 more" lines.
+_STACK_FRAME = re.compile(r"^\s*(?:at [\w.$<>]+\([^)\n]*\)|\.\.\. \d+ more)\s*$\n?", re.MULTILINE)
 _PACKAGE = re.compile(
     r"\b(?:[a-z_][\w$]*\.)+(?=[A-Z]\w*(?:Exception|Error|Timeout|Failure|Exit|Interrupt)\b)"
     r"|\b(?:[a-z_][\w$]*\.)+(?:errors|exceptions|exc)\.(?=[A-Z])"
@@ -256,4 +258,4 @@ def innermost_error(text: str) -> str:
                 break
         else:
             break
-    return _PACKAGE.sub("", current)
+    return _PACKAGE.sub("", _STACK_FRAME.sub("", current)).strip()

@@ -65,6 +65,8 @@ def spark_driver_oom(m: re.Match[str], ctx: Context) -> Finding:
         cause += f" ({size})" if size else ""
     else:
         cause = "the Spark driver ran out of memory and was restarted"
+        kind = grab(ctx.text, r"outofmemoryerror: ([\w ]+)")
+        cause += f" (OutOfMemoryError: {kind})" if kind else ""
     return Finding(
         cause,
         (

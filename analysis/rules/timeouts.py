@@ -7,7 +7,14 @@ from __future__ import annotations
 import re
 
 from analysis.rules.base import Context, Finding, rule
-from analysis.rules.extract import find_duration, find_host, platform_of, quoted, setting_named
+from analysis.rules.extract import (
+    find_duration,
+    find_host,
+    grab,
+    platform_of,
+    quoted,
+    setting_named,
+)
 
 
 @rule(
@@ -20,8 +27,11 @@ def airflow_task_timeout(m: re.Match[str], ctx: Context) -> Finding:
     duration = find_duration(ctx.text)
     broken_dag = "broken dag" in ctx.text.lower()
     if broken_dag:
+        dag_file = grab(ctx.text, r"broken dag: \[?([^\]\s]+)")
         return Finding(
-            "parsing the DAG file took longer than the DAG import timeout",
+            "parsing the DAG file"
+            + (f" {dag_file}" if dag_file else "")
+            + " took longer than the DAG import timeout",
             (
                 "Move slow work (API calls, database queries, large imports) out of top-level "
                 "DAG code into tasks.",
@@ -31,6 +41,8 @@ def airflow_task_timeout(m: re.Match[str], ctx: Context) -> Finding:
             0.7,
         )
     cause = "the task ran longer than its execution_timeout"
+    if "pod launching failed" in ctx.text.lower():
+        cause = "the task's pod did not start within the timeout (Pod Launching failed)"
     cause += f" ({duration})" if duration else ""
     return Finding(
         cause,

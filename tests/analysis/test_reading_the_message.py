@@ -309,3 +309,14 @@ def test_a_template_rca_quotes_what_the_message_states() -> None:
     )
     rca = build_rule_rca("Unknown", message, pipeline="pl_sales", source="adf")
     assert "'region_code'" in rca.root_cause and "dbo.Sales" in rca.root_cause
+
+
+def test_network_advice_names_the_platforms_runtime() -> None:
+    message = (
+        "Cannot open server 'sqlsrv-prod' requested by the login. Client with IP address "
+        "'20.50.1.7' is not allowed to access the server."
+    )
+    databricks = build_rule_rca("NetworkError", message, source="databricks")
+    assert "databricks cluster" in _recs(databricks)
+    assert "integration runtime" not in _recs(databricks)
+    assert "integration runtime" in _recs(build_rule_rca("NetworkError", message, source="adf"))
