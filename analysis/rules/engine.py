@@ -4,8 +4,10 @@ Rules (analysis/rules/<class>.py, tried in the order of analysis/rules/catalogue
 concrete causes in the error text (an expired client secret, an executor OOM, a missing Python
 module, ...) and name what they extracted (module, host, column, code). The first rule that
 serves the ticket's class and matches explains it; when none does, the class's template from
-data.toml is used. Extracted values come from untrusted text: they are reduced to a plain-text
-character set and capped in length. No Django import.
+data.toml is used. Either way, when the explanation does not already carry what the innermost
+error states (analysis/rules/reading.py), the root cause quotes it. Extracted values come from
+untrusted text: they are reduced to a plain-text character set and capped in length, cut at a
+word boundary. No Django import.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from analysis.rules.base import Context, Finding
 from analysis.rules.catalogue import RULES
 from analysis.rules.data import TEMPLATES
 from analysis.rules.extract import clean_value
-from analysis.rules.reading import excerpt, innermost_error
+from analysis.rules.reading import carries_what_it_states, excerpt, innermost_error
 
 MAX_CONFIDENCE = 0.8
 TEMPLATE_CONFIDENCE = 0.45
@@ -77,78 +79,6 @@ def _failure_type_note(ctx: Context, transient: bool | None) -> tuple[str, str]:
     return "", ""
 
 
-_SIGNIFICANT = re.compile(r"[A-Za-z_][\w.:/@$-]*\w|\d[\w.:/-]*\w")
-_COMMON_WORDS = frozenset(
-    {
-        "the",
-        "and",
-        "for",
-        "with",
-        "from",
-        "that",
-        "this",
-        "was",
-        "were",
-        "are",
-        "not",
-        "has",
-        "have",
-        "been",
-        "when",
-        "while",
-        "into",
-        "than",
-        "error",
-        "errors",
-        "exception",
-        "failed",
-        "failure",
-        "could",
-        "cannot",
-        "because",
-        "please",
-        "more",
-        "details",
-        "check",
-        "operation",
-        "message",
-        "occurred",
-        "during",
-        "there",
-        "which",
-        "will",
-        "after",
-        "before",
-        "does",
-        "doesn",
-    }
-)
-# Names a message states: quoted values, and tokens shaped like paths, hosts, dotted or
-# snake_case identifiers, CamelCase types and UPPER_CASE codes.
-_QUOTED_NAME = re.compile(r"'([^'\n]{2,80})'|\"([^\"\n]{2,80})\"")
-_NAME_TOKEN = re.compile(
-    r"(?<![\w./:-])(?:[\w-]+(?:[./:_][\w-]+)+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Z][A-Z0-9]{2,}(?:_[A-Z0-9]+)+)"
-    r"(?![\w/-])"
-)
-
-
-# Exception class names say what kind of error it is, which the class and rule already say.
-_TYPE_NAME = re.compile(r"^[A-Z]\w*(?:Error|Exception|Timeout|Failure|Exit|Interrupt)$")
-
-
-def _telling_words(text: str) -> set[str]:
-    """The words of an error text that carry its content (names, values, verbs of the cause);
-    not exception class names or bare numbers."""
-    return {
-        word.lower()
-        for word in _SIGNIFICANT.findall(text)
-        if len(word) > 3
-        and word.lower() not in _COMMON_WORDS
-        and not _TYPE_NAME.match(word.rsplit(".", 1)[-1])
-        and not word.isdigit()
-    }
-
-
 def _stated(text: str) -> str:
     """What the message itself states, innermost error first, as a plain-text excerpt."""
     return excerpt(innermost_error(text))
@@ -157,30 +87,6 @@ def _stated(text: str) -> str:
 def _quote(stated: str) -> str:
     closing = "" if stated.endswith((".", "!", "?", "…")) else "."
     return f" The error says: “{stated}”{closing}"
-
-
-def _names(text: str) -> set[str]:
-    quoted = {next(g for g in m.groups() if g) for m in _QUOTED_NAME.finditer(text)}
-    tokens = {m.group(0).strip(".:") for m in _NAME_TOKEN.finditer(text)}
-    return {
-        name.lower()
-        for name in quoted | tokens
-        if _WORDISH.search(name) and not _TYPE_NAME.match(name.rsplit(".", 1)[-1])
-    }
-
-
-_WORDISH = re.compile(r"[A-Za-z]{2}")
-
-
-def _says_enough(cause: str, stated: str) -> bool:
-    """Whether a rule's cause already carries what the message states: every name it states
-    (a column, path, host, code, ...), or, when it names nothing, most of its words."""
-    lowered = cause.lower()
-    names = _names(stated)
-    if names:
-        return all(name in lowered for name in names)
-    wanted = _telling_words(stated)
-    return not wanted or sum(word in lowered for word in wanted) >= 0.5 * len(wanted)
 
 
 def _best_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -254,7 +160,7 @@ def build_rule_rca(
         type_note, type_rec = _failure_type_note(ctx, finding.transient)
         cause = finding.cause[:1].upper() + finding.cause[1:]
         root_cause = f"{_subject(ctx)} failed: {cause}{_code_suffix(ctx, cause)}."
-        if stated and not _says_enough(cause, stated):
+        if stated and not carries_what_it_states(cause, stated):
             root_cause += _quote(stated)
         root_cause += type_note
         recs = list(finding.recommendations)

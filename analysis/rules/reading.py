@@ -1,5 +1,6 @@
 """Reading the message: the innermost meaningful error inside what platforms wrap around it,
-and excerpts of untrusted text that end at a word boundary.
+excerpts of untrusted text that end at a word boundary, and whether an explanation already
+carries what an error states (the names it gives, or most of its words).
 
 Platforms wrap the error that matters: ADF in JSON (`"message": "..."`, often escaped) and in
 `Type=...,Message=...,Source=...` chains whose last link is the driver's own error; Spark in
@@ -259,3 +260,101 @@ def innermost_error(text: str) -> str:
         else:
             break
     return _PACKAGE.sub("", _STACK_FRAME.sub("", current)).strip()
+
+
+# --------------------------------------------------------------------------- what it states
+
+_SIGNIFICANT = re.compile(r"[A-Za-z_][\w.:/@$-]*\w|\d[\w.:/-]*\w")
+_COMMON_WORDS = frozenset(
+    {
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "that",
+        "this",
+        "was",
+        "were",
+        "are",
+        "not",
+        "has",
+        "have",
+        "been",
+        "when",
+        "while",
+        "into",
+        "than",
+        "error",
+        "errors",
+        "exception",
+        "failed",
+        "failure",
+        "could",
+        "cannot",
+        "because",
+        "please",
+        "more",
+        "details",
+        "check",
+        "operation",
+        "message",
+        "occurred",
+        "during",
+        "there",
+        "which",
+        "will",
+        "after",
+        "before",
+        "does",
+        "doesn",
+    }
+)
+# Names a message states: quoted values, and tokens shaped like paths, hosts, dotted or
+# snake_case identifiers, CamelCase types and UPPER_CASE codes.
+_QUOTED_NAME = re.compile(r"'([^'\n]{2,80})'|\"([^\"\n]{2,80})\"")
+_NAME_TOKEN = re.compile(
+    r"(?<![\w./:-])(?:[\w-]+(?:[./:_][\w-]+)+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Z][A-Z0-9]{2,}(?:_[A-Z0-9]+)+)"
+    r"(?![\w/-])"
+)
+
+
+# Exception class names say what kind of error it is, which the class and rule already say.
+_TYPE_NAME = re.compile(r"^[A-Z]\w*(?:Error|Exception|Timeout|Failure|Exit|Interrupt)$")
+
+
+def _telling_words(text: str) -> set[str]:
+    """The words of an error text that carry its content (names, values, verbs of the cause);
+    not exception class names or bare numbers."""
+    return {
+        word.lower()
+        for word in _SIGNIFICANT.findall(text)
+        if len(word) > 3
+        and word.lower() not in _COMMON_WORDS
+        and not _TYPE_NAME.match(word.rsplit(".", 1)[-1])
+        and not word.isdigit()
+    }
+
+
+def _names(text: str) -> set[str]:
+    quoted = {next(g for g in m.groups() if g) for m in _QUOTED_NAME.finditer(text)}
+    tokens = {m.group(0).strip(".:") for m in _NAME_TOKEN.finditer(text)}
+    return {
+        name.lower()
+        for name in quoted | tokens
+        if _WORDISH.search(name) and not _TYPE_NAME.match(name.rsplit(".", 1)[-1])
+    }
+
+
+_WORDISH = re.compile(r"[A-Za-z]{2}")
+
+
+def carries_what_it_states(cause: str, stated: str) -> bool:
+    """Whether an explanation already carries what the error `stated` says: every name it states
+    (a column, path, host, code, ...), or, when it names nothing, most of its words."""
+    lowered = cause.lower()
+    names = _names(stated)
+    if names:
+        return all(name in lowered for name in names)
+    wanted = _telling_words(stated)
+    return not wanted or sum(word in lowered for word in wanted) >= 0.5 * len(wanted)
