@@ -73,8 +73,9 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
 
 
 def test_held_out_messages_annotated_blind_stay_named() -> None:
-    """45 held-out messages, annotated without looking at their RCAs and not tuned against:
-    42 named at the time of writing (36 before the RCA read the message)."""
+    """115 held-out messages (those that state a cause), annotated without looking at their
+    RCAs and not tuned against: 109 named at the time of writing (97 before the RCA read the
+    message)."""
     output = _run(
         str(HERE / "heldout_errors.jsonl"),
         "--annotations",
@@ -83,5 +84,5 @@ def test_held_out_messages_annotated_blind_stay_named() -> None:
     figure = re.search(r"names the cause: (\d+)/(\d+)", output)
     assert figure is not None
     named, total = int(figure.group(1)), int(figure.group(2))
-    assert total == 45
-    assert named >= 42
+    assert total == 115
+    assert named >= 109
