@@ -394,7 +394,8 @@ def test_split_top_level_alternatives() -> None:
 
 def test_modules_do_not_import_django() -> None:
     code = (
-        "import sys, analysis.classifier, analysis.rules, analysis.redaction;"
+        "import sys, analysis.classifier, analysis.rules, analysis.redaction, analysis.signals;"
+        "import analysis.specificity;"
         "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')];"
         "assert not bad, bad"
     )
