@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from analysis.rules import RuleRca, build_rule_rca
 from analysis.rules.reading import cut_at_boundary, excerpt, innermost_error
 from analysis.specificity import explain_without_llm
+from tests.conftest import SHARED_FIXTURES
 
 HERE = Path(__file__).resolve().parent
-DEV_SET = Path("/work/shared/fixtures/errors/dev_errors.jsonl")
+DEV_SET = SHARED_FIXTURES / "errors" / "dev_errors.jsonl"
 
 
 def _text(rca: RuleRca) -> str:
@@ -157,7 +158,16 @@ def test_long_tokens_in_an_excerpt_are_shortened_and_marked() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [DEV_SET, HERE / "heldout_errors.jsonl", HERE / "audit_errors.jsonl"], ids=str
+    "path",
+    [
+        pytest.param(
+            DEV_SET,
+            marks=pytest.mark.skipif(not DEV_SET.exists(), reason="shared dev set not present"),
+        ),
+        HERE / "heldout_errors.jsonl",
+        HERE / "audit_errors.jsonl",
+    ],
+    ids=["dev", "heldout", "audit"],
 )
 def test_rcas_cut_no_word(path: Path) -> None:
     """Whenever an RCA marks a cut with "…", the word before it is a whole word of the
