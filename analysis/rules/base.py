@@ -41,12 +41,13 @@ Builder = Callable[[re.Match[str], Context], Finding]
 @dataclass(frozen=True)
 class Rule:
     name: str
-    # The classes the rule serves, the one its example is classified as first.
+    # The classes the rule serves; its example is checked under the first.
     classes: tuple[str, ...]
     pattern: re.Pattern[str]
     build: Builder
-    # A real-looking message of the first class that this rule (and no earlier one) explains;
-    # tests/analysis/test_rule_catalogue.py holds every rule to it.
+    # A message this rule (and no earlier one) explains under its first class, taken from the
+    # dev, held-out or audit sets where one fits; tests/analysis/test_rule_catalogue.py holds
+    # every rule to it.
     example: str
 
 
