@@ -34,7 +34,7 @@ from analysis.logs.reader import LogReader, LogReadError, LogSource, ReadLimits
 from analysis.models import LlmCall, LogAnalysisJob
 from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
-from analysis.rule_rca import build_rule_rca
+from analysis.rules import build_rule_rca
 from tickets import lifecycle
 from tickets.broadcast import GROUP, publisher
 from tickets.lifecycle import Actor
