@@ -16,6 +16,7 @@ from typing import Any
 
 from analysis import signals
 from analysis.signals import any_of
+from tickets.vocabulary import ErrorClass
 
 # Private in CPython 3.11+; only used to derive prefilter anchors, so it may go missing.
 # Imported by name: typeshed does not describe them (whether mypy knows them at all depends on
@@ -28,18 +29,8 @@ try:
 except ImportError:  # pragma: no cover
     _sre = _parser = None
 
-ERROR_CLASSES: tuple[str, ...] = (
-    "NetworkError",
-    "DatabaseError",
-    "ResourceExhaustion",
-    "AuthenticationError",
-    "DataError",
-    "ExternalServiceError",
-    "TimeoutError",
-    "ConfigurationError",
-    "CodeError",
-    "Unknown",
-)
+# The classes in the vocabulary's order (the last, Unknown, is what nothing matched).
+ERROR_CLASSES: tuple[str, ...] = tuple(ErrorClass)
 
 # Only the head and tail of huge messages are scanned: the summary comes first and a
 # traceback's real exception comes last. This bounds regex work per message.

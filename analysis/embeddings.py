@@ -17,6 +17,7 @@ from typing import Protocol
 
 from django.conf import settings
 
+from analysis.gemini import gemini_client
 from tickets.models import EMBEDDING_DIMENSIONS
 
 MAX_TEXT_CHARS = 4000
@@ -101,8 +102,6 @@ def configured_backend() -> EmbeddingBackend:
     """The backend settings ask for: Gemini when a key is set (`auto`), else the local model."""
     choice = settings.EMBEDDING_BACKEND
     if choice == "gemini" or (choice == "auto" and settings.GEMINI_API_KEY):
-        from analysis.gemini import gemini_client
-
         return GeminiEmbeddingBackend(gemini_client(), settings.GEMINI_EMBEDDING_MODEL)
     return local_backend()
 

@@ -14,15 +14,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 from django.conf import settings
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from analysis.models import LlmOutcome
-from tickets.models import ERROR_CLASSES
-
-ErrorClass = Literal[ERROR_CLASSES]  # type: ignore[valid-type]
+from tickets.vocabulary import ErrorClass, Severity
 
 
 class RcaAnswer(BaseModel):
@@ -31,7 +29,7 @@ class RcaAnswer(BaseModel):
     root_cause: str = Field(min_length=10, max_length=4000)
     recommendations: list[str] = Field(min_length=1, max_length=8)
     error_class: ErrorClass
-    severity: Literal["Critical", "High", "Medium", "Low"]
+    severity: Severity
     confidence: float = Field(ge=0.0, le=1.0)
     similar_ticket_ids: list[str] = Field(default_factory=list, max_length=10)
 

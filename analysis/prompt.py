@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.redaction import redact, redact_data
-from tickets.models import ERROR_CLASSES, Status, Ticket
+from tickets.models import Status, Ticket
 from tickets.resolutions import PastFix
+from tickets.vocabulary import ErrorClass
 
 MAX_MESSAGE_CHARS = 8000
 MAX_RCA_CHARS = 600
@@ -130,7 +131,7 @@ def build_rca_prompt(
     # The nonce makes the markers unguessable; strip look-alikes anyway.
     data = data.replace("<<<", "< < <").replace(">>>", "> > >")
     system = SYSTEM_INSTRUCTION.format(
-        open=open_marker, close=close_marker, classes=", ".join(ERROR_CLASSES)
+        open=open_marker, close=close_marker, classes=", ".join(ErrorClass)
     )
     contents = (
         "Analyse this failure and answer with the JSON root-cause analysis.\n"
@@ -161,7 +162,7 @@ def build_log_rca_prompt(
     data = json.dumps(report, ensure_ascii=False, default=str, indent=1)[:budget_chars]
     data = data.replace("<<<", "< < <").replace(">>>", "> > >")
     system = SYSTEM_INSTRUCTION.format(
-        open=open_marker, close=close_marker, classes=", ".join(ERROR_CLASSES)
+        open=open_marker, close=close_marker, classes=", ".join(ErrorClass)
     )
     contents = (
         "This is the summary of a failed run's log, mined line by line: the innermost cause "

@@ -71,13 +71,10 @@ def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> 
     return _save(ticket, analysis, similar, classification.signals, force)
 
 
-def request_fresh_rca(ticket_id: str, actor: Actor) -> None:
-    """Staff asked for a new RCA: audit it, then re-run the analysis in the background."""
-    from analysis.tasks import analyse_ticket as analyse_task
-
+def record_rca_request(ticket_id: str, actor: Actor) -> None:
+    """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it)."""
     ticket = Ticket.objects.get(pk=ticket_id)
     lifecycle.write_audit(ticket, actor, "rca requested")
-    transaction.on_commit(lambda: analyse_task.delay(ticket_id, force=True))
 
 
 def _embed(ticket: Ticket, error_type: str) -> None:

@@ -1,7 +1,8 @@
 from celery import shared_task
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from analysis import log_jobs, services
+from tickets.lifecycle import Actor
 
 
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=2, retry_jitter=True, max_retries=8)
@@ -18,3 +19,9 @@ def run_log_analysis(job_id: str) -> None:
 @shared_task
 def recover_stale_log_analyses() -> dict[str, int]:
     return log_jobs.recover_stale_jobs()
+
+
+def request_fresh_rca(ticket_id: str, actor: Actor) -> None:
+    """Staff asked for a new RCA: audit it, then re-run the analysis in the background."""
+    services.record_rca_request(ticket_id, actor)
+    transaction.on_commit(lambda: analyse_ticket.delay(ticket_id, force=True))

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tickets.vocabulary import Severity, Source
+
+# Severity is re-exported for the parsers, which speak of a failure's severity hint.
+__all__ = ["EventKind", "FailureEvent", "ParseError", "Severity", "Source"]
+
 # How a resolve key names a part of a job: `<job key>/task:<task key>`.
 TASK_PART = "/task:"
 
@@ -23,13 +28,6 @@ class EventKind(enum.StrEnum):
     # A valid notification that is neither (a Databricks run start, a duration warning
     # below the failure bar...): stored, answered, nothing else.
     IGNORED = "ignored"
-
-
-class Severity(enum.StrEnum):
-    CRITICAL = "Critical"
-    HIGH = "High"
-    MEDIUM = "Medium"
-    LOW = "Low"
 
 
 class ParseError(ValueError):
@@ -51,7 +49,7 @@ class FailureEvent:
       whose key is `<its key>/task:...` (a job's success covers its tasks), nothing else.
     """
 
-    source: str  # "azure-monitor", "adf", "databricks", "airflow"
+    source: Source
     processing_mode: str  # "adf", "databricks", "airflow", "azure-monitor": the ticket id prefix
     kind: EventKind
     pipeline: str

@@ -19,23 +19,25 @@ from django.db import transaction
 
 from analysis.redaction import redact, redact_data
 from integrations.events import FailureEvent, ParseError
-from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
+from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.adf import parse_adf_failure
 from integrations.parsers.airflow import parse_airflow_failure
 from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.common import loads_json
 from integrations.parsers.databricks import parse_databricks_notification
 from integrations.parsers.slack_actions import decode_form_payload
+from integrations.tasks import process_delivery
 from rca_project.observability import tracking
 from tickets.services import record_event
+from tickets.vocabulary import Outcome, Source
 
 logger = logging.getLogger(__name__)
 
 PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
-    "azure-monitor": parse_azure_monitor,
-    "adf": parse_adf_failure,
-    "databricks": parse_databricks_notification,
-    "airflow": parse_airflow_failure,
+    Source.AZURE_MONITOR: parse_azure_monitor,
+    Source.ADF: parse_adf_failure,
+    Source.DATABRICKS: parse_databricks_notification,
+    Source.AIRFLOW: parse_airflow_failure,
 }
 
 # Outcomes that leave work for the background (analysis now, fan-out later).
@@ -182,8 +184,6 @@ def _redacted(event: FailureEvent) -> FailureEvent:
 
 def enqueue_processing(delivery_id: int) -> None:
     """Hand a delivery to the workers; a broker outage only delays it (beat redelivers)."""
-    from integrations.tasks import process_delivery
-
     try:
         process_delivery.delay(delivery_id)
     except Exception:

@@ -10,7 +10,8 @@ Fields by concern:
   processing `attempts` and `processed_at` (beat redelivers pending rows whose processing was
   lost).
 - OutboundDelivery (one action at one target for one ticket): identity and idempotency `key`
-  (unique: the same change never acts twice); what `ticket`, `target`, `action`, `payload`;
+  (unique: the same change never acts twice); what `ticket`, `target` and `action` (as the target
+  registry, integrations/targets/, names them), `payload`;
   delivery state `status` (pending/succeeded/skipped/dead letter), `attempts`, `last_error`;
   schedule `created_at`, `next_attempt_at`, `completed_at`.
 - DeliveryAttempt (every try of an OutboundDelivery): `started_at`, `duration_ms`, `outcome`,
@@ -25,21 +26,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from tickets.vocabulary import Outcome, choices
+
 
 class DeliveryStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"  # valid JSON our parser refused; kept, nothing else done
     PENDING = "pending", "Pending"  # accepted; background processing not finished yet
     PROCESSED = "processed", "Processed"
-
-
-class Outcome(models.TextChoices):
-    CREATED = "created"
-    DUPLICATE = "duplicate"
-    CORRELATED = "correlated"
-    REGRESSED = "regressed"  # a repeat of a resolved failure reopened its ticket
-    SUPPRESSED = "suppressed"
-    RESOLVED = "resolved"
-    IGNORED = "ignored"
 
 
 class DeliveryQuerySet(models.QuerySet):
@@ -60,7 +53,7 @@ class WebhookDelivery(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     remote_addr = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(max_length=16, choices=choices(Outcome), blank=True)
     reason = models.TextField(blank=True)
     event = models.JSONField(default=dict, blank=True, help_text="The normalized FailureEvent.")
     ticket = models.ForeignKey(
@@ -95,34 +88,6 @@ class WebhookDelivery(models.Model):
         return f"{self.source} {self.tracking_id} ({self.status})"
 
 
-class Target(models.TextChoices):
-    JIRA = "jira", "JIRA"
-    SLACK = "slack", "Slack"
-    BLOB = "blob", "Azure Blob"
-
-
-class OutboundAction(models.TextChoices):
-    JIRA_CREATE = "jira_create", "Create the JIRA issue"
-    JIRA_SYNC = "jira_sync", "Transition/comment the JIRA issue"
-    SLACK_POST = "slack_post", "Post the Slack alert"
-    SLACK_SYNC = "slack_sync", "Update the Slack alert"
-    BLOB_UPLOAD = "blob_upload", "Upload the evidence"
-    # After a create whose answer may have been lost: remove what a late request created twice.
-    JIRA_RECONCILE = "jira_reconcile", "Remove duplicate JIRA issues"
-    SLACK_RECONCILE = "slack_reconcile", "Remove duplicate Slack alerts"
-
-
-ACTION_TARGET = {
-    OutboundAction.JIRA_CREATE: Target.JIRA,
-    OutboundAction.JIRA_SYNC: Target.JIRA,
-    OutboundAction.SLACK_POST: Target.SLACK,
-    OutboundAction.SLACK_SYNC: Target.SLACK,
-    OutboundAction.BLOB_UPLOAD: Target.BLOB,
-    OutboundAction.JIRA_RECONCILE: Target.JIRA,
-    OutboundAction.SLACK_RECONCILE: Target.SLACK,
-}
-
-
 class OutboundStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -147,8 +112,10 @@ class OutboundDelivery(models.Model):
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.CASCADE, related_name="outbound", db_index=False
     )
-    target = models.CharField(max_length=10, choices=Target.choices)
-    action = models.CharField(max_length=20, choices=OutboundAction.choices)
+    # A target and one of its actions, as the registry (integrations/targets/) names them; no
+    # choices here, so that a new target needs no migration.
+    target = models.CharField(max_length=10)
+    action = models.CharField(max_length=20)
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING
@@ -175,7 +142,7 @@ class OutboundDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} for {self.ticket_id} ({self.status})"
+        return f"{self.action} for {self.ticket_id} ({self.status})"
 
 
 class AttemptOutcome(models.TextChoices):

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from analysis.services import analyse_ticket
 from integrations import fanout
-from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
+from integrations.models import DeliveryStatus, WebhookDelivery
 from rca_project.observability import tracking
+from tickets.vocabulary import Outcome
 
 logger = logging.getLogger(__name__)
 

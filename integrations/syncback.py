@@ -16,14 +16,14 @@ from kombu.exceptions import KombuError
 
 from analysis.redaction import redact
 from integrations import slack_authority
-from integrations.messages import (
+from integrations.parsers.jira import JiraEvent
+from integrations.parsers.slack_actions import SlackAction
+from integrations.targets.slack import (
     SLACK_ACK_ACTION,
     SLACK_FIX_ACTION,
     SLACK_RESOLVE_ACTION,
     SLACK_TAKE_ACTION,
 )
-from integrations.parsers.jira import JiraEvent
-from integrations.parsers.slack_actions import SlackAction
 from tickets import jira_status, lifecycle
 from tickets.lifecycle import Actor, TransitionError
 from tickets.models import ActorKind, Occurrence, Resolution, Status, Ticket

@@ -1,7 +1,12 @@
+import time
+
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from integrations import fanout, processing
+from integrations.circuit import redis_client
+from rca_project.observability import worker_heartbeat_key
 
 
 @shared_task(
@@ -15,36 +20,19 @@ def process_delivery(delivery_id: int) -> None:
     processing.process_delivery(delivery_id)
 
 
-def _deliver(task, outbound_id: int) -> str:
+@shared_task(bind=True, max_retries=None, autoretry_for=(DatabaseError,))
+def deliver_outbound(self, outbound_id: int, target: str) -> str:
+    """One attempt at one delivery. `target` only routes the task: each target has its own
+    queue (integrations/targets/__init__.py), so a slow or dead target never holds up the
+    others; a retry goes back to the same queue."""
     result = fanout.deliver(outbound_id)
     if result.retry_in is not None:
-        raise task.retry(countdown=result.retry_in)
+        raise self.retry(countdown=result.retry_in)
     return result.status
-
-
-# One task per target, so a slow or dead target never holds up the others' queues of work.
-_OUTBOUND = {"bind": True, "max_retries": None, "autoretry_for": (DatabaseError,)}
-
-
-@shared_task(**_OUTBOUND)
-def send_to_jira(self, outbound_id: int) -> str:
-    return _deliver(self, outbound_id)
-
-
-@shared_task(**_OUTBOUND)
-def send_to_slack(self, outbound_id: int) -> str:
-    return _deliver(self, outbound_id)
-
-
-@shared_task(**_OUTBOUND)
-def send_to_blob(self, outbound_id: int) -> str:
-    return _deliver(self, outbound_id)
 
 
 @shared_task
 def redeliver_unfinished_deliveries() -> int:
-    from django.conf import settings
-
     grace = settings.OUTBOUND_REDELIVER_GRACE_SECONDS
     return processing.redeliver_unfinished(process_delivery.delay) + fanout.redeliver_stale(grace)
 
@@ -57,19 +45,12 @@ def apply_retention() -> int:
 @shared_task
 def heartbeat() -> None:
     """Scheduled by beat; the readiness check looks at when a worker last ran it."""
-    import time
-
-    from integrations.circuit import redis_client
-    from rca_project.health import worker_heartbeat_key
-
     redis_client().set(worker_heartbeat_key(), time.time(), ex=600)
 
 
 @shared_task
 def ping(counter_key: str = "rca:worker:pings") -> None:
     """Proof of life: counts in Redis (the readiness check and the benchmarks use it)."""
-    from integrations.circuit import redis_client
-
     redis_client().incr(counter_key)
 
 

@@ -33,14 +33,13 @@ from integrations.ingest import (
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.jira import parse_jira_event
 from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
-from integrations.transports import BlobTransport
+from integrations.targets.blob import BlobTransport
 from integrations.webhook_auth import (
     jira_request_is_authentic,
     slack_request_is_authentic,
     token_is_valid,
 )
 from rca_project.client_address import client_address
-from rca_project.errors import RETRY_AFTER_SECONDS
 from rca_project.observability import INGEST_SECONDS, WEBHOOKS
 from tickets.models import Ticket
 from tickets.roles import VIEWER, has_role
@@ -108,7 +107,7 @@ def read_bounded_body(request: HttpRequest, limit: int) -> bytes:
 def error_response(message: str, status: int, **extra: object) -> JsonResponse:
     response = JsonResponse({"error": message, **extra}, status=status)
     if status == 503:
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
     return response
 
 

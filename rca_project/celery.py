@@ -4,6 +4,8 @@ import time
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+from rca_project.observability import TASK_SECONDS, TASKS
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rca_project.settings")
 
 app = Celery("rca_project")
@@ -20,8 +22,6 @@ def _task_started(task_id: str, **kwargs) -> None:
 
 @task_postrun.connect
 def _task_finished(task_id: str, task, state: str | None = None, **kwargs) -> None:
-    from rca_project.observability import TASK_SECONDS, TASKS
-
     TASKS.labels(task.name, (state or "unknown").lower()).inc()
     started = _started.pop(task_id, None)
     if started is not None:

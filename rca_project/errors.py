@@ -11,11 +11,14 @@ from __future__ import annotations
 import sys
 
 import redis
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
-RETRY_AFTER_SECONDS = 30
+from tickets.dashboard.views import CONTENT_SECURITY_POLICY
+from tickets.dashboard.views import server_error as error_page
+
 JSON_PATHS = ("/api/", "/webhooks/")
 
 _DEPENDENCIES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
@@ -49,16 +52,13 @@ def unavailable_response(request: HttpRequest, dependency: str) -> HttpResponse:
         # No request context: its processors would read the session and the user.
         html = loader.render_to_string("503.html", {"message": message})
         response = HttpResponse(html, status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
     return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: 503 for an unreachable dependency, JSON for the API and webhooks, otherwise
     the dashboard's error page."""
-    from tickets.dashboard.views import CONTENT_SECURITY_POLICY
-    from tickets.dashboard.views import server_error as error_page
-
     dependency = unavailable_dependency(sys.exc_info()[1])
     if dependency:
         response = unavailable_response(request, dependency)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rca_project.observability import render_metrics
+from rca_project.observability import render_metrics, worker_heartbeat_key
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -36,10 +36,6 @@ def _redis_ok() -> bool:
         return bool(client.ping())
     except Exception:
         return False
-
-
-def worker_heartbeat_key() -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:worker:heartbeat"
 
 
 WORKER_HEARTBEAT_MAX_AGE = 120

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 WEBHOOKS = Counter(
@@ -56,27 +57,29 @@ class TrackingIdFilter(logging.Filter):
         return True
 
 
+# Gauges read at scrape time from live state (queue depths, circuit breakers, in Redis). The
+# apps that own that state register a function yielding them (integrations does, in ready()).
+LiveGauges = Callable[[], Iterable[Metric]]
+_live_gauges: dict[str, LiveGauges] = {}
+
+
+def register_live_gauges(name: str, gauges: LiveGauges) -> None:
+    """Have `/metrics` include what `gauges()` yields; registering a name again replaces it."""
+    _live_gauges[name] = gauges
+
+
 class LiveStateCollector(Collector):
-    """Read at scrape time: queue depth and circuit breaker states (both live in Redis)."""
+    def collect(self) -> Iterator[Metric]:
+        for name, gauges in list(_live_gauges.items()):
+            try:
+                yield from list(gauges())
+            except Exception:
+                logging.getLogger(__name__).warning("live gauges %s unavailable", name)
 
-    def collect(self):
-        from django.conf import settings
 
-        from integrations.circuit import CircuitBreaker, redis_client
-
-        queue = GaugeMetricFamily("rca_queue_depth", "Tasks waiting in the Celery queue.")
-        circuit = GaugeMetricFamily(
-            "rca_circuit_open", "1 when a target's circuit breaker is open.", labels=["target"]
-        )
-        try:
-            queue.add_metric([], redis_client().llen(settings.CELERY_TASK_DEFAULT_QUEUE))
-            for target in ("jira", "slack", "blob"):
-                state = CircuitBreaker(target).state()
-                circuit.add_metric([target], 0 if state == "closed" else 1)
-        except Exception:
-            return
-        yield queue
-        yield circuit
+def worker_heartbeat_key() -> str:
+    """Where the beat-scheduled heartbeat task writes when a worker last ran it."""
+    return f"{settings.REDIS_KEY_PREFIX}:worker:heartbeat"
 
 
 def render_metrics() -> bytes:

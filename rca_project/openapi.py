@@ -1,5 +1,7 @@
 """OpenAPI additions: the webhook endpoints (plain Django views, invisible to drf-spectacular's
-introspection) are described here and added by a postprocessing hook.
+introspection) are described here and added by a postprocessing hook. The failure webhooks'
+bodies are generated from the pydantic models their parsers validate with
+(integrations/parsers/bodies.py).
 
 Nothing here imports Django or DRF, so the settings module may import `SCHEMA_SETTINGS`.
 """
@@ -8,6 +10,16 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+
+from pydantic import BaseModel
+
+from integrations.parsers.bodies import (
+    AdfFailureBody,
+    AirflowFailureBody,
+    CommonAlertEssentials,
+    DatabricksNotification,
+)
+from tickets.vocabulary import Outcome, SlaStatus, Source, Status, choices
 
 # The drf-spectacular settings this module needs (merged into SPECTACULAR_SETTINGS, and used
 # by the schema view as its custom settings).
@@ -18,10 +30,10 @@ SCHEMA_SETTINGS: dict[str, Any] = {
         "rca_project.openapi.add_webhook_paths",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "TicketStatusEnum": "tickets.models.Status",
-        "SlaStatusEnum": "tickets.models.SlaStatus",
+        "TicketStatusEnum": choices(Status),
+        "SlaStatusEnum": choices(SlaStatus),
         "DeliveryStatusEnum": "integrations.models.DeliveryStatus",
-        "DeliveryOutcomeEnum": "integrations.models.Outcome",
+        "DeliveryOutcomeEnum": choices(Outcome),
         "OutboundStatusEnum": "integrations.models.OutboundStatus",
         "AttemptOutcomeEnum": "integrations.models.AttemptOutcome",
         "LogAnalysisStatusEnum": "analysis.models.LogAnalysisJob.Status",
@@ -29,7 +41,6 @@ SCHEMA_SETTINGS: dict[str, Any] = {
     },
 }
 
-FAILURE_SOURCES = ("azure-monitor", "adf", "databricks", "airflow")
 # Paths of the product this replaces, still served.
 LEGACY_ALIASES = {
     "/azure-monitor": "/webhooks/azure-monitor/",
@@ -55,127 +66,49 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-ADF_FAILURE = {
-    "type": "object",
-    "description": (
-        "The enriched ADF failure body (a Logic App or a pipeline Web activity). Every field"
-        " also accepts ADF's camelCase name: dataFactoryName, pipelineName,"
-        " pipelineRunId/runId, activityName, errorCode, errorMessage, failureType,"
-        " logicAppRunId, subscriptionId, resourceGroup, runStart, runEnd, runUrl."
-        " `error_message` is required unless status is Succeeded."
-    ),
-    "properties": {
-        "factory": _string("Data factory name."),
-        "pipeline": _required_text("Pipeline name."),
-        "run_id": _required_text("Pipeline run id: the dedup key."),
-        "activity": _string("Failed activity."),
-        "error_code": _string(),
-        "error_message": _string("The error text (secrets are redacted on arrival)."),
-        "failure_type": _string(example="UserError"),
-        "logic_app_run_id": _string(),
-        "status": _string(
-            "Failed opens or updates a ticket; Succeeded closes the loop.",
-            enum=["Failed", "Succeeded"],
-            default="Failed",
-        ),
-        "severity": _string(enum=["Critical", "High", "Medium", "Low"]),
-        "subscription_id": _string(),
-        "resource_group": _string(),
-        "run_start": _string(format="date-time"),
-        "run_end": _string(format="date-time"),
-        "run_url": _string(format="uri"),
-    },
-    "required": ["pipeline", "run_id"],
-    "additionalProperties": True,
-    "example": {
-        "factory": "adf-sales-prod",
-        "pipeline": "pl_copy_sales_orders",
-        "run_id": "6f1d3c9a-2b7e-4c1a-9f00-1234567890ab",
-        "activity": "Copy_Orders_From_SQL",
-        "error_code": "2200",
-        "error_message": "ErrorCode=SqlFailedToConnect, Cannot connect to SQL Database.",
-        "failure_type": "UserError",
-        "status": "Failed",
-        "severity": "High",
-        "run_start": "2025-12-10T12:30:00Z",
-        "run_end": "2025-12-10T12:34:56Z",
-    },
-}
+def _openapi_30(schema: Any) -> Any:
+    """pydantic writes JSON Schema 2020-12; the document is OpenAPI 3.0: an optional field's
+    `anyOf: [X, {type: null}]` becomes X marked nullable. The models' defaults "" and null
+    mean "absent" to the parsers, not a value: they are left out (the field's own format or
+    enum would refuse them)."""
+    if isinstance(schema, list):
+        return [_openapi_30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _openapi_30(value) for key, value in schema.items()}
+    options = schema.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        del schema["anyOf"]
+        only = rest[0] if len(rest) == 1 else {"anyOf": rest}
+        only = {"allOf": [only]} if "$ref" in only else only
+        schema.update({**only, "nullable": True})
+    if schema.get("default", 0) in ("", None):
+        del schema["default"]
+    return schema
 
-AIRFLOW_FAILURE = {
-    "type": "object",
-    "description": (
-        "Posted by integrations/airflow_callback/rca_callback.py. One ticket per failed task of"
-        " a DAG run; each try is an occurrence. The previous product's body (execution_date,"
-        " error, dag_display_name, pool, queue, duration...) is accepted as it is."
-        " `exception` (or `error`) is required unless state is success or skipped."
-    ),
-    "properties": {
-        "dag_id": _required_text(),
-        "task_id": _required_text(),
-        "run_id": _required_text(),
-        "logical_date": _string(format="date-time"),
-        "execution_date": _string("Older name of logical_date.", format="date-time"),
-        "try_number": {"type": "integer"},
-        "max_tries": {"type": "integer"},
-        "exception": _string("The exception text or traceback."),
-        "error": _string("Older name of exception."),
-        "exception_type": _string(),
-        "log_url": _string(format="uri"),
-        "operator": _string(),
-        "owner": _string(),
-        "map_index": {"type": "integer", "default": -1},
-        "state": _string("failed, or success/skipped to close the loop."),
-        "hostname": _string(),
-        "end_date": _string(format="date-time"),
-    },
-    "required": ["dag_id", "task_id", "run_id"],
-    "additionalProperties": True,
-    "example": {
-        "dag_id": "sales_daily",
-        "task_id": "load_orders",
-        "run_id": "scheduled__2025-12-10T00:00:00+00:00",
-        "logical_date": "2025-12-10T00:00:00+00:00",
-        "try_number": 2,
-        "max_tries": 3,
-        "exception": "psycopg2.OperationalError: could not connect to server",
-        "exception_type": "OperationalError",
-        "state": "failed",
-    },
-}
 
-DATABRICKS_NOTIFICATION = {
-    "type": "object",
-    "description": (
-        "Databricks job/task notification webhook. jobs.on_failure opens a ticket,"
-        " jobs.on_success closes the loop; start and duration warnings are stored and ignored."
-    ),
-    "properties": {
-        "event_type": _string(
-            enum=[
-                "jobs.on_failure",
-                "jobs.on_success",
-                "jobs.on_start",
-                "jobs.on_duration_warning_threshold_exceeded",
-                "jobs.on_streaming_backlog_exceeded",
-            ]
-        ),
-        "workspace_id": _string(),
-        "job": {
-            "type": "object",
-            "properties": {"job_id": _required_text(), "name": _string()},
-            "required": ["job_id"],
-        },
-        "run": {
-            "type": "object",
-            "properties": {"run_id": _required_text()},
-            "required": ["run_id"],
-        },
-        "task": {"type": "object", "properties": {"task_key": _string()}},
-    },
-    "required": ["event_type", "job", "run"],
-    "additionalProperties": True,
-}
+def body_schemas(models: dict[str, type[BaseModel]]) -> dict[str, dict[str, Any]]:
+    """Component schemas generated from the pydantic models the parsers validate with (their
+    nested models become components of their own)."""
+    components: dict[str, dict[str, Any]] = {}
+    for name, model in models.items():
+        schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+        for nested, definition in schema.pop("$defs", {}).items():
+            components[nested] = _openapi_30(definition)
+        components[name] = _openapi_30(schema)
+    return components
+
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+GENERATED_BODIES = body_schemas(
+    {
+        "AdfFailure": AdfFailureBody,
+        "AirflowFailure": AirflowFailureBody,
+        "DatabricksNotification": DatabricksNotification,
+        "CommonAlertEssentials": CommonAlertEssentials,
+    }
+)
 
 AZURE_MONITOR_ALERT = {
     "type": "object",
@@ -198,21 +131,7 @@ AZURE_MONITOR_ALERT = {
         "data": {
             "type": "object",
             "properties": {
-                "essentials": {
-                    "type": "object",
-                    "properties": {
-                        "alertId": _required_text(),
-                        "alertRule": _string(),
-                        "severity": _string(enum=["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"]),
-                        "signalType": _string(),
-                        "monitorCondition": _string(enum=["Fired", "Resolved"]),
-                        "monitoringService": _string(),
-                        "alertTargetIDs": {"type": "array", "items": _string()},
-                        "firedDateTime": _string(format="date-time"),
-                    },
-                    "required": ["alertId", "monitorCondition"],
-                    "additionalProperties": True,
-                },
+                "essentials": _ref("CommonAlertEssentials"),
                 "alertContext": {"type": "object", "additionalProperties": True},
                 "AlertRuleName": _required_text("A legacy log alert's rule."),
             },
@@ -268,9 +187,7 @@ WEBHOOK_ACCEPTED = {
     "type": "object",
     "properties": {
         "ticket_id": _string("The ticket the delivery belongs to (null when none).", nullable=True),
-        "outcome": _string(
-            enum=["created", "duplicate", "correlated", "suppressed", "resolved", "ignored"]
-        ),
+        "outcome": _string(enum=[*Outcome]),
         "tracking_id": _string("Follow it with GET /api/v1/trace/{tracking_id}/.", format="uuid"),
     },
     "required": ["ticket_id", "outcome", "tracking_id"],
@@ -300,9 +217,7 @@ SLACK_ACTION_RESULT = {
 }
 
 COMPONENTS = {
-    "AdfFailure": ADF_FAILURE,
-    "AirflowFailure": AIRFLOW_FAILURE,
-    "DatabricksNotification": DATABRICKS_NOTIFICATION,
+    **GENERATED_BODIES,
     "AzureMonitorAlert": AZURE_MONITOR_ALERT,
     "JiraIssueEvent": JIRA_ISSUE_EVENT,
     "SlackActionForm": SLACK_ACTION_FORM,
@@ -348,11 +263,14 @@ SECURITY_SCHEMES = {
     },
 }
 
-FAILURE_BODIES = {
-    "azure-monitor": ("AzureMonitorAlert", "Azure Monitor alert (Azure Data Factory included)"),
-    "adf": ("AdfFailure", "Azure Data Factory pipeline failure"),
-    "databricks": ("DatabricksNotification", "Databricks job notification"),
-    "airflow": ("AirflowFailure", "Airflow task failure"),
+FAILURE_BODIES: dict[str, tuple[str, str]] = {
+    Source.AZURE_MONITOR: (
+        "AzureMonitorAlert",
+        "Azure Monitor alert (Azure Data Factory included)",
+    ),
+    Source.ADF: ("AdfFailure", "Azure Data Factory pipeline failure"),
+    Source.DATABRICKS: ("DatabricksNotification", "Databricks job notification"),
+    Source.AIRFLOW: ("AirflowFailure", "Airflow task failure"),
 }
 
 
@@ -463,7 +381,7 @@ def _slack_webhook() -> dict[str, Any]:
 
 
 def webhook_paths() -> dict[str, dict[str, Any]]:
-    paths = {f"/webhooks/{source}/": _failure_webhook(source) for source in FAILURE_SOURCES}
+    paths = {f"/webhooks/{source}/": _failure_webhook(source) for source in Source}
     paths["/webhooks/jira/"] = _jira_webhook()
     paths["/webhooks/slack/actions/"] = _slack_webhook()
     for alias, target in LEGACY_ALIASES.items():

@@ -1,7 +1,11 @@
-"""`make run`: migrate, then run web (gunicorn), a Celery worker and beat together.
+"""`make run`: migrate, then run web (gunicorn), Celery workers and beat together.
+
+One worker takes the default queue (processing, analysis, beat's tasks); each outbound target
+has a worker of its own on its own queue (a thread pool: the work is waiting on the network),
+so a target that stalls holds up no other.
 
 The launcher resolves the database and Redis once (starting the embedded ones when no URL is
-configured) and passes the URLs to its children, so all three share the same servers. Ctrl-C
+configured) and passes the URLs to its children, so all of them share the same servers. Ctrl-C
 stops everything; if one child dies, the others are stopped too.
 
 It says "starting…" when it launches them and "ready", with the URLs, once `/readyz` answers 200:
@@ -30,6 +34,34 @@ WS_PORT = os.environ.get("RCA_WS_PORT", str(int(PORT) + 1))
 CELERY_CONCURRENCY = os.environ.get("CELERY_CONCURRENCY", "2")
 READINESS_PROBE_SECONDS = 2.0
 WAITING_REPORT_SECONDS = 10.0
+OUTBOUND_CONCURRENCY = os.environ.get("OUTBOUND_CONCURRENCY", "4")
+
+
+def outbound_workers(bin_dir: str) -> dict[str, list[str]]:
+    """One worker per outbound target, consuming only that target's queue."""
+    # Imported here, not at the top: the registry reads settings, which this launcher
+    # configures (django.setup() in main) before it builds the command lines.
+    from integrations import targets
+
+    return {
+        f"outbound-{target.name}": [
+            f"{bin_dir}/celery",
+            "-A",
+            "rca_project",
+            "worker",
+            "--queues",
+            targets.queue_for(target.name),
+            "--pool",
+            "threads",
+            "--concurrency",
+            OUTBOUND_CONCURRENCY,
+            "--hostname",
+            f"outbound-{target.name}@%h",
+            "--loglevel",
+            "INFO",
+        ]
+        for target in targets.targets()
+    }
 
 
 def web_command(bin_dir: str, host: str, port: str | int) -> list[str]:
@@ -66,6 +98,7 @@ def _children(bin_dir: str) -> dict[str, list[str]]:
             "--loglevel",
             "INFO",
         ],
+        **outbound_workers(bin_dir),
         "beat": [
             f"{bin_dir}/celery",
             "-A",

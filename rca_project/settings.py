@@ -21,6 +21,7 @@ from environs import Env, EnvError, ValidationError
 from rca_project import local_services
 from rca_project.client_address import parse_networks
 from rca_project.openapi import SCHEMA_SETTINGS
+from tickets.vocabulary import Source
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = local_services.VAR_DIR
@@ -83,16 +84,12 @@ try:
     HSTS_SECONDS = env.int("HSTS_SECONDS", 365 * 24 * 3600, validate=lambda n: n >= 0)
 
     WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", "") or _persisted_secret("webhook_token")
-    # Optional per-source tokens; when set, that source accepts only its own token.
+    # Optional per-source tokens (WEBHOOK_TOKEN_AZURE_MONITOR, _ADF, _DATABRICKS, _AIRFLOW: the
+    # sources' names in the vocabulary); when set, that source accepts only its own token.
     WEBHOOK_SOURCE_TOKENS = {
-        source: token
-        for source, token in {
-            "azure-monitor": env.str("WEBHOOK_TOKEN_AZURE_MONITOR", ""),
-            "adf": env.str("WEBHOOK_TOKEN_ADF", ""),
-            "databricks": env.str("WEBHOOK_TOKEN_DATABRICKS", ""),
-            "airflow": env.str("WEBHOOK_TOKEN_AIRFLOW", ""),
-        }.items()
-        if token
+        source.value: token
+        for source in Source
+        if (token := env.str(f"WEBHOOK_TOKEN_{source.name}", ""))
     }
     WEBHOOK_MAX_BODY_BYTES = env.int(
         "WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, validate=lambda n: n > 0
@@ -378,6 +375,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# How long a 503 (PostgreSQL or Redis unreachable) asks the client or sender to wait, in seconds.
+RETRY_AFTER_SECONDS = 30
+
+# Each outbound target's deliveries on a queue of its own (integrations/targets/__init__.py).
+CELERY_TASK_ROUTES = ("integrations.targets.route_outbound",)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {

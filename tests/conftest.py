@@ -145,6 +145,9 @@ def celery_worker(transactional_db) -> Iterator[Any]:
     is flushed, so no task of one test runs into the next."""
     from celery.contrib.testing.worker import start_worker
 
+    from integrations import targets
+
+    queues = [celery_app.conf.task_default_queue, *targets.outbound_queues()]
     with start_worker(
         celery_app,
         pool="threads",
@@ -152,10 +155,11 @@ def celery_worker(transactional_db) -> Iterator[Any]:
         perform_ping_check=False,
         loglevel="WARNING",
         shutdown_timeout=30,
+        queues=queues,  # this run's default queue and each target's
     ) as worker:
         yield worker
     # Tasks it had not taken (retries scheduled for later) must not reach the next test.
-    redis.Redis.from_url(_test_redis_url()).delete(celery_app.conf.task_default_queue)
+    redis.Redis.from_url(_test_redis_url()).delete(*queues)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -21,13 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from analysis.models import LlmCall, LlmOutcome
-from integrations.models import (
-    OutboundAction,
-    OutboundDelivery,
-    OutboundStatus,
-    SlackIdentity,
-    Target,
-)
+from integrations.models import OutboundDelivery, OutboundStatus, SlackIdentity
 from tests.api import make_ticket
 from tickets.models import (
     AuditLog,
@@ -170,8 +164,8 @@ def dead_letter(ticket: Ticket) -> OutboundDelivery:
     return OutboundDelivery.objects.create(
         key=f"jira:create:{ticket.pk}",
         ticket=ticket,
-        target=Target.JIRA,
-        action=OutboundAction.JIRA_CREATE,
+        target="jira",
+        action="jira_create",
         status=OutboundStatus.DEAD,
         attempts=8,
         last_error="HTTP 500",

@@ -75,3 +75,17 @@ def test_the_app_believes_forwarded_headers_from_the_proxy_only():
     assert environment["TRUSTED_PROXIES"] == f"${{TRUSTED_PROXIES:-{proxy_address}}}"
     subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
     assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+
+
+def test_each_outbound_target_has_a_worker_on_its_own_queue():
+    """A slow target holds up no other: each registered target's queue has a worker of its
+    own, and the default worker takes none of them."""
+    from integrations import targets
+
+    services = load_compose()["services"]
+    for target in targets.targets():
+        command = services[f"outbound-{target.name}"]["command"]
+        assert command[command.index("--queues") + 1] == f"celery.{target.name}"
+        assert command[command.index("--pool") + 1] == "threads"
+        assert "healthcheck" in services[f"outbound-{target.name}"]
+    assert "--queues" not in services["worker"]["command"]

@@ -11,8 +11,7 @@ from django.test import Client
 
 from integrations.circuit import redis_client
 from integrations.tasks import heartbeat
-from rca_project.health import worker_heartbeat_key
-from rca_project.observability import TrackingIdFilter
+from rca_project.observability import TrackingIdFilter, worker_heartbeat_key
 from tests.conftest import local_payload
 
 pytestmark = pytest.mark.django_db

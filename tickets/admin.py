@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from analysis.tasks import request_fresh_rca
+from integrations import fanout
 from integrations.models import OutboundDelivery
 from tickets import lifecycle, resolutions
 from tickets.lifecycle import Actor, TransitionError
@@ -366,8 +368,6 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-run the root-cause analysis", permissions=["change"])
     def rerun_rca(self, request, queryset):
-        from analysis.services import request_fresh_rca
-
         actor = Actor.for_user(request.user)
         for ticket_id in queryset.values_list("pk", flat=True):
             request_fresh_rca(ticket_id, actor)
@@ -375,8 +375,6 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry failed deliveries (JIRA, Slack, Blob)", permissions=["change"])
     def retry_failed_deliveries(self, request, queryset):
-        from integrations import fanout
-
         dead = OutboundDelivery.objects.dead().filter(ticket__in=queryset)
         count = fanout.retry_dead(list(dead.values_list("pk", flat=True)))
         self.message_user(request, f"{count} failed deliveries sent again.")

@@ -13,20 +13,18 @@ from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
-from tickets.models import (
-    ERROR_CLASSES,
-    TICKET_PREFIXES,
-    URGENCY_ORDERING,
+from tickets.models import URGENCY_ORDERING, Ticket, TicketQuerySet
+from tickets.vocabulary import (
+    ErrorClass,
     Priority,
     Severity,
     SlaStatus,
+    Source,
     Status,
-    Ticket,
-    TicketQuerySet,
+    choices,
 )
 
-SOURCE_CHOICES = [(source, source) for source in TICKET_PREFIXES]
-ERROR_TYPE_CHOICES = [(name, name) for name in ERROR_CLASSES]
+SOURCE_CHOICES = [(source.value, source.value) for source in Source]
 
 
 def with_severity_rank(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
@@ -54,12 +52,12 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class TicketFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, distinct=False)
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=choices(Status), distinct=False)
+    severity = django_filters.MultipleChoiceFilter(choices=choices(Severity), distinct=False)
+    priority = django_filters.MultipleChoiceFilter(choices=choices(Priority), distinct=False)
     source = django_filters.MultipleChoiceFilter(choices=SOURCE_CHOICES, distinct=False)
-    error_type = django_filters.MultipleChoiceFilter(choices=ERROR_TYPE_CHOICES, distinct=False)
-    sla_status = django_filters.MultipleChoiceFilter(choices=SlaStatus.choices, distinct=False)
+    error_type = django_filters.MultipleChoiceFilter(choices=choices(ErrorClass), distinct=False)
+    sla_status = django_filters.MultipleChoiceFilter(choices=choices(SlaStatus), distinct=False)
     team = django_filters.CharFilter(field_name="finops_team", help_text="FinOps team (exact).")
     pipeline = django_filters.CharFilter(
         lookup_expr="icontains", help_text="Part of the pipeline name (case-insensitive)."

@@ -41,41 +41,20 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
-from analysis.classifier import ERROR_CLASSES as CLASSIFIER_ERROR_CLASSES
 from integrations.events import TASK_PART
+from tickets.vocabulary import (
+    ErrorClass,
+    Priority,
+    Severity,
+    SlaStatus,
+    Source,
+    Status,
+    choices,
+)
 
 # One size for every embedding backend (the local model and Gemini's, truncated), so one
 # HNSW index serves; vectors of different models are still never compared (`embedding_model`).
 EMBEDDING_DIMENSIONS = 256
-
-ERROR_CLASSES = CLASSIFIER_ERROR_CLASSES
-
-
-class Status(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved"
-
-
-class Severity(models.TextChoices):
-    CRITICAL = "Critical"
-    HIGH = "High"
-    MEDIUM = "Medium"
-    LOW = "Low"
-
-
-class Priority(models.TextChoices):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
-
-
-class SlaStatus(models.TextChoices):
-    PENDING = "Pending"
-    MET = "Met"
-    BREACHED = "Breached"
 
 
 class RcaSource(models.TextChoices):
@@ -84,13 +63,6 @@ class RcaSource(models.TextChoices):
     GEMINI = "gemini", "Gemini"
     LOG_ANALYSIS = "log-analysis", "Log analysis"
 
-
-# The functional API with (name, (value, label)) pairs, so the label is the class name as it is
-# ("DatabaseError", not the title-cased "Databaseerror"); django-stubs models only its
-# single-label form.
-ErrorType = models.TextChoices(  # type: ignore[call-overload]
-    "ErrorType", [(name, (name, name)) for name in ERROR_CLASSES]
-)
 
 # Most severe first when ascending, like priority (P1 first).
 SEVERITY_RANK = {
@@ -145,11 +117,11 @@ def urgency_expression() -> Case:
     )
 
 
-TICKET_PREFIXES = {
-    "adf": "ADF",
-    "databricks": "DBX",
-    "airflow": "AIRFLOW",
-    "azure-monitor": "AZMON",
+TICKET_PREFIXES: dict[str, str] = {
+    Source.ADF: "ADF",
+    Source.DATABRICKS: "DBX",
+    Source.AIRFLOW: "AIRFLOW",
+    Source.AZURE_MONITOR: "AZMON",
 }
 
 
@@ -270,14 +242,16 @@ class Ticket(models.Model):
     rca_result = models.TextField(blank=True)
     recommendations = models.JSONField(default=list, blank=True)
     confidence = models.FloatField(null=True, blank=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
-    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P3)
-    error_type = models.CharField(max_length=32, choices=ErrorType.choices, default="Unknown")
+    severity = models.CharField(max_length=10, choices=choices(Severity), default=Severity.MEDIUM)
+    priority = models.CharField(max_length=2, choices=choices(Priority), default=Priority.P3)
+    error_type = models.CharField(
+        max_length=32, choices=choices(ErrorClass), default=ErrorClass.UNKNOWN
+    )
     affected_entity = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=16, choices=choices(Status), default=Status.OPEN)
     sla_seconds = models.PositiveIntegerField(default=0)
     sla_status = models.CharField(
-        max_length=10, choices=SlaStatus.choices, default=SlaStatus.PENDING
+        max_length=10, choices=choices(SlaStatus), default=SlaStatus.PENDING
     )
     finops_team = models.CharField(max_length=200, blank=True)
     finops_owner = models.CharField(max_length=200, blank=True)
@@ -551,7 +525,7 @@ class SuppressionRule(PipelineRule):
 
 
 class SlaPolicy(models.Model):
-    priority = models.CharField(max_length=2, choices=Priority.choices, unique=True)
+    priority = models.CharField(max_length=2, choices=choices(Priority), unique=True)
     seconds = models.PositiveIntegerField(help_text="Time allowed to acknowledge.")
 
     class Meta:
@@ -572,7 +546,7 @@ class JiraStatusMapping(models.Model):
     jira_status = models.CharField(
         max_length=100, help_text="The JIRA status name, as the workflow spells it (any case)."
     )
-    ticket_status = models.CharField(max_length=16, choices=Status.choices)
+    ticket_status = models.CharField(max_length=16, choices=choices(Status))
     order = models.PositiveIntegerField(
         default=100, help_text="Lower wins when several JIRA statuses map to one ticket status."
     )

@@ -14,7 +14,8 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from tickets.models import OwnershipRule, Priority, Severity, SlaPolicy, SuppressionRule
+from tickets.models import OwnershipRule, SlaPolicy, SuppressionRule
+from tickets.vocabulary import ErrorClass, Priority, Severity
 
 RULE_CACHE_SECONDS = 5.0
 
@@ -33,17 +34,17 @@ SEVERITY_PRIORITY = {
 }
 
 # The severity a failure of each class gets when its source says nothing.
-ERROR_CLASS_SEVERITY = {
-    "AuthenticationError": Severity.HIGH,
-    "ResourceExhaustion": Severity.HIGH,
-    "DatabaseError": Severity.HIGH,
-    "DataError": Severity.MEDIUM,
-    "NetworkError": Severity.MEDIUM,
-    "TimeoutError": Severity.MEDIUM,
-    "ExternalServiceError": Severity.MEDIUM,
-    "ConfigurationError": Severity.MEDIUM,
-    "CodeError": Severity.MEDIUM,
-    "Unknown": Severity.MEDIUM,
+ERROR_CLASS_SEVERITY: dict[str, Severity] = {
+    ErrorClass.AUTHENTICATION: Severity.HIGH,
+    ErrorClass.RESOURCE_EXHAUSTION: Severity.HIGH,
+    ErrorClass.DATABASE: Severity.HIGH,
+    ErrorClass.DATA: Severity.MEDIUM,
+    ErrorClass.NETWORK: Severity.MEDIUM,
+    ErrorClass.TIMEOUT: Severity.MEDIUM,
+    ErrorClass.EXTERNAL_SERVICE: Severity.MEDIUM,
+    ErrorClass.CONFIGURATION: Severity.MEDIUM,
+    ErrorClass.CODE: Severity.MEDIUM,
+    ErrorClass.UNKNOWN: Severity.MEDIUM,
 }
 
 T = TypeVar("T")

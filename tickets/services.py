@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from analysis.classifier import classify_error
 from integrations.events import EventKind, FailureEvent
-from integrations.models import Outcome
 from tickets import lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
 from tickets.models import Occurrence, Status, SuppressionRule, Ticket, new_ticket_id
+from tickets.vocabulary import Outcome
 
 _RUN_LOCK, _FINGERPRINT_LOCK = 1, 2
 

@@ -22,8 +22,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, FloatField
 
-from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
-from tickets.models import ERROR_CLASSES, Severity, SlaStatus, Status, Ticket
+from integrations.models import DeliveryStatus, WebhookDelivery
+from tickets.models import Ticket
+from tickets.vocabulary import ErrorClass, Outcome, Severity, SlaStatus, Status
 
 # Answer key -> ticket column, each counted on its own.
 DIMENSIONS = {
@@ -33,7 +34,7 @@ DIMENSIONS = {
     "by_team": "finops_team",
     "by_sla_status": "sla_status",
 }
-INBOX_OUTCOMES = (*Outcome.values, DeliveryStatus.REJECTED.value)
+INBOX_OUTCOMES = (*Outcome, DeliveryStatus.REJECTED.value)
 _DAY = "(timestamp AT TIME ZONE 'UTC')::date"
 
 
@@ -135,21 +136,21 @@ def inbox_counts(since: datetime, until: datetime) -> dict[str, int]:
 
 def _ticket_stats(scan: _Pass, since: datetime, until: datetime) -> dict[str, Any]:
     dims = scan.dimensions
-    by_error_type = {name: 0 for name in ERROR_CLASSES}
+    by_error_type: dict[str, int] = {name: 0 for name in ErrorClass}
     acknowledged = resolved = 0
     for (_, error_type), figures in scan.daily.items():
         by_error_type[error_type] = by_error_type.get(error_type, 0) + figures[0]
         acknowledged += figures[1]
         resolved += figures[5]
-    by_sla = {**{key: 0 for key in SlaStatus.values}, **dims["by_sla_status"]}
+    by_sla: dict[str, int] = {**{key: 0 for key in SlaStatus}, **dims["by_sla_status"]}
     durations = _durations(since, until)
     met, breached = by_sla[SlaStatus.MET], by_sla[SlaStatus.BREACHED]
     return {
         "since": since,
         "until": until,
         "total": sum(by_error_type.values()),
-        "by_status": {**{key: 0 for key in Status.values}, **dims["by_status"]},
-        "by_severity": {**{key: 0 for key in Severity.values}, **dims["by_severity"]},
+        "by_status": {**{key: 0 for key in Status}, **dims["by_status"]},
+        "by_severity": {**{key: 0 for key in Severity}, **dims["by_severity"]},
         "by_error_type": by_error_type,
         "by_source": dims["by_source"],
         "by_team": dims["by_team"],

@@ -1,6 +1,7 @@
 """Airflow task failures, as posted by `integrations/airflow_callback/rca_callback.py`.
 
-Airflow has no failure webhook of its own; the body is ours (documented in the README):
+Airflow has no failure webhook of its own; the body is ours (`bodies.AirflowFailureBody`, and
+the README):
 
     {"dag_id": "sales_daily", "task_id": "load", "run_id": "scheduled__2025-12-10T00:00:00+00:00",
      "logical_date": "2025-12-10T00:00:00+00:00", "try_number": 2, "max_tries": 3,
@@ -18,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.events import EventKind, FailureEvent, ParseError
-from integrations.parsers.common import parse_timestamp, require_object, text
+from integrations.events import EventKind, FailureEvent, ParseError, Source
+from integrations.parsers.bodies import AirflowFailureBody, validate
+from integrations.parsers.common import parse_timestamp, text
 
 _RESOLVED_STATES = {"success", "skipped"}
 _KEPT_DETAILS = (
@@ -37,15 +39,14 @@ _KEPT_DETAILS = (
 
 
 def parse_airflow_failure(payload: Any) -> FailureEvent:
-    body = require_object(payload, "body")
-    dag_id = text(body, "dag_id", required=True)
-    task_id = text(body, "task_id", required=True)
-    run_id = text(body, "run_id", required=True)
+    parsed = validate(AirflowFailureBody, payload)
+    body: dict[str, Any] = payload  # validated: a JSON object; the kept details are read from it
+    dag_id, task_id, run_id = parsed.dag_id, parsed.task_id, parsed.run_id
     map_index = text(body, "map_index")
-    try_number = _try_number(body.get("try_number"))
-    state = text(body, "state").lower()
-    exception = text(body, "exception") or text(body, "error")
-    logical_date = body.get("logical_date") or body.get("execution_date")
+    try_number = _try_number(parsed.try_number)
+    state = parsed.state.lower()
+    exception = parsed.exception or parsed.error
+    logical_date = parsed.logical_date or parsed.execution_date
 
     task_ref = task_id if map_index in ("", "-1") else f"{task_id}[{map_index}]"
     run_key = f"airflow:{dag_id}/{task_ref}/{run_id}"
@@ -54,7 +55,7 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         raise ParseError("missing required field 'exception' (or 'error')")
 
     links = {}
-    log_url = text(body, "log_url")
+    log_url = parsed.log_url
     if log_url.startswith(("https://", "http://")):
         links["log"] = log_url
     details: dict[str, Any] = {"dag_id": dag_id, "task_id": task_id, "try_number": try_number}
@@ -62,7 +63,7 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         if body.get(key) not in (None, ""):
             details[key] = text(body, key)
     return FailureEvent(
-        source="airflow",
+        source=Source.AIRFLOW,
         processing_mode="airflow",
         kind=EventKind.RESOLVED if resolved else EventKind.FAILURE,
         pipeline=f"{dag_id}.{task_ref}"[:500],
@@ -71,7 +72,7 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         # The task, whatever the run: its success in any later run means it recovered.
         resolve_key=f"airflow:{dag_id}/{task_ref}",
         error_message=exception[:16000],
-        occurred_at=parse_timestamp(body.get("end_date") or body.get("timestamp"), "end_date"),
+        occurred_at=parse_timestamp(parsed.end_date or body.get("timestamp"), "end_date"),
         resource={
             "dag_id": dag_id,
             "task_id": task_id,

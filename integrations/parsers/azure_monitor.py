@@ -30,10 +30,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from integrations.events import EventKind, FailureEvent, ParseError, Severity
+from integrations.events import EventKind, FailureEvent, ParseError, Severity, Source
+from integrations.parsers.bodies import CommonAlertEssentials, validate
 from integrations.parsers.common import field, parse_timestamp, require_object, text
 
-SOURCE = "azure-monitor"
+SOURCE = Source.AZURE_MONITOR
 PROCESSING_MODE = "azure-monitor"
 ADF_PROCESSING_MODE = "adf"
 
@@ -191,6 +192,7 @@ def parse_azure_monitor(payload: Any) -> FailureEvent:
 def _parse_common(body: dict[str, Any]) -> _Alert:
     data = _required_object(body, "data")
     essentials = _required_object(body, "data.essentials")
+    validate(CommonAlertEssentials, essentials, "data.essentials")
     alert_id = _clean(text(body, "data.essentials.alertId", required=True))
     condition = text(body, "data.essentials.monitorCondition", required=True)
     kind = _COMMON_CONDITIONS.get(condition.lower())

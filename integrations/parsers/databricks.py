@@ -1,24 +1,20 @@
 """Databricks job notification webhooks (job- and task-level).
 
-The body carries ids only (workspace, job, run, optionally the task); the error text is fetched
-later by the analysis when workspace credentials are configured.
+The body (`bodies.DatabricksNotification`) carries ids only (workspace, job, run, optionally the
+task); the error text is fetched later by the analysis when workspace credentials are configured.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from integrations.events import TASK_PART, EventKind, FailureEvent, ParseError
-from integrations.parsers.common import require_object, text
+from integrations.events import TASK_PART, EventKind, FailureEvent, Source
+from integrations.parsers.bodies import DatabricksNotification, validate
 
 FAILURE_EVENTS = {"jobs.on_failure"}
 SUCCESS_EVENTS = {"jobs.on_success"}
-# Known, valid, and not a failure: stored and answered, no ticket.
-OTHER_EVENTS = {
-    "jobs.on_start",
-    "jobs.on_duration_warning_threshold_exceeded",
-    "jobs.on_streaming_backlog_exceeded",
-}
+# The other known events (bodies.DATABRICKS_EVENTS) are valid and not a failure: stored and
+# answered, no ticket.
 
 
 def recovery_key(workspace: str, job_id: str, task_key: str = "") -> str:
@@ -29,20 +25,13 @@ def recovery_key(workspace: str, job_id: str, task_key: str = "") -> str:
 
 
 def parse_databricks_notification(payload: Any) -> FailureEvent:
-    body = require_object(payload, "body")
-    event_type = text(body, "event_type", required=True)
-    if event_type not in FAILURE_EVENTS | SUCCESS_EVENTS | OTHER_EVENTS:
-        raise ParseError(f"unknown Databricks event_type '{event_type[:80]}'")
-    for name in ("job", "run"):
-        if body.get(name) is None:
-            raise ParseError(f"missing required field '{name}'")
-        require_object(body[name], f"field '{name}'")
-    workspace = text(body, "workspace_id", default="unknown")
-    job_id = text(body, "job.job_id", required=True)
-    job_name = text(body, "job.name") or f"job {job_id}"
-    run_id = text(body, "run.run_id", required=True)
-    task = body.get("task")
-    task_key = text(require_object(task, "field 'task'"), "task_key") if task is not None else ""
+    body = validate(DatabricksNotification, payload)
+    event_type = body.event_type
+    workspace = body.workspace_id or "unknown"
+    job_id = body.job.job_id
+    job_name = body.job.name or f"job {job_id}"
+    run_id = body.run.run_id
+    task_key = body.task.task_key if body.task else ""
 
     run_key = f"databricks:{workspace}:{run_id}" + (f":{task_key}" if task_key else "")
     if event_type in FAILURE_EVENTS:
@@ -56,17 +45,17 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
     if task_key:
         resource["task_key"] = task_key
     links = {}
-    run_page_url = text(body, "run.run_page_url")
+    run_page_url = body.run.run_page_url
     if run_page_url.startswith(("https://", "http://")):
         links["run"] = run_page_url
-    state_message = text(body, "run.state.state_message")
+    state_message = body.run.state.state_message if body.run.state else ""
     what = f"task '{task_key}' of job" if task_key else "job"
     message = state_message or (
         f"Databricks {what} '{job_name}' (job {job_id}) run {run_id} failed; "
         "the notification carries no error text."
     )
     return FailureEvent(
-        source="databricks",
+        source=Source.DATABRICKS,
         processing_mode="databricks",
         kind=kind,
         pipeline=job_name[:500],

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analysis import services
+from analysis import services, tasks
 from analysis.models import LlmCall
 from integrations.ingest import ingest_delivery
 from tests.conftest import LOCAL_PAYLOADS as PAYLOADS
@@ -245,7 +245,7 @@ def test_staff_can_ask_for_a_fresh_rca(gemini, django_capture_on_commit_callback
     gemini.rca_answer = {**GOOD_RCA, "root_cause": "A fresher look: the firewall rule expired."}
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.request_fresh_rca(ticket.pk, Actor.system("staff"))
+        tasks.request_fresh_rca(ticket.pk, Actor.system("staff"))
     assert len(callbacks) == 1  # the re-run goes to the worker
     services.analyse_ticket(ticket.pk, force=True, reason="re-run requested")
 

@@ -9,9 +9,10 @@ import jwt
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from integrations.models import DeliveryStatus, Outcome, WebhookDelivery
+from integrations.models import DeliveryStatus, WebhookDelivery
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
 from tickets.models import Resolution, Status
+from tickets.vocabulary import Outcome
 
 pytestmark = pytest.mark.django_db
 

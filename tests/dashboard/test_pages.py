@@ -11,7 +11,7 @@ from django.http import HttpResponseBase
 from django.test import Client
 from django.utils import timezone
 
-from integrations.models import OutboundAction, OutboundDelivery, OutboundStatus, Target
+from integrations.models import OutboundDelivery, OutboundStatus
 from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
 from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, Ticket
 
@@ -279,16 +279,16 @@ def test_detail_shows_rca_links_similar_audit_and_deliveries(settings):
     OutboundDelivery.objects.create(
         key=f"{ticket.pk}:jira",
         ticket=ticket,
-        target=Target.JIRA,
-        action=OutboundAction.JIRA_CREATE,
+        target="jira",
+        action="jira_create",
         status=OutboundStatus.SUCCEEDED,
         attempts=1,
     )
     OutboundDelivery.objects.create(
         key=f"{ticket.pk}:slack",
         ticket=ticket,
-        target=Target.SLACK,
-        action=OutboundAction.SLACK_POST,
+        target="slack",
+        action="slack_post",
         status=OutboundStatus.DEAD,
         attempts=8,
         last_error="HTTP 500 from Slack",

@@ -45,6 +45,7 @@ import psutil
 import psycopg
 import requests
 
+from integrations import targets
 from tests.fakes.gemini_api import FakeGemini
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
@@ -334,6 +335,10 @@ class Stack:
                 "--without-mingle",
                 "--hostname",
                 f"faults{self._worker_starts}@%h",
+                # The stack's processes use the default queue, `celery`, and its targets' queues:
+                # one worker for all of them is enough for what the fault tests kill.
+                "--queues",
+                ",".join(["celery", *(f"celery.{target.name}" for target in targets.targets())]),
             ],
         )
         if wait:

@@ -23,7 +23,10 @@ from slack_sdk import WebClient
 from integrations import fanout
 from integrations.circuit import CircuitBreaker
 from integrations.models import OutboundDelivery, OutboundStatus
-from integrations.transports import JiraTransport, SlackTransport, TransportError
+from integrations.targets import base
+from integrations.targets.base import TransportError
+from integrations.targets.jira import JiraTransport
+from integrations.targets.slack import SLACK_EVENT_TYPE, SlackTransport
 from tests.api import make_ticket
 from tests.conftest import wait_for
 from tests.fakes.jira_api import FakeJira
@@ -31,7 +34,7 @@ from tests.fakes.slack_api import FakeSlack
 from tickets.models import AuditLog, Ticket
 
 TIMEOUT = 1.0  # the clients' timeout; the fakes hold requests longer than this
-EVENT = fanout.SLACK_EVENT_TYPE
+EVENT = SLACK_EVENT_TYPE
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*P2* ADF failure"}}]
 
 
@@ -297,7 +300,7 @@ def test_jira_create_landing_after_the_retry_is_deleted_by_the_reconcile(targets
 
     reconcile = reconcile_row(ticket, "jira")
     wait = (reconcile.next_attempt_at - timezone.now()).total_seconds()
-    assert fanout.RECONCILE_AFTER_TIMEOUTS * TIMEOUT - 1 < wait <= 5 * TIMEOUT
+    assert base.RECONCILE_AFTER_TIMEOUTS * TIMEOUT - 1 < wait <= 5 * TIMEOUT
     result = fanout.deliver(reconcile.pk)  # handed out early: put back, nothing done
     assert result.status == OutboundStatus.PENDING and 0 < (result.retry_in or 0) <= 5
     wait_for(lambda: len(fake_jira.issues) == 2, timeout=5)  # the held request lands late
@@ -370,10 +373,10 @@ def test_worker_killed_after_sending_the_retry_adopts_what_landed(
     ticket = make_ticket()
     jira_row, slack_row = outbound(ticket, "jira_create"), outbound(ticket, "slack_post")
     # What the killed attempts did: count the send, send, die.
-    fanout._count_send(jira_row)
+    base.count_send(jira_row)
     new_issue(fanout.transport_for("jira"), f"rca-{ticket.pk}")
-    fanout._count_send(slack_row)
-    fanout._count_send(slack_row)  # a second post was lost too, and has not landed yet
+    base.count_send(slack_row)
+    base.count_send(slack_row)  # a second post was lost too, and has not landed yet
     post(fanout.transport_for("slack"), ticket.pk)
 
     assert fanout.deliver(jira_row.pk).status == OutboundStatus.SUCCEEDED
@@ -407,7 +410,7 @@ def test_a_recorded_lost_answer_counts_as_a_send_when_redis_forgot(targets: Any)
     row = outbound(ticket, "jira_create")
     fake_jira.fail(500, fake_jira.error_body(500, "boom"), path_contains="/rest/api/2/issue")
     assert fanout.deliver(row.pk).status == OutboundStatus.PENDING
-    fanout.redis_client().delete(fanout._sends_key(row))
+    fanout.redis_client().delete(base.sends_key(row))
 
     assert fanout.deliver(row.pk).status == OutboundStatus.SUCCEEDED
     assert reconcile_row(ticket, "jira").status == OutboundStatus.PENDING
@@ -496,7 +499,7 @@ def test_without_the_history_scope_the_alert_is_posted_and_the_reconcile_says_wh
     fake_slack.scopes.discard("channels:history")
     ticket = make_ticket()
     row = outbound(ticket, "slack_post")
-    fanout._count_send(row)  # an earlier post was lost
+    base.count_send(row)  # an earlier post was lost
 
     assert fanout.deliver(row.pk).status == OutboundStatus.SUCCEEDED
     assert len(ticket_alerts(fake_slack, ticket)) == 1

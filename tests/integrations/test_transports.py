@@ -17,13 +17,10 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from django.test import override_settings
 
-from integrations.transports import (
-    BlobTransport,
-    JiraTransport,
-    SlackTransport,
-    TransportError,
-    parse_retry_after,
-)
+from integrations.targets.base import TransportError, parse_retry_after
+from integrations.targets.blob import BlobTransport
+from integrations.targets.jira import JiraTransport
+from integrations.targets.slack import SlackTransport
 from tests.fakes.azurite import ACCOUNT_NAME, Azurite, connection_string, free_port
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack

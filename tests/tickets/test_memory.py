@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from integrations.targets import jira, slack
 from tests.conftest import local_payload
 from tickets import lifecycle
 from tickets.lifecycle import Actor
@@ -356,16 +357,14 @@ def test_a_fix_is_verified_when_the_pipeline_succeeds_again_after_it(webhook_cli
 
 
 def test_the_slack_alert_and_the_jira_issue_lead_with_last_time():
-    from integrations import messages
-
     ticket = Ticket(
         id="ADF-20251210T123456-abc123",
         pipeline="pl_copy_sales",
         details={"previous_fixes": [{"headline": "Last time (ADF-1, 2025-12-01, maria): <b>x"}]},
     )
 
-    _, blocks = messages.slack_alert(ticket)
-    description = messages.jira_description(ticket)
+    _, blocks = slack.slack_alert(ticket)
+    description = jira.jira_description(ticket)
 
     assert blocks[1]["text"]["text"] == "Last time (ADF-1, 2025-12-01, maria): &lt;b&gt;x"
     assert description.startswith("h3. Seen before\n{noformat}\nLast time (ADF-1, ")

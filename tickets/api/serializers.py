@@ -10,8 +10,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integrations.messages import jira_url
 from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
+from integrations.targets.jira import jira_url
 from tickets.models import SLA_RUNNING, AuditLog, Occurrence, Resolution, Ticket
 from tickets.resolutions import previous_fixes
 

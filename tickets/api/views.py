@@ -32,8 +32,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
-from analysis.services import request_fresh_rca
 from analysis.similar import Similarity, similar_tickets
+from analysis.tasks import request_fresh_rca
 from integrations.models import OutboundDelivery, WebhookDelivery
 from tickets import lifecycle, login_throttle, resolutions, stats
 from tickets.api.permissions import IsResponder

@@ -21,7 +21,7 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from tickets.models import ERROR_CLASSES
+from tickets.vocabulary import ErrorClass
 
 WIDTH, HEIGHT = 1000, 300  # the full-width chart; the half-width ones are narrower
 HALF_WIDTH = 480
@@ -30,9 +30,9 @@ LEGEND_ROW = 20
 FONT = 11
 
 # One colour per error class (colour-blind friendly, Tableau 10 order).
-ERROR_CLASS_COLORS = dict(
+ERROR_CLASS_COLORS: dict[str, str] = dict(
     zip(
-        ERROR_CLASSES,
+        ErrorClass,
         (
             "#4e79a7",
             "#f28e2b",
@@ -335,7 +335,7 @@ def build_charts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     points = sorted((normalize_day(row) for row in rows), key=lambda p: p.day)
     days = [p.day for p in points]
     seen = {name for p in points for name, count in p.by_error_type.items() if count}
-    ordered = [name for name in ERROR_CLASSES if name in seen] + sorted(seen - set(ERROR_CLASSES))
+    ordered = [name for name in ErrorClass if name in seen] + sorted(seen - set(ErrorClass))
     volume_series = [
         (
             name,

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db.models import Q, QuerySet
 
-from tickets.models import ERROR_CLASSES, TICKET_PREFIXES, Severity, Ticket
+from tickets.models import Ticket
+from tickets.vocabulary import ErrorClass, Severity, Source
 
-SOURCES = tuple(TICKET_PREFIXES)
 ACTIONS = (
     ("acknowledge", "Acknowledge"),
     ("start_progress", "Take"),
@@ -27,10 +27,10 @@ def _with_blank(choices, label: str = "Any") -> list[tuple[str, str]]:
 class BoardFilterForm(forms.Form):
     """GET filters of the board. An invalid value drops that filter, never the page."""
 
-    severity = forms.ChoiceField(required=False, choices=_with_blank(Severity.values))
-    source = forms.ChoiceField(required=False, choices=_with_blank(SOURCES))
+    severity = forms.ChoiceField(required=False, choices=_with_blank(list(Severity)))
+    source = forms.ChoiceField(required=False, choices=_with_blank(list(Source)))
     error_type = forms.ChoiceField(
-        required=False, label="Error class", choices=_with_blank(ERROR_CLASSES)
+        required=False, label="Error class", choices=_with_blank(list(ErrorClass))
     )
     team = forms.CharField(required=False, max_length=200)
     q = forms.CharField(required=False, max_length=200, label="Search")

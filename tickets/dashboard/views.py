@@ -31,8 +31,10 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from integrations.messages import jira_url
+from analysis.similar import similar_tickets
+from integrations import targets
 from integrations.models import OutboundDelivery, WebhookDelivery
+from integrations.targets.jira import jira_url
 from tickets import lifecycle
 from tickets.dashboard.charts import build_charts
 from tickets.dashboard.forms import (
@@ -47,6 +49,7 @@ from tickets.models import Occurrence, Status, Ticket, TicketQuerySet
 from tickets.presenters import CARD_FIELDS, ticket_card
 from tickets.resolutions import previous_fixes
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
+from tickets.stats import daily_series
 
 logger = logging.getLogger(__name__)
 
@@ -344,8 +347,6 @@ def _text(value: Any) -> str | None:
 
 
 def _similar(ticket: Ticket) -> list[dict[str, Any]]:
-    from analysis.similar import similar_tickets
-
     try:
         found = similar_tickets(ticket)
     except Exception:  # the page must not fail because the vector search did
@@ -380,11 +381,12 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
         .defer("raw_body", "event")
         .order_by("-received_at")[:50]
     )
-    outbound = list(
-        OutboundDelivery.objects.filter(ticket=ticket)
+    outbound = [
+        (row, targets.action_label(row.target, row.action))
+        for row in OutboundDelivery.objects.filter(ticket=ticket)
         .prefetch_related("tries")
         .order_by("created_at", "id")
-    )
+    ]
     card = display_card(ticket)
     available = {action: ticket.status in TRANSITIONS[action][0] for action, _ in ACTIONS}
     return render(
@@ -479,11 +481,6 @@ def charts(request: HttpRequest) -> HttpResponse:
     until = timezone.now()
     since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     context: dict[str, Any] = {"days": days, "ranges": CHART_RANGES, "charts": None}
-    try:
-        from tickets.stats import daily_series
-    except ImportError:
-        context["unavailable"] = "The stats service is not installed."
-    else:
-        context["charts"] = build_charts(daily_series(since, until))
+    context["charts"] = build_charts(daily_series(since, until))
     context.update(since=since, until=until)
     return render(request, "dashboard/charts.html", _page_context(request, **context))

@@ -1,0 +1,261 @@
+"""What the delivery engine (integrations/fanout.py) and an outbound target agree on.
+
+A target is one module of this package holding its transport (a class wrapping the vendor's
+own client), its message formatting and its actions, and exporting a `Target`; the registry
+(integrations/targets/__init__.py) lists them. The engine knows targets only through it.
+
+A transport method either succeeds or raises `TransportError`, whose `permanent` flag tells the
+engine whether retrying can help: authentication, validation and misconfiguration are
+permanent; throttling (with `retry_after` when the target says how long to wait), 5xx answers,
+timeouts and connection failures are transient. The vendor clients' own retries are switched
+off: retrying is done by the engine, where it is recorded and bounded. Transports never read
+Django settings; their `from_settings()` does, and returns None when the target is not
+configured.
+
+An action gets the transport and the `OutboundDelivery` row, does its one thing, and returns
+the follow-up deliveries it needs (a reconcile after a create); it raises `Waiting` when it
+depends on a delivery that has not finished, `TransportError` when the target failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from integrations.circuit import redis_client
+from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
+from tickets.lifecycle import Actor
+from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0
+
+# HTTP statuses worth retrying; every other 4xx is a permanent refusal.
+TRANSIENT_STATUSES = {408, 409, 423, 425, 429}
+
+
+class TransportError(Exception):
+    """A failed call to an outbound target.
+
+    permanent: retrying will not help (4xx auth/validation, misconfiguration).
+    retry_after: seconds the target asked us to wait (429 Retry-After), when it said.
+    status: the HTTP status, when there was an answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.status = status
+
+    def __repr__(self) -> str:
+        kind = "permanent" if self.permanent else "transient"
+        return (
+            f"TransportError({str(self)!r}, {kind}, status={self.status}, "
+            f"retry_after={self.retry_after})"
+        )
+
+
+def is_transient_status(status: int | None) -> bool:
+    return status is None or status >= 500 or status in TRANSIENT_STATUSES
+
+
+def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    lowered = name.lower()
+    for key, value in headers.items():
+        if str(key).lower() == lowered:
+            if isinstance(value, list | tuple):
+                value = value[0] if value else None
+            return None if value is None else str(value)
+    return None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def timeout_setting(settings: Any) -> float:
+    """The outbound timeout the settings give (seconds)."""
+    return float(getattr(settings, "OUTBOUND_TIMEOUT_SECONDS", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT)
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract
+# ---------------------------------------------------------------------------------------------
+
+
+class Waiting(Exception):
+    """This delivery depends on another one that has not finished yet."""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A delivery an action asks for: `action` of the same target, not before `delay` seconds;
+    one per `key_suffix` and ticket."""
+
+    action: str
+    delay: float | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    key_suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A ticket change the targets may follow (tickets.lifecycle's `ticket_changed`)."""
+
+    ticket_id: str
+    action: str
+    actor: Actor
+    note: str = ""
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "actor": self.actor.name,
+            "via": self.actor.kind,
+            "note": self.note,
+        }
+
+
+ActionFunc = Callable[[Any, OutboundDelivery], Sequence[FollowUp] | None]
+
+
+@dataclass(frozen=True)
+class Action:
+    run: ActionFunc
+    label: str  # what it does, for people: "Create the JIRA issue"
+    # Scheduled for a later time (a reconcile): handed out early, it is put back, not run.
+    not_before: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """One outbound target, as the engine sees it.
+
+    name: stored on each delivery row, names the Celery queue and the circuit breaker.
+    connect: builds the transport from settings, None when the target is not configured.
+    settings: the setting names `connect` reads (a change of any builds a new client).
+    actions: action name (stored on the delivery row) -> Action.
+    initial: the actions scheduled for a new, analysed ticket.
+    follow: what to schedule when a ticket changes: (action, payload), or None to ignore it.
+    """
+
+    name: str
+    label: str
+    connect: Callable[[], Any]
+    settings: tuple[str, ...]
+    not_configured: str
+    actions: Mapping[str, Action]
+    initial: tuple[str, ...] = ()
+    follow: Callable[[Change], tuple[str, dict[str, Any]] | None] = lambda change: None
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers the actions share
+# ---------------------------------------------------------------------------------------------
+
+# A create request that has not landed this many client timeouts after it was sent is taken as
+# never landing; the reconcile runs that long after the create succeeded.
+RECONCILE_AFTER_TIMEOUTS = 5
+SENDS_TTL_SECONDS = 7 * 24 * 3600
+
+
+def fresh_ticket(row: OutboundDelivery) -> Ticket:
+    return Ticket.objects.defer("embedding").get(pk=row.ticket_id)
+
+
+def reconcile_later(action: str) -> FollowUp:
+    """A reconcile delivery, RECONCILE_AFTER_TIMEOUTS client timeouts from now."""
+    delay = RECONCILE_AFTER_TIMEOUTS * float(settings.OUTBOUND_TIMEOUT_SECONDS)
+    return FollowUp(action, delay=delay, key_suffix=action)
+
+
+def sends_key(row: OutboundDelivery) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:outbound:{row.pk}:sends"
+
+
+def earlier_sends(row: OutboundDelivery, create_call: str) -> int | None:
+    """How many create requests earlier attempts of this delivery may have sent; None when
+    it cannot be known (Redis unavailable). The attempts recorded as a create call (their
+    error starts with `create_call`, the transport's wording) that failed in a way the target
+    may still have carried out count too, should Redis have lost its keys."""
+    recorded = (
+        row.tries.filter(outcome=AttemptOutcome.TRANSIENT_ERROR, error__startswith=create_call)
+        .exclude(http_status=429)  # throttled: refused before being carried out
+        .count()
+    )
+    try:
+        counted = int(redis_client().get(sends_key(row)) or 0)
+    except (redis.RedisError, ValueError) as exc:
+        logger.warning("outbound %s: earlier sends unknown (%s)", row.pk, exc)
+        return None
+    return max(counted, recorded)
+
+
+def count_send(row: OutboundDelivery) -> None:
+    """Count a create request about to be sent (committed at once, unlike the attempt)."""
+    key = sends_key(row)
+    try:
+        # redis-py types a pipeline's commands as the client's; on a pipeline they return it.
+        redis_client().pipeline().incr(key).expire(key, SENDS_TTL_SECONDS).execute()  # type: ignore[attr-defined]
+    except redis.RedisError as exc:
+        logger.warning("outbound %s: send not counted (%s)", row.pk, exc)
+
+
+def reconciled(ticket: Ticket, action: str) -> bool:
+    """The ticket needed a reconcile of this kind and it has run."""
+    return OutboundDelivery.objects.filter(
+        ticket_id=ticket.pk, action=action, status=OutboundStatus.SUCCEEDED
+    ).exists()
+
+
+def wait_for(ticket: Ticket, action: str, what: str) -> None:
+    """Raise Waiting while the ticket's `action` delivery is pending; TransportError
+    (permanent) when there is none or it will never succeed."""
+    first = OutboundDelivery.objects.filter(ticket_id=ticket.pk, action=action).first()
+    if first is None or first.status in (OutboundStatus.DEAD, OutboundStatus.SKIPPED):
+        state = "missing" if first is None else first.get_status_display().lower()
+        raise TransportError(f"no {what} to update ({state})", permanent=True)
+    raise Waiting(f"waiting for the {what} to be created")
+
+
+def last_time(ticket: Ticket) -> str:
+    """`Last time (ticket, date, who): <fix>`, the best fix recorded for a failure like this
+    one (set by the analysis), or ""."""
+    fixes = ticket.details.get("previous_fixes") or []
+    return str(fixes[0].get("headline", "")) if fixes and isinstance(fixes[0], dict) else ""
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/tickets/{ticket.pk}/"

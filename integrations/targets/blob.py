@@ -1,0 +1,236 @@
+"""Azure Blob Storage: the evidence of each ticket (raw payloads, normalized events, the RCA as
+JSON and Markdown), through `azure-storage-blob`. Uploads overwrite, so a retry is harmless."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from typing import Any
+
+from integrations.models import OutboundDelivery, WebhookDelivery
+from integrations.targets.base import (
+    DEFAULT_TIMEOUT,
+    Action,
+    Target,
+    TransportError,
+    fresh_ticket,
+    header,
+    is_transient_status,
+    parse_retry_after,
+    timeout_setting,
+)
+from tickets.models import Ticket
+
+UPLOAD = "blob_upload"
+DEFAULT_CONTAINER = "rca-evidence"
+
+
+# --- transport ----------------------------------------------------------------------------------
+
+
+class BlobTransport:
+    """Evidence files in Azure Blob Storage through `azure-storage-blob`."""
+
+    name = "blob"
+
+    def __init__(
+        self, connection_string: str, container: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        from azure.storage.blob import BlobServiceClient
+
+        self.container = container
+        self.timeout = timeout
+        try:
+            self._service = BlobServiceClient.from_connection_string(
+                connection_string,
+                retry_total=0,  # retries happen at the task level
+                connection_timeout=timeout,
+                read_timeout=timeout,
+            )
+        except ValueError as exc:
+            message = f"invalid Azure Storage connection string: {exc}"
+            raise TransportError(message, permanent=True) from exc
+        self._container = self._service.get_container_client(container)
+
+    @classmethod
+    def from_settings(cls) -> BlobTransport | None:
+        from django.conf import settings
+
+        connection_string = getattr(settings, "AZURE_STORAGE_CONNECTION_STRING", "")
+        if not connection_string:
+            return None
+        container = getattr(settings, "AZURE_STORAGE_CONTAINER", "") or DEFAULT_CONTAINER
+        return cls(connection_string, container, timeout=timeout_setting(settings))
+
+    @property
+    def container_url(self) -> str:
+        return self._container.url.rstrip("/")
+
+    def upload_evidence(self, prefix: str, files: dict[str, tuple[bytes, str]]) -> str:
+        """Upload each file to `<prefix>/<name>` (overwriting: safe to repeat), creating the
+        container when it is missing; returns the folder's URL."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        folder = prefix.strip("/")
+        for name, (content, content_type) in files.items():
+            blob_name = f"{folder}/{name.lstrip('/')}"
+            try:
+                try:
+                    self._upload(blob_name, content, content_type)
+                except ResourceNotFoundError as exc:
+                    if getattr(exc, "error_code", None) != "ContainerNotFound":
+                        raise
+                    self._create_container()
+                    self._upload(blob_name, content, content_type)
+            except Exception as exc:
+                raise _map_azure_error(f"upload {blob_name}", exc) from exc
+        return f"{self.container_url}/{folder}/"
+
+    def sas_url(self, blob_name: str, *, minutes: int = 15) -> str:
+        """A read-only link to one blob, valid for `minutes` (a 5-minute clock-skew allowance
+        is added before the start)."""
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        credential = self._service.credential
+        account_key = getattr(credential, "account_key", None)
+        account_name = self._service.account_name  # given with the key in a connection string
+        if not account_key or not account_name:
+            raise TransportError(
+                "SAS links need the account key in the connection string", permanent=True
+            )
+        now = dt.datetime.now(dt.UTC)
+        token = generate_blob_sas(
+            account_name=account_name,
+            container_name=self.container,
+            blob_name=blob_name,
+            account_key=account_key,
+            permission=BlobSasPermissions(read=True),
+            start=now - dt.timedelta(minutes=5),
+            expiry=now + dt.timedelta(minutes=minutes),
+        )
+        return f"{self._container.get_blob_client(blob_name).url}?{token}"
+
+    def _upload(self, blob_name: str, content: bytes, content_type: str) -> None:
+        from azure.storage.blob import ContentSettings
+
+        self._container.upload_blob(
+            blob_name,
+            content,
+            overwrite=True,
+            content_settings=ContentSettings(content_type=content_type),
+        )
+
+    def _create_container(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        with contextlib.suppress(ResourceExistsError):  # created meanwhile by another worker
+            self._container.create_container()
+
+
+def _map_azure_error(what: str, exc: BaseException) -> TransportError:
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, TransportError):
+        return exc
+    if isinstance(exc, ClientAuthenticationError):
+        status = exc.status_code
+        return TransportError(
+            f"Azure Blob {what}: authentication failed: {exc.message}",
+            permanent=True,
+            status=status,
+        )
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code
+        # azure-core's response protocol leaves out `headers`, which every response type has.
+        headers = exc.response.headers if exc.response is not None else None  # type: ignore[attr-defined]
+        code = getattr(exc, "error_code", None)
+        detail = f"{status} {code}" if code else f"{status}"
+        return TransportError(
+            f"Azure Blob {what} failed ({detail}): {exc.reason or exc.message}",
+            permanent=not is_transient_status(status),
+            retry_after=parse_retry_after(header(headers, "Retry-After")),
+            status=status,
+        )
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return TransportError(f"Azure Blob {what}: network error: {exc}", permanent=False)
+    if isinstance(exc, AzureError | OSError):
+        return TransportError(f"Azure Blob {what}: {exc}", permanent=False)
+    if isinstance(exc, ValueError | TypeError):
+        return TransportError(f"Azure Blob {what}: {exc}", permanent=True)
+    return TransportError(f"Azure Blob {what}: unexpected error: {exc!r}", permanent=False)
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def evidence_files(ticket: Ticket, deliveries: list[Any]) -> dict[str, tuple[bytes, str]]:
+    """The evidence kept in Blob: raw payloads, normalized events, the RCA as JSON and Markdown."""
+    files: dict[str, tuple[bytes, str]] = {}
+    for delivery in deliveries:
+        files[f"payloads/{delivery.tracking_id}.json"] = (
+            delivery.raw_body.encode(),
+            "application/json",
+        )
+        files[f"events/{delivery.tracking_id}.json"] = (
+            json.dumps(delivery.event, indent=2).encode(),
+            "application/json",
+        )
+    report = {
+        "ticket_id": ticket.pk,
+        "pipeline": ticket.pipeline,
+        "run_id": ticket.run_id,
+        "source": ticket.source,
+        "error_type": ticket.error_type,
+        "severity": ticket.severity,
+        "priority": ticket.priority,
+        "root_cause": ticket.rca_result,
+        "recommendations": ticket.recommendations,
+        "confidence": ticket.confidence,
+        "rca_source": ticket.rca_source,
+        "rca_note": ticket.rca_note,
+        "error_message": ticket.error_message,
+        "similar": ticket.details.get("similar", []),
+    }
+    files["rca.json"] = (json.dumps(report, indent=2).encode(), "application/json")
+    recommendations = "\n".join(f"{i}. {r}" for i, r in enumerate(ticket.recommendations, 1))
+    markdown = (
+        f"# {ticket.pk}: {ticket.pipeline}\n\n"
+        f"**{ticket.severity} / {ticket.priority}** · {ticket.error_type} · "
+        f"RCA by {ticket.rca_source} (confidence {ticket.confidence})\n\n"
+        f"## Root cause\n\n{ticket.rca_result}\n\n## Recommendations\n\n{recommendations}\n\n"
+        f"## Error\n\n```\n{ticket.error_message}\n```\n"
+    )
+    files["rca.md"] = (markdown.encode(), "text/markdown")
+    return files
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+def _blob_upload(blob: BlobTransport, row: OutboundDelivery) -> None:
+    ticket = fresh_ticket(row)
+    deliveries = list(WebhookDelivery.objects.filter(ticket_id=ticket.pk).order_by("received_at"))
+    url = blob.upload_evidence(ticket.pk, evidence_files(ticket, deliveries))
+    Ticket.objects.filter(pk=ticket.pk).update(blob_log_url=url)
+
+
+TARGET = Target(
+    name="blob",
+    label="Azure Blob",
+    connect=BlobTransport.from_settings,
+    settings=(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AZURE_STORAGE_CONTAINER",
+        "OUTBOUND_TIMEOUT_SECONDS",
+    ),
+    not_configured="Azure Blob is not configured (set AZURE_STORAGE_CONNECTION_STRING)",
+    actions={UPLOAD: Action(_blob_upload, "Upload the evidence")},
+    initial=(UPLOAD,),
+)

@@ -1,0 +1,471 @@
+"""JIRA: one issue per ticket, kept in step with it (transitions and comments).
+
+The transport wraps the `jira` library (REST API v2, basic auth with an API token). Exactly one
+issue per ticket although JIRA's issue create takes no idempotency key: each issue is tagged
+with the label `rca-<ticket id>`, each create request sent is counted first, a retry looks for
+a tagged issue before creating one, and a reconcile delivery removes what a late request
+created twice (see integrations/fanout.py).
+
+Error and RCA text are untrusted: in JIRA they sit in {noformat} blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from integrations.models import OutboundDelivery
+from integrations.targets.base import (
+    DEFAULT_TIMEOUT,
+    Action,
+    Change,
+    FollowUp,
+    Target,
+    TransportError,
+    count_send,
+    earlier_sends,
+    fresh_ticket,
+    header,
+    is_transient_status,
+    last_time,
+    parse_retry_after,
+    reconcile_later,
+    reconciled,
+    ticket_url,
+    timeout_setting,
+    wait_for,
+)
+from tickets import jira_status, lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import ActorKind, Ticket
+from tickets.vocabulary import Priority
+
+logger = logging.getLogger(__name__)
+
+CREATE, SYNC, RECONCILE = "jira_create", "jira_sync", "jira_reconcile"
+# How a failed create call's recorded error starts (the transport's wording).
+CREATE_CALL = "JIRA create issue"
+JIRA_PRIORITY: dict[str, str] = {
+    Priority.P1: "Highest",
+    Priority.P2: "High",
+    Priority.P3: "Medium",
+    Priority.P4: "Low",
+}
+LIFECYCLE_CHANGES = {"acknowledge", "start_progress", "resolve", "reopen", "regressed"}
+
+
+# --- transport ----------------------------------------------------------------------------------
+
+
+def _jql_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+# More issues than this under one ticket's label would not be duplicates from retries.
+MAX_LABELLED_ISSUES = 50
+DUPLICATE_LABEL = "rca-duplicate"
+
+
+def _created_order(issue: Any) -> tuple[dt.datetime, int]:
+    """Creation time, then the numeric id (JIRA allocates ids in increasing order)."""
+    raw = getattr(issue, "raw", None) or {}
+    created = str((raw.get("fields") or {}).get("created") or "")
+    try:
+        when = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        when = dt.datetime.min.replace(tzinfo=dt.UTC)
+    issue_id = str(raw.get("id") or getattr(issue, "id", "") or "")
+    return when, int(issue_id) if issue_id.isdigit() else 0
+
+
+class JiraTransport:
+    """JIRA through the `jira` library (REST API v2, basic auth with an API token)."""
+
+    name = "jira"
+
+    def __init__(
+        self,
+        server: str,
+        user: str,
+        api_token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        cloud: bool | None = None,
+    ) -> None:
+        """`cloud`: Jira Cloud has retired `/rest/api/2/search` for `/rest/api/2/search/jql`.
+        None guesses from the host (`*.atlassian.net`)."""
+        from jira import JIRA
+
+        self.server = server.rstrip("/")
+        self.timeout = timeout
+        if cloud is None:
+            cloud = (urlsplit(self.server).hostname or "").endswith(".atlassian.net")
+        self.cloud = cloud
+        try:
+            self._client = JIRA(
+                server=self.server,
+                basic_auth=(user, api_token),
+                get_server_info=False,
+                max_retries=0,
+                timeout=timeout,
+            )
+        except Exception as exc:  # a bad URL and the like: a configuration error
+            raise TransportError(f"JIRA client setup failed: {exc}", permanent=True) from exc
+        if cloud:
+            # Without get_server_info the client does not know; this selects the /search/jql API.
+            self._client.deploymentType = "Cloud"
+
+    @classmethod
+    def from_settings(cls) -> JiraTransport | None:
+        from django.conf import settings
+
+        server = getattr(settings, "JIRA_URL", "")
+        user = getattr(settings, "JIRA_USER", "")
+        token = getattr(settings, "JIRA_API_TOKEN", "")
+        if not (server and user and token):
+            return None
+        return cls(
+            server,
+            user,
+            token,
+            timeout=timeout_setting(settings),
+            cloud=getattr(settings, "JIRA_CLOUD", None),
+        )
+
+    # -- operations ----------------------------------------------------------------------------
+    def find_issue_by_label(self, label: str) -> str | None:
+        jql = f"labels = {_jql_string(label)} ORDER BY created ASC"
+        with _jira_errors("search by label"):
+            issues = self._client.search_issues(jql, maxResults=1, fields=["status"])
+        return issues[0].key if issues else None
+
+    def issues_with_label(self, label: str) -> list[str]:
+        """Keys of the issues carrying `label`, the oldest first."""
+        jql = f"labels = {_jql_string(label)} ORDER BY created ASC"
+        with _jira_errors("search by label"):
+            issues = self._client.search_issues(
+                jql, maxResults=MAX_LABELLED_ISSUES, fields=["created"]
+            )
+        return [issue.key for issue in sorted(issues, key=_created_order)]
+
+    def delete_issue_if_untouched(self, key: str) -> Literal["deleted", "gone", "touched"]:
+        """Delete the issue unless someone worked on it (moved it out of its first status or
+        commented): "touched" leaves it as it is. Read just before deleting, so that what is
+        checked is as fresh as it can be. "gone": it no longer exists."""
+        try:
+            with _jira_errors(f"read {key}"):
+                issue = self._client.issue(key, fields="status,comment")
+            fields = issue.raw.get("fields") or {}
+            category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+            comments = (fields.get("comment") or {}).get("total") or 0
+            if category not in (None, "new") or comments:
+                return "touched"
+            with _jira_errors(f"delete {key}"):
+                issue.delete()
+        except TransportError as exc:
+            if exc.status == 404:
+                return "gone"
+            raise
+        return "deleted"
+
+    def mark_duplicate(self, key: str, *, label: str, duplicate_of: str, note: str) -> bool:
+        """Take `label` off the issue, label it `rca-duplicate` and comment which issue it
+        duplicates; False when it no longer exists."""
+        try:
+            with _jira_errors(f"read {key}"):
+                issue = self._client.issue(key, fields="labels")
+            with _jira_errors(f"relabel {key}"):
+                issue.update(
+                    update={"labels": [{"remove": label}, {"add": DUPLICATE_LABEL}]},
+                )
+            self.add_comment(key, note)
+        except TransportError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def create_issue(
+        self,
+        *,
+        project: str,
+        summary: str,
+        description: str,
+        priority: str,
+        labels: list[str],
+        issue_type: str = "Task",
+    ) -> str:
+        fields = {
+            "project": {"key": project},
+            "summary": summary,
+            "description": description,
+            "issuetype": {"name": issue_type},
+            "priority": {"name": priority},
+            "labels": list(labels),
+        }
+        with _jira_errors("create issue"):
+            issue = self._client.create_issue(fields=fields, prefetch=False)
+        return issue.key
+
+    def current_status(self, key: str) -> str:
+        with _jira_errors(f"read {key}"):
+            issue = self._client.issue(key, fields="status")
+        return issue.fields.status.name
+
+    def transition_to(self, key: str, target_status: str) -> bool:
+        """Move the issue to the status named `target_status`; False when it is already there."""
+        wanted = target_status.strip().lower()
+        if self.current_status(key).strip().lower() == wanted:
+            return False
+        with _jira_errors(f"list transitions of {key}"):
+            transitions = self._client.transitions(key)
+        match = next(
+            (t for t in transitions if str(t.get("to", {}).get("name", "")).lower() == wanted),
+            None,
+        )
+        if match is None:
+            available = ", ".join(
+                f"{t.get('name')} -> {t.get('to', {}).get('name')}" for t in transitions
+            )
+            raise TransportError(
+                f"JIRA {key}: no transition leads to {target_status!r} (available: {available})",
+                permanent=True,
+            )
+        with _jira_errors(f"transition {key} to {target_status}"):
+            self._client.transition_issue(key, str(match["id"]))
+        return True
+
+    def add_comment(self, key: str, body: str) -> None:
+        with _jira_errors(f"comment on {key}"):
+            self._client.add_comment(key, body)
+
+
+@contextlib.contextmanager
+def _jira_errors(what: str) -> Iterator[None]:
+    """Turns what the `jira` library and `requests` raise into TransportError."""
+    try:
+        yield
+    except TransportError:
+        raise
+    except Exception as exc:
+        mapped = _map_jira_error(what, exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def _map_jira_error(what: str, exc: BaseException) -> TransportError | None:
+    import requests
+    from jira.exceptions import JIRAError
+
+    if isinstance(exc, JIRAError):
+        status = exc.status_code
+        headers = exc.response.headers if exc.response is not None else None
+        message = f"JIRA {what} failed"
+        message += f" ({status})" if status else ""
+        message += f": {exc.text}" if exc.text else ""
+        if status is None:  # raised by the client itself (no usable answer): our mistake
+            return TransportError(message, permanent=True)
+        return TransportError(
+            message,
+            permanent=not is_transient_status(status),
+            retry_after=parse_retry_after(header(headers, "Retry-After")),
+            status=status,
+        )
+    if isinstance(exc, requests.Timeout):
+        return TransportError(f"JIRA {what} timed out: {exc}", permanent=False)
+    if isinstance(exc, requests.ConnectionError):
+        return TransportError(f"JIRA {what}: connection failed: {exc}", permanent=False)
+    if isinstance(exc, ValueError):  # includes requests' JSONDecodeError: a garbled answer
+        return TransportError(f"JIRA {what}: unreadable answer: {exc}", permanent=False)
+    if isinstance(exc, requests.RequestException):  # invalid URL, schema, headers...
+        return TransportError(f"JIRA {what}: {exc}", permanent=True)
+    return None
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def jira_url(key: str) -> str:
+    return f"{settings.JIRA_URL.rstrip('/')}/browse/{key}" if settings.JIRA_URL else ""
+
+
+def _noformat(text: str) -> str:
+    return "{noformat}\n" + text.replace("{noformat}", "{ noformat}") + "\n{noformat}"
+
+
+def jira_summary(ticket: Ticket) -> str:
+    return f"[{ticket.severity}] {ticket.pipeline}: {ticket.error_type} ({ticket.pk})"[:250]
+
+
+def jira_description(ticket: Ticket) -> str:
+    recommendations = "\n".join(f"# {_noformat_inline(r)}" for r in ticket.recommendations)
+    headline = last_time(ticket)
+    return "\n".join(
+        [
+            *(["h3. Seen before", _noformat(headline)] if headline else []),
+            f"h3. Root cause ({ticket.get_rca_source_display()})",
+            _noformat(ticket.rca_result or "Analysis in progress."),
+            "h3. Recommendations",
+            recommendations or "(none yet)",
+            "h3. Failure",
+            f"*Pipeline:* {_noformat_inline(ticket.pipeline)}",
+            f"*Source:* {ticket.source} · *Run:* {_noformat_inline(ticket.run_id)}",
+            f"*Severity / priority:* {ticket.severity} / {ticket.priority} · "
+            f"*Owner:* {_noformat_inline(ticket.finops_team)}",
+            _noformat(ticket.error_message[:20000]),
+            f"[Ticket {ticket.pk}|{ticket_url(ticket)}]",
+        ]
+    )
+
+
+def _noformat_inline(text: str) -> str:
+    """One line of untrusted text with JIRA's markup characters neutralized."""
+    table = str.maketrans({c: " " for c in "{}[]|*_+^~-!#"})
+    return " ".join(str(text).translate(table).split())[:500]
+
+
+def jira_comment(action: str, actor_name: str, note: str = "") -> str:
+    line = f"{actor_name} set the ticket to {action.replace('_', ' ')} in the RCA service."
+    return f"{line}\n{_noformat(note)}" if note else line
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+def _jira_label(ticket_id: str) -> str:
+    return f"rca-{ticket_id}"
+
+
+def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    ticket = fresh_ticket(row)
+    if ticket.itsm_ticket_id:
+        return None
+    label = _jira_label(ticket.pk)
+    earlier = earlier_sends(row, CREATE_CALL)
+    # Look first: a retry after a lost response must not open a second issue.
+    found = jira.issues_with_label(label)
+    if found:
+        key = found[0]  # nothing is linked yet: keep the oldest
+        _remove_jira_duplicates(jira, ticket, keep=key, found=found)
+    else:
+        count_send(row)
+        key = jira.create_issue(
+            project=ticket.jira_project or settings.JIRA_DEFAULT_PROJECT,
+            summary=jira_summary(ticket),
+            description=jira_description(ticket),
+            priority=JIRA_PRIORITY[ticket.priority],
+            labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
+        )
+    if ticket.status != "open":  # changed before the issue existed
+        _jira_transition(jira, key, ticket)
+    Ticket.objects.filter(pk=ticket.pk).update(itsm_ticket_id=key)
+    ticket.itsm_ticket_id = key
+    lifecycle.write_audit(ticket, Actor.system("jira"), "jira issue linked", details={"key": key})
+    lifecycle.announce(ticket.pk, "jira_linked", Actor.system("jira"))
+    if earlier is None or earlier > len(found):  # an earlier request may still land
+        return [reconcile_later(RECONCILE)]
+    return None
+
+
+def _jira_reconcile(jira: JiraTransport, row: OutboundDelivery) -> None:
+    ticket = fresh_ticket(row)
+    if ticket.itsm_ticket_id:
+        _remove_jira_duplicates(jira, ticket, keep=ticket.itsm_ticket_id)
+
+
+def _remove_jira_duplicates(
+    jira: JiraTransport, ticket: Ticket, *, keep: str, found: list[str] | None = None
+) -> None:
+    """Every issue but `keep` that carries the ticket's label was created twice by a retried
+    request: delete it.
+
+    Deleted rather than closed: the extra is our own copy of the same issue, seconds old, and
+    a closed copy would still show in JIRA's searches, boards and reports, and (carrying the
+    ticket's label) still map to the ticket in JIRA's webhooks. Two exceptions, where the issue
+    is marked instead (our label taken off so that nothing maps it to the ticket any more,
+    labelled `rca-duplicate`, a comment naming the kept issue): someone already worked on it
+    (moved its status or commented; a person's work is never deleted), or JIRA refuses the
+    delete (the account lacks the "Delete Issues" permission, 403). Nothing is removed unless
+    the issue kept is itself among those found.
+    """
+    label = _jira_label(ticket.pk)
+    keys = found if found is not None else jira.issues_with_label(label)
+    extras = [key for key in keys if key != keep]
+    if not extras:
+        return
+    if keep not in keys:
+        logger.warning("%s: %s not among %s; nothing removed", ticket.pk, keep, keys)
+        return
+    note = (
+        f"Duplicate of {keep}: created twice for RCA ticket {ticket.pk} by a retried request. "
+        f"Follow {keep}; this issue is no longer linked to the ticket."
+    )
+    removed: dict[str, str] = {}
+    for key in extras:
+        try:
+            outcome: str = jira.delete_issue_if_untouched(key)
+        except TransportError as exc:
+            if exc.status != 403:
+                raise
+            outcome = "touched"
+        if outcome == "touched":
+            gone = not jira.mark_duplicate(key, label=label, duplicate_of=keep, note=note)
+            outcome = "gone" if gone else "marked duplicate"
+        removed[key] = outcome
+    logger.warning("%s: duplicate JIRA issues removed, %s kept: %s", ticket.pk, keep, removed)
+    lifecycle.write_audit(
+        ticket,
+        Actor.system("jira"),
+        "jira duplicates removed",
+        details={"kept": keep, "removed": removed},
+    )
+
+
+def _jira_transition(jira: JiraTransport, key: str, ticket: Ticket) -> None:
+    """Move the issue to the JIRA status the admin-editable map gives the ticket's status."""
+    target = jira_status.jira_status_for(ticket.status)
+    if target:
+        jira.transition_to(key, target)
+
+
+def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
+    ticket = fresh_ticket(row)
+    if not ticket.itsm_ticket_id:
+        wait_for(ticket, CREATE, "JIRA issue")
+    key = ticket.itsm_ticket_id
+    if reconciled(ticket, RECONCILE):  # late requests may land later still
+        _remove_jira_duplicates(jira, ticket, keep=key)
+    _jira_transition(jira, key, ticket)
+    change = row.payload
+    jira.add_comment(key, jira_comment(change["action"], change["actor"], change["note"]))
+
+
+def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
+    """Lifecycle changes reach the issue, unless JIRA made them."""
+    if change.action in LIFECYCLE_CHANGES and change.actor.kind != ActorKind.JIRA:
+        return SYNC, change.as_payload()
+    return None
+
+
+TARGET = Target(
+    name="jira",
+    label="JIRA",
+    connect=JiraTransport.from_settings,
+    settings=("JIRA_URL", "JIRA_USER", "JIRA_API_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
+    not_configured="JIRA is not configured (set JIRA_URL, JIRA_USER, JIRA_API_TOKEN)",
+    actions={
+        CREATE: Action(_jira_create, "Create the JIRA issue"),
+        SYNC: Action(_jira_sync, "Transition/comment the JIRA issue"),
+        RECONCILE: Action(_jira_reconcile, "Remove duplicate JIRA issues", not_before=True),
+    },
+    initial=(CREATE,),
+    follow=_follow,
+)

@@ -1,0 +1,516 @@
+"""Slack: one alert per ticket that follows the ticket's state, with its buttons.
+
+The transport wraps `slack_sdk.WebClient` (bot token). Exactly one alert per ticket although
+chat.postMessage takes no idempotency key: each alert carries message metadata
+`{"event_type": "rca_ticket_alert", "event_payload": {"ticket_id": ...}}`, each post sent is
+counted first, a retry looks for a tagged alert before posting, and a reconcile delivery removes
+what a late request posted twice (see integrations/fanout.py).
+
+Error and RCA text are untrusted: in Slack mrkdwn they are escaped (no `<!channel>`, no forged
+links).
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from integrations.models import OutboundDelivery
+from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX
+from integrations.targets import jira
+from integrations.targets.base import (
+    DEFAULT_TIMEOUT,
+    TRANSIENT_STATUSES,
+    Action,
+    Change,
+    FollowUp,
+    Target,
+    TransportError,
+    count_send,
+    earlier_sends,
+    fresh_ticket,
+    header,
+    last_time,
+    parse_retry_after,
+    reconcile_later,
+    reconciled,
+    ticket_url,
+    timeout_setting,
+    wait_for,
+)
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import Ticket
+from tickets.vocabulary import Severity, Status
+
+logger = logging.getLogger(__name__)
+
+POST, SYNC, RECONCILE = "slack_post", "slack_sync", "slack_reconcile"
+# How a failed create call's recorded error starts (the transport's wording).
+CREATE_CALL = "Slack chat.postMessage"
+SLACK_EVENT_TYPE = "rca_ticket_alert"
+# Slack ts come from Slack's clock, `created_at` from ours: look that much further back.
+CLOCK_SKEW_SECONDS = 120
+SEVERITY_EMOJI: dict[str, str] = {
+    Severity.CRITICAL: ":red_circle:",
+    Severity.HIGH: ":large_orange_circle:",
+    Severity.MEDIUM: ":large_yellow_circle:",
+    Severity.LOW: ":white_circle:",
+}
+SLACK_ACK_ACTION, SLACK_TAKE_ACTION = "rca_acknowledge", "rca_take"
+SLACK_RESOLVE_ACTION = "rca_resolve"
+# A text box under the buttons: typing what fixed it and pressing Enter resolves with that fix.
+SLACK_FIX_ACTION = "rca_resolve_with_fix"
+# Changes the alert follows; those in THREADED also get a line in its thread.
+FOLLOWED = {
+    "acknowledge",
+    "start_progress",
+    "resolve",
+    "reopen",
+    "regressed",
+    "recurred",
+    "resolved_at_source",
+    "sla_breached",
+    "jira_linked",
+    "analysed",
+}
+THREADED = {
+    "acknowledge",
+    "start_progress",
+    "resolve",
+    "reopen",
+    "regressed",
+    "resolved_at_source",
+    "sla_breached",
+}
+
+
+# --- transport ----------------------------------------------------------------------------------
+
+
+_SLACK_TRANSIENT_ERRORS = {
+    "ratelimited",
+    "rate_limited",
+    "fatal_error",
+    "internal_error",
+    "service_unavailable",
+    "request_timeout",
+}
+
+
+class SlackTransport:
+    """Slack Web API through `slack_sdk.WebClient` (bot token)."""
+
+    name = "slack"
+
+    def __init__(
+        self, token: str, *, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        from slack_sdk import WebClient
+
+        kwargs: dict[str, Any] = {}
+        if base_url:
+            kwargs["base_url"] = base_url.rstrip("/") + "/"  # the client joins "<base>" + "chat..."
+        self.timeout = timeout
+        self._channel_ids: dict[str, str] = {}  # channel name -> id, learned from answers
+        # retry_handlers=[]: no retries behind our back (the default retries connection errors).
+        # slack_sdk annotates `timeout` as int but hands it to urllib, which takes a float.
+        self._client = WebClient(token=token, timeout=timeout, retry_handlers=[], **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_settings(cls) -> SlackTransport | None:
+        from django.conf import settings
+
+        token = getattr(settings, "SLACK_BOT_TOKEN", "")
+        if not token:
+            return None
+        base_url = getattr(settings, "SLACK_BASE_URL", "") or None
+        return cls(token, base_url=base_url, timeout=timeout_setting(settings))
+
+    def post_message(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict],
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """Post to a channel (name or id); returns the channel id and the message ts.
+        `metadata`: Slack message metadata, {"event_type": str, "event_payload": {...}}."""
+        extra = {"metadata": metadata} if metadata else {}
+        response = self._call(
+            "chat.postMessage",
+            self._client.chat_postMessage,
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            **extra,
+        )
+        self._channel_ids[channel.lstrip("#")] = response["channel"]
+        return response["channel"], response["ts"]
+
+    def channel_id(self, channel: str) -> str | None:
+        """The id of a channel given by id or by name; None for a name this client has not
+        posted to yet (resolving names would need conversations.list and channels:read)."""
+        if _SLACK_CHANNEL_ID.fullmatch(channel):
+            return channel
+        return self._channel_ids.get(channel.lstrip("#"))
+
+    def tagged_messages(
+        self,
+        channel_id: str,
+        *,
+        event_type: str,
+        payload: Mapping[str, Any],
+        oldest: float,
+        page_size: int = 200,
+        max_pages: int = 10,
+    ) -> list[str]:
+        """The ts of the channel's messages since `oldest` (unix time) whose metadata has
+        `event_type` and an event_payload containing `payload`, the oldest first.
+
+        Reads conversations.history with include_all_metadata (the bot token needs
+        channels:history, or groups:history for a private channel)."""
+        found: list[str] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            response = self._call(
+                "conversations.history",
+                self._client.conversations_history,
+                channel=channel_id,
+                oldest=f"{max(oldest, 0.0):.6f}",
+                inclusive=True,
+                limit=page_size,
+                include_all_metadata=True,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                event_payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == event_type and all(
+                    event_payload.get(k) == v for k, v in payload.items()
+                ):
+                    found.append(str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not (response.get("has_more") and cursor):
+                break
+        return sorted(set(found), key=_ts_order)
+
+    def delete_message(self, channel_id: str, ts: str) -> bool:
+        """Delete one of the bot's messages; False when it was already gone."""
+        try:
+            self._call("chat.delete", self._client.chat_delete, channel=channel_id, ts=ts)
+        except TransportError as exc:
+            if "message_not_found" in str(exc):
+                return False
+            raise
+        return True
+
+    def update_message(self, channel: str, ts: str, *, text: str, blocks: list[dict]) -> None:
+        """Replace a message's text and blocks (Slack wants the channel id here)."""
+        self._call(
+            "chat.update",
+            self._client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=text,
+            blocks=blocks,
+        )
+
+    def reply_in_thread(self, channel: str, thread_ts: str, *, text: str) -> str:
+        response = self._call(
+            "chat.postMessage",
+            self._client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+        )
+        return response["ts"]
+
+    def _call(self, method: str, func: Any, **kwargs: Any) -> Any:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        try:
+            return func(**kwargs)
+        except SlackApiError as exc:
+            raise _map_slack_api_error(method, exc) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            # urllib.error.URLError, TimeoutError (socket.timeout), ConnectionError, resets...
+            raise TransportError(f"Slack {method}: network error: {exc}", permanent=False) from exc
+        except SlackClientError as exc:  # client-side validation: our mistake
+            raise TransportError(f"Slack {method}: {exc}", permanent=True) from exc
+        except ValueError as exc:  # e.g. an unusable base URL
+            raise TransportError(f"Slack {method}: {exc}", permanent=True) from exc
+
+
+_SLACK_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+
+
+def _ts_order(ts: str) -> tuple[int, int]:
+    """Slack ts ("1712345678.000100") in time order, without float rounding."""
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds or 0), int((fraction + "000000")[:6])
+
+
+def _map_slack_api_error(method: str, exc: Any) -> TransportError:
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    error = data.get("error", "") if isinstance(data, dict) else ""
+    headers = getattr(response, "headers", None)
+    retry_after = parse_retry_after(header(headers, "Retry-After"))
+    transient = (
+        status == 429
+        or error in _SLACK_TRANSIENT_ERRORS
+        or (status is not None and status >= 500)
+        or (status is not None and status in TRANSIENT_STATUSES)
+    )
+    detail = error or f"HTTP {status}"
+    return TransportError(
+        f"Slack {method} failed: {detail}",
+        permanent=not transient,
+        retry_after=retry_after,
+        status=status,
+    )
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def slack_escape(text: str, limit: int = 2900) -> str:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
+def _status_line(ticket: Ticket) -> str:
+    if ticket.status == Status.RESOLVED:
+        return f":white_check_mark: Resolved by {slack_escape(ticket.resolved_by, 80)}"
+    if ticket.status == Status.ACKNOWLEDGED:
+        return f":eyes: Acknowledged by {slack_escape(ticket.ack_user, 80)}"
+    if ticket.status == Status.IN_PROGRESS:
+        return ":hammer_and_wrench: In progress"
+    if ticket.resolved_at_source_at:
+        return ":large_green_circle: Open (recovered at the source)"
+    return ":rotating_light: Open"
+
+
+def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
+    """The alert's fallback text and blocks, for the ticket as it is now."""
+    emoji = SEVERITY_EMOJI.get(ticket.severity, "")
+    title = f"{ticket.severity} · {ticket.pipeline}"[:150]
+    text = (
+        f"{emoji} {ticket.severity} failure in {slack_escape(ticket.pipeline, 200)} ({ticket.pk})"
+    )
+    links = [f"<{ticket_url(ticket)}|{ticket.pk}>"]
+    if ticket.itsm_ticket_id and jira.jira_url(ticket.itsm_ticket_id):
+        links.append(f"<{jira.jira_url(ticket.itsm_ticket_id)}|{ticket.itsm_ticket_id}>")
+    rca = ticket.rca_result or "Analysis in progress…"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{emoji} {title}"[:150]}},
+        *_last_time_blocks(ticket),
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Status*\n{_status_line(ticket)}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Severity / priority*\n{ticket.severity} / {ticket.priority}",
+                },
+                {"type": "mrkdwn", "text": f"*Error class*\n{ticket.error_type}"},
+                {"type": "mrkdwn", "text": f"*Occurrences*\n{ticket.occurrence_count}"},
+                {"type": "mrkdwn", "text": f"*Owner*\n{slack_escape(ticket.finops_team, 100)}"},
+                {"type": "mrkdwn", "text": f"*SLA*\n{ticket.sla_status}"},
+            ],
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*Root cause*\n{slack_escape(rca, 1500)}"},
+        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]},
+    ]
+    if ticket.status != Status.RESOLVED:
+        buttons = []
+        if ticket.status != Status.ACKNOWLEDGED:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": SLACK_ACK_ACTION,
+                    "text": {"type": "plain_text", "text": "Acknowledge"},
+                    "style": "primary",
+                    "value": ticket.pk,
+                }
+            )
+        if ticket.status == Status.OPEN:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": SLACK_TAKE_ACTION,
+                    "text": {"type": "plain_text", "text": "Take it"},
+                    "value": ticket.pk,
+                }
+            )
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": SLACK_RESOLVE_ACTION,
+                "text": {"type": "plain_text", "text": "Resolve"},
+                "value": ticket.pk,
+            }
+        )
+        blocks.append({"type": "actions", "block_id": f"rca:{ticket.pk}", "elements": buttons})
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"{INPUT_BLOCK_PREFIX}{ticket.pk}",
+                "dispatch_action": True,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What fixed it? (Enter resolves)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": SLACK_FIX_ACTION,
+                    "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
+                },
+            }
+        )
+    return text, blocks
+
+
+def _last_time_blocks(ticket: Ticket) -> list[dict[str, Any]]:
+    headline = last_time(ticket)
+    if not headline:
+        return []
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(headline, 1500)}}]
+
+
+def slack_thread_text(action: str, actor_name: str, via: str) -> str:
+    return f"{slack_escape(actor_name, 80)} — {action.replace('_', ' ')} (via {via})"
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    ticket = fresh_ticket(row)
+    if ticket.slack_ts:
+        return None
+    text, blocks = slack_alert(ticket)
+    channel = ticket.slack_channel or settings.SLACK_DEFAULT_CHANNEL
+    earlier = earlier_sends(row, CREATE_CALL)
+    channel_id = slack.channel_id(channel)
+    found: list[str] = []
+    if earlier != 0 and channel_id:  # an earlier post may have landed: look before posting
+        try:
+            found = _slack_alerts(slack, ticket, channel_id)
+        except TransportError as exc:
+            if not exc.permanent:
+                raise
+            # E.g. no channels:history scope: the alert matters more than a possible duplicate.
+            logger.warning("%s: cannot look for an earlier alert (%s); posting", ticket.pk, exc)
+    if channel_id and found:
+        ts = found[0]  # nothing is linked yet: keep the oldest
+        _remove_slack_duplicates(slack, ticket, channel_id, keep=ts, found=found)
+    else:
+        count_send(row)
+        channel_id, ts = slack.post_message(
+            channel, text=text, blocks=blocks, metadata=_slack_metadata(ticket)
+        )
+    Ticket.objects.filter(pk=ticket.pk).update(slack_channel=channel_id, slack_ts=ts)
+    if earlier is None or earlier > len(found):  # an earlier post may still land
+        return [reconcile_later(RECONCILE)]
+    return None
+
+
+def _slack_metadata(ticket: Ticket) -> dict[str, Any]:
+    return {"event_type": SLACK_EVENT_TYPE, "event_payload": {"ticket_id": ticket.pk}}
+
+
+def _slack_alerts(slack: SlackTransport, ticket: Ticket, channel_id: str) -> list[str]:
+    """The ts of the alerts posted for the ticket in the channel, the oldest first."""
+    since = (
+        OutboundDelivery.objects.filter(ticket_id=ticket.pk, action=POST)
+        .values_list("created_at", flat=True)
+        .first()
+    ) or ticket.timestamp
+    return slack.tagged_messages(
+        channel_id,
+        event_type=SLACK_EVENT_TYPE,
+        payload={"ticket_id": ticket.pk},
+        oldest=since.timestamp() - CLOCK_SKEW_SECONDS,
+    )
+
+
+def _slack_reconcile(slack: SlackTransport, row: OutboundDelivery) -> None:
+    ticket = fresh_ticket(row)
+    if ticket.slack_ts and ticket.slack_channel:
+        _remove_slack_duplicates(slack, ticket, ticket.slack_channel, keep=ticket.slack_ts)
+
+
+def _remove_slack_duplicates(
+    slack: SlackTransport,
+    ticket: Ticket,
+    channel_id: str,
+    *,
+    keep: str,
+    found: list[str] | None = None,
+) -> None:
+    """Every alert but `keep` carrying the ticket's metadata was posted twice by a retried
+    request: delete it. Always deleted: it is the bot's own copy of the same alert, and its
+    buttons act on the same ticket; should someone have replied under it, Slack keeps the
+    thread under a "This message was deleted." placeholder. Nothing is removed unless the
+    alert kept is itself among those found."""
+    found = found if found is not None else _slack_alerts(slack, ticket, channel_id)
+    extras = [ts for ts in found if ts != keep]
+    if not extras:
+        return
+    if keep not in found:
+        logger.warning("%s: Slack alert %s not among %s; nothing removed", ticket.pk, keep, found)
+        return
+    removed = {ts: "deleted" if slack.delete_message(channel_id, ts) else "gone" for ts in extras}
+    logger.warning("%s: duplicate Slack alerts removed, %s kept: %s", ticket.pk, keep, removed)
+    lifecycle.write_audit(
+        ticket,
+        Actor.system("slack"),
+        "slack duplicates removed",
+        details={"channel": channel_id, "kept": keep, "removed": removed},
+    )
+
+
+def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
+    ticket = fresh_ticket(row)
+    if not ticket.slack_ts:
+        wait_for(ticket, POST, "Slack alert")
+    if reconciled(ticket, RECONCILE):  # late posts may land later still
+        _remove_slack_duplicates(slack, ticket, ticket.slack_channel, keep=ticket.slack_ts)
+    text, blocks = slack_alert(ticket)
+    slack.update_message(ticket.slack_channel, ticket.slack_ts, text=text, blocks=blocks)
+    change = row.payload
+    if change.get("thread"):
+        reply = slack_thread_text(change["action"], change["actor"], change["via"])
+        slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)
+
+
+def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
+    if change.action not in FOLLOWED:
+        return None
+    return SYNC, {**change.as_payload(), "thread": change.action in THREADED}
+
+
+TARGET = Target(
+    name="slack",
+    label="Slack",
+    connect=SlackTransport.from_settings,
+    settings=("SLACK_BOT_TOKEN", "SLACK_BASE_URL", "OUTBOUND_TIMEOUT_SECONDS"),
+    not_configured="Slack is not configured (set SLACK_BOT_TOKEN)",
+    actions={
+        POST: Action(_slack_post, "Post the Slack alert"),
+        SYNC: Action(_slack_sync, "Update the Slack alert"),
+        RECONCILE: Action(_slack_reconcile, "Remove duplicate Slack alerts", not_before=True),
+    },
+    initial=(POST,),
+    follow=_follow,
+)

@@ -1,0 +1,98 @@
+"""The product's shared vocabulary: one enum for each word, declared once.
+
+Pure Python (no Django import), so the parsers, the classifier and the rule RCA use the same
+enums as the models, serializers, filters, the OpenAPI document and the templates. A member's
+value is what the database stores; its label is what people read. Django fields take their
+`choices` from `choices(Enum)`.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class Vocabulary(enum.StrEnum):
+    """A string enum whose members may carry a label: `OPEN = "open", "Open"`."""
+
+    _label: str
+
+    def __new__(cls, value: str, label: str | None = None) -> Any:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label or value
+        return member
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+
+def choices(vocabulary: type[Vocabulary]) -> list[tuple[str, str]]:
+    """(value, label) pairs for a Django field or form."""
+    return [(member.value, member.label) for member in vocabulary]
+
+
+class ErrorClass(Vocabulary):
+    """What kind of failure it is (the classifier decides; the rule RCA and Gemini answer in it)."""
+
+    NETWORK = "NetworkError"
+    DATABASE = "DatabaseError"
+    RESOURCE_EXHAUSTION = "ResourceExhaustion"
+    AUTHENTICATION = "AuthenticationError"
+    DATA = "DataError"
+    EXTERNAL_SERVICE = "ExternalServiceError"
+    TIMEOUT = "TimeoutError"
+    CONFIGURATION = "ConfigurationError"
+    CODE = "CodeError"
+    UNKNOWN = "Unknown"
+
+
+class Severity(Vocabulary):
+    CRITICAL = "Critical"
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+
+
+class Priority(Vocabulary):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class Source(Vocabulary):
+    """Where a failure was reported: each has its webhook and its parser."""
+
+    AZURE_MONITOR = "azure-monitor", "Azure Monitor"
+    ADF = "adf", "Azure Data Factory"
+    DATABRICKS = "databricks", "Databricks"
+    AIRFLOW = "airflow", "Airflow"
+
+
+class Status(Vocabulary):
+    """A ticket's lifecycle state (tickets/lifecycle.py moves it)."""
+
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class SlaStatus(Vocabulary):
+    PENDING = "Pending"
+    MET = "Met"
+    BREACHED = "Breached"
+
+
+class Outcome(Vocabulary):
+    """What recording one webhook delivery did (the webhook's answer and the inbox row)."""
+
+    CREATED = "created", "Created"
+    DUPLICATE = "duplicate", "Duplicate"
+    CORRELATED = "correlated", "Correlated"
+    REGRESSED = "regressed", "Regressed"  # a repeat of a resolved failure reopened its ticket
+    SUPPRESSED = "suppressed", "Suppressed"
+    RESOLVED = "resolved", "Resolved"
+    IGNORED = "ignored", "Ignored"
