@@ -163,6 +163,7 @@ def test_a_target_that_stalls_for_its_whole_timeout_delays_no_other(
             perform_ping_check=False,
             queues=[targets.queue_for(quick_name)],
             hostname=f"{quick_name}@test",
+            shutdown_timeout=30,
         ),
     ):
         # More stalled deliveries than the stalled worker has threads: its queue backs up.
