@@ -1,0 +1,448 @@
+"""The culprit of a failure: the dependency its error names (a database server, an integration
+runtime, a Databricks cluster, a storage account, an API host...), normalized into one key.
+
+Failures of different pipelines that name the same culprit are one outage (an incident, see
+tickets/incidents.py), whatever job reported them. Pure: no Django. Runs at ingest on the
+redacted message, so a key never carries a secret; it never raises on any input and is bounded
+in time: only the first `SCAN_LIMIT` characters are read, and every pattern is linear (no
+nested or overlapping quantifiers, every repeat bounded).
+
+Keys are lower-case and carry no port, no scheme, no path beyond what identifies the dependency:
+`sql-server:sql-prod-01.database.windows.net`, `storage:dlsprod/raw`,
+`databricks-cluster:0825-053542-fuels59`, `azure-resource:/subscriptions/…/servers/x`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# Culprits are named near the top of an error; a 1 MiB log tail needs no full scan.
+SCAN_LIMIT = 64 * 1024
+KEY_LIMIT = 300
+
+
+class CulpritKind:
+    SQL_SERVER = "sql-server"
+    DATABASE_HOST = "database-host"
+    INTEGRATION_RUNTIME = "integration-runtime"
+    DATABRICKS_WORKSPACE = "databricks-workspace"
+    DATABRICKS_CLUSTER = "databricks-cluster"
+    DATABRICKS_POOL = "databricks-pool"
+    STORAGE = "storage"
+    KEY_VAULT = "key-vault"
+    EVENT_HUBS = "eventhubs-namespace"
+    KAFKA = "kafka"
+    AIRFLOW_CONNECTION = "airflow-connection"
+    AIRFLOW_POOL = "airflow-pool"
+    CLOUD_QUOTA = "cloud-quota"
+    API_HOST = "api-host"
+    AZURE_RESOURCE = "azure-resource"
+
+    ALL = (
+        SQL_SERVER,
+        DATABASE_HOST,
+        INTEGRATION_RUNTIME,
+        DATABRICKS_WORKSPACE,
+        DATABRICKS_CLUSTER,
+        DATABRICKS_POOL,
+        STORAGE,
+        KEY_VAULT,
+        EVENT_HUBS,
+        KAFKA,
+        AIRFLOW_CONNECTION,
+        AIRFLOW_POOL,
+        CLOUD_QUOTA,
+        API_HOST,
+        AZURE_RESOURCE,
+    )
+
+
+@dataclass(frozen=True)
+class Culprit:
+    kind: str
+    key: str
+    # What else the error names about it, for people (e.g. the database on a server).
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        """`kind:key`, what a ticket stores and incidents group on."""
+        return f"{self.kind}:{self.key}"[:KEY_LIMIT]
+
+    @property
+    def display(self) -> str:
+        return f"{self.label} ({self.detail})" if self.detail else self.label
+
+
+# --- patterns (linear: bounded character classes, no nested quantifiers) ------------------------
+
+_HOST = r"[A-Za-z0-9][A-Za-z0-9.-]{0,250}"
+_Q = "['\"`]"
+
+_SQL_DATABASE_SERVER = re.compile(
+    r"(?:SQL (?:Database|Server)|server)\s*[:=]?\s*" + _Q + r"(?:tcp:)?(" + _HOST + r")", re.I
+)
+_CONNECTION_STRING_SERVER = re.compile(
+    r"\b(?:Server|Data Source|Host)\s*=\s*(?:tcp:)?(?![a-z]{2,8}://)(" + _HOST + r")", re.I
+)
+_DATABASE_NAME = re.compile(
+    r"(?<!SQL )\b(?:Database|Initial Catalog)\s*[:=]\s*" + _Q + r"?([A-Za-z0-9_.-]{1,128})", re.I
+)
+_PG_SERVER = re.compile(r"connection to server (?:at|on socket)\s+\"(" + _HOST + r")\"", re.I)
+_TRANSLATE_HOST = re.compile(r"could not translate host name \"(" + _HOST + r")\"", re.I)
+_DB_CONNECT = re.compile(r"Failed to connect to DB:\s*(" + _HOST + r")", re.I)
+_JDBC = re.compile(r"jdbc:[a-z]{2,20}://(" + _HOST + r")", re.I)
+
+_INTEGRATION_RUNTIME = re.compile(
+    r"integration ?runtime\s+(?:\(|" + _Q + r"|named\s+)" + _Q + r"?([A-Za-z0-9_.-]{1,128})", re.I
+)
+_DATABRICKS_POOL = re.compile(r"\b(\d{4}-\d{6}-[a-z0-9]{2,16}-pool-[a-z0-9]{4,32})\b", re.I)
+_DATABRICKS_CLUSTER = re.compile(r"(?<![\w-])(\d{4}-\d{6}-[a-z0-9]{5,12})(?![\w-])", re.I)
+_ABFS = re.compile(
+    r"\b(?:abfss?|wasbs?)://([a-z0-9][a-z0-9-]{0,62})@([a-z0-9]{3,24})\.(?:dfs|blob)\.core\.windows\.net",
+    re.I,
+)
+_STORAGE_SERVICES = tuple(
+    f".{kind}.core.windows.net" for kind in ("blob", "dfs", "file", "queue", "table")
+)
+_CONTAINER_AFTER = re.compile(r"(?::\d{1,5})?/([a-z0-9$][a-z0-9-]{0,62})", re.I)
+_S3 = re.compile(r"\bs3a?://([a-z0-9][a-z0-9.-]{1,62})", re.I)
+
+# A host before a known suffix is found from the suffix backwards (str.find, then one bounded
+# look behind it): a regex starting with the host would try every position of the text.
+_LABEL_BEFORE = re.compile(r"([a-z0-9][a-z0-9-]{0,62})$", re.I)
+_HOST_BEFORE = re.compile(r"([a-z0-9][a-z0-9.-]{0,200})$", re.I)
+_MAX_SUFFIX_HITS = 50
+
+
+def _before_suffix(
+    text: str, suffixes: tuple[str, ...], *, dotted: bool = False
+) -> tuple[str, int] | None:
+    """The first name (one DNS label, or a dotted host) written right before one of the
+    suffixes, and where the suffix ends; None when there is none."""
+    lowered = text.lower()
+    best: tuple[str, int] | None = None
+    for suffix in suffixes:
+        start, hits = 0, 0
+        while hits < _MAX_SUFFIX_HITS:
+            at = lowered.find(suffix, start)
+            if at < 0:
+                break
+            hits += 1
+            start = at + 1
+            end = at + len(suffix)
+            if end < len(lowered) and (lowered[end].isalnum() or lowered[end] == "-"):
+                continue  # part of a longer name
+            window = lowered[max(0, at - 201) : at]
+            match = (_HOST_BEFORE if dotted else _LABEL_BEFORE).search(window)
+            name = match.group(1) if match else ""
+            if name and ".." not in name and not name.endswith((".", "-")):
+                if best is None or at < best[1]:
+                    best = (name.lstrip(".-"), end)
+                break
+    return best
+
+
+_KAFKA = re.compile(
+    r"(?:bootstrap[._ ]servers?|kafka broker|broker)\s*[:=]?\s*"
+    + _Q
+    + r"?("
+    + _HOST
+    + r"):\d{2,5}",
+    re.I,
+)
+_AIRFLOW_CONN = re.compile(
+    r"\b(?:conn_id|connection id|connection)\s*[=:]?\s*" + _Q + r"([A-Za-z0-9_.-]{1,250})" + _Q,
+    re.I,
+)
+_AIRFLOW_POOL = re.compile(r"\bpool\s+" + _Q + r"([A-Za-z0-9_.-]{1,256})" + _Q, re.I)
+_QUOTA_CODE = re.compile(
+    r"\b((?:[A-Z][A-Za-z]{1,40})?(?:QuotaExceeded|LimitReached|LimitExceeded|SkuNotAvailable|"
+    r"AllocationFailed|ZonalAllocationFailed|InsufficientCapacity))\b"
+)
+_ARM_THROTTLING = re.compile(
+    r"Subscription ([A-Za-z0-9-]{1,64}) was used to perform too many calls", re.I
+)
+_QUOTA_WORDS = re.compile(
+    r"\bexceed(?:ing|s|ed)? (?:the )?(?:approved )?([A-Za-z][\w ]{0,60}? quota)\b", re.I
+)
+_REGION = re.compile(
+    r"\b(?:location|region)\b\s*[:=]?\s*['\"]?([a-z]{2,20}(?:-?[a-z]{2,12}){0,2}-?\d?)\b", re.I
+)
+_HTTP_HOST_ARG = re.compile(r"ConnectionPool\(host=" + _Q + r"(" + _HOST + r")" + _Q, re.I)
+_URL_HOST = re.compile(r"\bhttps?://(" + _HOST + r")", re.I)
+_CONNECT_TO_HOST = re.compile(
+    r"(?:failed to connect to|could not connect to|unable to connect to|cannot reach|"
+    r"could not resolve host:?|name or service not known for|connection refused by)\s+"
+    + _Q
+    + r"?("
+    + _HOST
+    + r")",
+    re.I,
+)
+_AZURE_RESOURCE_ID = re.compile(
+    r"(/subscriptions/[0-9a-f-]{36}/resourcegroups/[\w().-]{1,90}/providers/[\w.]{1,60}/[\w./()-]{1,400})",
+    re.I,
+)
+
+# Hosts that are documentation, not a dependency.
+_NOT_A_DEPENDENCY = (
+    "learn.microsoft.com",
+    "docs.microsoft.com",
+    "go.microsoft.com",
+    "aka.ms",
+    "docs.databricks.com",
+    "airflow.apache.org",
+    "stackoverflow.com",
+    "github.com",
+    "www.w3.org",
+    "schemas.microsoft.com",
+    "localhost",
+)
+_SQL_CONTEXT = re.compile(
+    r"SqlFailedToConnect|SQL (?:Database|Server)|\bsqlserver\b|\bmssql\b", re.I
+)
+
+
+def _host(raw: str) -> str:
+    """Lower-case, without a port, a trailing dot or a `tcp:` prefix."""
+    host = raw.strip().strip(".,;'\"`").lower()
+    host = host.removeprefix("tcp:")
+    host = host.split(",", 1)[0].split(":", 1)[0]
+    return host.rstrip(".")[:253]
+
+
+def _is_placeholder(host: str) -> bool:
+    return not host or "redacted" in host or "*" in host or host.startswith(".") or ".." in host
+
+
+# --- extractors, most specific first ------------------------------------------------------------
+
+
+def _sql_server(text: str) -> Culprit | None:
+    database = ""
+    match = _DATABASE_NAME.search(text)
+    if match:
+        database = match.group(1).strip(".").lower()
+    azure = _before_suffix(text, (".database.windows.net", ".database.azure.com"))
+    if azure:
+        return Culprit(CulpritKind.SQL_SERVER, f"{azure[0]}.database.windows.net", database)
+    if _SQL_CONTEXT.search(text):
+        for pattern in (_SQL_DATABASE_SERVER, _CONNECTION_STRING_SERVER):
+            match = pattern.search(text)
+            if match:
+                host = _host(match.group(1))
+                if _is_placeholder(host):
+                    continue
+                if "." not in host:  # ADF names an Azure SQL server by its short name
+                    host = f"{host}.database.windows.net"
+                return Culprit(CulpritKind.SQL_SERVER, host, database)
+    return None
+
+
+def _database_host(text: str) -> Culprit | None:
+    snowflake = _before_suffix(text, (".snowflakecomputing.com",), dotted=True)
+    if snowflake and not _is_placeholder(snowflake[0]):
+        return Culprit(CulpritKind.DATABASE_HOST, f"{snowflake[0]}.snowflakecomputing.com")
+    for pattern in (_PG_SERVER, _TRANSLATE_HOST, _DB_CONNECT, _JDBC, _CONNECTION_STRING_SERVER):
+        match = pattern.search(text)
+        if match:
+            host = _host(match.group(1))
+            if not _is_placeholder(host) and "." in host:
+                database = _DATABASE_NAME.search(text)
+                detail = database.group(1).strip(".").lower() if database else ""
+                return Culprit(CulpritKind.DATABASE_HOST, host, detail)
+    return None
+
+
+def _integration_runtime(text: str) -> Culprit | None:
+    match = _INTEGRATION_RUNTIME.search(text)
+    if match and match.group(1).lower() not in {
+        "node",
+        "is",
+        "the",
+        "was",
+        "has",
+        "self-hosted",
+        "self",
+        "managed",
+    }:
+        return Culprit(CulpritKind.INTEGRATION_RUNTIME, match.group(1).lower())
+    return None
+
+
+def _databricks(text: str) -> Culprit | None:
+    pool = _DATABRICKS_POOL.search(text)
+    if pool:
+        return Culprit(CulpritKind.DATABRICKS_POOL, pool.group(1).lower())
+    cluster = _DATABRICKS_CLUSTER.search(text)
+    if cluster:
+        return Culprit(CulpritKind.DATABRICKS_CLUSTER, cluster.group(1).lower())
+    suffixes = (".azuredatabricks.net", ".cloud.databricks.com", ".gcp.databricks.com")
+    workspace = _before_suffix(text, suffixes, dotted=True)
+    if workspace and not _is_placeholder(workspace[0]) and workspace[0] != "adb-":
+        suffix = next(s for s in suffixes if text.lower().startswith(s, workspace[1] - len(s)))
+        return Culprit(CulpritKind.DATABRICKS_WORKSPACE, workspace[0] + suffix)
+    return None
+
+
+def _storage(text: str) -> Culprit | None:
+    abfs = _ABFS.search(text)
+    if abfs:
+        return Culprit(CulpritKind.STORAGE, f"{abfs.group(2).lower()}/{abfs.group(1).lower()}")
+    url = _before_suffix(text, _STORAGE_SERVICES)
+    if url and 3 <= len(url[0]) <= 24:
+        account, end = url
+        container = _CONTAINER_AFTER.match(text, end)
+        if container:
+            return Culprit(CulpritKind.STORAGE, f"{account}/{container.group(1).lower()}")
+        return Culprit(CulpritKind.STORAGE, account)
+    s3 = _S3.search(text)
+    if s3:
+        return Culprit(CulpritKind.STORAGE, f"s3:{s3.group(1).lower()}")
+    return None
+
+
+def _key_vault(text: str) -> Culprit | None:
+    vault = _before_suffix(text, (".vault.azure.net",))
+    return Culprit(CulpritKind.KEY_VAULT, f"{vault[0]}.vault.azure.net") if vault else None
+
+
+def _event_hubs(text: str) -> Culprit | None:
+    namespace = _before_suffix(text, (".servicebus.windows.net",))
+    if namespace:
+        return Culprit(CulpritKind.EVENT_HUBS, f"{namespace[0]}.servicebus.windows.net")
+    kafka = _KAFKA.search(text)
+    if kafka:
+        host = _host(kafka.group(1))
+        if not _is_placeholder(host):
+            return Culprit(CulpritKind.KAFKA, host)
+    return None
+
+
+def _airflow(text: str) -> Culprit | None:
+    conn = _AIRFLOW_CONN.search(text)
+    if conn:
+        return Culprit(CulpritKind.AIRFLOW_CONNECTION, conn.group(1).lower())
+    pool = _AIRFLOW_POOL.search(text)
+    if pool:
+        return Culprit(CulpritKind.AIRFLOW_POOL, pool.group(1).lower())
+    return None
+
+
+def _cloud_quota(text: str) -> Culprit | None:
+    throttled = _ARM_THROTTLING.search(text)
+    if throttled:
+        return Culprit(CulpritKind.CLOUD_QUOTA, f"arm-throttling/{throttled.group(1).lower()}")
+    code = _QUOTA_CODE.search(text)
+    words = None if code else _QUOTA_WORDS.search(text)
+    if not (code or words):
+        return None
+    name = (code.group(1) if code else words.group(1) if words else "").lower().replace(" ", "-")
+    region = _REGION.search(text)
+    key = f"{name}/{region.group(1).lower()}" if region else name
+    return Culprit(CulpritKind.CLOUD_QUOTA, key)
+
+
+def _api_host(text: str) -> Culprit | None:
+    for pattern in (_HTTP_HOST_ARG, _CONNECT_TO_HOST, _URL_HOST):
+        for match in pattern.finditer(text):
+            host = _host(match.group(1))
+            if "." not in host or _is_placeholder(host):
+                continue
+            if any(host == doc or host.endswith("." + doc) for doc in _NOT_A_DEPENDENCY):
+                continue
+            return Culprit(CulpritKind.API_HOST, host)
+    return None
+
+
+_EXTRACTORS: tuple[Callable[[str], Culprit | None], ...] = (
+    _sql_server,
+    _key_vault,
+    _event_hubs,
+    _storage,
+    _databricks,
+    _integration_runtime,
+    _airflow,
+    _cloud_quota,
+    _database_host,
+    _api_host,
+)
+
+
+# --- Azure resource ids -------------------------------------------------------------------------
+
+# Resource types whose id maps onto the key a failure's text would give, so that an Azure
+# Monitor alert on the resource and the pipelines failing against it share a culprit.
+_RESOURCE_TYPES: dict[str, Callable[[str, list[str]], Culprit]] = {
+    "microsoft.sql/servers": lambda name, rest: Culprit(
+        CulpritKind.SQL_SERVER,
+        f"{name}.database.windows.net",
+        rest[1] if len(rest) > 1 and rest[0] == "databases" else "",
+    ),
+    "microsoft.storage/storageaccounts": lambda name, rest: Culprit(CulpritKind.STORAGE, name),
+    "microsoft.keyvault/vaults": lambda name, rest: Culprit(
+        CulpritKind.KEY_VAULT, f"{name}.vault.azure.net"
+    ),
+    "microsoft.eventhub/namespaces": lambda name, rest: Culprit(
+        CulpritKind.EVENT_HUBS, f"{name}.servicebus.windows.net"
+    ),
+}
+
+
+def culprit_of_resource_id(resource_id: str) -> Culprit | None:
+    """The culprit an Azure resource id names: a known type maps onto the key its failures
+    give (a SQL server, a storage account...), any other resource is `azure-resource:<id>`."""
+    resource_id = (resource_id or "").strip().lower().rstrip("/")[:1000]
+    parts = resource_id.split("/")
+    # /subscriptions/S/resourcegroups/G/providers/NS/TYPE/NAME[/SUB/NAME...]
+    if len(parts) < 9 or parts[1] != "subscriptions" or parts[5] != "providers":
+        return None
+    namespace, kind, name, rest = parts[6], parts[7], parts[8], parts[9:]
+    is_factory = namespace == "microsoft.datafactory" and kind == "factories"
+    if is_factory and len(rest) >= 2 and rest[0] == "integrationruntimes":
+        return Culprit(CulpritKind.INTEGRATION_RUNTIME, rest[1], name)
+    mapper = _RESOURCE_TYPES.get(f"{namespace}/{kind}")
+    if mapper and name:
+        return mapper(name, rest)
+    return Culprit(CulpritKind.AZURE_RESOURCE, resource_id[:KEY_LIMIT])
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def extract_culprit(
+    message: str, resource: Mapping[str, Any] | None = None, *, source: str = ""
+) -> Culprit | None:
+    """The dependency a (redacted) failure names, or None when it names none. Never raises.
+
+    An Azure Monitor alert's culprit is its target resource; any other failure's comes from its
+    error text, the most specific kind first (a SQL server before the API host of its URL).
+    """
+    try:
+        return _extract(message or "", resource or {}, source)
+    except Exception:  # a culprit is a bonus: it must never fail an ingest
+        logger.warning("culprit extraction failed", exc_info=True)
+        return None
+
+
+def _extract(message: str, resource: Mapping[str, Any], source: str) -> Culprit | None:
+    if source == "azure-monitor":
+        resource_id = resource.get("resource_id")
+        if isinstance(resource_id, str) and resource_id:
+            return culprit_of_resource_id(resource_id)
+    text = message[:SCAN_LIMIT]
+    for extractor in _EXTRACTORS:
+        culprit = extractor(text)
+        if culprit is not None and culprit.key:
+            return culprit
+    match = _AZURE_RESOURCE_ID.search(text)
+    if match:
+        return culprit_of_resource_id(match.group(1))
+    return None

@@ -1,0 +1,206 @@
+"""Culprit extraction on real error messages: the shared dev set and messages collected from
+public troubleshooting pages and issue trackers (quoted with their placeholders)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from analysis.culprits import SCAN_LIMIT, culprit_of_resource_id, extract_culprit
+from analysis.redaction import redact
+from tests.conftest import SHARED_FIXTURES, shared_payload
+
+DEV_SET = [
+    json.loads(line)
+    for line in (SHARED_FIXTURES / "errors" / "dev_errors.jsonl").read_text().splitlines()
+    if line.strip()
+]
+
+# id in the shared dev set -> the culprit label it names (absent: it names no dependency).
+EXPECTED_DEV = {
+    "err-017": "sql-server:conuwwzj3yu5h2vcpocws1.database.windows.net",
+    "err-021": "api-host:we.frontend.cloudatahub.net",
+    "err-033": "databricks-cluster:1201-133137-m9sel7yu",
+    "err-037": "storage:dbstorageub4vuer2lbptq/root",
+    "err-047": "databricks-cluster:0825-053542-fuels59",
+    "err-052": "cloud-quota:arm-throttling/xx",
+    "err-058": "cloud-quota:publicipcountlimitreached",
+    "err-077": "database-host:airflow-sqlproxy-service.default.svc.cluster.local",
+    "err-085": "database-host:qa-airflow.carnijjbfa3r.eu-west-1.rds.amazonaws.com",
+    "err-087": "database-host:airflow-pgbouncer.airflow",
+    "err-107": "storage:s3:kmf-zero-etl-demo",
+}
+
+
+@pytest.mark.parametrize("case", DEV_SET, ids=[c["id"] for c in DEV_SET])
+def test_dev_set(case):
+    culprit = extract_culprit(redact(case["message"]))
+    assert (culprit.label if culprit else None) == EXPECTED_DEV.get(case["id"])
+
+
+COLLECTED = [
+    # Microsoft Learn Q&A, ADF linked service to Azure SQL (server given in full).
+    (
+        "ErrorCode=SqlFailedToConnect,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=Cannot connect to SQL Database: "
+        "'tcp:sql-prod-01.database.windows.net,1433', Database: 'sales', User: 'etl'.",
+        "sql-server:sql-prod-01.database.windows.net",
+        "sales",
+    ),
+    # The ADF wording with the short server name, as in issue 12's storm.
+    (
+        "ErrorCode=SqlFailedToConnect,Message=Cannot connect to SQL Database. Please contact SQL "
+        "server team for further support. Server: 'sql-prod-01', Database: 'dw', User: 'etl'.",
+        "sql-server:sql-prod-01.database.windows.net",
+        "dw",
+    ),
+    # HULFT DataSpider docs, the JDBC driver's message.
+    (
+        "com.microsoft.sqlserver.jdbc.SQLServerException: The TCP/IP connection to the host "
+        "myserver.database.windows.net, port 1433 has failed. Error: connect timed out.",
+        "sql-server:myserver.database.windows.net",
+        "",
+    ),
+    # Airflow, a connection that is not defined.
+    (
+        "airflow.exceptions.AirflowNotFoundException: The conn_id `postgres_dwh` isn't defined",
+        "airflow-connection:postgres_dwh",
+        "",
+    ),
+    # ADF, a self-hosted integration runtime that is offline.
+    (
+        "ErrorCode=UserErrorSelfHostedIRNotOnline: The Integration Runtime 'SHIR-Prod' is offline "
+        "or not registered.",
+        "integration-runtime:shir-prod",
+        "",
+    ),
+    # Key Vault behind a linked service.
+    (
+        "Failed to get the secret from Azure Key Vault, secretName: sql-password, "
+        "baseUrl: https://kv-data-prod.vault.azure.net/. The operation timed out.",
+        "key-vault:kv-data-prod.vault.azure.net",
+        "",
+    ),
+    # Event Hubs through the Kafka protocol.
+    (
+        "org.apache.kafka.common.errors.TimeoutException: Topic orders not present in metadata "
+        "after 60000 ms. bootstrap.servers = [evh-ingest.servicebus.windows.net:9093]",
+        "eventhubs-namespace:evh-ingest.servicebus.windows.net",
+        "",
+    ),
+    (
+        'KafkaError{code=_TRANSPORT,val=-195,str="Failed to get metadata: Local: Broker '
+        'transport failure"} bootstrap_servers="kafka-01.internal:9092"',
+        "kafka:kafka-01.internal",
+        "",
+    ),
+    # ABFS path on a storage account.
+    (
+        'Operation failed: "This request is not authorized to perform this operation.", 403, '
+        "GET, abfss://raw@dlsprod.dfs.core.windows.net/sales/2024/",
+        "storage:dlsprod/raw",
+        "",
+    ),
+    # Azure compute quota (Databricks cluster launch).
+    (
+        "Operation could not be completed as it results in exceeding approved Total Regional "
+        "Cores quota. Additional details - Deployment Model: Resource Manager, Location: eastus, "
+        "Current Limit: 10",
+        "cloud-quota:total-regional-cores-quota/eastus",
+        "",
+    ),
+    # requests against an API.
+    (
+        "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.partner.example.com', "
+        "port=443): Max retries exceeded with url: /v2/orders",
+        "api-host:api.partner.example.com",
+        "",
+    ),
+    # Databricks instance pool.
+    (
+        "INSTANCE_POOL_MAX_CAPACITY_REACHED: instance pool 0101-120000-abcd12-pool-xyz12345 "
+        "has reached its maximum capacity",
+        "databricks-pool:0101-120000-abcd12-pool-xyz12345",
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "label", "detail"), COLLECTED)
+def test_collected_messages(message, label, detail):
+    culprit = extract_culprit(redact(message))
+    assert culprit is not None
+    assert culprit.label == label
+    assert culprit.detail == detail
+
+
+def test_a_message_naming_nothing_has_no_culprit():
+    assert extract_culprit("KeyError: 0") is None
+    assert extract_culprit("") is None
+    assert extract_culprit("See https://learn.microsoft.com/azure/data-factory/") is None
+
+
+def test_azure_monitor_alert_culprit_is_its_target_resource():
+    body = shared_payload("azure_common_metric_dynamic_fired.json")
+    from integrations.parsers.azure_monitor import parse_azure_monitor
+
+    event = parse_azure_monitor(body)
+    culprit = extract_culprit(event.error_message, event.resource, source="azure-monitor")
+    # A storage account alert joins the failures that name the account.
+    assert culprit is not None and culprit.label == "storage:test-storageaccount"
+
+
+def test_known_resource_types_map_onto_the_key_their_failures_give():
+    sql = culprit_of_resource_id(
+        "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/"
+        "Microsoft.Sql/servers/SQL-Prod-01/databases/dw"
+    )
+    assert sql is not None
+    assert (sql.label, sql.detail) == ("sql-server:sql-prod-01.database.windows.net", "dw")
+    other = culprit_of_resource_id(
+        "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/"
+        "Microsoft.Web/sites/my-func"
+    )
+    assert other is not None and other.kind == "azure-resource"
+    assert other.key.endswith("/microsoft.web/sites/my-func")
+    assert culprit_of_resource_id("not a resource id") is None
+
+
+def test_a_key_never_carries_a_secret():
+    message = (
+        "Cannot connect to SQL Database: 'sql-prod-01.database.windows.net'. Connection string: "
+        "Server=tcp:sql-prod-01.database.windows.net;User ID=etl;Password=Hunter2Secret!; "
+        "blob https://acct01.blob.core.windows.net/landing/f.csv?sv=2020&sig=AbCdSecretSig%3D"
+    )
+    culprit = extract_culprit(redact(message))
+    assert culprit is not None
+    assert "hunter2" not in culprit.display.lower()
+    assert "abcdsecretsig" not in culprit.display.lower()
+
+
+ADVERSARIAL = {
+    "letters": "a" * (1 << 20),
+    "dotted": "a." * (1 << 19),
+    "quotes": "server '" * (1 << 17),
+    "cluster-like": "1234-123456-" * (1 << 16),
+    "schemes": "https://" * (1 << 17),
+    "suffixes": ("a" * 300 + ".vault.azure.netx") * 3000,
+    "connection strings": "Server=" * (1 << 17),
+}
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=list(ADVERSARIAL))
+def test_bounded_on_a_mebibyte(text):
+    """Not a benchmark: a guard against a catastrophic pattern, whose cost on these inputs
+    would be minutes, not the fraction of a second the linear ones take."""
+    assert len(text) >= SCAN_LIMIT
+    started = time.perf_counter()
+    extract_culprit(text)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_never_raises_on_odd_input():
+    assert extract_culprit(None, None) is None  # type: ignore[arg-type]
+    assert extract_culprit("x", {"resource_id": 5}, source="azure-monitor") is None
