@@ -53,6 +53,7 @@ from integrations.targets.base import Change, FollowUp, TransportError, Waiting
 from rca_project.celery import app as celery_app
 from rca_project.observability import OUTBOUND_ATTEMPTS, tracking
 from tickets.lifecycle import Actor
+from tickets.models import Incident
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,11 @@ def schedule_initial(ticket_id: str) -> None:
 def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date."""
-    if not OutboundDelivery.objects.filter(ticket_id=ticket_id).exists():
-        return  # not fanned out yet: the initial deliveries will show the current state
+    own = OutboundDelivery.objects.filter(ticket_id=ticket_id).exclude(
+        payload__has_key="incident_id"
+    )
+    if not own.exists():
+        return  # not fanned out yet (or an incident's member): nothing of its own to update
     change = Change(ticket_id, action, actor, note)
     for target in registry.targets():
         follow = target.follow(change)
@@ -120,6 +124,29 @@ def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = ""
             follow_action, payload = follow
             key = f"{ticket_id}:{follow_action}:{uuid.uuid4().hex}"
             schedule(ticket_id, follow_action, key, payload)
+
+
+def schedule_incident_change(incident_id: str, action: str) -> None:
+    """An incident formed: its one JIRA issue and one Slack message. It changed: each target
+    updates its page at most once per INCIDENT_UPDATE_SECONDS (a storm of joins is one update
+    per window, keyed by the window, delivered at its end)."""
+    lead = Incident.objects.filter(pk=incident_id).values_list("lead_ticket_id", flat=True).first()
+    if not lead:
+        return
+    payload = {"incident_id": incident_id}
+    if action == "formed":
+        for target in registry.targets():
+            for initial in target.incident_initial:
+                schedule(lead, initial, f"incident:{incident_id}:{initial}", payload)
+        return
+    period = float(settings.INCIDENT_UPDATE_SECONDS)
+    now = time.time()
+    window = int(now // period)
+    delay = (window + 1) * period - now
+    for target in registry.targets():
+        if target.incident_update:
+            key = f"incident:{incident_id}:{target.incident_update}:{window}"
+            schedule(lead, target.incident_update, key, payload, delay=delay)
 
 
 def retry_dead(outbound_ids: list[int]) -> int:

@@ -12,6 +12,7 @@ from analysis.services import analyse_ticket
 from integrations import fanout
 from integrations.models import DeliveryStatus, WebhookDelivery
 from rca_project.observability import tracking
+from tickets import incidents
 from tickets.vocabulary import Outcome
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,10 @@ def process_delivery(delivery_id: int) -> None:
         return
     with tracking(delivery.tracking_id):
         WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
-        if delivery.ticket_id and delivery.outcome == Outcome.CREATED:
+        # A member of an incident shares its analysis and its page (the incident's own JIRA
+        # issue and Slack message): it pages nothing of its own.
+        created = bool(delivery.ticket_id) and delivery.outcome == Outcome.CREATED
+        if created and not incidents.share_analysis(delivery.ticket_id):
             analyse_ticket(delivery.ticket_id)
             fanout.schedule_initial(delivery.ticket_id)
         WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(

@@ -12,6 +12,15 @@ from tickets.lifecycle import Actor
 logger = logging.getLogger(__name__)
 
 
+def follow_incident_change(
+    sender: Any, incident_id: str, action: str, actor: Actor, **kwargs: Any
+) -> None:
+    try:
+        fanout.schedule_incident_change(incident_id, action)
+    except Exception:
+        logger.exception("could not schedule the page of %s on %s", action, incident_id)
+
+
 def follow_ticket_change(
     sender: Any, ticket_id: str, action: str, actor: Actor, note: str = "", **kwargs: Any
 ) -> None:

@@ -108,6 +108,14 @@ try:
     )
     # A source's own recovery (ADF run succeeded, Databricks on_success...) resolves the ticket.
     RESOLVE_ON_SOURCE_RECOVERY = env.bool("RESOLVE_ON_SOURCE_RECOVERY", True)
+    # Incidents (tickets/incidents.py): failures of several pipelines naming one culprit.
+    INCIDENT_WINDOW = timedelta(
+        seconds=env.int("INCIDENT_WINDOW_SECONDS", 600, validate=lambda n: n > 0)
+    )
+    INCIDENT_MIN_PIPELINES = env.int("INCIDENT_MIN_PIPELINES", 2, validate=lambda n: n >= 2)
+    INCIDENT_UPDATE_SECONDS = env.float("INCIDENT_UPDATE_SECONDS", 5.0, validate=lambda v: v > 0)
+    INCIDENT_INLINE_MEMBERS = env.int("INCIDENT_INLINE_MEMBERS", 20, validate=lambda n: n >= 1)
+    INCIDENT_AUTO_RESOLVE = env.bool("INCIDENT_AUTO_RESOLVE", True)
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")
     DEFAULT_FINOPS_OWNER = env.str("DEFAULT_FINOPS_OWNER", "on-call")
     DEFAULT_FINOPS_COST_CENTER = env.str("DEFAULT_FINOPS_COST_CENTER", "")

@@ -9,3 +9,9 @@ class TicketsConfig(AppConfig):
         from tickets.lifecycle import ticket_changed
 
         ticket_changed.connect(broadcast_ticket_change, dispatch_uid="broadcast_ticket_change")
+        from tickets.broadcast import broadcast_incident_change
+        from tickets.incidents import incident_changed
+
+        incident_changed.connect(
+            broadcast_incident_change, dispatch_uid="broadcast_incident_change"
+        )

@@ -85,3 +85,22 @@ def broadcast_ticket_change(
         publisher.group_send(GROUP, event)
     except Exception:
         logger.warning("could not broadcast %s of %s", action, ticket_id, exc_info=True)
+
+
+def broadcast_incident_change(
+    sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
+) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {
+        "type": "incident.changed",
+        "incident_id": incident_id,
+        "action": action,
+        "ticket_id": ticket_id,
+        "actor": actor.name,
+    }
+    try:
+        async_to_sync(layer.group_send)(GROUP, event)
+    except Exception:
+        logger.warning("could not broadcast %s of %s", action, incident_id, exc_info=True)

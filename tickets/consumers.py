@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from tickets.broadcast import GROUP
-from tickets.models import Ticket
+from tickets.models import Incident, Ticket
 from tickets.presenters import CARD_FIELDS, ticket_card
 from tickets.roles import VIEWER, has_role
 
@@ -44,6 +44,34 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
     async def log_analysis_progress(self, event: dict[str, Any]) -> None:
         """A log-analysis job moved (status, progress, step); the event carries it whole."""
         await self.send_json({"type": "log_analysis.progress", "job": event["job"]})
+
+    async def incident_changed(self, event: dict[str, Any]) -> None:
+        card = await self._incident_card(event["incident_id"])
+        if card is None:
+            return
+        await self.send_json(
+            {
+                "type": "incident.changed",
+                "action": event["action"],
+                "actor": event.get("actor", ""),
+                "ticket_id": event.get("ticket_id", ""),
+                "incident": card,
+            }
+        )
+
+    @database_sync_to_async
+    def _incident_card(self, incident_id: str) -> dict[str, Any] | None:
+        incident = Incident.objects.filter(pk=incident_id).first()
+        if incident is None:
+            return None
+        return {
+            "id": incident.pk,
+            "status": incident.status,
+            "culprit": incident.culprit,
+            "member_count": incident.member_count,
+            "severity": incident.severity,
+            "resolved": incident.recovered_at is not None,
+        }
 
     @database_sync_to_async
     def _card(self, ticket_id: str) -> dict[str, Any] | None:

@@ -311,6 +311,22 @@ class Ticket(models.Model):
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
     embedding_model = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The dependency the failure names (analysis/culprits.py), e.g.
+    # "sql-server:sql-prod-01.database.windows.net"; blank when it names none.
+    culprit = models.CharField(max_length=300, blank=True)
+    culprit_detail = models.CharField(
+        max_length=200, blank=True, help_text="What else the error names about it (a database)."
+    )
+    # What incidents group on: the culprit and the error class (an Azure alert: the culprit).
+    group_key = models.CharField(max_length=400, blank=True)
+    incident = models.ForeignKey(
+        "Incident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        db_index=False,
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -351,6 +367,16 @@ class Ticket(models.Model):
                 severity_rank_expression(),
                 F("id"),
                 name="ticket_urgency",
+            ),
+            models.Index(
+                fields=["group_key", "-last_seen"],
+                condition=~Q(group_key=""),
+                name="ticket_group_recent",
+            ),
+            models.Index(
+                fields=["incident", "timestamp"],
+                condition=Q(incident__isnull=False),
+                name="ticket_incident_members",
             ),
             HnswIndex(
                 name="ticket_embedding_hnsw",
@@ -610,3 +636,88 @@ class Resolution(models.Model):
     @property
     def verified(self) -> bool:
         return self.verified_at is not None
+
+
+def new_incident_id(at: datetime | None = None) -> str:
+    """A readable id like `INC-20251210T123456-abc123`."""
+    stamp = (at or timezone.now()).astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"INC-{stamp}-{secrets.token_hex(3)}"
+
+
+class Incident(models.Model):
+    """One outage: failures of several pipelines that name the same culprit within a window
+    (tickets/incidents.py). Paged once (one JIRA issue, one Slack message) and acted on once."""
+
+    id = models.CharField(primary_key=True, max_length=64, editable=False)
+    group_key = models.CharField(max_length=400)
+    culprit = models.CharField(max_length=300)
+    culprit_detail = models.CharField(max_length=200, blank=True)
+    error_type = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=choices(Status), default=Status.OPEN)
+    severity = models.CharField(max_length=10, choices=choices(Severity), default=Severity.MEDIUM)
+    priority = models.CharField(max_length=2, choices=choices(Priority), default=Priority.P3)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_member_at = models.DateTimeField(default=timezone.now)
+    member_count = models.PositiveIntegerField(default=0)
+    recovered_count = models.PositiveIntegerField(default=0)
+    # The first member: the incident's JIRA project, Slack channel and owner come from it.
+    lead_ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finops_team = models.CharField(max_length=200, blank=True)
+    itsm_ticket_id = models.CharField("JIRA key", max_length=64, blank=True)
+    slack_channel = models.CharField(max_length=200, blank=True)
+    slack_ts = models.CharField(max_length=64, blank=True)
+    paged_at = models.DateTimeField(null=True, blank=True)
+    rca_result = models.TextField(blank=True)
+    recommendations = models.JSONField(default=list, blank=True)
+    rca_source = models.CharField(
+        max_length=16, choices=RcaSource.choices, default=RcaSource.PENDING
+    )
+    ack_ts = models.DateTimeField(null=True, blank=True)
+    ack_user = models.CharField(max_length=200, blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_member_at"]
+        indexes = [
+            models.Index(fields=["group_key", "-last_member_at"], name="incident_group_recent"),
+            models.Index(fields=["culprit", "-last_member_at"], name="incident_culprit_recent"),
+            models.Index(fields=["status", "-last_member_at"], name="incident_status_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_open(self) -> bool:
+        return self.merged_into_id is None and self.recovered_at is None
+
+
+class IncidentEvent(models.Model):
+    """One line of an incident's timeline: a member failure or recurrence, a related alert,
+    an action by a responder, a JIRA/Slack delivery, a recovery."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=32)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices, blank=True)
+    actor_name = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["incident", "at"], name="incident_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.kind}"

@@ -18,8 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from analysis.classifier import classify_error
+from analysis.culprits import extract_culprit
 from integrations.events import EventKind, FailureEvent
-from tickets import lifecycle, rules
+from tickets import incidents, lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
 from tickets.models import Occurrence, Status, SuppressionRule, Ticket, new_ticket_id
@@ -58,6 +59,7 @@ def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datet
         details={"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count},
     )
     lifecycle.announce(ticket_id, "recurred", actor)
+    incidents.record_recurrence(ticket_id, now)
     return count
 
 
@@ -93,6 +95,7 @@ def _resolve(event: FailureEvent) -> EventOutcome:
             Actor.source(event.source),
             details={"occurrence_key": event.occurrence_key, "pipeline": event.pipeline},
         )
+        incidents.record_recovery(ticket, Actor.source(event.source))
     return EventOutcome(Outcome.RESOLVED, tickets[0].pk)
 
 
@@ -140,6 +143,7 @@ def _record_failure(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         return EventOutcome(Outcome.SUPPRESSED, suppressed_by=rule)
 
     ticket = _create_ticket(event, error_type, fingerprint, tracking_id, now, earlier)
+    incidents.place(ticket, now)
     return EventOutcome(Outcome.CREATED, ticket.pk)
 
 
@@ -155,6 +159,9 @@ def _create_ticket(
     priority = rules.priority_for(severity)
     sla_seconds = rules.sla_seconds_for(priority)
     owner = rules.resolve_ownership(event.source, event.pipeline)
+    # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
+    culprit = extract_culprit(event.error_message, event.resource, source=event.source)
+    culprit_label = culprit.label if culprit else ""
     ticket = Ticket.objects.create(
         id=new_ticket_id(event.processing_mode, now),
         timestamp=now,
@@ -183,6 +190,9 @@ def _create_ticket(
         tracking_id=tracking_id,
         resolve_key=event.resolve_key,
         previous_ticket=earlier,
+        culprit=culprit_label,
+        culprit_detail=culprit.detail[:200] if culprit else "",
+        group_key=incidents.group_key_for(culprit_label, error_type, event.source),
     )
     created_details = {"tracking_id": str(tracking_id), "error_type": error_type}
     if earlier is not None:

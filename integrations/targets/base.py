@@ -32,7 +32,7 @@ from django.conf import settings
 from integrations.circuit import redis_client
 from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
 from tickets.lifecycle import Actor
-from tickets.models import Ticket
+from tickets.models import Incident, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Target:
     connect: builds the transport from settings, None when the target is not configured.
     settings: the setting names `connect` reads (a change of any builds a new client).
     actions: action name (stored on the delivery row) -> Action.
-    initial: the actions scheduled for a new, analysed ticket.
+    initial: the actions scheduled for a new, analysed ticket (not a member of an incident).
     follow: what to schedule when a ticket changes: (action, payload), or None to ignore it.
     """
 
@@ -179,6 +179,11 @@ class Target:
     actions: Mapping[str, Action]
     initial: tuple[str, ...] = ()
     follow: Callable[[Change], tuple[str, dict[str, Any]] | None] = lambda change: None
+    # Incidents (tickets/incidents.py): the actions that page a new incident, keep its page
+    # up to date (coalesced), and point a member's own page at it.
+    incident_initial: tuple[str, ...] = ()
+    incident_update: str = ""
+    incident_link: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,3 +264,59 @@ def last_time(ticket: Ticket) -> str:
 
 def ticket_url(ticket: Ticket) -> str:
     return f"{settings.PUBLIC_BASE_URL}/tickets/{ticket.pk}/"
+
+
+# --- incidents: their deliveries ride on the incident's lead ticket -----------------------------
+
+
+def incident_of(row: OutboundDelivery) -> Incident:
+    """The incident an incident delivery is for (its payload names it)."""
+    return Incident.objects.get(pk=row.payload["incident_id"])
+
+
+def incident_url(incident: Incident) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/incidents/{incident.pk}/"
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    """What an incident's page shows, whatever the target: counts, the first members inline
+    (INCIDENT_INLINE_MEMBERS), the rest counted."""
+
+    title: str
+    status: str
+    member_count: int
+    pipelines: list[str]
+    places: list[str]
+    first_seen: str
+    culprit: str
+    cause: str
+    inline_members: list[tuple[str, str]]  # (ticket id, pipeline)
+
+    @property
+    def more_members(self) -> int:
+        return max(0, self.member_count - len(self.inline_members))
+
+
+def incident_page(incident: Incident) -> IncidentPage:
+    from tickets import incidents as domain
+
+    seen = domain.affected(incident)
+    limit = settings.INCIDENT_INLINE_MEMBERS
+    inline = list(incident.members.order_by("timestamp").values_list("id", "pipeline")[:limit])
+    if incident.recovered_at:
+        status = "Resolved (every member recovered)"
+    else:
+        status = incident.get_status_display()
+    return IncidentPage(
+        title=f"Incident: {incident.culprit}",
+        status=status,
+        member_count=incident.members.count(),
+        pipelines=seen["pipelines"],
+        places=seen["places"],
+        first_seen=incident.first_seen.isoformat(timespec="seconds"),
+        culprit=incident.culprit
+        + (f" ({incident.culprit_detail})" if incident.culprit_detail else ""),
+        cause=incident.rca_result or domain.shared_cause(incident),
+        inline_members=[(str(pk), str(pipeline)) for pk, pipeline in inline],
+    )

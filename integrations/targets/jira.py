@@ -20,18 +20,23 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from integrations.models import OutboundDelivery
+from integrations.models import OutboundDelivery, OutboundStatus
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     Action,
     Change,
     FollowUp,
+    IncidentPage,
     Target,
     TransportError,
+    Waiting,
     count_send,
     earlier_sends,
     fresh_ticket,
     header,
+    incident_of,
+    incident_page,
+    incident_url,
     is_transient_status,
     last_time,
     parse_retry_after,
@@ -41,14 +46,21 @@ from integrations.targets.base import (
     timeout_setting,
     wait_for,
 )
-from tickets import jira_status, lifecycle
+from tickets import incidents, jira_status, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import ActorKind, Ticket
-from tickets.vocabulary import Priority
+from tickets.models import ActorKind, Incident, Ticket
+from tickets.vocabulary import Priority, Status
 
 logger = logging.getLogger(__name__)
 
 CREATE, SYNC, RECONCILE = "jira_create", "jira_sync", "jira_reconcile"
+INCIDENT_CREATE, INCIDENT_SYNC, INCIDENT_LINK = (
+    "jira_incident_create",
+    "jira_incident_sync",
+    "jira_incident_link",
+)
+# JIRA Cloud refuses a description over 32,767 characters.
+DESCRIPTION_LIMIT = 30000
 # How a failed create call's recorded error starts (the transport's wording).
 CREATE_CALL = "JIRA create issue"
 JIRA_PRIORITY: dict[str, str] = {
@@ -242,6 +254,11 @@ class JiraTransport:
             self._client.transition_issue(key, str(match["id"]))
         return True
 
+    def update_issue(self, key: str, *, summary: str, description: str) -> None:
+        with _jira_errors(f"update {key}"):
+            issue = self._client.issue(key, fields="summary")
+            issue.update(fields={"summary": summary, "description": description})
+
     def add_comment(self, key: str, body: str) -> None:
         with _jira_errors(f"comment on {key}"):
             self._client.add_comment(key, body)
@@ -370,9 +387,17 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
     ticket.itsm_ticket_id = key
     lifecycle.write_audit(ticket, Actor.system("jira"), "jira issue linked", details={"key": key})
     lifecycle.announce(ticket.pk, "jira_linked", Actor.system("jira"))
+    follow_ups = [_incident_link(ticket)] if ticket.incident_id else []
     if earlier is None or earlier > len(found):  # an earlier request may still land
-        return [reconcile_later(RECONCILE)]
-    return None
+        follow_ups.append(reconcile_later(RECONCILE))
+    return follow_ups or None
+
+
+def _incident_link(ticket: Ticket) -> FollowUp:
+    """The ticket joined an incident while its own issue was being created."""
+    return FollowUp(
+        INCIDENT_LINK, payload={"incident_id": ticket.incident_id}, key_suffix=INCIDENT_LINK
+    )
 
 
 def _jira_reconcile(jira: JiraTransport, row: OutboundDelivery) -> None:
@@ -448,6 +473,131 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     jira.add_comment(key, jira_comment(change["action"], change["actor"], change["note"]))
 
 
+# --- incidents ----------------------------------------------------------------------------------
+
+
+def incident_summary(incident: Incident, page: IncidentPage) -> str:
+    return (
+        f"[{incident.severity}] {_noformat_inline(page.title)}: {page.member_count} failures "
+        f"in {len(page.pipelines)} pipelines ({incident.pk})"
+    )[:250]
+
+
+def incident_description(incident: Incident, page: IncidentPage) -> str:
+    """Within JIRA's size limit for any number of members: the first members inline, the
+    rest counted."""
+    members = "\n".join(
+        f"* {ticket_id}: {_noformat_inline(pipeline)}"
+        for ticket_id, pipeline in page.inline_members
+    )
+    if page.more_members:
+        members += f"\n* ... and {page.more_members} more members"
+    places = ", ".join(_noformat_inline(p) for p in page.places[:50]) or "-"
+    text = "\n".join(
+        [
+            "h3. Shared cause",
+            _noformat(page.cause),
+            "h3. Recommendations",
+            "\n".join(f"# {_noformat_inline(r)}" for r in incident.recommendations) or "(none yet)",
+            "h3. Incident",
+            f"*Culprit:* {_noformat_inline(page.culprit)}",
+            f"*Status:* {page.status} · *Members:* {page.member_count} · "
+            f"*Pipelines:* {len(page.pipelines)} · *First seen:* {page.first_seen}",
+            f"*Factories/workspaces/DAGs:* {places}",
+            "h3. Members",
+            members,
+            f"[Incident {incident.pk}|{incident_url(incident)}]",
+        ]
+    )
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+
+
+def _incident_label(incident: Incident) -> str:
+    return f"rca-{incident.pk}"
+
+
+def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> None:
+    incident = incident_of(row)
+    if incident.itsm_ticket_id:
+        return
+    page = incident_page(incident)
+    label = _incident_label(incident)
+    found = jira.find_issue_by_label(label)  # a retry after a lost answer adopts it
+    if found:
+        key = found
+    else:
+        count_send(row)
+        key = jira.create_issue(
+            project=_lead_project(incident),
+            summary=incident_summary(incident, page),
+            description=incident_description(incident, page),
+            priority=JIRA_PRIORITY.get(incident.priority, "Medium"),
+            labels=[label, "rca-service", "rca-incident"],
+        )
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id=key)
+    incidents.record_event(
+        incident.pk, "jira_created", actor=Actor.system("jira"), details={"key": key}
+    )
+    _link_paged_members(jira, incident, key)
+
+
+def _lead_project(incident: Incident) -> str:
+    project = ""
+    if incident.lead_ticket_id:
+        project = (
+            Ticket.objects.filter(pk=incident.lead_ticket_id)
+            .values_list("jira_project", flat=True)
+            .first()
+            or ""
+        )
+    return project or settings.JIRA_DEFAULT_PROJECT
+
+
+def _link_paged_members(jira: JiraTransport, incident: Incident, key: str) -> None:
+    """Members that paged before the incident formed: a comment on their issue points to it."""
+    for member_key in incident.members.exclude(itsm_ticket_id="").values_list(
+        "itsm_ticket_id", flat=True
+    ):
+        jira.add_comment(
+            member_key,
+            f"Part of incident {incident.pk} ({_noformat_inline(incident.culprit)}): "
+            f"followed in {key}.",
+        )
+
+
+def _jira_incident_link(jira: JiraTransport, row: OutboundDelivery) -> None:
+    """A member's own issue was created after its incident's: point it there."""
+    incident = incident_of(row)
+    ticket = fresh_ticket(row)
+    if not (incident.itsm_ticket_id and ticket.itsm_ticket_id):
+        return
+    jira.add_comment(
+        ticket.itsm_ticket_id,
+        f"Part of incident {incident.pk}: followed in {incident.itsm_ticket_id}.",
+    )
+
+
+def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
+    """The issue shows the incident as it is now (coalesced: one per INCIDENT_UPDATE_SECONDS)."""
+    incident = incident_of(row)
+    if not incident.itsm_ticket_id:
+        first = OutboundDelivery.objects.filter(
+            ticket_id=row.ticket_id, action=INCIDENT_CREATE
+        ).first()
+        if first is not None and first.status == OutboundStatus.PENDING:
+            raise Waiting("waiting for the incident's JIRA issue")
+        return
+    page = incident_page(incident)
+    jira.update_issue(
+        incident.itsm_ticket_id,
+        summary=incident_summary(incident, page),
+        description=incident_description(incident, page),
+    )
+    wanted = jira_status.jira_status_for(Status.RESOLVED if incident.recovered_at else incident.status)
+    if wanted:
+        jira.transition_to(incident.itsm_ticket_id, wanted)
+
+
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     """Lifecycle changes reach the issue, unless JIRA made them."""
     if change.action in LIFECYCLE_CHANGES and change.actor.kind != ActorKind.JIRA:
@@ -465,7 +615,15 @@ TARGET = Target(
         CREATE: Action(_jira_create, "Create the JIRA issue"),
         SYNC: Action(_jira_sync, "Transition/comment the JIRA issue"),
         RECONCILE: Action(_jira_reconcile, "Remove duplicate JIRA issues", not_before=True),
+        INCIDENT_CREATE: Action(_jira_incident_create, "Create the incident's JIRA issue"),
+        INCIDENT_SYNC: Action(
+            _jira_incident_sync, "Update the incident's JIRA issue", not_before=True
+        ),
+        INCIDENT_LINK: Action(_jira_incident_link, "Link a member's issue to its incident"),
     },
     initial=(CREATE,),
     follow=_follow,
+    incident_initial=(INCIDENT_CREATE,),
+    incident_update=INCIDENT_SYNC,
+    incident_link=INCIDENT_LINK,
 )

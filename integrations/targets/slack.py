@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
-from integrations.models import OutboundDelivery
+from integrations.models import OutboundDelivery, OutboundStatus
 from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX
 from integrations.targets import jira
 from integrations.targets.base import (
@@ -31,10 +32,14 @@ from integrations.targets.base import (
     FollowUp,
     Target,
     TransportError,
+    Waiting,
     count_send,
     earlier_sends,
     fresh_ticket,
     header,
+    incident_of,
+    incident_page,
+    incident_url,
     last_time,
     parse_retry_after,
     reconcile_later,
@@ -43,14 +48,20 @@ from integrations.targets.base import (
     timeout_setting,
     wait_for,
 )
-from tickets import lifecycle
+from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Ticket
+from tickets.models import Incident, Ticket
 from tickets.vocabulary import Severity, Status
 
 logger = logging.getLogger(__name__)
 
 POST, SYNC, RECONCILE = "slack_post", "slack_sync", "slack_reconcile"
+INCIDENT_POST, INCIDENT_UPDATE, INCIDENT_LINK = (
+    "slack_incident_post",
+    "slack_incident_update",
+    "slack_incident_link",
+)
+SLACK_INCIDENT_EVENT_TYPE = "rca_incident_alert"
 # How a failed create call's recorded error starts (the transport's wording).
 CREATE_CALL = "Slack chat.postMessage"
 SLACK_EVENT_TYPE = "rca_ticket_alert"
@@ -420,9 +431,18 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
             channel, text=text, blocks=blocks, metadata=_slack_metadata(ticket)
         )
     Ticket.objects.filter(pk=ticket.pk).update(slack_channel=channel_id, slack_ts=ts)
+    follow_ups = []
+    if ticket.incident_id:  # it joined an incident while its own alert was being posted
+        follow_ups.append(
+            FollowUp(
+                INCIDENT_LINK,
+                payload={"incident_id": ticket.incident_id},
+                key_suffix=INCIDENT_LINK,
+            )
+        )
     if earlier is None or earlier > len(found):  # an earlier post may still land
-        return [reconcile_later(RECONCILE)]
-    return None
+        follow_ups.append(reconcile_later(RECONCILE))
+    return follow_ups or None
 
 
 def _slack_metadata(ticket: Ticket) -> dict[str, Any]:
@@ -494,6 +514,133 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
         slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)
 
 
+# --- incidents ----------------------------------------------------------------------------------
+
+
+def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]]]:
+    """The incident's one message: within Slack's limits (50 blocks, 3,000 characters a
+    section) for any number of members, the first INCIDENT_INLINE_MEMBERS listed."""
+    page = incident_page(incident)
+    emoji = SEVERITY_EMOJI.get(incident.severity, "")
+    text = (
+        f"{emoji} Incident {incident.pk}: {slack_escape(incident.culprit, 200)} — "
+        f"{page.member_count} failures in {len(page.pipelines)} pipelines"
+    )
+    members = "\n".join(
+        f"• {slack_escape(pipeline, 120)} ({ticket_id})"
+        for ticket_id, pipeline in page.inline_members
+    )
+    if page.more_members:
+        members += f"\n… and {page.more_members} more"
+    places = ", ".join(page.places[:20]) + (" …" if len(page.places) > 20 else "")
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"{emoji} {page.title}"[:150]},
+        },
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Status*\n{slack_escape(page.status, 100)}"},
+                {"type": "mrkdwn", "text": f"*Members*\n{page.member_count}"},
+                {"type": "mrkdwn", "text": f"*Pipelines*\n{len(page.pipelines)}"},
+                {"type": "mrkdwn", "text": f"*First seen*\n{page.first_seen}"},
+                {"type": "mrkdwn", "text": f"*Culprit*\n{slack_escape(page.culprit, 300)}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Factories/workspaces/DAGs*\n{slack_escape(places or '-', 500)}",
+                },
+            ],
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*Shared cause*\n{slack_escape(page.cause, 1500)}"},
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*Members*\n{slack_escape(members, 2800)}"},
+        },
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"<{incident_url(incident)}|{incident.pk}>"}],
+        },
+    ]
+    return text, blocks
+
+
+def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> None:
+    incident = incident_of(row)
+    if incident.slack_ts:
+        return
+    lead = Ticket.objects.filter(pk=row.ticket_id).values_list("slack_channel", flat=True).first()
+    channel = lead or settings.SLACK_DEFAULT_CHANNEL
+    text, blocks = slack_incident_message(incident)
+    channel_id = slack.channel_id(channel)
+    found: list[str] = []
+    if channel_id and earlier_sends(row, CREATE_CALL) != 0:
+        found = slack.tagged_messages(
+            channel_id,
+            event_type=SLACK_INCIDENT_EVENT_TYPE,
+            payload={"incident_id": incident.pk},
+            oldest=incident.created_at.timestamp() - CLOCK_SKEW_SECONDS,
+        )
+    if channel_id and found:
+        ts = found[0]
+    else:
+        count_send(row)
+        channel_id, ts = slack.post_message(
+            channel,
+            text=text,
+            blocks=blocks,
+            metadata={
+                "event_type": SLACK_INCIDENT_EVENT_TYPE,
+                "event_payload": {"incident_id": incident.pk},
+            },
+        )
+    Incident.objects.filter(pk=incident.pk).update(
+        slack_channel=channel_id, slack_ts=ts, paged_at=timezone.now()
+    )
+    incidents.record_event(
+        incident.pk, "slack_posted", actor=Actor.system("slack"), details={"ts": ts}
+    )
+    # Members that alerted before the incident formed: a reply under their alert points here.
+    for member_channel, member_ts in incident.members.exclude(slack_ts="").values_list(
+        "slack_channel", "slack_ts"
+    ):
+        slack.reply_in_thread(
+            member_channel,
+            member_ts,
+            text=f"Part of incident <{incident_url(incident)}|{incident.pk}> "
+            f"({slack_escape(incident.culprit, 200)}): followed there.",
+        )
+
+
+def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> None:
+    """The message shows the incident as it is now (coalesced: one per INCIDENT_UPDATE_SECONDS)."""
+    incident = incident_of(row)
+    if not incident.slack_ts:
+        first = OutboundDelivery.objects.filter(
+            ticket_id=row.ticket_id, action=INCIDENT_POST
+        ).first()
+        if first is not None and first.status == OutboundStatus.PENDING:
+            raise Waiting("waiting for the incident's Slack message")
+        return
+    text, blocks = slack_incident_message(incident)
+    slack.update_message(incident.slack_channel, incident.slack_ts, text=text, blocks=blocks)
+
+
+def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:
+    """A member's own alert was posted after its incident's: a reply points there."""
+    incident = incident_of(row)
+    ticket = fresh_ticket(row)
+    if incident.slack_ts and ticket.slack_ts:
+        slack.reply_in_thread(
+            ticket.slack_channel,
+            ticket.slack_ts,
+            text=f"Part of incident <{incident_url(incident)}|{incident.pk}>: followed there.",
+        )
+
+
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     if change.action not in FOLLOWED:
         return None
@@ -510,7 +657,15 @@ TARGET = Target(
         POST: Action(_slack_post, "Post the Slack alert"),
         SYNC: Action(_slack_sync, "Update the Slack alert"),
         RECONCILE: Action(_slack_reconcile, "Remove duplicate Slack alerts", not_before=True),
+        INCIDENT_POST: Action(_slack_incident_post, "Post the incident's Slack message"),
+        INCIDENT_UPDATE: Action(
+            _slack_incident_update, "Update the incident's Slack message", not_before=True
+        ),
+        INCIDENT_LINK: Action(_slack_incident_link, "Link a member's alert to its incident"),
     },
     initial=(POST,),
     follow=_follow,
+    incident_initial=(INCIDENT_POST,),
+    incident_update=INCIDENT_UPDATE,
+    incident_link=INCIDENT_LINK,
 )

@@ -1,0 +1,294 @@
+"""Incidents: one outage, one page.
+
+Tickets whose failures name the same culprit (analysis/culprits.py) with the same error class
+(their `group_key`) and fail within INCIDENT_WINDOW of the incident's last member form an
+incident once they span INCIDENT_MIN_PIPELINES pipelines; later members join it. An Azure
+Monitor alert's group key is its resource's culprit alone: alerts on one resource group
+together, and an alert on the culprit of an open incident joins that incident's timeline.
+
+Runs inside the ingest transaction, right after the ticket is created. Races are settled by a
+transaction-scoped advisory lock on the culprit (like dedup and correlation in services.py):
+of 200 simultaneous failures of one storm, the first to reach the minimum forms the incident
+and every other one, waiting on the lock, finds it and joins.
+
+Changes are announced with `incident_changed` after commit; the outbound targets (JIRA, Slack)
+and the dashboard follow it (integrations/signals.py, tickets/broadcast.py).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.utils import timezone
+
+from tickets.lifecycle import Actor
+from tickets.models import Incident, IncidentEvent, Ticket, new_incident_id
+from tickets.vocabulary import Severity, Source
+
+# Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
+incident_changed = Signal()
+
+_CULPRIT_LOCK = 3
+# Incident severity: the worst of its members'.
+_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
+
+
+def group_key_for(culprit: str, error_type: str, source: str) -> str:
+    """What incidents group a ticket on; blank without a culprit (never grouped)."""
+    if not culprit:
+        return ""
+    if source == Source.AZURE_MONITOR:
+        return culprit  # the same Azure resource
+    return f"{culprit}|{error_type}"
+
+
+def announce(incident_id: str, action: str, actor: Actor, ticket_id: str = "") -> None:
+    transaction.on_commit(
+        lambda: incident_changed.send(
+            sender=Incident,
+            incident_id=incident_id,
+            action=action,
+            actor=actor,
+            ticket_id=ticket_id,
+        )
+    )
+
+
+def record_event(
+    incident_id: str,
+    kind: str,
+    *,
+    ticket_id: str | None = None,
+    actor: Actor | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> IncidentEvent:
+    return IncidentEvent.objects.create(
+        incident_id=incident_id,
+        kind=kind,
+        ticket_id=ticket_id,
+        actor_kind=actor.kind if actor else "",
+        actor_name=actor.name if actor else "",
+        details=details or {},
+        at=at or timezone.now(),
+    )
+
+
+def _lock_culprit(culprit: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [_CULPRIT_LOCK, zlib.crc32(culprit.encode()) - 2**31],
+        )
+
+
+def place(ticket: Ticket, now: datetime | None = None) -> Incident | None:
+    """Put a new ticket into its incident: join an open one, or form one with the recent
+    ungrouped tickets of its group key. Call inside the transaction that created the ticket."""
+    if not ticket.group_key:
+        return None
+    now = now or timezone.now()
+    since = now - settings.INCIDENT_WINDOW
+    _lock_culprit(ticket.culprit)
+    open_incidents = Incident.objects.filter(
+        merged_into__isnull=True, recovered_at__isnull=True, last_member_at__gte=since
+    )
+    if ticket.source == Source.AZURE_MONITOR:
+        # A related alert joins the timeline of the incident its resource is the culprit of.
+        incident = open_incidents.filter(culprit=ticket.culprit).order_by("-last_member_at").first()
+    else:
+        incident = (
+            open_incidents.filter(group_key=ticket.group_key).order_by("-last_member_at").first()
+        )
+    if incident is not None:
+        _join(incident, ticket, now)
+        return incident
+    candidates = list(
+        Ticket.objects.filter(
+            group_key=ticket.group_key,
+            incident__isnull=True,
+            last_seen__gte=since,
+            resolved_at_source_at__isnull=True,
+        )
+        .exclude(pk=ticket.pk)
+        .only("id", "pipeline", "source", "severity", "priority", "timestamp", "first_seen")
+        .order_by("timestamp")
+    )
+    pipelines = {candidate.pipeline for candidate in candidates} | {ticket.pipeline}
+    if len(pipelines) < settings.INCIDENT_MIN_PIPELINES:
+        return None
+    return _form(ticket, candidates, now)
+
+
+def _worst(severities: list[str]) -> str:
+    return min(severities, key=lambda s: _SEVERITY_RANK.get(s, 9))
+
+
+def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
+    members = [*earlier, ticket]
+    lead = members[0]
+    worst = _worst([member.severity for member in members])
+    lead_priority = min(member.priority for member in members)
+    incident = Incident.objects.create(
+        id=new_incident_id(now),
+        group_key=ticket.group_key,
+        culprit=ticket.culprit,
+        culprit_detail=ticket.culprit_detail,
+        error_type=ticket.error_type,
+        severity=worst,
+        priority=lead_priority,
+        first_seen=min(member.first_seen for member in members),
+        last_member_at=now,
+        member_count=len(members),
+        lead_ticket_id=lead.pk,
+        finops_team=Ticket.objects.filter(pk=lead.pk).values_list("finops_team", flat=True)[0],
+        created_at=now,
+    )
+    Ticket.objects.filter(pk__in=[member.pk for member in members]).update(incident=incident)
+    system = Actor.system("incidents")
+    record_event(
+        incident.pk,
+        "formed",
+        ticket_id=ticket.pk,
+        actor=system,
+        details={"culprit": incident.culprit, "members": len(members)},
+        at=now,
+    )
+    for member in members:
+        record_event(
+            incident.pk,
+            "alert" if member.source == Source.AZURE_MONITOR else "failure",
+            ticket_id=member.pk,
+            details={"pipeline": member.pipeline},
+            at=member.timestamp,
+        )
+    announce(incident.pk, "formed", system, ticket.pk)
+    return incident
+
+
+def _join(incident: Incident, ticket: Ticket, now: datetime) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
+    ticket.incident = incident
+    changes: dict[str, Any] = {"member_count": F("member_count") + 1, "last_member_at": now}
+    if _SEVERITY_RANK.get(ticket.severity, 9) < _SEVERITY_RANK.get(incident.severity, 9):
+        changes["severity"] = ticket.severity
+        changes["priority"] = ticket.priority
+    Incident.objects.filter(pk=incident.pk).update(**changes)
+    kind = "alert" if ticket.source == Source.AZURE_MONITOR else "failure"
+    record_event(incident.pk, kind, ticket_id=ticket.pk, details={"pipeline": ticket.pipeline})
+    announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk)
+
+
+def record_recurrence(ticket_id: str, now: datetime) -> None:
+    """A member failed again: the incident's timeline shows it and its window extends."""
+    incident_id = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", flat=True).first()
+    if not incident_id:
+        return
+    Incident.objects.filter(pk=incident_id, last_member_at__lt=now).update(last_member_at=now)
+    record_event(incident_id, "recurred", ticket_id=ticket_id, at=now)
+    announce(incident_id, "recurred", Actor.system("incidents"), ticket_id)
+
+
+def record_recovery(ticket: Ticket, actor: Actor) -> None:
+    """A member recovered at its source; with INCIDENT_AUTO_RESOLVE the incident recovers
+    when every member has."""
+    if not ticket.incident_id:
+        return
+    now = timezone.now()
+    Incident.objects.filter(pk=ticket.incident_id).update(recovered_count=F("recovered_count") + 1)
+    record_event(ticket.incident_id, "recovered", ticket_id=ticket.pk, actor=actor, at=now)
+    incident = Incident.objects.select_for_update().get(pk=ticket.incident_id)
+    still_failing = incident.members.filter(resolved_at_source_at__isnull=True).exists()
+    if settings.INCIDENT_AUTO_RESOLVE and not still_failing and incident.recovered_at is None:
+        incident.recovered_at = now
+        incident.save(update_fields=["recovered_at", "updated_at"])
+        record_event(
+            incident.pk,
+            "resolved",
+            actor=Actor.system("incidents"),
+            at=now,
+            details={"why": "every member recovered"},
+        )
+        announce(incident.pk, "resolved", Actor.system("incidents"))
+    else:
+        announce(incident.pk, "recovered", actor, ticket.pk)
+
+
+def affected(incident: Incident) -> dict[str, list[str]]:
+    """The pipelines and the factories/workspaces/DAG owners they run in (distinct, sorted)."""
+    rows = incident.members.values_list("pipeline", "affected_entity")
+    pipelines: set[str] = set()
+    places: set[str] = set()
+    for pipeline, entity in rows.iterator(chunk_size=2000):
+        pipelines.add(pipeline)
+        entity = entity if isinstance(entity, dict) else {}
+        place = entity.get("factory") or entity.get("workspace_id") or entity.get("dag_id")
+        if place:
+            places.add(str(place))
+    return {"pipelines": sorted(pipelines), "places": sorted(places)}
+
+
+def shared_cause(incident: Incident) -> str:
+    """The incident's cause in one plain sentence, from its members (the rule-based RCA)."""
+    seen = affected(incident)
+    first = incident.members.order_by("timestamp").values_list("pipeline", flat=True).first() or ""
+    culprit = incident.culprit.split(":", 1)[-1]
+    verb = _VERBS.get(incident.error_type, "failed against")
+    places = f" in {len(seen['places'])} factories/workspaces" if seen["places"] else ""
+    since = incident.first_seen.astimezone(timezone.get_current_timezone()).strftime("%H:%M")
+    return (
+        f"{len(seen['pipelines'])} pipelines{places} {verb} {culprit} since {since}; "
+        f"first: {first}."
+    )
+
+
+_VERBS = {
+    "NetworkError": "could not reach",
+    "DatabaseError": "could not connect to",
+    "AuthenticationError": "were refused by",
+    "TimeoutError": "timed out against",
+    "ResourceExhaustion": "ran out of capacity on",
+    "ExternalServiceError": "got errors from",
+    "ConfigurationError": "are misconfigured for",
+}
+
+
+def shared_recommendations(incident: Incident) -> list[str]:
+    culprit = incident.culprit.split(":", 1)[-1]
+    return [
+        f"Fix the shared dependency first: {culprit} ({incident.culprit.split(':', 1)[0]}).",
+        "Do not rerun the member pipelines one by one: they fail again until it is back.",
+        "Once it is back, rerun the members in one batch from the incident.",
+    ]
+
+
+def share_analysis(ticket_id: str) -> bool:
+    """A member of an incident takes the incident's analysis instead of its own (no LLM call
+    per member of a storm). False when the ticket is in no incident."""
+    ticket = Ticket.objects.filter(pk=ticket_id).select_related("incident").first()
+    if ticket is None or ticket.incident is None:
+        return False
+    incident = ticket.incident
+    if not incident.rca_result:
+        incident.rca_result = shared_cause(incident)
+        incident.recommendations = shared_recommendations(incident)
+        incident.rca_source = "rules"
+        Incident.objects.filter(pk=incident.pk, rca_result="").update(
+            rca_result=incident.rca_result,
+            recommendations=incident.recommendations,
+            rca_source="rules",
+        )
+    Ticket.objects.filter(pk=ticket_id, rca_source="pending").update(
+        rca_result=incident.rca_result,
+        recommendations=incident.recommendations,
+        rca_source="rules",
+        rca_note=f"Shared with incident {incident.pk} (culprit {incident.culprit}).",
+        analysed_at=timezone.now(),
+    )
+    return True
