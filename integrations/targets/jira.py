@@ -55,9 +55,9 @@ logger = logging.getLogger(__name__)
 
 CREATE, SYNC, RECONCILE = "jira_create", "jira_sync", "jira_reconcile"
 INCIDENT_CREATE, INCIDENT_SYNC, INCIDENT_LINK = (
-    "jira_incident_create",
-    "jira_incident_sync",
-    "jira_incident_link",
+    "jira_inc_create",
+    "jira_inc_sync",
+    "jira_inc_link",
 )
 # JIRA Cloud refuses a description over 32,767 characters.
 DESCRIPTION_LIMIT = 30000

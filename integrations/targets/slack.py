@@ -57,9 +57,9 @@ logger = logging.getLogger(__name__)
 
 POST, SYNC, RECONCILE = "slack_post", "slack_sync", "slack_reconcile"
 INCIDENT_POST, INCIDENT_UPDATE, INCIDENT_LINK = (
-    "slack_incident_post",
-    "slack_incident_update",
-    "slack_incident_link",
+    "slack_inc_post",
+    "slack_inc_update",
+    "slack_inc_link",
 )
 SLACK_INCIDENT_EVENT_TYPE = "rca_incident_alert"
 # How a failed create call's recorded error starts (the transport's wording).

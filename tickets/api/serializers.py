@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
 from integrations.targets.jira import jira_url
-from tickets.models import SLA_RUNNING, AuditLog, Occurrence, Resolution, Ticket
+from tickets.models import SLA_RUNNING, AuditLog, Incident, IncidentEvent, Occurrence, Resolution, Ticket
 from tickets.resolutions import previous_fixes
 
 RECENT_OCCURRENCES = 20
@@ -234,6 +234,9 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "tracking_id",
             "links",
             "details",
+            "culprit",
+            "culprit_detail",
+            "incident",
             "updated_at",
         )
         read_only_fields = fields
@@ -455,3 +458,56 @@ class StatsSerializer(serializers.Serializer):
     sla = SlaSerializer()
     inbox = _counts()
     daily = DailyPointSerializer(many=True)
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    """An incident: failures of several pipelines naming one culprit (tickets/incidents.py)."""
+
+    jira_key = serializers.CharField(source="itsm_ticket_id", read_only=True)
+    team = serializers.CharField(source="finops_team", read_only=True)
+    recommendations = serializers.ListField(child=serializers.CharField(), read_only=True)
+    resolved = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = (
+            "id",
+            "status",
+            "culprit",
+            "culprit_detail",
+            "error_type",
+            "severity",
+            "priority",
+            "member_count",
+            "recovered_count",
+            "first_seen",
+            "last_member_at",
+            "team",
+            "jira_key",
+            "slack_channel",
+            "slack_ts",
+            "paged_at",
+            "rca_result",
+            "recommendations",
+            "rca_source",
+            "ack_ts",
+            "ack_user",
+            "recovered_at",
+            "resolved",
+            "merged_into",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def get_resolved(self, incident: Incident) -> bool:
+        return incident.recovered_at is not None
+
+
+class IncidentEventSerializer(serializers.ModelSerializer):
+    ticket = serializers.CharField(source="ticket_id", read_only=True, allow_null=True)
+    details = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = IncidentEvent
+        fields = ("at", "kind", "ticket", "actor_kind", "actor_name", "details")
+        read_only_fields = fields

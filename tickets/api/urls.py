@@ -8,6 +8,7 @@ from tickets.api import log_analyses, views
 router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="api-ticket")
 router.register("log-analyses", log_analyses.LogAnalysisViewSet, basename="api-log-analysis")
+router.register("incidents", views.IncidentViewSet, basename="api-incident")
 
 urlpatterns = [
     path("token/", views.LoginThrottledTokenView.as_view(), name="api-token-obtain"),

@@ -40,6 +40,8 @@ from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     LIST_FIELDS,
     AuditEntrySerializer,
+    IncidentEventSerializer,
+    IncidentSerializer,
     OutboundDeliverySerializer,
     PastFixWrongSerializer,
     RerunSerializer,
@@ -55,7 +57,7 @@ from tickets.api.serializers import (
 from tickets.api.throttles import ClientScopedRateThrottle
 from tickets.filtersets import TicketFilterSet, TicketOrderingFilter, TicketSearchFilter
 from tickets.lifecycle import Actor, TransitionError
-from tickets.models import AuditLog, Resolution, Ticket
+from tickets.models import AuditLog, Incident, IncidentEvent, Resolution, Ticket
 from tickets.roles import AuthenticatedRequest
 
 if TYPE_CHECKING:
@@ -498,3 +500,91 @@ class OfflineSwaggerView(SpectacularSwaggerView):
     @staticmethod
     def _swagger_ui_favicon() -> str:
         return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")
+
+
+class IncidentPagination(CursorPagination):
+    page_size = 50
+    ordering = ("-last_member_at", "-id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Incidents, the most recently active first",
+        parameters=[
+            OpenApiParameter("status", str, description="open, in_progress, acknowledged"),
+            OpenApiParameter("resolved", bool, description="Every member recovered (or not)."),
+            OpenApiParameter("culprit", str, description="Culprit, exact (kind:key)."),
+            OpenApiParameter("culprit_kind", str, description="e.g. sql-server"),
+            OpenApiParameter("team", str, description="The owning team (of the first member)."),
+            OpenApiParameter("source", str, description="Has a member from this source."),
+            OpenApiParameter("since", datetime, description="Active at or after (ISO 8601)."),
+            OpenApiParameter("until", datetime, description="First seen before (ISO 8601)."),
+        ],
+    ),
+    retrieve=extend_schema(summary="One incident", responses={200: IncidentSerializer, **ERRORS}),
+)
+class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Incident.objects.all()
+    serializer_class = IncidentSerializer
+    pagination_class = IncidentPagination
+    lookup_value_regex = "[^/]+"
+
+    def filter_queryset(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        for name in ("status", "culprit", "source", "team", "culprit_kind"):
+            if "\x00" in params.get(name, ""):
+                raise serializers.ValidationError({name: "must not contain NUL characters"})
+        if params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        if params.get("resolved") in ("true", "false"):
+            queryset = queryset.filter(recovered_at__isnull=params["resolved"] == "false")
+        if params.get("culprit"):
+            queryset = queryset.filter(culprit=params["culprit"])
+        if params.get("culprit_kind"):
+            queryset = queryset.filter(culprit__startswith=params["culprit_kind"] + ":")
+        if params.get("team"):
+            queryset = queryset.filter(finops_team=params["team"])
+        if params.get("source"):
+            queryset = queryset.filter(members__source=params["source"]).distinct()
+        for name, lookup in (("since", "last_member_at__gte"), ("until", "first_seen__lt")):
+            if params.get(name):
+                try:
+                    moment = datetime.fromisoformat(params[name])
+                except ValueError as exc:
+                    raise serializers.ValidationError({name: "not an ISO 8601 time"}) from exc
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=UTC)
+                queryset = queryset.filter(**{lookup: moment})
+        return queryset
+
+    @extend_schema(
+        summary="The incident's members (tickets), oldest first; paginated",
+        responses={200: TicketListSerializer(many=True), **ERRORS},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"])
+    def members(self, request: Request, pk: str) -> Response:
+        incident = self.get_object()
+        rows = Ticket.objects.filter(incident=incident).order_by("timestamp", "id")
+        paginator = MemberPagination()
+        page = paginator.paginate_queryset(rows.values(*LIST_FIELDS), request, view=self)
+        return paginator.get_paginated_response(TicketListSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="The incident's timeline, in order: member failures and recurrences, related "
+        "alerts, JIRA and Slack actions, acknowledgements, recoveries, resolution",
+        responses={200: IncidentEventSerializer(many=True), **ERRORS},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"])
+    def timeline(self, request: Request, pk: str) -> Response:
+        incident = self.get_object()
+        events = IncidentEvent.objects.filter(incident=incident).order_by("at", "id")[:5000]
+        return Response(IncidentEventSerializer(events, many=True).data)
+
+
+class MemberPagination(CursorPagination):
+    page_size = 100
+    ordering = ("timestamp", "id")

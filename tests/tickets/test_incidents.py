@@ -1,0 +1,268 @@
+"""Incidents: failures of several pipelines naming one culprit are one outage, paged once.
+
+Through the real webhook endpoint and the real database; the concurrency test posts a storm to
+a live threaded server; the paging test runs a real Celery worker against the local JIRA and
+Slack servers (tests/fakes)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.conf import settings
+from django.test import Client
+
+from integrations.models import OutboundDelivery, OutboundStatus
+from integrations.targets.base import incident_page
+from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description
+from integrations.targets.slack import slack_incident_message
+from tests.conftest import local_payload, wait_for
+from tickets.models import Incident, IncidentEvent, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STORM_MESSAGE = (
+    "ErrorCode=SqlFailedToConnect,'Type=Microsoft.DataTransfer.Common.Shared."
+    "HybridDeliveryException,Message=Cannot connect to SQL Database. Please contact SQL server "
+    "team for further support. Server: 'sql-prod-01', Database: 'dw', User: 'etl'. "
+    "Password=NotForKeys123!"
+)
+SUBSCRIPTION = "/subscriptions/11111111-1111-1111-1111-111111111111"
+CULPRIT = "sql-server:sql-prod-01.database.windows.net"
+
+
+def storm_failure(pipeline: str, *, factory: str = "adf-sales-prod", message: str = STORM_MESSAGE):
+    body = copy.deepcopy(local_payload("adf_failure.json"))
+    body.update(pipeline=pipeline, factory=factory, run_id=str(uuid.uuid4()), error_message=message)
+    return body
+
+
+def post(body: dict) -> dict:
+    response = Client().post(
+        "/webhooks/adf/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+    )
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def test_the_culprit_is_stored_redacted_and_one_pipeline_is_no_incident():
+    answer = post(storm_failure("pl_orders"))
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert ticket.culprit == CULPRIT
+    assert ticket.culprit_detail == "dw"
+    assert ticket.group_key == f"{CULPRIT}|{ticket.error_type}"
+    assert "NotForKeys123" not in ticket.group_key + ticket.error_message
+    # The same pipeline failing again (another run) is still one pipeline: no incident.
+    post(storm_failure("pl_orders"))
+    assert Incident.objects.count() == 0
+
+
+def test_two_pipelines_form_an_incident_and_later_ones_join():
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers", factory="adf-crm-prod"))["ticket_id"]
+    incident = Incident.objects.get()
+    assert incident.culprit == CULPRIT
+    assert set(incident.members.values_list("pk", flat=True)) == {first, second}
+    third = post(storm_failure("pl_invoices"))["ticket_id"]
+    unrelated = post(storm_failure("pl_other", message="KeyError: 'amount'"))["ticket_id"]
+    incident.refresh_from_db()
+    assert incident.member_count == 3
+    assert Ticket.objects.get(pk=third).incident_id == incident.pk
+    assert Ticket.objects.get(pk=unrelated).incident_id is None
+    kinds = list(IncidentEvent.objects.filter(incident=incident).values_list("kind", flat=True))
+    assert kinds.count("failure") == 3 and "formed" in kinds
+
+
+def test_outside_the_window_a_failure_starts_afresh(settings):
+    settings.INCIDENT_WINDOW = __import__("datetime").timedelta(seconds=600)
+    post(storm_failure("pl_orders"))
+    Ticket.objects.update(last_seen="2000-01-01T00:00:00Z")
+    post(storm_failure("pl_customers"))
+    assert Incident.objects.count() == 0
+
+
+def test_an_azure_alert_on_the_culprit_joins_its_timeline():
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    body = {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": {
+                "alertId": f"{SUBSCRIPTION}/providers/Microsoft.AlertsManagement/alerts/"
+                f"{uuid.uuid4()}",
+                "alertRule": "sql-prod-01-connection-failed",
+                "severity": "Sev1",
+                "signalType": "Metric",
+                "monitorCondition": "Fired",
+                "monitoringService": "Platform",
+                "alertTargetIDs": [
+                    "/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/rg-data/providers/microsoft.sql/servers/sql-prod-01"
+                ],
+                "configurationItems": ["sql-prod-01"],
+                "originAlertId": str(uuid.uuid4()),
+                "firedDateTime": "2025-12-10T12:35:00.000Z",
+                "description": "Failed connections",
+                "essentialsVersion": "1.0",
+                "alertContextVersion": "1.0",
+            },
+            "alertContext": {},
+        },
+    }
+    response = Client().post(
+        "/webhooks/azure-monitor/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+    )
+    assert response.status_code == 202, response.content
+    ticket = Ticket.objects.get(pk=response.json()["ticket_id"])
+    assert ticket.culprit == CULPRIT
+    assert ticket.incident_id == incident.pk
+    assert IncidentEvent.objects.filter(incident=incident, kind="alert").exists()
+
+
+def test_two_hundred_concurrent_posts_of_one_storm_make_exactly_one_incident(
+    live_server, monkeypatch
+):
+    from django.db import connections
+
+    # The live server serves each request on a new thread: a connection kept for reuse would
+    # outlive it, and 200 of them exceed the embedded PostgreSQL's 100.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    bodies = [storm_failure(f"pl_storm_{n:03d}") for n in range(200)]
+    headers = {"X-Webhook-Token": settings.WEBHOOK_TOKEN, "Content-Type": "application/json"}
+    responses: list[requests.Response] = []
+    for wave in range(0, 200, 40):
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            responses += pool.map(
+                lambda body: requests.post(
+                    f"{live_server.url}/webhooks/adf/",
+                    data=json.dumps(body),
+                    headers=headers,
+                    timeout=60,
+                ),
+                bodies[wave : wave + 40],
+            )
+    assert [r.status_code for r in responses] == [202] * 200
+    incident = Incident.objects.get()
+    assert incident.member_count == 200
+    assert Ticket.objects.filter(incident=incident).count() == 200
+
+
+def test_the_page_stays_within_slack_and_jira_limits_for_ten_thousand_members():
+    post(storm_failure("pl_a"))
+    post(storm_failure("pl_b"))
+    incident = Incident.objects.get()
+    lead = Ticket.objects.get(pk=incident.lead_ticket_id)
+    fields = {
+        f.attname: getattr(lead, f.attname)
+        for f in Ticket._meta.concrete_fields
+        if f.attname not in ("id", "run_id", "embedding")
+    }
+    Ticket.objects.bulk_create(
+        [
+            Ticket(**{**fields, "id": f"ADF-X-{n}", "run_id": f"bulk-{n}", "pipeline": f"pl_{n}"})
+            for n in range(10_000)
+        ],
+        batch_size=2000,
+    )
+    _text, blocks = slack_incident_message(incident)
+    assert len(blocks) <= 50
+    for block in blocks:
+        for part in [block.get("text", {}), *block.get("fields", [])]:
+            assert len(part.get("text", "")) <= 3000
+    assert "10002" in json.dumps(blocks)  # the count, not the list
+    assert len(incident_description(incident, incident_page(incident))) <= DESCRIPTION_LIMIT
+
+
+@pytest.fixture
+def targets(settings):
+    from integrations.circuit import CircuitBreaker
+    from tests.fakes.jira_api import FakeJira
+    from tests.fakes.slack_api import FakeSlack
+
+    with FakeJira() as jira, FakeSlack() as slack:
+        settings.JIRA_URL = jira.url
+        settings.JIRA_USER = jira.user
+        settings.JIRA_API_TOKEN = jira.token
+        settings.JIRA_DEFAULT_PROJECT = "OPS"
+        settings.SLACK_BOT_TOKEN = slack.token
+        settings.SLACK_BASE_URL = slack.base_url
+        settings.SLACK_DEFAULT_CHANNEL = "#data-platform-alerts"
+        settings.AZURE_STORAGE_CONNECTION_STRING = ""
+        settings.OUTBOUND_TIMEOUT_SECONDS = 2
+        settings.OUTBOUND_BACKOFF_SECONDS = 0.05
+        settings.OUTBOUND_BACKOFF_MAX_SECONDS = 0.4
+        settings.INCIDENT_UPDATE_SECONDS = 1.0
+        settings.GEMINI_API_KEY = ""
+        for target in ("jira", "slack", "blob"):
+            CircuitBreaker(target).reset()
+        yield jira, slack
+
+
+def test_an_incident_pages_once_and_its_members_page_nothing_of_their_own(celery_worker, targets):
+    jira, slack = targets
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    # The first failure is alone: it pages as today.
+    wait_for(lambda: Ticket.objects.filter(pk=first).exclude(itsm_ticket_id="").exists(), 30)
+    wait_for(lambda: Ticket.objects.filter(pk=first).exclude(slack_ts="").exists(), 30)
+    others = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(5)]
+
+    incident = wait_for(
+        lambda: Incident.objects.exclude(itsm_ticket_id="").exclude(slack_ts="").first(), 30
+    )
+    wait_for(
+        lambda: not OutboundDelivery.objects.filter(status=OutboundStatus.PENDING).exists(), 30
+    )
+    incident.refresh_from_db()
+    creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    assert len(creates) == 2  # the lone first failure's, then the incident's
+    assert incident.member_count == 6
+    issue = jira.issues[incident.itsm_ticket_id]
+    assert "6 failures in 6 pipelines" in issue["summary"]
+    # The first member, which paged before the incident formed, is pointed at it.
+    first_key = Ticket.objects.get(pk=first).itsm_ticket_id
+    assert any(incident.pk in c["body"] for c in jira.issues[first_key]["comments"])
+    top_level = [m for key, m in slack.messages.items() if not m.get("thread_ts")]
+    assert len(top_level) == 2
+    message = slack.messages[(incident.slack_channel, incident.slack_ts)]
+    assert "*Members*\n6" in json.dumps(message["blocks"]).replace("\\n", "\n")
+    for ticket_id in others:
+        ticket = Ticket.objects.get(pk=ticket_id)
+        assert ticket.itsm_ticket_id == "" and ticket.slack_ts == ""
+        assert ticket.rca_note.startswith(f"Shared with incident {incident.pk}")
+
+
+def test_the_api_lists_incidents_their_members_and_timeline():
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    unrelated = post(storm_failure("pl_other", message="KeyError: 'amount'"))["ticket_id"]
+    api = jwt_client(make_user("viewer"))
+    incident = Incident.objects.get()
+
+    listed = api.get("/api/v1/incidents/").json()["results"]
+    assert [(i["id"], i["culprit"], i["member_count"], i["status"]) for i in listed] == [
+        (incident.pk, CULPRIT, 2, "open")
+    ]
+    assert api.get("/api/v1/incidents/", {"culprit": "sql-server:other"}).json()["results"] == []
+    assert len(api.get("/api/v1/incidents/", {"source": "adf"}).json()["results"]) == 1
+    assert api.get("/api/v1/incidents/", {"since": "yesterday"}).status_code == 400
+    members = api.get(f"/api/v1/incidents/{incident.pk}/members/").json()["results"]
+    assert [m["pipeline"] for m in members] == ["pl_orders", "pl_customers"]
+    timeline = api.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
+    assert [e["kind"] for e in timeline].count("failure") == 2
+    detail = api.get(f"/api/v1/tickets/{members[0]['id']}/").json()
+    assert detail["incident"] == incident.pk and detail["culprit"] == CULPRIT
+    assert api.get(f"/api/v1/tickets/{unrelated}/").json()["incident"] is None
+    assert api.get("/api/v1/incidents/INC-nope/").status_code == 404
