@@ -520,6 +520,12 @@ class IncidentPagination(CursorPagination):
             OpenApiParameter("since", datetime, description="Active at or after (ISO 8601)."),
             OpenApiParameter("until", datetime, description="First seen before (ISO 8601)."),
         ],
+        responses={
+            200: IncidentSerializer(many=True),
+            400: OpenApiResponse(ERROR_SCHEMA, description="A filter is not valid"),
+            401: ERRORS[401],
+            403: ERRORS[403],
+        },
     ),
     retrieve=extend_schema(summary="One incident", responses={200: IncidentSerializer, **ERRORS}),
 )
