@@ -90,9 +90,6 @@ def broadcast_ticket_change(
 def broadcast_incident_change(
     sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
 ) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     event = {
         "type": "incident.changed",
         "incident_id": incident_id,
@@ -101,6 +98,6 @@ def broadcast_incident_change(
         "actor": actor.name,
     }
     try:
-        async_to_sync(layer.group_send)(GROUP, event)
+        publisher.group_send(GROUP, event)
     except Exception:
         logger.warning("could not broadcast %s of %s", action, incident_id, exc_info=True)
