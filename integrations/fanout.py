@@ -149,6 +149,15 @@ def schedule_incident_change(incident_id: str, action: str) -> None:
             schedule(lead, target.incident_update, key, payload, delay=delay)
 
 
+def schedule_own_page(ticket_id: str) -> None:
+    """A ticket taken out of its incident pages on its own, unless it already has."""
+    own = OutboundDelivery.objects.filter(ticket_id=ticket_id).exclude(
+        payload__has_key="incident_id"
+    )
+    if not own.exists():
+        schedule_initial(ticket_id)
+
+
 def retry_dead(outbound_ids: list[int]) -> int:
     """Staff retry of dead letters: back to pending with a fresh attempt budget."""
     rows = list(OutboundDelivery.objects.dead().filter(pk__in=outbound_ids))

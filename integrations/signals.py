@@ -13,10 +13,12 @@ logger = logging.getLogger(__name__)
 
 
 def follow_incident_change(
-    sender: Any, incident_id: str, action: str, actor: Actor, **kwargs: Any
+    sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
 ) -> None:
     try:
         fanout.schedule_incident_change(incident_id, action)
+        if action == "detached" and ticket_id:
+            fanout.schedule_own_page(ticket_id)
     except Exception:
         logger.exception("could not schedule the page of %s on %s", action, incident_id)
 

@@ -27,6 +27,7 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
+from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket, new_incident_id
 from tickets.vocabulary import Severity, Source
@@ -292,3 +293,111 @@ def share_analysis(ticket_id: str) -> bool:
         analysed_at=timezone.now(),
     )
     return True
+
+
+# --- acting on an incident once -----------------------------------------------------------------
+
+INCIDENT_ACTIONS = ("acknowledge", "start_progress", "reopen", "resolve")
+
+
+def act(incident_id: str, action: str, actor: Actor, *, note: str = "") -> Incident:
+    """Acknowledge, take (start_progress), reopen or resolve the incident and, in the same
+    transaction, every member the action applies to (each member's audit entry names the
+    incident). Members already in the target state are left alone. The incident's page is
+    updated once (`incident_changed`); a member's own issue/alert, when it paged before the
+    incident formed, follows its ticket as usual."""
+    if action not in INCIDENT_ACTIONS:
+        raise lifecycle.TransitionError(f"unknown action '{action}'")
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.merged_into_id:
+            raise lifecycle.TransitionError(f"merged into {incident.merged_into_id}")
+        member_action = "acknowledge" if action == "resolve" else action
+        allowed_from, target = lifecycle.TRANSITIONS[member_action]
+        if action == "resolve":
+            if incident.recovered_at is not None:
+                raise lifecycle.TransitionError("the incident is already resolved")
+        elif incident.status not in allowed_from:
+            raise lifecycle.TransitionError(
+                f"cannot {action.replace('_', ' ')} an incident that is {incident.status}"
+            )
+        now = timezone.now()
+        member_note = f"via incident {incident.pk}" + (f": {note}" if note else "")
+        member_ids = list(
+            incident.members.filter(status__in=allowed_from)
+            .order_by("timestamp")
+            .values_list("pk", flat=True)
+        )
+        for member_id in member_ids:
+            lifecycle.transition(member_id, member_action, actor, note=member_note)
+        incident.status = target
+        fields = ["status", "updated_at"]
+        if member_action == "acknowledge":
+            incident.ack_ts, incident.ack_user = now, actor.name
+            fields += ["ack_ts", "ack_user"]
+        elif action == "reopen":
+            incident.ack_ts, incident.ack_user = None, ""
+            fields += ["ack_ts", "ack_user"]
+        if action == "resolve":
+            incident.recovered_at = now
+            fields.append("recovered_at")
+        incident.save(update_fields=fields)
+        record_event(
+            incident.pk,
+            "resolved" if action == "resolve" else action,
+            actor=actor,
+            details={"members": len(member_ids), **({"note": note} if note else {})},
+            at=now,
+        )
+        announce(incident.pk, action, actor)
+    return incident
+
+
+def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
+    """Take a wrongly grouped ticket out of its incident: from now on it is a ticket of its
+    own (it pages on its own, see integrations/signals.py)."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        if ticket.incident_id != incident.pk:
+            raise lifecycle.TransitionError(f"{ticket_id} is not a member of {incident_id}")
+        ticket.incident = None
+        # Its group key is cleared too, so that its next failure does not group it again.
+        ticket.group_key = ""
+        ticket.save(update_fields=["incident", "group_key", "updated_at"])
+        Incident.objects.filter(pk=incident.pk).update(member_count=F("member_count") - 1)
+        lifecycle.write_audit(
+            ticket, actor, "detached from incident", details={"incident": incident.pk}
+        )
+        record_event(incident.pk, "detached", ticket_id=ticket.pk, actor=actor)
+        announce(incident.pk, "detached", actor, ticket.pk)
+    return ticket
+
+
+def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
+    """Move every member of `source_id` into `into_id`; the source stays, marked merged."""
+    if source_id == into_id:
+        raise lifecycle.TransitionError("an incident cannot be merged into itself")
+    with transaction.atomic():
+        first, second = sorted([source_id, into_id])  # one lock order for every caller
+        locked = {
+            i.pk: i for i in Incident.objects.select_for_update().filter(pk__in=[first, second])
+        }
+        if source_id not in locked or into_id not in locked:
+            raise Incident.DoesNotExist("no such incident")
+        source, into = locked[source_id], locked[into_id]
+        if source.merged_into_id or into.merged_into_id:
+            raise lifecycle.TransitionError("an incident already merged cannot take part")
+        moved = Ticket.objects.filter(incident=source).update(incident=into)
+        into.member_count = into.members.count()
+        into.first_seen = min(into.first_seen, source.first_seen)
+        into.last_member_at = max(into.last_member_at, source.last_member_at)
+        into.save(update_fields=["member_count", "first_seen", "last_member_at", "updated_at"])
+        source.merged_into = into
+        source.member_count = 0
+        source.save(update_fields=["merged_into", "member_count", "updated_at"])
+        record_event(into.pk, "merged", actor=actor, details={"from": source.pk, "moved": moved})
+        record_event(source.pk, "merged_into", actor=actor, details={"into": into.pk})
+        announce(into.pk, "merged", actor)
+        announce(source.pk, "merged_into", actor)
+    return into

@@ -266,3 +266,62 @@ def test_the_api_lists_incidents_their_members_and_timeline():
     assert detail["incident"] == incident.pk and detail["culprit"] == CULPRIT
     assert api.get(f"/api/v1/tickets/{unrelated}/").json()["incident"] is None
     assert api.get("/api/v1/incidents/INC-nope/").status_code == 404
+
+
+def test_acting_on_the_incident_acts_on_every_member_once():
+    from tests.api import clear_throttles, jwt_client, make_user
+    from tickets.models import AuditLog
+
+    clear_throttles()
+    members = [post(storm_failure(f"pl_{n}"))["ticket_id"] for n in range(4)]
+    incident = Incident.objects.get()
+    viewer = jwt_client(make_user("viewer"))
+    responder = jwt_client(make_user("responder"))
+
+    assert viewer.post(f"/api/v1/incidents/{incident.pk}/acknowledge/").status_code == 403
+    answer = responder.post(
+        f"/api/v1/incidents/{incident.pk}/acknowledge/", {"note": "failover started"}
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["status"] == "acknowledged"
+    assert set(Ticket.objects.filter(pk__in=members).values_list("status", flat=True)) == {
+        "acknowledged"
+    }
+    acks = AuditLog.objects.filter(ticket_id__in=members, action="acknowledge")
+    assert acks.count() == 4
+    assert all(incident.pk in entry.details["note"] for entry in acks)
+    again = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/")
+    assert again.status_code == 409
+    assert IncidentEvent.objects.filter(incident=incident, kind="acknowledge").count() == 1
+
+    detached = responder.post(f"/api/v1/incidents/{incident.pk}/detach/", {"ticket": members[3]})
+    assert detached.status_code == 200 and detached.json()["member_count"] == 3
+    assert Ticket.objects.get(pk=members[3]).incident_id is None
+    not_member = responder.post(f"/api/v1/incidents/{incident.pk}/detach/", {"ticket": members[3]})
+    assert not_member.status_code == 409
+
+    resolved = responder.post(f"/api/v1/incidents/{incident.pk}/resolve/")
+    assert resolved.status_code == 200 and resolved.json()["resolved"] is True
+
+
+def test_two_incidents_merge_into_one():
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    post(storm_failure("pl_a"))
+    post(storm_failure("pl_b"))
+    other_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-02")
+    post(storm_failure("pl_c", message=other_message))
+    post(storm_failure("pl_d", message=other_message))
+    first, second = Incident.objects.order_by("created_at")
+    responder = jwt_client(make_user("responder"))
+
+    merged = responder.post(f"/api/v1/incidents/{second.pk}/merge/", {"into": first.pk})
+    assert merged.status_code == 200, merged.content
+    assert merged.json()["member_count"] == 4
+    second.refresh_from_db()
+    assert second.merged_into_id == first.pk and second.member_count == 0
+    itself = responder.post(f"/api/v1/incidents/{first.pk}/merge/", {"into": first.pk})
+    assert itself.status_code == 409
+    unknown = responder.post(f"/api/v1/incidents/{first.pk}/merge/", {"into": "nope"})
+    assert unknown.status_code == 404

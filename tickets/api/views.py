@@ -35,7 +35,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from analysis.similar import Similarity, similar_tickets
 from analysis.tasks import request_fresh_rca
 from integrations.models import OutboundDelivery, WebhookDelivery
-from tickets import lifecycle, login_throttle, resolutions, stats
+from tickets import incidents, lifecycle, login_throttle, resolutions, stats
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     LIST_FIELDS,
@@ -502,6 +502,49 @@ class OfflineSwaggerView(SpectacularSwaggerView):
         return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")
 
 
+INCIDENT_ACTION_SCHEMA: SharedSchema = {
+    "request": TransitionSerializer,
+    "responses": {
+        200: IncidentSerializer,
+        400: OpenApiResponse(ERROR_SCHEMA, description="Invalid body"),
+        409: OpenApiResponse(ERROR_SCHEMA, description="Not allowed from the current status"),
+        **ERRORS,
+    },
+}
+
+
+class IncidentConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "the incident is not in a state that allows this"
+
+
+class IncidentActions:
+    """Acting on an incident once, for all its members (tickets/incidents.py)."""
+
+    @staticmethod
+    def run(request: AuthenticatedRequest, pk: str, action_name: str) -> Response:
+        body = TransitionSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        try:
+            incident = incidents.act(
+                pk, action_name, Actor.for_user(request.user), note=body.validated_data["note"]
+            )
+        except Incident.DoesNotExist as exc:
+            raise NotFound("no incident with this id") from exc
+        except TransitionError as exc:
+            raise IncidentConflict(str(exc)) from exc
+        incident.refresh_from_db()
+        return Response(IncidentSerializer(incident).data)
+
+
+class DetachSerializer(serializers.Serializer):
+    ticket = serializers.CharField(max_length=64, help_text="The member to take out.")
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.CharField(max_length=64, help_text="The incident that takes the members.")
+
+
 class IncidentPagination(CursorPagination):
     page_size = 50
     ordering = ("-last_member_at", "-id")
@@ -564,6 +607,79 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
                     moment = moment.replace(tzinfo=UTC)
                 queryset = queryset.filter(**{lookup: moment})
         return queryset
+
+    @extend_schema(
+        summary="Acknowledge the incident and its members (responder)", **INCIDENT_ACTION_SCHEMA
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def acknowledge(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return IncidentActions.run(request, pk, "acknowledge")
+
+    @extend_schema(
+        summary="Take the incident and its members (responder)", **INCIDENT_ACTION_SCHEMA
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def take(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return IncidentActions.run(request, pk, "start_progress")
+
+    @extend_schema(
+        summary="Reopen the incident and its members (responder)", **INCIDENT_ACTION_SCHEMA
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def reopen(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return IncidentActions.run(request, pk, "reopen")
+
+    @extend_schema(
+        summary="Resolve the incident: fixed; its members are acknowledged (responder)",
+        **INCIDENT_ACTION_SCHEMA,
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def resolve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return IncidentActions.run(request, pk, "resolve")
+
+    @extend_schema(
+        summary="Take a wrongly grouped member out of the incident (responder)",
+        request=DetachSerializer,
+        responses={
+            200: IncidentSerializer,
+            400: INCIDENT_ACTION_SCHEMA["responses"][400],
+            409: INCIDENT_ACTION_SCHEMA["responses"][409],
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def detach(self, request: AuthenticatedRequest, pk: str) -> Response:
+        body = DetachSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        try:
+            incidents.detach(pk, body.validated_data["ticket"], Actor.for_user(request.user))
+        except (Incident.DoesNotExist, Ticket.DoesNotExist) as exc:
+            raise NotFound("no such incident or ticket") from exc
+        except TransitionError as exc:
+            raise IncidentConflict(str(exc)) from exc
+        return Response(IncidentSerializer(Incident.objects.get(pk=pk)).data)
+
+    @extend_schema(
+        summary="Merge this incident into another: its members move there (responder)",
+        request=MergeSerializer,
+        responses={
+            200: IncidentSerializer,
+            400: INCIDENT_ACTION_SCHEMA["responses"][400],
+            409: INCIDENT_ACTION_SCHEMA["responses"][409],
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsResponder])
+    def merge(self, request: AuthenticatedRequest, pk: str) -> Response:
+        body = MergeSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        try:
+            into = incidents.merge(pk, body.validated_data["into"], Actor.for_user(request.user))
+        except Incident.DoesNotExist as exc:
+            raise NotFound("no such incident") from exc
+        except TransitionError as exc:
+            raise IncidentConflict(str(exc)) from exc
+        return Response(IncidentSerializer(into).data)
 
     @extend_schema(
         summary="The incident's members (tickets), oldest first; paginated",
