@@ -21,12 +21,14 @@ from django.utils.html import format_html, format_html_join
 from analysis.tasks import request_fresh_rca
 from integrations import fanout
 from integrations.models import OutboundDelivery
-from tickets import lifecycle, resolutions
+from tickets import incidents, lifecycle, resolutions
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import (
     URGENCY_ORDERING,
     AuditLog,
+    Incident,
+    IncidentEvent,
     JiraStatusMapping,
     Occurrence,
     OwnershipRule,
@@ -105,6 +107,8 @@ class TicketAdmin(admin.ModelAdmin):
         "finops_team",
         "sla_remaining_display",
         "occurrence_count",
+        "culprit",
+        "incident",
         "jira_link",
         "timestamp",
     )
@@ -118,7 +122,15 @@ class TicketAdmin(admin.ModelAdmin):
         "rca_source",
         "timestamp",
     )
-    search_fields = ("=id", "pipeline", "=run_id", "error_message", "=itsm_ticket_id")
+    search_fields = (
+        "=id",
+        "pipeline",
+        "=run_id",
+        "error_message",
+        "=itsm_ticket_id",
+        "culprit",
+        "=incident__id",
+    )
     date_hierarchy = "timestamp"
     list_per_page = 50
     show_full_result_count = False
@@ -126,6 +138,7 @@ class TicketAdmin(admin.ModelAdmin):
     actions = ["acknowledge", "take", "resolve", "reopen", "rerun_rca", "retry_failed_deliveries"]
     fieldsets = (
         (None, {"fields": ("id", "status", "severity", "priority", "pipeline", "error_type")}),
+        ("Culprit and incident", {"fields": ("culprit", "culprit_detail", "incident")}),
         (
             "Root cause",
             {
@@ -394,6 +407,69 @@ def _duration(seconds: int) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes = rest // 60
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds % 60:02d}s"
+
+
+class IncidentEventInline(admin.TabularInline):
+    model = IncidentEvent
+    fields = ("at", "kind", "ticket", "actor_kind", "actor_name", "details")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("at", "id")
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Incidents: acted on once for all members (tickets/incidents.py)."""
+
+    list_display = (
+        "id",
+        "status",
+        "severity",
+        "culprit",
+        "member_count",
+        "recovered_count",
+        "first_seen",
+        "last_member_at",
+        "itsm_ticket_id",
+        "recovered_at",
+    )
+    list_filter = ("status", "severity", "error_type", "finops_team", "last_member_at")
+    search_fields = ("=id", "culprit", "=itsm_ticket_id")
+    date_hierarchy = "last_member_at"
+    inlines = [IncidentEventInline]
+    actions = ["acknowledge", "take", "resolve"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Incident._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def _act(self, request, queryset, action: str, label: str) -> None:
+        actor = Actor.for_user(request.user)
+        done = 0
+        for incident_id in queryset.values_list("pk", flat=True):
+            try:
+                incidents.act(incident_id, action, actor, note="Django admin")
+                done += 1
+            except TransitionError as exc:
+                self.message_user(request, f"{incident_id}: {exc}", level=messages.WARNING)
+        if done:
+            self.message_user(request, f"{label} {done} incident(s) and their members.")
+
+    @admin.action(description="Acknowledge (with all members)", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        self._act(request, queryset, "acknowledge", "Acknowledged")
+
+    @admin.action(description="Take (with all members)", permissions=["change"])
+    def take(self, request, queryset):
+        self._act(request, queryset, "start_progress", "Took")
+
+    @admin.action(description="Resolve (members acknowledged)", permissions=["change"])
+    def resolve(self, request, queryset):
+        self._act(request, queryset, "resolve", "Resolved")
 
 
 @admin.register(AuditLog)

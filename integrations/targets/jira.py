@@ -337,6 +337,7 @@ def jira_description(ticket: Ticket) -> str:
             f"*Source:* {ticket.source} · *Run:* {_noformat_inline(ticket.run_id)}",
             f"*Severity / priority:* {ticket.severity} / {ticket.priority} · "
             f"*Owner:* {_noformat_inline(ticket.finops_team)}",
+            f"*Culprit:* {_noformat_inline(ticket.culprit) or 'none named'}",
             _noformat(ticket.error_message[:20000]),
             f"[Ticket {ticket.pk}|{ticket_url(ticket)}]",
         ]

@@ -336,6 +336,11 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
                 {"type": "mrkdwn", "text": f"*Occurrences*\n{ticket.occurrence_count}"},
                 {"type": "mrkdwn", "text": f"*Owner*\n{slack_escape(ticket.finops_team, 100)}"},
                 {"type": "mrkdwn", "text": f"*SLA*\n{ticket.sla_status}"},
+                *(
+                    [{"type": "mrkdwn", "text": f"*Culprit*\n{slack_escape(ticket.culprit, 300)}"}]
+                    if ticket.culprit
+                    else []
+                ),
             ],
         },
         {

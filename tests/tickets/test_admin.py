@@ -214,3 +214,28 @@ def test_staff_mark_a_fix_wrong_and_admins_edit_the_jira_status_map():
     )
     assert added.status_code == 302
     assert JiraStatusMapping.objects.filter(jira_status="Closed", ticket_status="resolved").exists()
+
+
+def test_incidents_in_admin_acknowledge_every_member_for_a_responder():
+    from tickets.models import Incident
+
+    members = [
+        make_ticket(n, culprit="sql-server:sql-prod-01.database.windows.net") for n in (1, 2)
+    ]
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-abcdef",
+        group_key="sql-server:sql-prod-01.database.windows.net|DatabaseError",
+        culprit="sql-server:sql-prod-01.database.windows.net",
+        member_count=2,
+    )
+    Ticket.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
+    changelist = reverse("admin:tickets_incident_changelist")
+    viewer, responder = staff("viewer"), staff("responder")
+    assert "sql-prod-01" in viewer.get(changelist).content.decode()
+    detail = viewer.get(reverse("admin:tickets_incident_change", args=[incident.pk]))
+    assert detail.status_code == 200
+
+    responder.post(changelist, {"action": "acknowledge", "_selected_action": [incident.pk]})
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"acknowledged"}
+    ticket_page = viewer.get(reverse("admin:tickets_ticket_change", args=[members[0].pk]))
+    assert "sql-prod-01" in ticket_page.content.decode()
