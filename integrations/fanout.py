@@ -101,12 +101,12 @@ def enqueue(outbound_id: int, target: str, countdown: float | None = None) -> No
         logger.warning("broker unavailable; outbound %s left for redelivery", outbound_id)
 
 
-def schedule_initial(ticket_id: str) -> None:
+def schedule_initial(ticket_id: str, *, delay: float | None = None) -> None:
     """A new, analysed ticket: each target's first deliveries (open the JIRA issue, post the
-    Slack alert, keep the evidence)."""
+    Slack alert, keep the evidence), not before `delay` seconds."""
     for target in registry.targets():
         for action in target.initial:
-            schedule(ticket_id, action, f"{ticket_id}:{action}")
+            schedule(ticket_id, action, f"{ticket_id}:{action}", delay=delay)
 
 
 def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:

@@ -30,8 +30,11 @@ def process_delivery(delivery_id: int) -> None:
         # issue and Slack message): it pages nothing of its own.
         created = bool(delivery.ticket_id) and delivery.outcome == Outcome.CREATED
         if created and not incidents.share_analysis(delivery.ticket_id):
-            analyse_ticket(delivery.ticket_id)
-            fanout.schedule_initial(delivery.ticket_id)
+            ticket = analyse_ticket(delivery.ticket_id)
+            # One naming a culprit waits a moment: should its storm form an incident meanwhile,
+            # the incident pages and this ticket's own page is skipped.
+            grace = settings.INCIDENT_GRACE_SECONDS if ticket and ticket.group_key else None
+            fanout.schedule_initial(delivery.ticket_id, delay=grace or None)
         WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
         )

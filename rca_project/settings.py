@@ -114,6 +114,11 @@ try:
     )
     INCIDENT_MIN_PIPELINES = env.int("INCIDENT_MIN_PIPELINES", 2, validate=lambda n: n >= 2)
     INCIDENT_UPDATE_SECONDS = env.float("INCIDENT_UPDATE_SECONDS", 5.0, validate=lambda v: v > 0)
+    # A failure that names a culprit waits this long before paging on its own: time for the
+    # other pipelines of a storm to arrive, so that the incident pages instead.
+    INCIDENT_GRACE_SECONDS = env.float(
+        "INCIDENT_GRACE_SECONDS", 3.0, validate=lambda v: 0 <= v <= 300
+    )
     INCIDENT_INLINE_MEMBERS = env.int("INCIDENT_INLINE_MEMBERS", 20, validate=lambda n: n >= 1)
     INCIDENT_AUTO_RESOLVE = env.bool("INCIDENT_AUTO_RESOLVE", True)
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")

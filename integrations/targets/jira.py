@@ -366,6 +366,8 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
     ticket = fresh_ticket(row)
     if ticket.itsm_ticket_id:
         return None
+    if ticket.incident_id:  # it joined an incident before paging: the incident's issue covers it
+        return None
     label = _jira_label(ticket.pk)
     earlier = earlier_sends(row, CREATE_CALL)
     # Look first: a retry after a lost response must not open a second issue.

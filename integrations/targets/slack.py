@@ -414,6 +414,8 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
     ticket = fresh_ticket(row)
     if ticket.slack_ts:
         return None
+    if ticket.incident_id:  # it joined an incident before paging: the incident's message covers it
+        return None
     text, blocks = slack_alert(ticket)
     channel = ticket.slack_channel or settings.SLACK_DEFAULT_CHANNEL
     earlier = earlier_sends(row, CREATE_CALL)
