@@ -20,10 +20,19 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, FloatField
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+)
 
 from integrations.models import DeliveryStatus, WebhookDelivery
-from tickets.models import Ticket
+from tickets.models import Incident, Ticket
 from tickets.vocabulary import ErrorClass, Outcome, Severity, SlaStatus, Status
 
 # Answer key -> ticket column, each counted on its own.
@@ -229,3 +238,74 @@ def cached_overview(since: datetime, until: datetime) -> dict[str, Any]:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), 1)
+
+
+# --- incidents: the noise funnel and time to acknowledge/recover by team, source, culprit --------
+
+_BREAKDOWNS = {"by_team": "finops_team", "by_source": "source", "by_culprit": "culprit"}
+
+
+def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
+    """Alerts received -> tickets -> incidents -> pages sent over the period (the noise
+    reduction), and per team, source and culprit the mean time to acknowledge (MTTA,
+    `ack_seconds`) and to recover at the source (MTTR, until the source reported the failure
+    over) of the period's tickets. Pages are JIRA issues plus Slack messages: each ticket's own
+    and each incident's."""
+    tickets = Ticket.objects.filter(timestamp__gte=since, timestamp__lt=until)
+    incidents = Incident.objects.filter(created_at__gte=since, created_at__lt=until)
+    ticket_pages = tickets.aggregate(
+        n=Count("id"),
+        jira=Count("id", filter=~Q(itsm_ticket_id="")),
+        slack=Count("id", filter=~Q(slack_ts="")),
+        grouped=Count("id", filter=Q(incident__isnull=False)),
+    )
+    incident_pages = incidents.filter(merged_into__isnull=True).aggregate(
+        n=Count("id"),
+        jira=Count("id", filter=~Q(itsm_ticket_id="")),
+        slack=Count("id", filter=~Q(slack_ts="")),
+    )
+    received = WebhookDelivery.objects.filter(received_at__gte=since, received_at__lt=until)
+    pages = (
+        ticket_pages["jira"]
+        + ticket_pages["slack"]
+        + incident_pages["jira"]
+        + incident_pages["slack"]
+    )
+    alerts = received.count()
+    recovery = ExpressionWrapper(
+        F("resolved_at_source_at") - F("timestamp"), output_field=DurationField()
+    )
+    breakdowns: dict[str, list[dict[str, Any]]] = {}
+    for name, column in _BREAKDOWNS.items():
+        rows = (
+            tickets.exclude(**{column: ""})
+            .values(column)
+            .annotate(
+                tickets=Count("id"),
+                mtta=Avg("ack_seconds"),
+                mttr=Avg(recovery, filter=Q(resolved_at_source_at__isnull=False)),
+            )
+            .order_by("-tickets", column)[:50]
+        )
+        breakdowns[name] = [
+            {
+                "key": row[column],
+                "tickets": row["tickets"],
+                "mtta_seconds": _rounded(row["mtta"]),
+                "mttr_seconds": _rounded(row["mttr"].total_seconds()) if row["mttr"] else None,
+            }
+            for row in rows
+        ]
+    return {
+        "since": since,
+        "until": until,
+        "noise": {
+            "alerts_received": alerts,
+            "tickets": ticket_pages["n"],
+            "tickets_in_incidents": ticket_pages["grouped"],
+            "incidents": incident_pages["n"],
+            "pages_sent": pages,
+            "alerts_per_page": round(alerts / pages, 2) if pages else None,
+        },
+        **breakdowns,
+    }

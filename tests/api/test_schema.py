@@ -32,6 +32,7 @@ API_OPERATIONS = {
     ("get", "/api/v1/tickets/{id}/audit/"),
     ("get", "/api/v1/tickets/{id}/similar/"),
     ("get", "/api/v1/incidents/"),
+    ("get", "/api/v1/stats/incidents/"),
     ("get", "/api/v1/incidents/{id}/"),
     ("get", "/api/v1/incidents/{id}/members/"),
     ("get", "/api/v1/incidents/{id}/timeline/"),

@@ -325,3 +325,28 @@ def test_two_incidents_merge_into_one():
     assert itself.status_code == 409
     unknown = responder.post(f"/api/v1/incidents/{first.pk}/merge/", {"into": "nope"})
     assert unknown.status_code == 404
+
+
+def test_stats_show_the_noise_funnel_and_response_times_by_culprit():
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    for n in range(3):
+        post(storm_failure(f"pl_{n}"))
+    post(storm_failure("pl_0"))  # the same pipeline again: one more alert, no new ticket
+    post(storm_failure("pl_other", message="KeyError: 'amount'"))
+    Incident.objects.update(itsm_ticket_id="OPS-1", slack_ts="1.0")
+    Ticket.objects.filter(incident__isnull=True).update(itsm_ticket_id="OPS-2", slack_ts="2.0")
+    Ticket.objects.filter(pipeline="pl_1").update(ack_seconds=60)
+
+    body = jwt_client(make_user("viewer")).get("/api/v1/stats/incidents/").json()
+    assert body["noise"] == {
+        "alerts_received": 5,
+        "tickets": 4,
+        "tickets_in_incidents": 3,
+        "incidents": 1,
+        "pages_sent": 4,
+        "alerts_per_page": 1.25,
+    }
+    culprit = next(row for row in body["by_culprit"] if row["key"] == CULPRIT)
+    assert culprit["tickets"] == 3 and culprit["mtta_seconds"] == 60.0

@@ -511,3 +511,28 @@ class IncidentEventSerializer(serializers.ModelSerializer):
         model = IncidentEvent
         fields = ("at", "kind", "ticket", "actor_kind", "actor_name", "details")
         read_only_fields = fields
+
+
+class NoiseSerializer(serializers.Serializer):
+    alerts_received = serializers.IntegerField()
+    tickets = serializers.IntegerField()
+    tickets_in_incidents = serializers.IntegerField()
+    incidents = serializers.IntegerField()
+    pages_sent = serializers.IntegerField()
+    alerts_per_page = serializers.FloatField(allow_null=True)
+
+
+class ResponseTimesSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    tickets = serializers.IntegerField()
+    mtta_seconds = serializers.FloatField(allow_null=True)
+    mttr_seconds = serializers.FloatField(allow_null=True)
+
+
+class IncidentStatsSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    noise = NoiseSerializer()
+    by_team = ResponseTimesSerializer(many=True)
+    by_source = ResponseTimesSerializer(many=True)
+    by_culprit = ResponseTimesSerializer(many=True)

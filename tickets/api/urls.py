@@ -15,6 +15,7 @@ urlpatterns = [
     path("token/refresh/", views.DocumentedTokenRefreshView.as_view(), name="api-token-refresh"),
     path("token/verify/", views.DocumentedTokenVerifyView.as_view(), name="api-token-verify"),
     path("stats/", views.StatsView.as_view(), name="api-stats"),
+    path("stats/incidents/", views.IncidentStatsView.as_view(), name="api-incident-stats"),
     path("trace/<str:tracking_id>/", views.TraceView.as_view(), name="api-trace"),
     path(
         "resolutions/<str:resolution_id>/mark-wrong/",

@@ -42,6 +42,7 @@ from tickets.api.serializers import (
     AuditEntrySerializer,
     IncidentEventSerializer,
     IncidentSerializer,
+    IncidentStatsSerializer,
     OutboundDeliverySerializer,
     PastFixWrongSerializer,
     RerunSerializer,
@@ -379,6 +380,29 @@ class StatsView(APIView):
         query.is_valid(raise_exception=True)
         since, until = query.validated_data["since"], query.validated_data["until"]
         return Response(StatsSerializer(stats.cached_overview(since, until)).data)
+
+
+class IncidentStatsView(APIView):
+    @extend_schema(
+        summary="Noise reduction and response times over a period (default: the last 30 days)",
+        description=(
+            "Alerts received -> tickets -> incidents -> pages sent (JIRA issues and Slack"
+            " messages), and per team, source and culprit the mean time to acknowledge (MTTA)"
+            " and to recover at the source (MTTR), in seconds."
+        ),
+        parameters=[StatsQuerySerializer],
+        responses={
+            200: IncidentStatsSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Bad since/until"),
+            401: ERRORS[401],
+            403: ERRORS[403],
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        since, until = query.validated_data["since"], query.validated_data["until"]
+        return Response(IncidentStatsSerializer(stats.incident_stats(since, until)).data)
 
 
 class TraceView(APIView):
