@@ -350,3 +350,30 @@ def test_stats_show_the_noise_funnel_and_response_times_by_culprit():
     }
     culprit = next(row for row in body["by_culprit"] if row["key"] == CULPRIT)
     assert culprit["tickets"] == 3 and culprit["mtta_seconds"] == 60.0
+
+
+def test_the_dashboard_shows_the_incident_page_and_a_responder_acts_once():
+    from tests.api import make_user
+
+    members = [post(storm_failure(f"pl_<b>{n}</b>"))["ticket_id"] for n in range(3)]
+    incident = Incident.objects.get()
+    viewer, responder = Client(), Client()
+    viewer.force_login(make_user("viewer"))
+    responder.force_login(make_user("responder"))
+
+    page = viewer.get(f"/incidents/{incident.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert CULPRIT in html and "3 members" in html
+    assert "pl_&lt;b&gt;0&lt;/b&gt;" in html and "<b>0</b>" not in html  # escaped
+    assert 'id="incident-actions"' not in html  # viewers read
+    ticket_page = viewer.get(f"/tickets/{members[0]}/").content.decode()
+    assert f"/incidents/{incident.pk}/" in ticket_page and CULPRIT in ticket_page
+
+    assert (
+        viewer.post(f"/incidents/{incident.pk}/action/", {"action": "acknowledge"}).status_code
+        == 403
+    )
+    responder.post(f"/incidents/{incident.pk}/action/", {"action": "acknowledge"})
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"acknowledged"}
+    assert viewer.get("/incidents/INC-nope/").status_code == 404

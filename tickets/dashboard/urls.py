@@ -28,4 +28,10 @@ urlpatterns = [
         log_analysis.analyse_ticket_log,
         name="dashboard-ticket-analyse-log",
     ),
+    path("incidents/<str:incident_id>/", views.incident_detail, name="dashboard-incident"),
+    path(
+        "incidents/<str:incident_id>/action/",
+        views.incident_action,
+        name="dashboard-incident-action",
+    ),
 ]

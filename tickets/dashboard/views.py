@@ -35,7 +35,7 @@ from analysis.similar import similar_tickets
 from integrations import targets
 from integrations.models import OutboundDelivery, WebhookDelivery
 from integrations.targets.jira import jira_url
-from tickets import lifecycle
+from tickets import incidents, lifecycle
 from tickets.dashboard.charts import build_charts
 from tickets.dashboard.forms import (
     ACTIONS,
@@ -45,7 +45,7 @@ from tickets.dashboard.forms import (
 )
 from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
 from tickets.login_throttle import ThrottledAuthenticationForm
-from tickets.models import Occurrence, Status, Ticket, TicketQuerySet
+from tickets.models import Incident, Occurrence, Status, Ticket, TicketQuerySet
 from tickets.presenters import CARD_FIELDS, ticket_card
 from tickets.resolutions import previous_fixes
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
@@ -463,6 +463,73 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
     else:
         messages.success(request, f"{ACTION_LABELS[action]}: done.")
     return redirect("dashboard-ticket", ticket_id=ticket_id)
+
+
+# --- incidents ----------------------------------------------------------------------------------
+
+INCIDENT_ACTIONS = (
+    ("acknowledge", "Acknowledge all"),
+    ("start_progress", "Take all"),
+    ("resolve", "Resolve"),
+)
+INCIDENT_TIMELINE_LIMIT = 500
+
+
+@with_csp
+@require_safe
+@role_required(VIEWER)
+def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=incident_id)
+    limit = settings.INCIDENT_INLINE_MEMBERS
+    members = list(
+        incident.members.order_by("timestamp").only(
+            "id", "pipeline", "status", "source", "timestamp", "resolved_at_source_at"
+        )[:limit]
+    )
+    timeline = list(
+        incident.events.select_related("ticket")
+        .only("at", "kind", "ticket_id", "actor_name", "details")
+        .order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
+    )
+    return render(
+        request,
+        "dashboard/incident_detail.html",
+        _page_context(
+            request,
+            incident=incident,
+            members=members,
+            more_members=max(0, incident.member_count - len(members)),
+            timeline=timeline,
+            cause=incident.rca_result or incidents.shared_cause(incident),
+            actions=INCIDENT_ACTIONS,
+            live_config=_live_config(page="incident", incident_id=incident.pk),
+        ),
+    )
+
+
+@with_csp
+@require_POST
+@role_required(RESPONDER)
+def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
+    """Act once for every member (tickets/incidents.py checks and audits it)."""
+    action = request.POST.get("action", "")
+    if action not in dict(INCIDENT_ACTIONS):
+        messages.error(request, "Unknown action.")
+        return redirect("dashboard-incident", incident_id=incident_id)
+    try:
+        incidents.act(
+            incident_id,
+            action,
+            Actor.for_user(request.user),
+            note=request.POST.get("note", "")[:1000],
+        )
+    except Incident.DoesNotExist as exc:
+        raise Http404("No such incident.") from exc
+    except TransitionError as exc:
+        messages.error(request, f"Not done: {exc}.")
+    else:
+        messages.success(request, f"{dict(INCIDENT_ACTIONS)[action]}: done.")
+    return redirect("dashboard-incident", incident_id=incident_id)
 
 
 # --- charts -------------------------------------------------------------------------------------
