@@ -250,14 +250,15 @@ def main() -> int:
         misgrouped += Ticket.objects.filter(
             incident__isnull=False, pipeline__startswith="single_pl_"
         ).count()
-        page_latencies = []
+        page_latencies: list[float] = []
         for incident in incidents:
-            cause = culprit_of_cause.get(incident.culprit)
+            cause_index = culprit_of_cause.get(incident.culprit)
             times = IncidentEvent.objects.filter(
                 incident=incident, kind__in=("jira_created", "slack_posted")
             ).values_list("at", flat=True)
-            if cause is not None and len(times) == 2:
-                page_latencies.append(max(t.timestamp() for t in times) - first_sent[cause])
+            if cause_index is not None and len(times) == 2:
+                paged_at = max(t.timestamp() for t in times)
+                page_latencies.append(paged_at - first_sent[cause_index])
         page_latencies.sort()
         creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
         posts_sent = [m for m in slack.messages.values() if not m.get("thread_ts")]

@@ -28,13 +28,14 @@ def process_delivery(delivery_id: int) -> None:
         WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
         # A member of an incident shares its analysis and its page (the incident's own JIRA
         # issue and Slack message): it pages nothing of its own.
-        created = bool(delivery.ticket_id) and delivery.outcome == Outcome.CREATED
-        if created and not incidents.share_analysis(delivery.ticket_id):
-            ticket = analyse_ticket(delivery.ticket_id)
+        ticket_id = delivery.ticket_id
+        created = ticket_id is not None and delivery.outcome == Outcome.CREATED
+        if ticket_id is not None and created and not incidents.share_analysis(ticket_id):
+            ticket = analyse_ticket(ticket_id)
             # One naming a culprit waits a moment: should its storm form an incident meanwhile,
             # the incident pages and this ticket's own page is skipped.
             grace = settings.INCIDENT_GRACE_SECONDS if ticket and ticket.group_key else None
-            fanout.schedule_initial(delivery.ticket_id, delay=grace or None)
+            fanout.schedule_initial(ticket_id, delay=grace or None)
         WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
         )

@@ -37,7 +37,12 @@ incident_changed = Signal()
 
 _CULPRIT_LOCK = 3
 # Incident severity: the worst of its members'.
-_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
+_SEVERITY_RANK: dict[str, int] = {
+    Severity.CRITICAL: 0,
+    Severity.HIGH: 1,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 3,
+}
 
 
 def group_key_for(culprit: str, error_type: str, source: str) -> str:

@@ -602,7 +602,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = IncidentPagination
     lookup_value_regex = "[^/]+"
 
-    def filter_queryset(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    def filter_queryset(self, queryset):
         if self.action != "list":
             return queryset
         params = self.request.query_params
@@ -715,7 +715,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         incident = self.get_object()
         rows = Ticket.objects.filter(incident=incident).order_by("timestamp", "id")
         paginator = MemberPagination()
-        page = paginator.paginate_queryset(rows.values(*LIST_FIELDS), request, view=self)
+        page: list[dict[str, Any]] | None = paginator.paginate_queryset(
+            rows.values(*LIST_FIELDS), request, view=self
+        )
         return paginator.get_paginated_response(TicketListSerializer(page, many=True).data)
 
     @extend_schema(
