@@ -30,7 +30,7 @@ from django.utils import timezone
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket, new_incident_id
-from tickets.vocabulary import Severity, Source
+from tickets.vocabulary import Severity, Source, Status
 
 # Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
 incident_changed = Signal()
@@ -104,7 +104,7 @@ def place(ticket: Ticket, now: datetime | None = None) -> Incident | None:
     _lock_culprit(ticket.culprit)
     open_incidents = Incident.objects.filter(
         merged_into__isnull=True, recovered_at__isnull=True, last_member_at__gte=since
-    )
+    ).exclude(status=Status.RESOLVED)
     if ticket.source == Source.AZURE_MONITOR:
         # A related alert joins the timeline of the incident its resource is the culprit of.
         incident = open_incidents.filter(culprit=ticket.culprit).order_by("-last_member_at").first()
@@ -213,7 +213,8 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
     still_failing = incident.members.filter(resolved_at_source_at__isnull=True).exists()
     if settings.INCIDENT_AUTO_RESOLVE and not still_failing and incident.recovered_at is None:
         incident.recovered_at = now
-        incident.save(update_fields=["recovered_at", "updated_at"])
+        incident.status = Status.RESOLVED
+        incident.save(update_fields=["recovered_at", "status", "updated_at"])
         record_event(
             incident.pk,
             "resolved",
@@ -307,22 +308,18 @@ INCIDENT_ACTIONS = ("acknowledge", "start_progress", "reopen", "resolve")
 
 def act(incident_id: str, action: str, actor: Actor, *, note: str = "") -> Incident:
     """Acknowledge, take (start_progress), reopen or resolve the incident and, in the same
-    transaction, every member the action applies to (each member's audit entry names the
-    incident). Members already in the target state are left alone. The incident's page is
-    updated once (`incident_changed`); a member's own issue/alert, when it paged before the
-    incident formed, follows its ticket as usual."""
+    transaction, every member the action applies to, through the ticket lifecycle (each
+    member's audit entry names the incident). Members already past it are left alone. The
+    incident's page is updated once (`incident_changed`); a member's own issue/alert, when it
+    paged before the incident formed, follows its ticket as usual."""
     if action not in INCIDENT_ACTIONS:
         raise lifecycle.TransitionError(f"unknown action '{action}'")
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         if incident.merged_into_id:
             raise lifecycle.TransitionError(f"merged into {incident.merged_into_id}")
-        member_action = "acknowledge" if action == "resolve" else action
-        allowed_from, target = lifecycle.TRANSITIONS[member_action]
-        if action == "resolve":
-            if incident.recovered_at is not None:
-                raise lifecycle.TransitionError("the incident is already resolved")
-        elif incident.status not in allowed_from:
+        allowed_from, target = lifecycle.TRANSITIONS[action]
+        if incident.status not in allowed_from:
             raise lifecycle.TransitionError(
                 f"cannot {action.replace('_', ' ')} an incident that is {incident.status}"
             )
@@ -334,18 +331,18 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "") -> Incid
             .values_list("pk", flat=True)
         )
         for member_id in member_ids:
-            lifecycle.transition(member_id, member_action, actor, note=member_note)
+            if action == "resolve":
+                lifecycle.resolve(member_id, actor, note=member_note)
+            else:
+                lifecycle.transition(member_id, action, actor, note=member_note)
         incident.status = target
         fields = ["status", "updated_at"]
-        if member_action == "acknowledge":
+        if action == "acknowledge":
             incident.ack_ts, incident.ack_user = now, actor.name
             fields += ["ack_ts", "ack_user"]
         elif action == "reopen":
-            incident.ack_ts, incident.ack_user = None, ""
-            fields += ["ack_ts", "ack_user"]
-        if action == "resolve":
-            incident.recovered_at = now
-            fields.append("recovered_at")
+            incident.ack_ts, incident.ack_user, incident.recovered_at = None, "", None
+            fields += ["ack_ts", "ack_user", "recovered_at"]
         incident.save(update_fields=fields)
         record_event(
             incident.pk,

@@ -596,7 +596,9 @@ def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         summary=incident_summary(incident, page),
         description=incident_description(incident, page),
     )
-    wanted = jira_status.jira_status_for(Status.RESOLVED if incident.recovered_at else incident.status)
+    wanted = jira_status.jira_status_for(
+        Status.RESOLVED if incident.recovered_at else incident.status
+    )
     if wanted:
         jira.transition_to(incident.itsm_ticket_id, wanted)
 

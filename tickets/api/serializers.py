@@ -12,8 +12,17 @@ from rest_framework import serializers
 
 from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
 from integrations.targets.jira import jira_url
-from tickets.models import SLA_RUNNING, AuditLog, Incident, IncidentEvent, Occurrence, Resolution, Ticket
+from tickets.models import (
+    SLA_RUNNING,
+    AuditLog,
+    Incident,
+    IncidentEvent,
+    Occurrence,
+    Resolution,
+    Ticket,
+)
 from tickets.resolutions import previous_fixes
+from tickets.vocabulary import Status
 
 RECENT_OCCURRENCES = 20
 
@@ -500,7 +509,8 @@ class IncidentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_resolved(self, incident: Incident) -> bool:
-        return incident.recovered_at is not None
+        """Resolved by a responder, or every member recovered at its source."""
+        return incident.status == Status.RESOLVED or incident.recovered_at is not None
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):

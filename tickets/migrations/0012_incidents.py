@@ -84,6 +84,7 @@ class Migration(migrations.Migration):
                             ("open", "Open"),
                             ("in_progress", "In progress"),
                             ("acknowledged", "Acknowledged"),
+                            ("resolved", "Resolved"),
                         ],
                         default=tickets.vocabulary.Status["OPEN"],
                         max_length=16,
