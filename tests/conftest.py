@@ -189,5 +189,5 @@ def migration_data(db) -> None:
     resolved = importlib.import_module("tickets.migrations.0009_resolved_data")
     resolved.grant_resolution_permissions(apps, None)
     resolved.create_default_jira_map(apps, None)
-    incidents = importlib.import_module("tickets.migrations.0013_incident_permissions")
+    incidents = importlib.import_module("tickets.migrations.0014_incident_permissions")
     incidents.grant_incident_permissions(apps, None)

@@ -17,6 +17,6 @@ def grant_incident_permissions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0012_incidents")]
+    dependencies = [("tickets", "0013_incidents")]
 
     operations = [migrations.RunPython(grant_incident_permissions, migrations.RunPython.noop)]

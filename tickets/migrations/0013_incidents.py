@@ -9,7 +9,7 @@ import tickets.vocabulary
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0011_recovery_keys"),
+        ("tickets", "0012_rca_source_log_analysis"),
     ]
 
     operations = [
@@ -132,6 +132,7 @@ class Migration(migrations.Migration):
                             ("pending", "Not analysed yet"),
                             ("rules", "Rule-based"),
                             ("gemini", "Gemini"),
+                            ("log-analysis", "Log analysis"),
                         ],
                         default="pending",
                         max_length=16,
