@@ -1,7 +1,17 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from integrations import fanout
-from integrations.models import DeliveryAttempt, OutboundDelivery, SlackIdentity, WebhookDelivery
+from integrations import fanout, remediation
+from integrations.models import (
+    DeliveryAttempt,
+    OutboundDelivery,
+    Remediation,
+    RemediationPolicy,
+    SlackIdentity,
+    WebhookDelivery,
+)
+from tickets.lifecycle import Actor
 
 
 @admin.register(WebhookDelivery)
@@ -45,3 +55,67 @@ class SlackIdentityAdmin(admin.ModelAdmin):
     list_display = ("slack_user_id", "user", "created_at")
     search_fields = ("slack_user_id", "user__username", "user__email")
     autocomplete_fields = ("user",)
+
+
+@admin.register(RemediationPolicy)
+class RemediationPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "enabled",
+        "order",
+        "action",
+        "mode",
+        "auto_min_confidence",
+        "approval_min_confidence",
+        "max_attempts",
+        "dry_run",
+    )
+    list_filter = ("enabled", "mode", "action", "dry_run")
+    list_editable = ("enabled", "order", "mode", "dry_run")
+    search_fields = ("name", "pipeline_glob")
+
+
+@admin.register(Remediation)
+class RemediationAdmin(admin.ModelAdmin):
+    list_display = (
+        "ticket",
+        "action",
+        "attempt_number",
+        "status",
+        "confidence",
+        "created_at",
+        "expires_at",
+        "decided_by",
+        "decided_at",
+        "finished_at",
+    )
+    list_filter = ("status", "action", "dry_run")
+    search_fields = ("ticket__id", "run_key", "external_run_id")
+    readonly_fields = [field.name for field in Remediation._meta.fields]
+    actions = ("approve", "decline")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet, approved: bool) -> None:
+        actor = Actor.for_user(request.user)  # type: ignore[arg-type]
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                if approved:
+                    remediation.approve(pk, actor, via="admin")
+                else:
+                    remediation.decline(pk, actor, via="admin")
+                done += 1
+            except remediation.RemediationError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        verb = "approved" if approved else "declined"
+        self.message_user(request, f"{done} remediation(s) {verb}.")
+
+    @admin.action(description="Approve the selected remediations", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Decline the selected remediations", permissions=["change"])
+    def decline(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, False)

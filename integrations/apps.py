@@ -6,7 +6,13 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.fanout import live_gauges
-        from integrations.signals import follow_incident_change, follow_ticket_change
+        from integrations.remediation import hold_incident_members, register_hold_check
+        from integrations.signals import (
+            close_remediation_loop,
+            follow_incident_change,
+            follow_ticket_change,
+            release_remediations_on_recovery,
+        )
         from rca_project.observability import register_live_gauges
         from tickets.lifecycle import ticket_changed
 
@@ -14,4 +20,9 @@ class IntegrationsConfig(AppConfig):
         from tickets.incidents import incident_changed
 
         incident_changed.connect(follow_incident_change, dispatch_uid="follow_incident_change")
+        incident_changed.connect(
+            release_remediations_on_recovery, dispatch_uid="release_remediations_on_recovery"
+        )
+        ticket_changed.connect(close_remediation_loop, dispatch_uid="close_remediation_loop")
+        register_hold_check("incident", hold_incident_members)
         register_live_gauges("integrations", live_gauges)

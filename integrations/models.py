@@ -114,8 +114,8 @@ class OutboundDelivery(models.Model):
     )
     # A target and one of its actions, as the registry (integrations/targets/) names them; no
     # choices here, so that a new target needs no migration.
-    target = models.CharField(max_length=10)
-    action = models.CharField(max_length=20)
+    target = models.CharField(max_length=32)
+    action = models.CharField(max_length=32)
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING
@@ -194,3 +194,153 @@ class SlackIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slack_user_id} → {self.user}"
+
+
+# --- remediation ---------------------------------------------------------------------------------
+
+
+class RemediationMode(models.TextChoices):
+    AUTO = "auto", "Automatically"
+    APPROVAL = "approval", "After approval"
+    NEVER = "never", "Never"
+
+
+class RemediationAction(models.TextChoices):
+    """What a policy may do; each names the remediation target (integrations/targets/) that
+    carries it out and the first action of that target."""
+
+    ADF_RERUN = "adf_rerun", "Rerun the ADF pipeline from the failed activity"
+    DATABRICKS_REPAIR = "databricks_repair", "Repair the Databricks run's failed tasks"
+    DATABRICKS_RESTART_REPAIR = (
+        "databricks_restart",
+        "Restart the Databricks cluster, then repair the run",
+    )
+    AIRFLOW_CLEAR = "airflow_clear", "Clear the failed Airflow task instance"
+    PLAYBOOK = "playbook", "Call the playbook (Logic App)"
+
+
+class RemediationPolicy(models.Model):
+    """An admin-editable rule: which failures may be remediated, how, and when.
+
+    The first enabled policy (by `order`) whose error classes, signals, sources and pipeline
+    glob all match a ticket decides (an empty list matches anything). Its mode says
+    automatically, after approval, or never; confidence then lowers the mode: below
+    `approval_min_confidence` never, below `auto_min_confidence` after approval.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    enabled = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100, help_text="Lower is considered first.")
+    error_classes = models.JSONField(
+        default=list, blank=True, help_text="Error classes it covers (empty: any)."
+    )
+    signals = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Words or phrases the error message must contain one of, case-insensitive "
+        "(empty: any).",
+    )
+    sources = models.JSONField(default=list, blank=True, help_text="Sources (empty: any).")
+    pipeline_glob = models.CharField(max_length=500, default="*")
+    action = models.CharField(max_length=32, choices=RemediationAction.choices)
+    mode = models.CharField(
+        max_length=10, choices=RemediationMode.choices, default=RemediationMode.APPROVAL
+    )
+    auto_min_confidence = models.FloatField(default=0.8)
+    approval_min_confidence = models.FloatField(default=0.6)
+    max_attempts = models.PositiveIntegerField(
+        default=2, help_text="Remediations of one ticket at most (attempt numbers 1..N)."
+    )
+    backoff_seconds = models.PositiveIntegerField(
+        default=300, help_text="Wait after a failed attempt before the next one may start."
+    )
+    dry_run = models.BooleanField(default=False, help_text="Record what it would do; do nothing.")
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name_plural = "remediation policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RemediationStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    HELD = "held", "Held behind an incident"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+    SKIPPED = "skipped", "Skipped"
+
+
+# A run has at most one remediation in these states (the database says so).
+ACTIVE_REMEDIATION = (
+    RemediationStatus.PROPOSED,
+    RemediationStatus.AWAITING_APPROVAL,
+    RemediationStatus.HELD,
+    RemediationStatus.RUNNING,
+)
+
+
+class Remediation(models.Model):
+    """One attempt at fixing one ticket's failed run, from proposal to outcome.
+
+    Fields by concern: what `ticket`, `run_key` (source and run id: the run it acts on),
+    `policy`, `action`, `attempt_number`, `confidence`, `dry_run`; state `status`, `reason`
+    (why skipped, failed, ...); approval `expires_at`, `decided_by`, `decided_via`,
+    `decided_at`; execution `started_at`, `finished_at`, `external_run_id` (the new ADF run,
+    the Databricks repair, the Airflow try, the playbook run), `details`; batches behind an
+    incident `release_group`.
+    """
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="remediations"
+    )
+    run_key = models.CharField(max_length=700)
+    policy = models.ForeignKey(RemediationPolicy, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=32, choices=RemediationAction.choices)
+    attempt_number = models.PositiveIntegerField(default=1)
+    confidence = models.FloatField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=RemediationStatus.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=200, blank=True)
+    decided_via = models.CharField(max_length=20, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    external_run_id = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    release_group = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_key"],
+                condition=models.Q(status__in=[s.value for s in ACTIVE_REMEDIATION]),
+                name="remediation_one_active_per_run",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "attempt_number"], name="remediation_unique_attempt"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="awaiting_approval"),
+                name="remediation_awaiting",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.attempt_number} of {self.ticket_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_REMEDIATION

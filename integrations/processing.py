@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from analysis.services import analyse_ticket
-from integrations import fanout
+from integrations import fanout, remediation
 from integrations.models import DeliveryStatus, WebhookDelivery
 from rca_project.observability import tracking
 from tickets import incidents
@@ -36,6 +36,9 @@ def process_delivery(delivery_id: int) -> None:
             # the incident pages and this ticket's own page is skipped.
             grace = settings.INCIDENT_GRACE_SECONDS if ticket and ticket.group_key else None
             fanout.schedule_initial(ticket_id, delay=grace or None)
+            # Members of an incident are proposed too: the incident hold check keeps them
+            # held until the culprit recovers.
+            remediation.propose(ticket_id)
         WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
         )

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from integrations import fanout
+from integrations import fanout, remediation
 from tickets.lifecycle import Actor
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -30,3 +31,31 @@ def follow_ticket_change(
         fanout.schedule_follow_up(ticket_id, action, actor, note)
     except Exception:
         logger.exception("could not schedule the follow-up of %s on %s", action, ticket_id)
+
+
+def close_remediation_loop(
+    sender: Any, ticket_id: str, action: str, actor: Actor, note: str = "", **kwargs: Any
+) -> None:
+    """The source's own success webhook: a remediation running on that ticket succeeded."""
+    if action != "resolved_at_source":
+        return
+    try:
+        remediation.source_recovered(ticket_id)
+    except Exception:
+        logger.exception("could not close the remediation of %s", ticket_id)
+
+
+def release_remediations_on_recovery(
+    sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
+) -> None:
+    """A member of the incident recovered at its source: the culprit is back, so the members'
+    held remediations run, in batches."""
+    if action not in ("recovered", "resolved"):
+        return
+    try:
+        member_ids = list(
+            Ticket.objects.filter(incident_id=incident_id).values_list("pk", flat=True)
+        )
+        remediation.release_held(member_ids)
+    except Exception:
+        logger.exception("could not release the held remediations of %s", incident_id)

@@ -15,11 +15,13 @@ from django.db import transaction
 from kombu.exceptions import KombuError
 
 from analysis.redaction import redact
-from integrations import slack_authority
+from integrations import remediation, slack_authority
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
 from integrations.targets.slack import (
     SLACK_ACK_ACTION,
+    SLACK_APPROVE_ACTION,
+    SLACK_DECLINE_ACTION,
     SLACK_FIX_ACTION,
     SLACK_RESOLVE_ACTION,
     SLACK_TAKE_ACTION,
@@ -146,6 +148,8 @@ SLACK_STEPS = {
 def apply_slack_action(action: SlackAction) -> str:
     """A click from a Slack user who does not act for an active responder (see
     `slack_authority`) changes nothing; the user is told so in an ephemeral message."""
+    if action.action_id in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION):
+        return _apply_remediation_decision(action)
     if action.action_id not in SLACK_STEPS:
         return "ignored: not one of our buttons"
     if not Ticket.objects.filter(pk=action.ticket_id).exists():
@@ -178,3 +182,31 @@ def _tell_not_allowed(action: SlackAction, reason: str) -> None:
         tell_slack_user_not_allowed.delay(action.channel_id, action.user_id, reason)
     except KombuError:  # the broker is down: the click is still refused, only unexplained
         logger.warning("could not queue the Slack 'not allowed' message", exc_info=True)
+
+
+def _apply_remediation_decision(action: SlackAction) -> str:
+    """Approve / Decline on the alert: only a Slack user with the authority of an active
+    responder (`slack_authority`) may decide; the decision is audited with who and when."""
+    if not Ticket.objects.filter(pk=action.ticket_id).exists():
+        raise UnknownTicket(f"no ticket {action.ticket_id[:64]}")
+    authority = slack_authority.authority_of(action.user_id)
+    if authority.user is None:
+        _tell_not_allowed(action, authority.reason)
+        return f"not allowed: {authority.reason}"
+    user = authority.user
+    actor = Actor(ActorKind.SLACK, user.get_username(), user)
+    with transaction.atomic():
+        if not Occurrence.objects.claim(action.dedup_key):
+            return "replay ignored"
+        Occurrence.objects.assign(action.dedup_key, action.ticket_id, "slack")
+        pending = remediation.awaiting_for(action.ticket_id)
+        if pending is None:
+            return "no change: no remediation awaits approval"
+        try:
+            if action.action_id == SLACK_APPROVE_ACTION:
+                remediation.approve(pending.pk, actor, via="slack")
+                return f"remediation approved by {actor.name}"
+            remediation.decline(pending.pk, actor, via="slack")
+            return f"remediation declined by {actor.name}"
+        except remediation.RemediationError as exc:
+            return f"no change: {exc}"

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError
 
-from integrations import fanout, processing
+from integrations import fanout, processing, remediation
 from integrations.circuit import redis_client
 from rca_project.observability import worker_heartbeat_key
 
@@ -60,3 +60,16 @@ def tell_slack_user_not_allowed(channel_id: str, slack_user_id: str, reason: str
     from integrations.slack_authority import tell_not_allowed
 
     tell_not_allowed(channel_id, slack_user_id, reason)
+
+
+@shared_task
+def expire_remediation_approvals() -> int:
+    """Scheduled by beat: approvals past REMEDIATION_APPROVAL_SECONDS expire; remediations whose
+    action died or whose result did not come in time fail."""
+    return remediation.sweep()
+
+
+@shared_task
+def propose_remediation(ticket_id: str) -> None:
+    """A later attempt after a failed one (the policy's backoff has passed)."""
+    remediation.propose(ticket_id)

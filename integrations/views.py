@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations import syncback
+from integrations import remediation, syncback
 from integrations.events import ParseError
 from integrations.ingest import (
     RejectedDelivery,
@@ -33,6 +34,7 @@ from integrations.ingest import (
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.jira import parse_jira_event
 from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
+from integrations.targets import playbook
 from integrations.targets.blob import BlobTransport
 from integrations.webhook_auth import (
     jira_request_is_authentic,
@@ -223,6 +225,61 @@ def receive_slack_action(request: HttpRequest) -> JsonResponse:
         reason="; ".join(results),
     )
     return JsonResponse({"result": results})
+
+
+def remediation_callback_is_authentic(request: HttpRequest, body: bytes) -> bool:
+    """PLAYBOOK_SECRET as a token (header `X-Remediation-Token`), or an HMAC-SHA256 signature
+    of `<X-RCA-Timestamp>.<body>` in `X-RCA-Signature` no older than five minutes."""
+    secret = settings.PLAYBOOK_SECRET
+    if not secret:
+        return False
+    token = request.headers.get("X-Remediation-Token", "")
+    if token:
+        return hmac.compare_digest(token.encode(), secret.encode())
+    signature = request.headers.get("X-RCA-Signature", "")
+    timestamp = request.headers.get("X-RCA-Timestamp", "")
+    try:
+        fresh = abs(time.time() - int(timestamp)) <= 300
+    except ValueError:
+        return False
+    expected = playbook.sign(secret, timestamp, body)
+    return fresh and hmac.compare_digest(signature.encode(), expected.encode())
+
+
+@csrf_exempt
+@require_POST
+def receive_remediation_callback(request: HttpRequest) -> JsonResponse:
+    """A playbook reports how its remediation went (the body of the product this replaces)."""
+    try:
+        body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return error_response("body too large", 413)
+    if not remediation_callback_is_authentic(request, body):
+        return error_response("missing or wrong remediation token or signature", 401)
+    try:
+        _, payload = decode_json(body)
+    except RejectedDelivery as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    if not isinstance(payload, dict):
+        return error_response("the body must be a JSON object", 400)
+    try:
+        found, result = remediation.apply_callback(payload)
+    except remediation.CallbackError as exc:
+        return error_response(str(exc), exc.status)
+    except DatabaseError:
+        logger.exception("database unavailable while applying a remediation callback")
+        return error_response("database unavailable; retry later", 503)
+    _store_inbound(
+        "remediation",
+        request,
+        body,
+        status=DeliveryStatus.PROCESSED,
+        ticket_id=found.ticket_id,
+        reason=result,
+    )
+    return JsonResponse(
+        {"ticket_id": found.ticket_id, "remediation_id": found.pk, "result": result}
+    )
 
 
 @require_GET

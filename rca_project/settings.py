@@ -196,6 +196,20 @@ try:
     AZURE_STORAGE_CONNECTION_STRING = env.str("AZURE_STORAGE_CONNECTION_STRING", "")
     AZURE_STORAGE_CONTAINER = env.str("AZURE_STORAGE_CONTAINER", "rca-evidence")
 
+    # Remediation (integrations/remediation.py): actions, approvals, batches after an incident.
+    AIRFLOW_API_URL = env.str("AIRFLOW_API_URL", "")
+    AIRFLOW_API_TOKEN = env.str("AIRFLOW_API_TOKEN", "")
+    AIRFLOW_USERNAME = env.str("AIRFLOW_USERNAME", "")
+    AIRFLOW_PASSWORD = env.str("AIRFLOW_PASSWORD", "")
+    PLAYBOOK_URL = env.str("PLAYBOOK_URL", "")
+    PLAYBOOK_SECRET = env.str("PLAYBOOK_SECRET", "")
+    REMEDIATION_APPROVAL_SECONDS = env.int(
+        "REMEDIATION_APPROVAL_SECONDS", 3600, validate=lambda v: v > 0
+    )
+    REMEDIATION_WATCH_SECONDS = env.int("REMEDIATION_WATCH_SECONDS", 4 * 3600)
+    REMEDIATION_POLL_SECONDS = env.float("REMEDIATION_POLL_SECONDS", 60.0, validate=lambda v: v > 0)
+    REMEDIATION_BATCH_SIZE = env.int("REMEDIATION_BATCH_SIZE", 5, validate=lambda v: v >= 1)
+
     # API and dashboard.
     API_ANON_RATE = env.str("API_ANON_RATE", "60/min")
     API_USER_RATE = env.str("API_USER_RATE", "1200/min")
@@ -408,6 +422,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "integrations.tasks.heartbeat", "schedule": 30.0},
     "recover-stale-log-analyses": {
         "task": "analysis.tasks.recover_stale_log_analyses",
+        "schedule": 60.0,
+    },
+    "expire-remediation-approvals": {
+        "task": "integrations.tasks.expire_remediation_approvals",
         "schedule": 60.0,
     },
 }

@@ -458,6 +458,7 @@ class ActorKind(models.TextChoices):
     SLACK = "slack"
     SYSTEM = "system"
     SOURCE = "source"
+    REMEDIATION = "remediation"  # an automatic fix (integrations/remediation.py)
 
 
 class AuditLog(models.Model):
@@ -465,7 +466,7 @@ class AuditLog(models.Model):
         Ticket, on_delete=models.CASCADE, related_name="audit_entries", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now)
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     actor_name = models.CharField(max_length=200, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -602,7 +603,7 @@ class Resolution(models.Model):
     fix = models.TextField()
     note = models.TextField(blank=True)
     resolved_by = models.CharField(max_length=200)
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     created_at = models.DateTimeField(default=timezone.now)
     fingerprint = models.CharField(max_length=64)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)

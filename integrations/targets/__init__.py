@@ -13,10 +13,27 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.targets import blob, jira, slack
+from integrations.targets import (
+    adf_rerun,
+    airflow_clear,
+    blob,
+    databricks_repair,
+    jira,
+    playbook,
+    slack,
+)
 from integrations.targets.base import Action, Target
 
-_BUILT_IN: tuple[Target, ...] = (jira.TARGET, slack.TARGET, blob.TARGET)
+_BUILT_IN: tuple[Target, ...] = (
+    jira.TARGET,
+    slack.TARGET,
+    blob.TARGET,
+    # Remediation actions (integrations/remediation.py schedules them; nothing initial).
+    adf_rerun.TARGET,
+    databricks_repair.TARGET,
+    airflow_clear.TARGET,
+    playbook.TARGET,
+)
 
 _targets: dict[str, Target] = {target.name: target for target in _BUILT_IN}
 

@@ -70,6 +70,8 @@ JIRA_PRIORITY: dict[str, str] = {
     Priority.P4: "Low",
 }
 LIFECYCLE_CHANGES = {"acknowledge", "start_progress", "resolve", "reopen", "regressed"}
+# Remediation outcomes, commented on the issue (the status is left to people).
+REMEDIATION_CHANGES = {"remediation_failed", "remediation_succeeded"}
 
 
 # --- transport ----------------------------------------------------------------------------------
@@ -606,6 +608,8 @@ def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     """Lifecycle changes reach the issue, unless JIRA made them."""
     if change.action in LIFECYCLE_CHANGES and change.actor.kind != ActorKind.JIRA:
+        return SYNC, change.as_payload()
+    if change.action in REMEDIATION_CHANGES:
         return SYNC, change.as_payload()
     return None
 

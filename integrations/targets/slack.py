@@ -21,7 +21,12 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.models import OutboundDelivery, OutboundStatus
+from integrations.models import (
+    OutboundDelivery,
+    OutboundStatus,
+    Remediation,
+    RemediationStatus,
+)
 from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX
 from integrations.targets import jira
 from integrations.targets.base import (
@@ -77,6 +82,7 @@ SLACK_ACK_ACTION, SLACK_TAKE_ACTION = "rca_acknowledge", "rca_take"
 SLACK_RESOLVE_ACTION = "rca_resolve"
 # A text box under the buttons: typing what fixed it and pressing Enter resolves with that fix.
 SLACK_FIX_ACTION = "rca_resolve_with_fix"
+SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION = "rca_remediation_approve", "rca_remediation_decline"
 # Changes the alert follows; those in THREADED also get a line in its thread.
 FOLLOWED = {
     "acknowledge",
@@ -89,6 +95,12 @@ FOLLOWED = {
     "sla_breached",
     "jira_linked",
     "analysed",
+    "remediation_awaiting_approval",
+    "remediation_running",
+    "remediation_declined",
+    "remediation_expired",
+    "remediation_failed",
+    "remediation_succeeded",
 }
 THREADED = {
     "acknowledge",
@@ -98,6 +110,10 @@ THREADED = {
     "regressed",
     "resolved_at_source",
     "sla_breached",
+    "remediation_declined",
+    "remediation_expired",
+    "remediation_failed",
+    "remediation_succeeded",
 }
 
 
@@ -349,6 +365,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]},
     ]
+    blocks.extend(_remediation_blocks(ticket))
     if ticket.status != Status.RESOLVED:
         buttons = []
         if ticket.status != Status.ACKNOWLEDGED:
@@ -401,6 +418,49 @@ def _last_time_blocks(ticket: Ticket) -> list[dict[str, Any]]:
     if not headline:
         return []
     return [{"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(headline, 1500)}}]
+
+
+def _remediation_blocks(ticket: Ticket) -> list[dict[str, Any]]:
+    """The latest remediation: what it is and where it stands; Approve / Decline buttons while
+    it awaits approval (Slack signs the click; the clicker needs the responder role)."""
+    remediation = Remediation.objects.filter(ticket_id=ticket.pk).first()
+    if remediation is None:
+        return []
+    line = (
+        f"*Remediation*: {slack_escape(remediation.get_action_display(), 200)} · "
+        f"{remediation.get_status_display()}"
+    )
+    if remediation.reason:
+        line += f" ({slack_escape(remediation.reason, 500)})"
+    if remediation.status == RemediationStatus.AWAITING_APPROVAL and remediation.expires_at:
+        line += (
+            f"\nApproval expires <!date^{int(remediation.expires_at.timestamp())}^{{time}}|soon>"
+        )
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
+    if remediation.status == RemediationStatus.AWAITING_APPROVAL:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"rca-remediation:{remediation.pk}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": SLACK_APPROVE_ACTION,
+                        "text": {"type": "plain_text", "text": "Approve"},
+                        "style": "primary",
+                        "value": ticket.pk,
+                    },
+                    {
+                        "type": "button",
+                        "action_id": SLACK_DECLINE_ACTION,
+                        "text": {"type": "plain_text", "text": "Decline"},
+                        "style": "danger",
+                        "value": ticket.pk,
+                    },
+                ],
+            }
+        )
+    return blocks
 
 
 def slack_thread_text(action: str, actor_name: str, via: str) -> str:
@@ -518,6 +578,8 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     change = row.payload
     if change.get("thread"):
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
+        if change["action"].startswith("remediation_") and change.get("note"):
+            reply = f"{reply}: {slack_escape(change['note'], 1000)}"
         slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)
 
 

@@ -12,6 +12,9 @@ Paths answered (api-version=2018-06-01 required, as ARM does; path matching is c
        /pipelineruns/{runId}
   POST .../factories/{f}/pipelineruns/{runId}/queryActivityruns   (RunFilterParameters body)
   POST .../factories/{f}/queryPipelineRuns                        (RunFilterParameters body)
+  POST .../factories/{f}/pipelines/{name}/createRun  (referencePipelineRunId, isRecovery,
+       startFromFailure query parameters; answers {"runId"}; the new run is InProgress until
+       `finish_run` ends it)
 Queries honour lastUpdatedAfter/Before, filters (Equals/NotEquals/In/NotIn), orderBy and page with
 continuationToken (`page_size`). A wrong or missing bearer token answers 401
 InvalidAuthenticationToken with a WWW-Authenticate header like ARM's.
@@ -40,6 +43,7 @@ _ACTIVITY_RUNS = re.compile(
     _FACTORY + r"/pipelineruns/(?P<run>[^/]+)/queryActivityruns$", re.IGNORECASE
 )
 _PIPELINE_RUNS = re.compile(_FACTORY + r"/queryPipelineRuns$", re.IGNORECASE)
+_CREATE_RUN = re.compile(_FACTORY + r"/pipelines/(?P<pipeline>[^/]+)/createRun$", re.IGNORECASE)
 
 
 def adf_time(value: datetime) -> str:
@@ -220,6 +224,7 @@ class FakeAzureManagement(FakeHttpService):
             (_PIPELINE_RUN, "GET", self._get_pipeline_run),
             (_ACTIVITY_RUNS, "POST", self._query_activity_runs),
             (_PIPELINE_RUNS, "POST", self._query_pipeline_runs),
+            (_CREATE_RUN, "POST", self._create_run),
         ):
             match = pattern.match(request.path)
             if match and request.method == method:
@@ -236,6 +241,34 @@ class FakeAzureManagement(FakeHttpService):
                 return handler(request, match)
         message = f"No HTTP resource was found that matches the request URI '{request.path}'."
         return 404, _arm_error("NotFound", message), {}
+
+    def finish_run(self, resource_group: str, factory: str, run_id: str, status: str) -> None:
+        """End a run the fake started (Succeeded, Failed, Cancelled)."""
+        run = self.pipeline_runs[(resource_group.lower(), factory.lower())][run_id]
+        run.update(status=status, message="" if status == "Succeeded" else "Operation failed")
+
+    def _create_run(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+        runs = self.pipeline_runs[(match["rg"].lower(), match["factory"].lower())]
+        reference = request.param("referencePipelineRunId")
+        if reference is not None and reference not in runs:
+            message = f"The pipeline run '{reference}' was not found."
+            return 404, _arm_error("PipelineRunNotFound", message), {}
+        if request.param("isRecovery") == "true" and reference is None:
+            message = "Recovery mode needs referencePipelineRunId."
+            return 400, _arm_error("BadRequest", message), {}
+        new_id = f"rerun-{len(self.requests)}-{match['pipeline']}"
+        run = adf_pipeline_run(
+            new_id,
+            match["pipeline"],
+            "InProgress",
+            subscription_id=match["sub"],
+            resource_group=match["rg"],
+            factory=match["factory"],
+        )
+        run["runGroupId"] = runs[reference]["runGroupId"] if reference else new_id
+        run["isLatest"] = True
+        runs[new_id] = run
+        return 200, {"runId": new_id}, {}
 
     def _get_pipeline_run(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
         run = self.pipeline_runs[(match["rg"].lower(), match["factory"].lower())].get(match["run"])

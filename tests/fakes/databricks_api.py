@@ -11,6 +11,10 @@ It answers the paths the SDK calls (`/api/2.2/jobs/runs/get`, `/api/2.2/jobs/run
 with `next_page_token`; runs/get-output on a multi-task run answers 400 as the real API does; an
 unknown run answers 400 INVALID_PARAMETER_VALUE "Run N does not exist."; a wrong token 403
 "Invalid access token."; `/.well-known/databricks-config` (the SDK's discovery probe) 404.
+Remediation: `POST /api/2.2/jobs/runs/repair` (rerun_tasks / rerun_all_failed_tasks, checks
+latest_repair_id like the service) puts the run and its repaired tasks back to RUNNING and
+answers a repair_id, until `finish_repair` ends it; `POST /api/2.1/clusters/restart` records
+the cluster in `restarted`.
 
 Faults (`fail`, `throttle`, `stall`) come first and are shared with the Azure fake through
 `FakeHttpService` (tests/fakes/http.py).
@@ -144,6 +148,8 @@ class FakeDatabricks(FakeHttpService):
         self.page_size = page_size  # runs/get returns at most this many tasks per page
         self.runs: dict[int, dict[str, Any]] = {}  # run_id -> runs/get body
         self.outputs: dict[int, dict[str, Any]] = {}  # task run_id -> error/error_trace/logs/...
+        self.restarted: list[str] = []  # cluster ids restarted
+        self._next_repair_id = 5000
 
     def add_run(self, run: dict[str, Any]) -> dict[str, Any]:
         self.runs[int(run["run_id"])] = run
@@ -169,6 +175,14 @@ class FakeDatabricks(FakeHttpService):
             return 401, self.error_body(401, "Unauthorized"), {}
         if auth != f"Bearer {self.token}":
             return 403, self.error_body(403, "Invalid access token."), {}
+        if request.method == "POST" and request.path == "/api/2.2/jobs/runs/repair":
+            return self._repair(request)
+        if request.method == "POST" and request.path == "/api/2.1/clusters/restart":
+            cluster_id = (request.body or {}).get("cluster_id")
+            if not cluster_id:
+                return 400, self.error_body(400, "Missing required field: cluster_id"), {}
+            self.restarted.append(str(cluster_id))
+            return 200, {}, {}
         for version in JOBS_API_VERSIONS:
             prefix = f"/api/{version}/jobs/runs/"
             if request.method == "GET" and request.path == prefix + "get":
@@ -234,3 +248,48 @@ class FakeDatabricks(FakeHttpService):
         body = dict(self.outputs.get(run_id, {}))
         body.setdefault("metadata", meta or {"run_id": run_id})
         return 200, body, {}
+
+    # -- remediation ---------------------------------------------------------------------------
+    def _repair(self, request: RecordedRequest) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        run = self.runs.get(int(body.get("run_id") or 0))
+        if run is None:
+            message = f"Run {body.get('run_id')} does not exist."
+            return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}, {}
+        history = run.setdefault("repair_history", [])
+        latest = history[-1]["id"] if history else None
+        if latest is not None and body.get("latest_repair_id") != latest:
+            message = f"The latest repair ID of run {run['run_id']} is {latest}."
+            return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}, {}
+        keys = set(body.get("rerun_tasks") or [])
+        if body.get("rerun_all_failed_tasks"):
+            keys |= {
+                t["task_key"]
+                for t in run["tasks"]
+                if t["state"]["result_state"] in ("FAILED", "TIMEDOUT", "CANCELED")
+            }
+        if not keys:
+            message = "At least one task must be rerun."
+            return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}, {}
+        repair_id = self._next_repair_id
+        self._next_repair_id += 1
+        history.append({"id": repair_id, "type": "REPAIR", "task_run_ids": []})
+        running = {"life_cycle_state": "RUNNING", "state_message": "In run"}
+        for entry in run["tasks"]:
+            if entry["task_key"] in keys or (
+                body.get("rerun_dependent_tasks")
+                and entry["state"]["result_state"].startswith("UPSTREAM")
+            ):
+                entry["state"] = dict(running)
+        run["state"] = dict(running)
+        return 200, {"repair_id": repair_id}, {}
+
+    def finish_repair(self, run_id: int, result_state: str, state_message: str = "") -> None:
+        """End the repair of a run: its running tasks and the run take `result_state`."""
+        run = self.runs[run_id]
+        for entry in run["tasks"]:
+            if entry["state"].get("life_cycle_state") == "RUNNING":
+                entry["state"] = _state(result_state, state_message)
+                entry["status"] = _status(result_state, state_message)
+        run["state"] = _state(result_state, state_message)
+        run["status"] = _status(result_state, state_message)

@@ -1,0 +1,628 @@
+"""Remediation: fix what the policy says is safe to fix, ask before the rest, never into an outage.
+
+A new, analysed ticket is matched against the `RemediationPolicy` rules (`propose`). The first
+enabled rule that matches decides the action and the mode, which the RCA's confidence can only
+lower: at or above the rule's `auto_min_confidence` automatically, from
+`approval_min_confidence` after a responder approves, below that never. A dry-run rule records
+what it would have done and does nothing.
+
+A remediation's status (mirrored on `Ticket.remediation_status`) moves
+proposed -> awaiting_approval -> running -> succeeded / failed, or ends declined, expired or
+skipped (with the reason). A run has at most one active remediation: a partial unique constraint
+on `run_key` decides between concurrent proposals, not a read-then-write.
+
+The action itself is a delivery of a remediation target (integrations/targets/adf_rerun.py,
+databricks_repair.py, airflow_clear.py, playbook.py) through the delivery engine, so each
+target has its own queue, its recorded attempts and its circuit breaker. The target reports the
+outcome back here (`record_started`, `finish`); so do the playbook's callback and the source's
+own success webhook.
+
+Holds: before a remediation starts, every registered hold check is asked whether the ticket is
+held (`register_hold_check`); the incidents feature registers one that holds the members of an
+open incident while its culprit is still failing. Held remediations wait until
+`release_held` reruns them in batches of REMEDIATION_BATCH_SIZE, each batch after the previous
+one has finished.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integrations import fanout
+from integrations.models import (
+    ACTIVE_REMEDIATION,
+    OutboundDelivery,
+    OutboundStatus,
+    Remediation,
+    RemediationMode,
+    RemediationPolicy,
+    RemediationStatus,
+)
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import ActorKind, Incident, Ticket
+from tickets.vocabulary import Status
+
+logger = logging.getLogger(__name__)
+
+# The remediation target's first action for each policy action (its other actions follow).
+START_ACTION = {
+    "adf_rerun": "adf_rerun",
+    "databricks_repair": "databricks_repair",
+    "databricks_restart": "databricks_restart",
+    "airflow_clear": "airflow_clear",
+    "playbook": "playbook",
+}
+
+
+class RemediationError(Exception):
+    """The requested change does not apply (not awaiting approval, expired, unknown)."""
+
+
+# --- holds ---------------------------------------------------------------------------------------
+
+HoldCheck = Callable[[Ticket], str | None]
+_hold_checks: dict[str, HoldCheck] = {}
+
+
+def register_hold_check(name: str, check: HoldCheck) -> None:
+    """Add (or replace) a check that says why a ticket must not be remediated now (None: it
+    may). The incidents feature registers one for members of an incident whose culprit is
+    still failing."""
+    _hold_checks[name] = check
+
+
+def unregister_hold_check(name: str) -> None:
+    _hold_checks.pop(name, None)
+
+
+def hold_incident_members(ticket: Ticket) -> str | None:
+    """A member of an open incident waits while its culprit is still failing: no member of the
+    incident has recovered at its source yet. `release_held` reruns them once one has."""
+    if not ticket.incident_id:
+        return None
+    incident = Incident.objects.filter(pk=ticket.incident_id).only("status", "recovered_count")
+    current = incident.first()
+    if current is None or current.status == Status.RESOLVED or current.recovered_count > 0:
+        return None
+    return f"member of incident {ticket.incident_id}: culprit still failing"
+
+
+def held_by(ticket: Ticket) -> str | None:
+    """Why the ticket is held, or None."""
+    for check in list(_hold_checks.values()):
+        reason = check(ticket)
+        if reason:
+            return reason
+    return None
+
+
+# --- policy --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    policy: RemediationPolicy
+    mode: str  # RemediationMode
+    reason: str
+
+
+def matches(policy: RemediationPolicy, ticket: Ticket) -> bool:
+    if policy.error_classes and ticket.error_type not in policy.error_classes:
+        return False
+    if policy.sources and ticket.source not in policy.sources:
+        return False
+    if not fnmatch.fnmatchcase(ticket.pipeline, policy.pipeline_glob or "*"):
+        return False
+    if policy.signals:
+        message = ticket.error_message.lower()
+        return any(str(signal).lower() in message for signal in policy.signals)
+    return True
+
+
+def decide(ticket: Ticket) -> PolicyDecision | None:
+    """The first enabled policy that matches, and the mode the confidence allows; None when no
+    policy covers the ticket."""
+    for policy in RemediationPolicy.objects.filter(enabled=True):
+        if not matches(policy, ticket):
+            continue
+        confidence = ticket.confidence if ticket.confidence is not None else 0.0
+        if policy.mode == RemediationMode.NEVER:
+            return PolicyDecision(policy, RemediationMode.NEVER, f"policy '{policy.name}': never")
+        if confidence < policy.approval_min_confidence:
+            reason = (
+                f"confidence {confidence:.2f} is below {policy.approval_min_confidence:.2f} "
+                f"(policy '{policy.name}')"
+            )
+            return PolicyDecision(policy, RemediationMode.NEVER, reason)
+        if policy.mode == RemediationMode.AUTO and confidence >= policy.auto_min_confidence:
+            reason = f"policy '{policy.name}', confidence {confidence:.2f}"
+            return PolicyDecision(policy, RemediationMode.AUTO, reason)
+        reason = f"policy '{policy.name}', confidence {confidence:.2f}: needs approval"
+        return PolicyDecision(policy, RemediationMode.APPROVAL, reason)
+    return None
+
+
+def run_key(ticket: Ticket) -> str:
+    """The run a remediation acts on: the ticket's dedup key, which names the source's run."""
+    return ticket.run_id
+
+
+# --- proposing -----------------------------------------------------------------------------------
+
+
+def remediation_actor(remediation: Remediation) -> Actor:
+    return Actor(ActorKind.REMEDIATION, f"remediation {remediation.action} #{remediation.pk}")
+
+
+def propose(ticket_id: str) -> Remediation | None:
+    """Match the ticket against the policies and act on the decision. Idempotent: a ticket
+    whose run already has an active remediation, or whose attempts are used up, gets no new
+    one."""
+    ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
+    if ticket is None or not ticket.is_open:
+        return None
+    decision = decide(ticket)
+    if decision is None:
+        return None
+    policy = decision.policy
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        earlier = list(ticket.remediations.exclude(status=RemediationStatus.SKIPPED))
+        if any(r.is_active for r in earlier):
+            return None
+        if any(r.status == RemediationStatus.SUCCEEDED for r in earlier):
+            return None
+        attempts = len(earlier)
+        if attempts >= policy.max_attempts:
+            return None
+        last_failed = next(
+            (r for r in earlier if r.status == RemediationStatus.FAILED and r.finished_at), None
+        )
+        if last_failed is not None and last_failed.finished_at is not None:
+            wait = last_failed.finished_at + timedelta(seconds=policy.backoff_seconds)
+            if wait > timezone.now():
+                return None
+        attempt_number = (ticket.remediations.count() or 0) + 1
+        status = RemediationStatus.PROPOSED
+        reason = decision.reason
+        if decision.mode == RemediationMode.NEVER:
+            status = RemediationStatus.SKIPPED
+        elif policy.dry_run:
+            status = RemediationStatus.SKIPPED
+            verb = "would have run" if decision.mode == RemediationMode.AUTO else "would have asked"
+            reason = f"dry run: {verb} '{policy.get_action_display()}' ({decision.reason})"
+        try:
+            with transaction.atomic():
+                remediation = Remediation.objects.create(
+                    ticket=ticket,
+                    run_key=run_key(ticket),
+                    policy=policy,
+                    action=policy.action,
+                    attempt_number=attempt_number,
+                    confidence=ticket.confidence,
+                    dry_run=policy.dry_run,
+                    status=status,
+                    reason=reason,
+                    details={"mode": decision.mode},
+                )
+        except IntegrityError:
+            return None  # a concurrent proposal for this run won
+        _set_ticket_status(ticket, remediation, "remediation proposed", reason=reason)
+        if status == RemediationStatus.SKIPPED:
+            return remediation
+        if decision.mode == RemediationMode.AUTO:
+            _start_or_hold(remediation, ticket)
+        else:
+            _await_approval(remediation, ticket)
+    return remediation
+
+
+def _set_ticket_status(
+    ticket: Ticket,
+    remediation: Remediation,
+    action: str,
+    *,
+    actor: Actor | None = None,
+    reason: str = "",
+    announce: str = "",
+) -> None:
+    before = {"remediation_status": ticket.remediation_status}
+    ticket.remediation_status = remediation.status
+    Ticket.objects.filter(pk=ticket.pk).update(
+        remediation_status=remediation.status, updated_at=timezone.now()
+    )
+    details: dict[str, Any] = {
+        "remediation": remediation.pk,
+        "action": remediation.action,
+        "attempt": remediation.attempt_number,
+    }
+    if reason:
+        details["reason"] = reason
+    lifecycle.write_audit(
+        ticket,
+        actor or remediation_actor(remediation),
+        action,
+        before=before,
+        after={"remediation_status": remediation.status},
+        details=details,
+    )
+    if announce:
+        lifecycle.announce(ticket.pk, announce, actor or remediation_actor(remediation), reason)
+
+
+def _await_approval(remediation: Remediation, ticket: Ticket) -> None:
+    remediation.status = RemediationStatus.AWAITING_APPROVAL
+    remediation.expires_at = timezone.now() + timedelta(
+        seconds=settings.REMEDIATION_APPROVAL_SECONDS
+    )
+    remediation.save(update_fields=["status", "expires_at"])
+    _set_ticket_status(
+        ticket,
+        remediation,
+        "remediation awaiting approval",
+        reason=remediation.reason,
+        announce="remediation_awaiting_approval",
+    )
+
+
+def _start_or_hold(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = None) -> None:
+    hold = held_by(ticket)
+    if hold:
+        remediation.status = RemediationStatus.HELD
+        remediation.reason = hold
+        remediation.save(update_fields=["status", "reason"])
+        _set_ticket_status(ticket, remediation, "remediation held", reason=hold)
+        return
+    _start(remediation, ticket, actor=actor)
+
+
+def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = None) -> None:
+    remediation.status = RemediationStatus.RUNNING
+    remediation.started_at = timezone.now()
+    remediation.save(update_fields=["status", "started_at"])
+    _set_ticket_status(
+        ticket, remediation, "remediation started", actor=actor, announce="remediation_running"
+    )
+    action = START_ACTION[remediation.action]
+    fanout.schedule(
+        ticket.pk,
+        action,
+        f"remediation:{remediation.pk}:{action}",
+        {"remediation_id": remediation.pk},
+    )
+
+
+# --- approval ------------------------------------------------------------------------------------
+
+
+def awaiting_for(ticket_id: str) -> Remediation | None:
+    return Remediation.objects.filter(
+        ticket_id=ticket_id, status=RemediationStatus.AWAITING_APPROVAL
+    ).first()
+
+
+def approve(remediation_id: int, actor: Actor, *, via: str) -> Remediation:
+    return _decide(remediation_id, actor, via=via, approved=True)
+
+
+def decline(remediation_id: int, actor: Actor, *, via: str) -> Remediation:
+    return _decide(remediation_id, actor, via=via, approved=False)
+
+
+def _decide(remediation_id: int, actor: Actor, *, via: str, approved: bool) -> Remediation:
+    remediation = _decide_locked(remediation_id, actor, via=via, approved=approved)
+    if remediation.status == RemediationStatus.EXPIRED:
+        raise RemediationError(f"the approval of remediation {remediation_id} has expired")
+    return remediation
+
+
+def _decide_locked(remediation_id: int, actor: Actor, *, via: str, approved: bool) -> Remediation:
+    with transaction.atomic():
+        remediation = Remediation.objects.select_for_update().filter(pk=remediation_id).first()
+        if remediation is None:
+            raise RemediationError(f"no remediation {remediation_id}")
+        if remediation.status != RemediationStatus.AWAITING_APPROVAL:
+            raise RemediationError(
+                f"remediation {remediation_id} is {remediation.get_status_display().lower()}, "
+                "not awaiting approval"
+            )
+        now = timezone.now()
+        if remediation.expires_at is not None and remediation.expires_at <= now:
+            _expire(remediation)  # committed; the caller says it expired
+            return remediation
+        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
+        remediation.decided_by = actor.name
+        remediation.decided_via = via
+        remediation.decided_at = now
+        if approved:
+            remediation.save(update_fields=["decided_by", "decided_via", "decided_at"])
+            lifecycle.write_audit(
+                ticket,
+                actor,
+                "remediation approved",
+                details={"remediation": remediation.pk, "via": via},
+            )
+            _start_or_hold(remediation, ticket, actor=actor)
+        else:
+            remediation.status = RemediationStatus.DECLINED
+            remediation.reason = f"declined by {actor.name} via {via}"
+            remediation.finished_at = now
+            remediation.save(
+                update_fields=[
+                    "status",
+                    "reason",
+                    "decided_by",
+                    "decided_via",
+                    "decided_at",
+                    "finished_at",
+                ]
+            )
+            _set_ticket_status(
+                ticket,
+                remediation,
+                "remediation declined",
+                actor=actor,
+                reason=remediation.reason,
+                announce="remediation_declined",
+            )
+    return remediation
+
+
+def _expire(remediation: Remediation) -> None:
+    ticket = Ticket.objects.defer("embedding").get(pk=remediation.ticket_id)
+    remediation.status = RemediationStatus.EXPIRED
+    remediation.reason = f"not approved within {settings.REMEDIATION_APPROVAL_SECONDS} s"
+    remediation.finished_at = timezone.now()
+    remediation.save(update_fields=["status", "reason", "finished_at"])
+    _set_ticket_status(
+        ticket,
+        remediation,
+        "remediation expired",
+        actor=Actor.system("remediation"),
+        reason=remediation.reason,
+        announce="remediation_expired",
+    )
+
+
+# --- the target's reports ------------------------------------------------------------------------
+
+
+def running(remediation_id: int) -> Remediation | None:
+    """The remediation if it is still running (a target acts only then)."""
+    return Remediation.objects.filter(pk=remediation_id, status=RemediationStatus.RUNNING).first()
+
+
+def record_started(remediation_id: int, external_run_id: str, **details: Any) -> None:
+    """The target started its work (the new ADF run, the Databricks repair, ...)."""
+    remediation = Remediation.objects.get(pk=remediation_id)
+    remediation.external_run_id = str(external_run_id)[:200]
+    remediation.details = {**remediation.details, **details}
+    remediation.save(update_fields=["external_run_id", "details"])
+    lifecycle.write_audit(
+        Ticket.objects.defer("embedding").get(pk=remediation.ticket_id),
+        remediation_actor(remediation),
+        "remediation action sent",
+        details={"remediation": remediation.pk, "external_run_id": remediation.external_run_id},
+    )
+
+
+def watch_deadline_passed(remediation: Remediation) -> bool:
+    started = remediation.started_at or remediation.created_at
+    return timezone.now() > started + timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS)
+
+
+def finish(
+    remediation_id: int, *, succeeded: bool, detail: str, actor: Actor | None = None
+) -> Remediation | None:
+    """The watched result (or a callback, or the source's own success webhook). Idempotent: a
+    remediation that is no longer running is left alone (None is returned).
+
+    Success resolves the ticket with the remediation as the actor; failure says so (Slack,
+    JIRA follow the announcement) and leaves the ticket to people."""
+    with transaction.atomic():
+        remediation = (
+            Remediation.objects.select_for_update()
+            .filter(pk=remediation_id, status=RemediationStatus.RUNNING)
+            .first()
+        )
+        if remediation is None:
+            return None
+        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
+        now = timezone.now()
+        remediation.status = RemediationStatus.SUCCEEDED if succeeded else RemediationStatus.FAILED
+        remediation.reason = detail[:2000]
+        remediation.finished_at = now
+        remediation.save(update_fields=["status", "reason", "finished_at"])
+        who = actor or remediation_actor(remediation)
+        if succeeded:
+            _set_ticket_status(
+                ticket, remediation, "remediation succeeded", actor=who, reason=detail
+            )
+            _resolve(ticket, remediation)
+        else:
+            _set_ticket_status(
+                ticket,
+                remediation,
+                "remediation failed",
+                actor=who,
+                reason=detail,
+                announce="remediation_failed",
+            )
+        if remediation.release_group:
+            transaction.on_commit(lambda: start_next_batch(remediation.release_group))
+    return remediation
+
+
+def _resolve(ticket: Ticket, remediation: Remediation) -> None:
+    """The run recovered: the ticket stops collecting repeats and shows resolved."""
+    if ticket.resolved_at_source_at is None:
+        ticket.resolved_at_source_at = timezone.now()
+        Ticket.objects.filter(pk=ticket.pk).update(
+            resolved_at_source_at=ticket.resolved_at_source_at
+        )
+    actor = remediation_actor(remediation)
+    lifecycle.write_audit(
+        ticket,
+        actor,
+        "resolved by remediation",
+        details={"remediation": remediation.pk, "external_run_id": remediation.external_run_id},
+    )
+    lifecycle.announce(ticket.pk, "remediation_succeeded", actor, remediation.reason)
+
+
+def source_recovered(ticket_id: str) -> Remediation | None:
+    """The source's own success webhook for the ticket's pipeline: a running remediation of it
+    succeeded."""
+    active = Remediation.objects.filter(
+        ticket_id=ticket_id, status=RemediationStatus.RUNNING
+    ).first()
+    if active is None:
+        return None
+    return finish(
+        active.pk,
+        succeeded=True,
+        detail="the source reported the run succeeded",
+        actor=Actor.source("source"),
+    )
+
+
+# --- callbacks (playbooks) -----------------------------------------------------------------------
+
+_SUCCESS = {"succeeded", "success", "successful", "completed", "resolved", "true"}
+_FAILURE = {"failed", "failure", "error", "false", "cancelled", "canceled", "timedout"}
+
+
+class CallbackError(Exception):
+    """The callback body does not name a running remediation or a status we understand."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
+    """A playbook's report, in the body of the product this replaces: ticket_id, status (or
+    success), attempt_number, remediation_run_id, pipeline_name or job_name,
+    original_run_id, error_type, error_message. Returns (remediation, what happened)."""
+    ticket_id = str(body.get("ticket_id") or "").strip()
+    if not ticket_id:
+        raise CallbackError("field 'ticket_id' is required")
+    if "success" in body and "status" not in body:
+        raw_status = "success" if body.get("success") in (True, "true", "True") else "failed"
+    else:
+        raw_status = str(body.get("status") or "").strip().lower()
+    if not raw_status:
+        raise CallbackError("field 'status' (or 'success') is required")
+    remediations = Remediation.objects.filter(ticket_id=ticket_id)
+    attempt = body.get("attempt_number")
+    if attempt not in (None, ""):
+        try:
+            remediations = remediations.filter(attempt_number=int(attempt))
+        except (TypeError, ValueError) as exc:
+            raise CallbackError("field 'attempt_number' must be an integer") from exc
+    remediation = remediations.first()
+    if remediation is None:
+        raise CallbackError(f"no remediation of ticket {ticket_id[:64]}", status=404)
+    run_id = str(body.get("remediation_run_id") or "")[:200]
+    if run_id and not remediation.external_run_id and remediation.is_active:
+        Remediation.objects.filter(pk=remediation.pk).update(external_run_id=run_id)
+    error = str(body.get("error_message") or "")[:2000]
+    if raw_status in _SUCCESS:
+        done = finish(remediation.pk, succeeded=True, detail="the playbook reported success")
+    elif raw_status in _FAILURE:
+        detail = f"the playbook reported failure: {error}" if error else "the playbook failed"
+        done = finish(remediation.pk, succeeded=False, detail=detail)
+    elif raw_status in {"running", "in_progress", "inprogress", "started", "accepted"}:
+        return remediation, "noted"
+    else:
+        raise CallbackError(f"unknown status '{raw_status[:40]}'")
+    if done is None:
+        return remediation, f"ignored: remediation is {remediation.status}"
+    return done, done.status
+
+
+# --- time: expiry, lost actions, watch deadline ---------------------------------------------------
+
+
+def sweep(now: Any = None) -> int:
+    """Expire approvals past their time; fail running remediations whose action delivery died
+    or whose result did not come within REMEDIATION_WATCH_SECONDS. Returns how many changed."""
+    now = now or timezone.now()
+    changed = 0
+    for remediation_id in Remediation.objects.filter(
+        status=RemediationStatus.AWAITING_APPROVAL, expires_at__lte=now
+    ).values_list("pk", flat=True)[:500]:
+        with transaction.atomic():
+            remediation = (
+                Remediation.objects.select_for_update(skip_locked=True)
+                .filter(pk=remediation_id, status=RemediationStatus.AWAITING_APPROVAL)
+                .first()
+            )
+            if remediation is not None:
+                _expire(remediation)
+                changed += 1
+    for remediation in Remediation.objects.filter(status=RemediationStatus.RUNNING)[:500]:
+        dead = (
+            OutboundDelivery.objects.filter(
+                ticket_id=remediation.ticket_id,
+                payload__remediation_id=remediation.pk,
+                status=OutboundStatus.DEAD,
+            )
+            .order_by("-completed_at")
+            .first()
+        )
+        if dead is not None:
+            detail = f"the action failed: {dead.last_error}"
+        elif watch_deadline_passed(remediation):
+            detail = f"no result within {settings.REMEDIATION_WATCH_SECONDS} s"
+        else:
+            continue
+        if finish(remediation.pk, succeeded=False, detail=detail) is not None:
+            changed += 1
+    return changed
+
+
+# --- batches after an incident -------------------------------------------------------------------
+
+
+def release_held(ticket_ids: list[str]) -> str:
+    """The culprit recovered: rerun the held remediations of these tickets, in batches of
+    REMEDIATION_BATCH_SIZE, each batch once the previous one has finished. Returns the group."""
+    group = uuid.uuid4().hex
+    Remediation.objects.filter(
+        ticket_id__in=ticket_ids, status=RemediationStatus.HELD, release_group=""
+    ).update(release_group=group)
+    start_next_batch(group)
+    return group
+
+
+def start_next_batch(group: str) -> int:
+    """Start the next batch of a release group unless one of it is still running."""
+    with transaction.atomic():
+        batch = list(
+            Remediation.objects.select_for_update(skip_locked=True)
+            .filter(release_group=group, status__in=ACTIVE_REMEDIATION)
+            .order_by("created_at", "id")
+        )
+        if any(r.status == RemediationStatus.RUNNING for r in batch):
+            return 0
+        held = [r for r in batch if r.status == RemediationStatus.HELD]
+        started = 0
+        for remediation in held[: settings.REMEDIATION_BATCH_SIZE]:
+            ticket = Ticket.objects.defer("embedding").get(pk=remediation.ticket_id)
+            remediation.reason = ""
+            remediation.save(update_fields=["reason"])
+            _start(remediation, ticket, actor=Actor.system("incident recovered"))
+            started += 1
+    return started

@@ -1,0 +1,230 @@
+"""Remediation: rerun a failed Azure Data Factory pipeline run in recovery mode, from the failed
+activity, and watch the new run (azure-mgmt-datafactory).
+
+`pipelines.create_run(rg, factory, pipeline, reference_pipeline_run_id=<failed run>,
+is_recovery=True, start_from_failure=True)` starts the rerun, which ADF groups with the failed
+run; `pipeline_runs.get` is polled until the new run ends. Credentials: the service principal
+of AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET, the subscription from the alert or
+AZURE_SUBSCRIPTION_ID, the endpoint AZURE_MANAGEMENT_URL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+from integrations import remediation as service
+from integrations.models import OutboundDelivery
+from integrations.targets.base import (
+    DEFAULT_TIMEOUT,
+    Action,
+    FollowUp,
+    Target,
+    TransportError,
+    fresh_ticket,
+    is_transient_status,
+    timeout_setting,
+)
+from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
+
+RERUN, WATCH = "adf_rerun", "adf_rerun_watch"
+ADF_SCOPE = "https://management.azure.com/.default"
+SUCCEEDED, FAILED_STATES = "Succeeded", ("Failed", "Cancelled", "Canceled")
+
+
+def _loopback_http(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class AdfTransport:
+    """The Data Factory management API through `DataFactoryManagementClient`."""
+
+    name = "adf_rerun"
+
+    def __init__(
+        self,
+        credential: Any,
+        subscription_id: str,
+        *,
+        base_url: str = "https://management.azure.com",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        from azure.mgmt.datafactory import DataFactoryManagementClient
+
+        self.subscription_id = subscription_id
+        self._credential = credential
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        # Plain http is for local test servers only (azure-core refuses to send a token
+        # over http unless told, per call).
+        self._call_options: dict[str, Any] = (
+            {"enforce_https": False} if _loopback_http(self._base_url) else {}
+        )
+        self._clients: dict[str, Any] = {}
+        self._client_class = DataFactoryManagementClient
+
+    def _client(self, subscription_id: str) -> Any:
+        if subscription_id not in self._clients:
+            scope = ADF_SCOPE if self._call_options else f"{self._base_url}/.default"
+            self._clients[subscription_id] = self._client_class(
+                self._credential,
+                subscription_id,
+                base_url=self._base_url,
+                credential_scopes=[scope],
+                retry_total=0,  # retrying is the engine's
+                connection_timeout=self._timeout,
+                read_timeout=self._timeout,
+            )
+        return self._clients[subscription_id]
+
+    @classmethod
+    def from_settings(cls) -> AdfTransport | None:
+        from azure.identity import ClientSecretCredential
+        from django.conf import settings
+
+        tenant, client, secret = (
+            settings.AZURE_TENANT_ID,
+            settings.AZURE_CLIENT_ID,
+            settings.AZURE_CLIENT_SECRET,
+        )
+        if not (tenant and client and secret):
+            return None
+        timeout = timeout_setting(settings)
+        credential = ClientSecretCredential(
+            tenant, client, secret, connection_timeout=timeout, read_timeout=timeout
+        )
+        return cls(
+            credential,
+            settings.AZURE_SUBSCRIPTION_ID,
+            base_url=settings.AZURE_MANAGEMENT_URL,
+            timeout=timeout,
+        )
+
+    def rerun_from_failure(self, where: dict[str, str], pipeline: str, run_id: str) -> str:
+        """Start the recovery rerun; returns the new run's id."""
+        client = self._client(where["subscription_id"])
+        with _azure_errors(f"createRun of {pipeline}"):
+            response = client.pipelines.create_run(
+                where["resource_group"],
+                where["factory"],
+                pipeline,
+                reference_pipeline_run_id=run_id,
+                is_recovery=True,
+                start_from_failure=True,
+                **self._call_options,
+            )
+        return str(response.run_id)
+
+    def run_status(self, where: dict[str, str], run_id: str) -> tuple[str, str]:
+        """(status, message) of a pipeline run."""
+        client = self._client(where["subscription_id"])
+        with _azure_errors(f"get pipeline run {run_id}"):
+            run = client.pipeline_runs.get(
+                where["resource_group"], where["factory"], run_id, **self._call_options
+            )
+        return str(run.status or ""), str(run.message or "")
+
+
+class _azure_errors:
+    """azure-core errors as TransportError (permanent for 4xx other than 408/409/429)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if exc is None or isinstance(exc, TransportError):
+            return False
+        from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+
+        if isinstance(exc, HttpResponseError):
+            status = exc.status_code
+            code = getattr(getattr(exc, "error", None), "code", None) or ""
+            message = f"{self.what}: {status} {code}".strip()
+            transient = is_transient_status(status) and not isinstance(
+                exc, ClientAuthenticationError
+            )
+            raise TransportError(message, permanent=not transient, status=status) from exc
+        if isinstance(exc, AzureError):
+            raise TransportError(f"{self.what}: {type(exc).__name__}", permanent=False) from exc
+        return False
+
+
+def _where(ticket: Any, transport: AdfTransport) -> dict[str, str]:
+    entity = ticket.affected_entity or {}
+    where = {
+        "subscription_id": entity.get("subscription_id") or transport.subscription_id,
+        "resource_group": entity.get("resource_group", ""),
+        "factory": entity.get("factory", ""),
+    }
+    missing = [name for name, value in where.items() if not value]
+    if missing or not entity.get("run_id"):
+        names = ", ".join(missing + ([] if entity.get("run_id") else ["run_id"]))
+        raise TransportError(f"the alert does not name the ADF {names}", permanent=True)
+    return where
+
+
+def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    remediation = remediation_of(row)
+    if remediation is None:
+        return None
+    ticket = fresh_ticket(row)
+    where = _where(ticket, adf)
+    failed_run = str(ticket.affected_entity["run_id"])
+    new_run = no_second_start(lambda: adf.rerun_from_failure(where, ticket.pipeline, failed_run))
+    service.record_started(remediation.pk, new_run, reference_run_id=failed_run)
+    return [
+        FollowUp(
+            WATCH,
+            payload={"remediation_id": remediation.pk},
+            key_suffix=f"remediation:{remediation.pk}:{WATCH}:0",
+        )
+    ]
+
+
+def _watch(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    remediation = remediation_of(row)
+    if remediation is None:
+        return None
+    where = _where(fresh_ticket(row), adf)
+    status, message = adf.run_status(where, remediation.external_run_id)
+    if status == SUCCEEDED:
+        service.finish(
+            remediation.pk, succeeded=True, detail=f"rerun {remediation.external_run_id} succeeded"
+        )
+        return None
+    if status in FAILED_STATES:
+        detail = f"rerun {remediation.external_run_id} {status.lower()}: {message}"
+        service.finish(remediation.pk, succeeded=False, detail=detail)
+        return None
+    return keep_watching(WATCH, row, remediation)
+
+
+TARGET = Target(
+    name="adf_rerun",
+    label="ADF rerun",
+    connect=AdfTransport.from_settings,
+    settings=(
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_SUBSCRIPTION_ID",
+        "AZURE_MANAGEMENT_URL",
+        "OUTBOUND_TIMEOUT_SECONDS",
+    ),
+    not_configured="ADF reruns need AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+    actions={
+        RERUN: Action(_rerun, "Rerun the ADF pipeline from the failed activity"),
+        WATCH: Action(_watch, "Watch the ADF rerun"),
+    },
+)

@@ -1,0 +1,205 @@
+"""Remediation: repair a failed Databricks job run (rerun its failed tasks and what depends on
+them), optionally restarting the cluster first, and watch the run (databricks-sdk).
+
+`jobs.repair_run(run_id, rerun_tasks=[failed task keys], rerun_dependent_tasks=True,
+latest_repair_id=...)` repairs the run in place; `clusters.restart(cluster_id)` restarts the
+failed task's all-purpose cluster first (`databricks_restart`); `jobs.get_run` is polled until
+the run ends again. Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from integrations import remediation as service
+from integrations.models import OutboundDelivery
+from integrations.targets.base import (
+    DEFAULT_TIMEOUT,
+    Action,
+    FollowUp,
+    Target,
+    TransportError,
+    fresh_ticket,
+    is_transient_status,
+    timeout_setting,
+)
+from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
+
+REPAIR, RESTART, WATCH = "databricks_repair", "databricks_restart", "databricks_watch"
+FAILED_TASK_STATES = {"FAILED", "TIMEDOUT", "CANCELED", "MAXIMUM_CONCURRENT_RUNS_REACHED"}
+ENDED = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
+_CONFIG_DUMP = re.compile(r"\. Config: .*$", re.DOTALL)  # the SDK appends its configuration
+
+
+class DatabricksTransport:
+    """The Jobs and Clusters APIs through `databricks.sdk.WorkspaceClient` (PAT auth)."""
+
+    name = "databricks_repair"
+
+    def __init__(self, host: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
+
+        config = Config(
+            host=host,
+            token=token,
+            auth_type="pat",
+            http_timeout_seconds=max(1, int(timeout)),
+            retry_timeout_seconds=max(1, int(timeout)),
+        )
+        self._client = WorkspaceClient(config=config)
+
+    @classmethod
+    def from_settings(cls) -> DatabricksTransport | None:
+        from django.conf import settings
+
+        if not (settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN):
+            return None
+        return cls(
+            settings.DATABRICKS_HOST,
+            settings.DATABRICKS_TOKEN,
+            timeout=timeout_setting(settings),
+        )
+
+    def get_run(self, run_id: int) -> Any:
+        return _call(f"get run {run_id}", lambda: self._client.jobs.get_run(run_id))
+
+    def restart_cluster(self, cluster_id: str) -> None:
+        # `restart` returns a waiter; the repair that follows waits for the cluster itself.
+        _call(f"restart cluster {cluster_id}", lambda: self._client.clusters.restart(cluster_id))
+
+    def repair(self, run_id: int, task_keys: list[str], latest_repair_id: int | None) -> int:
+        """Repair the run's tasks; returns the repair id."""
+        waiter = _call(
+            f"repair run {run_id}",
+            lambda: self._client.jobs.repair_run(
+                run_id,
+                rerun_tasks=task_keys or None,
+                rerun_all_failed_tasks=None if task_keys else True,
+                rerun_dependent_tasks=True if task_keys else None,
+                latest_repair_id=latest_repair_id,
+            ),
+        )
+        return int(waiter.response.repair_id)
+
+
+def _status_of(exc: Exception) -> int | None:
+    from databricks.sdk.errors.platform import STATUS_CODE_MAPPING
+
+    for cls in type(exc).__mro__:
+        for status, mapped in STATUS_CODE_MAPPING.items():
+            if cls is mapped:
+                return status
+    return None
+
+
+def _call(what: str, call: Any) -> Any:
+    import requests
+    from databricks.sdk.errors import DatabricksError
+
+    try:
+        return call()
+    except DatabricksError as exc:
+        status = _status_of(exc)
+        message = _CONFIG_DUMP.sub("", str(exc).strip())[:300]
+        raise TransportError(
+            f"{what}: {status or ''} {message}".strip(),
+            permanent=not is_transient_status(status) if status else False,
+            status=status,
+        ) from exc
+    except (requests.RequestException, TimeoutError) as exc:
+        raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
+
+
+def _failed_tasks(run: Any) -> list[Any]:
+    return [
+        task
+        for task in run.tasks or []
+        if task.state is not None
+        and task.state.result_state is not None
+        and task.state.result_state.value in FAILED_TASK_STATES
+    ]
+
+
+def _run_id(row: OutboundDelivery) -> int:
+    entity = fresh_ticket(row).affected_entity or {}
+    try:
+        return int(entity["run_id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TransportError("the alert does not name the Databricks run", permanent=True) from exc
+
+
+def _start(
+    dbx: DatabricksTransport, row: OutboundDelivery, *, restart: bool
+) -> list[FollowUp] | None:
+    remediation = remediation_of(row)
+    if remediation is None:
+        return None
+    run_id = _run_id(row)
+    run = dbx.get_run(run_id)
+    failed = _failed_tasks(run)
+    keys = [task.task_key for task in failed if task.task_key]
+    details: dict[str, Any] = {"run_id": run_id, "tasks": keys}
+    if restart:
+        clusters = sorted(
+            {
+                task.existing_cluster_id
+                or (task.cluster_instance.cluster_id if task.cluster_instance else None)
+                for task in failed
+            }
+            - {None}
+        )
+        if not clusters:
+            raise TransportError("the failed tasks ran on no all-purpose cluster", permanent=True)
+        for cluster_id in clusters:
+            no_second_start(lambda cluster_id=cluster_id: dbx.restart_cluster(cluster_id))
+        details["restarted_clusters"] = clusters
+    history = run.repair_history or []
+    latest = next((item.id for item in reversed(history) if item.id is not None), None)
+    repair_id = no_second_start(lambda: dbx.repair(run_id, keys, latest))
+    service.record_started(remediation.pk, str(repair_id), **details)
+    key = f"remediation:{remediation.pk}:{WATCH}:0"
+    return [FollowUp(WATCH, payload={"remediation_id": remediation.pk}, key_suffix=key)]
+
+
+def _repair(dbx: DatabricksTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    return _start(dbx, row, restart=False)
+
+
+def _restart_and_repair(dbx: DatabricksTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    return _start(dbx, row, restart=True)
+
+
+def _watch(dbx: DatabricksTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    remediation = remediation_of(row)
+    if remediation is None:
+        return None
+    run = dbx.get_run(_run_id(row))
+    state = run.state
+    life_cycle = state.life_cycle_state.value if state and state.life_cycle_state else ""
+    if life_cycle not in ENDED:
+        return keep_watching(WATCH, row, remediation)
+    result = state.result_state.value if state and state.result_state else ""
+    repair = remediation.external_run_id
+    if result == "SUCCESS":
+        service.finish(remediation.pk, succeeded=True, detail=f"repair {repair} succeeded")
+    else:
+        message = (state.state_message if state else "") or ""
+        detail = f"repair {repair} ended {result or life_cycle}: {message}"
+        service.finish(remediation.pk, succeeded=False, detail=detail)
+    return None
+
+
+TARGET = Target(
+    name="databricks_repair",
+    label="Databricks repair",
+    connect=DatabricksTransport.from_settings,
+    settings=("DATABRICKS_HOST", "DATABRICKS_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
+    not_configured="Databricks repairs need DATABRICKS_HOST and DATABRICKS_TOKEN",
+    actions={
+        REPAIR: Action(_repair, "Repair the Databricks run's failed tasks"),
+        RESTART: Action(_restart_and_repair, "Restart the cluster, then repair the run"),
+        WATCH: Action(_watch, "Watch the Databricks repair"),
+    },
+)

@@ -1,0 +1,136 @@
+"""Remediation: call a playbook (an existing Logic App, or any HTTP endpoint) with the ticket's
+context; the playbook reports back at `/webhooks/remediation/` (or the replaced product's
+`/api/remediation-callback`), authenticated with PLAYBOOK_SECRET.
+
+The request is a JSON POST to PLAYBOOK_URL signed with HMAC-SHA256 over
+`<timestamp>.<body>` (headers `X-RCA-Timestamp`, `X-RCA-Signature: sha256=<hex>`), so the
+playbook can check it came from us. A Logic App's answer names its run in
+`x-ms-workflow-run-id`, kept as the remediation's external run id. The result arrives by the
+callback; none within REMEDIATION_WATCH_SECONDS fails the remediation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from integrations import remediation as service
+from integrations.models import OutboundDelivery, Remediation
+from integrations.targets.base import (
+    DEFAULT_TIMEOUT,
+    Action,
+    Target,
+    TransportError,
+    fresh_ticket,
+    header,
+    is_transient_status,
+    parse_retry_after,
+    ticket_url,
+    timeout_setting,
+)
+from integrations.targets.remediating import no_second_start, remediation_of
+from tickets.models import Ticket
+
+CALL = "playbook"
+CALLBACK_PATH = "/webhooks/remediation/"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature of a body: `sha256=` and the hex HMAC-SHA256 of `<timestamp>.<body>`."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+class PlaybookTransport:
+    name = "playbook"
+
+    def __init__(self, url: str, secret: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        import requests
+
+        self.url = url
+        self._secret = secret
+        self._timeout = timeout
+        self._session = requests.Session()
+
+    @classmethod
+    def from_settings(cls) -> PlaybookTransport | None:
+        from django.conf import settings
+
+        if not (settings.PLAYBOOK_URL and settings.PLAYBOOK_SECRET):
+            return None
+        return cls(
+            settings.PLAYBOOK_URL, settings.PLAYBOOK_SECRET, timeout=timeout_setting(settings)
+        )
+
+    def call(self, context: dict[str, Any]) -> str:
+        """POST the context; returns the playbook's run id ("" when it names none)."""
+        import requests
+
+        body = json.dumps(context, sort_keys=True).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-RCA-Timestamp": timestamp,
+            "X-RCA-Signature": sign(self._secret, timestamp, body),
+        }
+        try:
+            response = self._session.post(
+                self.url, data=body, headers=headers, timeout=self._timeout
+            )
+        except requests.RequestException as exc:
+            raise TransportError(
+                f"call the playbook: {type(exc).__name__}", permanent=False
+            ) from exc
+        status = response.status_code
+        if status >= 300:
+            raise TransportError(
+                f"call the playbook: {status}",
+                permanent=not is_transient_status(status),
+                status=status,
+                retry_after=parse_retry_after(header(response.headers, "Retry-After")),
+            )
+        return header(response.headers, "x-ms-workflow-run-id") or ""
+
+
+def playbook_context(ticket: Ticket, remediation: Remediation) -> dict[str, Any]:
+    """What the playbook gets: the fields of the replaced product's callback, and where to
+    send it."""
+    from django.conf import settings
+
+    entity = ticket.affected_entity or {}
+    return {
+        "ticket_id": ticket.pk,
+        "attempt_number": remediation.attempt_number,
+        "remediation_id": remediation.pk,
+        "source": ticket.source,
+        "pipeline_name": ticket.pipeline,
+        "original_run_id": str(entity.get("run_id") or ticket.run_id),
+        "affected_entity": entity,
+        "error_type": ticket.error_type,
+        "error_message": ticket.error_message[:4000],
+        "confidence": ticket.confidence,
+        "ticket_url": ticket_url(ticket),
+        "callback_url": f"{settings.PUBLIC_BASE_URL}{CALLBACK_PATH}",
+    }
+
+
+def _call(playbook: PlaybookTransport, row: OutboundDelivery) -> None:
+    remediation = remediation_of(row)
+    if remediation is None:
+        return
+    ticket = fresh_ticket(row)
+    run_id = no_second_start(lambda: playbook.call(playbook_context(ticket, remediation)))
+    service.record_started(remediation.pk, run_id, playbook=playbook.url.split("?")[0])
+
+
+TARGET = Target(
+    name="playbook",
+    label="Playbook",
+    connect=PlaybookTransport.from_settings,
+    settings=("PLAYBOOK_URL", "PLAYBOOK_SECRET", "OUTBOUND_TIMEOUT_SECONDS"),
+    not_configured="the playbook needs PLAYBOOK_URL and PLAYBOOK_SECRET",
+    actions={CALL: Action(_call, "Call the remediation playbook")},
+)

@@ -1,0 +1,67 @@
+"""What the remediation targets (adf_rerun, databricks_repair, airflow_clear, playbook) share.
+
+A remediation target's first action starts the fix and reports it (`remediation.record_started`);
+its watch action asks the service how the new run is doing and reports the end
+(`remediation.finish`), or asks to be run again REMEDIATION_POLL_SECONDS later. Both do nothing
+once the remediation is no longer running (declined, timed out, already finished).
+
+Starting a rerun is not idempotent at any of the services: an attempt whose request may have
+reached the service (a timeout, a dropped connection) is not retried, it fails the remediation
+(`no_second_start`), and people take over. Refusals that carried nothing out (429, 503) are
+retried by the engine as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+
+from integrations import remediation as service
+from integrations.models import OutboundDelivery, Remediation
+from integrations.targets.base import FollowUp, TransportError
+
+T = TypeVar("T")
+
+
+def remediation_of(row: OutboundDelivery) -> Remediation | None:
+    """The running remediation this delivery acts for; None when it stopped running."""
+    return service.running(int(row.payload["remediation_id"]))
+
+
+def no_second_start(call: Callable[[], T]) -> T:
+    """Run a start call; a failure that may have carried the start out is made permanent."""
+    try:
+        return call()
+    except TransportError as exc:
+        if not exc.permanent and exc.status is None:
+            raise TransportError(
+                f"{exc} (the request may have reached the service; not repeated)",
+                permanent=True,
+            ) from exc
+        raise
+
+
+def watch_later(action: str, row: OutboundDelivery) -> FollowUp:
+    """Look again in REMEDIATION_POLL_SECONDS."""
+    poll = int(row.payload.get("poll", 0)) + 1
+    remediation_id = int(row.payload["remediation_id"])
+    return FollowUp(
+        action,
+        delay=settings.REMEDIATION_POLL_SECONDS,
+        payload={"remediation_id": remediation_id, "poll": poll},
+        key_suffix=f"remediation:{remediation_id}:{action}:{poll}",
+    )
+
+
+def keep_watching(action: str, row: OutboundDelivery, remediation: Remediation) -> list[FollowUp]:
+    """Still running: look again later, unless the watch has lasted too long."""
+    if service.watch_deadline_passed(remediation):
+        service.finish(
+            remediation.pk,
+            succeeded=False,
+            detail=f"no result within {settings.REMEDIATION_WATCH_SECONDS} s",
+        )
+        return []
+    return [watch_later(action, row)]

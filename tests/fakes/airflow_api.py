@@ -1,0 +1,124 @@
+"""A local stand-in for Airflow 3's stable REST API (`/api/v2`), for tests that run the real
+`apache-airflow-client` 3.x package.
+
+    with FakeAirflow() as fake:
+        fake.add_task_instance("sales_daily", "scheduled__2025-12-10", "load", "failed")
+        ...  # the client clears it; fake.finish("sales_daily", "scheduled__...", "load", "success")
+
+Paths answered:
+  POST /auth/token                      {"username", "password"} -> {"access_token"} (Airflow 3)
+  POST /api/v2/dags/{dag_id}/clearTaskInstances   ClearTaskInstancesBody -> TaskInstanceCollection
+       (dry_run honoured; only_failed clears failed and upstream_failed instances; the cleared
+       ones get state null and try_number + 1, as the scheduler will run them again)
+  GET  /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}[/{map_index}]
+Every /api/v2 call needs `Authorization: Bearer <the token>` (401 otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
+
+_CLEAR = re.compile(r"^/api/v2/dags/(?P<dag>[^/]+)/clearTaskInstances$")
+_INSTANCE = re.compile(
+    r"^/api/v2/dags/(?P<dag>[^/]+)/dagRuns/(?P<run>[^/]+)/taskInstances/(?P<task>[^/]+)"
+    r"(?:/(?P<map>-?\d+))?$"
+)
+
+
+class FakeAirflow(FakeHttpService):
+    def __init__(
+        self, username: str = "rca", password: str = "airflow-pass", token: str = "jwt-airflow"
+    ) -> None:
+        super().__init__()
+        self.username, self.password, self.token = username, password, token
+        # (dag_id, run_id, task_id, map_index) -> task instance body
+        self.instances: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"detail": message}
+
+    def add_task_instance(
+        self, dag_id: str, run_id: str, task_id: str, state: str, *, map_index: int = -1
+    ) -> dict[str, Any]:
+        now = datetime.now(UTC).isoformat()
+        instance = {
+            "id": str(uuid.uuid4()),
+            "dag_id": dag_id,
+            "dag_display_name": dag_id,
+            "dag_run_id": run_id,
+            "task_id": task_id,
+            "task_display_name": task_id,
+            "map_index": map_index,
+            "state": state,
+            "try_number": 1,
+            "max_tries": 1,
+            "pool": "default_pool",
+            "pool_slots": 1,
+            "executor_config": "{}",
+            "run_after": now,
+            "start_date": now,
+            "end_date": now,
+            "operator": "PythonOperator",
+        }
+        self.instances[(dag_id, run_id, task_id, map_index)] = instance
+        return instance
+
+    def finish(
+        self, dag_id: str, run_id: str, task_id: str, state: str, map_index: int = -1
+    ) -> None:
+        self.instances[(dag_id, run_id, task_id, map_index)]["state"] = state
+
+    def route(self, request: RecordedRequest) -> Reply:
+        if request.method == "POST" and request.path == "/auth/token":
+            body = request.body if isinstance(request.body, dict) else {}
+            if (body.get("username"), body.get("password")) != (self.username, self.password):
+                return 401, {"detail": "Invalid credentials"}, {}
+            return 201, {"access_token": self.token}, {}
+        if request.header("Authorization") != f"Bearer {self.token}":
+            return 401, {"detail": "Not authenticated"}, {}
+        match = _CLEAR.match(request.path)
+        if match and request.method == "POST":
+            return self._clear(unquote(match["dag"]), request.body or {})
+        match = _INSTANCE.match(request.path)
+        if match and request.method == "GET":
+            key = (
+                unquote(match["dag"]),
+                unquote(match["run"]),
+                unquote(match["task"]),
+                int(match["map"]) if match["map"] is not None else -1,
+            )
+            instance = self.instances.get(key)
+            if instance is None:
+                return 404, {"detail": "The Task Instance was not found"}, {}
+            return 200, instance, {}
+        return 404, {"detail": "Not Found"}, {}
+
+    def _clear(self, dag_id: str, body: dict[str, Any]) -> Reply:
+        run_id = body.get("dag_run_id")
+        wanted: set[tuple[str, int]] = set()
+        for item in body.get("task_ids") or []:
+            if isinstance(item, list):
+                wanted.add((str(item[0]), int(item[1])))
+            else:
+                wanted.add((str(item), -1))
+        states = {"failed", "upstream_failed"} if body.get("only_failed", True) else None
+        cleared = []
+        for (dag, run, task, map_index), instance in self.instances.items():
+            if dag != dag_id or (run_id and run != run_id):
+                continue
+            if wanted and (task, map_index) not in wanted:
+                continue
+            if states is not None and instance["state"] not in states:
+                continue
+            cleared.append(instance)
+        if not body.get("dry_run", True):
+            for instance in cleared:
+                instance["state"] = None
+                instance["try_number"] += 1
+        return 200, {"task_instances": cleared, "total_entries": len(cleared)}, {}

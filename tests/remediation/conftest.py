@@ -1,0 +1,87 @@
+"""Tickets, policies and engine steps for the remediation tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from integrations import fanout
+from integrations.circuit import CircuitBreaker
+from integrations.models import OutboundDelivery, OutboundStatus, RemediationPolicy
+from tickets.models import Ticket
+
+REMEDIATION_TARGETS = ("adf_rerun", "databricks_repair", "airflow_clear", "playbook")
+
+
+def make_ticket(**overrides: Any) -> Ticket:
+    now = timezone.now()
+    suffix = uuid.uuid4().hex[:8]
+    fields: dict[str, Any] = {
+        "id": f"ADF-{now:%Y%m%dT%H%M%S}-{suffix}",
+        "pipeline": "pl_copy_sales",
+        "run_id": f"adf:run-{suffix}",
+        "source": "adf",
+        "processing_mode": "adf",
+        "fingerprint": "f" * 64,
+        "error_type": "NetworkError",
+        "error_message": "ErrorCode=2200 The connection timed out: connection reset by peer",
+        "confidence": 0.9,
+        "sla_seconds": 3600,
+        "sla_deadline": now + timedelta(hours=1),
+        "affected_entity": {
+            "factory": "adf-prod",
+            "resource_group": "rg-data",
+            "subscription_id": "00000000-0000-0000-0000-000000000000",
+            "run_id": f"run-{suffix}",
+        },
+        **overrides,
+    }
+    return Ticket.objects.create(**fields)
+
+
+def make_policy(**overrides: Any) -> RemediationPolicy:
+    fields: dict[str, Any] = {
+        "name": f"policy-{uuid.uuid4().hex[:6]}",
+        "order": 1,
+        "action": "adf_rerun",
+        "mode": "auto",
+        "signals": ["connection reset"],
+        **overrides,
+    }
+    return RemediationPolicy.objects.create(**fields)
+
+
+def run_pending(ticket_id: str, *, rounds: int = 10) -> list[OutboundDelivery]:
+    """Deliver the ticket's pending remediation deliveries through the engine, follow-ups
+    included (ignoring their delay), until none is left pending."""
+    for _ in range(rounds):
+        pending = list(
+            OutboundDelivery.objects.filter(
+                ticket_id=ticket_id, status=OutboundStatus.PENDING, target__in=REMEDIATION_TARGETS
+            )
+        )
+        if not pending:
+            break
+        for row in pending:
+            OutboundDelivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+            fanout.deliver(row.pk)
+    return list(OutboundDelivery.objects.filter(ticket_id=ticket_id).order_by("id"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_remediation(settings) -> None:
+    """No default policy in the way (each test makes its own), closed circuits, fast backoff."""
+    RemediationPolicy.objects.all().delete()
+    settings.OUTBOUND_TIMEOUT_SECONDS = 3
+    settings.OUTBOUND_BACKOFF_SECONDS = 0.01
+    settings.OUTBOUND_BACKOFF_MAX_SECONDS = 0.05
+    settings.CIRCUIT_FAILURE_THRESHOLD = 100
+    settings.SLACK_BOT_TOKEN = ""
+    settings.JIRA_URL = ""
+    settings.AZURE_STORAGE_CONNECTION_STRING = ""
+    for name in REMEDIATION_TARGETS:
+        CircuitBreaker(name).reset()

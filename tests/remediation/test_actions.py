@@ -1,0 +1,409 @@
+"""Each remediation action through its real client (azure-mgmt-datafactory, databricks-sdk,
+apache-airflow-client, requests) against a local server that speaks the service's REST paths,
+driven by the delivery engine."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken
+
+from integrations import remediation
+from integrations.models import OutboundDelivery, OutboundStatus, Remediation
+from integrations.targets import adf_rerun
+from integrations.targets.adf_rerun import AdfTransport
+from integrations.targets.playbook import sign
+from tests.fakes.airflow_api import FakeAirflow
+from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
+from tests.remediation.conftest import make_policy, make_ticket, run_pending
+from tickets.models import AuditLog, Ticket
+
+pytestmark = pytest.mark.django_db
+
+ARM_TOKEN = "arm-token-for-tests"
+
+
+class StaticTokenCredential:
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(ARM_TOKEN, int(time.time()) + 3600)
+
+
+# --- ADF -----------------------------------------------------------------------------------------
+
+
+def _adf_step(adf: AdfTransport, ticket: Ticket) -> None:
+    """The engine's work for the ADF target, with a transport on a static token (no Entra ID
+    here): each pending adf_rerun delivery runs its action, follow-ups scheduled as the
+    engine does."""
+    from integrations import fanout
+
+    for _ in range(5):
+        rows = list(
+            OutboundDelivery.objects.filter(
+                ticket_id=ticket.pk, target="adf_rerun", status=OutboundStatus.PENDING
+            )
+        )
+        if not rows:
+            return
+        for row in rows:
+            follow_ups = adf_rerun.TARGET.actions[row.action].run(adf, row) or ()
+            OutboundDelivery.objects.filter(pk=row.pk).update(status=OutboundStatus.SUCCEEDED)
+            for follow_up in follow_ups:
+                fanout._schedule_follow_up(row, follow_up)
+
+
+@pytest.fixture
+def arm() -> Iterator[FakeAzureManagement]:
+    with FakeAzureManagement(token=ARM_TOKEN) as fake:
+        yield fake
+
+
+def test_adf_rerun_in_recovery_mode_from_the_failed_run_and_watch_it(arm, settings):
+    settings.REMEDIATION_POLL_SECONDS = 1
+    make_policy(action="adf_rerun")
+    ticket = make_ticket()
+    failed_run = ticket.affected_entity["run_id"]
+    arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+
+    proposed = remediation.propose(ticket.pk)
+    assert proposed is not None and proposed.status == "running"
+    _adf_step(adf, ticket)
+
+    create = next(r for r in arm.requests if r.path.endswith("/createRun"))
+    assert create.path.endswith(f"/pipelines/{ticket.pipeline}/createRun")
+    assert create.param("referencePipelineRunId") == failed_run
+    assert create.param("isRecovery") == "true"
+    assert create.param("startFromFailure") == "true"
+    proposed.refresh_from_db()
+    assert proposed.status == "running" and proposed.external_run_id.startswith("rerun-")
+    assert any(r.path.endswith(f"/pipelineruns/{proposed.external_run_id}") for r in arm.requests)
+
+    arm.finish_run("rg-data", "adf-prod", proposed.external_run_id, "Succeeded")
+    _adf_step(adf, ticket)
+
+    proposed.refresh_from_db()
+    ticket.refresh_from_db()
+    assert proposed.status == "succeeded"
+    assert ticket.remediation_status == "succeeded"
+    assert ticket.resolved_at_source_at is not None
+    resolved = AuditLog.objects.get(ticket=ticket, action="resolved by remediation")
+    assert resolved.actor_kind == "remediation"
+
+
+def test_adf_rerun_that_fails_leaves_the_ticket_to_people(arm):
+    make_policy(action="adf_rerun")
+    ticket = make_ticket()
+    failed_run = ticket.affected_entity["run_id"]
+    arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+    proposed = remediation.propose(ticket.pk)
+    assert proposed is not None
+    _adf_step(adf, ticket)
+    proposed.refresh_from_db()
+    arm.finish_run("rg-data", "adf-prod", proposed.external_run_id, "Failed")
+    _adf_step(adf, ticket)
+
+    proposed.refresh_from_db()
+    ticket.refresh_from_db()
+    assert proposed.status == "failed"
+    assert "failed" in proposed.reason
+    assert ticket.remediation_status == "failed"
+    assert ticket.resolved_at_source_at is None and ticket.is_open
+
+
+def test_adf_wrong_token_is_a_permanent_error_not_a_second_try(arm):
+    from integrations.targets.base import TransportError
+
+    make_policy(action="adf_rerun")
+    ticket = make_ticket()
+    arm.add_pipeline_run(
+        "rg-data", "adf-prod", adf_pipeline_run(ticket.affected_entity["run_id"], ticket.pipeline)
+    )
+    arm.token = "another-token"
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+    remediation.propose(ticket.pk)
+    with pytest.raises(TransportError) as raised:
+        _adf_step(adf, ticket)
+    assert raised.value.permanent and raised.value.status == 401
+    assert ARM_TOKEN not in str(raised.value)
+
+
+# --- Databricks ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def databricks(settings) -> Iterator[FakeDatabricks]:
+    with FakeDatabricks() as fake:
+        settings.DATABRICKS_HOST = fake.url
+        settings.DATABRICKS_TOKEN = fake.token
+        yield fake
+
+
+def _databricks_ticket(fake: FakeDatabricks) -> Ticket:
+    fake.add_run(
+        job_run(
+            run_id=7001,
+            tasks=[
+                task("extract", 7002, "SUCCESS"),
+                task("transform", 7003, "FAILED", "Could not reach driver of cluster"),
+                task("load", 7004, "UPSTREAM_FAILED", "Upstream task failed"),
+            ],
+        )
+    )
+    return make_ticket(
+        source="databricks",
+        processing_mode="databricks",
+        run_id="databricks:1:7001",
+        pipeline="nightly-etl",
+        error_message="Spark driver is unreachable",
+        affected_entity={"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
+    )
+
+
+def test_databricks_repair_reruns_the_failed_tasks_and_watches_the_run(databricks):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    repair = next(r for r in databricks.requests if r.path == "/api/2.2/jobs/runs/repair")
+    assert repair.body["run_id"] == 7001
+    assert repair.body["rerun_tasks"] == ["transform"]
+    assert repair.body["rerun_dependent_tasks"] is True
+    assert repair.header("Authorization") == f"Bearer {databricks.token}"
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "running" and found.external_run_id == "5000"
+
+    databricks.finish_repair(7001, "SUCCESS")
+    run_pending(ticket.pk)
+
+    found.refresh_from_db()
+    assert found.status == "succeeded"
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "succeeded"
+
+
+def test_databricks_restart_then_repair(databricks):
+    make_policy(action="databricks_restart", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    assert databricks.restarted == ["0923-164208-meows279"]
+    paths = [r.path for r in databricks.requests if r.method == "POST"]
+    assert paths.index("/api/2.1/clusters/restart") < paths.index("/api/2.2/jobs/runs/repair")
+    databricks.finish_repair(7001, "FAILED", "still broken")
+    run_pending(ticket.pk)
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "still broken" in found.reason
+
+
+def test_databricks_not_configured_is_skipped_and_the_remediation_fails(settings, databricks):
+    settings.DATABRICKS_TOKEN = ""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    remediation.propose(ticket.pk)
+    rows = run_pending(ticket.pk)
+    assert [r.status for r in rows] == ["skipped"]
+    assert not databricks.requests
+
+
+# --- Airflow -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def airflow(settings) -> Iterator[FakeAirflow]:
+    with FakeAirflow() as fake:
+        settings.AIRFLOW_API_URL = fake.url
+        settings.AIRFLOW_API_TOKEN = ""
+        settings.AIRFLOW_USERNAME = fake.username
+        settings.AIRFLOW_PASSWORD = fake.password
+        yield fake
+
+
+def test_airflow_clear_the_failed_task_and_watch_it(airflow):
+    run_id = "scheduled__2025-12-10T00:00:00+00:00"
+    airflow.add_task_instance("sales_daily", run_id, "load_orders", "failed")
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = make_ticket(
+        source="airflow",
+        processing_mode="airflow",
+        run_id=f"airflow:sales_daily/load_orders/{run_id}",
+        pipeline="sales_daily.load_orders",
+        affected_entity={
+            "dag_id": "sales_daily",
+            "task_id": "load_orders",
+            "run_id": run_id,
+            "map_index": "-1",
+        },
+    )
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    token = next(r for r in airflow.requests if r.path == "/auth/token")
+    assert token.body == {"username": "rca", "password": "airflow-pass"}
+    clear = next(r for r in airflow.requests if r.path.endswith("/clearTaskInstances"))
+    assert clear.path == "/api/v2/dags/sales_daily/clearTaskInstances"
+    assert clear.body["dry_run"] is False and clear.body["only_failed"] is True
+    assert clear.body["dag_run_id"] == run_id and clear.body["task_ids"] == ["load_orders"]
+    instance = airflow.instances[("sales_daily", run_id, "load_orders", -1)]
+    assert instance["state"] is None and instance["try_number"] == 2
+    assert Remediation.objects.get(ticket=ticket).status == "running"
+
+    airflow.finish("sales_daily", run_id, "load_orders", "success")
+    run_pending(ticket.pk)
+
+    assert Remediation.objects.get(ticket=ticket).status == "succeeded"
+
+
+def test_airflow_wrong_password_fails_the_remediation_without_leaking_it(airflow, settings):
+    settings.AIRFLOW_PASSWORD = "wrong-password-123"
+    airflow.add_task_instance("d", "r", "t", "failed")
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = make_ticket(
+        source="airflow",
+        run_id="airflow:d/t/r",
+        affected_entity={"dag_id": "d", "task_id": "t", "run_id": "r", "map_index": "-1"},
+    )
+    remediation.propose(ticket.pk)
+    rows = run_pending(ticket.pk)
+    assert [r.status for r in rows] == ["dead"]
+    assert "401" in rows[0].last_error and "wrong-password-123" not in rows[0].last_error
+    remediation.sweep()
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "401" in found.reason
+    assert airflow.instances[("d", "r", "t", -1)]["state"] == "failed"
+
+
+# --- playbook ------------------------------------------------------------------------------------
+
+
+class FakeLogicApp(FakeHttpService):
+    """A Logic App's HTTP trigger: 202 with the run id header."""
+
+    def route(self, request: RecordedRequest) -> Reply:
+        return 202, None, {"x-ms-workflow-run-id": "08585000000000000000000000000CU01"}
+
+
+PLAYBOOK_SECRET = "playbook-secret-for-tests"
+
+
+@pytest.fixture
+def logic_app(settings) -> Iterator[FakeLogicApp]:
+    with FakeLogicApp() as fake:
+        settings.PLAYBOOK_URL = f"{fake.url}/workflows/abc/triggers/manual/paths/invoke"
+        settings.PLAYBOOK_SECRET = PLAYBOOK_SECRET
+        yield fake
+
+
+def test_playbook_posts_the_signed_context_and_the_callback_closes_the_loop(logic_app, client):
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    (call,) = logic_app.requests
+    assert call.body["ticket_id"] == ticket.pk
+    assert call.body["original_run_id"] == ticket.affected_entity["run_id"]
+    assert call.body["callback_url"].endswith("/webhooks/remediation/")
+    raw = json.dumps(call.body, sort_keys=True).encode()
+    assert call.header("X-RCA-Signature") == sign(
+        PLAYBOOK_SECRET, call.header("X-RCA-Timestamp") or "", raw
+    )
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.external_run_id == "08585000000000000000000000000CU01"
+
+    # The replaced product's path and body, now with the token.
+    body = {
+        "ticket_id": ticket.pk,
+        "status": "Succeeded",
+        "attempt_number": 1,
+        "remediation_run_id": found.external_run_id,
+        "pipeline_name": ticket.pipeline,
+        "original_run_id": ticket.affected_entity["run_id"],
+        "error_type": ticket.error_type,
+        "error_message": "",
+    }
+    refused = client.post(
+        "/api/remediation-callback", data=json.dumps(body), content_type="application/json"
+    )
+    assert refused.status_code == 401
+    assert Remediation.objects.get(pk=found.pk).status == "running"
+
+    answered = client.post(
+        "/api/remediation-callback",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
+    )
+    assert answered.status_code == 200, answered.content
+    assert answered.json()["result"] == "succeeded"
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "succeeded"
+
+    again = client.post(
+        "/api/remediation-callback",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
+    )
+    assert again.json()["result"].startswith("ignored")
+
+
+def test_our_callback_path_takes_an_hmac_signature(logic_app, client):
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+    body = json.dumps(
+        {"ticket_id": ticket.pk, "success": False, "error_message": "still throttled"}
+    ).encode()
+    stamp = str(int(time.time()))
+
+    forged = client.post(
+        "/webhooks/remediation/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_RCA_TIMESTAMP=stamp,
+        HTTP_X_RCA_SIGNATURE=sign("not-the-secret", stamp, body),
+    )
+    assert forged.status_code == 401
+
+    signed = client.post(
+        "/webhooks/remediation/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_RCA_TIMESTAMP=stamp,
+        HTTP_X_RCA_SIGNATURE=sign(PLAYBOOK_SECRET, stamp, body),
+    )
+    assert signed.status_code == 200, signed.content
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "still throttled" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"status": "Succeeded"}, 400, "ticket_id"),
+        ({"ticket_id": "X"}, 400, "status"),
+        ({"ticket_id": "NOPE", "status": "Succeeded"}, 404, "no remediation"),
+        ([1, 2], 400, "JSON object"),
+    ],
+)
+def test_callback_bad_input_is_a_clear_4xx(logic_app, client, body, status, error):
+    response = client.post(
+        "/webhooks/remediation/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
+    )
+    assert response.status_code == status
+    assert error in response.json()["error"]
