@@ -461,7 +461,28 @@ def finish(
             )
         if remediation.release_group:
             transaction.on_commit(lambda: start_next_batch(remediation.release_group))
+        policy = remediation.policy
+        if (
+            not succeeded
+            and policy is not None
+            and remediation.attempt_number < policy.max_attempts
+        ):
+            ticket_id, delay = ticket.pk, float(policy.backoff_seconds) + 1
+            transaction.on_commit(lambda: _propose_later(ticket_id, delay))
     return remediation
+
+
+def _propose_later(ticket_id: str, delay: float) -> None:
+    """The next attempt, once the policy's backoff has passed (looked up by name: the task
+    module imports this one)."""
+    from rca_project.celery import app as celery_app
+
+    try:
+        celery_app.tasks["integrations.tasks.propose_remediation"].apply_async(
+            (ticket_id,), countdown=delay
+        )
+    except Exception:
+        logger.warning("broker unavailable; no later remediation attempt for %s", ticket_id)
 
 
 def _resolve(ticket: Ticket, remediation: Remediation) -> None:

@@ -1,0 +1,312 @@
+"""Policy decisions, approval (Slack buttons, admin) with its audit and expiry, the outcome on
+the ticket, Slack and JIRA (real slack-sdk and jira clients against local fakes)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.utils import timezone
+from slack_sdk.signature import SignatureVerifier
+
+from integrations import fanout, remediation
+from integrations.circuit import CircuitBreaker
+from integrations.models import OutboundDelivery, Remediation, RemediationPolicy
+from integrations.targets.slack import SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION, slack_alert
+from tests.fakes.jira_api import FakeJira
+from tests.fakes.slack_api import FakeSlack
+from tests.remediation.conftest import make_policy, make_ticket
+from tickets.lifecycle import Actor, ticket_changed
+from tickets.models import AuditLog, Ticket
+
+pytestmark = pytest.mark.django_db
+
+SLACK_SECRET = "slack-signing-secret-for-tests"
+
+
+# --- policy --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("confidence", "mode", "expected"),
+    [
+        (0.95, "auto", "running"),
+        (0.8, "auto", "running"),
+        (0.7, "auto", "awaiting_approval"),
+        (0.6, "auto", "awaiting_approval"),
+        (0.59, "auto", "skipped"),
+        (None, "auto", "skipped"),
+        (0.95, "approval", "awaiting_approval"),
+        (0.95, "never", "skipped"),
+    ],
+)
+def test_confidence_and_mode_decide(settings, confidence, mode, expected):
+    make_policy(action="playbook", mode=mode)
+    ticket = make_ticket(confidence=confidence)
+
+    found = remediation.propose(ticket.pk)
+
+    assert found is not None and found.status == expected
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == expected
+    if expected == "skipped":
+        assert found.reason  # says why: below the threshold, or never
+
+
+def test_policy_matching_by_class_signal_source_and_pipeline():
+    make_policy(
+        action="playbook",
+        error_classes=["NetworkError"],
+        sources=["adf"],
+        pipeline_glob="pl_copy_*",
+        signals=["connection reset"],
+    )
+    assert remediation.propose(make_ticket().pk) is not None
+    assert remediation.propose(make_ticket(error_type="CodeError").pk) is None
+    assert remediation.propose(make_ticket(source="airflow").pk) is None
+    assert remediation.propose(make_ticket(pipeline="other").pk) is None
+    assert remediation.propose(make_ticket(error_message="NullPointerException").pk) is None
+
+
+def test_first_policy_by_order_wins_and_disabled_ones_are_ignored():
+    make_policy(name="never for this", order=1, mode="never", enabled=False)
+    make_policy(name="never", order=2, mode="never")
+    make_policy(name="auto", order=3, mode="auto")
+    found = remediation.propose(make_ticket().pk)
+    assert found is not None and found.status == "skipped" and "never" in found.reason
+
+
+def test_dry_run_records_what_it_would_do_and_does_nothing():
+    make_policy(action="adf_rerun", dry_run=True)
+    ticket = make_ticket()
+    found = remediation.propose(ticket.pk)
+    assert found is not None and found.status == "skipped" and found.dry_run
+    assert "dry run: would have run" in found.reason and "Rerun the ADF pipeline" in found.reason
+    assert not OutboundDelivery.objects.filter(ticket=ticket).exists()
+
+
+def test_max_attempts_and_backoff(settings):
+    make_policy(action="playbook", mode="approval", max_attempts=2, backoff_seconds=600)
+    ticket = make_ticket()
+    first = remediation.propose(ticket.pk)
+    assert first is not None
+    assert remediation.propose(ticket.pk) is None  # one active at a time
+    Remediation.objects.filter(pk=first.pk).update(status="failed", finished_at=timezone.now())
+    assert remediation.propose(ticket.pk) is None  # within the backoff
+    Remediation.objects.filter(pk=first.pk).update(
+        finished_at=timezone.now() - timedelta(seconds=601)
+    )
+    second = remediation.propose(ticket.pk)
+    assert second is not None and second.attempt_number == 2
+    Remediation.objects.filter(pk=second.pk).update(
+        status="failed", finished_at=timezone.now() - timedelta(hours=1)
+    )
+    assert remediation.propose(ticket.pk) is None  # attempts used up
+
+
+def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(migration_data):
+    # The data migration's rows (the autouse fixture removed them; migration_data restores).
+    from importlib import import_module
+
+    defaults = import_module("integrations.migrations.0006_default_remediation_policies")
+    for fields in defaults.POLICIES:
+        RemediationPolicy.objects.get_or_create(name=fields["name"], defaults=fields)
+
+    throttled = make_ticket(error_message="ErrorCode=2200 Too Many Requests (429): throttled")
+    assert remediation.propose(throttled.pk).status == "running"
+    lost = make_ticket(
+        source="databricks",
+        error_type="ResourceExhaustion",
+        error_message="org.apache.spark.scheduler.ExecutorLostFailure (executor 3 exited)",
+    )
+    found = remediation.propose(lost.pk)
+    assert found.status == "running" and found.action == "databricks_repair"
+    auth = make_ticket(error_type="AuthenticationError", error_message="connection reset; 401")
+    found = remediation.propose(auth.pk)
+    assert found.status == "skipped" and "Deterministic" in found.reason
+    assert remediation.propose(make_ticket(error_message="KeyError: 'amount'").pk) is None
+
+
+# --- approval ------------------------------------------------------------------------------------
+
+
+def _responder(name: str = "daan") -> User:
+    user = User.objects.create_user(name)
+    user.groups.add(Group.objects.get_or_create(name="responder")[0])
+    return user
+
+
+def _slack_click(ticket_id: str, action_id: str, username: str) -> dict:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "UQEUMSA0K", "username": username, "name": username},
+        "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0ALERTS001"},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "rca-remediation:1",
+                "value": ticket_id,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=timestamp, body=body)
+    response = Client().post(
+        "/webhooks/slack/actions/",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
+        HTTP_X_SLACK_SIGNATURE=signature,
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def slack_signed(settings):
+    settings.SLACK_SIGNING_SECRET = SLACK_SECRET
+
+
+def test_awaiting_approval_shows_approve_and_decline_buttons_on_the_alert():
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    _, blocks = slack_alert(Ticket.objects.get(pk=ticket.pk))
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    ids = {b["action_id"] for b in buttons}
+    assert {SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION} <= ids
+    assert any("Awaiting approval" in json.dumps(b) for b in blocks)
+
+
+def test_slack_approve_by_a_responder_starts_it_and_is_audited(slack_signed):
+    _responder("daan")
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan")
+
+    assert result["result"] == ["remediation approved by daan"]
+    pending.refresh_from_db()
+    assert pending.status == "running"
+    assert pending.decided_by == "daan" and pending.decided_via == "slack"
+    assert pending.decided_at is not None
+    entry = AuditLog.objects.get(ticket=ticket, action="remediation approved")
+    assert entry.actor_kind == "slack" and entry.actor_name == "daan"
+    assert OutboundDelivery.objects.filter(ticket=ticket, action="playbook").exists()
+
+
+def test_slack_approval_needs_the_responder_role(slack_signed):
+    User.objects.create_user("viewer-only")
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "viewer-only")
+    assert result["result"][0].startswith("refused")
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "nobody-here")
+    assert result["result"][0].startswith("refused")
+    pending.refresh_from_db()
+    assert pending.status == "awaiting_approval"
+
+
+def test_slack_decline(slack_signed):
+    _responder("maria")
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    _slack_click(ticket.pk, SLACK_DECLINE_ACTION, "maria")
+    pending.refresh_from_db()
+    assert pending.status == "declined" and pending.decided_by == "maria"
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "declined"
+    assert not OutboundDelivery.objects.filter(ticket=ticket, action="playbook").exists()
+
+
+def test_an_approval_expires(settings):
+    settings.REMEDIATION_APPROVAL_SECONDS = 60
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    assert pending.expires_at is not None
+    assert pending.expires_at - timezone.now() <= timedelta(seconds=60)
+
+    assert remediation.sweep(now=timezone.now()) == 0
+    Remediation.objects.filter(pk=pending.pk).update(expires_at=timezone.now())
+    with pytest.raises(remediation.RemediationError, match="expired"):
+        remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
+
+    pending.refresh_from_db()
+    assert pending.status == "expired"
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "expired"
+
+
+def test_sweep_expires_what_nobody_answered(settings):
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    Remediation.objects.filter(pk=pending.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert remediation.sweep() == 1
+    assert Remediation.objects.get(pk=pending.pk).status == "expired"
+
+
+def test_admin_approve_action(client):
+    admin = User.objects.create_superuser("boss", password="pw-for-tests-only")
+    client.force_login(admin)
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    response = client.post(
+        "/admin/integrations/remediation/",
+        {"action": "approve", "_selected_action": [pending.pk]},
+    )
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "running" and pending.decided_via == "admin"
+    assert pending.decided_by == "boss"
+
+
+# --- outcome in Slack and JIRA --------------------------------------------------------------------
+
+
+def test_a_failed_remediation_says_so_in_slack_and_jira(settings):
+    with FakeJira() as jira, FakeSlack() as slack:
+        settings.JIRA_URL, settings.JIRA_USER = jira.url, jira.user
+        settings.JIRA_API_TOKEN = jira.token
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        for name in ("jira", "slack"):
+            CircuitBreaker(name).reset()
+        make_policy(action="playbook", mode="approval")
+        ticket = make_ticket(itsm_ticket_id="", slack_ts="", slack_channel="")
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket):
+            fanout.deliver(row.pk)
+        pending = remediation.propose(ticket.pk)
+        remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
+        remediation.finish(pending.pk, succeeded=False, detail="rerun failed: still throttled")
+        # Announcements are sent on commit, which this test's transaction never reaches:
+        # send the one finish() made, as the commit would.
+        ticket_changed.send(
+            sender=Ticket,
+            ticket_id=ticket.pk,
+            action="remediation_failed",
+            actor=remediation.remediation_actor(pending),
+            note="rerun failed: still throttled",
+        )
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        ticket.refresh_from_db()
+        thread = slack.thread(ticket.slack_channel, ticket.slack_ts)
+        assert any("still throttled" in m["text"] for m in thread)
+        comments = jira.issues[ticket.itsm_ticket_id]["comments"]
+        assert any("remediation failed" in str(c) for c in comments)
+        assert ticket.status == "open" and ticket.remediation_status == "failed"

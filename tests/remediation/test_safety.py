@@ -1,0 +1,202 @@
+"""Never two remediations of one run at once (the database decides, under concurrency); held
+behind an incident and rerun in batches once the culprit recovers; the circuit per target; the
+source's own success webhook closes the loop."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
+
+from integrations import fanout, remediation
+from integrations.circuit import CircuitBreaker
+from integrations.models import AttemptOutcome, OutboundDelivery, Remediation
+from tests.remediation.conftest import make_policy, make_ticket, run_pending
+from tickets.models import Ticket
+
+
+def _at_once(count: int, work) -> list[object]:
+    """Run `work(i)` in `count` threads released together; their results or exceptions."""
+    barrier = threading.Barrier(count)
+    results: list[object] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results.append(work(i))
+        except Exception as exc:
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_proposals_for_one_ticket_make_one_remediation():
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+
+    results = _at_once(6, lambda i: remediation.propose(ticket.pk))
+
+    assert len([r for r in results if isinstance(r, Remediation)]) == 1
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert Remediation.objects.filter(ticket=ticket).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_inserts_for_one_run_one_wins():
+    """The constraint itself, with no row lock in front: six writers, one active remediation."""
+    tickets = [make_ticket() for _ in range(6)]
+
+    def insert(i: int) -> Remediation:
+        return Remediation.objects.create(
+            ticket=tickets[i], run_key="adf:one-run", action="adf_rerun", status="running"
+        )
+
+    results = _at_once(6, insert)
+
+    assert len([r for r in results if isinstance(r, Remediation)]) == 1
+    assert len([r for r in results if isinstance(r, IntegrityError)]) == 5
+    assert Remediation.objects.filter(run_key="adf:one-run").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_active_remediation_of_a_run():
+    ticket = make_ticket()
+    other = make_ticket()
+    Remediation.objects.create(ticket=ticket, run_key="adf:r1", action="playbook", status="running")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Remediation.objects.create(
+            ticket=other, run_key="adf:r1", action="playbook", status="proposed"
+        )
+    # Once it has ended, the run may be remediated again.
+    Remediation.objects.filter(run_key="adf:r1").update(status="failed")
+    Remediation.objects.create(ticket=other, run_key="adf:r1", action="playbook", status="running")
+    assert connection.is_usable()
+
+
+@pytest.fixture
+def incident_hold():
+    """What the incidents feature registers: members of an open incident whose culprit is down
+    are held."""
+    down: set[str] = set()
+
+    def culprit_down(ticket: Ticket) -> str | None:
+        return "its incident's culprit is still failing" if ticket.pk in down else None
+
+    remediation.register_hold_check("incident", culprit_down)
+    yield down
+    remediation.unregister_hold_check("incident")
+
+
+@pytest.mark.django_db
+def test_members_of_a_failing_incident_are_held_then_rerun_in_batches(settings, incident_hold):
+    settings.REMEDIATION_BATCH_SIZE = 2
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook", mode="auto")
+    members = [make_ticket() for _ in range(5)]
+    incident_hold.update(t.pk for t in members)
+
+    held = [remediation.propose(t.pk) for t in members]
+    assert {r.status for r in held} == {"held"}
+    assert all("culprit" in r.reason for r in held)
+    assert not OutboundDelivery.objects.exists()
+
+    incident_hold.clear()  # the culprit recovered
+    group = remediation.release_held([t.pk for t in members])
+
+    def running() -> list[int]:
+        return list(
+            Remediation.objects.filter(release_group=group, status="running").values_list(
+                "pk", flat=True
+            )
+        )
+
+    first = running()
+    assert len(first) == 2
+    assert remediation.start_next_batch(group) == 0  # the first batch is still being watched
+    for pk in first:
+        remediation.finish(pk, succeeded=True, detail="ok")
+    assert remediation.start_next_batch(group) == 2
+    second = running()
+    assert len(second) == 2 and not set(second) & set(first)
+    for pk in second:
+        remediation.finish(pk, succeeded=False, detail="failed again")
+    assert remediation.start_next_batch(group) == 1
+    statuses = sorted(
+        Remediation.objects.filter(release_group=group).values_list("status", flat=True)
+    )
+    assert statuses == ["failed", "failed", "running", "succeeded", "succeeded"]
+
+
+@pytest.mark.django_db
+def test_approval_of_a_held_member_holds_it(incident_hold):
+    from django.contrib.auth.models import User
+
+    from tickets.lifecycle import Actor
+
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    incident_hold.add(ticket.pk)
+    approved = remediation.approve(
+        pending.pk, Actor.for_user(User.objects.create_user("u")), via="admin"
+    )
+    assert approved.status == "held"
+
+
+@pytest.mark.django_db
+def test_each_action_target_has_its_own_circuit(settings):
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    breaker = CircuitBreaker("playbook")
+    settings.CIRCUIT_FAILURE_THRESHOLD = 1
+    breaker.record_failure()
+    try:
+        row = OutboundDelivery.objects.get(ticket=ticket, action="playbook")
+        result = fanout.deliver(row.pk)
+        assert result.status == "pending"
+        assert row.tries.get().outcome == AttemptOutcome.CIRCUIT_OPEN
+        assert CircuitBreaker("adf_rerun").wait_seconds() == 0
+    finally:
+        breaker.reset()
+
+
+@pytest.mark.django_db
+def test_the_sources_success_webhook_closes_the_loop(settings, webhook_client):
+    settings.PLAYBOOK_URL = ""
+    make_policy(action="playbook")
+    ticket = make_ticket(resolve_key="adf:adf-prod:pl_copy_sales")
+    found = remediation.propose(ticket.pk)
+    assert found.status == "running"
+    remediation.source_recovered(ticket.pk)
+    found.refresh_from_db()
+    assert found.status == "succeeded" and "source" in found.reason
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_remediation_whose_action_died_fails_on_the_sweep(settings):
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/nothing-listens"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    rows = run_pending(ticket.pk)
+    # A refused connection may have reached nothing, but a start is never repeated blindly.
+    assert [r.status for r in rows] == ["dead"]
+    assert remediation.sweep(now=timezone.now()) == 1
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "the action failed" in found.reason
