@@ -47,6 +47,7 @@ LEGACY_ALIASES = {
     "/databricks-monitor": "/webhooks/databricks/",
     "/airflow-monitor": "/webhooks/airflow/",
     "/jira-webhook": "/webhooks/jira/",
+    "/api/remediation-callback": "/webhooks/remediation/",
 }
 
 
@@ -216,6 +217,34 @@ SLACK_ACTION_RESULT = {
     "required": ["result"],
 }
 
+REMEDIATION_CALLBACK = {
+    "type": "object",
+    "description": "A playbook's report (the body of the product this replaces).",
+    "properties": {
+        "ticket_id": _string("The ticket the playbook was called for."),
+        "status": _string("Succeeded / Failed (or Running: noted, nothing closes)."),
+        "success": {"type": "boolean", "description": "Instead of status."},
+        "attempt_number": {"type": "integer", "description": "Which remediation of the ticket."},
+        "remediation_run_id": _string("The playbook's own run id."),
+        "pipeline_name": _string(),
+        "job_name": _string(),
+        "original_run_id": _string(),
+        "error_type": _string(),
+        "error_message": _string(),
+    },
+    "required": ["ticket_id"],
+}
+
+REMEDIATION_CALLBACK_RESULT = {
+    "type": "object",
+    "properties": {
+        "ticket_id": _string(),
+        "remediation_id": {"type": "integer"},
+        "result": _string("succeeded, failed, noted, or why it was ignored."),
+    },
+    "required": ["ticket_id", "remediation_id", "result"],
+}
+
 COMPONENTS = {
     **GENERATED_BODIES,
     "AzureMonitorAlert": AZURE_MONITOR_ALERT,
@@ -225,6 +254,8 @@ COMPONENTS = {
     "WebhookError": WEBHOOK_ERROR,
     "JiraSyncResult": JIRA_SYNC_RESULT,
     "SlackActionResult": SLACK_ACTION_RESULT,
+    "RemediationCallback": REMEDIATION_CALLBACK,
+    "RemediationCallbackResult": REMEDIATION_CALLBACK_RESULT,
 }
 
 SECURITY_SCHEMES = {
@@ -251,6 +282,21 @@ SECURITY_SCHEMES = {
         "in": "query",
         "name": "token",
         "description": "JIRA_WEBHOOK_SECRET itself, for JIRA Automation (cannot sign).",
+    },
+    "remediationToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Remediation-Token",
+        "description": "PLAYBOOK_SECRET itself.",
+    },
+    "remediationSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-RCA-Signature",
+        "description": (
+            "sha256=<hex HMAC-SHA256 of '<X-RCA-Timestamp>.<body>' with PLAYBOOK_SECRET>;"
+            " the timestamp may be at most 5 minutes old."
+        ),
     },
     "slackSignature": {
         "type": "apiKey",
@@ -380,10 +426,37 @@ def _slack_webhook() -> dict[str, Any]:
     }
 
 
+def _remediation_callback() -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "webhook_remediation_callback",
+            "summary": "Receive a remediation playbook's result",
+            "tags": ["webhooks"],
+            "security": [{"remediationToken": []}, {"remediationSignature": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("RemediationCallback")}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Applied (or ignored: the remediation is no longer running).",
+                    "content": {"application/json": {"schema": _ref("RemediationCallbackResult")}},
+                },
+                "400": _error("Not JSON, not an object, or a missing or unknown status."),
+                "401": _error("Missing or wrong token or signature."),
+                "404": _error("No remediation of this ticket."),
+                "413": _error("Body too large."),
+                "503": _error("Database unavailable: retry later."),
+            },
+        }
+    }
+
+
 def webhook_paths() -> dict[str, dict[str, Any]]:
     paths = {f"/webhooks/{source}/": _failure_webhook(source) for source in Source}
     paths["/webhooks/jira/"] = _jira_webhook()
     paths["/webhooks/slack/actions/"] = _slack_webhook()
+    paths["/webhooks/remediation/"] = _remediation_callback()
     for alias, target in LEGACY_ALIASES.items():
         item = copy.deepcopy(paths[target])
         operation = item["post"]

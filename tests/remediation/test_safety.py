@@ -200,3 +200,34 @@ def test_a_remediation_whose_action_died_fails_on_the_sweep(settings):
     assert remediation.sweep(now=timezone.now()) == 1
     found = Remediation.objects.get(ticket=ticket)
     assert found.status == "failed" and "the action failed" in found.reason
+
+
+@pytest.mark.django_db
+def test_stats_count_remediations_and_the_time_saved():
+    from datetime import timedelta
+
+    from tickets import stats
+
+    now = timezone.now()
+    fixed = make_ticket(timestamp=now - timedelta(minutes=30))
+    Remediation.objects.create(
+        ticket=fixed,
+        run_key=fixed.run_id,
+        action="adf_rerun",
+        status="succeeded",
+        finished_at=now - timedelta(minutes=20),  # 10 minutes after the failure
+    )
+    failed = make_ticket(timestamp=now - timedelta(minutes=30), ack_seconds=3600)
+    Remediation.objects.create(
+        ticket=failed, run_key=failed.run_id, action="playbook", status="failed", finished_at=now
+    )
+    make_ticket(timestamp=now - timedelta(minutes=30), ack_seconds=1800)
+
+    figures = stats.remediation_stats(now - timedelta(hours=1), now)
+
+    assert figures["by_action"]["adf_rerun"]["succeeded"] == 1
+    assert figures["by_action"]["playbook"]["failed"] == 1
+    assert figures["succeeded"] == 1
+    assert figures["mttr_with_seconds"] == 600.0
+    assert figures["mttr_without_seconds"] == 2700.0  # people: (3600 + 1800) / 2
+    assert figures["time_saved_seconds"] == 2100.0

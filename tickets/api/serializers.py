@@ -10,7 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
+from integrations.models import DeliveryAttempt, OutboundDelivery, Remediation, WebhookDelivery
 from integrations.targets.jira import jira_url
 from tickets.models import (
     SLA_RUNNING,
@@ -164,6 +164,36 @@ class PastFixSerializer(serializers.Serializer):
     headline = serializers.CharField(help_text="`Last time (ticket, date, who): <fix>`")
 
 
+class RemediationSerializer(serializers.ModelSerializer):
+    """One remediation of the ticket: what, where it stands and why, who decided when."""
+
+    policy = serializers.CharField(source="policy.name", default="", read_only=True)
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+
+    class Meta:
+        model = Remediation
+        fields = (
+            "id",
+            "action",
+            "action_label",
+            "policy",
+            "attempt_number",
+            "status",
+            "reason",
+            "confidence",
+            "dry_run",
+            "created_at",
+            "expires_at",
+            "decided_by",
+            "decided_via",
+            "decided_at",
+            "started_at",
+            "finished_at",
+            "external_run_id",
+        )
+        read_only_fields = fields
+
+
 class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
     team = serializers.CharField(source="finops_team", read_only=True)
     owner = serializers.CharField(source="finops_owner", read_only=True)
@@ -187,6 +217,8 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
         help_text="Seen before: the earlier, resolved ticket of the same failure.",
     )
     previous_fixes = serializers.SerializerMethodField()
+
+    remediations = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -230,6 +262,7 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "resolved_at",
             "resolved_by",
             "resolve_seconds",
+            "remediations",
             "resolved_at_source_at",
             "regressed_at",
             "regression_count",
@@ -249,6 +282,12 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
+
+    @extend_schema_field(RemediationSerializer(many=True))
+    def get_remediations(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The ticket's remediations, the latest first (a pending approval shows here)."""
+        found = Remediation.objects.filter(ticket_id=ticket.pk).select_related("policy")
+        return list(RemediationSerializer(found, many=True).data)
 
     def get_jira_url(self, ticket: Ticket) -> str:
         return jira_url(ticket.itsm_ticket_id) if ticket.itsm_ticket_id else ""
@@ -453,6 +492,24 @@ class DailyPointSerializer(serializers.Serializer):
     sla_breached = serializers.IntegerField()
 
 
+class RemediationStatsSerializer(serializers.Serializer):
+    by_action = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="Remediations of the period's tickets: action -> status -> count.",
+    )
+    succeeded = serializers.IntegerField()
+    mttr_with_seconds = serializers.FloatField(
+        allow_null=True, help_text="Mean time from the failure to a successful remediation."
+    )
+    mttr_without_seconds = serializers.FloatField(
+        allow_null=True,
+        help_text="Mean time to resolve of the resolved tickets no remediation fixed.",
+    )
+    time_saved_seconds = serializers.FloatField(
+        allow_null=True, help_text="(without - with) x succeeded remediations: an estimate."
+    )
+
+
 class StatsSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
@@ -466,6 +523,7 @@ class StatsSerializer(serializers.Serializer):
     mttr = MttrSerializer(help_text="Time to resolve.")
     sla = SlaSerializer()
     inbox = _counts()
+    remediation = RemediationStatsSerializer()
     daily = DailyPointSerializer(many=True)
 
 

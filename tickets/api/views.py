@@ -34,6 +34,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from analysis.similar import Similarity, similar_tickets
 from analysis.tasks import request_fresh_rca
+from integrations import remediation
 from integrations.models import OutboundDelivery, WebhookDelivery
 from tickets import incidents, lifecycle, login_throttle, resolutions, stats
 from tickets.api.permissions import IsResponder
@@ -172,6 +173,17 @@ TRANSITION_SCHEMA: SharedSchema = {
     },
 }
 
+DECISION_SCHEMA: SharedSchema = {
+    "request": None,
+    "responses": {
+        200: TicketDetailSerializer,
+        409: OpenApiResponse(
+            ERROR_SCHEMA, description="No remediation awaits approval, or its approval expired"
+        ),
+        **ERRORS,
+    },
+}
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -269,6 +281,43 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
     def reopen(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._transition(request, pk, "reopen")
+
+    def _decide_remediation(
+        self, request: AuthenticatedRequest, pk: str, approved: bool
+    ) -> Response:
+        self._require_ticket(pk)
+        pending = remediation.awaiting_for(pk)
+        if pending is None:
+            raise Conflict("no remediation of this ticket awaits approval")
+        actor = Actor.for_user(request.user)
+        try:
+            if approved:
+                remediation.approve(pending.pk, actor, via="api")
+            else:
+                remediation.decline(pending.pk, actor, via="api")
+        except remediation.RemediationError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(TicketDetailSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Approve the pending remediation (responder)", **DECISION_SCHEMA)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="remediation/approve",
+        permission_classes=[IsResponder],
+    )
+    def approve_remediation(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return self._decide_remediation(request, pk, True)
+
+    @extend_schema(summary="Decline the pending remediation (responder)", **DECISION_SCHEMA)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="remediation/decline",
+        permission_classes=[IsResponder],
+    )
+    def decline_remediation(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return self._decide_remediation(request, pk, False)
 
     @extend_schema(
         summary="Run the root-cause analysis again, in the background (responder)",

@@ -1,0 +1,53 @@
+"""The pending remediation on the ticket in the API, and approving or declining it there."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations import remediation
+from tests.api import jwt_client, make_user
+from tests.remediation.conftest import make_policy, make_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_ticket_shows_its_pending_remediation_and_a_responder_approves_it():
+    make_policy(name="transient adf", action="playbook", mode="approval")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    api = jwt_client(make_user("responder"))
+
+    detail = api.get(f"/api/v1/tickets/{ticket.pk}/").json()
+    assert detail["remediation_status"] == "awaiting_approval"
+    (pending,) = detail["remediations"]
+    assert pending["status"] == "awaiting_approval" and pending["policy"] == "transient adf"
+    assert pending["expires_at"] is not None
+
+    approved = api.post(f"/api/v1/tickets/{ticket.pk}/remediation/approve/")
+    assert approved.status_code == 200, approved.content
+    (done,) = approved.json()["remediations"]
+    assert done["status"] == "running" and done["decided_via"] == "api"
+
+    again = api.post(f"/api/v1/tickets/{ticket.pk}/remediation/approve/")
+    assert again.status_code == 409
+    assert "awaits approval" in again.json()["error"]
+
+
+def test_a_viewer_cannot_decide():
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    api = jwt_client(make_user("viewer"))
+    assert api.post(f"/api/v1/tickets/{ticket.pk}/remediation/decline/").status_code == 403
+    assert api.post("/api/v1/tickets/NOPE/remediation/decline/").status_code in (403, 404)
+
+
+def test_decline_through_the_api():
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    api = jwt_client(make_user("responder"))
+    declined = api.post(f"/api/v1/tickets/{ticket.pk}/remediation/decline/")
+    assert declined.status_code == 200
+    assert declined.json()["remediation_status"] == "declined"
+    assert api.post("/api/v1/tickets/NOPE/remediation/decline/").status_code == 404
