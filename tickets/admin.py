@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from analysis.tasks import request_fresh_rca
 from integrations import fanout
-from integrations.models import OutboundDelivery
+from integrations.models import OutboundDelivery, Remediation
 from tickets import incidents, lifecycle, resolutions
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
@@ -51,6 +51,30 @@ class AuditLogInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ("created_at", "actor_kind", "actor_name", "action", "before", "after", "details")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RemediationInline(admin.TabularInline):
+    """The ticket's remediations; approve or decline a pending one from the Remediation list
+    (its admin actions), where the decision is audited."""
+
+    model = Remediation
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = (
+        "action",
+        "attempt_number",
+        "status",
+        "reason",
+        "expires_at",
+        "decided_by",
+        "decided_at",
+        "finished_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -134,7 +158,7 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "timestamp"
     list_per_page = 50
     show_full_result_count = False
-    inlines = [OutboundInline, AuditLogInline]
+    inlines = [RemediationInline, OutboundInline, AuditLogInline]
     actions = ["acknowledge", "take", "resolve", "reopen", "rerun_rca", "retry_failed_deliveries"]
     fieldsets = (
         (None, {"fields": ("id", "status", "severity", "priority", "pipeline", "error_type")}),

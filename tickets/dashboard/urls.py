@@ -11,6 +11,11 @@ urlpatterns = [
     path("register/", views.register, name="dashboard-register"),
     path("tickets/<str:ticket_id>/", views.ticket_detail, name="dashboard-ticket"),
     path("tickets/<str:ticket_id>/action/", views.ticket_action, name="dashboard-ticket-action"),
+    path(
+        "tickets/<str:ticket_id>/remediation/",
+        views.ticket_remediation,
+        name="dashboard-ticket-remediation",
+    ),
     path("charts/", views.charts, name="dashboard-charts"),
     path("log-analyses/", log_analysis.log_analyses, name="dashboard-log-analyses"),
     path(

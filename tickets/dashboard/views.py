@@ -32,8 +32,8 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from analysis.similar import similar_tickets
-from integrations import targets
-from integrations.models import OutboundDelivery, WebhookDelivery
+from integrations import remediation, targets
+from integrations.models import OutboundDelivery, Remediation, WebhookDelivery
 from integrations.targets.jira import jira_url
 from tickets import incidents, lifecycle
 from tickets.dashboard.charts import build_charts
@@ -406,6 +406,9 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             resolve_duration=duration_text(ticket.resolve_seconds)
             if ticket.resolve_seconds is not None
             else "",
+            remediations=list(
+                Remediation.objects.filter(ticket=ticket).select_related("policy")[:10]
+            ),
             links=_links(ticket),
             confidence_pct=round(ticket.confidence * 100)
             if ticket.confidence is not None
@@ -530,6 +533,33 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
     else:
         messages.success(request, f"{dict(INCIDENT_ACTIONS)[action]}: done.")
     return redirect("dashboard-incident", incident_id=incident_id)
+
+
+@with_csp
+@require_POST
+@role_required(RESPONDER)
+def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResponse:
+    """Approve or decline the ticket's pending remediation (audited with who and when)."""
+    if not Ticket.objects.filter(pk=ticket_id).exists():
+        raise Http404("No such ticket.")
+    decision = request.POST.get("decision")
+    pending = remediation.awaiting_for(ticket_id)
+    if decision not in ("approve", "decline"):
+        messages.error(request, "Unknown decision.")
+    elif pending is None:
+        messages.error(request, "Not done: no remediation awaits approval.")
+    else:
+        actor = Actor.for_user(request.user)
+        try:
+            if decision == "approve":
+                remediation.approve(pending.pk, actor, via="dashboard")
+            else:
+                remediation.decline(pending.pk, actor, via="dashboard")
+        except remediation.RemediationError as exc:
+            messages.error(request, f"Not done: {exc}.")
+        else:
+            messages.success(request, f"Remediation {decision}d.")
+    return redirect("dashboard-ticket", ticket_id=ticket_id)
 
 
 # --- charts -------------------------------------------------------------------------------------

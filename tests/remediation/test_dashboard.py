@@ -1,0 +1,61 @@
+"""The pending remediation on the dashboard's ticket page, approved there by a responder."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from integrations import remediation
+from integrations.models import Remediation
+from tests.remediation.conftest import make_policy, make_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _user(role: str) -> User:
+    user = User.objects.create_user(f"{role}-user", password="pw-for-tests-only")
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+def test_a_responder_sees_and_approves_the_pending_remediation(client):
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket(error_message="<script>alert(1)</script> connection reset")
+    pending = remediation.propose(ticket.pk)
+    client.force_login(_user("responder"))
+
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Awaiting approval" in page and 'value="approve"' in page
+
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", {"decision": "approve"})
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "running" and pending.decided_via == "dashboard"
+
+
+def test_a_viewer_sees_it_without_buttons_and_cannot_post(client):
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    client.force_login(_user("viewer"))
+
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Awaiting approval" in page and 'value="approve"' not in page
+    assert (
+        client.post(f"/tickets/{ticket.pk}/remediation/", {"decision": "approve"}).status_code
+        == 403
+    )
+    assert Remediation.objects.get(pk=pending.pk).status == "awaiting_approval"
+
+
+def test_roles_get_the_remediation_permissions():
+    from django.contrib.auth.models import Permission
+
+    def codenames(role: str) -> set[str]:
+        group = Group.objects.get(name=role)
+        return set(Permission.objects.filter(group=group).values_list("codename", flat=True))
+
+    assert {"view_remediation", "view_remediationpolicy"} <= codenames("viewer")
+    assert "change_remediation" in codenames("responder")
+    assert "change_remediationpolicy" not in codenames("responder")
+    assert {"change_remediationpolicy", "change_remediation"} <= codenames("admin")
