@@ -166,9 +166,9 @@ def remediation_actor(remediation: Remediation) -> Actor:
 
 
 def propose(ticket_id: str) -> Remediation | None:
-    """Match the ticket against the policies and act on the decision. Idempotent: a ticket
-    whose run already has an active remediation, or whose attempts are used up, gets no new
-    one."""
+    """Match the ticket against the policies and act on the decision. Idempotent: only a
+    ticket without remediation, or whose last one failed (attempts left, backoff over), gets a
+    new one; a decision already made (skipped, declined, expired, succeeded) stands."""
     ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
     if ticket is None or not ticket.is_open:
         return None
@@ -178,11 +178,10 @@ def propose(ticket_id: str) -> Remediation | None:
     policy = decision.policy
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        latest = ticket.remediations.order_by("-attempt_number").first()
+        if latest is not None and latest.status != RemediationStatus.FAILED:
+            return None
         earlier = list(ticket.remediations.exclude(status=RemediationStatus.SKIPPED))
-        if any(r.is_active for r in earlier):
-            return None
-        if any(r.status == RemediationStatus.SUCCEEDED for r in earlier):
-            return None
         attempts = len(earlier)
         if attempts >= policy.max_attempts:
             return None
@@ -415,6 +414,13 @@ def record_started(remediation_id: int, external_run_id: str, **details: Any) ->
         "remediation action sent",
         details={"remediation": remediation.pk, "external_run_id": remediation.external_run_id},
     )
+
+
+def note(remediation_id: int, **details: Any) -> None:
+    """Keep a step of the action on the remediation (committed at once: a retry reads it)."""
+    remediation = Remediation.objects.get(pk=remediation_id)
+    remediation.details = {**remediation.details, **details}
+    remediation.save(update_fields=["details"])
 
 
 def watch_deadline_passed(remediation: Remediation) -> bool:

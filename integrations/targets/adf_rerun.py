@@ -11,6 +11,8 @@ AZURE_SUBSCRIPTION_ID, the endpoint AZURE_MANAGEMENT_URL.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,31 +135,21 @@ class AdfTransport:
         return str(run.status or ""), str(run.message or "")
 
 
-class _azure_errors:
+@contextmanager
+def _azure_errors(what: str) -> Iterator[None]:
     """azure-core errors as TransportError (permanent for 4xx other than 408/409/429)."""
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 
-    def __init__(self, what: str) -> None:
-        self.what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        if exc is None or isinstance(exc, TransportError):
-            return False
-        from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
-
-        if isinstance(exc, HttpResponseError):
-            status = exc.status_code
-            code = getattr(getattr(exc, "error", None), "code", None) or ""
-            message = f"{self.what}: {status} {code}".strip()
-            transient = is_transient_status(status) and not isinstance(
-                exc, ClientAuthenticationError
-            )
-            raise TransportError(message, permanent=not transient, status=status) from exc
-        if isinstance(exc, AzureError):
-            raise TransportError(f"{self.what}: {type(exc).__name__}", permanent=False) from exc
-        return False
+    try:
+        yield
+    except HttpResponseError as exc:
+        status = exc.status_code
+        code = getattr(getattr(exc, "error", None), "code", None) or ""
+        message = f"{what}: {status} {code}".strip()
+        transient = is_transient_status(status) and not isinstance(exc, ClientAuthenticationError)
+        raise TransportError(message, permanent=not transient, status=status) from exc
+    except AzureError as exc:
+        raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
 
 
 def _where(ticket: Any, transport: AdfTransport) -> dict[str, str]:
@@ -210,7 +202,7 @@ def _watch(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     return keep_watching(WATCH, row, remediation)
 
 
-TARGET = Target(
+TARGET: Target = Target(
     name="adf_rerun",
     label="ADF rerun",
     connect=AdfTransport.from_settings,

@@ -201,7 +201,7 @@ def _watch(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
     return None
 
 
-TARGET = Target(
+TARGET: Target = Target(
     name="airflow_clear",
     label="Airflow clear",
     connect=AirflowTransport.from_settings,

@@ -10,6 +10,7 @@ the run ends again. Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a persona
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from integrations import remediation as service
@@ -144,20 +145,27 @@ def _start(
     if restart:
         clusters = sorted(
             {
-                task.existing_cluster_id
-                or (task.cluster_instance.cluster_id if task.cluster_instance else None)
+                str(cluster)
                 for task in failed
+                if (
+                    cluster := task.existing_cluster_id
+                    or (task.cluster_instance.cluster_id if task.cluster_instance else None)
+                )
             }
-            - {None}
         )
         if not clusters:
             raise TransportError("the failed tasks ran on no all-purpose cluster", permanent=True)
+        done = set(remediation.details.get("restarted_clusters", []))
         for cluster_id in clusters:
-            no_second_start(lambda cluster_id=cluster_id: dbx.restart_cluster(cluster_id))
+            if cluster_id in done:
+                continue  # restarted by an earlier attempt whose repair was refused (429/503)
+            no_second_start(partial(dbx.restart_cluster, cluster_id))
+            done.add(cluster_id)
+            service.note(remediation.pk, restarted_clusters=sorted(done))
         details["restarted_clusters"] = clusters
     history = run.repair_history or []
     latest = next((item.id for item in reversed(history) if item.id is not None), None)
-    repair_id = no_second_start(lambda: dbx.repair(run_id, keys, latest))
+    repair_id = no_second_start(partial(dbx.repair, run_id, keys, latest))
     service.record_started(remediation.pk, str(repair_id), **details)
     key = f"remediation:{remediation.pk}:{WATCH}:0"
     return [FollowUp(WATCH, payload={"remediation_id": remediation.pk}, key_suffix=key)]
@@ -191,7 +199,7 @@ def _watch(dbx: DatabricksTransport, row: OutboundDelivery) -> list[FollowUp] | 
     return None
 
 
-TARGET = Target(
+TARGET: Target = Target(
     name="databricks_repair",
     label="Databricks repair",
     connect=DatabricksTransport.from_settings,

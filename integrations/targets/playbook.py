@@ -126,7 +126,7 @@ def _call(playbook: PlaybookTransport, row: OutboundDelivery) -> None:
     service.record_started(remediation.pk, run_id, playbook=playbook.url.split("?")[0])
 
 
-TARGET = Target(
+TARGET: Target = Target(
     name="playbook",
     label="Playbook",
     connect=PlaybookTransport.from_settings,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from integrations import fanout
 from integrations.circuit import CircuitBreaker
-from integrations.models import OutboundDelivery, OutboundStatus, RemediationPolicy
+from integrations.models import OutboundDelivery, OutboundStatus, Remediation, RemediationPolicy
 from tickets.models import Ticket
 
 REMEDIATION_TARGETS = ("adf_rerun", "databricks_repair", "airflow_clear", "playbook")
@@ -85,3 +85,12 @@ def fresh_remediation(settings) -> None:
     settings.AZURE_STORAGE_CONNECTION_STRING = ""
     for name in REMEDIATION_TARGETS:
         CircuitBreaker(name).reset()
+
+
+def proposed(ticket_id: str) -> Remediation:
+    """`remediation.propose`, which must make one."""
+    from integrations import remediation
+
+    made = remediation.propose(ticket_id)
+    assert made is not None, f"no remediation proposed for {ticket_id}"
+    return made

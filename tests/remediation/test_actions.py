@@ -21,7 +21,7 @@ from tests.fakes.airflow_api import FakeAirflow
 from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
-from tests.remediation.conftest import make_policy, make_ticket, run_pending
+from tests.remediation.conftest import make_policy, make_ticket, proposed, run_pending
 from tickets.models import AuditLog, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +72,8 @@ def test_adf_rerun_in_recovery_mode_from_the_failed_run_and_watch_it(arm, settin
     arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
     adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
 
-    proposed = remediation.propose(ticket.pk)
-    assert proposed is not None and proposed.status == "running"
+    rerun = proposed(ticket.pk)
+    assert rerun is not None and rerun.status == "running"
     _adf_step(adf, ticket)
 
     create = next(r for r in arm.requests if r.path.endswith("/createRun"))
@@ -81,16 +81,16 @@ def test_adf_rerun_in_recovery_mode_from_the_failed_run_and_watch_it(arm, settin
     assert create.param("referencePipelineRunId") == failed_run
     assert create.param("isRecovery") == "true"
     assert create.param("startFromFailure") == "true"
-    proposed.refresh_from_db()
-    assert proposed.status == "running" and proposed.external_run_id.startswith("rerun-")
-    assert any(r.path.endswith(f"/pipelineruns/{proposed.external_run_id}") for r in arm.requests)
+    rerun.refresh_from_db()
+    assert rerun.status == "running" and rerun.external_run_id.startswith("rerun-")
+    assert any(r.path.endswith(f"/pipelineruns/{rerun.external_run_id}") for r in arm.requests)
 
-    arm.finish_run("rg-data", "adf-prod", proposed.external_run_id, "Succeeded")
+    arm.finish_run("rg-data", "adf-prod", rerun.external_run_id, "Succeeded")
     _adf_step(adf, ticket)
 
-    proposed.refresh_from_db()
+    rerun.refresh_from_db()
     ticket.refresh_from_db()
-    assert proposed.status == "succeeded"
+    assert rerun.status == "succeeded"
     assert ticket.remediation_status == "succeeded"
     assert ticket.resolved_at_source_at is not None
     resolved = AuditLog.objects.get(ticket=ticket, action="resolved by remediation")
@@ -103,17 +103,17 @@ def test_adf_rerun_that_fails_leaves_the_ticket_to_people(arm):
     failed_run = ticket.affected_entity["run_id"]
     arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
     adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
-    proposed = remediation.propose(ticket.pk)
-    assert proposed is not None
+    rerun = proposed(ticket.pk)
+    assert rerun is not None
     _adf_step(adf, ticket)
-    proposed.refresh_from_db()
-    arm.finish_run("rg-data", "adf-prod", proposed.external_run_id, "Failed")
+    rerun.refresh_from_db()
+    arm.finish_run("rg-data", "adf-prod", rerun.external_run_id, "Failed")
     _adf_step(adf, ticket)
 
-    proposed.refresh_from_db()
+    rerun.refresh_from_db()
     ticket.refresh_from_db()
-    assert proposed.status == "failed"
-    assert "failed" in proposed.reason
+    assert rerun.status == "failed"
+    assert "failed" in rerun.reason
     assert ticket.remediation_status == "failed"
     assert ticket.resolved_at_source_at is None and ticket.is_open
 
@@ -407,3 +407,17 @@ def test_callback_bad_input_is_a_clear_4xx(logic_app, client, body, status, erro
     )
     assert response.status_code == status
     assert error in response.json()["error"]
+
+
+def test_databricks_restart_is_not_repeated_when_the_repair_is_retried(databricks):
+    make_policy(action="databricks_restart", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    databricks.throttle(1, path_contains="/jobs/runs/repair")  # refused: carried nothing out
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    assert databricks.restarted == ["0923-164208-meows279"]
+    repairs = [r for r in databricks.requests if r.path == "/api/2.2/jobs/runs/repair"]
+    assert len(repairs) >= 2  # the refused one, then the one that went through
+    assert Remediation.objects.get(ticket=ticket).external_run_id == "5000"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 
-from integrations import remediation
 from integrations.models import Remediation
-from tests.remediation.conftest import make_policy, make_ticket
+from tests.remediation.conftest import make_policy, make_ticket, proposed
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ def _user(role: str) -> User:
 def test_a_responder_sees_and_approves_the_pending_remediation(client):
     make_policy(action="playbook", mode="approval", signals=[])
     ticket = make_ticket(error_message="<script>alert(1)</script> connection reset")
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
     client.force_login(_user("responder"))
 
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()
@@ -36,7 +35,7 @@ def test_a_responder_sees_and_approves_the_pending_remediation(client):
 def test_a_viewer_sees_it_without_buttons_and_cannot_post(client):
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
     client.force_login(_user("viewer"))
 
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()

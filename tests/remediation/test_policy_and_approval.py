@@ -20,7 +20,7 @@ from integrations.models import OutboundDelivery, Remediation, RemediationPolicy
 from integrations.targets.slack import SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION, slack_alert
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
-from tests.remediation.conftest import make_policy, make_ticket
+from tests.remediation.conftest import make_policy, make_ticket, proposed
 from tickets.lifecycle import Actor, ticket_changed
 from tickets.models import AuditLog, Ticket
 
@@ -49,7 +49,7 @@ def test_confidence_and_mode_decide(settings, confidence, mode, expected):
     make_policy(action="playbook", mode=mode)
     ticket = make_ticket(confidence=confidence)
 
-    found = remediation.propose(ticket.pk)
+    found = proposed(ticket.pk)
 
     assert found is not None and found.status == expected
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == expected
@@ -76,14 +76,14 @@ def test_first_policy_by_order_wins_and_disabled_ones_are_ignored():
     make_policy(name="never for this", order=1, mode="never", enabled=False)
     make_policy(name="never", order=2, mode="never")
     make_policy(name="auto", order=3, mode="auto")
-    found = remediation.propose(make_ticket().pk)
+    found = proposed(make_ticket().pk)
     assert found is not None and found.status == "skipped" and "never" in found.reason
 
 
 def test_dry_run_records_what_it_would_do_and_does_nothing():
     make_policy(action="adf_rerun", dry_run=True)
     ticket = make_ticket()
-    found = remediation.propose(ticket.pk)
+    found = proposed(ticket.pk)
     assert found is not None and found.status == "skipped" and found.dry_run
     assert "dry run: would have run" in found.reason and "Rerun the ADF pipeline" in found.reason
     assert not OutboundDelivery.objects.filter(ticket=ticket).exists()
@@ -92,7 +92,7 @@ def test_dry_run_records_what_it_would_do_and_does_nothing():
 def test_max_attempts_and_backoff(settings):
     make_policy(action="playbook", mode="approval", max_attempts=2, backoff_seconds=600)
     ticket = make_ticket()
-    first = remediation.propose(ticket.pk)
+    first = proposed(ticket.pk)
     assert first is not None
     assert remediation.propose(ticket.pk) is None  # one active at a time
     Remediation.objects.filter(pk=first.pk).update(status="failed", finished_at=timezone.now())
@@ -100,7 +100,7 @@ def test_max_attempts_and_backoff(settings):
     Remediation.objects.filter(pk=first.pk).update(
         finished_at=timezone.now() - timedelta(seconds=601)
     )
-    second = remediation.propose(ticket.pk)
+    second = proposed(ticket.pk)
     assert second is not None and second.attempt_number == 2
     Remediation.objects.filter(pk=second.pk).update(
         status="failed", finished_at=timezone.now() - timedelta(hours=1)
@@ -117,16 +117,16 @@ def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(mig
         RemediationPolicy.objects.get_or_create(name=fields["name"], defaults=fields)
 
     throttled = make_ticket(error_message="ErrorCode=2200 Too Many Requests (429): throttled")
-    assert remediation.propose(throttled.pk).status == "running"
+    assert proposed(throttled.pk).status == "running"
     lost = make_ticket(
         source="databricks",
         error_type="ResourceExhaustion",
         error_message="org.apache.spark.scheduler.ExecutorLostFailure (executor 3 exited)",
     )
-    found = remediation.propose(lost.pk)
+    found = proposed(lost.pk)
     assert found.status == "running" and found.action == "databricks_repair"
     auth = make_ticket(error_type="AuthenticationError", error_message="connection reset; 401")
-    found = remediation.propose(auth.pk)
+    found = proposed(auth.pk)
     assert found.status == "skipped" and "Deterministic" in found.reason
     assert remediation.propose(make_ticket(error_message="KeyError: 'amount'").pk) is None
 
@@ -189,7 +189,7 @@ def test_slack_approve_by_a_responder_starts_it_and_is_audited(slack_signed):
     _responder("daan")
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
 
     result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan")
 
@@ -207,7 +207,7 @@ def test_slack_approval_needs_the_responder_role(slack_signed):
     User.objects.create_user("viewer-only")
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
 
     result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "viewer-only")
     assert result["result"][0].startswith("refused")
@@ -221,7 +221,7 @@ def test_slack_decline(slack_signed):
     _responder("maria")
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
     _slack_click(ticket.pk, SLACK_DECLINE_ACTION, "maria")
     pending.refresh_from_db()
     assert pending.status == "declined" and pending.decided_by == "maria"
@@ -233,7 +233,7 @@ def test_an_approval_expires(settings):
     settings.REMEDIATION_APPROVAL_SECONDS = 60
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
     assert pending.expires_at is not None
     assert pending.expires_at - timezone.now() <= timedelta(seconds=60)
 
@@ -250,7 +250,7 @@ def test_an_approval_expires(settings):
 def test_sweep_expires_what_nobody_answered(settings):
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
     Remediation.objects.filter(pk=pending.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -263,7 +263,7 @@ def test_admin_approve_action(client):
     client.force_login(admin)
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
     response = client.post(
         "/admin/integrations/remediation/",
         {"action": "approve", "_selected_action": [pending.pk]},
@@ -289,7 +289,7 @@ def test_a_failed_remediation_says_so_in_slack_and_jira(settings):
         fanout.schedule_initial(ticket.pk)
         for row in OutboundDelivery.objects.filter(ticket=ticket):
             fanout.deliver(row.pk)
-        pending = remediation.propose(ticket.pk)
+        pending = proposed(ticket.pk)
         remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
         remediation.finish(pending.pk, succeeded=False, detail="rerun failed: still throttled")
         # Announcements are sent on commit, which this test's transaction never reaches:
@@ -310,3 +310,11 @@ def test_a_failed_remediation_says_so_in_slack_and_jira(settings):
         comments = jira.issues[ticket.itsm_ticket_id]["comments"]
         assert any("remediation failed" in str(c) for c in comments)
         assert ticket.status == "open" and ticket.remediation_status == "failed"
+
+
+def test_a_decision_stands_when_the_ticket_is_proposed_again():
+    make_policy(action="playbook", mode="never")
+    ticket = make_ticket()
+    assert proposed(ticket.pk).status == "skipped"
+    assert remediation.propose(ticket.pk) is None
+    assert Remediation.objects.filter(ticket=ticket).count() == 1

@@ -13,7 +13,7 @@ from django.utils import timezone
 from integrations import fanout, remediation
 from integrations.circuit import CircuitBreaker
 from integrations.models import AttemptOutcome, OutboundDelivery, Remediation
-from tests.remediation.conftest import make_policy, make_ticket, run_pending
+from tests.remediation.conftest import make_policy, make_ticket, proposed, run_pending
 from tickets.models import Ticket
 
 
@@ -106,7 +106,7 @@ def test_members_of_a_failing_incident_are_held_then_rerun_in_batches(settings, 
     members = [make_ticket() for _ in range(5)]
     incident_hold.update(t.pk for t in members)
 
-    held = [remediation.propose(t.pk) for t in members]
+    held = [proposed(t.pk) for t in members]
     assert {r.status for r in held} == {"held"}
     assert all("culprit" in r.reason for r in held)
     assert not OutboundDelivery.objects.exists()
@@ -146,7 +146,7 @@ def test_approval_of_a_held_member_holds_it(incident_hold):
 
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
-    pending = remediation.propose(ticket.pk)
+    pending = proposed(ticket.pk)
     incident_hold.add(ticket.pk)
     approved = remediation.approve(
         pending.pk, Actor.for_user(User.objects.create_user("u")), via="admin"
@@ -179,7 +179,7 @@ def test_the_sources_success_webhook_closes_the_loop(settings, webhook_client):
     settings.PLAYBOOK_URL = ""
     make_policy(action="playbook")
     ticket = make_ticket(resolve_key="adf:adf-prod:pl_copy_sales")
-    found = remediation.propose(ticket.pk)
+    found = proposed(ticket.pk)
     assert found.status == "running"
     remediation.source_recovered(ticket.pk)
     found.refresh_from_db()

@@ -173,7 +173,7 @@ TRANSITION_SCHEMA: SharedSchema = {
     },
 }
 
-DECISION_SCHEMA: SharedSchema = {
+DECISION_SCHEMA: dict[str, Any] = {
     "request": None,
     "responses": {
         200: TicketDetailSerializer,
