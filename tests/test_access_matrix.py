@@ -21,7 +21,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from analysis.models import LlmCall, LlmOutcome
-from integrations.models import OutboundDelivery, OutboundStatus, SlackIdentity
+from integrations.models import (
+    OutboundDelivery,
+    OutboundStatus,
+    Remediation,
+    RemediationPolicy,
+    SlackIdentity,
+)
 from tests.api import make_ticket
 from tickets.models import (
     AuditLog,
@@ -59,6 +65,7 @@ SITE = [
     ("get", "/register/", NOT_FOUND),  # self-registration is off unless SELF_REGISTRATION
     ("get", "/tickets/{id}/", PAGE),
     ("post", "/tickets/{id}/action/", expect(302, 302, 403, 302, 302)),
+    ("post", "/tickets/{id}/remediation/", expect(302, 302, 403, 302, 302)),
     ("get", "/charts/", PAGE),
     ("get", "/log-analyses/", PAGE),
     ("post", "/log-analyses/", expect(302, 302, 400, 400, 400)),  # no file: the form again
@@ -76,6 +83,8 @@ SITE = [
     ("post", "/webhooks/airflow/", REFUSED),
     ("post", "/webhooks/jira/", REFUSED),
     ("post", "/webhooks/slack/actions/", REFUSED),
+    ("post", "/webhooks/remediation/", REFUSED),
+    ("post", "/api/remediation-callback", REFUSED),
     ("post", "/azure-monitor", REFUSED),
     ("post", "/databricks-monitor", REFUSED),
     ("post", "/airflow-monitor", REFUSED),
@@ -112,6 +121,8 @@ ADMIN_MODELS = {
     "integrations.outbounddelivery": ("V", "-", "-"),
     # Who may act from Slack for which account: like users and groups, superusers only.
     "integrations.slackidentity": ("-", "-", "-"),
+    "integrations.remediation": ("V", "-", "-"),
+    "integrations.remediationpolicy": ("V", "A", "A"),
     "analysis.llmcall": ("V", "-", "-"),
     "analysis.loganalysisjob": ("V", "-", "-"),
     "auth.user": ("-", "-", "-"),
@@ -148,6 +159,10 @@ def world(migration_data, settings):
             ticket=ticket, fix="Restarted it", resolved_by="bob", actor_kind="user", fingerprint="f"
         ),
         "integrations.outbounddelivery": dead_letter(ticket),
+        "integrations.remediation": Remediation.objects.create(
+            ticket=ticket, run_key=ticket.run_id, action="playbook", status="skipped"
+        ),
+        "integrations.remediationpolicy": RemediationPolicy.objects.first(),
         "analysis.llmcall": LlmCall.objects.create(
             ticket=ticket, model="gemini", outcome=LlmOutcome.OK
         ),

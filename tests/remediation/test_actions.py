@@ -421,3 +421,14 @@ def test_databricks_restart_is_not_repeated_when_the_repair_is_retried(databrick
     repairs = [r for r in databricks.requests if r.path == "/api/2.2/jobs/runs/repair"]
     assert len(repairs) >= 2  # the refused one, then the one that went through
     assert Remediation.objects.get(ticket=ticket).external_run_id == "5000"
+
+
+def test_databricks_wrong_token_dead_letters_without_the_token(settings, databricks):
+    settings.DATABRICKS_TOKEN = "dapi-wrong-token-0123456789"
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    proposed(ticket.pk)
+    (row,) = run_pending(ticket.pk)
+    assert row.status == "dead" and "403" in row.last_error
+    assert "dapi-wrong-token" not in row.last_error
+    assert not [r for r in databricks.requests if r.path.endswith("/repair")]
