@@ -50,8 +50,7 @@ from integrations.models import (
 )
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import ActorKind, Incident, Ticket
-from tickets.vocabulary import Status
+from tickets.models import ActorKind, Incident, Status, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -492,13 +491,17 @@ def _propose_later(ticket_id: str, delay: float) -> None:
 
 
 def _resolve(ticket: Ticket, remediation: Remediation) -> None:
-    """The run recovered: the ticket stops collecting repeats and shows resolved."""
-    if ticket.resolved_at_source_at is None:
-        ticket.resolved_at_source_at = timezone.now()
-        Ticket.objects.filter(pk=ticket.pk).update(
-            resolved_at_source_at=ticket.resolved_at_source_at
-        )
+    """The run recovered: the ticket is resolved with the remediation as the actor, and what
+    fixed it is kept as a resolution for the next similar failure. A ticket already resolved
+    (the source's own success webhook got there first) keeps that resolution."""
     actor = remediation_actor(remediation)
+    if ticket.status != Status.RESOLVED:
+        lifecycle.resolve(
+            ticket.pk,
+            actor,
+            note=remediation.reason,
+            fix=f"{remediation.get_action_display()} (automatic remediation)",
+        )
     lifecycle.write_audit(
         ticket,
         actor,

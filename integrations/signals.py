@@ -8,7 +8,7 @@ from typing import Any
 
 from integrations import fanout, remediation
 from tickets.lifecycle import Actor
-from tickets.models import Ticket
+from tickets.models import ActorKind, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ def follow_ticket_change(
 def close_remediation_loop(
     sender: Any, ticket_id: str, action: str, actor: Actor, note: str = "", **kwargs: Any
 ) -> None:
-    """The source's own success webhook: a remediation running on that ticket succeeded."""
-    if action != "resolved_at_source":
+    """The source's own success webhook (which resolves the ticket, or only marks it recovered
+    at the source when it was resolved already): a remediation running on it succeeded."""
+    if action not in ("resolve", "resolved_at_source") or actor.kind != ActorKind.SOURCE:
         return
     try:
         remediation.source_recovered(ticket_id)

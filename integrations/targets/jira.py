@@ -70,7 +70,7 @@ JIRA_PRIORITY: dict[str, str] = {
     Priority.P4: "Low",
 }
 LIFECYCLE_CHANGES = {"acknowledge", "start_progress", "resolve", "reopen", "regressed"}
-# Remediation outcomes, commented on the issue (the status is left to people).
+# Remediation outcomes, commented on the issue (the status follows the lifecycle's own changes).
 REMEDIATION_CHANGES = {"remediation_failed", "remediation_succeeded"}
 
 

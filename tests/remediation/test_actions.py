@@ -92,7 +92,8 @@ def test_adf_rerun_in_recovery_mode_from_the_failed_run_and_watch_it(arm, settin
     ticket.refresh_from_db()
     assert rerun.status == "succeeded"
     assert ticket.remediation_status == "succeeded"
-    assert ticket.resolved_at_source_at is not None
+    assert ticket.status == "resolved" and ticket.resolved_by.startswith("remediation adf_rerun")
+    assert ticket.resolutions.get().fix.startswith("Rerun the ADF pipeline")
     resolved = AuditLog.objects.get(ticket=ticket, action="resolved by remediation")
     assert resolved.actor_kind == "remediation"
 
@@ -115,7 +116,7 @@ def test_adf_rerun_that_fails_leaves_the_ticket_to_people(arm):
     assert rerun.status == "failed"
     assert "failed" in rerun.reason
     assert ticket.remediation_status == "failed"
-    assert ticket.resolved_at_source_at is None and ticket.is_open
+    assert ticket.status == "open"
 
 
 def test_adf_wrong_token_is_a_permanent_error_not_a_second_try(arm):

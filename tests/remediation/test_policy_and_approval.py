@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from integrations import fanout, remediation
 from integrations.circuit import CircuitBreaker
-from integrations.models import OutboundDelivery, Remediation, RemediationPolicy
+from integrations.models import OutboundDelivery, Remediation, RemediationPolicy, SlackIdentity
 from integrations.targets.slack import SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION, slack_alert
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
@@ -112,7 +112,7 @@ def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(mig
     # The data migration's rows (the autouse fixture removed them; migration_data restores).
     from importlib import import_module
 
-    defaults = import_module("integrations.migrations.0006_default_remediation_policies")
+    defaults = import_module("integrations.migrations.0009_default_remediation_policies")
     for fields in defaults.POLICIES:
         RemediationPolicy.objects.get_or_create(name=fields["name"], defaults=fields)
 
@@ -134,16 +134,19 @@ def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(mig
 # --- approval ------------------------------------------------------------------------------------
 
 
-def _responder(name: str = "daan") -> User:
+def _responder(name: str = "daan", role: str = "responder") -> User:
+    """A user with the role, linked to the Slack member id U<NAME> (secB's SlackIdentity)."""
     user = User.objects.create_user(name)
-    user.groups.add(Group.objects.get_or_create(name="responder")[0])
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    SlackIdentity.objects.create(slack_user_id=f"U{name.upper()}", user=user)
     return user
 
 
-def _slack_click(ticket_id: str, action_id: str, username: str) -> dict:
+def _slack_click(ticket_id: str, action_id: str, name: str) -> dict:
+    """A signed click by the Slack member U<NAME>."""
     payload = {
         "type": "block_actions",
-        "user": {"id": "UQEUMSA0K", "username": username, "name": username},
+        "user": {"id": f"U{name.upper()}", "username": name, "name": name},
         "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0ALERTS001"},
         "actions": [
             {
@@ -204,15 +207,15 @@ def test_slack_approve_by_a_responder_starts_it_and_is_audited(slack_signed):
 
 
 def test_slack_approval_needs_the_responder_role(slack_signed):
-    User.objects.create_user("viewer-only")
+    _responder("viewer", role="viewer")
     make_policy(action="playbook", mode="approval")
     ticket = make_ticket()
     pending = proposed(ticket.pk)
 
-    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "viewer-only")
-    assert result["result"][0].startswith("refused")
-    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "nobody-here")
-    assert result["result"][0].startswith("refused")
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "viewer")
+    assert result["result"] == ["not allowed: your account does not have the responder role"]
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "nobody")
+    assert result["result"][0].startswith("not allowed")
     pending.refresh_from_db()
     assert pending.status == "awaiting_approval"
 

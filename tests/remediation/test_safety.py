@@ -217,11 +217,11 @@ def test_stats_count_remediations_and_the_time_saved():
         status="succeeded",
         finished_at=now - timedelta(minutes=20),  # 10 minutes after the failure
     )
-    failed = make_ticket(timestamp=now - timedelta(minutes=30), ack_seconds=3600)
+    failed = make_ticket(timestamp=now - timedelta(minutes=30), resolve_seconds=3600)
     Remediation.objects.create(
         ticket=failed, run_key=failed.run_id, action="playbook", status="failed", finished_at=now
     )
-    make_ticket(timestamp=now - timedelta(minutes=30), ack_seconds=1800)
+    make_ticket(timestamp=now - timedelta(minutes=30), resolve_seconds=1800)
 
     figures = stats.remediation_stats(now - timedelta(hours=1), now)
 
