@@ -712,7 +712,7 @@ class IncidentEvent(models.Model):
     ticket = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices, blank=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices, blank=True)
     actor_name = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)
 

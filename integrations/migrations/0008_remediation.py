@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("integrations", "0007_registry_targets"),
-        ("tickets", "0013_remediation_actor"),
+        ("tickets", "0015_remediation_actor"),
     ]
 
     operations = [

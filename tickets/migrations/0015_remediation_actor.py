@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0012_rca_source_log_analysis"),
+        ("tickets", "0014_incident_permissions"),
     ]
 
     operations = [
@@ -28,6 +28,22 @@ class Migration(migrations.Migration):
             model_name="resolution",
             name="actor_kind",
             field=models.CharField(
+                choices=[
+                    ("user", "User"),
+                    ("jira", "Jira"),
+                    ("slack", "Slack"),
+                    ("system", "System"),
+                    ("source", "Source"),
+                    ("remediation", "Remediation"),
+                ],
+                max_length=16,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="incidentevent",
+            name="actor_kind",
+            field=models.CharField(
+                blank=True,
                 choices=[
                     ("user", "User"),
                     ("jira", "Jira"),

@@ -20,7 +20,7 @@ def grant_remediation_permissions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0013_remediation_actor"),
+        ("tickets", "0015_remediation_actor"),
         ("integrations", "0009_default_remediation_policies"),
     ]
 
