@@ -218,6 +218,23 @@ def _rules(
     )
 
 
+# What an analysis writes on the ticket.
+_ANALYSIS_FIELDS = (
+    "error_type",
+    "error_message",
+    "rca_result",
+    "recommendations",
+    "confidence",
+    "rca_source",
+    "rca_note",
+    "analysed_at",
+    "details",
+    "embedding",
+    "embedding_model",
+    "updated_at",
+)
+
+
 def _save(
     ticket: Ticket,
     analysis: Analysis,
@@ -225,39 +242,30 @@ def _save(
     signals: tuple[str, ...],
     force: bool,
 ) -> Ticket:
+    before = {"error_type": ticket.error_type, "rca_source": ticket.rca_source}
+    ticket.error_type = analysis.error_type
+    ticket.rca_result = analysis.rca_result
+    ticket.recommendations = analysis.recommendations
+    ticket.confidence = analysis.confidence
+    ticket.rca_source = analysis.rca_source
+    ticket.rca_note = analysis.rca_note
+    ticket.analysed_at = ticket.updated_at = timezone.now()
+    ticket.details = {
+        **ticket.details,
+        **analysis.details,
+        "similar": [{"id": t.id, "similarity": round(s, 3)} for t, s in similar],
+    }
     with transaction.atomic():
-        current = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket.pk)
-        if current.rca_source != RcaSource.PENDING and not force:
-            return current  # analysed meanwhile by a redelivered copy of this task
-        before = {"error_type": current.error_type, "rca_source": current.rca_source}
-        ticket.error_type = analysis.error_type
-        ticket.rca_result = analysis.rca_result
-        ticket.recommendations = analysis.recommendations
-        ticket.confidence = analysis.confidence
-        ticket.rca_source = analysis.rca_source
-        ticket.rca_note = analysis.rca_note
-        ticket.analysed_at = timezone.now()
-        ticket.details = {
-            **ticket.details,
-            **analysis.details,
-            "similar": [{"id": t.id, "similarity": round(s, 3)} for t, s in similar],
-        }
-        ticket.save(
-            update_fields=[
-                "error_type",
-                "error_message",
-                "rca_result",
-                "recommendations",
-                "confidence",
-                "rca_source",
-                "rca_note",
-                "analysed_at",
-                "details",
-                "embedding",
-                "embedding_model",
-                "updated_at",
-            ]
-        )
+        # One conditional UPDATE instead of a locked re-read and a save: it writes only while
+        # the ticket still waits for its RCA (unless forced), so a redelivered copy of this task
+        # that finished first is never overwritten.
+        rows = Ticket.objects.filter(pk=ticket.pk)
+        if not force:
+            rows = rows.filter(rca_source=RcaSource.PENDING)
+        written = rows.update(**{name: getattr(ticket, name) for name in _ANALYSIS_FIELDS})
+        if not written:
+            # analysed meanwhile by a redelivered copy of this task (or deleted)
+            return Ticket.objects.defer("embedding").filter(pk=ticket.pk).first() or ticket
         lifecycle.write_audit(
             ticket,
             Actor.system("analysis"),

@@ -385,6 +385,10 @@ CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
 CELERY_BROKER_URL = local_services.kombu_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fix-up closes the database connections around every task unless told to keep
+# them for this many tasks; rca_project.celery closes them by Django's rules instead (errored
+# and unusable, or older than CONN_MAX_AGE), so this is only a backstop.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

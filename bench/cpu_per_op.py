@@ -1,0 +1,186 @@
+"""CPU and SQL statements per operation, measured in-process (meaningful on a loaded machine,
+unlike wall-clock rates): a webhook through the whole Django stack, and the background
+processing of one new failure (analysis with Gemini on a local server, then the fan-out
+scheduling), as the worker runs it.
+
+    .venv/bin/python bench/cpu_per_op.py [--count 300] [--profile]
+
+Prints CPU ms per op (`time.process_time`), SQL statements per op, the PostgreSQL sessions
+opened per ticket by a real Celery worker (solo pool) and that worker's CPU per ticket, and
+with --profile the top functions by self time of each phase.
+Uses its own database (`rca_bench_cpu`) and Redis database 13.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, bench_environment, setup_django
+
+from tests.fakes.gemini_api import FakeGemini
+
+TOKEN = "bench-token-" + uuid.uuid4().hex
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def measured(label: str, ops: int, profile: bool, sort: str = "tottime", limit: int = 15):
+    from django.db import connection
+
+    counter = StatementCounter()
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    started = time.process_time()
+    with connection.execute_wrapper(counter):
+        if profiler:
+            profiler.enable()
+        yield
+        if profiler:
+            profiler.disable()
+    cpu = time.process_time() - started
+    print(f"{label:<10} {cpu / ops * 1000:6.2f} ms CPU/op, {counter.count / ops:5.1f} SQL/op")
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(limit)
+        print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+
+
+def failure_body(index: int) -> bytes:
+    template = json.loads((REPO / "tests" / "payloads" / "adf_failure.json").read_text())
+    body = {**template, "run_id": str(uuid.uuid4()), "pipeline": f"pl_cpu_{index}"}
+    return json.dumps(body).encode()
+
+
+def postgres_sessions(database: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [database])
+        return cursor.fetchone()[0]
+
+
+def worker_phase(env: dict[str, str], count: int) -> None:
+    """A real worker (solo pool) drains `count` deliveries: its CPU and the PostgreSQL sessions
+    it opened, per ticket. Its three outbound tasks per ticket run too, against no configured
+    target (each ends at once), so this is the analysis plus Celery's own cost per task."""
+    import psutil
+    from django.db import connection
+
+    from integrations.ingest import ingest_delivery
+    from integrations.models import DeliveryStatus, WebhookDelivery
+
+    worker = subprocess.Popen(
+        [
+            *(str(Path(sys.executable).parent / "celery"), "-A", "rca_project", "worker"),
+            *("--pool", "solo", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"),
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        from integrations.circuit import redis_client
+        from integrations.tasks import ping
+
+        key = f"bench:ping:{uuid.uuid4().hex}"
+        ping.delay(key)
+        deadline = time.monotonic() + 120
+        while not redis_client().get(key) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process = psutil.Process(worker.pid)
+        database = connection.settings_dict["NAME"]
+        sessions_before = postgres_sessions(database)
+        cpu_before = sum(process.cpu_times()[:2])
+        for index in range(count):
+            ingest_delivery("adf", failure_body(100_000 + index))
+        deadline = time.monotonic() + 900
+        while WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("worker did not finish")
+            time.sleep(0.2)
+        cpu = sum(process.cpu_times()[:2]) - cpu_before
+        sessions = postgres_sessions(database) - sessions_before
+        print(
+            f"worker     {cpu / count * 1000:6.2f} ms CPU/ticket (celery solo process), "
+            f"{sessions / count:.2f} PostgreSQL sessions/ticket"
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-worker", action="store_true")
+    parser.add_argument("--sort", default="tottime", help="tottime (self) or cumulative")
+    parser.add_argument("--limit", type=int, default=15)
+    args = parser.parse_args()
+
+    with FakeGemini() as gemini:
+        env = bench_environment("rca_bench_cpu", 13)
+        env.update(
+            GEMINI_API_KEY="bench-key",
+            GEMINI_BASE_URL=gemini.url,
+            EMBEDDING_BACKEND="local",
+            WEBHOOK_TOKEN=TOKEN,
+            # Fan-out targets are not configured: the worker phase measures the analysis.
+            JIRA_URL="",
+            SLACK_BOT_TOKEN="",
+            AZURE_STORAGE_CONNECTION_STRING="",
+        )
+        setup_django(env)
+        from django.test import Client
+
+        from integrations import ingest, processing
+        from integrations.models import WebhookDelivery
+
+        client = Client(HTTP_HOST="127.0.0.1")
+        headers = {"HTTP_X_WEBHOOK_TOKEN": TOKEN}
+        # warm up (imports, the embedding model, the Gemini client)
+        published: list[int] = []
+        enqueue_processing = ingest.enqueue_processing
+        ingest.enqueue_processing = published.append  # the in-process phases run the work
+        for index in range(5):
+            client.post("/webhooks/adf/", failure_body(-index), "application/json", **headers)
+        for delivery_id in published:
+            processing.process_delivery(delivery_id)
+        published.clear()
+
+        with measured("ingest", args.count, args.profile, args.sort, args.limit):
+            for index in range(args.count):
+                response = client.post(
+                    "/webhooks/adf/", failure_body(index), "application/json", **headers
+                )
+                assert response.status_code == 202, response.content
+        ids = list(published)
+        with measured("process", len(ids), args.profile, args.sort, args.limit):
+            for delivery_id in ids:
+                processing.process_delivery(delivery_id)
+        assert not WebhookDelivery.objects.filter(pk__in=ids, status="pending").exists()
+        ingest.enqueue_processing = enqueue_processing
+        if not args.no_worker:
+            worker_phase(env, args.count)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
