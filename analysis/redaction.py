@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import re
 import string
 from collections.abc import Callable
@@ -287,8 +288,8 @@ _RULES: list[_Rule] = [
 ]
 
 
-def _apply(rule: _Rule, text: str) -> str:
-    subject = _fold(text) if rule.fold else text
+def _apply(rule: _Rule, text: str, subject: str) -> str:
+    """`rule` applied to `text`; `subject` is `text`, case-folded when the rule folds."""
     if not all(h in subject for h in rule.hints):
         return text
     repl = rule.repl
@@ -302,13 +303,34 @@ def _apply(rule: _Rule, text: str) -> str:
     return "".join([*out, text[last:]]) if out else text
 
 
+# An ingest redacts the same strings twice (the inbox copy of the body, then the event parsed
+# from it), so results for short texts are remembered; redaction is a pure function of the text.
+_MEMO_MAX_CHARS = 2048
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every recognised secret replaced by ``[REDACTED]``."""
     if not text:
         return text
+    if len(text) <= _MEMO_MAX_CHARS:
+        return _redact_remembered(text)
+    return _redact(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _redact_remembered(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     text = _redact_pem(text)
+    folded: str | None = None  # the case-folded text, made once until a rule changes the text
     for rule in _RULES:
-        text = _apply(rule, text)
+        if rule.fold and folded is None:
+            folded = _fold(text)
+        changed = _apply(rule, text, folded if rule.fold and folded is not None else text)
+        if changed is not text:
+            text, folded = changed, None
     return text
 
 
