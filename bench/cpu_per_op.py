@@ -154,13 +154,13 @@ def main() -> int:
         from integrations.models import WebhookDelivery
 
         client = Client(HTTP_HOST="127.0.0.1")
-        headers = {"HTTP_X_WEBHOOK_TOKEN": TOKEN}
+        headers = {"X-Webhook-Token": TOKEN}
         # warm up (imports, the embedding model, the Gemini client)
         published: list[int] = []
         enqueue_processing = ingest.enqueue_processing
         ingest.enqueue_processing = published.append  # the in-process phases run the work
         for index in range(5):
-            client.post("/webhooks/adf/", failure_body(-index), "application/json", **headers)
+            client.post("/webhooks/adf/", failure_body(-index), "application/json", headers=headers)
         for delivery_id in published:
             processing.process_delivery(delivery_id)
         published.clear()
@@ -168,7 +168,7 @@ def main() -> int:
         with measured("ingest", args.count, args.profile, args.sort, args.limit):
             for index in range(args.count):
                 response = client.post(
-                    "/webhooks/adf/", failure_body(index), "application/json", **headers
+                    "/webhooks/adf/", failure_body(index), "application/json", headers=headers
                 )
                 assert response.status_code == 202, response.content
         ids = list(published)

@@ -144,20 +144,32 @@ def celery_worker(transactional_db) -> Iterator[Any]:
     from the real Redis broker. It stops, finishing what it is doing, before the test database
     is flushed, so no task of one test runs into the next."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from integrations import targets
 
+    # A worker keeps its database connections across tasks (rca_project.celery); these worker
+    # threads end with the test but their connections would not, and would hold the test
+    # database open, so here each task closes its thread's connections when it ends.
+    def close_thread_connections(**kwargs: Any) -> None:
+        connections.close_all()
+
     queues = [celery_app.conf.task_default_queue, *targets.outbound_queues()]
-    with start_worker(
-        celery_app,
-        pool="threads",
-        concurrency=2,
-        perform_ping_check=False,
-        loglevel="WARNING",
-        shutdown_timeout=30,
-        queues=queues,  # this run's default queue and each target's
-    ) as worker:
-        yield worker
+    task_postrun.connect(close_thread_connections, weak=False)
+    try:
+        with start_worker(
+            celery_app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            loglevel="WARNING",
+            shutdown_timeout=30,
+            queues=queues,  # this run's default queue and each target's
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_thread_connections)
     # Tasks it had not taken (retries scheduled for later) must not reach the next test.
     redis.Redis.from_url(_test_redis_url()).delete(*queues)
 
