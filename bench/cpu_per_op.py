@@ -158,7 +158,11 @@ def main() -> int:
         # warm up (imports, the embedding model, the Gemini client)
         published: list[int] = []
         enqueue_processing = ingest.enqueue_processing
-        ingest.enqueue_processing = published.append  # the in-process phases run the work
+
+        def collect(delivery_id: int) -> None:
+            published.append(delivery_id)  # not published: the in-process phases run the work
+
+        ingest.enqueue_processing = collect
         for index in range(5):
             client.post("/webhooks/adf/", failure_body(-index), "application/json", headers=headers)
         for delivery_id in published:
