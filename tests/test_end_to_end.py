@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.test import override_settings
 from kombu.exceptions import OperationalError
 
+from analysis import services as analysis_services
+from analysis.services import analyse_ticket
 from integrations import processing
 from integrations.ingest import ingest_delivery
-from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.models import DeliveryStatus, OutboundDelivery, WebhookDelivery
 from integrations.tasks import process_delivery
 from tests.conftest import local_payload, shared_payload, wait_for
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, RcaSource, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,9 +99,55 @@ def test_processing_twice_is_harmless():
     assert delivery.status == DeliveryStatus.PROCESSED
 
 
-def _adf_body(run_id: str) -> bytes:
-    import json
+def test_a_redelivery_after_the_analysis_committed_schedules_each_target_once():
+    """The worker died after the RCA was written but before the delivery ended: the redelivered
+    task writes no second RCA and makes no second JIRA, Slack or Blob delivery."""
+    result = ingest_delivery("adf", _adf_body("died-after-analysis"))
+    delivery = WebhookDelivery.objects.get(tracking_id=result.tracking_id)
+    assert result.ticket_id is not None
+    analyse_ticket(result.ticket_id)  # what the first run committed before it died
 
+    processing.process_delivery(delivery.pk)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING)
+    processing.process_delivery(delivery.pk)  # and once more, as if its end were lost too
+
+    actions = OutboundDelivery.objects.filter(ticket_id=result.ticket_id).values_list(
+        "action", flat=True
+    )
+    assert sorted(actions) == ["blob_upload", "jira_create", "slack_post"]
+    assert AuditLog.objects.filter(ticket_id=result.ticket_id, action="analysed").count() == 1
+
+
+def test_an_rca_finished_meanwhile_is_not_overwritten():
+    """Two copies of the analysis race: the one that writes second finds the ticket analysed,
+    writes nothing and answers with what the first one wrote."""
+    result = ingest_delivery("airflow", json.dumps(local_payload("airflow_failure.json")).encode())
+    stale = Ticket.objects.get(pk=result.ticket_id)  # read while still pending
+    first = analyse_ticket(stale.pk)
+    assert first is not None
+
+    late = analysis_services._save(
+        stale,
+        analysis_services.Analysis(
+            error_type="Unknown",
+            rca_result="a later, different answer",
+            recommendations=["nothing"],
+            confidence=0.1,
+            rca_source=RcaSource.RULES,
+            rca_note="late copy",
+        ),
+        similar=[],
+        signals=(),
+        force=False,
+    )
+
+    stored = Ticket.objects.get(pk=stale.pk)
+    assert stored.rca_result == first.rca_result != "a later, different answer"
+    assert late.rca_result == stored.rca_result
+    assert AuditLog.objects.filter(ticket_id=stale.pk, action="analysed").count() == 1
+
+
+def _adf_body(run_id: str) -> bytes:
     body = local_payload("adf_failure.json")
     body["run_id"] = run_id
     return json.dumps(body).encode()
