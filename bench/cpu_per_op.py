@@ -79,8 +79,8 @@ def postgres_sessions(database: str) -> int:
 
 def worker_phase(env: dict[str, str], count: int) -> None:
     """A real worker (solo pool) drains `count` deliveries: its CPU and the PostgreSQL sessions
-    it opened, per ticket. Its three outbound tasks per ticket run too, against no configured
-    target (each ends at once), so this is the analysis plus Celery's own cost per task."""
+    it opened, per ticket. It reads the default queue only (the outbound tasks wait on their
+    targets' queues), so this is the processing plus Celery's own cost per task."""
     import psutil
     from django.db import connection
 
