@@ -14,7 +14,9 @@ from integrations import fanout, remediation
 from integrations.circuit import CircuitBreaker
 from integrations.models import AttemptOutcome, OutboundDelivery, Remediation
 from tests.remediation.conftest import make_policy, make_ticket, proposed, run_pending
-from tickets.models import Ticket
+from tickets import incidents
+from tickets.lifecycle import Actor
+from tickets.models import Incident, Ticket, new_incident_id
 
 
 def _at_once(count: int, work) -> list[object]:
@@ -92,9 +94,10 @@ def incident_hold():
     def culprit_down(ticket: Ticket) -> str | None:
         return "its incident's culprit is still failing" if ticket.pk in down else None
 
-    remediation.register_hold_check("incident", culprit_down)
+    # Its own name: the incidents feature's real check ("incident") stays registered.
+    remediation.register_hold_check("test-incident", culprit_down)
     yield down
-    remediation.unregister_hold_check("incident")
+    remediation.unregister_hold_check("test-incident")
 
 
 @pytest.mark.django_db
@@ -136,6 +139,31 @@ def test_members_of_a_failing_incident_are_held_then_rerun_in_batches(settings, 
         Remediation.objects.filter(release_group=group).values_list("status", flat=True)
     )
     assert statuses == ["failed", "failed", "running", "succeeded", "succeeded"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_members_of_an_open_incident_wait_until_a_member_recovers(settings):
+    """The hold the incidents feature registers: no member of the incident has recovered, so
+    the culprit is still failing and the members are held; one member's recovery at its source
+    releases the others' remediations."""
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook", mode="auto")
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
+    )
+    members = [make_ticket(incident=incident) for _ in range(3)]
+    loner = proposed(make_ticket().pk)
+
+    held = [proposed(t.pk) for t in members[:2]]
+
+    assert {r.status for r in held} == {"held"}
+    assert all(incident.pk in r.reason for r in held)
+    assert loner.status != "held"
+    with transaction.atomic():
+        incidents.record_recovery(members[2], Actor.source("adf"))
+    after = Remediation.objects.filter(pk__in=[r.pk for r in held])
+    assert {r.status for r in after} == {"running"}
 
 
 @pytest.mark.django_db
