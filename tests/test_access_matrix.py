@@ -31,12 +31,14 @@ from integrations.models import (
 from tests.api import make_ticket
 from tickets.models import (
     AuditLog,
+    Incident,
     JiraStatusMapping,
     Occurrence,
     Resolution,
     SlaPolicy,
     Status,
     Ticket,
+    new_incident_id,
 )
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +68,10 @@ SITE = [
     ("get", "/tickets/{id}/", PAGE),
     ("post", "/tickets/{id}/action/", expect(302, 302, 403, 302, 302)),
     ("post", "/tickets/{id}/remediation/", expect(302, 302, 403, 302, 302)),
+    # {id} is a ticket id here: past the role check, no such incident (an action-less POST
+    # is refused with a message before the incident is looked up).
+    ("get", "/incidents/{id}/", expect(302, 302, 404, 404, 404)),
+    ("post", "/incidents/{id}/action/", expect(302, 302, 403, 302, 302)),
     ("get", "/charts/", PAGE),
     ("get", "/log-analyses/", PAGE),
     ("post", "/log-analyses/", expect(302, 302, 400, 400, 400)),  # no file: the form again
@@ -117,6 +123,7 @@ ADMIN_MODELS = {
     "tickets.slapolicy": ("V", "A", "A"),
     "tickets.jirastatusmapping": ("V", "A", "A"),
     "tickets.resolution": ("V", "-", "-"),
+    "tickets.incident": ("V", "-", "-"),
     "integrations.webhookdelivery": ("V", "-", "-"),
     "integrations.outbounddelivery": ("V", "-", "-"),
     # Who may act from Slack for which account: like users and groups, superusers only.
@@ -147,6 +154,9 @@ def world(migration_data, settings):
         users[role] = user
     objects = {
         "tickets.ticket": ticket,
+        "tickets.incident": Incident.objects.create(
+            id=new_incident_id(), group_key="sql-server:db1", culprit="sql-server:db1"
+        ),
         "tickets.auditlog": AuditLog.objects.create(
             ticket=ticket, action="created", actor_kind="system"
         ),

@@ -86,6 +86,19 @@ MATRIX = [
     ("get", "/api/v1/log-analyses/{id}/events/", None, NO_JOB),
     ("post", "/api/v1/log-analyses/{id}/cancel/", None, NO_JOB),
     ("post", "/api/v1/log-analyses/{id}/attach/", None, expect(401, 403, 403, 404, 404)),
+    # Incidents: {id} here is a ticket id, so a caller who passes the role check finds none.
+    ("get", "/api/v1/incidents/", None, READ),
+    ("get", "/api/v1/incidents/{id}/", None, NO_JOB),
+    ("get", "/api/v1/incidents/{id}/members/", None, NO_JOB),
+    ("get", "/api/v1/incidents/{id}/timeline/", None, NO_JOB),
+    ("post", "/api/v1/incidents/{id}/acknowledge/", None, expect(401, 403, 403, 404, 404)),
+    ("post", "/api/v1/incidents/{id}/take/", None, expect(401, 403, 403, 404, 404)),
+    ("post", "/api/v1/incidents/{id}/reopen/", None, expect(401, 403, 403, 404, 404)),
+    ("post", "/api/v1/incidents/{id}/resolve/", None, expect(401, 403, 403, 404, 404)),
+    # An empty body names no member (detach) or no incident to merge into: 400.
+    ("post", "/api/v1/incidents/{id}/detach/", None, expect(401, 403, 403, 400, 400)),
+    ("post", "/api/v1/incidents/{id}/merge/", None, expect(401, 403, 403, 400, 400)),
+    ("get", "/api/v1/stats/incidents/", None, READ),
 ]
 
 

@@ -47,7 +47,7 @@ def test_a_viewer_sees_it_without_buttons_and_cannot_post(client):
     assert Remediation.objects.get(pk=pending.pk).status == "awaiting_approval"
 
 
-def test_roles_get_the_remediation_permissions():
+def test_roles_get_the_remediation_permissions(migration_data):
     from django.contrib.auth.models import Permission
 
     def codenames(role: str) -> set[str]:

@@ -618,7 +618,7 @@ class MergeSerializer(serializers.Serializer):
     into = serializers.CharField(max_length=64, help_text="The incident that takes the members.")
 
 
-class IncidentPagination(CursorPagination):
+class IncidentPagination(CheckedCursorPagination):
     page_size = 50
     ordering = ("-last_member_at", "-id")
 
@@ -641,6 +641,7 @@ class IncidentPagination(CursorPagination):
             400: OpenApiResponse(ERROR_SCHEMA, description="A filter is not valid"),
             401: ERRORS[401],
             403: ERRORS[403],
+            404: OpenApiResponse(ERROR_SCHEMA, description="Invalid cursor"),
         },
     ),
     retrieve=extend_schema(summary="One incident", responses={200: IncidentSerializer, **ERRORS}),
@@ -678,6 +679,10 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
                     raise serializers.ValidationError({name: "not an ISO 8601 time"}) from exc
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=UTC)
+                try:  # PostgreSQL takes UTC offsets up to 15:59 only: compare in UTC
+                    moment = moment.astimezone(UTC)
+                except OverflowError as exc:
+                    raise serializers.ValidationError({name: "out of range"}) from exc
                 queryset = queryset.filter(**{lookup: moment})
         return queryset
 
