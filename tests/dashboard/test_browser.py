@@ -393,9 +393,12 @@ def fast_passwords(settings):
 
 
 def test_live_board_detail_and_acknowledge(
-    asgi_server, short_lived_connections, celery_worker, browser
+    asgi_server, short_lived_connections, celery_worker, browser, settings
 ):
     base = asgi_server
+    # The seeded failures name one SQL server from several pipelines; this page is about a
+    # ticket's own analysis and its similar tickets, not the incident they would form.
+    settings.INCIDENT_MIN_PIPELINES = 1_000_000
     make_user("maria", "responder", first_name="Maria")
     seed_board()
     seed_history()
