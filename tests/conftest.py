@@ -203,3 +203,5 @@ def migration_data(db) -> None:
     resolved.create_default_jira_map(apps, None)
     incidents = importlib.import_module("tickets.migrations.0014_incident_permissions")
     incidents.grant_incident_permissions(apps, None)
+    remediations = importlib.import_module("tickets.migrations.0016_remediation_permissions")
+    remediations.grant_remediation_permissions(apps, None)
