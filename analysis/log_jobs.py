@@ -688,7 +688,7 @@ def cancel_job(job_id: uuid.UUID | str) -> LogAnalysisJob:
 
 
 class AttachError(ValueError):
-    pass
+    """A report that cannot be attached to the ticket asked for (the message says why)."""
 
 
 def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticket:
