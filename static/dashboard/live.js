@@ -90,8 +90,9 @@
 
   /* Open the ticket socket and keep it open: reconnect with exponential backoff and jitter.
    * handlers.message(msg) gets each ticket.changed, handlers.logAnalysis(job) (optional) each
-   * log-analysis progress event; handlers.resync() runs after a reconnect
-   * (events sent while we were away are lost, so the page refreshes its data). */
+   * log-analysis progress event; handlers.opened() (optional) runs each time the socket opens,
+   * handlers.resync() after a reconnect (events sent while we were away are lost, so the page
+   * refreshes its data). */
   function connect(handlers) {
     let attempt = 0;
     let opened = false;
@@ -144,6 +145,7 @@
         thisOpened = true;
         attempt = 0;
         indicator("live", "Live");
+        if (handlers.opened) handlers.opened();
         if (reconnected && handlers.resync) handlers.resync();
       });
       socket.addEventListener("message", (event) => {

@@ -72,9 +72,25 @@
     }
   }
 
+  /* The job may have moved on between this page's render and the socket opening (a short log
+   * is done in a second): read its state once the socket is live, so no step is missed. */
+  function catchUp() {
+    fetch("/api/v1/log-analyses/" + encodeURIComponent(jobId) + "/", {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((job) => {
+        if (job && job.id === jobId) apply(job);
+      })
+      .catch(() => {});
+  }
+
   if (FINISHED.includes(panel.dataset.status)) return;
   live.connect({
     message() {},
+    opened: catchUp,
     logAnalysis(job) {
       if (job && job.id === jobId) apply(job);
     },

@@ -600,7 +600,7 @@ def test_log_analysis_drop_a_file_watch_progress_and_read_the_report(
         browser,
         lambda d: "/log-analyses/" in d.current_url and d.find_elements(By.ID, "job-progress"),
     )
-    rca = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".rca-text"), timeout=60)
+    rca = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".rca-text"), timeout=90)
     assert rca.text
     assert browser.find_element(By.CSS_SELECTOR, '[data-live="job-status"]').text == "Done"
     evidence = browser.find_element(By.CSS_SELECTOR, "table.evidence").text
