@@ -1,5 +1,5 @@
-"""Live updates for the dashboard: `/ws/tickets/` pushes each created or changed ticket and the
-progress of log-analysis jobs."""
+"""Live updates for the dashboard: `/ws/tickets/` pushes each created or changed ticket, each
+changed incident (its card, with its first members) and the progress of log-analysis jobs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from tickets.broadcast import GROUP
 from tickets.models import Incident, Ticket
-from tickets.presenters import CARD_FIELDS, ticket_card
+from tickets.presenters import CARD_FIELDS, incident_card, incident_members, ticket_card
 from tickets.roles import VIEWER, has_role
 
 UNAUTHORIZED = 4401
@@ -64,14 +64,7 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         incident = Incident.objects.filter(pk=incident_id).first()
         if incident is None:
             return None
-        return {
-            "id": incident.pk,
-            "status": incident.status,
-            "culprit": incident.culprit,
-            "member_count": incident.member_count,
-            "severity": incident.severity,
-            "resolved": incident.recovered_at is not None,
-        }
+        return incident_card(incident, incident_members([incident.pk])[incident.pk])
 
     @database_sync_to_async
     def _card(self, ticket_id: str) -> dict[str, Any] | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
-from tickets.models import Ticket
+from tickets.models import Incident, Ticket
+from tickets.vocabulary import Status
 
 CARD_FIELDS = (
     "id",
@@ -26,7 +28,10 @@ CARD_FIELDS = (
     "resolved_at_source_at",
     "resolved_at",
     "regression_count",
+    "incident",
 )
+# How many members an incident's card lists (oldest first); its page lists more.
+INCIDENT_CARD_MEMBERS = 10
 
 
 def ticket_card(ticket: Ticket) -> dict[str, Any]:
@@ -50,4 +55,59 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
         "resolved_at_source": ticket.resolved_at_source_at is not None,
         "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
         "regression_count": ticket.regression_count,
+        # A member of an incident is shown in its incident's card, not on its own.
+        "incident": ticket.incident_id,
+    }
+
+
+def incident_members(
+    incident_ids: list[str], limit: int = INCIDENT_CARD_MEMBERS
+) -> dict[str, list[dict[str, str]]]:
+    """The first `limit` members (oldest first) of each incident: one query, `limit` index
+    reads per incident (`ticket_incident_members`), however large an incident is."""
+    found: dict[str, list[dict[str, str]]] = {incident_id: [] for incident_id in incident_ids}
+    if not incident_ids:
+        return found
+    table = Ticket._meta.db_table
+    sql = f"""
+        SELECT m.incident_id, m.id, m.pipeline, m.status, m.source
+          FROM unnest(%s::varchar[]) AS i(id)
+         CROSS JOIN LATERAL (
+               SELECT t.incident_id, t.id, t.pipeline, t.status, t.source, t.timestamp
+                 FROM {table} t
+                WHERE t.incident_id = i.id
+                ORDER BY t.timestamp, t.id
+                LIMIT %s) m
+         ORDER BY m.incident_id, m.timestamp, m.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(incident_ids), limit])
+        for incident_id, ticket_id, pipeline, status, source in cursor.fetchall():
+            found[incident_id].append(
+                {"id": ticket_id, "pipeline": pipeline, "status": status, "source": source}
+            )
+    return found
+
+
+def incident_card(incident: Incident, members: list[dict[str, str]]) -> dict[str, Any]:
+    """An incident as the board shows it (one card for all its members), and as the websocket
+    sends it (`incident.changed`)."""
+    return {
+        "id": incident.pk,
+        "status": incident.status,
+        "culprit": incident.culprit,
+        "culprit_detail": incident.culprit_detail,
+        "error_type": incident.error_type,
+        "severity": incident.severity,
+        "priority": incident.priority,
+        "member_count": incident.member_count,
+        "recovered_count": incident.recovered_count,
+        "team": incident.finops_team,
+        "jira_key": incident.itsm_ticket_id,
+        "first_seen": incident.first_seen.isoformat(),
+        "last_member_at": incident.last_member_at.isoformat(),
+        "resolved": incident.status == Status.RESOLVED or incident.recovered_at is not None,
+        "merged_into": incident.merged_into_id,
+        "members": members,
+        "more_members": max(0, incident.member_count - len(members)),
     }

@@ -1,5 +1,7 @@
-/* The live board: applies ticket.changed events (insert, move between columns, update).
- * Cards are built with createElement + textContent only: no ticket text is ever parsed as HTML. */
+/* The live board: applies ticket.changed events (insert, move between columns, update) and
+ * incident.changed events (an incident is one card for all its members: a member never shows
+ * on its own). Cards are built with createElement + textContent only: no ticket text is ever
+ * parsed as HTML. */
 (function () {
   "use strict";
 
@@ -11,9 +13,13 @@
   if (!board) return;
 
   const lists = {};
+  const incidentLists = {};
   const counts = {};
   board.querySelectorAll(".column-list").forEach((node) => {
     lists[node.dataset.column] = node;
+  });
+  board.querySelectorAll(".column-incidents").forEach((node) => {
+    incidentLists[node.dataset.incidents] = node;
   });
   board.querySelectorAll("[data-count]").forEach((node) => {
     counts[node.dataset.count] = node;
@@ -115,10 +121,25 @@
   }
 
   function findCard(id) {
-    for (const card of board.querySelectorAll(".card")) {
+    for (const card of board.querySelectorAll(".column-list .card")) {
       if (card.dataset.id === id) return card;
     }
     return null;
+  }
+
+  function findIncident(id) {
+    for (const card of board.querySelectorAll(".incident-card")) {
+      if (card.dataset.incident === id) return card;
+    }
+    return null;
+  }
+
+  /* A member of an incident leaves the columns: its incident's card stands for it. */
+  function removeTicketCard(id) {
+    const existing = findCard(id);
+    if (!existing) return;
+    bump(existing.dataset.status, -1);
+    existing.remove();
   }
 
   /* Most urgent first, as the server orders a column (TicketQuerySet.by_urgency): a ticket
@@ -161,6 +182,11 @@
 
   function apply(msg) {
     const card = msg.ticket;
+    if (card.incident) {
+      removeTicketCard(card.id);
+      updateMember(card);
+      return;
+    }
     const existing = findCard(card.id);
     const list = lists[card.status];
     if (existing) {
@@ -177,16 +203,193 @@
     flash(node);
   }
 
+  /* --- incidents ------------------------------------------------------------------------- */
+
+  function statusLabel(status) {
+    return live.STATUS_LABELS[status] || String(status || "");
+  }
+
+  function memberItem(member) {
+    const item = el("li");
+    item.dataset.member = member.id;
+    const link = el("a", "", member.pipeline);
+    link.href = live.ticketUrl(member.id);
+    const status = field(el("span", "member-status status-" + String(member.status || "").replace(/[^a-z_]/g, ""), statusLabel(member.status)), "member_status");
+    item.append(link, document.createTextNode(" "), status);
+    return item;
+  }
+
+  function buildIncident(incident) {
+    const article = el("article", "card incident-card");
+    article.dataset.incident = incident.id;
+
+    const top = el("div", "card-top");
+    top.append(
+      el("span", "badge incident-badge", "Incident"),
+      field(el("span", "badge sev"), "severity"),
+      field(el("span", "badge status"), "status"),
+      field(el("span", "badge outline"), "member_count"),
+      field(el("span", "card-source"), "recovered")
+    );
+
+    const title = field(el("a", "card-title"), "culprit");
+    title.href = live.incidentUrl(incident.id);
+
+    const sub = el("div", "card-sub");
+    sub.append(field(el("span", "error-type"), "error_type"), field(el("span", "card-id", incident.id), "id"));
+
+    const details = el("details", "incident-members");
+    const pageLink = el("a", "incident-link", "Incident page");
+    pageLink.href = live.incidentUrl(incident.id);
+    details.append(
+      el("summary", "", "Members"),
+      field(el("ul", "member-list"), "members"),
+      field(el("p", "member-more"), "more_members"),
+      pageLink
+    );
+
+    const foot = el("div", "card-foot");
+    const age = fact("Age");
+    age.title = "Since the first failure";
+    const time = el("time", "js-age");
+    age.append(time);
+    const team = fact("Team", "team");
+    team.append(field(el("span"), "team"));
+    const jira = field(el("span", "fact jira"), "jira_key");
+    jira.title = "JIRA issue";
+    foot.append(age, team, jira);
+
+    article.append(top, title, sub, details, foot);
+    return article;
+  }
+
+  function part(card, name) {
+    return card.querySelector('[data-field="' + name + '"]');
+  }
+
+  /* Write the incident's figures into its card, in place (an expanded card stays expanded). */
+  function fillIncident(card, incident) {
+    const sev = sevClass(incident.severity);
+    card.className = "card incident-card " + sev;
+    card.dataset.status = incident.status || "";
+    card.dataset.severity = incident.severity || "";
+    card.dataset.last = incident.last_member_at || "";
+    const severity = part(card, "severity");
+    severity.className = "badge sev " + sev;
+    severity.textContent = String(incident.severity || "");
+    const status = part(card, "status");
+    status.className = "badge status status-" + String(incident.status || "").replace(/[^a-z_]/g, "");
+    status.textContent = statusLabel(incident.status);
+    const count = Number(incident.member_count) || 0;
+    part(card, "member_count").textContent = count + (count === 1 ? " member" : " members");
+    const recovered = Number(incident.recovered_count) || 0;
+    part(card, "recovered").textContent = recovered ? recovered + " recovered" : "";
+    part(card, "culprit").textContent = String(incident.culprit || "");
+    part(card, "error_type").textContent = String(incident.error_type || "");
+    part(card, "team").textContent = String(incident.team || "—");
+    const jira = part(card, "jira_key");
+    jira.textContent = String(incident.jira_key || "");
+    jira.hidden = !incident.jira_key;
+    card.querySelector("time.js-age").setAttribute("datetime", incident.first_seen || "");
+    part(card, "members").replaceChildren(...(incident.members || []).map(memberItem));
+    const more = Number(incident.more_members) || 0;
+    const moreNode = part(card, "more_members");
+    moreNode.textContent = "and " + more + " more";
+    moreNode.hidden = !more;
+  }
+
+  /* Worst severity first, then the latest to grow (as the server orders them). */
+  function incidentFirst(a, b) {
+    const sa = SEVERITY_RANK[a.dataset.severity] ?? 4;
+    const sb = SEVERITY_RANK[b.dataset.severity] ?? 4;
+    if (sa !== sb) return sa < sb;
+    const la = Date.parse(a.dataset.last) || 0;
+    const lb = Date.parse(b.dataset.last) || 0;
+    if (la !== lb) return la > lb;
+    return a.dataset.incident < b.dataset.incident;
+  }
+
+  function placeIncident(list, node) {
+    for (const child of list.children) {
+      if (child !== node && incidentFirst(node, child)) {
+        list.insertBefore(node, child);
+        return;
+      }
+    }
+    list.append(node);
+  }
+
+  /* A member changed (status): its line in the incident's card follows. */
+  function updateMember(card) {
+    const incident = findIncident(card.incident);
+    if (!incident) return;
+    for (const item of incident.querySelectorAll("li[data-member]")) {
+      if (item.dataset.member === card.id) item.replaceWith(memberItem(card));
+    }
+  }
+
+  // Membership changes of more than the one ticket named: the server's board is the truth.
+  const REGROUPED = { formed: true, merged: true, merged_into: true, detached: true };
+  const JOINED = { formed: true, joined: true, recurred: true };
+  const hasFilters = Object.keys(filters).length > 0;
+
+  function applyIncident(msg) {
+    const incident = msg.incident;
+    (incident.members || []).forEach((member) => removeTicketCard(member.id));
+    if (msg.ticket_id && JOINED[msg.action]) removeTicketCard(msg.ticket_id);
+    const existing = findIncident(incident.id);
+    const list = incidentLists[incident.status];
+    if (incident.merged_into || !incident.member_count || !list) {
+      if (existing) {
+        bump(existing.dataset.status, -1);
+        existing.remove();
+      }
+    } else if (existing) {
+      const before = existing.dataset.status;
+      fillIncident(existing, incident);
+      if (before !== incident.status) {
+        bump(before, -1);
+        bump(incident.status, 1);
+      }
+      placeIncident(list, existing);
+      flash(existing);
+    } else if (!hasFilters) {
+      const node = buildIncident(incident);
+      fillIncident(node, incident);
+      placeIncident(list, node);
+      bump(incident.status, 1);
+      flash(node);
+    }
+    live.tick();
+    // With filters, only the server knows whether a new incident has a member that matches.
+    if (REGROUPED[msg.action] || (hasFilters && !existing)) resync();
+  }
+
   /* After a reconnect: fetch this same page and take its columns (parsed inertly, never run). */
   function resync() {
     fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
       .then((html) => {
         const doc = new DOMParser().parseFromString(html, "text/html");
+        const expanded = new Set(
+          Array.from(board.querySelectorAll(".incident-card details[open]")).map(
+            (node) => node.closest(".incident-card").dataset.incident
+          )
+        );
         doc.querySelectorAll(".column-list").forEach((fresh) => {
           const target = lists[fresh.dataset.column];
           if (!target) return;
           target.replaceChildren(...Array.from(fresh.children).map((n) => document.adoptNode(n)));
+        });
+        doc.querySelectorAll(".column-incidents").forEach((fresh) => {
+          const target = incidentLists[fresh.dataset.incidents];
+          if (!target) return;
+          target.replaceChildren(...Array.from(fresh.children).map((n) => document.adoptNode(n)));
+        });
+        // An incident card someone had expanded stays expanded.
+        board.querySelectorAll(".incident-card").forEach((node) => {
+          const details = node.querySelector("details");
+          if (details && expanded.has(node.dataset.incident)) details.open = true;
         });
         doc.querySelectorAll("[data-count]").forEach((fresh) => {
           const target = counts[fresh.dataset.count];
@@ -197,5 +400,5 @@
       .catch(() => {});
   }
 
-  live.connect({ message: apply, resync });
+  live.connect({ message: apply, incident: applyIncident, resync });
 })();

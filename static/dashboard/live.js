@@ -89,7 +89,8 @@
   }
 
   /* Open the ticket socket and keep it open: reconnect with exponential backoff and jitter.
-   * handlers.message(msg) gets each ticket.changed, handlers.logAnalysis(job) (optional) each
+   * handlers.message(msg) gets each ticket.changed, handlers.incident(msg) (optional) each
+   * incident.changed, handlers.logAnalysis(job) (optional) each
    * log-analysis progress event; handlers.opened() (optional) runs each time the socket opens,
    * handlers.resync() after a reconnect (events sent while we were away are lost, so the page
    * refreshes its data). */
@@ -157,6 +158,14 @@
         }
         if (msg && msg.type === "ticket.changed" && msg.ticket && typeof msg.ticket.id === "string") {
           handlers.message(msg);
+        } else if (
+          msg &&
+          msg.type === "incident.changed" &&
+          msg.incident &&
+          typeof msg.incident.id === "string" &&
+          handlers.incident
+        ) {
+          handlers.incident(msg);
         } else if (msg && msg.type === "log_analysis.progress" && msg.job && handlers.logAnalysis) {
           handlers.logAnalysis(msg.job);
         }
@@ -199,6 +208,10 @@
     return (config.ticket_url || "/tickets/__id__/").replace("__id__", encodeURIComponent(id));
   }
 
+  function incidentUrl(id) {
+    return (config.incident_url || "/incidents/__id__/").replace("__id__", encodeURIComponent(id));
+  }
+
   function humanAction(action) {
     return String(action || "changed").replace(/_/g, " ");
   }
@@ -206,5 +219,14 @@
   tick();
   window.setInterval(tick, 1000);
 
-  window.RcaLive = { config, connect, tick, duration, ticketUrl, humanAction, STATUS_LABELS };
+  window.RcaLive = {
+    config,
+    connect,
+    tick,
+    duration,
+    ticketUrl,
+    incidentUrl,
+    humanAction,
+    STATUS_LABELS,
+  };
 })();

@@ -36,7 +36,7 @@ from tests.conftest import local_payload, wait_for
 from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Ticket
+from tickets.models import Incident, Ticket
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -550,6 +550,119 @@ def test_live_board_detail_and_acknowledge(
     screenshot(browser, "charts.png", max_height=1200)
 
     # Nothing on these pages broke the Content-Security-Policy.
+    violations = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
+    assert violations == []
+
+
+STORM_MESSAGE = (
+    "ErrorCode=SqlFailedToConnect,'Type=Microsoft.DataTransfer.Common.Shared."
+    "HybridDeliveryException,Message=Cannot connect to SQL Database. Please contact SQL server "
+    "team for further support. Server: 'sql-board-01', Database: 'dw', User: 'etl'."
+)
+
+
+def storm_failure(pipeline: str) -> dict:
+    body = local_payload("adf_failure.json")
+    body.update(pipeline=pipeline, run_id=f"storm-{time.time_ns()}", error_message=STORM_MESSAGE)
+    return body
+
+
+def incident_card(driver: webdriver.Chrome) -> dict | None:
+    """The board's one incident card: its column, texts and listed members, or None."""
+    return driver.execute_script(
+        "const cards = document.querySelectorAll('#board .incident-card');"
+        "if (cards.length !== 1) return cards.length ? {count: cards.length} : null;"
+        "const card = cards[0];"
+        "const text = (name) => card.querySelector('[data-field=\"' + name + '\"]').textContent;"
+        "return {id: card.dataset.incident,"
+        "  column: card.closest('.column-incidents').dataset.incidents,"
+        "  members: text('member_count'), culprit: text('culprit'), status: text('status'),"
+        "  open: card.querySelector('details').open,"
+        "  listed: Array.from(card.querySelectorAll('li[data-member] a')).map("
+        "    (a) => [a.textContent, a.getAttribute('href')]),"
+        "  page: card.querySelector('a.incident-link').getAttribute('href')};"
+    )
+
+
+def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
+    asgi_server, short_lived_connections, celery_worker, browser, settings
+):
+    base = asgi_server
+    settings.INCIDENT_MIN_PIPELINES = 2
+    make_user("omar", "viewer")
+    browser.get(f"{base}/")
+    browser.find_element(By.NAME, "username").send_keys("omar")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    mark_page(browser)
+
+    # One pipeline failing against the SQL server is a ticket of its own.
+    first = post_failure(base, storm_failure("pl_load_orders"))["ticket_id"]
+    wait(browser, lambda d: column_of(d, first) == "open")
+    assert incident_card(browser) is None
+
+    # A second pipeline failing against it forms an incident: one card, and the first
+    # ticket's card leaves the column.
+    second = post_failure(base, storm_failure("pl_load_customers"))["ticket_id"]
+    card = wait(
+        browser, lambda d: (c := incident_card(d)) and c.get("members") == "2 members" and c
+    )
+    incident = Incident.objects.get()
+    assert card["id"] == incident.pk and card["column"] == "open" and card["status"] == "Open"
+    assert card["culprit"] == incident.culprit and "sql-board-01" in card["culprit"]
+    wait(browser, lambda d: column_of(d, first) is None)
+    assert column_of(browser, second) is None
+    assert browser.find_element(By.CSS_SELECTOR, '[data-count="open"]').text == "1"
+
+    # It expands in place to its members, links to their pages and to the incident's page.
+    assert not card["open"]
+    browser.find_element(By.CSS_SELECTOR, ".incident-card summary").click()
+    card = wait(browser, lambda d: (c := incident_card(d)) and c["open"] and c)
+    assert card["listed"] == [
+        ["pl_load_orders", f"/tickets/{first}/"],
+        ["pl_load_customers", f"/tickets/{second}/"],
+    ]
+    assert card["page"] == f"/incidents/{incident.pk}/"
+    assert browser.find_element(By.CSS_SELECTOR, ".incident-card a.incident-link").is_displayed()
+
+    # Another member joins: the open card grows without a reload.
+    third = post_failure(base, storm_failure("pl_load_<b>invoices</b>"))["ticket_id"]
+    card = wait(browser, lambda d: (c := incident_card(d)) and c["members"] == "3 members" and c)
+    assert card["open"] and card["listed"][-1] == ["pl_load_<b>invoices</b>", f"/tickets/{third}/"]
+    assert column_of(browser, third) is None
+    assert browser.find_elements(By.CSS_SELECTOR, ".incident-card b") == []
+    assert not_reloaded(browser)
+    screenshot(browser, "board-incident.png", max_height=1100)
+
+    # The connection drops and a member joins meanwhile: the resync after the reconnect shows
+    # it, and the card stays expanded.
+    browser.execute_script("window.RcaLive.connection.drop();")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") != "live",
+    )
+    fourth = post_failure(base, storm_failure("pl_load_payments"))["ticket_id"]
+    card = wait(
+        browser,
+        lambda d: (c := incident_card(d)) and c["members"] == "4 members" and c,
+        timeout=40,
+    )
+    assert card["open"] and [f"/tickets/{fourth}/"] == [h for _, h in card["listed"][-1:]]
+    assert column_of(browser, fourth) is None
+    assert not_reloaded(browser)
+
+    # The incident's page is one click away.
+    browser.find_element(By.CSS_SELECTOR, ".incident-card a.incident-link").click()
+    wait(browser, lambda d: d.current_url.endswith(f"/incidents/{incident.pk}/"))
+    assert "4 members" in browser.find_element(By.CSS_SELECTOR, ".badges").text
     violations = [
         entry["message"]
         for entry in browser.get_log("browser")

@@ -48,8 +48,27 @@ async def receive_for(
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"no event for {ticket_id}"
         message = await communicator.receive_json_from(timeout=remaining)
-        if message["ticket"]["id"] == ticket_id:
+        if message.get("ticket", {}).get("id") == ticket_id:
             return message
+
+
+async def receive_until(
+    communicator: WebsocketCommunicator, done: Any, timeout: float = 10
+) -> list[dict[str, Any]]:
+    """Every message until `done(messages)` holds."""
+    deadline = time.monotonic() + timeout
+    messages: list[dict[str, Any]] = []
+    while not done(messages):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"gave up after {messages}"
+        messages.append(await communicator.receive_json_from(timeout=remaining))
+    return messages
+
+
+def incident_event(messages: list[dict[str, Any]], action: str) -> dict[str, Any] | None:
+    return next(
+        (m for m in messages if m["type"] == "incident.changed" and m["action"] == action), None
+    )
 
 
 def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
@@ -171,3 +190,59 @@ def test_socket_refuses_a_foreign_origin():
         return connected
 
     assert not async_to_sync(scenario)()
+
+
+def test_an_incident_forming_and_growing_is_pushed_with_its_card_and_members(settings):
+    settings.INCIDENT_MIN_PIPELINES = 2
+    headers = session_headers()
+    culprit_error = (
+        "ErrorCode=SqlFailedToConnect,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=Cannot connect to SQL Database. Please contact SQL server "
+        "team for further support. Server: 'sql-ws-01', Database: 'dw', User: 'etl'."
+    )
+
+    def failure(pipeline: str) -> bytes:
+        body = local_payload("adf_failure.json")
+        body.update(
+            pipeline=pipeline, run_id=f"ws-inc-{time.time_ns()}", error_message=culprit_error
+        )
+        return json.dumps(body).encode()
+
+    async def scenario() -> tuple[list[Any], Any, Any, dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        assert (await communicator.connect())[0]
+        try:
+            ids = []
+            for pipeline in ("pl_ws_a", "pl_ws_b"):
+                ids.append(
+                    (await sync_to_async(ingest_delivery)("adf", failure(pipeline))).ticket_id
+                )
+            seen = await receive_until(communicator, lambda m: incident_event(m, "formed"))
+            formed = incident_event(seen, "formed")
+            third = await sync_to_async(ingest_delivery)("adf", failure("pl_ws_<b>c</b>"))
+            ids.append(third.ticket_id)
+
+            def both(messages: list[dict[str, Any]]) -> bool:
+                return bool(incident_event(messages, "joined")) and any(
+                    m.get("ticket", {}).get("id") == third.ticket_id for m in messages
+                )
+
+            seen = await receive_until(communicator, both)
+            joined = incident_event(seen, "joined")
+            member = next(m for m in seen if m.get("ticket", {}).get("id") == third.ticket_id)
+        finally:
+            await communicator.disconnect()
+        return ids, formed, joined, member
+
+    ids, formed, joined, member = async_to_sync(scenario)()
+
+    incident = formed["incident"]
+    assert incident["member_count"] == 2 and incident["status"] == "open"
+    assert incident["culprit"].startswith("sql-server:sql-ws-01")
+    assert [m["id"] for m in incident["members"]] == ids[:2]
+    assert joined["ticket_id"] == ids[2]
+    assert joined["incident"]["member_count"] == 3
+    assert joined["incident"]["members"][-1]["pipeline"] == "pl_ws_<b>c</b>"
+    assert joined["incident"]["more_members"] == 0
+    # The member's own event names its incident, so the board shows it in the incident's card.
+    assert member["ticket"]["incident"] == incident["id"]

@@ -23,7 +23,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -45,8 +45,15 @@ from tickets.dashboard.forms import (
 )
 from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
 from tickets.login_throttle import ThrottledAuthenticationForm
-from tickets.models import Incident, Occurrence, Status, Ticket, TicketQuerySet
-from tickets.presenters import CARD_FIELDS, ticket_card
+from tickets.models import (
+    Incident,
+    Occurrence,
+    Status,
+    Ticket,
+    TicketQuerySet,
+    severity_rank_expression,
+)
+from tickets.presenters import CARD_FIELDS, incident_card, incident_members, ticket_card
 from tickets.resolutions import previous_fixes
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
 from tickets.stats import daily_series
@@ -73,6 +80,7 @@ COLUMNS = (
     (Status.ACKNOWLEDGED, "Acknowledged"),
     (Status.RESOLVED, "Resolved"),
 )
+STATUS_LABELS = {str(status): label for status, label in COLUMNS}
 # The Resolved column shows the tickets resolved this recently, latest first.
 RESOLVED_ON_BOARD = timedelta(days=7)
 AUDIT_LIMIT = 300
@@ -256,15 +264,34 @@ def _teams() -> list[str]:
 @role_required(VIEWER)
 def board(request: HttpRequest) -> HttpResponse:
     form = BoardFilterForm(request.GET or None, teams=_teams())
-    tickets = form.apply(Ticket.objects.only(*CARD_FIELDS))
-    columns = []
+    # A member of an incident is shown in its incident's card, not on its own.
+    tickets = form.apply(Ticket.objects.only(*CARD_FIELDS)).filter(incident__isnull=True)
+    shown_incidents = _board_incidents(form)
+    columns: list[dict[str, Any]] = []
     for status, label in COLUMNS:
         in_column = cast(TicketQuerySet, tickets.filter(status=status)).by_urgency()
         if status == Status.RESOLVED:
             in_column = _recently_resolved(tickets)
         cards = [display_card(t) for t in in_column[:COLUMN_LIMIT]]
         total = len(cards) if len(cards) < COLUMN_LIMIT else in_column.count()
-        columns.append({"status": status, "label": label, "cards": cards, "total": total})
+        incidents_here = _incidents_in_column(shown_incidents, status)
+        columns.append(
+            {
+                "status": status,
+                "label": label,
+                "cards": cards,
+                "incidents": incidents_here,
+                "total": total + len(incidents_here),
+            }
+        )
+    members = incident_members([card["id"] for c in columns for card in c["incidents"]])
+    for column in columns:
+        for card in column["incidents"]:
+            card["members"] = [
+                {**member, "status_label": STATUS_LABELS.get(member["status"], member["status"])}
+                for member in members[card["id"]]
+            ]
+            card["more_members"] = max(0, card["member_count"] - len(card["members"]))
     filters = form.filters()
     return render(
         request,
@@ -274,7 +301,12 @@ def board(request: HttpRequest) -> HttpResponse:
             form=form,
             columns=columns,
             filters=filters,
-            live_config=_live_config(page="board", filters=filters, limit=COLUMN_LIMIT),
+            live_config=_live_config(
+                page="board",
+                filters=filters,
+                limit=COLUMN_LIMIT,
+                incident_url=reverse("dashboard-incident", args=["__id__"]),
+            ),
         ),
     )
 
@@ -284,6 +316,34 @@ def _recently_resolved(tickets: QuerySet[Ticket]) -> TicketQuerySet:
     since = timezone.now() - RESOLVED_ON_BOARD
     recent = tickets.filter(status=Status.RESOLVED, resolved_at__gte=since)
     return cast(TicketQuerySet, recent.order_by("-resolved_at"))
+
+
+def _board_incidents(form: BoardFilterForm) -> QuerySet[Incident]:
+    """The incidents the board shows: not merged away, with members; with filters, those
+    with a member that matches them."""
+    shown = Incident.objects.filter(merged_into__isnull=True, member_count__gt=0)
+    if form.filters():
+        members = form.apply(Ticket.objects.filter(incident_id=OuterRef("pk")))
+        shown = shown.filter(Exists(members))
+    return shown
+
+
+def _incidents_in_column(shown: QuerySet[Incident], status: str) -> list[dict[str, Any]]:
+    """A column's incident cards (their members are added after): worst severity first, then
+    the latest to grow. Resolved ones: those changed within RESOLVED_ON_BOARD."""
+    in_column = shown.filter(status=status)
+    if status == Status.RESOLVED:
+        in_column = in_column.filter(updated_at__gte=timezone.now() - RESOLVED_ON_BOARD)
+    ordered = in_column.order_by(severity_rank_expression(), "-last_member_at", "id")
+    return [display_incident(incident) for incident in ordered[:COLUMN_LIMIT]]
+
+
+def display_incident(incident: Incident) -> dict[str, Any]:
+    """The websocket's incident card plus the texts the template shows before the JS ticks."""
+    card = incident_card(incident, [])
+    card["age"] = duration_text((timezone.now() - incident.first_seen).total_seconds())
+    card["status_label"] = STATUS_LABELS.get(incident.status, incident.status)
+    return card
 
 
 # --- ticket detail ------------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""The board shows an incident as one card (member count, culprit, status, its first members,
+a link to its page) and never its members on their own; through the Django test client."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.dashboard import XSS, column_html, make_ticket, make_user
+from tickets.models import Incident, Ticket, new_incident_id
+from tickets.presenters import INCIDENT_CARD_MEMBERS
+
+pytestmark = pytest.mark.django_db
+
+CULPRIT = "sql-server:sql-prod-01.database.windows.net"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def viewer() -> Client:
+    client = Client()
+    client.force_login(make_user("board-viewer", "viewer"))
+    return client
+
+
+def incident_with(members: int, *, culprit: str = CULPRIT, **fields) -> Incident:
+    """An incident of `members` tickets of as many pipelines (oldest first: pl_member_0)."""
+    now = timezone.now()
+    incident = Incident.objects.create(
+        id=new_incident_id(now),
+        group_key=f"{culprit}|DatabaseError",
+        culprit=culprit,
+        error_type="DatabaseError",
+        severity=fields.pop("severity", "Critical"),
+        first_seen=now - timedelta(minutes=30),
+        last_member_at=now - timedelta(minutes=1),
+        member_count=members,
+        finops_team="data-platform",
+        **fields,
+    )
+    for n in range(members):
+        make_ticket(
+            pipeline=f"pl_member_{n}",
+            timestamp=now - timedelta(minutes=30 - n),
+            culprit=culprit,
+            incident=incident,
+            error_type="DatabaseError",
+            finops_team="finance" if n == 1 else "data-platform",
+        )
+    return incident
+
+
+def incidents_html(html: str, status: str) -> str:
+    """The markup of one board column's incident cards."""
+    match = re.search(
+        rf'data-incidents="{status}">(.*?)</div>\s*<div class="column-list"', html, flags=re.S
+    )
+    assert match, f"no incidents in column {status}"
+    return match.group(1)
+
+
+def test_an_incident_is_one_card_and_its_members_are_not_cards_of_their_own():
+    incident = incident_with(3)
+    alone = make_ticket(pipeline="pl_alone")
+
+    answer = viewer().get("/")
+
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    card = incidents_html(html, "open")
+    assert card.count("<article") == 1
+    assert f'data-incident="{incident.pk}"' in card
+    assert "3 members" in card and CULPRIT in card and ">Open<" in card
+    # Expands in place (a <details>) to its members, each a link to its ticket, and links
+    # to the incident's page.
+    assert '<details class="incident-members">' in card
+    members = list(Ticket.objects.filter(incident=incident).order_by("timestamp"))
+    for member in members:
+        assert f'href="/tickets/{member.pk}/"' in card
+        assert member.pk not in column_html(html, "open")
+    assert card.index("pl_member_0") < card.index("pl_member_1") < card.index("pl_member_2")
+    assert f'href="/incidents/{incident.pk}/"' in card
+    # The column counts one card for the incident and one for the ticket on its own.
+    assert alone.pk in column_html(html, "open")
+    assert 'data-count="open">2<' in html
+    assert "<script>" not in html
+
+
+def test_the_incident_sits_in_the_column_of_its_status():
+    incident = incident_with(2, status="acknowledged")
+    html = viewer().get("/").content.decode()
+    assert incident.pk in incidents_html(html, "acknowledged")
+    assert incident.pk not in incidents_html(html, "open")
+    assert ">Acknowledged<" in incidents_html(html, "acknowledged")
+
+
+def test_a_large_incident_lists_its_first_members_and_counts_the_rest():
+    incident_with(INCIDENT_CARD_MEMBERS + 5)
+    card = incidents_html(viewer().get("/").content.decode(), "open")
+    assert card.count("<li data-member=") == INCIDENT_CARD_MEMBERS
+    assert "and 5 more" in card and f"{INCIDENT_CARD_MEMBERS + 5} members" in card
+
+
+def test_merged_and_long_resolved_incidents_are_not_shown():
+    into = incident_with(2)
+    merged = Incident.objects.create(
+        id=new_incident_id(),
+        group_key="x|y",
+        culprit="kv:vault-a",
+        member_count=0,
+        merged_into=into,
+    )
+    old = incident_with(2, culprit="kv:vault-old", status="resolved")
+    Incident.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=8))
+    recent = incident_with(2, culprit="kv:vault-recent", status="resolved")
+
+    html = viewer().get("/").content.decode()
+
+    assert merged.pk not in html and old.pk not in html
+    assert recent.pk in incidents_html(html, "resolved")
+    assert into.pk in incidents_html(html, "open")
+
+
+@pytest.mark.parametrize(
+    "query, shown",
+    [("team=finance", True), ("team=marketing", False), ("q=pl_member_2", True), ("q=zzz", False)],
+)
+def test_with_filters_an_incident_shows_when_one_of_its_members_matches(query, shown):
+    incident = incident_with(3)
+    make_ticket(pipeline="pl_marketing", finops_team="marketing")
+    html = viewer().get(f"/?{query}").content.decode()
+    assert (incident.pk in html) is shown
+
+
+def test_incident_text_is_escaped():
+    incident = incident_with(2, culprit="api-host:" + XSS)
+    Ticket.objects.filter(incident=incident).update(pipeline="pl_<b>bold</b>")
+    html = viewer().get("/").content.decode()
+    assert XSS not in html and "<b>bold</b>" not in html
+    assert "pl_&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_the_board_costs_the_same_queries_for_one_incident_or_many(django_assert_max_num_queries):
+    incident_with(2)
+    client = viewer()
+    client.get("/")  # warm the session and the teams
+    with django_assert_max_num_queries(20) as one:
+        client.get("/")
+    for n in range(6):
+        incident_with(3, culprit=f"kv:vault-{n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client.get("/")
