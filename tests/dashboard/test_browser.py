@@ -34,7 +34,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
-from tickets import lifecycle
+from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket
 
@@ -543,10 +543,10 @@ def test_live_board_detail_and_acknowledge(
     assert browser.find_elements(By.CSS_SELECTOR, "img[src='x'], pre script") == []
     assert_no_alert(browser)
 
-    # The charts page: three server-side SVG charts.
+    # The charts page: server-side SVG charts, three about tickets, four about noise and speed.
     browser.get(f"{base}/charts/?days=14")
     charts = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart"))
-    assert len(charts) == 3
+    assert len(charts) == 7
     screenshot(browser, "charts.png", max_height=1200)
 
     # Nothing on these pages broke the Content-Security-Policy.
@@ -659,10 +659,30 @@ def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
     assert column_of(browser, fourth) is None
     assert not_reloaded(browser)
 
+    # Acknowledged once for all its members (elsewhere): the card moves, still one card.
+    incidents.act(incident.pk, "acknowledge", Actor("user", "maria"))
+    card = wait(browser, lambda d: (c := incident_card(d)) and c["column"] == "acknowledged" and c)
+    assert card["status"] == "Acknowledged" and card["members"] == "4 members"
+    assert all(column_of(browser, t) is None for t in (first, second, third, fourth))
+    assert browser.find_element(By.CSS_SELECTOR, '[data-count="open"]').text == "0"
+    assert browser.find_element(By.CSS_SELECTOR, '[data-count="acknowledged"]').text == "1"
+    assert not_reloaded(browser)
+
     # The incident's page is one click away.
-    browser.find_element(By.CSS_SELECTOR, ".incident-card a.incident-link").click()
+    browser.execute_script("document.querySelector('.incident-card a.incident-link').click();")
     wait(browser, lambda d: d.current_url.endswith(f"/incidents/{incident.pk}/"))
     assert "4 members" in browser.find_element(By.CSS_SELECTOR, ".badges").text
+
+    # The charts count it: 4 alerts, 4 tickets, 1 incident; the culprit has its row.
+    browser.get(f"{base}/charts/?days=7")
+    funnel = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#chart-noise svg.chart"))
+    tips = [
+        t.get_attribute("textContent") for t in funnel.find_elements(By.CSS_SELECTOR, "rect title")
+    ]
+    assert tips[:3] == ["Alerts received · Count: 4", "Tickets · Count: 4", "Incidents · Count: 1"]
+    culprits = browser.find_element(By.CSS_SELECTOR, "#chart-by-culprit svg.chart")
+    assert f"{incident.culprit} (4)" in culprits.get_attribute("textContent")
+    screenshot(browser, "charts-incidents.png", max_height=1800)
     violations = [
         entry["message"]
         for entry in browser.get_log("browser")

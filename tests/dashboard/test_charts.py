@@ -146,3 +146,87 @@ def test_charts_from_the_stats_service():
     assert result["sla_met"] == 1
     assert result["mttr_overall"] == 20.0 and result["mttr_unit"] == "min"
     assert "DataError: 1" in result["volume"]
+
+
+# --- incidents: the noise funnel and response times ----------------------------------------
+
+
+def incident_figures(**noise) -> dict:
+    return {
+        "noise": {
+            "alerts_received": 2000,
+            "tickets": 500,
+            "tickets_in_incidents": 400,
+            "incidents": 8,
+            "pages_sent": 216,
+            "alerts_per_page": 9.26,
+            **noise,
+        },
+        "by_team": [
+            {"key": "data", "tickets": 3, "mtta_seconds": 90.0, "mttr_seconds": 900.0},
+            {"key": "finance", "tickets": 2, "mtta_seconds": 450.0, "mttr_seconds": None},
+        ],
+        "by_source": [],
+        "by_culprit": [
+            {
+                "key": f"api-host:<b>{n}</b>",
+                "tickets": 20 - n,
+                "mtta_seconds": 60.0 * n,
+                "mttr_seconds": 7200.0,
+            }
+            for n in range(12)
+        ],
+    }
+
+
+def test_the_funnel_has_one_bar_per_stage_with_its_count():
+    svg = parse(charts.build_incident_charts(incident_figures())["funnel"])
+    bars = svg.findall(f"{SVG}rect")
+    assert bar_tips(svg) == [
+        "Alerts received · Count: 2,000",
+        "Tickets · Count: 500",
+        "Incidents · Count: 8",
+        "Pages sent · Count: 216",
+    ]
+    widths = [float(bar.get("width") or 0) for bar in bars]
+    assert widths[0] > widths[1] > widths[3] > widths[2] > 0
+    assert len({bar.get("fill") for bar in bars}) == 4
+
+
+def bar_tips(svg: ET.Element) -> list[str]:
+    """The tooltips of the bars (legend swatches have none)."""
+    return [
+        title.text or ""
+        for rect in svg.findall(f"{SVG}rect")
+        if (title := rect.find(f"{SVG}title")) is not None
+    ]
+
+
+def test_response_times_show_mtta_and_mttr_per_key_in_one_unit():
+    built = charts.build_incident_charts(incident_figures())
+    team = parse(built["by_team"])
+    tips = bar_tips(team)
+    # 900 s is the longest: minutes. A missing MTTR draws no bar.
+    assert "data (3) · MTTA (min): 1.5 min" in tips
+    assert "data (3) · MTTR (min): 15 min" in tips
+    assert "finance (2) · MTTA (min): 7.5 min" in tips
+    assert not any(tip.startswith("finance (2) · MTTR") for tip in tips)
+    assert "—" in "".join(team.itertext())
+    # The 8 culprits with the most tickets, their names escaped.
+    culprit_svg = str(built["by_culprit"])
+    culprit = parse(culprit_svg)
+    assert len(bar_tips(culprit)) == 2 * charts.BREAKDOWN_ROWS
+    assert "<b>" not in culprit_svg and "api-host:&lt;b&gt;0&lt;/b&gt; (20)" in culprit_svg
+    assert "(h)" in culprit_svg  # 7200 s: hours
+    # Nothing at all: says so.
+    assert "No acknowledged or recovered tickets in this period" in "".join(
+        parse(built["by_source"]).itertext()
+    )
+
+
+def test_an_empty_period_draws_an_empty_funnel():
+    empty = {key: 0 for key in ("alerts_received", "tickets", "tickets_in_incidents")}
+    svg = charts.build_incident_charts(
+        incident_figures(**empty, incidents=0, pages_sent=0, alerts_per_page=None)
+    )["funnel"]
+    assert "No alerts in this period" in "".join(parse(svg).itertext())

@@ -523,7 +523,7 @@ def test_json_data_block_cannot_break_out():
 # --- charts -------------------------------------------------------------------------------------
 
 
-def test_charts_page_renders_three_svg_charts():
+def test_charts_page_renders_the_ticket_and_the_incident_charts():
     now = timezone.now()
     make_ticket(error_type="NetworkError")
     make_ticket(error_type="DatabaseError", timestamp=now - timedelta(days=2))
@@ -547,7 +547,8 @@ def test_charts_page_renders_three_svg_charts():
     assert answer.status_code == 200
     assert answer.headers["Content-Security-Policy"].startswith(CSP)
     html = answer.content.decode()
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
+    # Volume, MTTA trend, SLA; the noise funnel and MTTA/MTTR by team, source and culprit.
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 7
     assert "style=" not in html  # CSP: no inline styles, colours are SVG attributes
     assert "<rect" in html and "<circle" in html
 

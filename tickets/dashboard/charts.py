@@ -447,3 +447,130 @@ def level_timeline_chart(timeline: Mapping[str, Any], *, width: int = WIDTH) -> 
             )
     _legend(svg, [(level, LEVEL_COLORS[level]) for level in levels])
     return svg.render()
+
+
+# --- incidents: the noise funnel and response times (`tickets.stats.incident_stats`) -------------
+
+LABEL_WIDTH = 170
+BAR_ROW = 16
+FUNNEL_STAGES = (
+    ("alerts_received", "Alerts received", "#4e79a7"),
+    ("tickets", "Tickets", "#76b7b2"),
+    ("incidents", "Incidents", "#b07aa1"),
+    ("pages_sent", "Pages sent", "#f28e2b"),
+)
+MTTA_COLOR, MTTR_COLOR = "#1c7ed6", "#2f9e44"
+BREAKDOWN_ROWS = 8
+
+
+def _short(label: str, limit: int = 26) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def horizontal_bar_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None], str]],
+    *,
+    row_colors: Sequence[str] | None = None,
+    value_text: Callable[[float], str] = _fmt,
+    empty: str = "No data in this period",
+    width: int = HALF_WIDTH,
+) -> SafeString:
+    """One row per label with a bar per series (name, values per label, colour; `row_colors`
+    colours a single series row by row); a None value draws no bar and says "—". Each bar
+    carries its value as text and as a tooltip."""
+    group = BAR_ROW * len(series) + 10
+    legend = [name for name, _, _ in series] if len(series) > 1 and not row_colors else []
+    probe = _Svg(title, width, 100)
+    rows = (_legend_layout(probe, legend)[-1][1] + 1) if legend else 0
+    plot_h = max(1, len(labels)) * group
+    svg = _Svg(title, width, TOP + plot_h + 8 + rows * LEGEND_ROW + 6, legend_rows=rows)
+    present = [v for _, values, _ in series for v in values if v is not None]
+    if not labels or not any(present):
+        svg.text(svg.width / 2, TOP + plot_h / 2 + 4, empty, "empty", "middle")
+        return svg.render()
+    left, right = LABEL_WIDTH, width - RIGHT - 60
+    top_value = max(present)
+    for row, label in enumerate(labels):
+        y0 = TOP + row * group
+        svg.add(f"<g><title>{escape(label)}</title>")
+        svg.text(left - 8, y0 + group / 2 + 2, _short(label), "axis", "end")
+        svg.add("</g>")
+        for i, (name, values, color) in enumerate(series):
+            value = values[row]
+            y = y0 + 4 + i * BAR_ROW
+            if value is None:
+                svg.text(left + 4, y + BAR_ROW - 5, "—", "axis")
+                continue
+            w = (right - left) * value / top_value if top_value else 0
+            if row_colors:
+                color = row_colors[row]
+            tip = f"{label} · {name}: {value_text(value)}"
+            svg.add(
+                f'<rect x="{left}" y="{y:.1f}" width="{max(w, 1.0):.1f}" '
+                f'height="{BAR_ROW - 3}" rx="2" fill="{color}"><title>{escape(tip)}</title></rect>'
+            )
+            svg.text(left + max(w, 1.0) + 4, y + BAR_ROW - 5, value_text(value), "axis")
+    svg.add(
+        f'<line x1="{left}" y1="{TOP}" x2="{left}" y2="{TOP + plot_h:.1f}" '
+        'stroke="#9aa5b1" stroke-width="1"/>'
+    )
+    if legend:
+        _legend(svg, [(name, color) for name, _, color in series])
+    return svg.render()
+
+
+def funnel_chart(noise: Mapping[str, Any], *, width: int = HALF_WIDTH) -> SafeString:
+    """Alerts received -> tickets -> incidents -> pages sent, one bar each."""
+    return horizontal_bar_chart(
+        "Alerts received, tickets, incidents and pages sent",
+        [label for _, label, _ in FUNNEL_STAGES],
+        [("Count", [int(noise.get(key) or 0) for key, _, _ in FUNNEL_STAGES], "")],
+        row_colors=[color for _, _, color in FUNNEL_STAGES],
+        value_text=lambda v: f"{v:,.0f}",
+        empty="No alerts in this period",
+        width=width,
+    )
+
+
+def response_times_chart(
+    title: str, rows: Sequence[Mapping[str, Any]], *, width: int = HALF_WIDTH
+) -> tuple[SafeString, str]:
+    """MTTA and MTTR bars for the BREAKDOWN_ROWS keys with the most tickets (the rows of one
+    `incident_stats` breakdown, largest first), in the unit that suits the longest; and that
+    unit."""
+    shown = list(rows)[:BREAKDOWN_ROWS]
+    longest = max(
+        (v for row in shown for v in (row["mtta_seconds"], row["mttr_seconds"]) if v is not None),
+        default=0,
+    )
+    scale, unit = _duration_unit(longest)
+
+    def scaled(value: float | None) -> float | None:
+        return None if value is None else value / scale
+
+    chart = horizontal_bar_chart(
+        title,
+        [f"{row['key']} ({row['tickets']})" for row in shown],
+        [
+            (f"MTTA ({unit})", [scaled(row["mtta_seconds"]) for row in shown], MTTA_COLOR),
+            (f"MTTR ({unit})", [scaled(row["mttr_seconds"]) for row in shown], MTTR_COLOR),
+        ],
+        value_text=lambda v: f"{_fmt(round(v, 1))} {unit}",
+        empty="No acknowledged or recovered tickets in this period",
+        width=width,
+    )
+    return chart, unit
+
+
+def build_incident_charts(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The noise funnel and the response times by team, source and culprit from
+    `incident_stats`, with the headline figures."""
+    noise = figures["noise"]
+    charts: dict[str, Any] = {"funnel": funnel_chart(noise), "noise": noise}
+    for name, label in (("by_team", "team"), ("by_source", "source"), ("by_culprit", "culprit")):
+        charts[name], _ = response_times_chart(
+            f"Mean time to acknowledge and to recover, by {label}", figures[name]
+        )
+    return charts

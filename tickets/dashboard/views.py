@@ -36,7 +36,7 @@ from integrations import remediation, targets
 from integrations.models import OutboundDelivery, Remediation, WebhookDelivery
 from integrations.targets.jira import jira_url
 from tickets import incidents, lifecycle
-from tickets.dashboard.charts import build_charts
+from tickets.dashboard.charts import build_charts, build_incident_charts
 from tickets.dashboard.forms import (
     ACTIONS,
     BoardFilterForm,
@@ -56,7 +56,7 @@ from tickets.models import (
 from tickets.presenters import CARD_FIELDS, incident_card, incident_members, ticket_card
 from tickets.resolutions import previous_fixes
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
-from tickets.stats import daily_series
+from tickets.stats import daily_series, incident_stats
 
 logger = logging.getLogger(__name__)
 
@@ -639,5 +639,6 @@ def charts(request: HttpRequest) -> HttpResponse:
     since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     context: dict[str, Any] = {"days": days, "ranges": CHART_RANGES, "charts": None}
     context["charts"] = build_charts(daily_series(since, until))
+    context["incident_charts"] = build_incident_charts(incident_stats(since, until))
     context.update(since=since, until=until)
     return render(request, "dashboard/charts.html", _page_context(request, **context))

@@ -1,0 +1,111 @@
+"""The noise and speed figures (`tickets.stats.incident_stats`) on seeded data: the funnel
+alerts received -> tickets -> incidents -> pages sent, and MTTA/MTTR by team, source, culprit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integrations.models import WebhookDelivery
+from tests.dashboard import make_ticket
+from tickets.models import Incident, new_incident_id
+from tickets.stats import incident_stats
+
+pytestmark = pytest.mark.django_db
+
+VAULT = "key-vault:kv-prod"
+
+
+def incident(culprit: str, **fields) -> Incident:
+    return Incident.objects.create(
+        id=new_incident_id(), group_key=f"{culprit}|AuthenticationError", culprit=culprit, **fields
+    )
+
+
+def seed() -> tuple:
+    now = timezone.now()
+    since, until = now - timedelta(days=7), now + timedelta(minutes=1)
+    grouped = incident(VAULT, itsm_ticket_id="OPS-10", slack_ts="10.1", member_count=3)
+    # Three members: acknowledged after 60 s, 120 s and not yet; recovered at their source
+    # after 600 s and 1200 s, one not yet.
+    for n, (ack, recovered) in enumerate([(60, 600), (120, 1200), (None, None)]):
+        failed = now - timedelta(hours=n + 1)
+        make_ticket(
+            pipeline=f"pl_vault_{n}",
+            timestamp=failed,
+            culprit=VAULT,
+            incident=grouped,
+            finops_team="data",
+            source="adf",
+            ack_seconds=ack,
+            resolved_at_source_at=failed + timedelta(seconds=recovered) if recovered else None,
+        )
+    # Two tickets of their own, each paged: JIRA and Slack, JIRA only.
+    make_ticket(
+        timestamp=now - timedelta(hours=5),
+        finops_team="finance",
+        source="airflow",
+        itsm_ticket_id="OPS-11",
+        slack_ts="11.1",
+        ack_seconds=300,
+    )
+    alone = now - timedelta(hours=6)
+    make_ticket(
+        timestamp=alone,
+        finops_team="finance",
+        source="airflow",
+        itsm_ticket_id="OPS-12",
+        ack_seconds=600,
+        resolved_at_source_at=alone + timedelta(seconds=3600),
+    )
+    # Before the period: its ticket, its incident and its alert are not counted.
+    earlier = incident("sql-server:old", itsm_ticket_id="OPS-1", slack_ts="1.1", member_count=1)
+    make_ticket(timestamp=since - timedelta(hours=1), incident=earlier, culprit="sql-server:old")
+    for _ in range(7):
+        WebhookDelivery.objects.create(source="adf", raw_body="{}", status="processed")
+    WebhookDelivery.objects.create(
+        source="adf", raw_body="{}", status="processed", received_at=since - timedelta(hours=1)
+    )
+    return since, until
+
+
+def test_the_noise_funnel_counts_the_period():
+    since, until = seed()
+    assert incident_stats(since, until)["noise"] == {
+        "alerts_received": 7,
+        "tickets": 5,
+        "tickets_in_incidents": 3,
+        "incidents": 1,
+        # The incident's JIRA issue and Slack message, then 2 + 1 of the single tickets.
+        "pages_sent": 5,
+        "alerts_per_page": 1.4,
+    }
+
+
+def test_response_times_by_team_source_and_culprit():
+    since, until = seed()
+    figures = incident_stats(since, until)
+    data = {"tickets": 3, "mtta_seconds": 90.0, "mttr_seconds": 900.0}
+    finance = {"tickets": 2, "mtta_seconds": 450.0, "mttr_seconds": 3600.0}
+    assert figures["by_team"] == [{"key": "data", **data}, {"key": "finance", **finance}]
+    assert figures["by_source"] == [{"key": "adf", **data}, {"key": "airflow", **finance}]
+    # Tickets naming no culprit are in no culprit's row.
+    assert figures["by_culprit"] == [{"key": VAULT, **data}]
+
+
+def test_a_period_without_anything_is_zeros_not_an_error():
+    now = timezone.now()
+    figures = incident_stats(now - timedelta(days=1), now)
+    assert figures["noise"]["pages_sent"] == 0 and figures["noise"]["alerts_per_page"] is None
+    assert figures["by_team"] == figures["by_source"] == figures["by_culprit"] == []
+
+
+def test_a_fixed_number_of_queries_each_bounded_by_the_period(django_assert_num_queries):
+    since, until = seed()
+    with django_assert_num_queries(6) as captured:
+        incident_stats(since, until)
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        assert '"timestamp" >= ' in sql or '"received_at" >= ' in sql, sql
