@@ -7,7 +7,8 @@ The data comes from `tickets.stats.daily_series(since, until)`: one dict per UTC
 `date`, `created`, `by_error_type`, `acknowledged`, `mean_ack_seconds` (MTTA of that day's
 cohort), `resolved`, `mean_resolve_seconds` (MTTR), `sla_met` and `sla_breached`;
 `normalize_day` turns each into a `DayPoint`. (`mttr_seconds` on a `DayPoint` is the time to
-acknowledge, the trend line; `resolve_seconds` the time to resolve.)
+acknowledge, the trend line; `resolve_seconds` the time to resolve.) The noise and speed charts
+(`build_incident_charts`) take `tickets.stats.incident_stats(since, until)` as it is.
 """
 
 from __future__ import annotations
