@@ -330,10 +330,15 @@ def _board_incidents(form: BoardFilterForm) -> QuerySet[Incident]:
 
 def _incidents_in_column(shown: QuerySet[Incident], status: str) -> list[dict[str, Any]]:
     """A column's incident cards (their members are added after): worst severity first, then
-    the latest to grow. Resolved ones: those changed within RESOLVED_ON_BOARD."""
+    the latest to grow. Resolved ones: those changed within RESOLVED_ON_BOARD whose last member
+    failed within TEAM_WINDOW (the bound keeps the read on `incident_status_recent` short however
+    many incidents were resolved before)."""
     in_column = shown.filter(status=status)
     if status == Status.RESOLVED:
-        in_column = in_column.filter(updated_at__gte=timezone.now() - RESOLVED_ON_BOARD)
+        now = timezone.now()
+        in_column = in_column.filter(
+            last_member_at__gte=now - TEAM_WINDOW, updated_at__gte=now - RESOLVED_ON_BOARD
+        )
     ordered = in_column.order_by(severity_rank_expression(), "-last_member_at", "id")
     return [display_incident(incident) for incident in ordered[:COLUMN_LIMIT]]
 
