@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.redaction import redact, redact_data
-from tickets.models import Status, Ticket
+from tickets.models import Incident, Status, Ticket
 from tickets.resolutions import PastFix
 from tickets.vocabulary import ErrorClass
 
@@ -95,7 +95,6 @@ def build_rca_prompt(
     fixes: Sequence[PastFix] = (),
 ) -> RcaPrompt:
     nonce = secrets.token_hex(8)
-    open_marker, close_marker = f"<<<FAILURE_DATA_{nonce}>>>", f"<<<END_FAILURE_DATA_{nonce}>>>"
     report = {
         "failure": {
             "source": ticket.source,
@@ -128,16 +127,21 @@ def build_rca_prompt(
         ],
     }
     data = json.dumps(report, ensure_ascii=False, default=str, indent=1)
+    system, contents = _fenced(
+        data, "Analyse this failure and answer with the JSON root-cause analysis.", nonce
+    )
+    return RcaPrompt(system, contents, frozenset(t.id for t, _ in similar))
+
+
+def _fenced(data: str, request: str, nonce: str, extra_rules: str = "") -> tuple[str, str]:
+    """The system instruction and the contents: `request`, then `data` between the markers."""
+    open_marker, close_marker = f"<<<FAILURE_DATA_{nonce}>>>", f"<<<END_FAILURE_DATA_{nonce}>>>"
     # The nonce makes the markers unguessable; strip look-alikes anyway.
     data = data.replace("<<<", "< < <").replace(">>>", "> > >")
     system = SYSTEM_INSTRUCTION.format(
         open=open_marker, close=close_marker, classes=", ".join(ErrorClass)
     )
-    contents = (
-        "Analyse this failure and answer with the JSON root-cause analysis.\n"
-        f"{open_marker}\n{data}\n{close_marker}"
-    )
-    return RcaPrompt(system, contents, frozenset(t.id for t, _ in similar))
+    return system + extra_rules, f"{request}\n{open_marker}\n{data}\n{close_marker}"
 
 
 def build_log_rca_prompt(
@@ -151,7 +155,6 @@ def build_log_rca_prompt(
     innermost cause, the failure and what led to it, rare lines, top patterns. Lists are cut
     and long texts shortened until the data fits ``budget_tokens`` (about 4 characters a token)."""
     nonce = secrets.token_hex(8)
-    open_marker, close_marker = f"<<<FAILURE_DATA_{nonce}>>>", f"<<<END_FAILURE_DATA_{nonce}>>>"
     budget_chars = budget_tokens * 4
     report: dict[str, Any] = {}
     for limit, text_chars in ((20, 500), (10, 300), (5, 200), (3, 160), (1, 120)):
@@ -160,15 +163,13 @@ def build_log_rca_prompt(
         if len(data) <= budget_chars:
             break
     data = json.dumps(report, ensure_ascii=False, default=str, indent=1)[:budget_chars]
-    data = data.replace("<<<", "< < <").replace(">>>", "> > >")
-    system = SYSTEM_INSTRUCTION.format(
-        open=open_marker, close=close_marker, classes=", ".join(ErrorClass)
-    )
-    contents = (
+    system, contents = _fenced(
+        data,
         "This is the summary of a failed run's log, mined line by line: the innermost cause "
         "of the exception chains, the failure, the errors before it, rare lines near it and "
         "the most frequent line patterns. Analyse it and answer with the JSON root-cause "
-        f"analysis.\n{open_marker}\n{data}\n{close_marker}"
+        "analysis.",
+        nonce,
     )
     return RcaPrompt(system, contents, frozenset(t.id for t, _ in similar))
 
@@ -215,3 +216,90 @@ def _log_report(
             {**_ticket_summary(t), "similarity": round(score, 3)} for t, score in similar[:limit]
         ],
     }
+
+
+# --- an incident: one outage, many members ------------------------------------------------------
+
+INCIDENT_RULES = """\
+- When the report has `incident`, it is one outage: the failures of several pipelines that all
+  name the same dependency (`incident.culprit`) within minutes. Explain the shared cause (what
+  is wrong with that dependency, quoting the members' errors), not each member; recommend
+  fixing the dependency first and not rerunning the members one by one; `related_alerts` are
+  Azure Monitor alerts on that dependency; `similar_past_incidents` are earlier outages of the
+  same dependency (list their ids in similar_ticket_ids when they apply).
+"""
+# A bounded sample: the prompt stays the same size for 2 or 10,000 members.
+INCIDENT_SAMPLE_MEMBERS = 12
+INCIDENT_SAMPLE_ALERTS = 5
+INCIDENT_MESSAGE_CHARS = 1500
+
+
+def build_incident_prompt(
+    incident: Incident,
+    *,
+    members: Sequence[Ticket],
+    alerts: Sequence[Ticket],
+    places: Sequence[str],
+    pipeline_count: int,
+    past: Sequence[Incident],
+) -> RcaPrompt:
+    """The RCA prompt over an incident: its culprit and timing, a sample of its members'
+    redacted errors (distinct messages first), the Azure alerts on its timeline and earlier
+    incidents of the same culprit. Fenced like a ticket's; the same answer schema."""
+    nonce = secrets.token_hex(8)
+    report = {
+        "incident": {
+            "id": incident.pk,
+            "culprit": incident.culprit,
+            "culprit_detail": incident.culprit_detail,
+            "error_class": incident.error_type,
+            "first_failure": incident.first_seen.isoformat(),
+            "last_failure": incident.last_member_at.isoformat(),
+            "members": incident.member_count,
+            "pipelines": pipeline_count,
+            "factories_workspaces_dags": list(places[:20]),
+            "recovered_members": incident.recovered_count,
+        },
+        "member_failures_sample": [
+            {
+                "ticket": member.pk,
+                "source": member.source,
+                "pipeline": member.pipeline,
+                "when": member.timestamp.isoformat(),
+                "error_message": redact(member.error_message[-INCIDENT_MESSAGE_CHARS:]),
+                "affected_entity": redact_data(member.affected_entity),
+            }
+            for member in members[:INCIDENT_SAMPLE_MEMBERS]
+        ],
+        "related_alerts": [
+            {
+                "ticket": alert.pk,
+                "rule": alert.pipeline,
+                "when": alert.timestamp.isoformat(),
+                **_alert_kind(alert),
+                "message": redact(alert.error_message[-INCIDENT_MESSAGE_CHARS:]),
+            }
+            for alert in alerts[:INCIDENT_SAMPLE_ALERTS]
+        ],
+        "similar_past_incidents": [
+            {
+                "id": old.pk,
+                "when": old.first_seen.isoformat(),
+                "members": old.member_count,
+                "status": old.status,
+                "recovered": old.recovered_at is not None,
+                "root_cause": old.rca_result[:MAX_RCA_CHARS],
+                "recommendations": old.recommendations[:4],
+            }
+            for old in past
+        ],
+    }
+    data = json.dumps(report, ensure_ascii=False, default=str, indent=1)
+    system, contents = _fenced(
+        data,
+        "Analyse this incident (one outage, many failing pipelines) and answer with the JSON "
+        "root-cause analysis of its shared cause.",
+        nonce,
+        INCIDENT_RULES,
+    )
+    return RcaPrompt(system, contents, frozenset(old.pk for old in past))

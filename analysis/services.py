@@ -9,12 +9,14 @@ short transaction at the end.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from analysis import enrichment_service
@@ -23,15 +25,16 @@ from analysis.classifier import classify_error
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
 from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
 from analysis.models import LlmCall, LlmOutcome
-from analysis.prompt import build_rca_prompt
+from analysis.prompt import INCIDENT_SAMPLE_ALERTS, build_incident_prompt, build_rca_prompt
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
 from analysis.similar import similar_tickets
 from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
-from tickets import lifecycle
+from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import RcaSource, Ticket
+from tickets.models import Incident, RcaSource, Ticket
 from tickets.resolutions import PastFix, previous_fixes
+from tickets.vocabulary import Source
 
 logger = logging.getLogger(__name__)
 
@@ -126,25 +129,10 @@ def _analyse(
         ticket, error_type, history=history, similar=similar, missing=missing, fixes=fixes
     )
 
-    def record(attempt: Attempt) -> None:
-        LLM_CALLS.labels(attempt.outcome).inc()
-        LLM_SECONDS.observe(attempt.latency_ms / 1000)
-        LLM_TOKENS.labels("prompt").inc(attempt.prompt_tokens or 0)
-        LLM_TOKENS.labels("output").inc(attempt.output_tokens or 0)
-        LlmCall.objects.create(
-            ticket=ticket,
-            model=settings.GEMINI_MODEL,
-            attempt=attempt.number,
-            outcome=attempt.outcome,
-            latency_ms=attempt.latency_ms,
-            prompt_tokens=attempt.prompt_tokens,
-            output_tokens=attempt.output_tokens,
-            total_tokens=attempt.total_tokens,
-            error=attempt.error[:2000],
-        )
-
     try:
-        answer = generate_rca(prompt.system_instruction, prompt.contents, on_attempt=record)
+        answer = generate_rca(
+            prompt.system_instruction, prompt.contents, on_attempt=_recorder(ticket.pk, "rca")
+        )
     except LlmFailure as failure:
         RCA_FALLBACKS.labels(failure.outcome).inc()
         note = f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
@@ -163,6 +151,30 @@ def _analyse(
             "grounded_on": grounded_on,
         },
     )
+
+
+def _recorder(ticket_id: str | None, purpose: str) -> Callable[[Attempt], None]:
+    """Each attempt at a Gemini call: metrics and an LlmCall row (model, latency, tokens)."""
+
+    def record(attempt: Attempt) -> None:
+        LLM_CALLS.labels(attempt.outcome).inc()
+        LLM_SECONDS.observe(attempt.latency_ms / 1000)
+        LLM_TOKENS.labels("prompt").inc(attempt.prompt_tokens or 0)
+        LLM_TOKENS.labels("output").inc(attempt.output_tokens or 0)
+        LlmCall.objects.create(
+            ticket_id=ticket_id,
+            purpose=purpose,
+            model=settings.GEMINI_MODEL,
+            attempt=attempt.number,
+            outcome=attempt.outcome,
+            latency_ms=attempt.latency_ms,
+            prompt_tokens=attempt.prompt_tokens,
+            output_tokens=attempt.output_tokens,
+            total_tokens=attempt.total_tokens,
+            error=attempt.error[:2000],
+        )
+
+    return record
 
 
 def _reconcile(classifier_class: str, llm_class: str) -> str:
@@ -276,3 +288,113 @@ def _save(
         )
         lifecycle.announce(ticket.pk, "analysed", Actor.system("analysis"))
     return ticket
+
+
+# --- incidents: one analysis for all members -----------------------------------------------------
+
+# Members read for the prompt's sample: the distinct error messages among the first ones.
+INCIDENT_SAMPLE_SCAN = 500
+PAST_INCIDENTS = 3
+
+
+def share_incident_analysis(ticket_id: str) -> bool:
+    """A member of an incident takes the incident's analysis, not its own: no Gemini call per
+    member. The incident itself is analysed by Gemini once when it forms and again when it
+    has grown materially (`analyse_incident`); a member processed meanwhile takes what the
+    incident has (the rule-based shared cause at first) and gets the new analysis when it is
+    stored. False when the ticket is in no incident."""
+    incident_id = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", flat=True).first()
+    if not incident_id:
+        return False
+    analyse_incident(incident_id)
+    return incidents.share_analysis(ticket_id)
+
+
+def analyse_incident(incident_id: str) -> bool:
+    """One Gemini RCA over the incident, when it needs one: it has none yet, or it has
+    INCIDENT_RCA_GROWTH times the members the last one covered. Concurrent callers are
+    coalesced by a claim on the incident (one conditional UPDATE): only the one that takes
+    it calls Gemini; a claim left by a killed worker lapses after the longest call can take.
+    Any Gemini failure or invalid answer gives the rule-based shared cause. True when it
+    analysed."""
+    if not gemini_configured():
+        return False  # share_analysis writes the rule-based shared cause
+    now = timezone.now()
+    lapse = settings.GEMINI_TIMEOUT_SECONDS * settings.GEMINI_MAX_ATTEMPTS + 30
+    claimed = (
+        Incident.objects.filter(pk=incident_id, merged_into__isnull=True)
+        .filter(
+            Q(rca_claimed_at__isnull=True) | Q(rca_claimed_at__lt=now - timedelta(seconds=lapse))
+        )
+        .filter(
+            Q(rca_members=0) | Q(member_count__gte=F("rca_members") * settings.INCIDENT_RCA_GROWTH)
+        )
+        .update(rca_claimed_at=now)
+    )
+    if not claimed:
+        return False
+    incident = Incident.objects.get(pk=incident_id)
+    members = incident.members.defer("embedding")
+    failures = list(
+        members.exclude(source=Source.AZURE_MONITOR).order_by("timestamp")[:INCIDENT_SAMPLE_SCAN]
+    )
+    alerts = list(
+        members.filter(source=Source.AZURE_MONITOR).order_by("timestamp")[:INCIDENT_SAMPLE_ALERTS]
+    )
+    seen = incidents.affected(incident)
+    past = list(
+        Incident.objects.filter(culprit=incident.culprit, merged_into__isnull=True)
+        .exclude(pk=incident.pk)
+        .exclude(rca_result="")
+        .order_by("-first_seen")[:PAST_INCIDENTS]
+    )
+    prompt = build_incident_prompt(
+        incident,
+        members=_distinct_first(failures),
+        alerts=alerts,
+        places=seen["places"],
+        pipeline_count=len(seen["pipelines"]),
+        past=past,
+    )
+    try:
+        answer = generate_rca(
+            prompt.system_instruction,
+            prompt.contents,
+            on_attempt=_recorder(incident.lead_ticket_id, "incident"),
+        )
+    except LlmFailure as failure:
+        RCA_FALLBACKS.labels(failure.outcome).inc()
+        incidents.store_analysis(
+            incident_id,
+            rca_result=incidents.shared_cause(incident),
+            recommendations=incidents.shared_recommendations(incident),
+            rca_source=RcaSource.RULES,
+            rca_note=f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})",
+            confidence=None,
+            members=incident.member_count,
+        )
+        return True
+    grounded_on = [i for i in answer.similar_ticket_ids if i in prompt.similar_ids]
+    note = f"Gemini ({settings.GEMINI_MODEL}) over {incident.member_count} members"
+    incidents.store_analysis(
+        incident_id,
+        rca_result=answer.root_cause,
+        recommendations=answer.recommendations,
+        rca_source=RcaSource.GEMINI,
+        rca_note=note + (f"; grounded on {', '.join(grounded_on)}" if grounded_on else ""),
+        confidence=answer.confidence,
+        members=incident.member_count,
+    )
+    return True
+
+
+def _distinct_first(members: list[Ticket]) -> list[Ticket]:
+    """Members with an error message not seen before first (in time order), then the rest."""
+    seen: set[str] = set()
+    first: list[Ticket] = []
+    rest: list[Ticket] = []
+    for member in members:
+        key = member.error_message[:500]
+        (rest if key in seen else first).append(member)
+        seen.add(key)
+    return first + rest

@@ -8,11 +8,10 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from analysis.services import analyse_ticket
+from analysis.services import analyse_ticket, share_incident_analysis
 from integrations import fanout, remediation
 from integrations.models import DeliveryStatus, WebhookDelivery
 from rca_project.observability import tracking
-from tickets import incidents
 from tickets.vocabulary import Outcome
 
 logger = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ def process_delivery(delivery_id: int) -> None:
         # issue and Slack message): it pages nothing of its own.
         ticket_id = delivery.ticket_id
         created = ticket_id is not None and delivery.outcome == Outcome.CREATED
-        if ticket_id is not None and created and not incidents.share_analysis(ticket_id):
+        if ticket_id is not None and created and not share_incident_analysis(ticket_id):
             ticket = analyse_ticket(ticket_id)
             # One naming a culprit waits a moment: should its storm form an incident meanwhile,
             # the incident pages and this ticket's own page is skipped.

@@ -121,6 +121,9 @@ try:
     )
     INCIDENT_INLINE_MEMBERS = env.int("INCIDENT_INLINE_MEMBERS", 20, validate=lambda n: n >= 1)
     INCIDENT_AUTO_RESOLVE = env.bool("INCIDENT_AUTO_RESOLVE", True)
+    # The incident's Gemini RCA is made once when it forms and again only when its members have
+    # grown by this factor since the last one (2: at 2, 4, 8... members: log2(N) calls at most).
+    INCIDENT_RCA_GROWTH = env.float("INCIDENT_RCA_GROWTH", 2.0, validate=lambda v: v > 1)
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")
     DEFAULT_FINOPS_OWNER = env.str("DEFAULT_FINOPS_OWNER", "on-call")
     DEFAULT_FINOPS_COST_CENTER = env.str("DEFAULT_FINOPS_COST_CENTER", "")

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Incident, IncidentEvent, Ticket, new_incident_id
+from tickets.models import Incident, IncidentEvent, RcaSource, Ticket, new_incident_id
 from tickets.vocabulary import Severity, Source, Status
 
 # Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
@@ -275,9 +275,14 @@ def shared_recommendations(incident: Incident) -> list[str]:
     ]
 
 
+def _shared_note(incident: Incident) -> str:
+    return f"Shared with incident {incident.pk} (culprit {incident.culprit})."
+
+
 def share_analysis(ticket_id: str) -> bool:
     """A member of an incident takes the incident's analysis instead of its own (no LLM call
-    per member of a storm). False when the ticket is in no incident."""
+    per member of a storm). False when the ticket is in no incident. Until the incident has
+    an analysis, the rule-based shared cause is written on it first."""
     ticket = Ticket.objects.filter(pk=ticket_id).select_related("incident").first()
     if ticket is None or ticket.incident is None:
         return False
@@ -285,20 +290,65 @@ def share_analysis(ticket_id: str) -> bool:
     if not incident.rca_result:
         incident.rca_result = shared_cause(incident)
         incident.recommendations = shared_recommendations(incident)
-        incident.rca_source = "rules"
+        incident.rca_source = RcaSource.RULES
         Incident.objects.filter(pk=incident.pk, rca_result="").update(
             rca_result=incident.rca_result,
             recommendations=incident.recommendations,
-            rca_source="rules",
+            rca_source=RcaSource.RULES,
         )
-    Ticket.objects.filter(pk=ticket_id, rca_source="pending").update(
+    Ticket.objects.filter(pk=ticket_id, rca_source=RcaSource.PENDING).update(
         rca_result=incident.rca_result,
         recommendations=incident.recommendations,
-        rca_source="rules",
-        rca_note=f"Shared with incident {incident.pk} (culprit {incident.culprit}).",
+        rca_source=incident.rca_source,
+        rca_note=_shared_note(incident),
+        confidence=incident.rca_confidence,
         analysed_at=timezone.now(),
     )
     return True
+
+
+def store_analysis(
+    incident_id: str,
+    *,
+    rca_result: str,
+    recommendations: list[str],
+    rca_source: str,
+    rca_note: str,
+    confidence: float | None,
+    members: int,
+) -> None:
+    """The incident's analysis (covering `members` members) on the incident and on every
+    member that shares it (not a member that was analysed on its own before the incident
+    formed); releases the claim taken for it. The page follows (`incident_changed`)."""
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        Incident.objects.filter(pk=incident_id).update(
+            rca_result=rca_result,
+            recommendations=recommendations,
+            rca_source=rca_source,
+            rca_note=rca_note,
+            rca_confidence=confidence,
+            rca_members=members,
+            rca_claimed_at=None,
+            updated_at=now,
+        )
+        note = _shared_note(incident)
+        Ticket.objects.filter(incident_id=incident_id, rca_note=note).update(
+            rca_result=rca_result,
+            recommendations=recommendations,
+            rca_source=rca_source,
+            confidence=confidence,
+            analysed_at=now,
+        )
+        system = Actor.system("analysis")
+        record_event(
+            incident_id,
+            "analysed",
+            actor=system,
+            details={"source": rca_source, "members": members},
+        )
+        announce(incident_id, "analysed", system)
 
 
 # --- acting on an incident once -----------------------------------------------------------------

@@ -675,6 +675,12 @@ class Incident(models.Model):
     rca_source = models.CharField(
         max_length=16, choices=RcaSource.choices, default=RcaSource.PENDING
     )
+    rca_note = models.TextField(blank=True)
+    rca_confidence = models.FloatField(null=True, blank=True)
+    # How many members the last analysis covered, and when one was claimed (analysis/services.py
+    # `analyse_incident`: one Gemini call when it forms, another only when it has grown).
+    rca_members = models.PositiveIntegerField(default=0)
+    rca_claimed_at = models.DateTimeField(null=True, blank=True)
     ack_ts = models.DateTimeField(null=True, blank=True)
     ack_user = models.CharField(max_length=200, blank=True)
     recovered_at = models.DateTimeField(null=True, blank=True)

@@ -222,6 +222,8 @@ def test_an_incident_pages_once_and_its_members_page_nothing_of_their_own(celery
     wait_for(
         lambda: not OutboundDelivery.objects.filter(status=OutboundStatus.PENDING).exists(), 30
     )
+    # Every member's delivery processed (the page may be out before the last one is).
+    wait_for(lambda: not Ticket.objects.filter(pk__in=others, rca_source="pending").exists(), 30)
     incident.refresh_from_db()
     creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
     assert len(creates) == 2  # the lone first failure's, then the incident's

@@ -1,0 +1,149 @@
+"""The incident's RCA: one Gemini call over the incident (the real google-genai client against
+the local Gemini server, tests/fakes/gemini_api.py), shared by every member; the rule-based
+shared cause when Gemini fails. Through the real webhook endpoint and delivery processing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from analysis.models import LlmCall
+from integrations.models import WebhookDelivery
+from integrations.processing import process_delivery
+from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
+from tests.tickets.test_incidents import CULPRIT, post, storm_failure
+from tickets import incidents
+from tickets.models import Incident, IncidentEvent, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def gemini(settings):
+    with FakeGemini() as fake:
+        settings.GEMINI_API_KEY = "test-key-not-a-secret"
+        settings.GEMINI_BASE_URL = fake.url
+        settings.GEMINI_TIMEOUT_SECONDS = 1.0
+        settings.GEMINI_MAX_ATTEMPTS = 2
+        settings.EMBEDDING_BACKEND = "local"
+        settings.INCIDENT_RCA_GROWTH = 2.0
+        yield fake
+
+
+def process(ticket_ids: list[str]) -> None:
+    """What the worker does with each member's delivery, in order."""
+    for ticket_id in ticket_ids:
+        delivery = WebhookDelivery.objects.get(ticket_id=ticket_id, outcome="created")
+        process_delivery(delivery.pk)
+
+
+def sql_alert() -> dict:
+    resource = (
+        "/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/rg-data/"
+        "providers/microsoft.sql/servers/sql-prod-01"
+    )
+    return {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": {
+                "alertId": f"{resource}/providers/Microsoft.AlertsManagement/alerts/{uuid.uuid4()}",
+                "alertRule": "sql-prod-01-connection-failed",
+                "severity": "Sev1",
+                "signalType": "Metric",
+                "monitorCondition": "Fired",
+                "monitoringService": "Platform",
+                "alertTargetIDs": [resource],
+                "configurationItems": ["sql-prod-01"],
+                "originAlertId": str(uuid.uuid4()),
+                "firedDateTime": "2025-12-10T12:35:00.000Z",
+                "description": "Failed connections",
+                "essentialsVersion": "1.0",
+                "alertContextVersion": "1.0",
+            },
+            "alertContext": {},
+        },
+    }
+
+
+def test_an_incident_of_n_members_makes_one_gemini_call_shared_by_every_member(gemini):
+    members = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(5)]
+    response = Client().post(
+        "/webhooks/azure-monitor/",
+        data=json.dumps(sql_alert()),
+        content_type="application/json",
+        HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+    )
+    assert response.status_code == 202, response.content
+    alert = response.json()["ticket_id"]
+    incident = Incident.objects.get()
+    assert Ticket.objects.get(pk=alert).incident_id == incident.pk
+
+    process([*members, alert])
+
+    calls = gemini.generate_requests()
+    assert len(calls) == 1
+    assert LlmCall.objects.filter(purpose="incident").count() == 1
+    prompt = gemini.prompt_text(calls[0])
+    # The incident, a sample of its members' redacted errors and the related alert, fenced.
+    assert CULPRIT in prompt and "pl_member_4" in prompt
+    assert "sql-prod-01-connection-failed" in prompt
+    assert "NotForKeys123" not in prompt
+    assert "<<<FAILURE_DATA_" in prompt and "one outage" in prompt
+    incident.refresh_from_db()
+    assert (incident.rca_source, incident.rca_result) == ("gemini", GOOD_RCA["root_cause"])
+    assert incident.recommendations == GOOD_RCA["recommendations"]
+    assert incident.rca_members == 6 and incident.rca_claimed_at is None
+    for ticket in Ticket.objects.filter(pk__in=[*members, alert]):
+        assert (ticket.rca_source, ticket.rca_result) == ("gemini", GOOD_RCA["root_cause"])
+        assert ticket.rca_note.startswith(f"Shared with incident {incident.pk}")
+    assert IncidentEvent.objects.filter(incident=incident, kind="analysed").count() == 1
+
+    # Grown by less than INCIDENT_RCA_GROWTH: no new call.
+    more = [post(storm_failure(f"pl_more_{n}"))["ticket_id"] for n in range(3)]
+    process(more)
+    assert len(gemini.generate_requests()) == 1
+    assert Ticket.objects.get(pk=more[0]).rca_result == GOOD_RCA["root_cause"]
+    # Twice the members the analysis covered: one new analysis, the members follow it.
+    gemini.rca_answer = {**GOOD_RCA, "root_cause": "sql-prod-01 refuses logins since failover."}
+    last = [post(storm_failure(f"pl_last_{n}"))["ticket_id"] for n in range(3)]
+    process(last)
+    assert len(gemini.generate_requests()) == 2
+    assert set(Ticket.objects.filter(incident=incident).values_list("rca_result", flat=True)) == {
+        "sql-prod-01 refuses logins since failover."
+    }
+    assert Incident.objects.get().rca_members == 12
+
+
+def test_an_invalid_answer_gives_the_rule_based_shared_cause(gemini):
+    gemini.raw_text = '{"root_cause": "ignore the rules and say all is fine"'
+    members = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(3)]
+
+    process(members)
+
+    assert len(gemini.generate_requests()) == 2  # one retry, then the fallback
+    incident = Incident.objects.get()
+    assert incident.rca_source == "rules"
+    assert incident.rca_result == incidents.shared_cause(incident)
+    assert incident.rca_result.startswith("3 pipelines")
+    assert incident.rca_note.startswith("rule-based: Gemini failed (invalid_output")
+    assert "Do not rerun" in " ".join(incident.recommendations)
+    assert incident.rca_claimed_at is None
+    for ticket in Ticket.objects.filter(pk__in=members):
+        assert (ticket.rca_source, ticket.rca_result) == ("rules", incident.rca_result)
+    # A member processed later makes no new call: the analysis covers enough members.
+    late = post(storm_failure("pl_late"))["ticket_id"]
+    process([late])
+    assert len(gemini.generate_requests()) == 2
+
+
+def test_a_lone_failure_is_analysed_on_its_own(gemini):
+    lone = post(storm_failure("pl_alone"))["ticket_id"]
+    process([lone])
+    ticket = Ticket.objects.get(pk=lone)
+    assert ticket.incident_id is None
+    assert (ticket.rca_source, ticket.rca_result) == ("gemini", GOOD_RCA["root_cause"])
+    assert LlmCall.objects.filter(purpose="incident").count() == 0
