@@ -49,11 +49,17 @@ from prometheus_client.metrics_core import Metric
 from integrations import targets as registry
 from integrations.circuit import CircuitBreaker, redis_client
 from integrations.models import AttemptOutcome, DeliveryAttempt, OutboundDelivery, OutboundStatus
-from integrations.targets.base import Change, FollowUp, TransportError, Waiting
+from integrations.targets.base import (
+    Change,
+    FollowUp,
+    TransportError,
+    Waiting,
+    incident_delivery_key,
+)
 from rca_project.celery import app as celery_app
 from rca_project.observability import OUTBOUND_ATTEMPTS, tracking
 from tickets.lifecycle import Actor
-from tickets.models import Incident
+from tickets.models import Incident, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +123,14 @@ def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = ""
     )
     if not own.exists():
         return  # not fanned out yet (or an incident's member): nothing of its own to update
+    page = Ticket.objects.filter(pk=ticket_id).values_list(
+        "incident_id", "itsm_ticket_id", "slack_ts"
+    )
+    incident_id, jira_key, slack_ts = page.first() or (None, "", "")
+    if incident_id and not jira_key and not slack_ts:
+        # A member whose own page was skipped (it joined the incident during its grace
+        # delay): the incident's page shows the change.
+        return
     change = Change(ticket_id, action, actor, note)
     for target in registry.targets():
         follow = target.follow(change)
@@ -137,7 +151,7 @@ def schedule_incident_change(incident_id: str, action: str) -> None:
     if action == "formed":
         for target in registry.targets():
             for initial in target.incident_initial:
-                schedule(lead, initial, f"incident:{incident_id}:{initial}", payload)
+                schedule(lead, initial, incident_delivery_key(incident_id, initial), payload)
         return
     period = float(settings.INCIDENT_UPDATE_SECONDS)
     now = time.time()
@@ -273,8 +287,9 @@ def _deliver(outbound_id: int) -> DeliveryResult:
 
 def _schedule_follow_up(row: OutboundDelivery, follow_up: FollowUp) -> None:
     suffix = follow_up.key_suffix or f"{follow_up.action}:{uuid.uuid4().hex}"
-    key = f"{row.ticket_id}:{suffix}"
-    schedule(row.ticket_id, follow_up.action, key, follow_up.payload, delay=follow_up.delay)
+    ticket_id = follow_up.ticket_id or row.ticket_id
+    key = f"{ticket_id}:{suffix}"
+    schedule(ticket_id, follow_up.action, key, follow_up.payload, delay=follow_up.delay)
 
 
 def _failed(

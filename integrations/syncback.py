@@ -1,4 +1,6 @@
-"""JIRA status changes and Slack button clicks, applied to tickets through the lifecycle.
+"""JIRA status changes and Slack button clicks, applied to tickets through the lifecycle (and to
+incidents, their JIRA issue and the buttons of their Slack message, through `incidents.act`:
+every member at once).
 
 Replays change nothing (each event's identity is claimed once), out-of-order JIRA events older
 than the last one applied are ignored, and a change we caused ourselves (our transition or
@@ -23,12 +25,15 @@ from integrations.targets.slack import (
     SLACK_APPROVE_ACTION,
     SLACK_DECLINE_ACTION,
     SLACK_FIX_ACTION,
+    SLACK_INCIDENT_ACK_ACTION,
+    SLACK_INCIDENT_RESOLVE_ACTION,
+    SLACK_INCIDENT_TAKE_ACTION,
     SLACK_RESOLVE_ACTION,
     SLACK_TAKE_ACTION,
 )
-from tickets import jira_status, lifecycle
+from tickets import incidents, jira_status, lifecycle
 from tickets.lifecycle import Actor, TransitionError
-from tickets.models import ActorKind, Occurrence, Resolution, Status, Ticket
+from tickets.models import ActorKind, Incident, Occurrence, Resolution, Status, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +61,40 @@ class UnknownTicket(Exception):
     """The event names a ticket (or JIRA issue) we do not have."""
 
 
+def _incident_for_issue(event: JiraEvent) -> Incident | None:
+    """The incident whose own JIRA issue the event is about (its key only: the label is not
+    trusted, see `_ticket_for_issue`)."""
+    return Incident.objects.filter(itsm_ticket_id=event.issue_key).first()
+
+
+def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, str]:
+    """A status change on an incident's issue acts on the incident (every member, one audit
+    entry each naming the incident). Returns (the incident's lead ticket id, what happened)."""
+    lead = incident.lead_ticket_id or ""
+    with transaction.atomic():
+        if not Occurrence.objects.claim(event.dedup_key):
+            return lead, "replay ignored"
+        Occurrence.objects.assign(event.dedup_key, incident.lead_ticket_id, "jira")
+        if event.comment_id and event.webhook_event.startswith("comment_created"):
+            return lead, "comment on an incident's issue ignored"
+        if not event.status_to:
+            return lead, "nothing to apply"
+        target = jira_status.ticket_status_for(event.status_to)
+        if target is None:
+            return lead, f"status '{event.status_to[:40]}' not mapped"
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        steps = PATHS.get((locked.status, target), [])
+        if not steps:
+            return lead, f"incident {incident.pk} already in that state"
+        actor = Actor(ActorKind.JIRA, event.author or "jira")
+        try:
+            for step in steps:
+                incidents.act(incident.pk, step, actor, note=f"JIRA {event.issue_key}")
+        except TransitionError as exc:
+            return lead, f"no change: {exc}"
+        return lead, f"incident {incident.pk} status set to {target}"
+
+
 def _ticket_for_issue(event: JiraEvent) -> Ticket:
     """The ticket linked to the event's issue. The `rca-<ticket id>` label is only a fallback
     for a ticket that has no linked issue yet (the issue was created but its key not saved):
@@ -76,7 +115,10 @@ def _is_us(event: JiraEvent) -> bool:
 
 
 def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
-    """Returns (ticket id, what happened)."""
+    """Returns (ticket id, what happened); for an incident's issue, its lead ticket's id."""
+    incident = _incident_for_issue(event)
+    if incident is not None:
+        return _apply_incident_event(incident, event)
     ticket = _ticket_for_issue(event)
     with transaction.atomic():
         if not Occurrence.objects.claim(event.dedup_key):
@@ -145,11 +187,20 @@ SLACK_STEPS = {
 }
 
 
+SLACK_INCIDENT_STEPS = {
+    SLACK_INCIDENT_ACK_ACTION: "acknowledge",
+    SLACK_INCIDENT_TAKE_ACTION: "start_progress",
+    SLACK_INCIDENT_RESOLVE_ACTION: "resolve",
+}
+
+
 def apply_slack_action(action: SlackAction) -> str:
     """A click from a Slack user who does not act for an active responder (see
     `slack_authority`) changes nothing; the user is told so in an ephemeral message."""
     if action.action_id in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION):
         return _apply_remediation_decision(action)
+    if action.action_id in SLACK_INCIDENT_STEPS:
+        return _apply_incident_action(action)
     if action.action_id not in SLACK_STEPS:
         return "ignored: not one of our buttons"
     if not Ticket.objects.filter(pk=action.ticket_id).exists():
@@ -173,6 +224,35 @@ def apply_slack_action(action: SlackAction) -> str:
         except TransitionError as exc:
             return f"no change: {exc}"
     return f"{step} by {actor.name}"
+
+
+def _apply_incident_action(action: SlackAction) -> str:
+    """A button on an incident's message (its value is the incident's id): the same authority
+    as a ticket's button, then the action on the incident and every member at once."""
+    incident_id = action.ticket_id
+    lead = (
+        Incident.objects.filter(pk=incident_id).values_list("lead_ticket_id", flat=True).first()
+        if incident_id
+        else None
+    )
+    if lead is None and not Incident.objects.filter(pk=incident_id).exists():
+        raise UnknownTicket(f"no incident {incident_id[:64]}")
+    authority = slack_authority.authority_of(action.user_id)
+    if authority.user is None:
+        _tell_not_allowed(action, authority.reason)
+        return f"not allowed: {authority.reason}"
+    user = authority.user
+    actor = Actor(ActorKind.SLACK, user.get_username(), user)
+    step = SLACK_INCIDENT_STEPS[action.action_id]
+    with transaction.atomic():
+        if not Occurrence.objects.claim(action.dedup_key):
+            return "replay ignored"
+        Occurrence.objects.assign(action.dedup_key, lead, "slack")
+        try:
+            incidents.act(incident_id, step, actor, note="Slack button")
+        except TransitionError as exc:
+            return f"no change: {exc}"
+    return f"{step} of incident {incident_id} by {actor.name}"
 
 
 def _tell_not_allowed(action: SlackAction, reason: str) -> None:

@@ -128,6 +128,8 @@ class FollowUp:
     delay: float | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     key_suffix: str = ""
+    # For another ticket than the delivery's (an incident's member); blank: the same one.
+    ticket_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,44 @@ def ticket_url(ticket: Ticket) -> str:
 def incident_of(row: OutboundDelivery) -> Incident:
     """The incident an incident delivery is for (its payload names it)."""
     return Incident.objects.get(pk=row.payload["incident_id"])
+
+
+def incident_delivery_key(incident_id: str, action: str) -> str:
+    """The idempotency key of an incident's first delivery of `action` (its issue, message)."""
+    return f"incident:{incident_id}:{action}"
+
+
+def wait_for_incident(incident: Incident, action: str, what: str) -> None:
+    """Raise Waiting while the incident's `action` delivery (its issue or message) is pending;
+    TransportError (permanent) when there is none or it will never succeed."""
+    first = OutboundDelivery.objects.filter(key=incident_delivery_key(incident.pk, action)).first()
+    if first is None or first.status in (OutboundStatus.DEAD, OutboundStatus.SKIPPED):
+        state = "missing" if first is None else first.get_status_display().lower()
+        raise TransportError(f"no {what} to point to ({state})", permanent=True)
+    raise Waiting(f"waiting for the {what} to be created")
+
+
+def member_links(incident: Incident, action: str, paged: str) -> list[FollowUp]:
+    """One link delivery (`action`) for each member that paged on its own (`paged`: the field
+    holding its own issue key or message ts). Keyed by the member, like the one its own page
+    asks for when it finds itself in an incident: whichever path asks first, the member is
+    pointed to its incident once."""
+    members = incident.members.exclude(**{paged: ""}).values_list("pk", flat=True)
+    return [
+        FollowUp(action, payload={"incident_id": incident.pk}, key_suffix=action, ticket_id=pk)
+        for pk in members.iterator()
+    ]
+
+
+def incident_after_paging(ticket_id: str, action: str) -> list[FollowUp]:
+    """Call right after the UPDATE that stores a ticket's own issue key / message ts, in the
+    same transaction: that UPDATE waits for an ingest transaction that put the ticket into an
+    incident (it holds the ticket's row), so the incident is seen here, and an incident formed
+    later sees the stored key or ts when it pages (`member_links`). Either way one link."""
+    incident_id = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", flat=True).first()
+    if not incident_id:
+        return []
+    return [FollowUp(action, payload={"incident_id": incident_id}, key_suffix=action)]
 
 
 def incident_url(incident: Incident) -> str:

@@ -34,17 +34,20 @@ from integrations.targets.base import (
     earlier_sends,
     fresh_ticket,
     header,
+    incident_after_paging,
     incident_of,
     incident_page,
     incident_url,
     is_transient_status,
     last_time,
+    member_links,
     parse_retry_after,
     reconcile_later,
     reconciled,
     ticket_url,
     timeout_setting,
     wait_for,
+    wait_for_incident,
 )
 from tickets import incidents, jira_status, lifecycle
 from tickets.lifecycle import Actor
@@ -392,17 +395,11 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
     ticket.itsm_ticket_id = key
     lifecycle.write_audit(ticket, Actor.system("jira"), "jira issue linked", details={"key": key})
     lifecycle.announce(ticket.pk, "jira_linked", Actor.system("jira"))
-    follow_ups = [_incident_link(ticket)] if ticket.incident_id else []
+    # It joined an incident while its own issue was being created: point the issue there.
+    follow_ups = incident_after_paging(ticket.pk, INCIDENT_LINK)
     if earlier is None or earlier > len(found):  # an earlier request may still land
         follow_ups.append(reconcile_later(RECONCILE))
     return follow_ups or None
-
-
-def _incident_link(ticket: Ticket) -> FollowUp:
-    """The ticket joined an incident while its own issue was being created."""
-    return FollowUp(
-        INCIDENT_LINK, payload={"incident_id": ticket.incident_id}, key_suffix=INCIDENT_LINK
-    )
 
 
 def _jira_reconcile(jira: JiraTransport, row: OutboundDelivery) -> None:
@@ -469,6 +466,8 @@ def _jira_transition(jira: JiraTransport, key: str, ticket: Ticket) -> None:
 def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     ticket = fresh_ticket(row)
     if not ticket.itsm_ticket_id:
+        if ticket.incident_id:
+            return  # no issue of its own (the incident's covers it): nothing to update
         wait_for(ticket, CREATE, "JIRA issue")
     key = ticket.itsm_ticket_id
     if reconciled(ticket, RECONCILE):  # late requests may land later still
@@ -521,10 +520,10 @@ def _incident_label(incident: Incident) -> str:
     return f"rca-{incident.pk}"
 
 
-def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> None:
+def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     incident = incident_of(row)
     if incident.itsm_ticket_id:
-        return
+        return None
     page = incident_page(incident)
     label = _incident_label(incident)
     found = jira.find_issue_by_label(label)  # a retry after a lost answer adopts it
@@ -543,7 +542,8 @@ def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> None:
     incidents.record_event(
         incident.pk, "jira_created", actor=Actor.system("jira"), details={"key": key}
     )
-    _link_paged_members(jira, incident, key)
+    # Members that paged before the incident formed: a comment on their issue points here.
+    return member_links(incident, INCIDENT_LINK, "itsm_ticket_id") or None
 
 
 def _lead_project(incident: Incident) -> str:
@@ -558,27 +558,19 @@ def _lead_project(incident: Incident) -> str:
     return project or settings.JIRA_DEFAULT_PROJECT
 
 
-def _link_paged_members(jira: JiraTransport, incident: Incident, key: str) -> None:
-    """Members that paged before the incident formed: a comment on their issue points to it."""
-    for member_key in incident.members.exclude(itsm_ticket_id="").values_list(
-        "itsm_ticket_id", flat=True
-    ):
-        jira.add_comment(
-            member_key,
-            f"Part of incident {incident.pk} ({_noformat_inline(incident.culprit)}): "
-            f"followed in {key}.",
-        )
-
-
 def _jira_incident_link(jira: JiraTransport, row: OutboundDelivery) -> None:
-    """A member's own issue was created after its incident's: point it there."""
+    """A member that paged on its own: a comment on its issue points to the incident's (once
+    per member: the delivery is keyed by it, see base.member_links)."""
     incident = incident_of(row)
     ticket = fresh_ticket(row)
-    if not (incident.itsm_ticket_id and ticket.itsm_ticket_id):
-        return
+    if not ticket.itsm_ticket_id:
+        return  # it never opened an issue of its own
+    if not incident.itsm_ticket_id:
+        wait_for_incident(incident, INCIDENT_CREATE, "incident's JIRA issue")
     jira.add_comment(
         ticket.itsm_ticket_id,
-        f"Part of incident {incident.pk}: followed in {incident.itsm_ticket_id}.",
+        f"Part of incident {incident.pk} ({_noformat_inline(incident.culprit)}): "
+        f"followed in {incident.itsm_ticket_id}.",
     )
 
 

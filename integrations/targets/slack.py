@@ -42,16 +42,19 @@ from integrations.targets.base import (
     earlier_sends,
     fresh_ticket,
     header,
+    incident_after_paging,
     incident_of,
     incident_page,
     incident_url,
     last_time,
+    member_links,
     parse_retry_after,
     reconcile_later,
     reconciled,
     ticket_url,
     timeout_setting,
     wait_for,
+    wait_for_incident,
 )
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
@@ -83,6 +86,11 @@ SLACK_RESOLVE_ACTION = "rca_resolve"
 # A text box under the buttons: typing what fixed it and pressing Enter resolves with that fix.
 SLACK_FIX_ACTION = "rca_resolve_with_fix"
 SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION = "rca_remediation_approve", "rca_remediation_decline"
+# The buttons on an incident's message: their value is the incident's id; they act on every
+# member at once (tickets/incidents.py `act`).
+SLACK_INCIDENT_ACK_ACTION = "rca_incident_acknowledge"
+SLACK_INCIDENT_TAKE_ACTION = "rca_incident_take"
+SLACK_INCIDENT_RESOLVE_ACTION = "rca_incident_resolve"
 # Changes the alert follows; those in THREADED also get a line in its thread.
 FOLLOWED = {
     "acknowledge",
@@ -498,15 +506,8 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
             channel, text=text, blocks=blocks, metadata=_slack_metadata(ticket)
         )
     Ticket.objects.filter(pk=ticket.pk).update(slack_channel=channel_id, slack_ts=ts)
-    follow_ups = []
-    if ticket.incident_id:  # it joined an incident while its own alert was being posted
-        follow_ups.append(
-            FollowUp(
-                INCIDENT_LINK,
-                payload={"incident_id": ticket.incident_id},
-                key_suffix=INCIDENT_LINK,
-            )
-        )
+    # It joined an incident while its own alert was being posted: a reply points there.
+    follow_ups = incident_after_paging(ticket.pk, INCIDENT_LINK)
     if earlier is None or earlier > len(found):  # an earlier post may still land
         follow_ups.append(reconcile_later(RECONCILE))
     return follow_ups or None
@@ -570,6 +571,8 @@ def _remove_slack_duplicates(
 def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     ticket = fresh_ticket(row)
     if not ticket.slack_ts:
+        if ticket.incident_id:
+            return  # no alert of its own (the incident's message covers it): nothing to update
         wait_for(ticket, POST, "Slack alert")
     if reconciled(ticket, RECONCILE):  # late posts may land later still
         _remove_slack_duplicates(slack, ticket, ticket.slack_channel, keep=ticket.slack_ts)
@@ -634,13 +637,50 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
             "elements": [{"type": "mrkdwn", "text": f"<{incident_url(incident)}|{incident.pk}>"}],
         },
     ]
+    blocks.extend(_incident_buttons(incident))
     return text, blocks
 
 
-def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> None:
+def _incident_buttons(incident: Incident) -> list[dict[str, Any]]:
+    """Acknowledge / Take it / Resolve, for what the incident's status allows (none once it is
+    resolved, recovered or merged)."""
+    if incident.status == Status.RESOLVED or not incident.is_open:
+        return []
+    buttons = []
+    if incident.status != Status.ACKNOWLEDGED:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": SLACK_INCIDENT_ACK_ACTION,
+                "text": {"type": "plain_text", "text": "Acknowledge all"},
+                "style": "primary",
+                "value": incident.pk,
+            }
+        )
+    if incident.status == Status.OPEN:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": SLACK_INCIDENT_TAKE_ACTION,
+                "text": {"type": "plain_text", "text": "Take it"},
+                "value": incident.pk,
+            }
+        )
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": SLACK_INCIDENT_RESOLVE_ACTION,
+            "text": {"type": "plain_text", "text": "Resolve all"},
+            "value": incident.pk,
+        }
+    )
+    return [{"type": "actions", "block_id": f"rca_incident:{incident.pk}", "elements": buttons}]
+
+
+def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     incident = incident_of(row)
     if incident.slack_ts:
-        return
+        return None
     lead = Ticket.objects.filter(pk=row.ticket_id).values_list("slack_channel", flat=True).first()
     channel = lead or settings.SLACK_DEFAULT_CHANNEL
     text, blocks = slack_incident_message(incident)
@@ -673,15 +713,7 @@ def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> None:
         incident.pk, "slack_posted", actor=Actor.system("slack"), details={"ts": ts}
     )
     # Members that alerted before the incident formed: a reply under their alert points here.
-    for member_channel, member_ts in incident.members.exclude(slack_ts="").values_list(
-        "slack_channel", "slack_ts"
-    ):
-        slack.reply_in_thread(
-            member_channel,
-            member_ts,
-            text=f"Part of incident <{incident_url(incident)}|{incident.pk}> "
-            f"({slack_escape(incident.culprit, 200)}): followed there.",
-        )
+    return member_links(incident, INCIDENT_LINK, "slack_ts") or None
 
 
 def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> None:
@@ -699,15 +731,20 @@ def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> None
 
 
 def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:
-    """A member's own alert was posted after its incident's: a reply points there."""
+    """A member that alerted on its own: a reply under its alert points to the incident's
+    message (once per member: the delivery is keyed by it, see base.member_links)."""
     incident = incident_of(row)
     ticket = fresh_ticket(row)
-    if incident.slack_ts and ticket.slack_ts:
-        slack.reply_in_thread(
-            ticket.slack_channel,
-            ticket.slack_ts,
-            text=f"Part of incident <{incident_url(incident)}|{incident.pk}>: followed there.",
-        )
+    if not ticket.slack_ts:
+        return  # it never posted an alert of its own
+    if not incident.slack_ts:
+        wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
+    slack.reply_in_thread(
+        ticket.slack_channel,
+        ticket.slack_ts,
+        text=f"Part of incident <{incident_url(incident)}|{incident.pk}> "
+        f"({slack_escape(incident.culprit, 200)}): followed there.",
+    )
 
 
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
