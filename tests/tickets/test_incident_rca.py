@@ -14,6 +14,7 @@ from django.test import Client
 from analysis.models import LlmCall
 from integrations.models import WebhookDelivery
 from integrations.processing import process_delivery
+from tests.api import make_user
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tests.tickets.test_incidents import CULPRIT, post, storm_failure
 from tickets import incidents
@@ -134,6 +135,12 @@ def test_an_invalid_answer_gives_the_rule_based_shared_cause(gemini):
     assert incident.rca_claimed_at is None
     for ticket in Ticket.objects.filter(pk__in=members):
         assert (ticket.rca_source, ticket.rca_result) == ("rules", incident.rca_result)
+    # The API shows which analysis the incident has and why.
+    client = Client()
+    client.force_login(make_user("viewer"))
+    shown = client.get(f"/api/v1/incidents/{incident.pk}/").json()
+    assert (shown["rca_source"], shown["rca_result"]) == ("rules", incident.rca_result)
+    assert shown["rca_note"].startswith("rule-based: Gemini failed (invalid_output")
     # A member processed later makes no new call: the analysis covers enough members.
     late = post(storm_failure("pl_late"))["ticket_id"]
     process([late])

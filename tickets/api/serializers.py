@@ -557,6 +557,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "rca_result",
             "recommendations",
             "rca_source",
+            "rca_note",
+            "rca_confidence",
             "ack_ts",
             "ack_user",
             "recovered_at",
