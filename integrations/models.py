@@ -344,3 +344,44 @@ class Remediation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_REMEDIATION
+
+
+# --- the inbox side of the stats rollup (integrations/inbox_stats.py; migration 0010) -------------
+
+
+class InboxStatsChange(models.Model):
+    """One inbox row counted (+1) or taken back (-1) under its UTC day, status and outcome:
+    written by a trigger on every INSERT, DELETE and UPDATE of those columns, in the writer's
+    transaction; folded into `InboxStatsDay` by beat. Append-only."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    status = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=16)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="inbox_stats_change_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.status}/{self.outcome} {self.n:+d}"
+
+
+class InboxStatsDay(models.Model):
+    """Inbox rows received on one UTC day with one status and outcome. Never left at zero."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    status = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=16)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "status", "outcome"], name="inbox_stats_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.status}/{self.outcome}: {self.n}"

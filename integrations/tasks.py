@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError
 
-from integrations import fanout, processing, remediation
+from integrations import fanout, inbox_stats, processing, remediation
 from integrations.circuit import redis_client
 from rca_project.observability import worker_heartbeat_key
 
@@ -73,3 +73,8 @@ def expire_remediation_approvals() -> int:
 def propose_remediation(ticket_id: str) -> None:
     """A later attempt after a failed one (the policy's backoff has passed)."""
     remediation.propose(ticket_id)
+
+
+@shared_task
+def fold_inbox_stats() -> int:
+    return inbox_stats.fold()

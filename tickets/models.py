@@ -728,3 +728,61 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind}"
+
+
+# --- the stats rollup (tickets/rollup.py; migration 0017) -----------------------------------------
+
+
+class TicketStatsChange(models.Model):
+    """One ticket's contribution to the counts, added (+1) or taken back (-1): written by a
+    trigger on every ticket INSERT, DELETE and UPDATE that changes a counted column, in the same
+    transaction, and folded into `TicketStatsDay` by beat (`tickets.tasks.fold_ticket_stats`).
+    Append-only, so concurrent writers never wait for each other here."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    error_type = models.CharField(max_length=32)
+    status = models.CharField(max_length=16)
+    severity = models.CharField(max_length=10)
+    source = models.CharField(max_length=32)
+    finops_team = models.CharField(max_length=200)
+    sla_status = models.CharField(max_length=10)
+    n = models.IntegerField()
+    acknowledged = models.IntegerField()
+    ack_total = models.BigIntegerField()
+    resolved = models.IntegerField()
+    resolve_total = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="ticket_stats_change_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.n:+d}"
+
+
+class TicketStatsDay(models.Model):
+    """The tickets of one UTC day (by `timestamp`) counted by one value of one dimension
+    (`error_type`, `status`, `severity`, `source`, `finops_team` or `sla_status`), with the
+    sums the stats need. Rows are never left at zero tickets."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=200)
+    n = models.IntegerField()
+    acknowledged = models.IntegerField()
+    ack_total = models.BigIntegerField()
+    sla_met = models.IntegerField()
+    sla_breached = models.IntegerField()
+    resolved = models.IntegerField()
+    resolve_total = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "dimension", "value"], name="ticket_stats_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value}: {self.n}"

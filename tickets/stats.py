@@ -6,16 +6,19 @@ happened) and on the inbox row's `received_at`. MTTA is the mean time to acknowl
 to resolve (`resolve_seconds`: from opening, or from the last regression) over those resolved
 now. Days are UTC days.
 
-Three queries for the tickets whatever the period, each an index-only scan of a covering index
-(migrations 0004 and 0010): one pass for every count and the daily series (GROUPING SETS), one
-for the MTTA and MTTR percentiles, one over the inbox; and three for the remediation figures
-(`remediation_stats`).
+The counts and the daily series of the whole UTC days of the period come from the rollup
+(`tickets.rollup`: per day and per value of each dimension, kept exact in the writers'
+transactions), those of the partial first and last days from the tickets themselves (an
+index-only scan of a covering index, migrations 0004 and 0010: one pass, GROUPING SETS), so
+the answer is the same as counting every ticket of the period (`STATS_ROLLUP=false` does
+that). The MTTA and MTTR percentiles are one more index-only scan, the inbox one, and the
+remediation figures three queries (`remediation_stats`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,8 +33,11 @@ from django.db.models import (
     F,
     FloatField,
     Q,
+    Sum,
 )
+from django.db.models.functions import Coalesce
 
+from integrations import inbox_stats
 from integrations.models import (
     DeliveryStatus,
     Remediation,
@@ -39,6 +45,7 @@ from integrations.models import (
     RemediationStatus,
     WebhookDelivery,
 )
+from tickets import rollup
 from tickets.models import Incident, Ticket
 from tickets.vocabulary import ErrorClass, Outcome, Severity, SlaStatus, Status
 
@@ -79,6 +86,56 @@ class _Pass:
 
 
 def _scan(since: datetime, until: datetime) -> _Pass:
+    """The pass over the period: the rollup for its whole UTC days, the tickets for the rest."""
+    whole = _whole_days(since, until) if getattr(settings, "STATS_ROLLUP", True) else None
+    if whole is None:
+        return _scan_tickets(since, until)
+    first, last = whole
+    found = _Pass(dimensions={name: {} for name in DIMENSIONS})
+    for column, day, value, figures in rollup.day_rows(first, last):
+        if column == "error_type":
+            assert day is not None
+            found.daily[(day, value)] = figures
+        else:
+            found.dimensions[_ANSWER_KEYS[column]][value] = figures[0]
+    first_midnight, last_midnight = _midnight(first), _midnight(last)
+    if since < first_midnight:
+        _add(found, _scan_tickets(since, first_midnight))
+    if last_midnight < until:
+        _add(found, _scan_tickets(last_midnight, until))
+    return found
+
+
+def _whole_days(since: datetime, until: datetime) -> tuple[date, date] | None:
+    """The UTC days lying wholly inside `[since, until)`, as `[first, last)`; None if none."""
+    start, end = since.astimezone(UTC), until.astimezone(UTC)
+    first = start.date() if start.time() == time() else start.date() + timedelta(days=1)
+    last = end.date()
+    return (first, last) if first < last else None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+_ANSWER_KEYS = {column: name for name, column in DIMENSIONS.items()}
+
+
+def _add(found: _Pass, more: _Pass) -> None:
+    for name, counts in more.dimensions.items():
+        into = found.dimensions[name]
+        for value, count in counts.items():
+            into[value] = into.get(value, 0) + count
+    for key, figures in more.daily.items():
+        before = found.daily.get(key)
+        found.daily[key] = (
+            figures
+            if before is None
+            else tuple(a + b for a, b in zip(before, figures, strict=True))
+        )
+
+
+def _scan_tickets(since: datetime, until: datetime) -> _Pass:
     columns = [_DAY, "error_type", *DIMENSIONS.values()]
     sets = [f"({_DAY}, error_type)", *(f"({c})" for c in DIMENSIONS.values())]
     sql = f"""
@@ -133,31 +190,50 @@ def _durations(since: datetime, until: datetime) -> dict[str, dict[str, float | 
 
 def inbox_counts(since: datetime, until: datetime) -> dict[str, int]:
     """Deliveries received in the period by what became of them (dedup, correlation,
-    suppression...); `rejected` is valid JSON the parser refused."""
+    suppression...); `rejected` is valid JSON the parser refused. Whole UTC days are read from
+    the inbox rollup (`integrations.inbox_stats`), the partial first and last days from the
+    inbox."""
+    rows: list[tuple[str, str, int]] = []
+    whole = _whole_days(since, until) if getattr(settings, "STATS_ROLLUP", True) else None
+    if whole is None:
+        rows = _inbox_rows(since, until)
+    else:
+        first, last = whole
+        rows = inbox_stats.day_counts(first, last)
+        first_midnight, last_midnight = _midnight(first), _midnight(last)
+        if since < first_midnight:
+            rows += _inbox_rows(since, first_midnight)
+        if last_midnight < until:
+            rows += _inbox_rows(last_midnight, until)
+    counts = {name: 0 for name in INBOX_OUTCOMES}
+    for status, outcome, n in rows:
+        rejected = status == DeliveryStatus.REJECTED
+        key = DeliveryStatus.REJECTED.value if rejected else outcome
+        if key in counts:
+            counts[key] += n
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def _inbox_rows(since: datetime, until: datetime) -> list[tuple[str, str, int]]:
     rows = (
         WebhookDelivery.objects.filter(received_at__gte=since, received_at__lt=until)
-        .values("status", "outcome")
+        .values_list("status", "outcome")
         .annotate(n=Count("*"))
         .order_by()
     )
-    counts = {name: 0 for name in INBOX_OUTCOMES}
-    for row in rows:
-        rejected = row["status"] == DeliveryStatus.REJECTED
-        key = DeliveryStatus.REJECTED.value if rejected else row["outcome"]
-        if key in counts:
-            counts[key] += row["n"]
-    counts["total"] = sum(counts.values())
-    return counts
+    return list(rows)
 
 
 def _ticket_stats(scan: _Pass, since: datetime, until: datetime) -> dict[str, Any]:
     dims = scan.dimensions
     by_error_type: dict[str, int] = {name: 0 for name in ErrorClass}
-    acknowledged = resolved = 0
+    acknowledged = resolved = resolve_total = 0
     for (_, error_type), figures in scan.daily.items():
         by_error_type[error_type] = by_error_type.get(error_type, 0) + figures[0]
         acknowledged += figures[1]
         resolved += figures[5]
+        resolve_total += figures[6]
     by_sla: dict[str, int] = {**{key: 0 for key in SlaStatus}, **dims["by_sla_status"]}
     durations = _durations(since, until)
     met, breached = by_sla[SlaStatus.MET], by_sla[SlaStatus.BREACHED]
@@ -177,18 +253,23 @@ def _ticket_stats(scan: _Pass, since: datetime, until: datetime) -> dict[str, An
             "by_status": by_sla,
         },
         "inbox": inbox_counts(since, until),
-        "remediation": remediation_stats(since, until),
+        "remediation": remediation_stats(since, until, resolved=(resolved, resolve_total)),
     }
 
 
-def remediation_stats(since: datetime, until: datetime) -> dict[str, Any]:
+def remediation_stats(
+    since: datetime, until: datetime, *, resolved: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """Remediations of the period's tickets by action and outcome, and the time they saved.
 
     `mttr_with_seconds`: mean time from the failure to the end of a successful remediation;
     `mttr_without_seconds`: mean time to resolve (`resolve_seconds`, the MTTR above) of the
     period's resolved tickets that no remediation fixed, i.e. what people took;
     `time_saved_seconds` estimates the difference over the remediated tickets:
-    (without - with) x succeeded, when both are known."""
+    (without - with) x succeeded, when both are known.
+
+    `resolved`: the period's resolved tickets and the sum of their `resolve_seconds`, when the
+    caller counted them already; then only the remediated ones are read here."""
     period = Remediation.objects.filter(ticket__timestamp__gte=since, ticket__timestamp__lt=until)
     by_action: dict[str, dict[str, int]] = {
         action.value: {status.value: 0 for status in RemediationStatus}
@@ -202,13 +283,25 @@ def remediation_stats(since: datetime, until: datetime) -> dict[str, Any]:
     ).aggregate(mean=Avg("took"), n=Count("id"))
     with_seconds = took["mean"].total_seconds() if took["mean"] is not None else None
     fixed = succeeded.values("ticket_id")
-    without = (
-        Ticket.objects.filter(
-            timestamp__gte=since, timestamp__lt=until, resolve_seconds__isnull=False
-        )
-        .exclude(pk__in=fixed)
-        .aggregate(mean=Avg("resolve_seconds"))["mean"]
+    period_resolved = Ticket.objects.filter(
+        timestamp__gte=since, timestamp__lt=until, resolve_seconds__isnull=False
     )
+    without: float | None
+    if resolved is None:
+        without = period_resolved.exclude(pk__in=fixed).aggregate(mean=Avg("resolve_seconds"))[
+            "mean"
+        ]
+    else:
+        # All resolved tickets of the period less the few a remediation fixed: no pass over
+        # the period's tickets.
+        count, total = resolved
+        fixed_ids = list(fixed.distinct()) if took["n"] else []
+        if fixed_ids:
+            by_remediation = period_resolved.filter(pk__in=fixed_ids).aggregate(
+                n=Count("id"), total=Coalesce(Sum("resolve_seconds"), 0)
+            )
+            count, total = count - by_remediation["n"], total - by_remediation["total"]
+        without = total / count if count else None
     saved = None
     if with_seconds is not None and without is not None:
         saved = max(0.0, (float(without) - with_seconds) * took["n"])

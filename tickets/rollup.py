@@ -1,0 +1,104 @@
+"""The stats rollup: ticket counts per UTC day and per value of each counted dimension.
+
+A trigger on the ticket table (migration 0017) appends every counted change to
+`TicketStatsChange` in the writer's own transaction: +1 row for a new ticket, -1 for a
+deleted one, -1 for the old and +1 for the new values when an update changes a counted column
+(status, SLA status, severity, error class, source, team, day, times to acknowledge and to
+resolve). Appending never waits on another writer. `fold()` (beat, every
+`TICKET_STATS_FOLD_SECONDS`) moves the changes into `TicketStatsDay` in one transaction.
+`day_rows()` reads both, so its answer is exact at any moment, folded or not; the fold only
+keeps the change table short.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection, transaction
+
+from tickets.models import TicketStatsChange, TicketStatsDay
+from tickets.vocabulary import SlaStatus
+
+# The dimensions, named by their ticket column.
+DIMENSIONS = ("error_type", "status", "severity", "source", "finops_team", "sla_status")
+_UNPIVOT = "CROSS JOIN LATERAL (VALUES {}) AS d (dimension, value)".format(
+    ", ".join(f"('{name}', c.{name})" for name in DIMENSIONS)
+)
+_CHANGES = TicketStatsChange._meta.db_table
+_DAYS = TicketStatsDay._meta.db_table
+# Any constant of our own: folds take turns.
+_FOLD_LOCK = 0x7469636B  # "tick"
+
+_FOLD = f"""
+WITH moved AS (DELETE FROM {_CHANGES} RETURNING *), folded AS (
+INSERT INTO {_DAYS} AS r (day, dimension, value, n, acknowledged, ack_total, sla_met,
+    sla_breached, resolved, resolve_total)
+SELECT c.day, d.dimension, d.value, SUM(c.n), SUM(c.acknowledged), SUM(c.ack_total),
+       COALESCE(SUM(c.n) FILTER (WHERE c.sla_status = %(met)s), 0),
+       COALESCE(SUM(c.n) FILTER (WHERE c.sla_status = %(breached)s), 0),
+       SUM(c.resolved), SUM(c.resolve_total)
+  FROM moved c {_UNPIVOT}
+ GROUP BY 1, 2, 3
+ON CONFLICT (day, dimension, value) DO UPDATE SET
+    n = r.n + EXCLUDED.n,
+    acknowledged = r.acknowledged + EXCLUDED.acknowledged,
+    ack_total = r.ack_total + EXCLUDED.ack_total,
+    sla_met = r.sla_met + EXCLUDED.sla_met,
+    sla_breached = r.sla_breached + EXCLUDED.sla_breached,
+    resolved = r.resolved + EXCLUDED.resolved,
+    resolve_total = r.resolve_total + EXCLUDED.resolve_total
+RETURNING 1)
+SELECT COUNT(*) FROM moved
+"""
+
+# Per dimension and value: the error class per day (the daily series), the others over the
+# whole range. Figures: tickets, acknowledged, sum of ack_seconds, SLA met, SLA breached,
+# resolved, sum of resolve_seconds.
+_READ = f"""
+SELECT dimension, CASE WHEN dimension = 'error_type' THEN day END, value,
+       SUM(n), SUM(acknowledged), SUM(ack_total), SUM(sla_met), SUM(sla_breached),
+       SUM(resolved), SUM(resolve_total)
+  FROM (
+        SELECT day, dimension, value, n, acknowledged, ack_total, sla_met, sla_breached,
+               resolved, resolve_total
+          FROM {_DAYS}
+         WHERE day >= %(first)s AND day < %(end)s
+        UNION ALL
+        SELECT c.day, d.dimension, d.value, c.n, c.acknowledged, c.ack_total,
+               CASE WHEN c.sla_status = %(met)s THEN c.n ELSE 0 END,
+               CASE WHEN c.sla_status = %(breached)s THEN c.n ELSE 0 END,
+               c.resolved, c.resolve_total
+          FROM {_CHANGES} c {_UNPIVOT}
+         WHERE c.day >= %(first)s AND c.day < %(end)s
+       ) AS counted
+ GROUP BY 1, 2, 3
+HAVING SUM(n) <> 0
+"""
+
+Row = tuple[str, date | None, str, tuple[int, ...]]
+
+
+def day_rows(first: date, end: date) -> list[Row]:
+    """The counts of the tickets whose UTC day is in `[first, end)`: (dimension, day, value,
+    figures), the day given for `error_type` only (None for the other dimensions, summed over
+    the range); values without a ticket left out."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _READ,
+            {"first": first, "end": end, "met": SlaStatus.MET, "breached": SlaStatus.BREACHED},
+        )
+        return [
+            (dimension, day, value, tuple(int(v) for v in figures))
+            for dimension, day, value, *figures in cursor.fetchall()
+        ]
+
+
+def fold() -> int:
+    """Move the pending changes into the day rows; returns how many changes were folded."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FOLD_LOCK])
+        cursor.execute(_FOLD, {"met": SlaStatus.MET, "breached": SlaStatus.BREACHED})
+        folded = int(cursor.fetchone()[0])
+        # A value whose last ticket moved away (acknowledged, resolved, deleted) counts nothing.
+        cursor.execute(f"DELETE FROM {_DAYS} WHERE n = 0")
+        return folded
