@@ -25,13 +25,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Avg,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
-    FloatField,
     Q,
     Sum,
 )
@@ -59,20 +57,6 @@ DIMENSIONS = {
 }
 INBOX_OUTCOMES = (*Outcome, DeliveryStatus.REJECTED.value)
 _DAY = "(timestamp AT TIME ZONE 'UTC')::date"
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        fraction = float(fraction)
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be within [0, 1]")
-        super().__init__(expression, fraction=repr(fraction), **extra)
 
 
 @dataclass
@@ -172,20 +156,26 @@ DURATIONS = {"mtta": "ack_seconds", "mttr": "resolve_seconds"}
 
 def _durations(since: datetime, until: datetime) -> dict[str, dict[str, float | None]]:
     """Mean, median and 90th percentile of the times to acknowledge and to resolve over the
-    period's tickets; the aggregates skip the tickets without one (NULL)."""
-    aggregates: dict[str, Aggregate] = {}
-    for name, column in DURATIONS.items():
-        aggregates[f"{name}__mean"] = Avg(column)
-        aggregates[f"{name}__p50"] = PercentileCont(column, 0.5)
-        aggregates[f"{name}__p90"] = PercentileCont(column, 0.9)
-    figures = Ticket.objects.filter(timestamp__gte=since, timestamp__lt=until).aggregate(
-        **aggregates
-    )
-    found: dict[str, dict[str, float | None]] = {name: {} for name in DURATIONS}
-    for key, value in figures.items():
-        name, figure = key.split("__")
-        found[name][f"{figure}_seconds"] = _rounded(value)
-    return found
+    period's tickets that have one; each read from its own narrow partial index (migration
+    0018), in one statement."""
+    parts = [
+        f"""(SELECT ARRAY[AVG({column}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {column}),
+                  percentile_cont(0.9) WITHIN GROUP (ORDER BY {column})]
+             FROM {Ticket._meta.db_table}
+            WHERE timestamp >= %(since)s AND timestamp < %(until)s
+              AND {column} IS NOT NULL)"""
+        for column in DURATIONS.values()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", {"since": since, "until": until})
+        row = cursor.fetchone()
+    return {
+        name: {
+            f"{figure}_seconds": _rounded(value)
+            for figure, value in zip(("mean", "p50", "p90"), figures, strict=True)
+        }
+        for name, figures in zip(DURATIONS, row, strict=True)
+    }
 
 
 def inbox_counts(since: datetime, until: datetime) -> dict[str, int]:
