@@ -73,7 +73,7 @@ SELECT (t."timestamp" AT TIME ZONE 'UTC')::date, d.dimension, d.value, COUNT(*),
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0016_remediation_permissions"),
+        ("tickets", "0017_incident_rca"),
     ]
 
     operations = [

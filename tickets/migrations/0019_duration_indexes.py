@@ -14,7 +14,7 @@ INDEXES = {
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("tickets", "0017_stats_rollup")]
+    dependencies = [("tickets", "0018_stats_rollup")]
 
     operations = [
         migrations.RunSQL(
