@@ -155,6 +155,10 @@ try:
     AZURE_CLIENT_SECRET = env.str("AZURE_CLIENT_SECRET", "")
     AZURE_SUBSCRIPTION_ID = env.str("AZURE_SUBSCRIPTION_ID", "")
     AZURE_MANAGEMENT_URL = env.str("AZURE_MANAGEMENT_URL", "https://management.azure.com")
+    # Entra ID for ADF reruns: another cloud's login host (https), and, for a private one that
+    # Microsoft's instance discovery does not know, that check turned off.
+    AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", "")
+    AZURE_DISABLE_INSTANCE_DISCOVERY = env.bool("AZURE_DISABLE_INSTANCE_DISCOVERY", False)
     ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0)
     # Log-analysis jobs: limits per job (decompressed text), where files wait, recovery.
     LOG_ANALYSIS_MAX_BYTES = env.int(

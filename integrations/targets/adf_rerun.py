@@ -4,7 +4,8 @@ activity, and watch the new run (azure-mgmt-datafactory).
 `pipelines.create_run(rg, factory, pipeline, reference_pipeline_run_id=<failed run>,
 is_recovery=True, start_from_failure=True)` starts the rerun, which ADF groups with the failed
 run; `pipeline_runs.get` is polled until the new run ends. Credentials: the service principal
-of AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET, the subscription from the alert or
+of AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET (azure-identity's ClientSecretCredential,
+its login host AZURE_AUTHORITY_HOST when set), the subscription from the alert or
 AZURE_SUBSCRIPTION_ID, the endpoint AZURE_MANAGEMENT_URL.
 """
 
@@ -100,8 +101,13 @@ class AdfTransport:
         if not (tenant and client and secret):
             return None
         timeout = timeout_setting(settings)
+        options: dict[str, Any] = {}
+        if settings.AZURE_AUTHORITY_HOST:
+            options["authority"] = settings.AZURE_AUTHORITY_HOST
+        if settings.AZURE_DISABLE_INSTANCE_DISCOVERY:
+            options["disable_instance_discovery"] = True
         credential = ClientSecretCredential(
-            tenant, client, secret, connection_timeout=timeout, read_timeout=timeout
+            tenant, client, secret, connection_timeout=timeout, read_timeout=timeout, **options
         )
         return cls(
             credential,
@@ -212,6 +218,8 @@ TARGET: Target = Target(
         "AZURE_CLIENT_SECRET",
         "AZURE_SUBSCRIPTION_ID",
         "AZURE_MANAGEMENT_URL",
+        "AZURE_AUTHORITY_HOST",
+        "AZURE_DISABLE_INSTANCE_DISCOVERY",
         "OUTBOUND_TIMEOUT_SECONDS",
     ),
     not_configured="ADF reruns need AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",

@@ -18,6 +18,7 @@ from integrations.targets import adf_rerun
 from integrations.targets.adf_rerun import AdfTransport
 from integrations.targets.playbook import sign
 from tests.fakes.airflow_api import FakeAirflow
+from tests.fakes.azure_ad import FakeAzureAd
 from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
@@ -134,6 +135,73 @@ def test_adf_wrong_token_is_a_permanent_error_not_a_second_try(arm):
         _adf_step(adf, ticket)
     assert raised.value.permanent and raised.value.status == 401
     assert ARM_TOKEN not in str(raised.value)
+
+
+def test_adf_rerun_through_the_service_principal_from_settings(arm, settings, monkeypatch):
+    """The transport the worker builds (ClientSecretCredential of AZURE_TENANT_ID /
+    AZURE_CLIENT_ID / AZURE_CLIENT_SECRET) gets its token from Entra ID's token endpoint (a
+    local https server here) and reruns through the delivery engine; the secret reaches the
+    token endpoint only."""
+    settings.REMEDIATION_POLL_SECONDS = 1
+    with FakeAzureAd(access_token=ARM_TOKEN) as aad:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
+        settings.AZURE_TENANT_ID = aad.tenant_id
+        settings.AZURE_CLIENT_ID = aad.client_id
+        settings.AZURE_CLIENT_SECRET = aad.client_secret
+        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
+        settings.AZURE_MANAGEMENT_URL = arm.url
+        settings.AZURE_AUTHORITY_HOST = aad.authority
+        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+        make_policy(action="adf_rerun")
+        ticket = make_ticket()
+        failed_run = ticket.affected_entity["run_id"]
+        arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
+
+        rerun = proposed(ticket.pk)
+        run_pending(ticket.pk, rounds=1)
+        rerun.refresh_from_db()
+        assert rerun.status == "running" and rerun.external_run_id.startswith("rerun-")
+        arm.finish_run("rg-data", "adf-prod", rerun.external_run_id, "Succeeded")
+        run_pending(ticket.pk)
+
+        rerun.refresh_from_db()
+        assert rerun.status == "succeeded"
+        token_request = aad.token_requests()[0]
+        assert f"client_secret={aad.client_secret}" in token_request.body
+        assert "scope=https%3A%2F%2Fmanagement.azure.com%2F.default" in token_request.body
+        assert all(r.header("Authorization") == f"Bearer {ARM_TOKEN}" for r in arm.requests)
+        assert not any(aad.client_secret in json.dumps(r.body) for r in arm.requests)
+        deliveries = OutboundDelivery.objects.filter(ticket_id=ticket.pk, target="adf_rerun")
+        assert all(aad.client_secret not in (d.last_error or "") for d in deliveries)
+
+
+def test_adf_rerun_with_a_wrong_client_secret_dead_letters_without_it(arm, settings, monkeypatch):
+    with FakeAzureAd(access_token=ARM_TOKEN) as aad:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
+        settings.AZURE_TENANT_ID = aad.tenant_id
+        settings.AZURE_CLIENT_ID = aad.client_id
+        settings.AZURE_CLIENT_SECRET = "not-the-secret"
+        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
+        settings.AZURE_MANAGEMENT_URL = arm.url
+        settings.AZURE_AUTHORITY_HOST = aad.authority
+        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+        make_policy(action="adf_rerun")
+        ticket = make_ticket()
+        arm.add_pipeline_run(
+            "rg-data",
+            "adf-prod",
+            adf_pipeline_run(ticket.affected_entity["run_id"], ticket.pipeline),
+        )
+        rerun = proposed(ticket.pk)
+        run_pending(ticket.pk)
+
+        assert not arm.requests_to("/createRun")
+        row = OutboundDelivery.objects.get(ticket_id=ticket.pk, target="adf_rerun")
+        assert row.status == OutboundStatus.DEAD
+        assert "not-the-secret" not in row.last_error
+        remediation.sweep()
+        rerun.refresh_from_db()
+        assert rerun.status == "failed"
 
 
 # --- Databricks ----------------------------------------------------------------------------------
