@@ -29,12 +29,13 @@ def process_delivery(delivery_id: int) -> None:
         # issue and Slack message): it pages nothing of its own.
         ticket_id = delivery.ticket_id
         created = ticket_id is not None and delivery.outcome == Outcome.CREATED
-        if ticket_id is not None and created and not share_incident_analysis(ticket_id):
-            ticket = analyse_ticket(ticket_id)
-            # One naming a culprit waits a moment: should its storm form an incident meanwhile,
-            # the incident pages and this ticket's own page is skipped.
-            grace = settings.INCIDENT_GRACE_SECONDS if ticket and ticket.group_key else None
-            fanout.schedule_initial(ticket_id, delay=grace or None)
+        if ticket_id is not None and created:
+            if not share_incident_analysis(ticket_id):
+                ticket = analyse_ticket(ticket_id)
+                # One naming a culprit waits a moment: should its storm form an incident
+                # meanwhile, the incident pages and this ticket's own page is skipped.
+                grace = settings.INCIDENT_GRACE_SECONDS if ticket and ticket.group_key else None
+                fanout.schedule_initial(ticket_id, delay=grace or None)
             # Members of an incident are proposed too: the incident hold check keeps them
             # held until the culprit recovers.
             remediation.propose(ticket_id)

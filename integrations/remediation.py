@@ -64,6 +64,10 @@ START_ACTION = {
 }
 
 
+# How long a member of an incident waits for the incident's first analysis to be proposed.
+ANALYSIS_WAIT_SECONDS = 600
+
+
 class RemediationError(Exception):
     """The requested change does not apply (not awaiting approval, expired, unknown)."""
 
@@ -129,13 +133,29 @@ def matches(policy: RemediationPolicy, ticket: Ticket) -> bool:
     return True
 
 
-def decide(ticket: Ticket) -> PolicyDecision | None:
-    """The first enabled policy that matches, and the mode the confidence allows; None when no
-    policy covers the ticket."""
+def analysis_confidence(ticket: Ticket) -> float | None:
+    """The confidence of the analysis the ticket carries: its own, or, for a member of an
+    incident (which shares the incident's analysis instead of having one), that of the
+    earliest analysed member. None while there is none yet."""
+    if ticket.confidence is not None or not ticket.incident_id:
+        return ticket.confidence
+    return (
+        Ticket.objects.filter(incident_id=ticket.incident_id, confidence__isnull=False)
+        .order_by("first_seen", "id")
+        .values_list("confidence", flat=True)
+        .first()
+    )
+
+
+def decide(ticket: Ticket, confidence: float | None = None) -> PolicyDecision | None:
+    """The first enabled policy that matches, and the mode the confidence (by default the
+    ticket's own) allows; None when no policy covers the ticket."""
+    if confidence is None:
+        confidence = ticket.confidence
     for policy in RemediationPolicy.objects.filter(enabled=True):
         if not matches(policy, ticket):
             continue
-        confidence = ticket.confidence if ticket.confidence is not None else 0.0
+        confidence = confidence if confidence is not None else 0.0
         if policy.mode == RemediationMode.NEVER:
             return PolicyDecision(policy, RemediationMode.NEVER, f"policy '{policy.name}': never")
         if confidence < policy.approval_min_confidence:
@@ -169,9 +189,15 @@ def propose(ticket_id: str) -> Remediation | None:
     ticket without remediation, or whose last one failed (attempts left, backoff over), gets a
     new one; a decision already made (skipped, declined, expired, succeeded) stands."""
     ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
-    if ticket is None or not ticket.is_open:
+    if ticket is None or not ticket.is_open or ticket.resolved_at_source_at is not None:
         return None
-    decision = decide(ticket)
+    confidence = analysis_confidence(ticket)
+    if confidence is None and ticket.incident_id:
+        # A member of an incident none of whose members is analysed yet: decide once one is.
+        if timezone.now() - ticket.first_seen < timedelta(seconds=ANALYSIS_WAIT_SECONDS):
+            transaction.on_commit(lambda: _propose_later(ticket_id, 5.0))
+        return None
+    decision = decide(ticket, confidence)
     if decision is None:
         return None
     policy = decision.policy
@@ -208,7 +234,7 @@ def propose(ticket_id: str) -> Remediation | None:
                     policy=policy,
                     action=policy.action,
                     attempt_number=attempt_number,
-                    confidence=ticket.confidence,
+                    confidence=confidence,
                     dry_run=policy.dry_run,
                     status=status,
                     reason=reason,
@@ -513,7 +539,9 @@ def _resolve(ticket: Ticket, remediation: Remediation) -> None:
 
 def source_recovered(ticket_id: str) -> Remediation | None:
     """The source's own success webhook for the ticket's pipeline: a running remediation of it
-    succeeded."""
+    succeeded; one that has not started (held, awaiting approval) is skipped, as the run needs
+    no rerun any more."""
+    _skip_not_started(ticket_id, "the run recovered at its source")
     active = Remediation.objects.filter(
         ticket_id=ticket_id, status=RemediationStatus.RUNNING
     ).first()
@@ -525,6 +553,38 @@ def source_recovered(ticket_id: str) -> Remediation | None:
         detail="the source reported the run succeeded",
         actor=Actor.source("source"),
     )
+
+
+def _skip_not_started(ticket_id: str, reason: str) -> int:
+    with transaction.atomic():
+        waiting = list(
+            Remediation.objects.select_for_update()
+            .filter(
+                ticket_id=ticket_id,
+                status__in=(
+                    RemediationStatus.PROPOSED,
+                    RemediationStatus.HELD,
+                    RemediationStatus.AWAITING_APPROVAL,
+                ),
+            )
+            .order_by("attempt_number")
+        )
+        if not waiting:
+            return 0
+        ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
+        for remediation in waiting:
+            remediation.status = RemediationStatus.SKIPPED
+            remediation.reason = reason
+            remediation.finished_at = timezone.now()
+            remediation.save(update_fields=["status", "reason", "finished_at"])
+            _set_ticket_status(
+                ticket,
+                remediation,
+                "remediation skipped",
+                actor=Actor.system("remediation"),
+                reason=reason,
+            )
+    return len(waiting)
 
 
 # --- callbacks (playbooks) -----------------------------------------------------------------------
@@ -649,8 +709,28 @@ def start_next_batch(group: str) -> int:
             return 0
         held = [r for r in batch if r.status == RemediationStatus.HELD]
         started = 0
-        for remediation in held[: settings.REMEDIATION_BATCH_SIZE]:
+        for remediation in held:
+            if started >= settings.REMEDIATION_BATCH_SIZE:
+                break
             ticket = Ticket.objects.defer("embedding").get(pk=remediation.ticket_id)
+            if ticket.resolved_at_source_at is not None or not ticket.is_open:
+                # Recovered (or closed by people) meanwhile: nothing to rerun.
+                remediation.status = RemediationStatus.SKIPPED
+                remediation.reason = (
+                    "the run recovered at its source"
+                    if (ticket.resolved_at_source_at is not None)
+                    else f"the ticket is {ticket.get_status_display().lower()}"
+                )
+                remediation.finished_at = timezone.now()
+                remediation.save(update_fields=["status", "reason", "finished_at"])
+                _set_ticket_status(
+                    ticket,
+                    remediation,
+                    "remediation skipped",
+                    actor=Actor.system("incident recovered"),
+                    reason=remediation.reason,
+                )
+                continue
             remediation.reason = ""
             remediation.save(update_fields=["reason"])
             _start(remediation, ticket, actor=Actor.system("incident recovered"))

@@ -41,3 +41,40 @@ def test_an_analysed_failure_is_proposed_and_the_sources_success_closes_it(
     found.refresh_from_db()
     assert found.status == "succeeded"
     assert Ticket.objects.get(pk=found.ticket_id).remediation_status == "succeeded"
+
+
+def test_a_storms_members_are_held_and_the_recovered_one_is_not_rerun(settings, webhook_client):
+    """Three pipelines fail on one culprit: the first is analysed, the others join its incident
+    and share its analysis (and its confidence); all are held while the culprit fails. One
+    member's success at its source releases the others, and its own remediation is skipped:
+    its run needs no rerun."""
+    settings.GEMINI_API_KEY = ""
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    settings.REMEDIATION_BATCH_SIZE = 5
+    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=["sql server"])
+    bodies, tickets = [], []
+    for n in range(3):
+        body = local_payload("adf_failure.json")
+        body.update(run_id=f"run-{uuid.uuid4().hex[:8]}", pipeline=f"pl_storm_{n}")
+        answer = webhook_client("/webhooks/adf/", body)
+        processing.process_delivery(
+            WebhookDelivery.objects.get(tracking_id=answer.json()["tracking_id"]).pk
+        )
+        bodies.append(body)
+        tickets.append(Ticket.objects.get(pk=answer.json()["ticket_id"]))
+    incident_ids = {t.incident_id for t in Ticket.objects.filter(pk__in=[t.pk for t in tickets])}
+    assert len(incident_ids) == 1 and None not in incident_ids
+    found = {r.ticket_id: r for r in Remediation.objects.filter(ticket__in=tickets)}
+    assert set(found) == {t.pk for t in tickets}
+    members = [found[t.pk] for t in tickets[1:]]
+    assert {r.status for r in members} == {"held"}
+    assert Ticket.objects.get(pk=tickets[1].pk).confidence is None  # shared, not analysed
+    assert {r.confidence for r in members} == {Ticket.objects.get(pk=tickets[0].pk).confidence}
+
+    success = {**bodies[2], "status": "Succeeded", "error_message": ""}
+    assert webhook_client("/webhooks/adf/", success).json()["outcome"] == "resolved"
+
+    recovered = Remediation.objects.get(ticket=tickets[2])
+    assert recovered.status == "skipped" and "recovered at its source" in recovered.reason
+    assert Remediation.objects.get(ticket=tickets[1]).status == "running"
