@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analysis.rules import build_rule_rca
 from integrations import fanout
 from integrations.models import (
     ACTIVE_REMEDIATION,
@@ -62,10 +63,6 @@ START_ACTION = {
     "airflow_clear": "airflow_clear",
     "playbook": "playbook",
 }
-
-
-# How long a member of an incident waits for the incident's first analysis to be proposed.
-ANALYSIS_WAIT_SECONDS = 600
 
 
 class RemediationError(Exception):
@@ -134,17 +131,18 @@ def matches(policy: RemediationPolicy, ticket: Ticket) -> bool:
 
 
 def analysis_confidence(ticket: Ticket) -> float | None:
-    """The confidence of the analysis the ticket carries: its own, or, for a member of an
-    incident (which shares the incident's analysis instead of having one), that of the
-    earliest analysed member. None while there is none yet."""
+    """The confidence of the ticket's analysis. A member of an incident is not analysed on its
+    own: it shares the incident's rule-based cause, so it has the rules' confidence for its
+    error (the lead of a storm is usually a member before its analysis runs)."""
     if ticket.confidence is not None or not ticket.incident_id:
         return ticket.confidence
-    return (
-        Ticket.objects.filter(incident_id=ticket.incident_id, confidence__isnull=False)
-        .order_by("first_seen", "id")
-        .values_list("confidence", flat=True)
-        .first()
-    )
+    return build_rule_rca(
+        ticket.error_type,
+        ticket.error_message,
+        pipeline=ticket.pipeline,
+        source=ticket.source,
+        details=ticket.details,
+    ).confidence
 
 
 def decide(ticket: Ticket, confidence: float | None = None) -> PolicyDecision | None:
@@ -192,11 +190,6 @@ def propose(ticket_id: str) -> Remediation | None:
     if ticket is None or not ticket.is_open or ticket.resolved_at_source_at is not None:
         return None
     confidence = analysis_confidence(ticket)
-    if confidence is None and ticket.incident_id:
-        # A member of an incident none of whose members is analysed yet: decide once one is.
-        if timezone.now() - ticket.first_seen < timedelta(seconds=ANALYSIS_WAIT_SECONDS):
-            transaction.on_commit(lambda: _propose_later(ticket_id, 5.0))
-        return None
     decision = decide(ticket, confidence)
     if decision is None:
         return None
