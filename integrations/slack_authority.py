@@ -106,14 +106,16 @@ def authority_of(slack_user_id: str) -> SlackAuthority:
 
 
 def tell_not_allowed(channel_id: str, slack_user_id: str, reason: str) -> None:
+    tell(channel_id, slack_user_id, NOT_ALLOWED_TEXT.format(reason=reason))
+
+
+def tell(channel_id: str, slack_user_id: str, message: str) -> None:
     """An ephemeral message, seen only by the user who clicked (`chat.postEphemeral`)."""
     if not settings.SLACK_BOT_TOKEN or not channel_id:
         return
     from slack_sdk.errors import SlackApiError
 
     try:
-        _client().chat_postEphemeral(
-            channel=channel_id, user=slack_user_id, text=NOT_ALLOWED_TEXT.format(reason=reason)
-        )
+        _client().chat_postEphemeral(channel=channel_id, user=slack_user_id, text=message)
     except SlackApiError as exc:  # e.g. the bot is not in that channel: nothing to retry
         logger.warning("Slack chat.postEphemeral failed: %s", exc.response.get("error"))

@@ -18,6 +18,7 @@ from kombu.exceptions import KombuError
 
 from analysis.redaction import redact
 from integrations import remediation, slack_authority
+from integrations.models import Remediation
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
 from integrations.targets.slack import (
@@ -265,28 +266,56 @@ def _tell_not_allowed(action: SlackAction, reason: str) -> None:
 
 
 def _apply_remediation_decision(action: SlackAction) -> str:
-    """Approve / Decline on the alert: only a Slack user with the authority of an active
-    responder (`slack_authority`) may decide; the decision is audited with who and when."""
-    if not Ticket.objects.filter(pk=action.ticket_id).exists():
-        raise UnknownTicket(f"no ticket {action.ticket_id[:64]}")
+    """Approve / Decline on the alert decide the remediation the button names (its value; the
+    block names the ticket), never whichever one the ticket has now: a click on an older
+    message about a remediation that expired, was decided or was replaced changes nothing, and
+    the clicker is told why. Only a Slack user with the authority of an active responder
+    (`slack_authority`) may decide; the decision is audited with who and when."""
     authority = slack_authority.authority_of(action.user_id)
     if authority.user is None:
         _tell_not_allowed(action, authority.reason)
         return f"not allowed: {authority.reason}"
+    refusal = _stale_button(action)
+    if refusal:
+        _tell(action, f"Nothing was changed: {refusal}.")
+        return f"no change: {refusal}"
+    remediation_id = int(action.remediation_id)
     user = authority.user
     actor = Actor(ActorKind.SLACK, user.get_username(), user)
     with transaction.atomic():
         if not Occurrence.objects.claim(action.dedup_key):
             return "replay ignored"
         Occurrence.objects.assign(action.dedup_key, action.ticket_id, "slack")
-        pending = remediation.awaiting_for(action.ticket_id)
-        if pending is None:
-            return "no change: no remediation awaits approval"
         try:
             if action.action_id == SLACK_APPROVE_ACTION:
-                remediation.approve(pending.pk, actor, via="slack")
-                return f"remediation approved by {actor.name}"
-            remediation.decline(pending.pk, actor, via="slack")
-            return f"remediation declined by {actor.name}"
+                remediation.approve(remediation_id, actor, via="slack")
+                return f"remediation {remediation_id} approved by {actor.name}"
+            remediation.decline(remediation_id, actor, via="slack")
+            return f"remediation {remediation_id} declined by {actor.name}"
         except remediation.RemediationError as exc:
-            return f"no change: {exc}"
+            refusal = str(exc)
+    # Outside the transaction: an expiry found by the decision is kept (it commits itself).
+    _tell(action, f"Nothing was changed: {refusal}.")
+    return f"no change: {refusal}"
+
+
+def _stale_button(action: SlackAction) -> str:
+    """Why the button cannot decide anything, or ''."""
+    if not action.remediation_id.isdigit():
+        # Alerts posted before the buttons named their remediation carried the ticket.
+        return "this button is from an older alert; decide on the ticket's page"
+    found = Remediation.objects.filter(pk=int(action.remediation_id)).first()
+    if found is None:
+        return f"there is no remediation {action.remediation_id}"
+    if found.ticket_id != action.ticket_id:
+        return f"remediation {found.pk} is not for ticket {action.ticket_id[:64]}"
+    return ""
+
+
+def _tell(action: SlackAction, message: str) -> None:
+    from integrations.tasks import tell_slack_user
+
+    try:
+        tell_slack_user.delay(action.channel_id, action.user_id, message)
+    except KombuError:  # the broker is down: the click still changed nothing, only unexplained
+        logger.warning("could not queue the Slack answer", exc_info=True)

@@ -62,6 +62,14 @@ def tell_slack_user_not_allowed(channel_id: str, slack_user_id: str, reason: str
     tell_not_allowed(channel_id, slack_user_id, reason)
 
 
+@shared_task(autoretry_for=(OSError,), retry_backoff=2, max_retries=3)
+def tell_slack_user(channel_id: str, slack_user_id: str, message: str) -> None:
+    """An ephemeral answer to a Slack click that changed nothing, saying why (best effort)."""
+    from integrations.slack_authority import tell
+
+    tell(channel_id, slack_user_id, message)
+
+
 @shared_task
 def expire_remediation_approvals() -> int:
     """Scheduled by beat: approvals past REMEDIATION_APPROVAL_SECONDS expire; remediations whose

@@ -13,7 +13,7 @@ from integrations.parsers.common import loads_json, require_object, text
 @dataclass(frozen=True)
 class SlackAction:
     action_id: str
-    ticket_id: str  # the button's value
+    ticket_id: str  # the button's value (a remediation button: its block's)
     user_id: str
     username: str
     action_ts: str
@@ -21,6 +21,8 @@ class SlackAction:
     message_ts: str
     # What was typed, for a text input that dispatches on Enter (the "what fixed it" box).
     text: str = ""
+    # An Approve / Decline button's value: the remediation it decides.
+    remediation_id: str = ""
 
     @property
     def dedup_key(self) -> str:
@@ -42,6 +44,9 @@ def decode_form_payload(raw_body: bytes) -> Any:
 
 
 INPUT_BLOCK_PREFIX = "rca_fix:"
+# The block of the Approve / Decline buttons names the ticket; each button's value is the
+# remediation it decides.
+REMEDIATION_BLOCK_PREFIX = "rca-remediation:"
 
 
 def _ticket_of_input(action: dict[str, Any]) -> str:
@@ -66,12 +71,20 @@ def parse_slack_actions(payload: Any) -> list[SlackAction]:
     for action in actions:
         action = require_object(action, "each action")
         typed = text(action, "type") == "plain_text_input"
+        block_id = text(action, "block_id")
+        deciding = not typed and block_id.startswith(REMEDIATION_BLOCK_PREFIX)
+        if typed:  # a text input names its ticket in its block id
+            ticket_id = _ticket_of_input(action)
+        elif deciding:
+            ticket_id = block_id.removeprefix(REMEDIATION_BLOCK_PREFIX)
+        else:  # a button's value is its ticket id
+            ticket_id = text(action, "value")
         parsed.append(
             SlackAction(
                 action_id=text(action, "action_id", required=True),
-                # A button's value is its ticket id; a text input names it in its block id.
-                ticket_id=_ticket_of_input(action) if typed else text(action, "value"),
+                ticket_id=ticket_id,
                 text=text(action, "value")[:8000] if typed else "",
+                remediation_id=text(action, "value")[:40] if deciding else "",
                 user_id=text(user, "id", required=True),
                 username=text(user, "username") or text(user, "name"),
                 action_ts=text(action, "action_ts"),

@@ -27,7 +27,7 @@ from integrations.models import (
     Remediation,
     RemediationStatus,
 )
-from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX
+from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX, REMEDIATION_BLOCK_PREFIX
 from integrations.targets import jira
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
@@ -449,21 +449,23 @@ def _remediation_blocks(ticket: Ticket) -> list[dict[str, Any]]:
         blocks.append(
             {
                 "type": "actions",
-                "block_id": f"rca-remediation:{remediation.pk}",
+                # The block names the ticket, each button the remediation it decides: a click
+                # on an older message cannot decide a later remediation of the ticket.
+                "block_id": f"{REMEDIATION_BLOCK_PREFIX}{ticket.pk}",
                 "elements": [
                     {
                         "type": "button",
                         "action_id": SLACK_APPROVE_ACTION,
                         "text": {"type": "plain_text", "text": "Approve"},
                         "style": "primary",
-                        "value": ticket.pk,
+                        "value": str(remediation.pk),
                     },
                     {
                         "type": "button",
                         "action_id": SLACK_DECLINE_ACTION,
                         "text": {"type": "plain_text", "text": "Decline"},
                         "style": "danger",
-                        "value": ticket.pk,
+                        "value": str(remediation.pk),
                     },
                 ],
             }

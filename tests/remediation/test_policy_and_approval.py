@@ -18,6 +18,7 @@ from integrations import fanout, remediation
 from integrations.circuit import CircuitBreaker
 from integrations.models import OutboundDelivery, Remediation, RemediationPolicy, SlackIdentity
 from integrations.targets.slack import SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION, slack_alert
+from tests.conftest import wait_for
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
 from tests.remediation.conftest import make_policy, make_ticket, proposed
@@ -142,8 +143,14 @@ def _responder(name: str = "daan", role: str = "responder") -> User:
     return user
 
 
-def _slack_click(ticket_id: str, action_id: str, name: str) -> dict:
-    """A signed click by the Slack member U<NAME>."""
+def _slack_click(
+    ticket_id: str, action_id: str, name: str, remediation_id: int | str | None = None
+) -> dict:
+    """A signed click by the Slack member U<NAME> on the Approve / Decline buttons of the
+    ticket's alert (block `rca-remediation:<ticket>`), deciding `remediation_id` (by default
+    the one awaiting approval)."""
+    if remediation_id is None:
+        remediation_id = Remediation.objects.get(ticket_id=ticket_id, status="awaiting_approval").pk
     payload = {
         "type": "block_actions",
         "user": {"id": f"U{name.upper()}", "username": name, "name": name},
@@ -151,8 +158,8 @@ def _slack_click(ticket_id: str, action_id: str, name: str) -> dict:
         "actions": [
             {
                 "action_id": action_id,
-                "block_id": "rca-remediation:1",
-                "value": ticket_id,
+                "block_id": f"rca-remediation:{ticket_id}",
+                "value": str(remediation_id),
                 "type": "button",
                 "action_ts": f"{time.time():.6f}",
             }
@@ -185,6 +192,13 @@ def test_awaiting_approval_shows_approve_and_decline_buttons_on_the_alert():
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     ids = {b["action_id"] for b in buttons}
     assert {SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION} <= ids
+    pending = Remediation.objects.get(ticket=ticket)
+    deciding = [
+        b for b in buttons if b["action_id"] in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION)
+    ]
+    assert {b["value"] for b in deciding} == {str(pending.pk)}
+    block = next(b for b in blocks if b["type"] == "actions" and deciding[0] in b["elements"])
+    assert block["block_id"] == f"rca-remediation:{ticket.pk}"
     assert any("Awaiting approval" in json.dumps(b) for b in blocks)
 
 
@@ -196,7 +210,7 @@ def test_slack_approve_by_a_responder_starts_it_and_is_audited(slack_signed):
 
     result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan")
 
-    assert result["result"] == ["remediation approved by daan"]
+    assert result["result"] == [f"remediation {pending.pk} approved by daan"]
     pending.refresh_from_db()
     assert pending.status == "running"
     assert pending.decided_by == "daan" and pending.decided_via == "slack"
@@ -230,6 +244,87 @@ def test_slack_decline(slack_signed):
     assert pending.status == "declined" and pending.decided_by == "maria"
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "declined"
     assert not OutboundDelivery.objects.filter(ticket=ticket, action="playbook").exists()
+
+
+def test_slack_buttons_of_an_earlier_remediation_decide_nothing(slack_signed):
+    """The first remediation was approved and failed; the second awaits approval. A click on
+    the first alert's buttons names the first: refused, the second still waits."""
+    _responder("daan")
+    make_policy(action="playbook", mode="approval", backoff_seconds=0)
+    ticket = make_ticket()
+    first = proposed(ticket.pk)
+    remediation.approve(first.pk, Actor.for_user(_responder("ops")), via="admin")
+    remediation.finish(first.pk, succeeded=False, detail="the playbook failed")
+    second = proposed(ticket.pk)
+    assert second.status == "awaiting_approval" and second.pk != first.pk
+
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan", remediation_id=first.pk)
+
+    assert result["result"] == [
+        f"no change: remediation {first.pk} is failed, not awaiting approval"
+    ]
+    second.refresh_from_db()
+    assert second.status == "awaiting_approval" and second.decided_by == ""
+    result = _slack_click(ticket.pk, SLACK_DECLINE_ACTION, "daan", remediation_id=second.pk)
+    assert result["result"] == [f"remediation {second.pk} declined by daan"]
+
+
+def test_slack_approval_after_expiry_is_refused_and_the_remediation_expires(slack_signed):
+    _responder("daan")
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = proposed(ticket.pk)
+    Remediation.objects.filter(pk=pending.pk).update(expires_at=timezone.now())
+
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan")
+
+    assert result["result"] == [f"no change: the approval of remediation {pending.pk} has expired"]
+    pending.refresh_from_db()
+    assert pending.status == "expired" and pending.decided_by == ""
+    assert not OutboundDelivery.objects.filter(ticket=ticket, action="playbook").exists()
+
+
+def test_slack_button_naming_another_tickets_remediation_is_refused(slack_signed):
+    _responder("daan")
+    make_policy(action="playbook", mode="approval")
+    mine, other = make_ticket(), make_ticket()
+    proposed(mine.pk)
+    others = proposed(other.pk)
+
+    result = _slack_click(mine.pk, SLACK_APPROVE_ACTION, "daan", remediation_id=others.pk)
+
+    assert result["result"] == [f"no change: remediation {others.pk} is not for ticket {mine.pk}"]
+    assert Remediation.objects.get(pk=others.pk).status == "awaiting_approval"
+    # An alert posted before the buttons named their remediation: the block named it, the
+    # buttons the ticket.
+    result = _slack_click(str(others.pk), SLACK_APPROVE_ACTION, "daan", remediation_id=mine.pk)
+    assert result["result"] == [
+        "no change: this button is from an older alert; decide on the ticket's page"
+    ]
+    result = _slack_click(mine.pk, SLACK_APPROVE_ACTION, "daan", remediation_id=10**9)
+    assert result["result"] == [f"no change: there is no remediation {10**9}"]
+    assert Remediation.objects.get(ticket=mine).status == "awaiting_approval"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_slack_decision_is_explained_to_the_clicker(celery_worker, settings):
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN = slack.token
+        settings.SLACK_BASE_URL = slack.base_url
+        settings.SLACK_SIGNING_SECRET = SLACK_SECRET
+        slack.add_user("UDAAN", name="daan")
+        _responder("daan")
+        make_policy(action="playbook", mode="approval")
+        ticket = make_ticket()
+        pending = proposed(ticket.pk)
+        remediation.decline(pending.pk, Actor.for_user(_responder("ops")), via="admin")
+
+        _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan", remediation_id=pending.pk)
+
+        # (Earlier tests' answers may still wait on the broker: this one is looked for.)
+        text = f"Nothing was changed: remediation {pending.pk} is declined, not awaiting approval."
+        told = wait_for(lambda: [m for m in slack.ephemeral if m["text"] == text])
+        assert (told[0]["channel"], told[0]["user"]) == ("C0ALERTS001", "UDAAN")
 
 
 def test_an_approval_expires(settings):
