@@ -132,8 +132,9 @@ def matches(policy: RemediationPolicy, ticket: Ticket) -> bool:
 
 def analysis_confidence(ticket: Ticket) -> float | None:
     """The confidence of the ticket's analysis. A member of an incident is not analysed on its
-    own: it shares the incident's rule-based cause, so it has the rules' confidence for its
-    error (the lead of a storm is usually a member before its analysis runs)."""
+    own: it carries the incident's analysis and its confidence; the rule-based shared cause
+    carries none, so such a member has the rules' confidence for its error (the lead of a
+    storm is usually a member before its own analysis would run)."""
     if ticket.confidence is not None or not ticket.incident_id:
         return ticket.confidence
     return build_rule_rca(
