@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from integrations.parsers.bodies import (
+    AZURE_MONITOR_BODIES,
     AdfFailureBody,
     AirflowFailureBody,
-    CommonAlertEssentials,
     DatabricksNotification,
 )
 from tickets.vocabulary import Outcome, SlaStatus, Source, Status, choices
@@ -107,46 +107,19 @@ GENERATED_BODIES = body_schemas(
         "AdfFailure": AdfFailureBody,
         "AirflowFailure": AirflowFailureBody,
         "DatabricksNotification": DatabricksNotification,
-        "CommonAlertEssentials": CommonAlertEssentials,
+        **AZURE_MONITOR_BODIES,
     }
 )
 
 AZURE_MONITOR_ALERT = {
-    "type": "object",
     "description": (
-        "An Azure Monitor action group body: the common alert schema"
-        " (schemaId azureMonitorCommonAlertSchema, every monitoringService), or the older"
-        " AzureMonitorMetricAlert, Microsoft.Insights/activityLogs, Microsoft.Insights/LogAlert"
-        " and legacy Log Analytics search alert bodies. ADF alerts become ADF tickets."
+        "An Azure Monitor action group body: the common alert schema (every monitoringService),"
+        " or one of the older bodies: AzureMonitorMetricAlert, Microsoft.Insights/activityLogs,"
+        " Microsoft.Insights/LogAlert, the legacy Log Analytics search alert (no schemaId) and"
+        " the Cost Management budget notification. The parser picks the model by schemaId."
+        " Metric and log alerts on a data factory become ADF tickets."
     ),
-    "properties": {
-        "schemaId": _string(
-            "Compared case-insensitively; absent in legacy Log Analytics search alerts.",
-            enum=[
-                "azureMonitorCommonAlertSchema",
-                "AzureMonitorMetricAlert",
-                "Microsoft.Insights/activityLogs",
-                "Microsoft.Insights/LogAlert",
-            ],
-        ),
-        "data": {
-            "type": "object",
-            "properties": {
-                "essentials": _ref("CommonAlertEssentials"),
-                "alertContext": {"type": "object", "additionalProperties": True},
-                "AlertRuleName": _required_text("A legacy log alert's rule."),
-            },
-            "additionalProperties": True,
-        },
-        "AlertRuleName": _required_text("A legacy Log Analytics search alert's rule."),
-    },
-    # A schemaId, or the legacy Log Analytics search alert (its fields at the top or in data).
-    "anyOf": [
-        {"required": ["schemaId", "data"]},
-        {"required": ["AlertRuleName"]},
-        {"required": ["data"], "properties": {"data": {"required": ["AlertRuleName"]}}},
-    ],
-    "additionalProperties": True,
+    "oneOf": [_ref(name) for name in AZURE_MONITOR_BODIES],
 }
 
 JIRA_ISSUE_EVENT = {

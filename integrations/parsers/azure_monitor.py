@@ -30,8 +30,18 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel
+
 from integrations.events import EventKind, FailureEvent, ParseError, Severity, Source
-from integrations.parsers.bodies import CommonAlertEssentials, validate
+from integrations.parsers.bodies import (
+    BudgetNotification,
+    CommonAlert,
+    LegacyActivityLogAlert,
+    LegacyLogAlert,
+    LegacyLogAnalyticsAlert,
+    LegacyMetricAlert,
+    validate,
+)
 from integrations.parsers.common import field, parse_timestamp, require_object, text
 
 SOURCE = Source.AZURE_MONITOR
@@ -166,24 +176,33 @@ def parse_azure_monitor(payload: Any) -> FailureEvent:
     schema_id = _scalar(body.get("schemaId"), "schemaId")
     schema = schema_id.lower()
     if schema == COMMON_SCHEMA:
-        alert = _parse_common(body)
+        alert = _parse_common(validated(CommonAlert, body))
     elif schema == METRIC_ALERT_SCHEMA:
-        alert = _parse_legacy_metric(body)
+        alert = _parse_legacy_metric(validated(LegacyMetricAlert, body))
     elif schema == ACTIVITY_LOG_SCHEMA:
-        alert = _parse_legacy_activity_log(body)
+        alert = _parse_legacy_activity_log(validated(LegacyActivityLogAlert, body))
     elif schema == LOG_ALERT_SCHEMA:
-        alert = _parse_legacy_log(body, "data.")
+        alert = _parse_legacy_log(validated(LegacyLogAlert, body), "data.")
     elif schema == BUDGET_SCHEMA:
-        alert = _parse_legacy_budget(body)
+        alert = _parse_legacy_budget(validated(BudgetNotification, body))
     elif schema:
         raise ParseError(f"unknown schemaId {_quoted(schema_id)}")
-    elif "AlertRuleName" in body or "SearchQuery" in body:
-        alert = _parse_legacy_log(body, "")
+    elif "AlertRuleName" in body:
+        alert = _parse_legacy_log(validated(LegacyLogAnalyticsAlert, body), "")
     elif isinstance(body.get("data"), dict) and "AlertRuleName" in body["data"]:
-        alert = _parse_legacy_log(body, "data.")
+        alert = _parse_legacy_log(validated(LegacyLogAlert, body), "data.")
+    elif "SearchQuery" in body:
+        alert = _parse_legacy_log(validated(LegacyLogAnalyticsAlert, body), "")
     else:
         raise ParseError("missing required field 'schemaId' (and not a legacy log alert body)")
     return _to_event(alert)
+
+
+def validated(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """The body, once its family's model (integrations/parsers/bodies.py) has checked its
+    shape; the parser reads the body itself, with the leniency each field needs."""
+    validate(model, body)
+    return body
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -192,7 +211,6 @@ def parse_azure_monitor(payload: Any) -> FailureEvent:
 def _parse_common(body: dict[str, Any]) -> _Alert:
     data = _required_object(body, "data")
     essentials = _required_object(body, "data.essentials")
-    validate(CommonAlertEssentials, essentials, "data.essentials")
     alert_id = _clean(text(body, "data.essentials.alertId", required=True))
     condition = text(body, "data.essentials.monitorCondition", required=True)
     kind = _COMMON_CONDITIONS.get(condition.lower())

@@ -29,8 +29,9 @@ from pydantic import (
 from integrations.events import ParseError
 from tickets.vocabulary import Severity
 
-# Text that is there: something other than whitespace (or NUL, which ingest strips).
-PRESENT = r"[^\s\x00]"
+# Text that is there: something other than whitespace (or NUL, which ingest strips). Python's
+# strip() also takes \x1c-\x1f and \x85, which a JSON Schema (ECMA) `\s` does not match.
+PRESENT = r"[^\s\x00\x1c-\x1f\x85]"
 
 
 def _as_text(value: Any) -> str:
@@ -247,16 +248,46 @@ class DatabricksNotification(_Body):
     task: DatabricksTask | None = None
 
 
-# --- Azure Monitor: the common alert schema's essentials ---------------------------------------
+# --- Azure Monitor ----------------------------------------------------------------------------
+# One model per body family the endpoint accepts; the parser picks the family by `schemaId`
+# (compared case-insensitively; absent in the legacy Log Analytics body) and validates the body
+# with its model. The OpenAPI document offers them as `oneOf` (AZURE_MONITOR_BODIES): each
+# requires its own schemaId, the Log Analytics one has none. Values the parser reads with its
+# own leniency (numbers for text, ISO 8601 or epoch timestamps, any JSON in descriptive maps)
+# are typed for the schema as Azure sends them and checked here only for their shape.
 
 
-# Fields the Azure parser reads with its own leniency (services vary): typed for the schema only.
-_AzureText = Annotated[Any, WithJsonSchema({"type": "string"})]
-_AzureSeverity = Annotated[
-    Any, WithJsonSchema({"type": "string", "enum": ["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"]})
+def _scalar_only(value: Any) -> Any:
+    """Text as Azure sends it; numbers and booleans pass (the parser reads them as text)."""
+    if isinstance(value, dict | list):
+        raise ValueError("must be a string")
+    return value
+
+
+# Azure sends null for what does not apply (webTestName, dimensions...): null is absent.
+_TEXT: dict[str, Any] = {"type": "string", "nullable": True}
+Scalar = Annotated[Any, BeforeValidator(_scalar_only), WithJsonSchema(_TEXT)]
+AzureTimestamp = Annotated[
+    Any, BeforeValidator(_scalar_only), WithJsonSchema({**_TEXT, "format": "date-time"})
 ]
-_AzureTimestamp = Annotated[Any, WithJsonSchema({"type": "string", "format": "date-time"})]
-_AzureTextList = Annotated[Any, WithJsonSchema({"type": "array", "items": {"type": "string"}})]
+# Read only when it is a string (links), or shown as text whatever it is (descriptive fields).
+AzureLink = Annotated[Any, WithJsonSchema({**_TEXT, "format": "uri"})]
+Described = Annotated[Any, WithJsonSchema(_TEXT)]
+AnyValue = Annotated[Any, WithJsonSchema({})]
+# name -> any JSON value (custom properties, budget data).
+ValueMap = dict[str, AnyValue]
+
+_AZURE_SEVERITY = {"enum": ["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"]}
+_LEGACY_STATUS: dict[str, Any] = {"enum": ["Activated", "Resolved", "Deactivated"]}
+
+
+def _schema_id(name: str) -> Any:
+    return Field(description="Compared case-insensitively.", json_schema_extra={"enum": [name]})
+
+
+class AzureDimension(_Body):
+    name: Scalar = None
+    value: AnyValue = None
 
 
 class CommonAlertEssentials(_Body):
@@ -264,13 +295,250 @@ class CommonAlertEssentials(_Body):
 
     alertId: RequiredText
     monitorCondition: RequiredText = Field(json_schema_extra={"enum": ["Fired", "Resolved"]})
-    alertRule: _AzureText = None
-    severity: _AzureSeverity = None
-    signalType: _AzureText = None
-    monitoringService: _AzureText = None
-    alertTargetIDs: _AzureTextList = None
-    firedDateTime: _AzureTimestamp = None
-    resolvedDateTime: _AzureTimestamp = None
+    alertRule: Scalar = None
+    alertRuleID: Scalar = None
+    severity: Annotated[Scalar, WithJsonSchema({**_TEXT, **_AZURE_SEVERITY})] = None
+    signalType: Scalar = None
+    monitoringService: Scalar = Field(
+        None, description="Picks how alertContext is read (with the context's own shape)."
+    )
+    alertTargetIDs: list[Scalar] | None = None
+    configurationItems: list[Scalar] | None = None
+    targetResourceGroup: Scalar = None
+    targetResourceType: Scalar = None
+    description: Scalar = None
+    originAlertId: Described = None
+    firedDateTime: AzureTimestamp = None
+    resolvedDateTime: AzureTimestamp = None
+    investigationLink: AzureLink = None
+    essentialsVersion: Described = None
+    alertContextVersion: Described = None
+
+
+class CommonAlertData(_Body):
+    essentials: CommonAlertEssentials
+    alertContext: dict[str, AnyValue] | None = Field(
+        None,
+        description=(
+            "Varies by monitoringService (metric conditions, log search results, the activity"
+            " log event, health events, smart detector findings, Prometheus rules, cost"
+            " alerts); a field the parser cannot use is refused by name."
+        ),
+    )
+    customProperties: ValueMap | None = None
+
+
+class CommonAlert(_Body):
+    """The common alert schema (schemaId azureMonitorCommonAlertSchema)."""
+
+    schemaId: RequiredText = _schema_id("azureMonitorCommonAlertSchema")
+    data: CommonAlertData
+
+
+class MetricCriterion(_Body):
+    metricName: Scalar = None
+    metricNamespace: Scalar = None
+    operator: Scalar = None
+    threshold: Scalar = None
+    timeAggregation: Scalar = None
+    dimensions: list[AzureDimension] | None = None
+    metricValue: Annotated[Any, WithJsonSchema({"type": "number", "nullable": True})] = None
+    webTestName: Scalar = None
+    alertSensitivity: Scalar = None
+
+
+class MetricCondition(_Body):
+    windowSize: Scalar = None
+    allOf: list[MetricCriterion] | None = None
+
+
+class LegacyMetricContext(_Body):
+    id: RequiredText = Field(description="The alert rule's resource id.")
+    name: Scalar = None
+    description: Scalar = None
+    conditionType: Scalar = None
+    severity: Scalar = None
+    timestamp: AzureTimestamp = None
+    condition: MetricCondition | None = None
+    subscriptionId: Scalar = None
+    resourceGroupName: Scalar = None
+    resourceName: Scalar = None
+    resourceType: Scalar = None
+    resourceId: Scalar = None
+    portalLink: AzureLink = None
+
+
+class LegacyMetricData(_Body):
+    status: RequiredText = Field(json_schema_extra=_LEGACY_STATUS)
+    context: LegacyMetricContext
+    properties: ValueMap | None = None
+    version: Described = None
+
+
+class LegacyMetricAlert(_Body):
+    """The older metric alert body (schemaId AzureMonitorMetricAlert)."""
+
+    schemaId: RequiredText = _schema_id("AzureMonitorMetricAlert")
+    data: LegacyMetricData
+
+
+class ActivityLogAuthorization(_Body):
+    action: Described = None
+    scope: Scalar = None
+
+
+class ActivityLogEvent(_Body):
+    operationName: Scalar = None
+    operationId: Scalar = None
+    eventSource: Scalar = None
+    eventTimestamp: AzureTimestamp = None
+    submissionTimestamp: Described = None
+    eventDataId: Scalar = None
+    resourceId: Scalar = None
+    resourceGroupName: Scalar = None
+    resourceProviderName: Described = None
+    resourceType: Scalar = None
+    subscriptionId: Scalar = None
+    authorization: ActivityLogAuthorization | None = None
+    properties: ValueMap | None = None
+    status: Described = None
+    subStatus: Described = None
+    level: Described = None
+    caller: Described = None
+    correlationId: Described = None
+    description: Described = None
+    channels: Described = None
+    claims: Described = None
+
+
+class LegacyActivityLogContext(_Body):
+    activityLog: ActivityLogEvent
+    id: Scalar = None
+    name: Scalar = None
+    description: Scalar = None
+
+
+class LegacyActivityLogData(_Body):
+    status: RequiredText = Field(json_schema_extra=_LEGACY_STATUS)
+    context: LegacyActivityLogContext
+    properties: ValueMap | None = None
+
+
+class LegacyActivityLogAlert(_Body):
+    """The older activity log alert body (schemaId Microsoft.Insights/activityLogs)."""
+
+    schemaId: RequiredText = _schema_id("Microsoft.Insights/activityLogs")
+    data: LegacyActivityLogData
+
+
+def _column(value: Any) -> Any:
+    """A result column: an object naming it (what Azure sends), or the bare name."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class LogResultColumn(_Body):
+    name: Scalar = None
+    type: Described = None
+
+
+class LogResultTable(_Body):
+    name: Described = None
+    columns: list[Annotated[LogResultColumn, BeforeValidator(_column)]] | None = None
+    rows: list[list[AnyValue]] | None = None
+
+
+class LogDataSource(_Body):
+    resourceId: Scalar = None
+    tables: list[Scalar] | None = None
+
+
+class LogSearchResult(_Body):
+    tables: list[LogResultTable] | None = None
+    dataSources: list[LogDataSource] | None = None
+
+
+class LegacyLogSearchFields(_Body):
+    """A legacy log search alert (Log Analytics or Application Insights, API up to 2018-04-16)."""
+
+    AlertRuleName: RequiredText
+    SearchQuery: Scalar = None
+    AlertType: Scalar = None
+    ResultCount: Annotated[Any, WithJsonSchema({"type": "integer", "nullable": True})] = None
+    AlertThresholdOperator: Scalar = None
+    AlertThresholdValue: Annotated[Scalar, WithJsonSchema({"type": "number", "nullable": True})] = (
+        None
+    )
+    SearchIntervalStartTimeUtc: Scalar = Field(
+        None, description="ISO 8601, or as Log Analytics writes it (3/22/2019 1:36:31 PM)."
+    )
+    SearchIntervalEndtimeUtc: Scalar = None
+    SearchIntervalInSeconds: Annotated[
+        Any, WithJsonSchema({"type": "integer", "nullable": True})
+    ] = None
+    SearchResult: LogSearchResult | None = None
+    Dimensions: list[AzureDimension] | None = None
+    AffectedConfigurationItems: list[Scalar] | None = None
+    SubscriptionId: Scalar = None
+    WorkspaceId: Scalar = None
+    ApplicationId: Scalar = None
+    ResourceId: Scalar = None
+    Description: Scalar = None
+    Severity: Scalar = None
+    LinkToSearchResults: AzureLink = None
+    LinkToFilteredSearchResultsUI: AzureLink = None
+    LinkToSearchResultsAPI: AzureLink = None
+    LinkToFilteredSearchResultsAPI: AzureLink = None
+
+
+class LegacyLogAlert(_Body):
+    """The legacy Application Insights log alert (schemaId Microsoft.Insights/LogAlert; its
+    fields under `data`, which is also accepted without the schemaId)."""
+
+    schemaId: Text = Field(
+        "",
+        description="Compared case-insensitively.",
+        json_schema_extra={"enum": ["Microsoft.Insights/LogAlert"]},
+    )
+    data: LegacyLogSearchFields
+
+
+class LegacyLogAnalyticsAlert(LegacyLogSearchFields):
+    """The legacy Log Analytics search alert: no schemaId, its fields at the top level (they
+    win over a `data` object holding the same fields)."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["schemaId"]}})
+
+
+class BudgetData(_Body):
+    BudgetName: RequiredText
+    BudgetType: Described = None
+    Budget: Described = None
+    Unit: Described = None
+    SpendingAmount: Described = None
+    NotificationThresholdAmount: Described = None
+    BudgetStartDate: Described = None
+    BudgetCreator: Described = None
+    SubscriptionName: Described = None
+    SubscriptionId: Described = None
+    ResourceGroup: Described = None
+
+
+class BudgetNotification(_Body):
+    """The Cost Management budget body (schemaId AIP Budget Notification)."""
+
+    schemaId: RequiredText = _schema_id("AIP Budget Notification")
+    data: BudgetData
+
+
+# component name -> model, in the order the OpenAPI document's oneOf lists them.
+AZURE_MONITOR_BODIES: dict[str, type[BaseModel]] = {
+    "AzureMonitorCommonAlert": CommonAlert,
+    "AzureMonitorLegacyMetricAlert": LegacyMetricAlert,
+    "AzureMonitorLegacyActivityLogAlert": LegacyActivityLogAlert,
+    "AzureMonitorLegacyLogAlert": LegacyLogAlert,
+    "AzureMonitorLegacyLogAnalyticsAlert": LegacyLogAnalyticsAlert,
+    "AzureMonitorBudgetNotification": BudgetNotification,
+}
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -290,27 +558,41 @@ def validate(model: type[BodyModel], payload: Any, where: str = "body") -> BodyM
         raise ParseError(_reason(exc.errors()[0], present, where)) from None
 
 
+def _path(loc: tuple[Any, ...]) -> str:
+    """`data.context.condition.allOf[0].dimensions`, as the parsers name fields."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path.lstrip(".")
+
+
 def _given(payload: Any, loc: tuple[Any, ...]) -> Any:
     """The value the sender gave at `loc`, None when absent."""
     for part in loc:
-        if not isinstance(payload, dict):
+        if isinstance(payload, dict):
+            payload = payload.get(part)
+        elif isinstance(payload, list) and isinstance(part, int) and part < len(payload):
+            payload = payload[part]
+        else:
             return None
-        payload = payload.get(part)
     return payload
 
 
+_OBJECT_ERRORS = ("model_type", "model_attributes_type", "dict_type")
+
+
 def _reason(error: Any, payload: dict[str, Any], where: str) -> str:
-    path = ".".join(str(part) for part in error["loc"])
+    path = _path(error["loc"])
     if where != "body":
         path = f"{where}.{path}"
     kind = error["type"]
-    if kind == "missing" or (
-        kind == "string_pattern_mismatch" and _given(payload, error["loc"]) is None
-    ):
+    # A null field is absent; a null list item is a wrong item.
+    absent = not isinstance(error["loc"][-1], int) and _given(payload, error["loc"]) is None
+    if kind == "missing" or (absent and kind in ("string_pattern_mismatch", *_OBJECT_ERRORS)):
         return f"missing required field '{path}'"
     if kind == "string_pattern_mismatch":
         return f"field '{path}' must not be empty"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
+    if kind in _OBJECT_ERRORS:
         return f"field '{path}' must be a JSON object"
     if kind == "value_error":
         return f"field '{path}' {error['ctx']['error']}"
