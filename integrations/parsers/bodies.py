@@ -252,9 +252,10 @@ class DatabricksNotification(_Body):
 # One model per body family the endpoint accepts; the parser picks the family by `schemaId`
 # (compared case-insensitively; absent in the legacy Log Analytics body) and validates the body
 # with its model. The OpenAPI document offers them as `oneOf` (AZURE_MONITOR_BODIES): each
-# requires its own schemaId, the Log Analytics one has none. Values the parser reads with its
-# own leniency (numbers for text, ISO 8601 or epoch timestamps, any JSON in descriptive maps)
-# are typed for the schema as Azure sends them and checked here only for their shape.
+# names its own schemaId (the legacy log alert's may be left out; the Log Analytics body has
+# none, its fields are at the top level). Values the parser reads with its own leniency
+# (numbers for text, ISO 8601 or epoch timestamps, any JSON in descriptive maps) are typed for
+# the schema as Azure sends them and checked here only for their shape.
 
 
 def _scalar_only(value: Any) -> Any:
