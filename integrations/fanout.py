@@ -118,6 +118,8 @@ def schedule_initial(ticket_id: str, *, delay: float | None = None) -> None:
 def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date."""
+    if action == "created":
+        return  # a ticket just created has no deliveries yet (not even a query to ask)
     own = OutboundDelivery.objects.filter(ticket_id=ticket_id).exclude(
         payload__has_key="incident_id"
     )

@@ -1,8 +1,10 @@
 """The ingest fast path shared by every failure webhook (and `manage.py ingest_file`).
 
-Validate, store the raw delivery, decide the ticket, answer; no external call happens here.
-Background work is enqueued only after the transaction commits, and the inbox row stays
-`pending` until a worker finishes it, so beat can redeliver what a crash or a broker outage lost.
+Validate, store the raw delivery, decide the ticket, answer; no external call happens here,
+and nothing is published to the task queue: a delivery that leaves work for the background is
+committed `pending` with the ticket decision, and the inbox relay (integrations/relay.py) hands
+it to the workers after the answer. It stays `pending` until a worker finishes it, so beat can
+redeliver what a crash or a broker outage lost.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.common import loads_json
 from integrations.parsers.databricks import parse_databricks_notification
 from integrations.parsers.slack_actions import decode_form_payload
-from integrations.tasks import process_delivery
 from rca_project.observability import tracking
 from tickets.services import record_event
 from tickets.vocabulary import Outcome, Source
@@ -161,9 +162,8 @@ def ingest_delivery(
             if result.outcome in NEEDS_PROCESSING
             else DeliveryStatus.PROCESSED
         )
+        # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).
         delivery.save()
-        if delivery.status == DeliveryStatus.PENDING:
-            transaction.on_commit(lambda: enqueue_processing(delivery.pk))
         logger.info("ingested %s delivery: %s %s", source, result.outcome, result.ticket_id or "")
     return IngestResult(
         ticket_id=result.ticket_id,
@@ -180,13 +180,3 @@ def _redacted(event: FailureEvent) -> FailureEvent:
         resource=redact_data(event.resource),
         details=redact_data(event.details),
     )
-
-
-def enqueue_processing(delivery_id: int) -> None:
-    """Hand a delivery to the workers; a broker outage only delays it (beat redelivers)."""
-    try:
-        process_delivery.delay(delivery_id)
-    except Exception:
-        logger.warning(
-            "broker unavailable; delivery %s left for redelivery", delivery_id, exc_info=True
-        )

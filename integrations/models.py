@@ -7,8 +7,9 @@ Fields by concern:
   identity `tracking_id`; what arrived `source`, `received_at`, `raw_body` (as received), `headers`,
   `remote_addr`; what became of it `status` (rejected/pending/processed), `outcome`, `reason`
   (why it was rejected), `event` (the normalized FailureEvent), `ticket`, `suppressed_by`;
-  processing `attempts` and `processed_at` (beat redelivers pending rows whose processing was
-  lost).
+  hand-off `queued_at` (when the inbox relay, integrations/relay.py, put its task on the queue;
+  empty while it waits for the relay); processing `attempts` and `processed_at` (beat
+  redelivers pending rows whose processing was lost).
 - OutboundDelivery (one action at one target for one ticket): identity and idempotency `key`
   (unique: the same change never acts twice); what `ticket`, `target` and `action` (as the target
   registry, integrations/targets/, names them), `payload`;
@@ -67,6 +68,7 @@ class WebhookDelivery(models.Model):
     suppressed_by = models.ForeignKey(
         "tickets.SuppressionRule", null=True, blank=True, on_delete=models.SET_NULL
     )
+    queued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -80,6 +82,12 @@ class WebhookDelivery(models.Model):
                 fields=["received_at"],
                 condition=models.Q(status="pending"),
                 name="delivery_pending",
+            ),
+            # What the inbox relay looks for: accepted, not handed to the queue yet.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="pending", queued_at__isnull=True),
+                name="delivery_unqueued",
             ),
             models.Index(fields=["ticket"], name="delivery_ticket"),
         ]

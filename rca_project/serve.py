@@ -1,5 +1,6 @@
-"""`make run`: migrate, then run web (gunicorn), Celery workers and beat together.
+"""`make run`: migrate, then run web (gunicorn), the inbox relay, Celery workers and beat.
 
+The inbox relay (`manage.py relay_inbox`) hands the webhooks' accepted deliveries to the queue.
 One worker takes the default queue (processing, analysis, beat's tasks); each outbound target
 has a worker of its own on its own queue (a thread pool: the work is waiting on the network),
 so a target that stalls holds up no other.
@@ -76,6 +77,13 @@ def web_command(bin_dir: str, host: str, port: str | int) -> list[str]:
     ]
 
 
+def relay_command(bin_dir: str) -> list[str]:
+    """The inbox relay (integrations/relay.py), as `make run` starts it."""
+    from django.conf import settings
+
+    return [f"{bin_dir}/python", str(settings.BASE_DIR / "manage.py"), "relay_inbox"]
+
+
 def _children(bin_dir: str) -> dict[str, list[str]]:
     return {
         "web": web_command(bin_dir, HOST, PORT),
@@ -88,6 +96,7 @@ def _children(bin_dir: str) -> dict[str, list[str]]:
             WS_PORT,
             "rca_project.asgi:application",
         ],
+        "relay": relay_command(bin_dir),
         "worker": [
             f"{bin_dir}/celery",
             "-A",
@@ -152,7 +161,7 @@ def main() -> int:
         f"  redis          {_safe_url(settings.REDIS_URL)}\n"
     )
     print(
-        f"\nRCA service starting… (web, websockets, worker, beat); ready when {base}/readyz "
+        f"\nRCA service starting… (web, websockets, relay, worker, beat); ready when {base}/readyz "
         "answers 200\n",
         flush=True,
     )

@@ -130,6 +130,15 @@ try:
     REDELIVER_AFTER = timedelta(seconds=env.int("REDELIVER_AFTER_SECONDS", 300))
     REDELIVER_MAX_ATTEMPTS = env.int("REDELIVER_MAX_ATTEMPTS", 10)
     REDELIVER_INTERVAL_SECONDS = env.float("REDELIVER_INTERVAL_SECONDS", 60.0)
+    # The inbox relay (integrations/relay.py): rows per claim, how long it sleeps without a
+    # notification, and how long it lets a burst gather after one.
+    INBOX_RELAY_BATCH = env.int("INBOX_RELAY_BATCH", 200, validate=lambda n: n >= 1)
+    INBOX_RELAY_POLL_SECONDS = env.float(
+        "INBOX_RELAY_POLL_SECONDS", 1.0, validate=lambda v: 0 < v <= 60
+    )
+    INBOX_RELAY_LINGER_SECONDS = env.float(
+        "INBOX_RELAY_LINGER_SECONDS", 0.01, validate=lambda v: 0 <= v <= 1
+    )
     SLA_CHECK_INTERVAL_SECONDS = env.float("SLA_CHECK_INTERVAL_SECONDS", 60.0)
     OUTBOUND_REDELIVER_GRACE_SECONDS = env.float("OUTBOUND_REDELIVER_GRACE_SECONDS", 300.0)
     INBOX_RETENTION = timedelta(days=env.int("INBOX_RETENTION_DAYS", 90))
@@ -410,8 +419,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
-# Publishing happens on commit inside the webhook request: fail fast when the broker is down
-# (the inbox row stays pending and beat redelivers it) instead of holding the request.
+# Some publishing happens on commit inside a request (an API re-analysis, a log upload), and
+# the inbox relay publishes in batches: fail fast when the broker is down instead of holding
+# either (the relay puts back in the inbox what it could not publish and tries again).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,

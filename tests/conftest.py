@@ -141,13 +141,15 @@ def webhook_client() -> Callable[..., Any]:
 @pytest.fixture
 def celery_worker(transactional_db) -> Iterator[Any]:
     """A real Celery worker (threads in this process, so it sees the test database), consuming
-    from the real Redis broker. It stops, finishing what it is doing, before the test database
-    is flushed, so no task of one test runs into the next."""
+    from the real Redis broker, and the inbox relay that feeds it accepted webhooks (a thread
+    too). Both stop, finishing what they are doing, before the test database is flushed, so no
+    task of one test runs into the next."""
     from celery.contrib.testing.worker import start_worker
     from celery.signals import task_postrun
     from django.db import connections
 
     from integrations import targets
+    from integrations.relay import InboxRelay
 
     # A worker keeps its database connections across tasks (rca_project.celery); these worker
     # threads end with the test but their connections would not, and would hold the test
@@ -167,7 +169,11 @@ def celery_worker(transactional_db) -> Iterator[Any]:
             shutdown_timeout=30,
             queues=queues,  # this run's default queue and each target's
         ) as worker:
-            yield worker
+            relay = InboxRelay(poll_seconds=0.2).start_thread()
+            try:
+                yield worker
+            finally:
+                relay.stop()
     finally:
         task_postrun.disconnect(close_thread_connections)
     # Tasks it had not taken (retries scheduled for later) must not reach the next test.

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from analysis import services as analysis_services
@@ -57,25 +58,30 @@ def test_duplicates_are_finished_without_new_work(celery_worker, webhook_client)
     assert AuditLog.objects.filter(ticket_id=first["ticket_id"], action="analysed").count() == 1
 
 
-def test_delivery_accepted_while_the_broker_is_down_is_redelivered(celery_worker, monkeypatch):
-    """Publishing fails (the broker is down at enqueue time): the webhook still answers, the inbox
-    row stays pending, and beat's redelivery hands it to the worker once the broker is back.
+def test_delivery_accepted_while_the_broker_is_down_is_relayed_once_it_is_back(
+    celery_worker, monkeypatch
+):
+    """The broker refuses the relay's publish: the webhook had answered already, the inbox row
+    stays pending and is put back for the relay, which hands it over once the broker is back.
     (The fault suite stops the real Redis; here the publish call itself fails.)"""
-    real_delay = process_delivery.delay
+    refused: list[tuple] = []
 
     def broker_down(*args, **kwargs):
+        refused.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(process_delivery, "delay", broker_down)
+    monkeypatch.setattr(process_delivery, "apply_async", broker_down)
     result = ingest_delivery("adf", _adf_body("broker-down-run"))
-    monkeypatch.setattr(process_delivery, "delay", real_delay)
-
     delivery = WebhookDelivery.objects.get(tracking_id=result.tracking_id)
-    assert delivery.status == DeliveryStatus.PENDING
-    assert Ticket.objects.get(pk=result.ticket_id).rca_source == "pending"
 
-    with override_settings(REDELIVER_AFTER=timedelta(0)):
-        assert processing.redeliver_unfinished(process_delivery.delay) == 1
+    wait_for(lambda: refused)
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.PENDING, queued_at__isnull=True
+        ).exists()
+    )
+    assert Ticket.objects.get(pk=result.ticket_id).rca_source == "pending"
+    monkeypatch.undo()
 
     ticket_id = result.ticket_id
     assert ticket_id is not None
@@ -85,6 +91,19 @@ def test_delivery_accepted_while_the_broker_is_down_is_redelivered(celery_worker
             pk=delivery.pk, status=DeliveryStatus.PROCESSED
         ).exists()
     )
+
+
+def test_a_delivery_whose_task_was_lost_is_redelivered_by_beat():
+    """The relay handed it over but the task never ran (Redis lost it, a worker died): beat's
+    redelivery publishes it again."""
+    result = ingest_delivery("adf", _adf_body("lost-task-run"))
+    WebhookDelivery.objects.filter(tracking_id=result.tracking_id).update(queued_at=timezone.now())
+    enqueued: list[int] = []
+
+    with override_settings(REDELIVER_AFTER=timedelta(0)):
+        assert processing.redeliver_unfinished(enqueued.append) == 1
+
+    assert enqueued == [WebhookDelivery.objects.get(tracking_id=result.tracking_id).pk]
 
 
 def test_processing_twice_is_harmless():

@@ -191,9 +191,9 @@ def _join(incident: Incident, ticket: Ticket, now: datetime) -> None:
     announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk)
 
 
-def record_recurrence(ticket_id: str, now: datetime) -> None:
-    """A member failed again: the incident's timeline shows it and its window extends."""
-    incident_id = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", flat=True).first()
+def record_recurrence(ticket_id: str, now: datetime, incident_id: str | None) -> None:
+    """A member failed again: the incident's timeline shows it and its window extends.
+    `incident_id` is the ticket's incident, as the recurrence's own UPDATE returned it."""
     if not incident_id:
         return
     Incident.objects.filter(pk=incident_id, last_member_at__lt=now).update(last_member_at=now)

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import fnmatch
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models
@@ -51,6 +53,25 @@ from tickets.vocabulary import (
     Status,
     choices,
 )
+
+
+class AttachTarget(NamedTuple):
+    """The ticket a new failure is one more occurrence of, why, and whether it is resolved."""
+
+    ticket_id: str
+    how: str  # "same run" or "same fingerprint"
+    resolved: bool
+
+
+class LastResolved(NamedTuple):
+    ticket_id: str
+    resolved_at: datetime | None
+
+
+class FailureCandidates(NamedTuple):
+    attach: AttachTarget | None
+    last_resolved: LastResolved | None
+
 
 # One size for every embedding backend (the local model and Gemini's, truncated), so one
 # HNSW index serves; vectors of different models are still never compared (`embedding_model`).
@@ -152,38 +173,35 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         """Not resolved yet: open, in progress or acknowledged."""
         return self.exclude(status=Status.RESOLVED)
 
-    def attach_target(self, run_key: str, fingerprint: str) -> tuple[str, str] | None:
-        """The ticket a new failure belongs to, and why: the ticket of the same run, else the
-        unresolved one with the same fingerprint, however old. One indexed query: this runs
-        inside every webhook request."""
+    def candidates_for(self, run_key: str, fingerprint: str) -> FailureCandidates:
+        """What a new failure may belong to, in one indexed query (this runs inside every
+        webhook request): the ticket of the same run, else the unresolved one with the same
+        fingerprint, however old (`attach`, with why and its status); and the most recently
+        resolved ticket of the fingerprint (`last_resolved`, a repeat's predecessor)."""
         table = self.model._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                SELECT id, same_run FROM (
-                    SELECT id, true AS same_run FROM {table} WHERE run_id = %s
-                    UNION ALL
-                    (SELECT id, false FROM {table}
-                      WHERE fingerprint = %s AND status <> %s
-                      ORDER BY last_seen DESC LIMIT 1)
-                ) AS candidates
-                ORDER BY same_run DESC LIMIT 1
+                (SELECT 0, id, status, resolved_at FROM {table} WHERE run_id = %s LIMIT 1)
+                UNION ALL
+                (SELECT 1, id, status, resolved_at FROM {table}
+                  WHERE fingerprint = %s AND status <> %s ORDER BY last_seen DESC LIMIT 1)
+                UNION ALL
+                (SELECT 2, id, status, resolved_at FROM {table}
+                  WHERE fingerprint = %s AND status = %s ORDER BY resolved_at DESC LIMIT 1)
                 """,
-                [run_key, fingerprint, Status.RESOLVED],
+                [run_key, fingerprint, Status.RESOLVED, fingerprint, Status.RESOLVED],
             )
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        return row[0], "same run" if row[1] else "same fingerprint"
-
-    def last_resolved(self, fingerprint: str) -> Ticket | None:
-        """The most recently resolved ticket of this fingerprint (a repeat's predecessor)."""
-        return (
-            self.filter(fingerprint=fingerprint, status=Status.RESOLVED)
-            .order_by("-resolved_at")
-            .defer("embedding")
-            .first()
-        )
+            rows = {row[0]: row[1:] for row in cursor.fetchall()}
+        attach = None
+        for branch, how in ((0, "same run"), (1, "same fingerprint")):
+            if branch in rows:
+                ticket_id, status, _ = rows[branch]
+                attach = AttachTarget(ticket_id, how, status == Status.RESOLVED)
+                break
+        resolved = rows.get(2)
+        last_resolved = LastResolved(resolved[0], resolved[2]) if resolved else None
+        return FailureCandidates(attach, last_resolved)
 
     def recovered_by(self, resolve_key: str) -> TicketQuerySet:
         """Tickets a source's recovery under `resolve_key` ends and has not reported yet: those
@@ -193,16 +211,17 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             Q(resolve_key=resolve_key) | Q(resolve_key__startswith=f"{resolve_key}{TASK_PART}")
         )
 
-    def record_recurrence(self, ticket_id: str, at: datetime) -> int:
-        """Count one more occurrence; returns the new count."""
+    def record_recurrence(self, ticket_id: str, at: datetime) -> tuple[int, str | None]:
+        """Count one more occurrence; returns the new count and the ticket's incident."""
         table = self.model._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET occurrence_count = occurrence_count + 1, last_seen = %s,"
-                " updated_at = %s WHERE id = %s RETURNING occurrence_count",
+                " updated_at = %s WHERE id = %s RETURNING occurrence_count, incident_id",
                 [at, at, ticket_id],
             )
-            return cursor.fetchone()[0]
+            count, incident_id = cursor.fetchone()
+            return count, incident_id
 
     def nearest(
         self, vector: list[float], model: str, *, k: int, min_similarity: float
@@ -414,6 +433,35 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
                 [key, timezone.now()],
             )
             return cursor.fetchone() is not None
+
+    def claim_or_find(
+        self, key: str, locks: Sequence[tuple[int, int]] = ()
+    ) -> tuple[bool, str | None]:
+        """`claim` in the same statement as what follows it: when claimed, take the
+        transaction-scoped advisory `locks` (in order); when not (a duplicate), the ticket the
+        first copy was assigned to. (True, None) or (False, ticket id or None).
+
+        The statement reads with the snapshot it started with: a first copy committed while
+        it waited on the conflict is not visible to it, so then the ticket is read again."""
+        table = self.model._meta.db_table
+        lock_columns = "".join(
+            ", CASE WHEN claimed.id IS NOT NULL THEN pg_advisory_xact_lock(%s, %s)::text END"
+            for _ in locks
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH inserted AS (INSERT INTO {table} (key, outcome, seen_at)"
+                "  VALUES (%s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING id)"
+                " SELECT claimed.id IS NOT NULL,"
+                f"  CASE WHEN claimed.id IS NULL THEN (SELECT ticket_id FROM {table}"
+                f"   WHERE key = %s) END{lock_columns}"
+                " FROM (SELECT (SELECT id FROM inserted) AS id) AS claimed",
+                [key, timezone.now(), key, *(part for lock in locks for part in lock)],
+            )
+            row = cursor.fetchone()
+        if row[0]:
+            return True, None
+        return False, row[1] if row[1] is not None else self.ticket_id_of(key)
 
     def assign(self, key: str, ticket_id: str | None, outcome: str) -> None:
         with connection.cursor() as cursor:

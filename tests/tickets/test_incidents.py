@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from integrations.models import OutboundDelivery, OutboundStatus
+from integrations.models import DeliveryStatus, OutboundDelivery, OutboundStatus, WebhookDelivery
 from integrations.targets.base import incident_page
 from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description
 from integrations.targets.slack import slack_incident_message
@@ -219,6 +219,9 @@ def test_an_incident_pages_once_and_its_members_page_nothing_of_their_own(celery
     incident = wait_for(
         lambda: Incident.objects.exclude(itsm_ticket_id="").exclude(slack_ts="").first(), 30
     )
+    # Every member processed (the relay hands each over after its webhook's answer), and every
+    # page delivered.
+    wait_for(lambda: not WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists(), 30)
     wait_for(
         lambda: not OutboundDelivery.objects.filter(status=OutboundStatus.PENDING).exists(), 30
     )
