@@ -172,6 +172,7 @@ def load(count: int, rng: random.Random) -> None:
                     "event": Jsonb({"pipeline": "pl_x"}),
                     "ticket_id": None,
                     "suppressed_by_id": None,
+                    "queued_at": received if outcome else None,
                     "attempts": 1,
                     "processed_at": received,
                 }

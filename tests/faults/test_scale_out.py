@@ -1,7 +1,8 @@
 """Two process groups on one PostgreSQL and one Redis share the load without doing work twice.
 
 Each group is what `make run` starts for web and work (`rca_project.serve`): gunicorn with the
-same command and configuration (on its own port), a worker for the default queue and a worker
+same command and configuration (on its own port), the inbox relay (so two relays claim from
+one inbox), a worker for the default queue and a worker
 for the outbound targets' queues (a thread pool, as `make run` runs one per target; here one
 per group takes all the targets' queues, to start fewer processes). Beat runs once, in the
 first group, as the README says it must. Distinct failures are posted half to each web
@@ -66,6 +67,7 @@ class TwoGroups(Stack):
             self._spawn(
                 f"web{group}", serve.web_command(str(BIN), "127.0.0.1", self.web_ports[group])
             )
+            self._spawn(f"relay{group}", serve.relay_command(str(BIN)))
             self._spawn(f"worker{group}", self._worker("celery", f"worker{group}", "prefork"))
             self._spawn(
                 f"outbound{group}", self._worker(outbound_queues, f"outbound{group}", "threads")
