@@ -2,9 +2,9 @@
 
 Each group is what `make run` starts for web and work (`rca_project.serve`): gunicorn with the
 same command and configuration (on its own port), the inbox relay (so two relays claim from
-one inbox), a worker for the default queue and a worker
-for the outbound targets' queues (a thread pool, as `make run` runs one per target; here one
-per group takes all the targets' queues, to start fewer processes). Beat runs once, in the
+one inbox), a worker for the default queue and a worker for the outbound targets' queues (a
+thread pool, as `make run` runs one per target; here one per group takes all the targets'
+queues, to start fewer processes). Beat runs once, in the
 first group, as the README says it must. Distinct failures are posted half to each web
 process, and duplicates of some of them to both at once; then, from the database and from the
 local JIRA and Slack servers' request logs: one ticket per failure, both posts of a duplicate
