@@ -62,6 +62,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_relay(env: dict[str, str]) -> subprocess.Popen:
+    """The inbox relay as `make run` starts it: without it no accepted webhook reaches the
+    queue."""
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "manage.py"), "relay_inbox"], cwd=REPO, env=env
+    )
+
+
 def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen:
     """Serve the app as in production (sync workers) and wait until it accepts connections."""
     server = subprocess.Popen(

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, percentile, setup_django
+from common import REPO, bench_environment, percentile, setup_django, start_relay
 
 from tests.fakes.azurite import Azurite
 from tests.fakes.gemini_api import FakeGemini
@@ -94,13 +94,21 @@ def main() -> int:
         from tickets.models import Ticket
 
         worker = start_worker(env)
+        relay = start_relay(env)
         try:
             raw_rate = drain_rate(args.trivial_tasks)
             template = json.loads((REPO / "tests" / "payloads" / "adf_failure.json").read_text())
             ingested: dict[str, float] = {}
             started = time.time()
             for index in range(args.failures):
-                body = {**template, "run_id": str(uuid.uuid4()), "pipeline": f"pl_bench_{index}"}
+                # Each names its own server: distinct failures, no incident among them.
+                message = template["error_message"].replace("sqlsrv-sales", f"sqlsrv-{index}")
+                body = {
+                    **template,
+                    "run_id": str(uuid.uuid4()),
+                    "pipeline": f"pl_bench_{index}",
+                    "error_message": message,
+                }
                 result = ingest_delivery("adf", json.dumps(body).encode())
                 assert result.ticket_id is not None  # a new failure always makes a ticket
                 ingested[result.ticket_id] = time.time()
@@ -121,7 +129,9 @@ def main() -> int:
             )
             completion = {row["ticket_id"]: row["last"].timestamp() for row in finished}
         finally:
+            relay.terminate()
             worker.terminate()
+            relay.wait(timeout=30)
             worker.wait(timeout=60)
 
         complete = [t for t in ingested if t in completion]

@@ -42,7 +42,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, free_port, one_request, percentile, setup_django
+from common import (
+    REPO,
+    bench_environment,
+    free_port,
+    one_request,
+    percentile,
+    setup_django,
+    start_relay,
+)
 from common import start_gunicorn as start_web
 
 from tests.fakes.airflow_api import FakeAirflow
@@ -486,6 +494,7 @@ def main() -> int:
         port = free_port()
         web = start_web(env, port)
         worker = start_worker(env, queues)
+        relay = start_relay(env)
         try:
             statuses, sent_at, wall = asyncio.run(
                 timed_load(port, [r for _, r in posts], args.concurrency)
@@ -509,8 +518,10 @@ def main() -> int:
             if fakes is not None:
                 rerun = recover_and_rerun(port, token, adf, airflow)
         finally:
+            relay.terminate()
             worker.terminate()
             web.terminate()
+            relay.wait(timeout=30)
             worker.wait(timeout=60)
             web.wait(timeout=30)
 

@@ -98,13 +98,17 @@ def schedule(
 
 
 def enqueue(outbound_id: int, target: str, countdown: float | None = None) -> None:
-    """Send the outbound task; the registry's router puts it on the target's queue. Looked up
-    in the Celery app by name: the task module imports this one."""
+    """Send the outbound task; the registry's router puts it on the target's queue. Sent by
+    name: the task module imports this one, and a process that never imported it (the web
+    server, the inbox relay) has no task object to call."""
     try:
-        task = celery_app.tasks[registry.DELIVER_TASK]
-        task.apply_async((outbound_id, target), countdown=countdown)
-    except Exception:
-        logger.warning("broker unavailable; outbound %s left for redelivery", outbound_id)
+        celery_app.send_task(registry.DELIVER_TASK, (outbound_id, target), countdown=countdown)
+    except Exception as exc:
+        logger.warning(
+            "broker unavailable (%s); outbound %s left for redelivery",
+            type(exc).__name__,
+            outbound_id,
+        )
 
 
 def schedule_initial(ticket_id: str, *, delay: float | None = None) -> None:

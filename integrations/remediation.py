@@ -498,16 +498,20 @@ def finish(
 
 
 def _propose_later(ticket_id: str, delay: float) -> None:
-    """The next attempt, once the policy's backoff has passed (looked up by name: the task
-    module imports this one)."""
+    """The next attempt, once the policy's backoff has passed (sent by name: the task module
+    imports this one, and a process that never imported it has no task object to call)."""
     from rca_project.celery import app as celery_app
 
     try:
-        celery_app.tasks["integrations.tasks.propose_remediation"].apply_async(
-            (ticket_id,), countdown=delay
+        celery_app.send_task(
+            "integrations.tasks.propose_remediation", (ticket_id,), countdown=delay
         )
-    except Exception:
-        logger.warning("broker unavailable; no later remediation attempt for %s", ticket_id)
+    except Exception as exc:
+        logger.warning(
+            "broker unavailable (%s); no later remediation attempt for %s",
+            type(exc).__name__,
+            ticket_id,
+        )
 
 
 def _resolve(ticket: Ticket, remediation: Remediation) -> None:

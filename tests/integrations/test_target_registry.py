@@ -4,6 +4,7 @@ dead letters, and a target that stalls holding up no other (real workers, real R
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -179,3 +180,22 @@ def test_a_target_that_stalls_for_its_whole_timeout_delays_no_other(
 
     assert all(row.status == OutboundStatus.SUCCEEDED for row in done)
     assert still_stalled and elapsed < 15.0  # well inside the 20 s the stalled calls take
+
+
+def test_a_process_that_never_imported_the_task_module_still_enqueues(monkeypatch, caplog):
+    """The web server and the inbox relay never import integrations.tasks; a delivery they
+    schedule after a commit must still reach its target's queue (it was once logged as "broker
+    unavailable" and left to beat's redelivery)."""
+    monkeypatch.delitem(celery_app.tasks, targets.DELIVER_TASK, raising=False)
+    assert targets.DELIVER_TASK not in celery_app.tasks
+    queue = targets.queue_for("jira")
+    broker = redis.Redis.from_url(celery_app.conf.broker_url)
+    broker.delete(queue)
+    try:
+        fanout.enqueue(424242, "jira")
+        assert "broker unavailable" not in caplog.text
+        sent = [json.loads(raw) for raw in broker.lrange(queue, 0, -1)]
+        assert [m["headers"]["task"] for m in sent] == [targets.DELIVER_TASK]
+        assert [m["headers"]["argsrepr"] for m in sent] == ["(424242, 'jira')"]
+    finally:
+        broker.delete(queue)
