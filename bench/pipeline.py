@@ -29,7 +29,7 @@ from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen:
+def start_worker(env: dict[str, str], queues: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         [
             str(Path(sys.executable).parent / "celery"),
@@ -42,6 +42,8 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
             "WARNING",
             "--without-gossip",
             "--without-mingle",
+            "-Q",
+            ",".join(queues),
         ],
         cwd=REPO,
         env=env,
@@ -87,13 +89,16 @@ def main() -> int:
             AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
         )
         setup_django(env)
+        from django.conf import settings
         from django.db.models import Max
 
+        from integrations import targets
         from integrations.ingest import ingest_delivery
         from integrations.models import OutboundDelivery, OutboundStatus
         from tickets.models import Ticket
 
-        worker = start_worker(env)
+        # Analysis and every target's deliveries, in one worker of 2 processes.
+        worker = start_worker(env, [settings.CELERY_TASK_DEFAULT_QUEUE, *targets.outbound_queues()])
         relay = start_relay(env)
         try:
             raw_rate = drain_rate(args.trivial_tasks)
