@@ -375,33 +375,12 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     ]
     blocks.extend(_remediation_blocks(ticket))
     if ticket.status != Status.RESOLVED:
-        buttons = []
-        if ticket.status != Status.ACKNOWLEDGED:
-            buttons.append(
-                {
-                    "type": "button",
-                    "action_id": SLACK_ACK_ACTION,
-                    "text": {"type": "plain_text", "text": "Acknowledge"},
-                    "style": "primary",
-                    "value": ticket.pk,
-                }
-            )
-        if ticket.status == Status.OPEN:
-            buttons.append(
-                {
-                    "type": "button",
-                    "action_id": SLACK_TAKE_ACTION,
-                    "text": {"type": "plain_text", "text": "Take it"},
-                    "value": ticket.pk,
-                }
-            )
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": SLACK_RESOLVE_ACTION,
-                "text": {"type": "plain_text", "text": "Resolve"},
-                "value": ticket.pk,
-            }
+        buttons = _lifecycle_buttons(
+            ticket.status,
+            ticket.pk,
+            (SLACK_ACK_ACTION, "Acknowledge"),
+            (SLACK_TAKE_ACTION, "Take it"),
+            (SLACK_RESOLVE_ACTION, "Resolve"),
         )
         blocks.append({"type": "actions", "block_id": f"rca:{ticket.pk}", "elements": buttons})
         blocks.append(
@@ -643,38 +622,46 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
     return text, blocks
 
 
+def _lifecycle_buttons(
+    status: str,
+    value: str,
+    acknowledge: tuple[str, str],
+    take: tuple[str, str],
+    resolve: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """Acknowledge (unless already), Take it (while open) and Resolve, each an (action id,
+    label) pair, for a ticket's or an incident's message."""
+    offered = []
+    if status != Status.ACKNOWLEDGED:
+        offered.append((*acknowledge, True))
+    if status == Status.OPEN:
+        offered.append((*take, False))
+    offered.append((*resolve, False))
+    buttons = []
+    for action_id, label, primary in offered:
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": label},
+            "value": value,
+        }
+        if primary:
+            button["style"] = "primary"
+        buttons.append(button)
+    return buttons
+
+
 def _incident_buttons(incident: Incident) -> list[dict[str, Any]]:
     """Acknowledge / Take it / Resolve, for what the incident's status allows (none once it is
     resolved, recovered or merged)."""
     if incident.status == Status.RESOLVED or not incident.is_open:
         return []
-    buttons = []
-    if incident.status != Status.ACKNOWLEDGED:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": SLACK_INCIDENT_ACK_ACTION,
-                "text": {"type": "plain_text", "text": "Acknowledge all"},
-                "style": "primary",
-                "value": incident.pk,
-            }
-        )
-    if incident.status == Status.OPEN:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": SLACK_INCIDENT_TAKE_ACTION,
-                "text": {"type": "plain_text", "text": "Take it"},
-                "value": incident.pk,
-            }
-        )
-    buttons.append(
-        {
-            "type": "button",
-            "action_id": SLACK_INCIDENT_RESOLVE_ACTION,
-            "text": {"type": "plain_text", "text": "Resolve all"},
-            "value": incident.pk,
-        }
+    buttons = _lifecycle_buttons(
+        incident.status,
+        incident.pk,
+        (SLACK_INCIDENT_ACK_ACTION, "Acknowledge all"),
+        (SLACK_INCIDENT_TAKE_ACTION, "Take it"),
+        (SLACK_INCIDENT_RESOLVE_ACTION, "Resolve all"),
     )
     return [{"type": "actions", "block_id": f"rca_incident:{incident.pk}", "elements": buttons}]
 
