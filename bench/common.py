@@ -62,6 +62,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_worker(env: dict[str, str], queues: list[str]) -> subprocess.Popen:
+    """One Celery worker of 2 processes consuming `queues`."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "rca_project",
+            "worker",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            ",".join(queues),
+        ],
+        cwd=REPO,
+        env=env,
+    )
+
+
 def start_relay(env: dict[str, str]) -> subprocess.Popen:
     """The inbox relay as `make run` starts it: without it no accepted webhook reaches the
     queue."""

@@ -14,40 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, percentile, setup_django, start_relay
+from common import REPO, bench_environment, percentile, setup_django, start_relay, start_worker
 
 from tests.fakes.azurite import Azurite
 from tests.fakes.gemini_api import FakeGemini
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
-
-
-def start_worker(env: dict[str, str], queues: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "rca_project",
-            "worker",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-Q",
-            ",".join(queues),
-        ],
-        cwd=REPO,
-        env=env,
-    )
 
 
 def drain_rate(count: int) -> float:

@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -50,6 +49,7 @@ from common import (
     percentile,
     setup_django,
     start_relay,
+    start_worker,
 )
 from common import start_gunicorn as start_web
 
@@ -127,27 +127,6 @@ TRANSIENT_SINGLE = (
     "Message=Copy failed: connection reset by peer"
 )
 ADF_SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"  # tests/payloads/adf_failure.json's
-
-
-def start_worker(env: dict[str, str], queues: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "rca_project",
-            "worker",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-Q",
-            ",".join(queues),
-        ],
-        cwd=REPO,
-        env=env,
-    )
 
 
 class RemediationFakes:
