@@ -588,6 +588,19 @@ def incident_card(driver: webdriver.Chrome) -> dict | None:
     )
 
 
+def expand_incident_card(driver: webdriver.Chrome) -> bool:
+    """Click the incident card's summary unless it is already open; True once it is open.
+
+    A live update may re-render the card between finding its summary and clicking it, so the
+    click is made (and repeated) in the page rather than on a held element reference."""
+    return driver.execute_script(
+        "const details = document.querySelector('#board .incident-card details');"
+        "if (!details) return false;"
+        "if (!details.open) details.querySelector('summary').click();"
+        "return details.open;"
+    )
+
+
 def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
     asgi_server, short_lived_connections, celery_worker, browser, settings
 ):
@@ -624,8 +637,7 @@ def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
 
     # It expands in place to its members, links to their pages and to the incident's page.
     assert not card["open"]
-    browser.find_element(By.CSS_SELECTOR, ".incident-card summary").click()
-    card = wait(browser, lambda d: (c := incident_card(d)) and c["open"] and c)
+    card = wait(browser, lambda d: expand_incident_card(d) and (c := incident_card(d)) and c)
     assert card["listed"] == [
         ["pl_load_orders", f"/tickets/{first}/"],
         ["pl_load_customers", f"/tickets/{second}/"],

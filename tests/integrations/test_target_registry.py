@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import redis
-from celery.contrib.testing.worker import start_worker
+from celery.contrib.testing.worker import TestWorkController, start_worker
 from django.db import transaction
 
 from integrations import fanout, targets
@@ -133,6 +133,18 @@ def test_a_registered_target_is_retried_then_dead_lettered_by_the_engine(
     assert down.status == OutboundStatus.DEAD and len(transport.calls) == transport_calls + 3
 
 
+class OwnLoopWorker(TestWorkController):
+    """An in-process worker that polls its own connection instead of the event loop.
+
+    Celery's worker takes kombu's process-wide event loop if one exists, so a second worker
+    started in the same process would drive the first one's loop from another thread (each
+    then reads the other's sockets: "I/O operation on closed file", a dead consumer). Two
+    separate worker processes, as `make run` runs them, each have their own."""
+
+    def should_use_eventloop(self) -> bool:
+        return False
+
+
 def test_a_target_that_stalls_for_its_whole_timeout_delays_no_other(
     fast_retries, registered, transactional_db
 ):
@@ -156,6 +168,7 @@ def test_a_target_that_stalls_for_its_whole_timeout_delays_no_other(
             queues=[targets.queue_for(slow_name)],
             hostname=f"{slow_name}@test",
             shutdown_timeout=60,
+            WorkController=OwnLoopWorker,
         ),
         start_worker(
             celery_app,
@@ -165,6 +178,7 @@ def test_a_target_that_stalls_for_its_whole_timeout_delays_no_other(
             queues=[targets.queue_for(quick_name)],
             hostname=f"{quick_name}@test",
             shutdown_timeout=60,
+            WorkController=OwnLoopWorker,
         ),
     ):
         # More stalled deliveries than the stalled worker has threads: its queue backs up.
