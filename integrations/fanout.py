@@ -5,8 +5,9 @@ Each thing to do is an `OutboundDelivery` row with an idempotency key, delivered
 outbound task on its target's own Celery queue. A delivery is attempted under a row lock (so two
 workers never do it twice), every attempt is recorded, transient errors are retried with
 exponential backoff and full jitter (honouring Retry-After), permanent errors and exhausted
-retries leave a dead letter that staff can retry from admin, and an open circuit breaker makes
-deliveries wait instead of failing. The engine knows targets only through the registry: what
+retries leave a dead letter that staff can retry from admin, an open circuit breaker makes
+deliveries wait instead of failing, and a target's pace (integrations/pacing.py) makes them wait
+for their slot instead of exceeding its rate. The engine knows targets only through the registry: what
 each action does lives in the target's module.
 
 Exactly one JIRA issue and one Slack alert per ticket, although neither JIRA's issue create nor
@@ -46,6 +47,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from integrations import pacing
 from integrations import targets as registry
 from integrations.circuit import CircuitBreaker, redis_client
 from integrations.models import AttemptOutcome, DeliveryAttempt, OutboundDelivery, OutboundStatus
@@ -274,6 +276,10 @@ def _deliver(outbound_id: int) -> DeliveryResult:
         if wait > 0:
             _record(row, AttemptOutcome.CIRCUIT_OPEN, 0, f"circuit open for {wait:.0f}s more")
             return _retry_later(row, wait + random.uniform(0, 2))
+        if target.pace is not None:
+            slot = pacing.wait_seconds(row.target, target.pace, row)
+            if slot > 0:  # its slot is reserved: not an attempt, nothing sent
+                return _retry_later(row, slot)
         started = time.perf_counter()
         try:
             follow_ups = action.run(transport, row) or ()

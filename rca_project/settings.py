@@ -209,6 +209,13 @@ try:
     SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")
     SLACK_BASE_URL = env.str("SLACK_BASE_URL", "")
     SLACK_DEFAULT_CHANNEL = env.str("SLACK_DEFAULT_CHANNEL", "#data-platform-alerts")
+    # Pacing (integrations/pacing.py); a rate of 0 turns it off. Slack: about one message per
+    # second per channel, short bursts tolerated. Jira Cloud publishes no fixed number (a
+    # per-second token bucket per tenant and endpoint): a delivery is 1-3 requests.
+    SLACK_CHANNEL_POSTS_PER_SECOND = env.float("SLACK_CHANNEL_POSTS_PER_SECOND", 1.0)
+    SLACK_CHANNEL_BURST = env.int("SLACK_CHANNEL_BURST", 5, validate=lambda v: v >= 1)
+    JIRA_DELIVERIES_PER_SECOND = env.float("JIRA_DELIVERIES_PER_SECOND", 10.0)
+    JIRA_BURST = env.int("JIRA_BURST", 20, validate=lambda v: v >= 1)
     AZURE_STORAGE_CONNECTION_STRING = env.str("AZURE_STORAGE_CONNECTION_STRING", "")
     AZURE_STORAGE_CONTAINER = env.str("AZURE_STORAGE_CONTAINER", "rca-evidence")
 

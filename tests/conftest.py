@@ -107,6 +107,18 @@ def fresh_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def fresh_pacing() -> Iterator[None]:
+    """Each test starts with the targets' rate buckets empty (integrations/pacing.py)."""
+    yield
+    if django_apps.ready:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:pace:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture(autouse=True)
 def fresh_rule_cache() -> Iterator[None]:
     if not django_apps.ready:
         yield

@@ -31,6 +31,7 @@ from django.conf import settings
 
 from integrations.circuit import redis_client
 from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
+from integrations.pacing import Pace
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket
 
@@ -186,6 +187,8 @@ class Target:
     incident_initial: tuple[str, ...] = ()
     incident_update: str = ""
     incident_link: str = ""
+    # How fast it may be sent to (integrations/pacing.py); None: as fast as the workers go.
+    pace: Pace | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from integrations.models import OutboundDelivery, OutboundStatus
+from integrations.pacing import Pace
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     Action,
@@ -612,6 +613,7 @@ TARGET = Target(
     connect=JiraTransport.from_settings,
     settings=("JIRA_URL", "JIRA_USER", "JIRA_API_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="JIRA is not configured (set JIRA_URL, JIRA_USER, JIRA_API_TOKEN)",
+    pace=Pace("JIRA_DELIVERIES_PER_SECOND", "JIRA_BURST"),
     actions={
         CREATE: Action(_jira_create, "Create the JIRA issue"),
         SYNC: Action(_jira_sync, "Transition/comment the JIRA issue"),

@@ -27,6 +27,7 @@ from integrations.models import (
     Remediation,
     RemediationStatus,
 )
+from integrations.pacing import Pace
 from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX, REMEDIATION_BLOCK_PREFIX
 from integrations.targets import jira
 from integrations.targets.base import (
@@ -742,12 +743,19 @@ def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     return SYNC, {**change.as_payload(), "thread": change.action in THREADED}
 
 
+def _channel_of(row: OutboundDelivery) -> str:
+    """The channel a delivery posts to, as its ticket names it (routed at creation)."""
+    channel = Ticket.objects.filter(pk=row.ticket_id).values_list("slack_channel", flat=True)
+    return channel.first() or settings.SLACK_DEFAULT_CHANNEL
+
+
 TARGET = Target(
     name="slack",
     label="Slack",
     connect=SlackTransport.from_settings,
     settings=("SLACK_BOT_TOKEN", "SLACK_BASE_URL", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="Slack is not configured (set SLACK_BOT_TOKEN)",
+    pace=Pace("SLACK_CHANNEL_POSTS_PER_SECOND", "SLACK_CHANNEL_BURST", scope=_channel_of),
     actions={
         POST: Action(_slack_post, "Post the Slack alert"),
         SYNC: Action(_slack_sync, "Update the Slack alert"),
