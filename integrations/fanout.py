@@ -7,8 +7,8 @@ workers never do it twice), every attempt is recorded, transient errors are retr
 exponential backoff and full jitter (honouring Retry-After), permanent errors and exhausted
 retries leave a dead letter that staff can retry from admin, an open circuit breaker makes
 deliveries wait instead of failing, and a target's pace (integrations/pacing.py) makes them wait
-for their slot instead of exceeding its rate. The engine knows targets only through the registry: what
-each action does lives in the target's module.
+for their slot instead of exceeding its rate. The engine knows targets only through the
+registry: what each action does lives in the target's module.
 
 Exactly one JIRA issue and one Slack alert per ticket, although neither JIRA's issue create nor
 Slack's chat.postMessage takes an idempotency key. A create whose answer is lost (the client
