@@ -16,7 +16,7 @@ from typing import Any
 import django_cache_url
 from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
-from environs import Env, EnvError, ValidationError
+from environs import Env, EnvError, ValidationError, validate
 
 from rca_project import local_services
 from rca_project.client_address import parse_networks
@@ -52,6 +52,10 @@ def _cache_config(url: str, key_prefix: str) -> dict:
     return {**config, "KEY_PREFIX": key_prefix}
 
 
+# Validators raise (marshmallow 4 ignores a validator that returns False, as a lambda would).
+_POSITIVE = validate.Range(min=0, min_inclusive=False)
+
+
 def _are_networks(values: list[str]) -> None:
     """A validator for environs: it must raise (marshmallow 4 ignores a returned False)."""
     try:
@@ -81,7 +85,7 @@ try:
     # Served over HTTPS (directly or behind a proxy that sets X-Forwarded-Proto): secure
     # cookies, HSTS and a redirect from plain HTTP (the probes are exempt).
     TLS = env.bool("TLS", False)
-    HSTS_SECONDS = env.int("HSTS_SECONDS", 365 * 24 * 3600, validate=lambda n: n >= 0)
+    HSTS_SECONDS = env.int("HSTS_SECONDS", 365 * 24 * 3600, validate=validate.Range(min=0))
 
     WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", "") or _persisted_secret("webhook_token")
     # Optional per-source tokens (WEBHOOK_TOKEN_AZURE_MONITOR, _ADF, _DATABRICKS, _AIRFLOW: the
@@ -91,39 +95,37 @@ try:
         for source in Source
         if (token := env.str(f"WEBHOOK_TOKEN_{source.name}", ""))
     }
-    WEBHOOK_MAX_BODY_BYTES = env.int(
-        "WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, validate=lambda n: n > 0
-    )
+    WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, validate=_POSITIVE)
 
     # A body that stops arriving (a Content-Length larger than what is sent) is given up after
     # this many seconds without a byte (under gunicorn), answering 400.
     WEBHOOK_BODY_TIMEOUT_SECONDS = env.float(
-        "WEBHOOK_BODY_TIMEOUT_SECONDS", 10.0, validate=lambda v: v > 0
+        "WEBHOOK_BODY_TIMEOUT_SECONDS", 10.0, validate=_POSITIVE
     )
 
     # A repeat of a resolved failure within this window reopens its ticket as a regression;
     # later, it opens a new ticket linked to the old one.
     REGRESSION_WINDOW = timedelta(
-        seconds=env.int("REGRESSION_WINDOW_SECONDS", 14 * 24 * 3600, validate=lambda n: n >= 0)
+        seconds=env.int("REGRESSION_WINDOW_SECONDS", 14 * 24 * 3600, validate=validate.Range(min=0))
     )
     # A source's own recovery (ADF run succeeded, Databricks on_success...) resolves the ticket.
     RESOLVE_ON_SOURCE_RECOVERY = env.bool("RESOLVE_ON_SOURCE_RECOVERY", True)
     # Incidents (tickets/incidents.py): failures of several pipelines naming one culprit.
-    INCIDENT_WINDOW = timedelta(
-        seconds=env.int("INCIDENT_WINDOW_SECONDS", 600, validate=lambda n: n > 0)
-    )
-    INCIDENT_MIN_PIPELINES = env.int("INCIDENT_MIN_PIPELINES", 2, validate=lambda n: n >= 2)
-    INCIDENT_UPDATE_SECONDS = env.float("INCIDENT_UPDATE_SECONDS", 5.0, validate=lambda v: v > 0)
+    INCIDENT_WINDOW = timedelta(seconds=env.int("INCIDENT_WINDOW_SECONDS", 600, validate=_POSITIVE))
+    INCIDENT_MIN_PIPELINES = env.int("INCIDENT_MIN_PIPELINES", 2, validate=validate.Range(min=2))
+    INCIDENT_UPDATE_SECONDS = env.float("INCIDENT_UPDATE_SECONDS", 5.0, validate=_POSITIVE)
     # A failure that names a culprit waits this long before paging on its own: time for the
     # other pipelines of a storm to arrive, so that the incident pages instead.
     INCIDENT_GRACE_SECONDS = env.float(
-        "INCIDENT_GRACE_SECONDS", 3.0, validate=lambda v: 0 <= v <= 300
+        "INCIDENT_GRACE_SECONDS", 3.0, validate=validate.Range(min=0, max=300)
     )
-    INCIDENT_INLINE_MEMBERS = env.int("INCIDENT_INLINE_MEMBERS", 20, validate=lambda n: n >= 1)
+    INCIDENT_INLINE_MEMBERS = env.int("INCIDENT_INLINE_MEMBERS", 20, validate=validate.Range(min=1))
     INCIDENT_AUTO_RESOLVE = env.bool("INCIDENT_AUTO_RESOLVE", True)
     # The incident's Gemini RCA is made once when it forms and again only when its members have
     # grown by this factor since the last one (2: at 2, 4, 8... members: log2(N) calls at most).
-    INCIDENT_RCA_GROWTH = env.float("INCIDENT_RCA_GROWTH", 2.0, validate=lambda v: v > 1)
+    INCIDENT_RCA_GROWTH = env.float(
+        "INCIDENT_RCA_GROWTH", 2.0, validate=validate.Range(min=1, min_inclusive=False)
+    )
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")
     DEFAULT_FINOPS_OWNER = env.str("DEFAULT_FINOPS_OWNER", "on-call")
     DEFAULT_FINOPS_COST_CENTER = env.str("DEFAULT_FINOPS_COST_CENTER", "")
@@ -132,12 +134,12 @@ try:
     REDELIVER_INTERVAL_SECONDS = env.float("REDELIVER_INTERVAL_SECONDS", 60.0)
     # The inbox relay (integrations/relay.py): rows per claim, how long it sleeps without a
     # notification, and how long it lets a burst gather after one.
-    INBOX_RELAY_BATCH = env.int("INBOX_RELAY_BATCH", 200, validate=lambda n: n >= 1)
+    INBOX_RELAY_BATCH = env.int("INBOX_RELAY_BATCH", 200, validate=validate.Range(min=1))
     INBOX_RELAY_POLL_SECONDS = env.float(
-        "INBOX_RELAY_POLL_SECONDS", 1.0, validate=lambda v: 0 < v <= 60
+        "INBOX_RELAY_POLL_SECONDS", 1.0, validate=validate.Range(min=0, max=60, min_inclusive=False)
     )
     INBOX_RELAY_LINGER_SECONDS = env.float(
-        "INBOX_RELAY_LINGER_SECONDS", 0.01, validate=lambda v: 0 <= v <= 1
+        "INBOX_RELAY_LINGER_SECONDS", 0.01, validate=validate.Range(min=0, max=1)
     )
     SLA_CHECK_INTERVAL_SECONDS = env.float("SLA_CHECK_INTERVAL_SECONDS", 60.0)
     OUTBOUND_REDELIVER_GRACE_SECONDS = env.float("OUTBOUND_REDELIVER_GRACE_SECONDS", 300.0)
@@ -148,13 +150,13 @@ try:
     GEMINI_MODEL = env.str("GEMINI_MODEL", "gemini-2.5-flash")
     GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", "")
     GEMINI_API_VERSION = env.str("GEMINI_API_VERSION", "v1beta")
-    GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=lambda v: v > 0)
-    GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=lambda v: 1 <= v <= 10)
+    GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=_POSITIVE)
+    GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=validate.Range(min=1, max=10))
     GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001")
     EMBEDDING_BACKEND = env.str(
-        "EMBEDDING_BACKEND", "auto", validate=lambda v: v in {"auto", "local", "gemini"}
+        "EMBEDDING_BACKEND", "auto", validate=validate.OneOf(["auto", "local", "gemini"])
     )
-    SIMILARITY_FLOOR = env.float("SIMILARITY_FLOOR", 0.7, validate=lambda v: 0 <= v <= 1)
+    SIMILARITY_FLOOR = env.float("SIMILARITY_FLOOR", 0.7, validate=validate.Range(min=0, max=1))
     RCA_CACHE_SECONDS = env.int("RCA_CACHE_SECONDS", 24 * 3600)
     # Enrichment: fetch the error text the alert does not carry.
     DATABRICKS_HOST = env.str("DATABRICKS_HOST", "")
@@ -171,31 +173,29 @@ try:
     ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0)
     # Log-analysis jobs: limits per job (decompressed text), where files wait, recovery.
     LOG_ANALYSIS_MAX_BYTES = env.int(
-        "LOG_ANALYSIS_MAX_BYTES", 100 * 1024 * 1024, validate=lambda n: n > 0
+        "LOG_ANALYSIS_MAX_BYTES", 100 * 1024 * 1024, validate=_POSITIVE
     )
-    LOG_ANALYSIS_MAX_LINES = env.int("LOG_ANALYSIS_MAX_LINES", 5_000_000, validate=lambda n: n > 0)
+    LOG_ANALYSIS_MAX_LINES = env.int("LOG_ANALYSIS_MAX_LINES", 5_000_000, validate=_POSITIVE)
     LOG_ANALYSIS_MAX_LINE_CHARS = env.int(
-        "LOG_ANALYSIS_MAX_LINE_CHARS", 64 * 1024, validate=lambda n: n > 0
+        "LOG_ANALYSIS_MAX_LINE_CHARS", 64 * 1024, validate=_POSITIVE
     )
-    LOG_ANALYSIS_MAX_FILES = env.int("LOG_ANALYSIS_MAX_FILES", 20, validate=lambda n: n > 0)
+    LOG_ANALYSIS_MAX_FILES = env.int("LOG_ANALYSIS_MAX_FILES", 20, validate=_POSITIVE)
     LOG_ANALYSIS_DIR = env.path("LOG_ANALYSIS_DIR", VAR_DIR / "log-analyses")
-    LOG_ANALYSIS_STALE_SECONDS = env.int(
-        "LOG_ANALYSIS_STALE_SECONDS", 300, validate=lambda n: n > 0
-    )
-    LOG_ANALYSIS_MAX_ATTEMPTS = env.int("LOG_ANALYSIS_MAX_ATTEMPTS", 3, validate=lambda n: n > 0)
+    LOG_ANALYSIS_STALE_SECONDS = env.int("LOG_ANALYSIS_STALE_SECONDS", 300, validate=_POSITIVE)
+    LOG_ANALYSIS_MAX_ATTEMPTS = env.int("LOG_ANALYSIS_MAX_ATTEMPTS", 3, validate=_POSITIVE)
     LOG_ANALYSIS_PROMPT_TOKENS = env.int(
-        "LOG_ANALYSIS_PROMPT_TOKENS", 8000, validate=lambda n: n >= 1000
+        "LOG_ANALYSIS_PROMPT_TOKENS", 8000, validate=validate.Range(min=1000)
     )
     # Hosts (besides a ticket's own Airflow log host) that {"url": ...} may fetch from.
     LOG_ANALYSIS_URL_HOSTS: list[str] = env.list("LOG_ANALYSIS_URL_HOSTS", [])
     LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = env.float(
-        "LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS", 30.0, validate=lambda v: v > 0
+        "LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS", 30.0, validate=_POSITIVE
     )
 
     # Fan-out targets; each is skipped (and says so) while it is not configured.
     PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", 10.0, validate=lambda v: v > 0)
-    OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", 8, validate=lambda v: v >= 1)
+    OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", 10.0, validate=_POSITIVE)
+    OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", 8, validate=validate.Range(min=1))
     OUTBOUND_BACKOFF_SECONDS = env.float("OUTBOUND_BACKOFF_SECONDS", 2.0)
     OUTBOUND_BACKOFF_MAX_SECONDS = env.float("OUTBOUND_BACKOFF_MAX_SECONDS", 300.0)
     CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", 5)
@@ -213,9 +213,9 @@ try:
     # second per channel, short bursts tolerated. Jira Cloud publishes no fixed number (a
     # per-second token bucket per tenant and endpoint): a delivery is 1-3 requests.
     SLACK_CHANNEL_POSTS_PER_SECOND = env.float("SLACK_CHANNEL_POSTS_PER_SECOND", 1.0)
-    SLACK_CHANNEL_BURST = env.int("SLACK_CHANNEL_BURST", 5, validate=lambda v: v >= 1)
+    SLACK_CHANNEL_BURST = env.int("SLACK_CHANNEL_BURST", 5, validate=validate.Range(min=1))
     JIRA_DELIVERIES_PER_SECOND = env.float("JIRA_DELIVERIES_PER_SECOND", 10.0)
-    JIRA_BURST = env.int("JIRA_BURST", 20, validate=lambda v: v >= 1)
+    JIRA_BURST = env.int("JIRA_BURST", 20, validate=validate.Range(min=1))
     AZURE_STORAGE_CONNECTION_STRING = env.str("AZURE_STORAGE_CONNECTION_STRING", "")
     AZURE_STORAGE_CONTAINER = env.str("AZURE_STORAGE_CONTAINER", "rca-evidence")
 
@@ -226,12 +226,10 @@ try:
     AIRFLOW_PASSWORD = env.str("AIRFLOW_PASSWORD", "")
     PLAYBOOK_URL = env.str("PLAYBOOK_URL", "")
     PLAYBOOK_SECRET = env.str("PLAYBOOK_SECRET", "")
-    REMEDIATION_APPROVAL_SECONDS = env.int(
-        "REMEDIATION_APPROVAL_SECONDS", 3600, validate=lambda v: v > 0
-    )
+    REMEDIATION_APPROVAL_SECONDS = env.int("REMEDIATION_APPROVAL_SECONDS", 3600, validate=_POSITIVE)
     REMEDIATION_WATCH_SECONDS = env.int("REMEDIATION_WATCH_SECONDS", 4 * 3600)
-    REMEDIATION_POLL_SECONDS = env.float("REMEDIATION_POLL_SECONDS", 60.0, validate=lambda v: v > 0)
-    REMEDIATION_BATCH_SIZE = env.int("REMEDIATION_BATCH_SIZE", 5, validate=lambda v: v >= 1)
+    REMEDIATION_POLL_SECONDS = env.float("REMEDIATION_POLL_SECONDS", 60.0, validate=_POSITIVE)
+    REMEDIATION_BATCH_SIZE = env.int("REMEDIATION_BATCH_SIZE", 5, validate=validate.Range(min=1))
 
     # API and dashboard.
     API_ANON_RATE = env.str("API_ANON_RATE", "60/min")
@@ -244,8 +242,10 @@ try:
     # failed attempts for one username inside the window, that username is locked until the
     # window passes. An address with four times as many failures is refused only for the
     # usernames that already failed from it (see tickets/login_throttle.py).
-    LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", 5, validate=lambda n: n >= 1)
-    LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", 15 * 60, validate=lambda n: n >= 1)
+    LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", 5, validate=validate.Range(min=1))
+    LOGIN_LOCKOUT_SECONDS = env.int(
+        "LOGIN_LOCKOUT_SECONDS", 15 * 60, validate=validate.Range(min=1)
+    )
     API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 30)
     # The stats count whole days from the rollup (tickets/rollup.py); false counts every ticket
     # of the period instead (same answer, slower: for comparison). Beat folds the rollup's
@@ -265,7 +265,7 @@ try:
     CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
     # The default is not parsed by environs, so give it as the number a set value becomes.
     LOG_LEVEL = env.log_level("LOG_LEVEL", logging.INFO)
-    LOG_FORMAT = env.str("LOG_FORMAT", "json", validate=lambda v: v in {"json", "plain"})
+    LOG_FORMAT = env.str("LOG_FORMAT", "json", validate=validate.OneOf(["json", "plain"]))
     METRICS_TOKEN = env.str("METRICS_TOKEN", "")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from exc

@@ -31,6 +31,12 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ("WEBHOOK_MAX_BODY_BYTES", "lots"),
         ("REGRESSION_WINDOW_SECONDS", "2w"),
         ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
+        # Out of range or not one of the choices (validators that only returned False passed).
+        ("OUTBOUND_TIMEOUT_SECONDS", "-1"),
+        ("INCIDENT_MIN_PIPELINES", "1"),
+        ("SIMILARITY_FLOOR", "2"),
+        ("SLACK_CHANNEL_BURST", "0"),
+        ("LOG_FORMAT", "xml"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
