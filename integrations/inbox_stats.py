@@ -6,6 +6,7 @@ writer's transaction; `fold()` (beat, with the ticket rollup's fold) moves them 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -35,10 +36,16 @@ HAVING SUM(n) <> 0
 """
 
 
+def day_counts_query(first: date, end: date) -> tuple[str, dict[str, Any]]:
+    """The statement `day_counts` runs and its parameters, for a caller that sends it with
+    others in one round trip; its rows are (status, outcome, rows)."""
+    return _READ, {"first": first, "end": end}
+
+
 def day_counts(first: date, end: date) -> list[tuple[str, str, int]]:
     """(status, outcome, rows) of the inbox rows received on the UTC days `[first, end)`."""
     with connection.cursor() as cursor:
-        cursor.execute(_READ, {"first": first, "end": end})
+        cursor.execute(*day_counts_query(first, end))
         return [(status, outcome, int(n)) for status, outcome, n in cursor.fetchall()]
 
 

@@ -12,7 +12,9 @@ keeps the change table short.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -78,19 +80,26 @@ HAVING SUM(n) <> 0
 Row = tuple[str, date | None, str, tuple[int, ...]]
 
 
+def day_rows_query(first: date, end: date) -> tuple[str, dict[str, Any]]:
+    """The statement `day_rows` runs and its parameters, for a caller that sends it with
+    others in one round trip; `parse_day_rows` reads its result."""
+    return _READ, {"first": first, "end": end, "met": SlaStatus.MET, "breached": SlaStatus.BREACHED}
+
+
+def parse_day_rows(rows: Iterable[Sequence[Any]]) -> list[Row]:
+    return [
+        (dimension, day, value, tuple(int(v) for v in figures))
+        for dimension, day, value, *figures in rows
+    ]
+
+
 def day_rows(first: date, end: date) -> list[Row]:
     """The counts of the tickets whose UTC day is in `[first, end)`: (dimension, day, value,
     figures), the day given for `error_type` only (None for the other dimensions, summed over
     the range); values without a ticket left out."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _READ,
-            {"first": first, "end": end, "met": SlaStatus.MET, "breached": SlaStatus.BREACHED},
-        )
-        return [
-            (dimension, day, value, tuple(int(v) for v in figures))
-            for dimension, day, value, *figures in cursor.fetchall()
-        ]
+        cursor.execute(*day_rows_query(first, end))
+        return parse_day_rows(cursor.fetchall())
 
 
 def fold() -> int:
