@@ -28,14 +28,6 @@ import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import (
-    Avg,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-)
 
 from integrations import inbox_stats
 from integrations.models import (
@@ -250,24 +242,34 @@ _INBOX = f"""
 """
 
 
-def _inbox_counts(
+def _inbox_rows(
     batch: _Batch, since: datetime, until: datetime
-) -> Callable[[Results], dict[str, int]]:
+) -> Callable[[Results], list[tuple[str, str, int]]]:
+    """(status, outcome, rows) of the inbox rows received in the period: its whole UTC days
+    from the inbox rollup, the rest from the inbox (several rows may name one pair)."""
     whole = _whole_days(since, until) if getattr(settings, "STATS_ROLLUP", True) else None
     if whole is None:
         indexes = [batch.add(_INBOX, [since, until])]
     else:
         indexes = [batch.add(*inbox_stats.day_counts_query(*whole))]
         indexes += [batch.add(_INBOX, [a, b]) for a, b in _partial_days(since, until, whole)]
+    return lambda results: [
+        (status, outcome, int(n)) for index in indexes for status, outcome, n in results[index]
+    ]
+
+
+def _inbox_counts(
+    batch: _Batch, since: datetime, until: datetime
+) -> Callable[[Results], dict[str, int]]:
+    rows = _inbox_rows(batch, since, until)
 
     def read(results: Results) -> dict[str, int]:
         counts = {name: 0 for name in INBOX_OUTCOMES}
-        for index in indexes:
-            for status, outcome, n in results[index]:
-                rejected = status == DeliveryStatus.REJECTED
-                key = DeliveryStatus.REJECTED.value if rejected else outcome
-                if key in counts:
-                    counts[key] += int(n)
+        for status, outcome, n in rows(results):
+            rejected = status == DeliveryStatus.REJECTED
+            key = DeliveryStatus.REJECTED.value if rejected else outcome
+            if key in counts:
+                counts[key] += n
         counts["total"] = sum(counts.values())
         return counts
 
@@ -494,6 +496,44 @@ def _rounded(value: float | None) -> float | None:
 # --- incidents: the noise funnel and time to acknowledge/recover by team, source, culprit --------
 
 _BREAKDOWNS = {"by_team": "finops_team", "by_source": "source", "by_culprit": "culprit"}
+_KEYS = ", ".join(_BREAKDOWNS.values())
+_ALL = (1 << len(_BREAKDOWNS)) - 1  # GROUPING() of the () set: grouped by none of them
+# The breakdowns and the ticket side of the funnel in one pass over the period's tickets
+# (GROUPING SETS), each breakdown's 50 largest keys picked in the database.
+_INCIDENT_TICKETS = f"""
+WITH figures AS (
+    SELECT {_KEYS}, GROUPING({_KEYS}) AS grouping, COUNT(*) AS tickets,
+           AVG(ack_seconds) AS mtta,
+           EXTRACT(EPOCH FROM AVG(resolved_at_source_at - "timestamp")) AS mttr,
+           COUNT(*) FILTER (WHERE itsm_ticket_id <> '') AS jira,
+           COUNT(*) FILTER (WHERE slack_ts <> '') AS slack,
+           COUNT(incident_id) AS grouped
+      FROM {Ticket._meta.db_table}
+     WHERE "timestamp" >= %(since)s AND "timestamp" < %(until)s
+     GROUP BY GROUPING SETS ((), {", ".join(f"({c})" for c in _BREAKDOWNS.values())})
+)
+SELECT grouping, COALESCE({_KEYS}), tickets, mtta, mttr, jira, slack, grouped
+  FROM (SELECT *, ROW_NUMBER() OVER (
+                PARTITION BY grouping ORDER BY tickets DESC, COALESCE({_KEYS})) AS rank
+          FROM figures
+         WHERE grouping = {_ALL} OR COALESCE({_KEYS}) <> '') AS ranked
+ WHERE rank <= 50
+ ORDER BY grouping, rank
+"""
+# GROUPING() of the set grouped by the i-th breakdown's column alone.
+_BREAKDOWN_SETS = {
+    _ALL - (1 << (len(_BREAKDOWNS) - 1 - i)): name for i, name in enumerate(_BREAKDOWNS)
+}
+# The incidents the period's tickets are members of, found from the tickets by primary key.
+_INCIDENT_PAGES = f"""
+    SELECT COUNT(*), COUNT(*) FILTER (WHERE itsm_ticket_id <> ''),
+           COUNT(*) FILTER (WHERE slack_ts <> '')
+      FROM {Incident._meta.db_table}
+     WHERE merged_into_id IS NULL
+       AND id IN (SELECT incident_id FROM {Ticket._meta.db_table}
+                   WHERE "timestamp" >= %(since)s AND "timestamp" < %(until)s
+                     AND incident_id IS NOT NULL)
+"""
 
 
 def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
@@ -502,56 +542,34 @@ def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
     `ack_seconds`) and to recover at the source (MTTR, until the source reported the failure
     over) of the period's tickets. The incidents are those the period's tickets are members of
     (found by primary key from the tickets, so no query scans the incidents table). Pages are
-    JIRA issues plus Slack messages: each ticket's own and each incident's. Every query is
-    bounded by the period on an indexed column (`timestamp`, `received_at`) and each breakdown
-    by its 50 largest keys."""
-    tickets = Ticket.objects.filter(timestamp__gte=since, timestamp__lt=until)
-    incidents = Incident.objects.filter(
-        pk__in=tickets.filter(incident__isnull=False).values("incident_id")
-    )
-    ticket_pages = tickets.aggregate(
-        n=Count("id"),
-        jira=Count("id", filter=~Q(itsm_ticket_id="")),
-        slack=Count("id", filter=~Q(slack_ts="")),
-        grouped=Count("id", filter=Q(incident__isnull=False)),
-    )
-    incident_pages = incidents.filter(merged_into__isnull=True).aggregate(
-        n=Count("id"),
-        jira=Count("id", filter=~Q(itsm_ticket_id="")),
-        slack=Count("id", filter=~Q(slack_ts="")),
-    )
-    received = WebhookDelivery.objects.filter(received_at__gte=since, received_at__lt=until)
-    pages = (
-        ticket_pages["jira"]
-        + ticket_pages["slack"]
-        + incident_pages["jira"]
-        + incident_pages["slack"]
-    )
-    alerts = received.count()
-    recovery = ExpressionWrapper(
-        F("resolved_at_source_at") - F("timestamp"), output_field=DurationField()
-    )
-    breakdowns: dict[str, list[dict[str, Any]]] = {}
-    for name, column in _BREAKDOWNS.items():
-        rows = (
-            tickets.exclude(**{column: ""})
-            .values(column)
-            .annotate(
-                tickets=Count("id"),
-                mtta=Avg("ack_seconds"),
-                mttr=Avg(recovery, filter=Q(resolved_at_source_at__isnull=False)),
+    JIRA issues plus Slack messages: each ticket's own and each incident's. One round trip:
+    one pass over the period's tickets for the breakdowns (each its 50 largest keys) and the
+    tickets' pages, the incidents by primary key, and the alerts from the inbox rollup (its
+    whole UTC days; the partial ones from the inbox, by `received_at`)."""
+    batch = _Batch()
+    period = {"since": since, "until": until}
+    tickets_index = batch.add(_INCIDENT_TICKETS, period)
+    incidents_index = batch.add(_INCIDENT_PAGES, period)
+    inbox = _inbox_rows(batch, since, until)
+    results = batch.run()
+
+    breakdowns: dict[str, list[dict[str, Any]]] = {name: [] for name in _BREAKDOWNS}
+    ticket_pages = {"n": 0, "jira": 0, "slack": 0, "grouped": 0}
+    for grouping, key, tickets, mtta, mttr, jira, slack, grouped in results[tickets_index]:
+        if grouping == _ALL:
+            ticket_pages = {"n": tickets, "jira": jira, "slack": slack, "grouped": grouped}
+        else:
+            breakdowns[_BREAKDOWN_SETS[grouping]].append(
+                {
+                    "key": key,
+                    "tickets": tickets,
+                    "mtta_seconds": _rounded(mtta),
+                    "mttr_seconds": _rounded(mttr),
+                }
             )
-            .order_by("-tickets", column)[:50]
-        )
-        breakdowns[name] = [
-            {
-                "key": row[column],
-                "tickets": row["tickets"],
-                "mtta_seconds": _rounded(row["mtta"]),
-                "mttr_seconds": _rounded(row["mttr"].total_seconds()) if row["mttr"] else None,
-            }
-            for row in rows
-        ]
+    incidents, incident_jira, incident_slack = results[incidents_index][0]
+    alerts = sum(n for _, _, n in inbox(results))
+    pages = ticket_pages["jira"] + ticket_pages["slack"] + incident_jira + incident_slack
     return {
         "since": since,
         "until": until,
@@ -559,7 +577,7 @@ def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
             "alerts_received": alerts,
             "tickets": ticket_pages["n"],
             "tickets_in_incidents": ticket_pages["grouped"],
-            "incidents": incident_pages["n"],
+            "incidents": incidents,
             "pages_sent": pages,
             "alerts_per_page": round(alerts / pages, 2) if pages else None,
         },
