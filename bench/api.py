@@ -4,14 +4,17 @@ authenticated with a JWT obtained from the API itself.
     .venv/bin/python bench/api.py [--tickets 100000] [--requests 300] [--concurrency 2]
 
 Loads tickets spread over 90 days (varied status, severity, error class, source, team, SLA,
-time to acknowledge; embeddings and error texts of realistic size) and inbox rows, then
-measures p50/p95 of: the first page of the list, a filtered page and the page after it, a
-ticket's detail, and the stats of the last 30 days. Target: p95 under 100 ms for each.
+time to acknowledge, culprit, Slack message, recovery at the source; embeddings and error texts
+of realistic size) and inbox rows, then measures p50/p95 of: the first page of the list, a
+filtered page and the page after it, a ticket's detail, the stats of the last 30 days and the
+incident stats (noise funnel, response times by team, source and culprit) of 30 days.
+Target: p95 under 100 ms for each (the incident stats are printed, not held to it yet).
 "stats cold" asks for a different period each time (never cached), read from the rollup;
 "stats direct" does the same on a second server started with STATS_ROLLUP=false, which counts
 every ticket and inbox row of the period (how the stats were computed before the rollup).
 
-Uses its own database (`rca_bench_api`, recreated) and Redis database 11 (flushed).
+Uses its own database (`rca_bench_api`, recreated; BENCH_API_DB names another) and Redis
+database 11 (flushed; BENCH_API_REDIS_DB names another).
 """
 
 from __future__ import annotations
@@ -43,12 +46,14 @@ from common import (
 
 from analysis.classifier import ERROR_CLASSES as CLASSIFIER_ERROR_CLASSES
 
-BENCH_DB = "rca_bench_api"
-BENCH_REDIS_DB = 11
+# Another name (BENCH_API_DB) lets two runs on one server keep their own data.
+BENCH_DB = os.environ.get("BENCH_API_DB", "rca_bench_api")
+BENCH_REDIS_DB = int(os.environ.get("BENCH_API_REDIS_DB", "11"))
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 TARGET_P95_MS = 100.0
-INFORMATION = {"/healthz", "stats direct"}  # printed, not held to the target
+INFORMATION = {"/healthz", "stats direct", "incidents"}  # printed, not held to the target
 USERNAME, PASSWORD = "bench-viewer", uuid.uuid4().hex
+INCIDENTS = "/api/v1/stats/incidents/"
 
 SOURCES = ["adf", "databricks", "airflow", "azure-monitor"]
 SEVERITIES = [("Critical", "P1", 900), ("High", "P2", 3600), ("Medium", "P3", 14400),
@@ -56,6 +61,7 @@ SEVERITIES = [("Critical", "P1", 900), ("High", "P2", 3600), ("Medium", "P3", 14
 SEVERITY_WEIGHTS = [5, 20, 45, 30]
 ERROR_CLASSES = list(CLASSIFIER_ERROR_CLASSES)
 TEAMS = ["sales", "finance", "marketing", "platform", "data-science", "ops", "hr", "risk"]
+CULPRITS = [f"sql-server-{n:02d}.database.windows.net" for n in range(20)]
 OUTCOMES = [("created", 45), ("duplicate", 25), ("correlated", 15), ("suppressed", 5),
             ("resolved", 5), ("ignored", 3), ("", 2)]  # fmt: skip
 
@@ -138,6 +144,15 @@ def load(count: int, rng: random.Random) -> None:
                     "embedding": rng.choice(vector_texts),
                     "embedding_model": "bench",
                     "updated_at": at,
+                    # What the incident stats break down: a named dependency for some, the
+                    # Slack message, the source reporting the failure over.
+                    "culprit": rng.choice(CULPRITS) if rng.random() < 0.3 else "",
+                    "slack_ts": f"1700000000.{n:06d}" if rng.random() < 0.5 else "",
+                    "resolved_at_source_at": (
+                        at + timedelta(seconds=rng.randint(60, 7200))
+                        if rng.random() < 0.4
+                        else None
+                    ),
                 }
                 copy.write_row(
                     [
@@ -226,10 +241,10 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     return start_gunicorn(env, port, WORKERS)
 
 
-def stats_period(index: int) -> str:
+def stats_period(index: int, path: str = "/api/v1/stats/") -> str:
     until = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=index)
     since = until - timedelta(days=30)
-    return f"/api/v1/stats/?since={since:%Y-%m-%dT%H:%M:%SZ}&until={until:%Y-%m-%dT%H:%M:%SZ}"
+    return f"{path}?since={since:%Y-%m-%dT%H:%M:%SZ}&until={until:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def http_request(method: str, path: str, *, token: str = "", body: bytes = b"") -> bytes:
@@ -293,6 +308,8 @@ def main() -> int:
             "stats cold": [stats_period(i) for i in range(args.requests)],
             # The same, every ticket of the period counted (STATS_ROLLUP=false).
             "stats direct": [stats_period(args.requests + i) for i in range(args.requests)],
+            # Never cached: a period of its own each time, like "stats cold".
+            "incidents": [stats_period(i, INCIDENTS) for i in range(args.requests)],
         }  # fmt: skip
         if json.loads(body)["next"]:  # the page after the filtered one, through its cursor
             link = urlsplit(json.loads(body)["next"])

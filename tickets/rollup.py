@@ -1,6 +1,6 @@
 """The stats rollup: ticket counts per UTC day and per value of each counted dimension.
 
-A trigger on the ticket table (migration 0017) appends every counted change to
+A trigger on the ticket table (migration 0018) appends every counted change to
 `TicketStatsChange` in the writer's own transaction: +1 row for a new ticket, -1 for a
 deleted one, -1 for the old and +1 for the new values when an update changes a counted column
 (status, SLA status, severity, error class, source, team, day, times to acknowledge and to

@@ -11,10 +11,11 @@ The counts and the daily series of the whole UTC days of the period come from th
 transactions), those of the partial first and last days from the tickets themselves (an
 index-only scan of a covering index, migrations 0004 and 0010: one pass, GROUPING SETS), so
 the answer is the same as counting every ticket of the period (`STATS_ROLLUP=false` does
-that). The inbox counts are read the same way from the inbox rollup. The MTTA and MTTR
-percentiles are one statement over two narrow partial indexes (migration 0018) of the
-period's acknowledged and resolved tickets, and the remediation figures two or three queries
-(`remediation_stats`).
+that). The inbox counts are read the same way from the inbox rollup. The MTTA and MTTR means
+are the pass's sums over its counts; their percentiles one statement over two narrow partial
+indexes (migration 0019) of the period's acknowledged and resolved tickets; the remediation
+figures three statements (`remediation_stats`). All of them go to the database together, in
+one round trip (`_Batch`).
 """
 
 from __future__ import annotations
