@@ -71,8 +71,7 @@ class _Batch:
         return len(self._statements) - 1
 
     def run(self) -> Results:
-        with connection.cursor() as cursor:
-            binder = psycopg.ClientCursor(cursor.connection)
+        with connection.cursor() as cursor, psycopg.ClientCursor(cursor.connection) as binder:
             sql = ";\n".join(binder.mogrify(each, params) for each, params in self._statements)
             # No parameters left to bind: psycopg sends the statements as one simple query.
             cursor.execute(sql)
