@@ -66,6 +66,8 @@ def measured(label: str, ops: int, profile: bool, sort: str = "tottime", limit: 
 def failure_body(index: int) -> bytes:
     template = json.loads((REPO / "tests" / "payloads" / "adf_failure.json").read_text())
     body = {**template, "run_id": str(uuid.uuid4()), "pipeline": f"pl_cpu_{index}"}
+    # Each names its own server, so none group into an incident (as in bench/ingest.py).
+    body["error_message"] = body["error_message"].replace("sqlsrv-sales", f"sqlsrv-{index}")
     return json.dumps(body).encode()
 
 
@@ -139,10 +141,15 @@ def main() -> int:
     parser.add_argument("--no-worker", action="store_true")
     parser.add_argument("--sort", default="tottime", help="tottime (self) or cumulative")
     parser.add_argument("--limit", type=int, default=15)
+    parser.add_argument("--database", default="rca_bench_cpu", help="its own database's name")
+    parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="measure the webhook only (no processing)"
+    )
     args = parser.parse_args()
 
     with FakeGemini() as gemini:
-        env = bench_environment("rca_bench_cpu", 13)
+        env = bench_environment(args.database, args.redis_db)
         env.update(
             GEMINI_API_KEY="bench-key",
             GEMINI_BASE_URL=gemini.url,
@@ -182,6 +189,8 @@ def main() -> int:
                     "/webhooks/adf/", failure_body(index), "application/json", headers=headers
                 )
                 assert response.status_code == 202, response.content
+        if args.ingest_only:
+            return 0
         ids = pending()
         with measured("process", len(ids), args.profile, args.sort, args.limit):
             for delivery_id in ids:

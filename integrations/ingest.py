@@ -28,6 +28,7 @@ from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.common import loads_json
 from integrations.parsers.databricks import parse_databricks_notification
 from integrations.parsers.slack_actions import decode_form_payload
+from rca_project import compiled_sql
 from rca_project.observability import tracking
 from tickets.services import record_event
 from tickets.vocabulary import Outcome, Source
@@ -163,7 +164,7 @@ def ingest_delivery(
             else DeliveryStatus.PROCESSED
         )
         # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).
-        delivery.save()
+        compiled_sql.insert(delivery)
         logger.info("ingested %s delivery: %s %s", source, result.outcome, result.ticket_id or "")
     return IngestResult(
         ticket_id=result.ticket_id,

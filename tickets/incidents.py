@@ -86,35 +86,60 @@ def record_event(
     )
 
 
+def culprit_lock(culprit: str) -> tuple[int, int]:
+    """The advisory lock `place` serializes a culprit's new tickets on (key pair)."""
+    return _CULPRIT_LOCK, zlib.crc32(culprit.encode()) - 2**31
+
+
 def _lock_culprit(culprit: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [_CULPRIT_LOCK, zlib.crc32(culprit.encode()) - 2**31],
-        )
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(culprit_lock(culprit)))
 
 
-def place(ticket: Ticket, now: datetime | None = None) -> Incident | None:
+def place(
+    ticket: Ticket, now: datetime | None = None, *, culprit_locked: bool = False
+) -> Incident | None:
     """Put a new ticket into its incident: join an open one, or form one with the recent
-    ungrouped tickets of its group key. Call inside the transaction that created the ticket."""
+    ungrouped tickets of its group key. Call inside the transaction that created the ticket
+    (`culprit_locked`: that transaction holds the culprit's lock already, see `culprit_lock`)."""
     if not ticket.group_key:
         return None
     now = now or timezone.now()
     since = now - settings.INCIDENT_WINDOW
-    _lock_culprit(ticket.culprit)
-    open_incidents = Incident.objects.filter(
-        merged_into__isnull=True, recovered_at__isnull=True, last_member_at__gte=since
-    ).exclude(status=Status.RESOLVED)
-    if ticket.source == Source.AZURE_MONITOR:
-        # A related alert joins the timeline of the incident its resource is the culprit of.
-        incident = open_incidents.filter(culprit=ticket.culprit).order_by("-last_member_at").first()
-    else:
-        incident = (
-            open_incidents.filter(group_key=ticket.group_key).order_by("-last_member_at").first()
+    if not culprit_locked:
+        _lock_culprit(ticket.culprit)
+    # Every webhook of a failure with a culprit asks this: one statement, no ORM compiling. The
+    # open incident to join, and how many other pipelines the recent ungrouped tickets of the
+    # group key span (the Python side reads them only when that is enough to form one).
+    matched_on = "culprit" if ticket.source == Source.AZURE_MONITOR else "group_key"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT (SELECT id FROM {Incident._meta.db_table}
+                     WHERE {matched_on} = %s AND merged_into_id IS NULL
+                       AND recovered_at IS NULL AND last_member_at >= %s AND status <> %s
+                     ORDER BY last_member_at DESC LIMIT 1),
+                   (SELECT count(DISTINCT pipeline) FROM {Ticket._meta.db_table}
+                     WHERE group_key = %s AND incident_id IS NULL AND last_seen >= %s
+                       AND resolved_at_source_at IS NULL AND id <> %s AND pipeline <> %s)
+            """,
+            [
+                ticket.culprit if matched_on == "culprit" else ticket.group_key,
+                since,
+                Status.RESOLVED,
+                ticket.group_key,
+                since,
+                ticket.pk,
+                ticket.pipeline,
+            ],
         )
-    if incident is not None:
+        incident_id, other_pipelines = cursor.fetchone()
+    if incident_id is not None:
+        incident = Incident.objects.get(pk=incident_id)
         _join(incident, ticket, now)
         return incident
+    if other_pipelines + 1 < settings.INCIDENT_MIN_PIPELINES:
+        return None
     candidates = list(
         Ticket.objects.filter(
             group_key=ticket.group_key,
@@ -126,9 +151,6 @@ def place(ticket: Ticket, now: datetime | None = None) -> Incident | None:
         .only("id", "pipeline", "source", "severity", "priority", "timestamp", "first_seen")
         .order_by("timestamp")
     )
-    pipelines = {candidate.pipeline for candidate in candidates} | {ticket.pipeline}
-    if len(pipelines) < settings.INCIDENT_MIN_PIPELINES:
-        return None
     return _form(ticket, candidates, now)
 
 

@@ -18,6 +18,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from analysis.redaction import redact
+from rca_project import compiled_sql
 from rca_project.observability import SLA_BREACHES
 from tickets.models import (
     ActorKind,
@@ -97,13 +98,29 @@ def write_audit(
     after: dict[str, Any] | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
+    entry = audit_entry(ticket, actor, action, before=before, after=after, details=details)
+    compiled_sql.insert(entry)
+    return entry
+
+
+def audit_entry(
+    ticket: Ticket,
+    actor: Actor,
+    action: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """The audit entry `write_audit` writes, not saved yet (only the changed keys of `before`
+    and `after` when both are given)."""
     changed_before = before or {}
     changed_after = after or {}
     if before is not None and after is not None:
         keys = [k for k in after if before.get(k) != after.get(k)]
         changed_before = {k: before.get(k) for k in keys}
         changed_after = {k: after[k] for k in keys}
-    return AuditLog.objects.create(
+    return AuditLog(
         ticket=ticket,
         actor_kind=actor.kind,
         actor_name=actor.name,

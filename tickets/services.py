@@ -13,16 +13,18 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from analysis.classifier import classify_error
-from analysis.culprits import extract_culprit
+from analysis.culprits import Culprit, extract_culprit
 from integrations.events import EventKind, FailureEvent
+from rca_project.compiled_sql import insert_params, insert_sql, inserted
 from tickets import incidents, lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
-from tickets.models import Occurrence, SuppressionRule, Ticket, new_ticket_id
+from tickets.models import AuditLog, Occurrence, SuppressionRule, Ticket, new_ticket_id
 from tickets.vocabulary import Outcome
 
 _RUN_LOCK, _FINGERPRINT_LOCK = 1, 2
@@ -57,6 +59,7 @@ def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datet
 class _Classified:
     error_type: str
     fingerprint: str
+    culprit: Culprit | None
 
 
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
@@ -74,9 +77,14 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         fingerprint = failure_fingerprint(
             event.source, event.pipeline, error_type, event.error_message
         )
-        classified = _Classified(error_type, fingerprint)
-        # Serialize events racing for the same run or fingerprint (always in this order).
+        # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
+        culprit = extract_culprit(event.error_message, event.resource, source=event.source)
+        classified = _Classified(error_type, fingerprint, culprit)
+        # Serialize events racing for the same run or fingerprint, and a new ticket's incident
+        # placement on its culprit (always in this order).
         locks = [(_RUN_LOCK, _hash32(event.run_key)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
+        if culprit is not None and culprit.label:
+            locks.append(incidents.culprit_lock(culprit.label))
     claimed, first_ticket_id = Occurrence.objects.claim_or_find(event.occurrence_key, locks)
     if not claimed:
         return EventOutcome(Outcome.DUPLICATE, first_ticket_id)
@@ -111,9 +119,9 @@ def _resolve(event: FailureEvent) -> EventOutcome:
 def _record_failure(
     event: FailureEvent, classified: _Classified, tracking_id: UUID
 ) -> EventOutcome:
-    """Under the run and fingerprint locks `record_event` took with the claim."""
+    """Under the run, fingerprint and culprit locks `record_event` took with the claim."""
     now = timezone.now()
-    error_type, fingerprint = classified.error_type, classified.fingerprint
+    fingerprint = classified.fingerprint
     target, earlier = Ticket.objects.candidates_for(event.run_key, fingerprint)
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
@@ -150,28 +158,30 @@ def _record_failure(
         return EventOutcome(Outcome.SUPPRESSED, suppressed_by=rule)
 
     ticket = _create_ticket(
-        event, error_type, fingerprint, tracking_id, now, earlier.ticket_id if earlier else None
+        event, classified, tracking_id, now, earlier.ticket_id if earlier else None
     )
-    incidents.place(ticket, now)
+    incidents.place(ticket, now, culprit_locked=True)
     return EventOutcome(Outcome.CREATED, ticket.pk)
 
 
 def _create_ticket(
     event: FailureEvent,
-    error_type: str,
-    fingerprint: str,
+    classified: _Classified,
     tracking_id: UUID,
     now: datetime,
     earlier_id: str | None,
 ) -> Ticket:
+    error_type, fingerprint, culprit = (
+        classified.error_type,
+        classified.fingerprint,
+        classified.culprit,
+    )
     severity = rules.severity_for(event.severity_hint, error_type)
     priority = rules.priority_for(severity)
     sla_seconds = rules.sla_seconds_for(priority)
     owner = rules.resolve_ownership(event.source, event.pipeline)
-    # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
-    culprit = extract_culprit(event.error_message, event.resource, source=event.source)
     culprit_label = culprit.label if culprit else ""
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         id=new_ticket_id(event.processing_mode, now),
         timestamp=now,
         pipeline=event.pipeline,
@@ -206,12 +216,20 @@ def _create_ticket(
     created_details = {"tracking_id": str(tracking_id), "error_type": error_type}
     if earlier_id is not None:
         created_details["seen_before"] = earlier_id
-    lifecycle.write_audit(
+    audit = lifecycle.audit_entry(
         ticket,
         Actor.source(event.source),
         "created",
         after={"status": ticket.status, "severity": severity, "priority": priority},
         details=created_details,
     )
+    # The ticket and its first audit entry in one statement, compiled once per process.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH ticket AS ({insert_sql(Ticket)}) {insert_sql(AuditLog)} RETURNING id",
+            [*insert_params(ticket), *insert_params(audit)],
+        )
+        inserted(ticket)
+        inserted(audit, cursor.fetchone()[0])
     lifecycle.announce(ticket.pk, "created", Actor.source(event.source))
     return ticket
