@@ -44,8 +44,8 @@ from common import (
     start_gunicorn,
 )
 
-BENCH_DB = "rca_bench"
-BENCH_REDIS_DB = 14
+BENCH_DB = os.environ.get("BENCH_DB", "rca_bench")
+BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 TOKEN = "bench-token-" + uuid.uuid4().hex
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 TARGET_RATIO, TARGET_P99_MS = 0.30, 100.0

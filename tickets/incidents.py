@@ -96,44 +96,56 @@ def _lock_culprit(culprit: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(culprit_lock(culprit)))
 
 
+def placement_query(ticket: Ticket, now: datetime) -> tuple[str, list[Any]]:
+    """The SELECT `place` decides on, as SQL and parameters, for a caller that runs it in a
+    statement of its own (with the culprit's lock already held: see `culprit_lock`). One row:
+    the open incident the ticket joins (or NULL), and how many pipelines other than its own the
+    recent ungrouped tickets of its group key span (the Python side reads those tickets only
+    when that is enough to form an incident). No ORM compiling: every new failure with a
+    culprit asks this."""
+    since = now - settings.INCIDENT_WINDOW
+    matched_on = "culprit" if ticket.source == Source.AZURE_MONITOR else "group_key"
+    sql = f"""
+        SELECT (SELECT id FROM {Incident._meta.db_table}
+                 WHERE {matched_on} = %s AND merged_into_id IS NULL
+                   AND recovered_at IS NULL AND last_member_at >= %s AND status <> %s
+                 ORDER BY last_member_at DESC LIMIT 1),
+               (SELECT count(DISTINCT pipeline) FROM {Ticket._meta.db_table}
+                 WHERE group_key = %s AND incident_id IS NULL AND last_seen >= %s
+                   AND resolved_at_source_at IS NULL AND id <> %s AND pipeline <> %s)
+        """
+    params = [
+        ticket.culprit if matched_on == "culprit" else ticket.group_key,
+        since,
+        Status.RESOLVED,
+        ticket.group_key,
+        since,
+        ticket.pk,
+        ticket.pipeline,
+    ]
+    return sql, params
+
+
 def place(
-    ticket: Ticket, now: datetime | None = None, *, culprit_locked: bool = False
+    ticket: Ticket,
+    now: datetime | None = None,
+    *,
+    placement: tuple[str | None, int] | None = None,
 ) -> Incident | None:
     """Put a new ticket into its incident: join an open one, or form one with the recent
-    ungrouped tickets of its group key. Call inside the transaction that created the ticket
-    (`culprit_locked`: that transaction holds the culprit's lock already, see `culprit_lock`)."""
+    ungrouped tickets of its group key. Call inside the transaction that created the ticket.
+    `placement`: the row of `placement_query`, when the caller ran it already (under the
+    culprit's lock); without it, this takes the lock and asks."""
     if not ticket.group_key:
         return None
     now = now or timezone.now()
-    since = now - settings.INCIDENT_WINDOW
-    if not culprit_locked:
+    if placement is None:
         _lock_culprit(ticket.culprit)
-    # Every webhook of a failure with a culprit asks this: one statement, no ORM compiling. The
-    # open incident to join, and how many other pipelines the recent ungrouped tickets of the
-    # group key span (the Python side reads them only when that is enough to form one).
-    matched_on = "culprit" if ticket.source == Source.AZURE_MONITOR else "group_key"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT (SELECT id FROM {Incident._meta.db_table}
-                     WHERE {matched_on} = %s AND merged_into_id IS NULL
-                       AND recovered_at IS NULL AND last_member_at >= %s AND status <> %s
-                     ORDER BY last_member_at DESC LIMIT 1),
-                   (SELECT count(DISTINCT pipeline) FROM {Ticket._meta.db_table}
-                     WHERE group_key = %s AND incident_id IS NULL AND last_seen >= %s
-                       AND resolved_at_source_at IS NULL AND id <> %s AND pipeline <> %s)
-            """,
-            [
-                ticket.culprit if matched_on == "culprit" else ticket.group_key,
-                since,
-                Status.RESOLVED,
-                ticket.group_key,
-                since,
-                ticket.pk,
-                ticket.pipeline,
-            ],
-        )
-        incident_id, other_pipelines = cursor.fetchone()
+        sql, params = placement_query(ticket, now)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            placement = cursor.fetchone()
+    incident_id, other_pipelines = placement
     if incident_id is not None:
         incident = Incident.objects.get(pk=incident_id)
         _join(incident, ticket, now)
@@ -144,7 +156,7 @@ def place(
         Ticket.objects.filter(
             group_key=ticket.group_key,
             incident__isnull=True,
-            last_seen__gte=since,
+            last_seen__gte=now - settings.INCIDENT_WINDOW,
             resolved_at_source_at__isnull=True,
         )
         .exclude(pk=ticket.pk)

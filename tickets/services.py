@@ -92,7 +92,8 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         outcome = _resolve(event)
     else:
         outcome = _record_failure(event, classified, tracking_id)
-    Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
+    if outcome.outcome != Outcome.CREATED:  # a created ticket's INSERT assigned it
+        Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
     return outcome
 
 
@@ -157,10 +158,10 @@ def _record_failure(
         SuppressionRule.objects.filter(pk=rule.pk).update(hit_count=F("hit_count") + 1)
         return EventOutcome(Outcome.SUPPRESSED, suppressed_by=rule)
 
-    ticket = _create_ticket(
+    ticket, placement = _create_ticket(
         event, classified, tracking_id, now, earlier.ticket_id if earlier else None
     )
-    incidents.place(ticket, now, culprit_locked=True)
+    incidents.place(ticket, now, placement=placement)
     return EventOutcome(Outcome.CREATED, ticket.pk)
 
 
@@ -170,7 +171,10 @@ def _create_ticket(
     tracking_id: UUID,
     now: datetime,
     earlier_id: str | None,
-) -> Ticket:
+) -> tuple[Ticket, tuple[str | None, int] | None]:
+    """The ticket, its first audit entry and its occurrence's assignment in one statement,
+    which also reads what `incidents.place` decides on when the ticket has a group key (the
+    culprit's lock was taken with the claim, so that read sees every committed placement)."""
     error_type, fingerprint, culprit = (
         classified.error_type,
         classified.fingerprint,
@@ -223,13 +227,26 @@ def _create_ticket(
         after={"status": ticket.status, "severity": severity, "priority": priority},
         details=created_details,
     )
-    # The ticket and its first audit entry in one statement, compiled once per process.
+    if ticket.group_key:
+        select, select_params = incidents.placement_query(ticket, now)
+    else:
+        select, select_params = "SELECT NULL, 0", []
+    # Data-modifying WITH parts all run to completion; the SELECT does not see their rows
+    # (one snapshot), and it needs none of them.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH ticket AS ({insert_sql(Ticket)}) {insert_sql(AuditLog)} RETURNING id",
-            [*insert_params(ticket), *insert_params(audit)],
+            f"WITH ticket AS ({insert_sql(Ticket)}), audit AS ({insert_sql(AuditLog)}),"
+            f" occurrence AS (UPDATE {Occurrence._meta.db_table} SET ticket_id = %s,"
+            f" outcome = %s WHERE key = %s) {select}",
+            [
+                *insert_params(ticket),
+                *insert_params(audit),
+                *(ticket.pk, Outcome.CREATED, event.occurrence_key),
+                *select_params,
+            ],
         )
+        placement = cursor.fetchone() if ticket.group_key else None
         inserted(ticket)
-        inserted(audit, cursor.fetchone()[0])
+        inserted(audit)
     lifecycle.announce(ticket.pk, "created", Actor.source(event.source))
-    return ticket
+    return ticket, placement

@@ -314,6 +314,9 @@ def test_a_failure_that_joins_an_incident_in_its_grace_delay_skips_its_own_page(
     jira, slack = targets
     settings.INCIDENT_GRACE_SECONDS = 3
     first = post(storm_failure("pl_orders"))["ticket_id"]
+    # The second failure arrives while the first waits out its grace delay: once the first is
+    # analysed and its own page scheduled (not before, or both would just share the incident).
+    wait_for(lambda: OutboundDelivery.objects.filter(ticket_id=first).exists(), 30)
     post(storm_failure("pl_customers"))
     incident = paged_incident()
 
