@@ -5,10 +5,18 @@ webhook's CPU went to Django compiling statements). Here each model's INSERT is 
 process, from the same fields `Model.save()` writes, and the values are prepared by the fields
 themselves (`pre_save`, then `get_db_prep_save`), as the ORM prepares them. Models without
 `db_default` or generated fields only; no signals are sent (none of these models has receivers).
+
+A wide row (the ticket's 58 columns) goes as one JSON parameter instead (`row_insert_sql`):
+psycopg caches the parsing of a statement only up to 50 parameters, and re-parsed this one on
+every webhook.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import uuid
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -67,3 +75,46 @@ def insert(obj: models.Model) -> None:
         else:
             cursor.execute(sql, params)
             inserted(obj)
+
+
+@cache
+def _row_plan(model: type[models.Model]) -> str:
+    _, fields, _ = _insert_plan(model)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    return (
+        f"INSERT INTO {table} ({columns})"
+        f" SELECT {columns} FROM jsonb_populate_record(NULL::{table}, %s::jsonb)"
+    )
+
+
+def row_insert_sql(model: type[models.Model]) -> str:
+    """The INSERT of one `model` row from one parameter, `row_json(obj)` (PostgreSQL converts
+    each JSON value to its column's type, as it converts text input)."""
+    return _row_plan(model)
+
+
+def row_json(obj: models.Model) -> str:
+    """`obj`'s row as a JSON object keyed by column, for `row_insert_sql`. Text, numbers,
+    booleans, NULL, JSON fields (without a custom encoder), timestamps and UUIDs; anything else
+    raises TypeError rather than guess its text form."""
+    _, fields, _ = _insert_plan(type(obj))
+    row: dict[str, Any] = {}
+    for field in fields:
+        value = field.pre_save(obj, True)
+        if isinstance(field, models.JSONField):
+            if field.encoder is not None:
+                raise TypeError(f"{field.name}: a JSON field with an encoder")
+        elif value is not None and not isinstance(value, (str, int, float)):
+            value = field.get_db_prep_save(value, connection)
+            if isinstance(value, date):  # datetimes too
+                value = value.isoformat()
+            elif isinstance(value, uuid.UUID):
+                value = str(value)
+            elif value is not None and not isinstance(value, (str, int, float)):
+                raise TypeError(f"{field.name}: no JSON form for {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TypeError(f"{field.name}: {value} has no JSON form")
+        row[str(field.column)] = value
+    return json.dumps(row, ensure_ascii=False)

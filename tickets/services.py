@@ -20,7 +20,13 @@ from django.utils import timezone
 from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
 from integrations.events import EventKind, FailureEvent
-from rca_project.compiled_sql import insert_params, insert_sql, inserted
+from rca_project.compiled_sql import (
+    insert_params,
+    insert_sql,
+    inserted,
+    row_insert_sql,
+    row_json,
+)
 from tickets import incidents, lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
@@ -235,11 +241,11 @@ def _create_ticket(
     # (one snapshot), and it needs none of them.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH ticket AS ({insert_sql(Ticket)}), audit AS ({insert_sql(AuditLog)}),"
+            f"WITH ticket AS ({row_insert_sql(Ticket)}), audit AS ({insert_sql(AuditLog)}),"
             f" occurrence AS (UPDATE {Occurrence._meta.db_table} SET ticket_id = %s,"
             f" outcome = %s WHERE key = %s) {select}",
             [
-                *insert_params(ticket),
+                row_json(ticket),
                 *insert_params(audit),
                 *(ticket.pk, Outcome.CREATED, event.occurrence_key),
                 *select_params,
