@@ -157,6 +157,21 @@ def pending_deliveries() -> int:
     return WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count()
 
 
+def web_cpu(server: subprocess.Popen) -> float:
+    """User + system CPU seconds of the gunicorn master and its workers so far."""
+    import psutil
+
+    master = psutil.Process(server.pid)
+    total = 0.0
+    for process in [master, *master.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def uptime() -> str:
     try:
         return " ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -203,6 +218,7 @@ def main() -> int:
     baseline_results: list = []
     ingest_results: list = []
     baseline_time = ingest_time = 0.0
+    baseline_cpu = ingest_cpu = 0.0
     ratios = []
     try:
         if background:
@@ -214,9 +230,11 @@ def main() -> int:
                 round_index * len(baseline_requests) // args.rounds,
                 (round_index + 1) * len(baseline_requests) // args.rounds,
             )
+            cpu = web_cpu(server)
             results, elapsed = asyncio.run(
                 run_load(port, baseline_requests[share], args.concurrency)
             )
+            baseline_cpu += web_cpu(server) - cpu
             baseline_results += results
             baseline_time += elapsed
             base_rps = len(results) / elapsed
@@ -224,7 +242,9 @@ def main() -> int:
                 round_index * len(ingest_requests) // args.rounds,
                 (round_index + 1) * len(ingest_requests) // args.rounds,
             )
+            cpu = web_cpu(server)
             results, elapsed = asyncio.run(run_load(port, ingest_requests[share], args.concurrency))
+            ingest_cpu += web_cpu(server) - cpu
             ingest_results += results
             ingest_time += elapsed
             ratios.append(len(results) / elapsed / base_rps)
@@ -253,6 +273,14 @@ def main() -> int:
     for status, _, _ in ingest_results:
         statuses[status] = statuses.get(status, 0) + 1
     print(f"statuses   {statuses}")
+    # CPU of the gunicorn processes per request: what the web server spends, whatever else
+    # shares the machine (PostgreSQL's and Redis' share is not in it).
+    base_cpu_ms = baseline_cpu / len(baseline_results) * 1000
+    ingest_cpu_ms = ingest_cpu / len(ingest_results) * 1000
+    print(
+        f"web CPU    baseline {base_cpu_ms:.2f} ms/request, ingest {ingest_cpu_ms:.2f} ms/request "
+        f"(ratio {base_cpu_ms / ingest_cpu_ms:.2f})"
+    )
     ratio = ingest["rps"] / base["rps"]
     print(
         f"ratio      ingest/baseline req/s = {ratio:.2f} (rounds "
