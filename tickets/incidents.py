@@ -7,7 +7,8 @@ Monitor alert's group key is its resource's culprit alone: alerts on one resourc
 together, and an alert on the culprit of an open incident joins that incident's timeline.
 
 Runs inside the ingest transaction, right after the ticket is created. Races are settled by a
-transaction-scoped advisory lock on the culprit (like dedup and correlation in services.py):
+transaction-scoped advisory lock on the culprit (like dedup and correlation in services.py,
+whose occurrence claim takes it with the run and fingerprint locks):
 of 200 simultaneous failures of one storm, the first to reach the minimum forms the incident
 and every other one, waiting on the lock, finds it and joins.
 

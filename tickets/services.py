@@ -2,7 +2,8 @@
 
 Runs inside the caller's transaction (the ingest request). Concurrency is settled by the
 database: the unique occurrence key decides duplicates, and transaction-scoped advisory locks
-on the run key and the fingerprint serialize the few events that race for the same ticket.
+on the run key and the fingerprint serialize the few events that race for the same ticket (and
+one on the culprit, the new tickets that race for the same incident: tickets/incidents.py).
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ class _Classified:
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     """Decide what one event does to the tickets. Call inside a transaction.
 
-    The occurrence claim also takes the advisory locks of a failure's run and fingerprint (in
-    that order) in the same statement, and a duplicate's ticket comes back with it: one round
-    trip for the dedup, and one for what the failure belongs to (`candidates_for`)."""
+    The occurrence claim also takes the advisory locks of a failure's run, fingerprint and
+    culprit (in that order) in the same statement, and a duplicate's ticket comes back with it:
+    one round trip for the dedup, one for what the failure belongs to (`candidates_for`), and
+    for a new ticket one more for the ticket, its audit entry, its occurrence's assignment and
+    what its incident placement decides on."""
     if event.kind == EventKind.IGNORED:
         return EventOutcome(Outcome.IGNORED)
     classified = None
