@@ -73,6 +73,11 @@ FAST_CLOCKS = {
     "OUTBOUND_MAX_ATTEMPTS": "40",
     "CIRCUIT_FAILURE_THRESHOLD": "5",
     "CIRCUIT_OPEN_SECONDS": "2",
+    # Paced (integrations/pacing.py) but faster than Slack's one a second per channel: every
+    # sample failure posts to the one channel, and tests/integrations/test_pacing.py holds the
+    # real rate.
+    "SLACK_CHANNEL_POSTS_PER_SECOND": "20",
+    "JIRA_DELIVERIES_PER_SECOND": "50",
     # The faults hit each ticket's own analysis and page: the sample failures all name one SQL
     # server, so without this they would form an incident that pages (and is analysed) once.
     "INCIDENT_MIN_PIPELINES": "1000000",
