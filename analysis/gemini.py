@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,13 +120,20 @@ def _client(api_key: str, base_url: str, api_version: str, timeout_ms: int):
     return genai.Client(api_key=api_key, http_options=options)
 
 
+_client_lock = threading.Lock()
+
+
 def gemini_client():
-    return _client(
-        settings.GEMINI_API_KEY,
-        settings.GEMINI_BASE_URL,
-        settings.GEMINI_API_VERSION,
-        int(settings.GEMINI_TIMEOUT_SECONDS * 1000),
-    )
+    """The process's client for these settings. Under a lock: two threads building it at once
+    would make two, and the one not kept closes its connections when it is collected, under a
+    call that may still be using them."""
+    with _client_lock:
+        return _client(
+            settings.GEMINI_API_KEY,
+            settings.GEMINI_BASE_URL,
+            settings.GEMINI_API_VERSION,
+            int(settings.GEMINI_TIMEOUT_SECONDS * 1000),
+        )
 
 
 def gemini_configured() -> bool:

@@ -9,30 +9,37 @@ short transaction at the end.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from analysis import enrichment_service
 from analysis.alert_rca import build_alert_rca
 from analysis.classifier import classify_error
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
-from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
+from analysis.gemini import Attempt, LlmFailure, RcaAnswer, gemini_configured, generate_rca
 from analysis.models import LlmCall, LlmOutcome
-from analysis.prompt import INCIDENT_SAMPLE_ALERTS, build_incident_prompt, build_rca_prompt
+from analysis.prompt import (
+    INCIDENT_SAMPLE_ALERTS,
+    RcaPrompt,
+    build_incident_prompt,
+    build_rca_prompt,
+)
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
 from analysis.similar import similar_tickets
 from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Incident, RcaSource, Ticket
+from tickets.models import AuditLog, Incident, RcaSource, Ticket
 from tickets.resolutions import PastFix, previous_fixes
 from tickets.vocabulary import Source
 
@@ -54,24 +61,69 @@ class Analysis:
 
 def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> Ticket | None:
     """Write the ticket's RCA. Idempotent: an analysed ticket is left alone unless `force`."""
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is None or (ticket.rca_source != RcaSource.PENDING and not force):
-        return ticket
+    return analyse_tickets([ticket_id], force=force, reason=reason).get(ticket_id)
 
-    enriched = enrichment_service.enrich(ticket)
-    if enriched.error_message:
-        ticket.error_message = redact(enriched.error_message)
-    ticket.details = {**ticket.details, **enriched.details}
-    classification = classify_error(ticket.error_message)
-    _embed(ticket, classification.error_type)
-    similar = similar_tickets(ticket)
-    fixes = previous_fixes(ticket)
-    analysis = _analyse(ticket, classification.error_type, similar, enriched.missing, force, fixes)
-    if fixes:
-        analysis.details["previous_fixes"] = [fix.as_dict() for fix in fixes]
-    if reason:
-        analysis.rca_note = f"{reason}; {analysis.rca_note}"
-    return _save(ticket, analysis, similar, classification.signals, force)
+
+@dataclass
+class _Work:
+    """One ticket on its way through a batch's analysis."""
+
+    ticket: Ticket
+    error_type: str
+    signals: tuple[str, ...]
+    missing: list[str]
+    similar: list[tuple[Ticket, float]] = field(default_factory=list)
+    fixes: list[PastFix] = field(default_factory=list)
+    prompt: RcaPrompt | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    answer: RcaAnswer | LlmFailure | None = None
+    analysis: Analysis | None = None
+
+
+def analyse_tickets(
+    ticket_ids: Sequence[str], *, force: bool = False, reason: str = ""
+) -> dict[str, Ticket]:
+    """`analyse_ticket` for several tickets at once, each as if analysed alone, in order: one
+    read of the tickets, one embedding call, the batch's Gemini calls in flight together (at
+    most GEMINI_CONCURRENCY), and one transaction writing every RCA and its audit record.
+
+    What one ticket of the batch sees of an earlier one is what it would see had that one been
+    analysed first: it is among its similar tickets (compared here, not in the database, where
+    its vector is not yet), and a Gemini RCA of the same fingerprint is reused. Unlike a ticket
+    analysed before, such a similar ticket carries no RCA into the prompt yet."""
+    by_id = {
+        ticket.pk: ticket for ticket in Ticket.objects.defer("embedding").filter(pk__in=ticket_ids)
+    }
+    found = [by_id[ticket_id] for ticket_id in dict.fromkeys(ticket_ids) if ticket_id in by_id]
+    work: list[_Work] = []
+    done: dict[str, Ticket] = {}
+    for ticket in found:
+        if ticket.rca_source != RcaSource.PENDING and not force:
+            done[ticket.pk] = ticket
+            continue
+        enriched = enrichment_service.enrich(ticket)
+        if enriched.error_message:
+            ticket.error_message = redact(enriched.error_message)
+        ticket.details = {**ticket.details, **enriched.details}
+        classification = classify_error(ticket.error_message)
+        work.append(
+            _Work(ticket, classification.error_type, classification.signals, enriched.missing)
+        )
+    if not work:
+        return done
+    _embed([(item.ticket, item.error_type) for item in work])
+    for index, item in enumerate(work):
+        item.similar = _similar_in_batch(item.ticket, [w.ticket for w in work[:index]])
+        item.fixes = previous_fixes(item.ticket)
+    _analyse(work, force)
+    for item in work:
+        assert item.analysis is not None
+        if item.fixes:
+            item.analysis.details["previous_fixes"] = [fix.as_dict() for fix in item.fixes]
+        if reason:
+            item.analysis.rca_note = f"{reason}; {item.analysis.rca_note}"
+    done.update(_save(work, force))
+    return done
 
 
 def record_rca_request(ticket_id: str, actor: Actor) -> None:
@@ -80,66 +132,152 @@ def record_rca_request(ticket_id: str, actor: Actor) -> None:
     lifecycle.write_audit(ticket, actor, "rca requested")
 
 
-def _embed(ticket: Ticket, error_type: str) -> None:
-    text = failure_text(error_type, ticket.error_message)
+def _embed(tickets: list[tuple[Ticket, str]]) -> None:
+    """Embed the tickets' failures in one call to the backend."""
+    texts = [failure_text(error_type, ticket.error_message) for ticket, error_type in tickets]
     backend = configured_backend()
     try:
-        vector = backend.embed([text])[0]
+        vectors = backend.embed(texts)
     except EmbeddingError as exc:
         logger.warning("embedding with %s failed (%s); using the local model", backend.name, exc)
         backend = local_backend()
-        vector = backend.embed([text])[0]
-    ticket.embedding = vector
-    ticket.embedding_model = backend.name
+        vectors = backend.embed(texts)
+    for (ticket, _), vector in zip(tickets, vectors, strict=True):
+        ticket.embedding = vector
+        ticket.embedding_model = backend.name
 
 
-def _analyse(
-    ticket: Ticket,
-    error_type: str,
-    similar: list[tuple[Ticket, float]],
-    missing: list[str],
-    force: bool,
-    fixes: list[PastFix],
-) -> Analysis:
+def _similar_in_batch(
+    ticket: Ticket, earlier: list[Ticket], k: int = 5
+) -> list[tuple[Ticket, float]]:
+    """The ticket's similar tickets from the database, and the batch's earlier tickets that
+    are at least as close (their vectors are not stored yet); the k closest."""
+    found = similar_tickets(ticket, k=k)
+    if not earlier or ticket.embedding is None:
+        return found
+    floor = settings.SIMILARITY_FLOOR
+    vector = ticket.embedding
+    for other in earlier:
+        if other.embedding_model != ticket.embedding_model or other.embedding is None:
+            continue
+        # Both are unit vectors: the cosine similarity is their dot product.
+        score = float(sum(a * b for a, b in zip(vector, other.embedding, strict=True)))
+        if score >= floor:
+            found.append((other, score))
+    found.sort(key=lambda pair: -pair[1])
+    return found[:k]
+
+
+def _analyse(work: list[_Work], force: bool) -> None:
+    """Set each item's analysis: Gemini's (or a reused one), the rules' otherwise."""
     if not gemini_configured():
-        note = "rule-based: no GEMINI_API_KEY configured"
-        return _rules(ticket, error_type, note, missing, fixes)
-    if not force:
-        cached = _recent_gemini_rca(ticket)
-        if cached is not None:
-            LlmCall.objects.create(
-                ticket=ticket, model=settings.GEMINI_MODEL, outcome=LlmOutcome.CACHE_HIT
-            )
-            return Analysis(
-                error_type=_reconcile(error_type, cached.details.get("llm_error_class", "")),
-                rca_result=cached.rca_result,
-                recommendations=list(cached.recommendations),
-                confidence=cached.confidence or 0.0,
-                rca_source=RcaSource.GEMINI,
-                rca_note=f"Gemini RCA reused from {cached.id} (same failure fingerprint)",
-                details={"llm_error_class": cached.details.get("llm_error_class", "")},
-            )
-    history = list(
-        Ticket.objects.filter(pipeline=ticket.pipeline)
-        .exclude(pk=ticket.pk)
-        .defer("embedding")
-        .order_by("-timestamp")[:HISTORY_SIZE]
-    )
-    prompt = build_rca_prompt(
-        ticket, error_type, history=history, similar=similar, missing=missing, fixes=fixes
-    )
+        for item in work:
+            note = "rule-based: no GEMINI_API_KEY configured"
+            item.analysis = _rules(item, note)
+        return
+    cached = {} if force else _recent_gemini_rcas(work)
+    calls: list[LlmCall] = []
+    pending = list(work)
+    while pending:
+        # Of several tickets with one fingerprint, the first asks Gemini; the others reuse its
+        # answer, as they would had it been analysed before them (or ask in turn if it failed).
+        asking: list[_Work] = []
+        later: list[_Work] = []
+        fingerprints: set[str] = set()
+        for item in pending:
+            fingerprint = item.ticket.fingerprint
+            reuse = cached.get(fingerprint)
+            if reuse is not None and not force:
+                item.analysis = _reused(item, reuse)
+                calls.append(
+                    LlmCall(
+                        ticket=item.ticket,
+                        model=settings.GEMINI_MODEL,
+                        outcome=LlmOutcome.CACHE_HIT,
+                    )
+                )
+            elif fingerprint in fingerprints and not force:
+                later.append(item)
+            else:
+                fingerprints.add(fingerprint)
+                asking.append(item)
+        _ask_gemini(asking)
+        for item in asking:
+            calls.extend(_recorded(item.ticket.pk, "rca", item.attempts))
+            item.analysis = _answered(item)
+            if isinstance(item.answer, RcaAnswer):
+                cached.setdefault(item.ticket.fingerprint, item.ticket)
+        pending = later
+    LlmCall.objects.bulk_create(calls)
 
-    try:
-        answer = generate_rca(
-            prompt.system_instruction, prompt.contents, on_attempt=_recorder(ticket.pk, "rca")
+
+def _ask_gemini(work: list[_Work]) -> None:
+    """Each item's Gemini call (its prompt built here), several in flight at once; the attempts
+    are kept on the item, to be recorded by the caller's thread."""
+    if not work:
+        return
+    histories = _histories([item.ticket for item in work])
+    for item in work:
+        item.prompt = build_rca_prompt(
+            item.ticket,
+            item.error_type,
+            history=histories.get(item.ticket.pk, []),
+            similar=item.similar,
+            missing=item.missing,
+            fixes=item.fixes,
         )
-    except LlmFailure as failure:
-        RCA_FALLBACKS.labels(failure.outcome).inc()
-        note = f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
-        return _rules(ticket, error_type, note, missing, fixes)
-    grounded_on = [tid for tid in answer.similar_ticket_ids if tid in prompt.similar_ids]
+
+    def ask(item: _Work) -> None:
+        assert item.prompt is not None
+        try:
+            item.answer = generate_rca(
+                item.prompt.system_instruction,
+                item.prompt.contents,
+                on_attempt=item.attempts.append,
+            )
+        except LlmFailure as failure:
+            item.answer = failure
+
+    if len(work) == 1:
+        ask(work[0])
+        return
+    with ThreadPoolExecutor(min(len(work), settings.GEMINI_CONCURRENCY)) as pool:
+        list(pool.map(ask, work))
+
+
+def _histories(tickets: list[Ticket]) -> dict[str, list[Ticket]]:
+    """Each ticket's pipeline's latest tickets (itself excluded), newest first, in one query."""
+    pipelines = {ticket.pipeline for ticket in tickets}
+    ranked = (
+        Ticket.objects.filter(pipeline__in=pipelines)
+        .defer("embedding")
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("pipeline")], order_by=F("timestamp").desc())
+        )
+        .filter(rank__lte=HISTORY_SIZE + 1)  # each leaves itself out
+        .order_by("pipeline", "rank")
+    )
+    by_pipeline: dict[str, list[Ticket]] = {}
+    for row in ranked:
+        by_pipeline.setdefault(row.pipeline, []).append(row)
+    return {
+        ticket.pk: [t for t in by_pipeline.get(ticket.pipeline, []) if t.pk != ticket.pk][
+            :HISTORY_SIZE
+        ]
+        for ticket in tickets
+    }
+
+
+def _answered(item: _Work) -> Analysis:
+    answer = item.answer
+    if isinstance(answer, LlmFailure):
+        RCA_FALLBACKS.labels(answer.outcome).inc()
+        note = f"rule-based: Gemini failed ({answer.outcome}: {answer.reason})"
+        return _rules(item, note)
+    assert isinstance(answer, RcaAnswer) and item.prompt is not None
+    grounded_on = [tid for tid in answer.similar_ticket_ids if tid in item.prompt.similar_ids]
     return Analysis(
-        error_type=_reconcile(error_type, answer.error_class),
+        error_type=_reconcile(item.error_type, answer.error_class),
         rca_result=answer.root_cause,
         recommendations=answer.recommendations,
         confidence=answer.confidence,
@@ -153,26 +291,53 @@ def _analyse(
     )
 
 
+def _reused(item: _Work, cached: Ticket) -> Analysis:
+    return Analysis(
+        error_type=_reconcile(item.error_type, cached.details.get("llm_error_class", "")),
+        rca_result=cached.rca_result,
+        recommendations=list(cached.recommendations),
+        confidence=cached.confidence or 0.0,
+        rca_source=RcaSource.GEMINI,
+        rca_note=f"Gemini RCA reused from {cached.id} (same failure fingerprint)",
+        details={"llm_error_class": cached.details.get("llm_error_class", "")},
+    )
+
+
+def _observe(attempt: Attempt) -> None:
+    LLM_CALLS.labels(attempt.outcome).inc()
+    LLM_SECONDS.observe(attempt.latency_ms / 1000)
+    LLM_TOKENS.labels("prompt").inc(attempt.prompt_tokens or 0)
+    LLM_TOKENS.labels("output").inc(attempt.output_tokens or 0)
+
+
+def _llm_call(ticket_id: str | None, purpose: str, attempt: Attempt) -> LlmCall:
+    return LlmCall(
+        ticket_id=ticket_id,
+        purpose=purpose,
+        model=settings.GEMINI_MODEL,
+        attempt=attempt.number,
+        outcome=attempt.outcome,
+        latency_ms=attempt.latency_ms,
+        prompt_tokens=attempt.prompt_tokens,
+        output_tokens=attempt.output_tokens,
+        total_tokens=attempt.total_tokens,
+        error=attempt.error[:2000],
+    )
+
+
+def _recorded(ticket_id: str | None, purpose: str, attempts: list[Attempt]) -> list[LlmCall]:
+    """Metrics for each attempt, and its LlmCall row (unsaved)."""
+    for attempt in attempts:
+        _observe(attempt)
+    return [_llm_call(ticket_id, purpose, attempt) for attempt in attempts]
+
+
 def _recorder(ticket_id: str | None, purpose: str) -> Callable[[Attempt], None]:
     """Each attempt at a Gemini call: metrics and an LlmCall row (model, latency, tokens)."""
 
     def record(attempt: Attempt) -> None:
-        LLM_CALLS.labels(attempt.outcome).inc()
-        LLM_SECONDS.observe(attempt.latency_ms / 1000)
-        LLM_TOKENS.labels("prompt").inc(attempt.prompt_tokens or 0)
-        LLM_TOKENS.labels("output").inc(attempt.output_tokens or 0)
-        LlmCall.objects.create(
-            ticket_id=ticket_id,
-            purpose=purpose,
-            model=settings.GEMINI_MODEL,
-            attempt=attempt.number,
-            outcome=attempt.outcome,
-            latency_ms=attempt.latency_ms,
-            prompt_tokens=attempt.prompt_tokens,
-            output_tokens=attempt.output_tokens,
-            total_tokens=attempt.total_tokens,
-            error=attempt.error[:2000],
-        )
+        _observe(attempt)
+        _llm_call(ticket_id, purpose, attempt).save()
 
     return record
 
@@ -185,23 +350,29 @@ def _reconcile(classifier_class: str, llm_class: str) -> str:
     return classifier_class
 
 
-def _recent_gemini_rca(ticket: Ticket) -> Ticket | None:
+def _recent_gemini_rcas(work: list[_Work]) -> dict[str, Ticket]:
+    """The latest recent Gemini RCA of each fingerprint in the batch, from outside it."""
     since = timezone.now() - timedelta(seconds=settings.RCA_CACHE_SECONDS)
-    return (
+    latest: dict[str, Ticket] = {}
+    rows = (
         Ticket.objects.filter(
-            fingerprint=ticket.fingerprint, rca_source=RcaSource.GEMINI, analysed_at__gte=since
+            fingerprint__in={item.ticket.fingerprint for item in work},
+            rca_source=RcaSource.GEMINI,
+            analysed_at__gte=since,
         )
-        .exclude(pk=ticket.pk)
+        .exclude(pk__in=[item.ticket.pk for item in work])
         .defer("embedding")
-        .order_by("-analysed_at")
-        .first()
+        .order_by("fingerprint", "-analysed_at")
+        .distinct("fingerprint")
     )
+    for row in rows:
+        latest[row.fingerprint] = row
+    return latest
 
 
-def _rules(
-    ticket: Ticket, error_type: str, note: str, missing: list[str], fixes: list[PastFix]
-) -> Analysis:
+def _rules(item: _Work, note: str) -> Analysis:
     """The rule-based RCA; a fix recorded for this failure (or one like it) comes first."""
+    ticket = item.ticket
     # An Azure alert that is not a pipeline failure is explained as the alert it is.
     alert_rca = (
         build_alert_rca(ticket.pipeline, ticket.details, ticket.affected_entity, ticket.links)
@@ -209,19 +380,19 @@ def _rules(
         else None
     )
     rca = alert_rca or build_rule_rca(
-        error_type,
+        item.error_type,
         ticket.error_message,
         pipeline=ticket.pipeline,
         source=ticket.source,
         details=ticket.details,
     )
-    if missing:
-        note = f"{note}; missing: {'; '.join(missing)}"
+    if item.missing:
+        note = f"{note}; missing: {'; '.join(item.missing)}"
     recommendations = list(rca.recommendations)
-    if fixes:
-        recommendations.insert(0, fixes[0].headline)
+    if item.fixes:
+        recommendations.insert(0, item.fixes[0].headline)
     return Analysis(
-        error_type=error_type,
+        error_type=item.error_type,
         rca_result=rca.root_cause,
         recommendations=recommendations,
         confidence=rca.confidence,
@@ -247,47 +418,63 @@ _ANALYSIS_FIELDS = (
 )
 
 
-def _save(
-    ticket: Ticket,
-    analysis: Analysis,
-    similar: list[tuple[Ticket, float]],
-    signals: tuple[str, ...],
-    force: bool,
-) -> Ticket:
-    before = {"error_type": ticket.error_type, "rca_source": ticket.rca_source}
-    ticket.error_type = analysis.error_type
-    ticket.rca_result = analysis.rca_result
-    ticket.recommendations = analysis.recommendations
-    ticket.confidence = analysis.confidence
-    ticket.rca_source = analysis.rca_source
-    ticket.rca_note = analysis.rca_note
-    ticket.analysed_at = ticket.updated_at = timezone.now()
-    ticket.details = {
-        **ticket.details,
-        **analysis.details,
-        "similar": [{"id": t.id, "similarity": round(s, 3)} for t, s in similar],
-    }
+def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
+    """Write the batch's RCAs in one transaction: only on tickets that still wait for theirs
+    (unless forced), so a redelivered copy of this work that finished first is never
+    overwritten; one audit record each, and the live event after the commit."""
+    now = timezone.now()
+    befores: dict[str, dict[str, Any]] = {}
+    for item in work:
+        ticket, analysis = item.ticket, item.analysis
+        assert analysis is not None
+        befores[ticket.pk] = {"error_type": ticket.error_type, "rca_source": ticket.rca_source}
+        ticket.error_type = analysis.error_type
+        ticket.rca_result = analysis.rca_result
+        ticket.recommendations = analysis.recommendations
+        ticket.confidence = analysis.confidence
+        ticket.rca_source = analysis.rca_source
+        ticket.rca_note = analysis.rca_note
+        ticket.analysed_at = ticket.updated_at = now
+        ticket.details = {
+            **ticket.details,
+            **analysis.details,
+            "similar": [{"id": t.id, "similarity": round(s, 3)} for t, s in item.similar],
+        }
+    ids = [item.ticket.pk for item in work]
+    saved: dict[str, Ticket] = {}
     with transaction.atomic():
-        # One conditional UPDATE instead of a locked re-read and a save: it writes only while
-        # the ticket still waits for its RCA (unless forced), so a redelivered copy of this task
-        # that finished first is never overwritten.
-        rows = Ticket.objects.filter(pk=ticket.pk)
+        # One locking read and one UPDATE instead of a locked re-read and a save per ticket.
+        rows = Ticket.objects.filter(pk__in=ids)
         if not force:
             rows = rows.filter(rca_source=RcaSource.PENDING)
-        written = rows.update(**{name: getattr(ticket, name) for name in _ANALYSIS_FIELDS})
-        if not written:
-            # analysed meanwhile by a redelivered copy of this task (or deleted)
-            return Ticket.objects.defer("embedding").filter(pk=ticket.pk).first() or ticket
-        lifecycle.write_audit(
-            ticket,
-            Actor.system("analysis"),
-            "analysed",
-            before=before,
-            after={"error_type": ticket.error_type, "rca_source": ticket.rca_source},
-            details={"signals": list(signals), "note": analysis.rca_note},
+        writable = set(rows.select_for_update(of=("self",)).values_list("pk", flat=True))
+        written = [item for item in work if item.ticket.pk in writable]
+        Ticket.objects.bulk_update([item.ticket for item in written], _ANALYSIS_FIELDS)
+        actor = Actor.system("analysis")
+        AuditLog.objects.bulk_create(
+            [
+                lifecycle.audit_entry(
+                    item.ticket,
+                    actor,
+                    "analysed",
+                    before=befores[item.ticket.pk],
+                    after={
+                        "error_type": item.ticket.error_type,
+                        "rca_source": item.ticket.rca_source,
+                    },
+                    details={"signals": list(item.signals), "note": item.ticket.rca_note},
+                )
+                for item in written
+            ]
         )
-        lifecycle.announce(ticket.pk, "analysed", Actor.system("analysis"))
-    return ticket
+        for item in written:
+            lifecycle.announce(item.ticket.pk, "analysed", actor)
+            saved[item.ticket.pk] = item.ticket
+    others = [ticket_id for ticket_id in ids if ticket_id not in writable]
+    if others:
+        # analysed meanwhile by a redelivered copy of this work (or deleted)
+        saved.update({t.pk: t for t in Ticket.objects.defer("embedding").filter(pk__in=others)})
+    return saved
 
 
 # --- incidents: one analysis for all members -----------------------------------------------------

@@ -36,7 +36,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -119,6 +119,63 @@ def schedule_initial(ticket_id: str, *, delay: float | None = None) -> None:
     for target in registry.targets():
         for action in target.initial:
             schedule(ticket_id, action, f"{ticket_id}:{action}", delay=delay)
+
+
+def schedule_initial_many(tickets: Sequence[tuple[str, float | None]]) -> None:
+    """`schedule_initial` for several (ticket, delay) at once: one INSERT for every delivery
+    (one per key: a key already there is left as it is), and after the commit their tasks,
+    published over one broker connection. A delivery already there is handed out again: a
+    delivery task is idempotent, and one whose time has not come waits for it."""
+    if not tickets:
+        return
+    now = timezone.now()
+    rows = [
+        OutboundDelivery(
+            key=f"{ticket_id}:{action}",
+            ticket_id=ticket_id,
+            action=action,
+            target=target.name,
+            payload={},
+            next_attempt_at=now + timedelta(seconds=delay or 0),
+        )
+        for ticket_id, delay in tickets
+        for target in registry.targets()
+        for action in target.initial
+    ]
+    delays = {ticket_id: delay for ticket_id, delay in tickets}
+    with transaction.atomic():
+        OutboundDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        pending = list(
+            OutboundDelivery.objects.filter(
+                key__in=[row.key for row in rows], status=OutboundStatus.PENDING
+            ).values_list("pk", "target", "ticket_id")
+        )
+        transaction.on_commit(
+            lambda: enqueue_many(
+                [(pk, target, delays.get(ticket_id)) for pk, target, ticket_id in pending]
+            )
+        )
+
+
+def enqueue_many(deliveries: Sequence[tuple[int, str, float | None]]) -> None:
+    """`enqueue` for several (outbound id, target, countdown), over one broker connection."""
+    published = 0
+    try:
+        with celery_app.producer_or_acquire() as producer:
+            for outbound_id, target, countdown in deliveries:
+                celery_app.send_task(
+                    registry.DELIVER_TASK,
+                    (outbound_id, target),
+                    countdown=countdown,
+                    producer=producer,
+                )
+                published += 1
+    except Exception as exc:
+        logger.warning(
+            "broker unavailable (%s); %d outbound deliveries left for redelivery",
+            type(exc).__name__,
+            len(deliveries) - published,
+        )
 
 
 def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:

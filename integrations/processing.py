@@ -5,44 +5,122 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from analysis.services import analyse_ticket, share_incident_analysis
+from analysis.services import analyse_tickets, share_incident_analysis
 from integrations import fanout, remediation
 from integrations.models import DeliveryStatus, WebhookDelivery
 from rca_project.observability import tracking
+from tickets.models import Ticket
 from tickets.vocabulary import Outcome
 
 logger = logging.getLogger(__name__)
 
 
+# Namespace of the session-scoped advisory locks that claim deliveries for a batch (two-key
+# form; tickets/services.py and tickets/incidents.py use 1 to 3).
+_CLAIM_LOCK = 0x70726F63  # "proc"
+
+
 def process_delivery(delivery_id: int) -> None:
-    """Finish a pending delivery. Idempotent: a processed delivery is left alone, and each step
-    checks its own result, so a redelivery after a crash redoes only what was not done."""
-    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != DeliveryStatus.PENDING:
-        return
-    with tracking(delivery.tracking_id):
-        WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=F("attempts") + 1)
-        # A member of an incident shares its analysis and its page (the incident's own JIRA
-        # issue and Slack message): it pages nothing of its own.
-        ticket_id = delivery.ticket_id
-        created = ticket_id is not None and delivery.outcome == Outcome.CREATED
-        if ticket_id is not None and created:
-            if not share_incident_analysis(ticket_id):
-                ticket = analyse_ticket(ticket_id)
-                # One naming a culprit waits a moment: should its storm form an incident
-                # meanwhile, the incident pages and this ticket's own page is skipped.
-                grace = settings.INCIDENT_GRACE_SECONDS if ticket and ticket.group_key else None
-                fanout.schedule_initial(ticket_id, delay=grace or None)
-            # Members of an incident are proposed too: the incident hold check keeps them
-            # held until the culprit recovers.
-            remediation.propose(ticket_id)
-        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.PROCESSED, processed_at=timezone.now()
+    """Finish a pending delivery, and with it up to PROCESSING_BATCH - 1 other relayed ones
+    (their tasks are on the queue; each finds its delivery done and stops), so the analysis of
+    a burst is batched: one embedding call, its Gemini calls in flight together, one write.
+
+    Idempotent: a processed delivery is left alone, and each step checks its own result, so a
+    redelivery after a crash redoes only what was not done. A delivery is claimed by a
+    session-scoped advisory lock for as long as it is processed: two workers never process it
+    at once, and a worker that dies lets go of it with its connection (beat's redelivery then
+    hands it out again)."""
+    claimed = _claim(delivery_id, settings.PROCESSING_BATCH)
+    if not claimed:
+        return  # processed already, or in another worker's batch right now
+    try:
+        _process(claimed)
+    finally:
+        _release(claimed)
+
+
+def _claim(delivery_id: int, limit: int) -> list[int]:
+    """Lock `delivery_id` (when pending) and up to `limit` - 1 other pending deliveries the
+    relay has queued, skipping any another worker holds; their ids, oldest first. The rows are
+    picked under FOR UPDATE SKIP LOCKED, so that concurrent claims pick different ones."""
+    table = WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH picked AS MATERIALIZED (SELECT id FROM {table}"
+            "  WHERE status = %s AND (id = %s OR queued_at IS NOT NULL)"
+            "  ORDER BY id = %s DESC, id LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " SELECT id FROM picked"
+            " WHERE pg_try_advisory_lock(%s, (id %% 4294967296 - 2147483648)::int4)",
+            [DeliveryStatus.PENDING, delivery_id, delivery_id, limit, _CLAIM_LOCK],
         )
-        logger.info("processed delivery %s (%s)", delivery_id, delivery.outcome)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _release(ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_unlock(%s, (id %% 4294967296 - 2147483648)::int4)"
+            " FROM unnest(%s::bigint[]) AS id",
+            [_CLAIM_LOCK, ids],
+        )
+
+
+def _process(ids: list[int]) -> None:
+    deliveries = list(
+        WebhookDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
+        .only("pk", "tracking_id", "ticket_id", "outcome")
+        .order_by("pk")
+    )
+    if not deliveries:
+        return
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        attempts=F("attempts") + 1
+    )
+    created = [d for d in deliveries if d.ticket_id is not None and d.outcome == Outcome.CREATED]
+    created_ids = [d.ticket_id for d in created if d.ticket_id is not None]
+    in_incident = set(
+        Ticket.objects.filter(pk__in=created_ids, incident_id__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    # A member of an incident shares its analysis and its page (the incident's own JIRA
+    # issue and Slack message): it pages nothing of its own.
+    for delivery in created:
+        if delivery.ticket_id in in_incident:
+            with tracking(delivery.tracking_id):
+                if not share_incident_analysis(delivery.ticket_id):
+                    in_incident.discard(delivery.ticket_id)  # it left its incident meanwhile
+    alone = [ticket_id for ticket_id in created_ids if ticket_id not in in_incident]
+    analysed = analyse_tickets(alone) if alone else {}
+    # One naming a culprit waits a moment: should its storm form an incident meanwhile, the
+    # incident pages and this ticket's own page is skipped.
+    fanout.schedule_initial_many(
+        [
+            (
+                ticket_id,
+                settings.INCIDENT_GRACE_SECONDS
+                if analysed.get(ticket_id) and analysed[ticket_id].group_key
+                else None,
+            )
+            for ticket_id in alone
+            if ticket_id in analysed  # not deleted meanwhile
+        ]
+    )
+    for delivery in created:
+        # Members of an incident are proposed too: the incident hold check keeps them held
+        # until the culprit recovers.
+        with tracking(delivery.tracking_id):
+            remediation.propose(str(delivery.ticket_id))
+    WebhookDelivery.objects.filter(
+        pk__in=[d.pk for d in deliveries], status=DeliveryStatus.PENDING
+    ).update(status=DeliveryStatus.PROCESSED, processed_at=timezone.now())
+    for delivery in deliveries:
+        with tracking(delivery.tracking_id):
+            logger.info("processed delivery %s (%s)", delivery.pk, delivery.outcome)
 
 
 def redeliver_unfinished(enqueue) -> int:

@@ -141,6 +141,10 @@ try:
     INBOX_RELAY_LINGER_SECONDS = env.float(
         "INBOX_RELAY_LINGER_SECONDS", 0.01, validate=validate.Range(min=0, max=1)
     )
+    # Processing: a task takes up to this many relayed deliveries at once (its own first), so
+    # embeddings, look-ups and writes are batched; at most GEMINI_CONCURRENCY of the batch's
+    # Gemini calls are in flight at a time (threads of the analysis process).
+    PROCESSING_BATCH = env.int("PROCESSING_BATCH", 16, validate=validate.Range(min=1, max=500))
     SLA_CHECK_INTERVAL_SECONDS = env.float("SLA_CHECK_INTERVAL_SECONDS", 60.0)
     OUTBOUND_REDELIVER_GRACE_SECONDS = env.float("OUTBOUND_REDELIVER_GRACE_SECONDS", 300.0)
     INBOX_RETENTION = timedelta(days=env.int("INBOX_RETENTION_DAYS", 90))
@@ -152,6 +156,7 @@ try:
     GEMINI_API_VERSION = env.str("GEMINI_API_VERSION", "v1beta")
     GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=_POSITIVE)
     GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=validate.Range(min=1, max=10))
+    GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 8, validate=validate.Range(min=1, max=64))
     GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001")
     EMBEDDING_BACKEND = env.str(
         "EMBEDDING_BACKEND", "auto", validate=validate.OneOf(["auto", "local", "gemini"])

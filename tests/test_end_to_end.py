@@ -145,20 +145,16 @@ def test_an_rca_finished_meanwhile_is_not_overwritten():
     first = analyse_ticket(stale.pk)
     assert first is not None
 
-    late = analysis_services._save(
-        stale,
-        analysis_services.Analysis(
-            error_type="Unknown",
-            rca_result="a later, different answer",
-            recommendations=["nothing"],
-            confidence=0.1,
-            rca_source=RcaSource.RULES,
-            rca_note="late copy",
-        ),
-        similar=[],
-        signals=(),
-        force=False,
+    work = analysis_services._Work(stale, "Unknown", (), [])
+    work.analysis = analysis_services.Analysis(
+        error_type="Unknown",
+        rca_result="a later, different answer",
+        recommendations=["nothing"],
+        confidence=0.1,
+        rca_source=RcaSource.RULES,
+        rca_note="late copy",
     )
+    late = analysis_services._save([work], force=False)[stale.pk]
 
     stored = Ticket.objects.get(pk=stale.pk)
     assert stored.rca_result == first.rca_result != "a later, different answer"

@@ -113,7 +113,7 @@ def audit_entry(
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
     """The audit entry `write_audit` writes, not saved yet (only the changed keys of `before`
-    and `after` when both are given)."""
+    and `after` when both are given), for writing several in one INSERT."""
     changed_before = before or {}
     changed_after = after or {}
     if before is not None and after is not None:
