@@ -8,6 +8,7 @@ short transaction at the end.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -39,7 +40,7 @@ from analysis.similar import similar_tickets
 from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, Incident, RcaSource, Ticket
+from tickets.models import AuditLog, Incident, RcaSource, Resolution, Ticket
 from tickets.resolutions import PastFix, previous_fixes
 from tickets.vocabulary import Source
 
@@ -112,9 +113,11 @@ def analyse_tickets(
     if not work:
         return done
     _embed([(item.ticket, item.error_type) for item in work])
+    # Most installations start with no recorded fix: one query says so for the whole batch.
+    any_fixes = Resolution.objects.usable().exists()
     for index, item in enumerate(work):
         item.similar = _similar_in_batch(item.ticket, [w.ticket for w in work[:index]])
-        item.fixes = previous_fixes(item.ticket)
+        item.fixes = previous_fixes(item.ticket) if any_fixes else []
     _analyse(work, force)
     for item in work:
         assert item.analysis is not None
@@ -418,6 +421,48 @@ _ANALYSIS_FIELDS = (
 )
 
 
+def _write_analyses(tickets: list[Ticket]) -> None:
+    """One UPDATE of `_ANALYSIS_FIELDS` for every ticket (from arrays, row by row: the ORM's
+    bulk_update builds a CASE per field and ticket, and compiling it cost more than the
+    writes)."""
+    if not tickets:
+        return
+    table = Ticket._meta.db_table
+    columns = ", ".join(f"{name} = v.{name}" for name in _ANALYSIS_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET {columns} FROM ("
+            " SELECT id, error_type, error_message, rca_result, recommendations::jsonb,"
+            "  confidence, rca_source, rca_note, analysed_at, details::jsonb,"
+            "  embedding::vector, embedding_model, updated_at"
+            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            "  %s::float8[], %s::text[], %s::text[], %s::timestamptz[], %s::text[],"
+            "  %s::text[], %s::text[], %s::timestamptz[])"
+            " AS r(id, error_type, error_message, rca_result, recommendations, confidence,"
+            "  rca_source, rca_note, analysed_at, details, embedding, embedding_model,"
+            "  updated_at)) AS v WHERE t.id = v.id",
+            [
+                [t.pk for t in tickets],
+                [t.error_type for t in tickets],
+                [t.error_message for t in tickets],
+                [t.rca_result for t in tickets],
+                [json.dumps(t.recommendations) for t in tickets],
+                [t.confidence for t in tickets],
+                [t.rca_source for t in tickets],
+                [t.rca_note for t in tickets],
+                [t.analysed_at for t in tickets],
+                [json.dumps(t.details) for t in tickets],
+                [_vector_text(t.embedding) for t in tickets],
+                [t.embedding_model for t in tickets],
+                [t.updated_at for t in tickets],
+            ],
+        )
+
+
+def _vector_text(vector: Sequence[float] | None) -> str | None:
+    return None if vector is None else "[" + ",".join(repr(float(v)) for v in vector) + "]"
+
+
 def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
     """Write the batch's RCAs in one transaction: only on tickets that still wait for theirs
     (unless forced), so a redelivered copy of this work that finished first is never
@@ -449,7 +494,7 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
             rows = rows.filter(rca_source=RcaSource.PENDING)
         writable = set(rows.select_for_update(of=("self",)).values_list("pk", flat=True))
         written = [item for item in work if item.ticket.pk in writable]
-        Ticket.objects.bulk_update([item.ticket for item in written], _ANALYSIS_FIELDS)
+        _write_analyses([item.ticket for item in written])
         actor = Actor.system("analysis")
         AuditLog.objects.bulk_create(
             [

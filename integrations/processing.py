@@ -110,11 +110,12 @@ def _process(ids: list[int]) -> None:
             if ticket_id in analysed  # not deleted meanwhile
         ]
     )
+    policies = remediation.enabled_policies() if created else []
     for delivery in created:
         # Members of an incident are proposed too: the incident hold check keeps them held
         # until the culprit recovers.
         with tracking(delivery.tracking_id):
-            remediation.propose(str(delivery.ticket_id))
+            remediation.propose(str(delivery.ticket_id), policies=policies)
     WebhookDelivery.objects.filter(
         pk__in=[d.pk for d in deliveries], status=DeliveryStatus.PENDING
     ).update(status=DeliveryStatus.PROCESSED, processed_at=timezone.now())

@@ -29,7 +29,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -146,12 +146,21 @@ def analysis_confidence(ticket: Ticket) -> float | None:
     ).confidence
 
 
-def decide(ticket: Ticket, confidence: float | None = None) -> PolicyDecision | None:
+def enabled_policies() -> list[RemediationPolicy]:
+    return list(RemediationPolicy.objects.filter(enabled=True))
+
+
+def decide(
+    ticket: Ticket,
+    confidence: float | None = None,
+    policies: Sequence[RemediationPolicy] | None = None,
+) -> PolicyDecision | None:
     """The first enabled policy that matches, and the mode the confidence (by default the
-    ticket's own) allows; None when no policy covers the ticket."""
+    ticket's own) allows; None when no policy covers the ticket. `policies`: the enabled
+    ones, when the caller has read them already (for a batch of tickets)."""
     if confidence is None:
         confidence = ticket.confidence
-    for policy in RemediationPolicy.objects.filter(enabled=True):
+    for policy in enabled_policies() if policies is None else policies:
         if not matches(policy, ticket):
             continue
         confidence = confidence if confidence is not None else 0.0
@@ -183,15 +192,18 @@ def remediation_actor(remediation: Remediation) -> Actor:
     return Actor(ActorKind.REMEDIATION, f"remediation {remediation.action} #{remediation.pk}")
 
 
-def propose(ticket_id: str) -> Remediation | None:
+def propose(
+    ticket_id: str, *, policies: Sequence[RemediationPolicy] | None = None
+) -> Remediation | None:
     """Match the ticket against the policies and act on the decision. Idempotent: only a
     ticket without remediation, or whose last one failed (attempts left, backoff over), gets a
-    new one; a decision already made (skipped, declined, expired, succeeded) stands."""
+    new one; a decision already made (skipped, declined, expired, succeeded) stands.
+    `policies`: the enabled ones, read once for a batch (see `decide`)."""
     ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
     if ticket is None or not ticket.is_open or ticket.resolved_at_source_at is not None:
         return None
     confidence = analysis_confidence(ticket)
-    decision = decide(ticket, confidence)
+    decision = decide(ticket, confidence, policies)
     if decision is None:
         return None
     policy = decision.policy
