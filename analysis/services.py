@@ -36,7 +36,7 @@ from analysis.prompt import (
 )
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
-from analysis.similar import similar_tickets
+from analysis.similar import similar_tickets_many
 from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
@@ -115,8 +115,11 @@ def analyse_tickets(
     _embed([(item.ticket, item.error_type) for item in work])
     # Most installations start with no recorded fix: one query says so for the whole batch.
     any_fixes = Resolution.objects.usable().exists()
+    stored = similar_tickets_many([item.ticket for item in work])
     for index, item in enumerate(work):
-        item.similar = _similar_in_batch(item.ticket, [w.ticket for w in work[:index]])
+        item.similar = _with_earlier(
+            item.ticket, stored[item.ticket.pk], [w.ticket for w in work[:index]]
+        )
         item.fixes = previous_fixes(item.ticket) if any_fixes else []
     _analyse(work, force)
     for item in work:
@@ -150,12 +153,12 @@ def _embed(tickets: list[tuple[Ticket, str]]) -> None:
         ticket.embedding_model = backend.name
 
 
-def _similar_in_batch(
-    ticket: Ticket, earlier: list[Ticket], k: int = 5
+def _with_earlier(
+    ticket: Ticket, found: list[tuple[Ticket, float]], earlier: list[Ticket], k: int = 5
 ) -> list[tuple[Ticket, float]]:
     """The ticket's similar tickets from the database, and the batch's earlier tickets that
     are at least as close (their vectors are not stored yet); the k closest."""
-    found = similar_tickets(ticket, k=k)
+    found = list(found)
     if not earlier or ticket.embedding is None:
         return found
     floor = settings.SIMILARITY_FLOOR

@@ -109,3 +109,18 @@ def test_reembed_command_gives_every_ticket_a_vector_of_the_current_model(corpus
         "wordllama-l2_supercat-256"
     }
     assert "9 tickets" in out.getvalue()
+
+
+def test_the_batch_query_finds_what_one_query_per_ticket_finds(corpus):
+    """The batch analysis looks up every ticket's similar tickets in one query: the same
+    tickets, in the same order, with the same scores as one look-up each."""
+    from analysis.similar import similar_tickets_many
+
+    tickets = [t for kind in corpus.values() for t in kind]
+    together = similar_tickets_many(tickets, k=3, min_similarity=0.3)
+    assert any(together.values())
+    for ticket in tickets:
+        alone = similar_tickets(ticket, k=3, min_similarity=0.3)
+        assert [(t.pk, round(s, 6)) for t, s in together[ticket.pk]] == [
+            (t.pk, round(s, 6)) for t, s in alone
+        ]

@@ -26,7 +26,7 @@ def gemini(settings):
     with FakeGemini() as fake:
         settings.GEMINI_API_KEY = "test-key-not-a-secret"
         settings.GEMINI_BASE_URL = fake.url
-        settings.GEMINI_TIMEOUT_SECONDS = 2.0
+        settings.GEMINI_TIMEOUT_SECONDS = 10.0  # a loaded machine must not make it a timeout
         settings.GEMINI_MAX_ATTEMPTS = 2
         settings.EMBEDDING_BACKEND = "local"
         yield fake
@@ -111,4 +111,5 @@ def test_a_delivery_another_worker_holds_is_left_to_it(gemini, settings):
     # the holder's session ended (as a killed worker's would): the delivery is free again
     processing.process_delivery(held.pk)
     assert WebhookDelivery.objects.get(pk=held.pk).status == DeliveryStatus.PROCESSED
-    assert len(gemini.generate_requests()) == 2
+    tickets = [held.ticket_id, free.ticket_id]
+    assert AuditLog.objects.filter(ticket_id__in=tickets, action="analysed").count() == 2
