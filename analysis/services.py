@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import numpy
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Window
@@ -161,15 +162,18 @@ def _with_earlier(
     found = list(found)
     if not earlier or ticket.embedding is None:
         return found
+    others = [
+        other
+        for other in earlier
+        if other.embedding_model == ticket.embedding_model and other.embedding is not None
+    ]
+    if not others:
+        return found
+    # Unit vectors: the cosine similarity is their dot product.
+    scores = numpy.asarray([o.embedding for o in others]) @ numpy.asarray(ticket.embedding)
     floor = settings.SIMILARITY_FLOOR
-    vector = ticket.embedding
-    for other in earlier:
-        if other.embedding_model != ticket.embedding_model or other.embedding is None:
-            continue
-        # Both are unit vectors: the cosine similarity is their dot product.
-        score = float(sum(a * b for a, b in zip(vector, other.embedding, strict=True)))
-        if score >= floor:
-            found.append((other, score))
+    found.extend((other, float(score)) for other, score in zip(others, scores, strict=True))
+    found = [(other, score) for other, score in found if score >= floor]
     found.sort(key=lambda pair: -pair[1])
     return found[:k]
 
