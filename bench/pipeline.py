@@ -11,7 +11,7 @@ which the analysis worker drains trivial tasks.
 
     .venv/bin/python bench/pipeline.py [--failures 1000]
 
-Uses its own database (`rca_bench_pipeline`) and Redis database 12.
+Uses its own database (`rca_bench_pipeline`) and Redis database 12 (`--redis-db`).
 """
 
 from __future__ import annotations
@@ -56,10 +56,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--failures", type=int, default=1000)
     parser.add_argument("--trivial-tasks", type=int, default=3000)
+    parser.add_argument(
+        "--redis-db", type=int, default=12, help="another, when a second stack shares the Redis"
+    )
+    parser.add_argument(
+        "--targets-after-analysis",
+        action="store_true",
+        help="start the targets' workers once every ticket is analysed (the analysis alone)",
+    )
     args = parser.parse_args()
 
     with FakeGemini() as gemini, FakeJira() as jira, FakeSlack() as slack, Azurite() as azurite:
-        env = bench_environment("rca_bench_pipeline", 12)
+        env = bench_environment("rca_bench_pipeline", args.redis_db)
         env.update(
             GEMINI_API_KEY="bench-key",
             GEMINI_BASE_URL=gemini.url,
@@ -84,11 +92,16 @@ def main() -> int:
         # each target in a thread-pool worker of its own (the three a new ticket pages).
         worker = start_worker(env, [settings.CELERY_TASK_DEFAULT_QUEUE])
         commands = serve.outbound_workers(str(Path(sys.executable).parent))
-        outbound = [
-            subprocess.Popen([*commands[f"outbound-{name}"][:-1], "WARNING"], cwd=REPO, env=env)
-            for name in ("jira", "slack", "blob")
-        ]
+
+        def start_outbound() -> list[subprocess.Popen]:
+            return [
+                subprocess.Popen([*commands[f"outbound-{name}"][:-1], "WARNING"], cwd=REPO, env=env)
+                for name in ("jira", "slack", "blob")
+            ]
+
+        outbound = [] if args.targets_after_analysis else start_outbound()
         relay = None
+        fan_out_started = None
         try:
             raw_rate = drain_rate(args.trivial_tasks)
             template = json.loads((REPO / "tests" / "payloads" / "adf_failure.json").read_text())
@@ -112,6 +125,13 @@ def main() -> int:
             relay = start_relay(env)
             initial = ["jira_create", "slack_post", "blob_upload"]
             deadline = time.monotonic() + 900
+            if args.targets_after_analysis:
+                # The analysis alone on the machine first; the targets' workers after it.
+                pending = Ticket.objects.filter(rca_source="pending")
+                while pending.exists() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                fan_out_started = time.time()
+                outbound = start_outbound()
             while time.monotonic() < deadline:
                 done = OutboundDelivery.objects.filter(
                     action__in=initial, status=OutboundStatus.SUCCEEDED
@@ -146,6 +166,13 @@ def main() -> int:
             {t: at.timestamp() for t, at in analysed.items() if at}
         )
         complete_count, total_seconds, complete_latency = rate_and_latency(completion)
+        if fan_out_started is not None:
+            last = max(completion.values(), default=fan_out_started)
+            fan_out_seconds = last - fan_out_started
+            print(
+                f"targets     started once all were analysed: fanned out in {fan_out_seconds:.1f}"
+                f" s = {complete_count / fan_out_seconds:.1f} tickets/s from their start"
+            )
         gemini_rcas = Ticket.objects.filter(rca_source="gemini").count()
         print(
             f"workers     analysis: 1 Celery worker, 2 processes; targets: one thread-pool worker "
