@@ -14,7 +14,7 @@ from analysis.models import LlmCall
 from integrations import processing
 from integrations.ingest import ingest_delivery
 from integrations.models import DeliveryStatus, OutboundDelivery, WebhookDelivery
-from tests.conftest import local_payload
+from tests.conftest import local_payload, wait_for
 from tests.fakes.gemini_api import FakeGemini
 from tickets.models import AuditLog, RcaSource, Ticket
 
@@ -108,8 +108,13 @@ def test_a_delivery_another_worker_holds_is_left_to_it(gemini, settings):
         processing.process_delivery(held.pk)  # its own task: held elsewhere, so nothing
         assert WebhookDelivery.objects.get(pk=held.pk).status == DeliveryStatus.PENDING
         assert WebhookDelivery.objects.get(pk=free.pk).status == DeliveryStatus.PROCESSED
-    # the holder's session ended (as a killed worker's would): the delivery is free again
-    processing.process_delivery(held.pk)
-    assert WebhookDelivery.objects.get(pk=held.pk).status == DeliveryStatus.PROCESSED
+
+    # the holder's session ended (as a killed worker's would): the delivery is free again, once
+    # its server process has gone (a moment after the client closed the connection)
+    def processed_now() -> bool:
+        processing.process_delivery(held.pk)
+        return WebhookDelivery.objects.get(pk=held.pk).status == DeliveryStatus.PROCESSED
+
+    wait_for(processed_now, timeout=10)
     tickets = [held.ticket_id, free.ticket_id]
     assert AuditLog.objects.filter(ticket_id__in=tickets, action="analysed").count() == 2
