@@ -122,10 +122,9 @@ def schedule_initial(ticket_id: str, *, delay: float | None = None) -> None:
 
 
 def schedule_initial_many(tickets: Sequence[tuple[str, float | None]]) -> None:
-    """`schedule_initial` for several (ticket, delay) at once: one INSERT for every delivery
-    (one per key: a key already there is left as it is), and after the commit their tasks,
-    published over one broker connection. A delivery already there is handed out again: a
-    delivery task is idempotent, and one whose time has not come waits for it."""
+    """`schedule_initial` for several (ticket, delay) at once: one query for the keys already
+    there (left as they are, as `schedule` leaves them), one INSERT for the others, and after
+    the commit their tasks, published over one broker connection."""
     if not tickets:
         return
     now = timezone.now()
@@ -144,6 +143,14 @@ def schedule_initial_many(tickets: Sequence[tuple[str, float | None]]) -> None:
     ]
     delays = {ticket_id: delay for ticket_id, delay in tickets}
     with transaction.atomic():
+        there = set(
+            OutboundDelivery.objects.filter(key__in=[row.key for row in rows]).values_list(
+                "key", flat=True
+            )
+        )
+        rows = [row for row in rows if row.key not in there]
+        if not rows:
+            return
         OutboundDelivery.objects.bulk_create(rows, ignore_conflicts=True)
         pending = list(
             OutboundDelivery.objects.filter(
