@@ -588,6 +588,13 @@ def incident_card(driver: webdriver.Chrome) -> dict | None:
     )
 
 
+def count_text(driver: webdriver.Chrome, selector: str) -> str:
+    """A column count's text, read in the page (the element may be re-rendered meanwhile)."""
+    return driver.execute_script(
+        "return document.querySelector(arguments[0]).textContent.trim();", selector
+    )
+
+
 def expand_incident_card(driver: webdriver.Chrome) -> bool:
     """Click the incident card's summary unless it is already open; True once it is open.
 
@@ -633,7 +640,7 @@ def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
     assert card["culprit"] == incident.culprit and "sql-board-01" in card["culprit"]
     wait(browser, lambda d: column_of(d, first) is None)
     assert column_of(browser, second) is None
-    assert browser.find_element(By.CSS_SELECTOR, '[data-count="open"]').text == "1"
+    assert count_text(browser, '[data-count="open"]') == "1"
 
     # It expands in place to its members, links to their pages and to the incident's page.
     assert not card["open"]
@@ -643,7 +650,14 @@ def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
         ["pl_load_customers", f"/tickets/{second}/"],
     ]
     assert card["page"] == f"/incidents/{incident.pk}/"
-    assert browser.find_element(By.CSS_SELECTOR, ".incident-card a.incident-link").is_displayed()
+    # Asked in the page: a live update may re-render the card between a find and a read.
+    assert wait(
+        browser,
+        lambda d: d.execute_script(
+            "const link = document.querySelector('#board .incident-card a.incident-link');"
+            "return !!link && link.checkVisibility();"
+        ),
+    )
 
     # Another member joins: the open card grows without a reload.
     third = post_failure(base, storm_failure("pl_load_<b>invoices</b>"))["ticket_id"]
@@ -676,8 +690,8 @@ def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
     card = wait(browser, lambda d: (c := incident_card(d)) and c["column"] == "acknowledged" and c)
     assert card["status"] == "Acknowledged" and card["members"] == "4 members"
     assert all(column_of(browser, t) is None for t in (first, second, third, fourth))
-    assert browser.find_element(By.CSS_SELECTOR, '[data-count="open"]').text == "0"
-    assert browser.find_element(By.CSS_SELECTOR, '[data-count="acknowledged"]').text == "1"
+    assert count_text(browser, '[data-count="open"]') == "0"
+    assert count_text(browser, '[data-count="acknowledged"]') == "1"
     assert not_reloaded(browser)
 
     # The incident's page is one click away.
