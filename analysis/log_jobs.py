@@ -507,18 +507,7 @@ def _rca(
     )
 
     def record(attempt: Attempt) -> None:
-        LlmCall.objects.create(
-            ticket_id=job.ticket_id,
-            purpose="log-rca",
-            model=settings.GEMINI_MODEL,
-            attempt=attempt.number,
-            outcome=attempt.outcome,
-            latency_ms=attempt.latency_ms,
-            prompt_tokens=attempt.prompt_tokens,
-            output_tokens=attempt.output_tokens,
-            total_tokens=attempt.total_tokens,
-            error=attempt.error[:2000],
-        )
+        LlmCall.of_attempt(job.ticket_id, "log-rca", attempt).save()
 
     try:
         answer = generate_rca(prompt.system_instruction, prompt.contents, on_attempt=record)

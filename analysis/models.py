@@ -9,10 +9,14 @@ LlmCall fields by concern: what it was for `ticket`, `purpose` and `model`; when
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from analysis.gemini import Attempt
 
 
 class LlmOutcome(models.TextChoices):
@@ -49,6 +53,22 @@ class LlmCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.purpose} {self.outcome} ({self.latency_ms} ms)"
+
+    @classmethod
+    def of_attempt(cls, ticket_id: str | None, purpose: str, attempt: Attempt) -> LlmCall:
+        """The row for one attempt (unsaved)."""
+        return cls(
+            ticket_id=ticket_id,
+            purpose=purpose,
+            model=settings.GEMINI_MODEL,
+            attempt=attempt.number,
+            outcome=attempt.outcome,
+            latency_ms=attempt.latency_ms,
+            prompt_tokens=attempt.prompt_tokens,
+            output_tokens=attempt.output_tokens,
+            total_tokens=attempt.total_tokens,
+            error=attempt.error[:2000],
+        )
 
 
 class LogAnalysisJob(models.Model):

@@ -320,26 +320,11 @@ def _observe(attempt: Attempt) -> None:
     LLM_TOKENS.labels("output").inc(attempt.output_tokens or 0)
 
 
-def _llm_call(ticket_id: str | None, purpose: str, attempt: Attempt) -> LlmCall:
-    return LlmCall(
-        ticket_id=ticket_id,
-        purpose=purpose,
-        model=settings.GEMINI_MODEL,
-        attempt=attempt.number,
-        outcome=attempt.outcome,
-        latency_ms=attempt.latency_ms,
-        prompt_tokens=attempt.prompt_tokens,
-        output_tokens=attempt.output_tokens,
-        total_tokens=attempt.total_tokens,
-        error=attempt.error[:2000],
-    )
-
-
 def _recorded(ticket_id: str | None, purpose: str, attempts: list[Attempt]) -> list[LlmCall]:
     """Metrics for each attempt, and its LlmCall row (unsaved)."""
     for attempt in attempts:
         _observe(attempt)
-    return [_llm_call(ticket_id, purpose, attempt) for attempt in attempts]
+    return [LlmCall.of_attempt(ticket_id, purpose, attempt) for attempt in attempts]
 
 
 def _recorder(ticket_id: str | None, purpose: str) -> Callable[[Attempt], None]:
@@ -347,7 +332,7 @@ def _recorder(ticket_id: str | None, purpose: str) -> Callable[[Attempt], None]:
 
     def record(attempt: Attempt) -> None:
         _observe(attempt)
-        _llm_call(ticket_id, purpose, attempt).save()
+        LlmCall.of_attempt(ticket_id, purpose, attempt).save()
 
     return record
 
