@@ -1,5 +1,5 @@
-"""REST API latency on 100,000 tickets, served as in production (gunicorn, 2 sync workers),
-authenticated with a JWT obtained from the API itself.
+"""REST API latency on 100,000 tickets, served as in production (gunicorn as `make run` starts
+it, 2 threaded workers), authenticated with a JWT obtained from the API itself.
 
     .venv/bin/python bench/api.py [--tickets 100000] [--requests 300] [--concurrency 2]
 
@@ -343,7 +343,7 @@ def main() -> int:
             each.wait(timeout=20)
 
     print(
-        f"gunicorn {WORKERS} sync workers, concurrency {args.concurrency},"
+        f"gunicorn {WORKERS} gthread workers, concurrency {args.concurrency},"
         f" {args.requests} requests per endpoint, JWT auth"
     )
     for name, (p50, p95) in figures.items():

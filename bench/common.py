@@ -93,20 +93,16 @@ def start_relay(env: dict[str, str]) -> subprocess.Popen:
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen:
-    """Serve the app as in production (sync workers) and wait until it accepts connections."""
+    """Serve the app as `make run` and docker-compose.yml do (`rca_project.gunicorn_conf`:
+    threaded workers, `WEB_THREADS` each), with `workers` processes, and wait until it accepts
+    connections. The access log goes where the bench's own output does not."""
+    from rca_project.serve import web_command
+
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "rca_project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
+        web_command(str(Path(sys.executable).parent), "127.0.0.1", port),
         cwd=REPO,
-        env=env,
+        env={**env, "WEB_CONCURRENCY": str(workers)},
+        stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -1,15 +1,15 @@
 """Ingest throughput and latency against a trivial view, interleaved in one run, with the
 background running as `make run` runs it.
 
-gunicorn with 2 sync workers serves; the inbox relay, the Celery worker (default queue), one
-outbound worker per target and beat run beside it, started with the very command lines of
-`make run` (rca_project/serve.py), so the ingest shares the machine with the processing it
-causes. The run alternates rounds: a trivial JSON view (`/healthz`, the baseline), then a share
-of N distinct ADF failures (each naming its own SQL server, so none group into an incident)
-plus duplicates, at concurrency 32, and so on; each kind's req/s is its requests over the time
-its own rounds took, so both see the same machine. Prints req/s,
-p50/p95/p99 of each, the ratio, then checks in the database that every 202 has its inbox row
-and that each distinct failure has exactly one ticket.
+gunicorn serves as `make run` starts it (2 threaded workers of `WEB_THREADS` threads); the inbox
+relay, the Celery worker (default queue), one outbound worker per target and beat run beside it,
+started with the very command lines of `make run` (rca_project/serve.py), so the ingest shares
+the machine with the processing it causes. The run alternates rounds: a trivial JSON view
+(`/healthz`, the baseline), then a share of N distinct ADF failures (each naming its own SQL
+server, so none group into an incident) plus duplicates, at concurrency 32, and so on; each
+kind's req/s is its requests over the time its own rounds took, so both see the same machine.
+Prints req/s, p50/p95/p99 of each, the ratio, then checks in the database that every 202 has its
+inbox row and that each distinct failure has exactly one ticket.
 
     .venv/bin/python bench/ingest.py [--failures 3000] [--duplicates 1000] [--rounds 4]
                                      [--stored 100000] [--concurrency 32]
@@ -263,7 +263,8 @@ def main() -> int:
 
     running = "nothing else" if args.no_background else "relay, workers and beat"
     print(
-        f"gunicorn {WORKERS} sync workers, concurrency {args.concurrency}, {args.rounds} rounds "
+        f"gunicorn {WORKERS} gthread workers x {os.environ.get('WEB_THREADS', 16)} threads, "
+        f"concurrency {args.concurrency}, {args.rounds} rounds "
         f"interleaved; {running} running; {args.stored:,} tickets stored before"
     )
     print(f"load       {load_before} before, {load_after} after (1/5/15-min load averages)")

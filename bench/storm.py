@@ -1,7 +1,7 @@
-"""A storm through the real stack: 2,000 failures from 8 root causes across 400 pipelines, plus
-100 unrelated single failures, posted at concurrency 32 to gunicorn (2 sync workers), processed
-by one Celery worker (2 processes) and paged to JIRA and Slack (local servers speaking their
-APIs). Gemini is not configured (rule-based RCA).
+"""A storm through the real stack: 2,000 failures from 8 root causes across 400 pipelines, plus 100
+unrelated single failures, posted at concurrency 32 to gunicorn (2 threaded workers, as
+`make run` starts it), processed by one Celery worker (2 processes) and paged to JIRA and Slack
+(local servers speaking their APIs). Gemini is not configured (rule-based RCA).
 
 Prints the incidents formed (want 8), misgrouped tickets (want 0), JIRA issues created and
 Slack messages posted (want 8 + 100), the time from a cause's first failure being sent to its
