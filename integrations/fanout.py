@@ -340,8 +340,9 @@ def _deliver(outbound_id: int) -> DeliveryResult:
         if wait > 0:
             _record(row, AttemptOutcome.CIRCUIT_OPEN, 0, f"circuit open for {wait:.0f}s more")
             return _retry_later(row, wait + random.uniform(0, 2))
-        if target.pace is not None:
-            slot = pacing.wait_seconds(row.target, target.pace, row)
+        pace = target.pace_for(row)
+        if pace is not None:
+            slot = pacing.wait_seconds(row.target, pace, row)
             if slot > 0:  # its slot is reserved: not an attempt, nothing sent
                 return _retry_later(row, slot)
         started = time.perf_counter()

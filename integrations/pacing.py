@@ -10,6 +10,11 @@ concurrent workers never both take the same slot, on Redis's own clock. A delive
 limit *reserves* the next free slot and is retried at that time, so a backlog of N deliveries
 drains at the rate in N slots rather than all retrying together every second; the reservation
 is kept under the delivery's id, so its retry goes ahead instead of queueing again.
+
+An urgent delivery (an incident's page) does not queue behind reservations already made: it
+takes the earliest slot a non-urgent one holds, and that one moves to the urgent one's place at
+the back. The rate is the same either way; only the order changes, so in a storm the page that
+covers many failures leaves before the single alerts that were waiting.
 """
 
 from __future__ import annotations
@@ -27,21 +32,26 @@ if TYPE_CHECKING:
 
     from integrations.models import OutboundDelivery
 
-# KEYS: the scope's bucket (its theoretical arrival time), this delivery's reservation.
-# ARGV: seconds between sends at the steady rate, burst tolerance in seconds.
+# KEYS: the scope's bucket (its theoretical arrival time), its reservations (a sorted set of
+# delivery id -> slot time), its urgent reservations.
+# ARGV: seconds between sends at the steady rate, burst tolerance in seconds, the delivery's
+# id, "1" when it is urgent.
 # Returns the seconds to wait (as a string), "0" to go now.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
-local held = tonumber(redis.call('GET', KEYS[2]))
-if held then
-  if held <= now then
-    redis.call('DEL', KEYS[2])
-    return '0'
+local id = ARGV[3]
+for i = 2, 3 do
+  local held = tonumber(redis.call('ZSCORE', KEYS[i], id))
+  if held then
+    if held <= now then
+      redis.call('ZREM', KEYS[i], id)
+      return '0'
+    end
+    return tostring(held - now)
   end
-  return tostring(held - now)
 end
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
@@ -49,7 +59,22 @@ local go = math.max(now, tat - tolerance)
 local keep_ms = math.ceil((tat + interval - now) * 1000) + 1000
 redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', keep_ms)
 if go <= now then return '0' end
-redis.call('SET', KEYS[2], tostring(go), 'PX', math.ceil((go - now) * 1000) + 600000)
+local held_in = KEYS[2]
+if ARGV[4] == '1' then
+  held_in = KEYS[3]
+  local first = redis.call(
+    'ZRANGEBYSCORE', KEYS[2], '(' .. now, '(' .. go, 'WITHSCORES', 'LIMIT', 0, 1)
+  if first[1] then
+    redis.call('ZADD', KEYS[2], go, first[1])
+    go = tonumber(first[2])
+  end
+end
+redis.call('ZADD', held_in, go, id)
+for i = 2, 3 do
+  -- a reservation whose delivery never came back is forgotten ten minutes after its slot
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - 600)
+  redis.call('PEXPIRE', KEYS[i], keep_ms + 600000)
+end
 return tostring(go - now)
 """
 
@@ -57,11 +82,13 @@ return tostring(go - now)
 @dataclass(frozen=True)
 class Pace:
     """A target's rate: `per_second` and `burst` name settings; `scope` names the bucket a
-    delivery counts against (a Slack channel), the same for all when the limit is per target."""
+    delivery counts against (a Slack channel), the same for all when the limit is per target;
+    `urgent` deliveries go ahead of those waiting in the same bucket."""
 
     per_second: str
     burst: str
     scope: Callable[[OutboundDelivery], str] = lambda row: ""
+    urgent: Callable[[OutboundDelivery], bool] = lambda row: False
 
     def rate(self) -> tuple[float, int]:
         return float(getattr(settings, self.per_second)), int(getattr(settings, self.burst))
@@ -79,10 +106,10 @@ def wait_seconds(target: str, pace: Pace, row: OutboundDelivery) -> float:
     if per_second <= 0:
         return 0.0
     interval = 1.0 / per_second
-    prefix = f"{settings.REDIS_KEY_PREFIX}:pace:{target}"
-    keys = [f"{prefix}:bucket:{pace.scope(row)}", f"{prefix}:held:{row.pk}"]
-    waited = _script(settings.REDIS_URL)(keys=keys, args=[interval, max(0, burst - 1) * interval])
-    return float(waited)
+    bucket = f"{settings.REDIS_KEY_PREFIX}:pace:{target}:{pace.per_second}:{pace.scope(row)}"
+    keys = [bucket, f"{bucket}:held", f"{bucket}:held-urgent"]
+    args = [interval, max(0, burst - 1) * interval, row.pk, "1" if pace.urgent(row) else "0"]
+    return float(_script(settings.REDIS_URL)(keys=keys, args=args))
 
 
 def reset(target: str) -> None:

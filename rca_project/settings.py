@@ -219,6 +219,9 @@ try:
     # per-second token bucket per tenant and endpoint): a delivery is 1-3 requests.
     SLACK_CHANNEL_POSTS_PER_SECOND = env.float("SLACK_CHANNEL_POSTS_PER_SECOND", 1.0)
     SLACK_CHANNEL_BURST = env.int("SLACK_CHANNEL_BURST", 5, validate=validate.Range(min=1))
+    # Edits (chat.update, chat.delete) are Tier 3: 50+ a minute per workspace.
+    SLACK_EDITS_PER_SECOND = env.float("SLACK_EDITS_PER_SECOND", 0.8)
+    SLACK_EDITS_BURST = env.int("SLACK_EDITS_BURST", 5, validate=validate.Range(min=1))
     JIRA_DELIVERIES_PER_SECOND = env.float("JIRA_DELIVERIES_PER_SECOND", 10.0)
     JIRA_BURST = env.int("JIRA_BURST", 20, validate=validate.Range(min=1))
     AZURE_STORAGE_CONNECTION_STRING = env.str("AZURE_STORAGE_CONNECTION_STRING", "")

@@ -160,6 +160,9 @@ class Action:
     label: str  # what it does, for people: "Create the JIRA issue"
     # Scheduled for a later time (a reconcile): handed out early, it is put back, not run.
     not_before: bool = False
+    # The rate a delivery of it counts against, when not the target's own (`Target.pace`): a
+    # Slack edit is limited by its API method, a post by the channel.
+    pace: Callable[[OutboundDelivery], Pace] | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,11 @@ class Target:
     incident_link: str = ""
     # How fast it may be sent to (integrations/pacing.py); None: as fast as the workers go.
     pace: Pace | None = None
+
+    def pace_for(self, row: OutboundDelivery) -> Pace | None:
+        """The rate `row` counts against: its action's own, else the target's."""
+        chosen = self.actions[row.action].pace
+        return chosen(row) if chosen is not None else self.pace
 
 
 # ---------------------------------------------------------------------------------------------

@@ -613,7 +613,12 @@ TARGET = Target(
     connect=JiraTransport.from_settings,
     settings=("JIRA_URL", "JIRA_USER", "JIRA_API_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="JIRA is not configured (set JIRA_URL, JIRA_USER, JIRA_API_TOKEN)",
-    pace=Pace("JIRA_DELIVERIES_PER_SECOND", "JIRA_BURST"),
+    # An incident's issue goes ahead of the single issues waiting (integrations/pacing.py).
+    pace=Pace(
+        "JIRA_DELIVERIES_PER_SECOND",
+        "JIRA_BURST",
+        urgent=lambda row: row.action == INCIDENT_CREATE,
+    ),
     actions={
         CREATE: Action(_jira_create, "Create the JIRA issue"),
         SYNC: Action(_jira_sync, "Transition/comment the JIRA issue"),

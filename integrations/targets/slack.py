@@ -749,20 +749,50 @@ def _channel_of(row: OutboundDelivery) -> str:
     return channel.first() or settings.SLACK_DEFAULT_CHANNEL
 
 
+# chat.postMessage (alerts, incident pages, thread replies): Slack's special limit of about one
+# message a second per channel. An incident's page goes ahead of the single alerts waiting.
+CHANNEL_POSTS = Pace(
+    "SLACK_CHANNEL_POSTS_PER_SECOND",
+    "SLACK_CHANNEL_BURST",
+    scope=_channel_of,
+    urgent=lambda row: row.action == INCIDENT_POST,
+)
+# chat.update, chat.delete, conversations.history: their method's tier (Tier 3, 50+ a minute
+# per workspace), not the channel's posting limit, so edits never hold up a page.
+EDITS = Pace("SLACK_EDITS_PER_SECOND", "SLACK_EDITS_BURST")
+
+
+def _edit_pace(row: OutboundDelivery) -> Pace:
+    return EDITS
+
+
+def _sync_pace(row: OutboundDelivery) -> Pace:
+    """An edit, plus a thread reply (a post) for the changes that are threaded."""
+    return CHANNEL_POSTS if row.payload.get("thread") else EDITS
+
+
 TARGET = Target(
     name="slack",
     label="Slack",
     connect=SlackTransport.from_settings,
     settings=("SLACK_BOT_TOKEN", "SLACK_BASE_URL", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="Slack is not configured (set SLACK_BOT_TOKEN)",
-    pace=Pace("SLACK_CHANNEL_POSTS_PER_SECOND", "SLACK_CHANNEL_BURST", scope=_channel_of),
+    pace=CHANNEL_POSTS,
     actions={
         POST: Action(_slack_post, "Post the Slack alert"),
-        SYNC: Action(_slack_sync, "Update the Slack alert"),
-        RECONCILE: Action(_slack_reconcile, "Remove duplicate Slack alerts", not_before=True),
+        SYNC: Action(_slack_sync, "Update the Slack alert", pace=_sync_pace),
+        RECONCILE: Action(
+            _slack_reconcile,
+            "Remove duplicate Slack alerts",
+            not_before=True,
+            pace=_edit_pace,
+        ),
         INCIDENT_POST: Action(_slack_incident_post, "Post the incident's Slack message"),
         INCIDENT_UPDATE: Action(
-            _slack_incident_update, "Update the incident's Slack message", not_before=True
+            _slack_incident_update,
+            "Update the incident's Slack message",
+            not_before=True,
+            pace=_edit_pace,
         ),
         INCIDENT_LINK: Action(_slack_incident_link, "Link a member's alert to its incident"),
     },

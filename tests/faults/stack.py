@@ -77,6 +77,7 @@ FAST_CLOCKS = {
     # sample failure posts to the one channel, and tests/integrations/test_pacing.py holds the
     # real rate.
     "SLACK_CHANNEL_POSTS_PER_SECOND": "20",
+    "SLACK_EDITS_PER_SECOND": "20",
     "JIRA_DELIVERIES_PER_SECOND": "50",
     # The faults hit each ticket's own analysis and page: the sample failures all name one SQL
     # server, so without this they would form an incident that pages (and is analysed) once.
