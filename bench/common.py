@@ -99,7 +99,11 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subproce
     from rca_project.serve import web_command
 
     server = subprocess.Popen(
-        web_command(str(Path(sys.executable).parent), "127.0.0.1", port),
+        [
+            *web_command(str(Path(sys.executable).parent), "127.0.0.1", port),
+            "--log-level",
+            "warning",
+        ],
         cwd=REPO,
         env={**env, "WEB_CONCURRENCY": str(workers)},
         stdout=subprocess.DEVNULL,

@@ -178,6 +178,11 @@ def main() -> int:
             f"workers     analysis: 1 Celery worker, 2 processes; targets: one thread-pool worker "
             f"each (JIRA, Slack, Blob); {args.failures} distinct failures"
         )
+        print(
+            f"pacing      Slack {settings.SLACK_CHANNEL_POSTS_PER_SECOND:g}/s per channel (burst "
+            f"{settings.SLACK_CHANNEL_BURST}), JIRA {settings.JIRA_DELIVERIES_PER_SECOND:g}/s "
+            f"(burst {settings.JIRA_BURST}); 0 is off; every alert goes to one channel"
+        )
         print(f"ingest      {args.failures / ingest_seconds:.0f} failures/s in-process (relay off)")
         print(
             f"analysis    {analysed_count}/{args.failures} analysed in {analysed_seconds:.1f} s "
