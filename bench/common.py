@@ -84,6 +84,43 @@ def start_worker(env: dict[str, str], queues: list[str]) -> subprocess.Popen:
     )
 
 
+def start_outbound_workers(
+    env: dict[str, str], names: tuple[str, ...] | None = None
+) -> list[subprocess.Popen]:
+    """One thread-pool worker per outbound target (every target, or those in `names`), with
+    `make run`'s own command lines, logging warnings only. Needs Django set up (the target
+    registry reads settings)."""
+    from rca_project import serve
+
+    commands = serve.outbound_workers(str(Path(sys.executable).parent))
+    return [
+        subprocess.Popen([*command[:-1], "WARNING"], cwd=REPO, env=env)
+        for name, command in commands.items()
+        if names is None or name.removeprefix("outbound-") in names
+    ]
+
+
+def wait_for_workers(queues: list[str] | None = None, timeout: float = 180) -> None:
+    """Return once a worker answers on each of `queues` (the default queue when None), so a
+    bench's load does not start while its workers are still booting."""
+    import uuid
+
+    from django.conf import settings
+
+    from integrations.circuit import redis_client
+    from integrations.tasks import ping
+
+    key = f"bench:ping:{uuid.uuid4().hex}"
+    queues = queues or [settings.CELERY_TASK_DEFAULT_QUEUE]
+    for queue in queues:
+        ping.apply_async(args=[key], queue=queue)
+    deadline = time.monotonic() + timeout
+    while int(redis_client().get(key) or 0) < len(queues):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the Celery workers did not all start ({', '.join(queues)})")
+        time.sleep(0.2)
+
+
 def start_relay(env: dict[str, str]) -> subprocess.Popen:
     """The inbox relay as `make run` starts it: without it no accepted webhook reaches the
     queue."""

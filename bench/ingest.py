@@ -30,7 +30,6 @@ import random
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from common import (
     run_load,
     setup_django,
     start_gunicorn,
+    wait_for_workers,
 )
 
 BENCH_DB = os.environ.get("BENCH_DB", "rca_bench")
@@ -81,19 +81,6 @@ def start_background(env: dict[str, str], logs: Path) -> dict[str, subprocess.Po
         )
         log.close()
     return processes
-
-
-def wait_for_worker(timeout: float = 180) -> None:
-    from integrations.circuit import redis_client
-    from integrations.tasks import ping
-
-    key = f"bench:ping:{uuid.uuid4().hex}"
-    ping.delay(key)
-    deadline = time.monotonic() + timeout
-    while not redis_client().get(key):
-        if time.monotonic() > deadline:
-            raise SystemExit("the Celery worker did not start")
-        time.sleep(0.2)
 
 
 def http_request(method: str, path: str, body: bytes = b"") -> bytes:
@@ -222,7 +209,7 @@ def main() -> int:
     ratios = []
     try:
         if background:
-            wait_for_worker()
+            wait_for_workers()
         load_before = uptime()
         asyncio.run(run_load(port, [http_request("GET", "/healthz")] * 200, args.concurrency))
         for round_index in range(args.rounds):

@@ -25,7 +25,15 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, bench_environment, percentile, setup_django, start_relay, start_worker
+from common import (
+    REPO,
+    bench_environment,
+    percentile,
+    setup_django,
+    start_outbound_workers,
+    start_relay,
+    start_worker,
+)
 
 from tests.fakes.azurite import Azurite
 from tests.fakes.gemini_api import FakeGemini
@@ -85,19 +93,14 @@ def main() -> int:
 
         from integrations.ingest import ingest_delivery
         from integrations.models import OutboundDelivery, OutboundStatus
-        from rca_project import serve
         from tickets.models import Ticket
 
         # As `make run` runs them: analysis in a worker of 2 processes on the default queue;
         # each target in a thread-pool worker of its own (the three a new ticket pages).
         worker = start_worker(env, [settings.CELERY_TASK_DEFAULT_QUEUE])
-        commands = serve.outbound_workers(str(Path(sys.executable).parent))
 
         def start_outbound() -> list[subprocess.Popen]:
-            return [
-                subprocess.Popen([*commands[f"outbound-{name}"][:-1], "WARNING"], cwd=REPO, env=env)
-                for name in ("jira", "slack", "blob")
-            ]
+            return start_outbound_workers(env, ("jira", "slack", "blob"))
 
         outbound = [] if args.targets_after_analysis else start_outbound()
         relay = None

@@ -1,7 +1,8 @@
 """A storm through the real stack: 2,000 failures from 8 root causes across 400 pipelines, plus 100
 unrelated single failures, posted at concurrency 32 to gunicorn (2 threaded workers, as
-`make run` starts it), processed by one Celery worker (2 processes) and paged to JIRA and Slack
-(local servers speaking their APIs). Gemini is not configured (rule-based RCA).
+`make run` starts it), processed as `make run` processes it (a Celery worker of 2 processes on the
+default queue, a thread-pool worker per outbound target) and paged to JIRA and Slack (local
+servers speaking their APIs). Gemini is not configured (rule-based RCA).
 
 Prints the incidents formed (want 8), misgrouped tickets (want 0), JIRA issues created and
 Slack messages posted (want 8 + 100), the time from a cause's first failure being sent to its
@@ -48,8 +49,10 @@ from common import (
     one_request,
     percentile,
     setup_django,
+    start_outbound_workers,
     start_relay,
     start_worker,
+    wait_for_workers,
 )
 from common import start_gunicorn as start_web
 
@@ -469,12 +472,15 @@ def main() -> int:
             fakes.add_failed_run("adf", body)
         rng.shuffle(posts)
 
-        queues = [settings.CELERY_TASK_DEFAULT_QUEUE, *targets.outbound_queues()]
         port = free_port()
         web = start_web(env, port)
-        worker = start_worker(env, queues)
+        # As `make run` runs them: analysis in a worker of 2 processes on the default queue,
+        # each outbound target in a thread-pool worker of its own.
+        worker = start_worker(env, [settings.CELERY_TASK_DEFAULT_QUEUE])
+        outbound = start_outbound_workers(env)
         relay = start_relay(env)
         try:
+            wait_for_workers([settings.CELERY_TASK_DEFAULT_QUEUE, *targets.outbound_queues()])
             statuses, sent_at, wall = asyncio.run(
                 timed_load(port, [r for _, r in posts], args.concurrency)
             )
@@ -497,12 +503,10 @@ def main() -> int:
             if fakes is not None:
                 rerun = recover_and_rerun(port, token, adf, airflow)
         finally:
-            relay.terminate()
-            worker.terminate()
-            web.terminate()
-            relay.wait(timeout=30)
-            worker.wait(timeout=60)
-            web.wait(timeout=30)
+            for process in (relay, worker, *outbound, web):
+                process.terminate()
+            for process in (relay, worker, *outbound, web):
+                process.wait(timeout=60)
 
         incidents = list(Incident.objects.filter(merged_into__isnull=True))
         culprit_of_cause = {c[2]: i for i, c in enumerate(CAUSES)}
