@@ -183,7 +183,8 @@ def main() -> int:
         )
         print(
             f"pacing      Slack {settings.SLACK_CHANNEL_POSTS_PER_SECOND:g}/s per channel (burst "
-            f"{settings.SLACK_CHANNEL_BURST}), JIRA {settings.JIRA_DELIVERIES_PER_SECOND:g}/s "
+            f"{settings.SLACK_CHANNEL_BURST}), its edits {settings.SLACK_EDITS_PER_SECOND:g}/s, "
+            f"JIRA {settings.JIRA_DELIVERIES_PER_SECOND:g}/s "
             f"(burst {settings.JIRA_BURST}); 0 is off; every alert goes to one channel"
         )
         print(f"ingest      {args.failures / ingest_seconds:.0f} failures/s in-process (relay off)")
