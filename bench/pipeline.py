@@ -89,10 +89,10 @@ def main() -> int:
         )
         setup_django(env)
         from django.conf import settings
-        from django.db.models import Max
+        from django.db.models import Max, Min
 
         from integrations.ingest import ingest_delivery
-        from integrations.models import OutboundDelivery, OutboundStatus
+        from integrations.models import OutboundDelivery, OutboundStatus, WebhookDelivery
         from tickets.models import Ticket
 
         # As `make run` runs them: analysis in a worker of 2 processes on the default queue;
@@ -145,6 +145,7 @@ def main() -> int:
             analysed = dict(
                 Ticket.objects.exclude(rca_source="pending").values_list("pk", "analysed_at")
             )
+            first_queued = WebhookDelivery.objects.aggregate(first=Min("queued_at"))["first"]
             finished = (
                 OutboundDelivery.objects.filter(action__in=initial, status=OutboundStatus.SUCCEEDED)
                 .values("ticket_id")
@@ -193,6 +194,13 @@ def main() -> int:
             f"from the backlog's release = {analysed_count / analysed_seconds:.1f} tickets/s; "
             f"{analysed_latency}"
         )
+        last_rca = max((at for at in analysed.values() if at), default=None)
+        if first_queued and last_rca:
+            span = (last_rca - first_queued).total_seconds()
+            print(
+                f"analysis    {analysed_count / span:.1f} tickets/s from the relay's first hand-off"
+                f" to the last RCA ({span:.1f} s: the relay's own start-up left out)"
+            )
         print(
             f"fan-out     {complete_count}/{args.failures} fully fanned out (JIRA issue, Slack "
             f"alert, blobs) in {total_seconds:.1f} s = "
