@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,8 +104,6 @@ def start_outbound_workers(
 def wait_for_workers(queues: list[str] | None = None, timeout: float = 180) -> None:
     """Return once a worker answers on each of `queues` (the default queue when None), so a
     bench's load does not start while its workers are still booting."""
-    import uuid
-
     from django.conf import settings
 
     from integrations.circuit import redis_client
