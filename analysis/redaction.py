@@ -161,8 +161,10 @@ _CLI_FLAG = re.compile(
     r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s'\"]{1,4096})"
 )
 
+# Not after "//": "ssh://git@github.com" names a login, not an address; one in a path
+# ("/Users/jane.doe@contoso.com/etl", a Databricks notebook) is an address.
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-/])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,10}"
+    r"(?<![A-Za-z0-9._%+\-])(?<!//)[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,10}"
     r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
 

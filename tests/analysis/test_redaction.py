@@ -286,6 +286,13 @@ SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
         ["jane.doe", "contoso.com", "ops@data-team"],
         ["Notification to [REDACTED_EMAIL] and [REDACTED_EMAIL] failed"],
     ),
+    (
+        # An address as a path segment: a Databricks notebook, a REST resource.
+        "Notebook /Users/jane.doe@contoso.com/etl/daily failed; GET "
+        "https://graph.example.com/v1/users/ops@contoso.com/manager returned 404",
+        ["jane.doe", "ops@contoso.com"],
+        ["Notebook /Users/[REDACTED_EMAIL]/etl/daily failed", "/v1/users/[REDACTED_EMAIL]/manager"],
+    ),
 ]
 
 
