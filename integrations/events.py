@@ -47,6 +47,9 @@ class FailureEvent:
       ADF factory and pipeline, the Databricks job (`<job>/task:<task>` for a task), the
       Airflow task, the Azure alert. A recovery ends the failures with its own key and those
       whose key is `<its key>/task:...` (a job's success covers its tasks), nothing else.
+
+    `deployment` names where the pipeline lives (its ADF factory, its Databricks workspace) when
+    the source says: same-named pipelines of a dev and a prod factory fail separately.
     """
 
     source: Source
@@ -56,6 +59,7 @@ class FailureEvent:
     run_key: str
     occurrence_key: str
     resolve_key: str = ""
+    deployment: str = ""
     error_message: str = ""
     severity_hint: Severity | None = None
     occurred_at: datetime | None = None
@@ -75,6 +79,7 @@ class FailureEvent:
             "run_key": self.run_key,
             "occurrence_key": self.occurrence_key,
             "resolve_key": self.resolve_key,
+            "deployment": self.deployment,
             "error_message": self.error_message,
             "severity_hint": str(self.severity_hint) if self.severity_hint else None,
             "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,

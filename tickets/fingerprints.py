@@ -36,6 +36,12 @@ def normalize_message(message: str) -> str:
     return text.strip()
 
 
-def failure_fingerprint(source: str, pipeline: str, error_type: str, message: str) -> str:
-    material = "\x1f".join([source, pipeline.lower(), error_type, normalize_message(message)])
+def failure_fingerprint(
+    source: str, pipeline: str, error_type: str, message: str, deployment: str = ""
+) -> str:
+    """Same source, pipeline (of the same deployment, when the source names it), error type and
+    masked message. An event naming no deployment keeps the fingerprint it had before the
+    deployment counted."""
+    name = f"{deployment.lower()}/{pipeline.lower()}" if deployment else pipeline.lower()
+    material = "\x1f".join([source, name, error_type, normalize_message(message)])
     return hashlib.sha256(material.encode()).hexdigest()

@@ -47,6 +47,7 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         run_key=run_key,
         occurrence_key=f"{run_key}:{values['activity']}:{status}",
         resolve_key=f"adf:{values['factory']}:{pipeline}",
+        deployment=values["factory"],
         error_message=values["error_message"][:16000],
         severity_hint=severity,
         occurred_at=parse_timestamp(values["run_end"] or values["run_start"], "run_end"),

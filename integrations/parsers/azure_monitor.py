@@ -1082,6 +1082,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
     details.setdefault("alert_kind", "alert")
 
     run_key = alert.run_key
+    deployment = ""
     if adf is None:
         processing_mode = PROCESSING_MODE
         pipeline = alert.rule
@@ -1091,7 +1092,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
         pipeline = adf.pipeline or alert.rule
         lead = [_describe_adf_failure(adf, alert.kind)]
         if adf.factory:
-            resource["factory"] = adf.factory
+            resource["factory"] = deployment = adf.factory
         details.update(
             error_code=adf.error_code,
             failure_type=adf.failure_type,
@@ -1114,6 +1115,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
         run_key=_bounded_key(run_key, RUN_KEY_LIMIT),
         occurrence_key=_bounded_key(alert.occurrence_key, OCCURRENCE_KEY_LIMIT),
         resolve_key=_bounded_key(alert.resolve_key, RUN_KEY_LIMIT),
+        deployment=deployment,
         error_message=_clean(_WHITESPACE.sub(" ", message), MESSAGE_LIMIT),
         severity_hint=_SEVERITIES.get(alert.severity_label.lower()),
         occurred_at=alert.occurred_at,

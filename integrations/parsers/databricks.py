@@ -62,6 +62,7 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         run_key=run_key,
         occurrence_key=f"{run_key}:{event_type}",
         resolve_key=recovery_key(workspace, job_id, task_key),
+        deployment=body.workspace_id,
         error_message=message if kind == EventKind.FAILURE else "",
         resource=resource,
         links=links,

@@ -360,7 +360,7 @@ def test_adf_metric_alert_names_the_pipeline_from_the_name_dimension() -> None:
     event = parse_azure_monitor(load("adf_metric_pipeline_failed_runs.json"))
     assert event.processing_mode == "adf"
     assert event.pipeline == "pl_sales_daily_load"
-    assert event.resource["factory"] == "adf-sales-prod"
+    assert event.resource["factory"] == event.deployment == "adf-sales-prod"
     assert event.details["failure_type"] == "UserError"
     assert event.details["metric_name"] == "PipelineFailedRuns"
     assert event.error_message.startswith(

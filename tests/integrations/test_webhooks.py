@@ -169,6 +169,32 @@ def test_same_failure_in_a_new_run_correlates_to_the_open_ticket(webhook_client)
     assert AuditLog.objects.filter(ticket=ticket, action="recurred").count() == 1
 
 
+def test_the_same_pipeline_in_another_factory_is_another_failure(webhook_client):
+    prod = webhook_client(ADF, _adf_run("33333333-aaaa-4aaa-8aaa-000000000001")).json()
+    dev_body = _adf_run("33333333-aaaa-4aaa-8aaa-000000000002")
+    dev_body["factory"] = "adf-sales-dev"
+    dev = webhook_client(ADF, dev_body).json()
+    prod_again = webhook_client(ADF, _adf_run("33333333-aaaa-4aaa-8aaa-000000000003")).json()
+
+    assert dev["outcome"] == "created" and dev["ticket_id"] != prod["ticket_id"]
+    assert prod_again == {**prod_again, "outcome": "correlated", "ticket_id": prod["ticket_id"]}
+    prod_ticket, dev_ticket = (Ticket.objects.get(pk=t["ticket_id"]) for t in (prod, dev))
+    assert prod_ticket.fingerprint != dev_ticket.fingerprint
+    assert dev_ticket.affected_entity["factory"] == "adf-sales-dev"
+
+
+def test_the_same_job_in_another_databricks_workspace_is_another_failure(webhook_client):
+    def run(workspace: str, run_id: int) -> dict:
+        body = shared_payload("databricks_job_run_on_failure.json")
+        body.update(workspace_id=workspace, run={"run_id": run_id})
+        return webhook_client(DATABRICKS, body).json()
+
+    prod, dev, prod_again = run("1001", 1), run("2002", 2), run("1001", 3)
+
+    assert dev["outcome"] == "created" and dev["ticket_id"] != prod["ticket_id"]
+    assert prod_again == {**prod_again, "outcome": "correlated", "ticket_id": prod["ticket_id"]}
+
+
 def test_an_acknowledged_ticket_absorbs_its_repeats_however_old(webhook_client):
     first = webhook_client(ADF, _adf_run("22222222-aaaa-4aaa-8aaa-000000000001")).json()
     Ticket.objects.filter(pk=first["ticket_id"]).update(
