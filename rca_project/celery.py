@@ -1,8 +1,10 @@
+import contextlib
 import os
 import time
+from pathlib import Path
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 
 from rca_project.observability import TASK_SECONDS, TASKS
 
@@ -13,6 +15,27 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 _started: dict[str, float] = {}
+
+
+@worker_init.connect
+def _yield_cpu_when_outbound(sender, **kwargs) -> None:
+    """A worker that consumes only targets' queues (`<default queue>.<target>`: `make run`'s
+    and compose's outbound workers) lowers its CPU priority to OUTBOUND_WORKER_NICE, before its
+    pool starts a thread (threads inherit it from the thread that starts them). When a storm
+    has the analysis and the fan-out on the same cores, the analysis goes first: the fan-out is
+    mostly HTTP waits and is held to the targets' rate limits anyway, while every page waits
+    for its RCA."""
+    from django.conf import settings
+
+    prefix = f"{settings.CELERY_TASK_DEFAULT_QUEUE}."
+    consumed = list(sender.app.amqp.queues.consume_from or ())
+    if consumed and all(name.startswith(prefix) for name in consumed):
+        niceness = max(os.nice(0), settings.OUTBOUND_WORKER_NICE)
+        # Linux's niceness is per thread: the threads already started (this one included).
+        threads = Path("/proc/self/task")
+        for tid in [int(t.name) for t in threads.iterdir()] if threads.is_dir() else [0]:
+            with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
+                os.setpriority(os.PRIO_PROCESS, tid, niceness)
 
 
 @task_prerun.connect

@@ -203,6 +203,10 @@ try:
     OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", 8, validate=validate.Range(min=1))
     OUTBOUND_BACKOFF_SECONDS = env.float("OUTBOUND_BACKOFF_SECONDS", 2.0)
     OUTBOUND_BACKOFF_MAX_SECONDS = env.float("OUTBOUND_BACKOFF_MAX_SECONDS", 300.0)
+    # The niceness a worker consuming only targets' queues runs at (rca_project/celery.py).
+    OUTBOUND_WORKER_NICE = env.int(
+        "OUTBOUND_WORKER_NICE", 10, validate=validate.Range(min=0, max=19)
+    )
     CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", 5)
     CIRCUIT_OPEN_SECONDS = env.float("CIRCUIT_OPEN_SECONDS", 30.0)
     JIRA_URL = env.str("JIRA_URL", "")

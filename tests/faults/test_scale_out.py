@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,3 +214,30 @@ def test_two_process_groups_share_the_work_and_do_none_twice(groups: TwoGroups) 
         if name.startswith("outbound"):
             assert tasks.get("integrations.tasks.deliver_outbound", 0) > 0, ran
     assert time.monotonic() - started < 90
+
+
+def _niceness(pid: int) -> set[int]:
+    """The niceness of every thread of `pid` (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    found = set()
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            found.add(int(stat.read_text().rsplit(")", 1)[1].split()[16]))
+    return found
+
+
+def test_outbound_workers_yield_the_cpu_to_the_analysis(groups: TwoGroups) -> None:
+    """Every thread of a worker on targets' queues only, its pool's included (they ran
+    deliveries in the test above), runs at OUTBOUND_WORKER_NICE; the analysis workers and
+    their prefork children at the niceness they were started with."""
+    assert settings.OUTBOUND_WORKER_NICE > 0
+    for group in GROUPS:
+        outbound = groups.procs[f"outbound{group}"].pid
+        assert len(list(Path(f"/proc/{outbound}/task").iterdir())) > 2  # the pool's threads too
+        assert _niceness(outbound) == {settings.OUTBOUND_WORKER_NICE}
+        analysis = groups.procs[f"worker{group}"].pid
+        children = [
+            int(p) for p in Path(f"/proc/{analysis}/task/{analysis}/children").read_text().split()
+        ]
+        assert children
+        for pid in [analysis, *children]:
+            assert _niceness(pid) == {os.nice(0)}
