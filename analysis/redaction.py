@@ -168,6 +168,12 @@ _EMAIL = re.compile(
     r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
 
+# The same address percent-encoded in a URL ("users/jane.doe%40contoso.com/manager").
+_EMAIL_ENCODED = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._+\-]{1,64}%40(?:[A-Za-z0-9\-]{1,63}\.){1,10}"
+    r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
+
 _WEAK_KEYS = frozenset({"token", "secret", "sig", "signature", "pass", "sas"})
 _ERROR_CODE = re.compile(r"[A-Z]{2,}[-_]?\d{2,}:?")
 _PROSE_FOLLOWS = re.compile(r"[ \t]+[A-Za-z(]")
@@ -287,6 +293,7 @@ _RULES: list[_Rule] = [
     _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),
     _Rule(_KV, _kv, fold=True),
     _Rule(_EMAIL, REDACTED_EMAIL, hints=("@",)),
+    _Rule(_EMAIL_ENCODED, REDACTED_EMAIL, hints=("%40",)),
 ]
 
 

@@ -293,6 +293,11 @@ SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
         ["jane.doe", "ops@contoso.com"],
         ["Notebook /Users/[REDACTED_EMAIL]/etl/daily failed", "/v1/users/[REDACTED_EMAIL]/manager"],
     ),
+    (
+        "404 for url: https://graph.example.com/v1/users/jane.doe%40contoso.com/manager",
+        ["jane.doe", "contoso.com"],
+        ["https://graph.example.com/v1/users/[REDACTED_EMAIL]/manager"],
+    ),
 ]
 
 
