@@ -161,18 +161,12 @@ _CLI_FLAG = re.compile(
     r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s'\"]{1,4096})"
 )
 
+_EMAIL_DOMAIN = r"(?:[A-Za-z0-9\-]{1,63}\.){1,10}[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 # Not after "//": "ssh://git@github.com" names a login, not an address; one in a path
 # ("/Users/jane.doe@contoso.com/etl", a Databricks notebook) is an address.
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])(?<!//)[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,10}"
-    r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
-)
-
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])(?<!//)[A-Za-z0-9._%+\-]{1,64}@" + _EMAIL_DOMAIN)
 # The same address percent-encoded in a URL ("users/jane.doe%40contoso.com/manager").
-_EMAIL_ENCODED = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._+\-]{1,64}%40(?:[A-Za-z0-9\-]{1,63}\.){1,10}"
-    r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
-)
+_EMAIL_ENCODED = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._+\-]{1,64}%40" + _EMAIL_DOMAIN)
 
 _WEAK_KEYS = frozenset({"token", "secret", "sig", "signature", "pass", "sas"})
 _ERROR_CODE = re.compile(r"[A-Z]{2,}[-_]?\d{2,}:?")

@@ -220,9 +220,10 @@ def main() -> int:
                 f"{complete_count / total_seconds:.1f} tickets/s; {complete_latency}"
             )
         print(f"baseline    the analysis worker drains {raw_rate:.0f} trivial tasks/s")
+        slack_alerts = len([m for m in slack.messages.values() if not m.get("thread_ts")])
         print(
             f"check       Gemini RCAs {gemini_rcas}, JIRA issues {len(jira.issues)}, "
-            f"Slack alerts {len([m for m in slack.messages.values() if not m.get('thread_ts')])}"
+            f"Slack alerts {slack_alerts}"
         )
         if args.until_analysed:
             sent = dict(
@@ -230,7 +231,6 @@ def main() -> int:
                 .values_list("action")
                 .annotate(count=Count("pk"))
             )
-            slack_alerts = len([m for m in slack.messages.values() if not m.get("thread_ts")])
             once = (
                 len(jira.issues) == sent.get("jira_create", 0)
                 and slack_alerts == sent.get("slack_post", 0)
