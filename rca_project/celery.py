@@ -4,7 +4,13 @@ import time
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 
 from rca_project.observability import TASK_SECONDS, TASKS
 
@@ -63,3 +69,13 @@ def _task_finished(task_id: str, task, state: str | None = None, **kwargs) -> No
     started = _started.pop(task_id, None)
     if started is not None:
         TASK_SECONDS.labels(task.name).observe(time.perf_counter() - started)
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _send_queued_live_events(**kwargs) -> None:
+    """Live events are sent by a thread in batches (tickets/broadcast.py); a worker process that
+    ends sends what it queued in its last moments first."""
+    from tickets.broadcast import publisher
+
+    publisher.flush()

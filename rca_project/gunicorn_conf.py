@@ -32,3 +32,11 @@ graceful_timeout = 20
 accesslog = "-"
 # The path without the query string: Azure action groups put the webhook token there.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def worker_exit(server, worker) -> None:
+    """Send the live dashboard events this worker queued in its last moments
+    (tickets/broadcast.py sends them from a thread, in batches)."""
+    from tickets.broadcast import publisher
+
+    publisher.flush()

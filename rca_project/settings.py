@@ -141,6 +141,11 @@ try:
     INBOX_RELAY_LINGER_SECONDS = env.float(
         "INBOX_RELAY_LINGER_SECONDS", 0.01, validate=validate.Range(min=0, max=1)
     )
+    # Live dashboard events (tickets/broadcast.py): how long a process's sender gathers the
+    # events that follow one before it sends them to Redis as one batch.
+    LIVE_EVENTS_LINGER_SECONDS = env.float(
+        "LIVE_EVENTS_LINGER_SECONDS", 0.05, validate=validate.Range(min=0, max=1)
+    )
     # Processing: a task takes up to this many relayed deliveries at once (its own first), so
     # embeddings, look-ups and writes are batched; at most GEMINI_CONCURRENCY of the batch's
     # Gemini calls are in flight at a time (threads of the analysis process).

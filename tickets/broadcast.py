@@ -1,13 +1,18 @@
 """Ticket changes are broadcast to the live dashboard (Channels group on the Redis layer).
 
-Publishing happens on the web and worker processes' request and task paths, so it must be cheap.
-`async_to_sync(layer.group_send)` from sync code started a new thread and event loop for every
-event, and the channel layer keeps its Redis connections per event loop, so every event also
-opened (and set up) a new Redis connection. Instead each process runs one event loop, in a
-daemon thread started on its first event, with a channel layer of its own whose connections live
-as long as the process; an event is one `run_coroutine_threadsafe` onto that loop. (Its own
-layer instance, not the shared `get_channel_layer()` one, so nothing else using the shared one,
-a consumer or a `flush()`, ever touches connections that belong to this loop.)
+Publishing happens on the web and worker processes' request and task paths, so it must cost
+them next to nothing. `group_send` only queues the event; one sender thread per process, with
+one event loop and a channel layer of its own whose Redis connections live as long as the
+process, sends what has queued up within `LIVE_EVENTS_LINGER_SECONDS` as one `live.batch`
+message per group, which the dashboard's consumer unpacks (tickets/consumers.py). A channel
+layer's `group_send` is two to four Redis round trips whatever the message, so a storm of
+changes costs Redis (and the publishing process's CPU) that per batch rather than per event, and
+a connected dashboard's channel, which holds at most a hundred messages, is not flooded.
+
+Live events are best effort, as before: an event that cannot be sent (Redis down, the queue
+full) is logged and dropped; the ticket and its audit trail are the record. (Its own layer
+instance, not the shared `get_channel_layer()` one, so nothing else using the shared one, a
+consumer or a `flush()`, ever touches connections that belong to this loop.)
 """
 
 from __future__ import annotations
@@ -15,57 +20,116 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import threading
+import time
 from typing import Any
 
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
+from django.conf import settings
 
 from tickets.lifecycle import Actor
 
 logger = logging.getLogger(__name__)
 
 GROUP = "tickets"
-# How long a request or task waits for Redis to take an event before it gives up on it.
+BATCH = "live.batch"
+# How long the sender waits for Redis to take one batch before it drops it.
 PUBLISH_TIMEOUT_SECONDS = 2.0
+MAX_BATCH = 200
+MAX_QUEUED = 10_000
 
 
 class LiveEventPublisher:
-    """One event loop and channel layer per process for sending to groups from sync code.
+    """Queues events for groups from sync code; a sender thread per process sends them in
+    batches.
 
-    Both are made on first use, from the settings of that moment, and again after a fork: a
-    forked child (a Celery pool process) has the parent's objects but not its threads.
+    The queue, the thread and the layer are made on first use, from the settings of that
+    moment, and again after a fork: a forked child (a Celery pool process) has the parent's
+    objects but not its threads.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, linger_seconds: float | None = None) -> None:
+        """`linger_seconds`: how long the sender gathers events after the first of a batch
+        (`LIVE_EVENTS_LINGER_SECONDS` when not given)."""
+        self.linger_seconds = linger_seconds
         self._lock = threading.Lock()
         self._pid = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._layer: Any = None
+        self._queue: queue.Queue[tuple[str, dict[str, Any]]] | None = None
+        self.dropped = 0
 
-    def _started(self) -> tuple[asyncio.AbstractEventLoop, Any] | None:
+    def _started(self) -> queue.Queue[tuple[str, dict[str, Any]]] | None:
         with self._lock:
-            if self._loop is None or self._pid != os.getpid():
+            if self._queue is None or self._pid != os.getpid():
                 if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
                     return None
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="live-events", daemon=True).start()
-                self._layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
-                self._loop, self._pid = loop, os.getpid()
-            return self._loop, self._layer
+                events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(MAX_QUEUED)
+                layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+                linger = (
+                    settings.LIVE_EVENTS_LINGER_SECONDS
+                    if self.linger_seconds is None
+                    else self.linger_seconds
+                )
+                threading.Thread(
+                    target=self._send_forever,
+                    args=(events, layer, float(linger)),
+                    name="live-events",
+                    daemon=True,
+                ).start()
+                self._queue, self._pid = events, os.getpid()
+            return self._queue
 
     def group_send(self, group: str, message: dict[str, Any]) -> None:
-        """Send `message` to `group`; returns once Redis has it, raises what the layer raised."""
-        started = self._started()
-        if started is None:  # no channel layer configured: nobody to tell
+        """Queue `message` for `group`; never waits for Redis."""
+        events = self._started()
+        if events is None:  # no channel layer configured: nobody to tell
             return
-        loop, layer = started
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
         try:
-            future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
-        except TimeoutError:
-            future.cancel()
-            raise
+            events.put_nowait((group, message))
+        except queue.Full:
+            self.dropped += 1
+            logger.warning("live events: %d queued, Redis not taking them; dropped one", MAX_QUEUED)
+
+    def flush(self, timeout: float = PUBLISH_TIMEOUT_SECONDS) -> bool:
+        """Wait until every event queued so far was sent (or dropped); False on timeout."""
+        events = self._queue
+        if events is None or self._pid != os.getpid():
+            return True
+        with events.all_tasks_done:
+            return events.all_tasks_done.wait_for(lambda: events.unfinished_tasks == 0, timeout)
+
+    @staticmethod
+    def _send_forever(
+        events: queue.Queue[tuple[str, dict[str, Any]]], layer: Any, linger: float
+    ) -> None:
+        loop = asyncio.new_event_loop()
+        while True:
+            batch = [events.get()]
+            deadline = time.monotonic() + linger
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(events.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            try:
+                loop.run_until_complete(_send_batch(layer, batch))
+            except Exception:
+                logger.warning("could not broadcast %d live events", len(batch), exc_info=True)
+            finally:
+                for _ in batch:
+                    events.task_done()
+
+
+async def _send_batch(layer: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for group, message in batch:
+        by_group.setdefault(group, []).append(message)
+    for group, messages in by_group.items():
+        await asyncio.wait_for(
+            layer.group_send(group, {"type": BATCH, "events": messages}),
+            PUBLISH_TIMEOUT_SECONDS,
+        )
 
 
 publisher = LiveEventPublisher()

@@ -28,8 +28,26 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(GROUP, self.channel_name)
 
+    async def live_batch(self, message: dict[str, Any]) -> None:
+        """Events a process published together (tickets/broadcast.py), pushed one by one in
+        their order; the tickets' cards are read in one query."""
+        events = message["events"]
+        ticket_ids = [e["ticket_id"] for e in events if e.get("type") == "ticket.changed"]
+        cards = await self._cards(ticket_ids) if ticket_ids else {}
+        for event in events:
+            kind = event.get("type")
+            if kind == "ticket.changed":
+                await self._send_ticket_change(event, cards.get(event["ticket_id"]))
+            elif kind == "incident.changed":
+                await self.incident_changed(event)
+            elif kind == "log_analysis.progress":
+                await self.log_analysis_progress(event)
+
     async def ticket_changed(self, event: dict[str, Any]) -> None:
-        card = await self._card(event["ticket_id"])
+        cards = await self._cards([event["ticket_id"]])
+        await self._send_ticket_change(event, cards.get(event["ticket_id"]))
+
+    async def _send_ticket_change(self, event: dict[str, Any], card: dict[str, Any] | None) -> None:
         if card is None:
             return
         await self.send_json(
@@ -67,6 +85,6 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         return incident_card(incident, incident_members([incident.pk])[incident.pk])
 
     @database_sync_to_async
-    def _card(self, ticket_id: str) -> dict[str, Any] | None:
-        ticket = Ticket.objects.only(*CARD_FIELDS).filter(pk=ticket_id).first()
-        return ticket_card(ticket) if ticket else None
+    def _cards(self, ticket_ids: list[str]) -> dict[str, dict[str, Any]]:
+        tickets = Ticket.objects.only(*CARD_FIELDS).filter(pk__in=set(ticket_ids))
+        return {ticket.pk: ticket_card(ticket) for ticket in tickets}
