@@ -75,6 +75,9 @@ try:
     DATABASE_URL = env.str("DATABASE_URL", "") or local_services.embedded_postgres_url()
     DATABASES = {"default": env.dj_db_url("DATABASE_URL", DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a health check that needs no round trip (rca_project/database).
+        DATABASES["default"]["ENGINE"] = "rca_project.database"
     # A unix-socket URL (the embedded server) carries its directory as ?host=...
     if "host" in DATABASES["default"].get("OPTIONS", {}):
         DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
