@@ -20,14 +20,17 @@ def process_delivery(delivery_id: int) -> None:
     processing.process_delivery(delivery_id)
 
 
-@shared_task(bind=True, max_retries=None, autoretry_for=(DatabaseError,))
-def deliver_outbound(self, outbound_id: int, target: str) -> str:
+@shared_task(max_retries=None, autoretry_for=(DatabaseError,))
+def deliver_outbound(outbound_id: int, target: str) -> str:
     """One attempt at one delivery. `target` only routes the task: each target has its own
     queue (integrations/targets/__init__.py), so a slow or dead target never holds up the
     others; a retry goes back to the same queue."""
     result = fanout.deliver(outbound_id)
     if result.retry_in is not None:
-        raise self.retry(countdown=result.retry_in)
+        # A new message, not `self.retry()`: its Retry exception has Celery build a traceback
+        # every time, and a paced storm waits for its slots thousands of times. A message the
+        # broker refuses leaves the delivery pending for beat's `redeliver_stale`.
+        fanout.enqueue(outbound_id, target, countdown=result.retry_in)
     return result.status
 
 
