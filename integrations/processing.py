@@ -111,7 +111,7 @@ def _process(ids: list[int]) -> None:
         ]
     )
     policies = remediation.enabled_policies() if created else []
-    for delivery in created:
+    for delivery in created if policies else ():  # no policy enabled: nothing to propose
         # Members of an incident are proposed too: the incident hold check keeps them held
         # until the culprit recovers.
         with tracking(delivery.tracking_id):

@@ -332,3 +332,28 @@ def test_the_rule_rca_puts_the_past_fix_first(settings):
     assert ticket.recommendations[0].startswith(f"Last time ({past.pk}, ")
     assert ticket.recommendations[0].endswith("maria): Opened the SQL firewall to the IR")
     assert len(ticket.recommendations) > 1  # the rules' own advice follows
+
+
+def test_the_response_schema_sent_is_the_one_the_sdk_makes_from_the_model(gemini):
+    """The schema is generated once per process (analysis/gemini.py); what goes on the wire
+    is what the SDK sends when given the model class itself, call after call."""
+    from google import genai
+    from google.genai import types
+
+    from analysis.gemini import RcaAnswer
+
+    analysed(new_ticket())
+    analysed(new_ticket())
+    client = genai.Client(
+        api_key="test-key-not-a-secret", http_options=types.HttpOptions(base_url=gemini.url)
+    )
+    client.models.generate_content(
+        model="gemini-2.5-flash",
+        contents="x",
+        config=types.GenerateContentConfig(
+            response_mime_type="application/json", response_schema=RcaAnswer
+        ),
+    )
+    *ours, direct = [r.body["generationConfig"] for r in gemini.generate_requests()]
+    assert direct["responseSchema"]["properties"]["root_cause"]
+    assert [config["responseSchema"] for config in ours] == [direct["responseSchema"]] * 2
