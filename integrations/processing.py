@@ -111,11 +111,17 @@ def _process(ids: list[int]) -> None:
         ]
     )
     policies = remediation.enabled_policies() if created else []
-    for delivery in created if policies else ():  # no policy enabled: nothing to propose
-        # Members of an incident are proposed too: the incident hold check keeps them held
-        # until the culprit recovers.
-        with tracking(delivery.tracking_id):
-            remediation.propose(str(delivery.ticket_id), policies=policies)
+    if policies:  # none enabled: nothing to propose
+        proposed = Ticket.objects.defer("embedding").in_bulk(
+            [str(delivery.ticket_id) for delivery in created]
+        )
+        for delivery in created:
+            # Members of an incident are proposed too: the incident hold check keeps them held
+            # until the culprit recovers.
+            ticket = proposed.get(str(delivery.ticket_id))
+            if ticket is not None:  # not deleted meanwhile
+                with tracking(delivery.tracking_id):
+                    remediation.propose(ticket.pk, policies=policies, ticket=ticket)
     WebhookDelivery.objects.filter(
         pk__in=[d.pk for d in deliveries], status=DeliveryStatus.PENDING
     ).update(status=DeliveryStatus.PROCESSED, processed_at=timezone.now())

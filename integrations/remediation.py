@@ -193,13 +193,18 @@ def remediation_actor(remediation: Remediation) -> Actor:
 
 
 def propose(
-    ticket_id: str, *, policies: Sequence[RemediationPolicy] | None = None
+    ticket_id: str,
+    *,
+    policies: Sequence[RemediationPolicy] | None = None,
+    ticket: Ticket | None = None,
 ) -> Remediation | None:
     """Match the ticket against the policies and act on the decision. Idempotent: only a
     ticket without remediation, or whose last one failed (attempts left, backoff over), gets a
     new one; a decision already made (skipped, declined, expired, succeeded) stands.
-    `policies`: the enabled ones, read once for a batch (see `decide`)."""
-    ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
+    `policies`: the enabled ones, read once for a batch (see `decide`); `ticket`: the ticket
+    as the caller read it for a batch (it is read again, locked, before anything is written)."""
+    if ticket is None:
+        ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
     if ticket is None or not ticket.is_open or ticket.resolved_at_source_at is not None:
         return None
     confidence = analysis_confidence(ticket)
