@@ -89,7 +89,12 @@ class LiveEventPublisher:
             events.put_nowait((group, message))
         except queue.Full:
             self.dropped += 1
-            logger.warning("live events: %d queued, Redis not taking them; dropped one", MAX_QUEUED)
+            if self.dropped % 1000 == 1:  # the first, then one line per thousand
+                logger.warning(
+                    "live events: %d queued, Redis not taking them; %d dropped so far",
+                    MAX_QUEUED,
+                    self.dropped,
+                )
 
     def flush(self, timeout: float = PUBLISH_TIMEOUT_SECONDS) -> bool:
         """Wait until every event queued so far was sent (or dropped); False on timeout."""
