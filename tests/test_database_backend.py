@@ -20,16 +20,23 @@ def own_connection():
     wrapper.close()
 
 
-@pytest.mark.django_db
-def test_a_healthy_idle_connection_is_usable_without_a_statement(own_connection, monkeypatch):
-    statements: list[Any] = []
+@pytest.fixture
+def statements(monkeypatch) -> list[Any]:
+    """Every statement psycopg executes from here on (Django's wrappers bypassed, as the health
+    check bypasses them)."""
+    seen: list[Any] = []
     execute = psycopg.Cursor.execute
 
     def counted(self: psycopg.Cursor, query: Any, *args: Any, **kwargs: Any) -> Any:
-        statements.append(query)
+        seen.append(query)
         return execute(self, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    return seen
+
+
+@pytest.mark.django_db
+def test_a_healthy_idle_connection_is_usable_without_a_statement(own_connection, statements):
     assert own_connection.is_usable()
     assert statements == []
 
@@ -55,19 +62,12 @@ def test_a_connection_the_server_ended_is_not_usable(own_connection):
 
 @pytest.mark.django_db
 def test_a_connection_inside_a_transaction_is_checked_by_asking_the_server(
-    own_connection, monkeypatch
+    own_connection, statements
 ):
-    statements: list[Any] = []
-    execute = psycopg.Cursor.execute
-
-    def counted(self: psycopg.Cursor, query: Any, *args: Any, **kwargs: Any) -> Any:
-        statements.append(query)
-        return execute(self, query, *args, **kwargs)
-
     own_connection.set_autocommit(False)
     with own_connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    statements.clear()
     assert own_connection.is_usable()
     assert statements == ["SELECT 1"]
     own_connection.rollback()
