@@ -30,6 +30,7 @@ was committed) may still land after its retry. So:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
@@ -43,6 +44,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -300,22 +302,19 @@ def _retry_later(row: OutboundDelivery, seconds: float) -> DeliveryResult:
 
 
 def deliver(outbound_id: int) -> DeliveryResult:
-    tracking_id = (
-        OutboundDelivery.objects.filter(pk=outbound_id)
-        .values_list("ticket__tracking_id", flat=True)
-        .first()
-    )
-    with tracking(tracking_id):
-        result = _deliver(outbound_id)
+    with contextlib.ExitStack() as logged:
+        result = _deliver(outbound_id, logged)
         logger.info("outbound %s: %s", outbound_id, result.status)
     return result
 
 
-def _deliver(outbound_id: int) -> DeliveryResult:
+def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
     with transaction.atomic():
         # Lock this delivery only (not the ticket): another worker holding it is delivering it.
+        # The ticket's tracking id comes in the same statement.
         row = (
             OutboundDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .annotate(ticket_tracking_id=F("ticket__tracking_id"))
             .filter(pk=outbound_id)
             .first()
         )
@@ -323,6 +322,9 @@ def _deliver(outbound_id: int) -> DeliveryResult:
             if OutboundDelivery.objects.filter(pk=outbound_id).exists():
                 return DeliveryResult("busy", retry_in=5.0)  # check again once it is done
             return DeliveryResult("gone")
+        # What is logged from here on carries it, up to `deliver`'s own line, so the commit's
+        # follow-ups (after this block) do too.
+        logged.enter_context(tracking(row.ticket_tracking_id))
         if row.status != OutboundStatus.PENDING:
             return DeliveryResult(row.status)
         early = (row.next_attempt_at - timezone.now()).total_seconds()

@@ -601,3 +601,20 @@ def test_a_slack_user_maps_to_the_django_user(linked_ticket):
     assert post_slack_click(linked_ticket.pk, "rca_take", username="someone").status_code == 200
     entry = AuditLog.objects.get(ticket=linked_ticket, action="start_progress")
     assert (entry.user, entry.actor_kind) == (user, "slack")
+
+
+@pytest.mark.django_db
+def test_a_delivery_is_logged_under_its_tickets_tracking_id(settings, caplog):
+    from rca_project.observability import TrackingIdFilter
+
+    settings.SLACK_BOT_TOKEN = ""
+    ticket = Ticket.objects.get(pk=post_failure()["ticket_id"])
+    fanout.schedule(ticket.pk, "slack_post", f"{ticket.pk}:slack_post")
+    row = OutboundDelivery.objects.get(ticket=ticket, action="slack_post")
+    caplog.handler.addFilter(TrackingIdFilter())
+
+    with caplog.at_level("INFO", logger="integrations.fanout"):
+        assert fanout.deliver(row.pk).status == OutboundStatus.SKIPPED
+
+    line = next(r for r in caplog.records if r.getMessage() == f"outbound {row.pk}: skipped")
+    assert line.tracking_id == str(ticket.tracking_id)
