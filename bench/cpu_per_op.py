@@ -5,7 +5,8 @@ scheduling), as the worker runs it.
 
     .venv/bin/python bench/cpu_per_op.py [--count 300] [--profile]
 
-Prints CPU ms per op (`time.process_time`), SQL statements per op, the PostgreSQL sessions
+Prints CPU ms per op (`time.process_time`), SQL statements per op, the CPU its PostgreSQL
+backend spent per op (read from /proc, so for a server on this machine), the PostgreSQL sessions
 opened per ticket by a real Celery worker (solo pool) and that worker's CPU per ticket, and
 with --profile the top functions by self time of each phase.
 Uses its own database (`rca_bench_cpu`) and Redis database 13.
@@ -42,12 +43,27 @@ class StatementCounter:
         return execute(sql, params, many, context)
 
 
+def backend_cpu_seconds() -> float:
+    """CPU time of this connection's PostgreSQL backend process (a local server only)."""
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        return sum(psutil.Process(pid).cpu_times()[:2])
+    except psutil.Error:
+        return float("nan")
+
+
 @contextmanager
 def measured(label: str, ops: int, profile: bool, sort: str = "tottime", limit: int = 15):
     from django.db import connection
 
     counter = StatementCounter()
     profiler = cProfile.Profile(time.process_time) if profile else None
+    backend_started = backend_cpu_seconds()
     started = time.process_time()
     with connection.execute_wrapper(counter):
         if profiler:
@@ -56,7 +72,11 @@ def measured(label: str, ops: int, profile: bool, sort: str = "tottime", limit: 
         if profiler:
             profiler.disable()
     cpu = time.process_time() - started
-    print(f"{label:<10} {cpu / ops * 1000:6.2f} ms CPU/op, {counter.count / ops:5.1f} SQL/op")
+    backend = backend_cpu_seconds() - backend_started
+    print(
+        f"{label:<10} {cpu / ops * 1000:6.2f} ms CPU/op, {counter.count / ops:5.1f} SQL/op, "
+        f"PostgreSQL {backend / ops * 1000:.2f} ms CPU/op"
+    )
     if profiler:
         if sort == "tottime":
             print_self_times(pstats.Stats(profiler), ops, limit)
