@@ -244,6 +244,9 @@ try:
     AIRFLOW_API_TOKEN = env.str("AIRFLOW_API_TOKEN", "")
     AIRFLOW_USERNAME = env.str("AIRFLOW_USERNAME", "")
     AIRFLOW_PASSWORD = env.str("AIRFLOW_PASSWORD", "")
+    # The deployment AIRFLOW_API_URL serves, as the webhooks name it (integrations/parsers/
+    # airflow.py); empty: the API URL's host and port. Clears are refused for another one's task.
+    AIRFLOW_DEPLOYMENT = env.str("AIRFLOW_DEPLOYMENT", "")
     PLAYBOOK_URL = env.str("PLAYBOOK_URL", "")
     PLAYBOOK_SECRET = env.str("PLAYBOOK_SECRET", "")
     REMEDIATION_APPROVAL_SECONDS = env.int("REMEDIATION_APPROVAL_SECONDS", 3600, validate=_POSITIVE)

@@ -2,8 +2,10 @@
 
 Drop this file into your DAGs folder (it needs only the standard library) and set:
 
-    RCA_WEBHOOK_URL    e.g. https://rca.example.com/webhooks/airflow/
-    RCA_WEBHOOK_TOKEN  the service's webhook token
+    RCA_WEBHOOK_URL         e.g. https://rca.example.com/webhooks/airflow/
+    RCA_WEBHOOK_TOKEN       the service's webhook token
+    RCA_AIRFLOW_DEPLOYMENT  optional: this Airflow's name (e.g. prod); without it the service
+                            tells deployments apart by their web server's host
 
 then use it on a DAG or a task:
 
@@ -49,6 +51,23 @@ def _exception_text(exception: Any) -> str:
     return text[-MAX_EXCEPTION_CHARS:]
 
 
+def _web_server_url() -> str | None:
+    """This Airflow's web server, as its configuration names it (Airflow 3: [api] base_url,
+    Airflow 2: [webserver] base_url); None outside Airflow."""
+    try:
+        from airflow.configuration import conf
+    except ImportError:
+        return None
+    for section in ("api", "webserver"):
+        try:
+            url = conf.get(section, "base_url", fallback="")
+        except Exception:  # a configuration that cannot be read must not stop the report
+            url = ""
+        if url:
+            return url
+    return None
+
+
 def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
     """The documented Airflow body, from an Airflow task context."""
     ti = context.get("task_instance") or context.get("ti")
@@ -74,6 +93,8 @@ def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
         "start_date": _iso(getattr(ti, "start_date", None)),
         "end_date": _iso(getattr(ti, "end_date", None)),
         "duration": getattr(ti, "duration", None),
+        "deployment": os.environ.get("RCA_AIRFLOW_DEPLOYMENT") or None,
+        "airflow_base_url": _web_server_url(),
     }
 
 

@@ -12,12 +12,17 @@ the README):
 The body the previous product's callback posted (`execution_date`, `error`, `dag_display_name`,
 `pool`, `queue`, `duration`, ...) is a superset of this one and is accepted as it is.
 
-One ticket per failed task of a DAG run; each try is a new occurrence of that ticket.
+One ticket per failed task of a DAG run; each try is a new occurrence of that ticket. A run id
+such as `scheduled__2025-12-10T00:00:00+00:00` is the same in every Airflow that runs the DAG
+on that schedule, so the run's key carries the deployment the task ran on
+(`airflow_deployment`): the dev and prod runs of one DAG are two failures, and a success in one
+does not close the other.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from integrations.events import EventKind, FailureEvent, ParseError, Source
 from integrations.parsers.bodies import AirflowFailureBody, validate
@@ -49,7 +54,10 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     logical_date = parsed.logical_date or parsed.execution_date
 
     task_ref = task_id if map_index in ("", "-1") else f"{task_id}[{map_index}]"
-    run_key = f"airflow:{dag_id}/{task_ref}/{run_id}"
+    deployment = airflow_deployment(parsed.deployment, parsed.airflow_base_url, parsed.log_url)
+    # A DAG id holds no ':', so a deployment's keys never meet those of a body that names none.
+    prefix = f"airflow:{deployment}:" if deployment else "airflow:"
+    run_key = f"{prefix}{dag_id}/{task_ref}/{run_id}"
     resolved = state in _RESOLVED_STATES
     if not resolved and not exception:
         raise ParseError("missing required field 'exception' (or 'error')")
@@ -70,7 +78,8 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         run_key=run_key,
         occurrence_key=f"{run_key}#try{try_number}:{'ok' if resolved else 'failed'}",
         # The task, whatever the run: its success in any later run means it recovered.
-        resolve_key=f"airflow:{dag_id}/{task_ref}",
+        resolve_key=f"{prefix}{dag_id}/{task_ref}",
+        deployment=deployment,
         error_message=exception[:16000],
         occurred_at=parse_timestamp(parsed.end_date or body.get("timestamp"), "end_date"),
         resource={
@@ -79,11 +88,34 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
             "run_id": run_id,
             "map_index": map_index or "-1",
             "logical_date": str(parse_timestamp(logical_date, "logical_date") or ""),
-            "airflow_base_url": text(body, "airflow_base_url"),
+            "airflow_base_url": parsed.airflow_base_url,
+            "deployment": deployment,
         },
         links=links,
         details=details,
     )
+
+
+def airflow_deployment(named: str, base_url: str, log_url: str) -> str:
+    """The Airflow a task ran on: the name the sender gives it (`deployment`, set with
+    RCA_AIRFLOW_DEPLOYMENT in the callback), else the host and port of its web server, from
+    `airflow_base_url` or else the `log_url` it links to (one web server per deployment).
+    Empty when the body says none of these: the keys are then the DAG's alone."""
+    if named.strip():
+        return named.strip()[:200]
+    for url in (base_url, log_url):
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            continue
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            continue
+        try:
+            port = parts.port
+        except ValueError:  # not a number: the host alone
+            port = None
+        return (parts.hostname if port is None else f"{parts.hostname}:{port}")[:200]
+    return ""
 
 
 def _try_number(value: Any) -> int:

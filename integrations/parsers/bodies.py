@@ -197,6 +197,12 @@ class AirflowFailureBody(_Body):
     state: Text = Field("", description="failed, or success/skipped to close the loop.")
     hostname: Text = ""
     end_date: Timestamp = None
+    deployment: Text = Field(
+        "",
+        description="Which Airflow the task ran on (e.g. prod). Without it, the host of "
+        "airflow_base_url, else of log_url, names it.",
+    )
+    airflow_base_url: Text = Field("", json_schema_extra={"format": "uri"})
 
 
 # --- Databricks --------------------------------------------------------------------------------

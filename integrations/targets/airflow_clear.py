@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from integrations import remediation as service
 from integrations.models import OutboundDelivery
+from integrations.parsers.airflow import airflow_deployment
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     Action,
@@ -164,6 +167,15 @@ def _task(row: OutboundDelivery) -> tuple[str, str, str, int]:
     dag_id, run_id, task_id = entity.get("dag_id"), entity.get("run_id"), entity.get("task_id")
     if not (dag_id and run_id and task_id):
         raise TransportError("the alert does not name the DAG, run and task", permanent=True)
+    ran_on = str(entity.get("deployment") or "")
+    served = settings.AIRFLOW_DEPLOYMENT or airflow_deployment("", settings.AIRFLOW_API_URL, "")
+    if ran_on and ran_on != served:
+        # A scheduled run's id is the same on every deployment: that run here is another one.
+        raise TransportError(
+            f"the task ran on Airflow '{ran_on}', and AIRFLOW_API_URL serves '{served}' "
+            "(AIRFLOW_DEPLOYMENT names the deployment it serves)",
+            permanent=True,
+        )
     try:
         map_index = int(entity.get("map_index", -1))
     except (TypeError, ValueError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -56,6 +58,33 @@ def test_body_carries_the_documented_fields():
     assert body["owner"] == "data-eng"
     assert body["exception_type"] == "ConnectionRefusedError"
     assert "Traceback" in body["exception"] and "port 5432 refused" in body["exception"]
+
+
+def test_body_names_the_deployment_and_its_web_server(monkeypatch):
+    configuration = types.ModuleType("airflow.configuration")
+    configuration.conf = SimpleNamespace(  # type: ignore[attr-defined]
+        get=lambda section, key, fallback="": {"webserver": "https://airflow.prod.example.com"}.get(
+            section, fallback
+        )
+    )
+    monkeypatch.setitem(sys.modules, "airflow", types.ModuleType("airflow"))
+    monkeypatch.setitem(sys.modules, "airflow.configuration", configuration)
+    monkeypatch.setenv("RCA_AIRFLOW_DEPLOYMENT", "prod")
+
+    body = rca_callback.build_failure_body(airflow_context())
+
+    assert body["airflow_base_url"] == "https://airflow.prod.example.com"
+    assert body["deployment"] == "prod"
+
+
+def test_body_outside_airflow_names_no_web_server(monkeypatch):
+    monkeypatch.delenv("RCA_AIRFLOW_DEPLOYMENT", raising=False)
+    monkeypatch.setitem(sys.modules, "airflow.configuration", None)  # import fails
+
+    body = rca_callback.build_failure_body(airflow_context())
+
+    assert body["airflow_base_url"] is None
+    assert body["deployment"] is None
 
 
 def test_callback_reports_the_failure_to_the_service(live_server, settings, monkeypatch):

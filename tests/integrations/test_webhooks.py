@@ -150,6 +150,67 @@ def test_airflow_retries_of_a_task_are_recurrences_of_one_ticket(webhook_client)
     assert Ticket.objects.get(pk=first["ticket_id"]).occurrence_count == 2
 
 
+def _airflow_on(web_server: str, **fields: object) -> dict:
+    body = local_payload("airflow_failure.json")
+    body["log_url"] = f"{web_server}/log?dag_id=sales_daily&task_id=load_orders"
+    return {**body, **fields}
+
+
+def test_the_same_dag_run_on_another_airflow_is_another_failure(webhook_client):
+    # Both run ids are `scheduled__2025-12-10...`: the schedule, not the deployment, names them.
+    prod = webhook_client(AIRFLOW, _airflow_on("https://airflow.prod.example.com")).json()
+    dev = webhook_client(AIRFLOW, _airflow_on("http://airflow-dev.example.com:8080")).json()
+    dev_retry = webhook_client(
+        AIRFLOW, _airflow_on("http://airflow-dev.example.com:8080", try_number=2)
+    ).json()
+
+    assert (prod["outcome"], dev["outcome"]) == ("created", "created")
+    assert dev_retry == {**dev_retry, "outcome": "correlated", "ticket_id": dev["ticket_id"]}
+    prod_ticket, dev_ticket = (
+        Ticket.objects.get(pk=prod["ticket_id"]),
+        Ticket.objects.get(pk=dev["ticket_id"]),
+    )
+    assert prod_ticket.run_id.startswith("airflow:airflow.prod.example.com:sales_daily/")
+    assert dev_ticket.affected_entity["deployment"] == "airflow-dev.example.com:8080"
+    assert prod_ticket.fingerprint != dev_ticket.fingerprint
+
+    # The task succeeding on dev closes dev's ticket only.
+    success = _airflow_on("http://airflow-dev.example.com:8080", state="success", try_number=3)
+    answer = webhook_client(AIRFLOW, success).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("resolved", dev["ticket_id"])
+    prod_ticket.refresh_from_db()
+    dev_ticket.refresh_from_db()
+    assert dev_ticket.resolved_at_source_at is not None
+    assert prod_ticket.resolved_at_source_at is None
+
+
+def test_an_airflow_named_by_the_sender_is_told_apart_by_that_name(webhook_client):
+    base = "https://airflow.example.com"
+    prod = webhook_client(AIRFLOW, _airflow_on(base, deployment="prod")).json()
+    # The web server's own URL (sent by the callback) names it when the body gives no name,
+    # before the log link does.
+    staging = webhook_client(
+        AIRFLOW, _airflow_on(base, airflow_base_url="https://staging.example.com/")
+    ).json()
+    by_log_link = webhook_client(AIRFLOW, _airflow_on(base)).json()
+
+    assert [prod["outcome"], staging["outcome"], by_log_link["outcome"]] == ["created"] * 3
+    assert Ticket.objects.get(pk=prod["ticket_id"]).run_id.startswith("airflow:prod:")
+    assert Ticket.objects.get(pk=staging["ticket_id"]).run_id.startswith(
+        "airflow:staging.example.com:"
+    )
+
+
+def test_an_airflow_body_naming_no_deployment_keeps_the_dags_own_keys(webhook_client):
+    body = local_payload("airflow_failure.json")
+    del body["log_url"]
+    ticket = Ticket.objects.get(pk=webhook_client(AIRFLOW, body).json()["ticket_id"])
+
+    assert ticket.run_id == f"airflow:sales_daily/load_orders/{body['run_id']}"
+    assert ticket.resolve_key == "airflow:sales_daily/load_orders"
+
+
 def _adf_run(run_id: str, when: str = "12:34:56") -> dict:
     body = local_payload("adf_failure.json")
     body["run_id"] = run_id

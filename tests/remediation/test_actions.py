@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from azure.core.credentials import AccessToken
@@ -332,6 +333,51 @@ def test_airflow_clear_the_failed_task_and_watch_it(airflow):
     run_pending(ticket.pk)
 
     assert Remediation.objects.get(ticket=ticket).status == "succeeded"
+
+
+def _airflow_ticket_from(deployment: str):
+    return make_ticket(
+        source="airflow",
+        run_id=f"airflow:{deployment}:d/t/scheduled__1",
+        affected_entity={
+            "dag_id": "d",
+            "task_id": "t",
+            "run_id": "scheduled__1",
+            "map_index": "-1",
+            "deployment": deployment,
+        },
+    )
+
+
+def test_airflow_task_of_another_deployment_is_never_cleared(airflow):
+    # The same DAG run id exists on the configured Airflow, failed too: it is not the one.
+    airflow.add_task_instance("d", "scheduled__1", "t", "failed")
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = _airflow_ticket_from("airflow-dev.example.com")
+
+    remediation.propose(ticket.pk)
+    rows = run_pending(ticket.pk)
+
+    assert [r.status for r in rows] == ["dead"]
+    served = urlsplit(airflow.url).netloc
+    assert f"ran on Airflow 'airflow-dev.example.com', and AIRFLOW_API_URL serves '{served}'" in (
+        rows[0].last_error
+    )
+    assert not [r for r in airflow.requests if r.path.endswith("/clearTaskInstances")]
+    assert airflow.instances[("d", "scheduled__1", "t", -1)]["state"] == "failed"
+
+
+def test_airflow_deployment_named_in_settings_is_the_one_cleared(airflow, settings):
+    settings.AIRFLOW_DEPLOYMENT = "prod"
+    airflow.add_task_instance("d", "scheduled__1", "t", "failed")
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = _airflow_ticket_from("prod")
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    assert airflow.instances[("d", "scheduled__1", "t", -1)]["try_number"] == 2
+    assert Remediation.objects.get(ticket=ticket).status == "running"
 
 
 def test_airflow_wrong_password_fails_the_remediation_without_leaking_it(airflow, settings):
