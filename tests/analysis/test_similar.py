@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from analysis import services
 from analysis.similar import similar_tickets
@@ -124,3 +125,29 @@ def test_the_batch_query_finds_what_one_query_per_ticket_finds(corpus):
         assert [(t.pk, round(s, 6)) for t, s in together[ticket.pk]] == [
             (t.pk, round(s, 6)) for t, s in alone
         ]
+
+
+def test_the_batch_query_reads_each_tickets_neighbours_from_the_hnsw_index(corpus):
+    """Each query vector is typed once (not cast again for every ticket compared), and the
+    HNSW index serves each look-up under the setting the analysis runs it with."""
+    from analysis.similar import nearest_many_query
+
+    tickets = [t for kind in corpus.values() for t in kind]
+    sql, params = nearest_many_query(tickets, 10)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Scan using ticket_embedding_hnsw" in plan, plan
+    assert "Order By: (embedding <=> q.vector)" in plan, plan
+
+
+def test_the_batch_look_up_leaves_the_callers_transaction_planning_as_before(corpus):
+    from analysis.similar import similar_tickets_many
+
+    tickets = [t for kind in corpus.values() for t in kind]
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert any(similar_tickets_many(tickets, k=3, min_similarity=0.3).values())
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "on"
