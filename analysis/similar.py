@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -44,7 +44,7 @@ _NEAREST_MANY = (
 )
 
 
-def nearest_many_query(tickets: Sequence[Ticket], limit: int) -> tuple[str, list[object]]:
+def nearest_many_query(tickets: Sequence[Ticket], limit: int) -> tuple[str, list[Any]]:
     """The batch look-up's statement and parameters: the `limit` nearest of each ticket."""
     return _NEAREST_MANY.format(table=Ticket._meta.db_table), [
         [t.pk for t in tickets],
