@@ -13,6 +13,8 @@ from django.conf import settings
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICE_PACKAGES = ("rca_project", "tickets", "integrations", "analysis")
+# Runs inside Airflow (copied into its DAGs folder), not in the service.
+AIRFLOW_CALLBACK = REPO / "integrations" / "airflow_callback"
 
 
 def normalized(name: str) -> str:
@@ -69,6 +71,7 @@ def test_the_service_imports_only_runtime_packages():
         name
         for package in SERVICE_PACKAGES
         for path in (REPO / package).rglob("*.py")
+        if AIRFLOW_CALLBACK not in path.parents
         for name in imported_top_level_names(path)
     }
     # Django imports these from settings by dotted path.
@@ -82,3 +85,12 @@ def test_the_service_imports_only_runtime_packages():
     }
 
     assert outside_runtime == {}, "imported by the service but not in requirements.txt"
+
+
+def test_the_airflow_callback_needs_only_the_standard_library_and_airflow():
+    """Its docstring tells teams to drop it into a DAGs folder with nothing else installed."""
+    modules = {
+        name for path in AIRFLOW_CALLBACK.rglob("*.py") for name in imported_top_level_names(path)
+    }
+
+    assert modules - set(sys.stdlib_module_names) - {"__future__"} <= {"airflow"}
