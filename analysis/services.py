@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -251,8 +252,22 @@ def _ask_gemini(work: list[_Work]) -> None:
     if len(work) == 1:
         ask(work[0])
         return
-    with ThreadPoolExecutor(min(len(work), settings.GEMINI_CONCURRENCY)) as pool:
-        list(pool.map(ask, work))
+    list(_gemini_threads().map(ask, work))
+
+
+_gemini_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _gemini_threads() -> ThreadPoolExecutor:
+    """The process's GEMINI_CONCURRENCY threads for Gemini calls, kept for its life: a pool per
+    batch started a thread per call. A forked child (a Celery pool process) starts its own, as
+    threads do not survive a fork."""
+    global _gemini_pool
+    key = (os.getpid(), settings.GEMINI_CONCURRENCY)
+    if _gemini_pool is None or _gemini_pool[:2] != key:
+        pool = ThreadPoolExecutor(settings.GEMINI_CONCURRENCY, thread_name_prefix="gemini")
+        _gemini_pool = (*key, pool)
+    return _gemini_pool[2]
 
 
 def _histories(tickets: list[Ticket]) -> dict[str, list[Ticket]]:

@@ -61,6 +61,7 @@ from integrations.targets.base import (
     incident_delivery_key,
 )
 from rca_project.celery import app as celery_app
+from rca_project.celery import publish_many
 from rca_project.observability import OUTBOUND_ATTEMPTS, tracking
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket
@@ -126,7 +127,7 @@ def schedule_initial(ticket_id: str, *, delay: float | None = None) -> None:
 def schedule_initial_many(tickets: Sequence[tuple[str, float | None]]) -> None:
     """`schedule_initial` for several (ticket, delay) at once: one query for the keys already
     there (left as they are, as `schedule` leaves them), one INSERT for the others, and after
-    the commit their tasks, published over one broker connection."""
+    the commit their tasks, published in one broker batch."""
     if not tickets:
         return
     now = timezone.now()
@@ -167,24 +168,14 @@ def schedule_initial_many(tickets: Sequence[tuple[str, float | None]]) -> None:
 
 
 def enqueue_many(deliveries: Sequence[tuple[int, str, float | None]]) -> None:
-    """`enqueue` for several (outbound id, target, countdown), over one broker connection."""
-    published = 0
-    try:
-        with celery_app.producer_or_acquire() as producer:
-            for outbound_id, target, countdown in deliveries:
-                celery_app.send_task(
-                    registry.DELIVER_TASK,
-                    (outbound_id, target),
-                    countdown=countdown,
-                    producer=producer,
-                )
-                published += 1
-    except Exception as exc:
-        logger.warning(
-            "broker unavailable (%s); %d outbound deliveries left for redelivery",
-            type(exc).__name__,
-            len(deliveries) - published,
-        )
+    """`enqueue` for several (outbound id, target, countdown), in one broker batch."""
+    if not publish_many(
+        [
+            (registry.DELIVER_TASK, (outbound_id, target), countdown)
+            for outbound_id, target, countdown in deliveries
+        ]
+    ):
+        logger.warning("%d outbound deliveries left for redelivery", len(deliveries))
 
 
 def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:

@@ -33,32 +33,25 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, WebhookDelivery
+from rca_project.celery import publish_many
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "rca_inbox"
 
-# Publishes tasks for `ids` in order; returns how many it published before anything failed.
+# Publishes tasks for `ids` in order; returns how many are known to have reached the broker.
 Publisher = Callable[[Sequence[int]], int]
 
 
 def publish_tasks(ids: Sequence[int]) -> int:
-    """One `process_delivery` task per id, over one broker connection."""
+    """One `process_delivery` task per id, in one batch: all of them, or none when the broker
+    failed (those it may have taken are relayed again, and processing twice is harmless)."""
     from integrations.tasks import process_delivery
 
-    published = 0
-    try:
-        with process_delivery.app.producer_or_acquire() as producer:
-            for delivery_id in ids:
-                process_delivery.apply_async((delivery_id,), producer=producer)
-                published += 1
-    except Exception:
-        logger.warning(
-            "broker unavailable; %d deliveries wait in the inbox",
-            len(ids) - published,
-            exc_info=True,
-        )
-    return published
+    if publish_many([(process_delivery.name, (delivery_id,), None) for delivery_id in ids]):
+        return len(ids)
+    logger.warning("%d deliveries wait in the inbox", len(ids))
+    return 0
 
 
 def claim(limit: int) -> list[int]:

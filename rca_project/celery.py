@@ -1,7 +1,10 @@
 import contextlib
+import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 from celery.signals import (
@@ -21,6 +24,27 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 _started: dict[str, float] = {}
+
+logger = logging.getLogger(__name__)
+
+
+def publish_many(tasks: Sequence[tuple[str, tuple[Any, ...], float | None]]) -> bool:
+    """Publish each (task name, arguments, countdown) over one broker connection, as one
+    pipeline of Redis commands (kombu's publish batch) rather than a round trip each: 0.3 ms a
+    task against 0.8-1.4 (bench/publish.py). Routed as `send_task` routes any task.
+
+    True when the broker took them all. False when it failed: which of them reached it is then
+    unknown, so a caller treats none as sent and relies on publishing twice being harmless."""
+    try:
+        with app.producer_or_acquire() as producer, producer.batch():
+            for name, args, countdown in tasks:
+                app.send_task(name, args, countdown=countdown, producer=producer)
+    except Exception as exc:
+        logger.warning(
+            "broker unavailable (%s); %d tasks not published", type(exc).__name__, len(tasks)
+        )
+        return False
+    return True
 
 
 @worker_init.connect

@@ -164,7 +164,7 @@ try:
     GEMINI_API_VERSION = env.str("GEMINI_API_VERSION", "v1beta")
     GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=_POSITIVE)
     GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=validate.Range(min=1, max=10))
-    GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 8, validate=validate.Range(min=1, max=64))
+    GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 16, validate=validate.Range(min=1, max=64))
     GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001")
     EMBEDDING_BACKEND = env.str(
         "EMBEDDING_BACKEND", "auto", validate=validate.OneOf(["auto", "local", "gemini"])

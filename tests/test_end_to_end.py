@@ -16,6 +16,7 @@ from integrations import processing
 from integrations.ingest import ingest_delivery
 from integrations.models import DeliveryStatus, OutboundDelivery, WebhookDelivery
 from integrations.tasks import process_delivery
+from rca_project.celery import app as celery_app
 from tests.conftest import local_payload, shared_payload, wait_for
 from tickets.models import AuditLog, RcaSource, Ticket
 
@@ -66,11 +67,15 @@ def test_delivery_accepted_while_the_broker_is_down_is_relayed_once_it_is_back(
     (The fault suite stops the real Redis; here the publish call itself fails.)"""
     refused: list[tuple] = []
 
-    def broker_down(*args, **kwargs):
+    send_task = celery_app.send_task
+
+    def broker_down(name, *args, **kwargs):
+        if name != process_delivery.name:
+            return send_task(name, *args, **kwargs)
         refused.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(process_delivery, "apply_async", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
     result = ingest_delivery("adf", _adf_body("broker-down-run"))
     delivery = WebhookDelivery.objects.get(tracking_id=result.tracking_id)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
 from datetime import timedelta
 
@@ -357,3 +359,33 @@ def test_the_response_schema_sent_is_the_one_the_sdk_makes_from_the_model(gemini
     *ours, direct = [r.body["generationConfig"] for r in gemini.generate_requests()]
     assert direct["responseSchema"]["properties"]["root_cause"]
     assert [config["responseSchema"] for config in ours] == [direct["responseSchema"]] * 2
+
+
+def test_a_batchs_gemini_calls_run_on_threads_the_process_keeps(gemini, settings):
+    """A batch's calls are in flight at once on the process's own threads, the same threads for
+    every batch (no thread started per call); a forked child (a Celery pool process) starts
+    threads of its own, its parent's not having survived the fork."""
+    settings.GEMINI_CONCURRENCY = 4
+
+    def gemini_threads() -> set[int | None]:
+        return {
+            thread.ident for thread in threading.enumerate() if thread.name.startswith("gemini")
+        }
+
+    services.analyse_tickets([new_ticket().pk for _ in range(4)])
+    first = gemini_threads()
+    services.analyse_tickets([new_ticket().pk for _ in range(4)])
+
+    assert len(gemini.generate_requests()) == 8
+    assert 1 < len(first) <= 4
+    assert gemini_threads() == first
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's outcome is its exit status)
+        try:
+            answered = services._gemini_threads().submit(lambda: True).result(timeout=5)
+        except BaseException:
+            answered = False
+        os._exit(0 if answered else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
