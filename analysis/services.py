@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -256,6 +257,7 @@ def _ask_gemini(work: list[_Work]) -> None:
 
 
 _gemini_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+_gemini_pool_lock = threading.Lock()
 
 
 def _gemini_threads() -> ThreadPoolExecutor:
@@ -264,10 +266,13 @@ def _gemini_threads() -> ThreadPoolExecutor:
     threads do not survive a fork."""
     global _gemini_pool
     key = (os.getpid(), settings.GEMINI_CONCURRENCY)
-    if _gemini_pool is None or _gemini_pool[:2] != key:
-        pool = ThreadPoolExecutor(settings.GEMINI_CONCURRENCY, thread_name_prefix="gemini")
-        _gemini_pool = (*key, pool)
-    return _gemini_pool[2]
+    with _gemini_pool_lock:
+        if _gemini_pool is None or _gemini_pool[:2] != key:
+            if _gemini_pool is not None and _gemini_pool[0] == key[0]:
+                _gemini_pool[2].shutdown(wait=False)  # the setting changed: its threads end
+            pool = ThreadPoolExecutor(settings.GEMINI_CONCURRENCY, thread_name_prefix="gemini")
+            _gemini_pool = (*key, pool)
+        return _gemini_pool[2]
 
 
 def _histories(tickets: list[Ticket]) -> dict[str, list[Ticket]]:
