@@ -257,9 +257,8 @@ def redeliver_stale(grace_seconds: float = 300) -> int:
             "pk", "target"
         )[:1000]
     )
-    for outbound_id, target in rows:
-        OutboundDelivery.objects.filter(pk=outbound_id).update(next_attempt_at=now)
-        enqueue(outbound_id, target)
+    OutboundDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_attempt_at=now)
+    enqueue_many([(outbound_id, target, None) for outbound_id, target in rows])
     return len(rows)
 
 

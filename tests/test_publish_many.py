@@ -9,17 +9,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import redis
+from django.utils import timezone
 
 from integrations import fanout, relay, targets
 from integrations.ingest import ingest_delivery
-from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.models import DeliveryStatus, OutboundDelivery, OutboundStatus, WebhookDelivery
 from rca_project.celery import app as celery_app
 from rca_project.celery import publish_many
+from tests.api import make_ticket
 from tests.conftest import local_payload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migration_data")]
@@ -114,3 +116,43 @@ def test_deliveries_the_broker_failed_are_left_for_redelivery(dead_broker, caplo
     fanout.enqueue_many([(201, "jira", None), (202, "slack", 5.0)])
 
     assert "2 outbound deliveries left for redelivery" in caplog.text
+
+
+def test_beats_redelivery_hands_every_overdue_delivery_out_again_in_one_batch(broker):
+    ticket = make_ticket()
+    long_ago = timezone.now() - timedelta(minutes=10)
+
+    def delivery(action: str, target: str, due: datetime, status: str) -> OutboundDelivery:
+        return OutboundDelivery.objects.create(
+            key=f"{ticket.pk}:{action}",
+            ticket=ticket,
+            action=action,
+            target=target,
+            payload={},
+            next_attempt_at=due,
+            status=status,
+        )
+
+    lost = [
+        delivery("jira_create", "jira", long_ago, OutboundStatus.PENDING),
+        delivery("slack_alert", "slack", long_ago, OutboundStatus.PENDING),
+    ]
+    due_later = delivery("blob_evidence", "blob", timezone.now(), OutboundStatus.PENDING)
+    done = delivery("jira_sync", "jira", long_ago, OutboundStatus.SUCCEEDED)
+
+    assert fanout.redeliver_stale(grace_seconds=60) == 2
+
+    assert [m["headers"]["argsrepr"] for m in _sent(broker, targets.queue_for("jira"))] == [
+        f"({lost[0].pk}, 'jira')"
+    ]
+    assert [m["headers"]["argsrepr"] for m in _sent(broker, targets.queue_for("slack"))] == [
+        f"({lost[1].pk}, 'slack')"
+    ]
+    assert _sent(broker, targets.queue_for("blob")) == []
+    for row in lost:
+        row.refresh_from_db()
+        assert row.next_attempt_at > long_ago  # not overdue again until another grace passes
+    assert (
+        OutboundDelivery.objects.get(pk=due_later.pk).next_attempt_at == due_later.next_attempt_at
+    )
+    assert OutboundDelivery.objects.get(pk=done.pk).next_attempt_at == long_ago
