@@ -6,9 +6,10 @@ the first byte to the last, so two clients that open a connection and send their
 byte at a time hold both workers until gunicorn's timeout kills them (30 s), and every other
 request waits: no token is needed for that. A gthread worker's main loop accepts connections
 and keeps idle (keep-alive) ones in a poller; a thread is only taken once a request starts to
-arrive. A slow client still holds one thread while it trickles its headers, so this raises the
-bar from two slow clients to `workers x threads` of them (32 by default) rather than removing
-it: in production a buffering reverse proxy (nginx in docker-compose.yml) reads every request
+arrive. A slow client still holds one thread while it trickles its headers, and a worker takes
+every connection it accepts, so this raises the bar from two slow clients to `threads - 1` of
+them (15 by default; the kernel may hand them all to one worker), `workers x threads` (32) if
+spread evenly, rather than removing it: in production a buffering reverse proxy (nginx in docker-compose.yml) reads every request
 whole before gunicorn sees it. Threads also let a worker go on serving while one request waits
 on PostgreSQL, Redis or a slow body.
 
