@@ -9,9 +9,9 @@ and keeps idle (keep-alive) ones in a poller; a thread is only taken once a requ
 arrive. A slow client still holds one thread while it trickles its headers, and a worker takes
 every connection it accepts, so this raises the bar from two slow clients to `threads - 1` of
 them (15 by default; the kernel may hand them all to one worker), `workers x threads` (32) if
-spread evenly, rather than removing it: in production a buffering reverse proxy (nginx in docker-compose.yml) reads every request
-whole before gunicorn sees it. Threads also let a worker go on serving while one request waits
-on PostgreSQL, Redis or a slow body.
+spread evenly, rather than removing it: in production a buffering reverse proxy (nginx in
+docker-compose.yml) reads every request whole before gunicorn sees it. Threads also let a
+worker go on serving while one request waits on PostgreSQL, Redis or a slow body.
 
 Each thread keeps its own database connection (CONN_MAX_AGE), so workers x threads is also the
 most PostgreSQL connections the web tier opens.
