@@ -7,6 +7,7 @@ suppression, ticket creation and analysis all work on `FailureEvent`.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,13 @@ __all__ = ["EventKind", "FailureEvent", "ParseError", "Severity", "Source"]
 
 # How a resolve key names a part of a job: `<job key>/task:<task key>`.
 TASK_PART = "/task:"
+
+# The columns an event is stored in: Ticket.run_id and Ticket.resolve_key, Occurrence.key,
+# Ticket.pipeline and Ticket.logic_app_run_id.
+RUN_KEY_LIMIT = 600
+OCCURRENCE_KEY_LIMIT = 700
+PIPELINE_LIMIT = 500
+LOGIC_APP_RUN_ID_LIMIT = 200
 
 
 class EventKind(enum.StrEnum):
@@ -69,6 +77,22 @@ class FailureEvent:
     # Source facts worth keeping that have no column: error code, activity, try number...
     details: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Every field fits its column, whatever the sender's ids (Airflow allows 250 characters
+        for each of a DAG, task and run id, and a key joins them): a long key keeps its prefix
+        and ends with a hash of the whole, so distinct keys stay distinct and a redelivery maps
+        to the same key; a long pipeline name or Logic App run id is cut."""
+        bounded = {
+            "run_key": bounded_key(self.run_key, RUN_KEY_LIMIT),
+            "resolve_key": bounded_key(self.resolve_key, RUN_KEY_LIMIT),
+            "occurrence_key": bounded_key(self.occurrence_key, OCCURRENCE_KEY_LIMIT),
+            "pipeline": self.pipeline[:PIPELINE_LIMIT],
+            "logic_app_run_id": self.logic_app_run_id[:LOGIC_APP_RUN_ID_LIMIT],
+        }
+        for name, value in bounded.items():
+            if value != getattr(self, name):
+                object.__setattr__(self, name, value)  # frozen: set once, while it is built
+
     def summary(self) -> dict[str, Any]:
         """A JSON-safe form, kept on the inbox row and used as evidence."""
         return {
@@ -88,3 +112,12 @@ class FailureEvent:
             "logic_app_run_id": self.logic_app_run_id,
             "details": self.details,
         }
+
+
+def bounded_key(key: str, limit: int) -> str:
+    """`key` if it fits in `limit` characters, else its prefix, `#` and the SHA-256 of the whole
+    (so a prefix match on the key's start, such as a job's `/task:` parts, still holds)."""
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+    return f"{key[: limit - len(digest) - 1]}#{digest}"

@@ -31,7 +31,7 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
             raise ParseError("field 'severity' must be Critical, High, Medium or Low") from exc
 
     run_key = f"adf:{values['run_id']}"
-    pipeline = values["pipeline"][:500]
+    pipeline = values["pipeline"]
     resource = {
         key: values[key]
         for key in ("factory", "subscription_id", "resource_group", "run_id", "activity")

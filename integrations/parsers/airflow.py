@@ -74,7 +74,7 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         source=Source.AIRFLOW,
         processing_mode="airflow",
         kind=EventKind.RESOLVED if resolved else EventKind.FAILURE,
-        pipeline=f"{dag_id}.{task_ref}"[:500],
+        pipeline=f"{dag_id}.{task_ref}",
         run_key=run_key,
         occurrence_key=f"{run_key}#try{try_number}:{'ok' if resolved else 'failed'}",
         # The task, whatever the run: its success in any later run means it recovered.

@@ -19,7 +19,6 @@ it; activity log and health events that report no problem open no ticket
 
 from __future__ import annotations
 
-import hashlib
 import html
 import itertools
 import json
@@ -57,8 +56,6 @@ BUDGET_SCHEMA = "aip budget notification"
 MESSAGE_LIMIT = 16_000
 NAME_LIMIT = 500
 VALUE_LIMIT = 4_000  # dimension values and result cells: ADF error messages are long
-RUN_KEY_LIMIT = 600  # Ticket.run_id and Ticket.resolve_key
-OCCURRENCE_KEY_LIMIT = 700  # Occurrence.key
 URL_LIMIT = 8_192
 MAX_ITEMS = 50  # criteria, dimensions, target ids, result rows... read from one body
 MAX_ROWS_IN_MESSAGE = 5
@@ -1112,9 +1109,9 @@ def _to_event(alert: _Alert) -> FailureEvent:
         processing_mode=processing_mode,
         kind=alert.kind,
         pipeline=_clip(pipeline or alert.monitoring_service or "Azure Monitor alert", NAME_LIMIT),
-        run_key=_bounded_key(run_key, RUN_KEY_LIMIT),
-        occurrence_key=_bounded_key(alert.occurrence_key, OCCURRENCE_KEY_LIMIT),
-        resolve_key=_bounded_key(alert.resolve_key, RUN_KEY_LIMIT),
+        run_key=run_key,
+        occurrence_key=alert.occurrence_key,
+        resolve_key=alert.resolve_key,
         deployment=deployment,
         error_message=_clean(_WHITESPACE.sub(" ", message), MESSAGE_LIMIT),
         severity_hint=_SEVERITIES.get(alert.severity_label.lower()),
@@ -1495,11 +1492,3 @@ def _lenient_timestamp(value: str) -> datetime | None:
         return parse_timestamp(value, "SearchIntervalEndtimeUtc")
     except ParseError:
         return None
-
-
-def _bounded_key(key: str, limit: int) -> str:
-    """Keys are stored in bounded columns: past the limit, keep a prefix and hash the whole."""
-    if len(key) <= limit:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-    return f"{key[: limit - len(digest) - 1]}#{digest}"

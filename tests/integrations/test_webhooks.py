@@ -211,6 +211,43 @@ def test_an_airflow_body_naming_no_deployment_keeps_the_dags_own_keys(webhook_cl
     assert ticket.resolve_key == "airflow:sales_daily/load_orders"
 
 
+def test_airflow_ids_as_long_as_airflow_allows_make_one_ticket_and_a_duplicate(webhook_client):
+    # Airflow allows 250 characters for each id; the keys joining them outgrow their columns.
+    body = local_payload("airflow_failure.json")
+    body.update(dag_id="d" * 250, task_id="t" * 250, run_id="manual__" + "r" * 242)
+    first = webhook_client(AIRFLOW, body)
+    again = webhook_client(AIRFLOW, body)
+    retry = webhook_client(AIRFLOW, {**body, "try_number": 2})
+    success = webhook_client(AIRFLOW, {**body, "state": "success", "try_number": 3})
+
+    assert first.status_code == 202, first.content
+    ticket_id = first.json()["ticket_id"]
+    assert [r.json()["outcome"] for r in (first, again, retry, success)] == [
+        "created",
+        "duplicate",
+        "correlated",
+        "resolved",
+    ]
+    assert {again.json()["ticket_id"], retry.json()["ticket_id"]} == {ticket_id}
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert len(ticket.run_id) == 600 and ticket.run_id.startswith("airflow:")
+    assert ticket.pipeline == ("d" * 250 + "." + "t" * 250)[:500]
+    assert ticket.resolved_at_source_at is not None
+
+
+def test_over_long_ids_of_two_runs_stay_two_runs(webhook_client):
+    # Two run ids differing only past the column's length still name two runs.
+    shared = "x" * 700
+    first = webhook_client(ADF, {**_adf_run(shared + "1"), "logic_app_run_id": "L" * 300})
+    second = webhook_client(ADF, {**_adf_run(shared + "2"), "pipeline": "p" * 600})
+
+    assert (first.status_code, second.status_code) == (202, 202), second.content
+    assert [first.json()["outcome"], second.json()["outcome"]] == ["created", "created"]
+    runs = set(Ticket.objects.values_list("run_id", flat=True))
+    assert len(runs) == 2 and all(len(run) == 600 for run in runs)
+    assert Ticket.objects.get(pk=first.json()["ticket_id"]).logic_app_run_id == "L" * 200
+
+
 def _adf_run(run_id: str, when: str = "12:34:56") -> dict:
     body = local_payload("adf_failure.json")
     body["run_id"] = run_id
