@@ -1,24 +1,26 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from integrations import views
 from tickets.vocabulary import Source
 
+
+def webhook(route: str, view, name: str, **kwargs: str) -> list[URLPattern]:
+    """`route` with its trailing slash (named) and without: a sender configured without the
+    slash would otherwise get a redirect, which HTTP clients follow with a GET and no body."""
+    return [path(route, view, kwargs, name=name), path(route.rstrip("/"), view, kwargs)]
+
+
 urlpatterns = [
-    path(
-        f"webhooks/{source}/",
-        views.receive_failure_webhook,
-        {"source": source},
-        name=f"webhook-{source}",
-    )
-    for source in Source
-] + [
-    path("webhooks/jira/", views.receive_jira_webhook, name="webhook-jira"),
-    path("webhooks/slack/actions/", views.receive_slack_action, name="webhook-slack-actions"),
-    path(
-        "webhooks/remediation/",
-        views.receive_remediation_callback,
-        name="webhook-remediation",
+    *(
+        pattern
+        for source in Source
+        for pattern in webhook(
+            f"webhooks/{source}/", views.receive_failure_webhook, f"webhook-{source}", source=source
+        )
     ),
+    *webhook("webhooks/jira/", views.receive_jira_webhook, "webhook-jira"),
+    *webhook("webhooks/slack/actions/", views.receive_slack_action, "webhook-slack-actions"),
+    *webhook("webhooks/remediation/", views.receive_remediation_callback, "webhook-remediation"),
     path("tickets/<str:ticket_id>/evidence/<path:name>", views.evidence_link, name="evidence"),
     # Paths of the product this replaces, so existing action groups and DAGs keep working.
     path("azure-monitor", views.receive_failure_webhook, {"source": Source.AZURE_MONITOR}),

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import json
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -21,7 +24,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from integrations import remediation, syncback
 from integrations.events import ParseError
@@ -113,12 +116,26 @@ def error_response(message: str, status: int, **extra: object) -> JsonResponse:
     return response
 
 
+def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Django's require_POST, answering in JSON like the rest of a webhook's errors."""
+
+    @functools.wraps(view)
+    def only_post(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            response = error_response(f"method {request.method} not allowed: POST the body", 405)
+            response["Allow"] = "POST"
+            return response
+        return view(request, *args, **kwargs)
+
+    return only_post
+
+
 def _unreadable(exc: BodyUnreadable) -> JsonResponse:
     return error_response(exc.reason, exc.status)
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def receive_failure_webhook(request: HttpRequest, source: str) -> JsonResponse:
     started = time.perf_counter()
     response = _ingest_failure(request, source)
@@ -162,7 +179,7 @@ def _store_inbound(source: str, request: HttpRequest, body: bytes, **fields: obj
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def receive_jira_webhook(request: HttpRequest) -> JsonResponse:
     try:
         body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
@@ -192,7 +209,7 @@ def receive_jira_webhook(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def receive_slack_action(request: HttpRequest) -> JsonResponse:
     """Slack wants an answer within 3 seconds: apply the change here (a few queries) and leave
     the Slack message update and the JIRA transition to the workers."""
@@ -247,7 +264,7 @@ def remediation_callback_is_authentic(request: HttpRequest, body: bytes) -> bool
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def receive_remediation_callback(request: HttpRequest) -> JsonResponse:
     """A playbook reports how its remediation went (the body of the product this replaces)."""
     try:

@@ -3,7 +3,8 @@
 Django calls `server_error` (handler500) for any exception a view or middleware did not handle,
 inside the `except` block, so the exception is at hand. PostgreSQL or Redis being unreachable
 (the API's list and stats, the token exchange and sign-in, whose lockout counts live in Redis)
-answers 503 with `Retry-After`; the API and the webhooks answer JSON, the pages HTML.
+answers 503 with `Retry-After`; the API and the webhooks answer JSON, the pages HTML. A path
+nothing serves (handler404) is answered the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
-from tickets.dashboard.views import CONTENT_SECURITY_POLICY
+from tickets.dashboard.views import CONTENT_SECURITY_POLICY, page_not_found
 from tickets.dashboard.views import server_error as error_page
 
 JSON_PATHS = ("/api/", "/webhooks/")
@@ -54,6 +55,14 @@ def unavailable_response(request: HttpRequest, dependency: str) -> HttpResponse:
         response = HttpResponse(html, status=503)
     response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: JSON for the API and the webhooks (a sender or a script reads it), otherwise
+    the dashboard's page."""
+    if wants_json(request):
+        return JsonResponse({"error": f"no such endpoint: {request.path}"}, status=404)
+    return page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -13,5 +13,5 @@ urlpatterns = [
     path("", include("tickets.dashboard.urls")),
 ]
 
-handler404 = "tickets.dashboard.views.page_not_found"
+handler404 = "rca_project.errors.not_found"
 handler500 = "rca_project.errors.server_error"

@@ -90,6 +90,18 @@ SITE = [
     ("post", "/webhooks/jira/", REFUSED),
     ("post", "/webhooks/slack/actions/", REFUSED),
     ("post", "/webhooks/remediation/", REFUSED),
+    *(
+        ("post", f"/webhooks/{name}", REFUSED)  # each without its trailing slash
+        for name in (
+            "azure-monitor",
+            "adf",
+            "databricks",
+            "airflow",
+            "jira",
+            "slack/actions",
+            "remediation",
+        )
+    ),
     ("post", "/api/remediation-callback", REFUSED),
     ("post", "/azure-monitor", REFUSED),
     ("post", "/databricks-monitor", REFUSED),

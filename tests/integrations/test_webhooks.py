@@ -478,8 +478,28 @@ def test_valid_json_with_wrong_schema_is_400_kept_as_rejected(webhook_client, pa
     assert Ticket.objects.count() == 0
 
 
-def test_get_is_not_allowed(client):
-    assert client.get(ADF).status_code == 405
+def test_get_is_not_allowed_and_says_so_in_json(client):
+    response = client.get(ADF)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json() == {"error": "method GET not allowed: POST the body"}
+
+
+def test_a_webhook_path_without_its_trailing_slash_is_the_same_webhook(webhook_client):
+    response = webhook_client(ADF.rstrip("/"), local_payload("adf_failure.json"))
+    assert response.status_code == 202
+    assert response.json()["outcome"] == "created"
+    assert webhook_client(ADF, local_payload("adf_failure.json")).json()["outcome"] == "duplicate"
+
+
+def test_an_unknown_webhook_or_api_path_is_a_json_404_and_a_page_stays_html(client):
+    for path in ("/webhooks/nosuch/", "/api/v1/nope/"):
+        response = client.post(path, data=b"{}", content_type="application/json")
+        assert response.status_code == 404
+        assert response.json() == {"error": f"no such endpoint: {path}"}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
 
 
 def test_nul_characters_are_stored_safely(webhook_client):
