@@ -156,6 +156,33 @@ def _embed(tickets: list[tuple[Ticket, str]]) -> None:
         ticket.embedding_model = backend.name
 
 
+def embed_tickets(ticket_ids: Sequence[str]) -> None:
+    """Embed tickets that take an incident's shared analysis instead of their own (analysed
+    alone, a ticket is embedded with its RCA), so similar-ticket search and the previous fixes
+    find them, and find for them, as for any ticket. One embedding call and one UPDATE for the
+    batch; a ticket embedded already is left alone."""
+    tickets = list(
+        Ticket.objects.filter(pk__in=ticket_ids, embedding__isnull=True).only(
+            "pk", "error_type", "error_message"
+        )
+    )
+    if not tickets:
+        return
+    _embed([(ticket, ticket.error_type) for ticket in tickets])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Ticket._meta.db_table} AS t SET embedding = v.embedding,"
+            " embedding_model = v.model"
+            " FROM unnest(%s::text[], %s::vector[], %s::text[]) AS v(id, embedding, model)"
+            " WHERE t.id = v.id AND t.embedding IS NULL",
+            [
+                [t.pk for t in tickets],
+                [_vector_text(t.embedding) for t in tickets],
+                [t.embedding_model for t in tickets],
+            ],
+        )
+
+
 def _with_earlier(
     ticket: Ticket, found: list[tuple[Ticket, float]], earlier: list[Ticket], k: int = 5
 ) -> list[tuple[Ticket, float]]:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from analysis.services import analyse_tickets, share_incident_analysis
+from analysis.services import analyse_tickets, embed_tickets, share_incident_analysis
 from integrations import fanout, remediation
 from integrations.models import DeliveryStatus, WebhookDelivery
 from rca_project.observability import tracking
@@ -94,6 +94,8 @@ def _process(ids: list[int]) -> None:
             with tracking(delivery.tracking_id):
                 if not share_incident_analysis(delivery.ticket_id):
                     in_incident.discard(delivery.ticket_id)  # it left its incident meanwhile
+    if in_incident:
+        embed_tickets(sorted(in_incident))
     alone = [ticket_id for ticket_id in created_ids if ticket_id not in in_incident]
     analysed = analyse_tickets(alone) if alone else {}
     # One naming a culprit waits a moment: should its storm form an incident meanwhile, the

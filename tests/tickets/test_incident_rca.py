@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from analysis.models import LlmCall
+from analysis.similar import similar_tickets
 from integrations.models import WebhookDelivery
 from integrations.processing import process_delivery
 from tests.api import make_user
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tests.tickets.test_incidents import CULPRIT, post, storm_failure
-from tickets import incidents
+from tickets import incidents, lifecycle
+from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket
+from tickets.resolutions import previous_fixes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -154,3 +159,25 @@ def test_a_lone_failure_is_analysed_on_its_own(gemini):
     assert ticket.incident_id is None
     assert (ticket.rca_source, ticket.rca_result) == ("gemini", GOOD_RCA["root_cause"])
     assert LlmCall.objects.filter(purpose="incident").count() == 0
+
+
+def test_members_sharing_the_analysis_are_embedded_and_find_the_last_fix(settings):
+    """A member takes the incident's RCA, not its own, but is still found by similar-ticket
+    search and finds last week's fix of the same outage on another pipeline."""
+    settings.EMBEDDING_BACKEND = "local"
+    earlier = post(storm_failure("pl_last_week"))["ticket_id"]
+    process([earlier])
+    fix = "Failed sql-prod-01 over to its secondary."
+    lifecycle.resolve(earlier, Actor.system("oncall"), fix=fix)
+    Ticket.objects.filter(pk=earlier).update(last_seen=timezone.now() - timedelta(days=7))
+
+    members = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(3)]
+    process(members)
+
+    incident = Incident.objects.get()
+    assert set(incident.members.values_list("pk", flat=True)) == set(members)
+    for member in Ticket.objects.filter(pk__in=members):
+        assert member.rca_note.startswith(f"Shared with incident {incident.pk}")
+        assert member.embedding is not None and member.embedding_model
+        assert earlier in [ticket.pk for ticket, _ in similar_tickets(member)]
+        assert [(past.ticket_id, past.fix) for past in previous_fixes(member)] == [(earlier, fix)]
