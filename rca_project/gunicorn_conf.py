@@ -20,6 +20,9 @@ most PostgreSQL connections the web tier opens.
 from __future__ import annotations
 
 import os
+import re
+
+from gunicorn import glogging
 
 wsgi_app = "rca_project.wsgi:application"
 worker_class = "gthread"
@@ -33,6 +36,21 @@ graceful_timeout = 20
 accesslog = "-"
 # The path without the query string: Azure action groups put the webhook token there.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+_UNPRINTABLE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger with the path escaped (`\\x0a`): the path arrives percent-decoded, so a
+    `%0a` in a URL would otherwise start a forged line of the log, and `%00` write a NUL."""
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["U"] = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", atoms["U"] or "")
+        return atoms
+
+
+logger_class = AccessLogger
 
 
 def worker_exit(server, worker) -> None:

@@ -2,7 +2,8 @@
 must not take the web server down. The server here is the very gunicorn command `make run`
 starts (`rca_project.serve.web_command`, with `rca_project.gunicorn_conf`, which
 docker-compose.yml uses as well), on a free port; and, for the production layout, that gunicorn
-behind nginx running compose's own `deploy/nginx.conf` (only the addresses changed)."""
+behind nginx running compose's own `deploy/nginx.conf` (only the addresses changed). The same
+server's access log is checked against forged lines."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,7 +81,8 @@ def _healthz_seconds(port: int, timeout: float = 5.0) -> float:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[int]:
+def served(tmp_path_factory) -> Iterator[tuple[int, Path]]:
+    """gunicorn as `make run` starts it: its port and the file its output goes to."""
     port = _free_port()
     var = tmp_path_factory.mktemp("slow-clients")
     (var / "prometheus").mkdir()
@@ -99,9 +102,14 @@ def server(tmp_path_factory) -> Iterator[int]:
     process = _start(command, log, cwd=REPO, env=env)
     try:
         _wait_until_up(process, port, log, "gunicorn")
-        yield port
+        yield port, log
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(served) -> int:
+    return served[0]
 
 
 class SlowClients:
@@ -158,6 +166,21 @@ def test_one_workers_threads_less_one_slow_clients_do_not_delay_healthz(server):
     count = gunicorn_conf.threads - 1
     timings = _healthz_while_slow_clients_hold_on(server, count)
     assert max(timings) < 1.0, (count, timings)
+
+
+def test_a_path_cannot_forge_a_line_of_the_access_log(served):
+    """gunicorn logs the path percent-decoded: `%0a` would start a line of its own."""
+    port, log = served
+    with contextlib.suppress(urllib.error.HTTPError):  # 404: no such page
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/x%0aFORGED%00admin%22%5c/", timeout=5)
+    deadline = time.monotonic() + 10
+    while b'"GET /x' not in log.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the access log line is written
+    text = log.read_bytes()
+    assert b"\x00" not in text
+    lines = [line for line in text.decode().splitlines() if "FORGED" in line]
+    assert not [line for line in lines if line.startswith("FORGED")], lines
+    assert any('"GET /x\\x0aFORGED\\x00admin\\x22\\x5c/" 404 ' in line for line in lines), lines
 
 
 def _render_proxy_config(directory: Path, proxy_port: int, web_port: int) -> Path:
