@@ -1,4 +1,4 @@
-"""Query-string filters for ticket lists (the API's; the dashboard may reuse them)."""
+"""Query-string filters for ticket and incident lists (the API's; the dashboard may reuse them)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
-from tickets.models import URGENCY_ORDERING, Ticket, TicketQuerySet
+from tickets.models import URGENCY_ORDERING, Incident, Ticket, TicketQuerySet
 from tickets.vocabulary import (
     ErrorClass,
     Priority,
@@ -73,6 +73,44 @@ class TicketFilterSet(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields: list[str] = []
+
+
+class IncidentFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=choices(Status), distinct=False)
+    resolved = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_resolved",
+        help_text="Every member recovered (true), or not (false).",
+    )
+    culprit = django_filters.CharFilter(help_text="Culprit, exact (kind:key).")
+    culprit_kind = django_filters.CharFilter(
+        method="filter_culprit_kind", help_text="The culprit's kind, e.g. sql-server."
+    )
+    team = django_filters.CharFilter(
+        field_name="finops_team", help_text="The owning team (of the first member)."
+    )
+    source = django_filters.MultipleChoiceFilter(
+        choices=SOURCE_CHOICES,
+        field_name="members__source",
+        distinct=True,
+        help_text="Has a member from this source.",
+    )
+    since = UtcIsoDateTimeFilter(
+        field_name="last_member_at", lookup_expr="gte", help_text="Active at or after (ISO 8601)."
+    )
+    until = UtcIsoDateTimeFilter(
+        field_name="first_seen", lookup_expr="lt", help_text="First seen before (ISO 8601)."
+    )
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+
+    def filter_resolved(self, queryset: QuerySet[Incident], name: str, value: str):
+        return queryset.filter(recovered_at__isnull=value == "false")
+
+    def filter_culprit_kind(self, queryset: QuerySet[Incident], name: str, value: str):
+        return queryset.filter(culprit__startswith=f"{value}:")
 
 
 class TicketSearchFilter(SearchFilter):

@@ -263,6 +263,37 @@ def test_the_api_lists_incidents_their_members_and_timeline():
     assert api.get("/api/v1/incidents/", {"culprit": "sql-server:other"}).json()["results"] == []
     assert len(api.get("/api/v1/incidents/", {"source": "adf"}).json()["results"]) == 1
     assert api.get("/api/v1/incidents/", {"since": "yesterday"}).status_code == 400
+    # Every filter narrows the list as it says, and a value it cannot take is a 400 naming it.
+    found = {
+        (name, value): [
+            i["id"] for i in api.get("/api/v1/incidents/", {name: value}).json()["results"]
+        ]
+        for name, value in (
+            ("status", "open"),
+            ("status", "acknowledged"),
+            ("resolved", "false"),
+            ("resolved", "true"),
+            ("culprit_kind", "sql-server"),
+            ("culprit_kind", "storage-account"),
+            ("source", "databricks"),
+            ("since", "2000-01-01T00:00:00Z"),
+            ("until", "2000-01-01T00:00:00Z"),
+        )
+    }
+    assert found == {
+        ("status", "open"): [incident.pk],
+        ("status", "acknowledged"): [],
+        ("resolved", "false"): [incident.pk],
+        ("resolved", "true"): [],
+        ("culprit_kind", "sql-server"): [incident.pk],
+        ("culprit_kind", "storage-account"): [],
+        ("source", "databricks"): [],
+        ("since", "2000-01-01T00:00:00Z"): [incident.pk],
+        ("until", "2000-01-01T00:00:00Z"): [],
+    }
+    for name, value in (("status", "bogus"), ("resolved", "maybe"), ("source", "ftp")):
+        refused = api.get("/api/v1/incidents/", {name: value})
+        assert refused.status_code == 400 and name in refused.json()["detail"], refused.content
     members = api.get(f"/api/v1/incidents/{incident.pk}/members/").json()["results"]
     assert [m["pipeline"] for m in members] == ["pl_orders", "pl_customers"]
     timeline = api.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
