@@ -22,12 +22,25 @@ from __future__ import annotations
 import os
 import re
 
+from django.core.exceptions import ImproperlyConfigured
 from gunicorn import glogging
 
 wsgi_app = "rca_project.wsgi:application"
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "16"))
+
+
+def positive_count(name: str, default: int) -> int:
+    """A process or thread count from the environment (gunicorn's here, the Celery workers' in
+    rca_project/serve.py): anything but a positive integer stops the server with an error
+    naming the variable, as settings.py does for the settings it reads."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdecimal() or int(raw) < 1:
+        raise ImproperlyConfigured(f"{name} must be a positive integer, not {raw!r}")
+    return int(raw)
+
+
+workers = positive_count("WEB_CONCURRENCY", 2)
+threads = positive_count("WEB_THREADS", 16)
 # Idle keep-alive connections wait in the worker's poller, not in a thread; close them soon.
 keepalive = 5
 # The arbiter restarts a worker whose main loop stops answering for this long.

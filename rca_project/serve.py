@@ -29,13 +29,15 @@ import urllib.request
 
 import django
 
+from rca_project.gunicorn_conf import positive_count
+
 HOST = os.environ.get("RCA_HOST", "127.0.0.1")
 PORT = os.environ.get("RCA_PORT", "8000")
 WS_PORT = os.environ.get("RCA_WS_PORT", str(int(PORT) + 1))
-CELERY_CONCURRENCY = os.environ.get("CELERY_CONCURRENCY", "2")
+CELERY_CONCURRENCY = str(positive_count("CELERY_CONCURRENCY", 2))
 READINESS_PROBE_SECONDS = 2.0
 WAITING_REPORT_SECONDS = 10.0
-OUTBOUND_CONCURRENCY = os.environ.get("OUTBOUND_CONCURRENCY", "4")
+OUTBOUND_CONCURRENCY = str(positive_count("OUTBOUND_CONCURRENCY", 4))
 
 
 def outbound_workers(bin_dir: str) -> dict[str, list[str]]:

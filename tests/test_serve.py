@@ -4,7 +4,10 @@ server running the project's `/readyz`."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -75,3 +78,27 @@ def test_a_not_ready_answer_is_not_logged_as_a_server_error(caplog):
     assert missing.status_code == 404
     logged = [record.getMessage() for record in caplog.records if record.name == "django.request"]
     assert logged == ["Not Found: /no-such-page"]  # other answers are logged as before
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WEB_CONCURRENCY", "four"),
+        ("WEB_THREADS", "0"),
+        ("CELERY_CONCURRENCY", "-1"),
+        ("OUTBOUND_CONCURRENCY", "2.5"),
+    ],
+)
+def test_a_process_count_that_is_not_a_positive_integer_stops_make_run_naming_it(name, value):
+    """`make run` (and gunicorn, which reads the same config module) refuses to start."""
+    launcher = subprocess.run(
+        [sys.executable, "-c", "import rca_project.serve"],
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launcher.returncode != 0
+    assert f"ImproperlyConfigured: {name} must be a positive integer, not '{value}'" in (
+        launcher.stderr
+    )
