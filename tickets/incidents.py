@@ -8,9 +8,9 @@ together, and an alert on the culprit of an open incident joins that incident's 
 
 Runs inside the ingest transaction, right after the ticket is created. Races are settled by a
 transaction-scoped advisory lock on the culprit (like dedup and correlation in services.py,
-whose occurrence claim takes it with the run and fingerprint locks):
-of 200 simultaneous failures of one storm, the first to reach the minimum forms the incident
-and every other one, waiting on the lock, finds it and joins.
+whose occurrence claim takes it with the run and fingerprint locks): of concurrent failures of
+one storm, the first to reach the minimum forms the incident and every other one, waiting on
+the lock, finds it and joins (the tests post 200, in 5 waves of 40 concurrent requests).
 
 Changes are announced with `incident_changed` after commit; the outbound targets (JIRA, Slack)
 and the dashboard follow it (integrations/signals.py, tickets/broadcast.py).
@@ -282,8 +282,12 @@ def shared_cause(incident: Incident) -> str:
     first = incident.members.order_by("timestamp").values_list("pipeline", flat=True).first() or ""
     culprit = incident.culprit.split(":", 1)[-1]
     verb = _VERBS.get(incident.error_type, "failed against")
-    places = f" in {len(seen['places'])} factories/workspaces" if seen["places"] else ""
-    since = incident.first_seen.astimezone(timezone.get_current_timezone()).strftime("%H:%M")
+    count = len(seen["places"])
+    places = {0: "", 1: " in 1 factory/workspace"}.get(count, f" in {count} factories/workspaces")
+    first_seen = timezone.localtime(incident.first_seen)
+    since = first_seen.strftime(
+        "%H:%M" if first_seen.date() == timezone.localdate() else "%Y-%m-%d %H:%M"
+    )
     return (
         f"{len(seen['pipelines'])} pipelines{places} {verb} {culprit} since {since}; "
         f"first: {first}."
@@ -406,7 +410,8 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "") -> Incid
         allowed_from, target = lifecycle.TRANSITIONS[action]
         if incident.status not in allowed_from:
             raise lifecycle.TransitionError(
-                f"cannot {action.replace('_', ' ')} an incident that is {incident.status}"
+                f"cannot {lifecycle.refused_action(action)} an incident that is "
+                f"{lifecycle.status_words(incident.status)}"
             )
         now = timezone.now()
         member_note = f"via incident {incident.pk}" + (f": {note}" if note else "")

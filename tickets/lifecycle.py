@@ -147,6 +147,15 @@ def _stop_sla_clock(ticket: Ticket, now: Any) -> None:
         ticket.sla_status = SlaStatus.MET if in_time else SlaStatus.BREACHED
 
 
+def refused_action(action: str) -> str:
+    """An action as a refusal names it: `start_progress` is what the API and the pages call take."""
+    return "take" if action == "start_progress" else action.replace("_", " ")
+
+
+def status_words(status: str) -> str:
+    return status.replace("_", " ")
+
+
 def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
     """Set the fields an action changes on a locked ticket (status included)."""
     was = ticket.status
@@ -192,7 +201,7 @@ def transition(
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
         if ticket.status not in allowed_from:
             raise TransitionError(
-                f"cannot {action.replace('_', ' ')} a ticket that is {ticket.status}"
+                f"cannot {refused_action(action)} a ticket that is {status_words(ticket.status)}"
             )
         before = _snapshot(ticket)
         _apply(ticket, action, actor, timezone.now())

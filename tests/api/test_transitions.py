@@ -60,8 +60,8 @@ def test_take_then_reopen_then_the_audit_trail_oldest_first(responder):
     "status, action, reason",
     [
         ("acknowledged", "acknowledge", "cannot acknowledge a ticket that is acknowledged"),
-        ("in_progress", "take", "cannot start progress a ticket that is in_progress"),
-        ("acknowledged", "take", "cannot start progress a ticket that is acknowledged"),
+        ("in_progress", "take", "cannot take a ticket that is in progress"),
+        ("acknowledged", "take", "cannot take a ticket that is acknowledged"),
         ("open", "reopen", "cannot reopen a ticket that is open"),
     ],
 )

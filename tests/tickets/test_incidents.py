@@ -10,17 +10,20 @@ import copy
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import requests
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from integrations.models import DeliveryStatus, OutboundDelivery, OutboundStatus, WebhookDelivery
 from integrations.targets.base import incident_page
 from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description
 from integrations.targets.slack import slack_incident_message
 from tests.conftest import local_payload, wait_for
+from tickets import incidents
 from tickets.models import Incident, IncidentEvent, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -413,3 +416,17 @@ def test_the_dashboard_shows_the_incident_page_and_a_responder_acts_once():
     responder.post(f"/incidents/{incident.pk}/action/", {"action": "acknowledge"})
     assert set(Ticket.objects.values_list("status", flat=True)) == {"acknowledged"}
     assert viewer.get("/incidents/INC-nope/").status_code == 404
+
+
+def test_the_shared_cause_gives_the_day_a_storm_began_unless_it_is_today():
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    incident.first_seen = timezone.now()
+    cause = incidents.shared_cause(incident)
+    assert cause.startswith("2 pipelines in 1 factory/workspace could not connect to "), cause
+    assert f"since {timezone.localtime(incident.first_seen):%H:%M};" in cause
+
+    incident.first_seen -= timedelta(days=2)
+    began = timezone.localtime(incident.first_seen)
+    assert f"since {began:%Y-%m-%d %H:%M};" in incidents.shared_cause(incident)
