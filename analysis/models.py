@@ -1,9 +1,18 @@
-"""The analysis app's own record: each attempt at a Gemini RCA call, or the cache hit saving one.
+"""The analysis app's own records: LlmCall (each attempt at a Gemini RCA call, or the cache hit
+saving one) and LogAnalysisJob (one analysis of uploaded or fetched log files).
 
-LlmCall fields by concern: what it was for `ticket`, `purpose` and `model`; when and which try
-`created_at`, `attempt`; how it went `outcome` (a cache hit, or why it failed), `latency_ms`,
-`error`; cost `prompt_tokens`, `output_tokens`, `total_tokens`. The analysis results themselves
-(RCA, severity, embedding...) are fields of the Ticket (see tickets/models.py).
+LlmCall fields by concern: what it was for `ticket`, `purpose` (`rca`, `incident` or
+`log-rca`) and `model`; when and which try `created_at`, `attempt`; how it went `outcome` (a
+cache hit, or why it failed), `latency_ms`, `error`; cost `prompt_tokens`, `output_tokens`,
+`total_tokens`.
+
+LogAnalysisJob fields by concern: who and what `owner`, `source`, `source_ref`, `inputs`;
+progress `status`, `progress`, `step`, `attempts`, `heartbeat_at`; result `report`, `error`;
+`ticket` (the ticket it is for) and `attached_at` (when its report became that ticket's RCA);
+when `created_at`, `started_at`, `finished_at`.
+
+The analysis results of a ticket themselves (RCA, severity, embedding...) are fields of the
+Ticket (see tickets/models.py).
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@ target in the registry, integrations/targets/), and keeping them in step.
 Each thing to do is an `OutboundDelivery` row with an idempotency key, delivered by the one
 outbound task on its target's own Celery queue. A delivery is attempted under a row lock (so two
 workers never do it twice), every attempt is recorded, transient errors are retried with
-exponential backoff and full jitter (honouring Retry-After), permanent errors and exhausted
-retries leave a dead letter that staff can retry from admin, an open circuit breaker makes
-deliveries wait instead of failing, and a target's pace (integrations/pacing.py) makes them wait
-for their slot instead of exceeding its rate. The engine knows targets only through the
+exponential backoff and equal jitter (a random wait between half and all of the exponential
+ceiling; honouring Retry-After), permanent errors and exhausted retries leave a dead letter that
+staff can retry from admin, an open circuit breaker makes deliveries wait instead of failing,
+and a target's pace (integrations/pacing.py) makes them wait for their slot instead of exceeding
+its rate. The engine knows targets only through the
 registry: what each action does lives in the target's module.
 
 Exactly one JIRA issue and one Slack alert per ticket, although neither JIRA's issue create nor
@@ -278,7 +279,8 @@ def transport_for(target: str) -> Any:
 
 
 def backoff_seconds(attempts: int) -> float:
-    """Exponential backoff with full jitter."""
+    """Exponential backoff with equal jitter: a random wait between half and all of the
+    ceiling, `OUTBOUND_BACKOFF_SECONDS * 2**attempts` capped at `OUTBOUND_BACKOFF_MAX_SECONDS`."""
     ceiling = min(
         settings.OUTBOUND_BACKOFF_MAX_SECONDS, settings.OUTBOUND_BACKOFF_SECONDS * 2**attempts
     )

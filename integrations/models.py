@@ -4,12 +4,13 @@ outbound target (JIRA, Slack, Blob).
 Fields by concern:
 
 - WebhookDelivery (the inbox; stored before the 2xx answer, so nothing answered is lost):
-  identity `tracking_id`; what arrived `source`, `received_at`, `raw_body` (as received), `headers`,
-  `remote_addr`; what became of it `status` (rejected/pending/processed), `outcome`, `reason`
-  (why it was rejected), `event` (the normalized FailureEvent), `ticket`, `suppressed_by`;
-  hand-off `queued_at` (when the inbox relay, integrations/relay.py, put its task on the queue;
-  empty while it waits for the relay); processing `attempts` and `processed_at` (beat
-  redelivers pending rows whose processing was lost).
+  identity `tracking_id`; what arrived `source`, `received_at`, `raw_body` (the body with its
+  secrets redacted, integrations/ingest.py), `headers`, `remote_addr`; what became of it
+  `status` (rejected/pending/processed), `outcome`, `reason` (why it was rejected), `event` (the
+  normalized FailureEvent), `ticket`, `suppressed_by`; hand-off `queued_at` (when the inbox
+  relay, integrations/relay.py, put its task on the queue; empty while it waits for the relay);
+  processing `attempts` and `processed_at` (beat redelivers pending rows whose processing was
+  lost).
 - OutboundDelivery (one action at one target for one ticket): identity and idempotency `key`
   (unique: the same change never acts twice); what `ticket`, `target` and `action` (as the target
   registry, integrations/targets/, names them), `payload`;
@@ -45,7 +46,7 @@ class DeliveryQuerySet(models.QuerySet):
 
 
 class WebhookDelivery(models.Model):
-    """The inbox: every delivery we answered (and every valid-JSON one we rejected), as received."""
+    """The inbox: every delivery we answered (and every valid-JSON one we rejected), redacted."""
 
     tracking_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source = models.CharField(max_length=32)

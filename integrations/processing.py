@@ -1,4 +1,5 @@
-"""Background processing of one accepted delivery: what the webhook answered but did not do."""
+"""Background processing of accepted deliveries, in batches of up to PROCESSING_BATCH: what the
+webhook answered but did not do."""
 
 from __future__ import annotations
 

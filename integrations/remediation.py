@@ -8,8 +8,11 @@ what it would have done and does nothing.
 
 A remediation's status (mirrored on `Ticket.remediation_status`) moves
 proposed -> awaiting_approval -> running -> succeeded / failed, or ends declined, expired or
-skipped (with the reason). A run has at most one active remediation: a partial unique constraint
-on `run_key` decides between concurrent proposals, not a read-then-write.
+skipped (with the reason). One about to start (automatic, or just approved) that a hold check
+holds goes to held instead of running, and from held to running once released (or to skipped,
+when its run recovered or its ticket closed meanwhile). A run has at most one active
+remediation: a partial unique constraint on `run_key` decides between concurrent proposals, not
+a read-then-write.
 
 The action itself is a delivery of a remediation target (integrations/targets/adf_rerun.py,
 databricks_repair.py, airflow_clear.py, playbook.py) through the delivery engine, so each

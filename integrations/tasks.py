@@ -53,7 +53,8 @@ def heartbeat() -> None:
 
 @shared_task
 def ping(counter_key: str = "rca:worker:pings") -> None:
-    """Proof of life: counts in Redis (the readiness check and the benchmarks use it)."""
+    """Proof of life: counts in Redis (the benchmarks and tests use it; the readiness check reads
+    the heartbeat instead)."""
     redis_client().incr(counter_key)
 
 

@@ -1,5 +1,7 @@
 """The ticket domain's tables: Ticket, Occurrence, AuditLog, Resolution (what fixed a failure),
-and the rules staff edit in admin (OwnershipRule, SuppressionRule, SlaPolicy, JiraStatusMapping).
+the rules staff edit in admin (OwnershipRule, SuppressionRule, SlaPolicy, JiraStatusMapping),
+Incident and IncidentEvent (an outage and its timeline, tickets/incidents.py), and the stats
+rollup (TicketStatsChange, TicketStatsDay).
 
 A Ticket's fields by concern (the model lists the replaced product's schema first, then what the
 flow adds; this is the same set grouped by what it is for):
@@ -26,6 +28,8 @@ flow adds; this is the same set grouped by what it is for):
 - outbound links: `itsm_ticket_id` (JIRA key) and `jira_status_at` (the last JIRA change applied,
   so older webhooks never win), `slack_ts` (the Slack message that follows the ticket),
   `blob_log_url` (the evidence in Blob Storage).
+- incidents: `culprit` and `culprit_detail` (the dependency the failure names,
+  analysis/culprits.py), `group_key` (what incidents group on), `incident` (the one it joined).
 """
 
 from __future__ import annotations
