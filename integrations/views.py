@@ -3,7 +3,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hmac
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.http import (
     Http404,
     HttpRequest,
@@ -138,32 +137,32 @@ def _unreadable(exc: BodyUnreadable) -> JsonResponse:
 @post_only
 def receive_failure_webhook(request: HttpRequest, source: str) -> JsonResponse:
     started = time.perf_counter()
-    response = _ingest_failure(request, source)
-    outcome = json.loads(response.content).get("outcome") if response.status_code == 202 else None
-    WEBHOOKS.labels(source, outcome or str(response.status_code)).inc()
+    response, outcome = _ingest_failure(request, source)
+    WEBHOOKS.labels(source, outcome).inc()
     INGEST_SECONDS.labels(source).observe(time.perf_counter() - started)
     return response
 
 
-def _ingest_failure(request: HttpRequest, source: str) -> JsonResponse:
+def _ingest_failure(request: HttpRequest, source: str) -> tuple[JsonResponse, str]:
+    """The answer, and what the webhook metric counts it as: the outcome, or the status code."""
     if not token_is_valid(request, source):
-        return error_response("missing or wrong webhook token", 401)
+        return error_response("missing or wrong webhook token", 401), "401"
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     try:
         body = read_bounded_body(request, limit)
     except BodyTooLarge:
-        return error_response(f"body larger than {limit} bytes", 413)
+        return error_response(f"body larger than {limit} bytes", 413), "413"
     except BodyUnreadable as exc:
-        return _unreadable(exc)
+        return _unreadable(exc), str(exc.status)
     headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
     try:
         result = ingest_delivery(source, body, headers=headers, remote_addr=client_address(request))
     except RejectedDelivery as exc:
-        return JsonResponse(exc.as_dict(), status=exc.status)
-    except DatabaseError:
+        return JsonResponse(exc.as_dict(), status=exc.status), str(exc.status)
+    except (OperationalError, InterfaceError):  # any other database error is a bug: a 500
         logger.exception("database unavailable while ingesting a %s webhook", source)
-        return error_response("database unavailable; retry later", 503)
-    return JsonResponse(result.as_dict(), status=202)
+        return error_response("database unavailable; retry later", 503), "503"
+    return JsonResponse(result.as_dict(), status=202), result.outcome
 
 
 def _store_inbound(source: str, request: HttpRequest, body: bytes, **fields: object) -> None:
@@ -199,7 +198,7 @@ def receive_jira_webhook(request: HttpRequest) -> JsonResponse:
         return error_response(str(exc), 400)
     except syncback.UnknownTicket as exc:
         return error_response(str(exc), 404)
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
         logger.exception("database unavailable while applying a JIRA webhook")
         return error_response("database unavailable; retry later", 503)
     _store_inbound(
@@ -228,7 +227,7 @@ def receive_slack_action(request: HttpRequest) -> JsonResponse:
         return error_response(str(exc), 400)
     except syncback.UnknownTicket as exc:
         return error_response(str(exc), 404)
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
         logger.exception("database unavailable while applying a Slack action")
         return error_response("database unavailable; retry later", 503)
     ticket_id = actions[0].ticket_id if actions else None
@@ -283,7 +282,7 @@ def receive_remediation_callback(request: HttpRequest) -> JsonResponse:
         found, result = remediation.apply_callback(payload)
     except remediation.CallbackError as exc:
         return error_response(str(exc), exc.status)
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
         logger.exception("database unavailable while applying a remediation callback")
         return error_response("database unavailable; retry later", 503)
     _store_inbound(

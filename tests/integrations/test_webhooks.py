@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, WebhookDelivery
@@ -475,6 +477,29 @@ def test_valid_json_with_wrong_schema_is_400_kept_as_rejected(webhook_client, pa
     delivery = WebhookDelivery.objects.get(tracking_id=response.json()["tracking_id"])
     assert delivery.status == DeliveryStatus.REJECTED
     assert reason in delivery.reason
+    assert Ticket.objects.count() == 0
+
+
+def test_a_database_error_that_is_not_an_outage_is_a_500_not_a_retry_later(webhook_client):
+    """Only an unreachable database is a 503 "retry later"; a statement the database refuses is
+    a bug, answered and logged as one, and nothing is half-written."""
+    from django.db import connection
+    from django.test import Client
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE integrations_webhookdelivery ADD CONSTRAINT refuse_every_row"
+            " CHECK (false) NOT VALID"
+        )
+    body = json.dumps(local_payload("adf_failure.json"))
+    response = Client(raise_request_exception=False).post(
+        ADF,
+        data=body,
+        content_type="application/json",
+        HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+    )
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal server error"}
     assert Ticket.objects.count() == 0
 
 
