@@ -52,6 +52,24 @@ def test_a_forged_audit_cursor_is_an_invalid_cursor():
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize("position", ["garbage", "a\x00b", "2025-13-45 00:00:00"])
+def test_a_forged_incident_members_cursor_is_an_invalid_cursor(position):
+    from tests.tickets.test_incidents import post, storm_failure
+    from tickets.models import Incident
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    api = jwt_client(make_user("viewer"))
+
+    response = api.get(
+        f"/api/v1/incidents/{Incident.objects.get().pk}/members/",
+        {"cursor": forged_cursor(position)},
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "Invalid cursor"}
+
+
 def test_a_cursor_position_with_any_utc_offset_is_used_in_utc():
     """Python takes offsets up to 23:59, PostgreSQL up to 15:59."""
     make_ticket()

@@ -754,6 +754,6 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(IncidentEventSerializer(events, many=True).data)
 
 
-class MemberPagination(CursorPagination):
+class MemberPagination(CheckedCursorPagination):
     page_size = 100
     ordering = ("timestamp", "id")
