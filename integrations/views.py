@@ -270,6 +270,8 @@ def receive_remediation_callback(request: HttpRequest) -> JsonResponse:
         body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
     except BodyTooLarge:
         return error_response("body too large", 413)
+    except BodyUnreadable as exc:
+        return _unreadable(exc)
     if not remediation_callback_is_authentic(request, body):
         return error_response("missing or wrong remediation token or signature", 401)
     try:

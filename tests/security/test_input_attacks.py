@@ -156,11 +156,15 @@ def test_a_forbidden_write_names_the_real_reason_not_the_viewer_role():
     assert acknowledge.json() == {"error": "You need the responder role to act on tickets."}
 
 
-def test_a_chunked_body_on_a_server_that_cannot_bound_it_is_a_411(webhook_client):
+@pytest.mark.parametrize(
+    "path",
+    ["/webhooks/adf/", "/webhooks/jira/", "/webhooks/slack/actions/", "/webhooks/remediation/"],
+)
+def test_a_chunked_body_on_a_server_that_cannot_bound_it_is_a_411(webhook_client, path):
     """gunicorn marks where chunks end (tests/security/test_web_server.py reads them); a server
-    that does not gets a clear 411 instead of a body read as empty."""
+    that does not gets a clear 411 instead of a body read as empty, on every webhook."""
     raw = json.dumps(local_payload("adf_failure.json")).encode()
-    response = webhook_client("/webhooks/adf/", None, raw=raw, HTTP_TRANSFER_ENCODING="chunked")
+    response = webhook_client(path, None, raw=raw, HTTP_TRANSFER_ENCODING="chunked")
 
     assert response.status_code == 411, response.content
     assert response.json() == {"error": "a chunked body needs a Content-Length on this server"}
