@@ -219,6 +219,8 @@ try:
     CIRCUIT_OPEN_SECONDS = env.float("CIRCUIT_OPEN_SECONDS", 30.0)
     JIRA_URL = env.str("JIRA_URL", "")
     JIRA_USER = env.str("JIRA_USER", "")
+    # Jira Cloud's search API differs; unset: Cloud when the host ends with .atlassian.net.
+    JIRA_CLOUD = env.bool("JIRA_CLOUD", None)
     JIRA_API_TOKEN = env.str("JIRA_API_TOKEN", "")
     JIRA_DEFAULT_PROJECT = env.str("JIRA_DEFAULT_PROJECT", "OPS")
     JIRA_WEBHOOK_SECRET = env.str("JIRA_WEBHOOK_SECRET", "")

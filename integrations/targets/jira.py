@@ -154,7 +154,7 @@ class JiraTransport:
             user,
             token,
             timeout=timeout_setting(settings),
-            cloud=getattr(settings, "JIRA_CLOUD", None),
+            cloud=settings.JIRA_CLOUD,
         )
 
     # -- operations ----------------------------------------------------------------------------

@@ -495,6 +495,11 @@ def test_from_settings_builds_configured_transports() -> None:
     assert slack is not None and slack.timeout == 4.5
     assert blob is not None and blob.container == "rca-evidence"
     assert blob.container_url == f"http://127.0.0.1:10000/{ACCOUNT_NAME}/rca-evidence"
+    with override_settings(
+        JIRA_URL="https://jira.acme.com", JIRA_USER="u", JIRA_API_TOKEN="t", JIRA_CLOUD=True
+    ):
+        custom_domain_cloud = JiraTransport.from_settings()
+    assert custom_domain_cloud is not None and custom_domain_cloud.cloud is True
 
 
 def test_parse_retry_after() -> None:
