@@ -94,7 +94,7 @@ class _Pass:
 def _scan(batch: _Batch, since: datetime, until: datetime) -> Callable[[Results], _Pass]:
     """The pass over the period: the rollup for its whole UTC days, the tickets for the rest.
     Queues its statements; the returned function reads their rows."""
-    whole = _whole_days(since, until) if getattr(settings, "STATS_ROLLUP", True) else None
+    whole = _whole_days(since, until) if settings.STATS_ROLLUP else None
     if whole is None:
         only = batch.add(*_tickets_query(since, until))
         return lambda results: _parse_tickets(results[only])
@@ -236,16 +236,6 @@ def _durations(
     return read
 
 
-def inbox_counts(since: datetime, until: datetime) -> dict[str, int]:
-    """Deliveries received in the period by what became of them (dedup, correlation,
-    suppression...); `rejected` is valid JSON the parser refused. Whole UTC days are read from
-    the inbox rollup (`integrations.inbox_stats`), the partial first and last days from the
-    inbox."""
-    batch = _Batch()
-    read = _inbox_counts(batch, since, until)
-    return read(batch.run())
-
-
 _INBOX = f"""
     SELECT status, outcome, COUNT(*) FROM {WebhookDelivery._meta.db_table}
      WHERE received_at >= %s AND received_at < %s
@@ -258,7 +248,7 @@ def _inbox_rows(
 ) -> Callable[[Results], list[tuple[str, str, int]]]:
     """(status, outcome, rows) of the inbox rows received in the period: its whole UTC days
     from the inbox rollup, the rest from the inbox (several rows may name one pair)."""
-    whole = _whole_days(since, until) if getattr(settings, "STATS_ROLLUP", True) else None
+    whole = _whole_days(since, until) if settings.STATS_ROLLUP else None
     if whole is None:
         indexes = [batch.add(_INBOX, [since, until])]
     else:
@@ -489,7 +479,7 @@ def cached_overview(since: datetime, until: datetime) -> dict[str, Any]:
     """`overview`, kept in the cache for a few seconds (`API_STATS_CACHE_SECONDS`, default 30):
     dashboards and scripts poll the same period, and a 30-day pass costs tens of milliseconds
     of database time."""
-    seconds = getattr(settings, "API_STATS_CACHE_SECONDS", 30)
+    seconds = settings.API_STATS_CACHE_SECONDS
     if seconds <= 0:
         return overview(since, until)
     key = f"tickets.stats.overview:{since.isoformat()}:{until.isoformat()}"

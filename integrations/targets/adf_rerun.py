@@ -27,7 +27,6 @@ from integrations.targets.base import (
     TransportError,
     fresh_ticket,
     is_transient_status,
-    timeout_setting,
 )
 from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
 
@@ -100,7 +99,7 @@ class AdfTransport:
         )
         if not (tenant and client and secret):
             return None
-        timeout = timeout_setting(settings)
+        timeout = settings.OUTBOUND_TIMEOUT_SECONDS
         options: dict[str, Any] = {}
         if settings.AZURE_AUTHORITY_HOST:
             options["authority"] = settings.AZURE_AUTHORITY_HOST

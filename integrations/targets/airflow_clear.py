@@ -27,7 +27,6 @@ from integrations.targets.base import (
     TransportError,
     fresh_ticket,
     is_transient_status,
-    timeout_setting,
 )
 from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
 
@@ -73,7 +72,7 @@ class AirflowTransport:
             token=token,
             username=settings.AIRFLOW_USERNAME,
             password=settings.AIRFLOW_PASSWORD,
-            timeout=timeout_setting(settings),
+            timeout=settings.OUTBOUND_TIMEOUT_SECONDS,
         )
 
     def _login(self) -> None:

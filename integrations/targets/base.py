@@ -106,11 +106,6 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def timeout_setting(settings: Any) -> float:
-    """The outbound timeout the settings give (seconds)."""
-    return float(getattr(settings, "OUTBOUND_TIMEOUT_SECONDS", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT)
-
-
 # ---------------------------------------------------------------------------------------------
 # The contract
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from integrations.targets.base import (
     header,
     is_transient_status,
     parse_retry_after,
-    timeout_setting,
 )
 from tickets.models import Ticket
 
@@ -57,11 +56,11 @@ class BlobTransport:
     def from_settings(cls) -> BlobTransport | None:
         from django.conf import settings
 
-        connection_string = getattr(settings, "AZURE_STORAGE_CONNECTION_STRING", "")
+        connection_string = settings.AZURE_STORAGE_CONNECTION_STRING
         if not connection_string:
             return None
-        container = getattr(settings, "AZURE_STORAGE_CONTAINER", "") or DEFAULT_CONTAINER
-        return cls(connection_string, container, timeout=timeout_setting(settings))
+        container = settings.AZURE_STORAGE_CONTAINER or DEFAULT_CONTAINER
+        return cls(connection_string, container, timeout=settings.OUTBOUND_TIMEOUT_SECONDS)
 
     @property
     def container_url(self) -> str:

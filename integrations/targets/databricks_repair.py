@@ -23,7 +23,6 @@ from integrations.targets.base import (
     TransportError,
     fresh_ticket,
     is_transient_status,
-    timeout_setting,
 )
 from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
 
@@ -60,7 +59,7 @@ class DatabricksTransport:
         return cls(
             settings.DATABRICKS_HOST,
             settings.DATABRICKS_TOKEN,
-            timeout=timeout_setting(settings),
+            timeout=settings.OUTBOUND_TIMEOUT_SECONDS,
         )
 
     def get_run(self, run_id: int) -> Any:

@@ -46,7 +46,6 @@ from integrations.targets.base import (
     reconcile_later,
     reconciled,
     ticket_url,
-    timeout_setting,
     wait_for,
     wait_for_incident,
 )
@@ -144,16 +143,16 @@ class JiraTransport:
     def from_settings(cls) -> JiraTransport | None:
         from django.conf import settings
 
-        server = getattr(settings, "JIRA_URL", "")
-        user = getattr(settings, "JIRA_USER", "")
-        token = getattr(settings, "JIRA_API_TOKEN", "")
+        server = settings.JIRA_URL
+        user = settings.JIRA_USER
+        token = settings.JIRA_API_TOKEN
         if not (server and user and token):
             return None
         return cls(
             server,
             user,
             token,
-            timeout=timeout_setting(settings),
+            timeout=settings.OUTBOUND_TIMEOUT_SECONDS,
             cloud=settings.JIRA_CLOUD,
         )
 

@@ -29,7 +29,6 @@ from integrations.targets.base import (
     is_transient_status,
     parse_retry_after,
     ticket_url,
-    timeout_setting,
 )
 from integrations.targets.remediating import no_second_start, remediation_of
 from tickets.models import Ticket
@@ -62,7 +61,9 @@ class PlaybookTransport:
         if not (settings.PLAYBOOK_URL and settings.PLAYBOOK_SECRET):
             return None
         return cls(
-            settings.PLAYBOOK_URL, settings.PLAYBOOK_SECRET, timeout=timeout_setting(settings)
+            settings.PLAYBOOK_URL,
+            settings.PLAYBOOK_SECRET,
+            timeout=settings.OUTBOUND_TIMEOUT_SECONDS,
         )
 
     def call(self, context: dict[str, Any]) -> str:

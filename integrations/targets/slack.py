@@ -53,7 +53,6 @@ from integrations.targets.base import (
     reconcile_later,
     reconciled,
     ticket_url,
-    timeout_setting,
     wait_for,
     wait_for_incident,
 )
@@ -162,11 +161,11 @@ class SlackTransport:
     def from_settings(cls) -> SlackTransport | None:
         from django.conf import settings
 
-        token = getattr(settings, "SLACK_BOT_TOKEN", "")
+        token = settings.SLACK_BOT_TOKEN
         if not token:
             return None
-        base_url = getattr(settings, "SLACK_BASE_URL", "") or None
-        return cls(token, base_url=base_url, timeout=timeout_setting(settings))
+        base_url = settings.SLACK_BASE_URL or None
+        return cls(token, base_url=base_url, timeout=settings.OUTBOUND_TIMEOUT_SECONDS)
 
     def post_message(
         self,
