@@ -33,9 +33,16 @@ except ImportError:  # pragma: no cover
 ERROR_CLASSES: tuple[str, ...] = tuple(ErrorClass)
 
 # Only the head and tail of huge messages are scanned: the summary comes first and a
-# traceback's real exception comes last. This bounds regex work per message.
+# traceback's real exception comes last. This bounds regex work per message. When those name
+# no class, the middle's lines that speak of an error (up to MIDDLE_CHARS of them) are added:
+# a long log may state its cause halfway through.
 HEAD_CHARS = 8 * 1024
 TAIL_CHARS = 4 * 1024
+MIDDLE_CHARS = 4 * 1024
+_SALIENT = re.compile(
+    r"error|exception|fail|fatal|denied|refused|killed|no space|out of memory|timed? ?out"
+    r"|cannot|can't|could not|unable to|not found|does not exist|traceback"
+)
 
 # Weight of a class's further signals after its strongest one.
 _EXTRA = 0.35
@@ -235,9 +242,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|connectionerror|could not establish (?:a )?connection|max retries exceeded with url",
             _I,
         ),
+        ("firewall_blocked", 3.5, any_of(*signals.FIREWALL_BLOCKED), _I),
+        ("proxy_refused", 3.5, any_of(*signals.PROXY_REFUSED), _I),
         ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
     ],
     "DatabaseError": [
+        ("replica_conflict", 5.0, any_of(*signals.REPLICA_CONFLICT), _I),
         (
             "deadlock",
             5.0,
@@ -558,7 +568,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|(?:numeric|date|time|timestamp|boolean) value .{0,60}is not recognized"
             r"|input should be a valid \w+|unable to parse (?:string|input|value)"
             r"|could not parse .{0,60} as (?:dtype|type|a |an )"
-            r"|could not be parsed|cannot_parse_\w+|sparkdatetimeexception|invalid date\b",
+            r"|could not be parsed|cannot_parse_\w+|sparkdatetimeexception|invalid date\b"
+            r"|error converting (?:data ?type|the \w+ value)",
             _I,
         ),
         (
@@ -567,7 +578,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"malformed|corrupt(?:ed)? (?:file|record|block|data|input)|jsondecodeerror"
             r"|unexpected (?:character|token|end of (?:file|input))|parsererror|error tokenizing"
             r"|expected \d+ fields|unicodedecodeerror|codec can't decode|invalid byte sequence"
-            r"|more columns than|fewer columns than|column count|bad record|not a parquet file"
+            r"|more columns than|fewer columns than|too (?:many|few) columns|column count"
+            r"|bad record|not a parquet file"
             r"|invalid character|notallownull|parquetdecodingexception|can ?not read value at"
             r"|not well-formed|not a valid (?:zip|gzip|archive|parquet|avro|orc|excel|xlsx) file"
             r"|badzipfile|not a gzip(?:ped)? file|not in gzip format"
@@ -722,6 +734,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # Snowflake runs nothing until a session names a warehouse (000606).
+            "no_warehouse",
+            4.0,
+            r"no active warehouse selected",
+            _I,
+        ),
         (
             "missing_definition",
             4.0,
@@ -1106,10 +1125,47 @@ def _present_anchors(lower: str) -> set[str]:
 
 
 def scan_window(message: str) -> str:
-    """The part of a message that rules look at: all of it, or its head and tail if huge."""
+    """The part of a message the classifier and the rules look at: all of it; if huge, its head
+    and tail, with the middle's error lines when head and tail name no class."""
+    return _window_and_class(message)[0]
+
+
+def _window_and_class(message: str) -> tuple[str, Classification]:
     if len(message) <= HEAD_CHARS + TAIL_CHARS:
-        return message
-    return message[:HEAD_CHARS] + "\n" + message[-TAIL_CHARS:]
+        return message, _classify_text(message)
+    head, tail = message[:HEAD_CHARS], message[-TAIL_CHARS:]
+    window = f"{head}\n{tail}"
+    found = _classify_text(window)
+    if found.error_type != "Unknown":
+        return window, found
+    middle = _salient_lines(message[HEAD_CHARS:-TAIL_CHARS])
+    if not middle:
+        return window, found
+    window = f"{head}\n{middle}\n{tail}"
+    return window, _classify_text(window)
+
+
+def _salient_lines(text: str) -> str:
+    """The lines of `text` that speak of an error (each cut to 500 characters around what it
+    says), up to MIDDLE_CHARS in all."""
+    lower = text.lower()
+    # A few characters lower-case to two (İ): then the offsets are the lowered text's.
+    source = text if len(lower) == len(text) else lower
+    lines: list[str] = []
+    size = 0
+    end = 0
+    for match in _SALIENT.finditer(lower):
+        if match.start() < end:
+            continue
+        start = max(lower.rfind("\n", 0, match.start()) + 1, match.start() - 250)
+        end = lower.find("\n", match.end())
+        end = min(len(source) if end < 0 else end, match.end() + 250)
+        line = source[start:end]
+        if size + len(line) > MIDDLE_CHARS:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines)
 
 
 def _confidence(best: float, runner_up: float) -> float:
@@ -1121,7 +1177,10 @@ def _confidence(best: float, runner_up: float) -> float:
 def classify_error(message: str) -> Classification:
     if not message or not message.strip():
         return Classification("Unknown", 0.0, ())
-    text = scan_window(message)
+    return _window_and_class(message)[1]
+
+
+def _classify_text(text: str) -> Classification:
     lower = text.lower()
     present = _present_anchors(lower)
     candidates = set(_UNANCHORED)

@@ -26,7 +26,26 @@ PERMISSION_DENIED: tuple[str, ...] = (
     r"authorizationpermissionmismatch",
     r"access[_ ]?denied",
     r"not authorized",
+    r"permission was denied",  # SQL Server 229/230: "The SELECT permission was denied on ..."
+    r"is not able to access the database",  # SQL Server 916: a login without a database user
 )
+
+# Azure SQL 40615 and its kin: the server's firewall refuses the caller's address.
+FIREWALL_BLOCKED: tuple[str, ...] = (
+    r"is not allowed to access the server",
+    r"sp_set_firewall_rule",
+    r"deny public network access",
+)
+
+PROXY_REFUSED: tuple[str, ...] = (
+    r"\(407\)",
+    r"\b407 proxy",
+    r"proxy authentication required",
+    r"tunnel connection failed",
+)
+
+# A read replica cancelled a query to apply the primary's changes (PostgreSQL hot standby).
+REPLICA_CONFLICT: tuple[str, ...] = (r"conflict with recovery",)
 
 DNS_FAILURE: tuple[str, ...] = (
     r"could not translate host ?name",

@@ -242,15 +242,29 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
     text = ctx.text
     lowered = text.lower()
     missing = clean_value(m.group(1)) if m.group(1) else ""
+    # SQL Server: "The SELECT permission was denied on the object 'Customers', database 'CRM'".
+    missing = missing or grab(text, r"the (\w+) permission was denied")
     securable = re.search(
-        r"\bon (job|table|schema|catalog|cluster|volume|notebook) [`'\"]?([\w.@/-]+)", text, re.I
+        r"\bon (job|table|schema|catalog|cluster|volume|notebook|the object) [`'\"]?([\w.@/-]+)",
+        text,
+        re.I,
     )
+    database = grab(text, r"database [`'\"]([\w.@-]+)")
     if securable:
-        resource = f"{securable.group(1).lower()} {clean_value(securable.group(2))}"
+        kind = "object" if securable.group(1).lower() == "the object" else securable.group(1)
+        resource = f"{kind.lower()} {clean_value(securable.group(2))}"
+        resource += f" in database {database}" if database else ""
+    elif database and "access the database" in text.lower():
+        resource = f"database {database} (the login has no user in it)"
     else:
         resource = grab(text, r"https?://([\w-]+(?:\.[\w-]+)+)")
     operation = grab(text, r"calling the (\w+) operation")
-    identity = grab(text, r"user:? '?([\w.@-]+@[\w.-]+)", r"principal '?([\w.@-]+)")
+    identity = grab(
+        text,
+        r"user:? '?([\w.@-]+@[\w.-]+)",
+        r"principal '?([\w.@-]+)",
+        r"principal [\"']([\w.@-]+)",  # SQL Server: The server principal "etl_svc" ...
+    )
     parts = ["the identity running the pipeline"]
     if identity:
         parts = [f"identity {identity}"]

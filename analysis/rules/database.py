@@ -13,6 +13,30 @@ from analysis.signals import any_of
 
 
 @rule(
+    "replica_conflict",
+    "DatabaseError",
+    any_of(*signals.REPLICA_CONFLICT),
+    example=(
+        "psycopg2.errors.SerializationFailure: canceling statement due to conflict with recovery"
+    ),
+)
+def replica_conflict(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    return Finding(
+        f"the read replica{' ' + host if host else ''} cancelled the query to apply changes "
+        "from the primary (a conflict with recovery), not a slow query or a timeout",
+        (
+            "Rerun: the conflict lasts only while the replica replays the primary's changes.",
+            "For long reads on a PostgreSQL hot standby, turn on hot_standby_feedback or raise "
+            "max_standby_streaming_delay on the replica.",
+            "Or read from the primary, or from a replica kept for long analytical queries.",
+        ),
+        0.7,
+        transient=True,
+    )
+
+
+@rule(
     "deadlock",
     "DatabaseError",
     any_of(*signals.DEADLOCK),

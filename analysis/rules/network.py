@@ -119,8 +119,11 @@ _RUNTIME = {
 @rule(
     "firewall_blocked",
     "NetworkError DatabaseError",
-    r"client with ip address '([\d.]+)' is not allowed|sqlerrornumber=47073"
-    r"|deny public network access",
+    any_of(
+        r"client with ip address '([\d.]+)' is not allowed",
+        r"sqlerrornumber=47073",
+        *signals.FIREWALL_BLOCKED,
+    ),
     example=(
         "Cannot open server 'sqlsrv-prod' requested by the login. Client with IP "
         "address '20.50.1.7' is not allowed to access the server. To enable "
@@ -143,6 +146,29 @@ def firewall_blocked(m: re.Match[str], ctx: Context) -> Finding:
             "If public access was disabled on purpose, run the pipeline from inside the allowed "
             "network.",
             "Test the connection, then rerun.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "proxy_refused",
+    "NetworkError",
+    any_of(*signals.PROXY_REFUSED),
+    example="The remote server returned an error: (407) Proxy Authentication Required.",
+)
+def proxy_refused(m: re.Match[str], ctx: Context) -> Finding:
+    runtime = _RUNTIME.get(platform_of(ctx.source), "the runtime")
+    tunnel = "tunnel" in m.group().lower()
+    answered = "refused the tunnel" if tunnel else "asks for credentials (HTTP 407)"
+    return Finding(
+        f"the outbound proxy between {runtime} and the target {answered}",
+        (
+            f"Give {runtime} the proxy's credentials (or an exemption for the target's host) in "
+            "its proxy settings.",
+            "Or bypass the proxy for the target (NO_PROXY, or a private endpoint).",
+            "Test the connection through the proxy, then rerun.",
         ),
         0.7,
         transient=False,

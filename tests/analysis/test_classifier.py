@@ -287,6 +287,42 @@ TARGETED = [
         "at or near 'FROM'",
     ),
     ("CodeError", "java.lang.NullPointerException\n\tat com.acme.Job.run(Job.scala:12)"),
+    # SQL Server, Azure SQL, Synapse, Snowflake and PostgreSQL wordings that a driver's name
+    # alone (DatabaseError) or nothing at all used to win
+    (
+        "AuthenticationError",
+        "[SQL Server]The SELECT permission was denied on the object 'Customers', database 'CRM',"
+        " schema 'dbo'. (229)",
+    ),
+    (
+        "AuthenticationError",
+        'The server principal "etl_svc" is not able to access the database "finance" under the'
+        " current security context.",
+    ),
+    (
+        "DataError",
+        "System.Data.SqlClient.SqlException,Message=Error converting data type varchar to numeric.",
+    ),
+    (
+        "DataError",
+        "SqlException,Message=HdfsBridge::recordReaderFillBuffer - Unexpected error encountered"
+        " filling record reader buffer: HadoopExecutionException: Too many columns in the line.",
+    ),
+    (
+        "ConfigurationError",
+        "snowflake.connector.errors.ProgrammingError: 000606 (57P03): No active warehouse"
+        " selected in the current session.",
+    ),
+    (
+        "NetworkError",
+        "Cannot open server 'sql-fin-prod' requested by the login. Client with IP address"
+        " '20.44.17.9' is not allowed to access the server.",
+    ),
+    ("NetworkError", "The remote server returned an error: (407) Proxy Authentication Required."),
+    (
+        "DatabaseError",
+        "psycopg2.errors.SerializationFailure: canceling statement due to conflict with recovery",
+    ),
     # Unknown
     ("Unknown", "Task exited with return code 1"),
     (
@@ -349,9 +385,16 @@ def test_huge_message_uses_head_and_tail() -> None:
     assert classify_error(noise + tail).error_type == "ResourceExhaustion"
     head = "Login failed for user 'etl'.\n"
     assert classify_error(head + noise).error_type == "AuthenticationError"
-    # A signal buried in the middle of a huge message is outside the scanned window.
-    middle = noise[: len(noise) // 2] + "No space left on device\n" + noise[len(noise) // 2 :]
-    assert classify_error(middle).error_type == "Unknown"
+    # Head and tail name nothing: the middle's error lines are read too.
+    middle = (
+        noise[: len(noise) // 2] + "OSError: No space left on device\n" + noise[len(noise) // 2 :]
+    )
+    assert classify_error(middle).error_type == "ResourceExhaustion"
+    assert "No space left on device" in classifier.scan_window(middle)
+    # When they do name one, the middle is not read: a timeout logged halfway is not the cause.
+    buried = noise[: len(noise) // 2] + "WARN retry after timeout\n" + noise[len(noise) // 2 :]
+    assert classify_error(head + buried).error_type == "AuthenticationError"
+    assert "timeout" not in classifier.scan_window(head + buried)
 
 
 def test_pathological_input_runs() -> None:

@@ -151,6 +151,37 @@ def test_specific_sub_causes_mention_extracted_values(message: str, expected: st
     assert rca.confidence >= 0.6
 
 
+@pytest.mark.parametrize(
+    ("message", "cause"),
+    [
+        (
+            "[SQL Server]The SELECT permission was denied on the object 'Customers', database "
+            "'CRM', schema 'dbo'. (229)",
+            "lacks permission (SELECT) on object Customers in database CRM",
+        ),
+        (
+            'The server principal "etl_svc" is not able to access the database "finance" under '
+            "the current security context.",
+            "Identity etl_svc lacks permission on database finance (the login has no user in it)",
+        ),
+        (
+            "psycopg2.errors.SerializationFailure: canceling statement due to conflict with "
+            "recovery",
+            "The read replica cancelled the query to apply changes from the primary",
+        ),
+        (
+            "The remote server returned an error: (407) Proxy Authentication Required.",
+            "asks for credentials (HTTP 407)",
+        ),
+    ],
+)
+def test_the_cause_is_said_in_the_rcas_own_words(message: str, cause: str) -> None:
+    """Not only in the quote of the error that follows it."""
+    rca = _rca(message, pipeline="pl_x")
+    _assert_well_formed(rca)
+    assert cause in rca.root_cause.split(" The error says:")[0], rca.root_cause
+
+
 def test_timeout_without_duration_has_no_invented_one() -> None:
     rca = _rca("airflow.exceptions.AirflowTaskTimeout: Timeout, PID: 2348")
     assert "execution_timeout" in rca.root_cause
