@@ -256,6 +256,11 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
         resource += f" in database {database}" if database else ""
     elif database and "access the database" in text.lower():
         resource = f"database {database} (the login has no user in it)"
+    elif adls := re.search(r"account: '([\w-]+)'\.? filesystem: '([\w.-]+)'", text, re.I):
+        # ADF's ADLS Gen2 errors: "Account: 'stlake'. FileSystem: 'raw'. Path: 'a/b'."
+        path = grab(text, r"filesystem: '[\w.-]+'\.? path: '([^']+)'")
+        resource = f"storage account {clean_value(adls.group(1))}, filesystem "
+        resource += clean_value(adls.group(2)) + (f", path {path}" if path else "")
     else:
         resource = grab(text, r"https?://([\w-]+(?:\.[\w-]+)+)")
     operation = grab(text, r"calling the (\w+) operation")

@@ -358,7 +358,10 @@ def missing_storage(m: re.Match[str], ctx: Context) -> Finding:
     account = grab(ctx.text, r"https?://([\w-]+\.(?:dfs|blob)\.core\.windows\.net)")
     bucket = grab(
         ctx.text,
-        r"bucket '?([\w.-]+)",
+        r"bucket '([\w.-]+)'",
+        r"bucket (?!does\b|not\b|is\b|was\b)([\w.-]+)",  # a name, not "bucket does not exist"
+        r"containername: '?([\w.-]+)",  # ADF: "ContainerName: landing-zone, path: ..."
+        r"filesystem: '([\w.-]+)'",  # ADF's ADLS Gen2: "FileSystem: 'curated'"
         r"mount[ ]?point '?([\w/.-]+)",
         r": '(/[\w/.-]+)' does not exist",
     )

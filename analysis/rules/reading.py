@@ -71,7 +71,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 # Texts that only say that something failed somewhere: a layer exposing one is not kept.
 _EMPTY = re.compile(
     r"^\W*(?:a database operation failed|failure happened on|an error occurred"
-    r"|task failed with exception"
+    r"|task failed with exception|operation returned an invalid status code '?\w+'?"
     r"|(?:see|check) (?:the )?inner exception|one or more errors occurred|job failed"
     r"|the operation failed|exception|error|failed|failure|internal ?error|null|none)\b"
     r"(?:[^.]{0,40}(?:more details|inner exception|for details))?\W*$",
@@ -89,7 +89,9 @@ _JSON_FIELD = re.compile(
     r"\\*[\"']\s*:\s*(?:\\*\"((?:[^\"\\]|\\.){8,})|'((?:[^'\\]|\\.){8,})')",
     re.IGNORECASE,
 )
-_ADF_MESSAGE = re.compile(r"\bMessage=(.+?)(?=,Source=|,'{1,2}Type=|,\s*\}|'{1,2},?\s*$|$)", re.S)
+_ADF_MESSAGE = re.compile(
+    r"(?:\b|StorageExtended)Message=(.+?)(?=,Source=|,'{1,2}Type=|,\s*\}|'{1,2},?\s*$|$)", re.S
+)
 _SPARK_FAILURE = re.compile(
     r"most recent failure: Lost task [\d.]+ in stage [\d.]+ \(TID \d+[^)]*\)(?: \([^)]*\))?:"
     r"\s*([^\n]+)"

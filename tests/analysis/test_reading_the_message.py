@@ -32,6 +32,59 @@ def _recs(rca: RuleRca) -> str:
 # --------------------------------------------------------------------------- innermost error
 
 
+ADLS_NOT_FOUND = (
+    "Failure happened on 'Sink' side. ErrorCode=AdlsGen2OperationFailed,'Type=Microsoft."
+    "DataTransfer.Common.Shared.HybridDeliveryException,Message=ADLS Gen2 operation failed for: "
+    "Operation returned an invalid status code 'NotFound'. Account: 'stlakeprod01'. FileSystem: "
+    "'curated'. ErrorCode: 'FilesystemNotFound'. Message: 'The specified filesystem does not "
+    "exist.'..,Source=Microsoft.DataTransfer.ClientLibrary,''Type=Microsoft.Azure.Storage.Data."
+    "Models.ErrorSchemaException,Message=Operation returned an invalid status code 'NotFound',"
+    "Source=Microsoft.DataTransfer.ClientLibrary,'"
+)
+SAS_EXPIRED = (
+    "ErrorCode=AzureBlobOperationFailed,'Type=Microsoft.DataTransfer.Common.Shared."
+    "HybridDeliveryException,Message=Blob operation Failed. ContainerName: raw, path: raw/crm/"
+    "accounts.csv.,Source=Microsoft.DataTransfer.ClientLibrary,''Type=Microsoft.WindowsAzure."
+    "Storage.StorageException,Message=Server failed to authenticate the request. Make sure the "
+    "value of Authorization header is formed correctly including the signature.,Source=Microsoft"
+    ".WindowsAzure.Storage,StorageExtendedMessage=Signature not valid in the specified time "
+    "frame: Start [Mon, 01 Sep 2025 00:00:00 GMT] - Expiry [Mon, 01 Dec 2025 00:00:00 GMT],,'"
+)
+
+
+def test_adf_chain_skips_a_bare_status_code_and_reads_the_storage_extended_message() -> None:
+    """ "Operation returned an invalid status code 'NotFound'" says less than the link before
+    it; Azure Storage's StorageExtendedMessage says more than the Message before it."""
+    assert "FileSystem: 'curated'" in innermost_error(ADLS_NOT_FOUND)
+    assert innermost_error(SAS_EXPIRED).startswith("Signature not valid in the specified time")
+
+
+@pytest.mark.parametrize(
+    ("message", "says", "never"),
+    [
+        (
+            "botocore.errorfactory.NoSuchBucket: An error occurred (NoSuchBucket) when calling "
+            "the ListObjectsV2 operation: The specified bucket does not exist",
+            "does not exist: the specified bucket does not exist",
+            "(does)",
+        ),
+        (ADLS_NOT_FOUND, "does not exist (curated)", ""),
+        (
+            ADLS_NOT_FOUND.replace("NotFound", "Forbidden").replace(
+                "FileSystem: 'curated'.", "FileSystem: 'raw'. Path: 'sap/ekko'."
+            ),
+            "lacks permission on storage account stlakeprod01, filesystem raw, path sap/ekko",
+            "",
+        ),
+    ],
+)
+def test_storage_names_come_from_what_the_error_says(message: str, says: str, never: str) -> None:
+    _, rca = explain_without_llm(message, source="adf")
+    cause = rca.root_cause.split(" The error says:")[0]
+    assert says in cause, rca.root_cause
+    assert not never or never not in rca.root_cause
+
+
 def test_adf_message_chain_gives_the_drivers_own_error() -> None:
     message = (
         "ErrorCode=SqlOperationFailed,'Type=Microsoft.DataTransfer.Common.Shared."
