@@ -84,6 +84,8 @@ RULES: tuple[Rule, ...] = (
     timeouts.connect_timeout,
     timeouts.read_timeout,
     timeouts.broadcast_timeout,
+    timeouts.http_call_timeout,
+    timeouts.kafka_metadata_timeout,
     timeouts.activity_timeout,
     # configuration
     configuration.module_not_found,

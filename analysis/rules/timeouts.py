@@ -1,5 +1,5 @@
 """Time limits: Airflow task and sensor timeouts, query, connect and read timeouts, broadcast
-timeouts.
+timeouts, an HTTP call or a Kafka metadata request that timed out.
 """
 
 from __future__ import annotations
@@ -188,6 +188,61 @@ def broadcast_timeout(m: re.Match[str], ctx: Context) -> Finding:
             "Cache or materialise the broadcast side before the join, then rerun.",
         ),
         0.7,
+    )
+
+
+@rule(
+    "http_call_timeout",
+    "TimeoutError NetworkError",
+    # ADF's Web activity (error 2108) names the endpoint, then says the call timed out.
+    r"error calling the endpoint '([^']+)'(?=[\s\S]{0,600}?(?:timed out|timeout))",
+    example=(
+        "Error calling the endpoint 'https://api.partner.example.com/v2/export'. Response status "
+        "code: 'NA - Unknown'. More details: Exception message: 'NA - Unknown "
+        "[ClientSideException] The operation has timed out.'."
+    ),
+)
+def http_call_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    endpoint = quoted(m.group(1)) if m.group(1) else "the endpoint"
+    return Finding(
+        f"the HTTP call to {endpoint} timed out before it answered",
+        (
+            "Check that the endpoint is up and answers in time (its status page, its logs for "
+            "the request).",
+            "Check the network path from the integration runtime to it (firewall, proxy, DNS).",
+            "If the endpoint is slow by design, raise the activity's HTTP request timeout or "
+            "call an asynchronous variant, then rerun.",
+        ),
+        0.65,
+        transient=True,
+    )
+
+
+@rule(
+    "kafka_metadata_timeout",
+    "TimeoutError ConfigurationError",
+    r"topic ([\w.-]+) not present in metadata",
+    example=(
+        "org.apache.kafka.common.errors.TimeoutException: Topic orders-events not present in "
+        "metadata after 60000 ms."
+    ),
+)
+def kafka_metadata_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    topic = quoted(m.group(1))
+    duration = find_duration(ctx.text)
+    waited = f" within {duration}" if duration else ""
+    return Finding(
+        f"Kafka gave no metadata for topic {topic}{waited}: the topic does not exist on that "
+        "cluster, the client may not read it, or the brokers are unreachable",
+        (
+            f"Check that topic {topic} exists on the cluster the job connects to (bootstrap "
+            "servers), and its name for typos and environment mix-ups.",
+            "Check the client's ACLs for the topic and its credentials.",
+            "Check that the brokers are reachable from the cluster (security groups, DNS), then "
+            "rerun.",
+        ),
+        0.65,
+        transient=False,
     )
 
 
