@@ -72,6 +72,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 _EMPTY = re.compile(
     r"^\W*(?:a database operation failed|failure happened on|an error occurred"
     r"|task failed with exception|operation returned an invalid status code '?\w+'?"
+    r"|workload failed, see run output for details"
     r"|(?:see|check) (?:the )?inner exception|one or more errors occurred|job failed"
     r"|the operation failed|exception|error|failed|failure|internal ?error|null|none)\b"
     r"(?:[^.]{0,40}(?:more details|inner exception|for details))?\W*$",
@@ -83,6 +84,7 @@ _MESSAGE_KEYS = (
     "error_message",
     "errormessage",
     "message",
+    "error",  # Databricks run output: "error" beside "error_trace"
 )
 _JSON_FIELD = re.compile(
     r"\\*[\"'](?:databricks_error_message|state_message|error_message|errormessage|message)"

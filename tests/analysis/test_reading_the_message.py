@@ -59,6 +59,18 @@ def test_adf_chain_skips_a_bare_status_code_and_reads_the_storage_extended_messa
     assert innermost_error(SAS_EXPIRED).startswith("Signature not valid in the specified time")
 
 
+def test_a_databricks_run_output_gives_its_error_not_the_state_message() -> None:
+    output = {
+        "run_id": 991246,
+        "state": {
+            "result_state": "FAILED",
+            "state_message": "Workload failed, see run output for details",
+        },
+        "error": "AssertionError: 312 duplicate order_id values in batch 2025-12-10",
+    }
+    assert innermost_error(json.dumps(output)) == output["error"]
+
+
 @pytest.mark.parametrize(
     ("message", "says", "never"),
     [
