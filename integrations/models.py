@@ -23,9 +23,11 @@ Fields by concern:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tickets.vocabulary import Outcome, choices
@@ -39,10 +41,31 @@ class DeliveryStatus(models.TextChoices):
 
 class DeliveryQuerySet(models.QuerySet):
     def unfinished(self, older_than, max_attempts: int) -> DeliveryQuerySet:
-        """Accepted deliveries whose processing was lost (worker killed, broker down)."""
+        """Accepted deliveries whose processing was lost (worker killed, broker down, relay
+        gone): still pending, handed to the queue before `older_than` (or never, and received
+        before it), with attempts left."""
         return self.filter(
-            status=DeliveryStatus.PENDING, received_at__lt=older_than, attempts__lt=max_attempts
+            Q(queued_at__lt=older_than) | Q(queued_at__isnull=True, received_at__lt=older_than),
+            status=DeliveryStatus.PENDING,
+            attempts__lt=max_attempts,
         )
+
+    def requeue_unfinished(self, older_than, max_attempts: int, limit: int) -> list[int]:
+        """Mark up to `limit` `unfinished` deliveries handed to the queue now (locked rows
+        skipped: two redeliveries at once share them out); their ids, oldest first. Marked, a
+        delivery is redelivered at most once per `older_than` period, however long a backlog
+        keeps it pending."""
+        rows = self.unfinished(older_than, max_attempts).order_by("pk")
+        with transaction.atomic():
+            ids = list(
+                rows.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
+            )
+            self.filter(pk__in=ids).update(queued_at=timezone.now())
+        return ids
+
+    def release(self, ids: Sequence[int]) -> None:
+        """Put pending deliveries whose task was not published back in the inbox relay's way."""
+        self.filter(pk__in=list(ids), status=DeliveryStatus.PENDING).update(queued_at=None)
 
 
 class WebhookDelivery(models.Model):

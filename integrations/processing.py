@@ -4,6 +4,7 @@ webhook answered but did not do."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import connection
@@ -133,16 +134,21 @@ def _process(ids: list[int]) -> None:
             logger.info("processed delivery %s (%s)", delivery.pk, delivery.outcome)
 
 
-def redeliver_unfinished(enqueue) -> int:
-    """Re-enqueue deliveries whose processing was lost (worker killed, broker down)."""
+def redeliver_unfinished(publish: Callable[[Sequence[int]], int]) -> int:
+    """Hand deliveries whose processing was lost (worker killed, broker down, relay gone) to the
+    queue again, up to 1,000 a run in one batch: `publish` (the relay's `publish_tasks`) returns
+    how many the broker took; the rest go back to the relay. How many were handed over."""
     cutoff = timezone.now() - settings.REDELIVER_AFTER
-    stale = WebhookDelivery.objects.unfinished(cutoff, settings.REDELIVER_MAX_ATTEMPTS)
-    ids = list(stale.values_list("pk", flat=True)[:1000])
-    for delivery_id in ids:
-        enqueue(delivery_id)
-    if ids:
-        logger.warning("redelivered %d unfinished deliveries", len(ids))
-    return len(ids)
+    ids = WebhookDelivery.objects.requeue_unfinished(
+        cutoff, settings.REDELIVER_MAX_ATTEMPTS, limit=1000
+    )
+    if not ids:
+        return 0
+    published = publish(ids)
+    if published < len(ids):
+        WebhookDelivery.objects.release(ids[published:])
+    logger.warning("redelivered %d unfinished deliveries", published)
+    return published
 
 
 def apply_retention() -> int:

@@ -68,13 +68,6 @@ def claim(limit: int) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def release(ids: Sequence[int]) -> None:
-    """Put deliveries whose task was not published back in the relay's way."""
-    WebhookDelivery.objects.filter(pk__in=list(ids), status=DeliveryStatus.PENDING).update(
-        queued_at=None
-    )
-
-
 def relay_once(publish: Publisher = publish_tasks, limit: int | None = None) -> tuple[int, bool]:
     """Move one batch from the inbox to the queue: (how many were published, whether the broker
     took all of them)."""
@@ -83,7 +76,7 @@ def relay_once(publish: Publisher = publish_tasks, limit: int | None = None) -> 
         return 0, True
     published = publish(ids)
     if published < len(ids):
-        release(ids[published:])
+        WebhookDelivery.objects.release(ids[published:])
         return published, False
     return published, True
 

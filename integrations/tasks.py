@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError
 
-from integrations import fanout, inbox_stats, processing, remediation
+from integrations import fanout, inbox_stats, processing, relay, remediation
 from integrations.circuit import redis_client
 from rca_project.observability import worker_heartbeat_key
 
@@ -37,7 +37,7 @@ def deliver_outbound(outbound_id: int, target: str) -> str:
 @shared_task
 def redeliver_unfinished_deliveries() -> int:
     grace = settings.OUTBOUND_REDELIVER_GRACE_SECONDS
-    return processing.redeliver_unfinished(process_delivery.delay) + fanout.redeliver_stale(grace)
+    return processing.redeliver_unfinished(relay.publish_tasks) + fanout.redeliver_stale(grace)
 
 
 @shared_task

@@ -98,17 +98,37 @@ def test_delivery_accepted_while_the_broker_is_down_is_relayed_once_it_is_back(
     )
 
 
-def test_a_delivery_whose_task_was_lost_is_redelivered_by_beat():
+def test_a_delivery_whose_task_was_lost_is_redelivered_by_beat_once_a_period():
     """The relay handed it over but the task never ran (Redis lost it, a worker died): beat's
-    redelivery publishes it again."""
+    redelivery publishes it again, then not again until REDELIVER_AFTER has passed once more
+    (beat runs every minute; a backlog must not be published anew each time)."""
     result = ingest_delivery("adf", _adf_body("lost-task-run"))
-    WebhookDelivery.objects.filter(tracking_id=result.tracking_id).update(queued_at=timezone.now())
-    enqueued: list[int] = []
+    lost = WebhookDelivery.objects.filter(tracking_id=result.tracking_id)
+    lost.update(queued_at=timezone.now() - timedelta(minutes=10))
+    published: list[list[int]] = []
 
-    with override_settings(REDELIVER_AFTER=timedelta(0)):
-        assert processing.redeliver_unfinished(enqueued.append) == 1
+    def publish(ids):
+        published.append(list(ids))
+        return len(ids)
 
-    assert enqueued == [WebhookDelivery.objects.get(tracking_id=result.tracking_id).pk]
+    with override_settings(REDELIVER_AFTER=timedelta(minutes=5)):
+        assert processing.redeliver_unfinished(publish) == 1
+        assert processing.redeliver_unfinished(publish) == 0
+
+    assert published == [[lost.get().pk]]
+    requeued_at = lost.get().queued_at
+    assert requeued_at is not None and requeued_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_a_redelivery_the_broker_refused_goes_back_to_the_relay():
+    result = ingest_delivery("adf", _adf_body("refused-redelivery-run"))
+    lost = WebhookDelivery.objects.filter(tracking_id=result.tracking_id)
+    lost.update(queued_at=timezone.now() - timedelta(minutes=10))
+
+    with override_settings(REDELIVER_AFTER=timedelta(minutes=5)):
+        assert processing.redeliver_unfinished(lambda ids: 0) == 0
+
+    assert lost.get().queued_at is None  # the relay's to publish, as soon as the broker is back
 
 
 def test_processing_twice_is_harmless():
