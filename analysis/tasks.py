@@ -1,16 +1,17 @@
 from celery import shared_task
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from analysis import log_jobs, services
+from rca_project.celery import DATABASE_UNAVAILABLE
 from tickets.lifecycle import Actor
 
 
-@shared_task(autoretry_for=(DatabaseError,), retry_backoff=2, retry_jitter=True, max_retries=8)
+@shared_task(autoretry_for=DATABASE_UNAVAILABLE, retry_backoff=2, retry_jitter=True, max_retries=8)
 def analyse_ticket(ticket_id: str, force: bool = False) -> None:
     services.analyse_ticket(ticket_id, force=force, reason="re-run requested" if force else "")
 
 
-@shared_task(autoretry_for=(DatabaseError,), retry_backoff=2, retry_jitter=True, max_retries=5)
+@shared_task(autoretry_for=DATABASE_UNAVAILABLE, retry_backoff=2, retry_jitter=True, max_retries=5)
 def run_log_analysis(job_id: str) -> None:
     """Run a log-analysis job; safe to deliver twice (the job is claimed under a row lock)."""
     log_jobs.run_job(job_id)

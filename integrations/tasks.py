@@ -2,15 +2,15 @@ import time
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError
 
 from integrations import fanout, inbox_stats, processing, relay, remediation
 from integrations.circuit import redis_client
+from rca_project.celery import DATABASE_UNAVAILABLE
 from rca_project.observability import worker_heartbeat_key
 
 
 @shared_task(
-    autoretry_for=(DatabaseError,),
+    autoretry_for=DATABASE_UNAVAILABLE,
     retry_backoff=2,
     retry_backoff_max=120,
     retry_jitter=True,
@@ -20,7 +20,13 @@ def process_delivery(delivery_id: int) -> None:
     processing.process_delivery(delivery_id)
 
 
-@shared_task(max_retries=None, autoretry_for=(DatabaseError,))
+@shared_task(
+    autoretry_for=DATABASE_UNAVAILABLE,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=None,  # the delivery waits out an outage; its own attempts are counted apart
+)
 def deliver_outbound(outbound_id: int, target: str) -> str:
     """One attempt at one delivery. `target` only routes the task: each target has its own
     queue (integrations/targets/__init__.py), so a slow or dead target never holds up the

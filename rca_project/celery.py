@@ -14,6 +14,7 @@ from celery.signals import (
     worker_process_shutdown,
     worker_shutdown,
 )
+from django.db import InterfaceError, OperationalError
 
 from rca_project.observability import TASK_SECONDS, TASKS
 
@@ -24,6 +25,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 _started: dict[str, float] = {}
+
+# What a task retries on: the database could not be reached. Any other database error is a bug
+# a retry would repeat; the task fails, and beat's redelivery (bounded by attempts) tries again.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 logger = logging.getLogger(__name__)
 
