@@ -1127,6 +1127,8 @@ def _present_anchors(lower: str) -> set[str]:
 def scan_window(message: str) -> str:
     """The part of a message the classifier and the rules look at: all of it; if huge, its head
     and tail, with the middle's error lines when head and tail name no class."""
+    if len(message) <= HEAD_CHARS + TAIL_CHARS:
+        return message
     return _window_and_class(message)[0]
 
 

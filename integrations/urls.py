@@ -1,10 +1,15 @@
+from collections.abc import Callable
+
+from django.http import HttpResponse
 from django.urls import URLPattern, path
 
 from integrations import views
 from tickets.vocabulary import Source
 
 
-def webhook(route: str, view, name: str, **kwargs: str) -> list[URLPattern]:
+def webhook(
+    route: str, view: Callable[..., HttpResponse], name: str, **kwargs: str
+) -> list[URLPattern]:
     """`route` with its trailing slash (named) and without: a sender configured without the
     slash would otherwise get a redirect, which HTTP clients follow with a GET and no body."""
     return [path(route, view, kwargs, name=name), path(route.rstrip("/"), view, kwargs)]
