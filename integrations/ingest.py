@@ -42,8 +42,11 @@ PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
     Source.AIRFLOW: parse_airflow_failure,
 }
 
-# Outcomes that leave work for the background (analysis now, fan-out later).
-NEEDS_PROCESSING = {Outcome.CREATED, Outcome.CORRELATED, Outcome.REGRESSED, Outcome.RESOLVED}
+# Outcomes that leave work for the background: a new ticket's analysis, first pages and
+# remediation proposal (integrations/processing.py). A recurrence, a regression or a recovery is
+# done when its transaction commits: its audit entry is written, and its live event and its
+# JIRA/Slack follow-ups are scheduled by the ticket change itself.
+NEEDS_PROCESSING = {Outcome.CREATED}
 
 
 class RejectedDelivery(Exception):

@@ -267,6 +267,9 @@ def test_same_failure_in_a_new_run_correlates_to_the_open_ticket(webhook_client)
     ticket = Ticket.objects.get(pk=first["ticket_id"])
     assert ticket.occurrence_count == 2
     assert AuditLog.objects.filter(ticket=ticket, action="recurred").count() == 1
+    # Only the new ticket leaves work for a worker; the recurrence is done when it is stored.
+    statuses = dict(WebhookDelivery.objects.values_list("outcome", "status"))
+    assert statuses == {"created": DeliveryStatus.PENDING, "correlated": DeliveryStatus.PROCESSED}
 
 
 def test_the_same_pipeline_in_another_factory_is_another_failure(webhook_client):
