@@ -118,7 +118,7 @@ def query_timeout(m: re.Match[str], ctx: Context) -> Finding:
     "connect_timeout",
     "TimeoutError NetworkError DatabaseError",
     r"login timeout expired|connect(?:ion)? timed out|connecttimeout|open connection to "
-    r"database timeout|sqlopenconnectiontimeout|connection timeout",
+    r"database timeout|sqlopenconnectiontimeout|connection timeout|connect timeout",
     example="TimeoutError: [Errno 110] Connection timed out",
 )
 def connect_timeout(m: re.Match[str], ctx: Context) -> Finding:

@@ -173,6 +173,10 @@ def test_specific_sub_causes_mention_extracted_values(message: str, expected: st
             "The remote server returned an error: (407) Proxy Authentication Required.",
             "asks for credentials (HTTP 407)",
         ),
+        (
+            "java.sql.SQLRecoverableException: IO Error: ORA-12170: TNS:Connect timeout occurred",
+            "The connection could not be established in time",
+        ),
     ],
 )
 def test_the_cause_is_said_in_the_rcas_own_words(message: str, cause: str) -> None:
