@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import InterfaceError, OperationalError
 from django.http import (
     Http404,
     HttpRequest,
@@ -43,6 +42,7 @@ from integrations.webhook_auth import (
     slack_request_is_authentic,
     token_is_valid,
 )
+from rca_project.celery import DATABASE_UNAVAILABLE
 from rca_project.client_address import client_address
 from rca_project.observability import INGEST_SECONDS, WEBHOOKS
 from tickets.models import Ticket
@@ -159,7 +159,7 @@ def _ingest_failure(request: HttpRequest, source: str) -> tuple[JsonResponse, st
         result = ingest_delivery(source, body, headers=headers, remote_addr=client_address(request))
     except RejectedDelivery as exc:
         return JsonResponse(exc.as_dict(), status=exc.status), str(exc.status)
-    except (OperationalError, InterfaceError):  # any other database error is a bug: a 500
+    except DATABASE_UNAVAILABLE:  # any other database error is a bug: a 500
         logger.exception("database unavailable while ingesting a %s webhook", source)
         return error_response("database unavailable; retry later", 503), "503"
     return JsonResponse(result.as_dict(), status=202), result.outcome
@@ -198,7 +198,7 @@ def receive_jira_webhook(request: HttpRequest) -> JsonResponse:
         return error_response(str(exc), 400)
     except syncback.UnknownTicket as exc:
         return error_response(str(exc), 404)
-    except (OperationalError, InterfaceError):
+    except DATABASE_UNAVAILABLE:
         logger.exception("database unavailable while applying a JIRA webhook")
         return error_response("database unavailable; retry later", 503)
     _store_inbound(
@@ -227,7 +227,7 @@ def receive_slack_action(request: HttpRequest) -> JsonResponse:
         return error_response(str(exc), 400)
     except syncback.UnknownTicket as exc:
         return error_response(str(exc), 404)
-    except (OperationalError, InterfaceError):
+    except DATABASE_UNAVAILABLE:
         logger.exception("database unavailable while applying a Slack action")
         return error_response("database unavailable; retry later", 503)
     ticket_id = actions[0].ticket_id if actions else None
@@ -284,7 +284,7 @@ def receive_remediation_callback(request: HttpRequest) -> JsonResponse:
         found, result = remediation.apply_callback(payload)
     except remediation.CallbackError as exc:
         return error_response(str(exc), exc.status)
-    except (OperationalError, InterfaceError):
+    except DATABASE_UNAVAILABLE:
         logger.exception("database unavailable while applying a remediation callback")
         return error_response("database unavailable; retry later", 503)
     _store_inbound(

@@ -26,8 +26,9 @@ app.autodiscover_tasks()
 
 _started: dict[str, float] = {}
 
-# What a task retries on: the database could not be reached. Any other database error is a bug
-# a retry would repeat; the task fails, and beat's redelivery (bounded by attempts) tries again.
+# The database could not be reached: what a task retries on and a webhook answers 503 to. Any
+# other database error is a bug a retry would repeat; the task fails (beat's redelivery, bounded
+# by attempts, tries again) and a webhook answers 500.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 logger = logging.getLogger(__name__)
