@@ -24,10 +24,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.core.validators import RegexValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+)
 from django.utils import timezone
 
 from tickets.vocabulary import Outcome, choices
@@ -317,6 +327,28 @@ ACTIVE_REMEDIATION = (
 )
 
 
+class RemediationQuerySet(models.QuerySet):
+    def retry_due(self, now: datetime, within: timedelta) -> RemediationQuerySet:
+        """Failed attempts whose policy allows another, whose backoff ended at most `within`
+        before `now`, and whose ticket has no later attempt: the ones whose next attempt is due."""
+        backoff = ExpressionWrapper(
+            F("policy__backoff_seconds") * Value(timedelta(seconds=1)),
+            output_field=DurationField(),
+        )
+        later = Remediation.objects.filter(
+            ticket_id=OuterRef("ticket_id"), attempt_number__gt=OuterRef("attempt_number")
+        )
+        return (
+            self.filter(status=RemediationStatus.FAILED, finished_at__isnull=False)
+            .filter(attempt_number__lt=F("policy__max_attempts"))
+            .annotate(
+                due_at=ExpressionWrapper(F("finished_at") + backoff, output_field=DateTimeField())
+            )
+            .filter(due_at__lte=now, due_at__gt=now - within)
+            .exclude(Exists(later))
+        )
+
+
 class Remediation(models.Model):
     """One attempt at fixing one ticket's failed run, from proposal to outcome.
 
@@ -349,6 +381,8 @@ class Remediation(models.Model):
     external_run_id = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)
     release_group = models.CharField(max_length=64, blank=True)
+
+    objects = RemediationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

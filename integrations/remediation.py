@@ -517,9 +517,15 @@ def finish(
     return remediation
 
 
+# How long after its due time beat's sweep still proposes a next attempt whose scheduled task
+# never ran (the broker was down when it was sent, or the message was lost with a worker).
+RETRY_CATCH_UP = timedelta(days=1)
+
+
 def _propose_later(ticket_id: str, delay: float) -> None:
     """The next attempt, once the policy's backoff has passed (sent by name: the task module
-    imports this one, and a process that never imported it has no task object to call)."""
+    imports this one, and a process that never imported it has no task object to call). If
+    this message is lost, beat's `sweep` proposes the attempt within a minute of its time."""
     from rca_project.celery import app as celery_app
 
     try:
@@ -665,7 +671,9 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
 
 def sweep(now: Any = None) -> int:
     """Expire approvals past their time; fail running remediations whose action delivery died
-    or whose result did not come within REMEDIATION_WATCH_SECONDS. Returns how many changed."""
+    or whose result did not come within REMEDIATION_WATCH_SECONDS; propose the next attempt of
+    a failed one whose backoff is over and whose scheduled proposal never ran (`propose` is
+    idempotent, so one that did run is left alone). Returns how many changed."""
     now = now or timezone.now()
     changed = 0
     for remediation_id in Remediation.objects.filter(
@@ -697,6 +705,10 @@ def sweep(now: Any = None) -> int:
         else:
             continue
         if finish(remediation.pk, succeeded=False, detail=detail) is not None:
+            changed += 1
+    due = Remediation.objects.retry_due(now, RETRY_CATCH_UP).values_list("ticket_id", flat=True)
+    for ticket_id in due[:500]:
+        if propose(ticket_id) is not None:
             changed += 1
     return changed
 

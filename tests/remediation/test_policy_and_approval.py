@@ -109,6 +109,51 @@ def test_max_attempts_and_backoff(settings):
     assert remediation.propose(ticket.pk) is None  # attempts used up
 
 
+def test_beat_proposes_the_next_attempt_whose_scheduled_proposal_was_lost():
+    """`finish` schedules the next attempt with a countdown task; if the broker refused it (or
+    the message died with a worker), beat's sweep proposes it once the backoff is over."""
+    make_policy(action="playbook", mode="approval", max_attempts=3, backoff_seconds=600)
+    ticket = make_ticket()
+    first = proposed(ticket.pk)
+    Remediation.objects.filter(pk=first.pk).update(status="failed", finished_at=timezone.now())
+    assert remediation.sweep() == 0  # within the backoff
+    assert ticket.remediations.count() == 1
+
+    Remediation.objects.filter(pk=first.pk).update(
+        finished_at=timezone.now() - timedelta(seconds=601)
+    )
+    assert remediation.sweep() == 1
+    second = ticket.remediations.get(attempt_number=2)
+    assert second.status == "awaiting_approval"
+    assert remediation.sweep() == 0  # the due attempt was made once
+    assert ticket.remediations.count() == 2
+
+    # The last attempt allowed failed: nothing more, however long ago.
+    Remediation.objects.filter(pk=second.pk).update(
+        status="failed", finished_at=timezone.now() - timedelta(seconds=601)
+    )
+    assert remediation.sweep() == 1
+    third = ticket.remediations.get(attempt_number=3)
+    Remediation.objects.filter(pk=third.pk).update(
+        status="failed", finished_at=timezone.now() - timedelta(hours=2)
+    )
+    assert remediation.sweep() == 0
+    assert ticket.remediations.count() == 3
+
+
+def test_a_long_overdue_retry_is_not_raised_from_the_dead():
+    """A failure whose next attempt was due more than a day ago is history, not work."""
+    make_policy(action="playbook", mode="approval", max_attempts=2, backoff_seconds=60)
+    ticket = make_ticket()
+    first = proposed(ticket.pk)
+    Remediation.objects.filter(pk=first.pk).update(
+        status="failed",
+        finished_at=timezone.now() - remediation.RETRY_CATCH_UP - timedelta(hours=1),
+    )
+    assert remediation.sweep() == 0
+    assert ticket.remediations.count() == 1
+
+
 def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(migration_data):
     # The data migration's rows (the autouse fixture removed them; migration_data restores).
     from importlib import import_module
