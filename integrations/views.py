@@ -6,6 +6,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -129,6 +130,10 @@ def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return only_post
 
 
+def _kept_headers(request: HttpRequest) -> dict[str, str]:
+    return {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
+
+
 def _unreadable(exc: BodyUnreadable) -> JsonResponse:
     return error_response(exc.reason, exc.status)
 
@@ -154,9 +159,10 @@ def _ingest_failure(request: HttpRequest, source: str) -> tuple[JsonResponse, st
         return error_response(f"body larger than {limit} bytes", 413), "413"
     except BodyUnreadable as exc:
         return _unreadable(exc), str(exc.status)
-    headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
     try:
-        result = ingest_delivery(source, body, headers=headers, remote_addr=client_address(request))
+        result = ingest_delivery(
+            source, body, headers=_kept_headers(request), remote_addr=client_address(request)
+        )
     except RejectedDelivery as exc:
         return JsonResponse(exc.as_dict(), status=exc.status), str(exc.status)
     except DATABASE_UNAVAILABLE:  # any other database error is a bug: a 500
@@ -166,81 +172,95 @@ def _ingest_failure(request: HttpRequest, source: str) -> tuple[JsonResponse, st
 
 
 def _store_inbound(source: str, request: HttpRequest, body: bytes, **fields: object) -> None:
-    headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
     WebhookDelivery.objects.create(
         source=source,
         raw_body=redacted_inbound_body(source, body),
-        headers=headers,
+        headers=_kept_headers(request),
         remote_addr=client_address(request),
         processed_at=timezone.now(),
         **fields,
     )
 
 
-@csrf_exempt
-@post_only
-def receive_jira_webhook(request: HttpRequest) -> JsonResponse:
-    try:
-        body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
-    except BodyTooLarge:
-        return error_response("body too large", 413)
-    except BodyUnreadable as exc:
-        return _unreadable(exc)
-    if not jira_request_is_authentic(request, body):
-        return error_response("missing or wrong JIRA webhook signature or token", 401)
-    try:
-        _, payload = decode_json(body)
-        event = parse_jira_event(payload)
-        ticket_id, result = syncback.apply_jira_event(event)
-    except RejectedDelivery as exc:
-        return JsonResponse(exc.as_dict(), status=exc.status)
-    except ParseError as exc:
-        return error_response(str(exc), 400)
-    except syncback.UnknownTicket as exc:
-        return error_response(str(exc), 404)
-    except DATABASE_UNAVAILABLE:
-        logger.exception("database unavailable while applying a JIRA webhook")
-        return error_response("database unavailable; retry later", 503)
-    _store_inbound(
-        "jira", request, body, status=DeliveryStatus.PROCESSED, ticket_id=ticket_id, reason=result
-    )
-    return JsonResponse({"ticket_id": ticket_id, "result": result})
+@dataclass(frozen=True)
+class Applied:
+    """What a sync-back webhook did: the answer's JSON, and the ticket and result its inbox
+    row keeps."""
+
+    answer: dict[str, object]
+    ticket_id: str | None
+    result: str
 
 
-@csrf_exempt
-@post_only
-def receive_slack_action(request: HttpRequest) -> JsonResponse:
+def sync_back_webhook(
+    source: str, is_authentic: Callable[[HttpRequest, bytes], bool], refusal: str
+) -> Callable[[Callable[[bytes], Applied]], Callable[..., HttpResponse]]:
+    """A webhook that changes something at once (JIRA status, a Slack button, a playbook's
+    report): the body read within bounds, authenticated, applied by `apply(body)`, and kept as
+    a processed inbox row. `apply` refuses with ParseError (400), RejectedDelivery, an unknown
+    ticket (404) or a CallbackError (its status); an unreachable database is a 503 so the
+    sender retries, and nothing is kept of a refused body."""
+
+    def decorate(apply: Callable[[bytes], Applied]) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        @post_only
+        @functools.wraps(apply)
+        def receive(request: HttpRequest) -> JsonResponse:
+            limit = settings.WEBHOOK_MAX_BODY_BYTES
+            try:
+                body = read_bounded_body(request, limit)
+            except BodyTooLarge:
+                return error_response(f"body larger than {limit} bytes", 413)
+            except BodyUnreadable as exc:
+                return _unreadable(exc)
+            if not is_authentic(request, body):
+                return error_response(refusal, 401)
+            try:
+                applied = apply(body)
+            except RejectedDelivery as exc:
+                return JsonResponse(exc.as_dict(), status=exc.status)
+            except ParseError as exc:
+                return error_response(str(exc), 400)
+            except syncback.UnknownTicket as exc:
+                return error_response(str(exc), 404)
+            except remediation.CallbackError as exc:
+                return error_response(str(exc), exc.status)
+            except DATABASE_UNAVAILABLE:
+                logger.exception("database unavailable while applying a %s webhook", source)
+                return error_response("database unavailable; retry later", 503)
+            _store_inbound(
+                source,
+                request,
+                body,
+                status=DeliveryStatus.PROCESSED,
+                ticket_id=applied.ticket_id,
+                reason=applied.result,
+            )
+            return JsonResponse(applied.answer)
+
+        return receive
+
+    return decorate
+
+
+@sync_back_webhook(
+    "jira", jira_request_is_authentic, "missing or wrong JIRA webhook signature or token"
+)
+def receive_jira_webhook(body: bytes) -> Applied:
+    _, payload = decode_json(body)
+    ticket_id, result = syncback.apply_jira_event(parse_jira_event(payload))
+    return Applied({"ticket_id": ticket_id, "result": result}, ticket_id, result)
+
+
+@sync_back_webhook("slack", slack_request_is_authentic, "missing, wrong or stale Slack signature")
+def receive_slack_action(body: bytes) -> Applied:
     """Slack wants an answer within 3 seconds: apply the change here (a few queries) and leave
     the Slack message update and the JIRA transition to the workers."""
-    try:
-        body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
-    except BodyTooLarge:
-        return error_response("body too large", 413)
-    except BodyUnreadable as exc:
-        return _unreadable(exc)
-    if not slack_request_is_authentic(request, body):
-        return error_response("missing, wrong or stale Slack signature", 401)
-    try:
-        actions = parse_slack_actions(decode_form_payload(body))
-        results = [syncback.apply_slack_action(action) for action in actions]
-    except ParseError as exc:
-        return error_response(str(exc), 400)
-    except syncback.UnknownTicket as exc:
-        return error_response(str(exc), 404)
-    except DATABASE_UNAVAILABLE:
-        logger.exception("database unavailable while applying a Slack action")
-        return error_response("database unavailable; retry later", 503)
+    actions = parse_slack_actions(decode_form_payload(body))
+    results = [syncback.apply_slack_action(action) for action in actions]
     ticket_id = actions[0].ticket_id if actions else None
-    known = Ticket.objects.filter(pk=ticket_id).exists() if ticket_id else False
-    _store_inbound(
-        "slack",
-        request,
-        body,
-        status=DeliveryStatus.PROCESSED,
-        ticket_id=ticket_id if known else None,
-        reason="; ".join(results),
-    )
-    return JsonResponse({"result": results})
+    known = ticket_id is not None and Ticket.objects.filter(pk=ticket_id).exists()
+    return Applied({"result": results}, ticket_id if known else None, "; ".join(results))
 
 
 def remediation_callback_is_authentic(request: HttpRequest, body: bytes) -> bool:
@@ -262,42 +282,19 @@ def remediation_callback_is_authentic(request: HttpRequest, body: bytes) -> bool
     return fresh and hmac.compare_digest(signature.encode(), expected.encode())
 
 
-@csrf_exempt
-@post_only
-def receive_remediation_callback(request: HttpRequest) -> JsonResponse:
+@sync_back_webhook(
+    "remediation",
+    remediation_callback_is_authentic,
+    "missing or wrong remediation token or signature",
+)
+def receive_remediation_callback(body: bytes) -> Applied:
     """A playbook reports how its remediation went (the body of the product this replaces)."""
-    try:
-        body = read_bounded_body(request, settings.WEBHOOK_MAX_BODY_BYTES)
-    except BodyTooLarge:
-        return error_response("body too large", 413)
-    except BodyUnreadable as exc:
-        return _unreadable(exc)
-    if not remediation_callback_is_authentic(request, body):
-        return error_response("missing or wrong remediation token or signature", 401)
-    try:
-        _, payload = decode_json(body)
-    except RejectedDelivery as exc:
-        return JsonResponse(exc.as_dict(), status=exc.status)
+    _, payload = decode_json(body)
     if not isinstance(payload, dict):
-        return error_response("the body must be a JSON object", 400)
-    try:
-        found, result = remediation.apply_callback(payload)
-    except remediation.CallbackError as exc:
-        return error_response(str(exc), exc.status)
-    except DATABASE_UNAVAILABLE:
-        logger.exception("database unavailable while applying a remediation callback")
-        return error_response("database unavailable; retry later", 503)
-    _store_inbound(
-        "remediation",
-        request,
-        body,
-        status=DeliveryStatus.PROCESSED,
-        ticket_id=found.ticket_id,
-        reason=result,
-    )
-    return JsonResponse(
-        {"ticket_id": found.ticket_id, "remediation_id": found.pk, "result": result}
-    )
+        raise ParseError("the body must be a JSON object")
+    found, result = remediation.apply_callback(payload)
+    answer = {"ticket_id": found.ticket_id, "remediation_id": found.pk, "result": result}
+    return Applied(answer, found.ticket_id, result)
 
 
 @require_GET
