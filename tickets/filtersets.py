@@ -7,7 +7,7 @@ from typing import cast
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -80,7 +80,13 @@ class IncidentFilterSet(django_filters.FilterSet):
     resolved = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
         method="filter_resolved",
-        help_text="Every member recovered (true), or not (false).",
+        help_text="Resolved by a responder or because every member recovered (true), or not.",
+    )
+    merged = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_merged",
+        help_text="Merged into another incident (true), or not (false). Without it, merged "
+        "incidents are left out of the list (they have no members; each names where its went).",
     )
     culprit = django_filters.CharFilter(help_text="Culprit, exact (kind:key).")
     culprit_kind = django_filters.CharFilter(
@@ -107,7 +113,18 @@ class IncidentFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_resolved(self, queryset: QuerySet[Incident], name: str, value: str):
-        return queryset.filter(recovered_at__isnull=value == "false")
+        done = Q(status=Status.RESOLVED) | Q(recovered_at__isnull=False)
+        return queryset.filter(done) if value == "true" else queryset.exclude(done)
+
+    def filter_merged(self, queryset: QuerySet[Incident], name: str, value: str):
+        return queryset.filter(merged_into__isnull=value == "false")
+
+    @property
+    def qs(self) -> QuerySet[Incident]:
+        found = super().qs
+        if not self.form.cleaned_data.get("merged"):
+            found = found.filter(merged_into__isnull=True)
+        return found
 
     def filter_culprit_kind(self, queryset: QuerySet[Incident], name: str, value: str):
         return queryset.filter(culprit__startswith=f"{value}:")

@@ -28,6 +28,7 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
+from analysis.redaction import redact
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, RcaSource, Ticket, new_incident_id
@@ -236,6 +237,36 @@ def record_recurrence(ticket_id: str, now: datetime, incident_id: str | None) ->
     announce(incident_id, "recurred", Actor.system("incidents"), ticket_id)
 
 
+def record_regression(ticket: Ticket, actor: Actor) -> None:
+    """A member failed again after it was resolved: if its incident was resolved (by people
+    or because every member recovered), the outage is not over, so the incident reopens and
+    the board shows it, with the member, among the open ones again."""
+    if not ticket.incident_id:
+        return
+    now = timezone.now()
+    incident = Incident.objects.select_for_update().get(pk=ticket.incident_id)
+    incident.last_member_at = max(incident.last_member_at, now)
+    fields = ["last_member_at", "updated_at"]
+    reopened = incident.merged_into_id is None and (
+        incident.status == Status.RESOLVED or incident.recovered_at is not None
+    )
+    if reopened:
+        incident.status = Status.OPEN
+        incident.ack_ts, incident.ack_user, incident.recovered_at = None, "", None
+        fields += ["status", "ack_ts", "ack_user", "recovered_at"]
+    incident.save(update_fields=fields)
+    record_event(incident.pk, "regressed", ticket_id=ticket.pk, actor=actor, at=now)
+    if reopened:
+        record_event(
+            incident.pk,
+            "reopen",
+            actor=Actor.system("incidents"),
+            at=now,
+            details={"why": f"{ticket.pk} failed again"},
+        )
+    announce(incident.pk, "reopen" if reopened else "regressed", actor, ticket.pk)
+
+
 def record_recovery(ticket: Ticket, actor: Actor) -> None:
     """A member recovered at its source; with INCIDENT_AUTO_RESOLVE the incident recovers
     when every member has."""
@@ -395,10 +426,11 @@ def store_analysis(
 INCIDENT_ACTIONS = ("acknowledge", "start_progress", "reopen", "resolve")
 
 
-def act(incident_id: str, action: str, actor: Actor, *, note: str = "") -> Incident:
+def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str = "") -> Incident:
     """Acknowledge, take (start_progress), reopen or resolve the incident and, in the same
     transaction, every member the action applies to, through the ticket lifecycle (each
-    member's audit entry names the incident). Members already past it are left alone. The
+    member's audit entry names the incident; a resolve's `fix` is kept on each member, so the
+    next failure like any of them is shown it). Members already past it are left alone. The
     incident's page is updated once (`incident_changed`); a member's own issue/alert, when it
     paged before the incident formed, follows its ticket as usual."""
     if action not in INCIDENT_ACTIONS:
@@ -422,7 +454,7 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "") -> Incid
         )
         for member_id in member_ids:
             if action == "resolve":
-                lifecycle.resolve(member_id, actor, note=member_note)
+                lifecycle.resolve(member_id, actor, note=member_note, fix=fix)
             else:
                 lifecycle.transition(member_id, action, actor, note=member_note)
         incident.status = target
@@ -438,7 +470,11 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "") -> Incid
             incident.pk,
             "resolved" if action == "resolve" else action,
             actor=actor,
-            details={"members": len(member_ids), **({"note": note} if note else {})},
+            details={
+                "members": len(member_ids),
+                **({"note": note} if note else {}),
+                **({"fix": redact(fix.strip())} if fix.strip() else {}),
+            },
             at=now,
         )
         announce(incident.pk, action, actor)

@@ -139,12 +139,13 @@ def _record_failure(
         count = _record_recurrence(target.ticket_id, event, target.how, now)
         if target.resolved:
             # The same run failing again after its ticket was resolved.
-            lifecycle.regress(
+            regressed = lifecycle.regress(
                 target.ticket_id,
                 Actor.source(event.source),
                 occurrence_key=event.occurrence_key,
                 occurrence_count=count,
             )
+            incidents.record_regression(regressed, Actor.source(event.source))
             return EventOutcome(Outcome.REGRESSED, target.ticket_id)
         return EventOutcome(Outcome.CORRELATED, target.ticket_id)
 
@@ -154,12 +155,13 @@ def _record_failure(
         and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
     ):
         count = _record_recurrence(earlier.ticket_id, event, "regression", now)
-        lifecycle.regress(
+        regressed = lifecycle.regress(
             earlier.ticket_id,
             Actor.source(event.source),
             occurrence_key=event.occurrence_key,
             occurrence_count=count,
         )
+        incidents.record_regression(regressed, Actor.source(event.source))
         return EventOutcome(Outcome.REGRESSED, earlier.ticket_id)
 
     rule = rules.matching_suppression(event.source, event.pipeline, now)

@@ -430,3 +430,113 @@ def test_the_shared_cause_gives_the_day_a_storm_began_unless_it_is_today():
     incident.first_seen -= timedelta(days=2)
     began = timezone.localtime(incident.first_seen)
     assert f"since {began:%Y-%m-%d %H:%M};" in incidents.shared_cause(incident)
+
+
+def test_a_member_failing_again_after_the_incident_was_resolved_reopens_it():
+    """The outage is not over: the incident comes back among the open ones, with its member,
+    and a new pipeline failing on the same culprit joins it."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    responder = jwt_client(make_user("responder"))
+    assert responder.post(f"/api/v1/incidents/{incident.pk}/resolve/").status_code == 200
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
+
+    again = post(storm_failure("pl_orders"))
+    assert again["outcome"] == "regressed" and again["ticket_id"] == first
+    incident.refresh_from_db()
+    assert incident.status == "open" and incident.recovered_at is None
+    kinds = list(incident.events.values_list("kind", flat=True))
+    assert kinds[-2:] == ["regressed", "reopen"]
+    listed = responder.get("/api/v1/incidents/", {"resolved": "false"}).json()["results"]
+    assert [row["id"] for row in listed] == [incident.pk]
+
+    board = Client()
+    board.force_login(make_user("viewer"))
+    html = board.get("/").content.decode()
+    open_column = html.split('data-incidents="open"')[1].split('data-incidents="')[0]
+    assert incident.pk in open_column
+
+    joined = post(storm_failure("pl_invoices"))["ticket_id"]
+    assert Ticket.objects.get(pk=joined).incident_id == incident.pk
+
+
+def test_the_resolved_filter_counts_a_responders_resolve_and_merged_incidents_leave_the_list():
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    post(storm_failure("pl_a"))
+    post(storm_failure("pl_b"))
+    other_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-02")
+    post(storm_failure("pl_c", message=other_message))
+    post(storm_failure("pl_d", message=other_message))
+    first, second = Incident.objects.order_by("created_at")
+    third_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-03")
+    post(storm_failure("pl_e", message=third_message))
+    post(storm_failure("pl_f", message=third_message))
+    third = Incident.objects.order_by("created_at").last()
+    responder = jwt_client(make_user("responder"))
+    assert responder.post(f"/api/v1/incidents/{first.pk}/resolve/").status_code == 200
+    merged = responder.post(f"/api/v1/incidents/{third.pk}/merge/", {"into": second.pk})
+    assert merged.status_code == 200, merged.content
+
+    def listed(**filters: str) -> list[str]:
+        answer = responder.get("/api/v1/incidents/", filters)
+        assert answer.status_code == 200, answer.content
+        return [row["id"] for row in answer.json()["results"]]
+
+    assert listed(resolved="true") == [first.pk]
+    assert listed(resolved="false") == [second.pk]
+    assert set(listed()) == {first.pk, second.pk}
+    assert listed(status="open") == [second.pk]
+    assert listed(merged="true") == [third.pk]
+    assert responder.get(f"/api/v1/incidents/{third.pk}/").json()["merged_into"] == second.pk
+
+
+def test_resolving_an_incident_keeps_its_fix_on_every_member():
+    from tests.api import clear_throttles, jwt_client, make_user
+    from tickets.models import Resolution
+
+    clear_throttles()
+    members = [post(storm_failure(f"pl_{n}"))["ticket_id"] for n in range(3)]
+    incident = Incident.objects.get()
+    responder = jwt_client(make_user("responder"))
+    answer = responder.post(
+        f"/api/v1/incidents/{incident.pk}/resolve/",
+        {"fix": "failed over sql-prod-01 to its secondary", "note": "bridge call"},
+    )
+    assert answer.status_code == 200, answer.content
+    fixes = Resolution.objects.filter(ticket_id__in=members)
+    assert sorted(fixes.values_list("ticket_id", flat=True)) == sorted(members)
+    assert {fix.fix for fix in fixes} == {"failed over sql-prod-01 to its secondary"}
+    event = incident.events.get(kind="resolved")
+    assert event.details["fix"] == "failed over sql-prod-01 to its secondary"
+    too_long = responder.post(f"/api/v1/incidents/{incident.pk}/reopen/", {"note": "x" * 2001})
+    assert too_long.status_code == 400
+
+
+def test_the_incident_page_offers_only_what_its_status_allows():
+    from tests.api import make_user
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    responder = Client()
+    responder.force_login(make_user("responder"))
+
+    def buttons() -> set[str]:
+        html = responder.get(f"/incidents/{incident.pk}/").content.decode()
+        form = html.split('id="incident-actions"')[1].split("</form>")[0]
+        return {part.split('"')[0] for part in form.split('name="action" value="')[1:]}
+
+    assert buttons() == {"acknowledge", "start_progress", "resolve"}
+    responder.post(f"/incidents/{incident.pk}/action/", {"action": "resolve", "fix": "restarted"})
+    assert buttons() == {"reopen"}
+    responder.post(f"/incidents/{incident.pk}/action/", {"action": "reopen"})
+    incident.refresh_from_db()
+    assert incident.status == "open"
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"open"}
+    assert set(incident.members.values_list("resolutions__fix", flat=True)) == {"restarted"}

@@ -591,6 +591,9 @@ INCIDENT_ACTION_SCHEMA: SharedSchema = {
 }
 
 
+INCIDENT_RESOLVE_SCHEMA: SharedSchema = {**INCIDENT_ACTION_SCHEMA, "request": ResolveSerializer}
+
+
 class IncidentConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "the incident is not in a state that allows this"
@@ -601,11 +604,16 @@ class IncidentActions:
 
     @staticmethod
     def run(request: AuthenticatedRequest, pk: str, action_name: str) -> Response:
-        body = TransitionSerializer(data=request.data or {})
+        serializer = ResolveSerializer if action_name == "resolve" else TransitionSerializer
+        body = serializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         try:
             incident = incidents.act(
-                pk, action_name, Actor.for_user(request.user), note=body.validated_data["note"]
+                pk,
+                action_name,
+                Actor.for_user(request.user),
+                note=body.validated_data["note"],
+                fix=body.validated_data.get("fix", ""),
             )
         except Incident.DoesNotExist as exc:
             raise NotFound("no incident with this id") from exc
@@ -675,8 +683,8 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         return IncidentActions.run(request, pk, "reopen")
 
     @extend_schema(
-        summary="Resolve the incident: fixed; its members are acknowledged (responder)",
-        **INCIDENT_ACTION_SCHEMA,
+        summary="Resolve the incident and its members: fixed (responder)",
+        **INCIDENT_RESOLVE_SCHEMA,
     )
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
     def resolve(self, request: AuthenticatedRequest, pk: str) -> Response:

@@ -539,6 +539,7 @@ INCIDENT_ACTIONS = (
     ("acknowledge", "Acknowledge all"),
     ("start_progress", "Take all"),
     ("resolve", "Resolve"),
+    ("reopen", "Reopen"),
 )
 INCIDENT_TIMELINE_LIMIT = 500
 
@@ -559,6 +560,11 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         .only("at", "kind", "ticket_id", "actor_name", "details")
         .order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
     )
+    actions = [
+        (action, label)
+        for action, label in INCIDENT_ACTIONS
+        if incident.status in TRANSITIONS[action][0]
+    ]
     return render(
         request,
         "dashboard/incident_detail.html",
@@ -569,7 +575,8 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
             more_members=max(0, incident.member_count - len(members)),
             timeline=timeline,
             cause=incident.rca_result or incidents.shared_cause(incident),
-            actions=INCIDENT_ACTIONS,
+            actions=actions,
+            can_resolve="resolve" in dict(actions),
             live_config=_live_config(page="incident", incident_id=incident.pk),
         ),
     )
@@ -590,6 +597,7 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
             action,
             Actor.for_user(request.user),
             note=request.POST.get("note", "")[:1000],
+            fix=request.POST.get("fix", "")[:8000] if action == "resolve" else "",
         )
     except Incident.DoesNotExist as exc:
         raise Http404("No such incident.") from exc
