@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from analysis.rules import build_rule_rca
 from integrations import fanout
+from integrations import targets as registry
 from integrations.models import (
     ACTIVE_REMEDIATION,
     OutboundDelivery,
@@ -66,6 +67,17 @@ START_ACTION = {
     "airflow_clear": "airflow_clear",
     "playbook": "playbook",
 }
+
+
+def not_configured(action: str) -> str:
+    """Why a policy's action cannot be carried out here ('' when its target is configured):
+    nothing is proposed, or asked for, that could only be skipped once approved."""
+    target = registry.target_of(START_ACTION[action])
+    if target.configured is not None:
+        ready = target.configured()
+    else:
+        ready = fanout.transport_for(target.name) is not None
+    return "" if ready else target.not_configured
 
 
 class RemediationError(Exception):
@@ -234,8 +246,12 @@ def propose(
         attempt_number = (ticket.remediations.count() or 0) + 1
         status = RemediationStatus.PROPOSED
         reason = decision.reason
+        missing = "" if decision.mode == RemediationMode.NEVER else not_configured(policy.action)
         if decision.mode == RemediationMode.NEVER:
             status = RemediationStatus.SKIPPED
+        elif missing and not policy.dry_run:
+            status = RemediationStatus.SKIPPED
+            reason = f"not configured: {missing} ({decision.reason})"
         elif policy.dry_run:
             status = RemediationStatus.SKIPPED
             verb = "would have run" if decision.mode == RemediationMode.AUTO else "would have asked"
@@ -671,7 +687,8 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
 
 def sweep(now: Any = None) -> int:
     """Expire approvals past their time; fail running remediations whose action delivery died
-    or whose result did not come within REMEDIATION_WATCH_SECONDS; propose the next attempt of
+    or was skipped (its target's configuration went away after the proposal) or whose result
+    did not come within REMEDIATION_WATCH_SECONDS; propose the next attempt of
     a failed one whose backoff is over and whose scheduled proposal never ran (`propose` is
     idempotent, so one that did run is left alone). Returns how many changed."""
     now = now or timezone.now()
@@ -693,12 +710,14 @@ def sweep(now: Any = None) -> int:
             OutboundDelivery.objects.filter(
                 ticket_id=remediation.ticket_id,
                 payload__remediation_id=remediation.pk,
-                status=OutboundStatus.DEAD,
+                status__in=(OutboundStatus.DEAD, OutboundStatus.SKIPPED),
             )
             .order_by("-completed_at")
             .first()
         )
-        if dead is not None:
+        if dead is not None and dead.status == OutboundStatus.SKIPPED:
+            detail = f"the action was not sent: {dead.last_error}"
+        elif dead is not None:
             detail = f"the action failed: {dead.last_error}"
         elif watch_deadline_passed(remediation):
             detail = f"no result within {settings.REMEDIATION_WATCH_SECONDS} s"

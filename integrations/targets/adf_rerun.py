@@ -88,17 +88,25 @@ class AdfTransport:
         return self._clients[subscription_id]
 
     @classmethod
+    def configured(cls) -> bool:
+        from django.conf import settings
+
+        return bool(
+            settings.AZURE_TENANT_ID and settings.AZURE_CLIENT_ID and settings.AZURE_CLIENT_SECRET
+        )
+
+    @classmethod
     def from_settings(cls) -> AdfTransport | None:
         from azure.identity import ClientSecretCredential
         from django.conf import settings
 
+        if not cls.configured():
+            return None
         tenant, client, secret = (
             settings.AZURE_TENANT_ID,
             settings.AZURE_CLIENT_ID,
             settings.AZURE_CLIENT_SECRET,
         )
-        if not (tenant and client and secret):
-            return None
         timeout = settings.OUTBOUND_TIMEOUT_SECONDS
         options: dict[str, Any] = {}
         if settings.AZURE_AUTHORITY_HOST:
@@ -211,6 +219,7 @@ TARGET: Target = Target(
     name="adf_rerun",
     label="ADF rerun",
     connect=AdfTransport.from_settings,
+    configured=AdfTransport.configured,
     settings=(
         "AZURE_TENANT_ID",
         "AZURE_CLIENT_ID",

@@ -59,14 +59,20 @@ class AirflowTransport:
         self._api = airflow.TaskInstanceApi(airflow.ApiClient(self._config))
 
     @classmethod
+    def configured(cls) -> bool:
+        from django.conf import settings
+
+        return bool(settings.AIRFLOW_API_URL) and bool(
+            settings.AIRFLOW_API_TOKEN or (settings.AIRFLOW_USERNAME and settings.AIRFLOW_PASSWORD)
+        )
+
+    @classmethod
     def from_settings(cls) -> AirflowTransport | None:
         from django.conf import settings
 
-        if not settings.AIRFLOW_API_URL:
+        if not cls.configured():
             return None
         token = settings.AIRFLOW_API_TOKEN
-        if not token and not (settings.AIRFLOW_USERNAME and settings.AIRFLOW_PASSWORD):
-            return None
         return cls(
             settings.AIRFLOW_API_URL,
             token=token,
@@ -216,6 +222,7 @@ TARGET: Target = Target(
     name="airflow_clear",
     label="Airflow clear",
     connect=AirflowTransport.from_settings,
+    configured=AirflowTransport.configured,
     settings=(
         "AIRFLOW_API_URL",
         "AIRFLOW_API_TOKEN",

@@ -170,6 +170,8 @@ class Target:
     actions: action name (stored on the delivery row) -> Action.
     initial: the actions scheduled for a new, analysed ticket (not a member of an incident).
     follow: what to schedule when a ticket changes: (action, payload), or None to ignore it.
+    configured: whether the settings name all `connect` needs, without building the client
+    (the Databricks SDK reaches its host when built); None: only `connect` can tell.
     """
 
     name: str
@@ -187,6 +189,7 @@ class Target:
     incident_link: str = ""
     # How fast it may be sent to (integrations/pacing.py); None: as fast as the workers go.
     pace: Pace | None = None
+    configured: Callable[[], bool] | None = None
 
     def pace_for(self, row: OutboundDelivery) -> Pace | None:
         """The rate `row` counts against: its action's own, else the target's."""

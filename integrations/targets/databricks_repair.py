@@ -51,10 +51,16 @@ class DatabricksTransport:
         self._client = WorkspaceClient(config=config)
 
     @classmethod
+    def configured(cls) -> bool:
+        from django.conf import settings
+
+        return bool(settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN)
+
+    @classmethod
     def from_settings(cls) -> DatabricksTransport | None:
         from django.conf import settings
 
-        if not (settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN):
+        if not cls.configured():
             return None
         return cls(
             settings.DATABRICKS_HOST,
@@ -202,6 +208,7 @@ TARGET: Target = Target(
     name="databricks_repair",
     label="Databricks repair",
     connect=DatabricksTransport.from_settings,
+    configured=DatabricksTransport.configured,
     settings=("DATABRICKS_HOST", "DATABRICKS_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="Databricks repairs need DATABRICKS_HOST and DATABRICKS_TOKEN",
     actions={

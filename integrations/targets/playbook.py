@@ -55,10 +55,16 @@ class PlaybookTransport:
         self._session = requests.Session()
 
     @classmethod
+    def configured(cls) -> bool:
+        from django.conf import settings
+
+        return bool(settings.PLAYBOOK_URL and settings.PLAYBOOK_SECRET)
+
+    @classmethod
     def from_settings(cls) -> PlaybookTransport | None:
         from django.conf import settings
 
-        if not (settings.PLAYBOOK_URL and settings.PLAYBOOK_SECRET):
+        if not cls.configured():
             return None
         return cls(
             settings.PLAYBOOK_URL,
@@ -131,6 +137,7 @@ TARGET: Target = Target(
     name="playbook",
     label="Playbook",
     connect=PlaybookTransport.from_settings,
+    configured=PlaybookTransport.configured,
     settings=("PLAYBOOK_URL", "PLAYBOOK_SECRET", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="the playbook needs PLAYBOOK_URL and PLAYBOOK_SECRET",
     actions={CALL: Action(_call, "Call the remediation playbook")},

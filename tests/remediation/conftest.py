@@ -72,6 +72,25 @@ def run_pending(ticket_id: str, *, rounds: int = 10) -> list[OutboundDelivery]:
     return list(OutboundDelivery.objects.filter(ticket_id=ticket_id).order_by("id"))
 
 
+def configure_remediation_targets(settings: Any, url: str) -> None:
+    """Every remediation target configured (nothing is proposed for one that is not), at `url`:
+    the discard port by default, which refuses; a test that runs an action against a local
+    fake points that target's settings at it."""
+    settings.AZURE_TENANT_ID = "00000000-0000-0000-0000-00000000aaaa"
+    settings.AZURE_CLIENT_ID = "00000000-0000-0000-0000-00000000bbbb"
+    settings.AZURE_CLIENT_SECRET = "client-secret-for-tests"
+    settings.AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+    settings.AZURE_MANAGEMENT_URL = url
+    settings.AZURE_AUTHORITY_HOST = url.replace("http://", "https://")
+    settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+    settings.DATABRICKS_HOST = url
+    settings.DATABRICKS_TOKEN = "dapi-token-for-tests"
+    settings.AIRFLOW_API_URL = url
+    settings.AIRFLOW_API_TOKEN = "airflow-token-for-tests"
+    settings.PLAYBOOK_URL = f"{url}/playbook"
+    settings.PLAYBOOK_SECRET = "playbook-secret-for-tests"
+
+
 @pytest.fixture(autouse=True)
 def fresh_remediation(settings) -> None:
     """No default policy in the way (each test makes its own), closed circuits, fast backoff."""
@@ -83,6 +102,7 @@ def fresh_remediation(settings) -> None:
     settings.SLACK_BOT_TOKEN = ""
     settings.JIRA_URL = ""
     settings.AZURE_STORAGE_CONNECTION_STRING = ""
+    configure_remediation_targets(settings, "http://127.0.0.1:9")
     for name in REMEDIATION_TARGETS:
         CircuitBreaker(name).reset()
 

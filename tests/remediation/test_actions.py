@@ -276,13 +276,33 @@ def test_databricks_restart_then_repair(databricks):
     assert found.status == "failed" and "still broken" in found.reason
 
 
-def test_databricks_not_configured_is_skipped_and_the_remediation_fails(settings, databricks):
+def test_databricks_not_configured_is_not_proposed_and_says_why(settings, databricks):
+    """Nobody is asked to approve, and nothing runs, what could only be skipped."""
     settings.DATABRICKS_TOKEN = ""
     make_policy(action="databricks_repair", signals=["driver is unreachable"])
     ticket = _databricks_ticket(databricks)
-    remediation.propose(ticket.pk)
+    found = remediation.propose(ticket.pk)
+    assert found is not None and found.status == "skipped"
+    assert found.reason.startswith("not configured: Databricks repairs need DATABRICKS_HOST")
+    assert not OutboundDelivery.objects.filter(ticket=ticket).exists()
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+    assert not databricks.requests
+
+
+def test_a_target_unconfigured_after_approval_fails_the_remediation_on_the_sweep(
+    settings, databricks
+):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    found = remediation.propose(ticket.pk)
+    assert found is not None and found.status == "running"
+    settings.DATABRICKS_TOKEN = ""
     rows = run_pending(ticket.pk)
     assert [r.status for r in rows] == ["skipped"]
+    assert remediation.sweep() == 1
+    found.refresh_from_db()
+    assert found.status == "failed"
+    assert found.reason.startswith("the action was not sent: Databricks repairs need")
     assert not databricks.requests
 
 

@@ -204,7 +204,6 @@ def test_each_action_target_has_its_own_circuit(settings):
 
 @pytest.mark.django_db
 def test_the_sources_success_webhook_closes_the_loop(settings, webhook_client):
-    settings.PLAYBOOK_URL = ""
     make_policy(action="playbook")
     ticket = make_ticket(resolve_key="adf:adf-prod:pl_copy_sales")
     found = proposed(ticket.pk)
