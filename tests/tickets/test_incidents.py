@@ -477,7 +477,7 @@ def test_the_resolved_filter_counts_a_responders_resolve_and_merged_incidents_le
     third_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-03")
     post(storm_failure("pl_e", message=third_message))
     post(storm_failure("pl_f", message=third_message))
-    third = Incident.objects.order_by("created_at").last()
+    third = Incident.objects.latest("created_at")
     responder = jwt_client(make_user("responder"))
     assert responder.post(f"/api/v1/incidents/{first.pk}/resolve/").status_code == 200
     merged = responder.post(f"/api/v1/incidents/{third.pk}/merge/", {"into": second.pk})
