@@ -256,6 +256,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"lock wait timeout",
                 r"lock request time ?out",
                 r"could not obtain lock",
+                # Lock contention: a statement queued behind or aborted by another's lock.
+                r"waiters for this lock",
+                r"has locked table",
+                r"lock (?:has )?not (?:yet )?been released",
+                r"lock ?not ?available",
+                r"waiting for (?:a |the )?(?:table |row |metadata )?lock",
                 r"resource busy and acquire",
                 r"nowait specified",
                 r"concurrent(?:append|delete\w*|transaction)exception",
@@ -264,13 +270,6 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"protocolchangedexception",
                 r"metadatachangedexception",
             ),
-            _I,
-        ),
-        (
-            "db_pool_exhausted",
-            5.0,
-            r"queuepool limit|too many (?:connections|clients)|remaining connection slots"
-            r"|max_user_connections|connection pool (?:exhausted|is full)",
             _I,
         ),
         (
@@ -352,7 +351,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "out_of_memory",
             5.0,
-            r"outofmemory|out of memory|java heap space|gc overhead limit|memoryerror"
+            r"outofmemory|out of (?:shared )?memory|java heap space|gc overhead limit|memoryerror"
             r"|cannot allocate memory|unable to allocate|oomkilled|oom[- ]?kill|metaspace"
             r"|requested array size exceeds|exceeding memory limits|memory limit exceeded"
             r"|unable to create (?:new )?native thread|low on resource",
@@ -381,7 +380,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|run_limit_exceeded|max_concurrent_runs_exceeded|max_job_queue_size_exceeded"
             r"|max_spark_contexts_exceeded|budget_policy_limit_exceeded"
             r"|(?:resource\w*|concurrent\w*|instance)limitexceeded|limit for \S+ cores"
-            r"|concurrent runs exceeds|exceeds? (?:the )?maximum (?:number of )?concurrent"
+            r"|concurrent runs exceeds|exceed(?:s|ed)? (?:the )?maximum (?:number of )?concurrent"
             r"|reached (?:its |the )?(?:maximum )?capacity",
             _I,
         ),
@@ -415,6 +414,20 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"maxresultsize|too large frame|too many open files|spill(?:ed)? to disk"
             r"|kryo serialization failed: buffer overflow",
+            _I,
+        ),
+        (
+            # A connection limit, on the server (too many connections, no slots left) or in the
+            # client's pool (SQLAlchemy QueuePool, HikariCP, DBCP): capacity, not a database
+            # fault, even when the pool reports it as a timeout.
+            "db_pool_exhausted",
+            # Above a timeout's full score: the pool reports its limit as a timeout.
+            6.0,
+            r"queuepool limit|too many (?:connections|clients)|remaining connection slots"
+            r"|max_user_connections|connection pool (?:exhausted|is full)"
+            r"|(?:connection )?pool (?:limit|size) .{0,40}(?:reached|exceeded)"
+            r"|connection is not available, request timed out|cannot get a connection, pool"
+            r"|timeout waiting for (?:idle object|connection from pool)",
             _I,
         ),
         # Insufficient resources (disk full, out of memory, too many connections).
@@ -559,6 +572,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "type_conversion",
             3.5,
             r"incompatible types?|cannot be (?:cast|converted)|could not convert|failed to convert"
+            r"|cannot convert (?:from )?(?:type|value|data ?type)|datatypenotsupported"
             r"|conversion (?:failed|error)|converting .{0,40}failed|typeconversionfailure"
             r"|executor-conversion"
             r"|cast_invalid_input|numberformatexception|datetimeparseexception"
@@ -586,6 +600,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|extra data after last expected column|missing data for column|badcopyfileformat"
             r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
             r"|unicodeencodeerror|codec can't encode|could not read footer|cannot_read_file_footer",
+            _I,
+        ),
+        (
+            # PolyBase / Synapse external tables failing on the rows they read (a Parquet or
+            # text column that does not fit the table's type, a bad delimiter, rejected rows).
+            "external_rows_rejected",
+            4.0,
+            r"recordreaderfillbuffer|filling record reader buffer|hadoopexecutionexception"
+            r"|maximum reject threshold|reject_value|rejected rows",
             _I,
         ),
         (
@@ -753,6 +776,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|secret does not exist|key ?vault .{0,60}not found|notebook not found"
             r"|notebook .{0,80}does not exist|failed to (?:get|retrieve|fetch|read) (?:the )?secret"
             r"|could not find profile|profile .{0,60}(?:not found|does not exist)"
+            r"|integration runtime '?[\w-]+'? .{0,80}"
+            r"(?:does not exist|not found|could not be found)"
+            r"|(?:dataset|pipeline|trigger|data ?flow) '[^']{1,80}' .{0,60}"
+            r"(?:does not exist|not found|could not be found)"
             r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist",
             _I,
         ),
@@ -796,7 +823,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|library_installation"
             r"|no matching distribution|could not find a version that satisfies|jre ?not ?found"
             r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
-            r"|no suitable driver|distributionnotfound|distribution was not found"
+            r"|no suitable driver|data source name not found|no default driver specified"
+            r"|can't open lib|specified driver could not be loaded|driver not loaded"
+            r"|distributionnotfound|distribution was not found"
             r"|packagenotfounderror|versionconflict|(?:interpreter|python|runtime|library|driver)"
             r" version mismatch|incompatible (?:python|runtime|library|driver) version",
             _I,
@@ -833,7 +862,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|cannot modify the value of a spark config|cannot_modify_config|feature_disabled"
             r"|failure to initialize configuration|configexception|not found in config"
             r"|validation errors? for \w*(?:settings|config)\w*|unsupported conn_type"
-            r"|unsupported_feature|is not enabled (?:on|for) this",
+            r"|unsupported_feature|is not enabled (?:on|for) this"
+            r"|parameters? (?:provided|supplied|given|passed) .{0,80}"
+            r"(?:are|is) (?:not valid|invalid)",
             _I,
         ),
         (
@@ -891,6 +922,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 *signals.SYNTAX_ERROR,
                 r"parseexception",
                 r"syntax error",
+                r"error in your sql syntax",
                 r"invalid syntax",
                 r"unresolved_routine",
                 r"undefined function",
@@ -899,6 +931,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"not found: (?:value|type|object)\b",
                 r"error: type mismatch",
             ),
+            _I,
+        ),
+        (
+            # dbt's compiler could not resolve a ref(), source() or macro the project uses.
+            "dbt_unresolved_ref",
+            4.0,
+            any_of(*signals.DBT_UNRESOLVED_REF),
             _I,
         ),
         (
@@ -929,7 +968,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
             r"|airflowdagcycleexception|cycle detected in dag|task not serializable"
             r"|notserializableexception|changed size during iteration"
-            r"|truth value of an? \w+ is ambiguous"
+            r"|truth value of an? \w+ is ambiguous|cannot convert column into bool"
+            # A closure Spark or multiprocessing could not ship to the workers.
+            r"|picklingerror|could not serialize object|can't pickle|cannot pickle"
+            r"|sparkcontext can only be used on the driver|spark-5063"
             # TypeError texts, for logs that print the message without the class name.
             r"|unsupported operand type|can only concatenate|must be (?:str|int|real number)"
             r", not|not supported between instances of|object of type .{0,40} has no len",
@@ -964,6 +1006,10 @@ _EXPLICIT_ANCHORS: dict[str, tuple[str, ...]] = {
         "ratelimit",
         "rate_limit",
         "requests per",
+        "qps",
+        "request rate is large",
+        "over the account limit",
+        "over the partition limit",
     ),
     "http_5xx": (
         "500",

@@ -124,6 +124,12 @@ THROTTLED: tuple[str, ...] = (
     r"reduce your request rate",
     r"slow ?down",
     r"too many calls",
+    # Azure Storage's ServerBusy ("Operations per second is over the account limit", "Ingress
+    # is over the account limit"), Cosmos DB's 429, a queries-per-second cap (kubelet pulls).
+    r"is over the (?:account|partition) limit",
+    r"request rate is large",
+    r"qps (?:limit )?(?:exceeded|reached)",
+    r"exceeded (?:the )?qps",
 )
 
 HTTP_5XX: tuple[str, ...] = (
@@ -138,6 +144,12 @@ INIT_SCRIPT: tuple[str, ...] = (r"init_script_failure",)
 INVALID_PARAMETER: tuple[str, ...] = (r"invalid parameter",)
 
 ADF_EXPRESSION: tuple[str, ...] = (r"invalidtemplate",)
+
+# dbt could not resolve a ref(), source() or other node a model depends on.
+DBT_UNRESOLVED_REF: tuple[str, ...] = (
+    r"depends on (?:a|the) (?:node|source|macro|model|metric|seed|snapshot) named",
+    r"which was not found or is disabled",
+)
 
 SYNTAX_ERROR: tuple[str, ...] = (
     r"parse_syntax_error",

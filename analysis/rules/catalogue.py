@@ -91,6 +91,7 @@ RULES: tuple[Rule, ...] = (
     configuration.module_not_found,
     configuration.import_conflict,
     configuration.missing_jar,
+    configuration.odbc_driver_missing,
     configuration.library_install,
     configuration.airflow_variable,
     configuration.airflow_connection,
@@ -104,6 +105,8 @@ RULES: tuple[Rule, ...] = (
     configuration.invalid_parameter,
     # code_errors
     code_errors.adf_expression,
+    code_errors.dbt_unresolved_ref,
+    code_errors.not_serializable,
     code_errors.name_error,
     code_errors.unknown_function,
     code_errors.invalid_operator_args,

@@ -54,6 +54,86 @@ def adf_expression(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "dbt_unresolved_ref",
+    "CodeError ConfigurationError",
+    any_of(
+        *signals.DBT_UNRESOLVED_REF,
+        r"depends on (?:a|the) (\w+) named '([^']+)'",
+    ),
+    example=(
+        "Compilation Error\n  Model 'model.shop.fct_orders' (models/marts/fct_orders.sql) "
+        "depends on a node named 'stg_orders' which was not found"
+    ),
+)
+def dbt_unresolved_ref(m: re.Match[str], ctx: Context) -> Finding:
+    kind, name = "", ""
+    found = re.search(r"depends on (?:a|the) (\w+) named '([^']+)'", ctx.text, re.IGNORECASE)
+    if found:
+        kind, name = clean_value(found.group(1)).lower(), clean_value(found.group(2))
+    model = grab(ctx.text, r"(?:model|test|snapshot|seed) '([^']+)' (?:\([^)]*\) )?depends on")
+    what = f"{kind or 'node'} {quoted(name)}" if name else "a node it references"
+    who = f"dbt model {quoted(model)}" if model else "a dbt model"
+    call = "source()" if kind == "source" else "ref()"
+    return Finding(
+        f"{who} depends on {what}, which dbt could not find in the project (a {call} to a "
+        "model or source that is missing, renamed, disabled or not selected)",
+        (
+            f"Check the spelling of {what} in the {call} call and that it is defined in the "
+            "project or an installed package (dbt ls --select ...).",
+            "If it was renamed or disabled, update every reference to it; run dbt deps if it "
+            "comes from a package.",
+            "Run dbt compile (or dbt parse) in CI so broken references fail before deployment, "
+            "then rerun.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "not_serializable",
+    "CodeError",
+    r"picklingerror|could not serialize object|can't pickle|cannot pickle"
+    r"|task not serializable|notserializableexception",
+    example=(
+        "org.apache.spark.SparkException: Task not serializable\nCaused by: "
+        "java.io.NotSerializableException: com.example.etl.DbClient"
+    ),
+)
+def not_serializable(m: re.Match[str], ctx: Context) -> Finding:
+    obj = grab(
+        ctx.text,
+        r"notserializableexception: ([\w$.]+)",
+        r"(?:can't|cannot) pickle '?([\w.]+)'? object",
+        r"(?:can't|cannot) pickle <?([^>:\n]{1,60})",
+    )
+    spark_context = re.search(r"reference sparkcontext|spark-5063", ctx.text, re.IGNORECASE)
+    if spark_context:
+        cause = (
+            "the code references SparkContext (or the SparkSession / a DataFrame) inside a "
+            "function that runs on the workers, which Spark cannot serialize (SPARK-5063)"
+        )
+    else:
+        what = f"object {quoted(obj)}" if obj else "an object"
+        cause = (
+            f"the code ships {what} to the workers (in a UDF, map or broadcast) that cannot "
+            "be serialized"
+        )
+    return Finding(
+        cause,
+        (
+            "Move the use of SparkContext, connections, clients or locks out of the function "
+            "sent to the workers; create such objects inside the function (e.g. per partition).",
+            "Pass plain values (or a broadcast of plain data) instead of objects holding "
+            "sessions or handles.",
+            "Reproduce locally with the same function, then deploy the fix and rerun.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "name_error",
     "CodeError ConfigurationError",
     r"nameerror: name '(\w+)' is not defined",

@@ -113,6 +113,37 @@ def missing_jar(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "odbc_driver_missing",
+    "ConfigurationError DatabaseError",
+    r"data source name not found|no default driver specified|can't open lib '([^']+)'"
+    r"|specified driver could not be loaded",
+    example=(
+        "pyodbc.InterfaceError: ('IM002', '[IM002] [unixODBC][Driver Manager]Data source name "
+        "not found and no default driver specified (0) (SQLDriverConnect)')"
+    ),
+)
+def odbc_driver_missing(m: re.Match[str], ctx: Context) -> Finding:
+    driver = clean_value(m.group(1)) if m.group(1) else ""
+    driver = driver or grab(ctx.text, r"driver=\{?([^};]+)")
+    named = f"ODBC driver {quoted(driver)}" if driver else "the ODBC driver or DSN"
+    stated = "can't open lib" if driver else "data source name not found / no default driver"
+    return Finding(
+        f"the ODBC driver manager could not load {named} the connection names ({stated}): the "
+        "driver is not installed on the worker, or the DSN or DRIVER= name does not match one "
+        "registered in odbcinst.ini / the ODBC administrator",
+        (
+            "List the installed drivers on the machine that runs the task (pyodbc.drivers(), "
+            "odbcinst -q -d) and use that exact name in DRIVER={...}.",
+            "Install the driver in the image, cluster init script or integration runtime host "
+            "(e.g. msodbcsql18) with a bitness matching the Python or client.",
+            "If a DSN is used, define it for the account the task runs as, then rerun.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "library_install",
     "ConfigurationError",
     r"library installation (?:failed|attempted)|library_installation_error"
@@ -246,7 +277,8 @@ def widget_missing(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "linked_service",
     "ConfigurationError",
-    r"linked ?service '?([\w-]+)'? .{0,40}(?:not found|does not exist)|linkedservicenotfound"
+    r"integration runtime '([\w-]+)' .{0,80}(?:does not exist|not found|could not be found)"
+    r"|linked ?service '?([\w-]+)'? .{0,40}(?:not found|does not exist)|linkedservicenotfound"
     r"|could not load resource '([\w-]+)'",
     example=(
         "The integration runtime 'IR-OnPrem' referenced by the linked service "
@@ -255,6 +287,23 @@ def widget_missing(m: re.Match[str], ctx: Context) -> Finding:
 )
 def linked_service(m: re.Match[str], ctx: Context) -> Finding:
     name = clean_value(next((g for g in m.groups() if g), ""))
+    if m.group(1):
+        ir = f"integration runtime {quoted(name)}"
+        factory = grab(ctx.text, r"under data factory '([^']+)'")
+        where = f"data factory {quoted(factory)}" if factory else "the factory"
+        return Finding(
+            f"{ir} does not exist in {where} (deleted, renamed, not published, or not shared "
+            "with this factory)",
+            (
+                f"Create or publish {ir} in {where}, or fix the name in the linked service's "
+                "connectVia reference.",
+                "For a shared self-hosted runtime, check that the linked (shared) integration "
+                "runtime exists in this factory and its permission grant is in place.",
+                "Redeploy the factory's ARM template or release including the runtime, then rerun.",
+            ),
+            0.7,
+            transient=False,
+        )
     ls = f"linked service {quoted(name)}" if name else "a referenced linked service"
     return Finding(
         f"{ls} is missing from the factory",

@@ -110,6 +110,7 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
         r"found: (\w+), required: (\w+)",
         r"expected: (\w+), found: (\w+)",
         r"column cannot be converted",
+        r"recordreaderfillbuffer|filling record reader buffer",
     ),
     example=(
         "AnalysisException: A schema mismatch detected when writing to the Delta "
@@ -123,6 +124,13 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
     found = grab(ctx.text, r"found: (\w+)")
     expected = grab(ctx.text, r"(?:required|expected): (\w+)")
     cause = "the data's schema no longer matches the target schema"
+    if re.search(r"recordreaderfillbuffer|record reader buffer", ctx.text, re.IGNORECASE):
+        inner = grab(ctx.text, r"record reader buffer: (\w+(?:: [^\n,']{1,80})?)")
+        cause = (
+            "PolyBase could not read the external files' rows into the external table: a "
+            "column's type in the files (e.g. Parquet) does not match the table's definition"
+            + (f" ({inner})" if inner else "")
+        )
     if column:
         cause += f": column {quoted(column)}"
         if found and expected:
@@ -148,7 +156,7 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
     r"invalid input syntax for (?:type )?(\w+)|cannot be cast to|invalid literal for (\w+)\(\)"
     r"|cannot be converted to|could not convert|conversion failed|converting .{0,40}failed"
     r"|does not match format|numberformatexception|cast_invalid_input|typeconversionfailure"
-    r"|exception occurred when converting",
+    r"|exception occurred when converting|cannot convert from type",
     example="ValueError: time data '2024-13-45' does not match format '%Y-%m-%d'",
 )
 def bad_value(m: re.Match[str], ctx: Context) -> Finding:
@@ -166,9 +174,16 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         r"invalid input syntax for (?:type )?(\w+)",
         r"cannot be cast to \"?(\w+)",
         r"to type '?(\w+)",
+        r"to type: ?([\w.]+)",
         r"invalid literal for (\w+)\(\)",
     )
-    source_type = grab(ctx.text, r"value of type (\w+)", r"from type '?(\w+)", r"Found: (\w+)")
+    source_type = grab(
+        ctx.text,
+        r"value of type (\w+)",
+        r"from type: ?([\w.]+)",
+        r"from type '?(\w+)",
+        r"Found: (\w+)",
+    )
     column = grab(ctx.text, r"column(?: name)? '([^']+)'", r"column ([\w]+):")
     conversion = grab(ctx.text, r"converting to (a date or time|[\w ]{1,30}?) failed")
     cause = "a source value could not be converted to the target type"

@@ -67,12 +67,29 @@ def deadlock(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "lock_timeout",
     "DatabaseError TimeoutError",
-    r"lock wait timeout|lock request time ?out|could not obtain lock|resource busy and acquire",
+    r"lock wait timeout|lock request time ?out|could not obtain lock|resource busy and acquire"
+    r"|waiters for this lock|has locked table|lock (?:has )?not (?:yet )?been released"
+    r"|lock ?not ?available|waiting for (?:a |the )?(?:table |row |metadata )?lock",
     example=('psycopg2.errors.LockNotAvailable: could not obtain lock on relation "orders"'),
 )
 def lock_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    table = grab(
+        ctx.text,
+        r"locked table '([^']+)'",
+        r"lock on (?:relation|table) \"?([\w.]+)",
+        r"lock for table '?([\w.]+)",
+    )
+    on = f" on table {quoted(table)}" if table else ""
+    waiters = grab(ctx.text, r"waiters for this lock exceeds the (\d+) statements? limit")
+    if waiters:
+        cause = (
+            f"the statement was aborted waiting for a lock{on}: another transaction held it "
+            f"and more than {waiters} statements were already queued for it"
+        )
+    else:
+        cause = f"the statement waited too long for a lock{on} held by another session"
     return Finding(
-        "the statement waited too long for a lock held by another session",
+        cause,
         (
             "Find the blocking session at the time of failure (e.g. sys.dm_exec_requests, "
             "pg_locks, SHOW ENGINE INNODB STATUS).",

@@ -25,6 +25,14 @@ def throttled(m: re.Match[str], ctx: Context) -> Finding:
     retry = grab(ctx.text, r"retry after (\d+ ?\w*)", r"retry-after:? ?(\d+)")
     cause = "the service " + (f"{service} " if service else "") + "throttled the pipeline "
     cause += "(HTTP 429 / rate limit)"
+    stated = grab(
+        ctx.text,
+        r"([\w ]{1,40}\bis over the (?:account|partition) limit)",
+        r"(request rate is large)",
+        r"(\w+ qps (?:limit )?(?:exceeded|reached))",
+    )
+    if stated:
+        cause += f": {stated}"
     if retry:
         cause += f"; it asked to retry after {retry}"
     recs = [

@@ -237,7 +237,8 @@ def disk_full(m: re.Match[str], ctx: Context) -> Finding:
     "quota",
     "ResourceExhaustion ExternalServiceError",
     r"quota|limitreached|cannot create more than (\d+)|exceeding approved"
-    r"|run_limit_exceeded|max_concurrent_runs_exceeded",
+    r"|run_limit_exceeded|max_concurrent_runs_exceeded"
+    r"|exceed(?:s|ed)? (?:the )?maximum (?:number of )?concurrent",
     example=(
         "Code: QuotaExceeded. Message: Operation could not be completed as it "
         "results in exceeding approved LowPriorityCores quota."
@@ -252,6 +253,20 @@ def quota(m: re.Match[str], ctx: Context) -> Finding:
         r"quota metric '([^']+)'",
     )
     limit = grab(ctx.text, r"current limit: (\d+)", r"cannot create more than (\d+)")
+    concurrent = grab(ctx.text, r"maximum (?:number of )?(concurrent [\w ]{1,30}?) allowed")
+    if concurrent:
+        return Finding(
+            f"the service's limit on {concurrent} for this user or account was reached",
+            (
+                f"Reduce the {concurrent} the pipelines run at once against this service "
+                "(activity or task concurrency, ForEach batch count).",
+                "Check for other jobs or sessions using the same user at that time, or give "
+                "heavy pipelines their own user.",
+                "Retry with backoff, or ask the provider to raise the limit, then rerun.",
+            ),
+            0.65,
+            transient=True,
+        )
     cause = "a subscription or workspace quota was reached"
     if name:
         cause += f" ({name}" + (f", limit {limit})" if limit else ")")

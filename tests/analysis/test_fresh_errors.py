@@ -121,3 +121,23 @@ def test_variants_of_the_weak_families(expected: str, message: str) -> None:
 )
 def test_new_wordings_do_not_capture_neighbours(expected: str, message: str) -> None:
     assert classify_error(message).error_type == expected
+
+
+# 51 messages quoted in public issue threads and troubleshooting pages (ADF, Databricks,
+# Airflow, dbt and their drivers), collected and labelled before the classifier saw them: 38
+# were right then (0.75); the families its misses showed (dbt refs, ODBC driver manager, pickling
+# closures, PolyBase rejects, connection pools, lock contention, QPS and account-limit
+# throttling, ...) are signals and rules since, so the set now guards them.
+THREAD_SET = Path(__file__).resolve().parent / "thread_errors.jsonl"
+
+
+def test_thread_set_accuracy() -> None:
+    rows = _rows(THREAD_SET)
+    assert len(rows) == 51
+    misses = [
+        f"{row['id']}: {row['label']} -> {predicted}"
+        for row in rows
+        if (predicted := classify_error(row["message"]).error_type)
+        not in (row["label"], row.get("alt_label"))
+    ]
+    assert len(misses) <= 2, misses

@@ -318,3 +318,95 @@ def test_unknown_error_type_string_falls_back() -> None:
     rca = build_rule_rca("SomethingElse", "boom", pipeline="p1")
     _assert_well_formed(rca)
     assert rca.confidence <= 0.25
+
+
+@pytest.mark.parametrize(
+    ("message", "rule", "named"),
+    [
+        (
+            "Compilation Error\n  Model 'model.shop.fct_orders' (models/marts/fct_orders.sql) "
+            "depends on a node named 'stg_orders' which was not found",
+            "dbt_unresolved_ref",
+            ["'stg_orders'", "'model.shop.fct_orders'", "ref()"],
+        ),
+        (
+            "Compilation Error in model customers\n  Model 'model.jaffle.customers' depends on a "
+            "source named 'raw.payments' which was not found",
+            "dbt_unresolved_ref",
+            ["source 'raw.payments'", "source()"],
+        ),
+        (
+            "_pickle.PicklingError: Could not serialize object: RuntimeError: It appears that you "
+            "are attempting to reference SparkContext from a broadcast variable (SPARK-5063).",
+            "not_serializable",
+            ["SparkContext", "SPARK-5063"],
+        ),
+        (
+            "TypeError: cannot pickle '_thread.RLock' object\n_pickle.PicklingError: Could not "
+            "serialize object",
+            "not_serializable",
+            ["'_thread.RLock'"],
+        ),
+        (
+            "pyodbc.Error: ('01000', \"[01000] [unixODBC][Driver Manager]Can't open lib 'ODBC "
+            "Driver 18 for SQL Server' : file not found (0) (SQLDriverConnect)\")",
+            "odbc_driver_missing",
+            ["'ODBC Driver 18 for SQL Server'", "can't open lib"],
+        ),
+        (
+            "[IM002] [Microsoft][ODBC Driver Manager] Data source name not found and no default "
+            "driver specified",
+            "odbc_driver_missing",
+            ["data source name not found"],
+        ),
+        (
+            "The current user has exceeded the maximum number of concurrent queries allowed by "
+            "the server.,Source=Microsoft Salesforce ODBC Driver",
+            "quota",
+            ["concurrent queries"],
+        ),
+        (
+            "ErrorCode=DataTypeNotSupported,Message=Cannot convert from type:System.Int64 to "
+            "type:System.DateTime.,Source=,",
+            "bad_value",
+            ["System.Int64 to System.DateTime"],
+        ),
+        (
+            "The integration runtime 'ir-shir-01' under data factory 'adf-sales' does not exist.",
+            "linked_service",
+            ["runtime 'ir-shir-01'", "data factory 'adf-sales'"],
+        ),
+        (
+            "Message=HdfsBridge::recordReaderFillBuffer - Unexpected error encountered filling "
+            "record reader buffer: ClassCastException: ,Source=.Net SqlClient Data Provider",
+            "schema_mismatch",
+            ["PolyBase", "ClassCastException"],
+        ),
+        (
+            "000625 (57014): Statement '01b4' has locked table 'MODELS' in transaction 1715 and "
+            "this lock has not yet been released.\nYour statement '01b5' was aborted because the "
+            "number of waiters for this lock exceeds the 20 statements limit.",
+            "lock_timeout",
+            ["table 'MODELS'", "more than 20 statements"],
+        ),
+        (
+            "azure.core.exceptions.HttpResponseError: Operations per second is over the account "
+            "limit.",
+            "throttled",
+            ["Operations per second is over the account limit"],
+        ),
+        (
+            "PodLaunchFailedException: Pod docker image cannot be pulled, unable to start: "
+            "ErrImagePull\npull QPS exceeded",
+            "throttled",
+            ["pull QPS exceeded"],
+        ),
+    ],
+)
+def test_new_rules_name_what_the_message_states(message: str, rule: str, named: list[str]) -> None:
+    rca = _rca(message, pipeline="pl_x")
+    _assert_well_formed(rca)
+    assert rca.rule == rule, rca
+    own_words = rca.root_cause.split(" The error says:")[0]
+    for value in named:
+        assert value in own_words, own_words
