@@ -9,6 +9,7 @@ the files on disk, the fetchers, the classifier, similar tickets and the Gemini/
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 import uuid
@@ -29,6 +30,7 @@ from analysis import enrichment
 from analysis.classifier import classify_error
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
 from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
+from analysis.logs.formats import LineParser
 from analysis.logs.mining import MiningResult, mine_lines
 from analysis.logs.reader import LogReader, LogReadError, LogSource, ReadLimits
 from analysis.models import LlmCall, LogAnalysisJob
@@ -490,7 +492,7 @@ def _platform(mined: MiningResult) -> str:
     formats = set(mined.formats)
     if "airflow" in formats:
         return "airflow"
-    if any(name.startswith("ADF") for name in (e.text for e in [mined.failure] if e)):
+    if "adf" in formats:
         return "adf"
     if formats & {"spark-log4j", "log4j"}:
         return "databricks"
@@ -533,8 +535,35 @@ def prompt_budget(mined: MiningResult) -> int:
     return min(settings.LOG_ANALYSIS_PROMPT_TOKENS, 1500 + 150 * items)
 
 
+_LOG4J_FORMATS = frozenset({"spark-log4j", "log4j"})
+# The logger of a log4j line ("Executor: ", "o.a.s.s.TaskSetManager: "), not an exception type.
+_LOG4J_LOGGER = re.compile(r"(?![\w.$]*(?:Exception|Error|Throwable|Failure):)[\w.$]{1,200}:\s+")
+
+
+def rule_rca_message(mined: MiningResult) -> str:
+    """The error the rule RCA reads and quotes: the innermost exception, then the failure's and
+    the first error's messages without their header (time, level, thread, logger), each only
+    when no part before holds it (a log4j failure line repeats its exception)."""
+    parser = LineParser()
+    parts: list[str] = []
+    if mined.innermost_cause is not None:
+        inner = mined.innermost_cause.innermost
+        parts.append(f"{inner.type}: {inner.message}".rstrip(": "))
+    for excerpt in (mined.failure, mined.first_error):
+        if excerpt is None:
+            continue
+        parsed = parser.parse(excerpt.text)
+        message = " ".join(parsed.message.split())
+        logger = _LOG4J_LOGGER.match(message) if parsed.format in _LOG4J_FORMATS else None
+        if logger:
+            message = message[logger.end() :]
+        if message and not any(message in part or part in message for part in parts):
+            parts.append(message)
+    return "\n".join(parts)
+
+
 def _rule_rca(mined: MiningResult, error_type: str, note: str) -> dict[str, Any]:
-    rca = build_rule_rca(error_type, mined.cause_text(), source=_platform(mined))
+    rca = build_rule_rca(error_type, rule_rca_message(mined), source=_platform(mined))
     return {
         "root_cause": rca.root_cause,
         "recommendations": rca.recommendations,

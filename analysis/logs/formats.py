@@ -63,10 +63,18 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(_ISO + r"\s+-\s+\S{1,200}\s+-\s+" + _LEVEL + r"\s+-\s?(?P<msg>.*)"),
     ),
     (
+        # What expand_json_documents makes of ADF output; the time is there only when the
+        # document gave one (activityRunEnd).
+        "adf",
+        re.compile(
+            r"(?:" + _ISO + r"\s+)?" + _LEVEL + r"\s+\[ADF(?:\s[^\]]{0,300})?\]\s?(?P<msg>.*)"
+        ),
+    ),
+    (
         "log4j",
         re.compile(
-            _ISO + r"\s+(?:\[[^\]]{0,200}\]\s+)?" + _LEVEL + r"\s+(?:\[[^\]]{0,200}\]\s+)?"
-            r"(?P<msg>.*)"
+            _ISO + r"\s+(?:\[[^\]]{0,200}\]\s+)?" + _LEVEL + r"\s+(?!\[ADF[\s\]])"
+            r"(?:\[[^\]]{0,200}\]\s+)?(?P<msg>.*)"
         ),
     ),
     ("python-basic", re.compile(_LEVEL + r":(?P<logger>[\w.]{1,200}):(?P<msg>.*)")),
@@ -134,7 +142,7 @@ class LineParser:
 
     def _time(self, raw: str) -> datetime | None:
         """Second precision is enough for timelines; parsing is cached per second."""
-        key = raw[:19]
+        key = _second_key(raw)
         if key == self._ts_cache[0]:
             return self._ts_cache[1]
         value = parse_time(raw)
@@ -167,6 +175,17 @@ class LineParser:
             message,
             "json-lines",
         )
+
+
+def _second_key(raw: str) -> str:
+    """The timestamp text without its fraction of a second: the date, the time to the second
+    and the zone, however long each format writes them (``2024-01-31, 12:00:01`` is 20
+    characters, ``24/01/31 12:00:01`` 17)."""
+    colon = raw.find(":", raw.find(":") + 1)
+    if colon < 0:
+        return raw
+    end = colon + 3
+    return raw[:end] + raw[end:].lstrip("0123456789.,")
 
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%y/%m/%d %H:%M:%S")
@@ -233,6 +252,9 @@ def expand_json_documents(lines: Iterator[LogLine]) -> Iterator[LogLine]:
     buffered: list[LogLine] = []
     size = 0
     current = ""
+    # The first line is a JSON value by itself: one document on one line (as copied from the
+    # ADF monitor) if nothing but blank lines follows it, else JSON lines.
+    whole_first_line = False
     for line in lines:
         if line.file != current:
             if buffered:
@@ -240,12 +262,16 @@ def expand_json_documents(lines: Iterator[LogLine]) -> Iterator[LogLine]:
                 buffered, size = [], 0
             current = line.file
             stripped = line.text.strip()
-            if line.number == 1 and stripped[:1] in "{[" and not _is_json(stripped):
+            if line.number == 1 and stripped[:1] in "{[":
+                whole_first_line = _is_json(stripped)
                 buffered.append(line)
                 size = len(line.text)
                 continue
             yield line
             continue
+        if buffered and whole_first_line and line.text.strip():
+            yield from buffered
+            buffered, size = [], 0
         if buffered:
             buffered.append(line)
             size += len(line.text) + 1
@@ -312,7 +338,12 @@ def _document_lines(value: object, *, depth: int, context: dict[str, str]) -> It
         stamp = context.get("time", "")
         prefix = f"{stamp} " if stamp and parse_time(stamp) else ""
         yield f"{prefix}ERROR [{label}] {' '.join(message.split())}"
-    elif context.get("activity") and "status" in lowered and depth <= 2:
+    elif (
+        context.get("activity")
+        and "status" in lowered
+        and depth <= 2
+        and not _has_message(lowered.get("error"))
+    ):  # a run's error line says it failed, and names the activity
         stamp = context.get("time", "")
         prefix = f"{stamp} " if stamp and parse_time(stamp) else ""
         level = "ERROR" if str(lowered["status"]).lower() == "failed" else "INFO"
@@ -320,3 +351,10 @@ def _document_lines(value: object, *, depth: int, context: dict[str, str]) -> It
     for key, item in value.items():
         if isinstance(item, dict | list) and str(key).lower() not in {"details"}:
             yield from _document_lines(item, depth=depth + 1, context=context)
+
+
+def _has_message(error: object) -> bool:
+    return isinstance(error, dict) and any(
+        isinstance(k, str) and k.lower() == "message" and isinstance(v, str) and v
+        for k, v in error.items()
+    )

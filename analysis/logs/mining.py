@@ -25,6 +25,7 @@ from analysis.logs.reader import LogLine
 from analysis.redaction import LineRedactor
 
 EXCERPT_CHARS = 500
+PY_MESSAGE_LINES = 20  # lines of a Python exception's message after its first
 MAX_PATTERNS_REPORTED = 25
 MAX_CLUSTERS = 5000
 MAX_CHAINS_KEPT = 20
@@ -228,6 +229,7 @@ class LogMiner:
         self._py: ExceptionChain | None = None
         self._py_state = ""  # "frames", "after", "chained"
         self._py_pending: list[ExceptionLink] = []
+        self._py_message_lines = 0  # lines after the exception line that continue its message
         self._in_traceback = False  # the current line is part of a Python traceback's frames
 
     # --- feeding -------------------------------------------------------------------------
@@ -351,6 +353,7 @@ class LogMiner:
                     )
                     self._py_pending.append(link)
                     self._py_state = "after"
+                    self._py_message_lines = 0
                     return self._level not in _ERROR_LEVELS
                 self._end_py()
             elif self._py_state == "after":
@@ -359,7 +362,13 @@ class LogMiner:
                 if stripped in _PY_CHAIN_LINES:
                     self._py_state = "chained"
                     return False
-                self._end_py()
+                if not parsed.header and self._py_message_lines < PY_MESSAGE_LINES:
+                    # The rest of a multi-line message (psycopg2's "\tThis probably means
+                    # ...", SQLAlchemy's "[SQL: ...]"): the chain may still go on after it.
+                    # Still read below: Py4JJavaError's message is a Java exception.
+                    self._py_message_lines += 1
+                else:
+                    self._end_py()
             elif self._py_state == "chained":
                 if not stripped:
                     return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 CHUNK_BYTES = 256 * 1024
 # A NUL byte in the first block means this is not a text log (an image, a parquet file, ...).
 SNIFF_BYTES = 8 * 1024
+_NOT_TEXT = frozenset({"Cc", "Co", "Cn", "Cs"})  # Unicode categories text does not use
 
 
 class _Readable(Protocol):
@@ -134,7 +136,7 @@ class LogReader:
     def _read_text(self, stream: _Readable, name: str) -> Iterator[LogLine]:
         self.files_read.append(name)
         limits = self.limits
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pending = ""
         number = 0
         first = True
@@ -142,9 +144,15 @@ class LogReader:
             block = stream.read(CHUNK_BYTES)
             if first:
                 first = False
-                if block.startswith(codecs.BOM_UTF8):
-                    block = block[len(codecs.BOM_UTF8) :]
-                if b"\x00" in block[:SNIFF_BYTES]:
+                encoding, bom = _encoding(block)
+                block = block[len(bom) :]
+                if encoding == "utf-8":
+                    binary = b"\x00" in block[:SNIFF_BYTES]
+                else:  # UTF-16 text is half NUL bytes: judge the decoded characters
+                    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+                    sniff = codecs.getincrementaldecoder(encoding)(errors="replace")
+                    binary = _looks_binary(sniff.decode(block[:SNIFF_BYTES]))
+                if binary:
                     raise LogReadError(f"{name}: binary data, not a text log")
             if not block:
                 break
@@ -184,6 +192,33 @@ class LogReader:
         return LogLimitExceeded(
             f"{name}: line {number} is longer than {self.limits.max_line_chars:,} characters"
         )
+
+
+def _encoding(head: bytes) -> tuple[str, bytes]:
+    """The encoding a byte-order mark names (Windows tools write UTF-16 LE with one), and the
+    mark; UTF-8 without one."""
+    for encoding, bom in (
+        ("utf-8", codecs.BOM_UTF8),
+        ("utf-16-le", codecs.BOM_UTF16_LE),
+        ("utf-16-be", codecs.BOM_UTF16_BE),
+    ):
+        if head.startswith(bom):
+            return encoding, bom
+    return "utf-8", b""
+
+
+def _looks_binary(text: str) -> bool:
+    """A NUL character, or more than 1 in 20 characters that text does not hold (control
+    characters, private-use or unassigned code points, undecodable bytes): binary data behind
+    a byte-order mark. Random bytes read as UTF-16 give about 1 in 7."""
+    if "\x00" in text:
+        return True
+    odd = sum(
+        1
+        for c in text
+        if c == "\ufffd" or (unicodedata.category(c) in _NOT_TEXT and c not in "\t\n\r\f\v")
+    )
+    return odd * 20 > len(text)
 
 
 def _size(n: int) -> str:

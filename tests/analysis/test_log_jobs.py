@@ -21,7 +21,10 @@ from django.test import Client
 from django.utils import timezone
 
 from analysis import log_jobs
+from analysis.classifier import classify_error
 from analysis.log_jobs import LogJobError, Upload
+from analysis.logs.mining import mine_lines
+from analysis.logs.reader import LogLine
 from analysis.models import LlmCall, LogAnalysisJob
 from rca_project.asgi import application
 from tests.conftest import wait_for
@@ -437,3 +440,80 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_once_per_period(setti
     assert log_jobs.recover_stale_jobs() == {"requeued": 0, "failed": 0}
     job.refresh_from_db()
     assert job.status == "queued" and job.heartbeat_at is not None
+
+
+ADF_ERROR = {
+    "errorCode": "2108",
+    "message": "Error calling the endpoint 'https://api.example.com/x'. Response status code: "
+    "'NA - Unknown'. More details: Exception message: 'NA - Unknown [ClientSideException] The "
+    "remote server returned an error: (503) Server Unavailable.'.",
+    "failureType": "UserError",
+    "target": "Web1",
+    "details": "",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(ADF_ERROR, id="the error copied from the ADF monitor"),
+        pytest.param(
+            [{"activityName": "Web1", "status": "Failed", "error": ADF_ERROR}],
+            id="an array of activity runs",
+        ),
+        pytest.param(
+            {
+                "activityName": "Web1",
+                "status": "Failed",
+                "activityRunEnd": "2025-12-10T12:34:56.1234567Z",
+                "error": ADF_ERROR,
+            },
+            id="an activity run with its end time",
+        ),
+    ],
+)
+def test_adf_output_is_analysed_as_its_error(document):
+    job = upload_job(make_user("adf", "viewer"), ("output.json", json.dumps(document).encode()))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    assert report["summary"]["formats"] == {"adf": 1}
+    assert report["summary"]["levels"] == {"ERROR": 1}
+    expected = classify_error(f"ERROR [ADF 2108 UserError Web1] {ADF_ERROR['message']}").error_type
+    assert report["error_type"] == expected != "Unknown"
+    assert "matches no known cause" not in report["root_cause"]
+    assert "(503) Server Unavailable" in report["root_cause"]
+    assert "ERROR" not in report["root_cause"]  # the message quoted, not the line
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert failure["level"] == "ERROR"
+    assert "Error calling the endpoint" in failure["text"]
+
+
+@pytest.mark.django_db
+def test_the_rule_rca_quotes_the_exception_once_without_the_log_header():
+    log = (
+        b"2025-12-10 01:00:05,000 ERROR [main] Driver: "
+        b"java.io.IOException: No space left on device\n"
+    )
+    job = upload_job(make_user("disk", "viewer"), ("driver.log", log))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    assert report["rca_source"] == "rules"
+    root_cause = report["root_cause"]
+    assert root_cause.count("No space left on device") == 1, root_cause
+    for header in ("2025-12-10", "01:00:05", "ERROR", "main", "Driver"):
+        assert header not in root_cause
+
+
+def test_the_rule_rca_message_keeps_a_failure_that_adds_to_the_exception():
+    lines = [
+        LogLine("a.log", 1, "24/01/31 10:00:00 ERROR Writer: Connection refused to db-01:5432"),
+        LogLine("a.log", 2, "24/01/31 10:00:05 ERROR Driver: java.io.IOException: disk full"),
+    ]
+    mined = mine_lines(lines)
+    assert log_jobs.rule_rca_message(mined).splitlines() == [
+        "java.io.IOException: disk full",
+        "Connection refused to db-01:5432",
+    ]

@@ -1,0 +1,237 @@
+"""Formats, encodings and Python exception chains the log core must read as a user's log
+writes them: Airflow's 20-character timestamps, ADF output copied from the monitor, UTF-16
+logs from Windows tools, chained tracebacks whose messages span lines."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from analysis.logs.formats import LineParser
+from analysis.logs.mining import mine_lines
+from analysis.logs.reader import LogReader, LogReadError, LogSource
+
+ADF_ERROR = {
+    "errorCode": "2108",
+    "message": "Error calling the endpoint 'https://api.example.com/x'. Response status code: "
+    "'NA - Unknown'. More details: Exception message: 'NA - Unknown [ClientSideException] The "
+    "remote server returned an error: (503) Server Unavailable.'.",
+    "failureType": "UserError",
+    "target": "Web1",
+    "details": "",
+}
+
+
+def mine_bytes(tmp_path: Path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return mine_lines(LogReader([LogSource(path, name)]))
+
+
+# --- timestamps -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (  # Airflow's stamp is 20 characters: the seconds are past the first 19
+            "[2024-01-31, 00:05:01 UTC] {taskinstance.py:1937} INFO - start",
+            "[2024-01-31, 00:05:09 UTC] {taskinstance.py:1937} ERROR - failed",
+            datetime(2024, 1, 31, 0, 5, 9, tzinfo=UTC),
+        ),
+        (
+            "[2024-01-31, 00:05:01.100+0100] {x.py:1} INFO - start",
+            "[2024-01-31, 00:05:01.900+0200] {x.py:1} ERROR - failed",
+            datetime(2024, 1, 30, 22, 5, 1, tzinfo=UTC),
+        ),
+        (
+            "24/01/31 00:05:01 INFO Stage: start",
+            "24/01/31 00:05:09 ERROR Stage: failed",
+            datetime(2024, 1, 31, 0, 5, 9, tzinfo=UTC),
+        ),
+        (
+            "2024-01-31 00:05:01,123 INFO [main] Driver: start",
+            "2024-01-31 00:05:09,456 ERROR [main] Driver: failed",
+            datetime(2024, 1, 31, 0, 5, 9, tzinfo=UTC),
+        ),
+    ],
+)
+def test_a_timestamp_is_never_taken_from_the_line_before(first, second, expected):
+    parser = LineParser()
+    parser.parse(first)
+    assert parser.parse(second).time == expected
+
+
+def test_airflow_burst_window_uses_each_lines_own_second(tmp_path):
+    # 00:00:01 is 5 min 8 s before the failure (outside the window), 00:00:09 exactly 5 min.
+    log = (
+        "[2024-01-31, 00:00:01 UTC] {a.py:1} ERROR - too early\n"
+        "[2024-01-31, 00:00:09 UTC] {a.py:1} ERROR - in the window\n"
+        "[2024-01-31, 00:05:01 UTC] {a.py:1} INFO - working\n"
+        "[2024-01-31, 00:05:09 UTC] {a.py:1} ERROR - Task failed\n"
+    )
+    result = mine_bytes(tmp_path, "task.log", log.encode())
+    assert result.failure is not None
+    assert result.failure.time == datetime(2024, 1, 31, 0, 5, 9, tzinfo=UTC)
+    assert [e.text.rsplit("- ", 1)[-1] for e in result.burst] == ["in the window", "Task failed"]
+    assert result.end == datetime(2024, 1, 31, 0, 5, 9, tzinfo=UTC)
+
+
+# --- ADF output as copied from the monitor -----------------------------------------------
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(json.dumps(ADF_ERROR), id="error, one line"),
+        pytest.param(json.dumps(ADF_ERROR, indent=2) + "\n\n", id="error, pretty-printed"),
+        pytest.param(
+            json.dumps([{"activityName": "Web1", "status": "Failed", "error": ADF_ERROR}]),
+            id="array of activity runs",
+        ),
+    ],
+)
+def test_an_adf_error_document_without_a_time_is_an_error_line(tmp_path, document):
+    result = mine_bytes(tmp_path, "output.json", document.encode())
+    assert result.formats == {"adf": 1}
+    assert result.levels == {"ERROR": 1}
+    assert result.failure is not None and result.failure.level == "ERROR"
+    assert result.failure.time is None
+    assert "[ADF 2108 UserError Web1] Error calling the endpoint" in result.failure.text
+    assert "(503) Server Unavailable" in result.cause_text()
+
+
+def test_an_adf_activity_run_with_its_end_time_keeps_the_time(tmp_path):
+    run = {
+        "activityName": "Web1",
+        "status": "Failed",
+        "activityRunEnd": "2025-12-10T12:34:56.1234567Z",
+        "error": ADF_ERROR,
+    }
+    result = mine_bytes(tmp_path, "run.json", json.dumps(run, indent=2).encode())
+    assert result.formats == {"adf": 1}
+    assert result.failure is not None
+    assert result.failure.time == datetime(2025, 12, 10, 12, 34, 56, tzinfo=UTC)
+    assert "Error calling the endpoint" in result.failure.text
+
+
+def test_a_one_line_json_lines_log_is_still_json_lines(tmp_path):
+    rows = [
+        {"time": "2024-01-31T12:00:00Z", "level": "INFO", "message": "start"},
+        {"time": "2024-01-31T12:00:01Z", "level": "ERROR", "message": "boom"},
+    ]
+    result = mine_bytes(tmp_path, "a.jsonl", json.dumps(rows[1]).encode())
+    assert result.formats == {"json-lines": 1}
+    text = "\n".join(json.dumps(r) for r in rows)
+    result = mine_bytes(tmp_path, "b.jsonl", text.encode())
+    assert result.formats == {"json-lines": 2}
+
+
+# --- Python exception chains ----------------------------------------------------------------
+AIRFLOW_DIRECT_CAUSE = """\
+[2024-01-31, 12:00:00 UTC] {taskinstance.py:1937} ERROR - Task failed with exception
+Traceback (most recent call last):
+  File "/usr/lib/python3.11/site-packages/sqlalchemy/engine/base.py", line 1910, in _execute
+    self.dialect.do_execute(
+  File "/usr/lib/python3.11/site-packages/sqlalchemy/engine/default.py", line 736, in do_execute
+    cursor.execute(statement, parameters)
+psycopg2.OperationalError: server closed the connection unexpectedly
+\tThis probably means the server terminated abnormally
+\tbefore or while processing the request.
+
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/usr/lib/python3.11/site-packages/airflow/models/taskinstance.py", line 1407, in _run
+    self._execute_task_with_callbacks(context, test_mode)
+sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) server closed the connection
+\tThis probably means the server terminated abnormally
+\tbefore or while processing the request.
+
+[SQL: SELECT 1]
+(Background on this error at: https://sqlalche.me/e/14/e3q8)
+[2024-01-31, 12:00:01 UTC] {taskinstance.py:1400} INFO - Marking task as FAILED.
+"""
+
+
+@pytest.mark.parametrize(
+    "joint",
+    [
+        "The above exception was the direct cause of the following exception:",
+        "During handling of the above exception, another exception occurred:",
+    ],
+)
+def test_a_python_chain_with_multi_line_messages_is_one_chain_to_the_first_printed(tmp_path, joint):
+    log = AIRFLOW_DIRECT_CAUSE.replace(
+        "The above exception was the direct cause of the following exception:", joint
+    )
+    result = mine_bytes(tmp_path, "task.log", log.encode())
+    python = [c for c in result.chains if c.language == "python"]
+    assert len(python) == 1
+    assert [link.type for link in python[0].links] == [
+        "sqlalchemy.exc.OperationalError",
+        "psycopg2.OperationalError",
+    ]
+    assert result.innermost_cause is python[0]
+    assert result.innermost_cause.innermost.type == "psycopg2.OperationalError"
+    assert result.innermost_cause.innermost.line == 7
+
+
+def test_a_py4j_error_still_yields_the_java_chain_in_its_message(tmp_path):
+    log = (
+        "24/01/31 12:00:00 INFO Driver: starting\n"
+        "Traceback (most recent call last):\n"
+        '  File "/databricks/driver/job.py", line 10, in <module>\n'
+        '    df.write.save("/mnt/out")\n'
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o123.save.\n"
+        ": org.apache.spark.SparkException: Job aborted.\n"
+        "\tat org.apache.spark.sql.execution.FileFormatWriter$.write(FileFormatWriter.scala:231)\n"
+        "Caused by: java.io.IOException: No space left on device\n"
+        "\tat java.io.FileOutputStream.writeBytes(Native Method)\n"
+        "24/01/31 12:00:01 INFO Driver: done\n"
+    )
+    result = mine_bytes(tmp_path, "driver.log", log.encode())
+    assert result.innermost_cause is not None
+    assert result.innermost_cause.innermost.type == "java.io.IOException"
+
+
+# --- encodings ------------------------------------------------------------------------------
+LOG_TEXT = "24/01/31 12:00:00 INFO Start: café 日本\r\n24/01/31 12:00:01 ERROR Job: failed\r\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(LOG_TEXT.encode("utf-16"), id="utf-16 (LE with BOM, as PowerShell)"),
+        pytest.param(b"\xfe\xff" + LOG_TEXT.encode("utf-16-be"), id="utf-16-be with BOM"),
+        pytest.param(LOG_TEXT.encode("utf-8-sig"), id="utf-8 with BOM"),
+    ],
+)
+def test_text_with_a_byte_order_mark_is_decoded(tmp_path, data):
+    assert data[:2] in (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb")
+    path = tmp_path / "ps.log"
+    path.write_bytes(data)
+    lines = [line.text for line in LogReader([LogSource(path, "ps.log")])]
+    assert lines == [
+        "24/01/31 12:00:00 INFO Start: café 日本",
+        "24/01/31 12:00:01 ERROR Job: failed",
+    ]
+    result = mine_bytes(tmp_path, "ps2.log", data)
+    assert result.levels == {"INFO": 1, "ERROR": 1}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xfe" + bytes(range(256)) * 8,
+        b"\xff\xfe" + os.urandom(8000),
+        b"\xfe\xff" + os.urandom(8000),
+        b"\xff\xfe" + "text\x00more".encode("utf-16-le"),
+    ],
+)
+def test_binary_behind_a_byte_order_mark_is_still_refused(tmp_path, data):
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    with pytest.raises(LogReadError, match="binary data"):
+        list(LogReader([LogSource(path, "blob.bin")]))
