@@ -145,3 +145,24 @@ def test_unknown_or_malformed_job_ids_are_404():
     client = jwt_client(make_user("viewer"))
     assert client.get(f"{BASE}00000000-0000-0000-0000-000000000000/").status_code == 404
     assert client.get(f"{BASE}not-a-uuid/").status_code == 404
+
+
+def test_the_list_filters_by_status_and_ticket_and_names_a_bad_value():
+    client = jwt_client(make_user("viewer"))
+    done = upload(client, ("driver.log", LOG)).json()["id"]
+    log_jobs.run_job(done)
+    queued = upload(client, ("driver.log", LOG)).json()["id"]
+    ticket = make_ticket()
+    attached = upload(client, ("driver.log", LOG), ticket_id=ticket.pk).json()["id"]
+
+    def listed(**filters: str) -> set[str]:
+        answer = client.get(BASE, filters)
+        assert answer.status_code == 200, answer.content
+        return {row["id"] for row in answer.json()["results"]}
+
+    assert listed(status="done") == {done}
+    assert listed(status="queued") == {queued, attached}
+    assert listed(ticket_id=ticket.pk) == {attached}
+    bad = client.get(BASE, {"status": "finished"})
+    assert bad.status_code == 400 and "status" in bad.json()["detail"]
+    assert client.get(f"{BASE}{queued}/", {"status": "done"}).status_code == 200

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from kombu.exceptions import KombuError
@@ -22,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from analysis import log_jobs
+from analysis.filtersets import LogAnalysisFilterSet
 from analysis.logs.markdown import report_markdown
 from analysis.models import LogAnalysisJob
 from tickets.api.permissions import IsResponder
@@ -140,13 +142,18 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         (CheckedCursorPagination,),
         {"page_size": 50, "ordering": ("-created_at", "-id"), "page_size_query_param": None},
     )
-    filter_backends: list[Any] = []
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = LogAnalysisFilterSet
     parser_classes = [JSONParser, MultiPartParser]
     write_role = VIEWER
     lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers a JSON 404
 
     def get_serializer_class(self):
         return LogAnalysisSerializer if self.action == "list" else LogAnalysisDetailSerializer
+
+    def filter_queryset(self, queryset):
+        """The filters narrow the list; a job named by its id is found whatever they say."""
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_object(self) -> LogAnalysisJob:
         try:
