@@ -127,7 +127,11 @@ def _ticket(ticket_id: str | None) -> Ticket | None:
 @extend_schema_view(
     list=extend_schema(
         summary="Log-analysis jobs, newest first (cursor-paginated)",
-        responses={200: LogAnalysisSerializer(many=True), **ERRORS},
+        responses={
+            200: LogAnalysisSerializer(many=True),
+            400: OpenApiResponse(ERROR_SCHEMA, description="A filter is not valid"),
+            **ERRORS,
+        },
     ),
     retrieve=extend_schema(
         summary="A log-analysis job: status, progress, step and, when done, its report",
