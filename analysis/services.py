@@ -568,6 +568,18 @@ INCIDENT_SAMPLE_SCAN = 500
 PAST_INCIDENTS = 3
 
 
+def _store_shared_cause(incident: Incident, note: str) -> None:
+    incidents.store_analysis(
+        incident.pk,
+        rca_result=incidents.shared_cause(incident),
+        recommendations=incidents.shared_recommendations(incident),
+        rca_source=RcaSource.RULES,
+        rca_note=note,
+        confidence=None,
+        members=incident.member_count,
+    )
+
+
 def share_incident_analysis(ticket_id: str) -> bool:
     """A member of an incident takes the incident's analysis, not its own: no Gemini call per
     member. The incident itself is analysed by Gemini once when it forms and again when it
@@ -582,14 +594,12 @@ def share_incident_analysis(ticket_id: str) -> bool:
 
 
 def analyse_incident(incident_id: str) -> bool:
-    """One Gemini RCA over the incident, when it needs one: it has none yet, or it has
+    """One RCA over the incident, when it needs one: it has none yet, or it has
     INCIDENT_RCA_GROWTH times the members the last one covered. Concurrent callers are
     coalesced by a claim on the incident (one conditional UPDATE): only the one that takes
     it calls Gemini; a claim left by a killed worker lapses after the longest call can take.
-    Any Gemini failure or invalid answer gives the rule-based shared cause. True when it
-    analysed."""
-    if not gemini_configured():
-        return False  # share_analysis writes the rule-based shared cause
+    Without a Gemini key, and on any Gemini failure or invalid answer, the rule-based shared
+    cause is written (so its counts follow the incident's growth too). True when it analysed."""
     now = timezone.now()
     lapse = settings.GEMINI_TIMEOUT_SECONDS * settings.GEMINI_MAX_ATTEMPTS + 30
     claimed = (
@@ -605,6 +615,9 @@ def analyse_incident(incident_id: str) -> bool:
     if not claimed:
         return False
     incident = Incident.objects.get(pk=incident_id)
+    if not gemini_configured():
+        _store_shared_cause(incident, "rule-based: no Gemini key")
+        return True
     members = incident.members.defer("embedding")
     failures = list(
         members.exclude(source=Source.AZURE_MONITOR).order_by("timestamp")[:INCIDENT_SAMPLE_SCAN]
@@ -635,14 +648,8 @@ def analyse_incident(incident_id: str) -> bool:
         )
     except LlmFailure as failure:
         RCA_FALLBACKS.labels(failure.outcome).inc()
-        incidents.store_analysis(
-            incident_id,
-            rca_result=incidents.shared_cause(incident),
-            recommendations=incidents.shared_recommendations(incident),
-            rca_source=RcaSource.RULES,
-            rca_note=f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})",
-            confidence=None,
-            members=incident.member_count,
+        _store_shared_cause(
+            incident, f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
         )
         return True
     grounded_on = [i for i in answer.similar_ticket_ids if i in prompt.similar_ids]

@@ -1,9 +1,14 @@
+import logging
+from typing import Any
+
 from celery import shared_task
 from django.db import transaction
 
 from analysis import log_jobs, services
 from rca_project.celery import DATABASE_UNAVAILABLE
 from tickets.lifecycle import Actor
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=DATABASE_UNAVAILABLE, retry_backoff=2, retry_jitter=True, max_retries=8)
@@ -26,3 +31,19 @@ def request_fresh_rca(ticket_id: str, actor: Actor) -> None:
     """Staff asked for a new RCA: audit it, then re-run the analysis in the background."""
     services.record_rca_request(ticket_id, actor)
     transaction.on_commit(lambda: analyse_ticket.delay(ticket_id, force=True))
+
+
+def analyse_detached_member(
+    sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
+) -> None:
+    """A ticket taken out of its incident that carried the incident's analysis (now pending)
+    is analysed on its own. Sent after the detach committed; a broker that refuses it leaves
+    the ticket pending, as any analysis the broker refused."""
+    if action != "detached" or not ticket_id:
+        return
+    try:
+        analyse_ticket.delay(ticket_id)
+    except Exception:
+        logger.exception(
+            "could not queue the analysis of %s, detached from %s", ticket_id, incident_id
+        )

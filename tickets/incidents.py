@@ -483,7 +483,8 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str
 
 def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
     """Take a wrongly grouped ticket out of its incident: from now on it is a ticket of its
-    own (it pages on its own, see integrations/signals.py)."""
+    own (it pages on its own, see integrations/signals.py, and a ticket that carried the
+    incident's analysis gets its own, see analysis/tasks.py)."""
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
@@ -492,7 +493,14 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
         ticket.incident = None
         # Its group key is cleared too, so that its next failure does not group it again.
         ticket.group_key = ""
-        ticket.save(update_fields=["incident", "group_key", "updated_at"])
+        fields = ["incident", "group_key", "updated_at"]
+        if ticket.rca_note == _shared_note(incident):
+            # The incident's analysis was not about it: it is analysed on its own (the
+            # analysis app follows `detached`), and says so meanwhile.
+            ticket.rca_source = RcaSource.PENDING
+            ticket.rca_note = f"detached from {incident.pk}: being analysed on its own"
+            fields += ["rca_source", "rca_note"]
+        ticket.save(update_fields=fields)
         Incident.objects.filter(pk=incident.pk).update(member_count=F("member_count") - 1)
         lifecycle.write_audit(
             ticket, actor, "detached from incident", details={"incident": incident.pk}

@@ -181,3 +181,54 @@ def test_members_sharing_the_analysis_are_embedded_and_find_the_last_fix(setting
         assert member.embedding is not None and member.embedding_model
         assert earlier in [ticket.pk for ticket, _ in similar_tickets(member)]
         assert [(past.ticket_id, past.fix) for past in previous_fixes(member)] == [(earlier, fix)]
+
+
+def test_without_gemini_the_shared_cause_follows_the_incidents_growth(settings):
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    settings.INCIDENT_RCA_GROWTH = 2.0
+    first = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(2)]
+    process(first)
+    incident = Incident.objects.get()
+    assert incident.rca_result.startswith("2 pipelines") and incident.rca_members == 2
+    assert incident.rca_note == "rule-based: no Gemini key"
+
+    more = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(2, 4)]
+    process(more)
+    incident.refresh_from_db()
+    assert incident.rca_result.startswith("4 pipelines") and incident.rca_members == 4
+    process([post(storm_failure("pl_member_4"))["ticket_id"]])  # 5 < 2 x 4: no new analysis
+    incident.refresh_from_db()
+    assert incident.rca_result.startswith("4 pipelines")
+    for ticket in Ticket.objects.filter(incident=incident):
+        assert ticket.rca_result == incident.rca_result
+    # Once per doubling, not per member.
+    assert IncidentEvent.objects.filter(incident=incident, kind="analysed").count() == 2
+
+
+def test_a_detached_member_drops_the_incidents_analysis_for_its_own(settings, celery_worker):
+    from tests.api import clear_throttles, jwt_client
+    from tests.conftest import wait_for
+
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    clear_throttles()
+    members = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(3)]
+    incident = Incident.objects.get()
+    wait_for(
+        lambda: not Ticket.objects.filter(pk__in=members, rca_source="pending").exists(),
+        timeout=30,
+    )
+    shared = Ticket.objects.get(pk=members[2]).rca_result
+    assert shared.startswith(("2 pipelines", "3 pipelines"))
+
+    responder = jwt_client(make_user("responder"))
+    answer = responder.post(f"/api/v1/incidents/{incident.pk}/detach/", {"ticket": members[2]})
+    assert answer.status_code == 200, answer.content
+    wait_for(lambda: Ticket.objects.get(pk=members[2]).rca_source == "rules", timeout=30)
+    detached = Ticket.objects.get(pk=members[2])
+    assert detached.incident_id is None
+    assert "pipelines in" not in detached.rca_result and "sql-prod-01" in detached.rca_result
+    assert incident.pk not in detached.rca_note  # neither "Shared with" nor "being analysed"
+    # The members still in the incident keep its analysis.
+    assert Ticket.objects.get(pk=members[0]).rca_result.startswith(("2 pipelines", "3 pipelines"))
