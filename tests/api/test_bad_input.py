@@ -170,3 +170,19 @@ def test_schema_documents_what_the_api_answers(schema):
             assert ("429" in responses) == path.startswith("/api/v1/"), path
             if path.startswith("/api/v1/"):
                 assert ("415" in responses) == ("requestBody" in operation), path
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_body_over_the_upload_limit_is_a_json_413_naming_it(settings, content_type):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    ticket = make_ticket()
+    client = jwt_client(make_user("responder"))
+    fix = "x" * (80 * 1024)
+    body = json.dumps({"fix": fix}) if content_type == "application/json" else f"fix={fix}"
+    answer = client.generic(
+        "POST", f"/api/v1/tickets/{ticket.pk}/resolve/", body, content_type=content_type
+    )
+    assert answer.status_code == 413, answer.content
+    assert answer.json() == {"error": "body larger than 65536 bytes"}
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
