@@ -135,10 +135,11 @@ def analyse_tickets(
     return done
 
 
-def record_rca_request(ticket_id: str, actor: Actor) -> None:
+def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> None:
     """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it)."""
     ticket = Ticket.objects.get(pk=ticket_id)
-    lifecycle.write_audit(ticket, actor, "rca requested")
+    note = redact(note.strip())
+    lifecycle.write_audit(ticket, actor, "rca requested", details={"note": note} if note else None)
 
 
 def _embed(tickets: list[tuple[Ticket, str]]) -> None:

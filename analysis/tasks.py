@@ -27,9 +27,9 @@ def recover_stale_log_analyses() -> dict[str, int]:
     return log_jobs.recover_stale_jobs()
 
 
-def request_fresh_rca(ticket_id: str, actor: Actor) -> None:
+def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "") -> None:
     """Staff asked for a new RCA: audit it, then re-run the analysis in the background."""
-    services.record_rca_request(ticket_id, actor)
+    services.record_rca_request(ticket_id, actor, note=note)
     transaction.on_commit(lambda: analyse_ticket.delay(ticket_id, force=True))
 
 

@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analysis.redaction import redact
 from analysis.rules import build_rule_rca
 from integrations import fanout
 from integrations import targets as registry
@@ -366,22 +367,29 @@ def awaiting_for(ticket_id: str) -> Remediation | None:
     ).first()
 
 
-def approve(remediation_id: int, actor: Actor, *, via: str) -> Remediation:
-    return _decide(remediation_id, actor, via=via, approved=True)
+def approve(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
+    return _decide(remediation_id, actor, via=via, approved=True, note=note)
 
 
-def decline(remediation_id: int, actor: Actor, *, via: str) -> Remediation:
-    return _decide(remediation_id, actor, via=via, approved=False)
+def decline(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
+    """`note`: why, kept in the remediation's reason and the audit entry."""
+    return _decide(remediation_id, actor, via=via, approved=False, note=note)
 
 
-def _decide(remediation_id: int, actor: Actor, *, via: str, approved: bool) -> Remediation:
-    remediation = _decide_locked(remediation_id, actor, via=via, approved=approved)
+def _decide(
+    remediation_id: int, actor: Actor, *, via: str, approved: bool, note: str = ""
+) -> Remediation:
+    remediation = _decide_locked(
+        remediation_id, actor, via=via, approved=approved, note=redact(note.strip())[:1000]
+    )
     if remediation.status == RemediationStatus.EXPIRED:
         raise RemediationError(f"the approval of remediation {remediation_id} has expired")
     return remediation
 
 
-def _decide_locked(remediation_id: int, actor: Actor, *, via: str, approved: bool) -> Remediation:
+def _decide_locked(
+    remediation_id: int, actor: Actor, *, via: str, approved: bool, note: str
+) -> Remediation:
     with transaction.atomic():
         remediation = Remediation.objects.select_for_update().filter(pk=remediation_id).first()
         if remediation is None:
@@ -405,12 +413,18 @@ def _decide_locked(remediation_id: int, actor: Actor, *, via: str, approved: boo
                 ticket,
                 actor,
                 "remediation approved",
-                details={"remediation": remediation.pk, "via": via},
+                details={
+                    "remediation": remediation.pk,
+                    "via": via,
+                    **({"note": note} if note else {}),
+                },
             )
             _start_or_hold(remediation, ticket, actor=actor)
         else:
             remediation.status = RemediationStatus.DECLINED
-            remediation.reason = f"declined by {actor.name} via {via}"
+            remediation.reason = f"declined by {actor.name} via {via}" + (
+                f": {note}" if note else ""
+            )
             remediation.finished_at = now
             remediation.save(
                 update_fields=[

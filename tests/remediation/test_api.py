@@ -51,3 +51,30 @@ def test_decline_through_the_api():
     assert declined.status_code == 200
     assert declined.json()["remediation_status"] == "declined"
     assert api.post("/api/v1/tickets/NOPE/remediation/decline/").status_code == 404
+
+
+def test_a_decision_keeps_its_note_and_a_broken_body_decides_nothing():
+    from integrations.models import Remediation
+    from tickets.models import AuditLog
+
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    assert pending is not None
+    api = jwt_client(make_user("responder"))
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/decline/"
+    broken = api.generic("POST", url, '{"note":', content_type="application/json")
+    assert broken.status_code == 400 and "JSON parse error" in broken.json()["error"]
+    assert Remediation.objects.get(pk=pending.pk).status == "awaiting_approval"
+
+    declined = api.post(url, {"note": "the upstream fix lands tonight"}, format="json")
+    assert declined.status_code == 200, declined.content
+    reason = Remediation.objects.get(pk=pending.pk).reason
+    assert reason.endswith("via api: the upstream fix lands tonight")
+
+    rerun = f"/api/v1/tickets/{ticket.pk}/rerun-rca/"
+    assert api.generic("POST", rerun, "{", content_type="application/json").status_code == 400
+    assert not AuditLog.objects.filter(ticket=ticket, action="rca requested").exists()
+    assert api.post(rerun, {"note": "new logs attached"}, format="json").status_code == 202
+    entry = AuditLog.objects.get(ticket=ticket, action="rca requested")
+    assert entry.details == {"note": "new logs attached"}

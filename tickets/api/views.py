@@ -179,9 +179,10 @@ TRANSITION_SCHEMA: SharedSchema = {
 }
 
 DECISION_SCHEMA: dict[str, Any] = {
-    "request": None,
+    "request": TransitionSerializer,
     "responses": {
         200: TicketDetailSerializer,
+        400: OpenApiResponse(ERROR_SCHEMA, description="Invalid body"),
         409: OpenApiResponse(
             ERROR_SCHEMA, description="No remediation awaits approval, or its approval expired"
         ),
@@ -290,16 +291,19 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     def _decide_remediation(
         self, request: AuthenticatedRequest, pk: str, approved: bool
     ) -> Response:
+        body = TransitionSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
         self._require_ticket(pk)
         pending = remediation.awaiting_for(pk)
         if pending is None:
             raise Conflict("no remediation of this ticket awaits approval")
         actor = Actor.for_user(request.user)
         try:
+            note = body.validated_data["note"]
             if approved:
-                remediation.approve(pending.pk, actor, via="api")
+                remediation.approve(pending.pk, actor, via="api", note=note)
             else:
-                remediation.decline(pending.pk, actor, via="api")
+                remediation.decline(pending.pk, actor, via="api", note=note)
         except remediation.RemediationError as exc:
             raise Conflict(str(exc)) from exc
         return Response(TicketDetailSerializer(self.get_object()).data)
@@ -326,18 +330,23 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Run the root-cause analysis again, in the background (responder)",
-        request=None,
+        request=TransitionSerializer,
         responses={
             202: RerunSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Invalid body"),
             503: OpenApiResponse(ERROR_SCHEMA, description="Analysis queue unavailable"),
             **ERRORS,
         },
     )
     @action(detail=True, methods=["post"], url_path="rerun-rca", permission_classes=[IsResponder])
     def rerun_rca(self, request: AuthenticatedRequest, pk: str) -> Response:
+        body = TransitionSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
         try:
             with transaction.atomic():
-                request_fresh_rca(pk, Actor.for_user(request.user))
+                request_fresh_rca(
+                    pk, Actor.for_user(request.user), note=body.validated_data["note"]
+                )
         except Ticket.DoesNotExist as exc:
             raise NotFound("no ticket with this id") from exc
         except KombuError as exc:  # published on commit: the request is audited, not queued
