@@ -408,7 +408,8 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
                 raise LogJobError(f"fetching the log answered HTTP {answer.status_code}")
             _copy_chunks(answer.iter_content(COPY_CHUNK), target)
     except requests.RequestException as exc:
-        raise LogJobError(f"cannot fetch the log: {type(exc).__name__}") from exc
+        host = urlsplit(url).hostname or url
+        raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
 
 
 def _download_blob(blob_name: str, target: Path) -> None:

@@ -517,3 +517,14 @@ def test_the_rule_rca_message_keeps_a_failure_that_adds_to_the_exception():
         "java.io.IOException: disk full",
         "Connection refused to db-01:5432",
     ]
+
+
+@pytest.mark.django_db
+def test_an_unreachable_log_host_is_named_in_the_jobs_error(settings):
+    settings.LOG_ANALYSIS_URL_HOSTS = ["127.0.0.1"]
+    settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = 2
+    job = log_jobs.create_job_from_url(make_user("u", "viewer"), "http://127.0.0.1:9/log/1")
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error == "cannot fetch the log from 127.0.0.1: ConnectionError"

@@ -186,3 +186,12 @@ def test_a_body_over_the_upload_limit_is_a_json_413_naming_it(settings, content_
     assert answer.json() == {"error": "body larger than 65536 bytes"}
     ticket.refresh_from_db()
     assert ticket.status == "open"
+
+
+@pytest.mark.parametrize("ticket_id", ["日本", "ADF-nope", "a%20b"])
+def test_an_unknown_ticket_is_named_the_same_way_everywhere(ticket_id):
+    client = jwt_client(make_user("viewer"))
+    for path in ("", "audit/", "similar/"):
+        answer = client.get(f"/api/v1/tickets/{ticket_id}/{path}")
+        assert answer.status_code == 404, (path, answer.content)
+        assert answer.json() == {"error": "no ticket with this id"}, path

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import Http404
 from django.templatetags.static import static
 from django.utils.duration import duration_iso_string
 from django_filters.rest_framework import DjangoFilterBackend
@@ -221,6 +222,12 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         # No ticket id holds a NUL character (PostgreSQL text cannot): never query for one.
         if "\x00" in str(kwargs.get(self.lookup_field, "")):
             raise NotFound("no ticket with this id")
+
+    def get_object(self) -> Ticket:
+        try:
+            return super().get_object()
+        except Http404 as exc:  # DRF's "No Ticket matches the given query."
+            raise NotFound("no ticket with this id") from exc
 
     def get_queryset(self):
         if self.action == "list":  # rows, not model instances: twice as fast for a page
