@@ -248,6 +248,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DatabaseError": [
         ("replica_conflict", 5.0, any_of(*signals.REPLICA_CONFLICT), _I),
+        ("not_primary", 4.0, any_of(*signals.NOT_PRIMARY), _I),
+        ("db_corruption", 4.5, any_of(*signals.DB_CORRUPTION), _I),
+        ("lock_not_acquired", 4.0, any_of(*signals.LOCK_NOT_ACQUIRED), _I),
         (
             "deadlock",
             5.0,
@@ -333,6 +336,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"metastore_down",
                 r"metastore_component_unhealthy",
                 r"(?:unable to instantiate|could not connect to|failed to connect to) \S*metastore",
+                r"error communicating with (?:the )?\S*metastore",
             ),
             _I,
         ),
@@ -428,6 +432,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|(?:connection )?pool (?:limit|size) .{0,40}(?:reached|exceeded)"
             r"|connection is not available, request timed out|cannot get a connection, pool"
             r"|timeout waiting for (?:idle object|connection from pool)",
+            _I,
+        ),
+        (
+            # A size or count over a limit the engine or service enforces (bytes billed,
+            # stages in a plan, a lookup result's size): below the data and timeout signals,
+            # which say more precisely which value or wait went over.
+            "capacity_limit",
+            3.0,
+            r"exceed(?:s|ed)? (?:the )?(?:[\w-]+ ){0,2}limit(?:ation)?\b"
+            r"|exceed(?:s|ed)? (?:the )?(?:allowed|configured|permitted) max(?:imum)?\b"
+            r"|exceeded (?:the )?limit (?:for|of)\b|maximum number of \w+ (?:\(\d+\) )?exceeded",
             _I,
         ),
         # Insufficient resources (disk full, out of memory, too many connections).
@@ -527,7 +542,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|does not allow nulls|violation of (?:primary key|unique key|foreign key)"
             r"|duplicate key|uniqueviolation|foreignkeyviolation|unique constraint"
             r"|foreign key constraint|integrityerror|check constraint"
-            r"|multiple source rows matched|multiple_source_row_matching",
+            r"|multiple source rows matched|multiple_source_row_matching|"
+            + any_of(*signals.DUPLICATE_KEY),
             _I,
         ),
         (
@@ -544,7 +560,40 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|precision \d+ exceeds|exceeds (?:the )?max(?:imum)? precision"
             r"|can only support precision"
             r"|\b(?:small|big|tiny)?int(?:eger)? out of range"
-            r"|out of range: value too (?:small|large)",
+            r"|out of range: value too (?:small|large)"
+            # .NET DateTime range (ADF, Dataverse): "Ticks must be between DateTime.MinValue...".
+            r"|datetime\.(?:min|max)value|un-?representable datetime",
+            _I,
+        ),
+        (
+            # A record the broker or store refuses for its size (Kafka RecordTooLargeException,
+            # HTTP 413 "Request Entity Too Large", a row over the store's maximum).
+            "record_too_large",
+            3.5,
+            r"recordtoolarge|messagesizetoolarge|(?:record|message|row|document|item|entity)"
+            r" (?:is |was )?too large|larger than the max(?:imum)? (?:\w+ )?size"
+            r"|exceeds (?:the )?max(?:imum)? (?:allowed )?(?:message|record|row|document|item"
+            r"|request) size",
+            _I,
+        ),
+        (
+            # A consumer could not read a record: bytes not in the format the deserializer
+            # expects (Kafka SerializationException, Avro/Schema Registry magic byte).
+            "deserialization",
+            3.5,
+            r"error deserializing|(?:failed|unable|could not) (?:to )?deserialize"
+            r"|deserialization (?:error|failed|failure|exception)|unknown magic byte"
+            r"|(?<!not)serializationexception",
+            _I,
+        ),
+        (
+            # A stream's offsets point at data the broker no longer holds (retention, a deleted
+            # topic): Spark's failOnDataLoss, Kafka OffsetOutOfRange.
+            "data_lost",
+            4.0,
+            r"failondataloss|some data may have been lost|offsetoutofrange"
+            r"|offsets? (?:is |are )?out of range|(?:cannot|could not|failed to|unable to) fetch "
+            r"offset|data (?:was|has been) aged out",
             _I,
         ),
         (
@@ -740,7 +789,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|could not execute broadcast in|reached its .{0,40}timeout"
             # Spelled as two words ("Time out to retry."); "timeout while" is often a cause
             # quoted inside another failure.
-            r"|\btime out (?:to|after|waiting)",
+            r"|\btime out (?:to|after|waiting)"
+            # A query engine's limit on a phase's duration (Trino planning/execution time).
+            r"|exceeded (?:the )?(?:max(?:imum)? )?(?:\w+ )?time ?limit"
+            r"|time ?limit (?:exceeded|reached)|exceeded_time_limit",
             _I,
         ),
         (
@@ -826,6 +878,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|no suitable driver|data source name not found|no default driver specified"
             r"|can't open lib|specified driver could not be loaded|driver not loaded"
             r"|distributionnotfound|distribution was not found"
+            # PySpark could not start its JVM (JAVA_HOME unset, no Java installed).
+            r"|java gateway process exited|java_gateway_exited|java_home is not set"
+            r"|unable to locate a java runtime|no java runtime present"
             r"|packagenotfounderror|versionconflict|(?:interpreter|python|runtime|library|driver)"
             r" version mismatch|incompatible (?:python|runtime|library|driver) version",
             _I,
@@ -899,6 +954,22 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|format of the initialization string",
             _I,
         ),
+        (
+            # A path or table read as Delta that is not one (or the reverse).
+            "table_format",
+            3.5,
+            r"is not a delta table|delta_missing_delta_table|incompatible format detected",
+            _I,
+        ),
+        (
+            # An API refused the request as malformed (HTTP 400): the job or cluster definition
+            # the pipeline sent, when nothing more precise is said.
+            "http_400",
+            # Below a 5xx's or an internal error's wording: "Error 400: ... internal error".
+            1.5,
+            _status("400", r"client error|bad request") + r"|\bbad[_ ]request\b",
+            _I,
+        ),
         ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
@@ -934,6 +1005,30 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A query the engine's analyser rejects as written: a column neither grouped nor
+            # aggregated (Spark, PostgreSQL, SQL Server, MySQL, Snowflake), a streaming
+            # DataFrame used as a batch one, an implicit cartesian product.
+            "query_mistake",
+            3.5,
+            r"neither present in the group by|must appear in the group by clause"
+            r"|not contained in either an aggregate function or the group by"
+            r"|isn't in group by|only_full_group_by|is not a valid group by expression"
+            r"|missing_aggregation|aggregate functions? (?:are|is) not allowed in"
+            r"|queries with streaming sources must be executed with"
+            r"|(?:are|is) not supported (?:on|with|for) streaming (?:dataframes|datasets)"
+            r"|output mode not supported|implicit cartesian product"
+            r"|join condition is missing or trivial",
+            _I,
+        ),
+        (
+            # dbt's Jinja compilation failed in a macro, model or test (not a project layout
+            # problem such as two models with one name, which dbt reports without "in").
+            "dbt_compilation",
+            3.0,
+            r"compilation error in (?:macro|model|test|snapshot|seed|analysis|operation)\b",
+            _I,
+        ),
+        (
             # dbt's compiler could not resolve a ref(), source() or macro the project uses.
             "dbt_unresolved_ref",
             4.0,
@@ -963,6 +1058,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "bad_call",
             3.0,
             r"invalid arguments were passed|unexpected keyword argument|positional argument"
+            r"|takes no keyword argument|got multiple values for (?:keyword )?argument"
             r"|object'? has no attribute|object is not (?:subscriptable|callable|iterable)"
             r"|undefinederror|templatesyntaxerror|method \w+\(.{0,200}\) does not exist"
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
@@ -978,6 +1074,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         ("crash", 2.0, r"sigsegv|segmentation fault|core dumped", _I),
+        # Spark's analyser rejected the query; the stronger signals say when it is a missing
+        # table, column or path instead.
+        ("analysis_exception", 1.5, r"analysisexception", _I),
         # Syntax error, undefined function.
         ("sqlstate_syntax", 2.5, _sqlstate("42601", "42883"), _I),
         (
@@ -993,6 +1092,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
 # These signals are matched as a whole regex rather than branch by branch.
 _EXPLICIT_ANCHORS: dict[str, tuple[str, ...]] = {
     "http_401_403": ("401", "403", "forbidden", "unauthorized"),
+    "http_400": ("400", "bad request", "bad_request"),
     "throttled": (
         "429",
         "too many",

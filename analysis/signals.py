@@ -30,9 +30,17 @@ PERMISSION_DENIED: tuple[str, ...] = (
     r"is not able to access the database",  # SQL Server 916: a login without a database user
 )
 
-# Azure SQL 40615 and its kin: the server's firewall refuses the caller's address.
+# Azure SQL 40615 and its kin: the server's firewall, network policy or IP access list refuses
+# the caller's address (Snowflake "IP x is not allowed to access Snowflake", Databricks IP ACLs,
+# Cosmos DB and Key Vault firewalls, Atlas IP access lists).
 FIREWALL_BLOCKED: tuple[str, ...] = (
     r"is not allowed to access the server",
+    r"\bip(?: address)? '?[\w.:/-]+'? is not allowed to access",
+    r"\b(?:is|was|were|been) blocked by (?:the |your )?[\w ]{0,40}"
+    r"(?:firewall|ip acl|ip access list|network polic)",
+    r"forbiddenbyfirewall",
+    r"not (?:on|in) (?:the |your )?[\w' ]{0,30}ip (?:access|allow) ?list",
+    r"ip (?:address )?(?:is )?not (?:whitelisted|allowlisted|allowed by)",
     r"sp_set_firewall_rule",
     r"deny public network access",
 )
@@ -100,6 +108,42 @@ DEADLOCK: tuple[str, ...] = (
 
 DB_UNAVAILABLE: tuple[str, ...] = (r"snapshot too old",)
 
+# A write sent to a node that does not take writes: a MongoDB secondary ("not primary",
+# NotWritablePrimary, the older "not master"), a read-only replica or transaction.
+NOT_PRIMARY: tuple[str, ...] = (
+    r"notwritableprimary",
+    r"notprimary(?:nosecondaryok|orsecondary)",
+    r"notmaster(?:noslaveok|orsecondary)?\b",
+    r"not ?primary ?exception",
+    r"\bnot (?:writable )?primary\b(?! key)",
+    r"\bnot master\b",
+    r"node is (?:not|no longer) (?:the )?(?:primary|master)",
+    r"in a read-only transaction",
+    r"running with the --read-only option",
+    r"against a read only replica",
+)
+
+# A table or index the database found damaged: MySQL "marked as crashed", an Oracle or
+# PostgreSQL corrupt block, a malformed SQLite file.
+DB_CORRUPTION: tuple[str, ...] = (
+    r"marked as crashed",
+    r"crashed and (?:should|must) be repaired",
+    r"incorrect key file for table",
+    r"data block corrupted",
+    r"invalid page (?:header )?in block",
+    r"database disk image is malformed",
+    r"(?:table|index|page|block) '?[\w.`\"-]{0,80}'? is corrupt",
+)
+
+# Locks a statement could not take because the lock manager or metastore did not grant them
+# (Hive "Error in acquiring locks", ZooKeeper/DbLockManager LockException).
+LOCK_NOT_ACQUIRED: tuple[str, ...] = (
+    r"error in acquiring locks?",
+    r"(?:unable|failed|could not) to acquire (?:a |the )?(?:table |row |metadata |exclusive "
+    r"|shared |write |read )?locks?\b",
+    r"\blockexception\b",
+)
+
 DISK_FULL: tuple[str, ...] = (
     r"no space left on device",
     r"disk ?full",
@@ -107,6 +151,17 @@ DISK_FULL: tuple[str, ...] = (
     r"unable to extend (?:temp )?segment",
     r"transaction log for database .{0,80} is full",
     r"could not extend file",
+)
+
+# A row whose key is already taken, in the words of stores other than the SQL classics
+# ("duplicate key", "unique constraint"): MySQL 1062 "Duplicate entry", Salesforce
+# DUPLICATE_VALUE, Dataverse/Cosmos DB "a record/entity with ... already exists", alternate keys.
+DUPLICATE_KEY: tuple[str, ...] = (
+    r"duplicate entry",
+    r"duplicate[_ ]value",
+    r"duplicatekeyexception",
+    r"\b(?:record|row|document|entity|item)s? (?:with|that has|having) [^\n]{0,200}already exists",
+    r"requires? that [^\n]{0,80}unique values",
 )
 
 SCHEMA_MISMATCH: tuple[str, ...] = (

@@ -47,7 +47,13 @@ def not_null_violation(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "duplicate_key",
     "DataError DatabaseError",
-    r"duplicate key|violation of (?:primary|unique) key|uniqueviolation|unique constraint",
+    any_of(
+        r"duplicate key",
+        r"violation of (?:primary|unique) key",
+        r"uniqueviolation",
+        r"unique constraint",
+        *signals.DUPLICATE_KEY,
+    ),
     example=(
         "com.microsoft.sqlserver.jdbc.SQLServerException: Violation of PRIMARY "
         "KEY constraint 'PK_Customers'. Cannot insert duplicate key in object "
@@ -55,8 +61,19 @@ def not_null_violation(m: re.Match[str], ctx: Context) -> Finding:
     ),
 )
 def duplicate_key(m: re.Match[str], ctx: Context) -> Finding:
-    constraint = grab(ctx.text, r"constraint '([^']+)'", r'constraint "([^"]+)"')
-    value = grab(ctx.text, r"duplicate key value is \(([^)]*)\)", r"Key \(([^)]*)\)")
+    constraint = grab(
+        ctx.text,
+        r"constraint '([^']+)'",
+        r'constraint "([^"]+)"',
+        r"duplicate entry '[^'\n]*' for key '([^']+)'",
+        r"\b(?:entity|alternate) key ([\w .-]{1,60}?) requires",
+    )
+    value = grab(
+        ctx.text,
+        r"duplicate key value is \(([^)]*)\)",
+        r"Key \(([^)]*)\)",
+        r"duplicate entry '([^'\n]*)' for key",
+    )
     cause = "the load inserted a key that already exists"
     if constraint:
         cause += f" (constraint {constraint}"

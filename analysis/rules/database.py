@@ -257,6 +257,14 @@ def db_connection_closed(m: re.Match[str], ctx: Context) -> Finding:
     )
 
 
+# Oracle codes that only wrap or locate the error under them: a recursive SQL level, a PL/SQL
+# line, a database link, a parallel query server, a package state reset whose reason follows.
+_ORACLE_WRAPPERS = frozenset(
+    {"ORA-00604", "ORA-06512", "ORA-02063", "ORA-12801", "ORA-04068", "ORA-06510", "ORA-29400"}
+)
+_ORACLE_CODE = re.compile(r"\b(ORA-\d{5}):?[ \t]*((?:(?!\bORA-\d{5})[^\n])*)")
+
+
 @rule(
     "oracle_error",
     "DatabaseError",
@@ -264,10 +272,19 @@ def db_connection_closed(m: re.Match[str], ctx: Context) -> Finding:
     example="cx_Oracle.DatabaseError: ORA-12170: TNS:Connect timeout occurred",
 )
 def oracle_error(m: re.Match[str], ctx: Context) -> Finding:
-    code = clean_value(m.group(1))
-    detail = grab(ctx.text, rf"{code}:\s*([^\n]+)")
+    # The first code that is not a wrapper says what went wrong ("ORA-00604: error occurred at
+    # recursive SQL level 1 ORA-00018: maximum number of sessions exceeded").
+    codes = [(c.group(1).upper(), c.group(2)) for c in _ORACLE_CODE.finditer(ctx.text)]
+    code, detail = next(
+        ((c, d) for c, d in codes if c not in _ORACLE_WRAPPERS),
+        codes[0] if codes else (m.group(1), ""),
+    )
+    code, detail = clean_value(code), clean_value(detail)
+    cause = f"Oracle returned {code}" + (f": {detail}" if detail else "")
+    if codes and codes[0][0] != code:
+        cause += f" (reported under {clean_value(codes[0][0])})"
     return Finding(
-        f"Oracle returned {code}" + (f": {detail}" if detail else ""),
+        cause,
         (
             f"Look up {code} in the Oracle error reference for its exact cause.",
             "Check the connect descriptor (TNS alias, service name) and the user's grants.",

@@ -121,6 +121,7 @@ _RUNTIME = {
     "NetworkError DatabaseError",
     any_of(
         r"client with ip address '([\d.]+)' is not allowed",
+        r"\bip(?: address)? '?([\d.]+|[0-9a-f]*:[0-9a-f:]+)'? is not allowed to access",
         r"sqlerrornumber=47073",
         *signals.FIREWALL_BLOCKED,
     ),
@@ -133,7 +134,7 @@ _RUNTIME = {
     ),
 )
 def firewall_blocked(m: re.Match[str], ctx: Context) -> Finding:
-    ip = clean_value(m.group(1)) if m.group(1) else ""
+    ip = clean_value(next((g for g in m.groups() if g), ""))
     host = find_host(ctx.text)
     runtime = _RUNTIME.get(platform_of(ctx.source), "the runtime")
     who = f"client IP {ip}" if ip else f"the network of {runtime}"

@@ -74,6 +74,8 @@ _EMPTY = re.compile(
     r"|task failed with exception|operation returned an invalid status code '?\w+'?"
     r"|workload failed, see run output for details"
     r"|(?:see|check) (?:the )?inner exception|one or more errors occurred|job failed"
+    # WCF's placeholder for a fault raised without a reason (Dataverse/Dynamics via ADF).
+    r"|the creator of this fault did not specify a reason"
     r"|the operation failed|exception|error|failed|failure|internal ?error|null|none)\b"
     r"(?:[^.]{0,40}(?:more details|inner exception|for details))?\W*$",
     re.IGNORECASE,
@@ -88,9 +90,12 @@ _MESSAGE_KEYS = (
 )
 _JSON_FIELD = re.compile(
     r"\\*[\"'](?:databricks_error_message|state_message|error_message|errormessage|message)"
-    r"\\*[\"']\s*:\s*(?:\\*\"((?:[^\"\\]|\\.){8,})|'((?:[^'\\]|\\.){8,})')",
+    # A Python repr may split a long value into adjacent literals ('... any '\n  'more'), which
+    # are read as one.
+    r"\\*[\"']\s*:\s*(?:\\*\"((?:[^\"\\]|\\.){8,})|'((?:[^'\\]|\\.|'\s+'){8,})')",
     re.IGNORECASE,
 )
+_ADJACENT_LITERALS = re.compile(r"'\s+'")
 _ADF_MESSAGE = re.compile(
     r"(?:\b|StorageExtended)Message=(.+?)(?=,Source=|,'{1,2}Type=|,\s*\}|'{1,2},?\s*$|$)", re.S
 )
@@ -163,7 +168,7 @@ def _from_json(text: str) -> str:
             return next((m for m in _json_messages(parsed) if _meaningful(m)), "")
     # Truncated or escaped JSON: read the field with a regex and undo one level of escaping.
     for match in _JSON_FIELD.finditer(text):
-        value = match.group(1) or match.group(2)
+        value = match.group(1) or _ADJACENT_LITERALS.sub("", match.group(2))
         for escaped, plain in (('\\"', '"'), ("\\r", " "), ("\\n", "\n"), ("\\t", " ")):
             value = value.replace(escaped, plain)
         value = value.replace("\\\\", "\\")

@@ -587,3 +587,222 @@ def test_real_error_families(expected: str, message: str) -> None:
 )
 def test_new_code_signals_leave_database_wordings_alone(message: str) -> None:
     assert classify_error(message).error_type == "DatabaseError"
+
+
+# Families of real errors found in public issue threads (the real3 collection), each written
+# here in other words or as another member of the family than the collected message.
+CAPACITY_AND_STORE_FAMILIES = [
+    # capacity_limit: a size or count over an engine's or service's limit
+    (
+        "ResourceExhaustion",
+        "google.api_core.exceptions.InternalServerError: 500 Query exceeded limit for bytes "
+        "billed: 1000000. 20971520 or higher required.",
+    ),
+    (
+        "ResourceExhaustion",
+        'TrinoUserError(type=USER_ERROR, name=QUERY_HAS_TOO_MANY_STAGES, message="Number of '
+        'stages in the query (212) exceeds the allowed maximum (100).")',
+    ),
+    (
+        "ResourceExhaustion",
+        "ErrorCode=UserErrorComputePluginFailure,Message=The number of rows returned by the "
+        "lookup activity exceeds the limitation 5000.",
+    ),
+    ("ResourceExhaustion", "The output of the notebook exceeds the size limit of 20 MB."),
+    # deserialization: bytes not in the deserializer's format
+    (
+        "DataError",
+        "org.apache.kafka.common.errors.SerializationException: Error deserializing key/value "
+        "for partition orders-3 at offset 1881",
+    ),
+    ("DataError", "io.confluent.kafka.serializers: Unknown magic byte! (Schema Registry)"),
+    # record_too_large: a record refused for its size
+    (
+        "DataError",
+        "org.apache.kafka.common.errors.RecordTooLargeException: The request included a message "
+        "larger than the max message size the server will accept.",
+    ),
+    ("DataError", "Request failed: the document is too large to be stored (16 MB)"),
+    # data_lost: a stream's offsets point at data no longer kept
+    (
+        "DataError",
+        "java.lang.IllegalStateException: Partition events-0's offset was changed from 120 to 80,"
+        " some data may have been lost. Set failOnDataLoss to false if this is expected.",
+    ),
+    (
+        "DataError",
+        "org.apache.kafka.clients.consumer.OffsetOutOfRangeException: Offsets out of range with "
+        "no configured reset policy for partitions: {clicks-2=4410}",
+    ),
+    # constraint_violation: duplicate keys in other stores' words
+    (
+        "DataError",
+        "pymysql.err.IntegrityError: (1062, \"Duplicate entry 'A-17' for key 'orders.uk_ref'\")",
+    ),
+    ("DataError", "DUPLICATE_VALUE: duplicate value found: External_Id__c duplicates a record"),
+    (
+        "DataError",
+        "Dynamics operation failed: A record with the same alternate key values already exists.",
+    ),
+    (
+        "DataError",
+        "Conflict (409): Entity with the specified id already exists in the system.",
+    ),
+    # invalid_value: .NET DateTime range
+    (
+        "DataError",
+        "Message=Failed to convert the row, error message: The added or subtracted value results "
+        "in an un-representable DateTime.",
+    ),
+    (
+        "DataError",
+        "ArgumentOutOfRangeException: Ticks must be between DateTime.MinValue.Ticks and "
+        "DateTime.MaxValue.Ticks.",
+    ),
+    # table_format: not a Delta table
+    (
+        "ConfigurationError",
+        "pyspark.sql.utils.AnalysisException: [DELTA_MISSING_DELTA_TABLE] `/mnt/raw/events` is "
+        "not a Delta table.",
+    ),
+    # missing_dependency: PySpark could not start its JVM
+    (
+        "ConfigurationError",
+        "RuntimeError: Java gateway process exited before sending its port number",
+    ),
+    ("ConfigurationError", "JAVA_HOME is not set\nException: Java gateway process exited"),
+    # not_primary: a write sent to a node that does not take writes
+    (
+        "DatabaseError",
+        "pymongo.errors.NotPrimaryError: not primary, full error: {'code': 10107, 'codeName': "
+        "'NotWritablePrimary'}",
+    ),
+    ("DatabaseError", "pymongo.errors.NotMasterError: not master"),
+    (
+        "DatabaseError",
+        "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
+    ),
+    # db_corruption: a damaged table or index
+    (
+        "DatabaseError",
+        "pymysql.err.InternalError: (145, \"Table './shop/orders' is marked as crashed and "
+        'should be repaired")',
+    ),
+    ("DatabaseError", "ERROR: invalid page in block 4120 of relation base/16384/24576"),
+    ("DatabaseError", "sqlite3.DatabaseError: database disk image is malformed"),
+    # lock_not_acquired: a lock manager that did not grant locks
+    (
+        "DatabaseError",
+        "FAILED: Error in acquiring locks: Lock acquisition for LockRequest(component:[...]) "
+        "timed out after 5503ms",
+    ),
+    ("DatabaseError", "org.apache.hadoop.hive.ql.lockmgr.LockException: No record of lock"),
+    # db_unavailable: the Hive metastore did not answer
+    ("DatabaseError", "MetaException: Error communicating with the metastore"),
+    # timed_out: a query engine's time limit
+    ("TimeoutError", "Query 20240101_0001 failed: Query exceeded maximum time limit of 1.00h"),
+    ("TimeoutError", "EXCEEDED_TIME_LIMIT: Query exceeded the maximum execution time limit"),
+    # firewall_blocked: a network policy or IP access list refuses the caller
+    (
+        "NetworkError",
+        "250001 (08001): Failed to connect to DB. IP 198.51.100.7 is not allowed to access "
+        "Snowflake.",
+    ),
+    (
+        "NetworkError",
+        "Source IP address: 198.51.100.7 is blocked by Databricks IP ACL for workspace: 1234",
+    ),
+    (
+        "NetworkError",
+        "Request originated from IP 198.51.100.7 through public internet. This is blocked by "
+        "your Cosmos DB account firewall settings.",
+    ),
+    # http_400: an API refusing the request as malformed, when nothing more is said
+    (
+        "ConfigurationError",
+        "requests.exceptions.HTTPError: 400 Client Error: Bad Request for url: "
+        "https://adb-1.azuredatabricks.net/api/2.0/clusters/create",
+    ),
+    # query_mistake: a query the analyser rejects as written
+    (
+        "CodeError",
+        "AnalysisException: expression 'o.`amount`' is neither present in the group by, nor is "
+        "it an aggregate function.",
+    ),
+    (
+        "CodeError",
+        'psycopg2.errors.GroupingError: column "o.status" must appear in the GROUP BY clause or '
+        "be used in an aggregate function",
+    ),
+    (
+        "CodeError",
+        "Column 'dbo.orders.status' is invalid in the select list because it is not contained in "
+        "either an aggregate function or the GROUP BY clause.",
+    ),
+    (
+        "CodeError",
+        "pyspark.errors.exceptions.captured.AnalysisException: Queries with streaming sources "
+        "must be executed with writeStream.start();",
+    ),
+    (
+        "CodeError",
+        "AnalysisException: Detected implicit cartesian product for LEFT OUTER join between "
+        "logical plans",
+    ),
+    # dbt_compilation and bad_call: a macro called with an argument it does not take
+    (
+        "CodeError",
+        "Compilation Error in model orders (models/orders.sql)\n  macro 'dbt_macro__pivot' takes "
+        "no keyword argument 'agg'",
+    ),
+    ("CodeError", "TypeError: dict.get() takes no keyword arguments"),
+    # analysis_exception: Spark's analyser, with nothing more precise said
+    (
+        "CodeError",
+        "org.apache.spark.sql.AnalysisException: Window function row_number() requires "
+        "window to be ordered",
+    ),
+]
+
+
+@pytest.mark.parametrize(("expected", "message"), CAPACITY_AND_STORE_FAMILIES)
+def test_capacity_and_store_families(expected: str, message: str) -> None:
+    result = classify_error(message)
+    assert result.error_type == expected, result
+
+
+@pytest.mark.parametrize(
+    ("expected", "message"),
+    [
+        # "not blocked by a firewall" is advice, not a block.
+        (
+            "DatabaseError",
+            "SQLServerException: The TCP/IP connection to the host db01, port 1433 has failed. "
+            'Error: "Connection refused. Make sure that TCP connections to the port are not '
+            'blocked by a firewall.".',
+        ),
+        # A 400 that says the service failed internally is the service's error.
+        (
+            "ExternalServiceError",
+            "googleapi: Error 400: The job encountered an internal error during execution, "
+            "jobInternalError",
+        ),
+        # A 429 over a limit is throttling, not a capacity limit.
+        ("ExternalServiceError", "429 Too Many Requests: you have exceeded the rate limit"),
+        # A value over a column's maximum precision is the data's problem.
+        ("DataError", "ArithmeticException: Decimal precision 40 exceeds max precision 38"),
+        # "not primary key" is not MongoDB's "not primary".
+        ("DataError", 'ERROR: column "id" is not primary key; duplicate key value violates it'),
+        # Not serializable is a closure shipped to workers, not data in the wrong format.
+        (
+            "CodeError",
+            "org.apache.spark.SparkException: Task not serializable\nCaused by: "
+            "java.io.NotSerializableException: com.acme.Enricher",
+        ),
+        # A statement timeout is a timeout, whatever limit words come with it.
+        ("TimeoutError", "Statement reached its statement or warehouse timeout of 3600 seconds"),
+    ],
+)
+def test_new_families_leave_neighbouring_wordings_alone(expected: str, message: str) -> None:
+    result = classify_error(message)
+    assert result.error_type == expected, result

@@ -103,3 +103,16 @@ def test_thread_messages_stay_named() -> None:
     assert figure is not None
     assert int(figure.group(2)) == 51
     assert int(figure.group(1)) >= 50
+
+
+def test_second_thread_set_stays_named() -> None:
+    """thread_errors_2.jsonl: 54 of 59 named when collected, 58 since."""
+    output = _run(
+        str(HERE / "thread_errors_2.jsonl"),
+        "--annotations",
+        str(HERE / "specificity_threads_2.jsonl"),
+    )
+    figure = re.search(r"names the cause: (\d+)/(\d+)", output)
+    assert figure is not None
+    assert int(figure.group(2)) == 59
+    assert int(figure.group(1)) >= 58

@@ -410,3 +410,98 @@ def test_new_rules_name_what_the_message_states(message: str, rule: str, named: 
     own_words = rca.root_cause.split(" The error says:")[0]
     for value in named:
         assert value in own_words, own_words
+
+
+@pytest.mark.parametrize(
+    ("message", "named", "not_named"),
+    [
+        # The wrapper code (recursive SQL level) gives way to the one under it.
+        (
+            "java.sql.SQLException: ORA-00604: error occurred at recursive SQL level 1\n"
+            "ORA-00020: maximum number of processes (300) exceeded",
+            ["ORA-00020", "maximum number of processes", "under ORA-00604"],
+            [],
+        ),
+        # A package state reset names the package whose state was dropped.
+        (
+            "ORA-04068: existing state of packages has been discarded ORA-04061: existing state "
+            'of package "ETL.LOADER" has been invalidated ORA-06512: at line 1',
+            ["ORA-04061", "ETL.LOADER"],
+            ["ORA-06512"],
+        ),
+        # A single code is cited as before, its detail ending where the next code starts.
+        (
+            'cx_Oracle.DatabaseError: ORA-01400: cannot insert NULL into ("S"."T"."ID")',
+            ["ORA-01400", "cannot insert NULL"],
+            ["under"],
+        ),
+        # Only wrappers: the first is cited.
+        ("ORA-06512: at line 12", ["ORA-06512"], []),
+    ],
+)
+def test_oracle_cites_the_code_under_the_wrappers(
+    message: str, named: list[str], not_named: list[str]
+) -> None:
+    rca = _rca(message, "DatabaseError")
+    _assert_well_formed(rca)
+    assert rca.rule == "oracle_error"
+    own_words = rca.root_cause.split(" The error says:")[0]
+    for value in named:
+        assert value in own_words, own_words
+    for value in not_named:
+        assert value not in own_words, own_words
+
+
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        (
+            "pymysql.err.IntegrityError: (1062, \"Duplicate entry 'A-17' for key 'uk_ref'\")",
+            ["uk_ref", "A-17"],
+        ),
+        (
+            "Dynamics operation failed with error code: -2147088238, error message: A record that "
+            "has the attribute values Order ID, Line already exists. The entity key Order Line Key "
+            "requires that this set of attributes contains unique values.",
+            ["Order Line Key"],
+        ),
+    ],
+)
+def test_duplicate_keys_in_other_stores_words_are_named(message: str, named: list[str]) -> None:
+    rca = _rca(message, "DataError")
+    assert rca.rule == "duplicate_key", rca
+    for value in named:
+        assert value in rca.root_cause, rca.root_cause
+
+
+def test_a_network_policy_block_names_the_ip() -> None:
+    rca = _rca(
+        "net.snowflake.client.jdbc.SnowflakeSQLException: IP 198.51.100.7 is not allowed to "
+        "access Snowflake. Contact your local security administrator."
+    )
+    assert rca.rule == "firewall_blocked", rca
+    assert "client IP 198.51.100.7" in rca.root_cause
+
+
+def test_a_python_repr_split_over_lines_is_quoted_whole() -> None:
+    rca = _rca(
+        "400 Client Error: Bad Request for url: https://adb-1.azuredatabricks.net/api/2.0/x\n"
+        " Response from server: \n { 'error_code': 'BAD_REQUEST',\n"
+        "   'message': 'Workspace 42 has no network configured for '\n"
+        "              'the requested instance pool'}",
+        "ConfigurationError",
+    )
+    assert "configured for the requested instance pool" in rca.root_cause, rca.root_cause
+
+
+def test_a_fault_without_a_reason_is_not_the_quoted_error() -> None:
+    rca = _rca(
+        "ErrorCode=DynamicsOperationFailed,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=Dynamics operation failed with error code: -1, error "
+        "message: The lookup value for field parentcustomerid could not be resolved in the "
+        "target entity.,Source=Plugin,''Type=System.ServiceModel.FaultException,Message=The "
+        "creator of this fault did not specify a Reason.,Source=Plugin,'",
+        "DataError",
+    )
+    assert "parentcustomerid" in rca.root_cause, rca.root_cause
+    assert "did not specify a Reason" not in rca.root_cause
