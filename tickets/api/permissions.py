@@ -8,7 +8,7 @@ from tickets.roles import ADMIN, RESPONDER, VIEWER, has_role
 class IsViewer(BasePermission):
     """Reads need the viewer role (or more); writes need what the view asks for."""
 
-    message = "You need the viewer role to read tickets."
+    message = "You need the viewer role (or more) to use the API."
 
     def has_permission(self, request, view) -> bool:
         if not has_role(request.user, VIEWER):
