@@ -328,9 +328,13 @@ ACTIVE_REMEDIATION = (
 
 
 class RemediationQuerySet(models.QuerySet):
-    def retry_due(self, now: datetime, within: timedelta) -> RemediationQuerySet:
-        """Failed attempts whose policy allows another, whose backoff ended at most `within`
-        before `now`, and whose ticket has no later attempt: the ones whose next attempt is due."""
+    def retry_due(
+        self, now: datetime, within: timedelta, longest_backoff: timedelta
+    ) -> RemediationQuerySet:
+        """Failed attempts whose enabled policy allows another, whose backoff ended at most
+        `within` before `now`, whose ticket is still failing and has no later attempt: the ones
+        whose next attempt is due. `longest_backoff` (the policies' longest) bounds the read to
+        recent failures on the `remediation_failed` index, however long the history."""
         backoff = ExpressionWrapper(
             F("policy__backoff_seconds") * Value(timedelta(seconds=1)),
             output_field=DurationField(),
@@ -339,8 +343,14 @@ class RemediationQuerySet(models.QuerySet):
             ticket_id=OuterRef("ticket_id"), attempt_number__gt=OuterRef("attempt_number")
         )
         return (
-            self.filter(status=RemediationStatus.FAILED, finished_at__isnull=False)
-            .filter(attempt_number__lt=F("policy__max_attempts"))
+            self.filter(
+                status=RemediationStatus.FAILED,
+                finished_at__gt=now - within - longest_backoff,
+                finished_at__lte=now,
+            )
+            .filter(attempt_number__lt=F("policy__max_attempts"), policy__enabled=True)
+            .exclude(ticket__status="resolved")
+            .filter(ticket__resolved_at_source_at__isnull=True)
             .annotate(
                 due_at=ExpressionWrapper(F("finished_at") + backoff, output_field=DateTimeField())
             )
@@ -401,6 +411,11 @@ class Remediation(models.Model):
                 fields=["expires_at"],
                 condition=models.Q(status="awaiting_approval"),
                 name="remediation_awaiting",
+            ),
+            models.Index(
+                fields=["finished_at"],
+                condition=models.Q(status="failed"),
+                name="remediation_failed",
             ),
         ]
 

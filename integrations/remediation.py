@@ -39,6 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from analysis.redaction import redact
@@ -54,6 +55,7 @@ from integrations.models import (
     RemediationPolicy,
     RemediationStatus,
 )
+from rca_project.celery import DATABASE_UNAVAILABLE
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Incident, Status, Ticket
@@ -380,7 +382,7 @@ def _decide(
     remediation_id: int, actor: Actor, *, via: str, approved: bool, note: str = ""
 ) -> Remediation:
     remediation = _decide_locked(
-        remediation_id, actor, via=via, approved=approved, note=redact(note.strip())[:1000]
+        remediation_id, actor, via=via, approved=approved, note=redact(note.strip())[:2000]
     )
     if remediation.status == RemediationStatus.EXPIRED:
         raise RemediationError(f"the approval of remediation {remediation_id} has expired")
@@ -739,10 +741,22 @@ def sweep(now: Any = None) -> int:
             continue
         if finish(remediation.pk, succeeded=False, detail=detail) is not None:
             changed += 1
-    due = Remediation.objects.retry_due(now, RETRY_CATCH_UP).values_list("ticket_id", flat=True)
+    longest = RemediationPolicy.objects.aggregate(longest=Max("backoff_seconds"))["longest"]
+    due = (
+        Remediation.objects.retry_due(now, RETRY_CATCH_UP, timedelta(seconds=longest or 0))
+        .order_by("finished_at")
+        .values_list("ticket_id", flat=True)
+    )
+    policies = enabled_policies()
     for ticket_id in due[:500]:
-        if propose(ticket_id) is not None:
-            changed += 1
+        try:
+            made = propose(ticket_id, policies=policies)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception:  # one ticket's failure must not keep the others from their attempt
+            logger.exception("could not propose the next remediation of %s", ticket_id)
+            continue
+        changed += made is not None
     return changed
 
 

@@ -141,6 +141,30 @@ def test_beat_proposes_the_next_attempt_whose_scheduled_proposal_was_lost():
     assert ticket.remediations.count() == 3
 
 
+def test_the_sweep_leaves_failures_no_attempt_can_follow():
+    """A resolved ticket, or a policy switched off, gets no next attempt from the sweep."""
+    policy = make_policy(action="playbook", mode="approval", max_attempts=3, backoff_seconds=60)
+    resolved, switched_off = make_ticket(status="resolved"), make_ticket()
+    for ticket in (resolved, switched_off):
+        Remediation.objects.create(
+            ticket=ticket,
+            run_key=ticket.run_id,
+            policy=policy,
+            action="playbook",
+            status="failed",
+            finished_at=timezone.now() - timedelta(seconds=120),
+        )
+    assert [
+        r.ticket_id
+        for r in Remediation.objects.retry_due(
+            timezone.now(), remediation.RETRY_CATCH_UP, timedelta(seconds=60)
+        )
+    ] == [switched_off.pk]
+    RemediationPolicy.objects.filter(pk=policy.pk).update(enabled=False)
+    assert remediation.sweep() == 0
+    assert Remediation.objects.count() == 2
+
+
 def test_a_long_overdue_retry_is_not_raised_from_the_dead():
     """A failure whose next attempt was due more than a day ago is history, not work."""
     make_policy(action="playbook", mode="approval", max_attempts=2, backoff_seconds=60)
