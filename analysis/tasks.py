@@ -6,14 +6,18 @@ from django.db import transaction
 
 from analysis import log_jobs, services
 from rca_project.celery import DATABASE_UNAVAILABLE
+from tickets.incidents import DETACHED_NOTE
 from tickets.lifecycle import Actor
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=DATABASE_UNAVAILABLE, retry_backoff=2, retry_jitter=True, max_retries=8)
-def analyse_ticket(ticket_id: str, force: bool = False) -> None:
-    services.analyse_ticket(ticket_id, force=force, reason="re-run requested" if force else "")
+def analyse_ticket(ticket_id: str, force: bool = False, reason: str = "") -> None:
+    """`reason`: why a forced analysis runs, put before its note."""
+    reason = reason or ("re-run requested" if force else "")
+    services.analyse_ticket(ticket_id, force=force, reason=reason)
 
 
 @shared_task(autoretry_for=DATABASE_UNAVAILABLE, retry_backoff=2, retry_jitter=True, max_retries=5)
@@ -36,14 +40,22 @@ def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "") -> None:
 def analyse_detached_member(
     sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
 ) -> None:
-    """A ticket taken out of its incident that carried the incident's analysis (now pending)
-    is analysed on its own. Sent after the detach committed; a broker that refuses it leaves
-    the ticket pending, as any analysis the broker refused."""
+    """A ticket taken out of its incident that carried the incident's analysis is analysed on
+    its own (sent after the detach committed). If the broker refuses, its note says to ask for
+    a fresh RCA; until then it keeps the incident's text."""
     if action != "detached" or not ticket_id:
         return
+    if not Ticket.objects.filter(pk=ticket_id, rca_note__startswith=DETACHED_NOTE).exists():
+        return  # it had an analysis of its own
     try:
-        analyse_ticket.delay(ticket_id)
+        analyse_ticket.delay(
+            ticket_id, force=True, reason=f"analysed on its own after leaving {incident_id}"
+        )
     except Exception:
         logger.exception(
             "could not queue the analysis of %s, detached from %s", ticket_id, incident_id
+        )
+        Ticket.objects.filter(pk=ticket_id, rca_note__startswith=DETACHED_NOTE).update(
+            rca_note=f"{DETACHED_NOTE} {incident_id}: its own analysis could not be queued; "
+            "ask for a fresh RCA"
         )

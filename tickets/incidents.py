@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -244,27 +244,30 @@ def record_regression(ticket: Ticket, actor: Actor) -> None:
     if not ticket.incident_id:
         return
     now = timezone.now()
-    incident = Incident.objects.select_for_update().get(pk=ticket.incident_id)
-    incident.last_member_at = max(incident.last_member_at, now)
-    fields = ["last_member_at", "updated_at"]
-    reopened = incident.merged_into_id is None and (
-        incident.status == Status.RESOLVED or incident.recovered_at is not None
-    )
-    if reopened:
-        incident.status = Status.OPEN
-        incident.ack_ts, incident.ack_user, incident.recovered_at = None, "", None
-        fields += ["status", "ack_ts", "ack_user", "recovered_at"]
-    incident.save(update_fields=fields)
-    record_event(incident.pk, "regressed", ticket_id=ticket.pk, actor=actor, at=now)
-    if reopened:
-        record_event(
-            incident.pk,
-            "reopen",
-            actor=Actor.system("incidents"),
-            at=now,
-            details={"why": f"{ticket.pk} failed again"},
+    # The culprit fails again: members' remediations are held until one recovers again.
+    reopened = (
+        Incident.objects.filter(pk=ticket.incident_id, merged_into__isnull=True)
+        .filter(Q(status=Status.RESOLVED) | Q(recovered_at__isnull=False))
+        .update(
+            status=Status.OPEN,
+            ack_ts=None,
+            ack_user="",
+            recovered_at=None,
+            recovered_count=0,
+            updated_at=now,
         )
-    announce(incident.pk, "reopen" if reopened else "regressed", actor, ticket.pk)
+    )
+    if not reopened:
+        return  # its timeline already shows the failure (`record_recurrence`)
+    record_event(
+        ticket.incident_id,
+        "reopen",
+        ticket_id=ticket.pk,
+        actor=Actor.system("incidents"),
+        at=now,
+        details={"why": f"{ticket.pk} failed again"},
+    )
+    announce(ticket.incident_id, "reopen", actor, ticket.pk)
 
 
 def record_recovery(ticket: Ticket, actor: Actor) -> None:
@@ -481,6 +484,9 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str
     return incident
 
 
+DETACHED_NOTE = "Detached from incident"
+
+
 def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
     """Take a wrongly grouped ticket out of its incident: from now on it is a ticket of its
     own (it pages on its own, see integrations/signals.py, and a ticket that carried the
@@ -496,10 +502,11 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
         fields = ["incident", "group_key", "updated_at"]
         if ticket.rca_note == _shared_note(incident):
             # The incident's analysis was not about it: it is analysed on its own (the
-            # analysis app follows `detached`), and says so meanwhile.
-            ticket.rca_source = RcaSource.PENDING
-            ticket.rca_note = f"detached from {incident.pk}: being analysed on its own"
-            fields += ["rca_source", "rca_note"]
+            # analysis app follows `detached`), says so meanwhile, and its confidence, which
+            # weighs remediation, is not the incident's any more.
+            ticket.rca_note = f"{DETACHED_NOTE} {incident.pk}: being analysed on its own"
+            ticket.confidence = None
+            fields += ["rca_note", "confidence"]
         ticket.save(update_fields=fields)
         Incident.objects.filter(pk=incident.pk).update(member_count=F("member_count") - 1)
         lifecycle.write_audit(
@@ -525,6 +532,17 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
         if source.merged_into_id or into.merged_into_id:
             raise lifecycle.TransitionError("an incident already merged cannot take part")
         moved = Ticket.objects.filter(incident=source).update(incident=into)
+        # Members sharing the source's analysis now share the one of the incident they moved
+        # to (and its next analyses, `store_analysis`; a detach finds them by this note).
+        shared: dict[str, Any] = {"rca_note": _shared_note(into)}
+        if into.rca_result:
+            shared.update(
+                rca_result=into.rca_result,
+                recommendations=into.recommendations,
+                rca_source=into.rca_source,
+                confidence=into.rca_confidence,
+            )
+        Ticket.objects.filter(incident=into, rca_note=_shared_note(source)).update(**shared)
         into.member_count = into.members.count()
         into.first_seen = min(into.first_seen, source.first_seen)
         into.last_member_at = max(into.last_member_at, source.last_member_at)

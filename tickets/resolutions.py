@@ -103,7 +103,11 @@ def previous_fixes(
             -fix.resolved_at.timestamp(),
         ),
     )
-    return ranked[:k]
+    # One fix written on many tickets at once (an incident resolved with it) counts once.
+    distinct: dict[str, PastFix] = {}
+    for fix in ranked:
+        distinct.setdefault(" ".join(fix.fix.lower().split()), fix)
+    return list(distinct.values())[:k]
 
 
 def mark_wrong(resolution_id: int, actor: Actor) -> Resolution:

@@ -19,13 +19,15 @@ from integrations.models import WebhookDelivery
 from integrations.processing import process_delivery
 from tests.api import make_user
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
-from tests.tickets.test_incidents import CULPRIT, post, storm_failure
+from tests.tickets.test_incidents import CULPRIT, STORM_MESSAGE, post, storm_failure
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket
 from tickets.resolutions import previous_fixes
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+STORM_MESSAGE_2 = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-02")
 
 
 @pytest.fixture
@@ -225,10 +227,40 @@ def test_a_detached_member_drops_the_incidents_analysis_for_its_own(settings, ce
     responder = jwt_client(make_user("responder"))
     answer = responder.post(f"/api/v1/incidents/{incident.pk}/detach/", {"ticket": members[2]})
     assert answer.status_code == 200, answer.content
-    wait_for(lambda: Ticket.objects.get(pk=members[2]).rca_source == "rules", timeout=30)
+    wait_for(
+        lambda: Ticket.objects.get(pk=members[2]).rca_note.startswith("analysed on its own"),
+        timeout=30,
+    )
     detached = Ticket.objects.get(pk=members[2])
-    assert detached.incident_id is None
+    assert detached.incident_id is None and detached.rca_source == "rules"
     assert "pipelines in" not in detached.rca_result and "sql-prod-01" in detached.rca_result
-    assert incident.pk not in detached.rca_note  # neither "Shared with" nor "being analysed"
+    assert detached.confidence is not None  # its own, from the rules
     # The members still in the incident keep its analysis.
     assert Ticket.objects.get(pk=members[0]).rca_result.startswith(("2 pipelines", "3 pipelines"))
+
+
+def test_members_moved_by_a_merge_share_the_incident_they_moved_to():
+    from tests.api import clear_throttles, jwt_client
+
+    clear_throttles()
+    first_members = [post(storm_failure(f"pl_a{n}"))["ticket_id"] for n in range(2)]
+    other = STORM_MESSAGE_2
+    second_members = [post(storm_failure(f"pl_b{n}", message=other))["ticket_id"] for n in range(2)]
+    for ticket_id in first_members + second_members:
+        incidents.share_analysis(ticket_id)
+    first, second = Incident.objects.order_by("created_at")
+    responder = jwt_client(make_user("responder"))
+    assert (
+        responder.post(f"/api/v1/incidents/{second.pk}/merge/", {"into": first.pk}).status_code
+        == 200
+    )
+    first.refresh_from_db()
+    for ticket in Ticket.objects.filter(pk__in=second_members):
+        assert ticket.rca_note.startswith(f"Shared with incident {first.pk}")
+        assert ticket.rca_result == first.rca_result
+    moved = second_members[0]
+    assert (
+        responder.post(f"/api/v1/incidents/{first.pk}/detach/", {"ticket": moved}).status_code
+        == 200
+    )
+    assert Ticket.objects.get(pk=moved).rca_note.startswith(f"Detached from incident {first.pk}")

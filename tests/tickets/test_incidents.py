@@ -450,7 +450,8 @@ def test_a_member_failing_again_after_the_incident_was_resolved_reopens_it():
     incident.refresh_from_db()
     assert incident.status == "open" and incident.recovered_at is None
     kinds = list(incident.events.values_list("kind", flat=True))
-    assert kinds[-2:] == ["regressed", "reopen"]
+    assert kinds[-2:] == ["recurred", "reopen"]
+    assert incident.recovered_count == 0  # held again: the culprit fails
     listed = responder.get("/api/v1/incidents/", {"resolved": "false"}).json()["results"]
     assert [row["id"] for row in listed] == [incident.pk]
 

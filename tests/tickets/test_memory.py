@@ -381,3 +381,22 @@ def test_a_tickets_own_fix_is_previous_only_once_it_regressed(webhook_client):
 
     (fix,) = previous_fixes(Ticket.objects.get(pk=first["ticket_id"]))
     assert fix.fix == "Rotated the password" and fix.ticket_id == first["ticket_id"]
+
+
+def test_one_fix_recorded_on_many_tickets_is_offered_once():
+    """An incident resolved with a fix writes it on every member: the next failure like them
+    is shown it once, leaving room for other fixes."""
+    from tests.api import make_ticket
+    from tickets.resolutions import previous_fixes
+
+    responder = Actor.system("tests")
+    earlier = [make_ticket(fingerprint="f" * 16) for _ in range(3)]
+    for ticket in earlier:
+        lifecycle.resolve(ticket.pk, responder, fix="Failed over sql-prod-01 to its secondary")
+    other = make_ticket(fingerprint="f" * 16)
+    lifecycle.resolve(other.pk, responder, fix="Raised the pool size to 50")
+    fixes = previous_fixes(make_ticket(fingerprint="f" * 16))
+    assert sorted(fix.fix for fix in fixes) == [
+        "Failed over sql-prod-01 to its secondary",
+        "Raised the pool size to 50",
+    ]
