@@ -195,3 +195,18 @@ def test_an_unknown_ticket_is_named_the_same_way_everywhere(ticket_id):
         answer = client.get(f"/api/v1/tickets/{ticket_id}/{path}")
         assert answer.status_code == 404, (path, answer.content)
         assert answer.json() == {"error": "no ticket with this id"}, path
+
+
+def test_a_form_with_too_many_fields_is_a_json_400_naming_the_limit(settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    ticket = make_ticket()
+    client = jwt_client(make_user("responder"))
+    body = "&".join(f"f{n}=x" for n in range(20))
+    answer = client.generic(
+        "POST",
+        f"/api/v1/tickets/{ticket.pk}/acknowledge/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert answer.status_code == 400, answer.content
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in answer.json()["error"]

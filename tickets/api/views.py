@@ -298,9 +298,9 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     def _decide_remediation(
         self, request: AuthenticatedRequest, pk: str, approved: bool
     ) -> Response:
+        self._require_ticket(pk)
         body = TransitionSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        self._require_ticket(pk)
         pending = remediation.awaiting_for(pk)
         if pending is None:
             raise Conflict("no remediation of this ticket awaits approval")
