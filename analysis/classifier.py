@@ -4,6 +4,15 @@ Each error class has weighted regex signals written from the public vocabularies
 Factory, Databricks/Spark, Airflow, JDBC/ODBC drivers, Python tracebacks and cloud SDKs. Every
 matching signal adds its weight to its class; the highest score wins and ties go to the class
 that is more often the root cause (see ``_TIE_BREAK``). Pure Python, no Django import.
+
+When no class reaches MIN_SCORE, a plain-language fallback reads cue words (``_RAW_CUES``:
+password/credential/privilege, limit/maximum/more than N, parse/encoding, connect/network,
+setting/configuration/not supported, ...) that only decide then: each adds CUE_WEIGHT to its
+class on top of the signals that fell short, and the best class is named, with a confidence of
+at most CUE_CONFIDENCE, only if a cue fired for it and it is strictly ahead. No cue is a word
+that generic failure reports use (failed, error, exception, exit code, cancelled, retry), so a
+message that states no cause stays Unknown. For huge logs the fallback waits until the
+middle's error lines have been read.
 """
 
 from __future__ import annotations
@@ -179,6 +188,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"connectionclosedexception",
                 r"connection (?:was )?unexpectedly closed",
                 r"serverdisconnected",
+                r"connection closed by (?:the )?(?:server|peer|remote)",
             ),
             _I,
         ),
@@ -208,6 +218,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"network configuration failure",
                 r"network_configuration_failure",
                 r"could not be established\. broker may not be available",
+                # A client naming the URL of the broker or cache it could not reach (Celery,
+                # Kombu, redis-py: "Cannot connect to redis://host:6379//", amqp://, kafka://).
+                r"(?:cannot|can't|could not|unable to|failed to) connect to [a-z][a-z0-9+.-]{1,15}://",
             ),
             _I,
         ),
@@ -318,7 +331,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|failedtoconnect(?:to)?(?:sql|odbc|oracle|mysql|postgre|db2|snowflake|teradata|sap)"
             r"|lost connection to mysql|named pipes provider|could not connect to server"
             r"|cannotgetjdbcconnection|failed to obtain jdbc connection"
-            r"|poolableconnectionfactory|is the server running|tns:no listener",
+            r"|poolableconnectionfactory|is the server running|tns:no listener"
+            # Microsoft JDBC: "The TCP/IP connection to the host x, port 1433 has failed."
+            r"|tcp/ip connection to the host|instance of sql server is running",
             _I,
         ),
         (
@@ -445,6 +460,23 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|exceeded (?:the )?limit (?:for|of)\b|maximum number of \w+ (?:\(\d+\) )?exceeded",
             _I,
         ),
+        (
+            # A size or count limit stated in plain words: "is over limit", "the maximum number
+            # of queued jobs for your account is 200", "cannot be more than 32768 characters",
+            # "policy prevents a job from using more than 5 AUs", "already has 500
+            # applications, cannot accept submission".
+            "stated_limit",
+            3.0,
+            r"\b(?:is|are|was|were|went|goes) over (?:the |its |a |your )?(?:[\w-]+ )?limit\b"
+            r"|maximum number of [\w ]{1,40}? (?:for|in|per|on) (?:your|this|the|an?|each) "
+            r"[\w ]{1,30}? is \d+"
+            r"|(?:cannot|can't|can ?not|must not|may not|should not) (?:be |exceed |use |have )?"
+            r"(?:more|greater|larger|longer|bigger) than \d"
+            r"|prevents? [\w ]{1,40}? from using more than \d"
+            r"|already (?:has|have|holds|contains|runs|running) \d+ [\w ]{1,30}?,? "
+            r"(?:and )?(?:cannot|can't|can not|unable to) accept",
+            _I,
+        ),
         # Insufficient resources (disk full, out of memory, too many connections).
         ("sqlstate_resources", 2.5, _sqlstate("53"), _I),
     ],
@@ -461,7 +493,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|user .{0,40}is locked out"
             r"|account (?:has been |is )?(?:temporarily )?(?:locked|disabled)"
             r"|too many failed (?:login |logon )?attempts|no pg_hba\.conf entry|logon failed"
-            r"|(?:user ?name|name) or password is (?:incorrect|invalid|wrong)",
+            r"|(?:user ?name|name) or password is (?:incorrect|invalid|wrong)"
+            # "The certificate or password is wrong", "the password provided is incorrect".
+            r"|\b(?:password|passphrase|credentials?)(?: [\w ]{1,20}?)? (?:is|are|was|were) "
+            r"(?:wrong|incorrect|invalid|not valid|not correct)"
+            # gRPC / Google RPC status code, as Unity Catalog and GCP APIs return it.
+            r"|\bunauthenticated\b",
             _I,
         ),
         (
@@ -499,6 +536,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"unauthorizedaccess",
                 r"acl verification failed",
                 r"insufficientprivilege",
+                r"(?:have|has|had|with|without|lacks?) (?:the )?"
+                r"(?:sufficient|enough|necessary|required) (?:privileges|permissions|rights)",
             ),
             _I,
         ),
@@ -519,6 +558,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"invalid_login",
                 r"no credentials (?:were )?(?:found|provided)",
                 r"credentials? provided .{0,60}is invalid",
+                # A stored credential the runtime cannot read back (ADF 2011/2012, a key file).
+                r"(?:failed|unable|could not|cannot) (?:to )?decrypt (?:the )?(?:\w+ )?credential",
+                r"not a valid (?:\w+ |\{\} )?private key|invalid (?:\w+ )?private key"
+                r"|private key (?:file )?(?:is )?"
+                r"(?:invalid|not valid|could not be (?:read|loaded))",
             ),
             _I,
         ),
@@ -626,6 +670,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|executor-conversion"
             r"|cast_invalid_input|numberformatexception|datetimeparseexception"
             r"|does not match format"
+            # A column type the reader cannot handle ("INT96 is legacy timestamp type which is
+            # not supported by ADF Dataflow", "unsupported data type: interval").
+            r"|(?:data|column|field|timestamp|date|decimal|logical|physical|parquet|value) ?types?"
+            r"\b[\w ]{0,30}?\b(?:is |are )?not supported|unsupported (?:data|column|field|logical"
+            r"|parquet) ?types?\b"
+            # A streaming read of a Delta table that upstream rewrote (updates/deletes).
+            r"|delta_source_(?:table_)?ignore_(?:changes|delete)|detected (?:a )?data update"
+            r"|detected deleted data"
             r"|invalid literal for|data ?type mismatch|datatype_mismatch|invalid (?:data )?value"
             r"|invaliddatavalue|unsupportedschemacolumnconvert|column cannot be converted"
             r"|(?:numeric|date|time|timestamp|boolean) value .{0,60}is not recognized"
@@ -648,7 +700,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|badzipfile|not a gzip(?:ped)? file|not in gzip format"
             r"|extra data after last expected column|missing data for column|badcopyfileformat"
             r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
-            r"|unicodeencodeerror|codec can't encode|could not read footer|cannot_read_file_footer",
+            r"|unicodeencodeerror|codec can't encode|could not read footer|cannot_read_file_footer"
+            # "JSON parsing error, unsupported encoding", "Response Content is not a valid
+            # JObject".
+            r"|(?:json|xml|csv|yaml) pars(?:e|ing) (?:error|failed|failure)|invalid json\b"
+            r"|not a valid (?:json|jobject|jarray|jtoken|xml|yaml)\b"
+            r"|unsupported (?:file |text )?encoding",
             _I,
         ),
         (
@@ -673,7 +730,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             any_of(
                 *signals.MISSING_COLUMN,
-                r"cannot resolve .{0,80}given input columns",
+                r"cannot resolve .{0,80}given (?:input )?columns",
                 r"columnnotfound",
                 r"column .{0,80}(?:not found|does not exist|cannot be resolved|cannot be found)",
                 r"no such column",
@@ -777,7 +834,39 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|server error:|internal_error|internal error",
             _I,
         ),
-        ("retry_later", 1.5, r"(?:try|retry) (?:again )?later|retry your request", _I),
+        (
+            "retry_later",
+            1.5,
+            r"(?:try|retry) (?:again )?(?:later|after (?:some ?time|a (?:while|few)))"
+            r"|retry your request",
+            _I,
+        ),
+        (
+            # The service says the failure was transient ("Cannot download some libraries due
+            # to transient Maven issue. Please try again later."): above the setup signal of
+            # the step it interrupted.
+            "transient_failure",
+            3.5,
+            r"\btransient (?:[\w-]+ )?(?:issue|error|failure|fault|problem|exception|condition)",
+            _I,
+        ),
+        (
+            # Another operation on the same resource is still running (Cosmos DB throughput
+            # scaling, a cluster being resized): the service refuses until it ends.
+            "operation_in_progress",
+            2.5,
+            r"another (?:[\w-]+ )?operation is (?:already |currently |still )?in progress"
+            r"|conflicting (?:[\w-]+ )?operation is in progress",
+            _I,
+        ),
+        (
+            # urllib3 gave up after the server kept answering an error status (the 429 and 5xx
+            # forms are counted with throttling and server errors).
+            "error_responses",
+            2.0,
+            r"too many \d{3} error responses",
+            _I,
+        ),
     ],
     "TimeoutError": [
         (
@@ -864,6 +953,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"must (?:be )?specif(?:y|ied)",
                 r"must be (?:set|provided|configured)",
                 r"noregionerror",
+                # "Azure function activity missing function key", "missing the api key setting".
+                r"\bmissing (?:the |a |an )?(?:required )?(?:[\w-]+ )?"
+                r"(?:key|setting|property|parameter|option)s?\b(?! column)",
+                # The API could not read the request the pipeline built (Databricks jobs API).
+                r"(?:could not|cannot|can't|unable to|failed to) parse (?:the )?request\b",
+                # The message points at settings to fix: "please check batch account settings",
+                # "Please check the configuration of linked services".
+                r"please (?:check|verify|review|correct|fix) (?:the |your )?[\w ]{0,40}?"
+                r"(?:settings|configuration|config)\b",
             ),
             _I,
         ),
@@ -880,6 +978,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|distributionnotfound|distribution was not found"
             # PySpark could not start its JVM (JAVA_HOME unset, no Java installed).
             r"|java gateway process exited|java_gateway_exited|java_home is not set"
+            # Maven/Ivy could not resolve a cluster library's coordinates (Databricks).
+            r"|library resolution failed|unresolved dependency|could not resolve dependencies"
             r"|unable to locate a java runtime|no java runtime present"
             r"|packagenotfounderror|versionconflict|(?:interpreter|python|runtime|library|driver)"
             r" version mismatch|incompatible (?:python|runtime|library|driver) version",
@@ -896,6 +996,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"error (?:on|during) startup",
                 r"spark_startup_failure",
                 r"spark startup failure",
+                # EMR bootstrap actions: the user's setup scripts, like init scripts.
+                r"bootstrap action",
             ),
             _I,
         ),
@@ -958,7 +1060,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # A path or table read as Delta that is not one (or the reverse).
             "table_format",
             3.5,
-            r"is not a delta table|delta_missing_delta_table|incompatible format detected",
+            r"is not a delta table|delta_missing_delta_table|incompatible format detected"
+            # A table needing protocol features the reader/writer lacks (deletion vectors,
+            # column mapping): delta-rs "Unsupported reader features required", Delta's
+            # DELTA_UNSUPPORTED_FEATURES_FOR_READ.
+            r"|unsupported (?:reader|writer|table) features?|delta_unsupported_features"
+            r"|(?:reader|writer) features? .{0,40}not supported",
             _I,
         ),
         (
@@ -968,6 +1075,27 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # Below a 5xx's or an internal error's wording: "Error 400: ... internal error".
             1.5,
             _status("400", r"client error|bad request") + r"|\bbad[_ ]request\b",
+            _I,
+        ),
+        (
+            # A Spark catalog that is not configured, or a name the session catalog cannot take
+            # ("Catalog 'prod' plugin class not found: spark.sql.catalog.prod is not defined",
+            # REQUIRES_SINGLE_PART_NAMESPACE, CATALOG_NOT_FOUND).
+            "catalog_config",
+            3.5,
+            r"catalog '?[\w.-]+'? plugin class not found|spark\.sql\.catalog\.[\w.]+ is not defined"
+            r"|catalog_not_found|requires[ _]single[ _-]part[ _]namespace"
+            r"|requires a single-part namespace",
+            _I,
+        ),
+        (
+            # A configuration file the code expected on disk (SSH known_hosts or key, .cfg,
+            # .ini, .yml profiles), not a data file.
+            "missing_config_file",
+            3.5,
+            r"(?:no such file or directory|filenotfounderror|file not found|does not exist)"
+            r"[:\s'\"]{0,6}[^\s'\"]{0,120}(?:\.ssh/|known_hosts|\.pem\b|\.cfg\b|\.conf\b|\.ini\b"
+            r"|\.ya?ml\b|\.toml\b|\.properties\b|\.env\b)",
             _I,
         ),
         ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),
@@ -1001,6 +1129,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"is not a member of",
                 r"not found: (?:value|type|object)\b",
                 r"error: type mismatch",
+                # An expression or script name the analyser could not bind (ADF data flow
+                # DF-DRAFT "Unresolved specification", Delta MERGE "UNRESOLVED_EXPRESSION").
+                r"\bunresolved[ _](?:specification|expression|reference|attribute)",
             ),
             _I,
         ),
@@ -1226,6 +1357,58 @@ def _compile_signals() -> tuple[tuple[_Signal, ...], tuple[_Branch, ...]]:
 
 _SIGNALS, _BRANCHES = _compile_signals()
 
+# The plain-language fallback (see `_fallback`): words that say which kind of cause a message
+# states without any signal's precise phrasing ("the certificate or password is wrong", "over
+# limit", "JSON parsing error"). They only decide when no signal reached MIN_SCORE, and none is
+# a word that generic failure reports use ("failed", "error", "exception", "exit code",
+# "cancelled", "retry"): a message that states no cause stays Unknown.
+CUE_WEIGHT = 1.0
+CUE_MIN_SCORE = 1.0
+CUE_CONFIDENCE = 0.3
+_RAW_CUES: dict[str, list[tuple[str, str]]] = {
+    "AuthenticationError": [
+        ("secret", r"\b(?:passwords?|passphrase|credentials?|private key|api key|secret key)\b"),
+        ("identity", r"\b(?:unauthenticated|unauthori[sz]ed|not authori[sz]ed|log ?in|logon)\b"),
+        ("rights", r"\b(?:privileges?|permissions?|access (?:is )?denied|forbidden)\b"),
+    ],
+    "ResourceExhaustion": [
+        ("limit", r"\b(?:limits?|maximum|quotas?|capacity)\b"),
+        ("too_much", r"\b(?:more|larger|greater|bigger) than \d|\btoo (?:many|large|big)\b"),
+        ("memory", r"\b(?:memory|disk space|heap)\b"),
+    ],
+    "DataError": [
+        ("parse", r"\b(?:pars(?:e|ed|ing|er)|unparsable|decod(?:e|ed|ing)|encoding)\b"),
+        ("format", r"\b(?:invalid|malformed|corrupt(?:ed)?) (?:json|xml|csv|format|record|row)"),
+        ("value", r"\b(?:null value|invalid value|bad data|data type)\b"),
+    ],
+    "NetworkError": [
+        ("connect", r"\b(?:connect|connection (?:closed|lost|dropped)|disconnected)\b"),
+        ("reach", r"\b(?:unreachable|network|socket|dns|proxy)\b"),
+    ],
+    "ConfigurationError": [
+        ("setting", r"\b(?:settings?|configur(?:e|ed|ation)|config)\b"),
+        ("not_set", r"\bnot (?:configured|set|defined|specified|enabled|installed)\b"),
+        ("unsupported", r"\b(?:not supported|unsupported)\b"),
+    ],
+    "TimeoutError": [
+        ("wait", r"\b(?:deadline|took too long|waited too long|expired after)\b"),
+    ],
+    "DatabaseError": [
+        ("database", r"\b(?:database|sql server|transaction|cursor)\b"),
+    ],
+    "ExternalServiceError": [
+        ("service", r"\b(?:service (?:is )?(?:down|busy)|in progress|transient|try again)\b"),
+    ],
+    "CodeError": [
+        ("binding", r"\b(?:undefined|unresolved|not defined|syntax)\b"),
+    ],
+}
+_CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (name, error_type, re.compile(regex))
+    for error_type, rows in _RAW_CUES.items()
+    for name, regex in rows
+)
+
 
 def _trie_regex(words: list[str]) -> str:
     trie: dict[str, dict] = {}
@@ -1283,12 +1466,13 @@ def _window_and_class(message: str) -> tuple[str, Classification]:
         return message, _classify_text(message)
     head, tail = message[:HEAD_CHARS], message[-TAIL_CHARS:]
     window = f"{head}\n{tail}"
-    found = _classify_text(window)
+    # The plain-word fallback waits until the middle's error lines have been read too.
+    found = _classify_text(window, fallback=False)
     if found.error_type != "Unknown":
         return window, found
     middle = _salient_lines(message[HEAD_CHARS:-TAIL_CHARS])
     if not middle:
-        return window, found
+        return window, _classify_text(window)
     window = f"{head}\n{middle}\n{tail}"
     return window, _classify_text(window)
 
@@ -1328,7 +1512,36 @@ def classify_error(message: str) -> Classification:
     return _window_and_class(message)[1]
 
 
-def _classify_text(text: str) -> Classification:
+def _fallback(
+    lower: str, scores: dict[str, float], matched: dict[str, list[str]]
+) -> Classification | None:
+    """The class a message's plain words point at, when no signal reached MIN_SCORE.
+
+    Each cue word that matches adds CUE_WEIGHT to its class (further cues of the class a fraction,
+    as for signals) on top of the class's signals that fell short. The best class is named if a
+    cue fired for it, it reaches CUE_MIN_SCORE and it is strictly ahead of the runner-up; the
+    confidence stays low. None when no cue fired: the message states nothing, so it is Unknown.
+    """
+    cue_hits: dict[str, list[str]] = {}
+    for name, error_type, pattern in _CUES:
+        if pattern.search(lower):
+            cue_hits.setdefault(error_type, []).append(name)
+    if not cue_hits:
+        return None
+    totals = dict(scores)
+    for error_type, names in cue_hits.items():
+        cue_score = CUE_WEIGHT * (1 + _EXTRA * (len(names) - 1))
+        totals[error_type] = totals.get(error_type, 0.0) + cue_score
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], _TIE_RANK[kv[0]]))
+    best_type, best = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if best_type not in cue_hits or best < CUE_MIN_SCORE or best <= runner_up:
+        return None
+    found = tuple(matched.get(best_type, ())) + tuple(f"cue:{n}" for n in cue_hits[best_type])
+    return Classification(best_type, min(CUE_CONFIDENCE, _confidence(best, runner_up)), found)
+
+
+def _classify_text(text: str, fallback: bool = True) -> Classification:
     lower = text.lower()
     present = _present_anchors(lower)
     candidates = set(_UNANCHORED)
@@ -1346,13 +1559,15 @@ def _classify_text(text: str) -> Classification:
         weights.setdefault(signal.error_type, []).append(signal.weight)
         matched.setdefault(signal.error_type, []).append(signal.name)
     if not weights:
-        return Classification("Unknown", 0.1, ())
+        found = _fallback(lower, {}, {}) if fallback else None
+        return found or Classification("Unknown", 0.1, ())
     # Signals of one class are correlated (a driver name, its exception type and its wording
     # usually come together), so only the strongest counts fully and the others add a fraction.
     scores = {k: max(ws) + _EXTRA * (sum(ws) - max(ws)) for k, ws in weights.items()}
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_RANK[kv[0]]))
     best_type, best = ranked[0]
     if best < MIN_SCORE:
-        return Classification("Unknown", 0.1, tuple(matched[best_type]))
+        found = _fallback(lower, scores, matched) if fallback else None
+        return found or Classification("Unknown", 0.1, tuple(matched[best_type]))
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     return Classification(best_type, _confidence(best, runner_up), tuple(matched[best_type]))

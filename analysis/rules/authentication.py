@@ -143,6 +143,36 @@ def token_expired(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "ssh_private_key",
+    "AuthenticationError ConfigurationError",
+    r"not a valid (?:\w+ |\{\} )?private key|invalid (?:\w+ )?private key"
+    r"|private key (?:file )?(?:is )?(?:invalid|not valid|could not be (?:read|loaded))"
+    r"|from_private_key\b",
+    example=(
+        "paramiko.ssh_exception.SSHException: not a valid RSA private key file "
+        "(raised in airflow/providers/ssh/hooks/ssh.py)"
+    ),
+)
+def ssh_private_key(m: re.Match[str], ctx: Context) -> Finding:
+    kind = grab(ctx.text, r"not a valid (\w+) private key")
+    key = f"{kind} private key" if kind else "SSH private key"
+    return Finding(
+        f"the {key} given to the SSH/SFTP client could not be read (wrong key type or format, "
+        "a truncated or mangled key, or a missing passphrase)",
+        (
+            "Check the private key stored in the connection or secret: the whole PEM block with "
+            "its BEGIN/END lines and line breaks, and a key type the client supports (RSA, "
+            "Ed25519, ECDSA).",
+            "If the key is encrypted, provide its passphrase; convert OpenSSH-format keys with "
+            "ssh-keygen -p -m PEM if the client library is older.",
+            "Rerun the failed run after the key is fixed.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "missing_credentials",
     "AuthenticationError ConfigurationError",
     any_of(*signals.MISSING_CREDENTIALS, r"environmentcredential authentication unavailable"),

@@ -30,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     authentication.aad_other,
     authentication.db_login_failed,
     authentication.token_expired,
+    authentication.ssh_private_key,
     authentication.missing_credentials,
     authentication.http_401,
     authentication.permission_denied,

@@ -806,3 +806,97 @@ def test_capacity_and_store_families(expected: str, message: str) -> None:
 def test_new_families_leave_neighbouring_wordings_alone(expected: str, message: str) -> None:
     result = classify_error(message)
     assert result.error_type == expected, result
+
+
+# Causes stated in plain words (limits, credentials, parsing, library resolution, settings,
+# catalogs, brokers): variants written for these tests, not the collected messages.
+PLAIN_WORDED_CAUSES = [
+    ("ResourceExhaustion", "The size of the activity output is over limit (about 2MB)."),
+    ("ResourceExhaustion", "The maximum number of running pipelines for your workspace is 50."),
+    ("ResourceExhaustion", "The list of file names cannot be more than 4096 characters long."),
+    ("ResourceExhaustion", "A quota rule prevents a query from using more than 10 slots."),
+    ("ResourceExhaustion", "Pool etl already has 64 sessions, cannot accept another one."),
+    ("AuthenticationError", "The password is incorrect for the SFTP user loader."),
+    ("AuthenticationError", "Error 5: the key or password is wrong for the storage account."),
+    ("AuthenticationError", "status: UNAUTHENTICATED, request has no valid identity"),
+    ("AuthenticationError", "Cannot stop the agent. Check that you have sufficient privileges."),
+    ("AuthenticationError", "Failed to decrypt the credential of the linked service."),
+    ("AuthenticationError", "SSHException: not a valid OPENSSH private key file"),
+    ("DataError", "XML parsing error at line 3: unsupported encoding 'latin-9'"),
+    ("DataError", "The body returned by the API is not a valid JSON document."),
+    ("DataError", "Column created_at has data type INTERVAL which is not supported by the sink."),
+    ("DataError", "[DELTA_SOURCE_IGNORE_DELETE] Detected deleted data from streaming source"),
+    ("ConfigurationError", "Library resolution failed: unresolved dependency org.foo:bar:1.2"),
+    ("ConfigurationError", "Webhook activity missing api key."),
+    ("ConfigurationError", "Cannot reach the vault; please check key vault settings."),
+    ("ConfigurationError", "Could not parse request: field 'tasks' must be a list"),
+    (
+        "ConfigurationError",
+        "DeltaTableError: Unsupported writer features required: [ColumnMapping]",
+    ),
+    ("ConfigurationError", "[CATALOG_NOT_FOUND] The catalog `dev` not found."),
+    (
+        "ConfigurationError",
+        "FileNotFoundError: [Errno 2] No such file or directory: 'conf/app.ini'",
+    ),
+    ("ConfigurationError", "Step failed: bootstrap action 2 returned a non-zero return code"),
+    ("NetworkError", "consumer: Cannot connect to amqp://guest@rabbit:5672//: [Errno 113]."),
+    ("NetworkError", "Lost the session: connection closed by peer"),
+    ("DatabaseError", "The TCP/IP connection to the host db01, port 1433 has failed."),
+    ("ExternalServiceError", "Cannot resize: another resize operation is in progress."),
+    ("ExternalServiceError", "Package download failed due to a transient registry issue."),
+    ("CodeError", "Error at Sink 'out'(Line 12/Col 3): Unresolved expression"),
+]
+
+
+@pytest.mark.parametrize(("expected", "message"), PLAIN_WORDED_CAUSES)
+def test_causes_stated_in_plain_words(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected
+
+
+# No signal reaches MIN_SCORE in these, but their words say which kind of cause it is: the
+# fallback names the class with a low confidence and says which cues it read.
+CUE_ONLY = [
+    ("AuthenticationError", "The login for the reporting user did not go through."),
+    ("ResourceExhaustion", "Job rejected: the workspace is at its maximum."),
+    ("DataError", "Row 17 could not be decoded."),
+    ("ConfigurationError", "The webhook URL is not configured for this activity."),
+    ("NetworkError", "The agent could not connect to the gateway."),
+]
+
+
+@pytest.mark.parametrize(("expected", "message"), CUE_ONLY)
+def test_plain_word_fallback_names_a_class_with_low_confidence(expected: str, message: str) -> None:
+    found = classify_error(message)
+    assert found.error_type == expected
+    assert found.confidence <= classifier.CUE_CONFIDENCE
+    assert any(name.startswith("cue:") for name in found.signals)
+
+
+# Messages that say a run failed but not why stay Unknown: no cue is a generic failure word.
+STATES_NO_CAUSE = [
+    "Job failed",
+    "Operation on target Load_All failed: Activity failed because an inner activity failed",
+    "ERROR - Task failed with exception airflow.exceptions.AirflowException: Task failed",
+    "Process exited with code 1",
+    "Received SIGTERM. Terminating subprocesses.",
+    "Marking task as UP_FOR_RETRY. dag_id=sales, task_id=load",
+    '{"errorCode": "2011", "message": "", "failureType": "UserError"}',
+    "org.apache.spark.SparkException: Job aborted.",
+    "Unexpected error, please contact support.",
+    "The pipeline run was cancelled by the user.",
+]
+
+
+@pytest.mark.parametrize("message", STATES_NO_CAUSE)
+def test_messages_that_state_no_cause_stay_unknown(message: str) -> None:
+    assert classify_error(message).error_type == "Unknown"
+
+
+def test_fallback_waits_for_the_middle_of_a_huge_log() -> None:
+    # The head's cue word must not decide before the middle's real signal is read.
+    head = "Starting run; settings loaded.\n" + "INFO step ok\n" * 1200
+    tail = "INFO cleanup\n" * 500
+    middle = "ERROR java.lang.OutOfMemoryError: Java heap space\n"
+    found = classify_error(head + middle + tail)
+    assert found.error_type == "ResourceExhaustion"

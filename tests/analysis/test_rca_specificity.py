@@ -116,3 +116,16 @@ def test_second_thread_set_stays_named() -> None:
     assert figure is not None
     assert int(figure.group(2)) == 59
     assert int(figure.group(1)) >= 58
+
+
+def test_third_thread_set_stays_named() -> None:
+    """thread_errors_3.jsonl: 49 of 55 named when collected, 50 since."""
+    output = _run(
+        str(HERE / "thread_errors_3.jsonl"),
+        "--annotations",
+        str(HERE / "specificity_threads_3.jsonl"),
+    )
+    figure = re.search(r"names the cause: (\d+)/(\d+)", output)
+    assert figure is not None
+    assert int(figure.group(2)) == 55
+    assert int(figure.group(1)) >= 50
