@@ -57,7 +57,10 @@ class FailureEvent:
       whose key is `<its key>/task:...` (a job's success covers its tasks), nothing else.
 
     `deployment` names where the pipeline lives (its ADF factory, its Databricks workspace) when
-    the source says: same-named pipelines of a dev and a prod factory fail separately.
+    the source says: same-named pipelines of a dev and a prod factory fail separately. `unit`
+    names the part of the pipeline that failed when the source reports parts on their own (a
+    Databricks job's task): the same error in two tasks is two failures, each ended by its own
+    task's success.
     """
 
     source: Source
@@ -68,6 +71,7 @@ class FailureEvent:
     occurrence_key: str
     resolve_key: str = ""
     deployment: str = ""
+    unit: str = ""
     error_message: str = ""
     severity_hint: Severity | None = None
     occurred_at: datetime | None = None
@@ -104,6 +108,7 @@ class FailureEvent:
             "occurrence_key": self.occurrence_key,
             "resolve_key": self.resolve_key,
             "deployment": self.deployment,
+            "unit": self.unit,
             "error_message": self.error_message,
             "severity_hint": str(self.severity_hint) if self.severity_hint else None,
             "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,

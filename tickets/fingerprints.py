@@ -37,11 +37,18 @@ def normalize_message(message: str) -> str:
 
 
 def failure_fingerprint(
-    source: str, pipeline: str, error_type: str, message: str, deployment: str = ""
+    source: str,
+    pipeline: str,
+    error_type: str,
+    message: str,
+    deployment: str = "",
+    unit: str = "",
 ) -> str:
-    """Same source, pipeline (of the same deployment, when the source names it), error type and
-    masked message. An event naming no deployment keeps the fingerprint it had before the
-    deployment counted."""
+    """Same source, pipeline (of the same deployment, when the source names it; the same part
+    of it, when the source reports parts), error type and masked message. An event naming no
+    deployment or part keeps the fingerprint it had before they counted."""
     name = f"{deployment.lower()}/{pipeline.lower()}" if deployment else pipeline.lower()
+    if unit:
+        name = f"{name}/task:{unit.lower()}"
     material = "\x1f".join([source, name, error_type, normalize_message(message)])
     return hashlib.sha256(material.encode()).hexdigest()

@@ -84,7 +84,12 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     if event.kind != EventKind.RESOLVED:
         error_type = classify_error(event.error_message).error_type
         fingerprint = failure_fingerprint(
-            event.source, event.pipeline, error_type, event.error_message, event.deployment
+            event.source,
+            event.pipeline,
+            error_type,
+            event.error_message,
+            event.deployment,
+            event.unit,
         )
         # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
         culprit = extract_culprit(event.error_message, event.resource, source=event.source)

@@ -63,6 +63,7 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         occurrence_key=f"{run_key}:{event_type}",
         resolve_key=recovery_key(workspace, job_id, task_key),
         deployment=body.workspace_id,
+        unit=task_key,
         error_message=message if kind == EventKind.FAILURE else "",
         resource=resource,
         links=links,

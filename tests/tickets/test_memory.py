@@ -90,6 +90,21 @@ def test_a_databricks_task_success_resolves_that_tasks_failure_only(webhook_clie
     assert status_of(other_job["ticket_id"]) == "open"
 
 
+def test_two_tasks_failing_alike_are_two_failures_each_ended_by_its_own_success(
+    webhook_client,
+):
+    """The same message from two tasks of one job (a notification without error text reads
+    alike for every task) must not merge: one task's success would end the other's failure."""
+    first = webhook_client(DATABRICKS, databricks("jobs.on_failure", "42", "run-1", task="a"))
+    second = webhook_client(DATABRICKS, databricks("jobs.on_failure", "42", "run-1", task="b"))
+    assert first.json()["outcome"] == second.json()["outcome"] == "created"
+    assert first.json()["ticket_id"] != second.json()["ticket_id"]
+
+    webhook_client(DATABRICKS, databricks("jobs.on_success", "42", "run-2", task="a"))
+    assert status_of(first.json()["ticket_id"]) == "resolved"
+    assert status_of(second.json()["ticket_id"]) == "open"
+
+
 def test_a_databricks_job_success_resolves_the_jobs_failure_and_its_tasks(webhook_client):
     job = webhook_client(
         DATABRICKS, databricks("jobs.on_failure", "42", "run-1", message="Job failed: OOM")
