@@ -55,6 +55,9 @@ class FailureEvent:
       ADF factory and pipeline, the Databricks job (`<job>/task:<task>` for a task), the
       Airflow task, the Azure alert. A recovery ends the failures with its own key and those
       whose key is `<its key>/task:...` (a job's success covers its tasks), nothing else.
+    - `recovers_occurrence`: a recovery that names the failure instance it ends (an Azure
+      alert's Resolved gives its Fired's time, hence its occurrence key) also ends the ticket
+      that instance was counted on, when it was correlated into another alert's ticket.
 
     `deployment` names where the pipeline lives (its ADF factory, its Databricks workspace) when
     the source says: same-named pipelines of a dev and a prod factory fail separately. `unit`
@@ -70,6 +73,7 @@ class FailureEvent:
     run_key: str
     occurrence_key: str
     resolve_key: str = ""
+    recovers_occurrence: str = ""
     deployment: str = ""
     unit: str = ""
     error_message: str = ""
@@ -90,6 +94,7 @@ class FailureEvent:
             "run_key": bounded_key(self.run_key, RUN_KEY_LIMIT),
             "resolve_key": bounded_key(self.resolve_key, RUN_KEY_LIMIT),
             "occurrence_key": bounded_key(self.occurrence_key, OCCURRENCE_KEY_LIMIT),
+            "recovers_occurrence": bounded_key(self.recovers_occurrence, OCCURRENCE_KEY_LIMIT),
             "pipeline": self.pipeline[:PIPELINE_LIMIT],
             "logic_app_run_id": self.logic_app_run_id[:LOGIC_APP_RUN_ID_LIMIT],
         }
@@ -107,6 +112,7 @@ class FailureEvent:
             "run_key": self.run_key,
             "occurrence_key": self.occurrence_key,
             "resolve_key": self.resolve_key,
+            "recovers_occurrence": self.recovers_occurrence,
             "deployment": self.deployment,
             "unit": self.unit,
             "error_message": self.error_message,

@@ -207,13 +207,17 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         last_resolved = LastResolved(resolved[0], resolved[2]) if resolved else None
         return FailureCandidates(attach, last_resolved)
 
-    def recovered_by(self, resolve_key: str) -> TicketQuerySet:
+    def recovered_by(self, resolve_key: str, occurrence_key: str = "") -> TicketQuerySet:
         """Tickets a source's recovery under `resolve_key` ends and has not reported yet: those
-        with that key, and those whose key is a part of it (`<key>/task:<task>`: a Databricks
-        job success covers its tasks). See `FailureEvent.resolve_key`."""
-        return self.filter(resolved_at_source_at__isnull=True).filter(
-            Q(resolve_key=resolve_key) | Q(resolve_key__startswith=f"{resolve_key}{TASK_PART}")
-        )
+        with that key, those whose key is a part of it (`<key>/task:<task>`: a Databricks
+        job success covers its tasks), and the one the failure instance `occurrence_key` was
+        counted on (an Azure alert correlated into another alert's ticket). See
+        `FailureEvent.resolve_key` and `recovers_occurrence`."""
+        ends = Q(resolve_key=resolve_key) | Q(resolve_key__startswith=f"{resolve_key}{TASK_PART}")
+        if occurrence_key:
+            instance = Occurrence.objects.filter(key=occurrence_key, ticket__isnull=False)
+            ends |= Q(pk__in=instance.values("ticket_id"))
+        return self.filter(resolved_at_source_at__isnull=True).filter(ends)
 
     def record_recurrence(self, ticket_id: str, at: datetime) -> tuple[int, str | None]:
         """Count one more occurrence; returns the new count and the ticket's incident."""

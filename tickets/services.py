@@ -114,7 +114,7 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
 def _resolve(event: FailureEvent) -> EventOutcome:
     """The source says it is over: end every failure this recovery is the recovery of."""
     tickets = list(
-        Ticket.objects.recovered_by(event.resolve_key)
+        Ticket.objects.recovered_by(event.resolve_key, event.recovers_occurrence)
         .order_by("-timestamp")
         .select_for_update()
         .defer("embedding")

@@ -153,6 +153,8 @@ class _Alert:
     custom_properties: dict[str, str] = dataclass_field(default_factory=dict)
     # What names the rule in keys: its resource id when the body gives one, else its name.
     rule_key: str = ""
+    # A Resolved: the occurrence key its Fired had (see FailureEvent.recovers_occurrence).
+    recovers_occurrence: str = ""
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,9 @@ def _parse_common(body: dict[str, Any]) -> _Alert:
         run_key=f"azure:{rule_key}|{alert_id}",
         resolve_key=f"azure:{rule_key}|{alert_id}",
         occurrence_key=f"azure:{rule_key}|{alert_id}:{instant}",
+        recovers_occurrence=(
+            f"azure:{rule_key}|{alert_id}:{fired}" if kind is EventKind.RESOLVED and fired else ""
+        ),
         rule_key=rule_key,
         facts=facts,
         alert_id=alert_id,
@@ -1112,6 +1117,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
         run_key=run_key,
         occurrence_key=alert.occurrence_key,
         resolve_key=alert.resolve_key,
+        recovers_occurrence=alert.recovers_occurrence,
         deployment=deployment,
         error_message=_clean(_WHITESPACE.sub(" ", message), MESSAGE_LIMIT),
         severity_hint=_SEVERITIES.get(alert.severity_label.lower()),

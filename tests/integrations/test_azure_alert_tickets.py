@@ -142,3 +142,38 @@ def test_adf_failure_through_azure_monitor_is_still_an_adf_pipeline_ticket(webho
     assert ticket.pipeline == "pl_sales_daily_load"
     assert "pl_sales_daily_load" in ticket.rca_result
     assert "Metric alert" not in ticket.rca_result and "Log search alert" not in ticket.rca_result
+
+
+def _alert(alert_id: str, condition: str, fired: str) -> dict[str, Any]:
+    body = shared_payload("azure_common_metric_dynamic_fired.json")
+    essentials = body["data"]["essentials"]
+    essentials["alertId"] = (
+        f"/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/{alert_id}"
+    )
+    essentials["monitorCondition"] = condition
+    essentials["firedDateTime"] = fired
+    if condition == "Resolved":
+        essentials["resolvedDateTime"] = "2025-12-10T13:30:00.000Z"
+    return body
+
+
+def test_the_resolved_of_an_alert_correlated_into_another_alerts_ticket_ends_it(webhook_client):
+    first = webhook_client(AZURE, _alert("a", "Fired", "2025-12-10T12:00:00.000Z")).json()
+    second = webhook_client(AZURE, _alert("b", "Fired", "2025-12-10T12:05:00.000Z")).json()
+    assert (first["outcome"], second["outcome"]) == ("created", "correlated")
+    assert second["ticket_id"] == first["ticket_id"]
+
+    ended = webhook_client(AZURE, _alert("b", "Resolved", "2025-12-10T12:05:00.000Z")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", first["ticket_id"])
+    assert Ticket.objects.get(pk=first["ticket_id"]).resolved_at_source_at is not None
+
+
+def test_a_flapping_alerts_new_instance_is_ended_by_its_own_resolved(webhook_client):
+    opened = webhook_client(AZURE, _alert("a", "Fired", "2025-12-10T12:00:00.000Z")).json()
+    webhook_client(AZURE, _alert("a", "Resolved", "2025-12-10T12:00:00.000Z"))
+    again = webhook_client(AZURE, _alert("a2", "Fired", "2025-12-10T14:00:00.000Z")).json()
+    assert (again["outcome"], again["ticket_id"]) == ("regressed", opened["ticket_id"])
+
+    ended = webhook_client(AZURE, _alert("a2", "Resolved", "2025-12-10T14:00:00.000Z")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+    assert Ticket.objects.get(pk=opened["ticket_id"]).status == "resolved"
