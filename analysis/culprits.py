@@ -422,8 +422,10 @@ def extract_culprit(
 ) -> Culprit | None:
     """The dependency a (redacted) failure names, or None when it names none. Never raises.
 
-    An Azure Monitor alert's culprit is its target resource; any other failure's comes from its
-    error text, the most specific kind first (a SQL server before the API host of its URL).
+    An Azure Monitor alert's culprit (`source` "azure-monitor") is its target resource; any
+    other failure's comes from its error text, the most specific kind first (a SQL server
+    before the API host of its URL). Callers pass how the event is processed, so an ADF
+    failure that came in an alert is read as an ADF failure.
     """
     try:
         return _extract(message or "", resource or {}, source)

@@ -92,7 +92,9 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
             event.unit,
         )
         # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
-        culprit = extract_culprit(event.error_message, event.resource, source=event.source)
+        # By how it is processed: an ADF failure an alert carried is read as an ADF failure
+        # (its culprit is in its error, not the Log Analytics workspace the alert queried).
+        culprit = extract_culprit(event.error_message, event.resource, source=event.processing_mode)
         classified = _Classified(error_type, fingerprint, culprit)
         # Serialize events racing for the same run or fingerprint, and a new ticket's incident
         # placement on its culprit (always in this order).

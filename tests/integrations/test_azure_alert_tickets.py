@@ -177,3 +177,20 @@ def test_a_flapping_alerts_new_instance_is_ended_by_its_own_resolved(webhook_cli
     ended = webhook_client(AZURE, _alert("a2", "Resolved", "2025-12-10T14:00:00.000Z")).json()
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
     assert Ticket.objects.get(pk=opened["ticket_id"]).status == "resolved"
+
+
+def test_adf_failures_from_log_alerts_blame_their_dependency_not_the_workspace(webhook_client):
+    """Every ADF log alert queries one Log Analytics workspace: taking it as the culprit
+    grouped unrelated pipeline failures into one incident."""
+    first = json.loads((PAYLOADS / "adf_log_v2_pipeline_run.json").read_text())
+    second = copy.deepcopy(first)
+    dimensions = second["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"]
+    for dimension in dimensions:
+        if dimension["name"] == "PipelineName":
+            dimension["value"] = "pl_other_load"
+        elif dimension["name"] == "PipelineRunId":
+            dimension["value"] = "11111111-2222-3333-4444-555555555555"
+    second["data"]["essentials"]["alertId"] += "-2"
+    tickets = [webhook_client(AZURE, body).json()["ticket_id"] for body in (first, second)]
+    culprits = set(Ticket.objects.filter(pk__in=tickets).values_list("culprit", flat=True))
+    assert culprits == {"sql-server:sqlsrv-sales-prod.database.windows.net"}
