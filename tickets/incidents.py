@@ -297,17 +297,26 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
 
 
 def affected(incident: Incident) -> dict[str, list[str]]:
-    """The pipelines and the factories/workspaces/DAG owners they run in (distinct, sorted)."""
-    rows = incident.members.values_list("pipeline", "affected_entity")
+    """The pipelines and the factories/workspaces/DAG owners they run in, and the rules of the
+    Azure alerts among the members (distinct, sorted)."""
+    rows = incident.members.values_list("pipeline", "affected_entity", "processing_mode")
     pipelines: set[str] = set()
     places: set[str] = set()
-    for pipeline, entity in rows.iterator(chunk_size=2000):
+    alert_rules: set[str] = set()
+    for pipeline, entity, mode in rows.iterator(chunk_size=2000):
+        if mode == Source.AZURE_MONITOR:  # an alert's "pipeline" is its rule
+            alert_rules.add(pipeline)
+            continue
         pipelines.add(pipeline)
         entity = entity if isinstance(entity, dict) else {}
         place = entity.get("factory") or entity.get("workspace_id") or entity.get("dag_id")
         if place:
             places.add(str(place))
-    return {"pipelines": sorted(pipelines), "places": sorted(places)}
+    return {
+        "pipelines": sorted(pipelines),
+        "places": sorted(places),
+        "alert_rules": sorted(alert_rules),
+    }
 
 
 def shared_cause(incident: Incident) -> str:
@@ -322,8 +331,17 @@ def shared_cause(incident: Incident) -> str:
     since = first_seen.strftime(
         "%H:%M" if first_seen.date() == timezone.localdate() else "%Y-%m-%d %H:%M"
     )
+    rules = len(seen["alert_rules"])
+    if not seen["pipelines"]:  # alerts only: about a resource, not failing pipelines
+        return (
+            f"{rules} Azure alert rule{'s' if rules != 1 else ''} fired on {culprit} "
+            f"since {since}; first: {first}."
+        )
+    alerts = (
+        f", and {rules} Azure alert rule{'s' if rules != 1 else ''} fired on it" if rules else ""
+    )
     return (
-        f"{len(seen['pipelines'])} pipelines{places} {verb} {culprit} since {since}; "
+        f"{len(seen['pipelines'])} pipelines{places} {verb} {culprit} since {since}{alerts}; "
         f"first: {first}."
     )
 
@@ -341,6 +359,12 @@ _VERBS = {
 
 def shared_recommendations(incident: Incident) -> list[str]:
     culprit = incident.culprit.split(":", 1)[-1]
+    if not incident.members.exclude(processing_mode=Source.AZURE_MONITOR).exists():
+        return [
+            f"Look at {culprit} first: every alert of this incident is about it.",
+            "Check its Resource Health and activity log for the change that started it.",
+            "Each alert's ticket keeps its own explanation; its Resolved notification closes it.",
+        ]
     return [
         f"Fix the shared dependency first: {culprit} ({incident.culprit.split(':', 1)[0]}).",
         "Do not rerun the member pipelines one by one: they fail again until it is back.",

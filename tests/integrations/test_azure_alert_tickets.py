@@ -194,3 +194,26 @@ def test_adf_failures_from_log_alerts_blame_their_dependency_not_the_workspace(w
     tickets = [webhook_client(AZURE, body).json()["ticket_id"] for body in (first, second)]
     culprits = set(Ticket.objects.filter(pk__in=tickets).values_list("culprit", flat=True))
     assert culprits == {"sql-server:sqlsrv-sales-prod.database.windows.net"}
+
+
+def test_alerts_grouped_on_one_resource_are_explained_as_alerts(webhook_client, settings):
+    """Two rules firing on one storage account form an incident about the account; its shared
+    cause speaks of alerts on it, not of failing pipelines to rerun."""
+    from integrations.processing import process_delivery
+    from tickets.models import Incident
+
+    settings.EMBEDDING_BACKEND = "local"
+    first = shared_payload("azure_common_metric_dynamic_fired.json")
+    second = copy.deepcopy(first)
+    second["data"]["essentials"]["alertRule"] = "storage-latency-rule"
+    second["data"]["essentials"]["alertId"] += "-2"
+    ids = [webhook_client(AZURE, body).json()["ticket_id"] for body in (first, second)]
+    for delivery in WebhookDelivery.objects.filter(ticket_id__in=ids, outcome="created"):
+        process_delivery(delivery.pk)
+
+    incident = Incident.objects.get()
+    assert incident.rca_result.startswith("2 Azure alert rules fired on ")
+    assert "pipeline" not in " ".join([incident.rca_result, *incident.recommendations])
+    for ticket in Ticket.objects.filter(pk__in=ids):
+        assert ticket.incident_id == incident.pk
+        assert ticket.rca_result == incident.rca_result
