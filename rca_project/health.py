@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from rca_project.observability import render_metrics, worker_heartbeat_key
 
 
+def get_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Probes answer GET (and HEAD); anything else is a JSON 405, not the CSRF page a POST
+    would otherwise meet."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def only_get(request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse({"error": f"method {request.method} not allowed"}, status=405)
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    return only_get
+
+
+@get_only
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
@@ -65,12 +85,14 @@ class NotReadyIsNotAnError(logging.Filter):
         )
 
 
+@get_only
 def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _database_ok(), "redis": _redis_ok(), "worker": _worker_ok()}
     ready = all(checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
 
+@get_only
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus metrics. Protected by METRICS_TOKEN (bearer) when it is set."""
     token = settings.METRICS_TOKEN

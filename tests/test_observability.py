@@ -77,3 +77,11 @@ def test_logs_are_json_with_the_tracking_id_and_never_the_secrets(webhook_client
     everything = stream.getvalue()
     assert "Hunter2Secret!" not in everything
     assert settings.WEBHOOK_TOKEN not in everything
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_a_probe_posted_to_is_a_json_405(path):
+    answer = Client().post(path, data="{}", content_type="application/json")
+    assert answer.status_code == 405
+    assert answer["Allow"] == "GET, HEAD"
+    assert answer.json() == {"error": "method POST not allowed"}

@@ -269,6 +269,8 @@ def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_cou
         before = _snapshot(ticket)
         now = timezone.now()
         _apply(ticket, "reopen", actor, now)
+        if ticket.remediation_status == "resolved_at_source":  # it fails again
+            ticket.remediation_status = ""
         ticket.regressed_at = now
         ticket.regression_count += 1
         ticket.sla_status = SlaStatus.PENDING

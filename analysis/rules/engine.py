@@ -141,7 +141,8 @@ def build_rule_rca(
         activity=_detail(details, "activity", "activity_name", "activityName"),
         error_code=error_code,
         failure_type=_detail(details, "failure_type", "failureType"),
-        operator=_detail(details, "operator", "task_operator"),
+        # An Airflow task's operator; an Azure alert's "operator" is its condition's.
+        operator=_detail(details, "operator", "task_operator") if source == "airflow" else "",
     )
     finding: Finding | None = None
     rule_name = ""

@@ -39,6 +39,9 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
     }
     resource["resource_type"] = "Microsoft.DataFactory/factories"
     links = {"run": values["run_url"]} if values["run_url"].startswith("https://") else {}
+    # Both are checked, so a bad one is named whichever the other is.
+    run_start = parse_timestamp(values["run_start"], "run_start")
+    run_end = parse_timestamp(values["run_end"], "run_end")
     return FailureEvent(
         source=Source.ADF,
         processing_mode="adf",
@@ -50,7 +53,7 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         deployment=values["factory"],
         error_message=values["error_message"][:16000],
         severity_hint=severity,
-        occurred_at=parse_timestamp(values["run_end"] or values["run_start"], "run_end"),
+        occurred_at=run_end or run_start,
         resource=resource,
         links=links,
         logic_app_run_id=values["logic_app_run_id"],

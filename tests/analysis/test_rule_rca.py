@@ -505,3 +505,23 @@ def test_a_fault_without_a_reason_is_not_the_quoted_error() -> None:
     )
     assert "parentcustomerid" in rca.root_cause, rca.root_cause
     assert "did not specify a Reason" not in rca.root_cause
+
+
+def test_only_an_airflow_tasks_operator_is_named_as_its_operator():
+    message = "psycopg2.OperationalError: could not connect to server: Connection refused"
+    airflow = build_rule_rca(
+        "DatabaseError",
+        message,
+        pipeline="sales.load",
+        source="airflow",
+        details={"operator": "PostgresOperator"},
+    )
+    alert = build_rule_rca(
+        "DatabaseError",
+        message,
+        pipeline="pl_sales",
+        source="azure-monitor",
+        details={"operator": "GreaterThan"},
+    )
+    assert "(operator PostgresOperator)" in airflow.root_cause
+    assert "operator" not in alert.root_cause and "GreaterThan" not in alert.root_cause

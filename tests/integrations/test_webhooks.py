@@ -543,3 +543,13 @@ def test_webhook_token_is_never_stored_with_the_delivery(webhook_client, setting
     delivery = WebhookDelivery.objects.get()
     assert settings.WEBHOOK_TOKEN not in str(delivery.headers)
     assert settings.WEBHOOK_TOKEN not in delivery.raw_body
+
+
+@pytest.mark.parametrize("field", ["run_start", "run_end"])
+def test_an_adf_timestamp_that_is_not_one_is_named_whichever_it_is(webhook_client, field):
+    body = local_payload("adf_failure.json")
+    body.update(run_start="2025-12-10T12:00:00Z", run_end="2025-12-10T12:05:00Z")
+    body[field] = "yesterday"
+    answer = webhook_client("/webhooks/adf/", body)
+    assert answer.status_code == 400
+    assert f"field '{field}' is not an ISO 8601 timestamp" in answer.json()["error"]

@@ -415,3 +415,14 @@ def test_one_fix_recorded_on_many_tickets_is_offered_once():
         "Failed over sql-prod-01 to its secondary",
         "Raised the pool size to 50",
     ]
+
+
+def test_a_regression_clears_recovered_at_source_from_the_remediation_status(webhook_client):
+    failed = webhook_client(AIRFLOW, airflow("sales", "load", "run-1")).json()
+    webhook_client(AIRFLOW, airflow("sales", "load", "run-2", state="success"))
+    ticket = Ticket.objects.get(pk=failed["ticket_id"])
+    assert ticket.remediation_status == "resolved_at_source"
+    again = webhook_client(AIRFLOW, airflow("sales", "load", "run-1", try_number=2)).json()
+    assert again["outcome"] == "regressed"
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is None and ticket.remediation_status == ""
