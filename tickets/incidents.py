@@ -419,7 +419,17 @@ def store_analysis(
     formed); releases the claim taken for it. The page follows (`incident_changed`)."""
     now = timezone.now()
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        # The members first, then the incident: the order ingest takes them in (a recurrence
+        # locks its ticket, then extends its incident), so the two never deadlock.
+        incident = Incident.objects.get(pk=incident_id)
+        note = _shared_note(incident)
+        Ticket.objects.filter(incident_id=incident_id, rca_note=note).update(
+            rca_result=rca_result,
+            recommendations=recommendations,
+            rca_source=rca_source,
+            confidence=confidence,
+            analysed_at=now,
+        )
         Incident.objects.filter(pk=incident_id).update(
             rca_result=rca_result,
             recommendations=recommendations,
@@ -429,14 +439,6 @@ def store_analysis(
             rca_members=members,
             rca_claimed_at=None,
             updated_at=now,
-        )
-        note = _shared_note(incident)
-        Ticket.objects.filter(incident_id=incident_id, rca_note=note).update(
-            rca_result=rca_result,
-            recommendations=recommendations,
-            rca_source=rca_source,
-            confidence=confidence,
-            analysed_at=now,
         )
         system = Actor.system("analysis")
         record_event(

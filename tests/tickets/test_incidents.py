@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -541,3 +542,50 @@ def test_the_incident_page_offers_only_what_its_status_allows():
     assert incident.status == "open"
     assert set(Ticket.objects.values_list("status", flat=True)) == {"open"}
     assert set(incident.members.values_list("resolutions__fix", flat=True)) == {"restarted"}
+
+
+def test_storing_an_incidents_analysis_beside_a_members_recurrence_does_not_deadlock():
+    """Ingest locks a member (its recurrence), then extends the incident; storing the
+    incident's analysis must take them in the same order (a storm hit a deadlock, a 503)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    members = [post(storm_failure(f"pl_{n}"))["ticket_id"] for n in range(2)]
+    incident = Incident.objects.get()
+    for member in members:
+        incidents.share_analysis(member)
+    member_locked, errors = threading.Event(), []
+
+    def recurrence() -> None:
+        try:
+            with transaction.atomic():
+                Ticket.objects.filter(pk=members[0]).update(occurrence_count=5)
+                member_locked.set()
+                time.sleep(0.5)  # the analysis is stored meanwhile
+                Incident.objects.filter(pk=incident.pk).update(last_member_at=timezone.now())
+        except Exception as exc:  # a deadlock victim
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=recurrence)
+    worker.start()
+    member_locked.wait(5)
+    try:
+        incidents.store_analysis(
+            incident.pk,
+            rca_result="sql-prod-01 is down",
+            recommendations=[],
+            rca_source="rules",
+            rca_note="test",
+            confidence=None,
+            members=2,
+        )
+    except Exception as exc:
+        errors.append(exc)
+    worker.join(10)
+    assert errors == []
+    assert set(Ticket.objects.filter(pk__in=members).values_list("rca_result", flat=True)) == {
+        "sql-prod-01 is down"
+    }
