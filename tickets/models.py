@@ -549,7 +549,9 @@ class PipelineRule(models.Model):
     source = models.CharField(
         max_length=32,
         blank=True,
-        help_text="Only events from this source (azure-monitor, adf, databricks, airflow).",
+        choices=choices(Source),
+        help_text="Only events from this source (blank: any). A value outside the list would "
+        "match nothing, so forms refuse it.",
     )
     enabled = models.BooleanField(default=True)
 

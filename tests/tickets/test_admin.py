@@ -239,3 +239,29 @@ def test_incidents_in_admin_acknowledge_every_member_for_a_responder():
     assert set(Ticket.objects.values_list("status", flat=True)) == {"acknowledged"}
     ticket_page = viewer.get(reverse("admin:tickets_ticket_change", args=[members[0].pk]))
     assert "sql-prod-01" in ticket_page.content.decode()
+
+
+def test_a_suppression_rule_with_a_source_that_does_not_exist_is_refused():
+    """A misspelt source ("ADF") would match no event: the rule would silently do nothing."""
+    client = staff("admin")
+    url = reverse("admin:tickets_suppressionrule_add")
+    start = timezone.now()
+    form = {
+        "pipeline_pattern": "pl_*",
+        "source": "ADF",
+        "enabled": "on",
+        "reason": "maintenance",
+        "starts_at_0": start.strftime("%Y-%m-%d"),
+        "starts_at_1": start.strftime("%H:%M:%S"),
+        "ends_at_0": (start + timedelta(hours=1)).strftime("%Y-%m-%d"),
+        "ends_at_1": (start + timedelta(hours=1)).strftime("%H:%M:%S"),
+    }
+    answer = client.post(url, form)
+    assert answer.status_code == 200  # the form again, with its error
+    assert (
+        "Select a valid choice. ADF is not one of the available choices." in answer.content.decode()
+    )
+    assert not SuppressionRule.objects.filter(pipeline_pattern="pl_*").exists()
+    form["source"] = "adf"
+    assert client.post(url, form).status_code == 302
+    assert SuppressionRule.objects.get(pipeline_pattern="pl_*").source == "adf"
