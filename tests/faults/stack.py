@@ -616,18 +616,26 @@ class Stack:
         )[0]
         return int(row[0]), int(row[1])
 
-    def wait_settled(self, timeout: float = 90) -> float:
-        """Wait until no inbox row and no outbound delivery is pending; returns seconds waited."""
+    def wait_settled(self, timeout: float = 90, quiet: float = 1.0) -> float:
+        """Wait until no inbox row and no outbound delivery has been pending for `quiet`
+        seconds (a delivery's follow-up, such as the Slack edit that links the JIRA issue, is
+        created just after the delivery is marked done); returns seconds waited."""
         started = time.monotonic()
         deadline = started + timeout
         counts = (-1, -1)
+        idle_since: float | None = None
         while time.monotonic() < deadline:
             try:
                 counts = self.pending_counts()
             except psycopg.Error:
                 counts = (-1, -1)
-            if counts == (0, 0):
-                return time.monotonic() - started
+            now = time.monotonic()
+            if counts != (0, 0):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= quiet:
+                return now - started
             time.sleep(0.25)
         raise AssertionError(
             f"not settled within {timeout:g}s: {counts[0]} inbox rows and {counts[1]} outbound "
