@@ -92,7 +92,14 @@ def fanned_out(ticket_id: str) -> Ticket:
         return rows.count() >= 3 and finished.count() == rows.count()
 
     try:
-        wait_for(done, timeout=30)
+        # Finished, and still so half a second on: a change's follow-ups (the Slack edit that
+        # links the JIRA issue) are scheduled just after the delivery that caused them commits.
+        seen = -1
+        while seen != OutboundDelivery.objects.filter(ticket_id=ticket_id).count():
+            wait_for(done, timeout=30)
+            seen = OutboundDelivery.objects.filter(ticket_id=ticket_id).count()
+            time.sleep(0.5)
+            wait_for(done, timeout=30)
     except AssertionError:
         rows = OutboundDelivery.objects.filter(ticket_id=ticket_id)
         state = [(r.action, r.status, r.attempts, r.last_error) for r in rows]
@@ -104,15 +111,18 @@ def fanned_out(ticket_id: str) -> Ticket:
 
 
 def settled(ticket_id: str) -> None:
-    """Every delivery of the ticket finished (the follow-ups included)."""
-    wait_for(
-        lambda: (
-            not OutboundDelivery.objects.filter(
-                ticket_id=ticket_id, status=OutboundStatus.PENDING
-            ).exists()
-        ),
-        timeout=30,
-    )
+    """Every delivery of the ticket finished (the follow-ups included: still none pending half
+    a second on, as in `fanned_out`)."""
+
+    def idle() -> bool:
+        pending = OutboundDelivery.objects.filter(
+            ticket_id=ticket_id, status=OutboundStatus.PENDING
+        )
+        return not pending.exists()
+
+    wait_for(idle, timeout=30)
+    time.sleep(0.5)
+    wait_for(idle, timeout=30)
 
 
 def jira_webhook(

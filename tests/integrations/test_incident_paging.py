@@ -5,6 +5,7 @@ JIRA webhooks posted at our endpoints."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -54,6 +55,9 @@ def targets(settings):
 def settled() -> None:
     pending = OutboundDelivery.objects.filter(status=OutboundStatus.PENDING)
     try:
+        # Still none half a second on: follow-ups are scheduled just after a delivery commits.
+        wait_for(lambda: not pending.exists(), 30)
+        time.sleep(0.5)
         wait_for(lambda: not pending.exists(), 30)
     except AssertionError:
         state = list(pending.values_list("action", "attempts", "last_error", "next_attempt_at"))
