@@ -27,6 +27,7 @@ from analysis.logs.mining import mine_lines
 from analysis.logs.reader import LogLine
 from analysis.models import LlmCall, LogAnalysisJob
 from rca_project.asgi import application
+from tests.analysis.test_log_formats import ADF_ERROR
 from tests.conftest import wait_for
 from tests.dashboard import make_ticket, make_user
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
@@ -440,17 +441,6 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_once_per_period(setti
     assert log_jobs.recover_stale_jobs() == {"requeued": 0, "failed": 0}
     job.refresh_from_db()
     assert job.status == "queued" and job.heartbeat_at is not None
-
-
-ADF_ERROR = {
-    "errorCode": "2108",
-    "message": "Error calling the endpoint 'https://api.example.com/x'. Response status code: "
-    "'NA - Unknown'. More details: Exception message: 'NA - Unknown [ClientSideException] The "
-    "remote server returned an error: (503) Server Unavailable.'.",
-    "failureType": "UserError",
-    "target": "Web1",
-    "details": "",
-}
 
 
 @pytest.mark.django_db

@@ -344,16 +344,22 @@ def test_acting_on_the_incident_acts_on_every_member_once():
     assert resolved.status_code == 200 and resolved.json()["resolved"] is True
 
 
-def test_two_incidents_merge_into_one():
-    from tests.api import clear_throttles, jwt_client, make_user
-
-    clear_throttles()
+def two_incidents() -> tuple[Incident, Incident]:
+    """Two pipelines failing on sql-prod-01, then two on sql-prod-02: two incidents."""
     post(storm_failure("pl_a"))
     post(storm_failure("pl_b"))
     other_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-02")
     post(storm_failure("pl_c", message=other_message))
     post(storm_failure("pl_d", message=other_message))
     first, second = Incident.objects.order_by("created_at")
+    return first, second
+
+
+def test_two_incidents_merge_into_one():
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    first, second = two_incidents()
     responder = jwt_client(make_user("responder"))
 
     merged = responder.post(f"/api/v1/incidents/{second.pk}/merge/", {"into": first.pk})
@@ -470,12 +476,7 @@ def test_the_resolved_filter_counts_a_responders_resolve_and_merged_incidents_le
     from tests.api import clear_throttles, jwt_client, make_user
 
     clear_throttles()
-    post(storm_failure("pl_a"))
-    post(storm_failure("pl_b"))
-    other_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-02")
-    post(storm_failure("pl_c", message=other_message))
-    post(storm_failure("pl_d", message=other_message))
-    first, second = Incident.objects.order_by("created_at")
+    first, second = two_incidents()
     third_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-03")
     post(storm_failure("pl_e", message=third_message))
     post(storm_failure("pl_f", message=third_message))
