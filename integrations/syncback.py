@@ -83,7 +83,8 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
             return lead, f"status '{event.status_to[:40]}' not mapped"
-        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        # Members first, as ingest and `incidents.act` lock them.
+        locked = incidents.lock_with_members(incident.pk)[incident.pk]
         steps = PATHS.get((locked.status, target), [])
         if not steps:
             return lead, f"incident {incident.pk} already in that state"

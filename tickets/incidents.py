@@ -455,6 +455,17 @@ def store_analysis(
 INCIDENT_ACTIONS = ("acknowledge", "start_progress", "reopen", "resolve")
 
 
+def lock_with_members(*incident_ids: str) -> dict[str, Incident]:
+    """Lock the incidents' members (by id), then the incidents (by id): the order ingest
+    takes them in (a member's recurrence, regression or recovery locks its ticket, then
+    updates its incident), so acting on an incident while a member fails again waits for
+    that member instead of deadlocking with it."""
+    members = Ticket.objects.select_for_update().filter(incident_id__in=incident_ids)
+    list(members.order_by("pk").values_list("pk", flat=True))
+    locked = Incident.objects.select_for_update().filter(pk__in=incident_ids).order_by("pk")
+    return {incident.pk: incident for incident in locked}
+
+
 def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str = "") -> Incident:
     """Acknowledge, take (start_progress), reopen or resolve the incident and, in the same
     transaction, every member the action applies to, through the ticket lifecycle (each
@@ -465,7 +476,9 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str
     if action not in INCIDENT_ACTIONS:
         raise lifecycle.TransitionError(f"unknown action '{action}'")
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        incident = lock_with_members(incident_id).get(incident_id)
+        if incident is None:
+            raise Incident.DoesNotExist("no such incident")
         if incident.merged_into_id:
             raise lifecycle.TransitionError(f"merged into {incident.merged_into_id}")
         allowed_from, target = lifecycle.TRANSITIONS[action]
@@ -518,8 +531,8 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
     own (it pages on its own, see integrations/signals.py, and a ticket that carried the
     incident's analysis gets its own, see analysis/tasks.py)."""
     with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
         incident = Incident.objects.select_for_update().get(pk=incident_id)
-        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
         if ticket.incident_id != incident.pk:
             raise lifecycle.TransitionError(f"{ticket_id} is not a member of {incident_id}")
         ticket.incident = None
@@ -548,10 +561,7 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
     if source_id == into_id:
         raise lifecycle.TransitionError("an incident cannot be merged into itself")
     with transaction.atomic():
-        first, second = sorted([source_id, into_id])  # one lock order for every caller
-        locked = {
-            i.pk: i for i in Incident.objects.select_for_update().filter(pk__in=[first, second])
-        }
+        locked = lock_with_members(source_id, into_id)
         if source_id not in locked or into_id not in locked:
             raise Incident.DoesNotExist("no such incident")
         source, into = locked[source_id], locked[into_id]

@@ -25,6 +25,7 @@ from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description
 from integrations.targets.slack import slack_incident_message
 from tests.conftest import local_payload, wait_for
 from tickets import incidents
+from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -545,15 +546,64 @@ def test_the_incident_page_offers_only_what_its_status_allows():
     assert set(incident.members.values_list("resolutions__fix", flat=True)) == {"restarted"}
 
 
-def test_storing_an_incidents_analysis_beside_a_members_recurrence_does_not_deadlock():
+def _store_rule_analysis(incident: Incident, members: list[str]) -> None:
+    incidents.store_analysis(
+        incident.pk,
+        rca_result="sql-prod-01 is down",
+        recommendations=[],
+        rca_source="rules",
+        rca_note="test",
+        confidence=None,
+        members=len(members),
+    )
+
+
+def _detach_first(incident: Incident, members: list[str]) -> None:
+    incidents.detach(incident.pk, members[0], Actor.system("test"))
+
+
+def _merge_into_the_other(incident: Incident, members: list[str]) -> None:
+    other = Incident.objects.exclude(pk=incident.pk).get()
+    incidents.merge(incident.pk, other.pk, Actor.system("test"))
+
+
+def _resolve(incident: Incident, members: list[str]) -> None:
+    incidents.act(incident.pk, "resolve", Actor.system("test"), fix="failed over")
+
+
+def _resolve_from_jira(incident: Incident, members: list[str]) -> None:
+    from integrations.parsers.jira import JiraEvent
+    from integrations.syncback import apply_jira_event
+
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id="OPS-7")
+    event = JiraEvent(
+        webhook_event="jira:issue_updated",
+        issue_key="OPS-7",
+        labels=(),
+        happened_at=timezone.now(),
+        author="Ana",
+        author_ids=frozenset({"ana"}),
+        status_to="Done",
+        changelog_id="1001",
+    )
+    assert apply_jira_event(event)[1] == f"incident {incident.pk} status set to resolved"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [_store_rule_analysis, _resolve, _resolve_from_jira, _detach_first, _merge_into_the_other],
+)
+def test_acting_on_an_incident_beside_a_members_recurrence_does_not_deadlock(operation):
     """Ingest locks a member (its recurrence), then extends the incident; storing the
-    incident's analysis must take them in the same order (a storm hit a deadlock, a 503)."""
+    incident's analysis, a responder's action, a detach and a merge must take them in the
+    same order (a storm hit a deadlock, a 503; PostgreSQL aborts one side). So must a status
+    change on the incident's JIRA issue."""
     import threading
 
     from django.db import connection, transaction
 
-    members = [post(storm_failure(f"pl_{n}"))["ticket_id"] for n in range(2)]
-    incident = Incident.objects.get()
+    first, _other = two_incidents()
+    members = list(first.members.order_by("pk").values_list("pk", flat=True))
     for member in members:
         incidents.share_analysis(member)
     member_locked, errors = threading.Event(), []
@@ -563,8 +613,8 @@ def test_storing_an_incidents_analysis_beside_a_members_recurrence_does_not_dead
             with transaction.atomic():
                 Ticket.objects.filter(pk=members[0]).update(occurrence_count=5)
                 member_locked.set()
-                time.sleep(0.5)  # the analysis is stored meanwhile
-                Incident.objects.filter(pk=incident.pk).update(last_member_at=timezone.now())
+                time.sleep(0.5)  # the operation runs meanwhile
+                Incident.objects.filter(pk=first.pk).update(last_member_at=timezone.now())
         except Exception as exc:  # a deadlock victim
             errors.append(exc)
         finally:
@@ -574,19 +624,9 @@ def test_storing_an_incidents_analysis_beside_a_members_recurrence_does_not_dead
     worker.start()
     member_locked.wait(5)
     try:
-        incidents.store_analysis(
-            incident.pk,
-            rca_result="sql-prod-01 is down",
-            recommendations=[],
-            rca_source="rules",
-            rca_note="test",
-            confidence=None,
-            members=2,
-        )
+        operation(first, members)
     except Exception as exc:
         errors.append(exc)
     worker.join(10)
     assert errors == []
-    assert set(Ticket.objects.filter(pk__in=members).values_list("rca_result", flat=True)) == {
-        "sql-prod-01 is down"
-    }
+    assert Ticket.objects.get(pk=members[0]).occurrence_count == 5
