@@ -22,8 +22,10 @@ ALERT_CONFIDENCE = 0.7  # the alert states its facts; what caused them is still 
 MAX_RECOMMENDATIONS = 5
 
 # Angle brackets, backticks, asterisks and braces could carry HTML, Slack or JIRA markup; pipes
-# stay (log queries are made of them, and every target shows the RCA escaped or unformatted).
-_MARKUP = re.compile(r"[<>`*{}\x00-\x1f\x7f]")
+# stay (log queries are made of them, and every target shows the RCA escaped or unformatted), and
+# so does a comparison's `<`/`>` standing between spaces ("DurationMs > 5000", "count_ <= 3"),
+# which opens or closes no tag.
+_MARKUP = re.compile(r"(?<!\s)[<>]|[<>](?![\s=])|[`*{}\x00-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 
 

@@ -121,6 +121,14 @@ def test_log_search_v2_states_query_measure_window_and_condition() -> None:
     )
 
 
+def test_a_log_querys_comparisons_survive_the_markup_cleaning() -> None:
+    body = load_shared("azure_common_log_v2_scheduled_query_fired.json")
+    query = "AppRequests | where DurationMs > 5000 and ResultCode >= 500 | where Rows < 3"
+    body["data"]["alertContext"]["condition"]["allOf"][0]["searchQuery"] = query
+    root_cause, _ = explained(parse_azure_monitor(body))
+    assert f"'{query}'" in root_cause
+
+
 def test_cpu_metric_gets_cpu_advice() -> None:
     body = load("common_metric_static_resolved.json")
     body["data"]["essentials"]["monitorCondition"] = "Fired"
