@@ -8,6 +8,7 @@ one on the culprit, the new tickets that race for the same incident: tickets/inc
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from tickets import incidents, lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Occurrence, SuppressionRule, Ticket, new_ticket_id
-from tickets.vocabulary import Outcome
+from tickets.vocabulary import Outcome, Source
 
 _RUN_LOCK, _FINGERPRINT_LOCK = 1, 2
 
@@ -101,6 +102,9 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         locks = [(_RUN_LOCK, _hash32(event.run_key)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
         if culprit is not None and culprit.label:
             locks.append(incidents.culprit_lock(culprit.label))
+    elif event.recovers_occurrence:
+        # Serialized with its Fired (the same run), which may be landing at this moment.
+        locks = [(_RUN_LOCK, _hash32(event.run_key))]
     claimed, first_ticket_id = Occurrence.objects.claim_or_find(event.occurrence_key, locks)
     if not claimed:
         return EventOutcome(Outcome.DUPLICATE, first_ticket_id)
@@ -108,6 +112,8 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         outcome = _resolve(event)
     else:
         outcome = _record_failure(event, classified, tracking_id)
+        if outcome.ticket_id and event.source == Source.AZURE_MONITOR:
+            _end_if_recovered_early(event, outcome.ticket_id)
     if outcome.outcome != Outcome.CREATED:  # a created ticket's INSERT assigned it
         Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
     return outcome
@@ -122,6 +128,10 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         .defer("embedding")
     )
     if not tickets:
+        if event.recovers_occurrence:
+            # Azure does not promise order: a Resolved delivered before its Fired is kept, and
+            # the Fired ends the moment it lands (`_end_if_recovered_early`).
+            Occurrence.objects.claim(_early_recovery_key(event.recovers_occurrence))
         return EventOutcome(Outcome.IGNORED)
     for ticket in tickets:
         lifecycle.resolve_at_source(
@@ -131,6 +141,23 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         )
         incidents.record_recovery(ticket, Actor.source(event.source))
     return EventOutcome(Outcome.RESOLVED, tickets[0].pk)
+
+
+def _early_recovery_key(occurrence_key: str) -> str:
+    return "recovered-early:" + hashlib.sha256(occurrence_key.encode()).hexdigest()
+
+
+def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:
+    """An alert whose Resolved came first (`_resolve`) ends the ticket it was recorded on."""
+    if not Occurrence.objects.filter(key=_early_recovery_key(event.occurrence_key)).exists():
+        return
+    ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+    lifecycle.resolve_at_source(
+        ticket,
+        Actor.source(event.source),
+        details={"occurrence_key": event.occurrence_key, "why": "its Resolved arrived first"},
+    )
+    incidents.record_recovery(ticket, Actor.source(event.source))
 
 
 def _record_failure(

@@ -13,7 +13,7 @@ import pytest
 from analysis import services
 from integrations.models import WebhookDelivery
 from tests.conftest import shared_payload
-from tickets.models import Ticket
+from tickets.models import AuditLog, Ticket
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
 
@@ -217,3 +217,20 @@ def test_alerts_grouped_on_one_resource_are_explained_as_alerts(webhook_client, 
     for ticket in Ticket.objects.filter(pk__in=ids):
         assert ticket.incident_id == incident.pk
         assert ticket.rca_result == incident.rca_result
+
+
+def test_a_resolved_delivered_before_its_fired_ends_the_ticket_the_fired_opens(webhook_client):
+    """Azure does not promise delivery order; the Fired landing second must not leave a ticket
+    nothing will ever close."""
+    early = webhook_client(AZURE, _alert("a", "Resolved", "2025-12-10T12:00:00.000Z")).json()
+    assert (early["outcome"], early["ticket_id"]) == ("ignored", None)
+    fired = webhook_client(AZURE, _alert("a", "Fired", "2025-12-10T12:00:00.000Z")).json()
+    assert fired["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=fired["ticket_id"])
+    assert ticket.resolved_at_source_at is not None and ticket.status == "resolved"
+    assert AuditLog.objects.filter(ticket=ticket, action="resolved at source").exists()
+
+    # Another instance of the rule, fired at another time, is not ended by that Resolved.
+    other = webhook_client(AZURE, _alert("a", "Fired", "2025-12-10T15:00:00.000Z")).json()
+    assert other["outcome"] == "regressed"
+    assert Ticket.objects.get(pk=other["ticket_id"]).status == "open"
