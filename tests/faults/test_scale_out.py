@@ -232,7 +232,8 @@ def test_outbound_workers_yield_the_cpu_to_the_analysis(groups: TwoGroups) -> No
     assert settings.OUTBOUND_WORKER_NICE > 0
     for group in GROUPS:
         outbound = groups.procs[f"outbound{group}"].pid
-        assert len(list(Path(f"/proc/{outbound}/task").iterdir())) > 2  # the pool's threads too
+        # The pool's threads too (made as deliveries need them: one at least by now).
+        assert len(list(Path(f"/proc/{outbound}/task").iterdir())) > 1
         assert _niceness(outbound) == {settings.OUTBOUND_WORKER_NICE}
         analysis = groups.procs[f"worker{group}"].pid
         children = [
