@@ -14,9 +14,9 @@ class IntegrationsConfig(AppConfig):
             release_remediations_on_recovery,
         )
         from rca_project.observability import register_live_gauges
-        from tickets.lifecycle import ticket_changed
+        from tickets.lifecycle import ticket_changed, ticket_changing
 
-        ticket_changed.connect(follow_ticket_change, dispatch_uid="follow_ticket_change")
+        ticket_changing.connect(follow_ticket_change, dispatch_uid="follow_ticket_change")
         from tickets.incidents import incident_changed
 
         incident_changed.connect(follow_incident_change, dispatch_uid="follow_incident_change")

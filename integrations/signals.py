@@ -27,10 +27,10 @@ def follow_incident_change(
 def follow_ticket_change(
     sender: Any, ticket_id: str, action: str, actor: Actor, note: str = "", **kwargs: Any
 ) -> None:
-    try:
-        fanout.schedule_follow_up(ticket_id, action, actor, note)
-    except Exception:
-        logger.exception("could not schedule the follow-up of %s on %s", action, ticket_id)
+    """Inside the ticket's transaction (`ticket_changing`): its follow-ups commit with the
+    change or not at all (a failure here fails the change, which its caller retries or
+    reports; nothing is half-written)."""
+    fanout.schedule_follow_up(ticket_id, action, actor, note)
 
 
 def close_remediation_loop(

@@ -1,8 +1,11 @@
 """The ticket lifecycle: every state change goes through here, is checked, and is audited.
 
-Changes are announced with the `ticket_changed` signal after the transaction commits, so the
-fan-out (JIRA, Slack, dashboard) reacts only to changes that really happened. The signal carries
-the actor, which lets a receiver ignore changes its own target caused (no echo loops).
+Changes are announced twice: `ticket_changing` inside the change's transaction, for receivers
+that record what must follow the change (the outbound follow-ups: they commit with it or not at
+all, so a process dying right after the commit loses none), and `ticket_changed` after the
+transaction commits, for those that reach the outside world (the dashboard, the remediation
+loop), so they react only to changes that really happened. Both carry the actor, which lets a
+receiver ignore changes its own target caused (no echo loops).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from tickets.models import (
     Ticket,
 )
 
-# Sent on commit with: ticket_id, action, actor (an Actor), note.
+# Sent inside the change's transaction with: ticket_id, action, actor (an Actor), note.
+ticket_changing = Signal()
+# The same, sent on commit.
 ticket_changed = Signal()
 
 
@@ -133,6 +138,7 @@ def audit_entry(
 
 
 def announce(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
+    ticket_changing.send(sender=Ticket, ticket_id=ticket_id, action=action, actor=actor, note=note)
     transaction.on_commit(
         lambda: ticket_changed.send(
             sender=Ticket, ticket_id=ticket_id, action=action, actor=actor, note=note

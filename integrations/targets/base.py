@@ -130,7 +130,7 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class Change:
-    """A ticket change the targets may follow (tickets.lifecycle's `ticket_changed`)."""
+    """A ticket change the targets may follow (tickets.lifecycle's `ticket_changing`)."""
 
     ticket_id: str
     action: str
