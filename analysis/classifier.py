@@ -495,6 +495,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|too many failed (?:login |logon )?attempts|no pg_hba\.conf entry|logon failed"
             r"|(?:user ?name|name) or password is (?:incorrect|invalid|wrong)"
             # "The certificate or password is wrong", "the password provided is incorrect".
+            # A login role or user the server does not know (PostgreSQL "FATAL: role \"x\" does
+            # not exist", MySQL/Snowflake "user 'x' does not exist").
+            r"|\b(?:fatal: +)?(?:role|user|login) [\"'`][^\"'`\n]{1,80}[\"'`] does not exist"
             r"|\b(?:password|passphrase|credentials?)(?: [\w ]{1,20}?)? (?:is|are|was|were) "
             r"(?:wrong|incorrect|invalid|not valid|not correct)"
             # gRPC / Google RPC status code, as Unity Catalog and GCP APIs return it.
@@ -899,6 +902,26 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ConfigurationError": [
         (
+            # A required option the step was not given: above the data signals the option's
+            # own name may hit (schema, format).
+            "missing_option",
+            4.5,
+            any_of(*signals.MISSING_OPTION),
+            _I,
+        ),
+        (
+            "sandbox_blocked",
+            3.5,
+            any_of(
+                *signals.SANDBOX_BLOCKED,
+                r"not (?:allowed|supported|available) (?:on|in) (?:a )?"
+                r"(?:shared|high[ -]concurrency|serverless|standard access mode) "
+                r"(?:clusters?|compute|access mode)",
+            ),
+            _I,
+        ),
+        ("hostname_mismatch", 3.5, any_of(*signals.HOSTNAME_MISMATCH), _I),
+        (
             # Snowflake runs nothing until a session names a warehouse (000606).
             "no_warehouse",
             4.0,
@@ -962,6 +985,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 # "Please check the configuration of linked services".
                 r"please (?:check|verify|review|correct|fix) (?:the |your )?[\w ]{0,40}?"
                 r"(?:settings|configuration|config)\b",
+                # An option whose value the service rejected ("the value for option 'FROM' is
+                # invalid", "option 'header' is not valid").
+                r"\b(?:option|setting|argument) '[^'\n]{1,60}' is (?:invalid|not valid)",
+                r"validating (?:the )?value of (?:option|setting|argument|parameter)",
+                # The message names the argument to set: "Set autodetect=True ... or pass
+                # schema_fields explicitly".
+                r"\bset [a-z][a-z0-9_.]{1,40} ?= ?\w+ to\b|\bpass [a-z][a-z0-9_.]{1,40} explicitly",
             ),
             _I,
         ),
@@ -975,6 +1005,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
             r"|no suitable driver|data source name not found|no default driver specified"
             r"|can't open lib|specified driver could not be loaded|driver not loaded"
+            # .NET assembly probing failed (ADF self-hosted IR), a container image that is not
+            # in the registry or on the host (Docker, Kubernetes).
+            r"|could not load (?:file or )?assembly|no such image|manifest (?:for \S+ )?unknown"
+            r"|(?:container )?image \S+ not found"
             r"|distributionnotfound|distribution was not found"
             # PySpark could not start its JVM (JAVA_HOME unset, no Java installed).
             r"|java gateway process exited|java_gateway_exited|java_home is not set"
@@ -1019,6 +1053,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|cannot modify the value of a spark config|cannot_modify_config|feature_disabled"
             r"|failure to initialize configuration|configexception|not found in config"
             r"|validation errors? for \w*(?:settings|config)\w*|unsupported conn_type"
+            # An operation the object's kind does not allow, in Spark/Databricks error-class
+            # form ("[UPGRADE_NOT_SUPPORTED.NOT_EXTERNAL] Table is not eligible for an upgrade").
+            r"|\[\w+_not_supported\b|\bis not eligible for (?:an? )?\w+"
             r"|unsupported_feature|is not enabled (?:on|for) this"
             r"|parameters? (?:provided|supplied|given|passed) .{0,80}"
             r"(?:are|is) (?:not valid|invalid)",
@@ -1030,7 +1067,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"invalidvalueinpayload|payload structure|value in '[^']{1,60}' property"
             r"|invalid (?:linked service|dataset|pipeline|trigger) (?:definition|reference)"
-            r"|value of (?:the )?property '[^']{1,60}' is invalid",
+            r"|value of (?:the )?property '[^']{1,60}' is invalid"
+            # "Copy activity X has an invalid \"source\" property. The source type is not
+            # compatible with the dataset".
+            r"|has an invalid [\"']?[\w.-]{1,40}[\"']? (?:property|setting|section)"
+            r"|(?:source|sink) type is not compatible with the (?:dataset|linked service)",
             _I,
         ),
         (
@@ -1148,7 +1189,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|queries with streaming sources must be executed with"
             r"|(?:are|is) not supported (?:on|with|for) streaming (?:dataframes|datasets)"
             r"|output mode not supported|implicit cartesian product"
-            r"|join condition is missing or trivial",
+            r"|join condition is missing or trivial"
+            # Reading and overwriting one table or path in one statement (Spark, Hive).
+            r"|cannot overwrite (?:a path|table \S+|the table \S+) that is also being read from",
             _I,
         ),
         (
@@ -1192,6 +1235,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|takes no keyword argument|got multiple values for (?:keyword )?argument"
             r"|object'? has no attribute|object is not (?:subscriptable|callable|iterable)"
             r"|undefinederror|templatesyntaxerror|method \w+\(.{0,200}\) does not exist"
+            r"|(?:must|should) (?:use|pass|be called with) keyword arguments|rather than positional"
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
             r"|airflowdagcycleexception|cycle detected in dag|task not serializable"
             r"|notserializableexception|changed size during iteration"

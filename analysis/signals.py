@@ -20,6 +20,10 @@ MISSING_CREDENTIALS: tuple[str, ...] = (
     r"unable to locate credentials",
     r"defaultazurecredential failed",
     r"credentialunavailable",
+    # A key the runtime authenticates with that was never configured (ADF self-hosted IR
+    # "Authentication Key is not assigned yet", "API key not set").
+    r"\b(?:authentication|auth|api|access|account) key (?:is |was |has )?(?:not|never) "
+    r"(?:been )?(?:assigned|set|configured|provided)",
 )
 
 PERMISSION_DENIED: tuple[str, ...] = (
@@ -76,6 +80,17 @@ TLS_FAILURE: tuple[str, ...] = (
     r"certificate has expired",
     r"wrong_version_number",
     r"remote certificate is invalid",
+    # A certificate chain the client could not build or check (.NET/WCF "X.509 certificate ...
+    # chain building failed", "unable to check revocation"), or a certificate issued for another
+    # name ("expected DNS identity ... provided DNS claim", "doesn't match any of the subject
+    # alternative names", "hostname mismatch").
+    r"chain building failed",
+    r"trust chain that cannot be verified",
+    r"unable to check revocation",
+    r"expected dns identity",
+    r"(?:does not|doesn't) match any of the subject alternative names",
+    r"certificate (?:is not valid for|name does not match|hostname mismatch)",
+    r"hostname mismatch, certificate",
 )
 
 CONNECTION_REFUSED: tuple[str, ...] = (
@@ -195,6 +210,30 @@ HTTP_5XX: tuple[str, ...] = (
 )
 
 INIT_SCRIPT: tuple[str, ...] = (r"init_script_failure",)
+
+# The cluster's security manager or access mode blocks a call the code makes (Databricks shared
+# / high-concurrency clusters: Py4JSecurityException "... is not whitelisted on class").
+SANDBOX_BLOCKED: tuple[str, ...] = (
+    r"py4jsecurityexception",
+    r"is not (?:whitelisted|allowlisted) on class",
+    r"not (?:allowed|supported) on (?:shared|high[ -]concurrency) clusters?",
+)
+
+# A required option, argument or setting the step was not given ("Could not find required
+# option: schemaLocation", "required argument 'bucket' is missing").
+MISSING_OPTION: tuple[str, ...] = (
+    r"(?:could not find|missing|no value for) (?:the |a )?required "
+    r"(?:option|argument|setting|parameter)s?:? [`'\"]?([\w.-]+)",
+    r"required (?:option|argument|setting)s? [`'\"]?([\w.-]+)[`'\"]? (?:is|was) "
+    r"(?:missing|not (?:set|specified|provided))",
+)
+
+# The worker that runs a task is not the host the scheduler recorded for it (Airflow "Hostname
+# of job runner does not match"): a hostname callable or DNS setup giving one machine two names.
+HOSTNAME_MISMATCH: tuple[str, ...] = (
+    r"hostname of (?:the )?(?:job )?runner does not match",
+    r"recorded hostname [^\s]+ does not match",
+)
 
 INVALID_PARAMETER: tuple[str, ...] = (r"invalid parameter",)
 

@@ -111,6 +111,31 @@ def db_login_failed(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "db_role_missing",
+    "AuthenticationError DatabaseError",
+    r"\b(role|user|login) [\"'`]([^\"'`\n]{1,80})[\"'`] does not exist",
+    example='psycopg2.OperationalError: FATAL:  role "etl_loader" does not exist',
+)
+def db_role_missing(m: re.Match[str], ctx: Context) -> Finding:
+    kind, name = m.group(1).lower(), clean_value(m.group(2))
+    server = find_host(ctx.text)
+    where = f" on {server}" if server else ""
+    return Finding(
+        f"the database{where} has no {kind} {quoted(name)}: the connection logs in as a {kind} "
+        "that was never created, was dropped or is misspelt",
+        (
+            f"Check the login of the connection or linked service: is {quoted(name)} the "
+            "intended user (a default or placeholder left in place)?",
+            f"Create the {kind} on the server (CREATE ROLE ... LOGIN) with the needed grants, "
+            "or point the connection at an existing one.",
+            "Test the connection, then rerun the failed run.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
     "token_expired",
     "AuthenticationError",
     r"token (?:has )?expired|expiredtoken|invalid access token|token is (?:invalid|expired)"
@@ -274,6 +299,14 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
     missing = clean_value(m.group(1)) if m.group(1) else ""
     # SQL Server: "The SELECT permission was denied on the object 'Customers', database 'CRM'".
     missing = missing or grab(text, r"the (\w+) permission was denied")
+    # Unity Catalog / Snowflake: "User does not have EXTERNAL USE SCHEMA on Schema 'x'".
+    privilege = re.search(r"does not have ((?:[A-Z][A-Z_]* ){0,3}[A-Z][A-Z_]*) on \w", text)
+    # Kubernetes RBAC: 'User "system:serviceaccount:ns:sa" cannot watch resource "pods"'.
+    rbac = re.search(r"cannot (\w+) resource \\*[\"']?([\w.]+)", text, re.I)
+    if not missing and privilege:
+        missing = clean_value(privilege.group(1))
+    elif not missing and rbac:
+        missing = f"{clean_value(rbac.group(1))} {clean_value(rbac.group(2))}"
     securable = re.search(
         r"\bon (job|table|schema|catalog|cluster|volume|notebook|the object) [`'\"]?([\w.@/-]+)",
         text,
@@ -299,6 +332,7 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
         r"user:? '?([\w.@-]+@[\w.-]+)",
         r"principal '?([\w.@-]+)",
         r"principal [\"']([\w.@-]+)",  # SQL Server: The server principal "etl_svc" ...
+        r"user \\*[\"']([\w.:@-]+:[\w.:@-]+)",  # a namespaced user, quoted or escaped
     )
     parts = ["the identity running the pipeline"]
     if identity:

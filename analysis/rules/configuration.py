@@ -580,3 +580,135 @@ def notebook_not_found(m: re.Match[str], ctx: Context) -> Finding:
         0.75,
         transient=False,
     )
+
+
+@rule(
+    "sandbox_blocked",
+    "ConfigurationError AuthenticationError",
+    any_of(
+        r"(?:method|constructor) (?:public )?(?:static )?[\w.$<>\[\]]+\s+([\w.$]+)\([^)]{0,200}\)\s"
+        r"is not (?:whitelisted|allowlisted)",
+        *signals.SANDBOX_BLOCKED,
+    ),
+    example=(
+        "py4j.security.Py4JSecurityException: Method public org.apache.spark.rdd.RDD "
+        "org.apache.spark.api.java.JavaRDD.rdd() is not whitelisted on class class "
+        "org.apache.spark.api.java.JavaRDD"
+    ),
+)
+def sandbox_blocked(m: re.Match[str], ctx: Context) -> Finding:
+    method = clean_value(m.group(1)) if m.group(1) else ""
+    what = f"the call {quoted(method)}" if method else "a JVM call the code makes"
+    return Finding(
+        f"the cluster's access mode blocks {what}: shared (high-concurrency, table-ACL or "
+        "Unity Catalog standard) clusters only allow allowlisted Py4J/JVM methods",
+        (
+            "Run the job on a single-user (dedicated) cluster or a job cluster, where the call "
+            "is allowed.",
+            "Replace the JVM call with its public API (spark.conf.set for Hadoop settings, "
+            "DataFrame APIs instead of sparkContext internals).",
+            "If the library needs it, ask the workspace admin whether the cluster policy can "
+            "use an access mode that permits it.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "missing_option",
+    "ConfigurationError DataError",
+    any_of(*signals.MISSING_OPTION),
+    example=(
+        "Could not find required option: schemaLocation. Please provide a schema location "
+        "using `cloudFiles.schemaLocation` for storing inferred schema."
+    ),
+)
+def missing_option(m: re.Match[str], ctx: Context) -> Finding:
+    option = clean_value(next((g for g in m.groups() if g), ""))
+    # The message often spells the full key it wants ("using `cloudFiles.schemaLocation`").
+    full = grab(ctx.text, rf"using `?([\w]+\.{re.escape(option)})`?") if option else ""
+    name = full or option
+    return Finding(
+        f"the step was started without the required option {quoted(name)}",
+        (
+            f"Set {quoted(name)} in the reader, operator or job configuration (the error names "
+            "what it is for).",
+            "If the value comes from a parameter or variable, check that it resolves in this "
+            "environment.",
+            "Rerun the step once the option is set.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "missing_artifact",
+    "ConfigurationError ExternalServiceError",
+    r"no such image: ([\w./:@-]+)|manifest (?:for ([\w./:@-]+) )?unknown"
+    r"|could not load (?:file or )?assembly '([\w.-]+)",
+    example=(
+        "Could not load file or assembly 'System.ValueTuple, Version=4.0.2.0, Culture=neutral' "
+        "or one of its dependencies. The system cannot find the file specified."
+    ),
+)
+def missing_artifact(m: re.Match[str], ctx: Context) -> Finding:
+    image = clean_value(m.group(1) or m.group(2) or "")
+    assembly = clean_value(m.group(3) or "")
+    if assembly:
+        return Finding(
+            f"the .NET assembly {quoted(assembly)} (or one of its dependencies) is not "
+            "installed where the runtime looks for it",
+            (
+                f"Install or copy {assembly}.dll into the runtime's folder (for a self-hosted "
+                "integration runtime, its Gateway or Shared folder) or the GAC.",
+                "Reinstall or upgrade the runtime or driver that needs it if other files are "
+                "missing too.",
+                "Restart the runtime service and rerun.",
+            ),
+            0.7,
+            transient=False,
+        )
+    what = f"the container image {quoted(image)}" if image else "the container image"
+    return Finding(
+        f"{what} does not exist on the host or in the registry (wrong name or tag, or it was "
+        "never pulled)",
+        (
+            "Check the image name and tag in the operator or pod spec against the registry.",
+            "Pull the image on the host (or set force_pull / imagePullPolicy) and make sure the "
+            "registry credentials are configured.",
+            "Rerun the task once the image resolves.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "hostname_mismatch",
+    "ConfigurationError NetworkError",
+    any_of(*signals.HOSTNAME_MISMATCH),
+    example="airflow.exceptions.AirflowException: Hostname of job runner does not match",
+)
+def hostname_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    names = re.search(
+        r"recorded hostname (\S+) does not match this instance's hostname (\S+)", ctx.text, re.I
+    )
+    which = ""
+    if names:
+        recorded, current = clean_value(names.group(1)), clean_value(names.group(2))
+        which = f" ({quoted(current)}, recorded {quoted(recorded)})"
+    return Finding(
+        f"the worker running the task reports a different hostname{which} than the one "
+        "recorded for the task, so Airflow stops it as if it ran elsewhere",
+        (
+            "Make core.hostname_callable return one stable name per worker (the pod name or "
+            "IP) and use the same setting on every component.",
+            "Check for DNS or reverse-lookup changes on the workers (dynamic DNS, container "
+            "restarts) around the failure.",
+            "Clear the task to rerun it once the hostnames are stable.",
+        ),
+        0.6,
+        transient=False,
+    )

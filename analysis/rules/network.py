@@ -42,6 +42,26 @@ def dns_failure(m: re.Match[str], ctx: Context) -> Finding:
     )
 
 
+_NAME_MISMATCH = re.compile(
+    r"expected dns identity of the remote endpoint was '([^']+)' but the remote endpoint "
+    r"provided dns claim '([^']+)'|(?:hostname|name) mismatch|does(?:n't| not) match any of the "
+    r"subject alternative names|certificate is not valid for",
+    re.IGNORECASE,
+)
+
+
+def _certificate_name_mismatch(text: str) -> str | None:
+    """When the message says the certificate was issued for another name: the names, as
+    " (expected x, certificate names y)", or "" when it gives none; otherwise None."""
+    match = _NAME_MISMATCH.search(text)
+    if not match:
+        return None
+    if not match.group(1):
+        return ""
+    expected, claimed = clean_value(match.group(1)), clean_value(match.group(2))
+    return f" (expected {expected}, certificate names {claimed})"
+
+
 @rule(
     "tls_failure",
     "NetworkError ConfigurationError DatabaseError",
@@ -58,6 +78,13 @@ def tls_failure(m: re.Match[str], ctx: Context) -> Finding:
         detail = "the server presents a self-signed certificate"
     elif "wrong_version_number" in lowered:
         detail = "the endpoint does not speak TLS on that port (wrong port or proxy)"
+    elif (name := _certificate_name_mismatch(ctx.text)) is not None:
+        detail = f"the certificate is not issued for the name the client expects{name}"
+    elif "revocation" in lowered:
+        detail = (
+            "the client could not verify the certificate chain (its revocation check could not "
+            "reach the CRL or OCSP server)"
+        )
     else:
         detail = "the client does not trust the server certificate chain"
     first = (

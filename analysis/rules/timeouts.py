@@ -25,13 +25,19 @@ from analysis.rules.extract import (
 )
 def airflow_task_timeout(m: re.Match[str], ctx: Context) -> Finding:
     duration = find_duration(ctx.text)
-    broken_dag = "broken dag" in ctx.text.lower()
-    if broken_dag:
-        dag_file = grab(ctx.text, r"broken dag: \[?([^\]\s]+)")
+    lowered = ctx.text.lower()
+    # "Broken DAG: [x.py] Timeout", "DagBag import timeout for x.py after 30.0s": the DAG file's
+    # top-level code, not a task, ran too long.
+    if "broken dag" in lowered or "dagbag import timeout" in lowered:
+        dag_file = grab(
+            ctx.text, r"broken dag: \[?([^\]\s]+)", r"dagbag import timeout for ([^\s,]+?\.py)"
+        )
         return Finding(
             "parsing the DAG file"
             + (f" {dag_file}" if dag_file else "")
-            + " took longer than the DAG import timeout",
+            + " took longer than the DAG import timeout (dagbag_import_timeout"
+            + (f", {duration}" if duration else "")
+            + ")",
             (
                 "Move slow work (API calls, database queries, large imports) out of top-level "
                 "DAG code into tasks.",

@@ -900,3 +900,51 @@ def test_fallback_waits_for_the_middle_of_a_huge_log() -> None:
     middle = "ERROR java.lang.OutOfMemoryError: Java heap space\n"
     found = classify_error(head + middle + tail)
     assert found.error_type == "ResourceExhaustion"
+
+
+# Families the fifth round of issue-thread messages exposed, in other products' words.
+ROUND_FIVE_FAMILIES = [
+    # The cluster's security manager blocks a JVM call.
+    (
+        "ConfigurationError",
+        "py4j.security.Py4JSecurityException: Constructor public org.apache.spark.SparkConf"
+        "(boolean) is not whitelisted.",
+    ),
+    # A required option was not given, whatever the option is about.
+    ("ConfigurationError", "Could not find required option: schema. Set it to read JSON files."),
+    # A login role the server does not know.
+    ("AuthenticationError", 'FATAL:  role "reporting" does not exist'),
+    # A container image or .NET assembly that is not there.
+    ("ConfigurationError", "Error response from daemon: No such image: acme/etl:latest"),
+    ("ConfigurationError", "Could not load file or assembly 'Microsoft.Data.SqlClient'"),
+    # A certificate chain that could not be built, a certificate for another name.
+    (
+        "NetworkError",
+        "The X.509 certificate CN=gw.corp chain building failed. The certificate that was used "
+        "has a trust chain that cannot be verified.",
+    ),
+    (
+        "NetworkError",
+        "Identity check failed for outgoing message. The expected DNS identity of the remote "
+        "endpoint was 'a.corp' but the remote endpoint provided DNS claim 'b.corp'.",
+    ),
+    # Reading and overwriting one table; keyword-only calls.
+    ("CodeError", "AnalysisException: Cannot overwrite a path that is also being read from."),
+    ("CodeError", "TypeError: this function must be called with keyword arguments"),
+    # An option value, property or object kind the service rejects.
+    ("ConfigurationError", "Option 'delimiter' is invalid: expected a single character"),
+    (
+        "ConfigurationError",
+        "[UPGRADE_NOT_SUPPORTED.HIVE_SERDE] Table is not eligible for an upgrade from Hive "
+        "Metastore to Unity Catalog.",
+    ),
+    ("ConfigurationError", "Lookup activity has an invalid 'source' property."),
+    # A key that was never configured.
+    ("AuthenticationError", "The API key is not set for this connection"),
+    ("ConfigurationError", "Hostname of job runner does not match"),
+]
+
+
+@pytest.mark.parametrize(("expected", "message"), ROUND_FIVE_FAMILIES)
+def test_round_five_families(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected

@@ -401,6 +401,45 @@ def test_unknown_error_type_string_falls_back() -> None:
             "throttled",
             ["pull QPS exceeded"],
         ),
+        (
+            "py4j.security.Py4JSecurityException: Method public org.apache.spark.SparkConf "
+            "org.apache.spark.SparkContext.getConf() is not whitelisted on class class "
+            "org.apache.spark.SparkContext",
+            "sandbox_blocked",
+            ["'org.apache.spark.SparkContext.getConf'", "access mode"],
+        ),
+        (
+            "IllegalArgumentException: Could not find required option: checkpointLocation. "
+            "Please provide it using `writeStream.checkpointLocation`.",
+            "missing_option",
+            ["'writeStream.checkpointLocation'"],
+        ),
+        (
+            "docker.errors.ImageNotFound: 404 Client Error for http+docker://localhost/v1.43/"
+            'images/create: Not Found ("No such image: acme/etl:2024.05")',
+            "missing_artifact",
+            ["'acme/etl:2024.05'"],
+        ),
+        (
+            "System.IO.FileNotFoundException: Could not load file or assembly "
+            "'Newtonsoft.Json, Version=13.0.0.0, Culture=neutral' or one of its dependencies.",
+            "missing_artifact",
+            ["'Newtonsoft.Json'"],
+        ),
+        (
+            "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server "
+            'at "pg.internal" (10.0.0.5), port 5432 failed: FATAL:  role "airflow_ro" does not '
+            "exist",
+            "db_role_missing",
+            ["role 'airflow_ro'"],
+        ),
+        (
+            "[2024-05-02, 01:00:00 UTC] {local_task_job_runner.py:211} WARNING - The recorded "
+            "hostname worker-7.airflow.svc does not match this instance's hostname worker-7\n"
+            "airflow.exceptions.AirflowException: Hostname of job runner does not match",
+            "hostname_mismatch",
+            ["recorded 'worker-7.airflow.svc'"],
+        ),
     ],
 )
 def test_new_rules_name_what_the_message_states(message: str, rule: str, named: list[str]) -> None:
@@ -525,3 +564,44 @@ def test_only_an_airflow_tasks_operator_is_named_as_its_operator():
     )
     assert "(operator PostgresOperator)" in airflow.root_cause
     assert "operator" not in alert.root_cause and "GreaterThan" not in alert.root_cause
+
+
+@pytest.mark.parametrize(
+    ("message", "error_type", "named"),
+    [
+        # The privilege a Unity Catalog or Snowflake grant lacks, and a Kubernetes RBAC verb.
+        (
+            "[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User does not have READ VOLUME "
+            "on Volume 'main.raw.landing'.",
+            "AuthenticationError",
+            ["(READ VOLUME)"],
+        ),
+        (
+            'pods is forbidden: User "system:serviceaccount:etl:runner" cannot create resource '
+            '"pods" in API group "" in the namespace "etl"',
+            "AuthenticationError",
+            ["system:serviceaccount:etl:runner", "create pods"],
+        ),
+        # A DAG file's import, not a task, timed out.
+        (
+            "airflow.exceptions.AirflowTaskTimeout: DagBag import timeout for "
+            "/opt/airflow/dags/sales.py after 30.0s.",
+            "TimeoutError",
+            ["/opt/airflow/dags/sales.py", "dagbag_import_timeout"],
+        ),
+        # A certificate issued for another name.
+        (
+            "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+            "failed: Hostname mismatch, certificate is not valid for 'db.internal'.",
+            "NetworkError",
+            ["not issued for the name"],
+        ),
+    ],
+)
+def test_families_of_round_five_name_the_specifics(
+    message: str, error_type: str, named: list[str]
+) -> None:
+    rca = _rca(message, error_type)
+    own_words = rca.root_cause.split(" The error says:")[0]
+    for value in named:
+        assert value in own_words, own_words
