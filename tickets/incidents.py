@@ -237,6 +237,18 @@ def record_recurrence(ticket_id: str, now: datetime, incident_id: str | None) ->
     announce(incident_id, "recurred", Actor.system("incidents"), ticket_id)
 
 
+def _recount_recovered(incident_id: str) -> int:
+    """`recovered_count` is the members recovered at their source now (one that recovered twice
+    counts once; one that failed again, or left, no more). Counted under the incident's lock, so
+    two members recovering at once both count."""
+    Incident.objects.select_for_update().filter(pk=incident_id).values_list("pk").first()
+    recovered = Ticket.objects.filter(
+        incident_id=incident_id, resolved_at_source_at__isnull=False
+    ).count()
+    Incident.objects.filter(pk=incident_id).update(recovered_count=recovered)
+    return recovered
+
+
 def record_regression(ticket: Ticket, actor: Actor) -> None:
     """A member failed again after it was resolved: if its incident was resolved (by people
     or because every member recovered), the outage is not over, so the incident reopens and
@@ -244,7 +256,6 @@ def record_regression(ticket: Ticket, actor: Actor) -> None:
     if not ticket.incident_id:
         return
     now = timezone.now()
-    # The culprit fails again: members' remediations are held until one recovers again.
     reopened = (
         Incident.objects.filter(pk=ticket.incident_id, merged_into__isnull=True)
         .filter(Q(status=Status.RESOLVED) | Q(recovered_at__isnull=False))
@@ -253,10 +264,10 @@ def record_regression(ticket: Ticket, actor: Actor) -> None:
             ack_ts=None,
             ack_user="",
             recovered_at=None,
-            recovered_count=0,
             updated_at=now,
         )
     )
+    _recount_recovered(ticket.incident_id)  # it counts no more: its culprit fails again
     if not reopened:
         return  # its timeline already shows the failure (`record_recurrence`)
     record_event(
@@ -276,10 +287,10 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
     if not ticket.incident_id:
         return
     now = timezone.now()
-    Incident.objects.filter(pk=ticket.incident_id).update(recovered_count=F("recovered_count") + 1)
+    recovered = _recount_recovered(ticket.incident_id)
     record_event(ticket.incident_id, "recovered", ticket_id=ticket.pk, actor=actor, at=now)
-    incident = Incident.objects.select_for_update().get(pk=ticket.incident_id)
-    still_failing = incident.members.filter(resolved_at_source_at__isnull=True).exists()
+    incident = Incident.objects.get(pk=ticket.incident_id)
+    still_failing = recovered < incident.members.count()
     if settings.INCIDENT_AUTO_RESOLVE and not still_failing and incident.recovered_at is None:
         incident.recovered_at = now
         incident.status = Status.RESOLVED
@@ -548,6 +559,7 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
             fields += ["rca_note", "confidence"]
         ticket.save(update_fields=fields)
         Incident.objects.filter(pk=incident.pk).update(member_count=F("member_count") - 1)
+        _recount_recovered(incident.pk)
         lifecycle.write_audit(
             ticket, actor, "detached from incident", details={"incident": incident.pk}
         )
@@ -583,9 +595,10 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
         into.first_seen = min(into.first_seen, source.first_seen)
         into.last_member_at = max(into.last_member_at, source.last_member_at)
         into.save(update_fields=["member_count", "first_seen", "last_member_at", "updated_at"])
+        _recount_recovered(into.pk)
         source.merged_into = into
-        source.member_count = 0
-        source.save(update_fields=["merged_into", "member_count", "updated_at"])
+        source.member_count = source.recovered_count = 0
+        source.save(update_fields=["merged_into", "member_count", "recovered_count", "updated_at"])
         record_event(into.pk, "merged", actor=actor, details={"from": source.pk, "moved": moved})
         record_event(source.pk, "merged_into", actor=actor, details={"into": into.pk})
         announce(into.pk, "merged", actor)

@@ -267,6 +267,24 @@ def post_success(pipeline: str) -> dict:
     return response.json()
 
 
+def test_the_recovered_count_is_the_members_recovered_now():
+    """A member that recovered, failed again and recovered again counts once; while it fails
+    again it counts not at all (the remediation hold reads this count)."""
+    pipelines = ["pl_orders", "pl_customers", "pl_invoices"]
+    for pipeline in pipelines:
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+
+    post_success("pl_orders")
+    assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+    incident.refresh_from_db()
+    assert incident.recovered_count == 0
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident.refresh_from_db()
+    assert (incident.recovered_count, incident.member_count, incident.status) == (2, 3, "open")
+
+
 @pytest.mark.parametrize("auto_resolve", [True, False])
 def test_the_incident_resolves_itself_when_every_member_has_recovered(settings, auto_resolve):
     settings.INCIDENT_AUTO_RESOLVE = auto_resolve
