@@ -28,7 +28,16 @@ from integrations.events import EventKind, FailureEvent, ParseError, Source
 from integrations.parsers.bodies import AirflowFailureBody, validate
 from integrations.parsers.common import parse_timestamp, text
 
-_RESOLVED_STATES = {"success", "skipped"}
+# A task instance's state as the failure callback sees it ("running" too: a callback can run
+# before the failed state is written), none meaning failed; a success closes the loop, and a skip
+# ran nothing, so it neither fails nor recovers. Any other state is not a report of either.
+_FAILURE_STATES = ("failed", "up_for_retry", "upstream_failed", "shutdown", "running", "")
+_RESOLVED_STATE, _SKIPPED_STATE = "success", "skipped"
+_OUTCOME_WORDS = {
+    EventKind.FAILURE: "failed",
+    EventKind.RESOLVED: "ok",
+    EventKind.IGNORED: "skipped",
+}
 _KEPT_DETAILS = (
     "operator",
     "owner",
@@ -58,8 +67,19 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     # A DAG id holds no ':', so a deployment's keys never meet those of a body that names none.
     prefix = f"airflow:{deployment}:" if deployment else "airflow:"
     run_key = f"{prefix}{dag_id}/{task_ref}/{run_id}"
-    resolved = state in _RESOLVED_STATES
-    if not resolved and not exception:
+    if state not in (*_FAILURE_STATES, _RESOLVED_STATE, _SKIPPED_STATE):
+        raise ParseError(
+            f"field 'state' must be one of {', '.join(filter(None, _FAILURE_STATES))}, "
+            f"{_RESOLVED_STATE} or {_SKIPPED_STATE}, not '{parsed.state[:40]}'"
+        )
+    resolved = state == _RESOLVED_STATE
+    if state == _SKIPPED_STATE:
+        kind = EventKind.IGNORED
+    elif resolved:
+        kind = EventKind.RESOLVED
+    else:
+        kind = EventKind.FAILURE
+    if kind is EventKind.FAILURE and not exception:
         raise ParseError("missing required field 'exception' (or 'error')")
 
     links = {}
@@ -73,10 +93,10 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     return FailureEvent(
         source=Source.AIRFLOW,
         processing_mode="airflow",
-        kind=EventKind.RESOLVED if resolved else EventKind.FAILURE,
+        kind=kind,
         pipeline=f"{dag_id}.{task_ref}",
         run_key=run_key,
-        occurrence_key=f"{run_key}#try{try_number}:{'ok' if resolved else 'failed'}",
+        occurrence_key=f"{run_key}#try{try_number}:{_OUTCOME_WORDS[kind]}",
         # The task, whatever the run: its success in any later run means it recovered.
         resolve_key=f"{prefix}{dag_id}/{task_ref}",
         deployment=deployment,

@@ -194,7 +194,11 @@ class AirflowFailureBody(_Body):
     operator: Text = ""
     owner: Text = ""
     map_index: Annotated[Any, WithJsonSchema({"type": "integer", "default": -1})] = None
-    state: Text = Field("", description="failed, or success/skipped to close the loop.")
+    state: Text = Field(
+        "",
+        description="failed (the default), up_for_retry, upstream_failed, shutdown or running "
+        "(a failure); success closes the loop; skipped is stored and ignored.",
+    )
     hostname: Text = ""
     end_date: Timestamp = None
     deployment: Text = Field(

@@ -152,6 +152,17 @@ def test_airflow_retries_of_a_task_are_recurrences_of_one_ticket(webhook_client)
     assert Ticket.objects.get(pk=first["ticket_id"]).occurrence_count == 2
 
 
+def test_an_airflow_skip_neither_fails_nor_closes_the_tasks_failure(webhook_client):
+    """A skipped task ran nothing: it is no evidence that the failure was fixed."""
+    failed = webhook_client(AIRFLOW, local_payload("airflow_failure.json")).json()
+    skipped = {**local_payload("airflow_failure.json"), "state": "skipped", "run_id": "manual__x"}
+    answer = webhook_client(AIRFLOW, skipped).json()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
+    assert Ticket.objects.get(pk=failed["ticket_id"]).status == "open"
+    retried = {**local_payload("airflow_failure.json"), "state": "up_for_retry", "try_number": 2}
+    assert webhook_client(AIRFLOW, retried).json()["outcome"] == "correlated"
+
+
 def _airflow_on(web_server: str, **fields: object) -> dict:
     body = local_payload("airflow_failure.json")
     body["log_url"] = f"{web_server}/log?dag_id=sales_daily&task_id=load_orders"
@@ -466,6 +477,8 @@ def test_body_that_is_not_json_is_400_and_stores_nothing(webhook_client, raw, re
         (AIRFLOW, {"dag_id": "d", "task_id": "t", "run_id": "r"}, "'exception'"),
         (AIRFLOW, {"dag_id": "d", "run_id": "r", "exception": "x"}, "'task_id'"),
         (AIRFLOW, {**local_payload("airflow_failure.json"), "try_number": "two"}, "try_number"),
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "state": "queued"}, "field 'state'"),
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "state": "bogus"}, "not 'bogus'"),
         (DATABRICKS, {"event_type": "jobs.on_failure", "job": {"job_id": 1}}, "'run'"),
         (DATABRICKS, {"event_type": "cluster.terminated", "run": {}, "job": {}}, "event_type"),
         (AZURE, {"schemaId": "somethingElse", "data": {}}, "schemaId"),
