@@ -166,6 +166,8 @@ DISK_FULL: tuple[str, ...] = (
     r"unable to extend (?:temp )?segment",
     r"transaction log for database .{0,80} is full",
     r"could not extend file",
+    # EDQUOT: the user's or volume's disk quota, not a cloud subscription's.
+    r"disk quota exceeded",
 )
 
 # A row whose key is already taken, in the words of stores other than the SQL classics

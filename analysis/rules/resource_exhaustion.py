@@ -215,12 +215,18 @@ def killed_oom(m: re.Match[str], ctx: Context) -> Finding:
 )
 def disk_full(m: re.Match[str], ctx: Context) -> Finding:
     path = grab(
-        ctx.text, r"no space left on device: '([^']+)'", r'could not write to file "([^"]+)"'
+        ctx.text,
+        r"no space left on device: '([^']+)'",
+        r'could not write to file "([^"]+)"',
+        r"disk quota exceeded(?::| on| for)? '?(/[^'\s,;]+)",
     )
     tablespace = grab(ctx.text, r"in tablespace (\w+)")
     where = f" (writing {path})" if path else f" (tablespace {tablespace})" if tablespace else ""
+    full = "the disk or storage the task writes to is full"
+    if re.search(r"disk quota exceeded", ctx.text, re.I):
+        full = "the disk quota of the user or volume the task writes to is used up"
     return Finding(
-        f"the disk or storage the task writes to is full{where}",
+        f"{full}{where}",
         (
             "Free space on the affected volume (temp files, old logs, spilled shuffle data).",
             "Give the worker, cluster or database more storage (larger disks or autoscaling "

@@ -605,3 +605,18 @@ def test_families_of_round_five_name_the_specifics(
     own_words = rca.root_cause.split(" The error says:")[0]
     for value in named:
         assert value in own_words, own_words
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ERROR root: Disk quota exceeded on /mnt/data",
+        "OSError: [Errno 122] Disk quota exceeded: '/mnt/data/out.parquet'",
+    ],
+)
+def test_a_disk_quota_is_a_full_disk_not_a_cloud_quota(message: str) -> None:
+    assert classify_error(message).error_type == "ResourceExhaustion"
+    rca = _rca(message)
+    assert "disk quota" in rca.root_cause and "/mnt/data" in rca.root_cause
+    assert "subscription" not in rca.root_cause
+    assert not any("quota increase" in rec for rec in rca.recommendations)
