@@ -196,6 +196,8 @@ try:
     LOG_ANALYSIS_DIR = env.path("LOG_ANALYSIS_DIR", VAR_DIR / "log-analyses")
     LOG_ANALYSIS_STALE_SECONDS = env.int("LOG_ANALYSIS_STALE_SECONDS", 300, validate=_POSITIVE)
     LOG_ANALYSIS_MAX_ATTEMPTS = env.int("LOG_ANALYSIS_MAX_ATTEMPTS", 3, validate=_POSITIVE)
+    # Server-sent event streams one web process holds open at once (each holds a thread).
+    LOG_ANALYSIS_EVENT_STREAMS = env.int("LOG_ANALYSIS_EVENT_STREAMS", 4, validate=_POSITIVE)
     LOG_ANALYSIS_PROMPT_TOKENS = env.int(
         "LOG_ANALYSIS_PROMPT_TOKENS", 8000, validate=validate.Range(min=1000)
     )

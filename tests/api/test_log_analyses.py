@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -166,3 +167,39 @@ def test_the_list_filters_by_status_and_ticket_and_names_a_bad_value():
     bad = client.get(BASE, {"status": "finished"})
     assert bad.status_code == 400 and "status" in bad.json()["detail"]
     assert client.get(f"{BASE}{queued}/", {"status": "done"}).status_code == 200
+
+
+def test_event_streams_past_the_process_limit_are_told_to_poll(settings):
+    """Each stream holds a web thread for up to 10 minutes: a viewer opening dozens must not
+    leave webhooks without threads."""
+    from tickets.api.log_analyses import EVENT_STREAMS
+
+    settings.LOG_ANALYSIS_EVENT_STREAMS = 2
+    client = jwt_client(make_user("viewer"))
+    job = upload(client, ("driver.log", LOG)).json()["id"]
+    log_jobs.run_job(job)
+    first, second = (client.get(f"{BASE}{job}/events/") for _ in range(2))
+    assert isinstance(first, StreamingHttpResponse) and isinstance(second, StreamingHttpResponse)
+
+    refused = client.get(f"{BASE}{job}/events/")
+    assert refused.status_code == 429 and refused["Retry-After"] == "5"
+    assert refused.json()["error"] == (
+        f"too many event streams open on this server process (2); poll GET {BASE}{job}/ instead"
+    )
+
+    b"".join(first.streaming_content)  # read to its end (the job is done): closed
+    again = client.get(f"{BASE}{job}/events/")
+    assert isinstance(again, StreamingHttpResponse)
+    for response in (again, second):
+        b"".join(response.streaming_content)
+    assert EVENT_STREAMS.open == 0
+
+
+def test_a_stream_closed_before_it_was_read_gives_its_slot_back():
+    """A client that goes away before the first event: the response is closed with its
+    iterator never started (a generator's own `finally` would never run)."""
+    from tickets.api.log_analyses import EVENT_STREAMS, _HeldStream
+
+    assert EVENT_STREAMS.take()
+    _HeldStream(uuid.uuid4()).close()
+    assert EVENT_STREAMS.open == 0

@@ -5,11 +5,13 @@ owner or a responder; attaching a report to a ticket is for responders."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -41,6 +43,48 @@ from tickets.roles import RESPONDER, VIEWER, AuthenticatedRequest, has_role
 # How long one server-sent-events stream follows a job before it ends (the client reconnects).
 EVENTS_MAX_SECONDS = 600
 EVENTS_POLL_SECONDS = 0.5
+
+
+class _StreamSlots:
+    """How many event streams this web process holds open: each holds one of its threads for
+    up to EVENTS_MAX_SECONDS, so past LOG_ANALYSIS_EVENT_STREAMS a caller is told to poll
+    instead, and webhooks and pages always keep threads to run on."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.open >= settings.LOG_ANALYSIS_EVENT_STREAMS:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+EVENT_STREAMS = _StreamSlots()
+
+
+class _HeldStream:
+    """A job's events holding a slot until the response is closed (Django closes it when the
+    stream ends or the client goes away, started or not)."""
+
+    def __init__(self, job_id: uuid.UUID) -> None:
+        self._events = _event_stream(job_id)
+        self._held = True
+
+    def __iter__(self) -> Iterator[str]:
+        return self._events
+
+    def close(self) -> None:
+        self._events.close()
+        if self._held:
+            self._held = False
+            EVENT_STREAMS.give_back()
 
 
 class LogAnalysisSerializer(serializers.ModelSerializer):
@@ -282,20 +326,36 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         description=(
             "Each event is `event: progress` with the job's id, status, progress, step and "
             f"error as JSON; the stream ends when the job finishes or after {EVENTS_MAX_SECONDS}"
-            " s (reconnect to follow it further)."
+            " s (reconnect to follow it further). Each web process holds at most "
+            "LOG_ANALYSIS_EVENT_STREAMS streams (4) open; past that the answer is a 429: poll the"
+            " job instead."
         ),
-        responses={(200, "text/event-stream"): OpenApiTypes.STR, **ERRORS},
+        responses={
+            (200, "text/event-stream"): OpenApiTypes.STR,
+            **ERRORS,
+            429: OpenApiResponse(ERROR_SCHEMA, description="Too many streams open: poll"),
+        },
     )
     @action(detail=True, methods=["get"])
-    def events(self, request: Request, pk: str) -> StreamingHttpResponse:
+    def events(self, request: Request, pk: str) -> StreamingHttpResponse | Response:
         job = self.get_object()
-        response = StreamingHttpResponse(_event_stream(job.pk), content_type="text/event-stream")
+        if not EVENT_STREAMS.take():
+            limit = settings.LOG_ANALYSIS_EVENT_STREAMS
+            return Response(
+                {
+                    "error": f"too many event streams open on this server process ({limit}); "
+                    f"poll GET {request.path.removesuffix('events/')} instead",
+                },
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": "5"},
+            )
+        response = StreamingHttpResponse(_HeldStream(job.pk), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
 
 
-def _event_stream(job_id: uuid.UUID) -> Iterator[str]:
+def _event_stream(job_id: uuid.UUID) -> Generator[str]:
     deadline = time.monotonic() + EVENTS_MAX_SECONDS
     last: dict[str, Any] | None = None
     while True:
