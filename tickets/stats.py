@@ -344,7 +344,12 @@ _PERIOD_REMEDIATIONS = f"""
       JOIN {Ticket._meta.db_table} t ON t.id = r.ticket_id
      WHERE t."timestamp" >= %(since)s AND t."timestamp" < %(until)s
 """
-_BY_ACTION = f"SELECT r.action, r.status, COUNT(*) {_PERIOD_REMEDIATIONS} GROUP BY 1, 2"
+# A policy that says never records its decision as a skipped remediation of the policy's action:
+# counted apart (`never`), not as that action skipped.
+_BY_ACTION = f"""
+    SELECT CASE WHEN r.details->>'mode' = 'never' THEN 'never' ELSE r.action END, r.status,
+           COUNT(*) {_PERIOD_REMEDIATIONS} GROUP BY 1, 2
+"""
 _SUCCEEDED = f"""
     SELECT EXTRACT(EPOCH FROM AVG(r.finished_at - t."timestamp")), COUNT(*)
     {_PERIOD_REMEDIATIONS} AND r.status = %(succeeded)s AND r.finished_at IS NOT NULL
@@ -380,8 +385,12 @@ def _remediation_stats(
             action.value: {status.value: 0 for status in RemediationStatus}
             for action in RemediationAction
         }
+        never = 0
         for action, status, n in results[by_action_index]:
-            by_action.setdefault(action, {})[status] = int(n)
+            if action == "never":
+                never += int(n)
+            else:
+                by_action.setdefault(action, {})[status] = int(n)
         (mean, succeeded), (fixed, fixed_total) = (
             results[succeeded_index][0],
             results[fixed_index][0],
@@ -395,6 +404,7 @@ def _remediation_stats(
             saved = max(0.0, (without - with_seconds) * succeeded)
         return {
             "by_action": by_action,
+            "never": never,
             "succeeded": int(succeeded),
             "mttr_with_seconds": _rounded(with_seconds),
             "mttr_without_seconds": _rounded(without),

@@ -80,6 +80,17 @@ def test_first_policy_by_order_wins_and_disabled_ones_are_ignored():
     found = proposed(make_ticket().pk)
     assert found is not None and found.status == "skipped" and "never" in found.reason
 
+    # The ticket page says it is not remediated, not that the policy's action was skipped.
+    from tests.dashboard import make_user
+
+    page = Client()
+    page.force_login(make_user("ana", "viewer"))
+    answer = page.get(f"/tickets/{found.ticket_id}/")
+    assert answer.status_code == 200, answer.status_code
+    html = answer.content.decode()
+    panel = html.split('id="remediation"')[1].split("</section>")[0]
+    assert "Not remediated" in panel and found.get_action_display() not in panel
+
 
 def test_dry_run_records_what_it_would_do_and_does_nothing():
     make_policy(action="adf_rerun", dry_run=True)

@@ -249,11 +249,22 @@ def test_stats_count_remediations_and_the_time_saved():
         ticket=failed, run_key=failed.run_id, action="playbook", status="failed", finished_at=now
     )
     make_ticket(timestamp=now - timedelta(minutes=30), resolve_seconds=1800)
+    refused = make_ticket(timestamp=now - timedelta(minutes=30))
+    Remediation.objects.create(  # what a "never" policy records
+        ticket=refused,
+        run_key=refused.run_id,
+        action="playbook",
+        status="skipped",
+        reason="policy 'Deterministic failures: never': never",
+        details={"mode": "never"},
+    )
 
     figures = stats.remediation_stats(now - timedelta(hours=1), now)
 
     assert figures["by_action"]["adf_rerun"]["succeeded"] == 1
     assert figures["by_action"]["playbook"]["failed"] == 1
+    assert figures["by_action"]["playbook"]["skipped"] == 0  # the refusal is not one
+    assert figures["never"] == 1
     assert figures["succeeded"] == 1
     assert figures["mttr_with_seconds"] == 600.0
     assert figures["mttr_without_seconds"] == 2700.0  # people: (3600 + 1800) / 2
