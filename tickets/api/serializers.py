@@ -497,6 +497,9 @@ class RemediationStatsSerializer(serializers.Serializer):
         child=serializers.DictField(child=serializers.IntegerField()),
         help_text="Remediations of the period's tickets: action -> status -> count.",
     )
+    never = serializers.IntegerField(
+        help_text="The period's tickets a policy said never to remediate (not in by_action)."
+    )
     succeeded = serializers.IntegerField()
     mttr_with_seconds = serializers.FloatField(
         allow_null=True, help_text="Mean time from the failure to a successful remediation."
