@@ -94,7 +94,13 @@ _CONNECTION_STRING_SERVER = re.compile(
 _DATABASE_NAME = re.compile(
     r"(?<!SQL )\b(?:Database|Initial Catalog)\s*[:=]\s*" + _Q + r"?([A-Za-z0-9_.-]{1,128})", re.I
 )
-_PG_SERVER = re.compile(r"connection to server (?:at|on socket)\s+\"(" + _HOST + r")\"", re.I)
+# libpq 14+ "connection to server at \"h\"", and before it "Is the server running on host \"h\"".
+_PG_SERVER = re.compile(
+    r"(?:connection to server (?:at|on socket)|is the server running on host)\s+\"("
+    + _HOST
+    + r")\"",
+    re.I,
+)
 _TRANSLATE_HOST = re.compile(r"could not translate host name \"(" + _HOST + r")\"", re.I)
 _DB_CONNECT = re.compile(r"Failed to connect to DB:\s*(" + _HOST + r")", re.I)
 _JDBC = re.compile(r"jdbc:[a-z]{2,20}://(" + _HOST + r")", re.I)

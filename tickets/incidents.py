@@ -308,11 +308,11 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
 
 
 def affected(incident: Incident) -> dict[str, list[str]]:
-    """The pipelines and the factories/workspaces/DAG owners they run in, and the rules of the
-    Azure alerts among the members (distinct, sorted)."""
+    """The pipelines, the places they run in (all, and by kind: factories, workspaces, DAGs),
+    and the rules of the Azure alerts among the members (distinct, sorted)."""
     rows = incident.members.values_list("pipeline", "affected_entity", "processing_mode")
     pipelines: set[str] = set()
-    places: set[str] = set()
+    places: dict[str, set[str]] = {kind: set() for kind in _PLACE_KINDS}
     alert_rules: set[str] = set()
     for pipeline, entity, mode in rows.iterator(chunk_size=2000):
         if mode == Source.AZURE_MONITOR:  # an alert's "pipeline" is its rule
@@ -320,14 +320,33 @@ def affected(incident: Incident) -> dict[str, list[str]]:
             continue
         pipelines.add(pipeline)
         entity = entity if isinstance(entity, dict) else {}
-        place = entity.get("factory") or entity.get("workspace_id") or entity.get("dag_id")
-        if place:
-            places.add(str(place))
+        kind = next((kind for kind in _PLACE_KINDS if entity.get(kind)), None)
+        if kind:
+            places[kind].add(str(entity[kind]))
     return {
         "pipelines": sorted(pipelines),
-        "places": sorted(places),
+        "places": sorted(set().union(*places.values())),
         "alert_rules": sorted(alert_rules),
+        **{_PLACE_KINDS[kind][1]: sorted(found) for kind, found in places.items()},
     }
+
+
+# Where a member pipeline runs, by the key its affected entity names it with: (one, many).
+_PLACE_KINDS = {
+    "factory": ("factory", "factories"),
+    "workspace_id": ("workspace", "workspaces"),
+    "dag_id": ("DAG", "DAGs"),
+}
+
+
+def _places_phrase(seen: dict[str, list[str]]) -> str:
+    """ " in 2 factories", " in 1 factory and 3 DAGs", or "" when no member names its place."""
+    parts = [
+        f"{len(seen[many])} {one if len(seen[many]) == 1 else many}"
+        for one, many in _PLACE_KINDS.values()
+        if seen[many]
+    ]
+    return f" in {' and '.join(parts)}" if parts else ""
 
 
 def shared_cause(incident: Incident) -> str:
@@ -336,8 +355,7 @@ def shared_cause(incident: Incident) -> str:
     first = incident.members.order_by("timestamp").values_list("pipeline", flat=True).first() or ""
     culprit = incident.culprit.split(":", 1)[-1]
     verb = _VERBS.get(incident.error_type, "failed against")
-    count = len(seen["places"])
-    places = {0: "", 1: " in 1 factory/workspace"}.get(count, f" in {count} factories/workspaces")
+    places = _places_phrase(seen)
     first_seen = timezone.localtime(incident.first_seen)
     since = first_seen.strftime(
         "%H:%M" if first_seen.date() == timezone.localdate() else "%Y-%m-%d %H:%M"

@@ -63,6 +63,14 @@ COLLECTED = [
         "sql-server:myserver.database.windows.net",
         "",
     ),
+    # psycopg2 before libpq 14.
+    (
+        "psycopg2.OperationalError: could not connect to server: Connection refused\n\tIs the "
+        'server running on host "pg-prod-01.internal" (10.0.0.5) and accepting\n\tTCP/IP '
+        "connections on port 5432?",
+        "database-host:pg-prod-01.internal",
+        "",
+    ),
     # Airflow, a connection that is not defined.
     (
         "airflow.exceptions.AirflowNotFoundException: The conn_id `postgres_dwh` isn't defined",

@@ -426,13 +426,33 @@ def test_the_dashboard_shows_the_incident_page_and_a_responder_acts_once():
     assert viewer.get("/incidents/INC-nope/").status_code == 404
 
 
+def test_the_shared_cause_names_airflow_places_as_dags():
+    for dag in ("sales_daily", "orders_hourly"):
+        body = {
+            **local_payload("airflow_failure.json"),
+            "dag_id": dag,
+            "exception": "psycopg2.OperationalError: could not connect to server: Connection "
+            'refused\n\tIs the server running on host "pg-prod-01.internal" and accepting TCP/IP '
+            "connections on port 5432?",
+        }
+        response = Client().post(
+            "/webhooks/airflow/",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+        )
+        assert response.status_code == 202, response.content
+    cause = incidents.shared_cause(Incident.objects.get())
+    assert cause.startswith("2 pipelines in 2 DAGs "), cause
+
+
 def test_the_shared_cause_gives_the_day_a_storm_began_unless_it_is_today():
     post(storm_failure("pl_orders"))
     post(storm_failure("pl_customers"))
     incident = Incident.objects.get()
     incident.first_seen = timezone.now()
     cause = incidents.shared_cause(incident)
-    assert cause.startswith("2 pipelines in 1 factory/workspace could not connect to "), cause
+    assert cause.startswith("2 pipelines in 1 factory could not connect to "), cause
     assert f"since {timezone.localtime(incident.first_seen):%H:%M};" in cause
 
     incident.first_seen -= timedelta(days=2)
