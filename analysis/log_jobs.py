@@ -32,7 +32,15 @@ from analysis.embeddings import EmbeddingError, configured_backend, failure_text
 from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
 from analysis.logs.formats import LineParser
 from analysis.logs.mining import MiningResult, mine_lines
-from analysis.logs.reader import LogReader, LogReadError, LogSource, ReadLimits
+from analysis.logs.reader import (
+    SNIFF_BYTES,
+    LogReader,
+    LogReadError,
+    LogSource,
+    ReadLimits,
+    is_binary,
+    is_container,
+)
 from analysis.models import LlmCall, LogAnalysisJob
 from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
@@ -85,7 +93,8 @@ def job_dir(job: LogAnalysisJob) -> Path:
 def create_job_from_files(
     owner: User, uploads: list[Upload], ticket: Ticket | None = None
 ) -> LogAnalysisJob:
-    """Store the uploads under a new job (nothing is kept if any of them is refused)."""
+    """Store the uploads under a new job (nothing is kept if any of them is refused: an empty
+    file, or a plain file that is binary by the reader's own test on its first block)."""
     if not uploads:
         raise LogJobError("no file given")
     if len(uploads) > settings.LOG_ANALYSIS_MAX_FILES:
@@ -105,6 +114,10 @@ def create_job_from_files(
             )
             if size == 0:
                 raise LogJobError(f"{name}: the file is empty")
+            if _binary_upload(folder / f"{index:02d}"):
+                raise LogJobError(
+                    f"{name}: binary data, not a text log (plain text, .gz or .zip expected)"
+                )
             total += size
             inputs.append({"name": name, "size": size})
         job.inputs = inputs
@@ -213,6 +226,14 @@ def _safe_name(name: str, index: int) -> str:
     base = Path(str(name or "").replace("\\", "/")).name
     cleaned = "".join(c for c in base if c.isprintable())[:MAX_NAME_CHARS].strip()
     return cleaned or f"file-{index + 1}.log"
+
+
+def _binary_upload(path: Path) -> bool:
+    """A plain (not gzip or zip) upload whose first block fails the reader's text test; an
+    archive's members are judged when the job unpacks them."""
+    with path.open("rb") as stored:
+        head = stored.read(SNIFF_BYTES + 4)  # the sniffed block after a byte-order mark
+    return not is_container(head) and is_binary(head)
 
 
 def _copy(stream: IO[bytes], target: Path, allowance: int) -> int:
@@ -462,8 +483,12 @@ def _mine(job: LogAnalysisJob, sources: list[LogSource], progress: _Progress) ->
 
 # --- analysing ----------------------------------------------------------------------------
 def analyse(job: LogAnalysisJob, mined: MiningResult, progress: _Progress) -> dict[str, Any]:
-    """Classify the cause, find similar tickets, ask Gemini (or the rules): the report."""
-    cause = mined.cause_text() or "no error found in the log"
+    """Classify the cause, find similar tickets, ask Gemini (or the rules): the report. A log
+    without any error or exception has no cause to read: its report says so (no Gemini call,
+    no similar tickets)."""
+    if not mined.found_error:
+        return build_report(mined, "Unknown", [], no_error_rca(mined))
+    cause = mined.cause_text()
     classification = classify_error(cause)
     error_type = classification.error_type
     similar = _similar(cause, error_type, job.ticket_id)
@@ -544,16 +569,16 @@ _LOG4J_LOGGER = re.compile(r"(?![\w.$]*(?:Exception|Error|Throwable|Failure):)[\
 def rule_rca_message(mined: MiningResult) -> str:
     """The error the rule RCA reads and quotes: the innermost exception, then the failure's and
     the first error's messages without their header (time, level, thread, logger), each only
-    when no part before holds it (a log4j failure line repeats its exception)."""
+    when no part before holds it (a log4j failure line repeats its exception). Each is whole up
+    to ``CAUSE_CHARS`` (what ``cause_text`` classifies), not cut like the excerpts shown."""
     parser = LineParser()
     parts: list[str] = []
     if mined.innermost_cause is not None:
-        inner = mined.innermost_cause.innermost
-        parts.append(f"{inner.type}: {inner.message}".rstrip(": "))
+        parts.append(mined.innermost_cause.innermost_text())
     for excerpt in (mined.failure, mined.first_error):
         if excerpt is None:
             continue
-        parsed = parser.parse(excerpt.text)
+        parsed = parser.parse(excerpt.cause)
         message = " ".join(parsed.message.split())
         logger = _LOG4J_LOGGER.match(message) if parsed.format in _LOG4J_FORMATS else None
         if logger:
@@ -561,6 +586,35 @@ def rule_rca_message(mined: MiningResult) -> str:
         if message and not any(message in part or part in message for part in parts):
             parts.append(message)
     return "\n".join(parts)
+
+
+def no_error_rca(mined: MiningResult) -> dict[str, Any]:
+    """The RCA of a log that holds no error: it says so, and what to read instead."""
+    lines = f"{mined.lines:,} line{'s' if mined.lines != 1 else ''}"
+    recommendations = [
+        "Check that this is the log of the run that failed and that it is complete: not cut "
+        "before the failure, and not the log of a run or attempt that succeeded.",
+        "For a task that was retried, analyse the log of the attempt that failed (Airflow "
+        "keeps one log per try; a Databricks job one output per task run).",
+        "Upload the driver log or the failing task's stderr: Spark and Databricks write the "
+        "exception there, not to stdout.",
+    ]
+    warnings = mined.levels.get("WARN", 0)
+    if warnings:
+        recommendations.append(
+            f"The log has {warnings:,} warning{'s' if warnings != 1 else ''}: the rare ones are "
+            "in the evidence; read them in case one explains the failure."
+        )
+    return {
+        "root_cause": (
+            f"No error was found in the log: none of its {lines} is logged at ERROR or FATAL "
+            "and none holds an exception, so it does not show why the run failed."
+        ),
+        "recommendations": recommendations,
+        "confidence": 0.0,
+        "rca_source": RcaSource.RULES.value,
+        "rca_note": "no error or exception in the log: nothing to analyse",
+    }
 
 
 def _rule_rca(mined: MiningResult, error_type: str, note: str) -> dict[str, Any]:
@@ -615,6 +669,7 @@ def build_report(
     return {
         **rca,
         "error_type": error_type,
+        "no_error": not mined.found_error,
         "evidence": evidence,
         "patterns": summary["patterns"],
         "timeline": summary["timeline"],
@@ -715,6 +770,11 @@ def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticke
     if job.status != Status.DONE or not job.report:
         raise AttachError("only a finished analysis can be attached")
     report = job.report
+    if _found_no_error(report):
+        raise AttachError(
+            "the analysis found no error in the log, so it has no root cause to give the "
+            "ticket; analyse the failing run's log (the failed attempt, its driver or stderr)"
+        )
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
         before = {"rca_source": ticket.rca_source, "rca_result": ticket.rca_result[:200]}
@@ -753,6 +813,15 @@ def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticke
         LogAnalysisJob.objects.filter(pk=job.pk).update(ticket=ticket, attached_at=timezone.now())
     job.refresh_from_db()
     return ticket
+
+
+def _found_no_error(report: dict[str, Any]) -> bool:
+    """A report of a log without any error (``no_error``; reports written before it had no
+    innermost cause and no failure or first error among their evidence)."""
+    if "no_error" in report:
+        return bool(report["no_error"])
+    roles = {item.get("role") for item in report.get("evidence", [])}
+    return not report.get("innermost_cause") and not roles & {"failure", "first error"}
 
 
 def _drop_files_and_push(job: LogAnalysisJob) -> None:

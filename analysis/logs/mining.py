@@ -24,7 +24,12 @@ from analysis.logs.formats import LEVELS, LineParser, ParsedLine, expand_json_do
 from analysis.logs.reader import LogLine
 from analysis.redaction import LineRedactor
 
-EXCERPT_CHARS = 500
+EXCERPT_CHARS = 500  # of a line shown in the report (excerpts, chains, templates)
+# Of the failure's and the first error's lines and of the innermost exception's message, kept
+# whole up to this for classifying and for the rule RCA: an ADF error's inner cause often sits
+# past the first 500 characters. The webhooks keep as much of an error message
+# (integrations/parsers: adf, airflow, azure_monitor's MESSAGE_LIMIT).
+CAUSE_CHARS = 16_000
 PY_MESSAGE_LINES = 20  # lines of a Python exception's message after its first
 MAX_PATTERNS_REPORTED = 25
 MAX_CLUSTERS = 5000
@@ -41,9 +46,19 @@ REDACT_BATCH = 2000
 PROGRESS_EVERY_LINES = 20_000
 _CACHE_MAX = 100_000
 
-# Numbers, hex ids, UUIDs, IPs and the like vary between otherwise identical lines; masked
-# before Drain sees them (and as the key of the template cache that spares most Drain calls).
-_MASK = re.compile(r"\d[\w.:-]*")
+# Numbers, hex ids, UUIDs, IPs, timestamps and durations vary between otherwise identical lines;
+# masked before Drain sees them (and as the key of the template cache that spares most Drain
+# calls). Only a token that starts at a boundary (after a space, punctuation, "=", ":", "/" or
+# "_") is variable: a digit inside a name (psycopg2, Py4JJavaError, s3://, Amazon S3, log4j) or
+# a host (sql-prod-01.database.windows.net, ip-10-0-0-1) is part of it and stays.
+_HEX = r"[0-9a-fA-F]"
+_MASK = re.compile(
+    r"(?<![A-Za-z0-9.\-])(?:"
+    rf"{_HEX}{{8}}(?:-{_HEX}{{4}}){{3}}-{_HEX}{{12}}(?!\w)"  # a UUID
+    rf"|(?=[a-fA-F]*\d){_HEX}{{8,}}(?!\w)"  # a hex id (request id, commit) with a digit
+    r"|[-+]?\d[\w.:-]*"  # numbers, versions, IPs and ports, dates, times, 120ms, 0x7f3a
+    r")"
+)
 _JAVA_EXC = re.compile(
     r"(?P<type>(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*(?:Exception|Error|Throwable|Failure))"
     r"(?::\s?(?P<msg>.*?))?(?=(?::\s|\s)(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*"
@@ -67,8 +82,16 @@ class Excerpt:
     line: int
     time: datetime | None
     level: str | None
-    text: str
+    text: str  # the line, cut to EXCERPT_CHARS
     pattern: int | None = None
+    # The line up to CAUSE_CHARS when it is longer than ``text``; kept on the failure and the
+    # first error only (bounded memory), never in the report.
+    full_text: str = ""
+
+    @property
+    def cause(self) -> str:
+        """The line as the cause is read from it: whole up to CAUSE_CHARS where kept."""
+        return self.full_text or self.text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,7 +106,7 @@ class Excerpt:
 @dataclass(slots=True)
 class ExceptionLink:
     type: str
-    message: str
+    message: str  # cut to EXCEPTION_CHARS
     line: int
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,7 +115,9 @@ class ExceptionLink:
 
 @dataclass(slots=True)
 class ExceptionChain:
-    """Links from the outermost exception to the innermost cause."""
+    """Links from the outermost exception to the innermost cause. A chain that repeats (the
+    same links in the same file: a task failing on each retry) is kept once, as its last
+    occurrence, with ``count`` and where it was first seen."""
 
     file: str
     line: int
@@ -100,12 +125,33 @@ class ExceptionChain:
     language: str  # "java" (Java/Scala/Spark) or "python"
     text: str  # the line that starts it (for Python, the final exception line)
     links: list[ExceptionLink] = field(default_factory=list)
+    # The innermost exception's message up to CAUSE_CHARS (its link keeps EXCEPTION_CHARS).
+    cause_message: str = ""
+    count: int = 1
+    first_line: int = 0  # where it was first seen (0: here)
+    first_time: datetime | None = None
 
     @property
     def innermost(self) -> ExceptionLink:
         return self.links[-1]
 
+    def innermost_text(self) -> str:
+        """``Type: message`` of the innermost cause, its message whole up to CAUSE_CHARS."""
+        inner = self.innermost
+        message = self.cause_message if len(self.cause_message) > len(inner.message) else ""
+        return f"{inner.type}: {message or inner.message}".rstrip(": ")
+
+    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What makes two chains the same: the file, the language and the links' types and
+        messages (not the lines, nor the text around them: "Lost task 0.0 ... (TID 3)")."""
+        return (
+            self.file,
+            self.language,
+            tuple((link.type, link.message) for link in self.links),
+        )
+
     def as_dict(self) -> dict[str, Any]:
+        first_time = self.first_time if self.first_line else self.time
         return {
             "file": self.file,
             "line": self.line,
@@ -114,6 +160,9 @@ class ExceptionChain:
             "text": self.text[:EXCERPT_CHARS],
             "links": [link.as_dict() for link in self.links],
             "innermost": self.innermost.as_dict(),
+            "count": self.count,
+            "first_line": self.first_line or self.line,
+            "first_time": first_time.isoformat() if first_time else None,
         }
 
 
@@ -176,16 +225,21 @@ class MiningResult:
             "timeline": self.timeline,
         }
 
+    @property
+    def found_error(self) -> bool:
+        """Whether the log holds an error or an exception at all."""
+        return self.failure is not None or self.innermost_cause is not None
+
     def cause_text(self) -> str:
-        """The text that best names the cause: the innermost exception and the failure line."""
+        """The text that best names the cause: the innermost exception, the failure line and
+        the first error line, each whole up to CAUSE_CHARS (not cut like the excerpts shown).
+        Empty when the log holds no error and no exception."""
         parts: list[str] = []
         if self.innermost_cause is not None:
-            inner = self.innermost_cause.innermost
-            parts.append(f"{inner.type}: {inner.message}".rstrip(": "))
-        if self.failure is not None and self.failure.text not in parts:
-            parts.append(self.failure.text)
-        if self.first_error is not None and self.first_error.text not in parts:
-            parts.append(self.first_error.text)
+            parts.append(self.innermost_cause.innermost_text())
+        for excerpt in (self.failure, self.first_error):
+            if excerpt is not None and excerpt.cause not in parts:
+                parts.append(excerpt.cause)
         return "\n".join(parts)
 
 
@@ -267,7 +321,7 @@ class LogMiner:
         if parsed.header and parsed.level in _ERROR_LEVELS:
             is_error = True
         if is_error:
-            self._error(excerpt)
+            self._error(excerpt, line.text)
         elif self._after_failure > 0:
             self._failure_context.append(excerpt)
             self._after_failure -= 1
@@ -313,7 +367,12 @@ class LogMiner:
                 coarse[(start - start % self._bucket_seconds, name)] += count
             self._timeline = coarse
 
-    def _error(self, excerpt: Excerpt) -> None:
+    def _error(self, excerpt: Excerpt, text: str) -> None:
+        # The whole line (to CAUSE_CHARS) stays on the failure and the first error only.
+        excerpt.full_text = text[:CAUSE_CHARS] if len(text) > len(excerpt.text) else ""
+        previous = self._failure
+        if previous is not None and previous is not self._first_error:
+            previous.full_text = ""
         if self._first_error is None:
             self._first_error = excerpt
         self._failure = excerpt
@@ -348,9 +407,10 @@ class LogMiner:
                     return False
                 match = _PY_EXC_LINE.match(stripped)
                 if match and not parsed.header:
-                    link = ExceptionLink(
-                        match["type"], (match["msg"] or "")[:EXCEPTION_CHARS], line.number
-                    )
+                    message = match["msg"] or ""
+                    link = ExceptionLink(match["type"], message[:EXCEPTION_CHARS], line.number)
+                    if not self._py_pending:  # Python prints the innermost cause first
+                        self._py.cause_message = message[:CAUSE_CHARS]
                     self._py_pending.append(link)
                     self._py_state = "after"
                     self._py_message_lines = 0
@@ -395,8 +455,9 @@ class LogMiner:
 
     def _add_java_links(self, chain: ExceptionChain, text: str, number: int) -> None:
         for match in _JAVA_EXC.finditer(text):
-            message = (match["msg"] or "").strip()[:EXCEPTION_CHARS]
-            chain.links.append(ExceptionLink(match["type"], message, number))
+            message = (match["msg"] or "").strip()
+            chain.links.append(ExceptionLink(match["type"], message[:EXCEPTION_CHARS], number))
+            chain.cause_message = message[:CAUSE_CHARS]  # the last link is the innermost
             if len(chain.links) >= 50:
                 break
 
@@ -422,6 +483,15 @@ class LogMiner:
     def _keep(self, chain: ExceptionChain) -> None:
         if self._first_chain is None:
             self._first_chain = chain
+        key = chain.key()
+        for index, kept in enumerate(self._chains):
+            if kept.key() == key:
+                # The same chain again: kept once, as this (its latest) occurrence.
+                del self._chains[index]
+                chain.count = kept.count + 1
+                chain.first_line = kept.first_line or kept.line
+                chain.first_time = kept.first_time if kept.first_line else kept.time
+                break
         self._chains.append(chain)
         if len(self._exception_types) < 1000 or chain.innermost.type in self._exception_types:
             self._exception_types[chain.innermost.type] += 1
@@ -433,7 +503,14 @@ class LogMiner:
         if failure is None and self._chains:
             # No error-level line (a Spark OOM logged at WARN): the last exception is the failure.
             chain = self._chains[-1]
-            failure = Excerpt(chain.file, chain.line, chain.time, None, chain.text[:EXCERPT_CHARS])
+            failure = Excerpt(
+                chain.file,
+                chain.line,
+                chain.time,
+                None,
+                chain.text[:EXCERPT_CHARS],
+                full_text=chain.text[:CAUSE_CHARS] if len(chain.text) > EXCERPT_CHARS else "",
+            )
         return MiningResult(
             files=list(self._files),
             formats=dict(self._formats.most_common()),
@@ -503,9 +580,11 @@ class LogMiner:
         return context[max(0, index - 10) : index + 6]
 
     def _reported_chains(self) -> list[ExceptionChain]:
+        """The last 10 distinct chains, and the first one seen when it is not among them."""
         chains = list(self._chains)
-        if self._first_chain is not None and self._first_chain not in chains:
-            chains.insert(0, self._first_chain)
+        first = self._first_chain
+        if first is not None and all(c.key() != first.key() for c in chains):
+            chains.insert(0, first)
         return chains[-10:]
 
     def _cause_chain(self, failure: Excerpt | None) -> ExceptionChain | None:

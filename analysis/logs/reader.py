@@ -144,16 +144,12 @@ class LogReader:
             block = stream.read(CHUNK_BYTES)
             if first:
                 first = False
+                if is_binary(block):
+                    raise LogReadError(f"{name}: binary data, not a text log")
                 encoding, bom = _encoding(block)
                 block = block[len(bom) :]
-                if encoding == "utf-8":
-                    binary = b"\x00" in block[:SNIFF_BYTES]
-                else:  # UTF-16 text is half NUL bytes: judge the decoded characters
+                if encoding != "utf-8":
                     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-                    sniff = codecs.getincrementaldecoder(encoding)(errors="replace")
-                    binary = _looks_binary(sniff.decode(block[:SNIFF_BYTES]))
-                if binary:
-                    raise LogReadError(f"{name}: binary data, not a text log")
             if not block:
                 break
             self.text_bytes += len(block)
@@ -192,6 +188,22 @@ class LogReader:
         return LogLimitExceeded(
             f"{name}: line {number} is longer than {self.limits.max_line_chars:,} characters"
         )
+
+
+def is_container(head: bytes) -> bool:
+    """A gzip or zip file (by its magic bytes): its text is judged once it is unpacked."""
+    return head.startswith((GZIP_MAGIC, ZIP_MAGIC))
+
+
+def is_binary(head: bytes) -> bool:
+    """Whether a file's first block (``head``: its first ``SNIFF_BYTES`` or more, or all of a
+    shorter file) fails the text test the reader applies: after any byte-order mark, a NUL byte
+    in UTF-8; in UTF-16 (half NUL bytes), decoded characters text does not hold."""
+    encoding, bom = _encoding(head)
+    sniff = head[len(bom) : len(bom) + SNIFF_BYTES]
+    if encoding == "utf-8":
+        return b"\x00" in sniff
+    return _looks_binary(codecs.getincrementaldecoder(encoding)(errors="replace").decode(sniff))
 
 
 def _encoding(head: bytes) -> tuple[str, bytes]:

@@ -8,11 +8,13 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from analysis.classifier import classify_error
 from analysis.logs.formats import LineParser
-from analysis.logs.mining import mine_lines
+from analysis.logs.mining import EXCERPT_CHARS, mine_lines
 from analysis.logs.reader import LogReader, LogReadError, LogSource
 
 ADF_ERROR = {
@@ -23,6 +25,34 @@ ADF_ERROR = {
     "failureType": "UserError",
     "target": "Web1",
     "details": "",
+}
+# A Copy activity that cannot log in to Azure SQL, as the ADF monitor shows its error: the
+# connector's SqlFailedToConnect wraps the SqlException that names the cause (error 18456,
+# "Login failed"), which starts at character 546 of this 766-character message.
+ADF_SQL_LOGIN_ERROR: dict[str, Any] = {
+    "errorCode": "2200",
+    "message": "Failure happened on 'Source' side. ErrorCode=SqlFailedToConnect,'Type=Microsoft."
+    "DataTransfer.Common.Shared.HybridDeliveryException,Message=Cannot connect to SQL Database. "
+    "Please contact SQL server team for further support. Server: "
+    "'sql-prod-01.database.windows.net', Database: 'SalesDataWarehouse', User: 'adf_loader'. "
+    "Check the linked service configuration is correct, and make sure the SQL Database firewall "
+    "allows the integration runtime to access.,Source=Microsoft.DataTransfer.ClientLibrary,''"
+    "Type=System.Data.SqlClient.SqlException,Message=Login failed for user 'adf_loader'.,"
+    "Source=.Net SqlClient Data Provider,SqlErrorNumber=18456,Class=14,ErrorCode=-2146232060,"
+    "State=1,Errors=[{Class=14,Number=18456,State=1,Message=Login failed for user "
+    "'adf_loader'.,},],'",
+    "failureType": "UserError",
+    "target": "Copy_SalesOrders",
+    "details": [],
+}
+ADF_SQL_LOGIN_RUN: dict[str, Any] = {
+    "activityName": "Copy_SalesOrders",
+    "activityType": "Copy",
+    "status": "Failed",
+    "activityRunStart": "2025-12-10T02:00:04.1234567Z",
+    "activityRunEnd": "2025-12-10T02:00:41.7654321Z",
+    "durationInMs": 37_531,
+    "error": ADF_SQL_LOGIN_ERROR,
 }
 
 
@@ -113,6 +143,22 @@ def test_an_adf_activity_run_with_its_end_time_keeps_the_time(tmp_path):
     assert result.failure is not None
     assert result.failure.time == datetime(2025, 12, 10, 12, 34, 56, tzinfo=UTC)
     assert "Error calling the endpoint" in result.failure.text
+
+
+def test_a_long_adf_error_is_classified_on_its_whole_message(tmp_path):
+    message = ADF_SQL_LOGIN_ERROR["message"]
+    assert (len(message), message.index("Login failed")) == (766, 546)
+    run = json.dumps(ADF_SQL_LOGIN_RUN, indent=2).encode()
+    result = mine_bytes(tmp_path, "activity_output.json", run)
+    assert result.failure is not None
+    # What is shown stays short; what the cause is read from is the whole message.
+    assert len(result.failure.text) == EXCERPT_CHARS
+    assert "Login failed" not in result.failure.text
+    assert "Login failed" not in json.dumps(result.as_dict()["failure"])
+    cause = result.cause_text()
+    assert "Message=Login failed for user 'adf_loader'.,Source=.Net SqlClient" in cause
+    assert cause.endswith("'adf_loader'.,},],'")
+    assert classify_error(cause).error_type == "AuthenticationError"
 
 
 def test_a_one_line_json_lines_log_is_still_json_lines(tmp_path):

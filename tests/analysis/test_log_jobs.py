@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from analysis import log_jobs
 from analysis.classifier import classify_error
-from analysis.log_jobs import LogJobError, Upload
-from analysis.logs.mining import mine_lines
+from analysis.log_jobs import AttachError, LogJobError, Upload
+from analysis.logs.mining import EXCERPT_CHARS, mine_lines
 from analysis.logs.reader import LogLine
 from analysis.models import LlmCall, LogAnalysisJob
 from rca_project.asgi import application
-from tests.analysis.test_log_formats import ADF_ERROR
+from tests.analysis.test_log_formats import ADF_ERROR, ADF_SQL_LOGIN_ERROR, ADF_SQL_LOGIN_RUN
 from tests.conftest import wait_for
 from tests.dashboard import make_ticket, make_user
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
@@ -518,3 +518,143 @@ def test_an_unreachable_log_host_is_named_in_the_jobs_error(settings):
     job.refresh_from_db()
     assert job.status == "failed"
     assert job.error == "cannot fetch the log from 127.0.0.1: ConnectionError"
+
+
+@pytest.mark.django_db
+def test_a_long_adf_error_is_reported_as_its_inner_cause_like_the_webhook_does():
+    """The inner SqlException ("Login failed", 18456) starts past the 500 characters an
+    excerpt shows: the report classifies and explains the whole message, as the ADF webhook
+    does with the same text, while its evidence stays short."""
+    document = json.dumps(ADF_SQL_LOGIN_RUN, indent=2).encode()
+    job = upload_job(make_user("adf-sql", "viewer"), ("activity_output.json", document))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    message = ADF_SQL_LOGIN_ERROR["message"]
+    assert classify_error(message).error_type == "AuthenticationError"  # the webhook's class
+    assert report["error_type"] == "AuthenticationError"
+    assert report["rca_source"] == "rules"
+    root_cause = report["root_cause"]
+    assert "The database rejected the credentials of user 'adf_loader'" in root_cause
+    assert "accepting connections" not in root_cause
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert len(failure["text"]) == EXCERPT_CHARS and "Login failed" not in failure["text"]
+
+
+def test_the_rule_rca_message_is_the_whole_error_not_the_excerpt():
+    message = "x" * 600 + " Login failed for user 'etl'."
+    lines = [LogLine("a.log", 1, f"24/01/31 10:00:05 ERROR Loader: {message}")]
+    mined = mine_lines(lines)
+    assert mined.failure is not None and len(mined.failure.text) == EXCERPT_CHARS
+    assert log_jobs.rule_rca_message(mined) == message
+
+
+NO_ERROR_LOG = (
+    b"[2025-12-10, 02:00:01 UTC] {taskinstance.py:1159} INFO - Dependencies all met\n"
+    b"[2025-12-10, 02:00:02 UTC] {taskinstance.py:1357} INFO - Starting attempt 1 of 3\n"
+)
+
+
+@pytest.mark.django_db
+def test_a_log_without_errors_says_no_error_was_found():
+    job = upload_job(make_user("calm", "viewer"), ("task.log", NO_ERROR_LOG))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    assert (report["error_type"], report["no_error"], report["similar"]) == ("Unknown", True, [])
+    assert report["root_cause"].startswith("No error was found in the log: none of its 2 lines")
+    assert "matches no known cause" not in report["root_cause"]
+    advice = " ".join(report["recommendations"])
+    assert "first error before this one" not in advice
+    for hint in ("complete", "attempt that failed", "driver log", "stderr"):
+        assert hint in advice
+    assert report["rca_note"] == "no error or exception in the log: nothing to analyse"
+    assert report["confidence"] == 0.0
+
+
+@pytest.mark.django_db
+def test_a_report_without_an_error_is_not_attached_over_the_tickets_rca():
+    ticket = make_ticket(rca_source="rules", rca_result="The pipeline failed: disk full.")
+    user = make_user("resp-calm", "responder")
+    job = upload_job(user, ("task.log", NO_ERROR_LOG))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    with pytest.raises(AttachError, match="found no error in the log"):
+        log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(user))
+    ticket.refresh_from_db()
+    assert (ticket.rca_source, ticket.rca_result) == ("rules", "The pipeline failed: disk full.")
+    assert not AuditLog.objects.filter(ticket=ticket, action="log analysis attached").exists()
+    job.refresh_from_db()
+    assert job.attached_at is None
+    # A report saved before ``no_error`` existed is recognised by what it lacks.
+    LogAnalysisJob.objects.filter(pk=job.pk).update(
+        report={k: v for k, v in report_of(job).items() if k != "no_error"}
+    )
+    job.refresh_from_db()
+    with pytest.raises(AttachError, match="found no error in the log"):
+        log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(user))
+
+
+def spark_retried_task_log() -> bytes:
+    """A Spark driver log where task 0 of stage 3 fails the same way on each of its 5 tries."""
+    out = ["24/01/31 10:00:00 INFO DAGScheduler: Submitting 1 missing tasks from ResultStage 3"]
+    for attempt in range(5):
+        out.append(
+            f"24/01/31 10:00:{attempt + 1:02d} WARN TaskSetManager: Lost task 0.{attempt} in "
+            f"stage 3.0 (TID {3 + attempt}) (10.139.64.{5 + attempt} executor {attempt + 1}): "
+            "java.io.FileNotFoundException: /dbfs/mnt/raw/orders/2024-01-31.csv "
+            "(No such file or directory)"
+        )
+        out.append("\tat java.io.FileInputStream.open0(Native Method)")
+        out.append("\tat java.io.FileInputStream.open(FileInputStream.java:195)")
+        out.append(
+            f"24/01/31 10:00:{attempt + 1:02d} INFO TaskSetManager: Starting task 0.{attempt + 1}"
+        )
+    out.append(
+        "24/01/31 10:00:07 ERROR TaskSetManager: Task 0 in stage 3.0 failed 4 times; aborting job"
+    )
+    return ("\n".join(out) + "\n").encode()
+
+
+@pytest.mark.django_db
+def test_a_task_failure_repeated_on_each_retry_is_one_chain_with_its_count():
+    job = upload_job(make_user("retries", "viewer"), ("driver.log", spark_retried_task_log()))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    chains = report_of(job)["chains"]
+    assert len(chains) == 1, chains
+    chain = chains[0]
+    assert chain["innermost"]["type"] == "java.io.FileNotFoundException"
+    assert (chain["count"], chain["first_line"], chain["line"]) == (5, 2, 18)
+    assert chain["first_time"] == "2024-01-31T10:00:01+00:00"
+    assert chain["time"] == "2024-01-31T10:00:05+00:00"
+    assert report_of(job)["root_cause"].count("FileNotFoundException") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("shot.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)),
+        ("data.parquet", b"PAR1\x15\x04\x15\x00\x00" + bytes(range(256))),
+        ("blob.bin", b"\xff\xfe" + bytes(range(256)) * 8),  # binary behind a UTF-16 BOM
+    ],
+)
+def test_a_binary_upload_is_refused_before_a_job_is_made(settings, name, data):
+    user = make_user("bin", "viewer")
+    with pytest.raises(LogJobError, match=f"{name}: binary data, not a text log"):
+        upload_job(user, ("ok.log", b"24/01/31 10:00:00 INFO fine\n"), (name, data))
+    assert not LogAnalysisJob.objects.exists()
+    assert not any(Path(settings.LOG_ANALYSIS_DIR).iterdir())
+
+
+@pytest.mark.django_db
+def test_text_and_archives_pass_the_upload_check():
+    user = make_user("txt", "viewer")
+    text = "24/01/31 12:00:00 INFO Start: café\n".encode("utf-16")  # NUL bytes, but text
+    archive = gzip.compress(b"\x00binary inside\n")  # judged when the job unpacks it
+    job = upload_job(user, ("ps.log", text), ("later.gz", archive))
+    assert job.status == "queued"
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("failed", "later: binary data, not a text log")

@@ -291,3 +291,91 @@ def test_json_lines_with_exception_field(tmp_path):
     assert result.levels == {"INFO": 1, "ERROR": 1}
     assert result.failure is not None and result.failure.line == 2
     assert result.end == datetime(2024, 1, 31, 12, 0, 5, tzinfo=UTC)
+
+
+# --- templates: what is masked ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "template"),
+    [
+        (
+            "psycopg2.OperationalError: could not connect to server: Connection refused",
+            "psycopg2.OperationalError: could not connect to server: Connection refused",
+        ),
+        (
+            "py4j.protocol.Py4JJavaError: An error occurred while calling o412.save.",
+            "py4j.protocol.Py4JJavaError: An error occurred while calling o412.save.",
+        ),
+        (
+            "Cannot open server 'sql-prod-01.database.windows.net' requested by the login.",
+            "Cannot open server 'sql-prod-01.database.windows.net' requested by the login.",
+        ),
+        (
+            "Reading s3://data-lake/raw/orders/ from Amazon S3 with log4j and UTF-8",
+            "Reading s3://data-lake/raw/orders/ from Amazon S3 with log4j and UTF-8",
+        ),
+        (
+            "Access Denied (Service: Amazon S3; Status Code: 403; Request ID: 7A1B2C3D4E5F6789)",
+            "Access Denied (Service: Amazon S3; Status Code: <*>; Request ID: <*>)",
+        ),
+        (
+            "request e4b2c1d0-1234-4abc-9def-0123456789ab to 10.0.0.5:5432 failed after 1.5s "
+            "at 2024-01-31T10:00:00.123Z, code=-2146232060 id=a1b2c3d4e5f6",
+            "request <*> to <*> failed after <*> at <*>, code=<*> id=<*>",
+        ),
+        (
+            "Added broadcast_12_piece0 in memory on ip-10-0-0-1 (size: 5.0 KiB)",
+            "Added broadcast_<*> in memory on ip-10-0-0-1 (size: <*> KiB)",
+        ),
+    ],
+)
+def test_digits_inside_names_and_hosts_are_not_masked(tmp_path, line, template):
+    result = mine(write(tmp_path, "plain.log", line + "\n"))
+    assert [p["template"] for p in result.patterns] == [template]
+
+
+def test_variable_numbers_still_cluster_lines_into_one_template(tmp_path):
+    lines = []
+    for i in range(40):
+        lines.append(
+            f"24/01/31 10:00:{i % 60:02d} INFO TaskSetManager: Finished task {i}.0 in stage "
+            f"{i % 3}.0 (TID {100 + i}) in {12 + i * 7} ms on 10.139.64.{i % 9} "
+            f"(executor {i % 4}) ({i}/40)"
+        )
+        lines.append(f"24/01/31 10:00:{i % 60:02d} INFO loader: Loading batch {i} of 40")
+    result = mine(write(tmp_path, "driver.log", "\n".join(lines) + "\n"))
+    templates = {p["template"]: p["count"] for p in result.patterns}
+    assert templates == {
+        "TaskSetManager: Finished task <*> in stage <*> (TID <*>) in <*> ms on <*> "
+        "(executor <*>) (<*>/<*>)": 40,
+        "loader: Loading batch <*> of <*>": 40,
+    }
+
+
+# --- exception chains ------------------------------------------------------------------------
+def test_a_chain_repeated_on_each_retry_is_kept_once_with_its_count(tmp_path):
+    lines = []
+    for attempt in range(5):
+        lines.append(
+            f"24/01/31 10:00:0{attempt} WARN TaskSetManager: Lost task 0.{attempt} in stage 3.0 "
+            f"(TID {3 + attempt}) (10.139.64.{5 + attempt} executor {attempt}): "
+            "org.apache.spark.SparkException: Python worker exited unexpectedly (crashed)"
+        )
+        lines.append("\tat org.apache.spark.api.python.BasePythonRunner.read(PythonRunner.scala:1)")
+        lines.append(
+            "Caused by: java.io.EOFException: End of stream while reading the worker's answer"
+        )
+    lines.append("24/01/31 10:00:09 ERROR TaskSetManager: Task 0 in stage 3.0 failed 5 times")
+    lines.append("java.lang.IllegalStateException: SparkContext has been shut down")
+    result = mine(write(tmp_path, "driver.log", "\n".join(lines) + "\n"))
+    assert [(c.innermost.type, c.count) for c in result.chains] == [
+        ("java.io.EOFException", 5),
+        ("java.lang.IllegalStateException", 1),
+    ]
+    repeated = result.chains[0].as_dict()
+    assert (repeated["first_line"], repeated["line"]) == (1, 13)
+    assert repeated["first_time"] == "2024-01-31T10:00:00+00:00"
+    assert repeated["time"] == "2024-01-31T10:00:04+00:00"
+    assert result.exception_types == {
+        "java.io.EOFException": 5,
+        "java.lang.IllegalStateException": 1,
+    }
