@@ -10,10 +10,14 @@ from analysis.rules.reading import cut_at_boundary
 
 MAX_VALUE_CHARS = 80
 
-# Letters, digits and the punctuation of identifiers, paths, hosts and codes. Everything else
-# (angle brackets, backticks, asterisks, pipes, braces, control characters) is dropped so a
-# value cannot carry HTML, Slack mrkdwn or JIRA markup into a ticket.
-_UNSAFE = re.compile(r"[^\w .:/@#=,()$%+\-']")
+# The characters of HTML, Slack mrkdwn and JIRA markup (angle brackets, ampersands, backticks,
+# asterisks, tildes, pipes, braces, brackets, carets, backslashes, double quotes) are dropped so a
+# value cannot carry markup into a ticket, and so are control and format characters (a bidi
+# override could reorder what a responder reads); everything else stays, names in any script
+# and emoji included.
+_UNSAFE = re.compile(
+    r"[<>&`*~|{}\[\]^\\\"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+)
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w")
 

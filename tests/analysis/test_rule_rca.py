@@ -255,6 +255,17 @@ def test_untrusted_values_are_truncated_and_plain() -> None:
         assert all(char not in r for r in markup.recommendations)
 
 
+def test_names_in_any_script_keep_their_characters_and_markup_does_not() -> None:
+    rca = _rca(
+        "Conversion failed for column «Montant» — value \u201812,5€\u2019 is not numeric",
+        pipeline="pl_売上_注文_🚀_load",
+    )
+    assert rca.root_cause.startswith("Pipeline 'pl_売上_注文_🚀_load' failed")
+    assert "«Montant» — value \u201812,5€\u2019" in rca.root_cause
+    # A bidi override or zero-width character could make a responder read something else.
+    assert clean_value("pl\u202eload\u200b") == "plload"
+
+
 def test_clean_value() -> None:
     assert clean_value("  a\n\tb  ") == "a b"
     assert clean_value("<img src=x onerror=y>") == "img src=x onerror=y"
