@@ -780,6 +780,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # Azure's own incident or maintenance, as a Service Health alert reports it (the
+            # parser's first sentence): a provider-side event, not a fault in the resources.
+            "azure_service_health",
+            4.0,
+            r"azure monitor service health alert '[^'\n]{0,200}' fired|microsoft\.servicehealth/",
+            _I,
+        ),
+        (
             "throttled",
             4.0,
             _status("429", r"too many requests|quota")

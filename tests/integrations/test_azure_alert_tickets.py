@@ -75,6 +75,9 @@ def test_service_health_updates_recur_and_the_resolved_stage_closes_the_ticket(w
     assert ticket.occurrence_count == 2
     assert ticket.resolved_at_source_at is not None
     assert Ticket.objects.count() == 1
+    # Azure's own incident: the provider's, not a configuration the team got wrong (the class
+    # feeds the stats and the remediation policies, whose default says never for configuration).
+    assert ticket.error_type == "ExternalServiceError"
 
 
 def test_service_health_resolved_with_no_open_ticket_opens_nothing(webhook_client):
