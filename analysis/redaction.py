@@ -36,6 +36,8 @@ class _Rule:
     repl: _Repl
     fold: bool = False  # match against the ASCII-lowercased text; pattern must be lowercase
     hints: tuple[str, ...] = ()  # substrings that must all be present for the rule to apply
+    any_hints: tuple[str, ...] = ()  # substrings of which one must be present
+    rescan: bool = False  # a match the callback keeps is searched again from its next character
 
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -161,6 +163,54 @@ _CLI_FLAG = re.compile(
     r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s'\"]{1,4096})"
 )
 
+# --- Secrets stated in plain words (folded) ------------------------------------------------------
+# "password 'x'", "password is x", "the password for user etl is x", "with password x". Only the
+# value goes; the sentence stays, and so does prose such as "password is incorrect", "password
+# authentication failed for user \"etl\"" or "token is from the wrong tenant" (see _prose_value).
+_STRONG_WORDS = frozenset({"password", "passwd", "passphrase", "pwd"})
+_PROSE_SECRET = re.compile(
+    r"(?P<word>pass(?:word|wd|phrase)|pwd|secret|token|api[ _-]?key)(?![a-z0-9])"
+    r"(?P<mid>(?:[ \t]{1,10}(?:for|of)(?:[ \t]{1,10}[^\s]{1,64}){1,3}?)?"
+    r"[ \t]{1,10}(?P<verb>is|was)[ \t]{1,10}|[ \t]{1,10})"
+    r"(?P<val>\\\"(?:[^\"\\\n]|\\[^\"\n]){1,1000}?\\\""  # \"value\" (JSON in a JSON string)
+    r"|\"(?:[^\"\\\n]|\\.){1,1000}\"|'[^'\n]{1,1000}'"  # "value", 'value'
+    r"|(?:[^\s\"\\]|\\(?![nrt\"'\\])){1,256})"  # one bare token
+)
+# "with password x", "using the password x": a bare value right after the word needs this before.
+_WITH_BEFORE = re.compile(r"(?<![a-z0-9])(?:with|using)[ \t]{1,10}(?:[a-z]{1,12}[ \t]{1,10})?$")
+# Words that describe the secret rather than being it: function words, states and verdicts
+# ("password is incorrect"), nouns that follow the word in compounds ("with password
+# authentication"). Words with these endings count too ("expiring", "case-sensitive").
+_PROSE_WORDS = (
+    "a an the and or but nor not no of for to from in on at by with without as into onto via per"
+    " than then that this these those which who whom whose when where while if is are was were be"
+    " been being has have had do does did will would can could should must may might shall it its"
+    " their his her your my our all any some each both either neither only also still now just"
+    " already yet even ever never always often again about due very too so such more most less"
+    " least much many other another same own here there what how why"
+    " ok okay fine good bad wrong incorrect correct right invalid valid weak strong short long old"
+    " new empty blank null none nil missing absent present required mandatory optional needed"
+    " unknown known unset set reset changed expired locked disabled enabled unavailable available"
+    " revoked mismatched malformed incomplete truncated stale outdated true false yes hidden masked"
+    " redacted encrypted hashed plaintext cleartext older newer longer shorter weaker stronger last"
+    " first next current previous default temporary permanent different insecure secure case"
+    " safe unsafe fake dummy bogus simple common trivial easy hard greedy lazy plain clear"
+    " auth authentication authenticator login logon signin credential credentials policy policies"
+    " hash hashes change field prompt file manager vault store rotation refresh expiry expiration"
+    " length complexity history requirement requirements rule rules mismatch provider grant flow"
+    " type scope name id key value endpoint url uri request response exchange cache lifetime age"
+    " encryption protection based header cookie audience issuer claim claims signature format"
+    " prefix error failure check validation verification attempt attempts retry limit count"
+    " parameter argument option setting settings property variable env config configuration entry"
+    " account user username server host database service principal app application client tenant"
+)
+_NOT_SECRETS = frozenset(_PROSE_WORDS.split())
+_ENDINGS = "ed ing ly able ible ive tion sion ment ness ful less ous ity ent ant ence ance ise ize"
+_ENGLISH_ENDINGS = tuple(f"{_ENDINGS} ure ary ory ical".split())
+_CLOSES_STRING = re.compile(r"[ \t]{0,10}[,:;)}\]]")
+_TRAILING_PUNCT = ".,;:'\")]}>"
+
+
 _EMAIL_DOMAIN = r"(?:[A-Za-z0-9\-]{1,63}\.){1,10}[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 # Not after "//": "ssh://git@github.com" names a login, not an address; one in a path
 # ("/Users/jane.doe@contoso.com/etl", a Databricks notebook) is an address.
@@ -269,6 +319,64 @@ def _cli_flag(m: re.Match[str], text: str) -> str:
     return pre + REDACTED
 
 
+def _credential_like(value: str) -> bool:
+    """Four or more characters with a digit, a symbol or capitals inside the word ("Hunter2",
+    "p@ss", "HunterTwo"); not an error code."""
+    if len(value) < 4 or _ERROR_CODE.fullmatch(value):
+        return False
+    if any(c.isdigit() for c in value):
+        return True
+    if any(not c.isalnum() and c not in "-_." for c in value):
+        return True
+    return any(c.isupper() for c in value[1:]) and any(c.islower() for c in value)
+
+
+def _prose_value(value: str) -> bool:
+    """A word that describes the secret ("incorrect", "not", "expiring", "case-sensitive")."""
+    parts = value.lower().split("-")
+    if not all(p.isalpha() for p in parts):
+        return False
+    return any(p in _NOT_SECRETS or (len(p) > 4 and p.endswith(_ENGLISH_ENDINGS)) for p in parts)
+
+
+def _prose_secret(m: re.Match[str], text: str) -> str:
+    """The value of a secret named in a sentence, unless the words after it say something about
+    it ("password is incorrect", "token is from the wrong tenant")."""
+    whole = text[m.start() : m.end()]
+    if m.start() > 0 and m.string[m.start() - 1].isalnum():
+        return whole  # inside a longer word
+    val = _group(m, text, "val")
+    weak = m["word"] not in _STRONG_WORDS
+    end = m.start("val")
+    quote = '\\"' if val[:2] == '\\"' else val[0]
+    if quote in ('\\"', '"', "'") and len(val) >= 2 * len(quote) and val.endswith(quote):
+        # A quoted value: always a value after "is" or "with", and after a password word; after
+        # "token"/"secret" often a name or a parse error ("Unexpected token '<'", "secret
+        # 'AzureSqlPassword' not found"), so there only when it looks random.
+        inner = val[len(quote) : -len(quote)]
+        if not inner or inner == REDACTED:
+            return whole
+        if _CLOSES_STRING.match(inner):
+            return whole  # '"Enter password ", "next"': the quote ends a string, opens none
+        if weak and not m["verb"] and not _looks_random(inner) and not _with_before(m):
+            return whole
+        return f"{text[m.start() : end]}{quote}{REDACTED}{quote}"
+    if not m["verb"] and not _with_before(m):
+        return whole  # "password authentication failed", "token expired"
+    core = val.rstrip(_TRAILING_PUNCT)
+    bare = core.lstrip("'([{<")
+    if not bare or REDACTED in core or (m["word"] == "pwd" and bare[0] in "/~"):
+        return whole  # already redacted; "pwd is /opt/airflow" names a directory
+    if not _credential_like(bare) and (weak or len(bare) < 3 or _prose_value(bare)):
+        return whole  # "password is incorrect", "token is from the wrong tenant"
+    return f"{text[m.start() : end]}{REDACTED}{val[len(core) :]}"
+
+
+def _with_before(m: re.Match[str]) -> bool:
+    folded = m.string
+    return _WITH_BEFORE.search(folded, max(0, m.start() - 40), m.start()) is not None
+
+
 # Order matters: structural rules (URL userinfo, headers, known formats) run before the generic
 # key/value pass, and e-mail runs last so "user:pass@host.com" is not taken for an address.
 _RULES: list[_Rule] = [
@@ -286,6 +394,13 @@ _RULES: list[_Rule] = [
     _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
     _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),
     _Rule(_KV, _kv, fold=True),
+    _Rule(
+        _PROSE_SECRET,
+        _prose_secret,
+        fold=True,
+        any_hints=("pass", "pwd", "secret", "token", "api"),
+        rescan=True,  # "invalid token password 'x'": the kept "token password" hides 'x'
+    ),
     _Rule(_EMAIL, REDACTED_EMAIL, hints=("@",)),
     _Rule(_EMAIL_ENCODED, REDACTED_EMAIL, hints=("%40",)),
 ]
@@ -293,13 +408,30 @@ _RULES: list[_Rule] = [
 
 def _apply(rule: _Rule, text: str, subject: str) -> str:
     """`rule` applied to `text`; `subject` is `text`, case-folded when the rule folds."""
-    if not all(h in subject for h in rule.hints):
-        return text
+    for h in rule.hints:  # plain loops: a generator per rule and text cost more than the test
+        if h not in subject:
+            return text
+    if rule.any_hints:
+        for h in rule.any_hints:
+            if h in subject:
+                break
+        else:
+            return text
     repl = rule.repl
     if not rule.fold:
         return rule.pattern.sub(repl if isinstance(repl, str) else lambda m: repl(m, text), text)
     out: list[str] = []
     last = 0
+    if rule.rescan:
+        pos = 0
+        while (m := rule.pattern.search(subject, pos)) is not None:
+            new = repl if isinstance(repl, str) else repl(m, text)
+            if new == text[m.start() : m.end()]:
+                pos = m.start() + 1  # kept: what it spanned may still start a match
+                continue
+            out += [text[last : m.start()], new]
+            last = pos = m.end()
+        return "".join([*out, text[last:]]) if out else text
     for m in rule.pattern.finditer(subject):
         out += [text[last : m.start()], repl if isinstance(repl, str) else repl(m, text)]
         last = m.end()

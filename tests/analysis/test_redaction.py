@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from analysis.redaction import REDACTED, is_secret_key, redact, redact_data
+from analysis.redaction import REDACTED, LineRedactor, is_secret_key, redact, redact_data
 
 HELDOUT = Path(__file__).with_name("heldout_errors.jsonl")
 
@@ -393,6 +393,127 @@ def test_diagnostics_untouched(text: str) -> None:
     assert redact(text) == text
 
 
+# Secrets stated in plain words: (text, fragments that must disappear, fragments that must survive)
+PROSE_SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
+    (
+        "Authentication failed: password 'Hunter2SuperSecret!' rejected",
+        ["Hunter2SuperSecret", "Hunter2"],
+        ["Authentication failed: password '", "' rejected"],
+    ),
+    ('Login failed: password "Tr0ub4dor&3" rejected', ["Tr0ub4dor"], ['password "', '" rejected']),
+    ("password 'P@55 w0rd' for etl", ["P@55", "w0rd"], ["password '", "' for etl"]),
+    ("password: 'correct horse battery'", ["correct horse", "battery"], ["password: '"]),
+    ("Pwd 'letmein' was rejected for user etl", ["letmein"], ["Pwd '", "rejected for user etl"]),
+    ('passphrase "k3y-ph4se" did not unlock the key', ["k3y-ph4se"], ["did not unlock"]),
+    ("The password is Hunter2SuperSecret! (set by ops)", ["Hunter2"], ["The password is ", "(set"]),
+    ("password is Winter2024.", ["Winter2024"], ["password is [REDACTED]."]),
+    ("default password is admin", ["admin"], ["default password is "]),
+    ("the password for user etl is Zx9!pLm2", ["Zx9!pLm2"], ["the password for user etl is "]),
+    ('The password for user "etl" is s3cr3t, rotate it', ["s3cr3t"], ['user "etl" is ', "rotate"]),
+    ("the passwd of account svc_load was hunter22", ["hunter22"], ["account svc_load was "]),
+    ("password is 'incorrect'", ["incorrect"], ["password is '"]),
+    (
+        "Connecting to db01 with password Welcome1 failed",
+        ["Welcome1"],
+        ["with password ", "failed"],
+    ),
+    ("login using the password dragon failed", ["dragon"], ["using the password ", " failed"]),
+    ("with password 'hunter'", ["hunter"], ["with password '"]),
+    ("the api key is 9f8e7d6c5b4a3f2e", ["9f8e7d6c5b4a3f2e"], ["the api key is "]),
+    ("API_KEY is ak-Zz81-qq", ["ak-Zz81-qq"], ["API_KEY is "]),
+    ("the client secret is p4Ss.w0rd_Az-Secret", ["p4Ss.w0rd"], ["the client secret is "]),
+    ("The token was ab12cd34ef56", ["ab12cd34ef56"], ["The token was "]),
+    ("retry with token 7f3a9c2e1b", ["7f3a9c2e1b"], ["retry with token "]),
+    ("Invalid token 'a8Fk29dLq0Zx'", ["a8Fk29dLq0Zx"], ["Invalid token '"]),
+    ("client secret 'Xy9Q-abcdEFG12' rejected", ["Xy9Q-abcdEFG12"], ["client secret '"]),
+    # A kept match must not hide a secret right after it.
+    ("invalid token password 'Hunter2x' rejected", ["Hunter2x"], ["invalid token password '"]),
+]
+
+# Prose about a secret: the words after it are the cause and must stay as they are.
+PROSE_CLEAN_CASES = [
+    'FATAL: password authentication failed for user "etl"',
+    'password authentication failed for user "etl"',
+    "ORA-28001: the password has expired",
+    "Password expired",
+    "password is incorrect",
+    "password is wrong",
+    "password is invalid",
+    "password is not valid",
+    "password is required",
+    "password was changed",
+    "password must be at least 12 characters",
+    "the password for user etl is incorrect",
+    'The password for user "etl" is invalid.',
+    "Password is too short",
+    "password is empty",
+    "password is null",
+    "password is missing",
+    "password is expiring in 3 days",
+    "password is case-sensitive",
+    "Your password is about to expire",
+    "password was not provided",
+    "password is set",
+    "password is reset",
+    "password is 8 characters long",
+    "the certificate or password is wrong for ADLS Gen 1 storage",
+    "login with password authentication failed",
+    "with password: must contain a digit",
+    "The security token included in the request is invalid.",
+    "token is from the wrong tenant",
+    "The access token is expired",
+    "token was revoked",
+    "API key is missing",
+    "the api key is invalid or expired",
+    "Secret is not found",
+    "secret was deleted",
+    "client secret is expired",
+    "SyntaxError: Unexpected token '<' in JSON at position 0",
+    "Unexpected token 'export'",
+    "Secret 'AzureSqlPassword' was not found in key vault kv-etl",
+    "secret 'sql-etl-password' not found",
+    "pwd is /opt/airflow",
+    "passwords 'a' and 'b' differ",
+    'print("Enter password ", end="")',
+]
+
+
+@pytest.mark.parametrize(("text", "gone", "kept"), PROSE_SECRET_CASES)
+def test_secrets_in_plain_words_are_removed(text: str, gone: list[str], kept: list[str]) -> None:
+    out = redact(text)
+    assert REDACTED in out, out
+    for fragment in gone:
+        assert fragment not in out, out
+    for fragment in kept:
+        assert fragment in out, out
+    assert redact(out) == out
+    assert LineRedactor().redact(["INFO start", text, "INFO end"]) == [
+        "INFO start",
+        out,
+        "INFO end",
+    ]
+
+
+@pytest.mark.parametrize("text", PROSE_CLEAN_CASES)
+def test_prose_about_secrets_untouched(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_plain_word_exact_outputs() -> None:
+    assert redact("Authentication failed: password 'Hunter2SuperSecret!' rejected") == (
+        "Authentication failed: password '[REDACTED]' rejected"
+    )
+    assert redact('password "Hunter2" and password is Zz9xQ1.') == (
+        'password "[REDACTED]" and password is [REDACTED].'
+    )
+    assert redact("the password for user etl is hunter2, user etl password expired") == (
+        "the password for user etl is [REDACTED], user etl password expired"
+    )
+    assert redact("Login with password Welcome1 failed; password is incorrect") == (
+        "Login with password [REDACTED] failed; password is incorrect"
+    )
+
+
 def test_heldout_corpus_has_no_false_positives() -> None:
     for line in HELDOUT.read_text().splitlines():
         message = json.loads(line)["message"]
@@ -516,6 +637,11 @@ def test_non_string_inputs_pass_through() -> None:
         "Bearer ",
         "token: ",
         "AKIA",
+        "password is ",
+        "password for a b c ",
+        "with password ",
+        "token 'x y ",
+        "password '",
     ],
 )
 def test_large_pathological_input_completes(chunk: str) -> None:
