@@ -27,10 +27,17 @@ urlpatterns = [
     *webhook("webhooks/slack/actions/", views.receive_slack_action, "webhook-slack-actions"),
     *webhook("webhooks/remediation/", views.receive_remediation_callback, "webhook-remediation"),
     path("tickets/<str:ticket_id>/evidence/<path:name>", views.evidence_link, name="evidence"),
-    # Paths of the product this replaces, so existing action groups and DAGs keep working.
-    path("azure-monitor", views.receive_failure_webhook, {"source": Source.AZURE_MONITOR}),
-    path("databricks-monitor", views.receive_failure_webhook, {"source": Source.DATABRICKS}),
-    path("airflow-monitor", views.receive_failure_webhook, {"source": Source.AIRFLOW}),
-    path("jira-webhook", views.receive_jira_webhook),
-    path("api/remediation-callback", views.receive_remediation_callback),
+    # Paths of the product this replaces (with or without a trailing slash), so existing
+    # action groups and DAGs keep working.
+    *(
+        pattern
+        for route, view, kwargs in (
+            ("azure-monitor", views.receive_failure_webhook, {"source": Source.AZURE_MONITOR}),
+            ("databricks-monitor", views.receive_failure_webhook, {"source": Source.DATABRICKS}),
+            ("airflow-monitor", views.receive_failure_webhook, {"source": Source.AIRFLOW}),
+            ("jira-webhook", views.receive_jira_webhook, {}),
+            ("api/remediation-callback", views.receive_remediation_callback, {}),
+        )
+        for pattern in (path(route, view, kwargs), path(f"{route}/", view, kwargs))
+    ),
 ]

@@ -100,6 +100,10 @@ def test_legacy_paths_of_the_replaced_product_still_work(webhook_client):
 
     assert [r.status_code for r in (azure, databricks, airflow)] == [202, 202, 202]
     assert Ticket.objects.count() == 3
+    # and with a trailing slash, as some action groups were configured
+    body = local_payload("airflow_legacy_failure.json")
+    body["task_id"] = "another_task"
+    assert webhook_client("/airflow-monitor/", body).json()["outcome"] == "created"
 
 
 def test_azure_severity_sets_severity_priority_and_sla(webhook_client):
@@ -531,6 +535,19 @@ def test_a_webhook_path_without_its_trailing_slash_is_the_same_webhook(webhook_c
     assert response.status_code == 202
     assert response.json()["outcome"] == "created"
     assert webhook_client(ADF, local_payload("adf_failure.json")).json()["outcome"] == "duplicate"
+
+
+def test_an_api_path_without_its_trailing_slash_is_served_not_redirected(client):
+    """A 301 is followed with a GET and no body: a script's POST would be lost."""
+    from tests.api import jwt_client, make_user
+
+    api = jwt_client(make_user("responder"))
+    listed = api.get("/api/v1/tickets")
+    assert listed.status_code == 200 and "results" in listed.json()
+    refused = api.post("/api/v1/log-analyses", {"url": "ftp://x"}, format="json")
+    assert refused.status_code == 400 and "error" in refused.json()
+    page = client.get("/charts")  # a page keeps Django's redirect
+    assert page.status_code == 301 and page["Location"] == "/charts/"
 
 
 def test_an_unknown_webhook_or_api_path_is_a_json_404_and_a_page_stays_html(client):
