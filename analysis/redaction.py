@@ -268,6 +268,8 @@ def _kv(m: re.Match[str], text: str) -> str:
     if full_key == "pwd" and inner[:1] in "/~":
         return whole  # PWD=/opt/airflow is a working directory, not a password
     if ":" in mid and not quote and val[0] != "{":
+        if inner.rstrip(")").upper() in ("YES", "NO"):
+            return whole  # MySQL's "(using password: YES)": whether one was sent, not which
         if full_key in _WEAK_KEYS:
             # "Invalid token: The token has expired", "acquire token: AADSTS7000215"
             if not _looks_random(inner):
