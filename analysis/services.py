@@ -425,7 +425,7 @@ def _rules(item: _Work, note: str) -> Analysis:
     rca = alert_rca or build_rule_rca(
         item.error_type,
         ticket.error_message,
-        pipeline=ticket.pipeline,
+        pipeline="" if ticket.details.get("named_after_alert_rule") else ticket.pipeline,
         source=ticket.source,
         details=ticket.details,
     )

@@ -1105,6 +1105,10 @@ def _to_event(alert: _Alert) -> FailureEvent:
             # Metric alerts carry counts, not the error: the analysis fetches it when it can.
             needs_enrichment=not adf.error_message,
         )
+        if not adf.pipeline:
+            # The alert names no pipeline (no split dimension, rows of several): the ticket
+            # carries the rule's name, which an RCA must not call a pipeline.
+            details["named_after_alert_rule"] = True
         if adf.pipeline_run_id:
             run_key = f"adf:{adf.pipeline_run_id}"
 

@@ -182,6 +182,22 @@ def test_a_flapping_alerts_new_instance_is_ended_by_its_own_resolved(webhook_cli
     assert Ticket.objects.get(pk=opened["ticket_id"]).status == "resolved"
 
 
+def test_an_adf_alert_naming_no_pipeline_is_not_explained_as_a_pipeline_named_like_its_rule(
+    webhook_client,
+):
+    body = load("adf_log_v2_pipeline_run.json")
+    condition = body["data"]["alertContext"]["condition"]["allOf"][0]
+    condition["dimensions"] = [d for d in condition["dimensions"] if d["name"] != "PipelineName"]
+    ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.pipeline == "adf-failed-activity-runs"  # the only name it has
+    assert "adf-failed-activity-runs" not in ticket.rca_result
+    assert ticket.rca_result.startswith("The pipeline"), ticket.rca_result
+
+
 def test_adf_failures_from_log_alerts_blame_their_dependency_not_the_workspace(webhook_client):
     """Every ADF log alert queries one Log Analytics workspace: taking it as the culprit
     grouped unrelated pipeline failures into one incident."""
