@@ -51,6 +51,16 @@ def _exception_text(exception: Any) -> str:
     return text[-MAX_EXCEPTION_CHARS:]
 
 
+def _no_exception_text(ti: Any) -> str:
+    """A failure reported with no exception: the task was killed from outside (its worker died,
+    the executor lost it, it timed out in the queue) and Airflow runs its callback for it."""
+    state = str(getattr(ti, "state", "") or "failed")
+    return (
+        f"Task failed without an exception (state: {state}): it was killed externally or lost "
+        "by its executor (worker died, pod evicted, queued too long)."
+    )
+
+
 def _web_server_url() -> str | None:
     """This Airflow's web server, as its configuration names it (Airflow 3: [api] base_url,
     Airflow 2: [webserver] base_url); None outside Airflow."""
@@ -84,7 +94,7 @@ def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
         "try_number": getattr(ti, "try_number", None),
         "max_tries": getattr(ti, "max_tries", None),
         "state": str(getattr(ti, "state", "") or "failed"),
-        "exception": _exception_text(exception),
+        "exception": _exception_text(exception) or _no_exception_text(ti),
         "exception_type": type(exception).__name__ if exception is not None else None,
         "log_url": getattr(ti, "log_url", None),
         "operator": getattr(ti, "operator", None) or type(task).__name__,

@@ -28,10 +28,10 @@ from integrations.events import EventKind, FailureEvent, ParseError, Source
 from integrations.parsers.bodies import AirflowFailureBody, validate
 from integrations.parsers.common import parse_timestamp, text
 
-# A task instance's state as the failure callback sees it ("running" too: a callback can run
-# before the failed state is written), none meaning failed; a success closes the loop, and a skip
-# ran nothing, so it neither fails nor recovers. Any other state is not a report of either.
-_FAILURE_STATES = ("failed", "up_for_retry", "upstream_failed", "shutdown", "running", "")
+# A task instance's state as the callback sends it: a success closes the loop and a skip ran
+# nothing (it neither fails nor recovers); any other state is a failure, whatever it reads (a
+# failure callback can see the instance before its failed state is written: Airflow 3 runs the
+# callbacks of a task killed while queued or scheduled with that state), kept in the details.
 _RESOLVED_STATE, _SKIPPED_STATE = "success", "skipped"
 _OUTCOME_WORDS = {
     EventKind.FAILURE: "failed",
@@ -67,11 +67,6 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     # A DAG id holds no ':', so a deployment's keys never meet those of a body that names none.
     prefix = f"airflow:{deployment}:" if deployment else "airflow:"
     run_key = f"{prefix}{dag_id}/{task_ref}/{run_id}"
-    if state not in (*_FAILURE_STATES, _RESOLVED_STATE, _SKIPPED_STATE):
-        raise ParseError(
-            f"field 'state' must be one of {', '.join(filter(None, _FAILURE_STATES))}, "
-            f"{_RESOLVED_STATE} or {_SKIPPED_STATE}, not '{parsed.state[:40]}'"
-        )
     resolved = state == _RESOLVED_STATE
     if state == _SKIPPED_STATE:
         kind = EventKind.IGNORED

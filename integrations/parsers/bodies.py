@@ -196,8 +196,8 @@ class AirflowFailureBody(_Body):
     map_index: Annotated[Any, WithJsonSchema({"type": "integer", "default": -1})] = None
     state: Text = Field(
         "",
-        description="failed (the default), up_for_retry, upstream_failed, shutdown or running "
-        "(a failure); success closes the loop; skipped is stored and ignored.",
+        description="The task instance's state: success closes the loop, skipped is stored "
+        "and ignored, any other (failed by default) is a failure.",
     )
     hostname: Text = ""
     end_date: Timestamp = None

@@ -60,6 +60,18 @@ def test_body_carries_the_documented_fields():
     assert "Traceback" in body["exception"] and "port 5432 refused" in body["exception"]
 
 
+def test_a_task_killed_without_an_exception_is_still_reported_as_a_failure(webhook_client):
+    """Airflow 3 runs the failure callback of a task killed while queued with no exception and
+    the state it had: the body must still be a failure the service accepts."""
+    context = airflow_context()
+    context["exception"] = None
+    context["task_instance"].state = "queued"
+    body = rca_callback.build_failure_body(context)
+    assert body["exception"].startswith("Task failed without an exception (state: queued)")
+    answer = webhook_client("/webhooks/airflow/", body)
+    assert answer.status_code == 202 and answer.json()["outcome"] == "created"
+
+
 def test_body_names_the_deployment_and_its_web_server(monkeypatch):
     configuration = types.ModuleType("airflow.configuration")
     configuration.conf = SimpleNamespace(  # type: ignore[attr-defined]
