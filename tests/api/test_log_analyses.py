@@ -203,3 +203,19 @@ def test_a_stream_closed_before_it_was_read_gives_its_slot_back():
     assert EVENT_STREAMS.take()
     _HeldStream(uuid.uuid4()).close()
     assert EVENT_STREAMS.open == 0
+
+
+def test_a_head_request_or_an_eventsource_accept_header_is_answered_without_holding_a_slot():
+    from tickets.api.log_analyses import EVENT_STREAMS
+
+    client = jwt_client(make_user("viewer"))
+    job = upload(client, ("driver.log", LOG)).json()["id"]
+    head = client.head(f"{BASE}{job}/events/")
+    assert head.status_code == 200 and head["Content-Type"] == "text/event-stream"
+    assert EVENT_STREAMS.open == 0
+    log_jobs.run_job(job)
+    stream = client.get(f"{BASE}{job}/events/", HTTP_ACCEPT="text/event-stream")
+    assert isinstance(stream, StreamingHttpResponse)
+    assert b"".join(stream.streaming_content).startswith(b"event: progress")
+    missing = client.get(f"{BASE}{uuid.uuid4()}/events/", HTTP_ACCEPT="text/event-stream")
+    assert missing.status_code == 404 and "error" in json.loads(missing.content)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -21,6 +22,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -43,6 +45,22 @@ from tickets.roles import RESPONDER, VIEWER, AuthenticatedRequest, has_role
 # How long one server-sent-events stream follows a job before it ends (the client reconnects).
 EVENTS_MAX_SECONDS = 600
 EVENTS_POLL_SECONDS = 0.5
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets a client that asks for `text/event-stream` (a browser's EventSource does) reach the
+    stream; errors still go out as JSON."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        return json.dumps(data).encode()
 
 
 class _StreamSlots:
@@ -336,9 +354,18 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
             429: OpenApiResponse(ERROR_SCHEMA, description="Too many streams open: poll"),
         },
     )
-    @action(detail=True, methods=["get"])
-    def events(self, request: Request, pk: str) -> StreamingHttpResponse | Response:
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, EventStreamRenderer],
+    )
+    def events(self, request: Request, pk: str) -> HttpResponseBase:
         job = self.get_object()
+        if request.method == "HEAD":
+            # Headers only: gunicorn would run a HEAD's stream to its end, holding a slot.
+            head = HttpResponse(content_type="text/event-stream")
+            head["Cache-Control"] = "no-cache"
+            return head
         if not EVENT_STREAMS.take():
             limit = settings.LOG_ANALYSIS_EVENT_STREAMS
             return Response(
