@@ -35,7 +35,7 @@ from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Occurrence, SuppressionRule, Ticket, new_ticket_id
 from tickets.vocabulary import Outcome, Source
 
-_RUN_LOCK, _FINGERPRINT_LOCK = 1, 2
+_RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK = 1, 2, 4
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,13 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         locks = [(_RUN_LOCK, _hash32(event.run_key)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
         if culprit is not None and culprit.label:
             locks.append(incidents.culprit_lock(culprit.label))
+        if event.source == Source.AZURE_MONITOR:
+            # Its Resolved may be landing at this moment (`_resolve`, `_end_if_recovered_early`).
+            locks.append((_OCCURRENCE_LOCK, _hash32(event.occurrence_key)))
     elif event.recovers_occurrence:
-        # Serialized with its Fired (the same run), which may be landing at this moment.
-        locks = [(_RUN_LOCK, _hash32(event.run_key))]
+        # Serialized with its Fired, on the Fired's occurrence (their run keys may differ: an
+        # ADF failure an alert carries is keyed by its pipeline run).
+        locks = [(_OCCURRENCE_LOCK, _hash32(event.recovers_occurrence))]
     claimed, first_ticket_id = Occurrence.objects.claim_or_find(event.occurrence_key, locks)
     if not claimed:
         return EventOutcome(Outcome.DUPLICATE, first_ticket_id)
