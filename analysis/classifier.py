@@ -292,7 +292,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "db_missing_object",
             3.5,
             r"invalid object name|relation \S+ does not exist|table or view (?:does not exist"
-            r"|not found)"
+            r"|not found)|catalog '[\w.-]{1,100}' does not exist|does not exist in the metastore"
             r"|undefinedtable|table_or_view_not_found"
             r"|does not exist or not authorized|table '?[\w.]+'? doesn't exist"
             r"|cannot find the object"
@@ -583,6 +583,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DataError": [
         (
+            # A bulk loader (SQL Server/Synapse BULK INSERT, COPY INTO) rejected a value in the
+            # file, or an Auto Loader stream has no file to infer a schema from.
+            "bulk_load_bad_value",
+            3.5,
+            r"bulk load failed due to invalid column value|bulk load data conversion error"
+            r"|cannot infer schema when the input path",
+            _I,
+        ),
+        (
             "constraint_violation",
             4.5,
             r"not-null constraint|not null constraint|notnullviolation|value null into column"
@@ -752,7 +761,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"path does not exist|blob is missing|blob ?not ?exist|blobnotfound|sourceblobnotexist"
             r"|file ?not ?found|no such file or directory|nosuchkey"
             r"|(?:dbfs|abfss?|s3a?|wasbs?|gs|adl|hdfs):/\S* (?:does not|doesn't) exist"
-            r"|specified (?:file|blob|path|key)\b.{0,20}does not exist|filereadexception",
+            r"|specified (?:file|blob|path|key)\b.{0,20}does not exist|filereadexception"
+            # Synapse serverless (OPENROWSET) and Google Cloud Storage naming a missing file.
+            r"|cannot be opened because it does not exist|no such object: ",
             _I,
         ),
         (
@@ -779,6 +790,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ExternalServiceError": [
+        (
+            # The service reports its own internal failure and asks for a retry (BigQuery's
+            # backendError, Azure SQL's "The service has encountered an error processing your
+            # request").
+            "service_internal_error",
+            3.0,
+            r"retrying may solve the problem|reason: ?backenderror"
+            r"|the service has encountered an error processing your request",
+            _I,
+        ),
         (
             # Azure's own incident or maintenance, as a Service Health alert reports it (the
             # parser's first sentence): a provider-side event, not a fault in the resources.
@@ -910,6 +931,22 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ConfigurationError": [
         (
+            # The job names something its setup got wrong rather than the data: a parameter
+            # the called procedure does not have, a relation whose name differs only in
+            # quoting or case (dbt's "approximate match"), a path pattern the engine rejects,
+            # datasets in different regions (BigQuery), a workspace feature the compute lacks
+            # (Unity Catalog).
+            "setup_mismatch",
+            4.0,
+            r"\bhas no parameter named\b|found an approximate match"
+            r"|consecutive wildcard characters"
+            r"|wildcard characters? (?:is|are) not (?:allowed|supported)"
+            r"|cannot read and write in different locations"
+            r"|\bwas not found in location [\w-]{2,30}"
+            r"|operation_requires_unity_catalog|requires unity catalog(?: to be)? enabled",
+            _I,
+        ),
+        (
             # A required option the step was not given: above the data signals the option's
             # own name may hit (schema, format).
             "missing_option",
@@ -1011,6 +1048,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|library_installation"
             r"|no matching distribution|could not find a version that satisfies|jre ?not ?found"
             r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
+            r"|back-off pulling image|failed to pull image"
             r"|no suitable driver|data source name not found|no default driver specified"
             r"|can't open lib|specified driver could not be loaded|driver not loaded"
             # .NET assembly probing failed (ADF self-hosted IR), a container image that is not
@@ -1151,6 +1189,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # .NET's null dereference (ADF's own copy runtime or a custom activity).
+            "null_reference",
+            3.0,
+            r"nullreferenceexception|object reference not set to an instance of an object",
+            _I,
+        ),
         (
             "adf_expression",
             4.5,

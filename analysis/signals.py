@@ -32,6 +32,10 @@ PERMISSION_DENIED: tuple[str, ...] = (
     r"not authorized",
     r"permission was denied",  # SQL Server 229/230: "The SELECT permission was denied on ..."
     r"is not able to access the database",  # SQL Server 916: a login without a database user
+    # Synapse: "You don't have access to the serverless SQL pool, Built-in. To be granted
+    # access, contact a Synapse Administrator".
+    r"(?:don't|do not) have access to (?:the|this) ",
+    r"to be granted access, contact",
 )
 
 # Azure SQL 40615 and its kin: the server's firewall, network policy or IP access list refuses

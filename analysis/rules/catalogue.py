@@ -109,6 +109,7 @@ RULES: tuple[Rule, ...] = (
     configuration.missing_option,
     configuration.hostname_mismatch,
     configuration.invalid_parameter,
+    configuration.mismatched_setup,
     # code_errors
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,

@@ -712,3 +712,72 @@ def hostname_mismatch(m: re.Match[str], ctx: Context) -> Finding:
         0.6,
         transient=False,
     )
+
+
+@rule(
+    "mismatched_setup",
+    "ConfigurationError",
+    r"has no parameter named|found an approximate match|cannot read and write in different "
+    r"locations|was not found in location [\w-]{2,30}|operation_requires_unity_catalog"
+    r"|requires unity catalog(?: to be)? enabled|consecutive wildcard characters"
+    r"|wildcard characters? (?:is|are) not (?:allowed|supported)",
+    example=('Message=The procedure "usp_upsert_orders" has no parameter named "@OrdersType".'),
+)
+def mismatched_setup(m: re.Match[str], ctx: Context) -> Finding:
+    """What the job's setup names that the target does not match: a procedure parameter, a
+    relation's spelling, the datasets' regions, Unity Catalog on the compute, a path pattern."""
+    text = ctx.text
+    phrase = m.group(0).lower()
+    if "parameter" in phrase:
+        param = clean_value(grab(text, r"has no parameter named \\?\"?'?(@?[\w.]+)"))
+        proc = clean_value(grab(text, r"(?:procedure|function) \\?\"?'?([\w.\[\]]+)"))
+        cause = (
+            f"the stored procedure {quoted(proc) if proc else ''} has no parameter named "
+            f"{quoted(param) if param else 'as configured'}: the activity passes a parameter "
+            "(table type or argument name) the procedure does not declare"
+        ).replace("procedure  has", "procedure has")
+        fix = "Match the parameter name in the activity's settings to the procedure's signature."
+    elif "approximate match" in phrase:
+        searched = clean_value(grab(text, r"searched for: ([^\s]+)"))
+        found = clean_value(grab(text, r"found: ([^\s]+)"))
+        cause = (
+            "dbt found a relation whose name differs only in case or quoting"
+            + (f": it searched for {quoted(searched)}" if searched else "")
+            + (f" and found {quoted(found)}" if found else "")
+        )
+        fix = "Drop or rename the stale relation, or align the quoting/casing settings."
+    elif "location" in phrase:
+        src = clean_value(grab(text, r"source: ([\w-]+)"))
+        dst = clean_value(grab(text, r"destination: ([\w-]+)"))
+        where = clean_value(grab(text, r"was not found in location ([\w-]+)"))
+        if src or dst:
+            cause = (
+                "the job reads and writes BigQuery data in different locations "
+                f"(source {src or 'unknown'}, destination {dst or 'unknown'})"
+            )
+        else:
+            cause = f"the dataset was not found in location {where or 'the job ran in'}"
+        fix = "Run the job in the datasets' location and keep source, destination and staging "
+        fix += "buckets in the same region."
+    elif "unity" in phrase:
+        cause = (
+            "the operation requires Unity Catalog, but the compute running it is not "
+            "Unity Catalog enabled"
+        )
+        fix = "Run it on a cluster with a Unity Catalog access mode (single user or shared)."
+    else:
+        path = clean_value(grab(text, r"in path '([^']+)'"))
+        cause = "the path pattern has wildcard characters the engine rejects" + (
+            f" ({quoted(path)})" if path else ""
+        )
+        fix = "Write the pattern with a single wildcard per path segment (e.g. folder/**)."
+    return Finding(
+        cause,
+        (
+            fix,
+            "Compare the pipeline's configuration with the target it names in the error.",
+            "Rerun the step after the change.",
+        ),
+        0.7,
+        transient=False,
+    )

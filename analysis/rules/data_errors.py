@@ -277,7 +277,9 @@ def missing_column(m: re.Match[str], ctx: Context) -> Finding:
     "DataError ConfigurationError",
     r"path does not exist:? ?([^\s;,]+)|((?:dbfs|abfss?|s3a?|wasbs?|gs|adl|hdfs):/[^\s;,]*) "
     r"(?:does not|doesn't) exist|blob is missing|blobnotfound|the specified blob does not exist"
-    r"|no such file or directory:? ?'?([^'\s]*)|nosuchkey",
+    r"|no such file or directory:? ?'?([^'\s]*)|nosuchkey"
+    # Synapse serverless (OPENROWSET) and Google Cloud Storage.
+    r"|file '([^']+)' cannot be opened because it does not exist|no such object: ([^\s]+)",
     example=("Analysis Exception: Path does not exist: dbfs:/user/account/people.parquet"),
 )
 def missing_path(m: re.Match[str], ctx: Context) -> Finding:

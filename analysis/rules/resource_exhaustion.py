@@ -193,8 +193,10 @@ def python_memory(m: re.Match[str], ctx: Context) -> Finding:
 def killed_oom(m: re.Match[str], ctx: Context) -> Finding:
     pod = grab(ctx.text, r"pod ([\w.-]+)")
     what = f"pod {pod}" if pod else "the task process"
+    # Kubernetes names the reason in the container status when it has one.
+    reason = " (Kubernetes reports OOMKilled)" if "oomkilled" in ctx.text.lower() else ""
     return Finding(
-        f"{what} was killed by the operating system or Kubernetes (SIGKILL / exit 137), "
+        f"{what} was killed by the operating system or Kubernetes (SIGKILL / exit 137){reason}, "
         "almost always for exceeding its memory limit",
         (
             "Raise the memory limit of the worker, pod or container running the task.",

@@ -948,3 +948,33 @@ ROUND_FIVE_FAMILIES = [
 @pytest.mark.parametrize(("expected", "message"), ROUND_FIVE_FAMILIES)
 def test_round_five_families(expected: str, message: str) -> None:
     assert classify_error(message).error_type == expected
+
+
+# Families the sixth round of issue-thread messages exposed, in other products' words.
+ROUND_SIX_FAMILIES = [
+    # A parameter the called procedure does not declare; a relation differing in case only.
+    ("ConfigurationError", "Procedure or function 'usp_load' has no parameter named '@Batch'."),
+    ("ConfigurationError", "dbt found an approximate match for relation analytics.Orders"),
+    # Datasets in other regions (BigQuery), a path pattern the engine rejects.
+    ("ConfigurationError", "Cannot read and write in different locations: source: EU, dest: US"),
+    ("ConfigurationError", "Not found: Dataset proj:sales was not found in location asia-east1"),
+    ("ConfigurationError", "Consecutive wildcard characters present in path 'raw/**/x**'."),
+    ("ConfigurationError", "Operation SHOW CATALOGS requires Unity Catalog enabled."),
+    # An image the node cannot pull.
+    ("ConfigurationError", 'Failed to pull image "registry.local/etl:2.1": not found'),
+    # A service's own internal failure with a request to retry.
+    ("ExternalServiceError", "Error encountered during execution. Retrying may solve the problem."),
+    # A rejected bulk-load value; a file that is not there (OPENROWSET, GCS).
+    ("DataError", "Bulk load failed due to invalid column value in CSV data file a.csv in row 3"),
+    ("DataError", "File 'https://lake/x.parquet' cannot be opened because it does not exist."),
+    ("DataError", "404 GET https://storage.googleapis.com/b/o/x.csv: No such object: b/x.csv"),
+    # A null dereference in .NET code; a missing catalog; an access that was never granted.
+    ("CodeError", "System.NullReferenceException: Object reference not set to an instance."),
+    ("DatabaseError", "ValueError: Catalog 'prod' does not exist in the metastore."),
+    ("AuthenticationError", "You don't have access to the database Sales. Contact an admin."),
+]
+
+
+@pytest.mark.parametrize(("expected", "message"), ROUND_SIX_FAMILIES)
+def test_round_six_families(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected

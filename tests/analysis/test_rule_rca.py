@@ -631,3 +631,52 @@ def test_a_disk_quota_is_a_full_disk_not_a_cloud_quota(message: str) -> None:
     assert "disk quota" in rca.root_cause and "/mnt/data" in rca.root_cause
     assert "subscription" not in rca.root_cause
     assert not any("quota increase" in rec for rec in rca.recommendations)
+
+
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        (
+            'Message=The procedure "usp_upsert_orders" has no parameter named "@OrdersType".',
+            ["usp_upsert_orders", "@OrdersType"],
+        ),
+        (
+            "Compilation Error in model stg\n  When searching for a relation, dbt found an "
+            'approximate match.\n  Searched for: DB.SCH.STG\n  Found: "db"."sch"."stg"',
+            ["DB.SCH.STG", "case or quoting"],
+        ),
+        (
+            "BigQuery error was Cannot read and write in different locations: source: US, "
+            "destination: asia-east1",
+            ["source US", "destination asia-east1"],
+        ),
+        ("Not found: Dataset p:d was not found in location EU", ["location EU"]),
+        (
+            "[OPERATION_REQUIRES_UNITY_CATALOG] Operation CURRENT_METASTORE requires Unity "
+            "Catalog enabled.",
+            ["Unity Catalog"],
+        ),
+    ],
+)
+def test_mismatched_setup_names_what_the_target_lacks(message: str, named: list[str]) -> None:
+    assert classify_error(message).error_type == "ConfigurationError"
+    rca = _rca(message)
+    assert rca.rule == "mismatched_setup"
+    own_words = rca.root_cause.split(" The error says:")[0]
+    for value in named:
+        assert value in own_words, own_words
+
+
+def test_an_oomkilled_container_is_named_and_a_missing_file_names_its_path() -> None:
+    killed = _rca(
+        "Task t failed in pod ns/p1. container_reason: OOMKilled, exit_code: 137",
+        "ResourceExhaustion",
+    )
+    assert "OOMKilled" in killed.root_cause
+    missing = _rca(
+        "File 'https://lake.dfs.core.windows.net/raw/a.parquet' cannot be opened because it "
+        "does not exist or it is used by another process.",
+        "DataError",
+    )
+    assert missing.rule == "missing_path"
+    assert "raw/a.parquet" in missing.root_cause.split(" The error says:")[0]
