@@ -117,6 +117,13 @@ def test_variants_of_the_weak_families(expected: str, message: str) -> None:
         ),
         # A stack overflow or a buffer overflow is not a numeric overflow.
         ("CodeError", "java.lang.StackOverflowError\n\tat com.acme.Tree.walk(Tree.scala:10)"),
+        # A task "not eligible for retry" is not a Spark table's ineligible upgrade, and a
+        # lookup's missing user is not a login.
+        (
+            "TimeoutError",
+            "Task is not eligible for retry: max retries exceeded after timeout of 3600s",
+        ),
+        ("CodeError", "KeyError: user 'bob' does not exist in the lookup table"),
     ],
 )
 def test_new_wordings_do_not_capture_neighbours(expected: str, message: str) -> None:
