@@ -326,6 +326,11 @@ def test_json_lines_with_exception_field(tmp_path):
             "Added broadcast_12_piece0 in memory on ip-10-0-0-1 (size: 5.0 KiB)",
             "Added broadcast_<*> in memory on ip-10-0-0-1 (size: <*> KiB)",
         ),
+        # an id's number ending a name varies; a short one is part of the name
+        (
+            "Submitted job-1234 (attempt-1042) from executor-7 to sql-prod-01",
+            "Submitted job-<*> (attempt-<*>) from executor-7 to sql-prod-01",
+        ),
     ],
 )
 def test_digits_inside_names_and_hosts_are_not_masked(tmp_path, line, template):
