@@ -532,7 +532,9 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
         rows = Ticket.objects.filter(pk__in=ids)
         if not force:
             rows = rows.filter(rca_source=RcaSource.PENDING)
-        writable = set(rows.select_for_update(of=("self",)).values_list("pk", flat=True))
+        # By id, the order every multi-ticket lock takes (`incidents.lock_with_members`).
+        locked = rows.select_for_update(of=("self",)).order_by("pk")
+        writable = set(locked.values_list("pk", flat=True))
         written = [item for item in work if item.ticket.pk in writable]
         _write_analyses([item.ticket for item in written])
         actor = Actor.system("analysis")

@@ -448,9 +448,11 @@ def store_analysis(
     formed); releases the claim taken for it. The page follows (`incident_changed`)."""
     now = timezone.now()
     with transaction.atomic():
-        # The members first, then the incident: the order ingest takes them in (a recurrence
-        # locks its ticket, then extends its incident), so the two never deadlock.
-        incident = Incident.objects.get(pk=incident_id)
+        # The members first (by id), then the incident: the order ingest and the incident
+        # actions take them in (`lock_with_members`), so none of them deadlock.
+        incident = lock_with_members(incident_id).get(incident_id)
+        if incident is None:
+            raise Incident.DoesNotExist(incident_id)
         note = _shared_note(incident)
         Ticket.objects.filter(incident_id=incident_id, rca_note=note).update(
             rca_result=rca_result,

@@ -125,11 +125,15 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
 
 def _resolve(event: FailureEvent) -> EventOutcome:
     """The source says it is over: end every failure this recovery is the recovery of."""
-    tickets = list(
+    # Locked by id, the order every multi-ticket lock takes (`incidents.lock_with_members`): a
+    # job's success can end several members of one incident at once.
+    tickets = sorted(
         Ticket.objects.recovered_by(event.resolve_key, event.recovers_occurrence)
-        .order_by("-timestamp")
+        .order_by("pk")
         .select_for_update()
-        .defer("embedding")
+        .defer("embedding"),
+        key=lambda ticket: ticket.timestamp,
+        reverse=True,
     )
     if not tickets:
         if event.recovers_occurrence:
