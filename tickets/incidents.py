@@ -227,12 +227,17 @@ def _join(incident: Incident, ticket: Ticket, now: datetime) -> None:
     announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk)
 
 
-def record_recurrence(ticket_id: str, now: datetime, incident_id: str | None) -> None:
+def record_recurrence(
+    ticket_id: str, now: datetime, incident_id: str | None, *, was_recovered: bool = False
+) -> None:
     """A member failed again: the incident's timeline shows it and its window extends.
-    `incident_id` is the ticket's incident, as the recurrence's own UPDATE returned it."""
+    `incident_id` is the ticket's incident, as the recurrence's own UPDATE returned it; a
+    member that had recovered at its source counts as recovered no more."""
     if not incident_id:
         return
     Incident.objects.filter(pk=incident_id, last_member_at__lt=now).update(last_member_at=now)
+    if was_recovered:
+        _recount_recovered(incident_id)
     record_event(incident_id, "recurred", ticket_id=ticket_id, at=now)
     announce(incident_id, "recurred", Actor.system("incidents"), ticket_id)
 

@@ -219,17 +219,25 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             ends |= Q(pk__in=instance.values("ticket_id"))
         return self.filter(resolved_at_source_at__isnull=True).filter(ends)
 
-    def record_recurrence(self, ticket_id: str, at: datetime) -> tuple[int, str | None]:
-        """Count one more occurrence; returns the new count and the ticket's incident."""
+    def record_recurrence(self, ticket_id: str, at: datetime) -> tuple[int, str | None, bool]:
+        """Count one more occurrence; returns the new count, the ticket's incident, and whether
+        it had recovered at its source (it fails again: that recovery no longer holds)."""
         table = self.model._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET occurrence_count = occurrence_count + 1, last_seen = %s,"
-                " updated_at = %s WHERE id = %s RETURNING occurrence_count, incident_id",
-                [at, at, ticket_id],
+                f"WITH before AS (SELECT id, resolved_at_source_at FROM {table}"
+                "  WHERE id = %s FOR UPDATE)"
+                f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
+                " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
+                " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
+                "  THEN '' ELSE t.remediation_status END"
+                " FROM before WHERE t.id = before.id"
+                " RETURNING t.occurrence_count, t.incident_id,"
+                "  before.resolved_at_source_at IS NOT NULL",
+                [ticket_id, at, at],
             )
-            count, incident_id = cursor.fetchone()
-            return count, incident_id
+            count, incident_id, was_recovered = cursor.fetchone()
+            return count, incident_id, was_recovered
 
     def nearest(
         self, vector: list[float], model: str, *, k: int, min_similarity: float

@@ -50,7 +50,7 @@ def _hash32(key: str) -> int:
 
 
 def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datetime) -> int:
-    count, incident_id = Ticket.objects.record_recurrence(ticket_id, now)
+    count, incident_id, was_recovered = Ticket.objects.record_recurrence(ticket_id, now)
     actor = Actor.source(event.source)
     lifecycle.write_audit(
         Ticket(pk=ticket_id),
@@ -59,7 +59,7 @@ def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datet
         details={"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count},
     )
     lifecycle.announce(ticket_id, "recurred", actor)
-    incidents.record_recurrence(ticket_id, now, incident_id)
+    incidents.record_recurrence(ticket_id, now, incident_id, was_recovered=was_recovered)
     return count
 
 

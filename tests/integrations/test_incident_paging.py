@@ -285,6 +285,25 @@ def test_the_recovered_count_is_the_members_recovered_now():
     assert (incident.recovered_count, incident.member_count, incident.status) == (2, 3, "open")
 
 
+def test_a_recovered_member_failing_again_counts_no_more_when_recovery_does_not_resolve(settings):
+    """With RESOLVE_ON_SOURCE_RECOVERY off a recovered member stays open, so its next failure
+    is a recurrence, not a regression: its recovery must not keep releasing held remediations."""
+    settings.RESOLVE_ON_SOURCE_RECOVERY = False
+    for pipeline in ("pl_orders", "pl_customers"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    post_success("pl_orders")
+    incident.refresh_from_db()
+    assert incident.recovered_count == 1
+
+    again = post(storm_failure("pl_orders"))
+    assert again["outcome"] == "correlated"
+    incident.refresh_from_db()
+    assert incident.recovered_count == 0
+    ticket = Ticket.objects.get(pk=again["ticket_id"])
+    assert ticket.resolved_at_source_at is None and ticket.remediation_status == ""
+
+
 @pytest.mark.parametrize("auto_resolve", [True, False])
 def test_the_incident_resolves_itself_when_every_member_has_recovered(settings, auto_resolve):
     settings.INCIDENT_AUTO_RESOLVE = auto_resolve
