@@ -102,11 +102,17 @@ SITE = [
             "remediation",
         )
     ),
-    ("post", "/api/remediation-callback", REFUSED),
-    ("post", "/azure-monitor", REFUSED),
-    ("post", "/databricks-monitor", REFUSED),
-    ("post", "/airflow-monitor", REFUSED),
-    ("post", "/jira-webhook", REFUSED),
+    *(
+        ("post", f"/{legacy}{slash}", REFUSED)
+        for legacy in (
+            "api/remediation-callback",
+            "azure-monitor",
+            "databricks-monitor",
+            "airflow-monitor",
+            "jira-webhook",
+        )
+        for slash in ("", "/")
+    ),
     ("get", "/admin/", expect(302, 302, 200, 200, 200)),
     ("get", "/admin/login/", SIGN_IN),
     ("post", "/admin/logout/", expect(302, 302, 302, 302, 302)),
