@@ -207,6 +207,18 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         last_resolved = LastResolved(resolved[0], resolved[2]) if resolved else None
         return FailureCandidates(attach, last_resolved)
 
+    def task_of_run(self, run_key: str) -> AttachTarget | None:
+        """The first ticket of a task of the run `run_key` names (a Databricks task's run key is
+        its run's and `:<task key>`), for the run's own failure: the job failed because its
+        task did. Served by `ticket_databricks_run`."""
+        row = (
+            self.filter(source=Source.DATABRICKS, run_id__startswith=f"{run_key}:")
+            .order_by("timestamp")
+            .values_list("pk", "status")
+            .first()
+        )
+        return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED) if row else None
+
     def recovered_by(self, resolve_key: str, occurrence_key: str = "") -> TicketQuerySet:
         """Tickets a source's recovery under `resolve_key` ends and has not reported yet: those
         with that key, those whose key is a part of it (`<key>/task:<task>`: a Databricks
@@ -378,6 +390,13 @@ class Ticket(models.Model):
                 fields=["itsm_ticket_id"],
                 condition=~Q(itsm_ticket_id=""),
                 name="ticket_jira_key",
+            ),
+            models.Index(
+                fields=["run_id"],
+                condition=Q(source="databricks"),
+                name="ticket_databricks_run",
+                # A job's failure finds its run's task tickets by prefix (`task_of_run`).
+                opclasses=["varchar_pattern_ops"],
             ),
             models.Index(
                 fields=["resolve_key"],

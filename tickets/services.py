@@ -175,6 +175,9 @@ def _record_failure(
     now = timezone.now()
     fingerprint = classified.fingerprint
     target, earlier = Ticket.objects.candidates_for(event.run_key, fingerprint)
+    if target is None and event.source == Source.DATABRICKS and not event.unit:
+        # The job's own notification after its task's: one run, one ticket.
+        target = Ticket.objects.task_of_run(event.run_key)
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.

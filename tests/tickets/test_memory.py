@@ -105,6 +105,25 @@ def test_two_tasks_failing_alike_are_two_failures_each_ended_by_its_own_success(
     assert status_of(second.json()["ticket_id"]) == "open"
 
 
+def test_a_databricks_jobs_failure_after_its_tasks_is_one_more_occurrence_of_the_task(
+    webhook_client,
+):
+    """Task and job notifications of one run: one failure, one ticket (one page)."""
+    task = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-7", task="ingest", message="OOM")
+    ).json()
+    job = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-7", message="Job failed: OOM")
+    ).json()
+    assert task["outcome"] == "created"
+    assert (job["outcome"], job["ticket_id"]) == ("correlated", task["ticket_id"])
+    # another run's job failure is its own
+    other = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-70", message="Job failed: disk")
+    ).json()
+    assert other["outcome"] == "created"
+
+
 def test_a_databricks_job_success_resolves_the_jobs_failure_and_its_tasks(webhook_client):
     job = webhook_client(
         DATABRICKS, databricks("jobs.on_failure", "42", "run-1", message="Job failed: OOM")
