@@ -161,6 +161,20 @@ class TicketOrderingFilter(OrderingFilter):
     )
 
     def get_ordering(self, request, queryset, view) -> list[str]:
+        asked = [
+            term.strip()
+            for term in request.query_params.get(self.ordering_param, "").split(",")
+            if term.strip()
+        ]
+        unknown = [term for term in asked if term.lstrip("-") not in self.ordering_fields]
+        if unknown:
+            # DRF drops an unknown field silently: the caller would think the list is sorted.
+            raise BadRequest(
+                {
+                    self.ordering_param: f"unknown field {', '.join(unknown)[:80]}; one of "
+                    + ", ".join(self.ordering_fields)
+                }
+            )
         ordering = super().get_ordering(request, queryset, view) or list(URGENCY_ORDERING)
         ordering = [
             term.replace("severity", "severity_rank") if term.lstrip("-") == "severity" else term
