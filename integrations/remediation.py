@@ -259,6 +259,8 @@ def propose(
             status = RemediationStatus.SKIPPED
             verb = "would have run" if decision.mode == RemediationMode.AUTO else "would have asked"
             reason = f"dry run: {verb} '{policy.get_action_display()}' ({decision.reason})"
+            if missing:  # and for real it could not: say so before someone turns it on
+                reason += f"; not configured: {missing}"
         try:
             with transaction.atomic():
                 remediation = Remediation.objects.create(

@@ -101,6 +101,14 @@ def test_dry_run_records_what_it_would_do_and_does_nothing():
     assert not OutboundDelivery.objects.filter(ticket=ticket).exists()
 
 
+def test_a_dry_run_on_an_unconfigured_target_says_it_could_not_run(settings):
+    settings.AZURE_TENANT_ID = ""
+    make_policy(action="adf_rerun", dry_run=True)
+    found = proposed(make_ticket().pk)
+    assert found is not None and found.status == "skipped"
+    assert "dry run: would have run" in found.reason and "not configured: " in found.reason
+
+
 def test_max_attempts_and_backoff(settings):
     make_policy(action="playbook", mode="approval", max_attempts=2, backoff_seconds=600)
     ticket = make_ticket()
