@@ -56,8 +56,9 @@ def _no_exception_text(ti: Any) -> str:
     the executor lost it, it timed out in the queue) and Airflow runs its callback for it."""
     state = str(getattr(ti, "state", "") or "failed")
     return (
-        f"Task failed without an exception (state: {state}): it was killed externally or lost "
-        "by its executor (worker died, pod evicted, queued too long)."
+        f"Task failed without an exception (state: {state}): Airflow reported the failure, but "
+        "the task raised no error; it was stopped from outside or lost by its executor. See the "
+        "scheduler and executor logs."
     )
 
 

@@ -68,6 +68,10 @@ def test_a_task_killed_without_an_exception_is_still_reported_as_a_failure(webho
     context["task_instance"].state = "queued"
     body = rca_callback.build_failure_body(context)
     assert body["exception"].startswith("Task failed without an exception (state: queued)")
+    # and it names no cause it does not know (its first wording read as an OOM kill)
+    from analysis.classifier import classify_error
+
+    assert classify_error(body["exception"]).error_type == "Unknown"
     answer = webhook_client("/webhooks/airflow/", body)
     assert answer.status_code == 202 and answer.json()["outcome"] == "created"
 
