@@ -192,7 +192,9 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
         finops_team=Ticket.objects.filter(pk=lead.pk).values_list("finops_team", flat=True)[0],
         created_at=now,
     )
-    Ticket.objects.filter(pk__in=[member.pk for member in members]).update(incident=incident)
+    forming = Ticket.objects.filter(pk__in=[member.pk for member in members])
+    list(forming.select_for_update().order_by("pk").values_list("pk"))  # by id, as every lock
+    forming.update(incident=incident)
     system = Actor.system("incidents")
     record_event(
         incident.pk,
@@ -232,14 +234,15 @@ def record_recurrence(
 ) -> None:
     """A member failed again: the incident's timeline shows it and its window extends.
     `incident_id` is the ticket's incident, as the recurrence's own UPDATE returned it; a
-    member that had recovered at its source counts as recovered no more."""
+    member that had recovered at its source (left open: RESOLVE_ON_SOURCE_RECOVERY off) counts
+    as recovered no more, and an incident that every member's recovery ended reopens."""
     if not incident_id:
         return
     Incident.objects.filter(pk=incident_id, last_member_at__lt=now).update(last_member_at=now)
-    if was_recovered:
-        _recount_recovered(incident_id)
     record_event(incident_id, "recurred", ticket_id=ticket_id, at=now)
     announce(incident_id, "recurred", Actor.system("incidents"), ticket_id)
+    if was_recovered:
+        _reopen_for(incident_id, ticket_id, Actor.system("incidents"), now)
 
 
 def _recount_recovered(incident_id: str) -> int:
@@ -258,11 +261,15 @@ def record_regression(ticket: Ticket, actor: Actor) -> None:
     """A member failed again after it was resolved: if its incident was resolved (by people
     or because every member recovered), the outage is not over, so the incident reopens and
     the board shows it, with the member, among the open ones again."""
-    if not ticket.incident_id:
-        return
-    now = timezone.now()
+    if ticket.incident_id:
+        _reopen_for(ticket.incident_id, ticket.pk, actor, timezone.now())
+
+
+def _reopen_for(incident_id: str, ticket_id: str, actor: Actor, now: datetime) -> None:
+    """Member `ticket_id` fails again: recount the recovered members and, if the incident was
+    over (resolved, or every member recovered), reopen it (timeline `reopen`)."""
     reopened = (
-        Incident.objects.filter(pk=ticket.incident_id, merged_into__isnull=True)
+        Incident.objects.filter(pk=incident_id, merged_into__isnull=True)
         .filter(Q(status=Status.RESOLVED) | Q(recovered_at__isnull=False))
         .update(
             status=Status.OPEN,
@@ -272,18 +279,18 @@ def record_regression(ticket: Ticket, actor: Actor) -> None:
             updated_at=now,
         )
     )
-    _recount_recovered(ticket.incident_id)  # it counts no more: its culprit fails again
+    _recount_recovered(incident_id)  # it counts no more: its culprit fails again
     if not reopened:
         return  # its timeline already shows the failure (`record_recurrence`)
     record_event(
-        ticket.incident_id,
+        incident_id,
         "reopen",
-        ticket_id=ticket.pk,
+        ticket_id=ticket_id,
         actor=Actor.system("incidents"),
         at=now,
-        details={"why": f"{ticket.pk} failed again"},
+        details={"why": f"{ticket_id} failed again"},
     )
-    announce(ticket.incident_id, "reopen", actor, ticket.pk)
+    announce(incident_id, "reopen", actor, ticket_id)
 
 
 def record_recovery(ticket: Ticket, actor: Actor) -> None:

@@ -303,6 +303,15 @@ def test_a_recovered_member_failing_again_counts_no_more_when_recovery_does_not_
     ticket = Ticket.objects.get(pk=again["ticket_id"])
     assert ticket.resolved_at_source_at is None and ticket.remediation_status == ""
 
+    # Every member recovered, so the incident ended; one failing again reopens it.
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.recovered_at is not None
+    assert post(storm_failure("pl_customers"))["outcome"] == "correlated"
+    incident.refresh_from_db()
+    assert (incident.status, incident.recovered_at, incident.recovered_count) == ("open", None, 1)
+
 
 @pytest.mark.parametrize("auto_resolve", [True, False])
 def test_the_incident_resolves_itself_when_every_member_has_recovered(settings, auto_resolve):
