@@ -206,23 +206,25 @@ def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = ""
     now = timezone.now()
     rows = []
     for target in registry.targets():
+        # A target's `follow` only reads the change (no database): what it builds goes in the
+        # one INSERT below, so a bug in it is logged and skipped instead of failing the change.
         try:
             follow = target.follow(change)
+            if follow is None:
+                continue
+            follow_action, payload = follow
+            row = OutboundDelivery(
+                key=f"{ticket_id}:{follow_action}:{uuid.uuid4().hex}",
+                ticket_id=ticket_id,
+                action=follow_action,
+                target=registry.target_of(follow_action).name,
+                payload=payload or {},
+                next_attempt_at=now,
+            )
         except Exception:
             logger.exception("%s could not follow %s on %s", target.name, action, ticket_id)
             continue
-        if follow is not None:
-            follow_action, payload = follow
-            rows.append(
-                OutboundDelivery(
-                    key=f"{ticket_id}:{follow_action}:{uuid.uuid4().hex}",
-                    ticket_id=ticket_id,
-                    action=follow_action,
-                    target=registry.target_of(follow_action).name,
-                    payload=payload,
-                    next_attempt_at=now,
-                )
-            )
+        rows.append(row)
     if rows:
         OutboundDelivery.objects.bulk_create(rows)
         transaction.on_commit(lambda: enqueue_many([(row.pk, row.target, None) for row in rows]))

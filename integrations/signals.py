@@ -28,8 +28,8 @@ def follow_ticket_change(
     sender: Any, ticket_id: str, action: str, actor: Actor, note: str = "", **kwargs: Any
 ) -> None:
     """Inside the ticket's transaction (`ticket_changing`): its follow-ups commit with the
-    change or not at all (a failure here fails the change, which its caller retries or
-    reports; nothing is half-written)."""
+    change or not at all (a target that cannot build its follow-up is logged and skipped,
+    `fanout.schedule_follow_up`; a database error fails the change, nothing half-written)."""
     fanout.schedule_follow_up(ticket_id, action, actor, note)
 
 

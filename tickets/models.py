@@ -238,7 +238,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH before AS (SELECT id, resolved_at_source_at FROM {table}"
-                "  WHERE id = %s FOR UPDATE)"
+                "  WHERE id = %s FOR NO KEY UPDATE)"
                 f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
