@@ -219,3 +219,4 @@ def test_a_head_request_or_an_eventsource_accept_header_is_answered_without_hold
     assert b"".join(stream.streaming_content).startswith(b"event: progress")
     missing = client.get(f"{BASE}{uuid.uuid4()}/events/", HTTP_ACCEPT="text/event-stream")
     assert missing.status_code == 404 and "error" in json.loads(missing.content)
+    assert missing["Content-Type"] == "application/json"

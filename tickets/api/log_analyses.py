@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from kombu.exceptions import KombuError
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -47,20 +48,19 @@ EVENTS_MAX_SECONDS = 600
 EVENTS_POLL_SECONDS = 0.5
 
 
-class EventStreamRenderer(BaseRenderer):
-    """Lets a client that asks for `text/event-stream` (a browser's EventSource does) reach the
-    stream; errors still go out as JSON."""
+class EventStreamNegotiation(DefaultContentNegotiation):
+    """A client that asks for `text/event-stream` (a browser's EventSource does) reaches the
+    stream, which is no DRF response; anything DRF renders on the way (an error) is JSON."""
 
-    media_type = "text/event-stream"
-    format = "sse"
-
-    def render(
+    def select_renderer(
         self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        return json.dumps(data).encode()
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        if "text/event-stream" in request.META.get("HTTP_ACCEPT", ""):
+            return JSONRenderer(), JSONRenderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class _StreamSlots:
@@ -354,11 +354,7 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
             429: OpenApiResponse(ERROR_SCHEMA, description="Too many streams open: poll"),
         },
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        renderer_classes=[JSONRenderer, EventStreamRenderer],
-    )
+    @action(detail=True, methods=["get"], content_negotiation_class=EventStreamNegotiation)
     def events(self, request: Request, pk: str) -> HttpResponseBase:
         job = self.get_object()
         if request.method == "HEAD":
