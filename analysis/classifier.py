@@ -499,8 +499,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # not exist", MySQL/Snowflake "user 'x' does not exist").
             # Said by the server at login: a lookup's "user 'bob' does not exist in the table"
             # is a code path, not a login.
-            r"|(?:\bfatal: +(?:role|user|login)|\brole) [\"'`][^\"'`\n]{1,80}[\"'`] does not "
-            r"exist(?! in )"
+            r"|\b(?:fatal: +)?(?:role|user|login) [\"'`][^\"'`\n]{1,80}[\"'`] does not exist"
+            r"(?! in (?:the |this |a )?(?:lookup|table|dict|map|list|cache|index|mapping))"
             r"|\b(?:password|passphrase|credentials?)(?: [\w ]{1,20}?)? (?:is|are|was|were) "
             r"(?:wrong|incorrect|invalid|not valid|not correct)"
             # gRPC / Google RPC status code, as Unity Catalog and GCP APIs return it.
@@ -1104,7 +1104,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|validation errors? for \w*(?:settings|config)\w*|unsupported conn_type"
             # An operation the object's kind does not allow, in Spark/Databricks error-class
             # form ("[UPGRADE_NOT_SUPPORTED.NOT_EXTERNAL] Table is not eligible for an upgrade").
-            r"|\[\w+_not_supported\b|\btable (?:[`'\"]?[\w.`]{1,120}[`'\"]? )?is not eligible for\b"
+            r"|\[\w+_not_supported\b"
+            r"|\b(?:table|cluster|workspace|catalog|schema) (?:[`'\"]?[\w.`-]{1,120}[`'\"]? )?"
+            r"is not eligible for\b"
             r"|unsupported_feature|is not enabled (?:on|for) this"
             r"|parameters? (?:provided|supplied|given|passed) .{0,80}"
             r"(?:are|is) (?:not valid|invalid)",

@@ -124,6 +124,8 @@ def test_variants_of_the_weak_families(expected: str, message: str) -> None:
             "Task is not eligible for retry: max retries exceeded after timeout of 3600s",
         ),
         ("CodeError", "KeyError: user 'bob' does not exist in the lookup table"),
+        ("AuthenticationError", "pymysql.err.OperationalError: user 'etl' does not exist"),
+        ("ConfigurationError", "This cluster is not eligible for serverless compute"),
     ],
 )
 def test_new_wordings_do_not_capture_neighbours(expected: str, message: str) -> None:
