@@ -51,7 +51,7 @@ _CACHE_MAX = 100_000
 # calls). Only a token that starts at a boundary (after a space, punctuation, "=", ":", "/" or
 # "_") is variable: a digit inside a name (psycopg2, Py4JJavaError, s3://, Amazon S3, log4j) or
 # a host (sql-prod-01.database.windows.net, ip-10-0-0-1) is part of it and stays, unless it is
-# a number of 3 digits or more ending a name (job-123).
+# a number of 3 digits or more ending a lower-case name (job-123; ORA-00942 stays).
 _HEX = r"[0-9a-fA-F]"
 _MASK = re.compile(
     r"(?<![A-Za-z0-9.\-])(?:"
@@ -59,9 +59,9 @@ _MASK = re.compile(
     rf"|(?=[a-fA-F]*\d){_HEX}{{8,}}(?!\w)"  # a hex id (request id, commit) with a digit
     r"|[-+]?\d[\w.:-]*"  # numbers, versions, IPs and ports, dates, times, 120ms, 0x7f3a
     r")"
-    # and an id's number at the end of a name: job-123, attempt-1042 (3 digits or more, so
-    # sql-prod-01 and executor-7 stay)
-    r"|(?<=[A-Za-z]-)\d{3,}(?![\w.\-])"
+    # and an id's number at the end of a lower-case name: job-123, attempt-1042 (3 digits or
+    # more, so sql-prod-01 and executor-7 stay; an upper-case code stays: ORA-00942, HIVE-123)
+    r"|(?<=[a-z]-)\d{3,}(?![\w\-]|\.\w)"
 )
 _JAVA_EXC = re.compile(
     r"(?P<type>(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*(?:Exception|Error|Throwable|Failure))"

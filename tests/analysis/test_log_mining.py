@@ -328,9 +328,11 @@ def test_json_lines_with_exception_field(tmp_path):
         ),
         # an id's number ending a name varies; a short one is part of the name
         (
-            "Submitted job-1234 (attempt-1042) from executor-7 to sql-prod-01",
-            "Submitted job-<*> (attempt-<*>) from executor-7 to sql-prod-01",
+            "Submitted job-1234 (attempt-1042) from executor-7 to sql-prod-01; ended job-1235.",
+            "Submitted job-<*> (attempt-<*>) from executor-7 to sql-prod-01; ended job-<*>.",
         ),
+        # an error code is what the line is about
+        ("ORA-00942: table or view does not exist", "ORA-00942: table or view does not exist"),
     ],
 )
 def test_digits_inside_names_and_hosts_are_not_masked(tmp_path, line, template):
