@@ -140,7 +140,25 @@ class TicketSearchFilter(SearchFilter):
             raise BadRequest({self.search_param: exc.detail}) from exc
 
 
-class TicketOrderingFilter(OrderingFilter):
+class StrictOrderingFilter(OrderingFilter):
+    """`?ordering=` with a field the list cannot be sorted by is a 400 naming the ones it can
+    (DRF drops an unknown field silently: the caller would think the list was sorted). The
+    API's default ordering backend (settings.REST_FRAMEWORK)."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request) -> list[str]:
+        valid = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
+        unknown = [term for term in fields if term.lstrip("-") not in valid]
+        if unknown:
+            raise BadRequest(
+                {
+                    self.ordering_param: f"unknown field {', '.join(unknown)[:80]}; one of "
+                    + ", ".join(valid)
+                }
+            )
+        return list(fields)
+
+
+class TicketOrderingFilter(StrictOrderingFilter):
     """`?ordering=severity` sorts by rank (Critical first), not alphabetically; every ordering
     ends with the ticket id so pages are stable among equal values."""
 
@@ -161,20 +179,6 @@ class TicketOrderingFilter(OrderingFilter):
     )
 
     def get_ordering(self, request, queryset, view) -> list[str]:
-        asked = [
-            term.strip()
-            for term in request.query_params.get(self.ordering_param, "").split(",")
-            if term.strip()
-        ]
-        unknown = [term for term in asked if term.lstrip("-") not in self.ordering_fields]
-        if unknown:
-            # DRF drops an unknown field silently: the caller would think the list is sorted.
-            raise BadRequest(
-                {
-                    self.ordering_param: f"unknown field {', '.join(unknown)[:80]}; one of "
-                    + ", ".join(self.ordering_fields)
-                }
-            )
         ordering = super().get_ordering(request, queryset, view) or list(URGENCY_ORDERING)
         ordering = [
             term.replace("severity", "severity_rank") if term.lstrip("-") == "severity" else term
