@@ -205,7 +205,9 @@ def test_a_stream_closed_before_it_was_read_gives_its_slot_back():
     assert EVENT_STREAMS.open == 0
 
 
-def test_a_head_request_or_an_eventsource_accept_header_is_answered_without_holding_a_slot():
+def test_a_head_request_or_an_eventsource_accept_header_is_answered_without_holding_a_slot(
+    settings,
+):
     from tickets.api.log_analyses import EVENT_STREAMS
 
     client = jwt_client(make_user("viewer"))
@@ -213,6 +215,9 @@ def test_a_head_request_or_an_eventsource_accept_header_is_answered_without_hold
     head = client.head(f"{BASE}{job}/events/")
     assert head.status_code == 200 and head["Content-Type"] == "text/event-stream"
     assert EVENT_STREAMS.open == 0
+    settings.LOG_ANALYSIS_EVENT_STREAMS = 0  # what a GET would get, a HEAD gets
+    assert client.head(f"{BASE}{job}/events/").status_code == 429
+    settings.LOG_ANALYSIS_EVENT_STREAMS = 4
     log_jobs.run_job(job)
     stream = client.get(f"{BASE}{job}/events/", HTTP_ACCEPT="text/event-stream")
     assert isinstance(stream, StreamingHttpResponse)

@@ -359,6 +359,8 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         if request.method == "HEAD":
             # Headers only: gunicorn would run a HEAD's stream to its end, holding a slot.
+            if EVENT_STREAMS.open >= settings.LOG_ANALYSIS_EVENT_STREAMS:
+                return HttpResponse(status=status.HTTP_429_TOO_MANY_REQUESTS)
             head = HttpResponse(content_type="text/event-stream")
             head["Cache-Control"] = "no-cache"
             return head
