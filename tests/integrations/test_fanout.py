@@ -652,7 +652,7 @@ def test_a_tickets_follow_ups_commit_with_its_change_or_not_at_all(linked_ticket
     )
 
     class RolledBack(Exception):
-        pass
+        """Raised inside the change's transaction to roll it back."""
 
     with pytest.raises(RolledBack), transaction.atomic():
         lifecycle.acknowledge(linked_ticket.pk, lifecycle.Actor.system("ana"))
