@@ -147,7 +147,8 @@ class StrictOrderingFilter(OrderingFilter):
 
     def remove_invalid_fields(self, queryset, fields, view, request) -> list[str]:
         valid = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
-        unknown = [term for term in fields if term.lstrip("-") not in valid]
+        terms = [term for term in fields if term]  # `severity,`: an empty term is no field
+        unknown = [term for term in terms if term.removeprefix("-") not in valid]
         if unknown:
             raise BadRequest(
                 {
@@ -155,7 +156,7 @@ class StrictOrderingFilter(OrderingFilter):
                     + ", ".join(valid)
                 }
             )
-        return list(fields)
+        return terms
 
 
 class TicketOrderingFilter(StrictOrderingFilter):

@@ -136,6 +136,7 @@ def test_filters_and_search(api, variety, query, expected):
         ("created_after=yesterday", "created_after"),
         ("ordering=not_a_field", "ordering"),
         ("ordering=-severity,bogus", "ordering"),
+        ("ordering=--severity", "ordering"),  # one '-' only (was a 500 from the database)
     ],
 )
 def test_a_bad_filter_value_is_a_400_naming_it(api, variety, query, field):
@@ -158,6 +159,7 @@ def test_a_bad_filter_value_is_a_400_naming_it(api, variety, query, field):
         ("sla_deadline", "abcd"),
         ("-timestamp", "dcba"),
         ("urgency", "acdb"),
+        ("timestamp,", "abcd"),  # an empty term is no field
     ],
 )
 def test_ordering(api, variety, ordering, expected):
