@@ -19,6 +19,7 @@ and the dashboard follow it (integrations/signals.py, tickets/broadcast.py).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -496,6 +497,20 @@ def store_analysis(
 # --- acting on an incident once -----------------------------------------------------------------
 
 INCIDENT_ACTIONS = ("acknowledge", "start_progress", "reopen", "resolve")
+
+
+def lock_incidents(incident_ids: Iterable[str]) -> None:
+    """Lock the incidents by id, before changes that update several of them one after another
+    (each update would otherwise lock them in its own order, and two such transactions could
+    each hold the incident the other needs next). The caller holds their members already."""
+    wanted = sorted(set(incident_ids))
+    if len(wanted) > 1:
+        list(
+            Incident.objects.select_for_update()
+            .filter(pk__in=wanted)
+            .order_by("pk")
+            .values_list("pk")
+        )
 
 
 def lock_with_members(*incident_ids: str) -> dict[str, Incident]:

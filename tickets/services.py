@@ -135,6 +135,9 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         key=lambda ticket: ticket.timestamp,
         reverse=True,
     )
+    # Each member's recovery updates its incident: tickets of several incidents take those
+    # by id first, as their tickets were (a timestamp order would cross another recovery's).
+    incidents.lock_incidents(ticket.incident_id for ticket in tickets if ticket.incident_id)
     if not tickets:
         if event.recovers_occurrence:
             # Azure does not promise order: a Resolved delivered before its Fired is kept, and

@@ -6,6 +6,7 @@ Slack servers (tests/fakes)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -644,3 +645,57 @@ def test_acting_on_an_incident_beside_a_members_recurrence_does_not_deadlock(ope
     worker.join(10)
     assert errors == []
     assert Ticket.objects.get(pk=members[0]).occurrence_count == 5
+
+
+def test_two_job_successes_ending_members_of_the_same_two_incidents_do_not_deadlock(
+    monkeypatch,
+):
+    """Job x's success ends a member of each of two incidents, and so does job z's; their
+    members' ages are crossed, so ending them newest first would take the incidents in
+    opposite orders (PostgreSQL aborts one side: a 5xx to the source). They are taken by id."""
+    import threading
+
+    from integrations.parsers.databricks import recovery_key
+    from tests.api import make_ticket
+    from tests.tickets.test_memory import DATABRICKS, databricks
+
+    start = timezone.now() - timedelta(hours=1)
+    first = Incident.objects.create(id="INC-1", group_key="g1", culprit="c1", member_count=2)
+    second = Incident.objects.create(id="INC-2", group_key="g2", culprit="c2", member_count=2)
+    for job, ages in (("x", (0, 1)), ("z", (1, 0))):
+        for n, (incident, age) in enumerate(zip((first, second), ages, strict=True)):
+            make_ticket(
+                id=f"DBX-{job}{n}",
+                incident=incident,
+                source="databricks",
+                resolve_key=recovery_key("1234567890", job, f"t{n}"),
+                timestamp=start + timedelta(seconds=age),
+            )
+    # Each recovery pauses after its first member's incident, until the other has one too
+    # (or, once they wait on each other's locks instead, for a second).
+    both_in, waited = threading.Barrier(2, timeout=1), threading.local()
+    record_recovery = incidents.record_recovery
+
+    def record_then_wait(ticket: Ticket, actor: Actor) -> None:
+        record_recovery(ticket, actor)
+        if not getattr(waited, "once", False):
+            waited.once = True
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_in.wait()
+
+    monkeypatch.setattr(incidents, "record_recovery", record_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(
+                lambda job: Client().post(
+                    DATABRICKS,
+                    data=json.dumps(databricks("jobs.on_success", job, f"run-{job}")),
+                    content_type="application/json",
+                    HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+                ),
+                ("x", "z"),
+            )
+        )
+    assert [answer.status_code for answer in answers] == [202, 202], answers
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
+    assert set(Incident.objects.values_list("recovered_count", flat=True)) == {2}
