@@ -208,11 +208,14 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return FailureCandidates(attach, last_resolved)
 
     def task_of_run(self, run_key: str) -> AttachTarget | None:
-        """The first ticket of a task of the run `run_key` names (a Databricks task's run key is
-        its run's and `:<task key>`), for the run's own failure: the job failed because its
-        task did. Served by `ticket_databricks_run`."""
+        """The first ticket a failure of a task of the run `run_key` was counted on (a
+        Databricks task's run key is its run's and `:<task key>`), for the run's own failure:
+        the job failed because its task did. Read from the run's failure instances, not the
+        tickets' run ids: a ticket keeps its first run's id, and a later run's task failure is
+        counted on it."""
+        instances = Occurrence.objects.counted_in_run(run_key).values("ticket_id")
         row = (
-            self.filter(source=Source.DATABRICKS, run_id__startswith=f"{run_key}:")
+            self.filter(pk__in=instances, source=Source.DATABRICKS)
             .order_by("timestamp")
             .values_list("pk", "status")
             .first()
@@ -392,13 +395,6 @@ class Ticket(models.Model):
                 name="ticket_jira_key",
             ),
             models.Index(
-                fields=["run_id"],
-                condition=Q(source="databricks"),
-                name="ticket_databricks_run",
-                # A job's failure finds its run's task tickets by prefix (`task_of_run`).
-                opclasses=["varchar_pattern_ops"],
-            ),
-            models.Index(
                 fields=["resolve_key"],
                 condition=Q(resolved_at_source_at__isnull=True),
                 name="ticket_unrecovered_by_key",
@@ -509,6 +505,13 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
     def ticket_id_of(self, key: str) -> str | None:
         return self.filter(key=key).values_list("ticket_id", flat=True).first()
 
+    def counted_in_run(self, run_key: str) -> OccurrenceQuerySet:
+        """The failure instances of the Databricks run `run_key`'s tasks (their keys extend
+        the run's) counted on a ticket. Served by `occurrence_databricks_key`."""
+        return self.filter(key__startswith=f"{run_key}:", ticket__isnull=False).filter(
+            key__startswith="databricks:"  # the index's condition, as it is written there
+        )
+
 
 class Occurrence(models.Model):
     """One physical failure instance; its unique key is what makes redeliveries duplicates."""
@@ -529,7 +532,16 @@ class Occurrence(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key"], name="occurrence_unique_key")]
-        indexes = [models.Index(fields=["ticket"], name="occurrence_ticket")]
+        indexes = [
+            models.Index(fields=["ticket"], name="occurrence_ticket"),
+            models.Index(
+                fields=["key"],
+                condition=Q(key__startswith="databricks:"),
+                name="occurrence_databricks_key",
+                # A job's failure finds its run's task failures by prefix (`task_of_run`).
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.key

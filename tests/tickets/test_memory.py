@@ -117,11 +117,36 @@ def test_a_databricks_jobs_failure_after_its_tasks_is_one_more_occurrence_of_the
     ).json()
     assert task["outcome"] == "created"
     assert (job["outcome"], job["ticket_id"]) == ("correlated", task["ticket_id"])
+    # The next run's task fails alike (one more occurrence of the ticket), then its job: the
+    # ticket keeps run-7's id, and the job's failure still finds its task's.
+    webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-8", task="ingest", message="OOM")
+    )
+    again = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-8", message="Job failed: OOM")
+    ).json()
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", task["ticket_id"])
+    assert Ticket.objects.count() == 1
     # another run's job failure is its own
     other = webhook_client(
         DATABRICKS, databricks("jobs.on_failure", "42", "run-70", message="Job failed: disk")
     ).json()
     assert other["outcome"] == "created"
+
+
+def test_a_runs_task_failures_are_found_through_the_databricks_occurrence_index():
+    """The planner is told not to scan the table, so a plan without the index fails here."""
+    from django.db import connection
+
+    from tickets.models import Occurrence
+
+    queryset = Occurrence.objects.counted_in_run("databricks:1234567890:run-7")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "occurrence_databricks_key" in plan, plan
 
 
 def test_a_databricks_job_success_resolves_the_jobs_failure_and_its_tasks(webhook_client):
