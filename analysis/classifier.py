@@ -285,6 +285,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"concurrent update",
                 r"protocolchangedexception",
                 r"metadatachangedexception",
+                *signals.CONCURRENT_COMMIT,
             ),
             _I,
         ),
@@ -386,6 +387,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"insufficient disk",
                 r"tablespace .{0,40}full",
             ),
+            _I,
+        ),
+        (
+            # No node or queue can take the pod or application master (Kubernetes scheduler,
+            # YARN queue at capacity).
+            "unschedulable",
+            4.0,
+            any_of(*signals.UNSCHEDULABLE),
+            _I,
+        ),
+        (
+            # A job asking for more cores or memory than the pool or cluster can ever grant
+            # ("requested 32 vcores. However, the workspace has a 0 core limit", "is above the
+            # max threshold (52224 MB) of this cluster"): above the JVM exception it arrives in.
+            "request_over_capacity",
+            4.0,
+            r"\bis above the max(?:imum)? threshold\b|when the compute has a capacity of"
+            r"|requested \d+ v?cores\. however",
             _I,
         ),
         ("killed_signal", 3.5, r"sigkill|signal 9\b|exit code:? ?137|return code -9\b|evicted", _I),
@@ -632,7 +651,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"recordtoolarge|messagesizetoolarge|(?:record|message|row|document|item|entity)"
             r" (?:is |was )?too large|larger than the max(?:imum)? (?:\w+ )?size"
             r"|exceeds (?:the )?max(?:imum)? (?:allowed )?(?:message|record|row|document|item"
-            r"|request) size",
+            r"|request) size"
+            # MySQL's max_allowed_packet (PacketTooBigException, "Packet for query is too large").
+            r"|packet for query is too large|packettoobigexception|packets? larger than "
+            r"max_allowed_packet",
             _I,
         ),
         (
@@ -755,6 +777,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"column_already_exists",
                 r"column .{0,60}already exists",
                 r"duplicate column",
+                # A column the activity's settings name that the source rows do not have.
+                r"(?:doesn't|does not) exist in the source data",
             ),
             _I,
         ),
@@ -766,7 +790,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|(?:dbfs|abfss?|s3a?|wasbs?|gs|adl|hdfs):/\S* (?:does not|doesn't) exist"
             r"|specified (?:file|blob|path|key)\b.{0,20}does not exist|filereadexception"
             # Synapse serverless (OPENROWSET) and Google Cloud Storage naming a missing file.
-            r"|cannot be opened because it does not exist|no such object: ",
+            r"|cannot be opened because it does not exist|no such object: "
+            # SQL Server BULK INSERT / OPENROWSET (Msg 4860, 4861 with OS error 2 or 3).
+            r"|could not be opened\. operating system error code [23]\b"
+            r"|cannot bulk load\. the file .{0,300}? does not exist",
             _I,
         ),
         (
@@ -928,6 +955,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|statement_timeout|waitererror",
             _I,
         ),
+        (
+            # A Kafka consumer that took longer than max.poll.interval.ms between polls.
+            "poll_interval_exceeded",
+            4.0,
+            any_of(*signals.KAFKA_POLL_INTERVAL),
+            _I,
+        ),
         ("timeout_word", 1.5, r"time-?out", _I),
         ("task_canceled", 1.5, r"task was cancel?led|operation was cancel?led", _I),
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
@@ -946,7 +980,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|wildcard characters? (?:is|are) not (?:allowed|supported)"
             r"|cannot read and write in different locations"
             r"|\bwas not found in location [\w-]{2,30}"
-            r"|operation_requires_unity_catalog|requires unity catalog(?: to be)? enabled",
+            r"|operation_requires_unity_catalog|requires unity catalog(?: to be)? enabled"
+            # A Snowflake COPY whose file format cannot produce the table's columns.
+            r"|(?:parquet|json|avro|orc|xml) file format can produce one and only one column",
             _I,
         ),
         (
@@ -970,10 +1006,18 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         ("hostname_mismatch", 3.5, any_of(*signals.HOSTNAME_MISMATCH), _I),
         (
-            # Snowflake runs nothing until a session names a warehouse (000606).
+            # Snowflake runs nothing until a session names a running warehouse (000606, a
+            # suspended warehouse) and, for unqualified names, a current database and schema.
             "no_warehouse",
             4.0,
-            r"no active warehouse selected",
+            any_of(*signals.SESSION_CONTEXT),
+            _I,
+        ),
+        (
+            # A request sent to another region's endpoint, or signed with a skewed clock.
+            "wrong_endpoint_or_clock",
+            4.0,
+            any_of(*signals.WRONG_ENDPOINT, *signals.CLOCK_SKEW),
             _I,
         ),
         (
@@ -992,7 +1036,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"(?:does not exist|not found|could not be found)"
             r"|(?:dataset|pipeline|trigger|data ?flow) '[^']{1,80}' .{0,60}"
             r"(?:does not exist|not found|could not be found)"
-            r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist",
+            r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist|"
+            + any_of(*signals.UNKNOWN_TOPIC),
             _I,
         ),
         (
@@ -1122,7 +1167,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # "Copy activity X has an invalid \"source\" property. The source type is not
             # compatible with the dataset".
             r"|has an invalid [\"']?[\w.-]{1,40}[\"']? (?:property|setting|section)"
-            r"|(?:source|sink) type is not compatible with the (?:dataset|linked service)",
+            r"|(?:source|sink) type is not compatible with the (?:dataset|linked service)"
+            # An OData/Dataverse mapping naming a property the entity does not declare.
+            r"|an undeclared property '[^'\n]{1,80}'",
             _I,
         ),
         (
@@ -1231,6 +1278,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 # An expression or script name the analyser could not bind (ADF data flow
                 # DF-DRAFT "Unresolved specification", Delta MERGE "UNRESOLVED_EXPRESSION").
                 r"\bunresolved[ _](?:specification|expression|reference|attribute)",
+                # PostgreSQL 42883 (psycopg2 UndefinedFunction): no function or operator takes
+                # the argument types the query gives it.
+                r"undefinedfunction",
+                r"\boperator does not exist: ",
+                r"no (?:function|operator) matches the given name and argument types",
             ),
             _I,
         ),

@@ -95,6 +95,10 @@ TLS_FAILURE: tuple[str, ...] = (
     r"(?:does not|doesn't) match any of the subject alternative names",
     r"certificate (?:is not valid for|name does not match|hostname mismatch)",
     r"hostname mismatch, certificate",
+    # Go's TLS stack (Kubernetes clients, kubelet, Argo, Docker): "x509: certificate signed by
+    # unknown authority".
+    r"\bx509: ",
+    r"certificate signed by unknown authority",
 )
 
 CONNECTION_REFUSED: tuple[str, ...] = (
@@ -123,6 +127,33 @@ DEADLOCK: tuple[str, ...] = (
     r"deadlock",
     r"could not serialize access",
     r"serialization failure",
+)
+
+# Another writer committed to the same table first (optimistic concurrency): Iceberg's
+# CommitFailedException "Base metadata location ... is not same as the current table metadata
+# location ... for db.table".
+CONCURRENT_COMMIT: tuple[str, ...] = (
+    r"is not same as the current table metadata location",
+    r"cannot commit: base metadata location",
+)
+
+# A Kafka consumer whose group rebalanced while it was still processing a batch: the time
+# between polls went over max.poll.interval.ms, so its offset commit is refused.
+KAFKA_POLL_INTERVAL: tuple[str, ...] = (
+    r"group has already rebalanced",
+    r"longer than the configured max[._]poll[._]interval[._]ms",
+)
+
+# No node or queue can take the pod, container or application master: the Kubernetes scheduler
+# ("0/5 nodes are available: 3 Insufficient cpu", PodUnschedulable, FailedScheduling) or a YARN
+# queue at capacity ("waiting for resources to be assigned for AM").
+UNSCHEDULABLE: tuple[str, ...] = (
+    r"\b\d+/\d+ nodes are available",
+    r"podunschedulable",
+    r"cannot schedule pods",
+    r"failedscheduling",
+    r"\binsufficient (?:cpu|pods|ephemeral-storage|[\w.-]+/gpu)\b",
+    r"waiting for resources to be assigned for am\b",
 )
 
 DB_UNAVAILABLE: tuple[str, ...] = (r"snapshot too old",)
@@ -190,7 +221,11 @@ SCHEMA_MISMATCH: tuple[str, ...] = (
     r"mergeschema",
 )
 
-MISSING_COLUMN: tuple[str, ...] = (r"unresolved_column",)
+MISSING_COLUMN: tuple[str, ...] = (
+    r"unresolved_column",
+    # BigQuery names a column (or alias) the query reads that is not there.
+    r"unrecognized name: [`'\"]?([\w.]+)",
+)
 
 THROTTLED: tuple[str, ...] = (
     r"too many requests",
@@ -232,6 +267,9 @@ MISSING_OPTION: tuple[str, ...] = (
     r"(?:option|argument|setting|parameter)s?:? [`'\"]?([\w.-]+)",
     r"required (?:option|argument|setting)s? [`'\"]?([\w.-]+)[`'\"]? (?:is|was) "
     r"(?:missing|not (?:set|specified|provided))",
+    # argparse, as AWS Glue's getResolvedOptions raises it (GlueArgumentError): "the following
+    # arguments are required: --SOURCE_LOCATION, --OUTPUT_LOCATION".
+    r"the following arguments are required: (-{0,2}[\w.-]+)",
 )
 
 # The worker that runs a task is not the host the scheduler recorded for it (Airflow "Hostname
@@ -242,6 +280,39 @@ HOSTNAME_MISMATCH: tuple[str, ...] = (
 )
 
 INVALID_PARAMETER: tuple[str, ...] = (r"invalid parameter",)
+
+# A session that names no usable context to run in: Snowflake with no (or a suspended)
+# warehouse, or no current database or schema.
+SESSION_CONTEXT: tuple[str, ...] = (
+    r"no active warehouse selected",
+    r"warehouse '?([\w$.-]+)'? is suspended",
+    r"does not have a current (?:database|schema|warehouse)",
+)
+
+# A request sent to the wrong regional endpoint (S3 PermanentRedirect, a 301 for a bucket in
+# another region).
+WRONG_ENDPOINT: tuple[str, ...] = (
+    r"permanentredirect",
+    r"must be addressed using the specified endpoint",
+)
+
+# The caller's clock is too far from the service's for its signature or ticket to be accepted
+# (S3/MinIO RequestTimeTooSkewed, Kerberos "Clock skew too great").
+CLOCK_SKEW: tuple[str, ...] = (
+    r"requesttimetooskewed",
+    r"difference between the request time and the (?:current|server'?s?) time is too large",
+    r"clock skew too great",
+    r"krb_ap_err_skew",
+)
+
+# A Kafka topic or partition the broker does not have (never created, deleted, or a name
+# typo).
+UNKNOWN_TOPIC: tuple[str, ...] = (
+    r"unknowntopicorpartition",
+    r"unknown_topic_or_partition",
+    r"does not host this topic-partition",
+    r"\btopic '?([\w.-]+)'? (?:name )?does not exist",
+)
 
 ADF_EXPRESSION: tuple[str, ...] = (r"invalidtemplate",)
 

@@ -49,6 +49,7 @@ RULES: tuple[Rule, ...] = (
     # database
     database.replica_conflict,
     database.deadlock,
+    database.concurrent_commit,
     database.lock_timeout,
     database.too_many_connections,
     database.missing_db_object,
@@ -64,6 +65,8 @@ RULES: tuple[Rule, ...] = (
     resource_exhaustion.python_memory,
     resource_exhaustion.killed_oom,
     resource_exhaustion.disk_full,
+    resource_exhaustion.unschedulable,
+    resource_exhaustion.over_capacity_request,
     resource_exhaustion.quota,
     # data_errors
     data_errors.not_null_violation,
@@ -87,6 +90,7 @@ RULES: tuple[Rule, ...] = (
     timeouts.read_timeout,
     timeouts.broadcast_timeout,
     timeouts.http_call_timeout,
+    timeouts.kafka_poll_interval,
     timeouts.kafka_metadata_timeout,
     timeouts.activity_timeout,
     # configuration
@@ -110,6 +114,10 @@ RULES: tuple[Rule, ...] = (
     configuration.hostname_mismatch,
     configuration.invalid_parameter,
     configuration.mismatched_setup,
+    configuration.session_context,
+    configuration.wrong_endpoint,
+    configuration.clock_skew,
+    configuration.unknown_topic,
     # code_errors
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,

@@ -1,5 +1,6 @@
 """Configuration: missing modules, jars and libraries, variables, connections, secrets, widgets,
-linked services, init scripts, environment, storage, parameters.
+linked services, init scripts, environment, storage, parameters, Snowflake session context,
+regional endpoints, clock skew, Kafka topics.
 """
 
 from __future__ import annotations
@@ -779,5 +780,136 @@ def mismatched_setup(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the step after the change.",
         ),
         0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "session_context",
+    "ConfigurationError",
+    any_of(*signals.SESSION_CONTEXT),
+    example=(
+        "000606 (57P03): No active warehouse selected in the current session.  Select an "
+        "active warehouse with the 'use warehouse' command."
+    ),
+)
+def session_context(m: re.Match[str], ctx: Context) -> Finding:
+    """A Snowflake session with nothing to run in: no warehouse, a suspended one, or no
+    current database or schema for unqualified names."""
+    phrase = m.group(0).lower()
+    warehouse = clean_value(m.group(1) or "") if "suspended" in phrase else ""
+    if warehouse:
+        cause = (
+            f"warehouse {quoted(warehouse)} is suspended and does not resume on its own, so "
+            "the session has no compute to run the statement"
+        )
+        fix = f"Resume warehouse {quoted(warehouse)} or turn on AUTO_RESUME for it."
+    elif "current" in phrase:
+        missing = grab(ctx.text, r"does not have a current (database|schema|warehouse)")
+        cause = (
+            f"the session has no current {missing or 'schema'}, so unqualified object names "
+            "cannot be resolved"
+        )
+        fix = (
+            f"Set the {missing or 'schema'} in the connection (profile, connection extra) or "
+            "fully qualify the names in the statement."
+        )
+    else:
+        cause = "the session has no active warehouse, so Snowflake cannot run the statement"
+        fix = "Set a default warehouse for the user or in the connection, or USE WAREHOUSE."
+    return Finding(
+        cause,
+        (
+            fix,
+            "Check that the role the pipeline uses has USAGE on the warehouse, database and "
+            "schema it names.",
+            "Rerun the step after the change.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "wrong_endpoint",
+    "ConfigurationError",
+    any_of(*signals.WRONG_ENDPOINT),
+    example=(
+        "botocore.exceptions.ClientError: An error occurred (PermanentRedirect) when calling "
+        "the ListObjects operation: The bucket you are attempting to access must be addressed "
+        "using the specified endpoint. Please send all future requests to this endpoint."
+    ),
+)
+def wrong_endpoint(m: re.Match[str], ctx: Context) -> Finding:
+    endpoint = grab(
+        ctx.text,
+        r"send all future requests to this endpoint: ?([\w{}.-]+\w)",
+        r"<endpoint>([^<\s]+)</endpoint>",
+    )
+    bucket = grab(ctx.text, r"<bucket>([^<\s]+)</bucket>", r"bucket[= ]'([\w.-]+)'")
+    which = f"bucket {quoted(bucket)}" if bucket else "the bucket"
+    cause = f"{which} is in another region than the endpoint the client called"
+    cause += f"; S3 asks for requests to {endpoint}" if endpoint else ""
+    return Finding(
+        cause,
+        (
+            "Set the client's region (or endpoint, e.g. fs.s3a.endpoint) to the bucket's region.",
+            "Check the connection's region setting against the bucket's actual region.",
+            "Rerun after the change.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "clock_skew",
+    "ConfigurationError AuthenticationError",
+    any_of(*signals.CLOCK_SKEW),
+    example=(
+        "botocore.exceptions.ClientError: An error occurred (RequestTimeTooSkewed) when "
+        "calling the PutObject operation: The difference between the request time and the "
+        "current time is too large."
+    ),
+)
+def clock_skew(m: re.Match[str], ctx: Context) -> Finding:
+    code = "Kerberos clock skew" if "skew too great" in m.group(0).lower() else ""
+    code = code or "RequestTimeTooSkewed"
+    return Finding(
+        f"the clock of the host making the request is too far from the service's ({code}): "
+        "the request time in its signature or ticket is refused",
+        (
+            "Synchronise the host's clock (NTP / chrony) on the worker or agent that ran the step.",
+            "Check containers and VMs that were paused or restored from a snapshot: their "
+            "clocks drift.",
+            "Rerun once the clock is in sync.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "unknown_topic",
+    "ConfigurationError ExternalServiceError",
+    any_of(*signals.UNKNOWN_TOPIC),
+    example=(
+        "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does "
+        "not host this topic-partition."
+    ),
+)
+def unknown_topic(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(m.group(1) or "") or grab(ctx.text, r"topic '([\w.-]+)'")
+    which = f"Kafka topic {quoted(name)}" if name else "the Kafka topic or partition"
+    return Finding(
+        f"{which} the client asked for does not exist on the brokers it connects to "
+        "(UnknownTopicOrPartition: never created, deleted, or a name typo)",
+        (
+            "Create the topic (or enable auto-creation) on the cluster the job connects to, "
+            "or correct the topic name in the job's configuration.",
+            "Check that the bootstrap servers point at the intended cluster and environment.",
+            "If partitions were just reassigned, rerun once the brokers' metadata has settled.",
+        ),
+        0.65,
         transient=False,
     )

@@ -1,5 +1,5 @@
-"""Database failures: deadlocks, lock waits, connection limits, missing objects, unreachable or
-unavailable servers, vendor error codes.
+"""Database failures: deadlocks, concurrent commits, lock waits, connection limits, missing
+objects, unreachable or unavailable servers, vendor error codes.
 """
 
 from __future__ import annotations
@@ -60,6 +60,33 @@ def deadlock(m: re.Match[str], ctx: Context) -> Finding:
             "used in the write's filters.",
         ),
         0.75,
+        transient=True,
+    )
+
+
+@rule(
+    "concurrent_commit",
+    "DatabaseError",
+    any_of(*signals.CONCURRENT_COMMIT),
+    example=(
+        "org.apache.iceberg.exceptions.CommitFailedException: Base metadata location "
+        "'s3://lake/db/orders/metadata/00010.metadata.json' is not same as the current table "
+        "metadata location 's3://lake/db/orders/metadata/00011.metadata.json' for db.orders"
+    ),
+)
+def concurrent_commit(m: re.Match[str], ctx: Context) -> Finding:
+    table = grab(ctx.text, r"current table metadata location '[^']*' for ([\w.-]+)")
+    which = f"table {quoted(table)}" if table else "the table"
+    return Finding(
+        f"another writer committed to {which} first, so this commit was based on stale "
+        "metadata and was refused (optimistic concurrency conflict)",
+        (
+            "Rerun the step: the conflict passes once the other writer has committed.",
+            f"Avoid concurrent writers to {which} (serialise the jobs, or write to separate "
+            "partitions), or raise the commit retry settings (commit.retry.num-retries).",
+            "Check that no two jobs or streams were scheduled to write it at the same time.",
+        ),
+        0.7,
         transient=True,
     )
 

@@ -30,6 +30,7 @@ def throttled(m: re.Match[str], ctx: Context) -> Finding:
         r"([\w ]{1,40}\bis over the (?:account|partition) limit)",
         r"(request rate is large)",
         r"(\w+ qps (?:limit )?(?:exceeded|reached))",
+        r"\[(\w*(?:toomanyrequests|ratelimit|throttl)\w*)\]",
     )
     if stated:
         cause += f": {stated}"

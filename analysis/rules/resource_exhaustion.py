@@ -1,4 +1,5 @@
-"""Exhausted resources: executor, driver, JVM and Python memory, killed processes, full disks and
+"""Exhausted resources: executor, driver, JVM and Python memory, killed processes, full disks,
+pods or application masters no node or queue can take, requests over a pool's capacity and
 quotas.
 """
 
@@ -237,6 +238,96 @@ def disk_full(m: re.Match[str], ctx: Context) -> Finding:
             "Add a disk-usage alert before it reaches 100%, then rerun.",
         ),
         0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "unschedulable",
+    "ResourceExhaustion",
+    any_of(*signals.UNSCHEDULABLE),
+    example=(
+        "Warning  FailedScheduling  default-scheduler  0/6 nodes are available: 4 Insufficient "
+        "cpu, 2 Insufficient memory."
+    ),
+)
+def unschedulable(m: re.Match[str], ctx: Context) -> Finding:
+    text = ctx.text
+    if re.search(r"waiting for resources to be assigned for am", text, re.I):
+        used = grab(text, r"queue's absolute used capacity = ([\d.]+ ?%)")
+        cause = (
+            "YARN could not start the application master: the queue had no free resources "
+            "(the application was waiting for resources to be assigned"
+            + (f"; queue used capacity = {used})" if used else ")")
+        )
+        first = (
+            "Free capacity in the queue (stop idle sessions and finished applications) or "
+            "submit to a queue or pool with room."
+        )
+    else:
+        nodes = grab(text, r"(\d+/\d+) nodes are available")
+        short = sorted(
+            {clean_value(x) for x in re.findall(r"insufficient ([\w./-]+)", text, re.I)} - {""}
+        )
+        cause = "no Kubernetes node could take the pod"
+        if nodes:
+            cause += f" ({nodes} nodes are available)"
+        if short:
+            cause += ": Insufficient " + ", ".join(short)
+        first = (
+            "Lower the pod's requests (cpu, memory) or let the cluster autoscaler add nodes "
+            "that fit them."
+        )
+    return Finding(
+        cause,
+        (
+            first,
+            "Check what else holds the capacity at that time (other jobs, stuck pods or "
+            "sessions) and stagger the heavy ones.",
+            "Check node selectors, taints and affinities: they narrow the nodes that may take "
+            "the pod.",
+            "Rerun once capacity is free.",
+        ),
+        0.7,
+        transient=None,
+    )
+
+
+@rule(
+    "over_capacity_request",
+    "ResourceExhaustion ConfigurationError",
+    r"\bis above the max(?:imum)? threshold \(([^)]+)\)|when the compute has a capacity of"
+    r"|requested (\d+ v?cores)\. however",
+    example=(
+        "Message: Job was submitted with resources=[24] when the compute has a capacity of=[12]"
+    ),
+)
+def over_capacity_request(m: re.Match[str], ctx: Context) -> Finding:
+    text = ctx.text
+    asked = grab(
+        text,
+        r"resources=\[?(\d+)",
+        r"requested (\d+ v?cores)",
+        r"required executor memory \(([^)]+)\)",
+    )
+    limit = grab(
+        text,
+        r"capacity of=\[?(\d+)",
+        r"has an? (\d+) core limit",
+        r"above the max(?:imum)? threshold \(([^)]+)\)",
+    )
+    cause = "the job asked for more than the pool or cluster can ever grant"
+    if asked or limit:
+        cause += f" (requested {asked or 'more'}, limit {limit or 'lower'})"
+    return Finding(
+        cause,
+        (
+            "Request fewer cores or less executor and driver memory in the job or session "
+            "settings, within the pool's or cluster's maximum.",
+            "Or raise the limit: a larger pool or node size, or a higher vCore quota.",
+            "Rerun after the change; the same request fails the same way.",
+        ),
+        0.7,
         transient=False,
     )
 

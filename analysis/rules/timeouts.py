@@ -1,13 +1,16 @@
 """Time limits: Airflow task and sensor timeouts, query, connect and read timeouts, broadcast
-timeouts, an HTTP call or a Kafka metadata request that timed out.
+timeouts, an HTTP call or a Kafka metadata request that timed out, a Kafka consumer over its
+poll interval.
 """
 
 from __future__ import annotations
 
 import re
 
+from analysis import signals
 from analysis.rules.base import Context, Finding, rule
 from analysis.rules.extract import (
+    clean_value,
     find_duration,
     find_host,
     grab,
@@ -15,6 +18,7 @@ from analysis.rules.extract import (
     quoted,
     setting_named,
 )
+from analysis.signals import any_of
 
 
 @rule(
@@ -225,23 +229,56 @@ def http_call_timeout(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "kafka_poll_interval",
+    "TimeoutError ConfigurationError",
+    any_of(*signals.KAFKA_POLL_INTERVAL),
+    example=(
+        "org.apache.kafka.clients.consumer.CommitFailedException: Commit cannot be completed "
+        "since the group has already rebalanced and assigned the partitions to another member. "
+        "This means that the time between subsequent calls to poll() was longer than the "
+        "configured max.poll.interval.ms, which typically implies that the poll loop is "
+        "spending too much time message processing."
+    ),
+)
+def kafka_poll_interval(m: re.Match[str], ctx: Context) -> Finding:
+    group = grab(ctx.text, r"groupid=([\w.-]+)", r"for group ([\w.-]+)")
+    which = f" of consumer group {quoted(group)}" if group else ""
+    return Finding(
+        f"the Kafka consumer{which} spent longer than max.poll.interval.ms processing one "
+        "batch, so the group rebalanced its partitions to another member and refused its "
+        "offset commit",
+        (
+            "Raise max.poll.interval.ms above the longest time one batch takes, or lower "
+            "max.poll.records so each poll returns less work.",
+            "Speed up the processing of a batch (slow calls or writes inside the poll loop).",
+            "Make the processing idempotent: the records of the refused commit are delivered "
+            "again after the rebalance.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "kafka_metadata_timeout",
     "TimeoutError ConfigurationError",
-    r"topic ([\w.-]+) not present in metadata",
+    r"topic ([\w.-]+) not present in metadata|failed to update metadata after",
     example=(
         "org.apache.kafka.common.errors.TimeoutException: Topic orders-events not present in "
         "metadata after 60000 ms."
     ),
 )
 def kafka_metadata_timeout(m: re.Match[str], ctx: Context) -> Finding:
-    topic = quoted(m.group(1))
+    # The older client only says "Failed to update metadata"; its caller may name the topic.
+    name = clean_value(m.group(1) or "") or grab(ctx.text, r"topic '([\w.-]+)'")
+    topic = f"topic {quoted(name)}" if name else "the topic"
     duration = find_duration(ctx.text)
     waited = f" within {duration}" if duration else ""
     return Finding(
-        f"Kafka gave no metadata for topic {topic}{waited}: the topic does not exist on that "
+        f"Kafka gave no metadata for {topic}{waited}: the topic does not exist on that "
         "cluster, the client may not read it, or the brokers are unreachable",
         (
-            f"Check that topic {topic} exists on the cluster the job connects to (bootstrap "
+            f"Check that {topic} exists on the cluster the job connects to (bootstrap "
             "servers), and its name for typos and environment mix-ups.",
             "Check the client's ACLs for the topic and its credentials.",
             "Check that the brokers are reachable from the cluster (security groups, DNS), then "
