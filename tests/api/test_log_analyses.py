@@ -214,9 +214,12 @@ def test_a_head_request_or_an_eventsource_accept_header_is_answered_without_hold
     job = upload(client, ("driver.log", LOG)).json()["id"]
     head = client.head(f"{BASE}{job}/events/")
     assert head.status_code == 200 and head["Content-Type"] == "text/event-stream"
+    assert (head["Cache-Control"], head["X-Accel-Buffering"]) == ("no-cache", "no")
     assert EVENT_STREAMS.open == 0
     settings.LOG_ANALYSIS_EVENT_STREAMS = 0  # what a GET would get, a HEAD gets
-    assert client.head(f"{BASE}{job}/events/").status_code == 429
+    refused = client.head(f"{BASE}{job}/events/")
+    assert (refused.status_code, refused["Retry-After"]) == (429, "5")
+    assert client.get(f"{BASE}{job}/events/")["Retry-After"] == "5"
     settings.LOG_ANALYSIS_EVENT_STREAMS = 4
     log_jobs.run_job(job)
     stream = client.get(f"{BASE}{job}/events/", HTTP_ACCEPT="text/event-stream")

@@ -357,15 +357,11 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], content_negotiation_class=EventStreamNegotiation)
     def events(self, request: Request, pk: str) -> HttpResponseBase:
         job = self.get_object()
-        if request.method == "HEAD":
-            # Headers only: gunicorn would run a HEAD's stream to its end, holding a slot.
-            if EVENT_STREAMS.open >= settings.LOG_ANALYSIS_EVENT_STREAMS:
-                return HttpResponse(status=status.HTTP_429_TOO_MANY_REQUESTS)
-            head = HttpResponse(content_type="text/event-stream")
-            head["Cache-Control"] = "no-cache"
-            return head
-        if not EVENT_STREAMS.take():
-            limit = settings.LOG_ANALYSIS_EVENT_STREAMS
+        limit = settings.LOG_ANALYSIS_EVENT_STREAMS
+        # A HEAD gets a GET's answer without the stream, and takes no slot: gunicorn would run
+        # a HEAD's stream to its end, holding one.
+        head = request.method == "HEAD"
+        if not (EVENT_STREAMS.open < limit if head else EVENT_STREAMS.take()):
             return Response(
                 {
                     "error": f"too many event streams open on this server process ({limit}); "
@@ -374,7 +370,11 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": "5"},
             )
-        response = StreamingHttpResponse(_HeldStream(job.pk), content_type="text/event-stream")
+        response = (
+            HttpResponse(content_type="text/event-stream")
+            if head
+            else StreamingHttpResponse(_HeldStream(job.pk), content_type="text/event-stream")
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
