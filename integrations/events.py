@@ -58,6 +58,10 @@ class FailureEvent:
     - `recovers_occurrence`: a recovery that names the failure instance it ends (an Azure
       alert's Resolved gives its Fired's time, hence its occurrence key) also ends the ticket
       that instance was counted on, when it was correlated into another alert's ticket.
+    - `part_of`: a unit's failure (below) names the occurrence key its whole run's own failure
+      has or will have (a Databricks task's: its job run's `jobs.on_failure`). The two are
+      serialized on it, and the one that lands second is one more occurrence of the first's
+      ticket: one run, one page, in whichever order the source sends them.
 
     `deployment` names where the pipeline lives (its ADF factory, its Databricks workspace) when
     the source says: same-named pipelines of a dev and a prod factory fail separately. `unit`
@@ -74,6 +78,7 @@ class FailureEvent:
     occurrence_key: str
     resolve_key: str = ""
     recovers_occurrence: str = ""
+    part_of: str = ""
     deployment: str = ""
     unit: str = ""
     error_message: str = ""
@@ -95,6 +100,7 @@ class FailureEvent:
             "resolve_key": bounded_key(self.resolve_key, RUN_KEY_LIMIT),
             "occurrence_key": bounded_key(self.occurrence_key, OCCURRENCE_KEY_LIMIT),
             "recovers_occurrence": bounded_key(self.recovers_occurrence, OCCURRENCE_KEY_LIMIT),
+            "part_of": bounded_key(self.part_of, OCCURRENCE_KEY_LIMIT),
             "pipeline": self.pipeline[:PIPELINE_LIMIT],
             "logic_app_run_id": self.logic_app_run_id[:LOGIC_APP_RUN_ID_LIMIT],
         }
@@ -113,6 +119,7 @@ class FailureEvent:
             "occurrence_key": self.occurrence_key,
             "resolve_key": self.resolve_key,
             "recovers_occurrence": self.recovers_occurrence,
+            "part_of": self.part_of,
             "deployment": self.deployment,
             "unit": self.unit,
             "error_message": self.error_message,

@@ -222,6 +222,15 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         )
         return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED) if row else None
 
+    def counting(self, occurrence_key: str) -> AttachTarget | None:
+        """The ticket the failure instance `occurrence_key` was counted on, if it landed."""
+        row = (
+            Occurrence.objects.filter(key=occurrence_key, ticket__isnull=False)
+            .values_list("ticket_id", "ticket__status")
+            .first()
+        )
+        return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED) if row else None
+
     def recovered_by(self, resolve_key: str, occurrence_key: str = "") -> TicketQuerySet:
         """Tickets a source's recovery under `resolve_key` ends and has not reported yet: those
         with that key, those whose key is a part of it (`<key>/task:<task>`: a Databricks

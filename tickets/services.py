@@ -32,7 +32,14 @@ from rca_project.compiled_sql import (
 from tickets import incidents, lifecycle, rules
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, Occurrence, SuppressionRule, Ticket, new_ticket_id
+from tickets.models import (
+    AttachTarget,
+    AuditLog,
+    Occurrence,
+    SuppressionRule,
+    Ticket,
+    new_ticket_id,
+)
 from tickets.vocabulary import Outcome, Source
 
 _RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK = 1, 2, 4
@@ -105,6 +112,10 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         if event.source == Source.AZURE_MONITOR:
             # Its Resolved may be landing at this moment (`_resolve`, `_end_if_recovered_early`).
             locks.append((_OCCURRENCE_LOCK, _hash32(event.occurrence_key)))
+        elif event.source == Source.DATABRICKS:
+            # A run's own failure and its tasks' may be landing at this moment: serialized on
+            # the run's own failure (`FailureEvent.part_of`), so the second finds the first.
+            locks.append((_OCCURRENCE_LOCK, _hash32(event.part_of or event.occurrence_key)))
     elif event.recovers_occurrence:
         # Serialized with its Fired, on the Fired's occurrence (their run keys may differ: an
         # ADF failure an alert carries is keyed by its pipeline run).
@@ -171,6 +182,16 @@ def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:
     incidents.record_recovery(ticket, Actor.source(event.source))
 
 
+def _ticket_of_the_same_run(event: FailureEvent) -> AttachTarget | None:
+    """A Databricks task's notification after its job run's own, or the job's after its
+    task's: the ticket the other one was counted on."""
+    if event.part_of:
+        return Ticket.objects.counting(event.part_of)
+    if event.source == Source.DATABRICKS and not event.unit:
+        return Ticket.objects.task_of_run(event.run_key)
+    return None
+
+
 def _record_failure(
     event: FailureEvent, classified: _Classified, tracking_id: UUID
 ) -> EventOutcome:
@@ -178,9 +199,9 @@ def _record_failure(
     now = timezone.now()
     fingerprint = classified.fingerprint
     target, earlier = Ticket.objects.candidates_for(event.run_key, fingerprint)
-    if target is None and event.source == Source.DATABRICKS and not event.unit:
-        # The job's own notification after its task's: one run, one ticket.
-        target = Ticket.objects.task_of_run(event.run_key)
+    if target is None or target.how != "same run":
+        # One run, one ticket, ahead of the same fingerprint (another run's ticket).
+        target = _ticket_of_the_same_run(event) or target
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.

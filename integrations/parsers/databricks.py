@@ -33,7 +33,8 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
     run_id = body.run.run_id
     task_key = body.task.task_key if body.task else ""
 
-    run_key = f"databricks:{workspace}:{run_id}" + (f":{task_key}" if task_key else "")
+    job_run_key = f"databricks:{workspace}:{run_id}"
+    run_key = f"{job_run_key}:{task_key}" if task_key else job_run_key
     if event_type in FAILURE_EVENTS:
         kind = EventKind.FAILURE
     elif event_type in SUCCESS_EVENTS:
@@ -61,6 +62,7 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         pipeline=job_name[:500],
         run_key=run_key,
         occurrence_key=f"{run_key}:{event_type}",
+        part_of=f"{job_run_key}:{event_type}" if task_key and kind == EventKind.FAILURE else "",
         resolve_key=recovery_key(workspace, job_id, task_key),
         deployment=body.workspace_id,
         unit=task_key,

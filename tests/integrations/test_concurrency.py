@@ -51,3 +51,24 @@ def test_concurrent_retries_of_one_airflow_task_share_one_ticket(live_server):
     assert Ticket.objects.count() == 1
     assert Ticket.objects.get().occurrence_count == 10
     assert Occurrence.objects.count() == 10
+
+
+def test_a_databricks_runs_own_failure_and_its_tasks_posted_at_once_are_one_ticket(live_server):
+    """A run's job and task notifications sent together, in either order: both on one ticket
+    (they are serialized on the run's own failure; the second finds the first)."""
+    from tests.tickets.test_memory import databricks
+
+    bodies = []
+    for run in range(8):
+        bodies += [
+            databricks("jobs.on_failure", "42", f"run-{run}", task="ingest", message="OOM"),
+            databricks("jobs.on_failure", "42", f"run-{run}", message="Job failed: OOM"),
+        ]
+        if run % 2:
+            bodies[-2:] = bodies[-1:-3:-1]
+
+    responses = _post_many(f"{live_server.url}/webhooks/databricks/", bodies)
+
+    assert [r.status_code for r in responses] == [202] * 16
+    tickets = [r.json()["ticket_id"] for r in responses]
+    assert all(tickets[n] == tickets[n + 1] for n in range(0, 16, 2)), tickets

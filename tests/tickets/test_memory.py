@@ -134,6 +134,23 @@ def test_a_databricks_jobs_failure_after_its_tasks_is_one_more_occurrence_of_the
     assert other["outcome"] == "created"
 
 
+def test_a_databricks_tasks_failure_after_its_jobs_is_one_more_occurrence_of_the_job(
+    webhook_client,
+):
+    """The same run, its notifications the other way round: still one failure, one ticket."""
+
+    def post(body: dict) -> dict:
+        return webhook_client(DATABRICKS, body).json()
+
+    job = post(databricks("jobs.on_failure", "42", "run-7", message="Failed"))
+    task = post(databricks("jobs.on_failure", "42", "run-7", task="ingest", message="OOM"))
+    assert job["outcome"] == "created"
+    assert (task["outcome"], task["ticket_id"]) == ("correlated", job["ticket_id"])
+    # a task of another run is not part of it
+    other = post(databricks("jobs.on_failure", "42", "run-9", task="ingest", message="disk"))
+    assert other["outcome"] == "created"
+
+
 def test_a_runs_task_failures_are_found_through_the_databricks_occurrence_index():
     """The planner is told not to scan the table, so a plan without the index fails here."""
     from django.db import connection
@@ -470,3 +487,4 @@ def test_a_regression_clears_recovered_at_source_from_the_remediation_status(web
     assert again["outcome"] == "regressed"
     ticket.refresh_from_db()
     assert ticket.resolved_at_source_at is None and ticket.remediation_status == ""
+
