@@ -11,6 +11,7 @@ audit entry.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +22,7 @@ from integrations import remediation, slack_authority
 from integrations.models import Remediation
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
+from integrations.targets.jira import took_own_transition
 from integrations.targets.slack import (
     SLACK_ACK_ACTION,
     SLACK_APPROVE_ACTION,
@@ -34,7 +36,15 @@ from integrations.targets.slack import (
 )
 from tickets import incidents, jira_status, lifecycle
 from tickets.lifecycle import Actor, TransitionError
-from tickets.models import ActorKind, Incident, Occurrence, Resolution, Status, Ticket
+from tickets.models import (
+    ActorKind,
+    AuditLog,
+    Incident,
+    Occurrence,
+    Resolution,
+    Status,
+    Ticket,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +93,8 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
             return lead, f"status '{event.status_to[:40]}' not mapped"
+        if took_own_transition(event.issue_key, event.status_to):
+            return lead, "our own change ignored"
         # Members first, as ingest and `incidents.act` lock them.
         locked = incidents.lock_with_members(incident.pk)[incident.pk]
         steps = PATHS.get((locked.status, target), [])
@@ -144,6 +156,8 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
             return ticket.pk, f"status '{event.status_to[:40]}' not mapped"
+        if took_own_transition(event.issue_key, event.status_to):
+            return ticket.pk, "our own change ignored"
         locked = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket.pk)
         if (
             event.happened_at
@@ -151,6 +165,10 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
             and event.happened_at <= locked.jira_status_at
         ):
             return ticket.pk, "older than the last status applied; ignored"
+        if event.happened_at and _status_changed_here_since(ticket.pk, event.happened_at):
+            # Made in JIRA before a change made here, delivered after it: applying it would
+            # undo the later change (the issue follows the ticket's status instead).
+            return ticket.pk, "older than the ticket's last status change; ignored"
         if event.happened_at:
             Ticket.objects.filter(pk=ticket.pk).update(jira_status_at=event.happened_at)
         steps = PATHS.get((locked.status, target), [])
@@ -164,6 +182,21 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
             else:
                 lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
         return ticket.pk, f"status set to {target}"
+
+
+def _status_changed_here_since(ticket_id: str, since: datetime) -> bool:
+    """Whether the ticket's status changed after `since` other than from JIRA."""
+    changes = (
+        AuditLog.objects.filter(ticket_id=ticket_id, created_at__gt=since)
+        .exclude(actor_kind=ActorKind.JIRA)
+        .values_list("before", "after")
+    )
+    return any(
+        isinstance(before, dict)
+        and isinstance(after, dict)
+        and before.get("status", after.get("status")) != after.get("status")
+        for before, after in changes
+    )
 
 
 def _record_fix_comment(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 
 from integrations.models import OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
@@ -100,6 +101,42 @@ def _created_order(issue: Any) -> tuple[dt.datetime, int]:
         when = dt.datetime.min.replace(tzinfo=dt.UTC)
     issue_id = str(raw.get("id") or getattr(issue, "id", "") or "")
     return when, int(issue_id) if issue_id.isdigit() else 0
+
+
+# How long a transition made here waits for its webhook (JIRA sends it within seconds).
+OWN_TRANSITION_SECONDS = 3600
+
+
+def _own_transition_key(issue_key: str, status: str) -> str:
+    return f"jira-own-transition:{issue_key}:{status.strip().lower()}"
+
+
+def expect_own_transition(issue_key: str, status: str) -> None:
+    """Note that the issue is being moved to `status` from here, before the call that moves
+    it (its webhook can land before the call returns)."""
+    name = _own_transition_key(issue_key, status)
+    try:
+        cache.add(name, 0, OWN_TRANSITION_SECONDS)
+        cache.incr(name)
+    except Exception:  # the cache (Redis) is down: the echo will be applied (harmless when late)
+        logger.warning("could not note the JIRA transition of %s", issue_key, exc_info=True)
+
+
+def took_own_transition(issue_key: str, status: str) -> bool:
+    """Whether a status change JIRA reports is the echo of one made here (each counts once):
+    applied, it would undo any change made here since (acknowledged, then resolved: the
+    'In Progress' echo arriving after the resolve would reopen the ticket)."""
+    name = _own_transition_key(issue_key, status)
+    try:
+        if cache.decr(name) >= 0:
+            return True
+        cache.incr(name)  # none was left: back to zero
+        return False
+    except ValueError:  # nothing noted
+        return False
+    except Exception:
+        logger.warning("could not read the JIRA transitions of %s", issue_key, exc_info=True)
+        return False
 
 
 class JiraTransport:
@@ -255,8 +292,13 @@ class JiraTransport:
                 f"JIRA {key}: no transition leads to {target_status!r} (available: {available})",
                 permanent=True,
             )
-        with _jira_errors(f"transition {key} to {target_status}"):
-            self._client.transition_issue(key, str(match["id"]))
+        expect_own_transition(key, str(match["to"]["name"]))
+        try:
+            with _jira_errors(f"transition {key} to {target_status}"):
+                self._client.transition_issue(key, str(match["id"]))
+        except TransportError:
+            took_own_transition(key, str(match["to"]["name"]))  # no echo will come
+            raise
         return True
 
     def update_issue(self, key: str, *, summary: str, description: str) -> None:
@@ -349,10 +391,15 @@ def jira_description(ticket: Ticket) -> str:
     )
 
 
+# What makes links, mentions (`[~user]`), images (`!url!`), macros (`{html}`) and tables in
+# JIRA's wiki markup. `-`, `_`, `*`, `+`, `^`, `~` only style words they wrap, and are kept:
+# run ids, hostnames and pipeline names must stay as they are, to be copied and searched.
+_JIRA_MARKUP = str.maketrans(dict.fromkeys("{}[]|!", " "))
+
+
 def _noformat_inline(text: str) -> str:
-    """One line of untrusted text with JIRA's markup characters neutralized."""
-    table = str.maketrans({c: " " for c in "{}[]|*_+^~-!#"})
-    return " ".join(str(text).translate(table).split())[:500]
+    """One line of untrusted text that cannot make markup beyond styling words."""
+    return " ".join(str(text).translate(_JIRA_MARKUP).split())[:500]
 
 
 def jira_comment(action: str, actor_name: str, note: str = "") -> str:

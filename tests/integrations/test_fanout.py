@@ -31,7 +31,8 @@ from tests.dashboard import make_user
 from tests.fakes.azurite import Azurite
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
-from tickets import jira_status
+from tickets import jira_status, lifecycle
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, JiraStatusMapping, OwnershipRule, Resolution, Ticket
 from tickets.rules import clear_rule_cache
 
@@ -292,7 +293,7 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     assert "daan set the ticket to acknowledge" in issue["comments"][-1]["body"]
     # JIRA tells us about the transition we made: it changes nothing and audits nothing.
     echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress"))
-    assert echo.json()["result"] == "already in that state"
+    assert echo.json()["result"] == "our own change ignored"
     assert AuditLog.objects.filter(ticket=ticket, action="acknowledge").count() == 1
     # A second click on a stale message changes nothing.
     assert "no change" in post_slack_click(ticket.pk, "rca_acknowledge").json()["result"][0]
@@ -312,10 +313,37 @@ def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worke
     settled(ticket.pk)
     assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
     echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "Done"))
-    assert echo.json()["result"] == "already in that state"
+    assert echo.json()["result"] == "our own change ignored"
     assert "Resolved by daan" in json.dumps(
         slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
     )
+
+
+def test_late_jira_echoes_of_our_own_moves_undo_nothing(celery_worker, targets):
+    """Acknowledged, then resolved here: the issue moves to In Progress, then Done, and JIRA's
+    webhooks for both land after the resolve. Applied, the first would reopen the ticket (its
+    acknowledgement lost) and the second resolve it again as someone else."""
+    jira, _slack, _ = targets
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    post_slack_click(ticket.pk, "rca_acknowledge")
+    settled(ticket.pk)
+    post_slack_click(ticket.pk, "rca_resolve")
+    settled(ticket.pk)
+    key = ticket.itsm_ticket_id
+    assert jira.issues[key]["status"] == "Done"
+    facts = ("status", "ack_user", "ack_seconds", "resolved_by", "resolve_seconds", "sla_status")
+    before = Ticket.objects.values(*facts).get(pk=ticket.pk)
+
+    for moved_from, moved_to in (("To Do", "In Progress"), ("In Progress", "Done")):
+        echo = post_jira(jira_webhook(key, moved_from, moved_to))
+        assert echo.json()["result"] == "our own change ignored"
+
+    assert Ticket.objects.values(*facts).get(pk=ticket.pk) == before
+    assert not AuditLog.objects.filter(ticket=ticket, actor_kind="jira").exists()
+    # Each move is recognised once: someone taking the issue back to To Do later is applied.
+    assert post_jira(jira_webhook(key, "Done", "To Do")).json()["result"] == "status set to open"
 
 
 def test_typing_what_fixed_it_in_the_slack_alert_resolves_with_that_fix(celery_worker, targets):
@@ -518,6 +546,23 @@ def test_jira_events_out_of_order_keep_the_latest_state(linked_ticket):
     assert post_jira(later).json()["result"] == "status set to resolved"
     assert "older" in post_jira(earlier).json()["result"]
     assert Ticket.objects.get(pk=linked_ticket.pk).status == "resolved"
+
+
+def test_a_jira_change_made_before_a_change_here_and_delivered_after_it_is_ignored(
+    linked_ticket,
+):
+    """Someone took the issue in JIRA, then someone resolved the ticket here; JIRA's webhook
+    arrives last. Applied, it would reopen the resolved ticket."""
+    taken = jira_webhook("OPS-7", "To Do", "In Progress")
+    taken["timestamp"] -= 19_000
+    lifecycle.resolve(linked_ticket.pk, Actor.system("test"))
+
+    assert "older than the ticket's last status change" in post_jira(taken).json()["result"]
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "resolved"
+    # A change made in JIRA after it is applied.
+    assert post_jira(jira_webhook("OPS-7", "Done", "To Do")).json()["result"] == (
+        "status set to open"
+    )
 
 
 def test_jira_done_to_do_reopens_and_comments_are_audited(linked_ticket):

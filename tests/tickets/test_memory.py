@@ -488,3 +488,27 @@ def test_a_regression_clears_recovered_at_source_from_the_remediation_status(web
     ticket.refresh_from_db()
     assert ticket.resolved_at_source_at is None and ticket.remediation_status == ""
 
+
+def test_the_jira_issue_keeps_identifiers_whole_and_makes_no_links_from_untrusted_text():
+    """Run ids, hostnames and pipeline names are copied and searched in JIRA: their '-' and
+    '_' stay. What would make a link, a mention, an image or a macro does not."""
+    ticket = Ticket(
+        id="ADF-20251210T123456-abc123",
+        pipeline="pl_copy_sales-orders [click|https://evil.example] !https://evil.example/x.png!",
+        run_id="adf:6f1d3c9a-2b7e-4a51-9c1e-0d2f4b8a7e31",
+        finops_team="data_platform [~admin]",
+        culprit="sql-server:sqlsrv-sales.database.windows.net {html}<script>{html}",
+    )
+
+    description = jira.jira_description(ticket)
+
+    assert "*Run:* adf:6f1d3c9a-2b7e-4a51-9c1e-0d2f4b8a7e31" in description
+    assert "*Pipeline:* pl_copy_sales-orders click https://evil.example" in description
+    assert "*Owner:* data_platform ~admin" in description
+    assert "*Culprit:* sql-server:sqlsrv-sales.database.windows.net html <script> html" in (
+        description
+    )
+    facts = [line for line in description.splitlines() if line.startswith("*")]
+    assert len(facts) == 4
+    for markup in ("[", "]", "|", "!", "{"):
+        assert not any(markup in line for line in facts)
