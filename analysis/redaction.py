@@ -164,30 +164,41 @@ _CLI_FLAG = re.compile(
 )
 
 # --- Secrets stated in plain words (folded) ------------------------------------------------------
-# "password 'x'", "password is x", "the password for user etl is x", "with password x". Only the
-# value goes; the sentence stays, and so does prose such as "password is incorrect", "password
-# authentication failed for user \"etl\"" or "token is from the wrong tenant" (see _prose_value).
+# "password 'x'", "password is x", "the new password is: x", "the password for user etl on host
+# db01 is x", "with password x", "passphrase is correct horse battery staple". Only the value goes;
+# the sentence stays, and so does prose such as "password is incorrect", "password authentication
+# failed for user \"etl\"" or "token is from the wrong tenant" (see _prose_secret).
 _STRONG_WORDS = frozenset({"password", "passwd", "passphrase", "pwd"})
 _PROSE_SECRET = re.compile(
     r"(?P<word>pass(?:word|wd|phrase)|pwd|secret|token|api[ _-]?key)(?![a-z0-9])"
-    r"(?P<mid>(?:[ \t]{1,10}(?:for|of)(?:[ \t]{1,10}[^\s]{1,64}){1,3}?)?"
-    r"[ \t]{1,10}(?P<verb>is|was)[ \t]{1,10}|[ \t]{1,10})"
+    # "for/of/on/to" and up to 8 words naming whose secret it is; none ends a clause.
+    r"(?P<mid>(?:[ \t]{1,10}(?:for|of|on|to)(?:[ \t]{1,10}[^\s]{0,63}[^\s.,;:!?]){1,8}?)?"
+    r"[ \t]{1,10}(?P<verb>(?:(?:is|was|has[ \t]been)[ \t]{1,10})?(?:set|changed|reset)[ \t]{1,10}to"
+    r"|is|was)(?:[ \t]{0,3}:)?[ \t]{1,10}"
+    r"|(?P<colon>[ \t]{0,10}:)[ \t]{1,10}|[ \t]{1,10})"
     r"(?P<val>\\\"(?:[^\"\\\n]|\\[^\"\n]){1,1000}?\\\""  # \"value\" (JSON in a JSON string)
     r"|\"(?:[^\"\\\n]|\\.){1,1000}\"|'[^'\n]{1,1000}'"  # "value", 'value'
     r"|(?:[^\s\"\\]|\\(?![nrt\"'\\])){1,256})"  # one bare token
+    # Up to 8 more plain words (a passphrase, or the rest of the clause). None starts with a key
+    # word, so no match can begin inside what a replacement passes through unchanged.
+    r"(?P<more>(?:[ \t]{1,10}(?!pass|pwd|secret|token|api)[a-z]{1,30}"
+    r"(?![^\s.,;:!?)\]}'\"])){0,8})"
 )
 # "with password x", "using the password x": a bare value right after the word needs this before.
 _WITH_BEFORE = re.compile(r"(?<![a-z0-9])(?:with|using)[ \t]{1,10}(?:[a-z]{1,12}[ \t]{1,10})?$")
 # Words that describe the secret rather than being it: function words, states and verdicts
 # ("password is incorrect"), nouns that follow the word in compounds ("with password
-# authentication"). Words with these endings count too ("expiring", "case-sensitive").
-_PROSE_WORDS = (
+# authentication"). Function words never start a passphrase ("password is the same as before").
+_FUNCTION_WORDS = (
     "a an the and or but nor not no of for to from in on at by with without as into onto via per"
     " than then that this these those which who whom whose when where while if is are was were be"
     " been being has have had do does did will would can could should must may might shall it its"
     " their his her your my our all any some each both either neither only also still now just"
     " already yet even ever never always often again about due very too so such more most less"
-    " least much many other another same own here there what how why"
+    " least much many other another same own here there what how why since until because unless"
+    " though although whether please today yesterday tomorrow"
+)
+_PROSE_WORDS = (
     " ok okay fine good bad wrong incorrect correct right invalid valid weak strong short long old"
     " new empty blank null none nil missing absent present required mandatory optional needed"
     " unknown known unset set reset changed expired locked disabled enabled unavailable available"
@@ -195,6 +206,14 @@ _PROSE_WORDS = (
     " redacted encrypted hashed plaintext cleartext older newer longer shorter weaker stronger last"
     " first next current previous default temporary permanent different insecure secure case"
     " safe unsafe fake dummy bogus simple common trivial easy hard greedy lazy plain clear"
+    " sufficient insufficient compliant noncompliant sensitive insensitive obsolete active inactive"
+    " ambiguous useless effective ineffective adequate inadequate appropriate inappropriate proper"
+    " improper unique identical similar equal legacy necessary unnecessary primary secondary"
+    " ordinary arbitrary generic static dynamic numeric alphanumeric complex random visible"
+    " invisible consistent inconsistent persistent pending recent accurate inaccurate exact ready"
+    " forbidden sent bound lost kept held built made done gone given taken shown seen read found"
+    " left spent stolen broken written chosen frozen forgotten shut cut put got gotten drawn"
+    " expire expires change rotate meet match comply use minimum maximum"
     " auth authentication authenticator login logon signin credential credentials policy policies"
     " hash hashes change field prompt file manager vault store rotation refresh expiry expiration"
     " length complexity history requirement requirements rule rules mismatch provider grant flow"
@@ -203,10 +222,21 @@ _PROSE_WORDS = (
     " prefix error failure check validation verification attempt attempts retry limit count"
     " parameter argument option setting settings property variable env config configuration entry"
     " account user username server host database service principal app application client tenant"
+    " character characters chars digit digits letter letters symbol symbols number numbers"
+    " reuse lockout writeback sync spray strength quality storage generator recovery entropy"
+    " input dialog box mode support access"
 )
-_NOT_SECRETS = frozenset(_PROSE_WORDS.split())
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
+_NOT_SECRETS = _FUNCTION | frozenset(_PROSE_WORDS.split())
+# Endings of words that state something about a secret ("expiring", "case-sensitive"). After
+# "password is" only the participle and adverb ones count: a bare word there is the password
+# unless it is a listed state word, and many passwords are English words ("adventure").
+_STATE_ENDINGS = ("ed", "ing", "ly", "able", "ible")
+# After "with password" a compound noun is as likely ("with password synchronization").
+_NOUN_ENDINGS = (*_STATE_ENDINGS, "tion", "sion", "ment")
 _ENDINGS = "ed ing ly able ible ive tion sion ment ness ful less ous ity ent ant ence ance ise ize"
 _ENGLISH_ENDINGS = tuple(f"{_ENDINGS} ure ary ory ical".split())
+_CLAUSE_END = re.compile(r"[ \t]*(?:$|[\r\n.,;:!?)\]}'\"])")
 _CLOSES_STRING = re.compile(r"[ \t]{0,10}[,:;)}\]]")
 _TRAILING_PUNCT = ".,;:'\")]}>"
 
@@ -333,45 +363,104 @@ def _credential_like(value: str) -> bool:
     return any(c.isupper() for c in value[1:]) and any(c.islower() for c in value)
 
 
-def _prose_value(value: str) -> bool:
+def _prose_value(value: str, endings: tuple[str, ...] = _ENGLISH_ENDINGS) -> bool:
     """A word that describes the secret ("incorrect", "not", "expiring", "case-sensitive")."""
     parts = value.lower().split("-")
     if not all(p.isalpha() for p in parts):
         return False
-    return any(p in _NOT_SECRETS or (len(p) > 4 and p.endswith(_ENGLISH_ENDINGS)) for p in parts)
+    return any(p in _NOT_SECRETS or (len(p) > 4 and p.endswith(endings)) for p in parts)
+
+
+def _passphrase(first: str, more: list[str], clause_ends: bool) -> bool:
+    """Plain words that end the clause and, after the first, say nothing about the secret:
+    "correct horse battery staple", but not "incorrect for user etl", "expired since
+    yesterday" or "correct, but expired". With a state word first, three words at least
+    ("the password is correct horse" stays)."""
+    if not (clause_ends and more and first.isalpha()) or first.lower() in _FUNCTION:
+        return False
+    if len(more) < 2 and _prose_value(first, _STATE_ENDINGS):
+        return False
+    return not any(_prose_value(w) for w in more)
+
+
+_PLAIN_WORD = re.compile(r"[a-zA-Z]+")
 
 
 def _prose_secret(m: re.Match[str], text: str) -> str:
     """The value of a secret named in a sentence, unless the words after it say something about
-    it ("password is incorrect", "token is from the wrong tenant")."""
+    it ("password is incorrect", "token is from the wrong tenant").
+
+    After "password/passphrase/passwd/pwd is|was[:]" (or "set/changed/reset to") the next token is
+    the password unless it is a listed state word ("expired", "incorrect", "not", "too", "set",
+    "correct", ...) or a participle or adverb ("expiring", "recently"); other English words count as
+    passwords ("the password is adventure"). A state word followed by two or more plain words that
+    end the clause is read as a passphrase and all of it goes: "passphrase is correct horse battery
+    staple" loses "correct" too, while "the password is correct" and "the password is correct for
+    user etl" stay. Leaking a passphrase costs more than masking an odd sentence, and a run of plain
+    words with no function or state word in it is rarely a sentence about a password. A password
+    that is a word takes the plain words after it up to one that reads as prose ("the password is
+    adventure time, rotate it" masks "adventure time").
+
+    "token", "secret" and "api key" are also names ("Unexpected token '<'"), so after them a
+    value needs "is/was" or "with" and, after "with", to look like a credential; after "is" any
+    word that is not prose by the wider test (state words or English endings) goes.
+
+    "password: x" is the key/value rule's, which keeps "password: must contain a digit"; here
+    only a passphrase after it ("passphrase: correct horse battery staple").
+    """
     whole = text[m.start() : m.end()]
     if m.start() > 0 and m.string[m.start() - 1].isalnum():
         return whole  # inside a longer word
     val = _group(m, text, "val")
     weak = m["word"] not in _STRONG_WORDS
-    end = m.start("val")
+    colon = m["colon"] is not None
+    if colon and weak:
+        return whole
+    prefix, rest = text[m.start() : m.start("val")], text[m.end("val") : m.end()]
     quote = '\\"' if val[:2] == '\\"' else val[0]
     if quote in ('\\"', '"', "'") and len(val) >= 2 * len(quote) and val.endswith(quote):
         # A quoted value: always a value after "is" or "with", and after a password word; after
         # "token"/"secret" often a name or a parse error ("Unexpected token '<'", "secret
         # 'AzureSqlPassword' not found"), so there only when it looks random.
         inner = val[len(quote) : -len(quote)]
-        if not inner or inner == REDACTED:
-            return whole
+        if colon or not inner or inner == REDACTED:
+            return whole  # after "password:" the key/value rule has decided
         if _CLOSES_STRING.match(inner):
             return whole  # '"Enter password ", "next"': the quote ends a string, opens none
         if weak and not m["verb"] and not _looks_random(inner) and not _with_before(m):
             return whole
-        return f"{text[m.start() : end]}{quote}{REDACTED}{quote}"
-    if not m["verb"] and not _with_before(m):
+        return f"{prefix}{quote}{REDACTED}{quote}{rest}"
+    if not m["verb"] and not colon and not _with_before(m):
         return whole  # "password authentication failed", "token expired"
     core = val.rstrip(_TRAILING_PUNCT)
     bare = core.lstrip("'([{<")
     if not bare or REDACTED in core or (m["word"] == "pwd" and bare[0] in "/~"):
         return whole  # already redacted; "pwd is /opt/airflow" names a directory
-    if not _credential_like(bare) and (weak or len(bare) < 3 or _prose_value(bare)):
+    spans = [w.span() for w in _PLAIN_WORD.finditer(text, m.end("val"), m.end())]
+    if core != val:
+        spans = []  # "password is hunter, rotate it": the value ends at the comma
+    more = [text[a:b] for a, b in spans]
+    if not weak and (m["verb"] or colon):
+        if _passphrase(bare, more, _CLAUSE_END.match(text, m.end()) is not None):
+            return f"{prefix}{REDACTED}"
+        if colon:
+            return whole
+    if _credential_like(bare):
+        return f"{prefix}{REDACTED}{val[len(core) :]}{rest}"
+    if len(bare) < 3:
+        return whole
+    if not m["verb"]:  # "with password x": often a compound ("with password management")
+        if weak or _prose_value(bare, _NOUN_ENDINGS):
+            return whole
+    elif _prose_value(bare, _ENGLISH_ENDINGS if weak else _STATE_ENDINGS):
         return whole  # "password is incorrect", "token is from the wrong tenant"
-    return f"{text[m.start() : end]}{REDACTED}{val[len(core) :]}"
+    words = 0
+    if m["verb"] and not weak and bare.isalpha():
+        while words < len(more) and not _prose_value(more[words]):
+            words += 1  # "the password is adventure time": the rest of a passphrase
+    if words:
+        return f"{prefix}{REDACTED}{text[spans[words - 1][1] : m.end()]}"
+    return f"{prefix}{REDACTED}{val[len(core) :]}{rest}"
 
 
 def _with_before(m: re.Match[str]) -> bool:

@@ -432,6 +432,58 @@ PROSE_SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
     ("invalid token password 'Hunter2x' rejected", ["Hunter2x"], ["invalid token password '"]),
 ]
 
+# Forms the first version of the plain-word rule let through (each leaked before).
+MORE_PROSE_SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
+    ("the new password is: Hunter2", ["Hunter2"], ["the new password is: "]),
+    ("Password was: sunshine", ["sunshine"], ["Password was: "]),
+    ("password is: 'hunter2' (from vault)", ["hunter2"], ["password is: '", "' (from vault)"]),
+    (
+        "password for user etl on host db.example.com is Hunter2",
+        ["Hunter2"],
+        ["password for user etl on host db.example.com is "],
+    ),
+    ("the password to the database is swordfish", ["swordfish"], ["to the database is "]),
+    (
+        "the api key for the partner feed is zzzyyyxxx",
+        ["zzzyyyxxx"],
+        ["the api key for the partner feed is "],
+    ),
+    (
+        "passphrase is correct horse battery staple",
+        ["correct", "horse", "battery", "staple"],
+        ["passphrase is "],
+    ),
+    (
+        "the password is correct horse battery staple.",
+        ["correct", "horse", "staple"],
+        ["the password is [REDACTED]."],
+    ),
+    (
+        "passphrase: correct horse battery staple",
+        ["correct", "horse", "staple"],
+        ["passphrase: "],
+    ),
+    ("Password: adventure time", ["adventure", "time"], ["Password: "]),
+    ("the password is adventure", ["adventure"], ["the password is "]),
+    ("the password is treasure", ["treasure"], ["the password is "]),
+    ("password is dictionary", ["dictionary"], ["password is "]),
+    ("password is happiness", ["happiness"], ["password is "]),
+    ("pwd was elephant", ["elephant"], ["pwd was "]),
+    (
+        "the password is adventure time, rotate it",
+        ["adventure", "time"],
+        ["the password is [REDACTED], rotate it"],
+    ),
+    ("the password is adventure for user etl", ["adventure"], ["is [REDACTED] for user etl"]),
+    ("Connecting with password adventure failed", ["adventure"], ["with password ", " failed"]),
+    ("the secret is hunter", ["hunter"], ["the secret is "]),
+    ("api key is abcdefgh", ["abcdefgh"], ["api key is "]),
+    ("password set to hunter2", ["hunter2"], ["password set to "]),
+    ("password was reset to Welcome1 by ops", ["Welcome1"], ["reset to ", " by ops"]),
+    ("password is set to 'Spring'", ["Spring"], ["password is set to '"]),
+    ("PASSWORD IS: HUNTER", ["HUNTER"], ["PASSWORD IS: "]),
+]
+
 # Prose about a secret: the words after it are the cause and must stay as they are.
 PROSE_CLEAN_CASES = [
     'FATAL: password authentication failed for user "etl"',
@@ -477,6 +529,47 @@ PROSE_CLEAN_CASES = [
     "pwd is /opt/airflow",
     "passwords 'a' and 'b' differ",
     'print("Enter password ", end="")',
+    # The plain-word forms added later must not take these.
+    "Login failed for user 'sa'",
+    "The password is expired",
+    "password must be changed",
+    "the password is incorrect",
+    "invalid password",
+    "(using password: YES)",
+    "Access denied for user 'x'@'host' (using password: NO)",
+    "the password is correct",
+    "the password is correct for user etl",
+    "the password is correct, but the account is locked",
+    "password is correct horse",
+    "password is expired since yesterday",
+    "password is invalid because it is too short",
+    "password is being rotated",
+    "password is not set",
+    "password is insufficient",
+    "password is sent by email",
+    "password is stored in key vault",
+    "password is the same as the old one",
+    "the password for user etl on host db01 is incorrect",
+    "The password for user etl on host db.example.com is expired",
+    "password for user etl; host is db01",
+    "password is: required",
+    "password was: not provided",
+    "password: cannot be empty",
+    "password: minimum eight characters",
+    "Password: Required field",
+    "password set to expire in 3 days",
+    "password was changed to comply with policy",
+    "password was reset to default",
+    "with password management enabled",
+    "with password synchronization",
+    "ORA-01017: invalid username/password; logon denied",
+    "Snowflake: Incorrect username or password was specified.",
+    "The passphrase is incorrect",
+    "the passphrase is required to decrypt the key",
+    "the secret is stored in key vault",
+    "the secret was rotated",
+    "token is bound to another client",
+    "token was issued for a different audience",
 ]
 
 
@@ -496,6 +589,11 @@ def test_secrets_in_plain_words_are_removed(text: str, gone: list[str], kept: li
     ]
 
 
+@pytest.mark.parametrize(("text", "gone", "kept"), MORE_PROSE_SECRET_CASES)
+def test_more_plain_word_forms_are_removed(text: str, gone: list[str], kept: list[str]) -> None:
+    test_secrets_in_plain_words_are_removed(text, gone, kept)
+
+
 @pytest.mark.parametrize("text", PROSE_CLEAN_CASES)
 def test_prose_about_secrets_untouched(text: str) -> None:
     assert redact(text) == text
@@ -513,6 +611,15 @@ def test_plain_word_exact_outputs() -> None:
     )
     assert redact("Login with password Welcome1 failed; password is incorrect") == (
         "Login with password [REDACTED] failed; password is incorrect"
+    )
+    assert redact("passphrase is correct horse battery staple; the password is correct") == (
+        "passphrase is [REDACTED]; the password is correct"
+    )
+    assert redact("the new password is: Hunter2, the old one expired") == (
+        "the new password is: [REDACTED], the old one expired"
+    )
+    assert redact("password is hunter2 and password is tiger") == (
+        "password is [REDACTED] and password is [REDACTED]"
     )
 
 
@@ -644,6 +751,11 @@ def test_non_string_inputs_pass_through() -> None:
         "with password ",
         "token 'x y ",
         "password '",
+        "password for a b c d e f g h i ",
+        "password is a b c d e f g h i ",
+        "passphrase: a b ",
+        "password is: ",
+        "password is set to ",
     ],
 )
 def test_large_pathological_input_completes(chunk: str) -> None:
