@@ -14,8 +14,21 @@ from integrations.models import (
 from tickets.lifecycle import Actor
 
 
+class ReadOnlyPageAdmin(admin.ModelAdmin):
+    """Records only the product writes: their page is for reading, with no Save buttons and a
+    POST refused (Django's view-only page); the list's actions, which ask for the change
+    permission without an object (retry, approve, decline), still work for the roles that
+    have it. (tickets/admin.py has the same; the two admin modules import nothing of each
+    other.)"""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
+
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyPageAdmin):
     list_display = ("tracking_id", "source", "received_at", "status", "outcome", "ticket")
     list_filter = ("source", "status", "outcome")
     search_fields = ("tracking_id", "ticket__id", "reason")
@@ -32,7 +45,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(OutboundDelivery)
-class OutboundDeliveryAdmin(admin.ModelAdmin):
+class OutboundDeliveryAdmin(ReadOnlyPageAdmin):
     list_display = ("ticket", "target", "action", "status", "attempts", "created_at", "last_error")
     list_filter = ("status", "target", "action")
     search_fields = ("ticket__id", "key", "last_error")
@@ -76,7 +89,7 @@ class RemediationPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Remediation)
-class RemediationAdmin(admin.ModelAdmin):
+class RemediationAdmin(ReadOnlyPageAdmin):
     list_display = (
         "ticket",
         "action",

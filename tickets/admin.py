@@ -12,7 +12,7 @@ from typing import cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from analysis.tasks import request_fresh_rca
 from integrations import fanout
 from integrations.models import OutboundDelivery, Remediation
-from tickets import incidents, lifecycle, resolutions
+from tickets import incidents, lifecycle, resolutions, rules
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import (
@@ -44,6 +44,18 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 
 EMPTY = "-"
 LIST_DEFERRED = ("embedding", "error_message", "rca_result", "details", "affected_entity", "links")
+
+
+class ReadOnlyPageAdmin(admin.ModelAdmin):
+    """Records only the product writes: their page is for reading. It shows no Save buttons
+    and refuses a POST (Django's view-only page), while the list's actions, which ask for the
+    change permission without an object (acknowledge, retry, ...), still work for the roles
+    that have it."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
 
 
 class AuditLogInline(admin.TabularInline):
@@ -120,7 +132,7 @@ class SlaFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyPageAdmin):
     list_display = (
         "id",
         "status",
@@ -159,7 +171,15 @@ class TicketAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     inlines = [RemediationInline, OutboundInline, AuditLogInline]
-    actions = ["acknowledge", "take", "resolve", "reopen", "rerun_rca", "retry_failed_deliveries"]
+    actions = [
+        "acknowledge",
+        "take",
+        "resolve",
+        "reopen",
+        "rerun_rca",
+        "retry_failed_deliveries",
+        "reroute",
+    ]
     fieldsets = (
         (None, {"fields": ("id", "status", "severity", "priority", "pipeline", "error_type")}),
         ("Culprit and incident", {"fields": ("culprit", "culprit_detail", "incident")}),
@@ -416,6 +436,40 @@ class TicketAdmin(admin.ModelAdmin):
         count = fanout.retry_dead(list(dead.values_list("pk", flat=True)))
         self.message_user(request, f"{count} failed deliveries sent again.")
 
+    @admin.action(
+        description="Re-route (apply current ownership rules), then retry failed deliveries",
+        permissions=["change"],
+    )
+    def reroute(self, request, queryset):
+        """A ticket keeps the owner, Slack channel and JIRA project it was routed with, so a
+        retry after a rule was corrected would fail the same way. This routes the selected
+        tickets that are not paged yet (no JIRA key or no Slack message) again by the current
+        rules, then retries their failed deliveries. Where a ticket is paged already (its
+        issue or message exists), that target's routing stays as it is."""
+        rules.clear_rule_cache()  # the rule was likely corrected just now: read it afresh
+        actor = Actor.for_user(request.user)
+        unpaged = queryset.filter(Q(itsm_ticket_id="") | Q(slack_ts=""))
+        skipped = queryset.count() - unpaged.count()
+        ids, changed = [], 0
+        routing = ("source", "pipeline", "slack_ts", "slack_channel", "itsm_ticket_id")
+        for ticket in unpaged.only(*routing, "jira_project", *rules.OWNER_FIELDS):
+            ids.append(ticket.pk)
+            if rules.reroute_unpaged(ticket, actor):
+                changed += 1
+        dead = OutboundDelivery.objects.dead().filter(ticket_id__in=ids)
+        count = fanout.retry_dead(list(dead.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            f"Re-routed {len(ids)} ticket(s) by the current ownership rules ({changed} changed); "
+            f"{count} failed deliveries sent again.",
+        )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} ticket(s) left as they are: already paged in JIRA and Slack.",
+                level=messages.WARNING,
+            )
+
 
 class ResolveForm(forms.Form):
     fix = forms.CharField(
@@ -444,7 +498,7 @@ class IncidentEventInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ReadOnlyPageAdmin):
     """Incidents: acted on once for all members (tickets/incidents.py)."""
 
     list_display = (
@@ -497,7 +551,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyPageAdmin):
     list_display = ("ticket", "created_at", "actor_kind", "actor_name", "action")
     list_filter = ("actor_kind", "action")
     search_fields = ("=ticket__id", "actor_name")
@@ -509,7 +563,7 @@ class AuditLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(Occurrence)
-class OccurrenceAdmin(admin.ModelAdmin):
+class OccurrenceAdmin(ReadOnlyPageAdmin):
     list_display = ("key", "ticket", "outcome", "seen_at")
     list_filter = ("outcome",)
     search_fields = ("key", "=ticket__id")
@@ -558,7 +612,7 @@ class JiraStatusMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resolution)
-class ResolutionAdmin(admin.ModelAdmin):
+class ResolutionAdmin(ReadOnlyPageAdmin):
     """Recorded fixes. Read-only but for one staff judgement: this fix was wrong."""
 
     list_display = (

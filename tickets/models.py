@@ -35,12 +35,15 @@ flow adds; this is the same set grouped by what it is for):
 from __future__ import annotations
 
 import fnmatch
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.db.models import Case, DurationField, F, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce, Lower
@@ -612,19 +615,68 @@ class PipelineRule(models.Model):
         return fnmatch.fnmatchcase(pipeline.lower(), self.pipeline_pattern.lower())
 
 
+# Where a rule sends a ticket's alerts. A value Slack or JIRA cannot resolve fails every
+# matching ticket's paging permanently (channel_not_found, 400 "project is required"), so
+# forms refuse what cannot be a channel or a project key.
+# A name: lowercase letters (any script), digits, hyphens, underscores and periods.
+SLACK_CHANNEL_NAME = re.compile(r"#?[\w.-]{1,80}")
+SLACK_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{8,}")  # a public, private or direct channel's id
+JIRA_PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]+")  # Atlassian's default project key pattern
+
+
+def validate_slack_channel(value: str) -> None:
+    if (SLACK_CHANNEL_NAME.fullmatch(value) and value == value.lower()) or (
+        SLACK_CHANNEL_ID.fullmatch(value)
+    ):
+        return
+    raise ValidationError(
+        "Slack channel: expected a channel name such as #data-alerts (lowercase letters, "
+        "digits, hyphens, underscores and periods, at most 80 characters, the # optional) "
+        "or a channel id such as C024BE91L, not “%(value)s”.",
+        code="invalid_slack_channel",
+        params={"value": value},
+    )
+
+
+def validate_jira_project_key(value: str) -> None:
+    if JIRA_PROJECT_KEY.fullmatch(value):
+        return
+    raise ValidationError(
+        "JIRA project: expected a project key such as OPS (an uppercase letter, then "
+        "uppercase letters, digits or underscores), not “%(value)s”.",
+        code="invalid_jira_project",
+        params={"value": value},
+    )
+
+
 class OwnershipRule(PipelineRule):
     order = models.PositiveIntegerField(default=100, help_text="Lower wins.")
     finops_team = models.CharField(max_length=200)
     finops_owner = models.CharField(max_length=200, blank=True)
     finops_cost_center = models.CharField(max_length=200, blank=True)
-    slack_channel = models.CharField(max_length=200, blank=True)
-    jira_project = models.CharField(max_length=64, blank=True)
+    slack_channel = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_slack_channel],
+        help_text="A channel name (#data-alerts) or id (C024BE91L); blank: the default channel.",
+    )
+    jira_project = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_jira_project_key],
+        help_text="A JIRA project key (OPS); blank: the default project.",
+    )
 
     class Meta:
         ordering = ["order", "id"]
 
     def __str__(self) -> str:
         return f"{self.pipeline_pattern} → {self.finops_team}"
+
+
+WINDOW_ORDER_MESSAGE = (
+    "The maintenance window must end after it starts: set “Ends at” later than “Starts at”."
+)
 
 
 class SuppressionRule(PipelineRule):
@@ -643,11 +695,17 @@ class SuppressionRule(PipelineRule):
                 | Q(ends_at__isnull=True)
                 | Q(ends_at__gt=models.F("starts_at")),
                 name="suppression_window_ends_after_start",
+                violation_error_message=WINDOW_ORDER_MESSAGE,
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.pipeline_pattern}: {self.reason}"
+
+    def clean(self) -> None:
+        # Said on the field (the constraint's own check then skips it, and says the same).
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": WINDOW_ORDER_MESSAGE})
 
     def active_at(self, at: datetime) -> bool:
         if not self.enabled:
@@ -659,7 +717,16 @@ class SuppressionRule(PipelineRule):
 
 class SlaPolicy(models.Model):
     priority = models.CharField(max_length=2, choices=choices(Priority), unique=True)
-    seconds = models.PositiveIntegerField(help_text="Time allowed to acknowledge.")
+    seconds = models.PositiveIntegerField(
+        help_text="Time allowed to acknowledge, in seconds (at least 60).",
+        validators=[
+            MinValueValidator(
+                60,
+                "The SLA must be at least 1 minute (60 seconds): a shorter one makes every new "
+                "ticket of this priority breached at once.",
+            )
+        ],
+    )
 
     class Meta:
         ordering = ["priority"]
@@ -687,12 +754,21 @@ class JiraStatusMapping(models.Model):
     class Meta:
         ordering = ["order", "id"]
         constraints = [
-            models.UniqueConstraint(Lower("jira_status"), name="jira_status_mapping_unique_name")
+            models.UniqueConstraint(
+                Lower("jira_status"),
+                name="jira_status_mapping_unique_name",
+                violation_error_message="This JIRA status is already mapped (JIRA status names "
+                "are compared ignoring case and surrounding spaces): edit that mapping instead.",
+            )
         ]
         verbose_name = "JIRA status mapping"
 
     def __str__(self) -> str:
         return f"{self.jira_status} → {self.ticket_status}"
+
+    def clean(self) -> None:
+        # "  done  " is the JIRA status Done: compared (and stored) without surrounding spaces.
+        self.jira_status = self.jira_status.strip()
 
 
 class ResolutionQuerySet(models.QuerySet["Resolution"]):

@@ -13,8 +13,12 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
-from tickets.models import OwnershipRule, SlaPolicy, SuppressionRule
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 from tickets.vocabulary import ErrorClass, Priority, Severity
 
 RULE_CACHE_SECONDS = 5.0
@@ -122,3 +126,34 @@ def severity_for(severity_hint: str | None, error_type: str) -> Severity:
 
 def priority_for(severity: str) -> Priority:
     return SEVERITY_PRIORITY[Severity(severity)]
+
+
+OWNER_FIELDS = ("finops_team", "finops_owner", "finops_cost_center")
+
+
+def reroute_unpaged(ticket: Ticket, actor: Actor) -> bool:
+    """Apply the current ownership rules to a ticket not fully paged; True when it changed.
+    The Slack channel changes only while no alert was posted, the JIRA project only while no
+    issue exists: each by a conditional UPDATE, so a delivery that lands meanwhile keeps what
+    it wrote (the posted channel's id, the issue's key)."""
+    owner = resolve_ownership(ticket.source, ticket.pipeline)
+    before = {name: getattr(ticket, name) for name in OWNER_FIELDS}
+    after = {name: getattr(owner, name) for name in OWNER_FIELDS}
+    if not ticket.slack_ts:
+        before["slack_channel"], after["slack_channel"] = ticket.slack_channel, owner.slack_channel
+    if not ticket.itsm_ticket_id:
+        before["jira_project"], after["jira_project"] = ticket.jira_project, owner.jira_project
+    if before == after:
+        return False
+    this = Ticket.objects.filter(pk=ticket.pk)
+    with transaction.atomic():
+        owned = {name: after[name] for name in OWNER_FIELDS}
+        this.update(**owned, updated_at=timezone.now())
+        if "slack_channel" in after:
+            this.filter(slack_ts="").update(slack_channel=after["slack_channel"])
+        if "jira_project" in after:
+            this.filter(itsm_ticket_id="").update(jira_project=after["jira_project"])
+        lifecycle.write_audit(
+            ticket, actor, "re-routed", before=before, after=after, details={"via": "admin"}
+        )
+    return True

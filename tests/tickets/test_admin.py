@@ -6,11 +6,21 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tickets.models import AuditLog, JiraStatusMapping, Resolution, SuppressionRule, Ticket
+from integrations.models import OutboundDelivery, OutboundStatus
+from tickets.models import (
+    AuditLog,
+    JiraStatusMapping,
+    OwnershipRule,
+    Resolution,
+    SlaPolicy,
+    SuppressionRule,
+    Ticket,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
 
@@ -265,3 +275,192 @@ def test_a_suppression_rule_with_a_source_that_does_not_exist_is_refused():
     form["source"] = "adf"
     assert client.post(url, form).status_code == 302
     assert SuppressionRule.objects.get(pipeline_pattern="pl_*").source == "adf"
+
+
+# --- what the admin refuses, in words ----------------------------------------------------------
+
+
+def ownership_form(**fields) -> dict:
+    return {
+        "pipeline_pattern": "pl_sales_*",
+        "source": "",
+        "order": 10,
+        "finops_team": "sales",
+        "enabled": "on",
+        "slack_channel": "",
+        "jira_project": "",
+        **fields,
+    }
+
+
+def test_an_ownership_rule_with_a_slack_channel_or_jira_project_that_cannot_exist_is_refused():
+    """A typo here once left every matching ticket with no JIRA issue and no Slack alert."""
+    client = staff("admin")
+    url = reverse("admin:tickets_ownershiprule_add")
+
+    answer = client.post(
+        url, ownership_form(slack_channel="not a channel !!", jira_project="no such project")
+    )
+
+    assert answer.status_code == 200  # the form again, with its errors
+    errors = answer.context["adminform"].form.errors
+    assert (
+        "Slack channel: expected a channel name such as #data-alerts" in errors["slack_channel"][0]
+    )
+    assert "JIRA project: expected a project key such as OPS" in errors["jira_project"][0]
+    assert not OwnershipRule.objects.exists()
+    for channel, project in (
+        ("#sales-alerts", "SALES"),
+        ("sales.eu_alerts", "DP2"),
+        ("C024BE91L", ""),
+        ("#données-alertes", "DATA_PLATFORM_OPS"),  # any script; a Data Center key's length
+    ):
+        form = ownership_form(slack_channel=channel, jira_project=project)
+        assert client.post(url, form).status_code == 302, (channel, project)
+    assert OwnershipRule.objects.count() == 4
+    # The model says so too, whatever form saves it.
+    for channel, project in (("#Sales", ""), ("x" * 81, ""), ("", "ops"), ("", "O"), ("", "1OPS")):
+        rule = OwnershipRule(
+            pipeline_pattern="*", finops_team="t", slack_channel=channel, jira_project=project
+        )
+        with pytest.raises(ValidationError):
+            rule.full_clean()
+
+
+def test_rerouting_applies_the_corrected_rule_to_unpaged_tickets_and_retries_them():
+    """A ticket keeps the routing it was created with: once the rule is corrected, re-routing
+    gives the tickets it failed for the new channel and project and retries their deliveries."""
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_sales_*",
+        finops_team="sales",
+        finops_owner="ana",
+        slack_channel="#sales-alerts",
+        jira_project="SALES",
+    )
+    stuck = make_ticket(
+        1, itsm_ticket_id="", finops_team="old", slack_channel="bad!!", jira_project="bad one"
+    )
+    half = make_ticket(2, itsm_ticket_id="SALES-7", slack_channel="bad!!", jira_project="SALES")
+    paged = make_ticket(3, slack_ts="1712345678.000100", slack_channel="C024BE91L")
+    dead = [
+        OutboundDelivery.objects.create(
+            key=f"{target}:create:{ticket.pk}",
+            ticket=ticket,
+            target=target,
+            action=f"{target}_create" if target == "jira" else "slack_post",
+            status=OutboundStatus.DEAD,
+            attempts=8,
+            last_error="channel_not_found" if target == "slack" else "HTTP 400",
+        )
+        for ticket, target in ((stuck, "jira"), (stuck, "slack"), (half, "slack"))
+    ]
+
+    answer = staff("responder").post(
+        CHANGELIST,
+        {"action": "reroute", "_selected_action": [stuck.pk, half.pk, paged.pk]},
+        follow=True,
+    )
+
+    html = answer.content.decode()
+    assert "Re-routed 2 ticket(s)" in html and "3 failed deliveries sent again" in html
+    assert "1 ticket(s) left as they are" in html
+    stuck.refresh_from_db()
+    assert (stuck.finops_team, stuck.finops_owner) == ("sales", "ana")
+    assert (stuck.slack_channel, stuck.jira_project) == ("#sales-alerts", "SALES")
+    half.refresh_from_db()  # its JIRA issue exists: only the Slack channel moves
+    assert (half.slack_channel, half.itsm_ticket_id) == ("#sales-alerts", "SALES-7")
+    paged.refresh_from_db()
+    assert (paged.slack_channel, paged.finops_team) == ("C024BE91L", "")
+    assert {row.status for row in OutboundDelivery.objects.filter(pk__in=[d.pk for d in dead])} == {
+        OutboundStatus.PENDING
+    }
+    entry = AuditLog.objects.get(ticket=stuck, action="re-routed")
+    assert entry.after["jira_project"] == "SALES" and entry.before["jira_project"] == "bad one"
+    assert entry.actor_name == "responder-user"
+    # A viewer cannot.
+    staff("viewer").post(CHANGELIST, {"action": "reroute", "_selected_action": [paged.pk]})
+    assert not AuditLog.objects.filter(ticket=paged, action="re-routed").exists()
+
+
+def test_a_duplicate_jira_status_is_refused_in_words_ignoring_case_and_spaces():
+    client = staff("admin")
+    url = reverse("admin:tickets_jirastatusmapping_add")
+
+    answer = client.post(url, {"jira_status": "  done  ", "ticket_status": "resolved", "order": 5})
+
+    html = answer.content.decode()
+    assert answer.status_code == 200
+    assert "This JIRA status is already mapped" in html
+    assert "Constraint" not in html and "jira_status_mapping_unique_name" not in html
+    assert JiraStatusMapping.objects.filter(jira_status__iexact="done").count() == 1
+    mapping = JiraStatusMapping(jira_status="  Closed ", ticket_status="resolved")
+    mapping.full_clean()
+    mapping.save()
+    assert JiraStatusMapping.objects.get(pk=mapping.pk).jira_status == "Closed"
+
+
+def test_a_maintenance_window_that_ends_before_it_starts_is_refused_in_words():
+    client = staff("admin")
+    start = timezone.now()
+    end = start - timedelta(hours=1)
+    form = {
+        "pipeline_pattern": "pl_*",
+        "source": "",
+        "enabled": "on",
+        "reason": "maintenance",
+        "starts_at_0": start.strftime("%Y-%m-%d"),
+        "starts_at_1": start.strftime("%H:%M:%S"),
+        "ends_at_0": end.strftime("%Y-%m-%d"),
+        "ends_at_1": end.strftime("%H:%M:%S"),
+    }
+
+    answer = client.post(reverse("admin:tickets_suppressionrule_add"), form)
+
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.errors
+    assert errors["ends_at"] == [
+        "The maintenance window must end after it starts: set “Ends at” later than “Starts at”."
+    ]
+    assert "suppression_window_ends_after_start" not in answer.content.decode()
+    assert not SuppressionRule.objects.exists()
+
+
+def test_an_sla_policy_shorter_than_a_minute_is_refused():
+    """A 0-second SLA made every new ticket breached at once."""
+    client = staff("admin")
+    policy = SlaPolicy.objects.get(priority="P1")
+    url = reverse("admin:tickets_slapolicy_change", args=[policy.pk])
+
+    answer = client.post(url, {"priority": "P1", "seconds": 0})
+
+    assert answer.status_code == 200
+    assert (
+        "The SLA must be at least 1 minute (60 seconds)"
+        in (answer.context["adminform"].form.errors["seconds"][0])
+    )
+    assert SlaPolicy.objects.get(pk=policy.pk).seconds == 15 * 60
+    assert client.post(url, {"priority": "P1", "seconds": 60}).status_code == 302
+    assert SlaPolicy.objects.get(pk=policy.pk).seconds == 60
+
+
+def test_the_read_only_ticket_page_offers_no_save_and_the_list_actions_still_work():
+    """Saving the read-only page said "changed successfully" and wrote a "No fields changed."
+    history entry."""
+    from django.contrib.admin.models import LogEntry
+
+    client = staff("responder")
+    ticket = make_ticket(1)
+    page_url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+    html = client.get(page_url).content.decode()
+    posted = client.post(page_url, {"_save": "Save"})
+    acted = client.post(
+        CHANGELIST, {"action": "acknowledge", "_selected_action": [ticket.pk]}, follow=True
+    )
+
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert "Root cause 1" in html  # still shown
+    assert posted.status_code == 403
+    assert not LogEntry.objects.exists()
+    assert "Acknowledged 1 ticket(s)." in acted.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == "acknowledged"
