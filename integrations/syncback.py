@@ -257,8 +257,12 @@ def apply_slack_action(action: SlackAction) -> str:
             else:
                 lifecycle.transition(action.ticket_id, step, actor, note="Slack button")
         except TransitionError as exc:
-            return f"no change: {exc}"
-    return f"{step} by {actor.name}"
+            refusal = str(exc)
+        else:
+            return f"{step} by {actor.name}"
+    # A click on a message that was out of date (someone acted first): say so to the clicker.
+    _tell(action, f"Nothing was changed: {refusal}.")
+    return f"no change: {refusal}"
 
 
 def _apply_incident_action(action: SlackAction) -> str:
@@ -286,8 +290,11 @@ def _apply_incident_action(action: SlackAction) -> str:
         try:
             incidents.act(incident_id, step, actor, note="Slack button")
         except TransitionError as exc:
-            return f"no change: {exc}"
-    return f"{step} of incident {incident_id} by {actor.name}"
+            refusal = str(exc)
+        else:
+            return f"{step} of incident {incident_id} by {actor.name}"
+    _tell(action, f"Nothing was changed: {refusal}.")
+    return f"no change: {refusal}"
 
 
 def _tell_not_allowed(action: SlackAction, reason: str) -> None:

@@ -275,8 +275,9 @@ def test_jira_done_resolves_with_its_comment_as_the_fix_and_the_slack_alert_foll
 
 
 def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_worker, targets):
-    jira, _slack, _ = targets
+    jira, slack, _ = targets
     slack_responder("daan")
+    slack.add_user(SLACK_USER_ID, name="daan")
     ticket = fanned_out(post_failure()["ticket_id"])
     settled(ticket.pk)
 
@@ -295,8 +296,11 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress"))
     assert echo.json()["result"] == "our own change ignored"
     assert AuditLog.objects.filter(ticket=ticket, action="acknowledge").count() == 1
-    # A second click on a stale message changes nothing.
+    # A second click on a stale message changes nothing, and the clicker is told why.
     assert "no change" in post_slack_click(ticket.pk, "rca_acknowledge").json()["result"][0]
+    told = "Nothing was changed: cannot acknowledge a ticket that is acknowledged."
+    wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
+    assert slack.ephemeral[0]["user"] == SLACK_USER_ID
 
 
 def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worker, targets):

@@ -17,6 +17,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.integrations.test_fanout import (
     JIRA_SECRET,
     SLACK_SECRET,
+    SLACK_USER_ID,
     jira_webhook,
     post_jira,
     post_slack_click,
@@ -125,9 +126,12 @@ def test_slack_buttons_and_jira_act_on_the_incident_once(celery_worker, targets)
     echo = post_jira(jira_webhook(key, "To Do", "In Progress"))
     assert echo.json()["result"] == "our own change ignored"
     assert acks.count() == 4
-    # A second click on a stale message changes nothing.
+    # A second click on a stale message changes nothing, and the clicker is told why.
+    slack.add_user(SLACK_USER_ID, name="daan")
     again = post_slack_click(incident.pk, "rca_incident_acknowledge").json()["result"][0]
     assert again.startswith("no change")
+    told = "Nothing was changed: cannot acknowledge an incident that is acknowledged."
+    wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
 
     # Done in JIRA resolves the incident and every member, through the sync-back path.
     jira.issues[key]["status"] = "Done"  # a responder moved the issue in JIRA
