@@ -402,8 +402,21 @@ def _noformat_inline(text: str) -> str:
     return " ".join(str(text).translate(_JIRA_MARKUP).split())[:500]
 
 
+# What a change commented on the issue says, after who made it.
+_COMMENT_WORDS = {
+    "acknowledge": "acknowledged the ticket",
+    "start_progress": "took the ticket (in progress)",
+    "resolve": "resolved the ticket",
+    "reopen": "reopened the ticket",
+    "regressed": "reported the failure again: the ticket is open again",
+    "remediation_failed": "reported that the remediation failed",
+    "remediation_succeeded": "reported that the remediation succeeded",
+}
+
+
 def jira_comment(action: str, actor_name: str, note: str = "") -> str:
-    line = f"{actor_name} set the ticket to {action.replace('_', ' ')} in the RCA service."
+    words = _COMMENT_WORDS.get(action, f"set the ticket to {action.replace('_', ' ')}")
+    line = f"{actor_name} {words} in the RCA service."
     return f"{line}\n{_noformat(note)}" if note else line
 
 

@@ -291,7 +291,7 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     issue = jira.issues[ticket.itsm_ticket_id]
     # Acknowledged has no JIRA status of its own: someone owns it, so In Progress.
     assert issue["status"] == "In Progress"
-    assert "daan set the ticket to acknowledge" in issue["comments"][-1]["body"]
+    assert "daan acknowledged the ticket in the RCA service." in issue["comments"][-1]["body"]
     # JIRA tells us about the transition we made: it changes nothing and audits nothing.
     echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress"))
     assert echo.json()["result"] == "our own change ignored"
@@ -394,7 +394,7 @@ def test_a_regression_reopens_the_jira_issue_and_replies_in_the_slack_thread(
     settled(ticket.pk)
     issue = jira.issues[ticket.itsm_ticket_id]
     assert issue["status"] == "To Do"
-    assert "set the ticket to regressed" in issue["comments"][-1]["body"]
+    assert "reported the failure again: the ticket is open again" in (issue["comments"][-1]["body"])
     assert "regressed" in slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
     assert Ticket.objects.count() == 1 and len(jira.issues) == 1
 
