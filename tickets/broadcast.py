@@ -30,6 +30,7 @@ from channels.layers import channel_layers
 from django.conf import settings
 
 from tickets.lifecycle import Actor
+from tickets.vocabulary import Status
 
 logger = logging.getLogger(__name__)
 
@@ -140,16 +141,44 @@ async def _send_batch(layer: Any, batch: list[tuple[str, dict[str, Any]]]) -> No
 publisher = LiveEventPublisher()
 
 
+def moved(
+    action: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The statuses a change moved the ticket between, as of the change (the card a dashboard
+    gets is read when the event is sent, maybe after later changes): a new ticket comes in open
+    (from None); a transition moves it from `before`'s status to `after`'s, `from_resolved_at`
+    saying when it had been resolved (the board's Resolved column holds the recent ones only).
+    The board counts its columns by these, also for tickets it does not show."""
+    if action == "created":
+        return {"from": None, "to": str(Status.OPEN), "from_resolved_at": None}
+    if before and after and before.get("status") != after.get("status"):
+        return {
+            "from": str(before["status"]),
+            "to": str(after["status"]),
+            "from_resolved_at": before.get("resolved_at"),
+        }
+    return None
+
+
 def broadcast_ticket_change(
-    sender: Any, ticket_id: str, action: str, actor: Actor, **kwargs: Any
+    sender: Any,
+    ticket_id: str,
+    action: str,
+    actor: Actor,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> None:
-    event = {
+    event: dict[str, Any] = {
         "type": "ticket.changed",
         "ticket_id": ticket_id,
         "action": action,
         "actor": actor.name,
         "via": str(actor.kind),
     }
+    movement = moved(action, before, after)
+    if movement is not None:
+        event["moved"] = movement
     try:
         publisher.group_send(GROUP, event)
     except Exception:

@@ -50,14 +50,15 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
     async def _send_ticket_change(self, event: dict[str, Any], card: dict[str, Any] | None) -> None:
         if card is None:
             return
-        await self.send_json(
-            {
-                "type": "ticket.changed",
-                "action": event["action"],
-                "actor": event.get("actor", ""),
-                "ticket": card,
-            }
-        )
+        message = {
+            "type": "ticket.changed",
+            "action": event["action"],
+            "actor": event.get("actor", ""),
+            "ticket": card,
+        }
+        if event.get("moved"):  # new, or between statuses: the board counts its columns by it
+            message["moved"] = event["moved"]
+        await self.send_json(message)
 
     async def log_analysis_progress(self, event: dict[str, Any]) -> None:
         """A log-analysis job moved (status, progress, step); the event carries it whole."""

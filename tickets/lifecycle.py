@@ -32,7 +32,9 @@ from tickets.models import (
     Ticket,
 )
 
-# Sent inside the change's transaction with: ticket_id, action, actor (an Actor), note.
+# Sent inside the change's transaction with: ticket_id, action, actor (an Actor), note, and
+# for a change of the tracked fields (a transition) their values before and after it (`before`
+# and `after`, as `_snapshot` gives them; None otherwise).
 ticket_changing = Signal()
 # The same, sent on commit.
 ticket_changed = Signal()
@@ -137,13 +139,19 @@ def audit_entry(
     )
 
 
-def announce(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
-    ticket_changing.send(sender=Ticket, ticket_id=ticket_id, action=action, actor=actor, note=note)
-    transaction.on_commit(
-        lambda: ticket_changed.send(
-            sender=Ticket, ticket_id=ticket_id, action=action, actor=actor, note=note
-        )
-    )
+def announce(
+    ticket_id: str,
+    action: str,
+    actor: Actor,
+    note: str = "",
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    change: dict[str, Any] = {"ticket_id": ticket_id, "action": action, "actor": actor}
+    change.update(note=note, before=before, after=after)
+    ticket_changing.send(sender=Ticket, **change)
+    transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, **change))
 
 
 def _stop_sla_clock(ticket: Ticket, now: Any) -> None:
@@ -212,15 +220,16 @@ def transition(
         before = _snapshot(ticket)
         _apply(ticket, action, actor, timezone.now())
         ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
+        after = _snapshot(ticket)
         write_audit(
             ticket,
             actor,
             action,
             before=before,
-            after=_snapshot(ticket),
+            after=after,
             details={**({"note": note} if note else {}), **(details or {})} or None,
         )
-        announce(ticket.pk, action, actor, note)
+        announce(ticket.pk, action, actor, note, before=before, after=after)
     return ticket
 
 
@@ -291,19 +300,21 @@ def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_cou
                 "updated_at",
             ]
         )
+        after = _snapshot(ticket)
         write_audit(
             ticket,
             actor,
             "regressed",
             before=before,
-            after=_snapshot(ticket),
+            after=after,
             details={
                 "occurrence_key": occurrence_key,
                 "occurrence_count": occurrence_count,
                 "regression_count": ticket.regression_count,
             },
         )
-        announce(ticket.pk, "regressed", actor, "The failure came back after it was resolved.")
+        note = "The failure came back after it was resolved."
+        announce(ticket.pk, "regressed", actor, note, before=before, after=after)
     return ticket
 
 
@@ -326,15 +337,17 @@ def resolve_at_source(ticket: Ticket, actor: Actor, *, details: dict[str, Any]) 
     verified = Resolution.objects.filter(
         ticket_id=ticket.pk, verified_at__isnull=True, created_at__lte=now
     ).update(verified_at=now)
+    after = _snapshot(ticket)
     write_audit(
         ticket,
         actor,
         "resolved at source",
         before=before,
-        after=_snapshot(ticket),
+        after=after,
         details={**details, **({"fixes_verified": verified} if verified else {})},
     )
-    announce(ticket.pk, "resolve" if resolving else "resolved_at_source", actor)
+    action = "resolve" if resolving else "resolved_at_source"
+    announce(ticket.pk, action, actor, before=before, after=after)
     return ticket
 
 

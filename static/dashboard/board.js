@@ -118,6 +118,17 @@
     if (!node) return;
     const value = Math.max(0, (parseInt(node.textContent, 10) || 0) + delta);
     node.textContent = String(value);
+    describeMore(status);
+  }
+
+  /* "Showing the 200 most urgent of 307." under a column that does not show all it counts. */
+  function describeMore(status) {
+    const note = board.querySelector('.column-more[data-more="' + status + '"]');
+    if (!note || !lists[status] || !counts[status]) return;
+    note.hidden = !hidesTickets(status);
+    const text =
+      "Showing the " + lists[status].children.length + " most urgent of " + counts[status].textContent.trim() + ".";
+    if (note.textContent !== text) note.textContent = text;
   }
 
   function findCard(id) {
@@ -138,14 +149,14 @@
   function removeTicketCard(id) {
     const existing = findCard(id);
     if (!existing) return;
-    bump(existing.dataset.status, -1);
     existing.remove();
+    bump(existing.dataset.status, -1);
   }
 
   /* Most urgent first, as the server orders a column (TicketQuerySet.by_urgency): a ticket
    * whose SLA clock runs by its deadline (breached ones have the earliest), the others after
    * them, newest first; then severity, then id. */
-  const SLA_RUNNING = { open: true, in_progress: true };
+  const SLA_RUNNING = live.SLA_RUNNING;
   const SEVERITY_RANK = { Critical: 0, High: 1, Medium: 2, Low: 3 };
 
   function urgency(node) {
@@ -180,25 +191,92 @@
     window.setTimeout(() => node.classList.remove("flash"), 2200);
   }
 
+  /* --- column counts ----------------------------------------------------------------------
+   * A column's count is what the server counts (its tickets that match the filters and belong
+   * to no incident, the Resolved column's only if resolved within the window, plus its
+   * incident cards), also when it shows only the `limit` most urgent. Each ticket.changed says
+   * whether the ticket is new or moved between statuses, and from which (`moved`, as of the
+   * change): only then does a count change. */
+  const RESOLVED_WINDOW_MS = (Number(config.resolved_window_seconds) || 7 * 86400) * 1000;
+
+  /* Tickets the column counts but does not show (its least urgent): none unless it is full. */
+  function hidesTickets(status) {
+    const node = counts[status];
+    const list = lists[status];
+    if (!node || !list) return false;
+    const incidentCards = incidentLists[status] ? incidentLists[status].children.length : 0;
+    return (parseInt(node.textContent, 10) || 0) - incidentCards > list.children.length;
+  }
+
+  /* Whether a ticket the page does not show matches the filters: true, false, or null when
+   * only the server knows (the search also reads the error text, which the card lacks). */
+  function matchesUnseen(card) {
+    if (!matches(card, true)) return false;
+    if (matches(card, false)) return true;
+    return null;
+  }
+
+  let countsTimer = null;
+  /* The server decides: re-read the board (soon, once for a burst). */
+  function recount() {
+    if (countsTimer) return;
+    countsTimer = window.setTimeout(() => {
+      countsTimer = null;
+      resync();
+    }, 1000);
+  }
+
+  /* Whether the ticket was counted in the status it left. */
+  function wasCounted(moved, card, shown) {
+    if (shown) return true;
+    if (!moved.from || !lists[moved.from] || card.incident) return false;
+    if (moved.from === "resolved") {
+      const resolved = Date.parse(moved.from_resolved_at || "");
+      if (!(resolved >= live.now() - RESOLVED_WINDOW_MS)) return false;
+    }
+    // A column that is not full shows every ticket it counts.
+    if (!hidesTickets(moved.from)) return false;
+    const hit = matchesUnseen(card);
+    if (hit === null) recount();
+    return hit === true;
+  }
+
+  /* Whether the ticket is counted in the status it moved to. */
+  function countedIn(status, card, shown) {
+    if (!lists[status] || card.incident) return false;
+    if (shown) return matches(card, true);
+    const hit = matchesUnseen(card);
+    if (hit === null) recount();
+    return hit === true;
+  }
+
   function apply(msg) {
     const card = msg.ticket;
+    const existing = findCard(card.id);
+    const moved = msg.moved && typeof msg.moved.to === "string" ? msg.moved : null;
+    if (moved) {
+      if (wasCounted(moved, card, Boolean(existing))) bump(moved.from, -1);
+      if (countedIn(moved.to, card, Boolean(existing))) bump(moved.to, 1);
+    } else if (existing && (card.incident || !lists[card.status] || !matches(card, true))) {
+      bump(existing.dataset.status, -1); // it left the board (joined an incident)
+    }
+    if (existing) {
+      existing.remove();
+      describeMore(existing.dataset.status);
+    }
     if (card.incident) {
-      removeTicketCard(card.id);
       updateMember(card);
       return;
     }
-    const existing = findCard(card.id);
     const list = lists[card.status];
-    if (existing) {
-      bump(existing.dataset.status, -1);
-      existing.remove();
-    }
-    if (!list || !matches(card, Boolean(existing))) return;
+    // A ticket the page did not show, neither new nor moved, stays where it is: below the
+    // column's most urgent (or outside the filters).
+    if (!list || !(existing || moved) || !matches(card, Boolean(existing))) return;
     const node = buildCard(card);
     node.dataset.lastAction = String(msg.action || "");
     insertSorted(list, node);
-    bump(card.status, 1);
     while (list.children.length > limit) list.lastElementChild.remove();
+    describeMore(card.status);
     live.tick();
     flash(node);
   }
@@ -360,6 +438,7 @@
       bump(incident.status, 1);
       flash(node);
     }
+    Object.keys(counts).forEach(describeMore);
     live.tick();
     // With filters, only the server knows whether a new incident has a member that matches.
     if (REGROUPED[msg.action] || (hasFilters && !existing)) resync();
@@ -395,6 +474,7 @@
           const target = counts[fresh.dataset.count];
           if (target) target.textContent = fresh.textContent;
         });
+        Object.keys(counts).forEach(describeMore);
         live.tick();
       })
       .catch(() => {});

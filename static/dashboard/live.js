@@ -10,6 +10,9 @@
   const now = () => Date.now() + skew;
 
   const STATUS_LABELS = { open: "Open", in_progress: "In progress", acknowledged: "Acknowledged", resolved: "Resolved" };
+  // Statuses whose SLA clock runs (tickets.models.SLA_RUNNING): acknowledging or resolving stops
+  // it, and the ticket's sla_status (Met / Breached) then says how it ended.
+  const SLA_RUNNING = { open: true, in_progress: true };
 
   function pad(n) {
     return String(n).padStart(2, "0");
@@ -48,7 +51,7 @@
     const deadline = el.dataset.deadline ? Date.parse(el.dataset.deadline) : NaN;
     let state;
     let text;
-    if (status === "acknowledged") {
+    if (status && !SLA_RUNNING[status]) {
       state = slaStatus === "Breached" ? "late" : "met";
       text = "SLA " + (slaStatus || "Met");
     } else if (Number.isNaN(deadline)) {
@@ -228,5 +231,7 @@
     incidentUrl,
     humanAction,
     STATUS_LABELS,
+    SLA_RUNNING,
+    now,
   };
 })();

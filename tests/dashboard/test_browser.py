@@ -25,6 +25,7 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connections
+from django.db.models import F
 from django.utils import timezone
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
@@ -775,3 +776,202 @@ def test_log_analysis_drop_a_file_watch_progress_and_read_the_report(
         if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
     ]
     assert violations == []
+
+
+# --- SLA clock of stopped tickets, column counts of long columns -------------------------------
+
+
+def sign_in(driver: webdriver.Chrome, base: str, username: str, path: str = "/") -> None:
+    driver.get(f"{base}{path}")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    wait(
+        driver,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+
+
+def sla_of(driver: webdriver.Chrome, selector: str) -> list[str]:
+    """The SLA clock's text and state, as the page's script keeps them."""
+    return driver.execute_script(
+        "const node = document.querySelector(arguments[0]);"
+        "return node ? [node.textContent, node.dataset.state] : [];",
+        selector,
+    )
+
+
+def card_sla(ticket_id: str) -> str:
+    return f'#board .card[data-id="{ticket_id}"] .js-sla'
+
+
+def test_a_resolved_ticket_shows_how_its_sla_ended_never_a_clock(
+    asgi_server, short_lived_connections, browser
+):
+    """Resolving stops the SLA clock as acknowledging does (tickets.models.SLA_RUNNING)."""
+    base = asgi_server
+    make_user("rosa", "viewer")
+    now = timezone.now()
+    # Resolved in time, its deadline still ahead; resolved in time, its deadline now past.
+    ahead = make_ticket(
+        status="resolved", sla_status="Met", resolved_at=now, sla_deadline=now + timedelta(hours=4)
+    )
+    past = make_ticket(
+        status="resolved",
+        sla_status="Met",
+        resolved_at=now - timedelta(minutes=30),
+        sla_deadline=now - timedelta(seconds=20),
+    )
+    late = make_ticket(
+        status="resolved",
+        sla_status="Breached",
+        resolved_at=now,
+        sla_deadline=now - timedelta(hours=1),
+    )
+    running = make_ticket(sla_deadline=now + timedelta(hours=2))
+
+    sign_in(browser, base, "rosa")
+    time.sleep(1.2)  # at least one tick of the clocks
+    assert sla_of(browser, card_sla(ahead.pk)) == ["SLA Met", "met"]
+    assert sla_of(browser, card_sla(past.pk)) == ["SLA Met", "met"]
+    assert sla_of(browser, card_sla(late.pk)) == ["SLA Breached", "late"]
+    assert sla_of(browser, card_sla(running.pk))[0].endswith(" left")
+
+    # Resolved while the board is open: the card moves and its clock stops.
+    mark_page(browser)
+    lifecycle.transition(running.pk, "resolve", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, running.pk) == "resolved")
+    time.sleep(1.2)
+    assert sla_of(browser, card_sla(running.pk)) == ["SLA Met", "met"]
+    assert not_reloaded(browser)
+
+    # The ticket's page: the header's clock agrees with the Facts panel.
+    for ticket, text in ((ahead, "SLA Met"), (past, "SLA Met"), (late, "SLA Breached")):
+        browser.get(f"{base}/tickets/{ticket.pk}/")
+        wait(
+            browser,
+            lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+        )
+        time.sleep(1.2)
+        assert sla_of(browser, '[data-live="sla"]')[0] == text
+        assert browser.find_element(By.CSS_SELECTOR, '[data-live="sla_status"]').text in text
+
+
+def counts(driver: webdriver.Chrome) -> dict[str, str]:
+    return driver.execute_script(
+        "const found = {};"
+        "document.querySelectorAll('#board [data-count]').forEach("
+        "  (node) => { found[node.dataset.count] = node.textContent.trim(); });"
+        "return found;"
+    )
+
+
+def shown_in(driver: webdriver.Chrome, status: str) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "  '.column-list[data-column=\"' + arguments[0] + '\"] .card')).map((c) => c.dataset.id);",
+        status,
+    )
+
+
+def more_note(driver: webdriver.Chrome, status: str) -> str:
+    return driver.execute_script(
+        "const note = document.querySelector('.column-more[data-more=\"' + arguments[0] + '\"]');"
+        "return note.hidden ? '' : note.textContent;",
+        status,
+    )
+
+
+def test_live_counts_of_a_column_longer_than_it_shows_stay_those_of_a_reload(
+    asgi_server, short_lived_connections, browser, monkeypatch
+):
+    """A column shows its most urgent tickets only (COLUMN_LIMIT, 3 here): changes to tickets
+    it does not show keep its count what the server counts."""
+    from tickets.dashboard import views
+
+    monkeypatch.setattr(views, "COLUMN_LIMIT", 3)
+    base = asgi_server
+    make_user("ivan", "viewer")
+    now = timezone.now()
+    # Open: five, the least urgent last; the board shows the first three.
+    opened = [make_ticket(sla_deadline=now + timedelta(hours=1 + n)) for n in range(5)]
+    shown, hidden = opened[:3], opened[3:]
+    # Resolved eight days ago: not on the board.
+    old = make_ticket(status="resolved", sla_status="Met", resolved_at=now - timedelta(days=8))
+
+    sign_in(browser, base, "ivan")
+    mark_page(browser)
+    assert counts(browser) == {
+        "open": "5",
+        "in_progress": "0",
+        "acknowledged": "0",
+        "resolved": "0",
+    }
+    assert shown_in(browser, "open") == [t.pk for t in shown]
+    assert more_note(browser, "open") == "Showing the 3 most urgent of 5."
+
+    def settled(ticket: Ticket, column: str) -> None:
+        """A change the page shows, made after the others: they were applied before it."""
+        lifecycle.transition(ticket.pk, "acknowledge", Actor("jira", "jira-bot"))
+        wait(browser, lambda d: column_of(d, ticket.pk) == column)
+
+    # Repeat failures and analyses of tickets it does not show change no count.
+    for ticket in hidden:
+        Ticket.objects.filter(pk=ticket.pk).update(occurrence_count=F("occurrence_count") + 1)
+        lifecycle.announce(ticket.pk, "recurred", Actor.source("adf"))
+        lifecycle.announce(ticket.pk, "analysed", Actor.system("rules"))
+    lifecycle.announce(old.pk, "analysed", Actor.system("rules"))
+    settled(shown[0], "acknowledged")
+    assert counts(browser) == {
+        "open": "4",
+        "in_progress": "0",
+        "acknowledged": "1",
+        "resolved": "0",
+    }
+    assert hidden[0].pk not in shown_in(browser, "open")
+    assert old.pk not in shown_in(browser, "resolved")
+
+    # One it does not show is taken: it leaves Open's count and enters In progress.
+    lifecycle.transition(hidden[1].pk, "start_progress", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, hidden[1].pk) == "in_progress")
+    assert counts(browser) == {
+        "open": "3",
+        "in_progress": "1",
+        "acknowledged": "1",
+        "resolved": "0",
+    }
+    # Open does not fill up again until a reload: it shows two of its three.
+    assert more_note(browser, "open") == "Showing the 2 most urgent of 3."
+
+    # A ticket resolved long ago (not on the board) fails again: Open gains it, Resolved
+    # loses nothing.
+    lifecycle.regress(old.pk, Actor.source("adf"), occurrence_key="again", occurrence_count=2)
+    wait(browser, lambda d: column_of(d, old.pk) == "open")
+    assert counts(browser) == {
+        "open": "4",
+        "in_progress": "1",
+        "acknowledged": "1",
+        "resolved": "0",
+    }
+
+    # A new ticket, less urgent than the three shown: counted, not shown.
+    new = make_ticket(sla_deadline=now + timedelta(days=3))
+    lifecycle.announce(new.pk, "created", Actor.source("adf"))
+    settled(shown[1], "acknowledged")
+    assert new.pk not in shown_in(browser, "open")
+    live = counts(browser)
+    assert live == {"open": "4", "in_progress": "1", "acknowledged": "2", "resolved": "0"}
+    assert more_note(browser, "open") == "Showing the 2 most urgent of 4."
+
+    # Acknowledged while not shown: Open loses it.
+    lifecycle.transition(new.pk, "acknowledge", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, new.pk) == "acknowledged")
+    live = counts(browser)
+    assert live == {"open": "3", "in_progress": "1", "acknowledged": "3", "resolved": "0"}
+    assert not_reloaded(browser)
+
+    # What a reload shows.
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.ID, "board"))
+    assert counts(browser) == live
+    assert more_note(browser, "open") == ""

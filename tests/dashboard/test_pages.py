@@ -191,6 +191,34 @@ def test_breached_sla_is_shown_breached():
 
 
 @pytest.mark.parametrize(
+    "sla_status, deadline_in, text, state",
+    [
+        ("Met", timedelta(hours=4), "SLA Met", "met"),
+        ("Met", -timedelta(minutes=5), "SLA Met", "met"),
+        ("Breached", -timedelta(hours=1), "SLA Breached", "late"),
+    ],
+)
+def test_a_resolved_ticket_shows_how_its_sla_ended_not_a_clock(
+    sla_status, deadline_in, text, state
+):
+    """Resolving stops the SLA clock as acknowledging does: its sla_status says how it ended."""
+    ticket = make_ticket(
+        status="resolved",
+        resolved_at=timezone.now() - timedelta(minutes=1),
+        sla_status=sla_status,
+        sla_deadline=timezone.now() + deadline_in,
+    )
+    client = client_for("viewer")
+
+    card = column_html(client.get("/").content.decode(), "resolved")
+    detail = client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    for html in (card, detail):
+        assert re.search(rf'data-state="{state}">{text}</span>', html), html
+        assert "left<" not in html and "Breached 5m ago" not in html
+
+
+@pytest.mark.parametrize(
     "query, expected",
     [
         ("severity=Critical", {"pl_critical"}),
@@ -199,7 +227,7 @@ def test_breached_sla_is_shown_breached():
         ("team=finance", {"pl_finance"}),
         ("q=deadlock", {"pl_database"}),
         ("q=PL_AIRFLOW", {"pl_airflow"}),
-        ("severity=Bogus", {"pl_critical", "pl_airflow", "pl_database", "pl_finance"}),
+        ("team=no-such-team", set()),  # a team without tickets selects none: not an error
         ("severity=Critical&team=finance", set()),
     ],
 )
@@ -215,6 +243,45 @@ def test_board_filters(query, expected):
 
     shown = set(re.findall(r'data-field="pipeline">([^<]+)<', html))
     assert shown == expected
+
+
+@pytest.mark.parametrize(
+    "query, problem",
+    [
+        ("severity=Bogus", "Severity: “Bogus” is not one of the choices."),
+        ("source=nope", "Source: “nope” is not one of the choices."),
+        ("error_type=Oops&team=finance", "Error class: “Oops” is not one of the choices."),
+        ("q=" + "x" * 250, "Search: Ensure this value has at most 200 characters (it has 250)."),
+        ("team=" + "t" * 250, "Team: Ensure this value has at most 200 characters (it has 250)."),
+    ],
+)
+def test_an_invalid_board_filter_is_named_and_no_ticket_passes_for_filtered(query, problem):
+    make_ticket(pipeline="pl_critical", severity="Critical")
+    make_ticket(pipeline="pl_finance", finops_team="finance")
+
+    answer = client_for("viewer").get(f"/?{query}")
+
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert problem in html
+    assert 'role="alert"' in html and "No tickets shown" in html
+    assert re.findall(r'data-field="pipeline">([^<]+)<', html) == []
+    assert 'id="board"' not in html and "board.js" not in html  # nothing live to fill it
+    assert 'href="/">Clear</a>' in html
+
+
+def test_an_invalid_search_keeps_what_was_typed():
+    typed = "pl_orders " + "y" * 240
+    html = client_for("viewer").get("/", {"q": typed, "severity": "Bogus"}).content.decode()
+    assert f'name="q" value="{typed}"' in html
+
+
+def test_a_team_without_tickets_is_kept_in_the_team_select():
+    make_ticket(pipeline="pl_finance", finops_team="finance")
+    html = client_for("viewer").get("/?team=no-such-team").content.decode()
+    assert '<option value="no-such-team" selected>no-such-team</option>' in html
+    assert "No tickets match the filters." in html
+    assert 'id="board"' in html
 
 
 def test_board_limits_each_column(monkeypatch):

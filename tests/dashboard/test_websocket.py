@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from integrations.ingest import ingest_delivery
 from integrations.parsers.jira import parse_jira_event
@@ -100,6 +103,8 @@ def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
     assert card["status"] == "open"
     assert card["pipeline"] == "pl_copy_sales_orders"
     assert card["sla_deadline"] and card["severity"] in {"Critical", "High", "Medium", "Low"}
+    # New: the board counts it in the column it entered.
+    assert message["moved"] == {"from": None, "to": "open", "from_resolved_at": None}
 
 
 def test_jira_resolving_reaches_the_dashboard():
@@ -159,6 +164,52 @@ def test_lifecycle_changes_by_any_actor_are_pushed():
     )
     assert (second["action"], second["ticket"]["status"]) == ("reopen", "open")
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+
+def test_a_change_says_which_statuses_it_moved_the_ticket_between():
+    """The board counts columns it shows only part of: each event says, as of the change,
+    whether the ticket moved and from where, even when the card it carries was read after a
+    later change (one batch)."""
+    ticket = make_ticket()
+    resolved_at = timezone.now() - timedelta(days=2)
+    long_resolved = make_ticket(status="resolved", sla_status="Met", resolved_at=resolved_at)
+    headers = session_headers()
+
+    async def scenario() -> list[dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        assert (await communicator.connect())[0]
+
+        def changes() -> None:
+            with transaction.atomic():  # one commit: the two events go in one batch
+                lifecycle.transition(ticket.pk, "start_progress", Actor.system())
+                lifecycle.transition(ticket.pk, "acknowledge", Actor.system())
+            lifecycle.announce(ticket.pk, "recurred", Actor.source("adf"))  # not a move
+            lifecycle.transition(long_resolved.pk, "reopen", Actor.system())
+
+        try:
+            await sync_to_async(changes)()
+            messages = [await receive_for(communicator, ticket.pk) for _ in range(3)]
+            messages.append(await receive_for(communicator, long_resolved.pk))
+        finally:
+            await communicator.disconnect()
+        return messages
+
+    taken, acknowledged, recurred, reopened = async_to_sync(scenario)()
+
+    # Both cards are read when their batch reaches the consumer: most likely both acknowledged.
+    assert taken["ticket"]["status"] in ("in_progress", "acknowledged")
+    assert taken["moved"] == {"from": "open", "to": "in_progress", "from_resolved_at": None}
+    assert acknowledged["moved"] == {
+        "from": "in_progress",
+        "to": "acknowledged",
+        "from_resolved_at": None,
+    }
+    assert "moved" not in recurred
+    assert reopened["moved"] == {
+        "from": "resolved",
+        "to": "open",
+        "from_resolved_at": resolved_at.isoformat(),
+    }
 
 
 @pytest.mark.parametrize("who", ["anonymous", "no role", "inactive"])

@@ -24,13 +24,25 @@ def _with_blank(choices, label: str = "Any") -> list[tuple[str, str]]:
     return [("", label), *[(c, c) if isinstance(c, str) else c for c in choices]]
 
 
-class BoardFilterForm(forms.Form):
-    """GET filters of the board. An invalid value drops that filter, never the page."""
+NOT_A_CHOICE = {"invalid_choice": "“%(value)s” is not one of the choices."}
 
-    severity = forms.ChoiceField(required=False, choices=_with_blank(list(Severity)))
-    source = forms.ChoiceField(required=False, choices=_with_blank(list(Source)))
+
+class BoardFilterForm(forms.Form):
+    """GET filters of the board. An invalid value is named (`problems()`): the board then shows
+    no tickets rather than ones the filter did not select. A team is any name (one without
+    tickets of the last days selects none)."""
+
+    severity = forms.ChoiceField(
+        required=False, choices=_with_blank(list(Severity)), error_messages=NOT_A_CHOICE
+    )
+    source = forms.ChoiceField(
+        required=False, choices=_with_blank(list(Source)), error_messages=NOT_A_CHOICE
+    )
     error_type = forms.ChoiceField(
-        required=False, label="Error class", choices=_with_blank(list(ErrorClass))
+        required=False,
+        label="Error class",
+        choices=_with_blank(list(ErrorClass)),
+        error_messages=NOT_A_CHOICE,
     )
     team = forms.CharField(required=False, max_length=200)
     q = forms.CharField(required=False, max_length=200, label="Search")
@@ -38,7 +50,13 @@ class BoardFilterForm(forms.Form):
     def __init__(self, *args: Any, teams: list[str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if teams is not None:
-            self.fields["team"] = forms.ChoiceField(required=False, choices=_with_blank(teams))
+            asked = str(self.data.get("team") or "").strip() if self.is_bound else ""
+            if asked and asked not in teams and len(asked) <= 200:
+                teams = sorted([*teams, asked])
+            self.fields["team"] = forms.CharField(
+                required=False, max_length=200, widget=forms.Select(choices=_with_blank(teams))
+            )
+            self.fields["team"].widget.attrs.pop("maxlength", None)  # not an attribute of <select>
 
     def filters(self) -> dict[str, str]:
         """The valid, non-empty filters."""
@@ -49,6 +67,16 @@ class BoardFilterForm(forms.Form):
             for name in self.fields
             if name not in self.errors and str(cleaned.get(name) or "").strip()
         }
+
+    def problems(self) -> list[str]:
+        """What is wrong with the filters, one line per invalid field, naming it."""
+        self.is_valid()
+        return [
+            f"{self.fields[name].label or name.capitalize()}: {message}"
+            for name, messages in self.errors.items()
+            if name in self.fields
+            for message in messages
+        ]
 
     def apply(self, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         filters = self.filters()

@@ -46,6 +46,7 @@ from tickets.dashboard.forms import (
 from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
 from tickets.login_throttle import ThrottledAuthenticationForm
 from tickets.models import (
+    SLA_RUNNING,
     Incident,
     Occurrence,
     Status,
@@ -163,8 +164,9 @@ def duration_text(seconds: float) -> str:
 
 
 def sla_state(card: dict[str, Any]) -> str:
-    """ok / warn / breached while open; met / late once acknowledged; none without an SLA."""
-    if card["status"] == Status.ACKNOWLEDGED:
+    """ok / warn / breached while the SLA clock runs (open, in progress); met / late once it
+    stopped (acknowledged, resolved: the ticket's sla_status says which); none without an SLA."""
+    if card["status"] not in SLA_RUNNING:
         return "late" if card["sla_status"] == "Breached" else "met"
     remaining = card.get("sla_remaining_seconds")
     if remaining is None:
@@ -264,6 +266,12 @@ def _teams() -> list[str]:
 @role_required(VIEWER)
 def board(request: HttpRequest) -> HttpResponse:
     form = BoardFilterForm(request.GET or None, teams=_teams())
+    problems = form.problems()
+    if problems:
+        # The tickets a filter did not select must not pass for those it did: say what is
+        # wrong, keep what was typed, and show no board until the filters are fixed.
+        context = _page_context(request, form=form, filter_problems=problems, filters={})
+        return render(request, "dashboard/board.html", context, status=400)
     # A member of an incident is shown in its incident's card, not on its own.
     tickets = form.apply(Ticket.objects.only(*CARD_FIELDS)).filter(incident__isnull=True)
     shown_incidents = _board_incidents(form)
@@ -282,6 +290,7 @@ def board(request: HttpRequest) -> HttpResponse:
                 "cards": cards,
                 "incidents": incidents_here,
                 "total": total + len(incidents_here),
+                "more": total > len(cards),  # it counts tickets it does not show
             }
         )
     members = incident_members([card["id"] for c in columns for card in c["incidents"]])
@@ -305,6 +314,7 @@ def board(request: HttpRequest) -> HttpResponse:
                 page="board",
                 filters=filters,
                 limit=COLUMN_LIMIT,
+                resolved_window_seconds=int(RESOLVED_ON_BOARD.total_seconds()),
                 incident_url=reverse("dashboard-incident", args=["__id__"]),
             ),
         ),
