@@ -767,17 +767,27 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The incident's timeline, in order: member failures and recurrences, related "
-        "alerts, JIRA and Slack actions, acknowledgements, recoveries, resolution",
+        "alerts, JIRA and Slack actions, acknowledgements, recoveries, resolution; paginated",
         responses={200: IncidentEventSerializer(many=True), **ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"])
     def timeline(self, request: Request, pk: str) -> Response:
         incident = self.get_object()
-        events = IncidentEvent.objects.filter(incident=incident).order_by("at", "id")[:5000]
-        return Response(IncidentEventSerializer(events, many=True).data)
+        paginator = TimelinePagination()
+        page = paginator.paginate_queryset(
+            IncidentEvent.objects.filter(incident=incident), request, view=self
+        )
+        return paginator.get_paginated_response(IncidentEventSerializer(page, many=True).data)
 
 
 class MemberPagination(CheckedCursorPagination):
     page_size = 100
     ordering = ("timestamp", "id")
+
+
+class TimelinePagination(CheckedCursorPagination):
+    """A storm's incident gathers thousands of events: pages of them, not a cut-off list."""
+
+    page_size = 500
+    ordering = ("at", "id")
