@@ -169,6 +169,8 @@ try:
     EMBEDDING_BACKEND = env.str(
         "EMBEDDING_BACKEND", "auto", validate=validate.OneOf(["auto", "local", "gemini"])
     )
+    if EMBEDDING_BACKEND == "gemini" and not GEMINI_API_KEY:
+        raise ImproperlyConfigured("EMBEDDING_BACKEND=gemini needs GEMINI_API_KEY")
     SIMILARITY_FLOOR = env.float("SIMILARITY_FLOOR", 0.7, validate=validate.Range(min=0, max=1))
     RCA_CACHE_SECONDS = env.int("RCA_CACHE_SECONDS", 24 * 3600)
     # Enrichment: fetch the error text the alert does not carry.

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -66,3 +69,48 @@ def test_ingest_file_rejects_a_bad_body_with_the_reason(tmp_path: Path):
     with pytest.raises(CommandError, match="rejected: missing required field 'run_id'"):
         run("ingest_file", "adf", str(path))
     assert Ticket.objects.count() == 0
+
+
+@pytest.mark.parametrize("command", ["classify_errors", "rca_specificity"])
+def test_the_analysis_commands_name_a_file_that_is_not_utf8_or_empty(tmp_path: Path, command):
+    binary, empty = tmp_path / "bin.log", tmp_path / "empty.jsonl"
+    binary.write_bytes(b'{"id": "a", "message": "\xff\xfe"}\n')
+    empty.write_text("\n\n")
+    with pytest.raises(CommandError, match=r"bin.log: not UTF-8 text \(byte 24\)"):
+        run(command, str(binary))
+    with pytest.raises(CommandError, match=r"empty.jsonl: no lines to read"):
+        run(command, str(empty))
+
+
+def test_reembed_tickets_refuses_a_batch_size_that_is_not_positive():
+    for size in ("0", "-5", "abc"):
+        with pytest.raises(
+            CommandError, match=f"--batch-size: a positive whole number, not '{size}'"
+        ):
+            run("reembed_tickets", "--batch-size", size)
+
+
+def test_ingest_file_lists_its_sources_by_name():
+    with pytest.raises(CommandError) as refused:
+        run("ingest_file", "bogus", "x.json")
+    assert "choose from 'adf', 'airflow'" in str(refused.value)
+    assert "Source." not in str(refused.value)
+
+
+def test_a_gemini_embedding_backend_without_a_key_stops_the_service_naming_both():
+    launcher = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ.setdefault("
+            "'DJANGO_SETTINGS_MODULE', 'rca_project.settings'); django.setup()",
+        ],
+        env={**os.environ, "EMBEDDING_BACKEND": "gemini", "GEMINI_API_KEY": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launcher.returncode != 0
+    assert "ImproperlyConfigured: EMBEDDING_BACKEND=gemini needs GEMINI_API_KEY" in (
+        launcher.stderr
+    )

@@ -1,9 +1,10 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from analysis.classifier import classify_error
+from analysis.management.jsonl import read_jsonl
 
 
 class Command(BaseCommand):
@@ -16,20 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
 
     def handle(self, *args, file: Path, **options):
-        try:
-            lines = file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
         labelled = correct = 0
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"{file}:{number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(record, dict) or not isinstance(record.get("message"), str):
-                raise CommandError(f"{file}:{number}: each line needs a string 'message'")
+        for number, record in read_jsonl(file, "message"):
             error_type = classify_error(record["message"]).error_type
             self.stdout.write(
                 json.dumps({"id": record.get("id", number), "error_type": error_type})

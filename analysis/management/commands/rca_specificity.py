@@ -1,29 +1,10 @@
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analysis.management.jsonl import read_jsonl
 from analysis.specificity import check
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise CommandError(f"{path}:{number}: each line needs a string 'id'")
-        records.append(record)
-    return records
 
 
 class Command(BaseCommand):
@@ -41,9 +22,10 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, files: list[Path], annotations: list[Path], **options: Any
     ) -> None:
-        records = [record for path in files for record in _read_jsonl(path)]
+        records = [record for path in files for _, record in read_jsonl(path, "id")]
+        notes = [record for path in annotations for _, record in read_jsonl(path, "id")]
         names: dict[str, list[str]] = {}
-        for record in records + [r for path in annotations for r in _read_jsonl(path)]:
+        for record in records + notes:
             phrases = record.get("names")
             if phrases is not None:
                 if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):

@@ -1,8 +1,17 @@
+import argparse
+
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from analysis.embeddings import configured_backend, failure_text
 from tickets.models import Ticket
+
+
+def _positive(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"a positive whole number, not {value!r}")
+    return number
 
 
 class Command(BaseCommand):
@@ -12,7 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=64)
+        parser.add_argument("--batch-size", type=_positive, default=64)
         parser.add_argument(
             "--only-missing", action="store_true", help="skip tickets that already have a vector"
         )

@@ -13,7 +13,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("source", choices=sorted(PARSERS))
+        parser.add_argument("source", choices=sorted(str(source) for source in PARSERS))
         parser.add_argument("file", type=Path)
 
     def handle(self, *args, source: str, file: Path, **options):
