@@ -141,3 +141,4 @@ def test_the_api_token_exchange_shares_the_count(settings):
     assert answer.status_code == 429
     assert LOCKED in answer.json()["error"]
     assert "access" not in answer.json()
+    assert answer["Retry-After"] == str(settings.LOGIN_LOCKOUT_SECONDS)

@@ -323,7 +323,9 @@ def test_the_api_lists_incidents_their_members_and_timeline():
     detail = api.get(f"/api/v1/tickets/{members[0]['id']}/").json()
     assert detail["incident"] == incident.pk and detail["culprit"] == CULPRIT
     assert api.get(f"/api/v1/tickets/{unrelated}/").json()["incident"] is None
-    assert api.get("/api/v1/incidents/INC-nope/").status_code == 404
+    missing = api.get("/api/v1/incidents/INC-nope/")
+    assert (missing.status_code, missing.json()) == (404, {"error": "no incident with this id"})
+    assert api.get("/api/v1/incidents/INC%00/timeline/").status_code == 404
 
 
 def test_acting_on_the_incident_acts_on_every_member_once():

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -520,6 +521,15 @@ class TraceView(APIView):
         return Response(TraceSerializer(trace).data)
 
 
+class LockedOut(Throttled):
+    """A username locked after failed sign-ins: the message the sign-in forms show, and a
+    Retry-After of the lock's length (DRF's own wording would add its wait to the message)."""
+
+    def __init__(self, message: str, seconds: int) -> None:
+        super().__init__(detail=message)
+        self.wait: float | None = seconds
+
+
 @extend_schema_view(
     post=extend_schema(
         summary="Log in: username and password for an access and a refresh token",
@@ -547,7 +557,7 @@ class LoginThrottledTokenView(TokenObtainPairView):
         username = request.data.get("username") if isinstance(request.data, dict) else None
         username = username if isinstance(username, str) else ""
         if login_throttle.is_locked_out(request, username):
-            raise Throttled(detail=login_throttle.locked_out_message())
+            raise LockedOut(login_throttle.locked_out_message(), settings.LOGIN_LOCKOUT_SECONDS)
         try:
             response = super().post(request, *args, **kwargs)
         except AuthenticationFailed:
@@ -677,6 +687,14 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         """The filters narrow the list; an incident named by its id is found whatever they say."""
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
+    def get_object(self) -> Incident:
+        if "\x00" in str(self.kwargs.get(self.lookup_field, "")):  # PostgreSQL text cannot
+            raise NotFound("no incident with this id")
+        try:
+            return super().get_object()
+        except Http404 as exc:  # DRF's "No Incident matches the given query."
+            raise NotFound("no incident with this id") from exc
+
     @extend_schema(
         summary="Acknowledge the incident and its members (responder)", **INCIDENT_ACTION_SCHEMA
     )
@@ -745,7 +763,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             into = incidents.merge(pk, body.validated_data["into"], Actor.for_user(request.user))
         except Incident.DoesNotExist as exc:
-            raise NotFound("no such incident") from exc
+            raise NotFound("no incident with this id") from exc
         except TransitionError as exc:
             raise IncidentConflict(str(exc)) from exc
         return Response(IncidentSerializer(into).data)
