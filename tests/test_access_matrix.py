@@ -82,6 +82,7 @@ SITE = [
     # Passes the role check, then there is no evidence store configured here.
     ("get", "/tickets/{id}/evidence/rca.json", expect(302, 302, 404, 404, 404)),
     ("get", "/healthz", ANYONE),
+    ("get", "/healthz/", ANYONE),
     ("get", "/metrics", REFUSED),  # METRICS_TOKEN is set for these tests
     ("post", "/webhooks/azure-monitor/", REFUSED),
     ("post", "/webhooks/adf/", REFUSED),
