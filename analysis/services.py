@@ -211,6 +211,7 @@ def _with_earlier(
 def _analyse(work: list[_Work], force: bool) -> None:
     """Set each item's analysis: Gemini's (or a reused one), the rules' otherwise."""
     if not gemini_configured():
+        RCA_FALLBACKS.labels("not_configured").inc(len(work))
         for item in work:
             note = "rule-based: no GEMINI_API_KEY configured"
             item.analysis = _rules(item, note)

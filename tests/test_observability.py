@@ -31,6 +31,24 @@ def test_metrics_count_webhooks_by_source_and_outcome(webhook_client):
     assert 'rca_circuit_open{target="jira"}' in text and "rca_queue_depth" in text
 
 
+def test_rule_rcas_for_want_of_a_gemini_key_are_counted_as_fallbacks(settings):
+    """Without a key every RCA is the rules': the metric shows it (it counted failed calls
+    only, so a service that never reached Gemini looked like one that never fell back)."""
+    from analysis.services import analyse_tickets
+    from tests.api import make_ticket
+
+    settings.GEMINI_API_KEY = ""
+    counted = 'rca_rule_fallbacks_total{reason="not_configured"}'
+
+    def count() -> float:
+        lines = Client().get("/metrics").content.decode().splitlines()
+        return next((float(line.split()[-1]) for line in lines if line.startswith(counted)), 0)
+
+    before = count()
+    analyse_tickets([make_ticket(id=f"ADF-fallback-{n}").pk for n in range(3)])
+    assert count() == before + 3
+
+
 def test_metrics_token_protects_the_endpoint_when_set(settings):
     settings.METRICS_TOKEN = "metrics-token-for-tests"
     assert Client().get("/metrics").status_code == 401
