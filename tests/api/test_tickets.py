@@ -137,6 +137,9 @@ def test_filters_and_search(api, variety, query, expected):
         ("ordering=not_a_field", "ordering"),
         ("ordering=-severity,bogus", "ordering"),
         ("ordering=--severity", "ordering"),  # one '-' only (was a 500 from the database)
+        ("page_size=0", "page_size"),  # not the default page, as if it had been asked for
+        ("page_size=-1", "page_size"),
+        ("page_size=abc", "page_size"),
     ],
 )
 def test_a_bad_filter_value_is_a_400_naming_it(api, variety, query, field):

@@ -26,7 +26,13 @@ from drf_spectacular.views import SpectacularSwaggerView
 from kombu.exceptions import KombuError
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound, Throttled
+from rest_framework.exceptions import (
+    APIException,
+    AuthenticationFailed,
+    NotFound,
+    Throttled,
+    ValidationError,
+)
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -117,6 +123,20 @@ class CheckedCursorPagination(CursorPagination):
         assert isinstance(queryset, QuerySet), "cursor pagination orders and filters a queryset"
         self._queryset = queryset
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request: Request) -> int | None:
+        """A `page_size` that is not a positive whole number is a 400 naming it (DRF would
+        give the default page, and the caller would think it got what it asked for); one over
+        the cap gets the cap, as in DRF."""
+        name = self.page_size_query_param
+        asked = request.query_params.get(name) if name else None
+        if name and asked is not None and not (asked.isdigit() and int(asked) >= 1):
+            raise ValidationError(
+                {
+                    name: f"a positive whole number (at most {self.max_page_size}), not {asked[:40]!r}"
+                }
+            )
+        return super().get_page_size(request)
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
@@ -363,7 +383,11 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The ticket's audit trail, oldest first",
-        responses={200: AuditEntrySerializer(many=True), **ERRORS},
+        responses={
+            200: AuditEntrySerializer(many=True),
+            400: OpenApiResponse(ERROR_SCHEMA, description="page_size is not a positive number"),
+            **ERRORS,
+        },
         filters=False,
     )
     @action(
