@@ -126,7 +126,8 @@ JIRA_ISSUE_EVENT = {
     "type": "object",
     "description": (
         "A JIRA Cloud issue webhook (jira:issue_updated, comment_created...). Status changes"
-        " map onto the ticket: To Do -> open, In Progress -> in_progress, Done -> acknowledged."
+        " map onto the ticket through the admin-editable status map (default: To Do -> open,"
+        " In Progress -> in_progress, Done -> resolved)."
     ),
     "properties": {
         "webhookEvent": _required_text(example="jira:issue_updated"),
