@@ -11,9 +11,8 @@ audit entry.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import KombuError
 
@@ -22,7 +21,7 @@ from integrations import remediation, slack_authority
 from integrations.models import Remediation
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
-from integrations.targets.jira import took_own_transition
+from integrations.targets.jira import own_account_ids, took_own_transition
 from integrations.targets.slack import (
     SLACK_ACK_ACTION,
     SLACK_APPROVE_ACTION,
@@ -40,6 +39,7 @@ from tickets.models import (
     ActorKind,
     AuditLog,
     Incident,
+    IncidentEvent,
     Occurrence,
     Resolution,
     Status,
@@ -93,8 +93,10 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
             return lead, f"status '{event.status_to[:40]}' not mapped"
-        if took_own_transition(event.issue_key, event.status_to):
+        if _is_our_echo(event):
             return lead, "our own change ignored"
+        if event.happened_at and _incident_changed_here_since(incident.pk, event.happened_at):
+            return lead, "older than the incident's last status change; ignored"
         # Members first, as ingest and `incidents.act` lock them.
         locked = incidents.lock_with_members(incident.pk)[incident.pk]
         steps = PATHS.get((locked.status, target), [])
@@ -125,7 +127,20 @@ def _ticket_for_issue(event: JiraEvent) -> Ticket:
 
 
 def _is_us(event: JiraEvent) -> bool:
-    return bool(settings.JIRA_USER) and settings.JIRA_USER in event.author_ids
+    return bool(event.author_ids & own_account_ids())
+
+
+def _is_our_echo(event: JiraEvent) -> bool:
+    """A status change the service's own account made, that it noted making: never someone
+    else's change to the same status (a webhook naming no one is taken at its word)."""
+    return (_is_us(event) or not event.author_ids) and took_own_transition(
+        event.issue_key, event.status_to
+    )
+
+
+# JIRA's clock and this service's differ a little: a change made here this close to a JIRA
+# change is not taken as later than it.
+CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
@@ -156,7 +171,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
             return ticket.pk, f"status '{event.status_to[:40]}' not mapped"
-        if took_own_transition(event.issue_key, event.status_to):
+        if _is_our_echo(event):
             return ticket.pk, "our own change ignored"
         locked = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket.pk)
         if (
@@ -185,9 +200,9 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
 
 
 def _status_changed_here_since(ticket_id: str, since: datetime) -> bool:
-    """Whether the ticket's status changed after `since` other than from JIRA."""
+    """Whether the ticket's status changed after `since` (JIRA's time) other than from JIRA."""
     changes = (
-        AuditLog.objects.filter(ticket_id=ticket_id, created_at__gt=since)
+        AuditLog.objects.filter(ticket_id=ticket_id, created_at__gt=since + CLOCK_MARGIN)
         .exclude(actor_kind=ActorKind.JIRA)
         .values_list("before", "after")
     )
@@ -197,6 +212,24 @@ def _status_changed_here_since(ticket_id: str, since: datetime) -> bool:
         and before.get("status", after.get("status")) != after.get("status")
         for before, after in changes
     )
+
+
+def _incident_changed_here_since(incident_id: str, since: datetime) -> bool:
+    """Whether the incident's status changed after `since` (JIRA's time) other than from
+    JIRA: made in JIRA first and delivered after it, the change would undo a later one."""
+    return (
+        IncidentEvent.objects.filter(
+            incident_id=incident_id,
+            at__gt=since + CLOCK_MARGIN,
+            kind__in=INCIDENT_STATUS_EVENTS,
+        )
+        .exclude(actor_kind=ActorKind.JIRA)
+        .exists()
+    )
+
+
+# The incident timeline's entries for a change of its status (`incidents.act`, a regression).
+INCIDENT_STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
 
 
 def _record_fix_comment(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:

@@ -105,27 +105,43 @@ def _created_order(issue: Any) -> tuple[dt.datetime, int]:
 
 # How long a transition made here waits for its webhook (JIRA sends it within seconds).
 OWN_TRANSITION_SECONDS = 3600
+# Who the service is in JIRA (`/myself`): webhooks name the account, often without its e-mail.
+OWN_ACCOUNT_KEY = "jira-own-account"
 
 
 def _own_transition_key(issue_key: str, status: str) -> str:
     return f"jira-own-transition:{issue_key}:{status.strip().lower()}"
 
 
+def own_account_ids() -> frozenset[str]:
+    """The ids a webhook may name the service's own JIRA account by: JIRA_USER, and what
+    `/myself` answered (account id, name, key), kept when the service first moved an issue."""
+    try:
+        known = cache.get(OWN_ACCOUNT_KEY) or []
+    except Exception:
+        logger.warning("could not read the JIRA account's ids", exc_info=True)
+        known = []
+    return frozenset(i for i in [settings.JIRA_USER, *known] if i)
+
+
 def expect_own_transition(issue_key: str, status: str) -> None:
     """Note that the issue is being moved to `status` from here, before the call that moves
-    it (its webhook can land before the call returns)."""
+    it (its webhook can land before the call returns). Each note is kept for an hour from
+    the latest move."""
     name = _own_transition_key(issue_key, status)
     try:
         cache.add(name, 0, OWN_TRANSITION_SECONDS)
         cache.incr(name)
-    except Exception:  # the cache (Redis) is down: the echo will be applied (harmless when late)
+        cache.touch(name, OWN_TRANSITION_SECONDS)
+    except Exception:  # the cache (Redis) is down: the echo is not recognised (see syncback)
         logger.warning("could not note the JIRA transition of %s", issue_key, exc_info=True)
 
 
 def took_own_transition(issue_key: str, status: str) -> bool:
-    """Whether a status change JIRA reports is the echo of one made here (each counts once):
-    applied, it would undo any change made here since (acknowledged, then resolved: the
-    'In Progress' echo arriving after the resolve would reopen the ticket)."""
+    """Whether a status change by the service's account that JIRA reports is the echo of one
+    made here (each counts once): applied, it would undo any change made here since
+    (acknowledged, then resolved: the 'In Progress' echo arriving after the resolve would
+    reopen the ticket). The caller checks who made the change."""
     name = _own_transition_key(issue_key, status)
     try:
         if cache.decr(name) >= 0:
@@ -292,14 +308,28 @@ class JiraTransport:
                 f"JIRA {key}: no transition leads to {target_status!r} (available: {available})",
                 permanent=True,
             )
+        self._remember_own_account()
         expect_own_transition(key, str(match["to"]["name"]))
         try:
             with _jira_errors(f"transition {key} to {target_status}"):
                 self._client.transition_issue(key, str(match["id"]))
-        except TransportError:
-            took_own_transition(key, str(match["to"]["name"]))  # no echo will come
+        except TransportError as exc:
+            if exc.permanent:  # refused: no echo will come (a timeout may still have moved it)
+                took_own_transition(key, str(match["to"]["name"]))
             raise
         return True
+
+    def _remember_own_account(self) -> None:
+        """Ask JIRA who the service is, once a day, so its echoes are recognised by the
+        account id webhooks carry (best effort: JIRA_USER is checked anyway)."""
+        try:
+            if cache.get(OWN_ACCOUNT_KEY) is not None:
+                return
+            me = self._client.myself()
+            ids = [str(me.get(field) or "") for field in ("accountId", "name", "key")]
+            cache.set(OWN_ACCOUNT_KEY, [i for i in ids if i], 24 * 3600)
+        except Exception:
+            logger.warning("could not learn the JIRA account's ids", exc_info=True)
 
     def update_issue(self, key: str, *, summary: str, description: str) -> None:
         with _jira_errors(f"update {key}"):

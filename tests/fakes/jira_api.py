@@ -13,6 +13,7 @@
 Paths answered (what `jira` 3.10 calls with get_server_info=False, prefetch=False, a project
 given as {"key": ...} and a transition given by id):
   GET  /rest/api/2/serverInfo
+  GET  /rest/api/2/myself                     the signed-in account (`account_id`)
   GET  /rest/api/2/field                      (the library's field-name cache, before a search)
   GET|POST /rest/api/2/search                 (Server/Data Center search; `total`/`startAt`)
   GET|POST /rest/api/2/search/jql             (Jira Cloud's search; `isLast`/`nextPageToken`)
@@ -154,6 +155,8 @@ class FakeJira(FakeHttpService):
         path, method = request.path.rstrip("/"), request.method
         if path == f"{API}/serverInfo" and method == "GET":
             return 200, self._server_info(), {}
+        if path == f"{API}/myself" and method == "GET":
+            return 200, self.myself(), {}
         if path == f"{API}/field" and method == "GET":
             return 200, self._fields(), {}
         if path in (f"{API}/search", f"{API}/search/jql") and method in ("GET", "POST"):
@@ -190,6 +193,13 @@ class FakeJira(FakeHttpService):
         except ValueError:
             return False
         return decoded == f"{self.user}:{self.token}"
+
+    account_id = "557058:rca-bot-account"
+
+    def myself(self) -> dict[str, Any]:
+        """The signed-in account as Jira Cloud shows it (its e-mail hidden, as by default);
+        a webhook's `user` for a change the service made."""
+        return {"accountId": self.account_id, "displayName": "RCA bot", "active": True}
 
     def _server_info(self) -> dict[str, Any]:
         return {

@@ -126,14 +126,24 @@ def settled(ticket_id: str) -> None:
     wait_for(idle, timeout=30)
 
 
+MARIA = {"accountId": "5c5f-maria", "displayName": "Maria Lopez", "name": "maria"}
+
+
 def jira_webhook(
-    issue_key: str, from_status: str, to_status: str, *, changelog_id: str = ""
+    issue_key: str,
+    from_status: str,
+    to_status: str,
+    *,
+    changelog_id: str = "",
+    user: dict | None = None,
 ) -> dict:
+    """An issue_updated webhook for a status change, by Maria unless `user` says (the fake
+    JIRA's `myself()` for one the service made)."""
     return {
         "timestamp": int(time.time() * 1000),
         "webhookEvent": "jira:issue_updated",
         "issue_event_type_name": "issue_generic",
-        "user": {"accountId": "5c5f-maria", "displayName": "Maria Lopez", "name": "maria"},
+        "user": user or MARIA,
         "issue": {"id": "10040", "key": issue_key, "fields": {"status": {"name": to_status}}},
         "changelog": {
             "id": changelog_id or uuid.uuid4().hex[:8],
@@ -293,7 +303,9 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     assert issue["status"] == "In Progress"
     assert "daan acknowledged the ticket in the RCA service." in issue["comments"][-1]["body"]
     # JIRA tells us about the transition we made: it changes nothing and audits nothing.
-    echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress"))
+    echo = post_jira(
+        jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress", user=jira.myself())
+    )
     assert echo.json()["result"] == "our own change ignored"
     assert AuditLog.objects.filter(ticket=ticket, action="acknowledge").count() == 1
     # A second click on a stale message changes nothing, and the clicker is told why.
@@ -316,7 +328,7 @@ def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worke
     assert (ticket.status, ticket.resolved_by) == ("resolved", "daan")
     settled(ticket.pk)
     assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
-    echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "Done"))
+    echo = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "Done", user=jira.myself()))
     assert echo.json()["result"] == "our own change ignored"
     assert "Resolved by daan" in json.dumps(
         slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
@@ -341,13 +353,34 @@ def test_late_jira_echoes_of_our_own_moves_undo_nothing(celery_worker, targets):
     before = Ticket.objects.values(*facts).get(pk=ticket.pk)
 
     for moved_from, moved_to in (("To Do", "In Progress"), ("In Progress", "Done")):
-        echo = post_jira(jira_webhook(key, moved_from, moved_to))
+        echo = post_jira(jira_webhook(key, moved_from, moved_to, user=jira.myself()))
         assert echo.json()["result"] == "our own change ignored"
 
     assert Ticket.objects.values(*facts).get(pk=ticket.pk) == before
     assert not AuditLog.objects.filter(ticket=ticket, actor_kind="jira").exists()
     # Each move is recognised once: someone taking the issue back to To Do later is applied.
     assert post_jira(jira_webhook(key, "Done", "To Do")).json()["result"] == "status set to open"
+
+
+def test_a_persons_move_to_a_status_the_service_moved_it_to_is_never_taken_for_its_echo(
+    celery_worker, targets
+):
+    """The service moved the issue to Done and JIRA never sent that webhook (an automation
+    rule that skips the service's account): Maria moving it to Done later is her change."""
+    jira, _slack, _ = targets
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    post_slack_click(ticket.pk, "rca_resolve")
+    settled(ticket.pk)
+    key = ticket.itsm_ticket_id
+    assert jira.issues[key]["status"] == "Done"  # moved by the service; its echo never comes
+
+    assert post_jira(jira_webhook(key, "Done", "To Do")).json()["result"] == "status set to open"
+    assert post_jira(jira_webhook(key, "To Do", "Done")).json()["result"] == (
+        "status set to resolved"
+    )
+    assert Ticket.objects.get(pk=ticket.pk).resolved_by == "Maria Lopez"
 
 
 def test_typing_what_fixed_it_in_the_slack_alert_resolves_with_that_fix(celery_worker, targets):

@@ -123,7 +123,7 @@ def test_slack_buttons_and_jira_act_on_the_incident_once(celery_worker, targets)
     assert len(slack.api_requests("chat.update")) == updates_before + 1
     assert set(buttons(slack, Incident.objects.get())) == {"rca_incident_resolve"}
     # JIRA tells us about the transition we made: nothing changes, nothing is audited.
-    echo = post_jira(jira_webhook(key, "To Do", "In Progress"))
+    echo = post_jira(jira_webhook(key, "To Do", "In Progress", user=jira.myself()))
     assert echo.json()["result"] == "our own change ignored"
     assert acks.count() == 4
     # A second click on a stale message changes nothing, and the clicker is told why.

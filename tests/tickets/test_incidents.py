@@ -717,3 +717,34 @@ def test_two_job_successes_ending_members_of_the_same_two_incidents_do_not_deadl
     assert [answer.status_code for answer in answers] == [202, 202], answers
     assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
     assert set(Incident.objects.values_list("recovered_count", flat=True)) == {2}
+
+
+def test_a_jira_change_to_an_incident_made_before_its_resolve_here_and_delivered_after_is_ignored():
+    """Someone took the incident's issue in JIRA, then a responder resolved the incident here;
+    JIRA's webhook arrives last. Applied, it would reopen the resolved incident."""
+    from integrations.parsers.jira import JiraEvent
+    from integrations.syncback import apply_jira_event
+
+    incident, _other = two_incidents()
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id="OPS-7")
+    incidents.act(incident.pk, "resolve", Actor.system("test"), fix="failed over")
+
+    def jira_change(status_to: str, seconds_ago: float, changelog_id: str) -> str:
+        event = JiraEvent(
+            webhook_event="jira:issue_updated",
+            issue_key="OPS-7",
+            labels=(),
+            happened_at=timezone.now() - timedelta(seconds=seconds_ago),
+            author="Ana",
+            author_ids=frozenset({"ana"}),
+            status_to=status_to,
+            changelog_id=changelog_id,
+        )
+        return apply_jira_event(event)[1]
+
+    assert jira_change("In Progress", 19, "2001") == (
+        "older than the incident's last status change; ignored"
+    )
+    assert Incident.objects.get(pk=incident.pk).status == "resolved"
+    # One made after it is applied.
+    assert jira_change("To Do", 0, "2002") == f"incident {incident.pk} status set to open"
