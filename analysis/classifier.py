@@ -263,6 +263,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("replica_conflict", 5.0, any_of(*signals.REPLICA_CONFLICT), _I),
         ("not_primary", 4.0, any_of(*signals.NOT_PRIMARY), _I),
         ("db_corruption", 4.5, any_of(*signals.DB_CORRUPTION), _I),
+        # A Delta table whose transaction log is gone or empty: the table's state cannot be
+        # built (DELTA_METADATA_ABSENT_EXISTING_CATALOG_TABLE, the delta-rs kernel's "No files
+        # in log segment").
+        ("delta_log_lost", 4.5, any_of(*signals.DELTA_LOG_LOST), _I),
         ("lock_not_acquired", 4.0, any_of(*signals.LOCK_NOT_ACQUIRED), _I),
         (
             "deadlock",
@@ -558,6 +562,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"authorizationfailed",
                 r"insufficient (?:privileges|permissions)",
                 r"does not have .{0,80}(?:permission|privilege)",
+                # Unity Catalog names the privilege and the securable: "User does not have
+                # CREATE EXTERNAL LOCATION on Metastore 'm'", "... USE CATALOG on Catalog".
+                r"does not have (?:[a-z_]+ ){1,4}on (?:catalog|schema|table|view|metastore"
+                r"|external location|volume|function|storage credential|share|connection"
+                r"|model|credential)\b",
                 r"unauthorizedaccess",
                 r"acl verification failed",
                 r"insufficientprivilege",
@@ -737,6 +746,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|badzipfile|not a gzip(?:ped)? file|not in gzip format"
             r"|extra data after last expected column|missing data for column|badcopyfileformat"
             r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
+            r"|too many errors encountered"
             r"|unicodeencodeerror|codec can't encode|could not read footer|cannot_read_file_footer"
             # "JSON parsing error, unsupported encoding", "Response Content is not a valid
             # JObject".
@@ -769,7 +779,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 *signals.MISSING_COLUMN,
                 r"cannot resolve .{0,80}given (?:input )?columns",
                 r"columnnotfound",
-                r"column .{0,80}(?:not found|does not exist|cannot be resolved|cannot be found)",
+                r"column .{0,80}(?:not found|does not exist|doesn't exist|cannot be resolved"
+                r"|cannot be found)",
                 r"no such column",
                 r"invalid column name",
                 r"unknown column",
@@ -820,6 +831,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ExternalServiceError": [
+        (
+            # The platform's own storage was not up yet for the step (Databricks "Cluster
+            # library installation failed on the driver because the filesystem is not ready or
+            # has been disabled"): above the library installation it interrupted.
+            "platform_not_ready",
+            5.0,
+            r"\b(?:file ?system|dbfs) is not ready\b|\bis not ready or has been disabled",
+            _I,
+        ),
         (
             # The service reports its own internal failure and asks for a retry (BigQuery's
             # backendError, Azure SQL's "The service has encountered an error processing your
@@ -968,6 +988,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ConfigurationError": [
         (
+            # A cluster the step waited for was stopped by its own auto-termination setting
+            # (Databricks termination code INACTIVITY).
+            "auto_terminated",
+            4.0,
+            r"terminated by inactivity|\bcode: inactivity\b|inactivity_duration",
+            _I,
+        ),
+        (
+            # The activity or connector accepts only some kinds of dataset, format or mode
+            # ("Stored Procedure activity only supports Azure SQL Database ... datasets"): above
+            # the database words such a sentence names.
+            "only_supports",
+            3.0,
+            r"\b(?:activity|connector|sink|source|operator|dataset|linked service|format|mode)"
+            r"\b[^.\n]{0,40}\bonly supports?\b",
+            _I,
+        ),
+        (
             # The job names something its setup got wrong rather than the data: a parameter
             # the called procedure does not have, a relation whose name differs only in
             # quoting or case (dbt's "approximate match"), a path pattern the engine rejects,
@@ -1093,6 +1131,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.5,
             r"modulenotfounderror|no module named|importerror|cannot import name"
             r"|classnotfoundexception|noclassdeffounderror|library installation"
+            r"|libraryinstall(?:ation)?failed"
             r"|library_installation"
             r"|no matching distribution|could not find a version that satisfies|jre ?not ?found"
             r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
@@ -1346,6 +1385,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|object'? has no attribute|object is not (?:subscriptable|callable|iterable)"
             r"|undefinederror|templatesyntaxerror|method \w+\(.{0,200}\) does not exist"
             r"|(?:must|should) (?:use|pass|be called with) keyword arguments|rather than positional"
+            r"|\buse keyword arguments when\b"
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
             r"|airflowdagcycleexception|cycle detected in dag|task not serializable"
             r"|notserializableexception|changed size during iteration"

@@ -185,6 +185,16 @@ DB_CORRUPTION: tuple[str, ...] = (
     r"(?:table|index|page|block) '?[\w.`\"-]{0,80}'? is corrupt",
 )
 
+# A Delta table registered in the catalog whose transaction log is missing or empty (a
+# truncated log, DELTA_TRUNCATED_TRANSACTION_LOG, stays with the missing-input family).
+DELTA_LOG_LOST: tuple[str, ...] = (
+    r"no files in log segment",
+    r"delta_missing_transaction_log",
+    r"delta_metadata_absent",
+    r"no metadata could be found\s+for the table",
+    r"delete(?:d)? files from the _delta_log",
+)
+
 # Locks a statement could not take because the lock manager or metastore did not grant them
 # (Hive "Error in acquiring locks", ZooKeeper/DbLockManager LockException).
 LOCK_NOT_ACQUIRED: tuple[str, ...] = (

@@ -152,6 +152,12 @@ def token_expired(m: re.Match[str], ctx: Context) -> Finding:
     else:
         what = "the access token presented to the service is expired or invalid"
         first = "Refresh or regenerate the token and update the connection that stores it."
+    # What the service said, and its code when it gives one (Snowflake "390144 (08004): JWT
+    # token is invalid", a REST body's "code" : "390144").
+    stated = clean_value(m.group(0))
+    code = grab(ctx.text, r"\b(\d{6}) \(\w{5}\)", r'"code"\s*:\s*"(\d{3,6})"')
+    if stated:
+        what += f' (the service says "{stated}"' + (f", code {code})" if code else ")")
     return Finding(
         what,
         (

@@ -118,6 +118,7 @@ RULES: tuple[Rule, ...] = (
     configuration.wrong_endpoint,
     configuration.clock_skew,
     configuration.unknown_topic,
+    configuration.unsupported_choice,
     # code_errors
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,

@@ -148,7 +148,7 @@ def odbc_driver_missing(m: re.Match[str], ctx: Context) -> Finding:
     "library_install",
     "ConfigurationError",
     r"library installation (?:failed|attempted)|library_installation_error"
-    r"|no matching distribution found for ([\w.=<>-]+)",
+    r"|managedlibraryinstallfailed|no matching distribution found for ([\w.=<>-]+)",
     example=(
         "Library installation failed for library due to user error for pypi {\n "
         'package: "pyodbc==5.0.1"\n}\n Error messages:\nLibrary installation '
@@ -157,11 +157,19 @@ def odbc_driver_missing(m: re.Match[str], ctx: Context) -> Finding:
 )
 def library_install(m: re.Match[str], ctx: Context) -> Finding:
     package = (clean_value(m.group(1)) if m.group(1) else "") or grab(
-        ctx.text, r'package: "([^"]+)"', r"no matching distribution found for (\S+)"
+        ctx.text,
+        r'package: "([^"]+)"',
+        r"no matching distribution found for (\S+)",
+        # Databricks: 'for whl: "/Workspace/.../pkg-1.0-py3-none-any.whl"', 'library jar:
+        # "dbfs:/x.jar"'; a pip command line in ManagedLibraryInstallFailed.
+        r'\b(?:whl|jar|egg|requirements)\b: "([^"]+)"',
+        r"\bpip, install, (?:--?[\w-]+, )*([\w.\[\]=<>~-]+)",
     )
     target = f"library {quoted(package)}" if package else "a cluster library"
+    # The platform's own failure code ("Error Code: NO_MATCHING_DISTRIBUTION_ERROR").
+    code = grab(ctx.text, r"error code: ([A-Z][A-Z_]{5,60})\b")
     return Finding(
-        f"installing {target} on the cluster failed",
+        f"installing {target} on the cluster failed" + (f" ({code})" if code else ""),
         (
             f"Check that {target} exists in that version on the package index and supports the "
             "cluster's Python version.",
@@ -911,5 +919,40 @@ def unknown_topic(m: re.Match[str], ctx: Context) -> Finding:
             "If partitions were just reassigned, rerun once the brokers' metadata has settled.",
         ),
         0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "unsupported_choice",
+    "ConfigurationError",
+    r"\b((?:[\w-]+ ){0,3}(?:activity|connector|sink|source|operator|dataset|linked service"
+    r"|format|mode))\b[^.\n]{0,40}?\bonly supports? ([^.\n]{1,120})",
+    example=(
+        "Stored Procedure activity only supports Azure SQL Database and Azure SQL Data "
+        "Warehouse datasets. Please change your dataset 'FinalTempDataSet-Blob'."
+    ),
+)
+def unsupported_choice(m: re.Match[str], ctx: Context) -> Finding:
+    subject, supported = clean_value(m.group(1)), clean_value(m.group(2))
+    # The object the step used instead, when the message names it ("change your dataset 'x'").
+    used = grab(
+        ctx.text,
+        r"(?:change|replace|use another|instead of) (?:your |the )?(?:dataset|linked service"
+        r"|format|sink|source|mode|connector) ['\"]([^'\"\n]{1,80})['\"]",
+    )
+    cause = f"the {subject} only supports {supported}"
+    if used:
+        cause += f", but the step uses {quoted(used)}"
+    return Finding(
+        cause,
+        (
+            f"Point the {subject} at a supported kind ({supported}) or use an activity or "
+            "connector that supports what the step needs.",
+            "Check the activity's documented capabilities before reusing a dataset across "
+            "activities.",
+            "Publish the change and rerun.",
+        ),
+        0.7,
         transient=False,
     )

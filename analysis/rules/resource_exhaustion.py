@@ -27,6 +27,28 @@ from analysis.signals import any_of
 def spark_executor_oom(m: re.Match[str], ctx: Context) -> Finding:
     used = grab(ctx.text, r"(\d+(?:\.\d+)? [GM]B of \d+(?:\.\d+)? [GM]B) physical memory used")
     executor = grab(ctx.text, r"executor (\d+)")
+    lowered = ctx.text.lower()
+    heartbeat = grab(ctx.text, r"heartbeat timed out after (\d+ ?ms)")
+    if heartbeat and not used and not re.search(r"memory|killed by|\b143\b", lowered):
+        # Only the lost heartbeat is stated: say so rather than claim an out-of-memory kill.
+        cause = (
+            f"a Spark executor stopped answering: its heartbeat timed out after {heartbeat} "
+            "(usually long garbage-collection pauses under memory pressure, or a network "
+            "problem between executor and driver)"
+        )
+        return Finding(
+            cause,
+            (
+                "Check the executor's GC time and memory in the Spark UI; give executors more "
+                "memory or spread the data over more partitions.",
+                "If memory is fine, check the network between executors and the driver, and "
+                "raise spark.network.timeout / spark.executor.heartbeatInterval only as a "
+                "stopgap.",
+                "Rerun after the change.",
+            ),
+            0.6,
+            transient=False,
+        )
     cause = "Spark executors ran out of memory and were killed"
     if executor:
         cause += f" (executor {executor}"
