@@ -61,7 +61,8 @@ class FailureEvent:
     - `part_of`: a unit's failure (below) names the occurrence key its whole run's own failure
       has or will have (a Databricks task's: its job run's `jobs.on_failure`). The two are
       serialized on it, and the one that lands second is one more occurrence of the first's
-      ticket: one run, one page, in whichever order the source sends them.
+      ticket: one run, one page, in whichever order the source sends them. (A unit's run key
+      is its whole run's and `:<unit>`.)
 
     `deployment` names where the pipeline lives (its ADF factory, its Databricks workspace) when
     the source says: same-named pipelines of a dev and a prod factory fail separately. `unit`

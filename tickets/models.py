@@ -225,14 +225,21 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         )
         return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED) if row else None
 
-    def counting(self, occurrence_key: str) -> AttachTarget | None:
-        """The ticket the failure instance `occurrence_key` was counted on, if it landed."""
+    def counting_run_failure(self, occurrence_key: str, run_key: str) -> AttachTarget | None:
+        """The ticket the run `run_key`'s own failure `occurrence_key` was counted on, for the
+        first of its parts' failures to land after it: a second part failing in the same run
+        is a failure of its own, as it is when the parts' notifications come first."""
         row = (
             Occurrence.objects.filter(key=occurrence_key, ticket__isnull=False)
             .values_list("ticket_id", "ticket__status")
             .first()
         )
-        return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED) if row else None
+        if row is None:
+            return None
+        parts = Occurrence.objects.counted_in_run(run_key).filter(ticket_id=row[0])
+        if parts.exclude(key=occurrence_key).exists():
+            return None
+        return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED)
 
     def recovered_by(self, resolve_key: str, occurrence_key: str = "") -> TicketQuerySet:
         """Tickets a source's recovery under `resolve_key` ends and has not reported yet: those

@@ -186,7 +186,8 @@ def _ticket_of_the_same_run(event: FailureEvent) -> AttachTarget | None:
     """A Databricks task's notification after its job run's own, or the job's after its
     task's: the ticket the other one was counted on."""
     if event.part_of:
-        return Ticket.objects.counting(event.part_of)
+        whole_run = event.run_key.removesuffix(f":{event.unit}")
+        return Ticket.objects.counting_run_failure(event.part_of, whole_run)
     if event.source == Source.DATABRICKS and not event.unit:
         return Ticket.objects.task_of_run(event.run_key)
     return None
@@ -199,9 +200,14 @@ def _record_failure(
     now = timezone.now()
     fingerprint = classified.fingerprint
     target, earlier = Ticket.objects.candidates_for(event.run_key, fingerprint)
+    sibling = None
     if target is None or target.how != "same run":
         # One run, one ticket, ahead of the same fingerprint (another run's ticket).
-        target = _ticket_of_the_same_run(event) or target
+        sibling = _ticket_of_the_same_run(event)
+        target = sibling or target
+    if sibling is not None and sibling.resolved:
+        # The other notification of a failure already resolved (delivered late): nothing new.
+        return EventOutcome(Outcome.CORRELATED, sibling.ticket_id)
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.

@@ -151,6 +151,39 @@ def test_a_databricks_tasks_failure_after_its_jobs_is_one_more_occurrence_of_the
     assert other["outcome"] == "created"
 
 
+@pytest.mark.parametrize("job_first", [True, False])
+def test_two_different_task_failures_of_one_run_are_two_tickets_in_either_order(
+    webhook_client, job_first
+):
+    """The job's notification joins the first of its run's task failures to land, whichever
+    comes first; a second task failing in the run is a failure of its own."""
+    job = databricks("jobs.on_failure", "42", "run-7", message="Job failed")
+    oom = databricks("jobs.on_failure", "42", "run-7", task="ingest", message="OutOfMemoryError")
+    table = databricks(
+        "jobs.on_failure", "42", "run-7", task="publish", message="Table not found: sales.v2"
+    )
+    order = (job, oom, table) if job_first else (oom, table, job)
+
+    answers = [webhook_client(DATABRICKS, body).json() for body in order]
+
+    assert len({answer["ticket_id"] for answer in answers}) == 2, answers
+    assert Ticket.objects.count() == 2
+
+
+def test_a_late_task_notification_of_a_resolved_job_failure_reopens_nothing(webhook_client):
+    """The job's failure was resolved; the same run's task notification, delivered late (an
+    inbox redelivery after an outage), reports nothing new: no regression, no second page."""
+    job = webhook_client(DATABRICKS, databricks("jobs.on_failure", "42", "run-7")).json()
+    lifecycle.resolve(job["ticket_id"], Actor.system("maria"), fix="raised the quota")
+
+    task = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-7", task="ingest", message="OOM")
+    ).json()
+
+    assert (task["outcome"], task["ticket_id"]) == ("correlated", job["ticket_id"])
+    assert status_of(job["ticket_id"]) == "resolved"
+
+
 def test_a_runs_task_failures_are_found_through_the_databricks_occurrence_index():
     """The planner is told not to scan the table, so a plan without the index fails here."""
     from django.db import connection
