@@ -149,10 +149,16 @@ def reroute_unpaged(ticket: Ticket, actor: Actor) -> bool:
     with transaction.atomic():
         owned = {name: after[name] for name in OWNER_FIELDS}
         this.update(**owned, updated_at=timezone.now())
-        if "slack_channel" in after:
-            this.filter(slack_ts="").update(slack_channel=after["slack_channel"])
-        if "jira_project" in after:
-            this.filter(itsm_ticket_id="").update(jira_project=after["jira_project"])
+        # Where a delivery landed since the ticket was read, its routing stays (and the audit
+        # says so).
+        if "slack_channel" in after and not this.filter(slack_ts="").update(
+            slack_channel=after["slack_channel"]
+        ):
+            after["slack_channel"] = before["slack_channel"]
+        if "jira_project" in after and not this.filter(itsm_ticket_id="").update(
+            jira_project=after["jira_project"]
+        ):
+            after["jira_project"] = before["jira_project"]
         lifecycle.write_audit(
             ticket, actor, "re-routed", before=before, after=after, details={"via": "admin"}
         )

@@ -464,3 +464,23 @@ def test_the_read_only_ticket_page_offers_no_save_and_the_list_actions_still_wor
     assert not LogEntry.objects.exists()
     assert "Acknowledged 1 ticket(s)." in acted.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).status == "acknowledged"
+
+
+def test_rerouting_keeps_a_channel_a_post_landed_on_meanwhile_and_says_so():
+    """The Slack alert was posted between the ticket's read and the re-route: its channel
+    stays (the message lives there), and the audit does not claim it moved."""
+    from tickets import rules
+    from tickets.lifecycle import Actor
+
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_sales_*", finops_team="sales", slack_channel="#sales-alerts"
+    )
+    read = make_ticket(1, itsm_ticket_id="OPS-1", slack_channel="#old")
+    Ticket.objects.filter(pk=read.pk).update(slack_ts="1712345678.000100")  # posted meanwhile
+
+    assert rules.reroute_unpaged(read, Actor.system("test"))
+
+    assert Ticket.objects.get(pk=read.pk).slack_channel == "#old"
+    entry = AuditLog.objects.get(ticket=read, action="re-routed")
+    assert "slack_channel" not in entry.after  # the audit keeps what changed
+    assert entry.after["finops_team"] == "sales"
