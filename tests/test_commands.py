@@ -43,6 +43,15 @@ def test_classify_errors_without_labels_prints_no_accuracy(tmp_path: Path):
     ]
 
 
+def test_classify_errors_reads_a_file_that_starts_with_a_byte_order_mark(tmp_path: Path):
+    path = tmp_path / "errors.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"message": "java.lang.OutOfMemoryError: Java heap space"}\n')
+
+    assert run("classify_errors", str(path)) == [
+        json.dumps({"id": 1, "error_type": "ResourceExhaustion"})
+    ]
+
+
 def test_classify_errors_names_the_bad_line(tmp_path: Path):
     path = tmp_path / "errors.jsonl"
     path.write_text('{"message": "ok"}\n{"msg": "no message key"}\n')

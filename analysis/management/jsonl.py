@@ -12,7 +12,7 @@ def read_jsonl(path: Path, required: str) -> list[tuple[int, dict[str, Any]]]:
     the file cannot be read, is not UTF-8 text, or a line is not an object with a string
     `required`; also when it has no such line at all."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no JSON
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
