@@ -11,8 +11,9 @@ audit entry.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import KombuError
 
@@ -127,20 +128,20 @@ def _ticket_for_issue(event: JiraEvent) -> Ticket:
 
 
 def _is_us(event: JiraEvent) -> bool:
-    return bool(event.author_ids & own_account_ids())
+    """Whether the service's own account made the change (JIRA_USER when the account it
+    learnt from `/myself` is not known yet)."""
+    ours = own_account_ids() or frozenset(filter(None, [settings.JIRA_USER]))
+    return bool(event.author_ids & ours)
 
 
 def _is_our_echo(event: JiraEvent) -> bool:
-    """A status change the service's own account made, that it noted making: never someone
-    else's change to the same status (a webhook naming no one is taken at its word)."""
-    return (_is_us(event) or not event.author_ids) and took_own_transition(
-        event.issue_key, event.status_to
-    )
-
-
-# JIRA's clock and this service's differ a little: a change made here this close to a JIRA
-# change is not taken as later than it.
-CLOCK_MARGIN = timedelta(seconds=5)
+    """A status change the service noted making, reported as made by its own account: never
+    someone else's change to the same status. Until the account's ids are known (`/myself`
+    not answered yet: Jira Cloud's webhooks name the account id only), the note decides."""
+    ours = own_account_ids()
+    if ours is not None and not event.author_ids & ours:
+        return False
+    return took_own_transition(event.issue_key, event.status_to)
 
 
 def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
@@ -202,7 +203,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
 def _status_changed_here_since(ticket_id: str, since: datetime) -> bool:
     """Whether the ticket's status changed after `since` (JIRA's time) other than from JIRA."""
     changes = (
-        AuditLog.objects.filter(ticket_id=ticket_id, created_at__gt=since + CLOCK_MARGIN)
+        AuditLog.objects.filter(ticket_id=ticket_id, created_at__gt=since)
         .exclude(actor_kind=ActorKind.JIRA)
         .values_list("before", "after")
     )
@@ -220,7 +221,7 @@ def _incident_changed_here_since(incident_id: str, since: datetime) -> bool:
     return (
         IncidentEvent.objects.filter(
             incident_id=incident_id,
-            at__gt=since + CLOCK_MARGIN,
+            at__gt=since,
             kind__in=INCIDENT_STATUS_EVENTS,
         )
         .exclude(actor_kind=ActorKind.JIRA)

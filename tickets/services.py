@@ -200,14 +200,9 @@ def _record_failure(
     now = timezone.now()
     fingerprint = classified.fingerprint
     target, earlier = Ticket.objects.candidates_for(event.run_key, fingerprint)
-    sibling = None
     if target is None or target.how != "same run":
         # One run, one ticket, ahead of the same fingerprint (another run's ticket).
-        sibling = _ticket_of_the_same_run(event)
-        target = sibling or target
-    if sibling is not None and sibling.resolved:
-        # The other notification of a failure already resolved (delivered late): nothing new.
-        return EventOutcome(Outcome.CORRELATED, sibling.ticket_id)
+        target = _ticket_of_the_same_run(event) or target
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -110,17 +111,22 @@ OWN_ACCOUNT_KEY = "jira-own-account"
 
 
 def _own_transition_key(issue_key: str, status: str) -> str:
-    return f"jira-own-transition:{issue_key}:{status.strip().lower()}"
+    # Hashed: a status name holds spaces, which some cache backends refuse in a key.
+    digest = hashlib.sha256(f"{issue_key}\n{status.strip().lower()}".encode()).hexdigest()
+    return f"jira-own-transition:{digest[:32]}"
 
 
-def own_account_ids() -> frozenset[str]:
-    """The ids a webhook may name the service's own JIRA account by: JIRA_USER, and what
-    `/myself` answered (account id, name, key), kept when the service first moved an issue."""
+def own_account_ids() -> frozenset[str] | None:
+    """The ids a webhook names the service's own JIRA account by: JIRA_USER, and what
+    `/myself` answered (account id, name, key) when the service moved an issue; None while
+    that is not known (`/myself` not asked yet, or it failed)."""
     try:
-        known = cache.get(OWN_ACCOUNT_KEY) or []
+        known = cache.get(OWN_ACCOUNT_KEY)
     except Exception:
         logger.warning("could not read the JIRA account's ids", exc_info=True)
-        known = []
+        known = None
+    if known is None:
+        return None
     return frozenset(i for i in [settings.JIRA_USER, *known] if i)
 
 

@@ -381,6 +381,36 @@ def test_a_persons_move_to_a_status_the_service_moved_it_to_is_never_taken_for_i
         "status set to resolved"
     )
     assert Ticket.objects.get(pk=ticket.pk).resolved_by == "Maria Lopez"
+    # Nor is a webhook that names no one (a JIRA Automation body without `user`), once the
+    # service knows its account.
+    assert post_jira(jira_webhook(key, "Done", "To Do")).json()["result"] == "status set to open"
+    jira.issues[key]["status"] = "To Do"
+    post_slack_click(ticket.pk, "rca_resolve")  # the service moves it to Done again
+    settled(ticket.pk)
+    post_jira(jira_webhook(key, "Done", "To Do"))  # someone reopens it, then
+    anonymous = jira_webhook(key, "To Do", "Done")
+    del anonymous["user"]
+    assert post_jira(anonymous).json()["result"] == "status set to resolved"
+
+
+def test_until_the_service_knows_its_jira_account_the_note_alone_recognises_its_echo(
+    celery_worker, targets
+):
+    """Jira Cloud's webhooks name the account id only, and /myself failed: the late echo of
+    the service's own move must still not undo the resolve made after it."""
+    jira, _slack, _ = targets
+    jira.fail(500, jira.error_body(500, "boom"), path_contains="/myself", times=None)
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    post_slack_click(ticket.pk, "rca_acknowledge")
+    settled(ticket.pk)
+    post_slack_click(ticket.pk, "rca_resolve")
+    settled(ticket.pk)
+
+    echo = jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress", user=jira.myself())
+    assert post_jira(echo).json()["result"] == "our own change ignored"
+    assert Ticket.objects.get(pk=ticket.pk).status == "resolved"
 
 
 def test_typing_what_fixed_it_in_the_slack_alert_resolves_with_that_fix(celery_worker, targets):

@@ -95,15 +95,25 @@ def test_jira_issue_lifecycle(jira: JiraTransport, fake_jira: FakeJira) -> None:
 
 
 def test_jira_calls_only_the_expected_paths(jira: JiraTransport, fake_jira: FakeJira) -> None:
+    from django.core.cache import cache
+
+    from integrations.targets.jira import OWN_ACCOUNT_KEY
+
+    cache.delete(OWN_ACCOUNT_KEY)
     key = new_issue(jira)
     jira.find_issue_by_label("rca-ADF-20240405-0001")
     jira.transition_to(key, "In Progress")
+    jira.transition_to(key, "Done")
     jira.add_comment(key, "note")
     calls = [(r.method, r.path) for r in fake_jira.requests]
     assert calls == [
         ("POST", "/rest/api/2/issue"),  # no project lookup, no read-back (prefetch=False)
         ("GET", "/rest/api/2/field"),  # the library's field cache, once per client
         ("GET", "/rest/api/2/search"),
+        ("GET", "/rest/api/2/issue/OPS-1"),
+        ("GET", "/rest/api/2/issue/OPS-1/transitions"),
+        ("GET", "/rest/api/2/myself"),  # who the service is, once (its echoes name it)
+        ("POST", "/rest/api/2/issue/OPS-1/transitions"),
         ("GET", "/rest/api/2/issue/OPS-1"),
         ("GET", "/rest/api/2/issue/OPS-1/transitions"),
         ("POST", "/rest/api/2/issue/OPS-1/transitions"),

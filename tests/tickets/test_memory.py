@@ -170,18 +170,22 @@ def test_two_different_task_failures_of_one_run_are_two_tickets_in_either_order(
     assert Ticket.objects.count() == 2
 
 
-def test_a_late_task_notification_of_a_resolved_job_failure_reopens_nothing(webhook_client):
-    """The job's failure was resolved; the same run's task notification, delivered late (an
-    inbox redelivery after an outage), reports nothing new: no regression, no second page."""
-    job = webhook_client(DATABRICKS, databricks("jobs.on_failure", "42", "run-7")).json()
-    lifecycle.resolve(job["ticket_id"], Actor.system("maria"), fix="raised the quota")
-
+def test_a_runs_failure_after_its_task_recovered_on_a_retry_pages_again(webhook_client):
+    """The task failed, its retry succeeded (its ticket ends), then the run failed after all:
+    the job's notification reopens the task's ticket (a regression, paged), never a silent
+    occurrence of a resolved ticket."""
     task = webhook_client(
         DATABRICKS, databricks("jobs.on_failure", "42", "run-7", task="ingest", message="OOM")
     ).json()
+    webhook_client(DATABRICKS, databricks("jobs.on_success", "42", "run-7", task="ingest"))
+    assert status_of(task["ticket_id"]) == "resolved"
 
-    assert (task["outcome"], task["ticket_id"]) == ("correlated", job["ticket_id"])
-    assert status_of(job["ticket_id"]) == "resolved"
+    job = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-7", message="Job failed")
+    ).json()
+
+    assert (job["outcome"], job["ticket_id"]) == ("regressed", task["ticket_id"])
+    assert status_of(task["ticket_id"]) == "open"
 
 
 def test_a_runs_task_failures_are_found_through_the_databricks_occurrence_index():
