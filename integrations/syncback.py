@@ -100,6 +100,14 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
             return lead, "older than the incident's last status change; ignored"
         # Members first, as ingest and `incidents.act` lock them.
         locked = incidents.lock_with_members(incident.pk)[incident.pk]
+        if (
+            event.happened_at
+            and locked.jira_status_at
+            and event.happened_at <= locked.jira_status_at
+        ):
+            return lead, "older than the last status applied; ignored"
+        if event.happened_at:
+            Incident.objects.filter(pk=incident.pk).update(jira_status_at=event.happened_at)
         steps = PATHS.get((locked.status, target), [])
         if not steps:
             return lead, f"incident {incident.pk} already in that state"

@@ -870,6 +870,9 @@ class Incident(models.Model):
     # `analyse_incident`: one Gemini call when it forms, another only when it has grown).
     rca_members = models.PositiveIntegerField(default=0)
     rca_claimed_at = models.DateTimeField(null=True, blank=True)
+    jira_status_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last JIRA status change we applied happened."
+    )
     ack_ts = models.DateTimeField(null=True, blank=True)
     ack_user = models.CharField(max_length=200, blank=True)
     recovered_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -748,3 +748,33 @@ def test_a_jira_change_to_an_incident_made_before_its_resolve_here_and_delivered
     assert Incident.objects.get(pk=incident.pk).status == "resolved"
     # One made after it is applied.
     assert jira_change("To Do", 0, "2002") == f"incident {incident.pk} status set to open"
+
+
+def test_jira_events_of_an_incident_out_of_order_keep_the_latest_state():
+    """JIRA's Done lands, then its earlier In Progress: the incident stays resolved (tickets
+    already compared with the last change applied; incidents did not, and reopened)."""
+    from integrations.parsers.jira import JiraEvent
+    from integrations.syncback import apply_jira_event
+
+    incident, _other = two_incidents()
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id="OPS-9")
+    now = timezone.now()
+
+    def jira_change(status_to: str, at: datetime, changelog_id: str) -> str:
+        event = JiraEvent(
+            webhook_event="jira:issue_updated",
+            issue_key="OPS-9",
+            labels=(),
+            happened_at=at,
+            author="Ana",
+            author_ids=frozenset({"ana"}),
+            status_to=status_to,
+            changelog_id=changelog_id,
+        )
+        return apply_jira_event(event)[1]
+
+    assert jira_change("Done", now, "3001") == f"incident {incident.pk} status set to resolved"
+    assert jira_change("In Progress", now - timedelta(seconds=30), "3002") == (
+        "older than the last status applied; ignored"
+    )
+    assert Incident.objects.get(pk=incident.pk).status == "resolved"
