@@ -484,3 +484,10 @@ def test_rerouting_keeps_a_channel_a_post_landed_on_meanwhile_and_says_so():
     entry = AuditLog.objects.get(ticket=read, action="re-routed")
     assert "slack_channel" not in entry.after  # the audit keeps what changed
     assert entry.after["finops_team"] == "sales"
+
+
+def test_admin_pages_name_the_services_icon():
+    """Browsers asked admin pages for /favicon.ico, a 404 in every page's console."""
+    page = staff("viewer").get(CHANGELIST).content.decode()
+    assert '<link rel="icon" href="/static/dashboard/favicon.svg" type="image/svg+xml">' in page
+    assert "<title>Select ticket to view | Django site admin</title>" in page  # as before
