@@ -17,10 +17,16 @@ import pytest
 import redis
 from django.apps import apps as django_apps
 from django.conf import settings
+from django.core.servers import basehttp
 from django.test import Client, override_settings
 
 from rca_project import local_services
 from rca_project.celery import app as celery_app
+
+# Django's live test server listens with a backlog of 10 connections; the concurrency tests
+# open 50 at once, and on a busy machine the overflow was reset ("Connection reset by peer").
+# gunicorn, which serves the product, listens with 2048.
+basehttp.WSGIServer.request_queue_size = 128
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = Path(os.environ.get("SHARED_FIXTURES", REPO.parent / "shared" / "fixtures"))
