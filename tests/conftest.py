@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.servers import basehttp
@@ -110,6 +111,14 @@ def fresh_cache() -> Iterator[None]:
     if django_apps.ready:
         clear_cache()
     yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> None:
+    """Each test gets the process's shared channel layer anew: a websocket consumer an earlier
+    test ran may have left the old one receiving on that test's event loop, closed since, and
+    channels refuses a receive from another loop ("Two event loops are trying to receive()")."""
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
 
 
 @pytest.fixture(autouse=True)
