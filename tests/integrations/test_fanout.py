@@ -335,18 +335,24 @@ def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worke
     )
 
 
+def paged_and_clicked(*clicks: str) -> Ticket:
+    """A failure paged in JIRA and Slack, then Slack clicks by the responder daan, each
+    delivered (so the service has moved the issue for each) before the next."""
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    for click in clicks:
+        post_slack_click(ticket.pk, click)
+        settled(ticket.pk)
+    return ticket
+
+
 def test_late_jira_echoes_of_our_own_moves_undo_nothing(celery_worker, targets):
     """Acknowledged, then resolved here: the issue moves to In Progress, then Done, and JIRA's
     webhooks for both land after the resolve. Applied, the first would reopen the ticket (its
     acknowledgement lost) and the second resolve it again as someone else."""
     jira, _slack, _ = targets
-    slack_responder("daan")
-    ticket = fanned_out(post_failure()["ticket_id"])
-    settled(ticket.pk)
-    post_slack_click(ticket.pk, "rca_acknowledge")
-    settled(ticket.pk)
-    post_slack_click(ticket.pk, "rca_resolve")
-    settled(ticket.pk)
+    ticket = paged_and_clicked("rca_acknowledge", "rca_resolve")
     key = ticket.itsm_ticket_id
     assert jira.issues[key]["status"] == "Done"
     facts = ("status", "ack_user", "ack_seconds", "resolved_by", "resolve_seconds", "sla_status")
@@ -368,11 +374,7 @@ def test_a_persons_move_to_a_status_the_service_moved_it_to_is_never_taken_for_i
     """The service moved the issue to Done and JIRA never sent that webhook (an automation
     rule that skips the service's account): Maria moving it to Done later is her change."""
     jira, _slack, _ = targets
-    slack_responder("daan")
-    ticket = fanned_out(post_failure()["ticket_id"])
-    settled(ticket.pk)
-    post_slack_click(ticket.pk, "rca_resolve")
-    settled(ticket.pk)
+    ticket = paged_and_clicked("rca_resolve")
     key = ticket.itsm_ticket_id
     assert jira.issues[key]["status"] == "Done"  # moved by the service; its echo never comes
 
@@ -400,13 +402,7 @@ def test_until_the_service_knows_its_jira_account_the_note_alone_recognises_its_
     the service's own move must still not undo the resolve made after it."""
     jira, _slack, _ = targets
     jira.fail(500, jira.error_body(500, "boom"), path_contains="/myself", times=None)
-    slack_responder("daan")
-    ticket = fanned_out(post_failure()["ticket_id"])
-    settled(ticket.pk)
-    post_slack_click(ticket.pk, "rca_acknowledge")
-    settled(ticket.pk)
-    post_slack_click(ticket.pk, "rca_resolve")
-    settled(ticket.pk)
+    ticket = paged_and_clicked("rca_acknowledge", "rca_resolve")
 
     echo = jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress", user=jira.myself())
     assert post_jira(echo).json()["result"] == "our own change ignored"
