@@ -308,6 +308,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -407,6 +408,12 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_SECONDS),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_SECONDS),
     "SIGNING_KEY": SECRET_KEY,
+    # A refresh token is good for one refresh: it answers a new one and is revoked, so a stolen
+    # token stops working once either holder uses it, and `token/revoke/` (log out) ends it.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a digest of the password hash: a changed password ends them all at once.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -491,6 +498,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": TICKET_STATS_FOLD_SECONDS,
     },
     "apply-retention": {"task": "integrations.tasks.apply_retention", "schedule": 3600.0},
+    "forget-expired-api-tokens": {
+        "task": "tickets.tasks.forget_expired_api_tokens",
+        "schedule": 3600.0,
+    },
     "worker-heartbeat": {"task": "integrations.tasks.heartbeat", "schedule": 30.0},
     "recover-stale-log-analyses": {
         "task": "analysis.tasks.recover_stale_log_analyses",

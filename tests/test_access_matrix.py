@@ -153,6 +153,9 @@ ADMIN_MODELS = {
     "analysis.loganalysisjob": ("V", "-", "-"),
     "auth.user": ("-", "-", "-"),
     "auth.group": ("-", "-", "-"),
+    # The API's refresh tokens (simplejwt's admin): superusers revoke them there.
+    "token_blacklist.outstandingtoken": ("-", "-", "-"),
+    "token_blacklist.blacklistedtoken": ("-", "-", "-"),
 }
 WHO = {
     "V": expect(302, 302, 200, 200, 200),

@@ -1,4 +1,6 @@
 from celery import shared_task
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from tickets import lifecycle, rollup
 
@@ -11,3 +13,11 @@ def mark_sla_breaches() -> int:
 @shared_task
 def fold_ticket_stats() -> int:
     return rollup.fold()
+
+
+@shared_task
+def forget_expired_api_tokens() -> int:
+    """Every refresh token issued is recorded (so it can be revoked); an expired one is refused
+    anyway, so its rows (and its revocation's) go, as simplejwt's `flushexpiredtokens` does."""
+    deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

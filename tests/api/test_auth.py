@@ -8,9 +8,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.api import PASSWORD, clear_throttles, make_user
+from tickets.tasks import forget_expired_api_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +133,84 @@ def test_users_are_rate_limited_per_user(monkeypatch):
 
     assert [one.get("/api/v1/tickets/").status_code for _ in range(4)] == [200, 200, 200, 429]
     assert other.get("/api/v1/tickets/").status_code == 200
+
+
+def _log_in(client: APIClient, username: str = "ana") -> dict[str, str]:
+    return client.post("/api/v1/token/", {"username": username, "password": PASSWORD}).json()
+
+
+def test_a_refresh_token_is_spent_by_its_refresh():
+    make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    first = _log_in(client)["refresh"]
+
+    refreshed = client.post("/api/v1/token/refresh/", {"refresh": first})
+    assert refreshed.status_code == 200
+    second = refreshed.json()["refresh"]
+    assert second != first
+
+    # Whoever else holds the first one (a stolen copy) is refused, the new holder is not.
+    reused = client.post("/api/v1/token/refresh/", {"refresh": first})
+    assert reused.status_code == 401
+    assert "blacklisted" in reused.json()["error"]
+    assert client.post("/api/v1/token/refresh/", {"refresh": second}).status_code == 200
+
+
+def test_log_out_revokes_the_refresh_token():
+    make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    refresh = _log_in(client)["refresh"]
+
+    assert client.post("/api/v1/token/revoke/", {"refresh": refresh}).status_code == 200
+
+    assert client.post("/api/v1/token/refresh/", {"refresh": refresh}).status_code == 401
+    assert client.post("/api/v1/token/revoke/", {"refresh": "not a token"}).status_code == 401
+    missing = client.post("/api/v1/token/revoke/", {})
+    assert missing.status_code == 400
+    assert "refresh" in str(missing.json())
+
+
+def test_a_changed_password_ends_every_token_of_the_user():
+    user = make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    tokens = _log_in(client)
+
+    user.set_password("a new " + PASSWORD)
+    user.save()
+
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert client.get("/api/v1/tickets/").status_code == 401
+    client.credentials()
+    refused = client.post("/api/v1/token/refresh/", {"refresh": tokens["refresh"]})
+    assert refused.status_code == 401
+    assert "password" in refused.json()["error"]
+
+
+def test_the_refresh_token_of_a_deleted_user_is_a_401():
+    user = make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    refresh = _log_in(client)["refresh"]
+    user.delete()
+
+    refused = client.post("/api/v1/token/refresh/", {"refresh": refresh})
+
+    assert refused.status_code == 401
+    assert "no longer exists" in refused.json()["error"]
+
+
+def test_expired_refresh_tokens_are_forgotten_and_live_ones_kept():
+    make_user("viewer", username="ana", password=PASSWORD)
+    make_user("viewer", username="bob", password=PASSWORD)
+    client = APIClient()
+    expired = _log_in(client, "ana")["refresh"]
+    live = _log_in(client, "bob")["refresh"]
+    client.post("/api/v1/token/revoke/", {"refresh": expired})
+    OutstandingToken.objects.filter(user__username="ana").update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert forget_expired_api_tokens() == 2  # the token and its revocation
+
+    assert list(OutstandingToken.objects.values_list("user__username", flat=True)) == ["bob"]
+    assert not BlacklistedToken.objects.exists()
+    assert client.post("/api/v1/token/refresh/", {"refresh": live}).status_code == 200

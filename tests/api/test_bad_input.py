@@ -159,7 +159,7 @@ def test_schema_documents_what_the_api_answers(schema):
     assert "format" not in components["TicketDetail"]["properties"]["blob_log_url"]
     # JIRA, Slack, the source and the system are not users.
     assert components["AuditEntry"]["properties"]["username"]["nullable"] is True
-    for path in ("/api/v1/token/refresh/", "/api/v1/token/verify/"):
+    for path in ("/api/v1/token/refresh/", "/api/v1/token/revoke/", "/api/v1/token/verify/"):
         assert {"200", "400", "401"} <= set(schema["paths"][path]["post"]["responses"])
     assert "404" in schema["paths"]["/api/v1/tickets/"]["get"]["responses"]  # invalid cursor
     for path, item in schema["paths"].items():

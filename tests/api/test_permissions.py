@@ -76,6 +76,7 @@ MATRIX = [
     # Open to all; an empty body is refused (test_auth covers the real exchanges).
     ("post", "/api/v1/token/", None, EMPTY_BODY),
     ("post", "/api/v1/token/refresh/", None, EMPTY_BODY),
+    ("post", "/api/v1/token/revoke/", None, EMPTY_BODY),
     ("post", "/api/v1/token/verify/", None, EMPTY_BODY),
     # Log analyses: any role starts one (an empty body names nothing to analyse) and reads
     # them; {id} here is a ticket id, so a caller who passes the role check finds no job.

@@ -6,9 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from integrations.models import DeliveryAttempt, OutboundDelivery, Remediation, WebhookDelivery
 from integrations.targets.jira import jira_url
@@ -609,3 +614,24 @@ class IncidentStatsSerializer(serializers.Serializer):
     by_team = ResponseTimesSerializer(many=True)
     by_source = ResponseTimesSerializer(many=True)
     by_culprit = ResponseTimesSerializer(many=True)
+
+
+class CheckedTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, which also refuses the token of a deleted user (simplejwt's own
+    raises `DoesNotExist`: a 500) and of a user whose password changed since the token was
+    issued (`CHECK_REVOKE_TOKEN` holds only for access tokens there)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = self.token_class(attrs["refresh"])
+        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        if user is None:
+            raise AuthenticationFailed("The token's user no longer exists.", "user_not_found")
+        if refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
+            user.password
+        ):
+            raise AuthenticationFailed(
+                "This token no longer matches the user's password: log in again.",
+                "password_changed",
+            )
+        return super().validate(attrs)

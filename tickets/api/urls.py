@@ -13,6 +13,7 @@ router.register("incidents", views.IncidentViewSet, basename="api-incident")
 urlpatterns = [
     path("token/", views.LoginThrottledTokenView.as_view(), name="api-token-obtain"),
     path("token/refresh/", views.DocumentedTokenRefreshView.as_view(), name="api-token-refresh"),
+    path("token/revoke/", views.RevokeTokenView.as_view(), name="api-token-revoke"),
     path("token/verify/", views.DocumentedTokenVerifyView.as_view(), name="api-token-verify"),
     path("stats/", views.StatsView.as_view(), name="api-stats"),
     path("stats/incidents/", views.IncidentStatsView.as_view(), name="api-incident-stats"),

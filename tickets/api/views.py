@@ -37,8 +37,17 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+from rest_framework_simplejwt.serializers import (
+    TokenBlacklistSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
+)
+from rest_framework_simplejwt.views import (
+    TokenBlacklistView,
+    TokenObtainPairView,
+    TokenRefreshView,
+    TokenVerifyView,
+)
 
 from analysis.similar import Similarity, similar_tickets
 from analysis.tasks import request_fresh_rca
@@ -49,6 +58,7 @@ from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     LIST_FIELDS,
     AuditEntrySerializer,
+    CheckedTokenRefreshSerializer,
     IncidentEventSerializer,
     IncidentSerializer,
     IncidentStatsSerializer,
@@ -606,7 +616,20 @@ TOKEN_ERRORS = {
     )
 )
 class DocumentedTokenRefreshView(TokenRefreshView):
-    """simplejwt's view, with the errors it answers in the schema."""
+    """simplejwt's view, with the errors it answers in the schema. The refresh token is spent:
+    the answer carries the next one."""
+
+    serializer_class = CheckedTokenRefreshSerializer
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Log out: revoke a refresh token (200, empty body)",
+        responses={200: TokenBlacklistSerializer, **TOKEN_ERRORS},
+    )
+)
+class RevokeTokenView(TokenBlacklistView):
+    """simplejwt's blacklist view: the refresh token can no longer be used."""
 
 
 @extend_schema_view(
