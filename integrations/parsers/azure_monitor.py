@@ -9,9 +9,10 @@ Schemas accepted (Microsoft Learn, "Common alert schema" and "Noncommon alert sc
   the legacy log search alerts (API up to 2018-04-16);
 - `AIP Budget Notification`: the Cost Management budget body.
 
-A metric or log alert whose target is an Azure Data Factory becomes an ADF failure
-(`processing_mode="adf"`), named after the pipeline its dimensions or result rows carry. Every
-other alert keeps its kind in `details["alert_kind"]` (metric, log_search, activity_*,
+A metric alert on a failure metric of an Azure Data Factory (`PipelineFailedRuns`, ...) or a log
+alert on a factory or over its run tables becomes an ADF failure (`processing_mode="adf"`), named
+after the pipeline its dimensions or result rows carry. Every other alert (a factory's CPU or
+succeeded runs included) keeps its kind in `details["alert_kind"]` (metric, log_search, activity_*,
 service_health, resource_health, smart_detector, prometheus, budget) with the facts that explain
 it; activity log and health events that report no problem open no ticket
 (`_settle_activity_event`).
@@ -89,6 +90,11 @@ _WHITESPACE = re.compile(r"\s+")
 _HTML_TAG = re.compile(r"<[^<>]{0,2000}>")
 _ADF_LOG_TABLE = re.compile(r"\bADF(?:Pipeline|Activity|Trigger)Run\b", re.IGNORECASE)
 _ADF_PIPELINE_TABLE = re.compile(r"\bADFPipelineRun\b", re.IGNORECASE)
+# Data Factory metrics that count failures (PipelineFailedRuns, ActivityFailedRuns,
+# TriggerFailedRuns, the older factories' FailedRuns, SSISPackageExecutionFailed). The factory's
+# other metrics (succeeded, cancelled or long runs, integration runtime CPU, memory and queue,
+# entity counts and sizes) report no failure: a metric alert on them is explained as the alert.
+_ADF_FAILURE_METRIC = re.compile(r"(?:FailedRuns|PackageExecutionFailed)$", re.IGNORECASE)
 _DATA_FACTORY_TYPE = "microsoft.datafactory/factories"
 
 # Activity log properties that are noise for a reader (HTML tables, JSON blobs, tenant paths).
@@ -128,6 +134,7 @@ class _Facts:
     rows: list[dict[str, str]] = dataclass_field(default_factory=list)
     row_count: int = 0
     data_sources: list[str] = dataclass_field(default_factory=list)  # log search resource ids
+    metrics: list[str] = dataclass_field(default_factory=list)  # a metric alert's metric names
 
 
 @dataclass
@@ -527,6 +534,7 @@ def _parse_metric_condition(context: dict[str, Any], where: str) -> _Facts:
             )
         _merge(facts.dimensions, dimensions)
         facts.scope_hints.append(namespace)
+        facts.metrics.append(metric)
     facts.details["alert_kind"] = "metric_dynamic" if dynamic else "metric"
     return facts
 
@@ -1233,6 +1241,9 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
     ]
     if not any(_DATA_FACTORY_TYPE in hint.lower() or _ADF_LOG_TABLE.search(hint) for hint in hints):
         return None
+    metrics = [metric for metric in facts.metrics if metric]
+    if metrics and not any(_ADF_FAILURE_METRIC.search(metric) for metric in metrics):
+        return None  # a factory metric that counts no failure: CPU, queue, successes...
 
     dimensions = facts.dimensions
     run_id_names = ["PipelineRunId"]

@@ -147,6 +147,41 @@ def test_adf_failure_through_azure_monitor_is_still_an_adf_pipeline_ticket(webho
     assert "Metric alert" not in ticket.rca_result and "Log search alert" not in ticket.rca_result
 
 
+@pytest.mark.parametrize(
+    ("metric", "dimensions"),
+    [
+        ("IntegrationRuntimeCpuPercentage", None),  # the fixture's own
+        ("PipelineElapsedTimeRuns", [{"name": "Name", "value": "pl_sales_daily_load"}]),
+        ("PipelineSucceededRuns", [{"name": "Name", "value": "pl_sales_daily_load"}]),
+    ],
+)
+def test_a_factory_metric_that_counts_no_failure_is_not_a_failed_pipeline(
+    webhook_client, metric, dimensions
+):
+    """A metric alert on a data factory whose metric is not a failure count (Microsoft.DataFactory
+    /factories metrics: integration runtime CPU, long or succeeded runs...) is that alert, not
+    "ADF pipeline ... failed"."""
+    body = load("adf_metric_integration_runtime_cpu.json")
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion["metricName"] = metric
+    if dimensions is not None:
+        criterion["dimensions"] = dimensions
+    ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.processing_mode == "azure-monitor" and ticket.id.startswith("AZMON-")
+    assert ticket.pipeline == "adf-sales-prod-shir-cpu-high"
+    assert ticket.details["alert_kind"] == "metric"
+    assert "failed" not in ticket.error_message.split(". ")[0]
+    assert "ADF pipeline" not in ticket.error_message
+    assert ticket.rca_result.startswith(
+        "Metric alert 'adf-sales-prod-shir-cpu-high' fired on data factory 'adf-sales-prod'"
+    ), ticket.rca_result
+    assert metric in ticket.rca_result
+
+
 def _alert(alert_id: str, condition: str, fired: str) -> dict[str, Any]:
     body = shared_payload("azure_common_metric_dynamic_fired.json")
     essentials = body["data"]["essentials"]

@@ -159,6 +159,14 @@ EXPECTED: dict[str, tuple[EventKind, str, str, str, Severity | None]] = {
         f"azure:adf-sales-prod-pipeline-failed-runs|{ALERTS}/4f2c1a9e-7b3d-4e8a-9c61-2d5e8f0a1b7c",
         Severity.HIGH,
     ),
+    # A factory metric that counts no failure: a metric alert, not a failed pipeline.
+    "adf_metric_integration_runtime_cpu.json": (
+        FAILURE,
+        MONITOR,
+        "adf-sales-prod-shir-cpu-high",
+        f"azure:adf-sales-prod-shir-cpu-high|{ALERTS}/7d3e2b1a-5c4f-4a9e-8b6d-1f0e9c8a7b65",
+        Severity.MEDIUM,
+    ),
     "adf_log_v2_pipeline_run.json": (
         FAILURE,
         ADF,
