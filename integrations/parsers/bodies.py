@@ -236,7 +236,10 @@ class DatabricksRunState(_Body):
 
 
 class DatabricksRun(_Body):
-    run_id: RequiredText
+    run_id: RequiredText = Field(description="The run notified of: a task's own run for a task.")
+    parent_run_id: Text = Field(
+        "", description="A task's notification: the run of the job the task is part of."
+    )
     run_page_url: Text = Field("", json_schema_extra={"format": "uri"})
     state: DatabricksRunState | None = None
 

@@ -30,11 +30,16 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
     workspace = body.workspace_id or "unknown"
     job_id = body.job.job_id
     job_name = body.job.name or f"job {job_id}"
-    run_id = body.run.run_id
     task_key = body.task.task_key if body.task else ""
+    # A task's notification names the task's own run and, as its parent, the job's run: the run
+    # its job's own notification names, and the one to read and repair.
+    task_run_id = body.run.run_id if task_key and body.run.parent_run_id else ""
+    run_id = body.run.parent_run_id if task_run_id else body.run.run_id
 
     job_run_key = f"databricks:{workspace}:{run_id}"
     run_key = f"{job_run_key}:{task_key}" if task_key else job_run_key
+    # Each attempt of a retried task is a run of its own: one more occurrence, not a duplicate.
+    occurrence_key = f"{run_key}:{task_run_id}" if task_run_id else run_key
     if event_type in FAILURE_EVENTS:
         kind = EventKind.FAILURE
     elif event_type in SUCCESS_EVENTS:
@@ -45,6 +50,8 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
     resource = {"workspace_id": workspace, "job_id": job_id, "job_name": job_name, "run_id": run_id}
     if task_key:
         resource["task_key"] = task_key
+    if task_run_id:
+        resource["task_run_id"] = task_run_id
     links = {}
     run_page_url = body.run.run_page_url
     if run_page_url.startswith(("https://", "http://")):
@@ -61,7 +68,7 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         kind=kind,
         pipeline=job_name[:500],
         run_key=run_key,
-        occurrence_key=f"{run_key}:{event_type}",
+        occurrence_key=f"{occurrence_key}:{event_type}",
         part_of=f"{job_run_key}:{event_type}" if task_key and kind == EventKind.FAILURE else "",
         resolve_key=recovery_key(workspace, job_id, task_key),
         deployment=body.workspace_id,

@@ -400,6 +400,32 @@ def test_databricks_success_closes_the_loop_and_start_is_ignored(webhook_client)
     assert Ticket.objects.count() == 1
 
 
+def test_a_databricks_task_notification_is_counted_on_its_parent_job_run(webhook_client):
+    """A task's notification names the task's own run and its job's run as `parent_run_id`
+    (Databricks "Add notifications on a job", HTTP webhook payloads): the job's notification of
+    that run is one more occurrence of the task's ticket, whose run is the job's (the run the
+    analysis reads and a repair reruns); a retry of the task is one more occurrence."""
+    task = local_payload("databricks_task_run_on_failure.json")
+    job = {key: value for key, value in task.items() if key != "task"}
+    job["run"] = {"run_id": task["run"]["parent_run_id"]}
+    retry = copy.deepcopy(task)
+    retry["run"]["run_id"] = "618272946373120"
+
+    first = webhook_client(DATABRICKS, task).json()
+    again = webhook_client(DATABRICKS, retry).json()
+    whole = webhook_client(DATABRICKS, job).json()
+
+    assert first["outcome"] == "created"
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", first["ticket_id"])
+    assert (whole["outcome"], whole["ticket_id"]) == ("correlated", first["ticket_id"])
+    ticket = Ticket.objects.get()
+    assert ticket.occurrence_count == 3
+    assert ticket.run_id == "databricks:1234567890123456:1047283951263847:ingest_orders"
+    assert ticket.affected_entity["run_id"] == "1047283951263847"
+    assert ticket.affected_entity["task_run_id"] == "618272946372915"
+    assert ticket.affected_entity["task_key"] == "ingest_orders"
+
+
 def test_resolution_with_nothing_to_resolve_is_ignored(webhook_client):
     success = {
         **shared_payload("databricks_job_run_on_failure.json"),
