@@ -9,8 +9,12 @@ Drop this file into your DAGs folder (it needs only the standard library) and se
 
 then use it on a DAG or a task:
 
-    from rca_callback import on_failure_callback
-    DAG(..., default_args={"on_failure_callback": on_failure_callback})
+    from rca_callback import on_failure_callback, on_success_callback
+    DAG(..., default_args={"on_failure_callback": on_failure_callback,
+                           "on_success_callback": on_success_callback})
+
+`on_success_callback` is optional: it reports every success of the tasks it is set on, and a
+task's success (after a clear, or in a later run) resolves that task's open ticket.
 
 The callback never raises: a failure to report must not change how Airflow handles the task.
 """
@@ -24,6 +28,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -82,9 +87,24 @@ def _web_server_url() -> str | None:
 def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
     """The documented Airflow body, from an Airflow task context."""
     ti = context.get("task_instance") or context.get("ti")
+    exception = context.get("exception")
+    return {
+        **_task_fields(context),
+        "state": str(getattr(ti, "state", "") or "failed"),
+        "exception": _exception_text(exception) or _no_exception_text(ti),
+        "exception_type": type(exception).__name__ if exception is not None else None,
+    }
+
+
+def build_success_body(context: dict[str, Any]) -> dict[str, Any]:
+    """The body of a task instance that succeeded: it closes that task's failure."""
+    return {**_task_fields(context), "state": "success"}
+
+
+def _task_fields(context: dict[str, Any]) -> dict[str, Any]:
+    ti = context.get("task_instance") or context.get("ti")
     dag_run = context.get("dag_run")
     task = getattr(ti, "task", None) or context.get("task")
-    exception = context.get("exception")
     logical_date = context.get("logical_date") or context.get("execution_date")
     return {
         "dag_id": getattr(ti, "dag_id", None),
@@ -94,9 +114,6 @@ def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
         "logical_date": _iso(logical_date),
         "try_number": getattr(ti, "try_number", None),
         "max_tries": getattr(ti, "max_tries", None),
-        "state": str(getattr(ti, "state", "") or "failed"),
-        "exception": _exception_text(exception) or _no_exception_text(ti),
-        "exception_type": type(exception).__name__ if exception is not None else None,
         "log_url": getattr(ti, "log_url", None),
         "operator": getattr(ti, "operator", None) or type(task).__name__,
         "owner": getattr(task, "owner", None),
@@ -109,9 +126,18 @@ def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _unicode_text(value: Any) -> Any:
+    """A string the service can take: bytes Python could not decode (a file name in another
+    encoding) are lone surrogates, which no JSON receiver accepts; they are sent escaped."""
+    if not isinstance(value, str):
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
     """POST the body; retries connection errors and 5xx. True when the service accepted it."""
-    data = json.dumps(body, default=str).encode()
+    sent = {key: _unicode_text(value) for key, value in body.items()}
+    data = json.dumps(sent, default=str).encode()
     request = urllib.request.Request(
         url,
         data=data,
@@ -134,12 +160,22 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
 
 
 def on_failure_callback(context: dict[str, Any]) -> None:
+    _report("failure", build_failure_body, context)
+
+
+def on_success_callback(context: dict[str, Any]) -> None:
+    _report("success", build_success_body, context)
+
+
+def _report(
+    what: str, build: Callable[[dict[str, Any]], dict[str, Any]], context: dict[str, Any]
+) -> None:
     url = os.environ.get("RCA_WEBHOOK_URL", "")
     token = os.environ.get("RCA_WEBHOOK_TOKEN", "")
     if not url or not token:
-        log.warning("RCA_WEBHOOK_URL / RCA_WEBHOOK_TOKEN not set; failure not reported")
+        log.warning("RCA_WEBHOOK_URL / RCA_WEBHOOK_TOKEN not set; %s not reported", what)
         return
     try:
-        post_failure(build_failure_body(context), url, token)
+        post_failure(build(context), url, token)
     except Exception:
-        log.exception("could not report the failure to the RCA service")
+        log.exception("could not report the %s to the RCA service", what)

@@ -38,6 +38,11 @@ _OUTCOME_WORDS = {
     EventKind.RESOLVED: "ok",
     EventKind.IGNORED: "skipped",
 }
+# The error text kept: a traceback states its error last (the callback trims from its start), a
+# chained one its first cause first, so a longer one keeps its head and its tail.
+MESSAGE_LIMIT = 16_000
+MESSAGE_HEAD = 4_000
+_ELIDED = "\n…\n"
 _KEPT_DETAILS = (
     "operator",
     "owner",
@@ -95,7 +100,7 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         # The task, whatever the run: its success in any later run means it recovered.
         resolve_key=f"{prefix}{dag_id}/{task_ref}",
         deployment=deployment,
-        error_message=exception[:16000],
+        error_message=_bounded_exception(exception),
         occurred_at=parse_timestamp(parsed.end_date or body.get("timestamp"), "end_date"),
         resource={
             "dag_id": dag_id,
@@ -131,6 +136,15 @@ def airflow_deployment(named: str, base_url: str, log_url: str) -> str:
             port = None
         return (parts.hostname if port is None else f"{parts.hostname}:{port}")[:200]
     return ""
+
+
+def _bounded_exception(text: str) -> str:
+    """`text` if it fits in MESSAGE_LIMIT characters, else its head and its tail (where a
+    traceback's own error line is)."""
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    tail = MESSAGE_LIMIT - MESSAGE_HEAD - len(_ELIDED)
+    return f"{text[:MESSAGE_HEAD]}{_ELIDED}{text[-tail:]}"
 
 
 def _try_number(value: Any) -> int:

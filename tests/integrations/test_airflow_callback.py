@@ -76,6 +76,55 @@ def test_a_task_killed_without_an_exception_is_still_reported_as_a_failure(webho
     assert answer.status_code == 202 and answer.json()["outcome"] == "created"
 
 
+def spark_write_failure() -> Py4JJavaError:
+    """A PySpark JDBC write that failed on the database login, as py4j raises it: the Java
+    stack trace of the job abort, its cause last (about 25,000 characters)."""
+    spark_frames = "".join(
+        f"\tat org.apache.spark.sql.execution.datasources.jdbc.JdbcUtils$.savePartition"
+        f"(JdbcUtils.scala:{700 + line})\n"
+        f"\tat org.apache.spark.scheduler.ResultTask.runTask(ResultTask.scala:{90 + line})\n"
+        for line in range(120)
+    )
+    java_trace = (
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage "
+        "12.0 failed 4 times, most recent failure: Lost task 3.3 in stage 12.0 (TID 457) "
+        "(10.139.64.5 executor 2): org.apache.spark.SparkException: Task failed while writing "
+        "rows.\n"
+        f"{spark_frames}"
+        "Caused by: com.microsoft.sqlserver.jdbc.SQLServerException: Login failed for user "
+        "'etl_loader'. ClientConnectionId:5e2c7a41-3b9d-4f0e-8d61-2a7c9e0b4f13\n"
+        "\tat com.microsoft.sqlserver.jdbc.SQLServerException.makeFromDatabaseError"
+        "(SQLServerException.java:265)\n"
+        "\tat com.microsoft.sqlserver.jdbc.TDSTokenHandler.onEOF(tdsparser.java:300)\n"
+        "\t... 45 more\n"
+    )
+    return Py4JJavaError(f"An error occurred while calling o117.save.\n{java_trace}")
+
+
+class Py4JJavaError(Exception):  # named like py4j's, as the callback reads the class name
+    pass
+
+
+def test_a_long_traceback_keeps_the_error_it_ends_with(webhook_client):
+    """The callback keeps a traceback's end, where its error is; the ticket must keep it too."""
+    context = airflow_context()
+    try:
+        raise spark_write_failure()
+    except Py4JJavaError as exc:
+        context["exception"] = exc
+    body = rca_callback.build_failure_body(context)
+    assert len(body["exception"]) > 20_000
+
+    answer = webhook_client("/webhooks/airflow/", body)
+
+    assert answer.status_code == 202
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert len(ticket.error_message) <= 16_000
+    assert ticket.error_message.startswith("Traceback (most recent call last):")
+    assert "Login failed for user 'etl_loader'" in ticket.error_message
+    assert ticket.error_type == "AuthenticationError"
+
+
 def test_body_names_the_deployment_and_its_web_server(monkeypatch):
     configuration = types.ModuleType("airflow.configuration")
     configuration.conf = SimpleNamespace(  # type: ignore[attr-defined]
@@ -123,3 +172,43 @@ def test_callback_never_raises_when_the_service_refuses(live_server, monkeypatch
     rca_callback.on_failure_callback(airflow_context())
 
     assert Ticket.objects.count() == 0
+
+
+def test_success_callback_closes_the_failure_after_a_clear(live_server, settings, monkeypatch):
+    """The task failed and was reported; someone clears it in Airflow and it succeeds: the
+    shipped success callback reports that, and the ticket is resolved at its source."""
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"{live_server.url}/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", settings.WEBHOOK_TOKEN)
+    rca_callback.on_failure_callback(airflow_context(try_number=1))
+    cleared = airflow_context(try_number=2)
+    cleared["exception"] = None
+    cleared["task_instance"].state = "success"
+
+    body = rca_callback.build_success_body(cleared)
+    assert body["state"] == "success" and "exception" not in body
+    rca_callback.on_success_callback(cleared)
+
+    ticket = Ticket.objects.get()
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+
+
+def _raised(exception: BaseException) -> BaseException:
+    try:
+        raise exception
+    except BaseException as exc:
+        return exc
+
+
+def test_undecodable_bytes_in_the_error_do_not_lose_the_report(live_server, settings, monkeypatch):
+    """Python keeps bytes it could not decode (a Latin-1 file name read on a UTF-8 system) as
+    lone surrogates; the service refuses those in JSON, so the callback must not send them."""
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"{live_server.url}/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", settings.WEBHOOK_TOKEN)
+    name = b"/data/in/caf\xe9_orders.csv".decode("utf-8", "surrogateescape")
+    context = airflow_context()
+    context["exception"] = _raised(FileNotFoundError(f"input file {name} is missing"))
+
+    rca_callback.on_failure_callback(context)
+
+    ticket = Ticket.objects.get()
+    assert "input file /data/in/caf\\udce9_orders.csv is missing" in ticket.error_message
