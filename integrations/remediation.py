@@ -412,7 +412,11 @@ def _decide_locked(
         remediation.decided_via = via
         remediation.decided_at = now
         if approved:
-            remediation.save(update_fields=["decided_by", "decided_via", "decided_at"])
+            # The proposal's reason said it needs approval: now it says who gave it.
+            remediation.reason = f"approved by {actor.name} via {via}" + (
+                f": {note}" if note else ""
+            )
+            remediation.save(update_fields=["reason", "decided_by", "decided_via", "decided_at"])
             lifecycle.write_audit(
                 ticket,
                 actor,

@@ -308,6 +308,24 @@ def test_slack_approve_by_a_responder_starts_it_and_is_audited(slack_signed):
     assert OutboundDelivery.objects.filter(ticket=ticket, action="playbook").exists()
 
 
+def test_an_approved_remediation_says_who_approved_it_not_that_it_needs_approval(slack_signed):
+    """The alert, the ticket page and the API show the running remediation's reason: once
+    approved it is the approval, not the proposal's "needs approval"."""
+    _responder("daan")
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = proposed(ticket.pk)
+    assert pending.reason.endswith("needs approval")
+
+    _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan")
+
+    pending.refresh_from_db()
+    assert pending.status == "running" and pending.reason == "approved by daan via slack"
+    _, blocks = slack_alert(Ticket.objects.get(pk=ticket.pk))
+    line = next(b["text"]["text"] for b in blocks if "*Remediation*" in json.dumps(b))
+    assert line.endswith("· Running (approved by daan via slack)")
+
+
 def test_slack_approval_needs_the_responder_role(slack_signed):
     _responder("viewer", role="viewer")
     make_policy(action="playbook", mode="approval")
