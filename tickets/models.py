@@ -45,7 +45,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connection, models
-from django.db.models import Case, DurationField, F, Func, IntegerField, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
@@ -53,6 +64,7 @@ from pgvector.django import CosineDistance, HnswIndex, VectorField
 from integrations.events import TASK_PART
 from tickets.vocabulary import (
     ErrorClass,
+    Outcome,
     Priority,
     Severity,
     SlaStatus,
@@ -102,6 +114,8 @@ SEVERITY_RANK = {
 # Statuses whose SLA clock runs (acknowledging or resolving stops it): these tickets are ordered
 # by their deadline.
 SLA_RUNNING = (Status.OPEN, Status.IN_PROGRESS)
+# How a failure instance counted on a ticket was recorded (a recovery's is RESOLVED).
+FAILURE_OUTCOMES = (Outcome.CREATED, Outcome.CORRELATED, Outcome.REGRESSED)
 URGENCY_ORDERING = ("urgency", "severity_rank", "id")
 
 
@@ -215,11 +229,13 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         Databricks task's run key is its run's and `:<task key>`), for the run's own failure:
         the job failed because its task did. Read from the run's failure instances, not the
         tickets' run ids: a ticket keeps its first run's id, and a later run's task failure is
-        counted on it."""
+        counted on it. An unresolved one comes first: a task that failed and recovered on a
+        retry did not fail the run when another task's failure is still open."""
         instances = Occurrence.objects.counted_in_run(run_key).values("ticket_id")
+        resolved = ExpressionWrapper(Q(status=Status.RESOLVED), output_field=BooleanField())
         row = (
             self.filter(pk__in=instances, source=Source.DATABRICKS)
-            .order_by("timestamp")
+            .order_by(resolved, "timestamp")
             .values_list("pk", "status")
             .first()
         )
@@ -526,9 +542,12 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
 
     def counted_in_run(self, run_key: str) -> OccurrenceQuerySet:
         """The failure instances of the Databricks run `run_key`'s tasks (their keys extend
-        the run's) counted on a ticket. Served by `occurrence_databricks_key`."""
-        return self.filter(key__startswith=f"{run_key}:", ticket__isnull=False).filter(
-            key__startswith="databricks:"  # the index's condition, as it is written there
+        the run's) counted on a ticket; not a task's success, which is assigned the ticket it
+        ended. Served by `occurrence_databricks_key`."""
+        return (
+            self.filter(key__startswith=f"{run_key}:", ticket__isnull=False)
+            .filter(key__startswith="databricks:")  # the index's condition, as written there
+            .filter(outcome__in=FAILURE_OUTCOMES)
         )
 
 

@@ -188,6 +188,45 @@ def test_a_runs_failure_after_its_task_recovered_on_a_retry_pages_again(webhook_
     assert status_of(task["ticket_id"]) == "open"
 
 
+def test_a_runs_failure_is_not_taken_for_a_task_that_succeeded_in_that_run(webhook_client):
+    """The ingest task's failure of run-6 ended with its success in run-7, then run-7 failed
+    (another task, without notifications of its own): the success is no failure of run-7, so
+    the job's failure does not reopen the ingest ticket as a regression."""
+    task = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-6", task="ingest", message="OOM")
+    ).json()
+    webhook_client(DATABRICKS, databricks("jobs.on_success", "42", "run-7", task="ingest"))
+    assert status_of(task["ticket_id"]) == "resolved"
+
+    job = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-7", message="Job failed")
+    ).json()
+
+    assert job["outcome"] == "created" and job["ticket_id"] != task["ticket_id"]
+    assert status_of(task["ticket_id"]) == "resolved"
+
+
+def test_a_runs_failure_joins_its_failed_task_rather_than_one_that_recovered(webhook_client):
+    """In run-7 the ingest task failed and succeeded on its retry, then the publish task
+    failed: the run's own failure is one more occurrence of publish's open ticket, and the
+    recovered ingest ticket is left resolved."""
+    ingest = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-7", task="ingest", message="OOM")
+    ).json()
+    webhook_client(DATABRICKS, databricks("jobs.on_success", "42", "run-7", task="ingest"))
+    publish = webhook_client(
+        DATABRICKS,
+        databricks("jobs.on_failure", "42", "run-7", task="publish", message="Table not found"),
+    ).json()
+
+    job = webhook_client(
+        DATABRICKS, databricks("jobs.on_failure", "42", "run-7", message="Job failed")
+    ).json()
+
+    assert (job["outcome"], job["ticket_id"]) == ("correlated", publish["ticket_id"])
+    assert status_of(ingest["ticket_id"]) == "resolved"
+
+
 def test_a_runs_task_failures_are_found_through_the_databricks_occurrence_index():
     """The planner is told not to scan the table, so a plan without the index fails here."""
     from django.db import connection
