@@ -96,9 +96,8 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
             return lead, f"status '{event.status_to[:40]}' not mapped"
         if _is_our_echo(event):
             return lead, "our own change ignored"
-        if event.happened_at and _incident_changed_here_since(incident.pk, event.happened_at):
-            return lead, "older than the incident's last status change; ignored"
-        # Members first, as ingest and `incidents.act` lock them.
+        # Members first, as ingest and `incidents.act` lock them; what changed here is read
+        # under the lock, so that a change here committing meanwhile is seen.
         locked = incidents.lock_with_members(incident.pk)[incident.pk]
         if (
             event.happened_at
@@ -106,6 +105,8 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
             and event.happened_at <= locked.jira_status_at
         ):
             return lead, "older than the last status applied; ignored"
+        if event.happened_at and _incident_changed_here_since(incident.pk, event.happened_at):
+            return lead, "older than the incident's last status change; ignored"
         if event.happened_at:
             Incident.objects.filter(pk=incident.pk).update(jira_status_at=event.happened_at)
         steps = PATHS.get((locked.status, target), [])

@@ -778,3 +778,53 @@ def test_jira_events_of_an_incident_out_of_order_keep_the_latest_state():
         "older than the last status applied; ignored"
     )
     assert Incident.objects.get(pk=incident.pk).status == "resolved"
+
+
+def test_a_jira_change_made_before_a_resolve_here_and_applied_during_it_is_ignored():
+    """Ana took the incident's issue in JIRA; a responder's resolve here had begun when her
+    webhook landed, and was still committing. The webhook waits for the incident, then must
+    see the resolve (made after Ana's change), as a ticket's event does: not reopen it."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from integrations.parsers.jira import JiraEvent
+    from integrations.syncback import apply_jira_event
+
+    incident, _other = two_incidents()
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id="OPS-8")
+    ana_moved = timezone.now() - timedelta(seconds=5)
+    resolving, release, errors = threading.Event(), threading.Event(), []
+
+    def resolve_here() -> None:
+        try:
+            with transaction.atomic():
+                incidents.act(incident.pk, "resolve", Actor.system("test"), fix="failed over")
+                resolving.set()
+                release.wait(5)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    responder = threading.Thread(target=resolve_here)
+    responder.start()
+    assert resolving.wait(5)
+    event = JiraEvent(
+        webhook_event="jira:issue_updated",
+        issue_key="OPS-8",
+        labels=(),
+        happened_at=ana_moved,
+        author="Ana",
+        author_ids=frozenset({"ana"}),
+        status_to="In Progress",
+        changelog_id="4001",
+    )
+    # The resolve commits while the webhook waits for the incident's lock.
+    threading.Timer(0.5, release.set).start()
+    result = apply_jira_event(event)[1]
+    responder.join(10)
+
+    assert errors == []
+    assert result == "older than the incident's last status change; ignored"
+    assert Incident.objects.get(pk=incident.pk).status == "resolved"
