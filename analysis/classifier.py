@@ -432,7 +432,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "concurrent_run_limit",
             4.5,
             r"already \d+ active runs|active runs \(limit|max(?:imum)? concurrent runs"
-            r"|concurrent runs? limit",
+            r"|concurrent runs? limit|concurrent runs? exceeded|concurrentrunsexceeded",
             _I,
         ),
         (
@@ -480,7 +480,18 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"exceed(?:s|ed)? (?:the )?(?:[\w-]+ ){0,2}limit(?:ation)?\b"
             r"|exceed(?:s|ed)? (?:the )?(?:allowed|configured|permitted) max(?:imum)?\b"
-            r"|exceeded (?:the )?limit (?:for|of)\b|maximum number of \w+ (?:\(\d+\) )?exceeded",
+            r"|exceeded (?:the )?limit (?:for|of)\b"
+            r"|maximum number of (?!(?:retries|attempts)\b)\w+ (?:\(\d+\) )?exceeded",
+            _I,
+        ),
+        (
+            # A count the engine caps, stated as such ("ORA-32460: maximum number of private
+            # temporary tables per session exceeded", "maximum number of sessions exceeded"):
+            # the limit, not the database that reports it. Retries are not a capacity.
+            "count_limit_exceeded",
+            4.5,
+            r"maximum number of (?!(?:retries|retry|attempts|redirects|reconnects)\b)"
+            r"[\w ]{1,60}?(?: per \w+)? (?:\(\d+\) )?(?:exceeded|reached)\b",
             _I,
         ),
         (
@@ -752,7 +763,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # JObject".
             r"|(?:json|xml|csv|yaml) pars(?:e|ing) (?:error|failed|failure)|invalid json\b"
             r"|not a valid (?:json|jobject|jarray|jtoken|xml|yaml)\b"
-            r"|unsupported (?:file |text )?encoding",
+            r"|unsupported (?:file |text )?encoding"
+            # Redshift COPY error 7: "String contains invalid or unsupported UTF8 codepoints.
+            # Bad UTF8 hex sequence: ef bf bf".
+            r"|invalid (?:or unsupported )?utf-?8|bad utf-?8 (?:hex )?sequence",
             _I,
         ),
         (
@@ -804,7 +818,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|cannot be opened because it does not exist|no such object: "
             # SQL Server BULK INSERT / OPENROWSET (Msg 4860, 4861 with OS error 2 or 3).
             r"|could not be opened\. operating system error code [23]\b"
-            r"|cannot bulk load\. the file .{0,300}? does not exist",
+            r"|cannot bulk load\. the file .{0,300}? does not exist"
+            # Snowflake: "Remote file 'https://.../x.csv' was not found" (stage or COPY source).
+            r"|remote file '[^'\n]{1,300}' was not found",
             _I,
         ),
         (
@@ -825,9 +841,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # Exception class names of the family (SerDeException, SchemaError, ...).
             "data_exception_name",
             2.5,
-            r"(?:parse|parser|parsing|decode|decoding|schema|format|serde|conversion|cast)"
-            r"(?:error|exception)\b",
-            _I,
+            # Case-sensitive: a class name (SchemaError, NumberFormatException), not a function
+            # in a stack frame (the Teradata driver's "teradatasql.formatError").
+            r"(?:Parse|Parser|Parsing|Decode|Decoding|Schema|Format|Serde|SerDe|Conversion|Cast)"
+            r"(?:Error|Exception)\b"
+            r"|(?:PARSE|DECODE|SCHEMA|FORMAT|SERDE|CONVERSION|CAST)_?(?:ERROR|EXCEPTION)\b",
+            0,
         ),
     ],
     "ExternalServiceError": [
@@ -933,6 +952,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A Kafka broker no longer leads the partition a client wrote to or read from
+            # (leader election, a broker restart or reassignment): the client refreshes its
+            # metadata and retries.
+            "partition_leader_moved",
+            4.0,
+            r"notleaderorfollower|notleaderforpartition|not_leader_or_follower"
+            r"|not_leader_for_partition|broker is not the current leader"
+            r"|leadernotavailable|leader_not_available",
+            _I,
+        ),
+        (
             # Another operation on the same resource is still running (Cosmos DB throughput
             # scaling, a cluster being resized): the service refuses until it ends.
             "operation_in_progress",
@@ -963,7 +993,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\btime out (?:to|after|waiting)"
             # A query engine's limit on a phase's duration (Trino planning/execution time).
             r"|exceeded (?:the )?(?:max(?:imum)? )?(?:\w+ )?time ?limit"
-            r"|time ?limit (?:exceeded|reached)|exceeded_time_limit",
+            r"|time ?limit (?:exceeded|reached)|exceeded_time_limit"
+            # Kubernetes/Spark: "The driver pod ... was not ready in 60 seconds".
+            r"|(?:was|were|is|are|not) (?:still )?not ready (?:in|within|after) \d+ ?(?:ms|s|sec"
+            r"|seconds?|min|minutes?)\b",
             _I,
         ),
         (
@@ -1231,7 +1264,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.5,
             r"connection string is (?:either )?(?:invalid|blank|empty|malformed)"
             r"|invalid connection string|could not parse .{0,40}(?:url|uri|connection string)"
-            r"|format of the initialization string",
+            r"|format of the initialization string"
+            # Hadoop: a storage URI with no valid account/host part ("abfs://x.dfs.core.windows
+            # .net has invalid authority", wasbs/s3a alike).
+            r"|has invalid authority|invalid authority in (?:the )?(?:uri|url)",
             _I,
         ),
         (
@@ -1339,6 +1375,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|(?:are|is) not supported (?:on|with|for) streaming (?:dataframes|datasets)"
             r"|output mode not supported|implicit cartesian product"
             r"|join condition is missing or trivial"
+            # Teradata 3731: "= NULL" where the SQL must test "IS NULL".
+            r"|must use is null or is not null"
             # Reading and overwriting one table or path in one statement (Spark, Hive).
             r"|cannot overwrite (?:a path|table \S+|the table \S+) that is also being read from",
             _I,
@@ -1566,7 +1604,8 @@ _RAW_CUES: dict[str, list[tuple[str, str]]] = {
         ("rights", r"\b(?:privileges?|permissions?|access (?:is )?denied|forbidden)\b"),
     ],
     "ResourceExhaustion": [
-        ("limit", r"\b(?:limits?|maximum|quotas?|capacity)\b"),
+        # Not a retry count ("Job has reached the specified backoff limit").
+        ("limit", r"(?<!backoff )(?<!retry )\b(?:limits?|maximum|quotas?|capacity)\b"),
         ("too_much", r"\b(?:more|larger|greater|bigger) than \d|\btoo (?:many|large|big)\b"),
         ("memory", r"\b(?:memory|disk space|heap)\b"),
     ],

@@ -229,6 +229,10 @@ DUPLICATE_KEY: tuple[str, ...] = (
 SCHEMA_MISMATCH: tuple[str, ...] = (
     r"schema mismatch",
     r"mergeschema",
+    # Hive / Athena / Presto: a partition declares a column with another type than the table.
+    r"partition_schema_mismatch",
+    r"mismatch between the table and partition schemas?",
+    r"types are incompatible and cannot be coerced",
 )
 
 MISSING_COLUMN: tuple[str, ...] = (
@@ -330,6 +334,9 @@ ADF_EXPRESSION: tuple[str, ...] = (r"invalidtemplate",)
 DBT_UNRESOLVED_REF: tuple[str, ...] = (
     r"depends on (?:a|the) (?:node|source|macro|model|metric|seed|snapshot) named",
     r"which was not found or is disabled",
+    # dbt-loom and cross-project refs: "'model.a.t' depends on 'model.b.c' which is not in
+    # the graph!".
+    r"which is not in the graph",
 )
 
 SYNTAX_ERROR: tuple[str, ...] = (

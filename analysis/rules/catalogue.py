@@ -67,6 +67,7 @@ RULES: tuple[Rule, ...] = (
     resource_exhaustion.disk_full,
     resource_exhaustion.unschedulable,
     resource_exhaustion.over_capacity_request,
+    resource_exhaustion.count_limit,
     resource_exhaustion.quota,
     # data_errors
     data_errors.not_null_violation,

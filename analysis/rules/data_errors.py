@@ -148,6 +148,19 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
             "column's type in the files (e.g. Parquet) does not match the table's definition"
             + (f" ({inner})" if inner else "")
         )
+    partition = grab(ctx.text, r"but partition '([^']+)' declared")
+    if partition:
+        # Hive/Athena: "The column 'c' in table 't' is declared as type 'double', but partition
+        # 'p=4' declared column 'c' as type 'int'".
+        table = grab(ctx.text, r"in table '([^']+)'")
+        expected = grab(ctx.text, r"is declared as type '([^']+)'")
+        found = grab(ctx.text, r"but partition '[^']+' declared column '[^']+' as type '([^']+)'")
+        cause = (
+            f"partition {quoted(partition)}"
+            + (f" of table {quoted(table)}" if table else "")
+            + " declares a column with another type than the table, and the types cannot be "
+            "coerced"
+        )
     if column:
         cause += f": column {quoted(column)}"
         if found and expected:

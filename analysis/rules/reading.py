@@ -78,7 +78,9 @@ _EMPTY = re.compile(
     r"|(?:see|check) (?:the )?inner exception|one or more errors occurred|job failed"
     # WCF's placeholder for a fault raised without a reason (Dataverse/Dynamics via ADF).
     r"|the creator of this fault did not specify a reason"
-    r"|the operation failed|exception|error|failed|failure|internal ?error|null|none)\b"
+    r"|the operation failed|exception|error|failed|failure|internal ?error|null|none"
+    # A bare errno text under a layer that names the path ("Can't find SFTP path '/x'").
+    r"|no such file(?: or directory)?)\b"
     r"(?:[^.]{0,40}(?:more details|inner exception|for details))?\W*$",
     re.IGNORECASE,
 )

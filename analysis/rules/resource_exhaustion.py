@@ -218,8 +218,14 @@ def killed_oom(m: re.Match[str], ctx: Context) -> Finding:
     what = f"pod {pod}" if pod else "the task process"
     # Kubernetes names the reason in the container status when it has one.
     reason = " (Kubernetes reports OOMKilled)" if "oomkilled" in ctx.text.lower() else ""
+    # Another exit code the platform states (Dataproc: "exited with 143 code, which potentially
+    # signifies a memory pressure"): named instead of the usual 137.
+    code = grab(ctx.text, r"exited with (\d{3}) code", r"exit(?:ed with)? code:? ?(\d{3})\b")
+    signal = f"SIGKILL / exit {code}" if code and code != "137" else "SIGKILL / exit 137"
+    if re.search(r"memory pressure", ctx.text, re.IGNORECASE):
+        reason += " (the platform reports memory pressure)"
     return Finding(
-        f"{what} was killed by the operating system or Kubernetes (SIGKILL / exit 137){reason}, "
+        f"{what} was killed by the operating system or Kubernetes ({signal}){reason}, "
         "almost always for exceeding its memory limit",
         (
             "Raise the memory limit of the worker, pod or container running the task.",
@@ -246,7 +252,17 @@ def disk_full(m: re.Match[str], ctx: Context) -> Finding:
         r"disk quota exceeded(?::| on| for)? '?(/[^'\s,;]+)",
     )
     tablespace = grab(ctx.text, r"in tablespace (\w+)")
-    where = f" (writing {path})" if path else f" (tablespace {tablespace})" if tablespace else ""
+    # The engine's own name for it (Redshift "Disk Full", code 1016), kept for searching.
+    reported = grab(ctx.text, r"\b(disk ?full)\b(?:\s*details:)?")
+    where = (
+        f" (writing {path})"
+        if path
+        else f" (tablespace {tablespace})"
+        if tablespace
+        else f" (the error says “{reported}”)"
+        if reported
+        else ""
+    )
     full = "the disk or storage the task writes to is full"
     if re.search(r"disk quota exceeded", ctx.text, re.I):
         full = "the disk quota of the user or volume the task writes to is used up"
@@ -351,6 +367,28 @@ def over_capacity_request(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.7,
         transient=False,
+    )
+
+
+@rule(
+    "count_limit",
+    "ResourceExhaustion",
+    r"maximum number of (?!(?:retries|retry|attempts|redirects|reconnects)\b)"
+    r"([\w ]{1,60}?(?: per \w+)?) (?:\(\d+\) )?(?:exceeded|reached)\b",
+    example="ORA-00018: maximum number of sessions exceeded",
+)
+def count_limit(m: re.Match[str], ctx: Context) -> Finding:
+    what = m.group(1).strip()
+    return Finding(
+        f"the maximum number of {what} the engine allows was exceeded",
+        (
+            f"Find what holds the {what} (other jobs, leaked sessions or temporary objects "
+            "that are never released) and release or close them.",
+            "Lower the pipeline's concurrency, or reuse one session instead of opening more.",
+            "Ask the administrators to raise the limit if the load is expected, then rerun.",
+        ),
+        0.6,
+        transient=None,
     )
 
 
