@@ -49,7 +49,10 @@ def _exception_text(exception: Any) -> str:
     if exception is None:
         return ""
     if isinstance(exception, BaseException):
-        text = "".join(traceback.format_exception(exception)).strip()
+        # The three-argument form: Python before 3.10 (Airflow 2 runs on 3.8 and 3.9) has no
+        # other, and a TypeError here would lose the report.
+        formatted = traceback.format_exception(type(exception), exception, exception.__traceback__)
+        text = "".join(formatted).strip()
     else:
         text = str(exception)
     # Tracebacks put the real error last: keep the end when trimming.
@@ -155,7 +158,8 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
             log.warning("RCA service error %s (attempt %d)", exc.code, attempt)
         except (urllib.error.URLError, OSError) as exc:
             log.warning("RCA service unreachable: %s (attempt %d)", exc, attempt)
-        time.sleep(min(2**attempt, 10))
+        if attempt < ATTEMPTS:  # not after the last: the task's callback would wait for nothing
+            time.sleep(min(2**attempt, 10))
     return False
 
 

@@ -116,6 +116,9 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     )
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def airflow_deployment(named: str, base_url: str, log_url: str) -> str:
     """The Airflow a task ran on: the name the sender gives it (`deployment`, set with
     RCA_AIRFLOW_DEPLOYMENT in the callback), else the host and port of its web server, from
@@ -133,6 +136,8 @@ def airflow_deployment(named: str, base_url: str, log_url: str) -> str:
         try:
             port = parts.port
         except ValueError:  # not a number: the host alone
+            port = None
+        if port == _DEFAULT_PORTS[parts.scheme]:  # https://x:443 is https://x
             port = None
         return (parts.hostname if port is None else f"{parts.hostname}:{port}")[:200]
     return ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import types
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from integrations.airflow_callback import rca_callback
+from integrations.parsers.airflow import airflow_deployment
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -212,3 +214,32 @@ def test_undecodable_bytes_in_the_error_do_not_lose_the_report(live_server, sett
 
     ticket = Ticket.objects.get()
     assert "input file /data/in/caf\\udce9_orders.csv is missing" in ticket.error_message
+
+
+@pytest.mark.parametrize(
+    ("configured", "sent"),
+    [
+        ("https://airflow.example.com", "https://airflow.example.com:443/"),
+        ("http://airflow.example.com:80/", "http://airflow.example.com/home"),
+    ],
+)
+def test_a_web_server_named_with_its_default_port_is_the_same_deployment(configured, sent):
+    """AIRFLOW_API_URL and the callback's base_url may spell one server two ways: the clear
+    compares the deployments, and would refuse a task of its own Airflow."""
+    assert airflow_deployment("", configured, "") == airflow_deployment("", sent, "")
+    assert airflow_deployment("", "https://airflow.example.com:8443", "").endswith(":8443")
+
+
+def test_an_unreachable_service_is_not_waited_for_after_the_last_attempt(monkeypatch):
+    """The callback runs in the task's process: after the last attempt there is nothing to wait
+    for."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # closed again: connections are refused
+    waits: list[float] = []
+    monkeypatch.setattr(rca_callback.time, "sleep", waits.append)
+
+    sent = rca_callback.post_failure({"dag_id": "d"}, f"http://127.0.0.1:{port}/", "token")
+
+    assert sent is False
+    assert len(waits) == rca_callback.ATTEMPTS - 1
