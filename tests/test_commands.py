@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from integrations.models import WebhookDelivery
 from tests.conftest import LOCAL_PAYLOADS, SHARED_FIXTURES
 from tickets.models import Ticket
 
@@ -78,6 +79,19 @@ def test_ingest_file_rejects_a_bad_body_with_the_reason(tmp_path: Path):
     with pytest.raises(CommandError, match="rejected: missing required field 'run_id'"):
         run("ingest_file", "adf", str(path))
     assert Ticket.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_ingest_file_refuses_a_body_the_webhook_would_refuse(tmp_path: Path, settings):
+    settings.WEBHOOK_MAX_BODY_BYTES = 100
+    path = tmp_path / "big.json"
+    path.write_bytes((LOCAL_PAYLOADS / "adf_failure.json").read_bytes())
+    size = path.stat().st_size
+    with pytest.raises(
+        CommandError, match=rf"big.json: {size} bytes, larger than WEBHOOK_MAX_BODY_BYTES \(100\)"
+    ):
+        run("ingest_file", "adf", str(path))
+    assert not Ticket.objects.exists() and not WebhookDelivery.objects.exists()
 
 
 @pytest.mark.parametrize("command", ["classify_errors", "rca_specificity"])

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.ingest import PARSERS, RejectedDelivery, ingest_delivery
@@ -21,6 +22,11 @@ class Command(BaseCommand):
             body = file.read_bytes()
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
+        limit = settings.WEBHOOK_MAX_BODY_BYTES
+        if len(body) > limit:  # the webhook's limit, as the webhook would answer 413
+            raise CommandError(
+                f"{file}: {len(body)} bytes, larger than WEBHOOK_MAX_BODY_BYTES ({limit})"
+            )
         try:
             result = ingest_delivery(source, body, headers={"User-Agent": "manage.py ingest_file"})
         except RejectedDelivery as exc:
