@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from integrations.targets.jira import jira_url
 from tickets.models import Incident, Ticket
 from tickets.vocabulary import Status
 
@@ -34,6 +35,11 @@ CARD_FIELDS = (
 INCIDENT_CARD_MEMBERS = 10
 
 
+def issue_url(key: str) -> str:
+    """The JIRA issue's page, when there is an issue and JIRA_URL says where JIRA is."""
+    return jira_url(key) if key else ""
+
+
 def ticket_card(ticket: Ticket) -> dict[str, Any]:
     remaining = ticket.sla_remaining(timezone.now())
     return {
@@ -51,6 +57,7 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
         "occurrence_count": ticket.occurrence_count,
         "team": ticket.finops_team,
         "jira_key": ticket.itsm_ticket_id,
+        "jira_url": issue_url(ticket.itsm_ticket_id),
         "rca_source": ticket.rca_source,
         "resolved_at_source": ticket.resolved_at_source_at is not None,
         "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
@@ -104,6 +111,7 @@ def incident_card(incident: Incident, members: list[dict[str, str]]) -> dict[str
         "recovered_count": incident.recovered_count,
         "team": incident.finops_team,
         "jira_key": incident.itsm_ticket_id,
+        "jira_url": issue_url(incident.itsm_ticket_id),
         "first_seen": incident.first_seen.isoformat(),
         "last_member_at": incident.last_member_at.isoformat(),
         "resolved": incident.status == Status.RESOLVED or incident.recovered_at is not None,

@@ -41,6 +41,17 @@
     return node;
   }
 
+  /* The JIRA key opens its issue in a new tab; only an http(s) address becomes a link. */
+  function linkTo(node, url) {
+    if (typeof url === "string" && /^https?:\/\//i.test(url)) {
+      node.href = url;
+      node.target = "_blank";
+      node.rel = "noopener";
+    } else {
+      node.removeAttribute("href");
+    }
+  }
+
   function fact(label, className) {
     const wrap = el("span", "fact" + (className ? " " + className : ""));
     wrap.title = label;
@@ -88,8 +99,9 @@
     team.append(field(el("span", "", card.team || "—"), "team"));
     foot.append(age, seen, team);
     if (card.jira_key) {
-      const jira = field(el("span", "fact jira", card.jira_key), "jira_key");
+      const jira = field(el("a", "fact jira", card.jira_key), "jira_key");
       jira.title = "JIRA issue";
+      linkTo(jira, card.jira_url);
       foot.append(jira);
     }
 
@@ -333,7 +345,7 @@
     age.append(time);
     const team = fact("Team", "team");
     team.append(field(el("span"), "team"));
-    const jira = field(el("span", "fact jira"), "jira_key");
+    const jira = field(el("a", "fact jira"), "jira_key");
     jira.title = "JIRA issue";
     foot.append(age, team, jira);
 
@@ -368,6 +380,7 @@
     const jira = part(card, "jira_key");
     jira.textContent = String(incident.jira_key || "");
     jira.hidden = !incident.jira_key;
+    linkTo(jira, incident.jira_url);
     card.querySelector("time.js-age").setAttribute("datetime", incident.first_seen || "");
     part(card, "members").replaceChildren(...(incident.members || []).map(memberItem));
     const more = Number(incident.more_members) || 0;

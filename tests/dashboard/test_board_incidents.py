@@ -157,3 +157,23 @@ def test_the_board_costs_the_same_queries_for_one_incident_or_many(django_assert
         incident_with(3, culprit=f"kv:vault-{n}")
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get("/")
+
+
+def test_a_jira_key_links_to_its_issue_where_jira_is_known(settings):
+    settings.JIRA_URL = "https://jira.example.com/"
+    incident = incident_with(2, itsm_ticket_id="OPS-9")
+    alone = make_ticket(pipeline="pl_alone", itsm_ticket_id="OPS-10")
+    client = viewer()
+
+    html = client.get("/").content.decode()
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+
+    link = 'href="https://jira.example.com/browse/{}" target="_blank" rel="noopener">{}</a>'
+    assert link.format("OPS-9", "OPS-9") in incidents_html(html, "open")
+    assert link.format("OPS-10", "OPS-10") in column_html(html, "open")
+    assert link.format("OPS-9", "OPS-9") in page
+    # Without JIRA_URL the key is shown, not linked.
+    settings.JIRA_URL = ""
+    html = client.get("/").content.decode()
+    assert ">OPS-10</a>" in column_html(html, "open") and "browse/OPS-10" not in html
+    assert alone.pk in column_html(html, "open")

@@ -975,3 +975,49 @@ def test_live_counts_of_a_column_longer_than_it_shows_stay_those_of_a_reload(
     wait(browser, lambda d: d.find_elements(By.ID, "board"))
     assert counts(browser) == live
     assert more_note(browser, "open") == ""
+
+
+def jira_link(driver: webdriver.Chrome, selector: str) -> list[str] | None:
+    """The text and address of a card's JIRA key, as the page's script left them."""
+    return driver.execute_script(
+        "const node = document.querySelector(arguments[0]);"
+        "return node ? [node.textContent, node.getAttribute('href') || ''] : null;",
+        selector,
+    )
+
+
+def test_a_jira_key_that_arrives_live_links_to_its_issue(asgi_server, browser, settings):
+    settings.JIRA_URL = "https://jira.example.com"
+    base = asgi_server
+    make_user("lena", "viewer")
+    incident = Incident.objects.create(
+        id="INC-LIVE-1",
+        group_key="sql-server:sql-live|DatabaseError",
+        culprit="sql-server:sql-live",
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=timezone.now(),
+        last_member_at=timezone.now(),
+        member_count=2,
+    )
+    for pipeline in ("pl_live_a", "pl_live_b"):
+        make_ticket(pipeline=pipeline, incident=incident)
+    sign_in(browser, base, "lena")
+    card = '#board .incident-card[data-incident="INC-LIVE-1"] [data-field="jira_key"]'
+    assert jira_link(browser, card) == ["", ""]
+
+    # A new ticket already pushed to JIRA, and the incident's issue created: both links.
+    ticket = make_ticket(pipeline="pl_live_alone", itsm_ticket_id="OPS-31")
+    lifecycle.announce(ticket.pk, "created", Actor.source("adf"))
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id="OPS-30")
+    incidents.announce(incident.pk, "updated", Actor.system("jira"))
+
+    wait(browser, lambda d: jira_link(d, f'.card[data-id="{ticket.pk}"] .fact.jira'))
+    assert jira_link(browser, f'.card[data-id="{ticket.pk}"] .fact.jira') == [
+        "OPS-31",
+        "https://jira.example.com/browse/OPS-31",
+    ]
+    wait(
+        browser,
+        lambda d: jira_link(d, card) == ["OPS-30", "https://jira.example.com/browse/OPS-30"],
+    )

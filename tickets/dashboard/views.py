@@ -54,7 +54,13 @@ from tickets.models import (
     TicketQuerySet,
     severity_rank_expression,
 )
-from tickets.presenters import CARD_FIELDS, incident_card, incident_members, ticket_card
+from tickets.presenters import (
+    CARD_FIELDS,
+    incident_card,
+    incident_members,
+    issue_url,
+    ticket_card,
+)
 from tickets.resolutions import previous_fixes
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
 from tickets.stats import daily_series, incident_stats
@@ -587,6 +593,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
             cause=incident.rca_result or incidents.shared_cause(incident),
             actions=actions,
             can_resolve="resolve" in dict(actions),
+            jira_url=issue_url(incident.itsm_ticket_id),
             live_config=_live_config(page="incident", incident_id=incident.pk),
         ),
     )
