@@ -21,9 +21,16 @@ FALLBACK_STATUS = {Status.ACKNOWLEDGED: Status.IN_PROGRESS}
 
 
 def _mappings() -> list[tuple[str, str]]:
+    """(JIRA status, ticket status) pairs; names without surrounding spaces (the admin strips
+    them as it saves, rows saved before it did may still have them)."""
     rows = rules.cached(
         "jira_status",
-        lambda: list(JiraStatusMapping.objects.values_list("jira_status", "ticket_status")),
+        lambda: [
+            (name.strip(), status)
+            for name, status in JiraStatusMapping.objects.values_list(
+                "jira_status", "ticket_status"
+            )
+        ],
     )
     return rows or [(name, str(status)) for name, status in DEFAULT_MAP]
 

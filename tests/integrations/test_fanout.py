@@ -684,6 +684,17 @@ def test_the_jira_status_map_is_editable(linked_ticket):
     assert jira_status.jira_status_for("resolved") == "Closed"
 
 
+@pytest.mark.django_db
+def test_a_mapping_saved_with_surrounding_spaces_is_still_found():
+    """Rows saved before the admin stripped names ("Done ") must still map both ways."""
+    JiraStatusMapping.objects.all().delete()
+    JiraStatusMapping.objects.create(jira_status=" Done ", ticket_status="resolved")
+    clear_rule_cache()
+
+    assert jira_status.ticket_status_for("done") == "resolved"
+    assert jira_status.jira_status_for("resolved") == "Done"
+
+
 @pytest.mark.parametrize(
     "body, status, reason",
     [
