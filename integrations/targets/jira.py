@@ -326,8 +326,9 @@ class JiraTransport:
         return True
 
     def _remember_own_account(self) -> None:
-        """Ask JIRA who the service is, once a day, so its echoes are recognised by the
-        account id webhooks carry (best effort: JIRA_USER is checked anyway)."""
+        """Ask JIRA who the service is, once a day, before it moves or comments on an issue,
+        so its echoes are recognised by the account id webhooks carry (best effort: JIRA_USER
+        is checked anyway)."""
         try:
             if cache.get(OWN_ACCOUNT_KEY) is not None:
                 return
@@ -343,6 +344,7 @@ class JiraTransport:
             issue.update(fields={"summary": summary, "description": description})
 
     def add_comment(self, key: str, body: str) -> None:
+        self._remember_own_account()  # its webhook may name the account by its id alone
         with _jira_errors(f"comment on {key}"):
             self._client.add_comment(key, body)
 

@@ -124,6 +124,22 @@ def test_jira_calls_only_the_expected_paths(jira: JiraTransport, fake_jira: Fake
     assert fake_jira.requests_to("/transitions")[1].body["transition"]["id"] in (21, "21")
 
 
+def test_a_comment_before_any_transition_learns_who_the_service_is(
+    jira: JiraTransport, fake_jira: FakeJira
+) -> None:
+    """Jira Cloud's comment webhook names the author by account id only: the service must know
+    its own before its first comment comes back, or the echo is taken for a person's."""
+    from django.core.cache import cache
+
+    from integrations.targets.jira import OWN_ACCOUNT_KEY, own_account_ids
+
+    cache.delete(OWN_ACCOUNT_KEY)
+    key = new_issue(jira)
+    jira.add_comment(key, "Remediation: the pipeline was rerun and succeeded.")
+
+    assert fake_jira.account_id in (own_account_ids() or ())
+
+
 def test_jira_cloud_uses_the_new_search_api(fake_jira: FakeJira) -> None:
     jira = JiraTransport(fake_jira.url, fake_jira.user, fake_jira.token, cloud=True)
     key = new_issue(jira)
