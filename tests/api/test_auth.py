@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -186,6 +191,24 @@ def test_a_changed_password_ends_every_token_of_the_user():
     assert "password" in refused.json()["error"]
 
 
+def test_verify_calls_valid_only_a_token_the_api_takes():
+    """token/verify/ answers as the API would: a revoked refresh token is a 401 as at refresh,
+    and an access token from before a password change (refused everywhere) is not valid."""
+    user = make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    tokens = _log_in(client)
+    assert client.post("/api/v1/token/verify/", {"token": tokens["access"]}).status_code == 200
+    client.post("/api/v1/token/revoke/", {"refresh": tokens["refresh"]})
+
+    revoked = client.post("/api/v1/token/verify/", {"token": tokens["refresh"]})
+    assert revoked.status_code == 401
+    assert "blacklisted" in revoked.json()["error"]
+
+    user.set_password("a new " + PASSWORD)
+    user.save()
+    assert client.post("/api/v1/token/verify/", {"token": tokens["access"]}).status_code == 401
+
+
 def test_the_refresh_token_of_a_deleted_user_is_a_401():
     user = make_user("viewer", username="ana", password=PASSWORD)
     client = APIClient()
@@ -214,3 +237,51 @@ def test_expired_refresh_tokens_are_forgotten_and_live_ones_kept():
     assert list(OutstandingToken.objects.values_list("user__username", flat=True)) == ["bob"]
     assert not BlacklistedToken.objects.exists()
     assert client.post("/api/v1/token/refresh/", {"refresh": live}).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_of_one_token_at_once_give_one_next_token():
+    """The second of two refreshes racing on one refresh token (a stolen copy used at the same
+    moment) is refused: its check ran before the first one's revocation committed. Here the
+    first refresh's revocation is held uncommitted while the second runs, then committed."""
+    make_user("viewer", username="ana", password=PASSWORD)
+    refresh = _log_in(APIClient())["refresh"]
+    outstanding = OutstandingToken.objects.get()
+    recorded, release = threading.Event(), threading.Event()
+
+    def first_refresh_revokes() -> None:
+        try:
+            with transaction.atomic():
+                BlacklistedToken.objects.create(token=outstanding)
+                recorded.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def second_refresh() -> Any:
+        try:
+            return APIClient().post("/api/v1/token/refresh/", {"refresh": refresh})
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        holder = pool.submit(first_refresh_revokes)
+        assert recorded.wait(10)
+        second = pool.submit(second_refresh)
+        deadline = time.monotonic() + 10
+        while not _someone_waits_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        release.set()
+        holder.result(10)
+        answer = second.result(10)
+
+    assert answer.status_code == 401, answer.json()
+    assert "blacklisted" in answer.json()["error"]
+    assert BlacklistedToken.objects.count() == 1
+    assert OutstandingToken.objects.count() == 1  # no next token was issued
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return bool(cursor.fetchone()[0])

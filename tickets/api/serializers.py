@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from integrations.models import DeliveryAttempt, OutboundDelivery, Remediation, WebhookDelivery
@@ -619,10 +623,12 @@ class IncidentStatsSerializer(serializers.Serializer):
 class CheckedTokenRefreshSerializer(TokenRefreshSerializer):
     """simplejwt's refresh, which also refuses the token of a deleted user (simplejwt's own
     raises `DoesNotExist`: a 500) and of a user whose password changed since the token was
-    issued (`CHECK_REVOKE_TOKEN` holds only for access tokens there)."""
+    issued (`CHECK_REVOKE_TOKEN` holds only for access tokens there). The token is spent by
+    recording its revocation: of two refreshes of one token at once, the one that did not record
+    it gets no next token (simplejwt's own checks the blacklist first and then both pass)."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        refresh = self.token_class(attrs["refresh"])
+        refresh = RefreshToken(attrs["refresh"])
         user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
         user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
         if user is None:
@@ -634,4 +640,40 @@ class CheckedTokenRefreshSerializer(TokenRefreshSerializer):
                 "This token no longer matches the user's password: log in again.",
                 "password_changed",
             )
-        return super().validate(attrs)
+        if not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            )
+        with transaction.atomic():
+            # get_or_create's (token, created), whatever simplejwt's annotation says
+            revoked_here = cast("tuple[object, bool]", refresh.blacklist())[1]
+            if not revoked_here:  # another refresh of this token got there first
+                raise TokenError("Token is blacklisted")
+            data = {"access": str(refresh.access_token)}
+            refresh.set_jti()
+            refresh.set_exp()
+            refresh.set_iat()
+            refresh.outstand()
+        data["refresh"] = str(refresh)
+        return data
+
+
+class CheckedTokenVerifySerializer(TokenVerifySerializer):
+    """simplejwt's verify, answering what the API would: a revoked refresh token is a 401 as at
+    `token/refresh/` (simplejwt's own answers 400), and the token of a deleted or deactivated
+    user, or one issued before the user's password changed, is refused (simplejwt's own calls it
+    valid, though every endpoint refuses it)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        token = UntypedToken(attrs["token"])
+        if BlacklistedToken.objects.filter(token__jti=token.get(jwt_settings.JTI_CLAIM)).exists():
+            raise TokenError("Token is blacklisted")
+        user_id = token.get(jwt_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        if (
+            user is None
+            or not jwt_settings.USER_AUTHENTICATION_RULE(user)
+            or token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)
+        ):
+            raise TokenError("The token's user no longer exists, is inactive or changed password")
+        return {}

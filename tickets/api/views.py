@@ -59,6 +59,7 @@ from tickets.api.serializers import (
     LIST_FIELDS,
     AuditEntrySerializer,
     CheckedTokenRefreshSerializer,
+    CheckedTokenVerifySerializer,
     IncidentEventSerializer,
     IncidentSerializer,
     IncidentStatsSerializer,
@@ -639,7 +640,10 @@ class RevokeTokenView(TokenBlacklistView):
     )
 )
 class DocumentedTokenVerifyView(TokenVerifyView):
-    """simplejwt's view, with the errors it answers in the schema."""
+    """simplejwt's view, with the errors it answers in the schema; a token the API refuses is
+    not valid here either."""
+
+    serializer_class = CheckedTokenVerifySerializer
 
 
 class OfflineSwaggerView(SpectacularSwaggerView):
