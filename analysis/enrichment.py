@@ -289,14 +289,22 @@ def _failure_rank(task: Any) -> tuple[int, int]:
     return order, getattr(task, "end_time", None) or 0
 
 
-def _select_tasks(tasks: list[Any], task_key: str) -> tuple[list[Any], bool]:
-    """The tasks whose output to read, most informative first; and whether task_key was found."""
+def _select_tasks(
+    tasks: list[Any], task_key: str, task_run_id: int | None = None
+) -> tuple[list[Any], bool]:
+    """The tasks whose output to read, most informative first; and whether task_key was found.
+    Of a retried task, the attempt `task_run_id` (the one notified of), else the latest."""
     failed = [t for t in tasks if _task_result_state(t) in (*_FAILED_TASK_STATES, "INTERNAL_ERROR")]
     failed.sort(key=_failure_rank)
     if task_key:
         chosen = [t for t in tasks if t.task_key == task_key]
         if chosen:
-            latest = max(chosen, key=lambda t: getattr(t, "attempt_number", None) or 0)
+            named = [t for t in chosen if task_run_id and getattr(t, "run_id", None) == task_run_id]
+            latest = (
+                named[0]
+                if named
+                else max(chosen, key=lambda t: getattr(t, "attempt_number", None) or 0)
+            )
             return [latest, *[t for t in failed if t.task_key != task_key]], True
         return failed, False
     return failed, True
@@ -382,12 +390,16 @@ def _databricks_message(failures: list[_TaskFailure], run_state_message: str) ->
     return "\n".join(p for p in parts if p)
 
 
-def enrich_databricks_run(config: DatabricksConfig, run_id: str, task_key: str = "") -> Enrichment:
-    """The error of a failed Databricks job run: failed tasks, their error and trace tail."""
+def enrich_databricks_run(
+    config: DatabricksConfig, run_id: str, task_key: str = "", task_run_id: str = ""
+) -> Enrichment:
+    """The error of a failed Databricks job run: failed tasks, their error and trace tail.
+    `task_run_id`: the run of the attempt of task `task_key` a notification named."""
     try:
         numeric_run_id = int(str(run_id).strip())
     except ValueError as exc:
         raise EnrichmentError(f"Databricks API: invalid run id {run_id!r}") from exc
+    attempt = int(task_run_id) if str(task_run_id).strip().isdigit() else None
     budget = _Budget(config.timeout_seconds)
     client = _databricks_client(config, budget)
     budget.start()
@@ -395,7 +407,7 @@ def enrich_databricks_run(config: DatabricksConfig, run_id: str, task_key: str =
 
     tasks = list(run.tasks or [])
     if tasks:
-        selected, key_found = _select_tasks(tasks, task_key)
+        selected, key_found = _select_tasks(tasks, task_key, attempt)
         failures = [_task_failure(t) for t in selected]
     else:  # a task run, or a run without task entries: its own output carries the error
         key_found = True

@@ -54,7 +54,10 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
     entity = ticket.affected_entity
     try:
         found = enrichment.enrich_databricks_run(
-            config, str(entity.get("run_id", "")), entity.get("task_key", "")
+            config,
+            str(entity.get("run_id", "")),
+            entity.get("task_key", ""),
+            str(entity.get("task_run_id", "")),
         )
     except enrichment.EnrichmentError as exc:
         logger.warning("Databricks enrichment of %s failed: %s", ticket.pk, exc)

@@ -241,10 +241,13 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         )
         return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED) if row else None
 
-    def counting_run_failure(self, occurrence_key: str, run_key: str) -> AttachTarget | None:
+    def counting_run_failure(
+        self, occurrence_key: str, run_key: str, part_key: str = ""
+    ) -> AttachTarget | None:
         """The ticket the run `run_key`'s own failure `occurrence_key` was counted on, for the
         first of its parts' failures to land after it: a second part failing in the same run
-        is a failure of its own, as it is when the parts' notifications come first."""
+        is a failure of its own, as it is when the parts' notifications come first. Another
+        attempt of the part `part_key` (its run key: a retried Databricks task) is that part."""
         row = (
             Occurrence.objects.filter(key=occurrence_key, ticket__isnull=False)
             .values_list("ticket_id", "ticket__status")
@@ -253,7 +256,10 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         if row is None:
             return None
         parts = Occurrence.objects.counted_in_run(run_key).filter(ticket_id=row[0])
-        if parts.exclude(key=occurrence_key).exists():
+        parts = parts.exclude(key=occurrence_key)
+        if part_key:
+            parts = parts.exclude(key__startswith=f"{part_key}:")
+        if parts.exists():
             return None
         return AttachTarget(row[0], "same run", row[1] == Status.RESOLVED)
 

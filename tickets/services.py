@@ -187,7 +187,7 @@ def _ticket_of_the_same_run(event: FailureEvent) -> AttachTarget | None:
     task's: the ticket the other one was counted on."""
     if event.part_of:
         whole_run = event.run_key.removesuffix(f":{event.unit}")
-        return Ticket.objects.counting_run_failure(event.part_of, whole_run)
+        return Ticket.objects.counting_run_failure(event.part_of, whole_run, event.run_key)
     if event.source == Source.DATABRICKS and not event.unit:
         return Ticket.objects.task_of_run(event.run_key)
     return None

@@ -10,8 +10,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from analysis import enrichment_service
 from integrations.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import local_payload, shared_payload
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
@@ -424,6 +426,53 @@ def test_a_databricks_task_notification_is_counted_on_its_parent_job_run(webhook
     assert ticket.affected_entity["run_id"] == "1047283951263847"
     assert ticket.affected_entity["task_run_id"] == "618272946372915"
     assert ticket.affected_entity["task_key"] == "ingest_orders"
+
+
+def test_a_retried_task_after_its_job_runs_own_notification_is_one_ticket(webhook_client):
+    """The job's notification of a run first (deliveries reorder), then two attempts of the
+    task that failed it: the task's retry is one more occurrence of the ticket its first
+    attempt joined, not a second part of the run (a new ticket, paging again)."""
+    task_payload = local_payload("databricks_task_run_on_failure.json")
+    job = {key: value for key, value in task_payload.items() if key != "task"}
+    job["run"] = {"run_id": task_payload["run"]["parent_run_id"]}
+    retry = copy.deepcopy(task_payload)
+    retry["run"]["run_id"] = "618272946373120"
+
+    answers = [webhook_client(DATABRICKS, body).json() for body in (job, task_payload, retry)]
+
+    assert [a["outcome"] for a in answers] == ["created", "correlated", "correlated"]
+    assert len({a["ticket_id"] for a in answers}) == 1
+    assert Ticket.objects.get().occurrence_count == 3
+
+
+def test_a_databricks_task_notifications_error_is_read_from_the_attempt_it_names(
+    webhook_client, settings
+):
+    """A task's notification is keyed by its job run, and names its own run (`task_run_id`):
+    the error the ticket is analysed with is that attempt's, not that of a retry the job run
+    started since (still running when the analysis reads the run, or succeeded)."""
+    task_payload = local_payload("databricks_task_run_on_failure.json")
+    parent, attempt = (int(task_payload["run"][key]) for key in ("parent_run_id", "run_id"))
+    webhook_client(DATABRICKS, task_payload)
+    ticket = Ticket.objects.get()
+
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = databricks.url, databricks.token
+        databricks.add_run(
+            job_run(
+                run_id=parent,
+                tasks=[
+                    task("ingest_orders", attempt, "FAILED", "Workload failed"),
+                    task("ingest_orders", attempt + 1, "SUCCESS", attempt_number=1),
+                ],
+            )
+        )
+        databricks.outputs[attempt] = {"error": "java.io.FileNotFoundException: /mnt/raw/x.csv"}
+        databricks.outputs[attempt + 1] = {"logs": "all good\n"}
+        found = enrichment_service.enrich(ticket)
+
+    assert "FileNotFoundException" in found.error_message
+    assert found.details["task_run_id"] == attempt
 
 
 def test_resolution_with_nothing_to_resolve_is_ignored(webhook_client):
