@@ -134,6 +134,9 @@ def _sqlstate(*prefixes: str) -> str:
     return "|".join(alts)
 
 
+# What a "maximum number of ... exceeded" counts when it is a retry budget, not a capacity.
+_RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
+
 # (name, weight, regex, flags). Names are short, stable identifiers used to explain a result.
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
@@ -487,10 +490,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             # A count the engine caps, stated as such ("ORA-32460: maximum number of private
             # temporary tables per session exceeded", "maximum number of sessions exceeded"):
-            # the limit, not the database that reports it. Retries are not a capacity.
+            # the limit, not the database that reports it. Retries are not a capacity, however
+            # they are named ("connection attempts", "tries"): the error they gave up on is.
             "count_limit_exceeded",
             4.5,
-            r"maximum number of (?!(?:retries|retry|attempts|redirects|reconnects)\b)"
+            r"maximum number of (?!(?:[\w-]+ ){0,3}" + _RETRY_COUNTS + r"\b)"
             r"[\w ]{1,60}?(?: per \w+)? (?:\(\d+\) )?(?:exceeded|reached)\b",
             _I,
         ),
@@ -843,9 +847,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             2.5,
             # Case-sensitive: a class name (SchemaError, NumberFormatException), not a function
             # in a stack frame (the Teradata driver's "teradatasql.formatError").
+            # A message written all in lower case keeps its class names ("system.formatexception").
             r"(?:Parse|Parser|Parsing|Decode|Decoding|Schema|Format|Serde|SerDe|Conversion|Cast)"
             r"(?:Error|Exception)\b"
-            r"|(?:PARSE|DECODE|SCHEMA|FORMAT|SERDE|CONVERSION|CAST)_?(?:ERROR|EXCEPTION)\b",
+            r"|(?:PARSE|DECODE|SCHEMA|FORMAT|SERDE|CONVERSION|CAST)_?(?:ERROR|EXCEPTION)\b"
+            r"|(?:parse|parser|parsing|decode|decoding|schema|format|serde|conversion|cast)"
+            r"(?:error|exception)\b",
             0,
         ),
     ],

@@ -373,8 +373,8 @@ def over_capacity_request(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "count_limit",
     "ResourceExhaustion",
-    r"maximum number of (?!(?:retries|retry|attempts|redirects|reconnects)\b)"
-    r"([\w ]{1,60}?(?: per \w+)?) (?:\(\d+\) )?(?:exceeded|reached)\b",
+    r"maximum number of (?!(?:[\w-]+ ){0,3}(?:retries|retry|tries|attempts?|redirects"
+    r"|reconnects?)\b)([\w ]{1,60}?(?: per \w+)?) (?:\(\d+\) )?(?:exceeded|reached)\b",
     example="ORA-00018: maximum number of sessions exceeded",
 )
 def count_limit(m: re.Match[str], ctx: Context) -> Finding:

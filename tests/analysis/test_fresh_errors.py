@@ -230,6 +230,32 @@ def test_round_8_families(expected: str, message: str) -> None:
     assert classify_error(message).error_type == expected
 
 
+@pytest.mark.parametrize(
+    ("expected", "message"),
+    [
+        # A retry budget however it is named is no count the engine caps: the error it gave up
+        # on decides.
+        (
+            "DatabaseError",
+            "could not connect to server: Connection refused. Maximum number of connection "
+            "attempts reached",
+        ),
+        (
+            "NetworkError",
+            "Giving up after maximum number of tries reached: Connection reset by peer",
+        ),
+        ("DatabaseError", "Failed to acquire lock: maximum number of lock attempts reached"),
+        # A message written all in lower case still names its exception class.
+        ("DataError", "system.formatexception: input string was not in a correct format."),
+        ("DataError", "pandera.errors.schemaerror: column 'x' has type int64, expected string"),
+    ],
+)
+def test_round_8_signals_leave_retry_counts_and_lower_case_class_names(
+    expected: str, message: str
+) -> None:
+    assert classify_error(message).error_type == expected
+
+
 # Messages quoted in public issue threads and troubleshooting pages (ADF, Databricks, Airflow,
 # dbt and their drivers), collected in five rounds and labelled before the classifier saw
 # them. Right when collected: 38/51 (0.75), then 36/59 (0.61, after the first round's rules),
