@@ -8,7 +8,7 @@ in time: only the first `SCAN_LIMIT` characters are read, and every pattern is l
 nested or overlapping quantifiers, every repeat bounded).
 
 Keys are lower-case and carry no port, no scheme, no path beyond what identifies the dependency:
-`sql-server:sql-prod-01.database.windows.net`, `storage:dlsprod/raw`,
+`sql-server:sql-prod-01.database.windows.net`, `storage:dlsprod` (container `raw` its detail),
 `databricks-cluster:0825-053542-fuels59`, `azure-resource:/subscriptions/…/servers/x`.
 """
 
@@ -299,16 +299,18 @@ def _databricks(text: str) -> Culprit | None:
 
 
 def _storage(text: str) -> Culprit | None:
+    # The storage account is the dependency (what goes down, what an Azure alert is about);
+    # the container is its detail, so pipelines using different containers of it group.
     abfs = _ABFS.search(text)
     if abfs:
-        return Culprit(CulpritKind.STORAGE, f"{abfs.group(2).lower()}/{abfs.group(1).lower()}")
+        return Culprit(CulpritKind.STORAGE, abfs.group(2).lower(), abfs.group(1).lower())
     url = _before_suffix(text, _STORAGE_SERVICES)
     if url and 3 <= len(url[0]) <= 24:
         account, end = url
         container = _CONTAINER_AFTER.match(text, end)
-        if container:
-            return Culprit(CulpritKind.STORAGE, f"{account}/{container.group(1).lower()}")
-        return Culprit(CulpritKind.STORAGE, account)
+        return Culprit(
+            CulpritKind.STORAGE, account, container.group(1).lower() if container else ""
+        )
     s3 = _S3.search(text)
     if s3:
         return Culprit(CulpritKind.STORAGE, f"s3:{s3.group(1).lower()}")

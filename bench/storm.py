@@ -76,7 +76,7 @@ CAUSES = [
         "ErrorCode=AdlsGen2OperationFailed,Message=ADLS Gen2 operation failed for: Operation "
         "returned an invalid status code 'Forbidden'. Account: 'dlsprod'. "
         "abfss://raw@dlsprod.dfs.core.windows.net/sales/",
-        "storage:dlsprod/raw",
+        "storage:dlsprod",
     ),
     (
         "adf",

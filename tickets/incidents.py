@@ -1,7 +1,8 @@
 """Incidents: one outage, one page.
 
-Tickets whose failures name the same culprit (analysis/culprits.py) with the same error class
-(their `group_key`) and fail within INCIDENT_WINDOW of the incident's last member form an
+Tickets whose failures name the same culprit (analysis/culprits.py) with the same kind of
+failure (their `group_key`: the error class, the classes that say the culprit is unavailable
+counting as one) and fail within INCIDENT_WINDOW of the incident's last member form an
 incident once they span INCIDENT_MIN_PIPELINES pipelines; later members join it. An Azure
 Monitor alert's group key is its resource's culprit alone: alerts on one resource group
 together, and an alert on the culprit of an open incident joins that incident's timeline.
@@ -33,7 +34,7 @@ from analysis.redaction import redact
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, RcaSource, Ticket, new_incident_id
-from tickets.vocabulary import Severity, Source, Status
+from tickets.vocabulary import ErrorClass, Severity, Source, Status
 
 # Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
 incident_changed = Signal()
@@ -48,13 +49,29 @@ _SEVERITY_RANK: dict[str, int] = {
 }
 
 
+# Error classes that all say the culprit is down or unreachable, however the client words it:
+# one SQL server outage is "cannot connect" (DatabaseError) to ADF, "login timeout expired"
+# (TimeoutError) to an ODBC driver, "connection refused" (NetworkError) to another client.
+# They group as one; any other class (a refused login, bad data, ...) groups on its own.
+UNAVAILABLE = "unavailable"
+_UNAVAILABLE_CLASSES = frozenset(
+    {
+        ErrorClass.NETWORK,
+        ErrorClass.TIMEOUT,
+        ErrorClass.DATABASE,
+        ErrorClass.EXTERNAL_SERVICE,
+    }
+)
+
+
 def group_key_for(culprit: str, error_type: str, source: str) -> str:
     """What incidents group a ticket on; blank without a culprit (never grouped)."""
     if not culprit:
         return ""
     if source == Source.AZURE_MONITOR:
         return culprit  # the same Azure resource
-    return f"{culprit}|{error_type}"
+    family = UNAVAILABLE if error_type in _UNAVAILABLE_CLASSES else error_type
+    return f"{culprit}|{family}"
 
 
 def announce(incident_id: str, action: str, actor: Actor, ticket_id: str = "") -> None:

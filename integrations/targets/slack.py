@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from integrations.models import (
@@ -64,10 +65,11 @@ from tickets.vocabulary import Severity, Status
 logger = logging.getLogger(__name__)
 
 POST, SYNC, RECONCILE = "slack_post", "slack_sync", "slack_reconcile"
-INCIDENT_POST, INCIDENT_UPDATE, INCIDENT_LINK = (
+INCIDENT_POST, INCIDENT_UPDATE, INCIDENT_LINK, INCIDENT_NOTICE = (
     "slack_inc_post",
     "slack_inc_update",
     "slack_inc_link",
+    "slack_inc_notice",
 )
 SLACK_INCIDENT_EVENT_TYPE = "rca_incident_alert"
 # How a failed create call's recorded error starts (the transport's wording).
@@ -187,6 +189,7 @@ class SlackTransport:
             **extra,
         )
         self._channel_ids[channel.lstrip("#")] = response["channel"]
+        remember_channel(channel, response["channel"])
         return response["channel"], response["ts"]
 
     def channel_id(self, channel: str) -> str | None:
@@ -702,10 +705,12 @@ def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> list[F
         incident.pk, "slack_posted", actor=Actor.system("slack"), details={"ts": ts}
     )
     # Members that alerted before the incident formed: a reply under their alert points here.
-    return member_links(incident, INCIDENT_LINK, "slack_ts") or None
+    incident.slack_channel, incident.slack_ts = channel_id, ts
+    follow_ups = member_links(incident, INCIDENT_LINK, "slack_ts") + _notices(slack, incident)
+    return follow_ups or None
 
 
-def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> None:
+def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     """The message shows the incident as it is now (coalesced: one per INCIDENT_UPDATE_SECONDS)."""
     incident = incident_of(row)
     if not incident.slack_ts:
@@ -714,9 +719,82 @@ def _slack_incident_update(slack: SlackTransport, row: OutboundDelivery) -> None
         ).first()
         if first is not None and first.status == OutboundStatus.PENDING:
             raise Waiting("waiting for the incident's Slack message")
-        return
+        return None
     text, blocks = slack_incident_message(incident)
     slack.update_message(incident.slack_channel, incident.slack_ts, text=text, blocks=blocks)
+    return _notices(slack, incident) or None
+
+
+CHANNEL_IDS_SECONDS = 30 * 24 * 3600
+
+
+def _channel_key(name: str) -> str:
+    return f"slack-channel-id:{name.lstrip('#')}"
+
+
+def remember_channel(name: str, channel_id: str) -> None:
+    """Note a channel's id, learned from a post's answer, for every worker (a transport only
+    knows the names it posted to itself). Best effort: a post never fails for it."""
+    try:
+        cache.set(_channel_key(name), channel_id, CHANNEL_IDS_SECONDS)
+    except Exception:
+        logger.warning("could not remember the id of Slack channel %s", name, exc_info=True)
+
+
+def _is_channel(slack: SlackTransport, name: str, channel_id: str) -> bool:
+    """Whether the channel named `name` (a routed name or an id) is `channel_id`."""
+    if name == channel_id or slack.channel_id(name) == channel_id:
+        return True
+    try:
+        return cache.get(_channel_key(name)) == channel_id
+    except Exception:
+        return False
+
+
+def _notices(slack: SlackTransport, incident: Incident) -> list[FollowUp]:
+    """The incident's message is posted where its first member is routed; the other channels
+    its members are routed to (other teams' pipelines, which page nothing of their own) are
+    each told once where it is followed (one delivery per incident and channel, by its key).
+    A member that alerted on its own is pointed there under its alert instead."""
+    routed = incident.members.filter(slack_ts="").values_list("slack_channel", flat=True)
+    channels = {channel or settings.SLACK_DEFAULT_CHANNEL for channel in routed.distinct()}
+    return [
+        FollowUp(
+            INCIDENT_NOTICE,
+            payload={"incident_id": incident.pk, "channel": channel},
+            key_suffix=f"{INCIDENT_NOTICE}:{incident.pk}:{channel}",
+        )
+        for channel in sorted(channels)
+        if not _is_channel(slack, channel, incident.slack_channel)
+    ]
+
+
+NOTICE_PIPELINES = 10
+
+
+def _slack_incident_notice(slack: SlackTransport, row: OutboundDelivery) -> None:
+    """Tell a channel that pipelines routed to it are members of an incident paged in another
+    channel: which ones, and where it is followed (no buttons: it is acted on there)."""
+    incident = incident_of(row)
+    channel = row.payload["channel"]
+    routed = [channel, ""] if channel == settings.SLACK_DEFAULT_CHANNEL else [channel]
+    pipelines = list(
+        incident.members.filter(slack_channel__in=routed)
+        .order_by("pipeline")
+        .values_list("pipeline", flat=True)
+        .distinct()[: NOTICE_PIPELINES + 1]
+    )
+    named = ", ".join(slack_escape(p, 120) for p in pipelines[:NOTICE_PIPELINES])
+    if len(pipelines) > NOTICE_PIPELINES:
+        named += ", …"
+    text = (
+        f"{SEVERITY_EMOJI.get(incident.severity, '')} Pipelines of this channel are members of "
+        f"incident <{incident_url(incident)}|{incident.pk}> "
+        f"({slack_escape(incident.culprit, 200)}): {named}. It is paged and followed in "
+        f"<#{incident.slack_channel}>; their changes are made there."
+    )
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    slack.post_message(channel, text=text, blocks=[section])
 
 
 def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:
@@ -756,6 +834,12 @@ CHANNEL_POSTS = Pace(
     scope=_channel_of,
     urgent=lambda row: row.action == INCIDENT_POST,
 )
+# An incident's notice to another channel counts against that channel's posts.
+NOTICE_POSTS = Pace(
+    "SLACK_CHANNEL_POSTS_PER_SECOND",
+    "SLACK_CHANNEL_BURST",
+    scope=lambda row: str(row.payload.get("channel", "")),
+)
 # chat.update, chat.delete, conversations.history: their method's tier (Tier 3, 50+ a minute
 # per workspace), not the channel's posting limit, so edits never hold up a page.
 EDITS = Pace("SLACK_EDITS_PER_SECOND", "SLACK_EDITS_BURST")
@@ -794,6 +878,11 @@ TARGET = Target(
             pace=_edit_pace,
         ),
         INCIDENT_LINK: Action(_slack_incident_link, "Link a member's alert to its incident"),
+        INCIDENT_NOTICE: Action(
+            _slack_incident_notice,
+            "Tell another team's channel about the incident",
+            pace=lambda row: NOTICE_POSTS,
+        ),
     },
     initial=(POST,),
     follow=_follow,

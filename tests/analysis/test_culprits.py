@@ -23,7 +23,7 @@ EXPECTED_DEV = {
     "err-017": "sql-server:conuwwzj3yu5h2vcpocws1.database.windows.net",
     "err-021": "api-host:we.frontend.cloudatahub.net",
     "err-033": "databricks-cluster:1201-133137-m9sel7yu",
-    "err-037": "storage:dbstorageub4vuer2lbptq/root",
+    "err-037": "storage:dbstorageub4vuer2lbptq",
     "err-047": "databricks-cluster:0825-053542-fuels59",
     "err-052": "cloud-quota:arm-throttling/xx",
     "err-058": "cloud-quota:publicipcountlimitreached",
@@ -108,8 +108,8 @@ COLLECTED = [
     (
         'Operation failed: "This request is not authorized to perform this operation.", 403, '
         "GET, abfss://raw@dlsprod.dfs.core.windows.net/sales/2024/",
-        "storage:dlsprod/raw",
-        "",
+        "storage:dlsprod",
+        "raw",
     ),
     # Azure compute quota (Databricks cluster launch).
     (

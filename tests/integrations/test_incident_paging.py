@@ -384,3 +384,33 @@ def test_a_failure_that_joins_an_incident_in_its_grace_delay_skips_its_own_page(
     creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
     assert len(creates) == 1 and len(slack.top_level()) == 1
     assert incident.itsm_ticket_id and incident.lead_ticket_id == first
+
+
+def test_every_team_whose_pipelines_are_members_is_told_once_in_its_channel(celery_worker, targets):
+    from tickets.models import OwnershipRule
+
+    _jira, slack = targets
+    for team in ("a", "b", "c"):
+        slack.channels[f"team-{team}"] = f"C0TEAM{team.upper()}0001"
+        OwnershipRule.objects.create(
+            pipeline_pattern=f"pl_{team}_*",
+            finops_team=f"team-{team}",
+            slack_channel=f"#team-{team}",
+        )
+    for n in range(2):
+        post(storm_failure(f"pl_a_{n}"))
+        post(storm_failure(f"pl_b_{n}"))
+    incident = paged_incident()
+    assert incident.slack_channel == "C0TEAMA0001"  # the first member's team is paged
+    # Team b's pipelines are members too: its channel is told where the incident is followed
+    # (it was told nothing: its on-call never heard its pipelines were down).
+    told = wait_for(lambda: slack.top_level("C0TEAMB0001"), 30)
+    assert len(told) == 1
+    assert incident.pk in told[0]["text"] and "pl_b_0" in told[0]["text"]
+    assert not any(block["type"] == "actions" for block in told[0].get("blocks") or [])
+    # Later members: a new team is told when it joins, a team told already is not told again.
+    post(storm_failure("pl_b_2"))
+    post(storm_failure("pl_c_0"))
+    wait_for(lambda: slack.top_level("C0TEAMC0001"), 30)
+    settled()
+    assert [len(slack.top_level(f"C0TEAM{t}0001")) for t in "ABC"] == [1, 1, 1]

@@ -63,7 +63,7 @@ def test_the_culprit_is_stored_redacted_and_one_pipeline_is_no_incident():
     ticket = Ticket.objects.get(pk=answer["ticket_id"])
     assert ticket.culprit == CULPRIT
     assert ticket.culprit_detail == "dw"
-    assert ticket.group_key == f"{CULPRIT}|{ticket.error_type}"
+    assert ticket.group_key == f"{CULPRIT}|unavailable"  # DatabaseError: the server is down
     assert "NotForKeys123" not in ticket.group_key + ticket.error_message
     # The same pipeline failing again (another run) is still one pipeline: no incident.
     post(storm_failure("pl_orders"))
@@ -84,6 +84,84 @@ def test_two_pipelines_form_an_incident_and_later_ones_join():
     assert Ticket.objects.get(pk=unrelated).incident_id is None
     kinds = list(IncidentEvent.objects.filter(incident=incident).values_list("kind", flat=True))
     assert kinds.count("failure") == 3 and "formed" in kinds
+
+
+def test_one_outage_worded_as_another_error_class_by_another_client_is_one_incident():
+    # The SQL server is down: ADF cannot connect (DatabaseError), an Airflow task's ODBC
+    # driver times out logging in (TimeoutError), another gets its connection refused
+    # (NetworkError). One outage: one incident, one page (it was two, and two pages).
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    for dag, error in (
+        (
+            "sales_daily",
+            "pyodbc.OperationalError: ('HYT00', '[HYT00] [Microsoft][ODBC Driver 18 for SQL "
+            "Server]Login timeout expired (0) (SQLDriverConnect)') server "
+            "sql-prod-01.database.windows.net",
+        ),
+        (
+            "orders_hourly",
+            "requests.exceptions.ConnectionError: Failed to connect to "
+            "sql-prod-01.database.windows.net port 1433: Connection refused",
+        ),
+    ):
+        body = {**local_payload("airflow_failure.json"), "dag_id": dag, "exception": error}
+        post(body, "/webhooks/airflow/")
+    classes = set(Ticket.objects.values_list("error_type", flat=True))
+    assert len(classes) > 1, classes  # the clients worded it differently
+    incident = Incident.objects.get()
+    assert incident.member_count == 4
+    # A different kind of failure against the same server is not the outage: a login refused
+    # to one pipeline (a wrong password) stays out of it.
+    refused = post(
+        storm_failure(
+            "pl_ledger",
+            message="ErrorCode=SqlFailedToConnect,Message=Cannot connect to SQL Database. "
+            "Server: 'sql-prod-01', Database: 'dw', User: 'etl'. Login failed for user 'etl'.",
+        )
+    )["ticket_id"]
+    ticket = Ticket.objects.get(pk=refused)
+    assert ticket.error_type == "AuthenticationError" and ticket.incident_id is None
+
+
+def test_a_storage_account_outage_is_one_incident_whichever_containers_its_pipelines_use():
+    # Databricks jobs reading two containers of one storage account while it is down (it was
+    # one incident per container, and the account's own Azure alert joined neither).
+    for pipeline, container in (("pl_orders", "raw"), ("pl_customers", "curated")):
+        message = (
+            'Operation failed: "The server is currently unable to receive requests.", 503, GET, '
+            f"abfss://{container}@dlsprod.dfs.core.windows.net/sales/2025/12/10/"
+        )
+        post(storm_failure(pipeline, message=message))
+    incident = Incident.objects.get()
+    assert incident.culprit == "storage:dlsprod"
+    assert incident.member_count == 2
+    assert set(Ticket.objects.values_list("culprit_detail", flat=True)) == {"raw", "curated"}
+    alert = {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": {
+                "alertId": f"{SUBSCRIPTION}/providers/Microsoft.AlertsManagement/alerts/"
+                f"{uuid.uuid4()}",
+                "alertRule": "dlsprod-availability",
+                "severity": "Sev1",
+                "signalType": "Metric",
+                "monitorCondition": "Fired",
+                "monitoringService": "Platform",
+                "alertTargetIDs": [
+                    f"{SUBSCRIPTION}/resourcegroups/rg-data/providers/"
+                    "microsoft.storage/storageaccounts/dlsprod"
+                ],
+                "originAlertId": str(uuid.uuid4()),
+                "firedDateTime": "2025-12-10T12:35:00.000Z",
+                "essentialsVersion": "1.0",
+                "alertContextVersion": "1.0",
+            },
+            "alertContext": {},
+        },
+    }
+    joined = post(alert, "/webhooks/azure-monitor/")["ticket_id"]
+    assert Ticket.objects.get(pk=joined).incident_id == incident.pk
 
 
 def test_outside_the_window_a_failure_starts_afresh(settings):
