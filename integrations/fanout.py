@@ -6,10 +6,10 @@ outbound task on its target's own Celery queue. A delivery is attempted under a 
 workers never do it twice), every attempt is recorded, transient errors are retried with
 exponential backoff and equal jitter (a random wait between half and all of the exponential
 ceiling; honouring Retry-After), permanent errors and exhausted retries leave a dead letter that
-staff can retry from admin, an open circuit breaker makes deliveries wait instead of failing,
-and a target's pace (integrations/pacing.py) makes them wait for their slot instead of exceeding
-its rate. The engine knows targets only through the
-registry: what each action does lives in the target's module.
+staff can retry from admin (the target is told as the engine gives up: `Target.gave_up`), an
+open circuit breaker makes deliveries wait instead of failing, and a target's pace
+(integrations/pacing.py) makes them wait for their slot instead of exceeding its rate. The engine
+knows targets only through the registry: what each action does lives in the target's module.
 
 Exactly one JIRA issue and one Slack alert per ticket, although neither JIRA's issue create nor
 Slack's chat.postMessage takes an idempotency key. A create whose answer is lost (the client
@@ -352,6 +352,7 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
         if transport is None:
             _record(row, AttemptOutcome.SKIPPED, 0, target.not_configured)
             _finish(row, OutboundStatus.SKIPPED, target.not_configured)
+            _gave_up(row)
             return DeliveryResult(OutboundStatus.SKIPPED)
         breaker = CircuitBreaker(row.target)
         wait = breaker.wait_seconds()
@@ -395,13 +396,28 @@ def _failed(
     _record(row, outcome, duration_ms, str(exc), exc.status)
     if exc.permanent:
         _finish(row, OutboundStatus.DEAD, str(exc))
+        _gave_up(row)
         return DeliveryResult(OutboundStatus.DEAD)
     breaker.record_failure()
     if row.attempts >= settings.OUTBOUND_MAX_ATTEMPTS:
         _finish(row, OutboundStatus.DEAD, f"gave up after {row.attempts} attempts: {exc}")
+        _gave_up(row)
         return DeliveryResult(OutboundStatus.DEAD)
     row.last_error = str(exc)[:2000]
     return _retry_later(row, max(exc.retry_after or 0.0, backoff_seconds(row.attempts)))
+
+
+def _gave_up(row: OutboundDelivery) -> None:
+    """Tell the target the engine gave up on this delivery (`Target.gave_up`). Its own
+    savepoint: a failure there is logged and leaves the dead letter recorded."""
+    hook = registry.get(row.target).gave_up
+    if hook is None:
+        return
+    try:
+        with transaction.atomic():
+            hook(row)
+    except Exception:
+        logger.exception("outbound %s: the %s target's gave_up failed", row.pk, row.target)
 
 
 def _ms(started: float) -> int:

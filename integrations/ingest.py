@@ -42,11 +42,12 @@ PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
     Source.AIRFLOW: parse_airflow_failure,
 }
 
-# Outcomes that leave work for the background: a new ticket's analysis, first pages and
-# remediation proposal (integrations/processing.py). A recurrence, a regression or a recovery is
-# done when its transaction commits: its audit entry is written, and its live event and its
+# Outcomes that leave work for the background (integrations/processing.py): a new ticket's
+# analysis, first pages and remediation proposal, and a regression's remediation proposal (the
+# failure is back after it was fixed). A recurrence or a recovery, and the rest of a regression,
+# is done when its transaction commits: its audit entry is written, and its live event and its
 # JIRA/Slack follow-ups are scheduled by the ticket change itself.
-NEEDS_PROCESSING = {Outcome.CREATED}
+NEEDS_PROCESSING = {Outcome.CREATED, Outcome.REGRESSED}
 
 
 class RejectedDelivery(Exception):

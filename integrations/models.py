@@ -29,13 +29,16 @@ from datetime import datetime, timedelta
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import (
+    Count,
     DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
+    Subquery,
     Value,
 )
 from django.utils import timezone
@@ -331,9 +334,10 @@ class RemediationQuerySet(models.QuerySet):
     def retry_due(
         self, now: datetime, within: timedelta, longest_backoff: timedelta
     ) -> RemediationQuerySet:
-        """Failed attempts whose enabled policy allows another, whose backoff ended at most
-        `within` before `now`, whose ticket is still failing and has no later attempt: the ones
-        whose next attempt is due. `longest_backoff` (the policies' longest) bounds the read to
+        """Failed attempts whose enabled policy allows another (counted since the ticket last
+        regressed, as `remediation.propose` counts them), whose backoff ended at most `within`
+        before `now`, whose ticket is still failing and has no later attempt: the ones whose
+        next attempt is due. `longest_backoff` (the policies' longest) bounds the read to
         recent failures on the `remediation_failed` index, however long the history."""
         backoff = ExpressionWrapper(
             F("policy__backoff_seconds") * Value(timedelta(seconds=1)),
@@ -342,13 +346,26 @@ class RemediationQuerySet(models.QuerySet):
         later = Remediation.objects.filter(
             ticket_id=OuterRef("ticket_id"), attempt_number__gt=OuterRef("attempt_number")
         )
+        since_regression = Q(ticket__regressed_at__isnull=True) | Q(
+            created_at__gte=F("ticket__regressed_at")
+        )
+        episode_attempts = (
+            Remediation.objects.filter(since_regression, ticket_id=OuterRef("ticket_id"))
+            .exclude(status=RemediationStatus.SKIPPED)
+            .order_by()
+            .values("ticket_id")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
         return (
             self.filter(
                 status=RemediationStatus.FAILED,
                 finished_at__gt=now - within - longest_backoff,
                 finished_at__lte=now,
             )
-            .filter(attempt_number__lt=F("policy__max_attempts"), policy__enabled=True)
+            .filter(since_regression, policy__enabled=True)
+            .annotate(attempts=Subquery(episode_attempts, output_field=IntegerField()))
+            .filter(attempts__lt=F("policy__max_attempts"))
             .exclude(ticket__status="resolved")
             .filter(ticket__resolved_at_source_at__isnull=True)
             .annotate(

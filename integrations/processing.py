@@ -114,12 +114,17 @@ def _process(ids: list[int]) -> None:
             if ticket_id in analysed  # not deleted meanwhile
         ]
     )
-    policies = remediation.enabled_policies() if created else []
+    # A new ticket, and one a regression reopened (the failure back after it was fixed: its
+    # remediations so far do not decide for it, `remediation.this_episode`).
+    to_propose = created + [
+        d for d in deliveries if d.ticket_id is not None and d.outcome == Outcome.REGRESSED
+    ]
+    policies = remediation.enabled_policies() if to_propose else []
     if policies:  # none enabled: nothing to propose
         proposed = Ticket.objects.defer("embedding").in_bulk(
-            [str(delivery.ticket_id) for delivery in created]
+            [str(delivery.ticket_id) for delivery in to_propose]
         )
-        for delivery in created:
+        for delivery in to_propose:
             # Members of an incident are proposed too: the incident hold check keeps them held
             # until the culprit recovers.
             ticket = proposed.get(str(delivery.ticket_id))

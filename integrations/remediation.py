@@ -1,6 +1,8 @@
 """Remediation: fix what the policy says is safe to fix, ask before the rest, never into an outage.
 
-A new, analysed ticket is matched against the `RemediationPolicy` rules (`propose`). The first
+A new, analysed ticket, and one a regression reopened, is matched against the
+`RemediationPolicy` rules (`propose`); a regression is decided anew, its remediations counted
+from the regression on (`this_episode`). The first
 enabled rule that matches decides the action and the mode, which the RCA's confidence can only
 lower: at or above the rule's `auto_min_confidence` automatically, from
 `approval_min_confidence` after a responder approves, below that never. A dry-run rule records
@@ -39,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from analysis.redaction import redact
@@ -199,8 +201,28 @@ def decide(
 
 
 def run_key(ticket: Ticket) -> str:
-    """The run a remediation acts on: the ticket's dedup key, which names the source's run."""
-    return ticket.run_id
+    """The run a remediation acts on: the latest failed run counted on the ticket
+    (`Ticket.latest_run`, set when a failure recurs), else the ticket's own (its dedup key,
+    which names the source's run)."""
+    return str((ticket.latest_run or {}).get("run_key") or ticket.run_id)
+
+
+def run_entity(ticket: Ticket) -> dict[str, Any]:
+    """The source's names for that run (factory and run id, Databricks run, DAG run and task):
+    the latest failure's resource, else the ticket's `affected_entity`."""
+    latest = ticket.latest_run or {}
+    if latest.get("run_key"):
+        return dict(latest.get("entity") or {})
+    return dict(ticket.affected_entity or {})
+
+
+def this_episode(ticket: Ticket) -> QuerySet[Remediation]:
+    """The ticket's remediations since it last regressed (all of them when it never did): a
+    regression is the failure back after it was fixed, and is decided anew."""
+    found = Remediation.objects.filter(ticket_id=ticket.pk)
+    if ticket.regressed_at is not None:
+        found = found.filter(created_at__gte=ticket.regressed_at)
+    return found
 
 
 # --- proposing -----------------------------------------------------------------------------------
@@ -217,8 +239,10 @@ def propose(
     ticket: Ticket | None = None,
 ) -> Remediation | None:
     """Match the ticket against the policies and act on the decision. Idempotent: only a
-    ticket without remediation, or whose last one failed (attempts left, backoff over), gets a
-    new one; a decision already made (skipped, declined, expired, succeeded) stands.
+    ticket without an active remediation gets one, and only when it has none since it last
+    regressed (`this_episode`), or the last of those failed (attempts left, backoff over); a
+    decision already made (skipped, declined, expired, succeeded) stands until the ticket
+    regresses. The remediation acts on the latest failed run counted on the ticket (`run_key`).
     `policies`: the enabled ones, read once for a batch (see `decide`); `ticket`: the ticket
     as the caller read it for a batch (it is read again, locked, before anything is written)."""
     if ticket is None:
@@ -232,10 +256,13 @@ def propose(
     policy = decision.policy
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
-        latest = ticket.remediations.order_by("-attempt_number").first()
+        if ticket.remediations.filter(status__in=ACTIVE_REMEDIATION).exists():
+            return None  # one at a time, whichever run it acts on
+        episode = this_episode(ticket)
+        latest = episode.order_by("-attempt_number").first()
         if latest is not None and latest.status != RemediationStatus.FAILED:
             return None
-        earlier = list(ticket.remediations.exclude(status=RemediationStatus.SKIPPED))
+        earlier = list(episode.exclude(status=RemediationStatus.SKIPPED))
         attempts = len(earlier)
         if attempts >= policy.max_attempts:
             return None
@@ -295,7 +322,10 @@ def _set_ticket_status(
     actor: Actor | None = None,
     reason: str = "",
     announce: str = "",
+    announce_note: str | None = None,
 ) -> None:
+    """`announce_note`: what the announcement (the Slack thread's line) adds, when not
+    `reason`."""
     before = {"remediation_status": ticket.remediation_status}
     ticket.remediation_status = remediation.status
     Ticket.objects.filter(pk=ticket.pk).update(
@@ -317,7 +347,8 @@ def _set_ticket_status(
         details=details,
     )
     if announce:
-        lifecycle.announce(ticket.pk, announce, actor or remediation_actor(remediation), reason)
+        note = reason if announce_note is None else announce_note
+        lifecycle.announce(ticket.pk, announce, actor or remediation_actor(remediation), note)
 
 
 def _await_approval(remediation: Remediation, ticket: Ticket) -> None:
@@ -347,9 +378,28 @@ def _start_or_hold(remediation: Remediation, ticket: Ticket, *, actor: Actor | N
 
 
 def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = None) -> None:
+    """Run it on the latest failed run counted on the ticket now (a newer run may have failed
+    since the proposal), kept on the remediation (`details["target_run"]`) for the action and
+    its watch."""
+    key, entity = run_key(ticket), run_entity(ticket)
     remediation.status = RemediationStatus.RUNNING
     remediation.started_at = timezone.now()
-    remediation.save(update_fields=["status", "started_at"])
+    remediation.run_key = key
+    remediation.details = {**remediation.details, "target_run": {"run_key": key, "entity": entity}}
+    try:
+        with transaction.atomic():
+            remediation.save(update_fields=["status", "started_at", "run_key", "details"])
+    except IntegrityError:
+        # That run has an active remediation already (another ticket's): never two at once.
+        remediation.status = RemediationStatus.SKIPPED
+        remediation.started_at = None
+        remediation.finished_at = timezone.now()
+        remediation.reason = f"run {key[:200]} has an active remediation already"
+        remediation.save(
+            update_fields=["status", "started_at", "finished_at", "reason", "run_key", "details"]
+        )
+        _set_ticket_status(ticket, remediation, "remediation skipped", reason=remediation.reason)
+        return
     _set_ticket_status(
         ticket, remediation, "remediation started", actor=actor, announce="remediation_running"
     )
@@ -451,6 +501,8 @@ def _decide_locked(
                 actor=actor,
                 reason=remediation.reason,
                 announce="remediation_declined",
+                # The announcement names who declined it and how already: only the note.
+                announce_note=note,
             )
     return remediation
 
@@ -548,11 +600,24 @@ def finish(
         if (
             not succeeded
             and policy is not None
-            and remediation.attempt_number < policy.max_attempts
+            and this_episode(ticket).exclude(status=RemediationStatus.SKIPPED).count()
+            < policy.max_attempts
         ):
             ticket_id, delay = ticket.pk, float(policy.backoff_seconds) + 1
             transaction.on_commit(lambda: _propose_later(ticket_id, delay))
     return remediation
+
+
+def action_died(remediation_id: int, delivery_status: str, error: str) -> Remediation | None:
+    """The engine gave up on a delivery of the remediation's action (the service refused it,
+    its retries ran out, or its target is no longer configured): the remediation fails with
+    the error. Called by the engine as it gives up (`remediating.gave_up`), and by `sweep`
+    for any it missed."""
+    if delivery_status == OutboundStatus.SKIPPED:
+        detail = f"the action was not sent: {error}"
+    else:
+        detail = f"the action failed: {error}"
+    return finish(remediation_id, succeeded=False, detail=detail)
 
 
 # How long after its due time beat's sweep still proposes a next attempt whose scheduled task
@@ -709,8 +774,9 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
 
 def sweep(now: Any = None) -> int:
     """Expire approvals past their time; fail running remediations whose action delivery died
-    or was skipped (its target's configuration went away after the proposal) or whose result
-    did not come within REMEDIATION_WATCH_SECONDS; propose the next attempt of
+    or was skipped (its target's configuration went away after the proposal) and that the
+    engine did not fail as it gave up (`action_died`), or whose result did not come within
+    REMEDIATION_WATCH_SECONDS; propose the next attempt of
     a failed one whose backoff is over and whose scheduled proposal never ran (`propose` is
     idempotent, so one that did run is left alone). Returns how many changed."""
     now = now or timezone.now()
@@ -737,15 +803,14 @@ def sweep(now: Any = None) -> int:
             .order_by("-completed_at")
             .first()
         )
-        if dead is not None and dead.status == OutboundStatus.SKIPPED:
-            detail = f"the action was not sent: {dead.last_error}"
-        elif dead is not None:
-            detail = f"the action failed: {dead.last_error}"
+        if dead is not None:
+            done = action_died(remediation.pk, dead.status, dead.last_error)
         elif watch_deadline_passed(remediation):
             detail = f"no result within {settings.REMEDIATION_WATCH_SECONDS} s"
+            done = finish(remediation.pk, succeeded=False, detail=detail)
         else:
             continue
-        if finish(remediation.pk, succeeded=False, detail=detail) is not None:
+        if done is not None:
             changed += 1
     longest = RemediationPolicy.objects.aggregate(longest=Max("backoff_seconds"))["longest"]
     due = (

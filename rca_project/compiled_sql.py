@@ -6,7 +6,7 @@ process, from the same fields `Model.save()` writes, and the values are prepared
 themselves (`pre_save`, then `get_db_prep_save`), as the ORM prepares them. Models without
 `db_default` or generated fields only; no signals are sent (none of these models has receivers).
 
-A wide row (the ticket's 57 columns) goes as one JSON parameter instead (`row_insert_sql`):
+A wide row (the ticket's 58 columns) goes as one JSON parameter instead (`row_insert_sql`):
 psycopg caches the parsing of a statement only up to 50 parameters, and re-parsed this one on
 every webhook.
 """

@@ -43,7 +43,15 @@ from tickets.models import (
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 EMPTY = "-"
-LIST_DEFERRED = ("embedding", "error_message", "rca_result", "details", "affected_entity", "links")
+LIST_DEFERRED = (
+    "embedding",
+    "error_message",
+    "rca_result",
+    "details",
+    "affected_entity",
+    "latest_run",
+    "links",
+)
 
 
 class ReadOnlyPageAdmin(admin.ModelAdmin):
@@ -245,6 +253,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
                     "first_seen",
                     "last_seen",
                     "affected_entity",
+                    "latest_run",
                     "links",
                     "details",
                     "remediation_status",

@@ -13,6 +13,8 @@ flow adds; this is the same set grouped by what it is for):
   `error_message` (redacted), `error_type` (error class), `affected_entity` (the resource),
   `logic_app_run_id`, `links` (to the run in its own tool), `details` (source extras).
 - recurrence: `occurrence_count`, `first_seen`, `last_seen` (each instance is an Occurrence row),
+  `latest_run` (the run key and resource of the latest failure counted on it, which a
+  remediation acts on; empty until a failure recurs: then the ticket's own run and resource),
   `regressed_at` and `regression_count` (repeats after resolve that reopened it),
   `previous_ticket` (the earlier, resolved ticket of the same failure: seen before).
 - analysis: `severity`, `priority`, `rca_result`, `recommendations`, `confidence`, `rca_source`
@@ -35,11 +37,12 @@ flow adds; this is the same set grouped by what it is for):
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -275,22 +278,28 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             ends |= Q(pk__in=instance.values("ticket_id"))
         return self.filter(resolved_at_source_at__isnull=True).filter(ends)
 
-    def record_recurrence(self, ticket_id: str, at: datetime) -> tuple[int, str | None, bool]:
-        """Count one more occurrence; returns the new count, the ticket's incident, and whether
-        it had recovered at its source (it fails again: that recovery no longer holds)."""
+    def record_recurrence(
+        self, ticket_id: str, at: datetime, run_key: str, resource: dict[str, Any]
+    ) -> tuple[int, str | None, bool]:
+        """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
+        it), which becomes the ticket's `latest_run`; returns the new count, the ticket's
+        incident, and whether it had recovered at its source (it fails again: that recovery no
+        longer holds)."""
         table = self.model._meta.db_table
+        latest = json.dumps({"run_key": run_key, "entity": resource})
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH before AS (SELECT id, resolved_at_source_at FROM {table}"
                 "  WHERE id = %s FOR NO KEY UPDATE)"
                 f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
+                " latest_run = %s::jsonb,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
                 " RETURNING t.occurrence_count, t.incident_id,"
                 "  before.resolved_at_source_at IS NOT NULL",
-                [ticket_id, at, at],
+                [ticket_id, at, at, latest],
             )
             count, incident_id, was_recovered = cursor.fetchone()
             return count, incident_id, was_recovered
@@ -365,6 +374,12 @@ class Ticket(models.Model):
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
     error_message = models.TextField(blank=True)
+    latest_run = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The latest failure counted on it: its run key and resource (a remediation "
+        "acts on this run). Empty: the ticket's own run.",
+    )
     links = models.JSONField(default=dict, blank=True)
     details = models.JSONField(default=dict, blank=True)
     rca_source = models.CharField(

@@ -28,7 +28,13 @@ from integrations.targets.base import (
     fresh_ticket,
     is_transient_status,
 )
-from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
+from integrations.targets.remediating import (
+    gave_up,
+    keep_watching,
+    no_second_start,
+    remediation_of,
+    target_run,
+)
 
 RERUN, WATCH = "adf_rerun", "adf_rerun_watch"
 ADF_SCOPE = "https://management.azure.com/.default"
@@ -165,8 +171,7 @@ def _azure_errors(what: str) -> Iterator[None]:
         raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
 
 
-def _where(ticket: Any, transport: AdfTransport) -> dict[str, str]:
-    entity = ticket.affected_entity or {}
+def _where(entity: dict[str, Any], transport: AdfTransport) -> dict[str, str]:
     where = {
         "subscription_id": entity.get("subscription_id") or transport.subscription_id,
         "resource_group": entity.get("resource_group", ""),
@@ -184,8 +189,9 @@ def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     if remediation is None:
         return None
     ticket = fresh_ticket(row)
-    where = _where(ticket, adf)
-    failed_run = str(ticket.affected_entity["run_id"])
+    entity = target_run(row, remediation)  # the latest failed run counted on the ticket
+    where = _where(entity, adf)
+    failed_run = str(entity["run_id"])
     new_run = no_second_start(lambda: adf.rerun_from_failure(where, ticket.pipeline, failed_run))
     service.record_started(remediation.pk, new_run, reference_run_id=failed_run)
     return [
@@ -201,7 +207,7 @@ def _watch(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    where = _where(fresh_ticket(row), adf)
+    where = _where(target_run(row, remediation), adf)
     status, message = adf.run_status(where, remediation.external_run_id)
     if status == SUCCEEDED:
         service.finish(
@@ -220,6 +226,7 @@ TARGET: Target = Target(
     label="ADF rerun",
     connect=AdfTransport.from_settings,
     configured=AdfTransport.configured,
+    gave_up=gave_up,
     settings=(
         "AZURE_TENANT_ID",
         "AZURE_CLIENT_ID",

@@ -25,10 +25,15 @@ from integrations.targets.base import (
     FollowUp,
     Target,
     TransportError,
-    fresh_ticket,
     is_transient_status,
 )
-from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
+from integrations.targets.remediating import (
+    gave_up,
+    keep_watching,
+    no_second_start,
+    remediation_of,
+    target_run,
+)
 
 CLEAR, WATCH = "airflow_clear", "airflow_watch"
 FAILED_STATES = {"failed", "upstream_failed", "removed"}
@@ -167,8 +172,7 @@ class AirflowTransport:
         return str(state.value if hasattr(state, "value") else state or "")
 
 
-def _task(row: OutboundDelivery) -> tuple[str, str, str, int]:
-    entity = fresh_ticket(row).affected_entity or {}
+def _task(entity: dict[str, Any]) -> tuple[str, str, str, int]:
     dag_id, run_id, task_id = entity.get("dag_id"), entity.get("run_id"), entity.get("task_id")
     if not (dag_id and run_id and task_id):
         raise TransportError("the alert does not name the DAG, run and task", permanent=True)
@@ -192,7 +196,7 @@ def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    dag_id, run_id, task_id, map_index = _task(row)
+    dag_id, run_id, task_id, map_index = _task(target_run(row, remediation))
     cleared = no_second_start(lambda: airflow.clear(dag_id, run_id, task_id, map_index))
     if not cleared:
         raise TransportError(
@@ -207,7 +211,7 @@ def _watch(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    dag_id, run_id, task_id, map_index = _task(row)
+    dag_id, run_id, task_id, map_index = _task(target_run(row, remediation))
     state = airflow.task_state(dag_id, run_id, task_id, map_index)
     if state == "success":
         service.finish(remediation.pk, succeeded=True, detail=f"{dag_id}.{task_id} succeeded")
@@ -223,6 +227,7 @@ TARGET: Target = Target(
     label="Airflow clear",
     connect=AirflowTransport.from_settings,
     configured=AirflowTransport.configured,
+    gave_up=gave_up,
     settings=(
         "AIRFLOW_API_URL",
         "AIRFLOW_API_TOKEN",

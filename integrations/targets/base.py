@@ -172,6 +172,8 @@ class Target:
     follow: what to schedule when a ticket changes: (action, payload), or None to ignore it.
     configured: whether the settings name all `connect` needs, without building the client
     (the Databricks SDK reaches its host when built); None: only `connect` can tell.
+    gave_up: called in the delivery's transaction once the engine gives up on one of its
+    deliveries (dead letter or skipped), with the row as finished; None: nothing to do.
     """
 
     name: str
@@ -190,6 +192,7 @@ class Target:
     # How fast it may be sent to (integrations/pacing.py); None: as fast as the workers go.
     pace: Pace | None = None
     configured: Callable[[], bool] | None = None
+    gave_up: Callable[[OutboundDelivery], None] | None = None
 
     def pace_for(self, row: OutboundDelivery) -> Pace | None:
         """The rate `row` counts against: its action's own, else the target's."""

@@ -21,10 +21,15 @@ from integrations.targets.base import (
     FollowUp,
     Target,
     TransportError,
-    fresh_ticket,
     is_transient_status,
 )
-from integrations.targets.remediating import keep_watching, no_second_start, remediation_of
+from integrations.targets.remediating import (
+    gave_up,
+    keep_watching,
+    no_second_start,
+    remediation_of,
+    target_run,
+)
 
 REPAIR, RESTART, WATCH = "databricks_repair", "databricks_restart", "databricks_watch"
 FAILED_TASK_STATES = {"FAILED", "TIMEDOUT", "CANCELED", "MAXIMUM_CONCURRENT_RUNS_REACHED"}
@@ -128,8 +133,7 @@ def _failed_tasks(run: Any) -> list[Any]:
     ]
 
 
-def _run_id(row: OutboundDelivery) -> int:
-    entity = fresh_ticket(row).affected_entity or {}
+def _run_id(entity: dict[str, Any]) -> int:
     try:
         return int(entity["run_id"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -142,7 +146,7 @@ def _start(
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    run_id = _run_id(row)
+    run_id = _run_id(target_run(row, remediation))
     run = dbx.get_run(run_id)
     failed = _failed_tasks(run)
     keys = [task.task_key for task in failed if task.task_key]
@@ -188,7 +192,7 @@ def _watch(dbx: DatabricksTransport, row: OutboundDelivery) -> list[FollowUp] | 
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    run = dbx.get_run(_run_id(row))
+    run = dbx.get_run(_run_id(target_run(row, remediation)))
     state = run.state
     life_cycle = state.life_cycle_state.value if state and state.life_cycle_state else ""
     if life_cycle not in ENDED:
@@ -209,6 +213,7 @@ TARGET: Target = Target(
     label="Databricks repair",
     connect=DatabricksTransport.from_settings,
     configured=DatabricksTransport.configured,
+    gave_up=gave_up,
     settings=("DATABRICKS_HOST", "DATABRICKS_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="Databricks repairs need DATABRICKS_HOST and DATABRICKS_TOKEN",
     actions={

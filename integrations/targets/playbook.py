@@ -30,7 +30,7 @@ from integrations.targets.base import (
     parse_retry_after,
     ticket_url,
 )
-from integrations.targets.remediating import no_second_start, remediation_of
+from integrations.targets.remediating import gave_up, no_second_start, remediation_of, target_run
 from tickets.models import Ticket
 
 CALL = "playbook"
@@ -102,19 +102,20 @@ class PlaybookTransport:
         return header(response.headers, "x-ms-workflow-run-id") or ""
 
 
-def playbook_context(ticket: Ticket, remediation: Remediation) -> dict[str, Any]:
+def playbook_context(
+    ticket: Ticket, remediation: Remediation, entity: dict[str, Any]
+) -> dict[str, Any]:
     """What the playbook gets: the fields of the replaced product's callback, and where to
-    send it."""
+    send it; `entity`: the run the remediation acts on (`remediating.target_run`)."""
     from django.conf import settings
 
-    entity = ticket.affected_entity or {}
     return {
         "ticket_id": ticket.pk,
         "attempt_number": remediation.attempt_number,
         "remediation_id": remediation.pk,
         "source": ticket.source,
         "pipeline_name": ticket.pipeline,
-        "original_run_id": str(entity.get("run_id") or ticket.run_id),
+        "original_run_id": str(entity.get("run_id") or service.run_key(ticket)),
         "affected_entity": entity,
         "error_type": ticket.error_type,
         "error_message": ticket.error_message[:4000],
@@ -129,7 +130,8 @@ def _call(playbook: PlaybookTransport, row: OutboundDelivery) -> None:
     if remediation is None:
         return
     ticket = fresh_ticket(row)
-    run_id = no_second_start(lambda: playbook.call(playbook_context(ticket, remediation)))
+    entity = target_run(row, remediation)
+    run_id = no_second_start(lambda: playbook.call(playbook_context(ticket, remediation, entity)))
     service.record_started(remediation.pk, run_id, playbook=playbook.url.split("?")[0])
 
 
@@ -138,6 +140,7 @@ TARGET: Target = Target(
     label="Playbook",
     connect=PlaybookTransport.from_settings,
     configured=PlaybookTransport.configured,
+    gave_up=gave_up,
     settings=("PLAYBOOK_URL", "PLAYBOOK_SECRET", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="the playbook needs PLAYBOOK_URL and PLAYBOOK_SECRET",
     actions={CALL: Action(_call, "Call the remediation playbook")},

@@ -8,19 +8,23 @@ once the remediation is no longer running (declined, timed out, already finished
 Starting a rerun is not idempotent at any of the services: an attempt whose request may have
 reached the service (a timeout, a dropped connection) is not retried, it fails the remediation
 (`no_second_start`), and people take over. Refusals that carried nothing out (429, 503) are
-retried by the engine as usual.
+retried by the engine as usual. A delivery the engine gives up on (a refusal, retries run
+out, the target no longer configured) fails its remediation at once with the error (`gave_up`).
+
+Each acts on the run the remediation started on (`target_run`): the latest failed run counted
+on the ticket when it started, not necessarily the ticket's first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 
 from integrations import remediation as service
 from integrations.models import OutboundDelivery, Remediation
-from integrations.targets.base import FollowUp, TransportError
+from integrations.targets.base import FollowUp, TransportError, fresh_ticket
 
 T = TypeVar("T")
 
@@ -28,6 +32,23 @@ T = TypeVar("T")
 def remediation_of(row: OutboundDelivery) -> Remediation | None:
     """The running remediation this delivery acts for; None when it stopped running."""
     return service.running(int(row.payload["remediation_id"]))
+
+
+def target_run(row: OutboundDelivery, remediation: Remediation) -> dict[str, Any]:
+    """The source's names for the run the remediation acts on (`remediation._start` keeps them
+    on it); the ticket's latest failed run for one started before they were kept."""
+    kept = remediation.details.get("target_run")
+    if isinstance(kept, dict) and isinstance(kept.get("entity"), dict):
+        return dict(kept["entity"])
+    return service.run_entity(fresh_ticket(row))
+
+
+def gave_up(row: OutboundDelivery) -> None:
+    """The engine gave up on this delivery (dead or skipped): its remediation fails now, with
+    the error, rather than on beat's next sweep."""
+    remediation_id = row.payload.get("remediation_id")
+    if remediation_id is not None:
+        service.action_died(int(remediation_id), row.status, row.last_error)
 
 
 def no_second_start(call: Callable[[], T]) -> T:

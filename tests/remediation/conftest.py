@@ -57,7 +57,8 @@ def make_policy(**overrides: Any) -> RemediationPolicy:
 
 def run_pending(ticket_id: str, *, rounds: int = 10) -> list[OutboundDelivery]:
     """Deliver the ticket's pending remediation deliveries through the engine, follow-ups
-    included (ignoring their delay), until none is left pending."""
+    included (ignoring their delay), until none is left pending; returns the ticket's
+    remediation deliveries (its JIRA and Slack ones are left out)."""
     for _ in range(rounds):
         pending = list(
             OutboundDelivery.objects.filter(
@@ -69,7 +70,11 @@ def run_pending(ticket_id: str, *, rounds: int = 10) -> list[OutboundDelivery]:
         for row in pending:
             OutboundDelivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
             fanout.deliver(row.pk)
-    return list(OutboundDelivery.objects.filter(ticket_id=ticket_id).order_by("id"))
+    return list(
+        OutboundDelivery.objects.filter(
+            ticket_id=ticket_id, target__in=REMEDIATION_TARGETS
+        ).order_by("id")
+    )
 
 
 def configure_remediation_targets(settings: Any, url: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,6 +99,53 @@ def test_adf_rerun_in_recovery_mode_from_the_failed_run_and_watch_it(arm, settin
     assert ticket.resolutions.get().fix.startswith("Rerun the ADF pipeline")
     resolved = AuditLog.objects.get(ticket=ticket, action="resolved by remediation")
     assert resolved.actor_kind == "remediation"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adf_rerun_acts_on_the_latest_failed_run_counted_on_the_ticket(arm, webhook_client):
+    """Run 1 fails and its rerun awaits approval; run 2 fails the same way and is counted on
+    the same ticket. Approved, the rerun is of run 2: the failure as it stands now."""
+    from django.contrib.auth.models import User
+
+    from integrations import processing
+    from integrations.models import WebhookDelivery
+    from tests.conftest import local_payload
+    from tickets.lifecycle import Actor
+
+    make_policy(action="adf_rerun", mode="approval", approval_min_confidence=0.0)
+    body = local_payload("adf_failure.json")
+    body.update(
+        run_id=f"run-{uuid.uuid4().hex[:8]}",
+        subscription_id=arm.subscription_id,
+        error_message="ErrorCode=2200 The connection timed out: connection reset by peer",
+    )
+    first = webhook_client("/webhooks/adf/", body).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=first["tracking_id"]).pk)
+    pending = Remediation.objects.get(ticket_id=first["ticket_id"])
+    assert pending.status == "awaiting_approval"
+    newer = {**body, "run_id": f"run-{uuid.uuid4().hex[:8]}"}
+    again = webhook_client("/webhooks/adf/", newer).json()
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", first["ticket_id"])
+    for run_id in (body["run_id"], newer["run_id"]):
+        arm.add_pipeline_run(
+            body["resource_group"], body["factory"], adf_pipeline_run(run_id, body["pipeline"])
+        )
+
+    remediation.approve(pending.pk, Actor.for_user(User.objects.create_user("daan")), via="api")
+    ticket = Ticket.objects.get(pk=first["ticket_id"])
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+    _adf_step(adf, ticket)
+
+    (create,) = arm.requests_to("/createRun")
+    assert create.param("referencePipelineRunId") == newer["run_id"]
+    pending.refresh_from_db()
+    assert pending.status == "running" and pending.run_key == f"adf:{newer['run_id']}"
+    assert pending.details["reference_run_id"] == newer["run_id"]
+    # The watch follows the rerun it started, whatever fails on the ticket meanwhile.
+    arm.finish_run(body["resource_group"], body["factory"], pending.external_run_id, "Succeeded")
+    _adf_step(adf, ticket)
+    pending.refresh_from_db()
+    assert pending.status == "succeeded"
 
 
 def test_adf_rerun_that_fails_leaves_the_ticket_to_people(arm):
@@ -289,9 +337,7 @@ def test_databricks_not_configured_is_not_proposed_and_says_why(settings, databr
     assert not databricks.requests
 
 
-def test_a_target_unconfigured_after_approval_fails_the_remediation_on_the_sweep(
-    settings, databricks
-):
+def test_a_target_unconfigured_after_approval_fails_the_remediation_at_once(settings, databricks):
     make_policy(action="databricks_repair", signals=["driver is unreachable"])
     ticket = _databricks_ticket(databricks)
     found = remediation.propose(ticket.pk)
@@ -299,9 +345,9 @@ def test_a_target_unconfigured_after_approval_fails_the_remediation_on_the_sweep
     settings.DATABRICKS_TOKEN = ""
     rows = run_pending(ticket.pk)
     assert [r.status for r in rows] == ["skipped"]
-    assert remediation.sweep() == 1
     found.refresh_from_db()
     assert found.status == "failed"
+    assert remediation.sweep() == 0  # nothing left for beat
     assert found.reason.startswith("the action was not sent: Databricks repairs need")
     assert not databricks.requests
 
@@ -413,8 +459,7 @@ def test_airflow_wrong_password_fails_the_remediation_without_leaking_it(airflow
     rows = run_pending(ticket.pk)
     assert [r.status for r in rows] == ["dead"]
     assert "401" in rows[0].last_error and "wrong-password-123" not in rows[0].last_error
-    remediation.sweep()
-    found = Remediation.objects.get(ticket=ticket)
+    found = Remediation.objects.get(ticket=ticket)  # failed at once, not on beat's sweep
     assert found.status == "failed" and "401" in found.reason
     assert airflow.instances[("d", "r", "t", -1)]["state"] == "failed"
 
@@ -556,6 +601,25 @@ def test_databricks_restart_is_not_repeated_when_the_repair_is_retried(databrick
     repairs = [r for r in databricks.requests if r.path == "/api/2.2/jobs/runs/repair"]
     assert len(repairs) >= 2  # the refused one, then the one that went through
     assert Remediation.objects.get(ticket=ticket).external_run_id == "5000"
+
+
+def test_a_repair_the_platform_refuses_fails_the_remediation_at_once_with_its_error(databricks):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    refusal = "Run 7001 cannot be repaired: its job was deleted"
+    databricks.fail(400, databricks.error_body(400, refusal), path_contains="/jobs/runs/repair")
+    found = proposed(ticket.pk)
+
+    (row,) = run_pending(ticket.pk)
+
+    assert row.status == "dead"
+    found.refresh_from_db()
+    assert found.status == "failed" and found.finished_at is not None
+    assert found.reason.startswith("the action failed: repair run 7001: 400")
+    assert refusal in found.reason
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "failed"
+    assert AuditLog.objects.filter(ticket=ticket, action="remediation failed").exists()
+    assert remediation.sweep() == 0  # nothing left for beat
 
 
 def test_databricks_wrong_token_dead_letters_without_the_token(settings, databricks):

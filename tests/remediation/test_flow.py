@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from integrations import processing
+from integrations import processing, remediation
 from integrations.models import Remediation, WebhookDelivery
 from tests.conftest import local_payload
 from tests.remediation.conftest import make_policy
@@ -78,3 +78,42 @@ def test_a_storms_members_are_held_and_the_recovered_one_is_not_rerun(settings, 
     recovered = Remediation.objects.get(ticket=tickets[2])
     assert recovered.status == "skipped" and "recovered at its source" in recovered.reason
     assert Remediation.objects.get(ticket=tickets[1]).status == "running"
+
+
+def test_a_regression_after_a_successful_remediation_is_remediated_again(settings, webhook_client):
+    """The rerun fixed it and the source's success resolved the ticket; the failure comes back
+    on a later run (a regression): the regression is proposed anew, on that run."""
+    settings.GEMINI_API_KEY = ""
+    make_policy(
+        action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], max_attempts=1
+    )
+    body = local_payload("adf_failure.json")
+    body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
+    body["error_message"] = "ErrorCode=2200 The request was throttled (429 Too Many Requests)"
+    answer = webhook_client("/webhooks/adf/", body).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
+    first = Remediation.objects.get(ticket_id=answer["ticket_id"])
+    assert first.status == "running"
+    success = {**body, "status": "Succeeded", "error_message": ""}
+    assert webhook_client("/webhooks/adf/", success).json()["outcome"] == "resolved"
+    first.refresh_from_db()
+    assert first.status == "succeeded"
+
+    later = {**body, "run_id": f"run-{uuid.uuid4().hex[:8]}"}
+    again = webhook_client("/webhooks/adf/", later).json()
+    assert (again["outcome"], again["ticket_id"]) == ("regressed", answer["ticket_id"])
+    delivery = WebhookDelivery.objects.get(tracking_id=again["tracking_id"])
+    processing.process_delivery(delivery.pk)
+
+    second = Remediation.objects.exclude(pk=first.pk).get(ticket_id=answer["ticket_id"])
+    assert second.status == "running" and second.attempt_number == 2
+    assert second.run_key == f"adf:{later['run_id']}"
+    assert second.details["target_run"]["entity"]["run_id"] == later["run_id"]
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert ticket.remediation_status == "running"
+    processing.process_delivery(delivery.pk)  # a redelivery proposes nothing twice
+    assert Remediation.objects.filter(ticket_id=ticket.pk).count() == 2
+
+    # Within the regression, the policy's limits hold: its one attempt fails, no third.
+    remediation.finish(second.pk, succeeded=False, detail="still throttled")
+    assert remediation.propose(ticket.pk) is None

@@ -507,6 +507,44 @@ def test_a_failed_remediation_says_so_in_slack_and_jira(settings):
         assert ticket.status == "open" and ticket.remediation_status == "failed"
 
 
+def test_a_decline_says_who_declined_it_once_in_the_slack_thread(settings, slack_signed):
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        _responder("daan")
+        make_policy(action="playbook", mode="approval")
+        tickets = [make_ticket(slack_ts="", slack_channel="") for _ in range(2)]
+        for ticket in tickets:
+            fanout.schedule_initial(ticket.pk)
+            for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+                fanout.deliver(row.pk)
+            proposed(ticket.pk)
+        _slack_click(tickets[0].pk, SLACK_DECLINE_ACTION, "daan")
+        remediation.decline(
+            Remediation.objects.get(ticket=tickets[1]).pk,
+            Actor.for_user(User.objects.get(username="daan")),
+            via="api",
+            note="a deploy is running",
+        )
+        for row in OutboundDelivery.objects.filter(target="slack", status="pending"):
+            fanout.deliver(row.pk)
+
+        replies = []
+        for ticket in tickets:
+            ticket.refresh_from_db()
+            replies.append(slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"])
+        assert replies == [
+            "daan — remediation declined (via slack)",
+            "daan — remediation declined (via user): a deploy is running",
+        ]
+        # The remediation's reason keeps the whole decision.
+        reasons = [Remediation.objects.get(ticket=t).reason for t in tickets]
+        assert reasons == [
+            "declined by daan via slack",
+            "declined by daan via api: a deploy is running",
+        ]
+
+
 def test_a_decision_stands_when_the_ticket_is_proposed_again():
     make_policy(action="playbook", mode="never")
     ticket = make_ticket()

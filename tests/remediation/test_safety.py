@@ -85,6 +85,29 @@ def test_the_database_refuses_a_second_active_remediation_of_a_run():
     assert connection.is_usable()
 
 
+@pytest.mark.django_db
+def test_a_remediation_that_would_start_on_a_run_with_an_active_one_is_skipped():
+    """Its ticket's latest failed run is one another remediation is running on already."""
+    make_policy(action="playbook", mode="approval")
+    running = make_ticket()
+    Remediation.objects.create(
+        ticket=running, run_key=running.run_id, action="playbook", status="running"
+    )
+    ticket = make_ticket()
+    pending = proposed(ticket.pk)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        latest_run={"run_key": running.run_id, "entity": running.affected_entity}
+    )
+
+    remediation.approve(pending.pk, Actor.system("test"), via="api")
+
+    pending.refresh_from_db()
+    assert pending.status == "skipped"
+    assert pending.reason == f"run {running.run_id} has an active remediation already"
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+    assert not OutboundDelivery.objects.filter(ticket=ticket, target="playbook").exists()
+
+
 @pytest.fixture
 def incident_hold():
     """What the incidents feature registers: members of an open incident whose culprit is down
@@ -215,7 +238,7 @@ def test_the_sources_success_webhook_closes_the_loop(settings, webhook_client):
 
 
 @pytest.mark.django_db
-def test_a_remediation_whose_action_died_fails_on_the_sweep(settings):
+def test_a_remediation_whose_action_died_fails_at_once(settings):
     settings.PLAYBOOK_URL = "http://127.0.0.1:9/nothing-listens"
     settings.PLAYBOOK_SECRET = "s"
     make_policy(action="playbook")
@@ -224,9 +247,23 @@ def test_a_remediation_whose_action_died_fails_on_the_sweep(settings):
     rows = run_pending(ticket.pk)
     # A refused connection may have reached nothing, but a start is never repeated blindly.
     assert [r.status for r in rows] == ["dead"]
-    assert remediation.sweep(now=timezone.now()) == 1
     found = Remediation.objects.get(ticket=ticket)
     assert found.status == "failed" and "the action failed" in found.reason
+    assert remediation.sweep(now=timezone.now()) == 0  # nothing left for beat
+
+
+@pytest.mark.django_db
+def test_the_sweep_fails_a_remediation_whose_dead_action_was_not_failed(settings):
+    """Beat's sweep still catches a dead action whose remediation the engine did not fail."""
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    OutboundDelivery.objects.filter(ticket=ticket, target="playbook").update(
+        status="dead", last_error="call the playbook: 403", completed_at=timezone.now()
+    )
+    assert remediation.sweep(now=timezone.now()) == 1
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and found.reason == "the action failed: call the playbook: 403"
 
 
 @pytest.mark.django_db
