@@ -119,6 +119,13 @@ _STORAGE_SERVICES = tuple(
 )
 _CONTAINER_AFTER = re.compile(r"(?::\d{1,5})?/([a-z0-9$][a-z0-9-]{0,62})", re.I)
 _S3 = re.compile(r"\bs3a?://([a-z0-9][a-z0-9.-]{1,62})", re.I)
+# ADF's ADLS Gen2 and Blob errors name the account and container as fields, often with no URL:
+# "ADLS Gen2 operation failed for: ... Account: 'dlsprod'. FileSystem: 'raw'. Path: '...'".
+_ADF_STORAGE_ACCOUNT = re.compile(
+    r"\b(?:ADLS Gen2|Blob) operation failed\b.{0,600}?\bAccount: '([a-z0-9]{3,24})'"
+    r"(?:\.? ?(?:FileSystem|ContainerName): '([a-z0-9$][a-z0-9-]{0,62})')?",
+    re.I | re.S,
+)
 
 # A host before a known suffix is found from the suffix backwards (str.find, then one bounded
 # look behind it): a regex starting with the host would try every position of the text.
@@ -310,6 +317,11 @@ def _storage(text: str) -> Culprit | None:
         container = _CONTAINER_AFTER.match(text, end)
         return Culprit(
             CulpritKind.STORAGE, account, container.group(1).lower() if container else ""
+        )
+    fields = _ADF_STORAGE_ACCOUNT.search(text)
+    if fields:
+        return Culprit(
+            CulpritKind.STORAGE, fields.group(1).lower(), (fields.group(2) or "").lower()
         )
     s3 = _S3.search(text)
     if s3:

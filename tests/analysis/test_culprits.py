@@ -111,6 +111,15 @@ COLLECTED = [
         "storage:dlsprod",
         "raw",
     ),
+    # ADF's ADLS Gen2 error: the account and file system as fields, no URL.
+    (
+        "ErrorCode=AdlsGen2OperationFailed,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=ADLS Gen2 operation failed for: Operation returned an "
+        "invalid status code 'Forbidden'. Account: 'dlsprod'. FileSystem: 'curated'. Path: "
+        "'sales/2024/orders.parquet'. ErrorCode: 'AuthorizationPermissionMismatch'.",
+        "storage:dlsprod",
+        "curated",
+    ),
     # Azure compute quota (Databricks cluster launch).
     (
         "Operation could not be completed as it results in exceeding approved Total Regional "
