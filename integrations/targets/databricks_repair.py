@@ -124,9 +124,17 @@ def _call(what: str, call: Any) -> Any:
 
 
 def _failed_tasks(run: Any) -> list[Any]:
+    """The tasks whose latest attempt failed. runs/get lists every attempt of a retried task
+    (`attempt_number`): one that failed and then succeeded on a retry is not rerun."""
+    latest: dict[str, Any] = {}
+    for task in run.tasks or []:
+        key = task.task_key or f"run {task.run_id}"
+        known = latest.get(key)
+        if known is None or (task.attempt_number or 0) >= (known.attempt_number or 0):
+            latest[key] = task
     return [
         task
-        for task in run.tasks or []
+        for task in latest.values()
         if task.state is not None
         and task.state.result_state is not None
         and task.state.result_state.value in FAILED_TASK_STATES

@@ -308,6 +308,26 @@ def test_databricks_repair_reruns_the_failed_tasks_and_watches_the_run(databrick
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "succeeded"
 
 
+def test_databricks_repair_leaves_a_task_whose_retry_succeeded(databricks):
+    """runs/get lists each attempt of a retried task: only tasks whose latest attempt failed
+    are rerun, each once."""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    databricks.runs[7001]["tasks"] = [
+        task("extract", 7002, "FAILED", "Spark driver is unreachable", attempt_number=0),
+        task("extract", 7005, "SUCCESS", attempt_number=1),
+        task("transform", 7003, "FAILED", "Spark driver is unreachable", attempt_number=0),
+        task("transform", 7006, "FAILED", "Spark driver is unreachable", attempt_number=1),
+        task("load", 7004, "UPSTREAM_FAILED", "Upstream task failed"),
+    ]
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    repair = next(r for r in databricks.requests if r.path == "/api/2.2/jobs/runs/repair")
+    assert repair.body["rerun_tasks"] == ["transform"]
+
+
 def test_databricks_restart_then_repair(databricks):
     make_policy(action="databricks_restart", signals=["driver is unreachable"])
     ticket = _databricks_ticket(databricks)
