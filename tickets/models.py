@@ -14,7 +14,8 @@ flow adds; this is the same set grouped by what it is for):
   `logic_app_run_id`, `links` (to the run in its own tool), `details` (source extras).
 - recurrence: `occurrence_count`, `first_seen`, `last_seen` (each instance is an Occurrence row),
   `latest_run` (the run key and resource of the latest failure counted on it, which a
-  remediation acts on; empty until a failure recurs: then the ticket's own run and resource),
+  remediation acts on; empty, meaning the ticket's own run and resource, until another run
+  fails the same way),
   `regressed_at` and `regression_count` (repeats after resolve that reopened it),
   `previous_ticket` (the earlier, resolved ticket of the same failure: seen before).
 - analysis: `severity`, `priority`, `rca_result`, `recommendations`, `confidence`, `rca_source`
@@ -282,9 +283,11 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         self, ticket_id: str, at: datetime, run_key: str, resource: dict[str, Any]
     ) -> tuple[int, str | None, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
-        it), which becomes the ticket's `latest_run`; returns the new count, the ticket's
-        incident, and whether it had recovered at its source (it fails again: that recovery no
-        longer holds)."""
+        it), which becomes the ticket's `latest_run` unless it is the run that already is (the
+        same run reported again, e.g. by an Azure alert naming the workspace it queried: the
+        first report's names for it stay); returns the new count, the ticket's incident, and
+        whether it had recovered at its source (it fails again: that recovery no longer
+        holds)."""
         table = self.model._meta.db_table
         latest = json.dumps({"run_key": run_key, "entity": resource})
         with connection.cursor() as cursor:
@@ -293,13 +296,14 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 "  WHERE id = %s FOR NO KEY UPDATE)"
                 f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
-                " latest_run = %s::jsonb,"
+                " latest_run = CASE WHEN COALESCE(NULLIF(t.latest_run ->> 'run_key', ''), t.run_id)"
+                "  = %s THEN t.latest_run ELSE %s::jsonb END,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
                 " RETURNING t.occurrence_count, t.incident_id,"
                 "  before.resolved_at_source_at IS NOT NULL",
-                [ticket_id, at, at, latest],
+                [ticket_id, at, at, run_key, latest],
             )
             count, incident_id, was_recovered = cursor.fetchone()
             return count, incident_id, was_recovered

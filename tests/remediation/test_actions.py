@@ -651,3 +651,56 @@ def test_databricks_wrong_token_dead_letters_without_the_token(settings, databri
     assert row.status == "dead" and "403" in row.last_error
     assert "dapi-wrong-token" not in row.last_error
     assert not [r for r in databricks.requests if r.path.endswith("/repair")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adf_rerun_of_a_run_an_azure_alert_reported_again_still_knows_the_run(arm, webhook_client):
+    """The ADF webhook opens the ticket of run X; the Log Analytics alert on ADF failures
+    reports the same run X, counted on the ticket. The alert names the workspace it queried,
+    not the run: the rerun is still of run X in its factory's resource group (it had no run id
+    and the workspace's group)."""
+    from pathlib import Path
+
+    from django.contrib.auth.models import User
+
+    from integrations import processing
+    from integrations.models import WebhookDelivery
+    from tests.conftest import local_payload
+    from tickets.lifecycle import Actor
+
+    alert = json.loads(
+        (Path(__file__).parents[1] / "payloads/azure/adf_log_v2_pipeline_run.json").read_text()
+    )
+    essentials = alert["data"]["essentials"]
+    essentials["alertId"] = essentials["alertId"].rsplit("/", 1)[0] + f"/{uuid.uuid4()}"
+    dimensions = {
+        d["name"]: d for d in alert["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"]
+    }
+    run_id = str(uuid.uuid4())
+    dimensions["PipelineRunId"]["value"] = run_id
+    make_policy(action="adf_rerun", mode="approval", approval_min_confidence=0.0)
+    body = local_payload("adf_failure.json")
+    body.update(
+        run_id=run_id,
+        pipeline=dimensions["PipelineName"]["value"],
+        factory="adf-sales-prod",
+        subscription_id=arm.subscription_id,
+        resource_group="rg-data",
+        error_message="ErrorCode=2200 The connection timed out: connection reset by peer",
+    )
+    first = webhook_client("/webhooks/adf/", body).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=first["tracking_id"]).pk)
+    pending = Remediation.objects.get(ticket_id=first["ticket_id"])
+    assert pending.status == "awaiting_approval"
+    again = webhook_client("/webhooks/azure-monitor/", alert).json()
+    assert again["ticket_id"] == first["ticket_id"]
+    arm.add_pipeline_run("rg-data", "adf-sales-prod", adf_pipeline_run(run_id, body["pipeline"]))
+
+    remediation.approve(pending.pk, Actor.for_user(User.objects.create_user("daan")), via="api")
+    ticket = Ticket.objects.get(pk=first["ticket_id"])
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+    _adf_step(adf, ticket)
+
+    (create,) = arm.requests_to("/createRun")
+    assert "/resourceGroups/rg-data/" in create.path
+    assert create.param("referencePipelineRunId") == run_id
