@@ -757,7 +757,8 @@ def _notices(slack: SlackTransport, incident: Incident) -> list[FollowUp]:
     each told once where it is followed (one delivery per incident and channel, by its key).
     A member that alerted on its own is pointed there under its alert instead."""
     routed = incident.members.filter(slack_ts="").values_list("slack_channel", flat=True)
-    channels = {channel or settings.SLACK_DEFAULT_CHANNEL for channel in routed.distinct()}
+    # One channel however its rules spell it ('#team-b' and 'team-b'): one notice.
+    channels = {_routed_name(channel) for channel in routed.distinct()}
     return [
         FollowUp(
             INCIDENT_NOTICE,
@@ -769,6 +770,13 @@ def _notices(slack: SlackTransport, incident: Incident) -> list[FollowUp]:
     ]
 
 
+def _routed_name(channel: str) -> str:
+    """A member's routed channel (its rule's, else the default) spelled one way: an id as it
+    is, a name with its '#' (which rules may leave out)."""
+    name = (channel or settings.SLACK_DEFAULT_CHANNEL).lstrip("#")
+    return name if _SLACK_CHANNEL_ID.fullmatch(name) else f"#{name}"
+
+
 NOTICE_PIPELINES = 10
 
 
@@ -777,13 +785,20 @@ def _slack_incident_notice(slack: SlackTransport, row: OutboundDelivery) -> None
     channel: which ones, and where it is followed (no buttons: it is acted on there)."""
     incident = incident_of(row)
     channel = row.payload["channel"]
-    routed = [channel, ""] if channel == settings.SLACK_DEFAULT_CHANNEL else [channel]
+    name = _routed_name(channel)
+    routed = [name, name.lstrip("#")]
+    if name == _routed_name(settings.SLACK_DEFAULT_CHANNEL):
+        routed.append("")
     pipelines = list(
         incident.members.filter(slack_channel__in=routed)
         .order_by("pipeline")
         .values_list("pipeline", flat=True)
         .distinct()[: NOTICE_PIPELINES + 1]
     )
+    if incident.merged_into_id or not pipelines:
+        # Merged into another (whose own notices tell the channel), or its members routed
+        # here were detached since: nothing to tell.
+        return
     named = ", ".join(slack_escape(p, 120) for p in pipelines[:NOTICE_PIPELINES])
     if len(pipelines) > NOTICE_PIPELINES:
         named += ", …"

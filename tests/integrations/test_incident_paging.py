@@ -24,6 +24,7 @@ from tests.integrations.test_fanout import (
     slack_responder,
 )
 from tests.tickets.test_incidents import post, storm_failure
+from tickets import incidents
 from tickets.models import AuditLog, Incident, IncidentEvent, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -414,3 +415,62 @@ def test_every_team_whose_pipelines_are_members_is_told_once_in_its_channel(cele
     wait_for(lambda: slack.top_level("C0TEAMC0001"), 30)
     settled()
     assert [len(slack.top_level(f"C0TEAM{t}0001")) for t in "ABC"] == [1, 1, 1]
+
+
+def _team_rules(**channels: str) -> None:
+    """An ownership rule per team: its pipelines `pl_<team>_*` are routed to its channel."""
+    from tickets.models import OwnershipRule
+
+    for team, channel in channels.items():
+        OwnershipRule.objects.create(
+            pipeline_pattern=f"pl_{team}_*", finops_team=f"team-{team}", slack_channel=channel
+        )
+
+
+def _deliver_slack_incident(incident: Incident) -> None:
+    from integrations import fanout
+
+    fanout.deliver(OutboundDelivery.objects.get(key=f"incident:{incident.pk}:slack_inc_post").pk)
+
+
+def test_a_channel_routed_with_and_without_its_hash_is_told_once(targets):
+    """Ownership rules may name a channel with or without its '#' (both are valid): it is one
+    channel, told once (it got a notice per spelling)."""
+    from integrations import fanout
+
+    _jira, slack = targets
+    slack.channels["team-a"], slack.channels["team-b"] = "C0TEAMA0001", "C0TEAMB0001"
+    _team_rules(a="#team-a", b="#team-b", bb="team-b")
+    for pipeline in ("pl_a_0", "pl_a_1", "pl_b_0", "pl_bb_0"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    _deliver_slack_incident(incident)
+    for row in OutboundDelivery.objects.filter(action="slack_inc_notice"):
+        fanout.deliver(row.pk)
+
+    told = slack.top_level("C0TEAMB0001")
+    assert len(told) == 1, [m["text"] for m in told]
+    assert "pl_b_0" in told[0]["text"] and "pl_bb_0" in told[0]["text"]
+
+
+def test_a_notice_left_with_no_member_in_its_channel_is_not_sent(targets):
+    """The member routed to another team's channel was detached (or its incident merged into
+    another) before the notice went out: that channel has nothing to be told (it was told
+    its pipelines were members, naming none)."""
+    from integrations import fanout
+    from tickets.lifecycle import Actor
+
+    _jira, slack = targets
+    slack.channels["team-a"], slack.channels["team-b"] = "C0TEAMA0001", "C0TEAMB0001"
+    _team_rules(a="#team-a", b="#team-b")
+    for pipeline in ("pl_a_0", "pl_a_1", "pl_b_0"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    _deliver_slack_incident(incident)
+    notice = OutboundDelivery.objects.get(action="slack_inc_notice")
+    member = Ticket.objects.get(pipeline="pl_b_0")
+    incidents.detach(incident.pk, member.pk, Actor.system("test"))
+
+    fanout.deliver(notice.pk)
+
+    assert slack.top_level("C0TEAMB0001") == []

@@ -906,3 +906,46 @@ def test_a_jira_change_made_before_a_resolve_here_and_applied_during_it_is_ignor
     assert errors == []
     assert result == "older than the incident's last status change; ignored"
     assert Incident.objects.get(pk=incident.pk).status == "resolved"
+
+
+def test_an_incident_open_across_the_regrouping_deploy_keeps_its_members_and_its_alert():
+    """Incidents formed before 'unavailable' classes grouped as one and before a storage
+    account was the culprit carry the old group key and culprit; new failures of the same
+    outage get the new key. Migrated, the open incidents take the new one: the outage's next
+    failures join them (they formed a second incident, paged twice) and the account's Azure
+    alert joins too."""
+    import importlib
+
+    from django.apps import apps
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    sql = Incident.objects.get()
+    message = (
+        'Operation failed: "The server is currently unable to receive requests.", 503, GET, '
+        "abfss://raw@dlsprod.dfs.core.windows.net/sales/2025/12/10/"
+    )
+    post(storm_failure("pl_sales", message=message))
+    post(storm_failure("pl_stock", message=message))
+    storage = Incident.objects.exclude(pk=sql.pk).get()
+    # As they were stored before the deploy.
+    Incident.objects.filter(pk=sql.pk).update(group_key=f"{CULPRIT}|DatabaseError")
+    Ticket.objects.filter(incident=sql).update(group_key=f"{CULPRIT}|DatabaseError")
+    old_storage_key = f"storage:dlsprod/raw|{storage.error_type}"
+    Incident.objects.filter(pk=storage.pk).update(
+        group_key=old_storage_key, culprit="storage:dlsprod/raw", culprit_detail=""
+    )
+    Ticket.objects.filter(incident=storage).update(
+        group_key=old_storage_key, culprit="storage:dlsprod/raw", culprit_detail=""
+    )
+
+    migration = importlib.import_module("tickets.migrations.0026_regroup_open_incidents")
+    migration.regroup_open_incidents(apps, None)
+
+    joined = post(storm_failure("pl_ledger"))["ticket_id"]
+    assert Ticket.objects.get(pk=joined).incident_id == sql.pk
+    joined = post(storm_failure("pl_returns", message=message))["ticket_id"]
+    assert Ticket.objects.get(pk=joined).incident_id == storage.pk
+    storage.refresh_from_db()
+    assert (storage.culprit, storage.culprit_detail) == ("storage:dlsprod", "raw")
+    assert Incident.objects.count() == 2
