@@ -45,6 +45,7 @@ from integrations.targets.base import (
     fresh_ticket,
     header,
     incident_after_paging,
+    incident_delivery_key,
     incident_of,
     incident_page,
     incident_url,
@@ -752,10 +753,15 @@ def _is_channel(slack: SlackTransport, name: str, channel_id: str) -> bool:
 
 
 def _notices(slack: SlackTransport, incident: Incident) -> list[FollowUp]:
-    """The incident's message is posted where its first member is routed; the other channels
-    its members are routed to (other teams' pipelines, which page nothing of their own) are
-    each told once where it is followed (one delivery per incident and channel, by its key).
-    A member that alerted on its own is pointed there under its alert instead."""
+    """The incident's message is posted where its lead is routed (the ticket its post rode
+    on); the other channels its members are routed to (other teams' pipelines, which page
+    nothing of their own) are each told once where it is followed (one delivery per incident
+    and channel, by its key). A member that alerted on its own is pointed there under its alert
+    instead."""
+    posted = OutboundDelivery.objects.filter(
+        key=incident_delivery_key(incident.pk, INCIDENT_POST)
+    ).values_list("ticket__slack_channel", flat=True)
+    own = _routed_name(posted.first() or "")
     routed = incident.members.filter(slack_ts="").values_list("slack_channel", flat=True)
     # One channel however its rules spell it ('#team-b' and 'team-b'): one notice.
     channels = {_routed_name(channel) for channel in routed.distinct()}
@@ -766,7 +772,8 @@ def _notices(slack: SlackTransport, incident: Incident) -> list[FollowUp]:
             key_suffix=f"{INCIDENT_NOTICE}:{incident.pk}:{channel}",
         )
         for channel in sorted(channels)
-        if not _is_channel(slack, channel, incident.slack_channel)
+        # By name first: which id a name has is known only where it was posted to.
+        if channel != own and not _is_channel(slack, channel, incident.slack_channel)
     ]
 
 

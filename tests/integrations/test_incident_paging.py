@@ -474,3 +474,38 @@ def test_a_notice_left_with_no_member_in_its_channel_is_not_sent(targets):
     fanout.deliver(notice.pk)
 
     assert slack.top_level("C0TEAMB0001") == []
+
+
+def test_the_incidents_own_channel_gets_no_notice_when_its_id_is_not_known_here(targets):
+    """Another worker thread (or process) updating the incident may not know which id the
+    lead's routed channel name has (nor Redis, after its entry expired): the lead's channel is
+    still the one the incident is posted in, and gets no notice there."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from integrations import fanout
+
+    _jira, slack = targets
+    slack.channels["team-a"], slack.channels["team-b"] = "C0TEAMA0001", "C0TEAMB0001"
+    _team_rules(a="#team-a", b="#team-b")
+    for pipeline in ("pl_a_0", "pl_a_1", "pl_b_0"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    _deliver_slack_incident(incident)
+    fanout._transport.cache_clear()
+    cache.clear()
+
+    post(storm_failure("pl_a_2"))
+    update = OutboundDelivery.objects.filter(
+        action="slack_inc_update", status=OutboundStatus.PENDING
+    ).get()
+    OutboundDelivery.objects.filter(pk=update.pk).update(next_attempt_at=timezone.now())
+    fanout.deliver(update.pk)
+    for row in OutboundDelivery.objects.filter(
+        action="slack_inc_notice", status=OutboundStatus.PENDING
+    ):
+        fanout.deliver(row.pk)
+
+    assert OutboundDelivery.objects.get(pk=update.pk).status == OutboundStatus.SUCCEEDED
+    assert len(slack.top_level("C0TEAMA0001")) == 1  # the incident's message alone
+    assert len(slack.top_level("C0TEAMB0001")) == 1
