@@ -28,6 +28,7 @@ from django.utils import timezone
 from analysis import enrichment_service
 from analysis.alert_rca import build_alert_rca
 from analysis.classifier import classify_error
+from analysis.culprits import extract_culprit
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
 from analysis.gemini import Attempt, LlmFailure, RcaAnswer, gemini_configured, generate_rca
 from analysis.models import LlmCall, LlmOutcome
@@ -84,8 +85,55 @@ class _Work:
     analysis: Analysis | None = None
 
 
+def enrich_tickets(ticket_ids: Sequence[str]) -> dict[str, enrichment_service.Enriched]:
+    """Fetch the error text of the tickets whose alert carried none (a Databricks job
+    notification, an ADF metric alert) and that still wait for their analysis, before anything
+    else is decided for them: the text is stored, and a ticket that named no culprit at ingest
+    but whose text names one is placed in its incident now (`_store_enriched`), so that it
+    pages through the incident like any member. What each fetch gave, by ticket, for
+    `analyse_tickets` (`enriched`) to use instead of fetching again."""
+    tickets = Ticket.objects.defer("embedding").filter(
+        pk__in=ticket_ids, rca_source=RcaSource.PENDING, details__needs_enrichment=True
+    )
+    fetched: dict[str, enrichment_service.Enriched] = {}
+    for ticket in tickets:
+        fetched[ticket.pk] = enriched = enrichment_service.enrich(ticket)
+        if enriched.error_message:
+            _store_enriched(ticket, enriched)
+    return fetched
+
+
+def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> None:
+    """Store a fetched error text (redacted) on its ticket, and when the ticket named no
+    culprit and the text names one, its culprit, group key and incident
+    (`incidents.place_enriched`), in one transaction: a crash leaves both undone, and the
+    redelivered work fetches again. The culprit's lock and the rows come before this UPDATE
+    of the ticket, in the order ingest takes them."""
+    message = redact(enriched.error_message)
+    details = {**ticket.details, **enriched.details}
+    found = (
+        None
+        if ticket.culprit
+        else extract_culprit(message, ticket.affected_entity, source=ticket.processing_mode)
+    )
+    with transaction.atomic():
+        if found is not None and found.label:
+            incidents.place_enriched(
+                ticket.pk,
+                culprit=found.label,
+                culprit_detail=found.detail,
+                error_type=classify_error(message).error_type,
+            )
+        Ticket.objects.filter(pk=ticket.pk).update(error_message=message, details=details)
+    ticket.error_message, ticket.details = message, details
+
+
 def analyse_tickets(
-    ticket_ids: Sequence[str], *, force: bool = False, reason: str = ""
+    ticket_ids: Sequence[str],
+    *,
+    force: bool = False,
+    reason: str = "",
+    enriched: dict[str, enrichment_service.Enriched] | None = None,
 ) -> dict[str, Ticket]:
     """`analyse_ticket` for several tickets at once, each as if analysed alone, in order: one
     read of the tickets, one embedding call, the batch's Gemini calls in flight together (at
@@ -94,7 +142,11 @@ def analyse_tickets(
     What one ticket of the batch sees of an earlier one is what it would see had that one been
     analysed first: it is among its similar tickets (compared here, not in the database, where
     its vector is not yet), and a Gemini RCA of the same fingerprint is reused. Unlike a ticket
-    analysed before, such a similar ticket carries no RCA into the prompt yet."""
+    analysed before, such a similar ticket carries no RCA into the prompt yet.
+
+    `enriched`: what `enrich_tickets` fetched for some of them (not fetched again). A ticket
+    fetched here whose text names a culprit it lacked is placed as `enrich_tickets` places it
+    (a forced re-analysis after the credentials were set: it joins as a member that paged)."""
     by_id = {
         ticket.pk: ticket for ticket in Ticket.objects.defer("embedding").filter(pk__in=ticket_ids)
     }
@@ -105,13 +157,17 @@ def analyse_tickets(
         if ticket.rca_source != RcaSource.PENDING and not force:
             done[ticket.pk] = ticket
             continue
-        enriched = enrichment_service.enrich(ticket)
-        if enriched.error_message:
-            ticket.error_message = redact(enriched.error_message)
-        ticket.details = {**ticket.details, **enriched.details}
+        fetched = (enriched or {}).get(ticket.pk)
+        if fetched is None:
+            fetched = enrichment_service.enrich(ticket)
+            if fetched.error_message:
+                _store_enriched(ticket, fetched)
+        if fetched.error_message:
+            ticket.error_message = redact(fetched.error_message)
+        ticket.details = {**ticket.details, **fetched.details}
         classification = classify_error(ticket.error_message)
         work.append(
-            _Work(ticket, classification.error_type, classification.signals, enriched.missing)
+            _Work(ticket, classification.error_type, classification.signals, fetched.missing)
         )
     if not work:
         return done

@@ -253,6 +253,18 @@ def schedule_incident_change(incident_id: str, action: str) -> None:
             schedule(lead, target.incident_update, key, payload, delay=delay)
 
 
+def schedule_member_links(ticket_id: str, incident_id: str) -> None:
+    """A member whose own page was out when it joined an incident (the incident's page may be
+    out already, so its `member_links` will not ask): each target's link delivery, keyed by
+    the member as `member_links` and `incident_after_paging` key it, so it is sent once
+    whichever path asks."""
+    payload = {"incident_id": incident_id}
+    for target in registry.targets():
+        if target.incident_link:
+            key = f"{ticket_id}:{target.incident_link}"
+            schedule(ticket_id, target.incident_link, key, payload)
+
+
 def schedule_own_page(ticket_id: str) -> None:
     """A ticket taken out of its incident pages on its own, unless it already has."""
     own = OutboundDelivery.objects.filter(ticket_id=ticket_id).exclude(

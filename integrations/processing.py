@@ -11,7 +11,12 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from analysis.services import analyse_tickets, embed_tickets, share_incident_analysis
+from analysis.services import (
+    analyse_tickets,
+    embed_tickets,
+    enrich_tickets,
+    share_incident_analysis,
+)
 from integrations import fanout, remediation
 from integrations.models import DeliveryStatus, WebhookDelivery
 from rca_project.observability import tracking
@@ -84,6 +89,9 @@ def _process(ids: list[int]) -> None:
     )
     created = [d for d in deliveries if d.ticket_id is not None and d.outcome == Outcome.CREATED]
     created_ids = [d.ticket_id for d in created if d.ticket_id is not None]
+    # A ticket whose alert carried no error text gets it first: when the text names a culprit,
+    # the ticket is placed in its incident now, before anything pages it.
+    enriched = enrich_tickets(created_ids) if created_ids else {}
     in_incident = set(
         Ticket.objects.filter(pk__in=created_ids, incident_id__isnull=False).values_list(
             "pk", flat=True
@@ -99,7 +107,7 @@ def _process(ids: list[int]) -> None:
     if in_incident:
         embed_tickets(sorted(in_incident))
     alone = [ticket_id for ticket_id in created_ids if ticket_id not in in_incident]
-    analysed = analyse_tickets(alone) if alone else {}
+    analysed = analyse_tickets(alone, enriched=enriched) if alone else {}
     # One naming a culprit waits a moment: should its storm form an incident meanwhile, the
     # incident pages and this ticket's own page is skipped.
     fanout.schedule_initial_many(

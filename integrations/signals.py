@@ -14,12 +14,22 @@ logger = logging.getLogger(__name__)
 
 
 def follow_incident_change(
-    sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
+    sender: Any,
+    incident_id: str,
+    action: str,
+    actor: Actor,
+    ticket_id: str = "",
+    paged: bool = False,
+    **kwargs: Any,
 ) -> None:
     try:
         fanout.schedule_incident_change(incident_id, action)
         if action == "detached" and ticket_id:
             fanout.schedule_own_page(ticket_id)
+        if action == "joined" and paged and ticket_id:
+            # It paged on its own before its error text named the culprit (tickets.incidents
+            # `place_enriched`): its issue and alert point to the incident, once.
+            fanout.schedule_member_links(ticket_id, incident_id)
     except Exception:
         logger.exception("could not schedule the page of %s on %s", action, incident_id)
 

@@ -74,7 +74,11 @@ def group_key_for(culprit: str, error_type: str, source: str) -> str:
     return f"{culprit}|{family}"
 
 
-def announce(incident_id: str, action: str, actor: Actor, ticket_id: str = "") -> None:
+def announce(
+    incident_id: str, action: str, actor: Actor, ticket_id: str = "", *, paged: bool = False
+) -> None:
+    """`paged`: the member `ticket_id` joined with a page of its own (its issue or alert) out
+    already, so the targets point that page to the incident (`place_enriched`)."""
     transaction.on_commit(
         lambda: incident_changed.send(
             sender=Incident,
@@ -82,6 +86,7 @@ def announce(incident_id: str, action: str, actor: Actor, ticket_id: str = "") -
             action=action,
             actor=actor,
             ticket_id=ticket_id,
+            paged=paged,
         )
     )
 
@@ -173,17 +178,82 @@ def place(
     if other_pipelines + 1 < settings.INCIDENT_MIN_PIPELINES:
         return None
     candidates = list(
-        Ticket.objects.filter(
-            group_key=ticket.group_key,
-            incident__isnull=True,
-            last_seen__gte=now - settings.INCIDENT_WINDOW,
-            resolved_at_source_at__isnull=True,
-        )
+        _ungrouped(ticket.group_key, now)
         .exclude(pk=ticket.pk)
         .only("id", "pipeline", "source", "severity", "priority", "timestamp", "first_seen")
         .order_by("timestamp")
     )
     return _form(ticket, candidates, now)
+
+
+def _ungrouped(group_key: str, now: datetime) -> Any:
+    """The recent tickets of a group key in no incident (what a new one forms one with)."""
+    return Ticket.objects.filter(
+        group_key=group_key,
+        incident__isnull=True,
+        last_seen__gte=now - settings.INCIDENT_WINDOW,
+        resolved_at_source_at__isnull=True,
+    )
+
+
+def place_enriched(
+    ticket_id: str, *, culprit: str, culprit_detail: str, error_type: str
+) -> Incident | None:
+    """A ticket whose alert carried no error text (a Databricks job notification) named no
+    culprit at ingest; the analysis fetched its error and found one. Store its culprit, its
+    error class and its group key, and place it as `place` places a new ticket (join the open
+    incident of its group key, or form one with the recent ungrouped tickets of it).
+
+    Call inside a transaction. The locks are ingest's, in ingest's order: the culprit's
+    advisory lock first (so a concurrent ingest of that culprit places before or after this,
+    never beside it), then the tickets by id (this one with those it forms an incident with),
+    then the incident. A ticket that has a culprit or an incident by then (another copy of
+    this work ran first) is left alone: None. A ticket whose own page is out already joins as
+    a member that paged before its incident formed: its page is pointed to the incident."""
+    now = timezone.now()
+    _lock_culprit(culprit)
+    ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
+    if ticket is None or ticket.culprit or ticket.incident_id:
+        return None
+    ticket.culprit, ticket.culprit_detail = culprit, culprit_detail[:200]
+    ticket.error_type = error_type
+    ticket.group_key = group_key_for(culprit, error_type, ticket.source)
+    incident_id, other_pipelines = None, 0
+    if ticket.resolved_at_source_at is None:  # recovered already: an ungrouped ticket would not
+        sql, params = placement_query(ticket, now)  # count it either (`_ungrouped`)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            incident_id, other_pipelines = cursor.fetchone()
+    # The rows by id: only placements of this culprit (serialized on its lock, held) change
+    # which tickets are ungrouped, so the set read here is the set `_form` locks and updates.
+    forms = incident_id is None and other_pipelines + 1 >= settings.INCIDENT_MIN_PIPELINES
+    together = {ticket_id}
+    if forms:
+        together.update(_ungrouped(ticket.group_key, now).values_list("pk", flat=True))
+    locked = Ticket.objects.select_for_update().filter(pk__in=together).order_by("pk")
+    list(locked.values_list("pk"))
+    paged = Ticket.objects.filter(pk=ticket_id).exclude(itsm_ticket_id="", slack_ts="").exists()
+    Ticket.objects.filter(pk=ticket_id).update(
+        culprit=ticket.culprit,
+        culprit_detail=ticket.culprit_detail,
+        error_type=ticket.error_type,
+        group_key=ticket.group_key,
+        updated_at=now,
+    )
+    lifecycle.write_audit(
+        ticket,
+        Actor.system("analysis"),
+        "culprit found",
+        details={"culprit": ticket.culprit, "group_key": ticket.group_key},
+    )
+    if incident_id is not None:
+        incident = Incident.objects.get(pk=incident_id)
+        _join(incident, ticket, now, paged=paged)
+        return incident
+    if not forms:
+        return None
+    # Members that paged before it formed, this one too, are pointed to it when it pages.
+    return place(ticket, now, placement=(None, other_pipelines))
 
 
 def _worst(severities: list[str]) -> str:
@@ -234,7 +304,7 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
     return incident
 
 
-def _join(incident: Incident, ticket: Ticket, now: datetime) -> None:
+def _join(incident: Incident, ticket: Ticket, now: datetime, *, paged: bool = False) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
     ticket.incident = incident
     changes: dict[str, Any] = {"member_count": F("member_count") + 1, "last_member_at": now}
@@ -244,7 +314,7 @@ def _join(incident: Incident, ticket: Ticket, now: datetime) -> None:
     Incident.objects.filter(pk=incident.pk).update(**changes)
     kind = "alert" if ticket.source == Source.AZURE_MONITOR else "failure"
     record_event(incident.pk, kind, ticket_id=ticket.pk, details={"pipeline": ticket.pipeline})
-    announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk)
+    announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk, paged=paged)
 
 
 def record_recurrence(

@@ -1,0 +1,226 @@
+"""A failure whose alert carries no error text (a Databricks job notification) is grouped once
+its analysis has fetched the text: a real Celery worker and inbox relay, the real databricks-sdk,
+jira and slack-sdk clients against the local servers (tests/fakes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from analysis.tasks import analyse_ticket
+from integrations.models import DeliveryStatus, OutboundDelivery, WebhookDelivery
+from tests.conftest import wait_for
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tests.integrations import test_incident_paging
+from tests.integrations.test_incident_paging import (
+    incident_comments,
+    incident_replies,
+    paged_incident,
+    settled,
+)
+from tests.tickets.test_incidents import CULPRIT, post, storm_failure
+from tickets.models import AuditLog, Incident, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+targets = test_incident_paging.targets  # the local JIRA and Slack servers (a fixture)
+
+WORKSPACE = "1234567890123456"
+SQL_DOWN = (
+    "com.microsoft.sqlserver.jdbc.SQLServerException: The TCP/IP connection to the host "
+    "sql-prod-01.database.windows.net, port 1433 has failed. Error: Connection timed out."
+)
+SQL_DOWN_ELSEWHERE = SQL_DOWN.replace("sql-prod-01", "sql-other-02")
+TABLE_MISSING = (
+    "AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] The table or view `sales`.`orders` cannot "
+    "be found."
+)
+
+
+@pytest.fixture
+def databricks(settings) -> Iterator[FakeDatabricks]:
+    with FakeDatabricks() as fake:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = fake.url, fake.token
+        settings.ENRICHMENT_TIMEOUT_SECONDS = 5
+        yield fake
+
+
+def databricks_failure(fake: FakeDatabricks, run_id: int, job_name: str, error: str) -> dict:
+    """A job's failure notification (ids only), and the run the API then tells about."""
+    task_run = run_id + 1
+    fake.add_run(
+        job_run(run_id=run_id, job_id=run_id * 10, tasks=[task("load", task_run, "FAILED")])
+    )
+    fake.outputs[task_run] = {"error": error}
+    return {
+        "event_type": "jobs.on_failure",
+        "workspace_id": WORKSPACE,
+        "run": {"run_id": str(run_id)},
+        "job": {"job_id": str(run_id * 10), "name": job_name},
+    }
+
+
+def processed(ticket_id: str) -> Ticket:
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(
+            ticket_id=ticket_id, status=DeliveryStatus.PROCESSED
+        ).exists(),
+        30,
+    )
+    return Ticket.objects.get(pk=ticket_id)
+
+
+def own_deliveries(ticket_id: str) -> list[Any]:
+    """The ticket's own page (not the incident's deliveries riding on it)."""
+    return list(
+        OutboundDelivery.objects.filter(ticket_id=ticket_id)
+        .exclude(payload__has_key="incident_id")
+        .values_list("action", flat=True)
+    )
+
+
+def test_a_databricks_job_failing_on_the_storms_server_joins_its_incident_silently(
+    celery_worker,
+    targets,
+    databricks,
+):
+    jira, slack = targets
+    adf = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(2)]
+    incident = paged_incident()
+    issues, posts = len(jira.issues), len(slack.api_requests("chat.postMessage"))
+
+    answer = post(
+        databricks_failure(databricks, 5001, "nightly_orders_load", SQL_DOWN),
+        "/webhooks/databricks/",
+    )
+    assert answer["outcome"] == "created"
+    ticket = processed(answer["ticket_id"])
+    settled()
+
+    # Its culprit comes from the run's error, fetched by the analysis: the storm's server.
+    assert SQL_DOWN in ticket.error_message
+    assert (ticket.culprit, ticket.group_key) == (CULPRIT, f"{CULPRIT}|unavailable")
+    assert ticket.incident_id == incident.pk
+    assert AuditLog.objects.filter(ticket_id=ticket.pk, action="culprit found").count() == 1
+    incident.refresh_from_db()
+    assert incident.member_count == 3
+    assert set(incident.members.values_list("pk", flat=True)) == {*adf, ticket.pk}
+    # It pages nothing of its own: the incident's page (updated) is all there is.
+    assert own_deliveries(ticket.pk) == []
+    assert (ticket.itsm_ticket_id, ticket.slack_ts) == ("", "")
+    assert len(jira.issues) == issues
+    assert len(slack.api_requests("chat.postMessage")) == posts
+    # It shares the incident's analysis, as any member does.
+    assert ticket.rca_note.startswith(f"Shared with incident {incident.pk}")
+    assert Incident.objects.count() == 1
+
+
+def test_a_databricks_job_and_an_adf_pipeline_on_one_server_form_one_incident(
+    celery_worker,
+    targets,
+    databricks,
+    settings,
+):
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 10  # the ADF failure waits long enough to be grouped
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    answer = post(
+        databricks_failure(databricks, 6001, "nightly_orders_load", SQL_DOWN),
+        "/webhooks/databricks/",
+    )
+    ticket = processed(answer["ticket_id"])
+    incident = paged_incident()
+
+    assert ticket.incident_id == incident.pk
+    assert set(incident.members.values_list("pk", flat=True)) == {first, ticket.pk}
+    assert incident.group_key == f"{CULPRIT}|unavailable"
+    # One page for both: the incident's issue and message; neither member's own.
+    wait_for(lambda: not OutboundDelivery.objects.filter(status="pending").exists(), 30)
+    assert own_deliveries(ticket.pk) == []
+    assert sorted(Ticket.objects.values_list("itsm_ticket_id", "slack_ts")) == [("", "")] * 2
+    assert len(jira.issues) == 1
+    assert len(slack.api_requests("chat.postMessage")) == 1
+
+
+def test_a_databricks_failure_whose_error_names_nothing_stays_alone(
+    celery_worker,
+    targets,
+    databricks,
+    settings,
+):
+    settings.INCIDENT_GRACE_SECONDS = 0.2
+    [post(storm_failure(f"pl_member_{n}")) for n in range(2)]
+    incident = paged_incident()
+
+    # One naming another server: its culprit is stored, and alone it is no incident.
+    other = post(
+        databricks_failure(databricks, 7101, "nightly_customers_load", SQL_DOWN_ELSEWHERE),
+        "/webhooks/databricks/",
+    )
+    elsewhere = wait_for(
+        lambda: Ticket.objects.filter(pk=other["ticket_id"]).exclude(slack_ts="").first(), 30
+    )
+    assert elsewhere.culprit == "sql-server:sql-other-02.database.windows.net"
+    assert elsewhere.incident_id is None
+
+    answer = post(
+        databricks_failure(databricks, 7001, "nightly_orders_load", TABLE_MISSING),
+        "/webhooks/databricks/",
+    )
+    ticket = processed(answer["ticket_id"])
+    ticket = wait_for(
+        lambda: Ticket.objects.filter(pk=ticket.pk).exclude(itsm_ticket_id="").first(), 30
+    )
+    settled()
+
+    assert TABLE_MISSING in ticket.error_message
+    assert (ticket.culprit, ticket.group_key, ticket.incident_id) == ("", "", None)
+    assert not AuditLog.objects.filter(ticket_id=ticket.pk, action="culprit found").exists()
+    assert incident.members.count() == 2
+    assert Incident.objects.count() == 1
+    # It pages on its own, as before.
+    assert ticket.slack_ts
+    assert set(own_deliveries(ticket.pk)) >= {"jira_create", "slack_post"}
+
+
+def test_a_databricks_ticket_that_paged_before_its_error_was_known_is_linked_once(
+    celery_worker,
+    targets,
+    settings,
+):
+    """Its enrichment failed (no credentials), so it paged on its own; a forced re-analysis
+    once they are set finds the storm's server: it joins the incident like a member that
+    paged before the incident formed (a comment and a reply pointing there, once)."""
+    jira, slack = targets
+    settings.DATABRICKS_HOST = settings.DATABRICKS_TOKEN = ""
+    with FakeDatabricks() as fake:
+        body = databricks_failure(fake, 8001, "nightly_orders_load", SQL_DOWN)
+        answer = post(body, "/webhooks/databricks/")
+        early = wait_for(
+            lambda: (
+                Ticket.objects.filter(pk=answer["ticket_id"])
+                .exclude(itsm_ticket_id="")
+                .exclude(slack_ts="")
+                .first()
+            ),
+            30,
+        )
+        assert (early.culprit, early.incident_id) == ("", None)
+        [post(storm_failure(f"pl_member_{n}")) for n in range(2)]
+        incident = paged_incident()
+        assert not incident.members.filter(pk=early.pk).exists()
+
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = fake.url, fake.token
+        analyse_ticket.delay(early.pk, force=True).get(timeout=30)
+        wait_for(lambda: incident_comments(jira, early.itsm_ticket_id, incident) >= 1, 30)
+        settled()
+
+    early.refresh_from_db()
+    assert early.incident_id == incident.pk
+    assert incident_comments(jira, early.itsm_ticket_id, incident) == 1
+    assert incident_replies(slack, early, incident) == 1
+    links = OutboundDelivery.objects.filter(ticket_id=early.pk, action__endswith="_inc_link")
+    assert sorted(links.values_list("action", flat=True)) == ["jira_inc_link", "slack_inc_link"]
+    assert len(jira.issues) == 2  # its own and the incident's: nothing paged twice
