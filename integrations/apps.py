@@ -10,6 +10,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.signals import (
             close_remediation_loop,
             follow_incident_change,
+            follow_incident_status,
             follow_ticket_change,
             release_remediations_on_recovery,
         )
@@ -17,9 +18,12 @@ class IntegrationsConfig(AppConfig):
         from tickets.lifecycle import ticket_changed, ticket_changing
 
         ticket_changing.connect(follow_ticket_change, dispatch_uid="follow_ticket_change")
-        from tickets.incidents import incident_changed
+        from tickets.incidents import incident_changed, incident_status_changing
 
         incident_changed.connect(follow_incident_change, dispatch_uid="follow_incident_change")
+        incident_status_changing.connect(
+            follow_incident_status, dispatch_uid="follow_incident_status"
+        )
         incident_changed.connect(
             release_remediations_on_recovery, dispatch_uid="release_remediations_on_recovery"
         )

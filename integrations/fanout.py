@@ -57,6 +57,7 @@ from integrations.models import AttemptOutcome, DeliveryAttempt, OutboundDeliver
 from integrations.targets.base import (
     Change,
     FollowUp,
+    IncidentChange,
     TransportError,
     Waiting,
     incident_delivery_key,
@@ -263,6 +264,31 @@ def schedule_member_links(ticket_id: str, incident_id: str) -> None:
         if target.incident_link:
             key = f"{ticket_id}:{target.incident_link}"
             schedule(ticket_id, target.incident_link, key, payload)
+
+
+def schedule_incident_status(change: IncidentChange) -> None:
+    """An incident's status changed: each target that tells about such a change (a Slack
+    thread reply under its message, a JIRA comment on its issue) gets one delivery, keyed by
+    the change's timeline entry, so the same change scheduled twice is delivered once. Runs
+    inside the change's transaction (`incident_status_changing`): the deliveries commit with
+    the change or not at all; a target whose `incident_status` fails is logged and skipped."""
+    incident_id = change.incident_id
+    lead = Incident.objects.filter(pk=incident_id).values_list("lead_ticket_id", flat=True).first()
+    if not lead:
+        return
+    for target in registry.targets():
+        try:
+            follow = target.incident_status(change)
+        except Exception:
+            logger.exception(
+                "%s could not follow %s on %s", target.name, change.action, incident_id
+            )
+            continue
+        if follow is None:
+            continue
+        action, payload = follow
+        key = f"incident:{incident_id}:{action}:{change.event_id}"
+        schedule(lead, action, key, {**payload, "incident_id": incident_id})
 
 
 def schedule_own_page(ticket_id: str) -> None:

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from integrations import fanout, remediation
+from integrations.targets.base import IncidentChange
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Ticket
 
@@ -32,6 +33,25 @@ def follow_incident_change(
             fanout.schedule_member_links(ticket_id, incident_id)
     except Exception:
         logger.exception("could not schedule the page of %s on %s", action, incident_id)
+
+
+def follow_incident_status(
+    sender: Any,
+    incident_id: str,
+    action: str,
+    actor: Actor,
+    event_id: int,
+    via: str = "",
+    note: str = "",
+    ticket_id: str = "",
+    pipeline: str = "",
+    **kwargs: Any,
+) -> None:
+    """Inside the incident's transaction: what the targets tell about the status change (a
+    Slack thread reply, a JIRA comment) commits with it or not at all."""
+    fanout.schedule_incident_status(
+        IncidentChange(incident_id, action, actor, event_id, via, note, ticket_id, pipeline)
+    )
 
 
 def follow_ticket_change(

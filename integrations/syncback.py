@@ -115,7 +115,7 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         actor = Actor(ActorKind.JIRA, event.author or "jira")
         try:
             for step in steps:
-                incidents.act(incident.pk, step, actor, note=f"JIRA {event.issue_key}")
+                incidents.act(incident.pk, step, actor, note=f"JIRA {event.issue_key}", via="jira")
         except TransitionError as exc:
             return lead, f"no change: {exc}"
         return lead, f"incident {incident.pk} status set to {target}"
@@ -331,7 +331,7 @@ def _apply_incident_action(action: SlackAction) -> str:
             return "replay ignored"
         Occurrence.objects.assign(action.dedup_key, lead, "slack")
         try:
-            incidents.act(incident_id, step, actor, note="Slack button")
+            incidents.act(incident_id, step, actor, via="slack")
         except TransitionError as exc:
             refusal = str(exc)
         else:

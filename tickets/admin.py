@@ -539,7 +539,7 @@ class IncidentAdmin(ReadOnlyPageAdmin):
         done = 0
         for incident_id in queryset.values_list("pk", flat=True):
             try:
-                incidents.act(incident_id, action, actor, note="Django admin")
+                incidents.act(incident_id, action, actor, via="admin")
                 done += 1
             except TransitionError as exc:
                 self.message_user(request, f"{incident_id}: {exc}", level=messages.WARNING)

@@ -14,7 +14,10 @@ one storm, the first to reach the minimum forms the incident and every other one
 the lock, finds it and joins (the tests post 200, in 5 waves of 40 concurrent requests).
 
 Changes are announced with `incident_changed` after commit; the outbound targets (JIRA, Slack)
-and the dashboard follow it (integrations/signals.py, tickets/broadcast.py).
+and the dashboard follow it (integrations/signals.py, tickets/broadcast.py). A change of its
+status (acknowledged, taken, resolved, reopened, by people or because the outage came back or
+ended) is also announced with `incident_status_changing` inside its transaction, so that what
+the targets tell about it (a Slack thread reply, a JIRA comment) commits with it or not at all.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ from tickets.vocabulary import ErrorClass, Severity, Source, Status
 
 # Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
 incident_changed = Signal()
+# Sent inside the transaction of a status change with: incident_id, action (one of
+# INCIDENT_ACTIONS; `regressed`: member ticket_id/pipeline failed again and reopened it;
+# `recovered`: every member recovered and it resolved itself), actor, event_id (its timeline
+# entry), via (where it was made), note, ticket_id, pipeline.
+incident_status_changing = Signal()
+# The timeline's entries for a change of the incident's status.
+STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
 
 _CULPRIT_LOCK = 3
 # Incident severity: the worst of its members'.
@@ -88,6 +98,39 @@ def announce(
             ticket_id=ticket_id,
             paged=paged,
         )
+    )
+
+
+def _status_changing(
+    incident_id: str,
+    action: str,
+    actor: Actor,
+    event: IncidentEvent,
+    *,
+    via: str = "",
+    note: str = "",
+    ticket_id: str = "",
+    pipeline: str = "",
+) -> None:
+    incident_status_changing.send(
+        sender=Incident,
+        incident_id=incident_id,
+        action=action,
+        actor=actor,
+        event_id=event.pk,
+        via=via or actor.kind,
+        note=note,
+        ticket_id=ticket_id,
+        pipeline=pipeline,
+    )
+
+
+def last_status_change(incident_id: str) -> IncidentEvent | None:
+    """The timeline entry of the incident's latest status change (who, via where), if any."""
+    return (
+        IncidentEvent.objects.filter(incident_id=incident_id, kind__in=STATUS_EVENTS)
+        .order_by("-at", "-pk")
+        .first()
     )
 
 
@@ -370,13 +413,17 @@ def _reopen_for(incident_id: str, ticket_id: str, actor: Actor, now: datetime) -
     _recount_recovered(incident_id)  # it counts no more: its culprit fails again
     if not reopened:
         return  # its timeline already shows the failure (`record_recurrence`)
-    record_event(
+    pipeline = Ticket.objects.filter(pk=ticket_id).values_list("pipeline", flat=True).first()
+    event = record_event(
         incident_id,
         "reopen",
         ticket_id=ticket_id,
         actor=Actor.system("incidents"),
         at=now,
-        details={"why": f"{ticket_id} failed again"},
+        details={"why": f"{pipeline or ticket_id} ({ticket_id}) failed again", "via": actor.kind},
+    )
+    _status_changing(
+        incident_id, "regressed", actor, event, ticket_id=ticket_id, pipeline=pipeline or ""
     )
     announce(incident_id, "reopen", actor, ticket_id)
 
@@ -395,13 +442,14 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
         incident.recovered_at = now
         incident.status = Status.RESOLVED
         incident.save(update_fields=["recovered_at", "status", "updated_at"])
-        record_event(
+        event = record_event(
             incident.pk,
             "resolved",
             actor=Actor.system("incidents"),
             at=now,
             details={"why": "every member recovered"},
         )
+        _status_changing(incident.pk, "recovered", Actor.system("incidents"), event, via="source")
         announce(incident.pk, "resolved", Actor.system("incidents"))
     else:
         announce(incident.pk, "recovered", actor, ticket.pk)
@@ -611,13 +659,24 @@ def lock_with_members(*incident_ids: str) -> dict[str, Incident]:
     return {incident.pk: incident for incident in locked}
 
 
-def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str = "") -> Incident:
+def act(
+    incident_id: str,
+    action: str,
+    actor: Actor,
+    *,
+    note: str = "",
+    fix: str = "",
+    via: str = "",
+) -> Incident:
     """Acknowledge, take (start_progress), reopen or resolve the incident and, in the same
     transaction, every member the action applies to, through the ticket lifecycle (each
     member's audit entry names the incident; a resolve's `fix` is kept on each member, so the
     next failure like any of them is shown it). Members already past it are left alone. The
-    incident's page is updated once (`incident_changed`); a member's own issue/alert, when it
-    paged before the incident formed, follows its ticket as usual."""
+    incident's page is updated once (`incident_changed`); the change is told once where the
+    incident is followed (`incident_status_changing`: a Slack thread reply, a JIRA comment);
+    a member's own issue/alert, when it paged before the incident formed, follows its ticket
+    as usual. `via`: where the change was made (slack, jira, admin, dashboard, api; the
+    actor's kind when not given), on the timeline and in what is told."""
     if action not in INCIDENT_ACTIONS:
         raise lifecycle.TransitionError(f"unknown action '{action}'")
     with transaction.atomic():
@@ -633,7 +692,11 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str
                 f"{lifecycle.status_words(incident.status)}"
             )
         now = timezone.now()
-        member_note = f"via incident {incident.pk}" + (f": {note}" if note else "")
+        member_note = (
+            f"via incident {incident.pk}"
+            + (f" in {via}" if via else "")
+            + (f": {note}" if note else "")
+        )
         member_ids = list(
             incident.members.filter(status__in=allowed_from)
             .order_by("timestamp")
@@ -653,17 +716,20 @@ def act(incident_id: str, action: str, actor: Actor, *, note: str = "", fix: str
             incident.ack_ts, incident.ack_user, incident.recovered_at = None, "", None
             fields += ["ack_ts", "ack_user", "recovered_at"]
         incident.save(update_fields=fields)
-        record_event(
+        via = via or actor.kind
+        event = record_event(
             incident.pk,
             "resolved" if action == "resolve" else action,
             actor=actor,
             details={
                 "members": len(member_ids),
+                "via": via,
                 **({"note": note} if note else {}),
                 **({"fix": redact(fix.strip())} if fix.strip() else {}),
             },
             at=now,
         )
+        _status_changing(incident.pk, action, actor, event, via=via, note=note)
         announce(incident.pk, action, actor)
     return incident
 

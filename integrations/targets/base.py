@@ -34,6 +34,7 @@ from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket
+from tickets.vocabulary import Status
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,67 @@ class Change:
         }
 
 
+@dataclass(frozen=True)
+class IncidentChange:
+    """A change of an incident's status the targets may tell about
+    (tickets.incidents' `incident_status_changing`): `action` is one of `incidents.act`'s
+    (acknowledge, start_progress, resolve, reopen), `regressed` (member `ticket_id`,
+    `pipeline`, failed again: the outage is back and the incident reopened) or `recovered`
+    (every member recovered at its source: the incident resolved itself). `via`: where it was
+    made (slack, jira, admin, dashboard, api, source, ...); `event_id`: its timeline entry,
+    which keys its deliveries."""
+
+    incident_id: str
+    action: str
+    actor: Actor
+    event_id: int
+    via: str = ""
+    note: str = ""
+    ticket_id: str = ""
+    pipeline: str = ""
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "action": self.action,
+            "actor": self.actor.name,
+            "actor_kind": self.actor.kind,
+            "via": self.via or self.actor.kind,
+            "note": self.note,
+            "ticket_id": self.ticket_id,
+            "pipeline": self.pipeline,
+            "event": self.event_id,
+        }
+
+
+# Where a change was made, in words (an incident change's `via`; an actor's kind otherwise).
+VIA_WORDS = {
+    "slack": "Slack",
+    "jira": "JIRA",
+    "admin": "Django admin",
+    "dashboard": "the dashboard",
+    "api": "the API",
+    "user": "the RCA service",
+    "system": "the RCA service",
+    "source": "the source",
+}
+
+
+def via_words(via: str) -> str:
+    return VIA_WORDS.get(via, via or "the RCA service")
+
+
+# What an incident change says after who made it (Slack's thread reply, JIRA's comment).
+INCIDENT_CHANGE_WORDS = {
+    "acknowledge": "acknowledged the incident",
+    "start_progress": "took the incident (in progress)",
+    "resolve": "resolved the incident",
+    "reopen": "reopened the incident",
+}
+
+
 ActionFunc = Callable[[Any, OutboundDelivery], Sequence[FollowUp] | None]
+IncidentFollow = Callable[[IncidentChange], tuple[str, dict[str, Any]] | None]
 
 
 @dataclass(frozen=True)
@@ -189,6 +250,9 @@ class Target:
     incident_initial: tuple[str, ...] = ()
     incident_update: str = ""
     incident_link: str = ""
+    # What to schedule when an incident's status changes (a thread reply, a comment): (action,
+    # payload), or None to ignore it; one delivery per target and change (keyed by its event).
+    incident_status: IncidentFollow = lambda change: None
     # How fast it may be sent to (integrations/pacing.py); None: as fast as the workers go.
     pace: Pace | None = None
     configured: Callable[[], bool] | None = None
@@ -350,19 +414,41 @@ class IncidentPage:
         return max(0, self.member_count - len(self.inline_members))
 
 
+def incident_status_line(incident: Incident) -> str:
+    """The incident's status and who brought it there, from where: "Acknowledged by daan via
+    Slack", "In progress: taken by ...", "Resolved by ...", "Open again: pl_x (id) failed
+    again". Plain text (untrusted names: each target escapes it)."""
+    from tickets import incidents as domain
+
+    if incident.recovered_at:
+        return "Resolved (every member recovered)"
+    shown = incident.get_status_display()
+    event = domain.last_status_change(incident.pk)
+    if event is None:
+        return shown
+    via = via_words(str(event.details.get("via") or event.actor_kind))
+    who = f"{event.actor_name or 'someone'} via {via}"
+    if incident.status == Status.ACKNOWLEDGED and event.kind == "acknowledge":
+        return f"Acknowledged by {who}"
+    if incident.status == Status.IN_PROGRESS and event.kind == "start_progress":
+        return f"In progress: taken by {who}"
+    if incident.status == Status.RESOLVED and event.kind == "resolved":
+        return f"Resolved by {who}"
+    if incident.status == Status.OPEN and event.kind == "reopen":
+        why = event.details.get("why")
+        return f"Open again: {why}" if why else f"Reopened by {who}"
+    return shown
+
+
 def incident_page(incident: Incident) -> IncidentPage:
     from tickets import incidents as domain
 
     seen = domain.affected(incident)
     limit = settings.INCIDENT_INLINE_MEMBERS
     inline = list(incident.members.order_by("timestamp").values_list("id", "pipeline")[:limit])
-    if incident.recovered_at:
-        status = "Resolved (every member recovered)"
-    else:
-        status = incident.get_status_display()
     return IncidentPage(
         title=f"Incident: {incident.culprit}",
-        status=status,
+        status=incident_status_line(incident),
         member_count=incident.members.count(),
         pipelines=seen["pipelines"],
         places=seen["places"],

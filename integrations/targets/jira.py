@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -26,9 +26,11 @@ from integrations.models import OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
+    INCIDENT_CHANGE_WORDS,
     Action,
     Change,
     FollowUp,
+    IncidentChange,
     IncidentPage,
     Target,
     TransportError,
@@ -48,6 +50,7 @@ from integrations.targets.base import (
     reconcile_later,
     reconciled,
     ticket_url,
+    via_words,
     wait_for,
     wait_for_incident,
 )
@@ -59,10 +62,11 @@ from tickets.vocabulary import Priority, Status
 logger = logging.getLogger(__name__)
 
 CREATE, SYNC, RECONCILE = "jira_create", "jira_sync", "jira_reconcile"
-INCIDENT_CREATE, INCIDENT_SYNC, INCIDENT_LINK = (
+INCIDENT_CREATE, INCIDENT_SYNC, INCIDENT_LINK, INCIDENT_COMMENT = (
     "jira_inc_create",
     "jira_inc_sync",
     "jira_inc_link",
+    "jira_inc_comment",
 )
 # JIRA Cloud refuses a description over 32,767 characters.
 DESCRIPTION_LIMIT = 30000
@@ -603,7 +607,7 @@ def incident_description(incident: Incident, page: IncidentPage) -> str:
             "\n".join(f"# {_noformat_inline(r)}" for r in incident.recommendations) or "(none yet)",
             "h3. Incident",
             f"*Culprit:* {_noformat_inline(page.culprit)}",
-            f"*Status:* {page.status} · *Members:* {page.member_count} · "
+            f"*Status:* {_noformat_inline(page.status)} · *Members:* {page.member_count} · "
             f"*Pipelines:* {len(page.pipelines)} · *First seen:* {page.first_seen}",
             f"*Factories/workspaces/DAGs:* {places}",
             "h3. Members",
@@ -695,6 +699,45 @@ def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         jira.transition_to(incident.itsm_ticket_id, wanted)
 
 
+def jira_incident_comment(change: Mapping[str, Any]) -> str:
+    """The comment telling about an incident's status change (an `IncidentChange`'s payload):
+    what happened, by whom, via where."""
+    action = str(change.get("action", ""))
+    if action == "regressed":
+        failed = _noformat_inline(str(change.get("pipeline") or change.get("ticket_id", "")))
+        return (
+            f"The outage is back: {failed} ({_noformat_inline(str(change.get('ticket_id', '')))}) "
+            f"failed again (reported by {_noformat_inline(str(change.get('actor', '')))}); "
+            "the incident is open again in the RCA service."
+        )
+    if action == "recovered":
+        return "Every member recovered at its source: the incident is resolved in the RCA service."
+    words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
+    line = (
+        f"{_noformat_inline(str(change.get('actor', '')))} {words} via "
+        f"{via_words(str(change.get('via', '')))} in the RCA service."
+    )
+    note = str(change.get("note") or "")
+    return f"{line}\n{_noformat(note)}" if note else line
+
+
+def _jira_incident_comment(jira: JiraTransport, row: OutboundDelivery) -> None:
+    """A comment on the incident's issue for a change of its status made outside JIRA (one per
+    change: the delivery is keyed by its timeline entry)."""
+    incident = incident_of(row)
+    if not incident.itsm_ticket_id:
+        wait_for_incident(incident, INCIDENT_CREATE, "incident's JIRA issue")
+    jira.add_comment(incident.itsm_ticket_id, jira_incident_comment(row.payload))
+
+
+def _incident_status(change: IncidentChange) -> tuple[str, dict[str, Any]] | None:
+    """A status change of the incident is commented on its issue, unless JIRA made it (its
+    own issue shows it: never echoed back)."""
+    if change.actor.kind == ActorKind.JIRA:
+        return None
+    return INCIDENT_COMMENT, change.as_payload()
+
+
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     """Lifecycle changes reach the issue, unless JIRA made them."""
     if change.action in LIFECYCLE_CHANGES and change.actor.kind != ActorKind.JIRA:
@@ -725,10 +768,14 @@ TARGET = Target(
             _jira_incident_sync, "Update the incident's JIRA issue", not_before=True
         ),
         INCIDENT_LINK: Action(_jira_incident_link, "Link a member's issue to its incident"),
+        INCIDENT_COMMENT: Action(
+            _jira_incident_comment, "Comment a change of the incident on its JIRA issue"
+        ),
     },
     initial=(CREATE,),
     follow=_follow,
     incident_initial=(INCIDENT_CREATE,),
     incident_update=INCIDENT_SYNC,
     incident_link=INCIDENT_LINK,
+    incident_status=_incident_status,
 )

@@ -33,10 +33,12 @@ from integrations.parsers.slack_actions import INPUT_BLOCK_PREFIX, REMEDIATION_B
 from integrations.targets import jira
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
+    INCIDENT_CHANGE_WORDS,
     TRANSIENT_STATUSES,
     Action,
     Change,
     FollowUp,
+    IncidentChange,
     Target,
     TransportError,
     Waiting,
@@ -55,6 +57,7 @@ from integrations.targets.base import (
     reconcile_later,
     reconciled,
     ticket_url,
+    via_words,
     wait_for,
     wait_for_incident,
 )
@@ -66,11 +69,12 @@ from tickets.vocabulary import Severity, Status
 logger = logging.getLogger(__name__)
 
 POST, SYNC, RECONCILE = "slack_post", "slack_sync", "slack_reconcile"
-INCIDENT_POST, INCIDENT_UPDATE, INCIDENT_LINK, INCIDENT_NOTICE = (
+INCIDENT_POST, INCIDENT_UPDATE, INCIDENT_LINK, INCIDENT_NOTICE, INCIDENT_REPLY = (
     "slack_inc_post",
     "slack_inc_update",
     "slack_inc_link",
     "slack_inc_notice",
+    "slack_inc_reply",
 )
 SLACK_INCIDENT_EVENT_TYPE = "rca_incident_alert"
 # How a failed create call's recorded error starts (the transport's wording).
@@ -261,13 +265,19 @@ class SlackTransport:
             blocks=blocks,
         )
 
-    def reply_in_thread(self, channel: str, thread_ts: str, *, text: str) -> str:
+    def reply_in_thread(
+        self, channel: str, thread_ts: str, *, text: str, broadcast: bool = False
+    ) -> str:
+        """Reply under a message; `broadcast`: also show the reply in the channel
+        (`reply_broadcast`)."""
+        extra = {"reply_broadcast": True} if broadcast else {}
         response = self._call(
             "chat.postMessage",
             self._client.chat_postMessage,
             channel=channel,
             thread_ts=thread_ts,
             text=text,
+            **extra,
         )
         return response["ts"]
 
@@ -598,7 +608,7 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Status*\n{slack_escape(page.status, 100)}"},
+                {"type": "mrkdwn", "text": f"*Status*\n{slack_escape(page.status, 300)}"},
                 {"type": "mrkdwn", "text": f"*Members*\n{page.member_count}"},
                 {"type": "mrkdwn", "text": f"*Pipelines*\n{len(page.pipelines)}"},
                 {"type": "mrkdwn", "text": f"*First seen*\n{page.first_seen}"},
@@ -836,6 +846,57 @@ def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:
     )
 
 
+def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
+    """The thread reply telling about an incident's status change (an `IncidentChange`'s
+    payload): what happened, by whom, via where."""
+    action = str(change.get("action", ""))
+    incident_id = slack_escape(str(change.get("incident_id", "")), 80)
+    if action == "regressed":
+        failed = slack_escape(str(change.get("pipeline") or change.get("ticket_id", "")), 200)
+        ticket = slack_escape(str(change.get("ticket_id", "")), 80)
+        return (
+            f":rotating_light: The outage is back: {failed} ({ticket}) failed again "
+            f"(reported by {slack_escape(str(change.get('actor', '')), 80)}). "
+            f"Incident {incident_id} is open again."
+        )
+    if action == "recovered":
+        return (
+            f":white_check_mark: Every member recovered at its source: incident {incident_id} "
+            "is resolved."
+        )
+    emoji = {
+        "acknowledge": ":eyes:",
+        "start_progress": ":hammer_and_wrench:",
+        "resolve": ":white_check_mark:",
+        "reopen": ":rotating_light:",
+    }.get(action, "")
+    words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
+    who = slack_escape(str(change.get("actor", "")), 80)
+    text = f"{emoji} *{who}* {words} via {via_words(str(change.get('via', '')))}".strip()
+    note = str(change.get("note") or "")
+    return f"{text}: {slack_escape(note, 1000)}" if note else f"{text}."
+
+
+def _slack_incident_reply(slack: SlackTransport, row: OutboundDelivery) -> None:
+    """A thread reply under the incident's message for a change of its status (one per change:
+    the delivery is keyed by its timeline entry). The outage coming back is broadcast to the
+    channel too."""
+    incident = incident_of(row)
+    if not incident.slack_ts:
+        wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
+    slack.reply_in_thread(
+        incident.slack_channel,
+        incident.slack_ts,
+        text=slack_incident_thread_text(row.payload),
+        broadcast=bool(row.payload.get("broadcast")),
+    )
+
+
+def _incident_status(change: IncidentChange) -> tuple[str, dict[str, Any]] | None:
+    """Every status change of an incident is told in its thread, whoever made it."""
+    return INCIDENT_REPLY, {**change.as_payload(), "broadcast": change.action == "regressed"}
+
+
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     if change.action not in FOLLOWED:
         return None
@@ -849,12 +910,16 @@ def _channel_of(row: OutboundDelivery) -> str:
 
 
 # chat.postMessage (alerts, incident pages, thread replies): Slack's special limit of about one
-# message a second per channel. An incident's page goes ahead of the single alerts waiting.
+# message a second per channel. An incident's page, and the news that its outage is back, go
+# ahead of the single alerts waiting.
 CHANNEL_POSTS = Pace(
     "SLACK_CHANNEL_POSTS_PER_SECOND",
     "SLACK_CHANNEL_BURST",
     scope=_channel_of,
-    urgent=lambda row: row.action == INCIDENT_POST,
+    urgent=lambda row: (
+        row.action == INCIDENT_POST
+        or (row.action == INCIDENT_REPLY and bool(row.payload.get("broadcast")))
+    ),
 )
 # An incident's notice to another channel counts against that channel's posts.
 NOTICE_POSTS = Pace(
@@ -900,6 +965,9 @@ TARGET = Target(
             pace=_edit_pace,
         ),
         INCIDENT_LINK: Action(_slack_incident_link, "Link a member's alert to its incident"),
+        INCIDENT_REPLY: Action(
+            _slack_incident_reply, "Tell a change of the incident in its Slack thread"
+        ),
         INCIDENT_NOTICE: Action(
             _slack_incident_notice,
             "Tell another team's channel about the incident",
@@ -911,4 +979,5 @@ TARGET = Target(
     incident_initial=(INCIDENT_POST,),
     incident_update=INCIDENT_UPDATE,
     incident_link=INCIDENT_LINK,
+    incident_status=_incident_status,
 )

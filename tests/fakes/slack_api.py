@@ -3,8 +3,9 @@
     with FakeSlack() as fake:
         client = WebClient(token=fake.token, base_url=fake.base_url)   # ".../api/"
         fake.messages[(channel_id, ts)]   # {"text", "blocks", "metadata", "thread_ts", "replies",
-                                          #  "history"}; a deleted message is gone (a tombstone
-                                          #  when it had replies, as in Slack)
+                                          #  "history"; "reply_broadcast": True for a reply
+                                          #  also sent to the channel}; a deleted message is
+                                          #  gone (a tombstone when it had replies, as in Slack)
         fake.channels["alerts"]           # channel name -> id ("#alerts" and the id both work)
         fake.scopes.discard("channels:history")    # the bot token lacks a scope: missing_scope
         fake.fail(200, fake.error_body(200, "channel_not_found"))   # any Slack error, once
@@ -213,6 +214,8 @@ class FakeSlack(FakeHttpService):
                 "replies": [],
                 "history": [],
             }
+            if thread_ts and args.get("reply_broadcast") in (True, "true", "1"):
+                message["reply_broadcast"] = True  # shown in the channel too
             self.messages[(channel_id, ts)] = message
             if thread_ts:
                 assert parent is not None  # found above, with the thread
@@ -459,7 +462,7 @@ def _content_error(text: str, blocks: Any, *, need_text: bool = True) -> str | N
 
 
 def _public(message: dict[str, Any], *, with_metadata: bool = False) -> dict[str, Any]:
-    hidden = ("replies", "history", "thread_ts", "metadata")
+    hidden = ("replies", "history", "thread_ts", "metadata", "reply_broadcast")
     shown = {k: v for k, v in message.items() if k not in hidden and v is not None}
     if message["thread_ts"]:
         shown["thread_ts"] = message["thread_ts"]

@@ -509,3 +509,197 @@ def test_the_incidents_own_channel_gets_no_notice_when_its_id_is_not_known_here(
     assert OutboundDelivery.objects.get(pk=update.pk).status == OutboundStatus.SUCCEEDED
     assert len(slack.top_level("C0TEAMA0001")) == 1  # the incident's message alone
     assert len(slack.top_level("C0TEAMB0001")) == 1
+
+
+# --- status changes are told where the incident is followed -------------------------------------
+
+
+def incident_thread(slack: FakeSlack, incident: Incident) -> list[dict]:
+    return slack.thread(incident.slack_channel, incident.slack_ts)
+
+
+def status_field(slack: FakeSlack, incident: Incident) -> str:
+    blocks = slack.messages[(incident.slack_channel, incident.slack_ts)]["blocks"]
+    fields = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+    return next(text for text in fields if text.startswith("*Status*"))
+
+
+def comments(jira: FakeJira, key: str) -> list[str]:
+    return [comment["body"] for comment in jira.issues[key]["comments"]]
+
+
+def test_each_status_change_of_an_incident_is_told_in_its_thread_and_on_its_issue(
+    celery_worker, targets
+):
+    """Taken from the API, acknowledged from Slack, resolved in JIRA, reopened on the
+    dashboard: each is a reply under the incident's message saying who did what and where,
+    the message says who has it, and the issue gets a comment for each change made outside
+    JIRA (none for JIRA's own, which is not echoed back)."""
+    from django.test import Client
+
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    clear_throttles()
+    slack_responder("daan")
+    for n in range(3):
+        post(storm_failure(f"pl_member_{n}"))
+    incident = paged_incident()
+    key = incident.itsm_ticket_id
+    assert incident_thread(slack, incident) == [] and comments(jira, key) == []
+
+    maria = make_user("responder", "maria")
+    taken = jwt_client(maria).post(f"/api/v1/incidents/{incident.pk}/take/", {"note": "on it"})
+    assert taken.status_code == 200, taken.content
+    wait_for(lambda: len(incident_thread(slack, incident)) == 1, 30)
+    settled()
+    reply = incident_thread(slack, incident)[0]["text"]
+    assert "maria" in reply and "took the incident" in reply and "via the API" in reply
+    assert "on it" in reply
+    assert status_field(slack, incident) == "*Status*\nIn progress: taken by maria via the API"
+    assert comments(jira, key) == [
+        "maria took the incident (in progress) via the API in the "
+        "RCA service.\n{noformat}\non it\n{noformat}"
+    ]
+
+    assert post_slack_click(incident.pk, "rca_incident_acknowledge").status_code == 200
+    wait_for(lambda: len(incident_thread(slack, incident)) == 2, 30)
+    settled()
+    reply = incident_thread(slack, incident)[1]["text"]
+    assert "daan" in reply and "acknowledged the incident via Slack" in reply
+    assert status_field(slack, incident) == "*Status*\nAcknowledged by daan via Slack"
+    assert comments(jira, key)[-1] == "daan acknowledged the incident via Slack in the RCA service."
+    assert "Acknowledged by daan via Slack" in jira.issues[key]["description"]
+
+    # Resolved in JIRA: told in Slack, not commented back on the issue it came from.
+    jira.issues[key]["status"] = "Done"
+    resolved = post_jira(jira_webhook(key, "In Progress", "Done", changelog_id="done-1"))
+    assert resolved.json()["result"] == f"incident {incident.pk} status set to resolved"
+    wait_for(lambda: len(incident_thread(slack, incident)) == 3, 30)
+    settled()
+    reply = incident_thread(slack, incident)[2]["text"]
+    assert "resolved the incident via JIRA" in reply and key in reply
+    assert "Resolved by" in status_field(slack, incident) and "via JIRA" in status_field(
+        slack, incident
+    )
+    assert len(comments(jira, key)) == 2
+
+    board = Client()
+    board.force_login(make_user("responder", "sam"))
+    board.post(f"/incidents/{incident.pk}/action/", {"action": "reopen"})
+    wait_for(lambda: len(incident_thread(slack, incident)) == 4, 30)
+    settled()
+    reply = incident_thread(slack, incident)[3]["text"]
+    assert "sam" in reply and "reopened the incident via the dashboard" in reply
+    assert status_field(slack, incident) == "*Status*\nReopened by sam via the dashboard"
+    assert (
+        comments(jira, key)[-1] == "sam reopened the incident via the dashboard in the RCA service."
+    )
+    assert jira.issues[key]["status"] == "To Do"
+    # Nothing broadcast: the people following the incident are in its thread.
+    assert not any(r.get("reply_broadcast") for r in incident_thread(slack, incident))
+    assert len(incident_thread(slack, incident)) == 4 and len(comments(jira, key)) == 3
+
+
+def test_the_outage_coming_back_reopens_the_incident_in_the_channel(celery_worker, targets):
+    """A member failing again after the incident was resolved: the reply under its message is
+    broadcast to the channel, the issue says so, once however many members fail again."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    clear_throttles()
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    key = incident.itsm_ticket_id
+    responder = jwt_client(make_user("responder", "maria"))
+    assert responder.post(f"/api/v1/incidents/{incident.pk}/resolve/").status_code == 200
+    wait_for(lambda: len(incident_thread(slack, incident)) == 1, 30)
+
+    assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+    assert post(storm_failure("pl_customers"))["outcome"] == "regressed"
+    wait_for(lambda: len(incident_thread(slack, incident)) == 2, 30)
+    settled()
+
+    replies = incident_thread(slack, incident)
+    assert len(replies) == 2
+    back = replies[1]
+    assert back.get("reply_broadcast") is True
+    assert back["text"].startswith(":rotating_light: The outage is back: pl_orders")
+    assert first in back["text"] and incident.pk in back["text"]
+    assert not replies[0].get("reply_broadcast")
+    assert (
+        status_field(slack, incident) == f"*Status*\nOpen again: pl_orders ({first}) failed again"
+    )
+    assert comments(jira, key)[-1].startswith(f"The outage is back: pl_orders ({first}) failed")
+    assert len(comments(jira, key)) == 2
+    assert jira.issues[key]["status"] == "To Do"
+
+    # Every member recovers at its source: the incident resolves itself, and says so.
+    post_success("pl_orders")
+    post_success("pl_customers")
+    wait_for(lambda: len(incident_thread(slack, incident)) == 3, 30)
+    settled()
+    assert "Every member recovered" in incident_thread(slack, incident)[2]["text"]
+    assert comments(jira, key)[-1].startswith("Every member recovered at its source")
+    assert status_field(slack, incident) == "*Status*\nResolved (every member recovered)"
+
+
+def test_an_incident_change_is_told_once_when_delivered_twice_and_after_an_outage(
+    targets, settings
+):
+    """The same change scheduled again, its delivery handed out twice, the Slack click
+    replayed: one reply, one comment. Slack and JIRA down at first: the engine retries and
+    nothing is lost."""
+    from django.utils import timezone
+
+    from integrations import fanout
+    from tickets.lifecycle import Actor
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0
+    slack_responder("daan")
+    for n in range(2):
+        post(storm_failure(f"pl_member_{n}"))
+    incident = Incident.objects.get()
+    for action in ("jira_inc_create", "slack_inc_post"):
+        fanout.deliver(OutboundDelivery.objects.get(key=f"incident:{incident.pk}:{action}").pk)
+    incident.refresh_from_db()
+
+    click = post_slack_click(incident.pk, "rca_incident_acknowledge")
+    assert click.status_code == 200
+    told = OutboundDelivery.objects.filter(action__in=["slack_inc_reply", "jira_inc_comment"])
+    assert sorted(told.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    event = IncidentEvent.objects.get(incident=incident, kind="acknowledge")
+    assert all(key.endswith(f":{event.pk}") for key in told.values_list("key", flat=True))
+    # The same change scheduled again is the same deliveries.
+    from integrations.targets.base import IncidentChange
+
+    fanout.schedule_incident_status(
+        IncidentChange(incident.pk, "acknowledge", Actor("slack", "daan"), event.pk, "slack")
+    )
+    assert told.count() == 2
+
+    # Both targets are down for the first attempt: recorded, left to retry.
+    slack.fail(503, slack.error_body(503, "service_unavailable"), path_contains="postMessage")
+    jira.fail(503, "JIRA is down", path_contains="/comment")
+    for row in told:
+        assert fanout.deliver(row.pk).status == OutboundStatus.PENDING
+        assert row.tries.filter(outcome="transient_error").count() == 1
+    assert incident_thread(slack, incident) == [] and comments(jira, incident.itsm_ticket_id) == []
+    # Back up: each is delivered, and handed out once more, sends nothing again.
+    told.update(next_attempt_at=timezone.now())
+    for _ in range(2):
+        for row in told:
+            fanout.deliver(row.pk)
+    assert set(told.values_list("status", flat=True)) == {OutboundStatus.SUCCEEDED}
+    # The click delivered again by Slack is a replay.
+    again = post_slack_click(incident.pk, "rca_incident_acknowledge")
+    assert again.json()["result"][0].startswith(("replay", "no change"))
+    assert told.count() == 2
+
+    replies = incident_thread(slack, incident)
+    assert [r["text"] for r in replies] == [":eyes: *daan* acknowledged the incident via Slack."]
+    assert comments(jira, incident.itsm_ticket_id) == [
+        "daan acknowledged the incident via Slack in the RCA service."
+    ]

@@ -86,7 +86,7 @@ def test_slack_posts_are_paced_per_channel_edits_per_workspace_and_jira_per_tena
             OutboundDelivery(ticket_id=storm.pk, action=action, payload=payload)
         )
 
-    for posts in (slack.POST, slack.INCIDENT_POST, slack.INCIDENT_LINK):
+    for posts in (slack.POST, slack.INCIDENT_POST, slack.INCIDENT_LINK, slack.INCIDENT_REPLY):
         assert pace_of(posts) == slack.CHANNEL_POSTS
     assert pace_of(slack.SYNC, thread=True) == slack.CHANNEL_POSTS  # a reply in the thread
     for edits in (slack.INCIDENT_UPDATE, slack.RECONCILE):
@@ -96,6 +96,9 @@ def test_slack_posts_are_paced_per_channel_edits_per_workspace_and_jira_per_tena
         a for a in slack.TARGET.actions if slack.CHANNEL_POSTS.urgent(OutboundDelivery(action=a))
     ]
     assert urgent == [slack.INCIDENT_POST]
+    # The news that an incident's outage is back (a broadcast reply) is as urgent as its page.
+    back = OutboundDelivery(action=slack.INCIDENT_REPLY, payload={"broadcast": True})
+    assert slack.CHANNEL_POSTS.urgent(back)
     assert [
         a for a in jira.TARGET.actions if jira.TARGET.pace.urgent(OutboundDelivery(action=a))
     ] == [jira.INCIDENT_CREATE]

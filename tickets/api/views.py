@@ -692,6 +692,7 @@ class IncidentActions:
                 Actor.for_user(request.user),
                 note=body.validated_data["note"],
                 fix=body.validated_data.get("fix", ""),
+                via="api",
             )
         except Incident.DoesNotExist as exc:
             raise NotFound("no incident with this id") from exc

@@ -615,6 +615,7 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
             Actor.for_user(request.user),
             note=request.POST.get("note", "")[:1000],
             fix=request.POST.get("fix", "")[:8000] if action == "resolve" else "",
+            via="dashboard",
         )
     except Incident.DoesNotExist as exc:
         raise Http404("No such incident.") from exc
