@@ -377,10 +377,10 @@ def _start_or_hold(remediation: Remediation, ticket: Ticket, *, actor: Actor | N
     _start(remediation, ticket, actor=actor)
 
 
-def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = None) -> None:
+def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = None) -> bool:
     """Run it on the latest failed run counted on the ticket now (a newer run may have failed
     since the proposal), kept on the remediation (`details["target_run"]`) for the action and
-    its watch."""
+    its watch. False when it was skipped instead: that run has an active remediation."""
     key, entity = run_key(ticket), run_entity(ticket)
     remediation.status = RemediationStatus.RUNNING
     remediation.started_at = timezone.now()
@@ -399,7 +399,7 @@ def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = No
             update_fields=["status", "started_at", "finished_at", "reason", "run_key", "details"]
         )
         _set_ticket_status(ticket, remediation, "remediation skipped", reason=remediation.reason)
-        return
+        return False
     _set_ticket_status(
         ticket, remediation, "remediation started", actor=actor, announce="remediation_running"
     )
@@ -410,6 +410,7 @@ def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = No
         f"remediation:{remediation.pk}:{action}",
         {"remediation_id": remediation.pk},
     )
+    return True
 
 
 # --- approval ------------------------------------------------------------------------------------
@@ -881,6 +882,7 @@ def start_next_batch(group: str) -> int:
                 continue
             remediation.reason = ""
             remediation.save(update_fields=["reason"])
-            _start(remediation, ticket, actor=Actor.system("incident recovered"))
-            started += 1
+            # One skipped (its run is being remediated already) leaves its place to the next.
+            if _start(remediation, ticket, actor=Actor.system("incident recovered")):
+                started += 1
     return started

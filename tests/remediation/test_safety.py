@@ -164,6 +164,33 @@ def test_members_of_a_failing_incident_are_held_then_rerun_in_batches(settings, 
     assert statuses == ["failed", "failed", "running", "succeeded", "succeeded"]
 
 
+@pytest.mark.django_db
+def test_a_released_batch_skipped_whole_starts_the_next_ones(settings, incident_hold):
+    """A held member whose run another remediation is running on is skipped as its batch
+    starts: the batch is filled with the next held ones, or nothing would be left running to
+    start the rest when it ends (they stayed held for good)."""
+    settings.REMEDIATION_BATCH_SIZE = 1
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook", mode="auto")
+    busy = make_ticket()
+    Remediation.objects.create(
+        ticket=busy, run_key=busy.run_id, action="playbook", status="running"
+    )
+    members = [make_ticket() for _ in range(2)]
+    incident_hold.update(t.pk for t in members)
+    held = [proposed(t.pk) for t in members]
+    Ticket.objects.filter(pk=members[0].pk).update(
+        latest_run={"run_key": busy.run_id, "entity": busy.affected_entity}
+    )
+
+    incident_hold.clear()
+    remediation.release_held([t.pk for t in members])
+
+    statuses = [Remediation.objects.get(pk=r.pk).status for r in held]
+    assert statuses == ["skipped", "running"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_members_of_an_open_incident_wait_until_a_member_recovers(settings):
     """The hold the incidents feature registers: no member of the incident has recovered, so
