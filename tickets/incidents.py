@@ -245,7 +245,8 @@ def place_enriched(
     """A ticket whose alert carried no error text (a Databricks job notification) named no
     culprit at ingest; the analysis fetched its error and found one. Store its culprit, its
     error class and its group key, and place it as `place` places a new ticket (join the open
-    incident of its group key, or form one with the recent ungrouped tickets of it).
+    incident of its group key, or form one with the recent ungrouped tickets of it) while it
+    counts as a recent failure (`_ungrouped`: not recovered, last seen within the window).
 
     Call inside a transaction. The locks are ingest's, in ingest's order: the culprit's
     advisory lock first (so a concurrent ingest of that culprit places before or after this,
@@ -262,8 +263,11 @@ def place_enriched(
     ticket.error_type = error_type
     ticket.group_key = group_key_for(culprit, error_type, ticket.source)
     incident_id, other_pipelines = None, 0
-    if ticket.resolved_at_source_at is None:  # recovered already: an ungrouped ticket would not
-        sql, params = placement_query(ticket, now)  # count it either (`_ungrouped`)
+    # Placed only while it counts as a recent failure, as an ungrouped ticket would
+    # (`_ungrouped`): not recovered, failing within the window. A forced re-analysis of a
+    # failure long past stores its culprit but joins or forms no incident open now.
+    if ticket.resolved_at_source_at is None and ticket.last_seen >= now - settings.INCIDENT_WINDOW:
+        sql, params = placement_query(ticket, now)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             incident_id, other_pipelines = cursor.fetchone()
@@ -275,6 +279,14 @@ def place_enriched(
         together.update(_ungrouped(ticket.group_key, now).values_list("pk", flat=True))
     locked = Ticket.objects.select_for_update().filter(pk__in=together).order_by("pk")
     list(locked.values_list("pk"))
+    # Read again under its row lock: a copy of this work that found another culprit (the
+    # run's error changed between the fetches) holds another culprit's lock, not this one.
+    if (
+        Ticket.objects.filter(pk=ticket_id)
+        .filter(Q(incident__isnull=False) | ~Q(culprit=""))
+        .exists()
+    ):
+        return None
     paged = Ticket.objects.filter(pk=ticket_id).exclude(itsm_ticket_id="", slack_ts="").exists()
     Ticket.objects.filter(pk=ticket_id).update(
         culprit=ticket.culprit,

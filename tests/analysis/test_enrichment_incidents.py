@@ -20,7 +20,7 @@ from tests.integrations.test_incident_paging import (
     paged_incident,
     settled,
 )
-from tests.tickets.test_incidents import CULPRIT, post, storm_failure
+from tests.tickets.test_incidents import CULPRIT, STORM_MESSAGE, post, storm_failure
 from tickets.models import AuditLog, Incident, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -224,3 +224,86 @@ def test_a_databricks_ticket_that_paged_before_its_error_was_known_is_linked_onc
     links = OutboundDelivery.objects.filter(ticket_id=early.pk, action__endswith="_inc_link")
     assert sorted(links.values_list("action", flat=True)) == ["jira_inc_link", "slack_inc_link"]
     assert len(jira.issues) == 2  # its own and the incident's: nothing paged twice
+
+
+def test_a_forced_re_analysis_of_a_failure_long_past_places_it_in_no_incident(databricks):
+    """Its text names the storm's server, but it failed long before the window: re-analysed
+    now (its fetch had failed), its culprit is stored and it joins nothing (an incident open
+    now is not its outage), nor forms one with a failure of today."""
+    from analysis.services import analyse_ticket as analyse_now
+
+    old = post(
+        databricks_failure(databricks, 9001, "nightly_orders_load", SQL_DOWN),
+        "/webhooks/databricks/",
+    )["ticket_id"]
+    Ticket.objects.filter(pk=old).update(last_seen="2000-01-01T00:00:00Z")
+    post(storm_failure("pl_orders"))
+    analyse_now(old, force=True)  # forms nothing with pl_orders' failure of today
+    assert Incident.objects.count() == 0
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+
+    ticket = Ticket.objects.get(pk=old)
+    assert ticket.culprit == CULPRIT
+    assert ticket.incident_id is None
+    assert incident.members.count() == 2
+
+
+def test_a_ticket_placed_by_two_copies_of_its_analysis_naming_two_culprits_is_in_one_incident(
+    databricks,
+):
+    """Two analyses of one ticket (its processing and a forced re-analysis) whose fetches name
+    different culprits (the run's error changed in between) hold different culprit locks: the
+    second waits on the ticket's row and, once the first committed, finds it placed and leaves
+    it alone (no second incident counting it, no culprit overwritten)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tickets import incidents
+
+    other_message = STORM_MESSAGE.replace("sql-prod-01", "sql-other-02")
+    for n in range(2):
+        post(storm_failure(f"pl_member_{n}"))
+        post(storm_failure(f"pl_other_{n}", message=other_message))
+    first, second = (
+        Incident.objects.get(culprit=CULPRIT),
+        Incident.objects.exclude(culprit=CULPRIT).get(),
+    )
+    ticket_id = post(
+        databricks_failure(databricks, 9101, "nightly_orders_load", SQL_DOWN),
+        "/webhooks/databricks/",
+    )["ticket_id"]
+    placed, release, errors = threading.Event(), threading.Event(), []
+
+    def place(culprit: str, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                incidents.place_enriched(
+                    ticket_id, culprit=culprit, culprit_detail="", error_type="NetworkError"
+                )
+                if hold:
+                    placed.set()
+                    release.wait(5)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=place, args=(first.culprit, True))
+    one.start()
+    assert placed.wait(5)
+    two = threading.Thread(target=place, args=(second.culprit, False))
+    two.start()
+    two.join(1)  # it waits on the ticket's row
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert errors == []
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.culprit, ticket.incident_id) == (first.culprit, first.pk)
+    for incident in (first, second):
+        incident.refresh_from_db()
+        assert incident.member_count == incident.members.count()
+    assert (first.member_count, second.member_count) == (3, 2)
