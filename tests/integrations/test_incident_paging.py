@@ -433,18 +433,27 @@ def _deliver_slack_incident(incident: Incident) -> None:
     fanout.deliver(OutboundDelivery.objects.get(key=f"incident:{incident.pk}:slack_inc_post").pk)
 
 
+def _posted_incident_of_two_teams(slack: FakeSlack, *pipelines: str, **rules: str) -> Incident:
+    """Team a's and team b's channels, an ownership rule per team (`rules`, team a's and b's
+    by default), the `pipelines`' failures posted and their incident's Slack message out."""
+    slack.channels["team-a"], slack.channels["team-b"] = "C0TEAMA0001", "C0TEAMB0001"
+    _team_rules(**(rules or {"a": "#team-a", "b": "#team-b"}))
+    for pipeline in pipelines:
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    _deliver_slack_incident(incident)
+    return incident
+
+
 def test_a_channel_routed_with_and_without_its_hash_is_told_once(targets):
     """Ownership rules may name a channel with or without its '#' (both are valid): it is one
     channel, told once (it got a notice per spelling)."""
     from integrations import fanout
 
     _jira, slack = targets
-    slack.channels["team-a"], slack.channels["team-b"] = "C0TEAMA0001", "C0TEAMB0001"
-    _team_rules(a="#team-a", b="#team-b", bb="team-b")
-    for pipeline in ("pl_a_0", "pl_a_1", "pl_b_0", "pl_bb_0"):
-        post(storm_failure(pipeline))
-    incident = Incident.objects.get()
-    _deliver_slack_incident(incident)
+    _posted_incident_of_two_teams(
+        slack, "pl_a_0", "pl_a_1", "pl_b_0", "pl_bb_0", a="#team-a", b="#team-b", bb="team-b"
+    )
     for row in OutboundDelivery.objects.filter(action="slack_inc_notice"):
         fanout.deliver(row.pk)
 
@@ -461,12 +470,7 @@ def test_a_notice_left_with_no_member_in_its_channel_is_not_sent(targets):
     from tickets.lifecycle import Actor
 
     _jira, slack = targets
-    slack.channels["team-a"], slack.channels["team-b"] = "C0TEAMA0001", "C0TEAMB0001"
-    _team_rules(a="#team-a", b="#team-b")
-    for pipeline in ("pl_a_0", "pl_a_1", "pl_b_0"):
-        post(storm_failure(pipeline))
-    incident = Incident.objects.get()
-    _deliver_slack_incident(incident)
+    incident = _posted_incident_of_two_teams(slack, "pl_a_0", "pl_a_1", "pl_b_0")
     notice = OutboundDelivery.objects.get(action="slack_inc_notice")
     member = Ticket.objects.get(pipeline="pl_b_0")
     incidents.detach(incident.pk, member.pk, Actor.system("test"))
@@ -487,12 +491,7 @@ def test_the_incidents_own_channel_gets_no_notice_when_its_id_is_not_known_here(
     from integrations.targets.slack import _channel_key
 
     _jira, slack = targets
-    slack.channels["team-a"], slack.channels["team-b"] = "C0TEAMA0001", "C0TEAMB0001"
-    _team_rules(a="#team-a", b="#team-b")
-    for pipeline in ("pl_a_0", "pl_a_1", "pl_b_0"):
-        post(storm_failure(pipeline))
-    incident = Incident.objects.get()
-    _deliver_slack_incident(incident)
+    _posted_incident_of_two_teams(slack, "pl_a_0", "pl_a_1", "pl_b_0")
     fanout._transport.cache_clear()  # a thread that never posted to '#team-a'
     cache.delete(_channel_key("#team-a"))  # and Redis's entry expired
 
