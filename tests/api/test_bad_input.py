@@ -210,3 +210,59 @@ def test_a_form_with_too_many_fields_is_a_json_400_naming_the_limit(settings):
     )
     assert answer.status_code == 400, answer.content
     assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "unknown", "takes"),
+    [
+        ("/api/v1/tickets/", "since", "created_after"),
+        ("/api/v1/incidents/", "created_after", "since"),
+        ("/api/v1/log-analyses/", "page_size", "ticket_id"),
+    ],
+)
+def test_a_parameter_the_list_does_not_take_is_refused_naming_it(path, unknown, takes):
+    """Ignored, `?since=` gave the whole ticket list as if it were the filtered one."""
+    make_ticket()
+    api = jwt_client(make_user("viewer"))
+
+    response = api.get(path, {unknown: "2025-01-01T00:00:00Z"})
+
+    assert response.status_code == 400
+    message = response.json()["detail"][unknown]
+    assert "not a parameter of this list" in str(message)
+    assert takes in str(message)
+
+
+def test_an_incident_members_list_refuses_a_filter_it_does_not_have():
+    from tests.tickets.test_incidents import post, storm_failure
+    from tickets.models import Incident
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    api = jwt_client(make_user("viewer"))
+    members = f"/api/v1/incidents/{Incident.objects.get().pk}/members/"
+
+    assert api.get(members, {"status": "open"}).status_code == 400
+    assert len(api.get(members, {"format": "json"}).json()["results"]) == 2
+
+
+def test_every_parameter_a_ticket_list_takes_is_still_taken():
+    older = make_ticket(pipeline="pl_sales_daily", severity="High")
+    make_ticket(pipeline="pl_sales_daily", severity="High")
+    make_ticket(pipeline="pl_other", severity="High")
+    api = jwt_client(make_user("viewer"))
+    query = {
+        "status": "open",
+        "severity": "High",
+        "search": "sales_daily",
+        "ordering": "-timestamp",
+        "page_size": "1",
+        "created_after": "2000-01-01T00:00:00Z",
+        "format": "json",
+    }
+    first = api.get("/api/v1/tickets/", query).json()
+
+    response = api.get(first["next"])
+
+    assert response.status_code == 200, response.json()
+    assert [row["id"] for row in response.json()["results"]] == [older.pk]

@@ -85,7 +85,7 @@ schema = schemathesis.openapi.from_dict(
             },
             "checks": {
                 # DRF and django-filter are lenient by design (a blank query value means
-                # absent, an invalid page_size the default, text is trimmed before its length
+                # absent, a page_size over the cap the cap, text is trimmed before its length
                 # is checked); the webhooks are on purpose (a delivery answered 2xx is never
                 # lost, other senders' formats and extra fields are kept).
                 "negative_data_rejection": {"enabled": False},

@@ -33,9 +33,11 @@ from rest_framework.exceptions import (
     Throttled,
     ValidationError,
 )
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import (
     TokenBlacklistSerializer,
@@ -123,7 +125,8 @@ class QueueUnavailable(APIException):
 
 class CheckedCursorPagination(CursorPagination):
     """DRF's cursor pagination, except that a cursor whose position does not fit the ordering
-    field (edited or forged) is refused as invalid instead of reaching the database."""
+    field (edited or forged) is refused as invalid instead of reaching the database, and a
+    query parameter the list does not take is refused by name."""
 
     def paginate_queryset(
         self,
@@ -132,8 +135,45 @@ class CheckedCursorPagination(CursorPagination):
         view: APIView | None = None,
     ) -> list[Any] | None:
         assert isinstance(queryset, QuerySet), "cursor pagination orders and filters a queryset"
+        self._refuse_unknown_parameters(request, view, queryset)
         self._queryset = queryset
         return super().paginate_queryset(queryset, request, view)
+
+    def _refuse_unknown_parameters(
+        self, request: Request, view: APIView | None, queryset: QuerySet[Any, Any]
+    ) -> None:
+        """`?since=` on a list whose filter is `created_after` is a 400 naming the ones it
+        takes: DRF and django-filter ignore a parameter they do not know, and the caller
+        would read the whole list as the filtered one."""
+        known = self._known_parameters(view, queryset)
+        unknown = [name for name in request.query_params if name not in known]
+        if unknown:
+            takes = ", ".join(sorted(known - {"format"}))
+            raise ValidationError(
+                {
+                    name[:40]: f"not a parameter of this list; it takes {takes}"
+                    for name in unknown[:5]
+                }
+            )
+
+    def _known_parameters(self, view: APIView | None, queryset: QuerySet[Any, Any]) -> set[str]:
+        known = {self.cursor_query_param, api_settings.URL_FORMAT_OVERRIDE or "format"}
+        if self.page_size_query_param:
+            known.add(self.page_size_query_param)
+        # A view's filters apply to its own list (paged by `view.paginator`), not to a sub-list
+        # an action pages with a paginator of its own (an incident's members).
+        filtered = view is not None and getattr(view, "paginator", None) is self
+        for backend_class in (getattr(view, "filter_backends", None) or []) if filtered else []:
+            backend = backend_class()
+            if isinstance(backend, DjangoFilterBackend):
+                filterset_class = backend.get_filterset_class(view, queryset)
+                if filterset_class is not None:
+                    known.update(filterset_class.base_filters)
+            elif isinstance(backend, SearchFilter):
+                known.add(backend.search_param)
+            elif isinstance(backend, OrderingFilter):
+                known.add(backend.ordering_param)
+        return known
 
     def get_page_size(self, request: Request) -> int | None:
         """A `page_size` that is not a positive whole number is a 400 naming it (DRF would
