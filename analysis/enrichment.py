@@ -462,11 +462,22 @@ def enrich_databricks_run(
 
 
 def adf_credential_from_settings(
-    tenant_id: str, client_id: str, client_secret: str, *, timeout_seconds: float = 10
+    tenant_id: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    timeout_seconds: float = 10,
+    authority: str = "",
+    disable_instance_discovery: bool = False,
 ) -> TokenCredential:
-    """A service-principal credential (azure-identity ClientSecretCredential), with bounded I/O."""
+    """A service-principal credential (azure-identity ClientSecretCredential), with bounded I/O.
+    `authority` is the Entra ID login host of a cloud other than the public one (azure-identity's
+    default when empty)."""
     from azure.identity import ClientSecretCredential
 
+    options: dict[str, Any] = {"authority": authority} if authority else {}
+    if disable_instance_discovery:
+        options["disable_instance_discovery"] = True
     return ClientSecretCredential(
         tenant_id,
         client_id,
@@ -474,6 +485,7 @@ def adf_credential_from_settings(
         connection_timeout=timeout_seconds,
         read_timeout=timeout_seconds,
         retry_total=2,
+        **options,
     )
 
 
@@ -804,6 +816,90 @@ def latest_failed_adf_run(
             if not token or budget.expired():
                 break
     return best[1] if best else None
+
+
+def latest_failed_adf_trigger_run(
+    config: AdfConfig,
+    resource_group: str,
+    factory: str,
+    trigger: str,
+    since: datetime,
+    until: datetime,
+) -> Enrichment | None:
+    """The error of the most recent failed run of `trigger` in [since, until], if any.
+
+    For alerts on a factory's `TriggerFailedRuns`, which name a trigger and no pipeline run to
+    read: the trigger run's own message is the error (an event trigger's storage subscription,
+    a pipeline it could not start...).
+    Naive datetimes are UTC."""
+    from azure.mgmt.datafactory.models import (
+        RunQueryFilter,
+        RunQueryFilterOperand,
+        RunQueryFilterOperator,
+        RunQueryOrder,
+        RunQueryOrderBy,
+        RunQueryOrderByField,
+    )
+
+    filters = [
+        RunQueryFilter(
+            operand=RunQueryFilterOperand.TRIGGER_NAME,
+            operator=RunQueryFilterOperator.EQUALS,
+            values_property=[trigger],
+        ),
+        RunQueryFilter(
+            operand=RunQueryFilterOperand.STATUS,
+            operator=RunQueryFilterOperator.EQUALS,
+            values_property=["Failed"],
+        ),
+    ]
+    order = [
+        RunQueryOrderBy(
+            order_by=RunQueryOrderByField.TRIGGER_RUN_TIMESTAMP, order=RunQueryOrder.DESC
+        )
+    ]
+    budget = _Budget(config.timeout_seconds)
+    best: tuple[datetime, Any] | None = None
+    token: str | None = None
+    with _adf_client(config, budget) as client:
+        budget.start()
+        for _ in range(MAX_PAGES):
+            query = _run_filter(
+                _utc(since), _utc(until), filters=filters, order_by=order, continuation_token=token
+            )
+            page = _adf_call(
+                config,
+                budget,
+                "trigger runs",
+                partial(client.trigger_runs.query_by_factory, resource_group, factory, query),
+            )
+            for run in page.value or []:
+                if _enum_text(run.status).lower() != "failed" or _text(run.trigger_name) != trigger:
+                    continue
+                if run.trigger_run_timestamp is None:
+                    continue
+                if best is None or _utc(run.trigger_run_timestamp) > best[0]:
+                    best = (_utc(run.trigger_run_timestamp), run)
+            token = page.continuation_token
+            if not token or budget.expired():
+                break
+    if best is None:
+        return None
+    run = best[1]
+    kind = f" ({_text(run.trigger_type)})" if run.trigger_type else ""
+    message = _clip_head(_text(run.message), ERROR_MESSAGE_CHARS) or "no message given"
+    return Enrichment(
+        error_message=f"ADF trigger '{trigger}'{kind} failed at {_iso(best[0])}: {message}",
+        details={
+            "trigger": trigger,
+            "trigger_type": _text(run.trigger_type),
+            "trigger_run_id": _text(run.trigger_run_id),
+            "trigger_run_at": _iso(best[0]),
+            "message": _text(run.message),
+            "triggered_pipelines": dict(run.triggered_pipelines or {}),
+        },
+        source=ADF_SOURCE,
+    )
 
 
 def databricks_run_outputs(config: DatabricksConfig, run_id: str) -> list[tuple[str, str]]:

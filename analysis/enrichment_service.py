@@ -82,11 +82,17 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
     config = enrichment.AdfConfig(
         subscription_id=subscription,
         credential=enrichment.adf_credential_from_settings(
-            *credentials, timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS
+            *credentials,
+            timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
+            authority=settings.AZURE_AUTHORITY_HOST,
+            disable_instance_discovery=settings.AZURE_DISABLE_INSTANCE_DISCOVERY,
         ),
         base_url=settings.AZURE_MANAGEMENT_URL,
         timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
     )
+    trigger = ticket.details.get("trigger", "")
+    if trigger and ticket.details.get("named_after_alert_rule"):
+        return _enrich_adf_trigger(ticket, config, resource_group, factory, trigger)
     try:
         run_id = ticket.details.get("pipeline_run_id") or enrichment.latest_failed_adf_run(
             config,
@@ -103,6 +109,28 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
         logger.warning("ADF enrichment of %s failed: %s", ticket.pk, exc)
         return Enriched(missing=[f"could not fetch the pipeline run's error: {exc}"])
     return _found(found, pipeline_run_id=run_id)
+
+
+def _enrich_adf_trigger(
+    ticket: Ticket, config: enrichment.AdfConfig, resource_group: str, factory: str, trigger: str
+) -> Enriched:
+    """A trigger's failure (`TriggerFailedRuns`) started no pipeline run: its error is the
+    trigger run's message."""
+    try:
+        found = enrichment.latest_failed_adf_trigger_run(
+            config,
+            resource_group,
+            factory,
+            trigger,
+            since=ticket.first_seen - timedelta(hours=2),
+            until=ticket.first_seen + timedelta(minutes=10),
+        )
+    except enrichment.EnrichmentError as exc:
+        logger.warning("ADF enrichment of %s failed: %s", ticket.pk, exc)
+        return Enriched(missing=[f"could not fetch the trigger run's error: {exc}"])
+    if found is None:
+        return Enriched(missing=["no failed run of this trigger found around the alert"])
+    return _found(found)
 
 
 def _found(found: enrichment.Enrichment, **extra: Any) -> Enriched:

@@ -1307,6 +1307,8 @@ def _factory_from_ids(resource_ids: list[str]) -> str:
 
 
 def _describe_adf_failure(adf: _AdfFailure, kind: EventKind) -> str:
+    if adf.trigger and not (adf.pipeline or adf.activity):
+        return _describe_adf_trigger_failure(adf, kind)
     subject = f"ADF pipeline '{adf.pipeline}'" if adf.pipeline else "An ADF pipeline"
     subject += f" in data factory '{adf.factory}'" if adf.factory else ""
     verb = "failed" if kind is EventKind.FAILURE else "failure alert resolved"
@@ -1320,6 +1322,19 @@ def _describe_adf_failure(adf: _AdfFailure, kind: EventKind) -> str:
     if adf.error_code or adf.error_message:
         error = ": ".join(part for part in (adf.error_code, adf.error_message) if part)
         sentence += f" Error {error.rstrip('.')}."
+    sentence += f" Failure type: {adf.failure_type}." if adf.failure_type else ""
+    return sentence
+
+
+def _describe_adf_trigger_failure(adf: _AdfFailure, kind: EventKind) -> str:
+    """A failed trigger run (`TriggerFailedRuns`) is the trigger's failure, not a pipeline's:
+    the pipelines it starts may not have run at all."""
+    subject = f"ADF trigger '{adf.trigger}'"
+    subject += f" in data factory '{adf.factory}'" if adf.factory else ""
+    if kind is not EventKind.FAILURE:
+        return f"{subject} failure alert resolved."
+    sentence = f"{subject} failed: a run of the trigger failed, so the pipelines it starts"
+    sentence += " may not have run."
     sentence += f" Failure type: {adf.failure_type}." if adf.failure_type else ""
     return sentence
 

@@ -23,11 +23,13 @@ from analysis.enrichment import (
     enrich_adf_pipeline_run,
     enrich_databricks_run,
     latest_failed_adf_run,
+    latest_failed_adf_trigger_run,
 )
 from tests.fakes.azure_management_api import (
     FakeAzureManagement,
     adf_activity_run,
     adf_pipeline_run,
+    adf_trigger_run,
 )
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 
@@ -483,6 +485,40 @@ def test_latest_failed_adf_run_picks_the_newest(arm: FakeAzureManagement) -> Non
         {"operand": "Status", "operator": "Equals", "values": ["Failed"]},
     ]
     assert request.body["orderBy"] == [{"orderBy": "RunEnd", "order": "DESC"}]
+
+
+def test_latest_failed_adf_trigger_run_reads_the_newest_failure_of_the_trigger(
+    arm: FakeAzureManagement,
+) -> None:
+    now = datetime.now(UTC)
+
+    def add(trigger: str, status: str, minutes_ago: int, message: str = "") -> None:
+        at = now - timedelta(minutes=minutes_ago)
+        arm.add_trigger_run(RG, FACTORY, adf_trigger_run(trigger, status, message, at=at))
+
+    add("tr_blob_landed", "Failed", 90, "older failure")
+    add("tr_blob_landed", "Failed", 20, "Failed to start pipeline pl_ingest: parameter missing")
+    add("tr_blob_landed", "Succeeded", 5)
+    add("tr_other", "Failed", 2, "another trigger")
+    config = adf_config(arm)
+
+    found = latest_failed_adf_trigger_run(
+        config, RG, FACTORY, "tr_blob_landed", now - timedelta(hours=2), now
+    )
+    none = latest_failed_adf_trigger_run(
+        config, RG, FACTORY, "tr_never_fails", now - timedelta(hours=2), now
+    )
+
+    assert found is not None and none is None
+    assert found.error_message.startswith("ADF trigger 'tr_blob_landed' (BlobEventsTrigger) failed")
+    assert found.error_message.endswith(": Failed to start pipeline pl_ingest: parameter missing")
+    assert found.details["trigger_type"] == "BlobEventsTrigger"
+    request = arm.requests_to("queryTriggerRuns")[0]
+    assert request.body["filters"] == [
+        {"operand": "TriggerName", "operator": "Equals", "values": ["tr_blob_landed"]},
+        {"operand": "Status", "operator": "Equals", "values": ["Failed"]},
+    ]
+    assert request.body["orderBy"] == [{"orderBy": "TriggerRunTimestamp", "order": "DESC"}]
 
 
 def test_adf_invalid_token_raises(arm: FakeAzureManagement) -> None:

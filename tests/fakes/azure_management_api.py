@@ -12,6 +12,7 @@ Paths answered (api-version=2018-06-01 required, as ARM does; path matching is c
        /pipelineruns/{runId}
   POST .../factories/{f}/pipelineruns/{runId}/queryActivityruns   (RunFilterParameters body)
   POST .../factories/{f}/queryPipelineRuns                        (RunFilterParameters body)
+  POST .../factories/{f}/queryTriggerRuns                         (RunFilterParameters body)
   POST .../factories/{f}/pipelines/{name}/createRun  (referencePipelineRunId, isRecovery,
        startFromFailure query parameters; answers {"runId"}; the new run is InProgress until
        `finish_run` ends it)
@@ -43,6 +44,7 @@ _ACTIVITY_RUNS = re.compile(
     _FACTORY + r"/pipelineruns/(?P<run>[^/]+)/queryActivityruns$", re.IGNORECASE
 )
 _PIPELINE_RUNS = re.compile(_FACTORY + r"/queryPipelineRuns$", re.IGNORECASE)
+_TRIGGER_RUNS = re.compile(_FACTORY + r"/queryTriggerRuns$", re.IGNORECASE)
 _CREATE_RUN = re.compile(_FACTORY + r"/pipelines/(?P<pipeline>[^/]+)/createRun$", re.IGNORECASE)
 
 
@@ -147,6 +149,31 @@ def adf_activity_run(
     }
 
 
+def adf_trigger_run(
+    trigger: str,
+    status: str = "Failed",
+    message: str = "",
+    *,
+    at: datetime | None = None,
+    trigger_type: str = "BlobEventsTrigger",
+    pipelines: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A trigger run as queryTriggerRuns returns it."""
+    stamp = at or datetime.now(UTC) - timedelta(minutes=5)
+    return {
+        "triggerRunId": f"08584{int(stamp.timestamp() * 1000)}-{trigger}",
+        "triggerName": trigger,
+        "triggerType": trigger_type,
+        "triggerRunTimestamp": adf_time(stamp),
+        "status": status,
+        "message": message,
+        "properties": {},
+        "triggeredPipelines": pipelines or {},
+        "runDimension": {},
+        "dependencyStatus": {},
+    }
+
+
 def _arm_error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "target": None, "details": None}}
 
@@ -159,6 +186,7 @@ _OPERAND_FIELDS = {
     "activityname": "activityName",
     "activitytype": "activityType",
     "activityrunid": "activityRunId",
+    "triggername": "triggerName",
 }
 _ORDER_FIELDS = {
     "runstart": "runStart",
@@ -168,6 +196,8 @@ _ORDER_FIELDS = {
     "activityname": "activityName",
     "activityrunstart": "activityRunStart",
     "activityrunend": "activityRunEnd",
+    "triggername": "triggerName",
+    "triggerruntimestamp": "triggerRunTimestamp",
 }
 
 
@@ -186,6 +216,7 @@ class FakeAzureManagement(FakeHttpService):
         self.page_size = page_size
         self.pipeline_runs: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.activity_runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self.trigger_runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def add_pipeline_run(self, resource_group: str, factory: str, run: dict[str, Any]) -> None:
         key = (resource_group.lower(), factory.lower())
@@ -196,6 +227,11 @@ class FakeAzureManagement(FakeHttpService):
     ) -> None:
         key = (resource_group.lower(), factory.lower(), run_id)
         self.activity_runs.setdefault(key, []).extend(runs)
+
+    def add_trigger_run(self, resource_group: str, factory: str, run: dict[str, Any]) -> None:
+        key = (resource_group.lower(), factory.lower())
+        self.pipeline_runs.setdefault(key, {})  # the factory exists
+        self.trigger_runs.setdefault(key, []).append(run)
 
     def error_body(self, status: int, message: str) -> Any:
         codes = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
@@ -224,6 +260,7 @@ class FakeAzureManagement(FakeHttpService):
             (_PIPELINE_RUN, "GET", self._get_pipeline_run),
             (_ACTIVITY_RUNS, "POST", self._query_activity_runs),
             (_PIPELINE_RUNS, "POST", self._query_pipeline_runs),
+            (_TRIGGER_RUNS, "POST", self._query_trigger_runs),
             (_CREATE_RUN, "POST", self._create_run),
         ):
             match = pattern.match(request.path)
@@ -285,6 +322,10 @@ class FakeAzureManagement(FakeHttpService):
     def _query_pipeline_runs(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
         runs = list(self.pipeline_runs[(match["rg"].lower(), match["factory"].lower())].values())
         return self._query(request, runs, ("lastUpdated",))
+
+    def _query_trigger_runs(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+        runs = self.trigger_runs.get((match["rg"].lower(), match["factory"].lower()), [])
+        return self._query(request, runs, ("triggerRunTimestamp",))
 
     def _query(
         self, request: RecordedRequest, runs: list[dict[str, Any]], time_fields: tuple[str, ...]

@@ -377,6 +377,37 @@ def test_adf_metric_alert_names_the_pipeline_from_the_name_dimension() -> None:
     assert "UserError" in event.error_message
 
 
+def trigger_failed_runs_alert(trigger: str = "tr_blob_landed") -> dict[str, Any]:
+    return changed(
+        load("adf_metric_pipeline_failed_runs.json"),
+        "data.alertContext.condition.allOf[0].dimensions",
+        [{"name": "Name", "value": trigger}, {"name": "FailureType", "value": "UserError"}],
+    )
+
+
+def test_adf_trigger_metric_alert_is_the_triggers_failure_not_a_pipelines() -> None:
+    body = changed(
+        trigger_failed_runs_alert(),
+        "data.alertContext.condition.allOf[0].metricName",
+        "TriggerFailedRuns",
+    )
+
+    event = parse_azure_monitor(body)
+    resolved = parse_azure_monitor(changed(body, "data.essentials.monitorCondition", "Resolved"))
+
+    assert event.processing_mode == "adf"
+    assert event.details["trigger"] == "tr_blob_landed"
+    assert event.details["named_after_alert_rule"] is True
+    assert event.error_message.startswith(
+        "ADF trigger 'tr_blob_landed' in data factory 'adf-sales-prod' failed: a run of the "
+        "trigger failed, so the pipelines it starts may not have run. Failure type: UserError."
+    )
+    assert "pipeline 'tr_blob_landed'" not in event.error_message
+    assert resolved.error_message.startswith(
+        "ADF trigger 'tr_blob_landed' in data factory 'adf-sales-prod' failure alert resolved."
+    )
+
+
 def test_adf_activity_metric_reads_pipeline_name_and_activity_name() -> None:
     body = changed(
         load("adf_metric_pipeline_failed_runs.json"),

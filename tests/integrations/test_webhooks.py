@@ -13,6 +13,8 @@ from django.utils import timezone
 from analysis import enrichment_service
 from integrations.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import local_payload, shared_payload
+from tests.fakes.azure_ad import FakeAzureAd
+from tests.fakes.azure_management_api import FakeAzureManagement, adf_trigger_run
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 
@@ -473,6 +475,48 @@ def test_a_databricks_task_notifications_error_is_read_from_the_attempt_it_names
 
     assert "FileNotFoundException" in found.error_message
     assert found.details["task_run_id"] == attempt
+
+
+def test_a_trigger_failure_alert_is_analysed_with_the_trigger_runs_error(
+    webhook_client, settings, monkeypatch
+):
+    """An alert on `TriggerFailedRuns` names a trigger, not a pipeline: the error is read from
+    the trigger's failed run (it was looked up as a pipeline named after the alert rule, and
+    never found)."""
+    alert = local_payload("azure/adf_metric_pipeline_failed_runs.json")
+    condition = alert["data"]["alertContext"]["condition"]["allOf"][0]
+    condition["metricName"] = "TriggerFailedRuns"
+    condition["dimensions"] = [{"name": "Name", "value": "tr_orders_landed"}]
+    webhook_client(AZURE, alert)
+    ticket = Ticket.objects.get()
+    subscription = ticket.affected_entity["subscription_id"]
+
+    with (
+        FakeAzureAd(access_token="arm-token") as aad,
+        FakeAzureManagement(subscription, token="arm-token") as arm,
+    ):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
+        settings.AZURE_TENANT_ID = aad.tenant_id
+        settings.AZURE_CLIENT_ID = aad.client_id
+        settings.AZURE_CLIENT_SECRET = aad.client_secret
+        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
+        settings.AZURE_MANAGEMENT_URL = arm.url
+        settings.AZURE_AUTHORITY_HOST = aad.authority
+        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+        failed = adf_trigger_run(
+            "tr_orders_landed",
+            message="Storage event subscription was deleted; the trigger cannot fire",
+            at=ticket.first_seen - timedelta(minutes=3),
+        )
+        arm.add_trigger_run("rg-data-platform", "adf-sales-prod", failed)
+        found = enrichment_service.enrich(ticket)
+
+    assert ticket.error_message.startswith("ADF trigger 'tr_orders_landed'")
+    assert found.missing == []
+    assert found.error_message.endswith(
+        "Storage event subscription was deleted; the trigger cannot fire"
+    )
+    assert found.details["trigger_run_id"] == failed["triggerRunId"]
 
 
 def test_resolution_with_nothing_to_resolve_is_ignored(webhook_client):
