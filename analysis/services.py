@@ -42,7 +42,7 @@ from analysis.redaction import redact
 from analysis.rules import build_rule_rca
 from analysis.similar import similar_tickets_many
 from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
-from tickets import incidents, lifecycle
+from tickets import incidents, lifecycle, rules
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, RcaSource, Resolution, Ticket
 from tickets.resolutions import PastFix, previous_fixes
@@ -104,7 +104,9 @@ def enrich_tickets(ticket_ids: Sequence[str]) -> dict[str, enrichment_service.En
 
 
 def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> None:
-    """Store a fetched error text (redacted) on its ticket, and when the ticket named no
+    """Store a fetched error text (redacted) on its ticket, with the severity its class calls
+    for when that is higher than the one the ticket got without it (a Databricks login failure
+    was Medium, P3, for want of its text), and when the ticket named no
     culprit and the text names one, its culprit, group key and incident
     (`incidents.place_enriched`), in one transaction: a crash leaves both undone, and the
     redelivered work fetches again. The culprit's lock and the rows come before this UPDATE
@@ -116,16 +118,17 @@ def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> No
         if ticket.culprit
         else extract_culprit(message, ticket.affected_entity, source=ticket.processing_mode)
     )
+    error_type = classify_error(message).error_type
+    raised = rules.severity_raised_by_class(ticket, error_type)
     with transaction.atomic():
         if found is not None and found.label:
             incidents.place_enriched(
-                ticket.pk,
-                culprit=found.label,
-                culprit_detail=found.detail,
-                error_type=classify_error(message).error_type,
+                ticket.pk, culprit=found.label, culprit_detail=found.detail, error_type=error_type
             )
-        Ticket.objects.filter(pk=ticket.pk).update(error_message=message, details=details)
+        Ticket.objects.filter(pk=ticket.pk).update(error_message=message, details=details, **raised)
     ticket.error_message, ticket.details = message, details
+    for name, value in raised.items():
+        setattr(ticket, name, value)
 
 
 def analyse_tickets(

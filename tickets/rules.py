@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -126,6 +126,24 @@ def severity_for(severity_hint: str | None, error_type: str) -> Severity:
 
 def priority_for(severity: str) -> Priority:
     return SEVERITY_PRIORITY[Severity(severity)]
+
+
+def severity_raised_by_class(ticket: Ticket, error_type: str) -> dict[str, Any]:
+    """The severity, priority and SLA fields to change on a ticket whose error text arrived
+    after it was created (a Databricks notification or an ADF metric alert carries none, so it
+    was classed Unknown): its severity raised to that of the class its text has. Never lowered:
+    the source's own severity, a floor, may be what set it. Empty when nothing changes."""
+    by_class = ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)
+    if SEVERITY_RANK[by_class] <= SEVERITY_RANK[Severity(ticket.severity)]:
+        return {}
+    priority = priority_for(by_class)
+    sla_seconds = sla_seconds_for(priority)
+    return {
+        "severity": by_class,
+        "priority": priority,
+        "sla_seconds": sla_seconds,
+        "sla_deadline": ticket.timestamp + timedelta(seconds=sla_seconds),
+    }
 
 
 OWNER_FIELDS = ("finops_team", "finops_owner", "finops_cost_center")

@@ -5,6 +5,7 @@ jira and slack-sdk clients against the local servers (tests/fakes)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -307,3 +308,35 @@ def test_a_ticket_placed_by_two_copies_of_its_analysis_naming_two_culprits_is_in
         incident.refresh_from_db()
         assert incident.member_count == incident.members.count()
     assert (first.member_count, second.member_count) == (3, 2)
+
+
+def test_a_failure_whose_fetched_text_is_graver_than_unknown_is_raised_to_its_severity(
+    databricks,
+):
+    """Without its text a Databricks failure is Unknown, so Medium (P3); the text fetched
+    before anything pages it decides: a login failure is High (P2). A severity is never
+    lowered by it (the source's own is a floor)."""
+    from analysis.services import enrich_tickets
+    from tickets.rules import sla_seconds_for
+
+    login = post(
+        databricks_failure(
+            databricks, 6001, "orders_load", "Login failed for user 'etl_svc'. (18456)"
+        ),
+        "/webhooks/databricks/",
+    )["ticket_id"]
+    table = post(
+        databricks_failure(databricks, 6101, "orders_merge", TABLE_MISSING),
+        "/webhooks/databricks/",
+    )["ticket_id"]
+    before = Ticket.objects.get(pk=login)
+    assert (before.severity, before.priority) == ("Medium", "P3")
+    Ticket.objects.filter(pk=table).update(severity="Critical", priority="P1")
+
+    enrich_tickets([login, table])
+
+    raised, kept = Ticket.objects.get(pk=login), Ticket.objects.get(pk=table)
+    assert (raised.severity, raised.priority) == ("High", "P2")
+    assert raised.sla_seconds == sla_seconds_for("P2")
+    assert raised.sla_deadline == raised.timestamp + timedelta(seconds=raised.sla_seconds)
+    assert (kept.severity, kept.priority) == ("Critical", "P1")
