@@ -49,6 +49,7 @@ TRACE_MESSAGE_CHARS = 3 * 1024  # tail of error_trace put in error_message
 ERROR_MESSAGE_CHARS = 4 * 1024  # head of one error text put in error_message
 MAX_TASK_OUTPUTS = 3  # runs/get-output calls per enrichment
 MAX_PAGES = 10  # pages read from a paginated query
+MAX_ACTIVITY_CANDIDATES = 10  # failed pipeline runs looked in for a failed activity by name
 MAX_LISTED_FAILURES = 5  # secondary failures mentioned in error_message
 
 _FAILED_TASK_STATES = ("FAILED", "TIMEDOUT", "MAXIMUM_CONCURRENT_RUNS_REACHED", "CANCELED")
@@ -767,6 +768,92 @@ def latest_failed_adf_run(
 
     For metric alerts, which carry a pipeline name but no run id. Naive datetimes are UTC.
     """
+    budget = _Budget(config.timeout_seconds)
+    with _adf_client(config, budget) as client:
+        budget.start()
+        runs = _failed_pipeline_runs(
+            client, config, budget, resource_group, factory, pipeline, since, until
+        )
+    return runs[0][1] if runs else None
+
+
+def latest_adf_run_with_failed_activity(
+    config: AdfConfig,
+    resource_group: str,
+    factory: str,
+    activity: str,
+    since: datetime,
+    until: datetime,
+) -> str | None:
+    """The run id of the most recent failed pipeline run updated in [since, until] in which
+    `activity` failed, if any (the newest `MAX_ACTIVITY_CANDIDATES` failed runs are looked in).
+
+    For an `ActivityFailedRuns` alert split by the activity's name alone: it names no pipeline.
+    Naive datetimes are UTC."""
+    from azure.mgmt.datafactory.models import (
+        RunQueryFilter,
+        RunQueryFilterOperand,
+        RunQueryFilterOperator,
+    )
+
+    filters = [
+        RunQueryFilter(
+            operand=RunQueryFilterOperand.ACTIVITY_NAME,
+            operator=RunQueryFilterOperator.EQUALS,
+            values_property=[activity],
+        ),
+        RunQueryFilter(
+            operand=RunQueryFilterOperand.STATUS,
+            operator=RunQueryFilterOperator.EQUALS,
+            values_property=["Failed"],
+        ),
+    ]
+    budget = _Budget(config.timeout_seconds)
+    with _adf_client(config, budget) as client:
+        budget.start()
+        runs = _failed_pipeline_runs(
+            client, config, budget, resource_group, factory, "", since, until
+        )
+        for _, run_id in runs[:MAX_ACTIVITY_CANDIDATES]:
+            # An activity run is updated after its pipeline run started and by the time it
+            # ended: the window that found the pipeline run, widened by its longest run.
+            query = _run_filter(
+                _utc(since) - timedelta(days=1), _utc(until) + timedelta(hours=1), filters=filters
+            )
+            page = _adf_call(
+                config,
+                budget,
+                "activity runs",
+                partial(
+                    client.activity_runs.query_by_pipeline_run,
+                    resource_group,
+                    factory,
+                    run_id,
+                    query,
+                ),
+            )
+            if any(
+                _text(a.activity_name) == activity and _text(a.status).lower() in _ADF_FAILED_STATES
+                for a in page.value or []
+            ):
+                return run_id
+            if budget.expired():
+                break
+    return None
+
+
+def _failed_pipeline_runs(
+    client: Any,
+    config: AdfConfig,
+    budget: _Budget,
+    resource_group: str,
+    factory: str,
+    pipeline: str,
+    since: datetime,
+    until: datetime,
+) -> list[tuple[datetime, str]]:
+    """(when, run id) of the failed pipeline runs updated in [since, until], of `pipeline` when
+    one is given, newest first."""
     from azure.mgmt.datafactory.models import (
         RunQueryFilter,
         RunQueryFilterOperand,
@@ -778,44 +865,45 @@ def latest_failed_adf_run(
 
     filters = [
         RunQueryFilter(
-            operand=RunQueryFilterOperand.PIPELINE_NAME,
-            operator=RunQueryFilterOperator.EQUALS,
-            values_property=[pipeline],
-        ),
-        RunQueryFilter(
             operand=RunQueryFilterOperand.STATUS,
             operator=RunQueryFilterOperator.EQUALS,
             values_property=["Failed"],
         ),
     ]
+    if pipeline:
+        filters.insert(
+            0,
+            RunQueryFilter(
+                operand=RunQueryFilterOperand.PIPELINE_NAME,
+                operator=RunQueryFilterOperator.EQUALS,
+                values_property=[pipeline],
+            ),
+        )
     order = [RunQueryOrderBy(order_by=RunQueryOrderByField.RUN_END, order=RunQueryOrder.DESC)]
-    budget = _Budget(config.timeout_seconds)
-    best: tuple[datetime, str] | None = None
+    found: list[tuple[datetime, str]] = []
     token: str | None = None
-    with _adf_client(config, budget) as client:
-        budget.start()
-        for _ in range(MAX_PAGES):
-            query = _run_filter(
-                _utc(since), _utc(until), filters=filters, order_by=order, continuation_token=token
-            )
-            page = _adf_call(
-                config,
-                budget,
-                "pipeline runs",
-                partial(client.pipeline_runs.query_by_factory, resource_group, factory, query),
-            )
-            for run in page.value or []:
-                if _text(run.status).lower() != "failed" or _text(run.pipeline_name) != pipeline:
-                    continue
-                stamp = run.run_end or run.last_updated or run.run_start
-                if not run.run_id or stamp is None:
-                    continue
-                if best is None or _utc(stamp) > best[0]:
-                    best = (_utc(stamp), run.run_id)
-            token = page.continuation_token
-            if not token or budget.expired():
-                break
-    return best[1] if best else None
+    for _ in range(MAX_PAGES):
+        query = _run_filter(
+            _utc(since), _utc(until), filters=filters, order_by=order, continuation_token=token
+        )
+        page = _adf_call(
+            config,
+            budget,
+            "pipeline runs",
+            partial(client.pipeline_runs.query_by_factory, resource_group, factory, query),
+        )
+        for run in page.value or []:
+            if _text(run.status).lower() != "failed":
+                continue
+            if pipeline and _text(run.pipeline_name) != pipeline:
+                continue
+            stamp = run.run_end or run.last_updated or run.run_start
+            if run.run_id and stamp is not None:
+                found.append((_utc(stamp), run.run_id))
+        token = page.continuation_token
+        if not token or budget.expired():
+            break
+    return sorted(found, reverse=True)
 
 
 def latest_failed_adf_trigger_run(

@@ -90,20 +90,36 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
         base_url=settings.AZURE_MANAGEMENT_URL,
         timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
     )
-    trigger = ticket.details.get("trigger", "")
-    if trigger and ticket.details.get("named_after_alert_rule"):
+    details = ticket.details
+    named_after_rule = details.get("named_after_alert_rule")
+    trigger, activity = details.get("trigger", ""), details.get("activity", "")
+    if named_after_rule and trigger and not activity:
         return _enrich_adf_trigger(ticket, config, resource_group, factory, trigger)
+    window = {
+        "since": ticket.first_seen - timedelta(hours=2),
+        "until": ticket.first_seen + timedelta(minutes=10),
+    }
     try:
-        run_id = ticket.details.get("pipeline_run_id") or enrichment.latest_failed_adf_run(
-            config,
-            resource_group,
-            factory,
-            ticket.pipeline,
-            since=ticket.first_seen - timedelta(hours=2),
-            until=ticket.first_seen + timedelta(minutes=10),
-        )
+        run_id = details.get("pipeline_run_id")
+        if not run_id and not named_after_rule:
+            run_id = enrichment.latest_failed_adf_run(
+                config, resource_group, factory, ticket.pipeline, **window
+            )
+        elif not run_id and activity:
+            # The alert was split by the activity's name alone: it names no pipeline.
+            run_id = enrichment.latest_adf_run_with_failed_activity(
+                config, resource_group, factory, activity, **window
+            )
+        elif not run_id:
+            return Enriched(
+                missing=[
+                    "the alert names no pipeline, activity or run (split the alert rule by "
+                    "the metric's Name dimension to have it name the pipeline)"
+                ]
+            )
         if not run_id:
-            return Enriched(missing=["no failed run of this pipeline found around the alert"])
+            where = f"activity '{activity}'" if named_after_rule else "this pipeline"
+            return Enriched(missing=[f"no failed run of {where} found around the alert"])
         found = enrichment.enrich_adf_pipeline_run(config, resource_group, factory, run_id)
     except enrichment.EnrichmentError as exc:
         logger.warning("ADF enrichment of %s failed: %s", ticket.pk, exc)

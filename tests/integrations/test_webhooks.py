@@ -14,7 +14,12 @@ from analysis import enrichment_service
 from integrations.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import local_payload, shared_payload
 from tests.fakes.azure_ad import FakeAzureAd
-from tests.fakes.azure_management_api import FakeAzureManagement, adf_trigger_run
+from tests.fakes.azure_management_api import (
+    FakeAzureManagement,
+    adf_activity_run,
+    adf_pipeline_run,
+    adf_trigger_run,
+)
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 
@@ -477,20 +482,11 @@ def test_a_databricks_task_notifications_error_is_read_from_the_attempt_it_names
     assert found.details["task_run_id"] == attempt
 
 
-def test_a_trigger_failure_alert_is_analysed_with_the_trigger_runs_error(
-    webhook_client, settings, monkeypatch
-):
-    """An alert on `TriggerFailedRuns` names a trigger, not a pipeline: the error is read from
-    the trigger's failed run (it was looked up as a pipeline named after the alert rule, and
-    never found)."""
-    alert = local_payload("azure/adf_metric_pipeline_failed_runs.json")
-    condition = alert["data"]["alertContext"]["condition"]["allOf"][0]
-    condition["metricName"] = "TriggerFailedRuns"
-    condition["dimensions"] = [{"name": "Name", "value": "tr_orders_landed"}]
-    webhook_client(AZURE, alert)
-    ticket = Ticket.objects.get()
-    subscription = ticket.affected_entity["subscription_id"]
-
+@pytest.fixture
+def adf_api(settings, monkeypatch):
+    """The ARM API of the fixture alert's subscription (tests/payloads/azure), logged in to
+    through a local Entra ID: what ADF enrichment reads."""
+    subscription = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e"
     with (
         FakeAzureAd(access_token="arm-token") as aad,
         FakeAzureManagement(subscription, token="arm-token") as arm,
@@ -499,17 +495,35 @@ def test_a_trigger_failure_alert_is_analysed_with_the_trigger_runs_error(
         settings.AZURE_TENANT_ID = aad.tenant_id
         settings.AZURE_CLIENT_ID = aad.client_id
         settings.AZURE_CLIENT_SECRET = aad.client_secret
-        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
+        settings.AZURE_SUBSCRIPTION_ID = subscription
         settings.AZURE_MANAGEMENT_URL = arm.url
         settings.AZURE_AUTHORITY_HOST = aad.authority
         settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
-        failed = adf_trigger_run(
-            "tr_orders_landed",
-            message="Storage event subscription was deleted; the trigger cannot fire",
-            at=ticket.first_seen - timedelta(minutes=3),
-        )
-        arm.add_trigger_run("rg-data-platform", "adf-sales-prod", failed)
-        found = enrichment_service.enrich(ticket)
+        yield arm
+
+
+def factory_metric_alert(metric: str, dimensions: list[dict[str, str]]) -> dict:
+    alert = local_payload("azure/adf_metric_pipeline_failed_runs.json")
+    condition = alert["data"]["alertContext"]["condition"]["allOf"][0]
+    condition["metricName"], condition["dimensions"] = metric, dimensions
+    return alert
+
+
+def test_a_trigger_failure_alert_is_analysed_with_the_trigger_runs_error(webhook_client, adf_api):
+    """An alert on `TriggerFailedRuns` names a trigger, not a pipeline: the error is read from
+    the trigger's failed run (it was looked up as a pipeline named after the alert rule, and
+    never found)."""
+    name = [{"name": "Name", "value": "tr_orders_landed"}]
+    webhook_client(AZURE, factory_metric_alert("TriggerFailedRuns", name))
+    ticket = Ticket.objects.get()
+    failed = adf_trigger_run(
+        "tr_orders_landed",
+        message="Storage event subscription was deleted; the trigger cannot fire",
+        at=ticket.first_seen - timedelta(minutes=3),
+    )
+    adf_api.add_trigger_run("rg-data-platform", "adf-sales-prod", failed)
+
+    found = enrichment_service.enrich(ticket)
 
     assert ticket.error_message.startswith("ADF trigger 'tr_orders_landed'")
     assert found.missing == []
@@ -517,6 +531,55 @@ def test_a_trigger_failure_alert_is_analysed_with_the_trigger_runs_error(
         "Storage event subscription was deleted; the trigger cannot fire"
     )
     assert found.details["trigger_run_id"] == failed["triggerRunId"]
+
+
+def test_an_activity_failure_alert_naming_no_pipeline_finds_the_run_the_activity_failed_in(
+    webhook_client, adf_api
+):
+    """`ActivityFailedRuns` split by the activity's name alone names no pipeline: the error is
+    that of the newest failed run in which that activity failed (another pipeline's newer
+    failure is not it)."""
+    name = [{"name": "Name", "value": "Copy_Orders"}]
+    webhook_client(AZURE, factory_metric_alert("ActivityFailedRuns", name))
+    ticket = Ticket.objects.get()
+    started = ticket.first_seen - timedelta(minutes=20)
+    where = ("rg-data-platform", "adf-sales-prod")
+    ours = adf_pipeline_run(
+        "run-orders", "pl_orders", run_start=started, resource_group=where[0], factory=where[1]
+    )
+    newer = adf_pipeline_run("run-other", "pl_other", run_start=started + timedelta(minutes=5))
+    for run, activity, error in (
+        (ours, "Copy_Orders", "Login failed for user 'etl_reader'."),
+        (newer, "Lookup_Watermark", "The table 'watermarks' does not exist."),
+    ):
+        adf_api.add_pipeline_run(*where, run)
+        adf_api.add_activity_runs(
+            *where,
+            run["runId"],
+            [adf_activity_run(run, activity, "Failed", error_code="2200", message=error)],
+        )
+
+    found = enrichment_service.enrich(ticket)
+    unsplit = enrichment_service.enrich(
+        Ticket(
+            pipeline=ticket.pipeline,
+            processing_mode="adf",
+            affected_entity=ticket.affected_entity,
+            first_seen=ticket.first_seen,
+            details={"needs_enrichment": True, "named_after_alert_rule": True},
+        )
+    )
+
+    assert ticket.error_message.startswith(
+        "An ADF pipeline in data factory 'adf-sales-prod' failed at activity 'Copy_Orders'"
+    )
+    assert found.missing == []
+    assert found.details["pipeline_run_id"] == "run-orders"
+    assert "Login failed for user 'etl_reader'" in found.error_message
+    assert unsplit.missing == [
+        "the alert names no pipeline, activity or run (split the alert rule by the metric's "
+        "Name dimension to have it name the pipeline)"
+    ]
 
 
 def test_resolution_with_nothing_to_resolve_is_ignored(webhook_client):
