@@ -345,6 +345,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # The SQL Server client's own verdict on a failed connect ("A network-related or
+            # instance-specific error has occurred while establishing a connection to SQL
+            # Server. Server is not found or not accessible"): above the "Login timeout
+            # expired" the driver prints with it, which is how long it tried, not why it failed.
+            "sql_server_unreachable",
+            4.5,
+            r"network-related or instance-specific error|server is not found or not accessible",
+            _I,
+        ),
+        (
             "db_unavailable",
             3.0,
             any_of(
@@ -515,6 +525,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"(?:and )?(?:cannot|can't|can not|unable to) accept",
             _I,
         ),
+        (
+            # An Airflow pool without a free slot for the task ("Not scheduling since there are
+            # 0 open slots in pool etl", "requires 4 slots but there are 2 open slots in the
+            # pool p"): the pool's size, a capacity the scheduler enforces.
+            "pool_slots",
+            4.0,
+            r"open slots in (?:the )?pool\b|\bpool slots\b|all pools are full",
+            _I,
+        ),
         # Insufficient resources (disk full, out of memory, too many connections).
         ("sqlstate_resources", 2.5, _sqlstate("53"), _I),
     ],
@@ -642,6 +661,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.5,
             r"not-null constraint|not null constraint|notnullviolation|value null into column"
             r"|does not allow nulls|violation of (?:primary key|unique key|foreign key)"
+            # .NET's SqlBulkCopy ("Column 'KeyID' does not allow DBNull.Value") and Synapse COPY
+            # ("non nullable column 'x' cannot have the NULL value as its default").
+            r"|does not allow dbnull|\bnon[- ]?nullable (?:column|field)\b[^.\n]{0,80}\bnull\b"
             r"|duplicate key|uniqueviolation|foreignkeyviolation|unique constraint"
             r"|foreign key constraint|integrityerror|check constraint"
             r"|multiple source rows matched|multiple_source_row_matching|"
@@ -823,6 +845,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # SQL Server BULK INSERT / OPENROWSET (Msg 4860, 4861 with OS error 2 or 3).
             r"|could not be opened\. operating system error code [23]\b"
             r"|cannot bulk load\. the file .{0,300}? does not exist"
+            r"|cannot bulk load because the file .{0,300}? could not be opened"
             # Snowflake: "Remote file 'https://.../x.csv' was not found" (stage or COPY source).
             r"|remote file '[^'\n]{1,300}' was not found",
             _I,
@@ -873,7 +896,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "service_internal_error",
             3.0,
             r"retrying may solve the problem|reason: ?backenderror"
-            r"|the service has encountered an error processing your request",
+            r"|the service has encountered an error processing your request"
+            # Synapse/Fabric Spark: the service could not start the notebook's session.
+            r"|livy session (?:has )?failed",
             _I,
         ),
         (
@@ -1033,6 +1058,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "auto_terminated",
             4.0,
             r"terminated by inactivity|\bcode: inactivity\b|inactivity_duration",
+            _I,
+        ),
+        (
+            # Two consumers reading one Event Hubs partition in one consumer group: the newer
+            # receiver's higher epoch disconnects the other ("A receiver with a higher epoch
+            # '23' already exists", ReceiverDisconnectedException). Two jobs share a group.
+            "competing_receiver",
+            4.0,
+            r"receiver with (?:a )?higher epoch|receiverdisconnected(?:exception|error)",
             _I,
         ),
         (
@@ -1626,7 +1660,9 @@ _RAW_CUES: dict[str, list[tuple[str, str]]] = {
         ("reach", r"\b(?:unreachable|network|socket|dns|proxy)\b"),
     ],
     "ConfigurationError": [
-        ("setting", r"\b(?:settings?|configur(?:e|ed|ation)|config)\b"),
+        # Not ADF's failure type "User configuration issue", which every user-side failure
+        # carries.
+        ("setting", r"\b(?:settings?|(?<!user )configur(?:e|ed|ation)|config)\b"),
         ("not_set", r"\bnot (?:configured|set|defined|specified|enabled|installed)\b"),
         ("unsupported", r"\b(?:not supported|unsupported)\b"),
     ],

@@ -20,6 +20,10 @@ MISSING_CREDENTIALS: tuple[str, ...] = (
     r"unable to locate credentials",
     r"defaultazurecredential failed",
     r"credentialunavailable",
+    # Azure managed identity with no identity endpoint or token to give (IMDS, MSI).
+    r"credential authentication unavailable",
+    r"no response from the imds endpoint",
+    r"failed to connect to msi\b",
     # A key the runtime authenticates with that was never configured (ADF self-hosted IR
     # "Authentication Key is not assigned yet", "API key not set").
     r"\b(?:authentication|auth|api|access|account) key (?:is |was |has )?(?:not|never) "
@@ -135,6 +139,10 @@ DEADLOCK: tuple[str, ...] = (
 CONCURRENT_COMMIT: tuple[str, ...] = (
     r"is not same as the current table metadata location",
     r"cannot commit: base metadata location",
+    # Lance / LanceDB: "Commit conflict for version 924: There was a concurrent commit that
+    # conflicts with this one".
+    r"commit conflict for version",
+    r"concurrent commit that conflicts",
 )
 
 # A Kafka consumer whose group rebalanced while it was still processing a batch: the time
@@ -233,6 +241,13 @@ SCHEMA_MISMATCH: tuple[str, ...] = (
     r"partition_schema_mismatch",
     r"mismatch between the table and partition schemas?",
     r"types are incompatible and cannot be coerced",
+    # pyarrow: "Item has schema ... which does not match expected schema".
+    r"does not match (?:the )?expected schema",
+    # Delta: "The schema of your Delta table has changed in an incompatible way".
+    r"has changed in an incompatible way",
+    # ADF copy: a hierarchical (JSON) source mapped onto tabular columns.
+    r"schemamappingfailed",
+    r"hierarchical to tabular",
 )
 
 MISSING_COLUMN: tuple[str, ...] = (

@@ -210,8 +210,24 @@ def ssh_private_key(m: re.Match[str], ctx: Context) -> Finding:
     example="botocore.exceptions.NoCredentialsError: Unable to locate credentials",
 )
 def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
+    cause = "no credentials were available to the SDK in the runtime environment"
+    lowered = ctx.text.lower()
+    if "multiple user assigned identities" in lowered or "has not been assigned to this" in lowered:
+        # Azure IMDS: the managed identity asked for is not the resource's, or several
+        # user-assigned identities exist and none was named.
+        cause = "the managed identity the code asked for is not assigned to this resource"
+        if "multiple user assigned identities" in lowered:
+            cause += (
+                " (multiple user assigned identities exist: the clientId or resourceId of the "
+                "one to use must be given)"
+            )
+    elif re.search(r"imds endpoint|connect to msi\b", lowered):
+        cause = (
+            "no managed identity answered where the code runs: the identity endpoint "
+            "(IMDS/MSI) gave no token"
+        )
     return Finding(
-        "no credentials were available to the SDK in the runtime environment",
+        cause,
         (
             "Configure the identity the task should use (instance profile / IAM role, managed "
             "identity, or service principal environment variables) on the worker or cluster.",
@@ -309,7 +325,11 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
     privilege = re.search(r"does not have ((?:[A-Z][A-Z_]* ){0,3}[A-Z][A-Z_]*) on \w", text)
     # Kubernetes RBAC: 'User "system:serviceaccount:ns:sa" cannot watch resource "pods"'.
     rbac = re.search(r"cannot (\w+) resource \\*[\"']?([\w.]+)", text, re.I)
-    if not missing and privilege:
+    # Azure RBAC: "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'".
+    action = grab(text, r"action: '(microsoft\.[\w./-]+)'")
+    if not missing and action:
+        missing = action + (", no RBAC role assignment" if "rbac" in lowered else "")
+    elif not missing and privilege:
         missing = clean_value(privilege.group(1))
     elif not missing and rbac:
         missing = f"{clean_value(rbac.group(1))} {clean_value(rbac.group(2))}"

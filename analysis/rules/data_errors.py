@@ -141,6 +141,8 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
     found = grab(ctx.text, r"found: (\w+)")
     expected = grab(ctx.text, r"(?:required|expected): (\w+)")
     cause = "the data's schema no longer matches the target schema"
+    if re.search(r"does not match (?:the )?expected schema", ctx.text, re.I):
+        cause = "the data's schema does not match the expected schema"
     if re.search(r"recordreaderfillbuffer|record reader buffer", ctx.text, re.IGNORECASE):
         inner = grab(ctx.text, r"record reader buffer: (\w+(?:: [^\n,']{1,80})?)")
         cause = (

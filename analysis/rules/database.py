@@ -189,7 +189,8 @@ def missing_db_object(m: re.Match[str], ctx: Context) -> Finding:
     r"cannot connect to sql database|sqlfailedtoconnect|could not open a connection to sql server"
     r"|server was not found or was not accessible|can't connect to \w+ server"
     r"|could not connect to server|connection to server at .{0,120}failed"
-    r"|lost connection to mysql|tns:no listener|cannot connect to server",
+    r"|lost connection to mysql|tns:no listener|cannot connect to server"
+    r"|network-related or instance-specific error|server is not found or not accessible",
     example="cx_Oracle.DatabaseError: ORA-12541: TNS:no listener",
 )
 def db_unreachable(m: re.Match[str], ctx: Context) -> Finding:
@@ -213,8 +214,12 @@ def db_unreachable(m: re.Match[str], ctx: Context) -> Finding:
             ),
             0.65,
         )
+    cause = f"the pipeline could not connect to {target}"
+    if re.search(r"(?:was|is) not found or (?:was )?not accessible", ctx.text, re.I):
+        # The SQL Server client's verdict, whatever login timeout it printed with it.
+        cause += " (the client found the server not found or not accessible: network-related)"
     return Finding(
-        f"the pipeline could not connect to {target}",
+        cause,
         (
             f"Check that {target} is online and accepting connections (paused, failed over or "
             "restarting?).",

@@ -50,9 +50,11 @@ def spark_executor_oom(m: re.Match[str], ctx: Context) -> Finding:
             transient=False,
         )
     cause = "Spark executors ran out of memory and were killed"
-    if executor:
-        cause += f" (executor {executor}"
-        cause += f", {used})" if used else ")"
+    # Spark on Kubernetes: "The executor with id 1 exited with exit code 137" (SIGKILL).
+    code = grab(ctx.text, r"\bexit(?:ed with exit)? (?:code|status)[: ]+(\d+)")
+    stated = [f"executor {executor}" if executor else "", used, f"exit code {code}" if code else ""]
+    if any(stated):
+        cause += f" ({', '.join(part for part in stated if part)})"
     return Finding(
         cause,
         (
@@ -374,13 +376,17 @@ def over_capacity_request(m: re.Match[str], ctx: Context) -> Finding:
     "count_limit",
     "ResourceExhaustion",
     r"maximum number of (?!(?:[\w-]+ ){0,3}(?:retries|retry|tries|attempts?|redirects"
-    r"|reconnects?)\b)([\w ]{1,60}?(?: per \w+)?) (?:\(\d+\) )?(?:exceeded|reached)\b",
+    r"|reconnects?)\b)([\w ]{1,60}?(?: per \w+)?) (?:\(\d+\) )?(?:exceeded|reached)\b"
+    # Event Hubs: "Exceeded the maximum number of allowed receivers per partition in a
+    # consumer group which is 5".
+    r"|exceeded the maximum number of (?:allowed )?([\w ]{1,80}?),? which is (\d+)",
     example="ORA-00018: maximum number of sessions exceeded",
 )
 def count_limit(m: re.Match[str], ctx: Context) -> Finding:
-    what = m.group(1).strip()
+    what = (m.group(1) or m.group(2)).strip()
+    limit = f" ({m.group(3)})" if m.group(3) else ""
     return Finding(
-        f"the maximum number of {what} the engine allows was exceeded",
+        f"the maximum number of {what}{limit} the engine allows was exceeded",
         (
             f"Find what holds the {what} (other jobs, leaked sessions or temporary objects "
             "that are never released) and release or close them.",

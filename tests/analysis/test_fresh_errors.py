@@ -296,7 +296,88 @@ THREAD_SETS = [
     # r9-038: an Airflow "Detected zombie job" was labelled Unknown (it states no cause); the
     # classifier reads "zombie" as a lost worker (ResourceExhaustion), as audit-399 is labelled.
     ("thread_errors_8.jsonl", 46, 1),
+    # Round 9 (weighted to Synapse and Fabric, ADF copy error codes, Azure managed identity and
+    # Key Vault, Event Hubs, Delta and pyarrow schemas, Airflow pools, GCS and Salesforce
+    # limits): 28/44 when collected. Its misses were NULLs into non-nullable columns (.NET
+    # DBNull, Synapse COPY), schema wordings (expected schema, Delta's incompatible change,
+    # hierarchical-to-tabular mapping), BULK INSERT files that could not be opened, competing
+    # Event Hubs receivers, Airflow pool slots, managed identity endpoints, Lance commit
+    # conflicts, failed Livy sessions, SQL Server's "network-related" verdict under a login
+    # timeout, and ADF's "User configuration issue" read as a configuration cue.
+    ("thread_errors_9.jsonl", 44, 0),
 ]
+
+
+@pytest.mark.parametrize(
+    ("expected", "message"),
+    [
+        # Further wordings of the families round 9's thread messages exposed.
+        (
+            "DataError",
+            "System.InvalidOperationException: Column 'CustomerID' does not allow DBNull.",
+        ),
+        ("DataError", "Failed to write batch: non-nullable field 'amount' received a null value"),
+        (
+            "DataError",
+            "pyarrow.lib.ArrowInvalid: Item has schema\nid: int64\nwhich does not match "
+            "expected schema\nid: string",
+        ),
+        (
+            "DataError",
+            "AnalysisException: The schema of your Delta table has changed in an incompatible "
+            "way since your DataFrame was created.",
+        ),
+        (
+            "DataError",
+            'Msg 4861, Level 16, State 1, Line 3\nCannot bulk load because the file "in/day.csv" '
+            "could not be opened. Operating system error code 12029(A connection with the "
+            "server could not be established.).",
+        ),
+        (
+            "ResourceExhaustion",
+            "Not executing <TaskInstance: etl.load scheduled__2024-01-01 [scheduled]> since it "
+            "requires 2 slots but there are 0 open slots in the pool etl_pool.",
+        ),
+        (
+            "ConfigurationError",
+            "ReceiverDisconnectedError: New receiver with higher epoch of '0' is created hence "
+            "current receiver with epoch '0' is getting disconnected.",
+        ),
+        (
+            "AuthenticationError",
+            "azure.identity.CredentialUnavailableError: ManagedIdentityCredential authentication "
+            "unavailable, no response from the IMDS endpoint.",
+        ),
+        (
+            "DatabaseError",
+            "lance error: Commit conflict for version 12: There was a concurrent commit that "
+            "conflicts with this one and it cannot be automatically resolved.",
+        ),
+        (
+            "DatabaseError",
+            "pyodbc.OperationalError: ('08001', '[08001] [Microsoft][ODBC Driver 18 for SQL "
+            "Server]Login timeout expired (0); [08001] A network-related or instance-specific "
+            "error has occurred while establishing a connection to SQL Server. Server is not "
+            "found or not accessible.')",
+        ),
+        ("ExternalServiceError", "Livy session has failed. Session state: Error. Source: System."),
+        # A file the bulk load may not open is a permission, a bare login timeout stays a
+        # timeout, and ADF's failure type "User configuration issue" names no setting.
+        (
+            "AuthenticationError",
+            'Cannot bulk load because the file "a.dat" could not be opened. Operating system '
+            "error code 5(Access is denied.).",
+        ),
+        (
+            "TimeoutError",
+            "pyodbc.OperationalError: ('HYT00', '[HYT00] [Microsoft][ODBC Driver 18 for SQL "
+            "Server]Login timeout expired (0) (SQLDriverConnect)')",
+        ),
+        ("Unknown", "2010 User configuration issue. Hit unexpected exception, please retry."),
+    ],
+)
+def test_round_9_families(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected
 
 
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)

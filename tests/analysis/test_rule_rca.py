@@ -680,3 +680,61 @@ def test_an_oomkilled_container_is_named_and_a_missing_file_names_its_path() -> 
     )
     assert missing.rule == "missing_path"
     assert "raw/a.parquet" in missing.root_cause.split(" The error says:")[0]
+
+
+@pytest.mark.parametrize(
+    ("message", "error_type", "rule", "named"),
+    [
+        # Round 9's families: the RCA's own words carry the exit code, the Azure RBAC action,
+        # the unassigned managed identity, the stated count limit and the SQL Server client's
+        # verdict.
+        (
+            "ERROR TaskSchedulerImpl: Lost executor 3 on 10.0.0.7:\nThe executor with id 3 "
+            "exited with exit code 137.",
+            "ResourceExhaustion",
+            "spark_executor_oom",
+            ["executor 3", "exit code 137"],
+        ),
+        (
+            'Status=403 Code="Forbidden" Message="Caller is not authorized to perform action on '
+            "resource.\\r\\nAction: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'\\r\\n"
+            'DecisionReason: \'DeniedWithNoValidRBAC\'" InnerError={"code":"ForbiddenByRbac"}',
+            "AuthenticationError",
+            "permission_denied",
+            ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "RBAC"],
+        ),
+        (
+            "Azure.Identity.CredentialUnavailableException: ManagedIdentityCredential "
+            "authentication unavailable. The requested identity has not been assigned to this "
+            'resource.\n{"error":"invalid_request","error_description":"Multiple user assigned '
+            'identities exist, please specify the clientId / resourceId of the identity"}',
+            "AuthenticationError",
+            "missing_credentials",
+            ["not assigned to this resource", "clientId"],
+        ),
+        (
+            "Exceeded the maximum number of allowed receivers per partition in a consumer group "
+            "which is 5",
+            "ResourceExhaustion",
+            "count_limit",
+            ["receivers per partition in a consumer group (5)"],
+        ),
+        (
+            "[08001] Login timeout expired (0); [08001] A network-related or instance-specific "
+            "error has occurred while establishing a connection to SQL Server. Server is not "
+            "found or not accessible.",
+            "DatabaseError",
+            "db_unreachable",
+            ["not found or not accessible"],
+        ),
+    ],
+)
+def test_round_nine_families_name_the_specifics(
+    message: str, error_type: str, rule: str, named: list[str]
+) -> None:
+    assert classify_error(message).error_type == error_type
+    rca = _rca(message, error_type)
+    assert rca.rule == rule
+    own_words = rca.root_cause.split(" The error says:")[0]
+    for value in named:
+        assert value in own_words, own_words
