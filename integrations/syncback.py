@@ -113,9 +113,19 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         if not steps:
             return lead, f"incident {incident.pk} already in that state"
         actor = Actor(ActorKind.JIRA, event.author or "jira")
+        # The comment left with the resolving transition says what fixed it, as on a ticket's
+        # issue: kept on every member the resolve reaches.
+        fix = "" if _is_us(event) else event.comment_body
         try:
             for step in steps:
-                incidents.act(incident.pk, step, actor, note=f"JIRA {event.issue_key}", via="jira")
+                incidents.act(
+                    incident.pk,
+                    step,
+                    actor,
+                    note=f"JIRA {event.issue_key}",
+                    fix=fix if step == "resolve" else "",
+                    via="jira",
+                )
         except TransitionError as exc:
             return lead, f"no change: {exc}"
         return lead, f"incident {incident.pk} status set to {target}"

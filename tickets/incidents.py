@@ -373,19 +373,25 @@ def _join(incident: Incident, ticket: Ticket, now: datetime, *, paged: bool = Fa
 
 
 def record_recurrence(
-    ticket_id: str, now: datetime, incident_id: str | None, *, was_recovered: bool = False
+    ticket_id: str,
+    now: datetime,
+    incident_id: str | None,
+    *,
+    was_recovered: bool = False,
+    actor: Actor | None = None,
 ) -> None:
     """A member failed again: the incident's timeline shows it and its window extends.
     `incident_id` is the ticket's incident, as the recurrence's own UPDATE returned it; a
     member that had recovered at its source (left open: RESOLVE_ON_SOURCE_RECOVERY off) counts
-    as recovered no more, and an incident that every member's recovery ended reopens."""
+    as recovered no more, and an incident that every member's recovery ended reopens, reported
+    by `actor` (the source that reported the failure)."""
     if not incident_id:
         return
     Incident.objects.filter(pk=incident_id, last_member_at__lt=now).update(last_member_at=now)
     record_event(incident_id, "recurred", ticket_id=ticket_id, at=now)
     announce(incident_id, "recurred", Actor.system("incidents"), ticket_id)
     if was_recovered:
-        _reopen_for(incident_id, ticket_id, Actor.system("incidents"), now)
+        _reopen_for(incident_id, ticket_id, actor or Actor.system("incidents"), now)
 
 
 def _recount_recovered(incident_id: str) -> int:

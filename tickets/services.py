@@ -68,7 +68,9 @@ def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datet
         details={"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count},
     )
     lifecycle.announce(ticket_id, "recurred", actor)
-    incidents.record_recurrence(ticket_id, now, incident_id, was_recovered=was_recovered)
+    incidents.record_recurrence(
+        ticket_id, now, incident_id, was_recovered=was_recovered, actor=actor
+    )
     return count
 
 

@@ -706,3 +706,55 @@ def test_an_incident_change_is_told_once_when_delivered_twice_and_after_an_outag
     assert comments(jira, incident.itsm_ticket_id) == [
         "daan acknowledged the incident via Slack in the RCA service."
     ]
+
+
+def test_jira_done_on_the_incidents_issue_keeps_its_comment_as_every_members_fix(targets):
+    """The comment of the transition to Done is the fix, on an incident's issue as on a
+    ticket's: it is kept on every member the resolve reaches."""
+    from tickets.models import Resolution
+
+    key = "OPS-77"
+    members = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(3)]
+    incident = Incident.objects.get()
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id=key)
+    webhook = jira_webhook(key, "In Progress", "Done", changelog_id="inc-done-1")
+    webhook["comment"] = {
+        "id": "inc-901",
+        "body": "Failed the SQL server over to its secondary",
+        "author": {"displayName": "Maria Lopez", "accountId": "5c5f-maria"},
+    }
+
+    answer = post_jira(webhook)
+
+    assert answer.json()["result"] == f"incident {incident.pk} status set to resolved"
+    fixes = Resolution.objects.filter(ticket_id__in=members)
+    assert sorted(fixes.values_list("ticket_id", flat=True)) == sorted(members)
+    assert {(f.fix, f.resolved_by, f.actor_kind) for f in fixes} == {
+        ("Failed the SQL server over to its secondary", "Maria Lopez", "jira")
+    }
+
+
+def test_the_outage_coming_back_after_every_member_recovered_names_its_source(targets):
+    """Every member recovered, so the incident resolved itself; a member failing again is
+    reported by its source (adf), as when people had resolved it, not by 'incidents'."""
+    from integrations.targets.jira import jira_incident_comment
+    from integrations.targets.slack import slack_incident_thread_text
+
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident = Incident.objects.get()
+    assert incident.status == "resolved" and incident.recovered_at is not None
+
+    assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+
+    reopen = IncidentEvent.objects.get(incident=incident, kind="reopen")
+    assert reopen.details["via"] == "source"
+    told = OutboundDelivery.objects.get(action="slack_inc_reply", key__endswith=f":{reopen.pk}")
+    assert slack_incident_thread_text(told.payload) == (
+        f":rotating_light: The outage is back: pl_orders ({first}) failed again "
+        f"(reported by adf). Incident {incident.pk} is open again."
+    )
+    comment = OutboundDelivery.objects.get(action="jira_inc_comment", key__endswith=f":{reopen.pk}")
+    assert "(reported by adf)" in jira_incident_comment(comment.payload)
