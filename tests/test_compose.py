@@ -89,3 +89,35 @@ def test_each_outbound_target_has_a_worker_on_its_own_queue():
         assert command[command.index("--pool") + 1] == "threads"
         assert "healthcheck" in services[f"outbound-{target.name}"]
     assert "--queues" not in services["worker"]["command"]
+
+
+# What the README's configuration table says an installation sets for JIRA, Slack, Blob and
+# the links they carry: each must reach the app's containers when the operator sets it.
+TARGET_SETTINGS = {
+    "PUBLIC_BASE_URL",
+    "JIRA_URL",
+    "JIRA_USER",
+    "JIRA_API_TOKEN",
+    "JIRA_DEFAULT_PROJECT",
+    "JIRA_WEBHOOK_SECRET",
+    "JIRA_CLOUD",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_DEFAULT_CHANNEL",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_CONTAINER",
+}
+
+
+def test_the_targets_settings_reach_the_app_and_unset_ones_keep_their_defaults():
+    """Compose passes a container only the variables its `environment` names (an .env file
+    only fills in `${…}`): without these, JIRA, Slack and Blob could not be configured at all.
+    A name without a value is passed when set and left out when not, so the setting's own
+    default (JIRA_DEFAULT_PROJECT=OPS, JIRA_CLOUD unset…) holds."""
+    compose = load_compose()
+    environment = compose["x-app-environment"]
+    assert set(environment) >= TARGET_SETTINGS, sorted(TARGET_SETTINGS - set(environment))
+    for name in TARGET_SETTINGS:
+        assert environment[name] is None, name
+    for service in ("web", "worker", "outbound-jira", "outbound-slack", "outbound-blob"):
+        assert set(compose["services"][service]["environment"]) >= TARGET_SETTINGS, service
