@@ -554,7 +554,7 @@ class IncidentAdmin(ReadOnlyPageAdmin):
     def take(self, request, queryset):
         self._act(request, queryset, "start_progress", "Took")
 
-    @admin.action(description="Resolve (members acknowledged)", permissions=["change"])
+    @admin.action(description="Resolve (with all members)", permissions=["change"])
     def resolve(self, request, queryset):
         self._act(request, queryset, "resolve", "Resolved")
 

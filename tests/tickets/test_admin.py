@@ -251,6 +251,31 @@ def test_incidents_in_admin_acknowledge_every_member_for_a_responder():
     assert "sql-prod-01" in ticket_page.content.decode()
 
 
+def test_resolving_an_incident_in_admin_says_it_resolves_every_member():
+    """The action resolves every member still open, in progress or acknowledged: its label
+    must not say it is for acknowledged members only."""
+    from tickets.models import Incident
+
+    members = [
+        make_ticket(n, culprit="sql-server:sql-prod-01.database.windows.net") for n in (1, 2)
+    ]
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-abcdef",
+        group_key="sql-server:sql-prod-01.database.windows.net|DatabaseError",
+        culprit="sql-server:sql-prod-01.database.windows.net",
+        member_count=2,
+    )
+    Ticket.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
+    changelist = reverse("admin:tickets_incident_changelist")
+    responder = staff("responder")
+    page = responder.get(changelist).content.decode()
+    assert '<option value="resolve">Resolve (with all members)</option>' in page
+    assert "members acknowledged" not in page
+
+    responder.post(changelist, {"action": "resolve", "_selected_action": [incident.pk]})
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
+
+
 def test_a_suppression_rule_with_a_source_that_does_not_exist_is_refused():
     """A misspelt source ("ADF") would match no event: the rule would silently do nothing."""
     client = staff("admin")
