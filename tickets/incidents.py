@@ -280,13 +280,17 @@ def place_enriched(
     locked = Ticket.objects.select_for_update().filter(pk__in=together).order_by("pk")
     list(locked.values_list("pk"))
     # Read again under its row lock: a copy of this work that found another culprit (the
-    # run's error changed between the fetches) holds another culprit's lock, not this one.
-    if (
-        Ticket.objects.filter(pk=ticket_id)
-        .filter(Q(incident__isnull=False) | ~Q(culprit=""))
-        .exists()
-    ):
+    # run's error changed between the fetches) holds another culprit's lock, not this one;
+    # and its recovery (which locks the row, not the culprit) may have committed since the
+    # read above: then, as a ticket recovered before, it is placed nowhere.
+    current = Ticket.objects.filter(pk=ticket_id).values_list(
+        "incident_id", "culprit", "resolved_at_source_at"
+    )
+    placed_in, named, recovered_at = current.get()
+    if placed_in is not None or named:
         return None
+    if recovered_at is not None:
+        incident_id, forms = None, False
     paged = Ticket.objects.filter(pk=ticket_id).exclude(itsm_ticket_id="", slack_ts="").exists()
     Ticket.objects.filter(pk=ticket_id).update(
         culprit=ticket.culprit,
@@ -457,17 +461,22 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
     incident = Incident.objects.get(pk=ticket.incident_id)
     still_failing = recovered < incident.members.count()
     if settings.INCIDENT_AUTO_RESOLVE and not still_failing and incident.recovered_at is None:
+        # Resolved by people already: its status does not change, so nothing more is told.
+        resolves = incident.status != Status.RESOLVED
         incident.recovered_at = now
         incident.status = Status.RESOLVED
         incident.save(update_fields=["recovered_at", "status", "updated_at"])
-        event = record_event(
-            incident.pk,
-            "resolved",
-            actor=Actor.system("incidents"),
-            at=now,
-            details={"why": "every member recovered"},
-        )
-        _status_changing(incident.pk, "recovered", Actor.system("incidents"), event, via="source")
+        if resolves:
+            event = record_event(
+                incident.pk,
+                "resolved",
+                actor=Actor.system("incidents"),
+                at=now,
+                details={"why": "every member recovered"},
+            )
+            _status_changing(
+                incident.pk, "recovered", Actor.system("incidents"), event, via="source"
+            )
         announce(incident.pk, "resolved", Actor.system("incidents"))
     else:
         announce(incident.pk, "recovered", actor, ticket.pk)

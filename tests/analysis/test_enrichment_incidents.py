@@ -340,3 +340,65 @@ def test_a_failure_whose_fetched_text_is_graver_than_unknown_is_raised_to_its_se
     assert raised.sla_seconds == sla_seconds_for("P2")
     assert raised.sla_deadline == raised.timestamp + timedelta(seconds=raised.sla_seconds)
     assert (kept.severity, kept.priority) == ("Critical", "P1")
+
+
+def test_a_ticket_recovering_while_its_placement_waits_on_its_row_joins_no_incident(databricks):
+    """The run succeeds (its recovery holds the ticket's row) while the fetched text is being
+    placed: the placement, which read the ticket before it could lock it, reads again under
+    the lock and, the failure over, stores the culprit but joins no incident (as a ticket
+    recovered before is placed nowhere)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tickets import incidents, lifecycle
+    from tickets.lifecycle import Actor
+
+    for n in range(2):
+        post(storm_failure(f"pl_member_{n}"))
+    incident = Incident.objects.get()
+    ticket_id = post(
+        databricks_failure(databricks, 9201, "nightly_orders_load", SQL_DOWN),
+        "/webhooks/databricks/",
+    )["ticket_id"]
+    holding, release, errors = threading.Event(), threading.Event(), []
+
+    def recover() -> None:
+        try:
+            with transaction.atomic():
+                ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+                lifecycle.resolve_at_source(ticket, Actor.source("databricks"), details={})
+                holding.set()
+                release.wait(5)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def place() -> None:
+        try:
+            with transaction.atomic():
+                incidents.place_enriched(
+                    ticket_id, culprit=CULPRIT, culprit_detail="", error_type="NetworkError"
+                )
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    recovery = threading.Thread(target=recover)
+    recovery.start()
+    assert holding.wait(5)
+    placing = threading.Thread(target=place)
+    placing.start()
+    placing.join(1)  # it read the ticket, and waits on its row
+    release.set()
+    recovery.join(10)
+    placing.join(10)
+    assert errors == []
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.resolved_at_source_at is not None
+    assert (ticket.culprit, ticket.incident_id) == (CULPRIT, None)
+    incident.refresh_from_db()
+    assert incident.member_count == incident.members.count() == 2

@@ -758,3 +758,28 @@ def test_the_outage_coming_back_after_every_member_recovered_names_its_source(ta
     )
     comment = OutboundDelivery.objects.get(action="jira_inc_comment", key__endswith=f":{reopen.pk}")
     assert "(reported by adf)" in jira_incident_comment(comment.payload)
+
+
+def test_every_member_recovering_after_people_resolved_the_incident_is_no_second_resolve(
+    settings,
+):
+    """People resolved the incident; then every member recovers at its source. Its status
+    does not change: its thread and its issue are not told a second time that it is resolved,
+    nor does its timeline show a second resolve."""
+    from tickets.lifecycle import Actor
+
+    settings.INCIDENT_AUTO_RESOLVE = True
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    incidents.act(incident.pk, "resolve", Actor("user", "maria"), via="api")
+    told = OutboundDelivery.objects.filter(action__in=["slack_inc_reply", "jira_inc_comment"])
+    assert sorted(told.values_list("payload__action", flat=True)) == ["resolve", "resolve"]
+
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.recovered_at is not None
+    assert sorted(told.values_list("payload__action", flat=True)) == ["resolve", "resolve"]
+    kinds = list(IncidentEvent.objects.filter(incident=incident).values_list("kind", flat=True))
+    assert kinds.count("resolved") == 1 and kinds.count("recovered") == 2
