@@ -12,11 +12,12 @@ from typing import cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from analysis.tasks import request_fresh_rca
 from integrations import fanout
@@ -654,3 +655,89 @@ class ResolutionAdmin(ReadOnlyPageAdmin):
         for resolution_id in ids:
             resolutions.mark_wrong(resolution_id, actor)
         self.message_user(request, f"{len(ids)} fix(es) marked wrong.")
+
+
+# --- API refresh tokens ---------------------------------------------------------------------
+# simplejwt's own admin lists tokens by user id and revokes one only by adding a "blacklisted
+# token" row (its form offering revoked tokens too). Superusers get a list by user name that
+# says which tokens are revoked, and an action that revokes (logs out) the ones selected.
+
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "revoked"
+    parameter_name = "revoked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(is_revoked=self.value() == "yes")
+        return queryset
+
+
+@admin.register(OutstandingToken)
+class RefreshTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "created_at", "expires_at", "revoked", "jti")
+    list_filter = (RevokedFilter, "expires_at")
+    search_fields = ("user__username", "jti")
+    ordering = ("-created_at",)
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        revoked = BlacklistedToken.objects.filter(token=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user")
+            .annotate(is_revoked=Exists(revoked))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in OutstandingToken._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # issued by the API's sign-in
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoked, not deleted: beat forgets expired ones
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    @admin.display(boolean=True, ordering="is_revoked", description="Revoked")
+    def revoked(self, token) -> bool:
+        return token.is_revoked
+
+    @admin.action(description="Revoke (log out: it refreshes no more)", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        tokens = list(queryset.filter(is_revoked=False))
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True
+        )
+        self.message_user(request, f"{len(tokens)} token(s) revoked.")
+
+
+@admin.register(BlacklistedToken)
+class RevokedTokenAdmin(admin.ModelAdmin):
+    list_display = ("token", "user", "blacklisted_at")
+    search_fields = ("token__user__username", "token__jti")
+    ordering = ("-blacklisted_at",)
+    list_select_related = ("token__user",)
+
+    @admin.display(ordering="token__user__username")
+    def user(self, revoked: BlacklistedToken) -> object:
+        return revoked.token.user
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "token":  # only what can still be revoked
+            kwargs["queryset"] = OutstandingToken.objects.filter(
+                blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
+            ).select_related("user")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -285,3 +285,57 @@ def _someone_waits_for_a_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
         return bool(cursor.fetchone()[0])
+
+
+def test_a_superuser_revokes_tokens_in_admin_and_sees_which_are_revoked():
+    """simplejwt's admin lists tokens by user id and revokes one only by adding a row (its
+    form offering revoked tokens too): here a list by name says which are revoked, an action
+    revokes the ones selected, and the add form offers only what can still be revoked."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.urls import reverse
+
+    make_user("viewer", username="ana", password=PASSWORD)
+    make_user("viewer", username="bob", password=PASSWORD)
+    api = APIClient()
+    ana, bob = _log_in(api, "ana")["refresh"], _log_in(api, "bob")["refresh"]
+    root = User.objects.create_superuser("root", password=PASSWORD)
+    admin = Client()
+    admin.force_login(root)
+    changelist = reverse("admin:token_blacklist_outstandingtoken_changelist")
+    ana_token = OutstandingToken.objects.get(user__username="ana")
+
+    answer = admin.post(
+        changelist, {"action": "revoke", "_selected_action": [str(ana_token.pk)]}, follow=True
+    )
+
+    assert "1 token(s) revoked." in answer.content.decode()
+    assert api.post("/api/v1/token/refresh/", {"refresh": ana}).status_code == 401
+    revoked = admin.get(changelist, {"revoked": "yes", "q": "ana"}).context["cl"].result_list
+    assert [token.user.username for token in revoked] == ["ana"]
+    assert not admin.get(changelist, {"revoked": "yes", "q": "bob"}).context["cl"].result_list
+    add_form = admin.get(reverse("admin:token_blacklist_blacklistedtoken_add"))
+    offered = add_form.context["adminform"].form.fields["token"].queryset
+    assert ana_token not in offered
+    assert offered.filter(user__username="bob").exists()
+    assert api.post("/api/v1/token/refresh/", {"refresh": bob}).status_code == 200
+
+
+def test_staff_who_are_not_superusers_cannot_revoke_tokens_in_admin():
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.urls import reverse
+
+    make_user("viewer", username="ana", password=PASSWORD)
+    _log_in(APIClient(), "ana")
+    staff = User.objects.create_user("desk", password=PASSWORD, is_staff=True)
+    client = Client()
+    client.force_login(staff)
+
+    answer = client.post(
+        reverse("admin:token_blacklist_outstandingtoken_changelist"),
+        {"action": "revoke", "_selected_action": [str(OutstandingToken.objects.get().pk)]},
+    )
+
+    assert answer.status_code == 403
+    assert not BlacklistedToken.objects.exists()
