@@ -153,7 +153,7 @@ ADMIN_MODELS = {
     "analysis.loganalysisjob": ("V", "-", "-"),
     "auth.user": ("-", "-", "-"),
     "auth.group": ("-", "-", "-"),
-    # The API's refresh tokens (simplejwt's admin): superusers revoke them there.
+    # The API's refresh tokens (tickets/admin.py): superusers revoke them there.
     "token_blacklist.outstandingtoken": ("-", "-", "-"),
     "token_blacklist.blacklistedtoken": ("-", "-", "-"),
 }
