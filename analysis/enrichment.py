@@ -26,7 +26,7 @@ import ipaddress
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
@@ -790,24 +790,7 @@ def latest_adf_run_with_failed_activity(
 
     For an `ActivityFailedRuns` alert split by the activity's name alone: it names no pipeline.
     Naive datetimes are UTC."""
-    from azure.mgmt.datafactory.models import (
-        RunQueryFilter,
-        RunQueryFilterOperand,
-        RunQueryFilterOperator,
-    )
-
-    filters = [
-        RunQueryFilter(
-            operand=RunQueryFilterOperand.ACTIVITY_NAME,
-            operator=RunQueryFilterOperator.EQUALS,
-            values_property=[activity],
-        ),
-        RunQueryFilter(
-            operand=RunQueryFilterOperand.STATUS,
-            operator=RunQueryFilterOperator.EQUALS,
-            values_property=["Failed"],
-        ),
-    ]
+    filters = _equals(("ActivityName", activity), ("Status", "Failed"))
     budget = _Budget(config.timeout_seconds)
     with _adf_client(config, budget) as client:
         budget.start()
@@ -854,56 +837,51 @@ def _failed_pipeline_runs(
 ) -> list[tuple[datetime, str]]:
     """(when, run id) of the failed pipeline runs updated in [since, until], of `pipeline` when
     one is given, newest first."""
-    from azure.mgmt.datafactory.models import (
-        RunQueryFilter,
-        RunQueryFilterOperand,
-        RunQueryFilterOperator,
-        RunQueryOrder,
-        RunQueryOrderBy,
-        RunQueryOrderByField,
-    )
-
-    filters = [
-        RunQueryFilter(
-            operand=RunQueryFilterOperand.STATUS,
-            operator=RunQueryFilterOperator.EQUALS,
-            values_property=["Failed"],
-        ),
-    ]
-    if pipeline:
-        filters.insert(
-            0,
-            RunQueryFilter(
-                operand=RunQueryFilterOperand.PIPELINE_NAME,
-                operator=RunQueryFilterOperator.EQUALS,
-                values_property=[pipeline],
-            ),
-        )
-    order = [RunQueryOrderBy(order_by=RunQueryOrderByField.RUN_END, order=RunQueryOrder.DESC)]
+    filters = _equals(*([("PipelineName", pipeline)] if pipeline else []), ("Status", "Failed"))
     found: list[tuple[datetime, str]] = []
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        query = _run_filter(
-            _utc(since), _utc(until), filters=filters, order_by=order, continuation_token=token
-        )
-        page = _adf_call(
-            config,
-            budget,
-            "pipeline runs",
-            partial(client.pipeline_runs.query_by_factory, resource_group, factory, query),
-        )
-        for run in page.value or []:
-            if _text(run.status).lower() != "failed":
-                continue
-            if pipeline and _text(run.pipeline_name) != pipeline:
-                continue
-            stamp = run.run_end or run.last_updated or run.run_start
-            if run.run_id and stamp is not None:
-                found.append((_utc(stamp), run.run_id))
-        token = page.continuation_token
-        if not token or budget.expired():
-            break
+    for run in _query_rows(
+        config,
+        budget,
+        "pipeline runs",
+        partial(client.pipeline_runs.query_by_factory, resource_group, factory),
+        _run_filter(_utc(since), _utc(until), filters=filters, order_by=_newest_first("RunEnd")),
+    ):
+        if _text(run.status).lower() != "failed":
+            continue
+        if pipeline and _text(run.pipeline_name) != pipeline:
+            continue
+        stamp = run.run_end or run.last_updated or run.run_start
+        if run.run_id and stamp is not None:
+            found.append((_utc(stamp), run.run_id))
     return sorted(found, reverse=True)
+
+
+def _equals(*conditions: tuple[str, str]) -> list[Any]:
+    """Run query filters: each operand (PipelineName, Status, ...) equal to its value."""
+    from azure.mgmt.datafactory.models import RunQueryFilter
+
+    return [
+        RunQueryFilter(operand=operand, operator="Equals", values_property=[value])
+        for operand, value in conditions
+    ]
+
+
+def _newest_first(field: str) -> list[Any]:
+    from azure.mgmt.datafactory.models import RunQueryOrderBy
+
+    return [RunQueryOrderBy(order_by=field, order="DESC")]
+
+
+def _query_rows(
+    config: AdfConfig, budget: _Budget, what: str, operation: Callable[[Any], Any], query: Any
+) -> Iterator[Any]:
+    """The rows a run query answers, page after page (at most MAX_PAGES, within the budget)."""
+    for _ in range(MAX_PAGES):
+        page = _adf_call(config, budget, what, partial(operation, query))
+        yield from page.value or []
+        if not page.continuation_token or budget.expired():
+            return
+        query.continuation_token = page.continuation_token
 
 
 def latest_failed_adf_trigger_run(
@@ -920,57 +898,25 @@ def latest_failed_adf_trigger_run(
     read: the trigger run's own message is the error (an event trigger's storage subscription,
     a pipeline it could not start...).
     Naive datetimes are UTC."""
-    from azure.mgmt.datafactory.models import (
-        RunQueryFilter,
-        RunQueryFilterOperand,
-        RunQueryFilterOperator,
-        RunQueryOrder,
-        RunQueryOrderBy,
-        RunQueryOrderByField,
-    )
-
-    filters = [
-        RunQueryFilter(
-            operand=RunQueryFilterOperand.TRIGGER_NAME,
-            operator=RunQueryFilterOperator.EQUALS,
-            values_property=[trigger],
-        ),
-        RunQueryFilter(
-            operand=RunQueryFilterOperand.STATUS,
-            operator=RunQueryFilterOperator.EQUALS,
-            values_property=["Failed"],
-        ),
-    ]
-    order = [
-        RunQueryOrderBy(
-            order_by=RunQueryOrderByField.TRIGGER_RUN_TIMESTAMP, order=RunQueryOrder.DESC
-        )
-    ]
+    filters = _equals(("TriggerName", trigger), ("Status", "Failed"))
+    order = _newest_first("TriggerRunTimestamp")
     budget = _Budget(config.timeout_seconds)
     best: tuple[datetime, Any] | None = None
-    token: str | None = None
     with _adf_client(config, budget) as client:
         budget.start()
-        for _ in range(MAX_PAGES):
-            query = _run_filter(
-                _utc(since), _utc(until), filters=filters, order_by=order, continuation_token=token
-            )
-            page = _adf_call(
-                config,
-                budget,
-                "trigger runs",
-                partial(client.trigger_runs.query_by_factory, resource_group, factory, query),
-            )
-            for run in page.value or []:
-                if _enum_text(run.status).lower() != "failed" or _text(run.trigger_name) != trigger:
-                    continue
-                if run.trigger_run_timestamp is None:
-                    continue
-                if best is None or _utc(run.trigger_run_timestamp) > best[0]:
-                    best = (_utc(run.trigger_run_timestamp), run)
-            token = page.continuation_token
-            if not token or budget.expired():
-                break
+        for run in _query_rows(
+            config,
+            budget,
+            "trigger runs",
+            partial(client.trigger_runs.query_by_factory, resource_group, factory),
+            _run_filter(_utc(since), _utc(until), filters=filters, order_by=order),
+        ):
+            if _enum_text(run.status).lower() != "failed" or _text(run.trigger_name) != trigger:
+                continue
+            if run.trigger_run_timestamp is None:
+                continue
+            if best is None or _utc(run.trigger_run_timestamp) > best[0]:
+                best = (_utc(run.trigger_run_timestamp), run)
     if best is None:
         return None
     run = best[1]

@@ -477,6 +477,13 @@ def test_latest_failed_adf_run_picks_the_newest(arm: FakeAzureManagement) -> Non
 
     assert found == "newest-failure"
     assert none is None
+    arm.page_size = 1  # one failed run a page: each page is read
+    asked = len(arm.requests_to("queryPipelineRuns"))
+    paged = latest_failed_adf_run(
+        config, RG, FACTORY, "pl_load_sales", now - timedelta(hours=6), now
+    )
+    assert paged == "newest-failure"
+    assert len(arm.requests_to("queryPipelineRuns")) - asked == 3
     request = arm.requests_to("queryPipelineRuns")[0]
     assert request.method == "POST"
     assert request.path.endswith(f"/factories/{FACTORY}/queryPipelineRuns")
