@@ -74,7 +74,8 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
         return Enriched(
             missing=[
                 "the ADF alert carries no error text; set AZURE_TENANT_ID, AZURE_CLIENT_ID, "
-                "AZURE_CLIENT_SECRET (and AZURE_SUBSCRIPTION_ID) to fetch the failed activities"
+                "AZURE_CLIENT_SECRET (and AZURE_SUBSCRIPTION_ID) to fetch its error from Data "
+                "Factory"
             ]
         )
     if not (factory and resource_group):

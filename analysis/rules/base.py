@@ -23,6 +23,7 @@ class Context:
     error_code: str
     failure_type: str
     operator: str
+    trigger: str = ""  # an ADF trigger that failed, when the failure names no pipeline
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,12 @@ class RuleRca:
 
 
 def _subject(ctx: Context) -> str:
-    subject = f"Pipeline '{ctx.pipeline}'" if ctx.pipeline else "The pipeline"
+    if ctx.pipeline:
+        subject = f"Pipeline '{ctx.pipeline}'"
+    elif ctx.trigger:
+        return f"Trigger '{ctx.trigger}'"
+    else:
+        subject = "The pipeline"
     if ctx.activity:
         subject += f" (activity '{ctx.activity}')"
     elif ctx.operator:
@@ -143,6 +148,7 @@ def build_rule_rca(
         failure_type=_detail(details, "failure_type", "failureType"),
         # An Airflow task's operator; an Azure alert's "operator" is its condition's.
         operator=_detail(details, "operator", "task_operator") if source == "airflow" else "",
+        trigger=_detail(details, "trigger"),
     )
     finding: Finding | None = None
     rule_name = ""

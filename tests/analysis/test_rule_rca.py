@@ -738,3 +738,20 @@ def test_round_nine_families_name_the_specifics(
     own_words = rca.root_cause.split(" The error says:")[0]
     for value in named:
         assert value in own_words, own_words
+
+
+def test_a_failed_trigger_naming_no_pipeline_is_the_subject_of_its_rca() -> None:
+    """An ADF `TriggerFailedRuns` alert names a trigger and no pipeline: its RCA says the
+    trigger failed, not "the pipeline"."""
+    message = (
+        "ADF trigger 'tr_blob_landed' (BlobEventsTrigger) failed at 2025-03-04T06:12:00+00:00: "
+        "Storage event subscription was deleted"
+    )
+
+    rca = build_rule_rca("Unknown", message, pipeline="", details={"trigger": "tr_blob_landed"})
+    named = build_rule_rca(
+        "Unknown", message, pipeline="pl_ingest", details={"trigger": "tr_blob_landed"}
+    )
+
+    assert rca.root_cause.startswith("Trigger 'tr_blob_landed' failed")
+    assert named.root_cause.startswith("Pipeline 'pl_ingest' failed")
