@@ -292,8 +292,10 @@ def schedule_incident_status(change: IncidentChange) -> None:
 
 
 def schedule_own_page(ticket_id: str) -> None:
-    """A ticket taken out of its incident pages on its own, unless it already has."""
-    own = OutboundDelivery.objects.filter(ticket_id=ticket_id).exclude(
+    """A ticket taken out of its incident pages on its own, unless it already has: its own
+    page is its targets' initial deliveries (a remediation's action is no page)."""
+    pages = [action for target in registry.targets() for action in target.initial]
+    own = OutboundDelivery.objects.filter(ticket_id=ticket_id, action__in=pages).exclude(
         payload__has_key="incident_id"
     )
     if not own.exists():

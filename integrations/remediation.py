@@ -434,17 +434,20 @@ def decline(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> R
 def _decide(
     remediation_id: int, actor: Actor, *, via: str, approved: bool, note: str = ""
 ) -> Remediation:
-    remediation = _decide_locked(
+    remediation, refusal = _decide_locked(
         remediation_id, actor, via=via, approved=approved, note=redact(note.strip())[:2000]
     )
-    if remediation.status == RemediationStatus.EXPIRED:
-        raise RemediationError(f"the approval of remediation {remediation_id} has expired")
+    if refusal:
+        raise RemediationError(refusal)
     return remediation
 
 
 def _decide_locked(
     remediation_id: int, actor: Actor, *, via: str, approved: bool, note: str
-) -> Remediation:
+) -> tuple[Remediation, str]:
+    """The decision, and why it was refused ('' when it was not): an expired approval
+    expires, the approval of a resolved ticket's remediation skips it (both committed; the
+    caller says why)."""
     with transaction.atomic():
         remediation = Remediation.objects.select_for_update().filter(pk=remediation_id).first()
         if remediation is None:
@@ -457,8 +460,15 @@ def _decide_locked(
         now = timezone.now()
         if remediation.expires_at is not None and remediation.expires_at <= now:
             _expire(remediation)  # committed; the caller says it expired
-            return remediation
+            return remediation, f"the approval of remediation {remediation_id} has expired"
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
+        if approved and ticket.status == Status.RESOLVED:
+            # Resolved meanwhile (people resolving it skip it; this one was caught in between):
+            # nothing to rerun.
+            _skip(remediation, ticket, "the ticket is resolved", actor=Actor.system("remediation"))
+            return remediation, (
+                f"remediation {remediation_id} was not started: the ticket is resolved"
+            )
         remediation.decided_by = actor.name
         remediation.decided_via = via
         remediation.decided_at = now
@@ -505,7 +515,7 @@ def _decide_locked(
                 # The announcement names who declined it and how already: only the note.
                 announce_note=note,
             )
-    return remediation
+    return remediation, ""
 
 
 def _expire(remediation: Remediation) -> None:
@@ -564,7 +574,9 @@ def finish(
     """The watched result (or a callback, or the source's own success webhook). Idempotent: a
     remediation that is no longer running is left alone (None is returned).
 
-    Success resolves the ticket with the remediation as the actor; failure says so (Slack,
+    Success resolves the ticket with the remediation as the actor, unless a newer run has
+    failed on the ticket since (it is no longer the ticket's latest run, `run_key`): that one
+    was not rerun, so the ticket stays open and the success says so. Failure says so (Slack,
     JIRA follow the announcement) and leaves the ticket to people."""
     with transaction.atomic():
         remediation = (
@@ -576,12 +588,26 @@ def finish(
             return None
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
         now = timezone.now()
+        # A newer run failed on the ticket since this one's started: that one was not rerun.
+        latest = run_key(ticket)
+        newer = latest if ticket.status != Status.RESOLVED and latest != remediation.run_key else ""
+        if succeeded and newer:
+            detail = f"{detail}; the ticket stays open: its latest run {newer[:200]} failed since"
         remediation.status = RemediationStatus.SUCCEEDED if succeeded else RemediationStatus.FAILED
         remediation.reason = detail[:2000]
         remediation.finished_at = now
         remediation.save(update_fields=["status", "reason", "finished_at"])
         who = actor or remediation_actor(remediation)
-        if succeeded:
+        if succeeded and newer:
+            _set_ticket_status(
+                ticket,
+                remediation,
+                "remediation succeeded",
+                actor=who,
+                reason=remediation.reason,
+                announce="remediation_succeeded",
+            )
+        elif succeeded:
             _set_ticket_status(
                 ticket, remediation, "remediation succeeded", actor=who, reason=detail
             )
@@ -683,6 +709,13 @@ def source_recovered(ticket_id: str) -> Remediation | None:
     )
 
 
+def ticket_resolved(ticket_id: str, actor: Actor) -> int:
+    """People resolved the ticket (or its incident): a remediation of it that has not started
+    (held, awaiting approval) is skipped, as when the run recovers at its source; a running
+    one goes on (its success keeps their resolution). Returns how many were skipped."""
+    return _skip_not_started(ticket_id, f"the ticket was resolved by {actor.name}")
+
+
 def _skip_not_started(ticket_id: str, reason: str) -> int:
     with transaction.atomic():
         waiting = list(
@@ -701,18 +734,17 @@ def _skip_not_started(ticket_id: str, reason: str) -> int:
             return 0
         ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
         for remediation in waiting:
-            remediation.status = RemediationStatus.SKIPPED
-            remediation.reason = reason
-            remediation.finished_at = timezone.now()
-            remediation.save(update_fields=["status", "reason", "finished_at"])
-            _set_ticket_status(
-                ticket,
-                remediation,
-                "remediation skipped",
-                actor=Actor.system("remediation"),
-                reason=reason,
-            )
+            _skip(remediation, ticket, reason, actor=Actor.system("remediation"))
     return len(waiting)
+
+
+def _skip(remediation: Remediation, ticket: Ticket, reason: str, *, actor: Actor) -> None:
+    """A remediation that has not started is not run (it is locked by the caller)."""
+    remediation.status = RemediationStatus.SKIPPED
+    remediation.reason = reason
+    remediation.finished_at = timezone.now()
+    remediation.save(update_fields=["status", "reason", "finished_at"])
+    _set_ticket_status(ticket, remediation, "remediation skipped", actor=actor, reason=reason)
 
 
 # --- callbacks (playbooks) -----------------------------------------------------------------------
@@ -837,12 +869,16 @@ def sweep(now: Any = None) -> int:
 
 def release_held(ticket_ids: list[str]) -> str:
     """The culprit recovered: rerun the held remediations of these tickets, in batches of
-    REMEDIATION_BATCH_SIZE, each batch once the previous one has finished. Returns the group."""
+    REMEDIATION_BATCH_SIZE, each batch once the previous one has finished. Returns the group.
+    One transaction: a group with nothing of it running would start no next batch, so its
+    remediations are never left in it without its first batch started (a failure leaves them
+    held without a group, for the next release)."""
     group = uuid.uuid4().hex
-    Remediation.objects.filter(
-        ticket_id__in=ticket_ids, status=RemediationStatus.HELD, release_group=""
-    ).update(release_group=group)
-    start_next_batch(group)
+    with transaction.atomic():
+        Remediation.objects.filter(
+            ticket_id__in=ticket_ids, status=RemediationStatus.HELD, release_group=""
+        ).update(release_group=group)
+        start_next_batch(group)
     return group
 
 

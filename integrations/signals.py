@@ -67,11 +67,15 @@ def close_remediation_loop(
     sender: Any, ticket_id: str, action: str, actor: Actor, note: str = "", **kwargs: Any
 ) -> None:
     """The source's own success webhook (which resolves the ticket, or only marks it recovered
-    at the source when it was resolved already): a remediation running on it succeeded."""
-    if action not in ("resolve", "resolved_at_source") or actor.kind != ActorKind.SOURCE:
+    at the source when it was resolved already): a remediation running on it succeeded.
+    People resolving the ticket (or its incident): one that has not started is skipped."""
+    if action not in ("resolve", "resolved_at_source"):
         return
     try:
-        remediation.source_recovered(ticket_id)
+        if actor.kind == ActorKind.SOURCE:
+            remediation.source_recovered(ticket_id)
+        elif action == "resolve" and actor.kind != ActorKind.REMEDIATION:
+            remediation.ticket_resolved(ticket_id, actor)
     except Exception:
         logger.exception("could not close the remediation of %s", ticket_id)
 

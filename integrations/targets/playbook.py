@@ -115,7 +115,7 @@ def playbook_context(
         "remediation_id": remediation.pk,
         "source": ticket.source,
         "pipeline_name": ticket.pipeline,
-        "original_run_id": str(entity.get("run_id") or service.run_key(ticket)),
+        "original_run_id": str(entity.get("run_id") or remediation.run_key),
         "affected_entity": entity,
         "error_type": ticket.error_type,
         "error_message": ticket.error_message[:4000],

@@ -558,6 +558,25 @@ def test_playbook_posts_the_signed_context_and_the_callback_closes_the_loop(logi
     assert again.json()["result"].startswith("ignored")
 
 
+def test_playbook_names_the_run_its_remediation_kept(logic_app):
+    """The kept run's resource names no run id (the run key does): the playbook is told the
+    run the remediation started on, not one that failed on the ticket since."""
+    make_policy(action="playbook")
+    entity = {"factory": "adf-prod", "resource_group": "rg-data"}
+    ticket = make_ticket(affected_entity=entity)
+    started = proposed(ticket.pk)
+    assert started.details["target_run"] == {"run_key": ticket.run_id, "entity": entity}
+    Ticket.objects.filter(pk=ticket.pk).update(
+        latest_run={"run_key": "adf:run-since", "entity": {**entity, "run_id": "run-since"}}
+    )
+
+    run_pending(ticket.pk)
+
+    (call,) = logic_app.requests
+    assert call.body["original_run_id"] == ticket.run_id
+    assert call.body["affected_entity"] == entity
+
+
 def test_our_callback_path_takes_an_hmac_signature(logic_app, client):
     make_policy(action="playbook")
     ticket = make_ticket()

@@ -78,3 +78,29 @@ def test_a_decision_keeps_its_note_and_a_broken_body_decides_nothing():
     assert api.post(rerun, {"note": "new logs attached"}, format="json").status_code == 202
     entry = AuditLog.objects.get(ticket=ticket, action="rca requested")
     assert entry.details == {"note": "new logs attached"}
+
+
+def test_approving_the_remediation_of_a_resolved_ticket_is_refused():
+    """People resolved the ticket while its remediation awaited approval (caught before their
+    resolution skipped it): approving it reruns nothing, it is refused and skipped."""
+    from integrations.models import OutboundDelivery, Remediation
+    from tickets import lifecycle
+    from tickets.lifecycle import Actor
+
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    assert pending is not None and pending.status == "awaiting_approval"
+    responder = make_user("responder")
+    lifecycle.resolve(ticket.pk, Actor.for_user(responder), note="fixed by hand")
+    api = jwt_client(responder)
+
+    approved = api.post(f"/api/v1/tickets/{ticket.pk}/remediation/approve/")
+
+    assert approved.status_code == 409, approved.content
+    assert "the ticket is resolved" in approved.json()["error"]
+    found = Remediation.objects.get(pk=pending.pk)
+    assert (found.status, found.reason) == ("skipped", "the ticket is resolved")
+    assert not OutboundDelivery.objects.filter(ticket_id=ticket.pk, target="playbook").exists()
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.remediation_status) == ("resolved", "skipped")

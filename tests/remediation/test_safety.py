@@ -217,6 +217,134 @@ def test_members_of_an_open_incident_wait_until_a_member_recovers(settings):
 
 
 @pytest.mark.django_db
+def test_a_release_that_fails_before_its_first_batch_leaves_them_for_the_next(
+    settings, incident_hold, monkeypatch
+):
+    """The release puts the held remediations in its group and starts the first batch in one
+    transaction: one that fails in between leaves them held outside any group, so the next
+    release starts them (in a group with nothing running, no batch would ever start)."""
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook", mode="auto")
+    members = [make_ticket() for _ in range(2)]
+    incident_hold.update(t.pk for t in members)
+    held = [proposed(t.pk) for t in members]
+    incident_hold.clear()
+    start_next_batch = remediation.start_next_batch
+
+    def crash(group: str) -> int:
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(remediation, "start_next_batch", crash)
+    with pytest.raises(RuntimeError):
+        remediation.release_held([t.pk for t in members])
+    after = Remediation.objects.filter(pk__in=[r.pk for r in held])
+    assert {(r.status, r.release_group) for r in after} == {("held", "")}
+
+    monkeypatch.setattr(remediation, "start_next_batch", start_next_batch)
+    group = remediation.release_held([t.pk for t in members])
+    assert {(r.status, r.release_group) for r in after.all()} == {("running", group)}
+
+
+@pytest.mark.django_db
+def test_a_success_on_a_run_no_longer_the_latest_leaves_the_ticket_open():
+    """The rerun of run A was still running when the ticket, resolved by people meanwhile,
+    regressed on run B: A's success is kept, but B was never rerun, so the ticket stays open
+    (and the success says why)."""
+    from django.contrib.auth.models import User
+
+    from tickets import lifecycle
+    from tickets.models import AuditLog
+
+    make_policy(action="playbook", mode="auto")
+    ticket = make_ticket()
+    running = proposed(ticket.pk)
+    assert running.status == "running" and running.run_key == ticket.run_id
+    lifecycle.resolve(ticket.pk, Actor.for_user(User.objects.create_user("u")))
+    later = {**ticket.affected_entity, "run_id": "run-later"}
+    count, _, _ = Ticket.objects.record_recurrence(
+        ticket.pk, timezone.now(), "adf:run-later", later
+    )
+    lifecycle.regress(
+        ticket.pk, Actor.source("adf"), occurrence_key="adf:run-later", occurrence_count=count
+    )
+
+    remediation.finish(running.pk, succeeded=True, detail="the rerun succeeded")
+
+    running.refresh_from_db()
+    assert running.status == "succeeded"
+    assert running.reason == (
+        "the rerun succeeded; the ticket stays open: its latest run adf:run-later failed since"
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.remediation_status) == ("open", "succeeded")
+    assert not AuditLog.objects.filter(ticket=ticket, action="resolved by remediation").exists()
+    assert not ticket.resolutions.exists()
+
+
+@pytest.mark.django_db
+def test_a_success_on_the_latest_run_resolves_the_ticket():
+    make_policy(action="playbook", mode="auto")
+    ticket = make_ticket()
+    running = proposed(ticket.pk)
+
+    remediation.finish(running.pk, succeeded=True, detail="the rerun succeeded")
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.remediation_status) == ("resolved", "succeeded")
+    assert Remediation.objects.get(pk=running.pk).reason == "the rerun succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_people_resolving_a_ticket_skip_its_remediations_not_started(incident_hold):
+    """As its run's recovery at the source does: the one awaiting approval and the held one
+    are skipped; approving it afterwards is refused."""
+    from django.contrib.auth.models import User
+
+    from tickets import lifecycle
+
+    make_policy(action="playbook", mode="approval")
+    ticket, member = make_ticket(), make_ticket()
+    awaiting = proposed(ticket.pk)
+    incident_hold.add(member.pk)
+    held = remediation.approve(proposed(member.pk).pk, Actor.system("test"), via="api")
+    assert (awaiting.status, held.status) == ("awaiting_approval", "held")
+    user = User.objects.create_user("daan")
+
+    lifecycle.resolve(ticket.pk, Actor.for_user(user), note="fixed by hand")
+    lifecycle.resolve(member.pk, Actor.for_user(user))
+
+    for found in Remediation.objects.filter(pk__in=[awaiting.pk, held.pk]):
+        assert (found.status, found.reason) == ("skipped", "the ticket was resolved by daan")
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+    with pytest.raises(remediation.RemediationError, match="not awaiting approval"):
+        remediation.approve(awaiting.pk, Actor.for_user(user), via="api")
+    assert not OutboundDelivery.objects.filter(target="playbook").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_detached_member_with_a_started_remediation_pages_on_its_own(settings):
+    """Its remediation's action is no page of its own: taken out of the incident, it pages."""
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook", mode="auto")
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
+    )
+    member = make_ticket(incident=incident)
+    Incident.objects.filter(pk=incident.pk).update(
+        lead_ticket_id=member.pk, member_count=1, recovered_count=1
+    )
+    assert proposed(member.pk).status == "running"
+    assert OutboundDelivery.objects.filter(ticket=member, target="playbook").exists()
+
+    incidents.detach(incident.pk, member.pk, Actor.system("test"))
+
+    pages = OutboundDelivery.objects.filter(ticket=member).exclude(target="playbook")
+    assert {"jira_create", "slack_post"} <= set(pages.values_list("action", flat=True))
+
+
+@pytest.mark.django_db
 def test_approval_of_a_held_member_holds_it(incident_hold):
     from django.contrib.auth.models import User
 
