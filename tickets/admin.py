@@ -527,7 +527,7 @@ class IncidentAdmin(ReadOnlyPageAdmin):
     search_fields = ("=id", "culprit", "=itsm_ticket_id")
     date_hierarchy = "last_member_at"
     inlines = [IncidentEventInline]
-    actions = ["acknowledge", "take", "resolve"]
+    actions = ["acknowledge", "take", "reopen", "resolve"]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Incident._meta.fields]
@@ -554,6 +554,10 @@ class IncidentAdmin(ReadOnlyPageAdmin):
     @admin.action(description="Take (with all members)", permissions=["change"])
     def take(self, request, queryset):
         self._act(request, queryset, "start_progress", "Took")
+
+    @admin.action(description="Reopen (with all members)", permissions=["change"])
+    def reopen(self, request, queryset):
+        self._act(request, queryset, "reopen", "Reopened")
 
     @admin.action(description="Resolve (with all members)", permissions=["change"])
     def resolve(self, request, queryset):

@@ -28,15 +28,23 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
 from analysis.redaction import redact
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Incident, IncidentEvent, RcaSource, Ticket, new_incident_id
+from tickets.models import (
+    ActorKind,
+    Incident,
+    IncidentEvent,
+    RcaSource,
+    Ticket,
+    new_incident_id,
+)
 from tickets.vocabulary import ErrorClass, Severity, Source, Status
 
 # Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
@@ -373,7 +381,48 @@ def _join(incident: Incident, ticket: Ticket, now: datetime, *, paged: bool = Fa
     Incident.objects.filter(pk=incident.pk).update(**changes)
     kind = "alert" if ticket.source == Source.AZURE_MONITOR else "failure"
     record_event(incident.pk, kind, ticket_id=ticket.pk, details={"pipeline": ticket.pipeline})
+    _take_incidents_status(incident.pk, ticket.pk)
     announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk, paged=paged)
+
+
+# The action that brought an incident to a status people own it in, as `act` applied it.
+_OWNED_BY: dict[str, str] = {
+    Status.ACKNOWLEDGED: "acknowledge",
+    Status.IN_PROGRESS: "start_progress",
+}
+
+
+def _take_incidents_status(incident_id: str, ticket_id: str) -> None:
+    """A member joining an incident that people acknowledged or took is theirs too: it takes
+    the incident's status the way `act` gave it to the members then (the same action by the
+    same actor, its audit entry naming the incident and where it was done), so its SLA goes
+    as theirs did (met when acknowledged) and the board shows no open member in an owned
+    incident. Called by
+    `_join` after its UPDATE of the incident: the incident's lock is held, so its status read
+    here is the one committed last (an `act` on it waits for this ingest, or went first), and
+    the member's row is this transaction's own (new) or held by id already (`place_enriched`)."""
+    status = Incident.objects.filter(pk=incident_id).values_list("status", flat=True).get()
+    action = _OWNED_BY.get(status)
+    if action is None:
+        return
+    event = last_status_change(incident_id)
+    if event is not None and event.kind == action:
+        user = (
+            User.objects.filter(username=event.actor_name).first()
+            if event.actor_kind == ActorKind.USER
+            else None
+        )
+        actor = Actor(event.actor_kind, event.actor_name, user)
+        via = str(event.details.get("via") or event.actor_kind)
+    else:  # no timeline entry says who (an incident older than its timeline's status entries)
+        actor, via = Actor.system("incidents"), ""
+    note = f"joined it {lifecycle.status_words(status)}"
+    _act_on_members(
+        Ticket.objects.filter(pk=ticket_id),
+        action,
+        actor,
+        note=_member_note(incident_id, via, note),
+    )
 
 
 def record_recurrence(
@@ -719,21 +768,13 @@ def act(
                 f"{lifecycle.status_words(incident.status)}"
             )
         now = timezone.now()
-        member_note = (
-            f"via incident {incident.pk}"
-            + (f" in {via}" if via else "")
-            + (f": {note}" if note else "")
+        member_ids = _act_on_members(
+            incident.members.all(),
+            action,
+            actor,
+            note=_member_note(incident.pk, via, note),
+            fix=fix,
         )
-        member_ids = list(
-            incident.members.filter(status__in=allowed_from)
-            .order_by("timestamp")
-            .values_list("pk", flat=True)
-        )
-        for member_id in member_ids:
-            if action == "resolve":
-                lifecycle.resolve(member_id, actor, note=member_note, fix=fix)
-            else:
-                lifecycle.transition(member_id, action, actor, note=member_note)
         incident.status = target
         fields = ["status", "updated_at"]
         if action == "acknowledge":
@@ -743,6 +784,10 @@ def act(
             incident.ack_ts, incident.ack_user, incident.recovered_at = None, "", None
             fields += ["ack_ts", "ack_user", "recovered_at"]
         incident.save(update_fields=fields)
+        if action == "reopen":
+            # A resolved member reopens as a ticket does, its recovery at the source cleared
+            # (lifecycle `_apply`): the incident counts it recovered no more.
+            incident.recovered_count = _recount_recovered(incident.pk)
         via = via or actor.kind
         event = record_event(
             incident.pk,
@@ -759,6 +804,33 @@ def act(
         _status_changing(incident.pk, action, actor, event, via=via, note=note)
         announce(incident.pk, action, actor)
     return incident
+
+
+def _member_note(incident_id: str, via: str, note: str) -> str:
+    """A member's audit note for what was done to it through its incident."""
+    return (
+        f"via incident {incident_id}"
+        + (f" in {via}" if via else "")
+        + (f": {note}" if note else "")
+    )
+
+
+def _act_on_members(
+    members: QuerySet[Ticket], action: str, actor: Actor, *, note: str, fix: str = ""
+) -> list[str]:
+    """Apply an incident's action to those of `members` it applies to (oldest first; those
+    already past it are left alone), each through the ticket lifecycle with `note` in its
+    audit entry. Returns their ids. The caller holds the members' and the incident's locks."""
+    allowed_from = lifecycle.TRANSITIONS[action][0]
+    member_ids = list(
+        members.filter(status__in=allowed_from).order_by("timestamp").values_list("pk", flat=True)
+    )
+    for member_id in member_ids:
+        if action == "resolve":
+            lifecycle.resolve(member_id, actor, note=note, fix=fix)
+        else:
+            lifecycle.transition(member_id, action, actor, note=note)
+    return member_ids
 
 
 DETACHED_NOTE = "Detached from incident"

@@ -413,6 +413,17 @@ class IncidentPage:
     def more_members(self) -> int:
         return max(0, self.member_count - len(self.inline_members))
 
+    @property
+    def counts(self) -> str:
+        """What the message and the issue's title count: its members, "4 tickets in 3
+        pipelines" (a member failing again is counted on its ticket, not here: the title
+        changes when a member joins or leaves, not with each repeat)."""
+        tickets, pipelines = self.member_count, len(self.pipelines)
+        return (
+            f"{tickets} ticket{'s' if tickets != 1 else ''} in "
+            f"{pipelines} pipeline{'s' if pipelines != 1 else ''}"
+        )
+
 
 def incident_status_line(incident: Incident) -> str:
     """The incident's status and who brought it there, from where: "Acknowledged by daan via

@@ -583,10 +583,8 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
 
 
 def incident_summary(incident: Incident, page: IncidentPage) -> str:
-    return (
-        f"[{incident.severity}] {_noformat_inline(page.title)}: {page.member_count} failures "
-        f"in {len(page.pipelines)} pipelines ({incident.pk})"
-    )[:250]
+    summary = f"[{incident.severity}] {_noformat_inline(page.title)}: {page.counts} ({incident.pk})"
+    return summary[:250]
 
 
 def incident_description(incident: Incident, page: IncidentPage) -> str:

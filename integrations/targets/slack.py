@@ -589,10 +589,7 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
     section) for any number of members, the first INCIDENT_INLINE_MEMBERS listed."""
     page = incident_page(incident)
     emoji = SEVERITY_EMOJI.get(incident.severity, "")
-    text = (
-        f"{emoji} Incident {incident.pk}: {slack_escape(incident.culprit, 200)} — "
-        f"{page.member_count} failures in {len(page.pipelines)} pipelines"
-    )
+    text = f"{emoji} Incident {incident.pk}: {slack_escape(incident.culprit, 200)} — {page.counts}"
     members = "\n".join(
         f"• {slack_escape(pipeline, 120)} ({ticket_id})"
         for ticket_id, pipeline in page.inline_members

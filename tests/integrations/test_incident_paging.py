@@ -318,6 +318,61 @@ def test_a_recovered_member_failing_again_counts_no_more_when_recovery_does_not_
     assert (incident.status, incident.recovered_at, incident.recovered_count) == ("open", None, 1)
 
 
+def test_the_incident_page_shows_how_many_members_recovered_as_its_board_card_does():
+    from django.test import Client
+
+    from tests.api import make_user
+
+    for pipeline in ("pl_orders", "pl_customers", "pl_invoices"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    viewer = Client()
+    viewer.force_login(make_user("viewer"))
+    assert "recovered" not in viewer.get(f"/incidents/{incident.pk}/").content.decode()
+
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident.refresh_from_db()
+    assert incident.recovered_count == 2
+    card = viewer.get("/").content.decode().split(f'data-incident="{incident.pk}"')[1]
+    assert "2 recovered" in card.split("</article>")[0]
+    page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    head = page.split('<header class="ticket-head">')[1].split("</header>")[0]
+    assert "3 members" in head and "2 recovered" in head
+
+
+def test_reopening_an_incident_from_jira_leaves_no_reopened_member_counted_recovered(targets):
+    """A member that recovered at its source is resolved; reopening the incident from JIRA
+    reopens it as a ticket's reopen does (its recovery cleared), but the incident still
+    counted it recovered: an open member beside "1 recovered"."""
+    key = "OPS-78"
+    for pipeline in ("pl_orders", "pl_customers", "pl_invoices"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id=key)
+    post_success("pl_orders")
+    incident.refresh_from_db()
+    assert incident.recovered_count == 1
+
+    done = post_jira(jira_webhook(key, "In Progress", "Done", changelog_id="inc-done-2"))
+    assert done.json()["result"] == f"incident {incident.pk} status set to resolved"
+    reopen = jira_webhook(key, "Done", "To Do", changelog_id="inc-reopen-2")
+    reopen["timestamp"] += 1000  # after the Done
+    answer = post_jira(reopen)
+
+    assert answer.json()["result"] == f"incident {incident.pk} status set to open"
+    incident.refresh_from_db()
+    members = incident.members.all()
+    recovered = members.filter(resolved_at_source_at__isnull=False).count()
+    assert incident.recovered_count == recovered
+    assert (incident.status, incident.recovered_at, incident.recovered_count) == ("open", None, 0)
+    assert set(members.values_list("status", flat=True)) == {"open"}
+    # Its pipeline recovering again counts it again.
+    post_success("pl_orders")
+    incident.refresh_from_db()
+    assert incident.recovered_count == 1
+
+
 @pytest.mark.parametrize("auto_resolve", [True, False])
 def test_the_incident_resolves_itself_when_every_member_has_recovered(settings, auto_resolve):
     settings.INCIDENT_AUTO_RESOLVE = auto_resolve

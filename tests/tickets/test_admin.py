@@ -276,6 +276,41 @@ def test_resolving_an_incident_in_admin_says_it_resolves_every_member():
     assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
 
 
+def test_an_incident_resolved_in_admin_can_be_reopened_there_with_every_member():
+    """The README lists reopen among the incident's actions; admin offered only acknowledge,
+    take and resolve, so a responder at the triage desk could not undo a resolve."""
+    from tickets.models import AuditLog, Incident, IncidentEvent
+
+    members = [
+        make_ticket(n, culprit="sql-server:sql-prod-01.database.windows.net") for n in (1, 2)
+    ]
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-abcdef",
+        group_key="sql-server:sql-prod-01.database.windows.net|DatabaseError",
+        culprit="sql-server:sql-prod-01.database.windows.net",
+        member_count=2,
+    )
+    Ticket.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
+    changelist = reverse("admin:tickets_incident_changelist")
+    responder = staff("responder")
+    responder.post(changelist, {"action": "resolve", "_selected_action": [incident.pk]})
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
+
+    page = responder.get(changelist).content.decode()
+    assert '<option value="reopen">Reopen (with all members)</option>' in page
+    responder.post(changelist, {"action": "reopen", "_selected_action": [incident.pk]})
+    incident.refresh_from_db()
+    assert incident.status == "open"
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"open"}
+    reopened = AuditLog.objects.filter(ticket__in=members, action="reopen")
+    assert reopened.count() == 2
+    assert all(
+        entry.details["note"] == f"via incident {incident.pk} in admin" for entry in reopened
+    )
+    event = IncidentEvent.objects.get(incident=incident, kind="reopen")
+    assert event.details["via"] == "admin"
+
+
 def test_a_suppression_rule_with_a_source_that_does_not_exist_is_refused():
     """A misspelt source ("ADF") would match no event: the rule would silently do nothing."""
     client = staff("admin")

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from integrations.models import DeliveryStatus, OutboundDelivery, OutboundStatus, WebhookDelivery
 from integrations.targets.base import incident_page
-from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description
+from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description, incident_summary
 from integrations.targets.slack import slack_incident_message
 from tests.conftest import local_payload, wait_for
 from tickets import incidents
@@ -316,7 +316,7 @@ def test_an_incident_pages_once_and_its_members_page_nothing_of_their_own(celery
     assert len(creates) == 2  # the lone first failure's, then the incident's
     assert incident.member_count == 6
     issue = jira.issues[incident.itsm_ticket_id]
-    assert "6 failures in 6 pipelines" in issue["summary"]
+    assert "6 tickets in 6 pipelines" in issue["summary"]
     # The first member, which paged before the incident formed, is pointed at it.
     first_key = Ticket.objects.get(pk=first).itsm_ticket_id
     assert any(incident.pk in c["body"] for c in jira.issues[first_key]["comments"])
@@ -440,6 +440,77 @@ def test_acting_on_the_incident_acts_on_every_member_once():
 
     resolved = responder.post(f"/api/v1/incidents/{incident.pk}/resolve/")
     assert resolved.status_code == 200 and resolved.json()["resolved"] is True
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "action", "status"),
+    [("acknowledge", "acknowledge", "acknowledged"), ("take", "start_progress", "in_progress")],
+)
+def test_a_failure_joining_an_owned_incident_is_owned_like_its_members(endpoint, action, status):
+    """A failure joining an incident someone acknowledged (or took) stayed open with its SLA
+    clock running: beat marked it Breached though the outage was owned, and the board showed
+    an acknowledged incident with an open member. It takes the incident's status as the
+    members did, by the same responder, its audit entry naming the incident."""
+    from tests.api import clear_throttles, jwt_client, make_user
+    from tickets.lifecycle import mark_sla_breaches
+    from tickets.models import AuditLog
+
+    clear_throttles()
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    user = make_user("responder")
+    answer = jwt_client(user).post(f"/api/v1/incidents/{incident.pk}/{endpoint}/")
+    assert answer.status_code == 200, answer.content
+
+    joined = post(storm_failure("pl_invoices"))
+    assert joined["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=joined["ticket_id"])
+    owned = Ticket.objects.get(pk=first)
+    assert ticket.incident_id == incident.pk
+    assert (ticket.status, ticket.sla_status) == (status, owned.sla_status)
+    assert ticket.ack_user == owned.ack_user
+    entry = AuditLog.objects.get(ticket=ticket, action=action)
+    assert (entry.actor_name, entry.user_id) == (user.username, user.pk)
+    words = status.replace("_", " ")
+    assert entry.details["note"] == f"via incident {incident.pk} in api: joined it {words}"
+    assert entry.after["status"] == status
+    if status == "acknowledged":
+        assert ticket.sla_status == "Met" and ticket.ack_ts is not None
+        # Past its SLA, beat breaches none of the acknowledged members.
+        mark_sla_breaches(timezone.now() + timedelta(days=30))
+        ticket.refresh_from_db()
+        assert ticket.sla_status == "Met"
+    # The incident itself says the same: one status, every member in it.
+    incident.refresh_from_db()
+    assert incident.status == status
+    assert set(incident.members.values_list("status", flat=True)) == {status}
+
+
+def test_a_failure_joining_an_open_incident_stays_open():
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    joined = post(storm_failure("pl_invoices"))["ticket_id"]
+    ticket = Ticket.objects.get(pk=joined)
+    assert ticket.incident_id and (ticket.status, ticket.sla_status) == ("open", "Pending")
+    assert list(ticket.audit_entries.values_list("action", flat=True)) == ["created"]
+
+
+def test_the_incidents_title_counts_its_tickets_not_their_failures():
+    """The Slack message and the JIRA issue's title said "4 failures in 4 pipelines", still 4
+    after two members failed again: it counts the members, so it says tickets."""
+    members = [post(storm_failure(f"pl_{n}"))["ticket_id"] for n in range(4)]
+    assert post(storm_failure("pl_0"))["outcome"] == "correlated"
+    assert post(storm_failure("pl_1"))["outcome"] == "correlated"
+    incident = Incident.objects.get()
+    counts = Ticket.objects.filter(pk__in=members).values_list("occurrence_count", flat=True)
+    assert sum(counts) == 6
+    page = incident_page(incident)
+    summary = incident_summary(incident, page)
+    text, _blocks = slack_incident_message(incident)
+    for title in (summary, text):
+        assert "4 tickets in 4 pipelines" in title, title
+        assert "failures" not in title
 
 
 def two_incidents() -> tuple[Incident, Incident]:
