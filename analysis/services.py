@@ -126,6 +126,8 @@ def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> No
                 ticket.pk, culprit=found.label, culprit_detail=found.detail, error_type=error_type
             )
         Ticket.objects.filter(pk=ticket.pk).update(error_message=message, details=details, **raised)
+        if raised:  # its incident (joined at ingest or just now) is as grave as its members
+            incidents.raise_to_member(ticket.pk)
     ticket.error_message, ticket.details = message, details
     for name, value in raised.items():
         setattr(ticket, name, value)

@@ -323,6 +323,25 @@ def place_enriched(
     return place(ticket, now, placement=(None, other_pipelines))
 
 
+def raise_to_member(ticket_id: str) -> None:
+    """A member's severity was raised after it was placed (the class of the error text its
+    analysis fetched: `rules.severity_raised_by_class`): its incident takes it, as it takes a
+    graver member's that joins (`_join`). Call inside the transaction that raised it."""
+    row = (
+        Ticket.objects.filter(pk=ticket_id)
+        .values_list("incident_id", "severity", "priority")
+        .first()
+    )
+    if row is None or row[0] is None:
+        return
+    incident_id, severity, priority = row
+    rank = _SEVERITY_RANK.get(severity, 9)
+    milder = [name for name, other in _SEVERITY_RANK.items() if other > rank]
+    Incident.objects.filter(pk=incident_id, severity__in=milder).update(
+        severity=severity, priority=priority
+    )
+
+
 def _worst(severities: list[str]) -> str:
     return min(severities, key=lambda s: _SEVERITY_RANK.get(s, 9))
 

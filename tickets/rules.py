@@ -19,7 +19,7 @@ from django.utils import timezone
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import OwnershipRule, SlaPolicy, SuppressionRule, Ticket
-from tickets.vocabulary import ErrorClass, Priority, Severity
+from tickets.vocabulary import ErrorClass, Priority, Severity, SlaStatus
 
 RULE_CACHE_SECONDS = 5.0
 
@@ -132,17 +132,28 @@ def severity_raised_by_class(ticket: Ticket, error_type: str) -> dict[str, Any]:
     """The severity, priority and SLA fields to change on a ticket whose error text arrived
     after it was created (a Databricks notification or an ADF metric alert carries none, so it
     was classed Unknown): its severity raised to that of the class its text has. Never lowered:
-    the source's own severity, a floor, may be what set it. Empty when nothing changes."""
+    the source's own severity, a floor, may be what set it. Empty when nothing changes.
+
+    The SLA is the new priority's, counted from when its clock started (the ticket's creation,
+    or its regression's restart), while that clock runs; one already decided (Met or Breached:
+    acknowledged or resolved before the text came, as a forced re-analysis finds it) is kept."""
     by_class = ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)
     if SEVERITY_RANK[by_class] <= SEVERITY_RANK[Severity(ticket.severity)]:
         return {}
     priority = priority_for(by_class)
+    raised: dict[str, Any] = {"severity": by_class, "priority": priority}
+    if ticket.sla_status != SlaStatus.PENDING:
+        return raised
+    started = (
+        ticket.sla_deadline - timedelta(seconds=ticket.sla_seconds)
+        if ticket.sla_deadline is not None
+        else ticket.timestamp
+    )
     sla_seconds = sla_seconds_for(priority)
     return {
-        "severity": by_class,
-        "priority": priority,
+        **raised,
         "sla_seconds": sla_seconds,
-        "sla_deadline": ticket.timestamp + timedelta(seconds=sla_seconds),
+        "sla_deadline": started + timedelta(seconds=sla_seconds),
     }
 
 

@@ -143,6 +143,16 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
     cause = "the data's schema no longer matches the target schema"
     if re.search(r"does not match (?:the )?expected schema", ctx.text, re.I):
         cause = "the data's schema does not match the expected schema"
+    elif re.search(r"hierarchical ?to ?tabular", ctx.text, re.I):
+        # ADF's SchemaMappingFailedInHierarchicalToTabularStage wraps whatever failed while the
+        # JSON source was flattened (a value out of range as much as a mapping): say that one.
+        stated = grab(ctx.text, r"tabular stage, error message: ([^\r\n,]{1,200})")
+        cause = (
+            "ADF's copy failed in its hierarchical to tabular stage (flattening the JSON source "
+            "into the sink's columns)"
+        )
+        if stated and not re.match(r"one or more errors occurred", stated, re.I):
+            cause += f": {stated.rstrip('.')}"
     if re.search(r"recordreaderfillbuffer|record reader buffer", ctx.text, re.IGNORECASE):
         inner = grab(ctx.text, r"record reader buffer: (\w+(?:: [^\n,']{1,80})?)")
         cause = (

@@ -402,3 +402,75 @@ def test_a_ticket_recovering_while_its_placement_waits_on_its_row_joins_no_incid
     assert (ticket.culprit, ticket.incident_id) == (CULPRIT, None)
     incident.refresh_from_db()
     assert incident.member_count == incident.members.count() == 2
+
+
+def test_a_member_raised_by_its_fetched_text_raises_its_incident(databricks):
+    """The incident pages with the gravest member's severity: a Databricks job whose fetched
+    text is a DatabaseError (High) joining a TimeoutError (Medium) outage of the same server
+    makes the incident High, P2 (it joined with the Medium it had before its text came)."""
+    from analysis.services import enrich_tickets
+    from tests.conftest import local_payload
+
+    timed_out = (
+        "pyodbc.OperationalError: ('HYT00', '[HYT00] [Microsoft][ODBC Driver 18 for SQL "
+        "Server]Login timeout expired (0) (SQLDriverConnect)') server "
+        "sql-prod-01.database.windows.net"
+    )
+    for dag in ("sales_daily", "orders_hourly"):
+        body = {**local_payload("airflow_failure.json"), "dag_id": dag, "exception": timed_out}
+        post(body, "/webhooks/airflow/")
+    incident = Incident.objects.get()
+    assert (incident.severity, incident.priority) == ("Medium", "P3")
+    job = post(
+        databricks_failure(databricks, 7001, "nightly_orders_load", SQL_DOWN),
+        "/webhooks/databricks/",
+    )["ticket_id"]
+
+    enrich_tickets([job])
+
+    ticket = Ticket.objects.get(pk=job)
+    assert (ticket.incident_id, ticket.severity, ticket.priority) == (incident.pk, "High", "P2")
+    incident.refresh_from_db()
+    assert (incident.severity, incident.priority) == ("High", "P2")
+
+
+def test_a_raised_severity_leaves_an_sla_already_decided_and_keeps_the_clocks_start(databricks):
+    """Acknowledged in time before its text came (Met against the 4 h of P3), a ticket keeps
+    that SLA when its fetched text raises it to High: its deadline is not moved to before the
+    acknowledgement. A ticket whose clock restarted (a regression) gets the shorter SLA from
+    that restart, not from when it was first created (days ago: breached at once)."""
+    from analysis.services import enrich_tickets
+    from tickets import lifecycle, rules
+    from tickets.lifecycle import Actor
+
+    login = post(
+        databricks_failure(databricks, 6201, "orders_load", "Login failed for user 'etl'. (18456)"),
+        "/webhooks/databricks/",
+    )["ticket_id"]
+    created = Ticket.objects.get(pk=login)
+    earlier = created.timestamp - timedelta(minutes=90)
+    Ticket.objects.filter(pk=login).update(
+        timestamp=earlier, sla_deadline=earlier + timedelta(seconds=created.sla_seconds)
+    )
+    lifecycle.acknowledge(login, Actor.system("tests"))
+    acknowledged = Ticket.objects.get(pk=login)
+    assert acknowledged.sla_status == "Met"
+
+    enrich_tickets([login])
+
+    raised = Ticket.objects.get(pk=login)
+    assert (raised.severity, raised.priority) == ("High", "P2")
+    assert raised.sla_status == "Met"
+    assert (raised.sla_seconds, raised.sla_deadline) == (
+        acknowledged.sla_seconds,
+        acknowledged.sla_deadline,
+    )
+
+    restarted = Ticket.objects.get(pk=login)
+    restarted.sla_status = "Pending"
+    restarted.timestamp -= timedelta(days=2)
+    assert restarted.sla_deadline is not None
+    clock_start = restarted.sla_deadline - timedelta(seconds=restarted.sla_seconds)
+    restarted.severity, restarted.priority = "Medium", "P3"
+    changed = rules.severity_raised_by_class(restarted, "AuthenticationError")
+    assert changed["sla_deadline"] == clock_start + timedelta(seconds=changed["sla_seconds"])

@@ -755,3 +755,19 @@ def test_a_failed_trigger_naming_no_pipeline_is_the_subject_of_its_rca() -> None
 
     assert rca.root_cause.startswith("Trigger 'tr_blob_landed' failed")
     assert named.root_cause.startswith("Pipeline 'pl_ingest' failed")
+
+
+def test_adfs_hierarchical_to_tabular_failure_names_its_stated_error_not_a_schema_change() -> None:
+    """ADF's SchemaMappingFailedInHierarchicalToTabularStage wraps whatever failed while the
+    JSON source was flattened: a date out of .NET's range is a value, not a changed schema."""
+    message = (
+        '{ "errorCode": "2200", "message": "ErrorCode=SchemaMappingFailedInHierarchicalToTabular'
+        "Stage,'Type=Microsoft.DataTransfer.Common.Shared.HybridDeliveryException,Message=Failed"
+        " to process hierarchical to tabular stage, error message: Ticks must be between "
+        "DateTime.MinValue.Ticks and DateTime.MaxValue.Ticks.\\r\\nParameter name: ticks,Source="
+        'Microsoft.DataTransfer.ClientLibrary,\'", "failureType": "UserError" }'
+    )
+    rca = _rca(message, "DataError")
+    own = rca.root_cause.split(" The error says:")[0]
+    assert "no longer matches" not in own
+    assert "hierarchical" in own and "Ticks must be between" in own

@@ -142,6 +142,22 @@ def test_every_api_operation_documents_its_answers(schema):
     )
 
 
+def test_every_paged_list_documents_the_400_of_a_parameter_it_does_not_take(schema):
+    """Every cursor-paged list refuses a query parameter it does not take (400), an incident's
+    members and timeline too: the schema says so."""
+    paged = [
+        (path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method == "get" and any(p["name"] == "cursor" for p in operation.get("parameters", []))
+    ]
+    assert {"/api/v1/incidents/{id}/members/", "/api/v1/incidents/{id}/timeline/"} <= {
+        path for path, _ in paged
+    }
+    for path, operation in paged:
+        assert "400" in operation["responses"], path
+
+
 def test_schema_never_exposes_the_embedding(schema):
     for name, component in schema["components"]["schemas"].items():
         assert "embedding" not in component.get("properties", {}), name

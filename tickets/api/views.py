@@ -108,6 +108,10 @@ ERRORS = {
     404: OpenApiResponse(ERROR_SCHEMA, description="Not found"),
     503: UNAVAILABLE,
 }
+# A paged list's answer to a query parameter it does not take (CheckedCursorPagination).
+UNKNOWN_PARAMETER = OpenApiResponse(
+    ERROR_SCHEMA, description="A query parameter the list does not take"
+)
 TRACE_AUDIT_LIMIT = 500
 
 
@@ -437,7 +441,11 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         summary="The ticket's audit trail, oldest first",
         responses={
             200: AuditEntrySerializer(many=True),
-            400: OpenApiResponse(ERROR_SCHEMA, description="page_size is not a positive number"),
+            400: OpenApiResponse(
+                ERROR_SCHEMA,
+                description="page_size is not a positive number, or a query parameter the "
+                "list does not take",
+            ),
             **ERRORS,
         },
         filters=False,
@@ -863,7 +871,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The incident's members (tickets), oldest first; paginated",
-        responses={200: TicketListSerializer(many=True), **ERRORS},
+        responses={200: TicketListSerializer(many=True), 400: UNKNOWN_PARAMETER, **ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"])
@@ -879,7 +887,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="The incident's timeline, in order: member failures and recurrences, related "
         "alerts, JIRA and Slack actions, acknowledgements, recoveries, resolution; paginated",
-        responses={200: IncidentEventSerializer(many=True), **ERRORS},
+        responses={200: IncidentEventSerializer(many=True), 400: UNKNOWN_PARAMETER, **ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"])
