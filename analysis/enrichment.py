@@ -795,7 +795,15 @@ def latest_adf_run_with_failed_activity(
     with _adf_client(config, budget) as client:
         budget.start()
         runs = _failed_pipeline_runs(
-            client, config, budget, resource_group, factory, "", since, until
+            client,
+            config,
+            budget,
+            resource_group,
+            factory,
+            "",
+            since,
+            until,
+            enough=MAX_ACTIVITY_CANDIDATES,
         )
         for _, run_id in runs[:MAX_ACTIVITY_CANDIDATES]:
             # An activity run is updated after its pipeline run started and by the time it
@@ -834,9 +842,13 @@ def _failed_pipeline_runs(
     pipeline: str,
     since: datetime,
     until: datetime,
+    *,
+    enough: int = 0,
 ) -> list[tuple[datetime, str]]:
     """(when, run id) of the failed pipeline runs updated in [since, until], of `pipeline` when
-    one is given, newest first."""
+    one is given, newest first. With `enough`, no further page is read once that many are
+    found (the query answers the newest first): a busy factory's pages would spend the time
+    budget the look-ups after it need."""
     filters = _equals(*([("PipelineName", pipeline)] if pipeline else []), ("Status", "Failed"))
     found: list[tuple[datetime, str]] = []
     for run in _query_rows(
@@ -853,6 +865,8 @@ def _failed_pipeline_runs(
         stamp = run.run_end or run.last_updated or run.run_start
         if run.run_id and stamp is not None:
             found.append((_utc(stamp), run.run_id))
+        if enough and len(found) >= enough:
+            break
     return sorted(found, reverse=True)
 
 

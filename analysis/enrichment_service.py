@@ -114,8 +114,9 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
         elif not run_id:
             return Enriched(
                 missing=[
-                    "the alert names no pipeline, activity or run (split the alert rule by "
-                    "the metric's Name dimension to have it name the pipeline)"
+                    "the alert names no pipeline, activity, trigger or run: split a metric "
+                    "alert's rule by the Name dimension, or have a log alert's query return "
+                    "PipelineName and RunId"
                 ]
             )
         if not run_id:

@@ -1278,7 +1278,7 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
         activity_type=_clip(pick("ActivityType"), NAME_LIMIT),
         error_code=_clip(pick("ErrorCode"), NAME_LIMIT),
         error_message=pick("ErrorMessage"),
-        failure_type=_clip(pick("FailureType"), NAME_LIMIT),
+        failure_type=_clip(pick("FailureType", "TriggerFailureType"), NAME_LIMIT),
         trigger=_clip(
             pick("TriggerName") or (name if metric.startswith("trigger") else ""), NAME_LIMIT
         ),
@@ -1318,7 +1318,11 @@ def _describe_adf_failure(adf: _AdfFailure, kind: EventKind) -> str:
         sentence += f" at activity '{adf.activity}'"
         sentence += f" ({adf.activity_type})" if adf.activity_type else ""
     sentence += f" via trigger '{adf.trigger}'" if adf.trigger else ""
-    sentence += "."
+    return sentence + "." + _stated_error(adf)
+
+
+def _stated_error(adf: _AdfFailure) -> str:
+    sentence = ""
     if adf.error_code or adf.error_message:
         error = ": ".join(part for part in (adf.error_code, adf.error_message) if part)
         sentence += f" Error {error.rstrip('.')}."
@@ -1334,9 +1338,7 @@ def _describe_adf_trigger_failure(adf: _AdfFailure, kind: EventKind) -> str:
     if kind is not EventKind.FAILURE:
         return f"{subject} failure alert resolved."
     sentence = f"{subject} failed: a run of the trigger failed, so the pipelines it starts"
-    sentence += " may not have run."
-    sentence += f" Failure type: {adf.failure_type}." if adf.failure_type else ""
-    return sentence
+    return sentence + " may not have run." + _stated_error(adf)
 
 
 # --- field helpers -----------------------------------------------------------------------------

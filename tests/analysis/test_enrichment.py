@@ -22,6 +22,7 @@ from analysis.enrichment import (
     adf_credential_from_settings,
     enrich_adf_pipeline_run,
     enrich_databricks_run,
+    latest_adf_run_with_failed_activity,
     latest_failed_adf_run,
     latest_failed_adf_trigger_run,
 )
@@ -492,6 +493,28 @@ def test_latest_failed_adf_run_picks_the_newest(arm: FakeAzureManagement) -> Non
         {"operand": "Status", "operator": "Equals", "values": ["Failed"]},
     ]
     assert request.body["orderBy"] == [{"orderBy": "RunEnd", "order": "DESC"}]
+
+
+def test_an_activity_is_looked_for_in_the_newest_failed_runs_only(
+    arm: FakeAzureManagement,
+) -> None:
+    """A busy factory's failed runs are read only as far as the runs looked in: ten."""
+    now = datetime.now(UTC)
+    for n in range(30):  # run-00 the newest
+        run = adf_pipeline_run(f"run-{n:02}", f"pl_{n}", run_start=now - timedelta(minutes=10 + n))
+        arm.add_pipeline_run(RG, FACTORY, run)
+        failed = "Copy_Orders" if n in (3, 20) else "Lookup"
+        arm.add_activity_runs(RG, FACTORY, run["runId"], [adf_activity_run(run, failed, "Failed")])
+    arm.page_size = 2
+    config = adf_config(arm)
+
+    found = latest_adf_run_with_failed_activity(
+        config, RG, FACTORY, "Copy_Orders", now - timedelta(hours=2), now
+    )
+
+    assert found == "run-03"
+    assert len(arm.requests_to("queryPipelineRuns")) == 5  # ten runs, two a page
+    assert len(arm.requests_to("queryActivityruns")) == 4  # run-00 to run-03
 
 
 def test_latest_failed_adf_trigger_run_reads_the_newest_failure_of_the_trigger(

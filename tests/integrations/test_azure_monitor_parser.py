@@ -452,6 +452,40 @@ def test_adf_log_alert_reads_run_activity_and_error(name: str) -> None:
     assert "Login failed for user 'adf_loader'" in event.error_message
 
 
+def test_adf_trigger_run_log_alert_reads_as_the_triggers_failure_with_its_error() -> None:
+    """ADFTriggerRun's rows name the trigger, its error and `TriggerFailureType` (no
+    `FailureType`, no pipeline)."""
+    body = changed(
+        load("adf_log_v2_pipeline_run.json"),
+        "data.alertContext.condition.allOf[0]",
+        {
+            "searchQuery": 'ADFTriggerRun | where Status == "Failed"',
+            "operator": "GreaterThan",
+            "threshold": "0",
+            "timeAggregation": "Count",
+            "dimensions": [
+                {"name": "TriggerName", "value": "tr_orders_landed"},
+                {"name": "ErrorCode", "value": "BlobEventTriggerFailure"},
+                {"name": "ErrorMessage", "value": "The storage event subscription was deleted."},
+                {"name": "TriggerFailureType", "value": "UserError"},
+            ],
+            "metricValue": 1.0,
+        },
+    )
+
+    event = parse_azure_monitor(body)
+
+    assert event.processing_mode == "adf"
+    assert event.details["trigger"] == "tr_orders_landed"
+    assert event.details["failure_type"] == "UserError"
+    assert event.details["needs_enrichment"] is False
+    assert event.error_message.startswith("ADF trigger 'tr_orders_landed'")
+    assert (
+        "may not have run. Error BlobEventTriggerFailure: The storage event subscription was "
+        "deleted. Failure type: UserError." in event.error_message
+    )
+
+
 def test_same_adf_run_from_two_alert_routes_shares_the_run_key() -> None:
     v1 = parse_azure_monitor(load("adf_log_v1.json"))
     v2 = parse_azure_monitor(load("adf_log_v2_pipeline_run.json"))

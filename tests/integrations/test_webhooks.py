@@ -577,8 +577,8 @@ def test_an_activity_failure_alert_naming_no_pipeline_finds_the_run_the_activity
     assert found.details["pipeline_run_id"] == "run-orders"
     assert "Login failed for user 'etl_reader'" in found.error_message
     assert unsplit.missing == [
-        "the alert names no pipeline, activity or run (split the alert rule by the metric's "
-        "Name dimension to have it name the pipeline)"
+        "the alert names no pipeline, activity, trigger or run: split a metric alert's rule by "
+        "the Name dimension, or have a log alert's query return PipelineName and RunId"
     ]
 
 
