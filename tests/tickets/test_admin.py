@@ -14,6 +14,7 @@ from django.utils import timezone
 from integrations.models import OutboundDelivery, OutboundStatus
 from tickets.models import (
     AuditLog,
+    Incident,
     JiraStatusMapping,
     OwnershipRule,
     Resolution,
@@ -226,9 +227,8 @@ def test_staff_mark_a_fix_wrong_and_admins_edit_the_jira_status_map():
     assert JiraStatusMapping.objects.filter(jira_status="Closed", ticket_status="resolved").exists()
 
 
-def test_incidents_in_admin_acknowledge_every_member_for_a_responder():
-    from tickets.models import Incident
-
+def incident_of_two() -> tuple[Incident, list[Ticket]]:
+    """An incident with two open members, as grouping makes it."""
     members = [
         make_ticket(n, culprit="sql-server:sql-prod-01.database.windows.net") for n in (1, 2)
     ]
@@ -239,6 +239,11 @@ def test_incidents_in_admin_acknowledge_every_member_for_a_responder():
         member_count=2,
     )
     Ticket.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
+    return incident, members
+
+
+def test_incidents_in_admin_acknowledge_every_member_for_a_responder():
+    incident, members = incident_of_two()
     changelist = reverse("admin:tickets_incident_changelist")
     viewer, responder = staff("viewer"), staff("responder")
     assert "sql-prod-01" in viewer.get(changelist).content.decode()
@@ -254,18 +259,7 @@ def test_incidents_in_admin_acknowledge_every_member_for_a_responder():
 def test_resolving_an_incident_in_admin_says_it_resolves_every_member():
     """The action resolves every member still open, in progress or acknowledged: its label
     must not say it is for acknowledged members only."""
-    from tickets.models import Incident
-
-    members = [
-        make_ticket(n, culprit="sql-server:sql-prod-01.database.windows.net") for n in (1, 2)
-    ]
-    incident = Incident.objects.create(
-        id="INC-20251210T123456-abcdef",
-        group_key="sql-server:sql-prod-01.database.windows.net|DatabaseError",
-        culprit="sql-server:sql-prod-01.database.windows.net",
-        member_count=2,
-    )
-    Ticket.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
+    incident, _ = incident_of_two()
     changelist = reverse("admin:tickets_incident_changelist")
     responder = staff("responder")
     page = responder.get(changelist).content.decode()
@@ -279,18 +273,9 @@ def test_resolving_an_incident_in_admin_says_it_resolves_every_member():
 def test_an_incident_resolved_in_admin_can_be_reopened_there_with_every_member():
     """The README lists reopen among the incident's actions; admin offered only acknowledge,
     take and resolve, so a responder at the triage desk could not undo a resolve."""
-    from tickets.models import AuditLog, Incident, IncidentEvent
+    from tickets.models import IncidentEvent
 
-    members = [
-        make_ticket(n, culprit="sql-server:sql-prod-01.database.windows.net") for n in (1, 2)
-    ]
-    incident = Incident.objects.create(
-        id="INC-20251210T123456-abcdef",
-        group_key="sql-server:sql-prod-01.database.windows.net|DatabaseError",
-        culprit="sql-server:sql-prod-01.database.windows.net",
-        member_count=2,
-    )
-    Ticket.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
+    incident, members = incident_of_two()
     changelist = reverse("admin:tickets_incident_changelist")
     responder = staff("responder")
     responder.post(changelist, {"action": "resolve", "_selected_action": [incident.pk]})
