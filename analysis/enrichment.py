@@ -701,17 +701,8 @@ def enrich_adf_pipeline_run(
         for _ in range(MAX_PAGES):
             query = _run_filter(after, before, continuation_token=token)
             try:
-                page = _adf_call(
-                    config,
-                    budget,
-                    "activity runs",
-                    partial(
-                        client.activity_runs.query_by_pipeline_run,
-                        resource_group,
-                        factory,
-                        run_id,
-                        query,
-                    ),
+                page = _activity_runs_page(
+                    client, config, budget, resource_group, factory, run_id, query
                 )
             except EnrichmentError as exc:  # keep the pipeline run's own message
                 activity_error = str(exc)
@@ -811,17 +802,8 @@ def latest_adf_run_with_failed_activity(
             query = _run_filter(
                 _utc(since) - timedelta(days=1), _utc(until) + timedelta(hours=1), filters=filters
             )
-            page = _adf_call(
-                config,
-                budget,
-                "activity runs",
-                partial(
-                    client.activity_runs.query_by_pipeline_run,
-                    resource_group,
-                    factory,
-                    run_id,
-                    query,
-                ),
+            page = _activity_runs_page(
+                client, config, budget, resource_group, factory, run_id, query
             )
             if any(
                 _text(a.activity_name) == activity and _text(a.status).lower() in _ADF_FAILED_STATES
@@ -868,6 +850,21 @@ def _failed_pipeline_runs(
         if enough and len(found) >= enough:
             break
     return sorted(found, reverse=True)
+
+
+def _activity_runs_page(
+    client: Any,
+    config: AdfConfig,
+    budget: _Budget,
+    resource_group: str,
+    factory: str,
+    run_id: str,
+    query: Any,
+) -> Any:
+    operation = client.activity_runs.query_by_pipeline_run
+    return _adf_call(
+        config, budget, "activity runs", partial(operation, resource_group, factory, run_id, query)
+    )
 
 
 def _equals(*conditions: tuple[str, str]) -> list[Any]:
