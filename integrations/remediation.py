@@ -2,7 +2,8 @@
 
 A new, analysed ticket, and one a regression reopened, is matched against the
 `RemediationPolicy` rules (`propose`); a regression is decided anew, its remediations counted
-from the regression on (`this_episode`). The first
+from the regression on (`this_episode`), and one that came while a remediation of the ticket
+was active is matched as that one ends (`finish`). The first
 enabled rule that matches decides the action and the mode, which the RCA's confidence can only
 lower: at or above the rule's `auto_min_confidence` automatically, from
 `approval_min_confidence` after a responder approves, below that never. A dry-run rule records
@@ -26,7 +27,7 @@ Holds: before a remediation starts, every registered hold check is asked whether
 held (`register_hold_check`); the incidents feature registers one that holds the members of an
 open incident while its culprit is still failing. Held remediations wait until
 `release_held` reruns them in batches of REMEDIATION_BATCH_SIZE, each batch after the previous
-one has finished.
+one has finished (beat's `sweep` starts a next batch whose start was lost).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from analysis.redaction import redact
@@ -577,7 +578,9 @@ def finish(
     Success resolves the ticket with the remediation as the actor, unless a newer run has
     failed on the ticket since (it is no longer the ticket's latest run, `run_key`): that one
     was not rerun, so the ticket stays open and the success says so. Failure says so (Slack,
-    JIRA follow the announcement) and leaves the ticket to people."""
+    JIRA follow the announcement) and leaves the ticket to people. Either way, a newer failed
+    run no remediation has acted on is proposed once this one has ended (`propose`, as a
+    regression is: it got no proposal of its own while this one was active)."""
     with transaction.atomic():
         remediation = (
             Remediation.objects.select_for_update()
@@ -632,6 +635,11 @@ def finish(
         ):
             ticket_id, delay = ticket.pk, float(policy.backoff_seconds) + 1
             transaction.on_commit(lambda: _propose_later(ticket_id, delay))
+        if newer and not Remediation.objects.filter(ticket_id=ticket.pk, run_key=newer).exists():
+            # No remediation has acted on the newer run (a regression arriving while this one
+            # ran got no proposal of its own: one at a time): the policies are asked for it.
+            newer_ticket_id = ticket.pk
+            transaction.on_commit(lambda: _propose_newer(newer_ticket_id))
     return remediation
 
 
@@ -668,6 +676,16 @@ def _propose_later(ticket_id: str, delay: float) -> None:
             type(exc).__name__,
             ticket_id,
         )
+
+
+def _propose_newer(ticket_id: str) -> None:
+    """Propose a remediation of the ticket's newer failed run, as processing proposes a
+    regression (`propose` decides, within the policy's attempts and backoff). The ended one is
+    committed, so a failure here is logged and does not undo it."""
+    try:
+        propose(ticket_id)
+    except Exception:
+        logger.exception("could not propose a remediation of the newer run of %s", ticket_id)
 
 
 def _resolve(ticket: Ticket, remediation: Remediation) -> None:
@@ -811,7 +829,8 @@ def sweep(now: Any = None) -> int:
     engine did not fail as it gave up (`action_died`), or whose result did not come within
     REMEDIATION_WATCH_SECONDS; propose the next attempt of
     a failed one whose backoff is over and whose scheduled proposal never ran (`propose` is
-    idempotent, so one that did run is left alone). Returns how many changed."""
+    idempotent, so one that did run is left alone); start the next batch of a release group
+    whose start was lost (`restart_group`). Returns how many changed."""
     now = now or timezone.now()
     changed = 0
     for remediation_id in Remediation.objects.filter(
@@ -861,6 +880,13 @@ def sweep(now: Any = None) -> int:
             logger.exception("could not propose the next remediation of %s", ticket_id)
             continue
         changed += made is not None
+    for group in stalled_groups(now)[:100]:
+        try:
+            changed += restart_group(group, now)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception:  # one group's failure must not keep the others from their batch
+            logger.exception("could not start the next batch of release group %s", group)
     return changed
 
 
@@ -880,6 +906,51 @@ def release_held(ticket_ids: list[str]) -> str:
         ).update(release_group=group)
         start_next_batch(group)
     return group
+
+
+# How long a release group may have held remediations and nothing running before beat's sweep
+# starts its next batch: `finish` starts it as it commits, unless that step was lost.
+BATCH_RESTART_AFTER = timedelta(minutes=1)
+
+
+def stalled_groups(now: Any) -> QuerySet[Remediation, str]:
+    """Release groups with held remediations and none running (or otherwise active), whose
+    last batch ended BATCH_RESTART_AFTER before `now` or earlier: their next batch was lost."""
+    busy = Remediation.objects.filter(release_group=OuterRef("release_group")).filter(
+        Q(status__in=[s for s in ACTIVE_REMEDIATION if s != RemediationStatus.HELD])
+        | Q(finished_at__gt=now - BATCH_RESTART_AFTER)
+    )
+    return (
+        Remediation.objects.filter(status=RemediationStatus.HELD)
+        .exclude(release_group="")
+        .exclude(Exists(busy))
+        .order_by()
+        .values_list("release_group", flat=True)
+        .distinct()
+    )
+
+
+def restart_group(group: str, now: Any) -> int:
+    """Start the next batch of a stalled release group (`stalled_groups`). Of concurrent
+    sweepers, the one that locks the group's oldest held remediation starts it; the others skip
+    that row (SKIP LOCKED), or, once it is committed, find the batch running."""
+    with transaction.atomic():
+        oldest = (
+            Remediation.objects.filter(release_group=group, status=RemediationStatus.HELD)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if oldest is None:
+            return 0
+        locked = (
+            Remediation.objects.select_for_update(skip_locked=True)
+            .filter(pk=oldest, status=RemediationStatus.HELD)
+            .first()
+        )
+        if locked is None or not stalled_groups(now).filter(release_group=group).exists():
+            return 0
+        return start_next_batch(group)
 
 
 def start_next_batch(group: str) -> int:

@@ -117,3 +117,41 @@ def test_a_regression_after_a_successful_remediation_is_remediated_again(setting
     # Within the regression, the policy's limits hold: its one attempt fails, no third.
     remediation.finish(second.pk, succeeded=False, detail="still throttled")
     assert remediation.propose(ticket.pk) is None
+
+
+@pytest.mark.parametrize("succeeded", [True, False], ids=["succeeded", "failed"])
+def test_a_regression_while_a_remediation_runs_is_proposed_when_it_ends(
+    settings, webhook_client, succeeded
+):
+    """People resolved the ticket while its rerun still ran; the failure came back on a later
+    run (a regression), which got no proposal of its own: one remediation of a ticket at a
+    time. When the older one ends, the policies are asked for the later run, once."""
+    from django.contrib.auth.models import User
+
+    from tickets import lifecycle
+    from tickets.lifecycle import Actor
+
+    settings.GEMINI_API_KEY = ""
+    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"])
+    body = local_payload("adf_failure.json")
+    body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
+    body["error_message"] = "ErrorCode=2200 The request was throttled (429 Too Many Requests)"
+    answer = webhook_client("/webhooks/adf/", body).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
+    first = Remediation.objects.get(ticket_id=answer["ticket_id"])
+    assert first.status == "running"
+    lifecycle.resolve(answer["ticket_id"], Actor.for_user(User.objects.create_user("u")))
+    later = {**body, "run_id": f"run-{uuid.uuid4().hex[:8]}"}
+    again = webhook_client("/webhooks/adf/", later).json()
+    assert (again["outcome"], again["ticket_id"]) == ("regressed", answer["ticket_id"])
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=again["tracking_id"]).pk)
+    assert Remediation.objects.filter(ticket_id=answer["ticket_id"]).count() == 1
+
+    remediation.finish(first.pk, succeeded=succeeded, detail="the rerun ended")
+
+    second = Remediation.objects.exclude(pk=first.pk).get(ticket_id=answer["ticket_id"])
+    assert second.status == "running" and second.attempt_number == 2
+    assert second.run_key == f"adf:{later['run_id']}"
+    assert Ticket.objects.get(pk=answer["ticket_id"]).remediation_status == "running"
+    assert remediation.finish(first.pk, succeeded=succeeded, detail="again") is None
+    assert Remediation.objects.filter(ticket_id=answer["ticket_id"]).count() == 2

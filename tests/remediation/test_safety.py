@@ -5,6 +5,7 @@ source's own success webhook closes the loop."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -461,3 +462,37 @@ def test_stats_count_remediations_and_the_time_saved():
     assert figures["mttr_with_seconds"] == 600.0
     assert figures["mttr_without_seconds"] == 2700.0  # people: (3600 + 1800) / 2
     assert figures["time_saved_seconds"] == 2100.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_starts_the_next_batch_of_a_group_that_lost_it(settings, incident_hold):
+    """`finish` starts a group's next batch after its commit; should that step be lost (the
+    process died, the broker was down), the group has held remediations and none running, and
+    beat's sweep starts its next batch, once however many sweep at once (a group whose batch
+    has just ended is left to the `finish` starting it)."""
+    settings.REMEDIATION_BATCH_SIZE = 2
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook", mode="auto")
+    members = [make_ticket() for _ in range(5)]
+    incident_hold.update(t.pk for t in members)
+    for ticket in members:
+        proposed(ticket.pk)
+    incident_hold.clear()
+    group = remediation.release_held([t.pk for t in members])
+    in_group = Remediation.objects.filter(release_group=group)
+    first = list(in_group.filter(status="running").values_list("pk", flat=True))
+    assert len(first) == 2
+    # The first batch ended, and the step starting the next one was lost.
+    in_group.filter(pk__in=first).update(status="succeeded", finished_at=timezone.now())
+
+    assert remediation.sweep() == 0  # just ended: `finish` is starting the next batch
+    assert in_group.filter(status="held").count() == 3
+
+    in_group.filter(pk__in=first).update(finished_at=timezone.now() - timedelta(minutes=2))
+    results = _at_once(2, lambda i: remediation.sweep())
+
+    assert sorted(results, key=str) == [0, 2]  # an exception would show here
+    assert in_group.filter(status="running").count() == 2
+    assert in_group.filter(status="held").count() == 1
+    assert remediation.sweep() == 0  # that batch is running
