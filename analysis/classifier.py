@@ -528,9 +528,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             # An Airflow pool without a free slot for the task ("Not scheduling since there are
             # 0 open slots in pool etl", "requires 4 slots but there are 2 open slots in the
-            # pool p"): the pool's size, a capacity the scheduler enforces.
+            # pool p"): the pool's size, a capacity the scheduler enforces. These are the
+            # scheduler's INFO lines, found in log tails whose failure is another one, so the
+            # weight is just above MIN_SCORE: alone they name the class, and any stated error
+            # (an exception, a refusal, a denial) outweighs them.
             "pool_slots",
-            4.0,
+            1.8,
             r"open slots in (?:the )?pool\b|\bpool slots\b|all pools are full",
             _I,
         ),

@@ -203,6 +203,10 @@ def ssh_private_key(m: re.Match[str], ctx: Context) -> Finding:
     )
 
 
+# The credential types an Azure credential chain names ("EnvironmentCredential: ...").
+_CREDENTIAL_TYPE = re.compile(r"\b([A-Z][A-Za-z]{2,40}Credential)\b")
+
+
 @rule(
     "missing_credentials",
     "AuthenticationError ConfigurationError",
@@ -212,6 +216,18 @@ def ssh_private_key(m: re.Match[str], ctx: Context) -> Finding:
 def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
     cause = "no credentials were available to the SDK in the runtime environment"
     lowered = ctx.text.lower()
+    recs: tuple[str, ...] = ()
+    # A credential chain (DefaultAzureCredential) tried several kinds and none could give a
+    # token: each is named, and none is blamed alone (off Azure, no managed identity exists).
+    # One credential alone (ManagedIdentityCredential over its ImdsCredential) is no chain.
+    chain = grab(ctx.text, r"\b(DefaultAzureCredential|ChainedTokenCredential)\b")
+    tried = list(
+        dict.fromkeys(
+            name
+            for name in _CREDENTIAL_TYPE.findall(ctx.text)
+            if name not in ("DefaultAzureCredential", "ChainedTokenCredential")
+        )
+    )
     if "multiple user assigned identities" in lowered or "has not been assigned to this" in lowered:
         # Azure IMDS: the managed identity asked for is not the resource's, or several
         # user-assigned identities exist and none was named.
@@ -221,6 +237,16 @@ def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
                 " (multiple user assigned identities exist: the clientId or resourceId of the "
                 "one to use must be given)"
             )
+    elif chain and len(tried) > 1:
+        cause = (
+            f"none of the credentials {chain} tried was available where the code runs "
+            f"(tried: {', '.join(clean_value(name) for name in tried)})"
+        )
+        recs = (
+            "Give the runtime one of the identities the chain tries: on Azure, a managed "
+            "identity assigned to the resource; elsewhere, a service principal in "
+            "AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET (or a certificate).",
+        )
     elif re.search(r"imds endpoint|connect to msi\b", lowered):
         cause = (
             "no managed identity answered where the code runs: the identity endpoint "
@@ -229,6 +255,7 @@ def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
     return Finding(
         cause,
         (
+            *recs,
             "Configure the identity the task should use (instance profile / IAM role, managed "
             "identity, or service principal environment variables) on the worker or cluster.",
             "For Airflow, set the connection (aws_default, azure_default, ...) the hook uses.",

@@ -306,7 +306,9 @@ def syntax_error(m: re.Match[str], ctx: Context) -> Finding:
 def python_exception(m: re.Match[str], ctx: Context) -> Finding:
     exc, detail = last_exception(ctx.text)
     exc = exc or clean_value(m.group(1))
-    frame = grab(ctx.text, r'.*file "([^"<]+)", line \d+')
+    # The last frame of the first line that names one; anchored at line starts, since a bare
+    # `.*` is retried from every character of a long line (quadratic on untrusted text).
+    frame = grab(ctx.text, r'(?m)^.*file "([^"<]+)", line \d+')
     cause = f"the task's code raised {exc}"
     if detail:
         cause += f": {detail}"

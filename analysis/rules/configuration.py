@@ -923,10 +923,12 @@ def unknown_topic(m: re.Match[str], ctx: Context) -> Finding:
     )
 
 
+# The words before the subject are bounded in length: an unbounded `[\w-]+` is retried from
+# every hyphen of a long "a-a-a-…" run, quadratic on untrusted text.
 @rule(
     "unsupported_choice",
     "ConfigurationError",
-    r"\b((?:[\w-]+ ){0,3}(?:activity|connector|sink|source|operator|dataset|linked service"
+    r"\b((?:[\w-]{1,60} ){0,3}(?:activity|connector|sink|source|operator|dataset|linked service"
     r"|format|mode))\b[^.\n]{0,40}?\bonly supports? ([^.\n]{1,120})",
     example=(
         "Stored Procedure activity only supports Azure SQL Database and Azure SQL Data "

@@ -29,7 +29,8 @@ def throttled(m: re.Match[str], ctx: Context) -> Finding:
         ctx.text,
         r"([\w ]{1,40}\bis over the (?:account|partition) limit)",
         r"(request rate is large)",
-        r"(\w+ qps (?:limit )?(?:exceeded|reached))",
+        # `\b`: a word is read from its start, not retried from each of its characters.
+        r"\b(\w+ qps (?:limit )?(?:exceeded|reached))",
         r"\[(\w*(?:toomanyrequests|ratelimit|throttl)\w*)\]",
     )
     if stated:

@@ -95,7 +95,8 @@ def find_duration(text: str) -> str:
 
 
 _EXCEPTION_LINE = re.compile(
-    r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Timeout|Interrupt)):[ \t]*(.*)$", re.MULTILINE
+    r"^[^\S\n]*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Timeout|Interrupt)):[ \t]*(.*)$",
+    re.MULTILINE,
 )
 
 

@@ -107,10 +107,12 @@ _SPARK_FAILURE = re.compile(
     r"most recent failure: Lost task [\d.]+ in stage [\d.]+ \(TID \d+[^)]*\)(?: \([^)]*\))?:"
     r"\s*([^\n]+)"
 )
-_CAUSED_BY = re.compile(r"(?:^|\n)\s*Caused by:\s*([^\n]+)")
+# Leading whitespace is matched within a line only (`[^\S\n]*`): a `\s*` that spans lines is
+# retried from every line start of a long blank run, quadratic on untrusted text.
+_CAUSED_BY = re.compile(r"(?:^|\n)[^\S\n]*Caused by:\s*([^\n]+)")
 _NESTED = re.compile(r"nested exception is:?\s*([^\n]+)")
 _EXCEPTION_LINE = re.compile(
-    r"^\s*(?::\s*)?("
+    r"^[^\S\n]*(?::\s*)?("
     r"(?:[A-Za-z_][\w$]*\.)*[A-Za-z_]\w*(?i:error|exception|exit|timeout|interrupt|failure)"
     r"|(?:[a-z_][\w$]*\.)+[A-Z]\w+"  # a package-qualified class: psycopg2.errors.UniqueViolation
     r")(?:\[[\w.-]+\])?:[ \t]*(\S[^\n]*)$",
@@ -134,12 +136,39 @@ _ADF_OPERATION = re.compile(
     r"^\s*(?:Operation on target|Activity) [^:\n]{1,120} failed:\s*(.+)", re.S
 )
 _ODBC_PREFIX = re.compile(r"^\s*(?:\[[^\]\n]{1,80}\]\s*){2,}(.+)", re.S)
-# JVM stack frames ("\tat com.x.Y.method(Y.java:12)") and "... 12 more" lines.
-_STACK_FRAME = re.compile(r"^\s*(?:at [\w.$<>]+\([^)\n]*\)|\.\.\. \d+ more)\s*$\n?", re.MULTILINE)
-_PACKAGE = re.compile(
-    r"\b(?:[a-z_][\w$]*\.)+(?=[A-Z]\w*(?:Exception|Error|Timeout|Failure|Exit|Interrupt)\b)"
-    r"|\b(?:[a-z_][\w$]*\.)+(?:errors|exceptions|exc)\.(?=[A-Z])"
+# JVM stack frames ("\tat com.x.Y.method(Y.java:12)") and "... 12 more" lines, with the blank
+# lines after them.
+_STACK_FRAME = re.compile(
+    r"^[^\S\n]*(?:at [\w.$<>]+\([^)\n]*\)|\.\.\. \d+ more)\s*$\n?", re.MULTILINE
 )
+# A package prefix ("org.apache.spark.", "psycopg2.errors.") is dropped when an exception name
+# follows it. Each run of package segments is matched once, whole (possessively), and the name
+# after it checked in `_drop_package`: a pattern that backtracked to find the name would be
+# retried from every segment of a long run ("a.a.a.…"), quadratic on untrusted text. A word that
+# is not followed by a dot is consumed whole for the same reason ("a$a$a$…").
+_PACKAGE_RUN = re.compile(r"\b(?:((?:[a-z_][\w$]*+\.)++)|[a-z_][\w$]*+)")
+_EXCEPTION_NAME = re.compile(r"[A-Z]\w*(?:Exception|Error|Timeout|Failure|Exit|Interrupt)\b")
+_ERRORS_MODULES = frozenset({"errors", "exceptions", "exc"})
+
+
+def _drop_package(match: re.Match[str]) -> str:
+    run = match.group(1)
+    if not run:
+        return match.group(0)
+    end, text = match.end(), match.string
+    if _EXCEPTION_NAME.match(text, end):
+        return ""
+    # "psycopg2.errors.UniqueViolation": a module of errors after at least one package.
+    segments = run[:-1].split(".")
+    after = text[end : end + 1]
+    if len(segments) > 1 and segments[-1] in _ERRORS_MODULES and "A" <= after <= "Z":
+        return ""
+    return match.group(0)
+
+
+def drop_packages(text: str) -> str:
+    """`text` with the Java/Python package prefixes of exception names removed."""
+    return _PACKAGE_RUN.sub(_drop_package, text)
 
 
 def _meaningful(text: str) -> bool:
@@ -203,7 +232,7 @@ def _first(pattern: re.Pattern[str]) -> Callable[[str], str]:
 
 
 _LOG_LINE = re.compile(
-    r"^\s*\[(\d{4}-\d{2}-\d{2}[^\]\n]*)\]\s*(?:\{[^}\n]*\}\s*)?"
+    r"^[^\S\n]*\[(\d{4}-\d{2}-\d{2}[^\]\n]*)\]\s*(?:\{[^}\n]*\}\s*)?"
     r"(?:(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\s+-\s+)?(.*)$",
     re.MULTILINE,
 )
@@ -272,7 +301,7 @@ def innermost_error(text: str) -> str:
                 break
         else:
             break
-    return _PACKAGE.sub("", _STACK_FRAME.sub("", current)).strip()
+    return drop_packages(_STACK_FRAME.sub("", current)).strip()
 
 
 # --------------------------------------------------------------------------- what it states

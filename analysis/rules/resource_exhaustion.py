@@ -12,6 +12,34 @@ from analysis.rules.base import Context, Finding, rule
 from analysis.rules.extract import clean_value, grab, platform_of
 from analysis.signals import any_of
 
+# Executor exit codes that say it ran out of memory: 137 (SIGKILL, from the OOM killer or a
+# container's memory limit), 143 (SIGTERM, as YARN stops a container over its memory limit)
+# and 52 (Spark's exit on an OutOfMemoryError).
+_MEMORY_EXIT_CODES = frozenset({"52", "137", "143"})
+# What Spark's other exit codes mean (SparkExitCode, ExecutorExitCode).
+_EXIT_CODE_MEANINGS = {
+    "50": "Spark's code for an uncaught exception in the executor",
+    "51": "Spark's code for an uncaught exception raised while handling another",
+    "53": "Spark's code for an executor that could not create its local directories",
+    "56": "Spark's code for an executor that could not send heartbeats to the driver",
+}
+
+
+def _executor_exit(executor: str, code: str) -> Finding:
+    meaning = _EXIT_CODE_MEANINGS.get(code, "which is not an out-of-memory exit code")
+    which = f"executor {executor}" if executor else "a Spark executor"
+    return Finding(
+        f"{which} exited with exit code {code} ({meaning}), not for running out of memory",
+        (
+            f"Read the stderr and log of {which} (Spark UI, Executors tab, or the YARN or "
+            "Kubernetes container logs): the exception or message before it exited is the cause.",
+            "Check the executor's environment: the container launch, local disks and the "
+            "libraries on the cluster.",
+            "Fix the cause and rerun; if it does not repeat, treat it as a node failure.",
+        ),
+        0.55,
+    )
+
 
 @rule(
     "spark_executor_oom",
@@ -49,9 +77,14 @@ def spark_executor_oom(m: re.Match[str], ctx: Context) -> Finding:
             0.6,
             transient=False,
         )
-    cause = "Spark executors ran out of memory and were killed"
     # Spark on Kubernetes: "The executor with id 1 exited with exit code 137" (SIGKILL).
     code = grab(ctx.text, r"\bexit(?:ed with exit)? (?:code|status)[: ]+(\d+)")
+    if code and code not in _MEMORY_EXIT_CODES:
+        if not used and not re.search(r"memory|killed by|\boom", lowered):
+            # The exit code is all the message says, and it is not an out-of-memory exit.
+            return _executor_exit(executor, code)
+        code = ""  # memory is stated otherwise; this code is not evidence of it
+    cause = "Spark executors ran out of memory and were killed"
     stated = [f"executor {executor}" if executor else "", used, f"exit code {code}" if code else ""]
     if any(stated):
         cause += f" ({', '.join(part for part in stated if part)})"

@@ -978,3 +978,54 @@ ROUND_SIX_FAMILIES = [
 @pytest.mark.parametrize(("expected", "message"), ROUND_SIX_FAMILIES)
 def test_round_six_families(expected: str, message: str) -> None:
     assert classify_error(message).error_type == expected
+
+
+# The Airflow scheduler's informational pool lines in a log tail: a task waiting for a pool slot
+# is the failure only when nothing else is stated.
+_POOL_INFO = (
+    "[2024-03-01, 10:00:00 UTC] {scheduler_job.py:407} INFO - Not scheduling since there are 0 "
+    "open slots in pool default_pool\n"
+)
+_POOL_INFO_2 = (
+    "[2021-12-09 19:37:51,949] {taskinstance.py:1035} INFO - Not executing <TaskInstance: d.t "
+    "manual__x [scheduled]> since it requires 4 slots but there are 2 open slots in the pool "
+    "my_pool.\n"
+)
+
+
+@pytest.mark.parametrize("pool_line", [_POOL_INFO, _POOL_INFO_2])
+@pytest.mark.parametrize(
+    ("expected", "error"),
+    [
+        (
+            "CodeError",
+            "[2024-03-01, 10:00:05 UTC] {taskinstance.py:1937} ERROR - Task failed with "
+            'exception\nTraceback (most recent call last):\n  File "/opt/airflow/dags/load.py", '
+            "line 42, in transform\n    row = rows[key]\nKeyError: 'customer_id'",
+        ),
+        (
+            "CodeError",
+            'Traceback (most recent call last):\n  File "/opt/airflow/dags/x.py", line 3, in f\n'
+            "    r = a / b\nZeroDivisionError: division by zero",
+        ),
+        (
+            "AuthenticationError",
+            "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the "
+            "GetObject operation: Access Denied",
+        ),
+        (
+            "DatabaseError",
+            'Traceback (most recent call last):\n  File "/usr/local/lib/python3.11/site-packages/'
+            'psycopg2/__init__.py", line 122, in connect\n    conn = _connect(dsn)\n'
+            'psycopg2.OperationalError: connection to server at "db.internal" (10.0.0.5), port '
+            "5432 failed: Connection refused",
+        ),
+    ],
+)
+def test_a_pool_info_line_does_not_outweigh_the_error_in_the_log(
+    pool_line: str, expected: str, error: str
+) -> None:
+    assert classify_error(pool_line + error).error_type == expected
+    assert classify_error(error + "\n" + pool_line).error_type == expected
+    # Alone, the pool line is still read as a pool without a free slot.
+    assert classify_error(pool_line).error_type == "ResourceExhaustion"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.rules import RuleRca, build_rule_rca
-from analysis.rules.reading import cut_at_boundary, excerpt, innermost_error
+from analysis.rules.configuration import unsupported_choice
+from analysis.rules.reading import cut_at_boundary, drop_packages, excerpt, innermost_error
 from analysis.specificity import explain_without_llm
 from tests.conftest import SHARED_FIXTURES
 
@@ -164,6 +166,88 @@ def test_jvm_caused_by_and_odbc_prefixes() -> None:
         "'stage.customers'. (208) (SQLExecDirectW)"
     )
     assert innermost_error(odbc) == "Invalid object name 'stage.customers'. (208) (SQLExecDirectW)"
+
+
+# --------------------------------------------------------------------------- untrusted shapes
+
+# What `drop_packages` does, as the one backtracking regex it replaces: fine on short text, but
+# retried from every segment of a long "a.a.a…" run (quadratic).
+_PACKAGE_SPEC = re.compile(
+    r"\b(?:[a-z_][\w$]*\.)+(?=[A-Z]\w*(?:Exception|Error|Timeout|Failure|Exit|Interrupt)\b)"
+    r"|\b(?:[a-z_][\w$]*\.)+(?:errors|exceptions|exc)\.(?=[A-Z])"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped"),
+    [
+        ("org.apache.spark.SparkException: Job aborted", "SparkException: Job aborted"),
+        ("psycopg2.errors.UniqueViolation: duplicate key", "UniqueViolation: duplicate key"),
+        ("at com.x.Y$Inner.run; java.io.IOException", "at com.x.Y$Inner.run; IOException"),
+        ("Foo$bar.BazException", "Foo$BazException"),
+        ("errors.UniqueViolation and a.b.c and x.y.notAnError", None),
+        ("a." * 50 + "Z", None),
+    ],
+)
+def test_package_prefixes_are_dropped_before_exception_names(
+    text: str, dropped: str | None
+) -> None:
+    assert drop_packages(text) == (text if dropped is None else dropped)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("a", "b", "_", "A", "Z", "1", "$", ".", ".", " ", "-", "é", "É", "(", "\n", "x"),
+                *("Error", "FooException", "Timeout", "errors", "exc", "exceptions", "org"),
+            ]
+        ),
+        max_size=16,
+    ).map("".join)
+)
+def test_dropping_packages_is_what_the_backtracking_regex_did(text: str) -> None:
+    assert drop_packages(text) == _PACKAGE_SPEC.sub("", text)
+
+
+def test_blank_lines_around_a_traceback_change_nothing_it_reads() -> None:
+    message = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/jobs/load.py", line 10, in load\n'
+        "    conn = connect(dsn)\n"
+        "psycopg2.OperationalError: could not connect to server\n"
+        "Caused by: java.net.ConnectException: Connection refused\n"
+        "\tat com.x.Client.open(Client.java:12)\n"
+    )
+    spaced = "\n \t\n".join(message.split("\n"))
+    assert innermost_error(spaced).split() == innermost_error(message).split()
+
+
+def test_an_unsupported_choice_still_names_the_words_before_its_subject() -> None:
+    match = unsupported_choice.pattern.search(
+        "The Stored Procedure activity only supports Azure SQL Database datasets."
+    )
+    assert match and match.group(1) == "The Stored Procedure activity"
+
+
+# Untrusted text on which a backtracking pattern was quadratic: blank runs (a `\s*` at every line
+# start), dotted and `$` runs (package prefixes), hyphenated runs (the words before "activity").
+# The old code took over 10 s of CPU on each; linear code takes milliseconds. The bound is far
+# above either, so load on the machine does not matter.
+@pytest.mark.parametrize(
+    ("read", "text"),
+    [
+        (innermost_error, "x" + "\n " * 12_000 + "x"),
+        (innermost_error, "a." * 20_000),
+        (innermost_error, "a$" * 32_000),
+        (unsupported_choice.pattern.search, "a-" * 32_000),
+    ],
+    ids=["blank-lines", "dotted-run", "dollar-run", "hyphen-run"],
+)
+def test_pathological_text_is_read_in_linear_time(read: object, text: str) -> None:
+    started = time.process_time()
+    read(text)  # type: ignore[operator]
+    assert time.process_time() - started < 3.0
 
 
 def test_databricks_state_message() -> None:

@@ -771,3 +771,109 @@ def test_adfs_hierarchical_to_tabular_failure_names_its_stated_error_not_a_schem
     own = rca.root_cause.split(" The error says:")[0]
     assert "no longer matches" not in own
     assert "hierarchical" in own and "Ticks must be between" in own
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "meaning"),
+    [
+        (
+            # r3-057: YARN reports Spark's exit code 50, an uncaught exception, not memory.
+            "WARN scheduler.TaskSetManager: Lost task 0.3 in stage 1.0 (TID 4, com2, executor 2): "
+            "ExecutorLostFailure (executor 2 exited caused by one of the running tasks) Reason: "
+            "Container marked as failed: container_1507683879816_0006_01_000003 on host: com2. "
+            "Exit status: 50. Diagnostics: Exception from container-launch.\nExit code: 50",
+            "exit code 50",
+            "uncaught exception",
+        ),
+        (
+            "ExecutorLostFailure (executor 4 exited caused by one of the running tasks) Reason: "
+            "The executor with id 4 exited with exit code 56.",
+            "exit code 56",
+            "heartbeats",
+        ),
+    ],
+)
+def test_an_executor_exit_code_that_is_not_a_memory_exit_is_not_called_out_of_memory(
+    message: str, code: str, meaning: str
+) -> None:
+    rca = _rca(message, "ResourceExhaustion")
+    assert rca.rule == "spark_executor_oom"
+    cause = rca.root_cause.split(" The error says:")[0]
+    assert "out of memory and" not in cause
+    assert code in cause and meaning in cause
+    _assert_well_formed(rca)
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (
+            "Lost executor 1 on 10.0.0.7: The executor with id 1 exited with exit code 137.",
+            "exit code 137",
+        ),
+        (
+            "Lost executor 2 on 10.0.0.7: The executor with id 2 exited with exit code 52.",
+            "exit code 52",
+        ),
+        # Memory stated, with an exit code that does not say so: the code is not cited for it.
+        (
+            "ExecutorLostFailure (executor 1 exited caused by one of the running tasks) Reason: "
+            "Container killed by YARN for exceeding memory limits. 5.5 GB of 5.5 GB physical "
+            "memory used. Exit status: 50",
+            "5.5 GB of 5.5 GB",
+        ),
+    ],
+)
+def test_an_executor_oom_cites_only_an_exit_code_that_supports_it(message: str, shown: str) -> None:
+    cause = _rca(message, "ResourceExhaustion").root_cause.split(" The error says:")[0]
+    assert "ran out of memory" in cause and shown in cause
+    assert "exit code 50" not in cause
+
+
+@pytest.mark.parametrize(
+    ("message", "tried"),
+    [
+        (
+            # audit-083 / ho-047: DefaultAzureCredential's aggregate, off Azure as well as on it.
+            "azure.core.exceptions.ClientAuthenticationError: DefaultAzureCredential failed to "
+            "retrieve a token from the included credentials.\nAttempted credentials:\n\t"
+            "EnvironmentCredential: EnvironmentCredential authentication unavailable. Environment "
+            "variables are not fully configured.\n\tManagedIdentityCredential: "
+            "ManagedIdentityCredential authentication unavailable, no response from the IMDS "
+            "endpoint.",
+            ["EnvironmentCredential", "ManagedIdentityCredential"],
+        ),
+        (
+            # .NET's form of it.
+            "Azure.Identity.CredentialUnavailableException: DefaultAzureCredential failed to "
+            "retrieve a token from the included credentials.\n- EnvironmentCredential "
+            "authentication unavailable. Environment variables are not fully configured.\n- "
+            "ManagedIdentityCredential authentication unavailable. No response received from the "
+            "managed identity endpoint.\n- AzureCliCredential authentication unavailable. Azure "
+            "CLI not installed",
+            ["EnvironmentCredential", "ManagedIdentityCredential", "AzureCliCredential"],
+        ),
+    ],
+)
+def test_a_credential_chain_that_found_nothing_names_every_credential_it_tried(
+    message: str, tried: list[str]
+) -> None:
+    rca = _rca(message, "AuthenticationError")
+    assert rca.rule == "missing_credentials"
+    cause = rca.root_cause.split(" The error says:")[0]
+    assert all(name in cause for name in tried)
+    assert "none of" in cause.lower()
+    assert "no managed identity answered" not in cause.lower()
+    assert any("AZURE_CLIENT_ID" in r for r in rca.recommendations)
+    _assert_well_formed(rca)
+
+
+def test_one_managed_identity_credential_is_not_read_as_a_chain() -> None:
+    # r10-036: ManagedIdentityCredential over its ImdsCredential, no chain: the identity is it.
+    rca = _rca(
+        "ImdsCredential.get_token failed: ManagedIdentityCredential authentication unavailable, "
+        "no response from the IMDS endpoint.",
+        "AuthenticationError",
+    )
+    assert rca.rule == "missing_credentials"
+    assert "no managed identity answered" in rca.root_cause.lower()
