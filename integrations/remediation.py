@@ -248,7 +248,13 @@ def propose(
     as the caller read it for a batch (it is read again, locked, before anything is written)."""
     if ticket is None:
         ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
-    if ticket is None or not ticket.is_open or ticket.resolved_at_source_at is not None:
+    # Acknowledged (a responder owns it, e.g. a failure joining an acknowledged incident) is
+    # no reason not to fix it: only a resolved or recovered one needs nothing.
+    if (
+        ticket is None
+        or ticket.status == Status.RESOLVED
+        or ticket.resolved_at_source_at is not None
+    ):
         return None
     confidence = analysis_confidence(ticket)
     decision = decide(ticket, confidence, policies)
@@ -969,8 +975,9 @@ def start_next_batch(group: str) -> int:
             if started >= settings.REMEDIATION_BATCH_SIZE:
                 break
             ticket = Ticket.objects.defer("embedding").get(pk=remediation.ticket_id)
-            if ticket.resolved_at_source_at is not None or not ticket.is_open:
-                # Recovered (or closed by people) meanwhile: nothing to rerun.
+            if ticket.resolved_at_source_at is not None or ticket.status == Status.RESOLVED:
+                # Recovered (or resolved by people) meanwhile: nothing to rerun. Acknowledged
+                # is not closed: people owning the outage do not call off its reruns.
                 remediation.status = RemediationStatus.SKIPPED
                 remediation.reason = (
                     "the run recovered at its source"

@@ -426,9 +426,11 @@ def _take_incidents_status(incident_id: str, ticket_id: str) -> None:
         return
     event = last_status_change(incident_id)
     if event is not None and event.kind == action:
+        # People act as their account from the API, the dashboard, admin and Slack (a
+        # clicker acts for the account its Slack identity maps to); JIRA names no account.
         user = (
             User.objects.filter(username=event.actor_name).first()
-            if event.actor_kind == ActorKind.USER
+            if event.actor_kind in (ActorKind.USER, ActorKind.SLACK)
             else None
         )
         actor = Actor(event.actor_kind, event.actor_name, user)

@@ -403,6 +403,7 @@ class IncidentPage:
     status: str
     member_count: int
     pipelines: list[str]
+    alert_rules: list[str]  # of the Azure alerts among the members (not pipelines)
     places: list[str]
     first_seen: str
     culprit: str
@@ -417,12 +418,21 @@ class IncidentPage:
     def counts(self) -> str:
         """What the message and the issue's title count: its members, "4 tickets in 3
         pipelines" (a member failing again is counted on its ticket, not here: the title
-        changes when a member joins or leaves, not with each repeat)."""
-        tickets, pipelines = self.member_count, len(self.pipelines)
-        return (
-            f"{tickets} ticket{'s' if tickets != 1 else ''} in "
-            f"{pipelines} pipeline{'s' if pipelines != 1 else ''}"
-        )
+        changes when a member joins or leaves, not with each repeat); the Azure alerts among
+        them by their rules: "2 tickets from 2 alert rules", "5 tickets in 3 pipelines and
+        2 alert rules"."""
+
+        def counted(n: int, what: str) -> str:
+            return f"{n} {what}{'s' if n != 1 else ''}"
+
+        tickets = counted(self.member_count, "ticket")
+        pipelines = counted(len(self.pipelines), "pipeline")
+        rules = counted(len(self.alert_rules), "alert rule")
+        if not self.alert_rules:
+            return f"{tickets} in {pipelines}"
+        if not self.pipelines:
+            return f"{tickets} from {rules}"
+        return f"{tickets} in {pipelines} and {rules}"
 
 
 def incident_status_line(incident: Incident) -> str:
@@ -462,6 +472,7 @@ def incident_page(incident: Incident) -> IncidentPage:
         status=incident_status_line(incident),
         member_count=incident.members.count(),
         pipelines=seen["pipelines"],
+        alert_rules=seen["alert_rules"],
         places=seen["places"],
         first_seen=incident.first_seen.isoformat(timespec="seconds"),
         culprit=incident.culprit

@@ -273,6 +273,31 @@ def test_alerts_grouped_on_one_resource_are_explained_as_alerts(webhook_client, 
         assert ticket.rca_result == incident.rca_result
 
 
+def test_the_page_of_alerts_grouped_on_one_resource_counts_their_rules_not_pipelines(
+    webhook_client,
+):
+    """Its Slack message and JIRA title counted pipelines only: two rules firing on one storage
+    account paged as "2 tickets in 0 pipelines"."""
+    from integrations.targets.base import incident_page
+    from integrations.targets.jira import incident_summary
+    from integrations.targets.slack import slack_incident_message
+    from tickets.models import Incident
+
+    first = shared_payload("azure_common_metric_dynamic_fired.json")
+    second = copy.deepcopy(first)
+    second["data"]["essentials"]["alertRule"] = "storage-latency-rule"
+    second["data"]["essentials"]["alertId"] += "-2"
+    for body in (first, second):
+        webhook_client(AZURE, body)
+    incident = Incident.objects.get()
+
+    summary = incident_summary(incident, incident_page(incident))
+    text, _blocks = slack_incident_message(incident)
+    for title in (summary, text):
+        assert "2 tickets from 2 alert rules" in title, title
+        assert "pipeline" not in title
+
+
 def test_a_resolved_delivered_before_its_fired_ends_the_ticket_the_fired_opens(webhook_client):
     """Azure does not promise delivery order; the Fired landing second must not leave a ticket
     nothing will ever close."""

@@ -373,6 +373,25 @@ def test_reopening_an_incident_from_jira_leaves_no_reopened_member_counted_recov
     assert incident.recovered_count == 1
 
 
+def test_a_failure_joining_an_incident_acknowledged_in_slack_is_the_clickers_too(targets):
+    """The members acknowledged by the click name its responder's account; a failure joining
+    after it took the same action by the same responder, but its audit entry named no account
+    (only a user acting from the API or the dashboard was looked up)."""
+    responder = slack_responder("daan")
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    assert post_slack_click(incident.pk, "rca_incident_acknowledge").status_code == 200
+
+    joined = post(storm_failure("pl_invoices"))["ticket_id"]
+
+    member = AuditLog.objects.get(ticket_id=first, action="acknowledge")
+    entry = AuditLog.objects.get(ticket_id=joined, action="acknowledge")
+    assert (member.actor_kind, member.user_id) == ("slack", responder.pk)
+    assert (entry.actor_kind, entry.actor_name, entry.user_id) == ("slack", "daan", responder.pk)
+    assert entry.details["note"] == f"via incident {incident.pk} in slack: joined it acknowledged"
+
+
 @pytest.mark.parametrize("auto_resolve", [True, False])
 def test_the_incident_resolves_itself_when_every_member_has_recovered(settings, auto_resolve):
     settings.INCIDENT_AUTO_RESOLVE = auto_resolve

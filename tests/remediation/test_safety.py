@@ -217,6 +217,32 @@ def test_members_of_an_open_incident_wait_until_a_member_recovers(settings):
     assert {r.status for r in after} == {"running"}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_members_of_an_acknowledged_incident_are_rerun_once_a_member_recovers(settings):
+    """People acknowledging the incident own the outage; they do not call off its reruns. A
+    failure joining it is acknowledged at once (as its members were): it was proposed nothing
+    (`propose` took only open and in-progress tickets), and the members' held remediations
+    were skipped on the recovery ("the ticket is acknowledged"), so nothing was rerun."""
+    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
+    settings.PLAYBOOK_SECRET = "s"
+    make_policy(action="playbook", mode="auto")
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
+    )
+    members = [make_ticket(incident=incident) for _ in range(3)]
+    held = [proposed(members[0].pk)]
+    incidents.act(incident.pk, "acknowledge", Actor.system("test"))
+    joined = make_ticket(incident=incident, status="acknowledged")  # joined it acknowledged
+
+    held.append(proposed(joined.pk))
+
+    assert [r.status for r in held] == ["held", "held"]
+    with transaction.atomic():
+        incidents.record_recovery(members[2], Actor.source("adf"))
+    after = Remediation.objects.filter(pk__in=[r.pk for r in held])
+    assert {(r.status, r.reason) for r in after} == {("running", "")}
+
+
 @pytest.mark.django_db
 def test_a_release_that_fails_before_its_first_batch_leaves_them_for_the_next(
     settings, incident_hold, monkeypatch
