@@ -208,6 +208,13 @@ def run_key(ticket: Ticket) -> str:
     return str((ticket.latest_run or {}).get("run_key") or ticket.run_id)
 
 
+def same_run(one: str, other: str) -> bool:
+    """Whether two run keys name one run: a Databricks task's key is its job run's with the
+    task after a colon (`databricks:W:R:task`), and a job's and its task's notification of one
+    run are one failure."""
+    return one == other or one.startswith(f"{other}:") or other.startswith(f"{one}:")
+
+
 def run_entity(ticket: Ticket) -> dict[str, Any]:
     """The source's names for that run (factory and run id, Databricks run, DAG run and task):
     the latest failure's resource, else the ticket's `affected_entity`."""
@@ -599,7 +606,11 @@ def finish(
         now = timezone.now()
         # A newer run failed on the ticket since this one's started: that one was not rerun.
         latest = run_key(ticket)
-        newer = latest if ticket.status != Status.RESOLVED and latest != remediation.run_key else ""
+        newer = (
+            latest
+            if ticket.status != Status.RESOLVED and not same_run(latest, remediation.run_key)
+            else ""
+        )
         if succeeded and newer:
             detail = f"{detail}; the ticket stays open: its latest run {newer[:200]} failed since"
         remediation.status = RemediationStatus.SUCCEEDED if succeeded else RemediationStatus.FAILED

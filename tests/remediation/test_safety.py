@@ -310,6 +310,34 @@ def test_a_success_on_a_run_no_longer_the_latest_leaves_the_ticket_open():
 
 
 @pytest.mark.django_db
+def test_a_task_of_the_run_being_repaired_reported_since_is_that_run_not_a_newer_one():
+    """A Databricks job's notification and its task's for one run are one ticket, the task's
+    keyed under the job run's (`databricks:W:R:task`): reported after the repair started, it
+    is the run the repair fixes, and the repair's success resolves the ticket."""
+    make_policy(action="playbook", mode="auto")
+    ticket = make_ticket(
+        source="databricks",
+        processing_mode="databricks",
+        run_id="databricks:123:5001",
+        affected_entity={"workspace_id": "123", "run_id": "5001"},
+    )
+    running = proposed(ticket.pk)
+    Ticket.objects.record_recurrence(
+        ticket.pk,
+        timezone.now(),
+        "databricks:123:5001:ingest_orders",
+        {"workspace_id": "123", "run_id": "5001", "task_key": "ingest_orders"},
+    )
+
+    remediation.finish(running.pk, succeeded=True, detail="the repair succeeded")
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.remediation_status) == ("resolved", "succeeded")
+    assert Remediation.objects.get(pk=running.pk).reason == "the repair succeeded"
+    assert Remediation.objects.filter(ticket=ticket).count() == 1
+
+
+@pytest.mark.django_db
 def test_a_success_on_the_latest_run_resolves_the_ticket():
     make_policy(action="playbook", mode="auto")
     ticket = make_ticket()
