@@ -264,6 +264,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DatabaseError": [
         ("replica_conflict", 5.0, any_of(*signals.REPLICA_CONFLICT), _I),
+        ("replication_log_purged", 4.5, any_of(*signals.REPLICATION_LOG_PURGED), _I),
+        (
+            # A store that refuses writes because it cannot save its snapshots (Redis MISCONF,
+            # stop-writes-on-bgsave-error).
+            "store_cannot_persist",
+            4.0,
+            r"\bmisconf redis\b|not able to persist (?:on|to) disk|stop-writes-on-bgsave-error",
+            _I,
+        ),
         ("not_primary", 4.0, any_of(*signals.NOT_PRIMARY), _I),
         ("db_corruption", 4.5, any_of(*signals.DB_CORRUPTION), _I),
         # A Delta table whose transaction log is gone or empty: the table's state cannot be
@@ -391,6 +400,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"outofmemory|out of (?:shared )?memory|java heap space|gc overhead limit|memoryerror"
             r"|cannot allocate memory|unable to allocate|oomkilled|oom[- ]?kill|metaspace"
             r"|requested array size exceeds|exceeding memory limits|memory limit exceeded"
+            # Redis at its maxmemory with noeviction: "OOM command not allowed when used memory
+            # > 'maxmemory'".
+            r"|used memory > '?maxmemory|\boom command not allowed"
             r"|unable to create (?:new )?native thread|low on resource",
             _I,
         ),
@@ -689,7 +701,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\b(?:small|big|tiny)?int(?:eger)? out of range"
             r"|out of range: value too (?:small|large)"
             # .NET DateTime range (ADF, Dataverse): "Ticks must be between DateTime.MinValue...".
-            r"|datetime\.(?:min|max)value|un-?representable datetime",
+            r"|datetime\.(?:min|max)value|un-?representable datetime"
+            # Missing values cast to an integer type (pandas IntCastingNaNError).
+            r"|intcastingnanerror|cannot convert non-finite values|cannot convert (?:float )?nan"
+            r" to integer",
             _I,
         ),
         (
@@ -883,6 +898,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ExternalServiceError": [
+        ("no_storage_nodes", 4.0, any_of(*signals.NO_STORAGE_NODES), _I),
+        ("lambda_invoke_failed", 3.5, any_of(*signals.LAMBDA_INVOKE_FAILED), _I),
         (
             # The platform's own storage was not up yet for the step (Databricks "Cluster
             # library installation failed on the driver because the filesystem is not ready or
@@ -1055,6 +1072,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A job whose command or entry point cannot be resolved (AWS Glue "Could not find
+            # command for the given criteria": a job type or version that has no such command).
+            "missing_command",
+            3.0,
+            r"could not find command for the given criteria"
+            r"|(?:could not|cannot|unable to) find (?:the )?(?:command|entry ?point) "
+            r"(?:for|named)\b",
+            _I,
+        ),
         (
             # A cluster the step waited for was stopped by its own auto-termination setting
             # (Databricks termination code INACTIVITY).
@@ -1360,6 +1387,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # NumPy refusing an in-place ufunc whose result type does not fit the array
+            # ("Cannot cast ufunc 'add' output from dtype('float64') to dtype('int64')").
+            "numpy_casting",
+            3.5,
+            r"ufunctypeerror|cannot cast ufunc '?\w{1,40}'? (?:output|input)",
+            _I,
+        ),
         (
             # .NET's null dereference (ADF's own copy runtime or a custom activity).
             "null_reference",

@@ -221,6 +221,11 @@ DISK_FULL: tuple[str, ...] = (
     r"could not extend file",
     # EDQUOT: the user's or volume's disk quota, not a cloud subscription's.
     r"disk quota exceeded",
+    # Elasticsearch/OpenSearch blocking writes to a node's indices past its flood-stage disk
+    # watermark ("index has read-only-allow-delete block", "index read-only / allow delete").
+    r"flood[- ]stage (?:disk )?watermark",
+    r"read-only-allow-delete block",
+    r"index read-only / allow delete",
 )
 
 # A row whose key is already taken, in the words of stores other than the SQL classics
@@ -248,6 +253,35 @@ SCHEMA_MISMATCH: tuple[str, ...] = (
     # ADF copy: a hierarchical (JSON) source mapped onto tabular columns.
     r"schemamappingfailed",
     r"hierarchical to tabular",
+    # Elasticsearch/OpenSearch: a document's field conflicts with the index mapping ("mapper
+    # [size] cannot be changed from type [long] to [text]", "mapper [x] of different type").
+    r"mapper \[[^\]\n]{1,200}\] (?:cannot be changed from type|of different type)",
+    # BigQuery: "Value has type STRING which cannot be inserted into column id, which has type
+    # NUMERIC".
+    r"which cannot be inserted into column",
+)
+
+# A change stream or replica asks for a log position the server has already purged (PostgreSQL
+# "requested WAL segment ... has already been removed", Debezium's MySQL binlog "no longer
+# available on the server").
+REPLICATION_LOG_PURGED: tuple[str, ...] = (
+    r"requested wal segment \w{1,40} has already been removed",
+    r"is trying to read binlog starting at",
+    r"but this is no longer available on the server",
+)
+
+# A storage tier with no node able to take a write (HDFS: "could only be written to 0 of the 1
+# minReplication nodes. There are 0 datanode(s) running").
+NO_STORAGE_NODES: tuple[str, ...] = (
+    r"could only be (?:written|replicated) to 0 (?:of the \d{1,5} minreplication )?nodes",
+    r"there are 0 datanode\(s\) running",
+)
+
+# Step Functions could not tell whether its Lambda invocation landed, or Lambda's own service
+# failed the invoke (Lambda.ServiceException, Lambda.SdkClientException).
+LAMBDA_INVOKE_FAILED: tuple[str, ...] = (
+    r"cannot determine whether lambda successfully received",
+    r"\blambda\.(?:serviceexception|awslambdaexception|sdkclientexception)\b",
 )
 
 MISSING_COLUMN: tuple[str, ...] = (

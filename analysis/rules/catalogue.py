@@ -80,6 +80,8 @@ RULES: tuple[Rule, ...] = (
     data_errors.malformed_file,
     # external_service
     external_service.throttled,
+    external_service.no_storage_nodes,
+    external_service.lambda_invoke_failed,
     external_service.http_5xx,
     external_service.cloud_capacity,
     external_service.service_not_ready,

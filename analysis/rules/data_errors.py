@@ -137,7 +137,14 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
     ),
 )
 def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
-    column = grab(ctx.text, r"column '([^'\s]+)", r"column: \[([^\]]+)\]", r"column `([^`]+)`")
+    column = grab(
+        ctx.text,
+        r"column '([^'\s]+)",
+        r"column: \[([^\]]+)\]",
+        r"column `([^`]+)`",
+        # Elasticsearch: "mapper [size] cannot be changed from type [long] to [text]".
+        r"mapper \[([^\]\n]{1,200})\] (?:cannot be changed|of different type)",
+    )
     found = grab(ctx.text, r"found: (\w+)")
     expected = grab(ctx.text, r"(?:required|expected): (\w+)")
     cause = "the data's schema no longer matches the target schema"

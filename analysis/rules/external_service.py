@@ -51,6 +51,63 @@ def throttled(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "no_storage_nodes",
+    "ExternalServiceError ResourceExhaustion",
+    any_of(*signals.NO_STORAGE_NODES),
+    example=(
+        "java.io.IOException: File /checkpoints/chk-1/part-0 could only be written to 0 of the 1 "
+        "minReplication nodes. There are 0 datanode(s) running and 0 node(s) are excluded in "
+        "this operation."
+    ),
+)
+def no_storage_nodes(m: re.Match[str], ctx: Context) -> Finding:
+    running = grab(ctx.text, r"there are (\d+) datanode\(s\) running")
+    cause = "HDFS could not place the file's block on any datanode"
+    if running == "0":
+        cause += ": no datanode is running"
+    elif running:
+        cause += f": {running} datanode(s) are running but none could take the block (full "
+        cause += "disks, excluded or unreachable datanodes)"
+    return Finding(
+        cause,
+        (
+            "Check the datanodes' state in the namenode UI (hdfs dfsadmin -report): live, dead, "
+            "decommissioning.",
+            "Start or restore the datanodes, and check their free disk space and that the client "
+            "can reach their data port.",
+            "Rerun the failed run once the datanodes report live.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "lambda_invoke_failed",
+    "ExternalServiceError",
+    any_of(*signals.LAMBDA_INVOKE_FAILED),
+    example=(
+        '{"error": "States.TaskFailed", "cause": "An attempt was made to invoke the Lambda '
+        "function. Step Functions cannot determine whether Lambda successfully received the "
+        'call and executed the function."}'
+    ),
+)
+def lambda_invoke_failed(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the AWS Lambda invocation of a Step Functions task failed on Lambda's side (the service "
+        "could not confirm or complete the invoke)",
+        (
+            "Add a Retry on Lambda.ServiceException, Lambda.AWSLambdaException, "
+            "Lambda.SdkClientException and States.TaskFailed with backoff to the task state.",
+            "Make the function idempotent so a retried invoke is safe.",
+            "Check the AWS Health dashboard for a Lambda incident in the region at that time.",
+        ),
+        0.6,
+        transient=True,
+    )
+
+
+@rule(
     "http_5xx",
     "ExternalServiceError",
     any_of(r"\b(50[0234])\b", *signals.HTTP_5XX, r"internal ?server ?error"),

@@ -305,6 +305,14 @@ THREAD_SETS = [
     # conflicts, failed Livy sessions, SQL Server's "network-related" verdict under a login
     # timeout, and ADF's "User configuration issue" read as a configuration cue.
     ("thread_errors_9.jsonl", 44, 0),
+    # Round 10 (weighted to what rounds 1-9 covered least: Redis, Elasticsearch/OpenSearch,
+    # MongoDB, PostgreSQL replication and Debezium, HDFS/Hive, Kafka Connect, Step Functions,
+    # Azure Functions, pandas/numpy, SQLAlchemy pools, JVM memory): 31/45 when collected. Its
+    # misses were Redis maxmemory and MISCONF, purged WAL segments and binlogs, HDFS with no
+    # datanode to write to, a Lambda invoke Step Functions could not confirm, a Glue command
+    # not found, NaN cast to int, numpy in-place casting, Elasticsearch mapping conflicts and
+    # flood-stage watermarks, BigQuery's "cannot be inserted into column".
+    ("thread_errors_10.jsonl", 45, 0),
 ]
 
 
@@ -377,6 +385,68 @@ THREAD_SETS = [
     ],
 )
 def test_round_9_families(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "message"),
+    [
+        # Further wordings of the families round 10's thread messages exposed.
+        (
+            "ResourceExhaustion",
+            "ReplyError: OOM command not allowed when used memory > 'maxmemory'.",
+        ),
+        (
+            "DatabaseError",
+            "ERROR: requested WAL segment 0000000100000A2B000000C1 has already been removed",
+        ),
+        (
+            "DatabaseError",
+            "org.apache.kafka.connect.errors.ConnectException: The connector is trying to read "
+            "binlog starting at GTIDs 3E11FA47:1-57 and binlog file 'mysql-bin.000012', pos=154, "
+            "but this is no longer available on the server.",
+        ),
+        (
+            "ExternalServiceError",
+            "org.apache.hadoop.ipc.RemoteException(java.io.IOException): File /tmp/x.parquet could "
+            "only be replicated to 0 nodes instead of minReplication (=1).  There are 0 "
+            "datanode(s) running and no node(s) are excluded in this operation.",
+        ),
+        (
+            "ExternalServiceError",
+            '{"Error": "Lambda.ServiceException", "Cause": "Lambda encountered an internal error"}',
+        ),
+        ("DataError", "ValueError: Cannot convert non-finite values (NA or inf) to integer"),
+        (
+            "CodeError",
+            "TypeError: Cannot cast ufunc 'multiply' output from dtype('float64') to "
+            "dtype('int64') with casting rule 'same_kind'",
+        ),
+        (
+            "DataError",
+            '{"type":"illegal_argument_exception","reason":"mapper [price] of different type, '
+            'current_type [float], merged_type [text]"}',
+        ),
+        (
+            "ResourceExhaustion",
+            "ClusterBlockException: index [logs] blocked by: [FORBIDDEN/12/index read-only / "
+            "allow delete (api)];",
+        ),
+        (
+            "DatabaseError",
+            "ReplyError: MISCONF Redis is configured to save RDB snapshots, but it is currently "
+            "not able to persist on disk.",
+        ),
+        # A lambda function's own error is not Lambda's service failing, and a 429 without a
+        # watermark stays throttling.
+        (
+            "CodeError",
+            "Lambda function failed: KeyError: 'Records'\n  File \"/var/task/handler.py\", line 4",
+        ),
+        ("ExternalServiceError", "HTTP 429 TOO_MANY_REQUESTS: rate limit reached for index [logs]"),
+    ],
+)
+def test_round_10_families(expected: str, message: str) -> None:
     assert classify_error(message).error_type == expected
 
 
