@@ -434,6 +434,13 @@ class Remediation(models.Model):
                 condition=models.Q(status="failed"),
                 name="remediation_failed",
             ),
+            # A release group's remediations (`remediation.stalled_groups`, every minute): the
+            # few in groups, not the whole history.
+            models.Index(
+                fields=["release_group"],
+                condition=~models.Q(release_group=""),
+                name="remediation_release_group",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -226,10 +226,20 @@ def run_entity(ticket: Ticket) -> dict[str, Any]:
 
 def this_episode(ticket: Ticket) -> QuerySet[Remediation]:
     """The ticket's remediations since it last regressed (all of them when it never did): a
-    regression is the failure back after it was fixed, and is decided anew."""
+    regression is the failure back after it was fixed, and is decided anew. So is a newer run
+    that failed while an older run's remediation ran and succeeded (`finish` left the ticket
+    open): its remediations are counted from after that success."""
     found = Remediation.objects.filter(ticket_id=ticket.pk)
     if ticket.regressed_at is not None:
         found = found.filter(created_at__gte=ticket.regressed_at)
+    fixed = (
+        found.filter(status=RemediationStatus.SUCCEEDED)
+        .order_by("-attempt_number")
+        .values_list("attempt_number", "run_key")
+        .first()
+    )
+    if fixed is not None and not same_run(fixed[1], run_key(ticket)):
+        found = found.filter(attempt_number__gt=fixed[0])
     return found
 
 
@@ -933,9 +943,15 @@ BATCH_RESTART_AFTER = timedelta(minutes=1)
 def stalled_groups(now: Any) -> QuerySet[Remediation, str]:
     """Release groups with held remediations and none running (or otherwise active), whose
     last batch ended BATCH_RESTART_AFTER before `now` or earlier: their next batch was lost."""
-    busy = Remediation.objects.filter(release_group=OuterRef("release_group")).filter(
-        Q(status__in=[s for s in ACTIVE_REMEDIATION if s != RemediationStatus.HELD])
-        | Q(finished_at__gt=now - BATCH_RESTART_AFTER)
+    # `exclude(release_group="")` states the `remediation_release_group` index's condition, so
+    # each held row's look-up reads its group there, not the whole table.
+    busy = (
+        Remediation.objects.filter(release_group=OuterRef("release_group"))
+        .exclude(release_group="")
+        .filter(
+            Q(status__in=[s for s in ACTIVE_REMEDIATION if s != RemediationStatus.HELD])
+            | Q(finished_at__gt=now - BATCH_RESTART_AFTER)
+        )
     )
     return (
         Remediation.objects.filter(status=RemediationStatus.HELD)
