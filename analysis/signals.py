@@ -267,7 +267,6 @@ SCHEMA_MISMATCH: tuple[str, ...] = (
 REPLICATION_LOG_PURGED: tuple[str, ...] = (
     r"requested wal segment \w{1,40} has already been removed",
     r"is trying to read binlog starting at",
-    r"but this is no longer available on the server",
 )
 
 # A storage tier with no node able to take a write (HDFS: "could only be written to 0 of the 1

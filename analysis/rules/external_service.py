@@ -93,9 +93,18 @@ def no_storage_nodes(m: re.Match[str], ctx: Context) -> Finding:
     ),
 )
 def lambda_invoke_failed(m: re.Match[str], ctx: Context) -> Finding:
-    return Finding(
+    cause = (
         "the AWS Lambda invocation of a Step Functions task failed on Lambda's side (the service "
-        "could not confirm or complete the invoke)",
+        "could not confirm or complete the invoke)"
+    )
+    if "sdkclientexception" in ctx.text.lower():
+        # The caller's SDK failed to reach Lambda or read its answer: not Lambda's own error.
+        cause = (
+            "the AWS Lambda invocation failed before Lambda answered "
+            "(Lambda.SdkClientException: the caller could not reach Lambda or read its answer)"
+        )
+    return Finding(
+        cause,
         (
             "Add a Retry on Lambda.ServiceException, Lambda.AWSLambdaException, "
             "Lambda.SdkClientException and States.TaskFailed with backoff to the task state.",

@@ -92,8 +92,10 @@ _MESSAGE_KEYS = (
     "message",
     "error",  # Databricks run output: "error" beside "error_trace"
 )
+# A run of escaping backslashes is read from its first one (`(?<!\\)`), not retried from each
+# (quadratic on a long run).
 _JSON_FIELD = re.compile(
-    r"\\*[\"'](?:databricks_error_message|state_message|error_message|errormessage|message)"
+    r"(?<!\\)\\*[\"'](?:databricks_error_message|state_message|error_message|errormessage|message)"
     # A Python repr may split a long value into adjacent literals ('... any '\n  'more'), which
     # are read as one.
     r"\\*[\"']\s*:\s*(?:\\*\"((?:[^\"\\]|\\.){8,})|'((?:[^'\\]|\\.|'\s+'){8,})')",

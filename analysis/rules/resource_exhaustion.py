@@ -53,7 +53,9 @@ def _executor_exit(executor: str, code: str) -> Finding:
     ),
 )
 def spark_executor_oom(m: re.Match[str], ctx: Context) -> Finding:
-    used = grab(ctx.text, r"(\d+(?:\.\d+)? [GM]B of \d+(?:\.\d+)? [GM]B) physical memory used")
+    # `\b`: a number is read from its first digit, not retried from each (quadratic on a
+    # long run of digits).
+    used = grab(ctx.text, r"\b(\d+(?:\.\d+)? [GM]B of \d+(?:\.\d+)? [GM]B) physical memory used")
     executor = grab(ctx.text, r"executor (\d+)")
     lowered = ctx.text.lower()
     heartbeat = grab(ctx.text, r"heartbeat timed out after (\d+ ?ms)")
@@ -338,7 +340,7 @@ def unschedulable(m: re.Match[str], ctx: Context) -> Finding:
             "submit to a queue or pool with room."
         )
     else:
-        nodes = grab(text, r"(\d+/\d+) nodes are available")
+        nodes = grab(text, r"\b(\d+/\d+) nodes are available")
         short = sorted(
             {clean_value(x) for x in re.findall(r"insufficient ([\w./-]+)", text, re.I)} - {""}
         )

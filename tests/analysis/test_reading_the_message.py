@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.rules import RuleRca, build_rule_rca
+from analysis.rules.base import Context, Finding, Rule
 from analysis.rules.configuration import unsupported_choice
 from analysis.rules.reading import cut_at_boundary, drop_packages, excerpt, innermost_error
+from analysis.rules.resource_exhaustion import spark_executor_oom, unschedulable
 from analysis.specificity import explain_without_llm
 from tests.conftest import SHARED_FIXTURES
 
@@ -230,6 +233,19 @@ def test_an_unsupported_choice_still_names_the_words_before_its_subject() -> Non
     assert match and match.group(1) == "The Stored Procedure activity"
 
 
+def _build(found: Rule) -> Callable[[str], Finding]:
+    """The rule's finding for its own example after `text` (its builder reads the whole
+    message, e.g. for the figures it cites)."""
+
+    def build(text: str) -> Finding:
+        message = f"{text}\n{found.example}"
+        match = found.pattern.search(message)
+        assert match
+        return found.build(match, Context(message, "databricks", "p", "", "", "", ""))
+
+    return build
+
+
 # Untrusted text on which a backtracking pattern was quadratic: blank runs (a `\s*` at every line
 # start), dotted and `$` runs (package prefixes), hyphenated runs (the words before "activity").
 # The old code took over 10 s of CPU on each; linear code takes milliseconds. The bound is far
@@ -241,8 +257,19 @@ def test_an_unsupported_choice_still_names_the_words_before_its_subject() -> Non
         (innermost_error, "a." * 20_000),
         (innermost_error, "a$" * 32_000),
         (unsupported_choice.pattern.search, "a-" * 32_000),
+        (innermost_error, "\\" * 32_000),
+        (_build(spark_executor_oom), "1" * 32_000),
+        (_build(unschedulable), "1" * 64_000),
     ],
-    ids=["blank-lines", "dotted-run", "dollar-run", "hyphen-run"],
+    ids=[
+        "blank-lines",
+        "dotted-run",
+        "dollar-run",
+        "hyphen-run",
+        "backslash-run",
+        "digit-run-yarn-memory",
+        "digit-run-pending-pod",
+    ],
 )
 def test_pathological_text_is_read_in_linear_time(read: object, text: str) -> None:
     started = time.process_time()

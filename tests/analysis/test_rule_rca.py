@@ -877,3 +877,18 @@ def test_one_managed_identity_credential_is_not_read_as_a_chain() -> None:
     )
     assert rca.rule == "missing_credentials"
     assert "no managed identity answered" in rca.root_cause.lower()
+
+
+def test_round_ten_families_do_not_claim_what_their_message_does_not_say() -> None:
+    """A generic "no longer available on the server" is no purged replication log, and a
+    Lambda invoke the caller's SDK could not make is not Lambda's own failure."""
+    moved = "The file you requested was moved but this is no longer available on the server."
+    client = (
+        "States.TaskFailed: Lambda.SdkClientException: Unable to execute HTTP request: "
+        "Connect to lambda.us-east-1.amazonaws.com:443 failed: connect timed out"
+    )
+
+    assert classify_error(moved).error_type != "DatabaseError"
+    rca = build_rule_rca("ExternalServiceError", client)
+    assert "Lambda's side" not in rca.root_cause
+    assert "Lambda.SdkClientException" in rca.root_cause
