@@ -4,6 +4,7 @@ background processing has analysed it; a succeeded run posted by the source clos
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -80,12 +81,14 @@ def test_a_storms_members_are_held_and_the_recovered_one_is_not_rerun(settings, 
     assert Remediation.objects.get(ticket=tickets[1]).status == "running"
 
 
-def test_a_regression_after_a_successful_remediation_is_remediated_again(settings, webhook_client):
-    """The rerun fixed it and the source's success resolved the ticket; the failure comes back
-    on a later run (a regression): the regression is proposed anew, on that run."""
+def throttled_failure_rerunning(
+    settings: Any, webhook_client: Any, **policy: Any
+) -> tuple[dict[str, Any], dict[str, Any], Remediation]:
+    """A throttled ADF failure posted and processed, its automatic rerun (a playbook) running:
+    the body, the webhook's answer and the remediation."""
     settings.GEMINI_API_KEY = ""
     make_policy(
-        action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], max_attempts=1
+        action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], **policy
     )
     body = local_payload("adf_failure.json")
     body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
@@ -94,6 +97,13 @@ def test_a_regression_after_a_successful_remediation_is_remediated_again(setting
     processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
     first = Remediation.objects.get(ticket_id=answer["ticket_id"])
     assert first.status == "running"
+    return body, answer, first
+
+
+def test_a_regression_after_a_successful_remediation_is_remediated_again(settings, webhook_client):
+    """The rerun fixed it and the source's success resolved the ticket; the failure comes back
+    on a later run (a regression): the regression is proposed anew, on that run."""
+    body, answer, first = throttled_failure_rerunning(settings, webhook_client, max_attempts=1)
     success = {**body, "status": "Succeeded", "error_message": ""}
     assert webhook_client("/webhooks/adf/", success).json()["outcome"] == "resolved"
     first.refresh_from_db()
@@ -131,15 +141,7 @@ def test_a_regression_while_a_remediation_runs_is_proposed_when_it_ends(
     from tickets import lifecycle
     from tickets.lifecycle import Actor
 
-    settings.GEMINI_API_KEY = ""
-    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"])
-    body = local_payload("adf_failure.json")
-    body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
-    body["error_message"] = "ErrorCode=2200 The request was throttled (429 Too Many Requests)"
-    answer = webhook_client("/webhooks/adf/", body).json()
-    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
-    first = Remediation.objects.get(ticket_id=answer["ticket_id"])
-    assert first.status == "running"
+    body, answer, first = throttled_failure_rerunning(settings, webhook_client)
     lifecycle.resolve(answer["ticket_id"], Actor.for_user(User.objects.create_user("u")))
     later = {**body, "run_id": f"run-{uuid.uuid4().hex[:8]}"}
     again = webhook_client("/webhooks/adf/", later).json()

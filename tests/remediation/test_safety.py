@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -192,18 +193,23 @@ def test_a_released_batch_skipped_whole_starts_the_next_ones(settings, incident_
     assert statuses == ["skipped", "running"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_members_of_an_open_incident_wait_until_a_member_recovers(settings):
-    """The hold the incidents feature registers: no member of the incident has recovered, so
-    the culprit is still failing and the members are held; one member's recovery at its source
-    releases the others' remediations."""
+def incident_of_three(settings: Any) -> tuple[Incident, list[Ticket]]:
+    """An incident of three members whose remediation (an automatic playbook) would start."""
     settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
     settings.PLAYBOOK_SECRET = "s"
     make_policy(action="playbook", mode="auto")
     incident = Incident.objects.create(
         id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
     )
-    members = [make_ticket(incident=incident) for _ in range(3)]
+    return incident, [make_ticket(incident=incident) for _ in range(3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_members_of_an_open_incident_wait_until_a_member_recovers(settings):
+    """The hold the incidents feature registers: no member of the incident has recovered, so
+    the culprit is still failing and the members are held; one member's recovery at its source
+    releases the others' remediations."""
+    incident, members = incident_of_three(settings)
     loner = proposed(make_ticket().pk)
 
     held = [proposed(t.pk) for t in members[:2]]
@@ -223,13 +229,7 @@ def test_members_of_an_acknowledged_incident_are_rerun_once_a_member_recovers(se
     failure joining it is acknowledged at once (as its members were): it was proposed nothing
     (`propose` took only open and in-progress tickets), and the members' held remediations
     were skipped on the recovery ("the ticket is acknowledged"), so nothing was rerun."""
-    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
-    settings.PLAYBOOK_SECRET = "s"
-    make_policy(action="playbook", mode="auto")
-    incident = Incident.objects.create(
-        id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
-    )
-    members = [make_ticket(incident=incident) for _ in range(3)]
+    incident, members = incident_of_three(settings)
     held = [proposed(members[0].pk)]
     incidents.act(incident.pk, "acknowledge", Actor.system("test"))
     joined = make_ticket(incident=incident, status="acknowledged")  # joined it acknowledged
