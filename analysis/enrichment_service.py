@@ -9,7 +9,8 @@ with what the alert carried and says what is missing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -100,6 +101,7 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
         "since": ticket.first_seen - timedelta(hours=2),
         "until": ticket.first_seen + timedelta(minutes=10),
     }
+    started = time.monotonic()
     try:
         run_id = details.get("pipeline_run_id")
         if not run_id and not named_after_rule:
@@ -122,7 +124,14 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
         if not run_id:
             where = f"activity '{activity}'" if named_after_rule else "this pipeline"
             return Enriched(missing=[f"no failed run of {where} found around the alert"])
-        found = enrichment.enrich_adf_pipeline_run(config, resource_group, factory, run_id)
+        # The look-up and the read share ENRICHMENT_TIMEOUT_SECONDS: each had all of it, so an
+        # analysis could wait twice as long as the setting says.
+        left = settings.ENRICHMENT_TIMEOUT_SECONDS - (time.monotonic() - started)
+        if left <= 0:
+            return Enriched(missing=[f"no time was left to read the error of run {run_id}"])
+        found = enrichment.enrich_adf_pipeline_run(
+            replace(config, timeout_seconds=left), resource_group, factory, run_id
+        )
     except enrichment.EnrichmentError as exc:
         logger.warning("ADF enrichment of %s failed: %s", ticket.pk, exc)
         return Enriched(missing=[f"could not fetch the pipeline run's error: {exc}"])

@@ -582,6 +582,38 @@ def test_an_activity_failure_alert_naming_no_pipeline_finds_the_run_the_activity
     ]
 
 
+def test_finding_and_reading_an_adf_run_share_one_time_budget(webhook_client, adf_api, settings):
+    """ENRICHMENT_TIMEOUT_SECONDS bounds the whole fetch: the look-up of the failed run and the
+    read of its error had it each, so an analysis waited up to twice as long."""
+    settings.ENRICHMENT_TIMEOUT_SECONDS = 1
+    webhook_client(AZURE, local_payload("azure/adf_metric_pipeline_failed_runs.json"))
+    ticket = Ticket.objects.get()
+    where = ("rg-data-platform", "adf-sales-prod")
+    run = adf_pipeline_run(
+        "run-slow",
+        "pl_sales_daily_load",
+        run_start=ticket.first_seen - timedelta(minutes=20),
+        resource_group=where[0],
+        factory=where[1],
+    )
+    adf_api.add_pipeline_run(*where, run)
+    adf_api.stall(0.5, times=1, path_contains="queryPipelineRuns")
+    adf_api.stall(0.7, times=1, path_contains="/pipelineruns/run-slow")
+
+    found = enrichment_service.enrich(ticket)
+
+    # Each call alone ends within the second; together they do not (what was left when the
+    # look-up ended runs out while the read waits, or nothing was left for it).
+    assert found.error_message == ""
+    assert found.missing[0].startswith(
+        (
+            "could not fetch the pipeline run's error: ADF API: timed out",
+            "no time was left to read the error of run run-slow",
+        )
+    )
+    assert len(adf_api.requests_to("queryPipelineRuns")) == 1
+
+
 def test_resolution_with_nothing_to_resolve_is_ignored(webhook_client):
     success = {
         **shared_payload("databricks_job_run_on_failure.json"),
