@@ -128,9 +128,7 @@ def incident_hold():
 @pytest.mark.django_db
 def test_members_of_a_failing_incident_are_held_then_rerun_in_batches(settings, incident_hold):
     settings.REMEDIATION_BATCH_SIZE = 2
-    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
-    settings.PLAYBOOK_SECRET = "s"
-    make_policy(action="playbook", mode="auto")
+    automatic_playbook(settings)
     members = [make_ticket() for _ in range(5)]
     incident_hold.update(t.pk for t in members)
 
@@ -172,9 +170,7 @@ def test_a_released_batch_skipped_whole_starts_the_next_ones(settings, incident_
     starts: the batch is filled with the next held ones, or nothing would be left running to
     start the rest when it ends (they stayed held for good)."""
     settings.REMEDIATION_BATCH_SIZE = 1
-    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
-    settings.PLAYBOOK_SECRET = "s"
-    make_policy(action="playbook", mode="auto")
+    automatic_playbook(settings)
     busy = make_ticket()
     Remediation.objects.create(
         ticket=busy, run_key=busy.run_id, action="playbook", status="running"
@@ -193,11 +189,17 @@ def test_a_released_batch_skipped_whole_starts_the_next_ones(settings, incident_
     assert statuses == ["skipped", "running"]
 
 
-def incident_of_three(settings: Any) -> tuple[Incident, list[Ticket]]:
-    """An incident of three members whose remediation (an automatic playbook) would start."""
+def automatic_playbook(settings: Any) -> None:
+    """A policy that reruns every failure at once through a playbook (at an address no test
+    reaches: the remediation starts, nothing answers)."""
     settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
     settings.PLAYBOOK_SECRET = "s"
     make_policy(action="playbook", mode="auto")
+
+
+def incident_of_three(settings: Any) -> tuple[Incident, list[Ticket]]:
+    """An incident of three members whose remediation (an automatic playbook) would start."""
+    automatic_playbook(settings)
     incident = Incident.objects.create(
         id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
     )
@@ -250,9 +252,7 @@ def test_a_release_that_fails_before_its_first_batch_leaves_them_for_the_next(
     """The release puts the held remediations in its group and starts the first batch in one
     transaction: one that fails in between leaves them held outside any group, so the next
     release starts them (in a group with nothing running, no batch would ever start)."""
-    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
-    settings.PLAYBOOK_SECRET = "s"
-    make_policy(action="playbook", mode="auto")
+    automatic_playbook(settings)
     members = [make_ticket() for _ in range(2)]
     incident_hold.update(t.pk for t in members)
     held = [proposed(t.pk) for t in members]
@@ -403,9 +403,7 @@ def test_people_resolving_a_ticket_skip_its_remediations_not_started(incident_ho
 @pytest.mark.django_db(transaction=True)
 def test_a_detached_member_with_a_started_remediation_pages_on_its_own(settings):
     """Its remediation's action is no page of its own: taken out of the incident, it pages."""
-    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
-    settings.PLAYBOOK_SECRET = "s"
-    make_policy(action="playbook", mode="auto")
+    automatic_playbook(settings)
     incident = Incident.objects.create(
         id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
     )
@@ -548,9 +546,7 @@ def test_the_sweep_starts_the_next_batch_of_a_group_that_lost_it(settings, incid
     beat's sweep starts its next batch, once however many sweep at once (a group whose batch
     has just ended is left to the `finish` starting it)."""
     settings.REMEDIATION_BATCH_SIZE = 2
-    settings.PLAYBOOK_URL = "http://127.0.0.1:9/unused"
-    settings.PLAYBOOK_SECRET = "s"
-    make_policy(action="playbook", mode="auto")
+    automatic_playbook(settings)
     members = [make_ticket() for _ in range(5)]
     incident_hold.update(t.pk for t in members)
     for ticket in members:
