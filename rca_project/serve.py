@@ -28,12 +28,23 @@ import urllib.error
 import urllib.request
 
 import django
+from django.core.exceptions import ImproperlyConfigured
 
 from rca_project.gunicorn_conf import positive_count
 
+
+def port_number(name: str, default: str) -> str:
+    """A port from the environment: anything but a number from 1 to 65535 stops `make run`
+    with an error naming the variable, as settings.py does for the settings it reads."""
+    raw = os.environ.get(name, "").strip() or default
+    if not raw.isdecimal() or not 0 < int(raw) < 65536:
+        raise ImproperlyConfigured(f"{name} must be a port number (1-65535), not {raw!r}")
+    return raw
+
+
 HOST = os.environ.get("RCA_HOST", "127.0.0.1")
-PORT = os.environ.get("RCA_PORT", "8000")
-WS_PORT = os.environ.get("RCA_WS_PORT", str(int(PORT) + 1))
+PORT = port_number("RCA_PORT", "8000")
+WS_PORT = port_number("RCA_WS_PORT", str(int(PORT) + 1))
 CELERY_CONCURRENCY = str(positive_count("CELERY_CONCURRENCY", 2))
 READINESS_PROBE_SECONDS = 2.0
 WAITING_REPORT_SECONDS = 10.0

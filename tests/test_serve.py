@@ -102,3 +102,18 @@ def test_a_process_count_that_is_not_a_positive_integer_stops_make_run_naming_it
     assert f"ImproperlyConfigured: {name} must be a positive integer, not '{value}'" in (
         launcher.stderr
     )
+
+
+@pytest.mark.parametrize(("name", "value"), [("RCA_PORT", "eight"), ("RCA_WS_PORT", "70000")])
+def test_a_port_that_is_not_a_port_number_stops_make_run_naming_it(name, value):
+    launcher = subprocess.run(
+        [sys.executable, "-c", "import rca_project.serve"],
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launcher.returncode != 0
+    assert f"ImproperlyConfigured: {name} must be a port number (1-65535), not '{value}'" in (
+        launcher.stderr
+    )
