@@ -142,8 +142,8 @@ def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> 
 
 
 def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
-    """ "Analyse the run's log": the ticket's Airflow log URL, its Databricks run output, its
-    Blob evidence, or, when none is reachable, the error text and details the ticket holds."""
+    """ "Analyse the run's log": the ticket's Databricks run output (with DATABRICKS_HOST set),
+    else its log URL (an Airflow ticket's), else the error text and details the ticket holds."""
     source, ref = Source.TICKET, ""
     log_url = str((ticket.links or {}).get("log", ""))
     if ticket.source == "databricks" and ticket.run_id and settings.DATABRICKS_HOST:
