@@ -186,7 +186,13 @@ def broadcast_ticket_change(
 
 
 def broadcast_incident_change(
-    sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
+    sender: Any,
+    incident_id: str,
+    action: str,
+    actor: Actor,
+    ticket_id: str = "",
+    left: str = "",
+    **kwargs: Any,
 ) -> None:
     event = {
         "type": "incident.changed",
@@ -195,6 +201,8 @@ def broadcast_incident_change(
         "ticket_id": ticket_id,
         "actor": actor.name,
     }
+    if left:  # a ticket that was on its own joined: the board counted it in this status
+        event["left"] = left
     try:
         publisher.group_send(GROUP, event)
     except Exception:

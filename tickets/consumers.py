@@ -68,15 +68,16 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         card = await self._incident_card(event["incident_id"])
         if card is None:
             return
-        await self.send_json(
-            {
-                "type": "incident.changed",
-                "action": event["action"],
-                "actor": event.get("actor", ""),
-                "ticket_id": event.get("ticket_id", ""),
-                "incident": card,
-            }
-        )
+        message = {
+            "type": "incident.changed",
+            "action": event["action"],
+            "actor": event.get("actor", ""),
+            "ticket_id": event.get("ticket_id", ""),
+            "incident": card,
+        }
+        if event.get("left"):  # the joining ticket was counted on its own, in this status
+            message["left"] = event["left"]
+        await self.send_json(message)
 
     @database_sync_to_async
     def _incident_card(self, incident_id: str) -> dict[str, Any] | None:

@@ -93,10 +93,18 @@ def group_key_for(culprit: str, error_type: str, source: str) -> str:
 
 
 def announce(
-    incident_id: str, action: str, actor: Actor, ticket_id: str = "", *, paged: bool = False
+    incident_id: str,
+    action: str,
+    actor: Actor,
+    ticket_id: str = "",
+    *,
+    paged: bool = False,
+    left: str = "",
 ) -> None:
     """`paged`: the member `ticket_id` joined with a page of its own (its issue or alert) out
-    already, so the targets point that page to the incident (`place_enriched`)."""
+    already, so the targets point that page to the incident (`place_enriched`). `left`: the
+    status the member had as a ticket on its own before it joined (`place_enriched`; a new
+    ticket joins as it is created, never on its own), so the board counts it there no more."""
     transaction.on_commit(
         lambda: incident_changed.send(
             sender=Incident,
@@ -105,6 +113,7 @@ def announce(
             actor=actor,
             ticket_id=ticket_id,
             paged=paged,
+            left=left,
         )
     )
 
@@ -292,9 +301,9 @@ def place_enriched(
     # and its recovery (which locks the row, not the culprit) may have committed since the
     # read above: then, as a ticket recovered before, it is placed nowhere.
     current = Ticket.objects.filter(pk=ticket_id).values_list(
-        "incident_id", "culprit", "resolved_at_source_at"
+        "incident_id", "culprit", "resolved_at_source_at", "status"
     )
-    placed_in, named, recovered_at = current.get()
+    placed_in, named, recovered_at, status = current.get()
     if placed_in is not None or named:
         return None
     if recovered_at is not None:
@@ -315,7 +324,7 @@ def place_enriched(
     )
     if incident_id is not None:
         incident = Incident.objects.get(pk=incident_id)
-        _join(incident, ticket, now, paged=paged)
+        _join(incident, ticket, now, paged=paged, left=status)
         return incident
     if not forms:
         return None
@@ -390,7 +399,9 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
     return incident
 
 
-def _join(incident: Incident, ticket: Ticket, now: datetime, *, paged: bool = False) -> None:
+def _join(
+    incident: Incident, ticket: Ticket, now: datetime, *, paged: bool = False, left: str = ""
+) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
     ticket.incident = incident
     changes: dict[str, Any] = {"member_count": F("member_count") + 1, "last_member_at": now}
@@ -401,7 +412,7 @@ def _join(incident: Incident, ticket: Ticket, now: datetime, *, paged: bool = Fa
     kind = "alert" if ticket.source == Source.AZURE_MONITOR else "failure"
     record_event(incident.pk, kind, ticket_id=ticket.pk, details={"pipeline": ticket.pipeline})
     _take_incidents_status(incident.pk, ticket.pk)
-    announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk, paged=paged)
+    announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk, paged=paged, left=left)
 
 
 # The action that brought an incident to a status people own it in, as `act` applied it.

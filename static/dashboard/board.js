@@ -66,6 +66,7 @@
     article.dataset.timestamp = card.timestamp || "";
     article.dataset.deadline = card.sla_deadline || "";
     article.dataset.severity = card.severity || "";
+    article.dataset.resolvedAt = card.resolved_at || "";
 
     const top = el("div", "card-top");
     const sla = el("span", "sla js-sla");
@@ -167,7 +168,8 @@
 
   /* Most urgent first, as the server orders a column (TicketQuerySet.by_urgency): a ticket
    * whose SLA clock runs by its deadline (breached ones have the earliest), the others after
-   * them, newest first; then severity, then id. */
+   * them, newest first; then severity, then id. The Resolved column is ordered by resolution,
+   * the latest first (`_recently_resolved`). */
   const SLA_RUNNING = live.SLA_RUNNING;
   const SEVERITY_RANK = { Critical: 0, High: 1, Medium: 2, Low: 3 };
 
@@ -175,6 +177,7 @@
     const data = node.dataset;
     const created = Date.parse(data.timestamp) || 0;
     if (SLA_RUNNING[data.status]) return Date.parse(data.deadline) || created;
+    if (data.status === "resolved") return 1e14 - (Date.parse(data.resolvedAt) || created);
     return 1e14 - created;
   }
 
@@ -426,6 +429,10 @@
 
   function applyIncident(msg) {
     const incident = msg.incident;
+    // A ticket on its own until it joined (`left`: its status then) that has no card here was
+    // counted only below a full column's most urgent, if it matched the filters as it was:
+    // the server recounts.
+    if (msg.ticket_id && msg.left && !findCard(msg.ticket_id) && hidesTickets(msg.left)) recount();
     (incident.members || []).forEach((member) => removeTicketCard(member.id));
     if (msg.ticket_id && JOINED[msg.action]) removeTicketCard(msg.ticket_id);
     const existing = findIncident(incident.id);

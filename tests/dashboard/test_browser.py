@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from selenium import webdriver
@@ -1021,3 +1021,143 @@ def test_a_jira_key_that_arrives_live_links_to_its_issue(asgi_server, browser, s
         browser,
         lambda d: jira_link(d, card) == ["OPS-30", "https://jira.example.com/browse/OPS-30"],
     )
+
+
+def recovered_badge(driver: webdriver.Chrome) -> str:
+    """The incident page's "N recovered" badge as shown ('' when hidden or absent)."""
+    return driver.execute_script(
+        "const node = document.querySelector('[data-live=\"recovered-count\"]');"
+        "return node && !node.hidden ? node.textContent.trim() : '';"
+    )
+
+
+def test_the_incident_pages_recovered_count_follows_recoveries_and_a_reopen_live(
+    asgi_server, short_lived_connections, browser
+):
+    base = asgi_server
+    make_user("rosa", "viewer")
+    incident = Incident.objects.create(
+        id="INC-LIVE-2",
+        group_key="sql-server:sql-rec|DatabaseError",
+        culprit="sql-server:sql-rec",
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=timezone.now(),
+        last_member_at=timezone.now(),
+        member_count=3,
+    )
+    members = [make_ticket(pipeline=f"pl_rec_{n}", incident=incident) for n in range(3)]
+
+    def recover(ticket: Ticket) -> None:
+        """Its source reports it recovered (as a success webhook's `_resolve` does)."""
+        with transaction.atomic():
+            locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            lifecycle.resolve_at_source(locked, Actor.source("adf"), details={})
+            incidents.record_recovery(locked, Actor.source("adf"))
+
+    sign_in(browser, base, "rosa")
+    browser.get(f"{base}/incidents/{incident.pk}/")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    mark_page(browser)
+    assert recovered_badge(browser) == ""
+
+    recover(members[0])
+    wait(browser, lambda d: recovered_badge(d) == "1 recovered")
+    # Every member recovers: the incident is resolved with all three counted.
+    recover(members[1])
+    recover(members[2])
+    wait(browser, lambda d: recovered_badge(d) == "3 recovered")
+    # Reopened: its members count as recovered no more.
+    incidents.act(incident.pk, "reopen", Actor("user", "maria"))
+    wait(browser, lambda d: recovered_badge(d) == "")
+    assert "3 members" in browser.find_element(By.CSS_SELECTOR, ".badges").text
+    assert not_reloaded(browser)
+
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".badges"))
+    assert recovered_badge(browser) == ""
+
+
+def test_a_ticket_the_board_does_not_show_joining_an_incident_leaves_its_columns_count(
+    asgi_server, short_lived_connections, browser, monkeypatch
+):
+    """Open shows its 3 most urgent tickets: one below them joins an incident (its culprit
+    found by its analysis) and Open counts it no more, as a reload would."""
+    from tickets.dashboard import views
+
+    monkeypatch.setattr(views, "COLUMN_LIMIT", 3)
+    base = asgi_server
+    make_user("nora", "viewer")
+    now = timezone.now()
+    culprit = "sql-server:sql-join"
+    incident = Incident.objects.create(
+        id="INC-LIVE-3",
+        group_key=incidents.group_key_for(culprit, "DatabaseError", "adf"),
+        culprit=culprit,
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=now,
+        last_member_at=now,
+        member_count=2,
+    )
+    for pipeline in ("pl_join_a", "pl_join_b"):
+        make_ticket(pipeline=pipeline, incident=incident, culprit=culprit)
+    opened = [make_ticket(sla_deadline=now + timedelta(hours=1 + n)) for n in range(5)]
+    hidden = opened[-1]
+
+    sign_in(browser, base, "nora")
+    mark_page(browser)
+    assert counts(browser)["open"] == "6"  # five tickets and the incident
+    assert hidden.pk not in shown_in(browser, "open")
+
+    with transaction.atomic():
+        incidents.place_enriched(
+            hidden.pk, culprit=culprit, culprit_detail="dw", error_type="DatabaseError"
+        )
+    wait(browser, lambda d: (c := incident_card(d)) and c["members"] == "3 members")
+    wait(browser, lambda d: counts(d)["open"] == "5")
+    live = counts(browser)
+    assert not_reloaded(browser)
+
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.ID, "board"))
+    assert counts(browser) == live
+
+
+def test_a_ticket_resolved_live_takes_its_place_in_the_resolved_column(
+    asgi_server, short_lived_connections, browser
+):
+    """The Resolved column is ordered by resolution, the latest first: a ticket resolved now
+    goes on top however long ago it failed, as a reload shows it."""
+    base = asgi_server
+    make_user("pia", "viewer")
+    now = timezone.now()
+    recent = make_ticket(
+        timestamp=now - timedelta(minutes=10),
+        status="resolved",
+        sla_status="Met",
+        resolved_at=now - timedelta(hours=1),
+    )
+    earlier = make_ticket(
+        timestamp=now - timedelta(minutes=20),
+        status="resolved",
+        sla_status="Met",
+        resolved_at=now - timedelta(hours=2),
+    )
+    old = make_ticket(timestamp=now - timedelta(days=2))
+
+    sign_in(browser, base, "pia")
+    mark_page(browser)
+    assert shown_in(browser, "resolved") == [recent.pk, earlier.pk]
+
+    lifecycle.transition(old.pk, "resolve", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, old.pk) == "resolved")
+    assert shown_in(browser, "resolved") == [old.pk, recent.pk, earlier.pk]
+    assert not_reloaded(browser)
+
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.ID, "board"))
+    assert shown_in(browser, "resolved") == [old.pk, recent.pk, earlier.pk]
