@@ -422,15 +422,16 @@ _OWNED_BY: dict[str, str] = {
 }
 
 
-def _take_incidents_status(incident_id: str, ticket_id: str) -> None:
-    """A member joining an incident that people acknowledged or took is theirs too: it takes
-    the incident's status the way `act` gave it to the members then (the same action by the
-    same actor, its audit entry naming the incident and where it was done), so its SLA goes
-    as theirs did (met when acknowledged) and the board shows no open member in an owned
-    incident. Called by
-    `_join` after its UPDATE of the incident: the incident's lock is held, so its status read
-    here is the one committed last (an `act` on it waits for this ingest, or went first), and
-    the member's row is this transaction's own (new) or held by id already (`place_enriched`)."""
+def _take_incidents_status(incident_id: str, ticket_id: str, how: str = "joined it") -> None:
+    """A member joining an incident that people acknowledged or took is theirs too, and so is
+    a member a regression reopened in it: it takes the incident's status the way `act` gave it
+    to the members then (the same action by the same actor, its audit entry naming the
+    incident, where it was done and `how` the member came to it), so its SLA goes as theirs
+    did (met when acknowledged) and the board shows no open member in an owned incident.
+    Called by `_join` after its UPDATE of the incident, and by `_reopen_for` after its recount
+    locked it: the incident's lock is held, so its status read here is the one committed last
+    (an `act` on it waits for this ingest, or went first), and the member's row is this
+    transaction's own (new) or held by id already (`place_enriched`, the failure's UPDATE)."""
     status = Incident.objects.filter(pk=incident_id).values_list("status", flat=True).get()
     action = _OWNED_BY.get(status)
     if action is None:
@@ -448,7 +449,7 @@ def _take_incidents_status(incident_id: str, ticket_id: str) -> None:
         via = str(event.details.get("via") or event.actor_kind)
     else:  # no timeline entry says who (an incident older than its timeline's status entries)
         actor, via = Actor.system("incidents"), ""
-    note = f"joined it {lifecycle.status_words(status)}"
+    note = f"{how} {lifecycle.status_words(status)}"
     _act_on_members(
         Ticket.objects.filter(pk=ticket_id),
         action,
@@ -515,7 +516,11 @@ def _reopen_for(incident_id: str, ticket_id: str, actor: Actor, now: datetime) -
     )
     _recount_recovered(incident_id)  # it counts no more: its culprit fails again
     if not reopened:
-        return  # its timeline already shows the failure (`record_recurrence`)
+        # Its timeline already shows the failure (`record_recurrence`). A member failing again
+        # (reopened by its regression) in an incident people still own is theirs, as a
+        # joining one is.
+        _take_incidents_status(incident_id, ticket_id, "failed again while it was")
+        return
     pipeline = Ticket.objects.filter(pk=ticket_id).values_list("pipeline", flat=True).first()
     event = record_event(
         incident_id,

@@ -328,7 +328,9 @@ def test_the_incident_page_shows_how_many_members_recovered_as_its_board_card_do
     incident = Incident.objects.get()
     viewer = Client()
     viewer.force_login(make_user("viewer"))
-    assert "recovered" not in viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    # The badge is there for the page's live updates, hidden while no member recovered.
+    page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    assert 'data-live="recovered-count" hidden>0 recovered<' in page
 
     post_success("pl_orders")
     post_success("pl_customers")
@@ -390,6 +392,49 @@ def test_a_failure_joining_an_incident_acknowledged_in_slack_is_the_clickers_too
     assert (member.actor_kind, member.user_id) == ("slack", responder.pk)
     assert (entry.actor_kind, entry.actor_name, entry.user_id) == ("slack", "daan", responder.pk)
     assert entry.details["note"] == f"via incident {incident.pk} in slack: joined it acknowledged"
+
+
+def test_a_member_failing_again_in_an_acknowledged_incident_is_acknowledged_again():
+    """A member recovered (and was resolved) while the rest of its incident still failed and
+    people owned it; its pipeline failing again reopened it as a regression, open with a fresh
+    SLA clock in an acknowledged incident that was not reopened: no one was told, and beat
+    breached it though the outage was owned. It takes the incident's status as a joining
+    failure does."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.api import clear_throttles, jwt_client, make_user
+    from tickets.lifecycle import mark_sla_breaches
+
+    clear_throttles()
+    for pipeline in ("pl_orders", "pl_customers", "pl_invoices"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    user = make_user("responder")
+    answer = jwt_client(user).post(f"/api/v1/incidents/{incident.pk}/acknowledge/")
+    assert answer.status_code == 200, answer.content
+    post_success("pl_orders")
+
+    again = post(storm_failure("pl_orders"))
+
+    assert again["outcome"] == "regressed"
+    incident.refresh_from_db()
+    assert incident.status == "acknowledged"
+    ticket = Ticket.objects.get(pk=again["ticket_id"])
+    assert (ticket.status, ticket.sla_status, ticket.ack_user) == (
+        "acknowledged",
+        "Met",
+        user.username,
+    )
+    entry = AuditLog.objects.filter(ticket=ticket, action="acknowledge").latest("pk")
+    assert (entry.actor_name, entry.user_id) == (user.username, user.pk)
+    assert entry.details["note"] == (
+        f"via incident {incident.pk} in api: failed again while it was acknowledged"
+    )
+    mark_sla_breaches(timezone.now() + timedelta(days=30))
+    ticket.refresh_from_db()
+    assert ticket.sla_status == "Met"
 
 
 @pytest.mark.parametrize("auto_resolve", [True, False])
