@@ -41,6 +41,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tickets.vocabulary import Outcome, choices
@@ -335,7 +336,8 @@ class RemediationQuerySet(models.QuerySet):
         self, now: datetime, within: timedelta, longest_backoff: timedelta
     ) -> RemediationQuerySet:
         """Failed attempts whose enabled policy allows another (counted since the ticket last
-        regressed, as `remediation.propose` counts them), whose backoff ended at most `within`
+        regressed and after the success on an older run that left it open, as
+        `remediation.this_episode` counts them), whose backoff ended at most `within`
         before `now`, whose ticket is still failing and has no later attempt: the ones whose
         next attempt is due. `longest_backoff` (the policies' longest) bounds the read to
         recent failures on the `remediation_failed` index, however long the history."""
@@ -349,8 +351,20 @@ class RemediationQuerySet(models.QuerySet):
         since_regression = Q(ticket__regressed_at__isnull=True) | Q(
             created_at__gte=F("ticket__regressed_at")
         )
+        # A success in the episode before a failed attempt was on an older run (one on the
+        # ticket's latest run resolves it, and stands): the attempts count from after it.
+        last_success = (
+            Remediation.objects.filter(
+                since_regression,
+                ticket_id=OuterRef("ticket_id"),
+                status=RemediationStatus.SUCCEEDED,
+            )
+            .order_by("-attempt_number")
+            .values("attempt_number")[:1]
+        )
         episode_attempts = (
             Remediation.objects.filter(since_regression, ticket_id=OuterRef("ticket_id"))
+            .filter(attempt_number__gt=Coalesce(Subquery(last_success), 0))
             .exclude(status=RemediationStatus.SKIPPED)
             .order_by()
             .values("ticket_id")

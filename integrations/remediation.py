@@ -250,6 +250,12 @@ def remediation_actor(remediation: Remediation) -> Actor:
     return Actor(ActorKind.REMEDIATION, f"remediation {remediation.action} #{remediation.pk}")
 
 
+def _needs_no_rerun(ticket: Ticket) -> bool:
+    """Resolved, or recovered at its source. Acknowledged (a responder owns it, e.g. a failure
+    joining an acknowledged incident) is no reason not to fix it."""
+    return ticket.status == Status.RESOLVED or ticket.resolved_at_source_at is not None
+
+
 def propose(
     ticket_id: str,
     *,
@@ -265,13 +271,7 @@ def propose(
     as the caller read it for a batch (it is read again, locked, before anything is written)."""
     if ticket is None:
         ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
-    # Acknowledged (a responder owns it, e.g. a failure joining an acknowledged incident) is
-    # no reason not to fix it: only a resolved or recovered one needs nothing.
-    if (
-        ticket is None
-        or ticket.status == Status.RESOLVED
-        or ticket.resolved_at_source_at is not None
-    ):
+    if ticket is None or _needs_no_rerun(ticket):
         return None
     confidence = analysis_confidence(ticket)
     decision = decide(ticket, confidence, policies)
@@ -280,6 +280,9 @@ def propose(
     policy = decision.policy
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        if _needs_no_rerun(ticket):
+            # Resolved since it was read: people resolving it found nothing of this to skip.
+            return None
         if ticket.remediations.filter(status__in=ACTIVE_REMEDIATION).exists():
             return None  # one at a time, whichever run it acts on
         episode = this_episode(ticket)

@@ -333,6 +333,33 @@ def test_a_run_that_failed_while_an_older_ones_rerun_succeeded_is_proposed(
 
 
 @pytest.mark.django_db
+def test_beat_makes_the_lost_next_attempt_at_a_run_that_failed_while_an_older_one_was_fixed(
+    django_capture_on_commit_callbacks,
+):
+    """Run A's rerun succeeded while run B failed: B's attempts are counted from that success
+    on (`this_episode`). B's first rerun failed and its scheduled next attempt was lost; beat's
+    sweep counted A's success among B's attempts (2 of 2) and never made it."""
+    make_policy(action="playbook", mode="auto", max_attempts=2, backoff_seconds=60)
+    ticket = make_ticket()
+    first = proposed(ticket.pk)
+    later = {**ticket.affected_entity, "run_id": "run-later"}
+    Ticket.objects.record_recurrence(ticket.pk, timezone.now(), "adf:run-later", later)
+    with django_capture_on_commit_callbacks(execute=True):
+        remediation.finish(first.pk, succeeded=True, detail="the rerun succeeded")
+    second = Remediation.objects.get(ticket=ticket, attempt_number=2)
+    assert second.run_key == "adf:run-later"
+    remediation.finish(second.pk, succeeded=False, detail="still failing")  # its task is lost
+    Remediation.objects.filter(pk=second.pk).update(
+        finished_at=timezone.now() - timedelta(seconds=61)
+    )
+
+    assert remediation.sweep() == 1
+
+    third = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert (third.status, third.run_key) == ("running", "adf:run-later")
+
+
+@pytest.mark.django_db
 def test_a_task_of_the_run_being_repaired_reported_since_is_that_run_not_a_newer_one():
     """A Databricks job's notification and its task's for one run are one ticket, the task's
     keyed under the job run's (`databricks:W:R:task`): reported after the repair started, it
@@ -397,6 +424,28 @@ def test_people_resolving_a_ticket_skip_its_remediations_not_started(incident_ho
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
     with pytest.raises(remediation.RemediationError, match="not awaiting approval"):
         remediation.approve(awaiting.pk, Actor.for_user(user), via="api")
+    assert not OutboundDelivery.objects.filter(target="playbook").exists()
+
+
+@pytest.mark.django_db
+def test_a_ticket_resolved_after_the_proposal_read_it_gets_no_remediation():
+    """Processing reads a batch's tickets, then proposes each: people resolving one in between
+    found no remediation to skip yet, and its proposal, deciding on the ticket as read, started
+    the rerun of a resolved ticket. The ticket is read again, locked, before anything is
+    written, and a resolved or recovered one gets nothing."""
+    from django.contrib.auth.models import User
+
+    from tickets import lifecycle
+
+    make_policy(action="playbook", mode="auto")
+    ticket, recovered = make_ticket(), make_ticket()
+    as_read = Ticket.objects.in_bulk([ticket.pk, recovered.pk])
+    lifecycle.resolve(ticket.pk, Actor.for_user(User.objects.create_user("daan")))
+    Ticket.objects.filter(pk=recovered.pk).update(resolved_at_source_at=timezone.now())
+
+    for found in (ticket, recovered):
+        assert remediation.propose(found.pk, ticket=as_read[found.pk]) is None
+    assert not Remediation.objects.exists()
     assert not OutboundDelivery.objects.filter(target="playbook").exists()
 
 
