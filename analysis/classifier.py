@@ -377,7 +377,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"metastore (?:is )?(?:down|unavailable)",
                 r"metastore_down",
                 r"metastore_component_unhealthy",
-                r"(?:unable to instantiate|could not connect to|failed to connect to) \S*metastore",
+                r"(?:unable to instantiate|could not connect to|failed to connect to"
+                r"|failed connecting to) (?:the )?(?:hive )?\S*metastore",
                 r"error communicating with (?:the )?\S*metastore",
             ),
             _I,
@@ -466,6 +467,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"executorlostfailure|lost executor|executor lost|executor heartbeat timed out"
             r"|containers exceeding thresholds|memoryoverhead|exit (?:code|status):? ?143"
             r"|fetchfailedexception|missing an output location for shuffle",
+            _I,
+        ),
+        (
+            # A Dataflow/Beam worker that stopped answering its service ("Root cause: The worker
+            # lost contact with the service"): a lost executor in other words, most often a
+            # worker VM out of memory or preempted.
+            "worker_lost_contact",
+            4.0,
+            any_of(*signals.WORKER_LOST_CONTACT),
+            _I,
+        ),
+        (
+            # A client's bounded send buffer is full (Pulsar "ProducerQueueIsFullError: Producer
+            # send queue is full", Kafka "BufferExhaustedException"): messages are produced
+            # faster than the broker acknowledges them.
+            "send_queue_full",
+            4.0,
+            any_of(*signals.SEND_QUEUE_FULL),
             _I,
         ),
         (
@@ -857,6 +876,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"path does not exist|blob is missing|blob ?not ?exist|blobnotfound|sourceblobnotexist"
             r"|file ?not ?found|no such file or directory|nosuchkey"
             r"|(?:dbfs|abfss?|s3a?|wasbs?|gs|adl|hdfs):/\S* (?:does not|doesn't) exist"
+            # A plain absolute path of two or more segments ("IllegalStateException:
+            # /checkpoint/q/sources/0/1 does not exist"). The lookbehind starts a path only
+            # where one begins, so a long run of segments is read once. Mounts are a setup matter
+            # (missing_storage).
+            r"|(?<![\w./-])/(?!(?:dbfs/)?mnt/)[\w.-]{1,100}(?:/[\w.=-]{1,100}){1,30}"
+            r" (?:does not|doesn't) exist"
             r"|specified (?:file|blob|path|key)\b.{0,20}does not exist|filereadexception"
             # Synapse serverless (OPENROWSET) and Google Cloud Storage naming a missing file.
             r"|cannot be opened because it does not exist|no such object: "
@@ -1067,6 +1092,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             any_of(*signals.KAFKA_POLL_INTERVAL),
             _I,
         ),
+        (
+            # Work that stopped making progress until a watchdog gave up: a Flink checkpoint
+            # "expired before completing" (its checkpoint timeout), a Dataflow job that "appears
+            # to be stuck because no worker activity has been seen in the last 1h".
+            "no_progress",
+            3.5,
+            any_of(*signals.NO_PROGRESS),
+            _I,
+        ),
         ("timeout_word", 1.5, r"time-?out", _I),
         ("task_canceled", 1.5, r"task was cancel?led|operation was cancel?led", _I),
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
@@ -1190,7 +1224,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"missingsubscriptionregistration|not registered to use namespace"
             r"|must be registered to use namespace|subscription (?:is )?not registered"
             r"|(?:provider|namespace|plugin|dialect|extension|scheme|connector)\b.{0,60}"
-            r"\b(?:is |was )?not registered|no ?filesystem for scheme|can't load plugin",
+            r"\b(?:is |was )?not registered|no ?filesystem for scheme|can't load plugin"
+            # Flink: "Could not find a file system implementation for scheme 's3'".
+            r"|file ?system implementation for scheme|unsupportedfilesystemschemeexception",
             _I,
         ),
         (

@@ -162,9 +162,41 @@ UNSCHEDULABLE: tuple[str, ...] = (
     r"failedscheduling",
     r"\binsufficient (?:cpu|pods|ephemeral-storage|[\w.-]+/gpu)\b",
     r"waiting for resources to be assigned for am\b",
+    # Flink: no task slots for the job's parallelism ("NoResourceAvailableException: Could not
+    # acquire the minimum required resources", "Not enough free slots available to run the
+    # job", "No pooled slot available").
+    r"noresourceavailableexception",
+    r"not enough free slots",
+    r"could not acquire the minimum required resources",
+    r"no pooled slot available",
 )
 
 DB_UNAVAILABLE: tuple[str, ...] = (r"snapshot too old",)
+
+# A Dataflow/Beam worker that stopped answering its service ("Root cause: The worker lost
+# contact with the service"): a lost executor in other words.
+WORKER_LOST_CONTACT: tuple[str, ...] = (
+    r"\blost contact with the service\b",
+    r"\bworker lost contact\b",
+)
+
+# A client's bounded send buffer is full: Pulsar "ProducerQueueIsFullError: Producer send queue
+# is full", Kafka "BufferExhaustedException".
+SEND_QUEUE_FULL: tuple[str, ...] = (
+    r"producerqueueisfull",
+    r"\b(?:producer )?send queue is full\b",
+    r"bufferexhaustedexception",
+)
+
+# Work that stopped making progress until a watchdog gave up: a Flink checkpoint "expired
+# before completing", a Dataflow job that "appears to be stuck because no worker activity has
+# been seen in the last 1h".
+NO_PROGRESS: tuple[str, ...] = (
+    r"\bexpired before completing\b",
+    r"\bappears to be stuck\b",
+    r"\bno (?:worker )?(?:activity|progress) (?:has been |was )?(?:seen|made|observed|reported)"
+    r" (?:in|for|during) the (?:last|past) \d",
+)
 
 # A write sent to a node that does not take writes: a MongoDB secondary ("not primary",
 # NotWritablePrimary, the older "not master"), a read-only replica or transaction.

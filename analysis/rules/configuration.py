@@ -114,6 +114,42 @@ def missing_jar(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "filesystem_scheme",
+    "ConfigurationError",
+    r"no ?filesystem for scheme:? \"?'?([\w+.-]{1,20})|file ?system implementation for scheme "
+    r"'([\w+.-]{1,20})'|unsupportedfilesystemschemeexception",
+    example=(
+        "org.apache.flink.core.fs.UnsupportedFileSystemSchemeException: Could not find a file "
+        "system implementation for scheme 's3'. The scheme is not directly supported by Flink "
+        "and no Hadoop file system to support this scheme could be loaded."
+    ),
+)
+def filesystem_scheme(m: re.Match[str], ctx: Context) -> Finding:
+    scheme = clean_value(m.group(1) or m.group(2) or grab(ctx.text, r"for scheme '([^']+)'"))
+    named = f"scheme {quoted(scheme)}" if scheme else "the path's scheme"
+    flink = "flink" in ctx.text.lower()
+    where = (
+        "its Flink filesystem plugin (e.g. flink-s3-fs-hadoop or flink-s3-fs-presto copied into "
+        "plugins/) is not installed"
+        if flink
+        else "the connector that provides it (hadoop-aws for s3a, hadoop-azure for abfss/wasbs, "
+        "the GCS connector for gs) is not on the classpath or not configured (fs.<scheme>.impl)"
+    )
+    return Finding(
+        f"no file system implementation is available for {named}: {where}",
+        (
+            f"Install the file system for {named} on every node that reads or writes it "
+            "(plugin or library matching the runtime's version).",
+            "Check the path's scheme itself (s3 vs s3a, abfss vs wasbs): a typo or an "
+            "unsupported scheme gives the same error.",
+            "Restart the cluster or job after installing, then rerun.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "odbc_driver_missing",
     "ConfigurationError DatabaseError",
     r"data source name not found|no default driver specified|can't open lib '([^']+)'"

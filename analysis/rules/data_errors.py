@@ -200,6 +200,45 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "parquet_dictionary_type",
+    "DataError CodeError",
+    r"plainvaluesdictionary\$plain(\w{1,20}?)dictionary",
+    example=(
+        "Caused by: java.lang.UnsupportedOperationException: "
+        "org.apache.parquet.column.values.dictionary.PlainValuesDictionary$PlainLongDictionary\n"
+        "\tat org.apache.parquet.column.Dictionary.decodeToBinary(Dictionary.java:41)"
+    ),
+)
+def parquet_dictionary_type(m: re.Match[str], ctx: Context) -> Finding:
+    # parquet-mr's reader: a dictionary page of one physical type (PlainLongDictionary) read
+    # by a converter of another (decodeToBinary). Spark's vectorized reader says "Parquet
+    # column cannot be converted" for the same mismatch.
+    stored = m.group(1)
+    wanted = grab(ctx.text, r"dictionary\.decodeTo(\w{1,20})\(")
+    file = grab(ctx.text, r"in block -?\d+ in file ([^\s,]+)", r"in file ([^\s,]+\.parquet)")
+    cause = (
+        f"a Parquet file stores a column as {stored} (PlainValuesDictionary$Plain{stored}"
+        "Dictionary)"
+        + (f" but the reader's schema asks for {wanted} (decodeTo{wanted})" if wanted else "")
+        + ": the column's type in the files differs from the table's or reader's schema"
+        + (f" (file {file})" if file else "")
+    )
+    return Finding(
+        cause,
+        (
+            "Compare the file's schema (parquet-tools schema, or spark.read.parquet on that "
+            "file) with the table's: find the column written with another type.",
+            "Rewrite the files written with the old type, or read with the type they hold and "
+            "cast in the transformation.",
+            "Check which job or schema change wrote the mismatching files.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "bad_value",
     "DataError",
     r"invalid input syntax for (?:type )?(\w+)|cannot be cast to|invalid literal for (\w+)\(\)"
@@ -310,6 +349,11 @@ def missing_column(m: re.Match[str], ctx: Context) -> Finding:
     r"path does not exist:? ?([^\s;,]+)|((?:dbfs|abfss?|s3a?|wasbs?|gs|adl|hdfs):/[^\s;,]*) "
     r"(?:does not|doesn't) exist|blob is missing|blobnotfound|the specified blob does not exist"
     r"|no such file or directory:? ?'?([^'\s]*)|nosuchkey"
+    # A plain absolute path ("IllegalStateException: /checkpoint/q/sources/0/1 does not exist"),
+    # begun only where a path begins so a long run of segments is read once (mounts are a
+    # setup matter: missing_storage).
+    r"|(?<![\w./-])(/(?!(?:dbfs/)?mnt/)[\w.-]{1,100}(?:/[\w.=-]{1,100}){1,30})"
+    r" (?:does not|doesn't) exist"
     # Synapse serverless (OPENROWSET) and Google Cloud Storage.
     r"|file '([^']+)' cannot be opened because it does not exist|no such object: ([^\s]+)",
     example=("Analysis Exception: Path does not exist: dbfs:/user/account/people.parquet"),
@@ -352,6 +396,19 @@ def malformed_file(m: re.Match[str], ctx: Context) -> Finding:
         row = ""
     elif "decode" in lowered or "byte sequence" in lowered:
         kind = "has an unexpected character encoding"
+        # Python: "'utf-8' codec can't decode byte 0xe3 in position 1999": the codec, byte and
+        # offset; a traceback's "line 321" is the reader's source line, not the file's row.
+        decode = re.search(
+            r"'([\w-]{1,20})' codec can't decode byte (0x[0-9a-f]{2}) in position (\d+)",
+            ctx.text,
+            re.IGNORECASE,
+        )
+        if decode:
+            kind += (
+                f" (read as {decode.group(1)}, byte {decode.group(2)} at position "
+                f"{decode.group(3)} is invalid)"
+            )
+            row = ""
     else:
         kind = "is malformed (wrong delimiter, quoting or column count)"
     where = f" {file}" if file else ""

@@ -190,10 +190,32 @@ def missing_db_object(m: re.Match[str], ctx: Context) -> Finding:
     r"|server was not found or was not accessible|can't connect to \w+ server"
     r"|could not connect to server|connection to server at .{0,120}failed"
     r"|lost connection to mysql|tns:no listener|cannot connect to server"
-    r"|network-related or instance-specific error|server is not found or not accessible",
+    r"|network-related or instance-specific error|server is not found or not accessible"
+    # A Hive metastore (Trino, Spark, Hive CLI) that does not answer.
+    r"|(?:unable to instantiate|could not connect to|failed to connect to|failed connecting to)"
+    r" (?:the )?(?:hive )?\S*metastore|error communicating with (?:the )?\S*metastore",
     example="cx_Oracle.DatabaseError: ORA-12541: TNS:no listener",
 )
 def db_unreachable(m: re.Match[str], ctx: Context) -> Finding:
+    if "metastore" in m.group(0).lower():
+        address = grab(ctx.text, r"metastore:? \[?((?:thrift://)?[\w.-]{1,100}:\d{2,5})")
+        where = f" at {address}" if address else ""
+        # What the engine was doing ("FAILED: Error in acquiring locks: Error communicating
+        # with the metastore").
+        during = grab(ctx.text, r"\berror (?:in|while) ([a-z][\w ]{2,40}?): ")
+        where += f" while {during}" if during else ""
+        return Finding(
+            f"the pipeline could not connect to the Hive metastore{where}: the metastore "
+            "service is down, still starting, or unreachable from the engine",
+            (
+                "Check that the metastore service (and the database behind it) is running and "
+                "listening on its thrift port.",
+                "Verify hive.metastore.uri(s) in the catalog or cluster configuration and that "
+                "the engine's nodes can reach that host and port.",
+                "Rerun once the metastore answers.",
+            ),
+            0.65,
+        )
     server = grab(
         ctx.text, r"server: '([^'\s]+)'", r"sql database: '([^'\s]+)'", r"on server '([^'\s]+)'"
     ) or find_host(ctx.text)

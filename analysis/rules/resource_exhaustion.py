@@ -1,6 +1,6 @@
 """Exhausted resources: executor, driver, JVM and Python memory, killed processes, full disks,
-pods or application masters no node or queue can take, requests over a pool's capacity and
-quotas.
+pods, application masters or Flink jobs no node, queue or task slot can take, workers that
+lost contact, full producer send queues, requests over a pool's capacity and quotas.
 """
 
 from __future__ import annotations
@@ -328,6 +328,9 @@ def disk_full(m: re.Match[str], ctx: Context) -> Finding:
 )
 def unschedulable(m: re.Match[str], ctx: Context) -> Finding:
     text = ctx.text
+    narrowing = (
+        "Check node selectors, taints and affinities: they narrow the nodes that may take the pod."
+    )
     if re.search(r"waiting for resources to be assigned for am", text, re.I):
         used = grab(text, r"queue's absolute used capacity = ([\d.]+ ?%)")
         cause = (
@@ -338,6 +341,28 @@ def unschedulable(m: re.Match[str], ctx: Context) -> Finding:
         first = (
             "Free capacity in the queue (stop idle sessions and finished applications) or "
             "submit to a queue or pool with room."
+        )
+    elif re.search(
+        r"noresourceavailableexception|free slots|pooled slot|minimum required resources",
+        text,
+        re.I,
+    ):
+        # Flink: the job's parallelism needs more task slots than the TaskManagers offer.
+        total = grab(text, r"total number of slots=(\d+)", r"registered slots: (\d+)")
+        free = grab(text, r"available slots=(\d+)", r"free slots: (\d+)")
+        cause = (
+            "the Flink cluster had no free task slots for the job: its parallelism needs more "
+            "slots (resources) than the TaskManagers offer"
+        )
+        if total or free:
+            cause += f" (total slots {total or '?'}, available {free or '?'})"
+        first = (
+            "Lower the job's (or the operator's) parallelism, or add TaskManagers or raise "
+            "taskmanager.numberOfTaskSlots so the slots cover it."
+        )
+        narrowing = (
+            "Check that the TaskManagers registered with the JobManager (a TaskManager that "
+            "cannot start or reach it offers no slots)."
         )
     else:
         nodes = grab(text, r"\b(\d+/\d+) nodes are available")
@@ -359,12 +384,79 @@ def unschedulable(m: re.Match[str], ctx: Context) -> Finding:
             first,
             "Check what else holds the capacity at that time (other jobs, stuck pods or "
             "sessions) and stagger the heavy ones.",
-            "Check node selectors, taints and affinities: they narrow the nodes that may take "
-            "the pod.",
+            narrowing,
             "Rerun once capacity is free.",
         ),
         0.7,
         transient=None,
+    )
+
+
+@rule(
+    "worker_lost_contact",
+    "ResourceExhaustion ExternalServiceError",
+    any_of(*signals.WORKER_LOST_CONTACT),
+    example=(
+        "The job failed because a work item has failed 4 times. Root cause: The worker lost "
+        "contact with the service."
+    ),
+)
+def worker_lost_contact(m: re.Match[str], ctx: Context) -> Finding:
+    attempts = grab(ctx.text, r"work item has failed (\d+) times")
+    cause = (
+        "the job's workers lost contact with the service while processing a work item (a "
+        "worker VM that runs out of memory, is preempted or hangs stops answering)"
+    )
+    if attempts:
+        cause += f"; the work item failed {attempts} times"
+    return Finding(
+        cause,
+        (
+            "Read the worker logs (and the VM's serial console) of the attempts for an out of "
+            "memory kill or a preemption.",
+            "Give the workers more memory (a larger machine type) or lower the per-worker "
+            "parallelism and the size of the elements held in memory (large GroupByKey values).",
+            "Check for a hot key or an oversized element that makes one work item far heavier.",
+            "Rerun once the workers have room.",
+        ),
+        0.6,
+        transient=None,
+    )
+
+
+@rule(
+    "send_queue_full",
+    "ResourceExhaustion",
+    any_of(*signals.SEND_QUEUE_FULL),
+    example=(
+        "org.apache.pulsar.client.api.PulsarClientException$ProducerQueueIsFullError: "
+        "Producer send queue is full"
+    ),
+)
+def send_queue_full(m: re.Match[str], ctx: Context) -> Finding:
+    if re.search(r"bufferexhausted", ctx.text, re.I):
+        cause = (
+            "the Kafka producer's send buffer (buffer.memory) was full for longer than "
+            "max.block.ms: records were produced faster than the brokers accepted them"
+        )
+        setting = "buffer.memory or max.block.ms"
+    else:
+        cause = (
+            "the producer's send queue is full (maxPendingMessages): messages were sent "
+            "faster than the broker acknowledged them"
+        )
+        setting = "maxPendingMessages (or enable blockIfQueueFull)"
+    return Finding(
+        cause,
+        (
+            "Check the broker's health and latency at that time: a slow or unavailable broker "
+            "lets the queue fill up.",
+            f"Raise {setting}, or make the producer wait instead of failing when the queue is "
+            "full.",
+            "Lower the send rate or batch more, then rerun.",
+        ),
+        0.65,
+        transient=True,
     )
 
 

@@ -1,6 +1,6 @@
 """Time limits: Airflow task and sensor timeouts, query, connect and read timeouts, broadcast
 timeouts, an HTTP call or a Kafka metadata request that timed out, a Kafka consumer over its
-poll interval.
+poll interval, work that stopped making progress (an expired Flink checkpoint, a stuck job).
 """
 
 from __future__ import annotations
@@ -286,6 +286,58 @@ def kafka_metadata_timeout(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.65,
         transient=False,
+    )
+
+
+@rule(
+    "no_progress",
+    "TimeoutError",
+    any_of(*signals.NO_PROGRESS),
+    example=(
+        "Checkpoint 17 of job 9ee5f488e87f39d44f7cd9e6da6ff1cd expired before completing.\n"
+        "org.apache.flink.util.FlinkRuntimeException: Exceeded checkpoint tolerable failure "
+        "threshold."
+    ),
+)
+def no_progress(m: re.Match[str], ctx: Context) -> Finding:
+    if "expired before completing" in m.group(0).lower():
+        checkpoint = grab(ctx.text, r"checkpoint (\d+) of job")
+        tolerable = "tolerable failure threshold" in ctx.text.lower()
+        return Finding(
+            "Flink checkpoint"
+            + (f" {checkpoint}" if checkpoint else "")
+            + " did not complete within the checkpoint timeout (execution.checkpointing.timeout)"
+            + (
+                ", and the job failed once more checkpoints failed than its tolerable failure "
+                "threshold allows"
+                if tolerable
+                else ""
+            ),
+            (
+                "Look for what slows the checkpoint: backpressure (a slow sink or operator), "
+                "large state, or slow checkpoint storage.",
+                "Raise the checkpoint timeout or "
+                "execution.checkpointing.tolerable-failed-checkpoints if checkpoints are "
+                "legitimately slow; consider unaligned checkpoints under backpressure.",
+                "Restart the job from the last completed checkpoint once the cause is fixed.",
+            ),
+            0.65,
+            transient=None,
+        )
+    quiet = grab(ctx.text, r"(?:in|for|during) the (?:last|past) (\d+ ?[a-z]{1,10})\b")
+    return Finding(
+        "the job made no progress"
+        + (f" for {quiet}" if quiet else "")
+        + " (no worker activity), so the service declared it stuck and failed it",
+        (
+            "Read the worker logs of that period: a worker that hangs (a deadlock, an "
+            "external call without a timeout) or cannot start shows up there.",
+            "Check that the workers can reach the services they call (network, permissions on "
+            "the subnetwork, firewall).",
+            "Add timeouts to external calls, then rerun.",
+        ),
+        0.6,
+        transient=None,
     )
 
 
