@@ -190,10 +190,10 @@ SEND_QUEUE_FULL: tuple[str, ...] = (
 
 # Work that stopped making progress until a watchdog gave up: a Flink checkpoint "expired
 # before completing", a Dataflow job that "appears to be stuck because no worker activity has
-# been seen in the last 1h".
+# been seen in the last 1h". Both name what stalled: a session that "expired before completing"
+# or a cluster that "appears to be stuck" in a state is neither.
 NO_PROGRESS: tuple[str, ...] = (
-    r"\bexpired before completing\b",
-    r"\bappears to be stuck\b",
+    r"\bcheckpoint (?:\d+ )?(?:of job [\w-]{1,64} )?expired before completing\b",
     r"\bno (?:worker )?(?:activity|progress) (?:has been |was )?(?:seen|made|observed|reported)"
     r" (?:in|for|during) the (?:last|past) \d",
 )

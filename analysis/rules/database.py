@@ -201,8 +201,8 @@ def db_unreachable(m: re.Match[str], ctx: Context) -> Finding:
         address = grab(ctx.text, r"metastore:? \[?((?:thrift://)?[\w.-]{1,100}:\d{2,5})")
         where = f" at {address}" if address else ""
         # What the engine was doing ("FAILED: Error in acquiring locks: Error communicating
-        # with the metastore").
-        during = grab(ctx.text, r"\berror (?:in|while) ([a-z][\w ]{2,40}?): ")
+        # with the metastore"): a verb, not the Hive CLI's "Error in metadata:".
+        during = grab(ctx.text, r"\berror (?:in|while) ([a-z]{1,30}ing\b[\w ]{0,40}?): ")
         where += f" while {during}" if during else ""
         return Finding(
             f"the pipeline could not connect to the Hive metastore{where}: the metastore "

@@ -119,8 +119,13 @@ def tls_failure(m: re.Match[str], ctx: Context) -> Finding:
 )
 def connection_refused(m: re.Match[str], ctx: Context) -> Finding:
     host = find_host(ctx.text)
-    # Not a log timestamp's minutes or seconds ("14:22:47").
-    port = grab(ctx.text, r"port (\d{2,5})", r"(?<!\d\d:\d\d):(\d{2,5})\b(?!:\d)")
+    # Not a log timestamp's minutes or seconds ("14:22:47"), its UTC offset's minutes
+    # ("+00:00", "-07:00") or a bare clock time's ("at 12:30").
+    port = grab(
+        ctx.text,
+        r"port (\d{2,5})",
+        r"(?<!\d\d:\d\d)(?<!\d[+-]\d\d)(?<![^\w.-]\d\d)(?<!^\d\d):(\d{2,5})\b(?!:\d)",
+    )
     target = host + (f":{port}" if port else "") if host else "the target service"
     if not host and port:
         # The host is masked or unnamed ("Connection refused: /xx.xx.x.xx:9042"); the port

@@ -504,6 +504,9 @@ def test_round_10_families(expected: str, message: str) -> None:
         # A queue that is full is no producer's send queue, a mount point that does not exist
         # stays a setup matter, and a path a relation names stays the database's object.
         ("Unknown", "Task queue is full, dropping event"),
+        # A session that expired or a cluster stuck in a state is no stalled checkpoint or job.
+        ("Unknown", "ERROR: the upload session expired before completing; retry"),
+        ("Unknown", "The cluster appears to be stuck in PENDING state"),
         ("ConfigurationError", "Mountpoint /mnt/raw does not exist"),
         ("DatabaseError", 'ERROR: relation "/tmp/x" does not exist'),
     ],

@@ -201,6 +201,39 @@ def test_log_timestamps_are_not_durations() -> None:
     assert "05:44" not in rca.root_cause
 
 
+@pytest.mark.parametrize(
+    "stamp",
+    ["2024-05-01T10:00:00+00:00", "2024-05-01T10:00:00.123-07:00", "at 12:30"],
+    ids=["utc-offset", "negative-offset", "clock-time"],
+)
+def test_a_refused_connections_port_is_not_read_from_a_timestamp(stamp: str) -> None:
+    rca = _rca(f"{stamp} ERROR java.net.ConnectException: Connection refused: /10.1.2.3:5432")
+    assert rca.rule == "connection_refused", rca
+    assert "on port 5432 was refused" in rca.root_cause, rca.root_cause
+
+
+@pytest.mark.parametrize(
+    ("message", "during"),
+    [
+        ("FAILED: Error in acquiring locks: Error communicating with the metastore", True),
+        (
+            "FAILED: Error in metadata: java.lang.RuntimeException: Unable to instantiate "
+            "org.apache.hadoop.hive.ql.metadata.SessionHiveMetaStoreClient",
+            False,
+        ),
+    ],
+    ids=["acquiring-locks", "hive-cli-metadata"],
+)
+def test_an_unreachable_metastore_says_what_the_engine_was_doing_only_when_named(
+    message: str, during: bool
+) -> None:
+    rca = _rca(message)
+    assert rca.rule == "db_unreachable", rca
+    assert "could not connect to the Hive metastore" in rca.root_cause, rca.root_cause
+    assert ("while acquiring locks" in rca.root_cause) is during, rca.root_cause
+    assert "while metadata" not in rca.root_cause, rca.root_cause
+
+
 @pytest.mark.parametrize("error_type", ERROR_CLASSES)
 def test_every_class_gives_three_to_five_recommendations(error_type: str) -> None:
     for message in ("", "something odd happened", "x" * 50_000):
