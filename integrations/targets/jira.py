@@ -300,7 +300,9 @@ class JiraTransport:
         return issue.fields.status.name
 
     def transition_to(self, key: str, target_status: str) -> bool:
-        """Move the issue to the status named `target_status`; False when it is already there."""
+        """Move the issue to the status named `target_status`; False when it is already there,
+        also when the move is refused because it got there meanwhile (another delivery of the
+        ticket, e.g. its resolution and the remediation's success, moved it first)."""
         wanted = target_status.strip().lower()
         if self.current_status(key).strip().lower() == wanted:
             return False
@@ -324,8 +326,11 @@ class JiraTransport:
             with _jira_errors(f"transition {key} to {target_status}"):
                 self._client.transition_issue(key, str(match["id"]))
         except TransportError as exc:
-            if exc.permanent:  # refused: no echo will come (a timeout may still have moved it)
-                took_own_transition(key, str(match["to"]["name"]))
+            if not exc.permanent:  # a timeout may still have moved it
+                raise
+            took_own_transition(key, str(match["to"]["name"]))  # refused: no echo will come
+            if self.current_status(key).strip().lower() == wanted:
+                return False
             raise
         return True
 

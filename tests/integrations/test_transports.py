@@ -6,6 +6,7 @@ No database: plain pytest functions.
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -239,6 +240,38 @@ def test_jira_unknown_target_status_is_permanent(jira: JiraTransport, fake_jira:
     assert error.permanent
     assert "Blocked" in str(error)
     assert fake_jira.issues[key]["status"] == "To Do"
+
+
+def test_jira_concurrent_moves_to_one_status_both_succeed(
+    jira: JiraTransport, fake_jira: FakeJira
+) -> None:
+    """A remediation's success resolves its ticket: the resolution's delivery and the
+    success's both move the issue to Done, on two worker threads. The one JIRA refuses (the
+    issue is there already: "Transition id '31' is not valid") has nothing left to do; it is
+    no dead letter, and its comment still follows."""
+    key = new_issue(jira)
+    other = JiraTransport(fake_jira.url, fake_jira.user, fake_jira.token, timeout=5)
+    # Both list the transitions while the issue is still To Do, then both send the move.
+    fake_jira.stall(0.5, times=2, path_contains=f"/issue/{key}/transitions")
+    results: dict[str, Any] = {}
+
+    def move(name: str, transport: JiraTransport) -> None:
+        try:
+            results[name] = transport.transition_to(key, "Done")
+        except TransportError as exc:
+            results[name] = exc
+
+    threads = [
+        threading.Thread(target=move, args=(name, transport))
+        for name, transport in (("one", jira), ("other", other))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results.values(), key=str) == [False, True], results
+    assert fake_jira.issues[key]["status"] == "Done"
+    assert [t["to"] for t in fake_jira.issues[key]["transitions"]] == ["Done"]
 
 
 # ---------------------------------------------------------------------------------------------
