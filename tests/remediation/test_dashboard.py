@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
+from integrations import remediation
 from integrations.models import Remediation
 from tests.remediation.conftest import make_policy, make_ticket, proposed
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +33,34 @@ def test_a_responder_sees_and_approves_the_pending_remediation(client):
     assert response.status_code == 302
     pending.refresh_from_db()
     assert pending.status == "running" and pending.decided_via == "dashboard"
+
+
+def test_approve_on_an_older_page_does_not_decide_the_remediation_proposed_since(client):
+    """The page showed a remediation that expired; the ticket regressed and another one awaits
+    approval now. Approve on the older page decides nothing (as the Slack buttons name their
+    remediation); on the page that shows the newer one it does."""
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    shown = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert f'name="remediation" value="{shown.pk}"' in page
+    Remediation.objects.filter(pk=shown.pk).update(expires_at=timezone.now())
+    remediation.sweep()
+    Ticket.objects.filter(pk=ticket.pk).update(regressed_at=timezone.now())
+    newer = proposed(ticket.pk)
+
+    older_click = {"decision": "approve", "remediation": shown.pk}
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", older_click, follow=True)
+
+    assert "Not done: the remediation shown is expired" in response.content.decode()
+    newer.refresh_from_db()
+    assert newer.status == "awaiting_approval" and newer.decided_by == ""
+    client.post(
+        f"/tickets/{ticket.pk}/remediation/", {"decision": "approve", "remediation": newer.pk}
+    )
+    newer.refresh_from_db()
+    assert newer.status == "running" and newer.decided_via == "dashboard"
 
 
 def test_a_viewer_sees_it_without_buttons_and_cannot_post(client):

@@ -635,8 +635,17 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
         raise Http404("No such ticket.")
     decision = request.POST.get("decision")
     pending = remediation.awaiting_for(ticket_id)
+    # The form names the remediation the page showed: one that expired or was decided since
+    # (and another proposed in its place) is not decided by a click on the older page.
+    shown = request.POST.get("remediation", "")
     if decision not in ("approve", "decline"):
         messages.error(request, "Unknown decision.")
+    elif shown and (pending is None or shown != str(pending.pk)):
+        earlier = Remediation.objects.filter(
+            pk=int(shown) if shown.isdigit() and len(shown) < 19 else 0, ticket_id=ticket_id
+        ).first()
+        state = earlier.get_status_display().lower() if earlier else "not this ticket's"
+        messages.error(request, f"Not done: the remediation shown is {state}; reload the page.")
     elif pending is None:
         messages.error(request, "Not done: no remediation awaits approval.")
     else:
