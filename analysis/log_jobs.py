@@ -8,9 +8,11 @@ the files on disk, the fetchers, the classifier, similar tickets and the Gemini/
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import shutil
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -418,6 +420,7 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
     url = job.source_ref
     if "[REDACTED" in url:
         raise LogJobError("the URL carried a secret (redacted); give a URL without one")
+    _refuse_local_address(url)
     try:
         with requests.get(
             url,
@@ -431,6 +434,29 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
     except requests.RequestException as exc:
         host = urlsplit(url).hostname or url
         raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
+
+
+def _refuse_local_address(url: str) -> None:
+    """A ticket's log host comes from a webhook body: it must not make the service read an
+    address of its own machine or the cloud's metadata service (link-local), unless an
+    operator listed the host in LOG_ANALYSIS_URL_HOSTS."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host.lower() in {h.lower() for h in settings.LOG_ANALYSIS_URL_HOSTS}:
+        return
+    try:
+        found = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+            raise LogJobError(
+                f"host {host} is {ip}, an address of this machine or a link-local one: "
+                "only a host listed in LOG_ANALYSIS_URL_HOSTS is fetched from there"
+            )
 
 
 def _download_blob(blob_name: str, target: Path) -> None:
