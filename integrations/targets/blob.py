@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from integrations.models import OutboundDelivery, WebhookDelivery
 from integrations.targets.base import (
@@ -64,7 +65,9 @@ class BlobTransport:
 
     @property
     def container_url(self) -> str:
-        return self._container.url.rstrip("/")
+        """The container's address without its query: with a connection string that holds a
+        shared access signature, azure-storage-blob appends that signature to every `url`."""
+        return urlsplit(self._container.url)._replace(query="").geturl().rstrip("/")
 
     def upload_evidence(self, prefix: str, files: dict[str, tuple[bytes, str]]) -> str:
         """Upload each file to `<prefix>/<name>` (overwriting: safe to repeat), creating the
