@@ -3,10 +3,14 @@ changed incident (its card, with its first members) and the progress of log-anal
 
 from __future__ import annotations
 
+import time
+from importlib import import_module
 from typing import Any
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from tickets.broadcast import GROUP
 from tickets.models import Incident, Ticket
@@ -14,6 +18,10 @@ from tickets.presenters import CARD_FIELDS, incident_card, incident_members, tic
 from tickets.roles import VIEWER, has_role
 
 UNAUTHORIZED = 4401
+# How long an open socket goes on trusting the session it opened with before it reads it
+# again (at its next event): a session signed out, a password changed, an account deactivated
+# or a role taken away since then closes the socket.
+RECHECK_SECONDS = 5.0
 
 
 class TicketConsumer(AsyncJsonWebsocketConsumer):
@@ -22,15 +30,34 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(has_role)(user, VIEWER):
             await self.close(code=UNAUTHORIZED)
             return
+        self._checked_at = time.monotonic()
         await self.channel_layer.group_add(GROUP, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(GROUP, self.channel_name)
 
+    async def _may_still_read(self) -> bool:
+        """Whether the session still signs in a viewer, read again from the session store at
+        the first event RECHECK_SECONDS or more after the last check; if not, the socket is
+        closed."""
+        if time.monotonic() - self._checked_at < RECHECK_SECONDS:
+            return True
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = await get_user({"session": store})  # checks the password hash and is_active
+        if await database_sync_to_async(has_role)(user, VIEWER):
+            self._checked_at = time.monotonic()
+            return True
+        await self.channel_layer.group_discard(GROUP, self.channel_name)
+        await self.close(code=UNAUTHORIZED)
+        return False
+
     async def live_batch(self, message: dict[str, Any]) -> None:
         """Events a process published together (tickets/broadcast.py), pushed one by one in
         their order; the tickets' cards are read in one query."""
+        if not await self._may_still_read():
+            return
         events = message["events"]
         ticket_ids = [e["ticket_id"] for e in events if e.get("type") == "ticket.changed"]
         cards = await self._cards(ticket_ids) if ticket_ids else {}
@@ -44,6 +71,8 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
                 await self.log_analysis_progress(event)
 
     async def ticket_changed(self, event: dict[str, Any]) -> None:
+        if not await self._may_still_read():
+            return
         cards = await self._cards([event["ticket_id"]])
         await self._send_ticket_change(event, cards.get(event["ticket_id"]))
 
@@ -62,9 +91,13 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
 
     async def log_analysis_progress(self, event: dict[str, Any]) -> None:
         """A log-analysis job moved (status, progress, step); the event carries it whole."""
+        if not await self._may_still_read():
+            return
         await self.send_json({"type": "log_analysis.progress", "job": event["job"]})
 
     async def incident_changed(self, event: dict[str, Any]) -> None:
+        if not await self._may_still_read():
+            return
         card = await self._incident_card(event["incident_id"])
         if card is None:
             return
