@@ -141,6 +141,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _from_millis(value: int | None) -> datetime | None:
+    """A Databricks time (milliseconds since the epoch; 0 or none when not known)."""
+    return datetime.fromtimestamp(value / 1000, UTC) if value else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Databricks
 # ---------------------------------------------------------------------------------------------
@@ -960,17 +965,23 @@ def databricks_run_outputs(config: DatabricksConfig, run_id: str) -> list[tuple[
     budget.start()
     run = _get_run(client, budget, numeric_run_id)
     tasks = sorted(run.tasks or [], key=lambda t: _task_result_state(t) != "FAILED")
-    targets = [(str(t.task_key or t.run_id), t.run_id) for t in tasks if t.run_id is not None]
+    targets = [(str(t.task_key or t.run_id), t.run_id, t) for t in tasks if t.run_id is not None]
     if not targets:
-        targets = [(f"run-{numeric_run_id}", numeric_run_id)]
+        targets = [(f"run-{numeric_run_id}", numeric_run_id, run)]
     outputs: list[tuple[str, str]] = []
-    for name, task_run_id in targets[:MAX_TASK_OUTPUTS]:
+    for name, task_run_id, task_run in targets[:MAX_TASK_OUTPUTS]:
         output = _databricks_call(
             budget, "runs/get-output", partial(client.jobs.get_run_output, task_run_id)
         )
+        error = _ANSI.sub("", _text(output.error))
+        if error:
+            # The API's error is the task's failure: a header line logged at ERROR says so
+            # (a Python error's trace has no "Traceback ...:" line the miner knows).
+            ended = _from_millis(task_run.end_time or task_run.start_time) or datetime.now(UTC)
+            error = f"{ended:%Y-%m-%dT%H:%M:%SZ} ERROR [Databricks {name}] {error}"
         parts = [
             _ANSI.sub("", _text(output.logs)),
-            _ANSI.sub("", _text(output.error)),
+            error,
             _ANSI.sub("", _text(output.error_trace)),
         ]
         outputs.append((f"{name}.log", "\n".join(part for part in parts if part)))

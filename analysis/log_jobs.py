@@ -148,8 +148,12 @@ def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
     else its log URL (an Airflow ticket's), else the error text and details the ticket holds."""
     source, ref = Source.TICKET, ""
     log_url = str((ticket.links or {}).get("log", ""))
-    if ticket.source == "databricks" and ticket.run_id and settings.DATABRICKS_HOST:
-        source, ref = Source.DATABRICKS, str(ticket.run_id)
+    # The job run's id: in the latest failure's resource, else the ticket's (its `run_id` is
+    # the dedup key, databricks:<workspace>:<run>[:<task>], no run id the API takes).
+    entity = (ticket.latest_run or {}).get("entity") or ticket.affected_entity or {}
+    run_id = str(entity.get("run_id", ""))
+    if ticket.source == "databricks" and run_id.isdigit() and settings.DATABRICKS_HOST:
+        source, ref = Source.DATABRICKS, run_id
     elif log_url.startswith(("http://", "https://")):
         source, ref = Source.URL, redact(log_url)
     job = LogAnalysisJob.objects.create(
@@ -180,8 +184,8 @@ def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str]:
         return Source.BLOB, blob_path
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise LogJobError("url must be http(s)://, blob://<path> or databricks://runs/<id>")
-    if parts.username or parts.password:
-        raise LogJobError("url must not carry credentials")
+    if parts.username or parts.password or "[REDACTED" in redact(url):
+        raise LogJobError("url must not carry credentials (a user, a password or a token)")
     allowed = {h.lower() for h in settings.LOG_ANALYSIS_URL_HOSTS}
     if ticket is not None:
         ticket_log = urlsplit(str((ticket.links or {}).get("log", "")))
@@ -414,9 +418,8 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
     import requests
 
     # source_ref is redacted for display; the fetch needs the URL as given. URLs that carried
-    # secrets are refused at creation (no userinfo), so the redacted form is the URL itself
-    # unless a query parameter held a token, which the redaction masked: then it cannot be
-    # fetched, and says so.
+    # secrets are refused at creation, so the redacted form is the URL itself (a job created
+    # before that check with a masked token cannot be fetched, and says so).
     url = job.source_ref
     if "[REDACTED" in url:
         raise LogJobError("the URL carried a secret (redacted); give a URL without one")
@@ -504,7 +507,11 @@ def _mine(job: LogAnalysisJob, sources: list[LogSource], progress: _Progress) ->
             f"mining: {lines:,} lines, {mb:.1f} of {total / (1024 * 1024):.1f} MB",
         )
 
-    return mine_lines(reader, on_progress=on_progress, text_bytes=lambda: reader.text_bytes)
+    mined = mine_lines(reader, on_progress=on_progress, text_bytes=lambda: reader.text_bytes)
+    if not mined.lines:  # a fetched log, or an archive's members: uploads are checked at once
+        names = reader.files_read or [source.name for source in sources]
+        raise LogJobError(f"{', '.join(names)}: the log is empty")
+    return mined
 
 
 # --- analysing ----------------------------------------------------------------------------

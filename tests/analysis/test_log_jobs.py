@@ -8,6 +8,7 @@ import io
 import json
 import threading
 import time
+import zipfile
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -323,6 +324,49 @@ def test_databricks_run_output_is_fetched_through_the_sdk(settings):
     assert report_of(job)["error_type"] == "ResourceExhaustion"
 
 
+NOTEBOOK_TRACE = (
+    "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
+    "\x1b[0;31mModuleNotFoundError\x1b[0m                       Traceback (most recent call last)\n"
+    "File \x1b[0;32m<command-3871224>:1\x1b[0m\n"
+    "\x1b[0;32m----> 1\x1b[0m \x1b[38;5;28;01mimport\x1b[39;00m great_expectations\n\n"
+    "\x1b[0;31mModuleNotFoundError\x1b[0m: No module named 'great_expectations'"
+)
+
+
+@pytest.mark.django_db
+def test_a_databricks_tickets_run_output_is_its_job_runs_and_a_python_error_is_the_failure(
+    settings,
+):
+    """The ticket a task's failure notification opened names the job run in its resource (its
+    run_id is the dedup key); the notebook's Python error, which the API gives without a
+    "Traceback (most recent call last):" line, is the failure the report names."""
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST = databricks.url
+        settings.DATABRICKS_TOKEN = databricks.token
+        databricks.add_run(job_run(run_id=8001, tasks=[task("silver", 8002, "FAILED", "failed")]))
+        databricks.outputs[8002] = {
+            "logs": "reading the bronze orders\n",
+            "error": "ModuleNotFoundError: No module named 'great_expectations'",
+            "error_trace": NOTEBOOK_TRACE,
+        }
+        ticket = make_ticket(
+            source="databricks",
+            run_id="databricks:1234567890123456:8001:silver",
+            affected_entity={"workspace_id": "1234567890123456", "job_id": "11", "run_id": "8001"},
+        )
+        job = log_jobs.create_job_for_ticket(make_user("d", "viewer"), ticket)
+        assert (job.source, job.source_ref) == ("databricks", "8001")
+        log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    assert not report["no_error"]
+    assert "'great_expectations' is not installed" in report["root_cause"]
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert failure["text"].endswith(
+        "ERROR [Databricks silver] ModuleNotFoundError: No module named 'great_expectations'"
+    )
+
+
 class AirflowLogServer:
     """Serves one task log as text/plain at /log/load_orders/1, like Airflow's log endpoint."""
 
@@ -375,6 +419,10 @@ def test_the_tickets_airflow_log_host_is_allowed_and_fetched(settings):
         ("https://evil.example.com/log", "host evil.example.com is not allowed"),
         ("file:///etc/passwd", "url must be http(s)://"),
         ("https://user:pw@airflow.internal/log", "must not carry credentials"),
+        (  # a SAS-signed link: its token would end in the job's source_ref, masked
+            "https://airflow.internal/log/1?sv=2022-11-02&sp=r&sig=AbCdEfGh0123456789abcdEF%3D",
+            "must not carry credentials",
+        ),
         ("databricks://runs/abc", "databricks://runs/<numeric run id>"),
         ("blob://../../etc", "blob path inside the evidence container"),
     ],
@@ -661,3 +709,18 @@ def test_text_and_archives_pass_the_upload_check():
     log_jobs.run_job(str(job.id))
     job.refresh_from_db()
     assert (job.status, job.error) == ("failed", "later: binary data, not a text log")
+
+
+@pytest.mark.django_db
+def test_an_archive_of_an_empty_log_fails_the_job_saying_so():
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("stderr", b"")
+    job = upload_job(make_user("zip", "viewer"), ("logs.zip", archive.getvalue()))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error, job.report) == (
+        "failed",
+        "logs.zip/stderr: the log is empty",
+        None,
+    )
