@@ -65,7 +65,9 @@ _MASK = re.compile(
 )
 _JAVA_EXC = re.compile(
     r"(?P<type>(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*(?:Exception|Error|Throwable|Failure))"
-    r"(?::\s?(?P<msg>.*?))?(?=(?::\s|\s)(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*"
+    # A message ends where the next exception starts, even at once (a wrapper's message is
+    # its cause: "java.lang.RuntimeException: java.io.IOException: disk full").
+    r"(?::\s?(?P<msg>.*?))?(?=(?::\s|\s|(?<=:\s))(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*"
     r"(?:Exception|Error|Throwable|Failure)\b|$)"
 )
 _JAVA_FRAME = re.compile(r"\s*(?:at\s+[\w$.<>/]+\(|\.\.\.\s\d+\s+(?:more|common frames))")

@@ -54,6 +54,23 @@ def test_spark_nested_failure_message_names_the_sql_server_login_as_innermost():
     assert "Login failed" in result.cause_text()
 
 
+def test_a_wrapper_whose_message_is_its_cause_leads_to_the_cause(tmp_path):
+    """`new RuntimeException(cause)` prints the cause as its message, with nothing between."""
+    path = write(
+        tmp_path,
+        "driver.log",
+        "24/01/31 10:00:00 ERROR Executor: Exception in task 0.0 in stage 1.0 (TID 1)\n"
+        "java.lang.RuntimeException: java.io.IOException: No space left on device\n"
+        "\tat org.apache.spark.util.Utils$.tryOrIOException(Utils.scala:1434)\n",
+    )
+    chain = mine(path).innermost_cause
+    assert chain is not None
+    assert [(link.type, link.message) for link in chain.links] == [
+        ("java.lang.RuntimeException", ""),
+        ("java.io.IOException", "No space left on device"),
+    ]
+
+
 def test_spark_driver_log_first_error_patterns_and_counts():
     result = mine(LOGS / "spark_executor_heartbeat.log")
     assert result.levels == {"WARN": 7, "ERROR": 1}
