@@ -76,6 +76,17 @@ def test_an_upload_without_files_shows_the_form_again():
     assert not LogAnalysisJob.objects.exists()
 
 
+def test_an_empty_upload_is_refused_naming_the_file():
+    client, _ = signed_in("viewer", "blank")
+    answer = client.post(
+        "/log-analyses/",
+        {"file": [SimpleUploadedFile("driver.log", LOG), SimpleUploadedFile("stderr", b"")]},
+    )
+    assert answer.status_code == 400
+    assert "stderr: the file is empty" in answer.content.decode()
+    assert not LogAnalysisJob.objects.exists()
+
+
 def test_analyse_the_runs_log_from_a_ticket_then_attach_it():
     ticket = make_ticket(error_message="java.lang.OutOfMemoryError: GC overhead limit exceeded")
     client, _ = signed_in("responder", "responder1")
