@@ -293,13 +293,32 @@ def schedule_incident_status(change: IncidentChange) -> None:
 
 def schedule_own_page(ticket_id: str) -> None:
     """A ticket taken out of its incident pages on its own, unless it already has: its own
-    page is its targets' initial deliveries (a remediation's action is no page)."""
+    page is its targets' initial deliveries (a remediation's action is no page).
+
+    Those of a target that pages incidents which ran while it was a member (it joined in its
+    grace delay) skipped it, the incident's page covering it: each is scheduled again, once,
+    under a key of its own (one that did page finds its issue or alert out and sends nothing).
+    A pending one pages as it runs now. One being delivered is waited for (its row lock): it
+    may have read the ticket still a member."""
     pages = [action for target in registry.targets() for action in target.initial]
-    own = OutboundDelivery.objects.filter(ticket_id=ticket_id, action__in=pages).exclude(
-        payload__has_key="incident_id"
-    )
-    if not own.exists():
-        schedule_initial(ticket_id)
+    skipped_by_members = {
+        action
+        for target in registry.targets()
+        if target.incident_initial
+        for action in target.initial
+    }
+    with transaction.atomic():
+        own = list(
+            OutboundDelivery.objects.select_for_update()
+            .filter(ticket_id=ticket_id, action__in=pages)
+            .exclude(payload__has_key="incident_id")
+            .values_list("action", "status")
+        )
+        if not own:
+            schedule_initial(ticket_id)
+        for action, status in own:
+            if action in skipped_by_members and status == OutboundStatus.SUCCEEDED:
+                schedule(ticket_id, action, f"{ticket_id}:{action}:detached")
 
 
 def retry_dead(outbound_ids: list[int]) -> int:

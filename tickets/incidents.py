@@ -226,11 +226,13 @@ def place(
     now = now or timezone.now()
     if placement is None:
         _lock_culprit(ticket.culprit)
-        sql, params = placement_query(ticket, now)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            placement = cursor.fetchone()
+        placement = _placement(ticket, now)
     incident_id, other_pipelines = placement
+    while incident_id is not None and not _lock_if_open(incident_id):
+        # Resolved (by people, or by its last member's recovery) or merged by a change that
+        # committed after this failure's placement read it open: placed as a failure after
+        # that change is (it joins no resolved incident), not left open in it unseen.
+        incident_id, other_pipelines = _placement(ticket, now)
     if incident_id is not None:
         incident = Incident.objects.get(pk=incident_id)
         _join(incident, ticket, now)
@@ -244,6 +246,25 @@ def place(
         .order_by("timestamp")
     )
     return _form(ticket, candidates, now)
+
+
+def _placement(ticket: Ticket, now: datetime) -> tuple[str | None, int]:
+    sql, params = placement_query(ticket, now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        incident_id, other_pipelines = cursor.fetchone()
+    return incident_id, other_pipelines
+
+
+def _lock_if_open(incident_id: str) -> bool:
+    """Lock the incident a failure joins; False when it is no longer one a failure joins
+    (`placement_query`), as the change it waited for left it."""
+    return (
+        Incident.objects.select_for_update()
+        .filter(pk=incident_id, merged_into__isnull=True, recovered_at__isnull=True)
+        .exclude(status=Status.RESOLVED)
+        .exists()
+    )
 
 
 def _ungrouped(group_key: str, now: datetime) -> Any:
@@ -322,6 +343,8 @@ def place_enriched(
         "culprit found",
         details={"culprit": ticket.culprit, "group_key": ticket.group_key},
     )
+    if incident_id is not None and not _lock_if_open(incident_id):
+        return place(ticket, now)  # it was resolved or merged meanwhile: as in `place`
     if incident_id is not None:
         incident = Incident.objects.get(pk=incident_id)
         _join(incident, ticket, now, paged=paged, left=status)
@@ -335,7 +358,8 @@ def place_enriched(
 def raise_to_member(ticket_id: str) -> None:
     """A member's severity was raised after it was placed (the class of the error text its
     analysis fetched: `rules.severity_raised_by_class`): its incident takes it, as it takes a
-    graver member's that joins (`_join`). Call inside the transaction that raised it."""
+    graver member's that joins (`_join`), and its page follows (`incident_changed`), as it
+    does a join. Call inside the transaction that raised it."""
     row = (
         Ticket.objects.filter(pk=ticket_id)
         .values_list("incident_id", "severity", "priority")
@@ -346,9 +370,11 @@ def raise_to_member(ticket_id: str) -> None:
     incident_id, severity, priority = row
     rank = _SEVERITY_RANK.get(severity, 9)
     milder = [name for name, other in _SEVERITY_RANK.items() if other > rank]
-    Incident.objects.filter(pk=incident_id, severity__in=milder).update(
+    raised = Incident.objects.filter(pk=incident_id, severity__in=milder).update(
         severity=severity, priority=priority
     )
+    if raised:
+        announce(incident_id, "raised", Actor.system("analysis"), ticket_id)
 
 
 def _worst(severities: list[str]) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -26,6 +28,7 @@ from rca_project.observability import SLA_BREACHES
 from tickets.models import (
     ActorKind,
     AuditLog,
+    Incident,
     Resolution,
     SlaStatus,
     Status,
@@ -218,8 +221,16 @@ def transition(
                 f"cannot {refused_action(action)} a ticket that is {status_words(ticket.status)}"
             )
         before = _snapshot(ticket)
+        recovered = ticket.resolved_at_source_at is not None
         _apply(ticket, action, actor, timezone.now())
         ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
+        if recovered and ticket.resolved_at_source_at is None and ticket.incident_id:
+            # A reopen cleared its recovery at the source: its incident counts it recovered
+            # no more (the remediation hold reads that count). The ticket's lock, then the
+            # incident's: ingest's order.
+            Incident.objects.filter(pk=ticket.incident_id).update(
+                recovered_count=Greatest(F("recovered_count") - 1, 0)
+            )
         after = _snapshot(ticket)
         write_audit(
             ticket,

@@ -83,6 +83,15 @@ LIFECYCLE_CHANGES = {"acknowledge", "start_progress", "resolve", "reopen", "regr
 REMEDIATION_CHANGES = {"remediation_failed", "remediation_succeeded"}
 
 
+def _graver_priority(wanted: str, current: str) -> bool:
+    """`wanted` is graver than `current` (JIRA's names, as JIRA_PRIORITY gives them); a
+    priority of another scheme, set by people, is never overridden."""
+    ranks = list(JIRA_PRIORITY.values())
+    if not current:
+        return True
+    return current in ranks and ranks.index(wanted) < ranks.index(current)
+
+
 # --- transport ----------------------------------------------------------------------------------
 
 
@@ -347,10 +356,16 @@ class JiraTransport:
         except Exception:
             logger.warning("could not learn the JIRA account's ids", exc_info=True)
 
-    def update_issue(self, key: str, *, summary: str, description: str) -> None:
+    def update_issue(self, key: str, *, summary: str, description: str, priority: str = "") -> None:
+        """`priority`: the issue is raised to it when its own is milder; one people raised
+        by hand is kept, and none is lowered."""
         with _jira_errors(f"update {key}"):
-            issue = self._client.issue(key, fields="summary")
-            issue.update(fields={"summary": summary, "description": description})
+            issue = self._client.issue(key, fields="summary,priority")
+            fields: dict[str, Any] = {"summary": summary, "description": description}
+            current = getattr(getattr(issue.fields, "priority", None), "name", "") or ""
+            if priority and _graver_priority(priority, current):
+                fields["priority"] = {"name": priority}
+            issue.update(fields=fields)
 
     def add_comment(self, key: str, body: str) -> None:
         self._remember_own_account()  # its webhook may name the account by its id alone
@@ -694,6 +709,7 @@ def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         incident.itsm_ticket_id,
         summary=incident_summary(incident, page),
         description=incident_description(incident, page),
+        priority=JIRA_PRIORITY.get(incident.priority, "Medium"),
     )
     wanted = jira_status.jira_status_for(
         Status.RESOLVED if incident.recovered_at else incident.status

@@ -375,6 +375,33 @@ def test_reopening_an_incident_from_jira_leaves_no_reopened_member_counted_recov
     assert incident.recovered_count == 1
 
 
+def test_reopening_a_recovered_member_from_its_own_ticket_counts_it_recovered_no_more():
+    """Its reopen clears its recovery at the source, as the incident's reopen does; the
+    incident's count (which the remediation hold reads) follows at once, not at the next
+    recovery, recurrence or regression."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    for pipeline in ("pl_orders", "pl_customers", "pl_invoices"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident.refresh_from_db()
+    assert incident.recovered_count == 2
+    member = Ticket.objects.get(pipeline="pl_orders")
+
+    responder = jwt_client(make_user("responder"))
+    assert responder.post(f"/api/v1/tickets/{member.pk}/reopen/").status_code == 200
+
+    incident.refresh_from_db()
+    assert Ticket.objects.get(pk=member.pk).resolved_at_source_at is None
+    assert incident.recovered_count == 1
+    post_success("pl_orders")  # its pipeline recovering again counts it again
+    incident.refresh_from_db()
+    assert incident.recovered_count == 2
+
+
 def test_a_failure_joining_an_incident_acknowledged_in_slack_is_the_clickers_too(targets):
     """The members acknowledged by the click name its responder's account; a failure joining
     after it took the same action by the same responder, but its audit entry named no account
@@ -504,6 +531,91 @@ def test_a_failure_that_joins_an_incident_in_its_grace_delay_skips_its_own_page(
     creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
     assert len(creates) == 1 and len(slack.top_level()) == 1
     assert incident.itsm_ticket_id and incident.lead_ticket_id == first
+
+
+def test_a_member_detached_after_its_grace_delay_skipped_its_page_pages_on_its_own_once(
+    celery_worker, targets, settings
+):
+    """Its own creates ran in the incident's grace delay and skipped it: their keys exist, yet
+    detached it must page like any lone failure, once however often its detach is followed."""
+    from integrations import fanout
+    from tickets.lifecycle import Actor
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 1
+    settings.INCIDENT_MIN_PIPELINES = 3
+    waiting = []
+    for pipeline in ("pl_orders", "pl_customers"):
+        waiting.append(post(storm_failure(pipeline))["ticket_id"])
+        wait_for(lambda: OutboundDelivery.objects.filter(ticket_id=waiting[-1]).exists(), 30)
+    post(storm_failure("pl_invoices"))
+    incident = paged_incident()
+    second = waiting[1]
+    own = OutboundDelivery.objects.filter(
+        ticket_id=second, action__in=["jira_create", "slack_post"]
+    )
+    assert set(own.values_list("status", flat=True)) == {"succeeded"}
+    assert Ticket.objects.get(pk=second).itsm_ticket_id == ""
+
+    incidents.detach(incident.pk, second, Actor.system("test"))
+    detached = wait_for(
+        lambda: (
+            Ticket.objects.filter(pk=second).exclude(itsm_ticket_id="").exclude(slack_ts="").first()
+        ),
+        30,
+    )
+    settled()
+    fanout.schedule_own_page(second)  # its detach followed twice
+    settled()
+
+    creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    assert len(creates) == 2 and len(slack.top_level()) == 2  # the incident's, and its own
+    assert detached.incident_id is None
+    assert Ticket.objects.get(pk=waiting[0]).itsm_ticket_id == ""  # still a member
+
+
+REFUSED = "java.net.ConnectException: Connection refused: sql-prod-01.database.windows.net:1433"
+
+
+@pytest.mark.parametrize("graver", ["member_joins", "member_raised_by_its_fetched_text"])
+def test_an_incident_grown_graver_after_it_paged_shows_it_on_its_message_and_issue(
+    celery_worker, targets, graver
+):
+    """The on-call engineer reads the page's severity and priority: a graver member joining,
+    or a member its fetched error text raised (`rules.severity_raised_by_class`), raises
+    the incident, and its Slack message and JIRA issue (its priority too) follow."""
+    from analysis.enrichment_service import Enriched
+    from analysis.services import _store_enriched
+    from tests.tickets.test_incidents import STORM_MESSAGE
+
+    jira, slack = targets
+    message = STORM_MESSAGE if graver == "member_joins" else REFUSED
+    members = [post(storm_failure(p, message=message))["ticket_id"] for p in ("pl_a", "pl_b")]
+    incident = paged_incident()
+    before = incident.severity
+    assert jira.issues[incident.itsm_ticket_id]["priority"] in ("High", "Medium")
+
+    if graver == "member_joins":
+        post({**storm_failure("pl_c"), "severity": "Critical"})
+        severity, priority, emoji = "Critical", "Highest", ":red_circle:"
+    else:
+        _store_enriched(Ticket.objects.get(pk=members[0]), Enriched(error_message=STORM_MESSAGE))
+        severity, priority, emoji = "High", "High", ":large_orange_circle:"
+    incident.refresh_from_db()
+    assert (before, incident.severity) != (severity, severity)
+    assert incident.severity == severity
+
+    issue = wait_for(
+        lambda: (
+            jira.issues[incident.itsm_ticket_id]
+            if jira.issues[incident.itsm_ticket_id]["priority"] == priority
+            else None
+        ),
+        15,
+    )
+    settled()
+    assert issue["summary"].startswith(f"[{severity}]")
+    assert slack.messages[(incident.slack_channel, incident.slack_ts)]["text"].startswith(emoji)
 
 
 def test_every_team_whose_pipelines_are_members_is_told_once_in_its_channel(celery_worker, targets):

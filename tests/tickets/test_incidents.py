@@ -655,6 +655,73 @@ def test_a_member_failing_again_after_the_incident_was_resolved_reopens_it():
     assert Ticket.objects.get(pk=joined).incident_id == incident.pk
 
 
+@pytest.mark.parametrize("placed", ["at_ingest", "by_its_fetched_error"])
+def test_a_failure_placed_while_its_incident_is_resolved_is_placed_as_one_after_it(placed):
+    """The new failure reads the incident open while a responder's resolve of it is still
+    to commit, and waits for it: it must not join the incident resolved (an open member
+    nobody is told about); it is placed as a failure after the resolve is, on its own. So is
+    one whose culprit its fetched error text names (`place_enriched`)."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from tests.api import make_ticket
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    textless = make_ticket(pipeline="pl_invoices", source="databricks")
+    resolving, release, resolver = threading.Event(), threading.Event(), []
+
+    def resolve() -> None:
+        try:
+            with transaction.atomic():
+                incidents.act(incident.pk, "resolve", Actor.system("test"))
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    resolver.append(cursor.fetchone()[0])
+                resolving.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def ingest() -> str:
+        try:
+            if placed == "at_ingest":
+                return post(storm_failure("pl_invoices"))["ticket_id"]
+            with transaction.atomic():
+                incidents.place_enriched(
+                    textless.pk, culprit=CULPRIT, culprit_detail="dw", error_type="DatabaseError"
+                )
+            return textless.pk
+        finally:
+            connections.close_all()
+
+    def someone_waits_for_the_resolve() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                resolver,
+            )
+            return bool(cursor.fetchone()[0])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        held = pool.submit(resolve)
+        assert resolving.wait(10)
+        answer = pool.submit(ingest)
+        waited = wait_for(someone_waits_for_the_resolve, 10, 0.02)
+        release.set()
+        held.result(10)
+        ticket_id = answer.result(10)
+
+    assert waited
+    incident.refresh_from_db()
+    assert (incident.status, incident.member_count) == ("resolved", 2)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.incident_id is None and ticket.status == "open" and ticket.culprit == CULPRIT
+    assert not incident.events.filter(ticket_id=ticket_id).exists()
+
+
 def test_the_resolved_filter_counts_a_responders_resolve_and_merged_incidents_leave_the_list():
     from tests.api import clear_throttles, jwt_client, make_user
 
