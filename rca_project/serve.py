@@ -33,18 +33,21 @@ from django.core.exceptions import ImproperlyConfigured
 from rca_project.gunicorn_conf import positive_count
 
 
-def port_number(name: str, default: str) -> str:
+def port_number(name: str, default: str, *, default_is: str = "") -> str:
     """A port from the environment: anything but a number from 1 to 65535 stops `make run`
-    with an error naming the variable, as settings.py does for the settings it reads."""
-    raw = os.environ.get(name, "").strip() or default
-    if not raw.isdecimal() or not 0 < int(raw) < 65536:
-        raise ImproperlyConfigured(f"{name} must be a port number (1-65535), not {raw!r}")
+    with an error naming the variable, as settings.py does for the settings it reads.
+    `default_is`: how the default was made, said when it is the one that is no port."""
+    given = os.environ.get(name, "").strip()
+    raw = given or default
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
+        unset = "" if given else f" (unset: {default_is or 'its default'})"
+        raise ImproperlyConfigured(f"{name} must be a port number (1-65535), not {raw!r}{unset}")
     return raw
 
 
 HOST = os.environ.get("RCA_HOST", "127.0.0.1")
 PORT = port_number("RCA_PORT", "8000")
-WS_PORT = port_number("RCA_WS_PORT", str(int(PORT) + 1))
+WS_PORT = port_number("RCA_WS_PORT", str(int(PORT) + 1), default_is="RCA_PORT + 1")
 CELERY_CONCURRENCY = str(positive_count("CELERY_CONCURRENCY", 2))
 READINESS_PROBE_SECONDS = 2.0
 WAITING_REPORT_SECONDS = 10.0

@@ -104,7 +104,9 @@ def test_a_process_count_that_is_not_a_positive_integer_stops_make_run_naming_it
     )
 
 
-@pytest.mark.parametrize(("name", "value"), [("RCA_PORT", "eight"), ("RCA_WS_PORT", "70000")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("RCA_PORT", "eight"), ("RCA_WS_PORT", "70000"), ("RCA_PORT", "\u0668000")]
+)
 def test_a_port_that_is_not_a_port_number_stops_make_run_naming_it(name, value):
     launcher = subprocess.run(
         [sys.executable, "-c", "import rca_project.serve"],
@@ -115,5 +117,19 @@ def test_a_port_that_is_not_a_port_number_stops_make_run_naming_it(name, value):
     )
     assert launcher.returncode != 0
     assert f"ImproperlyConfigured: {name} must be a port number (1-65535), not '{value}'" in (
+        launcher.stderr
+    )
+
+
+def test_a_websocket_port_past_the_last_names_the_port_it_was_made_from():
+    launcher = subprocess.run(
+        [sys.executable, "-c", "import rca_project.serve"],
+        env={**os.environ, "RCA_PORT": "65535", "RCA_WS_PORT": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launcher.returncode != 0
+    assert "RCA_WS_PORT must be a port number (1-65535), not '65536' (unset: RCA_PORT + 1)" in (
         launcher.stderr
     )
