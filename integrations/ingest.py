@@ -23,7 +23,7 @@ from analysis.redaction import redact, redact_data
 from integrations.events import FailureEvent, ParseError
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.adf import parse_adf_failure
-from integrations.parsers.airflow import parse_airflow_failure
+from integrations.parsers.airflow import ends_retries, parse_airflow_failure
 from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.common import loads_json
 from integrations.parsers.databricks import parse_databricks_notification
@@ -46,8 +46,16 @@ PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
 # analysis, first pages and remediation proposal, and a regression's remediation proposal (the
 # failure is back after it was fixed). A recurrence or a recovery, and the rest of a regression,
 # is done when its transaction commits: its audit entry is written, and its live event and its
-# JIRA/Slack follow-ups are scheduled by the ticket change itself.
+# JIRA/Slack follow-ups are scheduled by the ticket change itself. So is a recurrence, except
+# the final failure of an Airflow task tried before (`needs_processing`).
 NEEDS_PROCESSING = {Outcome.CREATED, Outcome.REGRESSED}
+
+
+def needs_processing(event: FailureEvent, outcome: str) -> bool:
+    """Whether the delivery leaves work for the background: NEEDS_PROCESSING, and the final
+    failure of an Airflow task counted on the ticket its earlier tries opened: those Airflow
+    may have retried by itself got no remediation proposal, this one is proposed."""
+    return outcome in NEEDS_PROCESSING or (outcome == Outcome.CORRELATED and ends_retries(event))
 
 
 class RejectedDelivery(Exception):
@@ -164,7 +172,7 @@ def ingest_delivery(
         delivery.suppressed_by = result.suppressed_by
         delivery.status = (
             DeliveryStatus.PENDING
-            if result.outcome in NEEDS_PROCESSING
+            if needs_processing(event, result.outcome)
             else DeliveryStatus.PROCESSED
         )
         # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from analysis.services import (
@@ -19,6 +20,7 @@ from analysis.services import (
 )
 from integrations import fanout, remediation
 from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.parsers.airflow import retried_by_airflow
 from rca_project.observability import tracking
 from tickets.models import Ticket
 from tickets.vocabulary import Outcome
@@ -79,7 +81,8 @@ def _release(ids: list[int]) -> None:
 def _process(ids: list[int]) -> None:
     deliveries = list(
         WebhookDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
-        .only("pk", "tracking_id", "ticket_id", "outcome")
+        .only("pk", "tracking_id", "ticket_id", "outcome", "source")
+        .annotate(task_state=KT("event__details__state"))
         .order_by("pk")
     )
     if not deliveries:
@@ -123,9 +126,14 @@ def _process(ids: list[int]) -> None:
         ]
     )
     # A new ticket, and one a regression reopened (the failure back after it was fixed: its
-    # remediations so far do not decide for it, `remediation.this_episode`).
-    to_propose = created + [
-        d for d in deliveries if d.ticket_id is not None and d.outcome == Outcome.REGRESSED
+    # remediations so far do not decide for it, `remediation.this_episode`); not while Airflow
+    # retries the task by itself: its final failure (a recurrence processed for this) is.
+    to_propose = [
+        d
+        for d in deliveries
+        if d.ticket_id is not None
+        and d.outcome in (Outcome.CREATED, Outcome.REGRESSED, Outcome.CORRELATED)
+        and not retried_by_airflow(d.source, d.task_state)
     ]
     policies = remediation.enabled_policies() if to_propose else []
     if policies:  # none enabled: nothing to propose

@@ -33,6 +33,9 @@ from integrations.parsers.common import parse_timestamp, text
 # failure callback can see the instance before its failed state is written: Airflow 3 runs the
 # callbacks of a task killed while queued or scheduled with that state), kept in the details.
 _RESOLVED_STATE, _SKIPPED_STATE = "success", "skipped"
+# A try Airflow retries by itself (it has tries left): a failure the ticket counts, with nothing
+# to rerun yet. Remediation waits for the task's final failure (integrations/processing.py).
+RETRY_STATE = "up_for_retry"
 _OUTCOME_WORDS = {
     EventKind.FAILURE: "failed",
     EventKind.RESOLVED: "ok",
@@ -114,6 +117,23 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         links=links,
         details=details,
     )
+
+
+def retried_by_airflow(source: str, state: str | None) -> bool:
+    """Whether a failure (its source and the task instance's `state` its details keep) is a
+    try Airflow retries by itself."""
+    return source == Source.AIRFLOW and (state or "").strip().lower() == RETRY_STATE
+
+
+def ends_retries(event: FailureEvent) -> bool:
+    """Whether the failure is the final one of an Airflow task that was tried before (a try
+    Airflow does not retry, after the first): the earlier tries may have been reported as
+    retried, and nothing was proposed for them."""
+    if event.kind is not EventKind.FAILURE or event.source != Source.AIRFLOW:
+        return False
+    if retried_by_airflow(event.source, event.details.get("state")):
+        return False
+    return int(event.details.get("try_number") or 1) > 1
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

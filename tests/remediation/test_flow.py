@@ -157,3 +157,35 @@ def test_a_regression_while_a_remediation_runs_is_proposed_when_it_ends(
     assert Ticket.objects.get(pk=answer["ticket_id"]).remediation_status == "running"
     assert remediation.finish(first.pk, succeeded=succeeded, detail="again") is None
     assert Remediation.objects.filter(ticket_id=answer["ticket_id"]).count() == 2
+
+
+def test_a_try_airflow_retries_is_not_proposed_its_final_failure_is(settings, webhook_client):
+    """Airflow retries the task by itself (`up_for_retry`): the ticket counts each try, but a
+    clear proposed now would find nothing failed to clear. The final failure (the retries used
+    up) is proposed, once."""
+    settings.GEMINI_API_KEY = ""
+    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
+    make_policy(action="airflow_clear", mode="approval", approval_min_confidence=0.0, signals=[])
+    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
+    body["run_id"] = f"manual__{uuid.uuid4().hex[:8]}"
+
+    def post(**fields: Any) -> tuple[dict[str, Any], WebhookDelivery]:
+        answer = webhook_client("/webhooks/airflow/", {**body, **fields}).json()
+        delivery = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+        processing.process_delivery(delivery.pk)
+        return answer, delivery
+
+    first, _ = post()
+    second, _ = post(try_number=2)
+    assert (first["outcome"], second["outcome"]) == ("created", "correlated")
+    assert not Remediation.objects.filter(ticket_id=first["ticket_id"]).exists()
+    assert Ticket.objects.get(pk=first["ticket_id"]).remediation_status == ""
+
+    final, delivery = post(try_number=3, state="failed")
+    assert (final["outcome"], final["ticket_id"]) == ("correlated", first["ticket_id"])
+    found = Remediation.objects.get(ticket_id=first["ticket_id"])
+    assert (found.status, found.action) == ("awaiting_approval", "airflow_clear")
+    delivery.refresh_from_db()
+    assert delivery.status == "processed"
+    processing.process_delivery(delivery.pk)  # a redelivery proposes nothing twice
+    assert Remediation.objects.filter(ticket_id=first["ticket_id"]).count() == 1
