@@ -86,6 +86,18 @@ def not_configured(action: str) -> str:
     return "" if ready else target.not_configured
 
 
+def cannot_run(action: str, ticket: Ticket) -> str:
+    """Why a policy's action cannot be carried out on the ticket's run here ('' when it can):
+    its target is not configured (`not_configured`), or cannot reach that run (an Airflow
+    clear of a task that ran on another deployment): it is skipped, not asked for."""
+    missing = not_configured(action)
+    if missing:
+        return f"not configured: {missing}"
+    target = registry.target_of(START_ACTION[action])
+    elsewhere = target.unreachable(run_entity(ticket)) if target.unreachable else ""
+    return f"cannot run here: {elsewhere}" if elsewhere else ""
+
+
 class RemediationError(Exception):
     """The requested change does not apply (not awaiting approval, expired, unknown)."""
 
@@ -303,18 +315,18 @@ def propose(
         attempt_number = (ticket.remediations.count() or 0) + 1
         status = RemediationStatus.PROPOSED
         reason = decision.reason
-        missing = "" if decision.mode == RemediationMode.NEVER else not_configured(policy.action)
+        unable = "" if decision.mode == RemediationMode.NEVER else cannot_run(policy.action, ticket)
         if decision.mode == RemediationMode.NEVER:
             status = RemediationStatus.SKIPPED
-        elif missing and not policy.dry_run:
+        elif unable and not policy.dry_run:
             status = RemediationStatus.SKIPPED
-            reason = f"not configured: {missing} ({decision.reason})"
+            reason = f"{unable} ({decision.reason})"
         elif policy.dry_run:
             status = RemediationStatus.SKIPPED
             verb = "would have run" if decision.mode == RemediationMode.AUTO else "would have asked"
             reason = f"dry run: {verb} '{policy.get_action_display()}' ({decision.reason})"
-            if missing:  # and for real it could not: say so before someone turns it on
-                reason += f"; not configured: {missing}"
+            if unable:  # and for real it could not: say so before someone turns it on
+                reason += f"; {unable}"
         try:
             with transaction.atomic():
                 remediation = Remediation.objects.create(
@@ -825,9 +837,12 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
     remediations = Remediation.objects.filter(ticket_id=ticket_id)
     attempt = body.get("attempt_number")
     if attempt not in (None, ""):
+        # A whole number, or its digits as text: not 1.5 or true, which int() reads as 1.
+        if isinstance(attempt, bool) or not isinstance(attempt, int | str):
+            raise CallbackError("field 'attempt_number' must be an integer")
         try:
             remediations = remediations.filter(attempt_number=int(attempt))
-        except (TypeError, ValueError) as exc:
+        except ValueError as exc:
             raise CallbackError("field 'attempt_number' must be an integer") from exc
     remediation = remediations.first()
     if remediation is None:

@@ -172,19 +172,27 @@ class AirflowTransport:
         return str(state.value if hasattr(state, "value") else state or "")
 
 
+def other_deployment(entity: dict[str, Any]) -> str:
+    """Why the task cannot be cleared from here ('' when it can): it ran on another Airflow
+    than the one AIRFLOW_API_URL serves. A scheduled run's id is the same on every deployment:
+    that run here is another one. Asked before a clear is proposed, and again as it is sent."""
+    ran_on = str(entity.get("deployment") or "")
+    served = settings.AIRFLOW_DEPLOYMENT or airflow_deployment("", settings.AIRFLOW_API_URL, "")
+    if ran_on and ran_on != served:
+        return (
+            f"the task ran on Airflow '{ran_on}', and AIRFLOW_API_URL serves '{served}' "
+            "(AIRFLOW_DEPLOYMENT names the deployment it serves)"
+        )
+    return ""
+
+
 def _task(entity: dict[str, Any]) -> tuple[str, str, str, int]:
     dag_id, run_id, task_id = entity.get("dag_id"), entity.get("run_id"), entity.get("task_id")
     if not (dag_id and run_id and task_id):
         raise TransportError("the alert does not name the DAG, run and task", permanent=True)
-    ran_on = str(entity.get("deployment") or "")
-    served = settings.AIRFLOW_DEPLOYMENT or airflow_deployment("", settings.AIRFLOW_API_URL, "")
-    if ran_on and ran_on != served:
-        # A scheduled run's id is the same on every deployment: that run here is another one.
-        raise TransportError(
-            f"the task ran on Airflow '{ran_on}', and AIRFLOW_API_URL serves '{served}' "
-            "(AIRFLOW_DEPLOYMENT names the deployment it serves)",
-            permanent=True,
-        )
+    elsewhere = other_deployment(entity)
+    if elsewhere:
+        raise TransportError(elsewhere, permanent=True)
     try:
         map_index = int(entity.get("map_index", -1))
     except (TypeError, ValueError):
@@ -228,6 +236,7 @@ TARGET: Target = Target(
     connect=AirflowTransport.from_settings,
     configured=AirflowTransport.configured,
     gave_up=gave_up,
+    unreachable=other_deployment,
     settings=(
         "AIRFLOW_API_URL",
         "AIRFLOW_API_TOKEN",

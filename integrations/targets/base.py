@@ -235,6 +235,9 @@ class Target:
     (the Databricks SDK reaches its host when built); None: only `connect` can tell.
     gave_up: called in the delivery's transaction once the engine gives up on one of its
     deliveries (dead letter or skipped), with the row as finished; None: nothing to do.
+    unreachable: a remediation target's check of the run it would act on (the source's names
+    for it, `remediation.run_entity`): why it cannot reach that run from here, '' when it can
+    (an Airflow clear of a task that ran on another deployment); None: any run.
     """
 
     name: str
@@ -257,6 +260,7 @@ class Target:
     pace: Pace | None = None
     configured: Callable[[], bool] | None = None
     gave_up: Callable[[OutboundDelivery], None] | None = None
+    unreachable: Callable[[dict[str, Any]], str] | None = None
 
     def pace_for(self, row: OutboundDelivery) -> Pace | None:
         """The rate `row` counts against: its action's own, else the target's."""

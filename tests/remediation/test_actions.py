@@ -435,13 +435,37 @@ def _airflow_ticket_from(deployment: str):
     )
 
 
-def test_airflow_task_of_another_deployment_is_never_cleared(airflow):
+@pytest.mark.parametrize("mode", ["auto", "approval"])
+def test_airflow_task_of_another_deployment_is_not_proposed_for_a_clear(airflow, mode):
+    """A clear there could only fail: it is skipped at once, saying why, as an action whose
+    target is not configured is; nobody is asked to approve it and it is not tried again."""
+    airflow.add_task_instance("d", "scheduled__1", "t", "failed")
+    make_policy(action="airflow_clear", mode=mode, signals=["connection reset"])
+    ticket = _airflow_ticket_from("airflow-dev.example.com")
+
+    found = proposed(ticket.pk)
+
+    served = urlsplit(airflow.url).netloc
+    assert found.status == "skipped"
+    assert found.reason.startswith(
+        "cannot run here: the task ran on Airflow 'airflow-dev.example.com', and "
+        f"AIRFLOW_API_URL serves '{served}'"
+    )
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+    assert run_pending(ticket.pk) == []
+    assert remediation.propose(ticket.pk) is None  # the decision stands
+    assert not [r for r in airflow.requests if r.path.endswith("/clearTaskInstances")]
+
+
+def test_airflow_task_of_another_deployment_is_never_cleared(airflow, settings):
     # The same DAG run id exists on the configured Airflow, failed too: it is not the one.
     airflow.add_task_instance("d", "scheduled__1", "t", "failed")
     make_policy(action="airflow_clear", signals=["connection reset"])
+    settings.AIRFLOW_DEPLOYMENT = "airflow-dev.example.com"
     ticket = _airflow_ticket_from("airflow-dev.example.com")
+    assert proposed(ticket.pk).status == "running"
+    settings.AIRFLOW_DEPLOYMENT = ""  # changed before the clear is sent: it names another now
 
-    remediation.propose(ticket.pk)
     rows = run_pending(ticket.pk)
 
     assert [r.status for r in rows] == ["dead"]
@@ -449,6 +473,7 @@ def test_airflow_task_of_another_deployment_is_never_cleared(airflow):
     assert f"ran on Airflow 'airflow-dev.example.com', and AIRFLOW_API_URL serves '{served}'" in (
         rows[0].last_error
     )
+    assert Remediation.objects.get(ticket=ticket).status == "failed"
     assert not [r for r in airflow.requests if r.path.endswith("/clearTaskInstances")]
     assert airflow.instances[("d", "scheduled__1", "t", -1)]["state"] == "failed"
 
@@ -626,6 +651,27 @@ def test_callback_bad_input_is_a_clear_4xx(logic_app, client, body, status, erro
     )
     assert response.status_code == status
     assert error in response.json()["error"]
+
+
+@pytest.mark.parametrize("attempt", [1.5, True, "1.5"], ids=["float", "boolean", "text"])
+def test_callback_attempt_number_must_be_a_whole_number(logic_app, client, attempt):
+    """Not read as attempt 1 (int() would): the body names no attempt of this ticket."""
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+    body = {"ticket_id": ticket.pk, "status": "Succeeded", "attempt_number": attempt}
+
+    response = client.post(
+        "/webhooks/remediation/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
+    )
+
+    assert response.status_code == 400
+    assert "field 'attempt_number' must be an integer" in response.json()["error"]
+    assert Remediation.objects.get(ticket=ticket).status == "running"
 
 
 def test_databricks_restart_is_not_repeated_when_the_repair_is_retried(databricks):
