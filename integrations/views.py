@@ -37,6 +37,7 @@ from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.jira import parse_jira_event
 from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
 from integrations.targets import playbook
+from integrations.targets.base import TransportError
 from integrations.targets.blob import BlobTransport
 from integrations.webhook_auth import (
     jira_request_is_authentic,
@@ -299,13 +300,20 @@ def receive_remediation_callback(body: bytes) -> Applied:
 
 @require_GET
 def evidence_link(request: HttpRequest, ticket_id: str, name: str) -> HttpResponse:
-    """A short-lived read-only link to one evidence blob, for staff with the viewer role."""
+    """A short-lived read-only link to one evidence blob, for staff with the viewer role. A
+    connection string the link cannot be signed with (no account key, e.g. one holding a SAS)
+    answers 503 saying so."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not has_role(request.user, VIEWER):
         return HttpResponseForbidden("You need the viewer role.")
     ticket = get_object_or_404(Ticket.objects.only("pk", "blob_log_url"), pk=ticket_id)
-    blob = BlobTransport.from_settings()
-    if blob is None or not ticket.blob_log_url:
-        raise Http404("no evidence stored for this ticket")
-    return HttpResponseRedirect(blob.sas_url(f"{ticket.pk}/{name}", minutes=15))
+    try:
+        blob = BlobTransport.from_settings()
+        if blob is None or not ticket.blob_log_url:
+            raise Http404("no evidence stored for this ticket")
+        link = blob.sas_url(f"{ticket.pk}/{name}", minutes=15)
+    except TransportError as exc:
+        message = f"no link to the evidence: {exc} (AZURE_STORAGE_CONNECTION_STRING)\n"
+        return HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    return HttpResponseRedirect(link)

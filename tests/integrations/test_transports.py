@@ -518,6 +518,50 @@ def test_bad_connection_string_is_permanent() -> None:
     assert caught.value.permanent
 
 
+@pytest.mark.django_db
+def test_evidence_link_is_signed_or_says_why_it_cannot_be(
+    client: Any, settings: Any, azurite: Azurite, container: str
+) -> None:
+    """Staff get a read link to the evidence; a connection string without the account key
+    (one holding a SAS: uploads work) cannot sign one, and the answer says so."""
+    from datetime import UTC, datetime, timedelta
+
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+    from django.contrib.auth.models import Group, User
+
+    from tests.fakes.azurite import ACCOUNT_KEY
+    from tests.remediation.conftest import make_ticket
+
+    settings.AZURE_STORAGE_CONNECTION_STRING = azurite.connection_string
+    settings.AZURE_STORAGE_CONTAINER = container
+    ticket = make_ticket(blob_log_url=f"{azurite.blob_endpoint}/{container}/x/")
+    BlobTransport(azurite.connection_string, container).upload_evidence(ticket.pk, FILES)
+    viewer = User.objects.create_user("viewer-user", password="pw-for-tests-only")
+    viewer.groups.add(Group.objects.get_or_create(name="viewer")[0])
+    client.force_login(viewer)
+    path = f"/tickets/{ticket.pk}/evidence/payload.json"
+
+    signed = client.get(path)
+    assert signed.status_code == 302
+    with urllib.request.urlopen(signed["Location"], timeout=5) as response:
+        assert response.read() == FILES["payload.json"][0]
+
+    sas = generate_account_sas(
+        ACCOUNT_NAME,
+        ACCOUNT_KEY,
+        ResourceTypes(container=True, object=True),
+        AccountSasPermissions(read=True, write=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    settings.AZURE_STORAGE_CONNECTION_STRING = (
+        f"BlobEndpoint={azurite.blob_endpoint};SharedAccessSignature={sas}"
+    )
+    refused = client.get(path)
+    assert refused.status_code == 503
+    message = refused.content.decode()
+    assert "account key" in message and "AZURE_STORAGE_CONNECTION_STRING" in message
+
+
 # ---------------------------------------------------------------------------------------------
 # Configuration and helpers
 # ---------------------------------------------------------------------------------------------
