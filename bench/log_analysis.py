@@ -15,12 +15,27 @@ process (``VmHWM``, its own start-up included) and whether the report names the 
 Targets: under 60 s and under 300 MB.
 
 Uses its own database (`rca_bench_logs`, recreated) and Redis database 12 (flushed).
+
+    .venv/bin/python bench/log_analysis.py --mining [--lines 200000]
+
+The mining alone (no Django, no worker), each case in a fresh process: a log whose lines are
+all distinct (random words: every line a pattern of its own) against a repetitive one (the
+Spark chatter above: a dozen patterns) of the same line count, both ending in the same failure.
+Prints per case ``time.process_time``, the peak RSS of the process (``ru_maxrss``, with its
+imports, and above them), the CPU of the first and the last 20,000 lines (a per-line cost that
+grew with the distinct lines seen would show there), the patterns counted and whether the
+cause, the early rare warning and the top pattern's count come out right; then the ratio of the
+distinct case to the repetitive baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import resource
+import string
 import subprocess
 import sys
 import time
@@ -170,6 +185,138 @@ def generate_spark_log(path: Path, megabytes: int, seed: int = 7) -> int:
     return lines
 
 
+RARE_WARNING = "WARN ConnectionPool: pool exhausted, waiting for a free connection"
+
+
+def generate_lines_log(path: Path, lines: int, *, distinct: bool, seed: int = 11) -> None:
+    """``lines`` log4j lines: random words (all distinct) or the Spark chatter (repetitive), an
+    early rare warning at line 5 and, at the end, the job's abort with its chain of causes."""
+    rng = random.Random(seed)
+    start = datetime(2025, 12, 10, 2, 0, 0, tzinfo=UTC)
+    letters = string.ascii_lowercase
+    loggers = ["Executor", "TaskRunner", "Loader", "Writer"]
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(1, lines - 3):
+            when = start + timedelta(seconds=6 * 3600 * number / lines)
+            if number == 5:
+                text = RARE_WARNING
+            elif distinct:
+                level = "WARN" if rng.random() < 0.01 else "INFO"
+                words = " ".join(
+                    "".join(rng.choices(letters, k=rng.randint(3, 9)))
+                    for _ in range(rng.randint(6, 14))
+                )
+                text = f"{level} {rng.choice(loggers)}: {words}"
+            else:
+                text = _NOISE[rng.randrange(len(_NOISE))].format(
+                    t=rng.randint(0, 199),
+                    s=rng.randint(1, 600),
+                    tid=rng.randint(1, 99999),
+                    h=rng.randint(2, 250),
+                    e=rng.randint(0, 31),
+                    ms=rng.randint(3, 9000),
+                    b=rng.randint(1, 9999),
+                    port=rng.randint(30000, 60000),
+                    kb=rng.randint(1, 900),
+                    d=rng.randint(10, 28),
+                )
+            out.write(f"{when:%y/%m/%d %H:%M:%S} {text}\n")
+        end = start + timedelta(seconds=6 * 3600)
+        out.write(f"{end:%y/%m/%d %H:%M:%S} ERROR TaskSetManager: Task 17 failed; aborting job\n")
+        out.write(f"org.apache.spark.SparkException: Job aborted: {CAUSE}\n")
+        out.write(f"{SQL_FRAME}\n")
+        out.write(f"Caused by: {CAUSE}\n")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _mine_in_this_process(path: Path) -> None:
+    """One case (run in a child process of its own): prints its figures as JSON."""
+    from analysis.logs.mining import mine_lines
+    from analysis.logs.reader import LogReader, LogSource
+
+    rss_before = _peak_rss_mb()
+    marks: list[float] = []
+    started = time.process_time()
+    result = mine_lines(
+        LogReader([LogSource(path, path.name)]),
+        on_progress=lambda _lines: marks.append(time.process_time()),
+    )
+    cpu = time.process_time() - started
+    cause = result.innermost_cause
+    report = result.as_dict()
+    print(
+        json.dumps(
+            {
+                "lines": result.lines,
+                "cpu": cpu,
+                "first_20k": marks[0] - started,
+                "last_20k": marks[-1] - marks[-2],
+                "peak_rss": _peak_rss_mb(),
+                "rss_before": rss_before,
+                "pattern_count": result.pattern_count,
+                "top_count": report["patterns"][0]["count"] if report["patterns"] else 0,
+                "cause_found": cause is not None
+                and "SQLServerException" in cause.innermost.type
+                and CAUSE_HOST in cause.innermost.message,
+                "rare_warning_found": any(
+                    RARE_WARNING.split(" ", 1)[1] in e.text for e in result.rare_warnings
+                ),
+                "report_bytes": len(json.dumps(report)),
+            }
+        )
+    )
+
+
+def bench_mining(lines: int) -> None:
+    """The all-distinct log against the repetitive baseline, each mined in a fresh process."""
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / f"rca-bench-mining-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    figures: dict[str, dict[str, float]] = {}
+    try:
+        for name, distinct in (("repetitive", False), ("all-distinct", True)):
+            path = work / f"{name}.log"
+            generate_lines_log(path, lines, distinct=distinct)
+            child = subprocess.run(
+                [sys.executable, __file__, "--mining-child", str(path)],
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            figures[name] = json.loads(child.stdout.strip().splitlines()[-1])
+            path.unlink()
+    finally:
+        for leftover in work.glob("*.log"):
+            leftover.unlink()
+        work.rmdir()
+    print(
+        f"{'case':<13} {'lines':>8} {'CPU s':>7} {'first 20k':>9} {'last 20k':>8} "
+        f"{'peak RSS MB':>11} {'above imports':>13} {'patterns':>8} {'top count':>9} "
+        f"{'cause':>5} {'rare warn':>9}"
+    )
+    for name, f in figures.items():
+        print(
+            f"{name:<13} {f['lines']:>8,} {f['cpu']:>7.1f} {f['first_20k']:>9.2f} "
+            f"{f['last_20k']:>8.2f} {f['peak_rss']:>11.0f} "
+            f"{f['peak_rss'] - f['rss_before']:>13.0f} {f['pattern_count']:>8,} "
+            f"{f['top_count']:>9,} {'yes' if f['cause_found'] else 'NO':>5} "
+            f"{'yes' if f['rare_warning_found'] else 'NO':>9}"
+        )
+    base, spread = figures["repetitive"], figures["all-distinct"]
+    above = (spread["peak_rss"] - spread["rss_before"]) / max(
+        1.0, base["peak_rss"] - base["rss_before"]
+    )
+    print(
+        f"all-distinct / repetitive: CPU x{spread['cpu'] / base['cpu']:.2f}, peak RSS "
+        f"x{spread['peak_rss'] / base['peak_rss']:.2f} (above imports x{above:.2f})"
+    )
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def _wait_for_worker() -> None:
     from rca_project.celery import app
 
@@ -192,7 +339,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--megabytes", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the generated log")
+    parser.add_argument(
+        "--mining", action="store_true", help="the mining alone: all-distinct vs repetitive lines"
+    )
+    parser.add_argument("--lines", type=int, default=200_000, help="lines per --mining case")
+    parser.add_argument("--mining-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mining_child:
+        _mine_in_this_process(args.mining_child)
+        return
+    if args.mining:
+        bench_mining(args.lines)
+        return
 
     environment = bench_environment("rca_bench_logs", redis_db=12)
     setup_django(environment)

@@ -1,10 +1,16 @@
 """Mine a log: patterns, the first error, the failure and the burst before it, exception chains
 and their innermost cause, rare lines at the failure, and a timeline of levels.
 
-Everything is computed in one streaming pass with bounded memory: Drain (``drain3``) groups lines
-into templates (its cluster count is capped), and every list kept for the report is a bounded
-deque or capped. Each line is redacted (``analysis.redaction``) before it is mined, so templates,
-excerpts and everything derived from them are free of the secrets the log carried.
+Everything is computed in one streaming pass with bounded memory and a bounded cost per line,
+whatever the input (a log whose lines are all distinct included): Drain (``drain3``) groups lines
+into templates; at most ``MAX_CLUSTERS`` patterns are kept (the least recently seen one goes,
+and what the report needs of it stays: the counts of the top patterns, the rare warnings), a
+line is compared with at most ``MAX_LEAF_CLUSTERS`` of them (the most recently seen in its
+branch of Drain's tree) and at most ``MINE_CHARS`` of it is mined; every list kept for the
+report is a bounded deque or capped. On a log with fewer patterns than the caps (any ordinary
+log) nothing is dropped and the answer is the one unbounded Drain gives. Each line is redacted
+(``analysis.redaction``) before it is mined, so templates, excerpts and everything derived from
+them are free of the secrets the log carried.
 No Django import.
 """
 
@@ -12,13 +18,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import eq
 from typing import Any
 
-from drain3 import TemplateMiner
-from drain3.template_miner_config import TemplateMinerConfig
+from drain3.drain import Drain, LogCluster, LogClusterCache
 
 from analysis.logs.formats import LEVELS, LineParser, ParsedLine, expand_json_documents
 from analysis.logs.reader import LogLine
@@ -32,7 +38,13 @@ EXCERPT_CHARS = 500  # of a line shown in the report (excerpts, chains, template
 CAUSE_CHARS = 16_000
 PY_MESSAGE_LINES = 20  # lines of a Python exception's message after its first
 MAX_PATTERNS_REPORTED = 25
-MAX_CLUSTERS = 5000
+# Patterns (Drain clusters) kept: past it the least recently seen goes (its lines, if they come
+# back, start a new pattern); ordinary logs hold a few hundred at most.
+MAX_CLUSTERS = 2000
+# Patterns a line is compared with: those of its branch in Drain's tree (same token count and
+# first token), the most recently seen first; ordinary logs have a few per branch.
+MAX_LEAF_CLUSTERS = 32
+MINE_CHARS = 2000  # of a line's message given to Drain (a template is reported to 500)
 MAX_CHAINS_KEPT = 20
 MAX_BURST = 20
 BURST_WINDOW_SECONDS = 300
@@ -44,7 +56,8 @@ MAX_RARE = 10
 TIMELINE_BUCKETS = 48
 REDACT_BATCH = 2000
 PROGRESS_EVERY_LINES = 20_000
-_CACHE_MAX = 100_000
+_CACHE_MAX = 100_000  # masked messages → their pattern, emptied when full
+_CACHE_CHARS = 10_000_000  # or when their text reaches this
 
 # Numbers, hex ids, UUIDs, IPs, timestamps and durations vary between otherwise identical lines;
 # masked before Drain sees them (and as the key of the template cache that spares most Drain
@@ -89,7 +102,7 @@ class Excerpt:
     time: datetime | None
     level: str | None
     text: str  # the line, cut to EXCERPT_CHARS
-    pattern: int | None = None
+    pattern: _Pattern | None = None  # the line's (still counted after the miner let it go)
     # The line up to CAUSE_CHARS when it is longer than ``text``; kept on the failure and the
     # first error only (bounded memory), never in the report.
     full_text: str = ""
@@ -177,10 +190,121 @@ class _Pattern:
     id: int
     template: str
     count: int = 0
-    first: Excerpt | None = None
+    first: Excerpt | None = None  # a copy of its first line's excerpt (no ``pattern``)
     first_time: datetime | None = None
     last_time: datetime | None = None
     levels: Counter[str] = field(default_factory=Counter)
+
+    def is_error(self) -> bool:
+        return bool(self.levels.keys() & _ERROR_LEVELS)
+
+    def is_rare_warning(self) -> bool:
+        return (
+            self.first is not None
+            and self.count <= RARE_MAX_COUNT
+            and bool(self.levels.keys() & {"WARN", "ERROR", "FATAL"})
+        )
+
+
+def _by_count(patterns: Iterable[_Pattern]) -> list[_Pattern]:
+    """Most frequent first; among equal counts, the first created first."""
+    return sorted(patterns, key=lambda p: (-p.count, p.id))
+
+
+def _worth_reporting(patterns: Iterable[_Pattern]) -> list[_Pattern]:
+    """The patterns ``LogMiner._top_patterns`` may choose from these, whatever others join
+    them: the ``MAX_PATTERNS_REPORTED`` most frequent and the 10 most frequent errors."""
+    by_count = _by_count(patterns)
+    errors = [p for p in by_count if p.is_error()][:10]
+    return _by_count({p.id: p for p in by_count[:MAX_PATTERNS_REPORTED] + errors}.values())
+
+
+class _Clusters(LogClusterCache):
+    """Drain's clusters by id, the least recently used evicted past ``maxsize``;
+    ``on_evict(cluster_id)`` hears of each eviction. ``live`` is the same clusters in a plain
+    dict, read without the cache's bookkeeping where a lookup must not count as a use."""
+
+    def __init__(self, maxsize: int, on_evict: Callable[[int], None]) -> None:
+        super().__init__(maxsize=maxsize)
+        self._on_evict = on_evict
+        self.live: dict[int, LogCluster] = {}
+
+    def __setitem__(self, cluster_id: int, cluster: LogCluster) -> None:
+        super().__setitem__(cluster_id, cluster)
+        self.live[cluster_id] = cluster
+
+    def __delitem__(self, cluster_id: int) -> None:
+        super().__delitem__(cluster_id)
+        del self.live[cluster_id]
+
+    def __contains__(self, cluster_id: object) -> bool:
+        return cluster_id in self.live
+
+    def popitem(self) -> tuple[int, LogCluster]:
+        cluster_id, cluster = super().popitem()
+        self._on_evict(cluster_id)
+        return cluster_id, cluster
+
+    def touch(self, cluster_id: int) -> bool:
+        """Mark a cluster used, as Drain does on a match; False when it is gone."""
+        return self[cluster_id] is not None
+
+
+class _Drain(Drain):
+    """Drain as ``drain3.TemplateMiner`` runs it by default (depth 4, similarity 0.4, 100
+    children, no masking of its own), with a bounded cost per line: at most
+    ``MAX_CLUSTERS`` clusters (LRU), and a line is compared with at most
+    ``MAX_LEAF_CLUSTERS`` clusters of its leaf, the most recently matched or created ones
+    (Drain compares it with all of them: thousands on a log whose lines are all distinct).
+    Up to that many, it picks the cluster Drain picks (same similarity, same tie-break)."""
+
+    def __init__(self, on_evict: Callable[[int], None]) -> None:
+        super().__init__(
+            depth=4,
+            sim_th=0.4,
+            max_children=100,
+            max_clusters=MAX_CLUSTERS,
+            param_str="<*>",
+            parametrize_numeric_tokens=True,
+        )
+        self.id_to_cluster = _Clusters(MAX_CLUSTERS, on_evict)
+
+    def fast_match(
+        self, cluster_ids: Sequence[int], tokens: list[str], sim_th: float, include_params: bool
+    ) -> LogCluster | None:
+        if include_params or not tokens or not isinstance(cluster_ids, list):
+            return super().fast_match(cluster_ids, tokens, sim_th, include_params)
+        # ``cluster_ids`` is the leaf's own list, kept most recently used last.
+        if len(cluster_ids) > MAX_LEAF_CLUSTERS:
+            del cluster_ids[: len(cluster_ids) - MAX_LEAF_CLUSTERS]
+        param = self.param_str
+        # Drain's similarity: the template's tokens other than ``<*>`` equal to the line's,
+        # over the token count. A space is never a token: a ``<*>`` in the line matches none.
+        line = [" " if token == param else token for token in tokens]
+        size = len(line)
+        get = self.id_to_cluster.live.get
+        # The most similar (then the one with more ``<*>``, then the oldest), if similar enough:
+        # one under ``sim_th`` is never the answer, so it is not weighed.
+        best: LogCluster | None = None
+        best_sim = sim_th
+        best_params = -1
+        for cluster_id in sorted(cluster_ids):  # Drain's order: the oldest first
+            cluster = get(cluster_id)
+            if cluster is None:
+                continue
+            template = cluster.log_template_tokens
+            sim = sum(map(eq, template, line)) / size
+            if sim < best_sim:
+                continue
+            params = template.count(param)
+            if sim > best_sim or params > best_params:
+                best, best_sim, best_params = cluster, sim, params
+        if best is None:
+            return None
+        if cluster_ids[-1] != best.cluster_id:
+            cluster_ids.remove(best.cluster_id)
+            cluster_ids.append(best.cluster_id)
+        return best
 
 
 @dataclass
@@ -253,14 +377,16 @@ class LogMiner:
     """Feed it lines (``add``), then ``result()``. Memory stays bounded whatever the input."""
 
     def __init__(self) -> None:
-        config = TemplateMinerConfig()
-        config.drain_max_clusters = MAX_CLUSTERS
-        config.parametrize_numeric_tokens = True
-        config.profiling_enabled = False
-        self._drain = TemplateMiner(config=config)
+        self._drain = _Drain(on_evict=self._retire)
         self._parser = LineParser()
         self._cache: dict[str, int] = {}
+        self._cache_chars = 0
+        # The live patterns (those Drain keeps), by cluster id; of those it let go, what the
+        # report may need: the most frequent, and the earliest rare warnings' first lines.
         self._patterns: dict[int, _Pattern] = {}
+        self._retired: list[_Pattern] = []
+        self._retired_rare: list[Excerpt] = []
+        self._pattern_total = 0
         self._formats: Counter[str] = Counter()
         self._levels: Counter[str] = Counter()
         self._files: list[str] = []
@@ -333,35 +459,57 @@ class LogMiner:
             self._after_failure -= 1
         self._context.append(excerpt)
 
-    def _mine(self, message: str, excerpt: Excerpt) -> int | None:
-        masked = _MASK.sub("<*>", message.strip())
+    def _mine(self, message: str, excerpt: Excerpt) -> _Pattern | None:
+        masked = _MASK.sub("<*>", message.strip()[:MINE_CHARS])
         if not masked:
             return None
+        pattern: _Pattern | None = None
         cluster_id = self._cache.get(masked)
-        if cluster_id is None:
-            answer = self._drain.add_log_message(masked)
-            cluster_id = int(answer["cluster_id"])
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            self._cache[masked] = cluster_id
+        if cluster_id is not None:
+            pattern = self._patterns.get(cluster_id)
+            if pattern is not None:
+                # Used, as if Drain had matched it: a frequent pattern is never the one let go.
+                self._drain.id_to_cluster.touch(cluster_id)
+        if pattern is None:
+            cluster, change = self._drain.add_log_message(masked)
+            cluster_id = cluster.cluster_id
             pattern = self._patterns.get(cluster_id)
             if pattern is None:
-                pattern = self._patterns[cluster_id] = _Pattern(
-                    cluster_id, answer["template_mined"]
-                )
-            else:
-                pattern.template = answer["template_mined"]
-        else:
-            pattern = self._patterns[cluster_id]
+                pattern = self._patterns[cluster_id] = _Pattern(cluster_id, cluster.get_template())
+                self._pattern_total += 1
+            elif change != "none":
+                pattern.template = cluster.get_template()
+            if masked not in self._cache:
+                if len(self._cache) >= _CACHE_MAX or self._cache_chars > _CACHE_CHARS:
+                    self._cache.clear()
+                    self._cache_chars = 0
+                self._cache_chars += len(masked)
+            self._cache[masked] = cluster_id
         pattern.count += 1
         if pattern.first is None:
-            pattern.first = excerpt
+            pattern.first = Excerpt(
+                excerpt.file, excerpt.line, excerpt.time, excerpt.level, excerpt.text
+            )
         pattern.levels[excerpt.level or "OTHER"] += 1
         if excerpt.time is not None:
             if pattern.first_time is None:
                 pattern.first_time = excerpt.time
             pattern.last_time = excerpt.time
-        return cluster_id
+        return pattern
+
+    def _retire(self, cluster_id: int) -> None:
+        """Drain let a cluster go: keep of its pattern what the report may still need."""
+        pattern = self._patterns.pop(cluster_id, None)
+        if pattern is None:
+            return
+        if pattern.is_rare_warning() and pattern.first is not None:
+            self._retired_rare.append(pattern.first)
+            if len(self._retired_rare) > 2 * MAX_RARE:
+                self._retired_rare.sort(key=lambda e: (e.file, e.line))
+                del self._retired_rare[MAX_RARE:]
+        self._retired.append(pattern)
+        if len(self._retired) > 4 * MAX_PATTERNS_REPORTED:
+            self._retired = _worth_reporting(self._retired)
 
     def _count_timeline(self, when: datetime, level: str) -> None:
         epoch = int(when.timestamp())
@@ -528,7 +676,7 @@ class LogMiner:
             start=self._start,
             end=self._end,
             patterns=self._top_patterns(),
-            pattern_count=len(self._patterns),
+            pattern_count=self._pattern_total,
             first_error=self._first_error or (failure if failure is not self._failure else None),
             failure=failure,
             burst=self._burst(failure),
@@ -554,13 +702,14 @@ class LogMiner:
                 "first_line": {"file": first.file, "line": first.line} if first else None,
             }
 
-        by_count = sorted(self._patterns.values(), key=lambda p: -p.count)
-        errors = [p for p in by_count if p.levels.keys() & _ERROR_LEVELS]
+        by_count = _by_count([*self._patterns.values(), *self._retired])
+        errors = [p for p in by_count if p.is_error()]
         chosen: dict[int, _Pattern] = {}
         for pattern in errors[:10] + by_count:
             if len(chosen) >= MAX_PATTERNS_REPORTED:
                 break
             chosen.setdefault(pattern.id, pattern)
+        # The errors chosen first stay first among equal counts.
         return [as_dict(p) for p in sorted(chosen.values(), key=lambda p: -p.count)]
 
     def _burst(self, failure: Excerpt | None) -> list[Excerpt]:
@@ -614,7 +763,7 @@ class LogMiner:
             e
             for e in self._failure_context
             if e.pattern is not None
-            and self._patterns[e.pattern].count <= RARE_MAX_COUNT
+            and e.pattern.count <= RARE_MAX_COUNT
             and e.level not in _ERROR_LEVELS
             and e is not failure
             and not _CAUSED_BY.match(e.text)
@@ -624,14 +773,8 @@ class LogMiner:
     def _rare_warnings(self) -> list[Excerpt]:
         """Warnings and errors whose pattern occurs at most ``RARE_MAX_COUNT`` times: a cause
         logged once long before the failure is often one of them."""
-        rare = [
-            p.first
-            for p in self._patterns.values()
-            if p.first is not None
-            and p.count <= RARE_MAX_COUNT
-            and p.levels.keys() & {"WARN", "ERROR", "FATAL"}
-        ]
-        return sorted(rare, key=lambda e: (e.file, e.line))[:MAX_RARE]
+        rare = [p.first for p in self._patterns.values() if p.is_rare_warning() and p.first]
+        return sorted(rare + self._retired_rare, key=lambda e: (e.file, e.line))[:MAX_RARE]
 
     def _timeline_buckets(self) -> dict[str, Any]:
         if not self._timeline or self._start is None or self._end is None:

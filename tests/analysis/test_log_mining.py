@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
+import string
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from drain3.drain import Drain, Node
 
+from analysis.logs import mining
 from analysis.logs.formats import LineParser, parse_time
-from analysis.logs.mining import mine_lines
-from analysis.logs.reader import LogLimitExceeded, LogReader, LogReadError, LogSource, ReadLimits
+from analysis.logs.mining import MAX_CLUSTERS, MAX_LEAF_CLUSTERS, LogMiner, mine_lines
+from analysis.logs.reader import (
+    LogLimitExceeded,
+    LogLine,
+    LogReader,
+    LogReadError,
+    LogSource,
+    ReadLimits,
+)
 from analysis.redaction import REDACTED, LineRedactor, redact
 
 LOGS = Path(__file__).parent / "logs"
@@ -291,6 +302,83 @@ def test_memory_stays_bounded_on_many_distinct_errors(tmp_path):
     assert len(report["patterns"]) <= 25
     assert len(report["burst"]) <= 20
     assert len(json.dumps(report)) < 200_000
+
+
+def _leaves(node: Node) -> list[Node]:
+    return [node, *(leaf for child in node.key_to_child_node.values() for leaf in _leaves(child))]
+
+
+def test_patterns_kept_stay_under_the_cap_on_a_log_whose_lines_are_all_distinct():
+    """Every line a pattern of its own (random words): the patterns kept and the clusters a
+    line is compared with stay under their caps, and the report stays right: the early rare
+    warning, the count of a pattern seen all along, the failure."""
+    rng = random.Random(3)
+
+    def words() -> str:
+        return " ".join(
+            "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 8)))
+            for _ in range(rng.randint(6, 12))
+        )
+
+    texts = ["24/01/31 10:00:00 WARN Pool: connection pool exhausted (max 10)"]
+    distinct = 3 * MAX_CLUSTERS
+    for i in range(distinct):
+        texts.append(f"24/01/31 10:{i // 600 % 60:02d}:{i // 10 % 60:02d} INFO App: {words()}")
+        if i % 10 == 0:
+            texts.append(
+                f"24/01/31 10:{i // 600 % 60:02d}:00 INFO Stage: finished task {i} in 1 ms"
+            )
+    texts.append("24/01/31 11:00:00 ERROR Job: aborted")
+    miner = LogMiner()
+    for number, text in enumerate(texts, 1):
+        miner.add(LogLine("run.log", number, text))
+    assert len(miner._patterns) <= MAX_CLUSTERS
+    assert len(miner._drain.id_to_cluster) <= MAX_CLUSTERS
+    assert max(len(leaf.cluster_ids) for leaf in _leaves(miner._drain.root_node)) <= (
+        MAX_LEAF_CLUSTERS + 1
+    )
+    result = miner.result()
+    assert result.pattern_count >= distinct
+    stage = next(p for p in result.patterns if p["template"].startswith("Stage:"))
+    assert stage["count"] == distinct // 10
+    assert stage["first_line"] == {"file": "run.log", "line": 3}
+    assert any("pool exhausted" in e.text for e in result.rare_warnings)
+    assert result.failure is not None and result.failure.text.endswith("Job: aborted")
+    assert len(json.dumps(result.as_dict())) < 200_000
+
+
+def test_the_bounded_drain_clusters_lines_as_drain3_does_within_its_caps():
+    """Lines of real excerpts and of templates varied at random (merging, wildcards, ties):
+    each goes to the cluster drain3's own Drain gives it, with the same template."""
+    rng = random.Random(5)
+    vocabulary = ["".join(rng.choices(string.ascii_lowercase, k=5)) for _ in range(40)]
+    bases = [
+        [
+            rng.choice(["Executor:", "Writer:", "Pool:", "Stage"]),
+            *rng.choices(vocabulary, k=rng.randint(3, 9)),
+        ]
+        for _ in range(60)
+    ]
+    messages = [
+        mining._MASK.sub("<*>", line.strip())
+        for path in sorted(LOGS.glob("*.log"))
+        for line in path.read_text().splitlines()
+    ]
+    for _ in range(4000):
+        tokens = list(rng.choice(bases))
+        for _ in range(rng.randint(0, 3)):
+            tokens[rng.randrange(1, len(tokens))] = rng.choice([*vocabulary[:8], "<*>"])
+        messages.append(" ".join(tokens))
+    stock = Drain(depth=4, sim_th=0.4, max_children=100, param_str="<*>")
+    bounded = mining._Drain(on_evict=lambda cluster_id: None)
+    for message in messages:
+        expected, _ = stock.add_log_message(message)
+        got, _ = bounded.add_log_message(message)
+        assert (got.cluster_id, got.get_template()) == (
+            expected.cluster_id,
+            expected.get_template(),
+        ), message
+    assert max(len(leaf.cluster_ids) for leaf in _leaves(bounded.root_node)) > 10
 
 
 def test_json_lines_with_exception_field(tmp_path):
