@@ -343,8 +343,11 @@ def place_enriched(
         "culprit found",
         details={"culprit": ticket.culprit, "group_key": ticket.group_key},
     )
-    if incident_id is not None and not _lock_if_open(incident_id):
-        return place(ticket, now)  # it was resolved or merged meanwhile: as in `place`
+    while incident_id is not None and not _lock_if_open(incident_id):
+        # It was resolved or merged meanwhile: placed again, as in `place` (a join below
+        # still points its own page to the incident and tells the column it left).
+        incident_id, other_pipelines = _placement(ticket, now)
+        forms = incident_id is None and other_pipelines + 1 >= settings.INCIDENT_MIN_PIPELINES
     if incident_id is not None:
         incident = Incident.objects.get(pk=incident_id)
         _join(incident, ticket, now, paged=paged, left=status)

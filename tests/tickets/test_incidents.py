@@ -722,6 +722,91 @@ def test_a_failure_placed_while_its_incident_is_resolved_is_placed_as_one_after_
     assert not incident.events.filter(ticket_id=ticket_id).exists()
 
 
+def test_a_paged_failure_placed_again_into_another_incident_points_its_page_there():
+    """Its fetched error names the culprit of an incident being resolved while another one of
+    its group key is open: it joins the open one as a failure that paged on its own joins
+    (`place_enriched`): its issue and alert are pointed to the incident, and the board counts
+    it in its column no more."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from integrations.targets import jira, slack
+    from tests.api import make_ticket
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    resolving_one = Incident.objects.get()
+    incidents.act(resolving_one.pk, "resolve", Actor.system("test"))
+    post(storm_failure("pl_payments"))
+    post(storm_failure("pl_refunds"))
+    still_open = Incident.objects.exclude(pk=resolving_one.pk).get()
+    incidents.act(resolving_one.pk, "reopen", Actor.system("test"))
+    # The one reopened failed last: a placement reads it first.
+    Incident.objects.filter(pk=resolving_one.pk).update(last_member_at=timezone.now())
+    textless = make_ticket(pipeline="pl_invoices", source="databricks", itsm_ticket_id="OPS-7")
+    joined: list[dict] = []
+
+    def on_change(sender, **change) -> None:
+        if change["action"] == "joined" and change["ticket_id"] == textless.pk:
+            joined.append(change)
+
+    resolving, release, resolver = threading.Event(), threading.Event(), []
+
+    def resolve() -> None:
+        try:
+            with transaction.atomic():
+                incidents.act(resolving_one.pk, "resolve", Actor.system("test"))
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    resolver.append(cursor.fetchone()[0])
+                resolving.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def enrich() -> None:
+        try:
+            with transaction.atomic():
+                incidents.place_enriched(
+                    textless.pk, culprit=CULPRIT, culprit_detail="dw", error_type="DatabaseError"
+                )
+        finally:
+            connections.close_all()
+
+    def someone_waits_for_the_resolve() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                resolver,
+            )
+            return bool(cursor.fetchone()[0])
+
+    incidents.incident_changed.connect(on_change, dispatch_uid="test-joined-again")
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            held = pool.submit(resolve)
+            assert resolving.wait(10)
+            placed = pool.submit(enrich)
+            waited = wait_for(someone_waits_for_the_resolve, 10, 0.02)
+            release.set()
+            held.result(10)
+            placed.result(10)
+    finally:
+        incidents.incident_changed.disconnect(dispatch_uid="test-joined-again")
+
+    assert waited
+    assert Ticket.objects.get(pk=textless.pk).incident_id == still_open.pk
+    assert [(c["incident_id"], c["paged"], c["left"]) for c in joined] == [
+        (still_open.pk, True, "open")
+    ]
+    links = OutboundDelivery.objects.filter(ticket_id=textless.pk, payload__has_key="incident_id")
+    assert set(links.values_list("action", flat=True)) == {
+        jira.INCIDENT_LINK,
+        slack.INCIDENT_LINK,
+    }
+
+
 def test_the_resolved_filter_counts_a_responders_resolve_and_merged_incidents_leave_the_list():
     from tests.api import clear_throttles, jwt_client, make_user
 
