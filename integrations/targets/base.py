@@ -329,10 +329,11 @@ def reconciled(ticket: Ticket, action: str) -> bool:
 
 def wait_for(ticket: Ticket, action: str, what: str) -> None:
     """Raise Waiting while the ticket's `action` delivery is pending; TransportError
-    (permanent) when there is none or it will never succeed."""
-    first = OutboundDelivery.objects.filter(ticket_id=ticket.pk, action=action).first()
-    if first is None or first.status in (OutboundStatus.DEAD, OutboundStatus.SKIPPED):
-        state = "missing" if first is None else first.get_status_display().lower()
+    (permanent) when there is none or it will never succeed. The latest one: a member
+    detached after its own create skipped it has a second (`fanout.schedule_own_page`)."""
+    latest = OutboundDelivery.objects.filter(ticket_id=ticket.pk, action=action).last()
+    if latest is None or latest.status in (OutboundStatus.DEAD, OutboundStatus.SKIPPED):
+        state = "missing" if latest is None else latest.get_status_display().lower()
         raise TransportError(f"no {what} to update ({state})", permanent=True)
     raise Waiting(f"waiting for the {what} to be created")
 

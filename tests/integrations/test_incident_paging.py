@@ -574,6 +574,38 @@ def test_a_member_detached_after_its_grace_delay_skipped_its_page_pages_on_its_o
     assert Ticket.objects.get(pk=waiting[0]).itsm_ticket_id == ""  # still a member
 
 
+def test_a_detached_members_issue_that_cannot_be_created_leaves_its_syncs_dead_not_waiting(
+    celery_worker, targets, settings
+):
+    """Its own create skipped it in the grace delay; its create after the detach is refused
+    (its project is gone): a change of it then has no issue to update and says so, as any
+    ticket's whose create died, instead of waiting for the skipped create for ever."""
+    from tickets import lifecycle
+    from tickets.lifecycle import Actor
+
+    settings.INCIDENT_GRACE_SECONDS = 1
+    settings.INCIDENT_MIN_PIPELINES = 3
+    waiting = []
+    for pipeline in ("pl_orders", "pl_customers"):
+        waiting.append(post(storm_failure(pipeline))["ticket_id"])
+        wait_for(lambda: OutboundDelivery.objects.filter(ticket_id=waiting[-1]).exists(), 30)
+    post(storm_failure("pl_invoices"))
+    incident = paged_incident()
+    second = waiting[1]
+    Ticket.objects.filter(pk=second).update(jira_project="GONE")
+
+    incidents.detach(incident.pk, second, Actor.system("test"))
+    wait_for(lambda: Ticket.objects.filter(pk=second).exclude(slack_ts="").exists(), 30)
+    settled()
+    creates = OutboundDelivery.objects.filter(ticket_id=second, action="jira_create")
+    assert list(creates.values_list("status", flat=True)) == ["succeeded", "dead"]
+
+    lifecycle.acknowledge(second, Actor.system("test"))
+    sync = OutboundDelivery.objects.filter(ticket_id=second, action="jira_sync")
+    dead = wait_for(lambda: sync.filter(status=OutboundStatus.DEAD).first(), 15)
+    assert dead.last_error == "no JIRA issue to update (dead letter)"
+
+
 REFUSED = "java.net.ConnectException: Connection refused: sql-prod-01.database.windows.net:1433"
 
 
