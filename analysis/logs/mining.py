@@ -77,6 +77,9 @@ _MASK = re.compile(
     r"|(?<=[a-z]-)\d{3,}(?![\w\-]|\.\w)"
 )
 _JAVA_EXC = re.compile(
+    # A name starts a word (not inside one): read from every letter of a long word, the search
+    # was quadratic (a 64 KB line took seconds).
+    r"(?<![\w$])"
     r"(?P<type>(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*(?:Exception|Error|Throwable|Failure))"
     # A message ends where the next exception starts, even at once (a wrapper's message is
     # its cause: "java.lang.RuntimeException: java.io.IOException: disk full").

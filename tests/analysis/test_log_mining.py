@@ -7,6 +7,7 @@ import gzip
 import json
 import random
 import string
+import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +81,24 @@ def test_a_wrapper_whose_message_is_its_cause_leads_to_the_cause(tmp_path):
         ("java.lang.RuntimeException", ""),
         ("java.io.IOException", "No space left on device"),
     ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ERROR Task failed: Error " + "a" * 60_000,
+        "Exception " + "A" * 60_000,
+        "Error " + "a.B" * 20_000,
+    ],
+    ids=["long-word", "long-capitalised-word", "dotted-run"],
+)
+def test_a_long_line_naming_an_error_is_mined_in_linear_time(tmp_path, line):
+    """A log line may be 64 KB: an exception's name is looked for where a word starts, not
+    from every letter of a long word (that was seconds of CPU per line)."""
+    path = write(tmp_path, "driver.log", line + "\n")
+    started = time.process_time()
+    mine(path)
+    assert time.process_time() - started < 1.0
 
 
 def test_spark_driver_log_first_error_patterns_and_counts():
