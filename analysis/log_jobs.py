@@ -449,7 +449,7 @@ def _refuse_local_address(url: str) -> None:
         return
     try:
         found = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # ValueError: a port out of range
         raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
     for *_, address in found:
         ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])

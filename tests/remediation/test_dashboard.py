@@ -89,3 +89,23 @@ def test_roles_get_the_remediation_permissions(migration_data):
     assert "change_remediation" in codenames("responder")
     assert "change_remediationpolicy" not in codenames("responder")
     assert {"change_remediationpolicy", "change_remediation"} <= codenames("admin")
+
+
+def test_a_remediation_field_that_is_no_number_decides_nothing(client):
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+
+    response = client.post(
+        f"/tickets/{ticket.pk}/remediation/",
+        {"decision": "approve", "remediation": "\u00b2"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Not done: the remediation shown is not this ticket&#x27;s" in (
+        response.content.decode()
+    )
+    waiting.refresh_from_db()
+    assert waiting.status == "awaiting_approval"

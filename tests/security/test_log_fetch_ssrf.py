@@ -112,3 +112,13 @@ def test_a_host_the_operator_listed_is_fetched_whatever_its_address(webhook_clie
     assert internal.paths == ["/log"]
     assert job.status == "done", job.error
     assert INTERNAL_SECRET in json.dumps(job.report)  # what is fetched is shown in the report
+
+
+@pytest.mark.django_db
+def test_a_log_url_whose_port_is_out_of_range_fails_the_job_saying_it_cannot_fetch(
+    webhook_client,
+):
+    job = _analyse(_airflow_ticket(webhook_client, "http://logs.example.org:99999/task.log"))
+
+    assert job.status == "failed"
+    assert "cannot fetch the log from logs.example.org" in job.error

@@ -642,7 +642,8 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
         messages.error(request, "Unknown decision.")
     elif shown and (pending is None or shown != str(pending.pk)):
         earlier = Remediation.objects.filter(
-            pk=int(shown) if shown.isdigit() and len(shown) < 19 else 0, ticket_id=ticket_id
+            pk=int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 19 else 0,
+            ticket_id=ticket_id,
         ).first()
         state = earlier.get_status_display().lower() if earlier else "not this ticket's"
         messages.error(request, f"Not done: the remediation shown is {state}; reload the page.")
