@@ -91,13 +91,7 @@ def test_a_not_ready_answer_is_not_logged_as_a_server_error(caplog):
 )
 def test_a_process_count_that_is_not_a_positive_integer_stops_make_run_naming_it(name, value):
     """`make run` (and gunicorn, which reads the same config module) refuses to start."""
-    launcher = subprocess.run(
-        [sys.executable, "-c", "import rca_project.serve"],
-        env={**os.environ, name: value},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    launcher = _start_serve({name: value})
     assert launcher.returncode != 0
     assert f"ImproperlyConfigured: {name} must be a positive integer, not '{value}'" in (
         launcher.stderr
@@ -108,13 +102,7 @@ def test_a_process_count_that_is_not_a_positive_integer_stops_make_run_naming_it
     ("name", "value"), [("RCA_PORT", "eight"), ("RCA_WS_PORT", "70000"), ("RCA_PORT", "\u0668000")]
 )
 def test_a_port_that_is_not_a_port_number_stops_make_run_naming_it(name, value):
-    launcher = subprocess.run(
-        [sys.executable, "-c", "import rca_project.serve"],
-        env={**os.environ, name: value},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    launcher = _start_serve({name: value})
     assert launcher.returncode != 0
     assert f"ImproperlyConfigured: {name} must be a port number (1-65535), not '{value}'" in (
         launcher.stderr
@@ -122,14 +110,20 @@ def test_a_port_that_is_not_a_port_number_stops_make_run_naming_it(name, value):
 
 
 def test_a_websocket_port_past_the_last_names_the_port_it_was_made_from():
-    launcher = subprocess.run(
-        [sys.executable, "-c", "import rca_project.serve"],
-        env={**os.environ, "RCA_PORT": "65535", "RCA_WS_PORT": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    launcher = _start_serve({"RCA_PORT": "65535", "RCA_WS_PORT": ""})
     assert launcher.returncode != 0
     assert "RCA_WS_PORT must be a port number (1-65535), not '65536' (unset: RCA_PORT + 1)" in (
         launcher.stderr
+    )
+
+
+def _start_serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Import `make run`'s launcher with `env` over this environment (it checks its settings
+    as it loads)."""
+    return subprocess.run(
+        [sys.executable, "-c", "import rca_project.serve"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )

@@ -10,7 +10,6 @@ import threading
 import time
 import zipfile
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from tests.conftest import wait_for
 from tests.dashboard import make_ticket, make_user
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
+from tests.fakes.text_server import TextServer
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog
 
@@ -367,33 +367,9 @@ def test_a_databricks_tickets_run_output_is_its_job_runs_and_a_python_error_is_t
     )
 
 
-class AirflowLogServer:
+def airflow_log_server() -> TextServer:
     """Serves one task log as text/plain at /log/load_orders/1, like Airflow's log endpoint."""
-
-    def __enter__(self) -> AirflowLogServer:
-        body = (LOGS / "airflow_lock_wait_chain.log").read_bytes()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                found = self.path == "/log/load_orders/1"
-                data = body if found else b"not found"
-                self.send_response(200 if found else 404)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return TextServer({"/log/load_orders/1": (LOGS / "airflow_lock_wait_chain.log").read_bytes()})
 
 
 @pytest.mark.django_db
@@ -401,7 +377,7 @@ def test_the_tickets_airflow_log_host_is_allowed_and_fetched(settings):
     # The fake listens on loopback, which is fetched only from a listed host (see
     # tests/security/test_log_fetch_ssrf.py); the ticket's host is allowed as any other is.
     settings.LOG_ANALYSIS_URL_HOSTS = ["127.0.0.1"]
-    with AirflowLogServer() as airflow:
+    with airflow_log_server() as airflow:
         ticket = make_ticket(source="airflow", links={"log": f"{airflow.url}/log/load_orders/1"})
         user = make_user("a", "viewer")
         job = log_jobs.create_job_for_ticket(user, ticket)

@@ -6,9 +6,6 @@ the host in LOG_ANALYSIS_URL_HOSTS, lets those be fetched."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -16,38 +13,16 @@ from analysis import log_jobs
 from analysis.models import LogAnalysisJob
 from tests.api import jwt_client, make_user
 from tests.conftest import local_payload
+from tests.fakes.text_server import TextServer
 
 INTERNAL_SECRET = "internal-only admin console session"
 
 
-class InternalServer:
+def internal_server() -> TextServer:
     """An HTTP service on this machine that no webhook should make the service read."""
-
-    def __enter__(self) -> InternalServer:
-        self.paths: list[str] = []
-        paths = self.paths
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                paths.append(self.path)
-                data = f"2025-12-10 10:00:00,000 ERROR admin: {INTERNAL_SECRET}\n".encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.port = self.server.server_address[1]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return TextServer(
+        {}, default=f"2025-12-10 10:00:00,000 ERROR admin: {INTERNAL_SECRET}\n".encode()
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +52,7 @@ def _analyse(ticket_id: str, **extra: str) -> LogAnalysisJob:
 @pytest.mark.django_db
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"])
 def test_a_webhooks_log_url_cannot_make_the_service_read_its_own_machine(webhook_client, host):
-    with InternalServer() as internal:
+    with internal_server() as internal:
         ticket_id = _airflow_ticket(webhook_client, f"http://{host}:{internal.port}/admin/secret")
         job = _analyse(ticket_id)
     assert internal.paths == []
@@ -88,7 +63,7 @@ def test_a_webhooks_log_url_cannot_make_the_service_read_its_own_machine(webhook
 
 @pytest.mark.django_db
 def test_nor_a_path_a_viewer_picks_on_that_host(webhook_client):
-    with InternalServer() as internal:
+    with internal_server() as internal:
         ticket_id = _airflow_ticket(webhook_client, f"http://127.0.0.1:{internal.port}/log")
         job = _analyse(ticket_id, url=f"http://127.0.0.1:{internal.port}/metrics")
     assert internal.paths == []
@@ -106,7 +81,7 @@ def test_the_cloud_metadata_address_is_refused_without_a_connection(webhook_clie
 @pytest.mark.django_db
 def test_a_host_the_operator_listed_is_fetched_whatever_its_address(webhook_client, settings):
     settings.LOG_ANALYSIS_URL_HOSTS = ["127.0.0.1"]
-    with InternalServer() as internal:
+    with internal_server() as internal:
         ticket_id = _airflow_ticket(webhook_client, f"http://127.0.0.1:{internal.port}/log")
         job = _analyse(ticket_id)
     assert internal.paths == ["/log"]
