@@ -11,8 +11,10 @@ import copy
 import json
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import pytest
 import requests
@@ -39,6 +41,8 @@ STORM_MESSAGE = (
 )
 SUBSCRIPTION = "/subscriptions/11111111-1111-1111-1111-111111111111"
 CULPRIT = "sql-server:sql-prod-01.database.windows.net"
+
+T = TypeVar("T")
 
 
 def storm_failure(pipeline: str, *, factory: str = "adf-sales-prod", message: str = STORM_MESSAGE):
@@ -661,9 +665,8 @@ def test_a_failure_placed_while_its_incident_is_resolved_is_placed_as_one_after_
     to commit, and waits for it: it must not join the incident resolved (an open member
     nobody is told about); it is placed as a failure after the resolve is, on its own. So is
     one whose culprit its fetched error text names (`place_enriched`)."""
-    import threading
 
-    from django.db import connection, connections, transaction
+    from django.db import connections, transaction
 
     from tests.api import make_ticket
 
@@ -671,19 +674,6 @@ def test_a_failure_placed_while_its_incident_is_resolved_is_placed_as_one_after_
     post(storm_failure("pl_customers"))
     incident = Incident.objects.get()
     textless = make_ticket(pipeline="pl_invoices", source="databricks")
-    resolving, release, resolver = threading.Event(), threading.Event(), []
-
-    def resolve() -> None:
-        try:
-            with transaction.atomic():
-                incidents.act(incident.pk, "resolve", Actor.system("test"))
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    resolver.append(cursor.fetchone()[0])
-                resolving.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
 
     def ingest() -> str:
         try:
@@ -697,22 +687,7 @@ def test_a_failure_placed_while_its_incident_is_resolved_is_placed_as_one_after_
         finally:
             connections.close_all()
 
-    def someone_waits_for_the_resolve() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                resolver,
-            )
-            return bool(cursor.fetchone()[0])
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        held = pool.submit(resolve)
-        assert resolving.wait(10)
-        answer = pool.submit(ingest)
-        waited = wait_for(someone_waits_for_the_resolve, 10, 0.02)
-        release.set()
-        held.result(10)
-        ticket_id = answer.result(10)
+    ticket_id, waited = placed_while_a_resolve_is_held(incident.pk, ingest)
 
     assert waited
     incident.refresh_from_db()
@@ -727,9 +702,8 @@ def test_a_paged_failure_placed_again_into_another_incident_points_its_page_ther
     its group key is open: it joins the open one as a failure that paged on its own joins
     (`place_enriched`): its issue and alert are pointed to the incident, and the board counts
     it in its column no more."""
-    import threading
 
-    from django.db import connection, connections, transaction
+    from django.db import connections, transaction
 
     from integrations.targets import jira, slack
     from tests.api import make_ticket
@@ -751,20 +725,6 @@ def test_a_paged_failure_placed_again_into_another_incident_points_its_page_ther
         if change["action"] == "joined" and change["ticket_id"] == textless.pk:
             joined.append(change)
 
-    resolving, release, resolver = threading.Event(), threading.Event(), []
-
-    def resolve() -> None:
-        try:
-            with transaction.atomic():
-                incidents.act(resolving_one.pk, "resolve", Actor.system("test"))
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    resolver.append(cursor.fetchone()[0])
-                resolving.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
     def enrich() -> None:
         try:
             with transaction.atomic():
@@ -774,24 +734,9 @@ def test_a_paged_failure_placed_again_into_another_incident_points_its_page_ther
         finally:
             connections.close_all()
 
-    def someone_waits_for_the_resolve() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                resolver,
-            )
-            return bool(cursor.fetchone()[0])
-
     incidents.incident_changed.connect(on_change, dispatch_uid="test-joined-again")
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            held = pool.submit(resolve)
-            assert resolving.wait(10)
-            placed = pool.submit(enrich)
-            waited = wait_for(someone_waits_for_the_resolve, 10, 0.02)
-            release.set()
-            held.result(10)
-            placed.result(10)
+        _, waited = placed_while_a_resolve_is_held(resolving_one.pk, enrich)
     finally:
         incidents.incident_changed.disconnect(dispatch_uid="test-joined-again")
 
@@ -1172,3 +1117,43 @@ def test_an_incident_open_across_the_regrouping_deploy_keeps_its_members_and_its
     storage.refresh_from_db()
     assert (storage.culprit, storage.culprit_detail) == ("storage:dlsprod", "raw")
     assert Incident.objects.count() == 2
+
+
+def placed_while_a_resolve_is_held(incident_id: str, place: Callable[[], T]) -> tuple[T, bool]:
+    """Run `place` while a responder's resolve of the incident is held uncommitted, release the
+    resolve once `place` waits for it; `place`'s answer, and whether it waited (PostgreSQL
+    says it was blocked by the resolve, not a sleep)."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    resolving, release, resolver = threading.Event(), threading.Event(), []
+
+    def resolve() -> None:
+        try:
+            with transaction.atomic():
+                incidents.act(incident_id, "resolve", Actor.system("test"))
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    resolver.append(cursor.fetchone()[0])
+                resolving.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def someone_waits_for_the_resolve() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                resolver,
+            )
+            return bool(cursor.fetchone()[0])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        held = pool.submit(resolve)
+        assert resolving.wait(10)
+        answer = pool.submit(place)
+        waited = wait_for(someone_waits_for_the_resolve, 10, 0.02)
+        release.set()
+        held.result(10)
+        return answer.result(10), waited
