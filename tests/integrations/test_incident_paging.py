@@ -542,14 +542,7 @@ def test_a_member_detached_after_its_grace_delay_skipped_its_page_pages_on_its_o
     from tickets.lifecycle import Actor
 
     jira, slack = targets
-    settings.INCIDENT_GRACE_SECONDS = 1
-    settings.INCIDENT_MIN_PIPELINES = 3
-    waiting = []
-    for pipeline in ("pl_orders", "pl_customers"):
-        waiting.append(post(storm_failure(pipeline))["ticket_id"])
-        wait_for(lambda: OutboundDelivery.objects.filter(ticket_id=waiting[-1]).exists(), 30)
-    post(storm_failure("pl_invoices"))
-    incident = paged_incident()
+    incident, waiting = incident_whose_members_skipped_their_pages(settings)
     second = waiting[1]
     own = OutboundDelivery.objects.filter(
         ticket_id=second, action__in=["jira_create", "slack_post"]
@@ -583,14 +576,7 @@ def test_a_detached_members_issue_that_cannot_be_created_leaves_its_syncs_dead_n
     from tickets import lifecycle
     from tickets.lifecycle import Actor
 
-    settings.INCIDENT_GRACE_SECONDS = 1
-    settings.INCIDENT_MIN_PIPELINES = 3
-    waiting = []
-    for pipeline in ("pl_orders", "pl_customers"):
-        waiting.append(post(storm_failure(pipeline))["ticket_id"])
-        wait_for(lambda: OutboundDelivery.objects.filter(ticket_id=waiting[-1]).exists(), 30)
-    post(storm_failure("pl_invoices"))
-    incident = paged_incident()
+    incident, waiting = incident_whose_members_skipped_their_pages(settings)
     second = waiting[1]
     Ticket.objects.filter(pk=second).update(jira_project="GONE")
 
@@ -1046,3 +1032,16 @@ def test_every_member_recovering_after_people_resolved_the_incident_is_no_second
     assert sorted(told.values_list("payload__action", flat=True)) == ["resolve", "resolve"]
     kinds = list(IncidentEvent.objects.filter(incident=incident).values_list("kind", flat=True))
     assert kinds.count("resolved") == 1 and kinds.count("recovered") == 2
+
+
+def incident_whose_members_skipped_their_pages(settings) -> tuple[Incident, list[str]]:
+    """An incident formed by its third pipeline's failure after the first two's own pages ran
+    in its grace delay (and skipped, the incident paging for them); the first two ids."""
+    settings.INCIDENT_GRACE_SECONDS = 1
+    settings.INCIDENT_MIN_PIPELINES = 3
+    waiting: list[str] = []
+    for pipeline in ("pl_orders", "pl_customers"):
+        waiting.append(post(storm_failure(pipeline))["ticket_id"])
+        wait_for(lambda: OutboundDelivery.objects.filter(ticket_id=waiting[-1]).exists(), 30)
+    post(storm_failure("pl_invoices"))
+    return paged_incident(), waiting
