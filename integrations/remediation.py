@@ -437,7 +437,13 @@ def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = No
         remediation.save(
             update_fields=["status", "started_at", "finished_at", "reason", "run_key", "details"]
         )
-        _set_ticket_status(ticket, remediation, "remediation skipped", reason=remediation.reason)
+        _set_ticket_status(
+            ticket,
+            remediation,
+            "remediation skipped",
+            reason=remediation.reason,
+            announce="remediation_skipped",
+        )
         return False
     _set_ticket_status(
         ticket, remediation, "remediation started", actor=actor, announce="remediation_running"
@@ -804,7 +810,14 @@ def _skip(remediation: Remediation, ticket: Ticket, reason: str, *, actor: Actor
     remediation.reason = reason
     remediation.finished_at = timezone.now()
     remediation.save(update_fields=["status", "reason", "finished_at"])
-    _set_ticket_status(ticket, remediation, "remediation skipped", actor=actor, reason=reason)
+    _set_ticket_status(
+        ticket,
+        remediation,
+        "remediation skipped",
+        actor=actor,
+        reason=reason,
+        announce="remediation_skipped",
+    )
 
 
 # --- callbacks (playbooks) -----------------------------------------------------------------------
@@ -1037,6 +1050,7 @@ def start_next_batch(group: str) -> int:
                     "remediation skipped",
                     actor=Actor.system("incident recovered"),
                     reason=remediation.reason,
+                    announce="remediation_skipped",
                 )
                 continue
             remediation.reason = ""

@@ -545,6 +545,58 @@ def test_a_decline_says_who_declined_it_once_in_the_slack_thread(settings, slack
         ]
 
 
+def _remediation_buttons(message: dict) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.get("blocks") or []
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element["action_id"] in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION)
+    ]
+
+
+def test_an_approved_remediation_skipped_updates_its_slack_alert_and_says_why(settings):
+    """Approved, but its run has an active remediation (another ticket's): the alert's
+    Approve / Decline buttons go and its thread says why nothing ran (they stayed, offering a
+    decision already made)."""
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="playbook", mode="approval")
+        running = make_ticket()
+        Remediation.objects.create(
+            ticket=running, run_key=running.run_id, action="playbook", status="running"
+        )
+        ticket = make_ticket(slack_ts="", slack_channel="")
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+            fanout.deliver(row.pk)
+        pending = proposed(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+        ticket.refresh_from_db()
+        assert _remediation_buttons(slack.messages[(ticket.slack_channel, ticket.slack_ts)]) == [
+            SLACK_APPROVE_ACTION,
+            SLACK_DECLINE_ACTION,
+        ]
+        Ticket.objects.filter(pk=ticket.pk).update(
+            latest_run={"run_key": running.run_id, "entity": running.affected_entity}
+        )
+
+        remediation.approve(pending.pk, Actor.for_user(_responder()), via="api")
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        assert Remediation.objects.get(pk=pending.pk).status == "skipped"
+        message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+        assert _remediation_buttons(message) == []
+        assert "Skipped" in json.dumps(message["blocks"])
+        assert slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"] == (
+            f"remediation playbook #{pending.pk} — remediation skipped (via "
+            f"remediation): run {running.run_id} has an active remediation already"
+        )
+
+
 def test_a_decision_stands_when_the_ticket_is_proposed_again():
     make_policy(action="playbook", mode="never")
     ticket = make_ticket()
