@@ -216,11 +216,12 @@ def place(
     now: datetime | None = None,
     *,
     placement: tuple[str | None, int] | None = None,
-) -> Incident | None:
+) -> str | None:
     """Put a new ticket into its incident: join an open one, or form one with the recent
-    ungrouped tickets of its group key. Call inside the transaction that created the ticket.
-    `placement`: the row of `placement_query`, when the caller ran it already (under the
-    culprit's lock); without it, this takes the lock and asks."""
+    ungrouped tickets of its group key; the incident's id, None when it is in none. Call
+    inside the transaction that created the ticket. `placement`: the row of
+    `placement_query`, when the caller ran it already (under the culprit's lock); without it,
+    this takes the lock and asks."""
     if not ticket.group_key:
         return None
     now = now or timezone.now()
@@ -228,15 +229,13 @@ def place(
         _lock_culprit(ticket.culprit)
         placement = _placement(ticket, now)
     incident_id, other_pipelines = placement
-    while incident_id is not None and not _lock_if_open(incident_id):
+    while incident_id is not None and not _join_if_open(incident_id, ticket, now):
         # Resolved (by people, or by its last member's recovery) or merged by a change that
         # committed after this failure's placement read it open: placed as a failure after
         # that change is (it joins no resolved incident), not left open in it unseen.
         incident_id, other_pipelines = _placement(ticket, now)
     if incident_id is not None:
-        incident = Incident.objects.get(pk=incident_id)
-        _join(incident, ticket, now)
-        return incident
+        return incident_id
     if other_pipelines + 1 < settings.INCIDENT_MIN_PIPELINES:
         return None
     candidates = list(
@@ -245,7 +244,7 @@ def place(
         .only("id", "pipeline", "source", "severity", "priority", "timestamp", "first_seen")
         .order_by("timestamp")
     )
-    return _form(ticket, candidates, now)
+    return _form(ticket, candidates, now).pk
 
 
 def _placement(ticket: Ticket, now: datetime) -> tuple[str | None, int]:
@@ -254,17 +253,6 @@ def _placement(ticket: Ticket, now: datetime) -> tuple[str | None, int]:
         cursor.execute(sql, params)
         incident_id, other_pipelines = cursor.fetchone()
     return incident_id, other_pipelines
-
-
-def _lock_if_open(incident_id: str) -> bool:
-    """Lock the incident a failure joins; False when it is no longer one a failure joins
-    (`placement_query`), as the change it waited for left it."""
-    return (
-        Incident.objects.select_for_update()
-        .filter(pk=incident_id, merged_into__isnull=True, recovered_at__isnull=True)
-        .exclude(status=Status.RESOLVED)
-        .exists()
-    )
 
 
 def _ungrouped(group_key: str, now: datetime) -> Any:
@@ -279,7 +267,7 @@ def _ungrouped(group_key: str, now: datetime) -> Any:
 
 def place_enriched(
     ticket_id: str, *, culprit: str, culprit_detail: str, error_type: str
-) -> Incident | None:
+) -> str | None:
     """A ticket whose alert carried no error text (a Databricks job notification) named no
     culprit at ingest; the analysis fetched its error and found one. Store its culprit, its
     error class and its group key, and place it as `place` places a new ticket (join the open
@@ -343,15 +331,15 @@ def place_enriched(
         "culprit found",
         details={"culprit": ticket.culprit, "group_key": ticket.group_key},
     )
-    while incident_id is not None and not _lock_if_open(incident_id):
-        # It was resolved or merged meanwhile: placed again, as in `place` (a join below
-        # still points its own page to the incident and tells the column it left).
+    while incident_id is not None and not _join_if_open(
+        incident_id, ticket, now, paged=paged, left=status
+    ):
+        # It was resolved or merged meanwhile: placed again, as in `place` (a join still
+        # points its own page to the incident and tells the column it left).
         incident_id, other_pipelines = _placement(ticket, now)
         forms = incident_id is None and other_pipelines + 1 >= settings.INCIDENT_MIN_PIPELINES
     if incident_id is not None:
-        incident = Incident.objects.get(pk=incident_id)
-        _join(incident, ticket, now, paged=paged, left=status)
-        return incident
+        return incident_id
     if not forms:
         return None
     # Members that paged before it formed, this one too, are pointed to it when it pages.
@@ -361,7 +349,7 @@ def place_enriched(
 def raise_to_member(ticket_id: str) -> None:
     """A member's severity was raised after it was placed (the class of the error text its
     analysis fetched: `rules.severity_raised_by_class`): its incident takes it, as it takes a
-    graver member's that joins (`_join`), and its page follows (`incident_changed`), as it
+    graver member's that joins (`_join_if_open`), and its page follows (`incident_changed`), as it
     does a join. Call inside the transaction that raised it."""
     row = (
         Ticket.objects.filter(pk=ticket_id)
@@ -428,20 +416,47 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
     return incident
 
 
-def _join(
-    incident: Incident, ticket: Ticket, now: datetime, *, paged: bool = False, left: str = ""
-) -> None:
-    Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
-    ticket.incident = incident
-    changes: dict[str, Any] = {"member_count": F("member_count") + 1, "last_member_at": now}
-    if _SEVERITY_RANK.get(ticket.severity, 9) < _SEVERITY_RANK.get(incident.severity, 9):
-        changes["severity"] = ticket.severity
-        changes["priority"] = ticket.priority
-    Incident.objects.filter(pk=incident.pk).update(**changes)
+_JOIN_IF_OPEN = f"""
+    UPDATE {Incident._meta.db_table}
+       SET member_count = member_count + 1, last_member_at = %(now)s,
+           severity = CASE WHEN severity = ANY(%(milder)s) THEN %(severity)s ELSE severity END,
+           priority = CASE WHEN severity = ANY(%(milder)s) THEN %(priority)s ELSE priority END
+     WHERE id = %(id)s AND merged_into_id IS NULL AND recovered_at IS NULL
+       AND status <> %(resolved)s
+    RETURNING status
+    """
+
+
+def _join_if_open(
+    incident_id: str, ticket: Ticket, now: datetime, *, paged: bool = False, left: str = ""
+) -> bool:
+    """Join the incident while it is one a failure joins (`placement_query`): False, and
+    nothing changed, when the change it waited for left it resolved or merged. The UPDATE that
+    counts the member takes the incident's lock and, waiting on a change that holds it, reads
+    the row as that change left it; it takes a graver member's severity (the incident is as
+    grave as its worst member) and returns the status the member takes
+    (`_take_incidents_status`)."""
+    rank = _SEVERITY_RANK.get(ticket.severity, 9)
+    params: dict[str, Any] = {
+        "id": incident_id,
+        "now": now,
+        "milder": [name for name, other in _SEVERITY_RANK.items() if other > rank],
+        "severity": ticket.severity,
+        "priority": ticket.priority,
+        "resolved": Status.RESOLVED,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_JOIN_IF_OPEN, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    Ticket.objects.filter(pk=ticket.pk).update(incident_id=incident_id)
+    ticket.incident_id = incident_id
     kind = "alert" if ticket.source == Source.AZURE_MONITOR else "failure"
-    record_event(incident.pk, kind, ticket_id=ticket.pk, details={"pipeline": ticket.pipeline})
-    _take_incidents_status(incident.pk, ticket.pk)
-    announce(incident.pk, "joined", Actor.system("incidents"), ticket.pk, paged=paged, left=left)
+    record_event(incident_id, kind, ticket_id=ticket.pk, details={"pipeline": ticket.pipeline})
+    _take_incidents_status(incident_id, ticket.pk, status=row[0])
+    announce(incident_id, "joined", Actor.system("incidents"), ticket.pk, paged=paged, left=left)
+    return True
 
 
 # The action that brought an incident to a status people own it in, as `act` applied it.
@@ -451,17 +466,21 @@ _OWNED_BY: dict[str, str] = {
 }
 
 
-def _take_incidents_status(incident_id: str, ticket_id: str, how: str = "joined it") -> None:
+def _take_incidents_status(
+    incident_id: str, ticket_id: str, how: str = "joined it", *, status: str | None = None
+) -> None:
     """A member joining an incident that people acknowledged or took is theirs too, and so is
     a member a regression reopened in it: it takes the incident's status the way `act` gave it
     to the members then (the same action by the same actor, its audit entry naming the
     incident, where it was done and `how` the member came to it), so its SLA goes as theirs
     did (met when acknowledged) and the board shows no open member in an owned incident.
-    Called by `_join` after its UPDATE of the incident, and by `_reopen_for` after its recount
-    locked it: the incident's lock is held, so its status read here is the one committed last
-    (an `act` on it waits for this ingest, or went first), and the member's row is this
-    transaction's own (new) or held by id already (`place_enriched`, the failure's UPDATE)."""
-    status = Incident.objects.filter(pk=incident_id).values_list("status", flat=True).get()
+    Called by `_join_if_open` with the `status` its UPDATE of the incident returned, and by
+    `_reopen_for` after its recount locked it: the incident's lock is held, so its status is
+    the one committed last (an `act` on it waits for this ingest, or went first), and the
+    member's row is this transaction's own (new) or held by id already (`place_enriched`, the
+    failure's UPDATE)."""
+    if status is None:
+        status = Incident.objects.filter(pk=incident_id).values_list("status", flat=True).get()
     action = _OWNED_BY.get(status)
     if action is None:
         return
