@@ -467,18 +467,23 @@ _OWNED_BY: dict[str, str] = {
 
 
 def _take_incidents_status(
-    incident_id: str, ticket_id: str, how: str = "joined it", *, status: str | None = None
+    incident_id: str,
+    ticket_ids: str | list[str],
+    how: str = "joined it",
+    *,
+    status: str | None = None,
 ) -> None:
-    """A member joining an incident that people acknowledged or took is theirs too, and so is
-    a member a regression reopened in it: it takes the incident's status the way `act` gave it
-    to the members then (the same action by the same actor, its audit entry naming the
-    incident, where it was done and `how` the member came to it), so its SLA goes as theirs
+    """A member joining an incident that people acknowledged or took is theirs too, and so are
+    a member a regression reopened in it and the members merged into it: each takes the
+    incident's status the way `act` gave it to the members then (the same action by the same
+    actor, its audit entry naming the incident, where it was done and `how` the member came to
+    it), so its SLA goes as theirs
     did (met when acknowledged) and the board shows no open member in an owned incident.
-    Called by `_join_if_open` with the `status` its UPDATE of the incident returned, and by
-    `_reopen_for` after its recount locked it: the incident's lock is held, so its status is
-    the one committed last (an `act` on it waits for this ingest, or went first), and the
-    member's row is this transaction's own (new) or held by id already (`place_enriched`, the
-    failure's UPDATE)."""
+    Called by `_join_if_open` with the `status` its UPDATE of the incident returned, by
+    `_reopen_for` after its recount locked it and by `merge` (which locked them all): the
+    incident's lock is held, so its status is the one committed last (an `act` on it waits
+    for this ingest, or went first), and the members' rows are this transaction's own (new) or
+    held by id already (`place_enriched`, the failure's UPDATE, `merge`)."""
     if status is None:
         status = Incident.objects.filter(pk=incident_id).values_list("status", flat=True).get()
     action = _OWNED_BY.get(status)
@@ -498,8 +503,9 @@ def _take_incidents_status(
     else:  # no timeline entry says who (an incident older than its timeline's status entries)
         actor, via = Actor.system("incidents"), ""
     note = f"{how} {lifecycle.status_words(status)}"
+    ids = [ticket_ids] if isinstance(ticket_ids, str) else ticket_ids
     _act_on_members(
-        Ticket.objects.filter(pk=ticket_id),
+        Ticket.objects.filter(pk__in=ids),
         action,
         actor,
         note=_member_note(incident_id, via, note),
@@ -953,7 +959,11 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
 
 
 def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
-    """Move every member of `source_id` into `into_id`; the source stays, marked merged."""
+    """Move every member of `source_id` into `into_id`; the source stays, marked merged. The
+    incident they move to is as grave as its worst member (the source's severity and priority
+    when graver), and its open members moved into one people acknowledged or took take its
+    status, as a failure joining it does. A resolved incident takes no member still open
+    (reopen it first), as it takes no new failure."""
     if source_id == into_id:
         raise lifecycle.TransitionError("an incident cannot be merged into itself")
     with transaction.atomic():
@@ -963,7 +973,14 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
         source, into = locked[source_id], locked[into_id]
         if source.merged_into_id or into.merged_into_id:
             raise lifecycle.TransitionError("an incident already merged cannot take part")
-        moved = Ticket.objects.filter(incident=source).update(incident=into)
+        members = Ticket.objects.filter(incident=source)
+        if into.status == Status.RESOLVED and members.exclude(status=Status.RESOLVED).exists():
+            raise lifecycle.TransitionError(
+                f"incident {into.pk} is resolved and {source.pk} has members not resolved: "
+                f"reopen {into.pk} before merging into it"
+            )
+        moving = list(members.values_list("pk", flat=True))
+        moved = members.update(incident=into)
         # Members sharing the source's analysis now share the one of the incident they moved
         # to (and its next analyses, `store_analysis`; a detach finds them by this note).
         shared: dict[str, Any] = {"rca_note": _shared_note(into)}
@@ -978,13 +995,28 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
         into.member_count = into.members.count()
         into.first_seen = min(into.first_seen, source.first_seen)
         into.last_member_at = max(into.last_member_at, source.last_member_at)
-        into.save(update_fields=["member_count", "first_seen", "last_member_at", "updated_at"])
+        raised = _SEVERITY_RANK.get(source.severity, 9) < _SEVERITY_RANK.get(into.severity, 9)
+        if raised:
+            into.severity, into.priority = source.severity, min(into.priority, source.priority)
+        into.save(
+            update_fields=[
+                "member_count",
+                "first_seen",
+                "last_member_at",
+                "severity",
+                "priority",
+                "updated_at",
+            ]
+        )
         _recount_recovered(into.pk)
+        _take_incidents_status(into.pk, moving, "was merged into it while it was")
         source.merged_into = into
         source.member_count = source.recovered_count = 0
         source.save(update_fields=["merged_into", "member_count", "recovered_count", "updated_at"])
         record_event(into.pk, "merged", actor=actor, details={"from": source.pk, "moved": moved})
         record_event(source.pk, "merged_into", actor=actor, details={"into": into.pk})
         announce(into.pk, "merged", actor)
+        if raised:  # its issue's priority follows, as when a graver member raises it
+            announce(into.pk, "raised", actor)
         announce(source.pk, "merged_into", actor)
     return into

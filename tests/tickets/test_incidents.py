@@ -546,6 +546,48 @@ def test_two_incidents_merge_into_one():
     assert unknown.status_code == 404
 
 
+def test_a_merge_carries_the_graver_severity_and_the_owned_status_to_the_moved_members():
+    """The incident merged into is as grave as its worst member, and the open members moved
+    into an incident people acknowledged are theirs too (they stayed open, their SLA running,
+    under an incident of a lower severity)."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    first, second = two_incidents()
+    Incident.objects.filter(pk=second.pk).update(severity="Critical", priority="P1")
+    moving = list(second.members.values_list("pk", flat=True))
+    user = make_user("responder")
+    responder = jwt_client(user)
+    assert responder.post(f"/api/v1/incidents/{first.pk}/acknowledge/").status_code == 200
+
+    merged = responder.post(f"/api/v1/incidents/{second.pk}/merge/", {"into": first.pk})
+
+    assert merged.status_code == 200, merged.content
+    first.refresh_from_db()
+    assert (first.severity, first.priority, first.status) == ("Critical", "P1", "acknowledged")
+    for ticket in Ticket.objects.filter(pk__in=moving):
+        assert ticket.status == "acknowledged" and ticket.ack_user == user.username
+        entry = ticket.audit_entries.get(action="acknowledge")
+        assert "was merged into it while it was acknowledged" in str(entry.details)
+
+
+def test_a_resolved_incident_takes_no_open_member_by_a_merge():
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    first, second = two_incidents()
+    responder = jwt_client(make_user("responder"))
+    assert responder.post(f"/api/v1/incidents/{first.pk}/resolve/").status_code == 200
+
+    refused = responder.post(f"/api/v1/incidents/{second.pk}/merge/", {"into": first.pk})
+
+    assert refused.status_code == 409
+    assert f"reopen {first.pk} before merging into it" in refused.json()["error"]
+    assert not Ticket.objects.filter(incident=first).exclude(status="resolved").exists()
+    second.refresh_from_db()
+    assert second.merged_into_id is None and second.member_count == 2
+
+
 def test_stats_show_the_noise_funnel_and_response_times_by_culprit():
     from tests.api import clear_throttles, jwt_client, make_user
 
