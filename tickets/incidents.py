@@ -1015,8 +1015,6 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
         source.save(update_fields=["merged_into", "member_count", "recovered_count", "updated_at"])
         record_event(into.pk, "merged", actor=actor, details={"from": source.pk, "moved": moved})
         record_event(source.pk, "merged_into", actor=actor, details={"into": into.pk})
-        announce(into.pk, "merged", actor)
-        if raised:  # its issue's priority follows, as when a graver member raises it
-            announce(into.pk, "raised", actor)
+        announce(into.pk, "merged", actor)  # its page and issue follow (priority included)
         announce(source.pk, "merged_into", actor)
     return into
