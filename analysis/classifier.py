@@ -223,7 +223,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"could not be established\. broker may not be available",
                 # A client naming the URL of the broker or cache it could not reach (Celery,
                 # Kombu, redis-py: "Cannot connect to redis://host:6379//", amqp://, kafka://).
-                r"(?:cannot|can't|could not|unable to|failed to) connect to [a-z][a-z0-9+.-]{1,15}://",
+                # SAP HANA's JDBC driver names a JDBC URL: "Cannot connect to jdbc:sap://h:443".
+                r"(?:cannot|can't|could not|unable to|failed to) connect to (?:jdbc:)?"
+                r"[a-z][a-z0-9+.-]{1,15}://",
             ),
             _I,
         ),
@@ -552,6 +554,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|(?:cannot|can't|can ?not|must not|may not|should not) (?:be |exceed |use |have )?"
             r"(?:more|greater|larger|longer|bigger) than \d"
             r"|prevents? [\w ]{1,40}? from using more than \d"
+            # Azure AI Search: "At most 3000 objects are allowed to be in collections"; not a
+            # retry budget ("at most 3 retries are allowed").
+            r"|\bat most \d[\d,]{0,12} (?!(?:[\w-]+ ){0,3}" + _RETRY_COUNTS + r"\b)"
+            r"[\w ]{1,40}? (?:are|is) allowed\b"
             r"|already (?:has|have|holds|contains|runs|running) \d+ [\w ]{1,30}?,? "
             r"(?:and )?(?:cannot|can't|can not|unable to) accept",
             _I,
@@ -608,7 +614,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|token (?:has )?expired|expiredtoken|(?<!\()invalid (?:access |refresh |sas )?token"
             r"|token is (?:invalid|expired|not valid)|invalid client secret"
             r"|client secret .{0,40}(?:invalid|expired)|expiredsignatureerror|signature has expired"
-            r"|invalidsignatureerror",
+            r"|invalidsignatureerror"
+            # SharePoint: the request's form digest is missing or expired.
+            r"|security validation for this page is invalid",
             _I,
         ),
         ("token_wording", 2.0, r"access token|client secret|refresh token|sas token", _I),
@@ -717,6 +725,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|number out of representable range|out of range for (?:type|data ?type|column)"
             r"|precision \d+ exceeds|exceeds (?:the )?max(?:imum)? precision"
             r"|can only support precision"
+            # Azure AI Search: a field value indexed as one term over the 32766-byte limit.
+            r"|contains a term that is too large|max length for utf-8 encoded terms"
             r"|\b(?:small|big|tiny)?int(?:eger)? out of range"
             r"|out of range: value too (?:small|large)"
             # .NET DateTime range (ADF, Dataverse): "Ticks must be between DateTime.MinValue...".
@@ -891,6 +901,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|cannot bulk load because the file .{0,300}? could not be opened"
             # Snowflake: "Remote file 'https://.../x.csv' was not found" (stage or COPY source).
             r"|remote file '[^'\n]{1,300}' was not found",
+            _I,
+        ),
+        (
+            # A source that gave nothing to read ("Could not build a prototype index because
+            # datasource 'x' returned no data").
+            "source_returned_nothing",
+            2.5,
+            r"\breturned no (?:data|rows|records|results)\b",
             _I,
         ),
         (
@@ -1134,6 +1152,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A feature the target's version or edition does not have (SQL Server "Reference
+            # to database and/or server name in 'SSISDB.catalog.x' is not supported in this
+            # version of SQL Server": Azure SQL Database, not the SSISDB the step needs).
+            "version_unsupported",
+            3.0,
+            r"\bis not supported in this (?:version|edition|tier|release) of\b",
+            _I,
+        ),
+        ("endpoint_validation", 4.0, any_of(*signals.ENDPOINT_VALIDATION), _I),
+        (
+            # A Great Expectations checkpoint set up without what it validates ("must be
+            # called with a validator or contain either a batch_request or validations").
+            "gx_checkpoint",
+            3.5,
+            r"\bcheckpointerror\b|must be called with a validator",
+            _I,
+        ),
+        (
             # The activity or connector accepts only some kinds of dataset, format or mode
             # ("Stored Procedure activity only supports Azure SQL Database ... datasets"): above
             # the database words such a sentence names.
@@ -1210,8 +1246,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|could not find profile|profile .{0,60}(?:not found|does not exist)"
             r"|integration runtime '?[\w-]+'? .{0,80}"
             r"(?:does not exist|not found|could not be found)"
-            r"|(?:dataset|pipeline|trigger|data ?flow) '[^']{1,80}' .{0,60}"
+            r"|(?:dataset|pipeline|trigger|data ?flow|workflow|logic app) '[^']{1,80}' .{0,60}"
             r"(?:does not exist|not found|could not be found)"
+            # SSIS 0xC001000E: a connection manager the package names is not in the package.
+            r"|the connection \"[^\"\n]{1,100}\" is not found|connection element is not found"
+            # MLflow: a run, experiment or registered model the code names does not exist.
+            r"|\b(?:run|experiment|registered model|model version) with (?:id|name) ?= ?"
+            r"[\w.-]{1,80} (?:not found|does not exist)"
             r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist|"
             + any_of(*signals.UNKNOWN_TOPIC),
             _I,
@@ -1275,6 +1316,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|library_installation"
             r"|no matching distribution|could not find a version that satisfies|jre ?not ?found"
             r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
+            # A client library built for another OS or architecture (SAP HANA's RTE 1000013).
+            r"|wrong provider for this platform"
             r"|back-off pulling image|failed to pull image"
             r"|no suitable driver|data source name not found|no default driver specified"
             r"|can't open lib|specified driver could not be loaded|driver not loaded"
@@ -1348,7 +1391,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|has an invalid [\"']?[\w.-]{1,40}[\"']? (?:property|setting|section)"
             r"|(?:source|sink) type is not compatible with the (?:dataset|linked service)"
             # An OData/Dataverse mapping naming a property the entity does not declare.
-            r"|an undeclared property '[^'\n]{1,80}'",
+            r"|an undeclared property '[^'\n]{1,80}'"
+            # An ARM deployment of a workflow or factory whose definition has a member where
+            # the schema has none ("The request content was invalid and could not be
+            # deserialized: 'Could not find member 'actions' on object of type 'Template'").
+            r"|request content was invalid and could not be deserialized"
+            r"|could not find member '[^'\n]{1,80}' on object of type",
             _I,
         ),
         (

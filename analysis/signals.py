@@ -408,6 +408,16 @@ UNKNOWN_TOPIC: tuple[str, ...] = (
     r"\btopic '?([\w.-]+)'? (?:name )?does not exist",
 )
 
+# Event Grid delivers to a webhook only once the endpoint has answered its subscription
+# validation handshake ("Webhook validation handshake failed for https://...", "The attempt to
+# validate the provided endpoint ... failed. For more details, visit
+# https://aka.ms/esvalidation").
+ENDPOINT_VALIDATION: tuple[str, ...] = (
+    r"webhook validation handshake",
+    r"attempt to validate the provided endpoint",
+    r"aka\.ms/esvalidation",
+)
+
 ADF_EXPRESSION: tuple[str, ...] = (r"invalidtemplate",)
 
 # dbt could not resolve a ref(), source() or other node a model depends on.

@@ -74,6 +74,7 @@ RULES: tuple[Rule, ...] = (
     # data_errors
     data_errors.not_null_violation,
     data_errors.duplicate_key,
+    data_errors.search_term_too_large,
     data_errors.truncation,
     data_errors.schema_mismatch,
     data_errors.parquet_dictionary_type,
@@ -127,6 +128,9 @@ RULES: tuple[Rule, ...] = (
     configuration.clock_skew,
     configuration.unknown_topic,
     configuration.unsupported_choice,
+    configuration.invalid_url,
+    configuration.endpoint_validation,
+    configuration.mlflow_resource_missing,
     # code_errors
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,

@@ -994,3 +994,92 @@ def unsupported_choice(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+# IIS's own answer to a URL it cannot parse ("Bad Request - Invalid URL ... HTTP Error 400. The
+# request URL is invalid."): the site, list or path the connector builds from its settings.
+@rule(
+    "invalid_url",
+    "ConfigurationError",
+    r"bad request - invalid url|the request url is invalid",
+    example=(
+        "Failure happened on 'Sink' side. ErrorCode=UserErrorFailedFileOperation,"
+        "Message=The request to 'Unknown' failed and the status code is 'BadRequest'. "
+        "Bad Request - Invalid URL. HTTP Error 400. The request URL is invalid."
+    ),
+)
+def invalid_url(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the server rejected the request URL as invalid (HTTP 400 Bad Request - Invalid URL): "
+        "the site, list, folder or file path the connector builds from its settings is malformed",
+        (
+            "Check the base URL, site, list or path in the linked service and dataset: extra "
+            "or missing slashes, spaces or characters that must be encoded, a parameter that "
+            "resolved to an empty or wrong value.",
+            "Build the URL by hand from the same values and try it against the service.",
+            "Publish the fix and rerun; rerunning without it fails the same way.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "endpoint_validation",
+    "ConfigurationError NetworkError",
+    any_of(
+        r"webhook validation handshake failed for (https?://[^\s,;'\"]{1,300})",
+        r"attempt to validate the provided endpoint (https?://[^\s,;'\"]{1,300})",
+        *signals.ENDPOINT_VALIDATION,
+    ),
+    example=(
+        "The attempt to validate the provided endpoint "
+        "https://func-ingest.azurewebsites.net/runtime/webhooks/EventGrid failed. For more "
+        "details, visit https://aka.ms/esvalidation."
+    ),
+)
+def endpoint_validation(m: re.Match[str], ctx: Context) -> Finding:
+    endpoint = clean_value(m.group(1) or m.group(2) or "").rstrip(".")
+    target = f"the webhook endpoint {endpoint}" if endpoint else "the webhook endpoint"
+    return Finding(
+        f"Event Grid could not create the subscription: {target} did not answer the "
+        "subscription validation handshake (it was unreachable, not deployed yet, or did not "
+        "echo the validation code)",
+        (
+            f"Check that {target} is deployed, running and reachable from Azure, with the "
+            "function key or path the subscription uses.",
+            "Make the endpoint answer the SubscriptionValidationEvent (return its validationCode "
+            "or open its validationUrl); Azure Functions' Event Grid trigger and Logic Apps do "
+            "this themselves when their webhook URL is used.",
+            "Create the subscription again once the endpoint answers.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "mlflow_resource_missing",
+    "ConfigurationError DataError",
+    r"\b(run|experiment|registered model|model version) with (?:id|name) ?= ?([\w.-]{1,80}) "
+    r"(?:not found|does not exist)",
+    example=(
+        "mlflow.exceptions.RestException: RESOURCE_DOES_NOT_EXIST: Registered Model with "
+        "name=churn-model not found"
+    ),
+)
+def mlflow_resource_missing(m: re.Match[str], ctx: Context) -> Finding:
+    kind, name = m.group(1).lower(), clean_value(m.group(2))
+    return Finding(
+        f"the MLflow {kind} {quoted(name)} the code refers to does not exist on the tracking "
+        "server it talks to (deleted, never created, or another tracking or registry URI)",
+        (
+            f"Check that the {kind} {quoted(name)} exists in the tracking server or workspace "
+            "the job uses (MLFLOW_TRACKING_URI, registry URI, Databricks workspace).",
+            "If it comes from an earlier task, check that that task logged or registered it "
+            "and passed on the right id or name.",
+            "Rerun once the name or URI is fixed; rerunning without the change fails the same way.",
+        ),
+        0.65,
+        transient=False,
+    )

@@ -91,6 +91,36 @@ def duplicate_key(m: re.Match[str], ctx: Context) -> Finding:
     )
 
 
+# Azure AI Search indexes a filterable, sortable or facetable string field as one term, which
+# may not exceed 32766 bytes in UTF-8.
+@rule(
+    "search_term_too_large",
+    "DataError ResourceExhaustion",
+    r"contains a term that is too large|max length for utf-8 encoded terms is (\d+) bytes",
+    example=(
+        "Could not 'Index' document to the search index. Field 'copyrights' contains a term "
+        "that is too large to process. The max length for UTF-8 encoded terms is 32766 bytes."
+    ),
+)
+def search_term_too_large(m: re.Match[str], ctx: Context) -> Finding:
+    field = grab(ctx.text, r"field '([^'\n]{1,80})' contains a term")
+    limit = m.group(1) or grab(ctx.text, r"encoded terms is (\d+) bytes")
+    target = f"field {quoted(field)}" if field else "a field"
+    bound = f"{limit}-byte" if limit else "maximum"
+    return Finding(
+        f"a value of {target} is too large to index: the search index keeps a filterable, "
+        f"sortable or facetable field as a single term, and its {bound} term limit was exceeded",
+        (
+            f"Turn off filtering, sorting and faceting on {target} so the value is tokenised "
+            "instead of indexed whole, or trim the value before it is indexed.",
+            "Find the documents with the longest values of the field in the source.",
+            "Reset and rerun the indexer once the index definition or the data is fixed.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
 @rule(
     "truncation",
     "DataError DatabaseError",
@@ -244,7 +274,9 @@ def parquet_dictionary_type(m: re.Match[str], ctx: Context) -> Finding:
     r"invalid input syntax for (?:type )?(\w+)|cannot be cast to|invalid literal for (\w+)\(\)"
     r"|cannot be converted to|could not convert|conversion failed|converting .{0,40}failed"
     r"|does not match format|numberformatexception|cast_invalid_input|typeconversionfailure"
-    r"|exception occurred when converting|cannot convert from type",
+    r"|exception occurred when converting|cannot convert from type"
+    # OLE DB/ODBC (SQL Server Native Client): a value the target type cannot take.
+    r"|invalid character value for cast specification",
     example="ValueError: time data '2024-13-45' does not match format '%Y-%m-%d'",
 )
 def bad_value(m: re.Match[str], ctx: Context) -> Finding:
@@ -286,6 +318,8 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         details.append(f"column {quoted(column)}")
     if conversion and not target:
         details.append(f"converting to {conversion}")
+    if not details and re.search(r"invalid character value for cast", ctx.text, re.I):
+        details.append("invalid character value for cast specification")
     if details:
         cause += " (" + ", ".join(details) + ")"
     return Finding(

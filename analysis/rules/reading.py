@@ -137,6 +137,13 @@ _WRAPPER_PREFIX = re.compile(
 _ADF_OPERATION = re.compile(
     r"^\s*(?:Operation on target|Activity) [^:\n]{1,120} failed:\s*(.+)", re.S
 )
+# SSIS prints each OLE DB record of a failure ("An OLE DB record is available.  Source: "...
+# Native Client 11.0"  Hresult: 0x80004005  Description: "Invalid character value for cast
+# specification"."): the last record is the driver's own error.
+_OLEDB_RECORD = re.compile(
+    r"An OLE DB record is available\.[^\S\n]{0,8}Source: \"[^\"\n]{0,120}\"[^\S\n]{0,8}"
+    r"Hresult: 0x[0-9A-Fa-f]{8}[^\S\n]{0,8}Description: \"([^\"\n]{1,500})\""
+)
 _ODBC_PREFIX = re.compile(r"^\s*(?:\[[^\]\n]{1,80}\]\s*){2,}(.+)", re.S)
 # JVM stack frames ("\tat com.x.Y.method(Y.java:12)") and "... 12 more" lines, with the blank
 # lines after them.
@@ -280,6 +287,7 @@ def _from_traceback(text: str) -> str:
 _LAYERS: tuple[Callable[[str], str], ...] = (
     _from_json,
     _from_adf_chain,
+    _last(_OLEDB_RECORD),
     _first(_SPARK_FAILURE),
     _last(_CAUSED_BY),
     _last(_NESTED),

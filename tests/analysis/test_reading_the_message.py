@@ -171,6 +171,18 @@ def test_jvm_caused_by_and_odbc_prefixes() -> None:
     assert innermost_error(odbc) == "Invalid object name 'stage.customers'. (208) (SQLExecDirectW)"
 
 
+def test_ssis_ole_db_records_give_the_last_records_description() -> None:
+    ssis = (
+        "Data Flow Task:Error: SSIS Error Code DTS_E_OLEDBERROR.  An OLE DB error has occurred. "
+        'Error code: 0x80040E14.\nAn OLE DB record is available.  Source: "Microsoft SQL Server '
+        'Native Client 11.0"  Hresult: 0x80040E14  Description: "The batch could not be '
+        'analyzed because of compile errors.".\nAn OLE DB record is available.  Source: '
+        '"Microsoft SQL Server Native Client 11.0"  Hresult: 0x80040E14  Description: '
+        "\"Invalid column name 'is_active'.\"."
+    )
+    assert innermost_error(ssis) == "Invalid column name 'is_active'."
+
+
 # --------------------------------------------------------------------------- untrusted shapes
 
 # What `drop_packages` does, as the one backtracking regex it replaces: fine on short text, but
