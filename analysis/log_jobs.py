@@ -8,11 +8,9 @@ the files on disk, the fetchers, the classifier, similar tickets and the Gemini/
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import shutil
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analysis import enrichment
+from analysis import enrichment, log_fetch
 from analysis.classifier import classify_error
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
 from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
@@ -423,43 +421,40 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
     url = job.source_ref
     if "[REDACTED" in url:
         raise LogJobError("the URL carried a secret (redacted); give a URL without one")
-    _refuse_local_address(url)
+    host = urlsplit(url).hostname or url
     try:
-        with requests.get(
-            url,
-            stream=True,
-            timeout=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
-            allow_redirects=False,
+        with log_fetch.fetch(
+            url, fetch_policy(), settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS
         ) as answer:
+            if answer.is_redirect:
+                raise LogJobError(
+                    f"fetching the log answered HTTP {answer.status_code}, a redirect to "
+                    f"{_redirect_host(answer.headers.get('Location', ''), url)}: redirects are "
+                    "not followed; give the URL the log is served at"
+                )
             if answer.status_code != 200:
                 raise LogJobError(f"fetching the log answered HTTP {answer.status_code}")
             _copy_chunks(answer.iter_content(COPY_CHUNK), target)
+    except log_fetch.FetchRefused as exc:
+        raise LogJobError(str(exc)) from exc
     except requests.RequestException as exc:
-        host = urlsplit(url).hostname or url
         raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
 
 
-def _refuse_local_address(url: str) -> None:
-    """A ticket's log host comes from a webhook body: it must not make the service read an
-    address of its own machine or the cloud's metadata service (link-local), unless an
-    operator listed the host in LOG_ANALYSIS_URL_HOSTS."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if host.lower() in {h.lower() for h in settings.LOG_ANALYSIS_URL_HOSTS}:
-        return
+def fetch_policy() -> log_fetch.FetchPolicy:
+    """A ticket's log host comes from a webhook body: it must resolve to public addresses only
+    (not this machine's, a private network's), unless an operator configured it: listed in
+    LOG_ANALYSIS_URL_HOSTS (any port), or the host and port of AIRFLOW_API_URL (the Airflow the
+    service already calls). The cloud's metadata services are refused even then."""
+    return log_fetch.FetchPolicy.of(settings.LOG_ANALYSIS_URL_HOSTS, [settings.AIRFLOW_API_URL])
+
+
+def _redirect_host(location: str, url: str) -> str:
+    """The host a redirect points to (the URL's own for a relative one), for the message."""
     try:
-        found = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError, ValueError) as exc:  # ValueError: a port out of range
-        raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
-    for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
-            raise LogJobError(
-                f"host {host} is {ip}, an address of this machine or a link-local one: "
-                "only a host listed in LOG_ANALYSIS_URL_HOSTS is fetched from there"
-            )
+        return urlsplit(location).hostname or urlsplit(url).hostname or "the same host"
+    except ValueError:
+        return "an invalid URL"
 
 
 def _download_blob(blob_name: str, target: Path) -> None:

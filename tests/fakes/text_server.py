@@ -1,21 +1,38 @@
-"""A plain-text HTTP server on 127.0.0.1 (random port) for the log fetches: an Airflow log
-endpoint, or a service of this machine that no webhook should make the service read."""
+"""A plain-text HTTP server (on 127.0.0.1 and a random port unless told) for the log fetches:
+an Airflow log endpoint, or a service of this machine that no webhook should make the service
+read."""
 
 from __future__ import annotations
 
+import ssl
 import threading
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 
 class TextServer:
     """Answers GET `path` with `pages[path]` as text/plain (every path with `default`, when
-    given; else a 404), and records the paths asked for."""
+    given; else a 404), or with a 302 to `redirects[path]`; records the paths asked for and
+    each request's headers. Listens on `host` and `port` (0: a free one), over TLS with
+    `tls` (a server context holding the certificate)."""
 
-    def __init__(self, pages: dict[str, bytes], default: bytes | None = None) -> None:
+    def __init__(
+        self,
+        pages: dict[str, bytes],
+        default: bytes | None = None,
+        *,
+        redirects: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.pages = pages
         self.default = default
+        self.redirects = redirects or {}
+        self.host, self.port, self.tls = host, port, tls
         self.paths: list[str] = []
+        self.headers: list[Message] = []
 
     def __enter__(self) -> Self:
         server = self
@@ -23,6 +40,13 @@ class TextServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.paths.append(self.path)
+                server.headers.append(self.headers)
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = server.pages.get(self.path, server.default)
                 self.send_response(200 if data is not None else 404)
                 data = b"not found" if data is None else data
@@ -34,10 +58,12 @@ class TextServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the tests read `paths` instead of the access log."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
         return self
 
     def __exit__(self, *exc: object) -> None:
