@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from analysis.services import (
 )
 from integrations import fanout, remediation
 from integrations.models import DeliveryStatus, WebhookDelivery
-from integrations.parsers.airflow import retried_by_airflow
+from integrations.parsers.airflow import final_try, retried_by_airflow
 from rca_project.observability import tracking
 from tickets.models import Ticket
 from tickets.vocabulary import Outcome
@@ -127,13 +127,32 @@ def _process(ids: list[int]) -> None:
     )
     # A new ticket, and one a regression reopened (the failure back after it was fixed: its
     # remediations so far do not decide for it, `remediation.this_episode`); not while Airflow
-    # retries the task by itself: its final failure (a recurrence processed for this) is.
+    # retries the task by itself: its final failure (a recurrence processed for this) is, once
+    # the ticket is analysed (a proposal is decided on its analysis' confidence, and a decision
+    # stands). A ticket analysed after its final failure arrived is proposed here, by its own.
+    retried = {
+        d.ticket_id
+        for d in deliveries
+        if d.ticket_id is not None and retried_by_airflow(d.source, d.task_state)
+    }
+    ended = _retries_ended(retried)
+    finals = [d.ticket_id for d in deliveries if d.outcome == Outcome.CORRELATED]
+    decidable = set(
+        Ticket.objects.filter(pk__in=finals)
+        .filter(Q(analysed_at__isnull=False) | Q(incident__isnull=False))
+        .values_list("pk", flat=True)
+        if finals
+        else []
+    )
     to_propose = [
         d
         for d in deliveries
         if d.ticket_id is not None
-        and d.outcome in (Outcome.CREATED, Outcome.REGRESSED, Outcome.CORRELATED)
-        and not retried_by_airflow(d.source, d.task_state)
+        and (d.ticket_id in ended or not retried_by_airflow(d.source, d.task_state))
+        and (
+            d.outcome in (Outcome.CREATED, Outcome.REGRESSED)
+            or (d.outcome == Outcome.CORRELATED and d.ticket_id in decidable)
+        )
     ]
     policies = remediation.enabled_policies() if to_propose else []
     if policies:  # none enabled: nothing to propose
@@ -153,6 +172,25 @@ def _process(ids: list[int]) -> None:
     for delivery in deliveries:
         with tracking(delivery.tracking_id):
             logger.info("processed delivery %s (%s)", delivery.pk, delivery.outcome)
+
+
+def _retries_ended(ticket_ids: set[str]) -> set[str]:
+    """Of these tickets, those whose Airflow task's final failure has been counted on them
+    (`parsers.airflow.ends_retries`: a recurrence after the tries Airflow retried)."""
+    if not ticket_ids:
+        return set()
+    recurrences = (
+        WebhookDelivery.objects.filter(ticket_id__in=ticket_ids, outcome=Outcome.CORRELATED)
+        .annotate(
+            task_state=KT("event__details__state"), try_number=KT("event__details__try_number")
+        )
+        .values_list("ticket_id", "source", "task_state", "try_number")
+    )
+    return {
+        ticket_id
+        for ticket_id, source, state, try_number in recurrences
+        if final_try(source, state, try_number)
+    }
 
 
 def redeliver_unfinished(publish: Callable[[Sequence[int]], int]) -> int:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from operator import eq
 from typing import Any
 
-from drain3.drain import Drain, LogCluster, LogClusterCache
+from drain3.drain import Drain, LogCluster, LogClusterCache, Node
 
 from analysis.logs.formats import LEVELS, LineParser, ParsedLine, expand_json_documents
 from analysis.logs.reader import LogLine
@@ -248,10 +248,6 @@ class _Clusters(LogClusterCache):
         self._on_evict(cluster_id)
         return cluster_id, cluster
 
-    def touch(self, cluster_id: int) -> bool:
-        """Mark a cluster used, as Drain does on a match; False when it is gone."""
-        return self[cluster_id] is not None
-
 
 class _Drain(Drain):
     """Drain as ``drain3.TemplateMiner`` runs it by default (depth 4, similarity 0.4, 100
@@ -308,6 +304,38 @@ class _Drain(Drain):
             cluster_ids.remove(best.cluster_id)
             cluster_ids.append(best.cluster_id)
         return best
+
+    def touch(self, cluster_id: int) -> None:
+        """A line matched the cluster without Drain (the miner's cache of masked lines): used,
+        as a match in ``fast_match`` uses it, in the LRU and in its leaf (else a pattern seen
+        only through the cache leaves its leaf's most recent ``MAX_LEAF_CLUSTERS`` and a new
+        variant of it starts a pattern of its own)."""
+        cluster = self.id_to_cluster[cluster_id]
+        if cluster is None:
+            return
+        leaf = self._leaf(cluster.log_template_tokens)
+        if leaf is None:
+            return
+        ids = leaf.cluster_ids
+        if ids and ids[-1] == cluster_id:
+            return
+        if cluster_id in ids:
+            ids.remove(cluster_id)
+        ids.append(cluster_id)
+        if len(ids) > MAX_LEAF_CLUSTERS:
+            del ids[: len(ids) - MAX_LEAF_CLUSTERS]
+
+    def _leaf(self, tokens: Sequence[str]) -> Node | None:
+        """The node ``tree_search`` compares a line of these tokens in."""
+        node = self.root_node.key_to_child_node.get(str(len(tokens)))
+        depth = 1
+        for token in tokens:
+            if node is None or depth >= self.max_node_depth or depth == len(tokens):
+                break
+            children = node.key_to_child_node
+            node = children.get(token) or children.get(self.param_str)
+            depth += 1
+        return node
 
 
 @dataclass
@@ -472,7 +500,7 @@ class LogMiner:
             pattern = self._patterns.get(cluster_id)
             if pattern is not None:
                 # Used, as if Drain had matched it: a frequent pattern is never the one let go.
-                self._drain.id_to_cluster.touch(cluster_id)
+                self._drain.touch(cluster_id)
         if pattern is None:
             cluster, change = self._drain.add_log_message(masked)
             cluster_id = cluster.cluster_id

@@ -129,11 +129,17 @@ def ends_retries(event: FailureEvent) -> bool:
     """Whether the failure is the final one of an Airflow task that was tried before (a try
     Airflow does not retry, after the first): the earlier tries may have been reported as
     retried, and nothing was proposed for them."""
-    if event.kind is not EventKind.FAILURE or event.source != Source.AIRFLOW:
+    if event.kind is not EventKind.FAILURE:
         return False
-    if retried_by_airflow(event.source, event.details.get("state")):
+    return final_try(event.source, event.details.get("state"), event.details.get("try_number"))
+
+
+def final_try(source: str, state: str | None, try_number: Any) -> bool:
+    """`ends_retries` of a failure by its source and the `state` and `try_number` its details
+    keep (the parser's whole number, or its digits as a stored event's JSON gives them)."""
+    if source != Source.AIRFLOW or retried_by_airflow(source, state):
         return False
-    return int(event.details.get("try_number") or 1) > 1
+    return int(try_number or 1) > 1
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

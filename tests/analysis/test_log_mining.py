@@ -400,6 +400,33 @@ def test_the_bounded_drain_clusters_lines_as_drain3_does_within_its_caps():
     assert max(len(leaf.cluster_ids) for leaf in _leaves(bounded.root_node)) > 10
 
 
+def test_a_pattern_seen_through_the_cache_stays_among_those_its_leaf_compares_with():
+    """A line repeated word for word matches through the miner's cache, never through Drain:
+    after more than MAX_LEAF_CLUSTERS other patterns of its branch (same first word, same
+    length), a variant of it still joins its pattern, as in drain3's own Drain."""
+    rng = random.Random(1)
+
+    def word() -> str:
+        return "".join(rng.choices(string.ascii_lowercase, k=6))
+
+    texts: list[str] = []
+    for _ in range(MAX_LEAF_CLUSTERS + 8):
+        texts += ["worker alpha heartbeat ok", f"worker {word()} {word()} {word()}"]
+    texts.append("worker alpha heartbeat late")
+    stock = Drain(depth=4, sim_th=0.4, max_children=100, param_str="<*>")
+    for text in texts:
+        expected, _ = stock.add_log_message(text)
+    miner = LogMiner()
+    for number, text in enumerate(texts, 1):
+        miner.add(LogLine("run.log", number, text))
+    heartbeat = [p for p in miner.result().patterns if p["template"].startswith("worker alpha")]
+    assert (
+        [(p["template"], p["count"]) for p in heartbeat]
+        == [(expected.get_template(), expected.size)]
+        == [("worker alpha heartbeat <*>", MAX_LEAF_CLUSTERS + 9)]
+    )
+
+
 def test_json_lines_with_exception_field(tmp_path):
     rows = [
         {"time": "2024-01-31T12:00:00Z", "level": "INFO", "msg": "start"},

@@ -189,3 +189,33 @@ def test_a_try_airflow_retries_is_not_proposed_its_final_failure_is(settings, we
     assert delivery.status == "processed"
     processing.process_delivery(delivery.pk)  # a redelivery proposes nothing twice
     assert Remediation.objects.filter(ticket_id=first["ticket_id"]).count() == 1
+
+
+def test_a_final_failure_processed_before_its_tickets_analysis_is_proposed_after_it(
+    settings, webhook_client
+):
+    """The final failure's delivery processed while the first try's (which analyses the
+    ticket) still waits, in another worker or for its redelivery: a proposal decided then
+    would read no confidence and be skipped for good. It is proposed once the ticket is
+    analysed, on the confidence of its analysis."""
+    settings.GEMINI_API_KEY = ""
+    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
+    make_policy(action="airflow_clear", mode="approval", approval_min_confidence=0.5, signals=[])
+    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
+    body["run_id"] = f"manual__{uuid.uuid4().hex[:8]}"
+
+    def post(**fields: Any) -> tuple[str, WebhookDelivery]:
+        answer = webhook_client("/webhooks/airflow/", {**body, **fields}).json()
+        return answer["ticket_id"], WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+
+    ticket_id, first = post()
+    _, final = post(try_number=3, state="failed")
+
+    processing.process_delivery(final.pk)
+    assert not Remediation.objects.filter(ticket_id=ticket_id).exists()
+    processing.process_delivery(first.pk)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.confidence is not None and ticket.confidence >= 0.5
+    found = Remediation.objects.get(ticket_id=ticket_id)
+    assert (found.status, found.action) == ("awaiting_approval", "airflow_clear")

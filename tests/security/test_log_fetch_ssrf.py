@@ -342,3 +342,17 @@ def test_no_proxy_nor_netrc_login_of_the_environment_is_used(
     assert logs.paths == ["/log"]
     assert "Authorization" not in logs.headers[0]
     assert job.status == "done", job.error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["168.63.129.16", "[fd00:ec2::254]", "100.100.100.200"])
+def test_a_cloud_platforms_own_service_is_refused_without_a_connection(
+    webhook_client, settings, host
+):
+    """Neither loopback nor link-local, and reachable from the cloud's VMs: Azure's WireServer
+    (the VM agent's configuration), the metadata service of AWS over IPv6 and of Alibaba."""
+    settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = 2  # a connection tried is not waited on long
+    ticket_id = _airflow_ticket(webhook_client, f"http://{host}/latest/meta-data/")
+    job = _analyse(ticket_id)
+    assert job.status == "failed"
+    assert host.strip("[]") in job.error and "LOG_ANALYSIS_URL_HOSTS" in job.error
