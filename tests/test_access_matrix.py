@@ -71,6 +71,7 @@ SITE = [
     # {id} is a ticket id here: past the role check, no such incident (an action-less POST
     # is refused with a message before the incident is looked up).
     ("get", "/incidents/{id}/", expect(302, 302, 404, 404, 404)),
+    ("get", "/incidents/{id}/live/", expect(302, 302, 404, 404, 404)),
     ("post", "/incidents/{id}/action/", expect(302, 302, 403, 302, 302)),
     ("get", "/charts/", PAGE),
     ("get", "/log-analyses/", PAGE),

@@ -1,42 +1,63 @@
-/* Incident page: follows this incident's counts live (its members, how many of them recovered
- * at their source) from incident.changed, which carries the incident's card. */
+/* Incident page: follows this incident live. A change of the incident (incident.changed) or of
+ * one of its members (ticket.changed), and a reconnect, make the page read its changing parts
+ * again from the server (head with status and counts, action buttons, members, timeline: the
+ * `data-live-part` elements, at live_url), once for a burst of events. */
 (function () {
   "use strict";
 
   const live = window.RcaLive;
-  const incidentId = live.config.incident_id;
+  const config = live.config;
+  const incidentId = config.incident_id;
+  const BURST_MS = 250;
 
-  function one(name) {
-    return document.querySelector('[data-live="' + name + '"]');
+  let timer = null;
+  let reading = false;
+  let again = false;
+
+  /* Read the parts soon, once for a burst. A change told while a read is under way is read
+   * after it: reads never overlap, so an older one never lands after a newer one. */
+  function refresh() {
+    if (reading) again = true;
+    else if (!timer) timer = window.setTimeout(read, BURST_MS);
   }
 
-  function show(name, text, hidden) {
-    const node = one(name);
-    if (!node) return;
-    node.textContent = text;
-    node.hidden = hidden;
-  }
-
-  function apply(msg) {
-    const incident = msg.incident;
-    if (incident.id !== incidentId) return;
-    show("member-count", (Number(incident.member_count) || 0) + " members", false);
-    const recovered = Number(incident.recovered_count) || 0;
-    show("recovered-count", recovered + " recovered", !recovered);
-  }
-
-  /* After a reconnect: take the counts of this same page (parsed inertly, never run). */
-  function resync() {
-    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+  function read() {
+    timer = null;
+    reading = true;
+    fetch(config.live_url, { credentials: "same-origin", cache: "no-store" })
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
-      .then((html) => {
-        const doc = new DOMParser().parseFromString(html, "text/html");
-        doc.querySelectorAll("[data-live]").forEach((fresh) => {
-          show(fresh.dataset.live, fresh.textContent, fresh.hidden);
-        });
-      })
-      .catch(() => {});
+      .then(take)
+      .catch(() => {})
+      .finally(() => {
+        reading = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
   }
 
-  live.connect({ message() {}, incident: apply, resync });
+  /* Swap in the parts as the server rendered them (parsed inertly, never run). */
+  function take(html) {
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    doc.querySelectorAll("[data-live-part]").forEach((fresh) => {
+      const target = document.querySelector('[data-live-part="' + fresh.dataset.livePart + '"]');
+      if (target) target.replaceWith(document.adoptNode(fresh));
+    });
+    const form = document.getElementById("incident-actions");
+    if (form) {
+      form.hidden = !form.querySelector("button[name=action]");
+      form.elements.fix.hidden = !form.querySelector('button[value="resolve"]');
+    }
+  }
+
+  function incidentChanged(msg) {
+    if (msg.incident.id === incidentId) refresh();
+  }
+
+  function ticketChanged(msg) {
+    if (msg.ticket.incident === incidentId) refresh();
+  }
+
+  live.connect({ message: ticketChanged, incident: incidentChanged, resync: refresh });
 })();

@@ -1023,6 +1023,14 @@ def test_a_jira_key_that_arrives_live_links_to_its_issue(asgi_server, browser, s
     )
 
 
+def recover(ticket: Ticket) -> None:
+    """Its source reports it recovered (as a success webhook's `_resolve` does)."""
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        lifecycle.resolve_at_source(locked, Actor.source("adf"), details={})
+        incidents.record_recovery(locked, Actor.source("adf"))
+
+
 def recovered_badge(driver: webdriver.Chrome) -> str:
     """The incident page's "N recovered" badge as shown ('' when hidden or absent)."""
     return driver.execute_script(
@@ -1047,13 +1055,6 @@ def test_the_incident_pages_recovered_count_follows_recoveries_and_a_reopen_live
         member_count=3,
     )
     members = [make_ticket(pipeline=f"pl_rec_{n}", incident=incident) for n in range(3)]
-
-    def recover(ticket: Ticket) -> None:
-        """Its source reports it recovered (as a success webhook's `_resolve` does)."""
-        with transaction.atomic():
-            locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-            lifecycle.resolve_at_source(locked, Actor.source("adf"), details={})
-            incidents.record_recovery(locked, Actor.source("adf"))
 
     sign_in(browser, base, "rosa")
     browser.get(f"{base}/incidents/{incident.pk}/")
@@ -1161,3 +1162,171 @@ def test_a_ticket_resolved_live_takes_its_place_in_the_resolved_column(
     browser.refresh()
     wait(browser, lambda d: d.find_elements(By.ID, "board"))
     assert shown_in(browser, "resolved") == [old.pk, recent.pk, earlier.pk]
+
+
+def incident_page(driver: webdriver.Chrome) -> dict:
+    """What the incident page shows of its status, actions, members and timeline."""
+    return driver.execute_script(
+        "const shown = (node) => Boolean(node) && !node.closest('[hidden]');"
+        "const form = document.getElementById('incident-actions');"
+        "return {status: document.querySelector('.badges .status').textContent.trim(),"
+        "  members: document.querySelector('[data-live=\"member-count\"]').textContent.trim(),"
+        "  buttons: Array.from(document.querySelectorAll('#incident-actions button'))"
+        "    .filter(shown).map((b) => b.value),"
+        "  fix: shown(form && form.querySelector('input[name=fix]')),"
+        "  rows: Array.from(document.querySelectorAll('#incident-members tr[data-member]')).map("
+        "    (row) => [row.dataset.member, row.cells[1].textContent, row.cells[3].textContent]),"
+        "  timeline: Array.from(document.querySelectorAll('#incident-timeline li strong')).map("
+        "    (kind) => kind.textContent)};"
+    )
+
+
+def live_reads(driver: webdriver.Chrome) -> int:
+    """How many times the incident page has read its live parts."""
+    return driver.execute_script(
+        "return performance.getEntriesByType('resource')"
+        "  .filter((entry) => entry.name.endsWith('/live/')).length;"
+    )
+
+
+def test_the_incident_page_follows_its_status_actions_members_and_timeline_live(
+    asgi_server, short_lived_connections, browser
+):
+    """A responder watches an outage: a member joins, a member moves on its own, the incident
+    is acknowledged and resolved elsewhere, reopened while the page is offline (the page then
+    shows what a reload shows) and merged away; the page follows each without a reload."""
+    base = asgi_server
+    make_user("ines", "responder")
+    now = timezone.now()
+    culprit = "sql-server:sql-watch"
+    incident = Incident.objects.create(
+        id="INC-LIVE-4",
+        group_key=incidents.group_key_for(culprit, "DatabaseError", "adf"),
+        culprit=culprit,
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=now,
+        last_member_at=now,
+        member_count=2,
+    )
+    first, second = (
+        make_ticket(pipeline=pipeline, incident=incident, culprit=culprit)
+        for pipeline in ("pl_watch_a", "pl_watch_b")
+    )
+    sign_in(browser, base, "ines", f"/incidents/{incident.pk}/")
+    mark_page(browser)
+    page = incident_page(browser)
+    assert (page["status"], page["members"], page["timeline"]) == ("Open", "2 members", [])
+    assert page["buttons"] == ["acknowledge", "start_progress", "resolve"] and page["fix"]
+    assert [row[0] for row in page["rows"]] == [second.pk, first.pk]  # oldest first
+
+    # A third pipeline fails against it and joins: its row and its failure appear.
+    late = make_ticket(pipeline="pl_<b>late</b>", timestamp=now)
+    with transaction.atomic():
+        incidents.place_enriched(
+            late.pk, culprit=culprit, culprit_detail="dw", error_type="DatabaseError"
+        )
+    page = wait(browser, lambda d: (p := incident_page(d)) and len(p["rows"]) == 3 and p)
+    assert page["rows"][-1] == [late.pk, "pl_<b>late</b>", "Open"]
+    assert page["members"] == "3 members" and page["timeline"] == ["failure"]
+    assert browser.find_elements(By.CSS_SELECTOR, "#incident-members b") == []
+
+    # One member is taken on its own (its JIRA issue): its row follows.
+    lifecycle.transition(first.pk, "start_progress", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: [first.pk, "pl_watch_a", "In progress"] in incident_page(d)["rows"])
+    assert incident_page(browser)["status"] == "Open"
+
+    # Acknowledged once for all, elsewhere: the badge, the buttons, the rows and the timeline,
+    # read once for the burst of events (the incident's and its three members').
+    reads = live_reads(browser)
+    incidents.act(incident.pk, "acknowledge", Actor("user", "maria"))
+    page = wait(browser, lambda d: (p := incident_page(d)) and p["status"] == "Acknowledged" and p)
+    assert page["buttons"] == ["resolve", "reopen"] and page["fix"]
+    assert {row[2] for row in page["rows"]} == {"Acknowledged"}
+    assert page["timeline"] == ["failure", "acknowledge"]
+    time.sleep(0.5)
+    assert live_reads(browser) == reads + 1
+
+    incidents.act(incident.pk, "resolve", Actor("user", "maria"))
+    page = wait(browser, lambda d: (p := incident_page(d)) and p["status"] == "Resolved" and p)
+    assert page["buttons"] == ["reopen"] and not page["fix"]
+
+    # Reopened while the page is offline: the resync after the reconnect shows it.
+    browser.execute_script("window.RcaLive.connection.drop();")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") != "live",
+    )
+    incidents.act(incident.pk, "reopen", Actor("user", "maria"))
+    page = wait(browser, lambda d: (p := incident_page(d)) and p["status"] == "Open" and p, 40)
+    assert page["buttons"] == ["acknowledge", "start_progress", "resolve"] and page["fix"]
+    assert page["timeline"] == ["failure", "acknowledge", "resolved", "reopen"]
+    assert not_reloaded(browser)
+    assert_no_alert(browser)
+
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.ID, "incident-timeline"))
+    assert incident_page(browser) == page
+
+    # Merged into another incident: its members move there and nothing is left to act on here.
+    into = Incident.objects.create(
+        id="INC-LIVE-6",
+        group_key=incident.group_key,
+        culprit=culprit,
+        error_type="DatabaseError",
+        first_seen=now,
+        last_member_at=now,
+    )
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    incidents.merge(incident.pk, into.pk, Actor("user", "maria"))
+    page = wait(browser, lambda d: (p := incident_page(d)) and not p["rows"] and p)
+    assert (
+        page["buttons"] == [] and not browser.find_element(By.ID, "incident-actions").is_displayed()
+    )
+    assert "Merged into INC-LIVE-6" in browser.find_element(By.CSS_SELECTOR, ".badges").text
+
+
+def test_the_incident_pages_resync_never_undoes_a_change_told_meanwhile(
+    asgi_server, short_lived_connections, browser
+):
+    """The page reads itself again after a reconnect; a member recovers after that read was
+    served but before its answer arrives (a slow network): the page ends showing the recovery."""
+    base = asgi_server
+    make_user("olga", "viewer")
+    incident = Incident.objects.create(
+        id="INC-LIVE-5",
+        group_key="sql-server:sql-slow|DatabaseError",
+        culprit="sql-server:sql-slow",
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=timezone.now(),
+        last_member_at=timezone.now(),
+        member_count=2,
+    )
+    members = [make_ticket(pipeline=f"pl_slow_{n}", incident=incident) for n in range(2)]
+    sign_in(browser, base, "olga", f"/incidents/{incident.pk}/")
+    # Each answer reaches the page 2 s after the server sent it.
+    browser.execute_script(
+        "window.__served = 0; window.__pending = 0;"
+        "const fetchNow = window.fetch;"
+        "window.fetch = (...args) => {"
+        "  window.__pending += 1;"
+        "  return fetchNow(...args)"
+        "    .then((answer) => { window.__served += 1;"
+        "      return new Promise((done) => setTimeout(() => done(answer), 2000)); })"
+        "    .finally(() => { window.__pending -= 1; });"
+        "};"
+        "window.RcaLive.connection.drop();"
+    )
+    wait(browser, lambda d: d.execute_script("return window.__served;") >= 1, 40)
+    recover(members[0])
+    wait(
+        browser,
+        lambda d: (
+            d.execute_script("return window.__pending;") == 0
+            and recovered_badge(d) == "1 recovered"
+        ),
+    )

@@ -339,7 +339,7 @@ def test_the_incident_page_shows_how_many_members_recovered_as_its_board_card_do
     card = viewer.get("/").content.decode().split(f'data-incident="{incident.pk}"')[1]
     assert "2 recovered" in card.split("</article>")[0]
     page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
-    head = page.split('<header class="ticket-head">')[1].split("</header>")[0]
+    head = page.split('<header class="ticket-head"')[1].split("</header>")[0]
     assert "3 members" in head and "2 recovered" in head
 
 

@@ -867,6 +867,47 @@ def test_the_incident_page_offers_only_what_its_status_allows():
     assert set(incident.members.values_list("resolutions__fix", flat=True)) == {"restarted"}
 
 
+def test_the_incident_page_reads_its_changing_parts_alone_from_its_live_address():
+    """What the page's script reads again after a change (incident.js): the head, the buttons
+    the status allows (for responders), the members and the timeline, not the shared cause."""
+    from tests.api import make_user
+
+    members = [post(storm_failure(f"pl_<b>{n}</b>"))["ticket_id"] for n in range(2)]
+    incident = Incident.objects.get()
+    viewer, responder = Client(), Client()
+    viewer.force_login(make_user("viewer"))
+    responder.force_login(make_user("responder"))
+    live_url = f"/incidents/{incident.pk}/live/"
+    page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'"live_url": "{live_url}"' in page
+
+    parts = responder.get(live_url)
+    assert parts.status_code == 200 and "Content-Security-Policy" in parts.headers
+    html = parts.content.decode()
+    assert html.count("data-live-part=") == 4
+    assert "2 members" in html and ">Open</span>" in html
+    assert all(f'data-member="{member}"' in html for member in members)
+    assert "pl_&lt;b&gt;0&lt;/b&gt;" in html and "<b>0</b>" not in html
+    assert "<strong>formed</strong>" in html
+    assert 'value="acknowledge"' in html and 'value="reopen"' not in html
+    assert "Shared cause" not in html and "csrfmiddlewaretoken" not in html
+    assert 'data-live-part="actions"' not in viewer.get(live_url).content.decode()
+
+    incidents.act(incident.pk, "resolve", Actor("user", "maria"))
+    html = responder.get(live_url).content.decode()
+    assert ">Resolved</span>" in html and "<strong>resolved</strong>" in html
+    assert 'value="reopen"' in html and 'value="acknowledge"' not in html
+    # Merged into another outage's incident: nothing is left to act on here.
+    elsewhere = STORM_MESSAGE.replace("sql-prod-01", "sql-b")
+    post(storm_failure("pl_other", message=elsewhere))
+    post(storm_failure("pl_other_too", message=elsewhere))
+    into = Incident.objects.exclude(pk=incident.pk).get().pk
+    incidents.merge(incident.pk, into, Actor("user", "maria"))
+    html = responder.get(live_url).content.decode()
+    assert f"Merged into {into}" in html and 'name="action"' not in html
+    assert viewer.get("/incidents/INC-nope/live/").status_code == 404
+
+
 def _store_rule_analysis(incident: Incident, members: list[str]) -> None:
     incidents.store_analysis(
         incident.pk,

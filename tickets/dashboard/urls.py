@@ -35,6 +35,11 @@ urlpatterns = [
     ),
     path("incidents/<str:incident_id>/", views.incident_detail, name="dashboard-incident"),
     path(
+        "incidents/<str:incident_id>/live/",
+        views.incident_live,
+        name="dashboard-incident-live",
+    ),
+    path(
         "incidents/<str:incident_id>/action/",
         views.incident_action,
         name="dashboard-incident-action",

@@ -560,11 +560,9 @@ INCIDENT_ACTIONS = (
 INCIDENT_TIMELINE_LIMIT = 500
 
 
-@with_csp
-@require_safe
-@role_required(VIEWER)
-def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
-    incident = get_object_or_404(Incident, pk=incident_id)
+def _incident_live_parts(incident: Incident) -> dict[str, Any]:
+    """What the incident page shows that changes while it is open: its head (status, counts),
+    the actions its status allows, its first members and its timeline."""
     limit = settings.INCIDENT_INLINE_MEMBERS
     members = list(
         incident.members.order_by("timestamp").only(
@@ -579,23 +577,51 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
     actions = [
         (action, label)
         for action, label in INCIDENT_ACTIONS
-        if incident.status in TRANSITIONS[action][0]
+        if incident.status in TRANSITIONS[action][0] and not incident.merged_into_id
     ]
+    return {
+        "incident": incident,
+        "members": members,
+        "more_members": max(0, incident.member_count - len(members)),
+        "timeline": timeline,
+        "actions": actions,
+        "can_resolve": "resolve" in dict(actions),
+        "jira_url": issue_url(incident.itsm_ticket_id),
+    }
+
+
+@with_csp
+@require_safe
+@role_required(VIEWER)
+def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=incident_id)
     return render(
         request,
         "dashboard/incident_detail.html",
         _page_context(
             request,
-            incident=incident,
-            members=members,
-            more_members=max(0, incident.member_count - len(members)),
-            timeline=timeline,
+            **_incident_live_parts(incident),
             cause=incident.rca_result or incidents.shared_cause(incident),
-            actions=actions,
-            can_resolve="resolve" in dict(actions),
-            jira_url=issue_url(incident.itsm_ticket_id),
-            live_config=_live_config(page="incident", incident_id=incident.pk),
+            live_config=_live_config(
+                page="incident",
+                incident_id=incident.pk,
+                live_url=reverse("dashboard-incident-live", args=[incident.pk]),
+            ),
         ),
+    )
+
+
+@with_csp
+@require_safe
+@role_required(VIEWER)
+def incident_live(request: HttpRequest, incident_id: str) -> HttpResponse:
+    """The incident page's changing parts alone (`data-live-part`), which the page reads again
+    after a change of the incident or of a member, and after a reconnect (incident.js)."""
+    incident = get_object_or_404(Incident, pk=incident_id)
+    return render(
+        request,
+        "dashboard/incident_live.html",
+        _page_context(request, **_incident_live_parts(incident)),
     )
 
 
