@@ -111,7 +111,7 @@ class RemediationAdmin(ReadOnlyPageAdmin):
         return False
 
     def _decide(self, request: HttpRequest, queryset: QuerySet, approved: bool) -> None:
-        actor = Actor.for_user(request.user)  # type: ignore[arg-type]
+        actor = Actor.for_user(request.user, via="admin")  # type: ignore[arg-type]
         done = 0
         for pk in queryset.values_list("pk", flat=True):
             try:

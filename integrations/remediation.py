@@ -36,7 +36,7 @@ import fnmatch
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -479,6 +479,7 @@ def decline(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> R
 def _decide(
     remediation_id: int, actor: Actor, *, via: str, approved: bool, note: str = ""
 ) -> Remediation:
+    actor = replace(actor, via=actor.via or via)  # the place Slack and JIRA name
     remediation, refusal = _decide_locked(
         remediation_id, actor, via=via, approved=approved, note=redact(note.strip())[:2000]
     )

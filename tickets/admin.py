@@ -374,7 +374,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
     # --- actions -------------------------------------------------------------------------
 
     def _transition(self, request, queryset, action: str, label: str) -> None:
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="admin")
         done, refused = 0, []
         for ticket_id in queryset.values_list("pk", flat=True):
             try:
@@ -400,7 +400,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
         """An intermediate page asks for the fix (optional); its submit resolves them all."""
         form = ResolveForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            actor = Actor.for_user(request.user)
+            actor = Actor.for_user(request.user, via="admin")
             done, refused = 0, []
             for ticket_id in queryset.values_list("pk", flat=True):
                 try:
@@ -435,7 +435,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
 
     @admin.action(description="Re-run the root-cause analysis", permissions=["change"])
     def rerun_rca(self, request, queryset):
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="admin")
         for ticket_id in queryset.values_list("pk", flat=True):
             request_fresh_rca(ticket_id, actor)
         self.message_user(request, f"Fresh RCA requested for {queryset.count()} ticket(s).")
@@ -457,7 +457,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
         rules, then retries their failed deliveries. Where a ticket is paged already (its
         issue or message exists), that target's routing stays as it is."""
         rules.clear_rule_cache()  # the rule was likely corrected just now: read it afresh
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="admin")
         unpaged = queryset.filter(Q(itsm_ticket_id="") | Q(slack_ts=""))
         skipped = queryset.count() - unpaged.count()
         ids, changed = [], 0
@@ -536,7 +536,7 @@ class IncidentAdmin(ReadOnlyPageAdmin):
         return False
 
     def _act(self, request, queryset, action: str, label: str) -> None:
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="admin")
         done = 0
         for incident_id in queryset.values_list("pk", flat=True):
             try:
@@ -654,7 +654,7 @@ class ResolutionAdmin(ReadOnlyPageAdmin):
 
     @admin.action(description="Mark the fix wrong (never shown again)", permissions=["change"])
     def mark_wrong(self, request, queryset):
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="admin")
         ids = list(queryset.values_list("pk", flat=True))
         for resolution_id in ids:
             resolutions.mark_wrong(resolution_id, actor)

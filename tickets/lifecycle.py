@@ -52,14 +52,17 @@ class Actor:
     kind: str
     name: str
     user: User | None = None
+    # Where a person acted (api, dashboard, admin): what a Slack thread line or a JIRA comment
+    # says after "via"; the kind when empty.
+    via: str = ""
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
         return cls(ActorKind.SYSTEM, name)
 
     @classmethod
-    def for_user(cls, user: User) -> Actor:
-        return cls(ActorKind.USER, user.get_username(), user)
+    def for_user(cls, user: User, via: str = "") -> Actor:
+        return cls(ActorKind.USER, user.get_username(), user, via)
 
     @classmethod
     def source(cls, name: str) -> Actor:

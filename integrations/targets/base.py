@@ -142,7 +142,7 @@ class Change:
         return {
             "action": self.action,
             "actor": self.actor.name,
-            "via": self.actor.kind,
+            "via": self.actor.via or self.actor.kind,
             "note": self.note,
         }
 

@@ -476,9 +476,14 @@ _COMMENT_WORDS = {
 }
 
 
-def jira_comment(action: str, actor_name: str, note: str = "") -> str:
+# Where people act: a comment names the place (the service's own changes need none).
+_PEOPLES_PLACES = {"slack", "api", "dashboard", "admin"}
+
+
+def jira_comment(action: str, actor_name: str, note: str = "", via: str = "") -> str:
     words = _COMMENT_WORDS.get(action, f"set the ticket to {action.replace('_', ' ')}")
-    line = f"{actor_name} {words} in the RCA service."
+    place = f" via {via_words(via)}" if via in _PEOPLES_PLACES else ""
+    line = f"{actor_name} {words}{place} in the RCA service."
     return f"{line}\n{_noformat(note)}" if note else line
 
 
@@ -596,7 +601,9 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         _remove_jira_duplicates(jira, ticket, keep=key)
     _jira_transition(jira, key, ticket)
     change = row.payload
-    jira.add_comment(key, jira_comment(change["action"], change["actor"], change["note"]))
+    jira.add_comment(
+        key, jira_comment(change["action"], change["actor"], change["note"], change.get("via", ""))
+    )
 
 
 # --- incidents ----------------------------------------------------------------------------------

@@ -301,7 +301,10 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     issue = jira.issues[ticket.itsm_ticket_id]
     # Acknowledged has no JIRA status of its own: someone owns it, so In Progress.
     assert issue["status"] == "In Progress"
-    assert "daan acknowledged the ticket in the RCA service." in issue["comments"][-1]["body"]
+    assert (
+        "daan acknowledged the ticket via Slack in the RCA service."
+        in (issue["comments"][-1]["body"])
+    )
     # JIRA tells us about the transition we made: it changes nothing and audits nothing.
     echo = post_jira(
         jira_webhook(ticket.itsm_ticket_id, "To Do", "In Progress", user=jira.myself())
@@ -456,6 +459,32 @@ def test_a_regression_reopens_the_jira_issue_and_replies_in_the_slack_thread(
     assert "reported the failure again: the ticket is open again" in (issue["comments"][-1]["body"])
     assert "regressed" in slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
     assert Ticket.objects.count() == 1 and len(jira.issues) == 1
+
+
+def test_a_persons_change_says_in_the_slack_thread_and_jira_where_it_was_made(
+    celery_worker, targets
+):
+    """A change made in the API or on the dashboard said "(via user)", where a Slack click says
+    "(via slack)": the thread and the issue's comment name the place."""
+    from tests.api import jwt_client
+
+    jira, slack, _ = targets
+    user = make_user("maria", role="responder")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    assert jwt_client(user).post(f"/api/v1/tickets/{ticket.pk}/acknowledge/").status_code == 200
+    settled(ticket.pk)
+    page = Client()
+    page.force_login(user)
+    page.post(f"/tickets/{ticket.pk}/action/", {"action": "resolve", "fix": "restarted the IR"})
+    settled(ticket.pk)
+
+    lines = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+    assert lines[-2:] == ["maria — acknowledge (via api)", "maria — resolve (via dashboard)"]
+    comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+    assert any("via the API" in c for c in comments), comments
+    assert any("via the dashboard" in c for c in comments), comments
 
 
 def test_jira_down_does_not_hold_up_slack_or_blob_and_catches_up(celery_worker, targets):

@@ -535,7 +535,7 @@ def test_a_decline_says_who_declined_it_once_in_the_slack_thread(settings, slack
             replies.append(slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"])
         assert replies == [
             "daan — remediation declined (via slack)",
-            "daan — remediation declined (via user): a deploy is running",
+            "daan — remediation declined (via api): a deploy is running",
         ]
         # The remediation's reason keeps the whole decision.
         reasons = [Remediation.objects.get(ticket=t).reason for t in tickets]

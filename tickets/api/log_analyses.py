@@ -312,7 +312,7 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         ticket = _ticket(body.validated_data["ticket_id"])
         assert ticket is not None
         try:
-            log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(request.user))
+            log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(request.user, via="api"))
         except log_jobs.AttachError as exc:
             raise Conflict(str(exc)) from exc
         job.refresh_from_db()

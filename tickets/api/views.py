@@ -327,7 +327,10 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         try:
             lifecycle.transition(
-                pk, action_name, Actor.for_user(request.user), note=body.validated_data["note"]
+                pk,
+                action_name,
+                Actor.for_user(request.user, via="api"),
+                note=body.validated_data["note"],
             )
         except Ticket.DoesNotExist as exc:
             raise NotFound("no ticket with this id") from exc
@@ -357,7 +360,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             lifecycle.resolve(
                 pk,
-                Actor.for_user(request.user),
+                Actor.for_user(request.user, via="api"),
                 note=body.validated_data["note"],
                 fix=body.validated_data["fix"],
             )
@@ -381,7 +384,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         pending = remediation.awaiting_for(pk)
         if pending is None:
             raise Conflict("no remediation of this ticket awaits approval")
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="api")
         try:
             note = body.validated_data["note"]
             if approved:
@@ -429,7 +432,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             with transaction.atomic():
                 request_fresh_rca(
-                    pk, Actor.for_user(request.user), note=body.validated_data["note"]
+                    pk, Actor.for_user(request.user, via="api"), note=body.validated_data["note"]
                 )
         except Ticket.DoesNotExist as exc:
             raise NotFound("no ticket with this id") from exc
@@ -506,7 +509,9 @@ class MarkFixWrongView(APIView):
         if not resolution_id.isdecimal() or len(resolution_id) > 18:
             raise NotFound("no recorded fix with this id")
         try:
-            resolution = resolutions.mark_wrong(int(resolution_id), Actor.for_user(request.user))
+            resolution = resolutions.mark_wrong(
+                int(resolution_id), Actor.for_user(request.user, via="api")
+            )
         except Resolution.DoesNotExist as exc:
             raise NotFound("no recorded fix with this id") from exc
         return Response(PastFixWrongSerializer(resolution).data)
@@ -737,7 +742,7 @@ class IncidentActions:
             incident = incidents.act(
                 pk,
                 action_name,
-                Actor.for_user(request.user),
+                Actor.for_user(request.user, via="api"),
                 note=body.validated_data["note"],
                 fix=body.validated_data.get("fix", ""),
                 via="api",
@@ -840,7 +845,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         body = DetachSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         try:
-            incidents.detach(pk, body.validated_data["ticket"], Actor.for_user(request.user))
+            incidents.detach(
+                pk, body.validated_data["ticket"], Actor.for_user(request.user, via="api")
+            )
         except (Incident.DoesNotExist, Ticket.DoesNotExist) as exc:
             raise NotFound("no such incident or ticket") from exc
         except TransitionError as exc:
@@ -862,7 +869,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         body = MergeSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         try:
-            into = incidents.merge(pk, body.validated_data["into"], Actor.for_user(request.user))
+            into = incidents.merge(
+                pk, body.validated_data["into"], Actor.for_user(request.user, via="api")
+            )
         except Incident.DoesNotExist as exc:
             raise NotFound("no incident with this id") from exc
         except TransitionError as exc:

@@ -151,7 +151,9 @@ def log_analysis_action(request: AuthenticatedHttpRequest, job_id: str) -> HttpR
         else:
             ticket_id = form.cleaned_data["ticket_id"].strip()
             try:
-                log_jobs.attach_to_ticket(job, ticket_id, Actor.for_user(request.user))
+                log_jobs.attach_to_ticket(
+                    job, ticket_id, Actor.for_user(request.user, via="dashboard")
+                )
             except Ticket.DoesNotExist:
                 messages.error(request, "No ticket with this id.")
             except log_jobs.AttachError as exc:

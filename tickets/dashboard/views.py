@@ -534,13 +534,16 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
         if action == "resolve":
             lifecycle.resolve(
                 ticket_id,
-                Actor.for_user(request.user),
+                Actor.for_user(request.user, via="dashboard"),
                 note=form.cleaned_data["note"],
                 fix=form.cleaned_data["fix"],
             )
         else:
             lifecycle.transition(
-                ticket_id, action, Actor.for_user(request.user), note=form.cleaned_data["note"]
+                ticket_id,
+                action,
+                Actor.for_user(request.user, via="dashboard"),
+                note=form.cleaned_data["note"],
             )
     except TransitionError as exc:
         messages.error(request, f"Not done: {exc}.")
@@ -638,7 +641,7 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
         incidents.act(
             incident_id,
             action,
-            Actor.for_user(request.user),
+            Actor.for_user(request.user, via="dashboard"),
             note=request.POST.get("note", "")[:1000],
             fix=request.POST.get("fix", "")[:8000] if action == "resolve" else "",
             via="dashboard",
@@ -676,7 +679,7 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
     elif pending is None:
         messages.error(request, "Not done: no remediation awaits approval.")
     else:
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="dashboard")
         try:
             if decision == "approve":
                 remediation.approve(pending.pk, actor, via="dashboard")
