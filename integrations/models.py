@@ -390,6 +390,11 @@ class RemediationQuerySet(models.QuerySet):
         )
 
 
+# In a succeeded remediation's `details`: its run was no longer the ticket's latest (a newer
+# one failed since), so it left the ticket open; it counts as no fix in the stats.
+LEFT_OPEN = "ticket_left_open"
+
+
 class Remediation(models.Model):
     """One attempt at fixing one ticket's failed run, from proposal to outcome.
 

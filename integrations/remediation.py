@@ -51,6 +51,7 @@ from integrations import fanout
 from integrations import targets as registry
 from integrations.models import (
     ACTIVE_REMEDIATION,
+    LEFT_OPEN,
     OutboundDelivery,
     OutboundStatus,
     Remediation,
@@ -645,10 +646,12 @@ def finish(
         )
         if succeeded and newer:
             detail = f"{detail}; the ticket stays open: its latest run {newer[:200]} failed since"
+            # It fixed no ticket: the stats count it as no fix (`tickets.stats`).
+            remediation.details = {**remediation.details, LEFT_OPEN: True}
         remediation.status = RemediationStatus.SUCCEEDED if succeeded else RemediationStatus.FAILED
         remediation.reason = detail[:2000]
         remediation.finished_at = now
-        remediation.save(update_fields=["status", "reason", "finished_at"])
+        remediation.save(update_fields=["status", "reason", "finished_at", "details"])
         who = actor or remediation_actor(remediation)
         if succeeded and newer:
             _set_ticket_status(

@@ -32,6 +32,7 @@ from django.db import connection
 
 from integrations import inbox_stats
 from integrations.models import (
+    LEFT_OPEN,
     DeliveryStatus,
     Remediation,
     RemediationAction,
@@ -350,16 +351,19 @@ _BY_ACTION = f"""
     SELECT CASE WHEN r.details->>'mode' = 'never' THEN 'never' ELSE r.action END, r.status,
            COUNT(*) {_PERIOD_REMEDIATIONS} GROUP BY 1, 2
 """
+# A success counts as a fix unless it left its ticket open (a newer run had failed since).
+_A_FIX = (
+    f"r.status = %(succeeded)s AND r.finished_at IS NOT NULL AND r.details->>'{LEFT_OPEN}' IS NULL"
+)
 _SUCCEEDED = f"""
     SELECT EXTRACT(EPOCH FROM AVG(r.finished_at - t."timestamp")), COUNT(*)
-    {_PERIOD_REMEDIATIONS} AND r.status = %(succeeded)s AND r.finished_at IS NOT NULL
+    {_PERIOD_REMEDIATIONS} AND {_A_FIX}
 """
 # The period's resolved tickets that a successful remediation fixed: few, found from the
 # remediations (by primary key), not by a pass over the period's resolved tickets.
 _FIXED = f"""
     SELECT COUNT(*), COALESCE(SUM(resolve_seconds), 0) FROM {Ticket._meta.db_table}
-     WHERE id IN (SELECT ticket_id FROM {Remediation._meta.db_table}
-                   WHERE status = %(succeeded)s AND finished_at IS NOT NULL)
+     WHERE id IN (SELECT ticket_id FROM {Remediation._meta.db_table} r WHERE {_A_FIX})
        AND "timestamp" >= %(since)s AND "timestamp" < %(until)s
        AND resolve_seconds IS NOT NULL
 """

@@ -566,6 +566,17 @@ def test_stats_count_remediations_and_the_time_saved():
         ticket=failed, run_key=failed.run_id, action="playbook", status="failed", finished_at=now
     )
     make_ticket(timestamp=now - timedelta(minutes=30), resolve_seconds=1800)
+    # A rerun of an older run that succeeded while a newer run had failed: no fix (people
+    # resolved the ticket in 1800 s).
+    stale = make_ticket(timestamp=now - timedelta(minutes=30), resolve_seconds=1800)
+    Remediation.objects.create(
+        ticket=stale,
+        run_key=stale.run_id,
+        action="adf_rerun",
+        status="succeeded",
+        finished_at=now - timedelta(minutes=25),
+        details={"ticket_left_open": True},
+    )
     refused = make_ticket(timestamp=now - timedelta(minutes=30))
     Remediation.objects.create(  # what a "never" policy records
         ticket=refused,
@@ -578,14 +589,14 @@ def test_stats_count_remediations_and_the_time_saved():
 
     figures = stats.remediation_stats(now - timedelta(hours=1), now)
 
-    assert figures["by_action"]["adf_rerun"]["succeeded"] == 1
+    assert figures["by_action"]["adf_rerun"]["succeeded"] == 2
     assert figures["by_action"]["playbook"]["failed"] == 1
     assert figures["by_action"]["playbook"]["skipped"] == 0  # the refusal is not one
     assert figures["never"] == 1
-    assert figures["succeeded"] == 1
+    assert figures["succeeded"] == 1  # fixes
     assert figures["mttr_with_seconds"] == 600.0
-    assert figures["mttr_without_seconds"] == 2700.0  # people: (3600 + 1800) / 2
-    assert figures["time_saved_seconds"] == 2100.0
+    assert figures["mttr_without_seconds"] == 2400.0  # people: (3600 + 1800 + 1800) / 3
+    assert figures["time_saved_seconds"] == 1800.0
 
 
 @pytest.mark.django_db(transaction=True)
