@@ -16,7 +16,7 @@ from integrations import fanout, remediation
 from integrations.circuit import CircuitBreaker
 from integrations.models import AttemptOutcome, OutboundDelivery, Remediation
 from tests.remediation.conftest import make_policy, make_ticket, proposed, run_pending
-from tickets import incidents
+from tickets import incidents, stats
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket, new_incident_id
 
@@ -307,6 +307,7 @@ def test_a_success_on_a_run_no_longer_the_latest_leaves_the_ticket_open():
     assert (ticket.status, ticket.remediation_status) == ("open", "succeeded")
     assert not AuditLog.objects.filter(ticket=ticket, action="resolved by remediation").exists()
     assert not ticket.resolutions.exists()
+    assert stats.remediation_stats(ticket.timestamp, timezone.now())["succeeded"] == 0  # no fix
 
 
 @pytest.mark.django_db
@@ -549,8 +550,6 @@ def test_the_sweep_fails_a_remediation_whose_dead_action_was_not_failed(settings
 @pytest.mark.django_db
 def test_stats_count_remediations_and_the_time_saved():
     from datetime import timedelta
-
-    from tickets import stats
 
     now = timezone.now()
     fixed = make_ticket(timestamp=now - timedelta(minutes=30))
