@@ -1859,9 +1859,9 @@ def scan_window(message: str) -> str:
     return _window_and_class(message)[0]
 
 
-def _window_and_class(message: str) -> tuple[str, Classification]:
+def _window_and_class(message: str, plain_words: bool = True) -> tuple[str, Classification]:
     if len(message) <= HEAD_CHARS + TAIL_CHARS:
-        return message, _classify_text(message)
+        return message, _classify_text(message, plain_words)
     head, tail = message[:HEAD_CHARS], message[-TAIL_CHARS:]
     window = f"{head}\n{tail}"
     # The plain-word fallback waits until the middle's error lines have been read too.
@@ -1870,9 +1870,9 @@ def _window_and_class(message: str) -> tuple[str, Classification]:
         return window, found
     middle = _salient_lines(message[HEAD_CHARS:-TAIL_CHARS])
     if not middle:
-        return window, _classify_text(window)
+        return window, _classify_text(window, plain_words)
     window = f"{head}\n{middle}\n{tail}"
-    return window, _classify_text(window)
+    return window, _classify_text(window, plain_words)
 
 
 def _salient_lines(text: str) -> str:
@@ -1904,10 +1904,13 @@ def _confidence(best: float, runner_up: float) -> float:
     return round(min(0.95, strength * (0.5 + 0.5 * margin)), 2)
 
 
-def classify_error(message: str) -> Classification:
+def classify_error(message: str, *, plain_words: bool = True) -> Classification:
+    """`plain_words=False`: signals only, without the cue-word fallback (`_fallback`), for a
+    text that states no error: the service's own account of an Azure alert's condition, where
+    "database" or "memory" names what is watched, not what broke."""
     if not message or not message.strip():
         return Classification("Unknown", 0.0, ())
-    return _window_and_class(message)[1]
+    return _window_and_class(message, plain_words)[1]
 
 
 def _fallback(

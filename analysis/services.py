@@ -170,7 +170,10 @@ def analyse_tickets(
         if fetched.error_message:
             ticket.error_message = redact(fetched.error_message)
         ticket.details = {**ticket.details, **fetched.details}
-        classification = classify_error(ticket.error_message)
+        # An Azure alert that is no pipeline failure states no error: signals only.
+        classification = classify_error(
+            ticket.error_message, plain_words=ticket.processing_mode != "azure-monitor"
+        )
         work.append(
             _Work(ticket, classification.error_type, classification.signals, fetched.missing)
         )
@@ -490,6 +493,8 @@ def _rules(item: _Work, note: str) -> Analysis:
         pipeline="" if ticket.details.get("named_after_alert_rule") else ticket.pipeline,
         source=ticket.source,
         details=ticket.details,
+        # Its alert carried no error text and none was fetched: say why, quote nothing.
+        unread="; ".join(item.missing) if ticket.details.get("needs_enrichment") else "",
     )
     if item.missing:
         note = f"{note}; missing: {'; '.join(item.missing)}"

@@ -112,14 +112,22 @@ def sla_seconds_for(priority: str) -> int:
 SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
 
-def severity_for(severity_hint: str | None, error_type: str) -> Severity:
+def severity_for(
+    severity_hint: str | None, error_type: str, *, stated_is_final: bool = False
+) -> Severity:
     """One severity for one failure, whichever way it arrives: the error class's severity,
     raised to the source's own when the source says more (Azure Sev0-4, an ADF body's
     `severity`). The source's severity is a floor, never a ceiling: an alert rule's default
-    Sev3 does not make a failed SQL login Low when the ADF webhook would make it High."""
+    Sev3 does not make a failed SQL login Low when the ADF webhook would make it High.
+
+    `stated_is_final`: an Azure alert that is no pipeline failure has no error to class, only
+    the service's own account of the alert, whose words ("database", "memory") would otherwise
+    raise a Sev4 alert to High; the severity its rule gives is then the ticket's."""
     by_class = ERROR_CLASS_SEVERITY.get(error_type, Severity.MEDIUM)
     if not severity_hint:
         return by_class
+    if stated_is_final:
+        return Severity(severity_hint)
     by_source = Severity(severity_hint)
     return max(by_class, by_source, key=SEVERITY_RANK.__getitem__)
 

@@ -94,7 +94,9 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     classified = None
     locks: list[tuple[int, int]] = []
     if event.kind != EventKind.RESOLVED:
-        error_type = classify_error(event.error_message).error_type
+        error_type = classify_error(
+            event.error_message, plain_words=event.processing_mode != Source.AZURE_MONITOR
+        ).error_type
         fingerprint = failure_fingerprint(
             event.source,
             event.pipeline,
@@ -265,7 +267,12 @@ def _create_ticket(
         classified.fingerprint,
         classified.culprit,
     )
-    severity = rules.severity_for(event.severity_hint, error_type)
+    severity = rules.severity_for(
+        event.severity_hint,
+        error_type,
+        # An Azure alert that is no pipeline failure (an ADF one's mode is "adf").
+        stated_is_final=event.processing_mode == Source.AZURE_MONITOR,
+    )
     priority = rules.priority_for(severity)
     sla_seconds = rules.sla_seconds_for(priority)
     owner = rules.resolve_ownership(event.source, event.pipeline)

@@ -38,6 +38,14 @@ class RuleRca:
     rule: str = ""
 
 
+UNREAD_RECOMMENDATIONS = (
+    "Read the failed run's error where it ran (Data Factory: Monitor, Pipeline runs, the failed"
+    " activity's error; Databricks: the job run's page) and fix what it states.",
+    "Once the error can be fetched, re-run the analysis (admin action, or POST"
+    " /api/v1/tickets/<id>/rerun-rca/): it fetches the error and explains it.",
+)
+
+
 def _subject(ctx: Context) -> str:
     if ctx.pipeline:
         subject = f"Pipeline '{ctx.pipeline}'"
@@ -130,7 +138,10 @@ def build_rule_rca(
     pipeline: str = "",
     source: str = "",
     details: Mapping[str, Any] | None = None,
+    unread: str = "",
 ) -> RuleRca:
+    """`unread`: why the failure's error text is not known (its alert carried none and it could
+    not be fetched); the message is then the service's account of the alert, not an error."""
     details = details or {}
     error_type = error_type if error_type in TEMPLATES else "Unknown"
     error_code = _detail(details, "error_code", "errorCode", "code")
@@ -150,6 +161,18 @@ def build_rule_rca(
         operator=_detail(details, "operator", "task_operator") if source == "airflow" else "",
         trigger=_detail(details, "trigger"),
     )
+    if unread:
+        type_note, type_rec = _failure_type_note(ctx, None)
+        root_cause = (
+            f"{_subject(ctx)} failed; its alert carries no error text, so the cause is not"
+            f" known yet: {unread}.{type_note}"
+        )
+        recs = [type_rec, *UNREAD_RECOMMENDATIONS]
+        return RuleRca(
+            root_cause=root_cause.strip(),
+            recommendations=_finalise(recs, "Unknown"),
+            confidence=UNKNOWN_CONFIDENCE,
+        )
     finding: Finding | None = None
     rule_name = ""
     if ctx.text.strip():

@@ -12,10 +12,11 @@ Schemas accepted (Microsoft Learn, "Common alert schema" and "Noncommon alert sc
 A metric alert on a failure metric of an Azure Data Factory (`PipelineFailedRuns`, ...) or a log
 alert on a factory or over its run tables becomes an ADF failure (`processing_mode="adf"`), named
 after the pipeline its dimensions or result rows carry. Every other alert (a factory's CPU or
-succeeded runs included) keeps its kind in `details["alert_kind"]` (metric, log_search, activity_*,
-service_health, resource_health, smart_detector, prometheus, budget) with the facts that explain
-it; activity log and health events that report no problem open no ticket
-(`_settle_activity_event`).
+succeeded runs included, and a log query that keeps only runs of another status, such as
+`Status == "InProgress"`, and names no failure or error) keeps its kind in
+`details["alert_kind"]` (metric, log_search, activity_*, service_health, resource_health,
+smart_detector, prometheus, budget) with the facts that explain it; activity log and health
+events that report no problem open no ticket (`_settle_activity_event`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,17 @@ _ADF_PIPELINE_TABLE = re.compile(r"\bADFPipelineRun\b", re.IGNORECASE)
 # entity counts and sizes) report no failure: a metric alert on them is explained as the alert.
 _ADF_FAILURE_METRIC = re.compile(r"(?:FailedRuns|PackageExecutionFailed)$", re.IGNORECASE)
 _DATA_FACTORY_TYPE = "microsoft.datafactory/factories"
+# A log query over the factory's run tables that keeps only runs of another status (running too
+# long, slow successes, cancelled) and names no failure or error counts no failed run.
+# (`Status == "InProgress"`, `Status in ("Succeeded")`; not `!=` nor `!in`: "not succeeded"
+# keeps the failures.)
+_ADF_OTHER_STATUS = re.compile(
+    r"\bStatus\s*(?:==|=~|(?<![!\w])in~?\s*\()\s*[^|)]*?"
+    r"\b(?:Succeeded|InProgress|Queued|Cancell?ed|Cancelling)\b",
+    re.IGNORECASE,
+)
+_FAILURE_WORD = re.compile(r"fail|error", re.IGNORECASE)
+_ADF_FAILURE_FIELDS = ("ErrorCode", "ErrorMessage", "FailureType", "TriggerFailureType")
 
 # Activity log properties that are noise for a reader (HTML tables, JSON blobs, tenant paths).
 _NOISY_EVENT_PROPERTIES = {
@@ -260,7 +272,7 @@ def _parse_common(body: dict[str, Any]) -> _Alert:
         alert_id=alert_id,
         monitoring_service=service,
         signal_type=_scalar(essentials.get("signalType"), "data.essentials.signalType"),
-        severity_label=_scalar(essentials.get("severity"), "data.essentials.severity"),
+        severity_label=_common_severity(essentials.get("severity")),
         description=_scalar(
             essentials.get("description"), "data.essentials.description", VALUE_LIMIT
         ),
@@ -280,6 +292,19 @@ def _parse_common(body: dict[str, Any]) -> _Alert:
         },
         custom_properties=_string_map(data.get("customProperties"), "data.customProperties"),
     )
+
+
+def _common_severity(value: Any) -> str:
+    """The common schema's severity: Sev0 to Sev4 (or another spelling `_SEVERITIES` knows:
+    any case, the bare digit, Critical, Warning...), or none. Another value is refused: read
+    as none, a misspelt Sev0 would page as its error class says (Medium, most often)."""
+    label = _scalar(value, "data.essentials.severity")
+    if label and label.lower() not in _SEVERITIES:
+        raise ParseError(
+            "field 'data.essentials.severity' must be Sev0, Sev1, Sev2, Sev3 or Sev4, "
+            f"not {_quoted(label)}"
+        )
+    return label
 
 
 def _parse_legacy_metric(body: dict[str, Any]) -> _Alert:
@@ -1244,6 +1269,8 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
     metrics = [metric for metric in facts.metrics if metric]
     if metrics and not any(_ADF_FAILURE_METRIC.search(metric) for metric in metrics):
         return None  # a factory metric that counts no failure: CPU, queue, successes...
+    if _counts_no_failed_run(facts):
+        return None
 
     dimensions = facts.dimensions
     run_id_names = ["PipelineRunId"]
@@ -1282,6 +1309,20 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
         trigger=_clip(
             pick("TriggerName") or (name if metric.startswith("trigger") else ""), NAME_LIMIT
         ),
+    )
+
+
+def _counts_no_failed_run(facts: _Facts) -> bool:
+    """A log alert whose queries over ADF's run tables keep runs of another status and name no
+    failure, and whose dimensions and rows carry no error or failed status."""
+    queries = [hint for hint in facts.scope_hints if _ADF_LOG_TABLE.search(hint)]
+    if not any(_ADF_OTHER_STATUS.search(query) for query in queries):
+        return False
+    if any(_FAILURE_WORD.search(query) for query in queries):
+        return False
+    return not any(
+        _lookup(values, *_ADF_FAILURE_FIELDS) or _lookup(values, "Status").lower() == "failed"
+        for values in (facts.dimensions, *facts.rows)
     )
 
 

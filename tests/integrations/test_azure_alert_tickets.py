@@ -117,6 +117,66 @@ def test_two_rules_with_the_same_alert_id_open_two_tickets(webhook_client):
     assert pipelines == {"test-metricAlertRule", "storage-transactions-other-rule"}
 
 
+def _sql_database_metric_alert(severity: str) -> dict[str, Any]:
+    """A static-threshold metric alert on a SQL database's DTU, at the given severity: its text
+    says "database" though nothing failed."""
+    body = shared_payload("azure_common_metric_dynamic_fired.json")
+    essentials = body["data"]["essentials"]
+    essentials.update(
+        alertRule=f"sqldb-dtu-{severity}",
+        severity=severity,
+        description="DTU consumption of the orders database",
+        alertTargetIDs=[
+            "/subscriptions/1111/resourceGroups/rg-data/providers/Microsoft.Sql/servers/"
+            "sql-prod-01/databases/orders"
+        ],
+    )
+    context = body["data"]["alertContext"]
+    context["conditionType"] = "SingleResourceMultipleMetricCriteria"
+    criterion = context["condition"]["allOf"][0]
+    criterion.pop("alertSensitivity")
+    criterion.update(
+        metricName="dtu_consumption_percent",
+        metricNamespace="Microsoft.Sql/servers/databases",
+        metricValue=85,
+        threshold="80",
+    )
+    return body
+
+
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        ("Sev0", ("Critical", "P1")),
+        ("Sev1", ("High", "P2")),
+        ("Sev2", ("Medium", "P3")),
+        ("Sev3", ("Low", "P4")),
+        ("Sev4", ("Low", "P4")),
+    ],
+)
+def test_an_alert_that_is_no_pipeline_failure_has_the_severity_its_rule_gives(
+    webhook_client, severity, expected
+):
+    ticket_id = webhook_client(AZURE, _sql_database_metric_alert(severity)).json()["ticket_id"]
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.severity, ticket.priority) == expected
+    assert ticket.sla_seconds == {"P1": 900, "P2": 3600, "P3": 14400, "P4": 86400}[expected[1]]
+
+
+def test_an_alerts_own_words_do_not_class_it_as_an_error(webhook_client):
+    """Smart detection's stock description ("a dependency your app is calling (e.g. REST API or
+    database)") states no error: the plain-word fallback that reads "database" as a database
+    fault is for error messages, not for the account of an alert."""
+    ticket_id = webhook_client(AZURE, load("common_smart_detector.json")).json()["ticket_id"]
+    assert Ticket.objects.get(pk=ticket_id).error_type == "Unknown"
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.error_type, ticket.severity) == ("Unknown", "Low")  # its rule says Sev3
+
+
 def test_metric_alert_ticket_is_explained_as_the_alert_without_gemini(webhook_client):
     body = shared_payload("azure_noncommon_metric_alert_static_activated.json")
     ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
@@ -145,6 +205,30 @@ def test_adf_failure_through_azure_monitor_is_still_an_adf_pipeline_ticket(webho
     assert ticket.pipeline == "pl_sales_daily_load"
     assert "pl_sales_daily_load" in ticket.rca_result
     assert "Metric alert" not in ticket.rca_result and "Log search alert" not in ticket.rca_result
+
+
+def test_an_adf_metric_alert_whose_error_cannot_be_read_says_so_not_an_unknown_error(
+    webhook_client, settings
+):
+    """`PipelineFailedRuns` counts failed runs and carries no error text: without the Azure
+    credentials the root cause says the cause is not known and what is missing, instead of
+    quoting the service's own account of the alert as an error "that matches no known cause"."""
+    settings.AZURE_TENANT_ID = settings.AZURE_CLIENT_ID = settings.AZURE_CLIENT_SECRET = ""
+    ticket_id = webhook_client(AZURE, load("adf_metric_pipeline_failed_runs.json")).json()[
+        "ticket_id"
+    ]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.rca_result.startswith(
+        "Pipeline 'pl_sales_daily_load' failed; its alert carries no error text, so the cause"
+        " is not known yet: the ADF alert carries no error text; set AZURE_TENANT_ID,"
+    ), ticket.rca_result
+    assert "matches no known cause" not in ticket.rca_result
+    assert "The error says" not in ticket.rca_result
+    assert "Data Factory reports a user error" in ticket.rca_result  # its FailureType
+    assert ticket.recommendations[0].startswith("Read the failed run's error where it ran")
 
 
 @pytest.mark.parametrize(
@@ -180,6 +264,45 @@ def test_a_factory_metric_that_counts_no_failure_is_not_a_failed_pipeline(
         "Metric alert 'adf-sales-prod-shir-cpu-high' fired on data factory 'adf-sales-prod'"
     ), ticket.rca_result
     assert metric in ticket.rca_result
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ADFPipelineRun | where Status == 'InProgress' | where Start < ago(2h)"
+        " | summarize count() by PipelineName",
+        'ADFPipelineRun | where Status in ("Succeeded") and DurationInMs > 7200000'
+        " | summarize count() by PipelineName",
+        "ADFPipelineRun | where Status == 'Cancelled' | summarize count() by PipelineName",
+    ],
+)
+def test_a_log_alert_over_adf_runs_that_did_not_fail_is_not_a_failed_pipeline(
+    webhook_client, query
+):
+    """A log search alert over ADFPipelineRun that keeps runs of another status (running too
+    long, slow successes, cancelled) and names no error is that alert, not "ADF pipeline ...
+    failed" with an RCA of a failure."""
+    body = load("adf_log_v2_pipeline_run.json")
+    body["data"]["essentials"].update(
+        alertRule="adf-long-running-pipelines",
+        description="A pipeline has been running for more than 2 hours",
+    )
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion.update(
+        searchQuery=query, dimensions=[{"name": "PipelineName", "value": "pl_sales_daily_load"}]
+    )
+    ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.processing_mode == "azure-monitor" and ticket.id.startswith("AZMON-")
+    assert ticket.pipeline == "adf-long-running-pipelines"
+    assert "failed" not in ticket.error_message and "ADF pipeline" not in ticket.error_message
+    assert ticket.rca_result.startswith(
+        "Log search alert 'adf-long-running-pipelines' fired on Log Analytics workspace"
+    ), ticket.rca_result
+    assert "PipelineName=pl_sales_daily_load" in ticket.rca_result
 
 
 def _alert(alert_id: str, condition: str, fired: str) -> dict[str, Any]:

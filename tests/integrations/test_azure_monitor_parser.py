@@ -486,6 +486,34 @@ def test_adf_trigger_run_log_alert_reads_as_the_triggers_failure_with_its_error(
     )
 
 
+@pytest.mark.parametrize(
+    ("query", "mode"),
+    [
+        ("ADFPipelineRun | where Status == 'InProgress' | where Start < ago(2h)", "azure-monitor"),
+        ('ADFPipelineRun | where Status in ("Succeeded", "Cancelled")', "azure-monitor"),
+        # "not succeeded" keeps the failures; so does a query that names them.
+        ('ADFPipelineRun | where Status != "Succeeded" and Status != "InProgress"', "adf"),
+        ('ADFPipelineRun | where Status !in ("Succeeded", "Queued")', "adf"),
+        ("ADFPipelineRun | where Status in ('Failed', 'Cancelled')", "adf"),
+        ("ADFPipelineRun | summarize count() by PipelineName", "adf"),
+    ],
+)
+def test_an_adf_log_alert_is_a_pipeline_failure_unless_it_keeps_runs_that_did_not_fail(
+    query: str, mode: str
+) -> None:
+    body = changed(
+        load("adf_log_v2_pipeline_run.json"),
+        "data.alertContext.condition.allOf[0]",
+        {
+            "searchQuery": query,
+            "timeAggregation": "Count",
+            "dimensions": [{"name": "PipelineName", "value": "pl_sales_daily_load"}],
+            "metricValue": 1,
+        },
+    )
+    assert parse_azure_monitor(body).processing_mode == mode
+
+
 def test_same_adf_run_from_two_alert_routes_shares_the_run_key() -> None:
     v1 = parse_azure_monitor(load("adf_log_v1.json"))
     v2 = parse_azure_monitor(load("adf_log_v2_pipeline_run.json"))

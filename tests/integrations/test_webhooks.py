@@ -689,6 +689,12 @@ def test_body_that_is_not_json_is_400_and_stores_nothing(webhook_client, raw, re
     assert WebhookDelivery.objects.count() == 0
 
 
+def _with_essentials(**fields: object) -> dict:
+    body = shared_payload("azure_common_metric_dynamic_fired.json")
+    body["data"]["essentials"].update(fields)
+    return body
+
+
 @pytest.mark.parametrize(
     "path, body, reason",
     [
@@ -702,6 +708,11 @@ def test_body_that_is_not_json_is_400_and_stores_nothing(webhook_client, raw, re
         (DATABRICKS, {"event_type": "cluster.terminated", "run": {}, "job": {}}, "event_type"),
         (AZURE, {"schemaId": "somethingElse", "data": {}}, "schemaId"),
         (AZURE, {"schemaId": "azureMonitorCommonAlertSchema", "data": {}}, "essentials"),
+        (
+            AZURE,
+            _with_essentials(severity="Sev9"),
+            "field 'data.essentials.severity' must be Sev0, Sev1, Sev2, Sev3 or Sev4, not 'Sev9'",
+        ),
     ],
 )
 def test_valid_json_with_wrong_schema_is_400_kept_as_rejected(webhook_client, path, body, reason):
