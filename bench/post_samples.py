@@ -16,7 +16,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SHARED_FIXTURES", REPO.parent / "shared" / "fixtures")) / "payloads"
 LOCAL = REPO / "tests" / "payloads"
-BASE_URL = os.environ.get("RCA_URL", "http://127.0.0.1:8000")
+
+sys.path.insert(0, str(REPO))
+from rca_project.local_services import served_base_url  # noqa: E402
+
+# Where `make run` serves with the same environment, unless RCA_URL says.
+BASE_URL = os.environ.get("RCA_URL") or served_base_url(
+    os.environ.get("RCA_HOST", ""), os.environ.get("RCA_PORT", "")
+)
 
 SAMPLES = [
     ("azure-monitor", SHARED / "azure_common_metric_dynamic_fired.json"),

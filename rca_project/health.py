@@ -75,13 +75,14 @@ def _worker_ok() -> bool:
 
 class NotReadyIsNotAnError(logging.Filter):
     """Django logs every 5xx answer as an error; `/readyz` answering 503 is the probe doing its
-    job (while `make run` starts, a probe asks every few seconds), so that one is not logged."""
+    job (while `make run` starts, a probe asks every few seconds), so that one is not logged,
+    with or without the trailing slash the probe may be configured with."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
         return not (
             getattr(record, "status_code", None) == 503
-            and getattr(request, "path", None) == "/readyz"
+            and getattr(request, "path", None) in ("/readyz", "/readyz/")
         )
 
 

@@ -28,6 +28,20 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RCA_VAR_DIR", BASE_DIR / "var"))
+
+
+def served_base_url(host: str, port: str) -> str:
+    """The URL `make run` answers at when it binds `RCA_HOST` and `RCA_PORT` (as given, unset
+    when empty): the loopback address when it binds every interface, an IPv6 one bracketed.
+    What links (`PUBLIC_BASE_URL`) and `make demo` default to."""
+    host = host.strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port.strip() or '8000'}"
+
+
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 logger = logging.getLogger(__name__)

@@ -163,19 +163,6 @@ def main() -> int:
     }
     bin_dir = os.path.dirname(sys.executable)
     base = f"http://{HOST}:{PORT}"
-    ready_banner = (
-        "\nRCA service ready\n"
-        f"  dashboard      {base}/          (live updates: ws://{HOST}:{WS_PORT}/ws/tickets/)\n"
-        f"  admin          {base}/admin/   (create a user: .venv/bin/python manage.py "
-        "createsuperuser)\n"
-        f"  API            {base}/api/v1/  (docs {base}/api/v1/docs/)\n"
-        f"  webhooks       {base}/webhooks/azure-monitor/  /webhooks/adf/  "
-        "/webhooks/databricks/  /webhooks/airflow/\n"
-        f"  health         {base}/healthz  {base}/readyz  {base}/metrics\n"
-        f"  webhook token  {settings.WEBHOOK_TOKEN}\n"
-        f"  database       {_safe_url(settings.DATABASE_URL)}\n"
-        f"  redis          {_safe_url(settings.REDIS_URL)}\n"
-    )
     print(
         f"\nRCA service starting… (web, websockets, relay, worker, beat); ready when {base}/readyz "
         "answers 200\n",
@@ -212,7 +199,7 @@ def main() -> int:
             ready, failing = probe_readiness(f"http://{probe_host}:{PORT}/readyz", timeout=15)
             next_probe = now + READINESS_PROBE_SECONDS
             if ready:
-                print(ready_banner, flush=True)
+                print(ready_banner(base, f"ws://{HOST}:{WS_PORT}/ws/tickets/"), flush=True)
             elif now >= next_report:
                 waited = round(now - started)
                 print(f"starting… ({waited} s) waiting for: {', '.join(failing)}", flush=True)
@@ -227,6 +214,26 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             process.kill()
     return exit_code
+
+
+def ready_banner(base: str, websocket_url: str) -> str:
+    """What `make run` prints once ready: every page it names answers at `base` (the API's
+    prefix alone is no page: its docs are)."""
+    from django.conf import settings
+
+    return (
+        "\nRCA service ready\n"
+        f"  dashboard      {base}/          (live updates: {websocket_url})\n"
+        f"  admin          {base}/admin/   (create a user: .venv/bin/python manage.py "
+        "createsuperuser)\n"
+        f"  API            {base}/api/v1/docs/  (schema {base}/api/v1/schema/)\n"
+        f"  webhooks       {base}/webhooks/azure-monitor/  /webhooks/adf/  "
+        "/webhooks/databricks/  /webhooks/airflow/\n"
+        f"  health         {base}/healthz  {base}/readyz  {base}/metrics\n"
+        f"  webhook token  {settings.WEBHOOK_TOKEN}\n"
+        f"  database       {_safe_url(settings.DATABASE_URL)}\n"
+        f"  redis          {_safe_url(settings.REDIS_URL)}\n"
+    )
 
 
 def probe_readiness(url: str, timeout: float = 2.0) -> tuple[bool, list[str]]:

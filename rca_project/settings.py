@@ -210,7 +210,12 @@ try:
     )
 
     # Fan-out targets; each is skipped (and says so) while it is not configured.
-    PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # Links in JIRA and Slack. Unset: the address `make run` serves (RCA_HOST, RCA_PORT), so a
+    # service moved to another port does not link to 8000.
+    PUBLIC_BASE_URL = env.str(
+        "PUBLIC_BASE_URL",
+        local_services.served_base_url(env.str("RCA_HOST", ""), env.str("RCA_PORT", "")),
+    ).rstrip("/")
     OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", 10.0, validate=_POSITIVE)
     OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", 8, validate=validate.Range(min=1))
     OUTBOUND_BACKOFF_SECONDS = env.float("OUTBOUND_BACKOFF_SECONDS", 2.0)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from io import StringIO
@@ -137,3 +138,21 @@ def test_a_gemini_embedding_backend_without_a_key_stops_the_service_naming_both(
     assert "ImproperlyConfigured: EMBEDDING_BACKEND=gemini needs GEMINI_API_KEY" in (
         launcher.stderr
     )
+
+
+def test_make_demo_posts_where_make_run_serves_with_the_same_variables():
+    """`RCA_PORT=18600 make run` then `RCA_PORT=18600 make demo`: the demo follows the port."""
+    with socket.socket() as sock:  # a port nothing listens on once this socket is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("RCA_URL", "RCA_HOST")}
+    demo = subprocess.run(
+        [sys.executable, "bench/post_samples.py"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**env, "RCA_PORT": str(port), "WEBHOOK_TOKEN": "not-a-token"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert demo.returncode == 1
+    assert f"cannot reach http://127.0.0.1:{port}" in demo.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from django.test import Client
 from integrations.circuit import redis_client
 from integrations.tasks import heartbeat
 from rca_project.health import worker_heartbeat_key
-from rca_project.serve import probe_readiness
+from rca_project.serve import probe_readiness, ready_banner
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -67,17 +68,29 @@ def test_a_web_server_that_does_not_answer_yet_is_what_it_waits_for():
 
 
 @pytest.mark.django_db
-def test_a_not_ready_answer_is_not_logged_as_a_server_error(caplog):
+@pytest.mark.parametrize("path", ["/readyz", "/readyz/"])
+def test_a_not_ready_answer_is_not_logged_as_a_server_error(caplog, path):
     redis_client().delete(worker_heartbeat_key())
 
     with caplog.at_level(logging.WARNING, logger="django.request"):
-        not_ready = Client().get("/readyz")
+        not_ready = Client().get(path)
         missing = Client().get("/no-such-page")
 
     assert not_ready.status_code == 503
     assert missing.status_code == 404
     logged = [record.getMessage() for record in caplog.records if record.name == "django.request"]
     assert logged == ["Not Found: /no-such-page"]  # other answers are logged as before
+
+
+@pytest.mark.django_db
+def test_every_page_the_ready_banner_names_is_there():
+    """What `make run` prints when ready is what a user opens first: no URL of it is a 404."""
+    banner = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+    paths = re.findall(r"(?:http://testserver|(?<=\s))(/[\w/.-]*)", banner)
+
+    assert "/api/v1/docs/" in paths and "/webhooks/adf/" in paths
+    answers = {path: Client().get(path).status_code for path in paths}
+    assert not [path for path, status in answers.items() if status == 404], answers
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,21 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+def load_settings(
+    setting: str = "DEBUG", unset: tuple[str, ...] = (), **env: str
+) -> subprocess.CompletedProcess:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        f"print(settings.{setting})"
+    )
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "rca_project.settings", **env},
+        env={
+            **{name: value for name, value in os.environ.items() if name not in unset},
+            "DJANGO_SETTINGS_MODULE": "rca_project.settings",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -48,3 +57,24 @@ def test_bad_value_raises_improperly_configured_naming_the_variable(name, value)
 
 def test_typed_values_are_read():
     assert load_settings(DEBUG="true").stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    "env, url",
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"RCA_PORT": "18600"}, "http://127.0.0.1:18600"),
+        ({"RCA_HOST": "0.0.0.0", "RCA_PORT": "18600"}, "http://127.0.0.1:18600"),
+        ({"RCA_HOST": "::1", "RCA_PORT": "18600"}, "http://[::1]:18600"),
+        (
+            {"RCA_PORT": "1", "PUBLIC_BASE_URL": "https://rca.example.com/"},
+            "https://rca.example.com",
+        ),
+    ],
+)
+def test_links_point_at_the_address_make_run_serves_unless_public_base_url_says(env, url):
+    """A service moved to another port (`RCA_PORT`) links to it from JIRA and Slack."""
+    loaded = load_settings(
+        "PUBLIC_BASE_URL", unset=("RCA_HOST", "RCA_PORT", "PUBLIC_BASE_URL"), **env
+    )
+    assert loaded.stdout.strip() == url, loaded.stderr
