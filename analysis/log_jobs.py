@@ -131,9 +131,10 @@ def create_job_from_files(
 
 
 def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> LogAnalysisJob:
-    """A job that fetches its log when it runs: ``databricks://runs/<run id>``, a Blob path of
-    our container (``blob://<path>`` or its https URL), or an http(s) URL on an allowed host."""
-    source, ref = classify_url(url, ticket)
+    """A job that fetches its log when it runs: ``databricks://runs/<run id>`` of a run a ticket
+    records (the job belongs to that ticket when none is named), a Blob path of our container
+    (``blob://<path>`` or its https URL), or an http(s) URL on an allowed host."""
+    source, ref, ticket = classify_url(url, ticket)
     job = LogAnalysisJob.objects.create(
         owner=owner, ticket=ticket, source=source, source_ref=ref, step="waiting to fetch"
     )
@@ -161,8 +162,9 @@ def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
     return job
 
 
-def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str]:
-    """(source, reference) for a URL the service may fetch; LogJobError when it may not."""
+def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str, Ticket | None]:
+    """(source, reference, the ticket the job belongs to) for a URL the service may fetch;
+    LogJobError when it may not."""
     url = url.strip()
     if not url:
         raise LogJobError("url is empty")
@@ -170,16 +172,22 @@ def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str]:
     if parts.scheme == "databricks":
         run_id = parts.path.strip("/").removeprefix("runs/") if parts.netloc == "runs" else ""
         run_id = run_id or parts.path.rsplit("/", 1)[-1]
-        if parts.netloc != "runs" or not run_id.isdigit():
+        # A run id is a 64-bit integer: at most 19 digits.
+        if (
+            parts.netloc != "runs"
+            or not (run_id.isascii() and run_id.isdigit())
+            or len(run_id.lstrip("0")) > 19
+        ):
             raise LogJobError("a Databricks run is databricks://runs/<numeric run id>")
         if not settings.DATABRICKS_HOST:
             raise LogJobError("Databricks is not configured (DATABRICKS_HOST)")
-        return Source.DATABRICKS, run_id
+        run_id = str(int(run_id))
+        return Source.DATABRICKS, run_id, databricks_run_ticket(run_id, ticket)
     blob_path = _our_blob_path(url)
     if blob_path is not None:
         if not settings.AZURE_STORAGE_CONNECTION_STRING:
             raise LogJobError("Blob storage is not configured (AZURE_STORAGE_CONNECTION_STRING)")
-        return Source.BLOB, blob_path
+        return Source.BLOB, blob_path, ticket
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise LogJobError("url must be http(s)://, blob://<path> or databricks://runs/<id>")
     if parts.username or parts.password or "[REDACTED" in redact(url):
@@ -194,7 +202,45 @@ def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str]:
             f"host {parts.hostname} is not allowed: only the ticket's Airflow log host and "
             "LOG_ANALYSIS_URL_HOSTS"
         )
-    return Source.URL, redact(url)
+    return Source.URL, redact(url), ticket
+
+
+# Where a Databricks ticket records its runs: the failure that opened it (`affected_entity`)
+# and the latest one counted on it (`latest_run`, the run a remediation repairs), each naming
+# the job run and, for a task's failure, the task's own run.
+DATABRICKS_RUN_FIELDS = (
+    "affected_entity__run_id",
+    "affected_entity__task_run_id",
+    "latest_run__entity__run_id",
+    "latest_run__entity__task_run_id",
+)
+
+
+def databricks_run_ticket(run_id: str, ticket: Ticket | None) -> Ticket:
+    """The ticket that records the Databricks run `run_id` (see DATABRICKS_RUN_FIELDS): the
+    one named, or the last seen of those that do. The service's token reads any run of its
+    workspace, so a run no ticket records is refused (LogJobError), as is one the named
+    ticket does not record."""
+    # The Databricks webhook keeps run ids as text; a number is matched too.
+    values = [run_id, int(run_id)]
+    records = Q()
+    for field in DATABRICKS_RUN_FIELDS:
+        records |= Q(**{f"{field}__in": values})
+    found = Ticket.objects.defer("embedding").filter(records, source="databricks")
+    if ticket is not None:
+        if not found.filter(pk=ticket.pk).exists():
+            raise LogJobError(
+                f"Databricks run {run_id} is not a run of ticket {ticket.pk}: only the run of "
+                "a Databricks ticket's failure or its latest run is read"
+            )
+        return ticket
+    recorder = found.order_by("-last_seen", "-pk").first()
+    if recorder is None:
+        raise LogJobError(
+            f"no ticket records Databricks run {run_id}: only the run of a Databricks "
+            "ticket's failure or its latest run is read"
+        )
+    return recorder
 
 
 def _our_blob_path(url: str) -> str | None:

@@ -55,6 +55,7 @@ from integrations.models import (
     OutboundDelivery,
     OutboundStatus,
     Remediation,
+    RemediationAction,
     RemediationMode,
     RemediationPolicy,
     RemediationStatus,
@@ -841,7 +842,11 @@ class CallbackError(Exception):
 def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
     """A playbook's report, in the body of the product this replaces: ticket_id, status (or
     success), attempt_number, remediation_run_id, pipeline_name or job_name,
-    original_run_id, error_type, error_message. Returns (remediation, what happened)."""
+    original_run_id, error_type, error_message. Returns (remediation, what happened).
+
+    It reports on a playbook remediation only: PLAYBOOK_SECRET is the playbook's credential,
+    and an ADF rerun, a Databricks repair or an Airflow clear is watched by the service
+    itself, so a callback never ends one of those (nor resolves their ticket)."""
     ticket_id = str(body.get("ticket_id") or "").strip()
     if not ticket_id:
         raise CallbackError("field 'ticket_id' is required")
@@ -851,7 +856,9 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
         raw_status = str(body.get("status") or "").strip().lower()
     if not raw_status:
         raise CallbackError("field 'status' (or 'success') is required")
-    remediations = Remediation.objects.filter(ticket_id=ticket_id)
+    remediations = Remediation.objects.filter(
+        ticket_id=ticket_id, action=RemediationAction.PLAYBOOK
+    )
     attempt = body.get("attempt_number")
     if attempt not in (None, ""):
         # A whole number, or its digits as text: not 1.5 or true, which int() reads as 1.
@@ -863,7 +870,11 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
             raise CallbackError("field 'attempt_number' must be an integer") from exc
     remediation = remediations.first()
     if remediation is None:
-        raise CallbackError(f"no remediation of ticket {ticket_id[:64]}", status=404)
+        raise CallbackError(
+            f"no remediation of ticket {ticket_id[:64]} called the playbook"
+            + (f" as attempt {str(attempt)[:20]}" if attempt not in (None, "") else ""),
+            status=404,
+        )
     run_id = str(body.get("remediation_run_id") or "")[:200]
     if run_id and not remediation.external_run_id and remediation.is_active:
         Remediation.objects.filter(pk=remediation.pk).update(external_run_id=run_id)

@@ -5,7 +5,11 @@ Pages sign in with a session, so the wrong credential there is a forged session 
 Webhooks take a token or a signature, so the wrong credential is a wrong token, and a signed-in
 member of staff without the token is refused like anyone else. Staff roles here are `is_staff`
 (as an operator sets them up for Django admin); `test_every_url_is_in_a_matrix` fails when a
-URL is added without a row here or in the API's matrix.
+URL is added without a row here or in the API's matrix, and
+`test_every_admin_action_is_in_the_matrix` when an admin action is added without a row in
+ADMIN_ACTIONS (who is offered it). A session whose account
+was deactivated, whose password changed or whose role was taken away is refused on every page
+behind a role and on the API (`test_a_session_that_may_no_longer_read_is_refused_everywhere`).
 """
 
 from __future__ import annotations
@@ -166,6 +170,59 @@ WHO = {
 }
 
 
+# Per admin model: the actions of its list ("Action" menu) and who is offered each (V, R, A as
+# above; S = superusers only). Django runs only an action it offers the caller, so one posted
+# by a role it is not offered to changes nothing (test_viewers_act_on_nothing_from_admin).
+# `delete_selected` is Django's; the read-only records offer it to superusers only.
+TICKET_ACTIONS = ("acknowledge", "take", "resolve", "reopen", "rerun_rca")
+ADMIN_ACTIONS: dict[str, dict[str, str]] = {
+    "tickets.ticket": {
+        **dict.fromkeys(TICKET_ACTIONS, "R"),
+        "retry_failed_deliveries": "R",
+        "reroute": "R",
+        "delete_selected": "S",
+    },
+    "tickets.incident": {
+        **dict.fromkeys(("acknowledge", "take", "reopen", "resolve"), "R"),
+        "delete_selected": "S",
+    },
+    "tickets.resolution": {"mark_wrong": "R", "delete_selected": "S"},
+    "integrations.outbounddelivery": {"retry_dead_letters": "R", "delete_selected": "S"},
+    "integrations.remediation": {"approve": "R", "decline": "R", "delete_selected": "S"},
+    "token_blacklist.outstandingtoken": {"revoke": "S"},
+    **{
+        model: {"delete_selected": "A"}
+        for model in (
+            "tickets.ownershiprule",
+            "tickets.suppressionrule",
+            "tickets.slapolicy",
+            "tickets.jirastatusmapping",
+            "integrations.remediationpolicy",
+        )
+    },
+    **{
+        model: {"delete_selected": "S"}
+        for model in (
+            "tickets.auditlog",
+            "tickets.occurrence",
+            "integrations.webhookdelivery",
+            "integrations.slackidentity",
+            "analysis.llmcall",
+            "analysis.loganalysisjob",
+            "auth.user",
+            "auth.group",
+            "token_blacklist.blacklistedtoken",
+        )
+    },
+}
+OFFERED_TO = {
+    "V": (VIEWER, RESPONDER, ADMIN, "superuser"),
+    "R": (RESPONDER, ADMIN, "superuser"),
+    "A": (ADMIN, "superuser"),
+    "S": ("superuser",),
+}
+
+
 @pytest.fixture
 def world(migration_data, settings):
     settings.METRICS_TOKEN = "metrics-" + uuid.uuid4().hex
@@ -231,6 +288,107 @@ def test_responders_retry_dead_letters_from_admin(world, role, retried):
     )
     row.refresh_from_db()
     assert (row.status == OutboundStatus.PENDING) is retried
+
+
+@pytest.mark.parametrize("model", sorted(ADMIN_MODELS))
+def test_admin_action_matrix(world, model):
+    """Each list's actions, as Django offers them to each role: what it checks again when an
+    action is posted."""
+    from django.test import RequestFactory
+
+    _, users, _ = world
+    model_admin = next(
+        admin_
+        for model_class, admin_ in admin.site._registry.items()
+        if f"{model_class._meta.app_label}.{model_class._meta.model_name}" == model
+    )
+    callers = {**users, "superuser": User.objects.create_superuser("root-" + uuid.uuid4().hex[:6])}
+    expected = ADMIN_ACTIONS.get(model, {})
+    for caller, user in callers.items():
+        request = RequestFactory().get(f"/admin/{model.replace('.', '/')}/")
+        request.user = user
+        offered = set(model_admin.get_actions(request))
+        wanted = {name for name, who in expected.items() if caller in OFFERED_TO[who]}
+        assert offered == wanted, (caller, model)
+
+
+def test_viewers_act_on_nothing_from_admin(world):
+    """A viewer who posts a responder's action (the menu does not offer it) changes nothing;
+    a responder's same post acknowledges the ticket."""
+    ticket, users, objects = world
+    resolution = objects["tickets.resolution"]
+    for model, action, pk in (
+        ("tickets/ticket", "acknowledge", ticket.pk),
+        ("tickets/incident", "acknowledge", objects["tickets.incident"].pk),
+        ("tickets/resolution", "mark_wrong", resolution.pk),
+    ):
+        answer = client_for(VIEWER, users).post(
+            f"/admin/{model}/", {"action": action, "_selected_action": [pk]}
+        )
+        assert answer.status_code in (200, 302), (model, answer.status_code)
+    ticket.refresh_from_db()
+    resolution.refresh_from_db()
+    assert ticket.status == Status.OPEN and resolution.marked_wrong_at is None
+    assert Incident.objects.get().status == "open"
+    client_for(RESPONDER, users).post(
+        "/admin/tickets/ticket/", {"action": "acknowledge", "_selected_action": [ticket.pk]}
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == Status.ACKNOWLEDGED
+
+
+def test_every_admin_action_is_in_the_matrix():
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = User(is_superuser=True, is_staff=True, is_active=True)
+    for model_class, model_admin in admin.site._registry.items():
+        model = f"{model_class._meta.app_label}.{model_class._meta.model_name}"
+        assert set(model_admin.get_actions(request)) == set(ADMIN_ACTIONS.get(model, {})), model
+
+
+# Pages behind a role, as a signed-in user without one, and as a session that may no longer
+# sign in (the account deactivated, its password changed: Django drops that session).
+ROLE_PAGES = [
+    (method, path)
+    for method, path, expected in SITE
+    if expected[ANON] == 302
+    and expected[VIEWER] != 302
+    and not path.startswith(("/admin/", "/logout/"))
+] + [("post", "/tickets/{id}/analyse-log/"), ("get", "/api/v1/tickets/")]
+
+
+def _end_session(how: str, user: User) -> None:
+    if how == "deactivated":
+        User.objects.filter(pk=user.pk).update(is_active=False)
+    elif how == "password changed":
+        user.set_password("a new password " + uuid.uuid4().hex)
+        user.save()
+    else:  # the role taken away
+        user.groups.clear()
+
+
+@pytest.mark.parametrize("how", ["deactivated", "password changed", "no role"])
+def test_a_session_that_may_no_longer_read_is_refused_everywhere(world, how):
+    ticket, _, _ = world
+    user = User.objects.create_user(f"leaver-{uuid.uuid4().hex[:6]}", is_staff=True)
+    user.groups.add(Group.objects.get(name=ADMIN))
+    client = Client()
+    client.force_login(user)
+    _end_session(how, user)
+    for method, path in ROLE_PAGES:
+        url = path.format(id=ticket.pk)
+        answer = call(client, VIEWER, method, url)
+        if url.startswith("/api/"):
+            assert answer.status_code == (403 if how == "no role" else 401), (how, url)
+        elif how == "no role":
+            assert answer.status_code == 403, (how, url)
+        else:
+            assert answer.status_code == 302, (how, url)
+            assert "login" in answer.headers["Location"], (how, url)
+    if how != "no role":  # staff who may no longer sign in are sent to admin's sign-in
+        answer = client.get("/admin/tickets/ticket/")
+        assert answer.status_code == 302 and "login" in answer.headers["Location"]
 
 
 def client_for(caller: str, users: dict[str, User]) -> Client:

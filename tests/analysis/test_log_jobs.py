@@ -315,10 +315,16 @@ def test_databricks_run_output_is_fetched_through_the_sdk(settings):
             "error_trace": "java.lang.OutOfMemoryError: GC overhead limit exceeded\n"
             "\tat java.util.Arrays.copyOf(Arrays.java:3332)",
         }
+        ticket = make_ticket(
+            source="databricks",
+            run_id="databricks:1234567890123456:7001:load",
+            affected_entity={"workspace_id": "1234567890123456", "run_id": "7001"},
+        )
         job = log_jobs.create_job_from_url(make_user("d", "viewer"), "databricks://runs/7001")
         log_jobs.run_job(str(job.id))
     job.refresh_from_db()
     assert (job.source, job.source_ref, job.status) == ("databricks", "7001", "done")
+    assert job.ticket_id == ticket.pk  # the ticket that records the run
     assert [i["name"] for i in job.inputs] == ["load.log", "ingest.log"]
     assert report_of(job)["innermost_cause"]["type"] == "java.lang.OutOfMemoryError"
     assert report_of(job)["error_type"] == "ResourceExhaustion"

@@ -653,6 +653,31 @@ def test_callback_bad_input_is_a_clear_4xx(logic_app, client, body, status, erro
     assert error in response.json()["error"]
 
 
+def test_the_playbooks_callback_ends_no_other_remediation(logic_app, client):
+    """PLAYBOOK_SECRET is the playbook's (a Logic App's) credential: its report ends a playbook
+    remediation, not the ADF rerun the service runs and watches itself. Before, the callback
+    ended the ticket's latest remediation whatever its action, and a success resolved the
+    ticket while the rerun still ran."""
+    make_policy(action="adf_rerun")
+    ticket = make_ticket()
+    rerun = proposed(ticket.pk)
+    assert rerun is not None and (rerun.action, rerun.status) == ("adf_rerun", "running")
+
+    for attempt in ({}, {"attempt_number": rerun.attempt_number}):
+        answer = client.post(
+            "/webhooks/remediation/",
+            data=json.dumps({"ticket_id": ticket.pk, "status": "Succeeded", **attempt}),
+            content_type="application/json",
+            HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
+        )
+        assert answer.status_code == 404, answer.content
+        assert f"no remediation of ticket {ticket.pk} called the playbook" in answer.json()["error"]
+    rerun.refresh_from_db()
+    ticket.refresh_from_db()
+    assert rerun.status == "running"
+    assert ticket.status == "open" and ticket.remediation_status == "running"
+
+
 @pytest.mark.parametrize("attempt", [1.5, True, "1.5"], ids=["float", "boolean", "text"])
 def test_callback_attempt_number_must_be_a_whole_number(logic_app, client, attempt):
     """Not read as attempt 1 (int() would): the body names no attempt of this ticket."""

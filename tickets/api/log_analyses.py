@@ -160,14 +160,19 @@ class JsonRequestSerializer(serializers.Serializer):
         required=False,
         max_length=2000,
         help_text=(
-            "databricks://runs/<run id>, blob://<path in the evidence container> (or its https "
-            "URL), or an http(s) URL on the ticket's Airflow log host or LOG_ANALYSIS_URL_HOSTS."
+            "databricks://runs/<run id> of a run a Databricks ticket records (its failure's run"
+            " or its latest run, the job run or a task's own run; with ticket_id, that ticket's),"
+            " blob://<path in the evidence container> (or its https URL), or an http(s) URL on "
+            "the ticket's Airflow log host or LOG_ANALYSIS_URL_HOSTS."
         ),
     )
     ticket_id = serializers.CharField(
         required=False,
         max_length=64,
-        help_text="Alone: analyse that ticket's run log. With url: the ticket it belongs to.",
+        help_text=(
+            "Alone: analyse that ticket's run log. With url: the ticket it belongs to (without "
+            "it, a Databricks run's job belongs to the last seen ticket recording the run)."
+        ),
     )
 
 
