@@ -123,8 +123,12 @@ def _metadata_service(ip: IPAddress) -> str:
 
 def vetted_addresses(url: str, policy: FetchPolicy) -> list[str]:
     """The addresses the URL's host resolves to, in the resolver's order, once each of them
-    passed the policy; FetchRefused when one does not or the host cannot be resolved."""
-    parts = urlsplit(url)
+    passed the policy; FetchRefused when one does not, the host cannot be resolved or the URL
+    cannot be read (an unclosed IPv6 bracket, a port out of range)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket
+        raise FetchRefused(f"cannot fetch the log from {url}: ValueError") from exc
     host = parts.hostname or ""
     try:
         port = parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
@@ -181,8 +185,9 @@ class PinnedAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
     def add_headers(self, request: requests.PreparedRequest, **kwargs: Any) -> None:
-        # urllib3 would name the address it connects to; the server expects the URL's host.
-        request.headers["Host"] = urlsplit(str(request.url)).netloc
+        # urllib3 would name the address it connects to; the server expects the URL's host
+        # (and port), never a login the URL carries (requests sends that as Authorization).
+        request.headers["Host"] = urlsplit(str(request.url)).netloc.rpartition("@")[2]
 
 
 @contextmanager

@@ -467,7 +467,10 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
     url = job.source_ref
     if "[REDACTED" in url:
         raise LogJobError("the URL carried a secret (redacted); give a URL without one")
-    host = urlsplit(url).hostname or url
+    try:
+        host = urlsplit(url).hostname or url
+    except ValueError:  # an unclosed IPv6 bracket (log_fetch refuses it, naming the URL)
+        host = url
     try:
         with log_fetch.fetch(
             url, fetch_policy(), settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS

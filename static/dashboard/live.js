@@ -116,7 +116,9 @@
       retryTimer = window.setTimeout(open, delay);
     }
 
-    /* A refused handshake looks like a network drop: ask the server whether we are signed out. */
+    /* Whether the browser is signed out (the page's own URL sends it to the sign-in page, or
+     * is refused): asked when a handshake is refused (it looks like a network drop) and when
+     * the server closes the socket with 4401. A failed request says not signed out. */
     function checkSession() {
       return fetch(window.location.href, {
         method: "HEAD",
@@ -176,7 +178,20 @@
       socket.addEventListener("close", (event) => {
         if (leaving) return;
         if (event.code === 4401) {
-          indicator("signed-out", "Signed out");
+          /* The server read this socket's session again and it signs in no viewer. The
+           * browser may still be signed in, with a new session: changing one's password, or
+           * signing in again, replaces the session's key. Ask the server; if so, open a new
+           * socket now (it carries the browser's session; a refused one backs off). */
+          indicator("connecting", "Checking the sign-in…");
+          checkSession().then((signedOut) => {
+            if (leaving) return;
+            if (signedOut) {
+              indicator("signed-out", "Signed out · reload to sign in");
+              return;
+            }
+            attempt += 1;
+            open();
+          });
           return;
         }
         if (!thisOpened && attempt >= 1) {

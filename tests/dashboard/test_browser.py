@@ -810,7 +810,7 @@ def test_a_resolved_ticket_shows_how_its_sla_ended_never_a_clock(
 ):
     """Resolving stops the SLA clock as acknowledging does (tickets.models.SLA_RUNNING)."""
     base = asgi_server
-    make_user("rosa", "viewer")
+    make_user("rosa", "viewer", is_staff=True)
     now = timezone.now()
     # Resolved in time, its deadline still ahead; resolved in time, its deadline now past.
     ahead = make_ticket(
@@ -1043,7 +1043,7 @@ def test_the_incident_pages_recovered_count_follows_recoveries_and_a_reopen_live
     asgi_server, short_lived_connections, browser
 ):
     base = asgi_server
-    make_user("rosa", "viewer")
+    make_user("rosa", "viewer", is_staff=True)
     incident = Incident.objects.create(
         id="INC-LIVE-2",
         group_key="sql-server:sql-rec|DatabaseError",
@@ -1330,3 +1330,73 @@ def test_the_incident_pages_resync_never_undoes_a_change_told_meanwhile(
             and recovered_badge(d) == "1 recovered"
         ),
     )
+
+
+# --- a new session key in the same browser ------------------------------------------------
+
+
+def live_state(driver: webdriver.Chrome) -> tuple[str | None, str]:
+    """The live indicator's state and its words."""
+    status = driver.find_element(By.ID, "live-status")
+    return status.get_attribute("data-state"), status.find_element(
+        By.CSS_SELECTOR, ".live-text"
+    ).text
+
+
+def test_an_open_board_stays_live_when_its_password_changes_and_says_when_signed_out(
+    asgi_server, short_lived_connections, browser, monkeypatch
+):
+    """Changing one's password (here in admin) replaces the browser's session key, as signing
+    in again does: the socket of a board open in another tab, its session read again at its
+    next event, is closed with 4401 (that session is gone). The browser is still signed in,
+    so the board opens a new socket with the browser's session and catches up, instead of
+    saying it is signed out; signed out in the browser, it says so."""
+    from tickets import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.0)  # read again at every event
+    base = asgi_server
+    make_user("rosa", "viewer", is_staff=True)
+    first, second, third = make_ticket(), make_ticket(), make_ticket()
+    sign_in(browser, base, "rosa")
+    mark_page(browser)
+    browser.execute_script(
+        "window.__states = [];"
+        "new MutationObserver(() => window.__states.push("
+        "  document.getElementById('live-status').dataset.state))"
+        ".observe(document.getElementById('live-status'), {attributes: true});"
+    )
+    board = browser.current_window_handle
+    session = browser.get_cookie(settings.SESSION_COOKIE_NAME)["value"]
+    browser.switch_to.new_window("tab")
+    browser.get(f"{base}/admin/password_change/")
+    browser.find_element(By.NAME, "old_password").send_keys(PASSWORD)
+    browser.find_element(By.NAME, "new_password1").send_keys(PASSWORD + "-changed")
+    browser.find_element(By.NAME, "new_password2").send_keys(PASSWORD + "-changed")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait(browser, lambda d: "/admin/password_change/done/" in d.current_url)
+    assert browser.get_cookie(settings.SESSION_COOKIE_NAME)["value"] != session
+    browser.get(f"{base}/")
+    wait(browser, lambda d: live_state(d)[0] == "live")
+    other = browser.current_window_handle
+    browser.switch_to.window(board)
+
+    # The change the closed socket did not push comes with the catch-up; the next one live.
+    lifecycle.transition(first.pk, "acknowledge", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, first.pk) == "acknowledged")
+    wait(browser, lambda d: live_state(d) == ("live", "Live"))
+    states = browser.execute_script("return window.__states;")
+    assert "connecting" in states and "signed-out" not in states
+    lifecycle.transition(second.pk, "acknowledge", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, second.pk) == "acknowledged")
+    assert not_reloaded(browser)
+
+    # Signed out in the other tab: the board says so at its next event.
+    browser.switch_to.window(other)
+    browser.find_element(By.CSS_SELECTOR, "form.inline-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.NAME, "username"))
+    browser.switch_to.window(board)
+    lifecycle.transition(third.pk, "acknowledge", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: live_state(d)[0] == "signed-out")
+    assert live_state(browser) == ("signed-out", "Signed out · reload to sign in")
+    assert column_of(browser, third.pk) == "open"
+    assert not_reloaded(browser)

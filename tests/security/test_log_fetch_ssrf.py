@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from analysis import log_jobs
+from analysis import log_fetch, log_jobs
 from analysis.models import LogAnalysisJob
 from tests.api import jwt_client, make_user
 from tests.conftest import local_payload
@@ -110,6 +110,18 @@ def test_a_log_url_whose_port_is_out_of_range_fails_the_job_saying_it_cannot_fet
 
     assert job.status == "failed"
     assert "cannot fetch the log from logs.example.org" in job.error
+
+
+@pytest.mark.django_db
+def test_a_log_url_with_an_unclosed_ipv6_bracket_fails_the_job_saying_it_cannot_fetch(
+    webhook_client,
+):
+    """The Airflow parser keeps such a link (its deployment's name skips it); the job says it
+    cannot fetch it, as for a port out of range, not 'internal error'."""
+    job = _analyse(_airflow_ticket(webhook_client, "http://[2001:db8::1/task.log"))
+
+    assert job.status == "failed"
+    assert job.error == "cannot fetch the log from http://[2001:db8::1/task.log: ValueError"
 
 
 # --- private networks, metadata services, the operator's Airflow -------------------------
@@ -308,6 +320,23 @@ def test_an_https_log_is_read_at_the_checked_address_with_tls_for_its_name(
         assert job.status == "failed"
         assert job.error == "cannot fetch the log from logs.tls.test: SSLError"
         assert logs.paths == []
+
+
+def test_the_host_header_names_the_host_and_port_never_a_login_the_url_carries(resolver):
+    """A URL may carry a login (`user@host`, `user:password@host`; requests sends a user and
+    password as an Authorization header): the Host header the pinned connection sends is the
+    host and port, as without the pinning (a login there made the header invalid, and told
+    the password)."""
+    answers, _ = resolver
+    answers["logs.login.test"] = ["127.0.0.1"]
+    policy = log_fetch.FetchPolicy.of(["logs.login.test"], [])
+    with TextServer({"/log": b"ERROR x\n"}) as logs:
+        for login in ("ops", "ops:s3cret"):
+            url = f"http://{login}@logs.login.test:{logs.port}/log"
+            with log_fetch.fetch(url, policy, timeout=5) as answer:
+                assert answer.status_code == 200
+    assert [headers["Host"] for headers in logs.headers] == [f"logs.login.test:{logs.port}"] * 2
+    assert logs.headers[1]["Authorization"].startswith("Basic ")
 
 
 @pytest.mark.django_db
