@@ -82,7 +82,7 @@ def _process(ids: list[int]) -> None:
     deliveries = list(
         WebhookDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
         .only("pk", "tracking_id", "ticket_id", "outcome", "source")
-        .annotate(task_state=KT("event__details__state"))
+        .annotate(task_state=KT("event__details__state"), run_key=KT("event__run_key"))
         .order_by("pk")
     )
     if not deliveries:
@@ -129,9 +129,10 @@ def _process(ids: list[int]) -> None:
     # remediations so far do not decide for it, `remediation.this_episode`); not while Airflow
     # retries the task by itself: its final failure (a recurrence processed for this) is, once
     # the ticket is analysed (a proposal is decided on its analysis' confidence, and a decision
-    # stands). A ticket analysed after its final failure arrived is proposed here, by its own.
+    # stands). A ticket analysed after its final failure arrived is proposed here, by its own
+    # (that run's: a later run's try Airflow still retries is not).
     retried = {
-        d.ticket_id
+        (d.ticket_id, d.run_key)
         for d in deliveries
         if d.ticket_id is not None and retried_by_airflow(d.source, d.task_state)
     }
@@ -148,7 +149,7 @@ def _process(ids: list[int]) -> None:
         d
         for d in deliveries
         if d.ticket_id is not None
-        and (d.ticket_id in ended or not retried_by_airflow(d.source, d.task_state))
+        and ((d.ticket_id, d.run_key) in ended or not retried_by_airflow(d.source, d.task_state))
         and (
             d.outcome in (Outcome.CREATED, Outcome.REGRESSED)
             or (d.outcome == Outcome.CORRELATED and d.ticket_id in decidable)
@@ -174,22 +175,27 @@ def _process(ids: list[int]) -> None:
             logger.info("processed delivery %s (%s)", delivery.pk, delivery.outcome)
 
 
-def _retries_ended(ticket_ids: set[str]) -> set[str]:
-    """Of these tickets, those whose Airflow task's final failure has been counted on them
-    (`parsers.airflow.ends_retries`: a recurrence after the tries Airflow retried)."""
-    if not ticket_ids:
+def _retries_ended(retried: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of these (ticket, run) pairs, those whose Airflow task's final failure in that run has
+    been counted on the ticket (`parsers.airflow.ends_retries`: a recurrence after the tries
+    Airflow retried in the same run)."""
+    if not retried:
         return set()
     recurrences = (
-        WebhookDelivery.objects.filter(ticket_id__in=ticket_ids, outcome=Outcome.CORRELATED)
-        .annotate(
-            task_state=KT("event__details__state"), try_number=KT("event__details__try_number")
+        WebhookDelivery.objects.filter(
+            ticket_id__in={ticket_id for ticket_id, _ in retried}, outcome=Outcome.CORRELATED
         )
-        .values_list("ticket_id", "source", "task_state", "try_number")
+        .annotate(
+            task_state=KT("event__details__state"),
+            try_number=KT("event__details__try_number"),
+            run_key=KT("event__run_key"),
+        )
+        .values_list("ticket_id", "run_key", "source", "task_state", "try_number")
     )
     return {
-        ticket_id
-        for ticket_id, source, state, try_number in recurrences
-        if final_try(source, state, try_number)
+        (ticket_id, run_key)
+        for ticket_id, run_key, source, state, try_number in recurrences
+        if (ticket_id, run_key) in retried and final_try(source, state, try_number)
     }
 
 

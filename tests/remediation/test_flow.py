@@ -12,6 +12,8 @@ from integrations import processing, remediation
 from integrations.models import Remediation, WebhookDelivery
 from tests.conftest import local_payload
 from tests.remediation.conftest import make_policy
+from tickets import lifecycle
+from tickets.lifecycle import Actor
 from tickets.models import Ticket
 
 # Committed transactions: the ticket_changed announcements (on commit) reach their receivers.
@@ -219,3 +221,45 @@ def test_a_final_failure_processed_before_its_tickets_analysis_is_proposed_after
     assert ticket.confidence is not None and ticket.confidence >= 0.5
     found = Remediation.objects.get(ticket_id=ticket_id)
     assert (found.status, found.action) == ("awaiting_approval", "airflow_clear")
+
+
+def test_a_later_runs_try_airflow_retries_is_not_proposed_after_an_earlier_runs_final_one(
+    settings, webhook_client
+):
+    """The final failure of one run was proposed, its clear failed and people resolved the
+    ticket; a later run of the task fails its first try, which Airflow retries by itself (a
+    regression of the ticket): no clear is proposed for it while Airflow still retries it,
+    whatever the earlier run's final failure was."""
+    settings.GEMINI_API_KEY = ""
+    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
+    make_policy(
+        action="airflow_clear",
+        mode="approval",
+        approval_min_confidence=0.0,
+        signals=[],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
+
+    def post(run_id: str, **fields: Any) -> str:
+        answer = webhook_client("/webhooks/airflow/", {**body, "run_id": run_id, **fields}).json()
+        processing.process_delivery(
+            WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk
+        )
+        return answer["ticket_id"]
+
+    earlier = f"manual__{uuid.uuid4().hex[:8]}"
+    ticket_id = post(earlier)
+    post(earlier, try_number=3, state="failed")
+    first = Remediation.objects.get(ticket_id=ticket_id)
+    remediation.approve(first.pk, Actor.system("test"), via="api")
+    remediation.finish(first.pk, succeeded=False, detail="the clear failed")
+    lifecycle.resolve(ticket_id, Actor.system("test"))
+
+    assert post(f"manual__{uuid.uuid4().hex[:8]}") == ticket_id
+    assert Ticket.objects.get(pk=ticket_id).regression_count == 1
+
+    assert list(Remediation.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True)) == [
+        first.pk
+    ]
