@@ -17,7 +17,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -986,22 +986,29 @@ def jira_link(driver: webdriver.Chrome, selector: str) -> list[str] | None:
     )
 
 
+def sql_outage(incident_id: str, server: str, pipelines: Sequence[str]) -> tuple[Incident, list]:
+    """An open incident of SQL server `server` (DatabaseError, High), a member on each pipeline."""
+    now = timezone.now()
+    culprit = f"sql-server:{server}"
+    incident = Incident.objects.create(
+        id=incident_id,
+        group_key=incidents.group_key_for(culprit, "DatabaseError", "adf"),
+        culprit=culprit,
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=now,
+        last_member_at=now,
+        member_count=len(pipelines),
+    )
+    members = [make_ticket(pipeline=p, incident=incident, culprit=culprit) for p in pipelines]
+    return incident, members
+
+
 def test_a_jira_key_that_arrives_live_links_to_its_issue(asgi_server, browser, settings):
     settings.JIRA_URL = "https://jira.example.com"
     base = asgi_server
     make_user("lena", "viewer")
-    incident = Incident.objects.create(
-        id="INC-LIVE-1",
-        group_key="sql-server:sql-live|DatabaseError",
-        culprit="sql-server:sql-live",
-        error_type="DatabaseError",
-        severity="High",
-        first_seen=timezone.now(),
-        last_member_at=timezone.now(),
-        member_count=2,
-    )
-    for pipeline in ("pl_live_a", "pl_live_b"):
-        make_ticket(pipeline=pipeline, incident=incident)
+    incident, _ = sql_outage("INC-LIVE-1", "sql-live", ("pl_live_a", "pl_live_b"))
     sign_in(browser, base, "lena")
     card = '#board .incident-card[data-incident="INC-LIVE-1"] [data-field="jira_key"]'
     assert jira_link(browser, card) == ["", ""]
@@ -1044,17 +1051,7 @@ def test_the_incident_pages_recovered_count_follows_recoveries_and_a_reopen_live
 ):
     base = asgi_server
     make_user("rosa", "viewer", is_staff=True)
-    incident = Incident.objects.create(
-        id="INC-LIVE-2",
-        group_key="sql-server:sql-rec|DatabaseError",
-        culprit="sql-server:sql-rec",
-        error_type="DatabaseError",
-        severity="High",
-        first_seen=timezone.now(),
-        last_member_at=timezone.now(),
-        member_count=3,
-    )
-    members = [make_ticket(pipeline=f"pl_rec_{n}", incident=incident) for n in range(3)]
+    incident, members = sql_outage("INC-LIVE-2", "sql-rec", [f"pl_rec_{n}" for n in range(3)])
 
     sign_in(browser, base, "rosa")
     browser.get(f"{base}/incidents/{incident.pk}/")
@@ -1093,19 +1090,8 @@ def test_a_ticket_the_board_does_not_show_joining_an_incident_leaves_its_columns
     base = asgi_server
     make_user("nora", "viewer")
     now = timezone.now()
-    culprit = "sql-server:sql-join"
-    incident = Incident.objects.create(
-        id="INC-LIVE-3",
-        group_key=incidents.group_key_for(culprit, "DatabaseError", "adf"),
-        culprit=culprit,
-        error_type="DatabaseError",
-        severity="High",
-        first_seen=now,
-        last_member_at=now,
-        member_count=2,
-    )
-    for pipeline in ("pl_join_a", "pl_join_b"):
-        make_ticket(pipeline=pipeline, incident=incident, culprit=culprit)
+    incident, _ = sql_outage("INC-LIVE-3", "sql-join", ("pl_join_a", "pl_join_b"))
+    culprit = incident.culprit
     opened = [make_ticket(sla_deadline=now + timedelta(hours=1 + n)) for n in range(5)]
     hidden = opened[-1]
 
@@ -1198,21 +1184,8 @@ def test_the_incident_page_follows_its_status_actions_members_and_timeline_live(
     base = asgi_server
     make_user("ines", "responder")
     now = timezone.now()
-    culprit = "sql-server:sql-watch"
-    incident = Incident.objects.create(
-        id="INC-LIVE-4",
-        group_key=incidents.group_key_for(culprit, "DatabaseError", "adf"),
-        culprit=culprit,
-        error_type="DatabaseError",
-        severity="High",
-        first_seen=now,
-        last_member_at=now,
-        member_count=2,
-    )
-    first, second = (
-        make_ticket(pipeline=pipeline, incident=incident, culprit=culprit)
-        for pipeline in ("pl_watch_a", "pl_watch_b")
-    )
+    incident, (first, second) = sql_outage("INC-LIVE-4", "sql-watch", ("pl_watch_a", "pl_watch_b"))
+    culprit = incident.culprit
     sign_in(browser, base, "ines", f"/incidents/{incident.pk}/")
     mark_page(browser)
     page = incident_page(browser)
@@ -1296,17 +1269,7 @@ def test_the_incident_pages_resync_never_undoes_a_change_told_meanwhile(
     served but before its answer arrives (a slow network): the page ends showing the recovery."""
     base = asgi_server
     make_user("olga", "viewer")
-    incident = Incident.objects.create(
-        id="INC-LIVE-5",
-        group_key="sql-server:sql-slow|DatabaseError",
-        culprit="sql-server:sql-slow",
-        error_type="DatabaseError",
-        severity="High",
-        first_seen=timezone.now(),
-        last_member_at=timezone.now(),
-        member_count=2,
-    )
-    members = [make_ticket(pipeline=f"pl_slow_{n}", incident=incident) for n in range(2)]
+    incident, members = sql_outage("INC-LIVE-5", "sql-slow", ["pl_slow_0", "pl_slow_1"])
     sign_in(browser, base, "olga", f"/incidents/{incident.pk}/")
     # Each answer reaches the page 2 s after the server sent it.
     browser.execute_script(
