@@ -753,12 +753,12 @@ def _resolve(ticket: Ticket, remediation: Remediation) -> None:
             note=remediation.reason,
             fix=f"{remediation.get_action_display()} (automatic remediation)",
         )
-    lifecycle.write_audit(
-        ticket,
-        actor,
-        "resolved by remediation",
-        details={"remediation": remediation.pk, "external_run_id": remediation.external_run_id},
-    )
+        lifecycle.write_audit(
+            ticket,
+            actor,
+            "resolved by remediation",
+            details={"remediation": remediation.pk, "external_run_id": remediation.external_run_id},
+        )
     lifecycle.announce(ticket.pk, "remediation_succeeded", actor, remediation.reason)
 
 

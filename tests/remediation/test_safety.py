@@ -18,7 +18,7 @@ from integrations.models import AttemptOutcome, OutboundDelivery, Remediation
 from tests.remediation.conftest import make_policy, make_ticket, proposed, run_pending
 from tickets import incidents, stats
 from tickets.lifecycle import Actor
-from tickets.models import Incident, Ticket, new_incident_id
+from tickets.models import AuditLog, Incident, Ticket, new_incident_id
 
 
 def _at_once(count: int, work) -> list[object]:
@@ -281,7 +281,6 @@ def test_a_success_on_a_run_no_longer_the_latest_leaves_the_ticket_open():
     from django.contrib.auth.models import User
 
     from tickets import lifecycle
-    from tickets.models import AuditLog
 
     make_policy(action="playbook", mode="auto")
     ticket = make_ticket()
@@ -426,6 +425,33 @@ def test_people_resolving_a_ticket_skip_its_remediations_not_started(incident_ho
     with pytest.raises(remediation.RemediationError, match="not awaiting approval"):
         remediation.approve(awaiting.pk, Actor.for_user(user), via="api")
     assert not OutboundDelivery.objects.filter(target="playbook").exists()
+
+
+@pytest.mark.django_db
+def test_a_success_after_people_resolved_the_ticket_keeps_their_resolution_alone():
+    """The rerun goes on after people resolve the ticket; its success is recorded, but the
+    audit log does not say the remediation resolved it (it said "resolved by remediation")."""
+    from django.contrib.auth.models import User
+
+    from tickets import lifecycle
+
+    ticket = make_ticket()
+    running = Remediation.objects.create(
+        ticket=ticket, run_key=ticket.run_id, action="playbook", status="running"
+    )
+    lifecycle.resolve(ticket.pk, Actor.for_user(User.objects.create_user("daan")), fix="by hand")
+
+    remediation.finish(running.pk, succeeded=True, detail="the playbook succeeded")
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_by, ticket.remediation_status) == (
+        "resolved",
+        "daan",
+        "succeeded",
+    )
+    actions = list(AuditLog.objects.filter(ticket=ticket).values_list("action", flat=True))
+    assert "remediation succeeded" in actions and "resolved by remediation" not in actions
+    assert list(ticket.resolutions.values_list("fix", flat=True)) == ["by hand"]
 
 
 @pytest.mark.django_db
