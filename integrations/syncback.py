@@ -115,7 +115,7 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         actor = Actor(ActorKind.JIRA, event.author or "jira")
         # The comment left with the resolving transition says what fixed it, as on a ticket's
         # issue: kept on every member the resolve reaches.
-        fix = "" if _is_us(event) else event.comment_body
+        fix = "" if _is_us(event) else _fix_in(event.comment_body)
         try:
             for step in steps:
                 incidents.act(
@@ -212,7 +212,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
         for step in steps:
             if step == "resolve":
                 # The comment left with the resolving transition says what fixed it.
-                fix = "" if _is_us(event) else event.comment_body
+                fix = "" if _is_us(event) else _fix_in(event.comment_body)
                 lifecycle.resolve(ticket.pk, actor, note=f"JIRA {event.issue_key}", fix=fix)
             else:
                 lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
@@ -252,6 +252,14 @@ def _incident_changed_here_since(incident_id: str, since: datetime) -> bool:
 INCIDENT_STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
 
 
+def _fix_in(comment: str) -> str:
+    """What fixed it, as a comment says it: without the `Fix:` it may start with."""
+    comment = comment.strip()
+    if comment.lower().startswith(FIX_COMMENT_PREFIX):
+        return comment[len(FIX_COMMENT_PREFIX) :].strip()
+    return comment
+
+
 def _record_fix_comment(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:
     """`Fix: …` commented on a resolved ticket's issue is the fix, unless one is recorded."""
     body = event.comment_body.strip()
@@ -260,7 +268,7 @@ def _record_fix_comment(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:
     ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
     if ticket.status != Status.RESOLVED or Resolution.objects.filter(ticket=ticket).exists():
         return False
-    fix = body[len(FIX_COMMENT_PREFIX) :].strip()
+    fix = _fix_in(body)
     if not fix:
         return False
     lifecycle.record_fix(ticket, fix, actor, note=f"JIRA {event.issue_key}")

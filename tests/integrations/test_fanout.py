@@ -696,6 +696,14 @@ def test_a_fix_comment_on_a_resolved_issue_records_the_fix_once(linked_ticket):
     assert [r.fix for r in Resolution.objects.all()] == ["restarted the IR node"]
 
 
+def test_a_fix_given_with_the_resolving_transition_is_kept_without_its_fix_prefix(linked_ticket):
+    done = jira_webhook("OPS-7", "To Do", "Done")
+    done["comment"] = {"id": "570", "body": "Fix: rotated the key", "author": {"displayName": "M"}}
+
+    assert post_jira(done).json()["result"] == "status set to resolved"
+    assert [r.fix for r in Resolution.objects.all()] == ["rotated the key"]
+
+
 def test_the_jira_status_map_is_editable(linked_ticket):
     for name, status in (("To Do", "open"), ("Done", "acknowledged"), ("Closed", "resolved")):
         # The migration seeds the default map (gone when an earlier test flushed the database).
