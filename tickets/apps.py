@@ -6,11 +6,14 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets.broadcast import broadcast_ticket_change
-        from tickets.lifecycle import ticket_changed
+        from tickets.lifecycle import ticket_changed, ticket_changing
 
         ticket_changed.connect(broadcast_ticket_change, dispatch_uid="broadcast_ticket_change")
         from tickets.broadcast import broadcast_incident_change
-        from tickets.incidents import incident_changed
+        from tickets.incidents import follow_member_change, incident_changed
+
+        # A member changed on its own ticket: its incident follows, in the change's transaction.
+        ticket_changing.connect(follow_member_change, dispatch_uid="follow_member_change")
 
         incident_changed.connect(
             broadcast_incident_change, dispatch_uid="broadcast_incident_change"

@@ -51,8 +51,9 @@ from tickets.vocabulary import ErrorClass, Severity, Source, Status
 incident_changed = Signal()
 # Sent inside the transaction of a status change with: incident_id, action (one of
 # INCIDENT_ACTIONS; `regressed`: member ticket_id/pipeline failed again and reopened it;
-# `recovered`: every member recovered and it resolved itself), actor, event_id (its timeline
-# entry), via (where it was made), note, ticket_id, pipeline.
+# `member_reopened`: actor reopened member ticket_id/pipeline on its own and that reopened
+# it; `recovered`: every member recovered and it resolved itself), actor, event_id (its
+# timeline entry), via (where it was made), note, ticket_id, pipeline.
 incident_status_changing = Signal()
 # The timeline's entries for a change of the incident's status.
 STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
@@ -509,6 +510,7 @@ def _take_incidents_status(
         action,
         actor,
         note=_member_note(incident_id, via, note),
+        through=incident_id,
     )
 
 
@@ -586,6 +588,80 @@ def _reopen_for(incident_id: str, ticket_id: str, actor: Actor, now: datetime) -
     )
     _status_changing(
         incident_id, "regressed", actor, event, ticket_id=ticket_id, pipeline=pipeline or ""
+    )
+    announce(incident_id, "reopen", actor, ticket_id)
+
+
+def follow_member_change(
+    sender: Any,
+    ticket_id: str,
+    action: str,
+    actor: Actor,
+    note: str = "",
+    via: str = "",
+    through_incident: str = "",
+    **kwargs: Any,
+) -> None:
+    """`ticket_changing` (connected in tickets/apps.py): a member reopened on its own ticket
+    (the API, the dashboard, admin, its own JIRA issue), not by its incident's reopen
+    (`through_incident`), is followed by its incident (`member_reopened`)."""
+    if action == "reopen" and not through_incident:
+        member_reopened(ticket_id, actor, via=via or actor.kind, note=note)
+
+
+def member_reopened(ticket_id: str, actor: Actor, *, via: str, note: str = "") -> None:
+    """People reopened a member on its own ticket: inside that transition's transaction, the
+    ticket locked (then its incident: ingest's order). A recovery at the source it had was
+    cleared by the reopen (lifecycle `_apply`): the incident counts it recovered no more
+    (the remediation hold reads that count). An incident that was over
+    (resolved by people, or by every member's recovery) reopens, as it does when a member
+    fails again: a responder who reopens a member says the outage is not over, and an open
+    member inside a resolved incident would take no new failure beside it. Its other members
+    are left as they are; its timeline's `reopen` names who reopened which member via where,
+    and that is told where the incident is followed (`member_reopened`). Either way its page
+    and the board follow (`incident_changed`)."""
+    row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", "pipeline").first()
+    if row is None or row[0] is None:
+        return
+    incident_id, pipeline = row
+    now = timezone.now()
+    counted = (
+        Incident.objects.select_for_update()
+        .filter(pk=incident_id)
+        .values_list("recovered_count", flat=True)
+        .first()
+    )
+    reopened = (
+        Incident.objects.filter(pk=incident_id, merged_into__isnull=True)
+        .filter(Q(status=Status.RESOLVED) | Q(recovered_at__isnull=False))
+        .update(status=Status.OPEN, ack_ts=None, ack_user="", recovered_at=None, updated_at=now)
+    )
+    recovered = _recount_recovered(incident_id)
+    if not reopened:
+        if recovered != counted:  # the board's and the page's count follow
+            announce(incident_id, "member_reopened", actor, ticket_id)
+        return
+    event = record_event(
+        incident_id,
+        "reopen",
+        ticket_id=ticket_id,
+        actor=actor,
+        at=now,
+        details={
+            "via": via,
+            "member": f"{pipeline or ticket_id} ({ticket_id})",
+            **({"note": note} if note else {}),
+        },
+    )
+    _status_changing(
+        incident_id,
+        "member_reopened",
+        actor,
+        event,
+        via=via,
+        note=note,
+        ticket_id=ticket_id,
+        pipeline=pipeline or "",
     )
     announce(incident_id, "reopen", actor, ticket_id)
 
@@ -865,6 +941,7 @@ def act(
             actor,
             note=_member_note(incident.pk, via, note),
             fix=fix,
+            through=incident.pk,
         )
         incident.status = target
         fields = ["status", "updated_at"]
@@ -907,20 +984,28 @@ def _member_note(incident_id: str, via: str, note: str) -> str:
 
 
 def _act_on_members(
-    members: QuerySet[Ticket], action: str, actor: Actor, *, note: str, fix: str = ""
+    members: QuerySet[Ticket],
+    action: str,
+    actor: Actor,
+    *,
+    note: str,
+    through: str,
+    fix: str = "",
 ) -> list[str]:
-    """Apply an incident's action to those of `members` it applies to (oldest first; those
-    already past it are left alone), each through the ticket lifecycle with `note` in its
-    audit entry. Returns their ids. The caller holds the members' and the incident's locks."""
+    """Apply incident `through`'s action to those of `members` it applies to (oldest first;
+    those already past it are left alone), each through the ticket lifecycle with `note` in
+    its audit entry. Returns their ids. The caller holds the members' and the incident's
+    locks, and sees to the incident itself (`follow_member_change` leaves these changes
+    alone)."""
     allowed_from = lifecycle.TRANSITIONS[action][0]
     member_ids = list(
         members.filter(status__in=allowed_from).order_by("timestamp").values_list("pk", flat=True)
     )
     for member_id in member_ids:
         if action == "resolve":
-            lifecycle.resolve(member_id, actor, note=note, fix=fix)
+            lifecycle.resolve(member_id, actor, note=note, fix=fix, through_incident=through)
         else:
-            lifecycle.transition(member_id, action, actor, note=note)
+            lifecycle.transition(member_id, action, actor, note=note, through_incident=through)
     return member_ids
 
 

@@ -17,8 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -28,7 +26,6 @@ from rca_project.observability import SLA_BREACHES
 from tickets.models import (
     ActorKind,
     AuditLog,
-    Incident,
     Resolution,
     SlaStatus,
     Status,
@@ -37,7 +34,10 @@ from tickets.models import (
 
 # Sent inside the change's transaction with: ticket_id, action, actor (an Actor), note, and
 # for a change of the tracked fields (a transition) their values before and after it (`before`
-# and `after`, as `_snapshot` gives them; None otherwise).
+# and `after`, as `_snapshot` gives them; None otherwise), `via` (where a person made it: the
+# actor's `via`, api, dashboard or admin; '' otherwise, the actor's kind then saying it)
+# and `through_incident` (the incident whose action a transition is: `incidents.act`, or a
+# member taking its incident's status; '' for a change made on the ticket itself).
 ticket_changing = Signal()
 # The same, sent on commit.
 ticket_changed = Signal()
@@ -153,9 +153,11 @@ def announce(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    through_incident: str = "",
 ) -> None:
     change: dict[str, Any] = {"ticket_id": ticket_id, "action": action, "actor": actor}
     change.update(note=note, before=before, after=after)
+    change.update(via=actor.via, through_incident=through_incident)
     ticket_changing.send(sender=Ticket, **change)
     transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, **change))
 
@@ -211,9 +213,14 @@ def transition(
     *,
     note: str = "",
     details: dict[str, Any] | None = None,
+    through_incident: str = "",
 ) -> Ticket:
     """Apply a lifecycle action (acknowledge, start_progress, resolve, reopen) under a row
-    lock. `resolve()` is the way to resolve with a fix."""
+    lock. `resolve()` is the way to resolve with a fix. `through_incident` (the incident
+    acting on its members) goes out with `ticket_changing`:
+    the ticket's incident follows a change made on a member itself (tickets/incidents.py
+    `follow_member_change`: a reopen recounts its recovered members and reopens it when it
+    was over)."""
     if action not in TRANSITIONS:
         raise TransitionError(f"unknown action '{action}'")
     allowed_from = TRANSITIONS[action][0]
@@ -224,16 +231,8 @@ def transition(
                 f"cannot {refused_action(action)} a ticket that is {status_words(ticket.status)}"
             )
         before = _snapshot(ticket)
-        recovered = ticket.resolved_at_source_at is not None
         _apply(ticket, action, actor, timezone.now())
         ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
-        if recovered and ticket.resolved_at_source_at is None and ticket.incident_id:
-            # A reopen cleared its recovery at the source: its incident counts it recovered
-            # no more (the remediation hold reads that count). The ticket's lock, then the
-            # incident's: ingest's order.
-            Incident.objects.filter(pk=ticket.incident_id).update(
-                recovered_count=Greatest(F("recovered_count") - 1, 0)
-            )
         after = _snapshot(ticket)
         write_audit(
             ticket,
@@ -243,7 +242,15 @@ def transition(
             after=after,
             details={**({"note": note} if note else {}), **(details or {})} or None,
         )
-        announce(ticket.pk, action, actor, note, before=before, after=after)
+        announce(
+            ticket.pk,
+            action,
+            actor,
+            note,
+            before=before,
+            after=after,
+            through_incident=through_incident,
+        )
     return ticket
 
 
@@ -259,12 +266,24 @@ def reopen(ticket_id: str, actor: Actor, *, note: str = "") -> Ticket:
     return transition(ticket_id, "reopen", actor, note=note)
 
 
-def resolve(ticket_id: str, actor: Actor, *, note: str = "", fix: str = "") -> Ticket:
+def resolve(
+    ticket_id: str,
+    actor: Actor,
+    *,
+    note: str = "",
+    fix: str = "",
+    through_incident: str = "",
+) -> Ticket:
     """Resolve (fixed); what fixed it, when given, is kept as a `Resolution` for next time."""
     fix = redact(fix.strip())
     with transaction.atomic():
         ticket = transition(
-            ticket_id, "resolve", actor, note=note, details={"fix": fix} if fix else None
+            ticket_id,
+            "resolve",
+            actor,
+            note=note,
+            details={"fix": fix} if fix else None,
+            through_incident=through_incident,
         )
         if fix:
             record_fix(ticket, fix, actor, note=note)

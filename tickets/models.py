@@ -917,6 +917,12 @@ class Incident(models.Model):
     jira_status_at = models.DateTimeField(
         null=True, blank=True, help_text="When the last JIRA status change we applied happened."
     )
+    jira_priority = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The incident's priority (JIRA's name) when we last created or updated its "
+        "issue: the issue is raised only when the incident's gets graver than this.",
+    )
     ack_ts = models.DateTimeField(null=True, blank=True)
     ack_user = models.CharField(max_length=200, blank=True)
     recovered_at = models.DateTimeField(null=True, blank=True)

@@ -152,10 +152,11 @@ class IncidentChange:
     """A change of an incident's status the targets may tell about
     (tickets.incidents' `incident_status_changing`): `action` is one of `incidents.act`'s
     (acknowledge, start_progress, resolve, reopen), `regressed` (member `ticket_id`,
-    `pipeline`, failed again: the outage is back and the incident reopened) or `recovered`
-    (every member recovered at its source: the incident resolved itself). `via`: where it was
-    made (slack, jira, admin, dashboard, api, source, ...); `event_id`: its timeline entry,
-    which keys its deliveries."""
+    `pipeline`, failed again: the outage is back and the incident reopened),
+    `member_reopened` (`actor` reopened member `ticket_id`, `pipeline`, on its own ticket, and
+    that reopened the incident) or `recovered` (every member recovered at its source: the
+    incident resolved itself). `via`: where it was made (slack, jira, admin, dashboard, api,
+    source, ...); `event_id`: its timeline entry, which keys its deliveries."""
 
     incident_id: str
     action: str
@@ -443,7 +444,8 @@ class IncidentPage:
 def incident_status_line(incident: Incident) -> str:
     """The incident's status and who brought it there, from where: "Acknowledged by daan via
     Slack", "In progress: taken by ...", "Resolved by ...", "Open again: pl_x (id) failed
-    again". Plain text (untrusted names: each target escapes it)."""
+    again", "Open again: pl_x (id) reopened by ana via the API"). Plain text (untrusted names:
+    each target escapes it)."""
     from tickets import incidents as domain
 
     if incident.recovered_at:
@@ -461,8 +463,10 @@ def incident_status_line(incident: Incident) -> str:
     if incident.status == Status.RESOLVED and event.kind == "resolved":
         return f"Resolved by {who}"
     if incident.status == Status.OPEN and event.kind == "reopen":
-        why = event.details.get("why")
-        return f"Open again: {why}" if why else f"Reopened by {who}"
+        why, member = event.details.get("why"), event.details.get("member")
+        if why:
+            return f"Open again: {why}"
+        return f"Open again: {member} reopened by {who}" if member else f"Reopened by {who}"
     return shown
 
 

@@ -356,14 +356,28 @@ class JiraTransport:
         except Exception:
             logger.warning("could not learn the JIRA account's ids", exc_info=True)
 
-    def update_issue(self, key: str, *, summary: str, description: str, priority: str = "") -> None:
-        """`priority`: the issue is raised to it when its own is milder; one people raised
-        by hand is kept, and none is lowered."""
+    def update_issue(
+        self,
+        key: str,
+        *,
+        summary: str,
+        description: str,
+        priority: str = "",
+        pushed: str = "",
+    ) -> None:
+        """`priority`: ours now; `pushed`: ours when we last set the issue's (blank: never).
+        The issue is raised to `priority` only when ours got graver since (`pushed`) and
+        the issue's own is milder: a priority people set in JIRA is otherwise kept (one
+        they lowered is not raised again until ours gets graver), and none is lowered."""
         with _jira_errors(f"update {key}"):
             issue = self._client.issue(key, fields="summary,priority")
             fields: dict[str, Any] = {"summary": summary, "description": description}
             current = getattr(getattr(issue.fields, "priority", None), "name", "") or ""
-            if priority and _graver_priority(priority, current):
+            if (
+                priority
+                and _graver_priority(priority, pushed)
+                and _graver_priority(priority, current)
+            ):
                 fields["priority"] = {"name": priority}
             issue.update(fields=fields)
 
@@ -653,6 +667,7 @@ def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> list[Fo
         return None
     page = incident_page(incident)
     label = _incident_label(incident)
+    priority = JIRA_PRIORITY.get(incident.priority, "Medium")
     found = jira.find_issue_by_label(label)  # a retry after a lost answer adopts it
     if found:
         key = found
@@ -662,10 +677,15 @@ def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> list[Fo
             project=_lead_project(incident),
             summary=incident_summary(incident, page),
             description=incident_description(incident, page),
-            priority=JIRA_PRIORITY.get(incident.priority, "Medium"),
+            priority=priority,
             labels=[label, "rca-service", "rca-incident"],
         )
-    Incident.objects.filter(pk=incident.pk).update(itsm_ticket_id=key)
+    # The priority it was created with; an issue adopted was created by an earlier attempt
+    # with a priority not known here (a milder one, if the incident was raised since): none is
+    # remembered, so its next update raises it when it is milder than the incident's.
+    Incident.objects.filter(pk=incident.pk).update(
+        itsm_ticket_id=key, jira_priority="" if found else priority
+    )
     incidents.record_event(
         incident.pk, "jira_created", actor=Actor.system("jira"), details={"key": key}
     )
@@ -712,12 +732,18 @@ def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
             raise Waiting("waiting for the incident's JIRA issue")
         return
     page = incident_page(incident)
+    priority = JIRA_PRIORITY.get(incident.priority, "Medium")
     jira.update_issue(
         incident.itsm_ticket_id,
         summary=incident_summary(incident, page),
         description=incident_description(incident, page),
-        priority=JIRA_PRIORITY.get(incident.priority, "Medium"),
+        priority=priority,
+        pushed=incident.jira_priority,
     )
+    if priority != incident.jira_priority:
+        # Remembered once the issue has it or one at least as grave (people's): the next
+        # update raises the issue only if the incident gets graver again.
+        Incident.objects.filter(pk=incident.pk).update(jira_priority=priority)
     wanted = jira_status.jira_status_for(
         Status.RESOLVED if incident.recovered_at else incident.status
     )
@@ -738,6 +764,16 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
         )
     if action == "recovered":
         return "Every member recovered at its source: the incident is resolved in the RCA service."
+    if action == "member_reopened":
+        member = _noformat_inline(str(change.get("pipeline") or change.get("ticket_id", "")))
+        line = (
+            f"{_noformat_inline(str(change.get('actor', '')))} reopened {member} "
+            f"({_noformat_inline(str(change.get('ticket_id', '')))}) via "
+            f"{via_words(str(change.get('via', '')))}: the incident is open again in the RCA "
+            "service."
+        )
+        note = str(change.get("note") or "")
+        return f"{line}\n{_noformat(note)}" if note else line
     words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
     line = (
         f"{_noformat_inline(str(change.get('actor', '')))} {words} via "
@@ -758,8 +794,9 @@ def _jira_incident_comment(jira: JiraTransport, row: OutboundDelivery) -> None:
 
 def _incident_status(change: IncidentChange) -> tuple[str, dict[str, Any]] | None:
     """A status change of the incident is commented on its issue, unless JIRA made it (its
-    own issue shows it: never echoed back)."""
-    if change.actor.kind == ActorKind.JIRA:
+    own issue shows it: never echoed back). A member reopened on its own issue is told on
+    the incident's: that issue does not show it."""
+    if change.actor.kind == ActorKind.JIRA and change.action != "member_reopened":
         return None
     return INCIDENT_COMMENT, change.as_payload()
 

@@ -863,6 +863,16 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
             f":white_check_mark: Every member recovered at its source: incident {incident_id} "
             "is resolved."
         )
+    if action == "member_reopened":
+        member = slack_escape(str(change.get("pipeline") or change.get("ticket_id", "")), 200)
+        ticket = slack_escape(str(change.get("ticket_id", "")), 80)
+        who = slack_escape(str(change.get("actor", "")), 80)
+        text = (
+            f":rotating_light: *{who}* reopened {member} ({ticket}) via "
+            f"{via_words(str(change.get('via', '')))}: incident {incident_id} is open again"
+        )
+        note = str(change.get("note") or "")
+        return f"{text}: {slack_escape(note, 1000)}" if note else f"{text}."
     emoji = {
         "acknowledge": ":eyes:",
         "start_progress": ":hammer_and_wrench:",

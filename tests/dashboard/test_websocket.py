@@ -297,3 +297,62 @@ def test_an_incident_forming_and_growing_is_pushed_with_its_card_and_members(set
     assert joined["incident"]["more_members"] == 0
     # The member's own event names its incident, so the board shows it in the incident's card.
     assert member["ticket"]["incident"] == incident["id"]
+
+
+def test_a_member_reopened_on_its_own_ticket_pushes_its_incidents_recovered_count(settings):
+    """Two of three members recovered; a responder reopens one on its own ticket (the API). Its
+    incident counts it recovered no more: the board's card and the incident's page are told
+    (they showed "2 recovered" until a reload)."""
+    from tests.api import clear_throttles, jwt_client
+    from tests.api import make_user as make_api_user
+
+    settings.INCIDENT_MIN_PIPELINES = 2
+    headers = session_headers()
+    culprit_error = (
+        "ErrorCode=SqlFailedToConnect,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=Cannot connect to SQL Database. Please contact SQL server "
+        "team for further support. Server: 'sql-ws-02', Database: 'dw', User: 'etl'."
+    )
+    runs = {pipeline: f"ws-rec-{pipeline}-{time.time_ns()}" for pipeline in ("a", "b", "c")}
+
+    def alert(pipeline: str, status: str = "Failed") -> bytes:
+        body = local_payload("adf_failure.json")
+        body.update(pipeline=f"pl_rec_{pipeline}", run_id=runs[pipeline], status=status)
+        body["error_message"] = culprit_error if status == "Failed" else ""
+        return json.dumps(body).encode()
+
+    ids = [ingest_delivery("adf", alert(pipeline)).ticket_id for pipeline in runs]
+    for pipeline in ("a", "b"):
+        ingest_delivery("adf", alert(pipeline, status="Succeeded"))
+    clear_throttles()
+    responder = jwt_client(make_api_user("responder"))
+
+    async def scenario() -> dict[str, Any]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        assert (await communicator.connect())[0]
+        try:
+            answer = await sync_to_async(responder.post)(f"/api/v1/tickets/{ids[0]}/reopen/")
+            assert answer.status_code == 200, answer.content
+
+            def told(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+                return next(
+                    (
+                        m
+                        for m in messages
+                        if m["type"] == "incident.changed" and m["ticket_id"] == ids[0]
+                    ),
+                    None,
+                )
+
+            seen = await receive_until(communicator, told, timeout=30)
+        finally:
+            await communicator.disconnect()
+        event = told(seen)
+        assert event is not None
+        return event
+
+    event = async_to_sync(scenario)()
+
+    assert event["action"] == "member_reopened"
+    assert event["incident"]["recovered_count"] == 1
+    assert (event["incident"]["status"], event["incident"]["member_count"]) == ("open", 3)

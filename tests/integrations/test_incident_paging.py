@@ -1045,3 +1045,183 @@ def incident_whose_members_skipped_their_pages(settings) -> tuple[Incident, list
         wait_for(lambda: OutboundDelivery.objects.filter(ticket_id=waiting[-1]).exists(), 30)
     post(storm_failure("pl_invoices"))
     return paged_incident(), waiting
+
+
+def deliver_pending() -> None:
+    """Every pending delivery, oldest first, and what they schedule, once due (the incident's
+    page updates wait for the end of their INCIDENT_UPDATE_SECONDS window)."""
+    from django.utils import timezone
+
+    from integrations import fanout
+
+    pending = OutboundDelivery.objects.filter(status=OutboundStatus.PENDING)
+    for _ in range(5):
+        time.sleep(0.1)
+        due = pending.filter(next_attempt_at__lte=timezone.now()).order_by("pk")
+        rows = list(due.values_list("pk", flat=True))
+        if not rows:
+            return
+        for pk in rows:
+            fanout.deliver(pk)
+
+
+def reopen_member(where: str, ticket_id: str, username: str) -> None:
+    """A responder reopens one member on its own ticket, from the API, the dashboard or admin."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    user = make_user("responder", username, is_staff=where == "admin")
+    if where == "api":
+        clear_throttles()
+        answer = jwt_client(user).post(f"/api/v1/tickets/{ticket_id}/reopen/", {"note": "no"})
+        assert answer.status_code == 200, answer.content
+        return
+    client = Client()
+    client.force_login(user)
+    if where == "dashboard":
+        client.post(f"/tickets/{ticket_id}/action/", {"action": "reopen", "note": "no"})
+    else:
+        changelist = reverse("admin:tickets_ticket_changelist")
+        client.post(changelist, {"action": "reopen", "_selected_action": [ticket_id]})
+
+
+@pytest.mark.parametrize(
+    ("where", "via", "note"),
+    [
+        ("api", "the API", "no"),
+        ("dashboard", "the dashboard", "no"),
+        ("admin", "Django admin", "Django admin"),
+    ],
+)
+def test_reopening_one_member_of_a_resolved_incident_reopens_the_incident(
+    targets, settings, migration_data, where, via, note
+):
+    """Every member recovered and the incident resolved itself; a responder reopens one member
+    on its own ticket. It stayed an open ticket inside a resolved incident, which took no new
+    failure beside it, and the board, the thread and the issue still said resolved. The
+    incident reopens (the other members stay resolved), its timeline names who reopened which
+    member via where, it is told in its thread and on its issue, and both follow."""
+    from integrations.targets.base import incident_status_line
+
+    jira, slack = targets
+    settings.INCIDENT_UPDATE_SECONDS = 0.05
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    post_success("pl_orders")
+    post_success("pl_customers")
+    deliver_pending()
+    incident = Incident.objects.get()
+    assert (incident.status, incident.recovered_count) == ("resolved", 2)
+    assert jira.issues[incident.itsm_ticket_id]["status"] == "Done"
+    told = OutboundDelivery.objects.filter(action__in=["slack_inc_reply", "jira_inc_comment"])
+    told_before = list(told.values_list("pk", flat=True))
+
+    reopen_member(where, first, "ana")
+
+    incident.refresh_from_db()
+    assert (incident.status, incident.recovered_at, incident.recovered_count) == ("open", None, 1)
+    assert Ticket.objects.get(pk=second).status == "resolved"
+    reopen = IncidentEvent.objects.get(incident=incident, kind="reopen")
+    assert (reopen.ticket_id, reopen.actor_name, reopen.details["via"]) == (first, "ana", where)
+    line = incident_status_line(incident)
+    assert line == f"Open again: pl_orders ({first}) reopened by ana via {via}"
+    new = told.exclude(pk__in=told_before)
+    assert sorted(new.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    assert all(key.endswith(f":{reopen.pk}") for key in new.values_list("key", flat=True))
+    deliver_pending()
+    said = f"reopened pl_orders ({first}) via {via}"
+    thread = incident_thread(slack, incident)[-1]["text"]
+    assert thread == (
+        f":rotating_light: *ana* {said}: incident {incident.pk} is open again" + f": {note}"
+    )
+    comment = comments(jira, incident.itsm_ticket_id)[-1]
+    assert comment.startswith(f"ana {said}: the incident is open again in the RCA service.")
+    # Its issue and its message follow: open again, with an open incident's buttons.
+    assert jira.issues[incident.itsm_ticket_id]["status"] == "To Do"
+    assert "rca_incident_acknowledge" in buttons(slack, incident)
+    # The culprit failing for another pipeline joins it.
+    joined = post(storm_failure("pl_invoices"))["ticket_id"]
+    assert Ticket.objects.get(pk=joined).incident_id == incident.pk
+
+
+def test_a_priority_people_lowered_in_jira_is_raised_only_when_the_incident_gets_graver(
+    targets, settings
+):
+    """The on-call engineer lowered the incident's issue priority in JIRA: each update of the
+    issue (a member joining) raised it back to the incident's. It is kept until the incident
+    itself gets graver, then raised once to the new priority, and a later lowering is kept."""
+    jira, _slack = targets
+    settings.INCIDENT_UPDATE_SECONDS = 0.05
+    post(storm_failure("pl_a"))
+    post(storm_failure("pl_b"))
+    deliver_pending()
+    incident = Incident.objects.get()
+    issue = jira.issues[incident.itsm_ticket_id]
+    assert issue["priority"] in ("High", "Medium")
+    issue["priority"] = "Low"  # lowered by hand in JIRA
+
+    post(storm_failure("pl_c"))
+    deliver_pending()
+    assert "3 tickets" in issue["summary"]  # the issue was updated
+    assert issue["priority"] == "Low"
+
+    post({**storm_failure("pl_d"), "severity": "Critical"})
+    deliver_pending()
+    assert "4 tickets" in issue["summary"] and issue["priority"] == "Highest"
+
+    issue["priority"] = "Medium"  # lowered again
+    post({**storm_failure("pl_e"), "severity": "Critical"})
+    deliver_pending()
+    assert "5 tickets" in issue["summary"] and issue["priority"] == "Medium"
+
+
+def test_a_member_reopened_on_its_own_jira_issue_reopens_its_resolved_incident(targets):
+    """A member that paged on its own before its incident formed has its own issue; moved back
+    to To Do there, the member reopens and so does its resolved incident, told on the
+    incident's issue (another issue than the one it was made on) and in its thread."""
+    from integrations.targets.jira import jira_incident_comment
+
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    Ticket.objects.filter(pk=first).update(itsm_ticket_id="OPS-90")
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident = Incident.objects.get()
+    assert incident.status == "resolved"
+
+    answer = post_jira(jira_webhook("OPS-90", "Done", "To Do", changelog_id="member-reopen-1"))
+
+    assert answer.status_code == 200, answer.content
+    assert Ticket.objects.get(pk=first).status == "open"
+    incident.refresh_from_db()
+    assert (incident.status, incident.recovered_count) == ("open", 1)
+    reopen = IncidentEvent.objects.get(incident=incident, kind="reopen")
+    assert (reopen.ticket_id, reopen.actor_kind, reopen.details["via"]) == (first, "jira", "jira")
+    told = OutboundDelivery.objects.filter(key__endswith=f":{reopen.pk}")
+    assert sorted(told.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    comment = jira_incident_comment(told.get(action="jira_inc_comment").payload)
+    assert comment.startswith(f"{reopen.actor_name} reopened pl_orders ({first}) via JIRA")
+
+
+def test_an_incident_paged_before_its_pushed_priority_was_kept_takes_its_priority_as_pushed():
+    """The migration adding `jira_priority`: an incident whose issue exists was raised to its
+    priority at each update, so that is taken as pushed (a priority people lowered since is not
+    raised back at its next update); one not paged yet remembers none."""
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    migration = importlib.import_module("tickets.migrations.0028_incident_jira_priority")
+    now = timezone.now()
+    fields = {"group_key": "k", "culprit": "c", "first_seen": now, "last_member_at": now}
+    Incident.objects.create(id="INC-M-1", priority="P2", itsm_ticket_id="OPS-1", **fields)
+    Incident.objects.create(id="INC-M-2", priority="P1", itsm_ticket_id="OPS-2", **fields)
+    Incident.objects.create(id="INC-M-3", priority="P2", **fields)
+
+    migration.remember_the_priority_pushed(apps, None)
+
+    pushed = dict(Incident.objects.values_list("pk", "jira_priority"))
+    assert pushed == {"INC-M-1": "High", "INC-M-2": "Highest", "INC-M-3": ""}
