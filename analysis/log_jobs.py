@@ -143,15 +143,21 @@ def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> 
 
 
 def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
-    """ "Analyse the run's log": the ticket's Databricks run output (with DATABRICKS_HOST set),
-    else its log URL (an Airflow ticket's), else the error text and details the ticket holds."""
+    """ "Analyse the run's log": the ticket's Databricks run output (with DATABRICKS_HOST set,
+    and the run not of another workspace: `_foreign_workspace`), else its log URL (an Airflow
+    ticket's), else the error text and details the ticket holds."""
     source, ref = Source.TICKET, ""
     log_url = str((ticket.links or {}).get("log", ""))
     # The job run's id: in the latest failure's resource, else the ticket's (its `run_id` is
     # the dedup key, databricks:<workspace>:<run>[:<task>], no run id the API takes).
     entity = (ticket.latest_run or {}).get("entity") or ticket.affected_entity or {}
     run_id = str(entity.get("run_id", ""))
-    if ticket.source == "databricks" and run_id.isdigit() and settings.DATABRICKS_HOST:
+    if (
+        ticket.source == "databricks"
+        and run_id.isdigit()
+        and settings.DATABRICKS_HOST
+        and not _foreign_workspace(entity)
+    ):
         source, ref = Source.DATABRICKS, run_id
     elif log_url.startswith(("http://", "https://")):
         source, ref = Source.URL, redact(log_url)
@@ -220,27 +226,83 @@ def databricks_run_ticket(run_id: str, ticket: Ticket | None) -> Ticket:
     """The ticket that records the Databricks run `run_id` (see DATABRICKS_RUN_FIELDS): the
     one named, or the last seen of those that do. The service's token reads any run of its
     workspace, so a run no ticket records is refused (LogJobError), as is one the named
-    ticket does not record."""
+    ticket does not record, and one recorded only as a run of another workspace
+    (`_foreign_workspace`)."""
     # The Databricks webhook keeps run ids as text; a number is matched too.
     values = [run_id, int(run_id)]
     records = Q()
     for field in DATABRICKS_RUN_FIELDS:
         records |= Q(**{f"{field}__in": values})
-    found = Ticket.objects.defer("embedding").filter(records, source="databricks")
+    found = Ticket.objects.filter(records, source="databricks")
     if ticket is not None:
-        if not found.filter(pk=ticket.pk).exists():
+        found = found.filter(pk=ticket.pk)
+    fields = ("affected_entity", "latest_run", "last_seen")
+    recorders = list(found.only(*fields).order_by("-last_seen", "-pk"))
+    if not recorders:
+        if ticket is not None:
             raise LogJobError(
                 f"Databricks run {run_id} is not a run of ticket {ticket.pk}: only the run of "
                 "a Databricks ticket's failure or its latest run is read"
             )
-        return ticket
-    recorder = found.order_by("-last_seen", "-pk").first()
-    if recorder is None:
         raise LogJobError(
             f"no ticket records Databricks run {run_id}: only the run of a Databricks "
             "ticket's failure or its latest run is read"
         )
-    return recorder
+    # A run id is unique within a workspace only: a ticket of another workspace records a run
+    # the service's own workspace may hold under the same id, which is not that ticket's run.
+    foreign = ""
+    for recorder in recorders:
+        entities = _entities_recording(recorder, run_id)
+        workspaces = {_foreign_workspace(entity) for entity in entities} or {""}
+        if "" in workspaces:  # recorded as a run of this workspace (or of one not named)
+            return ticket if ticket is not None else recorder
+        foreign = foreign or min(workspaces)
+    raise LogJobError(
+        f"Databricks run {run_id} is a run of workspace {foreign}"
+        + (f" (ticket {ticket.pk})" if ticket is not None else "")
+        + f", not of the workspace DATABRICKS_HOST reads ({configured_workspace_id()}): "
+        "the same run id there is another run"
+    )
+
+
+# Azure Databricks names a workspace's host after its id: adb-<workspace id>.<n>.azuredatabricks.net
+_AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d+)\.\d+\.azuredatabricks\.net")
+
+
+def configured_workspace_id() -> str:
+    """The id of the workspace DATABRICKS_HOST reads: DATABRICKS_WORKSPACE_ID, else the id an
+    Azure Databricks host name carries (``adb-<id>.<n>.azuredatabricks.net``); "" when neither
+    says (another cloud's host names no id, and asking the workspace is a network call)."""
+    configured = str(settings.DATABRICKS_WORKSPACE_ID).strip()
+    if configured:
+        return configured
+    host = (urlsplit(settings.DATABRICKS_HOST).hostname or "").lower()
+    match = _AZURE_WORKSPACE_HOST.fullmatch(host)
+    return match.group(1) if match else ""
+
+
+def _foreign_workspace(entity: dict[str, Any]) -> str:
+    """The workspace a ticket's run entity names when it is known and not the one
+    DATABRICKS_HOST reads (`configured_workspace_id`), else "". A notification without a
+    workspace id is recorded as "unknown": nothing to compare, as when the service's own id is
+    not known."""
+    named = str(entity.get("workspace_id", "")).strip()
+    configured = configured_workspace_id()
+    if not configured or named in ("", "unknown") or named == configured:
+        return ""
+    return named
+
+
+def _entities_recording(ticket: Ticket, run_id: str) -> list[dict[str, Any]]:
+    """The ticket's run entities (its failure's, its latest run's) naming run `run_id`, as the
+    job run or a task's own run."""
+    entities = [ticket.affected_entity or {}, (ticket.latest_run or {}).get("entity") or {}]
+    return [
+        entity
+        for entity in entities
+        if isinstance(entity, dict)
+        and run_id in (str(entity.get("run_id", "")), str(entity.get("task_run_id", "")))
+    ]
 
 
 def _our_blob_path(url: str) -> str | None:

@@ -11,20 +11,8 @@ from integrations.models import (
     SlackIdentity,
     WebhookDelivery,
 )
+from tickets.admin import ReadOnlyPageAdmin
 from tickets.lifecycle import Actor
-
-
-class ReadOnlyPageAdmin(admin.ModelAdmin):
-    """Records only the product writes: their page is for reading, with no Save buttons and a
-    POST refused (Django's view-only page); the list's actions, which ask for the change
-    permission without an object (retry, approve, decline), still work for the roles that
-    have it. (tickets/admin.py has the same; the two admin modules import nothing of each
-    other.)"""
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        if obj is not None:
-            return False
-        return super().has_change_permission(request)
 
 
 @admin.register(WebhookDelivery)

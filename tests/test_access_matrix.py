@@ -19,23 +19,28 @@ import uuid
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
+from django.db.models import Model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from analysis.models import LlmCall, LlmOutcome
 from integrations.models import (
+    DeliveryAttempt,
     OutboundDelivery,
     OutboundStatus,
     Remediation,
     RemediationPolicy,
     SlackIdentity,
+    WebhookDelivery,
 )
 from tests.api import make_ticket
 from tickets.models import (
     AuditLog,
     Incident,
+    IncidentEvent,
     JiraStatusMapping,
     Occurrence,
     Resolution,
@@ -173,22 +178,20 @@ WHO = {
 # Per admin model: the actions of its list ("Action" menu) and who is offered each (V, R, A as
 # above; S = superusers only). Django runs only an action it offers the caller, so one posted
 # by a role it is not offered to changes nothing (test_viewers_act_on_nothing_from_admin).
-# `delete_selected` is Django's; the read-only records offer it to superusers only.
+# `delete_selected` is Django's: the rules offer it to admins, the records only the service
+# writes (tickets, incidents, audit, occurrences, resolutions, inbox, outbound deliveries,
+# remediations) to nobody, superusers included (test_superusers_delete_no_record_of_the_service).
 TICKET_ACTIONS = ("acknowledge", "take", "resolve", "reopen", "rerun_rca")
 ADMIN_ACTIONS: dict[str, dict[str, str]] = {
     "tickets.ticket": {
         **dict.fromkeys(TICKET_ACTIONS, "R"),
         "retry_failed_deliveries": "R",
         "reroute": "R",
-        "delete_selected": "S",
     },
-    "tickets.incident": {
-        **dict.fromkeys(("acknowledge", "take", "reopen", "resolve"), "R"),
-        "delete_selected": "S",
-    },
-    "tickets.resolution": {"mark_wrong": "R", "delete_selected": "S"},
-    "integrations.outbounddelivery": {"retry_dead_letters": "R", "delete_selected": "S"},
-    "integrations.remediation": {"approve": "R", "decline": "R", "delete_selected": "S"},
+    "tickets.incident": dict.fromkeys(("acknowledge", "take", "reopen", "resolve"), "R"),
+    "tickets.resolution": {"mark_wrong": "R"},
+    "integrations.outbounddelivery": {"retry_dead_letters": "R"},
+    "integrations.remediation": {"approve": "R", "decline": "R"},
     "token_blacklist.outstandingtoken": {"revoke": "S"},
     **{
         model: {"delete_selected": "A"}
@@ -203,9 +206,6 @@ ADMIN_ACTIONS: dict[str, dict[str, str]] = {
     **{
         model: {"delete_selected": "S"}
         for model in (
-            "tickets.auditlog",
-            "tickets.occurrence",
-            "integrations.webhookdelivery",
             "integrations.slackidentity",
             "analysis.llmcall",
             "analysis.loganalysisjob",
@@ -335,6 +335,49 @@ def test_viewers_act_on_nothing_from_admin(world):
     )
     ticket.refresh_from_db()
     assert ticket.status == Status.ACKNOWLEDGED
+
+
+# The records only the service writes: nobody deletes them from admin, superusers included.
+KEPT_RECORDS = (
+    "tickets.ticket",
+    "tickets.incident",
+    "tickets.auditlog",
+    "tickets.occurrence",
+    "tickets.resolution",
+    "integrations.webhookdelivery",
+    "integrations.outbounddelivery",
+    "integrations.remediation",
+)
+
+
+def test_superusers_delete_no_record_of_the_service(world):
+    """Neither "Delete selected" nor an object's delete page deletes a ticket, an incident, an
+    audit entry, an occurrence, a resolution, an inbox row, an outbound delivery or a
+    remediation, nor so what hangs on them (a delivery's attempts, an incident's timeline)."""
+    ticket, _, objects = world
+    objects = {
+        **objects,
+        "integrations.webhookdelivery": WebhookDelivery.objects.create(
+            source="adf", raw_body="{}", status="processed", ticket=ticket
+        ),
+    }
+    incident = objects["tickets.incident"]
+    IncidentEvent.objects.create(incident=incident, kind="member", ticket=ticket)
+    DeliveryAttempt.objects.create(
+        outbound=objects["integrations.outbounddelivery"], outcome="transient_error"
+    )
+    kept: list[type[Model]] = [IncidentEvent, DeliveryAttempt]
+    kept += [apps.get_model(model) for model in KEPT_RECORDS]
+    before = {model: model._default_manager.count() for model in kept}
+    client = Client()
+    client.force_login(User.objects.create_superuser("root-" + uuid.uuid4().hex[:6]))
+    for model in KEPT_RECORDS:
+        base = f"/admin/{model.replace('.', '/')}/"
+        pk = objects[model].pk
+        assert client.get(f"{base}{pk}/delete/").status_code == 403, model
+        assert client.post(f"{base}{pk}/delete/", {"post": "yes"}).status_code == 403, model
+        client.post(base, {"action": "delete_selected", "_selected_action": [pk], "post": "yes"})
+    assert {model: model._default_manager.count() for model in kept} == before
 
 
 def test_every_admin_action_is_in_the_matrix():

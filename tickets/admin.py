@@ -56,15 +56,21 @@ LIST_DEFERRED = (
 
 
 class ReadOnlyPageAdmin(admin.ModelAdmin):
-    """Records only the product writes: their page is for reading. It shows no Save buttons
-    and refuses a POST (Django's view-only page), while the list's actions, which ask for the
-    change permission without an object (acknowledge, retry, ...), still work for the roles
-    that have it."""
+    """Records only the product writes (here and in integrations/admin.py): their page is for
+    reading. It shows no Save buttons and refuses a POST (Django's view-only page), while the
+    list's actions, which ask for the change permission without an object (acknowledge,
+    retry, ...), still work for the roles that have it. Nobody deletes them, superusers
+    included: no "Delete selected" action and no delete page (403), since a deletion would
+    take the history with it (a ticket's audit trail, resolutions, deliveries and
+    remediations, an incident's timeline)."""
 
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is not None:
             return False
         return super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class AuditLogInline(admin.TabularInline):

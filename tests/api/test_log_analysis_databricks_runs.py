@@ -1,12 +1,15 @@
 """`{"url": "databricks://runs/<id>"}` reads a run's output with the service's own Databricks
 token, which reads every run of the workspace: only a run a Databricks ticket records (the
 failure that opened it, the latest one counted on it, a task's own run) is read, and the job
-belongs to that ticket. The job is not run here: what is refused is refused before any job,
-so before any call to Databricks."""
+belongs to that ticket. A run id is unique within a workspace only: a run a ticket records for
+another workspace than DATABRICKS_HOST's is not read. The job is not run here: what is refused
+is refused before any job, so before any call to Databricks."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -26,9 +29,11 @@ def databricks(settings, tmp_path):
     settings.LOG_ANALYSIS_DIR = tmp_path / "log-analyses"
 
 
-def databricks_ticket(run_id: str, task: str = "", **entity: str) -> Ticket:
-    key = f"databricks:{WORKSPACE}:{run_id}" + (f":{task}" if task else "")
-    resource = {"workspace_id": WORKSPACE, "job_id": "11", "job_name": "nightly", "run_id": run_id}
+def databricks_ticket(
+    run_id: str, task: str = "", workspace: str = WORKSPACE, last_seen: Any = None, **entity: str
+) -> Ticket:
+    key = f"databricks:{workspace}:{run_id}" + (f":{task}" if task else "")
+    resource = {"workspace_id": workspace, "job_id": "11", "job_name": "nightly", "run_id": run_id}
     if task:
         resource["task_key"] = task
     resource.update(entity)
@@ -38,6 +43,7 @@ def databricks_ticket(run_id: str, task: str = "", **entity: str) -> Ticket:
         pipeline="nightly",
         run_id=key,
         affected_entity=resource,
+        **({"last_seen": last_seen} if last_seen else {}),
     )
 
 
@@ -106,3 +112,54 @@ def test_a_run_id_that_is_no_databricks_run_id_is_refused(run):
     assert answer.status_code == 400
     assert "databricks://runs/<numeric run id>" in said(answer)
     assert not LogAnalysisJob.objects.exists()
+
+
+OTHER_WORKSPACE = "9876543210987654"
+
+
+def test_a_run_a_ticket_records_for_another_workspace_is_refused_naming_both():
+    """The service reads runs of DATABRICKS_HOST's workspace (its id in the Azure host name):
+    run 7001 of another workspace is not the run 7001 it would read."""
+    foreign = databricks_ticket("7001", workspace=OTHER_WORKSPACE)
+    for body in (
+        {"url": "databricks://runs/7001"},
+        {"url": "databricks://runs/7001", "ticket_id": foreign.pk},
+    ):
+        answer = post(body)
+        assert answer.status_code == 400, answer.content
+        assert f"Databricks run 7001 is a run of workspace {OTHER_WORKSPACE}" in said(answer)
+        assert f"DATABRICKS_HOST reads ({WORKSPACE})" in said(answer)
+    # The ticket alone reads no run of another workspace: its own error text instead.
+    alone = post({"ticket_id": foreign.pk})
+    assert alone.status_code == 202
+    assert alone.json()["source"] == "ticket"
+    assert list(LogAnalysisJob.objects.values_list("source", flat=True)) == ["ticket"]
+
+
+def test_of_two_tickets_recording_the_same_run_id_the_one_of_this_workspace_is_read():
+    ours = databricks_ticket("7001")
+    databricks_ticket(
+        "7001", workspace=OTHER_WORKSPACE, last_seen=timezone.now() + timedelta(hours=1)
+    )
+    answer = post({"url": "databricks://runs/7001"})
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["ticket_id"] == ours.pk
+
+
+def test_the_workspace_is_compared_only_where_both_ids_are_known(settings):
+    unnamed = databricks_ticket("7001", workspace="unknown")  # the notification named none
+    answer = post({"url": "databricks://runs/7001"})
+    assert answer.status_code == 202 and answer.json()["ticket_id"] == unnamed.pk
+    foreign = databricks_ticket("8001", workspace=OTHER_WORKSPACE)
+    # Another cloud's host names no workspace id: nothing to compare without the setting ...
+    settings.DATABRICKS_HOST = "https://dbc-a1b2c3d4-e5f6.cloud.databricks.com"
+    settings.DATABRICKS_WORKSPACE_ID = ""
+    answer = post({"url": "databricks://runs/8001"})
+    assert answer.status_code == 202 and answer.json()["ticket_id"] == foreign.pk
+    # ... which says which workspace the host is, on any cloud.
+    settings.DATABRICKS_WORKSPACE_ID = WORKSPACE
+    answer = post({"url": "databricks://runs/8001"})
+    assert answer.status_code == 400
+    assert f"is a run of workspace {OTHER_WORKSPACE}" in said(answer)
+    settings.DATABRICKS_WORKSPACE_ID = OTHER_WORKSPACE
+    assert post({"url": "databricks://runs/8001"}).status_code == 202
