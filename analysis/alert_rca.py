@@ -57,6 +57,7 @@ class _Alert:
     details: Mapping[str, Any]
     resource: Mapping[str, Any]
     links: Mapping[str, Any]
+    named: bool = True  # False: the body names no alert rule
 
     def get(self, key: str, limit: int = 160) -> str:
         return plain(self.details.get(key, ""), limit)
@@ -191,11 +192,17 @@ def _tail(alert: _Alert) -> str:
     return " ".join(parts)
 
 
+def _rule(alert: _Alert) -> str:
+    """The rule, as a sentence names it: `'cpu-high'`, or that the body named none."""
+    return f"'{alert.rule}'" if alert.named else "from an unnamed rule"
+
+
 def _open_link(alert: _Alert, what: str) -> str:
     link = alert.link
     if link:
         return f"Open the alert's {link} link to see {what}."
-    return f"Open the alert in Azure Monitor (Alerts, rule '{alert.rule}') to see {what}."
+    where = f"Alerts, rule '{alert.rule}'" if alert.named else "Alerts"
+    return f"Open the alert in Azure Monitor ({where}) to see {what}."
 
 
 # --------------------------------------------------------------------------- per kind
@@ -206,7 +213,7 @@ def _metric(alert: _Alert) -> tuple[str, list[str]]:
     aggregation = alert.get("time_aggregation", 40).lower()
     value = alert.get("metric_value", 60)
     dynamic = alert.kind == "metric_dynamic"
-    cause = f"Metric alert '{alert.rule}' fired on {alert.target}: {metric}"
+    cause = f"Metric alert {_rule(alert)} fired on {alert.target}: {metric}"
     cause += f" ({aggregation}" + (f" {_window(alert)})" if _window(alert) else ")")
     cause += f" was {value}" if value else ""
     if dynamic:
@@ -277,7 +284,7 @@ def _log_search(alert: _Alert) -> tuple[str, list[str]]:
     measure = alert.get("metric_measure", 80)
     aggregation = alert.get("time_aggregation", 40).lower()
     kind = alert.get("alert_type", 60)
-    cause = f"Log search alert '{alert.rule}' fired on {alert.target}"
+    cause = f"Log search alert {_rule(alert)} fired on {alert.target}"
     cause += f" ({kind})" if kind else ""
     cause += f": the query '{query}'" if query else ": its query"
     measured = f"{aggregation} of {measure}" if measure else aggregation or "result count"
@@ -302,7 +309,7 @@ def _administrative(alert: _Alert) -> tuple[str, list[str]]:
     sub_status = alert.get("operation_sub_status", 80)
     caller = alert.get("caller", 120)
     level = alert.get("level", 30)
-    cause = f"Activity log alert '{alert.rule}': operation {operation} on {alert.target}"
+    cause = f"Activity log alert {_rule(alert)}: operation {operation} on {alert.target}"
     cause += f" {status.lower()}" if status else " was logged"
     cause += f" ({sub_status})" if sub_status else ""
     cause += f", level {level}" if level else ""
@@ -327,7 +334,7 @@ def _administrative(alert: _Alert) -> tuple[str, list[str]]:
 def _policy(alert: _Alert) -> tuple[str, list[str]]:
     operation = alert.get("operation_name", 160)
     effect = "deny" if "deny" in operation.lower() else "audit"
-    cause = f"Azure Policy alert '{alert.rule}': a policy {effect} event ({operation}) on "
+    cause = f"Azure Policy alert {_rule(alert)}: a policy {effect} event ({operation}) on "
     cause += f"{alert.target}, level {alert.get('level', 30) or 'unknown'}"
     cause = _sentence(cause) + " " + _tail(alert)
     recs = [
@@ -348,7 +355,7 @@ def _policy(alert: _Alert) -> tuple[str, list[str]]:
 def _autoscale(alert: _Alert) -> tuple[str, list[str]]:
     operation = alert.get("operation_name", 160)
     status = alert.get("operation_status", 40)
-    cause = f"Autoscale alert '{alert.rule}': {operation} on {alert.target}"
+    cause = f"Autoscale alert {_rule(alert)}: {operation} on {alert.target}"
     cause += f" {status.lower()}" if status else ""
     description = alert.get("event_description", 200)
     cause = _sentence(cause) + (f" {_sentence(description)}" if description else "")
@@ -369,7 +376,7 @@ def _security(alert: _Alert) -> tuple[str, list[str]]:
     def field(name: str) -> str:
         return plain(fields.get(name, ""), 120)
 
-    cause = f"Security alert '{alert.rule}' on {alert.target}"
+    cause = f"Security alert {_rule(alert)} on {alert.target}"
     facts = [
         f"{label} {field(name)}"
         for name, label in (
@@ -401,7 +408,7 @@ def _resource_health(alert: _Alert) -> tuple[str, list[str]]:
     title = alert.get("title", 240)
     cause_kind = alert.get("health_cause", 60)
     event_type = alert.get("health_event_type", 60)
-    cause = f"Resource Health alert '{alert.rule}': {alert.target} is {current}"
+    cause = f"Resource Health alert {_rule(alert)}: {alert.target} is {current}"
     cause += f" (was {previous})" if previous else ""
     cause = _sentence(cause)
     cause += f" Azure says: {_sentence(title)}" if title else ""
@@ -435,7 +442,8 @@ def _service_health(alert: _Alert) -> tuple[str, list[str]]:
     stage = alert.get("stage", 40)
     service = alert.get("service", 80)
     region = alert.get("region", 80)
-    cause = f"Azure Service Health {incident_type.lower()} '{title or alert.rule}'"
+    named = title or (alert.rule if alert.named else "")
+    cause = f"Azure Service Health {incident_type.lower()}" + (f" '{named}'" if named else "")
     cause += f" (tracking id {tracking}" if tracking else " ("
     cause += f", stage {stage})" if stage else ")"
     cause += f" affects {service}" if service else ""
@@ -444,7 +452,8 @@ def _service_health(alert: _Alert) -> tuple[str, list[str]]:
     cause += f" since {start}" if start else ""
     mitigated = alert.get("impact_mitigated", 40)
     cause += f", mitigated at {mitigated}" if mitigated else ""
-    cause = _sentence(cause.replace(" ()", "") + f", reported by alert rule '{alert.rule}'")
+    reporter = f"alert rule '{alert.rule}'" if alert.named else "an unnamed alert rule"
+    cause = _sentence(cause.replace(" ()", "") + f", reported by {reporter}")
     cause += " This is an Azure-side event, not a fault in your resources. " + _tail(alert)
     kind = incident_type.lower()
     if kind in {"maintenance", "plannedmaintenance"}:
@@ -476,11 +485,17 @@ def _smart_detector(alert: _Alert) -> tuple[str, list[str]]:
     detector = alert.get("smart_detector_name", 120) or "Smart detection"
     summary = alert.get("detection_summary", 240)
     detected, normal = alert.get("detected_value", 60), alert.get("normal_value", 80)
-    cause = f"{detector} alert '{alert.rule}' on {alert.target}"
+    measure = alert.get("detected_measure", 30)
+    cause = f"{detector} alert {_rule(alert)} on {alert.target}"
     cause += f": {summary}" if summary else ""
-    cause += f"; detected {detected}" if detected else ""
+    cause += f"; detected {measure + ' ' if measure else ''}{detected}" if detected else ""
     cause += f" against a normal {normal}" if normal else ""
-    cause = _sentence(cause) + " " + _tail(alert)
+    cause = _sentence(cause)
+    stated = alert.details.get("stated_facts") or {}
+    if isinstance(stated, Mapping) and stated:
+        pairs = [f"{plain(k, 60)}: {plain(v, 200)}" for k, v in list(stated.items())[:8]]
+        cause += f" The detector also states {'; '.join(pairs)}."
+    cause += " " + _tail(alert)
     recs = [
         _open_link(alert, "the detector's analysis: which operation, dependency or exception"),
         "Correlate the start of the anomaly with deployments and configuration changes of the "
@@ -494,9 +509,14 @@ def _smart_detector(alert: _Alert) -> tuple[str, list[str]]:
 def _prometheus(alert: _Alert) -> tuple[str, list[str]]:
     expression = alert.get("expression", 200)
     value = alert.get("metric_value", 60)
-    cause = f"Prometheus alert '{alert.rule}' on {alert.target}: {expression or 'its rule'}"
+    cause = f"Prometheus alert {_rule(alert)} on {alert.target}: {expression or 'its rule'}"
     cause += f" evaluated to {value}" if value else ""
-    cause = _sentence(cause) + " " + _tail(alert)
+    cause = _sentence(cause)
+    summary = alert.get("summary", 240)
+    description = alert.get("annotation_description", 400)
+    cause += f" Summary: {_sentence(summary)}" if summary else ""
+    cause += f" Description: {_sentence(description)}" if description else ""
+    cause += " " + _tail(alert)
     recs = [
         "Query the expression in the workspace's Prometheus explorer around the alert time.",
         "Find the pod, node or job the labels above name and read its events and logs.",
@@ -506,13 +526,13 @@ def _prometheus(alert: _Alert) -> tuple[str, list[str]]:
 
 
 def _budget(alert: _Alert) -> tuple[str, list[str]]:
-    name = alert.get("budget_name", 120) or alert.rule
+    name = alert.get("budget_name", 120) or (alert.rule if alert.named else "")
     spent, amount = alert.get("spent_amount", 40), alert.get("budget_amount", 40)
     unit = alert.get("unit", 10)
     threshold = alert.get("notification_threshold", 40)
     threshold_type = alert.get("threshold_type", 30).lower()
     scope = alert.get("budget_scope", 160)
-    cause = f"Budget alert: budget '{name}'"
+    cause = f"Budget alert: budget '{name}'" if name else "Budget alert: an unnamed budget"
     cause += f" has spent {spent}" if spent else " crossed a notification threshold"
     cause += f" of {amount}" if amount else ""
     cause += f" {unit}" if unit and spent and spent[:1] not in "$€£" else ""
@@ -536,8 +556,9 @@ def _budget(alert: _Alert) -> tuple[str, list[str]]:
 
 def _generic(alert: _Alert) -> tuple[str, list[str]]:
     service = plain(alert.details.get("monitoring_service", ""), 80)
-    cause = f"Azure Monitor alert '{alert.rule}'"
-    cause += f" from {service}" if service else ""
+    cause = f"Azure Monitor alert {_rule(alert)}"
+    cause += f" ({service})" if service and not alert.named else ""
+    cause += f" from {service}" if service and alert.named else ""
     cause += f" fired on {alert.target}"
     cause = _sentence(cause) + " " + _tail(alert)
     recs = [
@@ -582,6 +603,9 @@ def build_alert_rca(
     alert = _Alert(
         kind=str(kind),
         rule=plain(rule, 120) or "unnamed",
+        # The parser marks a body naming no rule: the ticket then carries the monitoring
+        # service's name, or "Azure Monitor alert", which is no rule's name either.
+        named=bool(plain(rule, 120)) and not details.get("alert_rule_unnamed"),
         details=details,
         resource=resource or {},
         links=links or {},

@@ -145,7 +145,13 @@ def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> 
 def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
     """ "Analyse the run's log": the ticket's Databricks run output (with DATABRICKS_HOST set,
     and the run not of another workspace: `_foreign_workspace`), else its log URL (an Airflow
-    ticket's), else the error text and details the ticket holds."""
+    ticket's), else the error text and details the ticket holds. An Azure Monitor alert that
+    is no pipeline failure has no run: LogJobError."""
+    if not ticket.has_run_log:
+        raise LogJobError(
+            f"ticket {ticket.pk} is an Azure Monitor alert, not a pipeline run: it has no run "
+            "log to analyse (upload its logs with ticket_id, or give a url)"
+        )
     source, ref = Source.TICKET, ""
     log_url = str((ticket.links or {}).get("log", ""))
     # The job run's id: in the latest failure's resource, else the ticket's (its `run_id` is

@@ -69,6 +69,11 @@ class FailureEvent:
     names the part of the pipeline that failed when the source reports parts on their own (a
     Databricks job's task): the same error in two tasks is two failures, each ended by its own
     task's success.
+
+    `subject` names what one rule of the source watches several of, when the event says which
+    one this is (an Azure alert's target resource ids and the values of its dimensions that
+    name a host, computer, instance, node, pod, server, VM or resource): kept verbatim in the
+    fingerprint, whose message masking would make `vm-prod-07` and `vm-prod-08` one failure.
     """
 
     source: Source
@@ -82,6 +87,7 @@ class FailureEvent:
     part_of: str = ""
     deployment: str = ""
     unit: str = ""
+    subject: str = ""
     error_message: str = ""
     severity_hint: Severity | None = None
     occurred_at: datetime | None = None
@@ -123,6 +129,7 @@ class FailureEvent:
             "part_of": self.part_of,
             "deployment": self.deployment,
             "unit": self.unit,
+            "subject": self.subject,
             "error_message": self.error_message,
             "severity_hint": str(self.severity_hint) if self.severity_hint else None,
             "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,

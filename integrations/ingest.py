@@ -9,6 +9,7 @@ redeliver what a crash or a broker outage lost.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 import logging
@@ -89,9 +90,11 @@ class IngestResult:
 
 
 def decode_json(raw_body: bytes) -> tuple[str, Any]:
-    """The body as text and as parsed JSON, or RejectedDelivery naming what is wrong."""
+    """The body as text and as parsed JSON, or RejectedDelivery naming what is wrong. A leading
+    UTF-8 byte order mark, which some senders write, is dropped (RFC 8259 lets a parser ignore
+    it); the signature of a signed body is checked on the bytes as received."""
     try:
-        raw_text = raw_body.decode("utf-8")
+        raw_text = raw_body.removeprefix(codecs.BOM_UTF8).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RejectedDelivery("body is not UTF-8 encoded JSON") from exc
     try:

@@ -43,12 +43,18 @@ def failure_fingerprint(
     message: str,
     deployment: str = "",
     unit: str = "",
+    subject: str = "",
 ) -> str:
     """Same source, pipeline (of the same deployment, when the source names it; the same part
-    of it, when the source reports parts), error type and masked message. An event naming no
-    deployment or part keeps the fingerprint it had before they counted."""
+    of it, when the source reports parts; about the same subject, when one rule watches several
+    and the source says which: `FailureEvent.subject`, unmasked), error type and masked
+    message. An event naming no deployment, part or subject keeps the fingerprint it had
+    before they counted."""
     name = f"{deployment.lower()}/{pipeline.lower()}" if deployment else pipeline.lower()
     if unit:
         name = f"{name}/task:{unit.lower()}"
-    material = "\x1f".join([source, name, error_type, normalize_message(message)])
+    parts = [source, name, error_type, normalize_message(message)]
+    if subject:
+        parts.append(f"subject:{subject.lower()}")
+    material = "\x1f".join(parts)
     return hashlib.sha256(material.encode()).hexdigest()

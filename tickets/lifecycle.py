@@ -203,7 +203,12 @@ def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
             ticket.resolve_seconds = None
             ticket.resolved_at_source_at = None
         if ticket.sla_status == SlaStatus.MET:
+            # Answered in time, and now it needs an answer again: a fresh response clock from
+            # the reopen, its priority's, as a regression gets (the old deadline, long passed,
+            # breached it at once). A Breached stays Breached; a clock still running (a taken
+            # ticket's) keeps its deadline.
             ticket.sla_status = SlaStatus.PENDING
+            ticket.sla_deadline = now + timedelta(seconds=ticket.sla_seconds)
 
 
 def transition(
@@ -232,7 +237,9 @@ def transition(
             )
         before = _snapshot(ticket)
         _apply(ticket, action, actor, timezone.now())
-        ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
+        ticket.save(
+            update_fields=[*_TRACKED, "sla_deadline", "resolved_at_source_at", "updated_at"]
+        )
         after = _snapshot(ticket)
         write_audit(
             ticket,

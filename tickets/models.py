@@ -504,6 +504,13 @@ class Ticket(models.Model):
     def is_open(self) -> bool:
         return self.status in SLA_RUNNING
 
+    @property
+    def has_run_log(self) -> bool:
+        """A pipeline failure has a run whose log can be analysed ("Analyse the run's log"); an
+        Azure Monitor alert that is no pipeline failure (processing mode azure-monitor) has
+        no run."""
+        return self.processing_mode != Source.AZURE_MONITOR
+
     def sla_remaining(self, now: datetime | None = None) -> timedelta | None:
         if self.sla_deadline is None or self.status not in SLA_RUNNING:
             return None

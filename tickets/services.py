@@ -104,6 +104,7 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
             event.error_message,
             event.deployment,
             event.unit,
+            event.subject,
         )
         # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
         # By how it is processed: an ADF failure an alert carried is read as an ADF failure

@@ -107,6 +107,15 @@ _ADF_OTHER_STATUS = re.compile(
     re.IGNORECASE,
 )
 _FAILURE_WORD = re.compile(r"fail|error", re.IGNORECASE)
+# Dimension and label names (case, `_`, `.` and `-` ignored) whose value says which resource of
+# several one rule watches: a log alert split by `Computer`, a metric split by instance, a
+# Prometheus alert's `instance`, `pod` or `node` label, `_ResourceId`, `cloud_RoleInstance`.
+_SUBJECT_NAME = re.compile(
+    r"(?:computer|host|hostname|instance|instanceid|instancename|node|nodename|pod|podname"
+    r"|server|servername|machine|machinename|vm|vmname|virtualmachine|device|devicename"
+    r"|container|containername|resource|resourceid|resourcename)$"
+)
+_NAME_PUNCTUATION = re.compile(r"[\W_]+")
 _ADF_FAILURE_FIELDS = ("ErrorCode", "ErrorMessage", "FailureType", "TriggerFailureType")
 
 # Activity log properties that are noise for a reader (HTML tables, JSON blobs, tenant paths).
@@ -886,29 +895,90 @@ def _describe_policies(raw_policies: Any, facts: _Facts) -> None:
         facts.sentences.append(f"Policy: {'; '.join(described)}.")
 
 
+# Smart detector context fields read by name; of the others, those that are text or numbers
+# (or lists of them) are kept as they are stated, but for links, charts, tables and the
+# Application Insights queries behind them (`...Request`), which say nothing by themselves.
+_SMART_DETECTOR_READ = {
+    "smartdetectorname",
+    "smartdetectorid",
+    "detectionsummary",
+    "detectedvalue",
+    "normalvalue",
+    "detectedfailurerate",
+    "normalfailurerate",
+    "formattedoccurrencetime",
+    "formattedoccurencetime",  # Failure Anomalies spells it so
+    "analysistimestamp",
+}
+_SMART_DETECTOR_NOISE = re.compile(
+    r"(?:request|charts?|tables?|links?|urls?|uris?)$", re.IGNORECASE
+)
+MAX_STATED_FACTS = 20
+
+
 def _parse_smart_detector_context(context: dict[str, Any], where: str) -> _Facts:
+    """Application Insights smart detection (Failure Anomalies, latency, exception, memory,
+    trace degradation...): its summary, detected and normal value (a failure rate for Failure
+    Anomalies) and every other fact the detector states (`_stated_facts`)."""
     facts = _Facts()
 
-    def prop(name: str, limit: int = NAME_LIMIT) -> str:
-        return _loose(context.get(name), limit)
+    def prop(*names: str, limit: int = NAME_LIMIT) -> str:
+        return next((_loose(context.get(n), limit) for n in names if context.get(n)), "")
 
     detector = prop("SmartDetectorName") or prop("SmartDetectorId") or "Smart detector"
-    sentence = f"{detector}: {prop('DetectionSummary', VALUE_LIMIT) or 'anomaly detected'}"
-    sentence += f"; detected value {prop('DetectedValue')}" if prop("DetectedValue") else ""
-    sentence += f", normal value {prop('NormalValue')}" if prop("NormalValue") else ""
-    occurred = prop("FormattedOccurrenceTime")
+    summary = prop("DetectionSummary", limit=VALUE_LIMIT)
+    rate = bool(context.get("DetectedFailureRate"))
+    detected = prop("DetectedValue", "DetectedFailureRate")
+    normal = prop("NormalValue", "NormalFailureRate")
+    measure = "failure rate " if rate and not context.get("DetectedValue") else "value "
+    sentence = f"{detector}: {summary or 'anomaly detected'}"
+    sentence += f"; detected {measure}{detected}" if detected else ""
+    sentence += f", normal {measure}{normal}" if normal else ""
+    occurred = prop("FormattedOccurrenceTime", "FormattedOccurenceTime")
     sentence += f"; occurred at {occurred}" if occurred else ""
     facts.sentences.append(sentence + ".")
+    stated = _stated_facts(context)
+    if stated:
+        facts.sentences.append(f"The detector also states: {_format_pairs(stated)}.")
     facts.details.update(
         alert_kind="smart_detector",
         smart_detector_name=prop("SmartDetectorName"),
-        detection_summary=prop("DetectionSummary", VALUE_LIMIT),
+        detection_summary=summary,
         occurrence_time=occurred,
         smart_detector_id=prop("SmartDetectorId"),
-        detected_value=prop("DetectedValue"),
-        normal_value=prop("NormalValue"),
+        detected_value=detected,
+        normal_value=normal,
+        detected_measure="failure rate" if detected and measure == "failure rate " else "",
+        stated_facts=stated,
     )
     return facts
+
+
+def _stated_facts(context: dict[str, Any]) -> dict[str, str]:
+    """A smart detector's other facts (the affected operation, request or dependency, counts,
+    rates...): text, numbers or lists of them, HTML stripped, as stated."""
+    stated: dict[str, str] = {}
+    for key, value in itertools.islice(context.items(), MAX_ITEMS * 2):
+        name = _clip(_clean(str(key)), 100)
+        if (
+            not name
+            or name.lower() in _SMART_DETECTOR_READ
+            or _SMART_DETECTOR_NOISE.search(name)
+            or len(stated) >= MAX_STATED_FACTS
+        ):
+            continue
+        if isinstance(value, list) and all(
+            isinstance(item, str | int | float) and not isinstance(item, bool) for item in value
+        ):
+            text_value = ", ".join(_loose(item, 300) for item in value[:MAX_ITEMS])
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            text_value = _loose(value, VALUE_LIMIT)
+        else:
+            continue
+        text_value = _clip(_strip_html(text_value), 1_000)
+        if text_value:
+            stated[name] = text_value
+    return stated
 
 
 _BUDGET_FIELDS = {
@@ -962,17 +1032,36 @@ _BUDGET_SHOWN = {alias for aliases in _BUDGET_FIELDS.values() for alias in alias
 
 
 def _parse_prometheus_context(context: dict[str, Any], where: str) -> _Facts:
+    """A Prometheus rule group's alert: its expression and value, labels (which series: the
+    dimensions), and the annotations its rule writes for people, summary and description
+    first."""
     facts = _Facts()
     expression = _loose(context.get("expression"), VALUE_LIMIT)
     value = _loose(context.get("expressionValue"), NAME_LIMIT)
     labels = _string_map(context.get("labels"), f"{where}.labels")
     annotations = _string_map(context.get("annotations"), f"{where}.annotations")
+    summary = _lookup(annotations, "summary")
+    description = _lookup(annotations, "description")
+    others = {
+        key: item
+        for key, item in annotations.items()
+        if key.lower() not in {"summary", "description"}
+    }
+    facts.sentences += [f"Summary: {summary.rstrip('.')}."] if summary else []
+    facts.sentences += [f"Description: {description.rstrip('.')}."] if description else []
     sentence = f"Prometheus rule `{expression}` evaluated to {value or 'unknown'}"
     sentence += f", labels {_format_pairs(labels)}" if labels else ""
-    sentence += f", annotations {_format_pairs(annotations)}" if annotations else ""
+    sentence += f", annotations {_format_pairs(others)}" if others else ""
     facts.sentences.append(sentence + ".")
     facts.dimensions = labels
-    facts.details.update(alert_kind="prometheus", expression=expression, metric_value=value)
+    facts.details.update(
+        alert_kind="prometheus",
+        expression=expression,
+        metric_value=value,
+        summary=summary,
+        annotation_description=description,
+        annotations=others,
+    )
     return facts
 
 
@@ -1115,6 +1204,8 @@ def _to_event(alert: _Alert) -> FailureEvent:
         "alert_severity": alert.severity_label,
     }
     details.setdefault("alert_kind", "alert")
+    if not alert.rule:
+        details["alert_rule_unnamed"] = True  # the RCA says so (analysis/alert_rca.py)
 
     run_key = alert.run_key
     deployment = ""
@@ -1156,6 +1247,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
         resolve_key=alert.resolve_key,
         recovers_occurrence=alert.recovers_occurrence,
         deployment=deployment,
+        subject=_subject(alert) if adf is None else "",
         error_message=_clean(_WHITESPACE.sub(" ", message), MESSAGE_LIMIT),
         severity_hint=_SEVERITIES.get(alert.severity_label.lower()),
         occurred_at=alert.occurred_at,
@@ -1163,6 +1255,20 @@ def _to_event(alert: _Alert) -> FailureEvent:
         links=alert.facts.links,
         details={key: value for key, value in details.items() if value not in ("", None, {})},
     )
+
+
+def _subject(alert: _Alert) -> str:
+    """Which resource this alert of its rule is about (`FailureEvent.subject`): its target
+    resource ids and the dimensions that name a resource (`_SUBJECT_NAME`), verbatim. The
+    message masks their digits and quoted names, which would make one rule's alerts on
+    `vm-prod-07` and `vm-prod-08` one failure, ended by the first of their Resolved."""
+    targets = sorted({target.lower() for target in alert.target_ids})
+    named = sorted(
+        f"{name}={value}"
+        for name, value in alert.facts.dimensions.items()
+        if value and _SUBJECT_NAME.search(_NAME_PUNCTUATION.sub("", name.lower()))
+    )
+    return _clip("|".join([*targets, *named]), VALUE_LIMIT)
 
 
 _KIND_LABELS = {
@@ -1190,7 +1296,8 @@ _STATES = {
 
 def _headline(alert: _Alert, resource: dict[str, Any]) -> str:
     label = _KIND_LABELS.get(str(alert.facts.details.get("alert_kind", "")), "alert")
-    headline = f"Azure Monitor {label} '{alert.rule or 'unnamed'}' {_STATES[alert.kind]}"
+    rule = f"'{alert.rule}'" if alert.rule else "from an unnamed rule"
+    headline = f"Azure Monitor {label} {rule} {_STATES[alert.kind]}"
     headline += f" (severity {alert.severity_label})" if alert.severity_label else ""
     if resource.get("resource_name") or resource.get("resource_type"):
         headline += f" on {resource.get('resource_type', 'resource')}"

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from analysis import log_jobs
 from analysis.models import LogAnalysisJob
@@ -68,3 +69,25 @@ def test_a_report_that_found_no_error_is_not_attached():
     ticket = Ticket.objects.get(pk=ticket.pk)
     assert (ticket.rca_source, ticket.rca_result) == ("rules", "The pipeline failed: disk full.")
     assert not AuditLog.objects.filter(ticket=ticket, action="log analysis attached").exists()
+
+
+def test_an_alert_ticket_has_no_run_log_to_analyse():
+    """An Azure Monitor alert that is no pipeline failure has no run: `{ticket_id}` alone is a
+    400 saying so, and its page offers an upload instead of "Analyse the run's log"."""
+    alert = make_ticket(source="azure-monitor", processing_mode="azure-monitor")
+    answer = jwt_client(make_user("viewer")).post(BASE, {"ticket_id": alert.pk}, format="json")
+    assert answer.status_code == 400, answer.content
+    assert "an Azure Monitor alert, not a pipeline run" in json.dumps(answer.json())
+    assert not LogAnalysisJob.objects.exists()
+
+    client = Client()
+    client.force_login(make_user("viewer"))
+    page = client.get(f"/tickets/{alert.pk}/").content.decode()
+    assert "analyse-log" not in page and "Upload logs for this alert" in page
+    refused = client.post(f"/tickets/{alert.pk}/analyse-log/", follow=True)
+    assert "not a pipeline run" in refused.content.decode()
+    assert not LogAnalysisJob.objects.exists()
+
+    # A pipeline failure keeps the button.
+    pipeline = make_ticket()
+    assert 'id="analyse-log"' in client.get(f"/tickets/{pipeline.pk}/").content.decode()

@@ -398,3 +398,107 @@ def test_hostile_rule_and_dimensions_do_not_carry_markup() -> None:
 
 def test_ticket_without_alert_facts_falls_back_to_the_rule_rca() -> None:
     assert build_alert_rca("rule", {"operator": "GreaterThan"}) is None
+
+
+# --- what the message and the RCA keep of a smart detector's, a Prometheus alert's facts -------
+
+
+def _failure_anomalies() -> dict[str, Any]:
+    """Application Insights Failure Anomalies, with the context fields its notification carries
+    (DetectedFailureRate, NormalFailureRate, the misspelt FormattedOccurenceTime, its chart,
+    links table and query request) and the failed operation it names."""
+    body = load("common_smart_detector.json")
+    body["data"]["essentials"]["alertRule"] = "Failure Anomalies - shop-appi"
+    body["data"]["alertContext"] = {
+        "DetectionSummary": "An abnormal rise in failed request rate",
+        "FormattedOccurenceTime": "2019-10-30T17:50:00Z",
+        "DetectedFailureRate": "50.0% (200/400 requests)",
+        "NormalFailureRate": "0.0% (over the last 30 minutes)",
+        "FailureRateChart": [["2019-10-30T05:20:00Z", 0], ["2019-10-30T05:40:00Z", 100]],
+        "ArmSystemEventsRequest": "/subscriptions/x/providers/microsoft.insights/components/"
+        "shop-appi/query?query=systemEvents&api-version=2018-04-20",
+        "LinksTable": [{"Link": '<a href="https://portal.azure.com/#blade">View details</a>'}],
+        "OperationName": "POST /api/orders",
+        "FailedRequestNames": ["POST /api/orders", "GET /api/cart"],
+        "FailedRequests": 200,
+        "SmartDetectorId": "FailureAnomaliesDetector",
+        "SmartDetectorName": "Failure Anomalies",
+        "AnalysisTimestamp": "2019-10-30T17:52:32.5802978Z",
+    }
+    return body
+
+
+def test_failure_anomalies_keep_the_rate_and_the_operations_they_state() -> None:
+    event = parse_azure_monitor(_failure_anomalies())
+    for text in (event.error_message, explained(event)[0]):
+        assert "50.0% (200/400 requests)" in text, text
+        assert "0.0% (over the last 30 minutes)" in text, text
+        assert "POST /api/orders" in text and "GET /api/cart" in text, text
+        # Charts, links tables and the queries behind them say nothing by themselves.
+        assert "systemEvents" not in text and "05:40" not in text and "<a" not in text, text
+    assert "failure rate 50.0%" in explained(event)[0]
+    assert "FailedRequests=200" in event.error_message
+    assert "occurred at 2019-10-30T17:50:00Z" in event.error_message
+
+
+def test_prometheus_alert_keeps_its_summary_and_description() -> None:
+    body = load("common_smart_detector.json")
+    body["data"]["essentials"].update(
+        alertRule="KubePodCrashLooping", monitoringService="Prometheus"
+    )
+    body["data"]["alertContext"] = {
+        "interval": "PT1M",
+        "expression": "max_over_time(kube_pod_container_status_waiting_reason[5m]) >= 1",
+        "expressionValue": "1",
+        "for": "PT15M",
+        "labels": {"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "api-7d9f"},
+        "annotations": {
+            "summary": "Pod is crash looping.",
+            "description": "Pod shop/api-7d9f is in waiting state (reason: CrashLoopBackOff).",
+            "runbook_url": "https://runbooks.example/KubePodCrashLooping",
+        },
+    }
+    event = parse_azure_monitor(body)
+    root_cause, _ = explained(event)
+    for text in (event.error_message, root_cause):
+        assert "Summary: Pod is crash looping." in text, text
+        assert "reason: CrashLoopBackOff" in text, text
+    assert event.subject.endswith("pod=api-7d9f"), event.subject
+
+
+def test_an_alert_naming_no_rule_says_so() -> None:
+    body = load("common_smart_detector.json")
+    essentials = body["data"]["essentials"]
+    essentials.pop("alertRule")
+    essentials["monitoringService"] = None
+    body["data"]["alertContext"] = {}
+    event = parse_azure_monitor(body)
+    root_cause, recommendations = explained(event)
+    assert event.pipeline == "Azure Monitor alert"
+    assert root_cause.startswith("Azure Monitor alert from an unnamed rule fired on "), root_cause
+    assert "'Azure Monitor alert'" not in root_cause
+    assert "unnamed rule" in event.error_message and "'unnamed'" not in event.error_message
+    assert "Open the alert in Azure Monitor (Alerts) to see" in recommendations[0]
+
+
+def test_a_metric_alert_naming_no_rule_says_so() -> None:
+    body = load_shared("azure_common_metric_dynamic_fired.json")
+    body["data"]["essentials"].pop("alertRule")
+    body["data"]["essentials"].pop("alertRuleID", None)
+    root_cause, _ = explained(parse_azure_monitor(body))
+    assert root_cause.startswith("Metric alert from an unnamed rule fired on "), root_cause
+
+
+def test_the_subject_names_the_target_and_the_resource_dimensions_only() -> None:
+    body = load_shared("azure_common_log_v2_scheduled_query_fired.json")
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion["dimensions"] = [
+        {"name": "Computer", "value": "vm-prod-08"},
+        {"name": "EventLevelName", "value": "Error 42"},
+    ]
+    subject = parse_azure_monitor(body).subject
+    assert subject.endswith("|Computer=vm-prod-08"), subject
+    assert subject.startswith("/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/")
+    assert "EventLevelName" not in subject
+    # An ADF failure is named by its factory and pipeline, as before.
+    assert parse_azure_monitor(load("adf_log_v2_pipeline_run.json")).subject == ""

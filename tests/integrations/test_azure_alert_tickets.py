@@ -436,3 +436,38 @@ def test_a_resolved_delivered_before_its_fired_ends_the_ticket_the_fired_opens(w
     other = webhook_client(AZURE, _alert("a", "Fired", "2025-12-10T15:00:00.000Z")).json()
     assert other["outcome"] == "regressed"
     assert Ticket.objects.get(pk=other["ticket_id"]).status == "open"
+
+
+def _computer_alert(computer: str, alert_id: str, condition: str = "Fired") -> dict[str, Any]:
+    """One log alert rule split by `Computer` (Log Alerts V2), firing for one computer."""
+    body = shared_payload("azure_common_log_v2_scheduled_query_fired.json")
+    essentials = body["data"]["essentials"]
+    essentials.update(
+        alertRule="heartbeat-missing",
+        alertId=f"/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/{alert_id}",
+        configurationItems=[computer],
+        monitorCondition=condition,
+    )
+    if condition == "Resolved":
+        essentials["resolvedDateTime"] = "2021-11-16T12:30:00Z"
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion["dimensions"] = [{"name": "Computer", "value": computer}]
+    return body
+
+
+def test_one_rule_split_by_computer_opens_a_ticket_per_computer(webhook_client):
+    """The message masks digits: vm-prod-07 was counted on vm-prod-08's ticket, and the
+    Resolved of vm-prod-08 ended it while vm-prod-07 still fired."""
+    eight = webhook_client(AZURE, _computer_alert("vm-prod-08", "a8")).json()
+    seven = webhook_client(AZURE, _computer_alert("vm-prod-07", "a7")).json()
+    assert (eight["outcome"], seven["outcome"]) == ("created", "created")
+    assert eight["ticket_id"] != seven["ticket_id"]
+
+    # The same computer firing again (another alert of the rule) is the same failure.
+    again = webhook_client(AZURE, _computer_alert("vm-prod-08", "a8-2")).json()
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", eight["ticket_id"])
+
+    ended = webhook_client(AZURE, _computer_alert("vm-prod-08", "a8", "Resolved")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", eight["ticket_id"])
+    assert Ticket.objects.get(pk=eight["ticket_id"]).status == "resolved"
+    assert Ticket.objects.get(pk=seven["ticket_id"]).status == "open"

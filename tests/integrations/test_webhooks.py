@@ -689,6 +689,25 @@ def test_body_that_is_not_json_is_400_and_stores_nothing(webhook_client, raw, re
     assert WebhookDelivery.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        (ADF, local_payload("adf_failure.json")),
+        (AIRFLOW, local_payload("airflow_failure.json")),
+        (DATABRICKS, shared_payload("databricks_job_run_on_failure.json")),
+        (AZURE, shared_payload("azure_common_metric_dynamic_fired.json")),
+    ],
+)
+def test_a_body_starting_with_a_utf8_byte_order_mark_is_accepted(webhook_client, path, body):
+    """Some senders write a BOM; it was a 400 "Unexpected UTF-8 BOM"."""
+    raw = b"\xef\xbb\xbf" + json.dumps(body).encode()
+
+    response = webhook_client(path, None, raw=raw)
+
+    assert response.status_code == 202, response.content
+    assert response.json()["outcome"] == "created"
+
+
 def _with_essentials(**fields: object) -> dict:
     body = shared_payload("azure_common_metric_dynamic_fired.json")
     body["data"]["essentials"].update(fields)

@@ -247,3 +247,36 @@ def test_a_secret_pasted_into_the_fix_is_never_kept():
     audited = AuditLog.objects.get(ticket=ticket, action="resolve").details["fix"]
     assert "Hunter2-Secret" not in stored + audited
     assert stored.startswith("Set Password=") and stored == audited
+
+
+def test_a_reopen_after_a_response_in_time_gets_a_fresh_deadline_not_a_breach():
+    """It kept the old deadline and went back to Pending: past it, beat marked the ticket
+    Breached a minute later, counting a response made in time against the SLA."""
+    ticket = make_ticket()  # deadline in an hour
+    assert lifecycle.acknowledge(ticket.pk, Actor.system()).sla_status == "Met"
+    lifecycle.resolve(ticket.pk, Actor.system())
+    # Hours later, the deadline long past, someone finds it is not fixed.
+    Ticket.objects.filter(pk=ticket.pk).update(sla_deadline=timezone.now() - timedelta(hours=2))
+
+    before = timezone.now()
+    reopened = lifecycle.reopen(ticket.pk, Actor.system(), note="still failing")
+
+    assert reopened.sla_status == "Pending"
+    assert reopened.sla_deadline is not None
+    assert (
+        before + timedelta(hours=1) <= reopened.sla_deadline <= timezone.now() + timedelta(hours=1)
+    )
+    assert lifecycle.mark_sla_breaches() == 0
+    assert Ticket.objects.get(pk=ticket.pk).sla_status == "Pending"
+
+
+def test_a_reopen_keeps_a_breach_and_a_running_clock_keeps_its_deadline():
+    late = make_ticket(sla_deadline=timezone.now() - timedelta(minutes=5))
+    lifecycle.acknowledge(late.pk, Actor.system())
+    reopened = lifecycle.reopen(late.pk, Actor.system())
+    assert (reopened.sla_status, reopened.sla_deadline) == ("Breached", late.sla_deadline)
+
+    taken = make_ticket(run_id="adf:taken")
+    lifecycle.start_progress(taken.pk, Actor.system())
+    reopened = lifecycle.reopen(taken.pk, Actor.system())
+    assert (reopened.sla_status, reopened.sla_deadline) == ("Pending", taken.sla_deadline)

@@ -176,6 +176,9 @@ def analyse_ticket_log(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
         raise Http404("No such ticket.")
     try:
         job = log_jobs.create_job_for_ticket(request.user, ticket)
+    except log_jobs.LogJobError as exc:
+        messages.error(request, f"Not done: {exc}.")
+        return redirect("dashboard-ticket", ticket_id=ticket_id)
     except KombuError:
         messages.error(request, "The analysis queue is unavailable; try again shortly.")
         return redirect("dashboard-ticket", ticket_id=ticket_id)
