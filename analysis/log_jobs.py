@@ -711,8 +711,9 @@ _LOG4J_FORMATS = frozenset({"spark-log4j", "log4j"})
 _LOG4J_LOGGER = re.compile(r"(?![\w.$]*(?:Exception|Error|Throwable|Failure):)[\w.$]{1,200}:\s+")
 
 
-def rule_rca_message(mined: MiningResult) -> str:
-    """The error the rule RCA reads and quotes: the innermost exception, then the failure's and
+def rule_rca_errors(mined: MiningResult) -> list[str]:
+    """The errors the rule RCA reads, each quoted alone (they may be unrelated: an exception in
+    one file, a job's failure in another): the innermost exception, then the failure's and
     the first error's messages without their header (time, level, thread, logger), each only
     when no part before holds it (a log4j failure line repeats its exception). Each is whole up
     to ``CAUSE_CHARS`` (what ``cause_text`` classifies), not cut like the excerpts shown."""
@@ -730,7 +731,7 @@ def rule_rca_message(mined: MiningResult) -> str:
             message = message[logger.end() :]
         if message and not any(message in part or part in message for part in parts):
             parts.append(message)
-    return "\n".join(parts)
+    return parts
 
 
 def no_error_rca(mined: MiningResult) -> dict[str, Any]:
@@ -763,7 +764,8 @@ def no_error_rca(mined: MiningResult) -> dict[str, Any]:
 
 
 def _rule_rca(mined: MiningResult, error_type: str, note: str) -> dict[str, Any]:
-    rca = build_rule_rca(error_type, rule_rca_message(mined), source=_platform(mined))
+    errors = rule_rca_errors(mined)
+    rca = build_rule_rca(error_type, "\n".join(errors), source=_platform(mined), errors=errors)
     return {
         "root_cause": rca.root_cause,
         "recommendations": rca.recommendations,

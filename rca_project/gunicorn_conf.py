@@ -15,6 +15,10 @@ worker go on serving while one request waits on PostgreSQL, Redis or a slow body
 
 Each thread keeps its own database connection (CONN_MAX_AGE), so workers x threads is also the
 most PostgreSQL connections the web tier opens.
+
+The control socket (`gunicornc -s <path>`) is `gunicorn.ctl` in the instance's `RCA_VAR_DIR`,
+not gunicorn's default (`$XDG_RUNTIME_DIR` or `~/.gunicorn/`), which every gunicorn of the user
+on the machine shares: a second one would take it over and either one's exit remove it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import re
 
 from django.core.exceptions import ImproperlyConfigured
 from gunicorn import glogging
+
+from rca_project.local_services import VAR_DIR
 
 wsgi_app = "rca_project.wsgi:application"
 worker_class = "gthread"
@@ -46,6 +52,9 @@ keepalive = 5
 # The arbiter restarts a worker whose main loop stops answering for this long.
 timeout = 30
 graceful_timeout = 20
+# Per instance (see above). A unix socket path has at most 107 bytes: past that gunicorn logs
+# "Control server error" and serves without a control socket.
+control_socket = str(VAR_DIR.resolve() / "gunicorn.ctl")
 accesslog = "-"
 # The path without the query string: Azure action groups put the webhook token there.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

@@ -31,6 +31,7 @@ import django
 from django.core.exceptions import ImproperlyConfigured
 
 from rca_project.gunicorn_conf import positive_count
+from rca_project.local_services import served_base_url
 
 
 def port_number(name: str, default: str, *, default_is: str = "") -> str:
@@ -48,6 +49,9 @@ def port_number(name: str, default: str, *, default_is: str = "") -> str:
 HOST = os.environ.get("RCA_HOST", "127.0.0.1")
 PORT = port_number("RCA_PORT", "8000")
 WS_PORT = port_number("RCA_WS_PORT", str(int(PORT) + 1), default_is="RCA_PORT + 1")
+# Where to open it: bound to every interface (`RCA_HOST=0.0.0.0`), it answers on the loopback one.
+BASE_URL = served_base_url(HOST, PORT)
+BROWSER_WEBSOCKET_URL = "ws" + served_base_url(HOST, WS_PORT).removeprefix("http") + "/ws/tickets/"
 CELERY_CONCURRENCY = str(positive_count("CELERY_CONCURRENCY", 2))
 READINESS_PROBE_SECONDS = 2.0
 WAITING_REPORT_SECONDS = 10.0
@@ -159,10 +163,10 @@ def main() -> int:
         "DATABASE_URL": settings.DATABASE_URL,
         "REDIS_URL": settings.REDIS_URL,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "WEBSOCKET_URL": os.environ.get("WEBSOCKET_URL", f"ws://{HOST}:{WS_PORT}/ws/tickets/"),
+        "WEBSOCKET_URL": os.environ.get("WEBSOCKET_URL", BROWSER_WEBSOCKET_URL),
     }
     bin_dir = os.path.dirname(sys.executable)
-    base = f"http://{HOST}:{PORT}"
+    base = BASE_URL
     print(
         f"\nRCA service starting… (web, websockets, relay, worker, beat); ready when {base}/readyz "
         "answers 200\n",
@@ -171,8 +175,6 @@ def main() -> int:
     processes = {
         name: subprocess.Popen(command, env=env) for name, command in _children(bin_dir).items()
     }
-    # Bound to every interface, the web server still answers on the loopback one.
-    probe_host = "127.0.0.1" if HOST in ("0.0.0.0", "") else HOST
     started = time.monotonic()
     ready = False
     next_probe = started
@@ -196,10 +198,10 @@ def main() -> int:
         if not stopping and not ready and now >= next_probe:
             # A generous timeout: a booting gunicorn accepts before it answers, and a probe
             # given up on would still be served later, one more request in its backlog.
-            ready, failing = probe_readiness(f"http://{probe_host}:{PORT}/readyz", timeout=15)
+            ready, failing = probe_readiness(f"{base}/readyz", timeout=15)
             next_probe = now + READINESS_PROBE_SECONDS
             if ready:
-                print(ready_banner(base, f"ws://{HOST}:{WS_PORT}/ws/tickets/"), flush=True)
+                print(ready_banner(base, BROWSER_WEBSOCKET_URL), flush=True)
             elif now >= next_report:
                 waited = round(now - started)
                 print(f"starting… ({waited} s) waiting for: {', '.join(failing)}", flush=True)

@@ -3,14 +3,17 @@ server running the project's `/readyz`."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -140,3 +143,65 @@ def _start_serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_web_servers_each_keep_their_own_control_socket_in_their_var_dir():
+    """gunicorn's default control socket (~/.gunicorn/gunicorn.ctl) is one for every instance
+    of the user: a second `make run` took it over and stopping either removed it. Each one's is
+    in its own RCA_VAR_DIR, and `gunicornc` on it reaches that instance."""
+    from tests.security.server import WebServer
+
+    with tempfile.TemporaryDirectory(prefix="rca-ctl-", dir="/tmp") as scratch:
+        root = Path(scratch)
+        home = root / "home"
+        home.mkdir()
+        env = {"HOME": str(home), "XDG_RUNTIME_DIR": ""}
+        first_dir, second_dir = root / "first", root / "second"
+        with WebServer(RCA_VAR_DIR=str(first_dir), **env) as first:
+            with WebServer(RCA_VAR_DIR=str(second_dir), **env):
+                assert (first_dir / "gunicorn.ctl").is_socket()
+                assert (second_dir / "gunicorn.ctl").is_socket()
+            # The second one stopped: the first one's socket is still there and answers.
+            assert (first_dir / "gunicorn.ctl").is_socket()
+            assert not (second_dir / "gunicorn.ctl").exists()
+            gunicornc = str(Path(sys.executable).parent / "gunicornc")
+            socket_path = str(first_dir / "gunicorn.ctl")
+            stats = subprocess.run(
+                [gunicornc, "-s", socket_path, "-c", "show stats", "-j"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert stats.returncode == 0, stats.stderr
+            assert first.process is not None
+            assert json.loads(stats.stdout)["pid"] == first.process.pid
+        assert not (home / ".gunicorn").exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "web", "websocket"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8123", "ws://127.0.0.1:8124/ws/tickets/"),
+        ("::", "http://127.0.0.1:8123", "ws://127.0.0.1:8124/ws/tickets/"),
+        ("192.0.2.7", "http://192.0.2.7:8123", "ws://192.0.2.7:8124/ws/tickets/"),
+    ],
+)
+def test_the_urls_make_run_prints_are_ones_to_open_even_bound_to_every_interface(
+    host, web, websocket
+):
+    """`RCA_HOST=0.0.0.0` binds every interface; `http://0.0.0.0:PORT/` is no URL to open. The
+    launcher's starting line and ready banner, its readiness probe and the dashboards'
+    websocket URL all use the loopback address then."""
+    launcher = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from rca_project import serve; print(serve.BASE_URL, serve.BROWSER_WEBSOCKET_URL)",
+        ],
+        env={**os.environ, "RCA_HOST": host, "RCA_PORT": "8123", "RCA_WS_PORT": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launcher.stdout.split() == [web, websocket], launcher.stderr

@@ -1,8 +1,19 @@
 """A log-analysis report as Markdown (for a JIRA comment, a wiki page, a post-mortem).
 
-Log text is untrusted: every excerpt sits in a code span or block whose fence is longer than
-any backtick run inside it, and prose fields have Markdown's active characters escaped, so a
-log line cannot inject links, images or HTML into whatever renders the export. No Django import.
+Log text is untrusted, and so is much of the report (root causes and recommendations quote it,
+file names are the uploader's). None of it can add links, images, HTML, emphasis, headings or
+other blocks to what a CommonMark or GitHub renderer makes of the export (one that links bare
+URLs still links them, as the URL itself), and the text stays readable as it is:
+
+- excerpts sit in code blocks, and ids, timestamps and file names in code spans, each fenced by
+  more backticks than any run inside it, so nothing in them is escaped or rendered;
+- prose (root cause, recommendations, notes) has escaped only the characters Markdown or HTML
+  give a meaning inside a line (backslash, backtick, `*`, `[`, `]`, `<`, `~`, `|`, an `&` that
+  starts a character reference, a `_` not between two letters or digits) and, at its start,
+  one that would open a block (`#`, `>`, `-`, `+`, `=`, `1.`): `.`, `-`, `(`, `:` and the
+  like inside a line mean nothing there and are left as they are.
+
+No Django import.
 """
 
 from __future__ import annotations
@@ -10,11 +21,34 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Inline Markdown and HTML: escaped wherever they appear. A `_` between two letters or digits
+# opens and closes no emphasis (CommonMark), so `snake_case` and `adf_loader` stay as they are.
+_INLINE = re.compile(r"[\\`*\[\]<~|]|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_])")
+# What opens a block at the start of a line: a heading, quote, list item, setext underline.
+_BLOCK_START = re.compile(r"^(?:[#>+=-]|\d{1,9}(?=[.)]))")
 
 
 def _escape(text: Any) -> str:
-    return _ACTIVE.sub(r"\\\1", " ".join(str(text or "").split()))
+    """Prose as Markdown that renders as the same text (whitespace collapsed), on one line."""
+    plain = " ".join(str(text or "").split())
+    escaped = _INLINE.sub(lambda m: "\\" + m.group(), plain)
+    # "1. x": the digits stay, the dot after them is escaped.
+    return _BLOCK_START.sub(
+        lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), escaped
+    )
+
+
+def _code(text: Any, *, in_table: bool = False) -> str:
+    """A code span showing `text` (whitespace collapsed) as it is; empty text is shown as "-".
+    In a table cell a `|` is escaped too: GFM splits cells on it even inside a code span."""
+    plain = " ".join(str(text or "").split()) or "-"
+    if in_table:
+        plain = plain.replace("|", "\\|")
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", plain)), default=0) + 1)
+    # A span's content that starts or ends with a backtick is padded: one space each side is
+    # dropped when rendered.
+    pad = " " if plain.startswith("`") or plain.endswith("`") else ""
+    return f"{ticks}{pad}{plain}{pad}{ticks}"
 
 
 def _fence(text: str) -> str:
@@ -29,26 +63,26 @@ def _code_block(lines: list[str]) -> list[str]:
 
 
 def _where(item: dict[str, Any]) -> str:
-    when = f" {item['time']}" if item.get("time") else ""
-    return f"{item.get('file', '')}:{item.get('line', '')}{when}"
+    when = f", {_code(item['time'])}" if item.get("time") else ""
+    return f"{_code(item.get('file', ''))} line {item.get('line', '')}{when}"
 
 
 def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
     """``job``: id, status, created_at, ticket_id, files; ``report``: the job's report."""
-    out = [f"# Log analysis {_escape(job['id'])}", ""]
+    out = [f"# Log analysis {_code(job['id'])}", ""]
     out.append(f"- Status: {_escape(job['status'])}")
     if job.get("ticket_id"):
-        out.append(f"- Ticket: {_escape(job['ticket_id'])}")
-    out.append(f"- Created: {_escape(job.get('created_at', ''))}")
+        out.append(f"- Ticket: {_code(job['ticket_id'])}")
+    out.append(f"- Created: {_code(job.get('created_at', ''))}")
     if not report:
         if job.get("error"):
             out.append(f"- Error: {_escape(job['error'])}")
         return "\n".join(out) + "\n"
     summary = report.get("summary", {})
-    out.append(f"- Files: {_escape(', '.join(summary.get('files', [])))}")
+    out.append(f"- Files: {', '.join(_code(name) for name in summary.get('files', []))}")
     out.append(
-        f"- Lines: {summary.get('lines', 0):,}; from {_escape(summary.get('start') or '?')} "
-        f"to {_escape(summary.get('end') or '?')}"
+        f"- Lines: {summary.get('lines', 0):,}; from {_code(summary.get('start') or '?')} "
+        f"to {_code(summary.get('end') or '?')}"
     )
     levels = ", ".join(f"{k} {v:,}" for k, v in summary.get("levels", {}).items())
     out.append(f"- Levels: {_escape(levels)}")
@@ -70,7 +104,7 @@ def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
     if evidence:
         out += ["", "## Evidence", ""]
         for item in evidence:
-            out.append(f"- {_escape(item['role'])}, {_escape(_where(item))}")
+            out.append(f"- {_escape(item['role'])}: {_where(item)}")
         out.append("")
         out += _code_block([f"{item['line']:>7}  {item['text']}" for item in evidence])
     patterns = report.get("patterns", [])
@@ -84,9 +118,10 @@ def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
         ]
         for p in patterns[:15]:
             levels = " ".join(f"{k}:{v}" for k, v in p.get("levels", {}).items())
+            first, last = p.get("first_time"), p.get("last_time")
             out.append(
-                f"| {p['count']:,} | {_escape(levels)} | {_escape(p.get('first_time') or '')} "
-                f"| {_escape(p.get('last_time') or '')} |"
+                f"| {p['count']:,} | {_code(levels, in_table=True)} "
+                f"| {_code(first, in_table=True)} | {_code(last, in_table=True)} |"
             )
         out.append("")
         out += _code_block([f"{p['count']:>9,}  {p['template']}" for p in patterns[:15]])
@@ -94,7 +129,7 @@ def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
     if similar:
         out += ["", "## Similar tickets", ""]
         out += [
-            f"- {_escape(s['id'])} ({_escape(s.get('error_type', ''))}, "
+            f"- {_code(s['id'])} ({_escape(s.get('error_type', ''))}, "
             f"similarity {s.get('similarity', 0):.2f}): {_escape(s.get('root_cause', ''))}"
             for s in similar
         ]

@@ -5,7 +5,8 @@ concrete causes in the error text (an expired client secret, an executor OOM, a 
 module, ...) and name what they extracted (module, host, column, code). The first rule that
 serves the ticket's class and matches explains it; when none does, the class's template from
 data.toml is used. Either way, when the explanation does not already carry what the innermost
-error states (analysis/rules/reading.py), the root cause quotes it. Extracted values come from
+error states (analysis/rules/reading.py), the root cause quotes it: one error, the one the rule
+matched when the message joins several (`errors`). Extracted values come from
 untrusted text: they are reduced to a plain-text character set and capped in length, cut at a
 word boundary. No Django import.
 """
@@ -13,7 +14,7 @@ word boundary. No Django import.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,9 +140,13 @@ def build_rule_rca(
     source: str = "",
     details: Mapping[str, Any] | None = None,
     unread: str = "",
+    errors: Sequence[str] = (),
 ) -> RuleRca:
     """`unread`: why the failure's error text is not known (its alert carried none and it could
-    not be fetched); the message is then the service's account of the alert, not an error."""
+    not be fetched); the message is then the service's account of the alert, not an error.
+    `errors`: the separate errors `message` joins (a log's innermost exception, its failure and
+    its first error). The rules read them all, but the root cause quotes one: the first the
+    explaining rule matches, or the first of all when no rule explains the message."""
     details = details or {}
     error_type = error_type if error_type in TEMPLATES else "Unknown"
     error_code = _detail(details, "error_code", "errorCode", "code")
@@ -175,6 +180,9 @@ def build_rule_rca(
         )
     finding: Finding | None = None
     rule_name = ""
+    quoted = scanned
+    if errors:
+        quoted = scan_window(errors[0])
     if ctx.text.strip():
         for rule in RULES:
             if error_type not in rule.classes:
@@ -183,9 +191,17 @@ def build_rule_rca(
             if match:
                 finding = rule.build(match, ctx)
                 rule_name = rule.name
+                quoted = next(
+                    (
+                        window
+                        for window in map(scan_window, errors)
+                        if _best_match(rule.pattern, window)
+                    ),
+                    quoted,
+                )
                 break
 
-    stated = _stated(scanned)
+    stated = _stated(quoted)
     if finding is not None:
         type_note, type_rec = _failure_type_note(ctx, finding.transient)
         cause = finding.cause[:1].upper() + finding.cause[1:]

@@ -530,13 +530,43 @@ def test_the_rule_rca_quotes_the_exception_once_without_the_log_header():
         assert header not in root_cause
 
 
+SQL_TIMEOUT_STDERR = (
+    b"24/12/05 07:00:01 INFO SparkContext: Running Spark version 3.5.0\n"
+    b"24/12/05 07:01:02 WARN TaskSetManager: Lost task 0.0 in stage 3.0 (TID 7)\n"
+    b"com.microsoft.sqlserver.jdbc.SQLServerException: The TCP/IP connection to the host "
+    b'sql-prod.example.net, port 1433 has failed. Error: "Connection timed out."\n'
+    b"\tat com.microsoft.sqlserver.jdbc.SQLServerException.makeFromDriverError(X.java:1)\n"
+    b"24/12/05 07:01:09 ERROR SparkContext: Job aborted due to stage failure\n"
+)
+
+
+@pytest.mark.django_db
+def test_the_rule_rca_quotes_one_error_not_every_error_of_the_log_run_together():
+    """An exception in the stderr, a later failure line and another file's error are three
+    errors: the root cause quotes the one it explains; the others are evidence of their own."""
+    job = upload_job(
+        make_user("sqltimeout", "viewer"),
+        ("stderr", SQL_TIMEOUT_STDERR),
+        ("run.log", b"2024-12-05 07:02:00 ERROR job failed\n"),
+    )
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    assert report["rca_source"] == "rules"
+    quote = report["root_cause"].partition("The error says: ")[2]
+    assert quote.startswith("“SQLServerException: The TCP/IP connection to the host")
+    assert quote.endswith('"Connection timed out."”.'), quote
+    evidence = " ".join(e["text"] for e in report["evidence"])
+    assert "Job aborted due to stage failure" in evidence and "job failed" in evidence
+
+
 def test_the_rule_rca_message_keeps_a_failure_that_adds_to_the_exception():
     lines = [
         LogLine("a.log", 1, "24/01/31 10:00:00 ERROR Writer: Connection refused to db-01:5432"),
         LogLine("a.log", 2, "24/01/31 10:00:05 ERROR Driver: java.io.IOException: disk full"),
     ]
     mined = mine_lines(lines)
-    assert log_jobs.rule_rca_message(mined).splitlines() == [
+    assert log_jobs.rule_rca_errors(mined) == [
         "java.io.IOException: disk full",
         "Connection refused to db-01:5432",
     ]
@@ -579,7 +609,7 @@ def test_the_rule_rca_message_is_the_whole_error_not_the_excerpt():
     lines = [LogLine("a.log", 1, f"24/01/31 10:00:05 ERROR Loader: {message}")]
     mined = mine_lines(lines)
     assert mined.failure is not None and len(mined.failure.text) == EXCERPT_CHARS
-    assert log_jobs.rule_rca_message(mined) == message
+    assert log_jobs.rule_rca_errors(mined) == [message]
 
 
 NO_ERROR_LOG = (

@@ -925,3 +925,17 @@ def test_round_ten_families_do_not_claim_what_their_message_does_not_say() -> No
     rca = build_rule_rca("ExternalServiceError", client)
     assert "Lambda's side" not in rca.root_cause
     assert "Lambda.SdkClientException" in rca.root_cause
+
+
+def test_of_several_errors_the_quote_is_the_one_the_rule_explains() -> None:
+    """A log's errors are read together, but the root cause quotes one of them alone: the one
+    the rule that explains the message matched, though another comes first."""
+    errors = [
+        "Stage 3 failed after 4 attempts while writing partition 17 of the orders table",
+        "SQLServerException: The TCP/IP connection to the host sql-prod, port 1433 has failed. "
+        'Error: "Connection timed out."',
+    ]
+    rca = build_rule_rca("DatabaseError", "\n".join(errors), errors=errors)
+
+    assert rca.rule == "connect_timeout"
+    assert rca.root_cause.endswith(f" The error says: “{errors[1]}”.")

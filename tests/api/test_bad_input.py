@@ -266,3 +266,37 @@ def test_every_parameter_a_ticket_list_takes_is_still_taken():
 
     assert response.status_code == 200, response.json()
     assert [row["id"] for row in response.json()["results"]] == [older.pk]
+
+
+@pytest.mark.parametrize("value", [5, 2.5, True, ["a"], {"a": "b"}])
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/tickets/{ticket}/rerun-rca/", "note"),
+        ("/api/v1/tickets/{ticket}/acknowledge/", "note"),
+        ("/api/v1/tickets/{ticket}/resolve/", "note"),
+        ("/api/v1/tickets/{ticket}/resolve/", "fix"),
+        ("/api/v1/incidents/1/detach/", "ticket"),
+        ("/api/v1/incidents/1/merge/", "into"),
+        ("/api/v1/incidents/1/resolve/", "fix"),
+        ("/api/v1/log-analyses/", "ticket_id"),
+        ("/api/v1/log-analyses/", "url"),
+        ("/api/v1/token/", "username"),
+        ("/api/v1/token/", "password"),
+        ("/api/v1/token/refresh/", "refresh"),
+        ("/api/v1/token/revoke/", "refresh"),
+        ("/api/v1/token/verify/", "token"),
+    ],
+)
+def test_a_string_field_given_anything_but_a_string_is_refused_naming_it(path, field, value):
+    """DRF's CharField took `{"note": 5}` as the note "5": a field that takes text takes text."""
+    ticket = make_ticket()
+    api = jwt_client(make_user("responder"))
+
+    response = api.post(path.format(ticket=ticket.pk), {field: value}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "must be a string" in json.dumps(response.json().get("detail", {}).get(field)), (
+        response.json()
+    )
+    assert not AuditLog.objects.filter(ticket=ticket).exclude(action="created").exists()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import StreamingHttpResponse
+from rest_framework.test import APIClient
 
 from analysis import log_jobs
 from analysis.models import LogAnalysisJob
@@ -201,7 +203,7 @@ def test_a_stream_closed_before_it_was_read_gives_its_slot_back():
     from tickets.api.log_analyses import EVENT_STREAMS, _HeldStream
 
     assert EVENT_STREAMS.take()
-    _HeldStream(uuid.uuid4()).close()
+    _HeldStream(uuid.uuid4(), lambda: True).close()
     assert EVENT_STREAMS.open == 0
 
 
@@ -228,3 +230,77 @@ def test_a_head_request_or_an_eventsource_accept_header_is_answered_without_hold
     missing = client.get(f"{BASE}{uuid.uuid4()}/events/", HTTP_ACCEPT="text/event-stream")
     assert missing.status_code == 404 and "error" in json.loads(missing.content)
     assert missing["Content-Type"] == "application/json"
+
+
+def _follow(response, seconds: float) -> tuple[str, bool]:
+    """What a stream sent within `seconds` (each event comes within a poll), and whether it
+    ended by then."""
+    deadline = time.monotonic() + seconds
+    chunks = iter(response.streaming_content)
+    sent = []
+    for chunk in chunks:
+        sent.append(chunk.decode())
+        if time.monotonic() > deadline:
+            response.close()
+            return "".join(sent), False
+    response.close()
+    return "".join(sent), True
+
+
+def _open_stream(client, user):
+    from tickets.api.log_analyses import EVENTS_RECHECK_SECONDS
+
+    job = upload(client, ("driver.log", LOG)).json()["id"]  # queued: it never finishes
+    stream = client.get(f"{BASE}{job}/events/")
+    assert isinstance(stream, StreamingHttpResponse)
+    return stream, EVENTS_RECHECK_SECONDS
+
+
+@pytest.mark.parametrize("change", ["deactivated", "password changed", "role taken away"])
+def test_an_event_stream_ends_once_its_token_no_longer_lets_the_user_in(change):
+    """The stream used to follow the job for its 10 minutes whatever became of the user: it
+    checks the token again, as the websocket checks its session, every few seconds."""
+    from django.contrib.auth.models import Group
+
+    user = make_user("viewer")
+    client = jwt_client(user)
+    stream, recheck = _open_stream(client, user)
+    first = next(iter(stream.streaming_content)).decode()
+    assert first.startswith("event: progress")
+    if change == "deactivated":
+        user.is_active = False
+    elif change == "password changed":
+        user.set_password("another horse battery staple")
+    else:
+        user.groups.set(Group.objects.none())
+    user.save()
+
+    sent, ended = _follow(stream, recheck + 5)
+
+    assert ended, sent
+    assert sent.endswith(
+        'event: unauthorized\ndata: {"error": "the credentials no longer allow reading this '
+        'job"}\n\n'
+    )
+
+
+def test_an_event_stream_ends_once_its_session_is_signed_out():
+    user = make_user("viewer")
+    client = APIClient()
+    client.force_login(user)
+    stream, recheck = _open_stream(client, user)
+    assert next(iter(stream.streaming_content)).decode().startswith("event: progress")
+    client.logout()
+
+    sent, ended = _follow(stream, recheck + 5)
+
+    assert ended and "event: unauthorized" in sent, sent
+
+
+def test_an_event_stream_goes_on_while_the_user_may_read():
+    user = make_user("viewer")
+    stream, recheck = _open_stream(jwt_client(user), user)
+
+    sent, ended = _follow(stream, recheck + 2)
+
+    assert not ended and "unauthorized" not in sent and ": waiting" in sent

@@ -4,14 +4,17 @@ owner or a responder; attaching a report to a ticket is for responders."""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
+from django.contrib import auth
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
@@ -20,7 +23,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from kombu.exceptions import KombuError
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -32,6 +35,7 @@ from analysis.filtersets import LogAnalysisFilterSet
 from analysis.logs.markdown import report_markdown
 from analysis.models import LogAnalysisJob
 from tickets.api.permissions import IsResponder
+from tickets.api.serializers import StrictCharField
 from tickets.api.views import (
     ERROR_SCHEMA,
     ERRORS,
@@ -46,6 +50,11 @@ from tickets.roles import RESPONDER, VIEWER, AuthenticatedRequest, has_role
 # How long one server-sent-events stream follows a job before it ends (the client reconnects).
 EVENTS_MAX_SECONDS = 600
 EVENTS_POLL_SECONDS = 0.5
+# How long an open stream goes on trusting the credentials it was opened with before it checks
+# them again, as a new request would (as the websocket does, tickets/consumers.py): a token
+# expired or no longer matching the password, a session signed out, an account deactivated or
+# a role taken away since then ends the stream.
+EVENTS_RECHECK_SECONDS = 5.0
 
 
 class EventStreamNegotiation(DefaultContentNegotiation):
@@ -91,8 +100,8 @@ class _HeldStream:
     """A job's events holding a slot until the response is closed (Django closes it when the
     stream ends or the client goes away, started or not)."""
 
-    def __init__(self, job_id: uuid.UUID) -> None:
-        self._events = _event_stream(job_id)
+    def __init__(self, job_id: uuid.UUID, still_allowed: Callable[[], bool]) -> None:
+        self._events = _event_stream(job_id, still_allowed)
         self._held = True
 
     def __iter__(self) -> Iterator[str]:
@@ -152,11 +161,11 @@ class UploadRequestSerializer(serializers.Serializer):
     file = serializers.ListField(
         child=serializers.FileField(), help_text="One or more log files (plain, .gz or .zip)."
     )
-    ticket_id = serializers.CharField(required=False, help_text="The ticket the logs belong to.")
+    ticket_id = StrictCharField(required=False, help_text="The ticket the logs belong to.")
 
 
 class JsonRequestSerializer(serializers.Serializer):
-    url = serializers.CharField(
+    url = StrictCharField(
         required=False,
         max_length=2000,
         help_text=(
@@ -166,7 +175,7 @@ class JsonRequestSerializer(serializers.Serializer):
             "the ticket's Airflow log host or LOG_ANALYSIS_URL_HOSTS."
         ),
     )
-    ticket_id = serializers.CharField(
+    ticket_id = StrictCharField(
         required=False,
         max_length=64,
         help_text=(
@@ -177,7 +186,7 @@ class JsonRequestSerializer(serializers.Serializer):
 
 
 class AttachSerializer(serializers.Serializer):
-    ticket_id = serializers.CharField(max_length=64)
+    ticket_id = StrictCharField(max_length=64)
 
 
 def _ticket(ticket_id: str | None) -> Ticket | None:
@@ -349,7 +358,10 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         description=(
             "Each event is `event: progress` with the job's id, status, progress, step and "
             f"error as JSON; the stream ends when the job finishes or after {EVENTS_MAX_SECONDS}"
-            " s (reconnect to follow it further). Each web process holds at most "
+            " s (reconnect to follow it further). The credentials are checked again every "
+            f"{EVENTS_RECHECK_SECONDS:g} s: once they no longer let the caller in (token expired, "
+            "signed out, account deactivated, role taken away), the stream ends with an "
+            "`event: unauthorized`. Each web process holds at most "
             "LOG_ANALYSIS_EVENT_STREAMS streams (4) open; past that the answer is a 429: poll the"
             " job instead."
         ),
@@ -378,17 +390,47 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         response = (
             HttpResponse(content_type="text/event-stream")
             if head
-            else StreamingHttpResponse(_HeldStream(job.pk), content_type="text/event-stream")
+            else StreamingHttpResponse(
+                _HeldStream(job.pk, self._still_allowed(request)),
+                content_type="text/event-stream",
+            )
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
 
+    def _still_allowed(self, request: Request) -> Callable[[], bool]:
+        """Whether the request's credentials, read again (the token checked anew, the session
+        read again from its store, the user from the database), would still be let in here."""
+        original = request._request
 
-def _event_stream(job_id: uuid.UUID) -> Generator[str]:
+        def allowed() -> bool:
+            again = copy.copy(original)
+            for cached in ("user", "_cached_user", "auser"):
+                again.__dict__.pop(cached, None)
+            session_key = getattr(original, "session", None) and original.session.session_key
+            again.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+            again.user = auth.get_user(again)
+            fresh = Request(again, authenticators=self.get_authenticators())
+            try:
+                return all(p.has_permission(fresh, self) for p in self.get_permissions())
+            except APIException:  # the credentials no longer authenticate
+                return False
+
+        return allowed
+
+
+def _event_stream(job_id: uuid.UUID, still_allowed: Callable[[], bool]) -> Generator[str]:
     deadline = time.monotonic() + EVENTS_MAX_SECONDS
+    next_check = time.monotonic() + EVENTS_RECHECK_SECONDS
     last: dict[str, Any] | None = None
     while True:
+        if time.monotonic() >= next_check:
+            if not still_allowed():
+                error = {"error": "the credentials no longer allow reading this job"}
+                yield f"event: unauthorized\ndata: {json.dumps(error)}\n\n"
+                return
+            next_check = time.monotonic() + EVENTS_RECHECK_SECONDS
         job = LogAnalysisJob.objects.filter(pk=job_id).first()
         if job is None:
             return

@@ -13,7 +13,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
+from rest_framework_simplejwt.serializers import (
+    TokenBlacklistSerializer,
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
+)
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
@@ -56,6 +61,19 @@ LIST_FIELDS = (
     "ack_ts",
     "resolved_at_source_at",
 )
+
+
+class StrictCharField(serializers.CharField):
+    """A string field of a request body that refuses anything but a string with a 400 naming
+    the field (`{"note": ["must be a string"]}`): DRF's `CharField` turns a number into its
+    text (`{"note": 5}` would be the note "5")."""
+
+    default_error_messages = {"invalid": "must be a string"}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class SlaRemainingMixin:
@@ -331,11 +349,11 @@ class SimilarTicketSerializer(TicketListSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class ResolveSerializer(TransitionSerializer):
-    fix = serializers.CharField(
+    fix = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=8000,
@@ -620,12 +638,29 @@ class IncidentStatsSerializer(serializers.Serializer):
     by_culprit = ResponseTimesSerializer(many=True)
 
 
+class StrictTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """simplejwt's sign-in, whose username and password must be strings (`StrictCharField`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = StrictCharField(write_only=True)
+        self.fields["password"] = StrictCharField(write_only=True, style={"input_type": "password"})
+
+
+class StrictTokenBlacklistSerializer(TokenBlacklistSerializer):
+    """simplejwt's revocation, whose refresh token must be a string (`StrictCharField`)."""
+
+    refresh = StrictCharField(write_only=True)
+
+
 class CheckedTokenRefreshSerializer(TokenRefreshSerializer):
     """simplejwt's refresh, which also refuses the token of a deleted user (simplejwt's own
     raises `DoesNotExist`: a 500) and of a user whose password changed since the token was
     issued (`CHECK_REVOKE_TOKEN` holds only for access tokens there). The token is spent by
     recording its revocation: of two refreshes of one token at once, the one that did not record
     it gets no next token (simplejwt's own checks the blacklist first and then both pass)."""
+
+    refresh = StrictCharField(write_only=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = RefreshToken(attrs["refresh"])
@@ -663,6 +698,8 @@ class CheckedTokenVerifySerializer(TokenVerifySerializer):
     `token/refresh/` (simplejwt's own answers 400), and the token of a deleted or deactivated
     user, or one issued before the user's password changed, is refused (simplejwt's own calls it
     valid, though every endpoint refuses it)."""
+
+    token = StrictCharField(write_only=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         token = UntypedToken(attrs["token"])

@@ -72,6 +72,9 @@ from tickets.api.serializers import (
     SimilarTicketSerializer,
     StatsQuerySerializer,
     StatsSerializer,
+    StrictCharField,
+    StrictTokenBlacklistSerializer,
+    StrictTokenObtainPairSerializer,
     TicketDetailSerializer,
     TicketListSerializer,
     TraceSerializer,
@@ -637,6 +640,7 @@ class LockedOut(Throttled):
 class LoginThrottledTokenView(TokenObtainPairView):
     """Username and password for an access and a refresh token; brute force gets 429."""
 
+    serializer_class = StrictTokenObtainPairSerializer
     throttle_classes = [ClientScopedRateThrottle]
     throttle_scope = "login"
 
@@ -684,6 +688,8 @@ class DocumentedTokenRefreshView(TokenRefreshView):
 )
 class RevokeTokenView(TokenBlacklistView):
     """simplejwt's blacklist view: the refresh token can no longer be used."""
+
+    serializer_class = StrictTokenBlacklistSerializer
 
 
 @extend_schema_view(
@@ -756,11 +762,11 @@ class IncidentActions:
 
 
 class DetachSerializer(serializers.Serializer):
-    ticket = serializers.CharField(max_length=64, help_text="The member to take out.")
+    ticket = StrictCharField(max_length=64, help_text="The member to take out.")
 
 
 class MergeSerializer(serializers.Serializer):
-    into = serializers.CharField(max_length=64, help_text="The incident that takes the members.")
+    into = StrictCharField(max_length=64, help_text="The incident that takes the members.")
 
 
 class IncidentPagination(CheckedCursorPagination):
