@@ -800,10 +800,19 @@ def share_analysis(ticket_id: str) -> bool:
     """A member of an incident takes the incident's analysis instead of its own (no LLM call
     per member of a storm). False when the ticket is in no incident. Until the incident has
     an analysis, the rule-based shared cause is written on it first."""
-    ticket = Ticket.objects.filter(pk=ticket_id).select_related("incident").first()
-    if ticket is None or ticket.incident is None:
-        return False
-    incident = ticket.incident
+    with transaction.atomic():
+        # The ticket's lock first, then the incident read: an analysis being stored on the
+        # members (`store_analysis`, which holds their locks) is read once it committed, or
+        # rewrites this ticket after it; never read before it and written over it after.
+        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).only("incident").first()
+        if ticket is None or ticket.incident_id is None:
+            return False
+        incident = Incident.objects.get(pk=ticket.incident_id)
+        _share(ticket_id, incident)
+    return True
+
+
+def _share(ticket_id: str, incident: Incident) -> None:
     if not incident.rca_result:
         incident.rca_result = shared_cause(incident)
         incident.recommendations = shared_recommendations(incident)
@@ -821,7 +830,6 @@ def share_analysis(ticket_id: str) -> bool:
         confidence=incident.rca_confidence,
         analysed_at=timezone.now(),
     )
-    return True
 
 
 def store_analysis(

@@ -234,6 +234,20 @@
     return String(action || "changed").replace(/_/g, " ");
   }
 
+  /* Enter in an action form's "What fixed it" field clicks its Resolve button, when Resolve is
+   * offered (the form's first button is a disabled one, so Enter elsewhere takes no action). */
+  function enterResolves(form) {
+    if (!form || !form.elements.fix) return;
+    form.elements.fix.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.isComposing) return;
+      event.preventDefault();
+      const resolve = form.querySelector('button[name="action"][value="resolve"]');
+      if (resolve && !resolve.hidden) resolve.click();
+    });
+  }
+
+  enterResolves(document.getElementById("ticket-actions"));
+  enterResolves(document.getElementById("incident-actions"));
   tick();
   window.setInterval(tick, 1000);
 

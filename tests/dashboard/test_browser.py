@@ -37,7 +37,7 @@ from tests.conftest import local_payload, wait_for
 from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Incident, Ticket
+from tickets.models import Incident, Resolution, Ticket
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -1363,3 +1363,133 @@ def test_an_open_board_stays_live_when_its_password_changes_and_says_when_signed
     assert live_state(browser) == ("signed-out", "Signed out · reload to sign in")
     assert column_of(browser, third.pk) == "open"
     assert not_reloaded(browser)
+
+
+# --- a phone's screen ---------------------------------------------------------------------------
+
+
+def page_overflow(driver: webdriver.Chrome) -> list[str]:
+    """What sticks out past the right edge of the viewport (the page then scrolls sideways)."""
+    return driver.execute_script(
+        "const width = document.documentElement.clientWidth;"
+        "if (document.documentElement.scrollWidth <= width) return [];"
+        "return Array.from(document.querySelectorAll('body *'))"
+        "  .filter((e) => e.getBoundingClientRect().right > width + 1)"
+        "  .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')"
+        "    + (e.className && typeof e.className === 'string' ? '.' + e.className : ''))"
+        "  .slice(0, 8);"
+    )
+
+
+def test_every_page_fits_a_phone_screen_with_its_sign_out_and_actions_in_reach(
+    asgi_server, short_lived_connections, browser
+):
+    """At 390 px (a phone held upright) no page scrolls sideways: the top bar's Sign out, the
+    ticket's SLA box and action buttons, the incident's members and the charts' periods are on
+    the screen, and the note and fix fields are wide enough to type in."""
+    base = asgi_server
+    make_user("responder-on-call", "responder")
+    incident = Incident.objects.create(
+        id="INC-PHONE-1",
+        group_key="sql-server:sql-phone-01.database.windows.net|DatabaseError",
+        culprit="sql-server:sql-phone-01.database.windows.net",
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=timezone.now(),
+        last_member_at=timezone.now(),
+        member_count=2,
+    )
+    members = [
+        make_ticket(pipeline=f"pl_copy_phone_orders_{n}", incident=incident) for n in range(2)
+    ]
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
+    )
+    sign_in(browser, base, "responder-on-call")
+    for path in (
+        "/",
+        f"/tickets/{members[0].pk}/",
+        f"/incidents/{incident.pk}/",
+        "/charts/",
+        "/log-analyses/",
+    ):
+        browser.get(f"{base}{path}")
+        assert page_overflow(browser) == [], path
+        sign_out = browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']")
+        assert sign_out.is_displayed() and sign_out.rect["x"] + sign_out.rect["width"] <= 390
+    for path, form in (
+        (f"/tickets/{members[0].pk}/", "ticket-actions"),
+        (f"/incidents/{incident.pk}/", "incident-actions"),
+    ):
+        browser.get(f"{base}{path}")
+        for field in browser.find_elements(By.CSS_SELECTOR, f"#{form} input[type=text]"):
+            if field.is_displayed():
+                assert field.rect["width"] >= 200, (path, field.get_attribute("name"))
+        for button in browser.find_elements(By.CSS_SELECTOR, f"#{form} button"):
+            if button.is_displayed():
+                assert button.rect["x"] + button.rect["width"] <= 390, (path, button.text)
+
+
+# --- the keyboard ---------------------------------------------------------------------------------
+
+
+def page_status(driver: webdriver.Chrome) -> str:
+    return driver.find_element(By.CSS_SELECTOR, ".ticket-head .badge.status").text
+
+
+def test_enter_in_what_fixed_it_resolves_and_enter_in_the_note_takes_no_action(
+    asgi_server, short_lived_connections, browser
+):
+    """Typing what fixed it and pressing Enter resolves with that fix, on a ticket and on an
+    incident; Enter in the note does nothing. (The browser's implicit submission clicked the
+    form's first button: Enter in the fix acknowledged the ticket and dropped the fix, and on a
+    resolved ticket clicked its hidden Acknowledge: "cannot acknowledge a ticket that is
+    resolved".)"""
+    from selenium.webdriver.common.keys import Keys
+
+    base = asgi_server
+    make_user("kim", "responder")
+    ticket = make_ticket(pipeline="pl_keyboard_orders")
+    acknowledged = make_ticket(pipeline="pl_keyboard_ack")
+    lifecycle.transition(acknowledged.pk, "acknowledge", Actor("user", "kim"))
+    incident = Incident.objects.create(
+        id="INC-KEYS-1",
+        group_key="sql-server:sql-keys|DatabaseError",
+        culprit="sql-server:sql-keys",
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=timezone.now(),
+        last_member_at=timezone.now(),
+        member_count=2,
+    )
+    members = [make_ticket(pipeline=f"pl_keys_{n}", incident=incident) for n in range(2)]
+    sign_in(browser, base, "kim", f"/tickets/{ticket.pk}/")
+    assert "Enter" not in browser.find_element(By.ID, "ticket-actions").text
+
+    browser.find_element(By.NAME, "fix").send_keys("Rotated the SQL password", Keys.ENTER)
+    wait(browser, lambda d: page_status(d) == "Resolved")
+    assert Resolution.objects.get(ticket=ticket).fix == "Rotated the SQL password"
+
+    # Resolved: Enter in either field takes no action (the only button offered is Reopen).
+    for field in ("note", "fix"):
+        mark_page(browser)
+        browser.find_element(By.NAME, field).send_keys("more words", Keys.ENTER)
+        time.sleep(1)
+        assert not_reloaded(browser), field
+        assert not browser.find_elements(By.CSS_SELECTOR, ".message-error")
+    assert Ticket.objects.get(pk=ticket.pk).status == "resolved"
+
+    browser.get(f"{base}/tickets/{acknowledged.pk}/")
+    mark_page(browser)
+    browser.find_element(By.NAME, "note").send_keys("looking at it", Keys.ENTER)
+    time.sleep(1)
+    assert not_reloaded(browser)
+    assert Ticket.objects.get(pk=acknowledged.pk).status == "acknowledged"
+
+    browser.get(f"{base}/incidents/{incident.pk}/")
+    form = browser.find_element(By.ID, "incident-actions")
+    assert "Enter" not in form.text
+    form.find_element(By.NAME, "fix").send_keys("Opened the firewall", Keys.ENTER)
+    wait(browser, lambda d: page_status(d) == "Resolved")
+    assert {r.fix for r in Resolution.objects.filter(ticket__in=members)} == {"Opened the firewall"}

@@ -396,6 +396,26 @@ def test_audit_trail_shows_the_latest_entries_oldest_first(monkeypatch):
     assert "The 2 most recent of 3 entries." in html
 
 
+def test_audit_trail_shows_an_empty_value_as_a_dash():
+    """A field that was empty before or after a change (the ack user of a ticket never
+    acknowledged, or after its reopen) reads "—", as one that was not set does."""
+    from tickets import lifecycle
+    from tickets.lifecycle import Actor
+
+    ticket = make_ticket()
+    lifecycle.transition(ticket.pk, "acknowledge", Actor("user", "maria"))
+    lifecycle.transition(ticket.pk, "reopen", Actor("user", "maria"))
+
+    html = client_for("viewer").get(f"/tickets/{ticket.pk}/").content.decode()
+
+    changes = re.findall(
+        r'<code>ack_user</code>: <span class="before">([^<]*)</span> → '
+        r'<span class="after">([^<]*)</span>',
+        html,
+    )
+    assert changes == [("—", "maria"), ("maria", "—")]
+
+
 def test_viewer_sees_no_action_buttons():
     ticket = make_ticket()
     html = client_for("viewer").get(f"/tickets/{ticket.pk}/").content.decode()

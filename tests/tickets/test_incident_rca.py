@@ -265,3 +265,48 @@ def test_members_moved_by_a_merge_share_the_incident_they_moved_to():
         == 200
     )
     assert Ticket.objects.get(pk=moved).rca_note.startswith(f"Detached from incident {first.pk}")
+
+
+def test_a_member_sharing_while_the_incident_is_analysed_again_takes_the_new_analysis(settings):
+    """A member's processing takes the incident's analysis while the incident, grown, is
+    analysed again and its members rewritten: the member ends with the new analysis. (It read
+    the old one, waited for the rewrite's lock on it, then wrote the old one: one member of a
+    storm said "2 pipelines" while its incident and the others said 4.)"""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from analysis.services import analyse_incident
+
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    settings.INCIDENT_RCA_GROWTH = 2.0
+    process([post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(2)])
+    incident = Incident.objects.get()
+    assert incident.rca_result.startswith("2 pipelines")
+    late, _ = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(2, 4)]
+
+    def share() -> None:
+        try:
+            incidents.share_analysis(late)
+        finally:
+            connections.close_all()
+
+    sharing = threading.Thread(target=share)
+    with transaction.atomic():
+        # The rewrite holds its members' locks (as store_analysis does) while the member's
+        # processing reaches it.
+        list(Ticket.objects.select_for_update().filter(pk=late))
+        sharing.start()
+        deadline = timezone.now() + timedelta(seconds=10)
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0] or timezone.now() > deadline:
+                    break
+        assert analyse_incident(incident.pk)
+    sharing.join(timeout=10)
+
+    incident.refresh_from_db()
+    assert incident.rca_result.startswith("4 pipelines")
+    assert Ticket.objects.get(pk=late).rca_result == incident.rca_result

@@ -422,7 +422,10 @@ def _changes(entry: Any) -> list[dict[str, Any]]:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+    """An audited value as the trail shows it; None (shown "—") when it was unset or empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
         return value
     return json.dumps(value, default=str, ensure_ascii=False)
 
