@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from analysis import enrichment
+from tickets.databricks_workspace import other_workspace
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
         timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
     )
     entity = ticket.affected_entity
+    elsewhere = other_workspace(entity)
+    if elsewhere:  # the same run id on DATABRICKS_HOST's workspace is another run
+        return Enriched(missing=[f"the run's error was not fetched: {elsewhere}"])
     try:
         found = enrichment.enrich_databricks_run(
             config,

@@ -47,6 +47,7 @@ from analysis.redaction import redact
 from analysis.rules import build_rule_rca
 from tickets import lifecycle
 from tickets.broadcast import GROUP, publisher
+from tickets.databricks_workspace import configured_workspace_id, foreign_workspace
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
 
@@ -144,7 +145,7 @@ def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> 
 
 def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
     """ "Analyse the run's log": the ticket's Databricks run output (with DATABRICKS_HOST set,
-    and the run not of another workspace: `_foreign_workspace`), else its log URL (an Airflow
+    and the run not of another workspace: `foreign_workspace`), else its log URL (an Airflow
     ticket's), else the error text and details the ticket holds. An Azure Monitor alert that
     is no pipeline failure has no run: LogJobError."""
     if not ticket.has_run_log:
@@ -162,7 +163,7 @@ def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
         ticket.source == "databricks"
         and run_id.isdigit()
         and settings.DATABRICKS_HOST
-        and not _foreign_workspace(entity)
+        and not foreign_workspace(entity)
     ):
         source, ref = Source.DATABRICKS, run_id
     elif log_url.startswith(("http://", "https://")):
@@ -233,7 +234,7 @@ def databricks_run_ticket(run_id: str, ticket: Ticket | None) -> Ticket:
     one named, or the last seen of those that do. The service's token reads any run of its
     workspace, so a run no ticket records is refused (LogJobError), as is one the named
     ticket does not record, and one recorded only as a run of another workspace
-    (`_foreign_workspace`)."""
+    (`foreign_workspace`)."""
     # The Databricks webhook keeps run ids as text; a number is matched too.
     values = [run_id, int(run_id)]
     records = Q()
@@ -259,7 +260,7 @@ def databricks_run_ticket(run_id: str, ticket: Ticket | None) -> Ticket:
     foreign = ""
     for recorder in recorders:
         entities = _entities_recording(recorder, run_id)
-        workspaces = {_foreign_workspace(entity) for entity in entities} or {""}
+        workspaces = {foreign_workspace(entity) for entity in entities} or {""}
         if "" in workspaces:  # recorded as a run of this workspace (or of one not named)
             return ticket if ticket is not None else recorder
         foreign = foreign or min(workspaces)
@@ -269,34 +270,6 @@ def databricks_run_ticket(run_id: str, ticket: Ticket | None) -> Ticket:
         + f", not of the workspace DATABRICKS_HOST reads ({configured_workspace_id()}): "
         "the same run id there is another run"
     )
-
-
-# Azure Databricks names a workspace's host after its id: adb-<workspace id>.<n>.azuredatabricks.net
-_AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d+)\.\d+\.azuredatabricks\.net")
-
-
-def configured_workspace_id() -> str:
-    """The id of the workspace DATABRICKS_HOST reads: DATABRICKS_WORKSPACE_ID, else the id an
-    Azure Databricks host name carries (``adb-<id>.<n>.azuredatabricks.net``); "" when neither
-    says (another cloud's host names no id, and asking the workspace is a network call)."""
-    configured = str(settings.DATABRICKS_WORKSPACE_ID).strip()
-    if configured:
-        return configured
-    host = (urlsplit(settings.DATABRICKS_HOST).hostname or "").lower()
-    match = _AZURE_WORKSPACE_HOST.fullmatch(host)
-    return match.group(1) if match else ""
-
-
-def _foreign_workspace(entity: dict[str, Any]) -> str:
-    """The workspace a ticket's run entity names when it is known and not the one
-    DATABRICKS_HOST reads (`configured_workspace_id`), else "". A notification without a
-    workspace id is recorded as "unknown": nothing to compare, as when the service's own id is
-    not known."""
-    named = str(entity.get("workspace_id", "")).strip()
-    configured = configured_workspace_id()
-    if not configured or named in ("", "unknown") or named == configured:
-        return ""
-    return named
 
 
 def _entities_recording(ticket: Ticket, run_id: str) -> list[dict[str, Any]]:

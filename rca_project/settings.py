@@ -176,8 +176,8 @@ try:
     # Enrichment: fetch the error text the alert does not carry.
     DATABRICKS_HOST = env.str("DATABRICKS_HOST", "")
     DATABRICKS_TOKEN = env.str("DATABRICKS_TOKEN", "")
-    # The id of DATABRICKS_HOST's workspace, which a log analysis compares with a ticket's
-    # (analysis.log_jobs.configured_workspace_id): an Azure host's name carries it.
+    # The id of DATABRICKS_HOST's workspace, which a log analysis, the enrichment and a repair
+    # compare with a ticket's (tickets.databricks_workspace): an Azure host's name carries it.
     DATABRICKS_WORKSPACE_ID = env.str("DATABRICKS_WORKSPACE_ID", "")
     AZURE_TENANT_ID = env.str("AZURE_TENANT_ID", "")
     AZURE_CLIENT_ID = env.str("AZURE_CLIENT_ID", "")

@@ -600,12 +600,18 @@ def follow_member_change(
     note: str = "",
     via: str = "",
     through_incident: str = "",
+    before: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
-    """`ticket_changing` (connected in tickets/apps.py): a member reopened on its own ticket
-    (the API, the dashboard, admin, its own JIRA issue), not by its incident's reopen
-    (`through_incident`), is followed by its incident (`member_reopened`)."""
-    if action == "reopen" and not through_incident:
+    """`ticket_changing` (connected in tickets/apps.py): a resolved member reopened on its own
+    ticket (the API, the dashboard, admin, its own JIRA issue), not by its incident's reopen
+    (`through_incident`), is followed by its incident (`member_reopened`). A reopen of an
+    acknowledged or taken member only hands it back: it clears no recovery at the source,
+    and says nothing of the outage, so its incident is left as it is (one that every
+    member's recovery resolved would otherwise be open with every member recovered, and
+    nothing left to resolve it)."""
+    was = (before or {}).get("status")
+    if action == "reopen" and not through_incident and was == Status.RESOLVED:
         member_reopened(ticket_id, actor, via=via or actor.kind, note=note)
 
 

@@ -30,6 +30,7 @@ from integrations.targets.remediating import (
     remediation_of,
     target_run,
 )
+from tickets.databricks_workspace import other_workspace
 
 REPAIR, RESTART, WATCH = "databricks_repair", "databricks_restart", "databricks_watch"
 FAILED_TASK_STATES = {"FAILED", "TIMEDOUT", "CANCELED", "MAXIMUM_CONCURRENT_RUNS_REACHED"}
@@ -154,7 +155,11 @@ def _start(
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    run_id = _run_id(target_run(row, remediation))
+    entity = target_run(row, remediation)
+    elsewhere = other_workspace(entity)  # asked when proposed, and again as it is sent
+    if elsewhere:
+        raise TransportError(elsewhere, permanent=True)
+    run_id = _run_id(entity)
     run = dbx.get_run(run_id)
     failed = _failed_tasks(run)
     keys = [task.task_key for task in failed if task.task_key]
@@ -224,6 +229,8 @@ TARGET: Target = Target(
     gave_up=gave_up,
     settings=("DATABRICKS_HOST", "DATABRICKS_TOKEN", "OUTBOUND_TIMEOUT_SECONDS"),
     not_configured="Databricks repairs need DATABRICKS_HOST and DATABRICKS_TOKEN",
+    # A run of another workspace than DATABRICKS_HOST's: the same run id there is another run.
+    unreachable=other_workspace,
     actions={
         REPAIR: Action(_repair, "Repair the Databricks run's failed tasks"),
         RESTART: Action(_restart_and_repair, "Restart the cluster, then repair the run"),

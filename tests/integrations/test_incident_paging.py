@@ -402,6 +402,33 @@ def test_reopening_a_recovered_member_from_its_own_ticket_counts_it_recovered_no
     assert incident.recovered_count == 2
 
 
+def test_handing_back_an_acknowledged_member_leaves_its_recovered_incident_resolved(settings):
+    """With RESOLVE_ON_SOURCE_RECOVERY off a recovered member stays acknowledged; its reopen
+    (handing it back) clears no recovery, so the incident every member's recovery resolved
+    stays resolved (it was reopened with every member recovered: nothing left to end it)."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    settings.RESOLVE_ON_SOURCE_RECOVERY = False
+    clear_throttles()
+    for pipeline in ("pl_orders", "pl_customers"):
+        post(storm_failure(pipeline))
+    incident = Incident.objects.get()
+    member = Ticket.objects.get(pipeline="pl_orders")
+    responder = jwt_client(make_user("responder"))
+    assert responder.post(f"/api/v1/tickets/{member.pk}/acknowledge/").status_code == 200
+    post_success("pl_orders")
+    post_success("pl_customers")
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.recovered_at is not None
+
+    assert responder.post(f"/api/v1/tickets/{member.pk}/reopen/").status_code == 200
+
+    assert Ticket.objects.get(pk=member.pk).status == "open"
+    incident.refresh_from_db()
+    assert (incident.status, incident.recovered_count) == ("resolved", 2)
+    assert incident.recovered_at is not None
+
+
 def test_a_failure_joining_an_incident_acknowledged_in_slack_is_the_clickers_too(targets):
     """The members acknowledged by the click name its responder's account; a failure joining
     after it took the same action by the same responder, but its audit entry named no account

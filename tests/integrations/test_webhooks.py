@@ -482,6 +482,35 @@ def test_a_databricks_task_notifications_error_is_read_from_the_attempt_it_names
     assert found.details["task_run_id"] == attempt
 
 
+def test_a_databricks_run_of_another_workspace_is_not_read_for_its_error(webhook_client, settings):
+    """A run id is unique within a workspace only: DATABRICKS_HOST's workspace holds another
+    run under the id a notification from another workspace names. Its error is not fetched
+    from there (it would be that other run's), and the analysis says why."""
+    task_payload = local_payload("databricks_task_run_on_failure.json")
+    parent, attempt = (int(task_payload["run"][key]) for key in ("parent_run_id", "run_id"))
+    webhook_client(DATABRICKS, task_payload)
+    ticket = Ticket.objects.get()
+    recorded = str(ticket.affected_entity["workspace_id"])
+    assert recorded not in ("", "unknown", "42")
+
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = databricks.url, databricks.token
+        settings.DATABRICKS_WORKSPACE_ID = "42"
+        databricks.add_run(
+            job_run(run_id=parent, tasks=[task("ingest_orders", attempt, "FAILED", "Other")])
+        )
+        databricks.outputs[attempt] = {"error": "java.io.FileNotFoundException: /mnt/raw/x.csv"}
+        found = enrichment_service.enrich(ticket)
+
+        assert not databricks.requests
+    assert found.error_message == ""
+    assert found.missing == [
+        f"the run's error was not fetched: the run is of Databricks workspace {recorded}, and "
+        "DATABRICKS_HOST reads workspace 42 (DATABRICKS_WORKSPACE_ID, else its Azure host name): "
+        "the same run id there is another run"
+    ]
+
+
 @pytest.fixture
 def adf_api(settings, monkeypatch):
     """The ARM API of the fixture alert's subscription (tests/payloads/azure), logged in to

@@ -308,6 +308,45 @@ def test_databricks_repair_reruns_the_failed_tasks_and_watches_the_run(databrick
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "succeeded"
 
 
+@pytest.mark.parametrize("action", ["databricks_repair", "databricks_restart"])
+def test_databricks_run_of_another_workspace_is_not_proposed_for_a_repair(
+    databricks, settings, action
+):
+    """Its id names another run on DATABRICKS_HOST's workspace: a repair there could only act
+    on the wrong run. It is skipped at once, saying why; nothing is asked of Databricks."""
+    settings.DATABRICKS_WORKSPACE_ID = "2"
+    make_policy(action=action, signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)  # workspace 1's run 7001
+
+    found = proposed(ticket.pk)
+
+    assert found.status == "skipped"
+    assert found.reason.startswith(
+        "cannot run here: the run is of Databricks workspace 1, and DATABRICKS_HOST reads "
+        "workspace 2 (DATABRICKS_WORKSPACE_ID, else its Azure host name): the same run id "
+        "there is another run"
+    )
+    assert run_pending(ticket.pk) == []
+    assert not databricks.requests
+
+
+def test_databricks_run_of_another_workspace_is_never_repaired(databricks, settings):
+    make_policy(action="databricks_restart", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    assert proposed(ticket.pk).status == "running"
+    settings.DATABRICKS_WORKSPACE_ID = "2"  # set before the repair is sent: another workspace
+
+    rows = run_pending(ticket.pk)
+
+    assert [r.status for r in rows] == ["dead"]
+    assert "the run is of Databricks workspace 1, and DATABRICKS_HOST reads workspace 2" in (
+        rows[0].last_error
+    )
+    assert Remediation.objects.get(ticket=ticket).status == "failed"
+    assert not [r for r in databricks.requests if r.path.startswith("/api/")]
+    assert databricks.restarted == []
+
+
 def test_databricks_repair_leaves_a_task_whose_retry_succeeded(databricks):
     """runs/get lists each attempt of a retried task: only tasks whose latest attempt failed
     are rerun, each once."""

@@ -1,0 +1,56 @@
+"""Which Databricks workspace DATABRICKS_HOST reads, and whether a ticket's run is of another.
+
+A run id is unique within a workspace only: a ticket recorded from another workspace names a
+run the service's own workspace may hold under the same id, which is another run. A log
+analysis (analysis/log_jobs.py), the enrichment of a failure's error
+(analysis/enrichment_service.py) and a repair (integrations/targets/databricks_repair.py)
+read or act on a ticket's run through DATABRICKS_HOST only when it is not of another
+workspace."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+# Azure Databricks names a workspace's host after its id: adb-<workspace id>.<n>.azuredatabricks.net
+_AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d+)\.\d+\.azuredatabricks\.net")
+
+
+def configured_workspace_id() -> str:
+    """The id of the workspace DATABRICKS_HOST reads: DATABRICKS_WORKSPACE_ID, else the id an
+    Azure Databricks host name carries (``adb-<id>.<n>.azuredatabricks.net``); "" when neither
+    says (another cloud's host names no id, and asking the workspace is a network call)."""
+    configured = str(settings.DATABRICKS_WORKSPACE_ID).strip()
+    if configured:
+        return configured
+    host = (urlsplit(settings.DATABRICKS_HOST).hostname or "").lower()
+    match = _AZURE_WORKSPACE_HOST.fullmatch(host)
+    return match.group(1) if match else ""
+
+
+def foreign_workspace(entity: dict[str, Any]) -> str:
+    """The workspace a ticket's run entity names when it is known and not the one
+    DATABRICKS_HOST reads (`configured_workspace_id`), else "". A notification without a
+    workspace id is recorded as "unknown": nothing to compare, as when the service's own id is
+    not known."""
+    named = str(entity.get("workspace_id", "")).strip()
+    configured = configured_workspace_id()
+    if not configured or named in ("", "unknown") or named == configured:
+        return ""
+    return named
+
+
+def other_workspace(entity: dict[str, Any]) -> str:
+    """Why the run `entity` names is not read nor acted on through DATABRICKS_HOST ('' when it
+    may be): it is a run of another workspace (`foreign_workspace`)."""
+    foreign = foreign_workspace(entity)
+    if not foreign:
+        return ""
+    return (
+        f"the run is of Databricks workspace {foreign}, and DATABRICKS_HOST reads workspace "
+        f"{configured_workspace_id()} (DATABRICKS_WORKSPACE_ID, else its Azure host name): "
+        "the same run id there is another run"
+    )
