@@ -110,10 +110,11 @@ _FAILURE_WORD = re.compile(r"fail|error", re.IGNORECASE)
 # Dimension and label names (case, `_`, `.` and `-` ignored) whose value says which resource of
 # several one rule watches: a log alert split by `Computer`, a metric split by instance, a
 # Prometheus alert's `instance`, `pod` or `node` label, `_ResourceId`, `cloud_RoleInstance`.
+# Dimensions that name a lasting resource. Not a pod, a container or a role instance: those
+# are replaced at every rollout or scale-out, and would open a ticket each.
 _SUBJECT_NAME = re.compile(
-    r"(?:computer|host|hostname|instance|instanceid|instancename|node|nodename|pod|podname"
-    r"|server|servername|machine|machinename|vm|vmname|virtualmachine|device|devicename"
-    r"|container|containername|resource|resourceid|resourcename)$"
+    r"(?:computer|host|hostname|node|nodename|server|servername|machine|machinename|vm|vmname"
+    r"|virtualmachine|device|devicename|resource|resourceid|resourcename)$"
 )
 _NAME_PUNCTUATION = re.compile(r"[\W_]+")
 _ADF_FAILURE_FIELDS = ("ErrorCode", "ErrorMessage", "FailureType", "TriggerFailureType")
