@@ -175,6 +175,7 @@ def test_a_databricks_failure_whose_error_names_nothing_stays_alone(
         lambda: Ticket.objects.filter(pk=ticket.pk).exclude(itsm_ticket_id="").first(), 30
     )
     settled()
+    ticket.refresh_from_db()  # read when its issue was linked: its alert may have come after
 
     assert TABLE_MISSING in ticket.error_message
     assert (ticket.culprit, ticket.group_key, ticket.incident_id) == ("", "", None)
