@@ -29,6 +29,7 @@ from drain3.drain import Drain, LogCluster, LogClusterCache, Node
 from analysis.logs.formats import LEVELS, LineParser, ParsedLine, expand_json_documents
 from analysis.logs.reader import LogLine
 from analysis.redaction import LineRedactor
+from analysis.rules.reading import states_no_cause
 
 EXCERPT_CHARS = 500  # of a line shown in the report (excerpts, chains, templates)
 # Of the failure's and the first error's lines and of the innermost exception's message, kept
@@ -774,7 +775,9 @@ class LogMiner:
         return chains[-10:]
 
     def _cause_chain(self, failure: Excerpt | None) -> ExceptionChain | None:
-        """The chain at (or last before) the failure; among chains near it, the deepest one."""
+        """The chain at (or last before) the failure; among chains near it, the deepest one.
+        When its innermost message is only a wrapper's text (``states_no_cause``), the last
+        earlier chain of its file (of the MAX_CHAINS_KEPT kept) whose message names a cause."""
         if not self._chains:
             return None
         candidates = list(self._chains)
@@ -785,7 +788,18 @@ class LogMiner:
                 if c.file == failure.file and failure.line - BURST_WINDOW_LINES <= c.line
             ]
             candidates = near or candidates
-        return max(reversed(candidates), key=lambda c: (len(c.links), c.line))
+        chosen = max(reversed(candidates), key=lambda c: (len(c.links), c.line))
+        if not _states_no_cause(chosen):
+            return chosen
+        # A wrapper whose innermost message names no cause (py4j's "An error occurred while
+        # calling o123.jdbc." without "Caused by:" lines): the last earlier exception of the
+        # same file that names one is what it wraps.
+        earlier = [
+            c
+            for c in self._chains
+            if c.file == chosen.file and c.line < chosen.line and not _states_no_cause(c)
+        ]
+        return max(earlier, key=lambda c: c.line) if earlier else chosen
 
     def _rare(self, failure: Excerpt | None) -> list[Excerpt]:
         if failure is None:
@@ -834,6 +848,11 @@ class LogMiner:
 
 
 EXCEPTION_CHARS = 500
+
+
+def _states_no_cause(chain: ExceptionChain) -> bool:
+    inner = chain.innermost
+    return states_no_cause(chain.cause_message or inner.message)
 
 
 def is_frame(text: str) -> bool:

@@ -70,18 +70,32 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 # --------------------------------------------------------------------------- layers
 
-# Texts that only say that something failed somewhere: a layer exposing one is not kept.
-_EMPTY = re.compile(
-    r"^\W*(?:a database operation failed|failure happened on|an error occurred"
+# What a wrapper says in place of the error it wraps.
+_WRAPPER_TEXTS = (
+    r"a database operation failed|failure happened on|an error occurred"
     r"|task failed with exception|operation returned an invalid status code '?\w+'?"
     r"|workload failed, see run output for details"
     r"|(?:see|check) (?:the )?inner exception|one or more errors occurred|job failed"
     # WCF's placeholder for a fault raised without a reason (Dataverse/Dynamics via ADF).
     r"|the creator of this fault did not specify a reason"
-    r"|the operation failed|exception|error|failed|failure|internal ?error|null|none"
+    r"|the operation failed"
+)
+_NOTHING_MORE = r"\b(?:[^.]{0,40}(?:more details|inner exception|for details))?\W*$"
+# Texts that only say that something failed somewhere: a layer exposing one is not kept.
+_EMPTY = re.compile(
+    rf"^\W*(?:{_WRAPPER_TEXTS}"
+    r"|exception|error|failed|failure|internal ?error|null|none"
     # A bare errno text under a layer that names the path ("Can't find SFTP path '/x'").
-    r"|no such file(?: or directory)?)\b"
-    r"(?:[^.]{0,40}(?:more details|inner exception|for details))?\W*$",
+    rf"|no such file(?: or directory)?){_NOTHING_MORE}",
+    re.IGNORECASE,
+)
+# An exception message that is only a wrapper's text: one of those above, or py4j's for a JVM
+# exception raised by a call from Python, which names the call ("An error occurred while calling
+# o123.jdbc.", "... calling z:org.x.Y.m."), not the cause. A name is read one dotted segment at
+# a time (no class overlaps the next): linear.
+_WRAPPER_ONLY = re.compile(
+    rf"^\W*(?:(?:{_WRAPPER_TEXTS}){_NOTHING_MORE}"
+    r"|an error occurred while calling [\w$:]{1,200}(?:\.[\w$]{1,200}){0,50}\.?\s*$)",
     re.IGNORECASE,
 )
 _MESSAGE_KEYS = (
@@ -182,6 +196,13 @@ def drop_packages(text: str) -> str:
 
 def _meaningful(text: str) -> bool:
     return len(_WORD.findall(text)) >= 6 and not _EMPTY.match(text)
+
+
+def states_no_cause(message: str) -> bool:
+    """Whether an exception's message is only a wrapper's text that names no cause (py4j's "An
+    error occurred while calling o123.jdbc.", "One or more errors occurred."). A bare "null" or
+    "error" is not one: the exception's type may be the cause (NullPointerException: null)."""
+    return bool(_WRAPPER_ONLY.match(message))
 
 
 def _json_messages(value: Any) -> Iterator[str]:

@@ -560,6 +560,55 @@ def test_the_rule_rca_quotes_one_error_not_every_error_of_the_log_run_together()
     assert "Job aborted due to stage failure" in evidence and "job failed" in evidence
 
 
+SPARK_PY4J_WRAPPER_LOG = b"""\
+24/12/05 07:50:01 INFO SparkContext: Running Spark version 3.5.0
+24/12/05 07:50:02 INFO DAGScheduler: Submitting job 3
+24/12/05 07:50:10 WARN TaskSetManager: Lost task 0.0 in stage 3.0 (TID 12): \
+java.sql.SQLException: Login timeout expired
+24/12/05 07:50:11 ERROR Executor: Exception in task 0.0 in stage 3.0 (TID 12)
+com.microsoft.sqlserver.jdbc.SQLServerException: The TCP/IP connection to the host \
+sqlsrv-sales.database.windows.net, port 1433 has failed. Error: "Connection timed out".
+\tat com.microsoft.sqlserver.jdbc.SQLServerException.makeFromDriverError(X.java:234)
+\tat com.microsoft.sqlserver.jdbc.SQLServerConnection.connectHelper(X.java:2435)
+24/12/05 07:50:12 ERROR DAGScheduler: Job 3 failed: save at NativeMethodAccessorImpl.java:0
+Traceback (most recent call last):
+  File "/databricks/driver/etl.py", line 42, in <module>
+    df.write.jdbc(url, "orders")
+py4j.protocol.Py4JJavaError: An error occurred while calling o123.jdbc.
+"""
+
+
+@pytest.mark.django_db
+def test_a_py4j_wrapper_naming_no_cause_defers_to_the_earlier_error_that_names_one():
+    """py4j's "An error occurred while calling o123.jdbc." without "Caused by:" lines names
+    only the call: the root cause is the connection timeout logged before it."""
+    job = upload_job(make_user("py4j", "viewer"), ("driver.log", SPARK_PY4J_WRAPPER_LOG))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    assert report["innermost_cause"]["type"] == "com.microsoft.sqlserver.jdbc.SQLServerException"
+    assert report["rca_source"] == "rules"
+    root_cause = report["root_cause"]
+    assert "sqlsrv-sales.database.windows.net" in root_cause and "1433" in root_cause, root_cause
+    assert "Connection timed out" in root_cause
+    assert "o123.jdbc" not in root_cause and "database operation" not in root_cause
+
+
+def test_a_py4j_wrapper_with_caused_by_lines_still_leads_to_its_own_cause():
+    text = [
+        "24/12/05 07:50:11 ERROR Executor: java.sql.SQLException: Login timeout expired",
+        "Traceback (most recent call last):",
+        '  File "/databricks/driver/etl.py", line 42, in <module>',
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o123.jdbc.",
+        ": org.apache.spark.SparkException: Job aborted.",
+        "\tat org.apache.spark.sql.execution.Writer.write(Writer.scala:1)",
+        "Caused by: java.io.IOException: No space left on device",
+    ]
+    mined = mine_lines([LogLine("driver.log", i + 1, t) for i, t in enumerate(text)])
+    assert mined.innermost_cause is not None
+    assert mined.innermost_cause.innermost_text() == "java.io.IOException: No space left on device"
+
+
 def test_the_rule_rca_message_keeps_a_failure_that_adds_to_the_exception():
     lines = [
         LogLine("a.log", 1, "24/01/31 10:00:00 ERROR Writer: Connection refused to db-01:5432"),

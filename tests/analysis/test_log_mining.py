@@ -83,6 +83,50 @@ def test_a_wrapper_whose_message_is_its_cause_leads_to_the_cause(tmp_path):
     ]
 
 
+def _chain_lines(*texts: str) -> list[LogLine]:
+    return [LogLine("driver.log", i + 1, text) for i, text in enumerate(texts)]
+
+
+EARLIER_CAUSE = "24/12/05 07:50:11 ERROR Executor: java.io.IOException: No space left on device"
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o123.jdbc.",
+        "py4j.protocol.Py4JJavaError: An error occurred while calling "
+        "z:org.apache.spark.api.python.PythonRDD.runJob.",
+        "System.AggregateException: One or more errors occurred.",
+    ],
+)
+def test_a_wrapper_naming_no_cause_defers_to_the_last_earlier_error_naming_one(wrapper):
+    lines = _chain_lines(
+        "24/12/05 07:50:01 ERROR Reader: java.lang.IllegalStateException: first, unrelated",
+        EARLIER_CAUSE,
+        "Traceback (most recent call last):",
+        '  File "/databricks/driver/etl.py", line 42, in <module>',
+        wrapper,
+    )
+    chain = mine_lines(lines).innermost_cause
+    assert chain is not None
+    assert chain.innermost_text() == "java.io.IOException: No space left on device"
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        # Its type names the cause, however bare its message.
+        "24/12/05 07:50:12 ERROR Driver: java.lang.NullPointerException: null",
+        # A wrapper with no earlier error to defer to stays.
+        "24/12/05 07:50:12 ERROR Driver: java.lang.RuntimeException: Job failed",
+    ],
+)
+def test_an_exception_naming_its_cause_or_with_nothing_before_it_stays_innermost(last):
+    earlier = [EARLIER_CAUSE] if "NullPointer" in last else []
+    chain = mine_lines(_chain_lines(*earlier, last)).innermost_cause
+    assert chain is not None and chain.innermost_text() in last
+
+
 @pytest.mark.parametrize(
     "line",
     [

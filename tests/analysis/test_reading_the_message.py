@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from analysis.rules import RuleRca, build_rule_rca
 from analysis.rules.base import Context, Finding, Rule
 from analysis.rules.configuration import unsupported_choice
-from analysis.rules.reading import cut_at_boundary, drop_packages, excerpt, innermost_error
+from analysis.rules.reading import (
+    cut_at_boundary,
+    drop_packages,
+    excerpt,
+    innermost_error,
+    states_no_cause,
+)
 from analysis.rules.resource_exhaustion import spark_executor_oom, unschedulable
 from analysis.specificity import explain_without_llm
 from tests.conftest import SHARED_FIXTURES
@@ -272,6 +278,8 @@ def _build(found: Rule) -> Callable[[str], Finding]:
         (innermost_error, "\\" * 32_000),
         (_build(spark_executor_oom), "1" * 32_000),
         (_build(unschedulable), "1" * 64_000),
+        (states_no_cause, "An error occurred while calling " + "a." * 32_000 + "!"),
+        (states_no_cause, "An error occurred while calling " + "a" * 199 + ".!" * 32_000 + "x"),
     ],
     ids=[
         "blank-lines",
@@ -281,12 +289,33 @@ def _build(found: Rule) -> Callable[[str], Finding]:
         "backslash-run",
         "digit-run-yarn-memory",
         "digit-run-pending-pod",
+        "py4j-call-dotted-run",
+        "py4j-call-punctuation-run",
     ],
 )
 def test_pathological_text_is_read_in_linear_time(read: object, text: str) -> None:
     started = time.process_time()
     read(text)  # type: ignore[operator]
     assert time.process_time() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    ("message", "no_cause"),
+    [
+        ("An error occurred while calling o123.jdbc.", True),
+        ("An error occurred while calling z:org.apache.spark.api.python.PythonRDD.runJob.", True),
+        ("One or more errors occurred.", True),
+        ("Job failed", True),
+        ("An error occurred while calling o123.jdbc. Login failed for user 'etl'.", False),
+        ("Login timeout expired", False),
+        ("null", False),  # NullPointerException: null: the type is the cause
+        ("", False),
+    ],
+)
+def test_a_message_that_is_only_a_wrappers_text_states_no_cause(
+    message: str, no_cause: bool
+) -> None:
+    assert states_no_cause(message) is no_cause
 
 
 def test_databricks_state_message() -> None:
