@@ -643,3 +643,22 @@ def test_charts_page_renders_the_ticket_and_the_incident_charts():
 def test_charts_range_is_validated():
     html = client_for("viewer").get("/charts/?days=abc").content.decode()
     assert 'aria-current="page">30 days' in html
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "start_progress"])
+def test_a_fix_typed_with_another_action_than_resolve_is_not_dropped_in_silence(action):
+    """The fix is kept only when resolving: with Acknowledge or Take the action is not done, a
+    message says why, and the form shows the typed text again (once)."""
+    ticket = make_ticket(status="open")
+    client = client_for("responder")
+    url = f"/tickets/{ticket.pk}/action/"
+
+    answer = client.post(url, {"action": action, "fix": "restarted <db>"}, follow=True)
+
+    html = answer.content.decode()
+    assert "&quot;What fixed it&quot; is kept only when resolving" in html
+    assert 'value="restarted &lt;db&gt;"' in html
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+    assert 'value="restarted' not in client.get(f"/tickets/{ticket.pk}/").content.decode()
+    client.post(url, {"action": action, "fix": "  "})
+    assert Ticket.objects.get(pk=ticket.pk).status != "open"

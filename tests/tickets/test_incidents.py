@@ -867,6 +867,51 @@ def test_the_incident_page_offers_only_what_its_status_allows():
     assert set(incident.members.values_list("resolutions__fix", flat=True)) == {"restarted"}
 
 
+def test_a_fix_typed_with_acknowledge_on_the_incident_page_is_not_dropped_in_silence():
+    """The fix is kept only when resolving: with another action nothing is done, a message
+    says why, and the form shows the typed text again."""
+    from tests.api import make_user
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    responder = Client()
+    responder.force_login(make_user("responder"))
+
+    answer = responder.post(
+        f"/incidents/{incident.pk}/action/",
+        {"action": "acknowledge", "fix": "failed over"},
+        follow=True,
+    )
+
+    html = answer.content.decode()
+    assert "&quot;What fixed it&quot; is kept only when resolving" in html
+    assert 'value="failed over"' in html
+    incident.refresh_from_db()
+    assert incident.status == "open"
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"open"}
+
+
+def test_the_incident_members_show_the_day_they_failed():
+    """Members failing on different days are not ambiguous: the page and its live part show
+    each failure's date and time."""
+    from tests.api import make_user
+
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    yesterday = timezone.now() - timedelta(days=1)
+    Ticket.objects.filter(pk=first).update(timestamp=yesterday)
+    viewer = Client()
+    viewer.force_login(make_user("viewer"))
+    shown = timezone.localtime(yesterday).strftime("%Y-%m-%d %H:%M:%S")
+
+    for url in (f"/incidents/{incident.pk}/", f"/incidents/{incident.pk}/live/"):
+        html = viewer.get(url).content.decode()
+        members = html.split('id="incident-members"')[1].split("</table>")[0]
+        assert f"<td>{shown}</td>" in members
+
+
 def test_the_incident_page_reads_its_changing_parts_alone_from_its_live_address():
     """What the page's script reads again after a change (incident.js): the head, the buttons
     the status allows (for responders), the members and the timeline, not the shared cause."""

@@ -143,6 +143,27 @@ def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     }
 
 
+# A fix is kept only when resolving: one typed with another action is not dropped in silence;
+# the action is not done, and the page shows the text again (kept in the session until then).
+FIX_ONLY_WITH_RESOLVE = (
+    'Not done: "What fixed it" is kept only when resolving. Resolve, or clear it and try again.'
+)
+
+
+def _fix_draft_key(kind: str, pk: str) -> str:
+    return f"dashboard-fix-draft:{kind}:{pk}"
+
+
+def _refuse_fix_without_resolve(request: HttpRequest, kind: str, pk: str, fix: str) -> None:
+    messages.error(request, FIX_ONLY_WITH_RESOLVE)
+    request.session[_fix_draft_key(kind, pk)] = fix
+
+
+def _fix_draft(request: HttpRequest, kind: str, pk: str) -> str:
+    """The fix typed with an action that was not Resolve, once (the page shows it again)."""
+    return str(request.session.pop(_fix_draft_key(kind, pk), ""))
+
+
 def _live_config(**extra: Any) -> dict[str, Any]:
     return {
         "ws_path": "/ws/tickets/",
@@ -479,6 +500,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
         _page_context(
             request,
             ticket=ticket,
+            fix_draft=_fix_draft(request, "ticket", ticket.pk),
             card=card,
             audit=audit,
             audit_total=audit_total,
@@ -533,6 +555,9 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
         messages.error(request, "Unknown action.")
         return redirect("dashboard-ticket", ticket_id=ticket_id)
     action = form.cleaned_data["action"]
+    if action != "resolve" and form.cleaned_data["fix"].strip():
+        _refuse_fix_without_resolve(request, "ticket", ticket_id, form.cleaned_data["fix"])
+        return redirect("dashboard-ticket", ticket_id=ticket_id)
     try:
         if action == "resolve":
             lifecycle.resolve(
@@ -608,6 +633,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
             request,
             **_incident_live_parts(incident),
             cause=incident.rca_result or incidents.shared_cause(incident),
+            fix_draft=_fix_draft(request, "incident", incident.pk),
             live_config=_live_config(
                 page="incident",
                 incident_id=incident.pk,
@@ -640,13 +666,17 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
     if action not in dict(INCIDENT_ACTIONS):
         messages.error(request, "Unknown action.")
         return redirect("dashboard-incident", incident_id=incident_id)
+    fix = request.POST.get("fix", "")[:8000]
+    if action != "resolve" and fix.strip():
+        _refuse_fix_without_resolve(request, "incident", incident_id, fix)
+        return redirect("dashboard-incident", incident_id=incident_id)
     try:
         incidents.act(
             incident_id,
             action,
             Actor.for_user(request.user, via="dashboard"),
             note=request.POST.get("note", "")[:1000],
-            fix=request.POST.get("fix", "")[:8000] if action == "resolve" else "",
+            fix=fix if action == "resolve" else "",
             via="dashboard",
         )
     except Incident.DoesNotExist as exc:
