@@ -238,3 +238,5 @@ def migration_data(db) -> None:
     incidents.grant_incident_permissions(apps, None)
     remediations = importlib.import_module("tickets.migrations.0016_remediation_permissions")
     remediations.grant_remediation_permissions(apps, None)
+    log_analyses = importlib.import_module("analysis.migrations.0003_log_analysis_permissions")
+    log_analyses.grant_log_analysis_permissions(apps, None)
