@@ -90,6 +90,22 @@ _RED_HERRING = [
 ]
 
 
+def _noise_line(rng: random.Random) -> str:
+    """One of the routine lines a driver log is mostly made of, its numbers drawn anew."""
+    return _NOISE[rng.randrange(len(_NOISE))].format(
+        t=rng.randint(0, 199),
+        s=rng.randint(1, 600),
+        tid=rng.randint(1, 99999),
+        h=rng.randint(2, 250),
+        e=rng.randint(0, 31),
+        ms=rng.randint(3, 9000),
+        b=rng.randint(1, 9999),
+        port=rng.randint(30000, 60000),
+        kb=rng.randint(1, 900),
+        d=rng.randint(10, 28),
+    )
+
+
 def generate_spark_log(path: Path, megabytes: int, seed: int = 7) -> int:
     """Write the log; returns its line count. The buried cause appears at two thirds and at
     the end; nothing else mentions the host."""
@@ -139,22 +155,7 @@ def generate_spark_log(path: Path, megabytes: int, seed: int = 7) -> int:
                     header=True,
                 )
                 continue
-            template = _NOISE[rng.randrange(len(_NOISE))]
-            emit(
-                when,
-                template.format(
-                    t=rng.randint(0, 199),
-                    s=rng.randint(1, 600),
-                    tid=rng.randint(1, 99999),
-                    h=rng.randint(2, 250),
-                    e=rng.randint(0, 31),
-                    ms=rng.randint(3, 9000),
-                    b=rng.randint(1, 9999),
-                    port=rng.randint(30000, 60000),
-                    kb=rng.randint(1, 900),
-                    d=rng.randint(10, 28),
-                ),
-            )
+            emit(when, _noise_line(rng))
         end = start + timedelta(seconds=span)
         emit(end, "ERROR TaskSetManager: Task 17 in stage 412.0 failed 4 times; aborting job")
         emit(
@@ -208,18 +209,7 @@ def generate_lines_log(path: Path, lines: int, *, distinct: bool, seed: int = 11
                 )
                 text = f"{level} {rng.choice(loggers)}: {words}"
             else:
-                text = _NOISE[rng.randrange(len(_NOISE))].format(
-                    t=rng.randint(0, 199),
-                    s=rng.randint(1, 600),
-                    tid=rng.randint(1, 99999),
-                    h=rng.randint(2, 250),
-                    e=rng.randint(0, 31),
-                    ms=rng.randint(3, 9000),
-                    b=rng.randint(1, 9999),
-                    port=rng.randint(30000, 60000),
-                    kb=rng.randint(1, 900),
-                    d=rng.randint(10, 28),
-                )
+                text = _noise_line(rng)
             out.write(f"{when:%y/%m/%d %H:%M:%S} {text}\n")
         end = start + timedelta(seconds=6 * 3600)
         out.write(f"{end:%y/%m/%d %H:%M:%S} ERROR TaskSetManager: Task 17 failed; aborting job\n")
@@ -349,6 +339,8 @@ def main() -> None:
         _mine_in_this_process(args.mining_child)
         return
     if args.mining:
+        if args.lines < 20_000:  # it times the first and the last 20,000 lines
+            parser.error("--lines must be at least 20000")
         bench_mining(args.lines)
         return
 
