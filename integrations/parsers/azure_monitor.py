@@ -107,11 +107,12 @@ _ADF_OTHER_STATUS = re.compile(
     re.IGNORECASE,
 )
 _FAILURE_WORD = re.compile(r"fail|error", re.IGNORECASE)
-# Dimension and label names (case, `_`, `.` and `-` ignored) whose value says which resource of
-# several one rule watches: a log alert split by `Computer`, a metric split by instance, a
-# Prometheus alert's `instance`, `pod` or `node` label, `_ResourceId`, `cloud_RoleInstance`.
-# Dimensions that name a lasting resource. Not a pod, a container or a role instance: those
-# are replaced at every rollout or scale-out, and would open a ticket each.
+# Dimension and label names (case, `_`, `.` and `-` ignored) whose value says which lasting
+# resource of several one rule watches: a log alert split by `Computer`, a Prometheus alert's
+# `node` label, `_ResourceId`. Not a pod, a container or a role instance
+# (`cloud_RoleInstance`), replaced at every rollout or scale-out (a ticket each), nor
+# `instance`, which names one of those as often as a lasting host (a Prometheus scrape
+# target's address). Their alerts share the rule's ticket, which the first one's Resolved ends.
 _SUBJECT_NAME = re.compile(
     r"(?:computer|host|hostname|node|nodename|server|servername|machine|machinename|vm|vmname"
     r"|virtualmachine|device|devicename|resource|resourceid|resourcename)$"

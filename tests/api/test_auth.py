@@ -65,6 +65,19 @@ def test_obtain_refresh_and_verify():
     assert client.post("/api/v1/token/refresh/", {"refresh": new_access}).status_code == 401
 
 
+def test_a_password_that_starts_or_ends_with_a_space_signs_in_as_typed():
+    """The dashboard's sign-in takes the password as typed; the API's cut the spaces off its
+    ends, so the same password was refused there (401)."""
+    password = f" {PASSWORD} "
+    make_user("viewer", username="ana", password=password)
+    client = APIClient()
+
+    answer = client.post("/api/v1/token/", {"username": "ana", "password": password})
+    assert answer.status_code == 200, answer.content
+    trimmed = client.post("/api/v1/token/", {"username": "ana", "password": PASSWORD})
+    assert trimmed.status_code == 401
+
+
 def test_wrong_password_is_a_json_401():
     make_user("viewer", username="ana", password=PASSWORD)
     response = APIClient().post("/api/v1/token/", {"username": "ana", "password": "nope"})

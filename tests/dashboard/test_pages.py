@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -605,6 +606,40 @@ def test_json_data_block_cannot_break_out():
     html = client_for("viewer").get("/?q=%3C/script%3E").content.decode()
     block = re.search(r'<script id="live-config" type="application/json">(.*?)</script>', html)
     assert block and "<" not in block.group(1)
+
+
+def _websocket_url(client: Client, host: str) -> str:
+    html = client.get("/", HTTP_HOST=host).content.decode()
+    block = re.search(r'<script id="live-config" type="application/json">(.*?)</script>', html)
+    assert block, html
+    return json.loads(block.group(1))["ws_url"]
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1:8000", "ws://127.0.0.1:8001/ws/tickets/"),
+        ("rca.example.org:8000", "ws://rca.example.org:8001/ws/tickets/"),
+        ("localhost:8000", "ws://localhost:8001/ws/tickets/"),
+        ("[2001:db8::7]:8000", "ws://[2001:db8::7]:8001/ws/tickets/"),
+    ],
+)
+def test_the_websocket_url_make_run_names_is_one_the_pages_browser_reaches(
+    settings, host, expected
+):
+    """`make run` names the loopback address for the websocket, also bound to every interface
+    (`RCA_HOST=0.0.0.0`): a browser on another machine would connect to itself, and one that
+    opened the page at localhost sends 127.0.0.1 no session cookie (the socket is refused).
+    The page's own host takes its place."""
+    settings.WEBSOCKET_URL = "ws://127.0.0.1:8001/ws/tickets/"
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "rca.example.org", "[2001:db8::7]"]
+    assert _websocket_url(client_for("viewer"), host) == expected
+
+
+def test_a_websocket_url_the_operator_set_elsewhere_is_used_as_it_is(settings):
+    settings.WEBSOCKET_URL = "wss://live.example.org/ws/tickets/"
+    settings.ALLOWED_HOSTS = ["rca.example.org"]
+    assert _websocket_url(client_for("viewer"), "rca.example.org") == settings.WEBSOCKET_URL
 
 
 # --- charts -------------------------------------------------------------------------------------

@@ -639,12 +639,16 @@ class IncidentStatsSerializer(serializers.Serializer):
 
 
 class StrictTokenObtainPairSerializer(TokenObtainPairSerializer):
-    """simplejwt's sign-in, whose username and password must be strings (`StrictCharField`)."""
+    """simplejwt's sign-in, whose username and password must be strings (`StrictCharField`).
+    The password is taken as typed, as the dashboard's sign-in takes it: a space it starts or
+    ends with is part of it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields[self.username_field] = StrictCharField(write_only=True)
-        self.fields["password"] = StrictCharField(write_only=True, style={"input_type": "password"})
+        self.fields["password"] = StrictCharField(
+            write_only=True, trim_whitespace=False, style={"input_type": "password"}
+        )
 
 
 class StrictTokenBlacklistSerializer(TokenBlacklistSerializer):

@@ -122,7 +122,7 @@ def log_analysis_detail(request: HttpRequest, job_id: str) -> HttpResponse:
             timeline=level_timeline_chart(report["timeline"]) if report.get("timeline") else "",
             can_cancel=not job.finished and (job.owner_id == user.pk or has_role(user, RESPONDER)),
             markdown_url=reverse("api-log-analysis-markdown", args=[job.pk]),
-            live_config=_live_config(page="log-analysis", job_id=str(job.pk)),
+            live_config=_live_config(request, page="log-analysis", job_id=str(job.pk)),
         ),
     )
 

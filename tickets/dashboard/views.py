@@ -25,6 +25,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -164,10 +165,30 @@ def _fix_draft(request: HttpRequest, kind: str, pk: str) -> str:
     return str(request.session.pop(_fix_draft_key(kind, pk), ""))
 
 
-def _live_config(**extra: Any) -> dict[str, Any]:
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _websocket_url(request: HttpRequest) -> str:
+    """WEBSOCKET_URL as this page's browser reaches it. `make run` names the loopback address
+    (also when it binds every interface): a browser elsewhere would connect to its own machine,
+    and one here that opened the page at another name (localhost, the machine's address) sends
+    the socket no session cookie. A loopback host is therefore replaced by the one the page
+    was requested at (port and path kept)."""
+    configured = settings.WEBSOCKET_URL
+    parts = urlsplit(configured)
+    if (parts.hostname or "") not in _LOOPBACK_HOSTS:
+        return configured
+    host, _ = split_domain_port(request.get_host())  # an IPv6 one keeps its brackets
+    if not host or host.strip("[]") == parts.hostname:
+        return configured
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _live_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "ws_path": "/ws/tickets/",
-        "ws_url": settings.WEBSOCKET_URL,
+        "ws_url": _websocket_url(request),
         "server_time": timezone.now().isoformat(),
         "ticket_url": reverse("dashboard-ticket", args=["__id__"]),
         "login_url": reverse("login"),
@@ -338,6 +359,7 @@ def board(request: HttpRequest) -> HttpResponse:
             columns=columns,
             filters=filters,
             live_config=_live_config(
+                request,
                 page="board",
                 filters=filters,
                 limit=COLUMN_LIMIT,
@@ -532,6 +554,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
                 for action, label in ACTIONS
             ],
             live_config=_live_config(
+                request,
                 page="ticket",
                 ticket_id=ticket.pk,
                 transitions={
@@ -635,6 +658,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
             cause=incident.rca_result or incidents.shared_cause(incident),
             fix_draft=_fix_draft(request, "incident", incident.pk),
             live_config=_live_config(
+                request,
                 page="incident",
                 incident_id=incident.pk,
                 live_url=reverse("dashboard-incident-live", args=[incident.pk]),
