@@ -221,6 +221,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"network configuration failure",
                 r"network_configuration_failure",
                 r"could not be established\. broker may not be available",
+                # kafka-python: no bootstrap server answered ("kafka.errors.NoBrokersAvailable").
+                r"nobrokersavailable",
                 # A client naming the URL of the broker or cache it could not reach (Celery,
                 # Kombu, redis-py: "Cannot connect to redis://host:6379//", amqp://, kafka://).
                 # SAP HANA's JDBC driver names a JDBC URL: "Cannot connect to jdbc:sap://h:443".
@@ -832,6 +834,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
             r"|too many errors encountered"
             r"|unicodeencodeerror|codec can't encode|could not read footer|cannot_read_file_footer"
+            # MySQL 1366: bytes the column's character set cannot hold (4-byte UTF-8 into utf8).
+            r"|incorrect string value"
             # "JSON parsing error, unsupported encoding", "Response Content is not a valid
             # JObject".
             r"|(?:json|xml|csv|yaml) pars(?:e|ing) (?:error|failed|failure)|invalid json\b"
@@ -960,6 +964,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"retrying may solve the problem|reason: ?backenderror"
             r"|the service has encountered an error processing your request"
+            # Azure Event Hubs / Service Bus (AMQP ServerBusy, InternalServerError): "The
+            # service was unable to process the request; please retry the operation".
+            r"|the service was unable to process the request"
             # Synapse/Fabric Spark: the service could not start the notebook's session.
             r"|livy session (?:has )?failed",
             _I,
@@ -1162,6 +1169,25 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         ("endpoint_validation", 4.0, any_of(*signals.ENDPOINT_VALIDATION), _I),
         (
+            # An Oracle connect identifier (TNS alias) the client cannot look up in its
+            # tnsnames.ora or naming method: above the connect wait it may be reported under
+            # ("timed out waiting for connection: OCI Error: ORA-12154").
+            "tns_unresolved",
+            5.0,
+            any_of(*signals.TNS_UNRESOLVED),
+            _I,
+        ),
+        (
+            # The Oracle client library the driver loads (thick mode, cx_Oracle) is missing, of
+            # the wrong architecture or needs a newer C library: above the "No such file or
+            # directory" it quotes from the loader.
+            "oracle_client_missing",
+            5.0,
+            any_of(*signals.ORACLE_CLIENT_MISSING),
+            _I,
+        ),
+        ("ssh_host_key", 4.0, any_of(*signals.SSH_HOST_KEY), _I),
+        (
             # A Great Expectations checkpoint set up without what it validates ("must be
             # called with a validator or contain either a batch_request or validations").
             "gx_checkpoint",
@@ -1253,6 +1279,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # MLflow: a run, experiment or registered model the code names does not exist.
             r"|\b(?:run|experiment|registered model|model version) with (?:id|name) ?= ?"
             r"[\w.-]{1,80} (?:not found|does not exist)"
+            # Great Expectations: the suite a validation names is not in the project's store
+            # ("DataContextError: expectation_suite accounts not found").
+            r"|expectation[_ ]suite '?[\w.-]{1,80}'? (?:was )?(?:not found|does not exist"
+            r"|could not be found)"
             r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist|"
             + any_of(*signals.UNKNOWN_TOPIC),
             _I,
@@ -1499,6 +1529,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # Oracle's own codes for a statement it cannot parse (invalid SQL statement, invalid
+            # character, a missing comma, expression or parenthesis, a command or quoted string
+            # not properly ended): above the ORA code and driver names that otherwise make it a
+            # database fault.
+            "oracle_syntax",
+            4.5,
+            r"\bORA-(?:00900|00911|00917|00933|00936|00907|01756)\b",
+            0,
+        ),
+        (
             "syntax_error",
             3.5,
             any_of(
@@ -1535,6 +1575,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|isn't in group by|only_full_group_by|is not a valid group by expression"
             r"|missing_aggregation|aggregate functions? (?:are|is) not allowed in"
             r"|queries with streaming sources must be executed with"
+            # A Delta Live Tables flow reading a batch view as a stream ("View is not a
+            # streaming view and must be referenced using read").
+            r"|is not a streaming (?:view|table|dataset|source|dataframe)\b"
             r"|(?:are|is) not supported (?:on|with|for) streaming (?:dataframes|datasets)"
             r"|output mode not supported|implicit cartesian product"
             r"|join condition is missing or trivial"

@@ -24,6 +24,11 @@ MISSING_CREDENTIALS: tuple[str, ...] = (
     r"credential authentication unavailable",
     r"no response from the imds endpoint",
     r"failed to connect to msi\b",
+    r"error performing token request",
+    r"metadata/identity/oauth2/token",
+    # Kerberos: no ticket-granting ticket in the process's cache (no kinit, keytab not used).
+    r"gss initiate failed",
+    r"failed to find any kerberos tgt",
     # A key the runtime authenticates with that was never configured (ADF self-hosted IR
     # "Authentication Key is not assigned yet", "API key not set").
     r"\b(?:authentication|auth|api|access|account) key (?:is |was |has )?(?:not|never) "
@@ -249,6 +254,10 @@ DISK_FULL: tuple[str, ...] = (
     r"disk ?full",
     r"out ?of ?disk",
     r"unable to extend (?:temp )?segment",
+    # Oracle ORA-01653/01654/01688/01691/01658: a table, index, partition or LOB segment has
+    # no room left in its tablespace.
+    r"unable to (?:extend (?:table|index|lob segment|lob index|table partition|index partition)"
+    r"|create initial extent for segment)\b[^\n]{0,120}? in tablespace\b",
     r"transaction log for database .{0,80} is full",
     r"could not extend file",
     # EDQUOT: the user's or volume's disk quota, not a cloud subscription's.
@@ -454,4 +463,28 @@ JVM_BUG_EXCEPTIONS: tuple[str, ...] = (
     "IndexOutOfBoundsException",
     "NoSuchMethodError",
     "StackOverflowError",
+)
+
+
+# Oracle ORA-12154: the connect identifier (a TNS alias) is not in tnsnames.ora or the naming
+# method the client uses.
+TNS_UNRESOLVED: tuple[str, ...] = (
+    r"\bora-12154\b",
+    r"could not resolve the connect identifier",
+)
+
+# Oracle's DPI-1047: the Oracle Client libraries the driver loads in thick mode are missing,
+# not on the library path, of another architecture or built for a newer C library.
+ORACLE_CLIENT_MISSING: tuple[str, ...] = (
+    r"\bdpi-1047\b",
+    r"cannot locate a (?:32|64)-bit oracle client library",
+    r"oracle client library cannot be loaded",
+)
+
+# The SSH server's host key is not one the client knows or trusts (paramiko, OpenSSH).
+SSH_HOST_KEY: tuple[str, ...] = (
+    r"not found in known_hosts",
+    r"no hostkey for host",
+    r"host key verification failed",
+    r"remote host identification has changed",
 )

@@ -228,7 +228,21 @@ def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
             if name not in ("DefaultAzureCredential", "ChainedTokenCredential")
         )
     )
-    if "multiple user assigned identities" in lowered or "has not been assigned to this" in lowered:
+    if re.search(r"gss initiate failed|kerberos tgt", lowered):
+        # Hive, HDFS and Kafka clients over SASL/GSSAPI: the process holds no Kerberos ticket.
+        cause = (
+            "no Kerberos ticket (TGT) was available to the process, so its SASL/GSSAPI login "
+            "to the service failed"
+        )
+        recs = (
+            "Obtain a ticket where the task runs (kinit with the service keytab, or the "
+            "client's keytab and principal settings) and renew it before it expires.",
+            "Check that krb5.conf and the Hadoop/Hive security settings "
+            "(hadoop.security.authentication) are present on the worker.",
+        )
+    elif (
+        "multiple user assigned identities" in lowered or "has not been assigned to this" in lowered
+    ):
         # Azure IMDS: the managed identity asked for is not the resource's, or several
         # user-assigned identities exist and none was named.
         cause = "the managed identity the code asked for is not assigned to this resource"
@@ -247,7 +261,11 @@ def missing_credentials(m: re.Match[str], ctx: Context) -> Finding:
             "identity assigned to the resource; elsewhere, a service principal in "
             "AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET (or a certificate).",
         )
-    elif re.search(r"imds endpoint|connect to msi\b", lowered):
+    elif re.search(
+        r"imds endpoint|connect to msi\b|metadata/identity/oauth2/token"
+        r"|error performing token request",
+        lowered,
+    ):
         cause = (
             "no managed identity answered where the code runs: the identity endpoint "
             "(IMDS/MSI) gave no token"

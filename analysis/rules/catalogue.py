@@ -56,6 +56,9 @@ RULES: tuple[Rule, ...] = (
     database.db_unreachable,
     database.db_unavailable,
     database.db_connection_closed,
+    # Oracle client setup, before the ORA code and the loader's "No such file" it quotes
+    configuration.oracle_client_missing,
+    configuration.tns_unresolved,
     database.oracle_error,
     # resource_exhaustion
     resource_exhaustion.spark_executor_oom,
@@ -121,6 +124,7 @@ RULES: tuple[Rule, ...] = (
     configuration.connection_string,
     configuration.missing_option,
     configuration.hostname_mismatch,
+    configuration.ssh_host_key,
     configuration.invalid_parameter,
     configuration.mismatched_setup,
     configuration.session_context,

@@ -1083,3 +1083,91 @@ def mlflow_resource_missing(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=False,
     )
+
+
+@rule(
+    "oracle_client_missing",
+    "ConfigurationError DatabaseError",
+    any_of(*signals.ORACLE_CLIENT_MISSING),
+    example=(
+        "cx_Oracle.DatabaseError: DPI-1047: Cannot locate a 64-bit Oracle Client library: "
+        '"libclntsh.so: cannot open shared object file: No such file or directory".'
+    ),
+)
+def oracle_client_missing(m: re.Match[str], ctx: Context) -> Finding:
+    lowered = ctx.text.lower()
+    # The loader's own reason, quoted after the library name: a missing file, a library of
+    # another architecture, a C library older than the client needs.
+    glibc = grab(ctx.text, r"version `?(GLIBC_[\d.]+)'? not found")
+    if glibc:
+        why = f"needs {glibc}, newer than the C library of the host"
+    elif "not the correct architecture" in lowered or "wrong elf class" in lowered:
+        why = "is not the correct architecture for the Python process (32-bit against 64-bit)"
+    elif re.search(r"cannot open shared object file|no such file|could not be found", lowered):
+        why = "is not installed or not on the library path"
+    else:
+        why = "could not be loaded"
+    return Finding(
+        f"the Oracle Client library the driver loads (thick mode) {why}",
+        (
+            "Install Oracle Instant Client of the same architecture as Python on the worker or "
+            "cluster (an init script on Databricks), and put it on LD_LIBRARY_PATH or pass its "
+            "directory to init_oracle_client(lib_dir=...).",
+            "If the host's C library is too old for this client, use an older Instant Client "
+            "release or a newer base image.",
+            "With python-oracledb, thin mode needs no Oracle Client at all: drop the "
+            "init_oracle_client() call unless a thick-mode feature is required.",
+            "Rerun the failed run once the client loads.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "tns_unresolved",
+    "ConfigurationError DatabaseError",
+    any_of(*signals.TNS_UNRESOLVED),
+    example="ORA-12154: TNS:could not resolve the connect identifier specified",
+)
+def tns_unresolved(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the Oracle client could not resolve the connect identifier (ORA-12154): the TNS "
+        "alias is not in the tnsnames.ora it reads, or the connect string is malformed",
+        (
+            "Use an Easy Connect string (host:port/service_name) or a full connect descriptor "
+            "instead of a TNS alias, or ship tnsnames.ora to the worker and set TNS_ADMIN.",
+            "Check the connect string's separators (host:port/service, not host:port@service) "
+            "and that the alias is spelled as in tnsnames.ora.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "ssh_host_key",
+    "ConfigurationError AuthenticationError",
+    any_of(*signals.SSH_HOST_KEY),
+    example=(
+        "paramiko.ssh_exception.SSHException: Server 'sftp.partner.com' not found in known_hosts"
+    ),
+)
+def ssh_host_key(m: re.Match[str], ctx: Context) -> Finding:
+    host = grab(ctx.text, r"server '\[?([^'\]\s]+)\]?(?::\d+)?' not found in known_hosts")
+    which = f" ({quoted(host)})" if host else ""
+    return Finding(
+        f"the SSH server's host key{which} is not among the keys the client trusts "
+        "(known_hosts), so the SFTP/SSH connection was refused before logging in",
+        (
+            "Add the server's public host key to the connection (Airflow SSH/SFTP connection "
+            "extra host_key) or to the worker's known_hosts; a host on a non-default port is "
+            "listed as [host]:port.",
+            "If the server's key changed, confirm the change with its owner before trusting "
+            "the new key.",
+            "Rerun the failed run after the key is in place.",
+        ),
+        0.7,
+        transient=False,
+    )

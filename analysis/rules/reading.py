@@ -286,8 +286,23 @@ def _from_log_lines(text: str) -> str:
     return joined if kept and _meaningful(joined) else ""
 
 
+# A Python traceback whose last line names the exception with no detail after it
+# ("kafka.errors.NoBrokersAvailable"): that name is what ended the task.
+_BARE_EXCEPTION = re.compile(
+    r"\n[^\S\n]*((?:[a-z_]\w*\.)+[A-Z]\w*|[A-Z]\w*(?:Error|Exception))[^\S\n]*\Z"
+)
+
+
 def _from_traceback(text: str) -> str:
     lines = list(_EXCEPTION_LINE.finditer(text))
+    bare = _BARE_EXCEPTION.search(text)
+    if (
+        bare
+        and "Traceback (most recent call last)" in text
+        and not _CHAINED.search(text)
+        and (not lines or lines[-1].end() < bare.start())
+    ):
+        return bare.group(1)
     if not lines or "\n" not in text.strip():
         return ""
     chained = _CHAINED.search(text)

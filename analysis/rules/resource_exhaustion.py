@@ -303,6 +303,8 @@ def disk_full(m: re.Match[str], ctx: Context) -> Finding:
     full = "the disk or storage the task writes to is full"
     if re.search(r"disk quota exceeded", ctx.text, re.I):
         full = "the disk quota of the user or volume the task writes to is used up"
+    elif tablespace and not path:
+        full = "the database tablespace has no room left for the segment it had to extend"
     return Finding(
         f"{full}{where}",
         (

@@ -189,6 +189,18 @@ def test_ssis_ole_db_records_give_the_last_records_description() -> None:
     assert innermost_error(ssis) == "Invalid column name 'is_active'."
 
 
+def test_a_traceback_ending_in_a_bare_exception_name_gives_that_name() -> None:
+    kafka = (
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.9/site-packages/kafka/client_async.py", line 927, in '
+        "check_version\n    raise Errors.NoBrokersAvailable()\n"
+        "kafka.errors.NoBrokersAvailable"
+    )
+    assert innermost_error(kafka) == "NoBrokersAvailable"
+    # A detail line after it is the exception's own message, read as before.
+    assert innermost_error(kafka + ": no broker answered").endswith("no broker answered")
+
+
 # --------------------------------------------------------------------------- untrusted shapes
 
 # What `drop_packages` does, as the one backtracking regex it replaces: fine on short text, but
