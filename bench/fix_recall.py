@@ -11,7 +11,8 @@ distractors that look alike but have another cause and fix (a Databricks token v
 secret, MySQL vs PostgreSQL refusing connections, a lock timeout vs a deadlock, a notebook
 timeout vs a task timeout), some of which never come back.
 
-Each failure becomes a ticket (fingerprint and embedding as the analysis makes them), the
+Each failure becomes a ticket (classified and fingerprinted as ingest does it, with the
+deployment, unit and subject a row may name; embedded as the analysis does it), the
 service's `previous_fixes` is asked for its fixes, then the ticket is resolved with the fix its
 responder wrote, which becomes knowledge for the failures after it. precision@1: of the
 failures whose fix was recorded before, the share whose first shown fix is that fix. Also
@@ -73,14 +74,15 @@ class Figures:
 def replay(rows: list[dict], name: str, embed: Embed) -> Figures:
     from django.utils import timezone
 
-    from analysis.classifier import classify_error
     from analysis.embeddings import failure_text
     from analysis.redaction import redact
+    from integrations.events import EventKind, FailureEvent
     from tickets import lifecycle
-    from tickets.fingerprints import failure_fingerprint
     from tickets.lifecycle import Actor
     from tickets.models import AuditLog, Resolution, Ticket
     from tickets.resolutions import previous_fixes
+    from tickets.services import classify_and_fingerprint
+    from tickets.vocabulary import Source
 
     Resolution.objects.all().delete()
     AuditLog.objects.all().delete()
@@ -90,7 +92,21 @@ def replay(rows: list[dict], name: str, embed: Embed) -> Figures:
     figures = Figures()
     for row in rows:
         message = redact(row["message"])
-        error_type = classify_error(message).error_type
+        # Classified and fingerprinted as ingest does it, with the keys a row may name (the
+        # pipeline's deployment, the part of it that failed, the alert's subject).
+        event = FailureEvent(
+            source=Source(row["source"]),
+            processing_mode=row["source"],
+            kind=EventKind.FAILURE,
+            pipeline=row["pipeline"],
+            run_key=f"bench:{row['seq']}",
+            occurrence_key=f"bench:{row['seq']}",
+            deployment=row.get("deployment", ""),
+            unit=row.get("unit", ""),
+            subject=row.get("subject", ""),
+            error_message=message,
+        )
+        error_type, fingerprint = classify_and_fingerprint(event)
         ticket = Ticket.objects.create(
             id=f"BENCH-{row['seq']:03d}",
             timestamp=timezone.now(),
@@ -100,7 +116,7 @@ def replay(rows: list[dict], name: str, embed: Embed) -> Figures:
             processing_mode=row["source"],
             error_type=error_type,
             error_message=message,
-            fingerprint=failure_fingerprint(row["source"], row["pipeline"], error_type, message),
+            fingerprint=fingerprint,
             embedding=embed([failure_text(error_type, message)])[0],
             embedding_model=name,
         )

@@ -373,6 +373,14 @@ def _worst(severities: list[str]) -> str:
     return min(severities, key=lambda s: _SEVERITY_RANK.get(s, 9))
 
 
+def _failed_at(member: Ticket) -> datetime:
+    """When a member's failure began, as its incident's start counts it: the time its source
+    gave (`first_seen`), but no earlier than INCIDENT_WINDOW before the service first saw it
+    (`timestamp`). A payload naming a run long past (a replayed delivery, a sample posted by
+    `make demo`) does not date an outage seen now a year back; its ticket keeps that time."""
+    return max(member.first_seen, member.timestamp - settings.INCIDENT_WINDOW)
+
+
 def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
     members = [*earlier, ticket]
     lead = members[0]
@@ -386,7 +394,7 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
         error_type=ticket.error_type,
         severity=worst,
         priority=lead_priority,
-        first_seen=min(member.first_seen for member in members),
+        first_seen=min(_failed_at(member) for member in members),
         last_member_at=now,
         member_count=len(members),
         lead_ticket_id=lead.pk,
@@ -603,29 +611,33 @@ def follow_member_change(
     before: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
-    """`ticket_changing` (connected in tickets/apps.py): a resolved member reopened on its own
-    ticket (the API, the dashboard, admin, its own JIRA issue), not by its incident's reopen
-    (`through_incident`), is followed by its incident (`member_reopened`). A reopen of an
-    acknowledged or taken member only hands it back: it clears no recovery at the source,
-    and says nothing of the outage, so its incident is left as it is (one that every
-    member's recovery resolved would otherwise be open with every member recovered, and
-    nothing left to resolve it)."""
+    """`ticket_changing` (connected in tickets/apps.py): a member reopened on its own ticket
+    (the API, the dashboard, admin, its own JIRA issue), not by its incident's reopen
+    (`through_incident`), is followed by its incident (`member_reopened`)."""
     was = (before or {}).get("status")
-    if action == "reopen" and not through_incident and was == Status.RESOLVED:
-        member_reopened(ticket_id, actor, via=via or actor.kind, note=note)
+    if action == "reopen" and not through_incident and was:
+        member_reopened(ticket_id, actor, via=via or actor.kind, note=note, was=was)
 
 
-def member_reopened(ticket_id: str, actor: Actor, *, via: str, note: str = "") -> None:
-    """People reopened a member on its own ticket: inside that transition's transaction, the
-    ticket locked (then its incident: ingest's order). A recovery at the source it had was
-    cleared by the reopen (lifecycle `_apply`): the incident counts it recovered no more
-    (the remediation hold reads that count). An incident that was over
-    (resolved by people, or by every member's recovery) reopens, as it does when a member
-    fails again: a responder who reopens a member says the outage is not over, and an open
-    member inside a resolved incident would take no new failure beside it. Its other members
-    are left as they are; its timeline's `reopen` names who reopened which member via where,
-    and that is told where the incident is followed (`member_reopened`). Either way its page
-    and the board follow (`incident_changed`)."""
+def member_reopened(
+    ticket_id: str, actor: Actor, *, via: str, note: str = "", was: str = Status.RESOLVED
+) -> None:
+    """People reopened a member (`was` its status before) on its own ticket: inside that
+    transition's transaction, the ticket locked (then its incident: ingest's order). A
+    recovery at the source it had was cleared by the reopen (lifecycle `_apply`): the
+    incident counts it recovered no more (the remediation hold reads that count). An
+    incident people acknowledged or took reopens (handed back, as the member was), so that
+    no open member is left inside an incident the board shows owned. So does an incident
+    that was over (resolved by people, or by every member's recovery) when the member was
+    resolved, as it does when a member fails again: a responder who reopens a member says
+    the outage is not over, and an open member inside a resolved incident would take no new
+    failure beside it. A reopen of an acknowledged or taken member clears no recovery at the
+    source and says nothing of the outage: it leaves an incident that was over as it is (one
+    that every member's recovery resolved would otherwise be open with every member
+    recovered, and nothing left to resolve it). Its other members are left as they are; its
+    timeline's `reopen` names who reopened which member via where, and that is told where the
+    incident is followed (`member_reopened`). Either way its page and the board follow
+    (`incident_changed`)."""
     row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", "pipeline").first()
     if row is None or row[0] is None:
         return
@@ -637,9 +649,12 @@ def member_reopened(ticket_id: str, actor: Actor, *, via: str, note: str = "") -
         .values_list("recovered_count", flat=True)
         .first()
     )
+    follows = Q(status__in=list(_OWNED_BY))
+    if was == Status.RESOLVED:
+        follows |= Q(status=Status.RESOLVED) | Q(recovered_at__isnull=False)
     reopened = (
         Incident.objects.filter(pk=incident_id, merged_into__isnull=True)
-        .filter(Q(status=Status.RESOLVED) | Q(recovered_at__isnull=False))
+        .filter(follows)
         .update(status=Status.OPEN, ack_ts=None, ack_user="", recovered_at=None, updated_at=now)
     )
     recovered = _recount_recovered(incident_id)
@@ -1059,10 +1074,10 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
 
 def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
     """Move every member of `source_id` into `into_id`; the source stays, marked merged. The
-    incident they move to is as grave as its worst member (the source's severity and priority
-    when graver), and its open members moved into one people acknowledged or took take its
-    status, as a failure joining it does. A resolved incident takes no member still open
-    (reopen it first), as it takes no new failure."""
+    incident they move to is as grave as its worst member (the source's severity, and its
+    priority, each when graver), and its open members moved into one people acknowledged or
+    took take its status, as a failure joining it does. A resolved incident takes no member
+    still open (reopen it first), as it takes no new failure."""
     if source_id == into_id:
         raise lifecycle.TransitionError("an incident cannot be merged into itself")
     with transaction.atomic():
@@ -1094,9 +1109,8 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
         into.member_count = into.members.count()
         into.first_seen = min(into.first_seen, source.first_seen)
         into.last_member_at = max(into.last_member_at, source.last_member_at)
-        raised = _SEVERITY_RANK.get(source.severity, 9) < _SEVERITY_RANK.get(into.severity, 9)
-        if raised:
-            into.severity, into.priority = source.severity, min(into.priority, source.priority)
+        into.severity = _worst([into.severity, source.severity])
+        into.priority = min(into.priority, source.priority)  # P1 is the gravest
         into.save(
             update_fields=[
                 "member_count",

@@ -87,6 +87,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 _TRACKED = (
     "status",
     "sla_status",
+    "sla_deadline",
     "ack_ts",
     "ack_user",
     "ack_seconds",
@@ -225,7 +226,7 @@ def transition(
     acting on its members) goes out with `ticket_changing`:
     the ticket's incident follows a change made on a member itself (tickets/incidents.py
     `follow_member_change`: a reopen recounts its recovered members and reopens it when it
-    was over)."""
+    was over or people owned it)."""
     if action not in TRANSITIONS:
         raise TransitionError(f"unknown action '{action}'")
     allowed_from = TRANSITIONS[action][0]
@@ -237,9 +238,7 @@ def transition(
             )
         before = _snapshot(ticket)
         _apply(ticket, action, actor, timezone.now())
-        ticket.save(
-            update_fields=[*_TRACKED, "sla_deadline", "resolved_at_source_at", "updated_at"]
-        )
+        ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
         after = _snapshot(ticket)
         write_audit(
             ticket,
@@ -336,7 +335,6 @@ def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_cou
                 "resolved_at_source_at",
                 "regressed_at",
                 "regression_count",
-                "sla_deadline",
                 "updated_at",
             ]
         )

@@ -81,6 +81,24 @@ class _Classified:
     culprit: Culprit | None
 
 
+def classify_and_fingerprint(event: FailureEvent) -> tuple[str, str]:
+    """A failure's error class and the fingerprint it is correlated on (bench/fix_recall.py
+    replays its failures through this too, so its figures are the service's)."""
+    error_type = classify_error(
+        event.error_message, plain_words=event.processing_mode != Source.AZURE_MONITOR
+    ).error_type
+    fingerprint = failure_fingerprint(
+        event.source,
+        event.pipeline,
+        error_type,
+        event.error_message,
+        event.deployment,
+        event.unit,
+        event.subject,
+    )
+    return error_type, fingerprint
+
+
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     """Decide what one event does to the tickets. Call inside a transaction.
 
@@ -94,18 +112,7 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     classified = None
     locks: list[tuple[int, int]] = []
     if event.kind != EventKind.RESOLVED:
-        error_type = classify_error(
-            event.error_message, plain_words=event.processing_mode != Source.AZURE_MONITOR
-        ).error_type
-        fingerprint = failure_fingerprint(
-            event.source,
-            event.pipeline,
-            error_type,
-            event.error_message,
-            event.deployment,
-            event.unit,
-            event.subject,
-        )
+        error_type, fingerprint = classify_and_fingerprint(event)
         # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
         # By how it is processed: an ADF failure an alert carried is read as an ADF failure
         # (its culprit is in its error, not the Log Analytics workspace the alert queried).

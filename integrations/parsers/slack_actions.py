@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,15 +31,19 @@ class SlackAction:
 
 
 def decode_form_payload(raw_body: bytes) -> Any:
-    """Slack posts `application/x-www-form-urlencoded` with the JSON in the `payload` field."""
+    """Slack posts `application/x-www-form-urlencoded` with the JSON in the `payload` field. A
+    UTF-8 byte order mark before the body or before the JSON is dropped, as it is before a
+    JSON webhook body (`ingest.decode_json`)."""
     try:
-        form = parse_qs(raw_body.decode("utf-8"), strict_parsing=False)
+        form = parse_qs(
+            raw_body.removeprefix(codecs.BOM_UTF8).decode("utf-8"), strict_parsing=False
+        )
     except UnicodeDecodeError as exc:
         raise ParseError("body is not UTF-8") from exc
     if "payload" not in form:
         raise ParseError("missing form field 'payload'")
     try:
-        return loads_json(form["payload"][0])
+        return loads_json(form["payload"][0].removeprefix("\ufeff"))
     except ParseError as exc:
         raise ParseError(f"form field 'payload': {exc}") from exc
 

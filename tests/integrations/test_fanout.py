@@ -177,6 +177,7 @@ def post_slack_click(
     username: str = "daan",
     age: int = 0,
     typed: str | None = None,
+    bom: str = "",
 ):
     action = {
         "action_id": action_id,
@@ -194,6 +195,10 @@ def post_slack_click(
         "actions": [action],
     }
     body = urlencode({"payload": json.dumps(payload)})
+    if bom == "before the body":
+        body = "\ufeff" + body
+    elif bom == "before the JSON":
+        body = urlencode({"payload": "\ufeff" + json.dumps(payload)})
     timestamp = str(int(time.time()) - age)
     signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=timestamp, body=body)
     return Client().post(
@@ -756,6 +761,16 @@ def test_stale_or_unsigned_slack_clicks_are_refused(linked_ticket):
     )
     assert (stale.status_code, unsigned.status_code) == (401, 401)
     assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+
+
+@pytest.mark.parametrize("bom", ["before the body", "before the JSON"])
+def test_a_slack_click_with_a_utf8_byte_order_mark_is_applied(linked_ticket, bom):
+    """As a JSON webhook body with one is: it was a 400 (no form field 'payload', or the
+    payload's JSON refused for its BOM)."""
+    slack_responder("daan")
+    response = post_slack_click(linked_ticket.pk, "rca_take", bom=bom)
+    assert response.status_code == 200, response.content
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "in_progress"
 
 
 def test_slack_click_on_an_unknown_ticket_is_404(linked_ticket):

@@ -571,6 +571,19 @@ def test_a_merge_carries_the_graver_severity_and_the_owned_status_to_the_moved_m
         assert "was merged into it while it was acknowledged" in str(entry.details)
 
 
+def test_a_merge_takes_the_graver_priority_of_the_two():
+    """As an incident formed of both sets of members would (the gravest member's priority):
+    the source's graver priority was dropped when its severity was not graver too."""
+    first, second = two_incidents()
+    Incident.objects.filter(pk=first.pk).update(severity="High", priority="P2")
+    Incident.objects.filter(pk=second.pk).update(severity="High", priority="P1")
+
+    incidents.merge(second.pk, first.pk, Actor.system("test"))
+
+    first.refresh_from_db()
+    assert (first.severity, first.priority) == ("High", "P1")
+
+
 def test_a_resolved_incident_takes_no_open_member_by_a_merge():
     from tests.api import clear_throttles, jwt_client, make_user
 
@@ -640,6 +653,29 @@ def test_the_dashboard_shows_the_incident_page_and_a_responder_acts_once():
     assert viewer.get("/incidents/INC-nope/").status_code == 404
 
 
+def test_an_incident_of_runs_reported_long_past_starts_when_they_were_seen():
+    """The sample payloads (`make demo`) name runs of 2025-12-10: an incident formed of them
+    said "Age 359d" on the board and "since 2025-12-10" in its cause. It starts when the
+    service saw them; each ticket keeps the time its source gave."""
+    seen_from = timezone.now()
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+
+    incident = Incident.objects.get()
+    assert seen_from - settings.INCIDENT_WINDOW <= incident.first_seen <= timezone.now()
+    assert "since 2025" not in incidents.shared_cause(incident)
+    ran = datetime.fromisoformat(local_payload("adf_failure.json")["run_end"])
+    assert Ticket.objects.get(pk=first).first_seen == ran
+
+
+def test_an_incident_starts_when_its_first_member_failed_minutes_before_it_was_seen():
+    ended = timezone.now() - timedelta(minutes=3)
+    for pipeline in ("pl_orders", "pl_customers"):
+        post({**storm_failure(pipeline), "run_end": ended.isoformat()})
+
+    assert Incident.objects.get().first_seen == ended
+
+
 def test_the_shared_cause_names_airflow_places_as_dags():
     for dag in ("sales_daily", "orders_hourly"):
         body = {
@@ -699,6 +735,38 @@ def test_a_member_failing_again_after_the_incident_was_resolved_reopens_it():
 
     joined = post(storm_failure("pl_invoices"))["ticket_id"]
     assert Ticket.objects.get(pk=joined).incident_id == incident.pk
+
+
+@pytest.mark.parametrize(("action", "path"), [("acknowledge", "acknowledge"), ("take", "take")])
+def test_a_member_reopened_on_its_own_ticket_reopens_the_incident_people_own(action, path):
+    """A responder hands one member of an acknowledged (or taken) incident back: it was left
+    an open member inside an incident the board showed owned. The incident follows (open,
+    nobody's), its timeline names who reopened which member; the other member stays theirs."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    incident = Incident.objects.get()
+    user = make_user("responder")
+    responder = jwt_client(user)
+    assert responder.post(f"/api/v1/incidents/{incident.pk}/{path}/").status_code == 200
+    owned = Ticket.objects.get(pk=second).status
+    assert owned in ("acknowledged", "in_progress")
+
+    answer = responder.post(f"/api/v1/tickets/{first}/reopen/", {"note": "not mine"})
+
+    assert answer.status_code == 200, answer.content
+    incident.refresh_from_db()
+    assert (incident.status, incident.ack_ts, incident.ack_user) == ("open", None, "")
+    reopen = incident.events.get(kind="reopen")
+    assert (reopen.ticket_id, reopen.actor_name, reopen.details["via"]) == (
+        first,
+        user.username,
+        "api",
+    )
+    assert Ticket.objects.get(pk=first).status == "open"
+    assert Ticket.objects.get(pk=second).status == owned
 
 
 @pytest.mark.parametrize("placed", ["at_ingest", "by_its_fetched_error"])

@@ -256,7 +256,8 @@ def test_a_reopen_after_a_response_in_time_gets_a_fresh_deadline_not_a_breach():
     assert lifecycle.acknowledge(ticket.pk, Actor.system()).sla_status == "Met"
     lifecycle.resolve(ticket.pk, Actor.system())
     # Hours later, the deadline long past, someone finds it is not fixed.
-    Ticket.objects.filter(pk=ticket.pk).update(sla_deadline=timezone.now() - timedelta(hours=2))
+    old_deadline = timezone.now() - timedelta(hours=2)
+    Ticket.objects.filter(pk=ticket.pk).update(sla_deadline=old_deadline)
 
     before = timezone.now()
     reopened = lifecycle.reopen(ticket.pk, Actor.system(), note="still failing")
@@ -268,6 +269,10 @@ def test_a_reopen_after_a_response_in_time_gets_a_fresh_deadline_not_a_breach():
     )
     assert lifecycle.mark_sla_breaches() == 0
     assert Ticket.objects.get(pk=ticket.pk).sla_status == "Pending"
+    # Its audit entry records the fresh deadline, as it records each change it made.
+    entry = AuditLog.objects.get(ticket=ticket, action="reopen")
+    assert entry.before["sla_deadline"] == old_deadline.isoformat()
+    assert entry.after["sla_deadline"] == reopened.sla_deadline.isoformat()
 
 
 def test_a_reopen_keeps_a_breach_and_a_running_clock_keeps_its_deadline():
