@@ -747,11 +747,13 @@ def _resolve(ticket: Ticket, remediation: Remediation) -> None:
     (the source's own success webhook got there first) keeps that resolution."""
     actor = remediation_actor(remediation)
     if ticket.status != Status.RESOLVED:
+        # The fix is shown on the next similar failure: it says who chose to run it, if anyone.
+        how = f"approved by {remediation.decided_by}" if remediation.decided_by else "automatic"
         lifecycle.resolve(
             ticket.pk,
             actor,
             note=remediation.reason,
-            fix=f"{remediation.get_action_display()} (automatic remediation)",
+            fix=f"{remediation.get_action_display()} (remediation, {how})",
         )
         lifecycle.write_audit(
             ticket,

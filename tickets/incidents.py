@@ -809,7 +809,9 @@ def shared_recommendations(incident: Incident) -> list[str]:
     return [
         f"Fix the shared dependency first: {culprit} ({incident.culprit.split(':', 1)[0]}).",
         "Do not rerun the member pipelines one by one: they fail again until it is back.",
-        "Once it is back, rerun the members in one batch from the incident.",
+        # There is no "rerun all" action: a member's recovery is what releases the others.
+        "Once it is back, the first member to recover at its source releases the held "
+        "remediations of the others, in batches; rerun the members without one yourself.",
     ]
 
 

@@ -280,14 +280,21 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return self.filter(resolved_at_source_at__isnull=True).filter(ends)
 
     def record_recurrence(
-        self, ticket_id: str, at: datetime, run_key: str, resource: dict[str, Any]
+        self,
+        ticket_id: str,
+        at: datetime,
+        run_key: str,
+        resource: dict[str, Any],
+        *,
+        log_link: str = "",
     ) -> tuple[int, str | None, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
         it), which becomes the ticket's `latest_run` unless it is the run that already is (the
         same run reported again, e.g. by an Azure alert naming the workspace it queried: the
         first report's names for it stay); returns the new count, the ticket's incident, and
         whether it had recovered at its source (it fails again: that recovery no longer
-        holds)."""
+        holds). `log_link`, the occurrence's own log (an Airflow try's), becomes the ticket's
+        `links["log"]`: the log a ticket's analysis reads is its latest failure's."""
         table = self.model._meta.db_table
         latest = json.dumps({"run_key": run_key, "entity": resource})
         with connection.cursor() as cursor:
@@ -298,12 +305,14 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
                 " latest_run = CASE WHEN COALESCE(NULLIF(t.latest_run ->> 'run_key', ''), t.run_id)"
                 "  = %s THEN t.latest_run ELSE %s::jsonb END,"
+                " links = CASE WHEN %s = '' THEN t.links"
+                "  ELSE COALESCE(t.links, '{}'::jsonb) || jsonb_build_object('log', %s::text) END,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
                 " RETURNING t.occurrence_count, t.incident_id,"
                 "  before.resolved_at_source_at IS NOT NULL",
-                [ticket_id, at, at, run_key, latest],
+                [ticket_id, at, at, run_key, latest, log_link, log_link],
             )
             count, incident_id, was_recovered = cursor.fetchone()
             return count, incident_id, was_recovered

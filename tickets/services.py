@@ -58,7 +58,7 @@ def _hash32(key: str) -> int:
 
 def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datetime) -> int:
     count, incident_id, was_recovered = Ticket.objects.record_recurrence(
-        ticket_id, now, event.run_key, event.resource
+        ticket_id, now, event.run_key, event.resource, log_link=event.links.get("log", "")
     )
     actor = Actor.source(event.source)
     lifecycle.write_audit(

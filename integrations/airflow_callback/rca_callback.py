@@ -9,12 +9,16 @@ Drop this file into your DAGs folder (it needs only the standard library) and se
 
 then use it on a DAG or a task:
 
-    from rca_callback import on_failure_callback, on_success_callback
+    from rca_callback import on_failure_callback, on_retry_callback, on_success_callback
     DAG(..., default_args={"on_failure_callback": on_failure_callback,
+                           "on_retry_callback": on_retry_callback,
                            "on_success_callback": on_success_callback})
 
-`on_success_callback` is optional: it reports every success of the tasks it is set on, and a
-task's success (after a clear, or in a later run) resolves that task's open ticket.
+Airflow runs `on_failure_callback` only for a task's last try; a try it retries runs
+`on_retry_callback`, which reports it as `up_for_retry` (counted on the task's ticket, no
+remediation proposed). `on_success_callback` is optional: it reports every success of the
+tasks it is set on, and a task's success (after a clear, or in a later run) resolves that
+task's open ticket.
 
 The callback never raises: a failure to report must not change how Airflow handles the task.
 """
@@ -165,6 +169,16 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
 
 def on_failure_callback(context: dict[str, Any]) -> None:
     _report("failure", build_failure_body, context)
+
+
+def build_retry_body(context: dict[str, Any]) -> dict[str, Any]:
+    """A try Airflow retries by itself. Airflow runs this callback only for such a try, so the
+    body says so whatever state the instance it passes still shows."""
+    return {**build_failure_body(context), "state": "up_for_retry"}
+
+
+def on_retry_callback(context: dict[str, Any]) -> None:
+    _report("retry", build_retry_body, context)
 
 
 def on_success_callback(context: dict[str, Any]) -> None:

@@ -243,3 +243,44 @@ def test_an_unreachable_service_is_not_waited_for_after_the_last_attempt(monkeyp
 
     assert sent is False
     assert len(waits) == rca_callback.ATTEMPTS - 1
+
+
+def test_retry_callback_reports_a_try_airflow_retries(live_server, settings, monkeypatch):
+    """Airflow runs `on_failure_callback` for the last try only; a try it retries runs
+    `on_retry_callback`. The shipped one posts it as `up_for_retry` (whatever state the instance
+    it is given still shows), so the ticket opens at the first try and proposes no clear, and
+    the final failure counted on it then does."""
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"{live_server.url}/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", settings.WEBHOOK_TOKEN)
+    first_try = airflow_context(try_number=1)
+    first_try["task_instance"].state = "running"
+
+    assert rca_callback.build_retry_body(first_try)["state"] == "up_for_retry"
+    rca_callback.on_retry_callback(first_try)
+
+    ticket = Ticket.objects.get()
+    assert ticket.details["state"] == "up_for_retry"
+    assert ticket.occurrence_count == 1
+    rca_callback.on_failure_callback(airflow_context(try_number=2))
+    ticket.refresh_from_db()
+    assert ticket.occurrence_count == 2
+
+
+def test_the_ticket_links_the_log_of_its_latest_failure(webhook_client):
+    """Each try (and each run) has its own log: the ticket's log link, which "Analyse the run's
+    log" reads, is the latest failure's, not the first try's; a report without one keeps it."""
+    first = rca_callback.build_failure_body(airflow_context(try_number=1))
+    first["log_url"] = (
+        "http://airflow.local/dags/sales_daily/runs/r1/tasks/load_orders?try_number=1"
+    )
+    first["airflow_base_url"] = "http://airflow.local"
+    assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
+    last = {**first, "try_number": 2, "log_url": first["log_url"].replace("=1", "=2")}
+    assert webhook_client("/webhooks/airflow/", last).json()["outcome"] == "correlated"
+
+    ticket = Ticket.objects.get()
+    assert ticket.links["log"].endswith("try_number=2")
+    third = {**last, "try_number": 3, "log_url": ""}
+    assert webhook_client("/webhooks/airflow/", third).json()["outcome"] == "correlated"
+    ticket.refresh_from_db()
+    assert ticket.occurrence_count == 3 and ticket.links["log"].endswith("try_number=2")

@@ -104,3 +104,21 @@ def test_approving_the_remediation_of_a_resolved_ticket_is_refused():
     assert not OutboundDelivery.objects.filter(ticket_id=ticket.pk, target="playbook").exists()
     ticket.refresh_from_db()
     assert (ticket.status, ticket.remediation_status) == ("resolved", "skipped")
+
+
+def test_a_fix_run_after_approval_says_who_approved_it_not_that_it_was_automatic():
+    """The kept fix leads the next similar failure ("Last time ...: <fix>"): a remediation a
+    responder approved is not shown as one the service ran by itself."""
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = remediation.propose(ticket.pk)
+    assert pending is not None
+    api = jwt_client(make_user("responder", username="daan"))
+    assert api.post(f"/api/v1/tickets/{ticket.pk}/remediation/approve/").status_code == 200
+
+    remediation.finish(pending.pk, succeeded=True, detail="the playbook reported success")
+
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
+    fix = ticket.resolutions.get().fix
+    assert fix.endswith("(remediation, approved by daan)") and "automatic" not in fix

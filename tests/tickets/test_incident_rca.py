@@ -139,6 +139,10 @@ def test_an_invalid_answer_gives_the_rule_based_shared_cause(gemini):
     assert incident.rca_result.startswith("3 pipelines")
     assert incident.rca_note.startswith("rule-based: Gemini failed (invalid_output")
     assert "Do not rerun" in " ".join(incident.recommendations)
+    # It advises only what can be done: no action reruns an incident's members at once (the
+    # first member's recovery releases the others' held remediations).
+    assert "from the incident" not in " ".join(incident.recommendations)
+    assert "releases the held remediations" in incident.recommendations[-1]
     assert incident.rca_claimed_at is None
     for ticket in Ticket.objects.filter(pk__in=members):
         assert (ticket.rca_source, ticket.rca_result) == ("rules", incident.rca_result)
