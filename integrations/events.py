@@ -72,7 +72,8 @@ class FailureEvent:
 
     `subject` names what one rule of the source watches several of, when the event says which
     one this is (an Azure alert's target resource ids and the values of its dimensions that
-    name a host, computer, instance, node, pod, server, VM or resource): kept verbatim in the
+    name a host, computer, node, server, machine, VM, device or resource; not a pod, container
+    or instance, replaced at every rollout): kept verbatim in the
     fingerprint, whose message masking would make `vm-prod-07` and `vm-prod-08` one failure.
     """
 

@@ -57,6 +57,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Max,
     Q,
     Value,
     When,
@@ -580,6 +581,14 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
 
     def ticket_id_of(self, key: str) -> str | None:
         return self.filter(key=key).values_list("ticket_id", flat=True).first()
+
+    def alerts_counted_on(self, ticket_id: str) -> OccurrenceQuerySet:
+        """The Azure alerts (their Fired occurrences) counted on the ticket since it last
+        regressed (all, when it never did): the alerts of its current failure."""
+        counted = self.filter(ticket_id=ticket_id)
+        since = counted.filter(outcome=Outcome.REGRESSED).aggregate(at=Max("seen_at"))["at"]
+        alerts = counted.filter(key__startswith="azure:", outcome__in=FAILURE_OUTCOMES)
+        return alerts.filter(seen_at__gte=since) if since else alerts
 
     def counted_in_run(self, run_key: str) -> OccurrenceQuerySet:
         """The failure instances of the Databricks run `run_key`'s tasks (their keys extend

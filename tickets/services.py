@@ -149,7 +149,15 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
 
 
 def _resolve(event: FailureEvent) -> EventOutcome:
-    """The source says it is over: end every failure this recovery is the recovery of."""
+    """The source says it is over: end every failure this recovery is the recovery of. An
+    Azure alert's Resolved ends its ticket only once no other alert counted on it still fires
+    (`_alerts_still_firing`)."""
+    if event.recovers_occurrence:
+        # Marked before the tickets are locked: the Resolved of another alert of the same
+        # ticket, waiting for its lock, reads this mark once it has it. Azure does not promise
+        # order either: a Fired landing after its own Resolved ends the moment it lands
+        # (`_end_if_recovered_early`).
+        Occurrence.objects.claim(_alert_resolved_key(event.recovers_occurrence))
     # Locked by id, the order every multi-ticket lock takes (`incidents.lock_with_members`): a
     # job's success can end several members of one incident at once.
     tickets = sorted(
@@ -164,28 +172,60 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     # by id first, as their tickets were (a timestamp order would cross another recovery's).
     incidents.lock_incidents(ticket.incident_id for ticket in tickets if ticket.incident_id)
     if not tickets:
-        if event.recovers_occurrence:
-            # Azure does not promise order: a Resolved delivered before its Fired is kept, and
-            # the Fired ends the moment it lands (`_end_if_recovered_early`).
-            Occurrence.objects.claim(_early_recovery_key(event.recovers_occurrence))
         return EventOutcome(Outcome.IGNORED)
+    actor = Actor.source(event.source)
+    ended = []
     for ticket in tickets:
+        firing = _alerts_still_firing(ticket.pk, event.recovers_occurrence)
+        if firing:
+            lifecycle.write_audit(
+                ticket,
+                actor,
+                "alert resolved",
+                details={"occurrence_key": event.occurrence_key, "alerts_still_firing": firing},
+            )
+            continue
         lifecycle.resolve_at_source(
             ticket,
-            Actor.source(event.source),
+            actor,
             details={"occurrence_key": event.occurrence_key, "pipeline": event.pipeline},
         )
-        incidents.record_recovery(ticket, Actor.source(event.source))
-    return EventOutcome(Outcome.RESOLVED, tickets[0].pk)
+        incidents.record_recovery(ticket, actor)
+        ended.append(ticket)
+    if not ended:
+        return EventOutcome(Outcome.IGNORED, tickets[0].pk)
+    return EventOutcome(Outcome.RESOLVED, ended[0].pk)
 
 
-def _early_recovery_key(occurrence_key: str) -> str:
+def _alert_resolved_key(occurrence_key: str) -> str:
+    """The mark an Azure alert's Resolved leaves for its Fired's occurrence (the prefix is
+    from when only a Resolved that came first left one)."""
     return "recovered-early:" + hashlib.sha256(occurrence_key.encode()).hexdigest()
 
 
+def _alerts_still_firing(ticket_id: str, resolved_occurrence: str) -> int:
+    """How many Azure alerts counted on the ticket since it last regressed, other than the
+    one whose Resolved is at hand, have had no Resolved. One rule split by a dimension the
+    fingerprint leaves out (a pod, a container: `FailureEvent.subject`) fires an alert per
+    value onto one ticket, and the first pod's Resolved must not end it while the others
+    still fail. Only a recovery naming its Fired asks (a legacy alert's names its resource:
+    a ticket holding both kinds waits for its common-schema alerts only when one of those
+    resolves); 0 for any other."""
+    if not resolved_occurrence:
+        return 0
+    keys = Occurrence.objects.alerts_counted_on(ticket_id).exclude(key=resolved_occurrence)
+    marks = {_alert_resolved_key(key) for key in keys.values_list("key", flat=True)}
+    if not marks:
+        return 0
+    return len(marks) - Occurrence.objects.filter(key__in=marks).count()
+
+
 def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:
-    """An alert whose Resolved came first (`_resolve`) ends the ticket it was recorded on."""
-    if not Occurrence.objects.filter(key=_early_recovery_key(event.occurrence_key)).exists():
+    """An alert whose Resolved came first (`_resolve`) ends the ticket it was recorded on,
+    unless another alert counted on it still fires."""
+    if not Occurrence.objects.filter(key=_alert_resolved_key(event.occurrence_key)).exists():
+        return
+    if _alerts_still_firing(ticket_id, event.occurrence_key):
         return
     ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
     lifecycle.resolve_at_source(

@@ -112,7 +112,8 @@ _FAILURE_WORD = re.compile(r"fail|error", re.IGNORECASE)
 # `node` label, `_ResourceId`. Not a pod, a container or a role instance
 # (`cloud_RoleInstance`), replaced at every rollout or scale-out (a ticket each), nor
 # `instance`, which names one of those as often as a lasting host (a Prometheus scrape
-# target's address). Their alerts share the rule's ticket, which the first one's Resolved ends.
+# target's address). Their alerts share the rule's ticket, which the last one's Resolved ends
+# (tickets/services.py `_alerts_still_firing`).
 _SUBJECT_NAME = re.compile(
     r"(?:computer|host|hostname|node|nodename|server|servername|machine|machinename|vm|vmname"
     r"|virtualmachine|device|devicename|resource|resourceid|resourcename)$"

@@ -324,7 +324,15 @@ def test_the_resolved_of_an_alert_correlated_into_another_alerts_ticket_ends_it(
     assert (first["outcome"], second["outcome"]) == ("created", "correlated")
     assert second["ticket_id"] == first["ticket_id"]
 
-    ended = webhook_client(AZURE, _alert("b", "Resolved", "2025-12-10T12:05:00.000Z")).json()
+    # Alert a still fires: b's Resolved is noted on the ticket, which stays open.
+    noted = webhook_client(AZURE, _alert("b", "Resolved", "2025-12-10T12:05:00.000Z")).json()
+    assert (noted["outcome"], noted["ticket_id"]) == ("ignored", first["ticket_id"])
+    ticket = Ticket.objects.get(pk=first["ticket_id"])
+    assert ticket.resolved_at_source_at is None and ticket.status == "open"
+    entry = AuditLog.objects.get(ticket=ticket, action="alert resolved")
+    assert entry.details["alerts_still_firing"] == 1
+
+    ended = webhook_client(AZURE, _alert("a", "Resolved", "2025-12-10T12:00:00.000Z")).json()
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", first["ticket_id"])
     assert Ticket.objects.get(pk=first["ticket_id"]).resolved_at_source_at is not None
 
@@ -467,7 +475,53 @@ def test_one_rule_split_by_computer_opens_a_ticket_per_computer(webhook_client):
     again = webhook_client(AZURE, _computer_alert("vm-prod-08", "a8-2")).json()
     assert (again["outcome"], again["ticket_id"]) == ("correlated", eight["ticket_id"])
 
-    ended = webhook_client(AZURE, _computer_alert("vm-prod-08", "a8", "Resolved")).json()
+    webhook_client(AZURE, _computer_alert("vm-prod-08", "a8", "Resolved"))
+    ended = webhook_client(AZURE, _computer_alert("vm-prod-08", "a8-2", "Resolved")).json()
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", eight["ticket_id"])
     assert Ticket.objects.get(pk=eight["ticket_id"]).status == "resolved"
     assert Ticket.objects.get(pk=seven["ticket_id"]).status == "open"
+
+
+def _pod_alert(pod: str, alert_id: str, condition: str = "Fired") -> dict[str, Any]:
+    """One log alert rule split by `PodName`, firing for one pod of a deployment."""
+    body = _computer_alert("aks-node-1", alert_id, condition)
+    body["data"]["essentials"]["alertRule"] = "api-pod-errors"
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion["dimensions"] = [{"name": "PodName", "value": pod}]
+    return body
+
+
+def test_one_pods_resolved_does_not_end_the_ticket_while_another_pod_fires(webhook_client):
+    """Pods come and go, so one rule's alerts for two pods are one ticket; the first pod's
+    Resolved ended it while the second still failed."""
+    one = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1")).json()
+    two = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2")).json()
+    assert (one["outcome"], two["outcome"]) == ("created", "correlated")
+    assert two["ticket_id"] == one["ticket_id"]
+
+    noted = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1", "Resolved")).json()
+    assert (noted["outcome"], noted["ticket_id"]) == ("ignored", one["ticket_id"])
+    assert Ticket.objects.get(pk=one["ticket_id"]).status == "open"
+
+    ended = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2", "Resolved")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", one["ticket_id"])
+    assert Ticket.objects.get(pk=one["ticket_id"]).status == "resolved"
+
+    # A pod failing again afterwards reopens it, and its own Resolved alone ends it again:
+    # the alerts before the regression are not waited for.
+    again = webhook_client(AZURE, _pod_alert("api-7d9f-x3", "p3")).json()
+    assert (again["outcome"], again["ticket_id"]) == ("regressed", one["ticket_id"])
+    ended = webhook_client(AZURE, _pod_alert("api-7d9f-x3", "p3", "Resolved")).json()
+    assert ended["outcome"] == "resolved"
+
+
+def test_a_fired_after_its_own_resolved_waits_for_the_other_pods_of_its_ticket(webhook_client):
+    opened = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1")).json()
+    early = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2", "Resolved")).json()
+    assert early["outcome"] == "ignored"
+    late = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2")).json()
+    assert (late["outcome"], late["ticket_id"]) == ("correlated", opened["ticket_id"])
+    assert Ticket.objects.get(pk=opened["ticket_id"]).status == "open"
+
+    ended = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1", "Resolved")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
