@@ -513,11 +513,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "db_pool_exhausted",
             # Above a timeout's full score: the pool reports its limit as a timeout.
             6.0,
-            r"queuepool limit|too many (?:connections|clients)|remaining connection slots"
-            r"|max_user_connections|connection pool (?:exhausted|is full)"
-            r"|(?:connection )?pool (?:limit|size) .{0,40}(?:reached|exceeded)"
-            r"|connection is not available, request timed out|cannot get a connection, pool"
-            r"|timeout waiting for (?:idle object|connection from pool)",
+            any_of(
+                r"queuepool limit",
+                r"too many (?:connections|clients)",
+                r"remaining connection slots",
+                r"max_user_connections",
+                *signals.DB_POOL_EXHAUSTED,
+            ),
             _I,
         ),
         (

@@ -138,6 +138,16 @@ DEADLOCK: tuple[str, ...] = (
     r"serialization failure",
 )
 
+# A client-side connection pool with no connection free to hand out (HikariCP, DBCP, a pool
+# reporting its limit): the client's own capacity, not the database refusing connections.
+DB_POOL_EXHAUSTED: tuple[str, ...] = (
+    r"connection pool (?:exhausted|is full)",
+    r"(?:connection )?pool (?:limit|size) .{0,40}(?:reached|exceeded)",
+    r"connection is not available, request timed out",
+    r"cannot get a connection, pool",
+    r"timeout waiting for (?:idle object|connection from pool)",
+)
+
 # Another writer committed to the same table first (optimistic concurrency): Iceberg's
 # CommitFailedException "Base metadata location ... is not same as the current table metadata
 # location ... for db.table".

@@ -116,7 +116,14 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
         # By how it is processed: an ADF failure an alert carried is read as an ADF failure
         # (its culprit is in its error, not the Log Analytics workspace the alert queried).
-        culprit = extract_culprit(event.error_message, event.resource, source=event.processing_mode)
+        # A message standing in for an error the alert did not carry (a Databricks notification
+        # names only its job, whose name may look like a host) names no culprit: the error the
+        # analysis fetches does (`incidents.place_enriched`).
+        culprit = (
+            None
+            if event.details.get("needs_enrichment")
+            else extract_culprit(event.error_message, event.resource, source=event.processing_mode)
+        )
         classified = _Classified(error_type, fingerprint, culprit)
         # Serialize events racing for the same run or fingerprint, and a new ticket's incident
         # placement on its culprit (always in this order).

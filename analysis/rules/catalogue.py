@@ -52,6 +52,7 @@ RULES: tuple[Rule, ...] = (
     database.concurrent_commit,
     database.lock_timeout,
     database.too_many_connections,
+    database.db_pool_exhausted,
     database.missing_db_object,
     database.db_unreachable,
     database.db_unavailable,
@@ -93,6 +94,7 @@ RULES: tuple[Rule, ...] = (
     external_service.cloud_capacity,
     external_service.service_not_ready,
     # timeouts
+    timeouts.library_install_timeout,
     timeouts.airflow_task_timeout,
     timeouts.sensor_timeout,
     timeouts.query_timeout,

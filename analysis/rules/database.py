@@ -154,6 +154,35 @@ def too_many_connections(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "db_pool_exhausted",
+    "ResourceExhaustion DatabaseError TimeoutError",
+    any_of(*signals.DB_POOL_EXHAUSTED),
+    example="java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not "
+    "available, request timed out after 30000ms.",
+)
+def db_pool_exhausted(m: re.Match[str], ctx: Context) -> Finding:
+    pool = grab(ctx.text, r"\b(HikariPool-\d+)\b")
+    waited = grab(ctx.text, r"request timed out after (\d+ ?ms)")
+    named = f" {quoted(pool)}" if pool else ""
+    within = f" within {waited}" if waited else ""
+    return Finding(
+        f"the client's database connection pool{named} had no free connection to give{within}: "
+        "every pooled connection was in use (too many parallel queries or leaked connections) "
+        "or the database was slow to open new ones",
+        (
+            "Compare the pool's maximum size (e.g. HikariCP maximumPoolSize) with the parallel "
+            "tasks, partitions or threads that query the database at once.",
+            "Look for connections that are never closed (a reader or writer not closed after "
+            "use) and for long-running queries holding them.",
+            "Check that the database accepts new connections quickly (its load, its "
+            "connection limit) at the failure time.",
+            "Rerun once parallelism or the pool size fits.",
+        ),
+        0.7,
+    )
+
+
+@rule(
     "missing_db_object",
     "DatabaseError DataError ConfigurationError",
     r"invalid object name '([^']+)'|relation \"([^\"]+)\" does not exist"

@@ -22,6 +22,35 @@ from analysis.signals import any_of
 
 
 @rule(
+    "library_install_timeout",
+    "TimeoutError ConfigurationError",
+    r"library installation timed out|libraries that are not yet installed",
+    example="Library installation timed out after 1800 seconds. Libraries that are not yet "
+    "installed: jar: dbfs:/FileStore/jars/events-udf.jar",
+)
+def library_install_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    # The cluster's libraries, not the task's own work: no timeout of the job to raise.
+    duration = find_duration(ctx.text)
+    library = grab(ctx.text, r"not yet installed:\s*([^\n]{1,200}?)\.?(?:\n|$)")
+    cause = "the cluster's libraries did not finish installing in time"
+    cause += f" ({duration})" if duration else ""
+    cause += f", so the task never started; still installing: {quoted(library)}" if library else ""
+    return Finding(
+        cause,
+        (
+            "Read the cluster's event log and Libraries tab for the library that stalled (a slow "
+            "or unreachable package repository, Maven dependency resolution, a large file).",
+            "Keep the library where the cluster reads it quickly (a workspace file, a volume or "
+            "DBFS) or install it ahead (an init script, a container image, a cluster policy).",
+            "For runs that must start on time, use a pool or a cluster that has it installed.",
+            "Repair the run: a repository that was slow for a while usually installs on a retry.",
+        ),
+        0.65,
+        transient=True,
+    )
+
+
+@rule(
     "airflow_task_timeout",
     "TimeoutError",
     r"airflowtasktimeout|timeout, pid|process timed out",

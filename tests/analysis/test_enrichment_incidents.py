@@ -187,6 +187,23 @@ def test_a_databricks_failure_whose_error_names_nothing_stays_alone(
     assert set(own_deliveries(ticket.pk)) >= {"jira_create", "slack_post"}
 
 
+def test_a_databricks_job_named_after_a_host_takes_its_culprit_from_the_fetched_error(
+    celery_worker, databricks
+):
+    """The notification carries only the job's name; a host in that name is not what failed."""
+    answer = post(
+        databricks_failure(
+            databricks, 7201, "sync https://api.partner.example/v2/orders", SQL_DOWN_ELSEWHERE
+        ),
+        "/webhooks/databricks/",
+    )
+    ticket = processed(answer["ticket_id"])
+
+    assert SQL_DOWN_ELSEWHERE in ticket.error_message
+    assert ticket.culprit == "sql-server:sql-other-02.database.windows.net"
+    assert AuditLog.objects.filter(ticket_id=ticket.pk, action="culprit found").count() == 1
+
+
 def test_a_databricks_ticket_that_paged_before_its_error_was_known_is_linked_once(
     celery_worker,
     targets,

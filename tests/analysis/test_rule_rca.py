@@ -58,6 +58,45 @@ def test_aad_invalid_client_secret() -> None:
     assert rca.confidence >= 0.7
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        # What the Databricks enrichment makes of a JDBC read whose HikariCP pool ran dry.
+        "Databricks task 'ingest_orders' FAILED: Workload failed, see run output for details\n"
+        "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
+        "request timed out after 30000ms.",
+        "org.apache.commons.dbcp2: Cannot get a connection, pool error Timeout waiting for idle "
+        "object",
+    ],
+)
+def test_a_client_connection_pool_running_dry_is_not_called_out_of_memory(message: str) -> None:
+    """The classifier calls it capacity (ResourceExhaustion); the RCA must say which capacity:
+    the client's pool, not the compute's memory, disk or quota."""
+    rca = _rca(message, source="databricks", pipeline="nightly_sales_load")
+    _assert_well_formed(rca)
+    assert classify_error(message).error_type == "ResourceExhaustion"
+    assert "connection pool" in rca.root_cause
+    assert "memory" not in rca.root_cause and "quota" not in rca.root_cause
+    assert any("pool" in r for r in rca.recommendations)
+    assert not any("Scale up the compute" in r for r in rca.recommendations)
+
+
+def test_a_databricks_library_installation_timeout_is_not_the_jobs_timeout() -> None:
+    """What the enrichment makes of a task whose cluster library never installed: no timeout of
+    the job was reached, so raising timeout_seconds is no advice."""
+    message = (
+        "Databricks task 'load_events' FAILED: Library installation timed out after 1800 "
+        "seconds. Libraries that are not yet installed: jar: dbfs:/FileStore/jars/events-udf.jar"
+    )
+    rca = _rca(message, source="databricks", pipeline="hourly_events_load")
+    _assert_well_formed(rca)
+    assert classify_error(message).error_type == "TimeoutError"
+    assert "libraries did not finish installing" in rca.root_cause
+    assert "dbfs:/FileStore/jars/events-udf.jar" in rca.root_cause
+    assert "configured timeout" not in rca.root_cause
+    assert not any("timeout_seconds" in r for r in rca.recommendations)
+
+
 def test_spark_executor_and_driver_oom_are_told_apart() -> None:
     executor = _rca(
         "ExecutorLostFailure (executor 7 exited caused by one of the running tasks) Reason: "
