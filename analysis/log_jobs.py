@@ -8,6 +8,7 @@ the files on disk, the fetchers, the classifier, similar tickets and the Gemini/
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import shutil
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analysis import enrichment, log_fetch
+from analysis import airflow_log, enrichment, log_fetch
 from analysis.classifier import classify_error
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
 from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
@@ -45,6 +46,7 @@ from analysis.models import LlmCall, LogAnalysisJob
 from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
+from rca_project import airflow_api
 from tickets import lifecycle
 from tickets.broadcast import GROUP, publisher
 from tickets.databricks_workspace import configured_workspace_id, foreign_workspace
@@ -133,8 +135,10 @@ def create_job_from_files(
 
 def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> LogAnalysisJob:
     """A job that fetches its log when it runs: ``databricks://runs/<run id>`` of a run a ticket
-    records (the job belongs to that ticket when none is named), a Blob path of our container
-    (``blob://<path>`` or its https URL), or an http(s) URL on an allowed host."""
+    records, or ``airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>`` (``?map_index=<i>``)
+    of a task a ticket records (the job belongs to that ticket when none is named), a Blob path
+    of our container (``blob://<path>`` or its https URL), or an http(s) URL on an allowed
+    host."""
     source, ref, ticket = classify_url(url, ticket)
     job = LogAnalysisJob.objects.create(
         owner=owner, ticket=ticket, source=source, source_ref=ref, step="waiting to fetch"
@@ -145,9 +149,11 @@ def create_job_from_url(owner: User, url: str, ticket: Ticket | None = None) -> 
 
 def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
     """ "Analyse the run's log": the ticket's Databricks run output (with DATABRICKS_HOST set,
-    and the run not of another workspace: `foreign_workspace`), else its log URL (an Airflow
-    ticket's), else the error text and details the ticket holds. An Azure Monitor alert that
-    is no pipeline failure has no run: LogJobError."""
+    and the run not of another workspace: `foreign_workspace`), else its Airflow task try's
+    log through Airflow's REST API (with AIRFLOW_API_URL set, and the task not of another
+    deployment: `airflow_log.task_try_of`), else its log URL (an Airflow ticket's), else the
+    error text and details the ticket holds. An Azure Monitor alert that is no pipeline
+    failure has no run: LogJobError."""
     if not ticket.has_run_log:
         raise LogJobError(
             f"ticket {ticket.pk} is an Azure Monitor alert, not a pipeline run: it has no run "
@@ -166,6 +172,8 @@ def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
         and not foreign_workspace(entity)
     ):
         source, ref = Source.DATABRICKS, run_id
+    elif (task_try := airflow_log.task_try_of(ticket)) is not None:
+        source, ref = Source.AIRFLOW, task_try.ref()
     elif log_url.startswith(("http://", "https://")):
         source, ref = Source.URL, redact(log_url)
     job = LogAnalysisJob.objects.create(
@@ -196,13 +204,27 @@ def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str, Ticket | No
             raise LogJobError("Databricks is not configured (DATABRICKS_HOST)")
         run_id = str(int(run_id))
         return Source.DATABRICKS, run_id, databricks_run_ticket(run_id, ticket)
+    if parts.scheme == "airflow":
+        try:
+            task_try = airflow_log.TaskTry.parse(url)
+        except airflow_log.AirflowLogError as exc:
+            raise LogJobError(str(exc)) from exc
+        if not airflow_api.configured():
+            raise LogJobError(
+                "Airflow is not configured (AIRFLOW_API_URL with AIRFLOW_API_TOKEN, or "
+                "AIRFLOW_USERNAME and AIRFLOW_PASSWORD)"
+            )
+        return Source.AIRFLOW, task_try.ref(), airflow_task_ticket(task_try, ticket)
     blob_path = _our_blob_path(url)
     if blob_path is not None:
         if not settings.AZURE_STORAGE_CONNECTION_STRING:
             raise LogJobError("Blob storage is not configured (AZURE_STORAGE_CONNECTION_STRING)")
         return Source.BLOB, blob_path, ticket
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LogJobError("url must be http(s)://, blob://<path> or databricks://runs/<id>")
+        raise LogJobError(
+            "url must be http(s)://, blob://<path>, databricks://runs/<id> or "
+            "airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>"
+        )
     if parts.username or parts.password or "[REDACTED" in redact(url):
         raise LogJobError("url must not carry credentials (a user, a password or a token)")
     allowed = {h.lower() for h in settings.LOG_ANALYSIS_URL_HOSTS}
@@ -270,6 +292,55 @@ def databricks_run_ticket(run_id: str, ticket: Ticket | None) -> Ticket:
         + f", not of the workspace DATABRICKS_HOST reads ({configured_workspace_id()}): "
         "the same run id there is another run"
     )
+
+
+def airflow_task_ticket(task_try: airflow_log.TaskTry, ticket: Ticket | None) -> Ticket:
+    """The Airflow ticket whose failure or latest run is the task of `task_try` (its DAG, run,
+    task and map index; any try of it): the one named, or the last seen of those that are.
+    The service's credentials read every DAG's logs, so a task no ticket records is refused
+    (LogJobError), as is one the named ticket does not record, and one recorded only as a
+    task of another deployment than AIRFLOW_API_URL's (the same run id there is another run)."""
+    records = Q()
+    for field in ("affected_entity", "latest_run__entity"):
+        task = Q(
+            **{
+                f"{field}__dag_id": task_try.dag_id,
+                f"{field}__run_id": task_try.run_id,
+                f"{field}__task_id": task_try.task_id,
+            }
+        )
+        index = Q(**{f"{field}__map_index__in": [str(task_try.map_index), task_try.map_index]})
+        if task_try.map_index < 0:  # a task that is not mapped may not name its map index
+            index |= Q(**{f"{field}__map_index__isnull": True})
+        records |= task & index
+    found = Ticket.objects.filter(records, source="airflow")
+    if ticket is not None:
+        found = found.filter(pk=ticket.pk)
+    recorders = list(
+        found.only("affected_entity", "latest_run", "last_seen").order_by("-last_seen", "-pk")
+    )
+    what = f"Airflow task {task_try.dag_id}.{task_try.task_id} of run {task_try.run_id}"
+    if not recorders:
+        if ticket is not None:
+            raise LogJobError(
+                f"{what} is not a task of ticket {ticket.pk}: only the task of an Airflow "
+                "ticket's failure or its latest run is read"
+            )
+        raise LogJobError(
+            f"no ticket records {what}: only the task of an Airflow ticket's failure or its "
+            "latest run is read"
+        )
+    elsewhere = ""
+    for recorder in recorders:
+        entities = [recorder.affected_entity, (recorder.latest_run or {}).get("entity")]
+        for entity in entities:
+            if not isinstance(entity, dict) or not task_try.names(entity):
+                continue
+            why = airflow_api.other_deployment(entity)
+            if not why:
+                return ticket if ticket is not None else recorder
+            elsewhere = elsewhere or why
+    raise LogJobError(f"{what} is not read from here: {elsewhere}")
 
 
 def _entities_recording(ticket: Ticket, run_id: str) -> list[dict[str, Any]]:
@@ -358,7 +429,12 @@ def run_job(job_id: str) -> LogAnalysisJob | None:
         _finish(job, Status.DONE, report=report, step="done")
     except JobCancelled:
         logger.info("log analysis %s cancelled", job.pk)
-    except (LogReadError, LogJobError, enrichment.EnrichmentError) as exc:
+    except (
+        LogReadError,
+        LogJobError,
+        enrichment.EnrichmentError,
+        airflow_log.AirflowLogError,
+    ) as exc:
         _finish(job, Status.FAILED, error=redact(str(exc)), step="failed")
     except Exception as exc:
         logger.exception("log analysis %s failed", job.pk)
@@ -460,6 +536,17 @@ def _fetch(job: LogAnalysisJob, progress: _Progress) -> list[LogSource]:
         _download_blob(job.source_ref, folder / "00")
         name = job.source_ref.rsplit("/", 1)[-1]
         _set_inputs(job, [(name, folder / "00")])
+    elif job.source == Source.AIRFLOW:
+        texts = None
+        task_try = airflow_log.TaskTry.parse(job.source_ref)
+        airflow_log.fetch_log(
+            task_try,
+            folder / "00",
+            max_bytes=settings.LOG_ANALYSIS_MAX_BYTES,
+            timeout=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
+        )
+        name = f"{task_try.task_id}-try{task_try.try_number}.log"
+        _set_inputs(job, [(name, folder / "00")])
     elif job.source == Source.URL:
         texts = None
         _download_url(job, folder / "00")
@@ -524,11 +611,42 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
                 )
             if answer.status_code != 200:
                 raise LogJobError(f"fetching the log answered HTTP {answer.status_code}")
-            _copy_chunks(answer.iter_content(COPY_CHUNK), target)
+            chunks = answer.iter_content(COPY_CHUNK)
+            first = next(chunks, b"")
+            if html_page(answer.headers.get("Content-Type", ""), first):
+                raise LogJobError(html_page_error())
+            _copy_chunks(itertools.chain([first], chunks), target)
     except log_fetch.FetchRefused as exc:
         raise LogJobError(str(exc)) from exc
     except requests.RequestException as exc:
         raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
+
+
+def html_page_error() -> str:
+    """The job's error when its log URL answered a web page."""
+    why = "the log URL answered an HTML page (a sign-in or UI page), not a log"
+    if airflow_api.configured():
+        return (
+            f"{why}: Airflow's REST API (AIRFLOW_API_URL) reads the log of a task of its own "
+            "deployment whose DAG, run, task and try the ticket records; upload the log"
+        )
+    return (
+        f"{why}: set AIRFLOW_API_URL (with AIRFLOW_API_TOKEN, or AIRFLOW_USERNAME and "
+        "AIRFLOW_PASSWORD) so that an Airflow task's log is read through Airflow's REST API, "
+        "or upload the log"
+    )
+
+
+_HTML_START = (b"<!doctype", b"<html")
+
+
+def html_page(content_type: str, head: bytes) -> bool:
+    """An answer that is a web page, not a log: served as text/html, or starting like one (an
+    Airflow web UI, or the sign-in page it sends an unauthenticated reader to)."""
+    if content_type.split(";", 1)[0].strip().lower() == "text/html":
+        return True
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:16].lower()
+    return start.startswith(_HTML_START)
 
 
 def fetch_policy() -> log_fetch.FetchPolicy:

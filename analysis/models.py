@@ -101,6 +101,7 @@ class LogAnalysisJob(models.Model):
         URL = "url"
         BLOB = "blob"
         DATABRICKS = "databricks"
+        AIRFLOW = "airflow"
         TICKET = "ticket"
 
     RUNNING = frozenset({Status.READING, Status.MINING, Status.ANALYSING})

@@ -7,18 +7,16 @@ watch it (Airflow 3's stable REST API, `/api/v2`, through the official `apache-a
 dagRuns/{run_id}/taskInstances/{task_id}` (or `.../{map_index}` for a mapped task) is polled
 until the new try ends. Credentials: AIRFLOW_API_URL and either AIRFLOW_API_TOKEN (a JWT) or
 AIRFLOW_USERNAME / AIRFLOW_PASSWORD, exchanged for a JWT at `POST /auth/token` (Airflow 3's
-token endpoint) when a call needs one.
+token endpoint) when a call needs one (rca_project/airflow_api.py).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
-
-from django.conf import settings
 
 from integrations import remediation as service
 from integrations.models import OutboundDelivery
-from integrations.parsers.airflow import airflow_deployment
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     Action,
@@ -34,13 +32,17 @@ from integrations.targets.remediating import (
     remediation_of,
     target_run,
 )
+from rca_project import airflow_api
+from rca_project.airflow_api import AirflowApi, AirflowApiError
 
 CLEAR, WATCH = "airflow_clear", "airflow_watch"
 FAILED_STATES = {"failed", "upstream_failed", "removed"}
+NOTE = "cleared by the RCA service's remediation"
 
 
 class AirflowTransport:
-    """Airflow's `/api/v2` through `airflow_client.client` (one ApiClient per transport)."""
+    """Airflow's `/api/v2` through `airflow_client.client` (one ApiClient per transport, from
+    rca_project/airflow_api.py: the token and the deployment check the log analysis uses too)."""
 
     name = "airflow_clear"
 
@@ -55,21 +57,15 @@ class AirflowTransport:
     ) -> None:
         import airflow_client.client as airflow
 
-        self._base_url = base_url.rstrip("/")
-        self._username, self._password = username, password
+        self._airflow = AirflowApi(
+            base_url, token=token, username=username, password=password, timeout=timeout
+        )
         self._timeout = timeout
-        self._config = airflow.Configuration(host=self._base_url)
-        self._config.retries = 0  # retrying is the engine's
-        self._config.access_token = token or None
-        self._api = airflow.TaskInstanceApi(airflow.ApiClient(self._config))
+        self._api = airflow.TaskInstanceApi(self._airflow.client)
 
     @classmethod
     def configured(cls) -> bool:
-        from django.conf import settings
-
-        return bool(settings.AIRFLOW_API_URL) and bool(
-            settings.AIRFLOW_API_TOKEN or (settings.AIRFLOW_USERNAME and settings.AIRFLOW_PASSWORD)
-        )
+        return airflow_api.configured()
 
     @classmethod
     def from_settings(cls) -> AirflowTransport | None:
@@ -77,65 +73,42 @@ class AirflowTransport:
 
         if not cls.configured():
             return None
-        token = settings.AIRFLOW_API_TOKEN
         return cls(
             settings.AIRFLOW_API_URL,
-            token=token,
+            token=settings.AIRFLOW_API_TOKEN,
             username=settings.AIRFLOW_USERNAME,
             password=settings.AIRFLOW_PASSWORD,
             timeout=settings.OUTBOUND_TIMEOUT_SECONDS,
         )
 
-    def _login(self) -> None:
-        import requests
-
-        try:
-            response = requests.post(
-                f"{self._base_url}/auth/token",
-                json={"username": self._username, "password": self._password},
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
-            raise TransportError(f"Airflow token: {type(exc).__name__}", permanent=False) from exc
-        if response.status_code >= 300:
-            status = response.status_code
-            raise TransportError(
-                f"Airflow token: {status}", permanent=not is_transient_status(status), status=status
-            )
-        self._config.access_token = str(response.json().get("access_token") or "")
-
     def _call(self, what: str, call: Any) -> Any:
-        from airflow_client.client.exceptions import ApiException
-
-        if not self._config.access_token:
-            self._login()
-        for attempt in (1, 2):
-            try:
-                return call()
-            except ApiException as exc:
-                status = exc.status
-                if status == 401 and attempt == 1 and self._username:
-                    self._login()  # the JWT expired: one fresh one
-                    continue
-                raise TransportError(
-                    f"{what}: {status} {exc.reason or ''}".strip(),
-                    permanent=not is_transient_status(status),
-                    status=status,
-                ) from exc
-            except Exception as exc:  # urllib3's connection errors and timeouts
-                if isinstance(exc, TransportError):
-                    raise
-                raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
-        raise AssertionError("unreachable")
+        try:
+            return self._airflow.call(what, call)
+        except AirflowApiError as exc:
+            raise _transport_error(exc) from exc
 
     def clear(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[str]:
-        """Clear the failed task instance (and its downstream ones); returns what was cleared."""
+        """Clear the failed task instance (and its downstream ones); returns what was cleared.
+        An Airflow 3 release whose ClearTaskInstancesBody has no `note` (3.1's has none) and
+        forbids fields it does not know answers 422 naming it: the clear is sent once more
+        without one (the refused request cleared nothing)."""
+        task: Any = [task_id, map_index] if map_index >= 0 else task_id
+        what = f"clear {dag_id}.{task_id}"
+        try:
+            result = self._airflow.call(what, lambda: self._clear(dag_id, run_id, task, NOTE))
+        except AirflowApiError as exc:
+            if not _refuses_note(exc):
+                raise _transport_error(exc) from exc
+            result = self._call(what, lambda: self._clear(dag_id, run_id, task, None))
+        return [f"{ti.task_id}#{ti.try_number}" for ti in result.task_instances or []]
+
+    def _clear(self, dag_id: str, run_id: str, task: Any, note: str | None) -> Any:
         from airflow_client.client.models import (
             ClearTaskInstancesBody,
             ClearTaskInstancesBodyTaskIdsInner,
         )
 
-        task: Any = [task_id, map_index] if map_index >= 0 else task_id
+        fields: dict[str, Any] = {"note": note} if note is not None else {}
         body = ClearTaskInstancesBody(
             dry_run=False,
             dag_run_id=run_id,
@@ -143,15 +116,9 @@ class AirflowTransport:
             only_failed=True,
             include_downstream=True,
             reset_dag_runs=True,
-            note="cleared by the RCA service's remediation",
+            **fields,
         )
-        result = self._call(
-            f"clear {dag_id}.{task_id}",
-            lambda: self._api.post_clear_task_instances(
-                dag_id, body, _request_timeout=self._timeout
-            ),
-        )
-        return [f"{ti.task_id}#{ti.try_number}" for ti in result.task_instances or []]
+        return self._api.post_clear_task_instances(dag_id, body, _request_timeout=self._timeout)
 
     def task_state(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
         if map_index >= 0:
@@ -172,18 +139,31 @@ class AirflowTransport:
         return str(state.value if hasattr(state, "value") else state or "")
 
 
+def _transport_error(exc: AirflowApiError) -> TransportError:
+    """A refusal as the engine weighs it; no answer (status None) may be tried again."""
+    status = exc.status
+    permanent = status is not None and not is_transient_status(status)
+    return TransportError(str(exc), permanent=permanent, status=status)
+
+
+def _refuses_note(exc: AirflowApiError) -> bool:
+    """A 422 whose validation errors name the body's `note` (FastAPI's answer to a field the
+    body model forbids: `{"detail": [{"type": "extra_forbidden", "loc": ["body", "note"]}]}`)."""
+    if exc.status != 422:
+        return False
+    try:
+        detail = json.loads(exc.body).get("detail")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(detail, list) and any(
+        isinstance(item, dict) and list(item.get("loc") or [])[-1:] == ["note"] for item in detail
+    )
+
+
 def other_deployment(entity: dict[str, Any]) -> str:
-    """Why the task cannot be cleared from here ('' when it can): it ran on another Airflow
-    than the one AIRFLOW_API_URL serves. A scheduled run's id is the same on every deployment:
-    that run here is another one. Asked before a clear is proposed, and again as it is sent."""
-    ran_on = str(entity.get("deployment") or "")
-    served = settings.AIRFLOW_DEPLOYMENT or airflow_deployment("", settings.AIRFLOW_API_URL, "")
-    if ran_on and ran_on != served:
-        return (
-            f"the task ran on Airflow '{ran_on}', and AIRFLOW_API_URL serves '{served}' "
-            "(AIRFLOW_DEPLOYMENT names the deployment it serves)"
-        )
-    return ""
+    """`airflow_api.other_deployment`: asked before a clear is proposed, and again as it is
+    sent."""
+    return airflow_api.other_deployment(entity)
 
 
 def _task(entity: dict[str, Any]) -> tuple[str, str, str, int]:

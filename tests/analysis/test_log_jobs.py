@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import threading
 import time
 import zipfile
@@ -34,7 +35,7 @@ from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tests.fakes.text_server import TextServer
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog
+from tickets.models import AuditLog, Ticket
 
 LOGS = Path(__file__).parent / "logs"
 SECRET = "Pa55w0rdNeverStored"
@@ -785,3 +786,324 @@ def test_an_archive_of_an_empty_log_fails_the_job_saying_so():
         "logs.zip/stderr: the log is empty",
         None,
     )
+
+
+# --- an Airflow task's log through Airflow's REST API ------------------------------------------
+
+AIRFLOW_RUN = "scheduled__2025-12-10T00:00:00+00:00"
+# What Airflow 3 answers for a failed try: structured lines, the exception as `error_detail`
+# (structlog's dicts: the raised exception first, then its cause).
+AIRFLOW3_LINES: list[dict[str, Any]] = [
+    {"event": "::group::Log message source details", "sources": ["/logs/attempt=2.log"]},
+    {
+        "timestamp": "2025-12-10T00:00:01.100000Z",
+        "level": "info",
+        "logger": "airflow.task",
+        "event": "Connecting to warehouse",
+        "host": "db-01",
+    },
+    {
+        "timestamp": "2025-12-10T00:00:09.900000Z",
+        "level": "error",
+        "logger": "task",
+        "event": "Task failed with exception",
+        "error_detail": [
+            {
+                "exc_type": "RuntimeError",
+                "exc_value": "load_orders failed",
+                "is_cause": False,
+                "frames": [{"filename": "/opt/dags/sales.py", "lineno": 40, "name": "load"}],
+            },
+            {
+                "exc_type": "psycopg2.OperationalError",
+                "exc_value": 'connection to server at "db-01" (10.0.0.5), port 5432 failed: '
+                "Connection refused",
+                "is_cause": True,
+                "frames": [{"filename": "/opt/dags/sales.py", "lineno": 31, "name": "connect"}],
+            },
+        ],
+    },
+]
+
+
+def airflow_ticket(deployment: str, *, tries: tuple[int, ...] = (1, 2)):
+    """An Airflow ticket of `load_orders` in AIRFLOW_RUN whose tries were counted on it (their
+    occurrences, as the webhook records them), the last one latest."""
+    from tickets.models import Occurrence
+
+    run_key = f"airflow:{deployment}:sales_daily/load_orders/{AIRFLOW_RUN}"
+    ticket = make_ticket(
+        source="airflow",
+        processing_mode="airflow",
+        run_id=run_key,
+        affected_entity={
+            "dag_id": "sales_daily",
+            "task_id": "load_orders",
+            "run_id": AIRFLOW_RUN,
+            "map_index": "-1",
+            "deployment": deployment,
+        },
+        details={"dag_id": "sales_daily", "task_id": "load_orders", "try_number": tries[0]},
+        links={"log": f"https://{deployment}/dags/sales_daily/runs/x/tasks/load_orders"},
+    )
+    for number in tries:
+        Occurrence.objects.create(
+            key=f"{run_key}#try{number}:failed",
+            ticket=ticket,
+            outcome="correlated",
+            seen_at=timezone.now() + timedelta(seconds=number),
+        )
+    return ticket
+
+
+@pytest.fixture
+def airflow_api(settings):
+    from tests.fakes.airflow_api import FakeAirflow
+
+    with FakeAirflow() as fake:
+        settings.AIRFLOW_API_URL = fake.url
+        settings.AIRFLOW_API_TOKEN = ""
+        settings.AIRFLOW_USERNAME = fake.username
+        settings.AIRFLOW_PASSWORD = fake.password
+        settings.AIRFLOW_DEPLOYMENT = ""
+        yield fake
+
+
+def served(fake) -> str:
+    """The deployment the fake's URL names (its host and port)."""
+    return fake.url.removeprefix("http://")
+
+
+@pytest.mark.django_db
+def test_an_airflow_tickets_log_is_read_through_the_rest_api(airflow_api):
+    """The latest try's log (try 2, whose occurrence is the latest), in two parts (a
+    continuation token), authenticated with a token from /auth/token; Airflow 3's structured
+    lines become a task log whose exception chain names the cause."""
+    airflow_api.add_log(
+        "sales_daily", AIRFLOW_RUN, "load_orders", 2, AIRFLOW3_LINES[:2], AIRFLOW3_LINES[2:]
+    )
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 1, ["try 1 was fine"])
+    ticket = airflow_ticket(served(airflow_api))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    assert (job.source, job.source_ref) == (
+        "airflow",
+        "airflow://dags/sales_daily/runs/scheduled__2025-12-10T00%3A00%3A00%2B00%3A00"
+        "/tasks/load_orders/tries/2",
+    )
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    report = report_of(job)
+    assert report["innermost_cause"]["type"] == "psycopg2.OperationalError"
+    assert "Connection refused" in report["innermost_cause"]["message"]
+    assert job.inputs[0]["name"] == "load_orders-try2.log"
+    logs = airflow_api.requests_to("/logs/")
+    assert [r.path.rsplit("/", 1)[-1] for r in logs] == ["2", "2"]
+    assert logs[0].param("full_content") == "true" and logs[0].param("token") is None
+    assert logs[1].param("token") == "part-1"
+    assert all(r.header("Authorization") == f"Bearer {airflow_api.token}" for r in logs)
+
+
+def test_airflow_structured_lines_are_written_as_a_classic_task_log():
+    from analysis.airflow_log import structured_line
+
+    text = "".join(structured_line(line) for line in AIRFLOW3_LINES)
+    assert text.splitlines()[:3] == [
+        '::group::Log message source details sources=["/logs/attempt=2.log"]',
+        "[2025-12-10T00:00:01.100000Z] {airflow.task} INFO - Connecting to warehouse host=db-01",
+        "[2025-12-10T00:00:09.900000Z] {task} ERROR - Task failed with exception",
+    ]
+    assert "The above exception was the direct cause of the following exception:" in text
+    assert text.index("psycopg2.OperationalError") < text.index("RuntimeError: load_orders")
+
+
+@pytest.mark.django_db
+def test_an_airflow_log_of_plain_lines_or_text_is_read_as_it_is(airflow_api):
+    airflow_api.add_log(
+        "sales_daily",
+        AIRFLOW_RUN,
+        "load_orders",
+        1,
+        "[2025-12-10, 00:00:01 UTC] {taskinstance.py:1} ERROR - KeyError: 'customer_id'\n",
+    )
+    ticket = airflow_ticket(served(airflow_api), tries=(1,))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    assert not report_of(job)["no_error"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("setup", "error"),
+    [
+        ("no log", "Airflow has no log of sales_daily.load_orders try 2 of run "),
+        ("wrong password", "Airflow token: 401 (AIRFLOW_USERNAME and AIRFLOW_PASSWORD)"),
+        ("expired token", "Airflow refused the credentials (401): check AIRFLOW_API_TOKEN"),
+        ("forbidden", "(403): the credentials (AIRFLOW_API_TOKEN, or AIRFLOW_USERNAME) may not"),
+    ],
+)
+def test_an_airflow_log_that_cannot_be_read_fails_the_job_naming_why(
+    airflow_api, settings, setup, error
+):
+    if setup == "wrong password":
+        settings.AIRFLOW_PASSWORD = "wrong-password"
+    elif setup == "expired token":  # a token alone: nothing to get a fresh one with
+        settings.AIRFLOW_API_TOKEN = "an-expired-jwt"
+        settings.AIRFLOW_USERNAME = settings.AIRFLOW_PASSWORD = ""
+    if setup != "no log":
+        airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"])
+    if setup == "forbidden":
+        airflow_api.fail(403, {"detail": "Forbidden"}, path_contains="/logs/")
+    ticket = airflow_ticket(served(airflow_api))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert error in job.error
+    if setup == "no log":
+        assert "(404): the run or the try is gone" in job.error
+    assert job.inputs == [] and job.report is None
+    assert not log_jobs.job_dir(job).exists()
+    assert "wrong-password" not in job.error
+
+
+@pytest.mark.django_db
+def test_an_airflow_log_over_the_size_limit_fails_the_job(airflow_api, settings):
+    settings.LOG_ANALYSIS_MAX_BYTES = 2000
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["x" * 100] * 40)
+    ticket = airflow_ticket(served(airflow_api))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error) == (
+        "failed",
+        "the log exceeds the limit of 0.00190735 MB per job",
+    )
+
+
+@pytest.mark.django_db
+def test_a_task_of_another_airflow_deployment_is_not_read_from_this_one(airflow_api):
+    # The same run of the same DAG exists on the configured Airflow: it is not this ticket's.
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"])
+    ticket = airflow_ticket("airflow-dev.example.com")
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    assert job.source == "url"
+    assert not airflow_api.requests_to("/logs/")
+
+
+@pytest.mark.django_db
+def test_airflow_api_url_given_with_its_api_path_reads_the_log(airflow_api, settings):
+    settings.AIRFLOW_API_URL = f"{airflow_api.url}/api/v2/"
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, AIRFLOW3_LINES)
+    ticket = airflow_ticket(served(airflow_api))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content_type", "page"),
+    [
+        ("text/html; charset=utf-8", b"<html><body>Airflow</body></html>"),
+        ("text/plain", b"\n  <!DOCTYPE html>\n<html lang='en'><head><title>Sign In</title>"),
+    ],
+)
+def test_a_log_url_answering_an_html_page_fails_the_job_saying_so(settings, content_type, page):
+    """Without AIRFLOW_API_URL the ticket's log URL is fetched; Airflow 3's UI page (or a
+    sign-in page) is no log to analyse."""
+    settings.LOG_ANALYSIS_URL_HOSTS = ["127.0.0.1"]
+    settings.AIRFLOW_API_URL = ""
+    with TextServer({"/dags/d/runs/r/tasks/t": page}, content_type=content_type) as airflow:
+        ticket = make_ticket(
+            source="airflow", links={"log": f"{airflow.url}/dags/d/runs/r/tasks/t"}
+        )
+        job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+        assert job.source == "url"
+        log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "failed" and job.report is None
+    assert job.error.startswith(
+        "the log URL answered an HTML page (a sign-in or UI page), not a log: set AIRFLOW_API_URL"
+    )
+    assert job.error.endswith("or upload the log")
+
+
+@pytest.mark.django_db
+def test_an_airflow_task_try_given_as_a_url_is_read_for_the_ticket_recording_it(airflow_api):
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 1, AIRFLOW3_LINES)
+    ticket = airflow_ticket(served(airflow_api))
+    url = f"airflow://dags/sales_daily/runs/{AIRFLOW_RUN}/tasks/load_orders/tries/1"
+    job = log_jobs.create_job_from_url(make_user("a", "viewer"), url)
+    assert (job.source, job.ticket_id) == ("airflow", ticket.pk)
+    assert job.source_ref.endswith("00%3A00%3A00%2B00%3A00/tasks/load_orders/tries/1")
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    assert [r.path.rsplit("/", 1)[-1] for r in airflow_api.requests_to("/logs/")] == ["1"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (
+            f"airflow://dags/sales_daily/runs/{AIRFLOW_RUN}/tasks/other_task/tries/1",
+            "no ticket records Airflow task sales_daily.other_task of run",
+        ),
+        (
+            f"airflow://dags/sales_daily/runs/{AIRFLOW_RUN}/tasks/load_orders/tries/1?map_index=3",
+            "no ticket records Airflow task sales_daily.load_orders",
+        ),
+        ("airflow://dags/sales_daily/runs/r/tasks/load_orders", "airflow://dags/<dag>/runs/"),
+        ("airflow://dags/sales_daily/runs/r/tasks/t/tries/two", "airflow://dags/<dag>/runs/"),
+        ("airflow://dags/sales_daily/runs/r/tasks/t/tries/0", "airflow://dags/<dag>/runs/"),
+    ],
+)
+def test_an_airflow_task_url_no_ticket_records_is_refused(airflow_api, url, reason):
+    airflow_ticket(served(airflow_api))
+    with pytest.raises(LogJobError, match=re.escape(reason)):
+        log_jobs.create_job_from_url(make_user("a", "viewer"), url)
+    assert not LogAnalysisJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_airflow_task_url_of_another_deployment_or_without_airflow_is_refused(
+    airflow_api, settings
+):
+    airflow_ticket("airflow-dev.example.com")
+    user = make_user("a", "viewer")
+    url = f"airflow://dags/sales_daily/runs/{AIRFLOW_RUN}/tasks/load_orders/tries/2"
+    with pytest.raises(
+        LogJobError, match=re.escape("the task ran on Airflow 'airflow-dev.example.com'")
+    ):
+        log_jobs.create_job_from_url(user, url)
+    settings.AIRFLOW_API_URL = ""
+    with pytest.raises(LogJobError, match=re.escape("Airflow is not configured (AIRFLOW_API_URL")):
+        log_jobs.create_job_from_url(user, url)
+    assert not LogAnalysisJob.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("migration_data")
+def test_the_try_read_is_the_latest_one_the_airflow_webhooks_reported(airflow_api, webhook_client):
+    """The callback's bodies, as posted: try 1 (retried by Airflow) opens the ticket, try 2
+    fails for good; the ticket's "Analyse the run's log" reads try 2 from the Airflow the
+    bodies name as theirs (airflow_base_url)."""
+    from tests.conftest import local_payload
+
+    body = {**local_payload("airflow_failure.json"), "airflow_base_url": airflow_api.url}
+    first = webhook_client("/webhooks/airflow/", body).json()
+    final = {**body, "try_number": 2, "state": "failed"}
+    assert webhook_client("/webhooks/airflow/", final).json()["ticket_id"] == first["ticket_id"]
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, AIRFLOW3_LINES)
+
+    ticket = Ticket.objects.get(pk=first["ticket_id"])
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    assert job.source == "airflow" and job.source_ref.endswith("/tasks/load_orders/tries/2")
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error

@@ -11,7 +11,13 @@ Paths answered:
        (dry_run honoured; only_failed clears failed and upstream_failed instances; the cleared
        ones get state null and try_number + 1, as the scheduler will run them again)
   GET  /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}[/{map_index}]
-Every /api/v2 call needs `Authorization: Bearer <the token>` (401 otherwise).
+  GET  /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}
+       (?map_index, full_content, token) -> {"content": [...], "continuation_token": ...}: the
+       parts `add_log` gave, one per request, each but the last with a token for the next
+       (404 "TaskInstance not found" for a try without a log)
+Every /api/v2 call needs `Authorization: Bearer <the token>` (401 otherwise). With
+`note_field=False` the clear's body forbids `note`, as Airflow 3.1's ClearTaskInstancesBody
+does (a strict model): 422 with FastAPI's validation error.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ _INSTANCE = re.compile(
     r"^/api/v2/dags/(?P<dag>[^/]+)/dagRuns/(?P<run>[^/]+)/taskInstances/(?P<task>[^/]+)"
     r"(?:/(?P<map>-?\d+))?$"
 )
+_LOG = re.compile(
+    r"^/api/v2/dags/(?P<dag>[^/]+)/dagRuns/(?P<run>[^/]+)/taskInstances/(?P<task>[^/]+)"
+    r"/logs/(?P<try>\d+)$"
+)
 
 
 class FakeAirflow(FakeHttpService):
@@ -39,6 +49,9 @@ class FakeAirflow(FakeHttpService):
         self.username, self.password, self.token = username, password, token
         # (dag_id, run_id, task_id, map_index) -> task instance body
         self.instances: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+        # (dag_id, run_id, task_id, map_index, try_number) -> the parts of its log's `content`
+        self.logs: dict[tuple[str, str, str, int, int], list[Any]] = {}
+        self.note_field = True
 
     def error_body(self, status: int, message: str) -> Any:
         return {"detail": message}
@@ -69,6 +82,19 @@ class FakeAirflow(FakeHttpService):
         self.instances[(dag_id, run_id, task_id, map_index)] = instance
         return instance
 
+    def add_log(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        try_number: int,
+        *parts: Any,
+        map_index: int = -1,
+    ) -> None:
+        """The try's log: each part is one answer's `content` (structured lines, plain lines
+        or a text)."""
+        self.logs[(dag_id, run_id, task_id, map_index, try_number)] = list(parts)
+
     def finish(
         self, dag_id: str, run_id: str, task_id: str, state: str, map_index: int = -1
     ) -> None:
@@ -80,11 +106,25 @@ class FakeAirflow(FakeHttpService):
             if (body.get("username"), body.get("password")) != (self.username, self.password):
                 return 401, {"detail": "Invalid credentials"}, {}
             return 201, {"access_token": self.token}, {}
+        if not request.path.startswith("/api/v2/"):
+            return 404, {"detail": "Not Found"}, {}  # FastAPI routes before it authenticates
         if request.header("Authorization") != f"Bearer {self.token}":
             return 401, {"detail": "Not authenticated"}, {}
         match = _CLEAR.match(request.path)
         if match and request.method == "POST":
-            return self._clear(unquote(match["dag"]), request.body or {})
+            body = request.body or {}
+            if not self.note_field and "note" in body:
+                error = {
+                    "type": "extra_forbidden",
+                    "loc": ["body", "note"],
+                    "msg": "Extra inputs are not permitted",
+                    "input": body["note"],
+                }
+                return 422, {"detail": [error]}, {}
+            return self._clear(unquote(match["dag"]), body)
+        match = _LOG.match(request.path)
+        if match and request.method == "GET":
+            return self._log(match, request)
         match = _INSTANCE.match(request.path)
         if match and request.method == "GET":
             key = (
@@ -98,6 +138,22 @@ class FakeAirflow(FakeHttpService):
                 return 404, {"detail": "The Task Instance was not found"}, {}
             return 200, instance, {}
         return 404, {"detail": "Not Found"}, {}
+
+    def _log(self, match: re.Match[str], request: RecordedRequest) -> Reply:
+        key = (
+            unquote(match["dag"]),
+            unquote(match["run"]),
+            unquote(match["task"]),
+            int(request.param("map_index") or -1),
+            int(match["try"]),
+        )
+        parts = self.logs.get(key)
+        if parts is None:
+            return 404, {"detail": "TaskInstance not found"}, {}
+        index = int((request.param("token") or "part-0").removeprefix("part-"))
+        more = index + 1 < len(parts)
+        token = f"part-{index + 1}" if more else None
+        return 200, {"content": parts[index], "continuation_token": token}, {}
 
     def _clear(self, dag_id: str, body: dict[str, Any]) -> Reply:
         run_id = body.get("dag_run_id")

@@ -12,10 +12,10 @@ from typing import Any, Self
 
 
 class TextServer:
-    """Answers GET `path` with `pages[path]` as text/plain (every path with `default`, when
-    given; else a 404), or with a 302 to `redirects[path]`; records the paths asked for and
-    each request's headers. Listens on `host` and `port` (0: a free one), over TLS with
-    `tls` (a server context holding the certificate)."""
+    """Answers GET `path` with `pages[path]` as `content_type` (text/plain unless told; every
+    path with `default`, when given; else a 404), or with a 302 to `redirects[path]`; records
+    the paths asked for and each request's headers. Listens on `host` and `port` (0: a free
+    one), over TLS with `tls` (a server context holding the certificate)."""
 
     def __init__(
         self,
@@ -26,11 +26,13 @@ class TextServer:
         host: str = "127.0.0.1",
         port: int = 0,
         tls: ssl.SSLContext | None = None,
+        content_type: str = "text/plain; charset=utf-8",
     ) -> None:
         self.pages = pages
         self.default = default
         self.redirects = redirects or {}
         self.host, self.port, self.tls = host, port, tls
+        self.content_type = content_type
         self.paths: list[str] = []
         self.headers: list[Message] = []
 
@@ -50,7 +52,7 @@ class TextServer:
                 data = server.pages.get(self.path, server.default)
                 self.send_response(200 if data is not None else 404)
                 data = b"not found" if data is None else data
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Type", server.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

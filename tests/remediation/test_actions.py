@@ -548,6 +548,59 @@ def test_airflow_wrong_password_fails_the_remediation_without_leaking_it(airflow
     assert airflow.instances[("d", "r", "t", -1)]["state"] == "failed"
 
 
+def _airflow_clear_of(airflow: FakeAirflow):
+    airflow.add_task_instance("d", "r", "t", "failed")
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = make_ticket(
+        source="airflow",
+        run_id="airflow:d/t/r",
+        affected_entity={"dag_id": "d", "task_id": "t", "run_id": "r", "map_index": "-1"},
+    )
+    remediation.propose(ticket.pk)
+    return ticket, run_pending(ticket.pk)
+
+
+def test_airflow_clear_is_sent_again_without_a_note_an_airflow_forbids(airflow):
+    # Airflow 3.1's ClearTaskInstancesBody has no `note` and forbids fields it does not know.
+    airflow.note_field = False
+    ticket, _ = _airflow_clear_of(airflow)
+    clears = airflow.requests_to("/clearTaskInstances")
+    assert [("note" in r.body) for r in clears] == [True, False]
+    assert airflow.instances[("d", "r", "t", -1)]["try_number"] == 2
+    assert Remediation.objects.get(ticket=ticket).status == "running"
+
+
+def test_airflow_clear_refused_for_another_field_is_not_sent_again(airflow):
+    error = {"type": "missing", "loc": ["body", "dag_run_id"], "msg": "Field required"}
+    airflow.fail(422, {"detail": [error]}, path_contains="/clearTaskInstances")
+    _, rows = _airflow_clear_of(airflow)
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+    assert [r.status for r in rows] == ["dead"] and "422" in rows[0].last_error
+    assert airflow.instances[("d", "r", "t", -1)]["state"] == "failed"
+
+
+def test_airflow_api_url_given_with_its_api_path_is_its_root(airflow, settings):
+    settings.AIRFLOW_API_URL = f"{airflow.url}/api/v2/"
+    ticket, _ = _airflow_clear_of(airflow)
+    assert [r.path for r in airflow.requests[:2]] == [
+        "/auth/token",
+        "/api/v2/dags/d/clearTaskInstances",
+    ]
+    assert Remediation.objects.get(ticket=ticket).status == "running"
+
+
+def test_airflow_api_url_without_a_token_endpoint_is_named(airflow, settings):
+    # Not an Airflow 3 API server's root (here: a path under it, where /auth/token is a 404).
+    settings.AIRFLOW_API_URL = f"{airflow.url}/airflow"
+    _, rows = _airflow_clear_of(airflow)
+    assert [r.status for r in rows] == ["dead"]
+    assert rows[0].last_error.startswith(
+        f"Airflow token: 404 from {airflow.url}/airflow/auth/token: no Airflow 3 token endpoint "
+        f"there; AIRFLOW_API_URL ({airflow.url}/airflow) must be the root URL of an Airflow 3 "
+        "API server"
+    )
+
+
 # --- playbook ------------------------------------------------------------------------------------
 
 

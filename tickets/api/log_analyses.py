@@ -171,6 +171,8 @@ class JsonRequestSerializer(serializers.Serializer):
         help_text=(
             "databricks://runs/<run id> of a run a Databricks ticket records (its failure's run"
             " or its latest run, the job run or a task's own run; with ticket_id, that ticket's),"
+            " airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n> (?map_index=<i>) of a task"
+            " an Airflow ticket records in the same way (read through AIRFLOW_API_URL),"
             " blob://<path in the evidence container> (or its https URL), or an http(s) URL on "
             "the ticket's Airflow log host or LOG_ANALYSIS_URL_HOSTS."
         ),
@@ -180,7 +182,8 @@ class JsonRequestSerializer(serializers.Serializer):
         max_length=64,
         help_text=(
             "Alone: analyse that ticket's run log. With url: the ticket it belongs to (without "
-            "it, a Databricks run's job belongs to the last seen ticket recording the run)."
+            "it, a Databricks run's or Airflow task's job belongs to the last seen ticket "
+            "recording it)."
         ),
     )
 

@@ -1,0 +1,321 @@
+"""An Airflow task try's log, read through Airflow 3's REST API:
+`GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}`
+(`full_content`, `map_index`; `token` for the next part while the answer carries a
+`continuation_token`), authenticated as the remediation's clear is (rca_project/airflow_api.py).
+
+The task log URL an Airflow failure callback sends is the web UI's: Airflow 3 answers it with
+the UI's HTML page, Airflow 2 with a redirect to its sign-in page, so it is no log to fetch.
+
+Airflow 3 answers `{"content": [...], "continuation_token": ...}` where `content` holds its
+structured log lines (`{"timestamp", "event", "level", "logger", "error_detail", ...}`), or
+plain lines when it could not parse them; a text `content` is read too. The client's typed
+`get_log` keeps only `event` and `timestamp` of a structured line (and refuses a text), so the
+raw answer is read (`get_log_without_preload_content`) and each line written as Airflow's
+classic task log line (`[ts] {logger} LEVEL - event key=value`), an exception's
+`error_detail` as the Python traceback it stands for, which the log reader's formats know.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote, unquote, urlsplit
+
+from django.conf import settings
+
+from rca_project import airflow_api
+from rca_project.airflow_api import AirflowApi, AirflowApiError
+from tickets.models import Occurrence, Ticket
+
+CHUNK = 1024 * 1024
+# The occurrence key of an Airflow try's failure: `<run key>#try<n>:failed` (the parser's).
+_FAILED_TRY = re.compile(r"^(?P<run_key>.+)#try(?P<try>\d+):failed$")
+# The keys of a structured line written in its header, not as key=value.
+_HEADER_KEYS = {"timestamp", "event", "level", "logger", "error_detail"}
+
+
+class AirflowLogError(ValueError):
+    """The log cannot be read; the message says why (the job fails with it)."""
+
+
+@dataclass(frozen=True)
+class TaskTry:
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int
+    map_index: int = -1
+
+    def ref(self) -> str:
+        """`airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>` (each part quoted), with
+        `?map_index=<i>` for a mapped task: the job's `source_ref`."""
+        parts = (quote(self.dag_id, safe=""), quote(self.run_id, safe=""))
+        task = quote(self.task_id, safe="")
+        ref = f"airflow://dags/{parts[0]}/runs/{parts[1]}/tasks/{task}/tries/{self.try_number}"
+        return ref + (f"?map_index={self.map_index}" if self.map_index >= 0 else "")
+
+    @classmethod
+    def parse(cls, ref: str) -> TaskTry:
+        parts = urlsplit(ref)
+        segments = parts.path.strip("/").split("/")
+        query = dict(item.partition("=")[::2] for item in parts.query.split("&") if item)
+        if (
+            parts.scheme != "airflow"
+            or parts.netloc != "dags"
+            or len(segments) != 7
+            or segments[1::2] != ["runs", "tasks", "tries"]
+            or not segments[6].isdigit()
+            or int(segments[6]) < 1  # Airflow counts tries from 1
+            or not query.get("map_index", "-1").lstrip("-").isdigit()
+        ):
+            raise AirflowLogError(
+                "an Airflow task try is airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>"
+            )
+        dag, run, task = (unquote(segments[i]) for i in (0, 2, 4))
+        return cls(dag, run, task, int(segments[6]), int(query.get("map_index", "-1")))
+
+    def names(self, entity: dict[str, Any]) -> bool:
+        """Whether a ticket's run entity is this task's run (any try of it)."""
+        return (
+            str(entity.get("dag_id", "")) == self.dag_id
+            and str(entity.get("run_id", "")) == self.run_id
+            and str(entity.get("task_id", "")) == self.task_id
+            and str(entity.get("map_index", -1)) == str(self.map_index)
+        )
+
+    def describe(self) -> str:
+        task = self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+        return f"{self.dag_id}.{task} try {self.try_number} of run {self.run_id}"
+
+
+def task_try_of(ticket: Ticket) -> TaskTry | None:
+    """The task try of the latest failure counted on an Airflow ticket, when AIRFLOW_API_URL
+    (with its credentials) can read its log: the run entity (`latest_run`, else the failure
+    that opened it) names the DAG, run and task, it ran on the deployment AIRFLOW_API_URL
+    serves, and the try is known. None otherwise."""
+    if ticket.source != "airflow" or not airflow_api.configured():
+        return None
+    latest = ticket.latest_run or {}
+    entity = latest.get("entity") or ticket.affected_entity or {}
+    dag_id, run_id, task_id = (str(entity.get(k) or "") for k in ("dag_id", "run_id", "task_id"))
+    if not (dag_id and run_id and task_id) or airflow_api.other_deployment(entity):
+        return None
+    try_number = _latest_try(ticket, str(latest.get("run_key") or ticket.run_id))
+    if try_number is None:
+        return None
+    try:
+        map_index = int(entity.get("map_index", -1))
+    except (TypeError, ValueError):
+        map_index = -1
+    return TaskTry(dag_id, run_id, task_id, try_number, map_index)
+
+
+def _latest_try(ticket: Ticket, run_key: str) -> int | None:
+    """The try of the latest failure counted on the ticket (its occurrence's key), when it is
+    of the ticket's latest run; else the try of the failure that opened it, when that is the
+    latest run (`details["try_number"]`)."""
+    keys = (
+        Occurrence.objects.filter(ticket=ticket, key__endswith=":failed")
+        .order_by("-seen_at", "-id")
+        .values_list("key", flat=True)[:1]
+    )
+    for key in keys:
+        match = _FAILED_TRY.match(key)
+        if match and match["run_key"] == run_key:
+            return int(match["try"])
+    if run_key == ticket.run_id and str((ticket.details or {}).get("try_number", "")).isdigit():
+        return int(ticket.details["try_number"])
+    return None
+
+
+def fetch_log(task: TaskTry, target: Path, *, max_bytes: int, timeout: float) -> None:
+    """Write the try's log to `target` as text: the whole of it (`full_content`), and any next
+    part Airflow holds back (`continuation_token`) until a part brings no line. No request
+    starts once `timeout` seconds have passed since the first; the answers, as received, count
+    towards `max_bytes`. AirflowLogError naming the problem when it fails."""
+    import airflow_client.client as airflow
+
+    api = AirflowApi.from_settings(timeout)
+    if api is None:
+        raise AirflowLogError(
+            "Airflow is not configured (AIRFLOW_API_URL with AIRFLOW_API_TOKEN, or "
+            "AIRFLOW_USERNAME and AIRFLOW_PASSWORD)"
+        )
+    instances = airflow.TaskInstanceApi(api.client)
+    deadline = time.monotonic() + timeout
+    received = 0
+    token: str | None = None
+    with target.open("w", encoding="utf-8") as out:
+        while True:
+            if time.monotonic() >= deadline:
+                raise AirflowLogError(
+                    f"reading the log of {task.describe()} from Airflow took over {timeout:g} s"
+                )
+            answer = _page(api, instances, task, token, max_bytes, received)
+            received += answer.size
+            lines = _write(answer.content, out)
+            token = answer.continuation_token
+            if not token or not lines:
+                return
+
+
+@dataclass(frozen=True)
+class _Answer:
+    content: Any
+    continuation_token: str | None
+    size: int
+
+
+def _page(
+    api: AirflowApi, instances: Any, task: TaskTry, token: str | None, max_bytes: int, received: int
+) -> _Answer:
+    from airflow_client.client.exceptions import ApiException
+
+    allowance = max_bytes - received
+
+    def get() -> bytes | None:
+        """The raw answer, None once it grew past `allowance`."""
+        response = instances.get_log_without_preload_content(
+            task.dag_id,
+            task.run_id,
+            task.task_id,
+            task.try_number,
+            full_content=True,
+            map_index=task.map_index if task.map_index >= 0 else None,
+            token=token,
+            accept="application/json",
+            _request_timeout=api.timeout,
+        )
+        try:
+            if response.status >= 300:
+                raise ApiException(
+                    status=response.status,
+                    reason=response.reason,
+                    body=response.read(4096).decode("utf-8", "replace"),
+                )
+            data = bytearray()
+            for chunk in response.stream(CHUNK):
+                data += chunk
+                if len(data) > allowance:
+                    return None
+            return bytes(data)
+        finally:
+            response.release_conn()
+
+    try:
+        data: bytes | None = api.call(f"log of {task.describe()}", get)
+    except AirflowApiError as exc:
+        raise AirflowLogError(_refusal(exc, task)) from exc
+    if data is None:
+        raise AirflowLogError(
+            f"the log exceeds the limit of {max_bytes / (1024 * 1024):g} MB per job"
+        )
+    try:
+        body = json.loads(data)
+    except ValueError as exc:
+        raise AirflowLogError(
+            f"Airflow's answer for the log of {task.describe()} is not JSON"
+        ) from exc
+    if not isinstance(body, dict) or "content" not in body:
+        raise AirflowLogError(f"Airflow's answer for the log of {task.describe()} holds no content")
+    next_token = body.get("continuation_token")
+    return _Answer(body["content"], str(next_token) if next_token else None, len(data))
+
+
+def _refusal(exc: AirflowApiError, task: TaskTry) -> str:
+    if exc.status is None:
+        return f"cannot reach Airflow at {api_url()}: {exc}"
+    if exc.login:
+        return f"{exc} (AIRFLOW_USERNAME and AIRFLOW_PASSWORD)" if exc.status == 401 else str(exc)
+    if exc.status == 401:
+        return (
+            "Airflow refused the credentials (401): check AIRFLOW_API_TOKEN, or "
+            "AIRFLOW_USERNAME and AIRFLOW_PASSWORD"
+        )
+    if exc.status == 403:
+        return (
+            f"Airflow refused to show the log of {task.describe()} (403): the credentials "
+            "(AIRFLOW_API_TOKEN, or AIRFLOW_USERNAME) may not read this DAG's task logs"
+        )
+    if exc.status == 404:
+        return (
+            f"Airflow has no log of {task.describe()} (404): the run or the try is gone "
+            "(deleted, or cleaned up by retention)"
+        )
+    return f"reading the log of {task.describe()} from Airflow answered HTTP {exc.status}"
+
+
+def api_url() -> str:
+    return airflow_api.api_root(settings.AIRFLOW_API_URL)
+
+
+def _write(content: Any, out: IO[str]) -> int:
+    """Write the answer's `content` as text lines; returns how many lines it held."""
+    if isinstance(content, str):
+        out.write(content if content.endswith("\n") or not content else content + "\n")
+        return len(content.splitlines())
+    if not isinstance(content, list):
+        return 0
+    for item in content:
+        if isinstance(item, dict):
+            out.write(structured_line(item))
+        else:
+            out.write(f"{item}\n")
+    return len(content)
+
+
+def structured_line(message: dict[str, Any]) -> str:
+    """One of Airflow 3's structured log lines as the classic task log line, newline-ended:
+    `[<timestamp>] {<logger>} <LEVEL> - <event> <key>=<value>...`, then its exception (the
+    `error_detail` list) as a Python traceback. A line without a timestamp (Airflow's
+    `::group::` markers) is its event and keys alone."""
+    event = str(message.get("event", ""))
+    extras = " ".join(
+        f"{key}={_value(value)}"
+        for key, value in message.items()
+        if key not in _HEADER_KEYS and value not in (None, "", [], {})
+    )
+    text = f"{event} {extras}" if extras else event
+    if message.get("timestamp"):
+        level = str(message.get("level") or "info").upper()
+        text = f"[{message['timestamp']}] {{{message.get('logger') or ''}}} {level} - {text}"
+    lines = [text.replace("\r", " ").replace("\n", "\n  ")]
+    detail = message.get("error_detail")
+    if isinstance(detail, list) and detail:
+        lines.extend(traceback_lines(detail))
+    return "\n".join(lines) + "\n"
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def traceback_lines(stacks: list[Any]) -> list[str]:
+    """`error_detail` (structlog's exception dicts: the raised exception first, then its
+    cause or context, each with `is_cause`) as Python prints the chain: the innermost first."""
+    out: list[str] = []
+    dicts = [stack for stack in stacks if isinstance(stack, dict)]
+    for index, stack in enumerate(reversed(dicts)):
+        if index:
+            out.append("")
+            out.append(
+                "The above exception was the direct cause of the following exception:"
+                if dicts[len(dicts) - index].get("is_cause")
+                else "During handling of the above exception, another exception occurred:"
+            )
+            out.append("")
+        out.append("Traceback (most recent call last):")
+        for frame in stack.get("frames") or []:
+            if isinstance(frame, dict):
+                out.append(
+                    f'  File "{frame.get("filename", "?")}", line {frame.get("lineno", "?")}, '
+                    f"in {frame.get('name', '?')}"
+                )
+        value = str(stack.get("exc_value") or "")
+        exc_type = str(stack.get("exc_type") or "Exception")
+        out.append(f"{exc_type}: {value}" if value else exc_type)
+    return out

@@ -1,0 +1,169 @@
+"""The Airflow the service calls: Airflow 3's stable REST API (`/api/v2`) at AIRFLOW_API_URL,
+through the official `apache-airflow-client` 3.x package, authenticated with AIRFLOW_API_TOKEN
+(a JWT) or AIRFLOW_USERNAME / AIRFLOW_PASSWORD exchanged for one at `POST /auth/token`.
+
+Shared by the remediation's clear (integrations/targets/airflow_clear.py) and the log analysis
+(analysis/airflow_log.py), which may not import integrations: one way to reach Airflow, one
+check that a ticket's task ran on the deployment AIRFLOW_API_URL serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+from integrations.parsers.airflow import airflow_deployment
+
+# The API's own paths: a common mistake is to give AIRFLOW_API_URL with one of them, where the
+# client (and /auth/token) want the server's root.
+API_PATHS = ("/api/v2", "/api/v1")
+
+
+class AirflowApiError(Exception):
+    """A call Airflow refused or that did not reach it. `status` is the HTTP status (None: no
+    answer); `body` the start of Airflow's answer; `login`: the token request failed."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, body: str = "", login: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.status, self.body, self.login = status, body, login
+
+
+def api_root(url: str) -> str:
+    """AIRFLOW_API_URL as the client wants it: the server's root, without a trailing slash or
+    the `/api/v2` (or `/api/v1`) path it may have been given with."""
+    root = url.strip().rstrip("/")
+    for path in API_PATHS:
+        if root.endswith(path):
+            return root.removesuffix(path).rstrip("/")
+    return root
+
+
+def configured() -> bool:
+    return bool(settings.AIRFLOW_API_URL) and bool(
+        settings.AIRFLOW_API_TOKEN or (settings.AIRFLOW_USERNAME and settings.AIRFLOW_PASSWORD)
+    )
+
+
+def served_deployment() -> str:
+    """The deployment AIRFLOW_API_URL serves, as the Airflow webhooks name one."""
+    return settings.AIRFLOW_DEPLOYMENT or airflow_deployment(
+        "", api_root(settings.AIRFLOW_API_URL), ""
+    )
+
+
+def other_deployment(entity: dict[str, Any]) -> str:
+    """Why the task of a ticket's run entity cannot be reached from here ('' when it can): it
+    ran on another Airflow than the one AIRFLOW_API_URL serves. A scheduled run's id is the
+    same on every deployment: that run here is another one."""
+    ran_on = str(entity.get("deployment") or "")
+    served = served_deployment()
+    if ran_on and ran_on != served:
+        return (
+            f"the task ran on Airflow '{ran_on}', and AIRFLOW_API_URL serves '{served}' "
+            "(AIRFLOW_DEPLOYMENT names the deployment it serves)"
+        )
+    return ""
+
+
+class AirflowApi:
+    """One authenticated `airflow_client` ApiClient; `call` runs a client call with a token,
+    fetching a fresh one once when a password is configured and the token was refused."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str = "",
+        username: str = "",
+        password: str = "",
+        timeout: float,
+    ) -> None:
+        import airflow_client.client as airflow
+
+        self.base_url = api_root(base_url)
+        self._given_url = base_url
+        self._username, self._password = username, password
+        self.timeout = timeout
+        self._config = airflow.Configuration(host=self.base_url)
+        self._config.retries = 0  # a caller that retries does so itself
+        self._config.access_token = token or None
+        self.client = airflow.ApiClient(self._config)
+
+    @classmethod
+    def from_settings(cls, timeout: float) -> AirflowApi | None:
+        if not configured():
+            return None
+        return cls(
+            settings.AIRFLOW_API_URL,
+            token=settings.AIRFLOW_API_TOKEN,
+            username=settings.AIRFLOW_USERNAME,
+            password=settings.AIRFLOW_PASSWORD,
+            timeout=timeout,
+        )
+
+    def login(self) -> None:
+        import requests
+
+        url = f"{self.base_url}/auth/token"
+        try:
+            response = requests.post(
+                url,
+                json={"username": self._username, "password": self._password},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise AirflowApiError(f"Airflow token: {type(exc).__name__}", login=True) from exc
+        status = response.status_code
+        if status in (404, 405):
+            raise AirflowApiError(
+                f"Airflow token: {status} from {url}: no Airflow 3 token endpoint there; "
+                f"AIRFLOW_API_URL ({self._given_url}) must be the root URL of an Airflow 3 "
+                "API server",
+                status=status,
+                login=True,
+            )
+        if status >= 300:
+            raise AirflowApiError(f"Airflow token: {status}", status=status, login=True)
+        try:
+            token = response.json().get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not token:
+            raise AirflowApiError(
+                f"Airflow token: {url} answered {status} without an access_token; "
+                f"AIRFLOW_API_URL ({self._given_url}) must be the root URL of an Airflow 3 "
+                "API server",
+                status=status,
+                login=True,
+            )
+        self._config.access_token = str(token)
+
+    def call(self, what: str, call: Callable[[], Any]) -> Any:
+        """`call()` with a token; AirflowApiError("<what>: <status> <reason>") when it fails."""
+        from airflow_client.client.exceptions import ApiException
+
+        if not self._config.access_token:
+            self.login()
+        for attempt in (1, 2):
+            try:
+                return call()
+            except ApiException as exc:
+                status = exc.status
+                if status == 401 and attempt == 1 and self._username:
+                    self.login()  # the JWT expired: one fresh one
+                    continue
+                body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else ""
+                raise AirflowApiError(
+                    f"{what}: {status} {exc.reason or ''}".strip(),
+                    status=status,
+                    body=(body or str(exc.body or ""))[:2000],
+                ) from exc
+            except AirflowApiError:
+                raise
+            except Exception as exc:  # urllib3's connection errors and timeouts
+                raise AirflowApiError(f"{what}: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")
