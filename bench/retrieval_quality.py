@@ -2,7 +2,8 @@
 
 For every message, the share of its 5 nearest neighbours (cosine, itself excluded) that carry
 the same label: precision@5, averaged. Two texts per backend: the bare message, and what the
-service embeds (`failure_text`: the rule classifier's class, then the message).
+service embeds (`failure_text`: the rule classifier's class, the error the message states, then
+the rest of the message without stack frames and log boilerplate).
 
     .venv/bin/python bench/retrieval_quality.py [FILE.jsonl]
 

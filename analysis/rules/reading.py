@@ -1,6 +1,8 @@
 """Reading the message: the innermost meaningful error inside what platforms wrap around it,
-excerpts of untrusted text that end at a word boundary, and whether an explanation already
-carries what an error states (the names it gives, or most of its words).
+what a message says without the boilerplate many failures share (stack frames, traceback
+headers, the platform's own log lines), excerpts of untrusted text that end at a word boundary,
+and whether an explanation already carries what an error states (the names it gives, or most
+of its words).
 
 Platforms wrap the error that matters: ADF in JSON (`"message": "..."`, often escaped) and in
 `Type=...,Message=...,Source=...` chains whose last link is the driver's own error; Spark in
@@ -348,6 +350,70 @@ def innermost_error(text: str) -> str:
         else:
             break
     return drop_packages(_STACK_FRAME.sub("", current)).strip()
+
+
+# --------------------------------------------------------------------------- boilerplate
+
+# A Python frame: `File "x.py", line 12, in f` as `traceback` prints it, `File "x.py", line 12
+# in f` as Airflow 3's task log shows it, and IPython's (Databricks notebooks): `File
+# /x.py:12, in f(a)`, `Cell In[3], line 2`, `File <command-123>:2`. The lines under it that are
+# indented deeper are its source lines and the carets marking the call; IPython marks the line
+# that raised with an arrow (`---> 2 df = ...`).
+_PYTHON_FRAME = re.compile(
+    r'File "[^"\n]*", line \d+,? in |File \S+:\d+(?:, in |$)|Cell In\[\d+\], line \d+'
+)
+_FRAME_ARROW = re.compile(r"-*> +\d+ ")
+# A JVM, Scala or .NET frame ("at org.x.Y.method(Y.java:12)", "at X.Y.M() in C:\y.cs:line 3"),
+# and what stands for frames left out.
+_OTHER_FRAME = re.compile(
+    r"at [\w$.<>`\[\],/-]+\(|\.\.\. \d+ (?:more|elided)\b|\[Previous line repeated \d+ more"
+)
+# Airflow 3's task log names each line's logger after it: `Task failed with exception:
+# source="task"`.
+_LOG_SOURCE = re.compile(r':? source="[^"\n]*"\s*$')
+# An exception line ("Py4JJavaError: An error occurred while calling o412.save."): its message
+# is checked for a wrapper's text that names no cause.
+_NAMED_LINE = re.compile(r"[\w$.]{1,200}: (.*)")
+# Searched in a line: IPython prints the exception's name before it.
+_TRACEBACK_HEADER = re.compile(
+    r"Traceback \(most recent call last\)|During handling of the above exception, another"
+    r"|The above exception was the direct cause of the following|^Driver stacktrace:"
+)
+
+
+def without_boilerplate(text: str) -> str:
+    """`text` without what many failures share whatever their cause: stack frames (Python's
+    with their source lines, JVM, Scala and .NET ones), traceback headers, the platform's own
+    log lines (info and debug lines, and warning or error lines that only say something
+    failed; the others keep their message without the timestamp), and exceptions whose message
+    is only a wrapper's text (py4j's "An error occurred while calling o412.save."). Lines
+    without a word (blank lines, rules of dashes) are dropped."""
+    kept: list[str] = []
+    frame_indent = -1
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if frame_indent >= 0 and (indent > frame_indent or _FRAME_ARROW.match(stripped)):
+            continue
+        frame_indent = -1
+        log = _LOG_LINE.match(line)
+        if log:
+            level = log.group(2) or next(iter(_LEVEL_IN_PREFIX.findall(log.group(1))), "")
+            stripped = _LOG_SOURCE.sub("", log.group(3)).strip()
+            if level in _QUIET or _EMPTY.match(stripped):
+                continue
+        if _PYTHON_FRAME.match(stripped):
+            frame_indent = indent
+            continue
+        named = _NAMED_LINE.match(stripped)
+        if (
+            _WORD.search(stripped)
+            and not _OTHER_FRAME.match(stripped)
+            and not _TRACEBACK_HEADER.search(stripped)
+            and not states_no_cause(named.group(1) if named else stripped)
+        ):
+            kept.append(stripped)
+    return "\n".join(kept)
 
 
 # --------------------------------------------------------------------------- what it states

@@ -23,9 +23,11 @@ from analysis.rules.reading import (
     excerpt,
     innermost_error,
     states_no_cause,
+    without_boilerplate,
 )
 from analysis.rules.resource_exhaustion import spark_executor_oom, unschedulable
 from analysis.specificity import explain_without_llm
+from tests.analysis import failure_tracebacks as tracebacks
 from tests.conftest import SHARED_FIXTURES
 
 HERE = Path(__file__).resolve().parent
@@ -292,6 +294,10 @@ def _build(found: Rule) -> Callable[[str], Finding]:
         (_build(unschedulable), "1" * 64_000),
         (states_no_cause, "An error occurred while calling " + "a." * 32_000 + "!"),
         (states_no_cause, "An error occurred while calling " + "a" * 199 + ".!" * 32_000 + "x"),
+        (without_boilerplate, '  File "a.py", line 1, in f\n' + "      x\n" * 32_000),
+        (without_boilerplate, "at " + "a." * 32_000),
+        (without_boilerplate, "[2024-05-02 " + " " * 32_000 + "ERROR" + " " * 32_000 + "x"),
+        (without_boilerplate, "[2024-05-02] ERROR - x" + ' source="a"' * 16_000 + "!"),
     ],
     ids=[
         "blank-lines",
@@ -303,6 +309,10 @@ def _build(found: Rule) -> Callable[[str], Finding]:
         "digit-run-pending-pod",
         "py4j-call-dotted-run",
         "py4j-call-punctuation-run",
+        "deep-frame-source",
+        "frame-like-dotted-run",
+        "log-prefix-spaces",
+        "log-source-fields",
     ],
 )
 def test_pathological_text_is_read_in_linear_time(read: object, text: str) -> None:
@@ -353,6 +363,126 @@ def test_timestamped_log_keeps_its_warning_and_error_lines() -> None:
         "State of this instance has been externally set to success. Terminating instance. "
         "Received SIGTERM."
     )
+
+
+# --------------------------------------------------------------------------- boilerplate
+
+
+def test_an_airflow_traceback_without_boilerplate_is_its_error() -> None:
+    """The task SDK's frames, the DAG's and the driver's, with their source and caret lines:
+    what is left is the exception and the detail the driver printed under it."""
+    assert without_boilerplate(tracebacks.postgres_refused()) == (
+        'psycopg2.OperationalError: connection to server at "warehouse.internal" (10.0.4.12),'
+        " port 5432 failed: Connection refused\n"
+        "Is the server running on that host and accepting TCP/IP connections?"
+    )
+
+
+def test_chained_tracebacks_keep_each_exception_and_drop_the_headers_between() -> None:
+    assert without_boilerplate(tracebacks.sqlalchemy_refused()).splitlines() == [
+        'psycopg2.OperationalError: connection to server at "warehouse.internal" (10.0.4.12),'
+        " port 5432 failed: Connection refused",
+        "Is the server running on that host and accepting TCP/IP connections?",
+        'sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "'
+        'warehouse.internal" (10.0.4.12), port 5432 failed: Connection refused',
+        "Is the server running on that host and accepting TCP/IP connections?",
+        "(Background on this error at: https://sqlalche.me/e/20/e3q8)",
+    ]
+
+
+def test_airflow_3_task_log_keeps_the_exception_not_its_log_lines_or_frames() -> None:
+    """A task log as Airflow 3's UI shows it (a public report's shape): info lines, the error
+    line naming its logger, the exception, then frames without source lines."""
+    site = tracebacks.SITE
+    frames = "".join(
+        f'File "{path}", line {line} in {function}\n\n'
+        for path, line, function in [
+            (f"{site}/airflow/sdk/execution_time/task_runner.py", 920, "run"),
+            (f"{site}/airflow/sdk/execution_time/task_runner.py", 1215, "_execute_task"),
+            (f"{site}/airflow/sdk/bases/operator.py", 397, "wrapper"),
+            (f"{site}/airflow/providers/standard/operators/python.py", 216, "execute"),
+            ("/opt/airflow/dags/repo/rattrapage/dag_rattrapage.py", 48, "validate_payload"),
+        ]
+    )
+    log = (
+        "[2026-01-19, 09:35:26] INFO - DAG bundles loaded: dags-folder:"
+        ' source="airflow.dag_processing.bundles.manager.DagBundlesManager"\n'
+        "[2026-01-19, 09:35:26] INFO - Filling up the DagBag from /opt/airflow/dags/repo/"
+        'rattrapage/dag_rattrapage.py: source="airflow.models.dagbag.DagBag"\n'
+        '[2026-01-19, 09:35:27] ERROR - Task failed with exception: source="task"\n'
+        "KeyError: 'asset_events'\n" + frames
+    )
+
+    assert without_boilerplate(log) == "KeyError: 'asset_events'"
+
+
+def test_airflow_2_log_lines_around_a_traceback_are_dropped() -> None:
+    message = (
+        "[2024-05-02, 03:00:12 UTC] {taskinstance.py:2698} ERROR - Task failed with exception\n"
+        "Traceback (most recent call last):\n"
+        '  File "/home/airflow/.local/lib/python3.11/site-packages/airflow/models/taskinstance.py",'
+        " line 433, in _execute_task\n"
+        "    result = execute_callable(context=context, **execute_callable_kwargs)\n"
+        '  File "/opt/airflow/dags/sales/ingest.py", line 57, in load_partition\n'
+        "    resp.raise_for_status()\n"
+        "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
+        "https://api.vendor.example.com/v2/export\n"
+        "[2024-05-02, 03:00:12 UTC] {taskinstance.py:1138} INFO - Marking task as UP_FOR_RETRY."
+        " dag_id=sales_ingest, task_id=load_partition, execution_date=20240501T030000\n"
+        "[2024-05-02, 03:00:13 UTC] {standard_task_runner.py:110} ERROR - Failed to execute job"
+        " 3021 for task load_partition (503 Server Error; 4021)"
+    )
+
+    assert without_boilerplate(message).splitlines() == [
+        "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
+        "https://api.vendor.example.com/v2/export",
+        "Failed to execute job 3021 for task load_partition (503 Server Error; 4021)",
+    ]
+
+
+def test_jvm_frames_their_elisions_and_py4js_wrapper_are_dropped_the_causes_kept() -> None:
+    message = (
+        "Py4JJavaError: An error occurred while calling o77.parquet.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage"
+        " 14.0 failed 4 times\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages"
+        "(DAGScheduler.scala:3440)\n"
+        "\tat scala.collection.mutable.ResizableArray.foreach(ResizableArray.scala:62)\n"
+        "Driver stacktrace:\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.$anonfun$abortStage$2"
+        "(DAGScheduler.scala:3362)\n"
+        "Caused by: org.apache.parquet.io.ParquetDecodingException: Can not read value at 0 in"
+        " block -1 in file part-00003.snappy.parquet\n"
+        "\tat org.apache.parquet.hadoop.InternalParquetRecordReader.nextKeyValue"
+        "(InternalParquetRecordReader.java:264)\n"
+        "\t... 23 more"
+    )
+
+    assert without_boilerplate(message).splitlines() == [
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage"
+        " 14.0 failed 4 times",
+        "Caused by: org.apache.parquet.io.ParquetDecodingException: Can not read value at 0 in"
+        " block -1 in file part-00003.snappy.parquet",
+    ]
+
+
+def test_a_databricks_notebook_trace_without_boilerplate_is_the_drivers_error() -> None:
+    """IPython's frames (the cell's and pyspark's, numbered source lines and arrows), its header
+    and rule, py4j's wrapper and the JVM frames: the driver's exception is left."""
+    trace = tracebacks.databricks_jdbc_write("Login failed for user 'etl_writer'.")
+
+    assert without_boilerplate(trace) == (
+        ": com.microsoft.sqlserver.jdbc.SQLServerException: Login failed for user 'etl_writer'."
+    )
+
+
+def test_a_message_without_boilerplate_is_left_as_it_is() -> None:
+    message = (
+        "Operation on target Copy_Orders failed: ErrorCode=SqlFailedToConnect,'Type=Microsoft."
+        "DataTransfer.Common.Shared.HybridDeliveryException,Message=Cannot connect to SQL"
+        " Server: 'onprem-sql01', Database: 'ERP'.,Source=Microsoft.DataTransfer.ClientLibrary,'"
+    )
+    assert without_boilerplate(message) == message
 
 
 # --------------------------------------------------------------------------- no cut words

@@ -11,10 +11,17 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from analysis import services
+from analysis.classifier import classify_error
+from analysis.embeddings import MAX_TEXT_CHARS, failure_text, local_backend
 from analysis.similar import similar_tickets
 from integrations.ingest import ingest_delivery
+from tests.analysis import failure_tracebacks as tracebacks
 from tests.conftest import local_payload
-from tickets.models import Ticket
+from tests.fakes.gemini_api import FakeGemini
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import EMBEDDING_DIMENSIONS, Resolution, Ticket
+from tickets.resolutions import previous_fixes
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +158,183 @@ def test_the_batch_look_up_leaves_the_callers_transaction_planning_as_before(cor
         assert any(similar_tickets_many(tickets, k=3, min_similarity=0.3).values())
         cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone()[0] == "on"
+
+
+# --- Airflow tracebacks: the cause, not the frames ---------------------------------------------
+
+REFUSED_FIX = "Restarted the warehouse's PostgreSQL after its data disk filled up; added an alert."
+
+
+def airflow_ticket(dag: str, task: str, exception: str, exception_type: str) -> Ticket:
+    body = local_payload("airflow_failure.json")
+    body.update(
+        dag_id=dag,
+        task_id=task,
+        run_id=f"scheduled__{uuid.uuid4()}",
+        state="failed",
+        exception=exception,
+        exception_type=exception_type,
+    )
+    ticket_id = ingest_delivery("airflow", json.dumps(body).encode()).ticket_id
+    assert ticket_id is not None
+    services.analyse_ticket(ticket_id)
+    return Ticket.objects.get(pk=ticket_id)
+
+
+def resolved_refused_connection() -> Ticket:
+    ticket = airflow_ticket(
+        "hr_workday_sync", "load_workers", tracebacks.postgres_refused(), "OperationalError"
+    )
+    lifecycle.resolve(ticket.pk, Actor.system("test"), fix=REFUSED_FIX)
+    return ticket
+
+
+@pytest.mark.parametrize(
+    ("exception", "exception_type"),
+    [
+        (tracebacks.workday_503(), "HTTPError"),
+        (tracebacks.pandas_parse_error(), "ParserError"),
+    ],
+    ids=["http-503", "csv-parse-error"],
+)
+def test_an_airflow_failure_of_another_cause_under_the_same_frames_is_not_similar(
+    settings, exception, exception_type
+):
+    """The user trial: embedded whole, these tracebacks are mostly the same task-SDK frames, and
+    a Workday 503 was shown a refused connection's fix (the whole texts score 0.97 and 0.92)."""
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    refused = resolved_refused_connection()
+
+    ticket = airflow_ticket("hr_workday_sync", "load_workers", exception, exception_type)
+
+    scores = {other.pk: score for other, score in similar_tickets(ticket, min_similarity=0.0)}
+    assert scores[refused.pk] < settings.SIMILARITY_FLOOR
+    assert previous_fixes(ticket) == []
+    assert "previous_fixes" not in ticket.details
+
+
+@pytest.mark.parametrize(
+    "exception",
+    [
+        tracebacks.postgres_refused(
+            "10.0.4.17",
+            dag_file="/opt/airflow/dags/sales/orders_daily.py",
+            line=112,
+            function="extract_orders",
+            through_hook=False,
+            site=tracebacks.OTHER_SITE,
+            release=tracebacks.RELEASE_3_1,
+        ),
+        tracebacks.sqlalchemy_refused(),
+    ],
+    ids=["other-dag-and-release", "through-sqlalchemy"],
+)
+def test_the_same_cause_under_other_frames_and_line_numbers_still_finds_its_fix(
+    settings, exception
+):
+    """Another DAG (so another fingerprint), another Airflow release's line numbers, another
+    address, the driver called directly or through SQLAlchemy's pool: the same refused
+    connection, found by its embedding."""
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    refused = resolved_refused_connection()
+
+    ticket = airflow_ticket("sales_orders_daily", "extract_orders", exception, "OperationalError")
+
+    assert ticket.fingerprint != refused.fingerprint
+    fixes = previous_fixes(ticket)
+    assert [(fix.ticket_id, fix.fix, fix.same_failure) for fix in fixes] == [
+        (refused.pk, REFUSED_FIX, False)
+    ]
+    assert fixes[0].similarity >= settings.SIMILARITY_FLOOR
+    assert ticket.details["previous_fixes"][0]["fix"] == REFUSED_FIX
+
+
+LOGIN_FAILED = (
+    "Login failed for user 'etl_writer'. ClientConnectionId:6b1c0e0a-3f3e-4c1e-9a43-1b2f9c1d2e3f"
+)
+
+
+def local_similarity(first: str, second: str) -> float:
+    texts = [failure_text(classify_error(m).error_type, m) for m in (first, second)]
+    a, b = local_backend().embed(texts)
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "Cannot insert duplicate key row in object 'dbo.orders' with unique index"
+        " 'ux_orders_order_id'. The duplicate key value is (884213).",
+        "The TCP/IP connection to the host sql-prod.database.windows.net, port 1433 has failed."
+        ' Error: "connect timed out. Verify the connection properties."',
+    ],
+    ids=["duplicate-key", "connect-timeout"],
+)
+def test_databricks_failures_of_other_causes_under_the_same_py4j_frames_are_not_similar(
+    settings, other
+):
+    """Whole, these notebook traces (IPython's frames of a py4j call, then the JVM's) scored
+    0.996 and 0.997 against a failed login."""
+    login = tracebacks.databricks_jdbc_write(LOGIN_FAILED)
+
+    assert local_similarity(login, tracebacks.databricks_jdbc_write(other)) < (
+        settings.SIMILARITY_FLOOR
+    )
+
+
+def test_the_same_databricks_failure_in_another_cell_and_runtime_is_similar(settings):
+    login = tracebacks.databricks_jdbc_write(LOGIN_FAILED)
+    again = tracebacks.databricks_jdbc_write(
+        "Login failed for user 'etl_writer'. ClientConnectionId:0f9e8d7c-1a2b-4c3d-8e9f-"
+        "a1b2c3d4e5f6",
+        cell_line=7,
+        jdbc_line=71,
+        commands_line=85,
+    )
+
+    assert local_similarity(login, again) >= settings.SIMILARITY_FLOOR
+
+
+def test_gemini_embeds_a_long_traceback_by_its_error_not_its_first_frames(settings):
+    """Gemini reads the first 4,000 characters of the text: of a 9,000-character chained
+    traceback those were frames only, the error past them."""
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY = "test-key-not-a-secret"
+        settings.GEMINI_BASE_URL = gemini.url
+        settings.EMBEDDING_BACKEND = "gemini"
+        exception = tracebacks.sqlalchemy_refused()
+        assert len(exception) > 2 * MAX_TEXT_CHARS
+
+        ticket = airflow_ticket("finance_ledger", "extract_ledger", exception, "OperationalError")
+
+        (request,) = gemini.requests_to(":batchEmbedContents")
+    (text,) = [item["content"]["parts"][0]["text"] for item in request.body["requests"]]
+    assert ticket.embedding_model == "gemini-gemini-embedding-001-256"
+    assert text.startswith(
+        f"{ticket.error_type}: OperationalError: connection to server at"
+        ' "warehouse.internal" (10.0.4.12), port 5432 failed: Connection refused'
+    )
+    assert "sqlalchemy.exc.OperationalError" in text
+    assert "File " not in text and "Traceback" not in text
+
+
+def test_reembedding_carries_each_tickets_new_vector_to_the_fixes_recorded_on_it(settings):
+    """A fix is found by the vector of its failure, stored with it when it was recorded: after
+    a change of what is embedded, re-embedding the tickets alone left the fixes' old vectors,
+    which new ones are compared with."""
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    refused = resolved_refused_connection()
+    stale = [1.0] + [0.0] * (EMBEDDING_DIMENSIONS - 1)
+    Ticket.objects.filter(pk=refused.pk).update(embedding=stale)
+    Resolution.objects.filter(ticket=refused).update(embedding=stale)
+
+    call_command("reembed_tickets", stdout=StringIO(), stderr=StringIO())
+
+    ticket = Ticket.objects.get(pk=refused.pk)
+    resolution = Resolution.objects.get(ticket=refused)
+    assert resolution.embedding is not None and ticket.embedding is not None
+    assert list(resolution.embedding) == list(ticket.embedding) != stale
+    assert resolution.embedding_model == ticket.embedding_model == "wordllama-l2_supercat-256"

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from analysis.embeddings import configured_backend, failure_text
-from tickets.models import Ticket
+from tickets.models import Resolution, Ticket
 
 
 def _positive(value: str) -> int:
@@ -16,8 +16,9 @@ def _positive(value: str) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Embed every ticket again with the configured backend (after changing EMBEDDING_BACKEND "
-        "or the model), so similar-incident search compares like with like."
+        "Embed every ticket again with the configured backend (after changing EMBEDDING_BACKEND, "
+        "the model or what is embedded), and the fixes recorded on it with it, so similar-ticket "
+        "search and previous fixes compare like with like."
     )
 
     def add_arguments(self, parser):
@@ -53,4 +54,11 @@ class Command(BaseCommand):
             ticket.embedding = vector
             ticket.embedding_model = backend.name
         Ticket.objects.bulk_update(batch, ["embedding", "embedding_model"])
+        # A recorded fix carries its failure's vector (`record_fix`): it is found by it.
+        by_ticket = {ticket.pk: ticket for ticket in batch}
+        resolutions = list(Resolution.objects.filter(ticket_id__in=by_ticket).only("ticket_id"))
+        for resolution in resolutions:
+            resolution.embedding = by_ticket[resolution.ticket_id].embedding
+            resolution.embedding_model = backend.name
+        Resolution.objects.bulk_update(resolutions, ["embedding", "embedding_model"])
         return len(batch)
