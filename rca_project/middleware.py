@@ -1,10 +1,12 @@
-"""Request rewriting that must happen before Django's own middleware sees the request."""
+"""Our middleware: API paths served without their slash (before Django's own middleware sees
+them), and Django's CommonMiddleware with the probes spared its Host check."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.middleware import common as django_common
 from django.urls import is_valid_path
 
 
@@ -27,3 +29,21 @@ class ApiWithoutSlashMiddleware:
             request.path_info = f"{path}/"
             request.path = f"{request.path}/"
         return self.get_response(request)
+
+
+# The probes' paths (rca_project/urls.py), with or without the trailing slash.
+PROBE_PATHS = frozenset({"/healthz", "/healthz/", "/readyz", "/readyz/", "/metrics", "/metrics/"})
+
+
+class CommonMiddleware(django_common.CommonMiddleware):
+    """Django's CommonMiddleware, except that the probes skip its request checks. Those read
+    the Host header, which must be in ALLOWED_HOSTS (else DisallowedHost: a 400 and an error
+    logged with its trace), but a probe names whatever address it was sent to: compose's health
+    checks and `make run`'s readiness probe ask 127.0.0.1, a scraper or an orchestrator the
+    container's own address, none of them the public name a production ALLOWED_HOSTS lists.
+    The probes' answers do not depend on the host, and they need no slash added."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponsePermanentRedirect | None:
+        if request.path_info in PROBE_PATHS:
+            return None
+        return super().process_request(request)

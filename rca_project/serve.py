@@ -220,9 +220,16 @@ def main() -> int:
 
 def ready_banner(base: str, websocket_url: str) -> str:
     """What `make run` prints once ready: every page it names answers at `base` (the API's
-    prefix alone is no page: its docs are)."""
+    prefix alone is no page: its docs are). The webhook token only when it was generated (kept
+    in var/): one given in WEBHOOK_TOKEN is the operator's already, and this output is the
+    service's log."""
     from django.conf import settings
 
+    token = (
+        "(WEBHOOK_TOKEN's, not printed)"
+        if os.environ.get("WEBHOOK_TOKEN")
+        else settings.WEBHOOK_TOKEN
+    )
     return (
         "\nRCA service ready\n"
         f"  dashboard      {base}/          (live updates: {websocket_url})\n"
@@ -232,7 +239,7 @@ def ready_banner(base: str, websocket_url: str) -> str:
         f"  webhooks       {base}/webhooks/azure-monitor/  /webhooks/adf/  "
         "/webhooks/databricks/  /webhooks/airflow/\n"
         f"  health         {base}/healthz  {base}/readyz  {base}/metrics\n"
-        f"  webhook token  {settings.WEBHOOK_TOKEN}\n"
+        f"  webhook token  {token}\n"
         f"  database       {_safe_url(settings.DATABASE_URL)}\n"
         f"  redis          {_safe_url(settings.REDIS_URL)}\n"
     )

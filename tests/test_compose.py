@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -128,3 +130,97 @@ def test_the_targets_settings_reach_the_app_and_unset_ones_keep_their_defaults()
         assert environment[name] is None, name
     for service in ("web", "worker", "outbound-jira", "outbound-slack", "outbound-blob"):
         assert set(compose["services"][service]["environment"]) >= TARGET_SETTINGS, service
+
+
+# Production settings the README's configuration table names that an operator sets in the
+# environment or .env: TLS behind a terminator, each source's own webhook token, the inbox's
+# retention, the log format.
+PRODUCTION_SETTINGS = {
+    "TLS",
+    "HSTS_SECONDS",
+    "WEBHOOK_TOKEN_AZURE_MONITOR",
+    "WEBHOOK_TOKEN_ADF",
+    "WEBHOOK_TOKEN_DATABRICKS",
+    "WEBHOOK_TOKEN_AIRFLOW",
+    "INBOX_RETENTION_DAYS",
+    "LOG_FORMAT",
+}
+
+
+def test_the_production_settings_reach_the_app_and_unset_ones_keep_their_defaults():
+    """Set in .env, none of these reached a container: TLS=true gave no HSTS and no Secure
+    cookies, and a source's own webhook token was never asked for."""
+    from tickets.vocabulary import Source
+
+    assert {f"WEBHOOK_TOKEN_{source.name}" for source in Source} <= PRODUCTION_SETTINGS
+    compose = load_compose()
+    environment = compose["x-app-environment"]
+    assert set(environment) >= PRODUCTION_SETTINGS, sorted(PRODUCTION_SETTINGS - set(environment))
+    for name in PRODUCTION_SETTINGS:
+        assert environment[name] is None, name
+    for service in ("web", "ws", "worker", "relay", "beat"):
+        assert set(compose["services"][service]["environment"]) >= PRODUCTION_SETTINGS, service
+
+
+def test_web_starts_gunicorn_itself_with_one_fresh_metrics_directory(tmp_path):
+    """The web service's shell command starts gunicorn after collectstatic. Without `exec` the
+    shell stayed the container's process 1, which ignores SIGTERM, so `docker stop` waited out
+    its grace period and killed gunicorn with the requests in flight. Without a multiprocess
+    directory each of gunicorn's workers counted alone, and a scrape of /metrics read whichever
+    one answered it (counters that went back and forth)."""
+    web = load_compose()["services"]["web"]
+    command = web["command"]
+    assert command[:2] == ["sh", "-c"]
+    # Compose's own `$$` escape; the directory moved under tmp_path.
+    script = command[2].replace("$$", "$")
+    assert "PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus" in script
+    metrics = tmp_path / "prometheus"
+    script = script.replace("/tmp/prometheus", str(metrics))
+    metrics.mkdir()
+    (metrics / "counter_4.db").write_text("the last run's")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # The image's programs stand in as scripts: python does nothing, gunicorn prints its pid
+    # and what the metrics directory holds.
+    (bin_dir / "python").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "gunicorn").write_text('#!/bin/sh\necho $$; ls -A "$PROMETHEUS_MULTIPROC_DIR"\n')
+    for name in ("python", "gunicorn"):
+        (bin_dir / name).chmod(0o755)
+    shell = subprocess.Popen(
+        ["/bin/sh", "-c", script],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    output, _ = shell.communicate(timeout=10)
+    assert output.split() == [str(shell.pid)]  # exec'd, and the directory there but empty
+    # Only gunicorn's: a one-off `docker compose run web python manage.py …` finds no
+    # directory there, and prometheus_client fails on import in multiprocess mode without it.
+    assert "PROMETHEUS_MULTIPROC_DIR" not in web.get("environment", {})
+    from rca_project import gunicorn_conf
+
+    assert compose_seconds(web["stop_grace_period"]) > gunicorn_conf.graceful_timeout
+
+
+def compose_seconds(duration: str) -> float:
+    """A Compose duration such as `25s` or `1m30s`, in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert parts and duration, duration
+    return sum(
+        int(value) * units[unit] for value, unit in zip(parts.groups(), "hms", strict=True) if value
+    )
+
+
+def test_the_env_file_compose_reads_the_secrets_from_stays_out_of_the_image():
+    """The README has SECRET_KEY, WEBHOOK_TOKEN and POSTGRES_PASSWORD set in an .env file next
+    to docker-compose.yml, and the Dockerfile copies that directory (`COPY . .`): every secret
+    went into a layer of the image."""
+    assert "COPY . ." in (REPO / "Dockerfile").read_text()
+    ignored = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert ".env" in ignored
+    assert not any(line.startswith("!") for line in ignored)  # nothing brings it back

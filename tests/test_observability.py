@@ -103,3 +103,18 @@ def test_a_probe_posted_to_is_a_json_405(path):
     assert answer.status_code == 405
     assert answer["Allow"] == "GET, HEAD"
     assert answer.json() == {"error": "method POST not allowed"}
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz/", "/metrics"])
+def test_a_probe_answers_whatever_address_it_was_sent_to(path, settings):
+    """Production sets ALLOWED_HOSTS to the public name; compose's health checks and `make
+    run`'s readiness probe ask 127.0.0.1, an orchestrator or a scraper the container's own
+    address. Those got a DisallowedHost 400 (and an error with its trace logged every time)."""
+    settings.ALLOWED_HOSTS = ["rca.example.com"]
+    heartbeat()
+
+    for host in ("127.0.0.1:8000", "172.28.0.5:8000", "localhost"):
+        answer = Client().get(path, HTTP_HOST=host)
+        assert answer.status_code == 200, (host, answer.status_code)
+    assert Client().get("/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+    assert Client().get("/healthz/x", HTTP_HOST="127.0.0.1:8000").status_code == 400

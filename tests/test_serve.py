@@ -205,3 +205,19 @@ def test_the_urls_make_run_prints_are_ones_to_open_even_bound_to_every_interface
         timeout=60,
     )
     assert launcher.stdout.split() == [web, websocket], launcher.stderr
+
+
+def test_the_ready_banner_prints_a_generated_webhook_token_and_never_a_given_one(
+    settings, monkeypatch
+):
+    """`make run`'s output is the service's log; a token the operator set in WEBHOOK_TOKEN (a
+    production one) was written there in full."""
+    settings.WEBHOOK_TOKEN = "operator-set-webhook-token-7d2f"
+    monkeypatch.setenv("WEBHOOK_TOKEN", settings.WEBHOOK_TOKEN)
+    given = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+    monkeypatch.delenv("WEBHOOK_TOKEN")
+    generated = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+
+    assert settings.WEBHOOK_TOKEN not in given
+    assert "webhook token  (WEBHOOK_TOKEN's, not printed)" in given
+    assert f"webhook token  {settings.WEBHOOK_TOKEN}\n" in generated

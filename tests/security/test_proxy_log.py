@@ -75,3 +75,13 @@ def test_a_webhook_token_in_the_query_string_never_reaches_the_proxys_log(proxy_
     assert TOKEN not in text, text
     assert '"POST /webhooks/azure-monitor/" 502' in text, text  # still seen, without the query
     assert '"POST /webhooks/jira/" 413' in text, text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/log-analyses/", "/log-analyses/"])
+def test_a_log_upload_over_the_webhooks_limit_reaches_the_app(proxy_without_web, path):
+    """Logs are uploaded up to LOG_ANALYSIS_MAX_BYTES (100 MiB) per job; the proxy's 2 MiB
+    limit for every other body answered a 3 MiB driver log with nginx's own HTML 413. It goes
+    on to gunicorn (down here: 502), and a webhook that size is still refused."""
+    port, _log = proxy_without_web
+    assert _post(port, path, b"x" * (3 * 1024 * 1024)) == 502
+    assert _post(port, "/webhooks/adf/", b"x" * (3 * 1024 * 1024)) == 413
