@@ -428,6 +428,7 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
 _JOIN_IF_OPEN = f"""
     UPDATE {Incident._meta.db_table}
        SET member_count = member_count + 1, last_member_at = %(now)s,
+           first_seen = LEAST(first_seen, %(failed_at)s),
            severity = CASE WHEN severity = ANY(%(milder)s) THEN %(severity)s ELSE severity END,
            priority = CASE WHEN severity = ANY(%(milder)s) THEN %(priority)s ELSE priority END
      WHERE id = %(id)s AND merged_into_id IS NULL AND recovered_at IS NULL
@@ -444,11 +445,13 @@ def _join_if_open(
     counts the member takes the incident's lock and, waiting on a change that holds it, reads
     the row as that change left it; it takes a graver member's severity (the incident is as
     grave as its worst member) and returns the status the member takes
-    (`_take_incidents_status`)."""
+    (`_take_incidents_status`), and starts when it failed if that was earlier (`_failed_at`:
+    a failure reported late, a ticket placed once its error was fetched)."""
     rank = _SEVERITY_RANK.get(ticket.severity, 9)
     params: dict[str, Any] = {
         "id": incident_id,
         "now": now,
+        "failed_at": _failed_at(ticket),
         "milder": [name for name, other in _SEVERITY_RANK.items() if other > rank],
         "severity": ticket.severity,
         "priority": ticket.priority,

@@ -288,19 +288,23 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         resource: dict[str, Any],
         *,
         log_link: str = "",
-    ) -> tuple[int, str | None, bool]:
+    ) -> tuple[int, str | None, bool, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
         it), which becomes the ticket's `latest_run` unless it is the run that already is (the
         same run reported again, e.g. by an Azure alert naming the workspace it queried: the
-        first report's names for it stay); returns the new count, the ticket's incident, and
+        first report's names for it stay); returns the new count, the ticket's incident,
         whether it had recovered at its source (it fails again: that recovery no longer
-        holds). `log_link`, the occurrence's own log (an Airflow try's), becomes the ticket's
-        `links["log"]`: the log a ticket's analysis reads is its latest failure's."""
+        holds), and whether it is resolved as this locked it (a resolve or a recovery that
+        committed after the caller read it open: this failure then regresses it). `log_link`,
+        the occurrence's own log (an Airflow try's), becomes the ticket's `links["log"]`: the
+        log a ticket's analysis reads is its latest failure's."""
         table = self.model._meta.db_table
         latest = json.dumps({"run_key": run_key, "entity": resource})
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH before AS (SELECT id, resolved_at_source_at FROM {table}"
+                # Waiting for a change that holds the row, FOR NO KEY UPDATE reads the row as
+                # that change committed it.
+                f"WITH before AS (SELECT id, resolved_at_source_at, status FROM {table}"
                 "  WHERE id = %s FOR NO KEY UPDATE)"
                 f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
@@ -312,11 +316,11 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
                 " RETURNING t.occurrence_count, t.incident_id,"
-                "  before.resolved_at_source_at IS NOT NULL",
-                [ticket_id, at, at, run_key, latest, log_link, log_link],
+                "  before.resolved_at_source_at IS NOT NULL, before.status = %s",
+                [ticket_id, at, at, run_key, latest, log_link, log_link, Status.RESOLVED],
             )
-            count, incident_id, was_recovered = cursor.fetchone()
-            return count, incident_id, was_recovered
+            count, incident_id, was_recovered, resolved = cursor.fetchone()
+            return count, incident_id, was_recovered, resolved
 
     def nearest(
         self, vector: list[float], model: str, *, k: int, min_similarity: float

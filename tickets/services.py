@@ -56,8 +56,11 @@ def _hash32(key: str) -> int:
     return zlib.crc32(key.encode()) - 2**31
 
 
-def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datetime) -> int:
-    count, incident_id, was_recovered = Ticket.objects.record_recurrence(
+def _record_recurrence(
+    ticket_id: str, event: FailureEvent, how: str, now: datetime
+) -> tuple[int, bool]:
+    """The new occurrence count, and whether the ticket is resolved (read under its lock)."""
+    count, incident_id, was_recovered, resolved = Ticket.objects.record_recurrence(
         ticket_id, now, event.run_key, event.resource, log_link=event.links.get("log", "")
     )
     actor = Actor.source(event.source)
@@ -71,7 +74,7 @@ def _record_recurrence(ticket_id: str, event: FailureEvent, how: str, now: datet
     incidents.record_recurrence(
         ticket_id, now, incident_id, was_recovered=was_recovered, actor=actor
     )
-    return count
+    return count, resolved
 
 
 @dataclass(frozen=True)
@@ -267,9 +270,13 @@ def _record_failure(
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.
-        count = _record_recurrence(target.ticket_id, event, target.how, now)
-        if target.resolved:
-            # The same run failing again after its ticket was resolved.
+        count, resolved = _record_recurrence(target.ticket_id, event, target.how, now)
+        # Its status as the recurrence locked it, not as `candidates_for` read it: a resolve
+        # (an Azure ticket's last alert's Resolved, a responder's) committing in between
+        # would leave this failure counted on a resolved ticket, paging nobody.
+        if resolved:
+            # The same run failing again after its ticket was resolved, or the same failure
+            # after its ticket was resolved while this one was being recorded.
             regressed = lifecycle.regress(
                 target.ticket_id,
                 Actor.source(event.source),
@@ -285,7 +292,7 @@ def _record_failure(
         and earlier.resolved_at is not None
         and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
     ):
-        count = _record_recurrence(earlier.ticket_id, event, "regression", now)
+        count, _ = _record_recurrence(earlier.ticket_id, event, "regression", now)
         regressed = lifecycle.regress(
             earlier.ticket_id,
             Actor.source(event.source),

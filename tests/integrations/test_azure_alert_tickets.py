@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from django.db import connection, connections, transaction
 
 from analysis import services
+from integrations.ingest import ingest_delivery
 from integrations.models import WebhookDelivery
-from tests.conftest import shared_payload
+from tests.conftest import shared_payload, wait_for
 from tickets.models import AuditLog, Ticket
+from tickets.vocabulary import Source
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
 
 AZURE = "/webhooks/azure-monitor/"
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "azure"
+T = TypeVar("T")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -525,3 +532,64 @@ def test_a_fired_after_its_own_resolved_waits_for_the_other_pods_of_its_ticket(w
 
     ended = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1", "Resolved")).json()
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pod_failing_while_the_last_resolved_commits_reopens_the_ticket(webhook_client):
+    """A rollout resolves one pod's alert and fires the next pod's in one evaluation: the
+    Fired read the ticket open, then counted itself on it once the Resolved had ended it,
+    leaving a resolved ticket with an alert firing on it and no page."""
+    opened = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1")).json()
+    resolved = json.dumps(_pod_alert("api-7d9f-x1", "p1", "Resolved")).encode()
+
+    def the_fired() -> dict[str, Any]:
+        try:
+            return webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2")).json()
+        finally:
+            connections.close_all()
+
+    def resolve() -> None:
+        ingest_delivery(Source.AZURE_MONITOR, resolved)
+
+    answer, waited = while_held(resolve, the_fired)
+
+    assert waited  # the Fired read the ticket open and waited for the Resolved's lock
+    assert (answer["outcome"], answer["ticket_id"]) == ("regressed", opened["ticket_id"])
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+
+
+def while_held(hold: Callable[[], None], other: Callable[[], T]) -> tuple[T, bool]:
+    """Run `other` while `hold`'s transaction is left uncommitted, commit it once `other`
+    waits for it; `other`'s answer, and whether it waited (PostgreSQL says it was blocked by
+    the held transaction, not a sleep)."""
+    holding, release, holder = threading.Event(), threading.Event(), []
+
+    def held() -> None:
+        try:
+            with transaction.atomic():
+                hold()
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    holder.append(cursor.fetchone()[0])
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def someone_waits() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                holder,
+            )
+            return bool(cursor.fetchone()[0])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(held)
+        assert holding.wait(10)
+        answer = pool.submit(other)
+        waited = wait_for(someone_waits, 10, 0.02)
+        release.set()
+        first.result(10)
+        return answer.result(10), waited

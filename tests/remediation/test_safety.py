@@ -288,9 +288,7 @@ def test_a_success_on_a_run_no_longer_the_latest_leaves_the_ticket_open():
     assert running.status == "running" and running.run_key == ticket.run_id
     lifecycle.resolve(ticket.pk, Actor.for_user(User.objects.create_user("u")))
     later = {**ticket.affected_entity, "run_id": "run-later"}
-    count, _, _ = Ticket.objects.record_recurrence(
-        ticket.pk, timezone.now(), "adf:run-later", later
-    )
+    count, *_ = Ticket.objects.record_recurrence(ticket.pk, timezone.now(), "adf:run-later", later)
     lifecycle.regress(
         ticket.pk, Actor.source("adf"), occurrence_key="adf:run-later", occurrence_count=count
     )

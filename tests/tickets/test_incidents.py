@@ -676,6 +676,20 @@ def test_an_incident_starts_when_its_first_member_failed_minutes_before_it_was_s
     assert Incident.objects.get().first_seen == ended
 
 
+def test_an_incident_starts_when_a_member_that_joins_it_failed_earlier():
+    """A failure reported late (a Logic App polling its factory) joins an incident formed
+    since: the incident started when it failed, not when the others did."""
+    for pipeline in ("pl_orders", "pl_customers"):
+        post({**storm_failure(pipeline), "run_end": timezone.now().isoformat()})
+    earlier = timezone.now() - timedelta(minutes=4)
+
+    joined = post({**storm_failure("pl_stock"), "run_end": earlier.isoformat()})["ticket_id"]
+
+    incident = Incident.objects.get()
+    assert Ticket.objects.get(pk=joined).incident_id == incident.pk
+    assert incident.first_seen == earlier
+
+
 def test_the_shared_cause_names_airflow_places_as_dags():
     for dag in ("sales_daily", "orders_hourly"):
         body = {
