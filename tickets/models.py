@@ -587,11 +587,15 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
         return self.filter(key=key).values_list("ticket_id", flat=True).first()
 
     def alerts_counted_on(self, ticket_id: str) -> OccurrenceQuerySet:
-        """The Azure alerts (their Fired occurrences) counted on the ticket since it last
-        regressed (all, when it never did): the alerts of its current failure."""
+        """The Azure alerts of the common alert schema (their Fired occurrences) counted on
+        the ticket since it last regressed (all, when it never did): the alerts of its current
+        failure whose Resolved names them. A legacy alert's key has more `|`-separated parts
+        (integrations/parsers/azure_monitor.py; Azure allows no `|` in a rule's name), and its
+        Resolved names its resource, not its Fired: it leaves no mark to wait for."""
         counted = self.filter(ticket_id=ticket_id)
         since = counted.filter(outcome=Outcome.REGRESSED).aggregate(at=Max("seen_at"))["at"]
         alerts = counted.filter(key__startswith="azure:", outcome__in=FAILURE_OUTCOMES)
+        alerts = alerts.exclude(key__regex=r"^azure:[^|]*\|[^|]*\|")
         return alerts.filter(seen_at__gte=since) if since else alerts
 
     def counted_in_run(self, run_key: str) -> OccurrenceQuerySet:

@@ -218,9 +218,9 @@ def _alerts_still_firing(ticket_id: str, resolved_occurrence: str) -> int:
     one whose Resolved is at hand, have had no Resolved. One rule split by a dimension the
     fingerprint leaves out (a pod, a container: `FailureEvent.subject`) fires an alert per
     value onto one ticket, and the first pod's Resolved must not end it while the others
-    still fail. Only a recovery naming its Fired asks (a legacy alert's names its resource:
-    a ticket holding both kinds waits for its common-schema alerts only when one of those
-    resolves); 0 for any other."""
+    still fail. Only a recovery naming its Fired (the common alert schema's) asks, and only
+    those alerts are waited for (`alerts_counted_on`); 0 for any other. A Resolved that never
+    comes (Azure gave up delivering it) keeps the ticket open until people resolve it."""
     if not resolved_occurrence:
         return 0
     keys = Occurrence.objects.alerts_counted_on(ticket_id).exclude(key=resolved_occurrence)

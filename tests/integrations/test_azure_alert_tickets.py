@@ -18,7 +18,7 @@ from analysis import services
 from integrations.ingest import ingest_delivery
 from integrations.models import WebhookDelivery
 from tests.conftest import shared_payload, wait_for
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, Occurrence, Ticket
 from tickets.vocabulary import Source
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
@@ -593,3 +593,37 @@ def while_held(hold: Callable[[], None], other: Callable[[], T]) -> tuple[T, boo
         release.set()
         first.result(10)
         return answer.result(10), waited
+
+
+def test_alerts_resolved_before_each_resolved_left_a_mark_are_marked_from_the_inbox(
+    webhook_client,
+):
+    """Migration tickets/0029: on an install upgraded from when only a Resolved delivered
+    before its Fired left a mark, an alert resolved earlier must not hold its ticket open."""
+    import importlib
+
+    from django.apps import apps
+
+    first = webhook_client(AZURE, _alert("a", "Fired", "2025-12-10T12:00:00.000Z")).json()
+    webhook_client(AZURE, _alert("b", "Fired", "2025-12-10T12:05:00.000Z"))
+    webhook_client(AZURE, _alert("a", "Resolved", "2025-12-10T12:00:00.000Z"))
+    Occurrence.objects.filter(key__startswith="recovered-early:").delete()  # as it was
+
+    migration = importlib.import_module("tickets.migrations.0029_mark_alerts_resolved_before")
+    migration.mark_alerts_resolved_before(apps, None)
+
+    ended = webhook_client(AZURE, _alert("b", "Resolved", "2025-12-10T12:05:00.000Z")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", first["ticket_id"])
+
+
+def test_a_legacy_alert_on_the_ticket_does_not_hold_it_open_for_a_mark_it_never_leaves(
+    webhook_client,
+):
+    opened = webhook_client(AZURE, _alert("a", "Fired", "2025-12-10T12:00:00.000Z")).json()
+    Occurrence.objects.create(  # a classic metric alert's Fired, counted on the same ticket
+        key="azure:/subscriptions/x/alertrules/cpu|/subscriptions/x/vm-1|Activated|2025-12-10",
+        ticket_id=opened["ticket_id"],
+        outcome="correlated",
+    )
+    ended = webhook_client(AZURE, _alert("a", "Resolved", "2025-12-10T12:00:00.000Z")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
