@@ -121,6 +121,7 @@ SEVERITY_RANK = {
 SLA_RUNNING = (Status.OPEN, Status.IN_PROGRESS)
 # How a failure instance counted on a ticket was recorded (a recovery's is RESOLVED).
 FAILURE_OUTCOMES = (Outcome.CREATED, Outcome.CORRELATED, Outcome.REGRESSED)
+_LOCK_ORDER_MARGIN = timedelta(minutes=1)
 URGENCY_ORDERING = ("urgency", "severity_rank", "id")
 
 
@@ -596,7 +597,10 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
         since = counted.filter(outcome=Outcome.REGRESSED).aggregate(at=Max("seen_at"))["at"]
         alerts = counted.filter(key__startswith="azure:", outcome__in=FAILURE_OUTCOMES)
         alerts = alerts.exclude(key__regex=r"^azure:[^|]*\|[^|]*\|")
-        return alerts.filter(seen_at__gte=since) if since else alerts
+        # Two alerts firing at once may take the fingerprint lock in the other order than
+        # their claims read the clock: one claimed a moment before the regression may land
+        # after it, on this failure.
+        return alerts.filter(seen_at__gte=since - _LOCK_ORDER_MARGIN) if since else alerts
 
     def counted_in_run(self, run_key: str) -> OccurrenceQuerySet:
         """The failure instances of the Databricks run `run_key`'s tasks (their keys extend

@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -627,3 +628,23 @@ def test_a_legacy_alert_on_the_ticket_does_not_hold_it_open_for_a_mark_it_never_
     )
     ended = webhook_client(AZURE, _alert("a", "Resolved", "2025-12-10T12:00:00.000Z")).json()
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+
+
+def test_an_alert_claimed_just_before_a_regression_but_counted_after_it_is_waited_for(
+    webhook_client,
+):
+    """Two pods failing at once: p2 read the clock first, p3 took the fingerprint lock first
+    and reopened the ticket, then p2 was counted on it. p3's Resolved must wait for p2."""
+    opened = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1")).json()
+    webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1", "Resolved"))
+    again = webhook_client(AZURE, _pod_alert("api-7d9f-x3", "p3")).json()
+    assert again["outcome"] == "regressed"
+    regression = Occurrence.objects.get(ticket_id=opened["ticket_id"], outcome="regressed")
+    Occurrence.objects.create(  # the state that race leaves
+        key="azure:api-pod-errors|/subscriptions/x/alerts/p2:2021-11-16T11:59:59Z",
+        ticket_id=opened["ticket_id"],
+        outcome="correlated",
+        seen_at=regression.seen_at - timedelta(milliseconds=3),
+    )
+    noted = webhook_client(AZURE, _pod_alert("api-7d9f-x3", "p3", "Resolved")).json()
+    assert (noted["outcome"], noted["ticket_id"]) == ("ignored", opened["ticket_id"])
