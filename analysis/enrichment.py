@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the SDKs are imported lazily: databricks.sdk alone takes se
     from azure.core.credentials import TokenCredential
     from azure.mgmt.datafactory import DataFactoryManagementClient
     from databricks.sdk import WorkspaceClient
+    from databricks.sdk.clock import Clock
 
 T = TypeVar("T")
 
@@ -152,9 +153,7 @@ def _from_millis(value: int | None) -> datetime | None:
 
 
 @cache
-def _databricks_classes() -> tuple[type, type]:
-    """(Config subclass without discovery, Clock subclass driven by a budget), built lazily."""
-    from databricks.sdk.clock import Clock
+def _pat_only_config() -> type:
     from databricks.sdk.config import Config
 
     class PatOnlyConfig(Config):
@@ -168,6 +167,37 @@ def _databricks_classes() -> tuple[type, type]:
         def attributes(cls) -> Any:  # Config lists its settings from its own __dict__ only
             return Config.attributes()
 
+    return PatOnlyConfig
+
+
+def pat_workspace_client(
+    host: str,
+    token: str,
+    *,
+    http_timeout_seconds: float,
+    retry_timeout_seconds: int,
+    clock: Clock | None = None,
+) -> WorkspaceClient:
+    """A Databricks client authenticated by a personal access token, without the SDK's
+    host-metadata discovery probe (the enrichment's and the repair's). Raises ValueError for a
+    configuration the SDK refuses."""
+    from databricks.sdk import WorkspaceClient
+
+    sdk_config = _pat_only_config()(
+        host=host,
+        token=token,
+        auth_type="pat",
+        http_timeout_seconds=http_timeout_seconds,
+        retry_timeout_seconds=retry_timeout_seconds,
+        clock=clock,
+    )
+    return WorkspaceClient(config=sdk_config)
+
+
+@cache
+def _budget_clock() -> type:
+    from databricks.sdk.clock import Clock
+
     class BudgetClock(Clock):
         def __init__(self, budget: _Budget) -> None:
             self._budget = budget
@@ -178,26 +208,21 @@ def _databricks_classes() -> tuple[type, type]:
         def sleep(self, seconds: float) -> None:
             self._budget.sleep(seconds)
 
-    return PatOnlyConfig, BudgetClock
+    return BudgetClock
 
 
 def _databricks_client(config: DatabricksConfig, budget: _Budget) -> WorkspaceClient:
-    from databricks.sdk import WorkspaceClient
-
-    config_class, clock_class = _databricks_classes()
     try:
-        sdk_config = config_class(
-            host=config.host,
-            token=config.token,
-            auth_type="pat",
+        return pat_workspace_client(
+            config.host,
+            config.token,
             http_timeout_seconds=config.timeout_seconds,
             # The budget clock ends retries; this is only the SDK's own backstop (an int >= 1).
             retry_timeout_seconds=max(1, math.ceil(2 * config.timeout_seconds)),
-            clock=clock_class(budget),
+            clock=_budget_clock()(budget),
         )
     except ValueError as exc:
         raise EnrichmentError(f"Databricks API: invalid configuration: {exc}") from exc
-    return WorkspaceClient(config=sdk_config)
 
 
 def _databricks_status(exc: Exception) -> int | None:

@@ -69,10 +69,6 @@ PATHS: dict[tuple[str, str], list[str]] = {
 FIX_COMMENT_PREFIX = "fix:"
 
 
-class UnknownTicket(Exception):
-    """The event names a ticket (or JIRA issue) we do not have."""
-
-
 def _incident_for_issue(event: JiraEvent) -> Incident | None:
     """The incident whose own JIRA issue the event is about (its key only: the label is not
     trusted, see `_ticket_for_issue`)."""
@@ -131,7 +127,7 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         return lead, f"incident {incident.pk} status set to {target}"
 
 
-def _ticket_for_issue(event: JiraEvent) -> Ticket:
+def _ticket_for_issue(event: JiraEvent) -> Ticket | None:
     """The ticket linked to the event's issue. The `rca-<ticket id>` label is only a fallback
     for a ticket that has no linked issue yet (the issue was created but its key not saved):
     anyone who can edit an issue can add a label, so a labelled issue must never reach a ticket
@@ -141,8 +137,6 @@ def _ticket_for_issue(event: JiraEvent) -> Ticket:
     if ticket is None:
         ids = [label.removeprefix("rca-") for label in event.labels if label.startswith("rca-")]
         ticket = tickets.filter(pk__in=ids, itsm_ticket_id="").first()
-    if ticket is None:
-        raise UnknownTicket(f"no ticket is linked to JIRA issue {event.issue_key[:40]}")
     return ticket
 
 
@@ -163,12 +157,16 @@ def _is_our_echo(event: JiraEvent) -> bool:
     return took_own_transition(event.issue_key, event.status_to)
 
 
-def apply_jira_event(event: JiraEvent) -> tuple[str, str]:
-    """Returns (ticket id, what happened); for an incident's issue, its lead ticket's id."""
+def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
+    """Returns (ticket id, what happened); for an incident's issue, its lead ticket's id. An
+    issue no ticket is linked to (any other issue of the project the webhook reports) is
+    ignored: no ticket id, and a 2xx, so that JIRA does not count the delivery as failed."""
     incident = _incident_for_issue(event)
     if incident is not None:
         return _apply_incident_event(incident, event)
     ticket = _ticket_for_issue(event)
+    if ticket is None:
+        return None, f"ignored: no ticket is linked to JIRA issue {event.issue_key[:40]}"
     with transaction.atomic():
         if not Occurrence.objects.claim(event.dedup_key):
             return ticket.pk, "replay ignored"
@@ -300,7 +298,9 @@ def apply_slack_action(action: SlackAction) -> str:
     if action.action_id not in SLACK_STEPS:
         return "ignored: not one of our buttons"
     if not Ticket.objects.filter(pk=action.ticket_id).exists():
-        raise UnknownTicket(f"no ticket {action.ticket_id[:64]}")
+        # Deleted, or a button of another installation's message: Slack shows the user a
+        # generic error for anything but a 200, so the click is answered and explained.
+        return _unknown(action, f"there is no ticket {action.ticket_id[:64]} here")
     authority = slack_authority.authority_of(action.user_id)
     if authority.user is None:
         _tell_not_allowed(action, authority.reason)
@@ -336,7 +336,7 @@ def _apply_incident_action(action: SlackAction) -> str:
         else None
     )
     if lead is None and not Incident.objects.filter(pk=incident_id).exists():
-        raise UnknownTicket(f"no incident {incident_id[:64]}")
+        return _unknown(action, f"there is no incident {incident_id[:64]} here")
     authority = slack_authority.authority_of(action.user_id)
     if authority.user is None:
         _tell_not_allowed(action, authority.reason)
@@ -354,6 +354,11 @@ def _apply_incident_action(action: SlackAction) -> str:
             refusal = str(exc)
         else:
             return f"{step} of incident {incident_id} by {actor.name}"
+    _tell(action, f"Nothing was changed: {refusal}.")
+    return f"no change: {refusal}"
+
+
+def _unknown(action: SlackAction, refusal: str) -> str:
     _tell(action, f"Nothing was changed: {refusal}.")
     return f"no change: {refusal}"
 

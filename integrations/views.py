@@ -194,13 +194,18 @@ class Applied:
 
 
 def sync_back_webhook(
-    source: str, is_authentic: Callable[[HttpRequest, bytes], bool], refusal: str
+    source: str,
+    is_authentic: Callable[[HttpRequest, bytes], bool],
+    refusal: str,
+    secret_setting: str,
 ) -> Callable[[Callable[[bytes], Applied]], Callable[..., HttpResponse]]:
     """A webhook that changes something at once (JIRA status, a Slack button, a playbook's
     report): the body read within bounds, authenticated, applied by `apply(body)`, and kept as
-    a processed inbox row. `apply` refuses with ParseError (400), RejectedDelivery, an unknown
-    ticket (404) or a CallbackError (its status); an unreachable database is a 503 so the
-    sender retries, and nothing is kept of a refused body."""
+    a processed inbox row. Without the secret it is authenticated with (`secret_setting`),
+    every request is refused with a 401 that names the setting, so that the operator can tell
+    a service left unconfigured from a sender with the wrong secret. `apply` refuses with
+    ParseError (400), RejectedDelivery or a CallbackError (its status); an unreachable database
+    is a 503 so the sender retries, and nothing is kept of a refused body."""
 
     def decorate(apply: Callable[[bytes], Applied]) -> Callable[..., HttpResponse]:
         @csrf_exempt
@@ -214,6 +219,17 @@ def sync_back_webhook(
                 return error_response(f"body larger than {limit} bytes", 413)
             except BodyUnreadable as exc:
                 return _unreadable(exc)
+            if not getattr(settings, secret_setting):
+                logger.warning(
+                    "%s webhook refused: %s is not configured on this service",
+                    source,
+                    secret_setting,
+                )
+                return error_response(
+                    f"{secret_setting} is not configured on this service: every {source} "
+                    "webhook is refused until it is set",
+                    401,
+                )
             if not is_authentic(request, body):
                 return error_response(refusal, 401)
             try:
@@ -222,8 +238,6 @@ def sync_back_webhook(
                 return JsonResponse(exc.as_dict(), status=exc.status)
             except ParseError as exc:
                 return error_response(str(exc), 400)
-            except syncback.UnknownTicket as exc:
-                return error_response(str(exc), 404)
             except remediation.CallbackError as exc:
                 return error_response(str(exc), exc.status)
             except DATABASE_UNAVAILABLE:
@@ -245,7 +259,10 @@ def sync_back_webhook(
 
 
 @sync_back_webhook(
-    "jira", jira_request_is_authentic, "missing or wrong JIRA webhook signature or token"
+    "jira",
+    jira_request_is_authentic,
+    "missing or wrong JIRA webhook signature or token",
+    "JIRA_WEBHOOK_SECRET",
 )
 def receive_jira_webhook(body: bytes) -> Applied:
     _, payload = decode_json(body)
@@ -253,7 +270,12 @@ def receive_jira_webhook(body: bytes) -> Applied:
     return Applied({"ticket_id": ticket_id, "result": result}, ticket_id, result)
 
 
-@sync_back_webhook("slack", slack_request_is_authentic, "missing, wrong or stale Slack signature")
+@sync_back_webhook(
+    "slack",
+    slack_request_is_authentic,
+    "missing, wrong or stale Slack signature",
+    "SLACK_SIGNING_SECRET",
+)
 def receive_slack_action(body: bytes) -> Applied:
     """Slack wants an answer within 3 seconds: apply the change here (a few queries) and leave
     the Slack message update and the JIRA transition to the workers."""
@@ -287,6 +309,7 @@ def remediation_callback_is_authentic(request: HttpRequest, body: bytes) -> bool
     "remediation",
     remediation_callback_is_authentic,
     "missing or wrong remediation token or signature",
+    "PLAYBOOK_SECRET",
 )
 def receive_remediation_callback(body: bytes) -> Applied:
     """A playbook reports how its remediation went (the body of the product this replaces)."""

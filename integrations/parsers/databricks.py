@@ -13,8 +13,8 @@ from integrations.parsers.bodies import DatabricksNotification, validate
 
 FAILURE_EVENTS = {"jobs.on_failure"}
 SUCCESS_EVENTS = {"jobs.on_success"}
-# The other known events (bodies.DATABRICKS_EVENTS) are valid and not a failure: stored and
-# answered, no ticket.
+# Any other event (the other known ones, bodies.DATABRICKS_EVENTS, or one Databricks adds
+# later) is not a failure: stored and answered ignored, no ticket.
 
 
 def recovery_key(workspace: str, job_id: str, task_key: str = "") -> str:

@@ -4,7 +4,8 @@ them), optionally restarting the cluster first, and watch the run (databricks-sd
 `jobs.repair_run(run_id, rerun_tasks=[failed task keys], rerun_dependent_tasks=True,
 latest_repair_id=...)` repairs the run in place; `clusters.restart(cluster_id)` restarts the
 failed task's all-purpose cluster first (`databricks_restart`); `jobs.get_run` is polled until
-the run ends again. Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token).
+the run ends again. Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token;
+no host-metadata discovery probe, as for the analysis's client).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from functools import partial
 from typing import Any
 
+from analysis.enrichment import pat_workspace_client
 from integrations import remediation as service
 from integrations.models import OutboundDelivery
 from integrations.targets.base import (
@@ -44,17 +46,12 @@ class DatabricksTransport:
     name = "databricks_repair"
 
     def __init__(self, host: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        from databricks.sdk import WorkspaceClient
-        from databricks.sdk.config import Config
-
-        config = Config(
-            host=host,
-            token=token,
-            auth_type="pat",
+        self._client = pat_workspace_client(
+            host,
+            token,
             http_timeout_seconds=max(1, int(timeout)),
             retry_timeout_seconds=max(1, int(timeout)),
         )
-        self._client = WorkspaceClient(config=config)
 
     @classmethod
     def configured(cls) -> bool:

@@ -144,6 +144,25 @@ def test_attach_needs_a_responder_and_a_finished_report():
     assert AuditLog.objects.filter(ticket=ticket, action="log analysis attached").exists()
 
 
+def test_attach_defaults_to_the_jobs_own_ticket_and_needs_one_without_it():
+    ticket = make_ticket()
+    client = jwt_client(make_user("responder"))
+    own = upload(client, ("a.log", LOG), ticket_id=ticket.pk).json()["id"]
+    loose = upload(client, ("b.log", LOG)).json()["id"]
+    log_jobs.run_job(own)
+    log_jobs.run_job(loose)
+
+    answer = client.post(f"{BASE}{own}/attach/", {}, format="json")
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["ticket_id"] == ticket.pk
+    assert Ticket.objects.get(pk=ticket.pk).rca_source == "log-analysis"
+    refused = client.post(f"{BASE}{loose}/attach/", {}, format="json")
+    assert refused.status_code == 400
+    assert "the analysis belongs to no ticket" in json.dumps(refused.json())
+    assert LogAnalysisJob.objects.get(pk=loose).attached_at is None
+
+
 def test_unknown_or_malformed_job_ids_are_404():
     client = jwt_client(make_user("viewer"))
     assert client.get(f"{BASE}00000000-0000-0000-0000-000000000000/").status_code == 404

@@ -25,6 +25,7 @@ from integrations.models import (
     OutboundDelivery,
     OutboundStatus,
     SlackIdentity,
+    WebhookDelivery,
 )
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import make_user
@@ -742,7 +743,6 @@ def test_a_mapping_saved_with_surrounding_spaces_is_still_found():
     [
         ({"webhookEvent": "jira:issue_updated"}, 400, "issue"),
         ([1, 2], 400, "JSON object"),
-        (jira_webhook("NOPE-1", "To Do", "Done"), 404, "no ticket is linked to JIRA issue NOPE-1"),
     ],
 )
 def test_bad_jira_bodies_get_a_clear_4xx_and_change_nothing(linked_ticket, body, status, reason):
@@ -773,9 +773,70 @@ def test_a_slack_click_with_a_utf8_byte_order_mark_is_applied(linked_ticket, bom
     assert Ticket.objects.get(pk=linked_ticket.pk).status == "in_progress"
 
 
-def test_slack_click_on_an_unknown_ticket_is_404(linked_ticket):
+def test_a_jira_event_about_an_issue_no_ticket_is_linked_to_is_ignored(linked_ticket):
+    """Any other issue of the project (jira:issue_created included) reaches the webhook unless
+    its JQL filters it out: a 4xx would show as a failed delivery in JIRA."""
+    created = jira_webhook("NOPE-1", "", "To Do")
+    created.update(webhookEvent="jira:issue_created", issue_event_type_name="issue_created")
+    del created["changelog"]
+
+    response = post_jira(created)
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "ticket_id": None,
+        "result": "ignored: no ticket is linked to JIRA issue NOPE-1",
+    }
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+    kept = WebhookDelivery.objects.get(source="jira")
+    assert (kept.ticket_id, kept.reason) == (None, response.json()["result"])
+
+
+@pytest.mark.parametrize(
+    "setting, post",
+    [
+        ("JIRA_WEBHOOK_SECRET", lambda: post_jira(jira_webhook("OPS-7", "To Do", "Done"))),
+        (
+            "SLACK_SIGNING_SECRET",
+            lambda: post_slack_click("ADF-20251210T123456-abc123", "rca_take"),
+        ),
+    ],
+)
+def test_a_sync_back_webhook_without_its_secret_says_the_secret_is_not_set(
+    linked_ticket, settings, caplog, setting, post
+):
+    """Not "wrong signature": the operator must see that this service lacks the secret."""
+    slack_responder("daan")
+    setattr(settings, setting, "")
+
+    response = post()
+
+    assert response.status_code == 401
+    assert f"{setting} is not configured on this service" in response.json()["error"]
+    assert any(
+        f"{setting} is not configured on this service" in r.getMessage() for r in caplog.records
+    )
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_slack_click_on_an_unknown_ticket_is_answered_and_explained(celery_worker, targets):
+    """Deleted, or a button of another installation's message: Slack shows its generic error
+    for anything but a 200, so the click is answered and the clicker told why."""
+    _, slack, _ = targets
+    slack_responder("daan")
+    slack.add_user(SLACK_USER_ID, name="daan")
+
     response = post_slack_click("ADF-20990101T000000-ffffff", "rca_take")
-    assert response.status_code == 404
+
+    assert response.status_code == 200, response.content
+    refusal = "there is no ticket ADF-20990101T000000-ffffff here"
+    assert response.json() == {"result": [f"no change: {refusal}"]}
+    told = f"Nothing was changed: {refusal}."
+    wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
+    assert slack.ephemeral[0]["user"] == SLACK_USER_ID
+    kept = WebhookDelivery.objects.get(source="slack")
+    assert (kept.ticket_id, kept.reason) == (None, f"no change: {refusal}")
 
 
 def test_a_slack_user_maps_to_the_django_user(linked_ticket):

@@ -165,7 +165,9 @@ def test_an_incident_click_needs_a_responder_and_an_incident(celery_worker, targ
     assert refused.json()["result"][0].startswith("not allowed")
     assert Incident.objects.get().status == "open"
     assert not AuditLog.objects.filter(actor_kind="slack").exists()
-    assert post_slack_click("INC-nope", "rca_incident_resolve").status_code == 404
+    unknown = post_slack_click("INC-nope", "rca_incident_resolve")
+    assert unknown.status_code == 200
+    assert unknown.json()["result"] == ["no change: there is no incident INC-nope here"]
 
 
 def incident_comments(jira: FakeJira, key: str, incident: Incident) -> int:

@@ -409,6 +409,24 @@ def test_databricks_success_closes_the_loop_and_start_is_ignored(webhook_client)
     assert Ticket.objects.count() == 1
 
 
+def test_a_databricks_event_type_not_known_yet_is_stored_and_ignored(webhook_client):
+    """Databricks adds notification events (its SDK already lists maintenance ones): refused,
+    a new one would show as failed deliveries at Databricks."""
+    body = {
+        **shared_payload("databricks_job_run_on_failure.json"),
+        "event_type": "jobs.on_maintenance_start",
+    }
+
+    response = webhook_client(DATABRICKS, body)
+
+    assert response.status_code == 202, response.content
+    answer = response.json()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
+    delivery = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+    assert delivery.status == DeliveryStatus.PROCESSED
+    assert Ticket.objects.count() == 0
+
+
 def test_a_databricks_task_notification_is_counted_on_its_parent_job_run(webhook_client):
     """A task's notification names the task's own run and its job's run as `parent_run_id`
     (Databricks "Add notifications on a job", HTTP webhook payloads): the job's notification of
@@ -753,7 +771,8 @@ def _with_essentials(**fields: object) -> dict:
         (AIRFLOW, {"dag_id": "d", "run_id": "r", "exception": "x"}, "'task_id'"),
         (AIRFLOW, {**local_payload("airflow_failure.json"), "try_number": "two"}, "try_number"),
         (DATABRICKS, {"event_type": "jobs.on_failure", "job": {"job_id": 1}}, "'run'"),
-        (DATABRICKS, {"event_type": "cluster.terminated", "run": {}, "job": {}}, "event_type"),
+        (DATABRICKS, {"job": {"job_id": 1}, "run": {"run_id": 2}}, "'event_type'"),
+        (DATABRICKS, {"event_type": "x", "run": {}, "job": {"job_id": 1}}, "'run.run_id'"),
         (AZURE, {"schemaId": "somethingElse", "data": {}}, "schemaId"),
         (AZURE, {"schemaId": "azureMonitorCommonAlertSchema", "data": {}}, "essentials"),
         (

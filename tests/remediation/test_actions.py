@@ -306,6 +306,8 @@ def test_databricks_repair_reruns_the_failed_tasks_and_watches_the_run(databrick
     found.refresh_from_db()
     assert found.status == "succeeded"
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "succeeded"
+    # PAT only, as the analysis's client: no host-metadata discovery before a repair or watch.
+    assert not databricks.requests_to("/.well-known/")
 
 
 @pytest.mark.parametrize("action", ["databricks_repair", "databricks_restart"])

@@ -189,7 +189,12 @@ class JsonRequestSerializer(serializers.Serializer):
 
 
 class AttachSerializer(serializers.Serializer):
-    ticket_id = StrictCharField(max_length=64)
+    ticket_id = StrictCharField(
+        required=False,
+        max_length=64,
+        help_text="The ticket to attach to; required only when the analysis belongs to none "
+        "(by default, the analysis's own ticket).",
+    )
 
 
 def _ticket(ticket_id: str | None) -> Ticket | None:
@@ -326,8 +331,11 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         body = AttachSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        ticket = _ticket(body.validated_data["ticket_id"])
-        assert ticket is not None
+        ticket = _ticket(body.validated_data.get("ticket_id") or job.ticket_id)
+        if ticket is None:
+            raise ValidationError(
+                {"ticket_id": "This field is required: the analysis belongs to no ticket."}
+            )
         try:
             log_jobs.attach_to_ticket(job, ticket.pk, Actor.for_user(request.user, via="api"))
         except log_jobs.AttachError as exc:
