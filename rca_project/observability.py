@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+import redis
 from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
@@ -80,6 +82,21 @@ class LiveStateCollector(Collector):
 def worker_heartbeat_key() -> str:
     """Where the beat-scheduled heartbeat task writes when a worker last ran it."""
     return f"{settings.REDIS_KEY_PREFIX}:worker:heartbeat"
+
+
+WORKER_HEARTBEAT_MAX_AGE = 120
+
+
+def worker_heartbeat_recent() -> bool:
+    """Beat schedules a heartbeat task every 30 s; a worker running it proves both alive."""
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
+        beat = client.get(worker_heartbeat_key())
+    except Exception:
+        return False
+    return beat is not None and time.time() - float(beat) < WORKER_HEARTBEAT_MAX_AGE
 
 
 def render_metrics() -> bytes:

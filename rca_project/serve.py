@@ -9,10 +9,10 @@ The launcher resolves the database and Redis once (starting the embedded ones wh
 configured) and passes the URLs to its children, so all of them share the same servers. Ctrl-C
 stops everything; if one child dies, the others are stopped too.
 
-It says "starting…" when it launches them and "ready", with the URLs, once `/readyz` answers 200:
-the database and Redis answer and a worker has run the heartbeat task beat sends every 30 s
-(on a first start, 30 s after beat starts). Until then it says every 10 s which checks still
-fail.
+It says "starting…" when it launches them and "ready", with the URLs, once every check
+`/readyz` reports passes: the database and Redis answer and a worker has run the heartbeat task
+beat sends every 30 s (on a first start, 30 s after beat starts). Until then it says every 10 s
+which checks still fail.
 """
 
 from __future__ import annotations
@@ -168,8 +168,8 @@ def main() -> int:
     bin_dir = os.path.dirname(sys.executable)
     base = BASE_URL
     print(
-        f"\nRCA service starting… (web, websockets, relay, worker, beat); ready when {base}/readyz "
-        "answers 200\n",
+        "\nRCA service starting… (web, websockets, relay, worker, beat); ready when every "
+        f"check of {base}/readyz passes\n",
         flush=True,
     )
     processes = {
@@ -246,19 +246,22 @@ def ready_banner(base: str, websocket_url: str) -> str:
 
 
 def probe_readiness(url: str, timeout: float = 2.0) -> tuple[bool, list[str]]:
-    """Ask a `/readyz` once: whether it answered 200, and otherwise what is not ready yet (the
-    failing checks it names, or "web server" when nothing answers)."""
+    """Ask a `/readyz` once: whether every check it names passed (its 200 needs only the
+    database: Redis and the worker heartbeat are in its body), and otherwise what is not ready
+    yet (the failing checks it names, or "web server" when nothing answers)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True, []
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            body, status = answer.read(), answer.status
     except urllib.error.HTTPError as error:  # 503 with {"checks": {name: bool}}
-        try:
-            checks = json.loads(error.read())["checks"]
-            return False, [name for name, ok in checks.items() if not ok]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return False, [f"web server (HTTP {error.code})"]
+        body, status = error.read(), error.code
     except OSError:  # refused, reset or timed out: gunicorn is still booting
         return False, ["web server"]
+    try:
+        checks = json.loads(body)["checks"]
+        failing = [name for name, ok in checks.items() if not ok]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False, [f"web server (HTTP {status})"]
+    return status == 200 and not failing, failing
 
 
 def _safe_url(url: str) -> str:

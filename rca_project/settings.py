@@ -133,9 +133,11 @@ try:
     DEFAULT_FINOPS_TEAM = env.str("DEFAULT_FINOPS_TEAM", "data-platform")
     DEFAULT_FINOPS_OWNER = env.str("DEFAULT_FINOPS_OWNER", "on-call")
     DEFAULT_FINOPS_COST_CENTER = env.str("DEFAULT_FINOPS_COST_CENTER", "")
-    REDELIVER_AFTER = timedelta(seconds=env.int("REDELIVER_AFTER_SECONDS", 300))
-    REDELIVER_MAX_ATTEMPTS = env.int("REDELIVER_MAX_ATTEMPTS", 10)
-    REDELIVER_INTERVAL_SECONDS = env.float("REDELIVER_INTERVAL_SECONDS", 60.0)
+    # Redelivery of pending inbox rows (integrations/processing.py), every value positive: an
+    # age of zero republishes rows just received at each run, zero attempts never redelivers.
+    REDELIVER_AFTER = timedelta(seconds=env.int("REDELIVER_AFTER_SECONDS", 300, validate=_POSITIVE))
+    REDELIVER_MAX_ATTEMPTS = env.int("REDELIVER_MAX_ATTEMPTS", 10, validate=_POSITIVE)
+    REDELIVER_INTERVAL_SECONDS = env.float("REDELIVER_INTERVAL_SECONDS", 60.0, validate=_POSITIVE)
     # The inbox relay (integrations/relay.py): rows per claim, how long it sleeps without a
     # notification, and how long it lets a burst gather after one.
     INBOX_RELAY_BATCH = env.int("INBOX_RELAY_BATCH", 200, validate=validate.Range(min=1))
@@ -155,8 +157,12 @@ try:
     # Gemini calls are in flight at a time (threads of the analysis process).
     PROCESSING_BATCH = env.int("PROCESSING_BATCH", 16, validate=validate.Range(min=1, max=500))
     SLA_CHECK_INTERVAL_SECONDS = env.float("SLA_CHECK_INTERVAL_SECONDS", 60.0)
-    OUTBOUND_REDELIVER_GRACE_SECONDS = env.float("OUTBOUND_REDELIVER_GRACE_SECONDS", 300.0)
-    INBOX_RETENTION = timedelta(days=env.int("INBOX_RETENTION_DAYS", 90))
+    OUTBOUND_REDELIVER_GRACE_SECONDS = env.float(
+        "OUTBOUND_REDELIVER_GRACE_SECONDS", 300.0, validate=_POSITIVE
+    )
+    # Processed and rejected inbox rows older than this are deleted: zero or less would delete
+    # every one of them.
+    INBOX_RETENTION = timedelta(days=env.int("INBOX_RETENTION_DAYS", 90, validate=_POSITIVE))
 
     # Analysis: Gemini when a key is set, rule-based otherwise (and whenever Gemini fails).
     GEMINI_API_KEY = env.str("GEMINI_API_KEY", "")

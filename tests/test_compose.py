@@ -224,3 +224,85 @@ def test_the_env_file_compose_reads_the_secrets_from_stays_out_of_the_image():
     ]
     assert ".env" in ignored
     assert not any(line.startswith("!") for line in ignored)  # nothing brings it back
+
+
+def test_web_health_needs_only_the_database_and_beat_carries_the_worker_heartbeat():
+    """Web's health check asked `/readyz`, which failed on a stale worker heartbeat: with beat or
+    the worker stopped every web replica went unhealthy, and a load balancer would refuse the
+    webhooks the inbox still accepts (tests/test_observability.py: `/readyz` now fails on the
+    database alone). The heartbeat is beat's health check instead."""
+    from django.core.management import get_commands
+
+    services = load_compose()["services"]
+    assert "http://127.0.0.1:8000/readyz'" in " ".join(services["web"]["healthcheck"]["test"])
+    assert services["beat"]["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "manage.py",
+        "worker_heartbeat",
+    ]
+    assert get_commands()["worker_heartbeat"] == "integrations"
+
+
+def expanded(value: str) -> str:
+    """A `${NAME:-default}` of the compose file, unset: its default."""
+    match = re.fullmatch(r"\$\{\w+:-([^}]*)\}", value)
+    assert match, value
+    return match.group(1)
+
+
+def test_postgresql_allows_the_connections_the_stack_opens_with_room_for_a_second_web():
+    """Each gunicorn thread, Celery pool process or thread and the relay (plus its LISTEN)
+    keeps its own connection (CONN_MAX_AGE): 99 with the defaults, past PostgreSQL's default
+    max_connections of 100 less the 3 it keeps for superusers."""
+    from django.conf import settings
+
+    compose = load_compose()
+    services = compose["services"]
+    environment = compose["x-app-environment"]
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] > 0  # connections are kept
+    web = int(expanded(environment["WEB_CONCURRENCY"])) * int(expanded(environment["WEB_THREADS"]))
+    celery = sum(
+        int(service["command"][service["command"].index("--concurrency") + 1])
+        for service in services.values()
+        if service.get("command", [])[:4] == ["celery", "-A", "rca_project", "worker"]
+    )
+    relay, ws = 2, 1
+    opened = web + celery + relay + ws
+    assert opened == 99
+
+    command = services["db"]["command"]
+    assert command[:2] == ["postgres", "-c"]
+    name, _, value = command[2].partition("=")
+    assert name == "max_connections"
+    superuser_reserved = 3
+    assert int(expanded(value)) - superuser_reserved >= opened + web
+
+
+def test_workers_and_the_relay_get_sigterm_and_time_to_finish():
+    """Docker's default 10 s grace killed a worker's warm shutdown in the middle of an analysis.
+    Exec form (a list, no shell) makes each the container's process 1, so SIGTERM reaches it."""
+    from django.conf import settings
+
+    services = load_compose()["services"]
+    background = ["worker", "relay", "beat"] + [name for name in services if "outbound-" in name]
+    for name in background:
+        command = services[name]["command"]
+        assert isinstance(command, list) and command[0] in ("celery", "python"), name
+
+    analysis = (
+        settings.GEMINI_MAX_ATTEMPTS * settings.GEMINI_TIMEOUT_SECONDS
+        + settings.ENRICHMENT_TIMEOUT_SECONDS
+        + settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS
+    )
+    assert compose_seconds(services["worker"]["stop_grace_period"]) > analysis
+    for name in background:
+        if name.startswith("outbound-"):
+            grace = compose_seconds(services[name]["stop_grace_period"])
+            assert grace > 2 * settings.OUTBOUND_TIMEOUT_SECONDS, name
+    transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    publish = (transport["socket_connect_timeout"] + transport["socket_timeout"]) * (
+        settings.CELERY_TASK_PUBLISH_RETRY_POLICY["max_retries"] + 1
+    )
+    relay_grace = compose_seconds(services["relay"]["stop_grace_period"])
+    assert relay_grace > publish + settings.INBOX_RELAY_POLL_SECONDS

@@ -7,12 +7,15 @@ import json
 import logging
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
 from django.test import Client
 
 from integrations.circuit import redis_client
 from integrations.tasks import heartbeat
 from rca_project.observability import TrackingIdFilter, worker_heartbeat_key
 from tests.conftest import local_payload
+from tests.security.server import closed_port_url
 
 pytestmark = pytest.mark.django_db
 
@@ -56,16 +59,54 @@ def test_metrics_token_protects_the_endpoint_when_set(settings):
     assert ok.status_code == 200
 
 
-def test_readiness_needs_a_recent_worker_heartbeat():
+def test_readiness_reports_the_worker_heartbeat_without_requiring_it():
+    """Web accepts webhooks into the inbox with beat or every worker stopped: its readiness
+    (compose's web health check, a load balancer's) said 503 then, and every replica was
+    taken out of service. The heartbeat is reported in the body."""
     redis_client().delete(worker_heartbeat_key())
-    not_ready = Client().get("/readyz")
+    no_worker = Client().get("/readyz")
     heartbeat()
     ready = Client().get("/readyz")
 
-    assert not_ready.status_code == 503 and not_ready.json()["checks"]["worker"] is False
+    assert no_worker.status_code == 200
+    assert no_worker.json() == {
+        "ready": True,
+        "checks": {"database": True, "redis": True, "worker": False},
+    }
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": True, "redis": True, "worker": True}
     assert Client().get("/healthz").json() == {"status": "ok"}
+
+
+def test_readiness_without_redis_is_ready_and_without_the_database_is_not(settings):
+    """The inbox (PostgreSQL) is what accepting a webhook needs; with Redis down the deliveries
+    wait in it for the relay (tests/faults: webhooks are still answered 202)."""
+    heartbeat()
+    settings.REDIS_URL = closed_port_url("redis")
+    no_redis = Client().get("/readyz")
+
+    def unreachable(execute, sql, params, many, context):
+        raise OperationalError("connection refused")
+
+    with connection.execute_wrapper(unreachable):
+        no_database = Client().get("/readyz")
+
+    assert no_redis.status_code == 200
+    assert no_redis.json()["checks"] == {"database": True, "redis": False, "worker": False}
+    assert no_database.status_code == 503
+    assert no_database.json()["ready"] is False
+    assert no_database.json()["checks"]["database"] is False
+
+
+def test_the_beat_containers_health_check_is_the_worker_heartbeat(capsys):
+    """compose's beat service runs `manage.py worker_heartbeat`: beat or the default queue's
+    worker stopped shows there, since web's readiness no longer fails on it."""
+    redis_client().delete(worker_heartbeat_key())
+    with pytest.raises(CommandError, match="no worker heartbeat"):
+        call_command("worker_heartbeat")
+    heartbeat()
+    call_command("worker_heartbeat")
+    assert "worker heartbeat recent" in capsys.readouterr().out
 
 
 def test_logs_are_json_with_the_tracking_id_and_never_the_secrets(webhook_client, settings):

@@ -18,12 +18,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import connections
+from django.db import OperationalError, connection, connections
 from django.test import Client
 
 from integrations.circuit import redis_client
 from integrations.tasks import heartbeat
-from rca_project.health import worker_heartbeat_key
+from rca_project.observability import worker_heartbeat_key
 from rca_project.serve import probe_readiness, ready_banner
 
 
@@ -70,13 +70,16 @@ def test_a_web_server_that_does_not_answer_yet_is_what_it_waits_for():
     assert (ready, waiting_for) == (False, ["web server"])
 
 
+def _unreachable(execute, sql, params, many, context):
+    raise OperationalError("connection refused")
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/readyz", "/readyz/"])
 def test_a_not_ready_answer_is_not_logged_as_a_server_error(caplog, path):
-    redis_client().delete(worker_heartbeat_key())
-
     with caplog.at_level(logging.WARNING, logger="django.request"):
-        not_ready = Client().get(path)
+        with connection.execute_wrapper(_unreachable):
+            not_ready = Client().get(path)
         missing = Client().get("/no-such-page")
 
     assert not_ready.status_code == 503

@@ -46,6 +46,13 @@ def load_settings(
         ("SIMILARITY_FLOOR", "2"),
         ("SLACK_CHANNEL_BURST", "0"),
         ("LOG_FORMAT", "xml"),
+        # A negative retention deleted every inbox row that was not pending.
+        ("INBOX_RETENTION_DAYS", "-1"),
+        ("INBOX_RETENTION_DAYS", "0"),
+        ("REDELIVER_AFTER_SECONDS", "0"),
+        ("REDELIVER_MAX_ATTEMPTS", "-3"),
+        ("REDELIVER_INTERVAL_SECONDS", "0"),
+        ("OUTBOUND_REDELIVER_GRACE_SECONDS", "-5"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
