@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -36,6 +36,8 @@ LOCAL_PAYLOADS = Path(__file__).resolve().parent / "payloads"
 # another process's tasks.
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 TEST_REDIS_DB = 8 + int(_XDIST_WORKER.removeprefix("gw")) if _XDIST_WORKER else 15
+
+_T = TypeVar("_T")
 
 
 def shared_payload(name: str) -> dict[str, Any]:
@@ -216,6 +218,47 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def while_held(hold: Callable[[], object], other: Callable[[], _T]) -> tuple[_T, bool]:
+    """Run `other` while `hold`'s transaction is left uncommitted, commit it once `other`
+    waits for it; `other`'s answer, and whether it waited (PostgreSQL says it was blocked by
+    the held transaction, not a sleep)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections, transaction
+
+    holding, release, holder = threading.Event(), threading.Event(), []
+
+    def held() -> None:
+        try:
+            with transaction.atomic():
+                hold()
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    holder.append(cursor.fetchone()[0])
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def someone_waits() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                holder,
+            )
+            return bool(cursor.fetchone()[0])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(held)
+        assert holding.wait(10)
+        answer = pool.submit(other)
+        waited = wait_for(someone_waits, 10, 0.02)
+        release.set()
+        first.result(10)
+        return answer.result(10), waited
 
 
 @pytest.fixture

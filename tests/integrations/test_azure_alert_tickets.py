@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections
 
 from analysis import services
 from integrations.ingest import ingest_delivery
 from integrations.models import WebhookDelivery
-from tests.conftest import shared_payload, wait_for
+from tests.conftest import shared_payload, while_held
 from tickets.models import AuditLog, Occurrence, Ticket
 from tickets.vocabulary import Source
 
@@ -558,42 +555,6 @@ def test_a_pod_failing_while_the_last_resolved_commits_reopens_the_ticket(webhoo
     assert (answer["outcome"], answer["ticket_id"]) == ("regressed", opened["ticket_id"])
     ticket = Ticket.objects.get(pk=opened["ticket_id"])
     assert ticket.status == "open" and ticket.resolved_at_source_at is None
-
-
-def while_held(hold: Callable[[], None], other: Callable[[], T]) -> tuple[T, bool]:
-    """Run `other` while `hold`'s transaction is left uncommitted, commit it once `other`
-    waits for it; `other`'s answer, and whether it waited (PostgreSQL says it was blocked by
-    the held transaction, not a sleep)."""
-    holding, release, holder = threading.Event(), threading.Event(), []
-
-    def held() -> None:
-        try:
-            with transaction.atomic():
-                hold()
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    holder.append(cursor.fetchone()[0])
-                holding.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    def someone_waits() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                holder,
-            )
-            return bool(cursor.fetchone()[0])
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first = pool.submit(held)
-        assert holding.wait(10)
-        answer = pool.submit(other)
-        waited = wait_for(someone_waits, 10, 0.02)
-        release.set()
-        first.result(10)
-        return answer.result(10), waited
 
 
 def test_alerts_resolved_before_each_resolved_left_a_mark_are_marked_from_the_inbox(

@@ -534,15 +534,7 @@ def test_airflow_deployment_named_in_settings_is_the_one_cleared(airflow, settin
 
 def test_airflow_wrong_password_fails_the_remediation_without_leaking_it(airflow, settings):
     settings.AIRFLOW_PASSWORD = "wrong-password-123"
-    airflow.add_task_instance("d", "r", "t", "failed")
-    make_policy(action="airflow_clear", signals=["connection reset"])
-    ticket = make_ticket(
-        source="airflow",
-        run_id="airflow:d/t/r",
-        affected_entity={"dag_id": "d", "task_id": "t", "run_id": "r", "map_index": "-1"},
-    )
-    remediation.propose(ticket.pk)
-    rows = run_pending(ticket.pk)
+    ticket, rows = _airflow_clear_of(airflow)
     assert [r.status for r in rows] == ["dead"]
     assert "401" in rows[0].last_error and "wrong-password-123" not in rows[0].last_error
     found = Remediation.objects.get(ticket=ticket)  # failed at once, not on beat's sweep

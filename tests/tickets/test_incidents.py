@@ -26,7 +26,7 @@ from integrations.models import DeliveryStatus, OutboundDelivery, OutboundStatus
 from integrations.targets.base import incident_page
 from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description, incident_summary
 from integrations.targets.slack import slack_incident_message
-from tests.conftest import local_payload, wait_for
+from tests.conftest import local_payload, wait_for, while_held
 from tickets import incidents
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket
@@ -1331,39 +1331,5 @@ def test_an_incident_open_across_the_regrouping_deploy_keeps_its_members_and_its
 
 def placed_while_a_resolve_is_held(incident_id: str, place: Callable[[], T]) -> tuple[T, bool]:
     """Run `place` while a responder's resolve of the incident is held uncommitted, release the
-    resolve once `place` waits for it; `place`'s answer, and whether it waited (PostgreSQL
-    says it was blocked by the resolve, not a sleep)."""
-    import threading
-
-    from django.db import connection, connections, transaction
-
-    resolving, release, resolver = threading.Event(), threading.Event(), []
-
-    def resolve() -> None:
-        try:
-            with transaction.atomic():
-                incidents.act(incident_id, "resolve", Actor.system("test"))
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    resolver.append(cursor.fetchone()[0])
-                resolving.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    def someone_waits_for_the_resolve() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                resolver,
-            )
-            return bool(cursor.fetchone()[0])
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        held = pool.submit(resolve)
-        assert resolving.wait(10)
-        answer = pool.submit(place)
-        waited = wait_for(someone_waits_for_the_resolve, 10, 0.02)
-        release.set()
-        held.result(10)
-        return answer.result(10), waited
+    resolve once `place` waits for it; `place`'s answer, and whether it waited."""
+    return while_held(lambda: incidents.act(incident_id, "resolve", Actor.system("test")), place)
