@@ -36,6 +36,9 @@ CHUNK = 1024 * 1024
 _FAILED_TRY = re.compile(r"^(?P<run_key>.+)#try(?P<try>\d+):failed$")
 # The keys of a structured line written in its header, not as key=value.
 _HEADER_KEYS = {"timestamp", "event", "level", "logger", "error_detail"}
+# ASCII digits only: str.isdigit also accepts digits int() refuses ("²").
+_TRY_NUMBER = re.compile(r"[0-9]+")
+_MAP_INDEX = re.compile(r"-?[0-9]+")
 
 
 class AirflowLogError(ValueError):
@@ -68,9 +71,9 @@ class TaskTry:
             or parts.netloc != "dags"
             or len(segments) != 7
             or segments[1::2] != ["runs", "tasks", "tries"]
-            or not segments[6].isdigit()
+            or not _TRY_NUMBER.fullmatch(segments[6])
             or int(segments[6]) < 1  # Airflow counts tries from 1
-            or not query.get("map_index", "-1").lstrip("-").isdigit()
+            or not _MAP_INDEX.fullmatch(query.get("map_index", "-1"))
         ):
             raise AirflowLogError(
                 "an Airflow task try is airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -40,6 +41,19 @@ def api_root(url: str) -> str:
         if root.endswith(path):
             return root.removesuffix(path).rstrip("/")
     return root
+
+
+def without_credentials(url: str) -> str:
+    """`url` as a message may show it: without the user and password it may carry (a proxy's
+    basic auth in AIRFLOW_API_URL). A refusal's message is kept where viewers read it (an
+    outbound delivery's `last_error`, a remediation's reason)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket: nothing of it is shown
+        return "AIRFLOW_API_URL"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def configured() -> bool:
@@ -85,7 +99,7 @@ class AirflowApi:
         import airflow_client.client as airflow
 
         self.base_url = api_root(base_url)
-        self._given_url = base_url
+        self._given_url = without_credentials(base_url)
         self._username, self._password = username, password
         self.timeout = timeout
         self._config = airflow.Configuration(host=self.base_url)
@@ -109,6 +123,7 @@ class AirflowApi:
         import requests
 
         url = f"{self.base_url}/auth/token"
+        shown = without_credentials(url)
         try:
             response = requests.post(
                 url,
@@ -120,7 +135,7 @@ class AirflowApi:
         status = response.status_code
         if status in (404, 405):
             raise AirflowApiError(
-                f"Airflow token: {status} from {url}: no Airflow 3 token endpoint there; "
+                f"Airflow token: {status} from {shown}: no Airflow 3 token endpoint there; "
                 f"AIRFLOW_API_URL ({self._given_url}) must be the root URL of an Airflow 3 "
                 "API server",
                 status=status,
@@ -134,7 +149,7 @@ class AirflowApi:
             token = None
         if not token:
             raise AirflowApiError(
-                f"Airflow token: {url} answered {status} without an access_token; "
+                f"Airflow token: {shown} answered {status} without an access_token; "
                 f"AIRFLOW_API_URL ({self._given_url}) must be the root URL of an Airflow 3 "
                 "API server",
                 status=status,

@@ -1061,6 +1061,12 @@ def test_an_airflow_task_try_given_as_a_url_is_read_for_the_ticket_recording_it(
         ("airflow://dags/sales_daily/runs/r/tasks/load_orders", "airflow://dags/<dag>/runs/"),
         ("airflow://dags/sales_daily/runs/r/tasks/t/tries/two", "airflow://dags/<dag>/runs/"),
         ("airflow://dags/sales_daily/runs/r/tasks/t/tries/0", "airflow://dags/<dag>/runs/"),
+        # Digits str.isdigit() accepts and int() does not: refused, not an internal error.
+        ("airflow://dags/sales_daily/runs/r/tasks/t/tries/\u00b2", "airflow://dags/<dag>/runs/"),
+        (
+            "airflow://dags/sales_daily/runs/r/tasks/t/tries/1?map_index=--1",
+            "airflow://dags/<dag>/runs/",
+        ),
     ],
 )
 def test_an_airflow_task_url_no_ticket_records_is_refused(airflow_api, url, reason):

@@ -595,6 +595,19 @@ def test_airflow_api_url_without_a_token_endpoint_is_named(airflow, settings):
     )
 
 
+def test_airflow_refusals_kept_for_viewers_do_not_show_the_urls_credentials(airflow, settings):
+    # A proxy's basic auth in AIRFLOW_API_URL; the refusal names the URL (its path is wrong).
+    host = airflow.url.removeprefix("http://")
+    settings.AIRFLOW_API_URL = f"http://proxy-user:proxy-pass-123@{host}/airflow"
+    ticket, rows = _airflow_clear_of(airflow)
+    assert [r.status for r in rows] == ["dead"]
+    assert rows[0].last_error.startswith(
+        f"Airflow token: 404 from http://{host}/airflow/auth/token: no Airflow 3 token endpoint"
+    )
+    assert f"AIRFLOW_API_URL (http://{host}/airflow)" in rows[0].last_error
+    assert "proxy-pass-123" not in Remediation.objects.get(ticket=ticket).reason
+
+
 # --- playbook ------------------------------------------------------------------------------------
 
 
