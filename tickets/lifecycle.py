@@ -183,15 +183,16 @@ def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
     """Set the fields an action changes on a locked ticket (status included)."""
     was = ticket.status
     ticket.status = TRANSITIONS[action][1]
+    # Both times count from opening, or from the last regression (its fresh SLA clock's start).
+    opened = ticket.regressed_at or ticket.timestamp
     if action == "acknowledge":
         ticket.ack_ts = now
         ticket.ack_user = actor.name
-        ticket.ack_seconds = max(0, int((now - ticket.timestamp).total_seconds()))
+        ticket.ack_seconds = max(0, int((now - opened).total_seconds()))
         _stop_sla_clock(ticket, now)
     elif action == "resolve":
         ticket.resolved_at = now
         ticket.resolved_by = actor.name
-        opened = ticket.regressed_at or ticket.timestamp
         ticket.resolve_seconds = max(0, int((now - opened).total_seconds()))
         _stop_sla_clock(ticket, now)
     elif action == "reopen":

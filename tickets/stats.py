@@ -355,8 +355,12 @@ _BY_ACTION = f"""
 _A_FIX = (
     f"r.status = %(succeeded)s AND r.finished_at IS NOT NULL AND r.details->>'{LEFT_OPEN}' IS NULL"
 )
+# From the failure it remedied: its ticket's last regression when it came after it (an
+# earlier remediation's failure is taken as the first one).
 _SUCCEEDED = f"""
-    SELECT EXTRACT(EPOCH FROM AVG(r.finished_at - t."timestamp")), COUNT(*)
+    SELECT EXTRACT(EPOCH FROM AVG(r.finished_at - CASE WHEN t.regressed_at <= r.created_at
+                                                       THEN t.regressed_at
+                                                       ELSE t."timestamp" END)), COUNT(*)
     {_PERIOD_REMEDIATIONS} AND {_A_FIX}
 """
 # The period's resolved tickets that a successful remediation fixed: few, found from the
@@ -519,7 +523,8 @@ _INCIDENT_TICKETS = f"""
 WITH figures AS (
     SELECT {_KEYS}, GROUPING({_KEYS}) AS grouping, COUNT(*) AS tickets,
            AVG(ack_seconds) AS mtta,
-           EXTRACT(EPOCH FROM AVG(resolved_at_source_at - "timestamp")) AS mttr,
+           EXTRACT(EPOCH FROM AVG(resolved_at_source_at - COALESCE(regressed_at, "timestamp")))
+               AS mttr,
            COUNT(*) FILTER (WHERE itsm_ticket_id <> '') AS jira,
            COUNT(*) FILTER (WHERE slack_ts <> '') AS slack,
            COUNT(incident_id) AS grouped
@@ -554,9 +559,10 @@ _INCIDENT_PAGES = f"""
 def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
     """Alerts received -> tickets -> incidents -> pages sent over the period (the noise
     reduction), and per team, source and culprit the mean time to acknowledge (MTTA,
-    `ack_seconds`) and to recover at the source (MTTR, until the source reported the failure
-    over) of the period's tickets. The incidents are those the period's tickets are members of
-    (found by primary key from the tickets, so no query scans the incidents table). Pages are
+    `ack_seconds`) and to recover at the source (MTTR, from the failure or its last regression
+    until the source reported the failure over) of the period's tickets. The incidents are
+    those the period's tickets are members of (found by primary key from the tickets, so no
+    query scans the incidents table). Pages are
     JIRA issues plus Slack messages: each ticket's own and each incident's. One round trip:
     one pass over the period's tickets for the breakdowns (each its 50 largest keys) and the
     tickets' pages, the incidents by primary key, and the alerts from the inbox rollup (its

@@ -158,6 +158,14 @@ def test_every_paged_list_documents_the_400_of_a_parameter_it_does_not_take(sche
         assert "400" in operation["responses"], path
 
 
+def test_the_stats_describe_mtta_and_mttr_and_their_400(schema):
+    """The stats' summary called the time to acknowledge MTTR and left the time to resolve out."""
+    stats = schema["paths"]["/api/v1/stats/"]["get"]
+    assert "MTTA (time to acknowledge) and MTTR (time to resolve)" in stats["description"]
+    for path in ("/api/v1/stats/", "/api/v1/stats/incidents/"):
+        assert "parameter" in schema["paths"][path]["get"]["responses"]["400"]["description"]
+
+
 def test_schema_never_exposes_the_embedding(schema):
     for name, component in schema["components"]["schemas"].items():
         assert "embedding" not in component.get("properties", {}), name

@@ -210,6 +210,19 @@ def test_a_bad_period_is_a_400_naming_the_parameter(query, parameter):
     assert parameter in body["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/stats/", "/api/v1/stats/incidents/"])
+def test_a_filter_the_stats_do_not_take_is_a_400_not_the_whole_periods_figures(path):
+    """`?team=nobody` answered the figures of every team, read by the caller as that team's."""
+    make_ticket(timestamp=timezone.now() - timedelta(hours=1), finops_team="data-platform")
+    client = jwt_client(make_user("viewer"))
+
+    response = client.get(f"{path}?team=nobody&since=2025-01-01T00:00:00Z")
+
+    assert response.status_code == 400
+    assert "team" in response.json()["detail"]
+    assert client.get(f"{path}?format=json").status_code == 200
+
+
 def test_overview_is_both_in_one_round_trip(known_set, django_assert_num_queries):
     # The period is whole days: the ticket rollup (counts and days), the MTTA and MTTR
     # percentiles, the inbox rollup, the remediations by action and outcome, their time to

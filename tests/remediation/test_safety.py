@@ -622,6 +622,29 @@ def test_stats_count_remediations_and_the_time_saved():
     assert figures["time_saved_seconds"] == 1800.0
 
 
+@pytest.mark.django_db
+def test_the_time_to_a_remediations_fix_of_a_regression_counts_from_the_regression():
+    """It counted from the ticket's first failure: a rerun that fixed a regression in 10
+    minutes, a day after the ticket first failed, counted a day, and no time saved."""
+    now = timezone.now()
+    regressed = now - timedelta(minutes=30)
+    ticket = make_ticket(timestamp=now - timedelta(days=1), regressed_at=regressed)
+    Remediation.objects.create(
+        ticket=ticket,
+        run_key=ticket.run_id,
+        action="adf_rerun",
+        status="succeeded",
+        created_at=regressed + timedelta(minutes=1),
+        finished_at=regressed + timedelta(minutes=10),
+    )
+    make_ticket(timestamp=now - timedelta(hours=2), resolve_seconds=3600)
+
+    figures = stats.remediation_stats(now - timedelta(days=2), now)
+
+    assert figures["mttr_with_seconds"] == 600.0
+    assert figures["time_saved_seconds"] == 3000.0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_starts_the_next_batch_of_a_group_that_lost_it(settings, incident_hold):
     """`finish` starts a group's next batch after its commit; should that step be lost (the

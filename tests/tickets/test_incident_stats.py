@@ -138,3 +138,20 @@ def test_each_breakdown_is_its_50_largest_keys_largest_first_then_by_name():
     teams = incident_stats(now - timedelta(days=1), now)["by_team"]
     assert [t["key"] for t in teams] == [f"t{n:02d}" for n in range(50)]
     assert [t["tickets"] for t in teams[:3]] == [3, 2, 1]
+
+
+def test_the_time_to_recover_of_a_regression_counts_from_the_regression():
+    """It counted from the first failure, as the time to acknowledge and to resolve do not: a
+    ticket that failed again a day later and recovered 10 minutes after that counted a day."""
+    now = timezone.now()
+    regressed = now - timedelta(minutes=20)
+    make_ticket(
+        timestamp=now - timedelta(days=1),
+        regressed_at=regressed,
+        resolved_at_source_at=regressed + timedelta(minutes=10),
+        finops_team="data",
+    )
+    figures = incident_stats(now - timedelta(days=2), now)
+    assert figures["by_team"] == [
+        {"key": "data", "tickets": 1, "mtta_seconds": None, "mttr_seconds": 600.0}
+    ]

@@ -285,3 +285,19 @@ def test_a_reopen_keeps_a_breach_and_a_running_clock_keeps_its_deadline():
     lifecycle.start_progress(taken.pk, Actor.system())
     reopened = lifecycle.reopen(taken.pk, Actor.system())
     assert (reopened.sla_status, reopened.sla_deadline) == ("Pending", taken.sla_deadline)
+
+
+def test_a_regressions_time_to_acknowledge_counts_from_the_regression():
+    """It counted from the first failure: a regression acknowledged at once, two hours after
+    the ticket first failed, added 7,200 s to MTTA while its SLA clock (and its time to
+    resolve) started at the regression."""
+    ticket = make_ticket(timestamp=timezone.now() - timedelta(hours=2))
+    lifecycle.resolve(ticket.pk, Actor.system())
+    lifecycle.regress(ticket.pk, Actor("source", "adf"), occurrence_key="k", occurrence_count=2)
+
+    acknowledged = lifecycle.acknowledge(ticket.pk, Actor.system())
+
+    assert acknowledged.ack_seconds is not None and acknowledged.ack_seconds <= 10
+    assert acknowledged.sla_status == "Met"
+    resolved = lifecycle.resolve(ticket.pk, Actor.system())
+    assert resolved.resolve_seconds is not None and resolved.resolve_seconds <= 10

@@ -459,6 +459,16 @@ class StatsQuerySerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False, help_text="End (ISO 8601, exclusive).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # `?team=` or `?source=` is no filter of the stats: answered, the whole period's figures
+        # would read as the team's or the source's.
+        unknown = [name for name in self.initial_data if name not in _STATS_PARAMETERS]
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name[:40]: "not a parameter of the stats; they take since, until"
+                    for name in unknown[:5]
+                }
+            )
         # By default up to the next whole minute: repeated calls name the same period (and
         # share the cached figures), and nothing that happened before the call is left out.
         until = attrs.get("until") or _next_minute(timezone.now())
@@ -473,6 +483,8 @@ class StatsQuerySerializer(serializers.Serializer):
 
 
 DEFAULT_STATS_PERIOD = timedelta(days=30)
+# `format` is DRF's own (`?format=json`).
+_STATS_PARAMETERS = frozenset({"since", "until", "format"})
 
 
 def _next_minute(moment: datetime) -> datetime:

@@ -524,15 +524,18 @@ class StatsView(APIView):
     @extend_schema(
         summary="Ticket statistics over a period (default: the last 30 days)",
         description=(
-            "Counts by status, severity, error class, source and team; MTTR (time to"
-            " acknowledge: mean, p50, p90, in seconds); SLA compliance; inbox outcomes"
+            "Counts by status, severity, error class, source and team; MTTA (time to"
+            " acknowledge) and MTTR (time to resolve): mean, p50, p90, in seconds; SLA"
+            " compliance; remediation outcomes and the time they saved; inbox outcomes"
             " (dedup, correlation, suppression); a daily series. The default period ends at"
             " the next whole minute. Figures are cached for API_STATS_CACHE_SECONDS (30 s)."
         ),
         parameters=[StatsQuerySerializer],
         responses={
             200: StatsSerializer,
-            400: OpenApiResponse(ERROR_SCHEMA, description="Bad since/until"),
+            400: OpenApiResponse(
+                ERROR_SCHEMA, description="Bad since/until, or a parameter they do not take"
+            ),
             401: ERRORS[401],
             403: ERRORS[403],
             503: UNAVAILABLE,
@@ -556,7 +559,9 @@ class IncidentStatsView(APIView):
         parameters=[StatsQuerySerializer],
         responses={
             200: IncidentStatsSerializer,
-            400: OpenApiResponse(ERROR_SCHEMA, description="Bad since/until"),
+            400: OpenApiResponse(
+                ERROR_SCHEMA, description="Bad since/until, or a parameter they do not take"
+            ),
             401: ERRORS[401],
             403: ERRORS[403],
         },
