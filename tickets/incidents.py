@@ -1135,4 +1135,5 @@ def merge(source_id: str, into_id: str, actor: Actor) -> Incident:
         record_event(source.pk, "merged_into", actor=actor, details={"into": into.pk})
         announce(into.pk, "merged", actor)  # its page and issue follow (priority included)
         announce(source.pk, "merged_into", actor)
+        into.refresh_from_db()  # as the recount and the members' status left it
     return into

@@ -183,8 +183,9 @@ def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
     """Set the fields an action changes on a locked ticket (status included)."""
     was = ticket.status
     ticket.status = TRANSITIONS[action][1]
-    # Both times count from opening, or from the last regression (its fresh SLA clock's start).
-    opened = ticket.regressed_at or ticket.timestamp
+    # Both times count from opening, or from the last reopen of an answered ticket (by people
+    # or a regression: the response it asks for again).
+    opened = ticket.reopened_at or ticket.timestamp
     if action == "acknowledge":
         ticket.ack_ts = now
         ticket.ack_user = actor.name
@@ -196,6 +197,10 @@ def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
         ticket.resolve_seconds = max(0, int((now - opened).total_seconds()))
         _stop_sla_clock(ticket, now)
     elif action == "reopen":
+        if was != Status.IN_PROGRESS:
+            # Acknowledged or resolved: the times asked for again count from here. A taken
+            # ticket, not answered yet, keeps where they count from, as it keeps its SLA clock.
+            ticket.reopened_at = now
         ticket.ack_ts = None
         ticket.ack_user = ""
         ticket.ack_seconds = None
@@ -239,7 +244,7 @@ def transition(
             )
         before = _snapshot(ticket)
         _apply(ticket, action, actor, timezone.now())
-        ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "updated_at"])
+        ticket.save(update_fields=[*_TRACKED, "resolved_at_source_at", "reopened_at", "updated_at"])
         after = _snapshot(ticket)
         write_audit(
             ticket,
@@ -335,6 +340,7 @@ def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_cou
                 *_TRACKED,
                 "resolved_at_source_at",
                 "regressed_at",
+                "reopened_at",
                 "regression_count",
                 "updated_at",
             ]

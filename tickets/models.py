@@ -17,6 +17,8 @@ flow adds; this is the same set grouped by what it is for):
   remediation acts on; empty, meaning the ticket's own run and resource, until another run
   fails the same way),
   `regressed_at` and `regression_count` (repeats after resolve that reopened it),
+  `reopened_at` (the last reopen of an acknowledged or resolved ticket, by people or a
+  regression: where its times to acknowledge and to resolve count from),
   `previous_ticket` (the earlier, resolved ticket of the same failure: seen before).
 - analysis: `severity`, `priority`, `rca_result`, `recommendations`, `confidence`, `rca_source`
   and `rca_note` (which RCA made it and why), `analysed_at`, `embedding` and `embedding_model`
@@ -414,10 +416,16 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=200, blank=True)
     resolve_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Time to resolve, from opening (or regressing)."
+        null=True, blank=True, help_text="Time to resolve, from opening (or its last reopen)."
     )
     regressed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a repeat after resolve last reopened it."
+    )
+    reopened_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was last reopened after it was acknowledged or resolved (by people "
+        "or a regression): its times to acknowledge and to resolve count from there.",
     )
     regression_count = models.PositiveIntegerField(default=0)
     previous_ticket = models.ForeignKey(

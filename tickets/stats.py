@@ -3,8 +3,8 @@
 The period is half-open, `[since, until)`, on the ticket's `timestamp` (when the failure
 happened) and on the inbox row's `received_at`. MTTA is the mean time to acknowledge
 (`ack_seconds`) over the tickets of the period acknowledged at some point; MTTR the mean time
-to resolve (`resolve_seconds`: from opening, or from the last regression) over those resolved
-now. Days are UTC days.
+to resolve (`resolve_seconds`: from opening, or from the last reopen of an answered ticket,
+by people or a regression) over those resolved now. Days are UTC days.
 
 The counts and the daily series of the whole UTC days of the period come from the rollup
 (`tickets.rollup`: per day and per value of each dimension, kept exact in the writers'
@@ -329,7 +329,9 @@ def remediation_stats(since: datetime, until: datetime) -> dict[str, Any]:
 
     `mttr_with_seconds`: mean time from the failure to the end of a successful remediation;
     `mttr_without_seconds`: mean time to resolve (`resolve_seconds`, the MTTR above) of the
-    period's resolved tickets that no remediation fixed, i.e. what people took;
+    period's resolved tickets that no remediation fixed, whoever resolved them: people, JIRA,
+    or their source reporting the failure over (a rerun that succeeded, an alert resolved), as
+    a failure ends without a remediation;
     `time_saved_seconds` estimates the difference over the remediated tickets:
     (without - with) x succeeded, when both are known."""
     batch = _Batch()

@@ -680,6 +680,20 @@ def test_charts_range_is_validated():
     assert 'aria-current="page">30 days' in html
 
 
+def test_the_charts_refuse_a_parameter_they_do_not_take_by_name():
+    """`?team=` drew every team's figures as if they were the team's, while the stats API
+    refuses it: the page says so (a 400 naming it), and draws nothing."""
+    answer = client_for("viewer").get("/charts/?days=7&team=payments&<b>=1")
+
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert (
+        "Not shown: the charts take ?days= only (7, 14, 30, 90), not ?team=, ?&lt;b&gt;=." in html
+    )
+    assert "<svg" not in html
+    assert 'aria-current="page">7 days' in html  # the periods still link to the charts
+
+
 @pytest.mark.parametrize("action", ["acknowledge", "start_progress"])
 def test_a_fix_typed_with_another_action_than_resolve_is_not_dropped_in_silence(action):
     """The fix is kept only when resolving: with Acknowledge or Take the action is not done, a

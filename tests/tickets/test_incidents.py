@@ -534,10 +534,15 @@ def test_two_incidents_merge_into_one():
     clear_throttles()
     first, second = two_incidents()
     responder = jwt_client(make_user("responder"))
+    recovered = second.members.order_by("timestamp")[0]
+    Ticket.objects.filter(pk=recovered.pk).update(resolved_at_source_at=timezone.now())
 
     merged = responder.post(f"/api/v1/incidents/{second.pk}/merge/", {"into": first.pk})
     assert merged.status_code == 200, merged.content
     assert merged.json()["member_count"] == 4
+    # The answer is the row as the merge left it: its recount included (it said 0).
+    first.refresh_from_db()
+    assert merged.json()["recovered_count"] == first.recovered_count == 1
     second.refresh_from_db()
     assert second.merged_into_id == first.pk and second.member_count == 0
     itself = responder.post(f"/api/v1/incidents/{first.pk}/merge/", {"into": first.pk})

@@ -301,3 +301,88 @@ def test_a_regressions_time_to_acknowledge_counts_from_the_regression():
     assert acknowledged.sla_status == "Met"
     resolved = lifecycle.resolve(ticket.pk, Actor.system())
     assert resolved.resolve_seconds is not None and resolved.resolve_seconds <= 10
+
+
+def test_a_reopen_by_people_restarts_the_times_to_acknowledge_and_to_resolve():
+    """They counted from the first failure while its SLA clock restarted at the reopen: a
+    ticket acknowledged 3 s after a reopen recorded 24 s, and its second time to resolve
+    included the time it sat resolved."""
+    ticket = make_ticket(timestamp=timezone.now() - timedelta(hours=2))
+    lifecycle.acknowledge(ticket.pk, Actor.system())
+    lifecycle.resolve(ticket.pk, Actor.system())
+    lifecycle.reopen(ticket.pk, Actor.system("maria"), note="still failing")
+
+    acknowledged = lifecycle.acknowledge(ticket.pk, Actor.system())
+
+    assert acknowledged.ack_seconds is not None and acknowledged.ack_seconds <= 10
+    resolved = lifecycle.resolve(ticket.pk, Actor.system())
+    assert resolved.resolve_seconds is not None and resolved.resolve_seconds <= 10
+    assert resolved.reopened_at is not None and resolved.regressed_at is None
+    # Reopened once more, acknowledged (not resolved): the time to resolve counts from there.
+    lifecycle.reopen(ticket.pk, Actor.system())
+    Ticket.objects.filter(pk=ticket.pk).update(reopened_at=timezone.now() - timedelta(minutes=5))
+    lifecycle.acknowledge(ticket.pk, Actor.system())
+    resolve_seconds = lifecycle.resolve(ticket.pk, Actor.system()).resolve_seconds
+    assert resolve_seconds is not None and 290 <= resolve_seconds <= 310
+
+
+def test_a_taken_tickets_reopen_keeps_where_its_times_count_from():
+    """Not answered yet, it keeps its SLA clock: its acknowledgement answers the failure."""
+    ticket = make_ticket(timestamp=timezone.now() - timedelta(minutes=10))
+    lifecycle.start_progress(ticket.pk, Actor.system())
+    assert lifecycle.reopen(ticket.pk, Actor.system()).reopened_at is None
+
+    ack_seconds = lifecycle.acknowledge(ticket.pk, Actor.system()).ack_seconds
+    assert ack_seconds is not None and 590 <= ack_seconds <= 610
+
+
+def test_migration_0030_counts_the_times_made_since_a_reopen_from_it():
+    """Tickets reopened before the field existed: the last reopen of an answered ticket is
+    read from the audit log (or the last regression, when later), and the times recorded
+    since are counted from it."""
+    import importlib
+
+    from django.apps import apps
+
+    now = timezone.now()
+    reopened = make_ticket(
+        timestamp=now - timedelta(hours=2),
+        status="resolved",
+        ack_ts=now - timedelta(minutes=9),
+        ack_seconds=7200 - 9 * 60,
+        resolved_at=now,
+        resolve_seconds=7200,
+    )
+    for action, before, minutes in (
+        ("reopen", "resolved", 30),  # superseded by the later one
+        ("reopen", "acknowledged", 10),
+        ("reopen", "in_progress", 5),  # a taken ticket's: moves nothing
+    ):
+        AuditLog.objects.create(
+            ticket=reopened,
+            actor_kind="user",
+            actor_name="maria",
+            action=action,
+            before={"status": before},
+            created_at=now - timedelta(minutes=minutes),
+        )
+    regressed = make_ticket(
+        run_id="adf:regressed",
+        timestamp=now - timedelta(hours=3),
+        regressed_at=now - timedelta(hours=1),
+        status="resolved",
+        resolved_at=now,
+        resolve_seconds=3600,
+    )
+    untouched = make_ticket(run_id="adf:untouched", status="acknowledged", ack_seconds=42)
+
+    migration = importlib.import_module("tickets.migrations.0030_ticket_reopened_at")
+    migration.set_reopened_at(apps, None)
+
+    reopened.refresh_from_db()
+    assert reopened.reopened_at == now - timedelta(minutes=10)
+    assert (reopened.ack_seconds, reopened.resolve_seconds) == (60, 600)
+    regressed.refresh_from_db()
+    assert (regressed.reopened_at, regressed.resolve_seconds) == (regressed.regressed_at, 3600)
+    untouched.refresh_from_db()
+    assert (untouched.reopened_at, untouched.ack_seconds) == (None, 42)

@@ -94,6 +94,7 @@ RESOLVED_ON_BOARD = timedelta(days=7)
 AUDIT_LIMIT = 300
 TEAM_WINDOW = timedelta(days=90)
 CHART_RANGES = (7, 14, 30, 90)
+CHART_PARAMETERS = ("days",)  # the charts page's only query parameter
 ACTION_LABELS = dict(ACTIONS)
 
 _Response = TypeVar("_Response", bound=HttpResponseBase)
@@ -765,6 +766,20 @@ def charts(request: HttpRequest) -> HttpResponse:
     until = timezone.now()
     since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     context: dict[str, Any] = {"days": days, "ranges": CHART_RANGES, "charts": None}
+    # `?team=` drew every team's figures as if they were the team's: as the stats API, the
+    # page refuses (400) a parameter it does not take, by name, and draws nothing.
+    unknown = [name for name in request.GET if name not in CHART_PARAMETERS]
+    if unknown:
+        named = ", ".join(f"?{name[:40]}=" for name in unknown[:5])
+        periods = ", ".join(map(str, CHART_RANGES))
+        context.update(
+            since=since,
+            until=until,
+            unavailable=f"Not shown: the charts take ?days= only ({periods}), not {named}.",
+        )
+        return render(
+            request, "dashboard/charts.html", _page_context(request, **context), status=400
+        )
     context["charts"] = build_charts(daily_series(since, until))
     context["incident_charts"] = build_incident_charts(incident_stats(since, until))
     context.update(since=since, until=until)

@@ -1,0 +1,71 @@
+from django.db import connection as default_connection
+from django.db import migrations, models
+
+ANSWERED_REOPEN = "a.action = 'reopen' AND a.before ->> 'status' IN ('acknowledged', 'resolved')"
+# The last reopen of an answered ticket: its last regression, or its last reopen (by people, an incident or JIRA) of an
+# acknowledged or resolved ticket (its audit entry's `before` status), whichever came last.
+SET_REOPENED_AT = """
+UPDATE {ticket} t
+   SET reopened_at = GREATEST(
+           t.regressed_at,
+           (SELECT MAX(a.created_at) FROM {audit} a WHERE a.ticket_id = t.id AND {answered_reopen}))
+ WHERE t.regressed_at IS NOT NULL
+    OR t.id IN (SELECT a.ticket_id FROM {audit} a WHERE {answered_reopen})
+"""
+# An acknowledgement or resolve made since counts from it (a regression's did already).
+RECOUNT = """
+UPDATE {ticket}
+   SET ack_seconds = CASE WHEN ack_ts >= reopened_at
+                          THEN FLOOR(EXTRACT(EPOCH FROM ack_ts - reopened_at))
+                          ELSE ack_seconds END,
+       resolve_seconds = CASE WHEN resolved_at >= reopened_at
+                              THEN FLOOR(EXTRACT(EPOCH FROM resolved_at - reopened_at))
+                              ELSE resolve_seconds END
+ WHERE reopened_at IS NOT NULL AND (ack_ts >= reopened_at OR resolved_at >= reopened_at)
+"""
+
+
+def set_reopened_at(apps, schema_editor):
+    """A ticket reopened by people counted its next times to acknowledge and to resolve from
+    its first failure (or last regression): they now count from the reopen, recorded here from
+    the audit log, and the ones made since the reopen are counted again from it (the stats'
+    day rows follow, through their trigger)."""
+    tables = {
+        "ticket": apps.get_model("tickets", "Ticket")._meta.db_table,
+        "audit": apps.get_model("tickets", "AuditLog")._meta.db_table,
+        "answered_reopen": ANSWERED_REOPEN,
+    }
+    connection = schema_editor.connection if schema_editor else default_connection
+    with connection.cursor() as cursor:
+        cursor.execute(SET_REOPENED_AT.format(**tables))
+        cursor.execute(RECOUNT.format(**tables))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("tickets", "0029_mark_alerts_resolved_before"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="ticket",
+            name="reopened_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When it was last reopened after it was acknowledged or resolved (by "
+                "people or a regression): its times to acknowledge and to resolve count from "
+                "there.",
+                null=True,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="ticket",
+            name="resolve_seconds",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Time to resolve, from opening (or its last reopen).",
+                null=True,
+            ),
+        ),
+        migrations.RunPython(set_reopened_at, migrations.RunPython.noop),
+    ]
