@@ -137,9 +137,10 @@ def _latest_try(ticket: Ticket, run_key: str) -> int | None:
 
 def fetch_log(task: TaskTry, target: Path, *, max_bytes: int, timeout: float) -> None:
     """Write the try's log to `target` as text: the whole of it (`full_content`), and any next
-    part Airflow holds back (`continuation_token`) until a part brings no line. No request
-    starts once `timeout` seconds have passed since the first; the answers, as received, count
-    towards `max_bytes`. AirflowLogError naming the problem when it fails."""
+    part Airflow holds back (`continuation_token`) until a part brings no line, within
+    `timeout` seconds from the first request: each request and each read of its answer waits
+    at most the time left. The answers, as received, count towards `max_bytes`.
+    AirflowLogError naming the problem when it fails."""
     import airflow_client.client as airflow
 
     api = AirflowApi.from_settings(timeout)
@@ -152,13 +153,17 @@ def fetch_log(task: TaskTry, target: Path, *, max_bytes: int, timeout: float) ->
     deadline = time.monotonic() + timeout
     received = 0
     token: str | None = None
+    late = AirflowLogError(
+        f"reading the log of {task.describe()} from Airflow took over {timeout:g} s"
+    )
     with target.open("w", encoding="utf-8") as out:
         while True:
             if time.monotonic() >= deadline:
-                raise AirflowLogError(
-                    f"reading the log of {task.describe()} from Airflow took over {timeout:g} s"
-                )
-            answer = _page(api, instances, task, token, max_bytes, received)
+                raise late
+            try:
+                answer = _page(api, instances, task, token, max_bytes, received, deadline)
+            except _PastDeadline:
+                raise late from None
             received += answer.size
             lines = _write(answer.content, out)
             token = answer.continuation_token
@@ -173,15 +178,35 @@ class _Answer:
     size: int
 
 
+class _PastDeadline(Exception):
+    """The deadline passed while a page was requested or read."""
+
+
+def _time_left(deadline: float) -> float:
+    """Seconds until `deadline`; TimeoutError once it passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline passed")
+    return left
+
+
 def _page(
-    api: AirflowApi, instances: Any, task: TaskTry, token: str | None, max_bytes: int, received: int
+    api: AirflowApi,
+    instances: Any,
+    task: TaskTry,
+    token: str | None,
+    max_bytes: int,
+    received: int,
+    deadline: float,
 ) -> _Answer:
     from airflow_client.client.exceptions import ApiException
 
     allowance = max_bytes - received
 
     def get() -> bytes | None:
-        """The raw answer, None once it grew past `allowance`."""
+        """The raw answer, None once it grew past `allowance`. The connection, the headers and
+        each read of the body wait at most the time left before `deadline`, and reading stops
+        (TimeoutError) once it passed: a server sending bytes slowly cannot hold it longer."""
         response = instances.get_log_without_preload_content(
             task.dag_id,
             task.run_id,
@@ -191,7 +216,7 @@ def _page(
             map_index=task.map_index if task.map_index >= 0 else None,
             token=token,
             accept="application/json",
-            _request_timeout=api.timeout,
+            _request_timeout=_time_left(deadline),  # urllib3's Timeout(total=...)
         )
         try:
             if response.status >= 300:
@@ -201,17 +226,25 @@ def _page(
                     body=response.read(4096).decode("utf-8", "replace"),
                 )
             data = bytearray()
-            for chunk in response.stream(CHUNK):
+            while True:
+                left = _time_left(deadline)
+                sock = getattr(response.connection, "sock", None)
+                if sock is not None:
+                    sock.settimeout(left)  # the next read waits at most the time left
+                chunk = response.read1(CHUNK)  # what has arrived, up to CHUNK
+                if not chunk:
+                    return bytes(data)
                 data += chunk
                 if len(data) > allowance:
                     return None
-            return bytes(data)
         finally:
             response.release_conn()
 
     try:
         data: bytes | None = api.call(f"log of {task.describe()}", get)
     except AirflowApiError as exc:
+        if exc.status is None and time.monotonic() >= deadline:
+            raise _PastDeadline from exc  # timed out, or stopped, at the deadline
         raise AirflowLogError(_refusal(exc, task)) from exc
     if data is None:
         raise AirflowLogError(

@@ -3,7 +3,8 @@
 A fix is found for a ticket when it was recorded on a ticket of the same fingerprint (the same
 failure), or when its failure's embedding is close to the ticket's (cosine similarity at least
 `SIMILARITY_FLOOR`, same embedding model only); a ticket's own fixes count only once it came
-back after them (a regression). Fixes staff marked wrong are never shown; a
+back after them (a regression), and a resolved ticket is offered only the fixes recorded before
+it was resolved (what it leads with reads "Last time"). Fixes staff marked wrong are never shown; a
 verified fix (the pipeline succeeded again after it) ranks above an unverified one, then the
 same failure above a similar one, then the closest and the latest first.
 """
@@ -20,7 +21,7 @@ from pgvector.django import CosineDistance
 
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Resolution, Ticket
+from tickets.models import Resolution, Status, Ticket
 
 MAX_FIXES = 3
 
@@ -78,6 +79,8 @@ def previous_fixes(
     # The ticket's own fixes count once it came back after them (a regression), not before.
     episode_start = ticket.regressed_at or ticket.timestamp
     usable = Resolution.objects.usable().exclude(ticket_id=ticket.pk, created_at__gte=episode_start)
+    if ticket.status == Status.RESOLVED and ticket.resolved_at is not None:
+        usable = usable.filter(created_at__lt=ticket.resolved_at)  # not the fixes since then
     same = usable.filter(fingerprint=ticket.fingerprint).defer("embedding")
     for resolution in same[: k * 4]:
         found[resolution.pk] = _past_fix(resolution, True, 1.0)

@@ -984,6 +984,32 @@ def test_an_airflow_log_over_the_size_limit_fails_the_job(airflow_api, settings)
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("slow", ["drip", "stall"])
+def test_an_airflow_log_sent_slowly_fails_the_job_at_the_fetch_timeout(airflow_api, settings, slow):
+    """A page whose bytes each come well within the timeout of a read but that would take
+    seconds in all (drip), or one not answered at all (stall): the fetch stops at
+    LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS, naming it."""
+    settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = 1
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"] * 20)
+    if slow == "drip":
+        airflow_api.log_drip = 0.05  # about 250 bytes: over 12 s
+    else:
+        airflow_api.stall(10, path_contains="/logs/")
+    ticket = airflow_ticket(served(airflow_api))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    started = time.monotonic()
+    log_jobs.run_job(str(job.id))
+    assert time.monotonic() - started < 4
+    job.refresh_from_db()
+    assert (job.status, job.error) == (
+        "failed",
+        "reading the log of sales_daily.load_orders try 2 of run "
+        f"{AIRFLOW_RUN} from Airflow took over 1 s",
+    )
+    assert not log_jobs.job_dir(job).exists()
+
+
+@pytest.mark.django_db
 def test_a_task_of_another_airflow_deployment_is_not_read_from_this_one(airflow_api):
     # The same run of the same DAG exists on the configured Airflow: it is not this ticket's.
     airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"])

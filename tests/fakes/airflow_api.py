@@ -14,7 +14,8 @@ Paths answered:
   GET  /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}
        (?map_index, full_content, token) -> {"content": [...], "continuation_token": ...}: the
        parts `add_log` gave, one per request, each but the last with a token for the next
-       (404 "TaskInstance not found" for a try without a log)
+       (404 "TaskInstance not found" for a try without a log; with `log_drip` set, the
+       answer's body is sent one byte every `log_drip` seconds)
 Every /api/v2 call needs `Authorization: Bearer <the token>` (401 otherwise). With
 `note_field=False` the clear's body forbids `note`, as Airflow 3.1's ClearTaskInstancesBody
 does (a strict model): 422 with FastAPI's validation error.
@@ -52,6 +53,7 @@ class FakeAirflow(FakeHttpService):
         # (dag_id, run_id, task_id, map_index, try_number) -> the parts of its log's `content`
         self.logs: dict[tuple[str, str, str, int, int], list[Any]] = {}
         self.note_field = True
+        self.log_drip = 0.0  # seconds between the bytes of a log answer (a slow server)
 
     def error_body(self, status: int, message: str) -> Any:
         return {"detail": message}
@@ -99,6 +101,9 @@ class FakeAirflow(FakeHttpService):
         self, dag_id: str, run_id: str, task_id: str, state: str, map_index: int = -1
     ) -> None:
         self.instances[(dag_id, run_id, task_id, map_index)]["state"] = state
+
+    def body_pause(self, request: RecordedRequest) -> float:
+        return self.log_drip if _LOG.match(request.path) else 0.0
 
     def route(self, request: RecordedRequest) -> Reply:
         if request.method == "POST" and request.path == "/auth/token":

@@ -133,6 +133,11 @@ class FakeHttpService:
     def error_body(self, status: int, message: str) -> Any:
         return {"message": message}
 
+    def body_pause(self, request: RecordedRequest) -> float:
+        """Seconds to wait before each byte of the answer's body (0: send it at once); a fake
+        that drips an answer slowly overrides it."""
+        return 0.0
+
     # -- internals ---------------------------------------------------------------------------
     def _add_fault(self, fault: Fault) -> None:
         with self._lock:
@@ -195,7 +200,15 @@ def _handler_for(service: FakeHttpService) -> type[BaseHTTPRequestHandler]:
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                pause = service.body_pause(request)
+                if not pause:
+                    self.wfile.write(data)
+                else:
+                    for index in range(len(data)):
+                        if service._released.wait(pause):
+                            break  # stopping: drop the rest
+                        self.wfile.write(data[index : index + 1])
+                        self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout) while we stalled
 

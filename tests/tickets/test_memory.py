@@ -535,6 +535,29 @@ def test_a_tickets_own_fix_is_previous_only_once_it_regressed(webhook_client):
     assert fix.fix == "Rotated the password" and fix.ticket_id == first["ticket_id"]
 
 
+def test_a_resolved_ticket_is_not_offered_a_fix_recorded_after_it_was_resolved():
+    """A resolved ticket's page (and a re-analysis) reads "Last time": a fix of the same
+    failure recorded on a later ticket is not one."""
+    from tests.api import make_ticket
+    from tickets.resolutions import previous_fixes
+
+    responder = Actor.system("tests")
+    first = make_ticket(fingerprint="f" * 16)
+    lifecycle.resolve(first.pk, responder, fix="Rotated the password")
+    resolved = make_ticket(fingerprint="f" * 16)
+    lifecycle.resolve(resolved.pk, responder, fix="Raised the pool size to 50")
+    later = make_ticket(fingerprint="f" * 16)
+    lifecycle.resolve(later.pk, responder, fix="Failed over sql-prod-01 to its secondary")
+
+    fixes = previous_fixes(Ticket.objects.get(pk=resolved.pk))
+    assert [(fix.ticket_id, fix.fix) for fix in fixes] == [(first.pk, "Rotated the password")]
+    assert [fix.fix for fix in previous_fixes(make_ticket(fingerprint="f" * 16))] == [
+        "Failed over sql-prod-01 to its secondary",
+        "Raised the pool size to 50",
+        "Rotated the password",
+    ]
+
+
 def test_one_fix_recorded_on_many_tickets_is_offered_once():
     """An incident resolved with a fix writes it on every member: the next failure like them
     is shown it once, leaving room for other fixes."""
