@@ -189,10 +189,12 @@ def ingest_delivery(
 
 
 def _redacted(event: FailureEvent) -> FailureEvent:
-    """Secrets in error text and payload fields never reach a ticket, a log or the LLM."""
+    """Secrets in error text, payload fields and links (a SAS `sig=`, a `token=` query
+    parameter, a URL's user:password@) never reach a ticket, a log or the LLM."""
     return dataclasses.replace(
         event,
         error_message=redact(event.error_message),
         resource=redact_data(event.resource),
         details=redact_data(event.details),
+        links={name: redact(url) for name, url in event.links.items()},
     )

@@ -290,21 +290,23 @@ SLACK_INCIDENT_STEPS = {
 
 def apply_slack_action(action: SlackAction) -> str:
     """A click from a Slack user who does not act for an active responder (see
-    `slack_authority`) changes nothing; the user is told so in an ephemeral message."""
+    `slack_authority`) changes nothing; the user is told so in an ephemeral message, and
+    nothing else (not whether the ticket exists)."""
     if action.action_id in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION):
         return _apply_remediation_decision(action)
     if action.action_id in SLACK_INCIDENT_STEPS:
         return _apply_incident_action(action)
     if action.action_id not in SLACK_STEPS:
         return "ignored: not one of our buttons"
-    if not Ticket.objects.filter(pk=action.ticket_id).exists():
-        # Deleted, or a button of another installation's message: Slack shows the user a
-        # generic error for anything but a 200, so the click is answered and explained.
-        return _unknown(action, f"there is no ticket {action.ticket_id[:64]} here")
+    # Authority first: a user who may not act learns nothing of which tickets exist.
     authority = slack_authority.authority_of(action.user_id)
     if authority.user is None:
         _tell_not_allowed(action, authority.reason)
         return f"not allowed: {authority.reason}"
+    if not Ticket.objects.filter(pk=action.ticket_id).exists():
+        # Deleted, or a button of another installation's message: Slack shows the user a
+        # generic error for anything but a 200, so the click is answered and explained.
+        return _unknown(action, f"there is no ticket {action.ticket_id[:64]} here")
     user = authority.user
     actor = Actor(ActorKind.SLACK, user.get_username(), user)
     step = SLACK_STEPS[action.action_id]
@@ -328,8 +330,13 @@ def apply_slack_action(action: SlackAction) -> str:
 
 def _apply_incident_action(action: SlackAction) -> str:
     """A button on an incident's message (its value is the incident's id): the same authority
-    as a ticket's button, then the action on the incident and every member at once."""
+    as a ticket's button (checked first, as there), then the action on the incident and every
+    member at once."""
     incident_id = action.ticket_id
+    authority = slack_authority.authority_of(action.user_id)
+    if authority.user is None:
+        _tell_not_allowed(action, authority.reason)
+        return f"not allowed: {authority.reason}"
     lead = (
         Incident.objects.filter(pk=incident_id).values_list("lead_ticket_id", flat=True).first()
         if incident_id
@@ -337,10 +344,6 @@ def _apply_incident_action(action: SlackAction) -> str:
     )
     if lead is None and not Incident.objects.filter(pk=incident_id).exists():
         return _unknown(action, f"there is no incident {incident_id[:64]} here")
-    authority = slack_authority.authority_of(action.user_id)
-    if authority.user is None:
-        _tell_not_allowed(action, authority.reason)
-        return f"not allowed: {authority.reason}"
     user = authority.user
     actor = Actor(ActorKind.SLACK, user.get_username(), user)
     step = SLACK_INCIDENT_STEPS[action.action_id]

@@ -193,6 +193,24 @@ class Applied:
     result: str
 
 
+# The last time (time.monotonic()) each unset secret's refusal was logged: an unauthenticated
+# sender could otherwise fill the log, one warning per request.
+_SECRET_UNSET_WARNED_AT: dict[str, float] = {}
+SECRET_UNSET_WARNING_SECONDS = 60.0
+
+
+def _warn_secret_unset(source: str, secret_setting: str) -> None:
+    """Log that `secret_setting` is not set, at most once a minute per setting in a process."""
+    now = time.monotonic()
+    last = _SECRET_UNSET_WARNED_AT.get(secret_setting)
+    if last is not None and now - last < SECRET_UNSET_WARNING_SECONDS:
+        return
+    _SECRET_UNSET_WARNED_AT[secret_setting] = now
+    logger.warning(
+        "%s webhook refused: %s is not configured on this service", source, secret_setting
+    )
+
+
 def sync_back_webhook(
     source: str,
     is_authentic: Callable[[HttpRequest, bytes], bool],
@@ -203,7 +221,8 @@ def sync_back_webhook(
     report): the body read within bounds, authenticated, applied by `apply(body)`, and kept as
     a processed inbox row. Without the secret it is authenticated with (`secret_setting`),
     every request is refused with a 401 that names the setting, so that the operator can tell
-    a service left unconfigured from a sender with the wrong secret. `apply` refuses with
+    a service left unconfigured from a sender with the wrong secret (and logged as a warning
+    at most once a minute, `_warn_secret_unset`). `apply` refuses with
     ParseError (400), RejectedDelivery or a CallbackError (its status); an unreachable database
     is a 503 so the sender retries, and nothing is kept of a refused body."""
 
@@ -220,11 +239,7 @@ def sync_back_webhook(
             except BodyUnreadable as exc:
                 return _unreadable(exc)
             if not getattr(settings, secret_setting):
-                logger.warning(
-                    "%s webhook refused: %s is not configured on this service",
-                    source,
-                    secret_setting,
-                )
+                _warn_secret_unset(source, secret_setting)
                 return error_response(
                     f"{secret_setting} is not configured on this service: every {source} "
                     "webhook is refused until it is set",

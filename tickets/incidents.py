@@ -1049,7 +1049,9 @@ DETACHED_NOTE = "Detached from incident"
 def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
     """Take a wrongly grouped ticket out of its incident: from now on it is a ticket of its
     own (it pages on its own, see integrations/signals.py, and a ticket that carried the
-    incident's analysis gets its own, see analysis/tasks.py)."""
+    incident's analysis gets its own, see analysis/tasks.py). The incident starts when its
+    earliest remaining member failed (`_failed_at`, as when it formed); one left without
+    members keeps its start."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
         incident = Incident.objects.select_for_update().get(pk=incident_id)
@@ -1067,7 +1069,12 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
             ticket.confidence = None
             fields += ["rca_note", "confidence"]
         ticket.save(update_fields=fields)
-        Incident.objects.filter(pk=incident.pk).update(member_count=F("member_count") - 1)
+        remaining = Ticket.objects.filter(incident=incident).only("first_seen", "timestamp")
+        starts = [_failed_at(member) for member in remaining]
+        changes: dict[str, Any] = {"member_count": F("member_count") - 1}
+        if starts:
+            changes["first_seen"] = min(starts)
+        Incident.objects.filter(pk=incident.pk).update(**changes)
         _recount_recovered(incident.pk)
         lifecycle.write_audit(
             ticket, actor, "detached from incident", details={"incident": incident.pk}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import types
@@ -11,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from integrations.airflow_callback import rca_callback
+from integrations.models import WebhookDelivery
 from integrations.parsers.airflow import airflow_deployment
 from tickets.models import Ticket
 
@@ -284,3 +286,27 @@ def test_the_ticket_links_the_log_of_its_latest_failure(webhook_client):
     assert webhook_client("/webhooks/airflow/", third).json()["outcome"] == "correlated"
     ticket.refresh_from_db()
     assert ticket.occurrence_count == 3 and ticket.links["log"].endswith("try_number=2")
+
+
+def test_links_carrying_a_secret_are_stored_redacted(webhook_client):
+    """A log URL can carry a credential (a `token=` parameter, a SAS signature): the ticket's
+    links, a recurrence's log link and the inbox rows hold none of it."""
+    first = rca_callback.build_failure_body(airflow_context(try_number=1))
+    first["log_url"] = "https://airflow.local/log?dag_id=sales_daily&token=tok3nS3cretValue42"
+    first["airflow_base_url"] = "https://airflow.local"
+    assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
+    ticket = Ticket.objects.get()
+    assert ticket.links["log"] == "https://airflow.local/log?dag_id=sales_daily&token=[REDACTED]"
+
+    sas = (
+        "https://acct.blob.core.windows.net/logs/try2.txt?sv=2022-11-02&sr=b&sig=S1gN4tur3Value%3D"
+    )
+    last = {**first, "try_number": 2, "log_url": sas}
+    assert webhook_client("/webhooks/airflow/", last).json()["outcome"] == "correlated"
+    ticket.refresh_from_db()
+    assert ticket.links["log"].endswith("&sig=[REDACTED]")
+    rows = WebhookDelivery.objects.all()
+    assert len(rows) == 2
+    for row in rows:
+        stored = json.dumps(row.event) + row.raw_body
+        assert "tok3nS3cretValue42" not in stored and "S1gN4tur3Value" not in stored

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from slack_sdk.signature import SignatureVerifier
 
-from integrations import fanout
+from integrations import fanout, views
 from integrations.circuit import CircuitBreaker
 from integrations.models import (
     AttemptOutcome,
@@ -803,19 +803,26 @@ def test_a_jira_event_about_an_issue_no_ticket_is_linked_to_is_ignored(linked_ti
     ],
 )
 def test_a_sync_back_webhook_without_its_secret_says_the_secret_is_not_set(
-    linked_ticket, settings, caplog, setting, post
+    linked_ticket, settings, caplog, monkeypatch, setting, post
 ):
-    """Not "wrong signature": the operator must see that this service lacks the secret."""
+    """Not "wrong signature": the operator must see that this service lacks the secret. Every
+    request is answered so, but logged once a minute: an unauthenticated sender cannot flood
+    the log."""
     slack_responder("daan")
     setattr(settings, setting, "")
+    monkeypatch.setattr(views, "_SECRET_UNSET_WARNED_AT", {})
 
-    response = post()
+    responses = [post(), post()]
 
-    assert response.status_code == 401
-    assert f"{setting} is not configured on this service" in response.json()["error"]
-    assert any(
-        f"{setting} is not configured on this service" in r.getMessage() for r in caplog.records
-    )
+    for response in responses:
+        assert response.status_code == 401
+        assert f"{setting} is not configured on this service" in response.json()["error"]
+    warnings = [
+        r
+        for r in caplog.records
+        if f"{setting} is not configured on this service" in r.getMessage()
+    ]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
     assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
     assert not WebhookDelivery.objects.exists()
 
@@ -837,6 +844,27 @@ def test_a_slack_click_on_an_unknown_ticket_is_answered_and_explained(celery_wor
     assert slack.ephemeral[0]["user"] == SLACK_USER_ID
     kept = WebhookDelivery.objects.get(source="slack")
     assert (kept.ticket_id, kept.reason) == (None, f"no change: {refusal}")
+
+
+def test_an_unauthorised_slack_click_learns_nothing_of_which_tickets_exist(
+    celery_worker, targets, linked_ticket
+):
+    """A clicker without authority is answered "not allowed", whether the ticket exists or not,
+    before the ticket is looked up."""
+    _, slack, _ = targets
+    slack.add_user(SLACK_USER_ID, name="daan")  # no SlackIdentity: no responder's authority
+
+    unknown = post_slack_click("ADF-20990101T000000-ffffff", "rca_take")
+    known = post_slack_click(linked_ticket.pk, "rca_take")
+
+    assert (unknown.status_code, known.status_code) == (200, 200)
+    [result] = unknown.json()["result"]
+    assert result.startswith("not allowed: ")
+    assert known.json()["result"] == [result]
+    wait_for(lambda: len(slack.ephemeral) == 2)
+    told = [note["text"] for note in slack.ephemeral]
+    assert told[0] == told[1] and told[0].startswith("You are not allowed to act on RCA tickets")
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
 
 
 def test_a_slack_user_maps_to_the_django_user(linked_ticket):

@@ -165,6 +165,11 @@ def test_an_incident_click_needs_a_responder_and_an_incident(celery_worker, targ
     assert refused.json()["result"][0].startswith("not allowed")
     assert Incident.objects.get().status == "open"
     assert not AuditLog.objects.filter(actor_kind="slack").exists()
+    # Authority first: the refused user learns nothing of which incidents exist.
+    unknown = post_slack_click("INC-nope", "rca_incident_resolve")
+    assert unknown.status_code == 200
+    assert unknown.json()["result"] == refused.json()["result"]
+    slack_responder("daan")
     unknown = post_slack_click("INC-nope", "rca_incident_resolve")
     assert unknown.status_code == 200
     assert unknown.json()["result"] == ["no change: there is no incident INC-nope here"]

@@ -90,6 +90,30 @@ def test_two_pipelines_form_an_incident_and_later_ones_join():
     assert kinds.count("failure") == 3 and "formed" in kinds
 
 
+def test_detaching_the_earliest_member_moves_the_incidents_start():
+    """The incident starts when its earliest remaining member failed, as when it formed."""
+    now = timezone.now().replace(microsecond=0)
+    members = []
+    for pipeline, minutes_ago in (("pl_orders", 8), ("pl_customers", 3), ("pl_invoices", 1)):
+        body = storm_failure(pipeline)
+        failed = (now - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
+        body.update(run_start=failed, run_end=failed)
+        members.append(post(body)["ticket_id"])
+    incident = Incident.objects.get()
+    assert incident.member_count == 3
+    assert incident.first_seen == now - timedelta(minutes=8)
+
+    incidents.detach(incident.pk, members[0], Actor.system("test"))
+
+    incident.refresh_from_db()
+    assert incident.member_count == 2
+    assert incident.first_seen == now - timedelta(minutes=3)
+    # A later member's detach leaves the start to the earliest one still there.
+    incidents.detach(incident.pk, members[2], Actor.system("test"))
+    incident.refresh_from_db()
+    assert incident.first_seen == now - timedelta(minutes=3)
+
+
 def test_one_outage_worded_as_another_error_class_by_another_client_is_one_incident():
     # The SQL server is down: ADF cannot connect (DatabaseError), an Airflow task's ODBC
     # driver times out logging in (TimeoutError), another gets its connection refused
