@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -156,3 +157,41 @@ def test_make_demo_posts_where_make_run_serves_with_the_same_variables():
     )
     assert demo.returncode == 1
     assert f"cannot reach http://127.0.0.1:{port}" in demo.stdout
+
+
+@pytest.mark.django_db
+def test_a_migrate_waits_for_another_one_on_the_same_database_to_finish():
+    """Two migrates at once on an empty database: one failed half-way on a duplicate table
+    (reproduced with two `make run` sets starting together)."""
+    import psycopg
+
+    from tests.security.server import test_database_url
+    from tickets.management.commands.migrate import MIGRATE_LOCK
+
+    url = test_database_url()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "rca_project.settings", "DATABASE_URL": url}
+    with psycopg.connect(url, autocommit=True) as other_migrate:
+        other_migrate.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK])
+        migrate = subprocess.Popen(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            waiting = False
+            for _ in range(300):
+                waiting = other_migrate.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                ).fetchone() == (1,)
+                if waiting or migrate.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert waiting, "migrate did not wait for the other one"
+            assert migrate.poll() is None
+        finally:
+            other_migrate.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
+        output, _ = migrate.communicate(timeout=120)
+    assert migrate.returncode == 0, output.decode()
