@@ -68,6 +68,13 @@ def _are_networks(values: list[str]) -> None:
 try:
     DEBUG = env.bool("DEBUG", False)
     SECRET_KEY = env.str("SECRET_KEY", "") or _persisted_secret("secret_key")
+    if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+        # Django's own test of a weak key (`check --deploy`, security.W009), which only warns:
+        # sessions, API tokens and signed links are forged from a guessed key.
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak: use at least 50 random characters (e.g. python -c "
+            "'import secrets; print(secrets.token_urlsafe(48))'), or unset it to have one generated"
+        )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); none: the
     # TCP peer is the client (rca_project/client_address.py).

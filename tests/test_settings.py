@@ -87,6 +87,16 @@ def test_links_point_at_the_address_make_run_serves_unless_public_base_url_says(
     assert loaded.stdout.strip() == url, loaded.stderr
 
 
+@pytest.mark.parametrize("key", ["changeme", "x" * 60, "django-insecure-" + "ab" * 10])
+def test_a_weak_secret_key_stops_the_service_unless_debugging(key):
+    """A guessable key was accepted with DEBUG off (only `check --deploy` warned about it)."""
+    refused = load_settings("SECRET_KEY", SECRET_KEY=key, DEBUG="false")
+    assert refused.returncode != 0
+    assert "SECRET_KEY is too weak" in refused.stderr
+    assert key not in refused.stderr
+    assert load_settings("SECRET_KEY", SECRET_KEY=key, DEBUG="true").returncode == 0
+
+
 def test_a_generated_secret_key_passes_the_deploy_check(tmp_path):
     """With SECRET_KEY unset the key is generated once under RCA_VAR_DIR; it was 43 characters,
     which `manage.py check --deploy` reports as weak (security.W009: under 50)."""
