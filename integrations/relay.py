@@ -16,6 +16,9 @@ batches and publishes one `process_delivery` task for each:
   (a trigger, delivered when the webhook's transaction commits), so a delivery is usually on the
   queue within milliseconds of its 202. It also looks every `INBOX_RELAY_POLL_SECONDS`
   without a notification, which covers one missed while it was reconnecting.
+- Given a heartbeat file, it touches it after each claim that the broker took (at most every
+  few seconds): compose's health check reads the file's age, so a relay stuck or failing on
+  the database or the broker shows as unhealthy.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -38,6 +42,7 @@ from rca_project.celery import publish_many
 logger = logging.getLogger(__name__)
 
 CHANNEL = "rca_inbox"
+HEARTBEAT_EVERY_SECONDS = 5.0
 
 # Publishes tasks for `ids` in order; returns how many are known to have reached the broker.
 Publisher = Callable[[Sequence[int]], int]
@@ -91,6 +96,7 @@ class InboxRelay:
         poll_seconds: float | None = None,
         linger_seconds: float | None = None,
         max_backoff_seconds: float = 10.0,
+        heartbeat_path: Path | None = None,
     ) -> None:
         self.publish = publish
         self.poll_seconds = (
@@ -100,6 +106,8 @@ class InboxRelay:
             settings.INBOX_RELAY_LINGER_SECONDS if linger_seconds is None else linger_seconds
         )
         self.max_backoff_seconds = max_backoff_seconds
+        self.heartbeat_path = heartbeat_path
+        self._last_heartbeat = float("-inf")
         self.relayed = 0
         self._stopping = threading.Event()
         self._listener: psycopg.Connection[Any] | None = None
@@ -130,6 +138,7 @@ class InboxRelay:
                         backoff = min(backoff * 2, self.max_backoff_seconds)
                         continue
                     backoff = 0.5
+                    self._beat()
                     if moved < settings.INBOX_RELAY_BATCH:
                         self._wait_for_work()
                 except (DatabaseError, psycopg.Error, OSError):
@@ -139,6 +148,13 @@ class InboxRelay:
                     backoff = min(backoff * 2, self.max_backoff_seconds)
         finally:
             self._disconnect()
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        if self.heartbeat_path is None or now - self._last_heartbeat < HEARTBEAT_EVERY_SECONDS:
+            return
+        self.heartbeat_path.touch()
+        self._last_heartbeat = now
 
     def _listen(self) -> None:
         if self._listener is not None and not self._listener.closed:

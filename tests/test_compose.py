@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -28,7 +31,7 @@ def test_compose_file_is_valid_against_the_compose_spec():
 def test_every_long_running_service_has_a_health_check_or_depends_on_one():
     services = load_compose()["services"]
     assert {"web", "worker", "beat", "db", "redis"} <= set(services)
-    for name in ("web", "worker", "db", "redis"):
+    for name in ("web", "ws", "relay", "worker", "db", "redis"):
         assert "healthcheck" in services[name], name
     for name in ("web", "worker", "beat"):
         environment = services[name]["environment"]
@@ -306,3 +309,33 @@ def test_workers_and_the_relay_get_sigterm_and_time_to_finish():
     )
     relay_grace = compose_seconds(services["relay"]["stop_grace_period"])
     assert relay_grace > publish + settings.INBOX_RELAY_POLL_SECONDS
+
+
+def _health_code(service: dict) -> str:
+    """The Python a service's `["CMD", "python", "-c", code]` health check runs."""
+    test = service["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"], test
+    return test[3]
+
+
+def test_the_relay_is_unhealthy_when_its_heartbeat_file_goes_stale(tmp_path):
+    relay = load_compose()["services"]["relay"]
+    command = relay["command"]
+    heartbeat = command[command.index("--heartbeat-file") + 1]
+    code = _health_code(relay)
+    assert heartbeat in code
+    local = tmp_path / "relay-heartbeat"
+    check = [sys.executable, "-c", code.replace(heartbeat, str(local))]
+
+    assert subprocess.run(check, timeout=30).returncode != 0  # never touched
+    local.touch()
+    assert subprocess.run(check, timeout=30).returncode == 0
+    stale = time.time() - 90
+    os.utime(local, (stale, stale))
+    assert subprocess.run(check, timeout=30).returncode != 0
+
+
+def test_ws_health_check_asks_the_port_daphne_serves():
+    ws = load_compose()["services"]["ws"]
+    port = ws["command"][ws["command"].index("-p") + 1]
+    assert f"http://127.0.0.1:{port}/healthz" in _health_code(ws)

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -124,3 +125,12 @@ def test_an_idle_dashboard_websocket_stays_open_and_daphne_logs_no_traceback(dap
     assert "WSCONNECT /ws/tickets/" in log
     assert "Traceback" not in log, log
     assert "TimeoutError" not in log, log
+
+
+def test_compose_ws_health_check_passes_against_daphne(daphne):
+    """docker-compose.yml's ws service checks daphne's own HTTP (`/healthz`), asked at
+    127.0.0.1 whatever ALLOWED_HOSTS says."""
+    port, _ = daphne
+    ws = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["ws"]
+    code = ws["healthcheck"]["test"][3].replace(":8001/", f":{port}/")
+    assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0

@@ -4,6 +4,7 @@ the broker does and however many relays run."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -134,6 +135,21 @@ def test_a_committed_webhook_wakes_the_relay_at_once():
         wait_for(lambda: delivery_id in recorder.published, timeout=10)
         print(f"relayed {time.monotonic() - started:.3f} s after the ingest")
         assert time.monotonic() - started < 5
+    finally:
+        loop.stop()
+
+
+def test_a_running_relay_touches_its_heartbeat_file(tmp_path):
+    """compose's health check of the relay reads this file's age."""
+    heartbeat = tmp_path / "relay-heartbeat"
+    loop = relay.InboxRelay(
+        Recorder(), poll_seconds=0.1, linger_seconds=0, heartbeat_path=heartbeat
+    ).start_thread()
+    try:
+        wait_for(heartbeat.exists, timeout=10)
+        stale = time.time() - 90
+        os.utime(heartbeat, (stale, stale))
+        wait_for(lambda: time.time() - heartbeat.stat().st_mtime < 30, timeout=15)
     finally:
         loop.stop()
 

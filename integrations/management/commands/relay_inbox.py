@@ -1,4 +1,5 @@
 import signal
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -11,8 +12,15 @@ class Command(BaseCommand):
         "(integrations/relay.py). `make run` starts it; several may run at once."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--heartbeat-file",
+            type=Path,
+            help="touched every few seconds while the relay hands deliveries over (health checks)",
+        )
+
     def handle(self, *args, **options):
-        relay = InboxRelay()
+        relay = InboxRelay(heartbeat_path=options["heartbeat_file"])
 
         def stop(*_: object) -> None:
             relay.stop()
