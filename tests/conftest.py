@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -19,6 +20,7 @@ from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.servers import basehttp
+from django.db import connection
 from django.test import Client, override_settings
 
 from rca_project import local_services
@@ -94,6 +96,16 @@ def isolated_broker() -> Iterator[str]:
     yield url
     clear_cache()
     shutil.rmtree(settings.LOG_ANALYSIS_DIR, ignore_errors=True)
+
+
+def database_url_for_tests() -> str:
+    """This run's test database (pytest-django's test_<name>) as a URL, for the processes a test
+    starts (daphne, gunicorn, manage.py), so they see its rows."""
+    db = connection.settings_dict
+    credentials = f"{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
+    if db["HOST"].startswith("/"):  # the embedded server's unix socket directory
+        return f"postgresql://{credentials}@/{db['NAME']}?host={db['HOST']}"
+    return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def clear_cache() -> None:

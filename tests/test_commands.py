@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.models import WebhookDelivery
-from tests.conftest import LOCAL_PAYLOADS, SHARED_FIXTURES
+from tests.conftest import LOCAL_PAYLOADS, SHARED_FIXTURES, database_url_for_tests
 from tickets.models import Ticket
 
 DEV_SET = SHARED_FIXTURES / "errors" / "dev_errors.jsonl"
@@ -165,10 +165,9 @@ def test_a_migrate_waits_for_another_one_on_the_same_database_to_finish():
     (reproduced with two `make run` sets starting together)."""
     import psycopg
 
-    from tests.security.server import test_database_url
     from tickets.management.commands.migrate import MIGRATE_LOCK
 
-    url = test_database_url()
+    url = database_url_for_tests()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "rca_project.settings", "DATABASE_URL": url}
     with psycopg.connect(url, autocommit=True) as other_migrate:
         other_migrate.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK])

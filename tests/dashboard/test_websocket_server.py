@@ -16,18 +16,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import yaml
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
+from tests.conftest import database_url_for_tests
 from tests.dashboard import make_ticket, make_user
 from tickets.broadcast import GROUP
 
@@ -35,15 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
 # Longer than the channel layer's blocking pop (5 s), which is when the old timeout fired.
 IDLE_SECONDS = 7
-
-
-def database_url_for_tests() -> str:
-    """A URL for the test database, so the daphne process sees this test's rows."""
-    db = connection.settings_dict
-    credentials = f"{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
-    if db["HOST"].startswith("/"):  # the embedded server's unix socket directory
-        return f"postgresql://{credentials}@/{db['NAME']}?host={db['HOST']}"
-    return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def free_port() -> int:

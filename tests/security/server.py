@@ -17,13 +17,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
-from django.db import connection
 
 from rca_project import serve
+from tests.conftest import database_url_for_tests
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,12 +36,6 @@ def free_port() -> int:
 def closed_port_url(scheme: str) -> str:
     """A URL of a server that is not there (nothing listens on the port)."""
     return f"{scheme}://rca:rca@127.0.0.1:{free_port()}/" + ("rca" if "postgres" in scheme else "0")
-
-
-def test_database_url() -> str:
-    """The database this test run uses (pytest-django's test_<name>), as a URL."""
-    parts = urlsplit(settings.DATABASE_URL)
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 def web_argv(port: int) -> list[str]:
@@ -59,7 +52,7 @@ class WebServer:
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "rca_project.settings",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url_for_tests(),
             "REDIS_URL": settings.REDIS_URL,
             "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
