@@ -814,6 +814,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|detected deleted data"
             r"|invalid literal for|data ?type mismatch|datatype_mismatch|invalid (?:data )?value"
             r"|invaliddatavalue|unsupportedschemacolumnconvert|column cannot be converted"
+            # pyarrow: "trying to convert NumPy type int64 but got int32"; SQL Server 257:
+            # "Implicit conversion from data type nvarchar(max) to varbinary(max) is not allowed".
+            r"|trying to convert numpy type|implicit conversion from data type"
             r"|(?:numeric|date|time|timestamp|boolean) value .{0,60}is not recognized"
             r"|input should be a valid \w+|unable to parse (?:string|input|value)"
             r"|could not parse .{0,60} as (?:dtype|type|a |an )"
@@ -1367,6 +1370,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r" version mismatch|incompatible (?:python|runtime|library|driver) version",
             _I,
         ),
+        ("dependency_conflict", 4.0, any_of(*signals.DEPENDENCY_CONFLICT), _I),
         (
             "init_script",
             3.5,

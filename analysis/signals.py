@@ -158,6 +158,17 @@ CONCURRENT_COMMIT: tuple[str, ...] = (
     # conflicts with this one".
     r"commit conflict for version",
     r"concurrent commit that conflicts",
+    # Delta Lake's optimistic concurrency: ConcurrentAppendException, ConcurrentDeleteRead/
+    # DeleteDeleteException, MetadataChangedException, ProtocolChangedException ("... has been
+    # changed by a concurrent update"), and delta-rs's "Generic DeltaTable error: Version
+    # mismatch".
+    r"concurrent(?:append|delete\w{0,20}|transaction|write)exception",
+    r"(?:metadata|protocol)changedexception",
+    r"\bdelta_concurrent_\w+",
+    r"has been changed by a concurrent update",
+    r"deltatable error: version mismatch",
+    # Iceberg's REST catalog: "Commit failed: Requirement failed: branch main has changed".
+    r"requirement failed: branch [\w.-]{1,100} has changed",
 )
 
 # A Kafka consumer whose group rebalanced while it was still processing a batch: the time
@@ -310,6 +321,18 @@ SCHEMA_MISMATCH: tuple[str, ...] = (
     # BigQuery: "Value has type STRING which cannot be inserted into column id, which has type
     # NUMERIC".
     r"which cannot be inserted into column",
+    # Spark's vectorized Parquet reader: a file's column has another physical type than the
+    # schema it is read with.
+    r"schemacolumnconvertnotsupported",
+)
+
+# pip's resolver found no set of versions that satisfies every requirement and constraint
+# ("Cannot install apache-airflow because these package versions have conflicting
+# dependencies. The conflict is caused by: ...", "ResolutionImpossible").
+DEPENDENCY_CONFLICT: tuple[str, ...] = (
+    r"resolutionimpossible",
+    r"package versions have conflicting dependencies",
+    r"the conflict is caused by:",
 )
 
 # A change stream or replica asks for a log position the server has already purged (PostgreSQL

@@ -181,6 +181,51 @@ def odbc_driver_missing(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "dependency_conflict",
+    "ConfigurationError",
+    any_of(*signals.DEPENDENCY_CONFLICT),
+    example=(
+        "ERROR: Cannot install apache-airflow because these package versions have conflicting "
+        "dependencies.\nThe conflict is caused by:\n    apache-airflow 2.10.5 depends on "
+        "flask-wtf>=1.1.0\n    The user requested (constraint) flask-wtf==1.2.2\nERROR: "
+        "ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/"
+        "dependency-resolution/#dealing-with-dependency-conflicts"
+    ),
+)
+def dependency_conflict(m: re.Match[str], ctx: Context) -> Finding:
+    package = grab(ctx.text, r"cannot install ([\w.\[\],=<>~-]{1,100}) because")
+    # pip lists the clashing requirements under "The conflict is caused by:", one a line
+    # ("apache-airflow 2.10.5 depends on flask-wtf>=1.1.0", "The user requested (constraint)
+    # flask-wtf==1.2.2"); the first two say which versions cannot both hold.
+    clauses = [
+        clean_value(clause)
+        for clause in re.findall(
+            r"^[^\n]{0,40}?((?:[\w.-]{1,100} [\w.+!-]{1,40} depends on|the user requested)"
+            r"[^\n]{1,120})$",
+            ctx.text,
+            re.IGNORECASE | re.MULTILINE,
+        )[:2]
+    ]
+    clauses = [clause for clause in clauses if clause]
+    what = f"the requirements of {quoted(package)}" if package else "the requirements"
+    cause = f"pip found no versions that satisfy all of {what} (conflicting dependencies)"
+    if clauses:
+        cause += ": " + "; ".join(clauses)
+    return Finding(
+        cause,
+        (
+            "Align the pins that clash: loosen or change the version the image, requirements "
+            "file or constraints file asks for so it fits what the other package depends on.",
+            "Install with the platform's published constraints for that exact version (e.g. "
+            "Airflow's constraints file) and add extra packages without contradicting them.",
+            "Rebuild the environment or image and rerun.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
     "library_install",
     "ConfigurationError",
     r"library installation (?:failed|attempted)|library_installation_error"

@@ -158,6 +158,7 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
         r"expected: (\w+), found: (\w+)",
         r"column cannot be converted",
         r"recordreaderfillbuffer|filling record reader buffer",
+        r"unable to infer schema for (\w+)",
     ),
     example=(
         "AnalysisException: A schema mismatch detected when writing to the Delta "
@@ -196,6 +197,32 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
             "PolyBase could not read the external files' rows into the external table: a "
             "column's type in the files (e.g. Parquet) does not match the table's definition"
             + (f" ({inner})" if inner else "")
+        )
+    if re.search(r"schemacolumnconvertnotsupported", ctx.text, re.IGNORECASE):
+        cause = (
+            "a Parquet file stores a column with another physical type than the schema it is "
+            "read with (SchemaColumnConvertNotSupportedException)"
+        )
+    inferred_format = grab(ctx.text, r"unable to infer schema for (\w+)")
+    if inferred_format:
+        # Spark says so when the path holds no file of that format it can read: an empty or
+        # wrong directory, or one with only _SUCCESS/metadata files.
+        cause = (
+            f"Spark was unable to infer schema for {inferred_format}: the input path holds no "
+            f"readable {inferred_format} files (empty, wrong path, or only marker files), so "
+            "there is no schema to read"
+        )
+        return Finding(
+            cause,
+            (
+                "List the input path of the failed run: check that it exists and holds "
+                f"{inferred_format} data files, not only _SUCCESS or metadata files.",
+                "Check that the upstream step that writes it ran and wrote rows, and that the "
+                "path (date partition, container, mount) is the one it wrote to.",
+                "Pass an explicit schema to the reader if an empty input is expected, then rerun.",
+            ),
+            0.7,
+            transient=False,
         )
     partition = grab(ctx.text, r"but partition '([^']+)' declared")
     if partition:
@@ -275,6 +302,7 @@ def parquet_dictionary_type(m: re.Match[str], ctx: Context) -> Finding:
     r"|cannot be converted to|could not convert|conversion failed|converting .{0,40}failed"
     r"|does not match format|numberformatexception|cast_invalid_input|typeconversionfailure"
     r"|exception occurred when converting|cannot convert from type"
+    r"|implicit conversion from data type|trying to convert numpy type"
     # OLE DB/ODBC (SQL Server Native Client): a value the target type cannot take.
     r"|invalid character value for cast specification",
     example="ValueError: time data '2024-13-45' does not match format '%Y-%m-%d'",
@@ -296,6 +324,8 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         r"to type '?(\w+)",
         r"to type: ?([\w.]+)",
         r"invalid literal for (\w+)\(\)",
+        r"implicit conversion from data type [\w()]+ to ([\w()]+)",
+        r"trying to convert numpy type (\w+)",
     )
     source_type = grab(
         ctx.text,
@@ -303,6 +333,8 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         r"from type: ?([\w.]+)",
         r"from type '?(\w+)",
         r"Found: (\w+)",
+        r"implicit conversion from data type ([\w()]+)",
+        r"trying to convert numpy type \w+ but got (\w+)",
     )
     column = grab(ctx.text, r"column(?: name)? '([^']+)'", r"column ([\w]+):")
     conversion = grab(ctx.text, r"converting to (a date or time|[\w ]{1,30}?) failed")

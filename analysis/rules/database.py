@@ -77,14 +77,38 @@ def deadlock(m: re.Match[str], ctx: Context) -> Finding:
 def concurrent_commit(m: re.Match[str], ctx: Context) -> Finding:
     table = grab(ctx.text, r"current table metadata location '[^']*' for ([\w.-]+)")
     which = f"table {quoted(table)}" if table else "the table"
+    # What the engine says conflicted: Delta's exception ("ConcurrentAppendException: Files
+    # were added to the root of the table by a concurrent update"), the winning commit's
+    # operation ('Conflicting commit: {..."operation":"OPTIMIZE"'), an Iceberg branch.
+    exception = grab(
+        ctx.text,
+        r"\b(Concurrent\w{0,30}Exception|(?:Metadata|Protocol)ChangedException)\b",
+        r"\b(DELTA_CONCURRENT_\w{1,40})",
+    )
+    stated = grab(
+        ctx.text,
+        r"((?:files were added|this transaction attempted to (?:read|delete) one or more files)"
+        r"[^\n.]{0,160}by a concurrent update)",
+        r"(the (?:metadata|protocol version) of the delta table has been changed by a "
+        r"concurrent update)",
+        r"(branch [\w.-]{1,100} has changed)",
+        r"(version mismatch)",
+    )
+    winner = grab(ctx.text, r'conflicting commit: \{[^\n]{0,200}?"operation":"([^"]{1,60})"')
+    details = [part for part in (exception, stated) if part]
+    if winner:
+        details.append(f"conflicting commit: {winner}")
+    said = f" ({'; '.join(details)})" if details else ""
     return Finding(
         f"another writer committed to {which} first, so this commit was based on stale "
-        "metadata and was refused (optimistic concurrency conflict)",
+        f"metadata and was refused (optimistic concurrency conflict){said}",
         (
             "Rerun the step: the conflict passes once the other writer has committed.",
             f"Avoid concurrent writers to {which} (serialise the jobs, or write to separate "
-            "partitions), or raise the commit retry settings (commit.retry.num-retries).",
-            "Check that no two jobs or streams were scheduled to write it at the same time.",
+            "partitions), or raise the commit retry settings (Iceberg "
+            "commit.retry.num-retries; a retry around Delta writes).",
+            "Check that no two jobs or streams were scheduled to write it at the same time "
+            "(e.g. an OPTIMIZE or VACUUM job overlapping a load).",
         ),
         0.7,
         transient=True,
