@@ -636,6 +636,21 @@ def test_the_websocket_url_make_run_names_is_one_the_pages_browser_reaches(
     assert _websocket_url(client_for("viewer"), host) == expected
 
 
+def test_a_page_served_over_https_opens_its_websocket_at_its_own_origin(settings):
+    """`make run` behind a TLS terminator: a `ws://` URL from an HTTPS page is mixed content the
+    browser refuses; an empty one makes live.js open wss:// at the page's origin."""
+    settings.WEBSOCKET_URL = "ws://127.0.0.1:8001/ws/tickets/"
+    settings.ALLOWED_HOSTS = ["rca.example.org"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client = client_for("viewer")
+    html = client.get("/", HTTP_HOST="rca.example.org", HTTP_X_FORWARDED_PROTO="https")
+    block = re.search(
+        r'<script id="live-config" type="application/json">(.*?)</script>', html.content.decode()
+    )
+    assert block
+    assert json.loads(block.group(1))["ws_url"] == ""
+
+
 def test_a_websocket_url_the_operator_set_elsewhere_is_used_as_it_is(settings):
     settings.WEBSOCKET_URL = "wss://live.example.org/ws/tickets/"
     settings.ALLOWED_HOSTS = ["rca.example.org"]

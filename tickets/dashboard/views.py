@@ -174,11 +174,15 @@ def _websocket_url(request: HttpRequest) -> str:
     (also when it binds every interface): a browser elsewhere would connect to its own machine,
     and one here that opened the page at another name (localhost, the machine's address) sends
     the socket no session cookie. A loopback host is therefore replaced by the one the page
-    was requested at (port and path kept)."""
+    was requested at (port and path kept). A page served over HTTPS (a TLS terminator in front of
+    `make run`) gets none: the browser would refuse a `ws://` socket from it, so it opens `wss://`
+    at the page's own origin, where the terminator routes `/ws/` to daphne."""
     configured = settings.WEBSOCKET_URL
     parts = urlsplit(configured)
     if (parts.hostname or "") not in _LOOPBACK_HOSTS:
         return configured
+    if request.is_secure():
+        return ""
     host, _ = split_domain_port(request.get_host())  # an IPv6 one keeps its brackets
     if not host or host.strip("[]") == parts.hostname:
         return configured
