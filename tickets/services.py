@@ -63,6 +63,10 @@ def _record_recurrence(
     count, incident_id, was_recovered, resolved = Ticket.objects.record_recurrence(
         ticket_id, now, event.run_key, event.resource, log_link=event.links.get("log", "")
     )
+    if how == "regression" and not resolved:
+        # Reopened (by people, JIRA, an incident) while this waited for its lock: one more
+        # occurrence of an open ticket.
+        how = "same fingerprint"
     actor = Actor.source(event.source)
     lifecycle.write_audit(
         Ticket(pk=ticket_id),
@@ -151,10 +155,12 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         outcome = _resolve(event)
     else:
         outcome = _record_failure(event, classified, tracking_id)
-        if outcome.ticket_id and event.source == Source.AZURE_MONITOR:
-            _end_if_recovered_early(event, outcome.ticket_id)
     if outcome.outcome != Outcome.CREATED:  # a created ticket's INSERT assigned it
         Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
+    if classified is not None and outcome.ticket_id and event.source == Source.AZURE_MONITOR:
+        # Once assigned: a Fired that regressed the ticket starts the failure whose alerts
+        # are waited for (`alerts_counted_on`), not the one before it.
+        _end_if_recovered_early(event, outcome.ticket_id)
     return outcome
 
 
@@ -292,7 +298,11 @@ def _record_failure(
         and earlier.resolved_at is not None
         and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
     ):
-        count, _ = _record_recurrence(earlier.ticket_id, event, "regression", now)
+        count, resolved = _record_recurrence(earlier.ticket_id, event, "regression", now)
+        if not resolved:
+            # Read resolved, reopened before this had its lock: regressing it again would
+            # undo what people did since (an acknowledgement, its SLA clock).
+            return EventOutcome(Outcome.CORRELATED, earlier.ticket_id)
         regressed = lifecycle.regress(
             earlier.ticket_id,
             Actor.source(event.source),

@@ -11,12 +11,15 @@ from typing import Any, TypeVar
 
 import pytest
 from django.db import connections
+from django.db.models import F
 
 from analysis import services
 from integrations.ingest import ingest_delivery
 from integrations.models import WebhookDelivery
 from tests.conftest import shared_payload, while_held
-from tickets.models import AuditLog, Occurrence, Ticket
+from tickets import lifecycle
+from tickets.lifecycle import Actor
+from tickets.models import ActorKind, AuditLog, Occurrence, Ticket
 from tickets.vocabulary import Source
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
@@ -609,3 +612,56 @@ def test_an_alert_claimed_just_before_a_regression_but_counted_after_it_is_waite
     )
     noted = webhook_client(AZURE, _pod_alert("api-7d9f-x3", "p3", "Resolved")).json()
     assert (noted["outcome"], noted["ticket_id"]) == ("ignored", opened["ticket_id"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pod_failing_while_people_reopen_its_resolved_ticket_does_not_regress_it_again(
+    webhook_client,
+):
+    """The pod's Fired read the ticket resolved (a repeat of it), then counted itself on it
+    once a responder's reopen and acknowledgement had committed: it regressed an open ticket,
+    wiping the acknowledgement and restarting its SLA clock."""
+    opened = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1")).json()
+    webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1", "Resolved"))
+    ticket_id = opened["ticket_id"]
+    assert Ticket.objects.get(pk=ticket_id).status == "resolved"
+    responder = Actor(ActorKind.JIRA, "maria")
+
+    def the_fired() -> dict[str, Any]:
+        try:
+            return webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2")).json()
+        finally:
+            connections.close_all()
+
+    def reopen_and_acknowledge() -> None:
+        lifecycle.reopen(ticket_id, responder)
+        lifecycle.acknowledge(ticket_id, responder)
+
+    answer, waited = while_held(reopen_and_acknowledge, the_fired)
+
+    assert waited  # it read the ticket resolved and waited for the responder's lock
+    assert (answer["outcome"], answer["ticket_id"]) == ("correlated", ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.status, ticket.ack_user, ticket.regression_count) == ("acknowledged", "maria", 0)
+    assert not AuditLog.objects.filter(ticket_id=ticket_id, action="regressed").exists()
+    recurred = AuditLog.objects.get(ticket_id=ticket_id, action="recurred")
+    assert recurred.details["how"] == "same fingerprint"
+
+
+def test_a_regressions_alert_resolved_before_its_fired_ends_it_as_in_order(webhook_client):
+    """p1 fired an hour ago and a responder resolved its ticket (p1's Resolved never came: its
+    rule was disabled). p2's Resolved, delivered before its Fired, must end the ticket that
+    Fired reopens, as it does delivered after it: the alerts before a regression are not
+    waited for. The Fired asked before its own regression was recorded, and waited for p1."""
+    opened = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1")).json()
+    ticket_id = opened["ticket_id"]
+    lifecycle.resolve(ticket_id, Actor(ActorKind.JIRA, "maria"))
+    Occurrence.objects.filter(ticket_id=ticket_id).update(seen_at=F("seen_at") - timedelta(hours=1))
+
+    early = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2", "Resolved")).json()
+    assert early["outcome"] == "ignored"
+    fired = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2")).json()
+    assert (fired["outcome"], fired["ticket_id"]) == ("regressed", ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from tests.conftest import wait_for
 from tickets import lifecycle
 from tickets.lifecycle import Actor, TransitionError
 from tickets.models import AuditLog, Resolution, Ticket
@@ -377,6 +378,7 @@ def test_migration_0030_counts_the_times_made_since_a_reopen_from_it():
     untouched = make_ticket(run_id="adf:untouched", status="acknowledged", ack_seconds=42)
 
     migration = importlib.import_module("tickets.migrations.0030_ticket_reopened_at")
+    migration.collect_reopens(apps, None)
     migration.set_reopened_at(apps, None)
 
     reopened.refresh_from_db()
@@ -386,3 +388,71 @@ def test_migration_0030_counts_the_times_made_since_a_reopen_from_it():
     assert (regressed.reopened_at, regressed.resolve_seconds) == (regressed.regressed_at, 3600)
     untouched.refresh_from_db()
     assert (untouched.reopened_at, untouched.ack_seconds) == (None, 42)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0030_reads_the_audit_log_before_it_locks_the_tickets_table():
+    """Adding the column takes the tickets table's ACCESS EXCLUSIVE lock until the migration
+    commits (no webhook, board or API read gets through meanwhile): the audit log, an entry
+    per recurrence too, was scanned under it. Held up on the audit log, the migration must not
+    be holding the tickets table."""
+    import threading
+
+    from django.db import connection, connections, transaction
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = ("tickets", "0029_mark_alerts_resolved_before")
+    latest = ("tickets", "0030_ticket_reopened_at")
+    MigrationExecutor(connection).migrate([before])
+    holding, release = threading.Event(), threading.Event()
+    pids: list[int] = []
+
+    def hold_the_audit_log() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE tickets_auditlog IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("SELECT pg_backend_pid()")
+                pids.append(cursor.fetchone()[0])
+                holding.set()
+                release.wait(20)
+        finally:
+            connections.close_all()
+
+    def migrate() -> None:
+        try:
+            MigrationExecutor(connection).migrate([latest])
+        finally:
+            connections.close_all()
+
+    def blocked_pid() -> int | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", pids
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    holder = threading.Thread(target=hold_the_audit_log)
+    migrator = threading.Thread(target=migrate)
+    try:
+        holder.start()
+        assert holding.wait(10)
+        migrator.start()
+        waiting = wait_for(blocked_pid, 10, 0.02)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE pid = %s AND granted"
+                " AND relation = 'tickets_ticket'::regclass AND mode = 'AccessExclusiveLock'",
+                [waiting],
+            )
+            tickets_locked = cursor.fetchone()[0]
+    finally:
+        release.set()
+        holder.join(20)
+        migrator.join(60)
+        # Every app's latest, so a later migration (of any app) unapplied on the way back is
+        # applied again too.
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert tickets_locked == 0
+    assert "reopened_at" in {field.name for field in Ticket._meta.get_fields()}
