@@ -31,7 +31,6 @@ from rca_project import airflow_api
 from rca_project.airflow_api import AirflowApi, AirflowApiError
 from tickets.models import Occurrence, Ticket
 
-CHUNK = 1024 * 1024
 # The occurrence key of an Airflow try's failure: `<run key>#try<n>:failed` (the parser's).
 _FAILED_TRY = re.compile(r"^(?P<run_key>.+)#try(?P<try>\d+):failed$")
 # The keys of a structured line written in its header, not as key=value.
@@ -39,6 +38,9 @@ _HEADER_KEYS = {"timestamp", "event", "level", "logger", "error_detail"}
 # ASCII digits only: str.isdigit also accepts digits int() refuses ("²").
 _TRY_NUMBER = re.compile(r"[0-9]+")
 _MAP_INDEX = re.compile(r"-?[0-9]+")
+# No Airflow id holds a control character, and PostgreSQL's text cannot hold NUL (%00): one
+# looked up among the tickets would be a database error.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AirflowLogError(ValueError):
@@ -79,6 +81,10 @@ class TaskTry:
                 "an Airflow task try is airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>"
             )
         dag, run, task = (unquote(segments[i]) for i in (0, 2, 4))
+        if any(_CONTROL.search(name) for name in (dag, run, task)):
+            raise AirflowLogError(
+                "an Airflow task try's DAG, run and task ids hold no control characters"
+            )
         return cls(dag, run, task, int(segments[6]), int(query.get("map_index", "-1")))
 
     def names(self, entity: dict[str, Any]) -> bool:
@@ -182,14 +188,6 @@ class _PastDeadline(Exception):
     """The deadline passed while a page was requested or read."""
 
 
-def _time_left(deadline: float) -> float:
-    """Seconds until `deadline`; TimeoutError once it passed."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("the deadline passed")
-    return left
-
-
 def _page(
     api: AirflowApi,
     instances: Any,
@@ -206,7 +204,8 @@ def _page(
     def get() -> bytes | None:
         """The raw answer, None once it grew past `allowance`. The connection, the headers and
         each read of the body wait at most the time left before `deadline`, and reading stops
-        (TimeoutError) once it passed: a server sending bytes slowly cannot hold it longer."""
+        once it passed (`airflow_api.read_within`): a server sending bytes slowly cannot hold
+        it longer. So does the token request, when one is needed (`AirflowApi.call`)."""
         response = instances.get_log_without_preload_content(
             task.dag_id,
             task.run_id,
@@ -216,7 +215,7 @@ def _page(
             map_index=task.map_index if task.map_index >= 0 else None,
             token=token,
             accept="application/json",
-            _request_timeout=_time_left(deadline),  # urllib3's Timeout(total=...)
+            _request_timeout=airflow_api.time_left(deadline),  # urllib3's Timeout(total=...)
         )
         try:
             if response.status >= 300:
@@ -225,23 +224,12 @@ def _page(
                     reason=response.reason,
                     body=response.read(4096).decode("utf-8", "replace"),
                 )
-            data = bytearray()
-            while True:
-                left = _time_left(deadline)
-                sock = getattr(response.connection, "sock", None)
-                if sock is not None:
-                    sock.settimeout(left)  # the next read waits at most the time left
-                chunk = response.read1(CHUNK)  # what has arrived, up to CHUNK
-                if not chunk:
-                    return bytes(data)
-                data += chunk
-                if len(data) > allowance:
-                    return None
+            return airflow_api.read_within(response, deadline, allowance)
         finally:
             response.release_conn()
 
     try:
-        data: bytes | None = api.call(f"log of {task.describe()}", get)
+        data: bytes | None = api.call(f"log of {task.describe()}", get, deadline=deadline)
     except AirflowApiError as exc:
         if exc.status is None and time.monotonic() >= deadline:
             raise _PastDeadline from exc  # timed out, or stopped, at the deadline

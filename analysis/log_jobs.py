@@ -189,7 +189,10 @@ def classify_url(url: str, ticket: Ticket | None) -> tuple[str, str, Ticket | No
     url = url.strip()
     if not url:
         raise LogJobError("url is empty")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket ("http://[::1/log")
+        raise LogJobError(f"url is not a valid URL: {exc}") from exc
     if parts.scheme == "databricks":
         run_id = parts.path.strip("/").removeprefix("runs/") if parts.netloc == "runs" else ""
         run_id = run_id or parts.path.rsplit("/", 1)[-1]

@@ -9,6 +9,8 @@ check that a ticket's task ran on the deployment AIRFLOW_API_URL serves.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +22,10 @@ from integrations.parsers.airflow import airflow_deployment
 # The API's own paths: a common mistake is to give AIRFLOW_API_URL with one of them, where the
 # client (and /auth/token) want the server's root.
 API_PATHS = ("/api/v2", "/api/v1")
+# What one read of an answer's body takes at most.
+READ_CHUNK = 1024 * 1024
+# /auth/token answers `{"access_token": "<a JWT>"}`: far less than this.
+TOKEN_ANSWER_LIMIT = 64 * 1024
 
 
 class AirflowApiError(Exception):
@@ -83,6 +89,42 @@ def other_deployment(entity: dict[str, Any]) -> str:
     return ""
 
 
+def time_left(deadline: float) -> float:
+    """Seconds until `deadline` (time.monotonic()); TimeoutError once it passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline passed")
+    return left
+
+
+def read_within(response: Any, deadline: float, limit: int) -> bytes | None:
+    """The body of a urllib3 response opened without preloading it, read as it arrives: each
+    read waits at most the time left before `deadline`, and reading stops (TimeoutError, or
+    urllib3's ReadTimeoutError) once it passed, so a server sending bytes slowly cannot hold
+    it longer. None once the body grew past `limit` bytes."""
+    data = bytearray()
+    while True:
+        left = time_left(deadline)
+        sock = getattr(response.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(left)  # the next read waits at most the time left
+        # What has arrived, up to READ_CHUNK, decoded (requests asks for gzip and reads raw).
+        chunk = response.read1(READ_CHUNK, decode_content=True)
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        if len(data) > limit:
+            return None
+
+
+def _redirect_host(location: str, url: str) -> str:
+    """The host a redirect points to (the URL's own for a relative one), for the message."""
+    try:
+        return urlsplit(location).hostname or urlsplit(url).hostname or "the same host"
+    except ValueError:
+        return "an invalid URL"
+
+
 class AirflowApi:
     """One authenticated `airflow_client` ApiClient; `call` runs a client call with a token,
     fetching a fresh one once when a password is configured and the token was refused."""
@@ -119,20 +161,39 @@ class AirflowApi:
             timeout=timeout,
         )
 
-    def login(self) -> None:
+    def login(self, deadline: float | None = None) -> None:
+        """A JWT for the username and password from `POST /auth/token`, asked and read by
+        `deadline` (time.monotonic(); by default `timeout` seconds from now). No redirect is
+        followed: requests sends a 307's or 308's body again, password included, to whatever
+        host the redirect names."""
         import requests
+        from urllib3.exceptions import HTTPError
 
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         url = f"{self.base_url}/auth/token"
         shown = without_credentials(url)
         try:
-            response = requests.post(
+            with requests.post(
                 url,
                 json={"username": self._username, "password": self._password},
-                timeout=self.timeout,
-            )
-        except requests.RequestException as exc:
+                timeout=min(self.timeout, time_left(deadline)),
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                status = response.status_code
+                body = read_within(response.raw, deadline, TOKEN_ANSWER_LIMIT)
+        except (requests.RequestException, HTTPError, OSError) as exc:  # OSError: TimeoutError
             raise AirflowApiError(f"Airflow token: {type(exc).__name__}", login=True) from exc
-        status = response.status_code
+        if response.is_redirect:
+            raise AirflowApiError(
+                f"Airflow token: {status} from {shown}, a redirect to "
+                f"{_redirect_host(response.headers.get('Location', ''), url)}: not followed "
+                "(the password is sent to AIRFLOW_API_URL only); AIRFLOW_API_URL must be the "
+                "root URL the Airflow 3 API server answers at",
+                status=status,
+                login=True,
+            )
         if status in (404, 405):
             raise AirflowApiError(
                 f"Airflow token: {status} from {shown}: no Airflow 3 token endpoint there; "
@@ -144,7 +205,7 @@ class AirflowApi:
         if status >= 300:
             raise AirflowApiError(f"Airflow token: {status}", status=status, login=True)
         try:
-            token = response.json().get("access_token")
+            token = json.loads(body or b"").get("access_token")
         except (ValueError, AttributeError):
             token = None
         if not token:
@@ -157,19 +218,20 @@ class AirflowApi:
             )
         self._config.access_token = str(token)
 
-    def call(self, what: str, call: Callable[[], Any]) -> Any:
-        """`call()` with a token; AirflowApiError("<what>: <status> <reason>") when it fails."""
+    def call(self, what: str, call: Callable[[], Any], *, deadline: float | None = None) -> Any:
+        """`call()` with a token (asked for by `deadline`, see `login`);
+        AirflowApiError("<what>: <status> <reason>") when it fails."""
         from airflow_client.client.exceptions import ApiException
 
         if not self._config.access_token:
-            self.login()
+            self.login(deadline)
         for attempt in (1, 2):
             try:
                 return call()
             except ApiException as exc:
                 status = exc.status
                 if status == 401 and attempt == 1 and self._username:
-                    self.login()  # the JWT expired: one fresh one
+                    self.login(deadline)  # the JWT expired: one fresh one
                     continue
                 body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else ""
                 raise AirflowApiError(

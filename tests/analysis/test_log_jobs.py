@@ -970,6 +970,43 @@ def test_an_airflow_log_that_cannot_be_read_fails_the_job_naming_why(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("status", [307, 308])
+def test_the_airflow_password_is_not_sent_where_the_token_endpoint_redirects(airflow_api, status):
+    """requests sends a 307's or 308's body again to the host it names: the password too."""
+    from tests.fakes.airflow_api import FakeAirflow
+
+    with FakeAirflow() as elsewhere:
+        airflow_api.fail(
+            status, {}, headers={"Location": f"{elsewhere.url}/auth/token"}, path_contains="/auth/"
+        )
+        airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"])
+        ticket = airflow_ticket(served(airflow_api))
+        job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+        log_jobs.run_job(str(job.id))
+    assert elsewhere.requests == []
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert f"Airflow token: {status} from {airflow_api.url}/auth/token, a redirect to " in job.error
+    assert "not followed" in job.error
+
+
+@pytest.mark.django_db
+def test_a_gzip_encoded_token_answer_is_read(airflow_api):
+    """requests asks for gzip; the token answer is read as it arrives, decoded."""
+    airflow_api.token = "a-long-jwt." + "x" * 2000
+    airflow_api.gzip_token = True
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, AIRFLOW3_LINES)
+    ticket = airflow_ticket(served(airflow_api))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    assert airflow_api.requests_to("/logs/")[0].header("Authorization") == (
+        f"Bearer {airflow_api.token}"
+    )
+
+
+@pytest.mark.django_db
 def test_an_airflow_log_over_the_size_limit_fails_the_job(airflow_api, settings):
     settings.LOG_ANALYSIS_MAX_BYTES = 2000
     airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["x" * 100] * 40)
@@ -984,17 +1021,22 @@ def test_an_airflow_log_over_the_size_limit_fails_the_job(airflow_api, settings)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("slow", ["drip", "stall"])
+@pytest.mark.parametrize("slow", ["drip", "stall", "token drip", "token stall"])
 def test_an_airflow_log_sent_slowly_fails_the_job_at_the_fetch_timeout(airflow_api, settings, slow):
     """A page whose bytes each come well within the timeout of a read but that would take
-    seconds in all (drip), or one not answered at all (stall): the fetch stops at
+    seconds in all (drip), or one not answered at all (stall), and the same of the token the
+    password is exchanged for, the first request: the fetch stops at
     LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS, naming it."""
     settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = 1
     airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"] * 20)
     if slow == "drip":
         airflow_api.log_drip = 0.05  # about 250 bytes: over 12 s
-    else:
+    elif slow == "stall":
         airflow_api.stall(10, path_contains="/logs/")
+    elif slow == "token drip":
+        airflow_api.token_drip = 0.2  # about 30 bytes: over 6 s
+    else:
+        airflow_api.stall(10, path_contains="/auth/token")
     ticket = airflow_ticket(served(airflow_api))
     job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
     started = time.monotonic()
@@ -1099,6 +1141,34 @@ def test_an_airflow_task_url_no_ticket_records_is_refused(airflow_api, url, reas
     airflow_ticket(served(airflow_api))
     with pytest.raises(LogJobError, match=re.escape(reason)):
         log_jobs.create_job_from_url(make_user("a", "viewer"), url)
+    assert not LogAnalysisJob.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        # NUL has no place in PostgreSQL's text: looked up among the tickets, a database error.
+        (
+            f"airflow://dags/sales%00daily/runs/{AIRFLOW_RUN}/tasks/load_orders/tries/1",
+            "hold no control characters",
+        ),
+        (
+            f"airflow://dags/sales_daily/runs/{AIRFLOW_RUN}/tasks/load%0Aorders/tries/1",
+            "hold no control characters",
+        ),
+        ("airflow://[dags/sales_daily/runs/r/tasks/t/tries/1", "url is not a valid URL"),
+        ("https://[::1/log", "url is not a valid URL"),
+    ],
+)
+def test_a_url_that_cannot_name_a_log_is_a_400_not_a_500(airflow_api, url, reason):
+    from tests.api import jwt_client
+
+    airflow_ticket(served(airflow_api))
+    viewer = jwt_client(make_user("a", "viewer"))
+    answer = viewer.post("/api/v1/log-analyses/", {"url": url}, format="json")
+    assert answer.status_code == 400, answer.content
+    assert reason in json.dumps(answer.json())
     assert not LogAnalysisJob.objects.exists()
 
 

@@ -15,7 +15,9 @@ Paths answered:
        (?map_index, full_content, token) -> {"content": [...], "continuation_token": ...}: the
        parts `add_log` gave, one per request, each but the last with a token for the next
        (404 "TaskInstance not found" for a try without a log; with `log_drip` set, the
-       answer's body is sent one byte every `log_drip` seconds)
+       answer's body is sent one byte every `log_drip` seconds; `token_drip` does the same
+       for /auth/token's answers)
+With `gzip_token`, a token answer of 1 KiB or more is gzip-encoded for a client accepting it.
 Every /api/v2 call needs `Authorization: Bearer <the token>` (401 otherwise). With
 `note_field=False` the clear's body forbids `note`, as Airflow 3.1's ClearTaskInstancesBody
 does (a strict model): 422 with FastAPI's validation error.
@@ -23,6 +25,8 @@ does (a strict model): 422 with FastAPI's validation error.
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -54,6 +58,10 @@ class FakeAirflow(FakeHttpService):
         self.logs: dict[tuple[str, str, str, int, int], list[Any]] = {}
         self.note_field = True
         self.log_drip = 0.0  # seconds between the bytes of a log answer (a slow server)
+        self.token_drip = 0.0  # the same for the token endpoint's answers
+        # Compress the token endpoint's answer for a client accepting gzip, as a server with
+        # Starlette's GZipMiddleware (answers of 1 KiB or more) does.
+        self.gzip_token = False
 
     def error_body(self, status: int, message: str) -> Any:
         return {"detail": message}
@@ -103,6 +111,8 @@ class FakeAirflow(FakeHttpService):
         self.instances[(dag_id, run_id, task_id, map_index)]["state"] = state
 
     def body_pause(self, request: RecordedRequest) -> float:
+        if request.path == "/auth/token":
+            return self.token_drip
         return self.log_drip if _LOG.match(request.path) else 0.0
 
     def route(self, request: RecordedRequest) -> Reply:
@@ -110,7 +120,12 @@ class FakeAirflow(FakeHttpService):
             body = request.body if isinstance(request.body, dict) else {}
             if (body.get("username"), body.get("password")) != (self.username, self.password):
                 return 401, {"detail": "Invalid credentials"}, {}
-            return 201, {"access_token": self.token}, {}
+            answer = {"access_token": self.token}
+            encoded = json.dumps(answer).encode()
+            accepted = request.header("Accept-Encoding") or ""
+            if self.gzip_token and "gzip" in accepted and len(encoded) >= 1024:
+                return 201, gzip.compress(encoded), {"Content-Encoding": "gzip"}
+            return 201, answer, {}
         if not request.path.startswith("/api/v2/"):
             return 404, {"detail": "Not Found"}, {}  # FastAPI routes before it authenticates
         if request.header("Authorization") != f"Bearer {self.token}":

@@ -192,7 +192,10 @@ def _handler_for(service: FakeHttpService) -> type[BaseHTTPRequestHandler]:
                 status, payload, headers = service._answer(request)
             except Exception as exc:  # a bug in a fake should show up as a 500, not a hang
                 status, payload, headers = 500, {"message": f"fake crashed: {exc!r}"}, {}
-            data = b"" if payload is None else json.dumps(payload).encode()
+            # bytes are sent as they are (an answer a fake encoded itself, e.g. gzip)
+            data = payload if isinstance(payload, bytes) else b""
+            if payload is not None and not isinstance(payload, bytes):
+                data = json.dumps(payload).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -542,6 +542,18 @@ def test_airflow_wrong_password_fails_the_remediation_without_leaking_it(airflow
     assert airflow.instances[("d", "r", "t", -1)]["state"] == "failed"
 
 
+def test_airflow_clear_sends_the_password_to_no_host_a_redirect_names(airflow):
+    with FakeAirflow() as elsewhere:
+        airflow.fail(
+            308, {}, headers={"Location": f"{elsewhere.url}/auth/token"}, path_contains="/auth/"
+        )
+        ticket, rows = _airflow_clear_of(airflow)
+    assert elsewhere.requests == []
+    assert [r.status for r in rows] == ["dead"] and "redirect" in rows[0].last_error
+    assert Remediation.objects.get(ticket=ticket).status == "failed"
+    assert airflow.instances[("d", "r", "t", -1)]["state"] == "failed"
+
+
 def _airflow_clear_of(airflow: FakeAirflow):
     airflow.add_task_instance("d", "r", "t", "failed")
     make_policy(action="airflow_clear", signals=["connection reset"])
