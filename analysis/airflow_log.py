@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 
-from rca_project import airflow_api
+from rca_project import airflow_api, timed_read
 from rca_project.airflow_api import AirflowApi, AirflowApiError
 from tickets.models import Occurrence, Ticket
 
@@ -204,7 +204,7 @@ def _page(
     def get() -> bytes | None:
         """The raw answer, None once it grew past `allowance`. The connection, the headers and
         each read of the body wait at most the time left before `deadline`, and reading stops
-        once it passed (`airflow_api.read_within`): a server sending bytes slowly cannot hold
+        once it passed (`timed_read.read_within`): a server sending bytes slowly cannot hold
         it longer. So does the token request, when one is needed (`AirflowApi.call`)."""
         response = instances.get_log_without_preload_content(
             task.dag_id,
@@ -215,7 +215,7 @@ def _page(
             map_index=task.map_index if task.map_index >= 0 else None,
             token=token,
             accept="application/json",
-            _request_timeout=airflow_api.time_left(deadline),  # urllib3's Timeout(total=...)
+            _request_timeout=timed_read.time_left(deadline),  # urllib3's Timeout(total=...)
         )
         try:
             if response.status >= 300:
@@ -224,7 +224,7 @@ def _page(
                     reason=response.reason,
                     body=response.read(4096).decode("utf-8", "replace"),
                 )
-            return airflow_api.read_within(response, deadline, allowance)
+            return timed_read.read_within(response, deadline, allowance)
         finally:
             response.release_conn()
 

@@ -26,6 +26,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 
+from rca_project.timed_read import time_left
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -191,16 +193,19 @@ class PinnedAdapter(HTTPAdapter):
 
 
 @contextmanager
-def fetch(url: str, policy: FetchPolicy, timeout: float) -> Iterator[requests.Response]:
+def fetch(url: str, policy: FetchPolicy, deadline: float) -> Iterator[requests.Response]:
     """GET ``url`` (streamed, redirects not followed) at an address its host resolved to and
-    that passed ``policy``: the first that accepts a connection, in the resolver's order.
-    Raises FetchRefused, or the ``requests`` exception of the failed request."""
+    that passed ``policy``: the first that accepts a connection, in the resolver's order, the
+    connection and each read of the headers waiting at most the time left before ``deadline``
+    (read the body with ``timed_read.body_before``). Raises FetchRefused, TimeoutError once
+    the deadline passed, or the ``requests`` exception of the failed request."""
     addresses = vetted_addresses(url, policy)
     # A proxy or .netrc from the environment is not used; its CA bundle is, as requests does.
     verify: bool | str = (
         os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     )
     for index, address in enumerate(addresses):
+        left = time_left(deadline)
         with requests.Session() as session:
             session.trust_env = False
             adapter = PinnedAdapter(address)
@@ -208,7 +213,11 @@ def fetch(url: str, policy: FetchPolicy, timeout: float) -> Iterator[requests.Re
             session.mount("https://", adapter)
             try:
                 answer = session.get(
-                    url, stream=True, timeout=timeout, allow_redirects=False, verify=verify
+                    url,
+                    stream=True,
+                    timeout=(left, left),
+                    allow_redirects=False,
+                    verify=verify,
                 )
             except requests.ConnectionError as exc:
                 if index + 1 < len(addresses) and _not_connected(exc):

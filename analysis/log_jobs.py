@@ -46,7 +46,7 @@ from analysis.models import LlmCall, LogAnalysisJob
 from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
-from rca_project import airflow_api
+from rca_project import airflow_api, timed_read
 from tickets import lifecycle
 from tickets.broadcast import GROUP, publisher
 from tickets.databricks_workspace import configured_workspace_id, foreign_workspace
@@ -591,6 +591,7 @@ def _ticket_text(ticket: Ticket) -> str:
 
 def _download_url(job: LogAnalysisJob, target: Path) -> None:
     import requests
+    import urllib3
 
     # source_ref is redacted for display; the fetch needs the URL as given. URLs that carried
     # secrets are refused at creation, so the redacted form is the URL itself (a job created
@@ -602,10 +603,10 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
         host = urlsplit(url).hostname or url
     except ValueError:  # an unclosed IPv6 bracket (log_fetch refuses it, naming the URL)
         host = url
+    timeout = settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     try:
-        with log_fetch.fetch(
-            url, fetch_policy(), settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS
-        ) as answer:
+        with log_fetch.fetch(url, fetch_policy(), deadline) as answer:
             if answer.is_redirect:
                 raise LogJobError(
                     f"fetching the log answered HTTP {answer.status_code}, a redirect to "
@@ -614,14 +615,16 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
                 )
             if answer.status_code != 200:
                 raise LogJobError(f"fetching the log answered HTTP {answer.status_code}")
-            chunks = answer.iter_content(COPY_CHUNK)
+            chunks = timed_read.body_before(answer.raw, deadline, COPY_CHUNK)
             first = next(chunks, b"")
             if html_page(answer.headers.get("Content-Type", ""), first):
                 raise LogJobError(html_page_error())
             _copy_chunks(itertools.chain([first], chunks), target)
     except log_fetch.FetchRefused as exc:
         raise LogJobError(str(exc)) from exc
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as exc:
+        if time.monotonic() >= deadline:
+            raise LogJobError(f"fetching the log from {host} took over {timeout:g} s") from exc
         raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
 
 

@@ -156,6 +156,9 @@ _SAS_CONN = re.compile(
     r"(?P<pre>sharedaccesssignature(?<![a-z0-9]sharedaccesssignature)[ \t]{0,10}=[ \t]{0,10})"
     r"[^\s;'\"]{1,8192}"
 )
+# An Azure Functions key in a URL's query (https://app.azurewebsites.net/api/f?code=...), or an
+# OAuth authorization code: only as a query parameter, so "exit code=1" in prose stays.
+_QUERY_CODE = re.compile(r"(?P<pre>(?:[?&]|&amp;)code=)[^\s&#'\"<>]{1,4096}")
 # Command-line flags: --password hunter2, --client-secret "x y"
 _CLI_FLAG = re.compile(
     r"(?P<pre>-(?<![\w-]-)-?(?:password|passwd|pwd|token|secret|client-secret|api-key|apikey"
@@ -483,6 +486,7 @@ _RULES: list[_Rule] = [
         hints=("hooks.slack.com",),
     ),
     _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
+    _Rule(_QUERY_CODE, _keep_prefix, fold=True, hints=("code=",)),
     _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),
     _Rule(_KV, _kv, fold=True),
     _Rule(

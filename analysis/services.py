@@ -433,6 +433,13 @@ def _observe(attempt: Attempt) -> None:
     LLM_TOKENS.labels("output").inc(attempt.output_tokens or 0)
 
 
+def apply_llm_call_retention() -> int:
+    """Delete the records of LLM calls older than LLM_CALL_RETENTION_DAYS; how many went."""
+    cutoff = timezone.now() - settings.LLM_CALL_RETENTION
+    deleted, _ = LlmCall.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def _recorded(ticket_id: str | None, purpose: str, attempts: list[Attempt]) -> list[LlmCall]:
     """Metrics for each attempt, and its LlmCall row (unsaved)."""
     for attempt in attempts:

@@ -27,6 +27,11 @@ def run_log_analysis(job_id: str) -> None:
 
 
 @shared_task
+def apply_llm_call_retention() -> int:
+    return services.apply_llm_call_retention()
+
+
+@shared_task
 def recover_stale_log_analyses() -> dict[str, int]:
     return log_jobs.recover_stale_jobs()
 

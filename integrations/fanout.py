@@ -440,6 +440,24 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
         return DeliveryResult(OutboundStatus.SUCCEEDED)
 
 
+# A change's follow-up (`<ticket>:<action>:<uuid>`): its key guards nothing once it finished, and
+# no later delivery looks it up. The others are kept: their keys keep a ticket's or an
+# incident's issue, message or reconcile from being made twice, and their rows are looked up.
+FOLLOW_UP_KEY = r"^[^:]+:[^:]+:[0-9a-f]{32}$"
+
+
+def apply_outbound_retention() -> int:
+    """Delete the follow-ups that succeeded or were skipped before OUTBOUND_RETENTION_DAYS
+    (dead letters stay for an operator); how many rows went, their attempts included."""
+    cutoff = timezone.now() - settings.OUTBOUND_RETENTION
+    deleted, _ = OutboundDelivery.objects.filter(
+        status__in=(OutboundStatus.SUCCEEDED, OutboundStatus.SKIPPED),
+        completed_at__lt=cutoff,
+        key__regex=FOLLOW_UP_KEY,
+    ).delete()
+    return deleted
+
+
 def _schedule_follow_up(row: OutboundDelivery, follow_up: FollowUp) -> None:
     suffix = follow_up.key_suffix or f"{follow_up.action}:{uuid.uuid4().hex}"
     ticket_id = follow_up.ticket_id or row.ticket_id

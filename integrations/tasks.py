@@ -52,6 +52,11 @@ def apply_retention() -> int:
 
 
 @shared_task
+def apply_outbound_retention() -> int:
+    return fanout.apply_outbound_retention()
+
+
+@shared_task
 def heartbeat() -> None:
     """Scheduled by beat; the readiness check looks at when a worker last ran it."""
     redis_client().set(worker_heartbeat_key(), time.time(), ex=600)

@@ -18,12 +18,11 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 
 from integrations.parsers.airflow import airflow_deployment
+from rca_project.timed_read import read_within, time_left
 
 # The API's own paths: a common mistake is to give AIRFLOW_API_URL with one of them, where the
 # client (and /auth/token) want the server's root.
 API_PATHS = ("/api/v2", "/api/v1")
-# What one read of an answer's body takes at most.
-READ_CHUNK = 1024 * 1024
 # /auth/token answers `{"access_token": "<a JWT>"}`: far less than this.
 TOKEN_ANSWER_LIMIT = 64 * 1024
 
@@ -87,34 +86,6 @@ def other_deployment(entity: dict[str, Any]) -> str:
             "(AIRFLOW_DEPLOYMENT names the deployment it serves)"
         )
     return ""
-
-
-def time_left(deadline: float) -> float:
-    """Seconds until `deadline` (time.monotonic()); TimeoutError once it passed."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("the deadline passed")
-    return left
-
-
-def read_within(response: Any, deadline: float, limit: int) -> bytes | None:
-    """The body of a urllib3 response opened without preloading it, read as it arrives: each
-    read waits at most the time left before `deadline`, and reading stops (TimeoutError, or
-    urllib3's ReadTimeoutError) once it passed, so a server sending bytes slowly cannot hold
-    it longer. None once the body grew past `limit` bytes."""
-    data = bytearray()
-    while True:
-        left = time_left(deadline)
-        sock = getattr(response.connection, "sock", None)
-        if sock is not None:
-            sock.settimeout(left)  # the next read waits at most the time left
-        # What has arrived, up to READ_CHUNK, decoded (requests asks for gzip and reads raw).
-        chunk = response.read1(READ_CHUNK, decode_content=True)
-        if not chunk:
-            return bytes(data)
-        data += chunk
-        if len(data) > limit:
-            return None
 
 
 def _redirect_host(location: str, url: str) -> str:

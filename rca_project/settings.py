@@ -170,6 +170,10 @@ try:
     # Processed and rejected inbox rows older than this are deleted: zero or less would delete
     # every one of them.
     INBOX_RETENTION = timedelta(days=env.int("INBOX_RETENTION_DAYS", 90, validate=_POSITIVE))
+    # Finished follow-up deliveries to JIRA, Slack and Blob older than this are deleted, as above.
+    OUTBOUND_RETENTION = timedelta(days=env.int("OUTBOUND_RETENTION_DAYS", 90, validate=_POSITIVE))
+    # Records of LLM calls (analysis.LlmCall) older than this are deleted, as above.
+    LLM_CALL_RETENTION = timedelta(days=env.int("LLM_CALL_RETENTION_DAYS", 90, validate=_POSITIVE))
 
     # Analysis: Gemini when a key is set, rule-based otherwise (and whenever Gemini fails).
     GEMINI_API_KEY = env.str("GEMINI_API_KEY", "")
@@ -521,6 +525,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": TICKET_STATS_FOLD_SECONDS,
     },
     "apply-retention": {"task": "integrations.tasks.apply_retention", "schedule": 3600.0},
+    "apply-outbound-retention": {
+        "task": "integrations.tasks.apply_outbound_retention",
+        "schedule": 3600.0,
+    },
+    "apply-llm-call-retention": {
+        "task": "analysis.tasks.apply_llm_call_retention",
+        "schedule": 3600.0,
+    },
     "forget-expired-api-tokens": {
         "task": "tickets.tasks.forget_expired_api_tokens",
         "schedule": 3600.0,

@@ -137,7 +137,7 @@ def test_the_targets_settings_reach_the_app_and_unset_ones_keep_their_defaults()
 
 # Production settings the README's configuration table names that an operator sets in the
 # environment or .env: TLS behind a terminator, each source's own webhook token, the inbox's
-# retention, the log format.
+# outbound deliveries' and LLM call records' retention, the log format.
 PRODUCTION_SETTINGS = {
     "TLS",
     "HSTS_SECONDS",
@@ -146,6 +146,8 @@ PRODUCTION_SETTINGS = {
     "WEBHOOK_TOKEN_DATABRICKS",
     "WEBHOOK_TOKEN_AIRFLOW",
     "INBOX_RETENTION_DAYS",
+    "LLM_CALL_RETENTION_DAYS",
+    "OUTBOUND_RETENTION_DAYS",
     "LOG_FORMAT",
 }
 

@@ -49,6 +49,8 @@ def load_settings(
         # A negative retention deleted every inbox row that was not pending.
         ("INBOX_RETENTION_DAYS", "-1"),
         ("INBOX_RETENTION_DAYS", "0"),
+        ("LLM_CALL_RETENTION_DAYS", "0"),
+        ("OUTBOUND_RETENTION_DAYS", "-1"),
         ("REDELIVER_AFTER_SECONDS", "0"),
         ("REDELIVER_MAX_ATTEMPTS", "-3"),
         ("REDELIVER_INTERVAL_SECONDS", "0"),

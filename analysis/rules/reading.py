@@ -381,13 +381,41 @@ _TRACEBACK_HEADER = re.compile(
 )
 
 
+# An exception group as `traceback` prints it (Python 3.11+): each line in a margin (`  | `,
+# `  + Exception Group Traceback ...`), the sub-exceptions between rules (`+-+------ 1 ------`,
+# `+------ ... ------`, a closing `+-----`), and `and 5 more exceptions` for those left out.
+_GROUP_HEADER = re.compile(
+    r"Exception Group Traceback \(most recent call last\)|\+-(?:\+-)?-{15} (?:\d+|\.\.\.) -{16}"
+)
+_GROUP_MARGIN = re.compile(r"( *)[|+](?: |$)")
+_GROUP_RULE = re.compile(r"\+[-+]{3,}(?: (?:\d+|\.\.\.) -+)?")
+_GROUP_LEFT_OUT = re.compile(r"and \d+ more exceptions?")
+
+
+def _without_group_margins(text: str) -> str:
+    """Each line of an exception group with its margin turned into indentation, so its frames
+    read as frames; its rules dropped."""
+    lines = []
+    for line in text.splitlines():
+        if _GROUP_RULE.fullmatch(line.strip()):
+            continue
+        margin = _GROUP_MARGIN.match(line)
+        if margin:
+            line = " " * margin.end() + line[margin.end() :]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def without_boilerplate(text: str) -> str:
     """`text` without what many failures share whatever their cause: stack frames (Python's
     with their source lines, JVM, Scala and .NET ones), traceback headers, the platform's own
     log lines (info and debug lines, and warning or error lines that only say something
     failed; the others keep their message without the timestamp), and exceptions whose message
     is only a wrapper's text (py4j's "An error occurred while calling o412.save."). Lines
-    without a word (blank lines, rules of dashes) are dropped."""
+    without a word (blank lines, rules of dashes) are dropped, and so are an exception group's
+    margins, rules and "and 5 more exceptions"."""
+    if _GROUP_HEADER.search(text):
+        text = _without_group_margins(text)
     kept: list[str] = []
     frame_indent = -1
     for line in text.splitlines():
@@ -410,6 +438,7 @@ def without_boilerplate(text: str) -> str:
             _WORD.search(stripped)
             and not _OTHER_FRAME.match(stripped)
             and not _TRACEBACK_HEADER.search(stripped)
+            and not _GROUP_LEFT_OUT.fullmatch(stripped)
             and not states_no_cause(named.group(1) if named else stripped)
         ):
             kept.append(stripped)

@@ -235,14 +235,29 @@
   }
 
   /* Enter in an action form's "What fixed it" field clicks its Resolve button, when Resolve is
-   * offered (the form's first button is a disabled one, so Enter elsewhere takes no action). */
+   * offered (the form's first button is a disabled one, so Enter elsewhere takes no action).
+   * In an empty field Enter resolves nothing: it asks for what fixed it (resolving without a
+   * fix takes a click on Resolve). The question goes once the field is edited or left. */
+  const FIX_WANTED = "Type what fixed it first, or click Resolve to resolve without a fix.";
+
   function enterResolves(form) {
     if (!form || !form.elements.fix) return;
-    form.elements.fix.addEventListener("keydown", (event) => {
+    const fix = form.elements.fix;
+    const clear = () => fix.setCustomValidity("");
+    fix.addEventListener("input", clear);
+    fix.addEventListener("blur", clear);
+    fix.addEventListener("keydown", (event) => {
       if (event.key !== "Enter" || event.isComposing) return;
       event.preventDefault();
       const resolve = form.querySelector('button[name="action"][value="resolve"]');
-      if (resolve && !resolve.hidden) resolve.click();
+      if (!resolve || resolve.hidden) return;
+      if (!fix.value.trim()) {
+        fix.setCustomValidity(FIX_WANTED);
+        fix.reportValidity();
+        return;
+      }
+      clear();
+      resolve.click();
     });
   }
 

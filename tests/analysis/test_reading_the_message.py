@@ -298,6 +298,10 @@ def _build(found: Rule) -> Callable[[str], Finding]:
         (without_boilerplate, "at " + "a." * 32_000),
         (without_boilerplate, "[2024-05-02 " + " " * 32_000 + "ERROR" + " " * 32_000 + "x"),
         (without_boilerplate, "[2024-05-02] ERROR - x" + ' source="a"' * 16_000 + "!"),
+        (
+            without_boilerplate,
+            "  + Exception Group Traceback (most recent call last):\n+" + "-" * 64_000 + "x",
+        ),
     ],
     ids=[
         "blank-lines",
@@ -313,6 +317,7 @@ def _build(found: Rule) -> Callable[[str], Finding]:
         "frame-like-dotted-run",
         "log-prefix-spaces",
         "log-source-fields",
+        "exception-group-rule",
     ],
 )
 def test_pathological_text_is_read_in_linear_time(read: object, text: str) -> None:
@@ -437,6 +442,40 @@ def test_airflow_2_log_lines_around_a_traceback_are_dropped() -> None:
         "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
         "https://api.vendor.example.com/v2/export",
         "Failed to execute job 3021 for task load_partition (503 Server Error; 4021)",
+    ]
+
+
+def test_an_exception_groups_frames_and_rules_are_dropped_its_errors_kept() -> None:
+    """As Python 3.11 prints a task group's failure (anyio, asyncio.TaskGroup): every line in a
+    margin, the sub-exceptions between numbered rules, one nested group."""
+    message = (
+        "  + Exception Group Traceback (most recent call last):\n"
+        '  |   File "/opt/airflow/dags/sync.py", line 12, in run\n'
+        "  |     async with asyncio.TaskGroup() as group:\n"
+        "  | ExceptionGroup: unhandled errors in a TaskGroup (2 sub-exceptions)\n"
+        "  +-+---------------- 1 ----------------\n"
+        "    | Traceback (most recent call last):\n"
+        '    |   File "/opt/airflow/dags/sync.py", line 7, in load\n'
+        "    |     await conn.connect()\n"
+        "    |     ^^^^^^^^^^^^^^^^^^^^\n"
+        "    | ConnectionRefusedError: connection to db01:5432 refused\n"
+        "    +---------------- 2 ----------------\n"
+        "    | Exception Group Traceback (most recent call last):\n"
+        '    |   File "/opt/airflow/dags/sync.py", line 9, in fetch\n'
+        '    |     raise ExceptionGroup("fetch", errors)\n'
+        "    | ExceptionGroup: fetch (12 sub-exceptions)\n"
+        "    +-+---------------- 1 ----------------\n"
+        "      | TimeoutError: read timed out\n"
+        "      +---------------- ... ----------------\n"
+        "      | and 11 more exceptions\n"
+        "      +------------------------------------\n"
+    )
+
+    assert without_boilerplate(message).splitlines() == [
+        "ExceptionGroup: unhandled errors in a TaskGroup (2 sub-exceptions)",
+        "ConnectionRefusedError: connection to db01:5432 refused",
+        "ExceptionGroup: fetch (12 sub-exceptions)",
+        "TimeoutError: read timed out",
     ]
 
 

@@ -769,3 +769,19 @@ def test_large_realistic_input_completes() -> None:
     out = redact(block * (2_000_000 // len(block) + 1))
     assert "S3cr3t!Pa55" not in out
     assert "Password expired." in out
+
+
+def test_azure_functions_key_in_a_query_is_masked() -> None:
+    """An Azure Functions key travels as the `code=` query parameter; "exit code=1" in prose is
+    an exit status and stays."""
+    url = "https://etl-fn.azurewebsites.net/api/Trigger?code=aBcD3fGh1jKl-Mn_Op==&name=x"
+    assert redact(url) == "https://etl-fn.azurewebsites.net/api/Trigger?code=[REDACTED]&name=x"
+    assert redact(f"POST {url.replace('?code=', '?clientId=default&code=')} returned 401") == (
+        "POST https://etl-fn.azurewebsites.net/api/Trigger?clientId=default&code=[REDACTED]"
+        "&name=x returned 401"
+    )
+    assert redact("<a href='/api/f?a=1&amp;code=Zx9kQabc123'>") == (
+        "<a href='/api/f?a=1&amp;code=[REDACTED]'>"
+    )
+    for prose in ("process exited with exit code=1", "status code=500", "x?barcode=5012"):
+        assert redact(prose) == prose

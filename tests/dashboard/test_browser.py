@@ -31,6 +31,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import local_payload, wait_for
@@ -1436,6 +1437,59 @@ def test_every_page_fits_a_phone_screen_with_its_sign_out_and_actions_in_reach(
 
 def page_status(driver: webdriver.Chrome) -> str:
     return driver.find_element(By.CSS_SELECTOR, ".ticket-head .badge.status").text
+
+
+def test_enter_in_an_empty_what_fixed_it_asks_for_the_fix_and_resolves_nothing(
+    asgi_server, short_lived_connections, browser
+):
+    """Enter in an empty (or blank) "What fixed it" box neither resolves nor reloads: the box
+    asks for what fixed it, on a ticket and on an incident. The Resolve button still resolves
+    without a fix, and typing the fix then Enter resolves with it."""
+    from selenium.webdriver.common.keys import Keys
+
+    base = asgi_server
+    make_user("kim", "responder")
+    ticket = make_ticket(pipeline="pl_keyboard_empty")
+    other = make_ticket(pipeline="pl_keyboard_empty_button")
+    incident = Incident.objects.create(
+        id="INC-KEYS-EMPTY",
+        group_key="sql-server:sql-empty|DatabaseError",
+        culprit="sql-server:sql-empty",
+        error_type="DatabaseError",
+        severity="High",
+        first_seen=timezone.now(),
+        last_member_at=timezone.now(),
+        member_count=1,
+    )
+    member = make_ticket(pipeline="pl_keys_empty_member", incident=incident)
+    sign_in(browser, base, "kim", f"/tickets/{ticket.pk}/")
+    for path, form_id, pk in (
+        (f"/tickets/{ticket.pk}/", "ticket-actions", ticket.pk),
+        (f"/incidents/{incident.pk}/", "incident-actions", member.pk),
+    ):
+        browser.get(f"{base}{path}")
+
+        def fix(form_id: str = form_id) -> WebElement:
+            return browser.find_element(By.CSS_SELECTOR, f"#{form_id} input[name=fix]")
+
+        for typed in ("", "   "):
+            mark_page(browser)
+            fix().send_keys(typed, Keys.ENTER)
+            time.sleep(1)
+            assert not_reloaded(browser), (path, typed)
+            assert "what fixed it" in str(fix().get_attribute("validationMessage")), path
+            assert Ticket.objects.get(pk=pk).status == "open", (path, typed)
+            fix().clear()
+        assert fix().get_attribute("validationMessage") == ""  # edited: no longer asks
+    fix().send_keys("Restarted the gateway", Keys.ENTER)
+    wait(browser, lambda _: Ticket.objects.get(pk=member.pk).status == "resolved")
+    assert Resolution.objects.get(ticket=member).fix == "Restarted the gateway"
+
+    browser.get(f"{base}/tickets/{other.pk}/")
+    browser.find_element(By.CSS_SELECTOR, "#ticket-actions input[name=fix]").send_keys(Keys.ENTER)
+    browser.find_element(By.CSS_SELECTOR, '#ticket-actions button[value="resolve"]').click()
+    wait(browser, lambda _: Ticket.objects.get(pk=other.pk).status == "resolved")
+    assert not Resolution.objects.filter(ticket=other).exclude(fix="").exists()
 
 
 def test_enter_in_what_fixed_it_resolves_and_enter_in_the_note_takes_no_action(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -15,7 +16,8 @@ class TextServer:
     """Answers GET `path` with `pages[path]` as `content_type` (text/plain unless told; every
     path with `default`, when given; else a 404), or with a 302 to `redirects[path]`; records
     the paths asked for and each request's headers. Listens on `host` and `port` (0: a free
-    one), over TLS with `tls` (a server context holding the certificate)."""
+    one), over TLS with `tls` (a server context holding the certificate). With `drip`, a page's
+    bytes are sent one every `drip` seconds (a slow server)."""
 
     def __init__(
         self,
@@ -27,12 +29,14 @@ class TextServer:
         port: int = 0,
         tls: ssl.SSLContext | None = None,
         content_type: str = "text/plain; charset=utf-8",
+        drip: float = 0.0,
     ) -> None:
         self.pages = pages
         self.default = default
         self.redirects = redirects or {}
         self.host, self.port, self.tls = host, port, tls
         self.content_type = content_type
+        self.drip = drip
         self.paths: list[str] = []
         self.headers: list[Message] = []
 
@@ -55,7 +59,13 @@ class TextServer:
                 self.send_header("Content-Type", server.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if not server.drip:
+                    self.wfile.write(data)
+                    return
+                for index in range(len(data)):
+                    self.wfile.write(data[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(server.drip)
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the tests read `paths` instead of the access log."""

@@ -310,3 +310,13 @@ def test_links_carrying_a_secret_are_stored_redacted(webhook_client):
     for row in rows:
         stored = json.dumps(row.event) + row.raw_body
         assert "tok3nS3cretValue42" not in stored and "S1gN4tur3Value" not in stored
+
+
+def test_an_azure_functions_key_in_a_link_is_stored_redacted(webhook_client):
+    body = rca_callback.build_failure_body(airflow_context(try_number=1))
+    body["log_url"] = "https://etl-fn.azurewebsites.net/api/logs?code=FnK3yS3cretValue42==&run=7"
+    assert webhook_client("/webhooks/airflow/", body).json()["outcome"] == "created"
+    ticket = Ticket.objects.get()
+    assert ticket.links["log"] == "https://etl-fn.azurewebsites.net/api/logs?code=[REDACTED]&run=7"
+    row = WebhookDelivery.objects.get()
+    assert "FnK3yS3cretValue42" not in json.dumps(row.event) + row.raw_body
