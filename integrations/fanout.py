@@ -180,7 +180,9 @@ def enqueue_many(deliveries: Sequence[tuple[int, str, float | None]]) -> None:
         logger.warning("%d outbound deliveries left for redelivery", len(deliveries))
 
 
-def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = "") -> None:
+def schedule_follow_up(
+    ticket_id: str, action: str, actor: Actor, note: str = "", fix: str = ""
+) -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date. Runs inside the change's transaction (`ticket_changing`), so it costs
     one query, and one INSERT when some target follows; a target whose `follow` fails is
@@ -203,7 +205,7 @@ def schedule_follow_up(ticket_id: str, action: str, actor: Actor, note: str = ""
         # A member whose own page was skipped (it joined the incident during its grace
         # delay): the incident's page shows the change.
         return
-    change = Change(ticket_id, action, actor, note)
+    change = Change(ticket_id, action, actor, note, fix)
     now = timezone.now()
     rows = []
     for target in registry.targets():

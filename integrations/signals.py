@@ -45,22 +45,29 @@ def follow_incident_status(
     note: str = "",
     ticket_id: str = "",
     pipeline: str = "",
+    fix: str = "",
     **kwargs: Any,
 ) -> None:
     """Inside the incident's transaction: what the targets tell about the status change (a
     Slack thread reply, a JIRA comment) commits with it or not at all."""
     fanout.schedule_incident_status(
-        IncidentChange(incident_id, action, actor, event_id, via, note, ticket_id, pipeline)
+        IncidentChange(incident_id, action, actor, event_id, via, note, ticket_id, pipeline, fix)
     )
 
 
 def follow_ticket_change(
-    sender: Any, ticket_id: str, action: str, actor: Actor, note: str = "", **kwargs: Any
+    sender: Any,
+    ticket_id: str,
+    action: str,
+    actor: Actor,
+    note: str = "",
+    fix: str = "",
+    **kwargs: Any,
 ) -> None:
     """Inside the ticket's transaction (`ticket_changing`): its follow-ups commit with the
     change or not at all (a target that cannot build its follow-up is logged and skipped,
     `fanout.schedule_follow_up`; a database error fails the change, nothing half-written)."""
-    fanout.schedule_follow_up(ticket_id, action, actor, note)
+    fanout.schedule_follow_up(ticket_id, action, actor, note, fix)
 
 
 def close_remediation_loop(

@@ -129,6 +129,7 @@ def _status_changing(
     note: str = "",
     ticket_id: str = "",
     pipeline: str = "",
+    fix: str = "",
 ) -> None:
     incident_status_changing.send(
         sender=Incident,
@@ -140,6 +141,7 @@ def _status_changing(
         note=note,
         ticket_id=ticket_id,
         pipeline=pipeline,
+        fix=fix,
     )
 
 
@@ -375,10 +377,13 @@ def _worst(severities: list[str]) -> str:
 
 def _failed_at(member: Ticket) -> datetime:
     """When a member's failure began, as its incident's start counts it: the time its source
-    gave (`first_seen`), but no earlier than INCIDENT_WINDOW before the service first saw it
-    (`timestamp`). A payload naming a run long past (a replayed delivery, a sample posted by
-    `make demo`) does not date an outage seen now a year back; its ticket keeps that time."""
-    return max(member.first_seen, member.timestamp - settings.INCIDENT_WINDOW)
+    gave (`first_seen`) when that is within INCIDENT_WINDOW before the service first saw it
+    (`timestamp`), else the time the service saw it. A payload naming a run long past (a
+    replayed delivery, a sample posted by `make demo`) does not date an outage seen now a year
+    back, nor a made-up INCIDENT_WINDOW back; its ticket keeps that time."""
+    if member.first_seen >= member.timestamp - settings.INCIDENT_WINDOW:
+        return member.first_seen
+    return member.timestamp
 
 
 def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
@@ -1003,7 +1008,8 @@ def act(
             },
             at=now,
         )
-        _status_changing(incident.pk, action, actor, event, via=via, note=note)
+        told_fix = redact(fix.strip()) if action == "resolve" else ""
+        _status_changing(incident.pk, action, actor, event, via=via, note=note, fix=told_fix)
         announce(incident.pk, action, actor)
     return incident
 

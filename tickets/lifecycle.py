@@ -155,9 +155,10 @@ def announce(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     through_incident: str = "",
+    fix: str = "",
 ) -> None:
     change: dict[str, Any] = {"ticket_id": ticket_id, "action": action, "actor": actor}
-    change.update(note=note, before=before, after=after)
+    change.update(note=note, fix=fix, before=before, after=after)
     change.update(via=actor.via, through_incident=through_incident)
     ticket_changing.send(sender=Ticket, **change)
     transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, **change))
@@ -262,6 +263,8 @@ def transition(
             before=before,
             after=after,
             through_incident=through_incident,
+            # What fixed it (`resolve()`'s detail) goes out too: JIRA and Slack tell it.
+            fix=str((details or {}).get("fix") or ""),
         )
     return ticket
 

@@ -137,6 +137,7 @@ class Change:
     action: str
     actor: Actor
     note: str = ""
+    fix: str = ""  # what fixed it, given with a resolve (redacted)
 
     def as_payload(self) -> dict[str, Any]:
         return {
@@ -144,6 +145,7 @@ class Change:
             "actor": self.actor.name,
             "via": self.actor.via or self.actor.kind,
             "note": self.note,
+            "fix": self.fix,
         }
 
 
@@ -166,6 +168,7 @@ class IncidentChange:
     note: str = ""
     ticket_id: str = ""
     pipeline: str = ""
+    fix: str = ""  # what fixed it, given with a resolve (redacted)
 
     def as_payload(self) -> dict[str, Any]:
         return {
@@ -177,6 +180,7 @@ class IncidentChange:
             "note": self.note,
             "ticket_id": self.ticket_id,
             "pipeline": self.pipeline,
+            "fix": self.fix,
             "event": self.event_id,
         }
 

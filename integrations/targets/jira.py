@@ -494,11 +494,15 @@ _COMMENT_WORDS = {
 _PEOPLES_PLACES = {"slack", "api", "dashboard", "admin"}
 
 
-def jira_comment(action: str, actor_name: str, note: str = "", via: str = "") -> str:
+def jira_comment(action: str, actor_name: str, note: str = "", via: str = "", fix: str = "") -> str:
     words = _COMMENT_WORDS.get(action, f"set the ticket to {action.replace('_', ' ')}")
     place = f" via {via_words(via)}" if via in _PEOPLES_PLACES else ""
-    line = f"{actor_name} {words}{place} in the RCA service."
-    return f"{line}\n{_noformat(note)}" if note else line
+    comment = f"{actor_name} {words}{place} in the RCA service."
+    if note:
+        comment = f"{comment}\n{_noformat(note)}"
+    if fix:
+        comment = f"{comment}\n*What fixed it:*\n{_noformat(fix)}"
+    return comment
 
 
 # --- actions ------------------------------------------------------------------------------------
@@ -616,7 +620,14 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     _jira_transition(jira, key, ticket)
     change = row.payload
     jira.add_comment(
-        key, jira_comment(change["action"], change["actor"], change["note"], change.get("via", ""))
+        key,
+        jira_comment(
+            change["action"],
+            change["actor"],
+            change["note"],
+            change.get("via", ""),
+            change.get("fix", ""),  # absent from a delivery queued before fixes were sent
+        ),
     )
 
 
@@ -775,12 +786,16 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
         note = str(change.get("note") or "")
         return f"{line}\n{_noformat(note)}" if note else line
     words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
-    line = (
+    comment = (
         f"{_noformat_inline(str(change.get('actor', '')))} {words} via "
         f"{via_words(str(change.get('via', '')))} in the RCA service."
     )
-    note = str(change.get("note") or "")
-    return f"{line}\n{_noformat(note)}" if note else line
+    note, fix = str(change.get("note") or ""), str(change.get("fix") or "")
+    if note:
+        comment = f"{comment}\n{_noformat(note)}"
+    if fix:
+        comment = f"{comment}\n*What fixed it:*\n{_noformat(fix)}"
+    return comment
 
 
 def _jira_incident_comment(jira: JiraTransport, row: OutboundDelivery) -> None:

@@ -16,6 +16,7 @@ import http.client
 import logging
 import re
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
@@ -64,7 +65,7 @@ from integrations.targets.base import (
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket
-from tickets.vocabulary import Severity, Status
+from tickets.vocabulary import Severity, SlaStatus, Status
 
 logger = logging.getLogger(__name__)
 
@@ -338,6 +339,18 @@ def slack_escape(text: str, limit: int = 2900) -> str:
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
+def sla_words(ticket: Ticket) -> str:
+    """While the clock runs, when the response is due (Slack shows it in the reader's own time
+    zone; the fallback is UTC), not the bare "Pending"; once it stopped, Met or Breached."""
+    if ticket.sla_status != SlaStatus.PENDING or ticket.sla_deadline is None:
+        return str(ticket.sla_status)
+    due = ticket.sla_deadline.astimezone(UTC)
+    return (
+        f"Due <!date^{int(due.timestamp())}^{{date_short_pretty}} {{time}}"
+        f"|{due:%Y-%m-%d %H:%M} UTC>"
+    )
+
+
 def _status_line(ticket: Ticket) -> str:
     if ticket.status == Status.RESOLVED:
         return f":white_check_mark: Resolved by {slack_escape(ticket.resolved_by, 80)}"
@@ -375,7 +388,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
                 {"type": "mrkdwn", "text": f"*Error class*\n{ticket.error_type}"},
                 {"type": "mrkdwn", "text": f"*Occurrences*\n{ticket.occurrence_count}"},
                 {"type": "mrkdwn", "text": f"*Owner*\n{slack_escape(ticket.finops_team, 100)}"},
-                {"type": "mrkdwn", "text": f"*SLA*\n{ticket.sla_status}"},
+                {"type": "mrkdwn", "text": f"*SLA*\n{sla_words(ticket)}"},
                 *(
                     [{"type": "mrkdwn", "text": f"*Culprit*\n{slack_escape(ticket.culprit, 300)}"}]
                     if ticket.culprit
@@ -580,6 +593,8 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
         if change["action"].startswith("remediation_") and change.get("note"):
             reply = f"{reply}: {slack_escape(change['note'], 1000)}"
+        if change.get("fix"):
+            reply = f"{reply}. What fixed it: {slack_escape(change['fix'], 2000)}"
         slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)
 
 
@@ -882,8 +897,9 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
     words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
     who = slack_escape(str(change.get("actor", "")), 80)
     text = f"{emoji} *{who}* {words} via {via_words(str(change.get('via', '')))}".strip()
-    note = str(change.get("note") or "")
-    return f"{text}: {slack_escape(note, 1000)}" if note else f"{text}."
+    note, fix = str(change.get("note") or ""), str(change.get("fix") or "")
+    text = f"{text}: {slack_escape(note, 1000)}" if note else f"{text}."
+    return f"{text} What fixed it: {slack_escape(fix, 2000)}" if fix else text
 
 
 def _slack_incident_reply(slack: SlackTransport, row: OutboundDelivery) -> None:

@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 import uuid
+from datetime import UTC
 from urllib.parse import urlencode
 
 import pytest
@@ -487,10 +488,82 @@ def test_a_persons_change_says_in_the_slack_thread_and_jira_where_it_was_made(
     settled(ticket.pk)
 
     lines = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
-    assert lines[-2:] == ["maria — acknowledge (via api)", "maria — resolve (via dashboard)"]
+    assert lines[-2:] == [
+        "maria — acknowledge (via api)",
+        "maria — resolve (via dashboard). What fixed it: restarted the IR",
+    ]
     comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
     assert any("via the API" in c for c in comments), comments
     assert any("via the dashboard" in c for c in comments), comments
+
+
+def test_what_fixed_it_is_told_in_the_jira_comment_and_the_slack_thread(celery_worker, targets):
+    """Resolving with a fix kept it here only: the issue's comment said "resolved" (with the
+    note) and the thread "resolve", so people following JIRA or Slack never learnt what fixed
+    it. A resolve without a fix says nothing of one."""
+    from tests.api import jwt_client
+
+    jira, slack, _ = targets
+    user = make_user("noor", role="responder")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    answer = jwt_client(user).post(
+        f"/api/v1/tickets/{ticket.pk}/resolve/",
+        {"fix": "Added the IR's outbound IP <10.1.2.3> to the SQL firewall", "note": "checked"},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    settled(ticket.pk)
+
+    comment = jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
+    assert comment == (
+        "noor resolved the ticket via the API in the RCA service.\n"
+        "{noformat}\nchecked\n{noformat}\n"
+        "*What fixed it:*\n"
+        "{noformat}\nAdded the IR's outbound IP <10.1.2.3> to the SQL firewall\n{noformat}"
+    )
+    reply = slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+    assert reply == (
+        "noor — resolve (via api). What fixed it: "
+        "Added the IR's outbound IP &lt;10.1.2.3&gt; to the SQL firewall"
+    )
+
+    client = jwt_client(user)
+    assert client.post(f"/api/v1/tickets/{ticket.pk}/reopen/").status_code == 200
+    assert client.post(f"/api/v1/tickets/{ticket.pk}/resolve/").status_code == 200
+    settled(ticket.pk)
+    # (The reopen's and the resolve's follow-ups are separate deliveries, in either order.)
+    comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+    assert "noor resolved the ticket via the API in the RCA service." in comments
+    replies = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+    assert "noor — resolve (via api)" in replies
+
+
+def test_the_slack_alert_says_when_the_response_is_due_while_the_sla_clock_runs(
+    celery_worker, targets
+):
+    """The alert's SLA field said "Pending" while the clock ran (the board says how long is
+    left): the on-call reading Slack did not learn when the response was due."""
+    _, slack, _ = targets
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    def sla_field() -> str:
+        blocks = slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
+        fields = [f["text"] for b in blocks for f in b.get("fields", [])]
+        return next(f for f in fields if f.startswith("*SLA*"))
+
+    due = ticket.sla_deadline
+    assert due is not None
+    assert sla_field() == (
+        f"*SLA*\nDue <!date^{int(due.timestamp())}^{{date_short_pretty}} {{time}}"
+        f"|{due.astimezone(UTC):%Y-%m-%d %H:%M} UTC>"
+    )
+    post_slack_click(ticket.pk, "rca_acknowledge")
+    settled(ticket.pk)
+    assert sla_field() == "*SLA*\nMet"
 
 
 def test_jira_down_does_not_hold_up_slack_or_blob_and_catches_up(celery_worker, targets):

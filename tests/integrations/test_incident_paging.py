@@ -887,6 +887,36 @@ def test_each_status_change_of_an_incident_is_told_in_its_thread_and_on_its_issu
     assert len(incident_thread(slack, incident)) == 4 and len(comments(jira, key)) == 3
 
 
+def test_what_fixed_the_incident_is_told_in_its_thread_and_on_its_issue(celery_worker, targets):
+    """Resolving an incident with what fixed it kept the fix on its members only: its thread
+    and its issue said "resolved the incident" with no word of the fix."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    clear_throttles()
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    responder = jwt_client(make_user("responder", "maria"))
+
+    resolved = responder.post(
+        f"/api/v1/incidents/{incident.pk}/resolve/",
+        {"fix": "Failed the SQL server over to its secondary"},
+        format="json",
+    )
+
+    assert resolved.status_code == 200, resolved.content
+    wait_for(lambda: len(incident_thread(slack, incident)) == 1, 30)
+    settled()
+    assert incident_thread(slack, incident)[0]["text"].endswith(
+        "via the API. What fixed it: Failed the SQL server over to its secondary"
+    )
+    assert comments(jira, incident.itsm_ticket_id)[-1] == (
+        "maria resolved the incident via the API in the RCA service.\n*What fixed it:*\n"
+        "{noformat}\nFailed the SQL server over to its secondary\n{noformat}"
+    )
+
+
 def test_the_outage_coming_back_reopens_the_incident_in_the_channel(celery_worker, targets):
     """A member failing again after the incident was resolved: the reply under its message is
     broadcast to the channel, the issue says so, once however many members fail again."""
