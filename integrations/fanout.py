@@ -181,7 +181,13 @@ def enqueue_many(deliveries: Sequence[tuple[int, str, float | None]]) -> None:
 
 
 def schedule_follow_up(
-    ticket_id: str, action: str, actor: Actor, note: str = "", fix: str = ""
+    ticket_id: str,
+    action: str,
+    actor: Actor,
+    note: str = "",
+    fix: str = "",
+    *,
+    skips_remediation: bool = False,
 ) -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date. Runs inside the change's transaction (`ticket_changing`), so it costs
@@ -205,7 +211,7 @@ def schedule_follow_up(
         # A member whose own page was skipped (it joined the incident during its grace
         # delay): the incident's page shows the change.
         return
-    change = Change(ticket_id, action, actor, note, fix)
+    change = Change(ticket_id, action, actor, note, fix, skips_remediation)
     now = timezone.now()
     rows = []
     for target in registry.targets():

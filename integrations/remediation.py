@@ -782,36 +782,57 @@ def source_recovered(ticket_id: str) -> Remediation | None:
     )
 
 
+# The statuses of a remediation that has not started: people resolving its ticket skip it.
+NOT_STARTED = (
+    RemediationStatus.PROPOSED,
+    RemediationStatus.HELD,
+    RemediationStatus.AWAITING_APPROVAL,
+)
+# The announcement of a remediation skipped because people resolved its ticket: the
+# resolve's own announcement tells it already (`skips_on_resolve`), so the targets only
+# bring the remediation's state up to date.
+SKIPPED_ON_RESOLVE = "remediation_skipped_on_resolve"
+
+
+def skips_on_resolve(ticket_id: str) -> bool:
+    """Resolving the ticket now (people, inside the resolve's transaction, the ticket locked)
+    skips a remediation of it: one has not started, and none can start on a resolved ticket
+    (approving it skips it, a held batch leaves it out)."""
+    return Remediation.objects.filter(ticket_id=ticket_id, status__in=NOT_STARTED).exists()
+
+
 def ticket_resolved(ticket_id: str, actor: Actor) -> int:
     """People resolved the ticket (or its incident): a remediation of it that has not started
     (held, awaiting approval) is skipped, as when the run recovers at its source; a running
     one goes on (its success keeps their resolution). Returns how many were skipped."""
-    return _skip_not_started(ticket_id, f"the ticket was resolved by {actor.name}")
+    return _skip_not_started(
+        ticket_id, f"the ticket was resolved by {actor.name}", announce=SKIPPED_ON_RESOLVE
+    )
 
 
-def _skip_not_started(ticket_id: str, reason: str) -> int:
+def _skip_not_started(ticket_id: str, reason: str, *, announce: str = "remediation_skipped") -> int:
     with transaction.atomic():
         waiting = list(
             Remediation.objects.select_for_update()
-            .filter(
-                ticket_id=ticket_id,
-                status__in=(
-                    RemediationStatus.PROPOSED,
-                    RemediationStatus.HELD,
-                    RemediationStatus.AWAITING_APPROVAL,
-                ),
-            )
+            .filter(ticket_id=ticket_id, status__in=NOT_STARTED)
             .order_by("attempt_number")
         )
         if not waiting:
             return 0
         ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
         for remediation in waiting:
-            _skip(remediation, ticket, reason, actor=Actor.system("remediation"))
+            _skip(remediation, ticket, reason, actor=Actor.system("remediation"), announce=announce)
     return len(waiting)
 
 
-def _skip(remediation: Remediation, ticket: Ticket, reason: str, *, actor: Actor) -> None:
+def _skip(
+    remediation: Remediation,
+    ticket: Ticket,
+    reason: str,
+    *,
+    actor: Actor,
+    announce: str = "remediation_skipped",
+) -> None:
     """A remediation that has not started is not run (it is locked by the caller)."""
     remediation.status = RemediationStatus.SKIPPED
     remediation.reason = reason
@@ -823,7 +844,7 @@ def _skip(remediation: Remediation, ticket: Ticket, reason: str, *, actor: Actor
         "remediation skipped",
         actor=actor,
         reason=reason,
-        announce="remediation_skipped",
+        announce=announce,
     )
 
 

@@ -66,8 +66,19 @@ def follow_ticket_change(
 ) -> None:
     """Inside the ticket's transaction (`ticket_changing`): its follow-ups commit with the
     change or not at all (a target that cannot build its follow-up is logged and skipped,
-    `fanout.schedule_follow_up`; a database error fails the change, nothing half-written)."""
-    fanout.schedule_follow_up(ticket_id, action, actor, note, fix)
+    `fanout.schedule_follow_up`; a database error fails the change, nothing half-written).
+    People resolving it say there that it skips its remediation not started
+    (`close_remediation_loop` skips it after the commit)."""
+    skips_remediation = _resolved_by_people(action, actor) and remediation.skips_on_resolve(
+        ticket_id
+    )
+    fanout.schedule_follow_up(
+        ticket_id, action, actor, note, fix, skips_remediation=skips_remediation
+    )
+
+
+def _resolved_by_people(action: str, actor: Actor) -> bool:
+    return action == "resolve" and actor.kind not in (ActorKind.SOURCE, ActorKind.REMEDIATION)
 
 
 def close_remediation_loop(
@@ -81,7 +92,7 @@ def close_remediation_loop(
     try:
         if actor.kind == ActorKind.SOURCE:
             remediation.source_recovered(ticket_id)
-        elif action == "resolve" and actor.kind != ActorKind.REMEDIATION:
+        elif _resolved_by_people(action, actor):
             remediation.ticket_resolved(ticket_id, actor)
     except Exception:
         logger.exception("could not close the remediation of %s", ticket_id)

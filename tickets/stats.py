@@ -329,9 +329,10 @@ def remediation_stats(since: datetime, until: datetime) -> dict[str, Any]:
 
     `mttr_with_seconds`: mean time from the failure to the end of a successful remediation;
     `mttr_without_seconds`: mean time to resolve (`resolve_seconds`, the MTTR above) of the
-    period's resolved tickets that no remediation fixed, whoever resolved them: people, JIRA,
-    or their source reporting the failure over (a rerun that succeeded, an alert resolved), as
-    a failure ends without a remediation;
+    period's resolved tickets whose resolution no remediation made, whoever made it: people,
+    JIRA, or their source reporting the failure over (a rerun that succeeded, an alert
+    resolved), as a failure ends without a remediation (a ticket a remediation fixed before it
+    failed again, or whose rerun succeeded after people resolved it, is one);
     `time_saved_seconds` estimates the difference over the remediated tickets:
     (without - with) x succeeded, when both are known."""
     batch = _Batch()
@@ -365,11 +366,20 @@ _SUCCEEDED = f"""
                                                        ELSE t."timestamp" END)), COUNT(*)
     {_PERIOD_REMEDIATIONS} AND {_A_FIX}
 """
-# The period's resolved tickets that a successful remediation fixed: few, found from the
-# remediations (by primary key), not by a pass over the period's resolved tickets.
+# The period's resolved tickets whose current resolution a successful remediation made: few,
+# found from the remediations (by primary key), not by a pass over the period's resolved
+# tickets. Its fix ended after the ticket's last reopen (a fix before the ticket failed again
+# fixed an earlier failure), and no later than the resolution, unless the resolution is the
+# source's report of the rerun's success (people who resolved it before the rerun succeeded
+# resolved it).
 _FIXED = f"""
     SELECT COUNT(*), COALESCE(SUM(resolve_seconds), 0) FROM {Ticket._meta.db_table}
-     WHERE id IN (SELECT ticket_id FROM {Remediation._meta.db_table} r WHERE {_A_FIX})
+     WHERE id IN (
+            SELECT r.ticket_id FROM {Remediation._meta.db_table} r
+              JOIN {Ticket._meta.db_table} t ON t.id = r.ticket_id
+             WHERE {_A_FIX}
+               AND r.finished_at >= COALESCE(t.reopened_at, t."timestamp")
+               AND (r.finished_at <= t.resolved_at OR t.resolved_at = t.resolved_at_source_at))
        AND "timestamp" >= %(since)s AND "timestamp" < %(until)s
        AND resolve_seconds IS NOT NULL
 """
@@ -546,15 +556,23 @@ SELECT grouping, COALESCE({_KEYS}), tickets, mtta, mttr, jira, slack, grouped
 _BREAKDOWN_SETS = {
     _ALL - (1 << (len(_BREAKDOWNS) - 1 - i)): name for i, name in enumerate(_BREAKDOWNS)
 }
-# The incidents the period's tickets are members of, found from the tickets by primary key.
+# The incidents the period's tickets are members of, found from the tickets by primary key,
+# and those merged into them (at any depth, by the `merged_into` foreign key's index): a merge
+# moves every member, but the merged one's issue and message were sent. Counted as incidents:
+# those not merged.
 _INCIDENT_PAGES = f"""
-    SELECT COUNT(*), COUNT(*) FILTER (WHERE itsm_ticket_id <> ''),
-           COUNT(*) FILTER (WHERE slack_ts <> '')
-      FROM {Incident._meta.db_table}
-     WHERE merged_into_id IS NULL
-       AND id IN (SELECT incident_id FROM {Ticket._meta.db_table}
-                   WHERE "timestamp" >= %(since)s AND "timestamp" < %(until)s
-                     AND incident_id IS NOT NULL)
+    WITH RECURSIVE paged (id, merged) AS (
+        SELECT id, FALSE FROM {Incident._meta.db_table}
+         WHERE merged_into_id IS NULL
+           AND id IN (SELECT incident_id FROM {Ticket._meta.db_table}
+                       WHERE "timestamp" >= %(since)s AND "timestamp" < %(until)s
+                         AND incident_id IS NOT NULL)
+        UNION
+        SELECT i.id, TRUE FROM {Incident._meta.db_table} i JOIN paged p ON i.merged_into_id = p.id
+    )
+    SELECT COUNT(*) FILTER (WHERE NOT paged.merged),
+           COUNT(*) FILTER (WHERE i.itsm_ticket_id <> ''), COUNT(*) FILTER (WHERE i.slack_ts <> '')
+      FROM paged JOIN {Incident._meta.db_table} i ON i.id = paged.id
 """
 
 
@@ -565,10 +583,11 @@ def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
     until the source reported the failure over) of the period's tickets. The incidents are
     those the period's tickets are members of (found by primary key from the tickets, so no
     query scans the incidents table). Pages are
-    JIRA issues plus Slack messages: each ticket's own and each incident's. One round trip:
-    one pass over the period's tickets for the breakdowns (each its 50 largest keys) and the
-    tickets' pages, the incidents by primary key, and the alerts from the inbox rollup (its
-    whole UTC days; the partial ones from the inbox, by `received_at`)."""
+    JIRA issues plus Slack messages: each ticket's own and each incident's, a merged
+    incident's included (counted with the one it was merged into, not as an incident). One
+    round trip: one pass over the period's tickets for the breakdowns (each its 50 largest
+    keys) and the tickets' pages, the incidents by primary key, and the alerts from the inbox
+    rollup (its whole UTC days; the partial ones from the inbox, by `received_at`)."""
     batch = _Batch()
     period = {"since": since, "until": until}
     tickets_index = batch.add(_INCIDENT_TICKETS, period)

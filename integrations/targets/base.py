@@ -138,15 +138,21 @@ class Change:
     actor: Actor
     note: str = ""
     fix: str = ""  # what fixed it, given with a resolve (redacted)
+    # A resolve by people that skips the ticket's remediation not started (the skip's own
+    # announcement, `remediation.SKIPPED_ON_RESOLVE`, follows it after the commit).
+    skips_remediation: bool = False
 
     def as_payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "action": self.action,
             "actor": self.actor.name,
             "via": self.actor.via or self.actor.kind,
             "note": self.note,
             "fix": self.fix,
         }
+        if self.skips_remediation:
+            payload["skips_remediation"] = True
+        return payload
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ FOLLOWED = {
     "remediation_awaiting_approval",
     "remediation_running",
     "remediation_skipped",
+    "remediation_skipped_on_resolve",  # the resolve's thread line says so already
     "remediation_declined",
     "remediation_expired",
     "remediation_failed",
@@ -593,6 +594,8 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
         if change["action"].startswith("remediation_") and change.get("note"):
             reply = f"{reply}: {slack_escape(change['note'], 1000)}"
+        if change.get("skips_remediation"):
+            reply = f"{reply}; the pending remediation is skipped"
         if change.get("fix"):
             reply = f"{reply}. What fixed it: {slack_escape(change['fix'], 2000)}"
         slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)

@@ -22,6 +22,7 @@ from tests.conftest import wait_for
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
 from tests.remediation.conftest import make_policy, make_ticket, proposed
+from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Ticket
 
@@ -603,3 +604,61 @@ def test_a_decision_stands_when_the_ticket_is_proposed_again():
     assert proposed(ticket.pk).status == "skipped"
     assert remediation.propose(ticket.pk) is None
     assert Remediation.objects.filter(ticket=ticket).count() == 1
+
+
+def test_people_resolving_a_ticket_awaiting_approval_read_one_thread_line(
+    settings, django_capture_on_commit_callbacks
+):
+    """The resolve skips the remediation awaiting approval: its thread line says so, and the
+    skip adds no line of its own (the alert still shows it skipped, without its buttons)."""
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="playbook", mode="approval")
+        ticket = make_ticket(slack_ts="", slack_channel="")
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+            fanout.deliver(row.pk)
+        pending = proposed(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+        ticket.refresh_from_db()
+        before = len(slack.thread(ticket.slack_channel, ticket.slack_ts))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            lifecycle.resolve(ticket.pk, Actor.for_user(_responder("daan"), via="slack"))
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        assert Remediation.objects.get(pk=pending.pk).status == "skipped"
+        lines = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)[before:]]
+        assert lines == ["daan — resolve (via slack); the pending remediation is skipped"]
+        message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+        assert _remediation_buttons(message) == []
+        assert "Skipped" in json.dumps(message["blocks"])
+
+
+def test_a_resolve_with_no_remediation_pending_says_nothing_of_one(
+    settings, django_capture_on_commit_callbacks
+):
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="playbook", mode="approval")
+        ticket = make_ticket(slack_ts="", slack_channel="")
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+            fanout.deliver(row.pk)
+        pending = proposed(ticket.pk)
+        remediation.decline(pending.pk, Actor.for_user(_responder("daan")), via="api")
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+        ticket.refresh_from_db()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            lifecycle.resolve(ticket.pk, Actor.for_user(User.objects.get(username="daan")))
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        thread = slack.thread(ticket.slack_channel, ticket.slack_ts)
+        assert thread[-1]["text"] == "daan — resolve (via user)"

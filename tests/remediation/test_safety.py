@@ -645,6 +645,68 @@ def test_the_time_to_a_remediations_fix_of_a_regression_counts_from_the_regressi
     assert figures["time_saved_seconds"] == 3000.0
 
 
+@pytest.mark.django_db
+def test_the_time_without_remediation_counts_each_ticket_by_its_current_resolution():
+    """A ticket a remediation fixed once, and that people resolved by hand after it failed
+    again, or that people resolved before its remediation succeeded: people resolved it, so it
+    counts among the tickets no remediation fixed (it left them for good once any fix was
+    recorded). A ticket whose remediation's rerun its source reported over first is fixed."""
+    now = timezone.now()
+    failed = now - timedelta(hours=2)
+
+    def fix(ticket, finished):
+        Remediation.objects.create(
+            ticket=ticket,
+            run_key=ticket.run_id,
+            action="adf_rerun",
+            status="succeeded",
+            created_at=failed + timedelta(minutes=1),
+            finished_at=finished,
+        )
+
+    # Fixed in 10 minutes, failed again 30 minutes later, resolved by people in 20 minutes.
+    reopened = failed + timedelta(minutes=40)
+    again = make_ticket(
+        timestamp=failed,
+        regressed_at=reopened,
+        reopened_at=reopened,
+        resolved_at=reopened + timedelta(minutes=20),
+        resolve_seconds=1200,
+        status="resolved",
+    )
+    fix(again, failed + timedelta(minutes=10))
+    # People resolved it in 5 minutes; its rerun succeeded 5 minutes later.
+    by_hand = make_ticket(
+        timestamp=failed,
+        resolved_at=failed + timedelta(minutes=5),
+        resolve_seconds=300,
+        status="resolved",
+    )
+    fix(by_hand, failed + timedelta(minutes=10))
+    # Fixed: resolved by its remediation, or by its source reporting the rerun over first.
+    fixed = make_ticket(
+        timestamp=failed,
+        resolved_at=failed + timedelta(minutes=10, seconds=1),
+        resolve_seconds=601,
+        status="resolved",
+    )
+    fix(fixed, failed + timedelta(minutes=10))
+    at_source = failed + timedelta(minutes=9)
+    recovered = make_ticket(
+        timestamp=failed,
+        resolved_at=at_source,
+        resolved_at_source_at=at_source,
+        resolve_seconds=540,
+        status="resolved",
+    )
+    fix(recovered, failed + timedelta(minutes=10))
+    make_ticket(timestamp=failed, resolve_seconds=1800, resolved_at=now, status="resolved")
+
+    figures = stats.remediation_stats(now - timedelta(hours=3), now)
+
+    assert figures["mttr_without_seconds"] == 1100.0  # (1200 + 300 + 1800) / 3
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_starts_the_next_batch_of_a_group_that_lost_it(settings, incident_hold):
     """`finish` starts a group's next batch after its commit; should that step be lost (the

@@ -155,3 +155,24 @@ def test_the_time_to_recover_of_a_regression_counts_from_the_regression():
     assert figures["by_team"] == [
         {"key": "data", "tickets": 1, "mtta_seconds": None, "mttr_seconds": 600.0}
     ]
+
+
+def test_a_merged_incidents_pages_count_among_the_pages_sent():
+    """Its JIRA issue and Slack message were sent before it was merged: they are pages, counted
+    with the incident it was merged into (its members are that incident's now), once; the
+    merged incident is no incident of its own."""
+    now = timezone.now()
+    since, until = now - timedelta(days=1), now + timedelta(minutes=1)
+    into = incident(VAULT, itsm_ticket_id="OPS-20", slack_ts="20.1", member_count=2)
+    merged = incident(VAULT, itsm_ticket_id="OPS-21", slack_ts="21.1", merged_into=into)
+    # Merged into the first, itself merged since: its pages count too.
+    earlier = incident(VAULT, slack_ts="22.1", merged_into=merged)
+    for n in range(2):
+        make_ticket(timestamp=now - timedelta(hours=n + 1), culprit=VAULT, incident=into)
+    # An incident merged into one the period's tickets are not members of is not counted.
+    other = incident("sql-server:old", itsm_ticket_id="OPS-1")
+    incident("sql-server:old", slack_ts="1.1", merged_into=other)
+
+    noise = incident_stats(since, until)["noise"]
+    assert (noise["incidents"], noise["pages_sent"]) == (1, 5)
+    assert Incident.objects.filter(pk=earlier.pk, merged_into=merged).exists()
