@@ -59,8 +59,8 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
-    Max,
     Q,
+    Subquery,
     Value,
     When,
 )
@@ -600,15 +600,21 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
         the ticket since it last regressed (all, when it never did): the alerts of its current
         failure whose Resolved names them. A legacy alert's key has more `|`-separated parts
         (integrations/parsers/azure_monitor.py; Azure allows no `|` in a rule's name), and its
-        Resolved names its resource, not its Fired: it leaves no mark to wait for."""
+        Resolved names its resource, not its Fired: it leaves no mark to wait for.
+
+        One statement: when it last regressed is read by a subquery of it, not by a query of
+        its own (PostgreSQL runs it before it reads the alerts, not per alert: an index probe
+        of `occurrence_regressed`)."""
         counted = self.filter(ticket_id=ticket_id)
-        since = counted.filter(outcome=Outcome.REGRESSED).aggregate(at=Max("seen_at"))["at"]
+        since = counted.filter(outcome=Outcome.REGRESSED).order_by("-seen_at").values("seen_at")
         alerts = counted.filter(key__startswith="azure:", outcome__in=FAILURE_OUTCOMES)
         alerts = alerts.exclude(key__regex=r"^azure:[^|]*\|[^|]*\|")
         # Two alerts firing at once may take the fingerprint lock in the other order than
         # their claims read the clock: one claimed a moment before the regression may land
         # after it, on this failure.
-        return alerts.filter(seen_at__gte=since - _LOCK_ORDER_MARGIN) if since else alerts
+        return alerts.alias(since=Subquery(since[:1])).filter(
+            Q(since__isnull=True) | Q(seen_at__gte=F("since") - _LOCK_ORDER_MARGIN)
+        )
 
     def counted_in_run(self, run_key: str) -> OccurrenceQuerySet:
         """The failure instances of the Databricks run `run_key`'s tasks (their keys extend
@@ -648,6 +654,13 @@ class Occurrence(models.Model):
                 name="occurrence_databricks_key",
                 # A job's failure finds its run's task failures by prefix (`task_of_run`).
                 opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["ticket", "seen_at"],
+                condition=Q(outcome=Outcome.REGRESSED),
+                # When a ticket last regressed (`alerts_counted_on`), without reading its
+                # other occurrences; only regressions are written to it.
+                name="occurrence_regressed",
             ),
         ]
 

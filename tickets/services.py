@@ -16,7 +16,8 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import Exists, F, Func, OuterRef, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from analysis.classifier import classify_error
@@ -213,10 +214,25 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     return EventOutcome(Outcome.RESOLVED, ended[0].pk)
 
 
+_MARK_PREFIX = "recovered-early:"
+
+
 def _alert_resolved_key(occurrence_key: str) -> str:
     """The mark an Azure alert's Resolved leaves for its Fired's occurrence (the prefix is
-    from when only a Resolved that came first left one)."""
-    return "recovered-early:" + hashlib.sha256(occurrence_key.encode()).hexdigest()
+    from when only a Resolved that came first left one). `_alert_resolved_key_sql` is the
+    same, in SQL."""
+    return _MARK_PREFIX + hashlib.sha256(occurrence_key.encode()).hexdigest()
+
+
+def _alert_resolved_key_sql(occurrence_key: F) -> Func:
+    """`_alert_resolved_key` of a column, in SQL: the SHA-256 of its UTF-8 bytes, in lower-case
+    hex (PostgreSQL's built-in `sha256()`, as migration tickets/0029 marks them)."""
+    digest = Func(
+        occurrence_key,
+        template="encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')",
+        output_field=TextField(),
+    )
+    return Concat(Value(_MARK_PREFIX), digest, output_field=TextField())
 
 
 def _alerts_still_firing(ticket_id: str, resolved_occurrence: str) -> int:
@@ -226,14 +242,15 @@ def _alerts_still_firing(ticket_id: str, resolved_occurrence: str) -> int:
     value onto one ticket, and the first pod's Resolved must not end it while the others
     still fail. Only a recovery naming its Fired (the common alert schema's) asks, and only
     those alerts are waited for (`alerts_counted_on`); 0 for any other. A Resolved that never
-    comes (Azure gave up delivering it) keeps the ticket open until people resolve it."""
+    comes (Azure gave up delivering it) keeps the ticket open until people resolve it.
+
+    One statement whatever the number of alerts: each alert's mark is looked up by the
+    unique key index (an anti-join in the database), none is read into Python."""
     if not resolved_occurrence:
         return 0
-    keys = Occurrence.objects.alerts_counted_on(ticket_id).exclude(key=resolved_occurrence)
-    marks = {_alert_resolved_key(key) for key in keys.values_list("key", flat=True)}
-    if not marks:
-        return 0
-    return len(marks) - Occurrence.objects.filter(key__in=marks).count()
+    marked = Occurrence.objects.filter(key=_alert_resolved_key_sql(OuterRef("key")))
+    alerts = Occurrence.objects.alerts_counted_on(ticket_id).exclude(key=resolved_occurrence)
+    return alerts.filter(~Exists(marked)).count()
 
 
 def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:

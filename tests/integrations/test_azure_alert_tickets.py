@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from analysis import services
 from integrations.ingest import ingest_delivery
 from integrations.models import WebhookDelivery
 from tests.conftest import shared_payload, while_held
 from tickets import lifecycle
+from tickets import services as ticket_services
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, AuditLog, Occurrence, Ticket
 from tickets.vocabulary import Source
@@ -521,6 +523,66 @@ def test_one_pods_resolved_does_not_end_the_ticket_while_another_pod_fires(webho
     assert (again["outcome"], again["ticket_id"]) == ("regressed", one["ticket_id"])
     ended = webhook_client(AZURE, _pod_alert("api-7d9f-x3", "p3", "Resolved")).json()
     assert ended["outcome"] == "resolved"
+
+
+def test_pods_whose_alert_ids_are_not_ascii_are_waited_for_and_then_end_the_ticket(
+    webhook_client,
+):
+    """A Resolved's mark is the SHA-256 of its Fired's key as UTF-8, in Python when it is left
+    and in SQL when the alerts still firing are counted: both must agree on any key."""
+    one = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "pöd-1 ✓")).json()
+    two = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "pöd-2 ✓")).json()
+    assert two["ticket_id"] == one["ticket_id"]
+
+    noted = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "pöd-1 ✓", "Resolved")).json()
+    assert (noted["outcome"], noted["ticket_id"]) == ("ignored", one["ticket_id"])
+    entry = AuditLog.objects.get(ticket_id=one["ticket_id"], action="alert resolved")
+    assert entry.details["alerts_still_firing"] == 1
+
+    ended = webhook_client(AZURE, _pod_alert("api-7d9f-x2", "pöd-2 ✓", "Resolved")).json()
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", one["ticket_id"])
+
+
+@pytest.mark.parametrize("pods", [3, 400])
+def test_the_alerts_still_firing_are_counted_in_one_statement_whatever_their_number(
+    webhook_client, pods
+):
+    """Each Resolved of a storm of pods asks how many of the ticket's alerts still fire: read
+    into Python and looked up by a list of their marks, that grew with every pod (quadratic
+    over the storm). One statement of the same text, whatever the number of alerts."""
+    ticket_id = webhook_client(AZURE, _pod_alert("api-7d9f-x0", "p0")).json()["ticket_id"]
+    last = Occurrence.objects.get(ticket_id=ticket_id).key  # its Resolved is the one at hand
+    keys = [last.replace("/alerts/p0:", f"/alerts/p{n}:") for n in range(1, pods)]
+    Occurrence.objects.bulk_create(  # the other pods' Fireds, counted on the ticket
+        Occurrence(key=key, ticket_id=ticket_id, outcome="correlated") for key in keys
+    )
+    for key in keys[1:]:  # every pod's Resolved came but p1's (`_resolve` leaves its mark)
+        Occurrence.objects.claim(ticket_services._alert_resolved_key(key))
+
+    with CaptureQueriesContext(connection) as queries:
+        firing = ticket_services._alerts_still_firing(ticket_id, last)
+
+    assert firing == 1  # p1
+    assert len(queries) == 1, [query["sql"][:200] for query in queries]
+    assert "/alerts/p2:" not in queries[0]["sql"]  # no alert's key is sent back
+
+
+def test_when_a_ticket_last_regressed_is_read_from_the_regressions_index(webhook_client):
+    """The planner is told not to scan the table, so a plan reading every occurrence of the
+    ticket for its last regression (the ticket index) fails here."""
+    opened = webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1")).json()
+    webhook_client(AZURE, _pod_alert("api-7d9f-x1", "p1", "Resolved"))
+    assert webhook_client(AZURE, _pod_alert("api-7d9f-x2", "p2")).json()["outcome"] == "regressed"
+    last = Occurrence.objects.get(ticket_id=opened["ticket_id"], outcome="regressed").key
+    with CaptureQueriesContext(connection) as queries:
+        assert ticket_services._alerts_still_firing(opened["ticket_id"], last) == 0
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {queries[-1]['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "occurrence_regressed" in plan, plan
+    assert "occurrence_unique_key" in plan, plan  # each alert's mark
 
 
 def test_a_fired_after_its_own_resolved_waits_for_the_other_pods_of_its_ticket(webhook_client):
