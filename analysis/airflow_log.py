@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from django.conf import settings
 
@@ -74,11 +74,15 @@ class TaskTry:
             or len(segments) != 7
             or segments[1::2] != ["runs", "tasks", "tries"]
             or not _TRY_NUMBER.fullmatch(segments[6])
-            or int(segments[6]) < 1  # Airflow counts tries from 1
             or not _MAP_INDEX.fullmatch(query.get("map_index", "-1"))
         ):
             raise AirflowLogError(
                 "an Airflow task try is airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>"
+            )
+        if int(segments[6]) < 1:
+            raise AirflowLogError(
+                "Airflow counts tries from 1: there is no try 0 "
+                "(airflow://dags/<dag>/runs/<run>/tasks/<task>/tries/<n>, n from 1)"
             )
         dag, run, task = (unquote(segments[i]) for i in (0, 2, 4))
         if any(_CONTROL.search(name) for name in (dag, run, task)):
@@ -149,7 +153,7 @@ def fetch_log(task: TaskTry, target: Path, *, max_bytes: int, timeout: float) ->
     AirflowLogError naming the problem when it fails."""
     import airflow_client.client as airflow
 
-    api = AirflowApi.from_settings(timeout)
+    api = AirflowApi.from_settings(timeout, answer_redirects=True)
     if api is None:
         raise AirflowLogError(
             "Airflow is not configured (AIRFLOW_API_URL with AIRFLOW_API_TOKEN, or "
@@ -218,6 +222,17 @@ def _page(
             _request_timeout=timed_read.time_left(deadline),  # urllib3's Timeout(total=...)
         )
         try:
+            if 300 <= response.status < 400:
+                asked = urljoin(f"{api.base_url}/", response.url or "")
+                location = response.headers.get("Location", "")
+                raise AirflowApiError(
+                    f"Airflow answered the log of {task.describe()} with a redirect "
+                    f"({response.status}) to "
+                    f"{airflow_api.redirect_target(location, asked)}"
+                    ": not followed; AIRFLOW_API_URL must be the root URL the Airflow 3 API "
+                    "server answers at",
+                    status=response.status,
+                )
             if response.status >= 300:
                 raise ApiException(
                     status=response.status,
@@ -255,6 +270,8 @@ def _refusal(exc: AirflowApiError, task: TaskTry) -> str:
         return f"cannot reach Airflow at {api_url()}: {exc}"
     if exc.login:
         return f"{exc} (AIRFLOW_USERNAME and AIRFLOW_PASSWORD)" if exc.status == 401 else str(exc)
+    if 300 <= exc.status < 400:  # a redirect, named where it was answered
+        return str(exc)
     if exc.status == 401:
         return (
             "Airflow refused the credentials (401): check AIRFLOW_API_TOKEN, or "

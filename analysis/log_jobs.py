@@ -173,6 +173,13 @@ def create_job_for_ticket(owner: User, ticket: Ticket) -> LogAnalysisJob:
     ):
         source, ref = Source.DATABRICKS, run_id
     elif (task_try := airflow_log.task_try_of(ticket)) is not None:
+        if task_try.try_number < 1:
+            # Airflow counts tries from 1: no try 0 has a log its REST API could answer.
+            raise LogJobError(
+                f"ticket {ticket.pk}'s latest failure ({task_try.describe()}) was reported "
+                "with try_number 0: Airflow counts tries from 1, so it has no log of that try "
+                "to read (upload its logs with ticket_id, or give a url)"
+            )
         source, ref = Source.AIRFLOW, task_try.ref()
     elif log_url.startswith(("http://", "https://")):
         source, ref = Source.URL, redact(log_url)

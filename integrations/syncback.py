@@ -411,15 +411,25 @@ def _apply_remediation_decision(action: SlackAction) -> str:
 
 def _stale_button(action: SlackAction) -> str:
     """Why the button cannot decide anything, or ''."""
-    if not action.remediation_id.isdigit():
+    remediation_id = _remediation_pk(action.remediation_id)
+    if remediation_id is None:
         # Alerts posted before the buttons named their remediation carried the ticket.
         return "this button is from an older alert; decide on the ticket's page"
-    found = Remediation.objects.filter(pk=int(action.remediation_id)).first()
+    found = Remediation.objects.filter(pk=remediation_id).first()
     if found is None:
         return f"there is no remediation {action.remediation_id}"
     if found.ticket_id != action.ticket_id:
         return f"remediation {found.pk} is not for ticket {action.ticket_id[:64]}"
     return ""
+
+
+def _remediation_pk(value: str) -> int | None:
+    """The id a button's value names, or None: only ASCII digits are one (`str.isdigit` also
+    takes "²", which `int` refuses), and at most a bigint (a larger one is no row's)."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if number < 2**63 else None
 
 
 def _tell(action: SlackAction, message: str) -> None:

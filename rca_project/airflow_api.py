@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -96,6 +96,19 @@ def _redirect_host(location: str, url: str) -> str:
         return "an invalid URL"
 
 
+def redirect_target(location: str, url: str) -> str:
+    """Where a redirect answered to `url` points, as a message may show it: resolved against
+    `url`, without credentials, query or fragment (a sign-in page's `next=`, a token)."""
+    if not location:
+        return "nowhere (no Location)"
+    try:
+        parts = urlsplit(urljoin(url, location))
+        netloc = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "an invalid URL"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class AirflowApi:
     """One authenticated `airflow_client` ApiClient; `call` runs a client call with a token,
     fetching a fresh one once when a password is configured and the token was refused."""
@@ -108,20 +121,25 @@ class AirflowApi:
         username: str = "",
         password: str = "",
         timeout: float,
+        answer_redirects: bool = False,
     ) -> None:
         import airflow_client.client as airflow
+        from urllib3 import Retry
 
         self.base_url = api_root(base_url)
         self._given_url = without_credentials(base_url)
         self._username, self._password = username, password
         self.timeout = timeout
         self._config = airflow.Configuration(host=self.base_url)
-        self._config.retries = 0  # a caller that retries does so itself
+        # A caller that retries does so itself. No redirect is followed: with retries 0
+        # urllib3 refuses one (MaxRetryError, no answer), or, with `answer_redirects`, hands
+        # the caller the redirect as the answer, to name it.
+        self._config.retries = Retry(total=0, redirect=False) if answer_redirects else 0
         self._config.access_token = token or None
         self.client = airflow.ApiClient(self._config)
 
     @classmethod
-    def from_settings(cls, timeout: float) -> AirflowApi | None:
+    def from_settings(cls, timeout: float, *, answer_redirects: bool = False) -> AirflowApi | None:
         if not configured():
             return None
         return cls(
@@ -130,6 +148,7 @@ class AirflowApi:
             username=settings.AIRFLOW_USERNAME,
             password=settings.AIRFLOW_PASSWORD,
             timeout=timeout,
+            answer_redirects=answer_redirects,
         )
 
     def login(self, deadline: float | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -96,7 +97,12 @@ def worker_heartbeat_recent() -> bool:
         beat = client.get(worker_heartbeat_key())
     except Exception:
         return False
-    return beat is not None and time.time() - float(beat) < WORKER_HEARTBEAT_MAX_AGE
+    try:
+        # Only a worker writes it, but anything with the Redis URL can: not a time is stale.
+        beaten_at = float(beat) if beat is not None else math.nan
+    except ValueError:
+        return False
+    return math.isfinite(beaten_at) and time.time() - beaten_at < WORKER_HEARTBEAT_MAX_AGE
 
 
 def render_metrics() -> bytes:

@@ -109,6 +109,22 @@ def test_the_beat_containers_health_check_is_the_worker_heartbeat(capsys):
     assert "worker heartbeat recent" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("stored", [b"not a number", b"\xff\xfe", b"", b"inf", b"nan"])
+def test_a_heartbeat_that_is_not_a_time_is_stale_not_an_error(stored, capsys):
+    """float() of the stored value raised: /readyz answered a 500 and the command a traceback
+    ("inf" passed as a heartbeat for ever)."""
+    redis_client().set(worker_heartbeat_key(), stored)
+    try:
+        answer = Client().get("/readyz")
+        with pytest.raises(CommandError, match="no worker heartbeat"):
+            call_command("worker_heartbeat")
+    finally:
+        redis_client().delete(worker_heartbeat_key())
+
+    assert answer.status_code == 200
+    assert answer.json()["checks"] == {"database": True, "redis": True, "worker": False}
+
+
 def test_logs_are_json_with_the_tracking_id_and_never_the_secrets(webhook_client, settings):
     from pythonjsonlogger.json import JsonFormatter
 

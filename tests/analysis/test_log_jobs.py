@@ -935,6 +935,23 @@ def test_an_airflow_log_of_plain_lines_or_text_is_read_as_it_is(airflow_api):
 
 
 @pytest.mark.django_db
+def test_an_airflow_failure_reported_as_try_0_is_refused_at_job_creation(airflow_api):
+    """The parser takes try_number 0; a job reading "tries/0" was created and always failed,
+    saying only what an Airflow task try reference looks like."""
+    from tests.api import jwt_client
+
+    ticket = airflow_ticket(served(airflow_api), tries=(0,))
+    viewer = jwt_client(make_user("a", "viewer"))
+
+    answer = viewer.post("/api/v1/log-analyses/", {"ticket_id": ticket.pk}, format="json")
+
+    assert answer.status_code == 400, answer.content
+    assert "reported with try_number 0: Airflow counts tries from 1" in json.dumps(answer.json())
+    assert not LogAnalysisJob.objects.exists()
+    assert airflow_api.requests_to("/logs/") == []
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("setup", "error"),
     [
@@ -988,6 +1005,37 @@ def test_the_airflow_password_is_not_sent_where_the_token_endpoint_redirects(air
     assert job.status == "failed"
     assert f"Airflow token: {status} from {airflow_api.url}/auth/token, a redirect to " in job.error
     assert "not followed" in job.error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "relative"), [(302, False), (307, False), (302, True)])
+def test_a_redirect_answered_to_the_log_request_is_named_not_followed(
+    airflow_api, status, relative
+):
+    """urllib3 (retries 0) refused to follow it, and the job said "cannot reach Airflow …
+    MaxRetryError" of a server that did answer."""
+    from tests.fakes.airflow_api import FakeAirflow
+
+    with FakeAirflow() as elsewhere:
+        target = airflow_api.url if relative else elsewhere.url
+        location = "/login/?next=%2Flogs&token=s3cretT0ken"
+        airflow_api.fail(
+            status,
+            {},
+            headers={"Location": location if relative else f"{target}{location}"},
+            path_contains="/logs/",
+        )
+        ticket = airflow_ticket(served(airflow_api))
+        job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+        log_jobs.run_job(str(job.id))
+    assert elsewhere.requests == []
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert (
+        f"Airflow answered the log of sales_daily.load_orders try 2 of run {AIRFLOW_RUN} "
+        f"with a redirect ({status}) to {target}/login/: not followed" in job.error
+    ), job.error
+    assert "MaxRetryError" not in job.error and "s3cretT0ken" not in job.error
 
 
 @pytest.mark.django_db
@@ -1147,7 +1195,7 @@ def test_an_airflow_task_try_given_as_a_url_is_read_for_the_ticket_recording_it(
         ),
         ("airflow://dags/sales_daily/runs/r/tasks/load_orders", "airflow://dags/<dag>/runs/"),
         ("airflow://dags/sales_daily/runs/r/tasks/t/tries/two", "airflow://dags/<dag>/runs/"),
-        ("airflow://dags/sales_daily/runs/r/tasks/t/tries/0", "airflow://dags/<dag>/runs/"),
+        ("airflow://dags/sales_daily/runs/r/tasks/t/tries/0", "counts tries from 1: there is no"),
         # Digits str.isdigit() accepts and int() does not: refused, not an internal error.
         ("airflow://dags/sales_daily/runs/r/tasks/t/tries/\u00b2", "airflow://dags/<dag>/runs/"),
         (

@@ -413,6 +413,25 @@ def test_slack_button_naming_another_tickets_remediation_is_refused(slack_signed
     assert Remediation.objects.get(ticket=mine).status == "awaiting_approval"
 
 
+@pytest.mark.parametrize("value", ["²", "1²", "9" * 40, "abc"])
+def test_slack_button_with_a_malformed_remediation_id_is_refused_like_an_older_alert(
+    slack_signed, value
+):
+    """`str.isdigit` takes "²" (which `int` refuses) and any number of digits (a bigint does
+    not): each was a 500."""
+    _responder("daan")
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket()
+    proposed(ticket.pk)
+
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan", remediation_id=value)
+
+    assert result["result"] == [
+        "no change: this button is from an older alert; decide on the ticket's page"
+    ]
+    assert Remediation.objects.get(ticket=ticket).status == "awaiting_approval"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_slack_decision_is_explained_to_the_clicker(celery_worker, settings):
     with FakeSlack() as slack:
