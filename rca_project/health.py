@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import ipaddress
 import logging
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from rca_project.client_address import client_address
 from rca_project.observability import render_metrics, worker_heartbeat_recent
 
 
@@ -84,10 +86,28 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 @get_only
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics. Protected by METRICS_TOKEN (bearer) when it is set."""
+    """Prometheus metrics. Protected by METRICS_TOKEN (bearer) when it is set; without it only
+    clients on loopback or private networks (a scraper beside the service, compose's network)
+    are answered: the queue depths, webhook counts and failure rates are no one else's."""
     token = settings.METRICS_TOKEN
     if token:
         presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(presented.encode(), token.encode()):
             return HttpResponse("missing or wrong metrics token\n", status=401)
+    elif not _on_a_private_network(client_address(request)):
+        return HttpResponse(
+            "metrics are served to loopback and private networks only; set METRICS_TOKEN to "
+            "scrape from elsewhere\n",
+            status=403,
+        )
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _on_a_private_network(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_private

@@ -52,6 +52,33 @@ def test_rule_rcas_for_want_of_a_gemini_key_are_counted_as_fallbacks(settings):
     assert count() == before + 3
 
 
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "status"),
+    [
+        ("127.0.0.1", "", 200),
+        ("10.1.2.3", "", 200),
+        ("172.28.0.7", "", 200),  # a scraper on compose's network
+        ("::1", "", 200),
+        ("93.184.216.34", "", 403),
+        ("2a00:1450:4001::1", "", 403),
+        ("172.28.0.10", "93.184.216.34", 403),  # through compose's proxy from outside
+    ],
+)
+def test_without_a_metrics_token_only_private_networks_read_the_metrics(
+    settings, peer, forwarded, status
+):
+    """Unset METRICS_TOKEN left queue depths and failure counts readable by anyone who reached
+    the service (compose's proxy passes /metrics on)."""
+    settings.METRICS_TOKEN = ""
+    settings.TRUSTED_PROXIES = ["172.28.0.10"]
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    answer = Client(REMOTE_ADDR=peer).get("/metrics", **headers)
+    assert answer.status_code == status
+    if status == 403:
+        assert b"METRICS_TOKEN" in answer.content
+        assert b"webhooks" not in answer.content
+
+
 def test_metrics_token_protects_the_endpoint_when_set(settings):
     settings.METRICS_TOKEN = "metrics-token-for-tests"
     assert Client().get("/metrics").status_code == 401
