@@ -200,7 +200,8 @@ def placement_query(ticket: Ticket, now: datetime) -> tuple[str, list[Any]]:
                  ORDER BY last_member_at DESC LIMIT 1),
                (SELECT count(DISTINCT pipeline) FROM {Ticket._meta.db_table}
                  WHERE group_key = %s AND incident_id IS NULL AND last_seen >= %s
-                   AND resolved_at_source_at IS NULL AND id <> %s AND pipeline <> %s)
+                   AND resolved_at_source_at IS NULL AND status <> %s
+                   AND id <> %s AND pipeline <> %s)
         """
     params = [
         ticket.culprit if matched_on == "culprit" else ticket.group_key,
@@ -208,6 +209,7 @@ def placement_query(ticket: Ticket, now: datetime) -> tuple[str, list[Any]]:
         Status.RESOLVED,
         ticket.group_key,
         since,
+        Status.RESOLVED,
         ticket.pk,
         ticket.pipeline,
     ]
@@ -259,13 +261,15 @@ def _placement(ticket: Ticket, now: datetime) -> tuple[str | None, int]:
 
 
 def _ungrouped(group_key: str, now: datetime) -> Any:
-    """The recent tickets of a group key in no incident (what a new one forms one with)."""
+    """The recent failures of a group key in no incident (what a new one forms one with): not
+    recovered at their source, and not resolved by people (a resolved ticket is over until it
+    fails again: its regression reopens it)."""
     return Ticket.objects.filter(
         group_key=group_key,
         incident__isnull=True,
         last_seen__gte=now - settings.INCIDENT_WINDOW,
         resolved_at_source_at__isnull=True,
-    )
+    ).exclude(status=Status.RESOLVED)
 
 
 def place_enriched(
@@ -275,7 +279,8 @@ def place_enriched(
     culprit at ingest; the analysis fetched its error and found one. Store its culprit, its
     error class and its group key, and place it as `place` places a new ticket (join the open
     incident of its group key, or form one with the recent ungrouped tickets of it) while it
-    counts as a recent failure (`_ungrouped`: not recovered, last seen within the window).
+    counts as a recent failure (`_ungrouped`: not recovered, not resolved by people, last seen
+    within the window).
 
     Call inside a transaction. The locks are ingest's, in ingest's order: the culprit's
     advisory lock first (so a concurrent ingest of that culprit places before or after this,
@@ -293,9 +298,14 @@ def place_enriched(
     ticket.group_key = group_key_for(culprit, error_type, ticket.source)
     incident_id, other_pipelines = None, 0
     # Placed only while it counts as a recent failure, as an ungrouped ticket would
-    # (`_ungrouped`): not recovered, failing within the window. A forced re-analysis of a
-    # failure long past stores its culprit but joins or forms no incident open now.
-    if ticket.resolved_at_source_at is None and ticket.last_seen >= now - settings.INCIDENT_WINDOW:
+    # (`_ungrouped`): not recovered, not resolved by people, failing within the window. A
+    # forced re-analysis of a failure long past stores its culprit but joins or forms no
+    # incident open now.
+    if (
+        ticket.resolved_at_source_at is None
+        and ticket.status != Status.RESOLVED
+        and ticket.last_seen >= now - settings.INCIDENT_WINDOW
+    ):
         sql, params = placement_query(ticket, now)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -310,15 +320,15 @@ def place_enriched(
     list(locked.values_list("pk"))
     # Read again under its row lock: a copy of this work that found another culprit (the
     # run's error changed between the fetches) holds another culprit's lock, not this one;
-    # and its recovery (which locks the row, not the culprit) may have committed since the
-    # read above: then, as a ticket recovered before, it is placed nowhere.
+    # and its recovery or a responder's resolve (which lock the row, not the culprit) may have
+    # committed since the read above: then, as a ticket over before, it is placed nowhere.
     current = Ticket.objects.filter(pk=ticket_id).values_list(
         "incident_id", "culprit", "resolved_at_source_at", "status"
     )
     placed_in, named, recovered_at, status = current.get()
     if placed_in is not None or named:
         return None
-    if recovered_at is not None:
+    if recovered_at is not None or status == Status.RESOLVED:
         incident_id, forms = None, False
     paged = Ticket.objects.filter(pk=ticket_id).exclude(itsm_ticket_id="", slack_ts="").exists()
     Ticket.objects.filter(pk=ticket_id).update(

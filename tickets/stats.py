@@ -327,7 +327,9 @@ def _resolved(scan: _Pass) -> tuple[int, int]:
 def remediation_stats(since: datetime, until: datetime) -> dict[str, Any]:
     """Remediations of the period's tickets by action and outcome, and the time they saved.
 
-    `mttr_with_seconds`: mean time from the failure to the end of a successful remediation;
+    `succeeded`: the successful remediations that fixed their ticket (not one that left it
+    open, nor one that ended after people had resolved it: they fixed it);
+    `mttr_with_seconds`: mean time from the failure to the end of those;
     `mttr_without_seconds`: mean time to resolve (`resolve_seconds`, the MTTR above) of the
     period's resolved tickets whose resolution no remediation made, whoever made it: people,
     JIRA, or their source reporting the failure over (a rerun that succeeded, an alert
@@ -359,12 +361,18 @@ _A_FIX = (
     f"r.status = %(succeeded)s AND r.finished_at IS NOT NULL AND r.details->>'{LEFT_OPEN}' IS NULL"
 )
 # From the failure it remedied: its ticket's last regression when it came after it (an
-# earlier remediation's failure is taken as the first one).
+# earlier remediation's failure is taken as the first one). A success that ended after the
+# ticket's current resolution (the failure it remedied being the current one: it ended after
+# the last reopen) fixed nothing, unless that resolution is the source's report of the rerun's
+# success: people had resolved the ticket before it, as `_FIXED` counts it.
 _SUCCEEDED = f"""
     SELECT EXTRACT(EPOCH FROM AVG(r.finished_at - CASE WHEN t.regressed_at <= r.created_at
                                                        THEN t.regressed_at
                                                        ELSE t."timestamp" END)), COUNT(*)
     {_PERIOD_REMEDIATIONS} AND {_A_FIX}
+       AND NOT (t.resolved_at IS NOT NULL AND r.finished_at > t.resolved_at
+                AND t.resolved_at IS DISTINCT FROM t.resolved_at_source_at
+                AND r.finished_at >= COALESCE(t.reopened_at, t."timestamp"))
 """
 # The period's resolved tickets whose current resolution a successful remediation made: few,
 # found from the remediations (by primary key), not by a pass over the period's resolved

@@ -1289,3 +1289,39 @@ def test_an_incident_paged_before_its_pushed_priority_was_kept_takes_its_priorit
 
     pushed = dict(Incident.objects.values_list("pk", "jira_priority"))
     assert pushed == {"INC-M-1": "High", "INC-M-2": "Highest", "INC-M-3": ""}
+
+
+def test_a_member_of_an_incident_merged_away_failing_again_reopens_the_one_it_was_merged_into(
+    targets,
+):
+    """A merge moves every member: one of the incident merged away that fails again after
+    both were resolved reopens the incident it was merged into, and that is told in its thread
+    and on its issue; the merged-away incident takes nothing."""
+    from tests.api import clear_throttles, jwt_client, make_user
+    from tests.tickets.test_incidents import two_incidents
+
+    clear_throttles()
+    into, away = two_incidents()
+    responder = jwt_client(make_user("responder"))
+    for incident in (into, away):
+        assert responder.post(f"/api/v1/incidents/{incident.pk}/resolve/").status_code == 200
+    merged = responder.post(f"/api/v1/incidents/{away.pk}/merge/", {"into": into.pk})
+    assert merged.status_code == 200, merged.content
+    member = Ticket.objects.get(pipeline="pl_c")
+    assert member.incident_id == into.pk
+
+    other = storm_failure("pl_c")
+    other["error_message"] = other["error_message"].replace("sql-prod-01", "sql-prod-02")
+    assert post(other)["outcome"] == "regressed"
+
+    into.refresh_from_db()
+    assert into.status == "open"
+    reopen = IncidentEvent.objects.get(incident=into, kind="reopen")
+    assert reopen.ticket_id == member.pk
+    for action in ("slack_inc_reply", "jira_inc_comment"):
+        assert OutboundDelivery.objects.filter(
+            action=action, key__endswith=f":{reopen.pk}"
+        ).exists()
+    away.refresh_from_db()
+    assert (away.status, away.merged_into_id) == ("resolved", into.pk)
+    assert not away.events.filter(kind__in=["recurred", "reopen"]).exists()

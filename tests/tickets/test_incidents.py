@@ -1364,3 +1364,94 @@ def placed_while_a_resolve_is_held(incident_id: str, place: Callable[[], T]) -> 
     """Run `place` while a responder's resolve of the incident is held uncommitted, release the
     resolve once `place` waits for it; `place`'s answer, and whether it waited."""
     return while_held(lambda: incidents.act(incident_id, "resolve", Actor.system("test")), place)
+
+
+def _resolved_by_people(pipeline: str) -> str:
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    ticket_id = post(storm_failure(pipeline))["ticket_id"]
+    responder = jwt_client(make_user("responder"))
+    answer = responder.post(
+        f"/api/v1/tickets/{ticket_id}/resolve/", {"fix": "restarted the integration runtime"}
+    )
+    assert answer.status_code == 200, answer.content
+    return ticket_id
+
+
+def test_a_ticket_people_resolved_stays_out_of_an_incident_forming_after_it():
+    """A failure people resolved (with a fix) before any incident formed is over: a failure
+    of another pipeline on the same culprit 30 s later forms no incident with it (it formed
+    one shown open with a resolved member); the next one forms one without it."""
+    resolved = _resolved_by_people("pl_orders")
+
+    alone = post(storm_failure("pl_customers"))["ticket_id"]
+    assert not Incident.objects.exists()
+    assert Ticket.objects.get(pk=alone).incident_id is None
+
+    joined = post(storm_failure("pl_invoices"))["ticket_id"]
+    incident = Incident.objects.get()
+    assert sorted(incident.members.values_list("pk", flat=True)) == sorted([alone, joined])
+    assert incident.member_count == 2
+    assert Ticket.objects.get(pk=resolved).incident_id is None
+
+
+def test_a_ticket_people_resolved_that_fails_again_forms_an_incident_with_the_next():
+    """Failing again (a regression) it is a recent failure once more."""
+    resolved = _resolved_by_people("pl_orders")
+    again = post(storm_failure("pl_orders"))
+    assert again["outcome"] == "regressed" and again["ticket_id"] == resolved
+
+    joined = post(storm_failure("pl_customers"))["ticket_id"]
+    incident = Incident.objects.get()
+    assert sorted(incident.members.values_list("pk", flat=True)) == sorted([resolved, joined])
+
+
+def test_a_ticket_people_resolved_before_its_error_was_fetched_is_placed_nowhere():
+    """Its fetched error names the culprit of an open incident: it stores the culprit, and
+    stays out of the incident, as a resolved ticket does at ingest."""
+    from django.db import transaction
+
+    from tests.api import make_ticket
+    from tickets import lifecycle
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    textless = make_ticket(pipeline="pl_invoices", source="databricks")
+    lifecycle.resolve(textless.pk, Actor.system("test"), fix="restarted the cluster")
+
+    with transaction.atomic():
+        placed = incidents.place_enriched(
+            textless.pk, culprit=CULPRIT, culprit_detail="dw", error_type="DatabaseError"
+        )
+
+    assert placed is None
+    ticket = Ticket.objects.get(pk=textless.pk)
+    assert (ticket.incident_id, ticket.culprit, ticket.status) == (None, CULPRIT, "resolved")
+    incident.refresh_from_db()
+    assert incident.member_count == 2
+
+
+def test_the_incident_timeline_shows_what_fixed_it_beside_who_resolved_it():
+    """The resolve's fix is recorded on its timeline entry: the page (and its live read) show
+    it beside who resolved it, as text."""
+    from tests.api import make_user
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    user = make_user("responder")
+    responder = Client()
+    responder.force_login(user)
+    fix = "failed over sql-prod-01 to <b>its secondary</b>"
+    responder.post(f"/incidents/{incident.pk}/action/", {"action": "resolve", "fix": fix})
+
+    for path in (f"/incidents/{incident.pk}/", f"/incidents/{incident.pk}/live/"):
+        html = responder.get(path).content.decode()
+        timeline = html.split('id="incident-timeline"')[1].split("</ol>")[0]
+        resolved = next(row for row in timeline.split("<li>") if "<strong>resolved</strong>" in row)
+        assert f"by {user.username}" in resolved
+        assert "what fixed it: failed over sql-prod-01 to &lt;b&gt;its secondary&lt;/b&gt;" in (
+            resolved
+        ), resolved

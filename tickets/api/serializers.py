@@ -539,9 +539,13 @@ class RemediationStatsSerializer(serializers.Serializer):
     never = serializers.IntegerField(
         help_text="The period's tickets a policy said never to remediate (not in by_action)."
     )
-    succeeded = serializers.IntegerField()
+    succeeded = serializers.IntegerField(
+        help_text="Successful remediations that fixed their ticket (not one ending after "
+        "people resolved it, nor one that left it open)."
+    )
     mttr_with_seconds = serializers.FloatField(
-        allow_null=True, help_text="Mean time from the failure to a successful remediation."
+        allow_null=True,
+        help_text="Mean time from the failure to a successful remediation that fixed it.",
     )
     mttr_without_seconds = serializers.FloatField(
         allow_null=True,
