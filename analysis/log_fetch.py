@@ -13,9 +13,11 @@ No Django here: the caller passes the hosts the operator trusts (``FetchPolicy``
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
+import ssl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from rca_project.timed_read import time_left
 
@@ -136,7 +139,8 @@ def vetted_addresses(url: str, policy: FetchPolicy) -> list[str]:
         port = parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError) as exc:  # ValueError: a port out of range
-        raise FetchRefused(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
+        why = connection_failure(exc, url) or type(exc).__name__
+        raise FetchRefused(f"cannot fetch the log from {host}: {why}") from exc
     trusted = policy.trusts(host, port)
     addresses: list[str] = []
     for *_, sockaddr in found:
@@ -232,3 +236,61 @@ def _not_connected(exc: requests.ConnectionError) -> bool:
     """No connection was made (refused, unreachable, timed out): the next address may do."""
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, ConnectTimeoutError)
+
+
+def connection_failure(exc: BaseException, url: str) -> str:
+    """What a failed request to ``url`` ran into, in words, for the usual connection errors
+    (found anywhere in the chain of exceptions ``requests`` and ``urllib3`` wrap them in): the
+    host's name not resolved, the connection refused, the TLS certificate not accepted, another
+    TLS failure, no answer in time, the connection reset, no route to the host. '' for others."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or url, parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
+    except ValueError:
+        host, port = url, 0
+    causes = list(_causes(exc))
+
+    def found(*kinds: type[BaseException]) -> BaseException | None:
+        return next((c for c in causes if isinstance(c, kinds)), None)
+
+    if (dns := found(socket.gaierror)) is not None:
+        assert isinstance(dns, socket.gaierror)
+        detail = f" ({dns.strerror})" if dns.strerror else ""
+        return f"could not resolve host {host}{detail}"
+    if (cert := found(ssl.SSLCertVerificationError)) is not None:
+        assert isinstance(cert, ssl.SSLCertVerificationError)
+        detail = cert.verify_message or cert.reason or "verification failed"
+        return f"the TLS certificate of {host} was not accepted ({detail})"
+    if (mismatch := found(CertificateError)) is not None:  # urllib3 checks the name itself
+        return f"the TLS certificate of {host} was not accepted ({mismatch})"
+    if (tls := found(ssl.SSLError)) is not None:
+        assert isinstance(tls, ssl.SSLError)
+        return f"the TLS handshake with {host} failed ({tls.reason or tls})"
+    if found(ConnectionRefusedError):
+        return f"{host} refused the connection on port {port}"
+    if found(ConnectionResetError):
+        return f"{host} closed the connection"
+    # urllib3's NewConnectionError (any failed connect) is a ConnectTimeoutError: not a sign.
+    if found(TimeoutError, ReadTimeoutError, requests.Timeout):
+        return f"{host} did not answer in time"
+    unreachable = (errno.ENETUNREACH, errno.EHOSTUNREACH)
+    if any(isinstance(c, OSError) and c.errno in unreachable for c in causes):
+        return f"no network route to {host}"
+    return ""
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and those it wraps: its cause and context, urllib3's ``reason``, and the
+    exceptions among its arguments (how ``requests`` wraps urllib3's), each once."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending and len(seen) < 50:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        reason = getattr(current, "reason", None)
+        for inner in (current.__cause__, current.__context__, reason, *current.args):
+            if isinstance(inner, BaseException):
+                pending.append(inner)

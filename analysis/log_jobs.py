@@ -632,7 +632,8 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
     except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as exc:
         if time.monotonic() >= deadline:
             raise LogJobError(f"fetching the log from {host} took over {timeout:g} s") from exc
-        raise LogJobError(f"cannot fetch the log from {host}: {type(exc).__name__}") from exc
+        why = log_fetch.connection_failure(exc, url) or type(exc).__name__
+        raise LogJobError(f"cannot fetch the log from {host}: {why}") from exc
 
 
 def html_page_error() -> str:

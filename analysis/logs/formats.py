@@ -3,7 +3,11 @@
 Formats: Spark/log4j (``24/01/31 12:00:00 ERROR Executor: ...`` and ISO-dated log4j, which is
 also what Databricks driver logs use), Airflow task logs (``[2024-01-31, 12:00:00 UTC]
 {taskinstance.py:1937} ERROR - ...``), Celery worker lines, Python logging (default
-``asctime - name - LEVEL - msg`` and ``basicConfig``'s ``LEVEL:name:msg``), JSON lines, and
+``asctime - name - LEVEL - msg`` and ``basicConfig``'s ``LEVEL:name:msg``), the time in
+brackets then the level (``[2024-01-31T12:00:00.123Z] ERROR msg``, Kafka, Flask, gunicorn's
+``[ts +0000] [pid] [ERROR]``), the time then a bracketed level (``2024-01-31T12:00:00Z [ERROR]
+msg``, loguru's ``ts | ERROR | ...``), the level then the time (``ERROR 2024-01-31 12:00:00
+msg``), JSON lines, and
 ADF activity output (a JSON document, turned into one line per error by
 ``expand_json_documents``). Lines without a header (stack frames, stdout prints) come back with
 ``header=False``. No Django import.
@@ -34,6 +38,11 @@ _ISO = (
     r"(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
     r"(?:Z|[+-]\d{2}:?\d{2}|\s?UTC)?)"
 )
+
+# As _ISO, with a space allowed before the offset (gunicorn's ``2024-01-31 12:00:00 +0000``).
+_ISO_SPACED = _ISO.replace(r"|[+-]", r"|\s?[+-]")
+# After a level word: its closing bracket or a colon, and a `` - `` before the message.
+_LEVEL_END = r"\b\]?:?(?:\s+-(?=\s))?\s*(?P<msg>.*)"
 
 # (format name, pattern). Tried in order; the last one that matched is tried first next time.
 _FORMATS: list[tuple[str, re.Pattern[str]]] = [
@@ -78,6 +87,33 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("python-basic", re.compile(_LEVEL + r":(?P<logger>[\w.]{1,200}):(?P<msg>.*)")),
+    (
+        # The time in brackets, then the level (bare, in brackets, or after a bracketed
+        # thread or process id): Kafka, Flask, Python's ``[%(asctime)s]
+        # %(levelname)s``, gunicorn's ``[ts +0000] [pid] [LEVEL]``.
+        "bracketed-time",
+        re.compile(r"\[" + _ISO_SPACED + r"\]\s+(?:\[[^\]]{0,200}\]\s+)?\[?" + _LEVEL + _LEVEL_END),
+    ),
+    (
+        # The time, then the level in brackets or between bars (loguru's ``ts | LEVEL | ...``).
+        "iso-bracketed-level",
+        re.compile(
+            _ISO_SPACED + r"\s+(?:\[[^\]]{0,200}\]\s+)?[\[|]\s{0,8}" + _LEVEL + r"\s{0,8}[\]|]"
+            r"(?:\s+-(?=\s))?\s*(?P<msg>.*)"
+        ),
+    ),
+    (
+        # The level first, then the time (bare or in brackets).
+        "level-first",
+        re.compile(
+            r"\[?"
+            + _LEVEL
+            + r"\]?:?\s+\[?"
+            + _ISO_SPACED
+            + r"\]?"
+            + r"(?:\s+-(?=\s))?\s*(?P<msg>.*)"
+        ),
+    ),
 ]
 _ISO_PREFIX = re.compile(_ISO + r"\s+(?P<msg>.*)")
 _LEVEL_WORD = re.compile(r"\b" + _LEVEL + r"\b")
@@ -222,7 +258,7 @@ def parse_time(raw: str) -> datetime | None:
             return None
     base = text[:19] if text[:4].isdigit() and text[4] == "-" else text[:17]
     offset = None
-    rest = text[len(base) :].lstrip("0123456789.,")
+    rest = text[len(base) :].lstrip("0123456789.,").strip()
     if re.match(r"[+-]\d{2}:?\d{2}$", rest):
         offset = rest
     for fmt in _TIME_FORMATS:

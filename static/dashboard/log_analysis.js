@@ -55,9 +55,13 @@
     const status = node("job-status");
     status.textContent = LABELS[job.status] || job.status;
     status.className = "badge job-" + job.status;
-    node("job-progress").value = job.progress;
+    const bar = node("job-progress");
+    bar.value = job.progress;
+    bar.textContent = job.progress + "%"; /* its fallback text, read by screen readers */
     node("job-percent").textContent = String(job.progress);
     node("job-step").textContent = job.step || "";
+    /* A failed or cancelled job shows no percentage (as the page rendered for it does). */
+    node("job-meter").hidden = FINISHED.includes(job.status) && job.status !== "done";
     const error = node("job-error");
     error.textContent = job.error || "";
     error.hidden = !job.error;

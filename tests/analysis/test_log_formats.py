@@ -109,6 +109,115 @@ def test_airflow_burst_window_uses_each_lines_own_second(tmp_path):
     assert result.end == datetime(2024, 1, 31, 0, 5, 9, tzinfo=UTC)
 
 
+# --- the time in brackets, a bracketed level, the level first -------------------------------
+@pytest.mark.parametrize(
+    ("line", "expected_format", "expected_time", "message"),
+    [
+        (
+            "[2026-12-05T12:00:01.123Z] ERROR Payment service unavailable",
+            "bracketed-time",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
+        (  # Python's "[%(asctime)s] %(levelname)s %(message)s"
+            "[2026-12-05 12:00:01,123] ERROR Payment service unavailable",
+            "bracketed-time",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
+        (  # Flask's default handler
+            "[2026-12-05 12:00:01,123] ERROR in app: Exception on /pay [POST]",
+            "bracketed-time",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "in app: Exception on /pay [POST]",
+        ),
+        (  # Kafka
+            "[2026-12-05 12:00:01,123] ERROR [ReplicaManager broker=1] Error processing fetch "
+            "(kafka.server.ReplicaManager)",
+            "bracketed-time",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "[ReplicaManager broker=1] Error processing fetch (kafka.server.ReplicaManager)",
+        ),
+        (  # gunicorn: an offset after a space, the process id, the level in brackets
+            "[2026-12-05 13:00:01 +0100] [1234] [ERROR] Worker failed to boot.",
+            "bracketed-time",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Worker failed to boot.",
+        ),
+        (
+            "2026-12-05T12:00:01Z [ERROR] Payment service unavailable",
+            "iso-bracketed-level",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
+        (  # loguru
+            "2026-12-05 12:00:01.123 | ERROR    | pay.api:charge:42 - Payment service unavailable",
+            "iso-bracketed-level",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "pay.api:charge:42 - Payment service unavailable",
+        ),
+        (
+            "ERROR 2026-12-05 12:00:01 Payment service unavailable",
+            "level-first",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
+        (
+            "[ERROR] [2026-12-05T12:00:01Z] Payment service unavailable",
+            "level-first",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
+    ],
+)
+def test_common_time_and_level_layouts_are_recognised(
+    line, expected_format, expected_time, message
+):
+    parsed = LineParser().parse(line)
+    assert (parsed.header, parsed.format, parsed.level) == (True, expected_format, "ERROR")
+    assert parsed.time == expected_time
+    assert parsed.message == message
+
+
+def test_a_log_with_the_time_in_brackets_has_levels_and_a_timeline(tmp_path):
+    log = (
+        "[2026-12-05T12:00:00.001Z] INFO Starting worker\n"
+        "[2026-12-05T12:00:00.500Z] WARN Slow response from db-01\n"
+        "[2026-12-05T12:00:01.123Z] ERROR Payment service unavailable\n"
+    )
+    result = mine_bytes(tmp_path, "app.log", log.encode())
+    assert result.formats == {"bracketed-time": 3}
+    assert result.levels == {"INFO": 1, "WARN": 1, "ERROR": 1}
+    assert result.start == datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC)
+    assert result.end == datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC)
+    assert result.failure is not None and result.failure.level == "ERROR"
+    assert result.failure.text.endswith("Payment service unavailable")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected_format"),
+    [  # each existing format keeps its lines, whichever format matched the line before
+        ("24/01/31 00:05:01 ERROR Stage: failed", "spark-log4j"),
+        ("[2024-01-31, 00:05:09 UTC] {taskinstance.py:1937} ERROR - failed", "airflow"),
+        ("[2024-01-31 00:05:09,123: ERROR/MainProcess] Task failed", "celery"),
+        ("2024-01-31 00:05:09,456 - etl.load - ERROR - failed", "python-logging"),
+        ("2024-01-31 00:05:09,456 ERROR [main] Driver: failed", "log4j"),
+        ("2025-12-10T12:34:56Z ERROR [ADF 2108 UserError Web1] failed", "adf"),
+        ("ERROR:etl.load:failed", "python-basic"),
+    ],
+)
+def test_the_new_layouts_take_no_line_of_an_existing_format(line, expected_format):
+    for before in (
+        "[2026-12-05T12:00:01.123Z] INFO x",
+        "2026-12-05T12:00:01Z [INFO] x",
+        "INFO 2026-12-05 12:00:01 x",
+    ):
+        parser = LineParser()
+        assert parser.parse(before).header
+        parsed = parser.parse(line)
+        assert (parsed.format, parsed.level) == (expected_format, "ERROR")
+
+
 # --- ADF output as copied from the monitor -----------------------------------------------
 @pytest.mark.parametrize(
     "document",

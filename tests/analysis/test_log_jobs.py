@@ -630,7 +630,23 @@ def test_an_unreachable_log_host_is_named_in_the_jobs_error(settings):
     log_jobs.run_job(str(job.id))
     job.refresh_from_db()
     assert job.status == "failed"
-    assert job.error == "cannot fetch the log from 127.0.0.1: ConnectionError"
+    assert (
+        job.error
+        == "cannot fetch the log from 127.0.0.1: 127.0.0.1 refused the connection on port 9"
+    )
+
+
+@pytest.mark.django_db
+def test_a_log_host_that_does_not_resolve_is_named_in_words(settings):
+    """Not a bare "gaierror": the job says the name did not resolve (.invalid never does)."""
+    settings.LOG_ANALYSIS_URL_HOSTS = ["logs.trial.invalid"]
+    job = log_jobs.create_job_from_url(make_user("u", "viewer"), "https://logs.trial.invalid/log/1")
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error.startswith(
+        "cannot fetch the log from logs.trial.invalid: could not resolve host logs.trial.invalid ("
+    ), job.error
 
 
 @pytest.mark.django_db

@@ -779,6 +779,57 @@ def test_log_analysis_drop_a_file_watch_progress_and_read_the_report(
     assert violations == []
 
 
+def progress_shown(driver: webdriver.Chrome) -> dict:
+    """What the job page's progress panel shows: its text as rendered (a <progress> element's
+    fallback text included, as a screen reader or a text browser reads it), the bar's value
+    and whether it is drawn."""
+    return driver.execute_script(
+        """
+        const panel = document.getElementById("job-progress");
+        const bar = panel.querySelector("progress");
+        const seen = (node) => node && node.getClientRects().length > 0;
+        const texts = Array.from(panel.querySelectorAll("header .badge, progress, p"))
+          .filter((node) => seen(node) && node.textContent.trim())
+          .map((node) => node.textContent.trim());
+        return {
+          status: panel.querySelector('[data-live="job-status"]').textContent.trim(),
+          texts: texts,
+          bar: seen(bar) ? bar.value : null,
+        };
+        """
+    )
+
+
+def test_a_failed_log_analysis_shows_one_consistent_progress_live_and_after_a_reload(
+    asgi_server, short_lived_connections, browser, settings, tmp_path
+):
+    """A job fails while fetching its log (at 1 %): the page open since it was queued (0 %)
+    and the page loaded afterwards show the same: the failure and its reason, no percentage
+    (neither the 0 % it was rendered with nor the 1 % it stopped at), no bar."""
+    from analysis import log_jobs
+    from analysis.models import LogAnalysisJob
+
+    settings.LOG_ANALYSIS_DIR = tmp_path / "log-analyses"
+    settings.LOG_ANALYSIS_URL_HOSTS = ["127.0.0.1"]
+    owner = make_user("ines", "viewer")
+    job = LogAnalysisJob.objects.create(
+        owner=owner, source="url", source_ref="http://127.0.0.1:9/log", step="waiting to fetch"
+    )
+    sign_in(browser, asgi_server, "ines", f"/log-analyses/{job.pk}/")
+    assert progress_shown(browser)["texts"][:2] == ["Queued", "0%"]
+
+    log_jobs.run_job(str(job.pk))
+    job.refresh_from_db()
+    assert (job.status, job.progress) == ("failed", 1)
+    error = "cannot fetch the log from 127.0.0.1: 127.0.0.1 refused the connection on port 9"
+    expected = {"status": "Failed", "texts": ["Failed", error], "bar": None}
+    wait(browser, lambda d: progress_shown(d)["status"] == "Failed")
+    assert progress_shown(browser) == expected
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.ID, "job-progress"))
+    assert progress_shown(browser) == expected
+
+
 # --- SLA clock of stopped tickets, column counts of long columns -------------------------------
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -319,8 +320,43 @@ def test_an_https_log_is_read_at_the_checked_address_with_tls_for_its_name(
         assert logs.headers[0]["Host"] == f"logs.tls.test:{logs.port}"
     else:  # a certificate for another name is refused
         assert job.status == "failed"
-        assert job.error == "cannot fetch the log from logs.tls.test: SSLError"
+        assert job.error == (
+            "cannot fetch the log from logs.tls.test: the TLS certificate of logs.tls.test was "
+            "not accepted (hostname 'logs.tls.test' doesn't match 'other.tls.test')"
+        )
         assert logs.paths == []
+
+
+@pytest.mark.django_db
+def test_a_certificate_of_an_unknown_authority_is_named_in_words(
+    webhook_client, settings, resolver, tmp_path
+):
+    """Not a bare "SSLError": the job says the certificate was not accepted, and why."""
+    answers, _ = resolver
+    answers["logs.tls.test"] = ["127.0.0.1"]
+    settings.LOG_ANALYSIS_URL_HOSTS = ["logs.tls.test"]
+    context, _ca_file = _tls_server_context(tmp_path, "logs.tls.test")  # a CA no one trusts
+    with TextServer({}, default=b"2025-12-10 10:00:00,000 ERROR task: x\n", tls=context) as logs:
+        job = _analyse(_airflow_ticket(webhook_client, f"https://logs.tls.test:{logs.port}/log"))
+    assert job.status == "failed"
+    assert job.error == (
+        "cannot fetch the log from logs.tls.test: the TLS certificate of logs.tls.test was not "
+        "accepted (unable to get local issuer certificate)"
+    )
+    assert logs.paths == []
+
+
+def test_a_host_that_accepts_but_never_answers_is_named_in_words():
+    """The read timed out: said as such, not as a bare ReadTimeout."""
+    policy = log_fetch.FetchPolicy.of(["127.0.0.1"], [])
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/log"
+        with (
+            pytest.raises(requests.ReadTimeout) as failure,
+            log_fetch.fetch(url, policy, time.monotonic() + 0.5),
+        ):
+            pass
+    assert log_fetch.connection_failure(failure.value, url) == "127.0.0.1 did not answer in time"
 
 
 def test_the_host_header_names_the_host_and_port_never_a_login_the_url_carries(resolver):
