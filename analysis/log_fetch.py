@@ -13,24 +13,30 @@ No Django here: the caller passes the hosts the operator trusts (``FetchPolicy``
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import os
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from rca_project.timed_read import time_left
 
+_Connection = TypeVar("_Connection", bound=HTTPConnection)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -171,11 +177,61 @@ def vetted_addresses(url: str, policy: FetchPolicy) -> list[str]:
 class PinnedAdapter(HTTPAdapter):
     """Connects to ``address`` whatever the URL's host resolves to now, while the request and
     TLS stay those of the host's name: the Host header, the server name sent (SNI) and the name
-    the certificate must hold."""
+    the certificate must hold.
 
-    def __init__(self, address: str) -> None:
+    With a ``deadline``, each connection it opens is shut down when the deadline passes, so
+    whatever read waits on it then ends in an error: a read timeout bounds each read, and a
+    server sending its headers a byte at a time within it would hold the request for as long as
+    it likes (the body's reads are bounded by ``timed_read.body_before`` too)."""
+
+    def __init__(self, address: str, deadline: float | None = None) -> None:
         self.address = address
+        self.deadline = deadline
+        self._cuts: list[threading.Timer] = []
         super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        if self.deadline is None:
+            return
+        adapter = self
+
+        def cut_at_deadline(base: type[_Connection]) -> type[_Connection]:
+            class Connection(base):  # type: ignore[valid-type,misc]
+                def connect(self) -> None:
+                    adapter._cut_at_deadline(self)
+                    super().connect()
+
+            return Connection
+
+        class Pool(HTTPConnectionPool):
+            ConnectionCls = cut_at_deadline(HTTPConnection)
+
+        class TlsPool(HTTPSConnectionPool):
+            ConnectionCls = cut_at_deadline(HTTPSConnection)
+
+        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
+
+    def _cut_at_deadline(self, connection: HTTPConnection) -> None:
+        assert self.deadline is not None
+
+        def cut() -> None:
+            sock = connection.sock
+            if sock is not None:
+                # The socket's own shutdown, also under TLS (SSLSocket's would drop its TLS
+                # state under a read running on another thread): the read sees the end.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(self.deadline - time.monotonic(), 0.0), cut)
+        timer.daemon = True
+        self._cuts.append(timer)
+        timer.start()
+
+    def close(self) -> None:
+        for timer in self._cuts:
+            timer.cancel()
+        super().close()
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -200,9 +256,10 @@ class PinnedAdapter(HTTPAdapter):
 def fetch(url: str, policy: FetchPolicy, deadline: float) -> Iterator[requests.Response]:
     """GET ``url`` (streamed, redirects not followed) at an address its host resolved to and
     that passed ``policy``: the first that accepts a connection, in the resolver's order, the
-    connection and each read of the headers waiting at most the time left before ``deadline``
-    (read the body with ``timed_read.body_before``). Raises FetchRefused, TimeoutError once
-    the deadline passed, or the ``requests`` exception of the failed request."""
+    connection and the headers waiting at most until ``deadline`` (the connection is shut down
+    then: see PinnedAdapter; read the body with ``timed_read.body_before``). Raises
+    FetchRefused, TimeoutError once the deadline passed, or the ``requests`` exception of the
+    failed request."""
     addresses = vetted_addresses(url, policy)
     # A proxy or .netrc from the environment is not used; its CA bundle is, as requests does.
     verify: bool | str = (
@@ -212,7 +269,7 @@ def fetch(url: str, policy: FetchPolicy, deadline: float) -> Iterator[requests.R
         left = time_left(deadline)
         with requests.Session() as session:
             session.trust_env = False
-            adapter = PinnedAdapter(address)
+            adapter = PinnedAdapter(address, deadline)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             try:

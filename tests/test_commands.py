@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from io import StringIO
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.models import WebhookDelivery
-from tests.conftest import LOCAL_PAYLOADS, SHARED_FIXTURES, database_url_for_tests
+from tests.conftest import LOCAL_PAYLOADS, SHARED_FIXTURES, database_url_for_tests, wait_for
 from tickets.models import Ticket
 
 DEV_SET = SHARED_FIXTURES / "errors" / "dev_errors.jsonl"
@@ -181,9 +183,11 @@ def test_a_migrate_waits_for_another_one_on_the_same_database_to_finish():
         try:
             waiting = False
             for _ in range(300):
+                # It tries the lock now and then (tickets/management/commands/migrate.py).
                 waiting = other_migrate.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    " AND query ILIKE %s",
+                    ["%pg_try_advisory_lock(%"],
                 ).fetchone() == (1,)
                 if waiting or migrate.poll() is not None:
                     break
@@ -194,3 +198,124 @@ def test_a_migrate_waits_for_another_one_on_the_same_database_to_finish():
             other_migrate.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
         output, _ = migrate.communicate(timeout=120)
     assert migrate.returncode == 0, output.decode()
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[tuple[str, Callable[..., subprocess.Popen[bytes]]]]:
+    """An empty database on the test server: its URL, and a function starting a `manage.py
+    migrate` of it with the arguments given. Dropped after."""
+    import uuid
+
+    from django.db import connection
+
+    name = f"migrate_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    url = database_url_for_tests().replace(f"/{connection.settings_dict['NAME']}", f"/{name}", 1)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "rca_project.settings", "DATABASE_URL": url}
+
+    def migrate(*args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "migrate", "--noinput", *args],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    try:
+        yield url, migrate
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrated(process: subprocess.Popen[bytes], timeout: float = 300) -> str:
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_migrate_waiting_for_another_does_not_deadlock_its_concurrent_index_build():
+    """tickets/0031 builds its index CONCURRENTLY, which waits for every transaction holding a
+    snapshot older than its own: a second migrate blocked in pg_advisory_lock was one, waiting
+    in turn for the lock the first migrate held, and PostgreSQL ended one of them with
+    'deadlock detected' (reproduced with two migrates on a database at tickets 0030)."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("tickets", "0030"))
+        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
+            # A writer's open transaction holds the index build at its first wait, so the
+            # second migrate is surely waiting before the build takes its snapshots.
+            writer.execute("LOCK TABLE tickets_occurrence IN ROW EXCLUSIVE MODE")
+
+            def sessions(query: str) -> int:
+                (count,) = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query ILIKE %s",
+                    [query],
+                ).fetchone() or (0,)
+                return int(count)
+
+            first = migrate("tickets", "0031")
+            second = migrate()
+            try:
+                wait_for(lambda: sessions("%CREATE INDEX CONCURRENTLY%"), timeout=120)
+                wait_for(lambda: sessions("%advisory_lock(%"), timeout=120)
+                writer.commit()
+                migrated(first, timeout=120)
+                migrated(second)
+            finally:
+                for process in (first, second):
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_migrate_after_an_interrupted_concurrent_index_build_completes_it():
+    """A CREATE INDEX CONCURRENTLY that is interrupted (a cancel, a statement timeout, a
+    deadlock, the migrate's container stopped) leaves its index behind, invalid: the next
+    migrate failed on 'relation "occurrence_regressed" already exists', every time."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("tickets", "0030"))
+        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
+            writer.execute("LOCK TABLE tickets_occurrence IN ROW EXCLUSIVE MODE")
+            interrupted = migrate("tickets", "0031")
+            try:
+                build = wait_for(
+                    lambda: watcher.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND query ILIKE %s",
+                        ["%CREATE INDEX CONCURRENTLY%"],
+                    ).fetchone(),
+                    timeout=120,
+                )
+                watcher.execute("SELECT pg_cancel_backend(%s)", build)
+                output, _ = interrupted.communicate(timeout=120)
+            finally:
+                if interrupted.poll() is None:
+                    interrupted.kill()
+                    interrupted.wait()
+            writer.rollback()
+        assert interrupted.returncode != 0
+        assert "canceling statement" in output.decode()
+
+        migrated(migrate())
+
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index"
+                " WHERE indexrelid = 'occurrence_regressed'::regclass"
+            ).fetchone() == (True,)
+        # Back and forth again: the index goes with the migration, and comes back.
+        migrated(migrate("tickets", "0030"))
+        with psycopg.connect(url) as database:
+            assert database.execute("SELECT to_regclass('occurrence_regressed')").fetchone() == (
+                None,
+            )
+        migrated(migrate())

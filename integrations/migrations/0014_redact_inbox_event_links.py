@@ -1,5 +1,5 @@
 """The normalized event an inbox row keeps (`event`) held its links unredacted before links
-were redacted at ingest: redact them in place, as tickets/0031_redact_stored_links does the
+were redacted at ingest: redact them in place, as tickets/0032_redact_stored_links does the
 tickets' links. In batches; rows whose links hold no secret are not written."""
 
 from django.db import migrations

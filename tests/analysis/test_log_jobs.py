@@ -1135,6 +1135,26 @@ def test_a_log_url_sent_slowly_fails_the_job_at_the_fetch_timeout(settings):
 
 
 @pytest.mark.django_db
+def test_a_log_url_whose_headers_are_sent_slowly_fails_the_job_at_the_fetch_timeout(settings):
+    """Each header byte well within the timeout of a read, the headers over 10 s: the fetch
+    waited for all of them (a read timeout bounds one read, not the headers), however long the
+    server took."""
+    settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = 1
+    settings.LOG_ANALYSIS_URL_HOSTS = ["127.0.0.1"]
+    with TextServer({"/log": b"ERROR a line\n"}, drip=0.05, drip_headers=200) as logs:
+        job = log_jobs.create_job_from_url(make_user("a", "viewer"), f"{logs.url}/log")
+        started = time.monotonic()
+        log_jobs.run_job(str(job.id))
+        assert time.monotonic() - started < 4
+    job.refresh_from_db()
+    assert (job.status, job.error) == (
+        "failed",
+        "fetching the log from 127.0.0.1 took over 1 s",
+    )
+    assert not log_jobs.job_dir(job).exists()
+
+
+@pytest.mark.django_db
 def test_a_task_of_another_airflow_deployment_is_not_read_from_this_one(airflow_api):
     # The same run of the same DAG exists on the configured Airflow: it is not this ticket's.
     airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"])

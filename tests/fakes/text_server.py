@@ -17,7 +17,8 @@ class TextServer:
     path with `default`, when given; else a 404), or with a 302 to `redirects[path]`; records
     the paths asked for and each request's headers. Listens on `host` and `port` (0: a free
     one), over TLS with `tls` (a server context holding the certificate). With `drip`, a page's
-    bytes are sent one every `drip` seconds (a slow server)."""
+    bytes are sent one every `drip` seconds (a slow server); with `drip_headers` too, so are
+    those of the status line and headers, after a header `X-Padding` of that many bytes."""
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class TextServer:
         tls: ssl.SSLContext | None = None,
         content_type: str = "text/plain; charset=utf-8",
         drip: float = 0.0,
+        drip_headers: int = 0,
     ) -> None:
         self.pages = pages
         self.default = default
@@ -37,6 +39,7 @@ class TextServer:
         self.host, self.port, self.tls = host, port, tls
         self.content_type = content_type
         self.drip = drip
+        self.drip_headers = drip_headers
         self.paths: list[str] = []
         self.headers: list[Message] = []
 
@@ -54,6 +57,18 @@ class TextServer:
                     self.end_headers()
                     return
                 data = server.pages.get(self.path, server.default)
+                if server.drip_headers:
+                    head = (
+                        f"HTTP/1.1 200 OK\r\nContent-Type: {server.content_type}\r\n"
+                        f"X-Padding: {'x' * server.drip_headers}\r\n"
+                        f"Content-Length: {len(data or b'')}\r\n\r\n"
+                    ).encode()
+                    for index in range(len(head)):
+                        self.wfile.write(head[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(server.drip)
+                    self.wfile.write(data or b"")
+                    return
                 self.send_response(200 if data is not None else 404)
                 data = b"not found" if data is None else data
                 self.send_header("Content-Type", server.content_type)
