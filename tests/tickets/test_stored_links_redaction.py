@@ -1,8 +1,10 @@
-"""Links stored before ingest redacted them (tickets/0032, integrations/0014)."""
+"""Links and text stored before ingest redacted them, or redacted by older rules (tickets/0032,
+integrations/0014; integrations/0015, tickets/0033)."""
 
 from __future__ import annotations
 
 import importlib
+import json
 
 import pytest
 from django.apps import apps
@@ -64,3 +66,66 @@ def test_inbox_events_stored_before_ingest_redacted_their_links_are_redacted():
     assert clean.event == {**event, "links": {"run": CLEAN_RUN}}
     rejected.refresh_from_db()
     assert rejected.event == {}
+
+
+def test_inbox_rows_stored_before_a_newer_rule_are_redacted_by_it():
+    """An upgrade from 3ef57aa: its inbox rows were redacted at ingest, but by the rules of
+    then, which kept an Azure Functions key in a URL's query (`code=`); 0004 and 0014 had
+    already run on that database, so the key stayed in the stored body and event."""
+    key = "FnK3yS3cretValue42=="
+    log = f"https://airflow.local/log?dag_id=sales_daily&token=[REDACTED]&code={key}"
+    error = f"Web activity failed: POST https://fn.azurewebsites.net/api/load?code={key}: 500"
+    body = json.dumps({"dag_id": "sales_daily", "log_url": log, "exception": error})
+    event = {"source": "airflow", "error_message": error, "links": {"log": log}}
+    leaking = WebhookDelivery.objects.create(
+        source="airflow", status="processed", raw_body=body, event=event
+    )
+    clean_body = json.dumps({"dag_id": "sales_daily", "log_url": CLEAN_RUN})
+    clean = WebhookDelivery.objects.create(
+        source="airflow", status="processed", raw_body=clean_body, event={"links": {}}
+    )
+
+    migration = importlib.import_module("integrations.migrations.0015_redact_inbox_rows_again")
+    migration.redact_inbox_rows(apps, None)
+    migration.redact_inbox_rows(apps, None)  # a second run changes nothing more
+
+    leaking.refresh_from_db()
+    for stored in (leaking.raw_body, json.dumps(leaking.event)):
+        assert key not in stored and "code=[REDACTED]" in stored
+    assert json.loads(leaking.raw_body)["log_url"].endswith("&code=[REDACTED]")
+    assert leaking.event["links"] == {"log": log.replace(key, "[REDACTED]")}
+    clean.refresh_from_db()
+    assert (clean.raw_body, clean.event) == (clean_body, {"links": {}})
+
+
+def test_ticket_text_stored_before_a_newer_rule_is_redacted_by_it():
+    """An upgrade from 3ef57aa: its tickets' error text was redacted at ingest by the rules of
+    then, which kept an Azure Functions key in a URL's query (`code=`), and so did the
+    analysis written from it."""
+    key = "FnK3yS3cretValue42=="
+    url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
+    error = f"Operation on target Call_Loader failed: POST {url} returned 500"
+    leaking = make_ticket(
+        error_message=error,
+        affected_entity={"activity": "Call_Loader", "endpoint": url},
+        details={"error_code": "3608", "request": {"url": url}},
+        rca_result=f"The function behind {url} failed.",
+        recommendations=[f"Read the log of {url} first."],
+    )
+    clean = make_ticket(details={"error_code": "2200"}, recommendations=["Rerun it."])
+    updated_at = {t.pk: t.updated_at for t in (leaking, clean)}
+
+    migration = importlib.import_module("tickets.migrations.0033_redact_ticket_text_again")
+    migration.redact_ticket_text(apps, None)
+    migration.redact_ticket_text(apps, None)  # a second run changes nothing more
+
+    leaking.refresh_from_db()
+    redacted = url.replace(key, "[REDACTED]")
+    assert leaking.error_message == error.replace(url, redacted)
+    assert leaking.affected_entity == {"activity": "Call_Loader", "endpoint": redacted}
+    assert leaking.details == {"error_code": "3608", "request": {"url": redacted}}
+    assert leaking.rca_result == f"The function behind {redacted} failed."
+    assert leaking.recommendations == [f"Read the log of {redacted} first."]
+    clean.refresh_from_db()
+    assert (clean.details, clean.recommendations) == ({"error_code": "2200"}, ["Rerun it."])
+    assert {t.pk: t.updated_at for t in (leaking, clean)} == updated_at
