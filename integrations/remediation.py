@@ -513,7 +513,13 @@ def _decide_locked(
         if approved and ticket.status == Status.RESOLVED:
             # Resolved meanwhile (people resolving it skip it; this one was caught in between):
             # nothing to rerun.
-            _skip(remediation, ticket, "the ticket is resolved", actor=Actor.system("remediation"))
+            _skip(
+                remediation,
+                ticket,
+                "the ticket is resolved",
+                actor=Actor.system("remediation"),
+                announce=_skip_announcement(ticket),
+            )
             return remediation, (
                 f"remediation {remediation_id} was not started: the ticket is resolved"
             )
@@ -801,6 +807,13 @@ def skips_on_resolve(ticket_id: str) -> bool:
     return Remediation.objects.filter(ticket_id=ticket_id, status__in=NOT_STARTED).exists()
 
 
+def _skip_announcement(ticket: Ticket) -> str:
+    """How the skip of a resolved ticket's remediation not started is announced: people's
+    resolve said it skips it already (`skips_on_resolve`, the remediation waiting then), so
+    no line of its own; the source's recovery did not."""
+    return "remediation_skipped" if ticket.resolved_at_source_at is not None else SKIPPED_ON_RESOLVE
+
+
 def ticket_resolved(ticket_id: str, actor: Actor) -> int:
     """People resolved the ticket (or its incident): a remediation of it that has not started
     (held, awaiting approval) is skipped, as when the run recovers at its source; a running
@@ -1070,14 +1083,19 @@ def start_next_batch(group: str) -> int:
         for remediation in held:
             if started >= settings.REMEDIATION_BATCH_SIZE:
                 break
-            ticket = Ticket.objects.defer("embedding").get(pk=remediation.ticket_id)
+            # Locked, as an approval locks it: a resolve committing meanwhile (which says it
+            # skips this remediation, `skips_on_resolve`) is waited for, not read open.
+            ticket = (
+                Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
+            )
             if ticket.resolved_at_source_at is not None or ticket.status == Status.RESOLVED:
                 # Recovered (or resolved by people) meanwhile: nothing to rerun. Acknowledged
                 # is not closed: people owning the outage do not call off its reruns.
+                recovered = ticket.resolved_at_source_at is not None
                 remediation.status = RemediationStatus.SKIPPED
                 remediation.reason = (
                     "the run recovered at its source"
-                    if (ticket.resolved_at_source_at is not None)
+                    if recovered
                     else f"the ticket is {ticket.get_status_display().lower()}"
                 )
                 remediation.finished_at = timezone.now()
@@ -1088,7 +1106,7 @@ def start_next_batch(group: str) -> int:
                     "remediation skipped",
                     actor=Actor.system("incident recovered"),
                     reason=remediation.reason,
-                    announce="remediation_skipped",
+                    announce=_skip_announcement(ticket),
                 )
                 continue
             remediation.reason = ""

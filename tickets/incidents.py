@@ -246,7 +246,16 @@ def place(
     candidates = list(
         _ungrouped(ticket.group_key, now)
         .exclude(pk=ticket.pk)
-        .only("id", "pipeline", "source", "severity", "priority", "timestamp", "first_seen")
+        .only(
+            "id",
+            "pipeline",
+            "source",
+            "severity",
+            "priority",
+            "timestamp",
+            "first_seen",
+            "regressed_at",
+        )
         .order_by("timestamp")
     )
     return _form(ticket, candidates, now).pk
@@ -385,15 +394,24 @@ def _worst(severities: list[str]) -> str:
     return min(severities, key=lambda s: _SEVERITY_RANK.get(s, 9))
 
 
-def _failed_at(member: Ticket) -> datetime:
+def _failed_at(member: Ticket, joined: datetime | None = None) -> datetime:
     """When a member's failure began, as its incident's start counts it: the time its source
     gave (`first_seen`) when that is within INCIDENT_WINDOW before the service first saw it
     (`timestamp`), else the time the service saw it. A payload naming a run long past (a
     replayed delivery, a sample posted by `make demo`) does not date an outage seen now a year
-    back, nor a made-up INCIDENT_WINDOW back; its ticket keeps that time."""
+    back, nor a made-up INCIDENT_WINDOW back; its ticket keeps that time. A member that
+    regressed (resolved, then failed again) before it joined (`joined`: the incident's
+    forming, for a member counted again) failed this time when it regressed (`regressed_at`):
+    a failure days old, over since, does not date the outage; one that regressed as a member
+    is the outage back, its first failure still part of it."""
     if member.first_seen >= member.timestamp - settings.INCIDENT_WINDOW:
-        return member.first_seen
-    return member.timestamp
+        failed = member.first_seen
+    else:
+        failed = member.timestamp
+    regressed = member.regressed_at
+    if regressed is not None and regressed > failed and (joined is None or regressed <= joined):
+        return regressed
+    return failed
 
 
 def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
@@ -1085,8 +1103,10 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
             ticket.confidence = None
             fields += ["rca_note", "confidence"]
         ticket.save(update_fields=fields)
-        remaining = Ticket.objects.filter(incident=incident).only("first_seen", "timestamp")
-        starts = [_failed_at(member) for member in remaining]
+        remaining = Ticket.objects.filter(incident=incident).only(
+            "first_seen", "timestamp", "regressed_at"
+        )
+        starts = [_failed_at(member, incident.created_at) for member in remaining]
         changes: dict[str, Any] = {"member_count": F("member_count") - 1}
         if starts:
             changes["first_seen"] = min(starts)

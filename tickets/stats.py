@@ -360,6 +360,13 @@ _BY_ACTION = f"""
 _A_FIX = (
     f"r.status = %(succeeded)s AND r.finished_at IS NOT NULL AND r.details->>'{LEFT_OPEN}' IS NULL"
 )
+# A success after people's resolution of its ticket (still the ticket's resolution, not the
+# source's report of the rerun's success) fixed nothing: people had; the ticket counts among
+# those no remediation fixed (`_FIXED`).
+_AFTER_PEOPLE = (
+    "COALESCE(t.resolved_at < r.finished_at "
+    "AND t.resolved_at IS DISTINCT FROM t.resolved_at_source_at, FALSE)"
+)
 # From the failure it remedied: its ticket's last regression when it came after it (an
 # earlier remediation's failure is taken as the first one). A success that ended after the
 # ticket's current resolution (the failure it remedied being the current one: it ended after
@@ -387,7 +394,7 @@ _FIXED = f"""
               JOIN {Ticket._meta.db_table} t ON t.id = r.ticket_id
              WHERE {_A_FIX}
                AND r.finished_at >= COALESCE(t.reopened_at, t."timestamp")
-               AND (r.finished_at <= t.resolved_at OR t.resolved_at = t.resolved_at_source_at))
+               AND NOT ({_AFTER_PEOPLE}))
        AND "timestamp" >= %(since)s AND "timestamp" < %(until)s
        AND resolve_seconds IS NOT NULL
 """

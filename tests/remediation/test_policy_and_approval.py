@@ -681,3 +681,34 @@ def test_a_resolve_with_no_remediation_pending_says_nothing_of_one(
 
         thread = slack.thread(ticket.slack_channel, ticket.slack_ts)
         assert thread[-1]["text"] == "daan — resolve (via user)"
+
+
+def test_an_approval_just_after_people_resolved_adds_no_second_skip_line(settings):
+    """Approved the moment people resolved the ticket (their resolve committed, its skip of
+    the remediation not run yet): the approval skips it, and the thread keeps the resolve's
+    one line saying so, not a second "remediation skipped" one."""
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="playbook", mode="approval")
+        ticket = make_ticket(slack_ts="", slack_channel="")
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+            fanout.deliver(row.pk)
+        pending = proposed(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+        ticket.refresh_from_db()
+        before = len(slack.thread(ticket.slack_channel, ticket.slack_ts))
+        daan, anna = _responder("daan"), _responder("anna")
+
+        # Committed; its on-commit skip (`close_remediation_loop`) has not run yet.
+        lifecycle.resolve(ticket.pk, Actor.for_user(daan, via="slack"))
+        with pytest.raises(remediation.RemediationError, match="the ticket is resolved"):
+            remediation.approve(pending.pk, Actor.for_user(anna), via="slack")
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        assert Remediation.objects.get(pk=pending.pk).status == "skipped"
+        lines = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)[before:]]
+        assert lines == ["daan — resolve (via slack); the pending remediation is skipped"]

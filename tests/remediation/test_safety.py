@@ -811,3 +811,54 @@ def test_a_held_remediations_group_is_looked_up_in_the_release_group_index():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "remediation_release_group" in plan, plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_starting_while_people_resolve_a_member_waits_for_the_resolve(
+    settings, incident_hold
+):
+    """People resolve a member while the culprit's recovery starts its batch: the resolve
+    (its ticket locked, not committed yet) says the member's held remediation is skipped, so
+    the batch waits for it and skips the remediation, not rerun a resolved ticket's run."""
+    from django.contrib.auth.models import User
+
+    from tickets import lifecycle
+
+    automatic_playbook(settings)
+    ticket = make_ticket()
+    incident_hold.add(ticket.pk)
+    held = proposed(ticket.pk)
+    assert held.status == "held"
+    incident_hold.clear()
+    Remediation.objects.filter(pk=held.pk).update(release_group="culprit-back")
+    daan = Actor.for_user(User.objects.create_user("daan"), via="slack")
+    resolving, commit = threading.Event(), threading.Event()
+
+    def resolve() -> None:
+        try:
+            with transaction.atomic():
+                lifecycle.resolve(ticket.pk, daan)
+                resolving.set()
+                commit.wait(10)
+        finally:
+            connections.close_all()
+
+    def start_batch() -> None:
+        try:
+            remediation.start_next_batch("culprit-back")
+        finally:
+            connections.close_all()
+
+    resolver = threading.Thread(target=resolve)
+    resolver.start()
+    assert resolving.wait(10)
+    starter = threading.Thread(target=start_batch)
+    starter.start()
+    starter.join(1)  # it waits for the resolve's lock on the ticket
+    commit.set()
+    resolver.join(10)
+    starter.join(10)
+
+    held.refresh_from_db()
+    assert (held.status, held.reason) == ("skipped", "the ticket is resolved")
+    assert not OutboundDelivery.objects.filter(ticket=ticket, target="playbook").exists()

@@ -1455,3 +1455,24 @@ def test_the_incident_timeline_shows_what_fixed_it_beside_who_resolved_it():
         assert "what fixed it: failed over sql-prod-01 to &lt;b&gt;its secondary&lt;/b&gt;" in (
             resolved
         ), resolved
+
+
+def test_an_incident_formed_with_a_regressed_ticket_starts_at_its_regression():
+    """A ticket that failed days ago, was resolved and failed again now is one of the recent
+    failures an incident forms with: the outage started with its regression, not days ago."""
+    from tickets import lifecycle
+
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    days_ago = timezone.now() - timedelta(days=3)
+    Ticket.objects.filter(pk=first).update(timestamp=days_ago, first_seen=days_ago)
+    lifecycle.resolve(first, Actor.system("test"))
+    regressed_from = timezone.now()
+    post(storm_failure("pl_orders"))
+    regressed_at = Ticket.objects.get(pk=first).regressed_at
+    assert regressed_at is not None and regressed_at >= regressed_from
+
+    post(storm_failure("pl_customers"))
+
+    incident = Incident.objects.get()
+    assert incident.first_seen == regressed_at
+    assert Ticket.objects.get(pk=first).first_seen == days_ago  # the ticket keeps its own
