@@ -117,3 +117,12 @@ def test_pages_get_nginxs_own_error_page(proxy, path, body, status):
     assert answer.status_code == status
     assert answer.headers["Content-Type"] == "text/html"
     assert f"<title>{status}" in answer.text
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/"])
+def test_the_proxy_never_passes_metrics_on(proxy, path):
+    """From outside, the app may see Docker's gateway (a private address it serves metrics to
+    without METRICS_TOKEN) as the client: only scrapers on the stack's network read them."""
+    answer = requests.get(f"{proxy}{path}", timeout=20)
+    assert answer.status_code == 404
+    assert "web:8000/metrics" in answer.json()["error"]
