@@ -153,6 +153,9 @@ def main() -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    pending = pending_migrations()
+    if pending:
+        print(migrations_line(pending), flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     metrics_dir = settings.VAR_DIR / "prometheus"
@@ -216,6 +219,23 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             process.kill()
     return exit_code
+
+
+def pending_migrations() -> list[str]:
+    """The migrations `migrate` is about to apply ("app.name"), so an upgrade says what it did."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, backwards in plan]
+
+
+def migrations_line(pending: list[str], shown: int = 8) -> str:
+    names = ", ".join(pending[:shown]) + (
+        f", … {len(pending) - shown} more" if len(pending) > shown else ""
+    )
+    return f"Applying {len(pending)} database migration(s): {names}"
 
 
 def ready_banner(base: str, websocket_url: str) -> str:

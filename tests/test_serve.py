@@ -24,6 +24,7 @@ from django.test import Client
 from integrations.circuit import redis_client
 from integrations.tasks import heartbeat
 from rca_project.observability import worker_heartbeat_key
+from rca_project import serve
 from rca_project.serve import probe_readiness, ready_banner
 
 
@@ -224,3 +225,28 @@ def test_the_ready_banner_prints_a_generated_webhook_token_and_never_a_given_one
     assert settings.WEBHOOK_TOKEN not in given
     assert "webhook token  (WEBHOOK_TOKEN's, not printed)" in given
     assert f"webhook token  {settings.WEBHOOK_TOKEN}\n" in generated
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_names_the_migrations_an_upgrade_applies():
+    """`make run` migrated silently, so an operator could not see what an upgrade did."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    assert serve.pending_migrations() == []
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    (tickets_latest,) = [node for node in latest if node[0] == "tickets"]
+    (previous,) = executor.loader.graph.node_map[tickets_latest].parents
+    try:
+        executor.migrate([previous.key])
+        pending = serve.pending_migrations()
+        assert pending == [".".join(tickets_latest)]
+        assert serve.migrations_line(pending) == (
+            f"Applying 1 database migration(s): {'.'.join(tickets_latest)}"
+        )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert serve.pending_migrations() == []
+    assert serve.migrations_line([f"a.{n}" for n in range(10)]).endswith("a.7, … 2 more")
