@@ -139,9 +139,7 @@ def main() -> None:
                 f" {statistics.median(timings[name]) * 1000:8.2f} ms,"
                 f" best {min(timings[name]) * 1000:8.2f} ms, {len(queries)} statements"
             )
-        ratio = statistics.median(timings["baseline"]) / statistics.median(
-            timings["one statement"]
-        )
+        ratio = statistics.median(timings["baseline"]) / statistics.median(timings["one statement"])
         print(f"{alerts:>6} alerts: the baseline takes {ratio:.1f}x the one statement's time")
 
 

@@ -23,8 +23,8 @@ from django.test import Client
 
 from integrations.circuit import redis_client
 from integrations.tasks import heartbeat
-from rca_project.observability import worker_heartbeat_key
 from rca_project import serve
+from rca_project.observability import worker_heartbeat_key
 from rca_project.serve import probe_readiness, ready_banner
 
 
