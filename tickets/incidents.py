@@ -989,6 +989,9 @@ def act(
     actor's kind when not given), on the timeline and in what is told."""
     if action not in INCIDENT_ACTIONS:
         raise lifecycle.TransitionError(f"unknown action '{action}'")
+    # Redacted once here: the timeline, the members' audit entries, the JIRA comment and the
+    # Slack reply all get the redacted note.
+    note = redact(note)
     with transaction.atomic():
         incident = lock_with_members(incident_id).get(incident_id)
         if incident is None:

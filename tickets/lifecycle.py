@@ -236,6 +236,9 @@ def transition(
     was over or people owned it)."""
     if action not in TRANSITIONS:
         raise TransitionError(f"unknown action '{action}'")
+    # Responders paste what they saw: the audit entry and what `announce` sends on (the JIRA
+    # comment among it) get the note redacted.
+    note = redact(note)
     allowed_from = TRANSITIONS[action][0]
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)

@@ -497,7 +497,7 @@ _PEOPLES_PLACES = {"slack", "api", "dashboard", "admin"}
 def jira_comment(action: str, actor_name: str, note: str = "", via: str = "", fix: str = "") -> str:
     words = _COMMENT_WORDS.get(action, f"set the ticket to {action.replace('_', ' ')}")
     place = f" via {via_words(via)}" if via in _PEOPLES_PLACES else ""
-    comment = f"{actor_name} {words}{place} in the RCA service."
+    comment = f"{_noformat_inline(actor_name)} {words}{place} in the RCA service."
     if note:
         comment = f"{comment}\n{_noformat(note)}"
     if fix:

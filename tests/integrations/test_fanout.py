@@ -540,6 +540,76 @@ def test_what_fixed_it_is_told_in_the_jira_comment_and_the_slack_thread(celery_w
     assert "noor — resolve (via api)" in replies
 
 
+CONNECTION_NOTE = "DB login failed; tried Server=x;Password=hunter2; by hand"
+SAS_NOTE = "log: https://acct.blob.core.windows.net/logs/r.txt?sv=2022-11-02&sp=r&sig=S3cr3tSig"
+NOTE_SECRETS = ("hunter2", "S3cr3tSig")
+
+
+def test_a_secret_in_a_note_is_redacted_in_the_audit_log_jira_and_slack(celery_worker, targets):
+    """A responder pasting a connection string or a SAS URL into a note leaked it: the note
+    went into the audit log, the issue's comment and the thread unredacted."""
+    from tests.api import jwt_client
+
+    jira, slack, _ = targets
+    client = jwt_client(make_user("noor", role="responder"))
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    acked = client.post(
+        f"/api/v1/tickets/{ticket.pk}/acknowledge/", {"note": CONNECTION_NOTE}, format="json"
+    )
+    assert acked.status_code == 200, acked.content
+    resolved = client.post(
+        f"/api/v1/tickets/{ticket.pk}/resolve/",
+        {"note": SAS_NOTE, "fix": "rotated the password"},
+        format="json",
+    )
+    assert resolved.status_code == 200, resolved.content
+    settled(ticket.pk)
+
+    notes = {
+        a.action: a.details.get("note")
+        for a in AuditLog.objects.filter(ticket_id=ticket.pk, action__in=["acknowledge", "resolve"])
+    }
+    assert notes == {
+        "acknowledge": "DB login failed; tried Server=x;Password=[REDACTED]; by hand",
+        "resolve": "log: https://acct.blob.core.windows.net/logs/r.txt?sv=2022-11-02&sp=r&sig=[REDACTED]",
+    }
+    assert Resolution.objects.get(ticket_id=ticket.pk).note == notes["resolve"]
+    comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+    assert any(notes["acknowledge"] in c for c in comments), comments
+    assert any(notes["resolve"] in c for c in comments), comments
+    replies = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+    stored = json.dumps(
+        list(OutboundDelivery.objects.filter(ticket_id=ticket.pk).values_list("payload", flat=True))
+    )
+    for told in [*comments, *replies, stored]:
+        assert not any(secret in told for secret in NOTE_SECRETS), told
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"),
+    [("{color:red}x{color}", "color:red x color"), ("[link|http://evil]", "link http://evil")],
+)
+def test_a_username_makes_no_markup_in_the_jira_comment(celery_worker, targets, username, shown):
+    """The ticket's comment put the actor's name into JIRA's wiki markup as it was (the
+    incident's comment escaped it): a name made colours or links on the issue."""
+    from tests.api import jwt_client
+
+    jira, _, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    acked = jwt_client(make_user(username, role="responder")).post(
+        f"/api/v1/tickets/{ticket.pk}/acknowledge/"
+    )
+    assert acked.status_code == 200, acked.content
+    settled(ticket.pk)
+
+    comment = jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
+    assert comment == f"{shown} acknowledged the ticket via the API in the RCA service."
+
+
 def test_the_slack_alert_says_when_the_response_is_due_while_the_sla_clock_runs(
     celery_worker, targets
 ):

@@ -917,6 +917,60 @@ def test_what_fixed_the_incident_is_told_in_its_thread_and_on_its_issue(celery_w
     )
 
 
+def test_a_secret_in_a_note_on_an_incident_is_redacted_on_its_timeline_issue_and_thread(
+    celery_worker, targets
+):
+    """A note given with an incident's change went unredacted into its timeline, every
+    member's audit entry, the issue's comment and the thread reply."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    clear_throttles()
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    responder = jwt_client(make_user("responder", "maria"))
+
+    acked = responder.post(
+        f"/api/v1/incidents/{incident.pk}/acknowledge/",
+        {"note": "tried Server=x;Password=hunter2; by hand"},
+        format="json",
+    )
+    assert acked.status_code == 200, acked.content
+    resolved = responder.post(
+        f"/api/v1/incidents/{incident.pk}/resolve/",
+        {"note": "see https://acct.blob.core.windows.net/l/r.txt?sv=2022-11-02&sig=S3cr3tSig"},
+        format="json",
+    )
+    assert resolved.status_code == 200, resolved.content
+    wait_for(lambda: len(incident_thread(slack, incident)) == 2, 30)
+    settled()
+
+    timeline = {
+        e.kind: e.details.get("note")
+        for e in IncidentEvent.objects.filter(
+            incident=incident, kind__in=["acknowledge", "resolved"]
+        )
+    }
+    assert timeline == {
+        "acknowledge": "tried Server=x;Password=[REDACTED]; by hand",
+        "resolved": "see https://acct.blob.core.windows.net/l/r.txt?sv=2022-11-02&sig=[REDACTED]",
+    }
+    members = AuditLog.objects.filter(
+        ticket__incident=incident, action__in=["acknowledge", "resolve"]
+    )
+    assert members.count() == 4
+    assert all("[REDACTED]" in a.details["note"] for a in members)
+    issue = comments(jira, incident.itsm_ticket_id)
+    thread = [reply["text"] for reply in incident_thread(slack, incident)]
+    assert any(timeline["acknowledge"] in comment for comment in issue), issue
+    assert any(timeline["resolved"] in comment for comment in issue), issue
+    assert any("Password=[REDACTED]" in reply for reply in thread), thread
+    deliveries = json.dumps(list(OutboundDelivery.objects.values_list("payload", flat=True)))
+    for text in [*issue, *thread, *[a.details["note"] for a in members], deliveries]:
+        assert "hunter2" not in text and "S3cr3tSig" not in text, text
+
+
 def test_the_outage_coming_back_reopens_the_incident_in_the_channel(celery_worker, targets):
     """A member failing again after the incident was resolved: the reply under its message is
     broadcast to the channel, the issue says so, once however many members fail again."""
