@@ -148,19 +148,29 @@ def _latest_try(ticket: Ticket, run_key: str) -> int | None:
 def fetch_log(task: TaskTry, target: Path, *, max_bytes: int, timeout: float) -> None:
     """Write the try's log to `target` as text: the whole of it (`full_content`), and any next
     part Airflow holds back (`continuation_token`) until a part brings no line, within
-    `timeout` seconds from the first request: each request and each read of its answer waits
-    at most the time left. The answers, as received, count towards `max_bytes`.
-    AirflowLogError naming the problem when it fails."""
-    import airflow_client.client as airflow
-
-    api = AirflowApi.from_settings(timeout, answer_redirects=True)
+    `timeout` seconds from the first request: each request (its connection, its headers) and
+    each read of its answer waits at most the time left, the connections being shut down
+    then. The answers, as received, count towards `max_bytes`. AirflowLogError naming the
+    problem when it fails."""
+    deadline = time.monotonic() + timeout
+    api = AirflowApi.from_settings(timeout, answer_redirects=True, deadline=deadline)
     if api is None:
         raise AirflowLogError(
             "Airflow is not configured (AIRFLOW_API_URL with AIRFLOW_API_TOKEN, or "
             "AIRFLOW_USERNAME and AIRFLOW_PASSWORD)"
         )
+    try:
+        _read_pages(api, task, target, max_bytes, timeout, deadline)
+    finally:
+        api.close()
+
+
+def _read_pages(
+    api: AirflowApi, task: TaskTry, target: Path, max_bytes: int, timeout: float, deadline: float
+) -> None:
+    import airflow_client.client as airflow
+
     instances = airflow.TaskInstanceApi(api.client)
-    deadline = time.monotonic() + timeout
     received = 0
     token: str | None = None
     late = AirflowLogError(
@@ -208,8 +218,9 @@ def _page(
     def get() -> bytes | None:
         """The raw answer, None once it grew past `allowance`. The connection, the headers and
         each read of the body wait at most the time left before `deadline`, and reading stops
-        once it passed (`timed_read.read_within`): a server sending bytes slowly cannot hold
-        it longer. So does the token request, when one is needed (`AirflowApi.call`)."""
+        once it passed (`timed_read.read_within`); the connection is shut down then (the
+        AirflowApi's deadline): a server sending bytes slowly, its headers included, cannot
+        hold it longer. So does the token request, when one is needed (`AirflowApi.call`)."""
         response = instances.get_log_without_preload_content(
             task.dag_id,
             task.run_id,

@@ -13,33 +13,23 @@ No Django here: the caller passes the hosts the operator trusts (``FetchPolicy``
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import ipaddress
 import os
 import socket
-import ssl
-import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
-from urllib3.util.ssl_match_hostname import CertificateError
+from urllib3.exceptions import ConnectTimeoutError
 
-from rca_project.timed_read import time_left
+from rca_project.http_errors import DEFAULT_PORTS, connection_failure
+from rca_project.timed_read import DeadlineAdapter, time_left
 
-_Connection = TypeVar("_Connection", bound=HTTPConnection)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
 # Never served a log, and they hand out the machine's credentials: refused for every host, a
 # listed one included. Azure's (and AWS's, GCP's) instance metadata service, AWS's over IPv6,
 # and Azure's WireServer (a public address, so the private-network test alone lets it through).
@@ -174,64 +164,18 @@ def vetted_addresses(url: str, policy: FetchPolicy) -> list[str]:
     return addresses
 
 
-class PinnedAdapter(HTTPAdapter):
+class PinnedAdapter(DeadlineAdapter):
     """Connects to ``address`` whatever the URL's host resolves to now, while the request and
     TLS stay those of the host's name: the Host header, the server name sent (SNI) and the name
     the certificate must hold.
 
-    With a ``deadline``, each connection it opens is shut down when the deadline passes, so
-    whatever read waits on it then ends in an error: a read timeout bounds each read, and a
-    server sending its headers a byte at a time within it would hold the request for as long as
-    it likes (the body's reads are bounded by ``timed_read.body_before`` too)."""
+    With a ``deadline``, each connection it opens is shut down when the deadline passes (see
+    ``timed_read.DeadlineAdapter``): a server sending even its headers a byte at a time cannot
+    hold the request past it."""
 
     def __init__(self, address: str, deadline: float | None = None) -> None:
         self.address = address
-        self.deadline = deadline
-        self._cuts: list[threading.Timer] = []
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        if self.deadline is None:
-            return
-        adapter = self
-
-        def cut_at_deadline(base: type[_Connection]) -> type[_Connection]:
-            class Connection(base):  # type: ignore[valid-type,misc]
-                def connect(self) -> None:
-                    adapter._cut_at_deadline(self)
-                    super().connect()
-
-            return Connection
-
-        class Pool(HTTPConnectionPool):
-            ConnectionCls = cut_at_deadline(HTTPConnection)
-
-        class TlsPool(HTTPSConnectionPool):
-            ConnectionCls = cut_at_deadline(HTTPSConnection)
-
-        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
-
-    def _cut_at_deadline(self, connection: HTTPConnection) -> None:
-        assert self.deadline is not None
-
-        def cut() -> None:
-            sock = connection.sock
-            if sock is not None:
-                # The socket's own shutdown, also under TLS (SSLSocket's would drop its TLS
-                # state under a read running on another thread): the read sees the end.
-                with contextlib.suppress(OSError):
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-        timer = threading.Timer(max(self.deadline - time.monotonic(), 0.0), cut)
-        timer.daemon = True
-        self._cuts.append(timer)
-        timer.start()
-
-    def close(self) -> None:
-        for timer in self._cuts:
-            timer.cancel()
-        super().close()
+        super().__init__(deadline)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -293,61 +237,3 @@ def _not_connected(exc: requests.ConnectionError) -> bool:
     """No connection was made (refused, unreachable, timed out): the next address may do."""
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, ConnectTimeoutError)
-
-
-def connection_failure(exc: BaseException, url: str) -> str:
-    """What a failed request to ``url`` ran into, in words, for the usual connection errors
-    (found anywhere in the chain of exceptions ``requests`` and ``urllib3`` wrap them in): the
-    host's name not resolved, the connection refused, the TLS certificate not accepted, another
-    TLS failure, no answer in time, the connection reset, no route to the host. '' for others."""
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname or url, parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
-    except ValueError:
-        host, port = url, 0
-    causes = list(_causes(exc))
-
-    def found(*kinds: type[BaseException]) -> BaseException | None:
-        return next((c for c in causes if isinstance(c, kinds)), None)
-
-    if (dns := found(socket.gaierror)) is not None:
-        assert isinstance(dns, socket.gaierror)
-        detail = f" ({dns.strerror})" if dns.strerror else ""
-        return f"could not resolve host {host}{detail}"
-    if (cert := found(ssl.SSLCertVerificationError)) is not None:
-        assert isinstance(cert, ssl.SSLCertVerificationError)
-        detail = cert.verify_message or cert.reason or "verification failed"
-        return f"the TLS certificate of {host} was not accepted ({detail})"
-    if (mismatch := found(CertificateError)) is not None:  # urllib3 checks the name itself
-        return f"the TLS certificate of {host} was not accepted ({mismatch})"
-    if (tls := found(ssl.SSLError)) is not None:
-        assert isinstance(tls, ssl.SSLError)
-        return f"the TLS handshake with {host} failed ({tls.reason or tls})"
-    if found(ConnectionRefusedError):
-        return f"{host} refused the connection on port {port}"
-    if found(ConnectionResetError):
-        return f"{host} closed the connection"
-    # urllib3's NewConnectionError (any failed connect) is a ConnectTimeoutError: not a sign.
-    if found(TimeoutError, ReadTimeoutError, requests.Timeout):
-        return f"{host} did not answer in time"
-    unreachable = (errno.ENETUNREACH, errno.EHOSTUNREACH)
-    if any(isinstance(c, OSError) and c.errno in unreachable for c in causes):
-        return f"no network route to {host}"
-    return ""
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and those it wraps: its cause and context, urllib3's ``reason``, and the
-    exceptions among its arguments (how ``requests`` wraps urllib3's), each once."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending and len(seen) < 50:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        reason = getattr(current, "reason", None)
-        for inner in (current.__cause__, current.__context__, reason, *current.args):
-            if isinstance(inner, BaseException):
-                pending.append(inner)

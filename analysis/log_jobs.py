@@ -46,7 +46,7 @@ from analysis.models import LlmCall, LogAnalysisJob
 from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
-from rca_project import airflow_api, timed_read
+from rca_project import airflow_api, http_errors, timed_read
 from tickets import lifecycle
 from tickets.broadcast import GROUP, publisher
 from tickets.databricks_workspace import configured_workspace_id, foreign_workspace
@@ -632,7 +632,7 @@ def _download_url(job: LogAnalysisJob, target: Path) -> None:
     except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as exc:
         if time.monotonic() >= deadline:
             raise LogJobError(f"fetching the log from {host} took over {timeout:g} s") from exc
-        why = log_fetch.connection_failure(exc, url) or type(exc).__name__
+        why = http_errors.connection_failure(exc, url) or type(exc).__name__
         raise LogJobError(f"cannot fetch the log from {host}: {why}") from exc
 
 

@@ -158,7 +158,7 @@ _SAS_CONN = re.compile(
 )
 # An Azure Functions key in a URL's query (https://app.azurewebsites.net/api/f?code=...), or an
 # OAuth authorization code: only as a query parameter, so "exit code=1" in prose stays.
-_QUERY_CODE = re.compile(r"(?P<pre>(?:[?&]|&amp;)code=)[^\s&#'\"<>]{1,4096}")
+_QUERY_CODE = re.compile(r"(?P<pre>(?:[?&]|&amp;)code=)(?P<val>[^\s&#'\"<>]{1,4096})")
 # Command-line flags: --password hunter2, --client-secret "x y"
 _CLI_FLAG = re.compile(
     r"(?P<pre>-(?<![\w-]-)-?(?:password|passwd|pwd|token|secret|client-secret|api-key|apikey"
@@ -300,6 +300,13 @@ def _kv(m: re.Match[str], text: str) -> str:
     full_key = _full_key(text, m.start(), m.end("key")).lower()
     if full_key == "pwd" and inner[:1] in "/~":
         return whole  # PWD=/opt/airflow is a working directory, not a password
+    if not quote and mid == "=" and _in_query(text, m.end("key") - len(full_key)):
+        # A query parameter's value ("?sig=…", "&token=…"): the punctuation after it is the
+        # text's, as after `code=` ("(see https://x/f?token=KEY)." keeps ").").
+        end = _query_value_end(inner)
+        if not end or inner[:end] == REDACTED:
+            return whole
+        return f"{key}{mid}{REDACTED}{inner[end:]}"
     if ":" in mid and not quote and val[0] != "{":
         if inner.rstrip(")").upper() in ("YES", "NO"):
             return whole  # MySQL's "(using password: YES)": whether one was sent, not which
@@ -341,6 +348,42 @@ def _bearer(m: re.Match[str], text: str) -> str:
 
 def _keep_prefix(m: re.Match[str], text: str) -> str:
     return _group(m, text, "pre") + REDACTED
+
+
+# The brackets a query parameter's value may close without having opened them.
+_CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def _query_value_end(value: str) -> int:
+    """Where a query parameter's bare value ends in running text: before the punctuation after
+    it that ends the sentence or clause (. , ; : ! ?) or closes a bracket the value did not
+    open, as a linkifier reads a URL in prose ("(see https://x/f?code=KEY)." keeps ")."). A
+    bracket the value opened, and punctuation inside it, stay the value's."""
+    end = len(value)
+    while end:
+        char = value[end - 1]
+        opener = _CLOSERS.get(char)
+        if char in ".,;:!?" or (
+            opener is not None and value.count(char, 0, end) > value.count(opener, 0, end)
+        ):
+            end -= 1
+            continue
+        break
+    return end
+
+
+def _query_code(m: re.Match[str], text: str) -> str:
+    """`code=` in a query: its value masked, the punctuation after it kept."""
+    val = _group(m, text, "val")
+    end = _query_value_end(val)
+    if not end:
+        return text[m.start() : m.end()]  # punctuation only: no value
+    return _group(m, text, "pre") + REDACTED + val[end:]
+
+
+def _in_query(text: str, key_start: int) -> bool:
+    """Whether the key starting at `key_start` is a URL query's parameter (after ? or &)."""
+    return key_start > 0 and (text[key_start - 1] in "?&" or text.endswith("&amp;", 0, key_start))
 
 
 def _keep_prefix_at(m: re.Match[str], text: str) -> str:
@@ -486,7 +529,7 @@ _RULES: list[_Rule] = [
         hints=("hooks.slack.com",),
     ),
     _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
-    _Rule(_QUERY_CODE, _keep_prefix, fold=True, hints=("code=",)),
+    _Rule(_QUERY_CODE, _query_code, fold=True, hints=("code=",)),
     _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),
     _Rule(_KV, _kv, fold=True),
     _Rule(

@@ -18,7 +18,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from django.conf import settings
 
 from integrations.parsers.airflow import airflow_deployment
-from rca_project.timed_read import read_within, time_left
+from rca_project.http_errors import connection_failure
+from rca_project.timed_read import DeadlineCuts, read_within, session_by, time_left
 
 # The API's own paths: a common mistake is to give AIRFLOW_API_URL with one of them, where the
 # client (and /auth/token) want the server's root.
@@ -111,7 +112,10 @@ def redirect_target(location: str, url: str) -> str:
 
 class AirflowApi:
     """One authenticated `airflow_client` ApiClient; `call` runs a client call with a token,
-    fetching a fresh one once when a password is configured and the token was refused."""
+    fetching a fresh one once when a password is configured and the token was refused. With a
+    `deadline` (time.monotonic()), each connection the client opens is shut down when it
+    passes (`timed_read.DeadlineCuts`), so no answer, its headers included, is read past it;
+    `close` when done."""
 
     def __init__(
         self,
@@ -122,6 +126,7 @@ class AirflowApi:
         password: str = "",
         timeout: float,
         answer_redirects: bool = False,
+        deadline: float | None = None,
     ) -> None:
         import airflow_client.client as airflow
         from urllib3 import Retry
@@ -137,9 +142,14 @@ class AirflowApi:
         self._config.retries = Retry(total=0, redirect=False) if answer_redirects else 0
         self._config.access_token = token or None
         self.client = airflow.ApiClient(self._config)
+        self._cuts = DeadlineCuts(deadline) if deadline is not None else None
+        if self._cuts is not None:
+            self._cuts.cut(self.client.rest_client.pool_manager)
 
     @classmethod
-    def from_settings(cls, timeout: float, *, answer_redirects: bool = False) -> AirflowApi | None:
+    def from_settings(
+        cls, timeout: float, *, answer_redirects: bool = False, deadline: float | None = None
+    ) -> AirflowApi | None:
         if not configured():
             return None
         return cls(
@@ -149,13 +159,21 @@ class AirflowApi:
             password=settings.AIRFLOW_PASSWORD,
             timeout=timeout,
             answer_redirects=answer_redirects,
+            deadline=deadline,
         )
+
+    def close(self) -> None:
+        """Let the connections go, and the deadline's watch of them."""
+        if self._cuts is not None:
+            self._cuts.cancel()
+        self.client.rest_client.pool_manager.clear()
 
     def login(self, deadline: float | None = None) -> None:
         """A JWT for the username and password from `POST /auth/token`, asked and read by
-        `deadline` (time.monotonic(); by default `timeout` seconds from now). No redirect is
-        followed: requests sends a 307's or 308's body again, password included, to whatever
-        host the redirect names."""
+        `deadline` (time.monotonic(); by default `timeout` seconds from now): the connection is
+        shut down then (`timed_read.session_by`), so a server sending even its headers a byte
+        at a time cannot hold it longer. No redirect is followed: requests sends a 307's or
+        308's body again, password included, to whatever host the redirect names."""
         import requests
         from urllib3.exceptions import HTTPError
 
@@ -164,17 +182,21 @@ class AirflowApi:
         url = f"{self.base_url}/auth/token"
         shown = without_credentials(url)
         try:
-            with requests.post(
-                url,
-                json={"username": self._username, "password": self._password},
-                timeout=min(self.timeout, time_left(deadline)),
-                allow_redirects=False,
-                stream=True,
-            ) as response:
+            with (
+                session_by(deadline) as session,
+                session.post(
+                    url,
+                    json={"username": self._username, "password": self._password},
+                    timeout=min(self.timeout, time_left(deadline)),
+                    allow_redirects=False,
+                    stream=True,
+                ) as response,
+            ):
                 status = response.status_code
                 body = read_within(response.raw, deadline, TOKEN_ANSWER_LIMIT)
         except (requests.RequestException, HTTPError, OSError) as exc:  # OSError: TimeoutError
-            raise AirflowApiError(f"Airflow token: {type(exc).__name__}", login=True) from exc
+            why = connection_failure(exc, url) or type(exc).__name__
+            raise AirflowApiError(f"Airflow token: {why}", login=True) from exc
         if response.is_redirect:
             raise AirflowApiError(
                 f"Airflow token: {status} from {shown}, a redirect to "
@@ -210,7 +232,9 @@ class AirflowApi:
 
     def call(self, what: str, call: Callable[[], Any], *, deadline: float | None = None) -> Any:
         """`call()` with a token (asked for by `deadline`, see `login`);
-        AirflowApiError("<what>: <status> <reason>") when it fails."""
+        AirflowApiError("<what>: <status> <reason>") when Airflow refuses it, and
+        "<what>: <the failure in words>" (`http_errors.connection_failure`, else the
+        exception's name) when it does not reach Airflow."""
         from airflow_client.client.exceptions import ApiException
 
         if not self._config.access_token:
@@ -232,5 +256,6 @@ class AirflowApi:
             except AirflowApiError:
                 raise
             except Exception as exc:  # urllib3's connection errors and timeouts
-                raise AirflowApiError(f"{what}: {type(exc).__name__}") from exc
+                why = connection_failure(exc, self.base_url) or type(exc).__name__
+                raise AirflowApiError(f"{what}: {why}") from exc
         raise AssertionError("unreachable")

@@ -1055,6 +1055,27 @@ def test_a_redirect_answered_to_the_log_request_is_named_not_followed(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("login", [True, False])
+def test_an_airflow_that_refuses_the_connection_is_named_in_words(airflow_api, settings, login):
+    """The token request (login) or the log request (a token configured) to a port nothing
+    listens on (9, as in the log URL's test): the job said "… ConnectionError" or
+    "… MaxRetryError"."""
+    closed = 9
+    ticket = airflow_ticket(served(airflow_api))
+    settings.AIRFLOW_DEPLOYMENT = served(airflow_api)  # the task's, now at a closed port
+    settings.AIRFLOW_API_URL = f"http://127.0.0.1:{closed}"
+    if not login:
+        settings.AIRFLOW_API_TOKEN = "a-jwt"
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    what = "Airflow token" if login else "log of sales_daily.load_orders try 2 of run"
+    assert job.status == "failed"
+    assert job.error.startswith(f"cannot reach Airflow at http://127.0.0.1:{closed}: {what}")
+    assert job.error.endswith(f": 127.0.0.1 refused the connection on port {closed}"), job.error
+
+
+@pytest.mark.django_db
 def test_a_gzip_encoded_token_answer_is_read(airflow_api):
     """requests asks for gzip; the token answer is read as it arrives, decoded."""
     airflow_api.token = "a-long-jwt." + "x" * 2000
@@ -1085,16 +1106,24 @@ def test_an_airflow_log_over_the_size_limit_fails_the_job(airflow_api, settings)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("slow", ["drip", "stall", "token drip", "token stall"])
+@pytest.mark.parametrize(
+    "slow",
+    ["drip", "header drip", "stall", "token drip", "token header drip", "token stall"],
+)
 def test_an_airflow_log_sent_slowly_fails_the_job_at_the_fetch_timeout(airflow_api, settings, slow):
     """A page whose bytes each come well within the timeout of a read but that would take
-    seconds in all (drip), or one not answered at all (stall), and the same of the token the
-    password is exchanged for, the first request: the fetch stops at
-    LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS, naming it."""
+    seconds in all (drip; header drip: its status line and headers, which a timeout per read
+    did not bound), or one not answered at all (stall), and the same of the token the password
+    is exchanged for, the first request: the fetch stops at LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
+    naming it."""
     settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = 1
     airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"] * 20)
     if slow == "drip":
         airflow_api.log_drip = 0.05  # about 250 bytes: over 12 s
+    elif slow == "header drip":
+        airflow_api.log_header_drip = 0.05  # about 350 bytes: over 17 s
+    elif slow == "token header drip":
+        airflow_api.token_header_drip = 0.05
     elif slow == "stall":
         airflow_api.stall(10, path_contains="/logs/")
     elif slow == "token drip":

@@ -785,3 +785,34 @@ def test_azure_functions_key_in_a_query_is_masked() -> None:
     )
     for prose in ("process exited with exit code=1", "status code=500", "x?barcode=5012"):
         assert redact(prose) == prose
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        (
+            "(see https://fn.azurewebsites.net/api/f?code=aBcD3fGh1jKl==).",
+            "(see https://fn.azurewebsites.net/api/f?code=[REDACTED]).",
+        ),
+        ("call https://x/api?code=aBcD3fGh1jKl) now", "call https://x/api?code=[REDACTED]) now"),
+        (
+            "at https://x/cb?state=1&code=4aBcD3fGh1jKl, then",
+            "at https://x/cb?state=1&code=[REDACTED], then",
+        ),
+        ("see https://x/b?sv=1&sig=AbC%2Bdef%3D).", "see https://x/b?sv=1&sig=[REDACTED])."),
+        ("(hook https://x/h?token=c0ffee1234abcd).", "(hook https://x/h?token=[REDACTED])."),
+        ("GET /v1?api_key=9f8e7d6c5b4a: 403", "GET /v1?api_key=[REDACTED]: 403"),
+        ("<a href=/f?a=1&amp;token=c0ffee12ab>", "<a href=/f?a=1&amp;token=[REDACTED]>"),
+        # A bracket the value opened is the value's; so is punctuation inside it.
+        ("https://x/f?code=ab(cd)ef", "https://x/f?code=[REDACTED]"),
+        ("https://x/f?token=ab.cd.ef&n=1", "https://x/f?token=[REDACTED]&n=1"),
+        # Outside a query a value keeps no trailing punctuation: it may be the password's.
+        ("password=hunter2!.", "password=[REDACTED]"),
+    ],
+)
+def test_a_query_parameters_value_keeps_the_punctuation_after_it(text, redacted) -> None:
+    """The sentence's or bracket's closing punctuation after a URL is not the value's: `code=`
+    swallowed "(see …?code=KEY)." into "…code=[REDACTED]", losing ")."; so did the key/value
+    rule of `sig=`, `token=`."""
+    assert redact(text) == redacted
+    assert redact(redacted) == redacted

@@ -16,7 +16,8 @@ Paths answered:
        parts `add_log` gave, one per request, each but the last with a token for the next
        (404 "TaskInstance not found" for a try without a log; with `log_drip` set, the
        answer's body is sent one byte every `log_drip` seconds; `token_drip` does the same
-       for /auth/token's answers)
+       for /auth/token's answers; `log_header_drip` and `token_header_drip` do it to their
+       status line and headers)
 With `gzip_token`, a token answer of 1 KiB or more is gzip-encoded for a client accepting it.
 Every /api/v2 call needs `Authorization: Bearer <the token>` (401 otherwise). With
 `note_field=False` the clear's body forbids `note`, as Airflow 3.1's ClearTaskInstancesBody
@@ -59,6 +60,8 @@ class FakeAirflow(FakeHttpService):
         self.note_field = True
         self.log_drip = 0.0  # seconds between the bytes of a log answer (a slow server)
         self.token_drip = 0.0  # the same for the token endpoint's answers
+        self.log_header_drip = 0.0  # seconds between the bytes of a log answer's headers
+        self.token_header_drip = 0.0  # the same for the token endpoint's answers
         # Compress the token endpoint's answer for a client accepting gzip, as a server with
         # Starlette's GZipMiddleware (answers of 1 KiB or more) does.
         self.gzip_token = False
@@ -114,6 +117,11 @@ class FakeAirflow(FakeHttpService):
         if request.path == "/auth/token":
             return self.token_drip
         return self.log_drip if _LOG.match(request.path) else 0.0
+
+    def header_pause(self, request: RecordedRequest) -> float:
+        if request.path == "/auth/token":
+            return self.token_header_drip
+        return self.log_header_drip if _LOG.match(request.path) else 0.0
 
     def route(self, request: RecordedRequest) -> Reply:
         if request.method == "POST" and request.path == "/auth/token":

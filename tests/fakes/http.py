@@ -138,6 +138,12 @@ class FakeHttpService:
         that drips an answer slowly overrides it."""
         return 0.0
 
+    def header_pause(self, request: RecordedRequest) -> float:
+        """Seconds to wait before each byte of the answer's status line and headers (0: send
+        them at once, as most servers do); a fake that drips its headers overrides it. A
+        padding header makes them a few hundred bytes."""
+        return 0.0
+
     # -- internals ---------------------------------------------------------------------------
     def _add_fault(self, fault: Fault) -> None:
         with self._lock:
@@ -202,7 +208,19 @@ def _handler_for(service: FakeHttpService) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.end_headers()
+                head_pause = service.header_pause(request)
+                if not head_pause:
+                    self.end_headers()
+                else:
+                    self.send_header("X-Padding", "x" * 200)
+                    buffered: list[bytes] = getattr(self, "_headers_buffer", [])
+                    head = b"".join(buffered) + b"\r\n"
+                    buffered.clear()  # sent here, not by a later flush
+                    for index in range(len(head)):
+                        if service._released.wait(head_pause):
+                            return  # stopping: drop the rest
+                        self.wfile.write(head[index : index + 1])
+                        self.wfile.flush()
                 pause = service.body_pause(request)
                 if not pause:
                     self.wfile.write(data)

@@ -542,6 +542,18 @@ def test_airflow_wrong_password_fails_the_remediation_without_leaking_it(airflow
     assert airflow.instances[("d", "r", "t", -1)]["state"] == "failed"
 
 
+@pytest.mark.parametrize("login", [True, False])
+def test_airflow_that_refuses_the_connection_is_named_in_words(airflow, settings, login):
+    """The token request (login) or the clear (a token configured) to a port nothing listens
+    on: the reason said "… ConnectionError" or "… MaxRetryError"."""
+    settings.AIRFLOW_API_URL = "http://127.0.0.1:9"
+    if not login:
+        settings.AIRFLOW_API_TOKEN = "a-jwt"
+    _, rows = _airflow_clear_of(airflow)
+    what = "Airflow token" if login else "clear d.t"
+    assert f"{what}: 127.0.0.1 refused the connection on port 9" in rows[0].last_error
+
+
 def test_airflow_clear_sends_the_password_to_no_host_a_redirect_names(airflow):
     with FakeAirflow() as elsewhere:
         airflow.fail(

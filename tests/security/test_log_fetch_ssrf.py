@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from analysis import log_fetch, log_jobs
 from analysis.models import LogAnalysisJob
+from rca_project import http_errors
 from tests.api import jwt_client, make_user
 from tests.conftest import local_payload
 from tests.fakes.text_server import TextServer
@@ -353,7 +354,7 @@ def test_a_host_that_accepts_but_never_answers_is_named_in_words():
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/log"
         with pytest.raises(requests.ReadTimeout) as failure:
             requests.get(url, timeout=(2, 0.3))
-    assert log_fetch.connection_failure(failure.value, url) == "127.0.0.1 did not answer in time"
+    assert http_errors.connection_failure(failure.value, url) == "127.0.0.1 did not answer in time"
 
 
 def test_the_host_header_names_the_host_and_port_never_a_login_the_url_carries(resolver):
