@@ -834,6 +834,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|bad record|not a parquet file"
             r"|invalid character|notallownull|parquetdecodingexception|can ?not read value at"
             r"|not well-formed|not a valid (?:zip|gzip|archive|parquet|avro|orc|excel|xlsx) file"
+            # A columnar file whose footer or magic bytes are not there: truncated, corrupted or
+            # another format under the name ("Not valid Parquet file: expected magic number",
+            # "Parquet magic bytes not found in footer").
+            r"|not (?:a )?valid (?:parquet|avro|orc) file|magic (?:bytes|number)\b[^\n]{0,60}"
+            r"(?:not found|but found|\bgot\b)"
             r"|badzipfile|not a gzip(?:ped)? file|not in gzip format"
             r"|extra data after last expected column|missing data for column|badcopyfileformat"
             r"|emptydataerror|no columns to parse|encountered too many errors|stl_load_errors"
@@ -1293,6 +1298,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # An HTTP endpoint the activity calls answered 404 (ADF's Azure Function and Web
+            # activities: "Invoking Azure function failed with HttpStatusCode - NotFound"): the
+            # function name or route it is configured with does not exist. Above the generic
+            # remote-call signal.
+            "endpoint_not_found",
+            3.0,
+            any_of(*signals.ENDPOINT_NOT_FOUND),
+            _I,
+        ),
+        (
             # Something the run needs is not registered where it is looked up: an Azure
             # resource provider, a filesystem scheme, a plugin or dialect.
             "not_registered",
@@ -1360,6 +1375,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # in the registry or on the host (Docker, Kubernetes).
             r"|could not load (?:file or )?assembly|no such image|manifest (?:for \S+ )?unknown"
             r"|(?:container )?image \S+ not found"
+            # A registry answering an image manifest request with not found ("Get
+            # https://gcr.io/v2/team/app/manifests/1.2: unknown: Project 'x' not found or deleted").
+            r"|/manifests/[\w.-]+: [^\n]{0,120}?\bnot found\b"
             r"|distributionnotfound|distribution was not found"
             # PySpark could not start its JVM (JAVA_HOME unset, no Java installed).
             r"|java gateway process exited|java_gateway_exited|java_home is not set"

@@ -462,6 +462,14 @@ ENDPOINT_VALIDATION: tuple[str, ...] = (
 
 ADF_EXPRESSION: tuple[str, ...] = (r"invalidtemplate",)
 
+# An HTTP endpoint an ADF Azure Function or Web activity calls answered 404 ("Invoking Azure
+# function failed with HttpStatusCode - NotFound", "HttpStatusCode - 'NotFound'").
+ENDPOINT_NOT_FOUND: tuple[str, ...] = (
+    r"httpstatuscode[\s:'-]{0,5}notfound",
+    r"status-'notfound'",
+    r"failed with status-'?404\b",
+)
+
 # dbt could not resolve a ref(), source() or other node a model depends on.
 DBT_UNRESOLVED_REF: tuple[str, ...] = (
     r"depends on (?:a|the) (?:node|source|macro|model|metric|seed|snapshot) named",
@@ -469,6 +477,9 @@ DBT_UNRESOLVED_REF: tuple[str, ...] = (
     # dbt-loom and cross-project refs: "'model.a.t' depends on 'model.b.c' which is not in
     # the graph!".
     r"which is not in the graph",
+    # Dataform: 'Missing dependency detected: Node "a.b" depends on "c.d" which does not exist.'
+    r"missing dependency detected",
+    r"depends on [\"'][^\"'\n]{1,120}[\"'] which (?:does not exist|was not found)",
 )
 
 SYNTAX_ERROR: tuple[str, ...] = (

@@ -114,6 +114,7 @@ RULES: tuple[Rule, ...] = (
     configuration.filesystem_scheme,
     configuration.odbc_driver_missing,
     configuration.missing_artifact,
+    configuration.endpoint_not_found,
     configuration.dependency_conflict,
     configuration.library_install,
     configuration.airflow_variable,

@@ -70,20 +70,44 @@ def dbt_unresolved_ref(m: re.Match[str], ctx: Context) -> Finding:
     found = re.search(r"depends on (?:a|the) (\w+) named '([^']+)'", ctx.text, re.IGNORECASE)
     if found:
         kind, name = clean_value(found.group(1)).lower(), clean_value(found.group(2))
+    elif quoted_ref := re.search(
+        r"depends on [\"']([^\"'\n]{1,120})[\"'] which (?:does not exist|was not found"
+        r"|is not in the graph)",
+        ctx.text,
+        re.IGNORECASE,
+    ):
+        # dbt's unique ids ("semantic_model.shop.orders") say what kind of node they are;
+        # Dataform's "schema.table" does not.
+        name = clean_value(quoted_ref.group(1))
+        prefix = name.split(".", 1)[0].lower()
+        if prefix in {"model", "source", "seed", "snapshot", "metric", "semantic_model", "macro"}:
+            kind = prefix.replace("_", " ")
+    dbt = re.search(r"\bdbt\b|compilation error", ctx.text, re.IGNORECASE) is not None
     model = grab(ctx.text, r"(?:model|test|snapshot|seed) '([^']+)' (?:\([^)]*\) )?depends on")
+    node = grab(
+        ctx.text,
+        r"'((?:model|metric|semantic_model|test|snapshot|seed|exposure)\.[\w.]+)' depends on",
+        r"node \"([^\"\n]{1,120})\" depends on",
+    )
     what = f"{kind or 'node'} {quoted(name)}" if name else "a node it references"
-    who = f"dbt model {quoted(model)}" if model else "a dbt model"
+    if model:
+        who = f"dbt model {quoted(model)}"
+    elif node:
+        who = f"the {'dbt ' if dbt else ''}node {quoted(node)}"
+    else:
+        who = "a dbt model" if dbt else "a node of the project"
+    tool = "dbt" if dbt else "the compiler"
     call = "source()" if kind == "source" else "ref()"
+    listing = " (dbt ls --select ...)" if dbt else ""
     return Finding(
-        f"{who} depends on {what}, which dbt could not find in the project (a {call} to a "
+        f"{who} depends on {what}, which {tool} could not find in the project (a {call} to a "
         "model or source that is missing, renamed, disabled or not selected)",
         (
             f"Check the spelling of {what} in the {call} call and that it is defined in the "
-            "project or an installed package (dbt ls --select ...).",
-            "If it was renamed or disabled, update every reference to it; run dbt deps if it "
-            "comes from a package.",
-            "Run dbt compile (or dbt parse) in CI so broken references fail before deployment, "
-            "then rerun.",
+            f"project or an installed package{listing}.",
+            "If it was renamed or disabled, update every reference to it; "
+            + ("run dbt deps if it comes from a package." if dbt else "reinstall packages."),
+            "Compile the project in CI so broken references fail before deployment, then rerun.",
         ),
         0.75,
         transient=False,

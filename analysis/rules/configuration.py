@@ -737,7 +737,10 @@ def missing_option(m: re.Match[str], ctx: Context) -> Finding:
     "missing_artifact",
     "ConfigurationError ExternalServiceError",
     r"no such image: ([\w./:@-]+)|manifest (?:for ([\w./:@-]+) )?unknown"
-    r"|could not load (?:file or )?assembly '([\w.-]+)",
+    r"|could not load (?:file or )?assembly '([\w.-]+)"
+    # A registry's answer to a manifest request: "Get https://gcr.io/v2/team/app/manifests/1.2:
+    # unknown: Project 'x' not found or deleted."
+    r"|([\w.-]+\.[a-z]{2,}(?::\d+)?)/v2/([\w./-]+?)/manifests/([\w.-]+): [^\n]{0,120}?\bnot found",
     example=(
         "Could not load file or assembly 'System.ValueTuple, Version=4.0.2.0, Culture=neutral' "
         "or one of its dependencies. The system cannot find the file specified."
@@ -760,15 +763,57 @@ def missing_artifact(m: re.Match[str], ctx: Context) -> Finding:
             0.7,
             transient=False,
         )
+    registry_says = ""
+    if m.group(4):
+        image = f"{m.group(4)}/{m.group(5)}:{m.group(6)}"
+        said = grab(ctx.text, r"/manifests/[\w.-]+: (?:unknown: )?([^\n]{1,160}?not found[^\n.]*)")
+        registry_says = f": the registry answered {said}" if said else ""
     what = f"the container image {quoted(image)}" if image else "the container image"
     return Finding(
-        f"{what} does not exist on the host or in the registry (wrong name or tag, or it was "
-        "never pulled)",
+        f"{what} does not exist on the host or in the registry (wrong name or tag, a deleted "
+        f"project or repository, or it was never pushed or pulled){registry_says}",
         (
             "Check the image name and tag in the operator or pod spec against the registry.",
             "Pull the image on the host (or set force_pull / imagePullPolicy) and make sure the "
             "registry credentials are configured.",
             "Rerun the task once the image resolves.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "endpoint_not_found",
+    "ConfigurationError ExternalServiceError",
+    any_of(*signals.ENDPOINT_NOT_FOUND),
+    example=(
+        "Call to provided Azure function 'UpdateStatus' failed with status-'NotFound' and "
+        "message - 'Invoking Azure function failed with HttpStatusCode - NotFound.'."
+    ),
+)
+def endpoint_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    named = re.search(r"azure function '([^'\n]{0,200})'", ctx.text, re.IGNORECASE)
+    if named and not named.group(1).strip():
+        what = (
+            "the Azure Function activity's function name is empty, so the call went to a route "
+            "the function app does not serve"
+        )
+    elif named:
+        what = f"the function app has no function or route {quoted(clean_value(named.group(1)))}"
+    elif re.search(r"web activity", ctx.text, re.IGNORECASE):
+        what = "the URL the Web activity calls names a path or resource the server does not have"
+    else:
+        what = "the function or route the activity calls does not exist at its endpoint"
+    return Finding(
+        f"the endpoint answered 404 Not Found: {what} (a wrong name, route or path, or "
+        "something that is not deployed)",
+        (
+            "Compare the activity's function name or URL (with any route, e.g. api/<route>) "
+            "with what the app or API serves (the portal's function list, the API's reference).",
+            "Check route prefixes (host.json's routePrefix), resource ids and API versions, and "
+            "that the deployment published the function or endpoint.",
+            "Rerun the activity once the name resolves.",
         ),
         0.7,
         transient=False,

@@ -450,13 +450,15 @@ def missing_path(m: re.Match[str], ctx: Context) -> Finding:
     "DataError",
     r"malformed|more columns than|fewer columns than|error tokenizing|expected \d+ fields"
     r"|jsondecodeerror|unicodedecodeerror|codec can't decode|invalid byte sequence"
-    r"|not a parquet file|corrupt",
+    r"|not a parquet file|corrupt|not (?:a )?valid (?:parquet|avro|orc) file"
+    r"|magic (?:bytes|number)\b[^\n]{0,60}(?:not found|but found|\bgot\b)",
     example="ValueError: Connection string is either blank or malformed.",
 )
 def malformed_file(m: re.Match[str], ctx: Context) -> Finding:
     file = grab(ctx.text, r"source '([^']+)'", r"in file ([^\s,]+)", r"file '([^']+)'")
     row = grab(ctx.text, r"row number (\d+)", r"line (\d+)")
     lowered = ctx.text.lower()
+    columnar = None
     if "json" in lowered:
         kind = "is not valid JSON (an empty body or an HTML error page is a common cause)"
         row = ""
@@ -475,18 +477,43 @@ def malformed_file(m: re.Match[str], ctx: Context) -> Finding:
                 f"{decode.group(3)} is invalid)"
             )
             row = ""
+    elif columnar := re.search(
+        r"\b(parquet|avro|orc)\b[^\n]{0,80}magic|magic[^\n]{0,80}\b(parquet|avro|orc)\b"
+        r"|not (?:a )?valid (parquet|avro|orc) file|not an? (parquet|avro|orc) file",
+        ctx.text,
+        re.IGNORECASE,
+    ):
+        # The reader found no footer or magic bytes: the file is truncated, corrupted or in
+        # another format under the name. Delimiters and quoting do not apply.
+        fmt = next(g for g in columnar.groups() if g).capitalize()
+        kind = (
+            f"is not a readable {fmt} file: its magic bytes or footer are missing (a "
+            "truncated or corrupted file, a write still in progress, or another format under "
+            f"a {fmt} name)"
+        )
+        row = ""
     else:
         kind = "is malformed (wrong delimiter, quoting or column count)"
     where = f" {file}" if file else ""
     at = f" at row {row}" if row else ""
     noun = "response or file" if "json" in lowered else "file"
+    steps = (
+        "Inspect the file around the reported row and compare with a file that loaded "
+        "successfully.",
+        "Check the format settings (delimiter, quote and escape characters, encoding, "
+        "header) against the file.",
+    )
+    if columnar:
+        steps = (
+            "Check the file's size and last bytes against a good one (a columnar file ends "
+            "with its footer and magic bytes); list the folder for partial or foreign files.",
+            "Make the reader skip files that are not data (_SUCCESS, _committed_, .crc, "
+            "temporary files) or fix the suffix filter.",
+        )
     return Finding(
         f"the input {noun}{where} {kind}{at}",
         (
-            "Inspect the file around the reported row and compare with a file that loaded "
-            "successfully.",
-            "Check the format settings (delimiter, quote and escape characters, encoding, "
-            "header) against the file.",
+            *steps,
             "Ask the producer to fix the export, or skip and log bad records if acceptable.",
             "Rerun the failed run after the fix.",
         ),

@@ -366,6 +366,17 @@ THREAD_SETS = [
     # (read as ExternalServiceError), first labelled Unknown alone, then given ExternalServiceError
     # as its alternative like r2-051 (34/40 counting that alternative).
     ("thread_errors_14.jsonl", 40, 0),
+    # Round 15 (weighted to what rounds 1-14 covered least: Kubernetes pods and image pulls,
+    # Spark shuffle, broadcast and result-size limits, PostgreSQL capacity and statement
+    # timeouts, dbt and Dataform references, Cosmos DB and Power BI throttling, ADF Azure
+    # Function activities, Celery brokers, corrupt Parquet files, encodings, Spark 3's date
+    # parser): 35/40 when collected. Its misses were a registry's "not found or deleted"
+    # answer to an image manifest request, an Azure Function that answered NotFound (read as
+    # a failed remote call), Dataform's "Missing dependency detected", a Parquet file "Not
+    # valid ... expected magic number ... got", and a paramiko SFTP "No such file" first
+    # labelled ConfigurationError, then DataError with ConfigurationError as its alternative
+    # like r9-025's SFTP path (36/40 counting that relabel).
+    ("thread_errors_15.jsonl", 40, 0),
 ]
 
 
