@@ -129,3 +129,31 @@ def test_ticket_text_stored_before_a_newer_rule_is_redacted_by_it():
     clean.refresh_from_db()
     assert (clean.details, clean.recommendations) == ({"error_code": "2200"}, ["Rerun it."])
     assert {t.pk: t.updated_at for t in (leaking, clean)} == updated_at
+
+
+def test_notes_typed_before_notes_were_redacted_are_redacted():
+    from tickets.models import AuditLog, Incident, IncidentEvent, new_incident_id
+
+    ticket = make_ticket()
+    pasted = "restarted it; Server=db1;Password=hunter2;"
+    leaking = AuditLog.objects.create(
+        ticket=ticket, actor_kind="user", action="resolve", details={"note": pasted, "fix": "x"}
+    )
+    clean = AuditLog.objects.create(
+        ticket=ticket, actor_kind="user", action="acknowledge", details={"note": "on it"}
+    )
+    incident = Incident.objects.create(id=new_incident_id(), culprit="db1", group_key="db1")
+    timeline = IncidentEvent.objects.create(
+        incident=incident, kind="resolved", details={"note": f"see {SAS_LOG}", "members": 2}
+    )
+
+    migration = importlib.import_module("tickets.migrations.0034_redact_stored_notes")
+    migration.redact_notes(apps, None)
+
+    leaking.refresh_from_db()
+    assert "hunter2" not in json.dumps(leaking.details)
+    assert leaking.details["fix"] == "x" and leaking.details["note"].startswith("restarted it")
+    clean.refresh_from_db()
+    assert clean.details == {"note": "on it"}
+    timeline.refresh_from_db()
+    assert SIGNATURE not in json.dumps(timeline.details) and timeline.details["members"] == 2
