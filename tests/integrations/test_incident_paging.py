@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,16 @@ def settled() -> None:
     except AssertionError:
         state = list(pending.values_list("action", "attempts", "last_error", "next_attempt_at"))
         raise AssertionError(f"deliveries still pending: {state}") from None
+
+
+def paged_outage_and_responder() -> tuple[Incident, Any]:
+    """Two pipelines failing on one culprit: their paged incident, and a responder's API client."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    return paged_incident(), jwt_client(make_user("responder", "maria"))
 
 
 def paged_incident() -> Incident:
@@ -890,14 +901,8 @@ def test_each_status_change_of_an_incident_is_told_in_its_thread_and_on_its_issu
 def test_what_fixed_the_incident_is_told_in_its_thread_and_on_its_issue(celery_worker, targets):
     """Resolving an incident with what fixed it kept the fix on its members only: its thread
     and its issue said "resolved the incident" with no word of the fix."""
-    from tests.api import clear_throttles, jwt_client, make_user
-
     jira, slack = targets
-    clear_throttles()
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = paged_incident()
-    responder = jwt_client(make_user("responder", "maria"))
+    incident, responder = paged_outage_and_responder()
 
     resolved = responder.post(
         f"/api/v1/incidents/{incident.pk}/resolve/",
@@ -922,14 +927,8 @@ def test_a_secret_in_a_note_on_an_incident_is_redacted_on_its_timeline_issue_and
 ):
     """A note given with an incident's change went unredacted into its timeline, every
     member's audit entry, the issue's comment and the thread reply."""
-    from tests.api import clear_throttles, jwt_client, make_user
-
     jira, slack = targets
-    clear_throttles()
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = paged_incident()
-    responder = jwt_client(make_user("responder", "maria"))
+    incident, responder = paged_outage_and_responder()
 
     acked = responder.post(
         f"/api/v1/incidents/{incident.pk}/acknowledge/",
