@@ -1028,7 +1028,7 @@ def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticke
             "ticket; analyse the failing run's log (the failed attempt, its driver or stderr)"
         )
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
         before = {"rca_source": ticket.rca_source, "rca_result": ticket.rca_result[:200]}
         ticket.rca_result = report["root_cause"]
         ticket.recommendations = list(report.get("recommendations", []))

@@ -607,7 +607,7 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
         if not force:
             rows = rows.filter(rca_source=RcaSource.PENDING)
         # By id, the order every multi-ticket lock takes (`incidents.lock_with_members`).
-        locked = rows.select_for_update(of=("self",)).order_by("pk")
+        locked = rows.select_for_update(no_key=True, of=("self",)).order_by("pk")
         writable = set(locked.values_list("pk", flat=True))
         written = [item for item in work if item.ticket.pk in writable]
         _write_analyses([item.ticket for item in written])

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 
 from analysis.redaction import redact, redact_data
 from integrations.events import FailureEvent, ParseError
@@ -31,7 +31,7 @@ from integrations.parsers.databricks import parse_databricks_notification
 from integrations.parsers.slack_actions import decode_form_payload
 from rca_project import compiled_sql
 from rca_project.observability import tracking
-from tickets.services import record_event
+from tickets.services import EventOutcome, record_event
 from tickets.vocabulary import Outcome, Source
 
 logger = logging.getLogger(__name__)
@@ -152,22 +152,61 @@ def ingest_delivery(
     if source not in PARSERS:
         raise RejectedDelivery(f"unknown source '{source}'", status=404)
     _, payload = decode_json(raw_body)
-    delivery = WebhookDelivery(
-        tracking_id=uuid.uuid4(),
-        source=source,
-        raw_body=redacted_body(payload),
-        headers=dict(headers or {}),
-        remote_addr=remote_addr,
-    )
+    tracking_id = uuid.uuid4()
+
+    def inbox_row() -> WebhookDelivery:
+        return WebhookDelivery(
+            tracking_id=tracking_id,
+            source=source,
+            raw_body=redacted_body(payload),
+            headers=dict(headers or {}),
+            remote_addr=remote_addr,
+        )
+
     try:
         event = _redacted(PARSERS[source](payload))
     except ParseError as exc:
+        delivery = inbox_row()
         delivery.status = DeliveryStatus.REJECTED
         delivery.reason = str(exc)
         delivery.save()
-        raise RejectedDelivery(str(exc), tracking_id=delivery.tracking_id) from exc
+        raise RejectedDelivery(str(exc), tracking_id=tracking_id) from exc
 
-    with tracking(delivery.tracking_id), transaction.atomic():
+    with tracking(tracking_id):
+        # Run again once when PostgreSQL aborted it to settle a deadlock or a serialization
+        # failure (the other side went on): the transaction is all-or-nothing, its rows, locks
+        # and after-commit hooks went with it, so the second run decides as if the first never
+        # ran. Not inside a caller's transaction: there only the savepoint was rolled back.
+        retries = 0 if connection.in_atomic_block else INGEST_RETRIES
+        while True:
+            try:
+                result = _record(event, inbox_row())
+                break
+            except OperationalError as exc:
+                if retries == 0 or _sqlstate(exc) not in RETRYABLE_SQLSTATES:
+                    raise
+                retries -= 1
+                logger.warning("ingest of a %s delivery aborted (%s); run again", source, exc)
+    return IngestResult(
+        ticket_id=result.ticket_id,
+        outcome=result.outcome,
+        tracking_id=tracking_id,
+    )
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: it aborted the transaction so that
+# another could go on, and the same transaction run again may well succeed.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+INGEST_RETRIES = 1
+
+
+def _sqlstate(exc: OperationalError) -> str | None:
+    return getattr(exc.__cause__, "sqlstate", None)
+
+
+def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:
+    """What the event does to the tickets, and its inbox row, in one transaction."""
+    with transaction.atomic():
         result = record_event(event, delivery.tracking_id)
         delivery.event = event.summary()
         delivery.outcome = result.outcome
@@ -180,12 +219,10 @@ def ingest_delivery(
         )
         # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).
         compiled_sql.insert(delivery)
-        logger.info("ingested %s delivery: %s %s", source, result.outcome, result.ticket_id or "")
-    return IngestResult(
-        ticket_id=result.ticket_id,
-        outcome=result.outcome,
-        tracking_id=delivery.tracking_id,
-    )
+        logger.info(
+            "ingested %s delivery: %s %s", delivery.source, result.outcome, result.ticket_id or ""
+        )
+    return result
 
 
 def _redacted(event: FailureEvent) -> FailureEvent:

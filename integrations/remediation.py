@@ -293,7 +293,7 @@ def propose(
         return None
     policy = decision.policy
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
         if _needs_no_rerun(ticket):
             # Resolved since it was read: people resolving it found nothing of this to skip.
             return None
@@ -509,7 +509,11 @@ def _decide_locked(
         if remediation.expires_at is not None and remediation.expires_at <= now:
             _expire(remediation)  # committed; the caller says it expired
             return remediation, f"the approval of remediation {remediation_id} has expired"
-        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
+        ticket = (
+            Ticket.objects.select_for_update(no_key=True)
+            .defer("embedding")
+            .get(pk=remediation.ticket_id)
+        )
         if approved and ticket.status == Status.RESOLVED:
             # Resolved meanwhile (people resolving it skip it; this one was caught in between):
             # nothing to rerun.
@@ -642,7 +646,11 @@ def finish(
         )
         if remediation is None:
             return None
-        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
+        ticket = (
+            Ticket.objects.select_for_update(no_key=True)
+            .defer("embedding")
+            .get(pk=remediation.ticket_id)
+        )
         now = timezone.now()
         # A newer run failed on the ticket since this one's started: that one was not rerun.
         latest = run_key(ticket)
@@ -1086,7 +1094,9 @@ def start_next_batch(group: str) -> int:
             # Locked, as an approval locks it: a resolve committing meanwhile (which says it
             # skips this remediation, `skips_on_resolve`) is waited for, not read open.
             ticket = (
-                Ticket.objects.select_for_update().defer("embedding").get(pk=remediation.ticket_id)
+                Ticket.objects.select_for_update(no_key=True)
+                .defer("embedding")
+                .get(pk=remediation.ticket_id)
             )
             if ticket.resolved_at_source_at is not None or ticket.status == Status.RESOLVED:
                 # Recovered (or resolved by people) meanwhile: nothing to rerun. Acknowledged

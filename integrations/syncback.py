@@ -191,7 +191,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
             return ticket.pk, f"status '{event.status_to[:40]}' not mapped"
         if _is_our_echo(event):
             return ticket.pk, "our own change ignored"
-        locked = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket.pk)
+        locked = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket.pk)
         if (
             event.happened_at
             and locked.jira_status_at

@@ -13,6 +13,20 @@ whose occurrence claim takes it with the run and fingerprint locks): of concurre
 one storm, the first to reach the minimum forms the incident and every other one, waiting on
 the lock, finds it and joins (the tests post 200, in 5 waves of 40 concurrent requests).
 
+The lock order, everywhere: the advisory locks first (run, fingerprint, culprit, as
+services.py takes them), then tickets (by id), then incidents (by id). A member's failure,
+recovery or reopen locks its ticket, then updates its incident; acting on, merging or storing
+the analysis of an incident locks its members, then it (`lock_with_members`, again when a
+failure joined in between); a member taking its incident's analysis locks itself, then writes
+the incident (`share_analysis`). Row locks on tickets and incidents are FOR NO KEY UPDATE, the
+lock an UPDATE of them takes: a row inserted that references one (an outbound delivery, an
+audit entry, a timeline entry) checks its foreign key with FOR KEY SHARE, which waits for no
+such lock, so such inserts take no place in the order. A FOR UPDATE lock would make them wait:
+an incident's page, which writes the incident and then schedules the link delivery of a member
+that paged (a row referencing the member), would wait for an analysis being stored that holds
+the member and waits for the incident (a deadlock, whose victim may be an ingest queued for the
+incident between them).
+
 Changes are announced with `incident_changed` after commit; the outbound targets (JIRA, Slack)
 and the dashboard follow it (integrations/signals.py, tickets/broadcast.py). A change of its
 status (acknowledged, taken, resolved, reopened, by people or because the outage came back or
@@ -325,7 +339,7 @@ def place_enriched(
     together = {ticket_id}
     if forms:
         together.update(_ungrouped(ticket.group_key, now).values_list("pk", flat=True))
-    locked = Ticket.objects.select_for_update().filter(pk__in=together).order_by("pk")
+    locked = Ticket.objects.select_for_update(no_key=True).filter(pk__in=together).order_by("pk")
     list(locked.values_list("pk"))
     # Read again under its row lock: a copy of this work that found another culprit (the
     # run's error changed between the fetches) holds another culprit's lock, not this one;
@@ -435,7 +449,8 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
         created_at=now,
     )
     forming = Ticket.objects.filter(pk__in=[member.pk for member in members])
-    list(forming.select_for_update().order_by("pk").values_list("pk"))  # by id, as every lock
+    # By id, as every lock.
+    list(forming.select_for_update(no_key=True).order_by("pk").values_list("pk"))
     forming.update(incident=incident)
     system = Actor.system("incidents")
     record_event(
@@ -584,7 +599,7 @@ def _recount_recovered(incident_id: str) -> int:
     """`recovered_count` is the members recovered at their source now (one that recovered twice
     counts once; one that failed again, or left, no more). Counted under the incident's lock, so
     two members recovering at once both count."""
-    Incident.objects.select_for_update().filter(pk=incident_id).values_list("pk").first()
+    Incident.objects.select_for_update(no_key=True).filter(pk=incident_id).values_list("pk").first()
     recovered = Ticket.objects.filter(
         incident_id=incident_id, resolved_at_source_at__isnull=False
     ).count()
@@ -680,7 +695,7 @@ def member_reopened(
     incident_id, pipeline = row
     now = timezone.now()
     counted = (
-        Incident.objects.select_for_update()
+        Incident.objects.select_for_update(no_key=True)
         .filter(pk=incident_id)
         .values_list("recovered_count", flat=True)
         .first()
@@ -863,7 +878,12 @@ def share_analysis(ticket_id: str) -> bool:
         # The ticket's lock first, then the incident read: an analysis being stored on the
         # members (`store_analysis`, which holds their locks) is read once it committed, or
         # rewrites this ticket after it; never read before it and written over it after.
-        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).only("incident").first()
+        ticket = (
+            Ticket.objects.select_for_update(no_key=True)
+            .filter(pk=ticket_id)
+            .only("incident")
+            .first()
+        )
         if ticket is None or ticket.incident_id is None:
             return False
         incident = Incident.objects.get(pk=ticket.incident_id)
@@ -951,7 +971,7 @@ def lock_incidents(incident_ids: Iterable[str]) -> None:
     wanted = sorted(set(incident_ids))
     if len(wanted) > 1:
         list(
-            Incident.objects.select_for_update()
+            Incident.objects.select_for_update(no_key=True)
             .filter(pk__in=wanted)
             .order_by("pk")
             .values_list("pk")
@@ -962,11 +982,23 @@ def lock_with_members(*incident_ids: str) -> dict[str, Incident]:
     """Lock the incidents' members (by id), then the incidents (by id): the order ingest
     takes them in (a member's recurrence, regression or recovery locks its ticket, then
     updates its incident), so acting on an incident while a member fails again waits for
-    that member instead of deadlocking with it."""
-    members = Ticket.objects.select_for_update().filter(incident_id__in=incident_ids)
-    list(members.order_by("pk").values_list("pk", flat=True))
-    locked = Incident.objects.select_for_update().filter(pk__in=incident_ids).order_by("pk")
-    return {incident.pk: incident for incident in locked}
+    that member instead of deadlocking with it.
+
+    A failure that joined between the two (it waited for no member) is a member the caller
+    would lock after the incidents (`act` acting on it, `merge` moving it), while a worker may
+    hold it and wait for the incident (`share_analysis`, its recurrence): then the locks are
+    let go (a savepoint rolled back) and taken again, that member among the members. Once the
+    incidents are held no failure joins them."""
+    members = Ticket.objects.select_for_update(no_key=True).filter(incident_id__in=incident_ids)
+    incidents = Incident.objects.select_for_update(no_key=True).filter(pk__in=incident_ids)
+    while True:
+        with transaction.atomic():
+            held = set(members.order_by("pk").values_list("pk", flat=True))
+            locked = {incident.pk: incident for incident in incidents.order_by("pk")}
+            now = Ticket.objects.filter(incident_id__in=incident_ids).values_list("pk", flat=True)
+            if held.issuperset(now):
+                return locked
+            transaction.set_rollback(True)
 
 
 def act(
@@ -1090,8 +1122,8 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
     earliest remaining member failed (`_failed_at`, as when it formed); one left without
     members keeps its start."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
+        incident = Incident.objects.select_for_update(no_key=True).get(pk=incident_id)
         if ticket.incident_id != incident.pk:
             raise lifecycle.TransitionError(f"{ticket_id} is not a member of {incident_id}")
         ticket.incident = None

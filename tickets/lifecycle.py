@@ -241,7 +241,7 @@ def transition(
     note = redact(note)
     allowed_from = TRANSITIONS[action][0]
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
         if ticket.status not in allowed_from:
             raise TransitionError(
                 f"cannot {refused_action(action)} a ticket that is {status_words(ticket.status)}"
@@ -331,7 +331,7 @@ def record_fix(ticket: Ticket, fix: str, actor: Actor, *, note: str = "") -> Res
 def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_count: int) -> Ticket:
     """A repeat of a resolved failure: reopen the ticket as a regression with a fresh SLA."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+        ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
         before = _snapshot(ticket)
         now = timezone.now()
         _apply(ticket, "reopen", actor, now)
@@ -407,7 +407,9 @@ def mark_sla_breaches(now: Any = None) -> int:
     now = now or timezone.now()
     marked = 0
     with transaction.atomic():
-        overdue = list(Ticket.objects.sla_overdue(now).select_for_update(skip_locked=True)[:500])
+        overdue = list(
+            Ticket.objects.sla_overdue(now).select_for_update(skip_locked=True, no_key=True)[:500]
+        )
         for ticket in overdue:
             assert ticket.sla_deadline is not None  # sla_overdue() selects on the deadline
             ticket.sla_status = SlaStatus.BREACHED

@@ -180,7 +180,7 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     tickets = sorted(
         Ticket.objects.recovered_by(event.resolve_key, event.recovers_occurrence)
         .order_by("pk")
-        .select_for_update()
+        .select_for_update(no_key=True)
         .defer("embedding"),
         key=lambda ticket: ticket.timestamp,
         reverse=True,
@@ -260,7 +260,7 @@ def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:
         return
     if _alerts_still_firing(ticket_id, event.occurrence_key):
         return
-    ticket = Ticket.objects.select_for_update().defer("embedding").get(pk=ticket_id)
+    ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
     lifecycle.resolve_at_source(
         ticket,
         Actor.source(event.source),

@@ -1378,3 +1378,113 @@ def test_a_member_of_an_incident_merged_away_failing_again_reopens_the_one_it_wa
     away.refresh_from_db()
     assert (away.status, away.merged_into_id) == ("resolved", into.pk)
     assert not away.events.filter(kind__in=["recurred", "reopen"]).exists()
+
+
+def _blocked_by(pid: int, holder: int) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE pid = %s AND %s = ANY(pg_blocking_pids(pid))",
+            [pid, holder],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def test_the_incident_paging_while_its_analysis_is_stored_does_not_deadlock(targets, settings):
+    """The incident's first page stores its issue key on the incident (its row lock held), then
+    schedules the link of a member that paged on its own (a row that references the member).
+    An analysis being stored holds the members (by id) and waits for the incident meanwhile.
+    The member's reference waits for no member's lock: both finish, no deadlock (an ingest
+    queued for the incident between them was its victim)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from integrations import fanout
+    from tests.tickets.test_incident_rca import process
+    from tickets.models import RcaSource
+
+    settings.INCIDENT_GRACE_SECONDS = 0
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    process([first])
+    fanout.deliver(OutboundDelivery.objects.get(key=f"{first}:jira_create").pk)
+    assert Ticket.objects.get(pk=first).itsm_ticket_id
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    assert incident.lead_ticket_id == first
+    n = 0
+    # A member locked after the early one (members are locked by id): held below.
+    while max(incident.members.values_list("pk", flat=True)) == first:
+        post(storm_failure(f"pl_member_{n}"))
+        n += 1
+    held_member = max(incident.members.values_list("pk", flat=True))
+    create = OutboundDelivery.objects.get(key=f"incident:{incident.pk}:jira_inc_create")
+
+    holding, release = threading.Event(), threading.Event()
+    pids: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str, work) -> threading.Thread:
+        def body() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    pids[name] = cursor.fetchone()[0]
+                work()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        return thread
+
+    def hold() -> None:
+        from django.db import transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {Ticket._meta.db_table} WHERE id = %s FOR NO KEY UPDATE",
+                [held_member],
+            )
+            holding.set()
+            release.wait(20)
+
+    def store() -> None:
+        incidents.store_analysis(
+            incident.pk,
+            rca_result="sql-prod-01 is down",
+            recommendations=[],
+            rca_source=RcaSource.RULES,
+            rca_note="rule-based",
+            confidence=None,
+            members=incident.member_count,
+        )
+
+    threads = [run("holder", hold)]
+    assert holding.wait(10)
+    threads.append(run("analysis", store))
+    # The analysis holds the members before the held one, the early member among them.
+    wait_for(lambda: "analysis" in pids and _blocked_by(pids["analysis"], pids["holder"]), 10)
+    paging = run("paging", lambda: fanout.deliver(create.pk))
+    threads.append(paging)
+    # Before the fix the page's link of the early member waited for the analysis here.
+    wait_for(
+        lambda: (
+            not paging.is_alive()
+            or ("paging" in pids and _blocked_by(pids["paging"], pids["analysis"]))
+        ),
+        10,
+    )
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    incident.refresh_from_db()
+    assert incident.itsm_ticket_id
+    assert incident.rca_result == "sql-prod-01 is down"
+    assert OutboundDelivery.objects.filter(key=f"{first}:jira_inc_link").exists()

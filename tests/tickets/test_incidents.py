@@ -1476,3 +1476,151 @@ def test_an_incident_formed_with_a_regressed_ticket_starts_at_its_regression():
     incident = Incident.objects.get()
     assert incident.first_seen == regressed_at
     assert Ticket.objects.get(pk=first).first_seen == days_ago  # the ticket keeps its own
+
+
+def test_an_ingest_a_deadlock_aborted_runs_again_and_joins_its_incident(caplog):
+    """PostgreSQL settles a deadlock by aborting one side: when that is a failure joining its
+    incident, its transaction (all-or-nothing) runs once more and the failure is accepted, not
+    answered 503. The other side here holds the incident's row, then asks for the culprit's
+    lock the ingest holds: the ingest waited first, so it is the one aborted."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    post(storm_failure("pl_a"))
+    post(storm_failure("pl_b"))
+    incident = Incident.objects.get()
+    holding, go, holder, errors = threading.Event(), threading.Event(), [], []
+
+    def hold_incident_then_culprit() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                holder.append(cursor.fetchone()[0])
+                cursor.execute(
+                    f"SELECT 1 FROM {Incident._meta.db_table} WHERE id = %s FOR UPDATE",
+                    [incident.pk],
+                )
+                holding.set()
+                assert go.wait(10)
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    list(incidents.culprit_lock(incident.culprit)),
+                )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def someone_waits() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                holder,
+            )
+            return bool(cursor.fetchone()[0])
+
+    other = threading.Thread(target=hold_incident_then_culprit)
+    other.start()
+    assert holding.wait(10)
+    answers: list[dict] = []
+
+    def ingest() -> None:
+        try:
+            answers.append(post(storm_failure("pl_c")))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    joining = threading.Thread(target=ingest)
+    joining.start()
+    wait_for(someone_waits, 10, 0.02)  # the ingest waits for the incident's row
+    go.set()  # and now the incident's holder waits for the ingest's culprit lock
+    joining.join(30)
+    other.join(30)
+
+    assert errors == []
+    assert any("deadlock detected" in r.getMessage() for r in caplog.records)
+    [answer] = answers
+    assert answer["outcome"] == "created"
+    assert Ticket.objects.get(pk=answer["ticket_id"]).incident_id == incident.pk
+    incident.refresh_from_db()
+    assert incident.member_count == 3
+
+
+def test_acting_on_an_incident_while_members_join_and_take_its_analysis_does_not_deadlock():
+    """Members that joined after an action locked the incident's members, but before it locked
+    the incident, are locked too, and before the incident (the order every path takes): a
+    worker giving such a member the incident's analysis (its ticket, then the incident) waits
+    for the action or goes first, never holds the member while the action waits for it."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    post(storm_failure("pl_a"))
+    post(storm_failure("pl_b"))
+    incident = Incident.objects.get()
+    first = incident.members.order_by("pk").values_list("pk", flat=True)[0]
+    pids: dict[str, int] = {}
+    errors: list[BaseException] = []
+    events = {name: threading.Event() for name in ("held", "release", "held_c", "release_c")}
+
+    def thread(name: str, work: Callable[[], object]) -> threading.Thread:
+        def body() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    pids[name] = cursor.fetchone()[0]
+                work()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        started = threading.Thread(target=body)
+        started.start()
+        return started
+
+    def hold(ticket_id: Callable[[], str], held: str, release: str) -> Callable[[], None]:
+        def work() -> None:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT 1 FROM {Ticket._meta.db_table} WHERE id = %s FOR NO KEY UPDATE",
+                    [ticket_id()],
+                )
+                events[held].set()
+                events[release].wait(20)
+
+        return work
+
+    def blocked_by(holder: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                [pids[holder]],
+            )
+            return bool(cursor.fetchone()[0])
+
+    threads = [thread("holder", hold(lambda: first, "held", "release"))]
+    assert events["held"].wait(10)
+    acting = thread("act", lambda: incidents.act(incident.pk, "acknowledge", Actor.system("t")))
+    threads.append(acting)
+    wait_for(lambda: "act" in pids and blocked_by("holder"), 10, 0.02)
+    # Meanwhile two more join (committed), after the action read the members it locks.
+    c = post(storm_failure("pl_c"))["ticket_id"]
+    n = post(storm_failure("pl_n"))["ticket_id"]
+    threads.append(thread("holder_c", hold(lambda: c, "held_c", "release_c")))
+    assert events["held_c"].wait(10)
+    events["release"].set()
+    wait_for(lambda: blocked_by("holder_c"), 10, 0.02)  # the action, at the member held
+    sharing = thread("share", lambda: incidents.share_analysis(n))
+    threads.append(sharing)
+    wait_for(lambda: not sharing.is_alive() or ("share" in pids and blocked_by("act")), 10, 0.02)
+    events["release_c"].set()
+    for started in threads:
+        started.join(30)
+
+    assert errors == []
+    assert set(incident.members.values_list("status", flat=True)) == {"acknowledged"}
+    assert Ticket.objects.get(pk=n).rca_note.startswith(f"Shared with incident {incident.pk}")
