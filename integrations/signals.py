@@ -28,8 +28,9 @@ def follow_incident_change(
         if action == "detached" and ticket_id:
             fanout.schedule_own_page(ticket_id)
         if action == "joined" and paged and ticket_id:
-            # It paged on its own before its error text named the culprit (tickets.incidents
-            # `place_enriched`): its issue and alert point to the incident, once.
+            # It paged on its own before its error text named the culprit, or before it was
+            # resolved and failed again into the incident (tickets.incidents `place_enriched`,
+            # `regress`): its issue and alert point to the incident, once.
             fanout.schedule_member_links(ticket_id, incident_id)
     except Exception:
         logger.exception("could not schedule the page of %s on %s", action, incident_id)
@@ -69,6 +70,11 @@ def follow_ticket_change(
     `fanout.schedule_follow_up`; a database error fails the change, nothing half-written).
     People resolving it say there that it skips its remediation not started
     (`close_remediation_loop` skips it after the commit)."""
+    if action == "regressed" and kwargs.get("through_incident"):
+        # It failed again into an open incident of its outage, which it joined
+        # (tickets.incidents `regress`): the incident's page tells it, and its own issue and
+        # alert are pointed there (`follow_incident_change`); they are not reopened apart.
+        return
     skips_remediation = _resolved_by_people(action, actor) and remediation.skips_on_resolve(
         ticket_id
     )

@@ -15,7 +15,8 @@ the lock, finds it and joins (the tests post 200, in 5 waves of 40 concurrent re
 
 The lock order, everywhere: the advisory locks first (run, fingerprint, culprit, as
 services.py takes them), then tickets (by id), then incidents (by id). A member's failure,
-recovery or reopen locks its ticket, then updates its incident; acting on, merging or storing
+recovery or reopen locks its ticket, then updates its incident (a ticket in none that
+fails again joins one so, under its culprit's lock: `regress`); acting on, merging or storing
 the analysis of an incident locks its members, then it (`lock_with_members`, again when a
 failure joined in between); a member taking its incident's analysis locks itself, then writes
 the incident (`share_analysis`). Row locks on tickets and incidents are FOR NO KEY UPDATE, the
@@ -117,9 +118,10 @@ def announce(
     left: str = "",
 ) -> None:
     """`paged`: the member `ticket_id` joined with a page of its own (its issue or alert) out
-    already, so the targets point that page to the incident (`place_enriched`). `left`: the
-    status the member had as a ticket on its own before it joined (`place_enriched`; a new
-    ticket joins as it is created, never on its own), so the board counts it there no more."""
+    already, so the targets point that page to the incident (`place_enriched`, `regress`).
+    `left`: the status the member had as a ticket on its own before it joined
+    (`place_enriched`, `regress`; a new ticket joins as it is created, never on its own), so the
+    board counts it there no more."""
     transaction.on_commit(
         lambda: incident_changed.send(
             sender=Incident,
@@ -486,7 +488,13 @@ _JOIN_IF_OPEN = f"""
 
 
 def _join_if_open(
-    incident_id: str, ticket: Ticket, now: datetime, *, paged: bool = False, left: str = ""
+    incident_id: str,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    paged: bool = False,
+    left: str = "",
+    take_status: bool = True,
 ) -> bool:
     """Join the incident while it is one a failure joins (`placement_query`): False, and
     nothing changed, when the change it waited for left it resolved or merged. The UPDATE that
@@ -494,7 +502,9 @@ def _join_if_open(
     the row as that change left it; it takes a graver member's severity (the incident is as
     grave as its worst member) and returns the status the member takes
     (`_take_incidents_status`), and starts when it failed if that was earlier (`_failed_at`:
-    a failure reported late, a ticket placed once its error was fetched)."""
+    a failure reported late, a ticket placed once its error was fetched). Without
+    `take_status`, the caller has the member take it once its own change is announced
+    (`regress`)."""
     rank = _SEVERITY_RANK.get(ticket.severity, 9)
     params: dict[str, Any] = {
         "id": incident_id,
@@ -514,7 +524,8 @@ def _join_if_open(
     ticket.incident_id = incident_id
     kind = "alert" if ticket.source == Source.AZURE_MONITOR else "failure"
     record_event(incident_id, kind, ticket_id=ticket.pk, details={"pipeline": ticket.pipeline})
-    _take_incidents_status(incident_id, ticket.pk, status=row[0])
+    if take_status:
+        _take_incidents_status(incident_id, ticket.pk, status=row[0])
     announce(incident_id, "joined", Actor.system("incidents"), ticket.pk, paged=paged, left=left)
     return True
 
@@ -539,8 +550,9 @@ def _take_incidents_status(
     actor, its audit entry naming the incident, where it was done and `how` the member came to
     it), so its SLA goes as theirs
     did (met when acknowledged) and the board shows no open member in an owned incident.
-    Called by `_join_if_open` with the `status` its UPDATE of the incident returned, by
-    `_reopen_for` after its recount locked it and by `merge` (which locked them all): the
+    Called by `_join_if_open` with the `status` its UPDATE of the incident returned (by
+    `regress` once the member's regression is announced), by `_reopen_for` after its recount
+    locked it and by `merge` (which locked them all): the
     incident's lock is held, so its status is the one committed last (an `act` on it waits
     for this ingest, or went first), and the members' rows are this transaction's own (new) or
     held by id already (`place_enriched`, the failure's UPDATE, `merge`)."""
@@ -605,6 +617,64 @@ def _recount_recovered(incident_id: str) -> int:
     ).count()
     Incident.objects.filter(pk=incident_id).update(recovered_count=recovered)
     return recovered
+
+
+def regress(
+    ticket_id: str,
+    actor: Actor,
+    *,
+    culprit_held: str,
+    occurrence_key: str,
+    occurrence_count: int,
+) -> Ticket:
+    """A resolved ticket fails again (`lifecycle.regress`). A member reopens its incident
+    (`record_regression`). One in no incident (over before an incident of its outage formed,
+    so it stayed out of it) joins the open incident of its group key, as a new failure of it
+    would (`placement_query`), before its regression is announced: the outage pages once,
+    the incident telling it, and its own issue and alert, if it paged, are pointed there
+    instead of reopened (`through_incident`, `announce`'s `paged`). It counts from its
+    regression (`regressed_at`, `_failed_at`), the incident's last member then.
+
+    Call inside the ingest transaction, under the advisory locks `record_event` took with the
+    claim: the lock order is ingest's (the culprit's lock, the ticket's, the incident's), so
+    it joins only while `culprit_held`, the culprit whose lock is held (the failure's), is the
+    ticket's own; a ticket whose failure now names another culprit stays as it was."""
+    joined: str | None = None
+
+    def join(ticket: Ticket) -> str | None:
+        nonlocal joined
+        joined = _join_regressed(ticket, culprit_held)
+        return joined
+
+    ticket = lifecycle.regress(
+        ticket_id,
+        actor,
+        occurrence_key=occurrence_key,
+        occurrence_count=occurrence_count,
+        join=join,
+    )
+    if joined is None:
+        record_regression(ticket, actor)
+    else:
+        # Once its regression is announced (the incident's lock is held since it joined).
+        _take_incidents_status(joined, ticket.pk)
+    return ticket
+
+
+def _join_regressed(ticket: Ticket, culprit_held: str) -> str | None:
+    """`regress`'s join: the reopened ticket, locked, joins the open incident of its group key;
+    the incident's id, None when it joins none."""
+    if ticket.incident_id or not ticket.group_key or ticket.culprit != culprit_held:
+        return None
+    now = ticket.regressed_at or timezone.now()
+    paged = bool(ticket.itsm_ticket_id or ticket.slack_ts)
+    incident_id, _ = _placement(ticket, now)
+    while incident_id is not None and not _join_if_open(
+        incident_id, ticket, now, paged=paged, left=ticket.status, take_status=False
+    ):
+        # Resolved or merged by a change that committed after the read: placed again.
+        incident_id, _ = _placement(ticket, now)
+    return incident_id
 
 
 def record_regression(ticket: Ticket, actor: Actor) -> None:

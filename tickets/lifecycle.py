@@ -10,6 +10,7 @@ receiver ignore changes its own target caused (no echo loops).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,7 +38,8 @@ from tickets.models import (
 # and `after`, as `_snapshot` gives them; None otherwise), `via` (where a person made it: the
 # actor's `via`, api, dashboard or admin; '' otherwise, the actor's kind then saying it)
 # and `through_incident` (the incident whose action a transition is: `incidents.act`, or a
-# member taking its incident's status; '' for a change made on the ticket itself).
+# member taking its incident's status; for a regression, the incident it joined as it failed
+# again, whose page tells it: `incidents.regress`; '' for a change made on the ticket itself).
 ticket_changing = Signal()
 # The same, sent on commit.
 ticket_changed = Signal()
@@ -328,8 +330,17 @@ def record_fix(ticket: Ticket, fix: str, actor: Actor, *, note: str = "") -> Res
     )
 
 
-def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_count: int) -> Ticket:
-    """A repeat of a resolved failure: reopen the ticket as a regression with a fresh SLA."""
+def regress(
+    ticket_id: str,
+    actor: Actor,
+    *,
+    occurrence_key: str,
+    occurrence_count: int,
+    join: Callable[[Ticket], str | None] | None = None,
+) -> Ticket:
+    """A repeat of a resolved failure: reopen the ticket as a regression with a fresh SLA.
+    `join`: called with the reopened ticket before its change is announced; the incident it
+    put the ticket in (`incidents.regress`), if any, is the change's `through_incident`."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
         before = _snapshot(ticket)
@@ -364,8 +375,17 @@ def regress(ticket_id: str, actor: Actor, *, occurrence_key: str, occurrence_cou
                 "regression_count": ticket.regression_count,
             },
         )
+        joined = join(ticket) if join is not None else None
         note = "The failure came back after it was resolved."
-        announce(ticket.pk, "regressed", actor, note, before=before, after=after)
+        announce(
+            ticket.pk,
+            "regressed",
+            actor,
+            note,
+            before=before,
+            after=after,
+            through_incident=joined or "",
+        )
     return ticket
 
 

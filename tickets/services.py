@@ -280,6 +280,11 @@ def _ticket_of_the_same_run(event: FailureEvent) -> AttachTarget | None:
     return None
 
 
+def _culprit_label(classified: _Classified) -> str:
+    """The culprit whose advisory lock `record_event` took with the claim ('' for none)."""
+    return classified.culprit.label if classified.culprit is not None else ""
+
+
 def _record_failure(
     event: FailureEvent, classified: _Classified, tracking_id: UUID
 ) -> EventOutcome:
@@ -300,13 +305,13 @@ def _record_failure(
         if resolved:
             # The same run failing again after its ticket was resolved, or the same failure
             # after its ticket was resolved while this one was being recorded.
-            regressed = lifecycle.regress(
+            incidents.regress(
                 target.ticket_id,
                 Actor.source(event.source),
+                culprit_held=_culprit_label(classified),
                 occurrence_key=event.occurrence_key,
                 occurrence_count=count,
             )
-            incidents.record_regression(regressed, Actor.source(event.source))
             return EventOutcome(Outcome.REGRESSED, target.ticket_id)
         return EventOutcome(Outcome.CORRELATED, target.ticket_id)
 
@@ -320,13 +325,13 @@ def _record_failure(
             # Read resolved, reopened before this had its lock: regressing it again would
             # undo what people did since (an acknowledgement, its SLA clock).
             return EventOutcome(Outcome.CORRELATED, earlier.ticket_id)
-        regressed = lifecycle.regress(
+        incidents.regress(
             earlier.ticket_id,
             Actor.source(event.source),
+            culprit_held=_culprit_label(classified),
             occurrence_key=event.occurrence_key,
             occurrence_count=count,
         )
-        incidents.record_regression(regressed, Actor.source(event.source))
         return EventOutcome(Outcome.REGRESSED, earlier.ticket_id)
 
     rule = rules.matching_suppression(event.source, event.pipeline, now)

@@ -1488,3 +1488,54 @@ def test_the_incident_paging_while_its_analysis_is_stored_does_not_deadlock(targ
     assert incident.itsm_ticket_id
     assert incident.rca_result == "sql-prod-01 is down"
     assert OutboundDelivery.objects.filter(key=f"{first}:jira_inc_link").exists()
+
+
+def test_a_failure_resolved_before_its_outage_became_an_incident_joins_it_when_it_fails_again(
+    celery_worker, targets, settings
+):
+    """A lone failure that paged and was resolved stayed out of the incident its culprit's
+    outage formed later; failing again while that incident is open, it is the same outage: it
+    joins it (the incident's page tells it, its own issue and alert point there), and its
+    regression reopens nothing of its own, so the outage pages once."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    clear_throttles()
+    settings.INCIDENT_GRACE_SECONDS = 0
+    lone = post(storm_failure("pl_orders"))["ticket_id"]
+    paged = wait_for(
+        lambda: (
+            Ticket.objects.filter(pk=lone).exclude(itsm_ticket_id="").exclude(slack_ts="").first()
+        ),
+        30,
+    )
+    settled()
+    responder = jwt_client(make_user("responder", "maria"))
+    assert responder.post(f"/api/v1/tickets/{lone}/resolve/").status_code == 200
+    settled()
+    post(storm_failure("pl_customers"))
+    post(storm_failure("pl_billing"))
+    incident = paged_incident()
+    assert Ticket.objects.get(pk=lone).incident_id is None  # over when the incident formed
+    own_issue = dict(jira.issues[paged.itsm_ticket_id])
+    own_thread = len(slack.thread(paged.slack_channel, paged.slack_ts))
+
+    assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+    settled()
+
+    regressed = Ticket.objects.get(pk=lone)
+    assert regressed.incident_id == incident.pk
+    assert regressed.status == "open" and regressed.regressed_at is not None
+    incident.refresh_from_db()
+    assert incident.member_count == 3 and incident.status == "open"
+    assert incident.first_seen <= regressed.regressed_at
+    events = IncidentEvent.objects.filter(incident=incident, ticket_id=lone)
+    assert list(events.values_list("kind", flat=True)) == ["failure"]
+    # No page of its own: its resolved issue is not reopened, nothing is broadcast under its
+    # alert; the one reply there points to the incident.
+    assert jira.issues[paged.itsm_ticket_id]["status"] == own_issue["status"]
+    replies = slack.thread(paged.slack_channel, paged.slack_ts)[own_thread:]
+    assert len(replies) == 1 and incident.pk in replies[0]["text"]
+    assert not any(reply.get("reply_broadcast") for reply in replies)
+    creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    assert len(creates) == 2 and len(slack.top_level()) == 2  # its own (before), the incident's

@@ -782,6 +782,39 @@ def test_a_member_failing_again_after_the_incident_was_resolved_reopens_it():
     assert Ticket.objects.get(pk=joined).incident_id == incident.pk
 
 
+def test_a_failure_resolved_before_its_incident_formed_joins_it_acknowledged_when_it_fails_again():
+    """Resolved while alone, it stayed out of the incident its outage formed; failing again
+    while that incident is open and acknowledged, it joins it, from its regression on, and is
+    acknowledged with its members, not left open paging on its own."""
+    from tests.api import clear_throttles, jwt_client, make_user
+    from tickets.models import AuditLog
+
+    clear_throttles()
+    responder = jwt_client(make_user("responder"))
+    lone = post(storm_failure("pl_orders"))["ticket_id"]
+    assert responder.post(f"/api/v1/tickets/{lone}/resolve/").status_code == 200
+    post(storm_failure("pl_customers"))
+    post(storm_failure("pl_invoices"))
+    incident = Incident.objects.get()
+    assert incident.member_count == 2 and Ticket.objects.get(pk=lone).incident_id is None
+    assert responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/").status_code == 200
+    formed = incident.first_seen
+
+    again = post(storm_failure("pl_orders"))
+    assert again["outcome"] == "regressed" and again["ticket_id"] == lone
+    ticket = Ticket.objects.get(pk=lone)
+    incident.refresh_from_db()
+    assert ticket.incident_id == incident.pk and incident.member_count == 3
+    assert ticket.status == "acknowledged" and incident.status == "acknowledged"
+    assert incident.last_member_at == ticket.regressed_at and incident.first_seen == formed
+    actions = list(ticket.audit_entries.order_by("pk").values_list("action", flat=True))
+    assert actions[-2:] == ["regressed", "acknowledge"]
+    entry = AuditLog.objects.filter(ticket=ticket, action="acknowledge").get()
+    assert entry.details["note"].startswith(f"via incident {incident.pk}")
+    kinds = list(incident.events.filter(ticket_id=lone).values_list("kind", flat=True))
+    assert kinds == ["failure"]
+
+
 @pytest.mark.parametrize(("action", "path"), [("acknowledge", "acknowledge"), ("take", "take")])
 def test_a_member_reopened_on_its_own_ticket_reopens_the_incident_people_own(action, path):
     """A responder hands one member of an acknowledged (or taken) incident back: it was left
