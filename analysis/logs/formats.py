@@ -3,14 +3,13 @@
 Formats: Spark/log4j (``24/01/31 12:00:00 ERROR Executor: ...`` and ISO-dated log4j, which is
 also what Databricks driver logs use), Airflow task logs (``[2024-01-31, 12:00:00 UTC]
 {taskinstance.py:1937} ERROR - ...``), Celery worker lines, Python logging (default
-``asctime - name - LEVEL - msg`` and ``basicConfig``'s ``LEVEL:name:msg``), the time in
-brackets then the level (``[2024-01-31T12:00:00.123Z] ERROR msg``, Kafka, Flask, gunicorn's
-``[ts +0000] [pid] [ERROR]``), the time then a bracketed level (``2024-01-31T12:00:00Z [ERROR]
-msg``, loguru's ``ts | ERROR | ...``), the level then the time (``ERROR 2024-01-31 12:00:00
-msg``), JSON lines, and
-ADF activity output (a JSON document, turned into one line per error by
-``expand_json_documents``). Lines without a header (stack frames, stdout prints) come back with
-``header=False``. No Django import.
+``asctime - name - LEVEL - msg``, ``asctime - LEVEL - msg`` and ``basicConfig``'s
+``LEVEL:name:msg``), the time in brackets then the level (``[2024-01-31T12:00:00.123Z] ERROR
+msg``, Kafka, Flask, gunicorn's ``[ts +0000] [pid] [ERROR]``), the time then a bracketed level
+(``2024-01-31T12:00:00Z [ERROR] msg``, loguru's ``ts | ERROR | ...``), the level then the time
+(``ERROR 2024-01-31 12:00:00 msg``), JSON lines, and ADF activity output (a JSON document,
+turned into one line per error by ``expand_json_documents``). Lines without a header (stack
+frames, stdout prints) come back with ``header=False``. No Django import.
 """
 
 from __future__ import annotations
@@ -68,8 +67,10 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"\[" + _ISO + r":\s+" + _LEVEL + r"/[^\]]{0,100}\]\s?(?P<msg>.*)"),
     ),
     (
+        # ``%(asctime)s - %(name)s - %(levelname)s - %(message)s``, the logger name optional
+        # (``%(asctime)s - %(levelname)s - %(message)s``).
         "python-logging",
-        re.compile(_ISO + r"\s+-\s+\S{1,200}\s+-\s+" + _LEVEL + r"\s+-\s?(?P<msg>.*)"),
+        re.compile(_ISO + r"\s+-\s+(?:\S{1,200}\s+-\s+)?" + _LEVEL + r"\s+-\s?(?P<msg>.*)"),
     ),
     (
         # What expand_json_documents makes of ADF output; the time is there only when the

@@ -33,7 +33,7 @@ from integrations.circuit import redis_client
 from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
 from tickets.lifecycle import Actor
-from tickets.models import Incident, Ticket
+from tickets.models import ActorKind, Incident, Ticket
 from tickets.vocabulary import Status
 
 logger = logging.getLogger(__name__)
@@ -206,6 +206,14 @@ VIA_WORDS = {
 
 def via_words(via: str) -> str:
     return VIA_WORDS.get(via, via or "the RCA service")
+
+
+def fix_to_tell(change: Mapping[str, Any]) -> str:
+    """What fixed it, as a change's Slack thread reply or JIRA comment tells it: nothing when a
+    remediation resolved (its own "remediation succeeded" line says what ran; the fix is
+    still kept as the resolution), the fix people gave otherwise."""
+    kind = change.get("actor_kind") or change.get("via")
+    return "" if kind == ActorKind.REMEDIATION else str(change.get("fix") or "")
 
 
 # What an incident change says after who made it (Slack's thread reply, JIRA's comment).

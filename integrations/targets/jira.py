@@ -37,6 +37,7 @@ from integrations.targets.base import (
     Waiting,
     count_send,
     earlier_sends,
+    fix_to_tell,
     fresh_ticket,
     header,
     incident_after_paging,
@@ -626,7 +627,7 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
             change["actor"],
             change["note"],
             change.get("via", ""),
-            change.get("fix", ""),  # absent from a delivery queued before fixes were sent
+            fix_to_tell(change),  # none from a remediation, nor in a delivery queued before
         ),
     )
 
@@ -790,7 +791,7 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
         f"{_noformat_inline(str(change.get('actor', '')))} {words} via "
         f"{via_words(str(change.get('via', '')))} in the RCA service."
     )
-    note, fix = str(change.get("note") or ""), str(change.get("fix") or "")
+    note, fix = str(change.get("note") or ""), fix_to_tell(change)
     if note:
         comment = f"{comment}\n{_noformat(note)}"
     if fix:

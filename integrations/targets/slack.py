@@ -45,6 +45,7 @@ from integrations.targets.base import (
     Waiting,
     count_send,
     earlier_sends,
+    fix_to_tell,
     fresh_ticket,
     header,
     incident_after_paging,
@@ -596,8 +597,9 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
             reply = f"{reply}: {slack_escape(change['note'], 1000)}"
         if change.get("skips_remediation"):
             reply = f"{reply}; the pending remediation is skipped"
-        if change.get("fix"):
-            reply = f"{reply}. What fixed it: {slack_escape(change['fix'], 2000)}"
+        fix = fix_to_tell(change)
+        if fix:
+            reply = f"{reply}. What fixed it: {slack_escape(fix, 2000)}"
         slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)
 
 
@@ -900,7 +902,7 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
     words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
     who = slack_escape(str(change.get("actor", "")), 80)
     text = f"{emoji} *{who}* {words} via {via_words(str(change.get('via', '')))}".strip()
-    note, fix = str(change.get("note") or ""), str(change.get("fix") or "")
+    note, fix = str(change.get("note") or ""), fix_to_tell(change)
     text = f"{text}: {slack_escape(note, 1000)}" if note else f"{text}."
     return f"{text} What fixed it: {slack_escape(fix, 2000)}" if fix else text
 

@@ -156,6 +156,18 @@ def test_airflow_burst_window_uses_each_lines_own_second(tmp_path):
             datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
             "pay.api:charge:42 - Payment service unavailable",
         ),
+        (  # Python's "%(asctime)s - %(levelname)s - %(message)s": no logger name
+            "2026-12-05 12:00:01,123 - ERROR - Payment service unavailable",
+            "python-logging",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
+        (  # "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+            "2026-12-05 12:00:01,123 - myapp.module - ERROR - Payment service unavailable",
+            "python-logging",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
         (
             "ERROR 2026-12-05 12:00:01 Payment service unavailable",
             "level-first",
@@ -201,6 +213,7 @@ def test_a_log_with_the_time_in_brackets_has_levels_and_a_timeline(tmp_path):
         ("[2024-01-31, 00:05:09 UTC] {taskinstance.py:1937} ERROR - failed", "airflow"),
         ("[2024-01-31 00:05:09,123: ERROR/MainProcess] Task failed", "celery"),
         ("2024-01-31 00:05:09,456 - etl.load - ERROR - failed", "python-logging"),
+        ("2024-01-31 00:05:09,456 - ERROR - failed", "python-logging"),
         ("2024-01-31 00:05:09,456 ERROR [main] Driver: failed", "log4j"),
         ("2025-12-10T12:34:56Z ERROR [ADF 2108 UserError Web1] failed", "adf"),
         ("ERROR:etl.load:failed", "python-basic"),
@@ -211,6 +224,7 @@ def test_the_new_layouts_take_no_line_of_an_existing_format(line, expected_forma
         "[2026-12-05T12:00:01.123Z] INFO x",
         "2026-12-05T12:00:01Z [INFO] x",
         "INFO 2026-12-05 12:00:01 x",
+        "2026-12-05 12:00:01,123 - INFO - x",
     ):
         parser = LineParser()
         assert parser.parse(before).header

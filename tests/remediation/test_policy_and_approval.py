@@ -527,6 +527,38 @@ def test_a_failed_remediation_says_so_in_slack_and_jira(settings):
         assert ticket.status == "open" and ticket.remediation_status == "failed"
 
 
+def test_a_remediation_that_resolves_its_ticket_tells_no_fix_beside_its_success(settings):
+    """The thread said "What fixed it: Rerun (remediation, ...)" right beside "remediation
+    succeeded": the remediation's own line says what ran. The fix is still kept."""
+    with FakeJira() as jira, FakeSlack() as slack:
+        settings.JIRA_URL, settings.JIRA_USER = jira.url, jira.user
+        settings.JIRA_API_TOKEN = jira.token
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        for name in ("jira", "slack"):
+            CircuitBreaker(name).reset()
+        make_policy(action="playbook", mode="approval")
+        ticket = make_ticket(itsm_ticket_id="", slack_ts="", slack_channel="")
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket):
+            fanout.deliver(row.pk)
+        pending = proposed(ticket.pk)
+        remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
+        remediation.finish(pending.pk, succeeded=True, detail="the rerun succeeded")
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        ticket.refresh_from_db()
+        assert ticket.status == "resolved"
+        texts = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+        comments = [str(c) for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+        assert any("remediation succeeded" in t for t in texts)
+        assert any("resolve" in t for t in texts)
+        assert any("resolved" in c for c in comments)
+        assert not [t for t in texts + comments if "fixed it" in t]
+        fix = ticket.resolutions.get()
+        assert fix.fix == "Call the playbook (Logic App) (remediation, approved by daan)"
+
+
 def test_a_decline_says_who_declined_it_once_in_the_slack_thread(settings, slack_signed):
     with FakeSlack() as slack:
         settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
