@@ -232,6 +232,36 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+class SessionThreads:
+    """Threads each running work on a database session of its own, for the lock-order tests:
+    each one's backend pid (`pids[name]`, to ask PostgreSQL who blocks whom) and what any of
+    them raised (`errors`: a deadlock shows there)."""
+
+    def __init__(self) -> None:
+        self.pids: dict[str, int] = {}
+        self.errors: list[BaseException] = []
+
+    def start(self, name: str, work: Callable[[], object]) -> Any:
+        import threading
+
+        from django.db import connection, connections
+
+        def body() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    self.pids[name] = cursor.fetchone()[0]
+                work()
+            except BaseException as exc:
+                self.errors.append(exc)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        return thread
+
+
 def while_held(hold: Callable[[], object], other: Callable[[], _T]) -> tuple[_T, bool]:
     """Run `other` while `hold`'s transaction is left uncommitted, commit it once `other`
     waits for it; `other`'s answer, and whether it waited (PostgreSQL says it was blocked by

@@ -12,7 +12,7 @@ import pytest
 
 from integrations.circuit import CircuitBreaker
 from integrations.models import OutboundDelivery, OutboundStatus
-from tests.conftest import wait_for
+from tests.conftest import SessionThreads, wait_for
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
 from tests.integrations.test_fanout import (
@@ -1400,7 +1400,7 @@ def test_the_incident_paging_while_its_analysis_is_stored_does_not_deadlock(targ
     queued for the incident between them was its victim)."""
     import threading
 
-    from django.db import connection, connections
+    from django.db import connection
 
     from integrations import fanout
     from tests.tickets.test_incident_rca import process
@@ -1423,24 +1423,8 @@ def test_the_incident_paging_while_its_analysis_is_stored_does_not_deadlock(targ
     create = OutboundDelivery.objects.get(key=f"incident:{incident.pk}:jira_inc_create")
 
     holding, release = threading.Event(), threading.Event()
-    pids: dict[str, int] = {}
-    errors: list[BaseException] = []
-
-    def run(name: str, work) -> threading.Thread:
-        def body() -> None:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    pids[name] = cursor.fetchone()[0]
-                work()
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                connections.close_all()
-
-        thread = threading.Thread(target=body)
-        thread.start()
-        return thread
+    sessions = SessionThreads()
+    run, pids, errors = sessions.start, sessions.pids, sessions.errors
 
     def hold() -> None:
         from django.db import transaction

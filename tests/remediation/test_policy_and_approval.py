@@ -501,23 +501,34 @@ def test_admin_approve_action(client):
 # --- outcome in Slack and JIRA --------------------------------------------------------------------
 
 
+def _remediated_on_its_page(
+    settings, jira: FakeJira, slack: FakeSlack, *, succeeded: bool, detail: str
+) -> Ticket:
+    """A ticket paged in JIRA and Slack whose approved playbook remediation ended, its
+    follow-ups delivered."""
+    settings.JIRA_URL, settings.JIRA_USER = jira.url, jira.user
+    settings.JIRA_API_TOKEN = jira.token
+    settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+    for name in ("jira", "slack"):
+        CircuitBreaker(name).reset()
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket(itsm_ticket_id="", slack_ts="", slack_channel="")
+    fanout.schedule_initial(ticket.pk)
+    for row in OutboundDelivery.objects.filter(ticket=ticket):
+        fanout.deliver(row.pk)
+    pending = proposed(ticket.pk)
+    remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
+    remediation.finish(pending.pk, succeeded=succeeded, detail=detail)
+    for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+        fanout.deliver(row.pk)
+    return ticket
+
+
 def test_a_failed_remediation_says_so_in_slack_and_jira(settings):
     with FakeJira() as jira, FakeSlack() as slack:
-        settings.JIRA_URL, settings.JIRA_USER = jira.url, jira.user
-        settings.JIRA_API_TOKEN = jira.token
-        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
-        for name in ("jira", "slack"):
-            CircuitBreaker(name).reset()
-        make_policy(action="playbook", mode="approval")
-        ticket = make_ticket(itsm_ticket_id="", slack_ts="", slack_channel="")
-        fanout.schedule_initial(ticket.pk)
-        for row in OutboundDelivery.objects.filter(ticket=ticket):
-            fanout.deliver(row.pk)
-        pending = proposed(ticket.pk)
-        remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
-        remediation.finish(pending.pk, succeeded=False, detail="rerun failed: still throttled")
-        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
-            fanout.deliver(row.pk)
+        ticket = _remediated_on_its_page(
+            settings, jira, slack, succeeded=False, detail="rerun failed: still throttled"
+        )
 
         ticket.refresh_from_db()
         thread = slack.thread(ticket.slack_channel, ticket.slack_ts)
@@ -531,21 +542,9 @@ def test_a_remediation_that_resolves_its_ticket_tells_no_fix_beside_its_success(
     """The thread said "What fixed it: Rerun (remediation, ...)" right beside "remediation
     succeeded": the remediation's own line says what ran. The fix is still kept."""
     with FakeJira() as jira, FakeSlack() as slack:
-        settings.JIRA_URL, settings.JIRA_USER = jira.url, jira.user
-        settings.JIRA_API_TOKEN = jira.token
-        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
-        for name in ("jira", "slack"):
-            CircuitBreaker(name).reset()
-        make_policy(action="playbook", mode="approval")
-        ticket = make_ticket(itsm_ticket_id="", slack_ts="", slack_channel="")
-        fanout.schedule_initial(ticket.pk)
-        for row in OutboundDelivery.objects.filter(ticket=ticket):
-            fanout.deliver(row.pk)
-        pending = proposed(ticket.pk)
-        remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
-        remediation.finish(pending.pk, succeeded=True, detail="the rerun succeeded")
-        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
-            fanout.deliver(row.pk)
+        ticket = _remediated_on_its_page(
+            settings, jira, slack, succeeded=True, detail="the rerun succeeded"
+        )
 
         ticket.refresh_from_db()
         assert ticket.status == "resolved"

@@ -26,7 +26,7 @@ from integrations.models import DeliveryStatus, OutboundDelivery, OutboundStatus
 from integrations.targets.base import incident_page
 from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description, incident_summary
 from integrations.targets.slack import slack_incident_message
-from tests.conftest import local_payload, wait_for, while_held
+from tests.conftest import SessionThreads, local_payload, wait_for, while_held
 from tickets import incidents
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket
@@ -1589,31 +1589,15 @@ def test_acting_on_an_incident_while_members_join_and_take_its_analysis_does_not
     for the action or goes first, never holds the member while the action waits for it."""
     import threading
 
-    from django.db import connection, connections, transaction
+    from django.db import connection, transaction
 
     post(storm_failure("pl_a"))
     post(storm_failure("pl_b"))
     incident = Incident.objects.get()
     first = incident.members.order_by("pk").values_list("pk", flat=True)[0]
-    pids: dict[str, int] = {}
-    errors: list[BaseException] = []
+    sessions = SessionThreads()
+    thread, pids, errors = sessions.start, sessions.pids, sessions.errors
     events = {name: threading.Event() for name in ("held", "release", "held_c", "release_c")}
-
-    def thread(name: str, work: Callable[[], object]) -> threading.Thread:
-        def body() -> None:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    pids[name] = cursor.fetchone()[0]
-                work()
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                connections.close_all()
-
-        started = threading.Thread(target=body)
-        started.start()
-        return started
 
     def hold(ticket_id: Callable[[], str], held: str, release: str) -> Callable[[], None]:
         def work() -> None:
