@@ -656,24 +656,30 @@ def test_a_decision_stands_when_the_ticket_is_proposed_again():
     assert Remediation.objects.filter(ticket=ticket).count() == 1
 
 
+def _awaiting_approval_on_slack(settings, slack: FakeSlack) -> tuple[Ticket, Remediation, int]:
+    """A ticket alerted in Slack whose playbook remediation awaits approval, and the number of
+    lines its thread has then."""
+    settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+    CircuitBreaker("slack").reset()
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket(slack_ts="", slack_channel="")
+    fanout.schedule_initial(ticket.pk)
+    for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+        fanout.deliver(row.pk)
+    pending = proposed(ticket.pk)
+    for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+        fanout.deliver(row.pk)
+    ticket.refresh_from_db()
+    return ticket, pending, len(slack.thread(ticket.slack_channel, ticket.slack_ts))
+
+
 def test_people_resolving_a_ticket_awaiting_approval_read_one_thread_line(
     settings, django_capture_on_commit_callbacks
 ):
     """The resolve skips the remediation awaiting approval: its thread line says so, and the
     skip adds no line of its own (the alert still shows it skipped, without its buttons)."""
     with FakeSlack() as slack:
-        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
-        CircuitBreaker("slack").reset()
-        make_policy(action="playbook", mode="approval")
-        ticket = make_ticket(slack_ts="", slack_channel="")
-        fanout.schedule_initial(ticket.pk)
-        for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
-            fanout.deliver(row.pk)
-        pending = proposed(ticket.pk)
-        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
-            fanout.deliver(row.pk)
-        ticket.refresh_from_db()
-        before = len(slack.thread(ticket.slack_channel, ticket.slack_ts))
+        ticket, pending, before = _awaiting_approval_on_slack(settings, slack)
 
         with django_capture_on_commit_callbacks(execute=True):
             lifecycle.resolve(ticket.pk, Actor.for_user(_responder("daan"), via="slack"))
@@ -719,18 +725,7 @@ def test_an_approval_just_after_people_resolved_adds_no_second_skip_line(setting
     the remediation not run yet): the approval skips it, and the thread keeps the resolve's
     one line saying so, not a second "remediation skipped" one."""
     with FakeSlack() as slack:
-        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
-        CircuitBreaker("slack").reset()
-        make_policy(action="playbook", mode="approval")
-        ticket = make_ticket(slack_ts="", slack_channel="")
-        fanout.schedule_initial(ticket.pk)
-        for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
-            fanout.deliver(row.pk)
-        pending = proposed(ticket.pk)
-        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
-            fanout.deliver(row.pk)
-        ticket.refresh_from_db()
-        before = len(slack.thread(ticket.slack_channel, ticket.slack_ts))
+        ticket, pending, before = _awaiting_approval_on_slack(settings, slack)
         daan, anna = _responder("daan"), _responder("anna")
 
         # Committed; its on-commit skip (`close_remediation_loop`) has not run yet.
