@@ -1,7 +1,8 @@
 """The inbox side of the stats rollup: inbox rows per UTC day of `received_at`, status and
 outcome. A trigger (migration 0010) appends each counted change to `InboxStatsChange` in the
 writer's transaction; `fold()` (beat, with the ticket rollup's fold) moves them into
-`InboxStatsDay`; `day_counts()` reads both, so it is exact whether folded or not."""
+`InboxStatsDay`; `day_counts_query()`'s statement reads both, so it is exact whether folded
+or not."""
 
 from __future__ import annotations
 
@@ -37,16 +38,10 @@ HAVING SUM(n) <> 0
 
 
 def day_counts_query(first: date, end: date) -> tuple[str, dict[str, Any]]:
-    """The statement `day_counts` runs and its parameters, for a caller that sends it with
-    others in one round trip; its rows are (status, outcome, rows)."""
+    """The statement reading (status, outcome, rows) of the inbox rows received on the UTC days
+    `[first, end)`, and its parameters, for a caller that sends it with others in one round
+    trip."""
     return _READ, {"first": first, "end": end}
-
-
-def day_counts(first: date, end: date) -> list[tuple[str, str, int]]:
-    """(status, outcome, rows) of the inbox rows received on the UTC days `[first, end)`."""
-    with connection.cursor() as cursor:
-        cursor.execute(*day_counts_query(first, end))
-        return [(status, outcome, int(n)) for status, outcome, n in cursor.fetchall()]
 
 
 def fold() -> int:

@@ -198,10 +198,6 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         the API's default ordering and admin all use this)."""
         return self.with_urgency().order_by(*URGENCY_ORDERING)
 
-    def unresolved(self) -> TicketQuerySet:
-        """Not resolved yet: open, in progress or acknowledged."""
-        return self.exclude(status=Status.RESOLVED)
-
     def candidates_for(self, run_key: str, fingerprint: str) -> FailureCandidates:
         """What a new failure may belong to, in one indexed query (this runs inside every
         webhook request): the ticket of the same run, else the unresolved one with the same

@@ -6,8 +6,8 @@ deleted one, -1 for the old and +1 for the new values when an update changes a c
 (status, SLA status, severity, error class, source, team, day, times to acknowledge and to
 resolve). Appending never waits on another writer. `fold()` (beat, every
 `TICKET_STATS_FOLD_SECONDS`) moves the changes into `TicketStatsDay` in one transaction.
-`day_rows()` reads both, so its answer is exact at any moment, folded or not; the fold only
-keeps the change table short.
+`day_rows_query()`'s statement reads both, so its answer is exact at any moment, folded or
+not; the fold only keeps the change table short.
 """
 
 from __future__ import annotations
@@ -81,8 +81,10 @@ Row = tuple[str, date | None, str, tuple[int, ...]]
 
 
 def day_rows_query(first: date, end: date) -> tuple[str, dict[str, Any]]:
-    """The statement `day_rows` runs and its parameters, for a caller that sends it with
-    others in one round trip; `parse_day_rows` reads its result."""
+    """The statement reading the counts of the tickets whose UTC day is in `[first, end)`, and
+    its parameters, for a caller that sends it with others in one round trip; `parse_day_rows`
+    reads its result: (dimension, day, value, figures), the day given for `error_type` only
+    (None for the other dimensions, summed over the range); values without a ticket left out."""
     return _READ, {"first": first, "end": end, "met": SlaStatus.MET, "breached": SlaStatus.BREACHED}
 
 
@@ -91,15 +93,6 @@ def parse_day_rows(rows: Iterable[Sequence[Any]]) -> list[Row]:
         (dimension, day, value, tuple(int(v) for v in figures))
         for dimension, day, value, *figures in rows
     ]
-
-
-def day_rows(first: date, end: date) -> list[Row]:
-    """The counts of the tickets whose UTC day is in `[first, end)`: (dimension, day, value,
-    figures), the day given for `error_type` only (None for the other dimensions, summed over
-    the range); values without a ticket left out."""
-    with connection.cursor() as cursor:
-        cursor.execute(*day_rows_query(first, end))
-        return parse_day_rows(cursor.fetchall())
 
 
 def fold() -> int:
