@@ -12,11 +12,13 @@ plain lines when it could not parse them; a text `content` is read too. The clie
 `get_log` keeps only `event` and `timestamp` of a structured line (and refuses a text), so the
 raw answer is read (`get_log_without_preload_content`) and each line written as Airflow's
 classic task log line (`[ts] {logger} LEVEL - event key=value`), an exception's
-`error_detail` as the Python traceback it stands for, which the log reader's formats know.
+`error_detail` as the Python traceback it stands for, which the log reader's formats know. A
+line that is the Python form of a log handler's answer (`legacy_text`) is written as its lines.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import time
@@ -27,12 +29,15 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from django.conf import settings
 
+from analysis.logs.reader import human_size
 from rca_project import airflow_api, timed_read
 from rca_project.airflow_api import AirflowApi, AirflowApiError
 from tickets.models import Occurrence, Ticket
 
 # The occurrence key of an Airflow try's failure: `<run key>#try<n>:failed` (the parser's).
 _FAILED_TRY = re.compile(r"^(?P<run_key>.+)#try(?P<try>\d+):failed$")
+# The Python form of a log handler's answer: a tuple, a list of tuples, or bytes.
+_PYTHON_FORM = re.compile(r"(?:\[\s*)?\(|b['\"]")
 # The keys of a structured line written in its header, not as key=value.
 _HEADER_KEYS = {"timestamp", "event", "level", "logger", "error_detail"}
 # ASCII digits only: str.isdigit also accepts digits int() refuses ("²").
@@ -261,9 +266,7 @@ def _page(
             raise _PastDeadline from exc  # timed out, or stopped, at the deadline
         raise AirflowLogError(_refusal(exc, task)) from exc
     if data is None:
-        raise AirflowLogError(
-            f"the log exceeds the limit of {max_bytes / (1024 * 1024):g} MB per job"
-        )
+        raise AirflowLogError(f"the log exceeds the limit of {human_size(max_bytes)} per job")
     try:
         body = json.loads(data)
     except ValueError as exc:
@@ -306,18 +309,53 @@ def api_url() -> str:
 
 
 def _write(content: Any, out: IO[str]) -> int:
-    """Write the answer's `content` as text lines; returns how many lines it held."""
+    """Write the answer's `content` as text lines; returns how many lines it held. A text that
+    is the Python form of a log handler's answer (`legacy_text`) is written as its lines."""
     if isinstance(content, str):
+        content = legacy_text(content) or content
         out.write(content if content.endswith("\n") or not content else content + "\n")
         return len(content.splitlines())
     if not isinstance(content, list):
         return 0
     for item in content:
         if isinstance(item, dict):
-            out.write(structured_line(item))
+            event = item.get("event")
+            legacy = (
+                legacy_text(event) if isinstance(event, str) and not item.get("timestamp") else None
+            )
+            out.write(f"{legacy}\n" if legacy else structured_line(item))
         else:
-            out.write(f"{item}\n")
+            text = str(item)
+            out.write(f"{legacy_text(text) or text}\n")
     return len(content)
+
+
+def legacy_text(text: str) -> str | None:
+    """The log text `text` stands for when it is the Python form (`str()`) of what a log
+    handler gave Airflow: a `(host, text)` tuple or a list of them (the form of Airflow 2's
+    handlers; a handler still answering so reaches the API as that text, e.g.
+    `{"event": "('host', '...\\n...')"}`), or bytes (`b'...'`). Its line breaks and quotes are
+    escaped there, so the log would be read as one line of backslashes. None for any other
+    text."""
+    stripped = text.strip()
+    if not _PYTHON_FORM.match(stripped):
+        return None
+    try:
+        value = ast.literal_eval(stripped)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    parts = _handler_texts(value)
+    return "\n".join(part.rstrip("\n") for part in parts) if parts else None
+
+
+def _handler_texts(value: Any) -> list[str]:
+    if isinstance(value, bytes):
+        return [value.decode("utf-8", "replace")]
+    if isinstance(value, tuple) and value and all(isinstance(v, str | bytes) for v in value):
+        return _handler_texts(value[-1]) if isinstance(value[-1], bytes) else [value[-1]]
+    if isinstance(value, list) and value and all(isinstance(v, tuple) for v in value):
+        return [text for item in value for text in _handler_texts(item)]
+    return []
 
 
 def structured_line(message: dict[str, Any]) -> str:

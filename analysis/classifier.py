@@ -903,8 +903,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # A plain absolute path of two or more segments ("IllegalStateException:
             # /checkpoint/q/sources/0/1 does not exist"). The lookbehind starts a path only
             # where one begins, so a long run of segments is read once. Mounts are a setup matter
-            # (missing_storage).
-            r"|(?<![\w./-])/(?!(?:dbfs/)?mnt/)[\w.-]{1,100}(?:/[\w.=-]{1,100}){1,30}"
+            # (missing_storage); a ZooKeeper node ("node /brokers/topics/x does not exist") is no
+            # data path.
+            r"|(?<![\w./-])(?<!node )/(?!(?:dbfs/)?mnt/)[\w.-]{1,100}(?:/[\w.=-]{1,100}){1,30}"
             r" (?:does not|doesn't) exist"
             r"|specified (?:file|blob|path|key)\b.{0,20}does not exist|filereadexception"
             # Synapse serverless (OPENROWSET) and Google Cloud Storage naming a missing file.

@@ -39,6 +39,7 @@ from analysis.logs.reader import (
     LogReadError,
     LogSource,
     ReadLimits,
+    human_size,
     is_binary,
     is_container,
 )
@@ -414,8 +415,8 @@ def _copy(stream: IO[bytes], target: Path, allowance: int) -> int:
         while chunk := stream.read(COPY_CHUNK):
             size += len(chunk)
             if size > allowance:
-                limit = settings.LOG_ANALYSIS_MAX_BYTES / (1024 * 1024)
-                raise LogJobError(f"the files exceed the limit of {limit:g} MB per job")
+                limit = human_size(settings.LOG_ANALYSIS_MAX_BYTES)
+                raise LogJobError(f"the files exceed the limit of {limit} per job")
             out.write(chunk)
     return size
 
@@ -705,8 +706,8 @@ def _copy_chunks(chunks: Any, target: Path) -> None:
         for chunk in chunks:
             size += len(chunk)
             if size > settings.LOG_ANALYSIS_MAX_BYTES:
-                limit = settings.LOG_ANALYSIS_MAX_BYTES / (1024 * 1024)
-                raise LogJobError(f"the log exceeds the limit of {limit:g} MB per job")
+                limit = human_size(settings.LOG_ANALYSIS_MAX_BYTES)
+                raise LogJobError(f"the log exceeds the limit of {limit} per job")
             out.write(chunk)
 
 

@@ -7,8 +7,11 @@ also what Databricks driver logs use), Airflow task logs (``[2024-01-31, 12:00:0
 ``LEVEL:name:msg``), the time in brackets then the level (``[2024-01-31T12:00:00.123Z] ERROR
 msg``, Kafka, Flask, gunicorn's ``[ts +0000] [pid] [ERROR]``), the time then a bracketed level
 (``2024-01-31T12:00:00Z [ERROR] msg``, loguru's ``ts | ERROR | ...``), the level then the time
-(``ERROR 2024-01-31 12:00:00 msg``), JSON lines, and ADF activity output (a JSON document,
-turned into one line per error by ``expand_json_documents``). Lines without a header (stack
+(``ERROR 2024-01-31 12:00:00 msg``), glog/klog (``E0131 12:00:00.123456   42 file.go:7] msg``)
+and classic syslog (``Jan 31 12:00:00 host prog[42]: msg``), both without a year
+(``LineParser._yearless_time`` infers it), JSON lines, ADF activity output (a JSON document,
+turned into one line per error by ``expand_json_documents``) and Databricks ``runs/get-output``
+answers (their logs, error and trace, by the same). Lines without a header (stack
 frames, stdout prints) come back with ``header=False``. No Django import.
 """
 
@@ -116,6 +119,38 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+# Lines whose time has a month and a day but no year (``LineParser._yearless_time``).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_YEARLESS_FORMATS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        # glog and Kubernetes' klog: ``E1205 12:00:01.123456   12345 file.go:42] message``
+        # (the level's letter, month and day, time, thread id, source file and line).
+        "glog",
+        re.compile(
+            r"(?P<letter>[IWEF])(?P<month>\d{2})(?P<day>\d{2}) (?P<clock>\d{2}:\d{2}:\d{2})"
+            r"(?:\.\d{1,9})?\s+\d+\s+[^\s\]]{1,200}:\d+\] ?(?P<msg>.*)"
+        ),
+    ),
+    (
+        # Classic (RFC 3164) syslog: ``Dec  5 12:00:01 host prog[123]: message``, the priority
+        # (``<11>``) in front when a relay kept it; journalctl's short output too.
+        "syslog",
+        re.compile(
+            r"(?:<(?P<priority>\d{1,3})>)?(?P<month>" + "|".join(_MONTHS) + r") {1,2}"
+            r"(?P<day>\d{1,2}) (?P<clock>\d{2}:\d{2}:\d{2})(?:\.\d{1,9})? \S{1,255} (?P<msg>.*)"
+        ),
+    ),
+]
+_GLOG_LEVELS = {"I": "INFO", "W": "WARN", "E": "ERROR", "F": "FATAL"}
+# A syslog priority's severity (its value modulo 8): emerg, alert, crit, err, warning, notice,
+# info, debug.
+_SYSLOG_LEVELS = ("FATAL", "FATAL", "FATAL", "ERROR", "WARN", "INFO", "INFO", "DEBUG")
+# A program's own level word after its tag, in any case, with its colon (OpenSSH's ``sshd[1]:
+# error: ...``, Postfix's ``warning:``, ``fatal:``).
+_SYSLOG_TAG_LEVEL = re.compile(
+    r"[^\s:]{1,200}:\s+(?P<level>(?i:trace|debug|info|notice|warn|warning|error|err|fatal"
+    r"|critical|severe)):"
+)
 _ISO_PREFIX = re.compile(_ISO + r"\s+(?P<msg>.*)")
 _LEVEL_WORD = re.compile(r"\b" + _LEVEL + r"\b")
 _JSON_TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "asctime", "datetime", "date")
@@ -138,11 +173,14 @@ def normalise_level(word: str) -> str:
 
 
 class LineParser:
-    """Parses lines; remembers which format matched last (logs rarely change format)."""
+    """Parses lines; remembers which format matched last (logs rarely change format). ``now``
+    (by default the time it is made) dates the lines whose time has no year."""
 
-    def __init__(self) -> None:
-        self._order = list(_FORMATS)
+    def __init__(self, now: datetime | None = None) -> None:
+        self._order = list(_FORMATS) + _YEARLESS_FORMATS
         self._ts_cache: tuple[str, datetime | None] = ("", None)
+        self._now = now or datetime.now(UTC)
+        self._yearless_cache: tuple[tuple[int, int, str], datetime | None] = ((0, 0, ""), None)
 
     def parse(self, text: str) -> ParsedLine:
         if text[:1] == "{" and text.rstrip()[-1:] == "}":
@@ -157,7 +195,10 @@ class LineParser:
                 continue
             if index:
                 self._order.insert(0, self._order.pop(index))
-            ts = match.groupdict().get("ts")
+            groups = match.groupdict()
+            if "clock" in groups:
+                return self._yearless_line(name, groups)
+            ts = groups.get("ts")
             return ParsedLine(
                 True,
                 self._time(ts) if ts else None,
@@ -176,6 +217,50 @@ class LineParser:
                 "timestamped",
             )
         return ParsedLine(False, None, None, text, "")
+
+    def _yearless_line(self, name: str, groups: dict[str, str]) -> ParsedLine:
+        """A glog or syslog line: the level of glog's letter, of syslog's priority, else the
+        program's level word after its tag (``sshd[1]: error: ...``), else the first level
+        word in capitals in the start of the message."""
+        message = groups["msg"]
+        month = groups["month"]
+        when = self._yearless_time(
+            int(month) if month.isdigit() else _MONTHS.index(month) + 1,
+            int(groups["day"]),
+            groups["clock"],
+        )
+        level: str | None
+        if groups.get("letter"):
+            level = _GLOG_LEVELS[groups["letter"]]
+        elif groups.get("priority"):
+            level = _SYSLOG_LEVELS[int(groups["priority"]) % 8]
+        else:
+            word = _SYSLOG_TAG_LEVEL.match(message) or _LEVEL_WORD.search(message, 0, 60)
+            level = normalise_level(word["level"]) if word else None
+        return ParsedLine(True, when, level, message, name)
+
+    def _yearless_time(self, month: int, day: int, clock: str) -> datetime | None:
+        """A month, day and time without a year (glog, syslog), as UTC in the latest year that
+        does not put it more than a day after ``now``: a log is read after it was written, so
+        this year's December 31st read on January 1st is last year's. The day's slack allows
+        for local times (syslog writes the host's) ahead of UTC. A day no year of the last
+        eight has (February 30th) gives None."""
+        key = (month, day, clock)
+        if key == self._yearless_cache[0]:
+            return self._yearless_cache[1]
+        hour, minute, second = (int(part) for part in clock.split(":"))
+        latest = self._now + timedelta(days=1)
+        value = None
+        for year in range(latest.year, latest.year - 8, -1):
+            try:
+                candidate = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except ValueError:  # February 29th outside a leap year, or no such day
+                continue
+            if candidate <= latest:
+                value = candidate
+                break
+        self._yearless_cache = (key, value)
+        return value
 
     def _time(self, raw: str) -> datetime | None:
         """Second precision is enough for timelines; parsing is cached per second."""
@@ -279,12 +364,15 @@ def parse_time(raw: str) -> datetime | None:
 # --- ADF activity output and other whole-document JSON --------------------------------------
 ADF_DOCUMENT_MAX_CHARS = 5 * 1024 * 1024
 _ERROR_KEYS = {"errorcode", "message", "failuretype"}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def expand_json_documents(lines: Iterator[LogLine]) -> Iterator[LogLine]:
-    """Pass lines through, except a file that is one JSON document (ADF activity output, a
-    run-output API answer): that becomes one line per error it carries, e.g.
-    ``2025-12-10T12:34:56Z ERROR [ADF 2200 UserError Copy_Orders] Failure happened on ...``.
+    """Pass lines through, except a file that is one JSON document: ADF activity output (or a
+    run-output API answer) becomes one line per error it carries, e.g.
+    ``2025-12-10T12:34:56Z ERROR [ADF 2200 UserError Copy_Orders] Failure happened on ...``;
+    a Databricks ``runs/get-output`` answer its logs, error and trace
+    (``databricks_output_lines``).
     A document larger than ``ADF_DOCUMENT_MAX_CHARS`` or that does not parse is read as text."""
     buffered: list[LogLine] = []
     size = 0
@@ -336,12 +424,53 @@ def _flush_document(buffered: list[LogLine]) -> Iterator[LogLine]:
         yield from buffered
         return
     first = buffered[0]
+    run_output = databricks_output_lines(document)
+    if run_output:
+        for offset, text in enumerate(run_output):
+            yield LogLine(first.file, first.number + offset, text)
+        return
     emitted = False
     for text in _document_lines(document, depth=0, context={}):
         emitted = True
         yield LogLine(first.file, first.number, text)
     if not emitted:
         yield from buffered
+
+
+def databricks_output_lines(document: object) -> list[str]:
+    """A Databricks ``runs/get-output`` answer (``metadata`` and the task's ``logs``, ``error``,
+    ``error_trace``) as a ``databricks://`` job reads a task's output: its stdout lines, its
+    error as ``<end time> ERROR [Databricks <task key>] <error>`` (no time when the metadata
+    has none), then the trace's lines, terminal colour codes removed. Empty for any other
+    document. The caller numbers them as lines of that text, from the document's first line."""
+    if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
+        return []
+    texts = {
+        key: _ANSI.sub("", value).strip("\r\n")
+        for key in ("logs", "error", "error_trace")
+        if isinstance(value := document.get(key), str) and value.strip()
+    }
+    if not texts:
+        return []
+    metadata = document["metadata"]
+    name = str(metadata.get("task_key") or f"run-{metadata.get('run_id', '')}")
+    parts = [texts.get("logs", "")]
+    if "error" in texts:
+        ended = _from_millis(metadata.get("end_time")) or _from_millis(metadata.get("start_time"))
+        stamp = f"{ended:%Y-%m-%dT%H:%M:%SZ} " if ended else ""
+        parts.append(f"{stamp}ERROR [Databricks {name}] {texts['error']}")
+    parts.append(texts.get("error_trace", ""))
+    return "\n".join(part for part in parts if part).splitlines()
+
+
+def _from_millis(value: object) -> datetime | None:
+    """A Databricks time: milliseconds since the epoch (0 or absent when not known)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _document_lines(value: object, *, depth: int, context: dict[str, str]) -> Iterator[str]:

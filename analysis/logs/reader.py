@@ -158,7 +158,7 @@ class LogReader:
                 self.bytes_consumed = before + raw.tell()
             if self.text_bytes > limits.max_bytes:
                 raise LogLimitExceeded(
-                    f"{name}: the logs exceed {_size(limits.max_bytes)} of text "
+                    f"{name}: the logs exceed {human_size(limits.max_bytes)} of text "
                     f"(after line {number}); analyse a smaller part of the log"
                 )
             pending += decoder.decode(block)
@@ -198,7 +198,8 @@ def is_container(head: bytes) -> bool:
 def is_binary(head: bytes) -> bool:
     """Whether a file's first block (``head``: its first ``SNIFF_BYTES`` or more, or all of a
     shorter file) fails the text test the reader applies: after any byte-order mark, a NUL byte
-    in UTF-8; in UTF-16 (half NUL bytes), decoded characters text does not hold."""
+    in UTF-8; in UTF-16 (a mark, or without one every other byte NUL), decoded characters text
+    does not hold."""
     encoding, bom = _encoding(head)
     sniff = head[len(bom) : len(bom) + SNIFF_BYTES]
     if encoding == "utf-8":
@@ -208,7 +209,7 @@ def is_binary(head: bytes) -> bool:
 
 def _encoding(head: bytes) -> tuple[str, bytes]:
     """The encoding a byte-order mark names (Windows tools write UTF-16 LE with one), and the
-    mark; UTF-8 without one."""
+    mark; without one, UTF-16 when its NUL bytes say so (``_unmarked_utf16``), else UTF-8."""
     for encoding, bom in (
         ("utf-8", codecs.BOM_UTF8),
         ("utf-16-le", codecs.BOM_UTF16_LE),
@@ -216,7 +217,23 @@ def _encoding(head: bytes) -> tuple[str, bytes]:
     ):
         if head.startswith(bom):
             return encoding, bom
-    return "utf-8", b""
+    return _unmarked_utf16(head[:SNIFF_BYTES]) or "utf-8", b""
+
+
+def _unmarked_utf16(sniff: bytes) -> str | None:
+    """UTF-16 written without a byte-order mark (.NET's ``Encoding.Unicode``, some Windows
+    services and exports): a log's characters are mostly ASCII, each one byte beside a NUL, so
+    at least half the odd bytes (little-endian) or the even ones (big-endian) are NUL and
+    hardly any of the others. Binary data that passes is still judged on the characters it
+    decodes to (``is_binary``)."""
+    pairs = len(sniff) // 2
+    if pairs < 2:
+        return None
+    even, odd = sniff[0 : pairs * 2 : 2].count(0), sniff[1 : pairs * 2 : 2].count(0)
+    for encoding, nul_half, other_half in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nul_half * 2 >= pairs and other_half * 50 <= pairs:
+            return encoding
+    return None
 
 
 def _looks_binary(text: str) -> bool:
@@ -233,5 +250,13 @@ def _looks_binary(text: str) -> bool:
     return odd * 20 > len(text)
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
+def human_size(n: float) -> str:
+    """A byte count as people write it: ``900 bytes``, ``2 KB``, ``2.9 MB``, ``100 MB``, ``1.5 GB``
+    (binary units, at most one decimal, none when it is 0)."""
+    if n < 1024:
+        return f"{n:,.0f} bytes"
+    for unit in ("KB", "MB", "GB"):
+        n /= 1024
+        if n < 1024 or unit == "GB":
+            break
+    return f"{n:,.1f}".removesuffix(".0") + f" {unit}"

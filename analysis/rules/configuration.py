@@ -1033,7 +1033,8 @@ def clock_skew(m: re.Match[str], ctx: Context) -> Finding:
     ),
 )
 def unknown_topic(m: re.Match[str], ctx: Context) -> Finding:
-    name = clean_value(m.group(1) or "") or grab(ctx.text, r"topic '([\w.-]+)'")
+    named = next((group for group in m.groups() if group), "")
+    name = clean_value(named) or grab(ctx.text, r"topic '([\w.-]+)'")
     which = f"Kafka topic {quoted(name)}" if name else "the Kafka topic or partition"
     return Finding(
         f"{which} the client asked for does not exist on the brokers it connects to "

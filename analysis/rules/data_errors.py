@@ -417,8 +417,8 @@ def missing_column(m: re.Match[str], ctx: Context) -> Finding:
     r"|no such file or directory:? ?'?([^'\s]*)|nosuchkey"
     # A plain absolute path ("IllegalStateException: /checkpoint/q/sources/0/1 does not exist"),
     # begun only where a path begins so a long run of segments is read once (mounts are a
-    # setup matter: missing_storage).
-    r"|(?<![\w./-])(/(?!(?:dbfs/)?mnt/)[\w.-]{1,100}(?:/[\w.=-]{1,100}){1,30})"
+    # setup matter: missing_storage; a ZooKeeper node, "node /brokers/topics/x", is no data path).
+    r"|(?<![\w./-])(?<!node )(/(?!(?:dbfs/)?mnt/)[\w.-]{1,100}(?:/[\w.=-]{1,100}){1,30})"
     r" (?:does not|doesn't) exist"
     # Synapse serverless (OPENROWSET) and Google Cloud Storage.
     r"|file '([^']+)' cannot be opened because it does not exist|no such object: ([^\s]+)",

@@ -206,6 +206,89 @@ def test_a_log_with_the_time_in_brackets_has_levels_and_a_timeline(tmp_path):
     assert result.failure.text.endswith("Payment service unavailable")
 
 
+# Read on 2026-01-02: a month and day after that (plus a day) is of the year before.
+YEARLESS_NOW = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected_format", "level", "expected_time", "message"),
+    [
+        (
+            "E1205 12:00:01.123456   12345 file.go:42] Payment service unavailable",
+            "glog",
+            "ERROR",
+            datetime(2025, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable",
+        ),
+        (  # klog, today
+            "W0102 07:59:00.000001       1 reflector.go:535] watch of *v1.Pod ended",
+            "glog",
+            "WARN",
+            datetime(2026, 1, 2, 7, 59, tzinfo=UTC),
+            "watch of *v1.Pod ended",
+        ),
+        (
+            "Dec  5 12:00:01 host prog[123]: ERROR Payment service unavailable",
+            "syslog",
+            "ERROR",
+            datetime(2025, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "prog[123]: ERROR Payment service unavailable",
+        ),
+        (  # the program's own level word after its tag
+            "Jan  2 09:30:00 bastion sshd[912]: error: PAM: Authentication failure for root",
+            "syslog",
+            "ERROR",
+            datetime(2026, 1, 2, 9, 30, tzinfo=UTC),  # a local time ahead of UTC: this year
+            "sshd[912]: error: PAM: Authentication failure for root",
+        ),
+        (  # the priority a relay kept: 11 is user.err
+            "<11>Dec 31 23:59:59 host app: disk full",
+            "syslog",
+            "ERROR",
+            datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
+            "app: disk full",
+        ),
+        (  # no level said
+            "Dec 31 23:59:59 host CRON[77]: (root) CMD (run-parts /etc/cron.hourly)",
+            "syslog",
+            None,
+            datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
+            "CRON[77]: (root) CMD (run-parts /etc/cron.hourly)",
+        ),
+        (  # February 29th: the latest leap year
+            "Feb 29 10:00:00 host app: ERROR leap",
+            "syslog",
+            "ERROR",
+            datetime(2024, 2, 29, 10, 0, tzinfo=UTC),
+            "app: ERROR leap",
+        ),
+    ],
+)
+def test_glog_and_syslog_lines_have_a_level_and_a_time_in_the_year_inferred(
+    line, expected_format, level, expected_time, message
+):
+    parsed = LineParser(now=YEARLESS_NOW).parse(line)
+    assert (parsed.header, parsed.format, parsed.level) == (True, expected_format, level)
+    assert parsed.time == expected_time
+    assert parsed.message == message
+
+
+def test_a_glog_log_has_levels_a_failure_and_a_timeline(tmp_path):
+    log = (
+        "I1205 12:00:00.000100    4242 main.go:10] Starting controller\n"
+        "W1205 12:00:00.500000    4242 client.go:88] Slow response from api-server\n"
+        "E1205 12:00:01.123456    4242 sync.go:42] Failed to sync pod default/web-0\n"
+        "\tgoroutine 1 [running]:\n"
+    )
+    result = mine_bytes(tmp_path, "controller.log", log.encode())
+    assert result.formats == {"glog": 3}
+    assert result.levels == {"INFO": 1, "WARN": 1, "ERROR": 1}
+    assert result.failure is not None and result.failure.level == "ERROR"
+    assert result.failure.text.endswith("Failed to sync pod default/web-0")
+    assert result.start is not None and (result.start.month, result.start.day) == (12, 5)
+    assert result.timeline["buckets"]
+
+
 @pytest.mark.parametrize(
     ("line", "expected_format"),
     [  # each existing format keeps its lines, whichever format matched the line before
@@ -225,6 +308,8 @@ def test_the_new_layouts_take_no_line_of_an_existing_format(line, expected_forma
         "2026-12-05T12:00:01Z [INFO] x",
         "INFO 2026-12-05 12:00:01 x",
         "2026-12-05 12:00:01,123 - INFO - x",
+        "I1205 12:00:01.123456   12345 file.go:42] x",
+        "Dec  5 12:00:01 host prog[123]: INFO x",
     ):
         parser = LineParser()
         assert parser.parse(before).header
@@ -388,6 +473,20 @@ def test_text_with_a_byte_order_mark_is_decoded(tmp_path, data):
     ]
     result = mine_bytes(tmp_path, "ps2.log", data)
     assert result.levels == {"INFO": 1, "ERROR": 1}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_decoded(tmp_path, encoding):
+    data = LOG_TEXT.encode(encoding)
+    assert data[:2] not in (b"\xff\xfe", b"\xfe\xff")
+    path = tmp_path / "service.log"
+    path.write_bytes(data)
+    lines = [line.text for line in LogReader([LogSource(path, "service.log")])]
+    assert lines == [
+        "24/01/31 12:00:00 INFO Start: café 日本",
+        "24/01/31 12:00:01 ERROR Job: failed",
+    ]
+    assert mine_bytes(tmp_path, "service2.log", data).levels == {"INFO": 1, "ERROR": 1}
 
 
 @pytest.mark.parametrize(

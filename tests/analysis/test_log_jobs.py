@@ -223,7 +223,7 @@ def test_a_job_whose_worker_died_is_requeued_then_failed_with_a_reason(settings,
 def test_an_upload_over_the_limit_leaves_nothing(settings):
     settings.LOG_ANALYSIS_MAX_BYTES = 1000
     user = make_user("big", "viewer")
-    with pytest.raises(LogJobError, match="exceed the limit of"):
+    with pytest.raises(LogJobError, match="exceed the limit of 1,000 bytes per job"):
         upload_job(user, ("a.log", b"x\n" * 300), ("b.log", b"y\n" * 300))
     assert not LogAnalysisJob.objects.exists()
     assert not any(Path(settings.LOG_ANALYSIS_DIR).iterdir())
@@ -781,8 +781,9 @@ def test_a_binary_upload_is_refused_before_a_job_is_made(settings, name, data):
 def test_text_and_archives_pass_the_upload_check():
     user = make_user("txt", "viewer")
     text = "24/01/31 12:00:00 INFO Start: café\n".encode("utf-16")  # NUL bytes, but text
+    unmarked = "24/01/31 12:00:00 INFO Start: café\n".encode("utf-16-le")  # no byte-order mark
     archive = gzip.compress(b"\x00binary inside\n")  # judged when the job unpacks it
-    job = upload_job(user, ("ps.log", text), ("later.gz", archive))
+    job = upload_job(user, ("ps.log", text), ("svc.log", unmarked), ("later.gz", archive))
     assert job.status == "queued"
     log_jobs.run_job(str(job.id))
     job.refresh_from_db()
@@ -950,6 +951,47 @@ def test_an_airflow_log_of_plain_lines_or_text_is_read_as_it_is(airflow_api):
     assert not report_of(job)["no_error"]
 
 
+# A log handler's (host, text) answer as Airflow sends it when it could not parse it: str() of
+# the tuple, its line breaks and quotes escaped.
+LEGACY_HANDLER_LOG = (
+    "*** Found local files:\n"
+    "[2025-12-10, 00:00:01 UTC] {taskinstance.py:441} INFO - Loading customers\n"
+    "[2025-12-10, 00:00:02 UTC] {taskinstance.py:1937} ERROR - Task failed with exception\n"
+    "Traceback (most recent call last):\n"
+    '  File "/opt/dags/sales.py", line 12, in load\n'
+    "KeyError: 'customer_id'\n"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(
+            [
+                {"event": "::group::Log message source details"},
+                {"event": str(("w1", LEGACY_HANDLER_LOG))},
+            ],
+            id="structured line",
+        ),
+        pytest.param([str([("w1", LEGACY_HANDLER_LOG)])], id="plain line"),
+        pytest.param(str([("w1", LEGACY_HANDLER_LOG)]), id="text"),
+    ],
+)
+def test_an_airflow_log_sent_in_its_python_form_is_read_as_its_lines(airflow_api, content):
+    airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 1, content)
+    ticket = airflow_ticket(served(airflow_api), tries=(1,))
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    report = report_of(job)
+    assert report["innermost_cause"]["type"] == "KeyError"
+    assert report["innermost_cause"]["message"] == "'customer_id'"
+    assert report["summary"]["levels"] == {"INFO": 1, "ERROR": 1}
+    assert "\\n" not in json.dumps(report)
+
+
 @pytest.mark.django_db
 def test_an_airflow_failure_reported_as_try_0_is_refused_at_job_creation(airflow_api):
     """The parser takes try_number 0; a job reading "tries/0" was created and always failed,
@@ -1101,7 +1143,7 @@ def test_an_airflow_log_over_the_size_limit_fails_the_job(airflow_api, settings)
     job.refresh_from_db()
     assert (job.status, job.error) == (
         "failed",
-        "the log exceeds the limit of 0.00190735 MB per job",
+        "the log exceeds the limit of 2 KB per job",
     )
 
 

@@ -202,6 +202,16 @@ def test_limits_name_what_was_exceeded(tmp_path):
         list(LogReader([LogSource(path, "big.log")], ReadLimits(max_bytes=100)))
 
 
+@pytest.mark.parametrize(
+    ("max_bytes", "shown"),
+    [(3_000_000, "2.9 MB"), (3 * 1024 * 1024, "3 MB"), (2000, "2 KB"), (100, "100 bytes")],
+)
+def test_the_text_limit_is_named_in_a_size_people_read(tmp_path, max_bytes, shown):
+    path = write(tmp_path, "big.log", ("x" * 99 + "\n") * (max_bytes // 100 + 1))
+    with pytest.raises(LogLimitExceeded, match=rf"exceed {shown} of text"):
+        list(LogReader([LogSource(path, "big.log")], ReadLimits(max_bytes=max_bytes)))
+
+
 def test_a_gzip_bomb_stops_at_the_text_limit(tmp_path):
     bomb = tmp_path / "bomb.log.gz"
     bomb.write_bytes(gzip.compress(b"A" * 2000 + b"\n" * (20 * 1024 * 1024)))
@@ -295,6 +305,45 @@ def test_adf_activity_output_document_becomes_error_lines(tmp_path):
     assert "SqlFailedToConnect" in result.failure.text
     assert "Sup3rS3cret" not in json.dumps(result.as_dict())
     assert result.failure.time == datetime(2025, 12, 10, 12, 34, 56, tzinfo=UTC)
+
+
+# A Databricks `runs/get-output` answer for a failed notebook task, as the API returns it.
+DATABRICKS_RUN_OUTPUT = {
+    "metadata": {
+        "job_id": 11,
+        "run_id": 455644833,
+        "task_key": "load_orders",
+        "state": {
+            "life_cycle_state": "INTERNAL_ERROR",
+            "result_state": "FAILED",
+            "state_message": "Notebook run failed",
+        },
+        "start_time": 1765368000000,
+        "end_time": 1765368096000,
+    },
+    "error": "ValueError: orders.csv holds no header row",
+    "error_trace": "\x1b[0;31m---------------------------------------------------------\x1b[0m\n"
+    "\x1b[0;31mValueError\x1b[0m                 Traceback (most recent call last)\n"
+    "File \x1b[0;32m<command-1>:4\x1b[0m\n"
+    "\x1b[0;31mValueError\x1b[0m: orders.csv holds no header row",
+    "logs": "reading orders.csv\nread 0 rows\n",
+    "logs_truncated": False,
+}
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_databricks_run_output_document_is_read_as_its_logs_error_and_trace(tmp_path, indent):
+    path = write(tmp_path, "get-output.json", json.dumps(DATABRICKS_RUN_OUTPUT, indent=indent))
+    result = mine(path)
+    assert result.failure is not None
+    assert result.failure.text == (
+        "2025-12-10T12:01:36Z ERROR [Databricks load_orders] "
+        "ValueError: orders.csv holds no header row"
+    )
+    assert result.failure.time == datetime(2025, 12, 10, 12, 1, 36, tzinfo=UTC)
+    assert result.levels == {"ERROR": 1}
+    assert result.lines == 7  # two stdout lines, the error, the trace's four
+    assert "\x1b" not in json.dumps(result.as_dict())
 
 
 # --- redaction ------------------------------------------------------------------------------

@@ -755,6 +755,31 @@ def test_an_oomkilled_container_is_named_and_a_missing_file_names_its_path() -> 
 
 
 @pytest.mark.parametrize(
+    "message",
+    [
+        "Error while executing topic command : node /brokers/topics/orders does not exist",
+        "org.apache.zookeeper.KeeperException$NoNodeException: KeeperErrorCode = NoNode for "
+        "/brokers/topics/orders",
+    ],
+)
+def test_a_missing_kafka_topics_zookeeper_node_is_the_missing_topic_not_a_data_path(
+    message: str,
+) -> None:
+    classified = classify_error(message)
+    assert "missing_input" not in classified.signals
+    assert classified.error_type == "ConfigurationError"
+    rca = _rca(message)
+    assert rca.rule == "unknown_topic"
+    assert "Kafka topic 'orders'" in rca.root_cause
+
+
+def test_a_zookeeper_node_is_no_missing_data_path() -> None:
+    message = "KeeperException: znode /hbase/master does not exist"
+    assert classify_error(message).error_type != "DataError"
+    assert _rca(message, "DataError").rule != "missing_path"
+
+
+@pytest.mark.parametrize(
     ("message", "error_type", "rule", "named"),
     [
         # Round 9's families: the RCA's own words carry the exit code, the Azure RBAC action,
