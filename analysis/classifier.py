@@ -262,6 +262,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|connectionerror|could not establish (?:a )?connection|max retries exceeded with url",
             _I,
         ),
+        (
+            # Windows (a self-hosted integration runtime reading a UNC share): the share's
+            # host or name cannot be reached, above the "folder not found" it is reported in.
+            "network_path_unreachable",
+            4.0,
+            any_of(*signals.NETWORK_PATH_NOT_FOUND),
+            _I,
+        ),
         ("firewall_blocked", 3.5, any_of(*signals.FIREWALL_BLOCKED), _I),
         ("proxy_refused", 3.5, any_of(*signals.PROXY_REFUSED), _I),
         ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
@@ -439,6 +447,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"\bis above the max(?:imum)? threshold\b|when the compute has a capacity of"
             r"|requested \d+ v?cores\. however",
+            _I,
+        ),
+        (
+            # Fabric's Spark refusing a job because the capacity's compute is used up (HTTP
+            # 430 "TooManyRequestsForCapacity"): above the throttling wording it is told in.
+            "capacity_throttled",
+            5.0,
+            any_of(*signals.CAPACITY_COMPUTE_IN_USE),
             _I,
         ),
         ("killed_signal", 3.5, r"sigkill|signal 9\b|exit code:? ?137|return code -9\b|evicted", _I),
@@ -620,7 +636,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|client secret .{0,40}(?:invalid|expired)|expiredsignatureerror|signature has expired"
             r"|invalidsignatureerror"
             # SharePoint: the request's form digest is missing or expired.
-            r"|security validation for this page is invalid",
+            r"|security validation for this page is invalid"
+            # Salesforce: the OAuth session the client holds expired (INVALID_SESSION_ID).
+            r"|expiredsession|session expired or invalid|invalid_session_id",
             _I,
         ),
         ("token_wording", 2.0, r"access token|client secret|refresh token|sas token", _I),
@@ -751,7 +769,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|request) size"
             # MySQL's max_allowed_packet (PacketTooBigException, "Packet for query is too large").
             r"|packet for query is too large|packettoobigexception|packets? larger than "
-            r"max_allowed_packet",
+            r"max_allowed_packet"
+            # Azure Service Bus / Event Hubs: a message over the link's maximum size.
+            r"|messagesizeexceeded",
             _I,
         ),
         (
@@ -870,7 +890,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.0,
             r"data quality|dq check|validation failed|expectation.{0,40}failed"
             r"|test failed\.\s*query"
-            r"|check failed|row count|failure in test|configured to (?:fail|warn) if",
+            r"|check failed|row count|failure in test|configured to (?:fail|warn) if"
+            # dbt source freshness: the source's newest row is older than error_after allows.
+            r"|\berror stale\b",
             _I,
         ),
         (
@@ -891,6 +913,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"duplicate column",
                 # A column the activity's settings name that the source rows do not have.
                 r"(?:doesn't|does not) exist in the source data",
+                # Netezza: "ERROR:  Attribute 'ORDER_TS' not found".
+                r"error:\s{1,3}attribute '[^'\n]{1,128}' not found",
             ),
             _I,
         ),
@@ -915,7 +939,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|cannot bulk load\. the file .{0,300}? does not exist"
             r"|cannot bulk load because the file .{0,300}? could not be opened"
             # Snowflake: "Remote file 'https://.../x.csv' was not found" (stage or COPY source).
-            r"|remote file '[^'\n]{1,300}' was not found",
+            r"|remote file '[^'\n]{1,300}' was not found"
+            # ADF mapping data flows: "Path /x/*.parquet does not resolve to any file(s)".
+            r"|does not resolve to any file",
             _I,
         ),
         (
@@ -1101,6 +1127,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|timeout occurred|deadline[_ ]exceeded|exceeded (?:the |its )?timeout"
             r"|exceeds the specified timeout|took too long|execution time exceeded"
             r"|could not execute broadcast in|reached its .{0,40}timeout"
+            # Airflow's SLA miss: a task not done by the time its SLA allows.
+            rf"|{any_of(*signals.SLA_MISS)}"
             # Spelled as two words ("Time out to retry."); "timeout while" is often a cause
             # quoted inside another failure.
             r"|\btime out (?:to|after|waiting)"
@@ -1118,7 +1146,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"airflowtasktimeout|airflowsensortimeout|readtimeout|connecttimeout"
             r"|sockettimeoutexception|timeoutexception|timeouterror|querycanceled"
             r"|statement timeout|query timeout|canceling statement|opentimeout|connectiontimeout"
-            r"|statement_timeout|waitererror",
+            r"|statement_timeout|waitererror"
+            # Service Bus: a message or session lock that ran out before it was settled.
+            r"|messagelocklost|sessionlocklost|lock on the message .{0,40}has expired",
             _I,
         ),
         (
@@ -1255,6 +1285,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         ("hostname_mismatch", 3.5, any_of(*signals.HOSTNAME_MISMATCH), _I),
         (
+            # A streaming query restarted on a checkpoint written by a different query (other
+            # sources, another state schema): the checkpoint no longer fits the code.
+            "checkpoint_mismatch",
+            4.0,
+            any_of(*signals.CHECKPOINT_MISMATCH),
+            _I,
+        ),
+        (
             # Snowflake runs nothing until a session names a running warehouse (000606, a
             # suspended warehouse) and, for unqualified names, a current database and schema.
             "no_warehouse",
@@ -1294,8 +1332,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # ("DataContextError: expectation_suite accounts not found").
             r"|expectation[_ ]suite '?[\w.-]{1,80}'? (?:was )?(?:not found|does not exist"
             r"|could not be found)"
-            r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist|"
-            + any_of(*signals.UNKNOWN_TOPIC),
+            r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist"
+            r"|non-?existent pool"
+            # Event Hubs / Service Bus: the hub, queue or topic the client names is not there.
+            r"|messaging entity '[^'\n]{1,300}' could not be found|messagingentitynotfound"
+            # Google Cloud Pub/Sub: "404 Resource not found (resource=orders-sub)."
+            r"|resource not found \(resource=|" + any_of(*signals.UNKNOWN_TOPIC),
             _I,
         ),
         (
@@ -1413,7 +1455,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|mount(?:point| point)? .{0,40}(?:does not exist|not found)|/mnt'? does not exist"
             r"|cluster .{0,40}does not exist|invalid (?:python file )?ur[il]|nosuchbucket"
             r"|bucket does not exist|already mounted|invalidmountexception"
-            r"|error while using path .{0,120}mount|wrong fs:",
+            r"|error while using path .{0,120}mount|wrong fs:"
+            # A Unity Catalog volume (the storage location a job reads or writes by path).
+            r"|\[uc_volume_not_found\]|\bvolume `[\w`.-]{1,200}` does not exist",
             _I,
         ),
         (
@@ -1430,6 +1474,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\b(?:table|cluster|workspace|catalog|schema) (?:[`'\"]?[\w.`-]{1,120}[`'\"]? )?"
             r"is not eligible for\b"
             r"|unsupported_feature|is not enabled (?:on|for) this"
+            # A Spark setting serverless compute does not let a job set.
+            r"|\[config_not_available\]|(?:not available|not supported) on serverless"
             r"|parameters? (?:provided|supplied|given|passed) .{0,80}"
             r"(?:are|is) (?:not valid|invalid)",
             _I,
@@ -1509,7 +1555,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.5,
             r"catalog '?[\w.-]+'? plugin class not found|spark\.sql\.catalog\.[\w.]+ is not defined"
             r"|catalog_not_found|requires[ _]single[ _-]part[ _]namespace"
-            r"|requires a single-part namespace",
+            r"|requires a single-part namespace"
+            # A Hive metastore database without its schema (never initialised with schematool,
+            # or pointed at the wrong database).
+            r"|version information not found in metastore",
             _I,
         ),
         (

@@ -535,3 +535,29 @@ SSH_HOST_KEY: tuple[str, ...] = (
     r"host key verification failed",
     r"remote host identification has changed",
 )
+
+
+# A streaming query's checkpoint written by a query with other sources or another state schema.
+CHECKPOINT_MISMATCH: tuple[str, ...] = (
+    r"doesn't match to the schema for existing state",
+    r"sources in the checkpoint offsets",
+    r"state_store_(?:key|value)_schema_not_compatible",
+)
+
+# Windows (SMB): the host or share of a UNC path cannot be reached.
+NETWORK_PATH_NOT_FOUND: tuple[str, ...] = (
+    r"the network path was not found",
+    r"the specified network name is no longer available",
+)
+
+# Fabric's Spark refusing a job because the capacity's compute is in use (HTTP 430).
+CAPACITY_COMPUTE_IN_USE: tuple[str, ...] = (
+    r"toomanyrequestsforcapacity",
+    r"choose a larger capacity sku",
+)
+
+# Airflow's SLA miss report and log line.
+SLA_MISS: tuple[str, ...] = (
+    r"\bsla miss(?:ed)? (?:on|for) dag\b",
+    r"missed (?:their|its) slas?\b",
+)

@@ -1,5 +1,5 @@
-"""Network failures: DNS, TLS, refused, reset or blocked connections, unreachable hosts and
-runtimes.
+"""Network failures: DNS, TLS, refused, reset or blocked connections, unreachable hosts, file
+shares and runtimes.
 """
 
 from __future__ import annotations
@@ -235,6 +235,44 @@ def connection_reset(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.6,
         transient=True,
+    )
+
+
+@rule(
+    "network_share_unreachable",
+    "NetworkError DataError",
+    any_of(*signals.NETWORK_PATH_NOT_FOUND),
+    example=(
+        "ErrorCode=UserErrorFileNotFound,'Type=Microsoft.DataTransfer.Common.Shared."
+        "HybridDeliveryException,Message=Cannot find the 'File System' folder. Folder path: "
+        "'\\\\fs01\\exports\\daily'.,Source=Microsoft.DataTransfer.ClientLibrary,''Type="
+        "System.IO.IOException,Message=The network path was not found.,Source=mscorlib,'"
+    ),
+)
+def network_share_unreachable(m: re.Match[str], ctx: Context) -> Finding:
+    # A UNC path (\\host\share\...): the host and share are named apart, since a quoted
+    # path loses its backslashes.
+    host = grab(ctx.text, r"\\\\([\w.-]{1,253})\\")
+    share = grab(ctx.text, r"\\\\[\w.-]{1,253}\\([^\\'\"\s,]{1,100})")
+    target = "the Windows file share"
+    target += f" {quoted(share)}" if share else ""
+    target += f" on host {quoted(host)}" if host else ""
+    lowered = ctx.text.lower()
+    on_ir = "integration runtime" in lowered or "microsoft.datatransfer" in lowered
+    machine = "the self-hosted integration runtime node" if on_ir else "the machine that ran it"
+    return Finding(
+        f"{target} could not be reached from {machine}: the host is down or renamed, its name "
+        "does not resolve there, or SMB (port 445) is blocked on the way",
+        (
+            f"From {machine}, open the share path as the account the job runs as (Test-Path or "
+            "net use) to see whether the host answers.",
+            "Check that the host name resolves there and that the share still exists under that "
+            "name.",
+            "Allow SMB (TCP 445) from that machine to the file server through Windows Firewall and "
+            "any network firewall.",
+            "Rerun once the share is reachable.",
+        ),
+        0.65,
     )
 
 

@@ -1,6 +1,7 @@
 """Exhausted resources: executor, driver, JVM and Python memory, killed processes, full disks,
 pods, application masters or Flink jobs no node, queue or task slot can take, workers that
-lost contact, full producer send queues, requests over a pool's capacity and quotas.
+lost contact, full producer send queues, a Fabric capacity's Spark compute in use, requests over
+a pool's capacity and quotas.
 """
 
 from __future__ import annotations
@@ -458,6 +459,34 @@ def send_queue_full(m: re.Match[str], ctx: Context) -> Finding:
             "Lower the send rate or batch more, then rerun.",
         ),
         0.65,
+        transient=True,
+    )
+
+
+@rule(
+    "capacity_compute_exhausted",
+    "ResourceExhaustion ExternalServiceError",
+    any_of(*signals.CAPACITY_COMPUTE_IN_USE),
+    example=(
+        "Failed to create Livy session for executing notebook. Error: "
+        "[TooManyRequestsForCapacity] This spark job can't be run because you have hit a spark "
+        "compute or API rate limit. HTTP status code: 430."
+    ),
+)
+def capacity_compute_exhausted(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the Fabric capacity's Spark compute was fully in use, so the job was refused "
+        "(TooManyRequestsForCapacity, HTTP 430): the running Spark sessions and jobs already "
+        "hold what the capacity SKU allows",
+        (
+            "See the capacity's running Spark sessions in the Monitoring hub and stop idle "
+            "notebook sessions that still hold cores.",
+            "Spread scheduled notebooks and pipelines so fewer start at the same time, or lower "
+            "their executors and node sizes.",
+            "Use a larger capacity SKU if the load is expected.",
+            "Rerun once cores are free: the same job passes when the capacity has room.",
+        ),
+        0.7,
         transient=True,
     )
 

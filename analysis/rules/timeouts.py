@@ -1,6 +1,7 @@
-"""Time limits: Airflow task and sensor timeouts, query, connect and read timeouts, broadcast
-timeouts, an HTTP call or a Kafka metadata request that timed out, a Kafka consumer over its
-poll interval, work that stopped making progress (an expired Flink checkpoint, a stuck job).
+"""Time limits: Airflow task and sensor timeouts and SLA misses, query, connect and read
+timeouts, broadcast timeouts, an HTTP call or a Kafka metadata request that timed out, a Kafka
+consumer over its poll interval, work that stopped making progress (an expired Flink
+checkpoint, a stuck job).
 """
 
 from __future__ import annotations
@@ -120,6 +121,48 @@ def sensor_timeout(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun once the upstream condition is met.",
         ),
         0.7,
+    )
+
+
+# Airflow's SLA miss report ("Here's a list of tasks that missed their SLAs:" then one
+# "<task_id> on <logical date>" line per task, and "Blocking tasks:" the same way).
+_SLA_TASK_LINE = re.compile(r"^(?:<pre><code>)?\s{0,8}([\w.-]{1,250}) on \d{4}-\d\d-\d\d", re.M)
+
+
+def _sla_tasks(section: str) -> str:
+    tasks = dict.fromkeys(_SLA_TASK_LINE.findall(section[:4000]))
+    return ", ".join(quoted(clean_value(task)) for task in list(tasks)[:5])
+
+
+@rule(
+    "sla_miss",
+    "TimeoutError",
+    any_of(*signals.SLA_MISS),
+    example=(
+        "[airflow] SLA miss on DAG=daily_sales\nHere's a list of tasks that missed their SLAs:\n"
+        "<pre><code>load_fact_sales on 2024-06-01T02:00:00+00:00\n<code></pre>"
+    ),
+)
+def sla_miss(m: re.Match[str], ctx: Context) -> Finding:
+    dag = grab(ctx.text, r"sla miss(?:ed)? (?:on|for) dag[= ]([\w.-]{1,250})")
+    blocking_header = re.search(r"blocking tasks", ctx.text, re.IGNORECASE)
+    split = blocking_header.start() if blocking_header else len(ctx.text)
+    late = _sla_tasks(ctx.text[:split])
+    blocking = _sla_tasks(ctx.text[split:])
+    cause = "tasks" + (f" of DAG {quoted(dag)}" if dag else "")
+    cause += " were not done by the time their SLA allows (an Airflow SLA miss)"
+    cause += f": {late}" if late else ""
+    cause += f"; still waiting on: {blocking}" if blocking else ""
+    return Finding(
+        cause,
+        (
+            "Check the run's timeline: whether the late tasks started late (upstream tasks, "
+            "queued in a pool, a busy scheduler) or ran longer than usual.",
+            "Look at the blocking tasks first: an SLA miss is a report that the run is late, the "
+            "run itself may still succeed.",
+            "Adjust the SLA if the schedule or data volume changed for good.",
+        ),
+        0.6,
     )
 
 

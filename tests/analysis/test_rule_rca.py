@@ -523,6 +523,27 @@ def test_unknown_error_type_string_falls_back() -> None:
             "hostname_mismatch",
             ["recorded 'worker-7.airflow.svc'"],
         ),
+        (
+            "[airflow] SLA miss on DAG=nightly_finance\nHere's a list of tasks that missed their "
+            "SLAs:\n<pre><code>post_ledger on 2024-07-02T01:00:00+00:00\nclose_books on "
+            "2024-07-02T01:00:00+00:00\n<code></pre>\nBlocking tasks:\n<pre><code>pull_gl on "
+            "2024-07-02T01:00:00+00:00\n<code></pre>",
+            "sla_miss",
+            ["DAG 'nightly_finance'", "'post_ledger', 'close_books'", "waiting on: 'pull_gl'"],
+        ),
+        (
+            "System.IO.IOException: The network path was not found.\n   at "
+            "System.IO.Directory.GetFiles(String path) in Export.cs: path "
+            "\\\\nas-02.corp.local\\drops\\in",
+            "network_share_unreachable",
+            ["share 'drops' on host 'nas-02.corp.local'", "the machine that ran it"],
+        ),
+        (
+            "Livy session creation failed: [TooManyRequestsForCapacity] This spark job can't be "
+            "run because you have hit a spark compute or API rate limit.",
+            "capacity_compute_exhausted",
+            ["Fabric capacity", "HTTP 430"],
+        ),
     ],
 )
 def test_new_rules_name_what_the_message_states(message: str, rule: str, named: list[str]) -> None:
