@@ -393,6 +393,10 @@ class RemediationQuerySet(models.QuerySet):
 # In a succeeded remediation's `details`: its run was no longer the ticket's latest (a newer
 # one failed since), so it left the ticket open; it counts as no fix in the stats.
 LEFT_OPEN = "ticket_left_open"
+# In a succeeded remediation's `details`: people had resolved its ticket before it ended (the
+# ticket's resolution then was theirs, not the source's report of the rerun), so people fixed
+# it; it counts as no fix in the stats, also once a regression has cleared that resolution.
+RESOLVED_BEFORE = "ticket_resolved_before"
 
 
 class Remediation(models.Model):

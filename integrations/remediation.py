@@ -52,6 +52,7 @@ from integrations import targets as registry
 from integrations.models import (
     ACTIVE_REMEDIATION,
     LEFT_OPEN,
+    RESOLVED_BEFORE,
     OutboundDelivery,
     OutboundStatus,
     Remediation,
@@ -663,6 +664,12 @@ def finish(
             detail = f"{detail}; the ticket stays open: its latest run {newer[:200]} failed since"
             # It fixed no ticket: the stats count it as no fix (`tickets.stats`).
             remediation.details = {**remediation.details, LEFT_OPEN: True}
+        elif (
+            succeeded
+            and ticket.status == Status.RESOLVED
+            and ticket.resolved_at != ticket.resolved_at_source_at
+        ):
+            remediation.details = {**remediation.details, RESOLVED_BEFORE: True}
         remediation.status = RemediationStatus.SUCCEEDED if succeeded else RemediationStatus.FAILED
         remediation.reason = detail[:2000]
         remediation.finished_at = now

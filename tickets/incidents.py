@@ -259,9 +259,14 @@ def place(
         return incident_id
     if other_pipelines + 1 < settings.INCIDENT_MIN_PIPELINES:
         return None
+    # Locked by id as they are read: a responder's resolve or a recovery at the source (they
+    # lock the ticket, not the culprit) committing after the count above is waited for, and
+    # the ticket it ended is left out (a row waited for is read again as committed, and
+    # skipped when it no longer matches), as a ticket over before is.
     candidates = list(
         _ungrouped(ticket.group_key, now)
         .exclude(pk=ticket.pk)
+        .select_for_update(no_key=True)
         .only(
             "id",
             "pipeline",
@@ -272,8 +277,12 @@ def place(
             "first_seen",
             "regressed_at",
         )
-        .order_by("timestamp")
+        .order_by("pk")
     )
+    pipelines = {candidate.pipeline for candidate in candidates} - {ticket.pipeline}
+    if len(pipelines) + 1 < settings.INCIDENT_MIN_PIPELINES:
+        return None
+    candidates.sort(key=lambda candidate: candidate.timestamp)
     return _form(ticket, candidates, now).pk
 
 
@@ -450,10 +459,8 @@ def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
         finops_team=Ticket.objects.filter(pk=lead.pk).values_list("finops_team", flat=True)[0],
         created_at=now,
     )
-    forming = Ticket.objects.filter(pk__in=[member.pk for member in members])
-    # By id, as every lock.
-    list(forming.select_for_update(no_key=True).order_by("pk").values_list("pk"))
-    forming.update(incident=incident)
+    # Held by `place` (the earlier ones, by id; this one is its own).
+    Ticket.objects.filter(pk__in=[member.pk for member in members]).update(incident=incident)
     system = Actor.system("incidents")
     record_event(
         incident.pk,

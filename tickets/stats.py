@@ -33,6 +33,7 @@ from django.db import connection
 from integrations import inbox_stats
 from integrations.models import (
     LEFT_OPEN,
+    RESOLVED_BEFORE,
     DeliveryStatus,
     Remediation,
     RemediationAction,
@@ -356,9 +357,12 @@ _BY_ACTION = f"""
     SELECT CASE WHEN r.details->>'mode' = 'never' THEN 'never' ELSE r.action END, r.status,
            COUNT(*) {_PERIOD_REMEDIATIONS} GROUP BY 1, 2
 """
-# A success counts as a fix unless it left its ticket open (a newer run had failed since).
+# A success counts as a fix unless it left its ticket open (a newer run had failed since) or
+# ended after people had resolved its ticket (as `finish` found it: a regression since clears
+# that resolution, which `_AFTER_PEOPLE` reads for the remediations that ended before the flag).
 _A_FIX = (
     f"r.status = %(succeeded)s AND r.finished_at IS NOT NULL AND r.details->>'{LEFT_OPEN}' IS NULL"
+    f" AND r.details->>'{RESOLVED_BEFORE}' IS NULL"
 )
 # A success after people's resolution of its ticket (still the ticket's resolution, not the
 # source's report of the rerun's success) fixed nothing: people had; the ticket counts among

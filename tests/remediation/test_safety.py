@@ -712,6 +712,34 @@ def test_remediation_figures_count_each_ticket_by_its_current_resolution():
     assert figures["by_action"]["adf_rerun"]["succeeded"] == 4  # what the reruns did
 
 
+@pytest.mark.django_db
+def test_a_rerun_that_succeeded_after_people_resolved_is_no_fix_once_the_ticket_fails_again():
+    """People resolved the ticket while its rerun ran; the rerun succeeded after: people fixed
+    it. The ticket failing again later (its resolution cleared, then a new one) does not turn
+    that success into a fix in the stats."""
+    from django.contrib.auth.models import User
+
+    from tickets import lifecycle
+
+    make_policy(action="playbook", mode="auto")
+    ticket = make_ticket()
+    running = proposed(ticket.pk)
+    lifecycle.resolve(ticket.pk, Actor.for_user(User.objects.create_user("u")))
+    remediation.finish(running.pk, succeeded=True, detail="the rerun succeeded")
+    period = (ticket.timestamp, timezone.now() + timedelta(hours=1))
+    assert stats.remediation_stats(*period)["succeeded"] == 0
+
+    count, *_ = Ticket.objects.record_recurrence(
+        ticket.pk, timezone.now(), ticket.run_id, ticket.affected_entity
+    )
+    lifecycle.regress(
+        ticket.pk, Actor.source("adf"), occurrence_key="again", occurrence_count=count
+    )
+    assert stats.remediation_stats(*period)["succeeded"] == 0
+    lifecycle.resolve(ticket.pk, Actor.for_user(User.objects.get(username="u")))
+    assert stats.remediation_stats(*period)["succeeded"] == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_starts_the_next_batch_of_a_group_that_lost_it(settings, incident_hold):
     """`finish` starts a group's next batch after its commit; should that step be lost (the

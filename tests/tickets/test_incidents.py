@@ -1641,3 +1641,42 @@ def test_acting_on_an_incident_while_members_join_and_take_its_analysis_does_not
     assert errors == []
     assert set(incident.members.values_list("status", flat=True)) == {"acknowledged"}
     assert Ticket.objects.get(pk=n).rca_note.startswith(f"Shared with incident {incident.pk}")
+
+
+def _resolve_by_people(ticket_id: str) -> None:
+    from tickets import lifecycle
+
+    lifecycle.resolve(ticket_id, Actor.system("responder"), fix="restarted the runtime")
+
+
+def _recover_at_source(ticket_id: str) -> None:
+    from tickets import lifecycle
+
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
+    lifecycle.resolve_at_source(ticket, Actor.source("adf"), details={})
+    incidents.record_recovery(ticket, Actor.source("adf"))
+
+
+@pytest.mark.parametrize("over", [_resolve_by_people, _recover_at_source])
+def test_a_ticket_over_while_an_incident_forms_with_it_is_left_out(over, settings):
+    """A responder's resolve (or the source's recovery, left open) of the one earlier failure
+    commits while a failure of another pipeline forms an incident with it: the forming waits
+    for it and, reading it over, forms none (it formed one with a member over, shown open,
+    that its members' recoveries never resolved)."""
+    from django.db import connections
+
+    settings.RESOLVE_ON_SOURCE_RECOVERY = False
+    earlier = post(storm_failure("pl_orders"))["ticket_id"]
+
+    def ingest() -> dict:
+        try:
+            return post(storm_failure("pl_customers"))
+        finally:
+            connections.close_all()
+
+    answer, waited = while_held(lambda: over(earlier), ingest)
+
+    assert waited
+    assert Ticket.objects.get(pk=earlier).incident_id is None
+    assert Ticket.objects.get(pk=answer["ticket_id"]).incident_id is None
+    assert not Incident.objects.exists()

@@ -157,3 +157,40 @@ def test_notes_typed_before_notes_were_redacted_are_redacted():
     assert clean.details == {"note": "on it"}
     timeline.refresh_from_db()
     assert SIGNATURE not in json.dumps(timeline.details) and timeline.details["members"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_analysis_written_while_ticket_text_is_redacted_again_is_kept():
+    """A worker still running during the upgrade shares its incident's analysis with a ticket
+    (`incidents.store_analysis` and `_share` write it without `updated_at`) while 0033 is about
+    to redact that ticket's error text: the migration waits for it and keeps the analysis, not
+    the one it read before."""
+    from django.db import connections, transaction
+
+    from tests.conftest import while_held
+    from tickets.models import Ticket
+
+    key = "FnK3yS3cretValue42=="
+    url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
+    leaking = make_ticket(
+        error_message=f"POST {url} returned 500", rca_result=f"The function behind {url} failed."
+    )
+    shared = "sql-prod-01 is down: every loader of the incident failed on it."
+    migration = importlib.import_module("tickets.migrations.0033_redact_ticket_text_again")
+
+    def analysis_shared() -> None:
+        Ticket.objects.filter(pk=leaking.pk).update(rca_result=shared, recommendations=["Wait."])
+
+    def migrate() -> None:
+        try:
+            with transaction.atomic():
+                migration.redact_ticket_text(apps, None)
+        finally:
+            connections.close_all()
+
+    _, waited = while_held(analysis_shared, migrate)
+
+    assert waited
+    leaking.refresh_from_db()
+    assert leaking.error_message == f"POST {url.replace(key, '[REDACTED]')} returned 500"
+    assert (leaking.rca_result, leaking.recommendations) == (shared, ["Wait."])

@@ -2,8 +2,10 @@
 was stored (an Azure Functions key or OAuth code in a URL's query, `?code=`) left that secret in
 the error text, the affected entity and the details ingest had redacted by the rules of then,
 and in the analysis written from them. In batches; a ticket the current rules leave as it is, is
-not written, and one changed meanwhile (a failure counted, an analysis written) is not
-overwritten."""
+not written. One they change is read again under its row lock and only the fields they change
+are written: what a worker still running wrote meanwhile (an analysis shared from its
+incident, a fetched error text: writes that leave `updated_at` as it was) is redacted, not
+overwritten with what was read before it."""
 
 from django.db import migrations
 
@@ -11,18 +13,29 @@ BATCH = 500
 FIELDS = ("error_message", "affected_entity", "details", "rca_result", "recommendations")
 
 
-def redact_ticket_text(apps, schema_editor):
+def _redacted(values):
     from analysis.redaction import redact, redact_data
 
+    return [redact(value) if isinstance(value, str) else redact_data(value) for value in values]
+
+
+def redact_ticket_text(apps, schema_editor):
     Ticket = apps.get_model("tickets", "Ticket")
-    stored = Ticket.objects.order_by("pk").values_list("pk", "updated_at", *FIELDS)
-    for ticket_id, updated_at, *values in stored.iterator(chunk_size=BATCH):
-        redacted = {
-            name: redact(value) if isinstance(value, str) else redact_data(value)
-            for name, value in zip(FIELDS, values, strict=True)
+    stored = Ticket.objects.order_by("pk").values_list("pk", *FIELDS)
+    for ticket_id, *values in stored.iterator(chunk_size=BATCH):
+        if _redacted(values) == values:
+            continue
+        locked = Ticket.objects.select_for_update(no_key=True).filter(pk=ticket_id)
+        current = locked.values_list(*FIELDS).first()
+        if current is None:  # deleted meanwhile
+            continue
+        changed = {
+            name: new
+            for name, old, new in zip(FIELDS, current, _redacted(current), strict=True)
+            if new != old
         }
-        if list(redacted.values()) != values:
-            Ticket.objects.filter(pk=ticket_id, updated_at=updated_at).update(**redacted)
+        if changed:
+            Ticket.objects.filter(pk=ticket_id).update(**changed)
 
 
 class Migration(migrations.Migration):
