@@ -216,11 +216,18 @@ def decide(
     return None
 
 
+def _rerunnable_run(ticket: Ticket) -> dict[str, Any]:
+    """`Ticket.latest_run`, or, while the latest failure is a try Airflow retries by itself
+    (nothing of it failed to rerun yet), the run kept for a remediation meanwhile (`rerun`)."""
+    latest = ticket.latest_run or {}
+    return dict(latest.get("rerun") or latest)
+
+
 def run_key(ticket: Ticket) -> str:
     """The run a remediation acts on: the latest failed run counted on the ticket
-    (`Ticket.latest_run`, set when a failure recurs), else the ticket's own (its dedup key,
-    which names the source's run)."""
-    return str((ticket.latest_run or {}).get("run_key") or ticket.run_id)
+    (`Ticket.latest_run`, set when a failure recurs; not a try Airflow still retries), else
+    the ticket's own (its dedup key, which names the source's run)."""
+    return str(_rerunnable_run(ticket).get("run_key") or ticket.run_id)
 
 
 def same_run(one: str, other: str) -> bool:
@@ -233,7 +240,7 @@ def same_run(one: str, other: str) -> bool:
 def run_entity(ticket: Ticket) -> dict[str, Any]:
     """The source's names for that run (factory and run id, Databricks run, DAG run and task):
     the latest failure's resource, else the ticket's `affected_entity`."""
-    latest = ticket.latest_run or {}
+    latest = _rerunnable_run(ticket)
     if latest.get("run_key"):
         return dict(latest.get("entity") or {})
     return dict(ticket.affected_entity or {})
@@ -414,7 +421,14 @@ def _start_or_hold(remediation: Remediation, ticket: Ticket, *, actor: Actor | N
         remediation.status = RemediationStatus.HELD
         remediation.reason = hold
         remediation.save(update_fields=["status", "reason"])
-        _set_ticket_status(ticket, remediation, "remediation held", reason=hold)
+        _set_ticket_status(
+            ticket,
+            remediation,
+            "remediation held",
+            reason=hold,
+            # Just approved: its alert still offers the decision; it shows it held instead.
+            announce="remediation_held" if remediation.decided_at else "",
+        )
         return
     _start(remediation, ticket, actor=actor)
 

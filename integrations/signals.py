@@ -108,13 +108,17 @@ def release_remediations_on_recovery(
     sender: Any, incident_id: str, action: str, actor: Actor, ticket_id: str = "", **kwargs: Any
 ) -> None:
     """A member of the incident recovered at its source: the culprit is back, so the members'
-    held remediations run, in batches."""
-    if action not in ("recovered", "resolved"):
+    held remediations run, in batches. A member taken out of it (`detached`) is held by it no
+    more, and no recovery of it would release it: its held remediation runs."""
+    if action not in ("recovered", "resolved", "detached"):
         return
     try:
-        member_ids = list(
-            Ticket.objects.filter(incident_id=incident_id).values_list("pk", flat=True)
-        )
+        if action == "detached":
+            member_ids = [ticket_id]
+        else:
+            member_ids = list(
+                Ticket.objects.filter(incident_id=incident_id).values_list("pk", flat=True)
+            )
         remediation.release_held(member_ids)
     except Exception:
         logger.exception("could not release the held remediations of %s", incident_id)

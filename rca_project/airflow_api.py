@@ -33,10 +33,17 @@ class AirflowApiError(Exception):
     answer); `body` the start of Airflow's answer; `login`: the token request failed."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, body: str = "", login: bool = False
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        login: bool = False,
+        retry_after: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.body, self.login = status, body, login
+        self.retry_after = retry_after  # the answer's Retry-After header, as sent
 
 
 def api_root(url: str) -> str:
@@ -248,10 +255,12 @@ class AirflowApi:
                     self.login(deadline)  # the JWT expired: one fresh one
                     continue
                 body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else ""
+                headers = exc.headers or {}
                 raise AirflowApiError(
                     f"{what}: {status} {exc.reason or ''}".strip(),
                     status=status,
                     body=(body or str(exc.body or ""))[:2000],
+                    retry_after=headers.get("Retry-After"),
                 ) from exc
             except AirflowApiError:
                 raise

@@ -15,7 +15,8 @@ flow adds; this is the same set grouped by what it is for):
 - recurrence: `occurrence_count`, `first_seen`, `last_seen` (each instance is an Occurrence row),
   `latest_run` (the run key and resource of the latest failure counted on it, which a
   remediation acts on; empty, meaning the ticket's own run and resource, until another run
-  fails the same way),
+  fails the same way; a try Airflow retries by itself keeps the run a remediation acts on
+  meanwhile in its `rerun`),
   `regressed_at` and `regression_count` (repeats after resolve that reopened it),
   `reopened_at` (the last reopen of an acknowledged or resolved ticket, by people or a
   regression: where its times to acknowledge and to resolve count from),
@@ -287,11 +288,15 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         resource: dict[str, Any],
         *,
         log_link: str = "",
+        retried: bool = False,
     ) -> tuple[int, str | None, bool, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
         it), which becomes the ticket's `latest_run` unless it is the run that already is (the
         same run reported again, e.g. by an Azure alert naming the workspace it queried: the
-        first report's names for it stay); returns the new count, the ticket's incident,
+        first report's names for it stay). `retried`: a try its source retries by itself (an
+        Airflow task `up_for_retry`), which has nothing failed to rerun yet: the run a
+        remediation would act on until then is kept in `latest_run["rerun"]`, until that run's
+        final failure comes. Returns the new count, the ticket's incident,
         whether it had recovered at its source (it fails again: that recovery no longer
         holds), and whether it is resolved as this locked it (a resolve or a recovery that
         committed after the caller read it open: this failure then regresses it). `log_link`,
@@ -308,7 +313,12 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
                 " latest_run = CASE WHEN COALESCE(NULLIF(t.latest_run ->> 'run_key', ''), t.run_id)"
-                "  = %s THEN t.latest_run ELSE %s::jsonb END,"
+                "  = %s THEN (CASE WHEN %s THEN t.latest_run ELSE t.latest_run - 'rerun' END)"
+                "  WHEN %s THEN %s::jsonb || jsonb_build_object('rerun', COALESCE("
+                "   t.latest_run -> 'rerun',"
+                "   CASE WHEN COALESCE(t.latest_run ->> 'run_key', '') <> '' THEN t.latest_run END,"
+                "   jsonb_build_object('run_key', t.run_id, 'entity', t.affected_entity)))"
+                "  ELSE %s::jsonb END,"
                 " links = CASE WHEN %s = '' THEN t.links"
                 "  ELSE COALESCE(t.links, '{}'::jsonb) || jsonb_build_object('log', %s::text) END,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
@@ -316,7 +326,19 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 " FROM before WHERE t.id = before.id"
                 " RETURNING t.occurrence_count, t.incident_id,"
                 "  before.resolved_at_source_at IS NOT NULL, before.status = %s",
-                [ticket_id, at, at, run_key, latest, log_link, log_link, Status.RESOLVED],
+                [
+                    ticket_id,
+                    at,
+                    at,
+                    run_key,
+                    retried,
+                    retried,
+                    latest,
+                    latest,
+                    log_link,
+                    log_link,
+                    Status.RESOLVED,
+                ],
             )
             count, incident_id, was_recovered, resolved = cursor.fetchone()
             return count, incident_id, was_recovered, resolved

@@ -23,6 +23,7 @@ from django.utils import timezone
 from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
 from integrations.events import EventKind, FailureEvent
+from integrations.parsers.airflow import retried_by_airflow
 from rca_project.compiled_sql import (
     insert_params,
     insert_sql,
@@ -62,7 +63,12 @@ def _record_recurrence(
 ) -> tuple[int, bool]:
     """The new occurrence count, and whether the ticket is resolved (read under its lock)."""
     count, incident_id, was_recovered, resolved = Ticket.objects.record_recurrence(
-        ticket_id, now, event.run_key, event.resource, log_link=event.links.get("log", "")
+        ticket_id,
+        now,
+        event.run_key,
+        event.resource,
+        log_link=event.links.get("log", ""),
+        retried=retried_by_airflow(event.source, event.details.get("state")),
     )
     if how == "regression" and not resolved:
         # Reopened (by people, JIRA, an incident) while this waited for its lock: one more

@@ -26,11 +26,14 @@ from integrations.targets.base import (
     Target,
     TransportError,
     fresh_ticket,
+    header,
     is_transient_status,
+    parse_retry_after,
 )
 from integrations.targets.remediating import (
     gave_up,
     keep_watching,
+    look_again_later,
     no_second_start,
     remediation_of,
     target_run,
@@ -166,7 +169,13 @@ def _azure_errors(what: str) -> Iterator[None]:
         code = getattr(getattr(exc, "error", None), "code", None) or ""
         message = f"{what}: {status} {code}".strip()
         transient = is_transient_status(status) and not isinstance(exc, ClientAuthenticationError)
-        raise TransportError(message, permanent=not transient, status=status) from exc
+        headers = getattr(exc.response, "headers", None)
+        raise TransportError(
+            message,
+            permanent=not transient,
+            retry_after=parse_retry_after(header(headers, "Retry-After")),
+            status=status,
+        ) from exc
     except AzureError as exc:
         raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
 
@@ -208,7 +217,10 @@ def _watch(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     if remediation is None:
         return None
     where = _where(target_run(row, remediation), adf)
-    status, message = adf.run_status(where, remediation.external_run_id)
+    try:
+        status, message = adf.run_status(where, remediation.external_run_id)
+    except TransportError as exc:
+        return look_again_later(WATCH, row, remediation, exc)
     if status == SUCCEEDED:
         service.finish(
             remediation.pk, succeeded=True, detail=f"rerun {remediation.external_run_id} succeeded"

@@ -24,10 +24,12 @@ from integrations.targets.base import (
     Target,
     TransportError,
     is_transient_status,
+    parse_retry_after,
 )
 from integrations.targets.remediating import (
     gave_up,
     keep_watching,
+    look_again_later,
     no_second_start,
     remediation_of,
     target_run,
@@ -143,7 +145,8 @@ def _transport_error(exc: AirflowApiError) -> TransportError:
     """A refusal as the engine weighs it; no answer (status None) may be tried again."""
     status = exc.status
     permanent = status is not None and not is_transient_status(status)
-    return TransportError(str(exc), permanent=permanent, status=status)
+    retry_after = parse_retry_after(exc.retry_after)
+    return TransportError(str(exc), permanent=permanent, retry_after=retry_after, status=status)
 
 
 def _refuses_note(exc: AirflowApiError) -> bool:
@@ -200,7 +203,10 @@ def _watch(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
     if remediation is None:
         return None
     dag_id, run_id, task_id, map_index = _task(target_run(row, remediation))
-    state = airflow.task_state(dag_id, run_id, task_id, map_index)
+    try:
+        state = airflow.task_state(dag_id, run_id, task_id, map_index)
+    except TransportError as exc:
+        return look_again_later(WATCH, row, remediation, exc)
     if state == "success":
         service.finish(remediation.pk, succeeded=True, detail=f"{dag_id}.{task_id} succeeded")
     elif state in FAILED_STATES:

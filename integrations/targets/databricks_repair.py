@@ -28,6 +28,7 @@ from integrations.targets.base import (
 from integrations.targets.remediating import (
     gave_up,
     keep_watching,
+    look_again_later,
     no_second_start,
     remediation_of,
     target_run,
@@ -103,21 +104,31 @@ def _status_of(exc: Exception) -> int | None:
     return None
 
 
+def _refusal(what: str, exc: Exception) -> TransportError:
+    status = _status_of(exc)
+    message = _CONFIG_DUMP.sub("", str(exc).strip())[:300]
+    return TransportError(
+        f"{what}: {status or ''} {message}".strip(),
+        permanent=not is_transient_status(status) if status else False,
+        retry_after=getattr(exc, "retry_after_secs", None),
+        status=status,
+    )
+
+
 def _call(what: str, call: Any) -> Any:
     import requests
     from databricks.sdk.errors import DatabricksError
 
     try:
         return call()
+    except TimeoutError as exc:
+        if isinstance(exc.__cause__, DatabricksError):
+            # The SDK's own retries of a refusal (429, 503) ran out of time: it is the answer.
+            raise _refusal(what, exc.__cause__) from exc
+        raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
     except DatabricksError as exc:
-        status = _status_of(exc)
-        message = _CONFIG_DUMP.sub("", str(exc).strip())[:300]
-        raise TransportError(
-            f"{what}: {status or ''} {message}".strip(),
-            permanent=not is_transient_status(status) if status else False,
-            status=status,
-        ) from exc
-    except (requests.RequestException, TimeoutError) as exc:
+        raise _refusal(what, exc) from exc
+    except requests.RequestException as exc:
         raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
 
 
@@ -202,7 +213,10 @@ def _watch(dbx: DatabricksTransport, row: OutboundDelivery) -> list[FollowUp] | 
     remediation = remediation_of(row)
     if remediation is None:
         return None
-    run = dbx.get_run(_run_id(target_run(row, remediation)))
+    try:
+        run = dbx.get_run(_run_id(target_run(row, remediation)))
+    except TransportError as exc:
+        return look_again_later(WATCH, row, remediation, exc)
     state = run.state
     life_cycle = state.life_cycle_state.value if state and state.life_cycle_state else ""
     if life_cycle not in ENDED:

@@ -16,6 +16,7 @@ import hmac
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from integrations import remediation as service
 from integrations.models import OutboundDelivery, Remediation
@@ -102,6 +103,16 @@ class PlaybookTransport:
         return header(response.headers, "x-ms-workflow-run-id") or ""
 
 
+def shown_url(url: str) -> str:
+    """PLAYBOOK_URL as the remediation's details (which viewers read) keep it: without its
+    query (a Logic App's `sig`) and the user and password it may carry."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "PLAYBOOK_URL"
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment=""))
+
+
 def playbook_context(
     ticket: Ticket, remediation: Remediation, entity: dict[str, Any]
 ) -> dict[str, Any]:
@@ -132,7 +143,7 @@ def _call(playbook: PlaybookTransport, row: OutboundDelivery) -> None:
     ticket = fresh_ticket(row)
     entity = target_run(row, remediation)
     run_id = no_second_start(lambda: playbook.call(playbook_context(ticket, remediation, entity)))
-    service.record_started(remediation.pk, run_id, playbook=playbook.url.split("?")[0])
+    service.record_started(remediation.pk, run_id, playbook=shown_url(playbook.url))
 
 
 TARGET: Target = Target(

@@ -6,10 +6,12 @@ its watch action asks the service how the new run is doing and reports the end
 once the remediation is no longer running (declined, timed out, already finished).
 
 Starting a rerun is not idempotent at any of the services: an attempt whose request may have
-reached the service (a timeout, a dropped connection) is not retried, it fails the remediation
-(`no_second_start`), and people take over. Refusals that carried nothing out (429, 503) are
-retried by the engine as usual. A delivery the engine gives up on (a refusal, retries run
-out, the target no longer configured) fails its remediation at once with the error (`gave_up`).
+reached the service (a timeout, a dropped connection, a server error other than 503) is not
+retried, it fails the remediation (`no_second_start`), and people take over. Refusals that
+carried nothing out (429, 503) are retried by the engine as usual. A watch's look that gets no
+answer or a server error looks again later (`look_again_later`): the rerun runs on meanwhile.
+A delivery the engine gives up on (a refusal, a start's retries run out, the target no longer
+configured) fails its remediation at once with the error (`gave_up`).
 
 Each acts on the run the remediation started on (`target_run`): the latest failed run counted
 on the ticket when it started, not necessarily the ticket's first.
@@ -17,6 +19,7 @@ on the ticket when it started, not necessarily the ticket's first.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,6 +30,8 @@ from integrations.models import OutboundDelivery, Remediation
 from integrations.targets.base import FollowUp, TransportError, fresh_ticket
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 
 def remediation_of(row: OutboundDelivery) -> Remediation | None:
@@ -51,12 +56,19 @@ def gave_up(row: OutboundDelivery) -> None:
         service.action_died(int(remediation_id), row.status, row.last_error)
 
 
+# Server errors that say the request was not carried out: a start refused with one is sent
+# again. Any other server error (500, 502, 504) may come after the service started the rerun.
+NOT_CARRIED_OUT = {503}
+
+
 def no_second_start(call: Callable[[], T]) -> T:
     """Run a start call; a failure that may have carried the start out is made permanent."""
     try:
         return call()
     except TransportError as exc:
-        if not exc.permanent and exc.status is None:
+        if not exc.permanent and (
+            exc.status is None or (exc.status >= 500 and exc.status not in NOT_CARRIED_OUT)
+        ):
             raise TransportError(
                 f"{exc} (the request may have reached the service; not repeated)",
                 permanent=True,
@@ -76,13 +88,29 @@ def watch_later(action: str, row: OutboundDelivery) -> FollowUp:
     )
 
 
-def keep_watching(action: str, row: OutboundDelivery, remediation: Remediation) -> list[FollowUp]:
+def keep_watching(
+    action: str, row: OutboundDelivery, remediation: Remediation, *, last_error: str = ""
+) -> list[FollowUp]:
     """Still running: look again later, unless the watch has lasted too long."""
     if service.watch_deadline_passed(remediation):
+        detail = f"no result within {settings.REMEDIATION_WATCH_SECONDS} s"
         service.finish(
             remediation.pk,
             succeeded=False,
-            detail=f"no result within {settings.REMEDIATION_WATCH_SECONDS} s",
+            detail=f"{detail} (last look: {last_error})" if last_error else detail,
         )
         return []
     return [watch_later(action, row)]
+
+
+def look_again_later(
+    action: str, row: OutboundDelivery, remediation: Remediation, error: TransportError
+) -> list[FollowUp]:
+    """A look at the rerun got no answer or a server error: the rerun goes on regardless, so
+    the watch looks again later, up to its deadline, rather than dying with the engine's
+    retries (the remediation failed while its rerun runs, and the next attempt started beside
+    it). A refusal for good (401, 403, 404) still fails it."""
+    if error.permanent:
+        raise error
+    logger.warning("remediation %s: %s; looking again later", remediation.pk, error)
+    return keep_watching(action, row, remediation, last_error=str(error))

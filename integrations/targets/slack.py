@@ -113,6 +113,7 @@ FOLLOWED = {
     "jira_linked",
     "analysed",
     "remediation_awaiting_approval",
+    "remediation_held",  # once approved (its buttons go)
     "remediation_running",
     "remediation_skipped",
     "remediation_skipped_on_resolve",  # the resolve's thread line says so already

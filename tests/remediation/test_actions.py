@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from azure.core.credentials import AccessToken
+from django.utils import timezone
 
 from integrations import remediation
 from integrations.models import OutboundDelivery, OutboundStatus, Remediation
@@ -184,6 +185,23 @@ def test_adf_wrong_token_is_a_permanent_error_not_a_second_try(arm):
         _adf_step(adf, ticket)
     assert raised.value.permanent and raised.value.status == 401
     assert ARM_TOKEN not in str(raised.value)
+
+
+def test_adf_throttled_rerun_is_tried_again_after_the_time_arm_asked_for(arm):
+    from integrations.targets.base import TransportError
+
+    make_policy(action="adf_rerun")
+    ticket = make_ticket()
+    arm.add_pipeline_run(
+        "rg-data", "adf-prod", adf_pipeline_run(ticket.affected_entity["run_id"], ticket.pipeline)
+    )
+    arm.throttle(40, path_contains="/createRun")
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+    remediation.propose(ticket.pk)
+    with pytest.raises(TransportError) as raised:
+        _adf_step(adf, ticket)
+    assert not raised.value.permanent and raised.value.status == 429
+    assert raised.value.retry_after == 40
 
 
 def test_adf_rerun_through_the_service_principal_from_settings(arm, settings, monkeypatch):
@@ -426,11 +444,10 @@ def airflow(settings) -> Iterator[FakeAirflow]:
         yield fake
 
 
-def test_airflow_clear_the_failed_task_and_watch_it(airflow):
-    run_id = "scheduled__2025-12-10T00:00:00+00:00"
+def _airflow_ticket(airflow: FakeAirflow, run_id: str) -> Ticket:
     airflow.add_task_instance("sales_daily", run_id, "load_orders", "failed")
     make_policy(action="airflow_clear", signals=["connection reset"])
-    ticket = make_ticket(
+    return make_ticket(
         source="airflow",
         processing_mode="airflow",
         run_id=f"airflow:sales_daily/load_orders/{run_id}",
@@ -442,6 +459,11 @@ def test_airflow_clear_the_failed_task_and_watch_it(airflow):
             "map_index": "-1",
         },
     )
+
+
+def test_airflow_clear_the_failed_task_and_watch_it(airflow):
+    run_id = "scheduled__2025-12-10T00:00:00+00:00"
+    ticket = _airflow_ticket(airflow, run_id)
 
     remediation.propose(ticket.pk)
     run_pending(ticket.pk)
@@ -474,6 +496,19 @@ def _airflow_ticket_from(deployment: str):
             "deployment": deployment,
         },
     )
+
+
+def test_airflow_throttled_clear_is_tried_again_after_the_time_airflow_asked_for(airflow):
+    ticket = _airflow_ticket(airflow, "scheduled__2025-12-11T00:00:00+00:00")
+    airflow.throttle(40, path_contains="/clearTaskInstances")
+    found = proposed(ticket.pk)
+
+    (row,) = run_pending(ticket.pk, rounds=1)
+
+    assert row.status == "pending" and "429" in row.last_error
+    assert (row.next_attempt_at - timezone.now()).total_seconds() > 30
+    found.refresh_from_db()
+    assert found.status == "running"
 
 
 @pytest.mark.parametrize("mode", ["auto", "approval"])
@@ -706,6 +741,25 @@ def test_playbook_posts_the_signed_context_and_the_callback_closes_the_loop(logi
     assert again.json()["result"].startswith("ignored")
 
 
+def test_playbook_url_kept_on_the_remediation_shows_no_credentials(logic_app, settings):
+    """A PLAYBOOK_URL may carry a user and password (basic auth) or a Logic App's `sig`: the
+    remediation's details, which viewers read, keep neither."""
+    url = urlsplit(settings.PLAYBOOK_URL)
+    settings.PLAYBOOK_URL = (
+        f"http://ops:pw-0123456789@{url.netloc}{url.path}?api-version=1&sig=sig-0123456789"
+    )
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    (call,) = logic_app.requests
+    assert call.header("Authorization") is not None  # the endpoint still gets them
+    kept = json.dumps(Remediation.objects.get(ticket=ticket).details)
+    assert "pw-0123456789" not in kept and "sig-0123456789" not in kept
+    assert f"http://{url.netloc}{url.path}" in kept
+
+
 def test_playbook_names_the_run_its_remediation_kept(logic_app):
     """The kept run's resource names no run id (the run key does): the playbook is told the
     run the remediation started on, not one that failed on the ticket since."""
@@ -834,6 +888,97 @@ def test_databricks_restart_is_not_repeated_when_the_repair_is_retried(databrick
     repairs = [r for r in databricks.requests if r.path == "/api/2.2/jobs/runs/repair"]
     assert len(repairs) >= 2  # the refused one, then the one that went through
     assert Remediation.objects.get(ticket=ticket).external_run_id == "5000"
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_repair_answered_with_a_server_error_is_not_sent_again(databricks, status):
+    """A 500 (or a gateway's 502/504) may come after Databricks started the repair: sent
+    again, it would repair the run twice, or find nothing failed and fail a repair that runs."""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    body = databricks.error_body(500, "upstream") if status == 500 else None  # a gateway's
+    databricks.fail(status, body, path_contains="/repair")
+    found = proposed(ticket.pk)
+
+    (row,) = run_pending(ticket.pk)
+
+    assert row.status == "dead"
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+    found.refresh_from_db()
+    assert found.status == "failed"
+    assert "the request may have reached the service; not repeated" in found.reason
+
+
+def test_a_repair_throttled_longer_than_the_sdk_retries_is_sent_again_later(databricks):
+    """Databricks answers 429 for longer than the SDK's own retries last: every request was
+    refused, so the engine tries the repair again later (after the Retry-After Databricks
+    asked for), not failing it as a start that may have reached the service."""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    found = proposed(ticket.pk)
+    databricks.throttle(5, times=None, path_contains="/jobs/runs/repair")
+
+    (row,) = run_pending(ticket.pk, rounds=1)
+
+    assert row.status == "pending" and row.last_error.startswith("repair run 7001: 429")
+    assert (row.next_attempt_at - timezone.now()).total_seconds() > 3
+    found.refresh_from_db()
+    assert found.status == "running"
+    databricks.clear_faults()
+    run_pending(ticket.pk, rounds=1)
+    found.refresh_from_db()
+    assert found.external_run_id == "5000"
+
+
+def test_a_repair_refused_as_unavailable_is_sent_again(databricks):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    databricks.fail(503, databricks.error_body(503, "try later"), path_contains="/repair")
+    found = proposed(ticket.pk)
+
+    run_pending(ticket.pk, rounds=2)
+
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 2
+    found.refresh_from_db()
+    assert found.status == "running" and found.external_run_id == "5000"
+
+
+def test_a_watch_that_gets_no_answer_for_a_while_keeps_watching(databricks, settings):
+    """Databricks answers the watch's looks with 500s for longer than the engine retries a
+    delivery: the repair runs on, so the watch looks again (no failure told, no second
+    repair proposed beside it) and sees it succeed."""
+    settings.OUTBOUND_MAX_ATTEMPTS = 3
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    found = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=2)  # the repair, and a first look: running
+    databricks.fail(500, databricks.error_body(500, "down"), times=5, path_contains="/runs/get")
+
+    rows = run_pending(ticket.pk, rounds=6)
+
+    assert "dead" not in {r.status for r in rows}
+    found.refresh_from_db()
+    assert found.status == "running"
+    databricks.finish_repair(7001, "SUCCESS")
+    run_pending(ticket.pk)
+    found.refresh_from_db()
+    assert found.status == "succeeded"
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+
+
+def test_a_watch_without_answers_until_its_deadline_says_what_it_last_got(databricks, settings):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    found = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the repair
+    databricks.fail(500, databricks.error_body(500, "down"), times=None, path_contains="/get")
+    settings.REMEDIATION_WATCH_SECONDS = 0
+
+    run_pending(ticket.pk)
+
+    found.refresh_from_db()
+    assert found.status == "failed"
+    assert found.reason == "no result within 0 s (last look: get run 7001: 500 down)"
 
 
 def test_a_repair_the_platform_refuses_fails_the_remediation_at_once_with_its_error(databricks):

@@ -263,3 +263,40 @@ def test_a_later_runs_try_airflow_retries_is_not_proposed_after_an_earlier_runs_
     assert list(Remediation.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True)) == [
         first.pk
     ]
+
+
+def test_an_approved_clear_is_of_the_failed_run_not_a_later_try_airflow_retries(
+    settings, webhook_client
+):
+    """Run 1's task failed for good and its clear awaits approval; run 2's task fails its first
+    try, which Airflow retries by itself (counted on the ticket). Approved, the clear is of
+    run 1, still failed, not of run 2, which has nothing failed to clear yet."""
+    settings.GEMINI_API_KEY = ""
+    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
+    make_policy(action="airflow_clear", mode="approval", approval_min_confidence=0.0, signals=[])
+    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
+
+    def post(run_id: str, **fields: Any) -> str:
+        answer = webhook_client("/webhooks/airflow/", {**body, "run_id": run_id, **fields}).json()
+        processing.process_delivery(
+            WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk
+        )
+        return answer["ticket_id"]
+
+    failed_run, retried_run = (f"scheduled__{uuid.uuid4().hex[:8]}" for _ in range(2))
+    ticket_id = post(failed_run)
+    post(failed_run, try_number=3, state="failed")
+    pending = Remediation.objects.get(ticket_id=ticket_id)
+    assert pending.status == "awaiting_approval"
+    assert post(retried_run) == ticket_id
+
+    remediation.approve(pending.pk, Actor.system("test"), via="api")
+
+    pending.refresh_from_db()
+    assert pending.status == "running"
+    assert pending.details["target_run"]["entity"]["run_id"] == failed_run
+    assert pending.run_key.endswith(f"/{failed_run}")
+    # Run 2's final failure: that run is the one a remediation acts on from now on.
+    post(retried_run, try_number=3, state="failed")
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert remediation.run_entity(ticket)["run_id"] == retried_run

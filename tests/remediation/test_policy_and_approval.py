@@ -648,6 +648,39 @@ def test_an_approved_remediation_skipped_updates_its_slack_alert_and_says_why(se
         )
 
 
+def test_an_approved_remediation_held_updates_its_slack_alert(settings):
+    """Approved while a hold check holds its ticket (a member of an incident whose culprit is
+    still failing): the alert shows it held, its Approve / Decline buttons gone, rather than
+    still offering the decision made (a second click is told it is not awaiting approval)."""
+    remediation.register_hold_check("test-held", lambda ticket: "its culprit is still failing")
+    try:
+        with FakeSlack() as slack:
+            settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+            CircuitBreaker("slack").reset()
+            make_policy(action="playbook", mode="approval")
+            ticket = make_ticket(slack_ts="", slack_channel="")
+            fanout.schedule_initial(ticket.pk)
+            pending = proposed(ticket.pk)
+            for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+                fanout.deliver(row.pk)
+            ticket.refresh_from_db()
+            message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+            assert _remediation_buttons(message) == [SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION]
+
+            remediation.approve(pending.pk, Actor.for_user(_responder()), via="api")
+            for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+                fanout.deliver(row.pk)
+
+            assert Remediation.objects.get(pk=pending.pk).status == "held"
+            message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+            assert _remediation_buttons(message) == []
+            assert "Held behind an incident (its culprit is still failing)" in json.dumps(
+                message["blocks"]
+            )
+    finally:
+        remediation.unregister_hold_check("test-held")
+
+
 def test_a_decision_stands_when_the_ticket_is_proposed_again():
     make_policy(action="playbook", mode="never")
     ticket = make_ticket()

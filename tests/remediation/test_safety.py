@@ -835,3 +835,20 @@ def test_a_batch_starting_while_people_resolve_a_member_waits_for_the_resolve(
     held.refresh_from_db()
     assert (held.status, held.reason) == ("skipped", "the ticket is resolved")
     assert not OutboundDelivery.objects.filter(ticket=ticket, target="playbook").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_member_taken_out_of_its_incident_is_rerun(settings):
+    """Held as a member of a failing incident, then detached (wrongly grouped): no recovery of
+    that incident will release it any more, and a held remediation keeps any other from being
+    proposed. Taken out, it is no member and is not held: it runs."""
+    incident, members = incident_of_three(settings)
+    Incident.objects.filter(pk=incident.pk).update(member_count=len(members))
+    held = proposed(members[0].pk)
+    assert held.status == "held"
+
+    incidents.detach(incident.pk, members[0].pk, Actor.system("test"))
+
+    held.refresh_from_db()
+    assert held.status == "running"
+    assert Ticket.objects.get(pk=members[0].pk).remediation_status == "running"
