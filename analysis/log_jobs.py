@@ -681,23 +681,43 @@ def _redirect_host(location: str, url: str) -> str:
 
 
 def _download_blob(blob_name: str, target: Path) -> None:
+    """Read the blob by LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS from now, however slowly it is sent:
+    azure-storage-blob reads the answers itself, so its requests go through a session whose
+    connections are shut down then (`timed_read.session_by`), which also refuses a request
+    sent later. The SDK's retry policy is off (its back-off alone would outlast the deadline);
+    its own re-read of a cut body, after a pause of a second, is such a refused request."""
     from azure.core.exceptions import AzureError, ResourceNotFoundError
+    from azure.core.pipeline.transport import RequestsTransport
     from azure.storage.blob import BlobServiceClient
 
-    service = BlobServiceClient.from_connection_string(
-        settings.AZURE_STORAGE_CONNECTION_STRING,
-        connection_timeout=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
-        read_timeout=settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS,
-    )
-    blob = service.get_blob_client(settings.AZURE_STORAGE_CONTAINER, blob_name)
-    try:
-        _copy_chunks(blob.download_blob().chunks(), target)
-    except ResourceNotFoundError as exc:
-        raise LogJobError(f"no blob {blob_name} in {settings.AZURE_STORAGE_CONTAINER}") from exc
-    except AzureError as exc:
-        raise LogJobError(f"cannot read the blob: {type(exc).__name__}") from exc
-    finally:
-        service.close()
+    timeout = settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
+    with timed_read.session_by(deadline) as session:
+        transport = RequestsTransport(
+            session=session,
+            session_owner=False,
+            connection_timeout=timeout,
+            read_timeout=timeout,
+        )
+        service = BlobServiceClient.from_connection_string(
+            settings.AZURE_STORAGE_CONNECTION_STRING, transport=transport, retry_total=0
+        )
+        blob = service.get_blob_client(settings.AZURE_STORAGE_CONTAINER, blob_name)
+        try:
+            _copy_chunks(blob.download_blob().chunks(), target)
+        except ResourceNotFoundError as exc:
+            raise LogJobError(f"no blob {blob_name} in {settings.AZURE_STORAGE_CONTAINER}") from exc
+        except LogJobError:
+            raise
+        except (AzureError, ValueError) as exc:
+            # A ValueError: headers cut short at the deadline lack the SDK's Content-Range.
+            if time.monotonic() >= deadline:
+                raise LogJobError(f"reading the blob {blob_name} took over {timeout:g} s") from exc
+            if not isinstance(exc, AzureError):
+                raise
+            raise LogJobError(f"cannot read the blob: {type(exc).__name__}") from exc
+        finally:
+            service.close()
 
 
 def _copy_chunks(chunks: Any, target: Path) -> None:

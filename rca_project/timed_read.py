@@ -4,8 +4,9 @@ A timeout per read alone lets a server that sends a byte now and then hold a req
 as it likes; these bound the whole request by one deadline (a `time.monotonic()` value): its
 body's reads (`body_before`, `read_within`), and, by shutting its connection down when the
 deadline passes (`DeadlineCuts`, `DeadlineAdapter` for requests), its status line and headers,
-which urllib3 reads before handing the answer over. The log fetches of log analysis and the
-Airflow REST API client both go through them.
+which urllib3 reads before handing the answer over. The log fetches of log analysis (a URL,
+a blob, through azure-storage-blob's transport) and the Airflow REST API client go through
+them.
 """
 
 from __future__ import annotations
@@ -82,9 +83,14 @@ class DeadlineCuts:
         cuts = self
 
         class Connection(base.ConnectionCls):  # type: ignore[name-defined]
+            opened_socket: socket.socket | None = None
+
             def connect(self) -> None:
                 cuts.watch(self)
                 super().connect()
+                # http.client lets go of `sock` as soon as an answer that closes the connection
+                # (HTTP/1.0, `Connection: close`) arrives, while its body is still read from it.
+                self.opened_socket = self.sock
 
         return type(base.__name__, (base,), {"ConnectionCls": Connection})
 
@@ -95,7 +101,7 @@ class DeadlineCuts:
             left = self.deadline - time.monotonic()
             if left > 0:  # a timer may wake a little early: the deadline is the promise
                 time.sleep(left)
-            sock = connection.sock
+            sock = connection.sock or getattr(connection, "opened_socket", None)
             if sock is not None:
                 # The socket's own shutdown, also under TLS (SSLSocket's would drop its TLS
                 # state under a read running on another thread): the read sees the end.
@@ -117,14 +123,22 @@ class DeadlineCuts:
 
 class DeadlineAdapter(HTTPAdapter):
     """A requests adapter (no retries) whose connections, given a `deadline`, are shut down
-    when it passes (`DeadlineCuts`): the connection, the headers and, read with `body_before`,
-    the body of a request through it take at most until then. Closing it (or the session it
-    is mounted on) cancels that."""
+    when it passes (`DeadlineCuts`): the connection, the headers and the body of a request
+    through it (however it is read; `body_before` also ends each read by the deadline) take at
+    most until then, and a request sent after it
+    fails at once (`requests.ConnectTimeout`): a library retrying a request it saw cut would
+    otherwise open a connection nothing shuts down. Closing it (or the session it is mounted
+    on) cancels that."""
 
     def __init__(self, deadline: float | None = None) -> None:
         self.deadline = deadline
         self.cuts = DeadlineCuts(deadline) if deadline is not None else None
         super().__init__(max_retries=0)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise requests.ConnectTimeout("the deadline passed", request=request)
+        return super().send(request, *args, **kwargs)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)

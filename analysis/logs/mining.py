@@ -751,10 +751,7 @@ class LogMiner:
         for error in reversed(self._recent_errors):
             if error.file != failure.file:
                 continue
-            if failure.time is not None and error.time is not None:
-                if (failure.time - error.time).total_seconds() > BURST_WINDOW_SECONDS:
-                    break
-            elif failure.line - error.line > BURST_WINDOW_LINES:
+            if not _within_burst_window(error.line, error.time, failure.line, failure.time):
                 break
             burst.append(error)
         return list(reversed(burst[:MAX_BURST]))
@@ -777,7 +774,11 @@ class LogMiner:
     def _cause_chain(self, failure: Excerpt | None) -> ExceptionChain | None:
         """The chain at (or last before) the failure; among chains near it, the deepest one.
         When its innermost message is only a wrapper's text (``states_no_cause``), the last
-        earlier chain of its file (of the MAX_CHAINS_KEPT kept) whose message names a cause."""
+        earlier chain of its file (of the MAX_CHAINS_KEPT kept) whose message names a cause,
+        if it is within the failure's burst window of the wrapper (BURST_WINDOW_SECONDS by
+        their times, else BURST_WINDOW_LINES): a wrapper is logged as its cause propagates,
+        moments after it, while an error long before (of an earlier run or retry written to
+        the same file) is not what it wraps."""
         if not self._chains:
             return None
         candidates = list(self._chains)
@@ -797,7 +798,10 @@ class LogMiner:
         earlier = [
             c
             for c in self._chains
-            if c.file == chosen.file and c.line < chosen.line and not _states_no_cause(c)
+            if c.file == chosen.file
+            and c.line < chosen.line
+            and _within_burst_window(c.line, c.time, chosen.line, chosen.time)
+            and not _states_no_cause(c)
         ]
         return max(earlier, key=lambda c: c.line) if earlier else chosen
 
@@ -848,6 +852,17 @@ class LogMiner:
 
 
 EXCEPTION_CHARS = 500
+
+
+def _within_burst_window(
+    earlier_line: int, earlier_time: datetime | None, line: int, time: datetime | None
+) -> bool:
+    """Whether an earlier line of the same file is close enough before another to be part of
+    the same failure: BURST_WINDOW_SECONDS by their times when both have one, else
+    BURST_WINDOW_LINES."""
+    if time is not None and earlier_time is not None:
+        return (time - earlier_time).total_seconds() <= BURST_WINDOW_SECONDS
+    return line - earlier_line <= BURST_WINDOW_LINES
 
 
 def _states_no_cause(chain: ExceptionChain) -> bool:

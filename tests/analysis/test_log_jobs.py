@@ -1209,6 +1209,37 @@ def test_a_log_url_sent_slowly_fails_the_job_at_the_fetch_timeout(settings, drip
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("drip_headers", [0, 200], ids=["body", "headers"])
+def test_a_blob_sent_slowly_fails_the_job_at_the_fetch_timeout(settings, drip_headers):
+    """The Blob endpoint answering the SDK's ranged GET a byte at a time (its body, or its
+    status line and headers), each byte well within the timeout of a read: the fetch, read by
+    azure-storage-blob, stops at LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS, naming it."""
+    from tests.fakes.azurite import ACCOUNT_NAME, connection_string
+
+    settings.LOG_ANALYSIS_FETCH_TIMEOUT_SECONDS = 1
+    settings.AZURE_STORAGE_CONTAINER = "rca-evidence"
+    body = b"ERROR a line\n" * (1 if drip_headers else 20)
+    blob = TextServer(
+        {f"/{ACCOUNT_NAME}/rca-evidence/runs/7/driver.log": body},
+        drip=0.05,
+        drip_headers=drip_headers,
+        headers={"Content-Range": f"bytes 0-{len(body) - 1}/{len(body)}"},
+    )
+    with blob:
+        settings.AZURE_STORAGE_CONNECTION_STRING = connection_string(blob.port)
+        job = log_jobs.create_job_from_url(make_user("a", "viewer"), "blob://runs/7/driver.log")
+        started = time.monotonic()
+        log_jobs.run_job(str(job.id))
+        assert time.monotonic() - started < 4
+    job.refresh_from_db()
+    assert (job.status, job.error) == (
+        "failed",
+        "reading the blob runs/7/driver.log took over 1 s",
+    )
+    assert not log_jobs.job_dir(job).exists()
+
+
+@pytest.mark.django_db
 def test_a_task_of_another_airflow_deployment_is_not_read_from_this_one(airflow_api):
     # The same run of the same DAG exists on the configured Airflow: it is not this ticket's.
     airflow_api.add_log("sales_daily", AIRFLOW_RUN, "load_orders", 2, ["a line"])

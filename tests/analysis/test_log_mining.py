@@ -113,6 +113,37 @@ def test_a_wrapper_naming_no_cause_defers_to_the_last_earlier_error_naming_one(w
 
 
 @pytest.mark.parametrize(
+    ("earlier", "gap"),
+    [
+        # 40 minutes before, by the timeline
+        (EARLIER_CAUSE, ["24/12/05 08:30:00 INFO Driver: retrying the job"]),
+        # lines without a time: more lines before than the window
+        (
+            "ERROR Executor: java.io.IOException: No space left on device",
+            ["INFO reading"] * mining.BURST_WINDOW_LINES,
+        ),
+    ],
+    ids=["time", "lines"],
+)
+def test_a_wrapper_naming_no_cause_does_not_defer_to_an_error_long_before_it(earlier, gap):
+    """An error of an earlier attempt, outside the failure's burst window, is not what a
+    wrapper logged now wraps: the wrapper stays the cause (an error just before it, as above,
+    is still used)."""
+    lines = _chain_lines(
+        earlier,
+        *gap,
+        "Traceback (most recent call last):",
+        '  File "/databricks/driver/etl.py", line 42, in <module>',
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o123.jdbc.",
+    )
+    chain = mine_lines(lines).innermost_cause
+    assert chain is not None
+    assert chain.innermost_text() == (
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o123.jdbc."
+    )
+
+
+@pytest.mark.parametrize(
     "last",
     [
         # Its type names the cause, however bare its message.

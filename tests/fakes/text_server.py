@@ -18,7 +18,8 @@ class TextServer:
     the paths asked for and each request's headers. Listens on `host` and `port` (0: a free
     one), over TLS with `tls` (a server context holding the certificate). With `drip`, a page's
     bytes are sent one every `drip` seconds (a slow server); with `drip_headers` too, so are
-    those of the status line and headers, after a header `X-Padding` of that many bytes."""
+    those of the status line and headers, after a header `X-Padding` of that many bytes.
+    `headers` are sent with every page (an Azure Blob answer's `Content-Range`)."""
 
     def __init__(
         self,
@@ -32,6 +33,7 @@ class TextServer:
         content_type: str = "text/plain; charset=utf-8",
         drip: float = 0.0,
         drip_headers: int = 0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.pages = pages
         self.default = default
@@ -40,6 +42,7 @@ class TextServer:
         self.content_type = content_type
         self.drip = drip
         self.drip_headers = drip_headers
+        self.extra_headers = headers or {}
         self.paths: list[str] = []
         self.headers: list[Message] = []
 
@@ -58,8 +61,9 @@ class TextServer:
                     return
                 data = server.pages.get(self.path, server.default)
                 if server.drip_headers:
+                    extra = "".join(f"{k}: {v}\r\n" for k, v in server.extra_headers.items())
                     head = (
-                        f"HTTP/1.1 200 OK\r\nContent-Type: {server.content_type}\r\n"
+                        f"HTTP/1.1 200 OK\r\nContent-Type: {server.content_type}\r\n{extra}"
                         f"X-Padding: {'x' * server.drip_headers}\r\n"
                         f"Content-Length: {len(data or b'')}\r\n\r\n"
                     ).encode()
@@ -73,6 +77,8 @@ class TextServer:
                 data = b"not found" if data is None else data
                 self.send_header("Content-Type", server.content_type)
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in server.extra_headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 if not server.drip:
                     self.wfile.write(data)
