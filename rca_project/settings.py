@@ -418,6 +418,11 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.filters.SearchFilter",
         "tickets.filtersets.StrictOrderingFilter",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "tickets.api.parsers.DepthCheckedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "tickets.api.throttles.ClientAnonRateThrottle",

@@ -323,3 +323,28 @@ def test_an_event_stream_goes_on_while_the_user_may_read():
     sent, ended = _follow(stream, recheck + 2)
 
     assert not ended and "unauthorized" not in sent and ": waiting" in sent
+
+
+def test_attach_refuses_a_field_it_does_not_take_instead_of_attaching_elsewhere():
+    """`{"ticket": X}` was dropped: the report went to the job's own ticket, not to X."""
+    own, meant = make_ticket(), make_ticket()
+    client = jwt_client(make_user("responder"))
+    job_id = upload(client, ("a.log", LOG), ticket_id=own.pk).json()["id"]
+    log_jobs.run_job(job_id)
+
+    answer = client.post(f"{BASE}{job_id}/attach/", {"ticket": meant.pk}, format="json")
+
+    assert answer.status_code == 400, answer.content
+    assert "not a field of this body" in answer.json()["detail"]["ticket"]
+    assert LogAnalysisJob.objects.get(pk=job_id).attached_at is None
+
+
+def test_a_refusal_naming_no_field_is_the_error_itself():
+    """It was `{"error": "invalid request", "detail": ["nothing to analyse: …"]}`: the reason
+    hidden in a list where every other answer names a field."""
+    answer = jwt_client(make_user("viewer")).post(BASE, {}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "nothing to analyse: send files (multipart field `file`), a url or a ticket_id"
+    }

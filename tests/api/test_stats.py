@@ -256,3 +256,28 @@ def test_the_default_period_ends_at_the_next_whole_minute():
     assert until.second == 0 and until.microsecond == 0
     assert timedelta(0) < until - timezone.now() <= timedelta(minutes=1)
     assert until - datetime.fromisoformat(body["since"]) == timedelta(days=30)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/stats/", "/api/v1/stats/incidents/"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "until=0001-01-01T00:00:00Z",  # the default 30 days before it: before year 1
+        "since=9999-12-30T00:00:00Z&until=9999-12-31T23:59:59Z",  # the day after: past 9999
+    ],
+)
+def test_a_period_at_the_ends_of_the_calendar_is_a_400_naming_until(path, query):
+    """Both were a 500 (OverflowError computing the default start or the daily series)."""
+    response = jwt_client(make_user("viewer")).get(f"{path}?{query}")
+
+    assert response.status_code == 400, response.content
+    assert "until" in response.json()["detail"]
+
+
+def test_a_period_ending_on_the_last_day_the_stats_take_is_answered():
+    client = jwt_client(make_user("viewer"))
+
+    response = client.get("/api/v1/stats/?since=9999-12-30T00:00:01Z&until=9999-12-31T00:00:00Z")
+
+    assert response.status_code == 200, response.content
+    assert [day["date"] for day in response.json()["daily"]] == ["9999-12-30"]

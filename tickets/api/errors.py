@@ -25,6 +25,11 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | float) else str(value)
 
 
+def _reasons(data: Any) -> bool:
+    """A refusal that names no field (`ValidationError("…")`): a list of sentences."""
+    return isinstance(data, list) and bool(data) and all(isinstance(item, str) for item in data)
+
+
 def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RequestDataTooBig):  # Django's own answer is an HTML 400
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -42,6 +47,8 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
     if isinstance(data, dict) and "detail" in data:
         message = str(data.pop("detail"))
         detail = data or None  # e.g. simplejwt's {"code": ..., "messages": [...]}
+    elif response.status_code == 400 and _reasons(data):
+        message, detail = "; ".join(data), None  # no field to name: the reason is the error
     elif response.status_code == 400:
         message, detail = "invalid request", data
     else:

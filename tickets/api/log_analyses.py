@@ -25,7 +25,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,8 +34,9 @@ from analysis import log_jobs
 from analysis.filtersets import LogAnalysisFilterSet
 from analysis.logs.markdown import report_markdown
 from analysis.models import LogAnalysisJob
+from tickets.api.parsers import DepthCheckedJSONParser
 from tickets.api.permissions import IsResponder
-from tickets.api.serializers import StrictCharField
+from tickets.api.serializers import ClosedBodySerializer, StrictCharField
 from tickets.api.views import (
     ERROR_SCHEMA,
     ERRORS,
@@ -188,7 +189,7 @@ class JsonRequestSerializer(serializers.Serializer):
     )
 
 
-class AttachSerializer(serializers.Serializer):
+class AttachSerializer(ClosedBodySerializer):
     ticket_id = StrictCharField(
         required=False,
         max_length=64,
@@ -232,7 +233,7 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
     )
     filter_backends = [DjangoFilterBackend]
     filterset_class = LogAnalysisFilterSet
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [DepthCheckedJSONParser, MultiPartParser]
     write_role = VIEWER
     lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers a JSON 404
 

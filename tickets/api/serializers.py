@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
@@ -28,6 +28,7 @@ from integrations.models import DeliveryAttempt, OutboundDelivery, Remediation, 
 from integrations.targets.jira import jira_url
 from tickets.models import (
     SLA_RUNNING,
+    ActorKind,
     AuditLog,
     Incident,
     IncidentEvent,
@@ -36,7 +37,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.resolutions import previous_fixes
-from tickets.vocabulary import Status
+from tickets.vocabulary import Outcome, Status, choices
 
 RECENT_OCCURRENCES = 20
 
@@ -348,7 +349,25 @@ class SimilarTicketSerializer(TicketListSerializer):
         read_only_fields = fields
 
 
-class TransitionSerializer(serializers.Serializer):
+class ClosedBodySerializer(serializers.Serializer):
+    """A request body of the serializer's fields only: a key it does not take (`notes`, or
+    `fix` given to acknowledge) is a 400 naming it, not dropped with what it said. A form's
+    CSRF token (a session's form post) is the request's, not the body's."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            unknown = [
+                str(key) for key in data if key not in self.fields and key != "csrfmiddlewaretoken"
+            ]
+            if unknown:
+                takes = ", ".join(self.fields) or "no field"
+                raise serializers.ValidationError(
+                    {key[:40]: f"not a field of this body; it takes {takes}" for key in unknown[:5]}
+                )
+        return super().to_internal_value(data)
+
+
+class TransitionSerializer(ClosedBodySerializer):
     note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
@@ -427,6 +446,12 @@ class OutboundDeliverySerializer(serializers.ModelSerializer):
 
 
 class InboxDeliverySerializer(serializers.ModelSerializer):
+    outcome = serializers.ChoiceField(
+        choices=choices(Outcome),
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty for a rejected delivery (of the wrong shape: it recorded nothing).",
+    )
     headers = serializers.DictField(read_only=True)
     event = serializers.DictField(read_only=True, help_text="The normalized FailureEvent.")
 
@@ -472,7 +497,21 @@ class StatsQuerySerializer(serializers.Serializer):
         # By default up to the next whole minute: repeated calls name the same period (and
         # share the cached figures), and nothing that happened before the call is left out.
         until = attrs.get("until") or _next_minute(timezone.now())
-        since = attrs.get("since") or until - DEFAULT_STATS_PERIOD
+        if until > LATEST_STATS_UNTIL:
+            raise serializers.ValidationError(
+                {"until": f"must be at most {LATEST_STATS_UNTIL:%Y-%m-%dT%H:%M:%SZ}"}
+            )
+        since = attrs.get("since")
+        if since is None:
+            try:
+                since = until - DEFAULT_STATS_PERIOD
+            except OverflowError as exc:
+                raise serializers.ValidationError(
+                    {
+                        "until": f"without since, must be {DEFAULT_STATS_PERIOD.days} days after "
+                        "0001-01-01 or later"
+                    }
+                ) from exc
         if since >= until:
             raise serializers.ValidationError({"since": "must be before 'until'"})
         if until - since > MAX_STATS_PERIOD:
@@ -492,6 +531,9 @@ def _next_minute(moment: datetime) -> datetime:
 
 
 MAX_STATS_PERIOD = timedelta(days=366)
+# The daily series steps one day past the period's last day: a period may not reach the last
+# day a date holds.
+LATEST_STATS_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _counts() -> serializers.DictField:
@@ -621,6 +663,12 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 class IncidentEventSerializer(serializers.ModelSerializer):
     ticket = serializers.CharField(source="ticket_id", read_only=True, allow_null=True)
+    actor_kind = serializers.ChoiceField(
+        choices=ActorKind.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty for an event no actor is recorded for (a member's failure, the analysis).",
+    )
     details = serializers.DictField(read_only=True)
 
     class Meta:

@@ -62,6 +62,7 @@ from tickets.api.serializers import (
     AuditEntrySerializer,
     CheckedTokenRefreshSerializer,
     CheckedTokenVerifySerializer,
+    ClosedBodySerializer,
     IncidentEventSerializer,
     IncidentSerializer,
     IncidentStatsSerializer,
@@ -226,6 +227,16 @@ class CheckedCursorPagination(CursorPagination):
         except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
             raise NotFound(self.invalid_cursor_message) from exc
         return position
+
+
+def refuse_query_parameters(request: Request) -> None:
+    """For a list that takes no query parameter (nor pages): `?page_size=5` or a filter is a
+    400 naming it, as on the paged lists, not the whole list read as the one asked for."""
+    given = [name for name in request.query_params if name != "format"]
+    if given:
+        raise ValidationError(
+            {name[:40]: "not a parameter of this list; it takes none" for name in given[:5]}
+        )
 
 
 class TicketCursorPagination(CheckedCursorPagination):
@@ -471,11 +482,12 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Similar past tickets (embedding nearest neighbours), most similar first",
-        responses={200: SimilarTicketSerializer(many=True), **ERRORS},
+        responses={200: SimilarTicketSerializer(many=True), 400: UNKNOWN_PARAMETER, **ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def similar(self, request: Request, pk: str) -> Response:
+        refuse_query_parameters(request)
         ticket = Ticket.objects.only("id", "embedding", "embedding_model").filter(pk=pk).first()
         if ticket is None:
             raise NotFound("no ticket with this id")
@@ -489,11 +501,12 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Outbound deliveries (JIRA, Slack, Blob) with every attempt",
-        responses={200: OutboundDeliverySerializer(many=True), **ERRORS},
+        responses={200: OutboundDeliverySerializer(many=True), 400: UNKNOWN_PARAMETER, **ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def deliveries(self, request: Request, pk: str) -> Response:
+        refuse_query_parameters(request)
         self._require_ticket(pk)
         outbound = OutboundDelivery.objects.filter(ticket_id=pk).prefetch_related("tries")
         return Response(OutboundDeliverySerializer(outbound, many=True).data)
@@ -564,6 +577,7 @@ class IncidentStatsView(APIView):
             ),
             401: ERRORS[401],
             403: ERRORS[403],
+            503: UNAVAILABLE,
         },
     )
     def get(self, request: Request) -> Response:
@@ -766,11 +780,11 @@ class IncidentActions:
         return Response(IncidentSerializer(incident).data)
 
 
-class DetachSerializer(serializers.Serializer):
+class DetachSerializer(ClosedBodySerializer):
     ticket = StrictCharField(max_length=64, help_text="The member to take out.")
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(ClosedBodySerializer):
     into = StrictCharField(max_length=64, help_text="The incident that takes the members.")
 
 
@@ -788,6 +802,7 @@ class IncidentPagination(CheckedCursorPagination):
             401: ERRORS[401],
             403: ERRORS[403],
             404: OpenApiResponse(ERROR_SCHEMA, description="Invalid cursor"),
+            503: UNAVAILABLE,
         },
     ),
     retrieve=extend_schema(summary="One incident", responses={200: IncidentSerializer, **ERRORS}),
@@ -804,9 +819,13 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         """The filters narrow the list; an incident named by its id is found whatever they say."""
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
-    def get_object(self) -> Incident:
-        if "\x00" in str(self.kwargs.get(self.lookup_field, "")):  # PostgreSQL text cannot
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        # No incident id holds a NUL character (PostgreSQL text cannot): never query for one.
+        if "\x00" in str(kwargs.get(self.lookup_field, "")):
             raise NotFound("no incident with this id")
+
+    def get_object(self) -> Incident:
         try:
             return super().get_object()
         except Http404 as exc:  # DRF's "No Incident matches the given query."
