@@ -23,6 +23,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -36,8 +37,18 @@ from tickets.models import Occurrence, Ticket
 
 # The occurrence key of an Airflow try's failure: `<run key>#try<n>:failed` (the parser's).
 _FAILED_TRY = re.compile(r"^(?P<run_key>.+)#try(?P<try>\d+):failed$")
-# The Python form of a log handler's answer: a tuple, a list of tuples, or bytes.
-_PYTHON_FORM = re.compile(r"(?:\[\s*)?\(|b['\"]")
+# The Python form of a log handler's answer: bytes, a tuple of texts, or a list of tuples, as
+# repr() writes them (quotes escaped inside, never tripled). Only text of this shape, and with
+# at most _MAX_TEXTS texts, is evaluated: the syntax tree of anything else (a line starting with
+# "(", a long tuple of numbers) may take seconds and many times its size in memory.
+_QUOTED = r"""(?:'[^'\\]*+(?:\\.[^'\\]*+)*+'|"[^"\\]*+(?:\\.[^"\\]*+)*+")"""
+_TEXT = rf"b?{_QUOTED}"
+_TUPLE = rf"\(\s*{_TEXT}(?:\s*,\s*{_TEXT})*+\s*,?\s*\)"
+_PYTHON_FORM = re.compile(
+    rf"b{_QUOTED}|{_TUPLE}|\[\s*{_TUPLE}(?:\s*,\s*{_TUPLE})*+\s*,?\s*\]", re.S
+)
+_TEXTS = re.compile(_TEXT, re.S)
+_MAX_TEXTS = 1000
 # The keys of a structured line written in its header, not as key=value.
 _HEADER_KEYS = {"timestamp", "event", "level", "logger", "error_detail"}
 # ASCII digits only: str.isdigit also accepts digits int() refuses ("²").
@@ -338,7 +349,11 @@ def legacy_text(text: str) -> str | None:
     escaped there, so the log would be read as one line of backslashes. None for any other
     text."""
     stripped = text.strip()
-    if not _PYTHON_FORM.match(stripped):
+    if stripped[:1] not in ("(", "[", "b"):
+        return None
+    if next(islice(_TEXTS.finditer(stripped), _MAX_TEXTS, None), None) is not None:
+        return None
+    if not _PYTHON_FORM.fullmatch(stripped):
         return None
     try:
         value = ast.literal_eval(stripped)

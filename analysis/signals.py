@@ -450,7 +450,8 @@ UNKNOWN_TOPIC: tuple[str, ...] = (
     r"\btopic '?([\w.-]+)'? (?:name )?does not exist",
     # The topic's ZooKeeper node (Kafka's admin tools and older clients): "node
     # /brokers/topics/orders does not exist", "KeeperErrorCode = NoNode for /brokers/topics/x".
-    r"(?:\bnode|nonode for) /brokers/topics/([\w.-]+)",
+    r"\bnode /brokers/topics/([\w.-]+)\S* (?:does not|doesn't) exist"
+    r"|nonode for /brokers/topics/([\w.-]+)",
 )
 
 # Event Grid delivers to a webhook only once the endpoint has answered its subscription

@@ -1108,17 +1108,21 @@ def start_next_batch(group: str) -> int:
         if any(r.status == RemediationStatus.RUNNING for r in batch):
             return 0
         held = [r for r in batch if r.status == RemediationStatus.HELD]
+        # Locked, as an approval locks it: a resolve committing meanwhile (which says it skips
+        # this remediation, `skips_on_resolve`) is waited for, not read open. By id, the order
+        # every multi-ticket lock takes (`incidents.lock_with_members`), not the batch's order.
+        tickets = {
+            ticket.pk: ticket
+            for ticket in Ticket.objects.select_for_update(no_key=True)
+            .defer("embedding")
+            .filter(pk__in={r.ticket_id for r in held})
+            .order_by("pk")
+        }
         started = 0
         for remediation in held:
             if started >= settings.REMEDIATION_BATCH_SIZE:
                 break
-            # Locked, as an approval locks it: a resolve committing meanwhile (which says it
-            # skips this remediation, `skips_on_resolve`) is waited for, not read open.
-            ticket = (
-                Ticket.objects.select_for_update(no_key=True)
-                .defer("embedding")
-                .get(pk=remediation.ticket_id)
-            )
+            ticket = tickets[remediation.ticket_id]
             if ticket.resolved_at_source_at is not None or ticket.status == Status.RESOLVED:
                 # Recovered (or resolved by people) meanwhile: nothing to rerun. Acknowledged
                 # is not closed: people owning the outage do not call off its reruns.

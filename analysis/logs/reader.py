@@ -198,8 +198,8 @@ def is_container(head: bytes) -> bool:
 def is_binary(head: bytes) -> bool:
     """Whether a file's first block (``head``: its first ``SNIFF_BYTES`` or more, or all of a
     shorter file) fails the text test the reader applies: after any byte-order mark, a NUL byte
-    in UTF-8; in UTF-16 (a mark, or without one every other byte NUL), decoded characters text
-    does not hold."""
+    in UTF-8; in UTF-16 (a mark, or without one the NUL bytes ``_unmarked_utf16`` looks for),
+    decoded characters text does not hold."""
     encoding, bom = _encoding(head)
     sniff = head[len(bom) : len(bom) + SNIFF_BYTES]
     if encoding == "utf-8":
@@ -253,10 +253,10 @@ def _looks_binary(text: str) -> bool:
 def human_size(n: float) -> str:
     """A byte count as people write it: ``900 bytes``, ``2 KB``, ``2.9 MB``, ``100 MB``, ``1.5 GB``
     (binary units, at most one decimal, none when it is 0)."""
-    if n < 1024:
+    if round(n) < 1024:
         return f"{n:,.0f} bytes"
     for unit in ("KB", "MB", "GB"):
         n /= 1024
-        if n < 1024 or unit == "GB":
+        if round(n, 1) < 1024 or unit == "GB":
             break
     return f"{n:,.1f}".removesuffix(".0") + f" {unit}"

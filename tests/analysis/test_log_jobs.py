@@ -992,6 +992,42 @@ def test_an_airflow_log_sent_in_its_python_form_is_read_as_its_lines(airflow_api
     assert "\\n" not in json.dumps(report)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("(" + "1, " * 100_000 + ")", id="a tuple of numbers"),
+        pytest.param("[" + "('w1', 'x'), " * 40_000 + "]", id="a list of many tuples"),
+        pytest.param("(" + "'a' + " * 40_000 + "'b')", id="an expression"),
+    ],
+)
+def test_text_only_shaped_like_a_handler_answer_is_not_evaluated(text):
+    """A log line starting with "(" or "[(" was given to ast.literal_eval whatever it held: a
+    few hundred KB of it (an answer's text, a line) took seconds and hundreds of MB of syntax
+    tree. Only a few texts in tuples, in a list or not, are evaluated."""
+    import tracemalloc
+
+    from analysis.airflow_log import legacy_text
+
+    tracemalloc.start()
+    try:
+        assert legacy_text(text) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * len(text)
+
+
+def test_a_handler_answer_with_quotes_and_bytes_is_read_as_its_lines():
+    from analysis.airflow_log import legacy_text
+
+    log = "ERROR - KeyError: 'customer_id'\nsaid \"no\"\n"
+    assert legacy_text(str([("w1", log), ("w2", log.encode())])) == (
+        "ERROR - KeyError: 'customer_id'\nsaid \"no\"\nERROR - KeyError: 'customer_id'\nsaid \"no\""
+    )
+    assert legacy_text(str(log.encode())) == log.rstrip("\n")
+    assert legacy_text("(pid 12) exited 'early'") is None
+
+
 @pytest.mark.django_db
 def test_an_airflow_failure_reported_as_try_0_is_refused_at_job_creation(airflow_api):
     """The parser takes try_number 0; a job reading "tries/0" was created and always failed,

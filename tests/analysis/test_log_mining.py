@@ -243,6 +243,22 @@ def test_the_text_limit_is_named_in_a_size_people_read(tmp_path, max_bytes, show
         list(LogReader([LogSource(path, "big.log")], ReadLimits(max_bytes=max_bytes)))
 
 
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (1024 * 1024 - 1, "1 MB"),
+        (1024 * 1024 - 40, "1 MB"),
+        (1023.7, "1 KB"),
+        (1023, "1,023 bytes"),
+    ],
+)
+def test_a_size_just_under_a_unit_is_named_in_the_unit_it_rounds_to(size, shown):
+    """It was named "1,024 KB" (and "1,024 bytes"): rounded after the unit was chosen."""
+    from analysis.logs.reader import human_size
+
+    assert human_size(size) == shown
+
+
 def test_a_gzip_bomb_stops_at_the_text_limit(tmp_path):
     bomb = tmp_path / "bomb.log.gz"
     bomb.write_bytes(gzip.compress(b"A" * 2000 + b"\n" * (20 * 1024 * 1024)))

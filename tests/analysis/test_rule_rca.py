@@ -794,6 +794,22 @@ def test_a_missing_kafka_topics_zookeeper_node_is_the_missing_topic_not_a_data_p
     assert "Kafka topic 'orders'" in rca.root_cause
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "KeeperErrorCode = ConnectionLoss while reading node /brokers/topics/orders",
+        "Failed to create node /brokers/topics/orders: KeeperErrorCode = NodeExists",
+    ],
+)
+def test_a_kafka_topics_zookeeper_node_that_is_not_missing_is_no_missing_topic(
+    message: str,
+) -> None:
+    """The node named alone was read as the topic missing: a ZooKeeper connection lost while
+    reading it, or the topic created twice, were told to create the topic."""
+    assert "missing_definition" not in classify_error(message).signals
+    assert _rca(message, "ConfigurationError").rule != "unknown_topic"
+
+
 def test_a_zookeeper_node_is_no_missing_data_path() -> None:
     message = "KeeperException: znode /hbase/master does not exist"
     assert classify_error(message).error_type != "DataError"

@@ -189,6 +189,68 @@ def test_a_released_batch_skipped_whole_starts_the_next_ones(settings, incident_
     assert statuses == ["skipped", "running"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_starting_while_its_members_are_locked_by_id_does_not_deadlock(
+    settings, incident_hold
+):
+    """A batch locked its members' tickets in the order their remediations were made; acting on
+    their incident (`incidents.lock_with_members`), storing its analysis or a recovery of
+    several of them lock them by id. The batch held the higher id and waited for the lower one,
+    the other held the lower one and waited for the higher one: PostgreSQL aborted one."""
+    settings.REMEDIATION_BATCH_SIZE = 2
+    automatic_playbook(settings)
+    high, low = sorted((make_ticket() for _ in range(2)), key=lambda t: t.pk, reverse=True)
+    incident_hold.update({high.pk, low.pk})
+    proposed(high.pk)
+    proposed(low.pk)  # made after the higher id's
+    incident_hold.clear()
+    Remediation.objects.filter(ticket__in=[high, low]).update(release_group="g1")
+    locked_low, errors, holder = threading.Event(), [], []
+
+    def lock_by_id() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                holder.append(cursor.fetchone()[0])
+                Ticket.objects.select_for_update(no_key=True).filter(pk=low.pk).exists()
+                locked_low.set()
+                waited_for = threading.Event()
+                for _ in range(200):  # until the batch waits for the lower id (or 4 s)
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE %s = ANY(pg_blocking_pids(pid))",
+                        holder,
+                    )
+                    if cursor.fetchone()[0]:
+                        waited_for.set()
+                        break
+                    waited_for.wait(0.02)
+                Ticket.objects.select_for_update(no_key=True).filter(pk=high.pk).exists()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def start_batch() -> None:
+        try:
+            assert locked_low.wait(10)
+            remediation.start_next_batch("g1")
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=lock_by_id), threading.Thread(target=start_batch)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    assert errors == []
+    statuses = Remediation.objects.filter(release_group="g1").values_list("status", flat=True)
+    assert set(statuses) == {"running"}
+
+
 def automatic_playbook(settings: Any) -> None:
     """A policy that reruns every failure at once through a playbook (at an address no test
     reaches: the remediation starts, nothing answers)."""
