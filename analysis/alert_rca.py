@@ -21,11 +21,14 @@ from typing import Any
 ALERT_CONFIDENCE = 0.7  # the alert states its facts; what caused them is still inferred
 MAX_RECOMMENDATIONS = 5
 
-# Angle brackets, backticks, asterisks and braces could carry HTML, Slack or JIRA markup; pipes
-# stay (log queries are made of them, and every target shows the RCA escaped or unformatted), and
-# so does a comparison's `<`/`>` standing between spaces ("DurationMs > 5000", "count_ <= 3"),
-# which opens or closes no tag.
-_MARKUP = re.compile(r"(?<!\s)[<>]|[<>](?![\s=])|[`*{}\x00-\x1f\x7f]")
+# Angle brackets become spaces (not a comparison's `<`/`>` standing between spaces, "DurationMs >
+# 5000", "count_ <= 3", which opens or closes no tag), and so do control and format characters
+# (a bidi override could reorder what a responder reads). Backticks, asterisks, braces and pipes
+# stay (log queries and resource paths are made of them): the RCA is plain text, and every
+# target escapes it for its own markup.
+_MARKUP = re.compile(
+    r"(?<!\s)[<>]|[<>](?![\s=])|[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+)
 _SPACES = re.compile(r"\s+")
 
 

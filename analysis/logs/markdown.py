@@ -28,7 +28,7 @@ _INLINE = re.compile(r"[\\`*\[\]<~|]|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_])")
 _BLOCK_START = re.compile(r"^(?:[#>+=-]|\d{1,9}(?=[.)]))")
 
 
-def _escape(text: Any) -> str:
+def escape_prose(text: Any) -> str:
     """Prose as Markdown that renders as the same text (whitespace collapsed), on one line."""
     plain = " ".join(str(text or "").split())
     escaped = _INLINE.sub(lambda m: "\\" + m.group(), plain)
@@ -56,7 +56,7 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _code_block(lines: list[str]) -> list[str]:
+def code_block(lines: list[str]) -> list[str]:
     body = "\n".join(lines)
     fence = _fence(body)
     return [f"{fence}text", body, fence]
@@ -70,13 +70,13 @@ def _where(item: dict[str, Any]) -> str:
 def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
     """``job``: id, status, created_at, ticket_id, files; ``report``: the job's report."""
     out = [f"# Log analysis {_code(job['id'])}", ""]
-    out.append(f"- Status: {_escape(job['status'])}")
+    out.append(f"- Status: {escape_prose(job['status'])}")
     if job.get("ticket_id"):
         out.append(f"- Ticket: {_code(job['ticket_id'])}")
     out.append(f"- Created: {_code(job.get('created_at', ''))}")
     if not report:
         if job.get("error"):
-            out.append(f"- Error: {_escape(job['error'])}")
+            out.append(f"- Error: {escape_prose(job['error'])}")
         return "\n".join(out) + "\n"
     summary = report.get("summary", {})
     out.append(f"- Files: {', '.join(_code(name) for name in summary.get('files', []))}")
@@ -85,28 +85,29 @@ def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
         f"to {_code(summary.get('end') or '?')}"
     )
     levels = ", ".join(f"{k} {v:,}" for k, v in summary.get("levels", {}).items())
-    out.append(f"- Levels: {_escape(levels)}")
-    out += ["", "## Root cause", "", _escape(report.get("root_cause", "")), ""]
+    out.append(f"- Levels: {escape_prose(levels)}")
+    out += ["", "## Root cause", "", escape_prose(report.get("root_cause", "")), ""]
     out.append(
-        f"Error type: {_escape(report.get('error_type', ''))}; "
+        f"Error type: {escape_prose(report.get('error_type', ''))}; "
         f"confidence {float(report.get('confidence') or 0):.2f}; "
-        f"source: {_escape(report.get('rca_source', ''))} ({_escape(report.get('rca_note', ''))})"
+        f"source: {escape_prose(report.get('rca_source', ''))} "
+        f"({escape_prose(report.get('rca_note', ''))})"
     )
     recommendations = report.get("recommendations", [])
     if recommendations:
         out += ["", "## Recommendations", ""]
-        out += [f"{i}. {_escape(r)}" for i, r in enumerate(recommendations, 1)]
+        out += [f"{i}. {escape_prose(r)}" for i, r in enumerate(recommendations, 1)]
     cause = report.get("innermost_cause")
     if cause:
         out += ["", "## Innermost cause", ""]
-        out += _code_block([f"{cause['type']}: {cause.get('message', '')}"])
+        out += code_block([f"{cause['type']}: {cause.get('message', '')}"])
     evidence = report.get("evidence", [])
     if evidence:
         out += ["", "## Evidence", ""]
         for item in evidence:
-            out.append(f"- {_escape(item['role'])}: {_where(item)}")
+            out.append(f"- {escape_prose(item['role'])}: {_where(item)}")
         out.append("")
-        out += _code_block([f"{item['line']:>7}  {item['text']}" for item in evidence])
+        out += code_block([f"{item['line']:>7}  {item['text']}" for item in evidence])
     patterns = report.get("patterns", [])
     if patterns:
         out += [
@@ -124,13 +125,13 @@ def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
                 f"| {_code(first, in_table=True)} | {_code(last, in_table=True)} |"
             )
         out.append("")
-        out += _code_block([f"{p['count']:>9,}  {p['template']}" for p in patterns[:15]])
+        out += code_block([f"{p['count']:>9,}  {p['template']}" for p in patterns[:15]])
     similar = report.get("similar", [])
     if similar:
         out += ["", "## Similar tickets", ""]
         out += [
-            f"- {_code(s['id'])} ({_escape(s.get('error_type', ''))}, "
-            f"similarity {s.get('similarity', 0):.2f}): {_escape(s.get('root_cause', ''))}"
+            f"- {_code(s['id'])} ({escape_prose(s.get('error_type', ''))}, "
+            f"similarity {s.get('similarity', 0):.2f}): {escape_prose(s.get('root_cause', ''))}"
             for s in similar
         ]
     return "\n".join(out) + "\n"

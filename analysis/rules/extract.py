@@ -10,14 +10,12 @@ from analysis.rules.reading import cut_at_boundary
 
 MAX_VALUE_CHARS = 80
 
-# The characters of HTML, Slack mrkdwn and JIRA markup (angle brackets, ampersands, backticks,
-# asterisks, tildes, pipes, braces, brackets, carets, backslashes, double quotes) are dropped so a
-# value cannot carry markup into a ticket, and so are control and format characters (a bidi
-# override could reorder what a responder reads); everything else stays, names in any script
-# and emoji included.
-_UNSAFE = re.compile(
-    r"[<>&`*~|{}\[\]^\\\"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
-)
+# Angle brackets, ampersands, pipes and double quotes are dropped, and so are control and format
+# characters (a bidi override could reorder what a responder reads); everything else stays,
+# names in any script, emoji, and the backslashes, asterisks, brackets, braces, tildes, carets
+# and backticks of Windows paths, globs and JSON paths included: the RCA is plain text, and
+# every renderer (JIRA, Slack, the dashboard) escapes it for its own markup.
+_UNSAFE = re.compile(r"[<>&|\"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w")
 

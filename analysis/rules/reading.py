@@ -20,12 +20,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-# Plain text for an excerpt: what `clean_value` keeps plus double quotes. Markup characters
-# (backticks, asterisks, tildes, braces, brackets, carets, backslashes) and control and format
-# characters are dropped; angle brackets, ampersands and pipes become spaces (`_SEPARATORS`).
-_UNSAFE_TEXT = re.compile(
-    r"[`*~{}\[\]^\\\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
-)
+# Plain text for an excerpt: what `clean_value` keeps plus double quotes. Control and format
+# characters are dropped (a bidi override could reorder what a responder reads); angle
+# brackets, ampersands and pipes become spaces (`_SEPARATORS`). Backslashes, asterisks,
+# brackets, braces, tildes, carets and backticks stay: a Windows path, a glob or a JSON path
+# is quoted as the message gives it, and every renderer escapes the RCA for its own markup.
+_UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"\s+")
 # Markup characters that separate words ("a&b", "x|y", "<module>") become spaces, not nothing.
 _SEPARATORS = re.compile(r"[&|<>]")

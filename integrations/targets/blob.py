@@ -9,6 +9,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from analysis.logs.markdown import code_block, escape_prose
 from integrations.models import OutboundDelivery, WebhookDelivery
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
@@ -201,13 +202,19 @@ def evidence_files(ticket: Ticket, deliveries: list[Any]) -> dict[str, tuple[byt
         "similar": ticket.details.get("similar", []),
     }
     files["rca.json"] = (json.dumps(report, indent=2).encode(), "application/json")
-    recommendations = "\n".join(f"{i}. {r}" for i, r in enumerate(ticket.recommendations, 1))
+    # RCA, pipeline and error are untrusted: escaped prose and a code block, as in a log
+    # analysis's export, so a quoted `*` or `[...]` reads as it is and makes no Markdown.
+    recommendations = "\n".join(
+        f"{i}. {escape_prose(r)}" for i, r in enumerate(ticket.recommendations, 1)
+    )
+    error = "\n".join(code_block([ticket.error_message]))
     markdown = (
-        f"# {ticket.pk}: {ticket.pipeline}\n\n"
+        f"# {escape_prose(ticket.pk)}: {escape_prose(ticket.pipeline)}\n\n"
         f"**{ticket.severity} / {ticket.priority}** · {ticket.error_type} · "
         f"RCA by {ticket.rca_source} (confidence {ticket.confidence})\n\n"
-        f"## Root cause\n\n{ticket.rca_result}\n\n## Recommendations\n\n{recommendations}\n\n"
-        f"## Error\n\n```\n{ticket.error_message}\n```\n"
+        f"## Root cause\n\n{escape_prose(ticket.rca_result)}\n\n"
+        f"## Recommendations\n\n{recommendations}\n\n"
+        f"## Error\n\n{error}\n"
     )
     files["rca.md"] = (markdown.encode(), "text/markdown")
     return files

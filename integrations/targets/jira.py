@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -438,8 +439,20 @@ def jira_url(key: str) -> str:
     return f"{settings.JIRA_URL.rstrip('/')}/browse/{key}" if settings.JIRA_URL else ""
 
 
+_NOFORMAT_TAG = re.compile(r"\{(noformat)", re.IGNORECASE)
+
+
 def _noformat(text: str) -> str:
-    return "{noformat}\n" + text.replace("{noformat}", "{ noformat}") + "\n{noformat}"
+    """Untrusted text shown exactly as it is: nothing inside {noformat} is markup (a backslash,
+    `*`, `[`, `{` stay literal) but the tag that ends it, which is broken up."""
+    return "{noformat}\n" + _NOFORMAT_TAG.sub(r"{ \1", text) + "\n{noformat}"
+
+
+def _numbered(items: list[str]) -> str:
+    """RCA recommendations, numbered in one {noformat} block: quoted values (a Windows path,
+    a glob, a JSON path) keep their backslashes, asterisks and brackets, which wiki markup
+    has no reliable escape for (two backslashes make a line break)."""
+    return _noformat("\n".join(f"{n}. {item}" for n, item in enumerate(items, 1)))
 
 
 def jira_summary(ticket: Ticket) -> str:
@@ -447,7 +460,7 @@ def jira_summary(ticket: Ticket) -> str:
 
 
 def jira_description(ticket: Ticket) -> str:
-    recommendations = "\n".join(f"# {_noformat_inline(r)}" for r in ticket.recommendations)
+    recommendations = _numbered(ticket.recommendations) if ticket.recommendations else ""
     headline = last_time(ticket)
     return "\n".join(
         [
@@ -655,7 +668,7 @@ def incident_description(incident: Incident, page: IncidentPage) -> str:
             "h3. Shared cause",
             _noformat(page.cause),
             "h3. Recommendations",
-            "\n".join(f"# {_noformat_inline(r)}" for r in incident.recommendations) or "(none yet)",
+            _numbered(incident.recommendations) if incident.recommendations else "(none yet)",
             "h3. Incident",
             f"*Culprit:* {_noformat_inline(page.culprit)}",
             f"*Status:* {_noformat_inline(page.status)} · *Members:* {page.member_count} · "

@@ -7,7 +7,7 @@ counted first, a retry looks for a tagged alert before posting, and a reconcile 
 what a late request posted twice (see integrations/fanout.py).
 
 Error and RCA text are untrusted: in Slack mrkdwn they are escaped (no `<!channel>`, no forged
-links).
+links); an RCA sits in rich_text, where nothing in it is markup.
 """
 
 from __future__ import annotations
@@ -342,6 +342,25 @@ def slack_escape(text: str, limit: int = 2900) -> str:
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
+def literal_block(heading: str, text: str, limit: int = 1500) -> dict[str, Any]:
+    """A bold heading over untrusted text shown exactly as it is: a rich_text block's text
+    elements are not mrkdwn, so `*`, `_`, `~`, backticks, `<link|...>` and `<!channel>` in an
+    RCA stay literal and a quoted path keeps its characters (mrkdwn has no escape for them)."""
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return {
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {"type": "text", "text": heading, "style": {"bold": True}},
+                    {"type": "text", "text": f"\n{shown}"},
+                ],
+            }
+        ],
+    }
+
+
 def sla_words(ticket: Ticket) -> str:
     """While the clock runs, when the response is due (Slack shows it in the reader's own time
     zone; the fallback is UTC), not the bare "Pending"; once it stopped, Met or Breached."""
@@ -399,10 +418,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
                 ),
             ],
         },
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*Root cause*\n{slack_escape(rca, 1500)}"},
-        },
+        literal_block("Root cause", rca),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]},
     ]
     blocks.extend(_remediation_blocks(ticket))
@@ -639,10 +655,7 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
                 },
             ],
         },
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*Shared cause*\n{slack_escape(page.cause, 1500)}"},
-        },
+        literal_block("Shared cause", page.cause),
         {
             "type": "section",
             "text": {"type": "mrkdwn", "text": f"*Members*\n{slack_escape(members, 2800)}"},

@@ -10,6 +10,7 @@ import pytest
 
 from analysis.classifier import ERROR_CLASSES, classify_error
 from analysis.rules import MAX_VALUE_CHARS, RuleRca, build_rule_rca, clean_value
+from analysis.rules.reading import excerpt
 
 HERE = Path(__file__).resolve().parent
 
@@ -322,9 +323,37 @@ def test_untrusted_values_are_truncated_and_plain() -> None:
         "Login failed for user '<script>alert(1)</script>*bold*|[link|http://x]{code}'.",
         pipeline="<b>pl</b>`x`",
     )
-    for char in "<>*|[]{}`":
+    for char in "<>|":
         assert char not in markup.root_cause
         assert all(char not in r for r in markup.recommendations)
+
+
+@pytest.mark.parametrize(
+    ("message", "quoted"),
+    [
+        (
+            "FileNotFoundError: [Errno 2] No such file or directory: 'D:\\exports\\daily\\x.csv'",
+            "'D:\\exports\\daily\\x.csv'",
+        ),
+        (
+            "org.apache.spark.sql.AnalysisException: Path does not exist: /mnt/raw/*.parquet",
+            "'/mnt/raw/*.parquet'",
+        ),
+        ("KeyError: '$.items[0]'", "key '$.items[0]' in a dict"),
+    ],
+)
+def test_quoted_paths_keep_their_backslashes_asterisks_and_brackets(
+    message: str, quoted: str
+) -> None:
+    """The cleaning dropped backslashes, asterisks and brackets: a Windows path was quoted as
+    'D:exportsdailyx.csv', a glob as '/mnt/raw/.parquet', a JSON path as '$.items0'. The RCA is
+    plain text; the renderers escape it for their markup."""
+    rca = _rca(message, pipeline="pl_x")
+    assert quoted in rca.root_cause, rca.root_cause
+    hostile = "*bold* [link] {code} ~x~ ^y^ `z` \\\\ line"
+    assert clean_value(hostile) == hostile
+    assert excerpt(f"said {hostile}") == f"said {hostile}"
+    assert clean_value("D:\\a\u202e\x00b") == "D:\\ab"
 
 
 def test_names_in_any_script_keep_their_characters_and_markup_does_not() -> None:

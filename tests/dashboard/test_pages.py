@@ -11,7 +11,10 @@ from django.contrib.auth.models import User
 from django.http import HttpResponseBase
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
+from analysis.classifier import classify_error
+from analysis.rules import build_rule_rca
 from integrations.models import OutboundDelivery, OutboundStatus
 from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
 from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, Ticket
@@ -599,6 +602,25 @@ def test_untrusted_text_is_rendered_as_text():
         '<pre class="error-message">&lt;script&gt;alert(1)&lt;/script&gt;'
         "&lt;img src=x onerror=alert(2)&gt;</pre>" in detail
     )
+
+
+def test_a_rule_rca_quoting_markup_and_a_windows_path_is_shown_as_it_reads():
+    """The rule RCA dropped backslashes, `*`, brackets and braces from what it quoted; it keeps
+    them now, and the page shows them as text (escaped for HTML, never markup)."""
+    message = (
+        "Login failed for user '*bold* [link|http://evil] {code} <http://evil|click> \\\\ line' "
+        "reading D:\\exports\\daily\\x.csv."
+    )
+    rca = build_rule_rca(classify_error(message).error_type, message, pipeline="pl_x")
+    ticket = make_ticket(rca_result=rca.root_cause, recommendations=rca.recommendations)
+
+    html = client_for("viewer").get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert "*bold* [link" in rca.root_cause and "D:\\exports\\daily\\x.csv" in rca.root_cause
+    assert f'<p class="rca-text">{escape(rca.root_cause)}</p>' in html
+    for recommendation in rca.recommendations:
+        assert f"<li>{escape(recommendation)}</li>" in html
+    assert '<a href="http://evil' not in html and "<strong>" not in html
 
 
 def test_json_data_block_cannot_break_out():

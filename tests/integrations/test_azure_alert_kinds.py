@@ -380,7 +380,10 @@ def test_cost_alert_in_the_common_schema_is_a_budget_alert() -> None:
 
 
 def test_values_are_plain_text_cut_at_a_word_boundary() -> None:
-    assert plain("<script>alert(1)</script> `rm` *bold* {x}") == "script alert(1) /script rm bold x"
+    assert plain("<script>alert(1)</script> a < b") == "script alert(1) /script a < b"
+    # Query and path characters stay (each target escapes the RCA); bidi and zero-width go.
+    assert plain("`rm` *bold* {x} | D:\\logs\\*.csv") == "`rm` *bold* {x} | D:\\logs\\*.csv"
+    assert plain("pl\u202eload\u200bx") == "pl load x"
     cut = plain("word " * 100, 42)
     assert cut.endswith("…") and not cut.endswith(" …")
     assert cut[:-1].split(" ")[-1] == "word"
@@ -393,7 +396,7 @@ def test_hostile_rule_and_dimensions_do_not_carry_markup() -> None:
         {"name": "{evil}", "value": "<img src=x>" + "y" * 500}
     ]
     root_cause, _ = explained(parse_azure_monitor(body))
-    assert "<" not in root_cause and "`" not in root_cause and "{" not in root_cause
+    assert "<" not in root_cause and ">" not in root_cause
 
 
 def test_ticket_without_alert_facts_falls_back_to_the_rule_rca() -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import html
 import json
+import re
 import time
 import uuid
 from datetime import UTC
@@ -16,6 +18,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from django.contrib.auth.models import User
 from django.test import Client
+from markdown_it import MarkdownIt
 from slack_sdk.signature import SignatureVerifier
 
 from integrations import fanout, views
@@ -608,6 +611,72 @@ def test_a_username_makes_no_markup_in_the_jira_comment(celery_worker, targets, 
 
     comment = jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
     assert comment == f"{shown} acknowledged the ticket via the API in the RCA service."
+
+
+# A value an error message quotes that is markup in JIRA's wiki and in Slack's mrkdwn: bold,
+# a link, a macro, a line break (two backslashes in JIRA), a forged Slack link.
+HOSTILE_USER = "*bold* [link|http://evil] {code} <http://evil|click> \\\\ line _x_ ~y~ `z`"
+_NOFORMAT_BLOCK = re.compile(r"\{noformat\}\n(.*?)\n\{noformat\}", re.DOTALL)
+
+
+def test_a_rule_rca_quoting_markup_shows_it_literally_in_jira_and_slack(celery_worker, targets):
+    """The rule RCA dropped `*`, brackets, braces and backslashes from what it quoted (a
+    Windows path lost its backslashes) so that no markup reached a ticket; it keeps them now,
+    and JIRA and Slack show them as text: in JIRA the RCA and its recommendations sit in
+    {noformat} blocks, in Slack the RCA sits in rich_text, which is not mrkdwn, and the
+    evidence's rca.md escapes it for Markdown."""
+    jira, slack, azurite = targets
+    body = local_payload("adf_failure.json")
+    body["error_message"] = f"Login failed for user '{HOSTILE_USER}'."
+    ticket = fanned_out(post_failure(body)["ticket_id"])
+
+    assert "*bold* [link" in ticket.rca_result and "\\\\ line" in ticket.rca_result
+    assert any("{code}" in r for r in ticket.recommendations), ticket.recommendations
+    description = jira.issues[ticket.itsm_ticket_id]["description"]
+    literal = _NOFORMAT_BLOCK.findall(description)
+    assert ticket.rca_result in literal
+    numbered = "\n".join(f"{n}. {r}" for n, r in enumerate(ticket.recommendations, 1))
+    assert numbered in literal
+    outside = _NOFORMAT_BLOCK.sub("", description)
+    for markup in ("*bold*", "[link", "{code}", "\\\\", "http://evil"):
+        assert markup not in outside, outside
+
+    blocks = slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
+    rich = next(b for b in blocks if b["type"] == "rich_text")
+    heading, text = rich["elements"][0]["elements"]
+    assert heading == {"type": "text", "text": "Root cause", "style": {"bold": True}}
+    assert text == {"type": "text", "text": f"\n{ticket.rca_result}"}
+    mrkdwn = json.dumps([b for b in blocks if b["type"] != "rich_text"])
+    for markup in ("*bold*", "{code}", "http://evil", "_x_", "~y~", "`z`"):
+        assert markup not in mrkdwn, mrkdwn
+
+    blob = BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client(
+        ticket_container(), f"{ticket.pk}/rca.md"
+    )
+    rendered = MarkdownIt("commonmark").render(blob.download_blob().readall().decode())
+    shown = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert ticket.rca_result in shown
+    assert all(r in shown for r in ticket.recommendations)
+    assert not re.search(r"<(a|em|img)\b|<code>", rendered), rendered  # the error: a block
+
+
+def test_a_gemini_rca_with_links_and_mentions_stays_text_in_slack_and_jira():
+    """Gemini's text is untrusted too, and keeps its `<`, `>` and `|`: in mrkdwn those made a
+    link or a channel mention (escaped, they showed as text); in rich_text they are text."""
+    from integrations.targets.jira import jira_description
+    from integrations.targets.slack import slack_alert
+
+    rca = "The sink refused <http://evil|click> for <!channel>: see *bold* `D:\\x\\y.csv`."
+    ticket = Ticket(id="ADF-20261205T000000-abc123", pipeline="pl_x", rca_result=rca)
+    ticket.recommendations = [f"Check {rca}"]
+
+    _, blocks = slack_alert(ticket)
+    rich = next(b for b in blocks if b["type"] == "rich_text")
+    assert rich["elements"][0]["elements"][1]["text"] == f"\n{rca}"
+    assert "evil" not in json.dumps([b for b in blocks if b["type"] != "rich_text"])
+    description = jira_description(ticket)
+    assert f"{{noformat}}\n{rca}\n{{noformat}}" in description
+    assert f"{{noformat}}\n1. Check {rca}\n{{noformat}}" in description
 
 
 def test_the_slack_alert_says_when_the_response_is_due_while_the_sla_clock_runs(
