@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from analysis import enrichment
+from analysis.redaction import redact_data
 from tickets.databricks_workspace import other_workspace
 from tickets.models import Ticket
 
@@ -165,5 +166,12 @@ def _enrich_adf_trigger(
 
 
 def _found(found: enrichment.Enrichment, **extra: Any) -> Enriched:
-    details = {**found.details, **extra, "enriched_by": found.source, "needs_enrichment": False}
+    """What was fetched, its details redacted: they are stored on the ticket and shown as
+    they are (a run's error trace quotes connection strings and tokens as the error does)."""
+    details = {
+        **redact_data(found.details),
+        **extra,
+        "enriched_by": found.source,
+        "needs_enrichment": False,
+    }
     return Enriched(error_message=found.error_message, details=details)

@@ -16,19 +16,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from django.conf import settings
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 
 from analysis.models import LlmOutcome
 from tickets.vocabulary import ErrorClass, Severity
 
 
+def _storable(value: Any) -> Any:
+    """Text as it is stored and shown: without NUL (PostgreSQL refuses it in text, and the
+    whole batch's write with it) and surrounding blanks (all blanks is no answer)."""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else value
+
+
 class RcaAnswer(BaseModel):
     """The structured answer the model must give; anything else is a failed call."""
 
-    root_cause: str = Field(min_length=10, max_length=4000)
+    root_cause: Annotated[str, BeforeValidator(_storable)] = Field(min_length=10, max_length=4000)
     recommendations: list[str] = Field(min_length=1, max_length=8)
     error_class: ErrorClass
     severity: Severity
@@ -38,7 +44,7 @@ class RcaAnswer(BaseModel):
     @field_validator("recommendations")
     @classmethod
     def _recommendations_are_actions(cls, value: list[str]) -> list[str]:
-        cleaned = [item.strip() for item in value if item and item.strip()]
+        cleaned = [text for text in map(_storable, value) if text]
         if not cleaned:
             raise ValueError("no recommendation")
         if any(len(item) > 800 for item in cleaned):
@@ -73,30 +79,35 @@ class LlmFailure(Exception):
         *,
         retryable: bool,
         usage: TokenUsage | None = None,
+        retry_after: float = 0.0,
     ) -> None:
         super().__init__(reason)
         self.outcome = outcome
         self.reason = reason
         self.retryable = retryable
         self.usage: TokenUsage = usage or {}
+        self.retry_after = retry_after  # seconds the API asked to wait before the next call
 
 
 def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
-    """google-genai talks through httpx or its fork httpx2, whichever is installed."""
+    """google-genai talks through httpx or its fork httpx2, whichever is installed. Their
+    RequestError: a transport failure, and also redirects without end or an undecodable body."""
     timeouts: list[type[Exception]] = []
-    transport: list[type[Exception]] = []
+    requests: list[type[Exception]] = []
     for name in ("httpx", "httpx2"):
         try:
             module = importlib.import_module(name)
         except ImportError:
             continue
         timeouts.append(module.TimeoutException)
-        transport.append(module.TransportError)
-    return tuple(timeouts), tuple(transport)
+        requests.append(module.RequestError)
+    return tuple(timeouts), tuple(requests)
 
 
-_TIMEOUT_ERRORS, _TRANSPORT_ERRORS = _http_errors()
-_CONNECTION_ERRORS: tuple[type[Exception], ...] = (*_TRANSPORT_ERRORS, OSError)
+_TIMEOUT_ERRORS, _REQUEST_ERRORS = _http_errors()
+_CONNECTION_ERRORS: tuple[type[Exception], ...] = (*_REQUEST_ERRORS, OSError)
+
+MAX_RETRY_WAIT_SECONDS = 8.0
 
 _BLOCKING_FINISH_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
 
@@ -162,7 +173,8 @@ def generate_rca(
             last = failure
             if not failure.retryable or number == settings.GEMINI_MAX_ATTEMPTS:
                 break
-            sleep(min(8.0, 0.5 * 2 ** (number - 1)) * (0.5 + random.random()))
+            backoff = min(MAX_RETRY_WAIT_SECONDS, 0.5 * 2 ** (number - 1))
+            sleep(max(backoff * (0.5 + random.random()), failure.retry_after))
             continue
         on_attempt(Attempt(number, LlmOutcome.OK, _ms_since(started), **usage))
         return answer
@@ -204,8 +216,12 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
         )
     except errors.ClientError as exc:
         if exc.code == 429:
+            wait = _retry_delay(exc)
+            if wait > MAX_RETRY_WAIT_SECONDS:  # a retry sooner is refused again, and counted
+                reason = f"quota exceeded (429), retry in {wait:g}s"
+                raise LlmFailure(LlmOutcome.RATE_LIMITED, reason, retryable=False) from exc
             raise LlmFailure(
-                LlmOutcome.RATE_LIMITED, "quota exceeded (429)", retryable=True
+                LlmOutcome.RATE_LIMITED, "quota exceeded (429)", retryable=True, retry_after=wait
             ) from exc
         raise LlmFailure(
             LlmOutcome.CLIENT_ERROR, f"rejected ({exc.code}): {exc.message}", retryable=False
@@ -213,6 +229,10 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
     except errors.ServerError as exc:
         raise LlmFailure(
             LlmOutcome.SERVER_ERROR, f"server error ({exc.code})", retryable=True
+        ) from exc
+    except errors.APIError as exc:  # neither 4xx nor 5xx: a redirect, a proxy's answer
+        raise LlmFailure(
+            LlmOutcome.CLIENT_ERROR, f"unexpected HTTP status ({exc.code})", retryable=False
         ) from exc
     except _TIMEOUT_ERRORS as exc:
         timeout = settings.GEMINI_TIMEOUT_SECONDS
@@ -238,13 +258,38 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
     if finish in _BLOCKING_FINISH_REASONS:
         reason = f"answer blocked ({finish})"
         raise LlmFailure(LlmOutcome.BLOCKED, reason, retryable=False, usage=usage)
+    text = response.text or ""
     try:
-        text = response.text or ""
         answer = RcaAnswer.model_validate_json(text)
     except (ValidationError, ValueError) as exc:
-        reason = f"answer does not fit the RCA schema: {_first_error(exc)}"
+        if finish == "MAX_TOKENS":  # cut short, whatever the part that came says
+            reason = "answer cut at the output token limit (MAX_TOKENS)"
+        elif not text.strip():
+            reason = f"empty answer (finish reason {finish or 'none'})"
+        else:
+            reason = f"answer does not fit the RCA schema: {_first_error(exc)}"
         raise LlmFailure(LlmOutcome.INVALID_OUTPUT, reason, retryable=True, usage=usage) from exc
     return answer, usage
+
+
+def _retry_delay(exc: Exception) -> float:
+    """How long a 429 asks to wait: Gemini's RetryInfo (`"retryDelay": "37s"`), else a
+    Retry-After header in seconds; 0 when it says nothing."""
+    body = getattr(exc, "details", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return max(0.0, float(delay[:-1]))
+            except ValueError:
+                pass
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    try:
+        return max(0.0, float(headers.get("retry-after", "")))
+    except ValueError:
+        return 0.0
 
 
 def _usage(response) -> TokenUsage:

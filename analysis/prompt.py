@@ -48,6 +48,13 @@ Rules:
 """
 
 
+# What an earlier analysis wrote in a ticket's details: its own answer, not the failure's. A
+# fresh RCA is asked for when that answer is doubted; shown it, the model repeats it.
+EARLIER_ANALYSIS_DETAILS = frozenset(
+    {"llm_error_class", "llm_severity", "grounded_on", "similar", "previous_fixes"}
+)
+
+
 @dataclass(frozen=True)
 class RcaPrompt:
     system_instruction: str
@@ -103,7 +110,9 @@ def build_rca_prompt(
             "first_seen": ticket.first_seen.isoformat(),
             "occurrences": ticket.occurrence_count,
             "error_message": redact(ticket.error_message[-MAX_MESSAGE_CHARS:]),
-            "details": redact_data(ticket.details),
+            "details": redact_data(
+                {k: v for k, v in ticket.details.items() if k not in EARLIER_ANALYSIS_DETAILS}
+            ),
             "affected_entity": redact_data(ticket.affected_entity),
             **_alert_kind(ticket),
         },

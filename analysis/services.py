@@ -199,11 +199,29 @@ def analyse_tickets(
     return done
 
 
-def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> None:
-    """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it)."""
+RCA_REQUESTED = "rca requested"
+
+
+def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
+    """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it). False
+    when a fresh RCA asked for earlier is still under way (a double click): it answers this
+    request too. Under way: asked for after the ticket's last analysis, and recently enough
+    that its run may not have ended (a run that died lets the next request through)."""
     ticket = Ticket.objects.get(pk=ticket_id)
+    lapse = timedelta(
+        seconds=settings.GEMINI_TIMEOUT_SECONDS * settings.GEMINI_MAX_ATTEMPTS
+        + settings.ENRICHMENT_TIMEOUT_SECONDS
+        + 30
+    )
+    since = timezone.now() - lapse
+    if ticket.analysed_at is not None and ticket.analysed_at > since:
+        since = ticket.analysed_at
+    under_way = AuditLog.objects.filter(
+        ticket_id=ticket_id, action=RCA_REQUESTED, created_at__gt=since
+    ).exists()
     note = redact(note.strip())
-    lifecycle.write_audit(ticket, actor, "rca requested", details={"note": note} if note else None)
+    lifecycle.write_audit(ticket, actor, RCA_REQUESTED, details={"note": note} if note else None)
+    return not under_way
 
 
 def _embed(tickets: list[tuple[Ticket, str]]) -> None:

@@ -36,10 +36,13 @@ def recover_stale_log_analyses() -> dict[str, int]:
     return log_jobs.recover_stale_jobs()
 
 
-def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "") -> None:
-    """Staff asked for a new RCA: audit it, then re-run the analysis in the background."""
-    services.record_rca_request(ticket_id, actor, note=note)
+def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
+    """Staff asked for a new RCA: audit it, then re-run the analysis in the background. False
+    when one asked for earlier is still under way and answers this request too."""
+    if not services.record_rca_request(ticket_id, actor, note=note):
+        return False
     transaction.on_commit(lambda: analyse_ticket.delay(ticket_id, force=True))
+    return True
 
 
 def analyse_detached_member(

@@ -83,6 +83,8 @@ JIRA_PRIORITY: dict[str, str] = {
 LIFECYCLE_CHANGES = {"acknowledge", "start_progress", "resolve", "reopen", "regressed"}
 # Remediation outcomes, commented on the issue (the status follows the lifecycle's own changes).
 REMEDIATION_CHANGES = {"remediation_failed", "remediation_succeeded"}
+# Analysed again after its issue was created (a fresh RCA, its error fetched at last).
+ANALYSED = "analysed"
 
 
 def _graver_priority(wanted: str, current: str) -> bool:
@@ -631,8 +633,11 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     key = ticket.itsm_ticket_id
     if reconciled(ticket, RECONCILE):  # late requests may land later still
         _remove_jira_duplicates(jira, ticket, keep=key)
-    _jira_transition(jira, key, ticket)
     change = row.payload
+    if change["action"] == ANALYSED:  # the issue tells the RCA as it is now; the priority stays
+        jira.update_issue(key, summary=jira_summary(ticket), description=jira_description(ticket))
+        return
+    _jira_transition(jira, key, ticket)
     jira.add_comment(
         key,
         jira_comment(
@@ -831,10 +836,10 @@ def _incident_status(change: IncidentChange) -> tuple[str, dict[str, Any]] | Non
 
 
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
-    """Lifecycle changes reach the issue, unless JIRA made them."""
+    """Lifecycle changes reach the issue, unless JIRA made them; a new RCA its description."""
     if change.action in LIFECYCLE_CHANGES and change.actor.kind != ActorKind.JIRA:
         return SYNC, change.as_payload()
-    if change.action in REMEDIATION_CHANGES:
+    if change.action in REMEDIATION_CHANGES or change.action == ANALYSED:
         return SYNC, change.as_payload()
     return None
 

@@ -12,10 +12,12 @@ import pytest
 from django.utils import timezone
 
 from analysis import services, tasks
+from analysis.gemini import Attempt, generate_rca
 from analysis.models import LlmCall
 from integrations.ingest import ingest_delivery
 from tests.conftest import LOCAL_PAYLOADS as PAYLOADS
 from tests.conftest import local_payload, shared_payload
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tickets import lifecycle
 from tickets.lifecycle import Actor
@@ -48,6 +50,13 @@ def new_ticket(message: str | None = None, pipeline: str | None = None) -> Ticke
 def analysed(ticket: Ticket) -> Ticket:
     services.analyse_ticket(ticket.pk)
     return Ticket.objects.get(pk=ticket.pk)
+
+
+def fenced_data(request) -> dict:
+    """The JSON between the markers of one generateContent request."""
+    prompt = request.body["contents"][0]["parts"][0]["text"]
+    open_marker = prompt.split("\n")[1]
+    return json.loads(prompt.split(open_marker, 1)[1].rsplit("\n<<<END_FAILURE_DATA_", 1)[0])
 
 
 def outcomes(ticket: Ticket) -> list[str]:
@@ -105,6 +114,44 @@ def test_a_429_is_retried_and_the_retry_succeeds(gemini):
     assert outcomes(ticket) == ["rate_limited", "ok"]
 
 
+def retry_info(seconds: str) -> dict:
+    """A 429 as Gemini answers it: how long to wait is in the error's RetryInfo."""
+    body = FakeGemini().error_body(429, "You exceeded your current quota")
+    body["error"]["details"] = [
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": seconds}
+    ]
+    return body
+
+
+@pytest.mark.parametrize(
+    "body, headers",
+    [(retry_info("37s"), {}), (None, {"Retry-After": "37"})],
+    ids=["retry-info", "retry-after"],
+)
+def test_a_429_asking_for_a_longer_wait_than_a_retry_would_is_not_retried(gemini, body, headers):
+    """A retry within seconds of "retry in 37s" is refused again, and counts against the
+    quota it ran out of."""
+    gemini.fail(429, body or gemini.error_body(429, "quota"), headers=headers, times=None)
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "rules"
+    assert "rate_limited: quota exceeded (429), retry in 37s" in ticket.rca_note
+    assert outcomes(ticket) == ["rate_limited"]
+
+
+def test_a_429_asking_for_a_short_wait_is_retried_after_it(gemini):
+    gemini.fail(429, retry_info("3.5s"))
+    attempts: list[Attempt] = []
+    waits: list[float] = []
+
+    answer = generate_rca("system", "prompt", on_attempt=attempts.append, sleep=waits.append)
+
+    assert answer.root_cause == GOOD_RCA["root_cause"]
+    assert [a.outcome for a in attempts] == ["rate_limited", "ok"]
+    assert waits == [3.5]
+
+
 @pytest.mark.parametrize(
     "status, outcome", [(429, "rate_limited"), (500, "server_error"), (503, "server_error")]
 )
@@ -143,6 +190,7 @@ def test_malformed_json_is_a_failure_not_a_ticket_field(gemini):
         {"recommendations": []},
         {"severity": "Apocalyptic"},
         {"root_cause": None},
+        {"root_cause": " " * 40},
     ],
 )
 def test_an_answer_violating_the_schema_falls_back(gemini, change):
@@ -152,6 +200,63 @@ def test_an_answer_violating_the_schema_falls_back(gemini, change):
 
     assert ticket.rca_source == "rules"
     assert "does not fit the RCA schema" in ticket.rca_note
+
+
+def test_a_nul_character_in_the_answer_is_left_out_of_the_stored_rca(gemini):
+    """PostgreSQL refuses NUL in text: kept in, it failed the batch's one UPDATE and left every
+    ticket of the batch waiting for its RCA."""
+    gemini.rca_answer = {
+        **GOOD_RCA,
+        "root_cause": "The firewall\u0000 rejects the integration runtime.",
+        "recommendations": ["Open the firewall\u0000 to the runtime's IP range."],
+    }
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "gemini"
+    assert ticket.rca_result == "The firewall rejects the integration runtime."
+    assert ticket.recommendations == ["Open the firewall to the runtime's IP range."]
+
+
+@pytest.mark.parametrize(
+    "headers, note, attempts",
+    [
+        ({}, "client_error: unexpected HTTP status (302)", ["client_error"]),
+        (
+            {"Location": "/elsewhere"},  # answered 302 again: redirects without end
+            "connection_error: cannot reach Gemini: TooManyRedirects",
+            ["connection_error", "connection_error"],
+        ),
+    ],
+)
+def test_a_redirect_falls_back_to_the_rules(gemini, headers, note, attempts):
+    """Neither a 4xx nor a 5xx (a proxy's or a wrong GEMINI_BASE_URL's answer) escaped the
+    fallback: the analysis failed and the ticket kept waiting for its RCA."""
+    gemini.fail(302, {"moved": True}, headers=headers, times=None)
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "rules"
+    assert note in ticket.rca_note
+    assert outcomes(ticket) == attempts
+
+
+@pytest.mark.parametrize(
+    "finish, text, reason",
+    [
+        ("MAX_TOKENS", json.dumps(GOOD_RCA)[:60], "answer cut at the output token limit"),
+        ("OTHER", "", "empty answer (finish reason OTHER)"),
+    ],
+)
+def test_a_cut_or_empty_answer_falls_back_saying_so(gemini, finish, text, reason):
+    gemini.finish_reason, gemini.raw_text = finish, text
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "rules"
+    assert f"invalid_output: {reason}" in ticket.rca_note
+    assert outcomes(ticket) == ["invalid_output", "invalid_output"]
+    assert LlmCall.objects.filter(ticket=ticket, output_tokens=164).count() == 2
 
 
 def test_a_safety_block_is_not_retried(gemini):
@@ -227,6 +332,32 @@ def test_secrets_never_reach_gemini_and_the_ticket_shows_them_redacted(gemini, s
     assert ticket.embedding_model.startswith("gemini-")
 
 
+def test_secrets_in_a_fetched_databricks_run_output_are_stored_and_sent_redacted(gemini, settings):
+    secrets = ("Hunter2-Secret", "dapi0123456789abcdef0123456789abcdef", "AbCdSecretSig")
+    body = shared_payload("databricks_job_run_on_failure.json")
+    body["workspace_id"], body["run"]["run_id"], body["job"]["job_id"] = "1234", "777", "7770"
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = databricks.url, databricks.token
+        databricks.add_run(job_run(run_id=777, job_id=7770, tasks=[task("load", 778, "FAILED")]))
+        databricks.outputs[778] = {
+            "error": "Py4JJavaError: jdbc:sqlserver://sql1.database.windows.net:1433;"
+            f"user=etl;password={secrets[0]}; failed",
+            "error_trace": f"HTTPError: 403\nAuthorization: Bearer {secrets[1]}\n"
+            f"https://st.blob.core.windows.net/c/f.csv?sv=2022-11-02&sig={secrets[2]}",
+        }
+        ticket_id = ingest_delivery("databricks", json.dumps(body).encode()).ticket_id
+        assert ticket_id is not None
+        services.enrich_tickets([ticket_id])
+        ticket = analysed(Ticket.objects.get(pk=ticket_id))
+
+    assert ticket.details["enriched_by"] == "databricks-api"
+    assert "sql1.database.windows.net" in ticket.details["error"]
+    stored, sent = json.dumps(ticket.details), gemini.prompt_text(gemini.generate_requests()[-1])
+    for secret in secrets:
+        assert secret not in stored
+        assert secret not in sent
+
+
 def test_the_same_failure_reuses_a_recent_rca_without_a_call(gemini):
     first = analysed(new_ticket(pipeline="pl_same"))
     # Resolved long ago: the same failure now is a new ticket with the same fingerprint.
@@ -256,6 +387,10 @@ def test_staff_can_ask_for_a_fresh_rca(gemini, django_capture_on_commit_callback
     assert "re-run requested" in ticket.rca_note
     assert len(gemini.generate_requests()) == 2
     assert AuditLog.objects.filter(ticket=ticket, action="rca requested").exists()
+    # The first answer is not given to the second as part of the failure.
+    first, fresh = (fenced_data(request) for request in gemini.generate_requests())
+    assert first["failure"]["details"] == fresh["failure"]["details"]
+    assert "llm_severity" not in json.dumps(fresh)
 
 
 def test_similar_past_tickets_ground_the_prompt(gemini):
@@ -308,9 +443,7 @@ def test_past_fixes_ground_the_prompt_fenced_and_redacted(gemini):
     prompt = request["contents"][0]["parts"][0]["text"]
     system = request["systemInstruction"]["parts"][0]["text"]
     assert "previous_fixes" in system
-    open_marker = prompt.split("\n")[1]
-    fenced = json.loads(prompt.split(open_marker, 1)[1].rsplit("\n<<<END_FAILURE_DATA_", 1)[0])
-    (fix,) = fenced["previous_fixes"]
+    (fix,) = fenced_data(gemini.generate_requests()[-1])["previous_fixes"]
     assert (fix["ticket"], fix["who"], fix["verified"], fix["same_failure"]) == (
         past.pk,
         "maria",

@@ -3,8 +3,12 @@ answers 200 with the ticket, 409 with the reason when the change is not allowed.
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from analysis import services
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
 from tickets.models import AuditLog, Resolution, Ticket
 
@@ -102,6 +106,33 @@ def test_rerun_rca_is_audited_and_queued_on_commit(responder, django_capture_on_
     assert entry.user == responder
     assert len(callbacks) == 1  # the analysis task, published once the audit entry commits
     assert jwt_client(responder).post("/api/v1/tickets/nope/rerun-rca/").status_code == 404
+
+
+def test_a_double_click_on_rerun_rca_queues_one_analysis(
+    responder, settings, django_capture_on_commit_callbacks
+):
+    """The second request, made while the first one's analysis has not been written, is
+    audited and answered by that analysis (one Gemini call, one rewrite of JIRA and Slack)."""
+    settings.GEMINI_API_KEY = ""
+    ticket = make_ticket()
+    api = jwt_client(responder)
+    rerun = f"/api/v1/tickets/{ticket.pk}/rerun-rca/"
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        answers = [api.post(rerun).json()["status"] for _ in range(2)]
+
+    assert answers == ["queued", "already_queued"]
+    assert len(callbacks) == 1
+    assert AuditLog.objects.filter(ticket=ticket, action="rca requested").count() == 2
+    # Analysed since (its run ended), or asked for long ago (its run died): asked again, it runs.
+    services.analyse_ticket(ticket.pk, force=True)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert api.post(rerun).json()["status"] == "queued"
+    AuditLog.objects.filter(ticket=ticket).update(created_at=timezone.now() - timedelta(hours=1))
+    Ticket.objects.filter(pk=ticket.pk).update(analysed_at=timezone.now() - timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=False) as more:
+        assert api.post(rerun).json()["status"] == "queued"
+    assert len(callbacks) == len(more) == 1
 
 
 def test_rerun_rca_with_the_broker_down_is_a_503(responder, monkeypatch):

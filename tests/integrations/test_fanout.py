@@ -21,6 +21,7 @@ from django.test import Client
 from markdown_it import MarkdownIt
 from slack_sdk.signature import SignatureVerifier
 
+from analysis import services
 from integrations import fanout, views
 from integrations.circuit import CircuitBreaker
 from integrations.models import (
@@ -34,6 +35,7 @@ from integrations.models import (
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import make_user
 from tests.fakes.azurite import Azurite
+from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
 from tickets import jira_status, lifecycle
@@ -247,6 +249,29 @@ def test_a_failure_becomes_a_jira_issue_a_slack_alert_and_evidence(celery_worker
     }
     assert ticket.blob_log_url.endswith(f"/{ticket.pk}/")
     assert DeliveryAttempt.objects.filter(outcome=AttemptOutcome.SUCCEEDED).count() >= 3
+
+
+def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
+    celery_worker, targets, settings
+):
+    """Analysed again (a fresh RCA asked for, its error fetched at last), the ticket's issue
+    tells the RCA the API, the dashboard and the Slack alert tell (it used to keep the first)."""
+    jira, slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    fresh = "A fresher look: the SQL firewall rule for the integration runtime expired."
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
+        settings.EMBEDDING_BACKEND = "local"
+        gemini.rca_answer = {**GOOD_RCA, "root_cause": fresh}
+        services.analyse_ticket(ticket.pk, force=True, reason="re-run requested")
+    settled(ticket.pk)
+
+    ticket.refresh_from_db()
+    assert (ticket.rca_result, ticket.rca_source) == (fresh, "gemini")
+    issue = jira.issues[ticket.itsm_ticket_id]
+    assert fresh in issue["description"] and "Root cause (Gemini)" in issue["description"]
+    assert not issue["comments"]  # the description changed: nothing to comment
+    assert fresh in json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
 
 
 def ticket_container() -> str:

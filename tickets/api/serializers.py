@@ -383,7 +383,10 @@ class ResolveSerializer(TransitionSerializer):
 
 class RerunSerializer(serializers.Serializer):
     ticket_id = serializers.CharField()
-    status = serializers.CharField(help_text="`queued`: the analysis runs in the background.")
+    status = serializers.CharField(
+        help_text="`queued`: the analysis runs in the background; `already_queued`: one asked "
+        "for moments ago has not finished yet and answers this request too."
+    )
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

@@ -445,14 +445,15 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         try:
             with transaction.atomic():
-                request_fresh_rca(
+                queued = request_fresh_rca(
                     pk, Actor.for_user(request.user, via="api"), note=body.validated_data["note"]
                 )
         except Ticket.DoesNotExist as exc:
             raise NotFound("no ticket with this id") from exc
         except KombuError as exc:  # published on commit: the request is audited, not queued
             raise QueueUnavailable from exc
-        return Response({"ticket_id": pk, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
+        answer = {"ticket_id": pk, "status": "queued" if queued else "already_queued"}
+        return Response(answer, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="The ticket's audit trail, oldest first",
