@@ -344,8 +344,9 @@ def place_enriched(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             incident_id, other_pipelines = cursor.fetchone()
-    # The rows by id: only placements of this culprit (serialized on its lock, held) change
-    # which tickets are ungrouped, so the set read here is the set `_form` locks and updates.
+    # The rows by id, this one with those it may form an incident with: only placements of
+    # this culprit (serialized on its lock, held) add to them, and `place` reads them again
+    # under their locks, leaving out one resolved or recovered since.
     forms = incident_id is None and other_pipelines + 1 >= settings.INCIDENT_MIN_PIPELINES
     together = {ticket_id}
     if forms:

@@ -670,7 +670,10 @@ class IncidentEventSerializer(serializers.ModelSerializer):
         choices=ActorKind.choices,
         allow_blank=True,
         read_only=True,
-        help_text="Empty for an event no actor is recorded for (a member's failure, the analysis).",
+        help_text=(
+            "Empty for an event no actor is recorded for (a member's failure or alert, a "
+            "recurrence)."
+        ),
     )
     details = serializers.DictField(read_only=True)
 
