@@ -740,6 +740,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"invalid input syntax for|out of range value for column|numeric value out of range"
             r"|arithmetic overflow|value too long for type|data too long for column"
             r"|would be truncated|data truncation|truncated value|invalid column length"
+            # Redshift's load error 1204 ("String length exceeds DDL length"); Athena and Trino
+            # "INVALID_CAST_ARGUMENT: Cannot cast 'ae' to BIGINT".
+            r"|length exceeds ddl length|invalid_cast_argument|cannot cast '[^'\n]{0,200}' to \w"
             r"|sparkarithmeticexception|divide_by_zero|arithmetic_overflow|outofboundsdatetime"
             r"|out of bounds (?:nanosecond )?timestamp"
             # A value that does not fit its numeric type: overflow, precision, range.
@@ -851,7 +854,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|unexpected (?:character|token|end of (?:file|input))|parsererror|error tokenizing"
             r"|expected \d+ fields|unicodedecodeerror|codec can't decode|invalid byte sequence"
             r"|more columns than|fewer columns than|too (?:many|few) columns|column count"
-            r"|bad record|not a parquet file"
+            r"|bad record|not a parquet file|edisyntaxexception"
             r"|invalid character|notallownull|parquetdecodingexception|can ?not read value at"
             r"|not well-formed|not a valid (?:zip|gzip|archive|parquet|avro|orc|excel|xlsx) file"
             # A columnar file whose footer or magic bytes are not there: truncated, corrupted or
@@ -1301,6 +1304,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # Snowflake refused to suspend or resume a warehouse in the state it is in ("Invalid
+            # state. Warehouse 'X' cannot be suspended": it already is, or was created so).
+            "warehouse_state",
+            3.5,
+            r"warehouse '?[\w$.-]+'? cannot be (?:suspended|resumed)",
+            _I,
+        ),
+        (
             # A request sent to another region's endpoint, or signed with a skewed clock.
             "wrong_endpoint_or_clock",
             4.0,
@@ -1370,6 +1381,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 *signals.INVALID_PARAMETER,
                 r"invalid_parameter_value",
                 r"invalidparameter",
+                # AWS Glue: "failed to execute with exception Internal service error: Invalid
+                # Input Provided" (a job definition the Glue version cannot run).
+                r"invalid input provided",
                 r"parameter .{0,60}(?:is )?(?:missing|invalid|not valid|not provided|not found)",
                 r"missing required (?:field|property|parameter)",
                 r"provide value for the required property",
@@ -1679,8 +1693,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "python_exception",
             3.0,
-            rf"\b(?:{any_of(*signals.PYTHON_BUG_EXCEPTIONS)}|KeyError|NameError|SyntaxError"
-            r"|IndentationError|NotImplementedError|StopIteration)\b"
+            # `(?<=\\n)`: a traceback JSON-escaped into one line (AWS Glue's "Failure Reason").
+            rf"(?:\b|(?<=\\n))(?:{any_of(*signals.PYTHON_BUG_EXCEPTIONS)}|KeyError|NameError"
+            r"|SyntaxError|IndentationError|NotImplementedError|StopIteration)\b"
             r"|\bPySpark(?:Type|Attribute|Index|Key)Error\b",
             0,
         ),
@@ -1753,6 +1768,7 @@ _EXPLICIT_ANCHORS: dict[str, tuple[str, ...]] = {
         "request rate is large",
         "over the account limit",
         "over the partition limit",
+        "provisioned",
     ),
     "http_5xx": (
         "500",

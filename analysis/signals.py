@@ -375,6 +375,10 @@ THROTTLED: tuple[str, ...] = (
     # is over the account limit"), Cosmos DB's 429, a queries-per-second cap (kubelet pulls).
     r"is over the (?:account|partition) limit",
     r"request rate is large",
+    # DynamoDB and Kinesis: "The level of configured provisioned throughput for the table was
+    # exceeded" (ProvisionedThroughputExceededException).
+    r"provisioned ?throughput(?: for the \w+)? (?:was )?exceeded",
+    r"provisionedthroughputexceeded",
     r"qps (?:limit )?(?:exceeded|reached)",
     r"exceeded (?:the )?qps",
 )

@@ -304,12 +304,15 @@ def parquet_dictionary_type(m: re.Match[str], ctx: Context) -> Finding:
     r"|exception occurred when converting|cannot convert from type"
     r"|implicit conversion from data type|trying to convert numpy type"
     # OLE DB/ODBC (SQL Server Native Client): a value the target type cannot take.
-    r"|invalid character value for cast specification",
+    r"|invalid character value for cast specification"
+    # Athena and Trino: "INVALID_CAST_ARGUMENT: Cannot cast 'ae' to BIGINT".
+    r"|cannot cast '[^'\n]{0,200}' to \w",
     example="ValueError: time data '2024-13-45' does not match format '%Y-%m-%d'",
 )
 def bad_value(m: re.Match[str], ctx: Context) -> Finding:
     value = grab(
         ctx.text,
+        r"cannot cast '([^'\n]{0,200})' to",
         r"invalid input syntax for (?:type )?\w+: \"([^\"]*)\"",
         r"the value '([^']*)'",
         r"with base \d+: '([^']*)'",
@@ -321,6 +324,7 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         ctx.text,
         r"invalid input syntax for (?:type )?(\w+)",
         r"cannot be cast to \"?(\w+)",
+        r"cannot cast '[^'\n]{0,200}' to (\w+)",
         r"to type '?(\w+)",
         r"to type: ?([\w.]+)",
         r"invalid literal for (\w+)\(\)",
@@ -451,15 +455,38 @@ def missing_path(m: re.Match[str], ctx: Context) -> Finding:
     r"malformed|more columns than|fewer columns than|error tokenizing|expected \d+ fields"
     r"|jsondecodeerror|unicodedecodeerror|codec can't decode|invalid byte sequence"
     r"|not a parquet file|corrupt|not (?:a )?valid (?:parquet|avro|orc) file"
-    r"|magic (?:bytes|number)\b[^\n]{0,60}(?:not found|but found|\bgot\b)",
+    r"|magic (?:bytes|number)\b[^\n]{0,60}(?:not found|but found|\bgot\b)"
+    r"|references\s+column\s+position",
     example="ValueError: Connection string is either blank or malformed.",
 )
 def malformed_file(m: re.Match[str], ctx: Context) -> Finding:
-    file = grab(ctx.text, r"source '([^']+)'", r"in file ([^\s,]+)", r"file '([^']+)'")
+    file = grab(
+        ctx.text,
+        r"source '([^']+)'",
+        r"in file ([^\s,]+)",
+        r"file '([^']+)'",
+        r"(gs://[^\s:,]+): csv table references",
+    )
     row = grab(ctx.text, r"row number (\d+)", r"line (\d+)")
     lowered = ctx.text.lower()
     columnar = None
-    if "json" in lowered:
+    # BigQuery: "CSV table references column position 23, but line starting at
+    # position:2375002 contains only 23 columns" (positions count from 0).
+    short_line = re.search(
+        r"references\s+column\s+position\s+(\d+),\s+but\s+line\s+starting\s+at\s+position:?\s*"
+        r"(\d+)\s+contains\s+only\s+(\d+)\s+columns",
+        ctx.text,
+        re.IGNORECASE,
+    )
+    if short_line:
+        kind = (
+            f"has a line with fewer fields than the table has columns (the line starting at "
+            f"byte {short_line.group(2)} contains only {short_line.group(3)} columns, so column "
+            f"position {short_line.group(1)} has no value): an unquoted delimiter or line break "
+            "inside a value, or a short row"
+        )
+        row = ""
+    elif "json" in lowered:
         kind = "is not valid JSON (an empty body or an HTML error page is a common cause)"
         row = ""
     elif "decode" in lowered or "byte sequence" in lowered:

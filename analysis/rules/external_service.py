@@ -24,11 +24,14 @@ def throttled(m: re.Match[str], ctx: Context) -> Finding:
         service = "Amazon S3"
     retry = grab(ctx.text, r"retry after (\d+ ?\w*)", r"retry-after:? ?(\d+)")
     cause = "the service " + (f"{service} " if service else "") + "throttled the pipeline "
-    cause += "(HTTP 429 / rate limit)"
+    # AWS answers some throttling with a 400 (DynamoDB, Kinesis): no 429 is claimed for those.
+    cause += "(HTTP 429 / rate limit)" if re.search(r"\b429\b", ctx.text) else "(rate limit)"
     stated = grab(
         ctx.text,
         r"([\w ]{1,40}\bis over the (?:account|partition) limit)",
         r"(request rate is large)",
+        r"\b(rate exceeded(?: for shard [\w-]+)?)",
+        r"(provisioned throughput for the \w+ was exceeded)",
         # `\b`: a word is read from its start, not retried from each of its characters.
         r"\b(\w+ qps (?:limit )?(?:exceeded|reached))",
         r"\[(\w*(?:toomanyrequests|ratelimit|throttl)\w*)\]",

@@ -1069,3 +1069,28 @@ def test_of_several_errors_the_quote_is_the_one_the_rule_explains() -> None:
 
     assert rca.rule == "connect_timeout"
     assert rca.root_cause.endswith(f" The error says: “{errors[1]}”.")
+
+
+def test_round_seventeen_families_name_what_their_message_states() -> None:
+    """Athena's uncastable value, BigQuery's short CSV line and its file, and a throttle AWS
+    answered with a 400 (not called a 429)."""
+    cast = _rca(
+        "INVALID_CAST_ARGUMENT: Cannot cast 'n/a' to DOUBLE. You may need to manually clean "
+        "the data at location 's3://results/tables/1' before retrying."
+    )
+    short_line = _rca(
+        "Error while reading data, error message: CSV table encountered too many errors, "
+        "giving up. Rows: 10; errors: 1.\n- gs://bucket/day.csv: CSV table references column "
+        "position 7, but line starting at position:512 contains only 7 columns."
+    )
+    throttled = _rca(
+        "DynamoDBException: Rate exceeded (Service: DynamoDBStreamsClient; Status Code: 400)"
+    )
+
+    assert "value 'n/a'" in cast.root_cause and "DOUBLE" in cast.root_cause
+    assert "gs://bucket/day.csv" in short_line.root_cause
+    assert "byte 512 contains only 7 columns" in short_line.root_cause
+    assert "Rate exceeded" in throttled.root_cause
+    assert "429" not in throttled.root_cause
+    for rca in (cast, short_line, throttled):
+        _assert_well_formed(rca)
