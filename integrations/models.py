@@ -387,12 +387,16 @@ class RemediationQuerySet(models.QuerySet):
             )
             .filter(due_at__lte=now, due_at__gt=now - within)
             .exclude(Exists(later))
+            .exclude(details__has_key=NO_NEXT_ATTEMPT)
         )
 
 
 # In a succeeded remediation's `details`: its run was no longer the ticket's latest (a newer
 # one failed since), so it left the ticket open; it counts as no fix in the stats.
 LEFT_OPEN = "ticket_left_open"
+# In a failed remediation's `details`: why no next attempt follows it (its service refused the
+# service's own credentials, or its watch ended with the rerun perhaps still running).
+NO_NEXT_ATTEMPT = "no_next_attempt"
 # In a succeeded remediation's `details`: people had resolved its ticket before it ended (the
 # ticket's resolution then was theirs, not the source's report of the rerun), so people fixed
 # it; it counts as no fix in the stats, also once a regression has cleared that resolution.

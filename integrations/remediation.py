@@ -42,7 +42,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from analysis.redaction import redact
@@ -52,6 +52,7 @@ from integrations import targets as registry
 from integrations.models import (
     ACTIVE_REMEDIATION,
     LEFT_OPEN,
+    NO_NEXT_ATTEMPT,
     RESOLVED_BEFORE,
     OutboundDelivery,
     OutboundStatus,
@@ -124,14 +125,44 @@ def unregister_hold_check(name: str) -> None:
 
 def hold_incident_members(ticket: Ticket) -> str | None:
     """A member of an open incident waits while its culprit is still failing: no member of the
-    incident has recovered at its source yet. `release_held` reruns them once one has."""
+    incident has recovered at its source yet, nor had a rerun succeed since it last failed
+    (`member_rerun_succeeded`). `release_held` reruns them once one has."""
     if not ticket.incident_id:
         return None
     incident = Incident.objects.filter(pk=ticket.incident_id).only("status", "recovered_count")
     current = incident.first()
     if current is None or current.status == Status.RESOLVED or current.recovered_count > 0:
         return None
+    if member_rerun_succeeded(ticket.incident_id):
+        return None
     return f"member of incident {ticket.incident_id}: culprit still failing"
+
+
+def member_rerun_succeeded(incident_id: str) -> bool:
+    """A member's run, rerun by a remediation, succeeded after the member last failed: the
+    culprit served it, as it serves a member that recovers at its source. A success on a run
+    that was no longer its ticket's latest (`LEFT_OPEN`) proves nothing of now."""
+    return (
+        Remediation.objects.filter(
+            ticket__incident_id=incident_id,
+            status=RemediationStatus.SUCCEEDED,
+            finished_at__gte=F("ticket__last_seen"),
+        )
+        .exclude(details__has_key=LEFT_OPEN)
+        .exists()
+    )
+
+
+def release_incident(incident_id: str) -> None:
+    """A member's rerun succeeded: the incident's held remediations run, in batches, as on a
+    member's recovery at its source. The ended remediation is committed, so a failure here is
+    logged and leaves them held."""
+    try:
+        release_held(
+            list(Ticket.objects.filter(incident_id=incident_id).values_list("pk", flat=True))
+        )
+    except Exception:
+        logger.exception("could not release the held remediations of %s", incident_id)
 
 
 def held_by(ticket: Ticket) -> str | None:
@@ -311,6 +342,8 @@ def propose(
         latest = episode.order_by("-attempt_number").first()
         if latest is not None and latest.status != RemediationStatus.FAILED:
             return None
+        if latest is not None and latest.details.get(NO_NEXT_ATTEMPT):
+            return None  # an attempt would be refused again, or run beside the last one's rerun
         earlier = list(episode.exclude(status=RemediationStatus.SKIPPED))
         attempts = len(earlier)
         if attempts >= policy.max_attempts:
@@ -641,18 +674,51 @@ def watch_deadline_passed(remediation: Remediation) -> bool:
     return timezone.now() > started + timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS)
 
 
+# Failures that no next attempt follows (`finish`'s `no_next_attempt`).
+WATCH_TIMED_OUT = (
+    "no further attempt: the rerun may still be running, and another would run beside it"
+)
+START_MAY_HAVE_RUN = (
+    "no further attempt: the rerun may have started, and another would run beside it"
+)
+# What a start's error ends with when its request may have reached the service
+# (`remediating.no_second_start`).
+MAY_HAVE_STARTED = "(the request may have reached the service; not repeated)"
+
+
+def credentials_refused(status: int) -> str:
+    """Why no attempt follows a refusal of the service's own credentials: retrying cannot
+    heal it."""
+    return (
+        f"the service refused our credentials ({status}); retrying will not change that: "
+        "no further attempt until people fix the configuration and rerun it"
+    )
+
+
 def finish(
-    remediation_id: int, *, succeeded: bool, detail: str, actor: Actor | None = None
+    remediation_id: int,
+    *,
+    succeeded: bool,
+    detail: str,
+    actor: Actor | None = None,
+    no_next_attempt: str = "",
 ) -> Remediation | None:
     """The watched result (or a callback, or the source's own success webhook). Idempotent: a
     remediation that is no longer running is left alone (None is returned).
 
     Success resolves the ticket with the remediation as the actor, unless a newer run has
     failed on the ticket since (it is no longer the ticket's latest run, `run_key`): that one
-    was not rerun, so the ticket stays open and the success says so. Failure says so (Slack,
+    was not rerun, so the ticket stays open and the success says so; a success that resolves
+    a member of an incident releases the other members' held remediations (the culprit is
+    back: `member_rerun_succeeded`). Failure says so (Slack,
     JIRA follow the announcement) and leaves the ticket to people. Either way, a newer failed
     run no remediation has acted on is proposed once this one has ended (`propose`, as a
-    regression is: it got no proposal of its own while this one was active)."""
+    regression is: it got no proposal of its own while this one was active).
+
+    `no_next_attempt`: why a failure is the ticket's last attempt (`credentials_refused`,
+    `WATCH_TIMED_OUT`); it is added to the reason (the Slack thread and JIRA say it), and
+    `propose` makes no next attempt after it, nor one for a newer run, until the ticket
+    regresses."""
     with transaction.atomic():
         remediation = (
             Remediation.objects.select_for_update()
@@ -684,6 +750,9 @@ def finish(
             and ticket.resolved_at != ticket.resolved_at_source_at
         ):
             remediation.details = {**remediation.details, RESOLVED_BEFORE: True}
+        elif not succeeded and no_next_attempt:
+            detail = f"{detail}; {no_next_attempt}"
+            remediation.details = {**remediation.details, NO_NEXT_ATTEMPT: no_next_attempt}
         remediation.status = RemediationStatus.SUCCEEDED if succeeded else RemediationStatus.FAILED
         remediation.reason = detail[:2000]
         remediation.finished_at = now
@@ -703,6 +772,9 @@ def finish(
                 ticket, remediation, "remediation succeeded", actor=who, reason=detail
             )
             _resolve(ticket, remediation)
+            if ticket.incident_id:
+                incident_id = ticket.incident_id
+                transaction.on_commit(lambda: release_incident(incident_id))
         else:
             _set_ticket_status(
                 ticket,
@@ -717,6 +789,7 @@ def finish(
         policy = remediation.policy
         if (
             not succeeded
+            and not no_next_attempt
             and policy is not None
             and this_episode(ticket).exclude(status=RemediationStatus.SKIPPED).count()
             < policy.max_attempts
@@ -731,16 +804,33 @@ def finish(
     return remediation
 
 
-def action_died(remediation_id: int, delivery_status: str, error: str) -> Remediation | None:
+# Refusals of the service's own credentials (its token, secret or password, or what they may do).
+CREDENTIAL_REFUSALS = {401, 403}
+
+
+def action_died(
+    remediation_id: int, delivery_status: str, error: str, http_status: int | None = None
+) -> Remediation | None:
     """The engine gave up on a delivery of the remediation's action (the service refused it,
     its retries ran out, or its target is no longer configured): the remediation fails with
     the error. Called by the engine as it gives up (`remediating.gave_up`), and by `sweep`
-    for any it missed."""
+    for any it missed. `http_status`: the last answer's. A refusal of our credentials (401,
+    403) is the ticket's last attempt, as is a start that may have reached the service."""
     if delivery_status == OutboundStatus.SKIPPED:
         detail = f"the action was not sent: {error}"
     else:
         detail = f"the action failed: {error}"
-    return finish(remediation_id, succeeded=False, detail=detail)
+    last = ""
+    if delivery_status == OutboundStatus.DEAD and http_status in CREDENTIAL_REFUSALS:
+        last = credentials_refused(int(http_status or 0))
+    elif error.endswith(MAY_HAVE_STARTED):
+        last = START_MAY_HAVE_RUN
+    return finish(remediation_id, succeeded=False, detail=detail, no_next_attempt=last)
+
+
+def last_status(delivery: OutboundDelivery) -> int | None:
+    """The HTTP status of the delivery's last attempt, when it got an answer."""
+    return delivery.tries.order_by("-id").values_list("http_status", flat=True).first()
 
 
 # How long after its due time beat's sweep still proposes a next attempt whose scheduled task
@@ -926,13 +1016,13 @@ def apply_callback(body: dict[str, Any]) -> tuple[Remediation, str]:
     )
     attempt = body.get("attempt_number")
     if attempt not in (None, ""):
-        # A whole number, or its digits as text: not 1.5 or true, which int() reads as 1.
+        # A whole number, or its ASCII digits as text: not 1.5 or true, which int() reads as
+        # 1, nor " 1" or a fullwidth digit, which it reads as 1 too.
         if isinstance(attempt, bool) or not isinstance(attempt, int | str):
             raise CallbackError("field 'attempt_number' must be an integer")
-        try:
-            remediations = remediations.filter(attempt_number=int(attempt))
-        except ValueError as exc:
-            raise CallbackError("field 'attempt_number' must be an integer") from exc
+        if isinstance(attempt, str) and not (attempt.isascii() and attempt.isdigit()):
+            raise CallbackError("field 'attempt_number' must be an integer")
+        remediations = remediations.filter(attempt_number=int(attempt))
     remediation = remediations.first()
     if remediation is None:
         raise CallbackError(
@@ -994,10 +1084,12 @@ def sweep(now: Any = None) -> int:
             .first()
         )
         if dead is not None:
-            done = action_died(remediation.pk, dead.status, dead.last_error)
+            done = action_died(remediation.pk, dead.status, dead.last_error, last_status(dead))
         elif watch_deadline_passed(remediation):
             detail = f"no result within {settings.REMEDIATION_WATCH_SECONDS} s"
-            done = finish(remediation.pk, succeeded=False, detail=detail)
+            done = finish(
+                remediation.pk, succeeded=False, detail=detail, no_next_attempt=WATCH_TIMED_OUT
+            )
         else:
             continue
         if done is not None:

@@ -166,9 +166,16 @@ def _azure_errors(what: str) -> Iterator[None]:
         yield
     except HttpResponseError as exc:
         status = exc.status_code
+        refused = isinstance(exc, ClientAuthenticationError)
+        if refused and status is None:
+            # azure-identity's refusal of the token request keeps no response: Entra ID refused
+            # the service principal's credentials (counted as a 401).
+            raise TransportError(
+                f"{what}: 401 the token request was refused", permanent=True, status=401
+            ) from exc
         code = getattr(getattr(exc, "error", None), "code", None) or ""
         message = f"{what}: {status} {code}".strip()
-        transient = is_transient_status(status) and not isinstance(exc, ClientAuthenticationError)
+        transient = is_transient_status(status) and not refused
         headers = getattr(exc.response, "headers", None)
         raise TransportError(
             message,

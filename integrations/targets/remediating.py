@@ -11,7 +11,9 @@ retried, it fails the remediation (`no_second_start`), and people take over. Ref
 carried nothing out (429, 503) are retried by the engine as usual. A watch's look that gets no
 answer or a server error looks again later (`look_again_later`): the rerun runs on meanwhile.
 A delivery the engine gives up on (a refusal, a start's retries run out, the target no longer
-configured) fails its remediation at once with the error (`gave_up`).
+configured) fails its remediation at once with the error (`gave_up`); a refusal of the service's
+own credentials (401, 403), like a start that may have reached the service and a watch that
+reached its deadline, is the ticket's last attempt.
 
 Each acts on the run the remediation started on (`target_run`): the latest failed run counted
 on the ticket when it started, not necessarily the ticket's first.
@@ -53,7 +55,9 @@ def gave_up(row: OutboundDelivery) -> None:
     the error, rather than on beat's next sweep."""
     remediation_id = row.payload.get("remediation_id")
     if remediation_id is not None:
-        service.action_died(int(remediation_id), row.status, row.last_error)
+        service.action_died(
+            int(remediation_id), row.status, row.last_error, service.last_status(row)
+        )
 
 
 # Server errors that say the request was not carried out: a start refused with one is sent
@@ -70,7 +74,7 @@ def no_second_start(call: Callable[[], T]) -> T:
             exc.status is None or (exc.status >= 500 and exc.status not in NOT_CARRIED_OUT)
         ):
             raise TransportError(
-                f"{exc} (the request may have reached the service; not repeated)",
+                f"{exc} {service.MAY_HAVE_STARTED}",
                 permanent=True,
             ) from exc
         raise
@@ -91,13 +95,15 @@ def watch_later(action: str, row: OutboundDelivery) -> FollowUp:
 def keep_watching(
     action: str, row: OutboundDelivery, remediation: Remediation, *, last_error: str = ""
 ) -> list[FollowUp]:
-    """Still running: look again later, unless the watch has lasted too long."""
+    """Still running: look again later, unless the watch has lasted too long (then the
+    remediation fails, and no next attempt follows: the rerun may still be running)."""
     if service.watch_deadline_passed(remediation):
         detail = f"no result within {settings.REMEDIATION_WATCH_SECONDS} s"
         service.finish(
             remediation.pk,
             succeeded=False,
             detail=f"{detail} (last look: {last_error})" if last_error else detail,
+            no_next_attempt=service.WATCH_TIMED_OUT,
         )
         return []
     return [watch_later(action, row)]

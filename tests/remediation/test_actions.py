@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,8 +16,9 @@ import pytest
 from azure.core.credentials import AccessToken
 from django.utils import timezone
 
-from integrations import remediation
-from integrations.models import OutboundDelivery, OutboundStatus, Remediation
+from integrations import fanout, remediation
+from integrations.circuit import CircuitBreaker
+from integrations.models import OutboundDelivery, OutboundStatus, Remediation, RemediationPolicy
 from integrations.targets import adf_rerun
 from integrations.targets.adf_rerun import AdfTransport
 from integrations.targets.playbook import sign
@@ -25,8 +27,10 @@ from tests.fakes.azure_ad import FakeAzureAd
 from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
+from tests.fakes.jira_api import FakeJira
+from tests.fakes.slack_api import FakeSlack
 from tests.remediation.conftest import make_policy, make_ticket, proposed, run_pending
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, Incident, Ticket, new_incident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -855,7 +859,11 @@ def test_the_playbooks_callback_ends_no_other_remediation(logic_app, client):
     assert ticket.status == "open" and ticket.remediation_status == "running"
 
 
-@pytest.mark.parametrize("attempt", [1.5, True, "1.5"], ids=["float", "boolean", "text"])
+@pytest.mark.parametrize(
+    "attempt",
+    [1.5, True, "1.5", " 1", "1 ", "+1", "\uff11"],
+    ids=["float", "boolean", "text", "leading-space", "trailing-space", "sign", "fullwidth"],
+)
 def test_callback_attempt_number_must_be_a_whole_number(logic_app, client, attempt):
     """Not read as attempt 1 (int() would): the body names no attempt of this ticket."""
     make_policy(action="playbook")
@@ -893,8 +901,14 @@ def test_databricks_restart_is_not_repeated_when_the_repair_is_retried(databrick
 @pytest.mark.parametrize("status", [500, 502, 504])
 def test_a_repair_answered_with_a_server_error_is_not_sent_again(databricks, status):
     """A 500 (or a gateway's 502/504) may come after Databricks started the repair: sent
-    again, it would repair the run twice, or find nothing failed and fail a repair that runs."""
-    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    again, it would repair the run twice, or find nothing failed and fail a repair that runs.
+    Nor does a next attempt repair it after the backoff: the reason says so."""
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
     ticket = _databricks_ticket(databricks)
     body = databricks.error_body(500, "upstream") if status == 500 else None  # a gateway's
     databricks.fail(status, body, path_contains="/repair")
@@ -907,6 +921,9 @@ def test_a_repair_answered_with_a_server_error_is_not_sent_again(databricks, sta
     found.refresh_from_db()
     assert found.status == "failed"
     assert "the request may have reached the service; not repeated" in found.reason
+    assert found.reason.endswith(remediation.START_MAY_HAVE_RUN)
+    _no_next_attempt_after(ticket)
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
 
 
 def test_a_repair_throttled_longer_than_the_sdk_retries_is_sent_again_later(databricks):
@@ -978,7 +995,9 @@ def test_a_watch_without_answers_until_its_deadline_says_what_it_last_got(databr
 
     found.refresh_from_db()
     assert found.status == "failed"
-    assert found.reason == "no result within 0 s (last look: get run 7001: 500 down)"
+    assert found.reason == (
+        "no result within 0 s (last look: get run 7001: 500 down); " + remediation.WATCH_TIMED_OUT
+    )
 
 
 def test_a_repair_the_platform_refuses_fails_the_remediation_at_once_with_its_error(databricks):
@@ -1062,3 +1081,190 @@ def test_adf_rerun_of_a_run_an_azure_alert_reported_again_still_knows_the_run(ar
     (create,) = arm.requests_to("/createRun")
     assert "/resourceGroups/rg-data/" in create.path
     assert create.param("referencePipelineRunId") == run_id
+
+
+# --- when no next attempt follows ----------------------------------------------------------------
+
+
+def _no_next_attempt_after(ticket: Ticket) -> None:
+    """The failed attempt's backoff is over, and neither a proposal nor beat's sweep makes
+    another: one remediation of the ticket, failed."""
+    Remediation.objects.filter(ticket=ticket).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert remediation.propose(ticket.pk) is None
+    assert remediation.sweep() == 0
+    assert [r.status for r in Remediation.objects.filter(ticket=ticket)] == ["failed"]
+
+
+def test_databricks_refusing_our_token_stops_the_attempts_and_says_why(settings, databricks):
+    """A 403 for the service's own token will not heal by retrying: the policy's other
+    attempts are not made, and the remediation, the Slack thread and JIRA say why."""
+    with FakeJira() as jira, FakeSlack() as slack:
+        settings.JIRA_URL, settings.JIRA_USER = jira.url, jira.user
+        settings.JIRA_API_TOKEN = jira.token
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        for name in ("jira", "slack"):
+            CircuitBreaker(name).reset()
+        settings.DATABRICKS_TOKEN = "dapi-wrong-token-0123456789"
+        make_policy(
+            action="databricks_repair",
+            signals=["driver is unreachable"],
+            max_attempts=3,
+            backoff_seconds=0,
+        )
+        ticket = _databricks_ticket(databricks)
+        ticket.slack_ts = ticket.slack_channel = ticket.itsm_ticket_id = ""
+        ticket.save(update_fields=["slack_ts", "slack_channel", "itsm_ticket_id"])
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket):
+            fanout.deliver(row.pk)
+
+        proposed(ticket.pk)
+        run_pending(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        found = Remediation.objects.get(ticket=ticket)
+        assert found.status == "failed" and "403" in found.reason
+        assert "refused our credentials (403)" in found.reason
+        assert "no further attempt" in found.reason
+        ticket.refresh_from_db()
+        thread = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+        assert any("refused our credentials (403)" in t for t in thread)
+        comments = [str(c) for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+        assert any("refused our credentials (403)" in c for c in comments)
+        _no_next_attempt_after(ticket)
+        assert len([r for r in databricks.requests if r.path.endswith("/repair")]) == 0
+
+
+def test_airflow_refusing_our_password_stops_the_attempts(airflow, settings):
+    settings.AIRFLOW_PASSWORD = "wrong-password-123"
+    RemediationPolicy.objects.all().delete()
+    ticket, _ = _airflow_clear_of(airflow)
+    RemediationPolicy.objects.update(max_attempts=3, backoff_seconds=0)
+
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "refused our credentials (401)" in found.reason
+    _no_next_attempt_after(ticket)
+
+
+def test_entra_id_refusing_our_client_secret_stops_the_attempts(arm, settings, monkeypatch):
+    with FakeAzureAd(access_token=ARM_TOKEN) as aad:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
+        settings.AZURE_TENANT_ID = aad.tenant_id
+        settings.AZURE_CLIENT_ID = aad.client_id
+        settings.AZURE_CLIENT_SECRET = "not-the-secret"
+        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
+        settings.AZURE_MANAGEMENT_URL = arm.url
+        settings.AZURE_AUTHORITY_HOST = aad.authority
+        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+        make_policy(action="adf_rerun", max_attempts=3, backoff_seconds=0)
+        ticket = make_ticket()
+        arm.add_pipeline_run(
+            "rg-data",
+            "adf-prod",
+            adf_pipeline_run(ticket.affected_entity["run_id"], ticket.pipeline),
+        )
+        proposed(ticket.pk)
+        run_pending(ticket.pk)
+
+        found = Remediation.objects.get(ticket=ticket)
+        assert found.status == "failed" and "refused our credentials (401)" in found.reason
+        _no_next_attempt_after(ticket)
+        assert not arm.requests_to("/createRun")
+
+
+def test_a_refusal_that_is_no_credentials_problem_still_gets_its_next_attempt(databricks):
+    """A 400 (the run cannot be repaired now) is no reason to stop: the next attempt comes."""
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    refusal = databricks.error_body(400, "run is not repairable")
+    databricks.fail(400, refusal, path_contains="/jobs/runs/repair")
+    proposed(ticket.pk)
+    run_pending(ticket.pk)
+    Remediation.objects.filter(ticket=ticket).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    assert remediation.propose(ticket.pk) is not None
+
+
+@pytest.mark.parametrize("ended_by", ["watch", "sweep"])
+def test_a_watch_that_timed_out_is_the_tickets_last_attempt(databricks, settings, ended_by):
+    """The repair still runs at Databricks when the watch gives up: another attempt would
+    repair the run beside it. None is proposed; the reason says why."""
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    found = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the repair starts; its watch is pending
+    Remediation.objects.filter(pk=found.pk).update(
+        started_at=timezone.now() - timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS + 1)
+    )
+    if ended_by == "watch":
+        run_pending(ticket.pk, rounds=1)
+    else:
+        OutboundDelivery.objects.filter(ticket=ticket, status="pending").delete()
+        assert remediation.sweep() == 1
+
+    found.refresh_from_db()
+    assert found.status == "failed"
+    assert found.reason.startswith(f"no result within {settings.REMEDIATION_WATCH_SECONDS} s")
+    assert "the rerun may still be running" in found.reason
+    assert databricks.runs[7001]["state"]["life_cycle_state"] == "RUNNING"
+    _no_next_attempt_after(ticket)
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+
+
+def _databricks_member(fake: FakeDatabricks, run_id: int, incident: Incident | None) -> Ticket:
+    fake.add_run(
+        job_run(
+            run_id=run_id,
+            tasks=[task("transform", run_id + 1, "FAILED", "Could not reach driver of cluster")],
+        )
+    )
+    return make_ticket(
+        source="databricks",
+        processing_mode="databricks",
+        run_id=f"databricks:1:{run_id}",
+        pipeline=f"etl-{run_id}",
+        error_message="Spark driver is unreachable",
+        affected_entity={"workspace_id": "1", "job_id": 11223344, "run_id": run_id},
+        incident=incident,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_members_rerun_that_succeeds_releases_the_incidents_held_members(databricks):
+    """The member's run went through once rerun: its culprit is back, as when a member
+    recovers at its source. The other members' held remediations run, and a member failing
+    later is not held."""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="sql-server:sql-prod-01", culprit="sql-server:sql-prod-01"
+    )
+    first = _databricks_member(databricks, 7001, None)
+    repair = proposed(first.pk)  # its repair started before it joined the incident
+    run_pending(first.pk, rounds=1)
+    Ticket.objects.filter(pk=first.pk).update(incident=incident)
+    held = proposed(_databricks_member(databricks, 7101, incident).pk)
+    assert held.status == "held"
+
+    databricks.finish_repair(7001, "SUCCESS")
+    run_pending(first.pk)
+
+    assert Remediation.objects.get(pk=repair.pk).status == "succeeded"
+    assert Remediation.objects.get(pk=held.pk).status == "running"
+    assert Incident.objects.get(pk=incident.pk).recovered_count == 0  # none at its source
+    later = proposed(_databricks_member(databricks, 7201, incident).pk)
+    assert later.status == "running"
