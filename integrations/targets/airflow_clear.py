@@ -142,11 +142,17 @@ class AirflowTransport:
 
 
 def _transport_error(exc: AirflowApiError) -> TransportError:
-    """A refusal as the engine weighs it; no answer (status None) may be tried again."""
+    """A refusal as the engine weighs it; no answer (status None) may be tried again. A failed
+    login sent nothing it logged in for."""
     status = exc.status
     permanent = status is not None and not is_transient_status(status)
-    retry_after = parse_retry_after(exc.retry_after)
-    return TransportError(str(exc), permanent=permanent, retry_after=retry_after, status=status)
+    return TransportError(
+        str(exc),
+        permanent=permanent,
+        retry_after=parse_retry_after(exc.retry_after),
+        status=status,
+        unsent=exc.login,
+    )
 
 
 def _refuses_note(exc: AirflowApiError) -> bool:

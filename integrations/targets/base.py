@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,8 @@ class TransportError(Exception):
     permanent: retrying will not help (4xx auth/validation, misconfiguration).
     retry_after: seconds the target asked us to wait (429 Retry-After), when it said.
     status: the HTTP status, when there was an answer.
+    unsent: the failure came before the request itself was sent (the login it needed), so it
+    carried nothing out.
     """
 
     def __init__(
@@ -59,11 +62,13 @@ class TransportError(Exception):
         permanent: bool,
         retry_after: float | None = None,
         status: int | None = None,
+        unsent: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
         self.status = status
+        self.unsent = unsent
 
     def __repr__(self) -> str:
         kind = "permanent" if self.permanent else "transient"
@@ -89,22 +94,29 @@ def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
+# The longest wait a Retry-After is honoured for: a longer one (up to `inf`, or past the
+# calendar's end, to which no time can be added) is waited this long.
+MAX_RETRY_AFTER_SECONDS = 86400.0
+
+
 def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date."""
+    """Retry-After is either delta-seconds or an HTTP date; at most MAX_RETRY_AFTER_SECONDS."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    if math.isnan(seconds):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ no host-metadata discovery probe, as for the analysis's client).
 from __future__ import annotations
 
 import re
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from analysis.enrichment import pat_workspace_client
@@ -19,6 +19,7 @@ from integrations import remediation as service
 from integrations.models import OutboundDelivery
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
+    MAX_RETRY_AFTER_SECONDS,
     Action,
     FollowUp,
     Target,
@@ -47,11 +48,13 @@ class DatabricksTransport:
     name = "databricks_repair"
 
     def __init__(self, host: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        retry_seconds = max(1, int(timeout))
         self._client = pat_workspace_client(
             host,
             token,
-            http_timeout_seconds=max(1, int(timeout)),
-            retry_timeout_seconds=max(1, int(timeout)),
+            http_timeout_seconds=retry_seconds,
+            retry_timeout_seconds=retry_seconds,
+            clock=_capped_clock()(retry_seconds),
         )
 
     @classmethod
@@ -104,13 +107,31 @@ def _status_of(exc: Exception) -> int | None:
     return None
 
 
+@cache
+def _capped_clock() -> type:
+    """The SDK's clock, except that a wait between its retries lasts at most their deadline's
+    span: the SDK sleeps a 429's or 503's whole Retry-After (an hour, if asked) before it looks
+    at its deadline, holding the worker. The engine waits the rest (`_refusal`)."""
+    from databricks.sdk.clock import RealClock
+
+    class CappedClock(RealClock):
+        def __init__(self, longest: float) -> None:
+            self._longest = longest
+
+        def sleep(self, seconds: float) -> None:
+            super().sleep(min(seconds, self._longest))
+
+    return CappedClock
+
+
 def _refusal(what: str, exc: Exception) -> TransportError:
     status = _status_of(exc)
+    retry_after = getattr(exc, "retry_after_secs", None)  # the SDK's reading of Retry-After
     message = _CONFIG_DUMP.sub("", str(exc).strip())[:300]
     return TransportError(
         f"{what}: {status or ''} {message}".strip(),
         permanent=not is_transient_status(status) if status else False,
-        retry_after=getattr(exc, "retry_after_secs", None),
+        retry_after=None if retry_after is None else min(retry_after, MAX_RETRY_AFTER_SECONDS),
         status=status,
     )
 

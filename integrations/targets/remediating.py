@@ -8,7 +8,8 @@ once the remediation is no longer running (declined, timed out, already finished
 Starting a rerun is not idempotent at any of the services: an attempt whose request may have
 reached the service (a timeout, a dropped connection, a server error other than 503) is not
 retried, it fails the remediation (`no_second_start`), and people take over. Refusals that
-carried nothing out (429, 503) are retried by the engine as usual. A watch's look that gets no
+carried nothing out (429, 503), and failures before the start's request was sent (`unsent`: a
+login), are retried by the engine as usual. A watch's look that gets no
 answer or a server error looks again later (`look_again_later`): the rerun runs on meanwhile.
 A delivery the engine gives up on (a refusal, a start's retries run out, the target no longer
 configured) fails its remediation at once with the error (`gave_up`); a refusal of the service's
@@ -34,6 +35,9 @@ from integrations.targets.base import FollowUp, TransportError, fresh_ticket
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
+
+# A watch's payload key: the look before this one failed (no answer, a server error).
+LOOK_FAILED = "look_failed"
 
 
 def remediation_of(row: OutboundDelivery) -> Remediation | None:
@@ -70,8 +74,10 @@ def no_second_start(call: Callable[[], T]) -> T:
     try:
         return call()
     except TransportError as exc:
-        if not exc.permanent and (
-            exc.status is None or (exc.status >= 500 and exc.status not in NOT_CARRIED_OUT)
+        if (
+            not exc.permanent
+            and not exc.unsent
+            and (exc.status is None or (exc.status >= 500 and exc.status not in NOT_CARRIED_OUT))
         ):
             raise TransportError(
                 f"{exc} {service.MAY_HAVE_STARTED}",
@@ -80,33 +86,44 @@ def no_second_start(call: Callable[[], T]) -> T:
         raise
 
 
-def watch_later(action: str, row: OutboundDelivery) -> FollowUp:
-    """Look again in REMEDIATION_POLL_SECONDS."""
+def watch_later(
+    action: str, row: OutboundDelivery, *, failed: TransportError | None = None
+) -> FollowUp:
+    """Look again in REMEDIATION_POLL_SECONDS, or once the Retry-After of a look `failed`
+    (throttled) has passed, when later."""
     poll = int(row.payload.get("poll", 0)) + 1
     remediation_id = int(row.payload["remediation_id"])
+    payload: dict[str, Any] = {"remediation_id": remediation_id, "poll": poll}
+    if failed is not None:
+        payload[LOOK_FAILED] = True
     return FollowUp(
         action,
-        delay=settings.REMEDIATION_POLL_SECONDS,
-        payload={"remediation_id": remediation_id, "poll": poll},
+        delay=max(settings.REMEDIATION_POLL_SECONDS, (failed and failed.retry_after) or 0.0),
+        payload=payload,
         key_suffix=f"remediation:{remediation_id}:{action}:{poll}",
     )
 
 
 def keep_watching(
-    action: str, row: OutboundDelivery, remediation: Remediation, *, last_error: str = ""
+    action: str,
+    row: OutboundDelivery,
+    remediation: Remediation,
+    *,
+    failed: TransportError | None = None,
 ) -> list[FollowUp]:
-    """Still running: look again later, unless the watch has lasted too long (then the
-    remediation fails, and no next attempt follows: the rerun may still be running)."""
+    """Still running (or the look `failed`): look again later, unless the watch has lasted too
+    long (then the remediation fails, and no next attempt follows: the rerun may still be
+    running)."""
     if service.watch_deadline_passed(remediation):
         detail = f"no result within {settings.REMEDIATION_WATCH_SECONDS} s"
         service.finish(
             remediation.pk,
             succeeded=False,
-            detail=f"{detail} (last look: {last_error})" if last_error else detail,
+            detail=f"{detail} (last look: {failed})" if failed is not None else detail,
             no_next_attempt=service.WATCH_TIMED_OUT,
         )
         return []
-    return [watch_later(action, row)]
+    return [watch_later(action, row, failed=failed)]
 
 
 def look_again_later(
@@ -118,5 +135,7 @@ def look_again_later(
     it). A refusal for good (401, 403, 404) still fails it."""
     if error.permanent:
         raise error
-    logger.warning("remediation %s: %s; looking again later", remediation.pk, error)
-    return keep_watching(action, row, remediation, last_error=str(error))
+    # Warned once per outage, not at every poll until the deadline.
+    level = logging.INFO if row.payload.get(LOOK_FAILED) else logging.WARNING
+    logger.log(level, "remediation %s: %s; looking again later", remediation.pk, error)
+    return keep_watching(action, row, remediation, failed=error)

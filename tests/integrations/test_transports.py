@@ -613,3 +613,6 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
     later = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 120))
     assert 100 < (parse_retry_after(later) or 0) <= 120
+    assert parse_retry_after("inf") == parse_retry_after("1e12") == 86400
+    assert parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT") == 86400
+    assert parse_retry_after("nan") is None

@@ -5,6 +5,7 @@ driven by the delivery engine."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -515,6 +516,77 @@ def test_airflow_throttled_clear_is_tried_again_after_the_time_airflow_asked_for
     assert found.status == "running"
 
 
+@pytest.mark.parametrize("status", [None, 502])
+def test_airflow_login_that_fails_sends_no_clear_and_is_tried_again(airflow, status):
+    """The token request comes before the clear: its gateway's 502 (or no answer) carried no
+    clear out, so the start is tried again later, not failed as one that may have reached
+    Airflow."""
+    ticket = _airflow_ticket(airflow, "scheduled__2025-12-12T00:00:00+00:00")
+    if status is None:
+        airflow.stall(5, times=1, path_contains="/auth/token")
+    else:
+        airflow.fail(status, "<html>Bad Gateway</html>", path_contains="/auth/token")
+    found = proposed(ticket.pk)
+
+    (row,) = run_pending(ticket.pk, rounds=1)
+
+    assert row.status == "pending" and "Airflow token" in row.last_error
+    assert not airflow.requests_to("/clearTaskInstances")
+    found.refresh_from_db()
+    assert found.status == "running"
+    airflow.clear_faults()
+    run_pending(ticket.pk, rounds=1)
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+    found.refresh_from_db()
+    assert found.external_run_id
+
+
+def test_airflow_watch_throttled_looks_again_no_sooner_than_airflow_asked(airflow, settings):
+    settings.REMEDIATION_POLL_SECONDS = 1
+    ticket = _airflow_ticket(airflow, "scheduled__2025-12-13T00:00:00+00:00")
+    proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the clear
+    airflow.throttle(120, path_contains="/dagRuns/")
+
+    run_pending(ticket.pk, rounds=1)  # a look, throttled
+
+    (look,) = OutboundDelivery.objects.filter(ticket=ticket, status="pending")
+    assert (look.next_attempt_at - timezone.now()).total_seconds() > 100
+
+
+def test_a_watch_without_answers_warns_once_not_at_every_look(airflow, caplog):
+    ticket = _airflow_ticket(airflow, "scheduled__2025-12-14T00:00:00+00:00")
+    found = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the clear
+    airflow.fail(500, airflow.error_body(500, "down"), times=3, path_contains="/dagRuns/")
+
+    with caplog.at_level(logging.INFO, logger="integrations.targets.remediating"):
+        run_pending(ticket.pk, rounds=3)
+
+    looks = [r for r in caplog.records if "looking again later" in r.getMessage()]
+    assert [r.levelno for r in looks] == [logging.WARNING, logging.INFO, logging.INFO]
+    found.refresh_from_db()
+    assert found.status == "running"
+
+
+@pytest.mark.parametrize("retry_after", ["1e12", "inf"])
+def test_a_retry_after_past_the_calendar_is_a_retry_not_a_crash(airflow, retry_after):
+    ticket = _airflow_ticket(airflow, "scheduled__2025-12-15T00:00:00+00:00")
+    airflow.fail(
+        429,
+        airflow.error_body(429, "Too many requests"),
+        headers={"Retry-After": retry_after},
+        path_contains="/clearTaskInstances",
+    )
+    found = proposed(ticket.pk)
+
+    (row,) = run_pending(ticket.pk, rounds=1)
+
+    assert row.status == "pending" and "429" in row.last_error
+    found.refresh_from_db()
+    assert found.status == "running"
+
+
 @pytest.mark.parametrize("mode", ["auto", "approval"])
 def test_airflow_task_of_another_deployment_is_not_proposed_for_a_clear(airflow, mode):
     """A clear there could only fail: it is skipped at once, saying why, as an action whose
@@ -945,6 +1017,35 @@ def test_a_repair_throttled_longer_than_the_sdk_retries_is_sent_again_later(data
     run_pending(ticket.pk, rounds=1)
     found.refresh_from_db()
     assert found.external_run_id == "5000"
+
+
+def test_a_repair_throttled_for_long_holds_no_worker_for_that_long(databricks):
+    """The SDK sleeps a 429's Retry-After before it looks at its own deadline: Databricks
+    asking for 20 s (an hour, in earnest) held the worker that long. It is waited by the
+    engine, the worker free (the SDK's sleeps end at its retry deadline)."""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    proposed(ticket.pk)
+    databricks.throttle(20, times=None, path_contains="/jobs/runs/repair")
+
+    started = time.monotonic()
+    (row,) = run_pending(ticket.pk, rounds=1)
+
+    assert time.monotonic() - started < 10
+    assert row.status == "pending" and row.last_error.startswith("repair run 7001: 429")
+    assert (row.next_attempt_at - timezone.now()).total_seconds() > 15
+
+
+def test_a_repair_throttled_past_the_calendar_is_tried_again_within_a_day(databricks):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    proposed(ticket.pk)
+    databricks.throttle(10**12, times=None, path_contains="/jobs/runs/repair")
+
+    (row,) = run_pending(ticket.pk, rounds=1)
+
+    assert row.status == "pending" and row.last_error.startswith("repair run 7001: 429")
+    assert row.next_attempt_at <= timezone.now() + timedelta(days=1)
 
 
 def test_a_repair_refused_as_unavailable_is_sent_again(databricks):
