@@ -4,10 +4,11 @@ The parsers validate with them (`validate`), and the OpenAPI document's request 
 generated from them (rca_project/openapi.py, `model_json_schema`), so the schema, the parser
 and the README's examples describe one thing. Pure: pydantic only, no Django.
 
-The models keep the parsers' leniency: unknown fields are kept (other senders' formats), ids may
-arrive as numbers, text is trimmed, null counts as absent. Rules that concern two fields at once
-(error text required unless the run succeeded) are stated in each model's schema (`anyOf`) and
-checked by its parser, whose messages name the field.
+The models keep the parsers' leniency: unknown fields are kept (other senders' formats), ids of
+Databricks and Azure bodies may arrive as numbers, text is trimmed, null counts as absent. The
+text fields of the bodies the service defines (ADF's and Airflow's) take strings only. Rules
+that concern two fields at once (error text required unless the run succeeded) are stated in
+each model's schema (`anyOf`) and checked by its parser, whose messages name the field.
 """
 
 from __future__ import annotations
@@ -42,9 +43,20 @@ def _as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _as_string(value: Any) -> str:
+    """A field of a body the service defines (ADF's, Airflow's) as text: what sends them (the
+    Airflow callback, ADF's `@pipeline()` and `@activity()` values) sends strings, so a number
+    is refused rather than read as its digits."""
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value.strip()
+
+
 Text = Annotated[str, BeforeValidator(_as_text)]
 # (The constraint first: so it shows in the JSON schema; the trimming still runs before it.)
 RequiredText = Annotated[str, StringConstraints(pattern=PRESENT), BeforeValidator(_as_text)]
+String = Annotated[str, BeforeValidator(_as_string)]
+RequiredString = Annotated[str, StringConstraints(pattern=PRESENT), BeforeValidator(_as_string)]
 # Checked by the parser (ISO 8601, or epoch seconds/milliseconds); documented as ISO 8601.
 Timestamp = Annotated[Any, WithJsonSchema({"type": "string", "format": "date-time"})]
 
@@ -89,60 +101,60 @@ class AdfFailureBody(_Body):
         }
     )
 
-    factory: Text = Field(
+    factory: String = Field(
         "",
         validation_alias=AliasChoices("factory", "dataFactoryName", "factoryName"),
         description="Data factory name.",
     )
-    pipeline: RequiredText = Field(
+    pipeline: RequiredString = Field(
         validation_alias=AliasChoices("pipeline", "pipelineName"), description="Pipeline name."
     )
-    run_id: RequiredText = Field(
+    run_id: RequiredString = Field(
         validation_alias=AliasChoices("run_id", "pipelineRunId", "runId"),
         description="Pipeline run id: the dedup key.",
     )
-    activity: Text = Field(
+    activity: String = Field(
         "",
         validation_alias=AliasChoices("activity", "activityName"),
         description="Failed activity.",
     )
-    error_code: Text = Field("", validation_alias=AliasChoices("error_code", "errorCode"))
-    error_message: Text = Field(
+    error_code: String = Field("", validation_alias=AliasChoices("error_code", "errorCode"))
+    error_message: String = Field(
         "",
         validation_alias=AliasChoices("error_message", "errorMessage"),
         description="The error text (secrets are redacted on arrival).",
     )
-    failure_type: Text = Field(
+    failure_type: String = Field(
         "",
         validation_alias=AliasChoices("failure_type", "failureType"),
         json_schema_extra={"example": "UserError"},
     )
-    logic_app_run_id: Text = Field(
+    logic_app_run_id: String = Field(
         "", validation_alias=AliasChoices("logic_app_run_id", "logicAppRunId")
     )
-    status: Text = Field(
+    status: String = Field(
         "Failed",
         description="Failed opens or updates a ticket; Succeeded closes the loop.",
         json_schema_extra={"enum": ["Failed", "Succeeded"]},
     )
-    severity: Text = Field("", json_schema_extra={"enum": [*Severity]})
-    subscription_id: Text = Field(
+    severity: String = Field("", json_schema_extra={"enum": [*Severity]})
+    subscription_id: String = Field(
         "", validation_alias=AliasChoices("subscription_id", "subscriptionId")
     )
-    resource_group: Text = Field(
+    resource_group: String = Field(
         "", validation_alias=AliasChoices("resource_group", "resourceGroup")
     )
-    run_start: Text = Field(
+    run_start: String = Field(
         "",
         validation_alias=AliasChoices("run_start", "runStart"),
         json_schema_extra={"format": "date-time"},
     )
-    run_end: Text = Field(
+    run_end: String = Field(
         "",
         validation_alias=AliasChoices("run_end", "runEnd"),
         json_schema_extra={"format": "date-time"},
     )
-    run_url: Text = Field(
+    run_url: String = Field(
         "", validation_alias=AliasChoices("run_url", "runUrl"), json_schema_extra={"format": "uri"}
     )
 
@@ -176,9 +188,9 @@ class AirflowFailureBody(_Body):
         }
     )
 
-    dag_id: RequiredText
-    task_id: RequiredText
-    run_id: RequiredText
+    dag_id: RequiredString
+    task_id: RequiredString
+    run_id: RequiredString
     logical_date: Timestamp = None
     execution_date: Timestamp = Field(None, description="Older name of logical_date.")
     # Checked by the parser (a whole number 0-10000, given as a number or a string).
@@ -186,26 +198,26 @@ class AirflowFailureBody(_Body):
         Any, WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 10000})
     ] = None
     max_tries: Annotated[Any, WithJsonSchema({"type": "integer"})] = None
-    exception: Text = Field("", description="The exception text or traceback.")
-    error: Text = Field("", description="Older name of exception.")
-    exception_type: Text = ""
-    log_url: Text = Field("", json_schema_extra={"format": "uri"})
-    operator: Text = ""
-    owner: Text = ""
+    exception: String = Field("", description="The exception text or traceback.")
+    error: String = Field("", description="Older name of exception.")
+    exception_type: String = ""
+    log_url: String = Field("", json_schema_extra={"format": "uri"})
+    operator: String = ""
+    owner: String = ""
     map_index: Annotated[Any, WithJsonSchema({"type": "integer", "default": -1})] = None
-    state: Text = Field(
+    state: String = Field(
         "",
         description="The task instance's state: success closes the loop, skipped is stored "
         "and ignored, any other (failed by default) is a failure.",
     )
-    hostname: Text = ""
+    hostname: String = ""
     end_date: Timestamp = None
-    deployment: Text = Field(
+    deployment: String = Field(
         "",
         description="Which Airflow the task ran on (e.g. prod). Without it, the host of "
         "airflow_base_url, else of log_url, names it.",
     )
-    airflow_base_url: Text = Field("", json_schema_extra={"format": "uri"})
+    airflow_base_url: String = Field("", json_schema_extra={"format": "uri"})
 
 
 # --- Databricks --------------------------------------------------------------------------------

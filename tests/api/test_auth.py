@@ -352,3 +352,34 @@ def test_staff_who_are_not_superusers_cannot_revoke_tokens_in_admin():
 
     assert answer.status_code == 403
     assert not BlacklistedToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/api/v1/token/", {"remember_me": True}),
+        ("/api/v1/token/refresh/", {"access": "the old one"}),
+        ("/api/v1/token/revoke/", {"all": True}),
+        ("/api/v1/token/verify/", {"token_type": "refresh"}),
+    ],
+)
+def test_a_field_a_token_endpoint_does_not_take_is_refused_naming_it(path, extra):
+    """Dropped like the ticket actions' used to be: `{"all": true}` revoked one token and said
+    200, as if every session had ended."""
+    make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    tokens = _log_in(client)
+    body = {
+        "/api/v1/token/": {"username": "ana", "password": PASSWORD},
+        "/api/v1/token/refresh/": {"refresh": tokens["refresh"]},
+        "/api/v1/token/revoke/": {"refresh": tokens["refresh"]},
+        "/api/v1/token/verify/": {"token": tokens["access"]},
+    }[path]
+
+    response = client.post(path, {**body, **extra}, format="json")
+
+    assert response.status_code == 400, response.content
+    (name,) = extra
+    assert response.json()["detail"][name].startswith("not a field of this body; it takes ")
+    # Nothing was done: the refresh token is neither spent nor revoked.
+    assert client.post("/api/v1/token/refresh/", {"refresh": tokens["refresh"]}).status_code == 200

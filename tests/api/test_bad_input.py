@@ -433,3 +433,37 @@ def test_json_nested_too_deeply_is_a_400_not_a_500(path):
 
     assert response.status_code == 400, response.content
     assert response.json() == {"error": "JSON parse error - nested too deeply"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/api/v1/tickets/{ticket}/acknowledge/", {"note": 5}, "note"),
+        ("post", "/api/v1/tickets/{ticket}/acknowledge/", {"notes": "x"}, "notes"),
+        ("post", "/api/v1/incidents/1/merge/", {}, "into"),
+        ("post", "/api/v1/token/", {"username": 5, "password": "x"}, "username"),
+        ("post", "/api/v1/log-analyses/", {"url": 5}, "url"),
+        ("get", "/api/v1/tickets/", {"status": "bogus"}, "status"),
+        ("get", "/api/v1/tickets/", {"since": "2025-01-01"}, "since"),
+        (
+            "get",
+            "/api/v1/stats/",
+            {"since": "2025-02-01T00:00Z", "until": "2025-01-01T00:00Z"},
+            "since",
+        ),
+        ("get", "/api/v1/log-analyses/", {"status": "bogus"}, "status"),
+    ],
+)
+def test_a_400_names_each_field_with_one_sentence_on_every_endpoint(method, path, body, field):
+    """`detail` was `{"note": ["must be a string"]}` from a serializer's field but
+    `{"since": "not a parameter…"}` from a view: a client had to handle both."""
+    ticket = make_ticket()
+    api = jwt_client(make_user("responder"))
+    url = path.format(ticket=ticket.pk)
+
+    response = api.post(url, body, format="json") if method == "post" else api.get(url, body)
+
+    assert response.status_code == 400, response.content
+    detail = response.json()["detail"]
+    assert isinstance(detail[field], str) and detail[field], detail
+    assert all(isinstance(sentence, str) for sentence in detail.values()), detail

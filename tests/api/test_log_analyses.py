@@ -348,3 +348,31 @@ def test_a_refusal_naming_no_field_is_the_error_itself():
     assert answer.json() == {
         "error": "nothing to analyse: send files (multipart field `file`), a url or a ticket_id"
     }
+
+
+@pytest.mark.parametrize(
+    ("send", "unknown"),
+    [
+        # A typo for ticket_id: the job was started belonging to no ticket.
+        (lambda client, ticket: upload(client, ("a.log", LOG), ticket=ticket.pk), "ticket"),
+        # A url beside the files was dropped: only the files were read.
+        (
+            lambda client, ticket: upload(client, ("a.log", LOG), url="databricks://runs/1"),
+            "url",
+        ),
+        (
+            lambda client, ticket: client.post(
+                BASE, {"ticket_id": ticket.pk, "lines": 500}, format="json"
+            ),
+            "lines",
+        ),
+    ],
+)
+def test_a_field_the_start_of_an_analysis_does_not_take_is_refused_naming_it(send, unknown):
+    ticket = make_ticket()
+
+    answer = send(jwt_client(make_user("viewer")), ticket)
+
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["detail"][unknown].startswith("not a field of this body; it takes ")
+    assert not LogAnalysisJob.objects.exists()

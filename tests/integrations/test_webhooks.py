@@ -793,6 +793,32 @@ def test_valid_json_with_wrong_schema_is_400_kept_as_rejected(webhook_client, pa
     assert Ticket.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "dag_id": 123}, "dag_id"),
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "task_id": 7}, "task_id"),
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "run_id": 20251210}, "run_id"),
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "exception": 1}, "exception"),
+        (AIRFLOW, {**local_payload("airflow_failure.json"), "deployment": 2}, "deployment"),
+        (ADF, {**local_payload("adf_failure.json"), "pipeline": 123}, "pipeline"),
+        (ADF, {**local_payload("adf_failure.json"), "run_id": 42}, "run_id"),
+        (ADF, {**local_payload("adf_failure.json"), "error_code": 2200}, "error_code"),
+        (ADF, {**local_payload("adf_failure_camelcase.json"), "pipelineName": 5}, "pipelineName"),
+    ],
+)
+def test_a_number_for_a_text_field_of_our_own_bodies_is_refused_naming_it(
+    webhook_client, path, body, field
+):
+    """`"dag_id": 123` opened a ticket for the DAG "123": the schema says string, and what sends
+    these bodies (the Airflow callback, ADF's expressions) sends strings."""
+    response = webhook_client(path, body)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == f"field '{field}' must be a string"
+    assert Ticket.objects.count() == 0
+
+
 def test_a_database_error_that_is_not_an_outage_is_a_500_not_a_retry_later(webhook_client):
     """Only an unreachable database is a 503 "retry later"; a statement the database refuses is
     a bug, answered and logged as one, and nothing is half-written."""

@@ -1,7 +1,10 @@
 """One JSON error shape for the whole API: {"error": "...", "detail": ...}.
 
 `error` is a sentence for people; `detail`, when present, says which field or token was wrong,
-in plain strings and lists (DRF's `ErrorDetail` objects never reach the body as their repr).
+in plain values (DRF's `ErrorDetail` objects never reach the body as their repr). A 400's
+`detail` maps each field or query parameter it names to one sentence: DRF's lists of messages
+(a serializer's field errors) are joined, so a client reads `detail[field]` the same way on
+every endpoint, whether a serializer, a filter or a view refused the value.
 Exceptions DRF does not handle (a database or Redis that is down, a bug) reach Django's
 handler500, `rca_project.errors.server_error`, which answers JSON on the API too.
 """
@@ -23,6 +26,25 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value if value is None or isinstance(value, bool | int | float) else str(value)
+
+
+def _sentences(errors: Any, prefix: str = "") -> dict[str, str]:
+    """`{"note": ["a", "b"]}` as `{"note": "a; b"}`; a nested field's errors (a list item's,
+    an object's) under its dotted path (`file.0`)."""
+    if isinstance(errors, dict):
+        named: dict[str, str] = {}
+        for key, value in errors.items():
+            named.update(_sentences(value, f"{prefix}.{key}" if prefix else str(key)))
+        return named
+    if isinstance(errors, list) and all(isinstance(item, str) for item in errors):
+        return {prefix: "; ".join(errors)}
+    if isinstance(errors, list):
+        named = {}
+        for index, item in enumerate(errors):
+            if item:  # a list of objects (many=True) has an empty entry for each valid one
+                named.update(_sentences(item, f"{prefix}.{index}" if prefix else str(index)))
+        return named
+    return {prefix: str(errors)}
 
 
 def _reasons(data: Any) -> bool:
@@ -50,7 +72,7 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
     elif response.status_code == 400 and _reasons(data):
         message, detail = "; ".join(data), None  # no field to name: the reason is the error
     elif response.status_code == 400:
-        message, detail = "invalid request", data
+        message, detail = "invalid request", _sentences(data)
     else:
         message, detail = response.status_text or "error", data
     body: dict[str, Any] = {"error": message}

@@ -36,7 +36,12 @@ from analysis.logs.markdown import report_markdown
 from analysis.models import LogAnalysisJob
 from tickets.api.parsers import DepthCheckedJSONParser
 from tickets.api.permissions import IsResponder
-from tickets.api.serializers import ClosedBodySerializer, StrictCharField
+from tickets.api.serializers import (
+    ClosedBodySerializer,
+    StrictCharField,
+    refuse_unknown_fields,
+    writable_fields,
+)
 from tickets.api.views import (
     ERROR_SCHEMA,
     ERRORS,
@@ -158,14 +163,14 @@ class LogAnalysisDetailSerializer(LogAnalysisSerializer):
         read_only_fields = fields
 
 
-class UploadRequestSerializer(serializers.Serializer):
+class UploadRequestSerializer(ClosedBodySerializer):
     file = serializers.ListField(
         child=serializers.FileField(), help_text="One or more log files (plain, .gz or .zip)."
     )
     ticket_id = StrictCharField(required=False, help_text="The ticket the logs belong to.")
 
 
-class JsonRequestSerializer(serializers.Serializer):
+class JsonRequestSerializer(ClosedBodySerializer):
     url = StrictCharField(
         required=False,
         max_length=2000,
@@ -273,6 +278,10 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
             raise ValidationError("the body must be a JSON object or a multipart form")
         data = request.data
         files = request.FILES.getlist("file")
+        # An upload takes `file` and `ticket_id`; a body naming its source (JSON, or a form
+        # without files) takes `url` and `ticket_id`.
+        body = UploadRequestSerializer if request.FILES or "file" in data else JsonRequestSerializer
+        refuse_unknown_fields(data, writable_fields(body()))
         ticket_id = data.get("ticket_id")
         if ticket_id is not None and not isinstance(ticket_id, str):
             raise ValidationError({"ticket_id": "must be a string"})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -66,7 +67,7 @@ LIST_FIELDS = (
 
 class StrictCharField(serializers.CharField):
     """A string field of a request body that refuses anything but a string with a 400 naming
-    the field (`{"note": ["must be a string"]}`): DRF's `CharField` turns a number into its
+    the field (`"detail": {"note": "must be a string"}`): DRF's `CharField` turns a number into its
     text (`{"note": 5}` would be the note "5")."""
 
     default_error_messages = {"invalid": "must be a string"}
@@ -349,22 +350,48 @@ class SimilarTicketSerializer(TicketListSerializer):
         read_only_fields = fields
 
 
+def refuse_unknown_fields(data: Any, takes: Iterable[str]) -> None:
+    """A 400 naming the keys of a request body that are not among the fields it `takes`: a key
+    dropped would be dropped with what it said (`notes`, or `fix` given to acknowledge). A
+    form's CSRF token (a session's form post) is the request's, not the body's."""
+    if not isinstance(data, Mapping):
+        return
+    fields = list(takes)
+    unknown = [str(key) for key in data if key not in fields and key != "csrfmiddlewaretoken"]
+    if unknown:
+        listed = ", ".join(fields) or "no field"
+        raise serializers.ValidationError(
+            {key[:40]: f"not a field of this body; it takes {listed}" for key in unknown[:5]}
+        )
+
+
 class ClosedBodySerializer(serializers.Serializer):
-    """A request body of the serializer's fields only: a key it does not take (`notes`, or
-    `fix` given to acknowledge) is a 400 naming it, not dropped with what it said. A form's
-    CSRF token (a session's form post) is the request's, not the body's."""
+    """A request body of the serializer's writable fields only (`refuse_unknown_fields`); its
+    schema says so (`additionalProperties: false`, `ClosedBodySchema`)."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, Mapping):
-            unknown = [
-                str(key) for key in data if key not in self.fields and key != "csrfmiddlewaretoken"
-            ]
-            if unknown:
-                takes = ", ".join(self.fields) or "no field"
-                raise serializers.ValidationError(
-                    {key[:40]: f"not a field of this body; it takes {takes}" for key in unknown[:5]}
-                )
+        refuse_unknown_fields(data, writable_fields(self))
         return super().to_internal_value(data)
+
+
+def writable_fields(serializer: serializers.Serializer) -> list[str]:
+    return [name for name, field in serializer.fields.items() if not field.read_only]
+
+
+class ClosedBodySchema(OpenApiSerializerExtension):
+    """A closed body's request schema declares `additionalProperties: false`, so generated
+    clients refuse the fields the API refuses."""
+
+    target_class = ClosedBodySerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(
+            self.target, direction, bypass_extensions=True
+        )
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
 
 
 class TransitionSerializer(ClosedBodySerializer):
@@ -708,7 +735,7 @@ class IncidentStatsSerializer(serializers.Serializer):
     by_culprit = ResponseTimesSerializer(many=True)
 
 
-class StrictTokenObtainPairSerializer(TokenObtainPairSerializer):
+class StrictTokenObtainPairSerializer(ClosedBodySerializer, TokenObtainPairSerializer):
     """simplejwt's sign-in, whose username and password must be strings (`StrictCharField`).
     The password is taken as typed, as the dashboard's sign-in takes it: a space it starts or
     ends with is part of it."""
@@ -721,13 +748,13 @@ class StrictTokenObtainPairSerializer(TokenObtainPairSerializer):
         )
 
 
-class StrictTokenBlacklistSerializer(TokenBlacklistSerializer):
+class StrictTokenBlacklistSerializer(ClosedBodySerializer, TokenBlacklistSerializer):
     """simplejwt's revocation, whose refresh token must be a string (`StrictCharField`)."""
 
     refresh = StrictCharField(write_only=True)
 
 
-class CheckedTokenRefreshSerializer(TokenRefreshSerializer):
+class CheckedTokenRefreshSerializer(ClosedBodySerializer, TokenRefreshSerializer):
     """simplejwt's refresh, which also refuses the token of a deleted user (simplejwt's own
     raises `DoesNotExist`: a 500) and of a user whose password changed since the token was
     issued (`CHECK_REVOKE_TOKEN` holds only for access tokens there). The token is spent by
@@ -767,7 +794,7 @@ class CheckedTokenRefreshSerializer(TokenRefreshSerializer):
         return data
 
 
-class CheckedTokenVerifySerializer(TokenVerifySerializer):
+class CheckedTokenVerifySerializer(ClosedBodySerializer, TokenVerifySerializer):
     """simplejwt's verify, answering what the API would: a revoked refresh token is a 401 as at
     `token/refresh/` (simplejwt's own answers 400), and the token of a deleted or deactivated
     user, or one issued before the user's password changed, is refused (simplejwt's own calls it
