@@ -12,6 +12,7 @@ import copy
 import functools
 import importlib
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -108,6 +109,16 @@ _TIMEOUT_ERRORS, _REQUEST_ERRORS = _http_errors()
 _CONNECTION_ERRORS: tuple[type[Exception], ...] = (*_REQUEST_ERRORS, OSError)
 
 MAX_RETRY_WAIT_SECONDS = 8.0
+
+# A fence around the whole answer (```json ... ```), which some answers come wrapped in.
+_OUTER_FENCE = re.compile(r"\A\s*```[\w-]*[ \t]*\r?\n(.*?)\r?\n[ \t]*```\s*\Z", re.DOTALL)
+
+
+def unfenced(text: str) -> str:
+    """The answer without one Markdown code fence around all of it; any other text as it is."""
+    match = _OUTER_FENCE.match(text)
+    return match.group(1) if match else text
+
 
 _BLOCKING_FINISH_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
 
@@ -260,7 +271,7 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
         raise LlmFailure(LlmOutcome.BLOCKED, reason, retryable=False, usage=usage)
     text = response.text or ""
     try:
-        answer = RcaAnswer.model_validate_json(text)
+        answer = RcaAnswer.model_validate_json(unfenced(text))
     except (ValidationError, ValueError) as exc:
         if finish == "MAX_TOKENS":  # cut short, whatever the part that came says
             reason = "answer cut at the output token limit (MAX_TOKENS)"

@@ -200,14 +200,31 @@ def analyse_tickets(
 
 
 RCA_REQUESTED = "rca requested"
+# In the audit details of a request a run asked for earlier answers (nothing more queued).
+ANSWERED_BY_EARLIER = "answered_by_earlier"
 
 
 def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
     """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it). False
     when a fresh RCA asked for earlier is still under way (a double click): it answers this
-    request too. Under way: asked for after the ticket's last analysis, and recently enough
-    that its run may not have ended (a run that died lets the next request through)."""
-    ticket = Ticket.objects.get(pk=ticket_id)
+    request too (`rca_request_under_way`); it is audited as answered by that one, so clicks
+    that keep coming while a run that died is still in its window do not keep it shut. The
+    ticket's lock makes two requests at the same instant one run."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
+        under_way = rca_request_under_way(ticket)
+        details: dict[str, Any] = {}
+        if note := redact(note.strip()):
+            details["note"] = note
+        if under_way:
+            details[ANSWERED_BY_EARLIER] = True
+        lifecycle.write_audit(ticket, actor, RCA_REQUESTED, details=details or None)
+    return not under_way
+
+
+def rca_request_under_way(ticket: Ticket) -> bool:
+    """A fresh RCA was asked for after the ticket's last analysis, recently enough that its run
+    may not have ended (a run that died lets the next request through)."""
     lapse = timedelta(
         seconds=settings.GEMINI_TIMEOUT_SECONDS * settings.GEMINI_MAX_ATTEMPTS
         + settings.ENRICHMENT_TIMEOUT_SECONDS
@@ -216,12 +233,11 @@ def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
     since = timezone.now() - lapse
     if ticket.analysed_at is not None and ticket.analysed_at > since:
         since = ticket.analysed_at
-    under_way = AuditLog.objects.filter(
-        ticket_id=ticket_id, action=RCA_REQUESTED, created_at__gt=since
-    ).exists()
-    note = redact(note.strip())
-    lifecycle.write_audit(ticket, actor, RCA_REQUESTED, details={"note": note} if note else None)
-    return not under_way
+    return (
+        AuditLog.objects.filter(ticket_id=ticket.pk, action=RCA_REQUESTED, created_at__gt=since)
+        .exclude(details__has_key=ANSWERED_BY_EARLIER)
+        .exists()
+    )
 
 
 def _embed(tickets: list[tuple[Ticket, str]]) -> None:

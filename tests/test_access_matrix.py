@@ -76,6 +76,7 @@ SITE = [
     ("get", "/register/", NOT_FOUND),  # self-registration is off unless SELF_REGISTRATION
     ("get", "/tickets/{id}/", PAGE),
     ("post", "/tickets/{id}/action/", expect(302, 302, 403, 302, 302)),
+    ("post", "/tickets/{id}/rerun-rca/", expect(302, 302, 403, 302, 302)),
     ("post", "/tickets/{id}/remediation/", expect(302, 302, 403, 302, 302)),
     # {id} is a ticket id here: past the role check, no such incident (an action-less POST
     # is refused with a message before the incident is looked up).

@@ -14,16 +14,21 @@ from integrations.models import OutboundDelivery, WebhookDelivery
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     Action,
+    Change,
     Target,
     TransportError,
     fresh_ticket,
     header,
     is_transient_status,
     parse_retry_after,
+    wait_for,
 )
 from tickets.models import Ticket
 
 UPLOAD = "blob_upload"
+RCA_REWRITE = "blob_rca_rewrite"
+# Analysed again after its evidence was kept (a fresh RCA, a log analysis attached).
+ANALYSED = "analysed"
 DEFAULT_CONTAINER = "rca-evidence"
 
 
@@ -185,6 +190,12 @@ def evidence_files(ticket: Ticket, deliveries: list[Any]) -> dict[str, tuple[byt
             json.dumps(delivery.event, indent=2).encode(),
             "application/json",
         )
+    return {**files, **rca_files(ticket)}
+
+
+def rca_files(ticket: Ticket) -> dict[str, tuple[bytes, str]]:
+    """The ticket's RCA as `rca.json` and `rca.md`."""
+    files: dict[str, tuple[bytes, str]] = {}
     report = {
         "ticket_id": ticket.pk,
         "pipeline": ticket.pipeline,
@@ -230,6 +241,20 @@ def _blob_upload(blob: BlobTransport, row: OutboundDelivery) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(blob_log_url=url)
 
 
+def _blob_rca_rewrite(blob: BlobTransport, row: OutboundDelivery) -> None:
+    """The kept `rca.json` and `rca.md` tell the RCA as it is now (the payloads stay)."""
+    ticket = fresh_ticket(row)
+    if not ticket.blob_log_url:
+        wait_for(ticket, UPLOAD, "evidence")
+    blob.upload_evidence(ticket.pk, rca_files(ticket))
+
+
+def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
+    if change.action == ANALYSED:
+        return RCA_REWRITE, change.as_payload()
+    return None
+
+
 TARGET = Target(
     name="blob",
     label="Azure Blob",
@@ -240,6 +265,10 @@ TARGET = Target(
         "OUTBOUND_TIMEOUT_SECONDS",
     ),
     not_configured="Azure Blob is not configured (set AZURE_STORAGE_CONNECTION_STRING)",
-    actions={UPLOAD: Action(_blob_upload, "Upload the evidence")},
+    actions={
+        UPLOAD: Action(_blob_upload, "Upload the evidence"),
+        RCA_REWRITE: Action(_blob_rca_rewrite, "Rewrite the evidence's RCA"),
+    },
     initial=(UPLOAD,),
+    follow=_follow,
 )

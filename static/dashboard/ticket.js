@@ -1,4 +1,6 @@
-/* Ticket detail: follows this ticket's changes live (status, SLA, occurrences, actions). */
+/* Ticket detail: follows this ticket's changes live (status, SLA, occurrences, actions). A new
+ * analysis ("analysed") and a reconnect make the page read its changing parts again from the
+ * server (the RCA panel: the `data-live-part` elements), once for a burst of events. */
 (function () {
   "use strict";
 
@@ -6,6 +8,7 @@
   const config = live.config;
   const ticketId = config.ticket_id;
   const transitions = config.transitions || {};
+  const BURST_MS = 250;
   const RCA_SOURCES = {
     pending: "Not analysed yet",
     rules: "Rule-based",
@@ -59,34 +62,74 @@
     }
     updateButtons(t.status);
     live.tick();
+    const analysed = msg.action === "analysed";
+    if (analysed) refresh(); // the RCA panel shows the new analysis
     banner(
       "Updated live: " +
         live.humanAction(msg.action) +
         (msg.actor ? " by " + msg.actor : "") +
-        ". Reload for the full audit trail and analysis."
+        ". Reload for the full audit trail" +
+        (analysed ? "." : " and analysis.")
     );
   }
 
-  function resync() {
-    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
-      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
-      .then((html) => {
-        const doc = new DOMParser().parseFromString(html, "text/html");
-        doc.querySelectorAll("[data-live]").forEach((fresh) => {
-          const target = one(fresh.dataset.live);
-          if (!target) return;
-          target.textContent = fresh.textContent;
-          target.className = fresh.className;
-          for (const key of ["status", "slaStatus", "deadline"]) {
-            if (key in fresh.dataset) target.dataset[key] = fresh.dataset[key];
-          }
-        });
-        const status = doc.querySelector('[data-live="sla"]');
-        if (status) updateButtons(status.dataset.status);
-        live.tick();
-      })
-      .catch(() => {});
+  let timer = null;
+  let reading = false;
+  let again = false;
+
+  /* Read the page soon, once for a burst. A change told while a read is under way is read
+   * after it: reads never overlap, so an older one never lands after a newer one. */
+  function refresh() {
+    if (reading) again = true;
+    else if (!timer) timer = window.setTimeout(read, BURST_MS);
   }
 
-  live.connect({ message: apply, resync });
+  function read() {
+    timer = null;
+    reading = true;
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+      .then(take)
+      .catch(() => {})
+      .finally(() => {
+        reading = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+  }
+
+  /* Take the page's live values and swap in its live parts as the server rendered them
+   * (parsed inertly, never run). */
+  function take(html) {
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    doc.querySelectorAll("[data-live-part]").forEach((fresh) => {
+      const target = document.querySelector('[data-live-part="' + fresh.dataset.livePart + '"]');
+      if (target) target.replaceWith(document.adoptNode(fresh));
+    });
+    doc.querySelectorAll("[data-live]").forEach((fresh) => {
+      const target = one(fresh.dataset.live);
+      if (!target) return;
+      target.textContent = fresh.textContent;
+      target.className = fresh.className;
+      for (const key of ["status", "slaStatus", "deadline"]) {
+        if (key in fresh.dataset) target.dataset[key] = fresh.dataset[key];
+      }
+    });
+    const status = doc.querySelector('[data-live="sla"]');
+    if (status) updateButtons(status.dataset.status);
+    live.tick();
+  }
+
+  /* A page rendered while a fresh RCA was under way reads it again once its socket is open:
+   * the analysis may have landed between the render and the subscription. */
+  function opened() {
+    if (config.rca_under_way) {
+      config.rca_under_way = false;
+      refresh();
+    }
+  }
+
+  live.connect({ message: apply, resync: refresh, opened });
 })();

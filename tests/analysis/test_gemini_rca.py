@@ -219,6 +219,43 @@ def test_a_nul_character_in_the_answer_is_left_out_of_the_stored_rca(gemini):
 
 
 @pytest.mark.parametrize(
+    "wrapped",
+    [
+        "```json\n{answer}\n```",
+        "```\n{answer}\n```\n",
+        "  ```JSON\r\n{answer}\r\n```  ",
+    ],
+)
+def test_an_answer_in_one_markdown_fence_is_read_without_it(gemini, wrapped):
+    """A model may wrap its JSON in a Markdown code fence: the answer was refused ("does not
+    fit the RCA schema") and the ticket fell back to the rules."""
+    gemini.raw_text = wrapped.format(answer=json.dumps(GOOD_RCA, indent=2))
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "gemini"
+    assert ticket.rca_result == GOOD_RCA["root_cause"]
+    assert outcomes(ticket) == ["ok"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Here is the RCA:\n```json\n{answer}\n```",  # the fence is not the whole answer
+        "```json\n{answer}\n```\nHope this helps.",
+        "```json\n```json\n{answer}\n```\n```",  # only one fence is taken off
+    ],
+)
+def test_only_a_fence_around_the_whole_answer_is_taken_off(gemini, text):
+    gemini.raw_text = text.format(answer=json.dumps(GOOD_RCA))
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "rules"
+    assert "does not fit the RCA schema" in ticket.rca_note
+
+
+@pytest.mark.parametrize(
     "headers, note, attempts",
     [
         ({}, "client_error: unexpected HTTP status (302)", ["client_error"]),

@@ -135,6 +135,35 @@ def test_a_double_click_on_rerun_rca_queues_one_analysis(
     assert len(callbacks) == len(more) == 1
 
 
+def test_clicks_answered_by_a_run_that_died_do_not_keep_rerun_rca_shut(
+    responder, settings, django_capture_on_commit_callbacks
+):
+    """The run asked for first died (no analysis came); clicks kept coming inside its window,
+    each answered by it. Once that run's window has passed, the next click queues a run."""
+    settings.GEMINI_API_KEY = ""
+    ticket = make_ticket()
+    api = jwt_client(responder)
+    rerun = f"/api/v1/tickets/{ticket.pk}/rerun-rca/"
+    with django_capture_on_commit_callbacks(execute=False):
+        assert api.post(rerun).json()["status"] == "queued"
+    AuditLog.objects.filter(ticket=ticket).update(created_at=timezone.now() - timedelta(hours=1))
+    Ticket.objects.filter(pk=ticket.pk).update(analysed_at=timezone.now() - timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=False):
+        assert api.post(rerun).json()["status"] == "queued"  # the first run's window has passed
+    with django_capture_on_commit_callbacks(execute=False):
+        assert api.post(rerun).json()["status"] == "already_queued"
+    # The second run died too: only its own request, not the click it answered, keeps it shut.
+    AuditLog.objects.filter(ticket=ticket, details__has_key="answered_by_earlier").update(
+        created_at=timezone.now()
+    )
+    AuditLog.objects.filter(ticket=ticket).exclude(details__has_key="answered_by_earlier").update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert api.post(rerun).json()["status"] == "queued"
+    assert len(callbacks) == 1
+
+
 def test_rerun_rca_with_the_broker_down_is_a_503(responder, monkeypatch):
     from kombu.exceptions import OperationalError
 

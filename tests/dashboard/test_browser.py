@@ -36,6 +36,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
+from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Resolution, Ticket
@@ -1598,3 +1599,93 @@ def test_enter_in_what_fixed_it_resolves_and_enter_in_the_note_takes_no_action(
     form.find_element(By.NAME, "fix").send_keys("Opened the firewall", Keys.ENTER)
     wait(browser, lambda d: page_status(d) == "Resolved")
     assert {r.fix for r in Resolution.objects.filter(ticket__in=members)} == {"Opened the firewall"}
+
+
+# --- a fresh RCA ----------------------------------------------------------------------------------
+
+
+def rca_panel(driver: webdriver.Chrome) -> dict:
+    """The ticket page's RCA panel as shown: its text, source badge and whether it offers a
+    fresh RCA and says one is under way (read in the page: the panel is swapped live)."""
+    return driver.execute_script(
+        "const panel = document.getElementById('rca');"
+        "return {text: panel.querySelector('.rca-text').textContent,"
+        "  source: panel.querySelector('[data-live=\"rca_source\"]').textContent,"
+        "  offered: !!panel.querySelector('#rerun-rca button'),"
+        "  under_way: !!panel.querySelector('#rca-under-way')};"
+    )
+
+
+def messages_text(driver: webdriver.Chrome) -> str:
+    return driver.execute_script(
+        "const node = document.querySelector('.messages'); return node ? node.textContent : '';"
+    )
+
+
+def test_a_responder_asks_for_a_fresh_rca_and_the_page_shows_it_when_it_arrives(
+    asgi_server, short_lived_connections, celery_worker, browser, settings
+):
+    """The ticket page offered no fresh RCA (only the API and admin did), and its live update
+    of an analysis changed the source badge alone: the RCA text stayed the old one until a
+    reload. A viewer is offered none."""
+    base = asgi_server
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    make_user("rhea", "responder")
+    make_user("vera", "viewer")
+    body = local_payload("adf_failure.json")
+    body["run_id"] = f"fresh-rca-{time.time_ns()}"
+    ticket_id = post_failure(base, body)["ticket_id"]
+    wait_for(lambda: Ticket.objects.filter(pk=ticket_id, rca_source="rules").exists())
+    first = Ticket.objects.get(pk=ticket_id).rca_result
+
+    sign_in(browser, base, "vera", f"/tickets/{ticket_id}/")
+    assert rca_panel(browser) == {
+        "text": first,
+        "source": "Rule-based",
+        "offered": False,
+        "under_way": False,
+    }
+    browser.delete_all_cookies()
+
+    fresh = "A fresher look: the SQL firewall rule for the integration runtime expired."
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
+        settings.GEMINI_TIMEOUT_SECONDS = 20.0
+        gemini.rca_answer = {**GOOD_RCA, "root_cause": fresh}
+        gemini.stall(4.0, path_contains="generateContent")  # the page is open when it lands
+        sign_in(browser, base, "rhea", f"/tickets/{ticket_id}/")
+        assert rca_panel(browser)["offered"]
+
+        browser.find_element(By.CSS_SELECTOR, "#rerun-rca button").click()
+        wait(browser, lambda d: "Fresh RCA requested" in messages_text(d))
+        assert rca_panel(browser)["under_way"]
+        # Asked again while it runs: answered by the one under way, nothing more queued.
+        browser.find_element(By.CSS_SELECTOR, "#rerun-rca button").click()
+        wait(browser, lambda d: "under way: it answers this request too" in messages_text(d))
+        wait(
+            browser,
+            lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+        )
+        mark_page(browser)
+
+        wait(browser, lambda d: rca_panel(d)["text"] == fresh, timeout=30)
+    assert not_reloaded(browser)
+    assert rca_panel(browser) == {
+        "text": fresh,
+        "source": "Gemini",
+        "offered": True,
+        "under_way": False,
+    }
+    assert len(gemini.generate_requests()) == 1
+    assert "Reload for the full audit trail." in browser.find_element(By.ID, "live-banner").text
+    # The swapped-in panel's form works: a fresh RCA is asked for again (by the rules now).
+    settings.GEMINI_API_KEY = ""
+    browser.find_element(By.CSS_SELECTOR, "#rerun-rca button").click()
+    wait(browser, lambda d: "Fresh RCA requested" in messages_text(d))
+    violations = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
+    assert violations == []

@@ -567,6 +567,48 @@ def test_action_on_unknown_ticket_is_404():
     )
 
 
+def test_only_responders_and_up_are_offered_and_may_ask_for_a_fresh_rca(
+    django_capture_on_commit_callbacks,
+):
+    """The ticket page had no way to ask for a fresh RCA (only the API and admin had one)."""
+    ticket = make_ticket()
+    rerun = f"/tickets/{ticket.pk}/rerun-rca/"
+    viewer = Client(enforce_csrf_checks=True)
+    viewer.force_login(make_user("vic", "viewer"))
+    assert rerun not in viewer.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        refused = viewer.post(rerun, {"csrfmiddlewaretoken": viewer.cookies["csrftoken"].value})
+    assert refused.status_code == 403
+    assert not callbacks
+    assert not AuditLog.objects.filter(ticket=ticket, action="rca requested").exists()
+
+    for role in ("responder", "admin"):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(make_user(f"{role}-rerun", role))
+        page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+        assert f'action="{rerun}"' in page, role
+        assert client.post(rerun).status_code == 403  # no CSRF token: refused
+        AuditLog.objects.filter(ticket=ticket, action="rca requested").delete()
+
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            token = client.cookies["csrftoken"].value
+            answers = [client.post(rerun, {"csrfmiddlewaretoken": token}) for _ in range(2)]
+
+        assert [a.headers["Location"] for a in answers] == [f"/tickets/{ticket.pk}/"] * 2
+        assert len(callbacks) == 1, role  # the second is answered by the first
+        entries = AuditLog.objects.filter(ticket=ticket, action="rca requested")
+        assert [e.actor_name for e in entries] == [f"{role}-rerun"] * 2
+        page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+        assert "Fresh RCA requested" in page and "under way: it answers this request" in page
+        assert 'id="rca-under-way"' in page
+
+
+def test_a_fresh_rca_for_an_unknown_ticket_is_404():
+    assert client_for("responder").post("/tickets/NOPE/rerun-rca/").status_code == 404
+    assert client_for("responder", "r2").get("/tickets/NOPE/rerun-rca/").status_code == 405
+
+
 # --- escaping -----------------------------------------------------------------------------------
 
 

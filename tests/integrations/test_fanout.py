@@ -274,6 +274,32 @@ def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
     assert fresh in json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
 
 
+def test_a_fresh_rca_rewrites_the_kept_evidence(celery_worker, targets, settings):
+    """Analysed again after its evidence was kept, the ticket's `rca.json` and `rca.md` tell
+    the new RCA (they kept the first one, as the JIRA issue did)."""
+    _, _, azurite = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    assert ticket.blob_log_url
+    fresh = "A fresher look: the SQL firewall rule for the integration runtime expired."
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
+        settings.EMBEDDING_BACKEND = "local"
+        gemini.rca_answer = {**GOOD_RCA, "root_cause": fresh}
+        services.analyse_ticket(ticket.pk, force=True, reason="re-run requested")
+    settled(ticket.pk)
+
+    container = BlobServiceClient.from_connection_string(
+        azurite.connection_string
+    ).get_container_client(ticket_container())
+    report = json.loads(container.download_blob(f"{ticket.pk}/rca.json").readall())
+    assert (report["root_cause"], report["rca_source"]) == (fresh, "gemini")
+    markdown = container.download_blob(f"{ticket.pk}/rca.md").readall().decode()
+    assert "A fresher look" in markdown and "RCA by gemini" in markdown
+    rewrite = OutboundDelivery.objects.get(ticket=ticket, action="blob_rca_rewrite")
+    assert rewrite.status == OutboundStatus.SUCCEEDED
+
+
 def ticket_container() -> str:
     from django.conf import settings
 

@@ -12,6 +12,11 @@ urlpatterns = [
     path("tickets/<str:ticket_id>/", views.ticket_detail, name="dashboard-ticket"),
     path("tickets/<str:ticket_id>/action/", views.ticket_action, name="dashboard-ticket-action"),
     path(
+        "tickets/<str:ticket_id>/rerun-rca/",
+        views.ticket_rerun_rca,
+        name="dashboard-ticket-rerun-rca",
+    ),
+    path(
         "tickets/<str:ticket_id>/remediation/",
         views.ticket_remediation,
         name="dashboard-ticket-remediation",

@@ -31,8 +31,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from kombu.exceptions import KombuError
 
+from analysis.services import rca_request_under_way
 from analysis.similar import similar_tickets
+from analysis.tasks import request_fresh_rca
 from integrations import remediation, targets
 from integrations.models import OutboundDelivery, Remediation, WebhookDelivery
 from integrations.targets.jira import jira_url
@@ -521,6 +524,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
     ]
     card = display_card(ticket)
     available = {action: ticket.status in TRANSITIONS[action][0] for action, _ in ACTIONS}
+    rca_under_way = rca_request_under_way(ticket)
     return render(
         request,
         "dashboard/ticket_detail.html",
@@ -554,6 +558,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             ack_duration=duration_text(ticket.ack_seconds)
             if ticket.ack_seconds is not None
             else "",
+            rca_under_way=rca_under_way,
             actions=[
                 {"action": action, "label": label, "available": available[action]}
                 for action, label in ACTIONS
@@ -562,6 +567,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
                 request,
                 page="ticket",
                 ticket_id=ticket.pk,
+                rca_under_way=rca_under_way,
                 transitions={
                     action: sorted(str(s) for s in TRANSITIONS[action][0]) for action, _ in ACTIONS
                 },
@@ -605,6 +611,34 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
         messages.error(request, f"Not done: {exc}.")
     else:
         messages.success(request, f"{ACTION_LABELS[action]}: done.")
+    return redirect("dashboard-ticket", ticket_id=ticket_id)
+
+
+RCA_QUEUED = "Fresh RCA requested: it shows here once a worker has analysed the failure."
+RCA_ALREADY_QUEUED = "A fresh RCA asked for earlier is under way: it answers this request too."
+
+
+@with_csp
+@require_POST
+@role_required(RESPONDER)
+def ticket_rerun_rca(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResponse:
+    """Ask for a fresh RCA (analysis.tasks.request_fresh_rca audits and queues it), as the
+    API's `rerun-rca` does."""
+    try:
+        with transaction.atomic():
+            queued = request_fresh_rca(ticket_id, Actor.for_user(request.user, via="dashboard"))
+    except Ticket.DoesNotExist as exc:
+        raise Http404("No such ticket.") from exc
+    except KombuError:  # published on commit: the request is audited, not queued
+        logger.warning("fresh RCA of %s not queued: the broker refused it", ticket_id)
+        messages.error(
+            request, "Not queued: the analysis queue is unavailable; ask again in a few minutes."
+        )
+    else:
+        if queued:
+            messages.success(request, RCA_QUEUED)
+        else:
+            messages.info(request, RCA_ALREADY_QUEUED)
     return redirect("dashboard-ticket", ticket_id=ticket_id)
 
 
