@@ -210,15 +210,24 @@ def response_schema() -> dict[str, Any]:
     return copy.deepcopy(_rca_json_schema())
 
 
+# The tokens an answer may take (its JSON: root cause, recommendations, classification).
+ANSWER_TOKENS = 2048
+
+
 def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUsage]:
     from google.genai import errors, types
 
+    thinking = settings.GEMINI_THINKING_BUDGET
+    thinking_config = None if thinking is None else types.ThinkingConfig(thinking_budget=thinking)
     config = types.GenerateContentConfig(
         system_instruction=system_instruction,
         response_mime_type="application/json",
         response_schema=response_schema(),
         temperature=0.2,
-        max_output_tokens=2048,
+        # Gemini 2.5's thinking tokens count against this limit: without room of its own, a
+        # model thinking at length leaves the answer cut (MAX_TOKENS) or empty.
+        max_output_tokens=ANSWER_TOKENS + (thinking or 0),
+        thinking_config=thinking_config,
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
     )
     try:

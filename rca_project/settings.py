@@ -183,6 +183,17 @@ try:
     GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=_POSITIVE)
     GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=validate.Range(min=1, max=10))
     GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 16, validate=validate.Range(min=1, max=64))
+    # Gemini 2.5's thinking draws on max_output_tokens: the budget is added to the answer's own
+    # allowance so that thinking cannot crowd the answer out ("off": no thinking config sent,
+    # for a model without thinking).
+    _thinking = env.str("GEMINI_THINKING_BUDGET", "1024").strip().lower()
+    if _thinking != "off" and not (
+        _thinking.isascii() and _thinking.isdigit() and int(_thinking) <= 24576
+    ):
+        raise ImproperlyConfigured(
+            "GEMINI_THINKING_BUDGET: a whole number of tokens from 0 to 24576, or off"
+        )
+    GEMINI_THINKING_BUDGET = None if _thinking == "off" else int(_thinking)
     GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001")
     EMBEDDING_BACKEND = env.str(
         "EMBEDDING_BACKEND", "auto", validate=validate.OneOf(["auto", "local", "gemini"])

@@ -55,6 +55,9 @@ def load_settings(
         ("REDELIVER_MAX_ATTEMPTS", "-3"),
         ("REDELIVER_INTERVAL_SECONDS", "0"),
         ("OUTBOUND_REDELIVER_GRACE_SECONDS", "-5"),
+        ("GEMINI_THINKING_BUDGET", "-1"),
+        ("GEMINI_THINKING_BUDGET", "lots"),
+        ("GEMINI_THINKING_BUDGET", "99999"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):

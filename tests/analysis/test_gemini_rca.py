@@ -531,6 +531,21 @@ def test_the_response_schema_sent_is_the_one_the_sdk_makes_from_the_model(gemini
     assert [config["responseSchema"] for config in ours] == [direct["responseSchema"]] * 2
 
 
+def test_thinking_has_its_own_room_beside_the_answer(gemini, settings):
+    """Gemini 2.5's thinking draws on maxOutputTokens: the budget is sent, and added to the
+    answer's allowance; "off" sends no thinking config (a model without thinking)."""
+    settings.GEMINI_THINKING_BUDGET = 1024
+    analysed(new_ticket())
+    settings.GEMINI_THINKING_BUDGET = None
+    analysed(new_ticket())
+    thinking, off = [r.body["generationConfig"] for r in gemini.generate_requests()]
+    # This SDK sends the field under its proto name (the API's JSON takes either spelling).
+    assert thinking["thinkingConfig"] in ({"thinkingBudget": 1024}, {"thinking_budget": 1024})
+    assert thinking["maxOutputTokens"] == 2048 + 1024
+    assert "thinkingConfig" not in off
+    assert off["maxOutputTokens"] == 2048
+
+
 def test_a_batchs_gemini_calls_run_on_threads_the_process_keeps(gemini, settings):
     """A batch's calls are in flight at once on the process's own threads, the same threads for
     every batch (no thread started per call); a forked child (a Celery pool process) starts
