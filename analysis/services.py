@@ -202,14 +202,17 @@ def analyse_tickets(
 RCA_REQUESTED = "rca requested"
 # In the audit details of a request a run asked for earlier answers (nothing more queued).
 ANSWERED_BY_EARLIER = "answered_by_earlier"
+# In the audit details of a request whose run the broker refused (`rca_request_not_queued`).
+NOT_QUEUED = "not_queued"
 
 
-def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
-    """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it). False
-    when a fresh RCA asked for earlier is still under way (a double click): it answers this
-    request too (`rca_request_under_way`); it is audited as answered by that one, so clicks
-    that keep coming while a run that died is still in its window do not keep it shut. The
-    ticket's lock makes two requests at the same instant one run."""
+def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> AuditLog | None:
+    """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it); the
+    audit entry of a request a run is to answer. None when a fresh RCA asked for earlier is
+    still under way (a double click): it answers this request too (`rca_request_under_way`);
+    it is audited as answered by that one, so clicks that keep coming while a run that died
+    is still in its window do not keep it shut. The ticket's lock makes two requests at the
+    same instant one run."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
         under_way = rca_request_under_way(ticket)
@@ -218,13 +221,22 @@ def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
             details["note"] = note
         if under_way:
             details[ANSWERED_BY_EARLIER] = True
-        lifecycle.write_audit(ticket, actor, RCA_REQUESTED, details=details or None)
-    return not under_way
+        entry = lifecycle.write_audit(ticket, actor, RCA_REQUESTED, details=details or None)
+    return None if under_way else entry
+
+
+def rca_request_not_queued(request_id: int) -> None:
+    """The broker refused the run of this request (audited and committed): it answers no
+    later request, which queues a run of its own."""
+    entry = AuditLog.objects.filter(pk=request_id).first()
+    if entry is not None:
+        entry.details = {**entry.details, NOT_QUEUED: True}
+        entry.save(update_fields=["details"])
 
 
 def rca_request_under_way(ticket: Ticket) -> bool:
     """A fresh RCA was asked for after the ticket's last analysis, recently enough that its run
-    may not have ended (a run that died lets the next request through)."""
+    may not have ended (a run that died lets the next request through), and was queued."""
     lapse = timedelta(
         seconds=settings.GEMINI_TIMEOUT_SECONDS * settings.GEMINI_MAX_ATTEMPTS
         + settings.ENRICHMENT_TIMEOUT_SECONDS
@@ -236,6 +248,7 @@ def rca_request_under_way(ticket: Ticket) -> bool:
     return (
         AuditLog.objects.filter(ticket_id=ticket.pk, action=RCA_REQUESTED, created_at__gt=since)
         .exclude(details__has_key=ANSWERED_BY_EARLIER)
+        .exclude(details__has_key=NOT_QUEUED)
         .exists()
     )
 

@@ -39,10 +39,21 @@ def recover_stale_log_analyses() -> dict[str, int]:
 def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
     """Staff asked for a new RCA: audit it, then re-run the analysis in the background. False
     when one asked for earlier is still under way and answers this request too."""
-    if not services.record_rca_request(ticket_id, actor, note=note):
+    request = services.record_rca_request(ticket_id, actor, note=note)
+    if request is None:
         return False
-    transaction.on_commit(lambda: analyse_ticket.delay(ticket_id, force=True))
+    transaction.on_commit(lambda: _queue_fresh_rca(ticket_id, request.pk))
     return True
+
+
+def _queue_fresh_rca(ticket_id: str, request_id: int) -> None:
+    """Publish the fresh RCA. A request whose run the broker refused is marked so (it answers
+    no later one) and the refusal goes on to the caller (the API's 503)."""
+    try:
+        analyse_ticket.delay(ticket_id, force=True)
+    except Exception:
+        services.rca_request_not_queued(request_id)
+        raise
 
 
 def analyse_detached_member(

@@ -272,3 +272,31 @@ def test_a_responder_marks_a_fix_wrong_and_it_is_never_shown_again(responder):
         )
     viewer = jwt_client(make_user("viewer")).post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/")
     assert viewer.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rerun_rca_the_broker_refused_does_not_answer_the_next_one(monkeypatch):
+    """The 503's request is audited (committed) but its run never queued: asked again once the
+    broker is back, as the 503 says, it queues a run rather than being answered
+    `already_queued` by the one never queued, and no fresh RCA is said to be under way."""
+    from kombu.exceptions import OperationalError
+
+    from analysis.tasks import analyse_ticket
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    published: list[tuple] = []
+    ticket = make_ticket()
+    api = jwt_client(make_user("responder"))
+    rerun = f"/api/v1/tickets/{ticket.pk}/rerun-rca/"
+    monkeypatch.setattr(analyse_ticket, "delay", broker_down)
+    assert api.post(rerun).status_code == 503
+    assert AuditLog.objects.filter(ticket=ticket, action="rca requested").count() == 1
+    assert not services.rca_request_under_way(Ticket.objects.get(pk=ticket.pk))
+
+    monkeypatch.setattr(analyse_ticket, "delay", lambda *args, **kwargs: published.append(args))
+    response = api.post(rerun)
+
+    assert response.json() == {"ticket_id": ticket.pk, "status": "queued"}
+    assert published == [(ticket.pk,)]
