@@ -27,10 +27,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analysis import airflow_log, enrichment, log_fetch
+from analysis import airflow_log, enrichment, log_fetch, services
 from analysis.classifier import classify_error
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
-from analysis.gemini import Attempt, LlmFailure, gemini_configured, generate_rca
+from analysis.gemini import LlmFailure, gemini_configured, generate_rca
 from analysis.logs.formats import LineParser
 from analysis.logs.mining import MiningResult, mine_lines
 from analysis.logs.reader import (
@@ -43,7 +43,7 @@ from analysis.logs.reader import (
     is_binary,
     is_container,
 )
-from analysis.models import LlmCall, LogAnalysisJob
+from analysis.models import LogAnalysisJob
 from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
@@ -738,11 +738,10 @@ def _mine(job: LogAnalysisJob, sources: list[LogSource], progress: _Progress) ->
     def on_progress(lines: int) -> None:
         share = min(1.0, reader.bytes_consumed / total)
         done = MINING_START + int(share * (ANALYSING_START - MINING_START))
-        mb = reader.bytes_consumed / (1024 * 1024)
         progress.update(
             Status.MINING,
             done,
-            f"mining: {lines:,} lines, {mb:.1f} of {total / (1024 * 1024):.1f} MB",
+            f"mining: {lines:,} lines, {human_size(reader.bytes_consumed)} of {human_size(total)}",
         )
 
     mined = mine_lines(reader, on_progress=on_progress, text_bytes=lambda: reader.text_bytes)
@@ -804,10 +803,7 @@ def _rca(
     prompt = build_log_rca_prompt(
         mined.as_dict(), error_type, similar=similar, budget_tokens=prompt_budget(mined)
     )
-
-    def record(attempt: Attempt) -> None:
-        LlmCall.of_attempt(job.ticket_id, "log-rca", attempt).save()
-
+    record = services.llm_call_recorder(job.ticket_id, "log-rca")
     try:
         answer = generate_rca(prompt.system_instruction, prompt.contents, on_attempt=record)
     except LlmFailure as failure:

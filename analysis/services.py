@@ -494,7 +494,7 @@ def _recorded(ticket_id: str | None, purpose: str, attempts: list[Attempt]) -> l
     return [LlmCall.of_attempt(ticket_id, purpose, attempt) for attempt in attempts]
 
 
-def _recorder(ticket_id: str | None, purpose: str) -> Callable[[Attempt], None]:
+def llm_call_recorder(ticket_id: str | None, purpose: str) -> Callable[[Attempt], None]:
     """Each attempt at a Gemini call: metrics and an LlmCall row (model, latency, tokens)."""
 
     def record(attempt: Attempt) -> None:
@@ -768,7 +768,7 @@ def analyse_incident(incident_id: str) -> bool:
         answer = generate_rca(
             prompt.system_instruction,
             prompt.contents,
-            on_attempt=_recorder(incident.lead_ticket_id, "incident"),
+            on_attempt=llm_call_recorder(incident.lead_ticket_id, "incident"),
         )
     except LlmFailure as failure:
         RCA_FALLBACKS.labels(failure.outcome).inc()

@@ -442,9 +442,21 @@ class TicketAdmin(ReadOnlyPageAdmin):
     @admin.action(description="Re-run the root-cause analysis", permissions=["change"])
     def rerun_rca(self, request, queryset):
         actor = Actor.for_user(request.user, via="admin")
+        queued = answered = 0
         for ticket_id in queryset.values_list("pk", flat=True):
-            request_fresh_rca(ticket_id, actor)
-        self.message_user(request, f"Fresh RCA requested for {queryset.count()} ticket(s).")
+            if request_fresh_rca(ticket_id, actor):
+                queued += 1
+            else:
+                answered += 1
+        if queued:
+            self.message_user(request, f"Fresh RCA requested for {queued} ticket(s).")
+        if answered:
+            self.message_user(
+                request,
+                f"A fresh RCA asked for earlier is under way for {answered} ticket(s): "
+                "it answers this request too.",
+                level=messages.INFO,
+            )
 
     @admin.action(description="Retry failed deliveries (JIRA, Slack, Blob)", permissions=["change"])
     def retry_failed_deliveries(self, request, queryset):

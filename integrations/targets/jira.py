@@ -58,7 +58,7 @@ from integrations.targets.base import (
 )
 from tickets import incidents, jira_status, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import ActorKind, Incident, Ticket
+from tickets.models import ActorKind, AuditLog, Incident, Ticket
 from tickets.vocabulary import Priority, Status
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,10 @@ LIFECYCLE_CHANGES = {"acknowledge", "start_progress", "resolve", "reopen", "regr
 REMEDIATION_CHANGES = {"remediation_failed", "remediation_succeeded"}
 # Analysed again after its issue was created (a fresh RCA, its error fetched at last).
 ANALYSED = "analysed"
+# The audit entry of a ticket's issue, and its detail naming the analysis (`analysed_at`) the
+# issue was created telling.
+LINKED = "jira issue linked"
+TELLS_ANALYSIS = "analysed_at"
 
 
 def _graver_priority(wanted: str, current: str) -> bool:
@@ -538,6 +542,7 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
     earlier = earlier_sends(row, CREATE_CALL)
     # Look first: a retry after a lost response must not open a second issue.
     found = jira.issues_with_label(label)
+    linked: dict[str, Any] = {}
     if found:
         key = found[0]  # nothing is linked yet: keep the oldest
         _remove_jira_duplicates(jira, ticket, keep=key, found=found)
@@ -550,17 +555,34 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
             priority=JIRA_PRIORITY[ticket.priority],
             labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
         )
+        if ticket.analysed_at is not None:
+            linked[TELLS_ANALYSIS] = ticket.analysed_at.isoformat()
     if ticket.status != "open":  # changed before the issue existed
         _jira_transition(jira, key, ticket)
     Ticket.objects.filter(pk=ticket.pk).update(itsm_ticket_id=key)
     ticket.itsm_ticket_id = key
-    lifecycle.write_audit(ticket, Actor.system("jira"), "jira issue linked", details={"key": key})
+    lifecycle.write_audit(ticket, Actor.system("jira"), LINKED, details={"key": key, **linked})
     lifecycle.announce(ticket.pk, "jira_linked", Actor.system("jira"))
     # It joined an incident while its own issue was being created: point the issue there.
     follow_ups = incident_after_paging(ticket.pk, INCIDENT_LINK)
     if earlier is None or earlier > len(found):  # an earlier request may still land
         follow_ups.append(reconcile_later(RECONCILE))
     return follow_ups or None
+
+
+def _created_with_current_rca(ticket: Ticket) -> bool:
+    """The ticket's issue was created (not adopted from an earlier attempt) from the analysis
+    the ticket has now: a re-analysis made before the create read the ticket is told already."""
+    linked = (
+        AuditLog.objects.filter(ticket=ticket, action=LINKED)
+        .order_by("-created_at")
+        .values_list("details", flat=True)
+        .first()
+    ) or {}
+    told = linked.get(TELLS_ANALYSIS)
+    if linked.get("key") != ticket.itsm_ticket_id or not told or ticket.analysed_at is None:
+        return False
+    return dt.datetime.fromisoformat(told) >= ticket.analysed_at
 
 
 def _jira_reconcile(jira: JiraTransport, row: OutboundDelivery) -> None:
@@ -635,7 +657,10 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         _remove_jira_duplicates(jira, ticket, keep=key)
     change = row.payload
     if change["action"] == ANALYSED:  # the issue tells the RCA as it is now; the priority stays
-        jira.update_issue(key, summary=jira_summary(ticket), description=jira_description(ticket))
+        if not _created_with_current_rca(ticket):
+            jira.update_issue(
+                key, summary=jira_summary(ticket), description=jira_description(ticket)
+            )
         return
     _jira_transition(jira, key, ticket)
     jira.add_comment(

@@ -25,7 +25,7 @@ from analysis import log_jobs
 from analysis.classifier import classify_error
 from analysis.log_jobs import AttachError, LogJobError, Upload
 from analysis.logs.mining import EXCERPT_CHARS, mine_lines
-from analysis.logs.reader import LogLine
+from analysis.logs.reader import LogLine, LogSource
 from analysis.models import LlmCall, LogAnalysisJob
 from rca_project.asgi import application
 from tests.analysis.test_log_formats import ADF_ERROR, ADF_SQL_LOGIN_ERROR, ADF_SQL_LOGIN_RUN
@@ -156,6 +156,20 @@ def test_progress_is_pushed_over_the_dashboard_websocket(celery_worker):
     assert events[-1]["progress"] == 100
 
 
+@pytest.mark.django_db
+def test_mining_progress_writes_sizes_as_the_limits_do(tmp_path):
+    user = make_user("sizer", "viewer")
+    job = upload_job(user, ("many.log", b"x\n" * 30_000))
+    LogAnalysisJob.objects.filter(pk=job.pk).update(status="mining")
+    job.refresh_from_db()
+    source = LogSource(Path(django_settings.LOG_ANALYSIS_DIR) / str(job.id) / "00", "many.log")
+
+    log_jobs._mine(job, [source], log_jobs._Progress(job))
+
+    job.refresh_from_db()
+    assert re.fullmatch(r"mining: 20,000 lines, [\d.]+ KB of 58\.6 KB", job.step), job.step
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancel_stops_a_running_job_between_chunks(settings):
     user = make_user("canceller", "responder")
@@ -240,8 +254,23 @@ def test_a_line_over_the_limit_fails_the_job_with_the_reason(settings):
     assert job.error == "wide.log: line 2 is longer than 100 characters"
 
 
+def metric(sample: str) -> float:
+    """A sample's value on /metrics, as Prometheus scrapes it (0 before it is first counted)."""
+    lines = Client().get("/metrics").content.decode().splitlines()
+    return next((float(line.split()[-1]) for line in lines if line.startswith(sample + " ")), 0)
+
+
+LLM_SAMPLES = (
+    'rca_llm_calls_total{outcome="ok"}',
+    "rca_llm_seconds_count",
+    'rca_llm_tokens_total{kind="prompt"}',
+    'rca_llm_tokens_total{kind="output"}',
+)
+
+
 @pytest.mark.django_db
 def test_gemini_rca_over_the_mined_log_is_fenced_redacted_and_budgeted(settings):
+    before = [metric(sample) for sample in LLM_SAMPLES]
     with FakeGemini() as gemini:
         settings.GEMINI_API_KEY = "test-key-not-a-secret"
         settings.GEMINI_BASE_URL = gemini.url
@@ -265,6 +294,9 @@ def test_gemini_rca_over_the_mined_log_is_fenced_redacted_and_budgeted(settings)
     assert len(contents) < 1000 * 4 + 600  # the data is cut to the budget
     call = LlmCall.objects.get(purpose="log-rca")
     assert (call.ticket_id, call.outcome) == (ticket.pk, "ok")
+    # Counted on /metrics as a ticket's RCA call is.
+    after = [metric(sample) for sample in LLM_SAMPLES]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 812, 164]
 
 
 @pytest.mark.django_db

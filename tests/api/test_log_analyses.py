@@ -360,6 +360,13 @@ def test_a_refusal_naming_no_field_is_the_error_itself():
             lambda client, ticket: upload(client, ("a.log", LOG), url="databricks://runs/1"),
             "url",
         ),
+        # A form naming a url and no files: the multipart body takes `file` and `ticket_id`.
+        (
+            lambda client, ticket: client.post(
+                BASE, {"url": "databricks://runs/1"}, format="multipart"
+            ),
+            "url",
+        ),
         (
             lambda client, ticket: client.post(
                 BASE, {"ticket_id": ticket.pk, "lines": 500}, format="json"

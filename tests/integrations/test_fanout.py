@@ -274,6 +274,37 @@ def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
     assert fresh in json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
 
 
+def test_a_fresh_rca_made_before_the_issue_exists_is_not_written_twice(
+    celery_worker, targets, settings
+):
+    """Analysed again while its issue's create was still being retried, the ticket's issue is
+    created telling the fresh RCA: the re-analysis's rewrite of it sends nothing more."""
+    jira, _, _ = targets
+    settings.OUTBOUND_MAX_ATTEMPTS = 100
+    jira.fail(503, times=None, path_contains="/rest/api/2/issue")
+    ticket_id = post_failure()["ticket_id"]
+    creates = OutboundDelivery.objects.filter(ticket_id=ticket_id, action="jira_create")
+    wait_for(lambda: creates.filter(attempts__gte=1).exists(), timeout=30)
+    fresh = "A fresher look: the SQL firewall rule for the integration runtime expired."
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
+        settings.EMBEDDING_BACKEND = "local"
+        gemini.rca_answer = {**GOOD_RCA, "root_cause": fresh}
+        services.analyse_ticket(ticket_id, force=True, reason="re-run requested")
+    # An attempt in flight as the analysis committed may have read the earlier RCA: JIRA
+    # recovers only once a whole attempt has run after it (it reads the fresh one).
+    after = creates.get().attempts
+    wait_for(lambda: creates.get().attempts >= after + 2, timeout=30)
+    jira.clear_faults()
+    settled(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert fresh in jira.issues[ticket.itsm_ticket_id]["description"]
+    syncs = OutboundDelivery.objects.filter(ticket_id=ticket_id, action="jira_sync")
+    assert [row.status for row in syncs] == [OutboundStatus.SUCCEEDED]
+    assert not jira.issue_requests("PUT")  # the create told it: no rewrite
+
+
 def test_a_fresh_rca_rewrites_the_kept_evidence(celery_worker, targets, settings):
     """Analysed again after its evidence was kept, the ticket's `rca.json` and `rca.md` tell
     the new RCA (they kept the first one, as the JIRA issue did)."""

@@ -122,6 +122,20 @@ def test_responder_acknowledges_through_the_lifecycle():
     assert entry.user.username == "responder-user"
 
 
+def test_rerun_rca_says_when_an_earlier_request_answers_it():
+    client = staff("responder")
+    ticket = make_ticket(1)
+    rerun = {"action": "rerun_rca", "_selected_action": [ticket.pk]}
+
+    first = client.post(CHANGELIST, rerun, follow=True).content.decode()
+    again = client.post(CHANGELIST, rerun, follow=True).content.decode()
+
+    assert "Fresh RCA requested for 1 ticket(s)." in first
+    assert "Fresh RCA requested" not in again
+    assert "A fresh RCA asked for earlier is under way for 1 ticket(s)" in again
+    assert AuditLog.objects.filter(ticket=ticket, action="rca requested").count() == 2
+
+
 def test_an_invalid_transition_is_reported_not_raised():
     client = staff("responder")
     ticket = make_ticket(1, status="open")

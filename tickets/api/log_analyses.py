@@ -278,9 +278,9 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
             raise ValidationError("the body must be a JSON object or a multipart form")
         data = request.data
         files = request.FILES.getlist("file")
-        # An upload takes `file` and `ticket_id`; a body naming its source (JSON, or a form
-        # without files) takes `url` and `ticket_id`.
-        body = UploadRequestSerializer if request.FILES or "file" in data else JsonRequestSerializer
+        # A multipart form takes `file` and `ticket_id`; a JSON body takes `url` and `ticket_id`.
+        multipart = request.content_type.startswith("multipart/form-data")
+        body = UploadRequestSerializer if multipart else JsonRequestSerializer
         refuse_unknown_fields(data, writable_fields(body()))
         ticket_id = data.get("ticket_id")
         if ticket_id is not None and not isinstance(ticket_id, str):
