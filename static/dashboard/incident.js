@@ -8,42 +8,9 @@
   const live = window.RcaLive;
   const config = live.config;
   const incidentId = config.incident_id;
-  const BURST_MS = 250;
 
-  let timer = null;
-  let reading = false;
-  let again = false;
-
-  /* Read the parts soon, once for a burst. A change told while a read is under way is read
-   * after it: reads never overlap, so an older one never lands after a newer one. */
-  function refresh() {
-    if (reading) again = true;
-    else if (!timer) timer = window.setTimeout(read, BURST_MS);
-  }
-
-  function read() {
-    timer = null;
-    reading = true;
-    fetch(config.live_url, { credentials: "same-origin", cache: "no-store" })
-      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
-      .then(take)
-      .catch(() => {})
-      .finally(() => {
-        reading = false;
-        if (again) {
-          again = false;
-          refresh();
-        }
-      });
-  }
-
-  /* Swap in the parts as the server rendered them (parsed inertly, never run). */
-  function take(html) {
-    const doc = new DOMParser().parseFromString(html, "text/html");
-    doc.querySelectorAll("[data-live-part]").forEach((fresh) => {
-      const target = document.querySelector('[data-live-part="' + fresh.dataset.livePart + '"]');
-      if (target) target.replaceWith(document.adoptNode(fresh));
-    });
+  /* Once the parts are swapped in (`RcaLive.partsReader`): the action form follows them. */
+  function take() {
     const form = document.getElementById("incident-actions");
     if (form) {
       form.hidden = !form.querySelector("button[name=action]");
@@ -58,6 +25,8 @@
   function ticketChanged(msg) {
     if (msg.ticket.incident === incidentId) refresh();
   }
+
+  const refresh = live.partsReader(config.live_url, take);
 
   live.connect({ message: ticketChanged, incident: incidentChanged, resync: refresh });
 })();

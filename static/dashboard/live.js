@@ -266,9 +266,55 @@
   tick();
   window.setInterval(tick, 1000);
 
+  /* A page's reader of its live parts: the returned `refresh` reads `url` soon, once for a
+   * burst of events (BURST_MS), and swaps in each `data-live-part` element as the server
+   * rendered it (parsed inertly, never run); then `afterSwap(doc)` takes anything else from
+   * the read page. A refresh asked for while a read is under way reads after it: reads never
+   * overlap, so an older one never lands after a newer one. */
+  const BURST_MS = 250;
+
+  function partsReader(url, afterSwap) {
+    let timer = null;
+    let reading = false;
+    let again = false;
+
+    function refresh() {
+      if (reading) again = true;
+      else if (!timer) timer = window.setTimeout(read, BURST_MS);
+    }
+
+    function read() {
+      timer = null;
+      reading = true;
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+        .then(take)
+        .catch(() => {})
+        .finally(() => {
+          reading = false;
+          if (again) {
+            again = false;
+            refresh();
+          }
+        });
+    }
+
+    function take(html) {
+      const doc = new DOMParser().parseFromString(html, "text/html");
+      doc.querySelectorAll("[data-live-part]").forEach((fresh) => {
+        const target = document.querySelector('[data-live-part="' + fresh.dataset.livePart + '"]');
+        if (target) target.replaceWith(document.adoptNode(fresh));
+      });
+      if (afterSwap) afterSwap(doc);
+    }
+
+    return refresh;
+  }
+
   window.RcaLive = {
     config,
     connect,
+    partsReader,
     tick,
     duration,
     ticketUrl,

@@ -8,7 +8,6 @@
   const config = live.config;
   const ticketId = config.ticket_id;
   const transitions = config.transitions || {};
-  const BURST_MS = 250;
   const RCA_SOURCES = {
     pending: "Not analysed yet",
     rules: "Rule-based",
@@ -73,41 +72,8 @@
     );
   }
 
-  let timer = null;
-  let reading = false;
-  let again = false;
-
-  /* Read the page soon, once for a burst. A change told while a read is under way is read
-   * after it: reads never overlap, so an older one never lands after a newer one. */
-  function refresh() {
-    if (reading) again = true;
-    else if (!timer) timer = window.setTimeout(read, BURST_MS);
-  }
-
-  function read() {
-    timer = null;
-    reading = true;
-    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
-      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
-      .then(take)
-      .catch(() => {})
-      .finally(() => {
-        reading = false;
-        if (again) {
-          again = false;
-          refresh();
-        }
-      });
-  }
-
-  /* Take the page's live values and swap in its live parts as the server rendered them
-   * (parsed inertly, never run). */
-  function take(html) {
-    const doc = new DOMParser().parseFromString(html, "text/html");
-    doc.querySelectorAll("[data-live-part]").forEach((fresh) => {
-      const target = document.querySelector('[data-live-part="' + fresh.dataset.livePart + '"]');
-      if (target) target.replaceWith(document.adoptNode(fresh));
-    });
+  /* Take the page's live values once its live parts are swapped in (`RcaLive.partsReader`). */
+  function take(doc) {
     doc.querySelectorAll("[data-live]").forEach((fresh) => {
       const target = one(fresh.dataset.live);
       if (!target) return;
@@ -130,6 +96,8 @@
       refresh();
     }
   }
+
+  const refresh = live.partsReader(window.location.href, take);
 
   live.connect({ message: apply, resync: refresh, opened });
 })();
