@@ -251,6 +251,19 @@ def test_a_failure_becomes_a_jira_issue_a_slack_alert_and_evidence(celery_worker
     assert DeliveryAttempt.objects.filter(outcome=AttemptOutcome.SUCCEEDED).count() >= 3
 
 
+FRESH_RCA = "A fresher look: the SQL firewall rule for the integration runtime expired."
+
+
+def analysed_again_by_gemini(ticket_id: str, settings) -> str:
+    """A fresh RCA asked for, which Gemini answers with `FRESH_RCA`; returns it."""
+    with FakeGemini() as gemini:
+        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
+        settings.EMBEDDING_BACKEND = "local"
+        gemini.rca_answer = {**GOOD_RCA, "root_cause": FRESH_RCA}
+        services.analyse_ticket(ticket_id, force=True, reason="re-run requested")
+    return FRESH_RCA
+
+
 def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
     celery_worker, targets, settings
 ):
@@ -258,12 +271,7 @@ def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
     tells the RCA the API, the dashboard and the Slack alert tell (it used to keep the first)."""
     jira, slack, _ = targets
     ticket = fanned_out(post_failure()["ticket_id"])
-    fresh = "A fresher look: the SQL firewall rule for the integration runtime expired."
-    with FakeGemini() as gemini:
-        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
-        settings.EMBEDDING_BACKEND = "local"
-        gemini.rca_answer = {**GOOD_RCA, "root_cause": fresh}
-        services.analyse_ticket(ticket.pk, force=True, reason="re-run requested")
+    fresh = analysed_again_by_gemini(ticket.pk, settings)
     settled(ticket.pk)
 
     ticket.refresh_from_db()
@@ -285,12 +293,7 @@ def test_a_fresh_rca_made_before_the_issue_exists_is_not_written_twice(
     ticket_id = post_failure()["ticket_id"]
     creates = OutboundDelivery.objects.filter(ticket_id=ticket_id, action="jira_create")
     wait_for(lambda: creates.filter(attempts__gte=1).exists(), timeout=30)
-    fresh = "A fresher look: the SQL firewall rule for the integration runtime expired."
-    with FakeGemini() as gemini:
-        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
-        settings.EMBEDDING_BACKEND = "local"
-        gemini.rca_answer = {**GOOD_RCA, "root_cause": fresh}
-        services.analyse_ticket(ticket_id, force=True, reason="re-run requested")
+    fresh = analysed_again_by_gemini(ticket_id, settings)
     # An attempt in flight as the analysis committed may have read the earlier RCA: JIRA
     # recovers only once a whole attempt has run after it (it reads the fresh one).
     after = creates.get().attempts
@@ -312,12 +315,7 @@ def test_a_fresh_rca_rewrites_the_kept_evidence(celery_worker, targets, settings
     ticket = fanned_out(post_failure()["ticket_id"])
     settled(ticket.pk)
     assert ticket.blob_log_url
-    fresh = "A fresher look: the SQL firewall rule for the integration runtime expired."
-    with FakeGemini() as gemini:
-        settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "test-key-not-a-secret", gemini.url
-        settings.EMBEDDING_BACKEND = "local"
-        gemini.rca_answer = {**GOOD_RCA, "root_cause": fresh}
-        services.analyse_ticket(ticket.pk, force=True, reason="re-run requested")
+    fresh = analysed_again_by_gemini(ticket.pk, settings)
     settled(ticket.pk)
 
     container = BlobServiceClient.from_connection_string(
