@@ -4,6 +4,7 @@ driven by the delivery engine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -209,21 +210,29 @@ def test_adf_throttled_rerun_is_tried_again_after_the_time_arm_asked_for(arm):
     assert raised.value.retry_after == 40
 
 
+@contextlib.contextmanager
+def entra_id_for(arm, settings, monkeypatch, *, secret: str = "") -> Iterator[FakeAzureAd]:
+    """A local Entra ID that issues `ARM_TOKEN`, and the service principal settings pointing
+    at it and at `arm`; `secret`: the client secret configured, when not the one it takes."""
+    with FakeAzureAd(access_token=ARM_TOKEN) as aad:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
+        settings.AZURE_TENANT_ID = aad.tenant_id
+        settings.AZURE_CLIENT_ID = aad.client_id
+        settings.AZURE_CLIENT_SECRET = secret or aad.client_secret
+        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
+        settings.AZURE_MANAGEMENT_URL = arm.url
+        settings.AZURE_AUTHORITY_HOST = aad.authority
+        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+        yield aad
+
+
 def test_adf_rerun_through_the_service_principal_from_settings(arm, settings, monkeypatch):
     """The transport the worker builds (ClientSecretCredential of AZURE_TENANT_ID /
     AZURE_CLIENT_ID / AZURE_CLIENT_SECRET) gets its token from Entra ID's token endpoint (a
     local https server here) and reruns through the delivery engine; the secret reaches the
     token endpoint only."""
     settings.REMEDIATION_POLL_SECONDS = 1
-    with FakeAzureAd(access_token=ARM_TOKEN) as aad:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
-        settings.AZURE_TENANT_ID = aad.tenant_id
-        settings.AZURE_CLIENT_ID = aad.client_id
-        settings.AZURE_CLIENT_SECRET = aad.client_secret
-        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
-        settings.AZURE_MANAGEMENT_URL = arm.url
-        settings.AZURE_AUTHORITY_HOST = aad.authority
-        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+    with entra_id_for(arm, settings, monkeypatch) as aad:
         make_policy(action="adf_rerun")
         ticket = make_ticket()
         failed_run = ticket.affected_entity["run_id"]
@@ -248,15 +257,7 @@ def test_adf_rerun_through_the_service_principal_from_settings(arm, settings, mo
 
 
 def test_adf_rerun_with_a_wrong_client_secret_dead_letters_without_it(arm, settings, monkeypatch):
-    with FakeAzureAd(access_token=ARM_TOKEN) as aad:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
-        settings.AZURE_TENANT_ID = aad.tenant_id
-        settings.AZURE_CLIENT_ID = aad.client_id
-        settings.AZURE_CLIENT_SECRET = "not-the-secret"
-        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
-        settings.AZURE_MANAGEMENT_URL = arm.url
-        settings.AZURE_AUTHORITY_HOST = aad.authority
-        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+    with entra_id_for(arm, settings, monkeypatch, secret="not-the-secret"):
         make_policy(action="adf_rerun")
         ticket = make_ticket()
         arm.add_pipeline_run(
@@ -1251,15 +1252,7 @@ def test_airflow_refusing_our_password_stops_the_attempts(airflow, settings):
 
 
 def test_entra_id_refusing_our_client_secret_stops_the_attempts(arm, settings, monkeypatch):
-    with FakeAzureAd(access_token=ARM_TOKEN) as aad:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", aad.ca_bundle)
-        settings.AZURE_TENANT_ID = aad.tenant_id
-        settings.AZURE_CLIENT_ID = aad.client_id
-        settings.AZURE_CLIENT_SECRET = "not-the-secret"
-        settings.AZURE_SUBSCRIPTION_ID = arm.subscription_id
-        settings.AZURE_MANAGEMENT_URL = arm.url
-        settings.AZURE_AUTHORITY_HOST = aad.authority
-        settings.AZURE_DISABLE_INSTANCE_DISCOVERY = True
+    with entra_id_for(arm, settings, monkeypatch, secret="not-the-secret"):
         make_policy(action="adf_rerun", max_attempts=3, backoff_seconds=0)
         ticket = make_ticket()
         arm.add_pipeline_run(
