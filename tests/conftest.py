@@ -262,6 +262,15 @@ class SessionThreads:
         return thread
 
 
+def someone_waits_on(pid: int) -> bool:
+    """Whether some PostgreSQL session waits for a lock the session `pid` holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def while_held(hold: Callable[[], object], other: Callable[[], _T]) -> tuple[_T, bool]:
     """Run `other` while `hold`'s transaction is left uncommitted, commit it once `other`
     waits for it; `other`'s answer, and whether it waited (PostgreSQL says it was blocked by
@@ -285,19 +294,11 @@ def while_held(hold: Callable[[], object], other: Callable[[], _T]) -> tuple[_T,
         finally:
             connections.close_all()
 
-    def someone_waits() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                holder,
-            )
-            return bool(cursor.fetchone()[0])
-
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(held)
         assert holding.wait(10)
         answer = pool.submit(other)
-        waited = wait_for(someone_waits, 10, 0.02)
+        waited = wait_for(lambda: someone_waits_on(holder[0]), 10, 0.02)
         release.set()
         first.result(10)
         return answer.result(10), waited

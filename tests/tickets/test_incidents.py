@@ -26,7 +26,13 @@ from integrations.models import DeliveryStatus, OutboundDelivery, OutboundStatus
 from integrations.targets.base import incident_page
 from integrations.targets.jira import DESCRIPTION_LIMIT, incident_description, incident_summary
 from integrations.targets.slack import slack_incident_message
-from tests.conftest import SessionThreads, local_payload, wait_for, while_held
+from tests.conftest import (
+    SessionThreads,
+    local_payload,
+    someone_waits_on,
+    wait_for,
+    while_held,
+)
 from tickets import incidents
 from tickets.lifecycle import Actor
 from tickets.models import Incident, IncidentEvent, Ticket
@@ -1545,14 +1551,6 @@ def test_an_ingest_a_deadlock_aborted_runs_again_and_joins_its_incident(caplog):
         finally:
             connections.close_all()
 
-    def someone_waits() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                holder,
-            )
-            return bool(cursor.fetchone()[0])
-
     other = threading.Thread(target=hold_incident_then_culprit)
     other.start()
     assert holding.wait(10)
@@ -1568,7 +1566,9 @@ def test_an_ingest_a_deadlock_aborted_runs_again_and_joins_its_incident(caplog):
 
     joining = threading.Thread(target=ingest)
     joining.start()
-    wait_for(someone_waits, 10, 0.02)  # the ingest waits for the incident's row
+    wait_for(
+        lambda: someone_waits_on(holder[0]), 10, 0.02
+    )  # the ingest waits for the incident's row
     go.set()  # and now the incident's holder waits for the ingest's culprit lock
     joining.join(30)
     other.join(30)
@@ -1611,29 +1611,25 @@ def test_acting_on_an_incident_while_members_join_and_take_its_analysis_does_not
 
         return work
 
-    def blocked_by(holder: str) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                [pids[holder]],
-            )
-            return bool(cursor.fetchone()[0])
-
     threads = [thread("holder", hold(lambda: first, "held", "release"))]
     assert events["held"].wait(10)
     acting = thread("act", lambda: incidents.act(incident.pk, "acknowledge", Actor.system("t")))
     threads.append(acting)
-    wait_for(lambda: "act" in pids and blocked_by("holder"), 10, 0.02)
+    wait_for(lambda: "act" in pids and someone_waits_on(pids["holder"]), 10, 0.02)
     # Meanwhile two more join (committed), after the action read the members it locks.
     c = post(storm_failure("pl_c"))["ticket_id"]
     n = post(storm_failure("pl_n"))["ticket_id"]
     threads.append(thread("holder_c", hold(lambda: c, "held_c", "release_c")))
     assert events["held_c"].wait(10)
     events["release"].set()
-    wait_for(lambda: blocked_by("holder_c"), 10, 0.02)  # the action, at the member held
+    wait_for(lambda: someone_waits_on(pids["holder_c"]), 10, 0.02)  # the action, at the member held
     sharing = thread("share", lambda: incidents.share_analysis(n))
     threads.append(sharing)
-    wait_for(lambda: not sharing.is_alive() or ("share" in pids and blocked_by("act")), 10, 0.02)
+    wait_for(
+        lambda: not sharing.is_alive() or ("share" in pids and someone_waits_on(pids["act"])),
+        10,
+        0.02,
+    )
     events["release_c"].set()
     for started in threads:
         started.join(30)
