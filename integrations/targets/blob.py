@@ -1,5 +1,6 @@
 """Azure Blob Storage: the evidence of each ticket (raw payloads, normalized events, the RCA as
-JSON and Markdown), through `azure-storage-blob`. Uploads overwrite, so a retry is harmless."""
+JSON and Markdown), through `azure-storage-blob`. Uploads overwrite (the RCA files only one
+telling an earlier analysis), so a retry is harmless."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ RCA_REWRITE = "blob_rca_rewrite"
 # Analysed again after its evidence was kept (a fresh RCA, a log analysis attached).
 ANALYSED = "analysed"
 DEFAULT_CONTAINER = "rca-evidence"
+# The RCA files' metadata naming the analysis they tell (UTC ISO 8601: the strings compare).
+ANALYSED_AT_METADATA = "analysed_at"
+CONDITIONAL_WRITE_TRIES = 5
 
 
 # --- transport ----------------------------------------------------------------------------------
@@ -75,9 +79,18 @@ class BlobTransport:
         shared access signature, azure-storage-blob appends that signature to every `url`."""
         return urlsplit(self._container.url)._replace(query="").geturl().rstrip("/")
 
-    def upload_evidence(self, prefix: str, files: dict[str, tuple[bytes, str]]) -> str:
+    def upload_evidence(
+        self,
+        prefix: str,
+        files: dict[str, tuple[bytes, str]],
+        *,
+        analysed_at: dt.datetime | None = None,
+    ) -> str:
         """Upload each file to `<prefix>/<name>` (overwriting: safe to repeat), creating the
-        container when it is missing; returns the folder's URL."""
+        container when it is missing; returns the folder's URL.
+
+        Files that tell an analysis give its `analysed_at`: they are not overwritten by an
+        earlier analysis's (two re-analyses' rewrites can run at once, the older last)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         folder = prefix.strip("/")
@@ -85,12 +98,12 @@ class BlobTransport:
             blob_name = f"{folder}/{name.lstrip('/')}"
             try:
                 try:
-                    self._upload(blob_name, content, content_type)
+                    self._upload(blob_name, content, content_type, analysed_at)
                 except ResourceNotFoundError as exc:
                     if getattr(exc, "error_code", None) != "ContainerNotFound":
                         raise
                     self._create_container()
-                    self._upload(blob_name, content, content_type)
+                    self._upload(blob_name, content, content_type, analysed_at)
             except Exception as exc:
                 raise _map_azure_error(f"upload {blob_name}", exc) from exc
         return f"{self.container_url}/{folder}/"
@@ -119,14 +132,63 @@ class BlobTransport:
         )
         return f"{self._container.get_blob_client(blob_name).url}?{token}"
 
-    def _upload(self, blob_name: str, content: bytes, content_type: str) -> None:
+    def _upload(
+        self, blob_name: str, content: bytes, content_type: str, analysed_at: dt.datetime | None
+    ) -> None:
         from azure.storage.blob import ContentSettings
 
-        self._container.upload_blob(
-            blob_name,
-            content,
-            overwrite=True,
-            content_settings=ContentSettings(content_type=content_type),
+        if analysed_at is None:
+            self._container.upload_blob(
+                blob_name,
+                content,
+                overwrite=True,
+                content_settings=ContentSettings(content_type=content_type),
+            )
+            return
+        self._upload_unless_newer(
+            blob_name, content, ContentSettings(content_type=content_type), analysed_at
+        )
+
+    def _upload_unless_newer(
+        self, blob_name: str, content: bytes, content_settings: Any, analysed_at: dt.datetime
+    ) -> None:
+        """Write the blob unless it tells a later analysis (its `analysed_at` metadata). The
+        write is conditional on what was read (its ETag, or that there was none), so a writer
+        that read it before another's write reads again instead of overwriting."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import (
+            ResourceExistsError,
+            ResourceModifiedError,
+            ResourceNotFoundError,
+        )
+
+        version = analysed_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        blob = self._container.get_blob_client(blob_name)
+        for _ in range(CONDITIONAL_WRITE_TRIES):
+            condition: dict[str, Any]
+            try:
+                stored = blob.get_blob_properties()
+            except ResourceNotFoundError:
+                condition = {"match_condition": MatchConditions.IfMissing}
+            else:
+                if stored.metadata.get(ANALYSED_AT_METADATA, "") > version:
+                    return
+                condition = {"etag": stored.etag, "match_condition": MatchConditions.IfNotModified}
+            try:
+                blob.upload_blob(
+                    content,
+                    overwrite=True,
+                    metadata={ANALYSED_AT_METADATA: version},
+                    content_settings=content_settings,
+                    **condition,
+                )
+                return
+            except (ResourceModifiedError, ResourceExistsError):
+                continue  # written meanwhile: read it again
+        raise TransportError(
+            f"Azure Blob upload {blob_name}: rewritten by others {CONDITIONAL_WRITE_TRIES} times"
+            " while writing",
+            permanent=False,
         )
 
     def _create_container(self) -> None:
@@ -178,8 +240,8 @@ def _map_azure_error(what: str, exc: BaseException) -> TransportError:
 # --- messages -----------------------------------------------------------------------------------
 
 
-def evidence_files(ticket: Ticket, deliveries: list[Any]) -> dict[str, tuple[bytes, str]]:
-    """The evidence kept in Blob: raw payloads, normalized events, the RCA as JSON and Markdown."""
+def delivery_files(deliveries: list[Any]) -> dict[str, tuple[bytes, str]]:
+    """The evidence of what was received: raw payloads and normalized events."""
     files: dict[str, tuple[bytes, str]] = {}
     for delivery in deliveries:
         files[f"payloads/{delivery.tracking_id}.json"] = (
@@ -190,7 +252,7 @@ def evidence_files(ticket: Ticket, deliveries: list[Any]) -> dict[str, tuple[byt
             json.dumps(delivery.event, indent=2).encode(),
             "application/json",
         )
-    return {**files, **rca_files(ticket)}
+    return files
 
 
 def rca_files(ticket: Ticket) -> dict[str, tuple[bytes, str]]:
@@ -237,7 +299,8 @@ def rca_files(ticket: Ticket) -> dict[str, tuple[bytes, str]]:
 def _blob_upload(blob: BlobTransport, row: OutboundDelivery) -> None:
     ticket = fresh_ticket(row)
     deliveries = list(WebhookDelivery.objects.filter(ticket_id=ticket.pk).order_by("received_at"))
-    url = blob.upload_evidence(ticket.pk, evidence_files(ticket, deliveries))
+    url = blob.upload_evidence(ticket.pk, delivery_files(deliveries))
+    blob.upload_evidence(ticket.pk, rca_files(ticket), analysed_at=rca_version(ticket))
     Ticket.objects.filter(pk=ticket.pk).update(blob_log_url=url)
 
 
@@ -246,7 +309,12 @@ def _blob_rca_rewrite(blob: BlobTransport, row: OutboundDelivery) -> None:
     ticket = fresh_ticket(row)
     if not ticket.blob_log_url:
         wait_for(ticket, UPLOAD, "evidence")
-    blob.upload_evidence(ticket.pk, rca_files(ticket))
+    blob.upload_evidence(ticket.pk, rca_files(ticket), analysed_at=rca_version(ticket))
+
+
+def rca_version(ticket: Ticket) -> dt.datetime:
+    """Which analysis the RCA files tell (one not analysed yet tells the earliest)."""
+    return ticket.analysed_at or dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:

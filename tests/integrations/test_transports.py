@@ -6,6 +6,7 @@ No database: plain pytest functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import urllib.error
@@ -469,6 +470,60 @@ def test_blob_upload_evidence_and_read_back(
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     names = sorted(b.name for b in service.get_container_client(container).list_blobs())
     assert names == sorted(f"{prefix}/{name}" for name in FILES)
+
+
+def test_blob_rca_files_are_not_overwritten_by_an_earlier_analysis(
+    blob: BlobTransport, azurite: Azurite, container: str
+) -> None:
+    """Two re-analyses' rewrites can run at once, the one that read the older analysis
+    finishing last: the files keep the later analysis (a retry of it still writes)."""
+    first, second, third = (dt.datetime(2026, 12, 5, 9, m, tzinfo=dt.UTC) for m in (1, 2, 3))
+    rca = {"rca.md": (b"# second analysis", "text/markdown")}
+    blob.upload_evidence("ADF-7", rca, analysed_at=second)  # the container does not exist yet
+    blob.upload_evidence(
+        "ADF-7", {"rca.md": (b"# first analysis", "text/markdown")}, analysed_at=first
+    )
+    assert download(azurite, container, "ADF-7/rca.md") == (b"# second analysis", "text/markdown")
+
+    blob.upload_evidence(
+        "ADF-7", {"rca.md": (b"# second, again", "text/markdown")}, analysed_at=second
+    )
+    assert download(azurite, container, "ADF-7/rca.md")[0] == b"# second, again"
+    # Told in another zone, the same instant orders the same.
+    later = third.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    blob.upload_evidence(
+        "ADF-7", {"rca.md": (b"# third analysis", "text/markdown")}, analysed_at=later
+    )
+    assert download(azurite, container, "ADF-7/rca.md")[0] == b"# third analysis"
+
+
+def test_blob_rca_rewrite_read_before_a_later_one_lands_reads_again(
+    azurite: Azurite, container: str
+) -> None:
+    """A later analysis's files written between this writer's read and its write: its write
+    is refused (the ETag it read changed), it reads again and leaves the later files."""
+    older, newer = (dt.datetime(2026, 12, 5, 9, m, tzinfo=dt.UTC) for m in (1, 2))
+    setup = BlobTransport(azurite.connection_string, container, timeout=TIMEOUT * 3)
+    setup.upload_evidence("ADF-8", {"rca.md": (b"# oldest", "text/markdown")}, analysed_at=older)
+    other = BlobTransport(azurite.connection_string, container, timeout=TIMEOUT * 3)
+    reads = []
+
+    def land_the_later_analysis_after_the_first_read(response: Any) -> None:
+        if response.http_request.method == "HEAD":
+            reads.append(response.http_response.status_code)
+            if len(reads) == 1:
+                rca = {"rca.md": (b"# newer", "text/markdown")}
+                other.upload_evidence("ADF-8", rca, analysed_at=newer)
+
+    racing = BlobTransport(azurite.connection_string, container, timeout=TIMEOUT * 3)
+    racing._container = BlobServiceClient.from_connection_string(
+        azurite.connection_string, raw_response_hook=land_the_later_analysis_after_the_first_read
+    ).get_container_client(container)
+    rca = {"rca.md": (b"# older, read first", "text/markdown")}
+    racing.upload_evidence("ADF-8", rca, analysed_at=older)
+
+    assert len(reads) == 2  # refused once, read again
+    assert download(azurite, container, "ADF-8/rca.md")[0] == b"# newer"
 
 
 def test_blob_sas_url_reads_with_plain_urllib(blob: BlobTransport) -> None:
