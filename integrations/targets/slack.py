@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from analysis.rules.reading import cut_at_boundary
 from integrations.models import (
     OutboundDelivery,
     OutboundStatus,
@@ -342,11 +343,26 @@ def slack_escape(text: str, limit: int = 2900) -> str:
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
-def literal_block(heading: str, text: str, limit: int = 1500) -> dict[str, Any]:
+# Slack's limit on a block's text: 3,000 characters (a section's, a text object's). A rich_text
+# block's own limit is not documented, so its text keeps to this one, heading and "cut" marker
+# included. An RCA may be longer (Gemini's is up to 4,000 characters; JIRA and the API show it
+# whole).
+SLACK_BLOCK_TEXT_LIMIT = 3000
+
+
+def literal_block(heading: str, text: str, *, whole_at: str, whole_name: str) -> dict[str, Any]:
     """A bold heading over untrusted text shown exactly as it is: a rich_text block's text
     elements are not mrkdwn, so `*`, `_`, `~`, backticks, `<link|...>` and `<!channel>` in an
-    RCA stay literal and a quoted path keeps its characters (mrkdwn has no escape for them)."""
-    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    RCA stay literal and a quoted path keeps its characters (mrkdwn has no escape for them).
+    Text over Slack's limit is cut at a sentence or word boundary and marked as cut, with a
+    link to `whole_at`, the page that shows it whole (`whole_name`: "the ticket")."""
+    marker = [
+        {"type": "text", "text": " [cut: read it whole on "},
+        {"type": "link", "url": whole_at, "text": whole_name},
+        {"type": "text", "text": "]"},
+    ]
+    budget = SLACK_BLOCK_TEXT_LIMIT - len(heading) - 1 - sum(len(e["text"]) for e in marker)
+    cut = len(text) > budget
     return {
         "type": "rich_text",
         "elements": [
@@ -354,7 +370,8 @@ def literal_block(heading: str, text: str, limit: int = 1500) -> dict[str, Any]:
                 "type": "rich_text_section",
                 "elements": [
                     {"type": "text", "text": heading, "style": {"bold": True}},
-                    {"type": "text", "text": f"\n{shown}"},
+                    {"type": "text", "text": f"\n{cut_at_boundary(text, budget)}"},
+                    *(marker if cut else []),
                 ],
             }
         ],
@@ -418,7 +435,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
                 ),
             ],
         },
-        literal_block("Root cause", rca),
+        literal_block("Root cause", rca, whole_at=ticket_url(ticket), whole_name="the ticket"),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]},
     ]
     blocks.extend(_remediation_blocks(ticket))
@@ -655,7 +672,9 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
                 },
             ],
         },
-        literal_block("Shared cause", page.cause),
+        literal_block(
+            "Shared cause", page.cause, whole_at=incident_url(incident), whole_name="the incident"
+        ),
         {
             "type": "section",
             "text": {"type": "mrkdwn", "text": f"*Members*\n{slack_escape(members, 2800)}"},

@@ -759,6 +759,40 @@ def test_a_gemini_rca_with_links_and_mentions_stays_text_in_slack_and_jira():
     assert f"{{noformat}}\n1. Check {rca}\n{{noformat}}" in description
 
 
+def test_a_long_rca_shows_in_slack_up_to_its_block_limit_cut_at_a_word_with_a_link(settings):
+    """Slack showed the first 1,500 characters of an RCA JIRA and the API show whole (up to
+    4,000): it shows as much as a block's 3,000 characters take, cut between words and marked
+    as cut, with a link to the ticket that shows the rest. A short one is shown whole."""
+    from integrations.targets.slack import slack_alert
+
+    settings.PUBLIC_BASE_URL = "https://rca.example.test"
+    words = " ".join(f"word{n:04d}" for n in range(450))  # 4,049 characters, no sentence end
+    ticket = Ticket(id="ADF-20261205T000000-abc123", pipeline="pl_x", rca_result=words)
+
+    _, blocks = slack_alert(ticket)
+    rich = next(b for b in blocks if b["type"] == "rich_text")
+    heading, text, *marker = rich["elements"][0]["elements"]
+    shown = text["text"].removeprefix("\n")
+    assert shown.endswith("…") and words.startswith(shown.removesuffix("…"))
+    assert words[len(shown) - 1] == " "  # the last word shown is whole
+    assert marker == [
+        {"type": "text", "text": " [cut: read it whole on "},
+        {
+            "type": "link",
+            "url": f"{settings.PUBLIC_BASE_URL}/tickets/{ticket.pk}/",
+            "text": "the ticket",
+        },
+        {"type": "text", "text": "]"},
+    ]
+    total = sum(len(e["text"]) for e in (heading, text, *marker))
+    assert 3000 - 12 <= total <= 3000  # Slack's limit on a block's text
+
+    ticket.rca_result = words[:2900]
+    _, blocks = slack_alert(ticket)
+    rich = next(b for b in blocks if b["type"] == "rich_text")
+    assert rich["elements"][0]["elements"][1:] == [{"type": "text", "text": f"\n{words[:2900]}"}]
+
+
 def test_the_slack_alert_says_when_the_response_is_due_while_the_sla_clock_runs(
     celery_worker, targets
 ):
