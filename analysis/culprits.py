@@ -434,6 +434,36 @@ def culprit_of_resource_id(resource_id: str) -> Culprit | None:
     return Culprit(CulpritKind.AZURE_RESOURCE, resource_id[:KEY_LIMIT])
 
 
+# A log search alert scoped to a Log Analytics workspace targets that workspace, which most
+# log alert rules of a platform query: taking it as the culprit made one incident, paged once,
+# of unrelated alerts (an API's errors, a VM's heartbeat, a slow pipeline) about a workspace
+# that is not at fault. Such an alert is about the resource its rows name, when they name one:
+# its `_ResourceId` dimension or a configuration item that is a resource id.
+_LOG_ANALYTICS_WORKSPACE = ("microsoft.operationalinsights", "workspaces")
+_ROW_RESOURCE_DIMENSIONS = ("_resourceid", "resourceid")
+
+
+def _is_log_analytics_workspace(resource_id: str) -> bool:
+    parts = resource_id.strip().lower().rstrip("/").split("/")
+    return len(parts) == 9 and tuple(parts[6:8]) == _LOG_ANALYTICS_WORKSPACE
+
+
+def _resource_its_rows_name(resource: Mapping[str, Any]) -> Culprit | None:
+    dimensions = resource.get("dimensions")
+    named = [
+        value
+        for name, value in (dimensions.items() if isinstance(dimensions, Mapping) else ())
+        if str(name).lower() in _ROW_RESOURCE_DIMENSIONS
+    ]
+    items = resource.get("configuration_items")
+    for candidate in [*named, *(items if isinstance(items, list) else ())]:
+        if isinstance(candidate, str) and not _is_log_analytics_workspace(candidate):
+            culprit = culprit_of_resource_id(candidate)
+            if culprit is not None:
+                return culprit
+    return None
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -442,7 +472,8 @@ def extract_culprit(
 ) -> Culprit | None:
     """The dependency a (redacted) failure names, or None when it names none. Never raises.
 
-    An Azure Monitor alert's culprit (`source` "azure-monitor") is its target resource; any
+    An Azure Monitor alert's culprit (`source` "azure-monitor") is its target resource (a log
+    search alert on a Log Analytics workspace: the resource its rows name, else none); any
     other failure's comes from its error text, the most specific kind first (a SQL server
     before the API host of its URL). Callers pass how the event is processed, so an ADF
     failure that came in an alert is read as an ADF failure.
@@ -458,6 +489,8 @@ def _extract(message: str, resource: Mapping[str, Any], source: str) -> Culprit 
     if source == "azure-monitor":
         resource_id = resource.get("resource_id")
         if isinstance(resource_id, str) and resource_id:
+            if _is_log_analytics_workspace(resource_id):
+                return _resource_its_rows_name(resource)
             return culprit_of_resource_id(resource_id)
     text = message[:SCAN_LIMIT]
     for extractor in _EXTRACTORS:

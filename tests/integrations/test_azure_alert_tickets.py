@@ -391,6 +391,39 @@ def test_adf_failures_from_log_alerts_blame_their_dependency_not_the_workspace(w
     assert culprits == {"sql-server:sqlsrv-sales-prod.database.windows.net"}
 
 
+def test_log_alerts_of_unrelated_rules_on_one_workspace_form_no_incident(webhook_client):
+    """Most log alert rules query one Log Analytics workspace: taking it as their culprit made
+    one incident, paged once and explained as "2 Azure alert rules fired on" the workspace, of
+    a VM's processor time and a heartbeat count."""
+    from tickets.models import Incident
+
+    ids = [
+        webhook_client(AZURE, load(name)).json()["ticket_id"]
+        for name in ("common_log_v1_fired.json", "noncommon_log_alert.json")
+    ]
+    assert len(set(ids)) == 2
+    assert set(Ticket.objects.filter(pk__in=ids).values_list("culprit", flat=True)) == {""}
+    assert not Incident.objects.exists()
+
+
+def test_a_log_alert_on_a_workspace_blames_the_resource_its_rows_name(webhook_client):
+    body = shared_payload("azure_common_log_v2_scheduled_query_fired.json")
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion["dimensions"] = [
+        {
+            "name": "_ResourceId",
+            "value": "/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/rg/"
+            "providers/microsoft.sql/servers/sql-prod-01/databases/dw",
+        }
+    ]
+    ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.culprit, ticket.culprit_detail) == (
+        "sql-server:sql-prod-01.database.windows.net",
+        "dw",
+    )
+
+
 def test_alerts_grouped_on_one_resource_are_explained_as_alerts(webhook_client, settings):
     """Two rules firing on one storage account form an incident about the account; its shared
     cause speaks of alerts on it, not of failing pipelines to rerun."""
