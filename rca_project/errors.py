@@ -4,7 +4,8 @@ Django calls `server_error` (handler500) for any exception a view or middleware 
 inside the `except` block, so the exception is at hand. PostgreSQL or Redis being unreachable
 (the API's list and stats, the token exchange and sign-in, whose lockout counts live in Redis)
 answers 503 with `Retry-After`; the API and the webhooks answer JSON, the pages HTML. A path
-nothing serves (handler404) is answered the same way.
+nothing serves (handler404), and a request Django refuses before any view sees it (handler400),
+are answered the same way.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ import sys
 
 import redis
 from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.views import defaults
 
 from tickets.dashboard.views import CONTENT_SECURITY_POLICY, page_not_found
 from tickets.dashboard.views import server_error as error_page
@@ -63,6 +71,21 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": f"no such endpoint: {request.path}"}, status=404)
     return page_not_found(request, exception)
+
+
+# Refusals whose message names the problem and what to change, and holds nothing secret
+# ("Invalid HTTP_HOST header: 'x'. You may need to add 'x' to ALLOWED_HOSTS.").
+_NAMED_REFUSALS = (DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: JSON naming the problem for the API and the webhooks (a sender shows what it
+    was answered; a Host header missing from ALLOWED_HOSTS, the first thing a new deployment's
+    webhooks meet, was an HTML page saying only "Bad Request"), otherwise Django's page."""
+    if wants_json(request):
+        reason = str(exception) if isinstance(exception, _NAMED_REFUSALS) else "bad request"
+        return JsonResponse({"error": reason}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

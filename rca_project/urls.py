@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("tickets.dashboard.urls")),
 ]
 
+handler400 = "rca_project.errors.bad_request"
 handler404 = "rca_project.errors.not_found"
 handler500 = "rca_project.errors.server_error"

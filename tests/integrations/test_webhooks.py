@@ -879,6 +879,26 @@ def test_an_unknown_webhook_or_api_path_is_a_json_404_and_a_page_stays_html(clie
     assert page["Content-Type"].startswith("text/html")
 
 
+def test_a_host_missing_from_allowed_hosts_is_a_json_400_naming_it(
+    webhook_client, client, settings
+):
+    """A new deployment's first webhooks often reach it by a name ALLOWED_HOSTS lacks: the
+    sender was answered an HTML page saying only "Bad Request", nothing of why."""
+    settings.ALLOWED_HOSTS = ["rca.example.com"]
+    host = "rca.internal.example.net"
+    answer = webhook_client(ADF, local_payload("adf_failure.json"), HTTP_HOST=host)
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": f"Invalid HTTP_HOST header: '{host}'. You may need to add '{host}' to "
+        "ALLOWED_HOSTS."
+    }
+    assert not WebhookDelivery.objects.exists()
+    listed = client.get("/api/v1/tickets/", HTTP_HOST=host)
+    assert listed.status_code == 400 and "ALLOWED_HOSTS" in listed.json()["error"]
+    page = client.get("/login/", HTTP_HOST=host)
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
 def test_nul_characters_are_stored_safely(webhook_client):
     body = local_payload("adf_failure.json")
     body["error_message"] = "bad\u0000byte in row 7"
