@@ -202,36 +202,45 @@ def analyse_tickets(
 RCA_REQUESTED = "rca requested"
 # In the audit details of a request a run asked for earlier answers (nothing more queued).
 ANSWERED_BY_EARLIER = "answered_by_earlier"
-# In the audit details of a request whose run the broker refused (`rca_request_not_queued`).
+# In the audit details of a request whose run the broker refused.
 NOT_QUEUED = "not_queued"
 
 
-def record_rca_request(ticket_id: str, actor: Actor, *, note: str = "") -> AuditLog | None:
-    """Staff asked for a new RCA: audit it (analysis.tasks.request_fresh_rca runs it); the
-    audit entry of a request a run is to answer. None when a fresh RCA asked for earlier is
-    still under way (a double click): it answers this request too (`rca_request_under_way`);
-    it is audited as answered by that one, so clicks that keep coming while a run that died
-    is still in its window do not keep it shut. The ticket's lock makes two requests at the
-    same instant one run."""
+def request_rca(
+    ticket_id: str, actor: Actor, *, publish: Callable[[], object], note: str = ""
+) -> bool:
+    """Staff asked for a new RCA: `publish` its run (analysis.tasks.request_fresh_rca) and
+    audit it. False when a fresh RCA asked for earlier is still under way (a double click): it
+    answers this request too (`rca_request_under_way`); it is audited as answered by that one,
+    so clicks that keep coming while a run that died is still in its window do not keep it
+    shut. A run the broker refused is audited `not_queued` (it answers no later request) and
+    the refusal is raised once that is committed.
+
+    The ticket's lock is held until the run is published or refused: two requests at the same
+    instant are one run, and a request is never answered by one whose run the broker is about
+    to refuse. The run may start before the commit; it writes its analysis after it (the same
+    lock), later than this request."""
+    refusal: Exception | None = None
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
         under_way = rca_request_under_way(ticket)
         details: dict[str, Any] = {}
         if note := redact(note.strip()):
             details["note"] = note
+        request = lifecycle.audit_entry(ticket, actor, RCA_REQUESTED)  # made before its run
         if under_way:
             details[ANSWERED_BY_EARLIER] = True
-        entry = lifecycle.write_audit(ticket, actor, RCA_REQUESTED, details=details or None)
-    return None if under_way else entry
-
-
-def rca_request_not_queued(request_id: int) -> None:
-    """The broker refused the run of this request (audited and committed): it answers no
-    later request, which queues a run of its own."""
-    entry = AuditLog.objects.filter(pk=request_id).first()
-    if entry is not None:
-        entry.details = {**entry.details, NOT_QUEUED: True}
-        entry.save(update_fields=["details"])
+        else:
+            try:
+                publish()
+            except Exception as exc:
+                details[NOT_QUEUED] = True
+                refusal = exc
+        request.details = details
+        request.save()
+    if refusal is not None:
+        raise refusal
+    return not under_way
 
 
 def rca_request_under_way(ticket: Ticket) -> bool:

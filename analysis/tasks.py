@@ -2,7 +2,6 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from django.db import transaction
 
 from analysis import log_jobs, services
 from rca_project.celery import DATABASE_UNAVAILABLE
@@ -37,23 +36,16 @@ def recover_stale_log_analyses() -> dict[str, int]:
 
 
 def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
-    """Staff asked for a new RCA: audit it, then re-run the analysis in the background. False
-    when one asked for earlier is still under way and answers this request too."""
-    request = services.record_rca_request(ticket_id, actor, note=note)
-    if request is None:
-        return False
-    transaction.on_commit(lambda: _queue_fresh_rca(ticket_id, request.pk))
-    return True
-
-
-def _queue_fresh_rca(ticket_id: str, request_id: int) -> None:
-    """Publish the fresh RCA. A request whose run the broker refused is marked so (it answers
-    no later one) and the refusal goes on to the caller (the API's 503)."""
-    try:
-        analyse_ticket.delay(ticket_id, force=True)
-    except Exception:
-        services.rca_request_not_queued(request_id)
-        raise
+    """Staff asked for a new RCA: audit it and re-run the analysis in the background. False
+    when one asked for earlier is still under way and answers this request too; the broker's
+    refusal is raised (`KombuError`: the API's 503), the request audited as not queued. Not
+    to be called inside a transaction: the request is committed with what the broker said."""
+    return services.request_rca(
+        ticket_id,
+        actor,
+        note=note,
+        publish=lambda: analyse_ticket.delay(ticket_id, force=True),
+    )
 
 
 def analyse_detached_member(

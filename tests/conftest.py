@@ -221,6 +221,86 @@ def celery_worker(transactional_db) -> Iterator[Any]:
     redis.Redis.from_url(_test_redis_url()).delete(*queues)
 
 
+@pytest.fixture
+def queued_analyses() -> Iterator[Callable[[], list[str]]]:
+    """The `argsrepr` of each analysis task this run's queue holds on the real broker, oldest
+    first (its queue emptied before and after the test)."""
+    client = redis.Redis.from_url(celery_app.conf.broker_url)
+    queue = celery_app.conf.task_default_queue
+    client.delete(queue)
+
+    def queued() -> list[str]:
+        messages = [json.loads(raw) for raw in reversed(client.lrange(queue, 0, -1))]
+        return [
+            m["headers"]["argsrepr"]
+            for m in messages
+            if m["headers"]["task"] == "analysis.tasks.analyse_ticket"
+        ]
+
+    yield queued
+    client.delete(queue)
+    client.close()
+
+
+class RefusingBroker:
+    """A broker address that takes each connection and closes it unanswered (as a Redis going
+    down does): at once, or, once `hold()` is called, not before `refuse()` (a publish hangs
+    there meanwhile; `connected` says one has come)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self._server.getsockname()[1]}/0"
+        self.connected = threading.Event()
+        self._refused = threading.Event()
+        self._refused.set()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def hold(self) -> None:
+        self._refused.clear()
+
+    def refuse(self) -> None:
+        self._refused.set()
+
+    def close(self) -> None:
+        self.refuse()
+        self._server.close()
+
+    def _serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            self.connected.set()
+            threading.Thread(target=self._refuse, args=(client,), daemon=True).start()
+
+    def _refuse(self, client: Any) -> None:
+        self._refused.wait(30)
+        client.close()
+
+
+@pytest.fixture
+def refusing_broker(monkeypatch) -> Iterator[RefusingBroker]:
+    """The app's producers publish to a `RefusingBroker` (a connection of their own each)."""
+    from contextlib import contextmanager
+
+    broker = RefusingBroker()
+
+    @contextmanager
+    def producer_or_acquire(producer: Any = None) -> Iterator[Any]:
+        with celery_app.connection_for_write(broker.url) as refusing, refusing.Producer() as dead:
+            yield dead
+
+    monkeypatch.setattr(celery_app, "producer_or_acquire", producer_or_acquire)
+    yield broker
+    broker.close()
+
+
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Poll until `condition()` is truthy; fail the test with a clear message otherwise."""
     deadline = time.monotonic() + timeout

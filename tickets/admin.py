@@ -7,6 +7,7 @@ ownership, SLA and suppression rules.
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from django import forms
@@ -17,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from kombu.exceptions import KombuError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from analysis.tasks import request_fresh_rca
@@ -53,6 +55,8 @@ LIST_DEFERRED = (
     "latest_run",
     "links",
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ReadOnlyPageAdmin(admin.ModelAdmin):
@@ -442,14 +446,25 @@ class TicketAdmin(ReadOnlyPageAdmin):
     @admin.action(description="Re-run the root-cause analysis", permissions=["change"])
     def rerun_rca(self, request, queryset):
         actor = Actor.for_user(request.user, via="admin")
-        queued = answered = 0
+        queued = answered = refused = 0
         for ticket_id in queryset.values_list("pk", flat=True):
-            if request_fresh_rca(ticket_id, actor):
-                queued += 1
-            else:
-                answered += 1
+            try:
+                if request_fresh_rca(ticket_id, actor):
+                    queued += 1
+                else:
+                    answered += 1
+            except KombuError:  # the request is audited, not queued
+                refused += 1
         if queued:
             self.message_user(request, f"Fresh RCA requested for {queued} ticket(s).")
+        if refused:
+            logger.warning("fresh RCA of %d ticket(s) not queued: the broker refused it", refused)
+            self.message_user(
+                request,
+                f"Not queued for {refused} ticket(s): the analysis queue is unavailable; ask "
+                "again in a few minutes.",
+                level=messages.ERROR,
+            )
         if answered:
             self.message_user(
                 request,

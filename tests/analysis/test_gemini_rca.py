@@ -410,13 +410,12 @@ def test_the_same_failure_reuses_a_recent_rca_without_a_call(gemini):
     assert outcomes(second) == ["cache_hit"]
 
 
-def test_staff_can_ask_for_a_fresh_rca(gemini, django_capture_on_commit_callbacks):
+def test_staff_can_ask_for_a_fresh_rca(gemini, queued_analyses):
     ticket = analysed(new_ticket())
     gemini.rca_answer = {**GOOD_RCA, "root_cause": "A fresher look: the firewall rule expired."}
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        tasks.request_fresh_rca(ticket.pk, Actor.system("staff"))
-    assert len(callbacks) == 1  # the re-run goes to the worker
+    tasks.request_fresh_rca(ticket.pk, Actor.system("staff"))
+    assert queued_analyses() == [f"('{ticket.pk}',)"]  # the re-run goes to the worker
     services.analyse_ticket(ticket.pk, force=True, reason="re-run requested")
 
     ticket.refresh_from_db()

@@ -3,6 +3,7 @@ answers 200 with the ticket, 409 with the reason when the change is not allowed.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -94,23 +95,20 @@ def test_a_note_too_long_is_a_400(responder):
     assert "note" in response.json()["detail"]
 
 
-def test_rerun_rca_is_audited_and_queued_on_commit(responder, django_capture_on_commit_callbacks):
+def test_rerun_rca_is_audited_and_queued(responder, queued_analyses):
     ticket = make_ticket()
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/rerun-rca/")
+    response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/rerun-rca/")
 
     assert response.status_code == 202
     assert response.json() == {"ticket_id": ticket.pk, "status": "queued"}
     entry = AuditLog.objects.get(ticket=ticket, action="rca requested")
     assert entry.user == responder
-    assert len(callbacks) == 1  # the analysis task, published once the audit entry commits
+    assert queued_analyses() == [f"('{ticket.pk}',)"]  # the analysis task, forced
     assert jwt_client(responder).post("/api/v1/tickets/nope/rerun-rca/").status_code == 404
 
 
-def test_a_double_click_on_rerun_rca_queues_one_analysis(
-    responder, settings, django_capture_on_commit_callbacks
-):
+def test_a_double_click_on_rerun_rca_queues_one_analysis(responder, settings, queued_analyses):
     """The second request, made while the first one's analysis has not been written, is
     audited and answered by that analysis (one Gemini call, one rewrite of JIRA and Slack)."""
     settings.GEMINI_API_KEY = ""
@@ -118,25 +116,22 @@ def test_a_double_click_on_rerun_rca_queues_one_analysis(
     api = jwt_client(responder)
     rerun = f"/api/v1/tickets/{ticket.pk}/rerun-rca/"
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        answers = [api.post(rerun).json()["status"] for _ in range(2)]
+    answers = [api.post(rerun).json()["status"] for _ in range(2)]
 
     assert answers == ["queued", "already_queued"]
-    assert len(callbacks) == 1
+    assert len(queued_analyses()) == 1
     assert AuditLog.objects.filter(ticket=ticket, action="rca requested").count() == 2
     # Analysed since (its run ended), or asked for long ago (its run died): asked again, it runs.
     services.analyse_ticket(ticket.pk, force=True)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert api.post(rerun).json()["status"] == "queued"
+    assert api.post(rerun).json()["status"] == "queued"
     AuditLog.objects.filter(ticket=ticket).update(created_at=timezone.now() - timedelta(hours=1))
     Ticket.objects.filter(pk=ticket.pk).update(analysed_at=timezone.now() - timedelta(hours=2))
-    with django_capture_on_commit_callbacks(execute=False) as more:
-        assert api.post(rerun).json()["status"] == "queued"
-    assert len(callbacks) == len(more) == 1
+    assert api.post(rerun).json()["status"] == "queued"
+    assert len(queued_analyses()) == 3
 
 
 def test_clicks_answered_by_a_run_that_died_do_not_keep_rerun_rca_shut(
-    responder, settings, django_capture_on_commit_callbacks
+    responder, settings, queued_analyses
 ):
     """The run asked for first died (no analysis came); clicks kept coming inside its window,
     each answered by it. Once that run's window has passed, the next click queues a run."""
@@ -144,14 +139,11 @@ def test_clicks_answered_by_a_run_that_died_do_not_keep_rerun_rca_shut(
     ticket = make_ticket()
     api = jwt_client(responder)
     rerun = f"/api/v1/tickets/{ticket.pk}/rerun-rca/"
-    with django_capture_on_commit_callbacks(execute=False):
-        assert api.post(rerun).json()["status"] == "queued"
+    assert api.post(rerun).json()["status"] == "queued"
     AuditLog.objects.filter(ticket=ticket).update(created_at=timezone.now() - timedelta(hours=1))
     Ticket.objects.filter(pk=ticket.pk).update(analysed_at=timezone.now() - timedelta(hours=2))
-    with django_capture_on_commit_callbacks(execute=False):
-        assert api.post(rerun).json()["status"] == "queued"  # the first run's window has passed
-    with django_capture_on_commit_callbacks(execute=False):
-        assert api.post(rerun).json()["status"] == "already_queued"
+    assert api.post(rerun).json()["status"] == "queued"  # the first run's window has passed
+    assert api.post(rerun).json()["status"] == "already_queued"
     # The second run died too: only its own request, not the click it answered, keeps it shut.
     AuditLog.objects.filter(ticket=ticket, details__has_key="answered_by_earlier").update(
         created_at=timezone.now()
@@ -159,29 +151,19 @@ def test_clicks_answered_by_a_run_that_died_do_not_keep_rerun_rca_shut(
     AuditLog.objects.filter(ticket=ticket).exclude(details__has_key="answered_by_earlier").update(
         created_at=timezone.now() - timedelta(hours=1)
     )
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert api.post(rerun).json()["status"] == "queued"
-    assert len(callbacks) == 1
+    assert api.post(rerun).json()["status"] == "queued"
+    assert len(queued_analyses()) == 3
 
 
-def test_rerun_rca_with_the_broker_down_is_a_503(responder, monkeypatch):
-    from kombu.exceptions import OperationalError
-
-    from analysis.tasks import analyse_ticket
-
-    def broker_down(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(analyse_ticket, "delay", broker_down)
+def test_rerun_rca_with_the_broker_down_is_a_503(responder, refusing_broker):
     ticket = make_ticket()
 
-    # The test's transaction never commits, so run the on-commit publication as it happens.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("django.db.transaction.on_commit", lambda callback, **_: callback())
-        response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/rerun-rca/")
+    response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/rerun-rca/")
 
     assert response.status_code == 503
     assert response.json() == {"error": "the analysis queue is unavailable; retry later"}
+    entry = AuditLog.objects.get(ticket=ticket, action="rca requested")
+    assert entry.details == {"not_queued": True}  # kept, though the request failed
 
 
 def test_audit_is_paginated_oldest_first():
@@ -300,3 +282,39 @@ def test_a_rerun_rca_the_broker_refused_does_not_answer_the_next_one(monkeypatch
 
     assert response.json() == {"ticket_id": ticket.pk, "status": "queued"}
     assert published == [(ticket.pk,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rerun_rca_asked_while_an_earlier_ones_run_is_being_refused_is_not_answered_by_it(
+    refusing_broker,
+):
+    """A double click while the broker hangs: the second request waited for the first's run to
+    be queued (the ticket's lock), so it is not told `already_queued` by a run the broker then
+    refuses (no analysis would come); it asks the broker itself, and is refused too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    ticket = make_ticket()
+    rerun = f"/api/v1/tickets/{ticket.pk}/rerun-rca/"
+    clients = [jwt_client(make_user("responder", username=name)) for name in ("ann", "bo")]
+
+    def ask(api) -> int:
+        try:
+            return api.post(rerun).status_code
+        finally:
+            connections.close_all()
+
+    refusing_broker.hold()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(ask, clients[0])
+        assert refusing_broker.connected.wait(10)  # its run is being published
+        second = pool.submit(ask, clients[1])
+        time.sleep(1)  # the second has asked
+        refusing_broker.refuse()
+        answers = [first.result(30), second.result(30)]
+
+    assert answers == [503, 503]
+    entries = AuditLog.objects.filter(ticket=ticket, action="rca requested").order_by("pk")
+    assert [entry.details for entry in entries] == [{"not_queued": True}] * 2
+    assert not services.rca_request_under_way(Ticket.objects.get(pk=ticket.pk))

@@ -567,9 +567,7 @@ def test_action_on_unknown_ticket_is_404():
     )
 
 
-def test_only_responders_and_up_are_offered_and_may_ask_for_a_fresh_rca(
-    django_capture_on_commit_callbacks,
-):
+def test_only_responders_and_up_are_offered_and_may_ask_for_a_fresh_rca(queued_analyses):
     """The ticket page had no way to ask for a fresh RCA (only the API and admin had one)."""
     ticket = make_ticket()
     rerun = f"/tickets/{ticket.pk}/rerun-rca/"
@@ -577,10 +575,9 @@ def test_only_responders_and_up_are_offered_and_may_ask_for_a_fresh_rca(
     viewer.force_login(make_user("vic", "viewer"))
     assert rerun not in viewer.get(f"/tickets/{ticket.pk}/").content.decode()
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        refused = viewer.post(rerun, {"csrfmiddlewaretoken": viewer.cookies["csrftoken"].value})
+    refused = viewer.post(rerun, {"csrfmiddlewaretoken": viewer.cookies["csrftoken"].value})
     assert refused.status_code == 403
-    assert not callbacks
+    assert not queued_analyses()
     assert not AuditLog.objects.filter(ticket=ticket, action="rca requested").exists()
 
     for role in ("responder", "admin"):
@@ -591,17 +588,31 @@ def test_only_responders_and_up_are_offered_and_may_ask_for_a_fresh_rca(
         assert client.post(rerun).status_code == 403  # no CSRF token: refused
         AuditLog.objects.filter(ticket=ticket, action="rca requested").delete()
 
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            token = client.cookies["csrftoken"].value
-            answers = [client.post(rerun, {"csrfmiddlewaretoken": token}) for _ in range(2)]
+        token = client.cookies["csrftoken"].value
+        queued = len(queued_analyses())
+        answers = [client.post(rerun, {"csrfmiddlewaretoken": token}) for _ in range(2)]
 
         assert [a.headers["Location"] for a in answers] == [f"/tickets/{ticket.pk}/"] * 2
-        assert len(callbacks) == 1, role  # the second is answered by the first
+        assert len(queued_analyses()) == queued + 1, role  # the second is answered by the first
         entries = AuditLog.objects.filter(ticket=ticket, action="rca requested")
         assert [e.actor_name for e in entries] == [f"{role}-rerun"] * 2
         page = client.get(f"/tickets/{ticket.pk}/").content.decode()
         assert "Fresh RCA requested" in page and "under way: it answers this request" in page
         assert 'id="rca-under-way"' in page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_data")
+def test_a_fresh_rca_the_broker_refused_says_not_queued(refusing_broker):
+    ticket = make_ticket()
+
+    page = client_for("responder").post(f"/tickets/{ticket.pk}/rerun-rca/", follow=True)
+
+    text = page.content.decode()
+    assert "Not queued: the analysis queue is unavailable" in text
+    assert 'id="rca-under-way"' not in text
+    entry = AuditLog.objects.get(ticket=ticket, action="rca requested")
+    assert entry.details == {"not_queued": True}
 
 
 def test_a_fresh_rca_for_an_unknown_ticket_is_404():

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.templatetags.static import static
@@ -444,13 +443,12 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         body = TransitionSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         try:
-            with transaction.atomic():
-                queued = request_fresh_rca(
-                    pk, Actor.for_user(request.user, via="api"), note=body.validated_data["note"]
-                )
+            queued = request_fresh_rca(
+                pk, Actor.for_user(request.user, via="api"), note=body.validated_data["note"]
+            )
         except Ticket.DoesNotExist as exc:
             raise NotFound("no ticket with this id") from exc
-        except KombuError as exc:  # published on commit: the request is audited, not queued
+        except KombuError as exc:  # the request is audited, not queued
             raise QueueUnavailable from exc
         answer = {"ticket_id": pk, "status": "queued" if queued else "already_queued"}
         return Response(answer, status=status.HTTP_202_ACCEPTED)

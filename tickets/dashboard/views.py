@@ -625,11 +625,10 @@ def ticket_rerun_rca(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpR
     """Ask for a fresh RCA (analysis.tasks.request_fresh_rca audits and queues it), as the
     API's `rerun-rca` does."""
     try:
-        with transaction.atomic():
-            queued = request_fresh_rca(ticket_id, Actor.for_user(request.user, via="dashboard"))
+        queued = request_fresh_rca(ticket_id, Actor.for_user(request.user, via="dashboard"))
     except Ticket.DoesNotExist as exc:
         raise Http404("No such ticket.") from exc
-    except KombuError:  # published on commit: the request is audited, not queued
+    except KombuError:  # the request is audited, not queued
         logger.warning("fresh RCA of %s not queued: the broker refused it", ticket_id)
         messages.error(
             request, "Not queued: the analysis queue is unavailable; ask again in a few minutes."
