@@ -93,7 +93,7 @@ class RemediationAdmin(ReadOnlyPageAdmin):
     list_filter = ("status", "action", "dry_run")
     search_fields = ("ticket__id", "run_key", "external_run_id")
     readonly_fields = [field.name for field in Remediation._meta.fields]
-    actions = ("approve", "decline")
+    actions = ("approve", "decline", "retry")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -120,3 +120,18 @@ class RemediationAdmin(ReadOnlyPageAdmin):
     @admin.action(description="Decline the selected remediations", permissions=["change"])
     def decline(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._decide(request, queryset, False)
+
+    @admin.action(
+        description="Retry the selected remediations (a failed last attempt)",
+        permissions=["change"],
+    )
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = Actor.for_user(request.user, via="admin")  # type: ignore[arg-type]
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                remediation.retry(pk, actor, via="admin")
+                done += 1
+            except remediation.RemediationError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"{done} remediation(s) retried.")

@@ -394,8 +394,9 @@ class RemediationQuerySet(models.QuerySet):
 # In a succeeded remediation's `details`: its run was no longer the ticket's latest (a newer
 # one failed since), so it left the ticket open; it counts as no fix in the stats.
 LEFT_OPEN = "ticket_left_open"
-# In a failed remediation's `details`: why no next attempt follows it (its service refused the
-# service's own credentials, or its watch ended with the rerun perhaps still running).
+# In a failed remediation's `details`: why no next attempt at its run follows it (its service
+# refused the service's own credentials, or its watch ended with the rerun perhaps still
+# running); a newer run's failure is proposed still, and people may retry it.
 NO_NEXT_ATTEMPT = "no_next_attempt"
 # In a succeeded remediation's `details`: people had resolved its ticket before it ended (the
 # ticket's resolution then was theirs, not the source's report of the rerun), so people fixed

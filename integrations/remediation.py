@@ -249,7 +249,8 @@ def decide(
 
 def _rerunnable_run(ticket: Ticket) -> dict[str, Any]:
     """`Ticket.latest_run`, or, while the latest failure is a try Airflow retries by itself
-    (nothing of it failed to rerun yet), the run kept for a remediation meanwhile (`rerun`)."""
+    (nothing of it failed to rerun yet), the run kept for a remediation meanwhile (`rerun`;
+    none after a resolve: `nothing_failed_yet`)."""
     latest = ticket.latest_run or {}
     return dict(latest.get("rerun") or latest)
 
@@ -304,9 +305,22 @@ def remediation_actor(remediation: Remediation) -> Actor:
 
 
 def _needs_no_rerun(ticket: Ticket) -> bool:
-    """Resolved, or recovered at its source. Acknowledged (a responder owns it, e.g. a failure
-    joining an acknowledged incident) is no reason not to fix it."""
-    return ticket.status == Status.RESOLVED or ticket.resolved_at_source_at is not None
+    """Resolved, or recovered at its source, or regressed by a try its source retries by itself
+    (`nothing_failed_yet`). Acknowledged (a responder owns it, e.g. a failure joining an
+    acknowledged incident) is no reason not to fix it."""
+    return (
+        ticket.status == Status.RESOLVED
+        or ticket.resolved_at_source_at is not None
+        or nothing_failed_yet(ticket)
+    )
+
+
+def nothing_failed_yet(ticket: Ticket) -> bool:
+    """The ticket regressed with a try its source retries by itself (`latest_run["rerun"]` is
+    null, `Ticket.objects.record_recurrence`): the runs counted before it were resolved, and
+    that try's run has nothing failed to rerun until its final failure."""
+    latest = ticket.latest_run or {}
+    return "rerun" in latest and latest["rerun"] is None
 
 
 def propose(
@@ -317,7 +331,8 @@ def propose(
 ) -> Remediation | None:
     """Match the ticket against the policies and act on the decision. Idempotent: only a
     ticket without an active remediation gets one, and only when it has none since it last
-    regressed (`this_episode`), or the last of those failed (attempts left, backoff over); a
+    regressed (`this_episode`), or the last of those failed (attempts left, backoff over, and
+    not the last attempt at the run the ticket's latest failure is of: `finish`); a
     decision already made (skipped, declined, expired, succeeded) stands until the ticket
     regresses. The remediation acts on the latest failed run counted on the ticket (`run_key`).
     `policies`: the enabled ones, read once for a batch (see `decide`); `ticket`: the ticket
@@ -342,8 +357,11 @@ def propose(
         latest = episode.order_by("-attempt_number").first()
         if latest is not None and latest.status != RemediationStatus.FAILED:
             return None
-        if latest is not None and latest.details.get(NO_NEXT_ATTEMPT):
-            return None  # an attempt would be refused again, or run beside the last one's rerun
+        # The last attempt at its run (`finish`'s `no_next_attempt`): another at that run would
+        # be refused again, or run beside its rerun; a newer run's failure is new evidence.
+        last_of_its_run = latest is not None and bool(latest.details.get(NO_NEXT_ATTEMPT))
+        if latest is not None and last_of_its_run and same_run(latest.run_key, run_key(ticket)):
+            return None
         earlier = list(episode.exclude(status=RemediationStatus.SKIPPED))
         attempts = len(earlier)
         if attempts >= policy.max_attempts:
@@ -351,7 +369,9 @@ def propose(
         last_failed = next(
             (r for r in earlier if r.status == RemediationStatus.FAILED and r.finished_at), None
         )
-        if last_failed is not None and last_failed.finished_at is not None:
+        # After the last attempt at an older run, a newer run's failure is proposed at once: no
+        # next attempt is scheduled after that one's backoff to propose it then.
+        if not last_of_its_run and last_failed is not None and last_failed.finished_at is not None:
             wait = last_failed.finished_at + timedelta(seconds=policy.backoff_seconds)
             if wait > timezone.now():
                 return None
@@ -624,6 +644,82 @@ def _decide_locked(
     return remediation, ""
 
 
+def latest_of(ticket_id: str) -> Remediation | None:
+    """The ticket's latest remediation (the one people may `retry`)."""
+    return Remediation.objects.filter(ticket_id=ticket_id).order_by("-attempt_number").first()
+
+
+def retryable(ticket: Ticket) -> Remediation | None:
+    """The ticket's remediation people may `retry` now, if any: its latest, a failed last
+    attempt at its run."""
+    last = latest_of(ticket.pk)
+    return last if last is not None and not _why_not_retried(last, ticket) else None
+
+
+def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
+    """People run again a remediation that was the last attempt at its run (`finish`'s
+    `no_next_attempt`): they fixed the credentials the service refused, or made sure the
+    rerun a timed-out watch or an uncertain start left behind is not running. A new attempt of
+    the same action, on the ticket's latest failed run, starts at once (or is held, as an
+    approved one is). Refused (`RemediationError`, nothing changed) unless the remediation is
+    the ticket's latest, the ticket is open and its action can run here.
+
+    `note`: why, kept in the new remediation's reason and the audit entry."""
+    actor = replace(actor, via=actor.via or via)
+    note = redact(note.strip())[:2000]
+    with transaction.atomic():
+        last = Remediation.objects.filter(pk=remediation_id).first()
+        if last is None:
+            raise RemediationError(f"no remediation {remediation_id}")
+        ticket = (
+            Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=last.ticket_id)
+        )
+        last.refresh_from_db()  # as of the ticket's lock: a finish or a proposal may have come
+        refusal = _why_not_retried(last, ticket)
+        if refusal:
+            raise RemediationError(f"remediation {remediation_id} was not retried: {refusal}")
+        reason = f"retried by {actor.name} via {via}" + (f": {note}" if note else "")
+        try:
+            with transaction.atomic():
+                again = Remediation.objects.create(
+                    ticket=ticket,
+                    run_key=run_key(ticket),
+                    policy=last.policy,
+                    action=last.action,
+                    attempt_number=ticket.remediations.count() + 1,
+                    confidence=analysis_confidence(ticket),
+                    status=RemediationStatus.PROPOSED,
+                    reason=reason,
+                    decided_by=actor.name,
+                    decided_via=via,
+                    decided_at=timezone.now(),
+                    details={"mode": RemediationMode.APPROVAL, "retry_of": last.pk},
+                )
+        except IntegrityError as exc:  # another ticket's remediation is active on the run
+            raise RemediationError(
+                f"remediation {remediation_id} was not retried: run {run_key(ticket)[:200]} "
+                "has an active remediation already"
+            ) from exc
+        _set_ticket_status(ticket, again, "remediation retried", actor=actor, reason=reason)
+        _start_or_hold(again, ticket, actor=actor)
+    return again
+
+
+def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
+    """Why people cannot retry the remediation ('' when they can: `retry`)."""
+    if last.status != RemediationStatus.FAILED or not last.details.get(NO_NEXT_ATTEMPT):
+        return (
+            f"it is {last.get_status_display().lower()}; only a failed last attempt at its run "
+            "(no further attempt follows it) is retried"
+        )
+    later = ticket.remediations.filter(attempt_number__gt=last.attempt_number).first()
+    if later is not None:
+        return f"remediation {later.pk} of the ticket came after it"
+    if _needs_no_rerun(ticket):
+        return "the ticket needs no rerun (resolved, recovered, or its run still retried)"
+    return cannot_run(last.action, ticket)
+
+
 def _expire(remediation: Remediation) -> None:
     ticket = Ticket.objects.defer("embedding").get(pk=remediation.ticket_id)
     remediation.status = RemediationStatus.EXPIRED
@@ -715,10 +811,10 @@ def finish(
     run no remediation has acted on is proposed once this one has ended (`propose`, as a
     regression is: it got no proposal of its own while this one was active).
 
-    `no_next_attempt`: why a failure is the ticket's last attempt (`credentials_refused`,
+    `no_next_attempt`: why a failure is the last attempt at its run (`credentials_refused`,
     `WATCH_TIMED_OUT`); it is added to the reason (the Slack thread and JIRA say it), and
-    `propose` makes no next attempt after it, nor one for a newer run, until the ticket
-    regresses."""
+    `propose` makes no next attempt at that run (people may: `retry`); a newer run failing
+    on the ticket is proposed as usual, and without waiting for the backoff."""
     with transaction.atomic():
         remediation = (
             Remediation.objects.select_for_update()
@@ -815,7 +911,7 @@ def action_died(
     its retries ran out, or its target is no longer configured): the remediation fails with
     the error. Called by the engine as it gives up (`remediating.gave_up`), and by `sweep`
     for any it missed. `http_status`: the last answer's. A refusal of our credentials (401,
-    403) is the ticket's last attempt, as is a start that may have reached the service."""
+    403) is the last attempt at its run, as is a start that may have reached the service."""
     if delivery_status == OutboundStatus.SKIPPED:
         detail = f"the action was not sent: {error}"
     else:

@@ -192,7 +192,7 @@ ADMIN_ACTIONS: dict[str, dict[str, str]] = {
     "tickets.incident": dict.fromkeys(("acknowledge", "take", "reopen", "resolve"), "R"),
     "tickets.resolution": {"mark_wrong": "R"},
     "integrations.outbounddelivery": {"retry_dead_letters": "R"},
-    "integrations.remediation": {"approve": "R", "decline": "R"},
+    "integrations.remediation": {"approve": "R", "decline": "R", "retry": "R"},
     "token_blacklist.outstandingtoken": {"revoke": "S"},
     **{
         model: {"delete_selected": "A"}

@@ -296,7 +296,9 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         first report's names for it stay). `retried`: a try its source retries by itself (an
         Airflow task `up_for_retry`), which has nothing failed to rerun yet: the run a
         remediation would act on until then is kept in `latest_run["rerun"]`, until that run's
-        final failure comes. Returns the new count, the ticket's incident,
+        final failure comes; null when the try regresses the ticket (resolved, or recovered at
+        its source): the runs counted before it were resolved, and nothing is failed to rerun
+        until its final failure. Returns the new count, the ticket's incident,
         whether it had recovered at its source (it fails again: that recovery no longer
         holds), and whether it is resolved as this locked it (a resolve or a recovery that
         committed after the caller read it open: this failure then regresses it). `log_link`,
@@ -312,7 +314,11 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 "  WHERE id = %s FOR NO KEY UPDATE)"
                 f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
-                " latest_run = CASE WHEN COALESCE(NULLIF(t.latest_run ->> 'run_key', ''), t.run_id)"
+                " latest_run = CASE WHEN %s AND (before.status = %s"
+                "   OR before.resolved_at_source_at IS NOT NULL)"
+                "  THEN (CASE WHEN COALESCE(NULLIF(t.latest_run ->> 'run_key', ''), t.run_id) = %s"
+                "   THEN t.latest_run ELSE %s::jsonb END) || '{\"rerun\": null}'::jsonb"
+                "  WHEN COALESCE(NULLIF(t.latest_run ->> 'run_key', ''), t.run_id)"
                 "  = %s THEN (CASE WHEN %s THEN t.latest_run ELSE t.latest_run - 'rerun' END)"
                 "  WHEN %s THEN %s::jsonb || jsonb_build_object('rerun', COALESCE("
                 "   t.latest_run -> 'rerun',"
@@ -330,6 +336,10 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                     ticket_id,
                     at,
                     at,
+                    retried,
+                    Status.RESOLVED,
+                    run_key,
+                    latest,
                     run_key,
                     retried,
                     retried,

@@ -64,9 +64,10 @@ MATRIX = [
     ("post", "/api/v1/tickets/{id}/reopen/", Status.ACKNOWLEDGED, ACT),
     ("post", "/api/v1/resolutions/{resolution_id}/mark-wrong/", None, ACT),
     ("post", "/api/v1/tickets/{id}/rerun-rca/", None, expect(401, 403, 403, 202, 202)),
-    # Responders may decide; here nothing awaits approval, hence 409.
+    # Responders may decide and retry; here nothing awaits approval or failed, hence 409.
     ("post", "/api/v1/tickets/{id}/remediation/approve/", None, expect(401, 403, 403, 409, 409)),
     ("post", "/api/v1/tickets/{id}/remediation/decline/", None, expect(401, 403, 403, 409, 409)),
+    ("post", "/api/v1/tickets/{id}/remediation/retry/", None, expect(401, 403, 403, 409, 409)),
     ("post", "/api/v1/tickets/", None, NO_WRITE),
     ("put", "/api/v1/tickets/{id}/", None, NO_WRITE),
     ("patch", "/api/v1/tickets/{id}/", None, NO_WRITE),

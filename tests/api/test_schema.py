@@ -45,6 +45,7 @@ API_OPERATIONS = {
     ("get", "/api/v1/tickets/{id}/deliveries/"),
     ("post", "/api/v1/tickets/{id}/remediation/approve/"),
     ("post", "/api/v1/tickets/{id}/remediation/decline/"),
+    ("post", "/api/v1/tickets/{id}/remediation/retry/"),
     # The replaced product's remediation callback path (a webhook, not under /api/v1/).
     ("post", "/api/remediation-callback"),
     ("get", "/api/v1/stats/"),

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from azure.core.credentials import AccessToken
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from integrations import fanout, remediation
@@ -24,6 +25,7 @@ from integrations.models import OutboundDelivery, OutboundStatus, Remediation, R
 from integrations.targets import adf_rerun
 from integrations.targets.adf_rerun import AdfTransport
 from integrations.targets.playbook import sign
+from tests.api import jwt_client, make_user
 from tests.fakes.airflow_api import FakeAirflow
 from tests.fakes.azure_ad import FakeAzureAd
 from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
@@ -1240,6 +1242,96 @@ def test_databricks_refusing_our_token_stops_the_attempts_and_says_why(settings,
         assert len([r for r in databricks.requests if r.path.endswith("/repair")]) == 0
 
 
+def test_people_retry_a_remediation_whose_credentials_were_refused_once_they_are_fixed(
+    settings, databricks
+):
+    """Databricks refused our token: no further attempt follows by itself. Once the token is
+    fixed, a responder retries it through the API (a viewer may not): the repair runs, and
+    resolves the ticket. The one retried is retried no more."""
+    settings.DATABRICKS_TOKEN = "dapi-wrong-token-0123456789"
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    refused = proposed(ticket.pk)
+    run_pending(ticket.pk)
+    refused.refresh_from_db()
+    assert refused.status == "failed" and "refused our credentials (403)" in refused.reason
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+    assert jwt_client(make_user("viewer")).post(url).status_code == 403
+
+    settings.DATABRICKS_TOKEN = databricks.token
+    responder = jwt_client(make_user("responder"))
+    answer = responder.post(url, {"note": "token rotated"}, format="json")
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["remediation_status"] == "running"
+    again = Remediation.objects.exclude(pk=refused.pk).get(ticket=ticket)
+    assert (again.action, again.run_key, again.decided_via) == (
+        "databricks_repair",
+        "databricks:1:7001",
+        "api",
+    )
+    assert again.reason.endswith("via api: token rotated")
+    assert AuditLog.objects.filter(ticket=ticket, action="remediation retried").exists()
+    run_pending(ticket.pk)
+    databricks.finish_repair(7001, "SUCCESS")
+    run_pending(ticket.pk)
+    again.refresh_from_db()
+    assert again.status == "succeeded"
+    assert Ticket.objects.get(pk=ticket.pk).status == "resolved"
+
+    twice = responder.post(url)
+    assert twice.status_code == 409 and "was not retried" in twice.json()["error"]
+    assert Remediation.objects.filter(ticket=ticket).count() == 2
+
+
+def test_only_a_failed_last_attempt_is_retried_in_admin(client, databricks):
+    """A failure the policy's next attempt follows is not retried by people (the policy makes
+    it): the admin says why and changes nothing; a watch that timed out is retried."""
+    admin = User.objects.create_superuser("boss", password="pw-for-tests-only")
+    client.force_login(admin)
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    first = proposed(ticket.pk)
+    remediation.finish(first.pk, succeeded=False, detail="the repair failed")
+
+    def retry_in_admin(pk: int) -> list[str]:
+        answer = client.post(
+            "/admin/integrations/remediation/",
+            {"action": "retry", "_selected_action": [pk]},
+            follow=True,
+        )
+        return [str(m) for m in answer.context["messages"]]
+
+    said = retry_in_admin(first.pk)
+    assert any("only a failed last attempt" in m for m in said), said
+    assert Remediation.objects.filter(ticket=ticket).count() == 1
+
+    Remediation.objects.filter(pk=first.pk).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+    second = proposed(ticket.pk)
+    remediation.finish(
+        second.pk,
+        succeeded=False,
+        detail="no result within 14400 s",
+        no_next_attempt=remediation.WATCH_TIMED_OUT,
+    )
+    assert remediation.propose(ticket.pk) is None
+    assert retry_in_admin(second.pk) == ["1 remediation(s) retried."]
+    third = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert (third.status, third.decided_by, third.decided_via) == ("running", "boss", "admin")
+
+
 def test_airflow_refusing_our_password_stops_the_attempts(airflow, settings):
     settings.AIRFLOW_PASSWORD = "wrong-password-123"
     RemediationPolicy.objects.all().delete()
@@ -1318,6 +1410,59 @@ def test_a_watch_that_timed_out_is_the_tickets_last_attempt(databricks, settings
     assert databricks.runs[7001]["state"]["life_cycle_state"] == "RUNNING"
     _no_next_attempt_after(ticket)
     assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+
+
+def _newer_databricks_run_fails(fake: FakeDatabricks, ticket: Ticket, run_id: int) -> None:
+    """Another run of the ticket's job fails the same way: counted on the open ticket, its
+    latest run, as processing counts a recurrence."""
+    fake.add_run(
+        job_run(
+            run_id=run_id,
+            tasks=[task("transform", run_id + 2, "FAILED", "Could not reach driver of cluster")],
+        )
+    )
+    Ticket.objects.record_recurrence(
+        ticket.pk,
+        timezone.now(),
+        f"databricks:1:{run_id}",
+        {"workspace_id": "1", "job_id": 11223344, "run_id": run_id},
+    )
+
+
+@pytest.mark.parametrize("newer_fails", ["after", "while_watched"])
+def test_a_newer_run_failing_after_a_timed_out_watch_is_proposed(
+    databricks, settings, django_capture_on_commit_callbacks, newer_fails
+):
+    """The watch of run 7001's repair gave up (no next attempt at that run: it may still be
+    repairing). Run 7101 of the job fails too, after it or while it was watched: that run
+    has had no remediation, and gets its own repair; run 7001 still gets none."""
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=300,
+    )
+    ticket = _databricks_ticket(databricks)
+    found = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the repair starts; its watch is pending
+    if newer_fails == "while_watched":
+        _newer_databricks_run_fails(databricks, ticket, 7101)
+    Remediation.objects.filter(pk=found.pk).update(
+        started_at=timezone.now() - timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS + 1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run_pending(ticket.pk, rounds=1)
+    found.refresh_from_db()
+    assert found.status == "failed" and "the rerun may still be running" in found.reason
+    if newer_fails == "after":
+        _newer_databricks_run_fails(databricks, ticket, 7101)
+        assert remediation.propose(ticket.pk) is not None  # as processing proposes it
+
+    newer = Remediation.objects.exclude(pk=found.pk).get(ticket=ticket)
+    assert newer.run_key == "databricks:1:7101" and newer.status == "running"
+    run_pending(ticket.pk)
+    repaired = [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")]
+    assert repaired == [7001, 7101]
 
 
 def _databricks_member(fake: FakeDatabricks, run_id: int, incident: Incident | None) -> Ticket:

@@ -109,3 +109,33 @@ def test_a_remediation_field_that_is_no_number_decides_nothing(client):
     )
     waiting.refresh_from_db()
     assert waiting.status == "awaiting_approval"
+
+
+def test_a_responder_retries_a_remediation_refused_for_our_credentials(client):
+    """The failed last attempt offers Retry to a responder (not to a viewer); the retry runs
+    the action again, and a click on the page showing the older attempt does nothing."""
+    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
+    ticket = make_ticket()
+    refused = proposed(ticket.pk)
+    remediation.finish(
+        refused.pk,
+        succeeded=False,
+        detail="the action failed: playbook: 401",
+        no_next_attempt=remediation.credentials_refused(401),
+    )
+    client.force_login(_user("viewer"))
+    page = client.get(f"/tickets/{ticket.pk}/")
+    assert page.status_code == 200 and 'value="retry"' not in page.content.decode()
+    client.force_login(_user("responder"))
+    assert 'value="retry"' in client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    click = {"decision": "retry", "remediation": refused.pk}
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    assert "Remediation retried." in response.content.decode()
+    again = Remediation.objects.exclude(pk=refused.pk).get(ticket=ticket)
+    assert (again.status, again.decided_via) == ("running", "dashboard")
+    assert 'value="retry"' not in response.content.decode()
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+    assert "Not done: the remediation shown is not the latest" in response.content.decode()
+    assert Remediation.objects.filter(ticket=ticket).count() == 2

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from integrations import processing, remediation
+from integrations import processing, remediation, tasks
 from integrations.models import Remediation, WebhookDelivery
 from tests.conftest import local_payload
 from tests.remediation.conftest import make_policy
@@ -300,3 +300,55 @@ def test_an_approved_clear_is_of_the_failed_run_not_a_later_try_airflow_retries(
     post(retried_run, try_number=3, state="failed")
     ticket = Ticket.objects.get(pk=ticket_id)
     assert remediation.run_entity(ticket)["run_id"] == retried_run
+
+
+@pytest.mark.parametrize("late_try_of", ["the_retried_run", "a_later_run"])
+def test_a_late_try_airflow_retries_after_a_resolve_points_back_to_no_resolved_run(
+    settings, webhook_client, late_try_of
+):
+    """Run 1's task failed for good and its clear failed; run 2's first try is counted while
+    Airflow retries it (the clear's run, run 1, kept meanwhile), and people resolve the
+    ticket. A try Airflow retries that comes after the resolve (of run 2, or of a later run)
+    regresses the ticket: run 1 was resolved, so the failed clear's next attempt, due after
+    its backoff, does not clear it again, nor anything else until a run fails for good. The
+    one that does is cleared."""
+    settings.GEMINI_API_KEY = ""
+    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
+    make_policy(
+        action="airflow_clear",
+        mode="approval",
+        approval_min_confidence=0.0,
+        signals=[],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
+
+    def post(run_id: str, **fields: Any) -> str:
+        answer = webhook_client("/webhooks/airflow/", {**body, "run_id": run_id, **fields}).json()
+        processing.process_delivery(
+            WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk
+        )
+        return answer["ticket_id"]
+
+    first_run, retried_run, later_run = (f"scheduled__{uuid.uuid4().hex[:8]}" for _ in range(3))
+    ticket_id = post(first_run)
+    post(first_run, try_number=3, state="failed")
+    first = Remediation.objects.get(ticket_id=ticket_id)
+    remediation.approve(first.pk, Actor.system("test"), via="api")
+    remediation.finish(first.pk, succeeded=False, detail="the clear failed")
+    assert post(retried_run) == ticket_id
+    lifecycle.resolve(ticket_id, Actor.system("test"))
+
+    late_run = retried_run if late_try_of == "the_retried_run" else later_run
+    assert post(late_run, try_number=2) == ticket_id
+    assert Ticket.objects.get(pk=ticket_id).regression_count == 1
+    tasks.propose_remediation(ticket_id)  # the failed clear's next attempt, after its backoff
+
+    assert list(Remediation.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True)) == [
+        first.pk
+    ]
+    post(late_run, try_number=3, state="failed")
+    cleared = Remediation.objects.exclude(pk=first.pk).get(ticket_id=ticket_id)
+    assert cleared.status == "awaiting_approval"
+    assert cleared.run_key.endswith(f"/{late_run}")

@@ -281,6 +281,20 @@ DECISION_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Retrying the ticket's latest remediation (`remediation.retry`): refused unless it was a failed
+# last attempt at its run.
+RETRY_SCHEMA: dict[str, Any] = {
+    **DECISION_SCHEMA,
+    "responses": {
+        **DECISION_SCHEMA["responses"],
+        409: OpenApiResponse(
+            ERROR_SCHEMA,
+            description="The ticket's latest remediation is no failed last attempt, or the "
+            "ticket needs no rerun",
+        ),
+    },
+}
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -427,6 +441,30 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def decline_remediation(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._decide_remediation(request, pk, False)
+
+    @extend_schema(
+        summary="Retry the ticket's remediation after its last attempt (responder)",
+        **RETRY_SCHEMA,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="remediation/retry",
+        permission_classes=[IsResponder],
+    )
+    def retry_remediation(self, request: AuthenticatedRequest, pk: str) -> Response:
+        self._require_ticket(pk)
+        body = TransitionSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        last = remediation.latest_of(pk)
+        if last is None:
+            raise Conflict("the ticket has no remediation to retry")
+        actor = Actor.for_user(request.user, via="api")
+        try:
+            remediation.retry(last.pk, actor, via="api", note=body.validated_data["note"])
+        except remediation.RemediationError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(TicketDetailSerializer(self.get_object()).data)
 
     @extend_schema(
         summary="Run the root-cause analysis again, in the background (responder)",

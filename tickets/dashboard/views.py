@@ -546,6 +546,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             remediations=list(
                 Remediation.objects.filter(ticket=ticket).select_related("policy")[:10]
             ),
+            retryable=remediation.retryable(ticket),
             links=_links(ticket),
             confidence_pct=round(ticket.confidence * 100)
             if ticket.confidence is not None
@@ -754,7 +755,8 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
 @require_POST
 @role_required(RESPONDER)
 def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResponse:
-    """Approve or decline the ticket's pending remediation (audited with who and when)."""
+    """Approve or decline the ticket's pending remediation, or retry its failed last attempt
+    (audited with who and when)."""
     if not Ticket.objects.filter(pk=ticket_id).exists():
         raise Http404("No such ticket.")
     decision = request.POST.get("decision")
@@ -762,8 +764,10 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
     # The form names the remediation the page showed: one that expired or was decided since
     # (and another proposed in its place) is not decided by a click on the older page.
     shown = request.POST.get("remediation", "")
-    if decision not in ("approve", "decline"):
+    if decision not in ("approve", "decline", "retry"):
         messages.error(request, "Unknown decision.")
+    elif decision == "retry":
+        _retry_shown(request, ticket_id, shown)
     elif shown and (pending is None or shown != str(pending.pk)):
         earlier = Remediation.objects.filter(
             pk=int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 19 else 0,
@@ -785,6 +789,23 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
         else:
             messages.success(request, f"Remediation {decision}d.")
     return redirect("dashboard-ticket", ticket_id=ticket_id)
+
+
+def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str) -> None:
+    """Retry the remediation the page showed, while it is still the ticket's latest."""
+    last = remediation.latest_of(ticket_id)
+    if last is None or shown != str(last.pk):
+        messages.error(
+            request, "Not done: the remediation shown is not the latest; reload the page."
+        )
+        return
+    actor = Actor.for_user(request.user, via="dashboard")
+    try:
+        remediation.retry(last.pk, actor, via="dashboard")
+    except remediation.RemediationError as exc:
+        messages.error(request, f"Not done: {exc}.")
+    else:
+        messages.success(request, "Remediation retried.")
 
 
 # --- charts -------------------------------------------------------------------------------------
