@@ -160,7 +160,6 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             5.0,
             any_of(
                 *signals.TLS_FAILURE,
-                r"handshake_failure",
                 r"sslhandshakeexception",
                 r"sslerror",
                 r"ssl error",
@@ -170,7 +169,6 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"could not establish trust relationship",
                 r"sslexception",
                 r"ssleoferror",
-                r"received fatal alert",
                 r"eof occurred in violation of protocol",
             ),
             _I,
@@ -258,7 +256,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "connect_failed",
             1.5,
-            r"failed to (?:establish a new )?connect(?:ion)?|connectexception|newconnectionerror"
+            # Not Kafka Connect's own "connect.errors.ConnectException" (a failed connector task).
+            r"failed to (?:establish a new )?connect(?:ion)?|(?<!errors\.)connectexception"
+            r"|newconnectionerror"
             r"|connectionerror|could not establish (?:a )?connection|max retries exceeded with url",
             _I,
         ),
@@ -268,6 +268,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "network_path_unreachable",
             4.0,
             any_of(*signals.NETWORK_PATH_NOT_FOUND),
+            _I,
+        ),
+        (
+            # A ZooKeeper client that lost its server (HBase, Kafka, Hive locks): "KeeperErrorCode
+            # = ConnectionLoss for /hbase/hbaseid".
+            "coordination_connection_lost",
+            3.5,
+            r"keepererrorcode ?= ?connectionloss|connectionlossexception",
             _I,
         ),
         ("firewall_blocked", 3.5, any_of(*signals.FIREWALL_BLOCKED), _I),
@@ -774,7 +782,28 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|packet for query is too large|packettoobigexception|packets? larger than "
             r"max_allowed_packet"
             # Azure Service Bus / Event Hubs: a message over the link's maximum size.
-            r"|messagesizeexceeded",
+            r"|messagesizeexceeded|"
+            # HTTP 413 as SDKs print it (Cosmos DB bulk: "statusCode":413, an item over 2 MB).
+            + _status("413", r"payload too large|request entity too large"),
+            _I,
+        ),
+        (
+            # A schema registry refusing a new schema version that breaks its compatibility
+            # rule (Confluent 409 "Schema being registered is incompatible with an earlier
+            # schema"): the producer's records changed shape.
+            "schema_incompatible",
+            4.0,
+            r"schema being registered is incompatible"
+            r"|incompatible with (?:an earlier|the latest|a previous|the previous|the existing) "
+            r"schema",
+            _I,
+        ),
+        (
+            # Kafka Connect gave up on a record its converters or transforms could not handle
+            # (errors.tolerance=none): "ConnectException: Tolerance exceeded in error handler".
+            "record_not_converted",
+            3.0,
+            r"tolerance exceeded in error handler",
             _I,
         ),
         (
@@ -908,6 +937,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"column .{0,80}(?:not found|does not exist|doesn't exist|cannot be resolved"
                 r"|cannot be found)",
                 r"no such column",
+                # Salesforce Bulk API: "InvalidBatch : Field name not found : Report_Date__c".
+                r"field name not found",
                 r"invalid column name",
                 r"unknown column",
                 r"invalid identifier",
@@ -1537,7 +1568,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|format of the initialization string"
             # Hadoop: a storage URI with no valid account/host part ("abfs://x.dfs.core.windows
             # .net has invalid authority", wasbs/s3a alike).
-            r"|has invalid authority|invalid authority in (?:the )?(?:uri|url)",
+            r"|has invalid authority|invalid authority in (?:the )?(?:uri|url)"
+            # A connection property the driver does not know (Teradata JDBC Error 1536 "Invalid
+            # connection parameter name path", ODBC "Invalid connection string attribute").
+            r"|(?:invalid|unknown|unrecognized|unsupported) connection (?:string )?"
+            r"(?:parameter|property|option|attribute)",
             _I,
         ),
         (
@@ -1585,10 +1620,63 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\.ya?ml\b|\.toml\b|\.properties\b|\.env\b)",
             _I,
         ),
+        (
+            # A reader or writer given no schema to work with (Avro "Cannot parse <null>
+            # schema": the schema option or registry lookup came back empty).
+            "schema_not_given",
+            4.0,
+            r"(?:<null>|\bnull) schema\b|\bschema (?:is|was) (?:null|none|missing)\b"
+            r"|\bno schema (?:was )?(?:found|provided|specified|given)\b",
+            _I,
+        ),
+        (
+            # An operation the platform does not allow from this engine or place (Fabric:
+            # "Create database for x is not permitted using Apache Spark in Microsoft Fabric").
+            "not_permitted_here",
+            3.5,
+            r"\bis not (?:permitted|allowed|supported) (?:using|from|with|in|on) (?:apache spark"
+            r"|spark|microsoft fabric|fabric|serverless|this (?:workspace|environment|runtime"
+            r"|cluster|edition|tier|sku|capacity|region))\b",
+            _I,
+        ),
+        (
+            # Cosmos DB: the partition key sent with a write is not the value at the
+            # container's partition key path in the document (400, substatus 1001).
+            "partition_key_mismatch",
+            4.0,
+            r"partition ?key (?:extracted from (?:the )?document |value )?(?:doesn't|does not"
+            r"|did not) match",
+            _I,
+        ),
+        ("ftp_path_refused", 3.5, any_of(*signals.FTP_PATH_REFUSED), _I),
+        (
+            # A schema registry asked for a subject, version or schema it does not hold
+            # (Confluent 40401 "Subject not found", 40402, 40403).
+            "registry_entry_missing",
+            4.0,
+            r"\berror[_ ]code\W{0,3}4040[1-3]\b",
+            _I,
+        ),
+        (
+            # MLflow could not register a model version (status FAILED_REGISTRATION: its
+            # source artifacts are not where the registry is told they are).
+            "model_registration_failed",
+            3.5,
+            r"\bfailed_registration\b|model version creation failed",
+            _I,
+        ),
         ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # Salesforce refusing a SOQL query as written (MALFORMED_QUERY, a filter operator
+            # the field type does not take, a query on another object than the Bulk API job's).
+            "soql_rejected",
+            4.0,
+            r"\b(?:malformed_query|invalid_type_for_operation|invalid_query_filter_operator)\b",
+            _I,
+        ),
         (
             # NumPy refusing an in-place ufunc whose result type does not fit the array
             # ("Cannot cast ufunc 'add' output from dtype('float64') to dtype('int64')").

@@ -89,6 +89,10 @@ TLS_FAILURE: tuple[str, ...] = (
     r"unable to find valid certification path",
     r"certificate[_ ]verify[_ ]failed",
     r"ssl ?handshake",
+    # The server ended the handshake (no TLS version or cipher suite in common, a client
+    # certificate it requires): "Received fatal alert: handshake_failure".
+    r"handshake_failure",
+    r"received fatal alert",
     r"self[- ]signed certificate",
     r"certificate has expired",
     r"wrong_version_number",
@@ -344,10 +348,14 @@ REPLICATION_LOG_PURGED: tuple[str, ...] = (
 )
 
 # A storage tier with no node able to take a write (HDFS: "could only be written to 0 of the 1
-# minReplication nodes. There are 0 datanode(s) running").
+# minReplication nodes. There are 0 datanode(s) running") or to serve a read (HDFS
+# BlockMissingException: "Could not obtain block: BP-1:blk_7 file=/x/part-0").
 NO_STORAGE_NODES: tuple[str, ...] = (
     r"could only be (?:written|replicated) to 0 (?:of the \d{1,5} minreplication )?nodes",
     r"there are 0 datanode\(s\) running",
+    r"blockmissingexception",
+    r"could not obtain (?:the last )?block",
+    r"no live nodes contain (?:the )?current block",
 )
 
 # Step Functions could not tell whether its Lambda invocation landed, or Lambda's own service
@@ -493,6 +501,8 @@ DBT_UNRESOLVED_REF: tuple[str, ...] = (
 SYNTAX_ERROR: tuple[str, ...] = (
     r"parse_syntax_error",
     r"incorrect syntax near",
+    # Db2 SQL0104N: "An unexpected token \"PRIMARY KEY\" was found following \") ON DELETE".
+    r"an unexpected token .{0,80}? was found following",
 )
 
 # Exception classes that are bugs in the code that raised them, not in its data or setup.
@@ -539,6 +549,16 @@ SSH_HOST_KEY: tuple[str, ...] = (
     r"no hostkey for host",
     r"host key verification failed",
     r"remote host identification has changed",
+)
+
+
+# An FTP server refusing the path it was asked for (reply 550: no such file or directory, or no
+# access to it): "ftplib.error_perm: 550 Failed to change directory.", "550 unable to open
+# /x/y for writing.".
+FTP_PATH_REFUSED: tuple[str, ...] = (
+    r"error_perm:? 550\b",
+    r"failed to change directory",
+    r"(?:^|\n)550 (?:unable to|can't|cannot|could not|failed to|permission denied|no such)",
 )
 
 

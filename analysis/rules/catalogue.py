@@ -131,6 +131,7 @@ RULES: tuple[Rule, ...] = (
     configuration.connection_string,
     configuration.missing_option,
     configuration.hostname_mismatch,
+    configuration.ftp_path_refused,
     configuration.ssh_host_key,
     configuration.invalid_parameter,
     configuration.mismatched_setup,

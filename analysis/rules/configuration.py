@@ -1238,6 +1238,30 @@ def tns_unresolved(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "ftp_path_refused",
+    "ConfigurationError DataError AuthenticationError",
+    any_of(*signals.FTP_PATH_REFUSED),
+    example="ftplib.error_perm: 550 Failed to change directory.",
+)
+def ftp_path_refused(m: re.Match[str], ctx: Context) -> Finding:
+    reply = grab(ctx.text, r"(?:^|\n|error_perm:? )550 ([^\n]{1,200})")
+    said = f" ({quoted(reply)})" if reply else ""
+    return Finding(
+        f"the FTP server refused the path the step asked for with reply 550{said}: the "
+        "directory or file does not exist there, or the login has no access to it",
+        (
+            "List the directory with the same login (an FTP client or the connection's test) "
+            "and compare it with the path in the step; servers differ in case and in where a "
+            "login's root starts.",
+            "If the path exists, give the login read (or write, for uploads) access to it.",
+            "Rerun the failed run once the path is reachable with that login.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "ssh_host_key",
     "ConfigurationError AuthenticationError",
     any_of(*signals.SSH_HOST_KEY),

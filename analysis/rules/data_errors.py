@@ -383,6 +383,10 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         r"invalid column name '([^']+)'",
         r"column '([^']+)' (?:specified .{0,40})?(?:does not exist|cannot be found|not found)",
         r"name `([^`]+)` cannot be resolved",
+        # Salesforce: "No such column 'MW_Case_ID__c' on entity 'Case'", "InvalidBatch : Field
+        # name not found : Report_Date__c".
+        r"no such column '([^'\n]+)'",
+        r"field name not found\s?:\s?([\w.]+)",
     ),
     example=(
         "AnalysisException: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A column or "

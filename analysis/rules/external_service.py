@@ -65,6 +65,25 @@ def throttled(m: re.Match[str], ctx: Context) -> Finding:
 )
 def no_storage_nodes(m: re.Match[str], ctx: Context) -> Finding:
     running = grab(ctx.text, r"there are (\d+) datanode\(s\) running")
+    if "could only be" not in ctx.text.lower() and running != "0":
+        # A read: no live datanode holds a copy of one of the file's blocks.
+        block = grab(ctx.text, r"could not obtain (?:the last )?block:? ([\w.:-]+)")
+        path = grab(ctx.text, r"\bfile=(\S+)")
+        cause = "HDFS could not read " + (f"block {block}" if block else "a block")
+        cause += f" of file {path}" if path else " of the file"
+        cause += ": no live datanode holds a copy (datanodes down, or the block lost)"
+        return Finding(
+            cause,
+            (
+                "Check the datanodes' state in the namenode UI (hdfs dfsadmin -report) and "
+                "restart the dead ones that hold the block.",
+                "Run hdfs fsck on the file's path to see whether the block is missing or "
+                "corrupt; if it is lost, restore or regenerate the file.",
+                "Rerun the failed run once fsck reports the file healthy.",
+            ),
+            0.7,
+            transient=False,
+        )
     cause = "HDFS could not place the file's block on any datanode"
     if running == "0":
         cause += ": no datanode is running"

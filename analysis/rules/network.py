@@ -80,6 +80,11 @@ def tls_failure(m: re.Match[str], ctx: Context) -> Finding:
         detail = "the endpoint does not speak TLS on that port (wrong port or proxy)"
     elif (name := _certificate_name_mismatch(ctx.text)) is not None:
         detail = f"the certificate is not issued for the name the client expects{name}"
+    elif "handshake_failure" in lowered or "fatal alert" in lowered:
+        detail = (
+            "the server ended the TLS handshake (handshake_failure: no TLS version or cipher "
+            "suite both sides accept, or a client certificate the server requires)"
+        )
     elif "revocation" in lowered:
         detail = (
             "the client could not verify the certificate chain (its revocation check could not "
@@ -87,13 +92,22 @@ def tls_failure(m: re.Match[str], ctx: Context) -> Finding:
         )
     else:
         detail = "the client does not trust the server certificate chain"
-    first = (
-        "Check the port and protocol in the connection (https on an http port, or a proxy "
-        "answering in plain text)."
-        if "wrong_version_number" in lowered
-        else "Add the issuing CA (root and intermediates) to the runtime's trust store "
-        "(JVM cacerts, certifi bundle or OS store) on the worker or cluster."
-    )
+    if "wrong_version_number" in lowered:
+        first = (
+            "Check the port and protocol in the connection (https on an http port, or a proxy "
+            "answering in plain text)."
+        )
+    elif "handshake_failure" in lowered or "fatal alert" in lowered:
+        first = (
+            "Compare the TLS versions and cipher suites the client's runtime or driver offers "
+            "with those the server accepts (update the driver or JVM, or enable TLS 1.2+), and "
+            "whether the server requires a client certificate."
+        )
+    else:
+        first = (
+            "Add the issuing CA (root and intermediates) to the runtime's trust store "
+            "(JVM cacerts, certifi bundle or OS store) on the worker or cluster."
+        )
     return Finding(
         f"the TLS handshake{target} failed: {detail}",
         (

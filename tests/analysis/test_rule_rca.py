@@ -1094,3 +1094,34 @@ def test_round_seventeen_families_name_what_their_message_states() -> None:
     assert "429" not in throttled.root_cause
     for rca in (cast, short_line, throttled):
         _assert_well_formed(rca)
+
+
+def test_round_eighteen_families_name_what_their_message_states() -> None:
+    """FTP's reply 550, the HDFS block and file no datanode could serve, a TLS handshake the
+    server ended, and the column Salesforce's query named."""
+    ftp = _rca("550 unable to open /outbound/2024/a.csv for writing.")
+    block = _rca(
+        "org.apache.hadoop.hdfs.BlockMissingException: Could not obtain block: "
+        "BP-9-10.0.0.1-1:blk_42_7 file=/warehouse/events/part-00001"
+    )
+    handshake = _rca(
+        "com.ibm.db2.jcc.am.DisconnectNonTransientConnectionException: A communication error "
+        "occurred during operations on the connection's underlying socket. Message: Received "
+        "fatal alert: handshake_failure. ERRORCODE=-4499, SQLSTATE=08001"
+    )
+    column = _rca(
+        "INVALID_FIELD: ERROR at Row:1:Column:12 No such column 'Region__c' on entity 'Account'."
+    )
+
+    assert ftp.rule == "ftp_path_refused"
+    assert "reply 550 ('unable to open /outbound/2024/a.csv for writing')" in ftp.root_cause
+    assert block.rule == "no_storage_nodes"
+    assert "block BP-9-10.0.0.1-1:blk_42_7 of file /warehouse/events/part-00001" in (
+        block.root_cause
+    )
+    assert handshake.rule == "tls_failure"
+    assert "handshake_failure" in handshake.root_cause
+    assert "trust store" not in handshake.recommendations[0]
+    assert column.rule == "missing_column" and "'Region__c'" in column.root_cause
+    for rca in (ftp, block, handshake, column):
+        _assert_well_formed(rca)
