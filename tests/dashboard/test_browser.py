@@ -1315,6 +1315,39 @@ def test_the_incident_page_follows_its_status_actions_members_and_timeline_live(
     assert "Merged into INC-LIVE-6" in browser.find_element(By.CSS_SELECTOR, ".badges").text
 
 
+def test_the_incident_pages_shared_cause_follows_a_new_analysis_live(
+    asgi_server, short_lived_connections, browser
+):
+    """An analysis stored while the page is open (Gemini's, after the incident grew) replaces
+    the shared cause shown, without a reload; while it covers fewer members than the incident
+    has, the page says so."""
+    base = asgi_server
+    make_user("ines", "responder")
+    incident, _ = sql_outage("INC-LIVE-RCA", "sql-rca", ("pl_rca_a", "pl_rca_b", "pl_rca_c"))
+    sign_in(browser, base, "ines", f"/incidents/{incident.pk}/")
+    mark_page(browser)
+
+    def cause(driver: webdriver.Chrome) -> str:
+        # read in the page: the element is swapped for a fresh one by each live read
+        return driver.execute_script(
+            "return document.querySelector('p.rca').closest('section').innerText;"
+        )
+
+    incidents.store_analysis(
+        incident.pk,
+        rca_result="The SQL firewall of sql-rca blocks the integration runtime.",
+        recommendations=["Add the runtime's outbound IP to the firewall."],
+        rca_source="gemini",
+        rca_note="",
+        confidence=0.9,
+        members=2,
+    )
+    shown = wait(browser, lambda d: "firewall of sql-rca" in (text := cause(d)) and text)
+    assert "Add the runtime's outbound IP to the firewall." in shown
+    assert "Analysed when the incident had 2 members; it has 3 now." in shown
+    assert not_reloaded(browser)
+
+
 def test_the_incident_pages_resync_never_undoes_a_change_told_meanwhile(
     asgi_server, short_lived_connections, browser
 ):

@@ -507,6 +507,21 @@ def test_take_then_reopen():
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
 
 
+def test_the_audit_trail_names_a_take_as_the_button_does():
+    """The audit log stores the action's name (start_progress); the trail shows what was done,
+    in the buttons' words, not the internal name."""
+    ticket = make_ticket()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("tom", "responder"))
+    _csrf_post(client, f"/tickets/{ticket.pk}/action/", {"action": "start_progress"})
+    _csrf_post(client, f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"})
+
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    trail = re.findall(r'<span class="action">([^<]*)</span>', html)
+    assert trail[-2:] == ["took it", "acknowledged"], trail
+    assert "start_progress" not in trail
+
+
 def test_action_without_csrf_token_is_refused():
     ticket = make_ticket()
     client = Client(enforce_csrf_checks=True)

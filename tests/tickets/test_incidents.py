@@ -1066,7 +1066,8 @@ def test_the_incident_members_show_the_day_they_failed():
 
 def test_the_incident_page_reads_its_changing_parts_alone_from_its_live_address():
     """What the page's script reads again after a change (incident.js): the head, the buttons
-    the status allows (for responders), the members and the timeline, not the shared cause."""
+    the status allows (for responders), the shared cause (a new analysis lands), the members
+    and the timeline; not the panels' headings or the form around the buttons."""
     from tests.api import make_user
 
     members = [post(storm_failure(f"pl_<b>{n}</b>"))["ticket_id"] for n in range(2)]
@@ -1081,7 +1082,8 @@ def test_the_incident_page_reads_its_changing_parts_alone_from_its_live_address(
     parts = responder.get(live_url)
     assert parts.status_code == 200 and "Content-Security-Policy" in parts.headers
     html = parts.content.decode()
-    assert html.count("data-live-part=") == 4
+    assert html.count("data-live-part=") == 5
+    assert "could not connect to sql-prod-01" in html
     assert "2 members" in html and ">Open</span>" in html
     assert all(f'data-member="{member}"' in html for member in members)
     assert "pl_&lt;b&gt;0&lt;/b&gt;" in html and "<b>0</b>" not in html
@@ -1494,6 +1496,60 @@ def test_the_incident_timeline_shows_what_fixed_it_beside_who_resolved_it():
         assert "what fixed it: failed over sql-prod-01 to &lt;b&gt;its secondary&lt;/b&gt;" in (
             resolved
         ), resolved
+
+
+def test_the_incident_timeline_shows_the_note_given_with_a_change():
+    """A note typed with an incident's change ("Note for every member's audit trail") shows on
+    its timeline entry, redacted and as text, as its members' audit trails show it."""
+    from tests.api import make_user
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    responder = Client()
+    responder.force_login(make_user("responder"))
+    note = "firewall rule <b>restored</b>, password is hunter2"
+    responder.post(f"/incidents/{incident.pk}/action/", {"action": "acknowledge", "note": note})
+
+    for path in (f"/incidents/{incident.pk}/", f"/incidents/{incident.pk}/live/"):
+        html = responder.get(path).content.decode()
+        timeline = html.split('id="incident-timeline"')[1].split("</ol>")[0]
+        acknowledged = next(row for row in timeline.split("<li>") if "acknowledge" in row)
+        assert "firewall rule &lt;b&gt;restored&lt;/b&gt;, password is [REDACTED]" in (
+            acknowledged
+        ), acknowledged
+        assert "hunter2" not in html
+
+
+def test_the_incident_page_says_when_its_shared_cause_covers_fewer_members_than_it_has():
+    """The shared cause is analysed again only at INCIDENT_RCA_GROWTH-fold growth, so its count
+    of pipelines falls behind while members join: the page (and its live read, which now holds
+    the cause) says how many members it covered and when it is analysed next."""
+    from analysis.services import analyse_incident
+    from tests.api import make_user
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    assert analyse_incident(incident.pk)
+    post(storm_failure("pl_invoices"))
+    viewer = Client()
+    viewer.force_login(make_user("viewer"))
+
+    for path in (f"/incidents/{incident.pk}/", f"/incidents/{incident.pk}/live/"):
+        html = viewer.get(path).content.decode()
+        cause = html.split('data-live-part="cause"')[1].split("</div>")[0]
+        assert "2 pipelines in 1 factory could not connect to" in cause, cause
+        assert (
+            "Analysed when the incident had 2 members; it has 3 now. "
+            "It is analysed again once it has 4."
+        ) in cause, cause
+
+    post(storm_failure("pl_returns"))
+    assert analyse_incident(incident.pk)
+    html = viewer.get(f"/incidents/{incident.pk}/live/").content.decode()
+    assert "4 pipelines in 1 factory" in html
+    assert "Analysed when the incident had" not in html
 
 
 def test_an_incident_formed_with_a_regressed_ticket_starts_at_its_regression():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -460,6 +461,16 @@ def _links(ticket: Ticket) -> list[dict[str, str]]:
     return links
 
 
+# The audit log records a lifecycle change by its action's name; the trail says what was done,
+# in the words of the buttons ("Take" is start_progress).
+AUDIT_ACTION_WORDS = {
+    "acknowledge": "acknowledged",
+    "start_progress": "took it",
+    "resolve": "resolved",
+    "reopen": "reopened",
+}
+
+
 def _changes(entry: Any) -> list[dict[str, Any]]:
     keys = list(dict.fromkeys([*(entry.before or {}), *(entry.after or {})]))
     return [
@@ -500,6 +511,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
     audit = [
         {
             "entry": entry,
+            "action": AUDIT_ACTION_WORDS.get(entry.action, entry.action),
             "changes": _changes(entry),
             "details": [(str(k), _text(v)) for k, v in (entry.details or {}).items()],
         }
@@ -655,7 +667,11 @@ INCIDENT_TIMELINE_LIMIT = 500
 
 def _incident_live_parts(incident: Incident) -> dict[str, Any]:
     """What the incident page shows that changes while it is open: its head (status, counts),
-    the actions its status allows, its first members and its timeline."""
+    the actions its status allows, its shared cause, its first members and its timeline.
+
+    The shared cause is analysed again only once the incident has grown INCIDENT_RCA_GROWTH-fold
+    (analysis/services.py `analyse_incident`), so its counts can be behind the members': the
+    page says how many members it covered and when it is analysed next."""
     limit = settings.INCIDENT_INLINE_MEMBERS
     members = list(
         incident.members.order_by("timestamp").only(
@@ -672,8 +688,12 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
         for action, label in INCIDENT_ACTIONS
         if incident.status in TRANSITIONS[action][0] and not incident.merged_into_id
     ]
+    behind = 0 < incident.rca_members < incident.member_count
     return {
         "incident": incident,
+        "cause": incident.rca_result or incidents.shared_cause(incident),
+        "analysed_members": incident.rca_members if behind else None,
+        "next_analysis_members": math.ceil(incident.rca_members * settings.INCIDENT_RCA_GROWTH),
         "members": members,
         "more_members": max(0, incident.member_count - len(members)),
         "timeline": timeline,
@@ -694,7 +714,6 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         _page_context(
             request,
             **_incident_live_parts(incident),
-            cause=incident.rca_result or incidents.shared_cause(incident),
             fix_draft=_fix_draft(request, "incident", incident.pk),
             live_config=_live_config(
                 request,
