@@ -12,15 +12,18 @@ stops everything; if one child dies, the others are stopped too.
 It says "starting…" when it launches them and "ready", with the URLs, once every check
 `/readyz` reports passes: the database and Redis answer and a worker has run the heartbeat task
 beat sends every 30 s (on a first start, 30 s after beat starts). Until then it says every 10 s
-which checks still fail.
+which checks still fail. It does not start when something already listens on its web or
+websocket port: that server, not this one, would answer its readiness probe.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -141,6 +144,37 @@ def _children(bin_dir: str) -> dict[str, list[str]]:
     }
 
 
+def taken_ports() -> list[str]:
+    """The addresses `make run` is to serve on that something already listens on, each with the
+    variable that chose it: its web server and websockets could not bind them, and its readiness
+    probe would be answered by that other server (the release before an upgrade still running
+    says "ready" for this one)."""
+    return [
+        f"{name}: {HOST}:{port}"
+        for name, port in (("RCA_PORT", PORT), ("RCA_WS_PORT", WS_PORT))
+        if _listened_on(HOST, int(port))
+    ]
+
+
+def _listened_on(host: str, port: int) -> bool:
+    """Whether binding host:port fails because it is in use (as gunicorn and daphne bind it:
+    with SO_REUSEADDR, so a closed connection lingering in TIME_WAIT does not count). A host
+    that does not resolve is left to the web server to report."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        return False
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
 def _var_path(name: str):
     from django.conf import settings
 
@@ -148,6 +182,14 @@ def _var_path(name: str):
 
 
 def main() -> int:
+    if taken := taken_ports():
+        print(
+            f"make run: already in use ({'; '.join(taken)}): stop what listens there (another"
+            " make run, or the release this one upgrades) or choose other ports",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rca_project.settings")
     django.setup()
     from django.conf import settings

@@ -17,6 +17,7 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError, connection, connections
 from django.test import Client
@@ -26,6 +27,7 @@ from integrations.tasks import heartbeat
 from rca_project import serve
 from rca_project.observability import worker_heartbeat_key
 from rca_project.serve import probe_readiness, ready_banner
+from tests.conftest import database_url_for_tests
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -60,6 +62,36 @@ def test_not_ready_until_a_worker_heartbeat_then_ready(web_server):
 
     heartbeat()  # what a worker does when beat sends it the heartbeat task
     assert probe_readiness(f"{web_server}/readyz") == (True, [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_on_a_port_another_server_answers_stops_instead_of_saying_ready(web_server):
+    """Upgrading with the release before still serving RCA_PORT: the new web server could not
+    bind it, yet the readiness probe, answered by the old one, printed "ready" (and the webhook
+    token) before the new one gave up. It stops at once naming the port, before it migrates."""
+    heartbeat()  # the server already there is a ready RCA service
+    port = web_server.rsplit(":", 1)[1]
+    with tempfile.TemporaryDirectory(prefix="rca-taken-", dir="/tmp") as var_dir:
+        launcher = subprocess.run(
+            [sys.executable, "-m", "rca_project.serve"],
+            env={
+                **os.environ,
+                "RCA_PORT": port,
+                "RCA_WS_PORT": "",
+                "RCA_VAR_DIR": var_dir,
+                "DATABASE_URL": database_url_for_tests(),
+                "REDIS_URL": settings.REDIS_URL,
+                "REDIS_KEY_PREFIX": "rca-taken-port",
+                "CELERY_QUEUE": "rca-taken-port",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert "RCA service ready" not in launcher.stdout
+    assert launcher.returncode == 1
+    assert f"make run: already in use (RCA_PORT: 127.0.0.1:{port}" in launcher.stderr
 
 
 def test_a_web_server_that_does_not_answer_yet_is_what_it_waits_for():
