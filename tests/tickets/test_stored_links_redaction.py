@@ -1,5 +1,5 @@
 """Links and text stored before ingest redacted them, or redacted by older rules (tickets/0032,
-integrations/0014; integrations/0015, tickets/0033)."""
+integrations/0014; integrations/0015, tickets/0033 and its second run 0035)."""
 
 from __future__ import annotations
 
@@ -194,3 +194,48 @@ def test_an_analysis_written_while_ticket_text_is_redacted_again_is_kept():
     leaking.refresh_from_db()
     assert leaking.error_message == f"POST {url.replace(key, '[REDACTED]')} returned 500"
     assert (leaking.rca_result, leaking.recommendations) == (shared, ["Wait."])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_install_that_ran_the_first_0033_has_its_ticket_text_redacted_by_migrate():
+    """0033 was corrected after release 6e97434 shipped it; an install that ran that first
+    version (it skipped a ticket changed while it ran: left unredacted) never runs 0033 again.
+    Its next `migrate` redacts the ticket, locking it as the corrected 0033 does: an analysis a
+    worker writes meanwhile is kept; a clean ticket is not written."""
+    from django.db import connection, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tests.conftest import while_held
+    from tickets.models import Ticket
+
+    MigrationExecutor(connection).migrate([("tickets", "0034_redact_stored_notes")])
+    try:
+        key = "FnK3yS3cretValue42=="
+        url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
+        leaking = make_ticket(
+            error_message=f"POST {url} returned 500", details={"request": {"url": url}}
+        )
+        clean = make_ticket(rca_result="sql-prod-01 refused the connection.")
+        shared = "sql-prod-01 is down: every loader of the incident failed on it."
+
+        def analysis_shared() -> None:
+            Ticket.objects.filter(pk=leaking.pk).update(rca_result=shared)
+
+        def migrate() -> None:
+            try:
+                executor = MigrationExecutor(connection)
+                executor.migrate(executor.loader.graph.leaf_nodes())
+            finally:
+                connections.close_all()
+
+        _, waited = while_held(analysis_shared, migrate)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert waited
+    leaking.refresh_from_db()
+    redacted = url.replace(key, "[REDACTED]")
+    assert leaking.error_message == f"POST {redacted} returned 500"
+    assert (leaking.details, leaking.rca_result) == ({"request": {"url": redacted}}, shared)
+    assert Ticket.objects.get(pk=clean.pk).updated_at == clean.updated_at

@@ -1,41 +1,12 @@
 """Redact the tickets' failure text again with the current rules: a rule added since a ticket
 was stored (an Azure Functions key or OAuth code in a URL's query, `?code=`) left that secret in
-the error text, the affected entity and the details ingest had redacted by the rules of then,
-and in the analysis written from them. In batches; a ticket the current rules leave as it is, is
-not written. One they change is read again under its row lock and only the fields they change
-are written: what a worker still running wrote meanwhile (an analysis shared from its
-incident, a fetched error text: writes that leave `updated_at` as it was) is redacted, not
-overwritten with what was read before it."""
+the error text, the affected entity and the details, and in the analysis written from them. The
+pass is `tickets.text_redaction.redact_ticket_text` (0035 runs it again: this one shipped at
+first without reading a ticket again under its lock)."""
 
 from django.db import migrations
 
-BATCH = 500
-FIELDS = ("error_message", "affected_entity", "details", "rca_result", "recommendations")
-
-
-def _redacted(values):
-    from analysis.redaction import redact, redact_data
-
-    return [redact(value) if isinstance(value, str) else redact_data(value) for value in values]
-
-
-def redact_ticket_text(apps, schema_editor):
-    Ticket = apps.get_model("tickets", "Ticket")
-    stored = Ticket.objects.order_by("pk").values_list("pk", *FIELDS)
-    for ticket_id, *values in stored.iterator(chunk_size=BATCH):
-        if _redacted(values) == values:
-            continue
-        locked = Ticket.objects.select_for_update(no_key=True).filter(pk=ticket_id)
-        current = locked.values_list(*FIELDS).first()
-        if current is None:  # deleted meanwhile
-            continue
-        changed = {
-            name: new
-            for name, old, new in zip(FIELDS, current, _redacted(current), strict=True)
-            if new != old
-        }
-        if changed:
-            Ticket.objects.filter(pk=ticket_id).update(**changed)
+from tickets.text_redaction import redact_ticket_text
 
 
 class Migration(migrations.Migration):

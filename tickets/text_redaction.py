@@ -1,0 +1,48 @@
+"""The tickets' failure text redacted again with the current rules, by the data migrations
+tickets/0033 and tickets/0035 (Django runs a shipped migration once, so a correction of its pass
+ships as a new migration that runs it again; both call this, which must stay importable).
+
+A rule added since a ticket was stored (an Azure Functions key or OAuth code in a URL's query,
+`?code=`) left that secret in the error text, the affected entity and the details ingest had
+redacted by the rules of then, and in the analysis written from them. In batches; a ticket the
+current rules leave as it is, is not written, so a second run changes nothing. One they change
+is read again under its row lock and only the fields they change are written: what a worker
+still running wrote meanwhile (an analysis shared from its incident, a fetched error text:
+writes that leave `updated_at` as it was) is redacted, not overwritten with what was read
+before it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps.registry import Apps
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
+from analysis.redaction import redact, redact_data
+
+BATCH = 500
+FIELDS = ("error_message", "affected_entity", "details", "rca_result", "recommendations")
+
+
+def _redacted(values: list[Any]) -> list[Any]:
+    return [redact(value) if isinstance(value, str) else redact_data(value) for value in values]
+
+
+def redact_ticket_text(apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None) -> None:
+    """A migration's `RunPython` step (`apps` holds the models as of that migration)."""
+    Ticket = apps.get_model("tickets", "Ticket")
+    stored = Ticket.objects.order_by("pk").values_list("pk", *FIELDS)
+    for ticket_id, *values in stored.iterator(chunk_size=BATCH):
+        if _redacted(values) == values:
+            continue
+        locked = Ticket.objects.select_for_update(no_key=True).filter(pk=ticket_id)
+        current = locked.values_list(*FIELDS).first()
+        if current is None:  # deleted meanwhile
+            continue
+        changed = {
+            name: new
+            for name, old, new in zip(FIELDS, current, _redacted(list(current)), strict=True)
+            if new != old
+        }
+        if changed:
+            Ticket.objects.filter(pk=ticket_id).update(**changed)
