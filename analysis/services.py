@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -204,6 +205,7 @@ RCA_REQUESTED = "rca requested"
 ANSWERED_BY_EARLIER = "answered_by_earlier"
 # In the audit details of a request whose run the broker refused.
 NOT_QUEUED = "not_queued"
+_RCA_REQUEST_LOCK = 5
 
 
 def request_rca(
@@ -216,13 +218,19 @@ def request_rca(
     shut. A run the broker refused is audited `not_queued` (it answers no later request) and
     the refusal is raised once that is committed.
 
-    The ticket's lock is held until the run is published or refused: two requests at the same
-    instant are one run, and a request is never answered by one whose run the broker is about
-    to refuse. The run may start before the commit; it writes its analysis after it (the same
-    lock), later than this request."""
+    The ticket's requests take turns until the run is published or refused: two requests at
+    the same instant are one run, and a request is never answered by one whose run the broker
+    is about to refuse. They take turns on an advisory lock, not the ticket's row lock, which
+    a webhook's recurrence, the analysis and every lifecycle change wait for: the broker may
+    hang for seconds (its socket timeouts, the publish retry). The request's time is taken
+    before its run is published, so an analysis that comes before the commit is still later."""
     refusal: Exception | None = None
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", list(_rca_request_lock(ticket_id))
+            )
+        ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
         under_way = rca_request_under_way(ticket)
         details: dict[str, Any] = {}
         if note := redact(note.strip()):
@@ -241,6 +249,12 @@ def request_rca(
     if refusal is not None:
         raise refusal
     return not under_way
+
+
+def _rca_request_lock(ticket_id: str) -> tuple[int, int]:
+    """The advisory lock a ticket's rerun requests take turns on (key pair; the classes 1-4
+    are ingest's and placement's: tickets.services, tickets.incidents)."""
+    return _RCA_REQUEST_LOCK, zlib.crc32(ticket_id.encode()) - 2**31
 
 
 def rca_request_under_way(ticket: Ticket) -> bool:

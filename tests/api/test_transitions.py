@@ -318,3 +318,39 @@ def test_a_rerun_rca_asked_while_an_earlier_ones_run_is_being_refused_is_not_ans
     entries = AuditLog.objects.filter(ticket=ticket, action="rca requested").order_by("pk")
     assert [entry.details for entry in entries] == [{"not_queued": True}] * 2
     assert not services.rca_request_under_way(Ticket.objects.get(pk=ticket.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recurrence_is_not_held_up_by_a_rerun_rca_the_broker_hangs_on(
+    refusing_broker, webhook_client
+):
+    """A rerun RCA whose publish hangs (Redis not answering) holds no lock a webhook waits on:
+    the ticket's recurrence is stored at once, not when the broker gives up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from tests.conftest import local_payload
+
+    first = local_payload("adf_failure.json")
+    ticket_id = webhook_client("/webhooks/adf/", first).json()["ticket_id"]
+    api = jwt_client(make_user("responder", username="ann"))
+
+    def ask() -> int:
+        try:
+            return api.post(f"/api/v1/tickets/{ticket_id}/rerun-rca/").status_code
+        finally:
+            connections.close_all()
+
+    refusing_broker.hold()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rerun = pool.submit(ask)
+        assert refusing_broker.connected.wait(10)  # its run is being published
+        started = time.monotonic()
+        again = webhook_client("/webhooks/adf/", {**first, "run_id": first["run_id"] + "-2"})
+        waited = time.monotonic() - started
+        refusing_broker.refuse()
+        assert rerun.result(30) == 503
+
+    assert again.json() == {**again.json(), "outcome": "correlated", "ticket_id": ticket_id}
+    assert waited < 2

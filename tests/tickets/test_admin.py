@@ -554,18 +554,19 @@ def test_admin_pages_name_the_services_icon():
 
 @pytest.mark.django_db(transaction=True)
 def test_rerun_rca_with_the_broker_down_says_which_were_not_queued(refusing_broker):
-    """Was a 503 page at the first ticket: the others were never asked for."""
+    """Was a 503 page at the first ticket. The broker is asked once: one that hangs takes
+    seconds a ticket (50 on a page: minutes, and the proxy's 504); the others are not asked
+    for (no audit entry), and counted as not queued."""
     client = staff("responder")
-    tickets = [make_ticket(1), make_ticket(2)]
+    tickets = [make_ticket(1), make_ticket(2), make_ticket(3)]
     rerun = {"action": "rerun_rca", "_selected_action": [t.pk for t in tickets]}
 
     page = client.post(CHANGELIST, rerun, follow=True)
 
     assert page.status_code == 200
     assert (
-        "Not queued for 2 ticket(s): the analysis queue is unavailable; ask again in a few"
+        "Not queued for 3 ticket(s): the analysis queue is unavailable; ask again in a few"
         " minutes." in page.content.decode()
     )
     entries = AuditLog.objects.filter(action="rca requested")
-    assert sorted(e.ticket_id for e in entries) == sorted(t.pk for t in tickets)
-    assert all(e.details == {"not_queued": True} for e in entries)
+    assert [e.details for e in entries] == [{"not_queued": True}]
