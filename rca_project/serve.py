@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -295,8 +296,7 @@ def ready_banner(base: str, websocket_url: str) -> str:
     return (
         "\nRCA service ready\n"
         f"  dashboard      {base}/          (live updates: {websocket_url})\n"
-        f"  admin          {base}/admin/   (create a user: .venv/bin/python manage.py "
-        "createsuperuser)\n"
+        f"  admin          {base}/admin/   (create a user: {createsuperuser_command()})\n"
         f"  API            {base}/api/v1/docs/  (schema {base}/api/v1/schema/)\n"
         f"  webhooks       {base}/webhooks/azure-monitor/  /webhooks/adf/  "
         "/webhooks/databricks/  /webhooks/airflow/\n"
@@ -305,6 +305,23 @@ def ready_banner(base: str, websocket_url: str) -> str:
         f"  database       {_safe_url(settings.DATABASE_URL)}\n"
         f"  redis          {_safe_url(settings.REDIS_URL)}\n"
     )
+
+
+def createsuperuser_command() -> str:
+    """`createsuperuser` for the database this run uses: run without the RCA_VAR_DIR (the
+    embedded PostgreSQL's data) or the DATABASE_URL `make run` was given, it creates the user in
+    another database. A DATABASE_URL holding a password is named, not printed (this output is
+    the service's log): the command then works where it is exported."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    assignments = [f"RCA_VAR_DIR={shlex.quote(str(settings.VAR_DIR.resolve()))}"]
+    given = os.environ.get("DATABASE_URL", "")
+    if given:
+        url = '"$DATABASE_URL"' if urlsplit(given).password else shlex.quote(given)
+        assignments.append(f"DATABASE_URL={url}")
+    return " ".join([*assignments, ".venv/bin/python manage.py createsuperuser"])
 
 
 def probe_readiness(url: str, timeout: float = 2.0) -> tuple[bool, list[str]]:

@@ -260,6 +260,42 @@ def test_the_ready_banner_prints_a_generated_webhook_token_and_never_a_given_one
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_ready_banners_createsuperuser_command_creates_the_user_in_this_runs_database(
+    monkeypatch, tmp_path
+):
+    """Run as printed from a shell without the settings `make run` was given, the hint
+    (`manage.py createsuperuser` alone) created the user in another database (the embedded
+    one of the default var/), and the admin login was refused."""
+    from django.contrib.auth.models import User
+
+    url = database_url_for_tests()
+    monkeypatch.setenv("DATABASE_URL", url)  # what this run was given
+    banner = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+    command = re.search(r"\(create a user: (.+)\)\n", banner)
+    assert command is not None, banner
+    shell = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    shell["RCA_VAR_DIR"] = str(tmp_path / "the-shells-own")  # not the run's
+    if "$DATABASE_URL" in command.group(1):  # a password: named, to be run where it is exported
+        shell["DATABASE_URL"] = url
+
+    created = subprocess.run(
+        f"{command.group(1)} --noinput --username banner-admin --email admin@example.com",
+        shell=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=shell,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert created.returncode == 0, created.stderr
+    assert User.objects.filter(username="banner-admin", is_superuser=True).exists()
+    monkeypatch.delenv("DATABASE_URL")
+    var_dir = str(settings.VAR_DIR.resolve())
+    assert f"RCA_VAR_DIR={var_dir} " in ready_banner("http://t", "ws://t/ws/tickets/")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_make_run_names_the_migrations_an_upgrade_applies():
     """`make run` migrated silently, so an operator could not see what an upgrade did."""
     from django.db import connection

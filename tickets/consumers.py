@@ -14,7 +14,13 @@ from django.conf import settings
 
 from tickets.broadcast import GROUP
 from tickets.models import Incident, Ticket
-from tickets.presenters import CARD_FIELDS, incident_card, incident_members, ticket_card
+from tickets.presenters import (
+    CARD_FIELDS,
+    change_words,
+    incident_card,
+    incident_members,
+    ticket_card,
+)
 from tickets.roles import VIEWER, has_role
 
 UNAUTHORIZED = 4401
@@ -79,10 +85,13 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
     async def _send_ticket_change(self, event: dict[str, Any], card: dict[str, Any] | None) -> None:
         if card is None:
             return
+        actor = event.get("actor", "")
         message = {
             "type": "ticket.changed",
             "action": event["action"],
-            "actor": event.get("actor", ""),
+            "actor": actor,
+            # What the ticket page's live banner says ("ana took it"), as its audit trail does.
+            "words": str(change_words(event["action"], event.get("via", ""), actor)),
             "ticket": card,
         }
         if event.get("moved"):  # new, or between statuses: the board counts its columns by it

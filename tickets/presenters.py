@@ -1,14 +1,15 @@
-"""A ticket as the board shows it: shared by the dashboard, the websocket and the API."""
+"""A ticket as the board shows it, and a change in words: shared by the dashboard, the websocket
+and the API."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.utils import timezone
 
 from integrations.targets.jira import jira_url
-from tickets.models import Incident, Ticket
+from tickets.models import ActorKind, Incident, Ticket
 from tickets.vocabulary import Status
 
 CARD_FIELDS = (
@@ -33,6 +34,45 @@ CARD_FIELDS = (
 )
 # How many members an incident's card lists (oldest first); its page lists more.
 INCIDENT_CARD_MEMBERS = 10
+
+
+# A lifecycle action in the words of the dashboard's buttons ("Take" is start_progress), as the
+# ticket's audit trail, its live banner and the incident timeline say it; any other action (or
+# timeline kind) reads as its name.
+ACTION_WORDS = {
+    "acknowledge": "acknowledged",
+    "start_progress": "took it",
+    "resolve": "resolved",
+    "reopen": "reopened",
+}
+
+
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action.replace("_", " "))
+
+
+class ChangeWords(NamedTuple):
+    """Who did what, to be read in this order (a timeline puts the member between `what` and
+    `reporter`): "ana took it", "recovered, reported by databricks", "analysed"."""
+
+    who: str  # a person (or a remediation) who made the change; "" otherwise
+    what: str
+    reporter: str  # the failure's source, when it reported the change
+
+    def __str__(self) -> str:
+        text = f"{self.who} {self.what}" if self.who else self.what
+        return f"{text}, reported by {self.reporter}" if self.reporter else text
+
+
+def change_words(action: str, actor_kind: str, actor_name: str) -> ChangeWords:
+    """A change and its actor in words. A part of this service ("incidents", "analysis", "sla")
+    goes unnamed: "analysed", not "analysed by analysis"."""
+    what = action_words(action)
+    if actor_kind == ActorKind.SOURCE:
+        return ChangeWords("", what, actor_name)
+    if actor_kind == ActorKind.SYSTEM:
+        return ChangeWords("", what, "")
+    return ChangeWords(actor_name, what, "")
 
 
 def issue_url(key: str) -> str:

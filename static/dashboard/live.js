@@ -230,10 +230,6 @@
     return (config.incident_url || "/incidents/__id__/").replace("__id__", encodeURIComponent(id));
   }
 
-  function humanAction(action) {
-    return String(action || "changed").replace(/_/g, " ");
-  }
-
   /* Enter in an action form's "What fixed it" field clicks its Resolve button, when Resolve is
    * offered (the form's first button is a disabled one, so Enter elsewhere takes no action).
    * In an empty field Enter resolves nothing: it asks for what fixed it (resolving without a
@@ -319,7 +315,6 @@
     duration,
     ticketUrl,
     incidentUrl,
-    humanAction,
     STATUS_LABELS,
     SLA_RUNNING,
     now,

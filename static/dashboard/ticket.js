@@ -65,8 +65,7 @@
     if (analysed) refresh(); // the RCA panel shows the new analysis
     banner(
       "Updated live: " +
-        live.humanAction(msg.action) +
-        (msg.actor ? " by " + msg.actor : "") +
+        msg.words +
         ". Reload for the full audit trail" +
         (analysed ? "." : " and analysis.")
     );

@@ -492,7 +492,7 @@ def test_live_board_detail_and_acknowledge(
         lambda d: d.find_element(By.CSS_SELECTOR, '[data-live="status"]').text == "In progress",
     )
     banner = browser.find_element(By.ID, "live-banner")
-    assert "start progress by jira-bot" in banner.text
+    assert "Updated live: jira-bot took it." in banner.text
     assert not browser.find_element(
         By.CSS_SELECTOR, 'button[value="start_progress"]'
     ).is_displayed()
@@ -1269,7 +1269,7 @@ def test_the_incident_page_follows_its_status_actions_members_and_timeline_live(
     page = wait(browser, lambda d: (p := incident_page(d)) and p["status"] == "Acknowledged" and p)
     assert page["buttons"] == ["resolve", "reopen"] and page["fix"]
     assert {row[2] for row in page["rows"]} == {"Acknowledged"}
-    assert page["timeline"] == ["failure", "acknowledge"]
+    assert page["timeline"] == ["failure", "acknowledged"]
     time.sleep(0.5)
     assert live_reads(browser) == reads + 1
 
@@ -1286,7 +1286,7 @@ def test_the_incident_page_follows_its_status_actions_members_and_timeline_live(
     incidents.act(incident.pk, "reopen", Actor("user", "maria"))
     page = wait(browser, lambda d: (p := incident_page(d)) and p["status"] == "Open" and p, 40)
     assert page["buttons"] == ["acknowledge", "start_progress", "resolve"] and page["fix"]
-    assert page["timeline"] == ["failure", "acknowledge", "resolved", "reopen"]
+    assert page["timeline"] == ["failure", "acknowledged", "resolved", "reopened"]
     assert not_reloaded(browser)
     assert_no_alert(browser)
 

@@ -156,6 +156,28 @@ def test_unknown_ticket_is_404():
     assert client_for("viewer").get("/tickets/NOPE-1/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/tickets/A%00B/"),
+        ("post", "/tickets/A%00B/action/"),
+        ("post", "/tickets/A%00B/rerun-rca/"),
+        ("post", "/tickets/A%00B/remediation/"),
+        ("post", "/tickets/A%00B/analyse-log/"),
+        ("get", "/incidents/A%00B/"),
+        ("get", "/incidents/A%00B/live/"),
+        ("post", "/incidents/A%00B/action/"),
+    ],
+)
+def test_an_id_with_a_nul_character_is_404(method, path):
+    """PostgreSQL text cannot hold a NUL: querying for such an id was a 500."""
+    client = client_for("responder")
+
+    response = getattr(client, method)(path, {"action": "acknowledge"} if method == "post" else {})
+
+    assert response.status_code == 404
+
+
 # --- board --------------------------------------------------------------------------------------
 
 
@@ -383,6 +405,28 @@ def test_detail_shows_rca_links_similar_audit_and_deliveries(settings):
     assert "Create the JIRA issue" in html and "Succeeded" in html
     assert "Dead" in html and "HTTP 500 from Slack" in html
     assert "created" in html and "adf" in html
+
+
+def test_affected_entity_leaves_blank_values_out():
+    entity = {
+        "dag_id": "orders_daily",
+        "airflow_base_url": "",
+        "deployment": {"name": "prod", "region": None},
+        "tags": [],
+    }
+    blank = make_ticket(affected_entity={"airflow_base_url": "", "extra": {}})
+    ticket = make_ticket(affected_entity=entity)
+    client = client_for("viewer")
+
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    shown = re.search(r'<pre class="json">(.*?)</pre>', html, flags=re.S)
+
+    assert shown is not None
+    assert json.loads(shown.group(1).replace("&quot;", '"')) == {
+        "dag_id": "orders_daily",
+        "deployment": {"name": "prod"},
+    }
+    assert "Affected entity" not in client.get(f"/tickets/{blank.pk}/").content.decode()
 
 
 def test_audit_trail_shows_the_latest_entries_oldest_first(monkeypatch):

@@ -99,6 +99,7 @@ def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
     assert message["type"] == "ticket.changed"
     assert message["action"] == "created"
     assert message["actor"] == "adf"
+    assert message["words"] == "created, reported by adf"
     card = message["ticket"]
     assert card["status"] == "open"
     assert card["pipeline"] == "pl_copy_sales_orders"
@@ -163,6 +164,8 @@ def test_lifecycle_changes_by_any_actor_are_pushed():
         "in_progress",
     )
     assert (second["action"], second["ticket"]["status"]) == ("reopen", "open")
+    # The ticket page's live banner says it as the audit trail does; this service goes unnamed.
+    assert (first["words"], second["words"]) == ("jira-bot took it", "reopened")
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -1492,10 +1493,43 @@ def test_the_incident_timeline_shows_what_fixed_it_beside_who_resolved_it():
         html = responder.get(path).content.decode()
         timeline = html.split('id="incident-timeline"')[1].split("</ol>")[0]
         resolved = next(row for row in timeline.split("<li>") if "<strong>resolved</strong>" in row)
-        assert f"by {user.username}" in resolved
+        assert f"{user.username} <strong>resolved</strong>" in resolved
         assert "what fixed it: failed over sql-prod-01 to &lt;b&gt;its secondary&lt;/b&gt;" in (
             resolved
         ), resolved
+
+
+def test_the_incident_timeline_says_who_did_what_as_the_audit_trail_does():
+    """The timeline showed action names ("start_progress") where the members' audit trails say
+    "took it", and named this service's parts as actors ("formed … by incidents", "analysed
+    by analysis")."""
+    from django.db import transaction
+
+    from analysis.services import analyse_incident
+    from tests.api import make_user
+
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    incident = Incident.objects.get()
+    analyse_incident(incident.pk)
+    incidents.act(incident.pk, "start_progress", Actor("user", "maria"))
+    with transaction.atomic():
+        _recover_at_source(first)
+    viewer = Client()
+    viewer.force_login(make_user("viewer"))
+
+    html = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+
+    timeline = html.split('id="incident-timeline"')[1].split("</ol>")[0]
+    rows = [
+        re.sub(r"<time>.*?</time>\s*|<[^>]+>", "", row).strip()
+        for row in timeline.split("<li>")[1:]
+    ]
+    assert f"formed {second}" in rows
+    assert "analysed" in rows
+    assert "maria took it" in rows
+    assert f"recovered {first}, reported by adf" in rows
+    assert not [row for row in rows if " by incidents" in row or " by analysis" in row], rows
 
 
 def test_the_incident_timeline_shows_the_note_given_with_a_change():

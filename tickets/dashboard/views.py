@@ -61,6 +61,8 @@ from tickets.models import (
 )
 from tickets.presenters import (
     CARD_FIELDS,
+    action_words,
+    change_words,
     incident_card,
     incident_members,
     issue_url,
@@ -461,16 +463,6 @@ def _links(ticket: Ticket) -> list[dict[str, str]]:
     return links
 
 
-# The audit log records a lifecycle change by its action's name; the trail says what was done,
-# in the words of the buttons ("Take" is start_progress).
-AUDIT_ACTION_WORDS = {
-    "acknowledge": "acknowledged",
-    "start_progress": "took it",
-    "resolve": "resolved",
-    "reopen": "reopened",
-}
-
-
 def _changes(entry: Any) -> list[dict[str, Any]]:
     keys = list(dict.fromkeys([*(entry.before or {}), *(entry.after or {})]))
     return [
@@ -492,6 +484,28 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
+_BLANK: tuple[object, ...] = ("", None, [], {})
+
+
+def _without_blanks(value: Any) -> Any:
+    """The value with its blank entries ("", None, empty lists and objects) left out, at every
+    depth (a sender's unset `"airflow_base_url": ""` says nothing about the entity)."""
+    if isinstance(value, dict):
+        kept = {key: _without_blanks(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item not in _BLANK}
+    if isinstance(value, list):
+        return [item for item in map(_without_blanks, value) if item not in _BLANK]
+    return value
+
+
+def _affected_entity_text(entity: Any) -> str:
+    """The affected entity as the ticket page shows it (JSON); "" when nothing in it is set."""
+    shown = _without_blanks(entity)
+    if shown in _BLANK:
+        return ""
+    return json.dumps(shown, indent=2, ensure_ascii=False, default=str)
+
+
 def _similar(ticket: Ticket) -> list[dict[str, Any]]:
     try:
         found = similar_tickets(ticket)
@@ -511,7 +525,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
     audit = [
         {
             "entry": entry,
-            "action": AUDIT_ACTION_WORDS.get(entry.action, entry.action),
+            "action": action_words(entry.action),
             "changes": _changes(entry),
             "details": [(str(k), _text(v)) for k, v in (entry.details or {}).items()],
         }
@@ -563,11 +577,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             confidence_pct=round(ticket.confidence * 100)
             if ticket.confidence is not None
             else None,
-            affected_entity=(
-                json.dumps(ticket.affected_entity, indent=2, ensure_ascii=False, default=str)
-                if ticket.affected_entity
-                else ""
-            ),
+            affected_entity=_affected_entity_text(ticket.affected_entity),
             ack_duration=duration_text(ticket.ack_seconds)
             if ticket.ack_seconds is not None
             else "",
@@ -678,11 +688,13 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
             "id", "pipeline", "status", "source", "timestamp", "resolved_at_source_at"
         )[:limit]
     )
-    timeline = list(
-        incident.events.select_related("ticket")
-        .only("at", "kind", "ticket_id", "actor_name", "details")
-        .order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
-    )
+    events = incident.events.only(
+        "at", "kind", "ticket_id", "actor_kind", "actor_name", "details"
+    ).order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
+    timeline = [
+        {"event": event, "words": change_words(event.kind, event.actor_kind, event.actor_name)}
+        for event in events
+    ]
     actions = [
         (action, label)
         for action, label in INCIDENT_ACTIONS
