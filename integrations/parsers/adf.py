@@ -1,7 +1,8 @@
 """The enriched Azure Data Factory failure body (posted by a Logic App or a pipeline Web activity).
 
 Azure Monitor's ADF alerts carry counts, not error text; this body carries what a ticket needs.
-Its fields, their camelCase aliases and what is required: `bodies.AdfFailureBody`.
+Its fields, their camelCase aliases and what is required: `bodies.AdfFailureBody`; the failed
+activity's `error` object (`@activity('…').error`) may stand in for the error fields.
 """
 
 from __future__ import annotations
@@ -12,9 +13,20 @@ from integrations.events import EventKind, FailureEvent, ParseError, Severity, S
 from integrations.parsers.bodies import AdfFailureBody, validate
 from integrations.parsers.common import parse_timestamp
 
+# The flat field each field of the failed activity's `error` object stands in for.
+_ACTIVITY_ERROR_FIELDS = {
+    "error_message": "message",
+    "error_code": "errorCode",
+    "failure_type": "failureType",
+    "activity": "target",
+}
+
 
 def parse_adf_failure(payload: Any) -> FailureEvent:
     values = validate(AdfFailureBody, payload).model_dump()
+    error = values.pop("error") or {}
+    for flat, name in _ACTIVITY_ERROR_FIELDS.items():
+        values[flat] = values[flat] or error.get(name, "")
     status = (values["status"] or "Failed").lower()
     if status not in {"failed", "succeeded"}:
         raise ParseError(
@@ -22,7 +34,8 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         )
     failed = status == "failed"
     if failed and not values["error_message"]:
-        raise ParseError("missing required field 'error_message'")
+        missing = "error.message" if error else "error_message"
+        raise ParseError(f"missing required field '{missing}'")
     severity = None
     if values["severity"]:
         try:

@@ -24,6 +24,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     WithJsonSchema,
+    model_validator,
 )
 
 from integrations.events import ParseError
@@ -59,6 +60,7 @@ String = Annotated[str, BeforeValidator(_as_string)]
 RequiredString = Annotated[str, StringConstraints(pattern=PRESENT), BeforeValidator(_as_string)]
 # Checked by the parser (ISO 8601, or epoch seconds/milliseconds); documented as ISO 8601.
 Timestamp = Annotated[Any, WithJsonSchema({"type": "string", "format": "date-time"})]
+AnyValue = Annotated[Any, WithJsonSchema({})]
 
 
 def _present(*names: str) -> list[dict[str, Any]]:
@@ -72,17 +74,54 @@ class _Body(BaseModel):
 # --- Azure Data Factory ------------------------------------------------------------------------
 
 
+class AdfActivityError(_Body):
+    """A failed activity's error as ADF gives it (`@activity('Copy data1').error`), posted as it
+    is: the same object the monitor and the activity runs API show."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "errorCode": "2200",
+                "message": "Failure happened on 'Sink' side. ErrorCode=SqlFailedToConnect, …",
+                "failureType": "UserError",
+                "target": "Copy data1",
+                "details": "",
+            }
+        }
+    )
+
+    message: String = Field("", description="The error text (secrets are redacted on arrival).")
+    errorCode: String = Field("", description="ADF's error code, such as 2200.")
+    failureType: String = Field("", json_schema_extra={"example": "UserError"})
+    target: String = Field("", description="The activity that failed.")
+    details: AnyValue = Field(None, description="Not read.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        """A null field is absent here too (`validate` drops only the body's own)."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
 class AdfFailureBody(_Body):
     """The enriched ADF failure body (a Logic App or a pipeline Web activity). Every field also
     accepts ADF's camelCase name (what `@pipeline()` / `@activity()` expressions give):
     dataFactoryName, pipelineName, pipelineRunId/runId, activityName, errorCode, errorMessage,
     failureType, logicAppRunId, subscriptionId, resourceGroup, runStart, runEnd, runUrl.
-    `error_message` is required unless status is Succeeded."""
+    The failed activity's `error` object may stand in for error_message, error_code,
+    failure_type and activity (each flat field, when given too, is the one read). Error text
+    (`error_message` or `error.message`) is required unless status is Succeeded."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
                 *_present("error_message"),
+                {
+                    "required": ["error"],
+                    "properties": {"error": {"type": "object", **_present("message")[0]}},
+                },
                 {"required": ["status"], "properties": {"status": {"enum": ["Succeeded"]}}},
             ],
             "example": {
@@ -128,6 +167,13 @@ class AdfFailureBody(_Body):
         "",
         validation_alias=AliasChoices("failure_type", "failureType"),
         json_schema_extra={"example": "UserError"},
+    )
+    error: AdfActivityError | None = Field(
+        None,
+        description=(
+            "The failed activity's error object as ADF gives it"
+            ' (`"error": "@activity(\'Copy data1\').error"`).'
+        ),
     )
     logic_app_run_id: String = Field(
         "", validation_alias=AliasChoices("logic_app_run_id", "logicAppRunId")
@@ -299,7 +345,6 @@ AzureTimestamp = Annotated[
 # Read only when it is a string (links), or shown as text whatever it is (descriptive fields).
 AzureLink = Annotated[Any, WithJsonSchema({**_TEXT, "format": "uri"})]
 Described = Annotated[Any, WithJsonSchema(_TEXT)]
-AnyValue = Annotated[Any, WithJsonSchema({})]
 # name -> any JSON value (custom properties, budget data).
 ValueMap = dict[str, AnyValue]
 

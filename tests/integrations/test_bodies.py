@@ -71,6 +71,25 @@ def test_the_readmes_example_is_a_documented_body_the_parser_accepts(heading, co
     assert set(body) <= set(COMPONENTS[component]["properties"])
 
 
+def test_the_adf_schema_takes_the_activity_error_object_for_the_error_text():
+    """`"error": "@activity('Copy data1').error"` posts ADF's error object: its message is the
+    error text, so the body needs no error_message, and the object none without a message."""
+    validator = Draft7Validator(
+        {
+            "$ref": "#/components/schemas/AdfFailure",
+            "components": {"schemas": _json_schema(COMPONENTS)},
+        }
+    )
+    posted = json.loads((LOCAL_PAYLOADS / "adf_failure_activity_error.json").read_text())
+    # (The schema names the fields in snake_case; their camelCase aliases are described.)
+    body = {"pipeline": posted["pipelineName"], "run_id": posted["runId"], "error": posted["error"]}
+
+    assert [error.message for error in validator.iter_errors(body)] == []
+    assert PARSERS[Source.ADF](body).error_message == body["error"]["message"]
+    body["error"]["message"] = " "
+    assert not validator.is_valid(body)
+
+
 # --- Azure Monitor: one model per alert family, offered as a oneOf -----------------------------
 
 AZURE_PAYLOADS = sorted((LOCAL_PAYLOADS / "azure").glob("*.json")) + sorted(

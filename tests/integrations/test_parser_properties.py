@@ -31,6 +31,7 @@ json_values = st.recursive(
 
 PARSERS = {
     "adf": (parse_adf_failure, local_payload("adf_failure.json")),
+    "adf_activity_error": (parse_adf_failure, local_payload("adf_failure_activity_error.json")),
     "airflow": (parse_airflow_failure, local_payload("airflow_legacy_failure.json")),
     "databricks": (
         parse_databricks_notification,

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from analysis import enrichment_service
+from analysis import enrichment_service, services
 from integrations.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import local_payload, shared_payload
 from tests.fakes.azure_ad import FakeAzureAd
@@ -65,6 +65,73 @@ def test_adf_camelcase_body_from_a_web_activity_is_accepted(webhook_client):
     assert ticket.pipeline == "pl_load_ledger"
     assert ticket.error_type == "ResourceExhaustion"
     assert ticket.affected_entity["factory"] == "adf-finance"
+
+
+def test_adf_activity_error_object_posted_as_it_is_is_the_failure_and_its_rca(
+    webhook_client, settings
+):
+    """A Web activity on the failure path commonly posts `"error":
+    "@activity('Copy data1').error"`: ADF's error object, which was refused for want of
+    error_message."""
+    settings.GEMINI_API_KEY = ""
+    response = webhook_client(ADF, local_payload("adf_failure_activity_error.json"))
+
+    assert response.status_code == 202, response.content
+    ticket = Ticket.objects.get(pk=response.json()["ticket_id"])
+    assert ticket.pipeline == "pl_copy_customers"
+    assert ticket.run_id == "adf:3e9b1f27-8c4d-4a6e-b0f1-7d2c5a9e4b18"
+    assert ticket.error_message.startswith("Failure happened on 'Sink' side.")
+    assert (ticket.details["error_code"], ticket.details["failure_type"]) == ("2200", "UserError")
+    assert ticket.details["activity"] == ticket.affected_entity["activity"] == "Copy data1"
+    assert ticket.affected_entity["factory"] == "adf-sales-prod"
+
+    services.analyse_ticket(ticket.id)
+
+    ticket.refresh_from_db()
+    assert ticket.rca_source == "rules"
+    assert ticket.rca_result.startswith(
+        "Pipeline 'pl_copy_customers' (activity 'Copy data1') failed: The database rejected the"
+        " credentials of user 'adf_writer' (error code 2200)."
+    )
+    assert "Data Factory reports a user error" in ticket.rca_result
+
+
+def test_adf_flat_error_fields_are_read_before_the_activity_error_object(webhook_client):
+    body = local_payload("adf_failure_activity_error.json")
+    body.update(errorMessage="Login timeout expired", errorCode="2011")
+    body["error"]["target"] = None  # null is absent, as at the top level
+
+    ticket = Ticket.objects.get(pk=webhook_client(ADF, body).json()["ticket_id"])
+
+    assert ticket.error_message == "Login timeout expired"
+    assert ticket.details == {"error_code": "2011", "failure_type": "UserError"}
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        ({"errorCode": "2200", "target": "Copy data1"}, "missing required field 'error.message'"),
+        ({"message": " ", "failureType": "UserError"}, "missing required field 'error.message'"),
+        ({"message": 2200}, "field 'error.message' must be a string"),
+        ("Failure happened on 'Sink' side.", "field 'error' must be a JSON object"),
+    ],
+)
+def test_an_adf_activity_error_object_without_its_message_is_refused_naming_it(
+    webhook_client, error, reason
+):
+    body = {"pipelineName": "p", "runId": "r", "error": error}
+
+    response = webhook_client(ADF, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == reason
+    assert Ticket.objects.count() == 0
+
+
+def test_a_succeeded_adf_run_needs_no_activity_error(webhook_client):
+    body = {"pipelineName": "p", "runId": "r", "status": "Succeeded", "error": {}}
+    assert webhook_client(ADF, body).status_code == 202
+    assert Ticket.objects.count() == 0
 
 
 @pytest.mark.parametrize(
