@@ -323,6 +323,20 @@ def nothing_failed_yet(ticket: Ticket) -> bool:
     return "rerun" in latest and latest["rerun"] is None
 
 
+def _attempts_ended_at(key: str, earlier: Sequence[Remediation]) -> bool:
+    """Whether the latest of these remediations that acted on the run `key` was the last
+    attempt at it (`finish`'s `no_next_attempt`): another would be refused again, or run beside
+    its rerun, also once a newer run's attempt came between (the run reported again); a newer
+    run's failure is new evidence, and people lift the block by a `retry` (a later attempt)."""
+    at_the_run = [r for r in earlier if same_run(r.run_key, key)]
+    last = max(at_the_run, key=lambda r: r.attempt_number, default=None)
+    return (
+        last is not None
+        and last.status == RemediationStatus.FAILED
+        and bool(last.details.get(NO_NEXT_ATTEMPT))
+    )
+
+
 def propose(
     ticket_id: str,
     *,
@@ -357,12 +371,10 @@ def propose(
         latest = episode.order_by("-attempt_number").first()
         if latest is not None and latest.status != RemediationStatus.FAILED:
             return None
-        # The last attempt at its run (`finish`'s `no_next_attempt`): another at that run would
-        # be refused again, or run beside its rerun; a newer run's failure is new evidence.
-        last_of_its_run = latest is not None and bool(latest.details.get(NO_NEXT_ATTEMPT))
-        if latest is not None and last_of_its_run and same_run(latest.run_key, run_key(ticket)):
-            return None
         earlier = list(episode.exclude(status=RemediationStatus.SKIPPED))
+        if _attempts_ended_at(run_key(ticket), earlier):
+            return None
+        last_of_its_run = latest is not None and bool(latest.details.get(NO_NEXT_ATTEMPT))
         attempts = len(earlier)
         if attempts >= policy.max_attempts:
             return None
@@ -644,15 +656,21 @@ def _decide_locked(
     return remediation, ""
 
 
-def latest_of(ticket_id: str) -> Remediation | None:
-    """The ticket's latest remediation (the one people may `retry`)."""
-    return Remediation.objects.filter(ticket_id=ticket_id).order_by("-attempt_number").first()
+def to_retry(ticket: Ticket) -> Remediation | None:
+    """The ticket's remediation people would `retry`: the latest at the run its latest failure
+    is of when it ended the attempts at that run (`_attempts_ended_at`: no policy makes
+    another), else its latest."""
+    found = list(Remediation.objects.filter(ticket_id=ticket.pk).order_by("-attempt_number"))
+    key = run_key(ticket)
+    at_the_run = next((r for r in found if same_run(r.run_key, key)), None)
+    if at_the_run is not None and _attempts_ended_at(key, [at_the_run]):
+        return at_the_run
+    return found[0] if found else None
 
 
 def retryable(ticket: Ticket) -> Remediation | None:
-    """The ticket's remediation people may `retry` now, if any: its latest, a failed last
-    attempt at its run."""
-    last = latest_of(ticket.pk)
+    """The ticket's remediation people may `retry` now, if any (`to_retry`)."""
+    last = to_retry(ticket)
     return last if last is not None and not _why_not_retried(last, ticket) else None
 
 
@@ -712,9 +730,14 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
             f"it is {last.get_status_display().lower()}; only a failed last attempt at its run "
             "(no further attempt follows it) is retried"
         )
-    later = ticket.remediations.filter(attempt_number__gt=last.attempt_number).first()
-    if later is not None:
-        return f"remediation {later.pk} of the ticket came after it"
+    later = list(ticket.remediations.filter(attempt_number__gt=last.attempt_number))
+    if same_run(last.run_key, run_key(ticket)):
+        # Still the last attempt at the ticket's run once newer runs' attempts since ended.
+        later = [
+            r for r in later if r.status in ACTIVE_REMEDIATION or same_run(r.run_key, last.run_key)
+        ]
+    if later:
+        return f"remediation {later[0].pk} of the ticket came after it"
     if _needs_no_rerun(ticket):
         return "the ticket needs no rerun (resolved, recovered, or its run still retried)"
     return cannot_run(last.action, ticket)

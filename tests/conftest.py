@@ -351,10 +351,14 @@ def someone_waits_on(pid: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def while_held(hold: Callable[[], object], other: Callable[[], _T]) -> tuple[_T, bool]:
+def while_held(
+    hold: Callable[[], object],
+    other: Callable[[], _T],
+    meanwhile: Callable[[], object] | None = None,
+) -> tuple[_T, bool]:
     """Run `other` while `hold`'s transaction is left uncommitted, commit it once `other`
-    waits for it; `other`'s answer, and whether it waited (PostgreSQL says it was blocked by
-    the held transaction, not a sleep)."""
+    waits for it (after `meanwhile`, run while it waits); `other`'s answer, and whether it
+    waited (PostgreSQL says it was blocked by the held transaction, not a sleep)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -379,7 +383,11 @@ def while_held(hold: Callable[[], object], other: Callable[[], _T]) -> tuple[_T,
         assert holding.wait(10)
         answer = pool.submit(other)
         waited = wait_for(lambda: someone_waits_on(holder[0]), 10, 0.02)
-        release.set()
+        try:
+            if waited and meanwhile:
+                meanwhile()
+        finally:
+            release.set()
         first.result(10)
         return answer.result(10), waited
 

@@ -1,7 +1,8 @@
 /* Incident page: follows this incident live. A change of the incident (incident.changed) or of
  * one of its members (ticket.changed), and a reconnect, make the page read its changing parts
- * again from the server (head with status and counts, action buttons, members, timeline: the
- * `data-live-part` elements, at live_url), once for a burst of events. */
+ * again from the server (head with status and counts, action buttons, the shared cause once
+ * analysed, members, timeline: the `data-live-part` elements, at live_url), once for a burst
+ * of events. */
 (function () {
   "use strict";
 

@@ -1465,6 +1465,54 @@ def test_a_newer_run_failing_after_a_timed_out_watch_is_proposed(
     assert repaired == [7001, 7101]
 
 
+def test_a_run_whose_watch_timed_out_gets_no_next_attempt_when_reported_again_after_a_newer(
+    databricks, settings
+):
+    """The watch of run 7001's repair gave up (it may still be repairing); run 7101 failed
+    since and its repair failed. Run 7001 reported failing again is still the run whose last
+    attempt that was: it gets no second repair beside the first, as when nothing came
+    between; a responder who made sure the first is over retries that one."""
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    found = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the repair starts; its watch is pending
+    Remediation.objects.filter(pk=found.pk).update(
+        started_at=timezone.now() - timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS + 1)
+    )
+    run_pending(ticket.pk, rounds=1)
+    found.refresh_from_db()
+    assert found.status == "failed" and "the rerun may still be running" in found.reason
+    _newer_databricks_run_fails(databricks, ticket, 7101)
+    newer = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)
+    databricks.finish_repair(7101, "FAILED", "Could not reach driver of cluster")
+    run_pending(ticket.pk)
+    newer.refresh_from_db()
+    assert newer.status == "failed"
+
+    Ticket.objects.record_recurrence(
+        ticket.pk,
+        timezone.now(),
+        "databricks:1:7001",
+        {"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
+    )
+
+    assert remediation.propose(ticket.pk) is None
+    repaired = [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")]
+    assert repaired == [7001, 7101]
+
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+    answer = jwt_client(make_user("responder")).post(url, {"note": "it ended"}, format="json")
+    assert answer.status_code == 200, answer.content
+    again = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert (again.details["retry_of"], again.run_key) == (found.pk, "databricks:1:7001")
+
+
 def _databricks_member(fake: FakeDatabricks, run_id: int, incident: Incident | None) -> Ticket:
     fake.add_run(
         job_run(

@@ -1067,12 +1067,15 @@ def test_the_incident_members_show_the_day_they_failed():
 
 def test_the_incident_page_reads_its_changing_parts_alone_from_its_live_address():
     """What the page's script reads again after a change (incident.js): the head, the buttons
-    the status allows (for responders), the shared cause (a new analysis lands), the members
-    and the timeline; not the panels' headings or the form around the buttons."""
+    the status allows (for responders), the shared cause once analysed (a new analysis
+    lands), the members and the timeline; not the panels' headings or the form around the
+    buttons."""
+    from analysis.services import analyse_incident
     from tests.api import make_user
 
     members = [post(storm_failure(f"pl_<b>{n}</b>"))["ticket_id"] for n in range(2)]
     incident = Incident.objects.get()
+    assert analyse_incident(incident.pk)
     viewer, responder = Client(), Client()
     viewer.force_login(make_user("viewer"))
     responder.force_login(make_user("responder"))
@@ -1584,6 +1587,63 @@ def test_the_incident_page_says_when_its_shared_cause_covers_fewer_members_than_
     html = viewer.get(f"/incidents/{incident.pk}/live/").content.decode()
     assert "4 pipelines in 1 factory" in html
     assert "Analysed when the incident had" not in html
+
+
+def test_a_live_read_of_an_incident_costs_the_same_however_many_members_and_events_it_has(
+    django_assert_max_num_queries,
+):
+    """incident.js reads the live parts again after every change of a member: in a storm, many
+    times a second per open page. The read works out no rule-based cause over every member
+    while the incident is not analysed yet (the page keeps the one it was rendered with), and
+    reads its timeline's entries in one query."""
+    from tests.api import make_user
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    viewer = Client()
+    viewer.force_login(make_user("viewer"))
+    live_url = f"/incidents/{incident.pk}/live/"
+    viewer.get(live_url)
+    with django_assert_max_num_queries(30) as few:
+        html = viewer.get(live_url).content.decode()
+    queries = len(few.captured_queries)
+    assert 'data-live-part="cause"' not in html
+    assert "could not connect to" in viewer.get(f"/incidents/{incident.pk}/").content.decode()
+
+    for n in range(6):
+        post(storm_failure(f"pl_more_{n}"))
+    with django_assert_max_num_queries(queries):
+        assert "8 members" in viewer.get(live_url).content.decode()
+
+
+def test_the_incident_page_names_no_next_analysis_it_will_not_get(settings):
+    """The next analysis comes when the incident reaches INCIDENT_RCA_GROWTH times the members
+    the last one covered: once it has that many (due, under way), or once it takes no members
+    (resolved), the page says how many the cause covered, not a size it is to be analysed at."""
+    from analysis.services import analyse_incident
+    from tests.api import make_user
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    assert analyse_incident(incident.pk)
+    post(storm_failure("pl_invoices"))
+    responder = Client()
+    responder.force_login(make_user("responder"))
+    covered = "Analysed when the incident had 2 members; it has 3 now."
+
+    def cause() -> str:
+        html = responder.get(f"/incidents/{incident.pk}/live/").content.decode()
+        return html.split('data-live-part="cause"')[1].split("</div>")[0]
+
+    settings.INCIDENT_RCA_GROWTH = 1.5  # due at 3 members: it has them
+    assert covered in cause() and "analysed again" not in cause(), cause()
+    settings.INCIDENT_RCA_GROWTH = 2.0
+    assert f"{covered} It is analysed again once it has 4." in cause(), cause()
+    responder.post(f"/incidents/{incident.pk}/action/", {"action": "resolve"})
+    assert Incident.objects.get().status == "resolved"
+    assert covered in cause() and "analysed again" not in cause(), cause()
 
 
 def test_an_incident_formed_with_a_regressed_ticket_starts_at_its_regression():

@@ -239,3 +239,52 @@ def test_an_install_that_ran_the_first_0033_has_its_ticket_text_redacted_by_migr
     assert leaking.error_message == f"POST {redacted} returned 500"
     assert (leaking.details, leaking.rca_result) == ({"request": {"url": redacted}}, shared)
     assert Ticket.objects.get(pk=clean.pk).updated_at == clean.updated_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ticket_text_redacted_again_is_committed_ticket_by_ticket():
+    """The pass over every ticket (0033, 0035) is no single transaction: a ticket it redacted
+    is committed, its lock let go, while it still goes through the others (on a large table
+    ingest and the workers would otherwise wait for every changed ticket until it ends)."""
+    from django.db import DatabaseError, connection, connections, transaction
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tests.conftest import while_held
+    from tickets.models import Ticket
+
+    MigrationExecutor(connection).migrate([("tickets", "0034_redact_stored_notes")])
+    try:
+        key = "FnK3yS3cretValue42=="
+        url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
+        first, later = sorted(
+            (make_ticket(error_message=f"POST {url} returned 500") for _ in range(2)),
+            key=lambda ticket: ticket.pk,
+        )
+        seen_meanwhile = []
+
+        def hold_later() -> None:
+            Ticket.objects.filter(pk=later.pk).update(rca_result="Being written.")
+
+        def first_while_the_pass_waits() -> None:
+            with transaction.atomic():
+                locked = Ticket.objects.select_for_update(nowait=True).filter(pk=first.pk)
+                try:
+                    seen_meanwhile.append(locked.values_list("error_message", flat=True).get())
+                except DatabaseError as exc:  # the pass holds its lock still
+                    seen_meanwhile.append(str(exc))
+
+        def migrate() -> None:
+            try:
+                executor = MigrationExecutor(connection)
+                executor.migrate(executor.loader.graph.leaf_nodes())
+            finally:
+                connections.close_all()
+
+        _, waited = while_held(hold_later, migrate, first_while_the_pass_waits)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert waited
+    assert seen_meanwhile == [f"POST {url.replace(key, '[REDACTED]')} returned 500"]
+    assert Ticket.objects.get(pk=later.pk).error_message == seen_meanwhile[0]

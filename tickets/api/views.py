@@ -456,7 +456,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         self._require_ticket(pk)
         body = TransitionSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        last = remediation.latest_of(pk)
+        last = remediation.to_retry(self.get_object())
         if last is None:
             raise Conflict("the ticket has no remediation to retry")
         actor = Actor.for_user(request.user, via="api")

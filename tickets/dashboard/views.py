@@ -677,19 +677,29 @@ INCIDENT_TIMELINE_LIMIT = 500
 
 def _incident_live_parts(incident: Incident) -> dict[str, Any]:
     """What the incident page shows that changes while it is open: its head (status, counts),
-    the actions its status allows, its shared cause, its first members and its timeline.
+    the actions its status allows, its shared cause once analysed, its first members and its
+    timeline. Its rule-based cause before that is the full page's alone: it reads every member,
+    too much for each live read in a storm (the live read leaves the page's as it is).
 
     The shared cause is analysed again only once the incident has grown INCIDENT_RCA_GROWTH-fold
     (analysis/services.py `analyse_incident`), so its counts can be behind the members': the
     page says how many members it covered and when it is analysed next."""
     limit = settings.INCIDENT_INLINE_MEMBERS
+    # Both read `incident_id`: the related manager checks it on every row it gives (a query per
+    # row when deferred).
     members = list(
         incident.members.order_by("timestamp").only(
-            "id", "pipeline", "status", "source", "timestamp", "resolved_at_source_at"
+            "id",
+            "incident_id",
+            "pipeline",
+            "status",
+            "source",
+            "timestamp",
+            "resolved_at_source_at",
         )[:limit]
     )
     events = incident.events.only(
-        "at", "kind", "ticket_id", "actor_kind", "actor_name", "details"
+        "at", "kind", "incident_id", "ticket_id", "actor_kind", "actor_name", "details"
     ).order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
     timeline = [
         {"event": event, "words": change_words(event.kind, event.actor_kind, event.actor_name)}
@@ -703,9 +713,9 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
     behind = 0 < incident.rca_members < incident.member_count
     return {
         "incident": incident,
-        "cause": incident.rca_result or incidents.shared_cause(incident),
+        "cause": incident.rca_result,
         "analysed_members": incident.rca_members if behind else None,
-        "next_analysis_members": math.ceil(incident.rca_members * settings.INCIDENT_RCA_GROWTH),
+        "next_analysis_members": _next_analysis_members(incident) if behind else None,
         "members": members,
         "more_members": max(0, incident.member_count - len(members)),
         "timeline": timeline,
@@ -715,17 +725,29 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _next_analysis_members(incident: Incident) -> int | None:
+    """At how many members the shared cause is analysed next (`analyse_incident`), while the
+    incident can still grow to it: members join one that is not merged, resolved or recovered.
+    None as well once it has that many (the analysis is due or under way)."""
+    if incident.merged_into_id or incident.recovered_at or incident.status == Status.RESOLVED:
+        return None
+    at = math.ceil(incident.rca_members * settings.INCIDENT_RCA_GROWTH)
+    return at if at > incident.member_count else None
+
+
 @with_csp
 @require_safe
 @role_required(VIEWER)
 def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=incident_id)
+    parts = _incident_live_parts(incident)
+    parts["cause"] = parts["cause"] or incidents.shared_cause(incident)
     return render(
         request,
         "dashboard/incident_detail.html",
         _page_context(
             request,
-            **_incident_live_parts(incident),
+            **parts,
             fix_draft=_fix_draft(request, "incident", incident.pk),
             live_config=_live_config(
                 request,
@@ -823,8 +845,8 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
 
 
 def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str) -> None:
-    """Retry the remediation the page showed, while it is still the ticket's latest."""
-    last = remediation.latest_of(ticket_id)
+    """Retry the remediation the page showed, while it is still the one to retry (`to_retry`)."""
+    last = remediation.to_retry(Ticket.objects.defer("embedding").get(pk=ticket_id))
     if last is None or shown != str(last.pk):
         messages.error(
             request, "Not done: the remediation shown is not the latest; reload the page."
