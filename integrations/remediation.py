@@ -680,7 +680,9 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
     rerun a timed-out watch or an uncertain start left behind is not running. A new attempt of
     the same action, on the ticket's latest failed run, starts at once (or is held, as an
     approved one is). Refused (`RemediationError`, nothing changed) unless the remediation is
-    the ticket's latest, the ticket is open and its action can run here.
+    the ticket's latest, or the last attempt at the run its latest failure is of with only
+    other runs' ended attempts after it (`to_retry`), the ticket is open and its action can
+    run here.
 
     `note`: why, kept in the new remediation's reason and the audit entry."""
     actor = replace(actor, via=actor.via or via)
