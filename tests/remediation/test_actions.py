@@ -1381,15 +1381,16 @@ def test_a_refusal_that_is_no_credentials_problem_still_gets_its_next_attempt(da
     assert remediation.propose(ticket.pk) is not None
 
 
-@pytest.mark.parametrize("ended_by", ["watch", "sweep"])
-def test_a_watch_that_timed_out_is_the_tickets_last_attempt(databricks, settings, ended_by):
-    """The repair still runs at Databricks when the watch gives up: another attempt would
-    repair the run beside it. None is proposed; the reason says why."""
+def _repair_watched_past_its_deadline(
+    databricks: FakeDatabricks, settings: Any, backoff_seconds: int
+) -> tuple[Ticket, Remediation]:
+    """Run 7001's repair (a policy of three attempts) started, and its watch, still pending,
+    has had no result for longer than `REMEDIATION_WATCH_SECONDS`."""
     make_policy(
         action="databricks_repair",
         signals=["driver is unreachable"],
         max_attempts=3,
-        backoff_seconds=0,
+        backoff_seconds=backoff_seconds,
     )
     ticket = _databricks_ticket(databricks)
     found = proposed(ticket.pk)
@@ -1397,6 +1398,14 @@ def test_a_watch_that_timed_out_is_the_tickets_last_attempt(databricks, settings
     Remediation.objects.filter(pk=found.pk).update(
         started_at=timezone.now() - timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS + 1)
     )
+    return ticket, found
+
+
+@pytest.mark.parametrize("ended_by", ["watch", "sweep"])
+def test_a_watch_that_timed_out_is_the_tickets_last_attempt(databricks, settings, ended_by):
+    """The repair still runs at Databricks when the watch gives up: another attempt would
+    repair the run beside it. None is proposed; the reason says why."""
+    ticket, found = _repair_watched_past_its_deadline(databricks, settings, backoff_seconds=0)
     if ended_by == "watch":
         run_pending(ticket.pk, rounds=1)
     else:
@@ -1436,20 +1445,9 @@ def test_a_newer_run_failing_after_a_timed_out_watch_is_proposed(
     """The watch of run 7001's repair gave up (no next attempt at that run: it may still be
     repairing). Run 7101 of the job fails too, after it or while it was watched: that run
     has had no remediation, and gets its own repair; run 7001 still gets none."""
-    make_policy(
-        action="databricks_repair",
-        signals=["driver is unreachable"],
-        max_attempts=3,
-        backoff_seconds=300,
-    )
-    ticket = _databricks_ticket(databricks)
-    found = proposed(ticket.pk)
-    run_pending(ticket.pk, rounds=1)  # the repair starts; its watch is pending
+    ticket, found = _repair_watched_past_its_deadline(databricks, settings, backoff_seconds=300)
     if newer_fails == "while_watched":
         _newer_databricks_run_fails(databricks, ticket, 7101)
-    Remediation.objects.filter(pk=found.pk).update(
-        started_at=timezone.now() - timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS + 1)
-    )
     with django_capture_on_commit_callbacks(execute=True):
         run_pending(ticket.pk, rounds=1)
     found.refresh_from_db()
@@ -1472,18 +1470,7 @@ def test_a_run_whose_watch_timed_out_gets_no_next_attempt_when_reported_again_af
     since and its repair failed. Run 7001 reported failing again is still the run whose last
     attempt that was: it gets no second repair beside the first, as when nothing came
     between; a responder who made sure the first is over retries that one."""
-    make_policy(
-        action="databricks_repair",
-        signals=["driver is unreachable"],
-        max_attempts=3,
-        backoff_seconds=0,
-    )
-    ticket = _databricks_ticket(databricks)
-    found = proposed(ticket.pk)
-    run_pending(ticket.pk, rounds=1)  # the repair starts; its watch is pending
-    Remediation.objects.filter(pk=found.pk).update(
-        started_at=timezone.now() - timedelta(seconds=settings.REMEDIATION_WATCH_SECONDS + 1)
-    )
+    ticket, found = _repair_watched_past_its_deadline(databricks, settings, backoff_seconds=0)
     run_pending(ticket.pk, rounds=1)
     found.refresh_from_db()
     assert found.status == "failed" and "the rerun may still be running" in found.reason

@@ -4,6 +4,7 @@ background processing has analysed it; a succeeded run posted by the source clos
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -223,15 +224,32 @@ def test_a_final_failure_processed_before_its_tickets_analysis_is_proposed_after
     assert (found.status, found.action) == ("awaiting_approval", "airflow_clear")
 
 
+@pytest.fixture
+def post_airflow_run(settings, webhook_client) -> Callable[..., str]:
+    """Posts the sample Airflow failure (try 1 of 3, up for retry, unless `fields` say
+    otherwise) for a run, processes its delivery and answers the ticket id; rule-based RCAs,
+    the deployment the sample's log_url names."""
+    settings.GEMINI_API_KEY = ""
+    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"
+    body = local_payload("airflow_failure.json")
+
+    def post(run_id: str, **fields: Any) -> str:
+        answer = webhook_client("/webhooks/airflow/", {**body, "run_id": run_id, **fields}).json()
+        processing.process_delivery(
+            WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk
+        )
+        return answer["ticket_id"]
+
+    return post
+
+
 def test_a_later_runs_try_airflow_retries_is_not_proposed_after_an_earlier_runs_final_one(
-    settings, webhook_client
+    post_airflow_run,
 ):
     """The final failure of one run was proposed, its clear failed and people resolved the
     ticket; a later run of the task fails its first try, which Airflow retries by itself (a
     regression of the ticket): no clear is proposed for it while Airflow still retries it,
     whatever the earlier run's final failure was."""
-    settings.GEMINI_API_KEY = ""
-    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
     make_policy(
         action="airflow_clear",
         mode="approval",
@@ -240,24 +258,15 @@ def test_a_later_runs_try_airflow_retries_is_not_proposed_after_an_earlier_runs_
         max_attempts=3,
         backoff_seconds=0,
     )
-    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
-
-    def post(run_id: str, **fields: Any) -> str:
-        answer = webhook_client("/webhooks/airflow/", {**body, "run_id": run_id, **fields}).json()
-        processing.process_delivery(
-            WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk
-        )
-        return answer["ticket_id"]
-
     earlier = f"manual__{uuid.uuid4().hex[:8]}"
-    ticket_id = post(earlier)
-    post(earlier, try_number=3, state="failed")
+    ticket_id = post_airflow_run(earlier)
+    post_airflow_run(earlier, try_number=3, state="failed")
     first = Remediation.objects.get(ticket_id=ticket_id)
     remediation.approve(first.pk, Actor.system("test"), via="api")
     remediation.finish(first.pk, succeeded=False, detail="the clear failed")
     lifecycle.resolve(ticket_id, Actor.system("test"))
 
-    assert post(f"manual__{uuid.uuid4().hex[:8]}") == ticket_id
+    assert post_airflow_run(f"manual__{uuid.uuid4().hex[:8]}") == ticket_id
     assert Ticket.objects.get(pk=ticket_id).regression_count == 1
 
     assert list(Remediation.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True)) == [
@@ -265,30 +274,17 @@ def test_a_later_runs_try_airflow_retries_is_not_proposed_after_an_earlier_runs_
     ]
 
 
-def test_an_approved_clear_is_of_the_failed_run_not_a_later_try_airflow_retries(
-    settings, webhook_client
-):
+def test_an_approved_clear_is_of_the_failed_run_not_a_later_try_airflow_retries(post_airflow_run):
     """Run 1's task failed for good and its clear awaits approval; run 2's task fails its first
     try, which Airflow retries by itself (counted on the ticket). Approved, the clear is of
     run 1, still failed, not of run 2, which has nothing failed to clear yet."""
-    settings.GEMINI_API_KEY = ""
-    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
     make_policy(action="airflow_clear", mode="approval", approval_min_confidence=0.0, signals=[])
-    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
-
-    def post(run_id: str, **fields: Any) -> str:
-        answer = webhook_client("/webhooks/airflow/", {**body, "run_id": run_id, **fields}).json()
-        processing.process_delivery(
-            WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk
-        )
-        return answer["ticket_id"]
-
     failed_run, retried_run = (f"scheduled__{uuid.uuid4().hex[:8]}" for _ in range(2))
-    ticket_id = post(failed_run)
-    post(failed_run, try_number=3, state="failed")
+    ticket_id = post_airflow_run(failed_run)
+    post_airflow_run(failed_run, try_number=3, state="failed")
     pending = Remediation.objects.get(ticket_id=ticket_id)
     assert pending.status == "awaiting_approval"
-    assert post(retried_run) == ticket_id
+    assert post_airflow_run(retried_run) == ticket_id
 
     remediation.approve(pending.pk, Actor.system("test"), via="api")
 
@@ -297,14 +293,14 @@ def test_an_approved_clear_is_of_the_failed_run_not_a_later_try_airflow_retries(
     assert pending.details["target_run"]["entity"]["run_id"] == failed_run
     assert pending.run_key.endswith(f"/{failed_run}")
     # Run 2's final failure: that run is the one a remediation acts on from now on.
-    post(retried_run, try_number=3, state="failed")
+    post_airflow_run(retried_run, try_number=3, state="failed")
     ticket = Ticket.objects.get(pk=ticket_id)
     assert remediation.run_entity(ticket)["run_id"] == retried_run
 
 
 @pytest.mark.parametrize("late_try_of", ["the_retried_run", "a_later_run"])
 def test_a_late_try_airflow_retries_after_a_resolve_points_back_to_no_resolved_run(
-    settings, webhook_client, late_try_of
+    post_airflow_run, late_try_of
 ):
     """Run 1's task failed for good and its clear failed; run 2's first try is counted while
     Airflow retries it (the clear's run, run 1, kept meanwhile), and people resolve the
@@ -312,8 +308,6 @@ def test_a_late_try_airflow_retries_after_a_resolve_points_back_to_no_resolved_r
     regresses the ticket: run 1 was resolved, so the failed clear's next attempt, due after
     its backoff, does not clear it again, nor anything else until a run fails for good. The
     one that does is cleared."""
-    settings.GEMINI_API_KEY = ""
-    settings.AIRFLOW_DEPLOYMENT = "airflow.example.com"  # the one the sample's log_url names
     make_policy(
         action="airflow_clear",
         mode="approval",
@@ -322,33 +316,24 @@ def test_a_late_try_airflow_retries_after_a_resolve_points_back_to_no_resolved_r
         max_attempts=3,
         backoff_seconds=0,
     )
-    body = local_payload("airflow_failure.json")  # try 1 of 3, up_for_retry
-
-    def post(run_id: str, **fields: Any) -> str:
-        answer = webhook_client("/webhooks/airflow/", {**body, "run_id": run_id, **fields}).json()
-        processing.process_delivery(
-            WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk
-        )
-        return answer["ticket_id"]
-
     first_run, retried_run, later_run = (f"scheduled__{uuid.uuid4().hex[:8]}" for _ in range(3))
-    ticket_id = post(first_run)
-    post(first_run, try_number=3, state="failed")
+    ticket_id = post_airflow_run(first_run)
+    post_airflow_run(first_run, try_number=3, state="failed")
     first = Remediation.objects.get(ticket_id=ticket_id)
     remediation.approve(first.pk, Actor.system("test"), via="api")
     remediation.finish(first.pk, succeeded=False, detail="the clear failed")
-    assert post(retried_run) == ticket_id
+    assert post_airflow_run(retried_run) == ticket_id
     lifecycle.resolve(ticket_id, Actor.system("test"))
 
     late_run = retried_run if late_try_of == "the_retried_run" else later_run
-    assert post(late_run, try_number=2) == ticket_id
+    assert post_airflow_run(late_run, try_number=2) == ticket_id
     assert Ticket.objects.get(pk=ticket_id).regression_count == 1
     tasks.propose_remediation(ticket_id)  # the failed clear's next attempt, after its backoff
 
     assert list(Remediation.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True)) == [
         first.pk
     ]
-    post(late_run, try_number=3, state="failed")
+    post_airflow_run(late_run, try_number=3, state="failed")
     cleared = Remediation.objects.exclude(pk=first.pk).get(ticket_id=ticket_id)
     assert cleared.status == "awaiting_approval"
     assert cleared.run_key.endswith(f"/{late_run}")

@@ -81,6 +81,13 @@ def test_the_culprit_is_stored_redacted_and_one_pipeline_is_no_incident():
     assert Incident.objects.count() == 0
 
 
+def _incident_of_two_pipelines() -> Incident:
+    """The incident two ADF pipelines' failures on the storm's culprit form."""
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    return Incident.objects.get()
+
+
 def test_two_pipelines_form_an_incident_and_later_ones_join():
     first = post(storm_failure("pl_orders"))["ticket_id"]
     second = post(storm_failure("pl_customers", factory="adf-crm-prod"))["ticket_id"]
@@ -208,9 +215,7 @@ def test_outside_the_window_a_failure_starts_afresh(settings):
 
 
 def test_an_azure_alert_on_the_culprit_joins_its_timeline():
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     body = {
         "schemaId": "azureMonitorCommonAlertSchema",
         "data": {
@@ -743,9 +748,7 @@ def test_the_shared_cause_names_airflow_places_as_dags():
 
 
 def test_the_shared_cause_gives_the_day_a_storm_began_unless_it_is_today():
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     incident.first_seen = timezone.now()
     cause = incidents.shared_cause(incident)
     assert cause.startswith("2 pipelines in 1 factory could not connect to "), cause
@@ -865,9 +868,7 @@ def test_a_failure_placed_while_its_incident_is_resolved_is_placed_as_one_after_
 
     from tests.api import make_ticket
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     textless = make_ticket(pipeline="pl_invoices", source="databricks")
 
     def ingest() -> str:
@@ -903,9 +904,7 @@ def test_a_paged_failure_placed_again_into_another_incident_points_its_page_ther
     from integrations.targets import jira, slack
     from tests.api import make_ticket
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    resolving_one = Incident.objects.get()
+    resolving_one = _incident_of_two_pipelines()
     incidents.act(resolving_one.pk, "resolve", Actor.system("test"))
     post(storm_failure("pl_payments"))
     post(storm_failure("pl_refunds"))
@@ -999,9 +998,7 @@ def test_resolving_an_incident_keeps_its_fix_on_every_member():
 def test_the_incident_page_offers_only_what_its_status_allows():
     from tests.api import make_user
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     responder = Client()
     responder.force_login(make_user("responder"))
 
@@ -1025,9 +1022,7 @@ def test_a_fix_typed_with_acknowledge_on_the_incident_page_is_not_dropped_in_sil
     says why, and the form shows the typed text again."""
     from tests.api import make_user
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     responder = Client()
     responder.force_login(make_user("responder"))
 
@@ -1372,9 +1367,7 @@ def test_an_incident_open_across_the_regrouping_deploy_keeps_its_members_and_its
 
     from django.apps import apps
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    sql = Incident.objects.get()
+    sql = _incident_of_two_pipelines()
     message = (
         'Operation failed: "The server is currently unable to receive requests.", 503, GET, '
         "abfss://raw@dlsprod.dfs.core.windows.net/sales/2025/12/10/"
@@ -1460,9 +1453,7 @@ def test_a_ticket_people_resolved_before_its_error_was_fetched_is_placed_nowhere
     from tests.api import make_ticket
     from tickets import lifecycle
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     textless = make_ticket(pipeline="pl_invoices", source="databricks")
     lifecycle.resolve(textless.pk, Actor.system("test"), fix="restarted the cluster")
 
@@ -1483,9 +1474,7 @@ def test_the_incident_timeline_shows_what_fixed_it_beside_who_resolved_it():
     it beside who resolved it, as text."""
     from tests.api import make_user
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     user = make_user("responder")
     responder = Client()
     responder.force_login(user)
@@ -1540,9 +1529,7 @@ def test_the_incident_timeline_shows_the_note_given_with_a_change():
     its timeline entry, redacted and as text, as its members' audit trails show it."""
     from tests.api import make_user
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     responder = Client()
     responder.force_login(make_user("responder"))
     note = "firewall rule <b>restored</b>, password is hunter2"
@@ -1565,9 +1552,7 @@ def test_the_incident_page_says_when_its_shared_cause_covers_fewer_members_than_
     from analysis.services import analyse_incident
     from tests.api import make_user
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     assert analyse_incident(incident.pk)
     post(storm_failure("pl_invoices"))
     viewer = Client()
@@ -1598,9 +1583,7 @@ def test_a_live_read_of_an_incident_costs_the_same_however_many_members_and_even
     reads its timeline's entries in one query."""
     from tests.api import make_user
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     viewer = Client()
     viewer.force_login(make_user("viewer"))
     live_url = f"/incidents/{incident.pk}/live/"
@@ -1624,9 +1607,7 @@ def test_the_incident_page_names_no_next_analysis_it_will_not_get(settings):
     from analysis.services import analyse_incident
     from tests.api import make_user
 
-    post(storm_failure("pl_orders"))
-    post(storm_failure("pl_customers"))
-    incident = Incident.objects.get()
+    incident = _incident_of_two_pipelines()
     assert analyse_incident(incident.pk)
     post(storm_failure("pl_invoices"))
     responder = Client()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.apps import apps
+from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from integrations.models import WebhookDelivery
 from tests.api import make_ticket
@@ -196,20 +200,35 @@ def test_an_analysis_written_while_ticket_text_is_redacted_again_is_kept():
     assert (leaking.rca_result, leaking.recommendations) == (shared, ["Wait."])
 
 
+@contextmanager
+def _migrated_back_to_0034() -> Iterator[None]:
+    """The database as an install at `tickets` 0034 has it; migrated to the latest again after."""
+    MigrationExecutor(connection).migrate([("tickets", "0034_redact_stored_notes")])
+    try:
+        yield
+    finally:
+        _migrate_to_the_latest()
+
+
+def _migrate_to_the_latest() -> None:
+    """`migrate`, from the calling thread (its connections closed after)."""
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    finally:
+        connections.close_all()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_install_that_ran_the_first_0033_has_its_ticket_text_redacted_by_migrate():
     """0033 was corrected after release 6e97434 shipped it; an install that ran that first
     version (it skipped a ticket changed while it ran: left unredacted) never runs 0033 again.
     Its next `migrate` redacts the ticket, locking it as the corrected 0033 does: an analysis a
     worker writes meanwhile is kept; a clean ticket is not written."""
-    from django.db import connection, connections
-    from django.db.migrations.executor import MigrationExecutor
-
     from tests.conftest import while_held
     from tickets.models import Ticket
 
-    MigrationExecutor(connection).migrate([("tickets", "0034_redact_stored_notes")])
-    try:
+    with _migrated_back_to_0034():
         key = "FnK3yS3cretValue42=="
         url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
         leaking = make_ticket(
@@ -221,17 +240,7 @@ def test_an_install_that_ran_the_first_0033_has_its_ticket_text_redacted_by_migr
         def analysis_shared() -> None:
             Ticket.objects.filter(pk=leaking.pk).update(rca_result=shared)
 
-        def migrate() -> None:
-            try:
-                executor = MigrationExecutor(connection)
-                executor.migrate(executor.loader.graph.leaf_nodes())
-            finally:
-                connections.close_all()
-
-        _, waited = while_held(analysis_shared, migrate)
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        _, waited = while_held(analysis_shared, _migrate_to_the_latest)
 
     assert waited
     leaking.refresh_from_db()
@@ -246,14 +255,12 @@ def test_ticket_text_redacted_again_is_committed_ticket_by_ticket():
     """The pass over every ticket (0033, 0035) is no single transaction: a ticket it redacted
     is committed, its lock let go, while it still goes through the others (on a large table
     ingest and the workers would otherwise wait for every changed ticket until it ends)."""
-    from django.db import DatabaseError, connection, connections, transaction
-    from django.db.migrations.executor import MigrationExecutor
+    from django.db import DatabaseError, transaction
 
     from tests.conftest import while_held
     from tickets.models import Ticket
 
-    MigrationExecutor(connection).migrate([("tickets", "0034_redact_stored_notes")])
-    try:
+    with _migrated_back_to_0034():
         key = "FnK3yS3cretValue42=="
         url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
         first, later = sorted(
@@ -273,17 +280,7 @@ def test_ticket_text_redacted_again_is_committed_ticket_by_ticket():
                 except DatabaseError as exc:  # the pass holds its lock still
                     seen_meanwhile.append(str(exc))
 
-        def migrate() -> None:
-            try:
-                executor = MigrationExecutor(connection)
-                executor.migrate(executor.loader.graph.leaf_nodes())
-            finally:
-                connections.close_all()
-
-        _, waited = while_held(hold_later, migrate, first_while_the_pass_waits)
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        _, waited = while_held(hold_later, _migrate_to_the_latest, first_while_the_pass_waits)
 
     assert waited
     assert seen_meanwhile == [f"POST {url.replace(key, '[REDACTED]')} returned 500"]
