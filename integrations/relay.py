@@ -86,6 +86,9 @@ def relay_once(publish: Publisher = publish_tasks, limit: int | None = None) -> 
     return published, True
 
 
+STOP_CHECK_SECONDS = 0.5
+
+
 class InboxRelay:
     """The relay's loop; `run()` until `stop()` (from a signal handler or another thread)."""
 
@@ -169,7 +172,15 @@ class InboxRelay:
         """Until a pending delivery is committed (or the poll interval passes). After a wake-up,
         a short linger lets the deliveries of a burst arrive, so they go out as one batch."""
         assert self._listener is not None
-        woken = any(True for _ in self._listener.notifies(timeout=self.poll_seconds, stop_after=1))
+        deadline = time.monotonic() + self.poll_seconds
+        woken = False
+        while not woken and not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            # In slices, so that `stop()` (a signal handler's) is heeded within one.
+            slice_seconds = min(left, STOP_CHECK_SECONDS)
+            woken = any(True for _ in self._listener.notifies(timeout=slice_seconds, stop_after=1))
         if woken and self.linger_seconds:
             time.sleep(self.linger_seconds)
         # Notifications already received are covered by the claim that follows.

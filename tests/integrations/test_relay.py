@@ -139,6 +139,18 @@ def test_a_committed_webhook_wakes_the_relay_at_once():
         loop.stop()
 
 
+def test_a_relay_waiting_for_work_stops_within_a_second():
+    """SIGTERM (`relay_inbox`'s handler calls `stop()`) while the loop waits out a long poll
+    interval for a notification: it ends at once, not when the interval is over (compose kills
+    what has not stopped after 10 s)."""
+    loop = relay.InboxRelay(Recorder(), poll_seconds=60, linger_seconds=0).start_thread()
+    time.sleep(1)  # waiting for work
+    started = time.monotonic()
+    loop.stop(timeout=10)
+    assert loop._thread is not None and not loop._thread.is_alive()
+    assert time.monotonic() - started < 2
+
+
 def test_a_running_relay_touches_its_heartbeat_file(tmp_path):
     """compose's health check of the relay reads this file's age."""
     heartbeat = tmp_path / "relay-heartbeat"
