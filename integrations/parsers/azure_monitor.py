@@ -91,6 +91,22 @@ _WHITESPACE = re.compile(r"\s+")
 _HTML_TAG = re.compile(r"<[^<>]{0,2000}>")
 _ADF_LOG_TABLE = re.compile(r"\bADF(?:Pipeline|Activity|Trigger)Run\b", re.IGNORECASE)
 _ADF_PIPELINE_TABLE = re.compile(r"\bADFPipelineRun\b", re.IGNORECASE)
+# A factory's diagnostic setting in "Azure diagnostics" mode writes its runs to the shared
+# AzureDiagnostics table (`ResourceProvider == "MICROSOFT.DATAFACTORY"`, categories
+# PipelineRuns, ActivityRuns, TriggerRuns) with typed column names: `pipelineName_s`,
+# `runId_g`, `status_s`, the error as `error_message_s`, `error_errorCode_s`.
+_DIAGNOSTICS_TABLE = re.compile(r"\bAzureDiagnostics\b", re.IGNORECASE)
+_ADF_DIAGNOSTICS_MARK = re.compile(
+    r"\bMICROSOFT\.DATAFACTORY\b|\b(?:Pipeline|Activity|Trigger)Runs\b", re.IGNORECASE
+)
+_ADF_DIAGNOSTICS_PIPELINE_RUNS = re.compile(r"\bPipelineRuns\b", re.IGNORECASE)
+_DIAGNOSTICS_TYPE_SUFFIX = re.compile(r"_[sgdbt]$")
+_DIAGNOSTICS_RENAMED = {
+    "error_message": "ErrorMessage",
+    "error_errorcode": "ErrorCode",
+    "error_failuretype": "FailureType",
+    "resource": "DataFactoryName",  # the factory's name (upper-cased by Azure)
+}
 # Data Factory metrics that count failures (PipelineFailedRuns, ActivityFailedRuns,
 # TriggerFailedRuns, the older factories' FailedRuns, SSISPackageExecutionFailed). The factory's
 # other metrics (succeeded, cancelled or long runs, integration runtime CPU, memory and queue,
@@ -99,10 +115,10 @@ _ADF_FAILURE_METRIC = re.compile(r"(?:FailedRuns|PackageExecutionFailed)$", re.I
 _DATA_FACTORY_TYPE = "microsoft.datafactory/factories"
 # A log query over the factory's run tables that keeps only runs of another status (running too
 # long, slow successes, cancelled) and names no failure or error counts no failed run.
-# (`Status == "InProgress"`, `Status in ("Succeeded")`; not `!=` nor `!in`: "not succeeded"
-# keeps the failures.)
+# (`Status == "InProgress"`, `Status in ("Succeeded")`, AzureDiagnostics' `status_s` alike; not
+# `!=` nor `!in`: "not succeeded" keeps the failures.)
 _ADF_OTHER_STATUS = re.compile(
-    r"\bStatus\s*(?:==|=~|(?<![!\w])in~?\s*\()\s*[^|)]*?"
+    r"\bStatus(?:_s)?\s*(?:==|=~|(?<![!\w])in~?\s*\()\s*[^|)]*?"
     r"\b(?:Succeeded|InProgress|Queued|Cancell?ed|Cancelling)\b",
     re.IGNORECASE,
 )
@@ -1374,23 +1390,31 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
         *(_resource_type_of(target) for target in alert.target_ids),
         *facts.scope_hints,
     ]
-    if not any(_DATA_FACTORY_TYPE in hint.lower() or _ADF_LOG_TABLE.search(hint) for hint in hints):
+    if not any(_DATA_FACTORY_TYPE in hint.lower() or _is_adf_log_query(hint) for hint in hints):
         return None
     metrics = [metric for metric in facts.metrics if metric]
     if metrics and not any(_ADF_FAILURE_METRIC.search(metric) for metric in metrics):
         return None  # a factory metric that counts no failure: CPU, queue, successes...
-    if _counts_no_failed_run(facts):
+    diagnostics = any(_is_adf_diagnostics_query(hint) for hint in facts.scope_hints)
+    dimensions, rows = facts.dimensions, facts.rows
+    if diagnostics:
+        dimensions = _diagnostics_columns(dimensions)
+        rows = [_diagnostics_columns(row) for row in rows]
+    if _counts_no_failed_run(facts, dimensions, rows):
         return None
 
-    dimensions = facts.dimensions
     run_id_names = ["PipelineRunId"]
-    if any(_ADF_PIPELINE_TABLE.search(hint) for hint in hints):
-        run_id_names.append("RunId")  # the column is `RunId` in ADFPipelineRun itself
-    row_run_ids = _distinct(_lookup(row, *run_id_names) for row in facts.rows)
-    row_pipelines = _distinct(_lookup(row, "PipelineName") for row in facts.rows)
+    if any(
+        _ADF_PIPELINE_TABLE.search(hint)
+        or (_is_adf_diagnostics_query(hint) and _ADF_DIAGNOSTICS_PIPELINE_RUNS.search(hint))
+        for hint in hints
+    ):
+        run_id_names.append("RunId")  # the pipeline run's own id is `RunId` in its table
+    row_run_ids = _distinct(_lookup(row, *run_id_names) for row in rows)
+    row_pipelines = _distinct(_lookup(row, "PipelineName") for row in rows)
     # Result rows that span several runs describe no single run: keep the first row's error
     # for the reader, but neither a run id nor (if they differ) a pipeline name.
-    row = facts.rows[0] if facts.rows else {}
+    row = rows[0] if rows else {}
 
     def pick(*names: str) -> str:
         return _lookup(dimensions, *names) or _lookup(row, *names)
@@ -1422,18 +1446,41 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
     )
 
 
-def _counts_no_failed_run(facts: _Facts) -> bool:
+def _counts_no_failed_run(
+    facts: _Facts, dimensions: dict[str, str], rows: list[dict[str, str]]
+) -> bool:
     """A log alert whose queries over ADF's run tables keep runs of another status and name no
     failure, and whose dimensions and rows carry no error or failed status."""
-    queries = [hint for hint in facts.scope_hints if _ADF_LOG_TABLE.search(hint)]
+    queries = [hint for hint in facts.scope_hints if _is_adf_log_query(hint)]
     if not any(_ADF_OTHER_STATUS.search(query) for query in queries):
         return False
     if any(_FAILURE_WORD.search(query) for query in queries):
         return False
     return not any(
         _lookup(values, *_ADF_FAILURE_FIELDS) or _lookup(values, "Status").lower() == "failed"
-        for values in (facts.dimensions, *facts.rows)
+        for values in (dimensions, *rows)
     )
+
+
+def _is_adf_log_query(hint: str) -> bool:
+    return bool(_ADF_LOG_TABLE.search(hint)) or _is_adf_diagnostics_query(hint)
+
+
+def _is_adf_diagnostics_query(hint: str) -> bool:
+    return bool(_DIAGNOSTICS_TABLE.search(hint) and _ADF_DIAGNOSTICS_MARK.search(hint))
+
+
+def _diagnostics_columns(values: dict[str, str]) -> dict[str, str]:
+    """AzureDiagnostics' typed columns under the names of ADF's own tables (`pipelineName_s`
+    as `pipelineName`, `error_message_s` as `ErrorMessage`, `Resource` as the factory's name);
+    `_ResourceId` and the other untyped columns as they are."""
+    named: dict[str, str] = {}
+    for name, value in values.items():
+        if not name.startswith("_"):
+            name = _DIAGNOSTICS_TYPE_SUFFIX.sub("", name)
+            name = _DIAGNOSTICS_RENAMED.get(name.lower(), name)
+        named.setdefault(name, value)
+    return named
 
 
 def _factory_from_values(*sources: dict[str, str]) -> str:

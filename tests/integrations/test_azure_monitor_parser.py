@@ -514,6 +514,121 @@ def test_an_adf_log_alert_is_a_pipeline_failure_unless_it_keeps_runs_that_did_no
     assert parse_azure_monitor(body).processing_mode == mode
 
 
+DIAGNOSTICS_PIPELINE_RUNS = (
+    'AzureDiagnostics\n| where ResourceProvider == "MICROSOFT.DATAFACTORY"\n'
+    '| where Category == "PipelineRuns" and status_s == "Failed"'
+)
+
+
+def test_an_adf_log_alert_over_azure_diagnostics_reads_the_run_and_its_error() -> None:
+    """A factory whose diagnostic setting is in "Azure diagnostics" mode writes its runs to the
+    AzureDiagnostics table, with typed columns (`pipelineName_s`, `runId_g`, `error_message_s`)
+    and the factory as `Resource`: a log alert over them is the pipeline's failure, as one over
+    ADFPipelineRun is (it read as a plain log alert on the workspace)."""
+    body = changed(
+        load("adf_log_v2_pipeline_run.json"),
+        "data.alertContext.condition.allOf[0]",
+        {
+            "searchQuery": DIAGNOSTICS_PIPELINE_RUNS,
+            "timeAggregation": "Count",
+            "dimensions": [
+                {"name": "Resource", "value": "ADF-SALES-PROD"},
+                {"name": "pipelineName_s", "value": "pl_sales_daily_load"},
+                {"name": "runId_g", "value": ADF_RUN_ID},
+                {"name": "error_errorCode_s", "value": "2200"},
+                {"name": "error_message_s", "value": "Cannot connect to SQL Database: 'sqlsrv'."},
+                {"name": "failureType_s", "value": "UserError"},
+            ],
+            "metricValue": 1,
+        },
+    )
+    body["data"]["essentials"]["configurationItems"] = []
+
+    event = parse_azure_monitor(body)
+
+    assert event.processing_mode == "adf"
+    assert event.pipeline == "pl_sales_daily_load"
+    assert event.run_key == f"adf:{ADF_RUN_ID}"
+    assert event.resource["factory"] == "ADF-SALES-PROD"
+    assert (event.details["error_code"], event.details["failure_type"]) == ("2200", "UserError")
+    assert event.error_message.startswith("ADF pipeline 'pl_sales_daily_load'")
+    assert "Cannot connect to SQL Database: 'sqlsrv'." in event.error_message
+
+
+def test_an_adf_diagnostics_log_alerts_result_rows_name_the_failed_activity() -> None:
+    """The legacy log alert carries its AzureDiagnostics rows (ActivityRuns: the pipeline run
+    as `pipelineRunId_g`, the activity's error under `error_`)."""
+    body = load("adf_log_v1.json")
+    context = body["data"]["alertContext"]
+    context["SearchQuery"] = (
+        'AzureDiagnostics | where Category == "ActivityRuns" | where status_s == "Failed"'
+    )
+    columns = [
+        "TimeGenerated",
+        "pipelineName_s",
+        "pipelineRunId_g",
+        "activityName_s",
+        "activityType_s",
+        "error_errorCode_s",
+        "error_message_s",
+        "_ResourceId",
+    ]
+    row = [
+        "2025-03-04T06:10:00Z",
+        "pl_sales_daily_load",
+        ADF_RUN_ID,
+        "Copy_Orders_To_SQL",
+        "Copy",
+        "2200",
+        "Login failed for user 'adf_loader'.",
+        f"/subscriptions/{SUB}/resourcegroups/rg/providers/microsoft.datafactory/factories/adf-x",
+    ]
+    context["SearchResults"]["tables"] = [
+        {
+            "name": "PrimaryResult",
+            "columns": [{"name": name, "type": "string"} for name in columns],
+            "rows": [row],
+        }
+    ]
+    body["data"]["essentials"]["configurationItems"] = []
+    context["AffectedConfigurationItems"] = []
+
+    event = parse_azure_monitor(body)
+
+    assert event.processing_mode == "adf"
+    assert event.run_key == f"adf:{ADF_RUN_ID}"
+    assert event.resource["factory"] == "adf-x"
+    assert (event.details["activity"], event.details["activity_type"]) == (
+        "Copy_Orders_To_SQL",
+        "Copy",
+    )
+    assert "Login failed for user 'adf_loader'." in event.error_message
+
+
+@pytest.mark.parametrize(
+    ("query", "mode"),
+    [
+        (DIAGNOSTICS_PIPELINE_RUNS, "adf"),
+        (
+            'AzureDiagnostics | where Category == "PipelineRuns" | where status_s == "InProgress"',
+            "azure-monitor",
+        ),
+        # AzureDiagnostics holds every resource's diagnostics: a Key Vault's is no ADF failure.
+        ('AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT"', "azure-monitor"),
+    ],
+)
+def test_an_azure_diagnostics_log_alert_is_an_adf_failure_only_over_the_factorys_failed_runs(
+    query: str, mode: str
+) -> None:
+    body = changed(
+        load("adf_log_v2_pipeline_run.json"),
+        "data.alertContext.condition.allOf[0]",
+        {"searchQuery": query, "timeAggregation": "Count", "dimensions": [], "metricValue": 1},
+    )
+    body["data"]["essentials"]["configurationItems"] = []
+    assert parse_azure_monitor(body).processing_mode == mode
+
+
 def test_same_adf_run_from_two_alert_routes_shares_the_run_key() -> None:
     v1 = parse_azure_monitor(load("adf_log_v1.json"))
     v2 = parse_azure_monitor(load("adf_log_v2_pipeline_run.json"))
