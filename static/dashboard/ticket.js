@@ -84,7 +84,15 @@
     });
     const status = doc.querySelector('[data-live="sla"]');
     if (status) updateButtons(status.dataset.status);
+    if (!document.getElementById("rca-under-way")) dropRcaRequestedMessages();
     live.tick();
+  }
+
+  /* "Fresh RCA requested" told what to wait for; once the RCA is shown it is stale. */
+  function dropRcaRequestedMessages() {
+    document.querySelectorAll(".messages .rca-requested").forEach((node) => node.remove());
+    const list = document.querySelector(".messages");
+    if (list && !list.children.length) list.remove();
   }
 
   /* A page rendered while a fresh RCA was under way reads it again once its socket is open:

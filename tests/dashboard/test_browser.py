@@ -1704,6 +1704,8 @@ def test_a_responder_asks_for_a_fresh_rca_and_the_page_shows_it_when_it_arrives(
 
         wait(browser, lambda d: rca_panel(d)["text"] == fresh, timeout=30)
     assert not_reloaded(browser)
+    # What the request's message said to wait for has come: the message is gone with it.
+    assert messages_text(browser) == ""
     assert rca_panel(browser) == {
         "text": fresh,
         "source": "Gemini",

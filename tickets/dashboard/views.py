@@ -639,6 +639,8 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
 
 RCA_QUEUED = "Fresh RCA requested: it shows here once a worker has analysed the failure."
 RCA_ALREADY_QUEUED = "A fresh RCA asked for earlier is under way: it answers this request too."
+# The page's script takes these messages away once the fresh RCA is shown (ticket.js).
+RCA_REQUESTED_TAG = "rca-requested"
 
 
 @with_csp
@@ -658,9 +660,9 @@ def ticket_rerun_rca(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpR
         )
     else:
         if queued:
-            messages.success(request, RCA_QUEUED)
+            messages.success(request, RCA_QUEUED, extra_tags=RCA_REQUESTED_TAG)
         else:
-            messages.info(request, RCA_ALREADY_QUEUED)
+            messages.info(request, RCA_ALREADY_QUEUED, extra_tags=RCA_REQUESTED_TAG)
     return redirect("dashboard-ticket", ticket_id=ticket_id)
 
 
