@@ -48,6 +48,7 @@ from analysis.prompt import build_log_rca_prompt
 from analysis.redaction import redact
 from analysis.rules import build_rule_rca
 from rca_project import airflow_api, http_errors, timed_read
+from rca_project.observability import RCA_FALLBACKS
 from tickets import lifecycle
 from tickets.broadcast import GROUP, publisher
 from tickets.databricks_workspace import configured_workspace_id, foreign_workspace
@@ -799,6 +800,7 @@ def _rca(
     job: LogAnalysisJob, mined: MiningResult, error_type: str, similar: list[tuple[Ticket, float]]
 ) -> dict[str, Any]:
     if not gemini_configured():
+        RCA_FALLBACKS.labels("not_configured").inc()
         return _rule_rca(mined, error_type, "rule-based: no GEMINI_API_KEY configured")
     prompt = build_log_rca_prompt(
         mined.as_dict(), error_type, similar=similar, budget_tokens=prompt_budget(mined)
@@ -807,6 +809,7 @@ def _rca(
     try:
         answer = generate_rca(prompt.system_instruction, prompt.contents, on_attempt=record)
     except LlmFailure as failure:
+        RCA_FALLBACKS.labels(failure.outcome).inc()
         note = f"rule-based: Gemini failed ({failure.outcome}: {failure.reason})"
         return _rule_rca(mined, error_type, note)
     return {

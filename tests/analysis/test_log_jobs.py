@@ -307,10 +307,13 @@ def test_gemini_failure_falls_back_to_the_rules_and_says_why(settings):
         settings.GEMINI_MAX_ATTEMPTS = 1
         gemini.raw_text = "not json"
         job = upload_job(make_user("f", "viewer"), ("a.log", spark_log()))
+        fallbacks = 'rca_rule_fallbacks_total{reason="invalid_output"}'
+        before = metric(fallbacks)
         log_jobs.run_job(str(job.id))
     job.refresh_from_db()
     assert report_of(job)["rca_source"] == "rules"
     assert report_of(job)["rca_note"].startswith("rule-based: Gemini failed (invalid_output")
+    assert metric(fallbacks) == before + 1  # on /metrics as a ticket's fallback is
 
 
 @pytest.mark.django_db
