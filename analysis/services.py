@@ -763,6 +763,7 @@ def analyse_incident(incident_id: str) -> bool:
         return False
     incident = Incident.objects.get(pk=incident_id)
     if not gemini_configured():
+        RCA_FALLBACKS.labels("not_configured").inc()
         _store_shared_cause(incident, "rule-based: no Gemini key")
         return True
     members = incident.members.defer("embedding")

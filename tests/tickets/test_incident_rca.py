@@ -189,15 +189,24 @@ def test_members_sharing_the_analysis_are_embedded_and_find_the_last_fix(setting
         assert [(past.ticket_id, past.fix) for past in previous_fixes(member)] == [(earlier, fix)]
 
 
+def _fallbacks_counted() -> float:
+    sample = 'rca_rule_fallbacks_total{reason="not_configured"} '
+    lines = Client().get("/metrics").content.decode().splitlines()
+    return next((float(line.split()[-1]) for line in lines if line.startswith(sample)), 0)
+
+
 def test_without_gemini_the_shared_cause_follows_the_incidents_growth(settings):
     settings.GEMINI_API_KEY = ""
     settings.EMBEDDING_BACKEND = "local"
     settings.INCIDENT_RCA_GROWTH = 2.0
     first = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(2)]
+    fallbacks = _fallbacks_counted()
     process(first)
     incident = Incident.objects.get()
     assert incident.rca_result.startswith("2 pipelines") and incident.rca_members == 2
     assert incident.rca_note == "rule-based: no Gemini key"
+    # On /metrics: the incident's rule-based cause (its members took it, none of their own).
+    assert _fallbacks_counted() == fallbacks + 1
 
     more = [post(storm_failure(f"pl_member_{n}"))["ticket_id"] for n in range(2, 4)]
     process(more)
