@@ -130,8 +130,14 @@ class RemediationAdmin(ReadOnlyPageAdmin):
         done = 0
         for pk in queryset.values_list("pk", flat=True):
             try:
-                remediation.retry(pk, actor, via="admin")
-                done += 1
+                again = remediation.retry(pk, actor, via="admin")
             except remediation.RemediationError as exc:
                 self.message_user(request, str(exc), messages.WARNING)
+                continue
+            if again.dry_run:
+                self.message_user(
+                    request, f"remediation {pk}: nothing was run, {again.reason}", messages.WARNING
+                )
+            else:
+                done += 1
         self.message_user(request, f"{done} remediation(s) retried.")

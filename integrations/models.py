@@ -295,7 +295,9 @@ class RemediationPolicy(models.Model):
     auto_min_confidence = models.FloatField(default=0.8)
     approval_min_confidence = models.FloatField(default=0.6)
     max_attempts = models.PositiveIntegerField(
-        default=2, help_text="Remediations of one ticket at most (attempt numbers 1..N)."
+        default=2,
+        help_text="Remediations the policies make for one ticket at most, counted from its "
+        "last regression (people's retries count, but go past it).",
     )
     backoff_seconds = models.PositiveIntegerField(
         default=300, help_text="Wait after a failed attempt before the next one may start."

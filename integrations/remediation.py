@@ -278,12 +278,18 @@ def run_entity(ticket: Ticket) -> dict[str, Any]:
     return dict(ticket.affected_entity or {})
 
 
+# People's retry while the policy is in dry run, recorded as what it would have run (`retry`):
+# it ran nothing, so the failed attempt it names is still the one to retry.
+DRY_RUN_RETRY = Q(dry_run=True, details__has_key="retry_of")
+
+
 def this_episode(ticket: Ticket) -> QuerySet[Remediation]:
     """The ticket's remediations since it last regressed (all of them when it never did): a
     regression is the failure back after it was fixed, and is decided anew. So is a newer run
     that failed while an older run's remediation ran and succeeded (`finish` left the ticket
-    open): its remediations are counted from after that success."""
-    found = Remediation.objects.filter(ticket_id=ticket.pk)
+    open): its remediations are counted from after that success. A retry recorded as a dry run
+    (`DRY_RUN_RETRY`) ran nothing and decided nothing: it is not one of them."""
+    found = Remediation.objects.filter(ticket_id=ticket.pk).exclude(DRY_RUN_RETRY)
     if ticket.regressed_at is not None:
         found = found.filter(created_at__gte=ticket.regressed_at)
     fixed = (
@@ -659,8 +665,12 @@ def _decide_locked(
 def to_retry(ticket: Ticket) -> Remediation | None:
     """The ticket's remediation people would `retry`: the latest at the run its latest failure
     is of when it ended the attempts at that run (`_attempts_ended_at`: no policy makes
-    another), else its latest."""
-    found = list(Remediation.objects.filter(ticket_id=ticket.pk).order_by("-attempt_number"))
+    another), else its latest (a retry recorded as a dry run is none of them)."""
+    found = list(
+        Remediation.objects.filter(ticket_id=ticket.pk)
+        .exclude(DRY_RUN_RETRY)
+        .order_by("-attempt_number")
+    )
     key = run_key(ticket)
     at_the_run = next((r for r in found if same_run(r.run_key, key)), None)
     if at_the_run is not None and _attempts_ended_at(key, [at_the_run]):
@@ -681,8 +691,11 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
     the same action, on the ticket's latest failed run, starts at once (or is held, as an
     approved one is). Refused (`RemediationError`, nothing changed) unless the remediation is
     the ticket's latest, or the last attempt at the run its latest failure is of with only
-    other runs' ended attempts after it (`to_retry`), the ticket is open and its action can
-    run here.
+    other runs' ended attempts after it (`to_retry`), the ticket is open, its policy is still
+    enabled and not set to never, and its action can run here. The policy's `max_attempts`
+    bounds what the policies make, not people: a retry past it runs. Under a policy in dry run
+    the retry is recorded as what it would have run (skipped, `dry_run`) and runs nothing, as a
+    proposal in dry run is.
 
     `note`: why, kept in the new remediation's reason and the audit entry."""
     actor = replace(actor, via=actor.via or via)
@@ -699,20 +712,30 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
         if refusal:
             raise RemediationError(f"remediation {remediation_id} was not retried: {refusal}")
         reason = f"retried by {actor.name} via {via}" + (f": {note}" if note else "")
+        policy = last.policy
+        dry_run = bool(policy and policy.dry_run)
+        if policy is not None and dry_run:
+            reason = (
+                f"dry run: would have run '{last.get_action_display()}' "
+                f"(policy '{policy.name}'; {reason})"
+            )
+        now = timezone.now()
         try:
             with transaction.atomic():
                 again = Remediation.objects.create(
                     ticket=ticket,
                     run_key=run_key(ticket),
-                    policy=last.policy,
+                    policy=policy,
                     action=last.action,
                     attempt_number=ticket.remediations.count() + 1,
                     confidence=analysis_confidence(ticket),
-                    status=RemediationStatus.PROPOSED,
+                    dry_run=dry_run,
+                    status=RemediationStatus.SKIPPED if dry_run else RemediationStatus.PROPOSED,
                     reason=reason,
                     decided_by=actor.name,
                     decided_via=via,
-                    decided_at=timezone.now(),
+                    decided_at=now,
+                    finished_at=now if dry_run else None,
                     details={"mode": RemediationMode.APPROVAL, "retry_of": last.pk},
                 )
         except IntegrityError as exc:  # another ticket's remediation is active on the run
@@ -720,6 +743,11 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
                 f"remediation {remediation_id} was not retried: run {run_key(ticket)[:200]} "
                 "has an active remediation already"
             ) from exc
+        if dry_run:
+            _set_ticket_status(
+                ticket, again, "remediation retried (dry run)", actor=actor, reason=reason
+            )
+            return again
         _set_ticket_status(ticket, again, "remediation retried", actor=actor, reason=reason)
         _start_or_hold(again, ticket, actor=actor)
     return again
@@ -732,7 +760,9 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
             f"it is {last.get_status_display().lower()}; only a failed last attempt at its run "
             "(no further attempt follows it) is retried"
         )
-    later = list(ticket.remediations.filter(attempt_number__gt=last.attempt_number))
+    later = list(
+        ticket.remediations.filter(attempt_number__gt=last.attempt_number).exclude(DRY_RUN_RETRY)
+    )
     if same_run(last.run_key, run_key(ticket)):
         # Still the last attempt at the ticket's run once newer runs' attempts since ended.
         later = [
@@ -742,6 +772,14 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
         return f"remediation {later[0].pk} of the ticket came after it"
     if _needs_no_rerun(ticket):
         return "the ticket needs no rerun (resolved, recovered, or its run still retried)"
+    # The policy as it is now: people switched it off since, or to never.
+    policy = last.policy
+    if policy is None:
+        return "its policy was deleted"
+    if not policy.enabled:
+        return f"its policy '{policy.name}' is disabled"
+    if policy.mode == RemediationMode.NEVER:
+        return f"its policy '{policy.name}' is set to never"
     return cannot_run(last.action, ticket)
 
 

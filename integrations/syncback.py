@@ -32,6 +32,7 @@ from integrations.targets.slack import (
     SLACK_INCIDENT_RESOLVE_ACTION,
     SLACK_INCIDENT_TAKE_ACTION,
     SLACK_RESOLVE_ACTION,
+    SLACK_RETRY_ACTION,
     SLACK_TAKE_ACTION,
 )
 from tickets import incidents, jira_status, lifecycle
@@ -292,7 +293,7 @@ def apply_slack_action(action: SlackAction) -> str:
     """A click from a Slack user who does not act for an active responder (see
     `slack_authority`) changes nothing; the user is told so in an ephemeral message, and
     nothing else (not whether the ticket exists)."""
-    if action.action_id in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION):
+    if action.action_id in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION, SLACK_RETRY_ACTION):
         return _apply_remediation_decision(action)
     if action.action_id in SLACK_INCIDENT_STEPS:
         return _apply_incident_action(action)
@@ -377,10 +378,12 @@ def _tell_not_allowed(action: SlackAction, reason: str) -> None:
 
 def _apply_remediation_decision(action: SlackAction) -> str:
     """Approve / Decline on the alert decide the remediation the button names (its value; the
-    block names the ticket), never whichever one the ticket has now: a click on an older
-    message about a remediation that expired, was decided or was replaced changes nothing, and
-    the clicker is told why. Only a Slack user with the authority of an active responder
-    (`slack_authority`) may decide; the decision is audited with who and when."""
+    block names the ticket), and Retry retries it (`remediation.retry`), never whichever one
+    the ticket has now: a click on an older message about a remediation that expired, was
+    decided, retried or replaced changes nothing, and the clicker is told why. Only a Slack
+    user with the authority of an active responder (`slack_authority`) may decide; the
+    decision is audited with who and when. A retry under a policy in dry run runs nothing;
+    the clicker is told so."""
     authority = slack_authority.authority_of(action.user_id)
     if authority.user is None:
         _tell_not_allowed(action, authority.reason)
@@ -400,13 +403,23 @@ def _apply_remediation_decision(action: SlackAction) -> str:
             if action.action_id == SLACK_APPROVE_ACTION:
                 remediation.approve(remediation_id, actor, via="slack")
                 return f"remediation {remediation_id} approved by {actor.name}"
-            remediation.decline(remediation_id, actor, via="slack")
-            return f"remediation {remediation_id} declined by {actor.name}"
+            if action.action_id == SLACK_DECLINE_ACTION:
+                remediation.decline(remediation_id, actor, via="slack")
+                return f"remediation {remediation_id} declined by {actor.name}"
+            again = remediation.retry(remediation_id, actor, via="slack")
         except remediation.RemediationError as exc:
             refusal = str(exc)
-    # Outside the transaction: an expiry found by the decision is kept (it commits itself).
-    _tell(action, f"Nothing was changed: {refusal}.")
-    return f"no change: {refusal}"
+        else:
+            if not again.dry_run:
+                return f"remediation {remediation_id} retried by {actor.name}"
+            refusal = ""
+    if refusal:
+        # Outside the transaction: an expiry found by the decision is kept (it commits itself).
+        _tell(action, f"Nothing was changed: {refusal}.")
+        return f"no change: {refusal}"
+    # Its policy is in dry run: recorded as what it would have run, announced nowhere.
+    _tell(action, f"Nothing was run: {again.reason}.")
+    return f"remediation {remediation_id} retried by {actor.name} as a dry run"
 
 
 def _stale_button(action: SlackAction) -> str:

@@ -22,7 +22,7 @@ class SlackAction:
     message_ts: str
     # What was typed, for a text input that dispatches on Enter (the "what fixed it" box).
     text: str = ""
-    # An Approve / Decline button's value: the remediation it decides.
+    # An Approve / Decline / Retry button's value: the remediation it decides (or retries).
     remediation_id: str = ""
 
     @property
@@ -49,8 +49,8 @@ def decode_form_payload(raw_body: bytes) -> Any:
 
 
 INPUT_BLOCK_PREFIX = "rca_fix:"
-# The block of the Approve / Decline buttons names the ticket; each button's value is the
-# remediation it decides.
+# The block of the Approve / Decline (or Retry) buttons names the ticket; each button's value
+# is the remediation it decides (or retries).
 REMEDIATION_BLOCK_PREFIX = "rca-remediation:"
 
 

@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from analysis.rules.reading import cut_at_boundary
+from integrations import remediation as service
 from integrations.models import (
     OutboundDelivery,
     OutboundStatus,
@@ -96,6 +97,8 @@ SLACK_RESOLVE_ACTION = "rca_resolve"
 # A text box under the buttons: typing what fixed it and pressing Enter resolves with that fix.
 SLACK_FIX_ACTION = "rca_resolve_with_fix"
 SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION = "rca_remediation_approve", "rca_remediation_decline"
+# On a failed last attempt people may retry (`remediation.retryable`): its value names it.
+SLACK_RETRY_ACTION = "rca_remediation_retry"
 # The buttons on an incident's message: their value is the incident's id; they act on every
 # member at once (tickets/incidents.py `act`).
 SLACK_INCIDENT_ACK_ACTION = "rca_incident_acknowledge"
@@ -474,7 +477,8 @@ def _last_time_blocks(ticket: Ticket) -> list[dict[str, Any]]:
 
 def _remediation_blocks(ticket: Ticket) -> list[dict[str, Any]]:
     """The latest remediation: what it is and where it stands; Approve / Decline buttons while
-    it awaits approval (Slack signs the click; the clicker needs the responder role)."""
+    it awaits approval, a Retry button while people may retry a failed last attempt (Slack
+    signs the click; the clicker needs the responder role)."""
     remediation = Remediation.objects.filter(ticket_id=ticket.pk).first()
     if remediation is None:
         return []
@@ -489,29 +493,41 @@ def _remediation_blocks(ticket: Ticket) -> list[dict[str, Any]]:
             f"\nApproval expires <!date^{int(remediation.expires_at.timestamp())}^{{time}}|soon>"
         )
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
+    buttons: list[dict[str, Any]] = []
     if remediation.status == RemediationStatus.AWAITING_APPROVAL:
+        buttons = [
+            {
+                "type": "button",
+                "action_id": SLACK_APPROVE_ACTION,
+                "text": {"type": "plain_text", "text": "Approve"},
+                "style": "primary",
+                "value": str(remediation.pk),
+            },
+            {
+                "type": "button",
+                "action_id": SLACK_DECLINE_ACTION,
+                "text": {"type": "plain_text", "text": "Decline"},
+                "style": "danger",
+                "value": str(remediation.pk),
+            },
+        ]
+    elif (again := service.retryable(ticket)) is not None:
+        buttons = [
+            {
+                "type": "button",
+                "action_id": SLACK_RETRY_ACTION,
+                "text": {"type": "plain_text", "text": "Retry"},
+                "value": str(again.pk),
+            }
+        ]
+    if buttons:
         blocks.append(
             {
                 "type": "actions",
                 # The block names the ticket, each button the remediation it decides: a click
                 # on an older message cannot decide a later remediation of the ticket.
                 "block_id": f"{REMEDIATION_BLOCK_PREFIX}{ticket.pk}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": SLACK_APPROVE_ACTION,
-                        "text": {"type": "plain_text", "text": "Approve"},
-                        "style": "primary",
-                        "value": str(remediation.pk),
-                    },
-                    {
-                        "type": "button",
-                        "action_id": SLACK_DECLINE_ACTION,
-                        "text": {"type": "plain_text", "text": "Decline"},
-                        "style": "danger",
-                        "value": str(remediation.pk),
-                    },
-                ],
+                "elements": buttons,
             }
         )
     return blocks

@@ -34,6 +34,7 @@ from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
 from tests.remediation.conftest import make_policy, make_ticket, proposed, run_pending
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, Ticket, new_incident_id
 
 pytestmark = pytest.mark.django_db
@@ -1242,17 +1243,16 @@ def test_databricks_refusing_our_token_stops_the_attempts_and_says_why(settings,
         assert len([r for r in databricks.requests if r.path.endswith("/repair")]) == 0
 
 
-def test_people_retry_a_remediation_whose_credentials_were_refused_once_they_are_fixed(
-    settings, databricks
-):
-    """Databricks refused our token: no further attempt follows by itself. Once the token is
-    fixed, a responder retries it through the API (a viewer may not): the repair runs, and
-    resolves the ticket. The one retried is retried no more."""
+def _repair_refused_for_our_token(
+    settings: Any, databricks: FakeDatabricks, max_attempts: int = 3
+) -> tuple[Ticket, Remediation]:
+    """Databricks refused our token for run 7001's repair (the last attempt at its run, no
+    repair sent); the token is fixed since."""
     settings.DATABRICKS_TOKEN = "dapi-wrong-token-0123456789"
     make_policy(
         action="databricks_repair",
         signals=["driver is unreachable"],
-        max_attempts=3,
+        max_attempts=max_attempts,
         backoff_seconds=0,
     )
     ticket = _databricks_ticket(databricks)
@@ -1260,10 +1260,20 @@ def test_people_retry_a_remediation_whose_credentials_were_refused_once_they_are
     run_pending(ticket.pk)
     refused.refresh_from_db()
     assert refused.status == "failed" and "refused our credentials (403)" in refused.reason
+    settings.DATABRICKS_TOKEN = databricks.token
+    return ticket, refused
+
+
+def test_people_retry_a_remediation_whose_credentials_were_refused_once_they_are_fixed(
+    settings, databricks
+):
+    """Databricks refused our token: no further attempt follows by itself. Once the token is
+    fixed, a responder retries it through the API (a viewer may not): the repair runs, and
+    resolves the ticket. The one retried is retried no more."""
+    ticket, refused = _repair_refused_for_our_token(settings, databricks)
     url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
     assert jwt_client(make_user("viewer")).post(url).status_code == 403
 
-    settings.DATABRICKS_TOKEN = databricks.token
     responder = jwt_client(make_user("responder"))
     answer = responder.post(url, {"note": "token rotated"}, format="json")
 
@@ -1330,6 +1340,124 @@ def test_only_a_failed_last_attempt_is_retried_in_admin(client, databricks):
     assert retry_in_admin(second.pk) == ["1 remediation(s) retried."]
     third = Remediation.objects.get(ticket=ticket, attempt_number=3)
     assert (third.status, third.decided_by, third.decided_via) == ("running", "boss", "admin")
+
+
+@pytest.mark.parametrize(
+    ("switched_off", "why"),
+    [
+        ({"enabled": False}, "its policy 'retry-policy' is disabled"),
+        ({"mode": "never"}, "its policy 'retry-policy' is set to never"),
+        (None, "its policy was deleted"),
+    ],
+)
+def test_a_retry_under_a_policy_switched_off_since_is_refused_saying_why(
+    client, settings, databricks, switched_off, why
+):
+    """The policy of a repair refused for our token was disabled since (or set to never, or
+    deleted): people who fixed the token rerun nothing. The API answers 409 naming why, admin
+    warns with it, and the dashboard offers no Retry."""
+    ticket, refused = _repair_refused_for_our_token(settings, databricks)
+    if switched_off is None:
+        RemediationPolicy.objects.all().delete()
+    else:
+        RemediationPolicy.objects.update(name="retry-policy", **switched_off)
+
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+    answer = jwt_client(make_user("responder")).post(url)
+    assert answer.status_code == 409
+    assert answer.json()["error"] == f"remediation {refused.pk} was not retried: {why}"
+    client.force_login(make_user("superuser"))
+    said = client.post(
+        "/admin/integrations/remediation/",
+        {"action": "retry", "_selected_action": [refused.pk]},
+        follow=True,
+    )
+    assert any(why in str(m) for m in said.context["messages"])
+    assert 'value="retry"' not in client.get(f"/tickets/{ticket.pk}/").content.decode()
+    run_pending(ticket.pk)
+    assert list(Remediation.objects.filter(ticket=ticket)) == [refused]
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+
+def test_a_retry_under_a_policy_in_dry_run_records_what_it_would_have_run(
+    client, settings, databricks
+):
+    """The policy went to dry run since: a retry is recorded as a proposal in dry run is
+    (skipped, "dry run: would have run …"; the dashboard says so) and repairs nothing. The
+    failed attempt is still the one to retry, and once the policy runs for real again, the
+    retry repairs the run."""
+    ticket, refused = _repair_refused_for_our_token(settings, databricks)
+    RemediationPolicy.objects.update(name="retry-policy", dry_run=True)
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+    responder = make_user("responder")
+    api = jwt_client(responder)
+
+    answer = api.post(url, {"note": "token rotated"}, format="json")
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["remediation_status"] == "skipped"
+    dry = Remediation.objects.exclude(pk=refused.pk).get(ticket=ticket)
+    assert (dry.status, dry.dry_run, dry.decided_via) == ("skipped", True, "api")
+    assert dry.reason == (
+        "dry run: would have run 'Repair the Databricks run's failed tasks' (policy "
+        f"'retry-policy'; retried by {responder.username} via api: token rotated)"
+    )
+    assert AuditLog.objects.filter(ticket=ticket, action="remediation retried (dry run)").exists()
+    assert remediation.retryable(Ticket.objects.get(pk=ticket.pk)) == refused
+    client.force_login(responder)
+    click = {"decision": "retry", "remediation": refused.pk}
+    page = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+    assert "Nothing was run: dry run: would have run" in page.content.decode()
+    assert Remediation.objects.filter(ticket=ticket, dry_run=True).count() == 2
+    run_pending(ticket.pk)
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+    RemediationPolicy.objects.update(dry_run=False)
+    answer = api.post(url)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["remediation_status"] == "running"
+    run_pending(ticket.pk)
+    assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
+
+
+def test_a_newer_run_failing_after_a_retry_in_dry_run_is_proposed(settings, databricks):
+    """A retry recorded as a dry run decided nothing for the ticket: a newer run failing
+    once the policy runs for real again is proposed at once, as after the failed attempt."""
+    ticket, refused = _repair_refused_for_our_token(settings, databricks)
+    RemediationPolicy.objects.update(dry_run=True)
+    remediation.retry(refused.pk, Actor.for_user(make_user("responder")), via="admin")
+    RemediationPolicy.objects.update(dry_run=False)
+
+    _newer_databricks_run_fails(databricks, ticket, 7101)
+
+    newer = proposed(ticket.pk)
+    assert (newer.run_key, newer.status) == ("databricks:1:7101", "running")
+
+
+def test_people_retry_past_the_policys_max_attempts(settings, databricks):
+    """The policy allows one attempt, and Databricks refused our token for it: a person's retry
+    runs all the same (`max_attempts` bounds what the policies make), and, once it failed,
+    the policy makes no further attempt."""
+    ticket, refused = _repair_refused_for_our_token(settings, databricks, max_attempts=1)
+    assert remediation.retryable(ticket) == refused
+
+    answer = jwt_client(make_user("responder")).post(
+        f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+    )
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["remediation_status"] == "running"
+    run_pending(ticket.pk)
+    databricks.finish_repair(7001, "FAILED", "Could not reach driver of cluster")
+    run_pending(ticket.pk)
+    again = Remediation.objects.exclude(pk=refused.pk).get(ticket=ticket)
+    assert again.status == "failed" and again.attempt_number == 2
+    Remediation.objects.filter(ticket=ticket).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert remediation.propose(ticket.pk) is None
+    assert remediation.sweep() == 0
+    assert Remediation.objects.filter(ticket=ticket).count() == 2
 
 
 def test_airflow_refusing_our_password_stops_the_attempts(airflow, settings):

@@ -17,7 +17,12 @@ from slack_sdk.signature import SignatureVerifier
 from integrations import fanout, remediation
 from integrations.circuit import CircuitBreaker
 from integrations.models import OutboundDelivery, Remediation, RemediationPolicy, SlackIdentity
-from integrations.targets.slack import SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION, slack_alert
+from integrations.targets.slack import (
+    SLACK_APPROVE_ACTION,
+    SLACK_DECLINE_ACTION,
+    SLACK_RETRY_ACTION,
+    slack_alert,
+)
 from tests.conftest import wait_for
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
@@ -430,6 +435,77 @@ def test_slack_button_with_a_malformed_remediation_id_is_refused_like_an_older_a
         "no change: this button is from an older alert; decide on the ticket's page"
     ]
     assert Remediation.objects.get(ticket=ticket).status == "awaiting_approval"
+
+
+def _retry_buttons(ticket: Ticket) -> list[str]:
+    """The values of the Retry buttons on the ticket's alert as it would be posted now."""
+    _, blocks = slack_alert(Ticket.objects.get(pk=ticket.pk))
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    return [b["value"] for b in buttons if b["action_id"] == SLACK_RETRY_ACTION]
+
+
+def _last_attempt_refused(ticket: Ticket) -> Remediation:
+    """The ticket's first playbook call failed, and its next one was refused for our
+    credentials: the last attempt at its run."""
+    first = proposed(ticket.pk)
+    remediation.finish(first.pk, succeeded=False, detail="the playbook failed")
+    assert _retry_buttons(ticket) == []  # the policy's next attempt follows it
+    Remediation.objects.filter(pk=first.pk).update(finished_at=timezone.now() - timedelta(hours=1))
+    last = proposed(ticket.pk)
+    remediation.finish(
+        last.pk,
+        succeeded=False,
+        detail="the action failed: playbook: 401",
+        no_next_attempt=remediation.credentials_refused(401),
+    )
+    return last
+
+
+def test_a_failed_last_attempt_offers_retry_on_its_slack_alert(slack_signed):
+    """The alert of a last attempt people may retry has a Retry button naming it; a
+    responder's click retries it (a viewer's does not), and the button of the alert as it
+    was then retries nothing more."""
+    _responder("daan")
+    _responder("viewer", role="viewer")
+    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, max_attempts=3)
+    ticket = make_ticket()
+    last = _last_attempt_refused(ticket)
+    assert _retry_buttons(ticket) == [str(last.pk)]
+
+    result = _slack_click(ticket.pk, SLACK_RETRY_ACTION, "viewer", remediation_id=last.pk)
+    assert result["result"] == ["not allowed: your account does not have the responder role"]
+    result = _slack_click(ticket.pk, SLACK_RETRY_ACTION, "daan", remediation_id=last.pk)
+
+    assert result["result"] == [f"remediation {last.pk} retried by daan"]
+    again = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert (again.status, again.decided_by, again.decided_via) == ("running", "daan", "slack")
+    entry = AuditLog.objects.get(ticket=ticket, action="remediation retried")
+    assert entry.actor_kind == "slack" and entry.actor_name == "daan"
+    assert _retry_buttons(ticket) == []
+    result = _slack_click(ticket.pk, SLACK_RETRY_ACTION, "daan", remediation_id=last.pk)
+    assert result["result"] == [
+        f"no change: remediation {last.pk} was not retried: remediation {again.pk} of the "
+        "ticket came after it"
+    ]
+    assert Remediation.objects.filter(ticket=ticket).count() == 3
+
+
+def test_a_slack_retry_under_a_policy_in_dry_run_runs_nothing(slack_signed):
+    _responder("daan")
+    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, max_attempts=3)
+    ticket = make_ticket()
+    last = _last_attempt_refused(ticket)
+    RemediationPolicy.objects.update(dry_run=True)
+
+    result = _slack_click(ticket.pk, SLACK_RETRY_ACTION, "daan", remediation_id=last.pk)
+
+    assert result["result"] == [f"remediation {last.pk} retried by daan as a dry run"]
+    dry = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert dry.status == "skipped" and dry.reason.startswith("dry run: would have run")
+    assert not OutboundDelivery.objects.filter(
+        ticket=ticket, payload__remediation_id=dry.pk
+    ).exists()
+    assert _retry_buttons(ticket) == [str(last.pk)]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -289,8 +289,8 @@ RETRY_SCHEMA: dict[str, Any] = {
         **DECISION_SCHEMA["responses"],
         409: OpenApiResponse(
             ERROR_SCHEMA,
-            description="The ticket's latest remediation is no failed last attempt, or the "
-            "ticket needs no rerun",
+            description="The ticket's latest remediation is no failed last attempt, the "
+            "ticket needs no rerun, or its policy was disabled, set to never or deleted since",
         ),
     },
 }

@@ -856,11 +856,14 @@ def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str) 
         return
     actor = Actor.for_user(request.user, via="dashboard")
     try:
-        remediation.retry(last.pk, actor, via="dashboard")
+        again = remediation.retry(last.pk, actor, via="dashboard")
     except remediation.RemediationError as exc:
         messages.error(request, f"Not done: {exc}.")
     else:
-        messages.success(request, "Remediation retried.")
+        if again.dry_run:
+            messages.warning(request, f"Nothing was run: {again.reason}.")
+        else:
+            messages.success(request, "Remediation retried.")
 
 
 # --- charts -------------------------------------------------------------------------------------
