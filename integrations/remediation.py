@@ -289,9 +289,7 @@ def this_episode(ticket: Ticket) -> QuerySet[Remediation]:
     that failed while an older run's remediation ran and succeeded (`finish` left the ticket
     open): its remediations are counted from after that success. A retry recorded as a dry run
     (`DRY_RUN_RETRY`) ran nothing and decided nothing: it is not one of them."""
-    found = Remediation.objects.filter(ticket_id=ticket.pk).exclude(DRY_RUN_RETRY)
-    if ticket.regressed_at is not None:
-        found = found.filter(created_at__gte=ticket.regressed_at)
+    found = _since_regression(ticket)
     fixed = (
         found.filter(status=RemediationStatus.SUCCEEDED)
         .order_by("-attempt_number")
@@ -300,6 +298,15 @@ def this_episode(ticket: Ticket) -> QuerySet[Remediation]:
     )
     if fixed is not None and not same_run(fixed[1], run_key(ticket)):
         found = found.filter(attempt_number__gt=fixed[0])
+    return found
+
+
+def _since_regression(ticket: Ticket) -> QuerySet[Remediation]:
+    """The ticket's remediations since it last regressed (all of them when it never did), but
+    retries recorded as a dry run (`DRY_RUN_RETRY`)."""
+    found = Remediation.objects.filter(ticket_id=ticket.pk).exclude(DRY_RUN_RETRY)
+    if ticket.regressed_at is not None:
+        found = found.filter(created_at__gte=ticket.regressed_at)
     return found
 
 
@@ -378,7 +385,10 @@ def propose(
         if latest is not None and latest.status != RemediationStatus.FAILED:
             return None
         earlier = list(episode.exclude(status=RemediationStatus.SKIPPED))
-        if _attempts_ended_at(run_key(ticket), earlier):
+        # Since the regression, not this episode: a newer run's success that left the ticket
+        # open starts an episode, and the run's ended attempts come before it.
+        since = _since_regression(ticket).exclude(status=RemediationStatus.SKIPPED)
+        if _attempts_ended_at(run_key(ticket), list(since)):
             return None
         last_of_its_run = latest is not None and bool(latest.details.get(NO_NEXT_ATTEMPT))
         attempts = len(earlier)
@@ -690,12 +700,13 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
     rerun a timed-out watch or an uncertain start left behind is not running. A new attempt of
     the same action, on the ticket's latest failed run, starts at once (or is held, as an
     approved one is). Refused (`RemediationError`, nothing changed) unless the remediation is
-    the ticket's latest, or the last attempt at the run its latest failure is of with only
-    other runs' ended attempts after it (`to_retry`), the ticket is open, its policy is still
-    enabled and not set to never, and its action can run here. The policy's `max_attempts`
-    bounds what the policies make, not people: a retry past it runs. Under a policy in dry run
-    the retry is recorded as what it would have run (skipped, `dry_run`) and runs nothing, as a
-    proposal in dry run is.
+    the one `to_retry` gives (the ticket's latest, or the last attempt at the run its latest
+    failure is of with only other runs' ended attempts after it; that one alone while it
+    ended the attempts at that run), the ticket is open, its policy is still enabled and not
+    set to never, and its action can run here. The policy's `max_attempts` bounds what the
+    policies make, not people: a retry past it runs. Under a policy in dry run the retry is
+    recorded as what it would have run (skipped, `dry_run`) and runs nothing, as a proposal in
+    dry run is.
 
     `note`: why, kept in the new remediation's reason and the audit entry."""
     actor = replace(actor, via=actor.via or via)
@@ -770,6 +781,14 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
         ]
     if later:
         return f"remediation {later[0].pk} of the ticket came after it"
+    # A retry acts on the ticket's run: one whose attempts another remediation ended is
+    # retried by that one alone (its rerun may still be running).
+    chosen = to_retry(ticket)
+    if chosen is not None and chosen.pk != last.pk:
+        return (
+            f"remediation {chosen.pk} was the last attempt at the ticket's run "
+            f"{run_key(ticket)[:200]}, which a retry acts on; retry that one"
+        )
     if _needs_no_rerun(ticket):
         return "the ticket needs no rerun (resolved, recovered, or its run still retried)"
     # The policy as it is now: people switched it off since, or to never.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -312,14 +313,12 @@ def createsuperuser_command() -> str:
     embedded PostgreSQL's data) or the DATABASE_URL `make run` was given, it creates the user in
     another database. A DATABASE_URL holding a password is named, not printed (this output is
     the service's log): the command then works where it is exported."""
-    from urllib.parse import urlsplit
-
     from django.conf import settings
 
     assignments = [f"RCA_VAR_DIR={shlex.quote(str(settings.VAR_DIR.resolve()))}"]
     given = os.environ.get("DATABASE_URL", "")
     if given:
-        url = '"$DATABASE_URL"' if urlsplit(given).password else shlex.quote(given)
+        url = '"$DATABASE_URL"' if _holds_password(given) else shlex.quote(given)
         assignments.append(f"DATABASE_URL={url}")
     return " ".join([*assignments, ".venv/bin/python manage.py createsuperuser"])
 
@@ -343,14 +342,27 @@ def probe_readiness(url: str, timeout: float = 2.0) -> tuple[bool, list[str]]:
     return status == 200 and not failing, failing
 
 
+# A query parameter that holds a password: libpq's `password` and `sslpassword`, which a
+# DATABASE_URL may give there (its query becomes the connection's options), as a Redis URL may.
+_PASSWORD_PARAMETER = re.compile(r"(?P<name>(?:^|&)[^=&]*password[^=&]*=)[^&]*", re.IGNORECASE)
+
+
+def _holds_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return bool(parts.password) or _PASSWORD_PARAMETER.search(parts.query) is not None
+
+
 def _safe_url(url: str) -> str:
-    """A URL for display, without its password."""
+    """A URL for display, without its password (in its user part or its query)."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         parts = parts._replace(netloc=netloc)
+    parts = parts._replace(query=_PASSWORD_PARAMETER.sub(r"\g<name>***", parts.query))
     return urlunsplit(parts)
 
 

@@ -259,6 +259,23 @@ def test_the_ready_banner_prints_a_generated_webhook_token_and_never_a_given_one
     assert f"webhook token  {settings.WEBHOOK_TOKEN}\n" in generated
 
 
+def test_the_ready_banner_prints_no_password_a_database_url_gives_in_its_query(
+    settings, monkeypatch
+):
+    """A DATABASE_URL may give its password as a query parameter (libpq's `password`, a
+    connection option like `sslmode`): the banner's database line and its createsuperuser
+    command printed it into the service's log."""
+    url = "postgresql://etl@db.example.test:5432/rca?sslmode=require&password=Pw-planted-7f3a"
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings.DATABASE_URL = url
+
+    banner = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+
+    assert "Pw-planted-7f3a" not in banner
+    assert 'DATABASE_URL="$DATABASE_URL" ' in banner
+    assert "postgresql://etl@db.example.test:5432/rca?sslmode=require&password=***\n" in banner
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_ready_banners_createsuperuser_command_creates_the_user_in_this_runs_database(
     monkeypatch, tmp_path
@@ -293,6 +310,24 @@ def test_the_ready_banners_createsuperuser_command_creates_the_user_in_this_runs
     monkeypatch.delenv("DATABASE_URL")
     var_dir = str(settings.VAR_DIR.resolve())
     assert f"RCA_VAR_DIR={var_dir} " in ready_banner("http://t", "ws://t/ws/tickets/")
+
+
+def test_the_ready_banner_prints_no_password_given_in_a_urls_query(settings, monkeypatch):
+    """A DATABASE_URL may hold its password as libpq's `password` query parameter (it is
+    passed on to the connection): the banner, the service's log, printed it in the
+    createsuperuser command and the database line."""
+    url = "postgres://rca@db.internal:5432/rca?sslmode=require&password=query-pw-5e1b"
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings.DATABASE_URL = url
+    settings.REDIS_URL = "redis://cache.internal:6379/0?password=redis-pw-81c4"
+
+    banner = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+
+    assert "query-pw-5e1b" not in banner and "redis-pw-81c4" not in banner
+    assert 'DATABASE_URL="$DATABASE_URL" .venv/bin/python manage.py createsuperuser' in banner
+    assert "database       postgres://rca@db.internal:5432/rca?sslmode=require&password=***\n" in (
+        banner
+    )
 
 
 @pytest.mark.django_db(transaction=True)

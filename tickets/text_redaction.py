@@ -1,6 +1,7 @@
 """The tickets' failure text redacted again with the current rules, by the data migrations
 tickets/0033 and tickets/0035 (Django runs a shipped migration once, so a correction of its pass
-ships as a new migration that runs it again; both call this, which must stay importable).
+ships as a new migration that runs it again; both call this, which must stay importable), and
+the incidents' analysis written from their members' text, by tickets/0036.
 
 A rule added since a ticket was stored (an Azure Functions key or OAuth code in a URL's query,
 `?code=`) left that secret in the error text, the affected entity and the details ingest had
@@ -28,6 +29,9 @@ from analysis.redaction import redact, redact_data
 
 BATCH = 500
 FIELDS = ("error_message", "affected_entity", "details", "rca_result", "recommendations")
+# An incident's analysis by Gemini quotes its members' failure text as it was sent (redacted by
+# the rules of then), and is shown and sent on (its page, the API, Slack, JIRA) as it is.
+INCIDENT_FIELDS = ("rca_result", "recommendations")
 
 
 def _redacted(values: list[Any]) -> list[Any]:
@@ -36,31 +40,39 @@ def _redacted(values: list[Any]) -> list[Any]:
 
 def redact_ticket_text(apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None) -> None:
     """A migration's `RunPython` step (`apps` holds the models as of that migration)."""
-    Ticket = apps.get_model("tickets", "Ticket")
+    _redact_rows(apps.get_model("tickets", "Ticket"), FIELDS)
+
+
+def redact_incident_text(apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None) -> None:
+    """A migration's `RunPython` step: `redact_ticket_text` for the incidents' analysis."""
+    _redact_rows(apps.get_model("tickets", "Incident"), INCIDENT_FIELDS)
+
+
+def _redact_rows(model: Any, fields: tuple[str, ...]) -> None:
     last_id = None
     while True:
-        batch = Ticket.objects.order_by("pk")
+        batch = model.objects.order_by("pk")
         if last_id is not None:
             batch = batch.filter(pk__gt=last_id)
-        stored = list(batch.values_list("pk", *FIELDS)[:BATCH])
+        stored = list(batch.values_list("pk", *fields)[:BATCH])
         if not stored:
             return
         last_id = stored[-1][0]
-        for ticket_id, *values in stored:
+        for row_id, *values in stored:
             if _redacted(values) != values:
-                _redact_locked(Ticket, ticket_id)
+                _redact_locked(model, row_id, fields)
 
 
 @transaction.atomic
-def _redact_locked(Ticket: Any, ticket_id: str) -> None:
-    locked = Ticket.objects.select_for_update(no_key=True).filter(pk=ticket_id)
-    current = locked.values_list(*FIELDS).first()
+def _redact_locked(model: Any, row_id: str, fields: tuple[str, ...]) -> None:
+    locked = model.objects.select_for_update(no_key=True).filter(pk=row_id)
+    current = locked.values_list(*fields).first()
     if current is None:  # deleted meanwhile
         return
     changed = {
         name: new
-        for name, old, new in zip(FIELDS, current, _redacted(list(current)), strict=True)
+        for name, old, new in zip(fields, current, _redacted(list(current)), strict=True)
         if new != old
     }
     if changed:
-        Ticket.objects.filter(pk=ticket_id).update(**changed)
+        model.objects.filter(pk=row_id).update(**changed)

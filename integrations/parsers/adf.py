@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.redaction import redact
 from integrations.events import EventKind, FailureEvent, ParseError, Severity, Source
 from integrations.parsers.bodies import AdfFailureBody, validate
 from integrations.parsers.common import parse_timestamp
@@ -61,7 +62,9 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         kind=EventKind.FAILURE if failed else EventKind.RESOLVED,
         pipeline=pipeline,
         run_key=run_key,
-        occurrence_key=f"{run_key}:{values['activity']}:{status}",
+        # The activity's name is the sender's text (ingest redacts it in the entity and the
+        # details): redacted here too, so that the key a replay of the stored body makes is this.
+        occurrence_key=f"{run_key}:{redact(values['activity'])}:{status}",
         resolve_key=f"adf:{values['factory']}:{pipeline}",
         deployment=values["factory"],
         error_message=values["error_message"][:16000],

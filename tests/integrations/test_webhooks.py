@@ -96,6 +96,41 @@ def test_adf_activity_error_object_posted_as_it_is_is_the_failure_and_its_rca(
     assert "Data Factory reports a user error" in ticket.rca_result
 
 
+@pytest.mark.parametrize("where", ["error.target", "activityName"])
+def test_a_secret_in_the_failed_activitys_name_is_kept_out_of_the_occurrence_key(
+    webhook_client, where
+):
+    """The failed activity's name (`error.target`, or the flat `activityName`) was redacted in
+    the ticket's entity and details but kept as sent in the occurrence key: the occurrence
+    stored, the inbox row's event and the evidence's events/ file held the secret, and a replay
+    of the redacted inbox body was another occurrence, not the same delivery."""
+    from integrations.ingest import ingest_delivery
+    from integrations.targets.blob import delivery_files
+    from tickets.models import Occurrence
+
+    secret = "Pw9planted7Zx"
+    body = local_payload("adf_failure_activity_error.json")
+    if where == "error.target":
+        body["error"]["target"] = f"Copy data1 Password={secret}"
+    else:
+        body["activityName"] = f"Copy data1 Password={secret}"
+
+    answer = webhook_client(ADF, body)
+
+    assert answer.status_code == 202, answer.content
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert ticket.affected_entity["activity"] == "Copy data1 Password=[REDACTED]"
+    stored = WebhookDelivery.objects.get(tracking_id=answer.json()["tracking_id"])
+    kept = [
+        *Occurrence.objects.filter(ticket=ticket).values_list("key", flat=True),
+        json.dumps(stored.event),
+        *(content.decode() for content, _ in delivery_files([stored]).values()),
+    ]
+    assert not [text for text in kept if secret in text]
+    replayed = ingest_delivery("adf", stored.raw_body.encode())
+    assert (replayed.ticket_id, replayed.outcome) == (ticket.pk, "duplicate")
+
+
 def test_adf_flat_error_fields_are_read_before_the_activity_error_object(webhook_client):
     body = local_payload("adf_failure_activity_error.json")
     body.update(errorMessage="Login timeout expired", errorCode="2011")

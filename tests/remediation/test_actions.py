@@ -1628,6 +1628,92 @@ def test_a_run_whose_watch_timed_out_gets_no_next_attempt_when_reported_again_af
     assert (again.details["retry_of"], again.run_key) == (found.pk, "databricks:1:7001")
 
 
+def test_a_run_whose_watch_timed_out_gets_no_next_attempt_after_a_newer_runs_repair_succeeded(
+    databricks, settings
+):
+    """The watch of run 7001's repair gave up (it may still be repairing); run 7101 failed
+    since, and run 7001 was reported failing again while 7101's repair ran, so that repair's
+    success left the ticket open. Run 7001 got a second repair beside the first: the success
+    starts a new count of attempts, which no longer held 7001's last one."""
+    ticket, found = _repair_watched_past_its_deadline(databricks, settings, backoff_seconds=0)
+    run_pending(ticket.pk, rounds=1)
+    found.refresh_from_db()
+    assert found.status == "failed" and "the rerun may still be running" in found.reason
+    _newer_databricks_run_fails(databricks, ticket, 7101)
+    newer = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # 7101's repair starts; its watch is pending
+    Ticket.objects.record_recurrence(
+        ticket.pk,
+        timezone.now(),
+        "databricks:1:7001",
+        {"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
+    )
+    databricks.finish_repair(7101, "SUCCESS")
+    run_pending(ticket.pk)
+    newer.refresh_from_db()
+    assert newer.status == "succeeded" and newer.details.get("ticket_left_open")
+
+    assert remediation.propose(ticket.pk) is None
+    run_pending(ticket.pk)
+    repaired = [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")]
+    assert repaired == [7001, 7101]
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+    answer = jwt_client(make_user("responder")).post(url, {"note": "it ended"}, format="json")
+    assert answer.status_code == 200, answer.content
+    again = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert (again.details["retry_of"], again.run_key) == (found.pk, "databricks:1:7001")
+
+
+def test_admin_retries_no_newer_runs_attempt_onto_a_run_whose_attempts_ended(client, databricks):
+    """Run 7001's repair watch gave up (it may still be repairing), run 7101's too; 7001 is
+    reported failing again. Retrying 7101's attempt in admin (the ticket's latest) started a
+    second repair of 7001 beside the first, whose end nobody had made sure of: a retry acts
+    on the ticket's run, whose last attempt is the one to retry."""
+    client.force_login(User.objects.create_superuser("boss", password="pw-for-tests-only"))
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    first = proposed(ticket.pk)
+
+    def watch_times_out(pk: int) -> None:
+        remediation.finish(
+            pk,
+            succeeded=False,
+            detail="no result within 14400 s",
+            no_next_attempt=remediation.WATCH_TIMED_OUT,
+        )
+
+    watch_times_out(first.pk)
+    _newer_databricks_run_fails(databricks, ticket, 7101)
+    newer = proposed(ticket.pk)
+    watch_times_out(newer.pk)
+    Ticket.objects.record_recurrence(
+        ticket.pk,
+        timezone.now(),
+        "databricks:1:7001",
+        {"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
+    )
+
+    def retry_in_admin(pk: int) -> list[str]:
+        answer = client.post(
+            "/admin/integrations/remediation/",
+            {"action": "retry", "_selected_action": [pk]},
+            follow=True,
+        )
+        return [str(m) for m in answer.context["messages"]]
+
+    said = retry_in_admin(newer.pk)
+    assert any(f"remediation {first.pk} was the last attempt" in m for m in said), said
+    assert Remediation.objects.filter(ticket=ticket).count() == 2
+    assert retry_in_admin(first.pk) == ["1 remediation(s) retried."]
+    again = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert (again.details["retry_of"], again.run_key) == (first.pk, "databricks:1:7001")
+
+
 def _databricks_member(fake: FakeDatabricks, run_id: int, incident: Incident | None) -> Ticket:
     fake.add_run(
         job_run(

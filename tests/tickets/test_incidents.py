@@ -995,6 +995,26 @@ def test_resolving_an_incident_keeps_its_fix_on_every_member():
     assert too_long.status_code == 400
 
 
+def test_an_incident_action_with_a_nul_in_its_note_or_fix_is_refused_naming_it():
+    """PostgreSQL text cannot hold a NUL: one in the note or in what fixed it was a 500."""
+    from tests.api import make_user
+
+    incident = _incident_of_two_pipelines()
+    responder = Client()
+    responder.force_login(make_user("responder"))
+
+    for action, field in (("acknowledge", "note"), ("resolve", "fix")):
+        page = responder.post(
+            f"/incidents/{incident.pk}/action/",
+            {"action": action, field: "re\x00started"},
+            follow=True,
+        )
+        assert page.status_code == 200
+        assert "cannot hold a NUL character" in page.content.decode()
+
+    assert set(incident.members.values_list("status", flat=True)) == {"open"}
+
+
 def test_the_incident_page_offers_only_what_its_status_allows():
     from tests.api import make_user
 

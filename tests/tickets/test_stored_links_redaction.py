@@ -135,6 +135,52 @@ def test_ticket_text_stored_before_a_newer_rule_is_redacted_by_it():
     assert {t.pk: t.updated_at for t in (leaking, clean)} == updated_at
 
 
+def test_incident_analysis_stored_before_a_newer_rule_is_redacted_by_it():
+    """Gemini's shared cause of an incident quoted a member's error text as it was sent (the
+    rules of then kept an Azure Functions key, `code=`): 0033 redacted the members, not the
+    incident, whose page, API and Slack and JIRA updates showed the key, and which later
+    prompts quote as a similar past incident. A clean incident is not written."""
+    from tickets.models import Incident, new_incident_id
+
+    key = "FnK3yS3cretValue42=="
+    url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
+    leaking = Incident.objects.create(
+        id=new_incident_id(),
+        culprit="api-host:fn-etl.azurewebsites.net",
+        group_key="api-host:fn-etl.azurewebsites.net",
+        rca_result=f"Every loader failed calling {url}: the function answers 500.",
+        recommendations=[f"Read the function's log for {url}.", "Rerun the loaders."],
+    )
+    clean = Incident.objects.create(
+        id=new_incident_id(),
+        culprit="sql-server:sql-prod-01",
+        group_key="sql-server:sql-prod-01",
+        rca_result="sql-prod-01 refused the connections.",
+        recommendations=["Wait for sql-prod-01."],
+    )
+    clean_updated_at = clean.updated_at
+
+    migration = importlib.import_module("tickets.migrations.0036_redact_incident_text")
+    migration.redact_incident_text(apps, None)
+    migration.redact_incident_text(apps, None)  # a second run changes nothing more
+
+    leaking.refresh_from_db()
+    redacted = url.replace(key, "[REDACTED]")
+    assert (
+        leaking.rca_result == f"Every loader failed calling {redacted}: the function answers 500."
+    )
+    assert leaking.recommendations == [
+        f"Read the function's log for {redacted}.",
+        "Rerun the loaders.",
+    ]
+    clean.refresh_from_db()
+    assert (clean.rca_result, clean.recommendations) == (
+        "sql-prod-01 refused the connections.",
+        ["Wait for sql-prod-01."],
+    )
+    assert clean.updated_at == clean_updated_at
+
+
 def test_notes_typed_before_notes_were_redacted_are_redacted():
     from tickets.models import AuditLog, Incident, IncidentEvent, new_incident_id
 

@@ -785,6 +785,10 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
         messages.error(request, "Unknown action.")
         return redirect("dashboard-incident", incident_id=incident_id)
     fix = request.POST.get("fix", "")[:8000]
+    note = request.POST.get("note", "")[:1000]
+    if "\x00" in note or "\x00" in fix:  # PostgreSQL text cannot hold it
+        messages.error(request, "Not done: a note or what fixed it cannot hold a NUL character.")
+        return redirect("dashboard-incident", incident_id=incident_id)
     if action != "resolve" and fix.strip():
         _refuse_fix_without_resolve(request, "incident", incident_id, fix)
         return redirect("dashboard-incident", incident_id=incident_id)
@@ -793,7 +797,7 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
             incident_id,
             action,
             Actor.for_user(request.user, via="dashboard"),
-            note=request.POST.get("note", "")[:1000],
+            note=note,
             fix=fix if action == "resolve" else "",
             via="dashboard",
         )

@@ -10,7 +10,7 @@ from tickets.text_redaction import redact_ticket_text
 
 
 class Migration(migrations.Migration):
-    atomic = False  # each batch commits on its own (tickets/text_redaction.py)
+    atomic = False  # each ticket it changes commits on its own (tickets/text_redaction.py)
 
     dependencies = [
         ("tickets", "0032_redact_stored_links"),
