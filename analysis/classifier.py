@@ -294,6 +294,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         ("not_primary", 4.0, any_of(*signals.NOT_PRIMARY), _I),
+        (
+            # MySQL refusing every connection from a client host after max_connect_errors
+            # interrupted attempts (ER_HOST_IS_BLOCKED, "unblock with 'mysqladmin flush-hosts'").
+            "host_blocked",
+            4.0,
+            r"is blocked because of many connection errors|mysqladmin flush-hosts"
+            r"|er_host_is_blocked",
+            _I,
+        ),
         ("db_corruption", 4.5, any_of(*signals.DB_CORRUPTION), _I),
         # A Delta table whose transaction log is gone or empty: the table's state cannot be
         # built (DELTA_METADATA_ABSENT_EXISTING_CATALOG_TABLE, the delta-rs kernel's "No files
@@ -591,6 +600,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A per-request limit the store enforces and names the setting for (Elasticsearch
+            # "Result window is too large ... This limit can be set by changing the
+            # [index.max_result_window] index level setting", "Trying to create too many
+            # buckets ... [search.max_buckets]"): the request asks for more than it allows.
+            "setting_limit",
+            4.5,
+            r"this limit can be set by changing the \[[\w.]{1,80}\]|result window is too large"
+            r"|trying to create too many buckets|too_many_buckets_exception",
+            _I,
+        ),
+        (
+            # Arrow's 32-bit offsets: a string, binary or list array over 2 GB in one chunk.
+            "array_capacity",
+            4.0,
+            any_of(*signals.ARRAY_CAPACITY),
+            _I,
+        ),
+        (
             # An Airflow pool without a free slot for the task ("Not scheduling since there are
             # 0 open slots in pool etl", "requires 4 slots but there are 2 open slots in the
             # pool p"): the pool's size, a capacity the scheduler enforces. These are the
@@ -628,6 +655,11 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"(?! in (?:the |this |a )?(?:lookup|table|dict|map|list|cache|index|mapping))"
             r"|\b(?:password|passphrase|credentials?)(?: [\w ]{1,20}?)? (?:is|are|was|were) "
             r"(?:wrong|incorrect|invalid|not valid|not correct)"
+            # An expired password (Oracle ORA-28001 "the password has expired", Kerberos
+            # "Password has expired"), and an SSH server refusing the method the client offered
+            # (paramiko "Bad authentication type; allowed types: ['publickey']").
+            r"|\bpassword (?:has |is )?expired\b|\bexpired password\b|\bora-28001\b"
+            r"|\bbad ?authentication ?type\b|no (?:supported|acceptable) authentication methods"
             # gRPC / Google RPC status code, as Unity Catalog and GCP APIs return it.
             r"|\bunauthenticated\b",
             _I,
@@ -738,7 +770,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|does not allow dbnull|\bnon[- ]?nullable (?:column|field)\b[^.\n]{0,80}\bnull\b"
             r"|duplicate key|uniqueviolation|foreignkeyviolation|unique constraint"
             r"|foreign key constraint|integrityerror|check constraint"
-            r"|multiple source rows matched|multiple_source_row_matching|"
+            r"|multiple source rows matched|multiple_source_row_matching"
+            # Snowflake's nondeterministic MERGE or UPDATE (100090 "Duplicate row detected
+            # during DML action"): several source rows for one target row.
+            r"|duplicate row detected during dml action"
+            # Oracle's referential check without the words "foreign key" (ORA-02291
+            # "integrity constraint (X.FK) violated - parent key not found", ORA-02292).
+            r"|integrity constraint \([^)\n]{1,128}\) violated|parent key not found"
+            r"|child record found"
+            # Elasticsearch refusing a write for its document's version (a create on an
+            # existing id is also a DUPLICATE_KEY phrase).
+            r"|version_conflict_engine_exception|versionconflictengineexception|"
             + any_of(*signals.DUPLICATE_KEY),
             _I,
         ),
@@ -766,7 +808,20 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|datetime\.(?:min|max)value|un-?representable datetime"
             # Missing values cast to an integer type (pandas IntCastingNaNError).
             r"|intcastingnanerror|cannot convert non-finite values|cannot convert (?:float )?nan"
-            r" to integer",
+            r" to integer"
+            # A timestamp outside the store's range (BigQuery "Cannot return an invalid
+            # timestamp value"), a value over Snowflake's LOB size.
+            r"|\binvalid timestamp value\b|range of valid timestamp values"
+            r"|max lob size \(\d+\) exceeded",
+            _I,
+        ),
+        (
+            # Oracle's conversion codes (ORA-01722 "invalid number", ORA-01843 "not a valid
+            # month", ORA-01858, ORA-01861): a value, not the database, above the generic ORA
+            # code and the driver's "DatabaseError" class name.
+            "oracle_value_code",
+            4.5,
+            r"\bora-01(?:722|843|858|861)\b",
             _I,
         ),
         (
@@ -782,9 +837,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|packet for query is too large|packettoobigexception|packets? larger than "
             r"max_allowed_packet"
             # Azure Service Bus / Event Hubs: a message over the link's maximum size.
-            r"|messagesizeexceeded|"
+            r"|messagesizeexceeded"
+            # MySQL/InnoDB: a row wider than the page allows ("Row size too large (> 8126)").
+            r"|row size too large|" + _status("413", r"payload too large|request entity too large"),
             # HTTP 413 as SDKs print it (Cosmos DB bulk: "statusCode":413, an item over 2 MB).
-            + _status("413", r"payload too large|request entity too large"),
             _I,
         ),
         (
@@ -869,6 +925,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # pyarrow: "trying to convert NumPy type int64 but got int32"; SQL Server 257:
             # "Implicit conversion from data type nvarchar(max) to varbinary(max) is not allowed".
             r"|trying to convert numpy type|implicit conversion from data type"
+            # Arrow: "Unsupported cast from int64 to null using function cast_null".
+            r"|unsupported cast from|no cast implemented from"
             r"|(?:numeric|date|time|timestamp|boolean) value .{0,60}is not recognized"
             r"|input should be a valid \w+|unable to parse (?:string|input|value)"
             r"|could not parse .{0,60} as (?:dtype|type|a |an )"
@@ -914,7 +972,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "external_rows_rejected",
             4.0,
             r"recordreaderfillbuffer|filling record reader buffer|hadoopexecutionexception"
-            r"|maximum reject threshold|reject_value|rejected rows",
+            r"|maximum reject threshold|reject_value|rejected rows"
+            # Redshift Spectrum reading S3 files through an external table ("Spectrum Scan
+            # Error ... column 'x' has an invalid type length", "Unmatched number of columns").
+            r"|spectrum scan error",
             _I,
         ),
         (
@@ -979,6 +1040,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A subquery used as one value returned several rows (BigQuery "Scalar subquery
+            # produced more than one element", PostgreSQL, MySQL 1242, Oracle ORA-01427): the
+            # data has more matches than the query assumes.
+            "subquery_many_rows",
+            3.5,
+            r"scalar subquery produced more than one element"
+            r"|more than one row returned by a subquery|subquery returns more than 1 row"
+            r"|single-row subquery returns more than one row",
+            _I,
+        ),
+        (
             # A source that gave nothing to read ("Could not build a prototype index because
             # datasource 'x' returned no data").
             "source_returned_nothing",
@@ -1025,6 +1097,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "platform_not_ready",
             5.0,
             r"\b(?:file ?system|dbfs) is not ready\b|\bis not ready or has been disabled",
+            _I,
+        ),
+        (
+            # A server that keeps redirecting the client (requests TooManyRedirects "Exceeded
+            # 30 redirects.", a browser's ERR_TOO_MANY_REDIRECTS): a login or proxy page loop,
+            # or an endpoint that moved.
+            "redirect_loop",
+            3.5,
+            r"toomanyredirects|exceeded \d+ redirects|too many redirects|redirect loop",
             _I,
         ),
         (
@@ -1217,6 +1298,70 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A search index the step reads or writes that does not exist (Elasticsearch
+            # index_not_found_exception "no such index [x]"): not created, or auto-creation off.
+            "search_index_missing",
+            4.0,
+            r"index_not_found_exception|indexnotfoundexception|\bno such index\b",
+            _I,
+        ),
+        (
+            # An engine mode that refuses the statement until a setting changes (Hive "Dynamic
+            # partition strict mode requires at least one static partition column. To turn
+            # this off set hive.exec.dynamic.partition.mode=nonstrict").
+            "strict_mode_setting",
+            4.0,
+            r"strict mode requires|to turn this off,? set [\w.]{1,80} ?=",
+            _I,
+        ),
+        (
+            # A cloud project or account whose billing is off (GCS "The billing account for
+            # the owning project is disabled in state absent", "has billing disabled").
+            "billing_disabled",
+            4.0,
+            r"billing account for the owning project is disabled|absent billing account"
+            r"|has billing disabled|billing (?:is )?not (?:enabled|configured)"
+            r"|not configured billing|billing account (?:is |has been )?(?:disabled|closed)",
+            _I,
+        ),
+        (
+            # An object in an offline storage tier that must be restored before it is read
+            # (Azure BlobArchived "This operation is not permitted on an archived blob", S3
+            # InvalidObjectState for a Glacier object).
+            "archived_object",
+            4.0,
+            r"blobarchived|not permitted on an archived blob|invalidobjectstate"
+            r"|not valid for the object's (?:access tier|storage class)",
+            _I,
+        ),
+        (
+            # MySQL 8's caching_sha2_password over a connection without TLS: the driver must
+            # be allowed to fetch the server's RSA key ("Public Key Retrieval is not allowed",
+            # allowPublicKeyRetrieval=true).
+            "public_key_retrieval",
+            4.5,
+            r"public key retrieval is not allowed",
+            _I,
+        ),
+        (
+            # A package manager asked for a package its index does not have (dbt deps "Package
+            # x/y was not found in the package index").
+            "package_not_in_index",
+            4.0,
+            r"was not found in the package index|not found in the package (?:index|hub)",
+            _I,
+        ),
+        (
+            # A Kafka topic asked for more replicas than the cluster has brokers
+            # (InvalidReplicationFactorException "Replication factor: 3 larger than available
+            # brokers: 1"): a topic setting for a bigger cluster.
+            "replication_factor_too_high",
+            4.0,
+            r"invalidreplicationfactor|replication[ -]factor:? \d+ larger than (?:the )?"
+            r"available brokers|replication-factor is invalid",
+            _I,
+        ),
+        (
             # A cluster the step waited for was stopped by its own auto-termination setting
             # (Databricks termination code INACTIVITY).
             "auto_terminated",
@@ -1230,7 +1375,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # '23' already exists", ReceiverDisconnectedException). Two jobs share a group.
             "competing_receiver",
             4.0,
-            r"receiver with (?:a )?higher epoch|receiverdisconnected(?:exception|error)",
+            r"receiver with (?:a )?higher epoch|receiverdisconnected(?:exception|error)"
+            # Kafka: a transactional producer fenced by a newer one with its transactional.id
+            # ("There is a newer producer with the same transactionalId which fences the
+            # current one", ProducerFencedException): two instances of one job.
+            r"|producerfencedexception|fenced by (?:a )?newer (?:producer|instance)"
+            r"|newer producer with the same transactional ?id",
             _I,
         ),
         (
@@ -1809,6 +1959,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\buse keyword arguments when\b"
             r"|is not defined\b|duplicatetaskidfound|has already been added to the dag"
             r"|airflowdagcycleexception|cycle detected in dag|task not serializable"
+            # A dependency graph that loops (dbt "Found a cycle: model.x --> model.y").
+            r"|\bfound a cycle\b|\bdependency cycle\b|circular (?:dependency|reference)\b"
             r"|notserializableexception|changed size during iteration"
             r"|truth value of an? \w+ is ambiguous|cannot convert column into bool"
             # A closure Spark or multiprocessing could not ship to the workers.

@@ -303,6 +303,17 @@ DUPLICATE_KEY: tuple[str, ...] = (
     r"duplicatekeyexception",
     r"\b(?:record|row|document|entity|item)s? (?:with|that has|having) [^\n]{0,200}already exists",
     r"requires? that [^\n]{0,80}unique values",
+    # Elasticsearch indexing (op_type create) an id that is there already: "version conflict,
+    # document already exists (current version [1])".
+    r"document already exists",
+)
+
+# Arrow's 32-bit offsets: one string, binary or list array over 2 GB ("ArrowInvalid: offset
+# overflow while concatenating arrays", ArrowCapacityError).
+ARRAY_CAPACITY: tuple[str, ...] = (
+    r"offset overflow while concatenating",
+    r"arrowcapacityerror",
+    r"capacity error: (?:array|list|string|binary)",
 )
 
 SCHEMA_MISMATCH: tuple[str, ...] = (

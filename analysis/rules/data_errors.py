@@ -78,6 +78,13 @@ def duplicate_key(m: re.Match[str], ctx: Context) -> Finding:
     if constraint:
         cause += f" (constraint {constraint}"
         cause += f", key {value})" if value else ")"
+    elif "document already exists" in ctx.text.lower():
+        index = grab(ctx.text, r"'_index': '([^'\n]+)'", r'"_?index" ?: ?"([^"\n]+)"')
+        where = f" of index {quoted(index)}" if index else ""
+        cause = (
+            f"the load created documents{where} whose ids are there already (version "
+            "conflict, document already exists): a create (op_type create) refuses an existing id"
+        )
     return Finding(
         cause,
         (
@@ -89,6 +96,52 @@ def duplicate_key(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "foreign_key_violation",
+    "DataError DatabaseError",
+    r"integrity constraint \(([^)\n]{1,128})\) violated|parent key not found|child record found"
+    r"|violates foreign key constraint|a foreign key constraint fails|foreignkeyviolation",
+    example=(
+        "ORA-02291: integrity constraint (DOTCMSALB.CONTENT_IDENTIFIER_FK) violated - parent "
+        "key not found"
+    ),
+)
+def foreign_key_violation(m: re.Match[str], ctx: Context) -> Finding:
+    constraint = grab(
+        ctx.text,
+        r"integrity constraint \(([^)\n]{1,128})\) violated",
+        r'foreign key constraint "([^"\n]+)"',
+        r"CONSTRAINT `([^`\n]+)` FOREIGN KEY",
+    )
+    named = f" {constraint}" if constraint else ""
+    lowered = ctx.text.lower()
+    # Oracle ORA-02292, PostgreSQL "is still referenced from table", MySQL "Cannot delete or
+    # update a parent row": the parent side of the constraint.
+    if any(
+        words in lowered
+        for words in ("child record found", "still referenced", "update a parent row")
+    ):
+        cause = (
+            f"a delete or update removed a key that other rows still reference (foreign key"
+            f"{named}): the child rows must go first"
+        )
+        recs = (
+            "Delete or repoint the referencing (child) rows before their parent rows, or "
+            "load in an order that keeps the references valid.",
+            "Check whether the constraint should cascade (ON DELETE CASCADE) for this load.",
+        )
+    else:
+        cause = (
+            f"a row references a key its parent table does not have (foreign key{named}): "
+            "the parent rows were not loaded first, or the reference is wrong"
+        )
+        recs = (
+            "Load the parent table before the child table, or add the missing parent rows.",
+            "Find the rows whose key has no match in the referenced table and fix or filter them.",
+        )
+    return Finding(cause, (*recs, "Rerun the failed run after the fix."), 0.7, transient=False)
 
 
 # Azure AI Search indexes a filterable, sortable or facetable string field as one term, which
@@ -141,6 +194,94 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
             f"Widen {target} or truncate/validate the value in the transformation.",
             "Find the offending rows (longest values) in the source.",
             "Check whether the source schema changed (longer codes, new formats).",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "row_too_wide",
+    "DataError ConfigurationError",
+    r"row size too large(?: \(> ?(\d+)\))?",
+    example=(
+        "MySqlException: Row size too large (> 8126). Changing some columns to TEXT or BLOB or "
+        "using ROW_FORMAT=DYNAMIC or ROW_FORMAT=COMPRESSED may help."
+    ),
+)
+def row_too_wide(m: re.Match[str], ctx: Context) -> Finding:
+    limit = clean_value(m.group(1) or "")
+    table = grab(ctx.text, r"insert into `?([\w.]+)`?", r"create table `?([\w.]+)`?")
+    over = f" (Row size too large, over {limit} bytes)" if limit else " (Row size too large)"
+    target = f"table {quoted(table)}" if table else "the table"
+    return Finding(
+        f"a row of {target} is wider than the storage engine allows in one page{over}: too "
+        "many or too wide columns are stored inline",
+        (
+            f"Change the widest VARCHAR/VARBINARY columns of {target} to TEXT/BLOB, or use "
+            "ROW_FORMAT=DYNAMIC so long values are stored off-page.",
+            "Check whether a schema change added columns or widened them.",
+            "Rerun the failed run after the change.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "spectrum_scan_error",
+    "DataError",
+    r"spectrum scan error",
+    example=(
+        "ERROR: Spectrum Scan Error DETAIL: error: Spectrum Scan Error code: 15007 context: "
+        "Unmatched number of columns between table and file. Table columns: 20, Data "
+        "columns: 16, File name: https://s3.us-east-1.amazonaws.com/b/x.parquet"
+    ),
+)
+def spectrum_scan_error(m: re.Match[str], ctx: Context) -> Finding:
+    context = grab(ctx.text, r"\bcontext:\s*([^\n]{1,300})")
+    code = grab(ctx.text, r"\bcode:\s*(\d{3,6})")
+    said = f": {context}" if context else ""
+    coded = f" (code {code})" if code else ""
+    return Finding(
+        f"Redshift Spectrum could not read a file of the external table{coded}{said}",
+        (
+            "Compare the external table's column list and types with the files' schema (a "
+            "column added, reordered or stored as another type or length).",
+            "Fix the table definition (ALTER TABLE ... or recreate it) or rewrite the "
+            "offending files.",
+            "Rerun the failed run once a query over the table reads the files.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "timestamp_out_of_range",
+    "DataError",
+    r"invalid timestamp value|range of valid timestamp values",
+    example=(
+        "Cannot return an invalid timestamp value of 1605052806000000000 microseconds relative "
+        "to the Unix epoch. The range of valid timestamp values is [0001-01-1 00:00:00, "
+        "9999-12-31 23:59:59.999999]; error in writing field mod_timestamp"
+    ),
+)
+def timestamp_out_of_range(m: re.Match[str], ctx: Context) -> Finding:
+    value = grab(ctx.text, r"invalid timestamp value of (-?\d+ \w+)")
+    field = grab(ctx.text, r"error in writing field ([\w.]+)", r"\bfield:? ([\w.]+)")
+    details = [f"value {value}" if value else "", f"field {field}" if field else ""]
+    said = ", ".join(d for d in details if d)
+    return Finding(
+        "a timestamp outside the range the store takes (0001-01-01 to 9999-12-31) was "
+        f"written{f' ({said})' if said else ''}: usually a value in the wrong unit "
+        "(milliseconds or nanoseconds read as microseconds) or a placeholder date",
+        (
+            "Check the unit of the source's epoch values against what the load expects "
+            "(seconds, milliseconds, microseconds).",
+            "Map placeholder dates (year 0, negative epochs) to NULL or clamp them before the "
+            "load (SAFE_CAST, a CASE on the range).",
             "Rerun the failed run after the fix.",
         ),
         0.7,

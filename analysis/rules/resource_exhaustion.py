@@ -605,3 +605,25 @@ def quota(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "array_capacity",
+    "ResourceExhaustion DataError",
+    any_of(*signals.ARRAY_CAPACITY),
+    example="pyarrow.lib.ArrowInvalid: offset overflow while concatenating arrays",
+)
+def array_capacity(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "Arrow could not hold a column in one array (offset overflow): a string, binary or "
+        "list column over 2 GB in one chunk overflows the 32-bit offsets of its type",
+        (
+            "Cast the column to its large_ type (large_string, large_binary, large_list) "
+            "before the concatenation or conversion.",
+            "Or process the data in smaller batches or files (a smaller batch or row-group "
+            "size, more partitions).",
+            "Rerun the failed run after the change.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -98,7 +98,7 @@ def test_held_out_messages_annotated_blind_stay_named() -> None:
         # Named when collected -> since the rules for the families each exposed: 50 -> 51,
         # 54 -> 58, 49 -> 50, 46 -> 47, 38 -> 40, 39 -> 45, 39 -> 43, 39 -> 43, 36 -> 42,
         # 41 -> 43, 40 -> 43, 38 -> 41, 36 -> 37, 38 -> 39, 39 -> 40, 36 -> 37, 31 -> 34,
-        # 33 -> 36 (tests/analysis/test_fresh_errors.py, THREAD_SETS).
+        # 33 -> 36, 33 -> 38 (tests/analysis/test_fresh_errors.py, THREAD_SETS).
         ("thread_errors.jsonl", "specificity_threads.jsonl", 51, 50),
         # 59 since round 11: r3-016's Parquet dictionary of another type than the reader's.
         ("thread_errors_2.jsonl", "specificity_threads_2.jsonl", 59, 59),
@@ -161,6 +161,11 @@ def test_held_out_messages_annotated_blind_stay_named() -> None:
         # "handshake_failure" where a Db2 driver wraps it in a communication error, FTP's reply
         # 550). Rules since also name the block and file HDFS could not read.
         ("thread_errors_18.jsonl", "specificity_threads_18.jsonl", 36, 36),
+        # Round 19: 33 -> 38 (the document id Elasticsearch already held, the column Spectrum
+        # could not read, MySQL's "Row size too large (> 8126)", the field BigQuery could not
+        # write a timestamp to, Arrow's offset overflow, all past the quoted excerpt). Rules
+        # since also name the constraint of a foreign key violation.
+        ("thread_errors_19.jsonl", "specificity_threads_19.jsonl", 38, 38),
     ],
 )
 def test_issue_thread_messages_stay_named(

@@ -1125,3 +1125,57 @@ def test_round_eighteen_families_name_what_their_message_states() -> None:
     assert column.rule == "missing_column" and "'Region__c'" in column.root_cause
     for rca in (ftp, block, handshake, column):
         _assert_well_formed(rca)
+
+
+def test_round_nineteen_families_name_what_their_message_states() -> None:
+    """The file and column Redshift Spectrum could not read, the constraint of a foreign key
+    violation, MySQL's row size limit, the field BigQuery could not write a timestamp to, Arrow's
+    offset overflow and the index whose document ids were there already."""
+    spectrum = _rca(
+        "ERROR:  Spectrum Scan Error\nDETAIL:\n  error:  Spectrum Scan Error\n  code:      "
+        "15001\n  context:   File 'https://s3.us-east-1.amazonaws.com/xyz/a.parquet' column "
+        "'amount' has an invalid type length. Expecting: 8 len in file: 13\n  query:     1"
+    )
+    parent = _rca(
+        "ORA-02291: integrity constraint (SALES.ORDER_CUSTOMER_FK) violated - parent key not found"
+    )
+    child = _rca(
+        "ORA-02292: integrity constraint (SALES.ORDER_CUSTOMER_FK) violated - child record found"
+    )
+    wide = _rca(
+        "MySqlException: Row size too large (> 8126). Changing some columns to TEXT or BLOB "
+        "may help. INSERT INTO events (id, payload) VALUES (?id, ?payload)"
+    )
+    timestamp = _rca(
+        "Query error: Cannot return an invalid timestamp value of 1605052806000000000 "
+        "microseconds relative to the Unix epoch. The range of valid timestamp values is "
+        "[0001-01-1 00:00:00, 9999-12-31 23:59:59.999999]; error in writing field mod_timestamp"
+    )
+    offsets = _rca(
+        '  File "pyarrow/error.pxi", line 92, in pyarrow.lib.check_status\n'
+        "pyarrow.lib.ArrowInvalid: offset overflow while concatenating arrays"
+    )
+    documents = _rca(
+        "BulkIndexError: ('2 document(s) failed to index.', [{'create': {'_index': 'policy', "
+        "'_id': 'a1', 'status': 409, 'error': {'type': 'version_conflict_engine_exception', "
+        "'reason': '[a1]: version conflict, document already exists (current version [1])'}}}])"
+    )
+
+    assert spectrum.rule == "spectrum_scan_error"
+    assert "(code 15001)" in spectrum.root_cause and "column 'amount'" in spectrum.root_cause
+    assert parent.rule == child.rule == "foreign_key_violation"
+    assert "foreign key SALES.ORDER_CUSTOMER_FK" in parent.root_cause
+    assert "parent table does not have" in parent.root_cause
+    assert "still reference" in child.root_cause
+    assert wide.rule == "row_too_wide"
+    assert "table 'events'" in wide.root_cause and "over 8126 bytes" in wide.root_cause
+    assert timestamp.rule == "timestamp_out_of_range"
+    assert "value 1605052806000000000 microseconds" in timestamp.root_cause
+    assert "field mod_timestamp" in timestamp.root_cause
+    assert offsets.rule == "array_capacity" and "offset overflow" in offsets.root_cause
+    assert "large_string" in offsets.recommendations[0]
+    assert documents.rule == "duplicate_key"
+    assert "index 'policy'" in documents.root_cause
+    assert "document already exists" in documents.root_cause
+    for rca in (spectrum, parent, child, wide, timestamp, offsets, documents):
+        _assert_well_formed(rca)
