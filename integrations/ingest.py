@@ -22,9 +22,9 @@ from django.db import OperationalError, connection, transaction
 
 from analysis.redaction import redact, redact_data
 from integrations.events import FailureEvent, ParseError
-from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.models import DeliveryStatus, RemediationStatus, WebhookDelivery
 from integrations.parsers.adf import parse_adf_failure
-from integrations.parsers.airflow import ends_retries, parse_airflow_failure
+from integrations.parsers.airflow import ends_retries, parse_airflow_failure, retried_by_airflow
 from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.common import loads_json
 from integrations.parsers.databricks import parse_databricks_notification
@@ -48,15 +48,26 @@ PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
 # failure is back after it was fixed). A recurrence or a recovery, and the rest of a regression,
 # is done when its transaction commits: its audit entry is written, and its live event and its
 # JIRA/Slack follow-ups are scheduled by the ticket change itself. So is a recurrence, except
-# the final failure of an Airflow task tried before (`needs_processing`).
+# one whose remediation proposal may be due (`needs_processing`).
 NEEDS_PROCESSING = {Outcome.CREATED, Outcome.REGRESSED}
 
 
-def needs_processing(event: FailureEvent, outcome: str) -> bool:
-    """Whether the delivery leaves work for the background: NEEDS_PROCESSING, and the final
-    failure of an Airflow task counted on the ticket its earlier tries opened: those Airflow
-    may have retried by itself got no remediation proposal, this one is proposed."""
-    return outcome in NEEDS_PROCESSING or (outcome == Outcome.CORRELATED and ends_retries(event))
+def needs_processing(event: FailureEvent, result: EventOutcome) -> bool:
+    """Whether the delivery leaves work for the background: NEEDS_PROCESSING, and a
+    recurrence whose remediation proposal may be due: the final failure of an Airflow task
+    counted on the ticket its earlier tries opened (those Airflow may have retried by itself
+    got no proposal), and a failure counted on a ticket whose latest remediation failed (a
+    newer run failing after the last attempt at an older one, a watch that timed out, is
+    proposed; `remediation.propose` decides, and makes none for a run whose attempts ended)."""
+    if result.outcome in NEEDS_PROCESSING:
+        return True
+    if result.outcome != Outcome.CORRELATED:
+        return False
+    if ends_retries(event):
+        return True
+    return result.remediation_status == RemediationStatus.FAILED and not retried_by_airflow(
+        event.source, event.details.get("state")
+    )
 
 
 class RejectedDelivery(Exception):
@@ -213,9 +224,7 @@ def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:
         delivery.ticket_id = result.ticket_id
         delivery.suppressed_by = result.suppressed_by
         delivery.status = (
-            DeliveryStatus.PENDING
-            if needs_processing(event, result.outcome)
-            else DeliveryStatus.PROCESSED
+            DeliveryStatus.PENDING if needs_processing(event, result) else DeliveryStatus.PROCESSED
         )
         # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).
         compiled_sql.insert(delivery)

@@ -289,7 +289,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         *,
         log_link: str = "",
         retried: bool = False,
-    ) -> tuple[int, str | None, bool, bool]:
+    ) -> tuple[int, str | None, bool, bool, str]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
         it), which becomes the ticket's `latest_run` unless it is the run that already is (the
         same run reported again, e.g. by an Azure alert naming the workspace it queried: the
@@ -301,9 +301,10 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         until its final failure. Returns the new count, the ticket's incident,
         whether it had recovered at its source (it fails again: that recovery no longer
         holds), and whether it is resolved as this locked it (a resolve or a recovery that
-        committed after the caller read it open: this failure then regresses it). `log_link`,
-        the occurrence's own log (an Airflow try's), becomes the ticket's `links["log"]`: the
-        log a ticket's analysis reads is its latest failure's."""
+        committed after the caller read it open: this failure then regresses it), and its
+        `remediation_status` as this left it. `log_link`, the occurrence's own
+        log (an Airflow try's), becomes the ticket's `links["log"]`: the log a ticket's analysis
+        reads is its latest failure's."""
         table = self.model._meta.db_table
         latest = json.dumps({"run_key": run_key, "entity": resource})
         with connection.cursor() as cursor:
@@ -331,7 +332,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
                 " RETURNING t.occurrence_count, t.incident_id,"
-                "  before.resolved_at_source_at IS NOT NULL, before.status = %s",
+                "  before.resolved_at_source_at IS NOT NULL, before.status = %s,"
+                "  t.remediation_status",
                 [
                     ticket_id,
                     at,
@@ -350,8 +352,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                     Status.RESOLVED,
                 ],
             )
-            count, incident_id, was_recovered, resolved = cursor.fetchone()
-            return count, incident_id, was_recovered, resolved
+            count, incident_id, was_recovered, resolved, remediation_status = cursor.fetchone()
+            return count, incident_id, was_recovered, resolved, remediation_status
 
     def nearest(
         self, vector: list[float], model: str, *, k: int, min_similarity: float

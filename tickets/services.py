@@ -52,6 +52,9 @@ class EventOutcome:
     outcome: str
     ticket_id: str | None = None
     suppressed_by: SuppressionRule | None = None
+    # A recurrence's: the ticket's `remediation_status` as the failure was counted on it (a
+    # failed last attempt at an older run leaves a newer run's failure to be proposed).
+    remediation_status: str = ""
 
 
 def _hash32(key: str) -> int:
@@ -60,15 +63,18 @@ def _hash32(key: str) -> int:
 
 def _record_recurrence(
     ticket_id: str, event: FailureEvent, how: str, now: datetime
-) -> tuple[int, bool]:
-    """The new occurrence count, and whether the ticket is resolved (read under its lock)."""
-    count, incident_id, was_recovered, resolved = Ticket.objects.record_recurrence(
-        ticket_id,
-        now,
-        event.run_key,
-        event.resource,
-        log_link=event.links.get("log", ""),
-        retried=retried_by_airflow(event.source, event.details.get("state")),
+) -> tuple[int, bool, str]:
+    """The new occurrence count, whether the ticket is resolved and its remediation status
+    (read under its lock)."""
+    count, incident_id, was_recovered, resolved, remediation_status = (
+        Ticket.objects.record_recurrence(
+            ticket_id,
+            now,
+            event.run_key,
+            event.resource,
+            log_link=event.links.get("log", ""),
+            retried=retried_by_airflow(event.source, event.details.get("state")),
+        )
     )
     if how == "regression" and not resolved:
         # Reopened (by people, JIRA, an incident) while this waited for its lock: one more
@@ -85,7 +91,7 @@ def _record_recurrence(
     incidents.record_recurrence(
         ticket_id, now, incident_id, was_recovered=was_recovered, actor=actor
     )
-    return count, resolved
+    return count, resolved, remediation_status
 
 
 @dataclass(frozen=True)
@@ -304,7 +310,9 @@ def _record_failure(
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.
-        count, resolved = _record_recurrence(target.ticket_id, event, target.how, now)
+        count, resolved, remediation_status = _record_recurrence(
+            target.ticket_id, event, target.how, now
+        )
         # Its status as the recurrence locked it, not as `candidates_for` read it: a resolve
         # (an Azure ticket's last alert's Resolved, a responder's) committing in between
         # would leave this failure counted on a resolved ticket, paging nobody.
@@ -319,18 +327,24 @@ def _record_failure(
                 occurrence_count=count,
             )
             return EventOutcome(Outcome.REGRESSED, target.ticket_id)
-        return EventOutcome(Outcome.CORRELATED, target.ticket_id)
+        return EventOutcome(
+            Outcome.CORRELATED, target.ticket_id, remediation_status=remediation_status
+        )
 
     if (
         earlier is not None
         and earlier.resolved_at is not None
         and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
     ):
-        count, resolved = _record_recurrence(earlier.ticket_id, event, "regression", now)
+        count, resolved, remediation_status = _record_recurrence(
+            earlier.ticket_id, event, "regression", now
+        )
         if not resolved:
             # Read resolved, reopened before this had its lock: regressing it again would
             # undo what people did since (an acknowledgement, its SLA clock).
-            return EventOutcome(Outcome.CORRELATED, earlier.ticket_id)
+            return EventOutcome(
+                Outcome.CORRELATED, earlier.ticket_id, remediation_status=remediation_status
+            )
         incidents.regress(
             earlier.ticket_id,
             Actor.source(event.source),

@@ -325,7 +325,8 @@ def self_hosted_ir(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "driver_unreachable",
     "NetworkError ResourceExhaustion",
-    r"failed to reach the driver|driver_unreachable|driver (?:is )?(?:unresponsive|not responding)",
+    r"failed to reach the driver|driver_?unreachable"
+    r"|driver (?:is )?(?:unreachable|unresponsive|not responding)",
     example=("Run result unavailable: job failed with error message Failed to reach the driver"),
 )
 def driver_unreachable(m: re.Match[str], ctx: Context) -> Finding:

@@ -98,6 +98,26 @@ def test_a_databricks_library_installation_timeout_is_not_the_jobs_timeout() -> 
     assert not any("timeout_seconds" in r for r in rca.recommendations)
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Databricks task 'transform' FAILED: Driver is unreachable\n"
+        "java.io.IOException: Driver is unreachable",
+        "com.databricks.spark.chauffeur.DriverUnreachableException: Driver is unreachable",
+    ],
+)
+def test_a_databricks_driver_that_is_unreachable_is_the_driver_not_a_network_dependency(
+    message: str,
+) -> None:
+    """Databricks says "Driver is unreachable" (the text the default remediation policy lists
+    as transient): the Spark driver stopped answering, not a dependency's connection."""
+    assert classify_error(message).error_type == "NetworkError"
+    rca = _rca(message)
+    assert "spark driver" in rca.root_cause.lower()
+    assert "dependency" not in rca.root_cause
+    assert rca.confidence >= 0.6
+
+
 def test_spark_executor_and_driver_oom_are_told_apart() -> None:
     executor = _rca(
         "ExecutorLostFailure (executor 7 exited caused by one of the running tasks) Reason: "

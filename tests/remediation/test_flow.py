@@ -47,6 +47,41 @@ def test_an_analysed_failure_is_proposed_and_the_sources_success_closes_it(
     assert Ticket.objects.get(pk=found.ticket_id).remediation_status == "succeeded"
 
 
+def test_a_newer_run_failing_after_the_last_attempt_at_an_older_one_is_proposed(
+    settings, webhook_client
+):
+    """Run 1's rerun was the last attempt at that run (its watch timed out: it may still be
+    running). The pipeline's next run fails the same way, counted on the open ticket: its
+    delivery is processed in the background like a new ticket's, and that run is proposed
+    at once."""
+    settings.GEMINI_API_KEY = ""
+    make_policy(
+        action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], max_attempts=3
+    )
+    body = local_payload("adf_failure.json")
+    body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
+    body["error_message"] = "ErrorCode=2200 The request was throttled (429 Too Many Requests)"
+    answer = webhook_client("/webhooks/adf/", body).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
+    first = Remediation.objects.get(ticket_id=answer["ticket_id"])
+    remediation.finish(
+        first.pk,
+        succeeded=False,
+        detail="no result within 14400 s",
+        no_next_attempt=remediation.WATCH_TIMED_OUT,
+    )
+
+    later = {**body, "run_id": f"run-{uuid.uuid4().hex[:8]}"}
+    again = webhook_client("/webhooks/adf/", later).json()
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", answer["ticket_id"])
+    delivery = WebhookDelivery.objects.get(tracking_id=again["tracking_id"])
+    assert delivery.status == "pending"
+    processing.process_delivery(delivery.pk)
+
+    second = Remediation.objects.exclude(pk=first.pk).get(ticket_id=answer["ticket_id"])
+    assert second.status == "running" and second.run_key == f"adf:{later['run_id']}"
+
+
 def test_a_storms_members_are_held_and_the_recovered_one_is_not_rerun(settings, webhook_client):
     """Three pipelines fail on one culprit: the first is analysed, the others join its incident
     and share its analysis (and its confidence); all are held while the culprit fails. One
