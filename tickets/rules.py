@@ -78,7 +78,13 @@ class Ownership:
     jira_project: str = ""
 
 
-def resolve_ownership(source: str, pipeline: str) -> Ownership:
+# Airflow's own default for a task's `owner` (`default_args` without one): it names nobody.
+AIRFLOW_DEFAULT_OWNER = "airflow"
+
+
+def resolve_ownership(source: str, pipeline: str, declared_owner: str = "") -> Ownership:
+    """The first enabled ownership rule matching the pipeline's; else the defaults, with the
+    owner the failure declares (an Airflow task's `owner`) in place of DEFAULT_FINOPS_OWNER."""
     rules = cached("ownership", lambda: list(OwnershipRule.objects.filter(enabled=True)))
     for rule in rules:
         if rule.matches(source, pipeline):
@@ -89,9 +95,12 @@ def resolve_ownership(source: str, pipeline: str) -> Ownership:
                 slack_channel=rule.slack_channel,
                 jira_project=rule.jira_project,
             )
+    declared_owner = declared_owner.strip()[:200]
+    if declared_owner.lower() == AIRFLOW_DEFAULT_OWNER:
+        declared_owner = ""
     return Ownership(
         finops_team=settings.DEFAULT_FINOPS_TEAM,
-        finops_owner=settings.DEFAULT_FINOPS_OWNER,
+        finops_owner=declared_owner or settings.DEFAULT_FINOPS_OWNER,
         finops_cost_center=settings.DEFAULT_FINOPS_COST_CENTER,
     )
 
@@ -168,12 +177,20 @@ def severity_raised_by_class(ticket: Ticket, error_type: str) -> dict[str, Any]:
 OWNER_FIELDS = ("finops_team", "finops_owner", "finops_cost_center")
 
 
+def declared_owner(source: str, details: dict[str, Any]) -> str:
+    """The owner a failure names itself: an Airflow task's `owner` (kept in its details)."""
+    owner = details.get("owner", "") if source == "airflow" else ""
+    return owner if isinstance(owner, str) else ""
+
+
 def reroute_unpaged(ticket: Ticket, actor: Actor) -> bool:
     """Apply the current ownership rules to a ticket not fully paged; True when it changed.
     The Slack channel changes only while no alert was posted, the JIRA project only while no
     issue exists: each by a conditional UPDATE, so a delivery that lands meanwhile keeps what
     it wrote (the posted channel's id, the issue's key)."""
-    owner = resolve_ownership(ticket.source, ticket.pipeline)
+    owner = resolve_ownership(
+        ticket.source, ticket.pipeline, declared_owner(ticket.source, ticket.details)
+    )
     before = {name: getattr(ticket, name) for name in OWNER_FIELDS}
     after = {name: getattr(owner, name) for name in OWNER_FIELDS}
     if not ticket.slack_ts:

@@ -389,7 +389,9 @@ def _create_ticket(
     )
     priority = rules.priority_for(severity)
     sla_seconds = rules.sla_seconds_for(priority)
-    owner = rules.resolve_ownership(event.source, event.pipeline)
+    owner = rules.resolve_ownership(
+        event.source, event.pipeline, rules.declared_owner(event.source, event.details)
+    )
     culprit_label = culprit.label if culprit else ""
     ticket = Ticket(
         id=new_ticket_id(event.processing_mode, now),

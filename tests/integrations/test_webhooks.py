@@ -22,6 +22,7 @@ from tests.fakes.azure_management_api import (
 )
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
+from tickets.rules import clear_rule_cache
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migration_data")]
 
@@ -249,6 +250,30 @@ def test_ownership_rule_routes_the_ticket(webhook_client):
         "CC-4411",
     )
     assert (ticket.slack_channel, ticket.jira_project) == ("#sales-data-alerts", "SALES")
+
+
+@pytest.mark.parametrize(
+    ("declared", "owner"),
+    [("data-eng", "data-eng"), ("airflow", "on-call"), ("", "on-call")],
+)
+def test_an_airflow_tasks_owner_owns_its_ticket_where_no_rule_names_one(
+    webhook_client, settings, declared, owner
+):
+    """The DAG's `owner` names who owns the task; Airflow's default ("airflow") names nobody.
+    An ownership rule that matches still wins."""
+    settings.DEFAULT_FINOPS_OWNER = "on-call"
+    body = {**local_payload("airflow_failure.json"), "owner": declared}
+
+    ticket = Ticket.objects.get(pk=webhook_client(AIRFLOW, body).json()["ticket_id"])
+    assert ticket.finops_owner == owner
+
+    OwnershipRule.objects.create(pipeline_pattern="*", finops_owner="maria")
+    clear_rule_cache()  # rules are cached for RULE_CACHE_SECONDS
+    routed = {**body, "dag_id": "another_dag"}
+    assert (
+        Ticket.objects.get(pk=webhook_client(AIRFLOW, routed).json()["ticket_id"]).finops_owner
+        == "maria"
+    )
 
 
 def test_airflow_retries_of_a_task_are_recurrences_of_one_ticket(webhook_client):
