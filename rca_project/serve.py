@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -342,16 +341,28 @@ def probe_readiness(url: str, timeout: float = 2.0) -> tuple[bool, list[str]]:
     return status == 200 and not failing, failing
 
 
-# A query parameter that holds a password: libpq's `password` and `sslpassword`, which a
-# DATABASE_URL may give there (its query becomes the connection's options), as a Redis URL may.
-_PASSWORD_PARAMETER = re.compile(r"(?P<name>(?:^|&)[^=&]*password[^=&]*=)[^&]*", re.IGNORECASE)
-
-
 def _holds_password(url: str) -> bool:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    return bool(parts.password) or _PASSWORD_PARAMETER.search(parts.query) is not None
+    return bool(parts.password) or any(map(_names_password, parts.query.split("&")))
+
+
+def _names_password(parameter: str) -> bool:
+    """Whether a query parameter holds a password: libpq's `password` and `sslpassword`, which
+    a DATABASE_URL may give there (its query becomes the connection's options, the names
+    percent-decoded: `pass%77ord` is one), as a Redis URL may."""
+    from urllib.parse import unquote_plus
+
+    name, equals, _ = parameter.partition("=")
+    return bool(equals) and "password" in unquote_plus(name).lower()
+
+
+def _without_passwords(query: str) -> str:
+    return "&".join(
+        f"{parameter.partition('=')[0]}=***" if _names_password(parameter) else parameter
+        for parameter in query.split("&")
+    )
 
 
 def _safe_url(url: str) -> str:
@@ -362,7 +373,7 @@ def _safe_url(url: str) -> str:
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         parts = parts._replace(netloc=netloc)
-    parts = parts._replace(query=_PASSWORD_PARAMETER.sub(r"\g<name>***", parts.query))
+    parts = parts._replace(query=_without_passwords(parts.query))
     return urlunsplit(parts)
 
 

@@ -330,6 +330,22 @@ def test_the_ready_banner_prints_no_password_given_in_a_urls_query(settings, mon
     )
 
 
+def test_the_ready_banner_prints_no_password_whose_parameter_name_is_percent_encoded(
+    settings, monkeypatch
+):
+    """The query's names are percent-decoded before they become the connection's options
+    (`pass%77ord` is libpq's `password`): the banner printed such a password."""
+    url = "postgres://rca@db.internal:5432/rca?sslmode=require&pass%77ord=encoded-pw-9d2c"
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings.DATABASE_URL = url
+
+    banner = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+
+    assert "encoded-pw-9d2c" not in banner
+    assert 'DATABASE_URL="$DATABASE_URL" .venv/bin/python manage.py createsuperuser' in banner
+    assert "rca?sslmode=require&pass%77ord=***\n" in banner
+
+
 @pytest.mark.django_db(transaction=True)
 def test_make_run_names_the_migrations_an_upgrade_applies():
     """`make run` migrated silently, so an operator could not see what an upgrade did."""

@@ -95,11 +95,18 @@ _ADF_PIPELINE_TABLE = re.compile(r"\bADFPipelineRun\b", re.IGNORECASE)
 # AzureDiagnostics table (`ResourceProvider == "MICROSOFT.DATAFACTORY"`, categories
 # PipelineRuns, ActivityRuns, TriggerRuns) with typed column names: `pipelineName_s`,
 # `runId_g`, `status_s`, the error as `error_message_s`, `error_errorCode_s`.
+# The table holds every resource's diagnostics: the query must keep the factory's rows, the
+# provider or category compared equal (`==`, `=~`, `in`), not a word in a comment, a `!=` or
+# another service's category (Synapse's "IntegrationPipelineRuns").
 _DIAGNOSTICS_TABLE = re.compile(r"\bAzureDiagnostics\b", re.IGNORECASE)
+_ADF_DIAGNOSTICS_VALUE = r"[\"'](?:MICROSOFT\.DATAFACTORY|(?:Pipeline|Activity|Trigger)Runs)[\"']"
 _ADF_DIAGNOSTICS_MARK = re.compile(
-    r"\bMICROSOFT\.DATAFACTORY\b|\b(?:Pipeline|Activity|Trigger)Runs\b", re.IGNORECASE
+    rf"(?:==|=~)\s*{_ADF_DIAGNOSTICS_VALUE}|(?<![!\w])in~?\s*\([^)]*?{_ADF_DIAGNOSTICS_VALUE}",
+    re.IGNORECASE,
 )
-_ADF_DIAGNOSTICS_PIPELINE_RUNS = re.compile(r"\bPipelineRuns\b", re.IGNORECASE)
+_ADF_DIAGNOSTICS_PIPELINE_RUNS = re.compile(r"[\"']PipelineRuns[\"']", re.IGNORECASE)
+# A KQL comment runs from `//` outside a string to the end of its line.
+_KQL_STRING_OR_COMMENT = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|//[^\n]*")
 _DIAGNOSTICS_TYPE_SUFFIX = re.compile(r"_[sgdbt]$")
 _DIAGNOSTICS_RENAMED = {
     "error_message": "ErrorMessage",
@@ -1406,7 +1413,10 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
     run_id_names = ["PipelineRunId"]
     if any(
         _ADF_PIPELINE_TABLE.search(hint)
-        or (_is_adf_diagnostics_query(hint) and _ADF_DIAGNOSTICS_PIPELINE_RUNS.search(hint))
+        or (
+            _is_adf_diagnostics_query(hint)
+            and _ADF_DIAGNOSTICS_PIPELINE_RUNS.search(_without_comments(hint))
+        )
         for hint in hints
     ):
         run_id_names.append("RunId")  # the pipeline run's own id is `RunId` in its table
@@ -1467,7 +1477,14 @@ def _is_adf_log_query(hint: str) -> bool:
 
 
 def _is_adf_diagnostics_query(hint: str) -> bool:
-    return bool(_DIAGNOSTICS_TABLE.search(hint) and _ADF_DIAGNOSTICS_MARK.search(hint))
+    query = _without_comments(hint)
+    return bool(_DIAGNOSTICS_TABLE.search(query) and _ADF_DIAGNOSTICS_MARK.search(query))
+
+
+def _without_comments(query: str) -> str:
+    return _KQL_STRING_OR_COMMENT.sub(
+        lambda found: "" if found.group().startswith("//") else found.group(), query
+    )
 
 
 def _diagnostics_columns(values: dict[str, str]) -> dict[str, str]:

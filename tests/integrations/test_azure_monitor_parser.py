@@ -615,6 +615,28 @@ def test_an_adf_diagnostics_log_alerts_result_rows_name_the_failed_activity() ->
         ),
         # AzureDiagnostics holds every resource's diagnostics: a Key Vault's is no ADF failure.
         ('AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT"', "azure-monitor"),
+        # ... nor is one that names the factory's categories in a comment, or leaves it out.
+        (
+            'AzureDiagnostics\n| where ResourceProvider == "MICROSOFT.KEYVAULT" // not PipelineRuns'
+            '\n| where ResultSignature == "Forbidden"',
+            "azure-monitor",
+        ),
+        (
+            'AzureDiagnostics | where ResourceProvider != "MICROSOFT.DATAFACTORY" '
+            '| where Level == "Error"',
+            "azure-monitor",
+        ),
+        # Synapse's pipeline runs are its own category, in the same table.
+        (
+            'AzureDiagnostics | where Category == "IntegrationPipelineRuns" '
+            '| where Status == "Failed"',
+            "azure-monitor",
+        ),
+        (
+            "AzureDiagnostics | where Category in~ ('ActivityRuns', 'PipelineRuns') "
+            "| where status_s == 'Failed' // https://aka.ms/adf",
+            "adf",
+        ),
     ],
 )
 def test_an_azure_diagnostics_log_alert_is_an_adf_failure_only_over_the_factorys_failed_runs(
