@@ -7,8 +7,9 @@ and the README's examples describe one thing. Pure: pydantic only, no Django.
 The models keep the parsers' leniency: unknown fields are kept (other senders' formats), ids of
 Databricks and Azure bodies may arrive as numbers, text is trimmed, null counts as absent. The
 text fields of the bodies the service defines (ADF's and Airflow's) take strings only. Rules
-that concern two fields at once (error text required unless the run succeeded) are stated in
-each model's schema (`anyOf`) and checked by its parser, whose messages name the field.
+that concern two fields at once (error text required unless the run succeeded, a required
+field given under one of its names) are stated in each model's schema (`anyOf`) and checked by
+its model or parser, whose messages name the field as it was given.
 """
 
 from __future__ import annotations
@@ -56,6 +57,18 @@ def _as_string(value: Any) -> str:
 Text = Annotated[str, BeforeValidator(_as_text)]
 # (The constraint first: so it shows in the JSON schema; the trimming still runs before it.)
 RequiredText = Annotated[str, StringConstraints(pattern=PRESENT), BeforeValidator(_as_text)]
+# An id Databricks may send as a number (documented so: a client may send either).
+Id = Annotated[
+    str,
+    BeforeValidator(_as_text),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]}),
+]
+RequiredId = Annotated[
+    str,
+    StringConstraints(pattern=PRESENT),
+    BeforeValidator(_as_text),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": PRESENT}, {"type": "number"}]}),
+]
 String = Annotated[str, BeforeValidator(_as_string)]
 RequiredString = Annotated[str, StringConstraints(pattern=PRESENT), BeforeValidator(_as_string)]
 # Checked by the parser (ISO 8601, or epoch seconds/milliseconds); documented as ISO 8601.
@@ -65,6 +78,44 @@ AnyValue = Annotated[Any, WithJsonSchema({})]
 
 def _present(*names: str) -> list[dict[str, Any]]:
     return [{"required": [name], "properties": {name: {"pattern": PRESENT}}} for name in names]
+
+
+def _present_under_a_name(names: list[str]) -> list[dict[str, Any]]:
+    """A field given under one of its names: the first of them given is the one read (a blank
+    `errorMessage` is not passed over for a `runId`), so each name counts only when the names
+    before it are absent."""
+    alternatives = _present(*names)
+    for position, alternative in enumerate(alternatives[1:], 1):
+        alternative["not"] = {"anyOf": [{"required": [name]} for name in names[:position]]}
+    return alternatives
+
+
+def _names(model: type[BaseModel], field: str) -> list[str]:
+    alias = model.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [name for name in alias.choices if isinstance(name, str)]
+    return [field]
+
+
+def _document_aliases(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Each other name a field takes (AliasChoices) as a property of its own, typed as the
+    field is: a client that checks its body against the schema, or is generated from it, can
+    send ADF's camelCase names. A required field is required under any of its names."""
+    properties = schema["properties"]
+    for field in model.model_fields:
+        own = properties[field]
+        names = _names(model, field)
+        for position, alias in enumerate(names[1:], 1):
+            earlier = " and ".join(names[:position])
+            properties[alias] = {
+                **{key: own[key] for key in ("type", "format", "enum", "example") if key in own},
+                "description": f"Another name for {field}, read when {earlier} "
+                f"{'is' if position == 1 else 'are'} absent.",
+            }
+    schema["allOf"] = [
+        {"anyOf": _present_under_a_name(_names(model, field))}
+        for field in schema.pop("required", [])
+    ]
 
 
 class _Body(BaseModel):
@@ -105,40 +156,52 @@ class AdfActivityError(_Body):
         return data
 
 
-class AdfFailureBody(_Body):
-    """The enriched ADF failure body (a Logic App or a pipeline Web activity). Every field also
-    accepts ADF's camelCase name (what `@pipeline()` / `@activity()` expressions give):
-    dataFactoryName, pipelineName, pipelineRunId/runId, activityName, errorCode, errorMessage,
-    failureType, logicAppRunId, subscriptionId, resourceGroup, runStart, runEnd, runUrl.
-    The failed activity's `error` object may stand in for error_message, error_code,
-    failure_type and activity (each flat field, when given too, is the one read). Error text
-    (`error_message` or `error.message`) is required unless status is Succeeded."""
+_ADF_EXAMPLE = {
+    "factory": "adf-sales-prod",
+    "pipeline": "pl_copy_sales_orders",
+    "run_id": "6f1d3c9a-2b7e-4c1a-9f00-1234567890ab",
+    "activity": "Copy_Orders_From_SQL",
+    "error_code": "2200",
+    "error_message": "ErrorCode=SqlFailedToConnect, Cannot connect to SQL Database.",
+    "failure_type": "UserError",
+    "status": "Failed",
+    "severity": "High",
+    "run_start": "2025-12-10T12:30:00Z",
+    "run_end": "2025-12-10T12:34:56Z",
+}
 
-    model_config = ConfigDict(
-        json_schema_extra={
+
+def _adf_json_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The aliases as properties; error text (under either name, or the `error` object's
+    message) required unless the run succeeded."""
+    _document_aliases(schema, model)
+    schema["allOf"].append(
+        {
             "anyOf": [
-                *_present("error_message"),
+                *_present_under_a_name(_names(model, "error_message")),
                 {
                     "required": ["error"],
                     "properties": {"error": {"type": "object", **_present("message")[0]}},
                 },
                 {"required": ["status"], "properties": {"status": {"enum": ["Succeeded"]}}},
-            ],
-            "example": {
-                "factory": "adf-sales-prod",
-                "pipeline": "pl_copy_sales_orders",
-                "run_id": "6f1d3c9a-2b7e-4c1a-9f00-1234567890ab",
-                "activity": "Copy_Orders_From_SQL",
-                "error_code": "2200",
-                "error_message": "ErrorCode=SqlFailedToConnect, Cannot connect to SQL Database.",
-                "failure_type": "UserError",
-                "status": "Failed",
-                "severity": "High",
-                "run_start": "2025-12-10T12:30:00Z",
-                "run_end": "2025-12-10T12:34:56Z",
-            },
+            ]
         }
     )
+    schema["example"] = _ADF_EXAMPLE
+
+
+class AdfFailureBody(_Body):
+    """The enriched ADF failure body (a Logic App or a pipeline Web activity). Every field also
+    accepts ADF's camelCase name (what `@pipeline()` / `@activity()` expressions give), listed
+    as a property of its own: dataFactoryName/factoryName, pipelineName, pipelineRunId/runId,
+    activityName, errorCode, errorMessage, failureType, logicAppRunId, subscriptionId,
+    resourceGroup, runStart, runEnd, runUrl. Of a field given under two names, the first one
+    listed (snake_case first) is read, blank or not.
+    The failed activity's `error` object may stand in for error_message, error_code,
+    failure_type and activity (each flat field, when given too, is the one read). Error text
+    (`error_message` or `error.message`) is required unless status is Succeeded."""
+
+    model_config = ConfigDict(json_schema_extra=_adf_json_schema)
 
     factory: String = Field(
         "",
@@ -281,7 +344,7 @@ DATABRICKS_EVENTS = (
 
 
 class DatabricksJob(_Body):
-    job_id: RequiredText
+    job_id: RequiredId
     name: Text = ""
 
 
@@ -290,8 +353,8 @@ class DatabricksRunState(_Body):
 
 
 class DatabricksRun(_Body):
-    run_id: RequiredText = Field(description="The run notified of: a task's own run for a task.")
-    parent_run_id: Text = Field(
+    run_id: RequiredId = Field(description="The run notified of: a task's own run for a task.")
+    parent_run_id: Id = Field(
         "", description="A task's notification: the run of the job the task is part of."
     )
     run_page_url: Text = Field("", json_schema_extra={"format": "uri"})
@@ -313,7 +376,7 @@ class DatabricksNotification(_Body):
         "and ignored.",
         json_schema_extra={"example": "jobs.on_failure"},
     )
-    workspace_id: Text = ""
+    workspace_id: Id = ""
     job: DatabricksJob
     run: DatabricksRun
     task: DatabricksTask | None = None

@@ -15,7 +15,7 @@ from drf_spectacular.settings import patched_settings
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from rca_project.openapi import SCHEMA_SETTINGS
+from rca_project.openapi import COMPONENTS, SCHEMA_SETTINGS
 from tests.api import clear_throttles
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +239,14 @@ def test_docs_page_loads_swagger_ui_from_our_own_static_files():
         relative = asset.removeprefix("/static/")
         assert finders.find(relative), f"{relative} is not in any static directory"
     assert "/api/v1/schema/" in html
+
+
+def test_the_served_webhook_bodies_are_the_ones_the_body_tests_validate_against(schema):
+    """tests/integrations/test_bodies.py checks real bodies against `COMPONENTS`: this is the
+    document /api/v1/schema/ publishes (the ADF body's camelCase names included)."""
+    served = schema["components"]["schemas"]
+    for name in ("AdfFailure", "AdfActivityError", "AirflowFailure", "DatabricksNotification"):
+        assert served[name] == COMPONENTS[name], name
+    assert {"pipelineName", "pipelineRunId", "runId", "errorMessage"} <= set(
+        served["AdfFailure"]["properties"]
+    )

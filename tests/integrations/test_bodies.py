@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft7Validator
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
 
 from integrations.events import ParseError
 from integrations.ingest import PARSERS
@@ -41,13 +42,25 @@ def readme_body(heading: str) -> dict[str, Any]:
     return json.loads(block.group(1))
 
 
+def _names(field: FieldInfo, name: str) -> set[str]:
+    alias = field.validation_alias
+    return set(alias.choices) if isinstance(alias, AliasChoices) else {name}  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("component", MODELS)
-def test_the_schema_documents_the_models_fields(component):
+def test_the_schema_documents_the_models_fields_under_every_name_they_take(component):
     _, model = MODELS[component]
     schema = COMPONENTS[component]
-    assert set(schema["properties"]) == set(model.model_fields)
+    names = set().union(*(_names(field, name) for name, field in model.model_fields.items()))
+    assert set(schema["properties"]) == names
     required = {name for name, field in model.model_fields.items() if field.is_required()}
-    assert set(schema.get("required", [])) == required
+    aliased = {name for name in required if _names(model.model_fields[name], name) != {name}}
+    assert set(schema.get("required", [])) == required - aliased
+    alternatives = [
+        {tuple(option["required"]) for option in rule["anyOf"]} for rule in schema.get("allOf", [])
+    ]
+    for name in aliased:
+        assert {(choice,) for choice in _names(model.model_fields[name], name)} in alternatives
 
 
 @pytest.mark.parametrize("component", ["AdfFailure", "AirflowFailure"])
@@ -81,7 +94,6 @@ def test_the_adf_schema_takes_the_activity_error_object_for_the_error_text():
         }
     )
     posted = json.loads((LOCAL_PAYLOADS / "adf_failure_activity_error.json").read_text())
-    # (The schema names the fields in snake_case; their camelCase aliases are described.)
     body = {"pipeline": posted["pipelineName"], "run_id": posted["runId"], "error": posted["error"]}
 
     assert [error.message for error in validator.iter_errors(body)] == []
@@ -228,3 +240,210 @@ def test_required_text_in_the_schema_is_text_the_parsers_keep():
         character = chr(code)
         if re.search(PRESENT, character):
             assert character.strip(), hex(code)
+
+
+# --- the ADF, Airflow and Databricks bodies as they are posted ---------------------------------
+# A client that checks its body against the published schema (or is generated from it) must be
+# able to send every body the server accepts, under every name a field takes.
+
+ADF_CAMEL_CASE = {
+    "factory": "dataFactoryName",
+    "pipeline": "pipelineName",
+    "run_id": "pipelineRunId",
+    "activity": "activityName",
+    "error_code": "errorCode",
+    "error_message": "errorMessage",
+    "failure_type": "failureType",
+    "logic_app_run_id": "logicAppRunId",
+    "subscription_id": "subscriptionId",
+    "resource_group": "resourceGroup",
+    "run_start": "runStart",
+    "run_end": "runEnd",
+    "run_url": "runUrl",
+}
+
+
+def _local(name: str) -> dict[str, Any]:
+    return json.loads((LOCAL_PAYLOADS / name).read_text())
+
+
+def _renamed(body: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return {names.get(key, key): value for key, value in body.items()}
+
+
+def _validator(component: str) -> Draft7Validator:
+    return Draft7Validator(
+        {
+            "$ref": f"#/components/schemas/{component}",
+            "components": {"schemas": _json_schema(COMPONENTS)},
+        }
+    )
+
+
+SNAKE_CASE = {camel: snake for snake, camel in ADF_CAMEL_CASE.items()}
+ACCEPTED_BODIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("adf_failure.json", "AdfFailure", _local("adf_failure.json")),
+    (
+        "adf_failure.json in camelCase",
+        "AdfFailure",
+        _renamed(_local("adf_failure.json"), ADF_CAMEL_CASE),
+    ),
+    ("adf_failure_camelcase.json", "AdfFailure", _local("adf_failure_camelcase.json")),
+    (
+        "adf_failure_camelcase.json in snake_case",
+        "AdfFailure",
+        _renamed(_local("adf_failure_camelcase.json"), SNAKE_CASE),
+    ),
+    (
+        "adf_failure_camelcase.json with runId",
+        "AdfFailure",
+        _renamed(_local("adf_failure_camelcase.json"), {"pipelineRunId": "runId"}),
+    ),
+    (
+        "adf_failure_camelcase.json succeeded",
+        "AdfFailure",
+        {**_local("adf_failure_camelcase.json"), "status": "Succeeded", "errorMessage": ""},
+    ),
+    ("adf_failure_activity_error.json", "AdfFailure", _local("adf_failure_activity_error.json")),
+    (
+        "adf_failure_activity_error.json with a blank errorMessage",
+        "AdfFailure",
+        {**_local("adf_failure_activity_error.json"), "errorMessage": " "},
+    ),
+    (
+        "adf_failure.json with a blank alias of a field it gives",
+        "AdfFailure",
+        {**_local("adf_failure.json"), "pipelineName": " ", "runId": ""},
+    ),
+    ("airflow_failure.json", "AirflowFailure", _local("airflow_failure.json")),
+    ("airflow_legacy_failure.json", "AirflowFailure", _local("airflow_legacy_failure.json")),
+    (
+        "databricks_task_run_on_failure.json",
+        "DatabricksNotification",
+        _local("databricks_task_run_on_failure.json"),
+    ),
+    (
+        "databricks_job_run_on_failure.json (shared)",
+        "DatabricksNotification",
+        json.loads(
+            (SHARED_FIXTURES / "payloads" / "databricks_job_run_on_failure.json").read_text()
+        ),
+    ),
+    (
+        "databricks_task_run_on_failure.json with numeric ids",
+        "DatabricksNotification",
+        {
+            "event_type": "jobs.on_failure",
+            "workspace_id": 1234567890123456,
+            "task": {"task_key": "ingest_orders"},
+            "run": {"run_id": 618272946372915, "parent_run_id": 1047283951263847},
+            "job": {"job_id": 893517204661283, "name": "nightly_sales_load"},
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("component", "body"),
+    [(component, body) for _, component, body in ACCEPTED_BODIES],
+    ids=[label for label, _, _ in ACCEPTED_BODIES],
+)
+def test_every_body_the_server_accepts_is_one_the_published_schema_allows(component, body):
+    source, _ = MODELS[component]
+    PARSERS[source](body)
+    assert [error.message for error in _validator(component).iter_errors(body)] == []
+
+
+CAMEL = _local("adf_failure_camelcase.json")
+REFUSED_BODIES: list[tuple[str, str, dict[str, Any], str]] = [
+    (
+        "no pipeline under any name",
+        "AdfFailure",
+        {key: value for key, value in CAMEL.items() if key != "pipelineName"},
+        "missing required field 'pipeline'",
+    ),
+    (
+        "a blank pipelineName",
+        "AdfFailure",
+        {**CAMEL, "pipelineName": " "},
+        "field 'pipelineName' must not be empty",
+    ),
+    (
+        "a number for pipelineName",
+        "AdfFailure",
+        {**CAMEL, "pipelineName": 7},
+        "'pipelineName' must be a string",
+    ),
+    (
+        "a blank pipeline beside a pipelineName (the first name given is read)",
+        "AdfFailure",
+        {**CAMEL, "pipeline": "", "pipelineName": "pl"},
+        "'pipeline'",
+    ),
+    (
+        "no run id under any name",
+        "AdfFailure",
+        {key: value for key, value in CAMEL.items() if key != "pipelineRunId"},
+        "missing required field 'run_id'",
+    ),
+    (
+        "a blank pipelineRunId beside a runId",
+        "AdfFailure",
+        {**CAMEL, "pipelineRunId": "", "runId": "r1"},
+        "field 'pipelineRunId' must not be empty",
+    ),
+    (
+        "a blank errorMessage",
+        "AdfFailure",
+        {**CAMEL, "errorMessage": " "},
+        "missing required field 'error_message'",
+    ),
+    (
+        "a blank error_message beside an errorMessage",
+        "AdfFailure",
+        {**CAMEL, "error_message": "", "errorMessage": "boom"},
+        "missing required field 'error_message'",
+    ),
+    (
+        "an error object without a message",
+        "AdfFailure",
+        {**_local("adf_failure_activity_error.json"), "error": {"errorCode": "2200"}},
+        "missing required field 'error.message'",
+    ),
+    (
+        "a number for errorCode",
+        "AdfFailure",
+        {**CAMEL, "errorCode": 2200},
+        "field 'errorCode' must be a string",
+    ),
+    (
+        "no exception",
+        "AirflowFailure",
+        {key: value for key, value in _local("airflow_failure.json").items() if key != "exception"},
+        "'exception'",
+    ),
+    (
+        "a blank Databricks job id",
+        "DatabricksNotification",
+        {**_local("databricks_task_run_on_failure.json"), "job": {"job_id": " "}},
+        "'job.job_id'",
+    ),
+    (
+        "a Databricks run id that is an object",
+        "DatabricksNotification",
+        {**_local("databricks_task_run_on_failure.json"), "run": {"run_id": {"id": 1}}},
+        "'run.run_id'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("component", "body", "message"),
+    [(component, body, message) for _, component, body, message in REFUSED_BODIES],
+    ids=[label for label, _, _, _ in REFUSED_BODIES],
+)
+def test_a_body_the_server_refuses_is_one_the_published_schema_refuses(component, body, message):
+    source, _ = MODELS[component]
+    with pytest.raises(ParseError, match=re.escape(message)):
+        PARSERS[source](body)
+    assert not _validator(component).is_valid(body)
