@@ -104,12 +104,20 @@ class RemediationAdmin(ReadOnlyPageAdmin):
         for pk in queryset.values_list("pk", flat=True):
             try:
                 if approved:
-                    remediation.approve(pk, actor, via="admin")
+                    decided = remediation.approve(pk, actor, via="admin")
                 else:
-                    remediation.decline(pk, actor, via="admin")
-                done += 1
+                    decided = remediation.decline(pk, actor, via="admin")
             except remediation.RemediationError as exc:
                 self.message_user(request, str(exc), messages.WARNING)
+                continue
+            if decided.dry_run:
+                self.message_user(
+                    request,
+                    f"remediation {pk}: nothing was run, {decided.reason}",
+                    messages.WARNING,
+                )
+            else:
+                done += 1
         verb = "approved" if approved else "declined"
         self.message_user(request, f"{done} remediation(s) {verb}.")
 

@@ -13,9 +13,10 @@ A remediation's status (mirrored on `Ticket.remediation_status`) moves
 proposed -> awaiting_approval -> running -> succeeded / failed, or ends declined, expired or
 skipped (with the reason). One about to start (automatic, or just approved) that a hold check
 holds goes to held instead of running, and from held to running once released (or to skipped,
-when its run recovered or its ticket closed meanwhile). A run has at most one active
-remediation: a partial unique constraint on `run_key` decides between concurrent proposals, not
-a read-then-write.
+when its run recovered, its ticket closed or its policy was switched off meanwhile:
+`policy_switched_off`; under a policy switched to dry run, skipped as what it would have run).
+A run has at most one active remediation: a partial unique constraint on `run_key` decides
+between concurrent proposals, not a read-then-write.
 
 The action itself is a delivery of a remediation target (integrations/targets/adf_rerun.py,
 databricks_repair.py, airflow_clear.py, playbook.py) through the delivery engine, so each
@@ -566,6 +567,10 @@ def awaiting_for(ticket_id: str) -> Remediation | None:
 
 
 def approve(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
+    """Start it (or hold it, `_start_or_hold`). Refused (`RemediationError`, nothing changed)
+    when its policy was disabled, set to never or deleted since the proposal
+    (`policy_switched_off`); under a policy switched to dry run since it runs nothing and is
+    recorded as what it would have run (skipped, `dry_run`), as a proposal in dry run is."""
     return _decide(remediation_id, actor, via=via, approved=True, note=note)
 
 
@@ -623,6 +628,10 @@ def _decide_locked(
             return remediation, (
                 f"remediation {remediation_id} was not started: the ticket is resolved"
             )
+        refusal = policy_switched_off(remediation) if approved else ""
+        if refusal:
+            # Rolled back: it still awaits a decision (a decline, or the policy switched on).
+            raise RemediationError(f"remediation {remediation_id} was not approved: {refusal}")
         remediation.decided_by = actor.name
         remediation.decided_via = via
         remediation.decided_at = now
@@ -642,7 +651,11 @@ def _decide_locked(
                     **({"note": note} if note else {}),
                 },
             )
-            _start_or_hold(remediation, ticket, actor=actor)
+            policy = remediation.policy
+            if policy is not None and policy.dry_run:
+                _skip_as_dry_run(remediation, ticket, policy, remediation.reason, actor=actor)
+            else:
+                _start_or_hold(remediation, ticket, actor=actor)
         else:
             remediation.status = RemediationStatus.DECLINED
             remediation.reason = f"declined by {actor.name} via {via}" + (
@@ -726,10 +739,7 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
         policy = last.policy
         dry_run = bool(policy and policy.dry_run)
         if policy is not None and dry_run:
-            reason = (
-                f"dry run: would have run '{last.get_action_display()}' "
-                f"(policy '{policy.name}'; {reason})"
-            )
+            reason = dry_run_reason(last, policy, reason)
         now = timezone.now()
         try:
             with transaction.atomic():
@@ -791,15 +801,46 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
         )
     if _needs_no_rerun(ticket):
         return "the ticket needs no rerun (resolved, recovered, or its run still retried)"
-    # The policy as it is now: people switched it off since, or to never.
-    policy = last.policy
+    return policy_switched_off(last) or cannot_run(last.action, ticket)
+
+
+def policy_switched_off(remediation: Remediation) -> str:
+    """Why the remediation's policy, as it is now, runs it no more ('' when it may): people
+    disabled it, set it to never or deleted it since the remediation was proposed. Asked by a
+    retry, an approval and the release of a held one. A policy switched to dry run is not off:
+    under it they run nothing and record what would have run (`dry_run_reason`)."""
+    policy = remediation.policy
     if policy is None:
         return "its policy was deleted"
     if not policy.enabled:
         return f"its policy '{policy.name}' is disabled"
     if policy.mode == RemediationMode.NEVER:
         return f"its policy '{policy.name}' is set to never"
-    return cannot_run(last.action, ticket)
+    return ""
+
+
+def dry_run_reason(remediation: Remediation, policy: RemediationPolicy, because: str) -> str:
+    """The reason of a remediation a policy in dry run kept from running (`because`: what
+    would have started it: a retry, an approval, a release)."""
+    return (
+        f"dry run: would have run '{remediation.get_action_display()}' "
+        f"(policy '{policy.name}'; {because})"
+    )
+
+
+def _skip_as_dry_run(
+    remediation: Remediation,
+    ticket: Ticket,
+    policy: RemediationPolicy,
+    because: str,
+    *,
+    actor: Actor,
+) -> None:
+    """A remediation about to start (approved, or released from its hold) under a policy
+    switched to dry run since runs nothing, recorded as a proposal under it is."""
+    remediation.dry_run = True
+    remediation.save(update_fields=["dry_run"])
+    _skip(remediation, ticket, dry_run_reason(remediation, policy, because), actor=actor)
 
 
 def _expire(remediation: Remediation) -> None:
@@ -1414,9 +1455,20 @@ def start_next_batch(group: str) -> int:
                     announce=_skip_announcement(ticket),
                 )
                 continue
+            released = Actor.system("incident recovered")
+            switched_off = policy_switched_off(remediation)
+            if switched_off:
+                _skip(remediation, ticket, switched_off, actor=released)
+                continue
+            policy = remediation.policy
+            if policy is not None and policy.dry_run:
+                _skip_as_dry_run(
+                    remediation, ticket, policy, "released from its hold", actor=released
+                )
+                continue
             remediation.reason = ""
             remediation.save(update_fields=["reason"])
             # One skipped (its run is being remediated already) leaves its place to the next.
-            if _start(remediation, ticket, actor=Actor.system("incident recovered")):
+            if _start(remediation, ticket, actor=released):
                 started += 1
     return started

@@ -382,8 +382,8 @@ def _apply_remediation_decision(action: SlackAction) -> str:
     the ticket has now: a click on an older message about a remediation that expired, was
     decided, retried or replaced changes nothing, and the clicker is told why. Only a Slack
     user with the authority of an active responder (`slack_authority`) may decide; the
-    decision is audited with who and when. A retry under a policy in dry run runs nothing;
-    the clicker is told so."""
+    decision is audited with who and when. An approval or a retry under a policy in dry run
+    runs nothing; the clicker is told so."""
     authority = slack_authority.authority_of(action.user_id)
     if authority.user is None:
         _tell_not_allowed(action, authority.reason)
@@ -401,25 +401,28 @@ def _apply_remediation_decision(action: SlackAction) -> str:
         Occurrence.objects.assign(action.dedup_key, action.ticket_id, "slack")
         try:
             if action.action_id == SLACK_APPROVE_ACTION:
-                remediation.approve(remediation_id, actor, via="slack")
-                return f"remediation {remediation_id} approved by {actor.name}"
-            if action.action_id == SLACK_DECLINE_ACTION:
+                verb = "approved"
+                decided = remediation.approve(remediation_id, actor, via="slack")
+            elif action.action_id == SLACK_DECLINE_ACTION:
                 remediation.decline(remediation_id, actor, via="slack")
                 return f"remediation {remediation_id} declined by {actor.name}"
-            again = remediation.retry(remediation_id, actor, via="slack")
+            else:
+                verb = "retried"
+                decided = remediation.retry(remediation_id, actor, via="slack")
         except remediation.RemediationError as exc:
             refusal = str(exc)
         else:
-            if not again.dry_run:
-                return f"remediation {remediation_id} retried by {actor.name}"
+            if not decided.dry_run:
+                return f"remediation {remediation_id} {verb} by {actor.name}"
             refusal = ""
     if refusal:
         # Outside the transaction: an expiry found by the decision is kept (it commits itself).
         _tell(action, f"Nothing was changed: {refusal}.")
         return f"no change: {refusal}"
-    # Its policy is in dry run: recorded as what it would have run, announced nowhere.
-    _tell(action, f"Nothing was run: {again.reason}.")
-    return f"remediation {remediation_id} retried by {actor.name} as a dry run"
+    # Its policy is in dry run: recorded as what it would have run (an approval's skip is
+    # announced on the alert; a retry's nowhere).
+    _tell(action, f"Nothing was run: {decided.reason}.")
+    return f"remediation {remediation_id} {verb} by {actor.name} as a dry run"
 
 
 def _stale_button(action: SlackAction) -> str:

@@ -1434,6 +1434,175 @@ def test_a_newer_run_failing_after_a_retry_in_dry_run_is_proposed(settings, data
     assert (newer.run_key, newer.status) == ("databricks:1:7101", "running")
 
 
+def _repair_awaiting_approval(databricks: FakeDatabricks) -> tuple[Ticket, Remediation]:
+    """Run 7001's repair awaits approval under the policy 'approval-policy'."""
+    make_policy(
+        name="approval-policy",
+        action="databricks_repair",
+        mode="approval",
+        signals=["driver is unreachable"],
+    )
+    ticket = _databricks_ticket(databricks)
+    pending = proposed(ticket.pk)
+    assert pending.status == "awaiting_approval"
+    return ticket, pending
+
+
+@pytest.mark.parametrize(
+    ("switched_off", "why"),
+    [
+        ({"enabled": False}, "its policy 'approval-policy' is disabled"),
+        ({"mode": "never"}, "its policy 'approval-policy' is set to never"),
+        (None, "its policy was deleted"),
+    ],
+)
+def test_an_approval_under_a_policy_switched_off_since_is_refused_saying_why(
+    client, databricks, switched_off, why
+):
+    """The repair's policy was disabled (set to never, deleted) after it was proposed: people
+    switched that remediation off, and approving it repairs nothing. The API answers 409
+    naming why, admin warns with it, the dashboard says it; the remediation still awaits a
+    decision (a decline is taken)."""
+    ticket, pending = _repair_awaiting_approval(databricks)
+    if switched_off is None:
+        RemediationPolicy.objects.all().delete()
+    else:
+        RemediationPolicy.objects.update(**switched_off)
+    refusal = f"remediation {pending.pk} was not approved: {why}"
+
+    answer = jwt_client(make_user("responder")).post(
+        f"/api/v1/tickets/{ticket.pk}/remediation/approve/"
+    )
+
+    assert answer.status_code == 409
+    assert answer.json()["error"] == refusal
+    client.force_login(make_user("superuser"))
+    said = client.post(
+        "/admin/integrations/remediation/",
+        {"action": "approve", "_selected_action": [pending.pk]},
+        follow=True,
+    )
+    assert refusal in [str(m) for m in said.context["messages"]]
+    click = {"decision": "approve", "remediation": pending.pk}
+    page = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+    assert f"Not done: {refusal}." in [str(m) for m in page.context["messages"]]
+    run_pending(ticket.pk)
+    pending.refresh_from_db()
+    assert (pending.status, pending.decided_by) == ("awaiting_approval", "")
+    assert not AuditLog.objects.filter(ticket=ticket, action="remediation approved").exists()
+    assert databricks.requests_to("/jobs/runs/repair") == []
+    declined = remediation.decline(pending.pk, Actor.system("test"), via="api")
+    assert declined.status == "declined"
+
+
+@pytest.mark.parametrize("via", ["api", "admin", "dashboard"])
+def test_an_approval_under_a_policy_in_dry_run_records_what_it_would_have_run(
+    client, databricks, via
+):
+    """The policy went to dry run after the repair was proposed: approving it is recorded as a
+    proposal in dry run is (skipped, "dry run: would have run …"), said so, and repairs
+    nothing."""
+    ticket, pending = _repair_awaiting_approval(databricks)
+    RemediationPolicy.objects.update(dry_run=True)
+    user = make_user("superuser")
+    would = "dry run: would have run 'Repair the Databricks run's failed tasks' (policy "
+    would += f"'approval-policy'; approved by {user.username} via {via}"
+
+    if via == "api":
+        url = f"/api/v1/tickets/{ticket.pk}/remediation/approve/"
+        answer = jwt_client(user).post(url, {"note": "go"}, format="json")
+        assert answer.status_code == 200, answer.content
+        assert answer.json()["remediation_status"] == "skipped"
+        would += ": go"
+    elif via == "admin":
+        client.force_login(user)
+        said = client.post(
+            "/admin/integrations/remediation/",
+            {"action": "approve", "_selected_action": [pending.pk]},
+            follow=True,
+        )
+        assert [str(m) for m in said.context["messages"]] == [
+            f"remediation {pending.pk}: nothing was run, {would})",
+            "0 remediation(s) approved.",
+        ]
+    else:
+        client.force_login(user)
+        click = {"decision": "approve", "remediation": pending.pk}
+        page = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+        assert [str(m) for m in page.context["messages"]] == [f"Nothing was run: {would})."]
+
+    run_pending(ticket.pk)
+    pending.refresh_from_db()
+    assert (pending.status, pending.dry_run, pending.decided_via) == ("skipped", True, via)
+    assert pending.reason == would + ")"
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+    assert AuditLog.objects.filter(ticket=ticket, action="remediation skipped").exists()
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+
+def _repair_held_behind_an_incident(databricks: FakeDatabricks) -> tuple[Ticket, Remediation]:
+    """Run 7001's automatic repair is held: its ticket is a member of an open incident whose
+    culprit is still failing (the incidents feature's hold)."""
+    make_policy(name="auto-policy", action="databricks_repair", signals=["driver is unreachable"])
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="cluster:0101-abc", culprit="cluster:0101-abc"
+    )
+    ticket = _databricks_ticket(databricks)
+    Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
+    held = proposed(ticket.pk)
+    assert held.status == "held" and incident.pk in held.reason
+    return ticket, held
+
+
+@pytest.mark.parametrize(
+    ("switched_off", "why"),
+    [
+        ({"enabled": False}, "its policy 'auto-policy' is disabled"),
+        ({"mode": "never"}, "its policy 'auto-policy' is set to never"),
+        (None, "its policy was deleted"),
+        (
+            {"dry_run": True},
+            "dry run: would have run 'Repair the Databricks run's failed tasks' "
+            "(policy 'auto-policy'; released from its hold)",
+        ),
+    ],
+)
+def test_a_held_remediation_whose_policy_was_switched_off_is_skipped_on_release(
+    databricks, switched_off, why
+):
+    """The policy of a repair held behind an incident was disabled (set to never, deleted,
+    put in dry run) while it was held: the culprit's recovery releases it, and it is skipped
+    saying why (in dry run: what it would have run), repairing nothing."""
+    ticket, held = _repair_held_behind_an_incident(databricks)
+    if switched_off is None:
+        RemediationPolicy.objects.all().delete()
+    else:
+        RemediationPolicy.objects.update(**switched_off)
+
+    group = remediation.release_held([ticket.pk])
+
+    run_pending(ticket.pk)
+    held.refresh_from_db()
+    assert (held.status, held.reason, held.release_group) == ("skipped", why, group)
+    assert held.dry_run == bool(switched_off and switched_off.get("dry_run"))
+    assert held.finished_at is not None
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+    entry = AuditLog.objects.get(ticket=ticket, action="remediation skipped")
+    assert entry.details["reason"] == why
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+
+def test_a_held_remediation_whose_policy_is_still_on_runs_on_release(databricks):
+    ticket, held = _repair_held_behind_an_incident(databricks)
+
+    remediation.release_held([ticket.pk])
+
+    run_pending(ticket.pk)
+    held.refresh_from_db()
+    assert held.status == "running"
+    assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
+
+
 def test_people_retry_past_the_policys_max_attempts(settings, databricks):
     """The policy allows one attempt, and Databricks refused our token for it: a person's retry
     runs all the same (`max_attempts` bounds what the policies make), and, once it failed,

@@ -314,6 +314,36 @@ def test_slack_approve_by_a_responder_starts_it_and_is_audited(slack_signed):
     assert OutboundDelivery.objects.filter(ticket=ticket, action="playbook").exists()
 
 
+def test_a_slack_approval_under_a_policy_switched_off_since_runs_nothing(slack_signed):
+    """The policy was disabled after the proposal: the click approves nothing and the clicker
+    is told why. Switched to dry run instead, the click records what would have run, and the
+    clicker is told nothing was run."""
+    _responder("daan")
+    make_policy(name="slack-policy", action="playbook", mode="approval")
+    ticket = make_ticket()
+    pending = proposed(ticket.pk)
+    RemediationPolicy.objects.update(enabled=False)
+
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan")
+
+    why = f"remediation {pending.pk} was not approved: its policy 'slack-policy' is disabled"
+    assert result["result"] == [f"no change: {why}"]
+    pending.refresh_from_db()
+    assert pending.status == "awaiting_approval"
+
+    RemediationPolicy.objects.update(enabled=True, dry_run=True)
+    result = _slack_click(ticket.pk, SLACK_APPROVE_ACTION, "daan")
+
+    assert result["result"] == [f"remediation {pending.pk} approved by daan as a dry run"]
+    pending.refresh_from_db()
+    assert (pending.status, pending.dry_run) == ("skipped", True)
+    assert pending.reason == (
+        "dry run: would have run 'Call the playbook (Logic App)' (policy 'slack-policy'; "
+        "approved by daan via slack)"
+    )
+    assert not OutboundDelivery.objects.filter(ticket=ticket, target="playbook").exists()
+
+
 def test_an_approved_remediation_says_who_approved_it_not_that_it_needs_approval(slack_signed):
     """The alert, the ticket page and the API show the running remediation's reason: once
     approved it is the approval, not the proposal's "needs approval"."""

@@ -275,7 +275,9 @@ DECISION_SCHEMA: dict[str, Any] = {
         200: TicketDetailSerializer,
         400: OpenApiResponse(ERROR_SCHEMA, description="Invalid body"),
         409: OpenApiResponse(
-            ERROR_SCHEMA, description="No remediation awaits approval, or its approval expired"
+            ERROR_SCHEMA,
+            description="No remediation awaits approval, its approval expired, or (approving) "
+            "the ticket is resolved or its policy was disabled, set to never or deleted since",
         ),
         **ERRORS,
     },

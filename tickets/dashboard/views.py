@@ -840,13 +840,16 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
         actor = Actor.for_user(request.user, via="dashboard")
         try:
             if decision == "approve":
-                remediation.approve(pending.pk, actor, via="dashboard")
+                decided = remediation.approve(pending.pk, actor, via="dashboard")
             else:
-                remediation.decline(pending.pk, actor, via="dashboard")
+                decided = remediation.decline(pending.pk, actor, via="dashboard")
         except remediation.RemediationError as exc:
             messages.error(request, f"Not done: {exc}.")
         else:
-            messages.success(request, f"Remediation {decision}d.")
+            if decided.dry_run:
+                messages.warning(request, f"Nothing was run: {decided.reason}.")
+            else:
+                messages.success(request, f"Remediation {decision}d.")
     return redirect("dashboard-ticket", ticket_id=ticket_id)
 
 
