@@ -816,12 +816,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
-            # Oracle's conversion codes (ORA-01722 "invalid number", ORA-01843 "not a valid
-            # month", ORA-01858, ORA-01861): a value, not the database, above the generic ORA
-            # code and the driver's "DatabaseError" class name.
+            # Oracle's codes for a value or column the row does not fit (ORA-01722 "invalid
+            # number", ORA-01843 "not a valid month", ORA-01858, ORA-01861, ORA-01400 "cannot
+            # insert NULL into", ORA-01438 "value larger than specified precision", ORA-00904
+            # "invalid identifier"): the data, not the database, above the generic ORA code and
+            # the driver's "DatabaseError" class name.
             "oracle_value_code",
             4.5,
-            r"\bora-01(?:722|843|858|861)\b",
+            r"\bora-01(?:722|843|858|861|400|438)\b|\bora-00904\b",
             _I,
         ),
         (
@@ -1036,7 +1038,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # Snowflake: "Remote file 'https://.../x.csv' was not found" (stage or COPY source).
             r"|remote file '[^'\n]{1,300}' was not found"
             # ADF mapping data flows: "Path /x/*.parquet does not resolve to any file(s)".
-            r"|does not resolve to any file",
+            r"|does not resolve to any file"
+            # DuckDB reading a glob or path that matched nothing ("IO Error: No files found
+            # that match the pattern \"commits/*.parquet\"").
+            r"|no files found that match the pattern",
             _I,
         ),
         (
@@ -1085,6 +1090,27 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|(?:parse|parser|parsing|decode|decoding|schema|format|serde|conversion|cast)"
             r"(?:error|exception)\b",
             0,
+        ),
+        (
+            # A key-value store's per-item limit (DynamoDB "Item size has exceeded the maximum
+            # allowed size", 400 KB; "Aggregated size of all range keys has exceeded the size
+            # limit of 1024 bytes"): the item written is too big, not the table's setup.
+            "item_size_limit",
+            4.5,
+            r"item size (?:has )?exceeded the maximum allowed size"
+            r"|size of all (?:range|hash|sort|partition) keys (?:has )?exceeded"
+            r"|(?:range|hash|sort|partition) key (?:size )?(?:has )?exceeded the size limit",
+            _I,
+        ),
+        (
+            # A write whose target is there already and is not overwritten (Azure Blob
+            # BlobAlreadyExists "The specified blob already exists", ADLS PathAlreadyExists,
+            # Hadoop FileAlreadyExistsException): a rerun or a second writer left the output.
+            "output_already_exists",
+            4.0,
+            r"the specified (?:blob|path|file) already exists|blobalreadyexists"
+            r"|pathalreadyexists|filealreadyexistsexception",
+            _I,
         ),
     ],
     "ExternalServiceError": [
@@ -1231,6 +1257,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "error_responses",
             2.0,
             r"too many \d{3} error responses",
+            _I,
+        ),
+        (
+            # An idempotent Kafka producer out of step with the broker (OutOfOrderSequenceException
+            # "Out of order sequence number for producer 29003", librdkafka "sequence
+            # desynchronization with broker"): batches were lost or reordered after a timeout or
+            # a leader change, and the broker refuses the next one.
+            "producer_sequence_desync",
+            4.0,
+            r"outofordersequence|out of order sequence number|out_of_order_sequence_number"
+            r"|sequence desynchronization with broker",
             _I,
         ),
     ],
@@ -1813,6 +1850,63 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "model_registration_failed",
             3.5,
             r"\bfailed_registration\b|model version creation failed",
+            _I,
+        ),
+        (
+            # A statement or object property the object's setup forbids (Snowflake "CREDENTIALS
+            # property is not allowed on stages that use a storage integration").
+            "property_not_allowed",
+            4.0,
+            r"\b(?:property|option|parameter) (?:is )?not allowed (?:on|with|for|within) "
+            r"(?:stages?|tables?|objects?|copy|columns?|this|an?|the)\b",
+            _I,
+        ),
+        (
+            # A bucket name the SDK rejects before any request (botocore ParamValidationError
+            # "Invalid bucket name \"${S3_BUCKET}\": Bucket name must match the regex"): often
+            # a variable that was never substituted.
+            "invalid_bucket_name",
+            4.0,
+            r"invalid bucket name|bucket name must match the regex",
+            _I,
+        ),
+        (
+            # A database client and server without a common login protocol (Oracle ORA-28040
+            # "No matching authentication protocol": an old client, or SQLNET.ALLOWED_LOGON_
+            # VERSION on the server), above the generic ORA code.
+            "auth_protocol_mismatch",
+            4.5,
+            r"\bora-28040\b|no matching authentication protocol"
+            r"|does not accept your client's authentication protocol",
+            _I,
+        ),
+        (
+            # MySQL Connector/J that cannot map the server's time zone name ("The server time
+            # zone value 'CEST' is unrecognized ... serverTimezone configuration property").
+            "server_time_zone",
+            4.0,
+            r"server time zone value [^\n]{0,40}is unrecognized",
+            _I,
+        ),
+        (
+            # A ReadWriteOnce volume still attached to another node (Kubernetes "Multi-Attach
+            # error for volume", "Volume is already exclusively attached to one node"), or a
+            # pod's claim with no volume to bind ("pod has unbound immediate
+            # PersistentVolumeClaims", above the scheduler's "0/3 nodes are available"): the
+            # storage setup, not the cluster's size.
+            "volume_attach",
+            4.5,
+            r"multi-attach error for volume|volume is already exclusively attached"
+            r"|volume is already used by pods?\b|unbound immediate persistentvolumeclaims",
+            _I,
+        ),
+        (
+            # A dbt project that does not load (two macros or resources of one name, usually
+            # from two packages; no dbt_project.yml where dbt looks; an old config-version).
+            "dbt_project_invalid",
+            4.0,
+            r"dbt found (?:two|\d+) (?:macros|resources|models|nodes|sources|seeds|tests)"
+            r" (?:named|with the name)|no dbt_project\.yml found|invalid config version: \d",
             _I,
         ),
         ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),

@@ -63,8 +63,12 @@ def aad_client_secret(m: re.Match[str], ctx: Context) -> Finding:
 def aad_other(m: re.Match[str], ctx: Context) -> Finding:
     code = clean_value(m.group(1))
     meaning = AADSTS_MEANINGS.get(code, "Microsoft Entra ID rejected the sign-in")
+    # What the sign-in named in its own sentence ("Tenant '2b06...' not found", "Application
+    # with identifier 'xyz' was not found in the directory").
+    subject = grab(ctx.text, rf"AADSTS{code}: [^'\n.]{{0,80}}'([^'\n]{{1,200}})'")
+    named = f" ({quoted(subject)})" if subject else ""
     return Finding(
-        f"Microsoft Entra ID sign-in failed with AADSTS{code}: {meaning}",
+        f"Microsoft Entra ID sign-in failed with AADSTS{code}: {meaning}{named}",
         (
             f"Look up AADSTS{code} in the Entra ID sign-in logs for the exact failing request.",
             "Check the tenant ID, client ID and credential configured in the linked service or "
@@ -74,6 +78,63 @@ def aad_other(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run after correcting the identity configuration.",
         ),
         0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "data_source_credentials",
+    "AuthenticationError ConfigurationError",
+    r"datasourcehasnocredential|data source credentials are not configured"
+    r"|without explicit connection credentials|invalidconnectioncredentials"
+    r"|the credentials provided for the [^\n]{1,100}? source are invalid",
+    example=(
+        '{"error":{"code":"DMTS_DatasourceHasNoCredentialError","pbi.error":{"code":'
+        '"DMTS_DatasourceHasNoCredentialError","details":[{"code":"Server","detail":{"type":1,'
+        '"value":"sql01.database.windows.net"}},{"code":"Database","detail":{"type":1,'
+        '"value":"sales"}}]}}}'
+    ),
+)
+def data_source_credentials(m: re.Match[str], ctx: Context) -> Finding:
+    """A Power BI / Fabric semantic model (or a gateway connection) whose data source has no
+    usable credentials: the refresh cannot sign in to its source."""
+    detail = r'"code": ?"{}", ?"detail": ?\{{[^}}]{{0,40}}"value": ?"([^"\n]{{1,200}})"'
+    server = grab(ctx.text, detail.format("Server"))
+    database = grab(ctx.text, detail.format("Database"))
+    kind = grab(
+        ctx.text,
+        r"credentials provided for the ([^\n]{1,100}?) source are invalid",
+        detail.format("Microsoft.Data.Mashup.CredentialError.DataSourceKind"),
+    )
+    where = ", ".join(
+        part
+        for part in (
+            f"server {quoted(server)}" if server else "",
+            f"database {quoted(database)}" if database else "",
+            f"source {quoted(kind)}" if kind else "",
+        )
+        if part
+    )
+    lowered = ctx.text.lower()
+    if "explicit connection credentials" in lowered:
+        what = (
+            "the semantic model uses a default data connection without explicit connection "
+            "credentials"
+        )
+    elif "invalidconnectioncredentials" in lowered or "are invalid" in lowered:
+        what = "the credentials stored for the model's data source connection are invalid"
+    else:
+        what = "the model's data source has no credentials configured"
+    return Finding(
+        f"the semantic model refresh could not sign in to its data source: {what}"
+        f"{f' ({where})' if where else ''}",
+        (
+            "Set or update the data source credentials in the semantic model's settings (or "
+            "bind it to a cloud or gateway connection that has them).",
+            "If a password or secret was rotated, update it in the connection or gateway.",
+            "Rerun the refresh after the credentials are in place.",
+        ),
+        0.7,
         transient=False,
     )
 

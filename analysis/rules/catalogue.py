@@ -28,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     # authentication
     authentication.aad_client_secret,
     authentication.aad_other,
+    authentication.data_source_credentials,
     authentication.db_login_failed,
     authentication.db_role_missing,
     authentication.token_expired,
@@ -85,6 +86,7 @@ RULES: tuple[Rule, ...] = (
     data_errors.search_term_too_large,
     data_errors.truncation,
     data_errors.row_too_wide,
+    data_errors.store_item_too_large,
     data_errors.spectrum_scan_error,
     data_errors.timestamp_out_of_range,
     data_errors.schema_mismatch,

@@ -185,7 +185,9 @@ def search_term_too_large(m: re.Match[str], ctx: Context) -> Finding:
 )
 def truncation(m: re.Match[str], ctx: Context) -> Finding:
     column = grab(ctx.text, r"column '([^']+)'", r'column "([^"]+)"')
-    table = grab(ctx.text, r"in table '([^']+)'")
+    table = grab(ctx.text, r"in table '([^']+)'") or grab(
+        ctx.text, r"\binsert into [`\"\[]?([\w.]+)", r"\bupdate [`\"\[]?([\w.]+)[`\"\]]? set\b"
+    )
     target = f"column {quoted(column)}" if column else "a target column"
     target += f" of {table}" if table else ""
     return Finding(
@@ -227,6 +229,46 @@ def row_too_wide(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "store_item_too_large",
+    "DataError ResourceExhaustion",
+    r"item size (?:has )?exceeded the maximum allowed size"
+    r"|size of all (range|hash|sort|partition) keys (?:has )?exceeded(?: the size limit of (\d+))?"
+    r"|(range|hash|sort|partition) key (?:size )?(?:has )?exceeded the size limit(?: of (\d+))?",
+    example=(
+        "botocore.exceptions.ClientError: An error occurred (ValidationException) when calling "
+        "the PutItem operation: Item size has exceeded the maximum allowed size"
+    ),
+)
+def store_item_too_large(m: re.Match[str], ctx: Context) -> Finding:
+    key = m.group(1) or m.group(3)
+    limit = clean_value(m.group(2) or m.group(4) or "")
+    operation = grab(ctx.text, r"when calling the (\w+) operation", r"DynamoDB: (\w+),")
+    by = f" ({operation})" if operation else ""
+    if key:
+        over = f" of {limit} bytes" if limit else ""
+        cause = (
+            f"an item was written{by} whose {key.lower()} key values are over the store's size "
+            f"limit{over} for {key.lower()} keys: the key is built from a value that is too long"
+        )
+        recs = (
+            f"Shorten the {key.lower()} key (hash or truncate the long part, move it to a "
+            "non-key attribute).",
+            "Find the items whose key values are longest in the source.",
+        )
+    else:
+        cause = (
+            f"an item was written{by} that is over the store's maximum item size (400 KB for "
+            "DynamoDB): one attribute or the whole item grew too large"
+        )
+        recs = (
+            "Move large attributes to object storage (S3) and keep a pointer, compress them, or "
+            "split the item.",
+            "Find which attribute grew (a list or document appended to on every run).",
+        )
+    return Finding(cause, (*recs, "Rerun the failed run after the fix."), 0.7, transient=False)
 
 
 @rule(

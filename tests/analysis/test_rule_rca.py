@@ -1199,3 +1199,49 @@ def test_round_nineteen_families_name_what_their_message_states() -> None:
     assert "document already exists" in documents.root_cause
     for rca in (spectrum, parent, child, wide, timestamp, offsets, documents):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_families_name_what_their_message_states() -> None:
+    """The key kind and limit of a DynamoDB item over its size limits, the table an over-long
+    value was inserted into, the tenant or application an Entra ID sign-in named, and the server
+    and database of a Power BI data source without usable credentials."""
+    range_key = _rca(
+        "api error ValidationException: One or more parameter values were invalid: Aggregated "
+        "size of all range keys has exceeded the size limit of 1024 bytes"
+    )
+    item = _rca(
+        "botocore.exceptions.ClientError: An error occurred (ValidationException) when calling "
+        "the PutItem operation: Item size has exceeded the maximum allowed size"
+    )
+    xcom = _rca(
+        'sqlalchemy.exc.DataError: (pymysql.err.DataError) (1406, "Data too long for column '
+        "'value' at row 1\")\n[SQL: INSERT INTO xcom (`key`, value, dag_id) VALUES (%s, %s, %s)]"
+    )
+    tenant = _rca(
+        'Error: {"error":"invalid_tenant","error_description":"AADSTS90002: Tenant '
+        "'8d2b0e1c-0000-4e6e-9c1a-3f4b5a6c7d8e' not found. Check to make sure you have the "
+        'correct tenant ID."}'
+    )
+    no_credential = _rca(
+        '{"error":{"code":"DMTS_DatasourceHasNoCredentialError","pbi.error":{"code":'
+        '"DMTS_DatasourceHasNoCredentialError","details":[{"code":"Server","detail":{"type":1,'
+        '"value":"sql01.database.windows.net"}},{"code":"Database","detail":{"type":1,'
+        '"value":"sales"}}]}}}'
+    )
+    default_connection = _rca(
+        "We cannot refresh this semantic model because this semantic model uses a default data "
+        "connection without explicit connection credentials."
+    )
+
+    assert range_key.rule == item.rule == "store_item_too_large"
+    assert "range key" in range_key.root_cause and "1024 bytes" in range_key.root_cause
+    assert "maximum item size" in item.root_cause and "(PutItem)" in item.root_cause
+    assert xcom.rule == "truncation" and "column 'value' of xcom" in xcom.root_cause
+    assert tenant.rule == "aad_other"
+    assert "'8d2b0e1c-0000-4e6e-9c1a-3f4b5a6c7d8e'" in tenant.root_cause
+    assert no_credential.rule == default_connection.rule == "data_source_credentials"
+    assert "server 'sql01.database.windows.net'" in no_credential.root_cause
+    assert "database 'sales'" in no_credential.root_cause
+    assert "without explicit connection credentials" in default_connection.root_cause
+    for rca in (range_key, item, xcom, tenant, no_credential, default_connection):
+        _assert_well_formed(rca)
