@@ -1342,14 +1342,26 @@ def test_only_a_failed_last_attempt_is_retried_in_admin(client, databricks):
     assert (third.status, third.decided_by, third.decided_via) == ("running", "boss", "admin")
 
 
-@pytest.mark.parametrize(
-    ("switched_off", "why"),
-    [
-        ({"enabled": False}, "its policy 'retry-policy' is disabled"),
-        ({"mode": "never"}, "its policy 'retry-policy' is set to never"),
-        (None, "its policy was deleted"),
-    ],
-)
+# How people switch a remediation's policy off since it was proposed, and what a refusal then
+# says ('{name}': the policy's).
+POLICY_SWITCHED_OFF = [
+    ({"enabled": False}, "its policy '{name}' is disabled"),
+    ({"mode": "never"}, "its policy '{name}' is set to never"),
+    (None, "its policy was deleted"),
+]
+
+
+def _switch_policy_off(switched_off: dict[str, Any] | None, why: str) -> str:
+    """Switch the one policy off as `switched_off` says (None: delete it); `why` for it."""
+    name = RemediationPolicy.objects.get().name
+    if switched_off is None:
+        RemediationPolicy.objects.all().delete()
+    else:
+        RemediationPolicy.objects.update(**switched_off)
+    return why.format(name=name)
+
+
+@pytest.mark.parametrize(("switched_off", "why"), POLICY_SWITCHED_OFF)
 def test_a_retry_under_a_policy_switched_off_since_is_refused_saying_why(
     client, settings, databricks, switched_off, why
 ):
@@ -1357,10 +1369,7 @@ def test_a_retry_under_a_policy_switched_off_since_is_refused_saying_why(
     deleted): people who fixed the token rerun nothing. The API answers 409 naming why, admin
     warns with it, and the dashboard offers no Retry."""
     ticket, refused = _repair_refused_for_our_token(settings, databricks)
-    if switched_off is None:
-        RemediationPolicy.objects.all().delete()
-    else:
-        RemediationPolicy.objects.update(name="retry-policy", **switched_off)
+    why = _switch_policy_off(switched_off, why)
 
     url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
     answer = jwt_client(make_user("responder")).post(url)
@@ -1448,14 +1457,7 @@ def _repair_awaiting_approval(databricks: FakeDatabricks) -> tuple[Ticket, Remed
     return ticket, pending
 
 
-@pytest.mark.parametrize(
-    ("switched_off", "why"),
-    [
-        ({"enabled": False}, "its policy 'approval-policy' is disabled"),
-        ({"mode": "never"}, "its policy 'approval-policy' is set to never"),
-        (None, "its policy was deleted"),
-    ],
-)
+@pytest.mark.parametrize(("switched_off", "why"), POLICY_SWITCHED_OFF)
 def test_an_approval_under_a_policy_switched_off_since_is_refused_saying_why(
     client, databricks, switched_off, why
 ):
@@ -1464,10 +1466,7 @@ def test_an_approval_under_a_policy_switched_off_since_is_refused_saying_why(
     naming why, admin warns with it, the dashboard says it; the remediation still awaits a
     decision (a decline is taken)."""
     ticket, pending = _repair_awaiting_approval(databricks)
-    if switched_off is None:
-        RemediationPolicy.objects.all().delete()
-    else:
-        RemediationPolicy.objects.update(**switched_off)
+    why = _switch_policy_off(switched_off, why)
     refusal = f"remediation {pending.pk} was not approved: {why}"
 
     answer = jwt_client(make_user("responder")).post(
@@ -1557,13 +1556,11 @@ def _repair_held_behind_an_incident(databricks: FakeDatabricks) -> tuple[Ticket,
 @pytest.mark.parametrize(
     ("switched_off", "why"),
     [
-        ({"enabled": False}, "its policy 'auto-policy' is disabled"),
-        ({"mode": "never"}, "its policy 'auto-policy' is set to never"),
-        (None, "its policy was deleted"),
+        *POLICY_SWITCHED_OFF,
         (
             {"dry_run": True},
             "dry run: would have run 'Repair the Databricks run's failed tasks' "
-            "(policy 'auto-policy'; released from its hold)",
+            "(policy '{name}'; released from its hold)",
         ),
     ],
 )
@@ -1574,10 +1571,7 @@ def test_a_held_remediation_whose_policy_was_switched_off_is_skipped_on_release(
     put in dry run) while it was held: the culprit's recovery releases it, and it is skipped
     saying why (in dry run: what it would have run), repairing nothing."""
     ticket, held = _repair_held_behind_an_incident(databricks)
-    if switched_off is None:
-        RemediationPolicy.objects.all().delete()
-    else:
-        RemediationPolicy.objects.update(**switched_off)
+    why = _switch_policy_off(switched_off, why)
 
     group = remediation.release_held([ticket.pk])
 
