@@ -56,17 +56,21 @@ def needs_processing(event: FailureEvent, result: EventOutcome) -> bool:
     """Whether the delivery leaves work for the background: NEEDS_PROCESSING, and a
     recurrence whose remediation proposal may be due: the final failure of an Airflow task
     counted on the ticket its earlier tries opened (those Airflow may have retried by itself
-    got no proposal), and a failure counted on a ticket whose latest remediation failed (a
-    newer run failing after the last attempt at an older one, a watch that timed out, is
-    proposed; `remediation.propose` decides, and makes none for a run whose attempts ended)."""
+    got no proposal), and a newer run's failure counted on a ticket whose latest remediation
+    failed (a newer run failing after the last attempt at an older one, a watch that timed
+    out, is proposed; `remediation.propose` decides). The run that remediation acted on,
+    reported again, is not: `propose` makes none for a run whose attempts ended, and a next
+    attempt at one with attempts left is scheduled after its backoff."""
     if result.outcome in NEEDS_PROCESSING:
         return True
     if result.outcome != Outcome.CORRELATED:
         return False
     if ends_retries(event):
         return True
-    return result.remediation_status == RemediationStatus.FAILED and not retried_by_airflow(
-        event.source, event.details.get("state")
+    return (
+        result.new_run
+        and result.remediation_status == RemediationStatus.FAILED
+        and not retried_by_airflow(event.source, event.details.get("state"))
     )
 
 

@@ -289,7 +289,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         *,
         log_link: str = "",
         retried: bool = False,
-    ) -> tuple[int, str | None, bool, bool, str]:
+    ) -> tuple[int, str | None, bool, bool, str, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
         it), which becomes the ticket's `latest_run` unless it is the run that already is (the
         same run reported again, e.g. by an Azure alert naming the workspace it queried: the
@@ -301,8 +301,9 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         until its final failure. Returns the new count, the ticket's incident,
         whether it had recovered at its source (it fails again: that recovery no longer
         holds), and whether it is resolved as this locked it (a resolve or a recovery that
-        committed after the caller read it open: this failure then regresses it), and its
-        `remediation_status` as this left it. `log_link`, the occurrence's own
+        committed after the caller read it open: this failure then regresses it), its
+        `remediation_status` as this left it, and whether `run_key` is another run than the
+        ticket's latest before it. `log_link`, the occurrence's own
         log (an Airflow try's), becomes the ticket's `links["log"]`: the log a ticket's analysis
         reads is its latest failure's."""
         table = self.model._meta.db_table
@@ -311,7 +312,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             cursor.execute(
                 # Waiting for a change that holds the row, FOR NO KEY UPDATE reads the row as
                 # that change committed it.
-                f"WITH before AS (SELECT id, resolved_at_source_at, status FROM {table}"
+                f"WITH before AS (SELECT id, resolved_at_source_at, status, latest_run, run_id"
+                f"  FROM {table}"
                 "  WHERE id = %s FOR NO KEY UPDATE)"
                 f" UPDATE {table} AS t SET occurrence_count = t.occurrence_count + 1,"
                 " last_seen = %s, updated_at = %s, resolved_at_source_at = NULL,"
@@ -333,7 +335,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 " FROM before WHERE t.id = before.id"
                 " RETURNING t.occurrence_count, t.incident_id,"
                 "  before.resolved_at_source_at IS NOT NULL, before.status = %s,"
-                "  t.remediation_status",
+                "  t.remediation_status,"
+                "  COALESCE(NULLIF(before.latest_run ->> 'run_key', ''), before.run_id) <> %s",
                 [
                     ticket_id,
                     at,
@@ -350,10 +353,13 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                     log_link,
                     log_link,
                     Status.RESOLVED,
+                    run_key,
                 ],
             )
-            count, incident_id, was_recovered, resolved, remediation_status = cursor.fetchone()
-            return count, incident_id, was_recovered, resolved, remediation_status
+            count, incident_id, was_recovered, resolved, remediation_status, new_run = (
+                cursor.fetchone()
+            )
+            return count, incident_id, was_recovered, resolved, remediation_status, new_run
 
     def nearest(
         self, vector: list[float], model: str, *, k: int, min_similarity: float

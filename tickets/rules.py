@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analysis.redaction import REDACTED, REDACTED_EMAIL
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import OwnershipRule, SlaPolicy, SuppressionRule, Ticket
@@ -178,9 +179,12 @@ OWNER_FIELDS = ("finops_team", "finops_owner", "finops_cost_center")
 
 
 def declared_owner(source: str, details: dict[str, Any]) -> str:
-    """The owner a failure names itself: an Airflow task's `owner` (kept in its details)."""
+    """The owner a failure names itself: an Airflow task's `owner` (kept in its details), unless
+    ingest redacted it (an email, a credential): the placeholder left names nobody."""
     owner = details.get("owner", "") if source == "airflow" else ""
-    return owner if isinstance(owner, str) else ""
+    if not isinstance(owner, str) or REDACTED in owner or REDACTED_EMAIL in owner:
+        return ""
+    return owner
 
 
 def reroute_unpaged(ticket: Ticket, actor: Actor) -> bool:

@@ -53,8 +53,10 @@ class EventOutcome:
     ticket_id: str | None = None
     suppressed_by: SuppressionRule | None = None
     # A recurrence's: the ticket's `remediation_status` as the failure was counted on it (a
-    # failed last attempt at an older run leaves a newer run's failure to be proposed).
+    # failed last attempt at an older run leaves a newer run's failure to be proposed), and
+    # whether the failure is of another run than the ticket's latest before it.
     remediation_status: str = ""
+    new_run: bool = False
 
 
 def _hash32(key: str) -> int:
@@ -63,10 +65,10 @@ def _hash32(key: str) -> int:
 
 def _record_recurrence(
     ticket_id: str, event: FailureEvent, how: str, now: datetime
-) -> tuple[int, bool, str]:
-    """The new occurrence count, whether the ticket is resolved and its remediation status
-    (read under its lock)."""
-    count, incident_id, was_recovered, resolved, remediation_status = (
+) -> tuple[int, bool, str, bool]:
+    """The new occurrence count, whether the ticket is resolved, its remediation status and
+    whether the failure is of a newer run (read under its lock)."""
+    count, incident_id, was_recovered, resolved, remediation_status, new_run = (
         Ticket.objects.record_recurrence(
             ticket_id,
             now,
@@ -91,7 +93,7 @@ def _record_recurrence(
     incidents.record_recurrence(
         ticket_id, now, incident_id, was_recovered=was_recovered, actor=actor
     )
-    return count, resolved, remediation_status
+    return count, resolved, remediation_status, new_run
 
 
 @dataclass(frozen=True)
@@ -310,7 +312,7 @@ def _record_failure(
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.
-        count, resolved, remediation_status = _record_recurrence(
+        count, resolved, remediation_status, new_run = _record_recurrence(
             target.ticket_id, event, target.how, now
         )
         # Its status as the recurrence locked it, not as `candidates_for` read it: a resolve
@@ -328,7 +330,10 @@ def _record_failure(
             )
             return EventOutcome(Outcome.REGRESSED, target.ticket_id)
         return EventOutcome(
-            Outcome.CORRELATED, target.ticket_id, remediation_status=remediation_status
+            Outcome.CORRELATED,
+            target.ticket_id,
+            remediation_status=remediation_status,
+            new_run=new_run,
         )
 
     if (
@@ -336,14 +341,17 @@ def _record_failure(
         and earlier.resolved_at is not None
         and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
     ):
-        count, resolved, remediation_status = _record_recurrence(
+        count, resolved, remediation_status, new_run = _record_recurrence(
             earlier.ticket_id, event, "regression", now
         )
         if not resolved:
             # Read resolved, reopened before this had its lock: regressing it again would
             # undo what people did since (an acknowledgement, its SLA clock).
             return EventOutcome(
-                Outcome.CORRELATED, earlier.ticket_id, remediation_status=remediation_status
+                Outcome.CORRELATED,
+                earlier.ticket_id,
+                remediation_status=remediation_status,
+                new_run=new_run,
             )
         incidents.regress(
             earlier.ticket_id,

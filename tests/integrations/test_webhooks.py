@@ -254,7 +254,14 @@ def test_ownership_rule_routes_the_ticket(webhook_client):
 
 @pytest.mark.parametrize(
     ("declared", "owner"),
-    [("data-eng", "data-eng"), ("airflow", "on-call"), ("", "on-call")],
+    [
+        ("data-eng", "data-eng"),
+        ("airflow", "on-call"),
+        ("", "on-call"),
+        # Redacted at ingest: the placeholder left names nobody.
+        ("alice@example.com", "on-call"),
+        ("token=abcd1234abcd1234abcd", "on-call"),
+    ],
 )
 def test_an_airflow_tasks_owner_owns_its_ticket_where_no_rule_names_one(
     webhook_client, settings, declared, owner

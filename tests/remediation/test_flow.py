@@ -82,6 +82,37 @@ def test_a_newer_run_failing_after_the_last_attempt_at_an_older_one_is_proposed(
     assert second.status == "running" and second.run_key == f"adf:{later['run_id']}"
 
 
+def test_the_same_run_reported_again_after_its_last_attempt_is_not_left_to_the_workers(
+    settings, webhook_client
+):
+    """Run 1's last attempt failed: another failure of run 1 (another of its activities, an
+    alert firing again) has nothing to propose (`propose` makes none for a run whose attempts
+    ended), so it is done at ingest: a storm of them puts nothing on the queue."""
+    settings.GEMINI_API_KEY = ""
+    make_policy(
+        action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], max_attempts=3
+    )
+    body = local_payload("adf_failure.json")
+    body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
+    body["error_message"] = "ErrorCode=2200 The request was throttled (429 Too Many Requests)"
+    answer = webhook_client("/webhooks/adf/", body).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
+    first = Remediation.objects.get(ticket_id=answer["ticket_id"])
+    remediation.finish(
+        first.pk,
+        succeeded=False,
+        detail="no result within 14400 s",
+        no_next_attempt=remediation.WATCH_TIMED_OUT,
+    )
+
+    for activity in ("CopyOrders", "CopyCustomers", "CopyInvoices"):
+        again = webhook_client("/webhooks/adf/", {**body, "activity": activity}).json()
+        assert (again["outcome"], again["ticket_id"]) == ("correlated", answer["ticket_id"])
+        delivery = WebhookDelivery.objects.get(tracking_id=again["tracking_id"])
+        assert delivery.status == "processed"
+    assert Remediation.objects.filter(ticket_id=answer["ticket_id"]).count() == 1
+
+
 def test_a_storms_members_are_held_and_the_recovered_one_is_not_rerun(settings, webhook_client):
     """Three pipelines fail on one culprit: the first is analysed, the others join its incident
     and share its analysis (and its confidence); all are held while the culprit fails. One
