@@ -628,6 +628,8 @@ def _decide_locked(
             return remediation, (
                 f"remediation {remediation_id} was not started: the ticket is resolved"
             )
+        if approved:
+            _lock_policy(remediation)
         refusal = policy_switched_off(remediation) if approved else ""
         if refusal:
             # Rolled back: it still awaits a decision (a decline, or the policy switched on).
@@ -802,6 +804,18 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
     if _needs_no_rerun(ticket):
         return "the ticket needs no rerun (resolved, recovered, or its run still retried)"
     return policy_switched_off(last) or cannot_run(last.action, ticket)
+
+
+def _lock_policy(remediation: Remediation) -> None:
+    """Read the remediation's policy locked, as it is committed now: people switching it off
+    meanwhile are waited for, not read as they were (`policy_switched_off` reads it next)."""
+    remediation.policy = (
+        RemediationPolicy.objects.select_for_update(no_key=True)
+        .filter(pk=remediation.policy_id)
+        .first()
+        if remediation.policy_id is not None
+        else None
+    )
 
 
 def policy_switched_off(remediation: Remediation) -> str:
@@ -1412,7 +1426,8 @@ def start_next_batch(group: str) -> int:
     """Start the next batch of a release group unless one of it is still running."""
     with transaction.atomic():
         batch = list(
-            Remediation.objects.select_for_update(skip_locked=True)
+            Remediation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("policy")  # `policy_switched_off` reads each
             .filter(release_group=group, status__in=ACTIVE_REMEDIATION)
             .order_by("created_at", "id")
         )

@@ -1457,6 +1457,35 @@ def _repair_awaiting_approval(databricks: FakeDatabricks) -> tuple[Ticket, Remed
     return ticket, pending
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_while_people_switch_the_policy_off_waits_and_is_refused(databricks):
+    """The policy is being disabled as the approval comes (not committed yet): the approval
+    waits for that change and is refused by it, not started on the policy as it was read."""
+    from django.db import connections
+
+    from tests.conftest import while_held
+
+    _, pending = _repair_awaiting_approval(databricks)
+
+    def approve() -> str:
+        try:
+            remediation.approve(pending.pk, Actor.system("test"), via="api")
+        except remediation.RemediationError as exc:
+            return str(exc)
+        finally:
+            connections.close_all()
+        return "approved"
+
+    answer, waited = while_held(lambda: RemediationPolicy.objects.update(enabled=False), approve)
+
+    assert waited
+    assert answer == (
+        f"remediation {pending.pk} was not approved: its policy 'approval-policy' is disabled"
+    )
+    assert Remediation.objects.get(pk=pending.pk).status == "awaiting_approval"
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+
 @pytest.mark.parametrize(("switched_off", "why"), POLICY_SWITCHED_OFF)
 def test_an_approval_under_a_policy_switched_off_since_is_refused_saying_why(
     client, databricks, switched_off, why
