@@ -709,6 +709,21 @@ def retryable(ticket: Ticket) -> Remediation | None:
     return last if last is not None and not _why_not_retried(last, ticket) else None
 
 
+def retry_refused(ticket: Ticket) -> tuple[Remediation, str] | None:
+    """The ticket's failed last attempt (`to_retry`) that people may not retry now, and why
+    (its policy switched off since, its action not configured, the ticket needs no rerun):
+    the page that showed its Retry button says why it is gone."""
+    last = to_retry(ticket)
+    if (
+        last is None
+        or last.status != RemediationStatus.FAILED
+        or not last.details.get(NO_NEXT_ATTEMPT)
+    ):
+        return None
+    refusal = _why_not_retried(last, ticket)
+    return (last, refusal) if refusal else None
+
+
 def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
     """People run again a remediation that was the last attempt at its run (`finish`'s
     `no_next_attempt`): they fixed the credentials the service refused, or made sure the

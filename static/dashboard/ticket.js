@@ -1,6 +1,7 @@
 /* Ticket detail: follows this ticket's changes live (status, SLA, occurrences, actions). A new
- * analysis ("analysed") and a reconnect make the page read its changing parts again from the
- * server (the RCA panel: the `data-live-part` elements), once for a burst of events. */
+ * analysis ("analysed"), a remediation's change and a reconnect make the page read its changing
+ * parts again from the server (the RCA and remediation panels: the `data-live-part` elements),
+ * once for a burst of events. */
 (function () {
   "use strict";
 
@@ -62,7 +63,8 @@
     updateButtons(t.status);
     live.tick();
     const analysed = msg.action === "analysed";
-    if (analysed) refresh(); // the RCA panel shows the new analysis
+    // The RCA panel shows the new analysis; the remediation panel drops decided buttons.
+    if (analysed || String(msg.action).startsWith("remediation")) refresh();
     banner(
       "Updated live: " +
         msg.words +

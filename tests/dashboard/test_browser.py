@@ -1724,3 +1724,36 @@ def test_a_responder_asks_for_a_fresh_rca_and_the_page_shows_it_when_it_arrives(
         if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
     ]
     assert violations == []
+
+
+def test_a_remediation_decided_in_another_tab_drops_its_approve_button_live(
+    asgi_server, browser, settings
+):
+    """Approved elsewhere (another responder, Slack, the API): the page that showed Approve /
+    Decline no longer offers them, without a reload."""
+    from integrations import remediation
+    from integrations.models import RemediationPolicy
+    from tests.remediation.conftest import configure_remediation_targets
+    from tests.remediation.conftest import make_ticket as failed_ticket
+
+    configure_remediation_targets(settings, "http://127.0.0.1:9")
+    RemediationPolicy.objects.all().delete()
+    RemediationPolicy.objects.create(
+        name="approve-live", order=1, action="playbook", mode="approval", signals=[]
+    )
+    make_user("rosa", "responder")
+    ticket = failed_ticket(pipeline="pl_remediated_live")
+    waiting = remediation.propose(ticket.pk)
+    assert waiting is not None and waiting.status == "awaiting_approval"
+    sign_in(browser, asgi_server, "rosa", f"/tickets/{ticket.pk}/")
+    assert browser.find_elements(By.CSS_SELECTOR, '#remediation button[value="approve"]')
+    mark_page(browser)
+
+    remediation.decline(waiting.pk, Actor.system("slack"), via="slack", note="not now")
+
+    wait(
+        browser,
+        lambda d: not d.find_elements(By.CSS_SELECTOR, '#remediation button[value="approve"]'),
+    )
+    assert "declined by slack via slack: not now" in browser.find_element(By.ID, "remediation").text
+    assert not_reloaded(browser)

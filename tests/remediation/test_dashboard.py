@@ -139,3 +139,101 @@ def test_a_responder_retries_a_remediation_refused_for_our_credentials(client):
     response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
     assert "Not done: the remediation shown is not the latest" in response.content.decode()
     assert Remediation.objects.filter(ticket=ticket).count() == 2
+
+
+def test_a_decline_on_the_page_keeps_its_note(client):
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert 'aria-label="Remediation note"' in page
+
+    click = {
+        "decision": "decline",
+        "remediation": waiting.pk,
+        "note": "a rerun now hits the freeze",
+    }
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    assert "Remediation declined." in response.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == "declined"
+    assert waiting.reason == "declined by responder-user via dashboard: a rerun now hits the freeze"
+
+
+def test_a_note_with_a_nul_is_refused_naming_it_and_nothing_is_decided(client):
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+
+    click = {"decision": "decline", "remediation": waiting.pk, "note": "freeze\x00"}
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    assert response.status_code == 200
+    assert "a note cannot hold a NUL character" in response.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == "awaiting_approval"
+
+
+def test_a_pending_remediation_whose_policy_was_disabled_offers_decline_only_and_says_why(client):
+    policy = make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+    assert 'value="approve"' in client.get(f"/tickets/{ticket.pk}/").content.decode()
+    policy.enabled = False
+    policy.save()
+
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert 'value="approve"' not in page and 'value="decline"' in page
+    assert (
+        f"Approval is refused: its policy &#x27;{policy.name}&#x27; is disabled. Decline it, or "
+        "have an admin switch the policy back on to approve it." in page
+    )
+    client.post(
+        f"/tickets/{ticket.pk}/remediation/", {"decision": "decline", "remediation": waiting.pk}
+    )
+    waiting.refresh_from_db()
+    assert waiting.status == "declined"
+
+
+def test_a_failed_last_attempt_whose_policy_was_disabled_says_why_it_has_no_retry(client):
+    policy = make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
+    ticket = make_ticket()
+    refused = proposed(ticket.pk)
+    remediation.finish(
+        refused.pk,
+        succeeded=False,
+        detail="the action failed: playbook: 401",
+        no_next_attempt=remediation.credentials_refused(401),
+    )
+    policy.enabled = False
+    policy.save()
+    client.force_login(_user("responder"))
+
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert 'value="retry"' not in page
+    assert f"Not offered for a retry: its policy &#x27;{policy.name}&#x27; is disabled." in page
+
+
+def test_a_retry_on_the_page_keeps_its_note(client):
+    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
+    ticket = make_ticket()
+    refused = proposed(ticket.pk)
+    remediation.finish(
+        refused.pk,
+        succeeded=False,
+        detail="the action failed: playbook: 401",
+        no_next_attempt=remediation.credentials_refused(401),
+    )
+    client.force_login(_user("responder"))
+
+    click = {"decision": "retry", "remediation": refused.pk, "note": "secret rotated"}
+    client.post(f"/tickets/{ticket.pk}/remediation/", click)
+
+    again = Remediation.objects.exclude(pk=refused.pk).get(ticket=ticket)
+    assert again.reason == "retried by responder-user via dashboard: secret rotated"

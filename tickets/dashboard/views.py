@@ -573,6 +573,8 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
                 Remediation.objects.filter(ticket=ticket).select_related("policy")[:10]
             ),
             retryable=remediation.retryable(ticket),
+            retry_refused=remediation.retry_refused(ticket),
+            approval_refused=_approval_refused(ticket),
             links=_links(ticket),
             confidence_pct=round(ticket.confidence * 100)
             if ticket.confidence is not None
@@ -815,7 +817,7 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
 @role_required(RESPONDER)
 def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResponse:
     """Approve or decline the ticket's pending remediation, or retry its failed last attempt
-    (audited with who and when)."""
+    (audited with who and when, and the note given with it)."""
     if not Ticket.objects.filter(pk=ticket_id).exists():
         raise Http404("No such ticket.")
     decision = request.POST.get("decision")
@@ -823,10 +825,13 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
     # The form names the remediation the page showed: one that expired or was decided since
     # (and another proposed in its place) is not decided by a click on the older page.
     shown = request.POST.get("remediation", "")
+    note = request.POST.get("note", "")[:1000]
     if decision not in ("approve", "decline", "retry"):
         messages.error(request, "Unknown decision.")
+    elif "\x00" in note:  # PostgreSQL text cannot hold it
+        messages.error(request, "Not done: a note cannot hold a NUL character.")
     elif decision == "retry":
-        _retry_shown(request, ticket_id, shown)
+        _retry_shown(request, ticket_id, shown, note)
     elif shown and (pending is None or shown != str(pending.pk)):
         earlier = Remediation.objects.filter(
             pk=int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 19 else 0,
@@ -840,9 +845,9 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
         actor = Actor.for_user(request.user, via="dashboard")
         try:
             if decision == "approve":
-                decided = remediation.approve(pending.pk, actor, via="dashboard")
+                decided = remediation.approve(pending.pk, actor, via="dashboard", note=note)
             else:
-                decided = remediation.decline(pending.pk, actor, via="dashboard")
+                decided = remediation.decline(pending.pk, actor, via="dashboard", note=note)
         except remediation.RemediationError as exc:
             messages.error(request, f"Not done: {exc}.")
         else:
@@ -853,7 +858,13 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
     return redirect("dashboard-ticket", ticket_id=ticket_id)
 
 
-def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str) -> None:
+def _approval_refused(ticket: Ticket) -> str:
+    """Why approving the ticket's pending remediation is refused now ('' when it is not)."""
+    pending = remediation.awaiting_for(ticket.pk)
+    return remediation.policy_switched_off(pending) if pending is not None else ""
+
+
+def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str, note: str) -> None:
     """Retry the remediation the page showed, while it is still the one to retry (`to_retry`)."""
     last = remediation.to_retry(Ticket.objects.defer("embedding").get(pk=ticket_id))
     if last is None or shown != str(last.pk):
@@ -863,7 +874,7 @@ def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str) 
         return
     actor = Actor.for_user(request.user, via="dashboard")
     try:
-        again = remediation.retry(last.pk, actor, via="dashboard")
+        again = remediation.retry(last.pk, actor, via="dashboard", note=note)
     except remediation.RemediationError as exc:
         messages.error(request, f"Not done: {exc}.")
     else:
