@@ -738,6 +738,25 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             ),
             _I,
         ),
+        (
+            # An SSH/SFTP server that accepted none of the client's methods (ssh2 "All configured
+            # authentication methods failed", paramiko's "Authentication (password) failed."):
+            # the key or password is wrong, not the network.
+            "ssh_auth_failed",
+            4.5,
+            r"all configured authentication methods failed"
+            r"|authentication \((?:password|publickey|keyboard-interactive)\) failed",
+            _I,
+        ),
+        (
+            # A permission the caller could not hand on (Databricks "Unable to grant read/list
+            # permission to Databricks service principal to KeyVault"): the caller's own rights
+            # on the resource are short, above a missing-key wording in the same message.
+            "grant_refused",
+            4.5,
+            r"(?:unable|failed|not able) to grant [\w/ ,-]{0,40}(?:permissions?|access|roles?)\b",
+            _I,
+        ),
         ("identity_wording", 1.0, r"service principal|managed identity|credential", _I),
         # Invalid authorization specification, insufficient privilege.
         ("sqlstate_auth", 2.5, _sqlstate("28", "42501"), _I),
@@ -1112,6 +1131,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|pathalreadyexists|filealreadyexistsexception",
             _I,
         ),
+        (
+            # An ODBC driver refusing a parameter longer than its column or buffer (SQLSTATE
+            # 22001 "String data, right truncation: length 512 buffer 510", pyodbc with
+            # fast_executemany): the value, above the driver's ProgrammingError class name.
+            "string_right_truncation",
+            5.0,
+            r"string data,? right truncation",
+            _I,
+        ),
     ],
     "ExternalServiceError": [
         ("no_storage_nodes", 4.0, any_of(*signals.NO_STORAGE_NODES), _I),
@@ -1268,6 +1296,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"outofordersequence|out of order sequence number|out_of_order_sequence_number"
             r"|sequence desynchronization with broker",
+            _I,
+        ),
+        (
+            # A Databricks driver that could not start a notebook's REPL
+            # (ReplStartFailureException, "Failure starting repl"): the cluster's driver, not the
+            # notebook's code.
+            "repl_start_failure",
+            4.0,
+            r"replstartfailure|failure starting repl|repl (?:did not|failed to|could not) start"
+            r"|(?:failed|unable) to start (?:the )?repl\b",
             _I,
         ),
     ],
@@ -1909,6 +1947,26 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r" (?:named|with the name)|no dbt_project\.yml found|invalid config version: \d",
             _I,
         ),
+        (
+            # A storage URL that names no resource the service knows (Azure Storage InvalidUri
+            # "The requested URI does not represent any resource on the server"): the account,
+            # container or path in the URL is wrong.
+            "uri_names_no_resource",
+            4.0,
+            r"requested uri does not represent any resource|errorcode: ?invaliduri\b"
+            r"|<code>invaliduri</code>",
+            _I,
+        ),
+        (
+            # A Kubernetes object the API server rejected on validation (Pod "x" is invalid:
+            # spec.containers[0].image: Required value; FieldValueRequired, FieldValueInvalid):
+            # the pod spec the operator built lacks or mistypes a field.
+            "k8s_spec_invalid",
+            4.0,
+            r"\bis invalid: (?:spec|metadata)\.[\w.\[\]-]{1,120}: (?:required value|invalid value"
+            r"|unsupported value|forbidden)|fieldvaluerequired|fieldvalueinvalid",
+            _I,
+        ),
         ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
@@ -2063,6 +2121,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # TypeError texts, for logs that print the message without the class name.
             r"|unsupported operand type|can only concatenate|must be (?:str|int|real number)"
             r", not|not supported between instances of|object of type .{0,40} has no len",
+            _I,
+        ),
+        (
+            # A BigQuery job id submitted twice ("409 POST .../jobs: Already Exists: Job
+            # project:EU.airflow_1599413716"): the caller builds job ids that repeat (a fixed id,
+            # a timestamp shared by parallel tasks).
+            "job_id_reused",
+            4.0,
+            r"already exists: job\b|duplicate job id",
             _I,
         ),
         ("crash", 2.0, r"sigsegv|segmentation fault|core dumped", _I),

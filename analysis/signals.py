@@ -140,6 +140,9 @@ DEADLOCK: tuple[str, ...] = (
     r"deadlock",
     r"could not serialize access",
     r"serialization failure",
+    # Redshift 1023 "Serializable isolation violation on table - 100167, transactions forming
+    # the cycle are: ...": two transactions wrote the same table at once.
+    r"serializable isolation violation",
 )
 
 # A client-side connection pool with no connection free to hand out (HikariCP, DBCP, a pool

@@ -177,7 +177,8 @@ def search_term_too_large(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "truncation",
     "DataError DatabaseError",
-    r"would be truncated|value too long for type|data too long for column|invalid column length",
+    r"would be truncated|value too long for type|data too long for column|invalid column length"
+    r"|string data,? right truncation",
     example=(
         "String or binary data would be truncated in table 'dw.dbo.DimCustomer', "
         "column 'PostalCode'. Truncated value: '12345-'."
@@ -190,6 +191,25 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
     )
     target = f"column {quoted(column)}" if column else "a target column"
     target += f" of {table}" if table else ""
+    # An ODBC driver's SQLSTATE 22001 ("String data, right truncation: length 512 buffer
+    # 510"): the parameter buffer was sized below the value, by the column or by the driver
+    # from earlier rows (pyodbc fast_executemany).
+    sizes = re.search(r"right truncation: length (\d+) buffer (\d+)", ctx.text, re.IGNORECASE)
+    if sizes and not column:
+        length, buffer = sizes.groups()
+        return Finding(
+            f"a parameter value of {length} bytes was bound to a {buffer}-byte buffer (SQLSTATE "
+            "22001, string data right truncation): the value is longer than its column, or the "
+            "driver sized the buffer from earlier rows (pyodbc fast_executemany)",
+            (
+                "Compare the longest values in the batch with the target columns' widths.",
+                "With pyodbc fast_executemany, declare the parameter sizes (cursor.setinputsizes) "
+                "or turn fast_executemany off for this load.",
+                "Rerun the failed run after the fix.",
+            ),
+            0.7,
+            transient=False,
+        )
     return Finding(
         f"a value longer than {target} allows was loaded",
         (

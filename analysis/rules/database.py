@@ -45,11 +45,45 @@ def replica_conflict(m: re.Match[str], ctx: Context) -> Finding:
     ),
 )
 def deadlock(m: re.Match[str], ctx: Context) -> Finding:
-    code = grab(ctx.text, r"sqlerrornumber=(\d+)", r"ERROR (\d{4})", r"(40P01|40001)")
+    code = grab(
+        ctx.text,
+        r"sqlerrornumber=(\d+)",
+        r"(?:ERROR|invalid operation):? (\d{4})\b",
+        r"(40P01|40001)",
+        r"'M': '(\d{4})'",
+    )
     code_text = f" (error {code})" if code else ""
+    if "serializ" in m.group(0).lower():
+        # A serialization failure (PostgreSQL "could not serialize access due to concurrent
+        # update", Redshift 1023 "Serializable isolation violation on table - 100167"): no lock
+        # was waited on; a concurrent transaction changed what this one read.
+        table = grab(
+            ctx.text,
+            r"\bupdate [`\"\[]?([\w.]+)[`\"\]]?\s+set\b",
+            r"\binsert into [`\"\[]?([\w.]+)",
+            r"\bdelete from [`\"\[]?([\w.]+)",
+        )
+        table_id = grab(ctx.text, r"isolation violation on table - (\d+)")
+        what = (
+            f"table {quoted(table)}"
+            if table
+            else f"the table with id {table_id}"
+            if table_id
+            else "the rows"
+        )
+        concurrent = grab(ctx.text, r"due to concurrent (update|delete)")
+        by = f" (a concurrent {concurrent})" if concurrent else ""
+        cause = (
+            f"the transaction was rolled back on a serialization conflict{code_text}: another "
+            f"transaction changed {what} this one read or wrote{by}"
+        )
+    else:
+        cause = (
+            f"the transaction was chosen as a deadlock victim{code_text}: another session held "
+            "locks this write needed"
+        )
     return Finding(
-        f"the transaction was chosen as a deadlock victim{code_text}: another session held "
-        "locks this write needed",
+        cause,
         (
             "Rerun the failed run: a deadlock victim can be retried safely if the step is "
             "idempotent.",

@@ -453,6 +453,18 @@ THREAD_SETS = [
     # unrecognized server time zone, Kubernetes' Multi-Attach error, dbt's two macros of one
     # name and missing dbt_project.yml, and DuckDB's "No files found that match the pattern".
     ("thread_errors_20.jsonl", 40, 0),
+    # Round 21 (collected from public threads again, weighted to everyday pipeline failures:
+    # Spark unresolved columns, Delta, Databricks REPLs, secret scopes and cluster specs, Azure
+    # Storage containers and URIs, SQL Server ODBC links and truncation, SQLAlchemy pools,
+    # PostgreSQL and Redshift serialization, Airflow connections, SFTP logins, Snowflake
+    # warehouses, BigQuery jobs, Kubernetes pod specs, Unity Catalog grants): 30/40 when
+    # collected. Its misses were Databricks' ReplStartFailureException, Azure Storage's InvalidUri
+    # "The requested URI does not represent any resource", "Unable to grant read/list permission
+    # ... to KeyVault" (read as a missing key), BigQuery's "409 Already Exists: Job", a pod "is
+    # invalid: spec.containers[0].image: Required value", ssh2's "All configured authentication
+    # methods failed", Redshift's "Serializable isolation violation on table" and pyodbc's
+    # "String data, right truncation" (read as database faults or Unknown).
+    ("thread_errors_21.jsonl", 40, 0),
 ]
 
 
@@ -1404,6 +1416,77 @@ def test_round_20_families(expected: str, message: str) -> None:
     ],
 )
 def test_round_20_patterns_read_pathological_text_in_linear_time(text: str) -> None:
+    started = time.process_time()
+    error_type, _ = explain_without_llm(text)
+    assert error_type in ERROR_CLASSES
+    assert time.process_time() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    ("expected", "message"),
+    [
+        # Further wordings of the families round 21's thread messages exposed.
+        (
+            "ExternalServiceError",
+            "Failure starting repl. Try detaching and re-attaching the notebook.",
+        ),
+        (
+            "ConfigurationError",
+            "Status: 400 (The requested URI does not represent any resource on the server.)\n"
+            "ErrorCode: InvalidUri",
+        ),
+        (
+            "AuthenticationError",
+            "Failed to grant access to the managed identity on storage account 'lake01'",
+        ),
+        (
+            "CodeError",
+            "google.api_core.exceptions.Conflict: 409 Already Exists: Job my-proj:US.load_orders",
+        ),
+        (
+            "ConfigurationError",
+            'Job.batch "etl-load" is invalid: spec.template.spec.containers[0].name: Invalid '
+            'value: "Load_Orders"',
+        ),
+        (
+            "AuthenticationError",
+            "paramiko.transport: Authentication (publickey) failed.",
+        ),
+        (
+            "DatabaseError",
+            "psycopg2.errors.InternalError_: 1023 DETAIL: Serializable isolation violation on "
+            "table - 4123, transactions forming the cycle are: 88, 91 (pid:1203)",
+        ),
+        (
+            "DataError",
+            "pyodbc.ProgrammingError: ('String data, right truncation: length 8000 buffer 4000', "
+            "'HY000')",
+        ),
+        # A driver class name alone, or a refused connection, still reads as what it was.
+        ("NetworkError", "ssh: connect to host sftp.example.com port 22: Connection refused"),
+        (
+            "DataError",
+            "String or binary data would be truncated in table 'dbo.Orders', column 'Note'.",
+        ),
+    ],
+)
+def test_round_21_families(expected: str, message: str) -> None:
+    assert classify_error(message).error_type == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "unable to grant " + "a" * 20_000,
+        "is invalid: spec." + "a." * 10_000,
+        "authentication (" * 5_000,
+        "string data " * 5_000,
+        "requested uri " * 5_000,
+        "failure starting " * 5_000,
+    ],
+    ids=["grant", "k8s-spec", "ssh-auth", "truncation", "uri", "repl"],
+)
+def test_round_21_patterns_read_pathological_text_in_linear_time(text: str) -> None:
     started = time.process_time()
     error_type, _ = explain_without_llm(text)
     assert error_type in ERROR_CLASSES

@@ -1245,3 +1245,34 @@ def test_round_twenty_families_name_what_their_message_states() -> None:
     assert "without explicit connection credentials" in default_connection.root_cause
     for rca in (range_key, item, xcom, tenant, no_credential, default_connection):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_one_families_name_what_their_message_states() -> None:
+    """A serialization conflict is told apart from a deadlock (with the table or table id it
+    names), and an ODBC driver's right truncation names the value's length and the buffer's."""
+    postgres = _rca(
+        "ERROR:  could not serialize access due to concurrent update\nSTATEMENT:  UPDATE "
+        '"orders" SET "status"=$1 WHERE id = $2'
+    )
+    redshift = _rca(
+        "Invalid operation: 1023 \nDetails: Serializable isolation violation on table - 100167, "
+        "transactions forming the cycle are: 55705701, 55705754 (pid:16606);"
+    )
+    deadlock = _rca(
+        "Transaction (Process ID 57) was deadlocked on lock resources with another process and "
+        "has been chosen as the deadlock victim. Rerun the transaction."
+    )
+    odbc = _rca(
+        "pyodbc.ProgrammingError: ('String data, right truncation: length 512 buffer 510', 'HY000')"
+    )
+
+    assert postgres.rule == redshift.rule == deadlock.rule == "deadlock"
+    assert "serialization conflict" in postgres.root_cause
+    assert "table 'orders'" in postgres.root_cause and "concurrent update" in postgres.root_cause
+    assert "table with id 100167" in redshift.root_cause and "(error 1023)" in redshift.root_cause
+    assert "deadlock victim" in deadlock.root_cause
+    assert "serialization" not in deadlock.root_cause
+    assert odbc.rule == "truncation"
+    assert "512 bytes" in odbc.root_cause and "510-byte buffer" in odbc.root_cause
+    for rca in (postgres, redshift, deadlock, odbc):
+        _assert_well_formed(rca)
