@@ -148,6 +148,7 @@ def test_a_decline_on_the_page_keeps_its_note(client):
     client.force_login(_user("responder"))
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert 'aria-label="Remediation note"' in page
+    assert "<dt>Remediation</dt><dd>Awaiting approval</dd>" in page  # not its code
 
     click = {
         "decision": "decline",

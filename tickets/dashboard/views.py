@@ -38,7 +38,12 @@ from analysis.services import rca_request_under_way
 from analysis.similar import similar_tickets
 from analysis.tasks import request_fresh_rca
 from integrations import remediation, targets
-from integrations.models import OutboundDelivery, Remediation, WebhookDelivery
+from integrations.models import (
+    OutboundDelivery,
+    Remediation,
+    RemediationStatus,
+    WebhookDelivery,
+)
 from integrations.targets.jira import jira_url
 from tickets import incidents, lifecycle
 from tickets.dashboard.charts import build_charts, build_incident_charts
@@ -574,6 +579,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             ),
             retryable=remediation.retryable(ticket),
             retry_refused=remediation.retry_refused(ticket),
+            remediation_label=_remediation_label(ticket.remediation_status),
             approval_refused=_approval_refused(ticket),
             links=_links(ticket),
             confidence_pct=round(ticket.confidence * 100)
@@ -856,6 +862,13 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
             else:
                 messages.success(request, f"Remediation {decision}d.")
     return redirect("dashboard-ticket", ticket_id=ticket_id)
+
+
+def _remediation_label(status: str) -> str:
+    """The ticket's `remediation_status` in words ("Awaiting approval"; the marker
+    `resolved_at_source` as "Resolved at source")."""
+    labels = dict(RemediationStatus.choices)
+    return str(labels.get(status, status.replace("_", " ").capitalize()))
 
 
 def _approval_refused(ticket: Ticket) -> str:
