@@ -1191,6 +1191,16 @@ def test_adf_rerun_of_a_run_an_azure_alert_reported_again_still_knows_the_run(ar
 # --- when no next attempt follows ----------------------------------------------------------------
 
 
+def _retry_in_admin(client: Any, pk: int) -> list[str]:
+    """The messages of admin's Retry action on remediation `pk` (`client` signed in)."""
+    answer = client.post(
+        "/admin/integrations/remediation/",
+        {"action": "retry", "_selected_action": [pk]},
+        follow=True,
+    )
+    return [str(m) for m in answer.context["messages"]]
+
+
 def _no_next_attempt_after(ticket: Ticket) -> None:
     """The failed attempt's backoff is over, and neither a proposal nor beat's sweep makes
     another: one remediation of the ticket, failed."""
@@ -1314,15 +1324,7 @@ def test_only_a_failed_last_attempt_is_retried_in_admin(client, databricks):
     first = proposed(ticket.pk)
     remediation.finish(first.pk, succeeded=False, detail="the repair failed")
 
-    def retry_in_admin(pk: int) -> list[str]:
-        answer = client.post(
-            "/admin/integrations/remediation/",
-            {"action": "retry", "_selected_action": [pk]},
-            follow=True,
-        )
-        return [str(m) for m in answer.context["messages"]]
-
-    said = retry_in_admin(first.pk)
+    said = _retry_in_admin(client, first.pk)
     assert any("only a failed last attempt" in m for m in said), said
     assert Remediation.objects.filter(ticket=ticket).count() == 1
 
@@ -1337,7 +1339,7 @@ def test_only_a_failed_last_attempt_is_retried_in_admin(client, databricks):
         no_next_attempt=remediation.WATCH_TIMED_OUT,
     )
     assert remediation.propose(ticket.pk) is None
-    assert retry_in_admin(second.pk) == ["1 remediation(s) retried."]
+    assert _retry_in_admin(client, second.pk) == ["1 remediation(s) retried."]
     third = Remediation.objects.get(ticket=ticket, attempt_number=3)
     assert (third.status, third.decided_by, third.decided_via) == ("running", "boss", "admin")
 
@@ -1890,18 +1892,10 @@ def test_admin_retries_no_newer_runs_attempt_onto_a_run_whose_attempts_ended(cli
         {"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
     )
 
-    def retry_in_admin(pk: int) -> list[str]:
-        answer = client.post(
-            "/admin/integrations/remediation/",
-            {"action": "retry", "_selected_action": [pk]},
-            follow=True,
-        )
-        return [str(m) for m in answer.context["messages"]]
-
-    said = retry_in_admin(newer.pk)
+    said = _retry_in_admin(client, newer.pk)
     assert any(f"remediation {first.pk} was the last attempt" in m for m in said), said
     assert Remediation.objects.filter(ticket=ticket).count() == 2
-    assert retry_in_admin(first.pk) == ["1 remediation(s) retried."]
+    assert _retry_in_admin(client, first.pk) == ["1 remediation(s) retried."]
     again = Remediation.objects.get(ticket=ticket, attempt_number=3)
     assert (again.details["retry_of"], again.run_key) == (first.pk, "databricks:1:7001")
 

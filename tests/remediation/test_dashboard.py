@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from integrations import remediation
-from integrations.models import Remediation
+from integrations.models import Remediation, RemediationPolicy
 from tests.remediation.conftest import make_policy, make_ticket, proposed
 from tickets.models import Ticket
 
@@ -111,10 +111,10 @@ def test_a_remediation_field_that_is_no_number_decides_nothing(client):
     assert waiting.status == "awaiting_approval"
 
 
-def test_a_responder_retries_a_remediation_refused_for_our_credentials(client):
-    """The failed last attempt offers Retry to a responder (not to a viewer); the retry runs
-    the action again, and a click on the page showing the older attempt does nothing."""
-    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
+def _playbook_refused_for_our_credentials() -> tuple[RemediationPolicy, Ticket, Remediation]:
+    """An automatic playbook run whose target refused our credentials (401): the last
+    attempt, which people may retry."""
+    policy = make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
     ticket = make_ticket()
     refused = proposed(ticket.pk)
     remediation.finish(
@@ -123,6 +123,13 @@ def test_a_responder_retries_a_remediation_refused_for_our_credentials(client):
         detail="the action failed: playbook: 401",
         no_next_attempt=remediation.credentials_refused(401),
     )
+    return policy, ticket, refused
+
+
+def test_a_responder_retries_a_remediation_refused_for_our_credentials(client):
+    """The failed last attempt offers Retry to a responder (not to a viewer); the retry runs
+    the action again, and a click on the page showing the older attempt does nothing."""
+    _, ticket, refused = _playbook_refused_for_our_credentials()
     client.force_login(_user("viewer"))
     page = client.get(f"/tickets/{ticket.pk}/")
     assert page.status_code == 200 and 'value="retry"' not in page.content.decode()
@@ -202,15 +209,7 @@ def test_a_pending_remediation_whose_policy_was_disabled_offers_decline_only_and
 
 
 def test_a_failed_last_attempt_whose_policy_was_disabled_says_why_it_has_no_retry(client):
-    policy = make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
-    ticket = make_ticket()
-    refused = proposed(ticket.pk)
-    remediation.finish(
-        refused.pk,
-        succeeded=False,
-        detail="the action failed: playbook: 401",
-        no_next_attempt=remediation.credentials_refused(401),
-    )
+    policy, ticket, _ = _playbook_refused_for_our_credentials()
     policy.enabled = False
     policy.save()
     client.force_login(_user("responder"))
@@ -222,15 +221,7 @@ def test_a_failed_last_attempt_whose_policy_was_disabled_says_why_it_has_no_retr
 
 
 def test_a_retry_on_the_page_keeps_its_note(client):
-    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
-    ticket = make_ticket()
-    refused = proposed(ticket.pk)
-    remediation.finish(
-        refused.pk,
-        succeeded=False,
-        detail="the action failed: playbook: 401",
-        no_next_attempt=remediation.credentials_refused(401),
-    )
+    _, ticket, refused = _playbook_refused_for_our_credentials()
     client.force_login(_user("responder"))
 
     click = {"decision": "retry", "remediation": refused.pk, "note": "secret rotated"}

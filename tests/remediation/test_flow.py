@@ -47,13 +47,11 @@ def test_an_analysed_failure_is_proposed_and_the_sources_success_closes_it(
     assert Ticket.objects.get(pk=found.ticket_id).remediation_status == "succeeded"
 
 
-def test_a_newer_run_failing_after_the_last_attempt_at_an_older_one_is_proposed(
-    settings, webhook_client
-):
-    """Run 1's rerun was the last attempt at that run (its watch timed out: it may still be
-    running). The pipeline's next run fails the same way, counted on the open ticket: its
-    delivery is processed in the background like a new ticket's, and that run is proposed
-    at once."""
+def _last_attempt_timed_out(
+    settings: Any, webhook_client: Any
+) -> tuple[dict[str, Any], dict[str, Any], Remediation]:
+    """A throttled ADF run's failure (its body, the webhook's answer) whose automatic rerun was
+    the last attempt at that run (its watch timed out: it may still be running)."""
     settings.GEMINI_API_KEY = ""
     make_policy(
         action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], max_attempts=3
@@ -70,6 +68,17 @@ def test_a_newer_run_failing_after_the_last_attempt_at_an_older_one_is_proposed(
         detail="no result within 14400 s",
         no_next_attempt=remediation.WATCH_TIMED_OUT,
     )
+    return body, answer, first
+
+
+def test_a_newer_run_failing_after_the_last_attempt_at_an_older_one_is_proposed(
+    settings, webhook_client
+):
+    """Run 1's rerun was the last attempt at that run (its watch timed out: it may still be
+    running). The pipeline's next run fails the same way, counted on the open ticket: its
+    delivery is processed in the background like a new ticket's, and that run is proposed
+    at once."""
+    body, answer, first = _last_attempt_timed_out(settings, webhook_client)
 
     later = {**body, "run_id": f"run-{uuid.uuid4().hex[:8]}"}
     again = webhook_client("/webhooks/adf/", later).json()
@@ -88,22 +97,7 @@ def test_the_same_run_reported_again_after_its_last_attempt_is_not_left_to_the_w
     """Run 1's last attempt failed: another failure of run 1 (another of its activities, an
     alert firing again) has nothing to propose (`propose` makes none for a run whose attempts
     ended), so it is done at ingest: a storm of them puts nothing on the queue."""
-    settings.GEMINI_API_KEY = ""
-    make_policy(
-        action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], max_attempts=3
-    )
-    body = local_payload("adf_failure.json")
-    body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
-    body["error_message"] = "ErrorCode=2200 The request was throttled (429 Too Many Requests)"
-    answer = webhook_client("/webhooks/adf/", body).json()
-    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
-    first = Remediation.objects.get(ticket_id=answer["ticket_id"])
-    remediation.finish(
-        first.pk,
-        succeeded=False,
-        detail="no result within 14400 s",
-        no_next_attempt=remediation.WATCH_TIMED_OUT,
-    )
+    body, answer, _ = _last_attempt_timed_out(settings, webhook_client)
 
     for activity in ("CopyOrders", "CopyCustomers", "CopyInvoices"):
         again = webhook_client("/webhooks/adf/", {**body, "activity": activity}).json()
