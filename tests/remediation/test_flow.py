@@ -52,16 +52,7 @@ def _last_attempt_timed_out(
 ) -> tuple[dict[str, Any], dict[str, Any], Remediation]:
     """A throttled ADF run's failure (its body, the webhook's answer) whose automatic rerun was
     the last attempt at that run (its watch timed out: it may still be running)."""
-    settings.GEMINI_API_KEY = ""
-    make_policy(
-        action="playbook", mode="auto", auto_min_confidence=0.0, signals=["throttl"], max_attempts=3
-    )
-    body = local_payload("adf_failure.json")
-    body["run_id"] = f"run-{uuid.uuid4().hex[:8]}"
-    body["error_message"] = "ErrorCode=2200 The request was throttled (429 Too Many Requests)"
-    answer = webhook_client("/webhooks/adf/", body).json()
-    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
-    first = Remediation.objects.get(ticket_id=answer["ticket_id"])
+    body, answer, first = throttled_failure_rerunning(settings, webhook_client, max_attempts=3)
     remediation.finish(
         first.pk,
         succeeded=False,
