@@ -1743,6 +1743,26 @@ def test_a_watch_that_timed_out_is_the_tickets_last_attempt(databricks, settings
     assert len(databricks.requests_to("/jobs/runs/repair")) == 1
 
 
+def _reported_again(ticket: Ticket, run_id: int) -> None:
+    """Run `run_id` of the ticket's job reported failing, counted on the open ticket as
+    processing counts a recurrence."""
+    Ticket.objects.record_recurrence(
+        ticket.pk,
+        timezone.now(),
+        f"databricks:1:{run_id}",
+        {"workspace_id": "1", "job_id": 11223344, "run_id": run_id},
+    )
+
+
+def _retry_via_the_api_reruns(ticket: Ticket, found: Remediation) -> None:
+    """A responder's retry through the API is a third attempt, at `found`'s run 7001."""
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+    answer = jwt_client(make_user("responder")).post(url, {"note": "it ended"}, format="json")
+    assert answer.status_code == 200, answer.content
+    again = Remediation.objects.get(ticket=ticket, attempt_number=3)
+    assert (again.details["retry_of"], again.run_key) == (found.pk, "databricks:1:7001")
+
+
 def _newer_databricks_run_fails(fake: FakeDatabricks, ticket: Ticket, run_id: int) -> None:
     """Another run of the ticket's job fails the same way: counted on the open ticket, its
     latest run, as processing counts a recurrence."""
@@ -1752,12 +1772,7 @@ def _newer_databricks_run_fails(fake: FakeDatabricks, ticket: Ticket, run_id: in
             tasks=[task("transform", run_id + 2, "FAILED", "Could not reach driver of cluster")],
         )
     )
-    Ticket.objects.record_recurrence(
-        ticket.pk,
-        timezone.now(),
-        f"databricks:1:{run_id}",
-        {"workspace_id": "1", "job_id": 11223344, "run_id": run_id},
-    )
+    _reported_again(ticket, run_id)
 
 
 @pytest.mark.parametrize("newer_fails", ["after", "while_watched"])
@@ -1804,22 +1819,13 @@ def test_a_run_whose_watch_timed_out_gets_no_next_attempt_when_reported_again_af
     newer.refresh_from_db()
     assert newer.status == "failed"
 
-    Ticket.objects.record_recurrence(
-        ticket.pk,
-        timezone.now(),
-        "databricks:1:7001",
-        {"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
-    )
+    _reported_again(ticket, 7001)
 
     assert remediation.propose(ticket.pk) is None
     repaired = [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")]
     assert repaired == [7001, 7101]
 
-    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
-    answer = jwt_client(make_user("responder")).post(url, {"note": "it ended"}, format="json")
-    assert answer.status_code == 200, answer.content
-    again = Remediation.objects.get(ticket=ticket, attempt_number=3)
-    assert (again.details["retry_of"], again.run_key) == (found.pk, "databricks:1:7001")
+    _retry_via_the_api_reruns(ticket, found)
 
 
 def test_a_run_whose_watch_timed_out_gets_no_next_attempt_after_a_newer_runs_repair_succeeded(
@@ -1836,12 +1842,7 @@ def test_a_run_whose_watch_timed_out_gets_no_next_attempt_after_a_newer_runs_rep
     _newer_databricks_run_fails(databricks, ticket, 7101)
     newer = proposed(ticket.pk)
     run_pending(ticket.pk, rounds=1)  # 7101's repair starts; its watch is pending
-    Ticket.objects.record_recurrence(
-        ticket.pk,
-        timezone.now(),
-        "databricks:1:7001",
-        {"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
-    )
+    _reported_again(ticket, 7001)
     databricks.finish_repair(7101, "SUCCESS")
     run_pending(ticket.pk)
     newer.refresh_from_db()
@@ -1851,11 +1852,7 @@ def test_a_run_whose_watch_timed_out_gets_no_next_attempt_after_a_newer_runs_rep
     run_pending(ticket.pk)
     repaired = [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")]
     assert repaired == [7001, 7101]
-    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
-    answer = jwt_client(make_user("responder")).post(url, {"note": "it ended"}, format="json")
-    assert answer.status_code == 200, answer.content
-    again = Remediation.objects.get(ticket=ticket, attempt_number=3)
-    assert (again.details["retry_of"], again.run_key) == (found.pk, "databricks:1:7001")
+    _retry_via_the_api_reruns(ticket, found)
 
 
 def test_admin_retries_no_newer_runs_attempt_onto_a_run_whose_attempts_ended(client, databricks):
@@ -1885,12 +1882,7 @@ def test_admin_retries_no_newer_runs_attempt_onto_a_run_whose_attempts_ended(cli
     _newer_databricks_run_fails(databricks, ticket, 7101)
     newer = proposed(ticket.pk)
     watch_times_out(newer.pk)
-    Ticket.objects.record_recurrence(
-        ticket.pk,
-        timezone.now(),
-        "databricks:1:7001",
-        {"workspace_id": "1", "job_id": 11223344, "run_id": 7001},
-    )
+    _reported_again(ticket, 7001)
 
     said = _retry_in_admin(client, newer.pk)
     assert any(f"remediation {first.pk} was the last attempt" in m for m in said), said
