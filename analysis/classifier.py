@@ -629,6 +629,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"open slots in (?:the )?pool\b|\bpool slots\b|all pools are full",
             _I,
         ),
+        (
+            # Azure SQL's cap on concurrent requests or sessions (10928 "Resource ID : 1. The
+            # request limit for the database is 180 and has been reached", 10936 for an elastic
+            # pool): the service tier's worker limit, not a broken database.
+            "request_limit_reached",
+            4.5,
+            r"\bthe (?:request|session|worker) limit for the (?:database|elastic pool|server)"
+            r" is \d+ and has been reached",
+            _I,
+        ),
         # Insufficient resources (disk full, out of memory, too many connections).
         ("sqlstate_resources", 2.5, _sqlstate("53"), _I),
     ],
@@ -790,6 +800,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|duplicate key|uniqueviolation|foreignkeyviolation|unique constraint"
             r"|foreign key constraint|integrityerror|check constraint"
             r"|multiple source rows matched|multiple_source_row_matching"
+            # SQL Server 8672: "The MERGE statement attempted to UPDATE or DELETE the same row
+            # more than once. This happens when a target row matches more than one source row."
+            r"|merge statement attempted to (?:update or delete|update|delete) the same row"
+            r"|target row matches more than one source row"
             # Snowflake's nondeterministic MERGE or UPDATE (100090 "Duplicate row detected
             # during DML action"): several source rows for one target row.
             r"|duplicate row detected during dml action"
@@ -1129,6 +1143,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.0,
             r"the specified (?:blob|path|file) already exists|blobalreadyexists"
             r"|pathalreadyexists|filealreadyexistsexception",
+            _I,
+        ),
+        (
+            # A JVM parse of a field's text (NumberFormatException or Scala's toBoolean's
+            # IllegalArgumentException 'For input string: ""', Spark's CSV cast): the value in
+            # the data, above the generic exception class it is thrown as.
+            "unparsable_input_string",
+            4.0,
+            r'for input string: "[^"\n]{0,200}"',
             _I,
         ),
         (
@@ -1588,6 +1611,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|could not find profile|profile .{0,60}(?:not found|does not exist)"
             r"|integration runtime '?[\w-]+'? .{0,80}"
             r"(?:does not exist|not found|could not be found)"
+            # ADF deploying a linked service whose connectVia runtime it cannot look up
+            # ("Input is malformed. Reason: Could not get integration runtime details for IR-x").
+            r"|could not (?:get|find|load|resolve) (?:the )?integration runtime(?: details)? for\b"
             r"|(?:dataset|pipeline|trigger|data ?flow|workflow|logic app) '[^']{1,80}' .{0,60}"
             r"(?:does not exist|not found|could not be found)"
             # SSIS 0xC001000E: a connection manager the package names is not in the package.
@@ -1967,6 +1993,49 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|unsupported value|forbidden)|fieldvaluerequired|fieldvalueinvalid",
             _I,
         ),
+        (
+            # A resource created under a name that is taken (Databricks "SQL warehouse with name
+            # `x` already exists", a cluster, job, pool or secret scope; ADF "A pipeline named
+            # 'x' already exists"): a leftover of an earlier run or a deployment's clash.
+            "name_taken",
+            4.0,
+            r"\b(?:warehouse|endpoint|cluster|instance pool|pool|job|secret scope|scope|repo"
+            r"|workspace|catalog|volume|linked service|dataset|pipeline|trigger|data ?flow"
+            r"|integration runtime|storage account|container|bucket)s? (?:with (?:the )?"
+            r"name|named|name) ?[`'\"]?[^`'\"\n]{1,120}?[`'\"]? already exists",
+            _I,
+        ),
+        (
+            # A Delta table read at a path or version that has none (delta-rs "Not a Delta
+            # table: No snapshot or version 0 found", "Invalid table version: 3", DuckDB's
+            # delta kernel "MissingVersionError ... No table version found"): the path is
+            # wrong or the table was never written there.
+            "no_delta_table",
+            4.5,
+            r"not a delta table: no snapshot|no snapshot or version \d+ found"
+            r"|\bmissingversionerror\b|no table version found|invalid table version: ?\d+",
+            _I,
+        ),
+        (
+            # Databricks' REST error for a path, job, scope or object the call names that is not
+            # there (RESOURCE_DOES_NOT_EXIST "No file or directory exists on path dbfs:/x"), and
+            # Azure Storage's "The specified resource does not exist." (a container, share or
+            # account the client was pointed at).
+            "named_resource_missing",
+            3.5,
+            r"\bresource_does_not_exist\b|no file or directory exists on path"
+            r"|the specified resource does not exist",
+            _I,
+        ),
+        (
+            # SQLite's JDBC driver opening a database file in a directory that is not there
+            # ("path to '/databricks-datasets/x.db': '/databricks-datasets' does not exist"):
+            # the configured path (on Databricks, without its /dbfs prefix), not the database.
+            "database_file_dir_missing",
+            4.0,
+            r"\bpath to '[^'\n]{1,300}': '[^'\n]{1,300}' does not exist",
+            _I,
+        ),
         ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
@@ -2121,6 +2190,28 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # TypeError texts, for logs that print the message without the class name.
             r"|unsupported operand type|can only concatenate|must be (?:str|int|real number)"
             r", not|not supported between instances of|object of type .{0,40} has no len",
+            _I,
+        ),
+        (
+            # A value the code hands to a JSON encoder that has no JSON form (Airflow pushing a
+            # return value to XCom: "Could not serialize the XCom value into JSON", "Object of
+            # type ValidationOperatorResult is not JSON serializable"): the task returns or
+            # passes an object, not a str, number, list or dict.
+            "not_json_serializable",
+            4.5,
+            r"\bis not json serializable|could not serialize the xcom value"
+            r"|object of type '?[\w.]{1,120}'? is not (?:json )?serializable",
+            _I,
+        ),
+        (
+            # A request body the pipeline builds that is not valid JSON (ADF Web/Webhook
+            # activity "Body has invalid JSON", "The request body is not valid JSON"): the
+            # activity's body expression, not the data it moves.
+            "request_body_invalid_json",
+            4.0,
+            r"\b(?:request )?body (?:has|is|contains) (?:an? )?(?:invalid|malformed) json"
+            r"|\b(?:request )?body is not (?:a )?valid json"
+            r"|invalid json (?:in|for) (?:the )?(?:request |http )?body",
             _I,
         ),
         (

@@ -287,6 +287,11 @@ DISK_FULL: tuple[str, ...] = (
     r"unable to (?:extend (?:table|index|lob segment|lob index|table partition|index partition)"
     r"|create initial extent for segment)\b[^\n]{0,120}? in tablespace\b",
     r"transaction log for database .{0,80} is full",
+    # SQL Server 1101/1105: the data files of a filegroup are at their maximum size or their
+    # disk is full ("Could not allocate space for object 'dbo.T'.'PK_T' in database 'D'
+    # because the 'PRIMARY' filegroup is full").
+    r"filegroup is full",
+    r"insufficient disk space in filegroup",
     r"could not extend file",
     # EDQUOT: the user's or volume's disk quota, not a cloud subscription's.
     r"disk quota exceeded",

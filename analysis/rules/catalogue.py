@@ -78,9 +78,11 @@ RULES: tuple[Rule, ...] = (
     resource_exhaustion.over_capacity_request,
     resource_exhaustion.array_capacity,
     resource_exhaustion.count_limit,
+    resource_exhaustion.request_limit,
     resource_exhaustion.quota,
     # data_errors
     data_errors.not_null_violation,
+    data_errors.merge_multiple_matches,
     data_errors.duplicate_key,
     data_errors.foreign_key_violation,
     data_errors.search_term_too_large,
@@ -150,6 +152,8 @@ RULES: tuple[Rule, ...] = (
     configuration.invalid_url,
     configuration.endpoint_validation,
     configuration.mlflow_resource_missing,
+    configuration.resource_name_taken,
+    configuration.delta_table_missing,
     # code_errors
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,

@@ -118,7 +118,8 @@ def dbt_unresolved_ref(m: re.Match[str], ctx: Context) -> Finding:
     "not_serializable",
     "CodeError",
     r"picklingerror|could not serialize object|can't pickle|cannot pickle"
-    r"|task not serializable|notserializableexception",
+    r"|task not serializable|notserializableexception"
+    r"|is not json serializable|could not serialize the xcom value",
     example=(
         "org.apache.spark.SparkException: Task not serializable\nCaused by: "
         "java.io.NotSerializableException: com.example.etl.DbClient"
@@ -132,6 +133,25 @@ def not_serializable(m: re.Match[str], ctx: Context) -> Finding:
         r"(?:can't|cannot) pickle <?([^>:\n]{1,60})",
     )
     spark_context = re.search(r"reference sparkcontext|spark-5063", ctx.text, re.IGNORECASE)
+    json_type = grab(ctx.text, r"object of type '?([\w.]{1,120})'? is not json serializable")
+    if json_type or re.search(r"not json serializable|serialize the xcom", ctx.text, re.I):
+        # A JSON encoder handed an object (Airflow pushing a task's return value to XCom,
+        # json.dumps in the task): only str, numbers, lists, dicts, bools and None have a form.
+        what = f"an object of type {quoted(json_type)}" if json_type else "an object"
+        xcom = "xcom" in ctx.text.lower()
+        return Finding(
+            f"the code hands {what} to a JSON encoder"
+            + (" (the task's return value, pushed to XCom)" if xcom else "")
+            + ", which has no JSON form",
+            (
+                "Return or pass plain data instead (a dict, list, str or number built from "
+                "the object's fields), or convert it with a default= or to_dict().",
+                "If the value is not needed downstream, stop returning it (do_xcom_push=False).",
+                "Deploy the fix and rerun.",
+            ),
+            0.7,
+            transient=False,
+        )
     if spark_context:
         cause = (
             "the code references SparkContext (or the SparkSession / a DataFrame) inside a "

@@ -369,7 +369,9 @@ def widget_missing(m: re.Match[str], ctx: Context) -> Finding:
     "ConfigurationError",
     r"integration runtime '([\w-]+)' .{0,80}(?:does not exist|not found|could not be found)"
     r"|linked ?service '?([\w-]+)'? .{0,40}(?:not found|does not exist)|linkedservicenotfound"
-    r"|could not load resource '([\w-]+)'",
+    r"|could not load resource '([\w-]+)'"
+    r"|could not (?:get|find|load|resolve) (?:the )?integration runtime(?: details)? for"
+    r" '?([\w-]+)",
     example=(
         "The integration runtime 'IR-OnPrem' referenced by the linked service "
         "'LS_OnPremSql' does not exist."
@@ -377,13 +379,14 @@ def widget_missing(m: re.Match[str], ctx: Context) -> Finding:
 )
 def linked_service(m: re.Match[str], ctx: Context) -> Finding:
     name = clean_value(next((g for g in m.groups() if g), ""))
-    if m.group(1):
+    if m.group(1) or m.group(4):
         ir = f"integration runtime {quoted(name)}"
         factory = grab(ctx.text, r"under data factory '([^']+)'")
         where = f"data factory {quoted(factory)}" if factory else "the factory"
+        lookup = "ADF could not look up the linked service's " if m.group(4) else ""
         return Finding(
-            f"{ir} does not exist in {where} (deleted, renamed, not published, or not shared "
-            "with this factory)",
+            f"{lookup}{ir}{': it' if lookup else ''} does not exist in {where} (deleted, "
+            "renamed, not published, or not shared with this factory)",
             (
                 f"Create or publish {ir} in {where}, or fix the name in the linked service's "
                 "connectVia reference.",
@@ -1145,6 +1148,71 @@ def endpoint_validation(m: re.Match[str], ctx: Context) -> Finding:
             "Create the subscription again once the endpoint answers.",
         ),
         0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "resource_name_taken",
+    "ConfigurationError",
+    r"\b(sql warehouse|warehouse|endpoint|cluster|instance pool|pool|job|secret scope|scope|repo"
+    r"|workspace|catalog|volume|linked service|dataset|pipeline|trigger|data ?flow"
+    r"|integration runtime|storage account|container|bucket)s? (?:with (?:the )?name|named|name)"
+    r" ?[`'\"]?([^`'\"\n]{1,120}?)[`'\"]? already exists",
+    example=(
+        "Error: cannot create sql endpoint: failed creating warehouse: SQL warehouse with name "
+        "`analytics-default-sql` already exists"
+    ),
+)
+def resource_name_taken(m: re.Match[str], ctx: Context) -> Finding:
+    kind, name = m.group(1).lower(), clean_value(m.group(2))
+    return Finding(
+        f"a {kind} named {quoted(name)} already exists, so creating another one under that name "
+        "was refused (left over from an earlier or half-finished run, or created outside this "
+        "deployment)",
+        (
+            f"Look up the existing {kind} {quoted(name)}: if it is the one this deployment "
+            "manages, import or adopt it (e.g. terraform import) instead of creating it again.",
+            f"If it is a leftover, delete it; if it belongs to someone else, give this {kind} "
+            "another name.",
+            "Rerun the deployment or pipeline once the name is free or adopted.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "delta_table_missing",
+    "ConfigurationError DataError",
+    r"not a delta table: no snapshot|no snapshot or version \d+ found|\bmissingversionerror\b"
+    r"|no table version found|invalid table version: ?(\d+)",
+    example=(
+        "PyDeltaTableError: Not a Delta table: No snapshot or version 0 found, perhaps "
+        "/data/lake/orders is an empty dir?"
+    ),
+)
+def delta_table_missing(m: re.Match[str], ctx: Context) -> Finding:
+    path = grab(
+        ctx.text,
+        r"perhaps (\S+) is an empty dir",
+        r"(?:read from|open) delta table:? '([^'\n]+)'",
+        r"delta table at '([^'\n]+)'",
+    )
+    version = m.group(1) or grab(ctx.text, r"no snapshot or version (\d+) found")
+    where = f"at {quoted(path)}" if path else "at the path or name it was given"
+    asked = f" (version {version} was asked for)" if version else ""
+    return Finding(
+        f"no Delta table was found {where}{asked}: the directory has no _delta_log commits, "
+        "so the path is wrong (container, prefix, mount) or the table was never written there",
+        (
+            "List the path and check that it holds a _delta_log directory with commit files.",
+            "Check the path parameters the run resolved (storage account, container, prefix, "
+            "date) against where the writer creates the table.",
+            "If the table is created by an earlier step, check that step ran; ask for an "
+            "existing version when reading with time travel, then rerun.",
+        ),
+        0.65,
         transient=False,
     )
 

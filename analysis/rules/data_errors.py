@@ -99,6 +99,43 @@ def duplicate_key(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "merge_multiple_matches",
+    "DataError DatabaseError",
+    r"multiple source rows matched|multiple_source_row_matching"
+    r"|merge statement attempted to (?:update or delete|update|delete) the same row"
+    r"|target row matches more than one source row|duplicate row detected during dml action",
+    example=(
+        "The MERGE statement attempted to UPDATE or DELETE the same row more than once. This "
+        "happens when a target row matches more than one source row. [SQLSTATE 42000] "
+        "(Error 8672)."
+    ),
+)
+def merge_multiple_matches(m: re.Match[str], ctx: Context) -> Finding:
+    target = grab(
+        ctx.text,
+        r"\bmerge into ([`\"\[]?[\w.]+)",
+        r"target row in the delta table ([`\w.]+)",
+    )
+    code = grab(ctx.text, r"\(error (8672)\)", r"\b(100090)\b")
+    target = target.strip('`["')
+    where = f"target {quoted(target)}" if target else "the target"
+    return Finding(
+        f"a MERGE found several source rows for one row of {where}"
+        + (f" (error {code})" if code else "")
+        + ": the source has duplicates on the merge key, or the ON condition matches on too "
+        "few columns, so which row should win is ambiguous",
+        (
+            "Find the duplicated keys in the source (GROUP BY the merge key HAVING COUNT(*) > 1).",
+            "Deduplicate the source before the MERGE (keep the latest row per key), or add the "
+            "missing columns to the ON condition.",
+            "Rerun the failed run after the fix.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "foreign_key_violation",
     "DataError DatabaseError",
     r"integrity constraint \(([^)\n]{1,128})\) violated|parent key not found|child record found"
@@ -362,6 +399,10 @@ def timestamp_out_of_range(m: re.Match[str], ctx: Context) -> Finding:
         r"column cannot be converted",
         r"recordreaderfillbuffer|filling record reader buffer",
         r"unable to infer schema for (\w+)",
+        # BigQuery loads and schema updates: "Provided Schema does not match Table p:d.t. Field
+        # x has changed type from STRING to INTEGER", "Invalid schema update. Field x ...".
+        r"provided schema does not match table",
+        r"invalid schema update",
     ),
     example=(
         "AnalysisException: A schema mismatch detected when writing to the Delta "
@@ -440,6 +481,25 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
             + " declares a column with another type than the table, and the types cannot be "
             "coerced"
         )
+    field = grab(
+        ctx.text,
+        r"field (\w+) (?:has changed type|is missing in new schema|has changed mode)",
+    )
+    if field and not column:
+        # BigQuery names the table and the field that differs between the rows' schema and it.
+        table = grab(ctx.text, r"does not match table ([\w.:-]+?)\.? field")
+        change = grab(
+            ctx.text,
+            r"has changed (type from \w+ to \w+)",
+            r"has changed (mode from \w+ to \w+)",
+            r"(is missing in new schema)",
+        )
+        cause = (
+            "the schema the rows were written with does not match "
+            + (f"table {quoted(table)}" if table else "the target table")
+            + f": field {quoted(field)}"
+            + (f" {change}" if change else " differs")
+        )
     if column:
         cause += f": column {quoted(column)}"
         if found and expected:
@@ -509,7 +569,10 @@ def parquet_dictionary_type(m: re.Match[str], ctx: Context) -> Finding:
     # OLE DB/ODBC (SQL Server Native Client): a value the target type cannot take.
     r"|invalid character value for cast specification"
     # Athena and Trino: "INVALID_CAST_ARGUMENT: Cannot cast 'ae' to BIGINT".
-    r"|cannot cast '[^'\n]{0,200}' to \w",
+    r"|cannot cast '[^'\n]{0,200}' to \w"
+    # A JVM parse of a field's text (NumberFormatException, toBoolean's IllegalArgumentException)
+    # and SQL Server 8114 "Error converting data type varchar to numeric".
+    r'|for input string: "|error converting data type \w+ to \w',
     example="ValueError: time data '2024-13-45' does not match format '%Y-%m-%d'",
 )
 def bad_value(m: re.Match[str], ctx: Context) -> Finding:
@@ -533,6 +596,7 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         r"invalid literal for (\w+)\(\)",
         r"implicit conversion from data type [\w()]+ to ([\w()]+)",
         r"trying to convert numpy type (\w+)",
+        r"error converting data type \w+ to (\w+)",
     )
     source_type = grab(
         ctx.text,
@@ -542,6 +606,7 @@ def bad_value(m: re.Match[str], ctx: Context) -> Finding:
         r"Found: (\w+)",
         r"implicit conversion from data type ([\w()]+)",
         r"trying to convert numpy type \w+ but got (\w+)",
+        r"error converting data type (\w+) to",
     )
     column = grab(ctx.text, r"column(?: name)? '([^']+)'", r"column ([\w]+):")
     conversion = grab(ctx.text, r"converting to (a date or time|[\w ]{1,30}?) failed")

@@ -10,7 +10,7 @@ import re
 
 from analysis import signals
 from analysis.rules.base import Context, Finding, rule
-from analysis.rules.extract import clean_value, grab, platform_of
+from analysis.rules.extract import clean_value, grab, platform_of, quoted
 from analysis.signals import any_of
 
 # Executor exit codes that say it ran out of memory: 137 (SIGKILL, from the OOM killer or a
@@ -302,6 +302,31 @@ def disk_full(m: re.Match[str], ctx: Context) -> Finding:
         else ""
     )
     full = "the disk or storage the task writes to is full"
+    filegroup = grab(
+        ctx.text, r"because the '([^'\n]+)' filegroup is full", r"space in filegroup '([^'\n]+)'"
+    )
+    if filegroup or re.search(r"filegroup is full|space in filegroup", ctx.text, re.I):
+        # SQL Server 1101/1105: the filegroup's data files are at their maximum size (or
+        # autogrowth is off, or their disk is full), so the named object could not grow.
+        obj = grab(ctx.text, r"allocate space for object '([^']+)'")
+        database = grab(ctx.text, r"in database '([^']+)'", r"for database '([^']+)'")
+        group = f"the {quoted(filegroup)} filegroup" if filegroup else "a filegroup"
+        cause = f"{group} of database {quoted(database)}" if database else group
+        cause += " is full: its data files reached their maximum size or their disk is full"
+        if obj:
+            cause += f", so object {quoted(obj)} could not get more space"
+        return Finding(
+            cause,
+            (
+                "Check the filegroup's files (sys.database_files): their size, max_size and "
+                "autogrowth, and the free space on their disk.",
+                "Add a file to the filegroup, enable or raise autogrowth, or free space (drop or "
+                "archive unneeded data); on Azure SQL, raise the database's max size.",
+                "Rerun the failed run once there is room.",
+            ),
+            0.75,
+            transient=False,
+        )
     if re.search(r"disk quota exceeded", ctx.text, re.I):
         full = "the disk quota of the user or volume the task writes to is used up"
     elif tablespace and not path:
@@ -553,6 +578,35 @@ def count_limit(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.6,
         transient=None,
+    )
+
+
+@rule(
+    "request_limit",
+    "ResourceExhaustion DatabaseError",
+    r"\bthe (request|session|worker) limit for the (database|elastic pool|server) is (\d+) and"
+    r" has been reached",
+    example=(
+        "Resource ID : 1. The request limit for the database is 180 and has been reached. See "
+        "'http://go.microsoft.com/fwlink/?LinkId=267637' for assistance."
+    ),
+)
+def request_limit(m: re.Match[str], ctx: Context) -> Finding:
+    kind, target, limit = m.group(1).lower(), m.group(2).lower(), m.group(3)
+    code = grab(ctx.text, r"error number:? ?(\d{5})\b", r"\b(1092[89]|1093[36])\b")
+    code_text = f" (error {code})" if code else ""
+    return Finding(
+        f"the {target}'s limit of {limit} concurrent {kind}s was reached{code_text}: its "
+        "service tier allows no more at once, so the new one was refused",
+        (
+            f"See what held the {kind}s at that time (sys.dm_exec_requests, long or blocked "
+            "queries, other pipelines on the same database).",
+            "Lower the pipeline's parallelism (copy parallelism, ForEach batch count, pool size) "
+            "or spread the load over time.",
+            f"Or move the {target} to a service tier with a higher limit, then rerun.",
+        ),
+        0.7,
+        transient=True,
     )
 
 

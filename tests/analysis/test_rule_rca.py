@@ -1276,3 +1276,56 @@ def test_round_twenty_one_families_name_what_their_message_states() -> None:
     assert "512 bytes" in odbc.root_cause and "510-byte buffer" in odbc.root_cause
     for rca in (postgres, redshift, deadlock, odbc):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_two_families_name_what_their_message_states() -> None:
+    """A full SQL Server filegroup names its database and object, an Azure SQL request limit its
+    number, a taken name the resource and name, a missing Delta table its path, a MERGE with
+    several matches its error, a BigQuery schema mismatch the table and field, a value JSON
+    cannot encode its type, and an integration runtime ADF cannot look up its name."""
+    filegroup = _rca(
+        "System.Data.SqlClient.SqlException: Could not allocate space for object "
+        "'dbo.Orders'.'PK_Orders' in database 'Sales' because the 'PRIMARY' filegroup is full."
+    )
+    request_limit = _rca(
+        "Resource ID : 1. The request limit for the database is 90 and has been reached. See "
+        "'http://go.microsoft.com/fwlink/?LinkId=267637' for assistance."
+    )
+    name_taken = _rca(
+        "Error: cannot create cluster: Cluster with name `nightly-etl` already exists"
+    )
+    delta = _rca(
+        "deltalake.exceptions.TableNotFoundError: No snapshot or version 0 found, perhaps "
+        "abfss://lake@acct.dfs.core.windows.net/silver/orders is an empty dir?"
+    )
+    merge = _rca(
+        "The MERGE statement attempted to UPDATE or DELETE the same row more than once. This "
+        "happens when a target row matches more than one source row. (Error 8672)"
+    )
+    bigquery = _rca(
+        "google.api_core.exceptions.BadRequest: 400 Provided Schema does not match Table "
+        "proj:sales.orders. Field amount has changed type from STRING to NUMERIC"
+    )
+    json_type = _rca("TypeError: Object of type Timestamp is not JSON serializable")
+    runtime = _rca(
+        "Input is malformed. Reason: Could not get integration runtime details for SHIR-Prod"
+    )
+
+    assert filegroup.rule == "disk_full"
+    assert "'PRIMARY' filegroup of database 'Sales'" in filegroup.root_cause
+    assert "object 'dbo.Orders'" in filegroup.root_cause
+    assert request_limit.rule == "request_limit"
+    assert "limit of 90 concurrent requests" in request_limit.root_cause
+    assert name_taken.rule == "resource_name_taken"
+    assert "cluster named 'nightly-etl' already exists" in name_taken.root_cause
+    assert delta.rule == "delta_table_missing"
+    assert "abfss://lake@acct.dfs.core.windows.net/silver/orders" in delta.root_cause
+    assert merge.rule == "merge_multiple_matches" and "(error 8672)" in merge.root_cause
+    assert bigquery.rule == "schema_mismatch"
+    assert "table 'proj:sales.orders'" in bigquery.root_cause
+    assert "field 'amount' type from STRING to NUMERIC" in bigquery.root_cause
+    assert json_type.rule == "not_serializable" and "'Timestamp'" in json_type.root_cause
+    assert runtime.rule == "linked_service"
+    assert "look up the linked service's integration runtime 'SHIR-Prod'" in runtime.root_cause
+    for rca in (filegroup, request_limit, name_taken, delta, merge, bigquery, json_type, runtime):
+        _assert_well_formed(rca)
