@@ -13,8 +13,10 @@ A remediation's status (mirrored on `Ticket.remediation_status`) moves
 proposed -> awaiting_approval -> running -> succeeded / failed, or ends declined, expired or
 skipped (with the reason). One about to start (automatic, or just approved) that a hold check
 holds goes to held instead of running, and from held to running once released (or to skipped,
-when its run recovered, its ticket closed or its policy was switched off meanwhile:
-`policy_switched_off`; under a policy switched to dry run, skipped as what it would have run).
+when its run recovered, its ticket closed, or its policy was switched off or set to another
+action meanwhile; under a policy switched to dry run, skipped as what it would have run; an
+automatic one whose policy now asks for approval, to awaiting_approval: `policy_now`, the one
+check of the policy as it is now, which a retry and an approval ask too).
 A run has at most one active remediation: a partial unique constraint on `run_key` decides
 between concurrent proposals, not a read-then-write.
 
@@ -229,23 +231,29 @@ def decide(
     if confidence is None:
         confidence = ticket.confidence
     for policy in enabled_policies() if policies is None else policies:
-        if not matches(policy, ticket):
-            continue
-        confidence = confidence if confidence is not None else 0.0
-        if policy.mode == RemediationMode.NEVER:
-            return PolicyDecision(policy, RemediationMode.NEVER, f"policy '{policy.name}': never")
-        if confidence < policy.approval_min_confidence:
-            reason = (
-                f"confidence {confidence:.2f} is below {policy.approval_min_confidence:.2f} "
-                f"(policy '{policy.name}')"
-            )
-            return PolicyDecision(policy, RemediationMode.NEVER, reason)
-        if policy.mode == RemediationMode.AUTO and confidence >= policy.auto_min_confidence:
-            reason = f"policy '{policy.name}', confidence {confidence:.2f}"
-            return PolicyDecision(policy, RemediationMode.AUTO, reason)
-        reason = f"policy '{policy.name}', confidence {confidence:.2f}: needs approval"
-        return PolicyDecision(policy, RemediationMode.APPROVAL, reason)
+        if matches(policy, ticket):
+            return policy_decision(policy, confidence)
     return None
+
+
+def policy_decision(policy: RemediationPolicy, confidence: float | None) -> PolicyDecision:
+    """The mode the policy allows at this confidence (none counts as 0): its own mode, which
+    the confidence can only lower. `decide` asks it of the matching policy, and `policy_now`
+    of a held automatic remediation's policy as it is at its release."""
+    confidence = confidence if confidence is not None else 0.0
+    if policy.mode == RemediationMode.NEVER:
+        return PolicyDecision(policy, RemediationMode.NEVER, f"policy '{policy.name}': never")
+    if confidence < policy.approval_min_confidence:
+        reason = (
+            f"confidence {confidence:.2f} is below {policy.approval_min_confidence:.2f} "
+            f"(policy '{policy.name}')"
+        )
+        return PolicyDecision(policy, RemediationMode.NEVER, reason)
+    if policy.mode == RemediationMode.AUTO and confidence >= policy.auto_min_confidence:
+        reason = f"policy '{policy.name}', confidence {confidence:.2f}"
+        return PolicyDecision(policy, RemediationMode.AUTO, reason)
+    reason = f"policy '{policy.name}', confidence {confidence:.2f}: needs approval"
+    return PolicyDecision(policy, RemediationMode.APPROVAL, reason)
 
 
 def _rerunnable_run(ticket: Ticket) -> dict[str, Any]:
@@ -568,8 +576,8 @@ def awaiting_for(ticket_id: str) -> Remediation | None:
 
 def approve(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
     """Start it (or hold it, `_start_or_hold`). Refused (`RemediationError`, nothing changed)
-    when its policy was disabled, set to never or deleted since the proposal
-    (`policy_switched_off`); under a policy switched to dry run since it runs nothing and is
+    when its policy was disabled, set to never, deleted or set to another action since the
+    proposal (`policy_now`); under a policy switched to dry run since it runs nothing and is
     recorded as what it would have run (skipped, `dry_run`), as a proposal in dry run is."""
     return _decide(remediation_id, actor, via=via, approved=True, note=note)
 
@@ -629,7 +637,7 @@ def _decide_locked(
                 f"remediation {remediation_id} was not started: the ticket is resolved"
             )
         if approved:
-            _lock_policy(remediation)
+            _lock_policies([remediation])
         refusal = policy_switched_off(remediation) if approved else ""
         if refusal:
             # Rolled back: it still awaits a decision (a decline, or the policy switched on).
@@ -732,8 +740,9 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
     approved one is). Refused (`RemediationError`, nothing changed) unless the remediation is
     the one `to_retry` gives (the ticket's latest, or the last attempt at the run its latest
     failure is of with only other runs' ended attempts after it; that one alone while it
-    ended the attempts at that run), the ticket is open, its policy is still enabled and not
-    set to never, and its action can run here. The policy's `max_attempts` bounds what the
+    ended the attempts at that run), the ticket is open, its policy is still enabled, not
+    set to never and names its action (`policy_now`), and its action can run here. The
+    policy's `max_attempts` bounds what the
     policies make, not people: a retry past it runs. Under a policy in dry run the retry is
     recorded as what it would have run (skipped, `dry_run`) and runs nothing, as a proposal in
     dry run is.
@@ -749,6 +758,7 @@ def retry(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Rem
             Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=last.ticket_id)
         )
         last.refresh_from_db()  # as of the ticket's lock: a finish or a proposal may have come
+        _lock_policies([last])
         refusal = _why_not_retried(last, ticket)
         if refusal:
             raise RemediationError(f"remediation {remediation_id} was not retried: {refusal}")
@@ -821,39 +831,98 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
     return policy_switched_off(last) or cannot_run(last.action, ticket)
 
 
-def _lock_policy(remediation: Remediation) -> None:
-    """Read the remediation's policy locked, as it is committed now: people switching it off
-    meanwhile are waited for, not read as they were (`policy_switched_off` reads it next)."""
-    remediation.policy = (
-        RemediationPolicy.objects.select_for_update(no_key=True)
-        .filter(pk=remediation.policy_id)
-        .first()
-        if remediation.policy_id is not None
-        else None
+def _lock_policies(remediations: Sequence[Remediation]) -> None:
+    """Read the remediations' policies locked, as they are committed now: people changing one
+    meanwhile (switching it off, to approval, to another action) are waited for, not read as
+    they were (`policy_now` reads them next). By id, one order for every caller."""
+    ids = {r.policy_id for r in remediations if r.policy_id is not None}
+    locked = (
+        {
+            policy.pk: policy
+            for policy in RemediationPolicy.objects.select_for_update(no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        if ids
+        else {}
+    )
+    for remediation in remediations:
+        if remediation.policy_id is not None:
+            remediation.policy = locked.get(remediation.policy_id)
+
+
+@dataclass(frozen=True)
+class PolicyNow:
+    """What a remediation's policy, as it is now, says of starting it (`policy_now`)."""
+
+    # Why it runs no more ('' when it may): switched off, or set to another action.
+    off: str = ""
+    # An automatic one (nobody decided it) that the policy would now only propose for
+    # approval: the reason it is asked for ('' when it may start as it is).
+    ask: str = ""
+    dry_run: bool = False
+
+
+def automatic(remediation: Remediation) -> bool:
+    """Proposed to run automatically, and no person has decided it (an approval, a retry)."""
+    return (
+        remediation.details.get("mode") == RemediationMode.AUTO and remediation.decided_at is None
     )
 
 
-def policy_switched_off(remediation: Remediation) -> str:
-    """Why the remediation's policy, as it is now, runs it no more ('' when it may): people
-    disabled it, set it to never or deleted it since the remediation was proposed. Asked by a
-    retry, an approval and the release of a held one. A policy switched to dry run is not off:
-    under it they run nothing and record what would have run (`dry_run_reason`)."""
+def policy_now(remediation: Remediation) -> PolicyNow:
+    """The one check of a remediation's policy as it is now, before the remediation starts:
+    asked by a retry, an approval and the release of a held one (each reads the policy locked
+    first, `_lock_policies`). It runs no more when people disabled the policy, set it to
+    never or deleted it since it was proposed, or set it to another action (the action it
+    would run is not the one the policy names now: it is not run, nor swapped for the new
+    one nobody chose for this failure). An automatic one (`automatic`) is decided again with
+    the policy's mode and confidence thresholds as they are now (`policy_decision`): one the
+    policy would now only propose for approval is asked for, one below its approval
+    threshold runs no more. People's decisions (an approval, a retry) are not weighed again
+    against the thresholds, which decide what the policy does by itself. A policy switched
+    to dry run is not off: under it they run nothing and record what would have run
+    (`dry_run_reason`)."""
     policy = remediation.policy
     if policy is None:
-        return "its policy was deleted"
+        return PolicyNow(off="its policy was deleted")
     if not policy.enabled:
-        return f"its policy '{policy.name}' is disabled"
+        return PolicyNow(off=f"its policy '{policy.name}' is disabled")
     if policy.mode == RemediationMode.NEVER:
-        return f"its policy '{policy.name}' is set to never"
-    return ""
+        return PolicyNow(off=f"its policy '{policy.name}' is set to never")
+    if policy.action != remediation.action:
+        return PolicyNow(
+            off=f"its policy '{policy.name}' now runs '{policy.get_action_display()}', "
+            f"not '{remediation.get_action_display()}'"
+        )
+    ask = ""
+    if automatic(remediation):
+        decision = policy_decision(policy, remediation.confidence)
+        if decision.mode == RemediationMode.NEVER:
+            return PolicyNow(off=decision.reason)
+        if decision.mode == RemediationMode.APPROVAL:
+            ask = decision.reason
+    return PolicyNow(ask=ask, dry_run=policy.dry_run)
 
 
-def dry_run_reason(remediation: Remediation, policy: RemediationPolicy, because: str) -> str:
+def policy_switched_off(remediation: Remediation) -> str:
+    """Why the remediation's policy, as it is now, runs it no more ('' when it may:
+    `policy_now`)."""
+    return policy_now(remediation).off
+
+
+def dry_run_reason(
+    remediation: Remediation,
+    policy: RemediationPolicy,
+    because: str,
+    *,
+    verb: str = "would have run",
+) -> str:
     """The reason of a remediation a policy in dry run kept from running (`because`: what
-    would have started it: a retry, an approval, a release)."""
+    would have started it: a retry, an approval, a release; `verb`: "would have asked" where
+    it would have needed approval)."""
     return (
-        f"dry run: would have run '{remediation.get_action_display()}' "
-        f"(policy '{policy.name}'; {because})"
+        f"dry run: {verb} '{remediation.get_action_display()}' (policy '{policy.name}'; {because})"
     )
 
 
@@ -864,12 +933,25 @@ def _skip_as_dry_run(
     because: str,
     *,
     actor: Actor,
+    verb: str = "would have run",
 ) -> None:
     """A remediation about to start (approved, or released from its hold) under a policy
     switched to dry run since runs nothing, recorded as a proposal under it is."""
     remediation.dry_run = True
     remediation.save(update_fields=["dry_run"])
-    _skip(remediation, ticket, dry_run_reason(remediation, policy, because), actor=actor)
+    reason = dry_run_reason(remediation, policy, because, verb=verb)
+    _skip(remediation, ticket, reason, actor=actor)
+
+
+def _ask_on_release(remediation: Remediation, ticket: Ticket, reason: str) -> None:
+    """A held automatic remediation whose policy now asks for approval (`policy_now`) awaits
+    it, announced as a proposal under such a policy is. It leaves its release group: approved,
+    it starts (or is held again) as any approval does, and the batch goes on without it."""
+    remediation.reason = f"{reason} (released from its hold)"
+    remediation.release_group = ""
+    remediation.details = {**remediation.details, "mode": RemediationMode.APPROVAL}
+    remediation.save(update_fields=["reason", "release_group", "details"])
+    _await_approval(remediation, ticket)
 
 
 def _expire(remediation: Remediation) -> None:
@@ -1439,16 +1521,18 @@ def restart_group(group: str, now: Any) -> int:
 
 def start_next_batch(group: str) -> int:
     """Start the next batch of a release group unless one of it is still running."""
+    group_rows = Remediation.objects.filter(release_group=group)
     with transaction.atomic():
-        batch = list(
-            Remediation.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("policy")  # `policy_switched_off` reads each
-            .filter(release_group=group, status__in=ACTIVE_REMEDIATION)
+        held = list(
+            group_rows.select_for_update(skip_locked=True)
+            .filter(status=RemediationStatus.HELD)
             .order_by("created_at", "id")
         )
-        if any(r.status == RemediationStatus.RUNNING for r in batch):
+        # Read apart, once the held ones are locked: a running one the engine is writing (its
+        # action reporting its start) would be skipped among locked rows and read as not
+        # running; and a batch another start committed meanwhile is seen.
+        if not held or group_rows.filter(status=RemediationStatus.RUNNING).exists():
             return 0
-        held = [r for r in batch if r.status == RemediationStatus.HELD]
         # Locked, as an approval locks it: a resolve committing meanwhile (which says it skips
         # this remediation, `skips_on_resolve`) is waited for, not read open. By id, the order
         # every multi-ticket lock takes (`incidents.lock_with_members`), not the batch's order.
@@ -1459,6 +1543,7 @@ def start_next_batch(group: str) -> int:
             .filter(pk__in={r.ticket_id for r in held})
             .order_by("pk")
         }
+        _lock_policies(held)  # after the tickets, as an approval locks them
         started = 0
         for remediation in held:
             if started >= settings.REMEDIATION_BATCH_SIZE:
@@ -1486,15 +1571,20 @@ def start_next_batch(group: str) -> int:
                 )
                 continue
             released = Actor.system("incident recovered")
-            switched_off = policy_switched_off(remediation)
-            if switched_off:
-                _skip(remediation, ticket, switched_off, actor=released)
+            verdict = policy_now(remediation)
+            if verdict.off:
+                _skip(remediation, ticket, verdict.off, actor=released)
                 continue
             policy = remediation.policy
-            if policy is not None and policy.dry_run:
+            if policy is not None and verdict.dry_run:
+                verb = "would have asked" if verdict.ask else "would have run"
                 _skip_as_dry_run(
-                    remediation, ticket, policy, "released from its hold", actor=released
+                    remediation, ticket, policy, "released from its hold", actor=released, verb=verb
                 )
+                continue
+            if verdict.ask:
+                # Its policy asks for approval now: people decide, as on a proposal under it.
+                _ask_on_release(remediation, ticket, verdict.ask)
                 continue
             remediation.reason = ""
             remediation.save(update_fields=["reason"])

@@ -389,6 +389,10 @@ def regress(
     return ticket
 
 
+# `Ticket.remediation_status` of a remediation that succeeded (integrations' RemediationStatus).
+REMEDIATION_SUCCEEDED = "succeeded"
+
+
 def resolve_at_source(ticket: Ticket, actor: Actor, *, details: dict[str, Any]) -> Ticket:
     """The source reported the failure over (ADF run succeeded, Databricks success, Azure
     alert resolved). Called with the ticket locked.
@@ -396,11 +400,17 @@ def resolve_at_source(ticket: Ticket, actor: Actor, *, details: dict[str, Any]) 
     With RESOLVE_ON_SOURCE_RECOVERY (the default) an unresolved ticket is resolved with the
     source as its actor, which stops its clock. A ticket a responder already resolved keeps
     that resolution, and the fixes recorded on it are verified: the pipeline succeeded again.
+    Its `remediation_status` becomes the marker `resolved_at_source`, unless the ticket is
+    resolved and its remediation succeeded: the source reporting the rerun over is that
+    success, which the status keeps saying.
     """
     now = timezone.now()
     before = _snapshot(ticket)
     ticket.resolved_at_source_at = now
-    ticket.remediation_status = "resolved_at_source"
+    if not (
+        ticket.status == Status.RESOLVED and ticket.remediation_status == REMEDIATION_SUCCEEDED
+    ):
+        ticket.remediation_status = "resolved_at_source"
     resolving = settings.RESOLVE_ON_SOURCE_RECOVERY and ticket.status != Status.RESOLVED
     if resolving:
         _apply(ticket, "resolve", actor, now)

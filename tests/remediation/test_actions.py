@@ -9,7 +9,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -1350,6 +1350,11 @@ POLICY_SWITCHED_OFF = [
     ({"enabled": False}, "its policy '{name}' is disabled"),
     ({"mode": "never"}, "its policy '{name}' is set to never"),
     (None, "its policy was deleted"),
+    (
+        {"action": "databricks_restart"},
+        "its policy '{name}' now runs 'Restart the Databricks cluster, then repair the run', "
+        "not 'Repair the Databricks run's failed tasks'",
+    ),
 ]
 
 
@@ -1488,6 +1493,49 @@ def test_an_approval_while_people_switch_the_policy_off_waits_and_is_refused(dat
     assert databricks.requests_to("/jobs/runs/repair") == []
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["retry", "release"])
+def test_a_retry_or_a_release_while_people_switch_the_policy_off_waits_and_skips_it(
+    settings, databricks, path
+):
+    """The policy is being disabled (not committed yet) as people retry a repair refused for
+    our token, or as the culprit's recovery releases a held one: each waits for that change
+    and is stopped by it, as an approval is, not started on the policy as it was read."""
+    from django.db import connections
+
+    from tests.conftest import while_held
+
+    if path == "retry":
+        ticket, last = _repair_refused_for_our_token(settings, databricks)
+    else:
+        ticket, last = _repair_held_behind_an_incident(databricks)
+    name = RemediationPolicy.objects.get().name
+
+    def act() -> str:
+        try:
+            if path == "retry":
+                remediation.retry(last.pk, Actor.system("test"), via="api")
+            else:
+                remediation.release_held([ticket.pk])
+        except remediation.RemediationError as exc:
+            return str(exc)
+        finally:
+            connections.close_all()
+        return "done"
+
+    answer, waited = while_held(lambda: RemediationPolicy.objects.update(enabled=False), act)
+
+    assert waited
+    run_pending(ticket.pk)
+    last.refresh_from_db()
+    if path == "retry":
+        assert answer == f"remediation {last.pk} was not retried: its policy '{name}' is disabled"
+        assert Remediation.objects.filter(ticket=ticket).count() == 1
+    else:
+        assert (last.status, last.reason) == ("skipped", f"its policy '{name}' is disabled")
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+
 @pytest.mark.parametrize(("switched_off", "why"), POLICY_SWITCHED_OFF)
 def test_an_approval_under_a_policy_switched_off_since_is_refused_saying_why(
     client, databricks, switched_off, why
@@ -1570,14 +1618,19 @@ def test_an_approval_under_a_policy_in_dry_run_records_what_it_would_have_run(
     assert databricks.requests_to("/jobs/runs/repair") == []
 
 
-def _repair_held_behind_an_incident(databricks: FakeDatabricks) -> tuple[Ticket, Remediation]:
+def _repair_held_behind_an_incident(
+    databricks: FakeDatabricks, paged: Callable[[Ticket], object] | None = None
+) -> tuple[Ticket, Remediation]:
     """Run 7001's automatic repair is held: its ticket is a member of an open incident whose
-    culprit is still failing (the incidents feature's hold)."""
+    culprit is still failing (the incidents feature's hold). `paged`: called with the ticket
+    before it joined the incident (its own alert is posted then)."""
     make_policy(name="auto-policy", action="databricks_repair", signals=["driver is unreachable"])
     incident = Incident.objects.create(
         id=new_incident_id(), group_key="cluster:0101-abc", culprit="cluster:0101-abc"
     )
     ticket = _databricks_ticket(databricks)
+    if paged is not None:
+        paged(ticket)
     Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
     held = proposed(ticket.pk)
     assert held.status == "held" and incident.pk in held.reason
@@ -1593,14 +1646,21 @@ def _repair_held_behind_an_incident(databricks: FakeDatabricks) -> tuple[Ticket,
             "dry run: would have run 'Repair the Databricks run's failed tasks' "
             "(policy '{name}'; released from its hold)",
         ),
+        (
+            {"mode": "approval", "dry_run": True},
+            "dry run: would have asked 'Repair the Databricks run's failed tasks' "
+            "(policy '{name}'; released from its hold)",
+        ),
+        ({"approval_min_confidence": 0.95}, "confidence 0.90 is below 0.95 (policy '{name}')"),
     ],
 )
 def test_a_held_remediation_whose_policy_was_switched_off_is_skipped_on_release(
     databricks, switched_off, why
 ):
     """The policy of a repair held behind an incident was disabled (set to never, deleted,
-    put in dry run) while it was held: the culprit's recovery releases it, and it is skipped
-    saying why (in dry run: what it would have run), repairing nothing."""
+    put in dry run, set to another action, its approval threshold raised above the repair's
+    confidence) while it was held: the culprit's recovery releases it, and it is skipped
+    saying why (in dry run: what it would have done), running nothing."""
     ticket, held = _repair_held_behind_an_incident(databricks)
     why = _switch_policy_off(switched_off, why)
 
@@ -1625,6 +1685,113 @@ def test_a_held_remediation_whose_policy_is_still_on_runs_on_release(databricks)
     run_pending(ticket.pk)
     held.refresh_from_db()
     assert held.status == "running"
+    assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
+
+
+def _slack_alert_posted(settings: Any, slack: FakeSlack, ticket: Ticket) -> None:
+    settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+    CircuitBreaker("slack").reset()
+    fanout.schedule_initial(ticket.pk)
+    _deliver_slack(ticket)
+
+
+def _deliver_slack(ticket: Ticket) -> None:
+    for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack", status="pending"):
+        fanout.deliver(row.pk)
+
+
+def _decision_buttons(slack: FakeSlack, ticket: Ticket) -> list[str]:
+    from integrations.targets.slack import SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION
+
+    ticket.refresh_from_db()
+    return [
+        element["action_id"]
+        for block in slack.messages[(ticket.slack_channel, ticket.slack_ts)].get("blocks") or []
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element["action_id"] in (SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION)
+    ]
+
+
+@pytest.mark.parametrize(
+    "changed", [{"mode": "approval"}, {"auto_min_confidence": 0.95}], ids=["mode", "threshold"]
+)
+def test_a_held_automatic_remediation_whose_policy_now_asks_for_approval_awaits_it(
+    settings, databricks, changed
+):
+    """The policy of an automatic repair held behind an incident was set to approval (or its
+    automatic threshold raised above the repair's confidence) while it was held: released,
+    it is not run but awaits approval, announced as a proposal under such a policy is (the
+    Slack alert offers Approve / Decline); approved, it repairs the run."""
+    with FakeSlack() as slack:
+        ticket, held = _repair_held_behind_an_incident(
+            databricks, lambda ticket: _slack_alert_posted(settings, slack, ticket)
+        )
+        RemediationPolicy.objects.update(**changed)
+        # Its culprit is back (a member recovered at its source), which releases it.
+        Incident.objects.filter(members=ticket).update(recovered_count=1)
+
+        group = remediation.release_held([ticket.pk])
+
+        run_pending(ticket.pk)
+        _deliver_slack(ticket)
+        held.refresh_from_db()
+        assert (held.status, held.release_group, held.details["mode"]) == (
+            "awaiting_approval",
+            "",
+            "approval",
+        )
+        assert held.reason == (
+            "policy 'auto-policy', confidence 0.90: needs approval (released from its hold)"
+        )
+        assert held.expires_at is not None and held.finished_at is None
+        assert Ticket.objects.get(pk=ticket.pk).remediation_status == "awaiting_approval"
+        assert AuditLog.objects.filter(
+            ticket=ticket, action="remediation awaiting approval"
+        ).exists()
+        assert remediation.awaiting_for(ticket.pk) == held
+        assert _decision_buttons(slack, ticket) == [
+            "rca_remediation_approve",
+            "rca_remediation_decline",
+        ]
+        assert databricks.requests_to("/jobs/runs/repair") == []
+        assert not Remediation.objects.filter(release_group=group).exists()
+
+        remediation.approve(held.pk, Actor.for_user(make_user("responder")), via="api")
+
+    run_pending(ticket.pk)
+    held.refresh_from_db()
+    assert held.status == "running"
+    assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
+
+
+def test_a_held_approved_remediation_runs_on_release_whatever_the_policys_thresholds(
+    databricks,
+):
+    """People approved the repair before it was held: its policy's mode and thresholds,
+    changed while it was held, decide what the policy does by itself, not what people
+    decided. Released, it runs."""
+    make_policy(
+        name="approval-policy",
+        action="databricks_repair",
+        mode="approval",
+        signals=["driver is unreachable"],
+    )
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="cluster:0101-abc", culprit="cluster:0101-abc"
+    )
+    ticket = _databricks_ticket(databricks)
+    Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
+    pending = proposed(ticket.pk)
+    approved = remediation.approve(pending.pk, Actor.for_user(make_user("responder")), via="api")
+    assert approved.status == "held"
+    RemediationPolicy.objects.update(auto_min_confidence=0.99, approval_min_confidence=0.95)
+
+    remediation.release_held([ticket.pk])
+
+    run_pending(ticket.pk)
+    approved.refresh_from_db()
+    assert approved.status == "running"
     assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
 
 

@@ -154,6 +154,30 @@ def throttled_failure_rerunning(
     return body, answer, first
 
 
+@pytest.mark.parametrize("succeeded", [True, False], ids=["succeeded", "failed"])
+def test_the_sources_success_after_the_remediation_ended_keeps_a_success(
+    settings, webhook_client, succeeded
+):
+    """The playbook reported its rerun succeeded: the ticket is resolved by the remediation,
+    and the source's own success webhook for the run, which comes after, is that same
+    success: the ticket's `remediation_status` still says the remediation succeeded (it read
+    `resolved_at_source`). After a failed one the run recovering at its source is news."""
+    body, answer, first = throttled_failure_rerunning(settings, webhook_client)
+    remediation.finish(first.pk, succeeded=succeeded, detail="the playbook reported it")
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert ticket.status == ("resolved" if succeeded else "open")
+    assert ticket.remediation_status == ("succeeded" if succeeded else "failed")
+
+    success = {**body, "status": "Succeeded", "error_message": ""}
+    assert webhook_client("/webhooks/adf/", success).json()["outcome"] == "resolved"
+
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is not None and ticket.status == "resolved"
+    assert ticket.remediation_status == ("succeeded" if succeeded else "resolved_at_source")
+    first.refresh_from_db()
+    assert first.status == ("succeeded" if succeeded else "failed")
+
+
 def test_a_regression_after_a_successful_remediation_is_remediated_again(settings, webhook_client):
     """The rerun fixed it and the source's success resolved the ticket; the failure comes back
     on a later run (a regression): the regression is proposed anew, on that run."""

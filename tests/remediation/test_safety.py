@@ -900,6 +900,46 @@ def test_a_batch_starting_while_people_resolve_a_member_waits_for_the_resolve(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_next_batch_is_not_started_while_a_running_one_is_being_written(settings, incident_hold):
+    """The first batch's remediation is running, its row locked by the engine's transaction
+    (the action reporting its start, `remediation.record_started`) as another of the group's
+    ends and starts the next batch: the batch still sees it running and starts nothing. It
+    read the group's rows skipping the locked ones, so it saw none running and started the
+    next batch beside the first."""
+    settings.REMEDIATION_BATCH_SIZE = 1
+    automatic_playbook(settings)
+    members = [make_ticket() for _ in range(2)]
+    incident_hold.update(t.pk for t in members)
+    held = [proposed(t.pk) for t in members]
+    incident_hold.clear()
+    group = remediation.release_held([t.pk for t in members])
+    first, second = (Remediation.objects.get(pk=r.pk) for r in held)
+    assert (first.status, second.status) == ("running", "held")
+    writing, commit = threading.Event(), threading.Event()
+
+    def engine_reports_the_start() -> None:
+        try:
+            with transaction.atomic():
+                remediation.record_started(first.pk, "run-1")
+                writing.set()
+                commit.wait(10)
+        finally:
+            connections.close_all()
+
+    engine = threading.Thread(target=engine_reports_the_start)
+    engine.start()
+    try:
+        assert writing.wait(10)
+        started = remediation.start_next_batch(group)
+    finally:
+        commit.set()
+        engine.join(10)
+
+    assert started == 0
+    assert Remediation.objects.get(pk=second.pk).status == "held"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_held_member_taken_out_of_its_incident_is_rerun(settings):
     """Held as a member of a failing incident, then detached (wrongly grouped): no recovery of
     that incident will release it any more, and a held remediation keeps any other from being

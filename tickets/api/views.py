@@ -277,7 +277,8 @@ DECISION_SCHEMA: dict[str, Any] = {
         409: OpenApiResponse(
             ERROR_SCHEMA,
             description="No remediation awaits approval, its approval expired, or (approving) "
-            "the ticket is resolved or its policy was disabled, set to never or deleted since",
+            "the ticket is resolved or its policy was disabled, set to never, deleted or set "
+            "to another action since",
         ),
         **ERRORS,
     },
@@ -292,7 +293,8 @@ RETRY_SCHEMA: dict[str, Any] = {
         409: OpenApiResponse(
             ERROR_SCHEMA,
             description="The ticket's latest remediation is no failed last attempt, the "
-            "ticket needs no rerun, or its policy was disabled, set to never or deleted since",
+            "ticket needs no rerun, or its policy was disabled, set to never, deleted or set to "
+            "another action since",
         ),
     },
 }
