@@ -29,6 +29,9 @@ class Enriched:
     error_message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    # Links to the run in its own tool the fetched run gives (a Databricks run page): they
+    # join the ticket's links beside those of the notification.
+    links: dict[str, str] = field(default_factory=dict)
 
 
 def enrich(ticket: Ticket) -> Enriched:
@@ -68,7 +71,12 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
     except enrichment.EnrichmentError as exc:
         logger.warning("Databricks enrichment of %s failed: %s", ticket.pk, exc)
         return Enriched(missing=[f"could not fetch the run's error: {exc}"])
-    return _found(found)
+    enriched = _found(found)
+    # The job run's page, as a notification's `run.run_page_url` would name it.
+    page = enriched.details.get("run_page_url")
+    if isinstance(page, str) and page.startswith(("https://", "http://")):
+        return replace(enriched, links={"run": page})
+    return enriched
 
 
 def _enrich_adf(ticket: Ticket) -> Enriched:

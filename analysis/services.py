@@ -105,7 +105,8 @@ def enrich_tickets(ticket_ids: Sequence[str]) -> dict[str, enrichment_service.En
 
 
 def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> None:
-    """Store a fetched error text (redacted) on its ticket, with the severity its class calls
+    """Store a fetched error text (redacted) on its ticket, and the links the fetched run
+    gives that the ticket lacks (a Databricks run page), with the severity its class calls
     for when that is higher than the one the ticket got without it (a Databricks login failure
     was Medium, P3, for want of its text), and when the ticket named no
     culprit and the text names one, its culprit, group key and incident
@@ -114,6 +115,9 @@ def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> No
     of the ticket, in the order ingest takes them."""
     message = redact(enriched.error_message)
     details = {**ticket.details, **enriched.details}
+    # A link the notification gave stays: the fetched one is the same run's.
+    links = {**enriched.links, **(ticket.links or {})}
+    linked = {"links": links} if links != ticket.links else {}
     found = (
         None
         if ticket.culprit
@@ -126,10 +130,12 @@ def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> No
             incidents.place_enriched(
                 ticket.pk, culprit=found.label, culprit_detail=found.detail, error_type=error_type
             )
-        Ticket.objects.filter(pk=ticket.pk).update(error_message=message, details=details, **raised)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            error_message=message, details=details, **linked, **raised
+        )
         if raised:  # its incident (joined at ingest or just now) is as grave as its members
             incidents.raise_to_member(ticket.pk)
-    ticket.error_message, ticket.details = message, details
+    ticket.error_message, ticket.details, ticket.links = message, details, links
     for name, value in raised.items():
         setattr(ticket, name, value)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 
 from analysis.redaction import redact, redact_data
 from integrations.events import FailureEvent, ParseError
@@ -227,9 +228,10 @@ def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:
         delivery.outcome = result.outcome
         delivery.ticket_id = result.ticket_id
         delivery.suppressed_by = result.suppressed_by
-        delivery.status = (
-            DeliveryStatus.PENDING if needs_processing(event, result) else DeliveryStatus.PROCESSED
-        )
+        if needs_processing(event, result):
+            delivery.status = DeliveryStatus.PENDING
+        else:  # finished here: nothing is left for the background
+            delivery.status, delivery.processed_at = DeliveryStatus.PROCESSED, timezone.now()
         # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).
         compiled_sql.insert(delivery)
         logger.info(

@@ -10,7 +10,8 @@ Fields by concern:
   normalized FailureEvent), `ticket`, `suppressed_by`; hand-off `queued_at` (when the inbox
   relay, integrations/relay.py, put its task on the queue; empty while it waits for the relay);
   processing `attempts` and `processed_at` (beat redelivers pending rows whose processing was
-  lost).
+  lost; set when the row becomes processed: by ingest for a row it finished, by the worker for
+  a pending one; empty while pending and for a rejected row).
 - OutboundDelivery (one action at one target for one ticket): identity and idempotency `key`
   (unique: the same change never acts twice); what `ticket`, `target` and `action` (as the target
   registry, integrations/targets/, names them), `payload`;

@@ -64,13 +64,14 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     parsed = validate(AirflowFailureBody, payload)
     body: dict[str, Any] = payload  # validated: a JSON object; the kept details are read from it
     dag_id, task_id, run_id = parsed.dag_id, parsed.task_id, parsed.run_id
-    map_index = text(body, "map_index")
-    try_number = _try_number(parsed.try_number)
+    map_index = -1 if parsed.map_index is None else parsed.map_index
+    try_number = 1 if parsed.try_number is None else parsed.try_number
     state = parsed.state.lower()
     exception = parsed.exception or parsed.error
-    logical_date = parsed.logical_date or parsed.execution_date
+    logical_date = _first_given(parsed, "logical_date", "execution_date")
+    ended = _first_given(parsed, "end_date", "timestamp")
 
-    task_ref = task_id if map_index in ("", "-1") else f"{task_id}[{map_index}]"
+    task_ref = task_id if map_index == -1 else f"{task_id}[{map_index}]"
     deployment = airflow_deployment(parsed.deployment, parsed.airflow_base_url, parsed.log_url)
     # A DAG id holds no ':', so a deployment's keys never meet those of a body that names none.
     prefix = f"airflow:{deployment}:" if deployment else "airflow:"
@@ -104,13 +105,13 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         resolve_key=f"{prefix}{dag_id}/{task_ref}",
         deployment=deployment,
         error_message=_bounded_exception(exception),
-        occurred_at=parse_timestamp(parsed.end_date or body.get("timestamp"), "end_date"),
+        occurred_at=parse_timestamp(*ended),
         resource={
             "dag_id": dag_id,
             "task_id": task_id,
             "run_id": run_id,
-            "map_index": map_index or "-1",
-            "logical_date": str(parse_timestamp(logical_date, "logical_date") or ""),
+            "map_index": str(map_index),
+            "logical_date": str(parse_timestamp(*logical_date) or ""),
             "airflow_base_url": parsed.airflow_base_url,
             "deployment": deployment,
         },
@@ -178,15 +179,11 @@ def _bounded_exception(text: str) -> str:
     return f"{text[:MESSAGE_HEAD]}{_ELIDED}{text[-tail:]}"
 
 
-def _try_number(value: Any) -> int:
-    if value in (None, ""):
-        return 1
-    if isinstance(value, bool):
-        raise ParseError("field 'try_number' must be a whole number")
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ParseError("field 'try_number' must be a whole number") from exc
-    if number < 0 or number > 10_000:
-        raise ParseError("field 'try_number' is out of range")
-    return number
+def _first_given(body: AirflowFailureBody, *names: str) -> tuple[Any, str]:
+    """The value of the first of `names` the body gives, and that name (a 400 names the field
+    that was read: a bad `timestamp` was reported as `end_date`)."""
+    for name in names:
+        value = getattr(body, name)
+        if value not in (None, ""):
+            return value, name
+    return None, names[0]

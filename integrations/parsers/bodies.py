@@ -5,15 +5,18 @@ generated from them (rca_project/openapi.py, `model_json_schema`), so the schema
 and the README's examples describe one thing. Pure: pydantic only, no Django.
 
 The models keep the parsers' leniency: unknown fields are kept (other senders' formats), ids of
-Databricks and Azure bodies may arrive as numbers, text is trimmed, null counts as absent. The
-text fields of the bodies the service defines (ADF's and Airflow's) take strings only. Rules
-that concern two fields at once (error text required unless the run succeeded, a required
-field given under one of its names) are stated in each model's schema (`anyOf`) and checked by
-its model or parser, whose messages name the field as it was given.
+Databricks and Azure bodies may arrive as numbers, text is trimmed, null counts as absent (an
+optional field is documented `nullable`), ADF's status and severity and Airflow's state are
+read in any case. The text fields of the bodies the service defines (ADF's and Airflow's) take
+strings only; Airflow's whole numbers take integers or their digits. Rules that concern two
+fields at once (error text required unless the run succeeded, a required field given under one
+of its names) are stated in each model's schema (`anyOf`) and checked by its model or parser,
+whose messages name the field as it was given.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -71,22 +74,115 @@ RequiredId = Annotated[
 ]
 String = Annotated[str, BeforeValidator(_as_string)]
 RequiredString = Annotated[str, StringConstraints(pattern=PRESENT), BeforeValidator(_as_string)]
-# Checked by the parser (ISO 8601, or epoch seconds/milliseconds); documented as ISO 8601.
-Timestamp = Annotated[Any, WithJsonSchema({"type": "string", "format": "date-time"})]
+# Checked by the parser (common.parse_timestamp): ISO 8601, or a number of seconds since the
+# epoch (milliseconds above 10^10), from year 1 to 9999.
+Timestamp = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "number", "minimum": -62135596800, "maximum": 253402300799999},
+            ],
+            "description": "ISO 8601, or seconds since the epoch (milliseconds above 10^10).",
+        }
+    ),
+]
+
+
+def _whole_number(low: int, high: int) -> Any:
+    def check(value: Any) -> int | None:
+        """An integer, or its digits as a string (a templated body); null or "" is absent. A
+        fraction, a boolean or other text is refused, not read as a number."""
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+            value = int(value.strip())
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        if not low <= value <= high:
+            raise ValueError("is out of range")
+        return value
+
+    return check
+
+
+def _whole_number_schema(low: int, high: int, digits: str) -> dict[str, Any]:
+    """An integer, or its digits as a string: `digits`, a pattern that matches only the
+    strings the model takes (not all of them: a range is no pattern)."""
+    return {
+        "anyOf": [
+            {"type": "integer", "minimum": low, "maximum": high},
+            {"type": "string", "pattern": digits},
+        ]
+    }
+
+
+TryNumber = Annotated[
+    int | None,
+    BeforeValidator(_whole_number(0, 10_000)),
+    WithJsonSchema(_whole_number_schema(0, 10_000, "^0*(?:[0-9]{1,4}|10000)$")),
+]
+MaxTries = Annotated[
+    int | None,
+    BeforeValidator(_whole_number(-1, 10_000)),
+    WithJsonSchema(_whole_number_schema(-1, 10_000, "^(?:-0*1|0*(?:[0-9]{1,4}|10000))$")),
+]
+# Airflow's map_index column is a 32-bit integer; -1 is a task that is not mapped.
+MapIndex = Annotated[
+    int | None,
+    BeforeValidator(_whole_number(-1, 2**31 - 1)),
+    WithJsonSchema(_whole_number_schema(-1, 2**31 - 1, "^(?:-0*1|0*[0-9]{1,9})$")),
+]
 AnyValue = Annotated[Any, WithJsonSchema({})]
 
 
 def _present(*names: str) -> list[dict[str, Any]]:
-    return [{"required": [name], "properties": {name: {"pattern": PRESENT}}} for name in names]
+    return [
+        {"required": [name], "properties": {name: {"type": "string", "pattern": PRESENT}}}
+        for name in names
+    ]
+
+
+def _present_string(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"type": "string"}}}
+
+
+# What `str.strip()` trims and a JSON Schema pattern can name exactly (ECMA's `\s` also takes
+# U+FEFF, which strip() keeps).
+_BLANK = r"[ \t\n\r]*"
+
+
+def _any_case(*words: str, blank: bool = False) -> dict[str, Any]:
+    """A string that is one of `words` in any case (the parsers compare lowercased), trimmed;
+    also the empty string when `blank` (read as the default)."""
+    choices = "|".join(
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+        for word in words
+    )
+    optional = "?" if blank else ""
+    return {"type": "string", "pattern": f"^{_BLANK}(?:{choices}){optional}{_BLANK}$"}
+
+
+def _null_is_absent(schema: dict[str, Any]) -> None:
+    """An optional field given null is absent (`validate`, and the nested models' text):
+    documented as nullable, so that a client may send what it has no value for as null (the
+    Airflow callback does)."""
+    required = set(schema.get("required", []))
+    for name, field_schema in schema.get("properties", {}).items():
+        if name not in required:
+            field_schema["nullable"] = True
 
 
 def _present_under_a_name(names: list[str]) -> list[dict[str, Any]]:
     """A field given under one of its names: the first of them given is the one read (a blank
     `errorMessage` is not passed over for a `runId`), so each name counts only when the names
-    before it are absent."""
+    before it are absent (null is absent)."""
     alternatives = _present(*names)
     for position, alternative in enumerate(alternatives[1:], 1):
-        alternative["not"] = {"anyOf": [{"required": [name]} for name in names[:position]]}
+        alternative["not"] = {"anyOf": [_present_string(name) for name in names[:position]]}
     return alternatives
 
 
@@ -100,7 +196,8 @@ def _names(model: type[BaseModel], field: str) -> list[str]:
 def _document_aliases(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """Each other name a field takes (AliasChoices) as a property of its own, typed as the
     field is: a client that checks its body against the schema, or is generated from it, can
-    send ADF's camelCase names. A required field is required under any of its names."""
+    send ADF's camelCase names. A required field is required under any of its names, as a
+    string (any of them may be null: absent)."""
     properties = schema["properties"]
     for field in model.model_fields:
         own = properties[field]
@@ -109,13 +206,14 @@ def _document_aliases(schema: dict[str, Any], model: type[BaseModel]) -> None:
             earlier = " and ".join(names[:position])
             properties[alias] = {
                 **{key: own[key] for key in ("type", "format", "enum", "example") if key in own},
+                "nullable": True,
                 "description": f"Another name for {field}, read when {earlier} "
                 f"{'is' if position == 1 else 'are'} absent.",
             }
-    schema["allOf"] = [
-        {"anyOf": _present_under_a_name(_names(model, field))}
-        for field in schema.pop("required", [])
-    ]
+    required = schema.pop("required", [])
+    schema["allOf"] = [{"anyOf": _present_under_a_name(_names(model, field))} for field in required]
+    for field in required:  # null is absent: the rule says which name must be a string
+        properties[field]["nullable"] = True
 
 
 class _Body(BaseModel):
@@ -125,21 +223,22 @@ class _Body(BaseModel):
 # --- Azure Data Factory ------------------------------------------------------------------------
 
 
+def _adf_error_json_schema(schema: dict[str, Any]) -> None:
+    _null_is_absent(schema)
+    schema["example"] = {
+        "errorCode": "2200",
+        "message": "Failure happened on 'Sink' side. ErrorCode=SqlFailedToConnect, …",
+        "failureType": "UserError",
+        "target": "Copy data1",
+        "details": "",
+    }
+
+
 class AdfActivityError(_Body):
     """A failed activity's error as ADF gives it (`@activity('Copy data1').error`), posted as it
     is: the same object the monitor and the activity runs API show."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "errorCode": "2200",
-                "message": "Failure happened on 'Sink' side. ErrorCode=SqlFailedToConnect, …",
-                "failureType": "UserError",
-                "target": "Copy data1",
-                "details": "",
-            }
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=_adf_error_json_schema)
 
     message: String = Field("", description="The error text (secrets are redacted on arrival).")
     errorCode: String = Field("", description="ADF's error code, such as 2200.")
@@ -173,7 +272,8 @@ _ADF_EXAMPLE = {
 
 def _adf_json_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """The aliases as properties; error text (under either name, or the `error` object's
-    message) required unless the run succeeded."""
+    message) required unless the run succeeded (in any case)."""
+    _null_is_absent(schema)
     _document_aliases(schema, model)
     schema["allOf"].append(
         {
@@ -183,7 +283,7 @@ def _adf_json_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
                     "required": ["error"],
                     "properties": {"error": {"type": "object", **_present("message")[0]}},
                 },
-                {"required": ["status"], "properties": {"status": {"enum": ["Succeeded"]}}},
+                {"required": ["status"], "properties": {"status": _any_case("Succeeded")}},
             ]
         }
     )
@@ -243,10 +343,15 @@ class AdfFailureBody(_Body):
     )
     status: String = Field(
         "Failed",
-        description="Failed opens or updates a ticket; Succeeded closes the loop.",
-        json_schema_extra={"enum": ["Failed", "Succeeded"]},
+        description="Failed (the default) opens or updates a ticket; Succeeded closes the loop. "
+        "Read in any case.",
+        json_schema_extra=_any_case("Failed", "Succeeded", blank=True),
     )
-    severity: String = Field("", json_schema_extra={"enum": [*Severity]})
+    severity: String = Field(
+        "",
+        description="Critical, High, Medium or Low, read in any case.",
+        json_schema_extra=_any_case(*Severity, blank=True),
+    )
     subscription_id: String = Field(
         "", validation_alias=AliasChoices("subscription_id", "subscriptionId")
     )
@@ -271,17 +376,13 @@ class AdfFailureBody(_Body):
 # --- Airflow -----------------------------------------------------------------------------------
 
 
-class AirflowFailureBody(_Body):
-    """Posted by integrations/airflow_callback/rca_callback.py. One ticket per failed task of a
-    DAG run; each try is an occurrence. The previous product's body (execution_date, error,
-    dag_display_name, pool, queue, duration...) is accepted as it is. `exception` (or `error`)
-    is required unless state is success or skipped."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
+def _airflow_json_schema(schema: dict[str, Any]) -> None:
+    _null_is_absent(schema)
+    schema.update(
+        {
             "anyOf": [
                 *_present("exception", "error"),
-                {"required": ["state"], "properties": {"state": {"enum": ["success", "skipped"]}}},
+                {"required": ["state"], "properties": {"state": _any_case("success", "skipped")}},
             ],
             "example": {
                 "dag_id": "sales_daily",
@@ -297,30 +398,41 @@ class AirflowFailureBody(_Body):
         }
     )
 
+
+class AirflowFailureBody(_Body):
+    """Posted by integrations/airflow_callback/rca_callback.py. One ticket per failed task of a
+    DAG run; each try is an occurrence. The previous product's body (execution_date, error,
+    dag_display_name, pool, queue, duration...) is accepted as it is. `exception` (or `error`)
+    is required unless state is success or skipped."""
+
+    model_config = ConfigDict(json_schema_extra=_airflow_json_schema)
+
     dag_id: RequiredString
     task_id: RequiredString
     run_id: RequiredString
     logical_date: Timestamp = None
-    execution_date: Timestamp = Field(None, description="Older name of logical_date.")
-    # Checked by the parser (a whole number 0-10000, given as a number or a string).
-    try_number: Annotated[
-        Any, WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 10000})
-    ] = None
-    max_tries: Annotated[Any, WithJsonSchema({"type": "integer"})] = None
+    execution_date: Timestamp = Field(
+        None, description="Older name of logical_date, read without it."
+    )
+    try_number: TryNumber = Field(None, description="The try that failed (1 when absent).")
+    max_tries: MaxTries = None
     exception: String = Field("", description="The exception text or traceback.")
     error: String = Field("", description="Older name of exception.")
     exception_type: String = ""
     log_url: String = Field("", json_schema_extra={"format": "uri"})
     operator: String = ""
     owner: String = ""
-    map_index: Annotated[Any, WithJsonSchema({"type": "integer", "default": -1})] = None
+    map_index: MapIndex = Field(
+        None, description="The mapped task instance's index; -1 (the default): not mapped."
+    )
     state: String = Field(
         "",
-        description="The task instance's state: success closes the loop, skipped is stored "
-        "and ignored, any other (failed by default) is a failure.",
+        description="The task instance's state, in any case: success closes the loop, skipped "
+        "is stored and ignored, any other (failed by default) is a failure.",
     )
     hostname: String = ""
     end_date: Timestamp = None
+    timestamp: Timestamp = Field(None, description="Older name of end_date, read without it.")
     deployment: String = Field(
         "",
         description="Which Airflow the task ran on (e.g. prod). Without it, the host of "
@@ -344,15 +456,21 @@ DATABRICKS_EVENTS = (
 
 
 class DatabricksJob(_Body):
+    model_config = ConfigDict(json_schema_extra=_null_is_absent)
+
     job_id: RequiredId
     name: Text = ""
 
 
 class DatabricksRunState(_Body):
+    model_config = ConfigDict(json_schema_extra=_null_is_absent)
+
     state_message: Text = ""
 
 
 class DatabricksRun(_Body):
+    model_config = ConfigDict(json_schema_extra=_null_is_absent)
+
     run_id: RequiredId = Field(description="The run notified of: a task's own run for a task.")
     parent_run_id: Id = Field(
         "", description="A task's notification: the run of the job the task is part of."
@@ -362,6 +480,8 @@ class DatabricksRun(_Body):
 
 
 class DatabricksTask(_Body):
+    model_config = ConfigDict(json_schema_extra=_null_is_absent)
+
     task_key: Text = ""
 
 
@@ -369,6 +489,8 @@ class DatabricksNotification(_Body):
     """Databricks job/task notification webhook. jobs.on_failure opens a ticket,
     jobs.on_success closes the loop; any other event (start, duration and backlog warnings,
     one added later) is stored and ignored."""
+
+    model_config = ConfigDict(json_schema_extra=_null_is_absent)
 
     event_type: RequiredText = Field(
         description="jobs.on_failure opens a ticket, jobs.on_success closes the loop; any "

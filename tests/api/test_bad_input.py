@@ -467,3 +467,37 @@ def test_a_400_names_each_field_with_one_sentence_on_every_endpoint(method, path
     detail = response.json()["detail"]
     assert isinstance(detail[field], str) and detail[field], detail
     assert all(isinstance(sentence, str) for sentence in detail.values()), detail
+
+
+@pytest.mark.parametrize("raw", ["[]", "null", "0", "false", '""'])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tickets/{ticket}/acknowledge/",
+        "/api/v1/tickets/{ticket}/take/",
+        "/api/v1/tickets/{ticket}/resolve/",
+    ],
+)
+def test_a_json_body_that_is_not_an_object_is_refused_not_read_as_no_body(path, raw):
+    """`request.data or {}` read `[]`, `null`, `0`, `false` and `""` as no body: the ticket was
+    acknowledged, while `"x"` or `5` were a 400."""
+    ticket = make_ticket()
+    api = jwt_client(make_user("responder"))
+
+    response = api.post(path.format(ticket=ticket.pk), raw, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid request"
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    assert not AuditLog.objects.filter(ticket=ticket).exclude(action="created").exists()
+
+
+def test_an_action_without_a_body_still_acts():
+    ticket = make_ticket()
+    api = jwt_client(make_user("responder"))
+
+    response = api.post(f"/api/v1/tickets/{ticket.pk}/acknowledge/")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "acknowledged"

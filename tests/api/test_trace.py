@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import importlib
+from datetime import datetime, timedelta
 
-from integrations.models import DeliveryAttempt, OutboundDelivery
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
 from tests.api import clear_throttles, jwt_client, make_user
 from tests.conftest import local_payload
 
@@ -60,6 +65,58 @@ def test_trace_of_a_rejected_delivery_has_no_ticket(api, webhook_client):
     assert trace["delivery"]["status"] == "rejected"
     assert "run_id" in trace["delivery"]["reason"]
     assert trace["ticket"] is None and trace["audit"] == [] and trace["outbound"] == []
+
+
+def test_a_delivery_finished_at_ingest_says_when_it_was_processed(api, webhook_client):
+    """A recurrence or a duplicate is done when ingest commits: it said `processed_at: null`
+    beside `status: processed`, as if it were still waiting."""
+    body = local_payload("adf_failure.json")
+    webhook_client("/webhooks/adf/", body)
+    duplicate = webhook_client("/webhooks/adf/", body).json()
+    recurrence = webhook_client("/webhooks/adf/", {**body, "run_id": "another-run"}).json()
+    assert (duplicate["outcome"], recurrence["outcome"]) == ("duplicate", "correlated")
+
+    for posted in (duplicate, recurrence):
+        delivery = api.get(f"/api/v1/trace/{posted['tracking_id']}/").json()["delivery"]
+        assert delivery["status"] == "processed"
+        assert delivery["processed_at"] is not None
+        processed_at = datetime.fromisoformat(delivery["processed_at"])
+        assert processed_at >= datetime.fromisoformat(delivery["received_at"])
+
+    rejected = webhook_client("/webhooks/adf/", {"pipeline": "pl_x"}).json()
+    delivery = api.get(f"/api/v1/trace/{rejected['tracking_id']}/").json()["delivery"]
+    assert (delivery["status"], delivery["processed_at"]) == ("rejected", None)
+
+
+def test_rows_finished_at_ingest_before_the_upgrade_get_the_time_they_were_received():
+    received = timezone.now() - timedelta(days=3)
+    worked = received + timedelta(seconds=5)
+    rows = {
+        name: WebhookDelivery.objects.create(
+            source="adf", received_at=received, status=status, processed_at=processed_at
+        )
+        for name, status, processed_at in [
+            ("finished at ingest", "processed", None),
+            ("finished by a worker", "processed", worked),
+            ("pending", "pending", None),
+            ("rejected", "rejected", None),
+        ]
+    }
+    migration = importlib.import_module(
+        "integrations.migrations.0017_processed_at_of_rows_finished_at_ingest"
+    ).Migration
+    with connection.cursor() as cursor:
+        cursor.execute(migration.operations[0].sql)
+
+    processed_at = {
+        name: WebhookDelivery.objects.get(pk=row.pk).processed_at for name, row in rows.items()
+    }
+    assert processed_at == {
+        "finished at ingest": received,
+        "finished by a worker": worked,
+        "pending": None,
+        "rejected": None,
+    }
 
 
 @pytest.mark.parametrize("tracking_id", ["5ea54689-6a08-41e0-88e7-d99e0e7cfd4f", "not-a-uuid"])

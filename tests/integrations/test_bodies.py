@@ -13,6 +13,7 @@ from jsonschema import Draft7Validator
 from pydantic import AliasChoices, BaseModel
 from pydantic.fields import FieldInfo
 
+from integrations.airflow_callback import rca_callback
 from integrations.events import ParseError
 from integrations.ingest import PARSERS
 from integrations.parsers.bodies import (
@@ -24,6 +25,7 @@ from integrations.parsers.bodies import (
 )
 from rca_project.openapi import COMPONENTS
 from tests.conftest import LOCAL_PAYLOADS, SHARED_FIXTURES
+from tests.integrations.test_airflow_callback import airflow_context
 from tickets.vocabulary import Source
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -281,6 +283,7 @@ def _validator(component: str) -> Draft7Validator:
 
 
 SNAKE_CASE = {camel: snake for snake, camel in ADF_CAMEL_CASE.items()}
+CAMEL_BODY = _local("adf_failure_camelcase.json")
 ACCEPTED_BODIES: list[tuple[str, str, dict[str, Any]]] = [
     ("adf_failure.json", "AdfFailure", _local("adf_failure.json")),
     (
@@ -339,6 +342,124 @@ ACCEPTED_BODIES: list[tuple[str, str, dict[str, Any]]] = [
             "run": {"run_id": 618272946372915, "parent_run_id": 1047283951263847},
             "job": {"job_id": 893517204661283, "name": "nightly_sales_load"},
         },
+    ),
+]
+
+AIRFLOW = _local("airflow_failure.json")
+DATABRICKS_TASK = _local("databricks_task_run_on_failure.json")
+# What the server reads leniently, as real senders send it: ADF's status and severity and
+# Airflow's state in any case, Airflow's timestamps as epoch seconds or milliseconds, its
+# whole numbers as strings (a templated body), and null for a field that has no value (the
+# Airflow callback sends None for what the task instance lacks; Databricks nulls).
+ACCEPTED_BODIES += [
+    ("ADF status and severity in lower case", "AdfFailure", {**CAMEL_BODY, "status": "failed"}),
+    (
+        "ADF status and severity in upper case",
+        "AdfFailure",
+        {**CAMEL_BODY, "status": "FAILED", "severity": "CRITICAL"},
+    ),
+    ("ADF severity in lower case", "AdfFailure", {**CAMEL_BODY, "severity": "high"}),
+    (
+        "ADF succeeded in lower case, no error text",
+        "AdfFailure",
+        {**CAMEL_BODY, "status": "succeeded", "errorMessage": None},
+    ),
+    ("ADF blank status (Failed)", "AdfFailure", {**CAMEL_BODY, "status": "", "severity": ""}),
+    (
+        "ADF nulls for optional fields",
+        "AdfFailure",
+        {
+            **CAMEL_BODY,
+            "activityName": None,
+            "severity": None,
+            "status": None,
+            "error": None,
+            "runUrl": None,
+            "factory": None,
+        },
+    ),
+    (
+        "ADF null snake_case names beside the camelCase ones",
+        "AdfFailure",
+        {**CAMEL_BODY, "pipeline": None, "run_id": None, "error_message": None},
+    ),
+    (
+        "ADF error object with nulls",
+        "AdfFailure",
+        {
+            **_local("adf_failure_activity_error.json"),
+            "error": {"message": "boom", "errorCode": None, "target": None, "details": None},
+        },
+    ),
+    (
+        "Airflow epoch timestamps (seconds, milliseconds, a fraction)",
+        "AirflowFailure",
+        {
+            **AIRFLOW,
+            "logical_date": 1765324800,
+            "execution_date": 1765324800.5,
+            "end_date": 1765325400123,
+        },
+    ),
+    (
+        "Airflow whole numbers as strings",
+        "AirflowFailure",
+        {**AIRFLOW, "try_number": "2", "max_tries": "3", "map_index": "4"},
+    ),
+    ("Airflow unmapped task", "AirflowFailure", {**AIRFLOW, "map_index": -1, "max_tries": -1}),
+    (
+        "Airflow state in upper case, no exception",
+        "AirflowFailure",
+        {**AIRFLOW, "state": "SUCCESS", "exception": None},
+    ),
+    (
+        "Airflow nulls for optional fields",
+        "AirflowFailure",
+        {
+            **AIRFLOW,
+            "logical_date": None,
+            "try_number": None,
+            "max_tries": None,
+            "map_index": None,
+            "exception_type": None,
+            "log_url": None,
+            "owner": None,
+            "hostname": None,
+            "end_date": None,
+            "deployment": None,
+            "airflow_base_url": None,
+        },
+    ),
+    (
+        "the Airflow callback's own body",
+        "AirflowFailure",
+        rca_callback.build_failure_body(airflow_context(try_number=2)),
+    ),
+    (
+        "the Airflow callback's own success body",
+        "AirflowFailure",
+        rca_callback.build_success_body(airflow_context()),
+    ),
+    (
+        "Databricks nulls for optional fields",
+        "DatabricksNotification",
+        {
+            **DATABRICKS_TASK,
+            "workspace_id": None,
+            "task": None,
+            "job": {**DATABRICKS_TASK["job"], "name": None},
+            "run": {
+                **DATABRICKS_TASK["run"],
+                "parent_run_id": None,
+                "run_page_url": None,
+                "state": {"state_message": None},
+            },
+        },
+    ),
+    (
+        "Databricks null run state",
+        "DatabricksNotification",
+        {**DATABRICKS_TASK, "run": {**DATABRICKS_TASK["run"], "state": None}},
     ),
 ]
 
@@ -433,6 +554,89 @@ REFUSED_BODIES: list[tuple[str, str, dict[str, Any], str]] = [
         "DatabricksNotification",
         {**_local("databricks_task_run_on_failure.json"), "run": {"run_id": {"id": 1}}},
         "'run.run_id'",
+    ),
+]
+
+# Where the server is strict: a value it cannot read as what the field means is refused by
+# both, naming the field.
+REFUSED_BODIES += [
+    (
+        "an ADF status that is neither Failed nor Succeeded",
+        "AdfFailure",
+        {**CAMEL, "status": "Running"},
+        "field 'status' must be Failed or Succeeded",
+    ),
+    (
+        "an ADF severity of Azure's",
+        "AdfFailure",
+        {**CAMEL, "severity": "Sev1"},
+        "field 'severity' must be Critical, High, Medium or Low",
+    ),
+    (
+        "an ADF null error message and no error object",
+        "AdfFailure",
+        {**CAMEL, "errorMessage": None},
+        "missing required field 'error_message'",
+    ),
+    (
+        "an Airflow null exception",
+        "AirflowFailure",
+        {**AIRFLOW, "exception": None},
+        "'exception'",
+    ),
+    (
+        "an Airflow null dag_id",
+        "AirflowFailure",
+        {**AIRFLOW, "dag_id": None},
+        "missing required field 'dag_id'",
+    ),
+    (
+        "an Airflow map_index that is text",
+        "AirflowFailure",
+        {**AIRFLOW, "map_index": "first"},
+        "field 'map_index' must be a whole number",
+    ),
+    (
+        "an Airflow map_index that is a fraction",
+        "AirflowFailure",
+        {**AIRFLOW, "map_index": 1.5},
+        "field 'map_index' must be a whole number",
+    ),
+    (
+        "an Airflow map_index that is a boolean",
+        "AirflowFailure",
+        {**AIRFLOW, "map_index": True},
+        "field 'map_index' must be a whole number",
+    ),
+    (
+        "an Airflow map_index below -1",
+        "AirflowFailure",
+        {**AIRFLOW, "map_index": -2},
+        "field 'map_index' is out of range",
+    ),
+    (
+        "an Airflow try_number that is a fraction",
+        "AirflowFailure",
+        {**AIRFLOW, "try_number": 2.5},
+        "field 'try_number' must be a whole number",
+    ),
+    (
+        "an Airflow try_number as words",
+        "AirflowFailure",
+        {**AIRFLOW, "try_number": "two"},
+        "field 'try_number' must be a whole number",
+    ),
+    (
+        "an Airflow max_tries that is text",
+        "AirflowFailure",
+        {**AIRFLOW, "max_tries": "three"},
+        "field 'max_tries' must be a whole number",
+    ),
+    (
+        "an Airflow timestamp that is an object",
+        "AirflowFailure",
+        {**AIRFLOW, "end_date": {"seconds": 1}},
+        "field 'end_date' is not a timestamp",
     ),
 ]
 

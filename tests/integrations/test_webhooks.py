@@ -299,6 +299,24 @@ def test_airflow_retries_of_a_task_are_recurrences_of_one_ticket(webhook_client)
     assert Ticket.objects.get(pk=first["ticket_id"]).occurrence_count == 2
 
 
+def test_an_airflow_map_index_is_a_whole_number_whatever_form_it_arrives_in(webhook_client):
+    """The callback sends Airflow's integer (-1: not mapped); a templated body its digits. Both
+    name one task instance; any other text was taken as a task's index of its own."""
+    body = local_payload("airflow_failure.json")
+    mapped = webhook_client(AIRFLOW, {**body, "map_index": 3}).json()
+    as_text = webhook_client(AIRFLOW, {**body, "map_index": " 3 ", "try_number": "2"}).json()
+    unmapped = webhook_client(AIRFLOW, {**body, "map_index": -1}).json()
+    absent = webhook_client(AIRFLOW, {**body, "try_number": 2}).json()
+
+    assert as_text["ticket_id"] == mapped["ticket_id"]
+    assert as_text["outcome"] == "correlated"
+    ticket = Ticket.objects.get(pk=mapped["ticket_id"])
+    assert ticket.pipeline == "sales_daily.load_orders[3]"
+    assert ticket.affected_entity["map_index"] == "3"
+    assert absent["ticket_id"] == unmapped["ticket_id"] != mapped["ticket_id"]
+    assert Ticket.objects.get(pk=unmapped["ticket_id"]).affected_entity["map_index"] == "-1"
+
+
 def test_an_airflow_skip_neither_fails_nor_closes_the_tasks_failure(webhook_client):
     """A skipped task ran nothing: it is no evidence that the failure was fixed."""
     failed = webhook_client(AIRFLOW, local_payload("airflow_failure.json")).json()
@@ -634,6 +652,32 @@ def test_a_databricks_task_notifications_error_is_read_from_the_attempt_it_names
     assert found.details["task_run_id"] == attempt
 
 
+def test_the_fetched_databricks_runs_page_is_among_the_tickets_links(webhook_client, settings):
+    """A Databricks notification names no run page (an ADF body's run_url and an Airflow
+    body's log_url are links of their tickets): the run read for the error names it, and it
+    becomes the ticket's `run` link, shown by the API (and by the ticket's page, which lists
+    every link)."""
+    from tests.api import jwt_client, make_user
+
+    task_payload = local_payload("databricks_task_run_on_failure.json")
+    parent, attempt = (int(task_payload["run"][key]) for key in ("parent_run_id", "run_id"))
+    ticket_id = webhook_client(DATABRICKS, task_payload).json()["ticket_id"]
+    assert Ticket.objects.get(pk=ticket_id).links == {}
+
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = databricks.url, databricks.token
+        databricks.add_run(
+            job_run(run_id=parent, tasks=[task("ingest_orders", attempt, "FAILED", "Failed")])
+        )
+        databricks.outputs[attempt] = {"error": "java.io.FileNotFoundException: /mnt/raw/x.csv"}
+        services.enrich_tickets([ticket_id])
+
+    page = f"https://example.cloud.databricks.com/?o=1#job/11223344/run/{parent}"
+    assert Ticket.objects.get(pk=ticket_id).links == {"run": page}
+    detail = jwt_client(make_user("viewer")).get(f"/api/v1/tickets/{ticket_id}/").json()
+    assert detail["links"] == {"run": page}
+
+
 def test_a_databricks_run_of_another_workspace_is_not_read_for_its_error(webhook_client, settings):
     """A run id is unique within a workspace only: DATABRICKS_HOST's workspace holds another
     run under the id a notification from another workspace names. Its error is not fetched
@@ -904,6 +948,26 @@ def _with_essentials(**fields: object) -> dict:
         (AIRFLOW, {"dag_id": "d", "task_id": "t", "run_id": "r"}, "'exception'"),
         (AIRFLOW, {"dag_id": "d", "run_id": "r", "exception": "x"}, "'task_id'"),
         (AIRFLOW, {**local_payload("airflow_failure.json"), "try_number": "two"}, "try_number"),
+        (
+            AIRFLOW,
+            {**local_payload("airflow_failure.json"), "map_index": "first"},
+            "field 'map_index' must be a whole number",
+        ),
+        (
+            AIRFLOW,
+            {**local_payload("airflow_failure.json"), "map_index": 2.5},
+            "field 'map_index' must be a whole number",
+        ),
+        (
+            AIRFLOW,
+            {**local_payload("airflow_legacy_failure.json"), "end_date": None, "timestamp": "x"},
+            "field 'timestamp' is not an ISO 8601 timestamp",
+        ),
+        (
+            AIRFLOW,
+            {**local_payload("airflow_failure.json"), "logical_date": None, "execution_date": "x"},
+            "field 'execution_date' is not an ISO 8601 timestamp",
+        ),
         (DATABRICKS, {"event_type": "jobs.on_failure", "job": {"job_id": 1}}, "'run'"),
         (DATABRICKS, {"job": {"job_id": 1}, "run": {"run_id": 2}}, "'event_type'"),
         (DATABRICKS, {"event_type": "x", "run": {}, "job": {"job_id": 1}}, "'run.run_id'"),

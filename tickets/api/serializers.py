@@ -482,6 +482,14 @@ class InboxDeliverySerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Empty for a rejected delivery (of the wrong shape: it recorded nothing).",
     )
+    processed_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When its processing ended: at ingest for a delivery it finished (status "
+        "processed at once: a duplicate, most recurrences, a suppressed, resolved or ignored "
+        "delivery), else when a worker finished it. Null while it is pending, and for a "
+        "rejected delivery (nothing to do).",
+    )
     headers = serializers.DictField(read_only=True)
     event = serializers.DictField(read_only=True, help_text="The normalized FailureEvent.")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
@@ -228,6 +228,14 @@ class CheckedCursorPagination(CursorPagination):
         return position
 
 
+def action_body(request: Request) -> Any:
+    """An action's body for its serializer: none (or an empty form) is `{}`; any other JSON
+    value as it is, so that one that is not an object (`[]`, `null`, `0`, `""`) is a 400, not
+    read as no body and acted on."""
+    data = request.data
+    return {} if isinstance(data, Mapping) and not data else data
+
+
 def refuse_query_parameters(request: Request) -> None:
     """For a list that takes no query parameter (nor pages): `?page_size=5` or a filter is a
     400 naming it, as on the paged lists, not the whole list read as the one asked for."""
@@ -354,7 +362,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
             raise NotFound("no ticket with this id")
 
     def _transition(self, request: AuthenticatedRequest, pk: str, action_name: str) -> Response:
-        body = TransitionSerializer(data=request.data or {})
+        body = TransitionSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         try:
             lifecycle.transition(
@@ -386,7 +394,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
     def resolve(self, request: AuthenticatedRequest, pk: str) -> Response:
-        body = ResolveSerializer(data=request.data or {})
+        body = ResolveSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         try:
             lifecycle.resolve(
@@ -410,7 +418,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         self, request: AuthenticatedRequest, pk: str, approved: bool
     ) -> Response:
         self._require_ticket(pk)
-        body = TransitionSerializer(data=request.data or {})
+        body = TransitionSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         pending = remediation.awaiting_for(pk)
         if pending is None:
@@ -458,7 +466,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def retry_remediation(self, request: AuthenticatedRequest, pk: str) -> Response:
         self._require_ticket(pk)
-        body = TransitionSerializer(data=request.data or {})
+        body = TransitionSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         last = remediation.to_retry(self.get_object())
         if last is None:
@@ -482,7 +490,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="rerun-rca", permission_classes=[IsResponder])
     def rerun_rca(self, request: AuthenticatedRequest, pk: str) -> Response:
-        body = TransitionSerializer(data=request.data or {})
+        body = TransitionSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         try:
             queued = request_fresh_rca(
@@ -802,7 +810,7 @@ class IncidentActions:
     @staticmethod
     def run(request: AuthenticatedRequest, pk: str, action_name: str) -> Response:
         serializer = ResolveSerializer if action_name == "resolve" else TransitionSerializer
-        body = serializer(data=request.data or {})
+        body = serializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         try:
             incident = incidents.act(
@@ -913,7 +921,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
     def detach(self, request: AuthenticatedRequest, pk: str) -> Response:
-        body = DetachSerializer(data=request.data or {})
+        body = DetachSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         try:
             incidents.detach(
@@ -937,7 +945,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"], permission_classes=[IsResponder])
     def merge(self, request: AuthenticatedRequest, pk: str) -> Response:
-        body = MergeSerializer(data=request.data or {})
+        body = MergeSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         try:
             into = incidents.merge(
