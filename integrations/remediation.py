@@ -574,6 +574,21 @@ def awaiting_for(ticket_id: str) -> Remediation | None:
     ).first()
 
 
+def named(ticket_id: str, value: str) -> Remediation | None:
+    """The ticket's remediation a form or a button names by id (None for a value that is no
+    id of one: not ASCII digits within a bigint, or another ticket's)."""
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
+        return None
+    return Remediation.objects.filter(pk=int(value), ticket_id=ticket_id).first()
+
+
+def approval_refused(ticket_id: str) -> str:
+    """Why approving the ticket's pending remediation is refused now ('' when it is not, or
+    none is pending)."""
+    pending = awaiting_for(ticket_id)
+    return policy_switched_off(pending) if pending is not None else ""
+
+
 def approve(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
     """Start it (or hold it, `_start_or_hold`). Refused (`RemediationError`, nothing changed)
     when its policy was disabled, set to never, deleted or set to another action since the

@@ -466,7 +466,11 @@
 
   /* After a reconnect: fetch this same page and take its columns (parsed inertly, never run). */
   function resync() {
-    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+    fetch(window.location.href, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "X-Live-Read": "1" }, // leaves the page's messages unread (live.js)
+    })
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
       .then((html) => {
         const doc = new DOMParser().parseFromString(html, "text/html");

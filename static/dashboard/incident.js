@@ -10,12 +10,16 @@
   const config = live.config;
   const incidentId = config.incident_id;
 
-  /* Once the parts are swapped in (`RcaLive.partsReader`): the action form follows them. */
+  /* Once the parts are swapped in (`RcaLive.partsReader`): the action form follows them.
+   * "What fixed it" only with Resolve (hidden, it is not sent: what was typed in it stays for
+   * when Resolve is offered again). */
   function take() {
     const form = document.getElementById("incident-actions");
     if (form) {
       form.hidden = !form.querySelector("button[name=action]");
-      form.elements.fix.hidden = !form.querySelector('button[value="resolve"]');
+      const resolvable = Boolean(form.querySelector('button[value="resolve"]'));
+      form.elements.fix.hidden = !resolvable;
+      form.elements.fix.disabled = !resolvable;
     }
   }
 

@@ -125,6 +125,7 @@
         credentials: "same-origin",
         redirect: "manual",
         cache: "no-store",
+        headers: { "X-Live-Read": "1" },
       })
         .then((r) => r.type === "opaqueredirect" || r.status === 401 || r.status === 403)
         .catch(() => false);
@@ -282,7 +283,9 @@
     function read() {
       timer = null;
       reading = true;
-      fetch(url, { credentials: "same-origin", cache: "no-store" })
+      // A live read shows no messages: they stay for the page loaded next (an action's,
+      // whose redirect may not have been followed yet). checkSession and board.js send it too.
+      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "X-Live-Read": "1" } })
         .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
         .then(take)
         .catch(() => {})
@@ -299,12 +302,57 @@
       const doc = new DOMParser().parseFromString(html, "text/html");
       doc.querySelectorAll("[data-live-part]").forEach((fresh) => {
         const target = document.querySelector('[data-live-part="' + fresh.dataset.livePart + '"]');
-        if (target) target.replaceWith(document.adoptNode(fresh));
+        if (!target) return;
+        const typed = typedIn(target);
+        target.replaceWith(document.adoptNode(fresh));
+        retype(fresh, typed);
       });
       if (afterSwap) afterSwap(doc);
     }
 
     return refresh;
+  }
+
+  /* What was typed in a part's text fields (a note on a remediation's Approve / Decline), by
+   * field: its form's target and hidden values (the remediation it names) and its name. A
+   * swapped-in part keeps it where the same field is still offered, and the focus with it;
+   * where that form is gone (decided elsewhere), so is the text. */
+  function fieldKey(input) {
+    const form = input.form;
+    if (!form) return null;
+    const hidden = Array.from(form.querySelectorAll("input[type=hidden]"))
+      .filter((h) => h.name !== "csrfmiddlewaretoken")
+      .map((h) => h.name + "=" + h.value);
+    return [form.getAttribute("action"), ...hidden, input.name].join("|");
+  }
+
+  function typedIn(part) {
+    const typed = [];
+    part.querySelectorAll("input[type=text], textarea").forEach((input) => {
+      const focused = document.activeElement === input;
+      if (!input.value && !focused) return;
+      typed.push({
+        key: fieldKey(input),
+        value: input.value,
+        focused,
+        start: input.selectionStart,
+        end: input.selectionEnd,
+      });
+    });
+    return typed;
+  }
+
+  function retype(part, typed) {
+    if (!typed.length) return;
+    part.querySelectorAll("input[type=text], textarea").forEach((input) => {
+      const was = typed.find((t) => t.key !== null && t.key === fieldKey(input));
+      if (!was) return;
+      input.value = was.value;
+      if (was.focused) {
+        input.focus();
+        if (was.start !== null) input.setSelectionRange(was.start, was.end);
+      }
+    });
   }
 
   window.RcaLive = {

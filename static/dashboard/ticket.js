@@ -1,7 +1,8 @@
 /* Ticket detail: follows this ticket's changes live (status, SLA, occurrences, actions). A new
- * analysis ("analysed"), a remediation's change and a reconnect make the page read its changing
- * parts again from the server (the RCA and remediation panels: the `data-live-part` elements),
- * once for a burst of events. */
+ * analysis ("analysed"), a remediation's change, a change of status and a reconnect make the
+ * page read its changing parts again from the server (the RCA and remediation panels and the
+ * facts box with who acknowledged and resolved it when: the `data-live-part` elements), once
+ * for a burst of events. */
 (function () {
   "use strict";
 
@@ -25,11 +26,19 @@
     if (node && text !== undefined && text !== null) node.textContent = String(text);
   }
 
+  /* The actions the status allows; "What fixed it" only with Resolve (hidden, it is not sent:
+   * what was typed in it stays for when Resolve is offered again). */
   function updateButtons(status) {
     document.querySelectorAll("#ticket-actions button[data-action]").forEach((button) => {
       const from = transitions[button.dataset.action] || [];
       button.hidden = !from.includes(status);
     });
+    const fix = document.querySelector("#ticket-actions input[name=fix]");
+    if (fix) {
+      const resolvable = (transitions.resolve || []).includes(status);
+      fix.hidden = !resolvable;
+      fix.disabled = !resolvable;
+    }
   }
 
   function banner(text) {
@@ -42,6 +51,8 @@
   function apply(msg) {
     const t = msg.ticket;
     if (t.id !== ticketId) return;
+    const sla = one("sla");
+    const moved = !sla || sla.dataset.status !== t.status;
     const label = live.STATUS_LABELS[t.status] || t.status;
     const badge = one("status");
     if (badge) {
@@ -52,9 +63,6 @@
     setText("sla_status", t.sla_status);
     setText("occurrence_count", t.occurrence_count);
     setText("rca_source", RCA_SOURCES[t.rca_source] || t.rca_source);
-    if (t.status !== "acknowledged") setText("ack", "—");
-    else if (msg.action === "acknowledge") setText("ack", (msg.actor || "someone") + " · just now");
-    const sla = one("sla");
     if (sla) {
       sla.dataset.status = t.status;
       sla.dataset.slaStatus = t.sla_status || "";
@@ -63,8 +71,9 @@
     updateButtons(t.status);
     live.tick();
     const analysed = msg.action === "analysed";
-    // The RCA panel shows the new analysis; the remediation panel drops decided buttons.
-    if (analysed || String(msg.action).startsWith("remediation")) refresh();
+    // The RCA panel shows the new analysis, the remediation panel drops decided buttons, the
+    // facts box says who acknowledged or resolved it and when.
+    if (analysed || moved || String(msg.action).startsWith("remediation")) refresh();
     banner(
       "Updated live: " +
         msg.words +

@@ -34,6 +34,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from integrations.models import Remediation
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
@@ -1610,13 +1611,14 @@ def test_enter_in_what_fixed_it_resolves_and_enter_in_the_note_takes_no_action(
     wait(browser, lambda d: page_status(d) == "Resolved")
     assert Resolution.objects.get(ticket=ticket).fix == "Rotated the SQL password"
 
-    # Resolved: Enter in either field takes no action (the only button offered is Reopen).
-    for field in ("note", "fix"):
-        mark_page(browser)
-        browser.find_element(By.NAME, field).send_keys("more words", Keys.ENTER)
-        time.sleep(1)
-        assert not_reloaded(browser), field
-        assert not browser.find_elements(By.CSS_SELECTOR, ".message-error")
+    # Resolved: Enter in the note takes no action (the only button offered is Reopen, which
+    # keeps no fix: "What fixed it" is not offered).
+    assert not browser.find_element(By.NAME, "fix").is_displayed()
+    mark_page(browser)
+    browser.find_element(By.NAME, "note").send_keys("more words", Keys.ENTER)
+    time.sleep(1)
+    assert not_reloaded(browser)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".message-error")
     assert Ticket.objects.get(pk=ticket.pk).status == "resolved"
 
     browser.get(f"{base}/tickets/{acknowledged.pk}/")
@@ -1727,7 +1729,7 @@ def test_a_responder_asks_for_a_fresh_rca_and_the_page_shows_it_when_it_arrives(
 
 
 def test_a_remediation_decided_in_another_tab_drops_its_approve_button_live(
-    asgi_server, browser, settings
+    asgi_server, short_lived_connections, browser, settings
 ):
     """Approved elsewhere (another responder, Slack, the API): the page that showed Approve /
     Decline no longer offers them, without a reload."""
@@ -1757,3 +1759,184 @@ def test_a_remediation_decided_in_another_tab_drops_its_approve_button_live(
     )
     assert "declined by slack via slack: not now" in browser.find_element(By.ID, "remediation").text
     assert not_reloaded(browser)
+
+
+def test_a_remediation_proposed_after_the_page_loaded_appears_live(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """A page loaded while the ticket had no remediation had no remediation panel to read
+    again: one proposed since (awaiting approval) never showed until a reload."""
+    from integrations import remediation
+    from integrations.models import RemediationPolicy
+    from tests.remediation.conftest import configure_remediation_targets
+    from tests.remediation.conftest import make_ticket as failed_ticket
+
+    configure_remediation_targets(settings, "http://127.0.0.1:9")
+    RemediationPolicy.objects.all().delete()
+    RemediationPolicy.objects.create(
+        name="approve-later", order=1, action="playbook", mode="approval", signals=[]
+    )
+    make_user("rosa", "responder")
+    ticket = failed_ticket(pipeline="pl_remediation_later")
+    sign_in(browser, asgi_server, "rosa", f"/tickets/{ticket.pk}/")
+    assert not [
+        panel for panel in browser.find_elements(By.ID, "remediation") if panel.is_displayed()
+    ]
+    mark_page(browser)
+
+    waiting = remediation.propose(ticket.pk)
+    assert waiting is not None and waiting.status == "awaiting_approval"
+
+    wait(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#remediation button[value="approve"]'),
+    )
+    assert browser.find_element(By.ID, "remediation").is_displayed()
+    assert "Awaiting approval" in browser.find_element(By.ID, "remediation").text
+    assert not_reloaded(browser)
+    browser.find_element(By.CSS_SELECTOR, '#remediation button[value="approve"]').click()
+    wait(browser, lambda _: Remediation.objects.get(pk=waiting.pk).decided_via == "dashboard")
+
+
+def facts(driver: webdriver.Chrome) -> dict[str, str]:
+    return driver.execute_script(
+        "return {ack: document.getElementById('fact-ack').textContent,"
+        "  resolved: document.getElementById('fact-resolved').textContent};"
+    )
+
+
+def test_the_facts_follow_an_acknowledge_and_a_resolve_made_elsewhere(
+    asgi_server, short_lived_connections, browser
+):
+    """Acknowledged and resolved in another tab or from Slack: the facts box said who and when
+    only after a reload (its Resolved stayed "—", its Acknowledged went "—" once resolved,
+    though the acknowledgement stands), and "What fixed it" stayed offered with Reopen alone.
+    A reopen takes both back."""
+    make_user("kim", "responder")
+    ticket = make_ticket(pipeline="pl_facts_live")
+    sign_in(browser, asgi_server, "kim", f"/tickets/{ticket.pk}/")
+    assert facts(browser) == {"ack": "—", "resolved": "—"}
+    fix = browser.find_element(By.CSS_SELECTOR, "#ticket-actions input[name=fix]")
+    fix.send_keys("Rotated the key")
+    mark_page(browser)
+
+    lifecycle.transition(ticket.pk, "acknowledge", Actor("slack", "maria"))
+    wait(browser, lambda d: facts(d)["ack"].startswith("maria · "))
+    lifecycle.resolve(ticket.pk, Actor("slack", "maria"), fix="Restarted the gateway")
+    resolved = Ticket.objects.get(pk=ticket.pk).resolved_at
+    assert resolved is not None
+    wait(browser, lambda d: facts(d)["resolved"] == f"maria · {resolved:%Y-%m-%d %H:%M}")
+    assert facts(browser)["ack"].startswith("maria · ")
+    wait(browser, lambda _: not fix.is_displayed())
+    assert not fix.is_enabled()  # a Reopen does not send it
+
+    lifecycle.transition(ticket.pk, "reopen", Actor("slack", "maria"))
+    wait(browser, lambda d: facts(d) == {"ack": "—", "resolved": "—"})
+    wait(browser, lambda _: fix.is_displayed())
+    assert fix.get_attribute("value") == "Rotated the key"
+    assert not_reloaded(browser)
+
+
+def test_a_note_typed_on_a_remediation_stays_through_a_live_refresh(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """The remediation panel is read again at each remediation change, change of status and new
+    analysis: the note a responder was typing for Approve / Decline was wiped (and the field
+    lost the focus) by any of them. It stays while that remediation is still the one shown.
+    Enter in it approved the remediation (the form's first button); it takes no action."""
+    from selenium.webdriver.common.keys import Keys
+
+    from integrations import remediation
+    from integrations.models import RemediationPolicy
+    from tests.remediation.conftest import configure_remediation_targets
+    from tests.remediation.conftest import make_ticket as failed_ticket
+
+    configure_remediation_targets(settings, "http://127.0.0.1:9")
+    RemediationPolicy.objects.all().delete()
+    RemediationPolicy.objects.create(
+        name="approve-typing", order=1, action="playbook", mode="approval", signals=[]
+    )
+    make_user("rosa", "responder")
+    ticket = failed_ticket(pipeline="pl_remediation_typing")
+    waiting = remediation.propose(ticket.pk)
+    assert waiting is not None
+    sign_in(browser, asgi_server, "rosa", f"/tickets/{ticket.pk}/")
+    note = browser.find_element(By.CSS_SELECTOR, "#remediation input[name=note]")
+    note.send_keys("the freeze ends at six")
+    mark_page(browser)
+    browser.execute_script("document.getElementById('remediation').dataset.before = 'yes';")
+
+    lifecycle.announce(ticket.pk, "analysed", Actor.system("analysis"))  # a new RCA
+    wait(  # the panel was read again and swapped in
+        browser,
+        lambda d: d.execute_script(
+            "return !document.getElementById('remediation').dataset.before;"
+        ),
+    )
+
+    note = browser.find_element(By.CSS_SELECTOR, "#remediation input[name=note]")
+    assert note.get_attribute("value") == "the freeze ends at six"
+    assert browser.switch_to.active_element == note
+    # Enter in the note decides nothing (it clicked the form's first button: Approve).
+    note.send_keys(", not before", Keys.ENTER)
+    time.sleep(1)
+    assert not_reloaded(browser)
+    assert Remediation.objects.get(pk=waiting.pk).status == "awaiting_approval"
+    browser.find_element(By.CSS_SELECTOR, '#remediation button[value="approve"]').click()
+    wait(browser, lambda _: Remediation.objects.get(pk=waiting.pk).status != "awaiting_approval")
+    assert Remediation.objects.get(pk=waiting.pk).reason == (
+        "approved by rosa via dashboard: the freeze ends at six, not before"
+    )
+
+
+def test_a_live_read_leaves_an_actions_message_for_the_page_loaded_next(
+    asgi_server, short_lived_connections, browser
+):
+    """An action's message waits (in its cookie) for the page its redirect loads. A live read
+    of the ticket page landing between the two (another tab, or this one before it navigated:
+    the action's own event makes it read its parts) took the message: the page then loaded
+    said nothing, e.g. no "Not done: …"."""
+    make_user("kim", "responder")
+    ticket = make_ticket(pipeline="pl_message_kept")
+    sign_in(browser, asgi_server, "kim", f"/tickets/{ticket.pk}/")
+    status = browser.execute_script(
+        "const token = document.querySelector('#ticket-actions [name=csrfmiddlewaretoken]');"
+        "const body = new FormData(); body.append('csrfmiddlewaretoken', token.value);"
+        "body.append('action', 'reopen');"
+        "return fetch(arguments[0], {method: 'POST', body, credentials: 'same-origin',"
+        "  redirect: 'manual'}).then((r) => r.type);",
+        f"/tickets/{ticket.pk}/action/",
+    )
+    assert status == "opaqueredirect"  # the redirect is not followed yet
+    browser.execute_script("document.getElementById('rca').dataset.before = 'yes';")
+
+    lifecycle.announce(ticket.pk, "analysed", Actor.system("analysis"))
+    wait(
+        browser,
+        lambda d: d.execute_script("return !document.getElementById('rca').dataset.before;"),
+    )
+    assert messages_text(browser) == ""
+
+    browser.get(f"{asgi_server}/tickets/{ticket.pk}/")
+    assert "Not done: cannot reopen a ticket that is open." in messages_text(browser)
+
+
+def test_reopen_after_a_resolve_elsewhere_sends_no_fix_typed_before(
+    asgi_server, short_lived_connections, browser
+):
+    """What fixed it was typed, then the incident was resolved elsewhere: the box was hidden
+    with the text in it and still sent, so Reopen was refused ("kept only when resolving") for
+    a fix nobody could see. Hidden, it is not sent."""
+    make_user("ines", "responder")
+    incident, _ = sql_outage("INC-REOPEN-FIX", "sql-reopen", ("pl_reopen_a", "pl_reopen_b"))
+    sign_in(browser, asgi_server, "ines", f"/incidents/{incident.pk}/")
+    fix = browser.find_element(By.CSS_SELECTOR, "#incident-actions input[name=fix]")
+    fix.send_keys("Failed over to the secondary")
+
+    incidents.act(incident.pk, "resolve", Actor("user", "maria"))
+    wait(browser, lambda d: incident_page(d)["buttons"] == ["reopen"])
+    assert not fix.is_displayed()
+    browser.find_element(By.CSS_SELECTOR, '#incident-actions button[value="reopen"]').click()
+
+    wait(browser, lambda _: Incident.objects.get(pk=incident.pk).status == "open")
+    assert "Reopen: done." in messages_text(browser)

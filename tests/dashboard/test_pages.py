@@ -605,7 +605,7 @@ def test_action_is_post_only():
     [
         ("acknowledged", "acknowledge", "cannot acknowledge a ticket that is acknowledged"),
         ("open", "reopen", "cannot reopen a ticket that is open"),
-        ("open", "delete", "Unknown action."),
+        ("open", "delete", "Not done: Action: “delete” is no action."),
     ],
 )
 def test_invalid_action_is_a_message_not_an_error(status, action, message):
@@ -617,6 +617,59 @@ def test_invalid_action_is_a_message_not_an_error(status, action, message):
     assert answer.status_code == 200
     assert message in answer.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).status == status
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"note": "re\x00started"}, "Note: it cannot hold a NUL character"),
+        ({"note": "n" * 1001}, "Note: at most 1000 characters (it has 1001)"),
+        ({"fix": "f" * 8001}, "What fixed it: at most 8000 characters (it has 8001)"),
+        (
+            {"action": "", "note": "x\x00"},
+            "Action: none chosen; Note: it cannot hold a NUL character",
+        ),
+    ],
+)
+def test_an_invalid_field_of_an_action_is_named_not_an_unknown_action(fields, message):
+    """A NUL in the note or a note too long was answered "Unknown action." on the ticket page."""
+    ticket = make_ticket()
+    client = client_for("responder")
+
+    answer = client.post(
+        f"/tickets/{ticket.pk}/action/", {"action": "resolve", **fields}, follow=True
+    )
+
+    text = answer.content.decode()
+    assert f"Not done: {escape(message)}." in text
+    assert "Unknown action" not in text
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+
+def test_a_fix_typed_with_a_note_that_is_refused_is_shown_again():
+    ticket = make_ticket()
+    client = client_for("responder")
+
+    fields = {"action": "resolve", "note": "n" * 1001, "fix": "Rotated the SQL password"}
+    answer = client.post(f"/tickets/{ticket.pk}/action/", fields, follow=True)
+
+    assert 'value="Rotated the SQL password"' in answer.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+
+
+@pytest.mark.parametrize(
+    "status, offered", [("open", True), ("acknowledged", True), ("resolved", False)]
+)
+def test_what_fixed_it_is_offered_only_where_resolve_is(status, offered):
+    """A resolved ticket offers Reopen alone, which keeps no fix (one typed with it is refused):
+    its "What fixed it" box is hidden and sends nothing."""
+    ticket = make_ticket(status=status)
+
+    page = client_for("responder").get(f"/tickets/{ticket.pk}/").content.decode()
+
+    field = re.search(r'<input type="text" name="fix"[^>]*>', page)
+    assert field is not None
+    assert (" hidden disabled" not in field.group(0)) is offered
 
 
 def test_action_on_unknown_ticket_is_404():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
+from django.utils.html import escape
 
 from integrations import remediation
 from integrations.models import Remediation, RemediationPolicy
@@ -144,7 +145,10 @@ def test_a_responder_retries_a_remediation_refused_for_our_credentials(client):
     assert (again.status, again.decided_via) == ("running", "dashboard")
     assert 'value="retry"' not in response.content.decode()
     response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
-    assert "Not done: the remediation shown is not the latest" in response.content.decode()
+    assert (
+        "Not done: attempt 1 is not the one to retry; no remediation of the ticket can be "
+        "retried now; reload the page."
+    ) in response.content.decode()
     assert Remediation.objects.filter(ticket=ticket).count() == 2
 
 
@@ -155,7 +159,7 @@ def test_a_decline_on_the_page_keeps_its_note(client):
     client.force_login(_user("responder"))
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert 'aria-label="Remediation note"' in page
-    assert "<dt>Remediation</dt><dd>Awaiting approval</dd>" in page  # not its code
+    assert '<dt>Remediation</dt><dd id="fact-remediation">Awaiting approval</dd>' in page
 
     click = {
         "decision": "decline",
@@ -180,7 +184,30 @@ def test_a_note_with_a_nul_is_refused_naming_it_and_nothing_is_decided(client):
     response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
 
     assert response.status_code == 200
-    assert "a note cannot hold a NUL character" in response.content.decode()
+    assert "Not done: Note: it cannot hold a NUL character." in response.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == "awaiting_approval"
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"note": "n" * 1001}, "Note: at most 1000 characters (it has 1001)"),
+        ({"decision": "approve-all"}, "Decision: “approve-all” is no decision"),
+    ],
+)
+def test_a_note_too_long_is_refused_naming_it_not_cut(client, fields, message):
+    """A note longer than the page's field takes (a client that is no browser) was cut to its
+    first 1000 characters in silence, and kept so in the reason and the audit entry."""
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+
+    click = {"decision": "decline", "remediation": waiting.pk, **fields}
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    assert f"Not done: {escape(message)}." in response.content.decode()
     waiting.refresh_from_db()
     assert waiting.status == "awaiting_approval"
 
@@ -201,6 +228,12 @@ def test_a_pending_remediation_whose_policy_was_disabled_offers_decline_only_and
         f"Approval is refused: its policy &#x27;{policy.name}&#x27; is disabled. Decline it, or "
         "have an admin switch the policy back on to approve it." in page
     )
+    # A viewer is told why, not to decline it (no button is theirs).
+    client.force_login(_user("viewer"))
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert f"Approval is refused: its policy &#x27;{policy.name}&#x27; is disabled.</div>" in page
+    assert "Decline it" not in page and 'value="decline"' not in page
+    client.force_login(User.objects.get(username="responder-user"))
     client.post(
         f"/tickets/{ticket.pk}/remediation/", {"decision": "decline", "remediation": waiting.pk}
     )
@@ -229,3 +262,38 @@ def test_a_retry_on_the_page_keeps_its_note(client):
 
     again = Remediation.objects.exclude(pk=refused.pk).get(ticket=ticket)
     assert again.reason == "retried by responder-user via dashboard: secret rotated"
+
+
+def test_a_retry_clicked_on_the_latest_attempt_names_the_attempt_a_retry_reruns(client):
+    """Run A's attempt 1 and then run B's attempt 2 failed as the last attempts at their runs;
+    the page offers Retry on attempt 2 and says what it reruns. Run A is reported failing again:
+    a Retry now reruns attempt 1 on run A. The click on the page showing attempt 2 (the latest
+    still) said "the remediation shown is not the latest"; it names the attempt a Retry reruns."""
+    _, ticket, first = _playbook_refused_for_our_credentials()
+    entity = dict(ticket.affected_entity)
+    Ticket.objects.record_recurrence(
+        ticket.pk, timezone.now(), "adf:run-newer", {**entity, "run_id": "run-newer"}
+    )
+    second = proposed(ticket.pk)
+    remediation.finish(
+        second.pk,
+        succeeded=False,
+        detail="the action failed: playbook: 401",
+        no_next_attempt=remediation.credentials_refused(401),
+    )
+    client.force_login(_user("responder"))
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert f'name="remediation" value="{second.pk}"' in page
+    assert "Retry reruns attempt 2 (Call the playbook (Logic App)) on run adf:run-newer." in page
+
+    Ticket.objects.record_recurrence(ticket.pk, timezone.now(), first.run_key, entity)
+    click = {"decision": "retry", "remediation": second.pk}
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    text = response.content.decode()
+    assert (
+        "Not done: attempt 2 is not the one to retry; a Retry reruns attempt 1 (Call the "
+        f"playbook (Logic App)) on run {first.run_key} now; reload the page."
+    ) in text
+    assert f"Retry reruns attempt 1 (Call the playbook (Logic App)) on run {first.run_key}." in text
+    assert Remediation.objects.filter(ticket=ticket).count() == 2

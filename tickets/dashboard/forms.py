@@ -96,10 +96,54 @@ class BoardFilterForm(forms.Form):
         return queryset
 
 
-class TransitionForm(forms.Form):
-    action = forms.ChoiceField(choices=ACTIONS)
-    note = forms.CharField(required=False, max_length=1000)
-    fix = forms.CharField(required=False, max_length=8000)
+# A text field's problems in the words the page says them in, after the field's name.
+TEXT_ERRORS = {
+    "null_characters_not_allowed": "it cannot hold a NUL character",
+    "max_length": "at most %(limit_value)d characters (it has %(show_value)d)",
+}
+
+
+class ActionForm(forms.Form):
+    """A form of an action whose problems are named, field by field (`problems()`)."""
+
+    def problems(self) -> str:
+        """What is wrong, one clause per invalid field, naming it ('' when nothing is)."""
+        if self.is_valid():
+            return ""
+        return "; ".join(
+            f"{self.fields[name].label or name.capitalize()}: {message}"
+            for name, messages in self.errors.items()
+            if name in self.fields
+            for message in messages
+        )
+
+
+class TransitionForm(ActionForm):
+    """A lifecycle action on the ticket page or, once for every member, the incident page.
+    What is wrong is named (`problems()`), not answered as an unknown action."""
+
+    action = forms.ChoiceField(
+        choices=ACTIONS,
+        error_messages={"required": "none chosen", "invalid_choice": "“%(value).40s” is no action"},
+    )
+    note = forms.CharField(required=False, max_length=1000, error_messages=TEXT_ERRORS)
+    fix = forms.CharField(
+        required=False, max_length=8000, label="What fixed it", error_messages=TEXT_ERRORS
+    )
+
+
+class RemediationDecisionForm(ActionForm):
+    """Approve / Decline / Retry on the ticket page, with the note kept with it. The
+    remediation the page showed is read by the view (one no longer shown is not decided)."""
+
+    decision = forms.ChoiceField(
+        choices=(("approve", "Approve"), ("decline", "Decline"), ("retry", "Retry")),
+        error_messages={
+            "required": "none chosen",
+            "invalid_choice": "“%(value).40s” is no decision",
+        },
+    )
+    note = forms.CharField(required=False, max_length=1000, error_messages=TEXT_ERRORS)
 
 
 class RegistrationForm(UserCreationForm):

@@ -51,6 +51,7 @@ from tickets.dashboard.forms import (
     ACTIONS,
     BoardFilterForm,
     RegistrationForm,
+    RemediationDecisionForm,
     TransitionForm,
 )
 from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
@@ -147,8 +148,15 @@ def role_required(
     return decorator
 
 
+# The header of a page's read of its own live parts (live.js `partsReader`): that read shows
+# no messages, so it leaves them for the page the browser loads next (a message an action left
+# for its redirect would be taken by a live read landing between the two).
+LIVE_READ_HEADER = "X-Live-Read"
+
+
 def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
+        "live_read": request.headers.get(LIVE_READ_HEADER) == "1",
         "role": role_of(request.user),
         "can_act": has_role(request.user, RESPONDER),
         "self_registration": settings.SELF_REGISTRATION,
@@ -170,6 +178,16 @@ def _fix_draft_key(kind: str, pk: str) -> str:
 def _refuse_fix_without_resolve(request: HttpRequest, kind: str, pk: str, fix: str) -> None:
     messages.error(request, FIX_ONLY_WITH_RESOLVE)
     request.session[_fix_draft_key(kind, pk)] = fix
+
+
+def _refuse_invalid(
+    request: HttpRequest, kind: str, pk: str, form: TransitionForm, problems: str
+) -> None:
+    """Name what is wrong; a valid fix typed with it is shown again (it is not lost)."""
+    messages.error(request, f"Not done: {problems}.")
+    fix = form.cleaned_data.get("fix", "") if "fix" not in form.errors else ""
+    if fix.strip():
+        request.session[_fix_draft_key(kind, pk)] = fix
 
 
 def _fix_draft(request: HttpRequest, kind: str, pk: str) -> str:
@@ -556,6 +574,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
     card = display_card(ticket)
     available = {action: ticket.status in TRANSITIONS[action][0] for action, _ in ACTIONS}
     rca_under_way = rca_request_under_way(ticket)
+    retryable = remediation.retryable(ticket)
     return render(
         request,
         "dashboard/ticket_detail.html",
@@ -577,10 +596,12 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             remediations=list(
                 Remediation.objects.filter(ticket=ticket).select_related("policy")[:10]
             ),
-            retryable=remediation.retryable(ticket),
+            retryable=retryable,
+            retry_target=_retry_words(retryable, ticket) if retryable is not None else "",
             retry_refused=remediation.retry_refused(ticket),
             remediation_label=_remediation_label(ticket.remediation_status),
-            approval_refused=_approval_refused(ticket),
+            approval_refused=remediation.approval_refused(ticket.pk),
+            can_resolve=available["resolve"],
             links=_links(ticket),
             confidence_pct=round(ticket.confidence * 100)
             if ticket.confidence is not None
@@ -616,8 +637,9 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
     if not Ticket.objects.filter(pk=ticket_id).exists():
         raise Http404("No such ticket.")
     form = TransitionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Unknown action.")
+    problems = form.problems()
+    if problems:
+        _refuse_invalid(request, "ticket", ticket_id, form, problems)
         return redirect("dashboard-ticket", ticket_id=ticket_id)
     action = form.cleaned_data["action"]
     if action != "resolve" and form.cleaned_data["fix"].strip():
@@ -788,15 +810,13 @@ def incident_live(request: HttpRequest, incident_id: str) -> HttpResponse:
 @role_required(RESPONDER)
 def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     """Act once for every member (tickets/incidents.py checks and audits it)."""
-    action = request.POST.get("action", "")
-    if action not in dict(INCIDENT_ACTIONS):
-        messages.error(request, "Unknown action.")
+    form = TransitionForm(request.POST)
+    problems = form.problems()
+    if problems:
+        _refuse_invalid(request, "incident", incident_id, form, problems)
         return redirect("dashboard-incident", incident_id=incident_id)
-    fix = request.POST.get("fix", "")[:8000]
-    note = request.POST.get("note", "")[:1000]
-    if "\x00" in note or "\x00" in fix:  # PostgreSQL text cannot hold it
-        messages.error(request, "Not done: a note or what fixed it cannot hold a NUL character.")
-        return redirect("dashboard-incident", incident_id=incident_id)
+    action = form.cleaned_data["action"]
+    note, fix = form.cleaned_data["note"], form.cleaned_data["fix"]
     if action != "resolve" and fix.strip():
         _refuse_fix_without_resolve(request, "incident", incident_id, fix)
         return redirect("dashboard-incident", incident_id=incident_id)
@@ -826,23 +846,20 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
     (audited with who and when, and the note given with it)."""
     if not Ticket.objects.filter(pk=ticket_id).exists():
         raise Http404("No such ticket.")
-    decision = request.POST.get("decision")
+    form = RemediationDecisionForm(request.POST)
+    problems = form.problems()
+    if problems:
+        messages.error(request, f"Not done: {problems}.")
+        return redirect("dashboard-ticket", ticket_id=ticket_id)
+    decision, note = form.cleaned_data["decision"], form.cleaned_data["note"]
     pending = remediation.awaiting_for(ticket_id)
     # The form names the remediation the page showed: one that expired or was decided since
     # (and another proposed in its place) is not decided by a click on the older page.
     shown = request.POST.get("remediation", "")
-    note = request.POST.get("note", "")[:1000]
-    if decision not in ("approve", "decline", "retry"):
-        messages.error(request, "Unknown decision.")
-    elif "\x00" in note:  # PostgreSQL text cannot hold it
-        messages.error(request, "Not done: a note cannot hold a NUL character.")
-    elif decision == "retry":
+    if decision == "retry":
         _retry_shown(request, ticket_id, shown, note)
     elif shown and (pending is None or shown != str(pending.pk)):
-        earlier = Remediation.objects.filter(
-            pk=int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 19 else 0,
-            ticket_id=ticket_id,
-        ).first()
+        earlier = remediation.named(ticket_id, shown)
         state = earlier.get_status_display().lower() if earlier else "not this ticket's"
         messages.error(request, f"Not done: the remediation shown is {state}; reload the page.")
     elif pending is None:
@@ -871,19 +888,29 @@ def _remediation_label(status: str) -> str:
     return str(labels.get(status, status.replace("_", " ").capitalize()))
 
 
-def _approval_refused(ticket: Ticket) -> str:
-    """Why approving the ticket's pending remediation is refused now ('' when it is not)."""
-    pending = remediation.awaiting_for(ticket.pk)
-    return remediation.policy_switched_off(pending) if pending is not None else ""
+def _retry_words(last: Remediation, ticket: Ticket) -> str:
+    """What a Retry of `last` runs: its action again, on the ticket's latest failed run
+    (`remediation.retry`), which need not be the run `last` acted on."""
+    return (
+        f"attempt {last.attempt_number} ({last.get_action_display()}) "
+        f"on run {remediation.run_key(ticket)}"
+    )
 
 
 def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str, note: str) -> None:
     """Retry the remediation the page showed, while it is still the one to retry (`to_retry`)."""
-    last = remediation.to_retry(Ticket.objects.defer("embedding").get(pk=ticket_id))
+    ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
+    last = remediation.to_retry(ticket)
     if last is None or shown != str(last.pk):
-        messages.error(
-            request, "Not done: the remediation shown is not the latest; reload the page."
+        earlier = remediation.named(ticket_id, shown)
+        was = f"attempt {earlier.attempt_number}" if earlier else "the remediation shown"
+        target = remediation.retryable(ticket)
+        now = (
+            f"a Retry reruns {_retry_words(target, ticket)} now"
+            if target is not None
+            else "no remediation of the ticket can be retried now"
         )
+        messages.error(request, f"Not done: {was} is not the one to retry; {now}; reload the page.")
         return
     actor = Actor.for_user(request.user, via="dashboard")
     try:
