@@ -44,6 +44,7 @@ from analysis.rules import build_rule_rca
 from analysis.similar import similar_tickets_many
 from rca_project.observability import LLM_CALLS, LLM_SECONDS, LLM_TOKENS, RCA_FALLBACKS
 from tickets import incidents, lifecycle, rules
+from tickets import services as ticket_services
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, RcaSource, Resolution, Ticket
 from tickets.resolutions import PastFix, previous_fixes
@@ -91,20 +92,24 @@ def enrich_tickets(ticket_ids: Sequence[str]) -> dict[str, enrichment_service.En
     notification, an ADF metric alert) and that still wait for their analysis, before anything
     else is decided for them: the text is stored, and a ticket that named no culprit at ingest
     but whose text names one is placed in its incident now (`_store_enriched`), so that it
-    pages through the incident like any member. What each fetch gave, by ticket, for
-    `analyse_tickets` (`enriched`) to use instead of fetching again."""
+    pages through the incident like any member. A Databricks ticket's failure is decided by
+    its fetched error first (`services.settle_fingerprint`): one that is an occurrence of
+    another ticket is folded into it (and is not among those returned). What each fetch gave,
+    by ticket, for `analyse_tickets` (`enriched`) to use instead of fetching again."""
     tickets = Ticket.objects.defer("embedding").filter(
         pk__in=ticket_ids, rca_source=RcaSource.PENDING, details__needs_enrichment=True
     )
     fetched: dict[str, enrichment_service.Enriched] = {}
     for ticket in tickets:
-        fetched[ticket.pk] = enriched = enrichment_service.enrich(ticket)
-        if enriched.error_message:
-            _store_enriched(ticket, enriched)
+        enriched = enrichment_service.enrich(ticket)
+        if _store_enriched(ticket, enriched) is None:
+            fetched[ticket.pk] = enriched
     return fetched
 
 
-def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> None:
+def _store_enriched(
+    ticket: Ticket, enriched: enrichment_service.Enriched
+) -> ticket_services.Folded | None:
     """Store a fetched error text (redacted) on its ticket, and the links the fetched run
     gives that the ticket lacks (a Databricks run page), with the severity its class calls
     for when that is higher than the one the ticket got without it (a Databricks login failure
@@ -112,20 +117,30 @@ def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> No
     culprit and the text names one, its culprit, group key and incident
     (`incidents.place_enriched`), in one transaction: a crash leaves both undone, and the
     redelivered work fetches again. The culprit's lock and the rows come before this UPDATE
-    of the ticket, in the order ingest takes them."""
+    of the ticket, in the order ingest takes them. First, a Databricks ticket's failure is
+    decided by the text (`settle_fingerprint`, also when the fetch gave none): folded into
+    the ticket it is an occurrence of, it is stored nowhere (that ticket's own analysis
+    stands)."""
     message = redact(enriched.error_message)
-    details = {**ticket.details, **enriched.details}
+    if not message and ticket_services.FINGERPRINT_PENDING not in ticket.details:
+        return None
     # A link the notification gave stays: the fetched one is the same run's.
     links = {**enriched.links, **(ticket.links or {})}
     linked = {"links": links} if links != ticket.links else {}
     found = (
         None
-        if ticket.culprit
+        if ticket.culprit or not message
         else extract_culprit(message, ticket.affected_entity, source=ticket.processing_mode)
     )
+    culprit = found.label if found is not None else ""
     error_type = classify_error(message).error_type
-    raised = rules.severity_raised_by_class(ticket, error_type)
+    raised = rules.severity_raised_by_class(ticket, error_type) if message else {}
     with transaction.atomic():
+        folded = ticket_services.settle_fingerprint(ticket, message, culprit)
+        if folded is not None or not message:
+            return folded
+        details = {**ticket.details, **enriched.details}
+        details.pop(ticket_services.FINGERPRINT_PENDING, None)  # settled, here or by a copy
         if found is not None and found.label:
             incidents.place_enriched(
                 ticket.pk, culprit=found.label, culprit_detail=found.detail, error_type=error_type
@@ -138,6 +153,7 @@ def _store_enriched(ticket: Ticket, enriched: enrichment_service.Enriched) -> No
     ticket.error_message, ticket.details, ticket.links = message, details, links
     for name, value in raised.items():
         setattr(ticket, name, value)
+    return None
 
 
 def analyse_tickets(
@@ -172,8 +188,8 @@ def analyse_tickets(
         fetched = (enriched or {}).get(ticket.pk)
         if fetched is None:
             fetched = enrichment_service.enrich(ticket)
-            if fetched.error_message:
-                _store_enriched(ticket, fetched)
+            if _store_enriched(ticket, fetched) is not None:
+                continue  # an occurrence of another ticket: folded into it
         if fetched.error_message:
             ticket.error_message = redact(fetched.error_message)
         ticket.details = {**ticket.details, **fetched.details}

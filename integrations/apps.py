@@ -12,6 +12,7 @@ class IntegrationsConfig(AppConfig):
             follow_incident_change,
             follow_incident_status,
             follow_ticket_change,
+            move_folded_deliveries,
             release_remediations_on_recovery,
         )
         from rca_project.observability import register_live_gauges
@@ -28,5 +29,8 @@ class IntegrationsConfig(AppConfig):
             release_remediations_on_recovery, dispatch_uid="release_remediations_on_recovery"
         )
         ticket_changed.connect(close_remediation_loop, dispatch_uid="close_remediation_loop")
+        from tickets.services import ticket_folded
+
+        ticket_folded.connect(move_folded_deliveries, dispatch_uid="move_folded_deliveries")
         register_hold_check("incident", hold_incident_members)
         register_live_gauges("integrations", live_gauges)

@@ -23,7 +23,7 @@ from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.airflow import final_try, retried_by_airflow
 from rca_project.observability import tracking
 from tickets.models import Ticket
-from tickets.vocabulary import Outcome
+from tickets.vocabulary import Outcome, Source
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,12 @@ def _process(ids: list[int]) -> None:
     # A ticket whose alert carried no error text gets it first: when the text names a culprit,
     # the ticket is placed in its incident now, before anything pages it.
     enriched = enrich_tickets(created_ids) if created_ids else {}
+    if any(d.source == Source.DATABRICKS for d in created):
+        # One whose fetched error is an occurrence of another ticket was folded into it: its
+        # delivery is that ticket's recurrence or regression now (`move_folded_deliveries`).
+        _refresh_folded(created)
+        created = [d for d in created if d.outcome == Outcome.CREATED]
+        created_ids = [d.ticket_id for d in created if d.ticket_id is not None]
     in_incident = set(
         Ticket.objects.filter(pk__in=created_ids, incident_id__isnull=False).values_list(
             "pk", flat=True
@@ -173,6 +179,18 @@ def _process(ids: list[int]) -> None:
     for delivery in deliveries:
         with tracking(delivery.tracking_id):
             logger.info("processed delivery %s (%s)", delivery.pk, delivery.outcome)
+
+
+def _refresh_folded(created: Sequence[WebhookDelivery]) -> None:
+    folded = {
+        pk: (ticket_id, outcome)
+        for pk, ticket_id, outcome in WebhookDelivery.objects.filter(pk__in=[d.pk for d in created])
+        .exclude(outcome=Outcome.CREATED)
+        .values_list("pk", "ticket_id", "outcome")
+    }
+    for delivery in created:
+        if delivery.pk in folded:
+            delivery.ticket_id, delivery.outcome = folded[delivery.pk]
 
 
 def _retries_ended(retried: set[tuple[str, str]]) -> set[tuple[str, str]]:

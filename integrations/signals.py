@@ -7,9 +7,11 @@ import logging
 from typing import Any
 
 from integrations import fanout, remediation
+from integrations.models import WebhookDelivery
 from integrations.targets.base import IncidentChange
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Ticket
+from tickets.vocabulary import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -122,3 +124,13 @@ def release_remediations_on_recovery(
         remediation.release_held(member_ids)
     except Exception:
         logger.exception("could not release the held remediations of %s", incident_id)
+
+
+def move_folded_deliveries(
+    sender: Any, ticket_id: str, into: str, outcome: str, **kwargs: Any
+) -> None:
+    """A ticket folded into another (`tickets.services.settle_fingerprint`): its inbox rows
+    are the other's, the one that opened it as the failure's recurrence or regression."""
+    rows = WebhookDelivery.objects.filter(ticket_id=ticket_id)
+    rows.filter(outcome=Outcome.CREATED).update(ticket_id=into, outcome=outcome)
+    rows.update(ticket_id=into)

@@ -43,6 +43,14 @@ def foreign_workspace(entity: dict[str, Any]) -> str:
     return named
 
 
+def error_fetchable(entity: dict[str, Any]) -> bool:
+    """Whether the analysis can fetch the error of the run `entity` names: DATABRICKS_HOST and
+    DATABRICKS_TOKEN are set, and the run is not of another workspace."""
+    return bool(settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN) and not foreign_workspace(
+        entity
+    )
+
+
 def other_workspace(entity: dict[str, Any]) -> str:
     """Why the run `entity` names is not read nor acted on through DATABRICKS_HOST ('' when it
     may be): it is a run of another workspace (`foreign_workspace`)."""

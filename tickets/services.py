@@ -8,6 +8,7 @@ one on the culprit, the new tickets that race for the same incident: tickets/inc
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zlib
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, F, Func, OuterRef, TextField, Value
 from django.db.models.functions import Concat
+from django.dispatch import Signal
 from django.utils import timezone
 
 from analysis.classifier import classify_error
@@ -32,6 +34,7 @@ from rca_project.compiled_sql import (
     row_json,
 )
 from tickets import incidents, lifecycle, rules
+from tickets.databricks_workspace import error_fetchable
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
 from tickets.models import (
@@ -42,9 +45,19 @@ from tickets.models import (
     Ticket,
     new_ticket_id,
 )
-from tickets.vocabulary import Outcome, Source
+from tickets.vocabulary import Outcome, Source, Status
 
 _RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK = 1, 2, 4
+
+# In the details of a ticket opened by a Databricks notification without error text, until its
+# analysis fetched the error: the fingerprint it settles on if the fetch gives none (the
+# job's: `settle_fingerprint`).
+FINGERPRINT_PENDING = "fingerprint_pending"
+
+# Sent inside the transaction of `settle_fingerprint`, before the folded ticket is deleted,
+# with ticket_id (the folded ticket), into (the ticket its failure is an occurrence of) and
+# outcome (correlated or regressed): the inbox rows of the folded ticket follow it.
+ticket_folded = Signal()
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,7 @@ def _hash32(key: str) -> int:
 
 
 def _record_recurrence(
-    ticket_id: str, event: FailureEvent, how: str, now: datetime
+    ticket_id: str, event: FailureEvent, how: str, now: datetime, folded_from: str = ""
 ) -> tuple[int, bool, str, bool]:
     """The new occurrence count, whether the ticket is resolved, its remediation status and
     whether the failure is of a newer run (read under its lock)."""
@@ -83,12 +96,10 @@ def _record_recurrence(
         # occurrence of an open ticket.
         how = "same fingerprint"
     actor = Actor.source(event.source)
-    lifecycle.write_audit(
-        Ticket(pk=ticket_id),
-        actor,
-        "recurred",
-        details={"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count},
-    )
+    details = {"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count}
+    if folded_from:
+        details["folded_from"] = folded_from
+    lifecycle.write_audit(Ticket(pk=ticket_id), actor, "recurred", details=details)
     lifecycle.announce(ticket_id, "recurred", actor)
     incidents.record_recurrence(
         ticket_id, now, incident_id, was_recovered=was_recovered, actor=actor
@@ -116,9 +127,146 @@ def classify_and_fingerprint(event: FailureEvent) -> tuple[str, str]:
         event.error_message,
         event.deployment,
         event.unit,
-        event.subject,
+        f"run:{event.run_key}" if event.details.get(FINGERPRINT_PENDING) else event.subject,
     )
     return error_type, fingerprint
+
+
+def _error_to_be_fetched(event: FailureEvent) -> bool:
+    """A Databricks notification without error text whose run's error the analysis can fetch
+    (`error_fetchable`): its failure is told apart from the job's others once the error is
+    known (`settle_fingerprint`), so until then it is correlated with no other run's."""
+    return (
+        event.source == Source.DATABRICKS
+        and bool(event.details.get("needs_enrichment"))
+        and error_fetchable(event.resource)
+    )
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A ticket whose fetched error made it an occurrence of `ticket_id` (`outcome`)."""
+
+    ticket_id: str
+    outcome: str
+
+
+def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folded | None:
+    """A ticket opened by a Databricks notification without error text (`FINGERPRINT_PENDING`
+    in its details) was correlated at ingest with no other run's failure: its fingerprint
+    named its run. Its analysis fetched the run's error (`message`; "" when the fetch gave
+    none). Its fingerprint is now the one a notification carrying that error would have (the
+    job's, as before this fetch existed, when there is none), and its failure is decided as
+    ingest decides a failure of that fingerprint: one more occurrence of an unresolved ticket
+    of it, or a regression of one resolved within the regression window (`culprit`, the one
+    the error names, joins it to its incident as a regression at ingest would), else the
+    ticket stays, linked to an earlier one of it (so does one resolved meanwhile: its job's
+    success came first). A ticket that is an occurrence of another
+    is folded into it: its occurrences and inbox rows move there (`ticket_folded`) and it is
+    deleted. This runs before the ticket is analysed or paged (`analysis.services
+    .enrich_tickets`), so nothing outside the service knew of it.
+
+    Call inside a transaction. The locks are ingest's, in its order: the run's, the
+    fingerprint's and the culprit's advisory locks, then the ticket rows. None when the ticket
+    stays (or another copy of this work settled it)."""
+    job_fingerprint = ticket.details.get(FINGERPRINT_PENDING)
+    if not job_fingerprint:
+        return None
+    entity = ticket.affected_entity
+    workspace = str(entity.get("workspace_id", ""))
+    event = FailureEvent(
+        source=Source(ticket.source),
+        processing_mode=ticket.processing_mode,
+        kind=EventKind.FAILURE,
+        pipeline=ticket.pipeline,
+        run_key=ticket.run_id,
+        occurrence_key="",
+        deployment="" if workspace == "unknown" else workspace,
+        unit=str(entity.get("task_key", "")),
+        error_message=message,
+        resource=entity,
+        links=ticket.links,
+    )
+    fingerprint = classify_and_fingerprint(event)[1] if message else str(job_fingerprint)
+    locks = [(_RUN_LOCK, _hash32(ticket.run_id)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
+    if culprit:
+        locks.append(incidents.culprit_lock(culprit))
+    with connection.cursor() as cursor:
+        for lock in locks:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
+    row = (
+        Ticket.objects.select_for_update(no_key=True)
+        .filter(pk=ticket.pk)
+        .values_list("details", "status")
+        .first()
+    )
+    if row is None or FINGERPRINT_PENDING not in row[0]:
+        return None
+    details, status = row
+    now = timezone.now()
+    others = Ticket.objects.filter(fingerprint=fingerprint).exclude(pk=ticket.pk)
+    unresolved = (
+        others.exclude(status=Status.RESOLVED)
+        .order_by("-last_seen")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    # One resolved already (its job's success came first) stays: folded, its failure would
+    # be counted as failing still.
+    if unresolved is not None and status != Status.RESOLVED:
+        return _fold(ticket.pk, unresolved, "same fingerprint", event, culprit, now)
+    resolved = (
+        others.filter(status=Status.RESOLVED)
+        .order_by("-resolved_at")
+        .values_list("pk", "resolved_at")
+        .first()
+    )
+    if (
+        resolved is not None
+        and status != Status.RESOLVED
+        and resolved[1] is not None
+        and now - resolved[1] <= settings.REGRESSION_WINDOW
+    ):
+        return _fold(ticket.pk, resolved[0], "regression", event, culprit, now)
+    details = {name: value for name, value in details.items() if name != FINGERPRINT_PENDING}
+    previous = ticket.previous_ticket_id or (resolved[0] if resolved else None)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        fingerprint=fingerprint, details=details, previous_ticket_id=previous
+    )
+    ticket.fingerprint, ticket.details, ticket.previous_ticket_id = fingerprint, details, previous
+    return None
+
+
+def _fold(
+    ticket_id: str, into: str, how: str, event: FailureEvent, culprit: str, now: datetime
+) -> Folded:
+    """`settle_fingerprint`'s fold: the failures counted on `ticket_id` (its run's, one per
+    notification of it) are counted on `into`, as ingest would have counted them."""
+    instances = Occurrence.objects.filter(ticket_id=ticket_id)
+    keys = list(instances.order_by("pk").values_list("key", flat=True))
+    event = dataclasses.replace(event, occurrence_key=keys[0] if keys else "")
+    count, resolved, _, _ = _record_recurrence(into, event, how, now, folded_from=ticket_id)
+    if len(keys) > 1:
+        Ticket.objects.filter(pk=into).update(
+            occurrence_count=F("occurrence_count") + len(keys) - 1
+        )
+        count += len(keys) - 1
+    outcome = Outcome.CORRELATED
+    if resolved:
+        incidents.regress(
+            into,
+            Actor.source(event.source),
+            culprit_held=culprit,
+            occurrence_key=event.occurrence_key,
+            occurrence_count=count,
+        )
+        outcome = Outcome.REGRESSED
+    instances.update(ticket_id=into, outcome=Outcome.CORRELATED)
+    if keys:
+        Occurrence.objects.assign(keys[0], into, outcome)
+    ticket_folded.send(sender=Ticket, ticket_id=ticket_id, into=into, outcome=outcome)
+    Ticket.objects.filter(pk=ticket_id).delete()
+    return Folded(into, outcome)
 
 
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
@@ -131,6 +279,13 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     what its incident placement decides on."""
     if event.kind == EventKind.IGNORED:
         return EventOutcome(Outcome.IGNORED)
+    if event.kind == EventKind.FAILURE and _error_to_be_fetched(event):
+        # The job's fingerprint, had its error not been fetchable: what it settles on should
+        # the fetch fail (`settle_fingerprint`).
+        job_fingerprint = classify_and_fingerprint(event)[1]
+        event = dataclasses.replace(
+            event, details={**event.details, FINGERPRINT_PENDING: job_fingerprint}
+        )
     classified = None
     locks: list[tuple[int, int]] = []
     if event.kind != EventKind.RESOLVED:
