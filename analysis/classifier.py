@@ -641,6 +641,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         # Insufficient resources (disk full, out of memory, too many connections).
         ("sqlstate_resources", 2.5, _sqlstate("53"), _I),
+        (
+            # A count limit naming its maximum and what was asked for (signals.py).
+            "named_limit_exceeded",
+            4.5,
+            any_of(*signals.NAMED_LIMIT_EXCEEDED),
+            _I,
+        ),
     ],
     "AuthenticationError": [
         ("aad_error", 5.0, r"\bAADSTS\d+", 0),
@@ -1174,6 +1181,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "platform_not_ready",
             5.0,
             r"\b(?:file ?system|dbfs) is not ready\b|\bis not ready or has been disabled",
+            _I,
+        ),
+        (
+            # A managed service's own job failing on its side with no cause it could name
+            # (Azure ML's DataTransferStep "Data transfer job failed with unexpected error:
+            # Failed to get data factory config from compute target"): the service, not a setting
+            # the run passed, even though the words it uses are about configuration.
+            "service_job_unexpected_error",
+            2.0,
+            r"\b(?:data transfer |transfer |copy |service |server )?(?:job|operation|request)"
+            r" failed with (?:an )?unexpected error\b",
             _I,
         ),
         (
@@ -2036,6 +2054,59 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"\bpath to '[^'\n]{1,300}': '[^'\n]{1,300}' does not exist",
             _I,
         ),
+        (
+            # A program the step launches that is not installed on the worker or not on its PATH
+            # (bash "dbt: command not found", sh "1: spark-submit: not found", Go's "executable
+            # file not found in $PATH", Windows' "is not recognized as an internal or external
+            # command", Python's subprocess raising FileNotFoundError for 'dbt' from
+            # _execute_child): the image or environment, not a data file.
+            "executable_not_found",
+            4.5,
+            r"\b[\w.+-]{1,60}: command not found|executable file not found in \$?path"
+            r"|is not recognized as an internal or external command"
+            r"|/bin/(?:ba|da|z)?sh: (?:line )?\d{1,6}: [\w.+-]{1,60}: not found"
+            r"|\bchild_exception_type\b",
+            _I,
+        ),
+        (
+            # ADF integration runtime placement (signals.py).
+            "integration_runtime_placement",
+            4.0,
+            any_of(*signals.INTEGRATION_RUNTIME_PLACEMENT),
+            _I,
+        ),
+        (
+            # A setup key never given to a component (signals.py).
+            "key_setting_missing",
+            3.5,
+            any_of(*signals.KEY_SETTING_MISSING),
+            _I,
+        ),
+        (
+            # A Databricks resource the workspace has purged (signals.py).
+            "purged_resource",
+            4.0,
+            any_of(*signals.PURGED_RESOURCE),
+            _I,
+        ),
+        (
+            # A relation name with too many dotted parts (signals.py).
+            "qualified_name_invalid",
+            4.0,
+            any_of(*signals.QUALIFIED_NAME_INVALID),
+            _I,
+        ),
+        (
+            # Azure Resource Manager not finding what a deployment or SDK call names ("The
+            # Resource 'Microsoft.DataFactory/factories/x' under resource group 'rg' was not
+            # found", "Resource group 'rg' could not be found"): a name, group or subscription
+            # that is wrong or deleted.
+            "arm_resource_not_found",
+            4.0,
+            r"\bthe resource '[^'\n]{1,300}' under resource group '[^'\n]{1,120}' was not found"
+            r"|\bresource group '[^'\n]{1,120}' could not be found|\bresourcegroupnotfound\b",
+            _I,
+        ),
         ("env_key_error", 2.0, r"KeyError: '[A-Z][A-Z0-9_]{2,}'", 0),
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
@@ -2201,6 +2272,22 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             4.5,
             r"\bis not json serializable|could not serialize the xcom value"
             r"|object of type '?[\w.]{1,120}'? is not (?:json )?serializable",
+            _I,
+        ),
+        (
+            # An operation the caller asks of a run or job in a state that does not allow it
+            # (ADF PipelineRunNotRunning "Pipeline run has already completed with status
+            # 'Succeeded'. Only pipeline runs that are in progress or queued can be canceled", a
+            # cancel or update sent after the run ended): the calling code's sequencing (an
+            # operator cancelling on a stale status), not the service.
+            "operation_invalid_for_state",
+            3.5,
+            r"\bonly [\w ]{1,40}? (?:that|which) are (?:in progress|running|queued|pending|active)"
+            r"(?: or (?:in progress|running|queued|pending|active))? can be"
+            r" (?:cancel+ed|stopped|terminated|updated|modified|deleted)"
+            r"|\bpipelinerunnotrunning\b|\b(?:is|has) already (?:completed|finished|terminated"
+            r"|succeeded|been (?:completed|cancel+ed|terminated)) with (?:status|state) '?\w+'?"
+            r"\W{0,3}(?:only|cannot|can't|can not)\b",
             _I,
         ),
         (

@@ -605,3 +605,49 @@ SLA_MISS: tuple[str, ...] = (
     r"\bsla miss(?:ed)? (?:on|for) dag\b",
     r"missed (?:their|its) slas?\b",
 )
+
+# ADF's integration runtime placement: both ends of a copy between private stores on one
+# self-hosted IR ("Source and sink in the copy activity must be connected via the same
+# self-hosted IR"), and a self-hosted IR where data flows take none ("Linked service with
+# Self-hosted Integration runtime is not supported in data flow").
+INTEGRATION_RUNTIME_PLACEMENT: tuple[str, ...] = (
+    r"\bmust be connected\s{1,3}(?:via|through|by)\s{1,3}the\s{1,3}same[- ]?self[- ]?hosted",
+    r"\bself[- ]?hosted (?:ir|integration runtime) is not supported in (?:the )?"
+    r"(?:mapping )?data ?flows?",
+)
+
+# A key a component is set up with that was never given to it (a self-hosted integration runtime
+# node's "Authentication Key is missing", a registration, license or encryption key left empty):
+# an installation step, not a credential a service refused (a missing access or API key stays
+# an authentication matter: MISSING_CREDENTIALS).
+KEY_SETTING_MISSING: tuple[str, ...] = (
+    r"\b(integration runtime )((?:authentication|auth|registration) key) (?:is|was)"
+    r" (?:missing|empty|not (?:set|provided|specified|configured|supplied))",
+    r"\b((?:registration|license|licence|encryption) key) (?:is|was)"
+    r" (?:missing|empty|not (?:set|provided|specified|configured|supplied))",
+)
+
+# A Databricks cluster, job or run the configuration points at that the workspace has purged
+# ("Cannot access cluster X that was terminated or unpinned more than 30 days ago"): the id is
+# stale, and the resource must be recreated rather than waited for.
+PURGED_RESOURCE: tuple[str, ...] = (
+    r"\bcannot access (cluster|job|run|warehouse|pipeline|instance pool)\b ?([^\s]{0,80}?)"
+    r" that was (?:terminated|deleted|unpinned|removed)(?: or (?:terminated|deleted|unpinned"
+    r"|removed))? more than (\d+) days ago",
+)
+
+# A relation name with more parts than the database takes (PostgreSQL "improper relation name
+# (too many dotted names)", "cross-database references are not implemented"): a dbt profile or
+# source whose database or schema repeats the other, not a broken database.
+QUALIFIED_NAME_INVALID: tuple[str, ...] = (
+    r"improper (?:relation|qualified) name \(too many dotted names\):? ?([\w.\"]{1,300})?",
+    r"cross-database references are not implemented:? ?([\w.\"]{1,300})?",
+)
+
+# A service's count limit that names its maximum and what was asked for (ADF's ARM template "The
+# number of template actions limit exceeded: maximum '500' and actual '730'"): too many objects
+# for one request, not invalid data, though the service reports it from its validation.
+NAMED_LIMIT_EXCEEDED: tuple[str, ...] = (
+    r"(?:number of ([\w ]{1,60}?) )?limit exceeded: maximum '?(\d+)'?,? (?:and|but)"
+    r" (?:actual|requested|got) '?(\d+)'?",
+)

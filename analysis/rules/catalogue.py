@@ -77,6 +77,7 @@ RULES: tuple[Rule, ...] = (
     resource_exhaustion.capacity_compute_exhausted,
     resource_exhaustion.over_capacity_request,
     resource_exhaustion.array_capacity,
+    resource_exhaustion.named_limit_exceeded,
     resource_exhaustion.count_limit,
     resource_exhaustion.request_limit,
     resource_exhaustion.quota,
@@ -95,6 +96,9 @@ RULES: tuple[Rule, ...] = (
     data_errors.parquet_dictionary_type,
     data_errors.bad_value,
     data_errors.missing_column,
+    data_errors.payload_property_conversion,
+    # a program the step launches, before the "No such file or directory" it raises
+    configuration.executable_missing,
     data_errors.missing_path,
     data_errors.malformed_file,
     # external_service
@@ -154,6 +158,10 @@ RULES: tuple[Rule, ...] = (
     configuration.mlflow_resource_missing,
     configuration.resource_name_taken,
     configuration.delta_table_missing,
+    configuration.integration_runtime_placement,
+    configuration.key_setting_missing,
+    configuration.purged_resource,
+    configuration.qualified_name_invalid,
     # code_errors
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,

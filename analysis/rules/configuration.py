@@ -423,7 +423,23 @@ def linked_service(m: re.Match[str], ctx: Context) -> Finding:
     ),
 )
 def init_script(m: re.Match[str], ctx: Context) -> Finding:
-    script = grab(ctx.text, r"init script ([^\s,]+) failed", r"init script ([^\s,]+)")
+    store = grab(ctx.text, r"init scripts? (?:cannot|can't|can not) be loaded from (\w+)")
+    if store:
+        # Databricks refusing init scripts kept on DBFS (FEATURE_DISABLED "Init scripts cannot
+        # be loaded from DBFS"): where the scripts are stored, not what they do.
+        return Finding(
+            f"the cluster's init scripts are stored on {store}, where this workspace no longer "
+            f"lets init scripts be loaded from, so the cluster was refused",
+            (
+                f"Move the init scripts off {store} to workspace files or a Unity Catalog "
+                "volume (or cloud storage the cluster can read).",
+                "Point the cluster's or job cluster's init_scripts at the new location.",
+                "Rerun; retrying with the same cluster definition fails the same way.",
+            ),
+            0.75,
+            transient=False,
+        )
+    script = grab(ctx.text, r"init script ([^\s,]+) failed", r"init script ([^\s,]*[/.][^\s,]*)")
     target = f"init script {quoted(script)}" if script else "a cluster init script"
     if not script and not re.search(
         r"init[_ ]script(?:s)? failed|init_script_failure", ctx.text, re.I
@@ -1350,6 +1366,171 @@ def ssh_host_key(m: re.Match[str], ctx: Context) -> Finding:
             "If the server's key changed, confirm the change with its owner before trusting "
             "the new key.",
             "Rerun the failed run after the key is in place.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "executable_missing",
+    "ConfigurationError",
+    r"\b([\w.+-]{1,60}): command not found"
+    r"|\"?([\w./+-]{1,120})\"?: executable file not found in \$?path"
+    r"|'?([\w./+-]{1,120})'? is not recognized as an internal or external command"
+    r"|/bin/(?:ba|da|z)?sh: (?:line )?\d{1,6}: ([\w.+-]{1,60}): not found"
+    r"|\bchild_exception_type\b",
+    example="/bin/sh: 1: spark-submit: not found",
+)
+def executable_missing(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), "")) or grab(
+        ctx.text, r"no such file or directory: '([^'\n]{1,120})'"
+    )
+    program = f"the program {quoted(name)}" if name else "the program the step launches"
+    return Finding(
+        f"{program} is not installed on the worker or not on its PATH, so the step could not "
+        "start it",
+        (
+            f"Install {program} in the worker's image or environment (for Airflow, in the image "
+            "the workers and task pods run), or call it by its full path.",
+            "Check the PATH the task runs with (a virtualenv, a different user, a Kubernetes "
+            "pod image) against where the program is installed.",
+            "Rerun once the program is available; retrying on the same worker fails the same way.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "integration_runtime_placement",
+    "ConfigurationError",
+    any_of(*signals.INTEGRATION_RUNTIME_PLACEMENT),
+    example=(
+        "Source and sink in the copy activity must be connected via the same self-hosted "
+        "integration runtime."
+    ),
+)
+def integration_runtime_placement(m: re.Match[str], ctx: Context) -> Finding:
+    if "same" in m.group(0).lower():
+        cause = (
+            "the copy's source and sink linked services run on different self-hosted "
+            "integration runtimes (or one on the Azure IR), but a copy between two private "
+            "stores must run on one self-hosted IR that reaches both"
+        )
+        first = (
+            "Point both linked services' connectVia at the same self-hosted integration "
+            "runtime, installed where it reaches both stores."
+        )
+    else:
+        cause = (
+            "a linked service the data flow uses runs on a self-hosted integration runtime, "
+            "which mapping data flows cannot use"
+        )
+        first = (
+            "Give the data flow's linked services an Azure integration runtime (with a managed "
+            "virtual network and private endpoints for private stores), or stage the data with "
+            "a copy activity first."
+        )
+    return Finding(
+        cause,
+        (
+            first,
+            "Test both linked services' connections from the runtime they will use.",
+            "Republish and rerun; the same runtime assignment fails the same way.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "key_setting_missing",
+    "ConfigurationError",
+    any_of(*signals.KEY_SETTING_MISSING),
+    example="Self-hosted integration runtime Authentication Key is missing",
+)
+def key_setting_missing(m: re.Match[str], ctx: Context) -> Finding:
+    key = (m.group(2) or m.group(3)).lower()
+    if m.group(1):
+        return Finding(
+            f"the self-hosted integration runtime node has no {key}: it was installed or "
+            "updated without being registered to its data factory",
+            (
+                "Copy the key from the integration runtime's page in the data factory (Manage, "
+                "Integration runtimes) and register the node with it (the Configuration "
+                "Manager or dmgcmd -RegisterNewNode).",
+                "If the node runs an old version, update the integration runtime first; old "
+                "installers may not keep the key.",
+                "Check that the node shows Running in the factory, then rerun.",
+            ),
+            0.7,
+            transient=False,
+        )
+    return Finding(
+        f"the {key} the component is set up with was never given to it (the setting is empty or "
+        "absent, not rejected by the service)",
+        (
+            f"Set the {key} where the component reads it (its configuration, the linked "
+            "service or connection, or a secret it resolves).",
+            "Check that the secret or variable behind it resolves in this environment.",
+            "Rerun once it is set.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "purged_resource",
+    "ConfigurationError",
+    any_of(*signals.PURGED_RESOURCE),
+    example=(
+        "Error: cannot read cluster: Cannot access cluster 0315-101010-abcd123 that was "
+        "terminated or unpinned more than 30 days ago."
+    ),
+)
+def purged_resource(m: re.Match[str], ctx: Context) -> Finding:
+    kind, name, days = m.group(1).lower(), clean_value(m.group(2)), m.group(3)
+    target = f"{kind} {quoted(name)}" if name else f"the {kind}"
+    return Finding(
+        f"{target} was terminated or unpinned more than {days} days ago, so the workspace has "
+        "purged it: the id in the configuration is stale and the resource will not come back",
+        (
+            f"Create a new {kind} (or let the job create a job cluster) and update the id the "
+            "pipeline, job, linked service or Terraform state points at.",
+            f"For Terraform, remove the purged {kind} from the state (terraform state rm) so "
+            "the next apply creates it again.",
+            f"Pin long-lived {kind}s that others refer to, so they are not purged.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "qualified_name_invalid",
+    "ConfigurationError DatabaseError",
+    any_of(*signals.QUALIFIED_NAME_INVALID),
+    example=(
+        "Database Error in model customers (models/customers.sql)\n  improper relation name "
+        "(too many dotted names): public.analytics.public.customers__dbt_backup"
+    ),
+)
+def qualified_name_invalid(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(m.group(1) or m.group(2) or "")
+    model = grab(ctx.text, r"error in model (\w+)")
+    shown = f"the relation name {quoted(name)}" if name else "a relation name"
+    where = f" (dbt model {quoted(model)})" if model else ""
+    return Finding(
+        f"{shown}{where} has more dotted parts than the database accepts (database.schema.table "
+        "at most, and no other database): the profile or source repeats the database or schema",
+        (
+            "Check the dbt profile's database and schema and any custom schema or alias "
+            "macros (generate_schema_name) for a value that already contains a dot.",
+            "Keep references within the connected database (PostgreSQL cannot reference "
+            "another database), and compile the model to see the name it builds.",
+            "Rerun once the compiled name has the right parts.",
         ),
         0.7,
         transient=False,

@@ -819,3 +819,32 @@ def malformed_file(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=False,
     )
+
+
+@rule(
+    "payload_property_conversion",
+    "DataError ConfigurationError",
+    r"failed to convert the value in '([^'\n]{1,120})' property to '([^'\n]{1,120})' type",
+    example=(
+        "Failure happened on 'Source' side. ErrorCode=UserErrorInvalidValueInPayload,'Type="
+        "Microsoft.DataTransfer.Common.Shared.HybridDeliveryException,Message=Failed to convert "
+        "the value in 'requestBody' property to 'System.String' type. Please make sure the "
+        "payload structure and value are correct.,Source=Microsoft.DataTransfer.DataContracts,'"
+    ),
+)
+def payload_property_conversion(m: re.Match[str], ctx: Context) -> Finding:
+    prop, target = clean_value(m.group(1)), clean_value(m.group(2))
+    return Finding(
+        f"the value given for the {quoted(prop)} property could not be converted to "
+        f"{quoted(target)}: the activity's payload has another shape or type there (an object or "
+        "array where a string is expected, or the reverse)",
+        (
+            f"Check the value the {quoted(prop)} property resolves to in the activity's input "
+            "(dynamic content, parameters) and give it the type the connector expects (for a "
+            "JSON body as a string, wrap the expression in string()).",
+            "Compare it with the connector's documented property and republish.",
+            "Rerun after the fix; the same payload fails the same way.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -402,6 +402,17 @@ def unschedulable(m: re.Match[str], ctx: Context) -> Finding:
             cause += f" ({nodes} nodes are available)"
         if short:
             cause += ": Insufficient " + ", ".join(short)
+        # The scheduler's other reasons ("13 Too many pods, 1 node was unschedulable", "2
+        # node(s) had untolerated taint", "didn't match Pod's node affinity/selector").
+        listed = grab(text, r"nodes are available: ([^\n.]{1,400})")
+        others = [
+            clean_value(re.sub(r"^\d+ ", "", part.strip()))
+            for part in listed.split(",")
+            if part.strip() and not re.search(r"insufficient", part, re.I)
+        ]
+        others = [reason for reason in others if reason]
+        if others:
+            cause += ("; " if short else ": ") + ", ".join(others[:4])
         first = (
             "Lower the pod's requests (cpu, memory) or let the cluster autoscaler add nodes "
             "that fit them."
@@ -677,6 +688,32 @@ def array_capacity(m: re.Match[str], ctx: Context) -> Finding:
             "Or process the data in smaller batches or files (a smaller batch or row-group "
             "size, more partitions).",
             "Rerun the failed run after the change.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "named_limit_exceeded",
+    "ResourceExhaustion ConfigurationError",
+    any_of(*signals.NAMED_LIMIT_EXCEEDED),
+    example=(
+        "The template validation failed: 'The number of template actions limit exceeded: "
+        "maximum '500' and actual '730'.'"
+    ),
+)
+def named_limit_exceeded(m: re.Match[str], ctx: Context) -> Finding:
+    what, limit, actual = (m.group(1) or "").strip(), m.group(2), m.group(3)
+    subject = what or "items"
+    return Finding(
+        f"the request has {actual} {subject}, over the service's limit of {limit} per request",
+        (
+            f"Split the request so each part stays within {limit} {subject} (fewer activities "
+            "per pipeline or template, child pipelines, smaller batches).",
+            "Check whether a loop or generated definition multiplies them unexpectedly.",
+            "Rerun with the smaller requests; the limit is fixed, so retrying as is fails the "
+            "same way.",
         ),
         0.7,
         transient=False,

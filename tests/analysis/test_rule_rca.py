@@ -1329,3 +1329,64 @@ def test_round_twenty_two_families_name_what_their_message_states() -> None:
     assert "look up the linked service's integration runtime 'SHIR-Prod'" in runtime.root_cause
     for rca in (filegroup, request_limit, name_taken, delta, merge, bigquery, json_type, runtime):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_three_families_name_what_their_message_states() -> None:
+    """A program not on the worker names itself, a copy across integration runtimes and an IR
+    node with no key say so, a purged cluster its id and age, a relation name with too many
+    parts the name and dbt model, a named limit its maximum and what was asked for, an ADF
+    payload property its name and type, the scheduler its other reasons, and init scripts kept
+    on DBFS where they are."""
+    executable = _rca(
+        '  File "/usr/local/lib/python3.9/subprocess.py", line 1821, in _execute_child\n'
+        "    raise child_exception_type(errno_num, err_msg, err_filename)\n"
+        "FileNotFoundError: [Errno 2] No such file or directory: 'dbt'"
+    )
+    shell = _rca("/bin/bash: line 1: spark-submit: command not found")
+    placement = _rca(
+        "Source and sink in the copy activity must be connected via the same self-hosted IR"
+    )
+    key = _rca("Self-hosted integration runtime Authentication Key is missing")
+    purged = _rca(
+        "Error: cannot read cluster: Cannot access cluster 0411-084512-abc123 that was "
+        "terminated or unpinned more than 30 days ago."
+    )
+    dotted = _rca(
+        "Database Error in model orders (models/orders.sql)\n  improper relation name (too "
+        "many dotted names): analytics.public.public.orders__dbt_tmp"
+    )
+    limit = _rca(
+        "The template validation failed: 'The number of template actions limit exceeded: "
+        "maximum '500' and actual '812'.'"
+    )
+    payload = _rca(
+        "ErrorCode=UserErrorInvalidValueInPayload,'Message=Failed to convert the value in "
+        "'additionalHeaders' property to 'System.Collections.Generic.IDictionary' type.'"
+    )
+    pods = _rca("0/5 nodes are available: 2 Insufficient cpu, 3 Too many pods.")
+    dbfs = _rca(
+        '{"error_code":"FEATURE_DISABLED","message":"Init scripts cannot be loaded from DBFS. '
+        'Review the init script documentation for more details."}'
+    )
+
+    assert executable.rule == "executable_missing" and "'dbt'" in executable.root_cause
+    assert shell.rule == "executable_missing" and "'spark-submit'" in shell.root_cause
+    assert placement.rule == "integration_runtime_placement"
+    assert "one self-hosted IR" in placement.root_cause
+    assert key.rule == "key_setting_missing" and "authentication key" in key.root_cause
+    assert purged.rule == "purged_resource"
+    assert "'0411-084512-abc123'" in purged.root_cause and "30 days" in purged.root_cause
+    assert dotted.rule == "qualified_name_invalid"
+    assert "'analytics.public.public.orders__dbt_tmp'" in dotted.root_cause
+    assert "dbt model 'orders'" in dotted.root_cause
+    assert limit.rule == "named_limit_exceeded"
+    assert "812 template actions" in limit.root_cause and "limit of 500" in limit.root_cause
+    assert payload.rule == "payload_property_conversion"
+    assert "'additionalHeaders'" in payload.root_cause
+    assert "'System.Collections.Generic.IDictionary'" in payload.root_cause
+    assert pods.rule == "unschedulable"
+    assert "Insufficient cpu; Too many pods" in pods.root_cause
+    assert dbfs.rule == "init_script" and "stored on DBFS" in dbfs.root_cause
+    assert "documentation" not in dbfs.root_cause
+    for rca in (executable, shell, placement, key, purged, dotted, limit, payload, pods, dbfs):
+        _assert_well_formed(rca)
