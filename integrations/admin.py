@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -58,6 +60,33 @@ class SlackIdentityAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
 
 
+_SKIPS_WAITING = (
+    "Saved, its remediations awaiting approval or held behind an incident are skipped at once, "
+    "saying why (their Slack alert's buttons go); so does deleting the policy."
+)
+# What changing a policy does to the remediations it proposed (`remediation.skip_switched_off`).
+_POLICY_HELP = {
+    "enabled": f"Unticked, it proposes nothing. {_SKIPS_WAITING}",
+    "mode": f"Never: it runs nothing (a failure it covers is recorded skipped). {_SKIPS_WAITING}",
+    "action": (
+        "Changed, the next failure is proposed with the new action; its remediations "
+        "awaiting approval or held for the old one are skipped at once, saying why "
+        "(their Slack alert's buttons go)."
+    ),
+    "pipeline_glob": (
+        "Which pipelines it covers (* any). Changed (or its error classes, signals or "
+        "sources), its automatic remediations held behind an incident whose ticket it "
+        "no longer covers are skipped at once, saying why; those people approved or "
+        "retried run as they chose."
+    ),
+    "dry_run": (
+        "Record what it would do; do nothing. Switched on, its remediations awaiting "
+        "approval or held wait on, and are recorded as what they would have done once "
+        "approved or released."
+    ),
+}
+
+
 @admin.register(RemediationPolicy)
 class RemediationPolicyAdmin(admin.ModelAdmin):
     list_display = (
@@ -74,6 +103,11 @@ class RemediationPolicyAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "mode", "action", "dry_run")
     list_editable = ("enabled", "order", "mode", "dry_run")
     search_fields = ("name", "pipeline_glob")
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        return super().get_form(request, obj, change=change, help_texts=_POLICY_HELP, **kwargs)
 
 
 @admin.register(Remediation)

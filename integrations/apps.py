@@ -5,7 +5,10 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save, pre_delete
+
         from integrations.fanout import live_gauges
+        from integrations.models import RemediationPolicy
         from integrations.remediation import hold_incident_members, register_hold_check
         from integrations.signals import (
             close_remediation_loop,
@@ -14,6 +17,8 @@ class IntegrationsConfig(AppConfig):
             follow_ticket_change,
             move_folded_deliveries,
             release_remediations_on_recovery,
+            stop_remediations_of_deleted_policy,
+            stop_remediations_of_saved_policy,
         )
         from rca_project.observability import register_live_gauges
         from tickets.lifecycle import ticket_changed, ticket_changing
@@ -32,5 +37,15 @@ class IntegrationsConfig(AppConfig):
         from tickets.services import ticket_folded
 
         ticket_folded.connect(move_folded_deliveries, dispatch_uid="move_folded_deliveries")
+        post_save.connect(
+            stop_remediations_of_saved_policy,
+            sender=RemediationPolicy,
+            dispatch_uid="stop_remediations_of_saved_policy",
+        )
+        pre_delete.connect(
+            stop_remediations_of_deleted_policy,
+            sender=RemediationPolicy,
+            dispatch_uid="stop_remediations_of_deleted_policy",
+        )
         register_hold_check("incident", hold_incident_members)
         register_live_gauges("integrations", live_gauges)

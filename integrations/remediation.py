@@ -16,7 +16,11 @@ holds goes to held instead of running, and from held to running once released (o
 when its run recovered, its ticket closed, or its policy was switched off or set to another
 action meanwhile; under a policy switched to dry run, skipped as what it would have run; an
 automatic one whose policy now asks for approval, to awaiting_approval: `policy_now`, the one
-check of the policy as it is now, which a retry and an approval ask too).
+check of the policy as it is now, which a retry and an approval ask too). People switching a
+policy off (disabled, set to never or to another action, deleted) skip its remediations
+awaiting approval or held at once (`skip_switched_off`, a task sent as the change commits,
+`integrations.signals`), with the reason `policy_now` gives; locked as an approval locks (the
+remediation, its ticket, its policy), so the two wait for each other and never deadlock.
 A run has at most one active remediation: a partial unique constraint on `run_key` decides
 between concurrent proposals, not a read-then-write.
 
@@ -188,16 +192,23 @@ class PolicyDecision:
 
 
 def matches(policy: RemediationPolicy, ticket: Ticket) -> bool:
+    return not mismatch(policy, ticket)
+
+
+def mismatch(policy: RemediationPolicy, ticket: Ticket) -> str:
+    """Why the policy does not cover the ticket ('' when it does: `matches`)."""
     if policy.error_classes and ticket.error_type not in policy.error_classes:
-        return False
+        return f"its error class {ticket.error_type} is not one of the policy's"
     if policy.sources and ticket.source not in policy.sources:
-        return False
-    if not fnmatch.fnmatchcase(ticket.pipeline, policy.pipeline_glob or "*"):
-        return False
+        return f"its source {ticket.source} is not one of the policy's"
+    glob = policy.pipeline_glob or "*"
+    if not fnmatch.fnmatchcase(ticket.pipeline, glob):
+        return f"its pipeline {ticket.pipeline} does not match '{glob}'"
     if policy.signals:
         message = ticket.error_message.lower()
-        return any(str(signal).lower() in message for signal in policy.signals)
-    return True
+        if not any(str(signal).lower() in message for signal in policy.signals):
+            return "its error message contains none of the policy's signals"
+    return ""
 
 
 def analysis_confidence(ticket: Ticket) -> float | None:
@@ -582,11 +593,11 @@ def named(ticket_id: str, value: str) -> Remediation | None:
     return Remediation.objects.filter(pk=int(value), ticket_id=ticket_id).first()
 
 
-def approval_refused(ticket_id: str) -> str:
+def approval_refused(ticket: Ticket) -> str:
     """Why approving the ticket's pending remediation is refused now ('' when it is not, or
     none is pending)."""
-    pending = awaiting_for(ticket_id)
-    return policy_switched_off(pending) if pending is not None else ""
+    pending = awaiting_for(ticket.pk)
+    return policy_switched_off(pending, ticket) if pending is not None else ""
 
 
 def approve(remediation_id: int, actor: Actor, *, via: str, note: str = "") -> Remediation:
@@ -653,7 +664,7 @@ def _decide_locked(
             )
         if approved:
             _lock_policies([remediation])
-        refusal = policy_switched_off(remediation) if approved else ""
+        refusal = policy_switched_off(remediation, ticket) if approved else ""
         if refusal:
             # Rolled back: it still awaits a decision (a decline, or the policy switched on).
             raise RemediationError(f"remediation {remediation_id} was not approved: {refusal}")
@@ -843,7 +854,7 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
         )
     if _needs_no_rerun(ticket):
         return "the ticket needs no rerun (resolved, recovered, or its run still retried)"
-    return policy_switched_off(last) or cannot_run(last.action, ticket)
+    return policy_switched_off(last, ticket) or cannot_run(last.action, ticket)
 
 
 def _lock_policies(remediations: Sequence[Remediation]) -> None:
@@ -885,19 +896,22 @@ def automatic(remediation: Remediation) -> bool:
     )
 
 
-def policy_now(remediation: Remediation) -> PolicyNow:
+def policy_now(remediation: Remediation, ticket: Ticket) -> PolicyNow:
     """The one check of a remediation's policy as it is now, before the remediation starts:
     asked by a retry, an approval and the release of a held one (each reads the policy locked
-    first, `_lock_policies`). It runs no more when people disabled the policy, set it to
+    first, `_lock_policies`), and as people change or delete the policy
+    (`skip_switched_off`). It runs no more when people disabled the policy, set it to
     never or deleted it since it was proposed, or set it to another action (the action it
     would run is not the one the policy names now: it is not run, nor swapped for the new
     one nobody chose for this failure). An automatic one (`automatic`) is decided again with
-    the policy's mode and confidence thresholds as they are now (`policy_decision`): one the
-    policy would now only propose for approval is asked for, one below its approval
-    threshold runs no more. People's decisions (an approval, a retry) are not weighed again
-    against the thresholds, which decide what the policy does by itself. A policy switched
-    to dry run is not off: under it they run nothing and record what would have run
-    (`dry_run_reason`)."""
+    the policy as it is now: one whose ticket the policy no longer covers (its error
+    classes, signals, sources or pipeline glob changed: `mismatch`) runs no more, and its
+    mode and confidence thresholds decide (`policy_decision`): one the policy would now only
+    propose for approval is asked for, one below its approval threshold runs no more.
+    People's decisions (an approval, a retry) are not weighed again against the policy's
+    coverage or thresholds, which decide what the policy does by itself: people chose that
+    remediation for that ticket. A policy switched to dry run is not off: under it they run
+    nothing and record what would have run (`dry_run_reason`)."""
     policy = remediation.policy
     if policy is None:
         return PolicyNow(off="its policy was deleted")
@@ -912,6 +926,11 @@ def policy_now(remediation: Remediation) -> PolicyNow:
         )
     ask = ""
     if automatic(remediation):
+        uncovered = mismatch(policy, ticket)
+        if uncovered:
+            return PolicyNow(
+                off=f"its policy '{policy.name}' no longer covers the ticket: {uncovered}"
+            )
         decision = policy_decision(policy, remediation.confidence)
         if decision.mode == RemediationMode.NEVER:
             return PolicyNow(off=decision.reason)
@@ -920,10 +939,10 @@ def policy_now(remediation: Remediation) -> PolicyNow:
     return PolicyNow(ask=ask, dry_run=policy.dry_run)
 
 
-def policy_switched_off(remediation: Remediation) -> str:
+def policy_switched_off(remediation: Remediation, ticket: Ticket) -> str:
     """Why the remediation's policy, as it is now, runs it no more ('' when it may:
     `policy_now`)."""
-    return policy_now(remediation).off
+    return policy_now(remediation, ticket).off
 
 
 def dry_run_reason(
@@ -967,6 +986,99 @@ def _ask_on_release(remediation: Remediation, ticket: Ticket, reason: str) -> No
     remediation.details = {**remediation.details, "mode": RemediationMode.APPROVAL}
     remediation.save(update_fields=["reason", "release_group", "details"])
     _await_approval(remediation, ticket)
+
+
+# --- policies switched off ----------------------------------------------------------------------
+
+# A remediation that waits on people (an approval) or on a hold: a change of its policy can
+# stop it before it starts. (`proposed` is a step inside one transaction, never waited in.)
+WAITING = (RemediationStatus.AWAITING_APPROVAL, RemediationStatus.HELD)
+
+# Waiting remediations whose policy, as committed, runs them no more whatever their ticket
+# (`policy_now`'s `off`): it was deleted, disabled, set to never or to another action.
+POLICY_OFF = (
+    Q(policy__isnull=True)
+    | Q(policy__enabled=False)
+    | Q(policy__mode=RemediationMode.NEVER)
+    | ~Q(action=F("policy__action"))
+)
+
+# How many remediations one task skips.
+SKIP_BATCH = 500
+
+
+def waiting_on(policy_id: int) -> list[int]:
+    """The policy's remediations that wait (`WAITING`)."""
+    return list(
+        Remediation.objects.filter(policy_id=policy_id, status__in=WAITING).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def policy_changed(policy_id: int) -> None:
+    """People saved the policy (its change committed): its waiting remediations are checked
+    against it at once (`skip_switched_off`, in a task)."""
+    skip_later(waiting_on(policy_id))
+
+
+def skip_later(remediation_ids: Sequence[int]) -> None:
+    """Send `skip_switched_off` for these remediations (sent by name, as `_propose_later`). A
+    message lost leaves them waiting: an approval or a release still asks `policy_now`, and
+    beat's `sweep` skips those whose policy was deleted, disabled, set to never or to another
+    action (`POLICY_OFF`) within a minute."""
+    from rca_project.celery import app as celery_app
+
+    ids = list(remediation_ids)
+    for start in range(0, len(ids), SKIP_BATCH):
+        try:
+            celery_app.send_task(
+                "integrations.tasks.skip_switched_off_remediations",
+                (ids[start : start + SKIP_BATCH],),
+            )
+        except Exception as exc:
+            logger.warning(
+                "broker unavailable (%s); %d waiting remediation(s) of a changed policy are "
+                "left to beat's sweep",
+                type(exc).__name__,
+                len(ids) - start,
+            )
+            return
+
+
+def skip_switched_off(remediation_ids: Sequence[int]) -> int:
+    """Skip those of these remediations, still waiting (`WAITING`), that their policy as it is
+    now runs no more (`policy_now`'s `off`: disabled, set to never, deleted, set to another
+    action; an automatic held one also when the policy no longer covers its ticket or its
+    approval threshold rose above its confidence), with that reason, as an approval or a
+    release would find it: the ticket's `remediation_status`, the audit log and the Slack
+    alert (its buttons go, its thread says why) follow as for any skip (`_skip`). Under a
+    policy switched to dry run they wait on: decided or released, they are recorded as what
+    they would have done, as before. Idempotent (one decided meanwhile is left as it is).
+    One transaction each, in an approval's lock order (the remediation, its ticket, its
+    policy), so people deciding one at the same moment are waited for, or wait and find it
+    skipped. Returns how many were skipped."""
+    skipped = 0
+    for remediation_id in remediation_ids:
+        with transaction.atomic():
+            remediation = (
+                Remediation.objects.select_for_update()
+                .filter(pk=remediation_id, status__in=WAITING)
+                .first()
+            )
+            if remediation is None:
+                continue
+            ticket = (
+                Ticket.objects.select_for_update(no_key=True)
+                .defer("embedding")
+                .get(pk=remediation.ticket_id)
+            )
+            _lock_policies([remediation])
+            off = policy_switched_off(remediation, ticket)
+            if off:
+                _skip(remediation, ticket, off, actor=Actor.system("remediation policy"))
+                skipped += 1
+    return skipped
 
 
 def _expire(remediation: Remediation) -> None:
@@ -1402,8 +1514,10 @@ def sweep(now: Any = None) -> int:
     engine did not fail as it gave up (`action_died`), or whose result did not come within
     REMEDIATION_WATCH_SECONDS; propose the next attempt of
     a failed one whose backoff is over and whose scheduled proposal never ran (`propose` is
-    idempotent, so one that did run is left alone); start the next batch of a release group
-    whose start was lost (`restart_group`). Returns how many changed."""
+    idempotent, so one that did run is left alone); skip the waiting remediations whose
+    policy was switched off and whose `skip_later` message was lost (`POLICY_OFF`); start the
+    next batch of a release group whose start was lost (`restart_group`). Returns how many
+    changed."""
     now = now or timezone.now()
     changed = 0
     for remediation_id in Remediation.objects.filter(
@@ -1418,6 +1532,8 @@ def sweep(now: Any = None) -> int:
             if remediation is not None:
                 _expire(remediation)
                 changed += 1
+    switched_off = Remediation.objects.filter(status__in=WAITING).filter(POLICY_OFF)
+    changed += skip_switched_off(list(switched_off.values_list("pk", flat=True)[:500]))
     for remediation in Remediation.objects.filter(status=RemediationStatus.RUNNING)[:500]:
         dead = (
             OutboundDelivery.objects.filter(
@@ -1586,7 +1702,7 @@ def start_next_batch(group: str) -> int:
                 )
                 continue
             released = Actor.system("incident recovered")
-            verdict = policy_now(remediation)
+            verdict = policy_now(remediation, ticket)
             if verdict.off:
                 _skip(remediation, ticket, verdict.off, actor=released)
                 continue

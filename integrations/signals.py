@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import transaction
+
 from integrations import fanout, remediation
-from integrations.models import WebhookDelivery
+from integrations.models import RemediationPolicy, WebhookDelivery
 from integrations.targets.base import IncidentChange
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Ticket
@@ -134,3 +136,24 @@ def move_folded_deliveries(
     rows = WebhookDelivery.objects.filter(ticket_id=ticket_id)
     rows.filter(outcome=Outcome.CREATED).update(ticket_id=into, outcome=outcome)
     rows.update(ticket_id=into)
+
+
+def stop_remediations_of_saved_policy(
+    sender: Any, instance: RemediationPolicy, raw: bool = False, **kwargs: Any
+) -> None:
+    """Any save of a policy (admin's form and list, code): once it commits, its waiting
+    remediations that it runs no more are skipped at once (`remediation.skip_switched_off`)."""
+    if raw:  # loaddata
+        return
+    policy_id = instance.pk
+    transaction.on_commit(lambda: remediation.policy_changed(policy_id))
+
+
+def stop_remediations_of_deleted_policy(
+    sender: Any, instance: RemediationPolicy, **kwargs: Any
+) -> None:
+    """Before the delete unlinks them (`SET_NULL`): its waiting remediations, skipped once the
+    delete commits."""
+    waiting = remediation.waiting_on(instance.pk)
+    if waiting:
+        transaction.on_commit(lambda: remediation.skip_later(waiting))

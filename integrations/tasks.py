@@ -93,6 +93,13 @@ def expire_remediation_approvals() -> int:
 
 
 @shared_task
+def skip_switched_off_remediations(remediation_ids: list[int]) -> int:
+    """A policy was switched off, set to another action or deleted: its waiting remediations
+    are skipped at once."""
+    return remediation.skip_switched_off(remediation_ids)
+
+
+@shared_task
 def propose_remediation(ticket_id: str) -> None:
     """A later attempt after a failed one (the policy's backoff has passed)."""
     remediation.propose(ticket_id)

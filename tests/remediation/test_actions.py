@@ -1450,8 +1450,11 @@ def test_a_newer_run_failing_after_a_retry_in_dry_run_is_proposed(settings, data
     assert (newer.run_key, newer.status) == ("databricks:1:7101", "running")
 
 
-def _repair_awaiting_approval(databricks: FakeDatabricks) -> tuple[Ticket, Remediation]:
-    """Run 7001's repair awaits approval under the policy 'approval-policy'."""
+def _repair_awaiting_approval(
+    databricks: FakeDatabricks, paged: Callable[[Ticket], object] | None = None
+) -> tuple[Ticket, Remediation]:
+    """Run 7001's repair awaits approval under the policy 'approval-policy'. `paged`: called
+    with the ticket before the repair was proposed (its own alert is posted then)."""
     make_policy(
         name="approval-policy",
         action="databricks_repair",
@@ -1459,6 +1462,8 @@ def _repair_awaiting_approval(databricks: FakeDatabricks) -> tuple[Ticket, Remed
         signals=["driver is unreachable"],
     )
     ticket = _databricks_ticket(databricks)
+    if paged is not None:
+        paged(ticket)
     pending = proposed(ticket.pk)
     assert pending.status == "awaiting_approval"
     return ticket, pending
@@ -1652,6 +1657,21 @@ def _repair_held_behind_an_incident(
             "(policy '{name}'; released from its hold)",
         ),
         ({"approval_min_confidence": 0.95}, "confidence 0.90 is below 0.95 (policy '{name}')"),
+        (
+            {"signals": ["quota exceeded"]},
+            "its policy '{name}' no longer covers the ticket: its error message contains none "
+            "of the policy's signals",
+        ),
+        (
+            {"pipeline_glob": "hourly-*"},
+            "its policy '{name}' no longer covers the ticket: its pipeline nightly-etl does not "
+            "match 'hourly-*'",
+        ),
+        (
+            {"sources": ["adf"]},
+            "its policy '{name}' no longer covers the ticket: its source databricks is not one "
+            "of the policy's",
+        ),
     ],
 )
 def test_a_held_remediation_whose_policy_was_switched_off_is_skipped_on_release(
@@ -1659,8 +1679,9 @@ def test_a_held_remediation_whose_policy_was_switched_off_is_skipped_on_release(
 ):
     """The policy of a repair held behind an incident was disabled (set to never, deleted,
     put in dry run, set to another action, its approval threshold raised above the repair's
-    confidence) while it was held: the culprit's recovery releases it, and it is skipped
-    saying why (in dry run: what it would have done), running nothing."""
+    confidence, its signals, pipeline glob or sources changed so that it no longer covers the
+    ticket) while it was held: the culprit's recovery releases it, and it is skipped saying
+    why (in dry run: what it would have done), running nothing."""
     ticket, held = _repair_held_behind_an_incident(databricks)
     why = _switch_policy_off(switched_off, why)
 
@@ -2101,3 +2122,206 @@ def test_a_members_rerun_that_succeeds_releases_the_incidents_held_members(datab
     assert Incident.objects.get(pk=incident.pk).recovered_count == 0  # none at its source
     later = proposed(_databricks_member(databricks, 7201, incident).pk)
     assert later.status == "running"
+
+
+# --- a policy switched off acts at once ----------------------------------------------------------
+
+# The task a policy's change sends for its waiting remediations.
+SKIP_TASK = "integrations.tasks.skip_switched_off_remediations"
+
+
+def _run_queued_skips() -> list[list[int]]:
+    """Run, as a worker would, the skip tasks a policy's change sent to the real broker (this
+    run's queue), taking them off it; the ids each was sent with."""
+    import ast
+
+    import redis
+
+    from integrations import tasks
+    from rca_project.celery import app as celery_app
+
+    client = redis.Redis.from_url(celery_app.conf.broker_url, decode_responses=True)
+    queue = celery_app.conf.task_default_queue
+    sent = []
+    for raw in reversed(client.lrange(queue, 0, -1)):
+        message = json.loads(raw)
+        if message["headers"]["task"] != SKIP_TASK:
+            continue
+        client.lrem(queue, 1, str(raw))  # text: decode_responses
+        (ids,) = ast.literal_eval(message["headers"]["argsrepr"])
+        tasks.skip_switched_off_remediations.apply(args=(ids,))
+        sent.append(ids)
+    return sent
+
+
+def _admin_changes_policy(client: Any, policy: RemediationPolicy, changes: dict[str, Any]) -> Any:
+    """Admin's change form for the policy, sent with `changes` (None: its delete page)."""
+    url = f"/admin/integrations/remediationpolicy/{policy.pk}/"
+    if changes is None:
+        return client.post(f"{url}delete/", {"post": "yes"})
+    fields = {f.name: getattr(policy, f.name) for f in RemediationPolicy._meta.fields}
+    fields.update(changes)
+    for name in ("error_classes", "signals", "sources"):
+        fields[name] = json.dumps(fields[name])
+    # A checkbox left unticked is not sent.
+    form = {k: v for k, v in fields.items() if k != "id" and v is not False}
+    return client.post(f"{url}change/", form)
+
+
+@pytest.mark.parametrize("waiting", ["awaiting_approval", "held"])
+@pytest.mark.parametrize(("switched_off", "why"), POLICY_SWITCHED_OFF)
+def test_switching_a_policy_off_in_admin_skips_its_waiting_remediations_at_once(
+    client, settings, databricks, django_capture_on_commit_callbacks, waiting, switched_off, why
+):
+    """People disable a policy in admin (set it to never, delete it, set it to another
+    action): its repair awaiting approval, or held behind an incident, is skipped at once
+    (the task the change sends once it commits), saying why, not left offering Approve /
+    Decline until someone clicks or it expires, nor held until a release: the ticket's
+    remediation_status, the audit log and the Slack alert (its buttons gone, its thread
+    saying why) follow as for any skip."""
+    _run_queued_skips()  # none of an earlier test's
+    with FakeSlack() as slack:
+        setup = _repair_held_behind_an_incident if waiting == "held" else _repair_awaiting_approval
+        ticket, pending = setup(
+            databricks, lambda ticket: _slack_alert_posted(settings, slack, ticket)
+        )
+        _deliver_slack(ticket)
+        assert pending.status == waiting
+        if waiting == "awaiting_approval":
+            assert _decision_buttons(slack, ticket) != []
+        policy = RemediationPolicy.objects.get()
+        why = why.format(name=policy.name)
+        client.force_login(make_user("superuser"))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = _admin_changes_policy(client, policy, switched_off)
+
+        assert answer.status_code == 302, answer.content
+        assert _run_queued_skips() == [[pending.pk]]
+        _deliver_slack(ticket)
+        pending.refresh_from_db()
+        assert (pending.status, pending.reason) == ("skipped", why)
+        assert pending.finished_at is not None
+        assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+        entry = AuditLog.objects.get(ticket=ticket, action="remediation skipped")
+        assert entry.details["reason"] == why
+        assert _decision_buttons(slack, ticket) == []
+        thread = slack.thread(ticket.slack_channel, ticket.slack_ts)
+        assert any(why in reply["text"] for reply in thread)
+        assert _run_queued_skips() == []
+        assert remediation.skip_switched_off([pending.pk]) == 0  # idempotent
+    run_pending(ticket.pk)
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+
+def test_a_policy_put_in_dry_run_leaves_its_waiting_remediation_to_be_decided(
+    client, databricks, django_capture_on_commit_callbacks
+):
+    """Dry run switched on is no switch-off: the repair awaiting approval waits on (people
+    may still decide it, or the policy go back to running for real); approved, it is recorded
+    as what it would have run and repairs nothing, as before."""
+    _run_queued_skips()
+    ticket, pending = _repair_awaiting_approval(databricks)
+    client.force_login(make_user("superuser"))
+    policy = RemediationPolicy.objects.get()
+    page = client.get(f"/admin/integrations/remediationpolicy/{policy.pk}/change/").content
+    assert b"held behind an incident are skipped at once" in page
+    assert b"Switched on, its remediations awaiting approval or held wait on" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = _admin_changes_policy(client, policy, {"dry_run": True})
+
+    assert answer.status_code == 302, answer.content
+    assert _run_queued_skips() == [[pending.pk]]
+    pending.refresh_from_db()
+    assert pending.status == "awaiting_approval"
+    approved = remediation.approve(pending.pk, Actor.system("test"), via="api")
+    assert approved.status == "skipped"
+    assert approved.reason.startswith("dry run: would have run ")
+    run_pending(ticket.pk)
+    assert databricks.requests_to("/jobs/runs/repair") == []
+
+
+def test_beat_sweep_skips_a_waiting_remediation_whose_policy_was_switched_off_unseen(databricks):
+    """The policy was disabled without its skip sent (an UPDATE of the table, the message
+    lost with the broker down): beat's minute sweep skips the repair awaiting approval."""
+    ticket, pending = _repair_awaiting_approval(databricks)
+    RemediationPolicy.objects.update(enabled=False)
+
+    assert remediation.sweep() == 1
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.reason) == (
+        "skipped",
+        "its policy 'approval-policy' is disabled",
+    )
+    assert Ticket.objects.get(pk=ticket.pk).remediation_status == "skipped"
+
+
+def test_an_approval_whose_policy_no_longer_covers_the_ticket_runs(databricks):
+    """The policy's signals changed since the repair was proposed: people approving it chose
+    it for this failure, so it runs (only what the policy does by itself, an automatic
+    one released from its hold, is weighed again against what it covers)."""
+    ticket, pending = _repair_awaiting_approval(databricks)
+    RemediationPolicy.objects.update(signals=["quota exceeded"])
+
+    remediation.approve(pending.pk, Actor.for_user(make_user("responder")), via="api")
+
+    run_pending(ticket.pk)
+    pending.refresh_from_db()
+    assert pending.status == "running"
+    assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["skip", "approval"])
+def test_a_skip_and_an_approval_at_the_same_moment_wait_for_each_other(databricks, first):
+    """People approve the repair as the skip of its policy's switch-off runs: whichever locks
+    the remediation first (both lock it, then its ticket, then its policy) is waited for by
+    the other, which finds it decided, and neither deadlocks. The skip first: the approval is
+    refused, the remediation skipped. The approval first (the policy still on): the switch-off
+    waits for it, and its skip leaves the started repair alone."""
+    from django.db import connections
+
+    from tests.conftest import while_held
+
+    ticket, pending = _repair_awaiting_approval(databricks)
+
+    def approve() -> str:
+        try:
+            remediation.approve(pending.pk, Actor.system("test"), via="api")
+        except remediation.RemediationError as exc:
+            return str(exc)
+        finally:
+            connections.close_all()
+        return "approved"
+
+    def switch_off_and_skip() -> int:
+        try:
+            RemediationPolicy.objects.update(enabled=False)
+            return remediation.skip_switched_off([pending.pk])
+        finally:
+            connections.close_all()
+
+    # (The held side runs in `while_held`'s transaction, which closes its connection.)
+    if first == "skip":
+        RemediationPolicy.objects.update(enabled=False)
+        refused, waited = while_held(lambda: remediation.skip_switched_off([pending.pk]), approve)
+        assert refused == f"remediation {pending.pk} is skipped, not awaiting approval"
+    else:
+        held = lambda: remediation.approve(pending.pk, Actor.system("test"), via="api")  # noqa: E731
+        skipped, waited = while_held(held, switch_off_and_skip)
+        assert skipped == 0
+
+    assert waited
+    run_pending(ticket.pk)
+    pending.refresh_from_db()
+    if first == "skip":
+        assert (pending.status, pending.reason) == (
+            "skipped",
+            "its policy 'approval-policy' is disabled",
+        )
+        assert databricks.requests_to("/jobs/runs/repair") == []
+    else:
+        assert pending.status == "running"
+        assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]

@@ -600,7 +600,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             retry_target=_retry_words(retryable, ticket) if retryable is not None else "",
             retry_refused=remediation.retry_refused(ticket),
             remediation_label=_remediation_label(ticket.remediation_status),
-            approval_refused=remediation.approval_refused(ticket.pk),
+            approval_refused=remediation.approval_refused(ticket),
             can_resolve=available["resolve"],
             links=_links(ticket),
             confidence_pct=round(ticket.confidence * 100)
