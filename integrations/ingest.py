@@ -109,6 +109,8 @@ def decode_json(raw_body: bytes) -> tuple[str, Any]:
     """The body as text and as parsed JSON, or RejectedDelivery naming what is wrong. A leading
     UTF-8 byte order mark, which some senders write, is dropped (RFC 8259 lets a parser ignore
     it); the signature of a signed body is checked on the bytes as received."""
+    if not raw_body.removeprefix(codecs.BOM_UTF8).strip():
+        raise RejectedDelivery("body is empty: POST the JSON payload")
     try:
         raw_text = raw_body.removeprefix(codecs.BOM_UTF8).decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -61,7 +61,8 @@ class BodyTooLarge(Exception):
 
 
 class BodyUnreadable(Exception):
-    """The body could not be read: it stalled, ended early, or its length is not known."""
+    """The body could not be read: it stalled, ended early, its length is not known, or it
+    came compressed."""
 
     def __init__(self, reason: str, status: int = 400):
         super().__init__(reason)
@@ -76,7 +77,17 @@ def read_bounded_body(request: HttpRequest, limit: int) -> bytes:
     chunks end (`wsgi.input_terminated`, gunicorn's promise), bounded by the same limit; a server
     that makes no such promise gets 411. Under gunicorn, a body that stops arriving (a
     Content-Length larger than what is sent) times out after WEBHOOK_BODY_TIMEOUT_SECONDS
-    without a byte, instead of holding the worker until gunicorn kills it."""
+    without a byte, instead of holding the worker until gunicorn kills it.
+
+    A body with a Content-Encoding (gzip, ...) is a 415 naming it, not read: none of the
+    senders (Azure Monitor action groups, Databricks notifications, Airflow callbacks)
+    compresses, and decompressing would need its own bound against a zip bomb."""
+    encoding = request.headers.get("Content-Encoding", "").strip()
+    if encoding and encoding.lower() != "identity":
+        raise BodyUnreadable(
+            f"Content-Encoding {encoding[:40]!r} is not accepted: send the JSON uncompressed",
+            status=415,
+        )
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

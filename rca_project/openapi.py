@@ -301,6 +301,10 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+# A body sent with a Content-Encoding (gzip, ...): no sender compresses (integrations/views.py).
+_ENCODED = "A compressed body (any Content-Encoding but identity), named; nothing stored."
+
+
 def _failure_webhook(source: str) -> dict[str, Any]:
     body, title = FAILURE_BODIES[source]
     return {
@@ -324,13 +328,15 @@ def _failure_webhook(source: str) -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("WebhookAccepted")}},
                 },
                 "400": _error(
-                    "Not JSON, or JSON that cannot be used (a number of more than 4,300 digits,"
-                    " NaN/Infinity, an unpaired UTF-16 surrogate), or a body shorter than its"
+                    "An empty body, not JSON, or JSON that cannot be used (a number of more"
+                    " than 4,300 digits, NaN/Infinity, an unpaired UTF-16 surrogate), or a body"
+                    " shorter than its"
                     " Content-Length (nothing stored); or JSON of the wrong shape (kept in the"
                     " inbox as rejected; its tracking_id is returned)."
                 ),
                 "401": _error("Missing or wrong webhook token (nothing stored)."),
                 "413": _error("Body too large (refused from Content-Length)."),
+                "415": _error(_ENCODED),
                 "503": _error("Database unavailable: retry after Retry-After seconds."),
             },
         }
@@ -353,10 +359,11 @@ def _jira_webhook() -> dict[str, Any]:
                     "description": "Applied (or recognised as our own change / a replay).",
                     "content": {"application/json": {"schema": _ref("JiraSyncResult")}},
                 },
-                "400": _error("Not JSON or not a JIRA issue event."),
+                "400": _error("Empty, not JSON or not a JIRA issue event."),
                 "401": _error("Missing or wrong signature or token."),
                 "404": _error("No ticket for this issue."),
                 "413": _error("Body too large."),
+                "415": _error(_ENCODED),
                 "503": _error("Database unavailable: retry after Retry-After seconds."),
             },
         }
@@ -394,6 +401,7 @@ def _slack_webhook() -> dict[str, Any]:
                 "401": _error("Missing, wrong or stale Slack signature."),
                 "404": _error("No such ticket."),
                 "413": _error("Body too large."),
+                "415": _error(_ENCODED),
                 "503": _error("Database unavailable: retry after Retry-After seconds."),
             },
         }
@@ -416,10 +424,11 @@ def _remediation_callback() -> dict[str, Any]:
                     "description": "Applied (or ignored: the remediation is no longer running).",
                     "content": {"application/json": {"schema": _ref("RemediationCallbackResult")}},
                 },
-                "400": _error("Not JSON, not an object, or a missing or unknown status."),
+                "400": _error("Empty, not JSON, not an object, or a missing or unknown status."),
                 "401": _error("Missing or wrong token or signature."),
                 "404": _error("No remediation of this ticket."),
                 "413": _error("Body too large."),
+                "415": _error(_ENCODED),
                 "503": _error("Database unavailable: retry later."),
             },
         }

@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
@@ -378,6 +379,33 @@ def last_time(ticket: Ticket) -> str:
 
 def ticket_url(ticket: Ticket) -> str:
     return f"{settings.PUBLIC_BASE_URL}/tickets/{ticket.pk}/"
+
+
+def source_links(ticket: Ticket) -> list[tuple[str, str]]:
+    """The ticket's links to the failure in its own tool (`Ticket.links`: the ADF or Databricks
+    run page, the Airflow task log, Azure's alert pages) as (label, url), labelled and ordered
+    as the dashboard shows them. Only an http(s) URL with a host and no space, control or
+    non-ASCII character is offered: a `javascript:` link from a payload never is."""
+    found = []
+    for name, value in sorted((ticket.links or {}).items()):
+        url = safe_url(value)
+        if url:
+            found.append((str(name)[:60].replace("_", " ").capitalize(), url))
+    return found
+
+
+def safe_url(value: Any) -> str:
+    """`value` when it is an http(s) URL with a host, printable ASCII without spaces; else ""."""
+    if not isinstance(value, str):
+        return ""
+    url = value.strip()
+    if not url.isascii() or any(ch.isspace() or ch < " " or ch == "\x7f" for ch in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 # --- incidents: their deliveries ride on the incident's lead ticket -----------------------------

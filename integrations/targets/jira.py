@@ -51,6 +51,7 @@ from integrations.targets.base import (
     parse_retry_after,
     reconcile_later,
     reconciled,
+    source_links,
     ticket_url,
     via_words,
     wait_for,
@@ -481,10 +482,39 @@ def jira_description(ticket: Ticket) -> str:
             f"*Severity / priority:* {ticket.severity} / {ticket.priority} · "
             f"*Owner:* {_noformat_inline(ticket.finops_team)}",
             f"*Culprit:* {_noformat_inline(ticket.culprit) or 'none named'}",
+            *_source_links_line(ticket),
             _noformat(ticket.error_message[:20000]),
             f"[Ticket {ticket.pk}|{ticket_url(ticket)}]",
         ]
     )
+
+
+# Characters that end or break a wiki link `[text|url]` (or open a macro) and have no escape
+# there; a URL with one is left to the ticket's page.
+_BREAKS_WIKI_LINK = re.compile(r"[\[\]|{}]")
+# What the links take of the description at most (Azure's may be 8 KiB each).
+LINKS_LIMIT = 3000
+
+
+def _source_links_line(ticket: Ticket) -> list[str]:
+    """`*Links:* [Run|url] · [Log|url]`: the failure in its own tool (`base.source_links`:
+    http(s) only), within LINKS_LIMIT; a link that does not fit, or whose URL wiki markup cannot
+    hold, is counted and left to the ticket's page."""
+    links = source_links(ticket)
+    if not links:
+        return []
+    shown: list[str] = []
+    budget = LINKS_LIMIT
+    for label, url in links:
+        link = f"[{_noformat_inline(label)}|{url}]"
+        if not _BREAKS_WIKI_LINK.search(url) and len(link) + 3 <= budget:
+            shown.append(link)
+            budget -= len(link) + 3
+    left_out = len(links) - len(shown)
+    if left_out:
+        more = " more" if shown else ""
+        shown.append(f"{left_out}{more} on [the ticket|{ticket_url(ticket)}]")
+    return [f"*Links:* {' · '.join(shown)}"]
 
 
 # What makes links, mentions (`[~user]`), images (`!url!`), macros (`{html}`) and tables in

@@ -60,6 +60,7 @@ from integrations.targets.base import (
     parse_retry_after,
     reconcile_later,
     reconciled,
+    source_links,
     ticket_url,
     via_words,
     wait_for,
@@ -440,6 +441,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
         },
         literal_block("Root cause", rca, whole_at=ticket_url(ticket), whole_name="the ticket"),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]},
+        *_source_link_blocks(ticket),
     ]
     blocks.extend(_remediation_blocks(ticket))
     if ticket.status != Status.RESOLVED:
@@ -466,6 +468,40 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
             }
         )
     return text, blocks
+
+
+def _source_link_blocks(ticket: Ticket) -> list[dict[str, Any]]:
+    """The failure in its own tool (`base.source_links`: http(s) only) as rich_text link
+    elements: a URL is a field of its own there, so no `|`, `>` or `&` in it can end the link
+    or make markup, as in mrkdwn's `<url|text>`. Within a block's 3,000 characters, URLs
+    counted; a link that does not fit is left to the ticket's page, and counted."""
+    links = source_links(ticket)
+    if not links:
+        return []
+    heading: dict[str, Any] = {"type": "text", "text": "Links: ", "style": {"bold": True}}
+    more = " (+99 more on the ticket)"
+    budget = SLACK_BLOCK_TEXT_LIMIT - len(heading["text"]) - len(more)
+    shown: list[dict[str, Any]] = []
+    for label, url in links:
+        separator = [{"type": "text", "text": " · "}] if shown else []
+        cost = len(url) + len(label) + len(separator) * 3
+        if cost <= budget:
+            shown += [*separator, {"type": "link", "url": url, "text": label}]
+            budget -= cost
+    left_out = len(links) - sum(e["type"] == "link" for e in shown)
+    if left_out and shown:
+        shown.append({"type": "text", "text": f" (+{left_out} more on the ticket)"})
+    elif left_out:
+        shown = [
+            {"type": "text", "text": f"{left_out} "},
+            {"type": "link", "url": ticket_url(ticket), "text": "on the ticket"},
+        ]
+    return [
+        {
+            "type": "rich_text",
+            "elements": [{"type": "rich_text_section", "elements": [heading, *shown]}],
+        }
+    ]
 
 
 def _last_time_blocks(ticket: Ticket) -> list[dict[str, Any]]:

@@ -235,6 +235,56 @@ def test_a_parameter_the_list_does_not_take_is_refused_naming_it(path, unknown, 
     assert takes in str(message)
 
 
+@pytest.mark.parametrize(
+    ("path", "name", "values"),
+    [
+        ("/api/v1/tickets/", "team", ["team-a", "team-b"]),
+        ("/api/v1/tickets/", "pipeline", ["sales", "orders"]),
+        ("/api/v1/tickets/", "created_after", ["2000-01-01T00:00:00Z"] * 2),
+        ("/api/v1/tickets/", "jira_key", ["OPS-1", "OPS-2", "OPS-3"]),
+        ("/api/v1/tickets/", "search", ["sales", "orders"]),
+        ("/api/v1/tickets/", "ordering", ["severity", "-timestamp"]),
+        ("/api/v1/tickets/", "page_size", ["1", "2"]),
+        ("/api/v1/incidents/", "team", ["team-a", "team-b"]),
+        ("/api/v1/incidents/", "culprit", ["sql-server:a", "sql-server:b"]),
+        ("/api/v1/incidents/", "resolved", ["true", "false"]),
+        ("/api/v1/incidents/", "since", ["2000-01-01T00:00:00Z", "2001-01-01T00:00:00Z"]),
+        ("/api/v1/log-analyses/", "ticket_id", ["a", "b"]),
+    ],
+)
+def test_a_parameter_taking_one_value_given_several_is_refused_naming_it(path, name, values):
+    """`?team=a&team=b` answered team b's list, as if it were both teams'."""
+    make_ticket(finops_team="team-b")
+    api = jwt_client(make_user("responder"))
+
+    response = api.get(f"{path}?{urlencode([(name, v) for v in values])}")
+
+    assert response.status_code == 400, response.content
+    detail = response.json()["detail"]
+    assert list(detail) == [name]
+    assert f"takes one value, given {len(values)} times" in str(detail[name])
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "repeatable"),
+    [
+        (
+            "/api/v1/tickets/",
+            "status=open&status=acknowledged&severity=High&severity=Low",
+            "status",
+        ),
+        ("/api/v1/incidents/", "status=open&status=resolved&source=adf&source=airflow", "source"),
+        ("/api/v1/log-analyses/", "status=queued&status=done", "status"),
+    ],
+)
+def test_a_filter_of_several_choices_still_takes_several(path, query, repeatable):
+    api = jwt_client(make_user("responder"))
+
+    assert api.get(f"{path}?{query}").status_code == 200
+    refused = api.get(f"{path}?{query}&format=json&format=json").json()["detail"]["format"]
+    assert repeatable in str(refused)
+
+
 def test_an_incident_members_list_refuses_a_filter_it_does_not_have():
     from tests.tickets.test_incidents import post, storm_failure
     from tickets.models import Incident

@@ -180,7 +180,7 @@ def test_schema_describes_the_webhooks_with_their_bodies(schema):
         assert media["schema"] == {"$ref": f"#/components/schemas/{body}"}
         assert operation["security"]
     adf = schema["paths"]["/webhooks/adf/"]["post"]
-    assert set(adf["responses"]) == {"202", "400", "401", "413", "503"}
+    assert set(adf["responses"]) == {"202", "400", "401", "413", "415", "503"}
     assert adf["responses"]["202"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/WebhookAccepted"
     }

@@ -759,6 +759,100 @@ def test_a_gemini_rca_with_links_and_mentions_stays_text_in_slack_and_jira():
     assert f"{{noformat}}\n1. Check {rca}\n{{noformat}}" in description
 
 
+def slack_links(blocks: list[dict]) -> list[tuple[str, str]]:
+    """The (text, url) of each link element in the alert's "Links:" rich_text block."""
+    for block in blocks:
+        if block["type"] != "rich_text":
+            continue
+        elements = block["elements"][0]["elements"]
+        if elements[0].get("text") == "Links: ":
+            return [(e["text"], e["url"]) for e in elements if e["type"] == "link"]
+    return []
+
+
+def test_the_run_page_is_linked_in_the_slack_alert_and_jira_issue_and_edits_keep_it(
+    celery_worker, targets
+):
+    """The run page (ADF's monitoring page here) was shown in the API and on the dashboard,
+    not in the Slack alert nor the JIRA issue the on-call reads first."""
+    jira, slack, _ = targets
+    slack_responder("daan")
+    body = local_payload("adf_failure.json")
+    run_url = body["run_url"] + "?factory=%2Fsubscriptions%2F1%2Fadf-sales-prod&tab=activities"
+    body["run_url"] = run_url
+    ticket = fanned_out(post_failure(body)["ticket_id"])
+    settled(ticket.pk)
+
+    assert ticket.links == {"run": run_url}
+    message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+    assert slack_links(message["blocks"]) == [("Run", run_url)]
+    assert f"*Links:* [Run|{run_url}]" in jira.issues[ticket.itsm_ticket_id]["description"]
+
+    post_slack_click(ticket.pk, "rca_acknowledge")  # the alert is edited to follow the ticket
+    settled(ticket.pk)
+    message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+    assert "Acknowledged" in json.dumps(message["blocks"])
+    assert slack_links(message["blocks"]) == [("Run", run_url)]
+
+
+def test_only_http_links_reach_slack_and_jira_exactly_and_within_their_limits(settings):
+    """A `javascript:` (or any other scheme's) link is never rendered; a URL with `|`, `>`,
+    `&` or `]` cannot end a link or make markup: in Slack a link element carries it as it
+    is, in JIRA's wiki markup (which has no escape for `|`, `[`, `]` there) it is left to
+    the ticket's page; an oversized one is too, within Slack's 3,000 characters a block."""
+    from integrations.targets.jira import jira_description
+    from integrations.targets.slack import slack_alert
+
+    settings.PUBLIC_BASE_URL = "https://rca.example.test"
+    pipes = "https://logs.example.test/x?q=a|b>c&d=<e>"
+    brackets = "https://portal.example.test/#blade/x]y[z"
+    long = "https://search.example.test/?q=" + "a" * 3100
+    plain = "https://portal.example.test/#view/alert?a=1&b=_x_*y*"
+    ticket = Ticket(
+        id="ADF-20261205T000000-abc123",
+        pipeline="pl_x",
+        links={
+            "run": "javascript:alert(document.cookie)//https://x",
+            "log": pipes,
+            "portal": brackets,
+            "investigation": plain,
+            "search_results_ui": long,
+            "run_page": "JAVASCRIPT://evil.example.test/%0Aalert(1)",
+            "filtered_search_results_ui": "https://evil.example.test/ x",
+            "data_page": "data:text/html,<script>alert(1)</script>",
+        },
+    )
+
+    _, blocks = slack_alert(ticket)
+    assert slack_links(blocks) == [("Investigation", plain), ("Log", pipes), ("Portal", brackets)]
+    source = next(b for b in blocks if slack_links([b]))
+    texts = source["elements"][0]["elements"]
+    assert texts[-1]["text"] == " (+1 more on the ticket)"
+    assert sum(len(e["text"]) + len(e.get("url", "")) for e in texts) <= 3000
+    shown = json.dumps(blocks).lower()
+    assert "javascript" not in shown and "data:" not in shown and "evil" not in shown
+
+    description = jira_description(ticket)
+    source_line = next(line for line in description.splitlines() if line.startswith("*Links:*"))
+    ticket_page = f"{settings.PUBLIC_BASE_URL}/tickets/{ticket.pk}/"
+    assert source_line == f"*Links:* [Investigation|{plain}] · 3 more on [the ticket|{ticket_page}]"
+
+    ticket.links = {"search_results_ui": long, "run": "javascript:alert(1)"}
+    _, blocks = slack_alert(ticket)
+    source = next(b for b in blocks if "Links: " in json.dumps(b))
+    assert source["elements"][0]["elements"][1:] == [
+        {"type": "text", "text": "1 "},
+        {"type": "link", "url": ticket_page, "text": "on the ticket"},
+    ]
+    assert f"*Links:* 1 on [the ticket|{ticket_page}]" in jira_description(ticket)
+    ticket.links = {"run": "javascript:alert(1)"}
+    assert "Links: " not in json.dumps(slack_alert(ticket)[1])
+    assert "*Links:*" not in jira_description(ticket)
+    lowered = description.lower()
+    assert "javascript" not in lowered and "data:" not in lowered and "evil" not in lowered
+    assert brackets not in description and long not in description
+
+
 def test_a_long_rca_shows_in_slack_up_to_its_block_limit_cut_at_a_word_with_a_link(settings):
     """Slack showed the first 1,500 characters of an RCA JIRA and the API show whole (up to
     4,000): it shows as much as a block's 3,000 characters take, cut between words and marked

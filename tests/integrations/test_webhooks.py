@@ -903,15 +903,56 @@ def test_default_limit_is_one_mebibyte(webhook_client):
     [
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
-        (b"", "not valid JSON"),
+        (b"", "body is empty"),
+        (b" \r\n", "body is empty"),
+        (b"\xef\xbb\xbf", "body is empty"),
     ],
 )
 def test_body_that_is_not_json_is_400_and_stores_nothing(webhook_client, raw, reason):
+    """An empty body was "not valid JSON: Expecting value at position 0"."""
     response = webhook_client(ADF, None, raw=raw)
 
     assert response.status_code == 400
     assert reason in response.json()["error"]
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_an_empty_sync_back_body_is_400_saying_so(client, settings):
+    settings.JIRA_WEBHOOK_SECRET = "jira-secret-for-tests"
+
+    response = client.post(
+        "/webhooks/jira/?token=jira-secret-for-tests", data=b"", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "body is empty" in response.json()["error"]
+    assert WebhookDelivery.objects.count() == 0
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP, identity"])
+@pytest.mark.parametrize("path", [ADF, AZURE, DATABRICKS, AIRFLOW, "/webhooks/jira/"])
+def test_a_compressed_body_is_415_naming_its_encoding_and_stores_nothing(
+    webhook_client, path, encoding
+):
+    """A gzip body was "not UTF-8 encoded JSON" (a 400 that hid why). No sender compresses:
+    it is refused naming the encoding, before it is read (no zip bomb to bound)."""
+    import gzip
+
+    raw = gzip.compress(json.dumps(local_payload("adf_failure.json")).encode())
+
+    response = webhook_client(path, None, raw=raw, HTTP_CONTENT_ENCODING=encoding)
+
+    assert response.status_code == 415
+    assert f"Content-Encoding {encoding!r} is not accepted" in response.json()["error"]
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_an_identity_content_encoding_is_accepted(webhook_client):
+    body = local_payload("adf_failure.json")
+
+    response = webhook_client(ADF, body, HTTP_CONTENT_ENCODING="identity")
+
+    assert response.status_code == 202, response.content
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -133,7 +134,8 @@ class QueueUnavailable(APIException):
 class CheckedCursorPagination(CursorPagination):
     """DRF's cursor pagination, except that a cursor whose position does not fit the ordering
     field (edited or forged) is refused as invalid instead of reaching the database, and a
-    query parameter the list does not take is refused by name."""
+    query parameter the list does not take, or one that takes one value given several, is
+    refused by name."""
 
     def paginate_queryset(
         self,
@@ -152,7 +154,7 @@ class CheckedCursorPagination(CursorPagination):
         """`?since=` on a list whose filter is `created_after` is a 400 naming the ones it
         takes: DRF and django-filter ignore a parameter they do not know, and the caller
         would read the whole list as the filtered one."""
-        known = self._known_parameters(view, queryset)
+        known, repeatable = self._known_parameters(view, queryset)
         unknown = [name for name in request.query_params if name not in known]
         if unknown:
             takes = ", ".join(sorted(known - {"format"}))
@@ -162,8 +164,28 @@ class CheckedCursorPagination(CursorPagination):
                     for name in unknown[:5]
                 }
             )
+        # `?team=a&team=b`: django-filter and DRF read the last value, and the caller would
+        # read one team's list as both teams'.
+        repeated = {
+            name: len(request.query_params.getlist(name))
+            for name in request.query_params
+            if name not in repeatable and len(request.query_params.getlist(name)) > 1
+        }
+        if repeated:
+            several = f"; repeat only {', '.join(sorted(repeatable))}" if repeatable else ""
+            raise ValidationError(
+                {
+                    name: f"takes one value, given {count} times{several}"
+                    for name, count in repeated.items()
+                }
+            )
 
-    def _known_parameters(self, view: APIView | None, queryset: QuerySet[Any, Any]) -> set[str]:
+    def _known_parameters(
+        self, view: APIView | None, queryset: QuerySet[Any, Any]
+    ) -> tuple[set[str], set[str]]:
+        """The query parameters the list takes, and those of them that take several values
+        (a filter of several choices, `?status=open&status=acknowledged`)."""
+        repeatable: set[str] = set()
         known = {self.cursor_query_param, api_settings.URL_FORMAT_OVERRIDE or "format"}
         if self.page_size_query_param:
             known.add(self.page_size_query_param)
@@ -176,11 +198,16 @@ class CheckedCursorPagination(CursorPagination):
                 filterset_class = backend.get_filterset_class(view, queryset)
                 if filterset_class is not None:
                     known.update(filterset_class.base_filters)
+                    repeatable.update(
+                        name
+                        for name, found in filterset_class.base_filters.items()
+                        if issubclass(found.field_class, forms.MultipleChoiceField)
+                    )
             elif isinstance(backend, SearchFilter):
                 known.add(backend.search_param)
             elif isinstance(backend, OrderingFilter):
                 known.add(backend.ordering_param)
-        return known
+        return known, repeatable
 
     def get_page_size(self, request: Request) -> int | None:
         """A `page_size` that is not a positive whole number is a 400 naming it (DRF would
