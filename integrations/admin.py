@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -108,6 +109,20 @@ class RemediationPolicyAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         return super().get_form(request, obj, change=change, help_texts=_POLICY_HELP, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """The list's save locks the policies it saves by id before saving any
+        (`remediation.lock_policies`): saved in the list's order alone, it could hold one that
+        a release batch waits for while it waits for another the batch locked first (by id),
+        a deadlock."""
+        saving = request.method == "POST" and "_save" in request.POST
+        if not saving or not self.has_change_permission(request):
+            return super().changelist_view(request, extra_context)
+        prefix = self.get_changelist_formset(request).get_default_prefix()
+        with transaction.atomic():
+            edited = self._get_list_editable_queryset(request, prefix)
+            remediation.lock_policies(edited.values_list("pk", flat=True))
+            return super().changelist_view(request, extra_context)
 
 
 @admin.register(Remediation)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -857,21 +857,26 @@ def _why_not_retried(last: Remediation, ticket: Ticket) -> str:
     return policy_switched_off(last, ticket) or cannot_run(last.action, ticket)
 
 
+def lock_policies(ids: Iterable[int]) -> dict[int, RemediationPolicy]:
+    """The policies, locked by id: the one order of every transaction locking several (a
+    release batch, `_lock_policies`; admin's list saving several, `RemediationPolicyAdmin`),
+    so that two of them never deadlock on policies."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {
+        policy.pk: policy
+        for policy in RemediationPolicy.objects.select_for_update(no_key=True)
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    }
+
+
 def _lock_policies(remediations: Sequence[Remediation]) -> None:
     """Read the remediations' policies locked, as they are committed now: people changing one
     meanwhile (switching it off, to approval, to another action) are waited for, not read as
-    they were (`policy_now` reads them next). By id, one order for every caller."""
-    ids = {r.policy_id for r in remediations if r.policy_id is not None}
-    locked = (
-        {
-            policy.pk: policy
-            for policy in RemediationPolicy.objects.select_for_update(no_key=True)
-            .filter(pk__in=ids)
-            .order_by("pk")
-        }
-        if ids
-        else {}
-    )
+    they were (`policy_now` reads them next). By id (`lock_policies`)."""
+    locked = lock_policies(r.policy_id for r in remediations if r.policy_id is not None)
     for remediation in remediations:
         if remediation.policy_id is not None:
             remediation.policy = locked.get(remediation.policy_id)

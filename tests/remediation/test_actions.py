@@ -2325,3 +2325,126 @@ def test_a_skip_and_an_approval_at_the_same_moment_wait_for_each_other(databrick
     else:
         assert pending.status == "running"
         assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_policies_in_admins_list_as_a_release_batch_reads_them_does_not_deadlock(client):
+    """People save two policies at once in admin's list (its editable columns: here both put
+    in dry run), the one with the higher id first, as a release batch whose held remediations
+    are of both policies reads them locked (by id). The list locks them by id before saving
+    either: the batch waits for the save, then records its remediations as what they would
+    have run. Saved in the list's order, each held one policy the other waited for: a
+    deadlock, which PostgreSQL broke by failing the batch."""
+    from django.db import connection
+    from django.db.models.signals import post_save
+
+    from tests.conftest import SessionThreads, someone_waits_on, wait_for
+
+    _run_queued_skips()
+    first, second = make_policy(name="first"), make_policy(name="second")
+    group = uuid.uuid4().hex
+    held = [
+        Remediation.objects.create(
+            ticket=make_ticket(),
+            run_key=f"adf:run-of-{policy.name}",
+            policy=policy,
+            action="adf_rerun",
+            confidence=0.9,
+            status="held",
+            release_group=group,
+            details={"mode": "auto"},
+        )
+        for policy in (first, second)
+    ]
+    client.force_login(make_user("superuser"))
+    threads = SessionThreads()
+    batch: list[Any] = []
+
+    def start_the_batch(sender: Any, instance: RemediationPolicy, **kwargs: Any) -> None:
+        if instance.pk != second.pk or batch:
+            return
+        # The list has saved `second`, not `first` yet: the batch starts now, until it waits.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            saving = cursor.fetchone()[0]
+        batch.append(threads.start("batch", lambda: remediation.start_next_batch(group)))
+        threads.start("probe", lambda: wait_for(lambda: someone_waits_on(saving), 10, 0.02)).join(
+            15
+        )
+
+    post_save.connect(start_the_batch, sender=RemediationPolicy, dispatch_uid="start_the_batch")
+    form = {
+        "form-TOTAL_FORMS": "2",
+        "form-INITIAL_FORMS": "2",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for index, policy in enumerate((second, first)):
+        form.update(
+            {
+                f"form-{index}-id": str(policy.pk),
+                f"form-{index}-enabled": "on",
+                f"form-{index}-order": str(policy.order),
+                f"form-{index}-mode": policy.mode,
+                f"form-{index}-dry_run": "on",
+            }
+        )
+    try:
+        answer = client.post("/admin/integrations/remediationpolicy/", form)
+    finally:
+        post_save.disconnect(dispatch_uid="start_the_batch", sender=RemediationPolicy)
+    batch[0].join(15)
+    _run_queued_skips()
+
+    assert answer.status_code == 302, answer.content
+    assert threads.errors == []
+    assert list(RemediationPolicy.objects.values_list("dry_run", flat=True)) == [True, True]
+    for remediation_row in held:
+        remediation_row.refresh_from_db()
+        assert remediation_row.status == "skipped"
+        assert remediation_row.reason.startswith("dry run: would have run ")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["skip", "release"])
+def test_a_skip_and_a_release_at_the_same_moment_wait_for_each_other(databricks, first):
+    """The culprit's recovery releases a held repair as the skip of its policy's switch-off
+    runs: both lock the remediation, then its ticket, then its policy, so whichever comes
+    second waits and finds it decided, and neither deadlocks. The skip first: the release
+    starts nothing. The release first (the policy still on): the repair runs, and the skip
+    leaves it alone."""
+    from django.db import connections
+
+    from tests.conftest import while_held
+
+    ticket, held = _repair_held_behind_an_incident(databricks)
+
+    def release() -> str:
+        try:
+            return remediation.release_held([ticket.pk])
+        finally:
+            connections.close_all()
+
+    def skip() -> int:
+        try:
+            return remediation.skip_switched_off([held.pk])
+        finally:
+            connections.close_all()
+
+    if first == "skip":
+        RemediationPolicy.objects.update(enabled=False)
+        _, waited = while_held(lambda: remediation.skip_switched_off([held.pk]), release)
+    else:
+        skipped, waited = while_held(lambda: remediation.release_held([ticket.pk]), skip)
+        assert skipped == 0
+
+    assert waited
+    run_pending(ticket.pk)
+    held.refresh_from_db()
+    if first == "skip":
+        assert (held.status, held.reason) == ("skipped", "its policy 'auto-policy' is disabled")
+        assert databricks.requests_to("/jobs/runs/repair") == []
+    else:
+        assert held.status == "running"
+        assert [r.body["run_id"] for r in databricks.requests_to("/jobs/runs/repair")] == [7001]
