@@ -141,6 +141,14 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # An FTP data connection (passive mode 227, reply 425) that could not be opened
+            # (signals.py).
+            "ftp_data_connection",
+            4.0,
+            any_of(*signals.FTP_DATA_CONNECTION),
+            _I,
+        ),
+        (
             "dns_failure",
             4.0,
             any_of(
@@ -788,6 +796,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DataError": [
         (
+            # A Delta log cut before the version the reader needs (signals.py).
+            "delta_log_truncated",
+            4.0,
+            any_of(*signals.DELTA_LOG_TRUNCATED),
+            _I,
+        ),
+        (
             # A bulk loader (SQL Server/Synapse BULK INSERT, COPY INTO) rejected a value in the
             # file, or an Auto Loader stream has no file to infer a schema from.
             "bulk_load_bad_value",
@@ -1195,6 +1210,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # Snowflake's own incident while running a statement (signals.py).
+            "snowflake_incident",
+            4.0,
+            any_of(*signals.SNOWFLAKE_INCIDENT),
+            _I,
+        ),
+        (
             # A server that keeps redirecting the client (requests TooManyRedirects "Exceeded
             # 30 redirects.", a browser's ERR_TOO_MANY_REDIRECTS): a login or proxy page loop,
             # or an endpoint that moved.
@@ -1528,6 +1550,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         ("ssh_host_key", 4.0, any_of(*signals.SSH_HOST_KEY), _I),
+        (
+            # Two runs of one streaming query on the same checkpoint (signals.py): above the
+            # "concurrent update" a database's optimistic concurrency also speaks of.
+            "stream_query_concurrent",
+            5.0,
+            any_of(*signals.STREAM_QUERY_CONCURRENT),
+            _I,
+        ),
         (
             # A Great Expectations checkpoint set up without what it validates ("must be
             # called with a validator or contain either a batch_request or validations").

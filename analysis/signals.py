@@ -314,6 +314,9 @@ DUPLICATE_KEY: tuple[str, ...] = (
     # Elasticsearch indexing (op_type create) an id that is there already: "version conflict,
     # document already exists (current version [1])".
     r"document already exists",
+    # Cosmos DB's unique key policy ("Unique index constraint violation.", through ADF's bulk
+    # import "Failed to import mini-batch").
+    r"unique index constraint violation",
 )
 
 # Arrow's 32-bit offsets: one string, binary or list array over 2 GB ("ArrowInvalid: offset
@@ -568,6 +571,12 @@ SSH_HOST_KEY: tuple[str, ...] = (
     r"no hostkey for host",
     r"host key verification failed",
     r"remote host identification has changed",
+    # A host key the connection pins that the server no longer presents: ADF's SFTP "Host key
+    # finger-print validation failed. Expected fingerprint is 'x', real finger-print is 'y'",
+    # paramiko's BadHostKeyException "Host key for server 'h' does not match".
+    r"host key finger-?print validation failed",
+    r"\bbadhostkeyexception\b",
+    r"host key for server '[^'\n]{1,200}' does not match",
 )
 
 
@@ -650,4 +659,42 @@ QUALIFIED_NAME_INVALID: tuple[str, ...] = (
 NAMED_LIMIT_EXCEEDED: tuple[str, ...] = (
     r"(?:number of ([\w ]{1,60}?) )?limit exceeded: maximum '?(\d+)'?,? (?:and|but)"
     r" (?:actual|requested|got) '?(\d+)'?",
+)
+
+# Snowflake's own failure while running a statement ("SQL execution internal error: Processing
+# aborted due to error 300010:391167117; incident 7185034."): an incident on Snowflake's side,
+# with the numbers its support asks for.
+SNOWFLAKE_INCIDENT: tuple[str, ...] = (
+    r"processing aborted due to error (\d{3,6}:\d{1,12});? incident (\d{3,12})",
+)
+
+# An FTP server's data connection that could not be opened after the control connection
+# worked: passive mode's reply 227 naming a port the network does not let through, or reply 425
+# ("Can't open data connection", "Failed to establish connection").
+FTP_DATA_CONNECTION: tuple[str, ...] = (
+    r"\b227 entering passive mode",
+    r"\b425 (?:can't|cannot|could not|unable to|failed to) (?:open|build|establish)"
+    r" (?:the )?(?:data )?connection",
+    r"(?:can't|cannot|could not|unable to|failed to) (?:open|build|establish) (?:the )?"
+    r"(?:passive|ftp data) (?:mode )?connection",
+)
+
+# Two runs of one Structured Streaming query writing the same checkpoint at once (Spark's
+# "Concurrent update to the commit log. Multiple streaming jobs detected for 0", "Multiple
+# streaming queries are concurrently using <checkpoint>/offsets", "Cannot start query with id X
+# as another query with same id is already active"): a schedule or restart that overlaps, not a
+# broken table.
+STREAM_QUERY_CONCURRENT: tuple[str, ...] = (
+    r"multiple streaming (?:jobs|queries) (?:detected|are concurrently using)",
+    r"concurrent update to the commit log",
+    r"another (?:query|instance of this query) with (?:the )?same id is already active",
+)
+
+# A Delta table's transaction log cut before the version a reader needs ("Unable to reconstruct
+# state at version 2 as the transaction log has been truncated due to manual deletion or the log
+# retention policy (delta.logRetentionDuration=30 days)", DELTA_TRUNCATED_TRANSACTION_LOG): the
+# reader (a stream's checkpoint, a time-travel query) is older than what the log keeps.
+DELTA_LOG_TRUNCATED: tuple[str, ...] = (
+    r"\bdelta_truncated_transaction_log\b",
+    r"transaction log has been truncated due to",
 )

@@ -39,6 +39,7 @@ RULES: tuple[Rule, ...] = (
     # network
     network.dns_failure,
     network.tls_failure,
+    network.ftp_data_connection,
     network.connection_refused,
     network.firewall_blocked,
     network.proxy_refused,
@@ -51,6 +52,8 @@ RULES: tuple[Rule, ...] = (
     # database
     database.replica_conflict,
     database.deadlock,
+    # two runs of one streaming query, before a database's own concurrent commits
+    configuration.stream_query_concurrent,
     database.concurrent_commit,
     database.lock_timeout,
     database.too_many_connections,
@@ -82,6 +85,7 @@ RULES: tuple[Rule, ...] = (
     resource_exhaustion.request_limit,
     resource_exhaustion.quota,
     # data_errors
+    data_errors.delta_log_truncated,
     data_errors.not_null_violation,
     data_errors.merge_multiple_matches,
     data_errors.duplicate_key,
@@ -102,6 +106,7 @@ RULES: tuple[Rule, ...] = (
     data_errors.missing_path,
     data_errors.malformed_file,
     # external_service
+    external_service.snowflake_incident,
     external_service.throttled,
     external_service.no_storage_nodes,
     external_service.lambda_invoke_failed,

@@ -664,7 +664,10 @@ def resource_not_found(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "notebook_not_found",
     "ConfigurationError Unknown CodeError DataError",
-    r"notebook not found(?::? (/[^\s,;'\"]+))?|notebook (?:path )?'?(/[^\s'\"]+)'? "
+    # A path may hold spaces ("Notebook not found: /Shared/ETL/Load Orders. For more
+    # details ..."): up to the sentence's end when it ends in one, else up to a space.
+    r"notebook not found(?::? (/[^\n,;'\"]{1,300}?(?=\.\s|\.?$|\.?\n)|/[^\s,;'\"]+))?"
+    r"|notebook (?:path )?'?(/[^\s'\"]+)'? "
     r"(?:does not exist|was not found|not found)|unable to access the notebook '?(/[^\s'\"]+)",
     example=(
         "Operation on target Run_Notebook failed: Run result unavailable: job failed with "
@@ -1354,8 +1357,33 @@ def ftp_path_refused(m: re.Match[str], ctx: Context) -> Finding:
     ),
 )
 def ssh_host_key(m: re.Match[str], ctx: Context) -> Finding:
-    host = grab(ctx.text, r"server '\[?([^'\]\s]+)\]?(?::\d+)?' not found in known_hosts")
+    host = grab(
+        ctx.text,
+        r"server '\[?([^'\]\s]+)\]?(?::\d+)?' not found in known_hosts",
+        r"host key for server '\[?([^'\]\s]+)\]?(?::\d+)?' does not match",
+    )
     which = f" ({quoted(host)})" if host else ""
+    if re.search(r"finger-?print validation failed|does not match|badhostkey", m.group(0), re.I):
+        # A key the connection pins that the server no longer presents: a rotated key, or
+        # another server answering at that address.
+        return Finding(
+            f"the SSH server{which} presented a host key other than the one the connection "
+            "pins (its fingerprint does not match the expected one), so the SFTP/SSH "
+            "connection was refused before logging in",
+            (
+                "Ask the server's owner whether its host key was rotated, and get the new "
+                "key's fingerprint from them (or ssh-keygen -lf on the server), not from the "
+                "error alone.",
+                "Update the fingerprint or host key in the connection (ADF SFTP linked service "
+                "hostKeyFingerprint, Airflow SSH/SFTP extra host_key); newer key types need "
+                "their own fingerprint.",
+                "If the key did not change, check that the hostname reaches the intended "
+                "server (DNS, a load balancer in front of several servers).",
+                "Rerun the failed run after the fingerprint is updated.",
+            ),
+            0.7,
+            transient=False,
+        )
     return Finding(
         f"the SSH server's host key{which} is not among the keys the client trusts "
         "(known_hosts), so the SFTP/SSH connection was refused before logging in",
@@ -1531,6 +1559,42 @@ def qualified_name_invalid(m: re.Match[str], ctx: Context) -> Finding:
             "Keep references within the connected database (PostgreSQL cannot reference "
             "another database), and compile the model to see the name it builds.",
             "Rerun once the compiled name has the right parts.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "stream_query_concurrent",
+    "ConfigurationError DatabaseError",
+    any_of(*signals.STREAM_QUERY_CONCURRENT),
+    example=(
+        "Caused by: AssertionError: assertion failed: Concurrent update to the commit log. "
+        "Multiple streaming jobs detected for 0"
+    ),
+)
+def stream_query_concurrent(m: re.Match[str], ctx: Context) -> Finding:
+    query = grab(
+        ctx.text,
+        r"\bquery ([\w.-]{1,120}) \[id ?=",
+        r"execution of the stream ([\w.-]{1,120}) failed",
+        r"cannot start query with (?:id|name) ([\w.-]{1,120})",
+    )
+    checkpoint = grab(ctx.text, r"concurrently using ([^\s,;'\"]{1,300})")
+    what = f"the streaming query {quoted(query)}" if query else "a streaming query"
+    where = f" (checkpoint {checkpoint})" if checkpoint else ""
+    return Finding(
+        f"two runs of {what} were writing the same checkpoint{where} at once, so Spark "
+        "refused the second one's commit: a schedule, retry or restart that overlaps a run "
+        "still going, or two jobs given one checkpoint location",
+        (
+            f"Make sure only one run of {what} is active: stop the old run before a restart, "
+            "and give the job max_concurrent_runs 1 (or an Airflow task max_active_tis_per_dag "
+            "of 1).",
+            "Give every distinct stream its own checkpointLocation; two jobs (or workspaces) "
+            "must not share one.",
+            "Rerun once the other run has stopped; the checkpoint itself needs no repair.",
         ),
         0.7,
         transient=False,

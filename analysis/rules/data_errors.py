@@ -848,3 +848,44 @@ def payload_property_conversion(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "delta_log_truncated",
+    "DataError ConfigurationError",
+    any_of(*signals.DELTA_LOG_TRUNCATED),
+    example=(
+        "DeltaFileNotFoundException: [DELTA_TRUNCATED_TRANSACTION_LOG] s3://lake/orders/"
+        "_delta_log/00000000000000000000.json: Unable to reconstruct state at version 2 as the "
+        "transaction log has been truncated due to manual deletion or the log retention policy "
+        "(delta.logRetentionDuration=30 days) and checkpoint retention policy "
+        "(delta.checkpointRetentionDuration=2 days)"
+    ),
+)
+def delta_log_truncated(m: re.Match[str], ctx: Context) -> Finding:
+    table = grab(ctx.text, r"([^\s\]\[:]{1,300})/_delta_log/")
+    version = grab(ctx.text, r"reconstruct state at version (\d+)")
+    retention = grab(ctx.text, r"delta\.logRetentionDuration=([^)\n]{1,40})\)")
+    what = f"the Delta table at {table}" if table else "the Delta table"
+    at = f" version {version}" if version else " the version it asked for"
+    kept = (
+        f" (delta.logRetentionDuration={retention})"
+        if retention
+        else " (delta.logRetentionDuration)"
+    )
+    return Finding(
+        f"the transaction log of {what} no longer reaches back to{at}: its older log entries "
+        f"were removed, by hand or by the log retention policy{kept}, while a reader still "
+        "needed them (a streaming checkpoint or time-travel query older than the log keeps)",
+        (
+            "Restart the reader from the table's current state: a new checkpoint location for "
+            "a stream (or startingVersion at or after the oldest kept version), a newer version "
+            "for a time-travel query.",
+            f"If readers lag or pause for longer than {retention or 'the retention period'}, "
+            "raise delta.logRetentionDuration (and delta.checkpointRetentionDuration) on the "
+            "table.",
+            "Do not delete files under _delta_log by hand; let log cleanup remove them.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -242,3 +242,28 @@ def service_not_ready(m: re.Match[str], ctx: Context) -> Finding:
         0.6,
         transient=True,
     )
+
+
+@rule(
+    "snowflake_incident",
+    "ExternalServiceError",
+    any_of(*signals.SNOWFLAKE_INCIDENT),
+    example=(
+        "000603 (XX000): SQL execution internal error: Processing aborted due to error "
+        "300002:2523236925; incident 4217519."
+    ),
+)
+def snowflake_incident(m: re.Match[str], ctx: Context) -> Finding:
+    code, incident = clean_value(m.group(1)), clean_value(m.group(2))
+    return Finding(
+        f"Snowflake failed internally while running the statement (error {code}, incident "
+        f"{incident}): a fault on Snowflake's side, not in the SQL or the data it was given",
+        (
+            "Rerun the statement; most such incidents do not repeat.",
+            f"If it fails again the same way, open a Snowflake support case quoting error "
+            f"{code}, incident {incident} and the query id.",
+            "Check Snowflake's status page for the account's region at the time of the failure.",
+        ),
+        0.65,
+        transient=True,
+    )

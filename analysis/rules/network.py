@@ -401,3 +401,38 @@ def request_send_failed(m: re.Match[str], ctx: Context) -> Finding:
         0.6,
         transient=True,
     )
+
+
+@rule(
+    "ftp_data_connection",
+    "NetworkError ConfigurationError",
+    any_of(*signals.FTP_DATA_CONNECTION),
+    example=(
+        "Failed to read data from ftp: The remote server returned an error: 227 Entering "
+        "Passive Mode (*,*,*,*,*,*)."
+    ),
+)
+def ftp_data_connection(m: re.Match[str], ctx: Context) -> Finding:
+    passive = "passive" in m.group(0).lower() or m.group(0).strip().startswith("227")
+    reply = "the passive-mode reply 227" if passive else "reply 425"
+    host = find_host(ctx.text)
+    server = f"the FTP server {quoted(host)}" if host else "the FTP server"
+    return Finding(
+        f"the client logged in to {server}, but the separate data connection for the transfer "
+        f"could not be opened (after {reply}): the data ports the server hands out (passive "
+        "mode, usually 1024-65535 or a range the server sets) are blocked by a firewall between "
+        "the runtime and the server, or the server advertises an address the runtime cannot "
+        "reach",
+        (
+            "Open the server's passive port range to the runtime's outbound IPs (self-hosted "
+            "integration runtime or Azure IR addresses, Airflow workers) in the server's and "
+            "your own firewall.",
+            "Check the address in the 227 reply: a server behind NAT must advertise its public "
+            "address for passive mode.",
+            "Test a directory listing and a download from the runtime's host; a login that "
+            "works while listings hang is this same data-port block.",
+            "Rerun once the ports are open; retries through the same firewall fail the same way.",
+        ),
+        0.7,
+        transient=False,
+    )

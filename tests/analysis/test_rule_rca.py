@@ -1390,3 +1390,79 @@ def test_round_twenty_three_families_name_what_their_message_states() -> None:
     assert "documentation" not in dbfs.root_cause
     for rca in (executable, shell, placement, key, purged, dotted, limit, payload, pods, dbfs):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_four_families_name_what_their_message_states() -> None:
+    """A Snowflake incident names its error and incident numbers, an FTP data connection its
+    reply and the passive ports, a pinned SFTP host key that changed says so, two runs of one
+    streaming query name the query and checkpoint, a truncated Delta log its table, version and
+    retention, and a notebook path with a space is named whole."""
+    incident = _rca(
+        "000603 (XX000): SQL execution internal error: Processing aborted due to error "
+        "300002:2523236925; incident 4217519."
+    )
+    passive = _rca(
+        "Failed to read data from ftp: The remote server returned an error: 227 Entering "
+        "Passive Mode (10,0,0,5,195,80)."
+    )
+    data_port = _rca("ftplib.error_temp: 425 Can't open data connection.")
+    fingerprint = _rca(
+        "Host key finger-print validation failed. Expected fingerprint is 'ssh-rsa 2048 ab:cd', "
+        "real finger-print is 'ssh-ed25519 255 ef:01'"
+    )
+    bad_host_key = _rca(
+        "paramiko.ssh_exception.BadHostKeyException: Host key for server 'sftp.partner.com' "
+        "does not match: got 'AAAAB3', expected 'AAAAC3'"
+    )
+    stream = _rca(
+        "StreamingQueryException: Query orders_bronze [id = 1f2e, runId = 3a4b] terminated "
+        "with exception: Concurrent update to the commit log. Multiple streaming jobs detected "
+        "for 12"
+    )
+    checkpoint = _rca(
+        "java.util.ConcurrentModificationException: Multiple streaming queries are concurrently "
+        "using file:/mnt/checkpoints/orders/offsets"
+    )
+    truncated = _rca(
+        "DeltaFileNotFoundException: [DELTA_TRUNCATED_TRANSACTION_LOG] s3://lake/silver/orders/"
+        "_delta_log/00000000000000000000.json: Unable to reconstruct state at version 7 as the "
+        "transaction log has been truncated due to manual deletion or the log retention policy "
+        "(delta.logRetentionDuration=30 days) and checkpoint retention policy "
+        "(delta.checkpointRetentionDuration=2 days)"
+    )
+    notebook = _rca(
+        "Databricks execution failed with error state: InternalError, error message: Notebook "
+        "not found: /Shared/ETL/Load Orders. For more details please check the run page url."
+    )
+    plain_notebook = _rca("Notebook not found: /Repos/etl/transform/load_orders")
+
+    assert incident.rule == "snowflake_incident"
+    assert "300002:2523236925" in incident.root_cause and "4217519" in incident.root_cause
+    assert passive.rule == "ftp_data_connection" and "227" in passive.root_cause
+    assert "passive" in passive.root_cause
+    assert data_port.rule == "ftp_data_connection" and "reply 425" in data_port.root_cause
+    assert fingerprint.rule == "ssh_host_key" and "fingerprint" in fingerprint.root_cause
+    assert "known_hosts" not in fingerprint.root_cause
+    assert bad_host_key.rule == "ssh_host_key" and "'sftp.partner.com'" in bad_host_key.root_cause
+    assert stream.rule == "stream_query_concurrent" and "'orders_bronze'" in stream.root_cause
+    assert checkpoint.rule == "stream_query_concurrent"
+    assert "file:/mnt/checkpoints/orders/offsets" in checkpoint.root_cause
+    assert truncated.rule == "delta_log_truncated"
+    assert "s3://lake/silver/orders" in truncated.root_cause
+    assert "version 7" in truncated.root_cause and "30 days" in truncated.root_cause
+    assert notebook.rule == "notebook_not_found"
+    assert "/Shared/ETL/Load Orders does not exist" in notebook.root_cause
+    assert "/Repos/etl/transform/load_orders does not exist" in plain_notebook.root_cause
+    for rca in (
+        incident,
+        passive,
+        data_port,
+        fingerprint,
+        bad_host_key,
+        stream,
+        checkpoint,
+        truncated,
+        notebook,
+        plain_notebook,
+    ):
+        _assert_well_formed(rca)
