@@ -704,6 +704,19 @@ class Occurrence(models.Model):
         return self.key
 
 
+class FoldedTicket(models.Model):
+    """A ticket folded into the one its failure is an occurrence of (`services
+    .settle_fingerprint`) and deleted: the id ingest's answer gave leads there (the API's 404
+    for it names `into`)."""
+
+    ticket_id = models.CharField(primary_key=True, max_length=64)
+    into = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    folded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} -> {self.into_id}"
+
+
 class ActorKind(models.TextChoices):
     USER = "user"
     JIRA = "jira"

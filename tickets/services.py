@@ -17,7 +17,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, F, Func, OuterRef, TextField, Value
+from django.db.models import Exists, F, Func, OuterRef, Q, TextField, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
 from django.utils import timezone
@@ -38,8 +38,10 @@ from tickets.databricks_workspace import error_fetchable
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
 from tickets.models import (
+    ActorKind,
     AttachTarget,
     AuditLog,
+    FoldedTicket,
     Occurrence,
     SuppressionRule,
     Ticket,
@@ -161,14 +163,15 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     of it, or a regression of one resolved within the regression window (`culprit`, the one
     the error names, joins it to its incident as a regression at ingest would), else the
     ticket stays, linked to an earlier one of it (so does one resolved meanwhile: its job's
-    success came first). A ticket that is an occurrence of another
-    is folded into it: its occurrences and inbox rows move there (`ticket_folded`) and it is
-    deleted. This runs before the ticket is analysed or paged (`analysis.services
-    .enrich_tickets`), so nothing outside the service knew of it.
+    success came first, and one people acted on meanwhile: `_acted_on`). A ticket that is an
+    occurrence of another is folded into it: its occurrences and inbox rows move there
+    (`ticket_folded`) and it is deleted, its id leading to that ticket (`FoldedTicket`). This
+    runs before the ticket is analysed or paged (`analysis.services.enrich_tickets`): it
+    paged nothing, though ingest's answer and the board's live event named it.
 
     Call inside a transaction. The locks are ingest's, in its order: the run's, the
-    fingerprint's and the culprit's advisory locks, then the ticket rows. None when the ticket
-    stays (or another copy of this work settled it)."""
+    fingerprint's and the culprit's advisory locks, then the ticket rows (by id). None when
+    the ticket stays (or another copy of this work settled it)."""
     job_fingerprint = ticket.details.get(FINGERPRINT_PENDING)
     if not job_fingerprint:
         return None
@@ -194,36 +197,41 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     with connection.cursor() as cursor:
         for lock in locks:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
-    row = (
-        Ticket.objects.select_for_update(no_key=True)
-        .filter(pk=ticket.pk)
-        .values_list("details", "status")
-        .first()
+    others = Ticket.objects.filter(fingerprint=fingerprint).exclude(pk=ticket.pk)
+    unresolved_of = others.exclude(status=Status.RESOLVED).order_by("-last_seen")
+    resolved_of = others.filter(status=Status.RESOLVED).order_by("-resolved_at")
+    # The ticket and those it may be folded into, locked by id: the order every multi-ticket
+    # lock takes (a job's success ending the job's tickets, `_resolve`), as the fold locks both.
+    into = [
+        *unresolved_of.values_list("pk", flat=True)[:1],
+        *resolved_of.values_list("pk", flat=True)[:1],
+    ]
+    row = next(
+        (
+            (details, status)
+            for pk, details, status in Ticket.objects.select_for_update(no_key=True)
+            .filter(pk__in=[ticket.pk, *into])
+            .order_by("pk")
+            .values_list("pk", "details", "status")
+            if pk == ticket.pk
+        ),
+        None,
     )
     if row is None or FINGERPRINT_PENDING not in row[0]:
         return None
     details, status = row
     now = timezone.now()
-    others = Ticket.objects.filter(fingerprint=fingerprint).exclude(pk=ticket.pk)
-    unresolved = (
-        others.exclude(status=Status.RESOLVED)
-        .order_by("-last_seen")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    unresolved = unresolved_of.values_list("pk", flat=True).first()
     # One resolved already (its job's success came first) stays: folded, its failure would
-    # be counted as failing still.
-    if unresolved is not None and status != Status.RESOLVED:
+    # be counted as failing still. So does one people acted on (`_acted_on`, or no longer
+    # open): what they did is on it, not on the other ticket.
+    foldable = status == Status.OPEN and not _acted_on(ticket.pk)
+    if unresolved is not None and foldable:
         return _fold(ticket.pk, unresolved, "same fingerprint", event, culprit, now)
-    resolved = (
-        others.filter(status=Status.RESOLVED)
-        .order_by("-resolved_at")
-        .values_list("pk", "resolved_at")
-        .first()
-    )
+    resolved = resolved_of.values_list("pk", "resolved_at").first()
     if (
         resolved is not None
-        and status != Status.RESOLVED
+        and foldable
         and resolved[1] is not None
         and now - resolved[1] <= settings.REGRESSION_WINDOW
     ):
@@ -235,6 +243,14 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     )
     ticket.fingerprint, ticket.details, ticket.previous_ticket_id = fingerprint, details, previous
     return None
+
+
+def _acted_on(ticket_id: str) -> bool:
+    """Whether people did anything to the ticket (its audit trail names a person, JIRA or
+    Slack; a log analysis or a remediation is attached to it)."""
+    people = Q(audit_entries__actor_kind__in=[ActorKind.USER, ActorKind.JIRA, ActorKind.SLACK])
+    attached = Q(log_analyses__isnull=False) | Q(remediations__isnull=False)
+    return Ticket.objects.filter(pk=ticket_id).filter(people | attached).exists()
 
 
 def _fold(
@@ -266,7 +282,15 @@ def _fold(
         Occurrence.objects.assign(keys[0], into, outcome)
     ticket_folded.send(sender=Ticket, ticket_id=ticket_id, into=into, outcome=outcome)
     Ticket.objects.filter(pk=ticket_id).delete()
+    FoldedTicket.objects.create(ticket_id=ticket_id, into_id=into, folded_at=now)
     return Folded(into, outcome)
+
+
+def folded_into(ticket_id: str) -> str | None:
+    """The ticket `ticket_id` was folded into (`settle_fingerprint`), if it was."""
+    return (
+        FoldedTicket.objects.filter(ticket_id=ticket_id).values_list("into_id", flat=True).first()
+    )
 
 
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:

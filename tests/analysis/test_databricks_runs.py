@@ -4,10 +4,14 @@ against the local servers (tests/fakes)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 
+from analysis.services import enrich_tickets
 from integrations.models import DeliveryStatus, WebhookDelivery
 from tests.analysis.test_enrichment_incidents import (
     SQL_DOWN,
@@ -17,6 +21,7 @@ from tests.analysis.test_enrichment_incidents import (
     databricks,
     targets,
 )
+from tests.api import jwt_client, make_user
 from tests.conftest import wait_for
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.integrations.test_incident_paging import paged_incident, settled
@@ -129,3 +134,119 @@ def test_runs_whose_errors_could_not_be_fetched_are_one_ticket_of_their_job(
     ticket = Ticket.objects.get(pk=first.ticket_id)
     assert ticket.occurrence_count == 2
     assert "fingerprint_pending" not in ticket.details
+
+
+def pending_pair(fake: FakeDatabricks) -> tuple[str, str]:
+    """Run 100's ticket, settled on its fetched error, and run 300's, failing alike, opened
+    a second later (a later id) and not yet settled: no worker runs here."""
+    first = post(run_failure(fake, 100, TABLE_MISSING), "/webhooks/databricks/")["ticket_id"]
+    enrich_tickets([first])
+    time.sleep(1.1)  # ids carry their second: the later ticket's id sorts after
+    later = post(run_failure(fake, 300, TABLE_MISSING), "/webhooks/databricks/")["ticket_id"]
+    assert first < later
+    assert "fingerprint_pending" in Ticket.objects.get(pk=later).details
+    return first, later
+
+
+def test_a_ticket_someone_acknowledged_before_its_error_was_known_is_not_folded(
+    databricks, django_user_model
+):
+    first, later = pending_pair(databricks)
+    user = django_user_model.objects.create_user("oncall")
+    lifecycle.acknowledge(later, Actor.for_user(user))
+
+    enrich_tickets([later])
+
+    ticket = Ticket.objects.get(pk=later)
+    assert ticket.status == Status.ACKNOWLEDGED
+    assert ticket.ack_user == "oncall"
+    assert TABLE_MISSING in ticket.error_message
+    assert ticket.fingerprint == Ticket.objects.get(pk=first).fingerprint
+    assert "fingerprint_pending" not in ticket.details
+    assert AuditLog.objects.filter(ticket_id=later, action="acknowledge").exists()
+    assert Ticket.objects.get(pk=first).occurrence_count == 1
+
+
+def test_settling_locks_tickets_by_id_as_a_jobs_success_does(databricks):
+    """A job's success ends the job's tickets locking them by id (`services._resolve`): the
+    earlier ticket first. Settling the later one locks them in that order too, so the two wait
+    for one another instead of deadlocking."""
+    first, later = pending_pair(databricks)
+    holding_first, settling_waits, errors = threading.Event(), threading.Event(), []
+
+    def recovery() -> None:
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update(no_key=True).filter(pk=first).exists()
+                holding_first.set()
+                assert settling_waits.wait(10)
+                Ticket.objects.select_for_update(no_key=True).filter(pk=later).exists()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def settling() -> None:
+        try:
+            enrich_tickets([later])
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=recovery), threading.Thread(target=settling)]
+    threads[0].start()
+    assert holding_first.wait(10)
+    threads[1].start()
+    wait_for(lambda: waiting_on_a_lock() > 0, 10)
+    settling_waits.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert not Ticket.objects.filter(pk=later).exists()
+    assert Ticket.objects.get(pk=first).occurrence_count == 2
+
+
+def waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_the_id_ingest_answered_for_a_folded_ticket_names_the_ticket_it_was_folded_into(
+    databricks,
+):
+    first, later = pending_pair(databricks)
+    enrich_tickets([later])
+    assert not Ticket.objects.filter(pk=later).exists()
+    api = jwt_client(make_user("viewer"))
+
+    for path in (f"/api/v1/tickets/{later}/", f"/api/v1/tickets/{later}/audit/"):
+        response = api.get(path)
+        assert response.status_code == 404
+        assert response.json() == {
+            "error": f"ticket {later} was folded into {first}: its failure is counted there",
+            "detail": {"folded_into": first},
+        }
+    # An id never given stays unknown.
+    assert api.get("/api/v1/tickets/DBX-NOPE/").json() == {"error": "no ticket with this id"}
+
+
+def test_a_ticket_someone_acted_on_and_reopened_is_not_folded(databricks, django_user_model):
+    """Open again, but its audit trail names the person: what they did stays on it."""
+    first, later = pending_pair(databricks)
+    actor = Actor.for_user(django_user_model.objects.create_user("oncall"))
+    lifecycle.start_progress(later, actor)
+    lifecycle.reopen(later, actor)
+
+    enrich_tickets([later])
+
+    ticket = Ticket.objects.get(pk=later)
+    assert ticket.status == Status.OPEN
+    assert ticket.fingerprint == Ticket.objects.get(pk=first).fingerprint
+    assert AuditLog.objects.filter(ticket_id=later, action="reopen").exists()
+    assert Ticket.objects.get(pk=first).occurrence_count == 1

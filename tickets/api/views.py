@@ -55,7 +55,7 @@ from analysis.similar import Similarity, similar_tickets
 from analysis.tasks import request_fresh_rca
 from integrations import remediation
 from integrations.models import OutboundDelivery, WebhookDelivery
-from tickets import incidents, lifecycle, login_throttle, resolutions, stats
+from tickets import incidents, lifecycle, login_throttle, resolutions, services, stats
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     LIST_FIELDS,
@@ -371,6 +371,22 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
             return super().get_object()
         except Http404 as exc:  # DRF's "No Ticket matches the given query."
             raise NotFound("no ticket with this id") from exc
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # A Databricks run's ticket folded into the one its fetched error is an occurrence of
+        # (tickets.services `settle_fingerprint`): the id ingest answered with names that one.
+        pk = str(self.kwargs.get(self.lookup_field, ""))
+        if isinstance(exc, NotFound) and pk and "\x00" not in pk:
+            into = services.folded_into(pk)
+            if into is not None:
+                exc = NotFound(
+                    {
+                        "detail": f"ticket {pk} was folded into {into}: its failure is counted "
+                        "there",
+                        "folded_into": into,
+                    }
+                )
+        return super().handle_exception(exc)
 
     def get_queryset(self):
         if self.action == "list":  # rows, not model instances: twice as fast for a page
