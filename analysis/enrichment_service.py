@@ -57,7 +57,8 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
         token=settings.DATABRICKS_TOKEN,
         timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
     )
-    entity = ticket.affected_entity
+    # The latest failed run counted on the ticket (the one a repair acts on), not the first.
+    entity = (ticket.latest_run or {}).get("entity") or ticket.affected_entity
     elsewhere = other_workspace(entity)
     if elsewhere:  # the same run id on DATABRICKS_HOST's workspace is another run
         return Enriched(missing=[f"the run's error was not fetched: {elsewhere}"])

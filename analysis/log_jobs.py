@@ -51,7 +51,11 @@ from rca_project import airflow_api, http_errors, timed_read
 from rca_project.observability import RCA_FALLBACKS
 from tickets import lifecycle
 from tickets.broadcast import GROUP, publisher
-from tickets.databricks_workspace import configured_workspace_id, foreign_workspace
+from tickets.databricks_workspace import (
+    configured_workspace_id,
+    conflicting_workspaces,
+    foreign_workspace,
+)
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
 
@@ -291,13 +295,20 @@ def databricks_run_ticket(run_id: str, ticket: Ticket | None) -> Ticket:
         )
     # A run id is unique within a workspace only: a ticket of another workspace records a run
     # the service's own workspace may hold under the same id, which is not that ticket's run.
-    foreign = ""
+    foreign = conflict = ""
     for recorder in recorders:
         entities = _entities_recording(recorder, run_id)
         workspaces = {foreign_workspace(entity) for entity in entities} or {""}
         if "" in workspaces:  # recorded as a run of this workspace (or of one not named)
             return ticket if ticket is not None else recorder
         foreign = foreign or min(workspaces)
+        conflict = conflict or next(filter(None, map(conflicting_workspaces, entities)), "")
+    if conflict:
+        raise LogJobError(
+            f"Databricks run {run_id}"
+            + (f" (ticket {ticket.pk})" if ticket is not None else "")
+            + f" is not read from here: {conflict}"
+        )
     raise LogJobError(
         f"Databricks run {run_id} is a run of workspace {foreign}"
         + (f" (ticket {ticket.pk})" if ticket is not None else "")

@@ -9,14 +9,12 @@ workspace."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-# Azure Databricks names a workspace's host after its id: adb-<workspace id>.<n>.azuredatabricks.net
-_AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d+)\.\d+\.azuredatabricks\.net")
+from integrations.parsers.databricks import AZURE_WORKSPACE_HOST, UNKNOWN_WORKSPACE
 
 
 def configured_workspace_id() -> str:
@@ -27,18 +25,24 @@ def configured_workspace_id() -> str:
     if configured:
         return configured
     host = (urlsplit(settings.DATABRICKS_HOST).hostname or "").lower()
-    match = _AZURE_WORKSPACE_HOST.fullmatch(host)
+    match = AZURE_WORKSPACE_HOST.fullmatch(host)
     return match.group(1) if match else ""
 
 
 def foreign_workspace(entity: dict[str, Any]) -> str:
     """The workspace a ticket's run entity names when it is known and not the one
     DATABRICKS_HOST reads (`configured_workspace_id`), else "". A notification without a
-    workspace id is recorded as "unknown": nothing to compare, as when the service's own id is
-    not known."""
-    named = str(entity.get("workspace_id", "")).strip()
+    workspace id is recorded under the one its run page names (integrations/parsers/
+    databricks.py), else as "unknown": nothing to compare, as when the service's own id is
+    not known. One whose run page names another workspace than its `workspace_id`
+    (`run_page_workspace_id`) is of either: the one of them that is not DATABRICKS_HOST's
+    (`conflicting_workspaces` says why it is refused whatever DATABRICKS_HOST reads)."""
     configured = configured_workspace_id()
-    if not configured or named in ("", "unknown") or named == configured:
+    named = str(entity.get("workspace_id", "")).strip()
+    page = str(entity.get("run_page_workspace_id", "")).strip()
+    if page and page != named:
+        return page if named == configured else named
+    if not configured or named in ("", UNKNOWN_WORKSPACE) or named == configured:
         return ""
     return named
 
@@ -51,9 +55,28 @@ def error_fetchable(entity: dict[str, Any]) -> bool:
     )
 
 
+def conflicting_workspaces(entity: dict[str, Any]) -> str:
+    """Why a run whose notification named one workspace and whose run page another is
+    neither read nor acted on ('' when they agree): which workspace it is of is unclear, and
+    the same run id in the wrong one is another run."""
+    named = str(entity.get("workspace_id", "")).strip()
+    page = str(entity.get("run_page_workspace_id", "")).strip()
+    if not page or page == named:
+        return ""
+    return (
+        f"the notification named Databricks workspace {named} but its run page "
+        f"(run_page_url) is of workspace {page}: which workspace the run is of is unclear, "
+        "and the same run id in the other one is another run"
+    )
+
+
 def other_workspace(entity: dict[str, Any]) -> str:
     """Why the run `entity` names is not read nor acted on through DATABRICKS_HOST ('' when it
-    may be): it is a run of another workspace (`foreign_workspace`)."""
+    may be): its notification and its run page name different workspaces
+    (`conflicting_workspaces`), or it is a run of another workspace (`foreign_workspace`)."""
+    conflict = conflicting_workspaces(entity)
+    if conflict:
+        return conflict
     foreign = foreign_workspace(entity)
     if not foreign:
         return ""

@@ -70,6 +70,7 @@ from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
 from integrations.events import TASK_PART
+from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from tickets.vocabulary import (
     ErrorClass,
     Outcome,
@@ -183,6 +184,10 @@ def new_ticket_id(processing_mode: str, at: datetime | None = None) -> str:
     return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
 
 
+# integrations.parsers.databricks.recovery_key: databricks:<workspace>:job:<job>[/task:<task>]
+_DATABRICKS_RECOVERY_KEY = re.compile(r"databricks:(?P<workspace>[^:]+):(?P<job>job:.+)")
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def with_severity_rank(self) -> TicketQuerySet:
         """Annotate `severity_rank`: 0 for Critical to 3 for Low."""
@@ -273,8 +278,20 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         with that key, those whose key is a part of it (`<key>/task:<task>`: a Databricks
         job success covers its tasks), and the one the failure instance `occurrence_key` was
         counted on (an Azure alert correlated into another alert's ticket). See
-        `FailureEvent.resolve_key` and `recovers_occurrence`."""
+        `FailureEvent.resolve_key` and `recovers_occurrence`. A Databricks job's recovery
+        also ends its failures recorded without a workspace ("unknown": their notification
+        named none, nor did its run page; or recorded before the run page was read for it),
+        and one without a workspace those of the same job in any workspace."""
         ends = Q(resolve_key=resolve_key) | Q(resolve_key__startswith=f"{resolve_key}{TASK_PART}")
+        databricks = _DATABRICKS_RECOVERY_KEY.fullmatch(resolve_key)
+        if databricks is not None and databricks["workspace"] == UNKNOWN_WORKSPACE:
+            job = re.escape(databricks["job"])
+            ends |= Q(resolve_key__startswith="databricks:") & Q(
+                resolve_key__regex=rf"^databricks:[^:]+:{job}($|{re.escape(TASK_PART)})"
+            )
+        elif databricks is not None:
+            unnamed = f"databricks:{UNKNOWN_WORKSPACE}:{databricks['job']}"
+            ends |= Q(resolve_key=unnamed) | Q(resolve_key__startswith=f"{unnamed}{TASK_PART}")
         if occurrence_key:
             instance = Occurrence.objects.filter(key=occurrence_key, ticket__isnull=False)
             ends |= Q(pk__in=instance.values("ticket_id"))
@@ -288,6 +305,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         resource: dict[str, Any],
         *,
         log_link: str = "",
+        run_link: str = "",
         retried: bool = False,
     ) -> tuple[int, str | None, bool, bool, str, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
@@ -305,7 +323,9 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         `remediation_status` as this left it, and whether `run_key` is another run than the
         ticket's latest before it. `log_link`, the occurrence's own
         log (an Airflow try's), becomes the ticket's `links["log"]`: the log a ticket's analysis
-        reads is its latest failure's."""
+        reads is its latest failure's. `run_link`, the page of its run (an ADF or Databricks
+        run page), becomes the ticket's `links["run"]` when `run_key` is another run than its
+        latest (none when it has none): the run page shown is the run a remediation acts on."""
         table = self.model._meta.db_table
         latest = json.dumps({"run_key": run_key, "entity": resource})
         with connection.cursor() as cursor:
@@ -328,8 +348,12 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 "   CASE WHEN COALESCE(t.latest_run ->> 'run_key', '') <> '' THEN t.latest_run END,"
                 "   jsonb_build_object('run_key', t.run_id, 'entity', t.affected_entity)))"
                 "  ELSE %s::jsonb END,"
-                " links = CASE WHEN %s = '' THEN t.links"
-                "  ELSE COALESCE(t.links, '{}'::jsonb) || jsonb_build_object('log', %s::text) END,"
+                " links = (CASE WHEN COALESCE(NULLIF(t.latest_run ->> 'run_key', ''), t.run_id)"
+                "   = %s THEN COALESCE(t.links, '{}'::jsonb)"
+                "  WHEN %s = '' THEN COALESCE(t.links, '{}'::jsonb) - 'run'"
+                "  ELSE COALESCE(t.links, '{}'::jsonb) || jsonb_build_object('run', %s::text) END)"
+                "  || CASE WHEN %s = '' THEN '{}'::jsonb"
+                "   ELSE jsonb_build_object('log', %s::text) END,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
@@ -350,6 +374,9 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                     retried,
                     latest,
                     latest,
+                    run_key,
+                    run_link,
+                    run_link,
                     log_link,
                     log_link,
                     Status.RESOLVED,

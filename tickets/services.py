@@ -90,6 +90,7 @@ def _record_recurrence(
             event.run_key,
             event.resource,
             log_link=event.links.get("log", ""),
+            run_link=event.links.get("run", ""),
             retried=retried_by_airflow(event.source, event.details.get("state")),
         )
     )

@@ -6,7 +6,9 @@ task); the error text is fetched later by the analysis when workspace credential
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from integrations.events import TASK_PART, EventKind, FailureEvent, Source
 from integrations.parsers.bodies import DatabricksNotification, validate
@@ -15,6 +17,26 @@ FAILURE_EVENTS = {"jobs.on_failure"}
 SUCCESS_EVENTS = {"jobs.on_success"}
 # Any other event (the other known ones, bodies.DATABRICKS_EVENTS, or one Databricks adds
 # later) is not a failure: stored and answered ignored, no ticket.
+
+UNKNOWN_WORKSPACE = "unknown"
+# Azure Databricks names a workspace's host after its id: adb-<workspace id>.<n>.azuredatabricks.net
+AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d+)\.\d+\.azuredatabricks\.net")
+
+
+def run_page_workspace(url: str) -> str:
+    """The workspace id a run page URL names: its `o` query parameter (any cloud's
+    `https://<host>/?o=<id>#job/<job>/run/<run>`), else the id of an Azure host
+    (`adb-<id>.<n>.azuredatabricks.net`); "" when it names none."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return ""
+    named = parse_qs(parts.query).get("o", [""])[0].strip()
+    if named.isdigit():
+        return named
+    match = AZURE_WORKSPACE_HOST.fullmatch(host)
+    return match.group(1) if match else ""
 
 
 def recovery_key(workspace: str, job_id: str, task_key: str = "") -> str:
@@ -27,7 +49,11 @@ def recovery_key(workspace: str, job_id: str, task_key: str = "") -> str:
 def parse_databricks_notification(payload: Any) -> FailureEvent:
     body = validate(DatabricksNotification, payload)
     event_type = body.event_type
-    workspace = body.workspace_id or "unknown"
+    run_page_url = body.run.run_page_url
+    # Without `workspace_id`, the workspace its run page names: its failure and its success
+    # key the run and the job alike whichever of them carries the field.
+    page_workspace = run_page_workspace(run_page_url)
+    workspace = body.workspace_id or page_workspace or UNKNOWN_WORKSPACE
     job_id = body.job.job_id
     job_name = body.job.name or f"job {job_id}"
     task_key = body.task.task_key if body.task else ""
@@ -52,8 +78,11 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         resource["task_key"] = task_key
     if task_run_id:
         resource["task_run_id"] = task_run_id
+    if page_workspace and page_workspace != workspace:
+        # Which workspace the run is of is unclear: nothing is read nor repaired
+        # (tickets/databricks_workspace.py).
+        resource["run_page_workspace_id"] = page_workspace
     links = {}
-    run_page_url = body.run.run_page_url
     if run_page_url.startswith(("https://", "http://")):
         links["run"] = run_page_url
     state_message = body.run.state.state_message if body.run.state else ""

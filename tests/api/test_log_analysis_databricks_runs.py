@@ -136,6 +136,25 @@ def test_a_run_a_ticket_records_for_another_workspace_is_refused_naming_both():
     assert list(LogAnalysisJob.objects.values_list("source", flat=True)) == ["ticket"]
 
 
+def test_a_run_whose_run_page_names_another_workspace_is_refused_naming_both():
+    """Its notification named this workspace, its run page another (kept by the parser as
+    `run_page_workspace_id`): run 7001 may be the other workspace's."""
+    unclear = databricks_ticket("7001", run_page_workspace_id=OTHER_WORKSPACE)
+    for body in (
+        {"url": "databricks://runs/7001"},
+        {"url": "databricks://runs/7001", "ticket_id": unclear.pk},
+    ):
+        answer = post(body)
+        assert answer.status_code == 400, answer.content
+        assert (
+            f"the notification named Databricks workspace {WORKSPACE} but its run page "
+            f"(run_page_url) is of workspace {OTHER_WORKSPACE}"
+        ) in said(answer)
+    alone = post({"ticket_id": unclear.pk})
+    assert alone.status_code == 202
+    assert alone.json()["source"] == "ticket"
+
+
 def test_of_two_tickets_recording_the_same_run_id_the_one_of_this_workspace_is_read():
     ours = databricks_ticket("7001")
     databricks_ticket(

@@ -437,6 +437,21 @@ def _adf_run(run_id: str, when: str = "12:34:56") -> dict:
     return body
 
 
+def test_a_new_runs_failure_makes_its_run_page_the_tickets_run_link(webhook_client):
+    """The run shown is the run a rerun acts on (`latest_run`), not the first run's."""
+    pages = "https://adf.azure.com/en/monitoring/pipelineruns/"
+    runs = ["11111111-aaaa-4aaa-8aaa-000000000001", "11111111-aaaa-4aaa-8aaa-000000000002"]
+    answers = [
+        webhook_client(ADF, {**_adf_run(run, when), "run_url": pages + run}).json()
+        for run, when in zip(runs, ("12:34:56", "13:00:01"), strict=True)
+    ]
+
+    assert answers[1]["ticket_id"] == answers[0]["ticket_id"]
+    ticket = Ticket.objects.get(pk=answers[0]["ticket_id"])
+    assert ticket.latest_run["run_key"] == f"adf:{runs[1]}"
+    assert ticket.links == {"run": pages + runs[1]}
+
+
 def test_same_failure_in_a_new_run_correlates_to_the_open_ticket(webhook_client):
     first = webhook_client(ADF, _adf_run("11111111-aaaa-4aaa-8aaa-000000000001")).json()
     second = webhook_client(ADF, _adf_run("11111111-aaaa-4aaa-8aaa-000000000002", "13:00:01"))

@@ -359,6 +359,29 @@ def test_databricks_run_of_another_workspace_is_not_proposed_for_a_repair(
     assert not databricks.requests
 
 
+def test_databricks_run_whose_run_page_names_another_workspace_is_not_repaired(
+    databricks, settings
+):
+    """Its notification named DATABRICKS_HOST's workspace (1), its run page another (2: the
+    parser keeps it as `run_page_workspace_id`): which run 7001 is, is unclear."""
+    settings.DATABRICKS_WORKSPACE_ID = "1"
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        affected_entity={**ticket.affected_entity, "run_page_workspace_id": "2"}
+    )
+
+    found = proposed(ticket.pk)
+
+    assert found.status == "skipped"
+    assert found.reason.startswith(
+        "cannot run here: the notification named Databricks workspace 1 but its run page "
+        "(run_page_url) is of workspace 2: which workspace the run is of is unclear"
+    )
+    assert run_pending(ticket.pk) == []
+    assert not databricks.requests
+
+
 def test_databricks_run_of_another_workspace_is_never_repaired(databricks, settings):
     make_policy(action="databricks_restart", signals=["driver is unreachable"])
     ticket = _databricks_ticket(databricks)
