@@ -14,7 +14,8 @@ proposed -> awaiting_approval -> running -> succeeded / failed, or ends declined
 skipped (with the reason). One about to start (automatic, or just approved) that a hold check
 holds goes to held instead of running, and from held to running once released (or to skipped,
 when its run recovered, its ticket closed, or its policy was switched off or set to another
-action meanwhile; under a policy switched to dry run, skipped as what it would have run; an
+action meanwhile, or no longer covers an automatic one's ticket or confidence; under a policy
+switched to dry run, skipped as what it would have run; an
 automatic one whose policy now asks for approval, to awaiting_approval: `policy_now`, the one
 check of the policy as it is now, which a retry and an approval ask too). People switching a
 policy off (disabled, set to never or to another action, deleted) skip its remediations
