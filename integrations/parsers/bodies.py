@@ -97,7 +97,12 @@ def _whole_number(low: int, high: int) -> Any:
         if value is None or value == "":
             return None
         if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-            value = int(value.strip())
+            # Read without its leading zeros, and more digits than the bound has is out of
+            # range: not int()'s error past sys.get_int_max_str_digits() (a Python setting).
+            digits = value.strip().lstrip("-").lstrip("0") or "0"
+            if len(digits) > len(str(high)):
+                raise ValueError("is out of range")
+            value = -int(digits) if value.strip().startswith("-") else int(digits)
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):

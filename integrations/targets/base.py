@@ -385,7 +385,9 @@ def source_links(ticket: Ticket) -> list[tuple[str, str]]:
     """The ticket's links to the failure in its own tool (`Ticket.links`: the ADF or Databricks
     run page, the Airflow task log, Azure's alert pages) as (label, url), labelled and ordered
     as the dashboard shows them. Only an http(s) URL with a host and no space, control or
-    non-ASCII character is offered: a `javascript:` link from a payload never is."""
+    non-ASCII character is offered: a `javascript:` link from a payload never is. Nor is one
+    with a user part: behind a label, `https://portal.azure.com@evil.example/` would pass for
+    Azure's while it opens evil.example."""
     found = []
     for name, value in sorted((ticket.links or {}).items()):
         url = safe_url(value)
@@ -395,7 +397,8 @@ def source_links(ticket: Ticket) -> list[tuple[str, str]]:
 
 
 def safe_url(value: Any) -> str:
-    """`value` when it is an http(s) URL with a host, printable ASCII without spaces; else ""."""
+    """`value` when it is an http(s) URL with a host and no user part (`user@host`), printable
+    ASCII without spaces; else ""."""
     if not isinstance(value, str):
         return ""
     url = value.strip()
@@ -405,7 +408,10 @@ def safe_url(value: Any) -> str:
         parts = urlsplit(url)
     except ValueError:
         return ""
-    return url if parts.scheme in ("http", "https") and parts.netloc else ""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    # A browser reads `\` as `/`: `https://evil.example\@portal.azure.com` opens evil.example.
+    return "" if "@" in parts.netloc or "\\" in parts.netloc else url
 
 
 # --- incidents: their deliveries ride on the incident's lead ticket -----------------------------

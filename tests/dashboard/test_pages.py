@@ -360,7 +360,11 @@ def test_detail_shows_rca_links_similar_audit_and_deliveries(settings):
         slack_channel="#data-alerts",
         slack_ts="1733833333.000100",
         blob_log_url="https://blob.example.com/rca-evidence/t.json",
-        links={"run_url": "https://adf.azure.com/run/1", "log_url": "javascript:alert(3)"},
+        links={
+            "run_url": "https://adf.azure.com/run/1",
+            "log_url": "javascript:alert(3)",
+            "portal": "https://portal.azure.com@evil.example.test/#blade",
+        },
         embedding=vector,
         embedding_model="local-test",
         occurrence_count=3,
@@ -401,6 +405,7 @@ def test_detail_shows_rca_links_similar_audit_and_deliveries(settings):
     assert 'href="https://blob.example.com/rca-evidence/t.json"' in html
     assert 'href="https://adf.azure.com/run/1"' in html
     assert 'href="javascript:' not in html  # shown as text, never a link
+    assert "portal.azure.com@evil.example.test" in html and 'href="https://portal.' not in html
     assert f'href="/tickets/{other.pk}/"' in html and "pl_past_failure" in html
     assert "Create the JIRA issue" in html and "Succeeded" in html
     assert "Dead" in html and "HTTP 500 from Slack" in html

@@ -406,6 +406,11 @@ ACCEPTED_BODIES += [
         "AirflowFailure",
         {**AIRFLOW, "try_number": "2", "max_tries": "3", "map_index": "4"},
     ),
+    (
+        "Airflow whole numbers as strings with thousands of leading zeros",
+        "AirflowFailure",
+        {**AIRFLOW, "try_number": "0" * 5000 + "2", "map_index": "-" + "0" * 5000 + "1"},
+    ),
     ("Airflow unmapped task", "AirflowFailure", {**AIRFLOW, "map_index": -1, "max_tries": -1}),
     (
         "Airflow state in upper case, no exception",
@@ -612,6 +617,18 @@ REFUSED_BODIES += [
         "an Airflow map_index below -1",
         "AirflowFailure",
         {**AIRFLOW, "map_index": -2},
+        "field 'map_index' is out of range",
+    ),
+    (
+        "an Airflow try_number of more digits than int() reads",
+        "AirflowFailure",
+        {**AIRFLOW, "try_number": "9" * 5000},
+        "field 'try_number' is out of range",
+    ),
+    (
+        "an Airflow map_index below -1 with thousands of leading zeros",
+        "AirflowFailure",
+        {**AIRFLOW, "map_index": "-" + "0" * 5000 + "2"},
         "field 'map_index' is out of range",
     ),
     (

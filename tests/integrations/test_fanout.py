@@ -853,6 +853,35 @@ def test_only_http_links_reach_slack_and_jira_exactly_and_within_their_limits(se
     assert brackets not in description and long not in description
 
 
+def test_a_link_whose_host_is_not_the_one_it_starts_with_reaches_neither_slack_nor_jira(settings):
+    """Behind the label "Run", `https://adb-1.azuredatabricks.net@evil.example.test/` would
+    pass for the workspace's run page while it opens evil.example.test (so would a `\\`
+    before the `@`): a URL with a user part is left out, as one with credentials in it."""
+    from integrations.targets.jira import jira_description
+    from integrations.targets.slack import slack_alert
+
+    settings.PUBLIC_BASE_URL = "https://rca.example.test"
+    plain = "https://adb-1.azuredatabricks.net/?o=1#job/2/run/3"
+    ticket = Ticket(
+        id="DBX-20261205T000000-abc123",
+        pipeline="job_x",
+        links={
+            "run": "https://adb-1.azuredatabricks.net@evil.example.test/?o=1#job/2/run/3",
+            "log": "https://evil.example.test\\@airflow.example.test/log",
+            "portal": "https://user:[REDACTED]@evil.example.test/",
+            "investigation": plain,
+        },
+    )
+
+    _, blocks = slack_alert(ticket)
+    assert slack_links(blocks) == [("Investigation", plain)]
+    assert "evil" not in json.dumps(blocks)
+    description = jira_description(ticket)
+    ticket_page = f"{settings.PUBLIC_BASE_URL}/tickets/{ticket.pk}/"
+    assert f"*Links:* [Investigation|{plain}]\n" in description
+    assert "evil" not in description and ticket_page in description
+
+
 def test_a_long_rca_shows_in_slack_up_to_its_block_limit_cut_at_a_word_with_a_link(settings):
     """Slack showed the first 1,500 characters of an RCA JIRA and the API show whole (up to
     4,000): it shows as much as a block's 3,000 characters take, cut between words and marked

@@ -44,6 +44,7 @@ from integrations.models import (
     RemediationStatus,
     WebhookDelivery,
 )
+from integrations.targets.base import safe_url
 from integrations.targets.jira import jira_url
 from tickets import incidents, lifecycle
 from tickets.dashboard.charts import build_charts, build_incident_charts
@@ -447,17 +448,6 @@ def display_incident(incident: Incident) -> dict[str, Any]:
 # --- ticket detail ------------------------------------------------------------------------------
 
 
-def _safe_url(value: Any) -> str:
-    """Only http(s) URLs become links (a `javascript:` URL from a payload must not)."""
-    if not isinstance(value, str):
-        return ""
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:
-        return ""
-    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
 def _links(ticket: Ticket) -> list[dict[str, str]]:
     links = []
     if ticket.itsm_ticket_id:
@@ -465,7 +455,7 @@ def _links(ticket: Ticket) -> list[dict[str, str]]:
             {
                 "label": "JIRA",
                 "text": ticket.itsm_ticket_id,
-                "url": _safe_url(jira_url(ticket.itsm_ticket_id)),
+                "url": safe_url(jira_url(ticket.itsm_ticket_id)),
             }
         )
     if ticket.slack_channel or ticket.slack_ts:
@@ -476,13 +466,13 @@ def _links(ticket: Ticket) -> list[dict[str, str]]:
             {
                 "label": "Evidence",
                 "text": ticket.blob_log_url,
-                "url": _safe_url(ticket.blob_log_url),
+                "url": safe_url(ticket.blob_log_url),
             }
         )
     for name, value in sorted((ticket.links or {}).items()):
         if isinstance(value, str) and value:
             label = str(name).replace("_", " ").capitalize()
-            links.append({"label": label, "text": value, "url": _safe_url(value)})
+            links.append({"label": label, "text": value, "url": safe_url(value)})
     return links
 
 
