@@ -18,3 +18,7 @@ class TicketsConfig(AppConfig):
         incident_changed.connect(
             broadcast_incident_change, dispatch_uid="broadcast_incident_change"
         )
+        from tickets.broadcast import broadcast_ticket_folded
+        from tickets.services import ticket_folded
+
+        ticket_folded.connect(broadcast_ticket_folded, dispatch_uid="broadcast_ticket_folded")

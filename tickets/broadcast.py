@@ -28,6 +28,7 @@ from typing import Any
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
 from django.conf import settings
+from django.db import transaction
 
 from tickets.lifecycle import Actor
 from tickets.vocabulary import Status
@@ -207,3 +208,18 @@ def broadcast_incident_change(
         publisher.group_send(GROUP, event)
     except Exception:
         logger.warning("could not broadcast %s of %s", action, incident_id, exc_info=True)
+
+
+def broadcast_ticket_folded(sender: Any, ticket_id: str, into: str, **kwargs: Any) -> None:
+    """A ticket folded into another (`tickets.services.settle_fingerprint`), told once the fold
+    commits: the board drops its card (the other's comes with its `recurred` change), its
+    page says where it went."""
+    event = {"type": "ticket.folded", "ticket_id": ticket_id, "into": into}
+
+    def send() -> None:
+        try:
+            publisher.group_send(GROUP, event)
+        except Exception:
+            logger.warning("could not broadcast the fold of %s", ticket_id, exc_info=True)
+
+    transaction.on_commit(send)

@@ -1,5 +1,6 @@
 """Live updates for the dashboard: `/ws/tickets/` pushes each created or changed ticket, each
-changed incident (its card, with its first members) and the progress of log-analysis jobs."""
+ticket folded into another (its id and the other's), each changed incident (its card, with its
+first members) and the progress of log-analysis jobs."""
 
 from __future__ import annotations
 
@@ -73,6 +74,10 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
                 await self._send_ticket_change(event, cards.get(event["ticket_id"]))
             elif kind == "incident.changed":
                 await self.incident_changed(event)
+            elif kind == "ticket.folded":
+                await self.send_json(
+                    {"type": kind, "ticket_id": event["ticket_id"], "into": event["into"]}
+                )
             elif kind == "log_analysis.progress":
                 await self.log_analysis_progress(event)
 

@@ -58,7 +58,8 @@ FINGERPRINT_PENDING = "fingerprint_pending"
 
 # Sent inside the transaction of `settle_fingerprint`, before the folded ticket is deleted,
 # with ticket_id (the folded ticket), into (the ticket its failure is an occurrence of) and
-# outcome (correlated or regressed): the inbox rows of the folded ticket follow it.
+# outcome (correlated or regressed): the inbox rows of the folded ticket follow it, and the
+# dashboard is told once the fold commits (`broadcast.broadcast_ticket_folded`).
 ticket_folded = Signal()
 
 

@@ -1,7 +1,7 @@
-/* The live board: applies ticket.changed events (insert, move between columns, update) and
- * incident.changed events (an incident is one card for all its members: a member never shows
- * on its own). Cards are built with createElement + textContent only: no ticket text is ever
- * parsed as HTML. */
+/* The live board: applies ticket.changed events (insert, move between columns, update),
+ * ticket.folded events (the card goes) and incident.changed events (an incident is one card
+ * for all its members: a member never shows on its own). Cards are built with createElement +
+ * textContent only: no ticket text is ever parsed as HTML. */
 (function () {
   "use strict";
 
@@ -296,6 +296,21 @@
     flash(node);
   }
 
+  /* A ticket folded into another (its failure is one of that one's occurrences) is deleted:
+   * its card goes, and its column counts one less (the other's card follows with its own
+   * change). Only an open ticket is folded; one the page does not show may have been counted
+   * below a full column's most urgent or be an incident's member: the server recounts. */
+  function applyFolded(msg) {
+    if (findCard(msg.ticket_id)) {
+      removeTicketCard(msg.ticket_id);
+      return;
+    }
+    const member = Array.from(board.querySelectorAll("li[data-member]")).some(
+      (item) => item.dataset.member === msg.ticket_id
+    );
+    if (member || hidesTickets("open")) recount();
+  }
+
   /* --- incidents ------------------------------------------------------------------------- */
 
   function statusLabel(status) {
@@ -504,5 +519,5 @@
       .catch(() => {});
   }
 
-  live.connect({ message: apply, incident: applyIncident, resync });
+  live.connect({ message: apply, incident: applyIncident, folded: applyFolded, resync });
 })();

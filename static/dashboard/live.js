@@ -93,7 +93,8 @@
 
   /* Open the ticket socket and keep it open: reconnect with exponential backoff and jitter.
    * handlers.message(msg) gets each ticket.changed, handlers.incident(msg) (optional) each
-   * incident.changed, handlers.logAnalysis(job) (optional) each
+   * incident.changed, handlers.folded(msg) (optional) each ticket.folded (msg.ticket_id
+   * was folded into msg.into and deleted), handlers.logAnalysis(job) (optional) each
    * log-analysis progress event; handlers.opened() (optional) runs each time the socket opens,
    * handlers.resync() after a reconnect (events sent while we were away are lost, so the page
    * refreshes its data). */
@@ -174,6 +175,14 @@
           handlers.incident(msg);
         } else if (msg && msg.type === "log_analysis.progress" && msg.job && handlers.logAnalysis) {
           handlers.logAnalysis(msg.job);
+        } else if (
+          msg &&
+          msg.type === "ticket.folded" &&
+          typeof msg.ticket_id === "string" &&
+          typeof msg.into === "string" &&
+          handlers.folded
+        ) {
+          handlers.folded(msg);
         }
       });
       socket.addEventListener("close", (event) => {

@@ -1,8 +1,8 @@
-/* Ticket detail: follows this ticket's changes live (status, SLA, occurrences, actions). A new
- * analysis ("analysed"), a remediation's change, a change of status and a reconnect make the
- * page read its changing parts again from the server (the RCA and remediation panels and the
- * facts box with who acknowledged and resolved it when: the `data-live-part` elements), once
- * for a burst of events. */
+/* Ticket detail: follows this ticket's changes live (status, SLA, occurrences, actions), and
+ * says so when it is folded into another. A new analysis ("analysed"), a remediation's change,
+ * a change of status and a reconnect make the page read its changing parts again from the
+ * server (the RCA and remediation panels and the facts box with who acknowledged and resolved
+ * it when: the `data-live-part` elements), once for a burst of events. */
 (function () {
   "use strict";
 
@@ -82,6 +82,31 @@
     );
   }
 
+  /* This ticket was folded into another (its failure is one of that one's occurrences) and
+   * deleted: the banner says so and links there; nothing is left to act on or reload. */
+  function folded(msg) {
+    if (msg.ticket_id !== ticketId) return;
+    const node = document.getElementById("live-banner");
+    if (!node) return;
+    const link = document.createElement("a");
+    link.href = live.ticketUrl(msg.into);
+    link.dataset.foldedInto = msg.into;
+    link.textContent = msg.into;
+    node
+      .querySelector(".live-banner-text")
+      .replaceChildren(
+        "This ticket was folded into ",
+        link,
+        ": its failure is counted there, and this ticket is gone."
+      );
+    node.querySelectorAll(".btn").forEach((button) => {
+      button.hidden = true;
+    });
+    node.hidden = false;
+    const actions = document.getElementById("ticket-actions");
+    if (actions) actions.hidden = true;
+  }
+
   /* Take the page's live values once its live parts are swapped in (`RcaLive.partsReader`). */
   function take(doc) {
     doc.querySelectorAll("[data-live]").forEach((fresh) => {
@@ -117,5 +142,5 @@
 
   const refresh = live.partsReader(window.location.href, take);
 
-  live.connect({ message: apply, resync: refresh, opened });
+  live.connect({ message: apply, folded, resync: refresh, opened });
 })();

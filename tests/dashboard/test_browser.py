@@ -34,7 +34,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from analysis.services import enrich_tickets
 from integrations.models import Remediation
+from tests.analysis.test_databricks_runs import pending_pair
+from tests.analysis.test_enrichment_incidents import databricks
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
@@ -54,6 +57,8 @@ if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+__all__ = ["databricks"]  # fixture
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -1940,3 +1945,45 @@ def test_reopen_after_a_resolve_elsewhere_sends_no_fix_typed_before(
 
     wait(browser, lambda _: Incident.objects.get(pk=incident.pk).status == "open")
     assert "Reopen: done." in messages_text(browser)
+
+
+def test_a_ticket_folded_into_another_leaves_the_board_and_its_page_says_where_it_went(
+    asgi_server, short_lived_connections, browser, databricks
+):
+    """A Databricks run's ticket, on the board since ingest, is folded into the older ticket
+    its fetched error is an occurrence of: its card goes and the Open count drops, the older
+    card counts the occurrence, and its open page links to the older ticket, all live."""
+    base = asgi_server
+    make_user("ines", "responder")
+    first, later = pending_pair(databricks)
+
+    sign_in(browser, base, "ines")
+    mark_page(browser)
+    assert sorted(shown_in(browser, "open")) == [first, later]
+    assert counts(browser)["open"] == "2"
+    board_tab = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.get(f"{base}/tickets/{later}/")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    assert browser.find_element(By.ID, "ticket-actions").is_displayed()
+    mark_page(browser)
+
+    enrich_tickets([later])
+
+    link = wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#live-banner a[data-folded-into]")
+    )
+    assert link[0].text == first
+    assert link[0].get_attribute("href") == f"{base}/tickets/{first}/"
+    assert f"This ticket was folded into {first}" in browser.find_element(By.ID, "live-banner").text
+    assert not browser.find_element(By.ID, "ticket-actions").is_displayed()
+    assert not_reloaded(browser)
+
+    browser.switch_to.window(board_tab)
+    wait(browser, lambda d: shown_in(d, "open") == [first])
+    wait(browser, lambda d: card_text(d, first, "occurrence_count") == "2")
+    assert counts(browser)["open"] == "1"
+    assert not_reloaded(browser)

@@ -14,12 +14,19 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 from redis.asyncio.connection import AbstractConnection
 
+from analysis.services import enrich_tickets
+from tests.analysis.test_databricks_runs import pending_pair
+from tests.analysis.test_enrichment_incidents import databricks
 from tickets.broadcast import BATCH, GROUP, broadcast_ticket_change, publisher
 from tickets.lifecycle import Actor
+from tickets.models import Ticket
 
 EVENTS = 30
+
+__all__ = ["databricks"]  # fixture
 
 
 @pytest.fixture
@@ -143,3 +150,44 @@ def test_an_unreachable_redis_drops_live_events_without_holding_the_caller(setti
     assert time.perf_counter() - started < 0.05
     assert offline.flush(timeout=5)
     assert "could not broadcast 1 live events" in caplog.text
+
+
+def folds_received(channel: str, wait_seconds: float) -> list[dict[str, Any]]:
+    """The ticket.folded events on `channel` until none came for `wait_seconds`."""
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def receive_all() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), wait_seconds)
+            except TimeoutError:
+                return events
+            events += [e for e in message["events"] if e.get("type") == "ticket.folded"]
+
+    return async_to_sync(receive_all)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fold_is_told_once_it_commits(databricks):
+    first, later = pending_pair(databricks)
+    publisher.flush()
+    # A plain channel name (no "!"): received from one event loop per phase.
+    channel = f"folds.{os.getpid()}.{time.monotonic_ns()}"
+    layer = get_channel_layer()
+    assert layer is not None
+    async_to_sync(layer.group_add)(GROUP, channel)
+    try:
+        with transaction.atomic():
+            enrich_tickets([later])
+            assert not Ticket.objects.filter(pk=later).exists()
+            publisher.flush()
+            assert folds_received(channel, 1.0) == []
+
+        publisher.flush()
+        assert folds_received(channel, 1.0) == [
+            {"type": "ticket.folded", "ticket_id": later, "into": first}
+        ]
+    finally:
+        async_to_sync(layer.group_discard)(GROUP, channel)
