@@ -124,6 +124,14 @@ class RemediationPolicyAdmin(admin.ModelAdmin):
             remediation.lock_policies(edited.values_list("pk", flat=True))
             return super().changelist_view(request, extra_context)
 
+    def delete_model(self, request: HttpRequest, obj: RemediationPolicy) -> None:
+        """Locked as `remediation.delete_policies` says: deleted as a remediation is inserted
+        under it, unlocked, the delete failed at its commit (a 500)."""
+        remediation.delete_policies([obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        remediation.delete_policies(queryset.values_list("pk", flat=True))
+
 
 @admin.register(Remediation)
 class RemediationAdmin(ReadOnlyPageAdmin):

@@ -25,6 +25,12 @@ remediation, its ticket, its policy), so the two wait for each other and never d
 A run has at most one active remediation: a partial unique constraint on `run_key` decides
 between concurrent proposals, not a read-then-write.
 
+Lock order, in every transaction taking several: remediations, then their ticket, then
+policies (by id, `lock_policies`). A proposal holds its policy `FOR KEY SHARE` and a retry
+its `FOR NO KEY UPDATE` until the remediation inserted under it commits, and deleting policies
+(`delete_policies`: its remediations, then the policies `FOR UPDATE`) waits for them, so that
+it unlinks that remediation too, or the proposal finds the policy gone and decides again.
+
 The action itself is a delivery of a remediation target (integrations/targets/adf_rerun.py,
 databricks_repair.py, airflow_clear.py, playbook.py) through the delivery engine, so each
 target has its own queue, its recorded attempts and its circuit breaker. The target reports the
@@ -49,7 +55,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -396,6 +402,8 @@ def propose(
     policy = decision.policy
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
+        if not _key_shared(policy):  # deleted since it was read: decided again without it
+            return propose(ticket_id)
         if _needs_no_rerun(ticket):
             # Resolved since it was read: people resolving it found nothing of this to skip.
             return None
@@ -871,6 +879,42 @@ def lock_policies(ids: Iterable[int]) -> dict[int, RemediationPolicy]:
         .filter(pk__in=wanted)
         .order_by("pk")
     }
+
+
+def _key_shared(policy: RemediationPolicy) -> bool:
+    """Lock the policy `FOR KEY SHARE` until the transaction ends, as the foreign key's own
+    check would (deferred to the commit, too late): a delete waits for the remediation
+    inserted under it (`delete_policies`), while other proposals and people's edits of the
+    policy do not. False: it is deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {RemediationPolicy._meta.db_table} WHERE id = %s FOR KEY SHARE",
+            [policy.pk],
+        )
+        return cursor.fetchone() is not None
+
+
+def delete_policies(ids: Iterable[int]) -> int:
+    """Delete the policies (admin's delete page and action), their remediations kept without
+    a policy (`SET_NULL`). Locked in the order every transaction takes them, its remediations
+    first, then the policies by id: a proposal or retry inserting a remediation under one
+    holds it locked (`lock_policies`), and the delete waits for it to commit, then unlinks
+    that remediation too; unlocked, the delete unlinked the ones it had read, and its commit
+    failed on the one inserted meanwhile (a foreign-key error). Returns how many it deleted."""
+    wanted = sorted(set(ids))
+    with transaction.atomic():
+        list(
+            Remediation.objects.select_for_update()
+            .filter(policy_id__in=wanted)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        policies = list(
+            RemediationPolicy.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        )
+        for policy in policies:
+            policy.delete()
+    return len(policies)
 
 
 def _lock_policies(remediations: Sequence[Remediation]) -> None:

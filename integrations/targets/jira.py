@@ -71,8 +71,10 @@ INCIDENT_CREATE, INCIDENT_SYNC, INCIDENT_LINK, INCIDENT_COMMENT = (
     "jira_inc_link",
     "jira_inc_comment",
 )
-# JIRA Cloud refuses a description over 32,767 characters.
+# JIRA refuses a description or a comment over 32,767 characters (a 400).
 DESCRIPTION_LIMIT = 30000
+# What a comment shows of each untrusted text it quotes (a note, a fix) at most.
+COMMENT_TEXT_LIMIT = 10000
 # How a failed create call's recorded error starts (the transport's wording).
 CREATE_CALL = "JIRA create issue"
 JIRA_PRIORITY: dict[str, str] = {
@@ -449,10 +451,16 @@ def jira_url(key: str) -> str:
 _NOFORMAT_TAG = re.compile(r"\{(noformat)", re.IGNORECASE)
 
 
-def _noformat(text: str) -> str:
+def _noformat(text: str, limit: int | None = None) -> str:
     """Untrusted text shown exactly as it is: nothing inside {noformat} is markup (a backslash,
-    `*`, `[`, `{` stay literal) but the tag that ends it, which is broken up."""
-    return "{noformat}\n" + _NOFORMAT_TAG.sub(r"{ \1", text) + "\n{noformat}"
+    `*`, `[`, `{` stay literal) but the tag that ends it, which is broken up. Beyond `limit`
+    characters (escaped) the text is cut inside the block, which stays closed, and a line
+    after it says so."""
+    escaped = _NOFORMAT_TAG.sub(r"{ \1", text)
+    block = "{noformat}\n" + escaped[:limit] + "\n{noformat}"
+    if limit is None or len(escaped) <= limit:
+        return block
+    return f"{block}\n_(cut: the first {limit:,} of {len(escaped):,} characters shown)_"
 
 
 def _numbered(items: list[str]) -> str:
@@ -466,27 +474,45 @@ def jira_summary(ticket: Ticket) -> str:
     return f"[{ticket.severity}] {ticket.pipeline}: {ticket.error_type} ({ticket.pk})"[:250]
 
 
+# Room kept for the line saying a block was cut.
+_CUT_LINE = 80
+
+
 def jira_description(ticket: Ticket) -> str:
+    """Within DESCRIPTION_LIMIT: the error text, the largest part, is cut to what fits; if the
+    rest alone is too long, the whole is cut (any {noformat} block open there closed)."""
     recommendations = _numbered(ticket.recommendations) if ticket.recommendations else ""
     headline = last_time(ticket)
-    return "\n".join(
-        [
-            *(["h3. Seen before", _noformat(headline)] if headline else []),
-            f"h3. Root cause ({ticket.get_rca_source_display()})",
-            _noformat(ticket.rca_result or "Analysis in progress."),
-            "h3. Recommendations",
-            recommendations or "(none yet)",
-            "h3. Failure",
-            f"*Pipeline:* {_noformat_inline(ticket.pipeline)}",
-            f"*Source:* {ticket.source} · *Run:* {_noformat_inline(ticket.run_id)}",
-            f"*Severity / priority:* {ticket.severity} / {ticket.priority} · "
-            f"*Owner:* {_noformat_inline(ticket.finops_team)}",
-            f"*Culprit:* {_noformat_inline(ticket.culprit) or 'none named'}",
-            *_source_links_line(ticket),
-            _noformat(ticket.error_message[:20000]),
-            f"[Ticket {ticket.pk}|{ticket_url(ticket)}]",
-        ]
-    )
+    head = [
+        *(["h3. Seen before", _noformat(headline)] if headline else []),
+        f"h3. Root cause ({ticket.get_rca_source_display()})",
+        _noformat(ticket.rca_result or "Analysis in progress."),
+        "h3. Recommendations",
+        recommendations or "(none yet)",
+        "h3. Failure",
+        f"*Pipeline:* {_noformat_inline(ticket.pipeline)}",
+        f"*Source:* {ticket.source} · *Run:* {_noformat_inline(ticket.run_id)}",
+        f"*Severity / priority:* {ticket.severity} / {ticket.priority} · "
+        f"*Owner:* {_noformat_inline(ticket.finops_team)}",
+        f"*Culprit:* {_noformat_inline(ticket.culprit) or 'none named'}",
+        *_source_links_line(ticket),
+    ]
+    tail = f"[Ticket {ticket.pk}|{ticket_url(ticket)}]"
+    rest = len("\n".join([*head, _noformat(""), tail]))
+    error = _noformat(ticket.error_message, max(0, DESCRIPTION_LIMIT - rest - _CUT_LINE))
+    return _fit("\n".join([*head, error, tail]), DESCRIPTION_LIMIT)
+
+
+def _fit(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying so; a {noformat} block the cut leaves open is
+    closed."""
+    if len(text) <= limit:
+        return text
+    note = "\n{noformat}\n_(cut: the rest is in the RCA service)_"
+    kept = text[: limit - len(note)]
+    if kept.count("{noformat}") % 2 == 0:
+        note = note.removeprefix("\n{noformat}")
+    return kept + note
 
 
 # Characters that end or break a wiki link `[text|url]` (or open a macro) and have no escape
@@ -549,9 +575,9 @@ def jira_comment(action: str, actor_name: str, note: str = "", via: str = "", fi
     place = f" via {via_words(via)}" if via in _PEOPLES_PLACES else ""
     comment = f"{_noformat_inline(actor_name)} {words}{place} in the RCA service."
     if note:
-        comment = f"{comment}\n{_noformat(note)}"
+        comment = f"{comment}\n{_noformat(note, COMMENT_TEXT_LIMIT)}"
     if fix:
-        comment = f"{comment}\n*What fixed it:*\n{_noformat(fix)}"
+        comment = f"{comment}\n*What fixed it:*\n{_noformat(fix, COMMENT_TEXT_LIMIT)}"
     return comment
 
 
@@ -739,7 +765,7 @@ def incident_description(incident: Incident, page: IncidentPage) -> str:
             f"[Incident {incident.pk}|{incident_url(incident)}]",
         ]
     )
-    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+    return _fit(text, DESCRIPTION_LIMIT)
 
 
 def _incident_label(incident: Incident) -> str:
@@ -858,7 +884,7 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
             "service."
         )
         note = str(change.get("note") or "")
-        return f"{line}\n{_noformat(note)}" if note else line
+        return f"{line}\n{_noformat(note, COMMENT_TEXT_LIMIT)}" if note else line
     words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
     comment = (
         f"{_noformat_inline(str(change.get('actor', '')))} {words} via "
@@ -866,9 +892,9 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
     )
     note, fix = str(change.get("note") or ""), fix_to_tell(change)
     if note:
-        comment = f"{comment}\n{_noformat(note)}"
+        comment = f"{comment}\n{_noformat(note, COMMENT_TEXT_LIMIT)}"
     if fix:
-        comment = f"{comment}\n*What fixed it:*\n{_noformat(fix)}"
+        comment = f"{comment}\n*What fixed it:*\n{_noformat(fix, COMMENT_TEXT_LIMIT)}"
     return comment
 
 

@@ -31,7 +31,7 @@ given as {"key": ...} and a transition given by id):
 creation). JQL understood: `labels = "X"`, `project = KEY`, `key = KEY`, joined by AND, with an
 optional `ORDER BY created|key ASC|DESC`; anything else is a 400 as JIRA answers an invalid query.
 Errors use JIRA's body `{"errorMessages": [...], "errors": {...}}`; wrong basic-auth credentials
-get 401.
+get 401; a description or comment over 32,767 characters is a 400, as in JIRA.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
 ISSUE_TYPES = ("Task", "Bug", "Story", "Incident")
 STATUS_CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
 EDITABLE = ("summary", "description", "labels", "priority")
+# JIRA refuses a longer description or comment body (a 400 naming the field).
+TEXT_LIMIT = 32767
+TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,8 @@ class FakeJira(FakeHttpService):
         priority = (fields.get("priority") or {"name": "Medium"}).get("name")
         if priority not in PRIORITIES:
             errors["priority"] = f"Specify the Priority (name) in the string format: {priority}"
+        if len(str(fields.get("description") or "")) > TEXT_LIMIT:
+            errors["description"] = TOO_LONG
         labels = fields.get("labels") or []
         bad = [label for label in labels if not label or " " in label]
         if bad:
@@ -378,6 +383,8 @@ class FakeJira(FakeHttpService):
                 f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
             )
             return 400, jira_error(**{name: message}), {}
+        if len(str(fields.get("description") or "")) > TEXT_LIMIT:
+            return 400, jira_error(description=TOO_LONG), {}
         with self._state_lock:
             labels = list(issue["labels"])
             if "labels" in fields:
@@ -421,6 +428,8 @@ class FakeJira(FakeHttpService):
         text = body.get("body")
         if not isinstance(text, str) or not text.strip():
             return 400, jira_error(comment="Comment body can not be empty!"), {}
+        if len(text) > TEXT_LIMIT:
+            return 400, jira_error(comment=TOO_LONG), {}
         with self._state_lock:
             self._next_id += 1
             comment = {

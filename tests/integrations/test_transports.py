@@ -193,6 +193,49 @@ def test_jira_validation_errors_are_permanent(jira: JiraTransport, fake_jira: Fa
     assert (error.permanent, error.status) == (True, 404)
 
 
+def test_a_long_error_and_rca_still_make_an_issue_cut_inside_its_noformat_block(
+    jira: JiraTransport, fake_jira: FakeJira
+) -> None:
+    """An error message (up to 20,000 characters) with a long RCA and recommendations passed
+    JIRA's 32,767 characters a description: a 400, a permanent error, and no issue ever. The
+    error text is cut inside its block, which stays closed, and the cut is said; a comment
+    quoting a long note and fix fits too."""
+    from integrations.targets.jira import DESCRIPTION_LIMIT, jira_comment, jira_description
+    from tickets.models import Ticket
+
+    error, _ = raises_transport_error(lambda: new_issue(jira, description="x" * 32768))
+    assert (error.permanent, error.status) == (True, 400)  # as JIRA answers
+    assert "too long" in str(error)
+
+    ticket = Ticket(
+        id="ADF-20261205T000000-abc123",
+        pipeline="pl_x",
+        error_message="{noformat}" * 2000,  # 20,000 characters, each tag escaped: longer
+        rca_result="r" * 6000,
+        recommendations=["s" * 1000] * 5,
+    )
+    description = jira_description(ticket)
+    assert len(description) <= DESCRIPTION_LIMIT
+    key = new_issue(jira, description=description)
+    stored = fake_jira.issues[key]["description"]
+    assert stored == description
+    assert stored.count("{noformat}") % 2 == 0
+    block = stored.split("*Culprit:* none named\n", 1)[1]
+    assert block.startswith("{noformat}\n{ noformat}")
+    assert "\n{noformat}\n_(cut: the first " in block
+    assert block.endswith(f"/tickets/{ticket.pk}/]")
+    assert "r" * 6000 in stored and "s" * 1000 in stored
+    ticket.rca_result = "{noformat}" * 4000  # the rest alone too long: the whole is cut
+    description = jira_description(ticket)
+    assert len(description) == DESCRIPTION_LIMIT
+    assert description.count("{noformat}") % 2 == 0
+    assert description.endswith("{noformat}\n_(cut: the rest is in the RCA service)_")
+
+    comment = jira_comment("resolve", "daan", "{noformat}" * 3000, "api", "f" * 30000)
+    jira.add_comment(key, comment)
+    assert fake_jira.issues[key]["comments"][-1]["body"].count("{noformat}") == 4
+
+
 def test_jira_server_error_is_transient(jira: JiraTransport, fake_jira: FakeJira) -> None:
     fake_jira.fail(500, fake_jira.error_body(500, "Internal server error"))
     error, _ = raises_transport_error(lambda: new_issue(jira))

@@ -2177,7 +2177,9 @@ def _run_queued_skips() -> list[list[int]]:
     return sent
 
 
-def _admin_changes_policy(client: Any, policy: RemediationPolicy, changes: dict[str, Any]) -> Any:
+def _admin_changes_policy(
+    client: Any, policy: RemediationPolicy, changes: dict[str, Any] | None
+) -> Any:
     """Admin's change form for the policy, sent with `changes` (None: its delete page)."""
     url = f"/admin/integrations/remediationpolicy/{policy.pk}/"
     if changes is None:
@@ -2189,6 +2191,69 @@ def _admin_changes_policy(client: Any, policy: RemediationPolicy, changes: dict[
     # A checkbox left unticked is not sent.
     form = {k: v for k, v in fields.items() if k != "id" and v is not False}
     return client.post(f"{url}change/", form)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_policy_in_admin_as_a_retry_inserts_under_it_waits_then_unlinks_it(
+    settings, databricks
+):
+    """People delete a policy in admin as a retry inserts a remediation under it: the delete
+    unlinked the remediations it had read, and its commit failed on the one inserted
+    meanwhile (a foreign-key error, a 500). It waits for the retry, then unlinks that one too."""
+    from django.db import connections
+    from django.test import Client
+
+    from tests.conftest import while_held
+
+    ticket, last = _repair_refused_for_our_token(settings, databricks)
+    policy = RemediationPolicy.objects.get()
+    admin_user = make_user("superuser")
+
+    def delete_in_admin() -> int:
+        client = Client()
+        client.force_login(admin_user)
+        try:
+            return _admin_changes_policy(client, policy, None).status_code
+        finally:
+            connections.close_all()
+
+    answer, waited = while_held(
+        lambda: remediation.retry(last.pk, Actor.system("test"), via="api"), delete_in_admin
+    )
+
+    assert waited
+    assert answer == 302
+    assert not RemediationPolicy.objects.exists()
+    assert list(ticket.remediations.values_list("policy_id", flat=True)) == [None, None]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_proposal_as_its_policy_is_deleted_waits_and_is_decided_again_without_it(databricks):
+    """A proposal reads its policy, which people then delete (not committed yet): its insert
+    under the policy failed at its commit (a foreign-key error). It waits for the delete and
+    decides again among the policies left."""
+    from django.db import connections
+
+    from tests.conftest import while_held
+
+    first = make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    make_policy(
+        name="fallback", order=2, action="databricks_repair", signals=["driver is unreachable"]
+    )
+    ticket = _databricks_ticket(databricks)
+
+    def propose() -> Remediation | None:
+        try:
+            return remediation.propose(ticket.pk)
+        finally:
+            connections.close_all()
+
+    made, waited = while_held(lambda: first.delete(), propose)
+
+    assert waited
+    assert made is not None
+    assert made.policy is not None and made.policy.name == "fallback"
+    assert list(ticket.remediations.values_list("policy__name", flat=True)) == ["fallback"]
 
 
 @pytest.mark.parametrize("waiting", ["awaiting_approval", "held"])
