@@ -111,10 +111,10 @@ def _store_enriched(
     ticket: Ticket, enriched: enrichment_service.Enriched
 ) -> ticket_services.Folded | None:
     """Store a fetched error text (redacted) on its ticket, and the links the fetched run
-    gives that the ticket lacks (a Databricks run page), with the severity its class calls
-    for when that is higher than the one the ticket got without it (a Databricks login failure
-    was Medium, P3, for want of its text), and when the ticket named no
-    culprit and the text names one, its culprit, group key and incident
+    gives that the ticket lacks (a Databricks run page, also when the fetch gave no text),
+    with the severity its class calls for when that is higher than the one the ticket got
+    without it (a Databricks login failure was Medium, P3, for want of its text), and when
+    the ticket named no culprit and the text names one, its culprit, group key and incident
     (`incidents.place_enriched`), in one transaction: a crash leaves both undone, and the
     redelivered work fetches again. The culprit's lock and the rows come before this UPDATE
     of the ticket, in the order ingest takes them. First, a Databricks ticket's failure is
@@ -122,11 +122,11 @@ def _store_enriched(
     the ticket it is an occurrence of, it is stored nowhere (that ticket's own analysis
     stands)."""
     message = redact(enriched.error_message)
-    if not message and ticket_services.FINGERPRINT_PENDING not in ticket.details:
-        return None
     # A link the notification gave stays: the fetched one is the same run's.
     links = {**enriched.links, **(ticket.links or {})}
     linked = {"links": links} if links != ticket.links else {}
+    if not message and not linked and ticket_services.FINGERPRINT_PENDING not in ticket.details:
+        return None
     found = (
         None
         if ticket.culprit or not message
@@ -137,8 +137,13 @@ def _store_enriched(
     raised = rules.severity_raised_by_class(ticket, error_type) if message else {}
     with transaction.atomic():
         folded = ticket_services.settle_fingerprint(ticket, message, culprit)
-        if folded is not None or not message:
+        if folded is not None:
             return folded
+        if not message:
+            if linked:
+                Ticket.objects.filter(pk=ticket.pk).update(**linked)
+                ticket.links = links
+            return None
         details = {**ticket.details, **enriched.details}
         details.pop(ticket_services.FINGERPRINT_PENDING, None)  # settled, here or by a copy
         if found is not None and found.label:

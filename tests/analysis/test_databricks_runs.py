@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 
 from analysis.services import enrich_tickets
 from integrations.models import DeliveryStatus, WebhookDelivery
@@ -23,6 +24,7 @@ from tests.analysis.test_enrichment_incidents import (
 )
 from tests.api import jwt_client, make_user
 from tests.conftest import wait_for
+from tests.dashboard.test_pages import CSP, client_for
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.integrations.test_incident_paging import paged_incident, settled
 from tests.tickets.test_incidents import CULPRIT, post, storm_failure
@@ -234,6 +236,28 @@ def test_the_id_ingest_answered_for_a_folded_ticket_names_the_ticket_it_was_fold
         }
     # An id never given stays unknown.
     assert api.get("/api/v1/tickets/DBX-NOPE/").json() == {"error": "no ticket with this id"}
+
+
+def test_the_dashboard_page_of_a_folded_ticket_links_the_ticket_it_was_folded_into(databricks):
+    """As the API's 404 does; one who may not see tickets learns nothing of it."""
+    first, later = pending_pair(databricks)
+    enrich_tickets([later])
+
+    viewer = client_for("viewer")
+    page = viewer.get(f"/tickets/{later}/")
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert f'folded into <a href="/tickets/{first}/">{first}</a>' in text
+    assert page.headers["Content-Security-Policy"].startswith(CSP)
+
+    refused = client_for(None).get(f"/tickets/{later}/")
+    assert refused.status_code == 403
+    assert first not in refused.content.decode()
+    anonymous = Client().get(f"/tickets/{later}/")
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"] == f"/login/?next=/tickets/{later}/"
+    # An id never given stays the plain 404.
+    assert "folded" not in viewer.get("/tickets/DBX-NOPE/").content.decode()
 
 
 def test_a_ticket_someone_acted_on_and_reopened_is_not_folded(databricks, django_user_model):

@@ -693,6 +693,29 @@ def test_the_fetched_databricks_runs_page_is_among_the_tickets_links(webhook_cli
     assert detail["links"] == {"run": page}
 
 
+def test_the_fetched_databricks_runs_page_is_a_link_when_the_run_gives_no_error_text(
+    webhook_client, settings
+):
+    """The run read for the error names its page also when it gives no error text (no
+    failed task, no state message): the page becomes the ticket's `run` link all the same,
+    and no empty error is stored."""
+    task_payload = local_payload("databricks_task_run_on_failure.json")
+    parent = int(task_payload["run"]["parent_run_id"])
+    ticket_id = webhook_client(DATABRICKS, task_payload).json()["ticket_id"]
+    before = Ticket.objects.get(pk=ticket_id)
+    assert before.links == {}
+
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = databricks.url, databricks.token
+        databricks.add_run(job_run(run_id=parent, tasks=[task("other_task", 1, "SUCCESS")]))
+        services.enrich_tickets([ticket_id])
+
+    after = Ticket.objects.get(pk=ticket_id)
+    page = f"https://example.cloud.databricks.com/?o=1#job/11223344/run/{parent}"
+    assert after.links == {"run": page}
+    assert after.error_message == before.error_message
+
+
 def test_a_databricks_run_of_another_workspace_is_not_read_for_its_error(webhook_client, settings):
     """A run id is unique within a workspace only: DATABRICKS_HOST's workspace holds another
     run under the id a notification from another workspace names. Its error is not fetched

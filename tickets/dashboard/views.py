@@ -46,7 +46,7 @@ from integrations.models import (
 )
 from integrations.targets.base import safe_url
 from integrations.targets.jira import jira_url
-from tickets import incidents, lifecycle
+from tickets import incidents, lifecycle, services
 from tickets.dashboard.charts import build_charts, build_incident_charts
 from tickets.dashboard.forms import (
     ACTIONS,
@@ -532,7 +532,9 @@ def _similar(ticket: Ticket) -> list[dict[str, Any]]:
 @require_safe
 @role_required(VIEWER)
 def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        return _ticket_not_found(request, ticket_id)
     # The most recent AUDIT_LIMIT entries, oldest first (a noisy ticket can have thousands).
     latest = ticket.audit_entries.select_related("user").order_by("-created_at", "-id")
     audit = [
@@ -615,6 +617,20 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
                 },
             ),
         ),
+    )
+
+
+def _ticket_not_found(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """The 404 page; for a ticket folded into another (`services.settle_fingerprint`) it names
+    that one, with a link, as the API's 404 does."""
+    into = services.folded_into(ticket_id)
+    if into is None:
+        raise Http404("No such ticket.")
+    return render(
+        request,
+        "dashboard/ticket_folded.html",
+        {"ticket_id": ticket_id, "into": into},
+        status=404,
     )
 
 
