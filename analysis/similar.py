@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
-from tickets.models import Ticket
+from tickets.models import Ticket, hnsw_scans_until_found
 
 
 class Similarity(TypedDict):
@@ -65,7 +65,7 @@ def similar_tickets_many(
     if not asking:
         return found
     sql, params = nearest_many_query(asking, k * 2)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with hnsw_scans_until_found(), connection.cursor() as cursor:
         # Up to some thousands of tickets the planner prices the HNSW scan above reading every
         # ticket and sorting (at 1,000: 2.7 ms of the server's CPU per ticket against 0.25),
         # and the scan grows with the table. Told not to scan, it takes the index.

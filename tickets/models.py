@@ -40,18 +40,19 @@ flow adds; this is the same set grouped by what it is for):
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -186,6 +187,19 @@ def new_ticket_id(processing_mode: str, at: datetime | None = None) -> str:
 
 # integrations.parsers.databricks.recovery_key: databricks:<workspace>:job:<job>[/task:<task>]
 _DATABRICKS_RECOVERY_KEY = re.compile(r"databricks:(?P<workspace>[^:]+):(?P<job>job:.+)")
+
+
+@contextlib.contextmanager
+def hnsw_scans_until_found() -> Iterator[None]:
+    """Within it, an HNSW index scan goes on past its `hnsw.ef_search` (40) nearest entries
+    until the query has its rows (pgvector's iterative scan, in exact order). Those entries
+    count rows the query then drops: another model's vectors, the ticket itself, and rows
+    deleted or rolled back and not yet vacuumed, whose entries stay in the graph. With 40 of
+    those nearer, a stored ticket of the same model was not found at all."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        yield
+        cursor.execute("SET LOCAL hnsw.iterative_scan TO DEFAULT")  # within a caller's transaction
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
@@ -401,12 +415,13 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             .order_by("distance")
             .defer("embedding")[: k * 2]
         )
-        # Filter the distance after the index scan: a WHERE on it would bypass the index.
-        close: list[tuple[Ticket, float]] = [
-            (ticket, 1.0 - ticket.distance)
-            for ticket in candidates
-            if 1.0 - ticket.distance >= min_similarity
-        ]
+        with hnsw_scans_until_found():
+            # Filter the distance after the index scan: a WHERE on it would bypass the index.
+            close: list[tuple[Ticket, float]] = [
+                (ticket, 1.0 - ticket.distance)
+                for ticket in candidates
+                if 1.0 - ticket.distance >= min_similarity
+            ]
         return close[:k]
 
     def sla_overdue(self, now: datetime) -> TicketQuerySet:

@@ -21,7 +21,7 @@ from pgvector.django import CosineDistance
 
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Resolution, Status, Ticket
+from tickets.models import Resolution, Status, Ticket, hnsw_scans_until_found
 
 MAX_FIXES = 3
 
@@ -93,7 +93,9 @@ def previous_fixes(
             .order_by("distance")
             .defer("embedding")[: k * 4]
         )
-        for resolution in nearest:
+        with hnsw_scans_until_found():
+            nearest_found = list(nearest)
+        for resolution in nearest_found:
             similarity = 1.0 - resolution.distance
             if similarity >= floor and resolution.pk not in found:
                 found[resolution.pk] = _past_fix(resolution, False, similarity)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import uuid
 from io import StringIO
 
@@ -13,7 +15,7 @@ from django.db import connection, transaction
 from analysis import services
 from analysis.classifier import classify_error
 from analysis.embeddings import MAX_TEXT_CHARS, failure_text, local_backend
-from analysis.similar import similar_tickets
+from analysis.similar import similar_tickets, similar_tickets_many
 from integrations.ingest import ingest_delivery
 from tests.analysis import failure_tracebacks as tracebacks
 from tests.conftest import local_payload
@@ -187,6 +189,53 @@ def resolved_refused_connection() -> Ticket:
     )
     lifecycle.resolve(ticket.pk, Actor.system("test"), fix=REFUSED_FIX)
     return ticket
+
+
+def test_a_ticket_is_found_past_the_index_entries_of_rolled_back_tickets_nearer_to_it(settings):
+    """Tests roll back their tickets and fixes, whose entries stay in the HNSW indexes until a
+    vacuum (as a deleted ticket's do): when the scan's first `hnsw.ef_search` (40) entries were
+    all of those, the one stored ticket and fix were not found. The batch look-up always scans
+    the index; one alone does when the planner prices it below reading the table."""
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    refused = resolved_refused_connection()
+    ticket = airflow_ticket(
+        "hr_workday_sync", "load_workers", tracebacks.pandas_parse_error(), "ParserError"
+    )
+    assert ticket.embedding is not None
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        copies = []
+        noise = random.Random(0)
+        for n in range(100):
+            copy = Ticket.objects.get(pk=ticket.pk)
+            copy.pk = copy.run_id = copy.fingerprint = f"rolled-back-{n}"
+            # Apart: the index keeps equal vectors as one entry.
+            copy.embedding = [v + noise.gauss(0, 0.02) for v in ticket.embedding]
+            copy.incident = None
+            copies.append(copy)
+        Ticket.objects.bulk_create(copies)
+        Resolution.objects.bulk_create(
+            Resolution(
+                ticket=copy,
+                fix="rolled back",
+                resolved_by="test",
+                actor_kind="system",
+                fingerprint=copy.fingerprint,
+                embedding=copy.embedding,
+                embedding_model=ticket.embedding_model,
+            )
+            for copy in copies
+        )
+        raise RuntimeError("rolled back")
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        alone = similar_tickets(ticket, min_similarity=0.0)
+        together = similar_tickets_many([ticket], min_similarity=0.0)[ticket.pk]
+        fixes = previous_fixes(ticket, min_similarity=0.0)
+
+    assert [t.pk for t, _ in alone] == [t.pk for t, _ in together] == [refused.pk]
+    assert [fix.ticket_id for fix in fixes] == [refused.pk]
 
 
 @pytest.mark.parametrize(
