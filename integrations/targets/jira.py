@@ -71,7 +71,9 @@ INCIDENT_CREATE, INCIDENT_SYNC, INCIDENT_LINK, INCIDENT_COMMENT = (
     "jira_inc_link",
     "jira_inc_comment",
 )
-# JIRA refuses a description or a comment over 32,767 characters (a 400).
+# JIRA refuses a description or a comment over 32,767 characters (a 400), counted as Java
+# counts them: UTF-16 code units, two for a character beyond the BMP (an emoji). So are ours
+# (`jira_length`).
 DESCRIPTION_LIMIT = 30000
 # What a comment shows of each untrusted text it quotes (a note, a fix) at most.
 COMMENT_TEXT_LIMIT = 10000
@@ -451,16 +453,29 @@ def jira_url(key: str) -> str:
 _NOFORMAT_TAG = re.compile(r"\{(noformat)", re.IGNORECASE)
 
 
+def jira_length(text: str) -> int:
+    """The length JIRA's limits count: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` UTF-16 code units (no character split)."""
+    if jira_length(text) <= limit:
+        return text
+    kept = text.encode("utf-16-le")[: limit * 2]
+    return kept.decode("utf-16-le", errors="ignore")
+
+
 def _noformat(text: str, limit: int | None = None) -> str:
     """Untrusted text shown exactly as it is: nothing inside {noformat} is markup (a backslash,
     `*`, `[`, `{` stay literal) but the tag that ends it, which is broken up. Beyond `limit`
     characters (escaped) the text is cut inside the block, which stays closed, and a line
     after it says so."""
     escaped = _NOFORMAT_TAG.sub(r"{ \1", text)
-    block = "{noformat}\n" + escaped[:limit] + "\n{noformat}"
-    if limit is None or len(escaped) <= limit:
-        return block
-    return f"{block}\n_(cut: the first {limit:,} of {len(escaped):,} characters shown)_"
+    if limit is None or jira_length(escaped) <= limit:
+        return "{noformat}\n" + escaped + "\n{noformat}"
+    block = "{noformat}\n" + _cut(escaped, limit) + "\n{noformat}"
+    return f"{block}\n_(cut: the first {limit:,} of {jira_length(escaped):,} characters shown)_"
 
 
 def _numbered(items: list[str]) -> str:
@@ -498,18 +513,18 @@ def jira_description(ticket: Ticket) -> str:
         *_source_links_line(ticket),
     ]
     tail = f"[Ticket {ticket.pk}|{ticket_url(ticket)}]"
-    rest = len("\n".join([*head, _noformat(""), tail]))
+    rest = jira_length("\n".join([*head, _noformat(""), tail]))
     error = _noformat(ticket.error_message, max(0, DESCRIPTION_LIMIT - rest - _CUT_LINE))
     return _fit("\n".join([*head, error, tail]), DESCRIPTION_LIMIT)
 
 
 def _fit(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, saying so; a {noformat} block the cut leaves open is
-    closed."""
-    if len(text) <= limit:
+    """`text` cut to `limit` characters (`jira_length`), saying so; a {noformat} block the cut
+    leaves open is closed."""
+    if jira_length(text) <= limit:
         return text
     note = "\n{noformat}\n_(cut: the rest is in the RCA service)_"
-    kept = text[: limit - len(note)]
+    kept = _cut(text, limit - len(note))
     if kept.count("{noformat}") % 2 == 0:
         note = note.removeprefix("\n{noformat}")
     return kept + note

@@ -31,7 +31,8 @@ given as {"key": ...} and a transition given by id):
 creation). JQL understood: `labels = "X"`, `project = KEY`, `key = KEY`, joined by AND, with an
 optional `ORDER BY created|key ASC|DESC`; anything else is a 400 as JIRA answers an invalid query.
 Errors use JIRA's body `{"errorMessages": [...], "errors": {...}}`; wrong basic-auth credentials
-get 401; a description or comment over 32,767 characters is a 400, as in JIRA.
+get 401; a description or comment over 32,767 characters (UTF-16 code units, as Java counts) is a
+400, as in JIRA.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ STATUS_CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done
 EDITABLE = ("summary", "description", "labels", "priority")
 # JIRA refuses a longer description or comment body (a 400 naming the field).
 TEXT_LIMIT = 32767
+
+
+def text_length(text: str) -> int:
+    """JIRA (Java) counts UTF-16 code units: an emoji is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
 
 
@@ -252,7 +260,7 @@ class FakeJira(FakeHttpService):
         priority = (fields.get("priority") or {"name": "Medium"}).get("name")
         if priority not in PRIORITIES:
             errors["priority"] = f"Specify the Priority (name) in the string format: {priority}"
-        if len(str(fields.get("description") or "")) > TEXT_LIMIT:
+        if text_length(str(fields.get("description") or "")) > TEXT_LIMIT:
             errors["description"] = TOO_LONG
         labels = fields.get("labels") or []
         bad = [label for label in labels if not label or " " in label]
@@ -383,7 +391,7 @@ class FakeJira(FakeHttpService):
                 f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
             )
             return 400, jira_error(**{name: message}), {}
-        if len(str(fields.get("description") or "")) > TEXT_LIMIT:
+        if text_length(str(fields.get("description") or "")) > TEXT_LIMIT:
             return 400, jira_error(description=TOO_LONG), {}
         with self._state_lock:
             labels = list(issue["labels"])
@@ -428,7 +436,7 @@ class FakeJira(FakeHttpService):
         text = body.get("body")
         if not isinstance(text, str) or not text.strip():
             return 400, jira_error(comment="Comment body can not be empty!"), {}
-        if len(text) > TEXT_LIMIT:
+        if text_length(text) > TEXT_LIMIT:
             return 400, jira_error(comment=TOO_LONG), {}
         with self._state_lock:
             self._next_id += 1

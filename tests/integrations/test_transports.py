@@ -236,6 +236,36 @@ def test_a_long_error_and_rca_still_make_an_issue_cut_inside_its_noformat_block(
     assert fake_jira.issues[key]["comments"][-1]["body"].count("{noformat}") == 4
 
 
+def test_an_error_of_emoji_fits_jiras_limit_as_jira_counts_it(
+    jira: JiraTransport, fake_jira: FakeJira
+) -> None:
+    """JIRA counts its 32,767 in UTF-16 code units: 20,000 emoji are 40,000 of them. Counted
+    as Python characters, the description passed our limit and JIRA refused it (a 400, so no
+    issue ever)."""
+    from integrations.targets.jira import (
+        DESCRIPTION_LIMIT,
+        jira_comment,
+        jira_description,
+        jira_length,
+    )
+    from tickets.models import Ticket
+
+    ticket = Ticket(
+        id="ADF-20261205T000000-abc124",
+        pipeline="pl_x",
+        error_message="\U0001f525" * 20000,
+        rca_result="\U0001f4a5" * 6000,
+    )
+    description = jira_description(ticket)
+    assert jira_length(description) <= DESCRIPTION_LIMIT
+    assert "\ufffd" not in description  # no character split
+    key = new_issue(jira, description=description)
+    assert fake_jira.issues[key]["description"] == description
+    comment = jira_comment("resolve", "daan", "\U0001f525" * 12000, "api", "\U0001f4a5" * 12000)
+    jira.add_comment(key, comment)
+    assert fake_jira.issues[key]["comments"][-1]["body"] == comment
+
+
 def test_jira_server_error_is_transient(jira: JiraTransport, fake_jira: FakeJira) -> None:
     fake_jira.fail(500, fake_jira.error_body(500, "Internal server error"))
     error, _ = raises_transport_error(lambda: new_issue(jira))
