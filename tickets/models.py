@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterator, Sequence
@@ -186,7 +187,19 @@ def new_ticket_id(processing_mode: str, at: datetime | None = None) -> str:
 
 
 # integrations.parsers.databricks.recovery_key: databricks:<workspace>:job:<job>[/task:<task>]
+logger = logging.getLogger(__name__)
+
 _DATABRICKS_RECOVERY_KEY = re.compile(r"databricks:(?P<workspace>[^:]+):(?P<job>job:.+)")
+
+
+# Whether the server's pgvector has iterative index scans (0.8.0 and later), read once.
+_iterative_scans: bool | None = None
+
+
+def iterative_scans_supported(version: str) -> bool:
+    """Whether pgvector `version` (its `extversion`) has iterative index scans (0.8.0)."""
+    parts = re.findall(r"\d+", version)[:2]
+    return len(parts) == 2 and (int(parts[0]), int(parts[1])) >= (0, 8)
 
 
 @contextlib.contextmanager
@@ -195,11 +208,31 @@ def hnsw_scans_until_found() -> Iterator[None]:
     until the query has its rows (pgvector's iterative scan, in exact order). Those entries
     count rows the query then drops: another model's vectors, the ticket itself, and rows
     deleted or rolled back and not yet vacuumed, whose entries stay in the graph. With 40 of
-    those nearer, a stored ticket of the same model was not found at all."""
+    those nearer, a stored ticket of the same model was not found at all. The caller's own
+    setting is put back after. On a pgvector before 0.8 the setting does not exist (setting it
+    is an error once the library is loaded): the scans are left as they are, with a warning."""
+    global _iterative_scans
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        if _iterative_scans is None:
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            row = cursor.fetchone()
+            _iterative_scans = row is not None and iterative_scans_supported(row[0])
+            if not _iterative_scans:
+                logger.warning(
+                    "pgvector %s has no iterative index scans (0.8.0 has them): similar-ticket "
+                    "searches may miss tickets behind deleted ones",
+                    row[0] if row else "(not installed)",
+                )
+        if not _iterative_scans:
+            yield
+            return
+        cursor.execute(
+            "SELECT current_setting('hnsw.iterative_scan', true), "
+            "set_config('hnsw.iterative_scan', 'strict_order', true)"
+        )
+        previous = cursor.fetchone()[0] or "off"
         yield
-        cursor.execute("SET LOCAL hnsw.iterative_scan TO DEFAULT")  # within a caller's transaction
+        cursor.execute("SELECT set_config('hnsw.iterative_scan', %s, true)", [previous])
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):

@@ -22,7 +22,12 @@ from tests.conftest import local_payload
 from tests.fakes.gemini_api import FakeGemini
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import EMBEDDING_DIMENSIONS, Resolution, Ticket
+from tickets.models import (
+    EMBEDDING_DIMENSIONS,
+    Resolution,
+    Ticket,
+    iterative_scans_supported,
+)
 from tickets.resolutions import previous_fixes
 
 pytestmark = pytest.mark.django_db
@@ -236,6 +241,32 @@ def test_a_ticket_is_found_past_the_index_entries_of_rolled_back_tickets_nearer_
 
     assert [t.pk for t, _ in alone] == [t.pk for t, _ in together] == [refused.pk]
     assert [fix.ticket_id for fix in fixes] == [refused.pk]
+
+
+def test_the_search_puts_back_the_callers_own_index_scan_setting(settings):
+    """The search's iterative scan is the search's own: a caller that set another keeps it
+    (the reset used to put the default back, whatever the caller had)."""
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    resolved_refused_connection()
+    ticket = airflow_ticket(
+        "hr_workday_sync", "load_workers", tracebacks.pandas_parse_error(), "ParserError"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        similar_tickets(ticket, min_similarity=0.0)
+        similar_tickets_many([ticket], min_similarity=0.0)
+        previous_fixes(ticket, min_similarity=0.0)
+        cursor.execute("SELECT current_setting('hnsw.iterative_scan')")
+        assert cursor.fetchone()[0] == "relaxed_order"
+
+
+@pytest.mark.parametrize(
+    ("version", "supported"),
+    [("0.7.4", False), ("0.5.1", False), ("0.8.0", True), ("0.8.6", True), ("0.10.1", True)],
+)
+def test_iterative_scans_are_asked_of_a_pgvector_that_has_them(version, supported):
+    assert iterative_scans_supported(version) is supported
 
 
 @pytest.mark.parametrize(
