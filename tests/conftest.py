@@ -128,6 +128,17 @@ def fresh_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def fresh_content_types() -> None:
+    """A transactional test's flush empties django_content_type, while ContentType's process
+    cache keeps the ids it read: admin's log entry in a later test then points at a row that
+    is gone (a foreign-key error at its commit). Read anew, a missing one is made again."""
+    if django_apps.ready:
+        from django.contrib.contenttypes.models import ContentType
+
+        ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def fresh_channel_layer() -> None:
     """Each test gets the process's shared channel layer anew: a websocket consumer an earlier
     test ran may have left the old one receiving on that test's event loop, closed since, and
