@@ -8,6 +8,7 @@ is refused before any job, so before any call to Databricks."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -117,18 +118,24 @@ def test_a_run_id_that_is_no_databricks_run_id_is_refused(run):
 OTHER_WORKSPACE = "9876543210987654"
 
 
+def _run_7001_refused(ticket: Ticket) -> Iterator[str]:
+    """What is said refusing run 7001 (a 400), asked for by its URL alone and with `ticket`."""
+    for body in (
+        {"url": "databricks://runs/7001"},
+        {"url": "databricks://runs/7001", "ticket_id": ticket.pk},
+    ):
+        answer = post(body)
+        assert answer.status_code == 400, answer.content
+        yield said(answer)
+
+
 def test_a_run_a_ticket_records_for_another_workspace_is_refused_naming_both():
     """The service reads runs of DATABRICKS_HOST's workspace (its id in the Azure host name):
     run 7001 of another workspace is not the run 7001 it would read."""
     foreign = databricks_ticket("7001", workspace=OTHER_WORKSPACE)
-    for body in (
-        {"url": "databricks://runs/7001"},
-        {"url": "databricks://runs/7001", "ticket_id": foreign.pk},
-    ):
-        answer = post(body)
-        assert answer.status_code == 400, answer.content
-        assert f"Databricks run 7001 is a run of workspace {OTHER_WORKSPACE}" in said(answer)
-        assert f"DATABRICKS_HOST reads ({WORKSPACE})" in said(answer)
+    for refusal in _run_7001_refused(foreign):
+        assert f"Databricks run 7001 is a run of workspace {OTHER_WORKSPACE}" in refusal
+        assert f"DATABRICKS_HOST reads ({WORKSPACE})" in refusal
     # The ticket alone reads no run of another workspace: its own error text instead.
     alone = post({"ticket_id": foreign.pk})
     assert alone.status_code == 202
@@ -140,16 +147,11 @@ def test_a_run_whose_run_page_names_another_workspace_is_refused_naming_both():
     """Its notification named this workspace, its run page another (kept by the parser as
     `run_page_workspace_id`): run 7001 may be the other workspace's."""
     unclear = databricks_ticket("7001", run_page_workspace_id=OTHER_WORKSPACE)
-    for body in (
-        {"url": "databricks://runs/7001"},
-        {"url": "databricks://runs/7001", "ticket_id": unclear.pk},
-    ):
-        answer = post(body)
-        assert answer.status_code == 400, answer.content
+    for refusal in _run_7001_refused(unclear):
         assert (
             f"the notification named Databricks workspace {WORKSPACE} but its run page "
             f"(run_page_url) is of workspace {OTHER_WORKSPACE}"
-        ) in said(answer)
+        ) in refusal
     alone = post({"ticket_id": unclear.pk})
     assert alone.status_code == 202
     assert alone.json()["source"] == "ticket"

@@ -184,6 +184,19 @@ def mark_page(driver: webdriver.Chrome) -> None:
     driver.execute_script("window.__noReload = true;")
 
 
+def open_in_a_new_tab(driver: webdriver.Chrome, url: str) -> str:
+    """Open `url` in a new tab and wait until it is live (its websocket connected); the
+    handle of the tab it left."""
+    left = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(url)
+    wait(
+        driver,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    return left
+
+
 def not_reloaded(driver: webdriver.Chrome) -> bool:
     return driver.execute_script("return window.__noReload === true;")
 
@@ -479,13 +492,7 @@ def test_live_board_detail_and_acknowledge(
     screenshot(browser, "board.png", max_height=1100)
 
     # Open it in a second tab; the board stays open in the first.
-    board_tab = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    browser.get(f"{base}/tickets/{ticket_id}/")
-    wait(
-        browser,
-        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
-    )
+    board_tab = open_in_a_new_tab(browser, f"{base}/tickets/{ticket_id}/")
     assert browser.find_element(By.CSS_SELECTOR, "h1.ticket-title").text == "pl_copy_sales_orders"
     assert "Rule-based" in browser.find_element(By.CSS_SELECTOR, ".panel").text
     assert "pl_copy_sales_returns" in browser.find_element(By.CSS_SELECTOR, ".similar").text
@@ -1733,12 +1740,9 @@ def test_a_responder_asks_for_a_fresh_rca_and_the_page_shows_it_when_it_arrives(
     assert violations == []
 
 
-def test_a_remediation_decided_in_another_tab_drops_its_approve_button_live(
-    asgi_server, short_lived_connections, browser, settings
-):
-    """Approved elsewhere (another responder, Slack, the API): the page that showed Approve /
-    Decline no longer offers them, without a reload."""
-    from integrations import remediation
+def _failed_under_an_approval_policy(settings, policy: str, pipeline: str) -> Ticket:
+    """A failed ticket of `pipeline` under the only policy, `policy` (a playbook people
+    approve), and the responder rosa to sign in."""
     from integrations.models import RemediationPolicy
     from tests.remediation.conftest import configure_remediation_targets
     from tests.remediation.conftest import make_ticket as failed_ticket
@@ -1746,10 +1750,20 @@ def test_a_remediation_decided_in_another_tab_drops_its_approve_button_live(
     configure_remediation_targets(settings, "http://127.0.0.1:9")
     RemediationPolicy.objects.all().delete()
     RemediationPolicy.objects.create(
-        name="approve-live", order=1, action="playbook", mode="approval", signals=[]
+        name=policy, order=1, action="playbook", mode="approval", signals=[]
     )
     make_user("rosa", "responder")
-    ticket = failed_ticket(pipeline="pl_remediated_live")
+    return failed_ticket(pipeline=pipeline)
+
+
+def test_a_remediation_decided_in_another_tab_drops_its_approve_button_live(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """Approved elsewhere (another responder, Slack, the API): the page that showed Approve /
+    Decline no longer offers them, without a reload."""
+    from integrations import remediation
+
+    ticket = _failed_under_an_approval_policy(settings, "approve-live", "pl_remediated_live")
     waiting = remediation.propose(ticket.pk)
     assert waiting is not None and waiting.status == "awaiting_approval"
     sign_in(browser, asgi_server, "rosa", f"/tickets/{ticket.pk}/")
@@ -1772,17 +1786,8 @@ def test_a_remediation_proposed_after_the_page_loaded_appears_live(
     """A page loaded while the ticket had no remediation had no remediation panel to read
     again: one proposed since (awaiting approval) never showed until a reload."""
     from integrations import remediation
-    from integrations.models import RemediationPolicy
-    from tests.remediation.conftest import configure_remediation_targets
-    from tests.remediation.conftest import make_ticket as failed_ticket
 
-    configure_remediation_targets(settings, "http://127.0.0.1:9")
-    RemediationPolicy.objects.all().delete()
-    RemediationPolicy.objects.create(
-        name="approve-later", order=1, action="playbook", mode="approval", signals=[]
-    )
-    make_user("rosa", "responder")
-    ticket = failed_ticket(pipeline="pl_remediation_later")
+    ticket = _failed_under_an_approval_policy(settings, "approve-later", "pl_remediation_later")
     sign_in(browser, asgi_server, "rosa", f"/tickets/{ticket.pk}/")
     assert not [
         panel for panel in browser.find_elements(By.ID, "remediation") if panel.is_displayed()
@@ -1852,17 +1857,8 @@ def test_a_note_typed_on_a_remediation_stays_through_a_live_refresh(
     from selenium.webdriver.common.keys import Keys
 
     from integrations import remediation
-    from integrations.models import RemediationPolicy
-    from tests.remediation.conftest import configure_remediation_targets
-    from tests.remediation.conftest import make_ticket as failed_ticket
 
-    configure_remediation_targets(settings, "http://127.0.0.1:9")
-    RemediationPolicy.objects.all().delete()
-    RemediationPolicy.objects.create(
-        name="approve-typing", order=1, action="playbook", mode="approval", signals=[]
-    )
-    make_user("rosa", "responder")
-    ticket = failed_ticket(pipeline="pl_remediation_typing")
+    ticket = _failed_under_an_approval_policy(settings, "approve-typing", "pl_remediation_typing")
     waiting = remediation.propose(ticket.pk)
     assert waiting is not None
     sign_in(browser, asgi_server, "rosa", f"/tickets/{ticket.pk}/")
@@ -1961,13 +1957,7 @@ def test_a_ticket_folded_into_another_leaves_the_board_and_its_page_says_where_i
     mark_page(browser)
     assert sorted(shown_in(browser, "open")) == [first, later]
     assert counts(browser)["open"] == "2"
-    board_tab = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    browser.get(f"{base}/tickets/{later}/")
-    wait(
-        browser,
-        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
-    )
+    board_tab = open_in_a_new_tab(browser, f"{base}/tickets/{later}/")
     assert browser.find_element(By.ID, "ticket-actions").is_displayed()
     mark_page(browser)
 

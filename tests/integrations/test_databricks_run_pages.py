@@ -50,6 +50,17 @@ def databricks(settings):
         yield fake
 
 
+def _enriched_where_its_run_id_is_another_run(
+    databricks: FakeDatabricks, ticket: Ticket
+) -> enrichment_service.Enriched:
+    """`enrich(ticket)`, DATABRICKS_HOST's workspace holding another run under the ticket's
+    run id 5001, which must not be asked for."""
+    databricks.add_run(job_run(run_id=5001, tasks=[task("t", 5002, "FAILED", "Other run")]))
+    found = enrichment_service.enrich(ticket)
+    assert not databricks.requests
+    return found
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -65,11 +76,9 @@ def test_a_notification_naming_no_workspace_is_of_the_one_its_run_page_names(
     webhook_client(DATABRICKS, notification(5001, run_page_url=page))
     ticket = Ticket.objects.get()
     assert ticket.affected_entity["workspace_id"] == "7771234"
-    databricks.add_run(job_run(run_id=5001, tasks=[task("t", 5002, "FAILED", "Other run")]))
 
-    found = enrichment_service.enrich(ticket)
+    found = _enriched_where_its_run_id_is_another_run(databricks, ticket)
 
-    assert not databricks.requests
     assert found.missing == [
         "the run's error was not fetched: the run is of Databricks workspace 7771234, and "
         "DATABRICKS_HOST reads workspace 42 (DATABRICKS_WORKSPACE_ID, else its Azure host name): "
@@ -86,11 +95,9 @@ def test_a_notification_whose_run_page_names_another_workspace_is_not_read(
     webhook_client(DATABRICKS, body)
     ticket = Ticket.objects.get()
     assert ticket.affected_entity["run_page_workspace_id"] == "7771234"
-    databricks.add_run(job_run(run_id=5001, tasks=[task("t", 5002, "FAILED", "Other run")]))
 
-    found = enrichment_service.enrich(ticket)
+    found = _enriched_where_its_run_id_is_another_run(databricks, ticket)
 
-    assert not databricks.requests
     assert found.missing == [
         "the run's error was not fetched: the notification named Databricks workspace 42 but "
         "its run page (run_page_url) is of workspace 7771234: which workspace the run is of is "

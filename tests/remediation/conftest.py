@@ -119,3 +119,18 @@ def proposed(ticket_id: str) -> Remediation:
     made = remediation.propose(ticket_id)
     assert made is not None, f"no remediation proposed for {ticket_id}"
     return made
+
+
+def refused_for_our_credentials(ticket_id: str) -> Remediation:
+    """The ticket's next remediation, proposed and failed as refused for our credentials
+    (401): the last attempt at its run, which people may retry."""
+    from integrations import remediation
+
+    refused = proposed(ticket_id)
+    remediation.finish(
+        refused.pk,
+        succeeded=False,
+        detail="the action failed: playbook: 401",
+        no_next_attempt=remediation.credentials_refused(401),
+    )
+    return refused

@@ -1492,26 +1492,32 @@ def _repair_awaiting_approval(
     return ticket, pending
 
 
+def _approve_in_a_thread(pk: int) -> str:
+    """The system's approval of remediation `pk`, run in a thread of its own (its connection
+    closed after): "approved", or why it was refused."""
+    from django.db import connections
+
+    try:
+        remediation.approve(pk, Actor.system("test"), via="api")
+    except remediation.RemediationError as exc:
+        return str(exc)
+    finally:
+        connections.close_all()
+    return "approved"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_approval_while_people_switch_the_policy_off_waits_and_is_refused(databricks):
     """The policy is being disabled as the approval comes (not committed yet): the approval
     waits for that change and is refused by it, not started on the policy as it was read."""
-    from django.db import connections
-
     from tests.conftest import while_held
 
     _, pending = _repair_awaiting_approval(databricks)
 
-    def approve() -> str:
-        try:
-            remediation.approve(pending.pk, Actor.system("test"), via="api")
-        except remediation.RemediationError as exc:
-            return str(exc)
-        finally:
-            connections.close_all()
-        return "approved"
-
-    answer, waited = while_held(lambda: RemediationPolicy.objects.update(enabled=False), approve)
+    answer, waited = while_held(
+        lambda: RemediationPolicy.objects.update(enabled=False),
+        lambda: _approve_in_a_thread(pending.pk),
+    )
 
     assert waited
     assert answer == (
@@ -2375,15 +2381,6 @@ def test_a_skip_and_an_approval_at_the_same_moment_wait_for_each_other(databrick
 
     ticket, pending = _repair_awaiting_approval(databricks)
 
-    def approve() -> str:
-        try:
-            remediation.approve(pending.pk, Actor.system("test"), via="api")
-        except remediation.RemediationError as exc:
-            return str(exc)
-        finally:
-            connections.close_all()
-        return "approved"
-
     def switch_off_and_skip() -> int:
         try:
             RemediationPolicy.objects.update(enabled=False)
@@ -2394,7 +2391,10 @@ def test_a_skip_and_an_approval_at_the_same_moment_wait_for_each_other(databrick
     # (The held side runs in `while_held`'s transaction, which closes its connection.)
     if first == "skip":
         RemediationPolicy.objects.update(enabled=False)
-        refused, waited = while_held(lambda: remediation.skip_switched_off([pending.pk]), approve)
+        refused, waited = while_held(
+            lambda: remediation.skip_switched_off([pending.pk]),
+            lambda: _approve_in_a_thread(pending.pk),
+        )
         assert refused == f"remediation {pending.pk} is skipped, not awaiting approval"
     else:
         held = lambda: remediation.approve(pending.pk, Actor.system("test"), via="api")  # noqa: E731

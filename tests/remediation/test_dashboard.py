@@ -9,7 +9,12 @@ from django.utils.html import escape
 
 from integrations import remediation
 from integrations.models import Remediation, RemediationPolicy
-from tests.remediation.conftest import make_policy, make_ticket, proposed
+from tests.remediation.conftest import (
+    make_policy,
+    make_ticket,
+    proposed,
+    refused_for_our_credentials,
+)
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -117,14 +122,7 @@ def _playbook_refused_for_our_credentials() -> tuple[RemediationPolicy, Ticket, 
     attempt, which people may retry."""
     policy = make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
     ticket = make_ticket()
-    refused = proposed(ticket.pk)
-    remediation.finish(
-        refused.pk,
-        succeeded=False,
-        detail="the action failed: playbook: 401",
-        no_next_attempt=remediation.credentials_refused(401),
-    )
-    return policy, ticket, refused
+    return policy, ticket, refused_for_our_credentials(ticket.pk)
 
 
 def test_a_responder_retries_a_remediation_refused_for_our_credentials(client):
@@ -274,13 +272,7 @@ def test_a_retry_clicked_on_the_latest_attempt_names_the_attempt_a_retry_reruns(
     Ticket.objects.record_recurrence(
         ticket.pk, timezone.now(), "adf:run-newer", {**entity, "run_id": "run-newer"}
     )
-    second = proposed(ticket.pk)
-    remediation.finish(
-        second.pk,
-        succeeded=False,
-        detail="the action failed: playbook: 401",
-        no_next_attempt=remediation.credentials_refused(401),
-    )
+    second = refused_for_our_credentials(ticket.pk)
     client.force_login(_user("responder"))
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert f'name="remediation" value="{second.pk}"' in page

@@ -26,7 +26,12 @@ from integrations.targets.slack import (
 from tests.conftest import wait_for
 from tests.fakes.jira_api import FakeJira
 from tests.fakes.slack_api import FakeSlack
-from tests.remediation.conftest import make_policy, make_ticket, proposed
+from tests.remediation.conftest import (
+    make_policy,
+    make_ticket,
+    proposed,
+    refused_for_our_credentials,
+)
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Ticket
@@ -481,14 +486,7 @@ def _last_attempt_refused(ticket: Ticket) -> Remediation:
     remediation.finish(first.pk, succeeded=False, detail="the playbook failed")
     assert _retry_buttons(ticket) == []  # the policy's next attempt follows it
     Remediation.objects.filter(pk=first.pk).update(finished_at=timezone.now() - timedelta(hours=1))
-    last = proposed(ticket.pk)
-    remediation.finish(
-        last.pk,
-        succeeded=False,
-        detail="the action failed: playbook: 401",
-        no_next_attempt=remediation.credentials_refused(401),
-    )
-    return last
+    return refused_for_our_credentials(ticket.pk)
 
 
 def test_a_failed_last_attempt_offers_retry_on_its_slack_alert(slack_signed):
