@@ -53,7 +53,13 @@ from prometheus_client.metrics_core import Metric
 from integrations import pacing
 from integrations import targets as registry
 from integrations.circuit import CircuitBreaker, redis_client
-from integrations.models import AttemptOutcome, DeliveryAttempt, OutboundDelivery, OutboundStatus
+from integrations.models import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    OutboundDelivery,
+    OutboundStatus,
+    Remediation,
+)
 from integrations.targets.base import (
     Change,
     FollowUp,
@@ -61,6 +67,7 @@ from integrations.targets.base import (
     TransportError,
     Waiting,
     incident_delivery_key,
+    member_approval_key,
 )
 from rca_project.celery import app as celery_app
 from rca_project.celery import publish_many
@@ -191,8 +198,9 @@ def schedule_follow_up(
 ) -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date. Runs inside the change's transaction (`ticket_changing`), so it costs
-    one query, and one INSERT when some target follows; a target whose `follow` fails is
-    logged and skipped, never failing the change."""
+    one query, and one INSERT when some target follows (a change of the remediation of a
+    member with no alert of its own: a few more, `schedule_member_remediation`); a target
+    whose `follow` fails is logged and skipped, never failing the change."""
     if action == "created":
         return  # a ticket just created has no deliveries yet (not even a query to ask)
     own = OutboundDelivery.objects.filter(ticket_id=OuterRef("pk")).exclude(
@@ -204,13 +212,19 @@ def schedule_follow_up(
         .values_list("paged", "incident_id", "itsm_ticket_id", "slack_ts")
         .first()
     )
-    if page is None or not page[0]:
-        return  # not fanned out yet (or an incident's member): nothing of its own to update
-    _, incident_id, jira_key, slack_ts = page
+    if page is None:
+        return
+    paged, incident_id, jira_key, slack_ts = page
+    if incident_id and not slack_ts and action.startswith("remediation_"):
+        # A member with no alert of its own: its remediation's approval is asked for under
+        # the incident's page.
+        schedule_member_remediation(ticket_id, incident_id, action)
     if incident_id and not jira_key and not slack_ts:
         # A member whose own page was skipped (it joined the incident during its grace
         # delay): the incident's page shows the change.
         return
+    if not paged:
+        return  # not fanned out yet: nothing of its own to update
     change = Change(ticket_id, action, actor, note, fix, skips_remediation)
     now = timezone.now()
     rows = []
@@ -237,6 +251,27 @@ def schedule_follow_up(
     if rows:
         OutboundDelivery.objects.bulk_create(rows)
         transaction.on_commit(lambda: enqueue_many([(row.pk, row.target, None) for row in rows]))
+
+
+def schedule_member_remediation(ticket_id: str, incident_id: str, action: str) -> None:
+    """A remediation of a member without an alert of its own changed: it awaits approval, so
+    each target that can asks for it under the incident's page (once per remediation, keyed
+    by it); or it was asked for there, and the request is brought up to date (once per change
+    of it). Inside the change's transaction, as `schedule_follow_up`."""
+    remediation_id = (
+        Remediation.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True).first()
+    )
+    if remediation_id is None:
+        return
+    payload = {"incident_id": incident_id, "remediation": remediation_id}
+    for target in registry.targets():
+        if not target.member_remediation:
+            continue
+        key = member_approval_key(ticket_id, target.member_remediation, remediation_id)
+        if action == "remediation_awaiting_approval":
+            schedule(ticket_id, target.member_remediation, key, {**payload, "ask": True})
+        elif OutboundDelivery.objects.filter(key=key).exists():
+            schedule(ticket_id, target.member_remediation, f"{key}:{action}", payload)
 
 
 def schedule_incident_change(incident_id: str, action: str) -> None:

@@ -288,6 +288,9 @@ class Target:
     # What to schedule when an incident's status changes (a thread reply, a comment): (action,
     # payload), or None to ignore it; one delivery per target and change (keyed by its event).
     incident_status: IncidentFollow = lambda change: None
+    # A member without a page of its own (`fanout.schedule_member_remediation`): the action that
+    # asks for its remediation's approval under the incident's page and keeps that up to date.
+    member_remediation: str = ""
     # How fast it may be sent to (integrations/pacing.py); None: as fast as the workers go.
     pace: Pace | None = None
     configured: Callable[[], bool] | None = None
@@ -425,6 +428,11 @@ def incident_of(row: OutboundDelivery) -> Incident:
 def incident_delivery_key(incident_id: str, action: str) -> str:
     """The idempotency key of an incident's first delivery of `action` (its issue, message)."""
     return f"incident:{incident_id}:{action}"
+
+
+def member_approval_key(ticket_id: str, action: str, remediation_id: int) -> str:
+    """The key of a member's approval request under its incident's page (`member_remediation`)."""
+    return f"{ticket_id}:{action}:{remediation_id}"
 
 
 def wait_for_incident(incident: Incident, action: str, what: str) -> None:

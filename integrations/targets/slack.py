@@ -56,6 +56,7 @@ from integrations.targets.base import (
     incident_page,
     incident_url,
     last_time,
+    member_approval_key,
     member_links,
     parse_retry_after,
     reconcile_later,
@@ -81,6 +82,7 @@ INCIDENT_POST, INCIDENT_UPDATE, INCIDENT_LINK, INCIDENT_NOTICE, INCIDENT_REPLY =
     "slack_inc_notice",
     "slack_inc_reply",
 )
+INCIDENT_APPROVAL = "slack_inc_approval"
 SLACK_INCIDENT_EVENT_TYPE = "rca_incident_alert"
 # How a failed create call's recorded error starts (the transport's wording).
 CREATE_CALL = "Slack chat.postMessage"
@@ -277,11 +279,19 @@ class SlackTransport:
         )
 
     def reply_in_thread(
-        self, channel: str, thread_ts: str, *, text: str, broadcast: bool = False
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        text: str,
+        broadcast: bool = False,
+        blocks: list[dict] | None = None,
     ) -> str:
         """Reply under a message; `broadcast`: also show the reply in the channel
         (`reply_broadcast`)."""
-        extra = {"reply_broadcast": True} if broadcast else {}
+        extra: dict[str, Any] = {"reply_broadcast": True} if broadcast else {}
+        if blocks:
+            extra["blocks"] = blocks
         response = self._call(
             "chat.postMessage",
             self._client.chat_postMessage,
@@ -518,6 +528,12 @@ def _remediation_blocks(ticket: Ticket) -> list[dict[str, Any]]:
     remediation = Remediation.objects.filter(ticket_id=ticket.pk).first()
     if remediation is None:
         return []
+    return _remediation_state(ticket, remediation, retry=True)
+
+
+def _remediation_state(
+    ticket: Ticket, remediation: Remediation, *, retry: bool
+) -> list[dict[str, Any]]:
     line = (
         f"*Remediation*: {slack_escape(remediation.get_action_display(), 200)} · "
         f"{remediation.get_status_display()}"
@@ -547,7 +563,7 @@ def _remediation_blocks(ticket: Ticket) -> list[dict[str, Any]]:
                 "value": str(remediation.pk),
             },
         ]
-    elif (again := service.retryable(ticket)) is not None:
+    elif retry and (again := service.retryable(ticket)) is not None:
         buttons = [
             {
                 "type": "button",
@@ -1007,6 +1023,58 @@ def _slack_incident_reply(slack: SlackTransport, row: OutboundDelivery) -> None:
     )
 
 
+def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None:
+    """A member without an alert of its own (it joined its incident in its grace delay): its
+    remediation awaiting approval is asked for in the incident's thread, with the alert's
+    Approve / Decline buttons (the same block and values, so a click decides it as one on the
+    alert does); each later change of that remediation updates the request as `_slack_sync`
+    updates an alert, its buttons gone once decided, expired or skipped."""
+    ticket = fresh_ticket(row)
+    remediation = Remediation.objects.filter(
+        pk=row.payload["remediation"], ticket_id=ticket.pk
+    ).first()
+    if remediation is None:
+        return
+    if row.payload.get("ask"):
+        if ticket.slack_ts:
+            return  # it has an alert of its own now (detached): the alert offers the decision
+        if remediation.status != RemediationStatus.AWAITING_APPROVAL:
+            return  # decided before it was asked for: nothing to ask
+        incident = incident_of(row)
+        if not incident.slack_ts:
+            wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
+        text, blocks = _member_approval_message(ticket, remediation)
+        ts = slack.reply_in_thread(
+            incident.slack_channel, incident.slack_ts, text=text, blocks=blocks
+        )
+        asked = {"channel": incident.slack_channel, "ts": ts}
+        OutboundDelivery.objects.filter(pk=row.pk).update(payload={**row.payload, **asked})
+        return
+    ask = OutboundDelivery.objects.filter(
+        key=member_approval_key(ticket.pk, INCIDENT_APPROVAL, remediation.pk)
+    ).first()
+    if ask is None or ask.status in (OutboundStatus.DEAD, OutboundStatus.SKIPPED):
+        return
+    if ask.status == OutboundStatus.PENDING:
+        raise Waiting("waiting for the approval request to be posted")
+    if not ask.payload.get("ts"):
+        return  # it was not asked for (decided first)
+    text, blocks = _member_approval_message(ticket, remediation)
+    slack.update_message(ask.payload["channel"], ask.payload["ts"], text=text, blocks=blocks)
+
+
+def _member_approval_message(
+    ticket: Ticket, remediation: Remediation
+) -> tuple[str, list[dict[str, Any]]]:
+    pipeline = slack_escape(ticket.pipeline, 200)
+    text = f"Remediation of {ticket.pk} ({pipeline}): {remediation.get_status_display()}"
+    heading = f"<{ticket_url(ticket)}|{ticket.pk}> · {pipeline}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": heading}}
+    ]
+    return text, blocks + _remediation_state(ticket, remediation, retry=False)
+
+
 def _incident_status(change: IncidentChange) -> tuple[str, dict[str, Any]] | None:
     """Every status change of an incident is told in its thread, whoever made it."""
     return INCIDENT_REPLY, {**change.as_payload(), "broadcast": change.action == "regressed"}
@@ -1088,6 +1156,11 @@ TARGET = Target(
             "Tell another team's channel about the incident",
             pace=lambda row: NOTICE_POSTS,
         ),
+        INCIDENT_APPROVAL: Action(
+            _slack_member_approval,
+            "Ask for a member's remediation approval in the incident's Slack thread",
+            pace=lambda row: CHANNEL_POSTS if row.payload.get("ask") else EDITS,
+        ),
     },
     initial=(POST,),
     follow=_follow,
@@ -1095,4 +1168,5 @@ TARGET = Target(
     incident_update=INCIDENT_UPDATE,
     incident_link=INCIDENT_LINK,
     incident_status=_incident_status,
+    member_remediation=INCIDENT_APPROVAL,
 )

@@ -34,7 +34,7 @@ from tests.remediation.conftest import (
 )
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, Incident, Ticket, new_incident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -875,3 +875,101 @@ def test_an_approval_just_after_people_resolved_adds_no_second_skip_line(setting
         assert Remediation.objects.get(pk=pending.pk).status == "skipped"
         lines = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)[before:]]
         assert lines == ["daan — resolve (via slack); the pending remediation is skipped"]
+
+
+def _member_without_its_own_alert(slack: FakeSlack) -> tuple[Ticket, Incident]:
+    """A ticket that joined its incident in its grace delay: its own alert skipped it, the
+    incident's Slack message is out."""
+    lead = make_ticket(slack_ts="", slack_channel="")
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="ir:shir-prod", culprit="ir:shir-prod", lead_ticket=lead
+    )
+    member = make_ticket(slack_ts="", slack_channel="", incident=incident)
+    Ticket.objects.filter(pk=lead.pk).update(incident=incident)
+    fanout.schedule_incident_change(incident.pk, "formed")
+    fanout.schedule_initial(member.pk)
+    _deliver_pending_slack()
+    incident.refresh_from_db()
+    assert incident.slack_ts and Ticket.objects.get(pk=member.pk).slack_ts == ""
+    assert len(slack.top_level()) == 1
+    return member, incident
+
+
+def _deliver_pending_slack() -> None:
+    for row in OutboundDelivery.objects.filter(target="slack", status="pending"):
+        fanout.deliver(row.pk)
+
+
+def test_a_member_without_its_own_alert_is_asked_to_approve_in_its_incidents_thread(
+    settings, slack_signed
+):
+    """Its approval is asked for under the incident's message with the alert's buttons (a
+    click decides it as one on the alert does), and the request shows the decision, its
+    buttons gone. Released into awaiting approval, or expiring, it is told there alike."""
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        _responder("daan")
+        make_policy(action="playbook", mode="approval")
+        member, incident = _member_without_its_own_alert(slack)
+
+        pending = proposed(member.pk)
+        _deliver_pending_slack()
+
+        [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
+        assert _remediation_buttons(asked) == [SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION]
+        actions = next(b for b in asked["blocks"] if b["type"] == "actions")
+        assert actions["block_id"] == f"rca-remediation:{member.pk}"
+        assert {e["value"] for e in actions["elements"]} == {str(pending.pk)}
+        assert member.pk in asked["text"]
+
+        result = _slack_click(member.pk, SLACK_APPROVE_ACTION, "daan")
+        _deliver_pending_slack()
+
+        assert result["result"] == [f"remediation {pending.pk} approved by daan"]
+        [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
+        assert _remediation_buttons(asked) == []
+        # Approved, it waits on its incident's culprit, as on an alert (its buttons gone).
+        assert Remediation.objects.get(pk=pending.pk).status == "held"
+        assert "Held behind an incident" in json.dumps(asked["blocks"])
+        assert len(slack.top_level()) == 1
+
+
+def test_a_members_held_remediation_released_into_approval_is_asked_for_in_the_thread(settings):
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        policy = make_policy(action="playbook", mode="auto")
+        member, incident = _member_without_its_own_alert(slack)
+        held = proposed(member.pk)
+        assert held.status == "held"
+        _deliver_pending_slack()
+        assert slack.thread(incident.slack_channel, incident.slack_ts) == []
+        RemediationPolicy.objects.filter(pk=policy.pk).update(mode="approval")
+
+        remediation.release_held([member.pk])
+        _deliver_pending_slack()
+
+        assert Remediation.objects.get(pk=held.pk).status == "awaiting_approval"
+        [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
+        assert _remediation_buttons(asked) == [SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION]
+
+
+def test_a_members_approval_expiring_updates_its_request_in_the_incidents_thread(settings):
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="playbook", mode="approval")
+        member, incident = _member_without_its_own_alert(slack)
+        pending = proposed(member.pk)
+        _deliver_pending_slack()
+        Remediation.objects.filter(pk=pending.pk).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+
+        assert remediation.sweep() == 1
+        _deliver_pending_slack()
+
+        [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
+        assert _remediation_buttons(asked) == []
+        assert "Expired" in json.dumps(asked["blocks"])
