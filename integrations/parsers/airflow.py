@@ -50,7 +50,6 @@ _KEPT_DETAILS = (
     "operator",
     "owner",
     "exception_type",
-    "max_tries",
     "pool",
     "queue",
     "hostname",
@@ -94,6 +93,8 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     for key in _KEPT_DETAILS:
         if body.get(key) not in (None, ""):
             details[key] = text(body, key)
+    if parsed.max_tries is not None:
+        details["max_tries"] = parsed.max_tries
     return FailureEvent(
         source=Source.AIRFLOW,
         processing_mode="airflow",

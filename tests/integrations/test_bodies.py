@@ -668,3 +668,11 @@ def test_a_body_the_server_refuses_is_one_the_published_schema_refuses(component
     with pytest.raises(ParseError, match=re.escape(message)):
         PARSERS[source](body)
     assert not _validator(component).is_valid(body)
+
+
+@pytest.mark.parametrize("max_tries", [3, "3", " 0003 ", 3.0])
+def test_airflow_max_tries_is_kept_as_the_number_it_was_read_as(max_tries):
+    """It was kept as the text received ("0003", or thousands of leading zeros)."""
+    event = PARSERS[Source.AIRFLOW]({**AIRFLOW, "max_tries": max_tries})
+
+    assert event.details["max_tries"] == 3
