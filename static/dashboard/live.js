@@ -96,8 +96,8 @@
    * incident.changed, handlers.folded(msg) (optional) each ticket.folded (msg.ticket_id
    * was folded into msg.into and deleted), handlers.logAnalysis(job) (optional) each
    * log-analysis progress event; handlers.opened() (optional) runs each time the socket opens,
-   * handlers.resync() after a reconnect (events sent while we were away are lost, so the page
-   * refreshes its data). */
+   * handlers.resync() after a reconnect, and after a first open that earlier attempts failed
+   * to make (events sent while no socket was open are lost, so the page refreshes its data). */
   function connect(handlers) {
     let attempt = 0;
     let opened = false;
@@ -148,13 +148,13 @@
       let thisOpened = false;
       indicator("connecting", attempt ? "Reconnecting…" : "Connecting…");
       socket.addEventListener("open", () => {
-        const reconnected = opened;
+        const missedEvents = opened || attempt > 0;
         opened = true;
         thisOpened = true;
         attempt = 0;
         indicator("live", "Live");
         if (handlers.opened) handlers.opened();
-        if (reconnected && handlers.resync) handlers.resync();
+        if (missedEvents && handlers.resync) handlers.resync();
       });
       socket.addEventListener("message", (event) => {
         let msg;

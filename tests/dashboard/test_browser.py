@@ -1977,3 +1977,50 @@ def test_a_ticket_folded_into_another_leaves_the_board_and_its_page_says_where_i
     wait(browser, lambda d: card_text(d, first, "occurrence_count") == "2")
     assert counts(browser)["open"] == "1"
     assert not_reloaded(browser)
+
+
+def _forward(listener: socket.socket, upstream_port: int) -> None:
+    """Accept on `listener` and pipe each connection to the test server, both ways."""
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with source, sink:
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:  # closed: the test is over
+            return
+        upstream = socket.create_connection(("127.0.0.1", upstream_port))
+        for ends in ((client, upstream), (upstream, client)):
+            threading.Thread(target=pipe, args=ends, daemon=True).start()
+
+
+def test_a_board_whose_socket_first_opens_after_failed_attempts_catches_up(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """A board loaded while the websocket server was down (`make run` restarting: gunicorn
+    answers before daphne does) missed what changed until its socket opened, and only a
+    reconnect caught up: a failure posted meanwhile never showed."""
+    base = asgi_server
+    make_user("ola", "viewer")
+    sign_in(browser, base, "ola")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        ws_port = probe.getsockname()[1]
+    settings.WEBSOCKET_URL = f"ws://127.0.0.1:{ws_port}/ws/tickets/"
+
+    browser.get(f"{base}/")
+    wait(browser, lambda d: live_state(d)[0] == "offline")
+    missed = make_ticket(pipeline="pl_failed_while_offline")
+    listener = socket.create_server(("127.0.0.1", ws_port))
+    threading.Thread(
+        target=_forward, args=(listener, int(base.rsplit(":", 1)[1])), daemon=True
+    ).start()
+    try:
+        browser.execute_script("window.RcaLive.connection.reconnectNow();")
+        wait(browser, lambda d: live_state(d)[0] == "live")
+        wait(browser, lambda d: column_of(d, missed.pk) == "open", timeout=10)
+    finally:
+        listener.close()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.http import HttpResponseBase
 from django.test import Client
 from django.utils import timezone
@@ -918,3 +919,47 @@ def test_a_fix_typed_with_another_action_than_resolve_is_not_dropped_in_silence(
     assert 'value="restarted' not in client.get(f"/tickets/{ticket.pk}/").content.decode()
     client.post(url, {"action": action, "fix": "  "})
     assert Ticket.objects.get(pk=ticket.pk).status != "open"
+
+
+def test_a_note_and_fix_typed_with_an_action_another_responder_beat_are_shown_again():
+    """A page whose live update had not arrived yet still offered the action: "Not done" was
+    right, but the note and what fixed it that were typed with it were gone."""
+    ticket = make_ticket(status="open")
+    client = client_for("responder")
+    url = f"/tickets/{ticket.pk}/action/"
+    client_for("responder", username="first").post(url, {"action": "resolve"})
+
+    answer = client.post(
+        url,
+        {"action": "resolve", "note": "paged the <dba>", "fix": "failed over sql-01"},
+        follow=True,
+    )
+
+    html = answer.content.decode()
+    assert "Not done:" in html
+    assert 'value="paged the &lt;dba&gt;"' in html
+    assert 'value="failed over sql-01"' in html
+    client.post(url, {"action": "reopen"})
+    client.post(url, {"action": "start_progress"})
+    answer = client.post(url, {"action": "start_progress", "note": "on it"}, follow=True)
+    assert "Not done:" in answer.content.decode()
+    assert 'value="on it"' in answer.content.decode()
+    assert 'value="on it"' not in client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+
+def test_a_note_kept_from_an_action_not_done_is_kept_redacted():
+    """A done action stores its note redacted; the session kept the typed one whole."""
+    ticket = make_ticket(status="resolved")
+    client = client_for("responder")
+
+    answer = client.post(
+        f"/tickets/{ticket.pk}/action/",
+        {"action": "resolve", "note": "rotated password=hunter2 on sql-01"},
+        follow=True,
+    )
+
+    html = answer.content.decode()
+    assert "Not done:" in html
+    assert 'value="rotated password=[REDACTED] on sql-01"' in html
+    assert "hunter2" not in html
+    assert not any("hunter2" in str(s.get_decoded()) for s in Session.objects.all())

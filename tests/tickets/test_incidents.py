@@ -1827,3 +1827,23 @@ def test_a_ticket_over_while_an_incident_forms_with_it_is_left_out(over, setting
     assert Ticket.objects.get(pk=earlier).incident_id is None
     assert Ticket.objects.get(pk=answer["ticket_id"]).incident_id is None
     assert not Incident.objects.exists()
+
+
+def test_a_note_typed_with_an_incident_action_that_was_not_done_is_shown_again():
+    """Another responder acknowledged the incident first: "Not done", and the note typed
+    with the action was gone."""
+    from tests.api import make_user
+
+    incident = _incident_of_two_pipelines()
+    first, responder = Client(), Client()
+    first.force_login(make_user("responder", "first-responder"))
+    responder.force_login(make_user("responder"))
+    url = f"/incidents/{incident.pk}/action/"
+    first.post(url, {"action": "resolve"})
+
+    answer = responder.post(url, {"action": "resolve", "note": "sql-01 <down>"}, follow=True)
+
+    html = answer.content.decode()
+    assert "Not done:" in html
+    assert 'value="sql-01 &lt;down&gt;"' in html
+    assert 'value="sql-01' not in responder.get(f"/incidents/{incident.pk}/").content.decode()

@@ -34,6 +34,7 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from kombu.exceptions import KombuError
 
+from analysis.redaction import redact
 from analysis.services import rca_request_under_way
 from analysis.similar import similar_tickets
 from analysis.tasks import request_fresh_rca
@@ -170,30 +171,50 @@ def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 FIX_ONLY_WITH_RESOLVE = (
     'Not done: "What fixed it" is kept only when resolving. Resolve, or clear it and try again.'
 )
+DRAFT_FIELDS = ("note", "fix")
 
 
-def _fix_draft_key(kind: str, pk: str) -> str:
-    return f"dashboard-fix-draft:{kind}:{pk}"
+def _draft_key(kind: str, pk: str) -> str:
+    return f"dashboard-action-draft:{kind}:{pk}"
 
 
-def _refuse_fix_without_resolve(request: HttpRequest, kind: str, pk: str, fix: str) -> None:
+def _keep_draft(request: HttpRequest, kind: str, pk: str, form: TransitionForm) -> None:
+    """The note and fix typed with an action that was not done are shown again (not lost);
+    a field that was itself refused is not. Kept redacted, as a done action stores them."""
+    draft = {
+        field: redact(form.cleaned_data[field])
+        for field in DRAFT_FIELDS
+        if field not in form.errors and str(form.cleaned_data.get(field, "")).strip()
+    }
+    if draft:
+        request.session[_draft_key(kind, pk)] = draft
+
+
+def _refuse_fix_without_resolve(
+    request: HttpRequest, kind: str, pk: str, form: TransitionForm
+) -> None:
     messages.error(request, FIX_ONLY_WITH_RESOLVE)
-    request.session[_fix_draft_key(kind, pk)] = fix
+    _keep_draft(request, kind, pk, form)
 
 
 def _refuse_invalid(
     request: HttpRequest, kind: str, pk: str, form: TransitionForm, problems: str
 ) -> None:
-    """Name what is wrong; a valid fix typed with it is shown again (it is not lost)."""
     messages.error(request, f"Not done: {problems}.")
-    fix = form.cleaned_data.get("fix", "") if "fix" not in form.errors else ""
-    if fix.strip():
-        request.session[_fix_draft_key(kind, pk)] = fix
+    _keep_draft(request, kind, pk, form)
 
 
-def _fix_draft(request: HttpRequest, kind: str, pk: str) -> str:
-    """The fix typed with an action that was not Resolve, once (the page shows it again)."""
-    return str(request.session.pop(_fix_draft_key(kind, pk), ""))
+def _refuse_transition(
+    request: HttpRequest, kind: str, pk: str, form: TransitionForm, error: TransitionError
+) -> None:
+    messages.error(request, f"Not done: {error}.")
+    _keep_draft(request, kind, pk, form)
+
+
+def _draft(request: HttpRequest, kind: str, pk: str) -> dict[str, str]:
+    """What was typed with an action that was not done, once (the page shows it again)."""
+    kept = request.session.pop(_draft_key(kind, pk), {})
+    return {field: str(kept.get(field, "")) for field in DRAFT_FIELDS}
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -573,7 +594,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
         _page_context(
             request,
             ticket=ticket,
-            fix_draft=_fix_draft(request, "ticket", ticket.pk),
+            draft=_draft(request, "ticket", ticket.pk),
             card=card,
             audit=audit,
             audit_total=audit_total,
@@ -649,7 +670,7 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
         return redirect("dashboard-ticket", ticket_id=ticket_id)
     action = form.cleaned_data["action"]
     if action != "resolve" and form.cleaned_data["fix"].strip():
-        _refuse_fix_without_resolve(request, "ticket", ticket_id, form.cleaned_data["fix"])
+        _refuse_fix_without_resolve(request, "ticket", ticket_id, form)
         return redirect("dashboard-ticket", ticket_id=ticket_id)
     try:
         if action == "resolve":
@@ -667,7 +688,7 @@ def ticket_action(request: AuthenticatedHttpRequest, ticket_id: str) -> HttpResp
                 note=form.cleaned_data["note"],
             )
     except TransitionError as exc:
-        messages.error(request, f"Not done: {exc}.")
+        _refuse_transition(request, "ticket", ticket_id, form, exc)
     else:
         messages.success(request, f"{ACTION_LABELS[action]}: done.")
     return redirect("dashboard-ticket", ticket_id=ticket_id)
@@ -786,7 +807,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         _page_context(
             request,
             **parts,
-            fix_draft=_fix_draft(request, "incident", incident.pk),
+            draft=_draft(request, "incident", incident.pk),
             live_config=_live_config(
                 request,
                 page="incident",
@@ -824,7 +845,7 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
     action = form.cleaned_data["action"]
     note, fix = form.cleaned_data["note"], form.cleaned_data["fix"]
     if action != "resolve" and fix.strip():
-        _refuse_fix_without_resolve(request, "incident", incident_id, fix)
+        _refuse_fix_without_resolve(request, "incident", incident_id, form)
         return redirect("dashboard-incident", incident_id=incident_id)
     try:
         incidents.act(
@@ -838,7 +859,7 @@ def incident_action(request: AuthenticatedHttpRequest, incident_id: str) -> Http
     except Incident.DoesNotExist as exc:
         raise Http404("No such incident.") from exc
     except TransitionError as exc:
-        messages.error(request, f"Not done: {exc}.")
+        _refuse_transition(request, "incident", incident_id, form, exc)
     else:
         messages.success(request, f"{dict(INCIDENT_ACTIONS)[action]}: done.")
     return redirect("dashboard-incident", incident_id=incident_id)
