@@ -291,6 +291,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
     ],
     "DatabaseError": [
+        (
+            # Airflow's own metadata database not migrated (signals.py): above a missing
+            # column's data weight, which speaks of a pipeline's own tables.
+            "airflow_metadata_schema",
+            4.5,
+            any_of(*signals.AIRFLOW_METADATA_SCHEMA),
+            _I,
+        ),
         ("replica_conflict", 5.0, any_of(*signals.REPLICA_CONFLICT), _I),
         ("replication_log_purged", 4.5, any_of(*signals.REPLICATION_LOG_PURGED), _I),
         (
@@ -432,6 +440,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ResourceExhaustion": [
+        ("grpc_resource_exhausted", 4.0, any_of(*signals.GRPC_RESOURCE_EXHAUSTED), _I),
         (
             "out_of_memory",
             5.0,
@@ -795,6 +804,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        ("generated_column_write", 4.0, any_of(*signals.GENERATED_COLUMN_WRITE), _I),
+        ("value_parse_failed", 3.5, any_of(*signals.VALUE_PARSE_FAILED), _I),
         (
             # A Delta log cut before the version the reader needs (signals.py).
             "delta_log_truncated",
@@ -1187,6 +1198,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ExternalServiceError": [
+        ("spark_connect_session_gone", 4.0, any_of(*signals.SPARK_CONNECT_SESSION_GONE), _I),
+        (
+            # A driver's "Hive driver: 503 when connecting to resource" (Databricks SQL's Thrift
+            # client): the endpoint answered with a server error.
+            "server_error_connecting",
+            3.5,
+            r"\b5\d\d when connecting to resource\b",
+            _I,
+        ),
         ("no_storage_nodes", 4.0, any_of(*signals.NO_STORAGE_NODES), _I),
         ("lambda_invoke_failed", 3.5, any_of(*signals.LAMBDA_INVOKE_FAILED), _I),
         (
@@ -1425,6 +1445,25 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # Oracle native encryption or checksumming the two sides cannot agree on
+            # (signals.py): above the ORA code's database weight.
+            "oracle_encryption_mismatch",
+            5.0,
+            any_of(*signals.ORACLE_ENCRYPTION_MISMATCH),
+            _I,
+        ),
+        ("dataverse_feature_disabled", 4.0, any_of(*signals.DATAVERSE_FEATURE_DISABLED), _I),
+        ("uc_location_invalid", 4.0, any_of(*signals.UC_LOCATION_INVALID), _I),
+        ("spark_connect_config", 4.0, any_of(*signals.SPARK_CONNECT_CONFIG), _I),
+        (
+            # Spark memory settings below its minimum (signals.py): above the JVM exception.
+            "spark_memory_setting",
+            4.0,
+            any_of(*signals.SPARK_MEMORY_SETTING),
+            _I,
+        ),
+        ("connection_not_loaded", 4.0, any_of(*signals.CONNECTION_NOT_LOADED), _I),
         (
             # A job whose command or entry point cannot be resolved (AWS Glue "Could not find
             # command for the given criteria": a job type or version that has no such command).
@@ -2141,6 +2180,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        ("unsupported_subquery", 4.0, any_of(*signals.UNSUPPORTED_SUBQUERY), _I),
         (
             # Salesforce refusing a SOQL query as written (MALFORMED_QUERY, a filter operator
             # the field type does not take, a query on another object than the Bulk API job's).
@@ -2290,7 +2330,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|sparkcontext can only be used on the driver|spark-5063"
             # TypeError texts, for logs that print the message without the class name.
             r"|unsupported operand type|can only concatenate|must be (?:str|int|real number)"
-            r", not|not supported between instances of|object of type .{0,40} has no len",
+            r", not|not supported between instances of|object of type .{0,40} has no len"
+            r"|expected string or bytes-like object|argument of type '\w{1,40}' is not iterable",
             _I,
         ),
         (

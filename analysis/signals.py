@@ -698,3 +698,112 @@ DELTA_LOG_TRUNCATED: tuple[str, ...] = (
     r"\bdelta_truncated_transaction_log\b",
     r"transaction log has been truncated due to",
 )
+
+# Oracle's native network encryption or checksumming that client and server could not agree on
+# (ORA-12650 "No common encryption or data integrity algorithm", ORA-12660 "Encryption or
+# crypto-checksumming parameters incompatible", ORA-12599 "TNS:cryptographic checksum
+# mismatch"): the SQLNET.ENCRYPTION_* and CRYPTO_CHECKSUM_* settings of the two sides, not the
+# credentials or the network.
+ORACLE_ENCRYPTION_MISMATCH: tuple[str, ...] = (
+    r"\bora-(12650|12660|12599)\b",
+    r"no common encryption or data integrity algorithm",
+    r"encryption or crypto-checksumming parameters incompatible",
+)
+
+# A Dynamics 365 / Dataverse feature control bit (FCB) switched off for what the connector asks
+# ("FCB 'EnableRegionalDisco' is disabled": the regional discovery service an Office 365 login
+# goes through is retired): the linked service's authentication or endpoint, not the data.
+DATAVERSE_FEATURE_DISABLED: tuple[str, ...] = (
+    r"\bfcb '(\w{2,80})' is disabled",
+    r"regional discovery (?:service )?(?:is )?(?:deprecated|disabled|retired)",
+)
+
+# SQL Server refusing a value for a column it fills itself: a rowversion/timestamp column (273
+# "Cannot insert an explicit value into a timestamp column"), an identity column while
+# IDENTITY_INSERT is off (544), a computed column (271 "The column "x" cannot be modified
+# because it is either a computed column or is the result of a UNION operator").
+GENERATED_COLUMN_WRITE: tuple[str, ...] = (
+    r"cannot insert an explicit value into a (?:timestamp|rowversion) column",
+    r"cannot insert explicit value for identity column in table '[^'\n]{1,128}'",
+    r"cannot be modified because it is either a computed column",
+)
+
+# Unity Catalog refusing a storage location for a catalog, schema or table it is asked to
+# create ("NotFound: Failed to validate location for workspace_1961 catalog", "Input path url
+# 'abfss://...' overlaps with managed storage within 'CreateTable' call"): no external location
+# (or storage credential) covers the path, or the path is storage Unity Catalog manages.
+UC_LOCATION_INVALID: tuple[str, ...] = (
+    r"failed to validate (?:the )?(?:storage )?location for ([\w.-]{1,120}) (catalog|schema|table)",
+    r"\boverlaps with managed storage\b",
+)
+
+# A Databricks Connect / Spark Connect client started without the workspace, cluster or
+# serverless setting it needs ("Only remote Spark sessions using Databricks Connect are
+# supported. Could not find connection parameters to start a Spark remote session", "Cluster id
+# or serverless are required but were not specified").
+SPARK_CONNECT_CONFIG: tuple[str, ...] = (
+    r"could not find connection parameters to start a spark remote session",
+    r"only remote spark sessions using databricks connect are supported",
+    r"cluster id or serverless (?:are|is) required but (?:were|was) not specified",
+    r"cannot start a remote spark session because there is a regular spark session",
+)
+
+# A Spark Connect session or operation the server no longer knows ("[INVALID_HANDLE.
+# SESSION_CLOSED] The handle ... is invalid. Session was closed.", SESSION_NOT_FOUND,
+# OPERATION_ABANDONED): the cluster restarted or the session idled out while the client held it.
+SPARK_CONNECT_SESSION_GONE: tuple[str, ...] = (
+    r"\binvalid_handle\.(session_closed|session_not_found|session_changed|operation_abandoned"
+    r"|operation_not_found)\b",
+)
+
+# Spark's analyser refusing a correlated subquery where it cannot plan one
+# ("[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_CORRELATED_SCALAR_SUBQUERY]
+# Correlated scalar subqueries can only be used in filters, aggregations, projections, and
+# UPDATE/MERGE/DELETE commands", "Correlated scalar subqueries must be aggregated",
+# "Correlated column is not allowed in predicate"): the query's shape, to be rewritten as a join.
+UNSUPPORTED_SUBQUERY: tuple[str, ...] = (
+    r"\bunsupported_subquery_expression_category\b",
+    r"correlated scalar subquer(?:y|ies) (?:can only be used|must be aggregated)",
+    r"correlated column is not allowed in (?:a )?(?:non-equality )?predicate",
+)
+
+# A gRPC service's RESOURCE_EXHAUSTED status with its reason ("StatusRuntimeException:
+# RESOURCE_EXHAUSTED: ... Concurrent stream usage exceeded." from the BigQuery Storage API): a
+# quota or concurrency limit of the service, not a failed request.
+GRPC_RESOURCE_EXHAUSTED: tuple[str, ...] = (
+    r"\bstatusruntimeexception: resource_exhausted\b",
+    r"\bconcurrent stream usage exceeded\b",
+)
+
+# Spark's memory settings below what it needs to start ("[INVALID_DRIVER_MEMORY] System memory
+# 202768384 must be at least 471859200. Please increase heap size using the --driver-memory
+# option or "spark.driver.memory"", INVALID_EXECUTOR_MEMORY "Executor memory 1 must be at
+# least 471859200"): the job's configuration, raised before any data is read.
+SPARK_MEMORY_SETTING: tuple[str, ...] = (
+    r"\binvalid_(driver|executor)_memory\b",
+    r"\b(system|executor) memory \d{1,20} must be at least \d{1,20}",
+)
+
+# Airflow's own metadata database behind the installed Airflow: a table or column the code
+# reads is not there ("no such column: task_instance.pool_slots", "relation "dag" does not
+# exist", "column base.dag_id does not exist" on task_reschedule): the schema was not migrated
+# (`airflow db migrate`) after an upgrade, or the database was never initialised.
+AIRFLOW_METADATA_SCHEMA: tuple[str, ...] = (
+    r"(?:no such column|unknown column|column)[: ]+['\"`]?((?:task_instance|dag_run"
+    r"|serialized_dag|rendered_task_instance_fields|task_reschedule|dag_code|slot_pool"
+    r"|dag_tag|sla_miss|task_fail|import_error|dag_warning|dataset_event|xcom)\.\w{1,64})",
+    r"(?:relation|table) ['\"`]?(?:\w{1,64}\.)?(dag|dag_run|task_instance|serialized_dag"
+    r"|slot_pool|ab_user|dag_code|xcom|task_reschedule)['\"`]? does(?:n't| not) exist",
+    r"no such table: (dag|dag_run|task_instance|serialized_dag|slot_pool|ab_user|xcom)\b",
+)
+
+# A value a loader could not read as the column's type ("Error parsing Numeric:
+# '15600249032015053115'", "error parsing date: '31/02/2020'").
+VALUE_PARSE_FAILED: tuple[str, ...] = (
+    r"\berror parsing (?:numeric|integer|int|bigint|float|double|decimal|number|date|timestamp"
+    r"|time|boolean|bool)\b[: ]{1,3}['\"]",
+)
+
+# A hook or client used before its connection was set up (Airflow's SmtpHook "The smtp
+# connection should be loaded before!"): the connection id is missing or was never loaded.
+CONNECTION_NOT_LOADED: tuple[str, ...] = (r"\bthe (\w{2,40}) connection should be loaded before\b",)

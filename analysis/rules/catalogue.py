@@ -40,6 +40,8 @@ RULES: tuple[Rule, ...] = (
     network.dns_failure,
     network.tls_failure,
     network.ftp_data_connection,
+    # native encryption the Oracle client and server share none of, before the ORA code
+    configuration.oracle_encryption_mismatch,
     network.connection_refused,
     network.firewall_blocked,
     network.proxy_refused,
@@ -51,6 +53,8 @@ RULES: tuple[Rule, ...] = (
     network.request_send_failed,
     # database
     database.replica_conflict,
+    # Airflow's metadata database behind its code, before a missing relation or column
+    database.airflow_metadata_schema,
     database.deadlock,
     # two runs of one streaming query, before a database's own concurrent commits
     configuration.stream_query_concurrent,
@@ -107,6 +111,7 @@ RULES: tuple[Rule, ...] = (
     data_errors.malformed_file,
     # external_service
     external_service.snowflake_incident,
+    external_service.spark_connect_session_gone,
     external_service.throttled,
     external_service.no_storage_nodes,
     external_service.lambda_invoke_failed,
@@ -167,6 +172,8 @@ RULES: tuple[Rule, ...] = (
     configuration.key_setting_missing,
     configuration.purged_resource,
     configuration.qualified_name_invalid,
+    configuration.dataverse_feature_disabled,
+    configuration.spark_memory_setting,
     # code_errors
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,

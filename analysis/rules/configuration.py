@@ -1599,3 +1599,98 @@ def stream_query_concurrent(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "oracle_encryption_mismatch",
+    "ConfigurationError NetworkError DatabaseError",
+    any_of(*signals.ORACLE_ENCRYPTION_MISMATCH),
+    example=(
+        "ERROR [HY000] [Microsoft][ODBC Oracle Wire Protocol driver][Oracle]ORA-12650: No "
+        "common encryption or data integrity algorithm"
+    ),
+)
+def oracle_encryption_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    code = grab(ctx.text, r"\b(ora-(?:12650|12660|12599))\b").upper()
+    which = f" ({code})" if code else ""
+    return Finding(
+        f"the Oracle client and server could not agree on native network encryption or "
+        f"integrity checking{which}: one side requires an algorithm the other does not offer "
+        "(SQLNET.ENCRYPTION_* / CRYPTO_CHECKSUM_* settings), not a wrong password or an "
+        "unreachable host",
+        (
+            "Compare the server's sqlnet.ora (SQLNET.ENCRYPTION_SERVER, "
+            "SQLNET.ENCRYPTION_TYPES_SERVER, SQLNET.CRYPTO_CHECKSUM_TYPES_SERVER) with what "
+            "the client or driver offers.",
+            "Set the client's encryption and checksum types (ODBC/JDBC driver properties, the "
+            "ADF Oracle linked service's encryption settings) to ones the server accepts, or "
+            "upgrade a driver too old for the server's algorithms.",
+            "Rerun once both sides share an algorithm; retries fail the same way.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "dataverse_feature_disabled",
+    "ConfigurationError AuthenticationError",
+    any_of(*signals.DATAVERSE_FEATURE_DISABLED),
+    example="FCB 'EnableRegionalDisco' is disabled",
+)
+def dataverse_feature_disabled(m: re.Match[str], ctx: Context) -> Finding:
+    feature = grab(ctx.text, r"\bfcb '(\w{2,80})' is disabled")
+    regional = "regionaldisco" in feature.lower() or "regional discovery" in ctx.text.lower()
+    named = f"the feature {quoted(feature)}" if feature else "a feature"
+    detail = (
+        ": the regional discovery service that an Office 365 (user name and password) "
+        "login goes through is retired for the organisation"
+        if regional
+        else ""
+    )
+    return Finding(
+        f"Dynamics 365 / Dataverse refused the connector's call because {named} is switched "
+        f"off for the organisation{detail}; the linked service's authentication or endpoint "
+        "needs changing, not the data",
+        (
+            "Switch the Dynamics/Dataverse linked service to service principal (or managed "
+            "identity) authentication with the organisation's own URL.",
+            "If Office 365 authentication must stay, ask Microsoft support about the feature "
+            "and its retirement date for the tenant.",
+            "Test the linked service, then rerun the failed run.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "spark_memory_setting",
+    "ConfigurationError ResourceExhaustion CodeError",
+    any_of(*signals.SPARK_MEMORY_SETTING),
+    example=(
+        "org.apache.spark.SparkIllegalArgumentException: [INVALID_DRIVER_MEMORY] System memory "
+        "202768384 must be at least 471859200. Please increase heap size using the "
+        '--driver-memory option or "spark.driver.memory" in Spark configuration.'
+    ),
+)
+def spark_memory_setting(m: re.Match[str], ctx: Context) -> Finding:
+    executor = "executor" in m.group(0).lower() or "invalid_executor_memory" in ctx.text.lower()
+    setting = "spark.executor.memory" if executor else "spark.driver.memory"
+    side = "executor" if executor else "driver"
+    found = re.search(r"memory (\d{1,20}) must be at least (\d{1,20})", ctx.text, re.I)
+    amounts = f" ({found.group(1)} bytes, at least {found.group(2)} needed)" if found else ""
+    return Finding(
+        f"Spark would not start the {side}: the memory it was given{amounts} is below the "
+        f"minimum Spark needs to run, so {setting} (or the container's memory) is set too low; "
+        "a configuration value, raised before any data was read",
+        (
+            f"Raise {setting} (--{side}-memory) to at least the minimum the error names, and "
+            "the container or node memory with it.",
+            "Check where the value comes from (job options, cluster policy, spark-defaults, a "
+            "template with a unit missing such as 480 instead of 480m).",
+            "Rerun after the setting is fixed; retries with the same setting fail the same way.",
+        ),
+        0.75,
+        transient=False,
+    )

@@ -434,3 +434,33 @@ def oracle_error(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.6,
     )
+
+
+@rule(
+    "airflow_metadata_schema",
+    "DatabaseError ConfigurationError DataError",
+    any_of(*signals.AIRFLOW_METADATA_SCHEMA),
+    example=(
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such column: "
+        "task_instance.pool_slots"
+    ),
+)
+def airflow_metadata_schema(m: re.Match[str], ctx: Context) -> Finding:
+    missing = clean_value(next((g for g in m.groups() if g), ""))
+    kind = "column" if "." in missing else "table"
+    what = f"has no {kind} {quoted(missing)}" if missing else "lacks a table or column it reads"
+    return Finding(
+        f"Airflow's own metadata database {what}: its schema is behind the installed Airflow "
+        "(not migrated after an upgrade, or never initialised), not a fault in the pipeline's "
+        "data or SQL",
+        (
+            "Run `airflow db migrate` (`airflow db upgrade` before 2.7) against the metadata "
+            "database with the installed Airflow version, after a backup.",
+            "Make sure the scheduler, webserver and workers all run the same Airflow version "
+            "and point at the same sql_alchemy_conn.",
+            "For a new deployment, check that the database init/migration job ran and "
+            "succeeded before the components started.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -267,3 +267,31 @@ def snowflake_incident(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=True,
     )
+
+
+@rule(
+    "spark_connect_session_gone",
+    "ExternalServiceError TimeoutError DatabaseError",
+    any_of(*signals.SPARK_CONNECT_SESSION_GONE),
+    example=(
+        "pyspark.errors.exceptions.connect.SparkConnectGrpcException: (org.apache.spark."
+        "SparkSQLException) [INVALID_HANDLE.SESSION_CLOSED] The handle 8936cdaa is invalid. "
+        "Session was closed. SQLSTATE: HY000"
+    ),
+)
+def spark_connect_session_gone(m: re.Match[str], ctx: Context) -> Finding:
+    state = clean_value(m.group(1)).upper()
+    return Finding(
+        f"the Spark Connect server no longer knows the client's session or operation "
+        f"(INVALID_HANDLE.{state}): the cluster restarted or terminated, or the session was "
+        "closed after being idle, while the client still held it",
+        (
+            "Create a new session (DatabricksSession.builder...getOrCreate() again, or "
+            "reconnect the notebook/IDE) and rerun.",
+            "Check the cluster's event log for a restart or auto-termination at that time, and "
+            "raise the auto-termination period if long idle gaps are expected.",
+            "For jobs, let each run open its own session instead of reusing one across runs.",
+        ),
+        0.65,
+        transient=True,
+    )

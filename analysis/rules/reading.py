@@ -106,6 +106,8 @@ _MESSAGE_KEYS = (
     "error_message",
     "errormessage",
     "message",
+    # OAuth 2.0 token endpoints: "error" is a code ("access_denied"), this says what happened.
+    "error_description",
     "error",  # Databricks run output: "error" beside "error_trace"
 )
 # A run of escaping backslashes is read from its first one (`(?<!\\)`), not retried from each
@@ -233,6 +235,10 @@ def _from_json(text: str) -> str:
             return next((m for m in _json_messages(parsed) if _meaningful(m)), "")
     # Truncated or escaped JSON: read the field with a regex and undo one level of escaping.
     for match in _JSON_FIELD.finditer(text):
+        if match.group(2) is not None and match.group(2).rstrip().endswith(","):
+            # A single-quoted value cut at a quote inside it ('message': 'ErrorCode=X,'Type=...):
+            # what it wraps is read by the next layer.
+            continue
         value = match.group(1) or _ADJACENT_LITERALS.sub("", match.group(2))
         for escaped, plain in (('\\"', '"'), ("\\r", " "), ("\\n", "\n"), ("\\t", " ")):
             value = value.replace(escaped, plain)

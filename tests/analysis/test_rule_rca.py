@@ -1466,3 +1466,60 @@ def test_round_twenty_four_families_name_what_their_message_states() -> None:
         plain_notebook,
     ):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_five_families_name_what_their_message_states() -> None:
+    """Oracle's encryption mismatch names its code and the sqlnet settings, a Dataverse feature
+    switched off its name, Airflow's unmigrated metadata database the table or column and the
+    migration, a closed Spark Connect session its handle state, a Spark memory setting the
+    amounts and the setting; an OAuth error is quoted by its description, and an ADF chain under
+    a single-quoted 'message' by its innermost Message."""
+    oracle = _rca(
+        "ERROR [HY000] [Microsoft][ODBC Oracle Wire Protocol driver][Oracle]ORA-12650: No "
+        "common encryption or data integrity algorithm"
+    )
+    dataverse = _rca("Failed to connect to Dynamics: FCB 'EnableRegionalDisco' is disabled.")
+    column = _rca(
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such column: "
+        "task_instance.pool_slots"
+    )
+    table = _rca('psycopg2.errors.UndefinedTable: relation "serialized_dag" does not exist')
+    session = _rca(
+        "SparkConnectGrpcException: (org.apache.spark.SparkSQLException) "
+        "[INVALID_HANDLE.SESSION_CLOSED] The handle 8936cdaa is invalid. Session was closed."
+    )
+    executor = _rca(
+        "[INVALID_EXECUTOR_MEMORY] Executor memory 1048576 must be at least 471859200. Please "
+        'increase executor memory using the --executor-memory option or "spark.executor.memory"'
+    )
+    oauth = _rca(
+        "Failed to get access token from your token endpoint. Error returned from your "
+        'authorization server: {"error":"access_denied","error_description":"No audience '
+        'parameter was provided"}. Processed HTTP request failed.',
+        "AuthenticationError",
+    )
+    chain = _rca(
+        "{'errorCode': '2200', 'message': 'ErrorCode=DataTypeNotSupported,'Type=Microsoft."
+        "DataTransfer.Common.Shared.HybridDeliveryException,Message=The data type UTF8 is not "
+        "supported.,Source=Microsoft.DataTransfer.Common,'', 'failureType': 'UserError'}",
+        "DataError",
+    )
+
+    assert oracle.rule == "oracle_encryption_mismatch" and "ORA-12650" in oracle.root_cause
+    assert "SQLNET.ENCRYPTION" in oracle.root_cause
+    assert dataverse.rule == "dataverse_feature_disabled"
+    assert "'EnableRegionalDisco'" in dataverse.root_cause
+    assert "regional discovery" in dataverse.root_cause
+    assert column.rule == "airflow_metadata_schema"
+    assert "column 'task_instance.pool_slots'" in column.root_cause
+    assert any("airflow db migrate" in step for step in column.recommendations)
+    assert table.rule == "airflow_metadata_schema" and "table 'serialized_dag'" in table.root_cause
+    assert session.rule == "spark_connect_session_gone"
+    assert "INVALID_HANDLE.SESSION_CLOSED" in session.root_cause
+    assert executor.rule == "spark_memory_setting"
+    assert "spark.executor.memory" in executor.root_cause
+    assert "1048576 bytes, at least 471859200 needed" in executor.root_cause
+    assert "No audience parameter was provided" in oauth.root_cause
+    assert "The data type UTF8 is not supported" in chain.root_cause
+    for rca in (oracle, dataverse, column, table, session, executor, oauth, chain):
+        _assert_well_formed(rca)
