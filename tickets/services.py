@@ -26,6 +26,7 @@ from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
 from integrations.events import EventKind, FailureEvent
 from integrations.parsers.airflow import retried_by_airflow
+from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import (
     insert_params,
     insert_sql,
@@ -295,6 +296,31 @@ def folded_into(ticket_id: str) -> str | None:
     )
 
 
+def _keyed_as_stored_before_run_pages(event: FailureEvent) -> FailureEvent:
+    """A Databricks notification without `workspace_id` is keyed by the workspace its run page
+    names; the release before this one keyed it by workspace "unknown" whatever its page named.
+    A run it recorded so keeps its keys: its redelivery after an upgrade is a duplicate (not a
+    regression of its resolved ticket, not one more occurrence of its open one), and its tasks'
+    failures are counted on it."""
+    workspace = event.resource.get("workspace_id", UNKNOWN_WORKSPACE)
+    if event.source != Source.DATABRICKS or event.deployment or workspace == UNKNOWN_WORKSPACE:
+        return event
+    named, unnamed = f"databricks:{workspace}:", f"databricks:{UNKNOWN_WORKSPACE}:"
+
+    def stored_as(key: str) -> str:
+        return unnamed + key.removeprefix(named) if key.startswith(named) else key
+
+    keys = {stored_as(key) for key in (event.occurrence_key, event.part_of) if key}
+    if not Occurrence.objects.filter(key__in=keys).exists():
+        return event
+    return dataclasses.replace(
+        event,
+        run_key=stored_as(event.run_key),
+        occurrence_key=stored_as(event.occurrence_key),
+        part_of=stored_as(event.part_of),
+    )
+
+
 def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     """Decide what one event does to the tickets. Call inside a transaction.
 
@@ -302,9 +328,11 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     culprit (in that order) in the same statement, and a duplicate's ticket comes back with it:
     one round trip for the dedup, one for what the failure belongs to (`candidates_for`), and
     for a new ticket one more for the ticket, its audit entry, its occurrence's assignment and
-    what its incident placement decides on."""
+    what its incident placement decides on (a Databricks notification whose workspace only its
+    run page names takes one more first: `_keyed_as_stored_before_run_pages`)."""
     if event.kind == EventKind.IGNORED:
         return EventOutcome(Outcome.IGNORED)
+    event = _keyed_as_stored_before_run_pages(event)
     if event.kind == EventKind.FAILURE and _error_to_be_fetched(event):
         # The job's fingerprint, had its error not been fetchable: what it settles on should
         # the fetch fail (`settle_fingerprint`).

@@ -175,3 +175,60 @@ def test_a_forced_reanalysis_fetches_the_latest_runs_error(webhook_client, setti
     ticket = Ticket.objects.get(pk=ticket_id)
     assert "OutOfMemoryError" in ticket.error_message
     assert "FileNotFoundException" not in ticket.error_message
+
+
+def _task_notification(run_page_url: str = "") -> dict[str, Any]:
+    body = notification(618272946372915, run_page_url=run_page_url)
+    body["run"]["parent_run_id"] = "5001"
+    body["task"] = {"task_key": "ingest_orders"}
+    return body
+
+
+@pytest.mark.parametrize(
+    ("before", "redelivered"),
+    [
+        (notification(5001), notification(5001, run_page_url=azure_page("7771234", 5001))),
+        (_task_notification(), _task_notification(azure_page("7771234", 5001))),
+    ],
+    ids=["job", "task"],
+)
+def test_a_failure_stored_before_the_run_page_named_its_workspace_is_redelivered_as_a_duplicate(
+    webhook_client, before, redelivered
+):
+    """The release before f216631 keyed a notification without workspace_id by workspace
+    "unknown" whatever its run page named: stored then, the first post stands for that
+    release's row (its keys are the ones a notification without a run page gets now). Its
+    redelivery after the upgrade is the same run's failure: a duplicate, not a regression of
+    the resolved ticket nor one more occurrence of the open one."""
+    ticket_id = webhook_client(DATABRICKS, before).json()["ticket_id"]
+    assert Ticket.objects.get(pk=ticket_id).run_id.startswith("databricks:unknown:5001")
+
+    again = webhook_client(DATABRICKS, redelivered).json()
+    assert (again["outcome"], again["ticket_id"]) == ("duplicate", ticket_id)
+
+    Ticket.objects.filter(pk=ticket_id).update(status="resolved")
+    once_more = webhook_client(DATABRICKS, redelivered).json()
+    assert (once_more["outcome"], once_more["ticket_id"]) == ("duplicate", ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.status, ticket.occurrence_count) == ("resolved", 1)
+
+
+def test_a_new_run_of_a_job_failing_before_the_upgrade_is_keyed_by_its_run_pages_workspace(
+    webhook_client,
+):
+    webhook_client(DATABRICKS, notification(5001))
+
+    webhook_client(DATABRICKS, notification(5002, run_page_url=azure_page("7771234", 5002)))
+
+    assert Ticket.objects.get().latest_run["run_key"] == "databricks:7771234:5002"
+
+
+def test_a_task_failure_of_a_run_failing_before_the_upgrade_is_counted_on_its_ticket(
+    webhook_client,
+):
+    ticket_id = webhook_client(DATABRICKS, notification(5001)).json()["ticket_id"]
+
+    answer = webhook_client(DATABRICKS, _task_notification(azure_page("7771234", 5001))).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("correlated", ticket_id)
+    assert Ticket.objects.count() == 1
