@@ -198,9 +198,9 @@ def schedule_follow_up(
 ) -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date. Runs inside the change's transaction (`ticket_changing`), so it costs
-    one query, and one INSERT when some target follows (a change of the remediation of a
-    member with no alert of its own: a few more, `schedule_member_remediation`); a target
-    whose `follow` fails is logged and skipped, never failing the change."""
+    one query, and one INSERT when some target follows (a change of a remediation: a few more,
+    `schedule_member_remediation`); a target whose `follow` fails is logged and skipped, never
+    failing the change."""
     if action == "created":
         return  # a ticket just created has no deliveries yet (not even a query to ask)
     own = OutboundDelivery.objects.filter(ticket_id=OuterRef("pk")).exclude(
@@ -215,10 +215,13 @@ def schedule_follow_up(
     if page is None:
         return
     paged, incident_id, jira_key, slack_ts = page
-    if incident_id and not slack_ts and action.startswith("remediation_"):
+    if action.startswith("remediation_"):
         # A member with no alert of its own: its remediation's approval is asked for under
-        # the incident's page.
-        schedule_member_remediation(ticket_id, incident_id, action)
+        # the incident's page. One asked there and detached since (its own alert offers the
+        # decision now) still has that request brought up to date.
+        schedule_member_remediation(
+            ticket_id, incident_id if incident_id and not slack_ts else None, action
+        )
     if incident_id and not jira_key and not slack_ts:
         # A member whose own page was skipped (it joined the incident during its grace
         # delay): the incident's page shows the change.
@@ -253,11 +256,12 @@ def schedule_follow_up(
         transaction.on_commit(lambda: enqueue_many([(row.pk, row.target, None) for row in rows]))
 
 
-def schedule_member_remediation(ticket_id: str, incident_id: str, action: str) -> None:
-    """A remediation of a member without an alert of its own changed: it awaits approval, so
-    each target that can asks for it under the incident's page (once per remediation, keyed
-    by it); or it was asked for there, and the request is brought up to date (once per change
-    of it). Inside the change's transaction, as `schedule_follow_up`."""
+def schedule_member_remediation(ticket_id: str, incident_id: str | None, action: str) -> None:
+    """A remediation of a member without an alert of its own (`incident_id`, None for any
+    other ticket) changed: it awaits approval, so each target that can asks for it under the
+    incident's page (once per remediation, keyed by it); or it was asked for there, and the
+    request is brought up to date (once per change of it), whether or not the ticket is still
+    such a member. Inside the change's transaction, as `schedule_follow_up`."""
     remediation_id = (
         Remediation.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True).first()
     )
@@ -269,7 +273,8 @@ def schedule_member_remediation(ticket_id: str, incident_id: str, action: str) -
             continue
         key = member_approval_key(ticket_id, target.member_remediation, remediation_id)
         if action == "remediation_awaiting_approval":
-            schedule(ticket_id, target.member_remediation, key, {**payload, "ask": True})
+            if incident_id:
+                schedule(ticket_id, target.member_remediation, key, {**payload, "ask": True})
         elif OutboundDelivery.objects.filter(key=key).exists():
             schedule(ticket_id, target.member_remediation, f"{key}:{action}", payload)
 

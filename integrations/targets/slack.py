@@ -597,7 +597,7 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
     if ticket.slack_ts:
         return None
     if ticket.incident_id:  # it joined an incident before paging: the incident's message covers it
-        return None
+        return _approval_asked_under_incident(ticket) or None
     text, blocks = slack_alert(ticket)
     channel = ticket.slack_channel or settings.SLACK_DEFAULT_CHANNEL
     earlier = earlier_sends(row, CREATE_CALL)
@@ -625,6 +625,19 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
     if earlier is None or earlier > len(found):  # an earlier post may still land
         follow_ups.append(reconcile_later(RECONCILE))
     return follow_ups or None
+
+
+def _approval_asked_under_incident(ticket: Ticket) -> list[FollowUp]:
+    """A remediation proposed as the ticket was analysed awaits approval still, and the ticket
+    joined an incident in its grace delay: the proposal's announcement found no incident to ask
+    under (`fanout.schedule_member_remediation`), so the incident's thread asks now, keyed as
+    that ask is (whichever comes first asks once)."""
+    remediation = Remediation.objects.filter(ticket_id=ticket.pk).first()
+    if remediation is None or remediation.status != RemediationStatus.AWAITING_APPROVAL:
+        return []
+    payload = {"incident_id": ticket.incident_id, "remediation": remediation.pk, "ask": True}
+    key = member_approval_key(ticket.pk, INCIDENT_APPROVAL, remediation.pk)
+    return [FollowUp(INCIDENT_APPROVAL, payload=payload, key_suffix=key.split(":", 1)[1])]
 
 
 def _slack_metadata(ticket: Ticket) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from tests.remediation.conftest import (
     proposed,
     refused_for_our_credentials,
 )
-from tickets import lifecycle
+from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, Ticket, new_incident_id
 
@@ -973,3 +973,61 @@ def test_a_members_approval_expiring_updates_its_request_in_the_incidents_thread
         [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
         assert _remediation_buttons(asked) == []
         assert "Expired" in json.dumps(asked["blocks"])
+
+
+def test_a_remediation_awaiting_approval_before_its_ticket_joined_an_incident_is_asked_for(
+    settings,
+):
+    """Proposed as the ticket was analysed (its alert waiting out its grace delay), then the
+    ticket joined an incident: its alert is skipped, so the incident's thread asks instead
+    (the proposal's announcement found no incident to ask under)."""
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="playbook", mode="approval")
+        member = make_ticket(slack_ts="", slack_channel="")
+        fanout.schedule_initial(member.pk)
+        pending = proposed(member.pk)
+        assert pending.status == "awaiting_approval"
+        lead = make_ticket(slack_ts="", slack_channel="")
+        incident = Incident.objects.create(
+            id=new_incident_id(), group_key="ir:shir-prod", culprit="ir:shir-prod", lead_ticket=lead
+        )
+        Ticket.objects.filter(pk__in=[lead.pk, member.pk]).update(incident=incident)
+        fanout.schedule_incident_change(incident.pk, "formed")
+
+        _deliver_pending_slack()
+        _deliver_pending_slack()
+
+        incident.refresh_from_db()
+        assert Ticket.objects.get(pk=member.pk).slack_ts == ""
+        [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
+        assert _remediation_buttons(asked) == [SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION]
+        assert len(slack.top_level()) == 1
+
+
+def test_a_members_request_in_the_incidents_thread_is_updated_after_it_was_detached(settings):
+    """Asked for in the incident's thread, then taken out of the incident (its own alert
+    offers the decision now): decided, the request in the thread loses its buttons too."""
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="playbook", mode="approval")
+        member, incident = _member_without_its_own_alert(slack)
+        pending = proposed(member.pk)
+        _deliver_pending_slack()
+        [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
+        assert _remediation_buttons(asked) == [SLACK_APPROVE_ACTION, SLACK_DECLINE_ACTION]
+        Incident.objects.filter(pk=incident.pk).update(member_count=2)
+        incidents.detach(incident.pk, member.pk, Actor.system("test"))
+        fanout.schedule_own_page(member.pk)
+        _deliver_pending_slack()
+        assert Ticket.objects.get(pk=member.pk).slack_ts
+
+        remediation.decline(pending.pk, Actor.system("test"), via="api")
+        _deliver_pending_slack()
+
+        assert Remediation.objects.get(pk=pending.pk).status == "declined"
+        [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
+        assert _remediation_buttons(asked) == []
+        assert "Declined" in json.dumps(asked["blocks"])
