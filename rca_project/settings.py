@@ -8,6 +8,7 @@ and webhook token generated once and kept under `var/`.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -63,6 +64,16 @@ def _are_networks(values: list[str]) -> None:
         parse_networks(values)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
+
+
+def _is_throttle_rate(value: str) -> None:
+    """DRF reads a rate only when a request is throttled: one it cannot read failed every API
+    request with a 500 instead of stopping the service."""
+    if not re.fullmatch(r"0*[1-9][0-9]*/[smhd][^/]*", value):
+        raise ValidationError(
+            f"{value!r} is not a rate: requests per period, e.g. 60/min "
+            "(a positive whole number, then /s, /min, /hour or /day)"
+        )
 
 
 try:
@@ -163,7 +174,7 @@ try:
     # embeddings, look-ups and writes are batched; at most GEMINI_CONCURRENCY of the batch's
     # Gemini calls are in flight at a time (threads of the analysis process).
     PROCESSING_BATCH = env.int("PROCESSING_BATCH", 16, validate=validate.Range(min=1, max=500))
-    SLA_CHECK_INTERVAL_SECONDS = env.float("SLA_CHECK_INTERVAL_SECONDS", 60.0)
+    SLA_CHECK_INTERVAL_SECONDS = env.float("SLA_CHECK_INTERVAL_SECONDS", 60.0, validate=_POSITIVE)
     OUTBOUND_REDELIVER_GRACE_SECONDS = env.float(
         "OUTBOUND_REDELIVER_GRACE_SECONDS", 300.0, validate=_POSITIVE
     )
@@ -217,7 +228,7 @@ try:
     # Microsoft's instance discovery does not know, that check turned off.
     AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", "")
     AZURE_DISABLE_INSTANCE_DISCOVERY = env.bool("AZURE_DISABLE_INSTANCE_DISCOVERY", False)
-    ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0)
+    ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0, validate=_POSITIVE)
     # Log-analysis jobs: limits per job (decompressed text), where files wait, recovery.
     LOG_ANALYSIS_MAX_BYTES = env.int(
         "LOG_ANALYSIS_MAX_BYTES", 100 * 1024 * 1024, validate=_POSITIVE
@@ -293,16 +304,16 @@ try:
     PLAYBOOK_URL = env.str("PLAYBOOK_URL", "")
     PLAYBOOK_SECRET = env.str("PLAYBOOK_SECRET", "")
     REMEDIATION_APPROVAL_SECONDS = env.int("REMEDIATION_APPROVAL_SECONDS", 3600, validate=_POSITIVE)
-    REMEDIATION_WATCH_SECONDS = env.int("REMEDIATION_WATCH_SECONDS", 4 * 3600)
+    REMEDIATION_WATCH_SECONDS = env.int("REMEDIATION_WATCH_SECONDS", 4 * 3600, validate=_POSITIVE)
     REMEDIATION_POLL_SECONDS = env.float("REMEDIATION_POLL_SECONDS", 60.0, validate=_POSITIVE)
     REMEDIATION_BATCH_SIZE = env.int("REMEDIATION_BATCH_SIZE", 5, validate=validate.Range(min=1))
 
     # API and dashboard.
-    API_ANON_RATE = env.str("API_ANON_RATE", "60/min")
-    API_USER_RATE = env.str("API_USER_RATE", "1200/min")
-    API_LOGIN_RATE = env.str("API_LOGIN_RATE", "10/min")
-    JWT_ACCESS_SECONDS = env.int("JWT_ACCESS_SECONDS", 15 * 60)
-    JWT_REFRESH_SECONDS = env.int("JWT_REFRESH_SECONDS", 24 * 3600)
+    API_ANON_RATE = env.str("API_ANON_RATE", "60/min", validate=_is_throttle_rate)
+    API_USER_RATE = env.str("API_USER_RATE", "1200/min", validate=_is_throttle_rate)
+    API_LOGIN_RATE = env.str("API_LOGIN_RATE", "10/min", validate=_is_throttle_rate)
+    JWT_ACCESS_SECONDS = env.int("JWT_ACCESS_SECONDS", 15 * 60, validate=_POSITIVE)
+    JWT_REFRESH_SECONDS = env.int("JWT_REFRESH_SECONDS", 24 * 3600, validate=_POSITIVE)
     SELF_REGISTRATION = env.bool("SELF_REGISTRATION", False)
     # Session sign-in (dashboard and admin) and the API's token exchange: after this many
     # failed attempts for one username inside the window, that username is locked until the
@@ -318,7 +329,7 @@ try:
     # pending changes every TICKET_STATS_FOLD_SECONDS; the answer is exact either way, the fold
     # keeps the pending changes few.
     STATS_ROLLUP = env.bool("STATS_ROLLUP", True)
-    TICKET_STATS_FOLD_SECONDS = env.float("TICKET_STATS_FOLD_SECONDS", 60.0)
+    TICKET_STATS_FOLD_SECONDS = env.float("TICKET_STATS_FOLD_SECONDS", 60.0, validate=_POSITIVE)
     # Where browsers open the live-update websocket; empty: the page's own host.
     WEBSOCKET_URL = env.str("WEBSOCKET_URL", "")
 
@@ -328,7 +339,7 @@ try:
     CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", "celery")
 
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
-    CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", 3600, validate=_POSITIVE)
     # The default is not parsed by environs, so give it as the number a set value becomes.
     LOG_LEVEL = env.log_level("LOG_LEVEL", logging.INFO)
     LOG_FORMAT = env.str("LOG_FORMAT", "json", validate=validate.OneOf(["json", "plain"]))

@@ -58,6 +58,21 @@ def load_settings(
         ("GEMINI_THINKING_BUDGET", "-1"),
         ("GEMINI_THINKING_BUDGET", "lots"),
         ("GEMINI_THINKING_BUDGET", "99999"),
+        # Read by DRF only when a request is throttled: every API request answered 500.
+        ("API_USER_RATE", "bogus"),
+        ("API_ANON_RATE", "abc/min"),
+        ("API_LOGIN_RATE", "10/fortnight"),
+        ("API_USER_RATE", "10/min/x"),
+        ("API_USER_RATE", "0/min"),
+        # Every token was expired when issued, every task redelivered at once, every remediation
+        # timed out when started, beat sent its checks without pause.
+        ("JWT_ACCESS_SECONDS", "0"),
+        ("JWT_REFRESH_SECONDS", "-5"),
+        ("CELERY_VISIBILITY_TIMEOUT", "0"),
+        ("REMEDIATION_WATCH_SECONDS", "-1"),
+        ("SLA_CHECK_INTERVAL_SECONDS", "0"),
+        ("TICKET_STATS_FOLD_SECONDS", "-60"),
+        ("ENRICHMENT_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
@@ -69,6 +84,12 @@ def test_bad_value_raises_improperly_configured_naming_the_variable(name, value)
 
 def test_typed_values_are_read():
     assert load_settings(DEBUG="true").stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("rate", ["5/s", "60/min", "100/hour", "1000/day", "20/minute"])
+def test_every_rate_drf_reads_is_taken(rate):
+    result = load_settings("REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['user']", API_USER_RATE=rate)
+    assert result.stdout.strip() == rate, result.stderr
 
 
 @pytest.mark.parametrize(

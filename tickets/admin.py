@@ -691,10 +691,17 @@ class ResolutionAdmin(ReadOnlyPageAdmin):
     @admin.action(description="Mark the fix wrong (never shown again)", permissions=["change"])
     def mark_wrong(self, request, queryset):
         actor = Actor.for_user(request.user, via="admin")
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = list(queryset.filter(marked_wrong_at__isnull=True).values_list("pk", flat=True))
         for resolution_id in ids:
             resolutions.mark_wrong(resolution_id, actor)
         self.message_user(request, f"{len(ids)} fix(es) marked wrong.")
+        already = queryset.filter(marked_wrong_at__isnull=False).exclude(pk__in=ids).count()
+        if already:
+            self.message_user(
+                request,
+                f"{already} fix(es) left as they were: marked wrong already.",
+                level=messages.WARNING,
+            )
 
 
 # --- API refresh tokens ---------------------------------------------------------------------

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from integrations.events import ParseError
 
 _MISSING = object()
+
+# Deeper than any sender's body (Azure Monitor's, the deepest, nests about 8): the redaction and
+# the parsers walk a body recursively, and a body json.loads took at ~500 levels or more failed
+# them with a RecursionError, a 500.
+MAX_JSON_DEPTH = 100
 
 # A `\uD800`-`\uDFFF` escape in the text: a surrogate, which json.loads pairs when it can.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -22,7 +27,8 @@ def loads_json(text: str) -> Any:
     """`json.loads`, refusing with a ParseError what parses in Python but cannot be kept or used:
     integers of more than 4,300 digits (Python's conversion limit), `NaN`/`Infinity` and numbers
     too large for a float (PostgreSQL's jsonb has no such values), and unpaired UTF-16
-    surrogates such as `\\ud800` (not Unicode text; PostgreSQL cannot store them)."""
+    surrogates such as `\\ud800` (not Unicode text; PostgreSQL cannot store them), and objects or
+    arrays nested more than MAX_JSON_DEPTH levels deep."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
@@ -33,9 +39,31 @@ def loads_json(text: str) -> Any:
         raise
     except ValueError as exc:  # int() past sys.get_int_max_str_digits()
         raise ParseError("a number has more than 4300 digits") from exc
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise ParseError(f"not valid JSON: nested too deeply (more than {MAX_JSON_DEPTH} levels)")
     if _SURROGATE_ESCAPE.search(text) and any(_SURROGATE.search(s) for s in _strings(value)):
         raise ParseError("a string holds an unpaired UTF-16 surrogate (e.g. \\ud800)")
     return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value`, walked without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children: Iterable[Any]
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _refuse_constant(name: str) -> NoReturn:

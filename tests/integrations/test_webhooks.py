@@ -955,6 +955,49 @@ def test_body_that_is_not_json_is_400_and_stores_nothing(webhook_client, raw, re
     assert WebhookDelivery.objects.count() == 0
 
 
+@pytest.mark.parametrize("nesting", ['{"a":', "["])
+@pytest.mark.parametrize("path", [ADF, AIRFLOW, AZURE, DATABRICKS])
+def test_a_body_nested_deeper_than_any_sender_writes_is_400_and_stores_nothing(
+    webhook_client, path, nesting
+):
+    """600 levels parse in Python (its limit is about 1,000), but walking them to redact the
+    body before it is stored ran out of stack: a 500."""
+    closing = "}" if nesting.startswith("{") else "]"
+    deep = nesting * 600 + "1" + closing * 600
+    raw = '{"dag_id": "d", "task_id": "t", "run_id": "r", "exception": "x", "extra": ' + deep + "}"
+
+    response = webhook_client(path, None, raw=raw.encode())
+
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "body is not valid JSON: nested too deeply (more than 100 levels)"
+    )
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_a_deeply_nested_sync_back_body_is_400_too(client, settings):
+    settings.JIRA_WEBHOOK_SECRET = "jira-secret-for-tests"
+    raw = '{"webhookEvent": "jira:issue_updated", "x": ' + "[" * 600 + "]" * 600 + "}"
+
+    response = client.post(
+        "/webhooks/jira/?token=jira-secret-for-tests", data=raw, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_a_body_as_deep_as_the_limit_is_read(webhook_client):
+    body = local_payload("airflow_failure.json")
+    extra: object = "leaf"
+    for _ in range(98):  # the body itself is the first level, the leaf's object the 100th
+        extra = {"a": extra}
+    body["extra"] = extra
+
+    assert webhook_client(AIRFLOW, body).status_code == 202
+
+
 def test_an_empty_sync_back_body_is_400_saying_so(client, settings):
     settings.JIRA_WEBHOOK_SECRET = "jira-secret-for-tests"
 

@@ -241,6 +241,40 @@ def test_staff_mark_a_fix_wrong_and_admins_edit_the_jira_status_map():
     assert JiraStatusMapping.objects.filter(jira_status="Closed", ticket_status="resolved").exists()
 
 
+def test_marking_fixes_wrong_counts_only_the_ones_it_marked():
+    """Selecting a fix marked wrong already with one that was not said both were marked now,
+    and the first keeps who marked it and when."""
+    ticket = make_ticket(1)
+    earlier = timezone.now() - timedelta(days=1)
+    wrong = Resolution.objects.create(
+        ticket=ticket,
+        fix="Restarted it",
+        resolved_by="bob",
+        actor_kind="user",
+        fingerprint="f",
+        marked_wrong_at=earlier,
+        marked_wrong_by="alice",
+    )
+    fix = Resolution.objects.create(
+        ticket=ticket, fix="Raised the DTU", resolved_by="bob", actor_kind="user", fingerprint="f"
+    )
+
+    answer = staff("responder").post(
+        reverse("admin:tickets_resolution_changelist"),
+        {"action": "mark_wrong", "_selected_action": [wrong.pk, fix.pk]},
+        follow=True,
+    )
+
+    page = answer.content.decode()
+    assert "1 fix(es) marked wrong." in page
+    assert "1 fix(es) left as they were: marked wrong already." in page
+    wrong.refresh_from_db()
+    fix.refresh_from_db()
+    assert (wrong.marked_wrong_by, wrong.marked_wrong_at) == ("alice", earlier)
+    assert fix.marked_wrong_by == "responder-user"
+    assert AuditLog.objects.filter(ticket=ticket, action="fix marked wrong").count() == 1
+
+
 def incident_of_two() -> tuple[Incident, list[Ticket]]:
     """An incident with two open members, as grouping makes it."""
     members = [
