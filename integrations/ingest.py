@@ -243,10 +243,14 @@ def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:
 
 
 def _redacted(event: FailureEvent) -> FailureEvent:
-    """Secrets in error text, payload fields and links (a SAS `sig=`, a `token=` query
-    parameter, a URL's user:password@) never reach a ticket, a log or the LLM."""
+    """Secrets in error text, payload fields, links (a SAS `sig=`, a `token=` query
+    parameter, a URL's user:password@) and the sender's free-text names (a Databricks job's,
+    kept as the pipeline and in the key its recovery names) never reach a ticket, a log or the
+    LLM."""
     return dataclasses.replace(
         event,
+        pipeline=redact(event.pipeline),
+        resolve_key=redact(event.resolve_key),
         error_message=redact(event.error_message),
         resource=redact_data(event.resource),
         details=redact_data(event.details),

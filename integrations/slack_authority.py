@@ -3,11 +3,14 @@
 Slack signs the request, so the Slack user id in it is true; what that user may do here is ours
 to decide. The id maps to a Django account through a `SlackIdentity` row (kept in admin), or,
 without one, through the e-mail on the user's Slack profile (`users.info`, which needs the bot
-scopes `users:read` and `users:read.email`) when exactly one active account has that e-mail.
+scopes `users:read` and `users:read.email`) when exactly one active account has that e-mail and
+the Slack user is a member of the bot's own workspace or Enterprise Grid org (`auth.test`): in a
+Slack Connect channel, another organization's members click our buttons too, and the e-mail on
+their profiles is that organization's to set, not a proof of who they are here.
 The account must be active and hold the responder role (or above) at the time of the click.
 Anything else changes nothing and the user is told so in an ephemeral message.
 
-The Slack Web API calls live here, in two small functions, until the outbound targets share one
+The Slack Web API calls live here, in three small functions, until the outbound targets share one
 Slack client.
 """
 
@@ -33,6 +36,8 @@ NOT_ALLOWED_TEXT = (
 # The Slack profile's e-mail, remembered briefly so a burst of clicks makes one users.info call;
 # the account and its role are read afresh on every click.
 PROFILE_EMAIL_CACHE_SECONDS = 300
+# The bot's own workspace (auth.test) changes only with the token.
+OWN_WORKSPACE_CACHE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,47 @@ def slack_profile_email(slack_user_id: str) -> str:
     email = str(profile.get("email") or "")
     if user.get("deleted") or user.get("is_email_confirmed") is False:
         email = ""
+    elif email and not _of_own_workspace(user):
+        return ""  # not remembered: auth.test may not have answered
     cache.set(key, email, PROFILE_EMAIL_CACHE_SECONDS)
     return email
+
+
+def _own_workspace() -> tuple[str, str] | None:
+    """The team id and Enterprise Grid org id ('' outside Grid) of the bot token's workspace,
+    or None when Slack does not say."""
+    key = "slack-own-workspace"
+    cached = cache.get(key)
+    if cached is not None:
+        return str(cached[0]), str(cached[1])
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        answer = _client().auth_test()
+    except SlackApiError as exc:
+        logger.warning("Slack auth.test failed: %s", exc.response.get("error"))
+        return None
+    except Exception as exc:  # a timeout or connection error: nothing cached
+        logger.warning("Slack auth.test failed: %s", type(exc).__name__)
+        return None
+    team_id = str(answer.get("team_id") or "")
+    if not team_id:
+        return None
+    own = (team_id, str(answer.get("enterprise_id") or ""))
+    cache.set(key, own, OWN_WORKSPACE_CACHE_SECONDS)
+    return own
+
+
+def _of_own_workspace(user: dict[str, Any]) -> bool:
+    """Whether a users.info user is a member of the bot's workspace (or of its Grid org)."""
+    own = _own_workspace()
+    if own is None:
+        return False
+    team_id, enterprise_id = own
+    if user.get("team_id") == team_id:
+        return True
+    enterprise_user = user.get("enterprise_user") or {}
+    return bool(enterprise_id) and enterprise_user.get("enterprise_id") == enterprise_id
 
 
 def authority_of(slack_user_id: str) -> SlackAuthority:

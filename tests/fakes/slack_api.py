@@ -121,11 +121,14 @@ class FakeSlack(FakeHttpService):
         name: str = "",
         deleted: bool = False,
         email_confirmed: bool = True,
+        team_id: str = "T0FAKE0001",
     ) -> None:
+        """`team_id`: the user's own workspace (another than auth.test's: a Slack Connect
+        channel's member of another organization)."""
         name = name or (email.split("@")[0] if email else user_id.lower())
         self.users[user_id] = {
             "id": user_id,
-            "team_id": "T0FAKE0001",
+            "team_id": team_id,
             "name": name,
             "deleted": deleted,
             "real_name": name.title(),

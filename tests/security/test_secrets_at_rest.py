@@ -231,3 +231,27 @@ def test_the_migration_redacts_rows_stored_before():
         "token": "[REDACTED]",
         "response_url": "https://hooks.slack.com/actions/[REDACTED]",
     }
+
+
+def test_a_secret_in_a_pipeline_name_is_kept_redacted_and_its_recovery_still_ends_it(
+    webhook_client,
+):
+    """The sender names the pipeline (a Databricks job's name is free text): a connection
+    string pasted into it is redacted like error text, in the ticket and the inbox row, and the
+    source's success naming the same pipeline still finds the failure it ends."""
+    pipeline = f"pl_load Server=tcp:sql-prod;Password={PASSWORD};"
+    failure = {**planted_failure(f"named-{MARK}"), "pipeline": pipeline}
+    opened = webhook_client("/webhooks/adf/", failure)
+    assert opened.status_code == 202, opened.content
+    ticket_id = opened.json()["ticket_id"]
+
+    ticket = Ticket.objects.values().get(pk=ticket_id)
+    assert not leaks(json.dumps(ticket, default=str))
+    assert ticket["pipeline"] == "pl_load Server=tcp:sql-prod;Password=[REDACTED];"
+    for row in WebhookDelivery.objects.values():
+        assert not leaks(json.dumps(row, default=str)), row["tracking_id"]
+
+    success = {**failure, "run_id": f"named-{MARK}-ok", "status": "Succeeded", "error_message": ""}
+    recovered = webhook_client("/webhooks/adf/", success)
+    assert recovered.status_code == 202, recovered.content
+    assert Ticket.objects.get(pk=ticket_id).resolved_at_source_at is not None

@@ -166,6 +166,16 @@ def test_an_unreliable_slack_profile_email_is_not_trusted(celery_worker, slack, 
     assert_refused(slack, ticket, "U0MARIA001", click(ticket.pk, "U0MARIA001"), NOT_LINKED)
 
 
+def test_another_organizations_member_with_a_responders_email_changes_nothing(celery_worker, slack):
+    """In a Slack Connect channel, a member of another organization clicks our buttons too;
+    the e-mail on that profile is the other organization's to set."""
+    with_email(make_user("maria", "responder"), "maria@example.com")
+    slack.add_user("U0OUTSIDE1", email="maria@example.com", team_id="T0OTHERORG")
+    ticket = make_ticket()
+
+    assert_refused(slack, ticket, "U0OUTSIDE1", click(ticket.pk, "U0OUTSIDE1"), NOT_LINKED)
+
+
 def test_an_email_shared_by_two_accounts_maps_to_neither(celery_worker, slack):
     with_email(make_user("maria", "responder"), "ops@example.com")
     with_email(make_user("mario", "responder"), "ops@example.com")
