@@ -313,8 +313,9 @@
         const target = document.querySelector('[data-live-part="' + fresh.dataset.livePart + '"]');
         if (!target) return;
         const typed = typedIn(target);
+        const unsent = unsentIn(target);
         target.replaceWith(document.adoptNode(fresh));
-        retype(fresh, typed);
+        retype(fresh, typed, unsent);
       });
       if (afterSwap) afterSwap(doc);
     }
@@ -325,7 +326,9 @@
   /* What was typed in a part's text fields (a note on a remediation's Approve / Decline), by
    * field: its form's target and hidden values (the remediation it names) and its name. A
    * swapped-in part keeps it where the same field is still offered, and the focus with it;
-   * where that form is gone (decided elsewhere), so is the text. */
+   * where that form is gone (decided elsewhere), the text is shown as not sent
+   * (`data-unsent-note`, as the server shows a note typed with a decision that was not done),
+   * and kept so through the part's later swaps. */
   function fieldKey(input) {
     const form = input.form;
     if (!form) return null;
@@ -351,16 +354,34 @@
     return typed;
   }
 
-  function retype(part, typed) {
-    if (!typed.length) return;
+  function unsentIn(part) {
+    return Array.from(part.querySelectorAll("[data-unsent-note]"), (node) => node.dataset.unsentNote);
+  }
+
+  function retype(part, typed, unsent) {
+    const placed = new Set();
     part.querySelectorAll("input[type=text], textarea").forEach((input) => {
       const was = typed.find((t) => t.key !== null && t.key === fieldKey(input));
       if (!was) return;
+      placed.add(was);
       input.value = was.value;
       if (was.focused) {
         input.focus();
         if (was.start !== null) input.setSelectionRange(was.start, was.end);
       }
+    });
+    const shown = new Set(unsentIn(part));
+    const lost = typed.filter((t) => !placed.has(t) && t.value.trim()).map((t) => t.value);
+    [...unsent, ...lost].forEach((text) => {
+      if (shown.has(text)) return;
+      shown.add(text);
+      const node = document.createElement("div");
+      node.className = "note small";
+      node.dataset.unsentNote = text;
+      node.textContent = "Your note was not sent: \u201c" + text + "\u201d";
+      const head = part.querySelector(".panel-head");
+      if (head) head.after(node);
+      else part.prepend(node);
     });
   }
 

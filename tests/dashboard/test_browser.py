@@ -1890,6 +1890,40 @@ def test_a_note_typed_on_a_remediation_stays_through_a_live_refresh(
     )
 
 
+def test_a_note_typed_on_a_remediation_decided_elsewhere_is_shown_as_not_sent(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """Another responder approved while this one was typing a reason to decline: the panel
+    read again dropped the form and, with it, the typed text in silence. It is shown as not
+    sent, and stays so through the panel's next reads."""
+    from integrations import remediation
+
+    ticket = _failed_under_an_approval_policy(settings, "decided-away", "pl_remediation_away")
+    waiting = remediation.propose(ticket.pk)
+    assert waiting is not None
+    sign_in(browser, asgi_server, "rosa", f"/tickets/{ticket.pk}/")
+    note = browser.find_element(By.CSS_SELECTOR, "#remediation input[name=note]")
+    note.send_keys("vendor <api> still down")
+    mark_page(browser)
+
+    remediation.approve(waiting.pk, Actor("slack", "maria"), via="slack")
+
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#remediation input[name=note]"))
+    unsent = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-unsent-note]"))
+    assert [n.text for n in unsent] == ["Your note was not sent: “vendor <api> still down”"]
+    browser.execute_script("document.getElementById('remediation').dataset.before = 'yes';")
+    lifecycle.announce(ticket.pk, "analysed", Actor.system("analysis"))
+    wait(
+        browser,
+        lambda d: d.execute_script(
+            "return !document.getElementById('remediation').dataset.before;"
+        ),
+    )
+    unsent = browser.find_elements(By.CSS_SELECTOR, "[data-unsent-note]")
+    assert [n.text for n in unsent] == ["Your note was not sent: “vendor <api> still down”"]
+    assert not_reloaded(browser)
+
+
 def test_a_live_read_leaves_an_actions_message_for_the_page_loaded_next(
     asgi_server, short_lived_connections, browser
 ):

@@ -963,3 +963,19 @@ def test_a_note_kept_from_an_action_not_done_is_kept_redacted():
     assert 'value="rotated password=[REDACTED] on sql-01"' in html
     assert "hunter2" not in html
     assert not any("hunter2" in str(s.get_decoded()) for s in Session.objects.all())
+
+
+def test_a_live_read_between_an_action_not_done_and_its_reload_leaves_the_note_for_the_reload():
+    """A live event (the other responder's change) makes the open page read its parts again;
+    landing between the refused action and its redirect, that read took the kept note, and
+    the reloaded page showed none (messages are left for the next page the same way)."""
+    ticket = make_ticket(status="open")
+    client = client_for("responder")
+    url = f"/tickets/{ticket.pk}/action/"
+    client_for("responder", username="first").post(url, {"action": "acknowledge"})
+    client.post(url, {"action": "acknowledge", "note": "paged the dba"})
+
+    live = client.get(f"/tickets/{ticket.pk}/", headers={"X-Live-Read": "1"})
+
+    assert live.status_code == 200
+    assert 'value="paged the dba"' in client.get(f"/tickets/{ticket.pk}/").content.decode()

@@ -15,6 +15,7 @@ from tests.remediation.conftest import (
     proposed,
     refused_for_our_credentials,
 )
+from tickets.lifecycle import Actor
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -289,3 +290,85 @@ def test_a_retry_clicked_on_the_latest_attempt_names_the_attempt_a_retry_reruns(
     ) in text
     assert f"Retry reruns attempt 1 (Call the playbook (Logic App)) on run {first.run_key}." in text
     assert Remediation.objects.filter(ticket=ticket).count() == 2
+
+
+def _decide_note_field(page: str) -> str:
+    start = page.index('placeholder="Note: why (optional)"')
+    return page[start : page.index(">", start)]
+
+
+def test_a_note_typed_with_a_decision_someone_else_made_first_is_shown_again_redacted(client):
+    """Another responder declined while this page still offered Approve: "Not done" was right,
+    but the note typed with the click was gone on the reload."""
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    other = _user("responder")
+    first = User.objects.create_user("first", password="pw-for-tests-only")
+    first.groups.add(Group.objects.get(name="responder"))
+    remediation.decline(waiting.pk, Actor.for_user(first, via="api"), via="api")
+    client.force_login(other)
+
+    click = {
+        "decision": "approve",
+        "remediation": waiting.pk,
+        "note": "checked with <dba>, password=hunter2",
+    }
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    page = response.content.decode()
+    assert "Not done: the remediation shown is declined" in page
+    assert ("Your note was not sent: “checked with &lt;dba&gt;, password=[REDACTED]”") in page
+    assert "hunter2" not in page
+    assert "Your note was not sent" not in client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+
+def test_a_note_typed_with_an_approval_that_was_refused_stays_in_the_note_field(client):
+    policy = make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "value=" not in _decide_note_field(page)
+    policy.enabled = False
+    policy.save()
+
+    click = {"decision": "approve", "remediation": waiting.pk, "note": "freeze is over"}
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    page = response.content.decode()
+    assert "Not done: remediation" in page and "is disabled" in page
+    assert 'value="freeze is over"' in _decide_note_field(page)
+    again = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "value=" not in _decide_note_field(again)
+
+
+def test_a_valid_note_with_a_refused_decision_is_kept_and_a_refused_note_is_not(client):
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    waiting = proposed(ticket.pk)
+    client.force_login(_user("responder"))
+    url = f"/tickets/{ticket.pk}/remediation/"
+
+    page = client.post(
+        url, {"decision": "approve-all", "remediation": waiting.pk, "note": "ok"}, follow=True
+    ).content.decode()
+    assert 'value="ok"' in _decide_note_field(page)
+    page = client.post(
+        url, {"decision": "approve", "remediation": waiting.pk, "note": "x\x00"}, follow=True
+    ).content.decode()
+    assert "value=" not in _decide_note_field(page)
+
+
+def test_a_note_typed_with_a_retry_that_is_no_longer_the_one_is_shown_again(client):
+    _, ticket, refused = _playbook_refused_for_our_credentials()
+    client.force_login(_user("responder"))
+    click = {"decision": "retry", "remediation": refused.pk}
+    client.post(f"/tickets/{ticket.pk}/remediation/", click)
+
+    click["note"] = "token rotated"
+    response = client.post(f"/tickets/{ticket.pk}/remediation/", click, follow=True)
+
+    page = response.content.decode()
+    assert "Not done: attempt 1 is not the one to retry" in page
+    assert "Your note was not sent: “token rotated”" in page

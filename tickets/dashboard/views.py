@@ -51,6 +51,7 @@ from tickets import incidents, lifecycle, services
 from tickets.dashboard.charts import build_charts, build_incident_charts
 from tickets.dashboard.forms import (
     ACTIONS,
+    ActionForm,
     BoardFilterForm,
     RegistrationForm,
     RemediationDecisionForm,
@@ -172,13 +173,14 @@ FIX_ONLY_WITH_RESOLVE = (
     'Not done: "What fixed it" is kept only when resolving. Resolve, or clear it and try again.'
 )
 DRAFT_FIELDS = ("note", "fix")
+REMEDIATION_DRAFT = "remediation"
 
 
 def _draft_key(kind: str, pk: str) -> str:
     return f"dashboard-action-draft:{kind}:{pk}"
 
 
-def _keep_draft(request: HttpRequest, kind: str, pk: str, form: TransitionForm) -> None:
+def _keep_draft(request: HttpRequest, kind: str, pk: str, form: ActionForm) -> None:
     """The note and fix typed with an action that was not done are shown again (not lost);
     a field that was itself refused is not. Kept redacted, as a done action stores them."""
     draft = {
@@ -212,9 +214,19 @@ def _refuse_transition(
 
 
 def _draft(request: HttpRequest, kind: str, pk: str) -> dict[str, str]:
-    """What was typed with an action that was not done, once (the page shows it again)."""
-    kept = request.session.pop(_draft_key(kind, pk), {})
+    """What was typed with an action that was not done, once (the page shows it again). A live
+    read leaves it for the page loaded next, as it leaves messages (`LIVE_READ_HEADER`)."""
+    if request.headers.get(LIVE_READ_HEADER) == "1":
+        kept = request.session.get(_draft_key(kind, pk), {})
+    else:
+        kept = request.session.pop(_draft_key(kind, pk), {})
     return {field: str(kept.get(field, "")) for field in DRAFT_FIELDS}
+
+
+def _refuse_decision(request: HttpRequest, ticket_id: str, form: ActionForm, why: str) -> None:
+    """A remediation's Approve / Decline / Retry not done: its note is kept as an action's is."""
+    messages.error(request, f"Not done: {why}.")
+    _keep_draft(request, REMEDIATION_DRAFT, ticket_id, form)
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -588,6 +600,9 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
     available = {action: ticket.status in TRANSITIONS[action][0] for action, _ in ACTIONS}
     rca_under_way = rca_request_under_way(ticket)
     retryable = remediation.retryable(ticket)
+    shown_remediations = list(
+        Remediation.objects.filter(ticket=ticket).select_related("policy")[:10]
+    )
     return render(
         request,
         "dashboard/ticket_detail.html",
@@ -606,9 +621,8 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             resolve_duration=duration_text(ticket.resolve_seconds)
             if ticket.resolve_seconds is not None
             else "",
-            remediations=list(
-                Remediation.objects.filter(ticket=ticket).select_related("policy")[:10]
-            ),
+            remediations=shown_remediations,
+            remediation_draft=_remediation_draft(request, ticket.pk, shown_remediations, retryable),
             retryable=retryable,
             retry_target=_retry_words(retryable, ticket) if retryable is not None else "",
             retry_refused=remediation.retry_refused(ticket),
@@ -876,7 +890,7 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
     form = RemediationDecisionForm(request.POST)
     problems = form.problems()
     if problems:
-        messages.error(request, f"Not done: {problems}.")
+        _refuse_decision(request, ticket_id, form, problems)
         return redirect("dashboard-ticket", ticket_id=ticket_id)
     decision, note = form.cleaned_data["decision"], form.cleaned_data["note"]
     pending = remediation.awaiting_for(ticket_id)
@@ -884,13 +898,15 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
     # (and another proposed in its place) is not decided by a click on the older page.
     shown = request.POST.get("remediation", "")
     if decision == "retry":
-        _retry_shown(request, ticket_id, shown, note)
+        _retry_shown(request, ticket_id, shown, form)
     elif shown and (pending is None or shown != str(pending.pk)):
         earlier = remediation.named(ticket_id, shown)
         state = earlier.get_status_display().lower() if earlier else "not this ticket's"
-        messages.error(request, f"Not done: the remediation shown is {state}; reload the page.")
+        _refuse_decision(
+            request, ticket_id, form, f"the remediation shown is {state}; reload the page"
+        )
     elif pending is None:
-        messages.error(request, "Not done: no remediation awaits approval.")
+        _refuse_decision(request, ticket_id, form, "no remediation awaits approval")
     else:
         actor = Actor.for_user(request.user, via="dashboard")
         try:
@@ -899,13 +915,34 @@ def ticket_remediation(request: AuthenticatedHttpRequest, ticket_id: str) -> Htt
             else:
                 decided = remediation.decline(pending.pk, actor, via="dashboard", note=note)
         except remediation.RemediationError as exc:
-            messages.error(request, f"Not done: {exc}.")
+            _refuse_decision(request, ticket_id, form, str(exc))
         else:
             if decided.dry_run:
                 messages.warning(request, f"Nothing was run: {decided.reason}.")
             else:
                 messages.success(request, f"Remediation {decision}d.")
     return redirect("dashboard-ticket", ticket_id=ticket_id)
+
+
+def _remediation_draft(
+    request: HttpRequest,
+    ticket_id: str,
+    shown: list[Remediation],
+    retryable: Remediation | None,
+) -> dict[str, str]:
+    """The note typed with a remediation decision that was not done, once: in the note field
+    of the decision the page offers now ("decide" or "retry"), else ("") shown as text, so
+    that it can be copied where it belongs (the remediation was decided by someone else)."""
+    note = _draft(request, REMEDIATION_DRAFT, ticket_id)["note"]
+    if not note:
+        return {"note": "", "form": ""}
+    form = ""
+    if has_role(request.user, RESPONDER):
+        if any(r.status == RemediationStatus.AWAITING_APPROVAL for r in shown):
+            form = "decide"
+        elif retryable is not None and any(r.pk == retryable.pk for r in shown):
+            form = "retry"
+    return {"note": note, "form": form}
 
 
 def _remediation_label(status: str) -> str:
@@ -924,7 +961,9 @@ def _retry_words(last: Remediation, ticket: Ticket) -> str:
     )
 
 
-def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str, note: str) -> None:
+def _retry_shown(
+    request: AuthenticatedHttpRequest, ticket_id: str, shown: str, form: ActionForm
+) -> None:
     """Retry the remediation the page showed, while it is still the one to retry (`to_retry`)."""
     ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
     last = remediation.to_retry(ticket)
@@ -937,13 +976,15 @@ def _retry_shown(request: AuthenticatedHttpRequest, ticket_id: str, shown: str, 
             if target is not None
             else "no remediation of the ticket can be retried now"
         )
-        messages.error(request, f"Not done: {was} is not the one to retry; {now}; reload the page.")
+        _refuse_decision(
+            request, ticket_id, form, f"{was} is not the one to retry; {now}; reload the page"
+        )
         return
     actor = Actor.for_user(request.user, via="dashboard")
     try:
-        again = remediation.retry(last.pk, actor, via="dashboard", note=note)
+        again = remediation.retry(last.pk, actor, via="dashboard", note=form.cleaned_data["note"])
     except remediation.RemediationError as exc:
-        messages.error(request, f"Not done: {exc}.")
+        _refuse_decision(request, ticket_id, form, str(exc))
     else:
         if again.dry_run:
             messages.warning(request, f"Nothing was run: {again.reason}.")
