@@ -13,10 +13,11 @@ import hashlib
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, F, Func, OuterRef, Q, TextField, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
@@ -200,38 +201,17 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     with connection.cursor() as cursor:
         for lock in locks:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
-    others = Ticket.objects.filter(fingerprint=fingerprint).exclude(pk=ticket.pk)
-    unresolved_of = others.exclude(status=Status.RESOLVED).order_by("-last_seen")
-    resolved_of = others.filter(status=Status.RESOLVED).order_by("-resolved_at")
-    # The ticket and those it may be folded into, locked by id: the order every multi-ticket
-    # lock takes (a job's success ending the job's tickets, `_resolve`), as the fold locks both.
-    into = [
-        *unresolved_of.values_list("pk", flat=True)[:1],
-        *resolved_of.values_list("pk", flat=True)[:1],
-    ]
-    row = next(
-        (
-            (details, status)
-            for pk, details, status in Ticket.objects.select_for_update(no_key=True)
-            .filter(pk__in=[ticket.pk, *into])
-            .order_by("pk")
-            .values_list("pk", "details", "status")
-            if pk == ticket.pk
-        ),
-        None,
-    )
-    if row is None or FINGERPRINT_PENDING not in row[0]:
+    locked = _lock_with_fold_targets(ticket.pk, fingerprint)
+    if locked is None:
         return None
-    details, status = row
+    details, status, unresolved, resolved = locked
     now = timezone.now()
-    unresolved = unresolved_of.values_list("pk", flat=True).first()
     # One resolved already (its job's success came first) stays: folded, its failure would
     # be counted as failing still. So does one people acted on (`_acted_on`, or no longer
     # open): what they did is on it, not on the other ticket.
     foldable = status == Status.OPEN and not _acted_on(ticket.pk)
     if unresolved is not None and foldable:
         return _fold(ticket.pk, unresolved, "same fingerprint", event, culprit, now)
-    resolved = resolved_of.values_list("pk", "resolved_at").first()
     if (
         resolved is not None
         and foldable
@@ -246,6 +226,55 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     )
     ticket.fingerprint, ticket.details, ticket.previous_ticket_id = fingerprint, details, previous
     return None
+
+
+_SETTLE_LOCK_ATTEMPTS = 10
+
+
+class FoldTargetsKeptChanging(RuntimeError):
+    """`settle_fingerprint` found its fold targets changed under it on every attempt."""
+
+
+def _lock_with_fold_targets(
+    ticket_id: str, fingerprint: str
+) -> tuple[dict[str, Any], str, str | None, tuple[str, datetime | None] | None] | None:
+    """Lock the ticket and those it may be folded into (the latest unresolved ticket of
+    `fingerprint`, the latest resolved one), by id: the order every multi-ticket lock takes
+    (a job's success ending the job's tickets, `_resolve`), as the fold locks both. The
+    targets are read again under the locks: one resolved or reopened while this waited (a
+    job's success, people) leaves another ticket the target, which this does not hold. Then
+    the locks are given back (a savepoint's rollback) and taken again with the new targets,
+    not taken out of order. Its details, status and targets; None when it no longer waits
+    to be settled (another copy of this work settled it)."""
+    others = Ticket.objects.filter(fingerprint=fingerprint).exclude(pk=ticket_id)
+    unresolved_of = others.exclude(status=Status.RESOLVED).order_by("-last_seen")
+    resolved_of = others.filter(status=Status.RESOLVED).order_by("-resolved_at")
+    for _ in range(_SETTLE_LOCK_ATTEMPTS):
+        unresolved = unresolved_of.values_list("pk", flat=True).first()
+        resolved = resolved_of.values_list("pk", "resolved_at").first()
+        targets = {pk for pk in (unresolved, resolved[0] if resolved else None) if pk}
+        savepoint = transaction.savepoint()
+        rows = {
+            pk: (details, status)
+            for pk, details, status in Ticket.objects.select_for_update(no_key=True)
+            .filter(pk__in=[ticket_id, *targets])
+            .order_by("pk")
+            .values_list("pk", "details", "status")
+        }
+        row = rows.get(ticket_id)
+        if row is None or FINGERPRINT_PENDING not in row[0]:
+            transaction.savepoint_commit(savepoint)
+            return None
+        unresolved = unresolved_of.values_list("pk", flat=True).first()
+        resolved = resolved_of.values_list("pk", "resolved_at").first()
+        if {pk for pk in (unresolved, resolved[0] if resolved else None) if pk} <= set(rows):
+            transaction.savepoint_commit(savepoint)
+            return row[0], row[1], unresolved, resolved
+        transaction.savepoint_rollback(savepoint)
+    raise FoldTargetsKeptChanging(
+        f"ticket {ticket_id}: the tickets of its fingerprint changed under it"
+        f" {_SETTLE_LOCK_ATTEMPTS} times while it was settled"
+    )
 
 
 def _acted_on(ticket_id: str) -> bool:

@@ -113,7 +113,8 @@ _MESSAGE_KEYS = (
 # A run of escaping backslashes is read from its first one (`(?<!\\)`), not retried from each
 # (quadratic on a long run).
 _JSON_FIELD = re.compile(
-    r"(?<!\\)\\*[\"'](?:databricks_error_message|state_message|error_message|errormessage|message)"
+    r"(?<!\\)\\*[\"'](?:databricks_error_message|state_message|error_message|errormessage|message"
+    r"|error_description)"
     # A Python repr may split a long value into adjacent literals ('... any '\n  'more'), which
     # are read as one.
     r"\\*[\"']\s*:\s*(?:\\*\"((?:[^\"\\]|\\.){8,})|'((?:[^'\\]|\\.|'\s+'){8,})')",
@@ -229,7 +230,7 @@ def _from_json(text: str) -> str:
     if start >= 0:
         try:
             parsed = json.loads(text[start : text.rfind("}") + 1])
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what json.loads reads
             parsed = None
         if parsed is not None:
             return next((m for m in _json_messages(parsed) if _meaningful(m)), "")

@@ -31,7 +31,7 @@ from tests.tickets.test_incidents import CULPRIT, post, storm_failure
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Ticket
-from tickets.vocabulary import Status
+from tickets.vocabulary import Source, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -274,3 +274,90 @@ def test_a_ticket_someone_acted_on_and_reopened_is_not_folded(databricks, django
     assert ticket.fingerprint == Ticket.objects.get(pk=first).fingerprint
     assert AuditLog.objects.filter(ticket_id=later, action="reopen").exists()
     assert Ticket.objects.get(pk=first).occurrence_count == 1
+
+
+def test_settling_folds_only_into_a_ticket_it_holds_locked(databricks, django_user_model):
+    """Settling locks the ticket it would fold into; a job's success resolving that one while
+    settling waits for it leaves another open ticket of the fingerprint the one to fold into.
+    Settling locks that one too, by id, before it folds: one holding it and then locking the
+    settling ticket (by id, as a job's success does) waits for settling, not the reverse."""
+    first, acknowledged = pending_pair(databricks)
+    lifecycle.acknowledge(acknowledged, Actor.for_user(django_user_model.objects.create_user("a")))
+    enrich_tickets([acknowledged])  # stays, unresolved, beside the first: people acted on it
+    time.sleep(1.1)
+    settling_id = post(run_failure(databricks, 500, TABLE_MISSING), "/webhooks/databricks/")[
+        "ticket_id"
+    ]
+    assert first < acknowledged < settling_id
+    recovered, holder_locks_settling = threading.Event(), threading.Event()
+    pids: dict[str, int] = {}
+    holding, errors = threading.Barrier(3), []
+
+    def success() -> None:
+        try:
+            with transaction.atomic():
+                pids["success"] = backend_pid()
+                ticket = Ticket.objects.select_for_update(no_key=True).get(pk=acknowledged)
+                holding.wait(10)
+                assert recovered.wait(10)
+                lifecycle.resolve_at_source(ticket, Actor.source(Source.DATABRICKS), details={})
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                pids["holder"] = backend_pid()
+                Ticket.objects.select_for_update(no_key=True).filter(pk=first).exists()
+                holding.wait(10)
+                assert holder_locks_settling.wait(10)
+                Ticket.objects.select_for_update(no_key=True).filter(pk=settling_id).exists()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def settling() -> None:
+        try:
+            enrich_tickets([settling_id])
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for work in (success, holder, settling)]
+    threads[0].start()
+    threads[1].start()
+    holding.wait(10)
+    threads[2].start()
+    wait_for(lambda: blocked_by(pids["success"]), 10)
+    recovered.set()
+    threads[0].join(10)
+    wait_for(lambda: blocked_by(pids["holder"]), 10)
+    holder_locks_settling.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert Ticket.objects.get(pk=acknowledged).status == Status.RESOLVED
+    assert not Ticket.objects.filter(pk=settling_id).exists()
+    assert Ticket.objects.get(pk=first).occurrence_count == 2
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def blocked_by(pid: int) -> bool:
+    """Whether a session of this database waits for a lock `pid` holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND %s = ANY(pg_blocking_pids(pid))",
+            [pid],
+        )
+        return cursor.fetchone()[0] > 0

@@ -728,3 +728,26 @@ def test_network_advice_names_the_platforms_runtime() -> None:
     assert "databricks cluster" in _recs(databricks)
     assert "integration runtime" not in _recs(databricks)
     assert "integration runtime" in _recs(build_rule_rca("NetworkError", message, source="adf"))
+
+
+def test_json_in_a_message_nested_past_pythons_recursion_is_read_not_raised() -> None:
+    """The webhook bounds the depth of its body, not of the JSON inside an error's text: a
+    RecursionError failed the ticket's analysis."""
+    stated = "Login failed for user etl_loader on server sql-01 after three attempts"
+    nested = "[" * 5000 + "]" * 5000
+    message = f'Job failed: {{"detail": {nested}, "message": "{stated}"}}'
+
+    assert innermost_error(message) == stated
+    assert stated in without_boilerplate(message)
+
+
+def test_an_oauth_error_description_is_read_from_truncated_json() -> None:
+    """As from whole JSON: `error` is the code, `error_description` says what happened."""
+    described = (
+        "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the "
+        "request is the client secret value"
+    )
+    body = json.dumps({"error": "invalid_client", "error_description": described, "codes": [1]})
+    cut = body[: body.index(described) + len(described) + 1]
+
+    assert innermost_error(f"Failed to acquire a token: {cut}") == described
