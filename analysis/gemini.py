@@ -163,14 +163,88 @@ def gemini_configured() -> bool:
     return bool(settings.GEMINI_API_KEY)
 
 
+# What a Gemini that is down or unreachable answers, as opposed to one that answered badly.
+_OUTAGE_OUTCOMES = {LlmOutcome.TIMEOUT, LlmOutcome.SERVER_ERROR, LlmOutcome.CONNECTION_ERROR}
+
+
+class _Outage:
+    """When this process asks Gemini nothing. After CIRCUIT_FAILURE_THRESHOLD calls in a row
+    ended in an outage's failure, for CIRCUIT_OPEN_SECONDS: each would hold its ticket's
+    analysis, and the page that waits for it, for up to GEMINI_TIMEOUT_SECONDS times
+    GEMINI_MAX_ATTEMPTS; then one call probes, and its success ends it. After a 429 that said
+    how long to wait, for that long: a call sooner is refused again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._paused_by: LlmFailure | None = None
+        self._open_until = 0.0
+
+    def refusal(self) -> LlmFailure | None:
+        """The failure to answer with instead of a call, or None: a call may go ahead."""
+        with self._lock:
+            now = time.monotonic()
+            paused_by = self._paused_by
+            if paused_by is not None and now < self._open_until:
+                # One of its own for each caller: an exception raised carries its traceback.
+                return LlmFailure(paused_by.outcome, paused_by.reason, retryable=False)
+            if self._failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
+                # This call probes; the others wait for its answer.
+                self._open_until = now + settings.CIRCUIT_OPEN_SECONDS
+            return None
+
+    def record(self, failure: LlmFailure | None) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if failure is not None and failure.outcome == LlmOutcome.RATE_LIMITED:
+                if failure.retry_after > 0 and now + failure.retry_after > self._open_until:
+                    self._pause(failure, failure.reason, now + failure.retry_after)
+                return
+            if failure is None or failure.outcome not in _OUTAGE_OUTCOMES:
+                self._failures, self._paused_by, self._open_until = 0, None, 0.0  # it answered
+                return
+            self._failures += 1
+            if self._failures >= settings.CIRCUIT_FAILURE_THRESHOLD:
+                why = f"the last {self._failures} calls failed ({failure.reason})"
+                self._pause(failure, why, now + settings.CIRCUIT_OPEN_SECONDS)
+
+    def _pause(self, failure: LlmFailure, why: str, until: float) -> None:
+        self._paused_by = LlmFailure(failure.outcome, f"not asked: {why}", retryable=False)
+        self._open_until = until
+
+
+outage = _Outage()
+
+
 def generate_rca(
     system_instruction: str,
     prompt: str,
     *,
     on_attempt: Callable[[Attempt], None],
     sleep: Callable[[float], None] = time.sleep,
+    despite_outage: bool = False,
 ) -> RcaAnswer:
-    """Ask Gemini for an RCA; raises LlmFailure after bounded retries."""
+    """Ask Gemini for an RCA; raises LlmFailure after bounded retries, and at once, without a
+    call, while Gemini is held to be down (`_Outage`) unless `despite_outage`."""
+    refusal = None if despite_outage else outage.refusal()
+    if refusal is not None:
+        raise refusal
+    try:
+        answer = _generate_rca(system_instruction, prompt, on_attempt=on_attempt, sleep=sleep)
+    except LlmFailure as failure:
+        outage.record(failure)
+        raise
+    outage.record(None)
+    return answer
+
+
+def _generate_rca(
+    system_instruction: str,
+    prompt: str,
+    *,
+    on_attempt: Callable[[Attempt], None],
+    sleep: Callable[[float], None],
+) -> RcaAnswer:
     last: LlmFailure | None = None
     for number in range(1, settings.GEMINI_MAX_ATTEMPTS + 1):
         started = time.perf_counter()
@@ -239,7 +313,9 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
             wait = _retry_delay(exc)
             if wait > MAX_RETRY_WAIT_SECONDS:  # a retry sooner is refused again, and counted
                 reason = f"quota exceeded (429), retry in {wait:g}s"
-                raise LlmFailure(LlmOutcome.RATE_LIMITED, reason, retryable=False) from exc
+                raise LlmFailure(
+                    LlmOutcome.RATE_LIMITED, reason, retryable=False, retry_after=wait
+                ) from exc
             raise LlmFailure(
                 LlmOutcome.RATE_LIMITED, "quota exceeded (429)", retryable=True, retry_after=wait
             ) from exc
@@ -271,10 +347,10 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
     usage = _usage(response)
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
-        reason = f"prompt blocked ({feedback.block_reason})"
+        reason = f"prompt blocked ({_enum_name(feedback.block_reason)})"
         raise LlmFailure(LlmOutcome.BLOCKED, reason, retryable=False, usage=usage)
     candidate = (response.candidates or [None])[0]
-    finish = str(getattr(candidate, "finish_reason", "") or "").rsplit(".", 1)[-1]
+    finish = _enum_name(getattr(candidate, "finish_reason", None))
     if finish in _BLOCKING_FINISH_REASONS:
         reason = f"answer blocked ({finish})"
         raise LlmFailure(LlmOutcome.BLOCKED, reason, retryable=False, usage=usage)
@@ -290,6 +366,11 @@ def _call_once(system_instruction: str, prompt: str) -> tuple[RcaAnswer, TokenUs
             reason = f"answer does not fit the RCA schema: {_first_error(exc)}"
         raise LlmFailure(LlmOutcome.INVALID_OUTPUT, reason, retryable=True, usage=usage) from exc
     return answer, usage
+
+
+def _enum_name(value: Any) -> str:
+    """An API enum's name as Gemini sends it ("SAFETY"), not the SDK's ("BlockedReason.SAFETY")."""
+    return str(value or "").rsplit(".", 1)[-1]
 
 
 def _retry_delay(exc: Exception) -> float:
@@ -318,9 +399,15 @@ def _usage(response) -> TokenUsage:
         return {}
     return {
         "prompt_tokens": meta.prompt_token_count,
-        "output_tokens": meta.candidates_token_count,
+        # Thinking is billed as output.
+        "output_tokens": _sum_known(meta.candidates_token_count, meta.thoughts_token_count),
         "total_tokens": meta.total_token_count,
     }
+
+
+def _sum_known(*counts: int | None) -> int | None:
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
 
 
 def _first_error(exc: Exception) -> str:

@@ -403,7 +403,7 @@ def _analyse(work: list[_Work], force: bool) -> None:
             else:
                 fingerprints.add(fingerprint)
                 asking.append(item)
-        _ask_gemini(asking)
+        _ask_gemini(asking, force)
         for item in asking:
             calls.extend(_recorded(item.ticket.pk, "rca", item.attempts))
             item.analysis = _answered(item)
@@ -413,9 +413,11 @@ def _analyse(work: list[_Work], force: bool) -> None:
     LlmCall.objects.bulk_create(calls)
 
 
-def _ask_gemini(work: list[_Work]) -> None:
+def _ask_gemini(work: list[_Work], force: bool) -> None:
     """Each item's Gemini call (its prompt built here), several in flight at once; the attempts
-    are kept on the item, to be recorded by the caller's thread."""
+    are kept on the item, to be recorded by the caller's thread. A forced analysis (a fresh
+    RCA staff asked for, a ticket detached from its incident) asks even while Gemini is held
+    to be down."""
     if not work:
         return
     histories = _histories([item.ticket for item in work])
@@ -436,6 +438,7 @@ def _ask_gemini(work: list[_Work]) -> None:
                 item.prompt.system_instruction,
                 item.prompt.contents,
                 on_attempt=item.attempts.append,
+                despite_outage=force,
             )
         except LlmFailure as failure:
             item.answer = failure

@@ -188,7 +188,9 @@ try:
 
     # Analysis: Gemini when a key is set, rule-based otherwise (and whenever Gemini fails).
     GEMINI_API_KEY = env.str("GEMINI_API_KEY", "")
-    GEMINI_MODEL = env.str("GEMINI_MODEL", "gemini-2.5-flash")
+    # Blank, the SDK refused every call before sending it, and each RCA fell back to the rules
+    # as an "unreadable response".
+    GEMINI_MODEL = env.str("GEMINI_MODEL", "gemini-2.5-flash", validate=validate.Regexp(r"^\S+$"))
     GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", "")
     GEMINI_API_VERSION = env.str("GEMINI_API_VERSION", "v1beta")
     GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=_POSITIVE)
@@ -267,8 +269,10 @@ try:
     OUTBOUND_WORKER_NICE = env.int(
         "OUTBOUND_WORKER_NICE", 10, validate=validate.Range(min=0, max=19)
     )
-    CIRCUIT_FAILURE_THRESHOLD = env.int("CIRCUIT_FAILURE_THRESHOLD", 5)
-    CIRCUIT_OPEN_SECONDS = env.float("CIRCUIT_OPEN_SECONDS", 30.0)
+    CIRCUIT_FAILURE_THRESHOLD = env.int(
+        "CIRCUIT_FAILURE_THRESHOLD", 5, validate=validate.Range(min=1)
+    )
+    CIRCUIT_OPEN_SECONDS = env.float("CIRCUIT_OPEN_SECONDS", 30.0, validate=_POSITIVE)
     JIRA_URL = env.str("JIRA_URL", "")
     JIRA_USER = env.str("JIRA_USER", "")
     # Jira Cloud's search API differs; unset: Cloud when the host ends with .atlassian.net.

@@ -147,6 +147,15 @@ def fresh_channel_layer() -> None:
 
 
 @pytest.fixture(autouse=True)
+def fresh_gemini_outage() -> None:
+    """Each test starts with Gemini held to be up, whatever an earlier test's fake failed."""
+    if django_apps.ready:
+        from analysis.gemini import outage
+
+        outage.record(None)
+
+
+@pytest.fixture(autouse=True)
 def fresh_pacing() -> Iterator[None]:
     """Each test starts with the targets' rate buckets empty (integrations/pacing.py)."""
     yield

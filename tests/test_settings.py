@@ -73,6 +73,10 @@ def load_settings(
         ("SLA_CHECK_INTERVAL_SECONDS", "0"),
         ("TICKET_STATS_FOLD_SECONDS", "-60"),
         ("ENRICHMENT_TIMEOUT_SECONDS", "0"),
+        ("GEMINI_MODEL", ""),
+        ("GEMINI_MODEL", "gemini-2.5-flash "),
+        ("CIRCUIT_FAILURE_THRESHOLD", "0"),
+        ("CIRCUIT_OPEN_SECONDS", "-1"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -140,6 +141,23 @@ def test_a_429_asking_for_a_longer_wait_than_a_retry_would_is_not_retried(gemini
     assert outcomes(ticket) == ["rate_limited"]
 
 
+def test_after_a_429_asking_for_a_long_wait_gemini_is_not_asked_until_then(gemini, settings):
+    """Every ticket asked in turn, each call refused and counted against the quota."""
+    gemini.fail(429, retry_info("37s"), times=None)
+    first = analysed(new_ticket())
+
+    later = analysed(new_ticket())
+
+    assert outcomes(first) == ["rate_limited"] and outcomes(later) == []
+    assert len(gemini.generate_requests()) == 1
+    assert later.rca_source == "rules"
+    assert "rate_limited: not asked: quota exceeded (429), retry in 37s" in later.rca_note
+    gemini.clear_faults()
+    services.analyse_ticket(later.pk, force=True, reason="re-run requested")
+    later.refresh_from_db()
+    assert later.rca_source == "gemini"
+
+
 def test_a_429_asking_for_a_short_wait_is_retried_after_it(gemini):
     gemini.fail(429, retry_info("3.5s"))
     attempts: list[Attempt] = []
@@ -163,6 +181,47 @@ def test_persistent_http_errors_end_in_the_rule_based_rca(gemini, status, outcom
     assert ticket.rca_source == "rules"
     assert outcome in ticket.rca_note
     assert outcomes(ticket) == [outcome, outcome]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        lambda fake: fake.stall(3.0, path_contains="generateContent"),
+        lambda fake: fake.fail(503, fake.error_body(503, "The model is overloaded."), times=None),
+    ],
+    ids=["hanging", "unavailable"],
+)
+def test_while_gemini_is_down_tickets_are_not_held_for_it(gemini, settings, fault):
+    """Every ticket's analysis, and the page waiting for it, took GEMINI_TIMEOUT_SECONDS times
+    GEMINI_MAX_ATTEMPTS however many tickets before it had found Gemini down."""
+    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 2, 600
+    fault(gemini)
+    for _ in range(2):
+        assert analysed(new_ticket()).rca_source == "rules"
+    asked = len(gemini.generate_requests())
+    assert asked == 4
+
+    later = analysed(new_ticket())
+
+    assert len(gemini.generate_requests()) == asked
+    assert later.rca_source == "rules" and outcomes(later) == []
+    assert "not asked: the last 2 calls failed (" in later.rca_note
+    # Gemini is back: a fresh RCA staff ask for goes through, and the tickets after it ask.
+    gemini.clear_faults()
+    services.analyse_ticket(later.pk, force=True, reason="re-run requested")
+    later.refresh_from_db()
+    assert later.rca_source == "gemini"
+    assert analysed(new_ticket()).rca_source == "gemini"
+
+
+def test_after_the_pause_one_call_probes_whether_gemini_is_back(gemini, settings):
+    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 1, 0.2
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=2)
+    assert analysed(new_ticket()).rca_source == "rules"
+    time.sleep(0.3)
+
+    assert analysed(new_ticket()).rca_source == "gemini"
+    assert len(gemini.generate_requests()) == 3
 
 
 def test_a_403_is_not_retried(gemini):
@@ -296,13 +355,24 @@ def test_a_cut_or_empty_answer_falls_back_saying_so(gemini, finish, text, reason
     assert LlmCall.objects.filter(ticket=ticket, output_tokens=164).count() == 2
 
 
+@pytest.mark.parametrize("finish", ["SAFETY", "RECITATION"])
+def test_an_answer_withheld_is_not_retried(gemini, finish):
+    gemini.finish_reason = finish
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_source == "rules"
+    assert f"blocked: answer blocked ({finish})" in ticket.rca_note
+    assert outcomes(ticket) == ["blocked"]
+
+
 def test_a_safety_block_is_not_retried(gemini):
     gemini.block_reason = "SAFETY"
 
     ticket = analysed(new_ticket())
 
     assert ticket.rca_source == "rules"
-    assert "blocked" in ticket.rca_note
+    assert "blocked: prompt blocked (SAFETY)" in ticket.rca_note
     assert outcomes(ticket) == ["blocked"]
 
 
@@ -543,6 +613,19 @@ def test_thinking_has_its_own_room_beside_the_answer(gemini, settings):
     assert thinking["maxOutputTokens"] == 2048 + 1024
     assert "thinkingConfig" not in off
     assert off["maxOutputTokens"] == 2048
+
+
+def test_a_thinking_answer_is_read_past_its_thoughts_and_they_are_counted(gemini):
+    """Thinking tokens are billed as output: recorded as the answer's alone, a call's cost
+    read from LlmCall and the output-token metric was a fraction of what it was."""
+    gemini.thought = '**Weighing the firewall** {"root_cause": "not the answer"}'
+    gemini.thoughts_tokens = 700
+
+    ticket = analysed(new_ticket())
+
+    assert ticket.rca_result == GOOD_RCA["root_cause"]
+    call = LlmCall.objects.get(ticket=ticket)
+    assert (call.prompt_tokens, call.output_tokens, call.total_tokens) == (812, 164 + 700, 1676)
 
 
 def test_a_batchs_gemini_calls_run_on_threads_the_process_keeps(gemini, settings):

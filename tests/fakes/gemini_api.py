@@ -4,6 +4,7 @@
         fake.rca_answer = {...}            # what :generateContent returns as the JSON text
         fake.fail(429, fake.error_body(429, "quota"))
         fake.requests                      # every request seen (to check what left the service)
+        fake.thought, fake.thoughts_tokens = "...", 700   # a thinking model's summary and tokens
 
 Answers `POST /{v1,v1beta}/models/{model}:generateContent` with a candidate whose text is the
 JSON answer, `usageMetadata` included, and `:batchEmbedContents` with deterministic vectors
@@ -51,6 +52,10 @@ class FakeGemini(FakeHttpService):
         self.block_reason: str | None = None  # e.g. "SAFETY": the prompt is blocked
         self.finish_reason = "STOP"
         self.usage = {"promptTokenCount": 812, "candidatesTokenCount": 164, "totalTokenCount": 976}
+        # A thinking model's answer: its thought summary comes as a part marked `thought`
+        # before the answer, and the thinking's tokens are counted apart from the answer's.
+        self.thought: str | None = None
+        self.thoughts_tokens = 0
 
     def error_body(self, status: int, message: str) -> Any:
         names = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}
@@ -78,15 +83,30 @@ class FakeGemini(FakeHttpService):
         if self.block_reason:
             return {"promptFeedback": {"blockReason": self.block_reason}, "usageMetadata": {}}
         text = self.raw_text if self.raw_text is not None else json.dumps(self.rca_answer)
-        return {
-            "candidates": [
+        parts: list[dict[str, Any]] = [{"text": text}]
+        if self.thought is not None:
+            parts.insert(0, {"text": self.thought, "thought": True})
+        usage = dict(self.usage)
+        if self.thoughts_tokens:
+            usage["thoughtsTokenCount"] = self.thoughts_tokens
+            usage["totalTokenCount"] += self.thoughts_tokens
+        candidate: dict[str, Any] = {
+            "content": {"role": "model", "parts": parts},
+            "finishReason": self.finish_reason,
+            "index": 0,
+        }
+        if self.finish_reason == "SAFETY":  # the answer withheld: no content, only the ratings
+            del candidate["content"]
+            candidate["safetyRatings"] = [
                 {
-                    "content": {"role": "model", "parts": [{"text": text}]},
-                    "finishReason": self.finish_reason,
-                    "index": 0,
+                    "category": "HARM_CATEGORY_DANGEROUS_CONTENT",
+                    "probability": "HIGH",
+                    "blocked": True,
                 }
-            ],
-            "usageMetadata": self.usage,
+            ]
+        return {
+            "candidates": [candidate],
+            "usageMetadata": usage,
             "modelVersion": "gemini-2.5-flash",
         }
 
