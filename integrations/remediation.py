@@ -898,9 +898,10 @@ def delete_policies(ids: Iterable[int]) -> int:
     """Delete the policies (admin's delete page and action), their remediations kept without
     a policy (`SET_NULL`). Locked in the order every transaction takes them, its remediations
     first, then the policies by id: a proposal or retry inserting a remediation under one
-    holds it locked (`lock_policies`), and the delete waits for it to commit, then unlinks
-    that remediation too; unlocked, the delete unlinked the ones it had read, and its commit
-    failed on the one inserted meanwhile (a foreign-key error). Returns how many it deleted."""
+    holds it locked (`_key_shared`, `lock_policies`), and the delete waits for it to commit,
+    then unlinks that remediation too; unlocked, the delete unlinked the ones it had read, and
+    its commit failed on the one inserted meanwhile (a foreign-key error). Returns how many it
+    deleted."""
     wanted = sorted(set(ids))
     with transaction.atomic():
         list(
