@@ -80,7 +80,10 @@ class IncidentFilterSet(django_filters.FilterSet):
     resolved = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
         method="filter_resolved",
-        help_text="Resolved by a responder or because every member recovered (true), or not.",
+        help_text=(
+            "Resolved by a responder, because every member recovered or because no member was "
+            "left open (true), or not."
+        ),
     )
     merged = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],

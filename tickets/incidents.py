@@ -15,10 +15,10 @@ the lock, finds it and joins (the tests post 200, in 5 waves of 40 concurrent re
 
 The lock order, everywhere: the advisory locks first (run, fingerprint, culprit, as
 services.py takes them), then tickets (by id), then incidents (by id). A member's failure,
-recovery or reopen locks its ticket, then updates its incident (a ticket in none that
-fails again joins one so, under its culprit's lock: `regress`); acting on, merging or storing
-the analysis of an incident locks its members, then it (`lock_with_members`, again when a
-failure joined in between); a member taking its incident's analysis locks itself, then writes
+recovery, resolve, reopen or detach locks its ticket, then updates its incident (a ticket in
+none that fails again joins one so, under its culprit's lock: `regress`); acting on, merging
+or storing the analysis of an incident locks its members, then it (`lock_with_members`, again
+when a failure joined in between); a member taking its incident's analysis locks itself, then writes
 the incident (`share_analysis`). Row locks on tickets and incidents are FOR NO KEY UPDATE, the
 lock an UPDATE of them takes: a row inserted that references one (an outbound delivery, an
 audit entry, a timeline entry) checks its foreign key with FOR KEY SHARE, which waits for no
@@ -67,7 +67,10 @@ incident_changed = Signal()
 # Sent inside the transaction of a status change with: incident_id, action (one of
 # INCIDENT_ACTIONS; `regressed`: member ticket_id/pipeline failed again and reopened it;
 # `member_reopened`: actor reopened member ticket_id/pipeline on its own and that reopened
-# it; `recovered`: every member recovered and it resolved itself), actor, event_id (its
+# it; `recovered`: every member recovered and it resolved itself; `member_resolved`: actor
+# resolved member ticket_id/pipeline on its own ticket, or it recovered at its source, and no
+# member is left open; `member_detached`: actor detached member ticket_id/pipeline and every
+# member left is resolved or recovered), actor, event_id (its
 # timeline entry), via (where it was made), note, ticket_id, pipeline.
 incident_status_changing = Signal()
 # The timeline's entries for a change of the incident's status.
@@ -740,12 +743,19 @@ def follow_member_change(
     before: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
-    """`ticket_changing` (connected in tickets/apps.py): a member reopened on its own ticket
-    (the API, the dashboard, admin, its own JIRA issue), not by its incident's reopen
-    (`through_incident`), is followed by its incident (`member_reopened`)."""
+    """`ticket_changing` (connected in tickets/apps.py): a member reopened or resolved on its
+    own ticket (the API, the dashboard, admin, its own JIRA issue or Slack alert; resolved by
+    a remediation too), not by its incident's action (`through_incident`), is followed by its
+    incident (`member_reopened`, `member_resolved`)."""
+    if through_incident:
+        return
     was = (before or {}).get("status")
-    if action == "reopen" and not through_incident and was:
+    if action == "reopen" and was:
         member_reopened(ticket_id, actor, via=via or actor.kind, note=note, was=was)
+    elif action == "resolve" and actor.kind != ActorKind.SOURCE:
+        # A recovery at the source is followed by `record_recovery`, which its caller runs.
+        fix = str(kwargs.get("fix") or "")
+        member_resolved(ticket_id, actor, via=via or actor.kind, note=note, fix=fix)
 
 
 def member_reopened(
@@ -757,16 +767,16 @@ def member_reopened(
     incident counts it recovered no more (the remediation hold reads that count). An
     incident people acknowledged or took reopens (handed back, as the member was), so that
     no open member is left inside an incident the board shows owned. So does an incident
-    that was over (resolved by people, or by every member's recovery) when the member was
-    resolved, as it does when a member fails again: a responder who reopens a member says
-    the outage is not over, and an open member inside a resolved incident would take no new
-    failure beside it. A reopen of an acknowledged or taken member clears no recovery at the
-    source and says nothing of the outage: it leaves an incident that was over as it is (one
-    that every member's recovery resolved would otherwise be open with every member
-    recovered, and nothing left to resolve it). Its other members are left as they are; its
-    timeline's `reopen` names who reopened which member via where, and that is told where the
-    incident is followed (`member_reopened`). Either way its page and the board follow
-    (`incident_changed`)."""
+    that was over (resolved by people or with its last open member, or by every member's
+    recovery) when the member was resolved, as it does when a member fails again: a
+    responder who reopens a member says the outage is not over, and an open member inside a
+    resolved incident would take no new failure beside it. A reopen of an acknowledged or
+    taken member clears no recovery at the source and says nothing of the outage: it leaves
+    an incident that was over as it is (one that every member's recovery resolved would
+    otherwise be open with every member recovered, and nothing left to resolve it). Its
+    other members are left as they are; its timeline's `reopen` names who reopened which
+    member via where, and that is told where the incident is followed (`member_reopened`).
+    Either way its page and the board follow (`incident_changed`)."""
     row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", "pipeline").first()
     if row is None or row[0] is None:
         return
@@ -816,9 +826,111 @@ def member_reopened(
     announce(incident_id, "reopen", actor, ticket_id)
 
 
+def member_resolved(
+    ticket_id: str, actor: Actor, *, via: str, note: str = "", fix: str = ""
+) -> None:
+    """People (or a remediation) resolved a member on its own ticket: inside that transition's
+    transaction, the ticket locked (then its incident: ingest's order). When no member is
+    left open, the incident resolves (`_resolve_when_over`): it would otherwise stay open,
+    or owned, with nothing in it to act on."""
+    row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", "pipeline").first()
+    if row is None or row[0] is None:
+        return
+    incident_id, pipeline = row
+    _resolve_when_over(
+        incident_id,
+        "member_resolved",
+        actor,
+        ticket_id=ticket_id,
+        pipeline=pipeline,
+        how="resolved",
+        via=via,
+        note=note,
+        fix=fix,
+    )
+
+
+def _open_members(incident_id: str) -> QuerySet[Ticket]:
+    """The members not over: neither resolved nor recovered at their source (one left open
+    by a recovery, RESOLVE_ON_SOURCE_RECOVERY off, is over: every member recovering resolves
+    the incident too)."""
+    return Ticket.objects.filter(
+        incident_id=incident_id, resolved_at_source_at__isnull=True
+    ).exclude(status=Status.RESOLVED)
+
+
+def _resolve_when_over(
+    incident_id: str,
+    action: str,
+    actor: Actor,
+    *,
+    ticket_id: str,
+    pipeline: str,
+    how: str,
+    via: str,
+    note: str = "",
+    fix: str = "",
+    announced: str = "resolve",
+) -> bool:
+    """Member `ticket_id` was resolved, recovered or detached (`how`): if that left the
+    incident members all over (`_open_members`: none; one left with no member stays as it
+    is), the incident is resolved, by `actor` via `via`, as an `act` would: its timeline's
+    `resolved` names the member, and it is told where the incident is followed (`action`:
+    `member_resolved`, `member_detached`). The caller holds the member's lock; this takes the
+    incident's. An incident resolved already, or merged, is left alone. True if it resolved."""
+    now = timezone.now()
+    Incident.objects.select_for_update(no_key=True).filter(pk=incident_id).values_list("pk").first()
+    if _open_members(incident_id).exists():
+        return False
+    if not Ticket.objects.filter(incident_id=incident_id).exists():
+        return False
+    resolved = (
+        Incident.objects.filter(pk=incident_id, merged_into__isnull=True, recovered_at__isnull=True)
+        .exclude(status=Status.RESOLVED)
+        .update(status=Status.RESOLVED, updated_at=now)
+    )
+    if not resolved:
+        return False
+    member = f"{pipeline or ticket_id} ({ticket_id})"
+    why = {
+        "resolved": "no member is left open",
+        "recovered": "it recovered at its source, and no member is left open",
+        "detached": "detached; every member left is resolved or recovered",
+    }[how]
+    event = record_event(
+        incident_id,
+        "resolved",
+        ticket_id=ticket_id,
+        actor=actor,
+        at=now,
+        details={
+            "via": via,
+            "member": member,
+            "how": how,
+            "why": why,
+            **({"note": note} if note else {}),
+            **({"fix": fix} if fix else {}),
+        },
+    )
+    _status_changing(
+        incident_id,
+        action,
+        actor,
+        event,
+        via=via,
+        note=note,
+        ticket_id=ticket_id,
+        pipeline=pipeline,
+        fix=fix,
+    )
+    announce(incident_id, announced, actor, ticket_id)
+    return True
+
+
 def record_recovery(ticket: Ticket, actor: Actor) -> None:
     """A member recovered at its source; with INCIDENT_AUTO_RESOLVE the incident recovers
-    when every member has."""
+    when every member has, and resolves when this was the last member open (the others
+    resolved by people: `_resolve_when_over`)."""
     if not ticket.incident_id:
         return
     now = timezone.now()
@@ -844,7 +956,19 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
                 incident.pk, "recovered", Actor.system("incidents"), event, via="source"
             )
         announce(incident.pk, "resolved", Actor.system("incidents"))
-    else:
+    elif not (
+        settings.INCIDENT_AUTO_RESOLVE
+        and _resolve_when_over(
+            incident.pk,
+            "member_resolved",
+            actor,
+            ticket_id=ticket.pk,
+            pipeline=ticket.pipeline,
+            how="recovered",
+            via="source",
+            announced="resolved",
+        )
+    ):
         announce(incident.pk, "recovered", actor, ticket.pk)
 
 
@@ -1198,7 +1322,8 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
     own (it pages on its own, see integrations/signals.py, and a ticket that carried the
     incident's analysis gets its own, see analysis/tasks.py). The incident starts when its
     earliest remaining member failed (`_failed_at`, as when it formed); one left without
-    members keeps its start."""
+    members keeps its start. Detaching its last open member resolves it when members are
+    left and all of them are over (`_resolve_when_over`), as resolving that member would."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
         incident = Incident.objects.select_for_update(no_key=True).get(pk=incident_id)
@@ -1230,6 +1355,15 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
         )
         record_event(incident.pk, "detached", ticket_id=ticket.pk, actor=actor)
         announce(incident.pk, "detached", actor, ticket.pk)
+        _resolve_when_over(
+            incident.pk,
+            "member_detached",
+            actor,
+            ticket_id=ticket.pk,
+            pipeline=ticket.pipeline,
+            how="detached",
+            via=actor.via or actor.kind,
+        )
     return ticket
 
 

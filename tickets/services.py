@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
-from integrations.events import EventKind, FailureEvent
+from integrations.events import TASK_PART, EventKind, FailureEvent
 from integrations.parsers.airflow import retried_by_airflow
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import (
@@ -51,7 +51,7 @@ from tickets.models import (
 )
 from tickets.vocabulary import Outcome, Source, Status
 
-_RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK = 1, 2, 4
+_RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK, _JOB_LOCK = 1, 2, 4, 5
 
 # In the details of a ticket opened by a Databricks notification without error text, until its
 # analysis fetched the error: the fingerprint it settles on if the fetch gives none (the
@@ -401,6 +401,10 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         # Serialized with its Fired, on the Fired's occurrence (their run keys may differ: an
         # ADF failure an alert carries is keyed by its pipeline run).
         locks = [(_OCCURRENCE_LOCK, _hash32(event.recovers_occurrence))]
+    if _databricks_run_number(event) is not None:
+        # Last: a success of the job marking its run (`_resolve`) and a failure of it reading
+        # that mark (`_end_if_a_later_run_succeeded`) are serialized.
+        locks.append((_JOB_LOCK, _hash32(_job_key(event.resolve_key))))
     claimed, first_ticket_id = Occurrence.objects.claim_or_find(event.occurrence_key, locks)
     if not claimed:
         return EventOutcome(Outcome.DUPLICATE, first_ticket_id)
@@ -414,6 +418,8 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         # Once assigned: a Fired that regressed the ticket starts the failure whose alerts
         # are waited for (`alerts_counted_on`), not the one before it.
         _end_if_recovered_early(event, outcome.ticket_id)
+    if classified is not None and outcome.outcome in (Outcome.CREATED, Outcome.REGRESSED):
+        _end_if_a_later_run_succeeded(event, outcome.ticket_id)
     return outcome
 
 
@@ -421,6 +427,9 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     """The source says it is over: end every failure this recovery is the recovery of. An
     Azure alert's Resolved ends its ticket only once no other alert counted on it still fires
     (`_alerts_still_firing`)."""
+    run = _databricks_run_number(event)
+    if run is not None:
+        _mark_run_succeeded(event.resolve_key, run)
     if event.recovers_occurrence:
         # Marked before the tickets are locked: the Resolved of another alert of the same
         # ticket, waiting for its lock, reads this mark once it has it. Azure does not promise
@@ -519,6 +528,81 @@ def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:
         details={"occurrence_key": event.occurrence_key, "why": "its Resolved arrived first"},
     )
     incidents.record_recovery(ticket, Actor.source(event.source))
+
+
+# A Databricks job's (or task's) latest run that succeeded: one Occurrence row per recovery
+# key, `<resolve key>#succeeded-run:<run id>` (a recovery key starts with "databricks:", so
+# `occurrence_databricks_key` finds it by its prefix).
+_SUCCEEDED_RUN = "#succeeded-run:"
+
+
+def _databricks_run_number(event: FailureEvent) -> int | None:
+    """A Databricks notification's job run id as a number (Databricks numbers its runs as it
+    creates them: a higher id is a later run), None for another source or an id that is not
+    a number (nothing to order the job's runs by)."""
+    if event.source != Source.DATABRICKS or event.kind == EventKind.IGNORED:
+        return None
+    run_id = str(event.resource.get("run_id", ""))
+    return int(run_id) if run_id.isascii() and run_id.isdigit() and len(run_id) <= 20 else None
+
+
+def _job_key(resolve_key: str) -> str:
+    return resolve_key.split(TASK_PART, 1)[0]
+
+
+def _succeeded_runs(resolve_key: str) -> dict[str, int]:
+    """The marks of `resolve_key`'s latest successful run: key -> run id (one, or a few while
+    a success replaces them)."""
+    prefix = f"{resolve_key}{_SUCCEEDED_RUN}"
+    marks = Occurrence.objects.filter(key__startswith=prefix)
+    # The condition of the index that serves the prefix (`occurrence_databricks_key`).
+    keys = marks.filter(key__startswith="databricks:").values_list("key", flat=True)
+    return {key: int(key.removeprefix(prefix)) for key in keys}
+
+
+def _mark_run_succeeded(resolve_key: str, run: int) -> None:
+    """Remember the latest run of the job (or task) that succeeded, so that a failure of an
+    older run delivered after it ends as it lands (`_end_if_a_later_run_succeeded`). Under the
+    job's advisory lock (`record_event`): one mark per key, replaced by a later run's."""
+    marks = _succeeded_runs(resolve_key)
+    latest = max([run, *marks.values()])
+    Occurrence.objects.claim(f"{resolve_key}{_SUCCEEDED_RUN}{latest}")
+    stale = [key for key, marked in marks.items() if marked != latest]
+    if stale:
+        Occurrence.objects.filter(key__in=stale).delete()
+
+
+def _end_if_a_later_run_succeeded(event: FailureEvent, ticket_id: str | None) -> None:
+    """A Databricks failure of a run older than (or the same as: a repaired run) one of its
+    job whose success was recorded first (Databricks does not promise order): the success
+    found nothing to resolve, so the ticket this failure opened, or reopened as a regression,
+    is resolved at its source as it lands, as an Azure alert's Fired landing after its
+    Resolved is. A task's failure is ended by its task's success or its job's; a job's only by
+    the job's. Only a ticket this failure alone made open: one it was counted on while open
+    fails for other runs too."""
+    run = _databricks_run_number(event)
+    if run is None or ticket_id is None:
+        return
+    succeeded = {
+        **_succeeded_runs(event.resolve_key),
+        **_succeeded_runs(_job_key(event.resolve_key)),
+    }
+    later = max(succeeded.values(), default=None)
+    if later is None or later < run:
+        return
+    ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
+    if ticket.resolved_at_source_at is not None:
+        return
+    actor = Actor.source(event.source)
+    lifecycle.resolve_at_source(
+        ticket,
+        actor,
+        details={
+            "occurrence_key": event.occurrence_key,
+            "why": f"run {later} of its job succeeded, delivered before this failure of run {run}",
+        },
+    )
+    incidents.record_recovery(ticket, actor)
 
 
 def _ticket_of_the_same_run(event: FailureEvent) -> AttachTarget | None:

@@ -175,9 +175,13 @@ class IncidentChange:
     (acknowledge, start_progress, resolve, reopen), `regressed` (member `ticket_id`,
     `pipeline`, failed again: the outage is back and the incident reopened),
     `member_reopened` (`actor` reopened member `ticket_id`, `pipeline`, on its own ticket, and
-    that reopened the incident) or `recovered` (every member recovered at its source: the
-    incident resolved itself). `via`: where it was made (slack, jira, admin, dashboard, api,
-    source, ...); `event_id`: its timeline entry, which keys its deliveries."""
+    that reopened the incident), `recovered` (every member recovered at its source: the
+    incident resolved itself), `member_resolved` (`actor` resolved member `ticket_id`,
+    `pipeline`, on its own ticket, or it recovered at its source, the actor a source then,
+    and no member is left open: the incident resolved) or `member_detached` (`actor` detached
+    it and every member left is resolved or recovered: the incident resolved). `via`: where it
+    was made (slack, jira, admin, dashboard, api, source, ...); `event_id`: its timeline
+    entry, which keys its deliveries."""
 
     incident_id: str
     action: str
@@ -533,6 +537,13 @@ def incident_status_line(incident: Incident) -> str:
     if incident.status == Status.IN_PROGRESS and event.kind == "start_progress":
         return f"In progress: taken by {who}"
     if incident.status == Status.RESOLVED and event.kind == "resolved":
+        member, how = event.details.get("member"), event.details.get("how")
+        if member and how == "recovered":
+            return f"Resolved: {member}, the last open member, recovered at its source"
+        if member and how == "detached":
+            return f"Resolved: {member} detached by {who}, every member left over"
+        if member:
+            return f"Resolved: {member}, the last open member, resolved by {who}"
         return f"Resolved by {who}"
     if incident.status == Status.OPEN and event.kind == "reopen":
         why, member = event.details.get("why"), event.details.get("member")

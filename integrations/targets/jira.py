@@ -890,6 +890,8 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
         )
     if action == "recovered":
         return "Every member recovered at its source: the incident is resolved in the RCA service."
+    if action in ("member_resolved", "member_detached"):
+        return _member_over_comment(change)
     if action == "member_reopened":
         member = _noformat_inline(str(change.get("pipeline") or change.get("ticket_id", "")))
         line = (
@@ -913,6 +915,36 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
     return comment
 
 
+def _member_over_comment(change: Mapping[str, Any]) -> str:
+    """`member_resolved` / `member_detached`: no member is left open, so the incident resolved."""
+    member = (
+        f"{_noformat_inline(str(change.get('pipeline') or change.get('ticket_id', '')))} "
+        f"({_noformat_inline(str(change.get('ticket_id', '')))})"
+    )
+    who = _noformat_inline(str(change.get("actor", "")))
+    via = via_words(str(change.get("via", "")))
+    if change.get("action") == "member_detached":
+        return (
+            f"{who} detached {member} via {via}: every member left is resolved or recovered, "
+            "so the incident is resolved in the RCA service."
+        )
+    if change.get("actor_kind") == ActorKind.SOURCE:
+        return (
+            f"{member}, the last open member, recovered at its source (reported by {who}): "
+            "the incident is resolved in the RCA service."
+        )
+    comment = (
+        f"{who} resolved {member}, the last open member, via {via}: the incident is resolved "
+        "in the RCA service."
+    )
+    note, fix = str(change.get("note") or ""), fix_to_tell(change)
+    if note:
+        comment = f"{comment}\n{_noformat(note, COMMENT_TEXT_LIMIT)}"
+    if fix:
+        comment = f"{comment}\n*What fixed it:*\n{_noformat(fix, COMMENT_TEXT_LIMIT)}"
+    return comment
+
+
 def _jira_incident_comment(jira: JiraTransport, row: OutboundDelivery) -> None:
     """A comment on the incident's issue for a change of its status made outside JIRA (one per
     change: the delivery is keyed by its timeline entry)."""
@@ -924,11 +956,15 @@ def _jira_incident_comment(jira: JiraTransport, row: OutboundDelivery) -> None:
 
 def _incident_status(change: IncidentChange) -> tuple[str, dict[str, Any]] | None:
     """A status change of the incident is commented on its issue, unless JIRA made it (its
-    own issue shows it: never echoed back). A member reopened on its own issue is told on
-    the incident's: that issue does not show it."""
-    if change.actor.kind == ActorKind.JIRA and change.action != "member_reopened":
+    own issue shows it: never echoed back). A member reopened or resolved on its own issue
+    is told on the incident's: that issue does not show it."""
+    if change.actor.kind == ActorKind.JIRA and change.action not in MEMBER_CHANGES:
         return None
     return INCIDENT_COMMENT, change.as_payload()
+
+
+# Incident status changes made on a member: told on the incident's issue whoever made them.
+MEMBER_CHANGES = ("member_reopened", "member_resolved", "member_detached")
 
 
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:

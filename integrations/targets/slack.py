@@ -69,7 +69,7 @@ from integrations.targets.base import (
 )
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Incident, Ticket
+from tickets.models import ActorKind, Incident, Ticket
 from tickets.vocabulary import Severity, SlaStatus, Status
 
 logger = logging.getLogger(__name__)
@@ -997,6 +997,8 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
             f":white_check_mark: Every member recovered at its source: incident {incident_id} "
             "is resolved."
         )
+    if action in ("member_resolved", "member_detached"):
+        return _member_over_text(change, incident_id)
     if action == "member_reopened":
         member = slack_escape(str(change.get("pipeline") or change.get("ticket_id", "")), 200)
         ticket = slack_escape(str(change.get("ticket_id", "")), 80)
@@ -1016,6 +1018,33 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
     words = INCIDENT_CHANGE_WORDS.get(action, f"set the incident to {action.replace('_', ' ')}")
     who = slack_escape(str(change.get("actor", "")), 80)
     text = f"{emoji} *{who}* {words} via {via_words(str(change.get('via', '')))}".strip()
+    note, fix = str(change.get("note") or ""), fix_to_tell(change)
+    text = f"{text}: {slack_escape(note, 1000)}" if note else f"{text}."
+    return f"{text} What fixed it: {slack_escape(fix, 2000)}" if fix else text
+
+
+def _member_over_text(change: Mapping[str, Any], incident_id: str) -> str:
+    """`member_resolved` / `member_detached`: no member is left open, so the incident resolved."""
+    member = (
+        f"{slack_escape(str(change.get('pipeline') or change.get('ticket_id', '')), 200)} "
+        f"({slack_escape(str(change.get('ticket_id', '')), 80)})"
+    )
+    who = slack_escape(str(change.get("actor", "")), 80)
+    via = via_words(str(change.get("via", "")))
+    if change.get("action") == "member_detached":
+        return (
+            f":white_check_mark: *{who}* detached {member} via {via}: every member left is "
+            f"resolved or recovered, so incident {incident_id} is resolved."
+        )
+    if change.get("actor_kind") == ActorKind.SOURCE:
+        return (
+            f":white_check_mark: {member}, the last open member, recovered at its source "
+            f"(reported by {who}): incident {incident_id} is resolved."
+        )
+    text = (
+        f":white_check_mark: *{who}* resolved {member}, the last open member, via {via}: "
+        f"incident {incident_id} is resolved"
+    )
     note, fix = str(change.get("note") or ""), fix_to_tell(change)
     text = f"{text}: {slack_escape(note, 1000)}" if note else f"{text}."
     return f"{text} What fixed it: {slack_escape(fix, 2000)}" if fix else text

@@ -1523,3 +1523,210 @@ def test_a_failure_resolved_before_its_outage_became_an_incident_joins_it_when_i
     assert not any(reply.get("reply_broadcast") for reply in replies)
     creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
     assert len(creates) == 2 and len(slack.top_level()) == 2  # its own (before), the incident's
+
+
+def resolve_member(where: str, ticket_id: str, username: str) -> None:
+    """A responder resolves one member on its own ticket: from the API, the dashboard, admin,
+    the member's own JIRA issue (the ticket must have one) or its Slack alert's button."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    if where == "jira":
+        key = Ticket.objects.get(pk=ticket_id).itsm_ticket_id
+        answer = post_jira(jira_webhook(key, "To Do", "Done", changelog_id=f"resolve-{ticket_id}"))
+        assert answer.status_code == 200, answer.content
+        return
+    if where == "slack":
+        slack_responder(username)
+        assert post_slack_click(ticket_id, "rca_resolve", username=username).status_code == 200
+        return
+    user = make_user("responder", username, is_staff=where == "admin")
+    if where == "api":
+        clear_throttles()
+        answer = jwt_client(user).post(f"/api/v1/tickets/{ticket_id}/resolve/", {"note": "done"})
+        assert answer.status_code == 200, answer.content
+        return
+    client = Client()
+    client.force_login(user)
+    if where == "dashboard":
+        client.post(f"/tickets/{ticket_id}/action/", {"action": "resolve", "note": "done"})
+    else:
+        changelist = reverse("admin:tickets_ticket_changelist")
+        client.post(
+            changelist,
+            {"action": "resolve", "_selected_action": [ticket_id], "apply": "1", "note": "done"},
+        )
+
+
+def _told_since(before: list[int]) -> Any:
+    told = OutboundDelivery.objects.filter(action__in=["slack_inc_reply", "jira_inc_comment"])
+    return told.exclude(pk__in=before)
+
+
+def _told_ids() -> list[int]:
+    return list(_told_since([]).values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("where", "who", "via", "note"),
+    [
+        ("api", "ana", "the API", "done"),
+        ("dashboard", "ana", "the dashboard", "done"),
+        ("admin", "ana", "Django admin", "done"),
+        ("jira", "maria", "JIRA", "JIRA OPS-90"),
+        ("slack", "daan", "Slack", "Slack"),
+    ],
+)
+def test_resolving_the_last_open_member_on_its_own_ticket_resolves_the_incident(
+    targets, settings, migration_data, where, who, via, note
+):
+    """Every member resolved one by one on its own ticket: the incident stayed open (it could
+    then be acknowledged with no open member). Resolving the last open one resolves it,
+    its timeline names who resolved which member via where, it is told once in its thread
+    and on its issue, both follow, and reopening a member reopens it again."""
+    from integrations.targets.base import incident_status_line
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    settings.INCIDENT_UPDATE_SECONDS = 0.05
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    deliver_pending()
+    incident = Incident.objects.get()
+    if where == "jira":
+        Ticket.objects.filter(pk=second).update(itsm_ticket_id="OPS-90")
+    resolve_member("api", first, "sam")
+    incident.refresh_from_db()
+    assert incident.status == "open"  # pl_customers still fails
+    assert not incident.events.filter(kind="resolved").exists()
+    before = _told_ids()
+
+    resolve_member(where, second, who)
+
+    assert Ticket.objects.get(pk=second).status == "resolved"
+    incident.refresh_from_db()
+    assert (incident.status, incident.recovered_at) == ("resolved", None)
+    resolved = IncidentEvent.objects.get(incident=incident, kind="resolved")
+    actor_name = resolved.actor_name
+    assert resolved.ticket_id == second and resolved.details["via"] == where
+    if where != "jira":  # JIRA's actor is the webhook's author
+        assert actor_name == who
+    line = incident_status_line(incident)
+    member = f"pl_customers ({second})"
+    assert line == f"Resolved: {member}, the last open member, resolved by {actor_name} via {via}"
+    new = _told_since(before)
+    assert sorted(new.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    assert all(key.endswith(f":{resolved.pk}") for key in new.values_list("key", flat=True))
+    deliver_pending()
+    said = f"resolved {member}, the last open member, via {via}"
+    thread = incident_thread(slack, incident)[-1]["text"]
+    assert thread == (
+        f":white_check_mark: *{actor_name}* {said}: incident {incident.pk} is resolved: {note}"
+    )
+    comment = comments(jira, incident.itsm_ticket_id)[-1]
+    assert comment.startswith(f"{actor_name} {said}: the incident is resolved in the RCA service.")
+    assert jira.issues[incident.itsm_ticket_id]["status"] == "Done"
+    assert "rca_incident_acknowledge" not in buttons(slack, incident)
+
+    clear_throttles()
+    responder = jwt_client(make_user("responder", "lee"))
+    assert responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/").status_code == 409
+    assert responder.post(f"/api/v1/tickets/{first}/reopen/").status_code == 200
+    incident.refresh_from_db()
+    assert incident.status == "open"
+
+
+@pytest.mark.parametrize("last", ["recovered", "resolved_by_people"])
+def test_a_mix_of_recoveries_and_people_resolving_members_resolves_the_incident(
+    targets, settings, last
+):
+    """One member resolved by people, the other recovering at its source (in either order):
+    no member is left open, so the incident resolves, once, told by the last one's change."""
+    jira, slack = targets
+    settings.INCIDENT_UPDATE_SECONDS = 0.05
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    deliver_pending()
+    incident = Incident.objects.get()
+    if last == "recovered":
+        resolve_member("api", first, "ana")
+        before = _told_ids()
+        post_success("pl_customers")
+    else:
+        post_success("pl_orders")
+        incident.refresh_from_db()
+        assert (incident.status, incident.recovered_count) == ("open", 1)
+        before = _told_ids()
+        resolve_member("api", second, "ana")
+
+    incident.refresh_from_db()
+    assert (incident.status, incident.recovered_at) == ("resolved", None)
+    resolved = IncidentEvent.objects.get(incident=incident, kind="resolved")
+    assert resolved.ticket_id == second
+    new = _told_since(before)
+    assert sorted(new.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    deliver_pending()
+    thread = incident_thread(slack, incident)[-1]["text"]
+    comment = comments(jira, incident.itsm_ticket_id)[-1]
+    member = f"pl_customers ({second})"
+    if last == "recovered":
+        assert thread == (
+            f":white_check_mark: {member}, the last open member, recovered at its source "
+            f"(reported by adf): incident {incident.pk} is resolved."
+        )
+        assert comment.startswith(f"{member}, the last open member, recovered at its source")
+    else:
+        assert thread.startswith(f":white_check_mark: *ana* resolved {member}, the last open")
+        assert comment.startswith(f"ana resolved {member}, the last open member, via the API")
+    assert jira.issues[incident.itsm_ticket_id]["status"] == "Done"
+
+    # The other member recovering later changes nothing more: resolved already, told once.
+    told = _told_ids()
+    post_success("pl_orders" if last == "recovered" else "pl_customers")
+    assert _told_ids() == told
+    assert IncidentEvent.objects.filter(incident=incident, kind="resolved").count() == 1
+
+
+def test_detaching_the_last_open_member_resolves_an_incident_left_with_resolved_members(
+    targets, settings
+):
+    """A wrongly grouped member is the only one still open: once it is detached every member
+    left is resolved, so the incident resolves (told as such); detaching a member while
+    another is still open leaves the incident open."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    _jira, slack = targets
+    settings.INCIDENT_UPDATE_SECONDS = 0.05
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    third = post(storm_failure("pl_invoices"))["ticket_id"]
+    deliver_pending()
+    incident = Incident.objects.get()
+    clear_throttles()
+    responder = jwt_client(make_user("responder", "ana"))
+    detach = f"/api/v1/incidents/{incident.pk}/detach/"
+    assert responder.post(detach, {"ticket": third}).status_code == 200
+    incident.refresh_from_db()
+    assert incident.status == "open"  # pl_orders and pl_customers still fail
+    resolve_member("api", first, "sam")
+    before = _told_ids()
+
+    assert responder.post(detach, {"ticket": second}).status_code == 200
+
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    resolved = IncidentEvent.objects.get(incident=incident, kind="resolved")
+    assert (resolved.ticket_id, resolved.actor_name, resolved.details["how"]) == (
+        second,
+        "ana",
+        "detached",
+    )
+    assert _told_since(before).count() == 2
+    deliver_pending()
+    assert incident_thread(slack, incident)[-1]["text"] == (
+        f":white_check_mark: *ana* detached pl_customers ({second}) via the API: every member "
+        f"left is resolved or recovered, so incident {incident.pk} is resolved."
+    )
+    assert Ticket.objects.get(pk=second).status == "open"  # a ticket of its own now

@@ -576,6 +576,56 @@ def test_databricks_success_closes_the_loop_and_start_is_ignored(webhook_client)
     assert Ticket.objects.count() == 1
 
 
+def _databricks_run(event_type: str, run_id: str) -> dict:
+    body = shared_payload("databricks_job_run_on_failure.json")
+    body.update(event_type=event_type, workspace_id="1001", run={"run_id": run_id})
+    return body
+
+
+def test_a_databricks_failure_delivered_after_a_later_runs_success_ends_as_it_lands(
+    webhook_client,
+):
+    """Databricks does not promise order: the success of run 200 arrives first (nothing to
+    resolve: ignored), then the failure of the older run 100. It opened a ticket that stayed
+    open, and the success redelivered was a duplicate. Now it lands resolved at its source; a
+    failure of a later run (300) fails again after that success and stays open."""
+    success = _databricks_run("jobs.on_success", "200")
+
+    assert webhook_client(DATABRICKS, success).json()["outcome"] == "ignored"
+    older = webhook_client(DATABRICKS, _databricks_run("jobs.on_failure", "100")).json()
+
+    assert older["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=older["ticket_id"])
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+    entry = AuditLog.objects.get(ticket=ticket, action="resolved at source")
+    assert "run 200" in entry.details["why"]
+    assert webhook_client(DATABRICKS, success).json()["outcome"] == "duplicate"
+
+    later = webhook_client(DATABRICKS, _databricks_run("jobs.on_failure", "300")).json()
+    assert (later["outcome"], later["ticket_id"]) == ("regressed", ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+
+
+def test_a_databricks_tasks_success_ends_only_that_tasks_older_failure(webhook_client):
+    """A task's success recorded first ends a late failure of that task in an older job run,
+    not the job's own failure of that run (a task's success says nothing of the job)."""
+    task_payload = local_payload("databricks_task_run_on_failure.json")
+    succeeded = copy.deepcopy(task_payload)
+    succeeded["event_type"] = "jobs.on_success"
+    succeeded["run"].update(run_id="718272946372915", parent_run_id="2047283951263847")
+    assert webhook_client(DATABRICKS, succeeded).json()["outcome"] == "ignored"
+
+    task_failure = webhook_client(DATABRICKS, task_payload).json()
+    assert Ticket.objects.get(pk=task_failure["ticket_id"]).status == "resolved"
+
+    job = {key: value for key, value in task_payload.items() if key not in ("task", "run")}
+    job["run"] = {"run_id": "1047283951263840"}  # an older run of the job, as a whole
+    whole = webhook_client(DATABRICKS, job).json()
+    assert whole["outcome"] == "created"
+    assert Ticket.objects.get(pk=whole["ticket_id"]).status == "open"
+
+
 def test_a_databricks_event_type_not_known_yet_is_stored_and_ignored(webhook_client):
     """Databricks adds notification events (its SDK already lists maintenance ones): refused,
     a new one would show as failed deliveries at Databricks."""

@@ -1847,3 +1847,48 @@ def test_a_note_typed_with_an_incident_action_that_was_not_done_is_shown_again()
     assert "Not done:" in html
     assert 'value="sql-01 &lt;down&gt;"' in html
     assert 'value="sql-01' not in responder.get(f"/incidents/{incident.pk}/").content.decode()
+
+
+def test_the_last_two_members_resolved_at_once_resolve_the_incident_once():
+    """Two responders resolve the last two open members at the same moment: each locks its
+    member, then the incident (ingest's order: no deadlock). The first to hold the incident
+    still sees the other member open; the second, reading once the first committed, finds
+    none left open and resolves the incident, once."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tickets import lifecycle
+    from tickets.models import ActorKind
+
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    incident = Incident.objects.get()
+    first_resolved, errors = threading.Event(), []
+
+    def resolve_first() -> None:
+        try:
+            with transaction.atomic():
+                lifecycle.resolve(first, Actor(ActorKind.USER, "ana", via="api"))
+                first_resolved.set()
+                time.sleep(0.5)  # the other resolve runs meanwhile, waiting for the incident
+        except Exception as exc:  # a deadlock victim
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=resolve_first)
+    worker.start()
+    assert first_resolved.wait(5)
+    lifecycle.resolve(second, Actor(ActorKind.USER, "sam", via="dashboard"))
+    worker.join(10)
+
+    assert errors == []
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    resolved = incident.events.get(kind="resolved")
+    assert (resolved.ticket_id, resolved.actor_name, resolved.details["via"]) == (
+        second,
+        "sam",
+        "dashboard",
+    )

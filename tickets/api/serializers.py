@@ -695,7 +695,8 @@ class IncidentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_resolved(self, incident: Incident) -> bool:
-        """Resolved by a responder, or every member recovered at its source."""
+        """Resolved by a responder, by every member recovering at its source, or by its last
+        open member's resolve (a status of resolved)."""
         return incident.status == Status.RESOLVED or incident.recovered_at is not None
 
 
