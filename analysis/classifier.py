@@ -141,6 +141,14 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # A certificate whose revocation could not be checked by OCSP (signals.py): above
+            # the database words of the driver that reports it.
+            "ocsp_check_failed",
+            4.5,
+            any_of(*signals.OCSP_CHECK_FAILED),
+            _I,
+        ),
+        (
             # An FTP data connection (passive mode 227, reply 425) that could not be opened
             # (signals.py).
             "ftp_data_connection",
@@ -440,6 +448,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ResourceExhaustion": [
+        ("yarn_container_memory", 4.5, any_of(*signals.YARN_CONTAINER_MEMORY), _I),
         ("grpc_resource_exhausted", 4.0, any_of(*signals.GRPC_RESOURCE_EXHAUSTED), _I),
         (
             "out_of_memory",
@@ -667,6 +676,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "AuthenticationError": [
+        (
+            # Dataverse's AccessTokenExpired ("The requested resource requires authentication."):
+            # a request the service refused for want of a valid token.
+            "resource_requires_authentication",
+            3.5,
+            r"\bthe requested resource requires (?:user )?authentication\b|\baccesstokenexpired\b",
+            _I,
+        ),
         ("aad_error", 5.0, r"\bAADSTS\d+", 0),
         (
             "login_failed",
@@ -1198,6 +1215,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ExternalServiceError": [
+        ("msdtc_unavailable", 4.0, any_of(*signals.MSDTC_UNAVAILABLE), _I),
         ("spark_connect_session_gone", 4.0, any_of(*signals.SPARK_CONNECT_SESSION_GONE), _I),
         (
             # A driver's "Hive driver: 503 when connecting to resource" (Databricks SQL's Thrift
@@ -1445,6 +1463,36 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        ("api_version_unavailable", 4.0, any_of(*signals.API_VERSION_UNAVAILABLE), _I),
+        ("java_main_class_missing", 4.0, any_of(*signals.JAVA_MAIN_CLASS_MISSING), _I),
+        (
+            # A Delta table whose reader or writer protocol is above what the client supports
+            # (delta-rs "The table's minimum reader version is 3but deltalake only supports up to
+            # version 1"): the client library's version against the table's features.
+            "delta_protocol_version",
+            4.0,
+            r"\bdeltaprotocolerror\b|\bminimum (?:reader|writer) version is \d{1,3} ?but"
+            r" [\w -]{1,40} only supports up to version \d{1,3}",
+            _I,
+        ),
+        (
+            # Databricks' answer to a REST path it does not serve ("NotFound: Bad Target:
+            # /api/2.2/jobs/run-now"): the client's API version or the workspace URL.
+            "api_path_not_served",
+            3.5,
+            r"\bbad target: /api/",
+            _I,
+        ),
+        (
+            # A client that cannot start for want of a setting it names ("A Subscription ID is
+            # required to connect to Azure Data Factory", Airflow's SSH hook "Missing required
+            # remote_host"): above the word "connect" of a network failure.
+            "connection_setting_missing",
+            4.0,
+            r"\bis required to connect to\b"
+            r"|\bmissing required (?:param(?:eter)?:? )?[a-z]\w{0,40}_\w{1,40}\b",
+            _I,
+        ),
         (
             # Oracle native encryption or checksumming the two sides cannot agree on
             # (signals.py): above the ORA code's database weight.
@@ -1712,7 +1760,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # ("DataContextError: expectation_suite accounts not found").
             r"|expectation[_ ]suite '?[\w.-]{1,80}'? (?:was )?(?:not found|does not exist"
             r"|could not be found)"
-            r"|dag .{0,60}could not be found|dagnotfound|\bpool\b.{0,40}(?:doesn't|does not) exist"
+            r"|dag(?:_id)? .{0,60}could not be found|dagnotfound"
+            r"|\bpool\b.{0,40}(?:doesn't|does not) exist"
             r"|non-?existent pool"
             # Event Hubs / Service Bus: the hub, queue or topic the client names is not there.
             r"|messaging entity '[^'\n]{1,300}' could not be found|messagingentitynotfound"
@@ -2180,6 +2229,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        ("query_too_complex", 4.0, any_of(*signals.QUERY_TOO_COMPLEX), _I),
+        (
+            # Parameters that do not fit the query's placeholders (signals.py): above the
+            # ProgrammingError's database words.
+            "query_parameter_count",
+            5.0,
+            any_of(*signals.QUERY_PARAMETER_COUNT),
+            _I,
+        ),
+        (
+            # ADF's management API refusing a pipeline run id the caller passed
+            # ("ReferencedPipelineRunNotValid: Referenced pipeline run id {} is not a valid run
+            # id"): the argument the code built, not the service.
+            "invalid_run_reference",
+            4.0,
+            r"\breferencedpipelinerunnotvalid\b|\bis not a valid run id\b",
+            _I,
+        ),
         ("unsupported_subquery", 4.0, any_of(*signals.UNSUPPORTED_SUBQUERY), _I),
         (
             # Salesforce refusing a SOQL query as written (MALFORMED_QUERY, a filter operator

@@ -807,3 +807,65 @@ VALUE_PARSE_FAILED: tuple[str, ...] = (
 # A hook or client used before its connection was set up (Airflow's SmtpHook "The smtp
 # connection should be loaded before!"): the connection id is missing or was never loaded.
 CONNECTION_NOT_LOADED: tuple[str, ...] = (r"\bthe (\w{2,40}) connection should be loaded before\b",)
+
+# SQL Server's Distributed Transaction Coordinator not answering for a distributed query or
+# transaction ("Failed to execute query. Error: MSDTC on server 'SQL01' is unavailable", Azure
+# Synapse's dedicated pool among them): the coordinator service on that server, not the query.
+MSDTC_UNAVAILABLE: tuple[str, ...] = (
+    r"\bmsdtc on server '([^'\n]{1,128})' is unavailable",
+    r"\bdistributed transaction coordinator (?:\(msdtc\) )?(?:is )?(?:unavailable|not available)",
+)
+
+# SQL Server giving up on a query too complex to compile (8632 "Internal error: An expression
+# services limit has been reached", 8623 "The query processor ran out of internal resources and
+# could not produce a query plan"): the query's shape (huge IN lists, deep nesting), to be split
+# or simplified, not a fault of the server.
+QUERY_TOO_COMPLEX: tuple[str, ...] = (
+    r"\ban expression services limit has been reached\b",
+    r"\bquery processor ran out of internal resources and could not produce a query plan\b",
+)
+
+# A DB-API driver refusing a query whose parameters do not fit its placeholders (psycopg 3 "the
+# query has 0 placeholders but 3 parameters were passed", sqlite3 "Incorrect number of bindings
+# supplied. The current statement uses 1, and there are 2 supplied."): the code that builds the
+# call, not the database.
+QUERY_PARAMETER_COUNT: tuple[str, ...] = (
+    r"\bthe query has (\d{1,6}) placeholders? but (\d{1,6}) parameters? (?:were|was) passed\b",
+    r"\bincorrect number of bindings supplied\. the current statement uses (\d{1,6}), and there"
+    r" are (\d{1,6}) supplied\b",
+)
+
+# An Azure management API version the subscription or region does not offer ("Api version
+# '2018-06-01' is not available for your subscription", "No registered resource provider found
+# for location 'westus' and API version '2015-01-01' for type 'factories'"): the client's or
+# template's api-version, or the provider's registration.
+API_VERSION_UNAVAILABLE: tuple[str, ...] = (
+    r"\bapi version '([\w.-]{4,40})' is not available for (?:your|this|the) subscription",
+    r"\bno registered resource provider found for location '[^'\n]{1,60}' and api version"
+    r" '([\w.-]{4,40})'",
+)
+
+# A JVM started with a main class it cannot find on its classpath ("Error: Could not find or
+# load main class com.acme.Main", Spark/HDInsight and ADF custom activities): the class name,
+# the jar or the arguments that were taken for the class.
+JAVA_MAIN_CLASS_MISSING: tuple[str, ...] = (
+    r"\bcould not find or load main class ([\w.$-]{1,200})",
+)
+
+# A client refusing to trust a certificate whose revocation it could not check by OCSP
+# (Snowflake's 254007 "Response is unreliable. Its validity date is out of range", 254005
+# "Could not fetch OCSP Response from server"): the OCSP responder or the host's clock, reached
+# through a proxy or firewall, not the credentials or the database.
+OCSP_CHECK_FAILED: tuple[str, ...] = (
+    r"\bresponse is unreliable\. its validity date is out of range\b",
+    r"\bcould not fetch ocsp response\b",
+    r"\bocsp response (?:is )?(?:invalid|unreliable|expired)\b",
+)
+
+# A YARN container killed for its memory (Hadoop 3 "Container [pid=...] is running 30707712B
+# beyond the 'PHYSICAL' memory limit", Hadoop 2 "is running beyond physical memory limits"):
+# the container's memory setting against what the process used.
+YARN_CONTAINER_MEMORY: tuple[str, ...] = (
+    r"\bbeyond the '(physical|virtual)' memory limit\b",
+    r"\bis running beyond (physical|virtual) memory limits\b",
+)

@@ -39,6 +39,8 @@ RULES: tuple[Rule, ...] = (
     # network
     network.dns_failure,
     network.tls_failure,
+    # a certificate whose revocation OCSP could not confirm, before the driver's database words
+    network.ocsp_check_failed,
     network.ftp_data_connection,
     # native encryption the Oracle client and server share none of, before the ORA code
     configuration.oracle_encryption_mismatch,
@@ -71,6 +73,7 @@ RULES: tuple[Rule, ...] = (
     configuration.tns_unresolved,
     database.oracle_error,
     # resource_exhaustion
+    resource_exhaustion.yarn_container_memory,
     resource_exhaustion.spark_executor_oom,
     resource_exhaustion.spark_driver_oom,
     resource_exhaustion.shuffle_fetch,
@@ -111,6 +114,7 @@ RULES: tuple[Rule, ...] = (
     data_errors.malformed_file,
     # external_service
     external_service.snowflake_incident,
+    external_service.msdtc_unavailable,
     external_service.spark_connect_session_gone,
     external_service.throttled,
     external_service.no_storage_nodes,
@@ -173,8 +177,12 @@ RULES: tuple[Rule, ...] = (
     configuration.purged_resource,
     configuration.qualified_name_invalid,
     configuration.dataverse_feature_disabled,
+    configuration.api_version_unavailable,
+    configuration.java_main_class_missing,
     configuration.spark_memory_setting,
     # code_errors
+    code_errors.query_too_complex,
+    code_errors.query_parameter_count,
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,
     code_errors.not_serializable,

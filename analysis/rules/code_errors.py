@@ -396,3 +396,61 @@ def jvm_exception(m: re.Match[str], ctx: Context) -> Finding:
         0.6,
         transient=False,
     )
+
+
+@rule(
+    "query_too_complex",
+    "CodeError ResourceExhaustion ExternalServiceError",
+    any_of(*signals.QUERY_TOO_COMPLEX),
+    example=(
+        "Error 8632 - Internal error: An expression services limit has been reached. Look for "
+        "potentially complex expressions in your query, and try to simplify them."
+    ),
+)
+def query_too_complex(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "SQL Server could not compile the query: it is too complex for the optimizer (an "
+        "expression services limit or internal plan resources ran out), typically a very long "
+        "IN list, many OR'ed conditions or deeply nested expressions",
+        (
+            "Simplify the query: load a long IN list into a temporary or staging table and join "
+            "to it, and replace chains of OR conditions with a join or UNION.",
+            "Split the statement into steps that write intermediate results to temporary tables.",
+            "If the query is generated (an ORM, a dynamic ADF or dbt statement), cap how many "
+            "values it inlines per statement.",
+            "Rerun the simplified query.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "query_parameter_count",
+    "CodeError DatabaseError",
+    any_of(*signals.QUERY_PARAMETER_COUNT),
+    example=("psycopg.ProgrammingError: the query has 1 placeholder but 2 parameters were passed"),
+)
+def query_parameter_count(m: re.Match[str], ctx: Context) -> Finding:
+    stated = [clean_value(g) for g in m.groups() if g]
+    placeholders, passed = (stated[0], stated[1]) if len(stated) >= 2 else ("", "")
+    counts = (
+        f" ({placeholders} placeholder(s) in the SQL, {passed} parameter(s) passed)"
+        if placeholders and passed
+        else ""
+    )
+    return Finding(
+        "the code called the database with parameters that do not fit the query's "
+        f"placeholders{counts}: the SQL text or the parameters the task builds, not the "
+        "database",
+        (
+            "Make the number of placeholders (%s, ?, :name) in the SQL match the parameters "
+            "passed, or pass no parameters to a statement that has none.",
+            "Check templated SQL: a Jinja-rendered statement or an operator's `parameters` "
+            "argument may pass values the SQL no longer uses.",
+            "Escape literal percent signs as %% when the driver uses %s placeholders.",
+            "Rerun after the fix.",
+        ),
+        0.75,
+        transient=False,
+    )

@@ -1694,3 +1694,58 @@ def spark_memory_setting(m: re.Match[str], ctx: Context) -> Finding:
         0.75,
         transient=False,
     )
+
+
+@rule(
+    "api_version_unavailable",
+    "ConfigurationError ExternalServiceError",
+    any_of(*signals.API_VERSION_UNAVAILABLE),
+    example=(
+        "Microsoft.Rest.Azure.CloudException: 'Api version '2018-06-01' is not available for "
+        "your subscription. Please contact customer support for assistance with this feature'"
+    ),
+)
+def api_version_unavailable(m: re.Match[str], ctx: Context) -> Finding:
+    version = clean_value(next((g for g in m.groups() if g), ""))
+    named = f" {quoted(version)}" if version else ""
+    return Finding(
+        f"the Azure management API version{named} the client or template calls is not "
+        "offered to this subscription or region: the SDK's, template's or call's api-version, "
+        "or the resource provider's registration",
+        (
+            "Call an api-version the resource provider offers (az provider show --namespace "
+            'Microsoft.DataFactory --query "resourceTypes[].apiVersions"), or upgrade the '
+            "SDK that pins it.",
+            "Check that the resource provider is registered for the subscription (az provider "
+            "register --namespace ...).",
+            "Check the location the resource is deployed to supports that type and version.",
+            "Rerun after the change.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "java_main_class_missing",
+    "ConfigurationError CodeError",
+    any_of(*signals.JAVA_MAIN_CLASS_MISSING),
+    example="Error: Could not find or load main class com.contoso.etl.Main",
+)
+def java_main_class_missing(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(m.group(1))
+    return Finding(
+        f"the JVM could not find or load the main class {quoted(name) or 'it was given'}: the "
+        "class name, the jar on the classpath, or arguments that were taken for the class name",
+        (
+            "Check the main class name configured for the job or activity (className, "
+            "--class) against the jar's package and class.",
+            "Check that the jar holding it is uploaded and on the classpath (spark-submit "
+            "--jars, the activity's jar path, the cluster library).",
+            "If the name looks like a path or an argument, check the quoting of the command "
+            "line: a space or an unquoted value shifts the arguments.",
+            "Rerun after the fix.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -7,7 +7,7 @@ import re
 
 from analysis import signals
 from analysis.rules.base import Context, Finding, rule
-from analysis.rules.extract import clean_value, grab, message_field
+from analysis.rules.extract import clean_value, grab, message_field, quoted
 from analysis.signals import any_of
 
 
@@ -291,6 +291,34 @@ def spark_connect_session_gone(m: re.Match[str], ctx: Context) -> Finding:
             "Check the cluster's event log for a restart or auto-termination at that time, and "
             "raise the auto-termination period if long idle gaps are expected.",
             "For jobs, let each run open its own session instead of reusing one across runs.",
+        ),
+        0.65,
+        transient=True,
+    )
+
+
+@rule(
+    "msdtc_unavailable",
+    "ExternalServiceError DatabaseError",
+    any_of(*signals.MSDTC_UNAVAILABLE),
+    example="Failed to execute query. Error: MSDTC on server 'SQLPROD01' is unavailable",
+)
+def msdtc_unavailable(m: re.Match[str], ctx: Context) -> Finding:
+    server = clean_value(next((g for g in m.groups() if g), ""))
+    where = f" on server {quoted(server)}" if server else ""
+    return Finding(
+        f"the Distributed Transaction Coordinator (MSDTC){where} did not answer, so the "
+        "distributed query or transaction could not start: the coordinator service, not the "
+        "query's SQL",
+        (
+            "Check that the Distributed Transaction Coordinator service is running on the "
+            "server named in the error (and on linked servers the transaction spans); start or "
+            "restart it.",
+            "For an Azure Synapse dedicated SQL pool, pause and resume the pool; open a support "
+            "case if it repeats.",
+            "Check that MSDTC network access and its firewall ports are allowed between the "
+            "servers taking part.",
+            "Rerun once the coordinator answers.",
         ),
         0.65,
         transient=True,

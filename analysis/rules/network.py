@@ -436,3 +436,33 @@ def ftp_data_connection(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "ocsp_check_failed",
+    "NetworkError DatabaseError ExternalServiceError",
+    any_of(*signals.OCSP_CHECK_FAILED),
+    example=(
+        "snowflake.connector.errors.OperationalError: 254007: Response is unreliable. Its "
+        "validity date is out of range"
+    ),
+)
+def ocsp_check_failed(m: re.Match[str], ctx: Context) -> Finding:
+    host = find_host(ctx.text)
+    to = f" to {host}" if host else ""
+    return Finding(
+        f"the client could not check the server certificate's revocation by OCSP{to} (no or "
+        "an out-of-date OCSP response), so it would not trust the TLS connection: the OCSP "
+        "responder's reachability or the host's clock, not the credentials",
+        (
+            "Check that the host can reach the certificate authorities' OCSP responders (HTTP "
+            "port 80 through the proxy or firewall, e.g. ocsp.digicert.com).",
+            "Check the host's clock (NTP): a skewed clock makes a valid OCSP response look out "
+            "of its validity range.",
+            "Upgrade the driver (Snowflake connectors fail open on OCSP errors by default in "
+            "recent versions); disable OCSP checks only as a last, temporary resort.",
+            "Rerun once the OCSP check passes.",
+        ),
+        0.65,
+        transient=None,
+    )

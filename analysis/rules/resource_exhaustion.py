@@ -718,3 +718,36 @@ def named_limit_exceeded(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "yarn_container_memory",
+    "ResourceExhaustion",
+    any_of(*signals.YARN_CONTAINER_MEMORY),
+    example=(
+        "Container [pid=31573,containerID=container_e5077_1682817307182_87601_01_000001] is "
+        "running 30707712B beyond the 'PHYSICAL' memory limit. Current usage: 1.5 GB of 1.5 GB "
+        "physical memory used; 10.0 GB of 3.1 GB virtual memory used. Killing container."
+    ),
+)
+def yarn_container_memory(m: re.Match[str], ctx: Context) -> Finding:
+    kind = clean_value(next((g for g in m.groups() if g), "physical")).lower()
+    container = grab(ctx.text, r"containerid=(container_\w{1,80})", r"\b(container_\w{1,80})")
+    used = grab(ctx.text, rf"\b(\d+(?:\.\d+)? [GM]B of \d+(?:\.\d+)? [GM]B) {kind} memory used")
+    which = f"YARN container {container}" if container else "a YARN container"
+    usage = f" ({used} {kind} memory used)" if used else ""
+    return Finding(
+        f"{which} was killed for using more {kind} memory than its limit{usage}",
+        (
+            "Raise the container's memory: spark.executor.memoryOverhead / spark.driver."
+            "memoryOverhead (or spark.yarn.am.memory for the application master), or the job's "
+            "mapreduce.*.memory.mb.",
+            "For virtual memory, raise yarn.nodemanager.vmem-pmem-ratio or turn off "
+            "yarn.nodemanager.vmem-check-enabled.",
+            "Reduce what each container holds: more, smaller partitions and no large "
+            "collect() or broadcast to the driver.",
+            "Rerun after the change.",
+        ),
+        0.7,
+        transient=False,
+    )

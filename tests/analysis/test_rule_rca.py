@@ -1523,3 +1523,51 @@ def test_round_twenty_five_families_name_what_their_message_states() -> None:
     assert "The data type UTF8 is not supported" in chain.root_cause
     for rca in (oracle, dataverse, column, table, session, executor, oauth, chain):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_six_families_name_what_their_message_states() -> None:
+    """An unavailable MSDTC names its server, a query too complex to compile says so, a
+    parameter count that does not fit the placeholders names both counts, an ARM api-version the
+    subscription lacks names the version, a missing JVM main class names the class, a failed
+    OCSP check names the check, and a YARN container over its memory names the container, the
+    kind of memory and the usage."""
+    msdtc = _rca("Msg 8501: MSDTC on server 'SQLPROD01' is unavailable.")
+    complex_query = _rca(
+        "Msg 8623: The query processor ran out of internal resources and could not produce a "
+        "query plan."
+    )
+    bindings = _rca(
+        "sqlite3.ProgrammingError: Incorrect number of bindings supplied. The current statement "
+        "uses 1, and there are 2 supplied."
+    )
+    api_version = _rca(
+        "InvalidResourceType: No registered resource provider found for location 'westus' and "
+        "API version '2015-01-01' for type 'factories'."
+    )
+    main_class = _rca("Error: Could not find or load main class com.contoso.etl.Main")
+    ocsp = _rca(
+        "254005: Could not fetch OCSP Response from server. Consider checking your whitelists"
+    )
+    yarn = _rca(
+        "Container [pid=4711,containerID=container_1_0001_01_000002] is running beyond virtual "
+        "memory limits. Current usage: 1.1 GB of 2 GB physical memory used; 4.6 GB of 4.2 GB "
+        "virtual memory used. Killing container."
+    )
+
+    assert msdtc.rule == "msdtc_unavailable" and "server 'SQLPROD01'" in msdtc.root_cause
+    assert complex_query.rule == "query_too_complex"
+    assert "too complex for the optimizer" in complex_query.root_cause
+    assert bindings.rule == "query_parameter_count"
+    assert "1 placeholder(s) in the SQL, 2 parameter(s) passed" in bindings.root_cause
+    assert api_version.rule == "api_version_unavailable"
+    assert "'2015-01-01'" in api_version.root_cause
+    assert main_class.rule == "java_main_class_missing"
+    assert "'com.contoso.etl.Main'" in main_class.root_cause
+    assert ocsp.rule == "ocsp_check_failed" and "OCSP" in ocsp.root_cause
+    assert yarn.rule == "yarn_container_memory"
+    assert "container_1_0001_01_000002" in yarn.root_cause
+    assert "more virtual memory than its limit (4.6 GB of 4.2 GB virtual memory used)" in (
+        yarn.root_cause
+    )
+    for rca in (msdtc, complex_query, bindings, api_version, main_class, ocsp, yarn):
+        _assert_well_formed(rca)
