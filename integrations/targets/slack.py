@@ -4,7 +4,9 @@ The transport wraps `slack_sdk.WebClient` (bot token). Exactly one alert per tic
 chat.postMessage takes no idempotency key: each alert carries message metadata
 `{"event_type": "rca_ticket_alert", "event_payload": {"ticket_id": ...}}`, each post sent is
 counted first, a retry looks for a tagged alert before posting, and a reconcile delivery removes
-what a late request posted twice (see integrations/fanout.py).
+what a late request posted twice (see integrations/fanout.py). A thread reply is tagged with its
+delivery's key and found by a retry the same way, in its thread (`reply_once`); replies have no
+reconcile.
 
 Error and RCA text are untrusted: in Slack mrkdwn they are escaped (no `<!channel>`, no forged
 links); an RCA sits in rich_text, where nothing in it is markup.
@@ -87,6 +89,9 @@ SLACK_INCIDENT_EVENT_TYPE = "rca_incident_alert"
 # How a failed create call's recorded error starts (the transport's wording).
 CREATE_CALL = "Slack chat.postMessage"
 SLACK_EVENT_TYPE = "rca_ticket_alert"
+# A thread reply's metadata: {"event_type": SLACK_REPLY_EVENT_TYPE, "event_payload":
+# {"delivery": <its OutboundDelivery's key>}}, what a retry finds it by.
+SLACK_REPLY_EVENT_TYPE = "rca_thread_reply"
 # Slack ts come from Slack's clock, `created_at` from ours: look that much further back.
 CLOCK_SKEW_SECONDS = 120
 SEVERITY_EMOJI: dict[str, str] = {
@@ -245,13 +250,43 @@ class SlackTransport:
                 include_all_metadata=True,
                 **({"cursor": cursor} if cursor else {}),
             )
-            for message in response.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                event_payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == event_type and all(
-                    event_payload.get(k) == v for k, v in payload.items()
-                ):
-                    found.append(str(message["ts"]))
+            found += _tagged(response, event_type, payload)
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not (response.get("has_more") and cursor):
+                break
+        return sorted(set(found), key=_ts_order)
+
+    def tagged_replies(
+        self,
+        channel_id: str,
+        thread_ts: str,
+        *,
+        event_type: str,
+        payload: Mapping[str, Any],
+        oldest: float,
+        page_size: int = 200,
+        max_pages: int = 10,
+    ) -> list[str]:
+        """The ts of the replies under `thread_ts` since `oldest` (unix time) whose metadata has
+        `event_type` and an event_payload containing `payload`, the oldest first.
+
+        Reads conversations.replies with include_all_metadata (the scopes of
+        conversations.history)."""
+        found: list[str] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            response = self._call(
+                "conversations.replies",
+                self._client.conversations_replies,
+                channel=channel_id,
+                ts=thread_ts,
+                oldest=f"{max(oldest, 0.0):.6f}",
+                inclusive=True,
+                limit=page_size,
+                include_all_metadata=True,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            found += [ts for ts in _tagged(response, event_type, payload) if ts != thread_ts]
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not (response.get("has_more") and cursor):
                 break
@@ -286,12 +321,15 @@ class SlackTransport:
         text: str,
         broadcast: bool = False,
         blocks: list[dict] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> str:
         """Reply under a message; `broadcast`: also show the reply in the channel
-        (`reply_broadcast`)."""
+        (`reply_broadcast`); `metadata` as for `post_message`."""
         extra: dict[str, Any] = {"reply_broadcast": True} if broadcast else {}
         if blocks:
             extra["blocks"] = blocks
+        if metadata:
+            extra["metadata"] = metadata
         response = self._call(
             "chat.postMessage",
             self._client.chat_postMessage,
@@ -319,6 +357,20 @@ class SlackTransport:
 
 
 _SLACK_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+
+
+def _tagged(response: Any, event_type: str, payload: Mapping[str, Any]) -> list[str]:
+    """The ts of a history or replies page's messages tagged `event_type` whose metadata's
+    event_payload contains `payload`."""
+    found = []
+    for message in response.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        event_payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == event_type and all(
+            event_payload.get(k) == v for k, v in payload.items()
+        ):
+            found.append(str(message["ts"]))
+    return found
 
 
 def _ts_order(ts: str) -> tuple[int, int]:
@@ -715,7 +767,54 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
         fix = fix_to_tell(change)
         if fix:
             reply = f"{reply}. What fixed it: {slack_escape(fix, 2000)}"
-        slack.reply_in_thread(ticket.slack_channel, ticket.slack_ts, text=reply)
+        reply_once(slack, row, ticket.slack_channel, ticket.slack_ts, text=reply)
+
+
+def reply_once(
+    slack: SlackTransport,
+    row: OutboundDelivery,
+    channel_id: str,
+    thread_ts: str,
+    *,
+    text: str,
+    broadcast: bool = False,
+    blocks: list[dict] | None = None,
+) -> str:
+    """The delivery's reply under `thread_ts`; returns its ts. chat.postMessage takes no
+    idempotency key, so the reply is tagged with the delivery's key, and a retry whose earlier
+    attempt may have posted it (an answer lost to a timeout or a reset) adopts the reply found
+    in the thread instead of posting it again. A first attempt makes no extra call unless the
+    count of sends is unknown (Redis unreachable). A post Slack holds until after the retry
+    looked still lands twice: nothing reconciles replies."""
+    tag = {"delivery": row.key}
+    if earlier_sends(row, CREATE_CALL) != 0:
+        found: list[str] = []
+        try:
+            found = slack.tagged_replies(
+                channel_id,
+                thread_ts,
+                event_type=SLACK_REPLY_EVENT_TYPE,
+                payload=tag,
+                oldest=row.created_at.timestamp() - CLOCK_SKEW_SECONDS,
+            )
+        except TransportError as exc:
+            if not exc.permanent:
+                raise
+            # E.g. no channels:history scope: the reply matters more than a possible duplicate.
+            logger.warning(
+                "outbound %s: cannot look for an earlier reply (%s); posting", row.pk, exc
+            )
+        if found:
+            return found[0]
+    count_send(row)
+    return slack.reply_in_thread(
+        channel_id,
+        thread_ts,
+        text=text,
+        broadcast=broadcast,
+        blocks=blocks,
+        metadata={"event_type": SLACK_REPLY_EVENT_TYPE, "event_payload": tag},
+    )
 
 
 # --- incidents ----------------------------------------------------------------------------------
@@ -971,7 +1070,9 @@ def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:
         return  # it never posted an alert of its own
     if not incident.slack_ts:
         wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
-    slack.reply_in_thread(
+    reply_once(
+        slack,
+        row,
         ticket.slack_channel,
         ticket.slack_ts,
         text=f"Part of incident <{incident_url(incident)}|{incident.pk}> "
@@ -1057,7 +1158,9 @@ def _slack_incident_reply(slack: SlackTransport, row: OutboundDelivery) -> None:
     incident = incident_of(row)
     if not incident.slack_ts:
         wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
-    slack.reply_in_thread(
+    reply_once(
+        slack,
+        row,
         incident.slack_channel,
         incident.slack_ts,
         text=slack_incident_thread_text(row.payload),
@@ -1086,8 +1189,8 @@ def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None
         if not incident.slack_ts:
             wait_for_incident(incident, INCIDENT_POST, "incident's Slack message")
         text, blocks = _member_approval_message(ticket, remediation)
-        ts = slack.reply_in_thread(
-            incident.slack_channel, incident.slack_ts, text=text, blocks=blocks
+        ts = reply_once(
+            slack, row, incident.slack_channel, incident.slack_ts, text=text, blocks=blocks
         )
         asked = {"channel": incident.slack_channel, "ts": ts}
         OutboundDelivery.objects.filter(pk=row.pk).update(payload={**row.payload, **asked})

@@ -16,7 +16,8 @@
         fake.ephemeral                    # every chat.postEphemeral: {"channel", "user", "text"}
 
 Answers `/api/chat.postMessage`, `/api/chat.update`, `/api/chat.delete`,
-`/api/chat.postEphemeral`, `/api/conversations.history`, `/api/users.info` and `/api/auth.test`
+`/api/chat.postEphemeral`, `/api/conversations.history`, `/api/conversations.replies`,
+`/api/users.info` and `/api/auth.test`
 like Slack does: HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": false, "error":
 "..."}` for `not_authed`, `invalid_auth`, `missing_scope`, `channel_not_found` (unknown channel;
 every method but chat.postMessage wants an id), `not_in_channel`, `message_not_found`,
@@ -25,7 +26,7 @@ every method but chat.postMessage wants an id), `not_in_channel`, `message_not_f
 `user_not_found` and `user_not_in_channel`... users.info leaves `profile.email` out without the
 `users:read.email` scope. A rate limit is HTTP 429 with Retry-After. Arguments may come as JSON
 (what slack_sdk sends for chat.postMessage and chat.update), a form body (its
-conversations.history and chat.delete) or the query string, by
+conversations.history, conversations.replies and chat.delete) or the query string, by
 POST or GET.
 
 Message timestamps are Slack's: "<unix seconds>.<6 digits>" from the clock, unique and
@@ -33,6 +34,11 @@ increasing per channel, so `oldest`/`latest` work as they do in Slack. Message m
 (`{"event_type", "event_payload"}`) is kept and returned by conversations.history only with
 `include_all_metadata`; history lists the channel's top-level messages newest first, pages with
 `limit` (default 100, at most 999) and `cursor` (`response_metadata.next_cursor`, `has_more`).
+conversations.replies (slack_sdk posts it as a form, as history) lists a thread, given
+the ts of its parent or of any reply: the parent first (on the first page only), then the
+replies oldest first within `oldest`/`latest`, paged with `limit` (default and at most 1000) and
+`cursor`; metadata only with `include_all_metadata`; `thread_not_found` for an unknown ts; it
+needs the same scopes as history.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
 MAX_HISTORY_LIMIT = 999
+MAX_REPLIES_LIMIT = 1000
 BOT_USER, BOT_ID = "U0RCABOT01", "B0RCABOT01"
 # The scope each method needs (history: channels:history for public, groups:history for private).
 SCOPES = {
@@ -338,6 +345,50 @@ class FakeSlack(FakeHttpService):
             body["response_metadata"] = {"next_cursor": cursor}
         return 200, body, {}
 
+    def _replies(self, args: dict[str, Any]) -> Reply:
+        channel_id, error = self._channel(args.get("channel"), allow_name=False)
+        if error:
+            return 200, slack_error(error), {}
+        needed = "groups:history" if channel_id in self.private else "channels:history"
+        if needed not in self.scopes:
+            return 200, self._missing_scope(needed), {}
+        ts = str(args.get("ts") or "")
+        if not ts:
+            return 200, slack_error("invalid_arguments"), {}
+        try:
+            oldest = Decimal(str(args.get("oldest") or "0"))
+            latest = Decimal(str(args["latest"])) if args.get("latest") else None
+            limit = int(args.get("limit") or MAX_REPLIES_LIMIT)
+            offset = int(base64.b64decode(str(args.get("cursor") or "")).decode() or 0)
+        except (InvalidOperation, ValueError):
+            return 200, slack_error("invalid_arguments"), {}
+        limit = min(limit, MAX_REPLIES_LIMIT) if limit > 0 else MAX_REPLIES_LIMIT
+        inclusive = _flag(args.get("inclusive"))
+        with_metadata = _flag(args.get("include_all_metadata"))
+        with self._state_lock:
+            message = self.messages.get((channel_id, ts))
+            if message is None:
+                return 200, slack_error("thread_not_found"), {}
+            parent = self.messages[(channel_id, message["thread_ts"] or ts)]
+            replies = [self.messages[(channel_id, reply)] for reply in parent["replies"]]
+
+        def wanted(reply_ts: Decimal) -> bool:
+            if reply_ts < oldest or (reply_ts == oldest and not inclusive):
+                return False
+            return latest is None or reply_ts < latest or (reply_ts == latest and inclusive)
+
+        listed = [parent] + [r for r in replies if wanted(Decimal(r["ts"]))]
+        page, rest = listed[offset : offset + limit], listed[offset + limit :]
+        body: dict[str, Any] = {
+            "ok": True,
+            "messages": [_public(m, with_metadata=with_metadata) for m in page],
+            "has_more": bool(rest),
+        }
+        if rest:
+            cursor = base64.b64encode(str(offset + limit).encode()).decode()
+            body["response_metadata"] = {"next_cursor": cursor}
+        return 200, body, {}
+
     def _post_ephemeral(self, args: dict[str, Any]) -> Reply:
         channel_id, error = self._channel(args.get("channel"), allow_name=True)
         if error:
@@ -371,6 +422,7 @@ class FakeSlack(FakeHttpService):
         "chat.update": _update,
         "chat.delete": _delete,
         "conversations.history": _history,
+        "conversations.replies": _replies,
         "chat.postEphemeral": _post_ephemeral,
         "users.info": _users_info,
     }
