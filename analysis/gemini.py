@@ -165,6 +165,9 @@ def gemini_configured() -> bool:
 
 # What a Gemini that is down or unreachable answers, as opposed to one that answered badly.
 _OUTAGE_OUTCOMES = {LlmOutcome.TIMEOUT, LlmOutcome.SERVER_ERROR, LlmOutcome.CONNECTION_ERROR}
+# The failures a ticket's RCA is asked again for once Gemini answers (analysis/outage_reruns.py):
+# those and a 429 (the quota), including a call not made during the pause (`_Outage`).
+UNAVAILABLE_OUTCOMES = frozenset({*_OUTAGE_OUTCOMES, LlmOutcome.RATE_LIMITED})
 
 
 class _Outage:

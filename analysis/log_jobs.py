@@ -1071,6 +1071,7 @@ def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticke
             ]
         )
         ticket.analysed_at = timezone.now()
+        ticket.rca_outage = ""
         ticket.details = {**ticket.details, "log_analysis": str(job.pk)}
         ticket.save(
             update_fields=[
@@ -1080,6 +1081,7 @@ def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticke
                 "rca_source",
                 "rca_note",
                 "analysed_at",
+                "rca_outage",
                 "details",
                 "updated_at",
             ]

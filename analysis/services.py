@@ -31,7 +31,14 @@ from analysis.alert_rca import build_alert_rca
 from analysis.classifier import classify_error
 from analysis.culprits import extract_culprit
 from analysis.embeddings import EmbeddingError, configured_backend, failure_text, local_backend
-from analysis.gemini import Attempt, LlmFailure, RcaAnswer, gemini_configured, generate_rca
+from analysis.gemini import (
+    UNAVAILABLE_OUTCOMES,
+    Attempt,
+    LlmFailure,
+    RcaAnswer,
+    gemini_configured,
+    generate_rca,
+)
 from analysis.models import LlmCall, LlmOutcome
 from analysis.prompt import (
     INCIDENT_SAMPLE_ALERTS,
@@ -64,6 +71,8 @@ class Analysis:
     rca_source: str
     rca_note: str
     details: dict[str, Any] = field(default_factory=dict)
+    # The rule-based RCA was made because Gemini was down: the failure's outcome.
+    outage: str = ""
 
 
 def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> Ticket | None:
@@ -496,7 +505,10 @@ def _answered(item: _Work) -> Analysis:
     if isinstance(answer, LlmFailure):
         RCA_FALLBACKS.labels(answer.outcome).inc()
         note = f"rule-based: Gemini failed ({answer.outcome}: {answer.reason})"
-        return _rules(item, note)
+        analysis = _rules(item, note)
+        if answer.outcome in UNAVAILABLE_OUTCOMES:
+            analysis.outage = answer.outcome
+        return analysis
     assert isinstance(answer, RcaAnswer) and item.prompt is not None
     grounded_on = [tid for tid in answer.similar_ticket_ids if tid in item.prompt.similar_ids]
     return Analysis(
@@ -628,6 +640,7 @@ _ANALYSIS_FIELDS = (
     "rca_source",
     "rca_note",
     "analysed_at",
+    "rca_outage",
     "details",
     "embedding",
     "embedding_model",
@@ -647,14 +660,14 @@ def _write_analyses(tickets: list[Ticket]) -> None:
         cursor.execute(
             f"UPDATE {table} AS t SET {columns} FROM ("
             " SELECT id, error_type, error_message, rca_result, recommendations::jsonb,"
-            "  confidence, rca_source, rca_note, analysed_at, details::jsonb,"
+            "  confidence, rca_source, rca_note, analysed_at, rca_outage, details::jsonb,"
             "  embedding::vector, embedding_model, updated_at"
             " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            "  %s::float8[], %s::text[], %s::text[], %s::timestamptz[], %s::text[],"
+            "  %s::float8[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[],"
             "  %s::text[], %s::text[], %s::timestamptz[])"
             " AS r(id, error_type, error_message, rca_result, recommendations, confidence,"
-            "  rca_source, rca_note, analysed_at, details, embedding, embedding_model,"
-            "  updated_at)) AS v WHERE t.id = v.id",
+            "  rca_source, rca_note, analysed_at, rca_outage, details, embedding,"
+            "  embedding_model, updated_at)) AS v WHERE t.id = v.id",
             [
                 [t.pk for t in tickets],
                 [t.error_type for t in tickets],
@@ -665,6 +678,7 @@ def _write_analyses(tickets: list[Ticket]) -> None:
                 [t.rca_source for t in tickets],
                 [t.rca_note for t in tickets],
                 [t.analysed_at for t in tickets],
+                [t.rca_outage for t in tickets],
                 [json.dumps(t.details) for t in tickets],
                 [_vector_text(t.embedding) for t in tickets],
                 [t.embedding_model for t in tickets],
@@ -693,6 +707,7 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
         ticket.confidence = analysis.confidence
         ticket.rca_source = analysis.rca_source
         ticket.rca_note = analysis.rca_note
+        ticket.rca_outage = analysis.outage
         ticket.analysed_at = ticket.updated_at = now
         ticket.details = {
             **ticket.details,

@@ -3,7 +3,7 @@ from typing import Any
 
 from celery import shared_task
 
-from analysis import log_jobs, services
+from analysis import log_jobs, outage_reruns, services
 from rca_project.celery import DATABASE_UNAVAILABLE
 from tickets.incidents import DETACHED_NOTE
 from tickets.lifecycle import Actor
@@ -35,16 +35,22 @@ def recover_stale_log_analyses() -> dict[str, int]:
     return log_jobs.recover_stale_jobs()
 
 
-def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "") -> bool:
+@shared_task
+def rerun_rca_after_outage() -> int:
+    return outage_reruns.rerun_after_outage(request=request_fresh_rca)
+
+
+def request_fresh_rca(ticket_id: str, actor: Actor, *, note: str = "", reason: str = "") -> bool:
     """Staff asked for a new RCA: audit it and re-run the analysis in the background. False
     when one asked for earlier is still under way and answers this request too; the broker's
     refusal is raised (`KombuError`: the API's 503), the request audited as not queued. Not
-    to be called inside a transaction: the request is committed with what the broker said."""
+    to be called inside a transaction: the request is committed with what the broker said.
+    `reason`: what the new RCA's note starts with ("re-run requested" when empty)."""
     return services.request_rca(
         ticket_id,
         actor,
         note=note,
-        publish=lambda: analyse_ticket.delay(ticket_id, force=True),
+        publish=lambda: analyse_ticket.delay(ticket_id, force=True, reason=reason),
     )
 
 

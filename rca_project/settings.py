@@ -196,6 +196,13 @@ try:
     GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=_POSITIVE)
     GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=validate.Range(min=1, max=10))
     GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 16, validate=validate.Range(min=1, max=64))
+    # Tickets whose RCA fell back to the rules during a Gemini outage are asked again once it
+    # answers (analysis/outage_reruns.py): at most this many a minute (0: never), of those
+    # analysed within the window.
+    GEMINI_RERUN_BATCH = env.int("GEMINI_RERUN_BATCH", 20, validate=validate.Range(min=0))
+    GEMINI_RERUN_WINDOW = timedelta(
+        seconds=env.int("GEMINI_RERUN_WINDOW_SECONDS", 24 * 3600, validate=_POSITIVE)
+    )
     # Gemini 2.5's thinking draws on max_output_tokens: the budget is added to the answer's own
     # allowance so that thinking cannot crowd the answer out ("off": no thinking config sent,
     # for a model without thinking).
@@ -571,6 +578,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "integrations.tasks.heartbeat", "schedule": 30.0},
     "recover-stale-log-analyses": {
         "task": "analysis.tasks.recover_stale_log_analyses",
+        "schedule": 60.0,
+    },
+    "rerun-rca-after-gemini-outage": {
+        "task": "analysis.tasks.rerun_rca_after_outage",
         "schedule": 60.0,
     },
     "expire-remediation-approvals": {

@@ -77,6 +77,8 @@ def load_settings(
         ("GEMINI_MODEL", "gemini-2.5-flash "),
         ("CIRCUIT_FAILURE_THRESHOLD", "0"),
         ("CIRCUIT_OPEN_SECONDS", "-1"),
+        ("GEMINI_RERUN_BATCH", "-1"),
+        ("GEMINI_RERUN_WINDOW_SECONDS", "0"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):

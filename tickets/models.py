@@ -22,8 +22,9 @@ flow adds; this is the same set grouped by what it is for):
   regression: where its times to acknowledge and to resolve count from),
   `previous_ticket` (the earlier, resolved ticket of the same failure: seen before).
 - analysis: `severity`, `priority`, `rca_result`, `recommendations`, `confidence`, `rca_source`
-  and `rca_note` (which RCA made it and why), `analysed_at`, `embedding` and `embedding_model`
-  (for similar-ticket search).
+  and `rca_note` (which RCA made it and why), `analysed_at`, `rca_outage` (the Gemini outage
+  its own rule-based RCA was made in, until it is asked again: analysis/outage_reruns.py),
+  `embedding` and `embedding_model` (for similar-ticket search).
 - ownership: `finops_team`, `finops_owner`, `finops_cost_center` (from OwnershipRule),
   `slack_channel` and `jira_project` (where its alerts go).
 - lifecycle: `status`, `ack_ts`, `ack_user`, `ack_seconds` (time to acknowledge),
@@ -519,6 +520,12 @@ class Ticket(models.Model):
     )
     rca_note = models.TextField(blank=True, help_text="Why this RCA source was used.")
     analysed_at = models.DateTimeField(null=True, blank=True)
+    rca_outage = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Its rule-based RCA was made because Gemini was down (the failure: timeout, "
+        "server_error, connection_error, rate_limited); blank once Gemini is asked again.",
+    )
     tracking_id = models.UUIDField(null=True, blank=True, db_index=True)
     resolve_key = models.CharField(max_length=600, blank=True)
     resolved_at_source_at = models.DateTimeField(
@@ -621,6 +628,11 @@ class Ticket(models.Model):
                 fields=["incident", "timestamp"],
                 condition=Q(incident__isnull=False),
                 name="ticket_incident_members",
+            ),
+            models.Index(
+                fields=["analysed_at"],
+                condition=~Q(rca_outage=""),
+                name="ticket_rca_in_outage",
             ),
             HnswIndex(
                 name="ticket_embedding_hnsw",

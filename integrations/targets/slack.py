@@ -71,7 +71,7 @@ from integrations.targets.base import (
 )
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import ActorKind, Incident, Ticket
+from tickets.models import ActorKind, Incident, RcaSource, Ticket
 from tickets.vocabulary import Severity, SlaStatus, Status
 
 logger = logging.getLogger(__name__)
@@ -479,6 +479,12 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     if ticket.itsm_ticket_id and jira.jira_url(ticket.itsm_ticket_id):
         links.append(f"<{jira.jira_url(ticket.itsm_ticket_id)}|{ticket.itsm_ticket_id}>")
     rca = ticket.rca_result or "Analysis in progress…"
+    # Which RCA it is, as the JIRA issue and the dashboard say: "Root cause (Gemini)".
+    rca_heading = (
+        f"Root cause ({ticket.get_rca_source_display()})"
+        if ticket.rca_result and ticket.rca_source != RcaSource.PENDING
+        else "Root cause"
+    )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{emoji} {title}"[:150]}},
         *_last_time_blocks(ticket),
@@ -501,7 +507,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
                 ),
             ],
         },
-        literal_block("Root cause", rca, whole_at=ticket_url(ticket), whole_name="the ticket"),
+        literal_block(rca_heading, rca, whole_at=ticket_url(ticket), whole_name="the ticket"),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]},
         *_source_link_blocks(ticket),
     ]

@@ -279,7 +279,8 @@ def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
     issue = jira.issues[ticket.itsm_ticket_id]
     assert fresh in issue["description"] and "Root cause (Gemini)" in issue["description"]
     assert not issue["comments"]  # the description changed: nothing to comment
-    assert fresh in json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    blocks = json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    assert fresh in blocks and '"Root cause (Gemini)"' in blocks
 
 
 def test_a_fresh_rca_made_before_the_issue_exists_is_not_written_twice(
@@ -724,7 +725,9 @@ def test_a_rule_rca_quoting_markup_shows_it_literally_in_jira_and_slack(celery_w
     blocks = slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
     rich = next(b for b in blocks if b["type"] == "rich_text")
     heading, text = rich["elements"][0]["elements"]
-    assert heading == {"type": "text", "text": "Root cause", "style": {"bold": True}}
+    # Which RCA it is, as the JIRA issue says it ("Root cause (Rule-based)").
+    assert heading == {"type": "text", "text": "Root cause (Rule-based)", "style": {"bold": True}}
+    assert "h3. Root cause (Rule-based)" in description
     assert text == {"type": "text", "text": f"\n{ticket.rca_result}"}
     mrkdwn = json.dumps([b for b in blocks if b["type"] != "rich_text"])
     for markup in ("*bold*", "{code}", "http://evil", "_x_", "~y~", "`z`"):

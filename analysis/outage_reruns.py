@@ -1,0 +1,92 @@
+"""A ticket whose own RCA fell back to the rules because Gemini was down (it timed out,
+answered 5xx, could not be reached, refused over the quota, or was not asked during the pause
+of `gemini.outage`) is asked again once Gemini answers: a fresh RCA as staff ask for one
+(analysis.tasks.request_fresh_rca), so its RCA panel, Slack alert and JIRA issue follow as
+they do for theirs.
+
+Which tickets: `Ticket.rca_outage`, written with each RCA of its own (`services._save`), names
+the outage's failure; a blocked or invalid answer, no key, and an incident's shared analysis
+leave it blank. Gemini counts as back at its latest answer recorded (`LlmCall` ok, from any
+worker process: a new ticket's, an incident's, a staff rerun's); a ticket is asked again when
+its rule-based RCA is older than that answer, it is not resolved, and it was analysed within
+GEMINI_RERUN_WINDOW; at most GEMINI_RERUN_BATCH a sweep (beat, every minute), oldest first.
+
+At most once per outage: a sweep takes a ticket by blanking its `rca_outage` in one
+conditional UPDATE (on the analysis it read), so concurrent sweeps, or one started again,
+never ask twice; the fresh RCA writes it again if Gemini fails once more, and that RCA is
+asked again only after a later answer. A request the broker refused gives the ticket back for
+the next sweep; a worker killed between the take and the request loses that ticket's rerun."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from analysis.gemini import gemini_configured
+from analysis.models import LlmCall, LlmOutcome
+from tickets.lifecycle import Actor
+from tickets.models import RcaSource, Ticket
+from tickets.vocabulary import Status
+
+logger = logging.getLogger(__name__)
+
+RERUN_ACTOR = "gemini recovery"
+RERUN_REASON = "re-run once Gemini answered again"
+
+# request_fresh_rca: (ticket id, actor, note=..., reason=...) -> whether a run was queued.
+RequestRca = Callable[..., bool]
+
+
+def gemini_answered_at() -> datetime | None:
+    """When Gemini last gave an answer, as recorded by any worker process."""
+    return (
+        LlmCall.objects.filter(outcome=LlmOutcome.OK)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def rerun_after_outage(request: RequestRca) -> int:
+    """Ask again for the RCA of the tickets due (see the module); how many runs were queued."""
+    if not settings.GEMINI_RERUN_BATCH or not gemini_configured():
+        return 0
+    answered_at = gemini_answered_at()
+    if answered_at is None:
+        return 0
+    due = list(
+        Ticket.objects.filter(
+            rca_source=RcaSource.RULES,
+            analysed_at__gte=timezone.now() - settings.GEMINI_RERUN_WINDOW,
+            analysed_at__lt=answered_at,
+        )
+        .exclude(rca_outage="")
+        .exclude(status=Status.RESOLVED)
+        .order_by("analysed_at")
+        .values_list("pk", "rca_outage", "analysed_at")[: settings.GEMINI_RERUN_BATCH]
+    )
+    queued = 0
+    for ticket_id, outage, analysed_at in due:
+        this_analysis = Ticket.objects.filter(
+            pk=ticket_id, rca_source=RcaSource.RULES, analysed_at=analysed_at
+        )
+        taken = (
+            this_analysis.filter(rca_outage=outage)
+            .exclude(status=Status.RESOLVED)
+            .update(rca_outage="")
+        )
+        if not taken:
+            continue  # another sweep took it, or it changed meanwhile
+        note = f"Gemini answers again; its RCA fell back to the rules ({outage})"
+        try:
+            if request(ticket_id, Actor.system(RERUN_ACTOR), note=note, reason=RERUN_REASON):
+                queued += 1
+        except Exception:
+            this_analysis.filter(rca_outage="").update(rca_outage=outage)
+            logger.warning("could not queue the rerun of %s's RCA after an outage", ticket_id)
+            raise
+    return queued
