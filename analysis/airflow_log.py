@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from django.conf import settings
 
+from analysis.logs.formats import traceback_lines
 from analysis.logs.reader import human_size
 from rca_project import airflow_api, timed_read
 from rca_project.airflow_api import AirflowApi, AirflowApiError
@@ -397,30 +398,3 @@ def structured_line(message: dict[str, Any]) -> str:
 
 def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def traceback_lines(stacks: list[Any]) -> list[str]:
-    """`error_detail` (structlog's exception dicts: the raised exception first, then its
-    cause or context, each with `is_cause`) as Python prints the chain: the innermost first."""
-    out: list[str] = []
-    dicts = [stack for stack in stacks if isinstance(stack, dict)]
-    for index, stack in enumerate(reversed(dicts)):
-        if index:
-            out.append("")
-            out.append(
-                "The above exception was the direct cause of the following exception:"
-                if dicts[len(dicts) - index].get("is_cause")
-                else "During handling of the above exception, another exception occurred:"
-            )
-            out.append("")
-        out.append("Traceback (most recent call last):")
-        for frame in stack.get("frames") or []:
-            if isinstance(frame, dict):
-                out.append(
-                    f'  File "{frame.get("filename", "?")}", line {frame.get("lineno", "?")}, '
-                    f"in {frame.get('name', '?')}"
-                )
-        value = str(stack.get("exc_value") or "")
-        exc_type = str(stack.get("exc_type") or "Exception")
-        out.append(f"{exc_type}: {value}" if value else exc_type)
-    return out

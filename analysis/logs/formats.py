@@ -11,8 +11,10 @@ msg``, Kafka, Flask, gunicorn's ``[ts +0000] [pid] [ERROR]``), the time then a b
 and classic syslog (``Jan 31 12:00:00 host prog[42]: msg``), both without a year
 (``LineParser._yearless_time`` infers it), JSON lines, ADF activity output (a JSON document,
 turned into one line per error by ``expand_json_documents``) and Databricks ``runs/get-output``
-answers (their logs, error and trace, by the same). Lines without a header (stack
-frames, stdout prints) come back with ``header=False``. No Django import.
+answers (their logs, error and trace, by the same); an Airflow 3 structured line's exception
+(``error_detail``) is followed by the traceback it stands for (``expand_error_details``).
+Lines without a header (stack frames, stdout prints) come back with ``header=False``. No
+Django import.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from analysis.logs.reader import LogLine
+from analysis.logs.reader import ANSI_ESCAPE, LogLine
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 _LEVEL_ALIASES = {
@@ -361,10 +364,58 @@ def parse_time(raw: str) -> datetime | None:
     return None
 
 
+# --- Airflow 3's structured task log lines -----------------------------------------------------
+_ERROR_DETAIL = '"error_detail"'
+
+
+def expand_error_details(lines: Iterator[LogLine]) -> Iterator[LogLine]:
+    """Pass lines through; after a JSON line carrying an ``error_detail`` list (Airflow 3's
+    task log, as its log files and remote log storage hold it), the Python traceback it stands
+    for (``traceback_lines``), numbered as that line: the exception is in no other line."""
+    for line in lines:
+        yield line
+        if _ERROR_DETAIL not in line.text or not line.text.lstrip().startswith("{"):
+            continue
+        try:
+            data = json.loads(line.text)
+        except ValueError:
+            continue
+        detail = data.get("error_detail") if isinstance(data, dict) else None
+        if isinstance(detail, list) and detail:
+            for text in "\n".join(traceback_lines(detail)).splitlines():
+                yield LogLine(line.file, line.number, text)
+
+
+def traceback_lines(stacks: list[Any]) -> list[str]:
+    """`error_detail` (structlog's exception dicts: the raised exception first, then its
+    cause or context, each with `is_cause`) as Python prints the chain: the innermost first."""
+    out: list[str] = []
+    dicts = [stack for stack in stacks if isinstance(stack, dict)]
+    for index, stack in enumerate(reversed(dicts)):
+        if index:
+            out.append("")
+            out.append(
+                "The above exception was the direct cause of the following exception:"
+                if dicts[len(dicts) - index].get("is_cause")
+                else "During handling of the above exception, another exception occurred:"
+            )
+            out.append("")
+        out.append("Traceback (most recent call last):")
+        for frame in stack.get("frames") or []:
+            if isinstance(frame, dict):
+                out.append(
+                    f'  File "{frame.get("filename", "?")}", line {frame.get("lineno", "?")}, '
+                    f"in {frame.get('name', '?')}"
+                )
+        value = str(stack.get("exc_value") or "")
+        exc_type = str(stack.get("exc_type") or "Exception")
+        out.append(f"{exc_type}: {value}" if value else exc_type)
+    return out
+
+
 # --- ADF activity output and other whole-document JSON --------------------------------------
 ADF_DOCUMENT_MAX_CHARS = 5 * 1024 * 1024
 _ERROR_KEYS = {"errorcode", "message", "failuretype"}
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def expand_json_documents(lines: Iterator[LogLine]) -> Iterator[LogLine]:
@@ -446,7 +497,7 @@ def databricks_output_lines(document: object) -> list[str]:
     if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
         return []
     texts = {
-        key: _ANSI.sub("", value).strip("\r\n")
+        key: ANSI_ESCAPE.sub("", value).strip("\r\n")
         for key in ("logs", "error", "error_trace")
         if isinstance(value := document.get(key), str) and value.strip()
     }

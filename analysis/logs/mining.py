@@ -26,7 +26,13 @@ from typing import Any
 
 from drain3.drain import Drain, LogCluster, LogClusterCache, Node
 
-from analysis.logs.formats import LEVELS, LineParser, ParsedLine, expand_json_documents
+from analysis.logs.formats import (
+    LEVELS,
+    LineParser,
+    ParsedLine,
+    expand_error_details,
+    expand_json_documents,
+)
 from analysis.logs.reader import LogLine
 from analysis.redaction import LineRedactor
 from analysis.rules.reading import states_no_cause
@@ -902,10 +908,11 @@ def mine_lines(
     on_progress: Callable[[int], None] | None = None,
     text_bytes: Callable[[], int] | None = None,
 ) -> MiningResult:
-    """Redact, expand JSON documents, mine. ``on_progress(lines)`` is called every
-    ``PROGRESS_EVERY_LINES`` lines; it may raise to stop the work (cancellation)."""
+    """Redact, expand JSON documents and Airflow 3's exceptions, mine. ``on_progress(lines)``
+    is called every ``PROGRESS_EVERY_LINES`` lines; it may raise to stop the work
+    (cancellation)."""
     miner = LogMiner()
-    for line in expand_json_documents(iter(redacted_lines(lines))):
+    for line in expand_error_details(expand_json_documents(iter(redacted_lines(lines)))):
         miner.add(line)
         if on_progress is not None and miner.lines % PROGRESS_EVERY_LINES == 0:
             on_progress(miner.lines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +26,21 @@ CHUNK_BYTES = 256 * 1024
 # A NUL byte in the first block means this is not a text log (an image, a parquet file, ...).
 SNIFF_BYTES = 8 * 1024
 _NOT_TEXT = frozenset({"Cc", "Co", "Cn", "Cs"})  # Unicode categories text does not use
+# A terminal's colour and cursor codes (CSI sequences), which a log written to a console holds.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# The error handler of the UTF-8 decoder: a byte that is not UTF-8 is read as Windows-1252 (Latin-1
+# where that has no character), the encoding of older Windows and Java tools' logs.
+_SINGLE_BYTE_FALLBACK = "rca-log-windows-1252"
+
+
+def _windows_1252(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in bad), exc.end
+
+
+codecs.register_error(_SINGLE_BYTE_FALLBACK, _windows_1252)
 
 
 class _Readable(Protocol):
@@ -136,7 +152,9 @@ class LogReader:
     def _read_text(self, stream: _Readable, name: str) -> Iterator[LogLine]:
         self.files_read.append(name)
         limits = self.limits
-        decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")(
+            errors=_SINGLE_BYTE_FALLBACK
+        )
         pending = ""
         number = 0
         first = True
@@ -182,7 +200,10 @@ class LogReader:
             raise LogLimitExceeded(
                 f"{name}: more than {self.limits.max_lines:,} lines in all (at line {number})"
             )
-        return LogLine(name, number, text.removesuffix("\r"))
+        text = text.removesuffix("\r")
+        if "\x1b" in text:
+            text = ANSI_ESCAPE.sub("", text)
+        return LogLine(name, number, text)
 
     def _line_too_long(self, name: str, number: int) -> LogLimitExceeded:
         return LogLimitExceeded(

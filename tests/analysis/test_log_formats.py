@@ -381,6 +381,50 @@ def test_a_one_line_json_lines_log_is_still_json_lines(tmp_path):
     assert result.formats == {"json-lines": 2}
 
 
+# An Airflow 3 task log as its log files and remote log storage hold it: structured lines, the
+# exception only in `error_detail` (structlog's dicts: the raised exception first, then its cause).
+AIRFLOW3_TASK_LOG = [
+    {"timestamp": "2026-12-05T10:00:01.000000Z", "event": "Executing workload", "level": "info"},
+    {
+        "timestamp": "2026-12-05T10:00:09.000000Z",
+        "event": "Task failed with exception",
+        "level": "error",
+        "logger": "task",
+        "error_detail": [
+            {
+                "exc_type": "RuntimeError",
+                "exc_value": "load_orders failed",
+                "is_cause": False,
+                "frames": [{"filename": "/opt/dags/sf.py", "lineno": 40, "name": "load"}],
+            },
+            {
+                "exc_type": "ProgrammingError",
+                "exc_value": "002003 (42S02): SQL compilation error:\nObject 'RAW.ORDERS' "
+                "does not exist or not authorized.",
+                "is_cause": True,
+                "frames": [{"filename": "/opt/dags/sf.py", "lineno": 12, "name": "run"}],
+            },
+        ],
+    },
+    {"timestamp": "2026-12-05T10:00:09.100000Z", "event": "Task exited", "level": "info"},
+]
+
+
+def test_an_uploaded_airflow3_log_reports_the_exception_of_its_error_detail(tmp_path):
+    text = "\n".join(json.dumps(row) for row in AIRFLOW3_TASK_LOG) + "\n"
+    result = mine_bytes(tmp_path, "attempt=1.log", text.encode())
+    assert result.failure is not None and result.failure.line == 2
+    chain = result.innermost_cause
+    assert chain is not None and chain.line == 2
+    assert [(link.type, link.line) for link in chain.links] == [
+        ("RuntimeError", 2),
+        ("ProgrammingError", 2),
+    ]
+    assert chain.innermost.message == "002003 (42S02): SQL compilation error:"
+    assert "Object 'RAW.ORDERS' does not exist" in result.cause_text()
+    assert result.levels == {"INFO": 2, "ERROR": 1}
+
+
 # --- Python exception chains ----------------------------------------------------------------
 AIRFLOW_DIRECT_CAUSE = """\
 [2024-01-31, 12:00:00 UTC] {taskinstance.py:1937} ERROR - Task failed with exception
@@ -487,6 +531,50 @@ def test_utf16_without_a_byte_order_mark_is_decoded(tmp_path, encoding):
         "24/01/31 12:00:01 ERROR Job: failed",
     ]
     assert mine_bytes(tmp_path, "service2.log", data).levels == {"INFO": 1, "ERROR": 1}
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_a_latin1_or_windows_1252_log_keeps_its_accented_letters(tmp_path, encoding):
+    text = (
+        "24/01/31 12:00:00 INFO Start: Größe café\n"
+        "24/01/31 12:00:01 ERROR Job: table 'Bestellungen_Größe' für Müller is locked\n"
+    )
+    path = tmp_path / "windows.log"
+    path.write_bytes(text.encode(encoding))
+    lines = [line.text for line in LogReader([LogSource(path, "windows.log")])]
+    assert lines == text.splitlines()
+    result = mine_bytes(tmp_path, "windows2.log", text.encode(encoding))
+    assert result.failure is not None
+    assert "'Bestellungen_Größe' für Müller" in result.failure.text
+
+
+def test_a_windows_1252_character_latin1_lacks_is_read_as_its_byte_and_utf8_is_kept(tmp_path):
+    path = tmp_path / "mixed.log"
+    path.write_bytes("cost €5 ".encode("cp1252") + b"\x81 " + "naïve ✓".encode())
+    assert [line.text for line in LogReader([LogSource(path, "mixed.log")])] == [
+        "cost €5 \x81 naïve ✓"
+    ]
+
+
+def test_terminal_colour_codes_are_removed_before_the_line_is_read(tmp_path):
+    log = (
+        "\x1b[32m2026-12-05 10:00:01,000 - app - INFO - starting\x1b[0m\n"
+        "\x1b[1;31m2026-12-05 10:00:02,000 - app - ERROR - Connection refused to redis-prod"
+        "\x1b[0m\n"
+        "Traceback (most recent call last):\n"
+        '  File "a.py", line 1, in <module>\n'
+        "redis.exceptions.ConnectionError: Error 111 connecting to redis-prod:6379.\x1b[K\n"
+    )
+    result = mine_bytes(tmp_path, "console.log", log.encode())
+    assert result.formats == {"python-logging": 2}
+    assert result.levels == {"INFO": 1, "ERROR": 1}
+    assert result.failure is not None and result.failure.line == 2
+    assert result.failure.text == (
+        "2026-12-05 10:00:02,000 - app - ERROR - Connection refused to redis-prod"
+    )
+    assert result.innermost_cause is not None
+    assert result.innermost_cause.innermost.message == "Error 111 connecting to redis-prod:6379."
+    assert result.start == datetime(2026, 12, 5, 10, 0, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
