@@ -200,6 +200,7 @@ class _Outage:
         with self._lock:
             now = time.monotonic()
             if failure is not None and failure.outcome == LlmOutcome.RATE_LIMITED:
+                self._failures = 0  # Gemini answered: the calls in a row that failed end here
                 if failure.retry_after > 0 and now + failure.retry_after > self._open_until:
                     self._pause(failure, failure.reason, now + failure.retry_after)
                 return

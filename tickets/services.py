@@ -538,9 +538,12 @@ _SUCCEEDED_RUN = "#succeeded-run:"
 
 def _databricks_run_number(event: FailureEvent) -> int | None:
     """A Databricks notification's job run id as a number (Databricks numbers its runs as it
-    creates them: a higher id is a later run), None for another source or an id that is not
-    a number (nothing to order the job's runs by)."""
+    creates them: a higher id is a later run), None for another source, an id that is not
+    a number, or a notification naming no workspace (nothing to order the job's runs by: the
+    ids of two workspaces' runs, both keyed by workspace "unknown", are not of one sequence)."""
     if event.source != Source.DATABRICKS or event.kind == EventKind.IGNORED:
+        return None
+    if event.resource.get("workspace_id", UNKNOWN_WORKSPACE) == UNKNOWN_WORKSPACE:
         return None
     run_id = str(event.resource.get("run_id", ""))
     return int(run_id) if run_id.isascii() and run_id.isdigit() and len(run_id) <= 20 else None
@@ -557,7 +560,10 @@ def _succeeded_runs(resolve_key: str) -> dict[str, int]:
     marks = Occurrence.objects.filter(key__startswith=prefix)
     # The condition of the index that serves the prefix (`occurrence_databricks_key`).
     keys = marks.filter(key__startswith="databricks:").values_list("key", flat=True)
-    return {key: int(key.removeprefix(prefix)) for key in keys}
+    # A task key or job id is the sender's text: one that extends `resolve_key` past the
+    # prefix (task "t#succeeded-run:1" of task "t") marks runs of its own.
+    runs = {key: key.removeprefix(prefix) for key in keys}
+    return {key: int(run) for key, run in runs.items() if run.isascii() and run.isdigit()}
 
 
 def _mark_run_succeeded(resolve_key: str, run: int) -> None:

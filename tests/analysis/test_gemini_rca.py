@@ -214,6 +214,23 @@ def test_while_gemini_is_down_tickets_are_not_held_for_it(gemini, settings, faul
     assert analysed(new_ticket()).rca_source == "gemini"
 
 
+def test_a_429_between_failures_breaks_their_row(gemini, settings):
+    """A 429 is Gemini answering: a 5xx, a 429 saying no wait, then a 5xx are not two
+    failures in a row, and the next ticket asks."""
+    settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 2, 600
+    settings.GEMINI_MAX_ATTEMPTS = 1
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=1)
+    gemini.fail(429, gemini.error_body(429, "Resource has been exhausted."), times=1)
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=1)
+    throttled = [analysed(new_ticket()) for _ in range(3)][1]
+    assert outcomes(throttled) == ["rate_limited"]
+
+    later = analysed(new_ticket())
+
+    assert later.rca_source == "gemini", later.rca_note
+    assert len(gemini.generate_requests()) == 4
+
+
 def test_after_the_pause_one_call_probes_whether_gemini_is_back(gemini, settings):
     settings.CIRCUIT_FAILURE_THRESHOLD, settings.CIRCUIT_OPEN_SECONDS = 1, 0.2
     gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=2)

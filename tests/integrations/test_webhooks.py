@@ -626,6 +626,45 @@ def test_a_databricks_tasks_success_ends_only_that_tasks_older_failure(webhook_c
     assert Ticket.objects.get(pk=whole["ticket_id"]).status == "open"
 
 
+def test_databricks_runs_of_no_named_workspace_are_not_ordered(webhook_client):
+    """Notifications naming no workspace (no workspace_id, no run page) are keyed by
+    workspace "unknown", whichever workspace sent them: run ids of two workspaces are not
+    one sequence, so a success of run 900 leaves a failure of run 500 of a job with the same
+    id open (it may be another workspace's, failing now)."""
+    success = _databricks_run("jobs.on_success", "900")
+    del success["workspace_id"]
+    failure = _databricks_run("jobs.on_failure", "500")
+    del failure["workspace_id"]
+
+    assert webhook_client(DATABRICKS, success).json()["outcome"] == "ignored"
+    opened = webhook_client(DATABRICKS, failure).json()
+
+    assert opened["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+
+
+def test_a_task_key_extending_anothers_mark_neither_breaks_nor_ends_its_failures(
+    webhook_client,
+):
+    """A task key is the sender's text: the success of task "t#succeeded-run:1" leaves a
+    mark whose key extends task "t"'s; a later failure of task "t" in an older run is read
+    as one no success of its own ended (it was a 500 reading that mark's run id)."""
+    body = _databricks_run("jobs.on_success", "200")
+    body["task"] = {"task_key": "t#succeeded-run:1"}
+    body["run"] = {"run_id": "201", "parent_run_id": "200"}
+    assert webhook_client(DATABRICKS, body).json()["outcome"] == "ignored"
+
+    failure = _databricks_run("jobs.on_failure", "100")
+    failure["task"] = {"task_key": "t"}
+    failure["run"] = {"run_id": "101", "parent_run_id": "100"}
+    answer = webhook_client(DATABRICKS, failure)
+
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["outcome"] == "created"
+    assert Ticket.objects.get(pk=answer.json()["ticket_id"]).status == "open"
+
+
 def test_a_databricks_event_type_not_known_yet_is_stored_and_ignored(webhook_client):
     """Databricks adds notification events (its SDK already lists maintenance ones): refused,
     a new one would show as failed deliveries at Databricks."""
