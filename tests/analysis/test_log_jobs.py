@@ -131,7 +131,7 @@ def test_progress_is_pushed_over_the_dashboard_websocket(celery_worker):
         from asgiref.sync import sync_to_async
 
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         assert connected
         seen: list[dict[str, Any]] = []
         try:

@@ -82,7 +82,7 @@ def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
 
     async def scenario() -> tuple[Any, dict[str, Any]]:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         assert connected
         try:
             # The real ingest path; its transaction commits, then the change is broadcast.
@@ -120,7 +120,7 @@ def test_jira_resolving_reaches_the_dashboard():
 
     async def scenario() -> dict[str, Any]:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         assert connected
         try:
             outcome = await sync_to_async(apply_jira_event)(event)
@@ -144,7 +144,7 @@ def test_lifecycle_changes_by_any_actor_are_pushed():
 
     async def scenario() -> list[dict[str, Any]]:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        assert (await communicator.connect())[0]
+        assert (await communicator.connect(timeout=10))[0]
         try:
             await sync_to_async(lifecycle.transition)(
                 ticket.pk, "start_progress", Actor("jira", "jira-bot")
@@ -180,7 +180,7 @@ def test_a_change_says_which_statuses_it_moved_the_ticket_between():
 
     async def scenario() -> list[dict[str, Any]]:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        assert (await communicator.connect())[0]
+        assert (await communicator.connect(timeout=10))[0]
 
         def changes() -> None:
             with transaction.atomic():  # one commit: the two events go in one batch
@@ -227,7 +227,7 @@ def test_socket_refuses_who_may_not_read(who):
 
     async def scenario() -> tuple[bool, Any]:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        connected, code = await communicator.connect()
+        connected, code = await communicator.connect(timeout=10)
         await communicator.disconnect()
         return connected, code
 
@@ -239,7 +239,7 @@ def test_socket_refuses_a_foreign_origin():
 
     async def scenario() -> bool:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         await communicator.disconnect()
         return connected
 
@@ -264,7 +264,7 @@ def test_an_incident_forming_and_growing_is_pushed_with_its_card_and_members(set
 
     async def scenario() -> tuple[list[Any], Any, Any, dict[str, Any]]:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        assert (await communicator.connect())[0]
+        assert (await communicator.connect(timeout=10))[0]
         try:
             ids = []
             for pipeline in ("pl_ws_a", "pl_ws_b"):
@@ -332,7 +332,7 @@ def test_a_member_reopened_on_its_own_ticket_pushes_its_incidents_recovered_coun
 
     async def scenario() -> dict[str, Any]:
         communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
-        assert (await communicator.connect())[0]
+        assert (await communicator.connect(timeout=10))[0]
         try:
             answer = await sync_to_async(responder.post)(f"/api/v1/tickets/{ids[0]}/reopen/")
             assert answer.status_code == 200, answer.content

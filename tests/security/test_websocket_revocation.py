@@ -66,7 +66,7 @@ def test_an_open_socket_stops_receiving_once_its_session_may_no_longer_read(
         communicator = WebsocketCommunicator(
             application, "/ws/tickets/", headers=[ORIGIN, (b"cookie", cookie.encode())]
         )
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         assert connected
         await sync_to_async(revoke)(client, user)
         await sync_to_async(time.sleep)(RECHECK_SECONDS + 0.5)
