@@ -96,7 +96,9 @@ class IncidentFilterSet(django_filters.FilterSet):
         method="filter_culprit_kind", help_text="The culprit's kind, e.g. sql-server."
     )
     team = django_filters.CharFilter(
-        field_name="finops_team", help_text="The owning team (of the first member)."
+        field_name="members__finops_team",
+        distinct=True,
+        help_text="Has a member owned by this team (exact), as the board's team filter.",
     )
     source = django_filters.MultipleChoiceFilter(
         choices=SOURCE_CHOICES,

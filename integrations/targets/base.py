@@ -19,11 +19,12 @@ depends on a delivery that has not finished, `TransportError` when the target fa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,6 +78,24 @@ class TransportError(Exception):
             f"TransportError({str(self)!r}, {kind}, status={self.status}, "
             f"retry_after={self.retry_after})"
         )
+
+
+@contextlib.contextmanager
+def naming_destination(routed: str, default: str, setting: str) -> Iterator[None]:
+    """A failed call names where it was sent and what chose it: a refusal of the channel or
+    project (Slack's channel_not_found, JIRA's 400 on the project) otherwise leaves staff to
+    guess which ownership rule or setting to correct."""
+    try:
+        yield
+    except TransportError as exc:
+        where = f"{routed}, from the ownership rule" if routed else f"{default}, {setting}"
+        raise TransportError(
+            f"{exc} (sent to {where})",
+            permanent=exc.permanent,
+            retry_after=exc.retry_after,
+            status=exc.status,
+            unsent=exc.unsent,
+        ) from exc
 
 
 def is_transient_status(status: int | None) -> bool:

@@ -48,6 +48,7 @@ from integrations.targets.base import (
     is_transient_status,
     last_time,
     member_links,
+    naming_destination,
     parse_retry_after,
     reconcile_later,
     reconciled,
@@ -619,13 +620,15 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
         _remove_jira_duplicates(jira, ticket, keep=key, found=found)
     else:
         count_send(row)
-        key = jira.create_issue(
-            project=ticket.jira_project or settings.JIRA_DEFAULT_PROJECT,
-            summary=jira_summary(ticket),
-            description=jira_description(ticket),
-            priority=JIRA_PRIORITY[ticket.priority],
-            labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
-        )
+        project = ticket.jira_project or settings.JIRA_DEFAULT_PROJECT
+        with naming_destination(ticket.jira_project, project, "JIRA_DEFAULT_PROJECT"):
+            key = jira.create_issue(
+                project=project,
+                summary=jira_summary(ticket),
+                description=jira_description(ticket),
+                priority=JIRA_PRIORITY[ticket.priority],
+                labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
+            )
         if ticket.analysed_at is not None:
             linked[TELLS_ANALYSIS] = ticket.analysed_at.isoformat()
     if ticket.status != "open":  # changed before the issue existed
@@ -799,13 +802,16 @@ def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> list[Fo
         key = found
     else:
         count_send(row)
-        key = jira.create_issue(
-            project=_lead_project(incident),
-            summary=incident_summary(incident, page),
-            description=incident_description(incident, page),
-            priority=priority,
-            labels=[label, "rca-service", "rca-incident"],
-        )
+        routed = _lead_project(incident)
+        project = routed or settings.JIRA_DEFAULT_PROJECT
+        with naming_destination(routed, project, "JIRA_DEFAULT_PROJECT"):
+            key = jira.create_issue(
+                project=project,
+                summary=incident_summary(incident, page),
+                description=incident_description(incident, page),
+                priority=priority,
+                labels=[label, "rca-service", "rca-incident"],
+            )
     # The priority it was created with; an issue adopted was created by an earlier attempt
     # with a priority not known here (a milder one, if the incident was raised since): none is
     # remembered, so its next update raises it when it is milder than the incident's.
@@ -820,15 +826,15 @@ def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> list[Fo
 
 
 def _lead_project(incident: Incident) -> str:
-    project = ""
-    if incident.lead_ticket_id:
-        project = (
-            Ticket.objects.filter(pk=incident.lead_ticket_id)
-            .values_list("jira_project", flat=True)
-            .first()
-            or ""
-        )
-    return project or settings.JIRA_DEFAULT_PROJECT
+    """The JIRA project the incident's first ticket is routed to; empty: the default's."""
+    if not incident.lead_ticket_id:
+        return ""
+    return (
+        Ticket.objects.filter(pk=incident.lead_ticket_id)
+        .values_list("jira_project", flat=True)
+        .first()
+        or ""
+    )
 
 
 def _jira_incident_link(jira: JiraTransport, row: OutboundDelivery) -> None:

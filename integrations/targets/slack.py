@@ -60,6 +60,7 @@ from integrations.targets.base import (
     last_time,
     member_approval_key,
     member_links,
+    naming_destination,
     parse_retry_after,
     reconcile_later,
     reconciled,
@@ -674,9 +675,10 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
         _remove_slack_duplicates(slack, ticket, channel_id, keep=ts, found=found)
     else:
         count_send(row)
-        channel_id, ts = slack.post_message(
-            channel, text=text, blocks=blocks, metadata=_slack_metadata(ticket)
-        )
+        with naming_destination(ticket.slack_channel, channel, "SLACK_DEFAULT_CHANNEL"):
+            channel_id, ts = slack.post_message(
+                channel, text=text, blocks=blocks, metadata=_slack_metadata(ticket)
+            )
     Ticket.objects.filter(pk=ticket.pk).update(slack_channel=channel_id, slack_ts=ts)
     # It joined an incident while its own alert was being posted: a reply points there.
     follow_ups = incident_after_paging(ticket.pk, INCIDENT_LINK)
@@ -938,15 +940,16 @@ def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> list[F
         ts = found[0]
     else:
         count_send(row)
-        channel_id, ts = slack.post_message(
-            channel,
-            text=text,
-            blocks=blocks,
-            metadata={
-                "event_type": SLACK_INCIDENT_EVENT_TYPE,
-                "event_payload": {"incident_id": incident.pk},
-            },
-        )
+        with naming_destination(lead or "", channel, "SLACK_DEFAULT_CHANNEL"):
+            channel_id, ts = slack.post_message(
+                channel,
+                text=text,
+                blocks=blocks,
+                metadata={
+                    "event_type": SLACK_INCIDENT_EVENT_TYPE,
+                    "event_payload": {"incident_id": incident.pk},
+                },
+            )
     Incident.objects.filter(pk=incident.pk).update(
         slack_channel=channel_id, slack_ts=ts, paged_at=timezone.now()
     )

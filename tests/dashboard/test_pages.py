@@ -18,7 +18,7 @@ from analysis.classifier import classify_error
 from analysis.rules import build_rule_rca
 from integrations.models import OutboundDelivery, OutboundStatus
 from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
-from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, Ticket
+from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, OwnershipRule, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -309,6 +309,21 @@ def test_a_team_without_tickets_is_kept_in_the_team_select():
     assert '<option value="no-such-team" selected>no-such-team</option>' in html
     assert "No tickets match the filters." in html
     assert 'id="board"' in html
+
+
+def test_the_team_select_offers_the_teams_ownership_rules_route_to_before_their_first_ticket():
+    """Teams set up in admin were missing from the board's team filter until one of their
+    pipelines failed; a disabled rule's team is not offered."""
+    OwnershipRule.objects.create(pipeline_pattern="pl_sales_*", finops_team="sales")
+    OwnershipRule.objects.create(pipeline_pattern="pl_old_*", finops_team="retired", enabled=False)
+    make_ticket(pipeline="pl_finance", finops_team="finance")
+
+    html = client_for("viewer").get("/").content.decode()
+
+    offered = re.findall(
+        r'<option value="([^"]+)">', html.split('name="team"', 1)[1].split("</select>")[0]
+    )
+    assert offered == ["finance", "sales"]
 
 
 def test_board_limits_each_column(monkeypatch):

@@ -1039,6 +1039,45 @@ def test_a_permanent_error_is_a_dead_letter_that_staff_can_retry(celery_worker, 
     assert Ticket.objects.get(pk=ticket.pk).slack_channel == "C0ALERTS002"
 
 
+def test_a_refused_channel_or_project_is_named_with_the_rule_or_setting_that_chose_it(
+    celery_worker, targets, settings
+):
+    """A dead letter said only "channel_not_found" or "project is required": with several
+    teams' rules, staff could not tell which channel or project, nor which rule, to correct."""
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_hr_*", finops_team="hr", slack_channel="#hr-alerts", jira_project="HR"
+    )
+    settings.SLACK_DEFAULT_CHANNEL = "#no-such-default"
+    settings.JIRA_DEFAULT_PROJECT = "NOPE"
+    hr_failure = {
+        **local_payload("adf_failure.json"),
+        "pipeline": "pl_hr_pay",
+        "run_id": "hr-1",
+        "error_message": "Timeout expired while executing the copy",  # no shared culprit
+    }
+    routed = fanned_out(post_failure(hr_failure)["ticket_id"])
+    unrouted = fanned_out(post_failure()["ticket_id"])
+
+    def dead_letter(ticket: Ticket, action: str) -> str:
+        row = OutboundDelivery.objects.get(ticket=ticket, action=action)
+        assert row.status == OutboundStatus.DEAD
+        return row.last_error
+
+    assert dead_letter(routed, "slack_post") == (
+        "Slack chat.postMessage failed: channel_not_found "
+        "(sent to #hr-alerts, from the ownership rule)"
+    )
+    assert dead_letter(routed, "jira_create") == (
+        "JIRA create issue failed (400): project is required (sent to HR, from the ownership rule)"
+    )
+    assert dead_letter(unrouted, "slack_post").endswith(
+        "channel_not_found (sent to #no-such-default, SLACK_DEFAULT_CHANNEL)"
+    )
+    assert dead_letter(unrouted, "jira_create").endswith(
+        "project is required (sent to NOPE, JIRA_DEFAULT_PROJECT)"
+    )
+
+
 def test_an_open_circuit_makes_deliveries_wait_instead_of_failing(celery_worker, targets, settings):
     jira, _, _ = targets
     settings.CIRCUIT_FAILURE_THRESHOLD = 2

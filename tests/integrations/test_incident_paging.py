@@ -1730,3 +1730,22 @@ def test_detaching_the_last_open_member_resolves_an_incident_left_with_resolved_
         f"left is resolved or recovered, so incident {incident.pk} is resolved."
     )
     assert Ticket.objects.get(pk=second).status == "open"  # a ticket of its own now
+
+
+def test_an_incident_page_refused_names_the_lead_teams_channel_and_project(targets):
+    """The incident pages its first ticket's team: when that team's rule names a channel or
+    project the target refuses, the dead letter says which, and that the rule chose it."""
+    from integrations import fanout
+    from tickets.models import OwnershipRule
+
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_a_*", finops_team="team-a", slack_channel="#gone", jira_project="GONE"
+    )
+    for pipeline in ("pl_a_0", "pl_b_0"):
+        post(storm_failure(pipeline))
+    for action in ("slack_inc_post", "jira_inc_create"):
+        fanout.deliver(OutboundDelivery.objects.get(action=action).pk)
+
+    errors = dict(OutboundDelivery.objects.values_list("action", "last_error"))
+    assert errors["slack_inc_post"].endswith("(sent to #gone, from the ownership rule)")
+    assert errors["jira_inc_create"].endswith("(sent to GONE, from the ownership rule)")

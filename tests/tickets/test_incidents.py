@@ -36,7 +36,7 @@ from tests.conftest import (
 )
 from tickets import incidents
 from tickets.lifecycle import Actor
-from tickets.models import Incident, IncidentEvent, Ticket
+from tickets.models import Incident, IncidentEvent, OwnershipRule, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -368,6 +368,29 @@ def test_an_incident_pages_once_and_its_members_page_nothing_of_their_own(celery
         ticket = Ticket.objects.get(pk=ticket_id)
         assert ticket.itsm_ticket_id == "" and ticket.slack_ts == ""
         assert ticket.rca_note.startswith(f"Shared with incident {incident.pk}")
+
+
+def test_the_incidents_of_a_team_are_those_its_pipelines_are_members_of():
+    """`?team=` listed only incidents whose first member was the team's: a team whose pipeline
+    failed a second later in a shared outage did not find it (the board, filtered to the team,
+    showed it)."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    for team in ("sales", "finance"):
+        OwnershipRule.objects.create(pipeline_pattern=f"pl_{team}_*", finops_team=team)
+    post(storm_failure("pl_finance_budget"))
+    post(storm_failure("pl_sales_daily"))
+    post(storm_failure("pl_sales_orders"))
+    incident = Incident.objects.get()
+    api = jwt_client(make_user("viewer"))
+
+    def listed(team: str) -> list[str]:
+        return [i["id"] for i in api.get("/api/v1/incidents/", {"team": team}).json()["results"]]
+
+    assert listed("finance") == [incident.pk]
+    assert listed("sales") == [incident.pk]  # once, though two of its pipelines are members
+    assert listed("marketing") == []
 
 
 def test_the_api_lists_incidents_their_members_and_timeline():

@@ -63,6 +63,7 @@ from tickets.models import (
     SLA_RUNNING,
     Incident,
     Occurrence,
+    OwnershipRule,
     Status,
     Ticket,
     TicketQuerySet,
@@ -367,14 +368,22 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def _teams() -> list[str]:
-    """Teams of the last TEAM_WINDOW's tickets (bounded by the timestamp index)."""
-    return sorted(
+    """Teams of the last TEAM_WINDOW's tickets (bounded by the timestamp index) and of the
+    enabled ownership rules: a team set up today is offered before its first failure."""
+    recent = (
         Ticket.objects.filter(timestamp__gte=timezone.now() - TEAM_WINDOW)
         .exclude(finops_team="")
         .order_by()
         .values_list("finops_team", flat=True)
         .distinct()[:200]
     )
+    routed = (
+        OwnershipRule.objects.filter(enabled=True)
+        .order_by()
+        .values_list("finops_team", flat=True)
+        .distinct()[:200]
+    )
+    return sorted({*recent, *routed})
 
 
 @with_csp
