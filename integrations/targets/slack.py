@@ -5,7 +5,8 @@ chat.postMessage takes no idempotency key: each alert carries message metadata
 `{"event_type": "rca_ticket_alert", "event_payload": {"ticket_id": ...}}`, each post sent is
 counted first, a retry looks for a tagged alert before posting, and a reconcile delivery removes
 what a late request posted twice (see integrations/fanout.py). A thread reply is tagged with its
-delivery's key and found by a retry the same way, in its thread (`reply_once`); replies have no
+delivery's key and found by a retry the same way, in its thread (`reply_once`), as is an
+incident's notice to another channel, in that channel's history; replies and notices have no
 reconcile.
 
 Error and RCA text are untrusted: in Slack mrkdwn they are escaped (no `<!channel>`, no forged
@@ -17,7 +18,7 @@ from __future__ import annotations
 import http.client
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -93,6 +94,9 @@ SLACK_EVENT_TYPE = "rca_ticket_alert"
 # A thread reply's metadata: {"event_type": SLACK_REPLY_EVENT_TYPE, "event_payload":
 # {"delivery": <its OutboundDelivery's key>}}, what a retry finds it by.
 SLACK_REPLY_EVENT_TYPE = "rca_thread_reply"
+# An incident notice's metadata, tagged like a reply (by its delivery's key) and found in its
+# channel's history.
+SLACK_NOTICE_EVENT_TYPE = "rca_incident_notice"
 # Slack ts come from Slack's clock, `created_at` from ours: look that much further back.
 CLOCK_SKEW_SECONDS = 120
 SEVERITY_EMOJI: dict[str, str] = {
@@ -795,25 +799,19 @@ def reply_once(
     count of sends is unknown (Redis unreachable). A post Slack holds until after the retry
     looked still lands twice: nothing reconciles replies."""
     tag = {"delivery": row.key}
-    if earlier_sends(row, CREATE_CALL) != 0:
-        found: list[str] = []
-        try:
-            found = slack.tagged_replies(
-                channel_id,
-                thread_ts,
-                event_type=SLACK_REPLY_EVENT_TYPE,
-                payload=tag,
-                oldest=row.created_at.timestamp() - CLOCK_SKEW_SECONDS,
-            )
-        except TransportError as exc:
-            if not exc.permanent:
-                raise
-            # E.g. no channels:history scope: the reply matters more than a possible duplicate.
-            logger.warning(
-                "outbound %s: cannot look for an earlier reply (%s); posting", row.pk, exc
-            )
-        if found:
-            return found[0]
+    found = _sent_before(
+        row,
+        lambda: slack.tagged_replies(
+            channel_id,
+            thread_ts,
+            event_type=SLACK_REPLY_EVENT_TYPE,
+            payload=tag,
+            oldest=row.created_at.timestamp() - CLOCK_SKEW_SECONDS,
+        ),
+        "reply",
+    )
+    if found:
+        return found
     count_send(row)
     return slack.reply_in_thread(
         channel_id,
@@ -823,6 +821,24 @@ def reply_once(
         blocks=blocks,
         metadata={"event_type": SLACK_REPLY_EVENT_TYPE, "event_payload": tag},
     )
+
+
+def _sent_before(row: OutboundDelivery, look: Callable[[], list[str]], what: str) -> str | None:
+    """The ts of the message an earlier attempt of the delivery may have posted, found by
+    `look` (the oldest first); None on a first attempt, without calling `look`."""
+    if earlier_sends(row, CREATE_CALL) == 0:
+        return None
+    try:
+        found = look()
+    except TransportError as exc:
+        if not exc.permanent:
+            raise
+        # E.g. no channels:history scope: the message matters more than a possible duplicate.
+        logger.warning(
+            "outbound %s: cannot look for an earlier %s (%s); posting", row.pk, what, exc
+        )
+        return None
+    return found[0] if found else None
 
 
 # --- incidents ----------------------------------------------------------------------------------
@@ -995,12 +1011,20 @@ def remember_channel(name: str, channel_id: str) -> None:
 
 def _is_channel(slack: SlackTransport, name: str, channel_id: str) -> bool:
     """Whether the channel named `name` (a routed name or an id) is `channel_id`."""
-    if name == channel_id or slack.channel_id(name) == channel_id:
-        return True
+    return name == channel_id or _known_channel_id(slack, name) == channel_id
+
+
+def _known_channel_id(slack: SlackTransport, name: str) -> str | None:
+    """The id of the channel `name` (a routed name or an id) if known: an id, a name this
+    transport or another worker (`remember_channel`) posted to; else None."""
+    known = slack.channel_id(name)
+    if known:
+        return known
     try:
-        return cache.get(_channel_key(name)) == channel_id
+        remembered = cache.get(_channel_key(name))
     except Exception:
-        return False
+        return None
+    return remembered if isinstance(remembered, str) else None
 
 
 def _notices(slack: SlackTransport, incident: Incident) -> list[FollowUp]:
@@ -1067,7 +1091,26 @@ def _slack_incident_notice(slack: SlackTransport, row: OutboundDelivery) -> None
         f"<#{incident.slack_channel}>; their changes are made there."
     )
     section = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-    slack.post_message(channel, text=text, blocks=[section])
+    tag = {"delivery": row.key}
+    channel_id = _known_channel_id(slack, channel)
+    if channel_id and _sent_before(
+        row,
+        lambda: slack.tagged_messages(
+            channel_id,
+            event_type=SLACK_NOTICE_EVENT_TYPE,
+            payload=tag,
+            oldest=row.created_at.timestamp() - CLOCK_SKEW_SECONDS,
+        ),
+        "notice",
+    ):
+        return
+    count_send(row)
+    slack.post_message(
+        channel,
+        text=text,
+        blocks=[section],
+        metadata={"event_type": SLACK_NOTICE_EVENT_TYPE, "event_payload": tag},
+    )
 
 
 def _slack_incident_link(slack: SlackTransport, row: OutboundDelivery) -> None:

@@ -3,8 +3,10 @@
 A reply (a ticket's status line, an incident's status change or "the outage is back", a
 member's pointer to its incident, a member's approval request) carries message metadata naming
 its delivery; a retry after an attempt that may have posted it looks it up in the thread
-(conversations.replies) and adopts it. Real `slack_sdk` against FakeSlack; `fanout.deliver()`
-is called directly (what the Celery task does), so each step happens when the test says.
+(conversations.replies) and adopts it; an incident's notice to another team's channel, tagged
+alike, is looked up in that channel's history (conversations.history). Real `slack_sdk` against
+FakeSlack; `fanout.deliver()` is called directly (what the Celery task does), so each step
+happens when the test says.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from integrations.models import (
     RemediationStatus,
 )
 from integrations.targets import base
-from integrations.targets.slack import SLACK_REPLY_EVENT_TYPE, SlackTransport
+from integrations.targets.slack import (
+    SLACK_NOTICE_EVENT_TYPE,
+    SLACK_REPLY_EVENT_TYPE,
+    SlackTransport,
+)
 from tests.api import make_ticket
 from tests.conftest import wait_for
 from tests.fakes.slack_api import FakeSlack
@@ -321,3 +327,72 @@ def test_without_the_history_scope_a_retry_posts_its_reply(targets: FakeSlack) -
 
     assert fanout.deliver(row.pk).status == OutboundStatus.SUCCEEDED
     assert len(replies(fake, thread_ts)) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# An incident's notice to another team's channel: top-level, found in the channel's history
+# ---------------------------------------------------------------------------------------------
+
+TEAM_CHANNEL = "C0DATAENG01"
+
+
+def notice_tag(key: str) -> dict[str, Any]:
+    return {"event_type": SLACK_NOTICE_EVENT_TYPE, "event_payload": {"delivery": key}}
+
+
+def team_notice(fake: FakeSlack) -> OutboundDelivery:
+    """A paged incident with a member routed (by id) to another team's channel, and the
+    notice telling that channel."""
+    incident = paged_incident(fake)
+    make_ticket(pipeline="pl_team_b", slack_channel=TEAM_CHANNEL, slack_ts="", incident=incident)
+    key = f"incident:{incident.pk}:slack_inc_notice:{TEAM_CHANNEL}"
+    payload = {"incident_id": incident.pk, "channel": TEAM_CHANNEL}
+    lead = Ticket.objects.get(pk=incident.lead_ticket_id)
+    return delivery(lead, "slack_inc_notice", key, payload)
+
+
+@pytest.mark.django_db
+def test_a_notice_whose_answer_was_lost_is_adopted_by_the_retry_not_posted_again(
+    targets: FakeSlack,
+) -> None:
+    fake = targets
+    row = team_notice(fake)
+    sent_before = posts(fake)
+    fake.stall(1.5, times=1, path_contains="chat.postMessage")  # held past the timeout, then posted
+
+    assert fanout.deliver(row.pk).status == OutboundStatus.PENDING
+    [landed] = wait_for(lambda: fake.top_level(TEAM_CHANNEL), timeout=5)
+    assert fanout.deliver(row.pk).status == OutboundStatus.SUCCEEDED
+
+    assert [m["ts"] for m in fake.top_level(TEAM_CHANNEL)] == [landed["ts"]]
+    assert landed["metadata"] == notice_tag(row.key) and "pl_team_b" in landed["text"]
+    assert posts(fake) == sent_before + 1
+    assert len(fake.api_requests("conversations.history")) == 1
+
+
+@pytest.mark.django_db
+def test_a_first_notice_is_tagged_and_makes_no_history_call(targets: FakeSlack) -> None:
+    fake = targets
+    row = team_notice(fake)
+    fake.requests.clear()
+
+    assert fanout.deliver(row.pk).status == OutboundStatus.SUCCEEDED
+    [notice] = fake.top_level(TEAM_CHANNEL)
+    assert notice["metadata"] == notice_tag(row.key)
+    assert {r.path for r in fake.requests} == {"/api/chat.postMessage"}
+    assert posts(fake) == 1
+
+
+@pytest.mark.django_db
+def test_a_notice_slack_refused_is_posted_by_the_retry(targets: FakeSlack) -> None:
+    fake = targets
+    row = team_notice(fake)
+    fake.fail(503, fake.error_body(503, "service_unavailable"), path_contains="chat.postMessage")
+
+    assert fanout.deliver(row.pk).status == OutboundStatus.PENDING
+    assert fake.top_level(TEAM_CHANNEL) == []
+    assert fanout.deliver(row.pk).status == OutboundStatus.SUCCEEDED
+
+    [notice] = fake.top_level(TEAM_CHANNEL)
+    assert notice["metadata"] == notice_tag(row.key)
+    assert len(fake.api_requests("conversations.history")) == 1  # looked, found none, posted
