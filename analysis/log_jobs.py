@@ -1072,7 +1072,10 @@ def attach_to_ticket(job: LogAnalysisJob, ticket_id: str, actor: Actor) -> Ticke
         )
         ticket.analysed_at = timezone.now()
         ticket.rca_outage = ""
-        ticket.details = {**ticket.details, "log_analysis": str(job.pk)}
+        ticket.details = {
+            **{k: v for k, v in ticket.details.items() if k != services.RCA_OUTAGE_SINCE},
+            "log_analysis": str(job.pk),
+        }
         ticket.save(
             update_fields=[
                 "rca_result",

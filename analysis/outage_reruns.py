@@ -8,8 +8,11 @@ Which tickets: `Ticket.rca_outage`, written with each RCA of its own (`services.
 the outage's failure; a blocked or invalid answer, no key, and an incident's shared analysis
 leave it blank. Gemini counts as back at its latest answer recorded (`LlmCall` ok, from any
 worker process: a new ticket's, an incident's, a staff rerun's); a ticket is asked again when
-its rule-based RCA is older than that answer, it is not resolved, and it was analysed within
-GEMINI_RERUN_WINDOW; at most GEMINI_RERUN_BATCH a sweep (beat, every minute), oldest first.
+its rule-based RCA is older than that answer, it is not resolved, and its RCA first fell back
+in this outage within GEMINI_RERUN_WINDOW (`services.RCA_OUTAGE_SINCE`: a rerun that fails
+again does not restart the window, so a ticket Gemini keeps failing on while it answers
+others is not asked every minute for ever); at most GEMINI_RERUN_BATCH a sweep (beat, every
+minute), oldest first.
 
 At most once per outage: a sweep takes a ticket by blanking its `rca_outage` in one
 conditional UPDATE (on the analysis it read), so concurrent sweeps, or one started again,
@@ -24,10 +27,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from analysis.gemini import gemini_configured
 from analysis.models import LlmCall, LlmOutcome
+from analysis.services import RCA_OUTAGE_SINCE
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
 from tickets.vocabulary import Status
@@ -51,6 +56,15 @@ def gemini_answered_at() -> datetime | None:
     )
 
 
+def _within_window(start: datetime) -> Q:
+    """Its RCA first fell back in this outage since `start`; a ticket marked by the release
+    before, which kept no such time, by its analysis."""
+    since = f"details__{RCA_OUTAGE_SINCE}"
+    return Q(**{f"{since}__gte": start.isoformat(timespec="microseconds")}) | (
+        ~Q(details__has_key=RCA_OUTAGE_SINCE) & Q(analysed_at__gte=start)
+    )
+
+
 def rerun_after_outage(request: RequestRca) -> int:
     """Ask again for the RCA of the tickets due (see the module); how many runs were queued."""
     if not settings.GEMINI_RERUN_BATCH or not gemini_configured():
@@ -61,9 +75,9 @@ def rerun_after_outage(request: RequestRca) -> int:
     due = list(
         Ticket.objects.filter(
             rca_source=RcaSource.RULES,
-            analysed_at__gte=timezone.now() - settings.GEMINI_RERUN_WINDOW,
             analysed_at__lt=answered_at,
         )
+        .filter(_within_window(timezone.now() - settings.GEMINI_RERUN_WINDOW))
         .exclude(rca_outage="")
         .exclude(status=Status.RESOLVED)
         .order_by("analysed_at")

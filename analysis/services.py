@@ -75,6 +75,13 @@ class Analysis:
     outage: str = ""
 
 
+# In a ticket's details while its RCA keeps falling back for a Gemini outage: when it first
+# did (ISO 8601, UTC, to the microsecond: compared as text). A rerun that meets the outage
+# again keeps it, so GEMINI_RERUN_WINDOW bounds a ticket's reruns (analysis/outage_reruns.py);
+# any other RCA of its own drops it.
+RCA_OUTAGE_SINCE = "rca_outage_since"
+
+
 def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> Ticket | None:
     """Write the ticket's RCA. Idempotent: an analysed ticket is left alone unless `force`."""
     return analyse_tickets([ticket_id], force=force, reason=reason).get(ticket_id)
@@ -709,11 +716,16 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
         ticket.rca_note = analysis.rca_note
         ticket.rca_outage = analysis.outage
         ticket.analysed_at = ticket.updated_at = now
+        outage_since = ticket.details.get(RCA_OUTAGE_SINCE) or now.isoformat(
+            timespec="microseconds"
+        )
         ticket.details = {
-            **ticket.details,
+            **{k: v for k, v in ticket.details.items() if k != RCA_OUTAGE_SINCE},
             **analysis.details,
             "similar": [{"id": t.id, "similarity": round(s, 3)} for t, s in item.similar],
         }
+        if analysis.outage:
+            ticket.details[RCA_OUTAGE_SINCE] = outage_since
     ids = [item.ticket.pk for item in work]
     saved: dict[str, Ticket] = {}
     with transaction.atomic():

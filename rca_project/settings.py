@@ -198,7 +198,7 @@ try:
     GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 16, validate=validate.Range(min=1, max=64))
     # Tickets whose RCA fell back to the rules during a Gemini outage are asked again once it
     # answers (analysis/outage_reruns.py): at most this many a minute (0: never), of those
-    # analysed within the window.
+    # whose RCA first fell back within the window.
     GEMINI_RERUN_BATCH = env.int("GEMINI_RERUN_BATCH", 20, validate=validate.Range(min=0))
     GEMINI_RERUN_WINDOW = timedelta(
         seconds=env.int("GEMINI_RERUN_WINDOW_SECONDS", 24 * 3600, validate=_POSITIVE)

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from analysis import tasks
 from analysis.models import LlmCall
@@ -186,6 +187,32 @@ def test_a_rerun_that_meets_the_outage_again_waits_for_a_later_answer(
     wait_for(lambda: Ticket.objects.get(pk=ticket_id).rca_source == "gemini")
     assert len(gemini.generate_requests()) == asked + 2
     assert AuditLog.objects.filter(ticket_id=ticket_id, action="rca requested").count() == 2
+
+
+def test_reruns_that_keep_meeting_the_outage_stop_at_the_window_from_the_first_fallback(
+    celery_worker, services_up, settings
+):
+    """Each rerun that fails again writes a new analysis time: the window counts from the
+    ticket's first fallback in the outage, or a ticket Gemini keeps failing on while it answers
+    others would be asked every minute for ever."""
+    _, _, gemini = services_up
+    settings.CIRCUIT_FAILURE_THRESHOLD = 100
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=None)
+    ticket_id = failure(1)
+    time.sleep(1.0)
+    after_first_fallback = timezone.now()
+    gemini.clear_faults()
+    failure(2)  # answered
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=None)
+    assert tasks.rerun_rca_after_outage() == 1
+    wait_for(lambda: Ticket.objects.get(pk=ticket_id).rca_note.startswith("re-run once"))
+    assert Ticket.objects.get(pk=ticket_id).rca_outage == "server_error"
+    gemini.clear_faults()
+    failure(3)  # answered again, within the window of the rerun's own fallback
+    settings.GEMINI_RERUN_WINDOW = timezone.now() - after_first_fallback
+
+    assert tasks.rerun_rca_after_outage() == 0
+    assert AuditLog.objects.filter(ticket_id=ticket_id, action="rca requested").count() == 1
 
 
 def test_no_key_an_invalid_answer_and_an_incidents_analysis_are_not_asked_again(
