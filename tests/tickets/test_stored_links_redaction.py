@@ -274,13 +274,15 @@ def test_an_install_that_ran_the_first_0033_has_its_ticket_text_redacted_by_migr
     from tests.conftest import while_held
     from tickets.models import Ticket
 
+    key = "FnK3yS3cretValue42=="
+    url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
+    # Made before going back: the model has columns 0034 does not (tickets/0038).
+    leaking = make_ticket(
+        error_message=f"POST {url} returned 500", details={"request": {"url": url}}
+    )
+    clean = make_ticket(rca_result="sql-prod-01 refused the connection.")
+    clean.refresh_from_db()
     with _migrated_back_to_0034():
-        key = "FnK3yS3cretValue42=="
-        url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
-        leaking = make_ticket(
-            error_message=f"POST {url} returned 500", details={"request": {"url": url}}
-        )
-        clean = make_ticket(rca_result="sql-prod-01 refused the connection.")
         shared = "sql-prod-01 is down: every loader of the incident failed on it."
 
         def analysis_shared() -> None:
@@ -306,13 +308,14 @@ def test_ticket_text_redacted_again_is_committed_ticket_by_ticket():
     from tests.conftest import while_held
     from tickets.models import Ticket
 
+    key = "FnK3yS3cretValue42=="
+    url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
+    # Made before going back: the model has columns 0034 does not (tickets/0038).
+    first, later = sorted(
+        (make_ticket(error_message=f"POST {url} returned 500") for _ in range(2)),
+        key=lambda ticket: ticket.pk,
+    )
     with _migrated_back_to_0034():
-        key = "FnK3yS3cretValue42=="
-        url = f"https://fn-etl.azurewebsites.net/api/load?code={key}"
-        first, later = sorted(
-            (make_ticket(error_message=f"POST {url} returned 500") for _ in range(2)),
-            key=lambda ticket: ticket.pk,
-        )
         seen_meanwhile = []
 
         def hold_later() -> None:
