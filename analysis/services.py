@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy
@@ -77,9 +77,18 @@ class Analysis:
 
 # In a ticket's details while its RCA keeps falling back for a Gemini outage: when it first
 # did (ISO 8601, UTC, to the microsecond: compared as text). A rerun that meets the outage
-# again keeps it, so GEMINI_RERUN_WINDOW bounds a ticket's reruns (analysis/outage_reruns.py);
-# any other RCA of its own drops it.
+# again within GEMINI_RERUN_WINDOW keeps it, so the window bounds a ticket's reruns
+# (analysis/outage_reruns.py); a fallback after the window (a staff rerun in a later outage)
+# starts it again; any other RCA of its own drops it.
 RCA_OUTAGE_SINCE = "rca_outage_since"
+
+
+def _outage_since(kept: object, now: datetime) -> str:
+    """The ticket's RCA_OUTAGE_SINCE for a fallback at `now`: `kept` while its window runs."""
+    window_start = (now - settings.GEMINI_RERUN_WINDOW).isoformat(timespec="microseconds")
+    if isinstance(kept, str) and kept >= window_start:
+        return kept
+    return now.isoformat(timespec="microseconds")
 
 
 def analyse_ticket(ticket_id: str, *, force: bool = False, reason: str = "") -> Ticket | None:
@@ -716,9 +725,7 @@ def _save(work: list[_Work], force: bool) -> dict[str, Ticket]:
         ticket.rca_note = analysis.rca_note
         ticket.rca_outage = analysis.outage
         ticket.analysed_at = ticket.updated_at = now
-        outage_since = ticket.details.get(RCA_OUTAGE_SINCE) or now.isoformat(
-            timespec="microseconds"
-        )
+        outage_since = _outage_since(ticket.details.get(RCA_OUTAGE_SINCE), now)
         ticket.details = {
             **{k: v for k, v in ticket.details.items() if k != RCA_OUTAGE_SINCE},
             **analysis.details,

@@ -81,14 +81,16 @@ class TransportError(Exception):
 
 
 @contextlib.contextmanager
-def naming_destination(routed: str, default: str, setting: str) -> Iterator[None]:
+def naming_destination(
+    routed: str, default: str, setting: str, *, routed_by: str = "the ownership rule"
+) -> Iterator[None]:
     """A failed call names where it was sent and what chose it: a refusal of the channel or
     project (Slack's channel_not_found, JIRA's 400 on the project) otherwise leaves staff to
     guess which ownership rule or setting to correct."""
     try:
         yield
     except TransportError as exc:
-        where = f"{routed}, from the ownership rule" if routed else f"{default}, {setting}"
+        where = f"{routed}, from {routed_by}" if routed else f"{default}, {setting}"
         raise TransportError(
             f"{exc} (sent to {where})",
             permanent=exc.permanent,

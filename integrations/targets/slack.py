@@ -940,7 +940,9 @@ def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> list[F
     incident = incident_of(row)
     if incident.slack_ts:
         return None
-    lead = Ticket.objects.filter(pk=row.ticket_id).values_list("slack_channel", flat=True).first()
+    lead, lead_alerted = Ticket.objects.filter(pk=row.ticket_id).values_list(
+        "slack_channel", "slack_ts"
+    ).first() or ("", "")
     channel = lead or settings.SLACK_DEFAULT_CHANNEL
     text, blocks = slack_incident_message(incident)
     channel_id = slack.channel_id(channel)
@@ -956,7 +958,9 @@ def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> list[F
         ts = found[0]
     else:
         count_send(row)
-        with naming_destination(lead or "", channel, "SLACK_DEFAULT_CHANNEL"):
+        # An alert of its own replaced its routed channel with the id it was posted to.
+        routed_by = "its first ticket's alert" if lead_alerted else "the ownership rule"
+        with naming_destination(lead, channel, "SLACK_DEFAULT_CHANNEL", routed_by=routed_by):
             channel_id, ts = slack.post_message(
                 channel,
                 text=text,

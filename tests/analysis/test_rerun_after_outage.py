@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from analysis import tasks
+from analysis import services, tasks
 from analysis.models import LlmCall
+from analysis.services import RCA_OUTAGE_SINCE
 from integrations.circuit import CircuitBreaker
 from integrations.models import OutboundDelivery, OutboundStatus
 from tests.conftest import local_payload, wait_for
@@ -213,6 +215,28 @@ def test_reruns_that_keep_meeting_the_outage_stop_at_the_window_from_the_first_f
 
     assert tasks.rerun_rca_after_outage() == 0
     assert AuditLog.objects.filter(ticket_id=ticket_id, action="rca requested").count() == 1
+
+
+def test_a_fallback_in_a_later_outage_starts_a_new_window(celery_worker, services_up, settings):
+    """A ticket whose first fallback is older than the window, asked again by staff in a later
+    outage, is swept once Gemini answers: its old fallback time does not bar it for good."""
+    _, _, gemini = services_up
+    settings.CIRCUIT_FAILURE_THRESHOLD = 100
+    gemini.fail(503, gemini.error_body(503, "The model is overloaded."), times=None)
+    ticket_id = failure(1)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    long_ago = timezone.now() - settings.GEMINI_RERUN_WINDOW - timedelta(hours=1)
+    Ticket.objects.filter(pk=ticket_id).update(
+        details={**ticket.details, RCA_OUTAGE_SINCE: long_ago.isoformat(timespec="microseconds")}
+    )
+
+    services.analyse_ticket(ticket_id, force=True, reason="asked by staff")
+    assert Ticket.objects.get(pk=ticket_id).rca_outage == "server_error"
+    gemini.clear_faults()
+    failure(2)  # answered
+
+    assert tasks.rerun_rca_after_outage() == 1
+    wait_for(lambda: Ticket.objects.get(pk=ticket_id).rca_source == "gemini")
 
 
 def test_no_key_an_invalid_answer_and_an_incidents_analysis_are_not_asked_again(

@@ -1749,3 +1749,21 @@ def test_an_incident_page_refused_names_the_lead_teams_channel_and_project(targe
     errors = dict(OutboundDelivery.objects.values_list("action", "last_error"))
     assert errors["slack_inc_post"].endswith("(sent to #gone, from the ownership rule)")
     assert errors["jira_inc_create"].endswith("(sent to GONE, from the ownership rule)")
+
+
+def test_an_incident_page_refused_where_its_lead_alerted_names_that_alert_not_a_rule(
+    celery_worker, targets
+):
+    """The lead alerted on its own before the incident formed (no rule: the default channel);
+    its channel is then the id the alert went to, which no ownership rule chose."""
+    _, slack = targets
+    post(storm_failure("pl_a_0"))
+    settled()
+    lead = Ticket.objects.get()
+    assert lead.slack_ts
+    slack.not_member.add(lead.slack_channel)
+    post(storm_failure("pl_b_0"))
+    settled()
+
+    error = OutboundDelivery.objects.get(action="slack_inc_post").last_error
+    assert error.endswith(f"(sent to {lead.slack_channel}, from its first ticket's alert)")
