@@ -7,7 +7,7 @@ from typing import cast
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -96,9 +96,8 @@ class IncidentFilterSet(django_filters.FilterSet):
         method="filter_culprit_kind", help_text="The culprit's kind, e.g. sql-server."
     )
     team = django_filters.CharFilter(
-        field_name="members__finops_team",
-        distinct=True,
-        help_text="Has a member owned by this team (exact), as the board's team filter.",
+        method="filter_team",
+        help_text="Owned by this team or has a member it owns (exact), as the board's team filter.",
     )
     source = django_filters.MultipleChoiceFilter(
         choices=SOURCE_CHOICES,
@@ -133,6 +132,13 @@ class IncidentFilterSet(django_filters.FilterSet):
 
     def filter_culprit_kind(self, queryset: QuerySet[Incident], name: str, value: str):
         return queryset.filter(culprit__startswith=f"{value}:")
+
+    def filter_team(self, queryset: QuerySet[Incident], name: str, value: str):
+        """An EXISTS per incident over its members (their incident index), not a DISTINCT join
+        gathering every match first; the incident's own team too, so that a merged incident
+        (it has no members left) is still found."""
+        members = Ticket.objects.filter(incident=OuterRef("pk"), finops_team=value)
+        return queryset.filter(Q(finops_team=value) | Exists(members))
 
 
 class TicketSearchFilter(SearchFilter):

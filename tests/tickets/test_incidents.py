@@ -604,6 +604,11 @@ def test_two_incidents_merge_into_one():
     assert merged.json()["recovered_count"] == first.recovered_count == 1
     second.refresh_from_db()
     assert second.merged_into_id == first.pk and second.member_count == 0
+    # A merged incident has no members left: its own team still finds it.
+    team_of_merged = responder.get(
+        "/api/v1/incidents/", {"team": second.finops_team, "merged": "true"}
+    ).json()["results"]
+    assert [i["id"] for i in team_of_merged] == [second.pk]
     itself = responder.post(f"/api/v1/incidents/{first.pk}/merge/", {"into": first.pk})
     assert itself.status_code == 409
     unknown = responder.post(f"/api/v1/incidents/{first.pk}/merge/", {"into": "nope"})
