@@ -20,6 +20,7 @@ from tickets.presenters import (
     change_words,
     incident_card,
     incident_members,
+    incident_teams,
     ticket_card,
 )
 from tickets.roles import VIEWER, has_role
@@ -131,7 +132,8 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         incident = Incident.objects.filter(pk=incident_id).first()
         if incident is None:
             return None
-        return incident_card(incident, incident_members([incident.pk])[incident.pk])
+        teams = incident_teams({incident.pk: incident.finops_team})[incident.pk]
+        return incident_card(incident, incident_members([incident.pk])[incident.pk], teams)
 
     @database_sync_to_async
     def _cards(self, ticket_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -136,9 +136,35 @@ def incident_members(
     return found
 
 
-def incident_card(incident: Incident, members: list[dict[str, str]]) -> dict[str, Any]:
+def incident_teams(own_teams: dict[str, str]) -> dict[str, str]:
+    """The teams owning the members of each incident (id: its own team, its first member's),
+    in one query: its own first, then the others by name. A board filtered by a team shows the
+    incidents with a member of that team, so a card naming only its first member's team would
+    contradict the filter."""
+    if not own_teams:
+        return {}
+    found: dict[str, set[str]] = {incident_id: set() for incident_id in own_teams}
+    owned = (
+        Ticket.objects.filter(incident_id__in=list(own_teams))
+        .exclude(finops_team="")
+        .values_list("incident_id", "finops_team")
+        .distinct()
+    )
+    for incident_id, team in owned:
+        found[incident_id].add(team)
+    teams = {}
+    for incident_id, own_team in own_teams.items():
+        own = [own_team] if own_team else []
+        teams[incident_id] = ", ".join(own + sorted(found[incident_id] - set(own)))
+    return teams
+
+
+def incident_card(
+    incident: Incident, members: list[dict[str, str]], teams: str | None = None
+) -> dict[str, Any]:
     """An incident as the board shows it (one card for all its members), and as the websocket
-    sends it (`incident.changed`)."""
+    sends it (`incident.changed`). `teams`: its members' (`incident_teams`); without them, the
+    incident's own team."""
     return {
         "id": incident.pk,
         "status": incident.status,
@@ -149,7 +175,7 @@ def incident_card(incident: Incident, members: list[dict[str, str]]) -> dict[str
         "priority": incident.priority,
         "member_count": incident.member_count,
         "recovered_count": incident.recovered_count,
-        "team": incident.finops_team,
+        "team": incident.finops_team if teams is None else teams,
         "jira_key": incident.itsm_ticket_id,
         "jira_url": issue_url(incident.itsm_ticket_id),
         "first_seen": incident.first_seen.isoformat(),

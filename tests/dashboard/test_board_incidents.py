@@ -139,6 +139,18 @@ def test_with_filters_an_incident_shows_when_one_of_its_members_matches(query, s
     assert (incident.pk in html) is shown
 
 
+def test_an_incident_card_names_every_team_of_its_members_its_own_first():
+    """Filtered by a team, the board shows incidents with a member of it: a card naming only
+    its first member's team said another team's outage was shown by mistake."""
+    incident = incident_with(3)
+
+    html = viewer().get("/?team=finance").content.decode()
+
+    card = incidents_html(html, "open")
+    assert incident.pk in card
+    assert re.search(r'data-field="team">data-platform, finance<', card)
+
+
 def test_incident_text_is_escaped():
     incident = incident_with(2, culprit="api-host:" + XSS)
     Ticket.objects.filter(incident=incident).update(pipeline="pl_<b>bold</b>")
@@ -177,3 +189,15 @@ def test_a_jira_key_links_to_its_issue_where_jira_is_known(settings):
     html = client.get("/").content.decode()
     assert ">OPS-10</a>" in column_html(html, "open") and "browse/OPS-10" not in html
     assert alone.pk in column_html(html, "open")
+
+
+def test_an_incident_every_member_of_which_recovered_says_resolved_once():
+    """Its status badge says Resolved; the recovery's badge said "Resolved" a second time."""
+    incident = incident_with(2, status="resolved", recovered_at=timezone.now(), recovered_count=2)
+
+    page = viewer().get(f"/incidents/{incident.pk}/").content.decode()
+
+    badges = re.search(r'<div class="badges">(.*?)</div>', page, flags=re.S)
+    assert badges
+    assert re.findall(r">\s*Resolved\s*<", badges.group(1)) == [">Resolved<"]
+    assert "Recovered at source" in badges.group(1)

@@ -24,7 +24,7 @@ from tests.conftest import local_payload, shared_payload
 from tests.dashboard import make_ticket, make_user
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, OwnershipRule, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -288,6 +288,8 @@ def test_an_incident_forming_and_growing_is_pushed_with_its_card_and_members(set
             await communicator.disconnect()
         return ids, formed, joined, member
 
+    OwnershipRule.objects.create(pipeline_pattern="pl_ws_a", finops_team="data-platform")
+    OwnershipRule.objects.create(pipeline_pattern="pl_ws_b", finops_team="finance")
     ids, formed, joined, member = async_to_sync(scenario)()
 
     incident = formed["incident"]
@@ -298,6 +300,8 @@ def test_an_incident_forming_and_growing_is_pushed_with_its_card_and_members(set
     assert joined["incident"]["member_count"] == 3
     assert joined["incident"]["members"][-1]["pipeline"] == "pl_ws_<b>c</b>"
     assert joined["incident"]["more_members"] == 0
+    # The card names its members' teams, as the board's does (a team filter matches any of them).
+    assert incident["team"] == "data-platform, finance"
     # The member's own event names its incident, so the board shows it in the incident's card.
     assert member["ticket"]["incident"] == incident["id"]
 

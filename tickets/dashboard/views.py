@@ -75,6 +75,7 @@ from tickets.presenters import (
     change_words,
     incident_card,
     incident_members,
+    incident_teams,
     issue_url,
     ticket_card,
 )
@@ -419,8 +420,10 @@ def board(request: HttpRequest) -> HttpResponse:
             }
         )
     members = incident_members([card["id"] for c in columns for card in c["incidents"]])
+    teams = incident_teams({card["id"]: card["team"] for c in columns for card in c["incidents"]})
     for column in columns:
         for card in column["incidents"]:
+            card["team"] = teams[card["id"]]
             card["members"] = [
                 {**member, "status_label": STATUS_LABELS.get(member["status"], member["status"])}
                 for member in members[card["id"]]
