@@ -1182,8 +1182,9 @@ def deliver_pending() -> None:
             fanout.deliver(pk)
 
 
-def reopen_member(where: str, ticket_id: str, username: str) -> None:
-    """A responder reopens one member on its own ticket, from the API, the dashboard or admin."""
+def act_on_member(action: str, where: str, ticket_id: str, username: str, note: str) -> None:
+    """A responder reopens or resolves one member on its own ticket, from the API, the
+    dashboard or admin (whose resolve asks to confirm: `apply`)."""
     from django.test import Client
     from django.urls import reverse
 
@@ -1192,16 +1193,22 @@ def reopen_member(where: str, ticket_id: str, username: str) -> None:
     user = make_user("responder", username, is_staff=where == "admin")
     if where == "api":
         clear_throttles()
-        answer = jwt_client(user).post(f"/api/v1/tickets/{ticket_id}/reopen/", {"note": "no"})
+        answer = jwt_client(user).post(f"/api/v1/tickets/{ticket_id}/{action}/", {"note": note})
         assert answer.status_code == 200, answer.content
         return
     client = Client()
     client.force_login(user)
     if where == "dashboard":
-        client.post(f"/tickets/{ticket_id}/action/", {"action": "reopen", "note": "no"})
+        client.post(f"/tickets/{ticket_id}/action/", {"action": action, "note": note})
     else:
+        confirmed = {"apply": "1", "note": note} if action == "resolve" else {}
         changelist = reverse("admin:tickets_ticket_changelist")
-        client.post(changelist, {"action": "reopen", "_selected_action": [ticket_id]})
+        client.post(changelist, {"action": action, "_selected_action": [ticket_id], **confirmed})
+
+
+def reopen_member(where: str, ticket_id: str, username: str) -> None:
+    """A responder reopens one member on its own ticket, from the API, the dashboard or admin."""
+    act_on_member("reopen", where, ticket_id, username, "no")
 
 
 @pytest.mark.parametrize(
@@ -1528,11 +1535,6 @@ def test_a_failure_resolved_before_its_outage_became_an_incident_joins_it_when_i
 def resolve_member(where: str, ticket_id: str, username: str) -> None:
     """A responder resolves one member on its own ticket: from the API, the dashboard, admin,
     the member's own JIRA issue (the ticket must have one) or its Slack alert's button."""
-    from django.test import Client
-    from django.urls import reverse
-
-    from tests.api import clear_throttles, jwt_client, make_user
-
     if where == "jira":
         key = Ticket.objects.get(pk=ticket_id).itsm_ticket_id
         answer = post_jira(jira_webhook(key, "To Do", "Done", changelog_id=f"resolve-{ticket_id}"))
@@ -1542,22 +1544,7 @@ def resolve_member(where: str, ticket_id: str, username: str) -> None:
         slack_responder(username)
         assert post_slack_click(ticket_id, "rca_resolve", username=username).status_code == 200
         return
-    user = make_user("responder", username, is_staff=where == "admin")
-    if where == "api":
-        clear_throttles()
-        answer = jwt_client(user).post(f"/api/v1/tickets/{ticket_id}/resolve/", {"note": "done"})
-        assert answer.status_code == 200, answer.content
-        return
-    client = Client()
-    client.force_login(user)
-    if where == "dashboard":
-        client.post(f"/tickets/{ticket_id}/action/", {"action": "resolve", "note": "done"})
-    else:
-        changelist = reverse("admin:tickets_ticket_changelist")
-        client.post(
-            changelist,
-            {"action": "resolve", "_selected_action": [ticket_id], "apply": "1", "note": "done"},
-        )
+    act_on_member("resolve", where, ticket_id, username, "done")
 
 
 def _told_since(before: list[int]) -> Any:
