@@ -625,6 +625,23 @@ class MarkFixWrongView(APIView):
         return Response(PastFixWrongSerializer(resolution).data)
 
 
+STATS_ERRORS = {
+    400: OpenApiResponse(
+        ERROR_SCHEMA, description="Bad since/until, or a parameter they do not take"
+    ),
+    401: ERRORS[401],
+    403: ERRORS[403],
+    503: UNAVAILABLE,
+}
+
+
+def stats_period(request: Request) -> tuple[datetime, datetime]:
+    """The `since`/`until` a stats request asks for (400 naming a bad one)."""
+    query = StatsQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data["since"], query.validated_data["until"]
+
+
 class StatsView(APIView):
     @extend_schema(
         summary="Ticket statistics over a period (default: the last 30 days)",
@@ -636,20 +653,10 @@ class StatsView(APIView):
             " the next whole minute. Figures are cached for API_STATS_CACHE_SECONDS (30 s)."
         ),
         parameters=[StatsQuerySerializer],
-        responses={
-            200: StatsSerializer,
-            400: OpenApiResponse(
-                ERROR_SCHEMA, description="Bad since/until, or a parameter they do not take"
-            ),
-            401: ERRORS[401],
-            403: ERRORS[403],
-            503: UNAVAILABLE,
-        },
+        responses={200: StatsSerializer, **STATS_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        query = StatsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        since, until = query.validated_data["since"], query.validated_data["until"]
+        since, until = stats_period(request)
         return Response(StatsSerializer(stats.cached_overview(since, until)).data)
 
 
@@ -662,20 +669,10 @@ class IncidentStatsView(APIView):
             " and to recover at the source (MTTR), in seconds."
         ),
         parameters=[StatsQuerySerializer],
-        responses={
-            200: IncidentStatsSerializer,
-            400: OpenApiResponse(
-                ERROR_SCHEMA, description="Bad since/until, or a parameter they do not take"
-            ),
-            401: ERRORS[401],
-            403: ERRORS[403],
-            503: UNAVAILABLE,
-        },
+        responses={200: IncidentStatsSerializer, **STATS_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        query = StatsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        since, until = query.validated_data["since"], query.validated_data["until"]
+        since, until = stats_period(request)
         return Response(IncidentStatsSerializer(stats.incident_stats(since, until)).data)
 
 
