@@ -72,12 +72,17 @@ def rerun_after_outage(request: RequestRca) -> int:
     answered_at = gemini_answered_at()
     if answered_at is None:
         return 0
+    window_start = timezone.now() - settings.GEMINI_RERUN_WINDOW
     due = list(
         Ticket.objects.filter(
             rca_source=RcaSource.RULES,
+            # Implied by the window (a first fallback is no later than the last analysis); it
+            # starts the index scan there: a ticket resolved, or past the window, before it
+            # was asked again keeps its `rca_outage` for good.
+            analysed_at__gte=window_start,
             analysed_at__lt=answered_at,
         )
-        .filter(_within_window(timezone.now() - settings.GEMINI_RERUN_WINDOW))
+        .filter(_within_window(window_start))
         .exclude(rca_outage="")
         .exclude(status=Status.RESOLVED)
         .order_by("analysed_at")

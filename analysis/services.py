@@ -305,7 +305,7 @@ def request_rca(
 
 def _rca_request_lock(ticket_id: str) -> tuple[int, int]:
     """The advisory lock a ticket's rerun requests take turns on (key pair; the classes 1-4
-    are ingest's and placement's: tickets.services, tickets.incidents)."""
+    and 6 are ingest's and placement's: tickets.services, tickets.incidents)."""
     return _RCA_REQUEST_LOCK, zlib.crc32(ticket_id.encode()) - 2**31
 
 

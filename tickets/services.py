@@ -51,7 +51,10 @@ from tickets.models import (
 )
 from tickets.vocabulary import Outcome, Source, Status
 
-_RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK, _JOB_LOCK = 1, 2, 4, 5
+# The first keys of ingest's advisory locks; 3 is the culprit's (tickets.incidents), 5 a
+# ticket's RCA requests' (analysis.services). One class each: a job's notifications would
+# otherwise wait for the RCA request of a ticket whose id hashes as the job's key does.
+_RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK, _JOB_LOCK = 1, 2, 4, 6
 
 # In the details of a ticket opened by a Databricks notification without error text, until its
 # analysis fetched the error: the fingerprint it settles on if the fetch gives none (the

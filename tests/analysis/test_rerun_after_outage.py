@@ -285,3 +285,59 @@ def test_the_release_before_can_still_insert_tickets_after_the_upgrade():
         (default,) = cursor.fetchone()
 
     assert default is not None and default.startswith("''")
+
+
+def _rows_removed_by_filter(plan: dict) -> int:
+    return int(plan.get("Rows Removed by Filter", 0)) + sum(
+        _rows_removed_by_filter(child) for child in plan.get("Plans", [])
+    )
+
+
+def test_a_sweep_reads_no_ticket_that_fell_back_before_the_window(settings):
+    """Tickets resolved before they were asked again, or whose outage outlasted the window,
+    keep their `rca_outage`: the sweep every minute read them all again, oldest first, before
+    those it asks (a daily quota's 429s leave hundreds more each day). Its index scan starts at
+    the window, which a ticket's first fallback, no later than its last analysis, is in."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analysis import outage_reruns
+
+    settings.GEMINI_API_KEY = "test-key-not-a-secret"
+    settings.GEMINI_RERUN_BATCH = 5
+    settings.GEMINI_RERUN_WINDOW = timedelta(hours=24)
+    two_days_ago = timezone.now() - timedelta(days=2)
+    for number in range(30):
+        body = local_payload("adf_failure.json")
+        body["run_id"] = str(uuid.uuid4())
+        body["pipeline"] = f"pl_orders_{number}"
+        response = Client().post(
+            "/webhooks/adf/",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_X_WEBHOOK_TOKEN=settings_token(),
+        )
+        assert response.status_code == 202, response.content
+    # What an RCA that fell back two days ago, and a resolve since, left on them.
+    Ticket.objects.update(
+        rca_source="rules",
+        rca_outage="rate_limited",
+        analysed_at=two_days_ago,
+        status="resolved",
+        details={RCA_OUTAGE_SINCE: two_days_ago.isoformat(timespec="microseconds")},
+    )
+    LlmCall.objects.create(model="gemini", outcome="ok")  # Gemini answers again
+
+    with CaptureQueriesContext(connection) as queries:
+        assert outage_reruns.rerun_after_outage(request=tasks.request_fresh_rca) == 0
+    sweep = next(q["sql"] for q in queries if "rca_outage" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # as on a table of many tickets
+        try:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sweep}")
+            (plan,) = cursor.fetchone()[0]
+        finally:
+            cursor.execute("RESET enable_seqscan")
+
+    assert "ticket_rca_in_outage" in json.dumps(plan), plan
+    assert _rows_removed_by_filter(plan["Plan"]) == 0, plan

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import zlib
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from analysis import enrichment_service, services
@@ -21,6 +24,7 @@ from tests.fakes.azure_management_api import (
     adf_trigger_run,
 )
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 from tickets.rules import clear_rule_cache
 
@@ -605,6 +609,84 @@ def test_a_databricks_failure_delivered_after_a_later_runs_success_ends_as_it_la
     assert (later["outcome"], later["ticket_id"]) == ("regressed", ticket.pk)
     ticket.refresh_from_db()
     assert ticket.status == "open" and ticket.resolved_at_source_at is None
+
+
+def _job_id_hashing_like(prefix: str, target: int, digits: int = 16) -> str:
+    """A job id of `digits` digits whose `prefix + id` has the CRC-32 `target`. CRC-32 is
+    affine over GF(2) for messages of one length, so the low three bits of the digits after
+    the first (each then still a digit) are solved for."""
+    base = "1" + "0" * (digits - 1)
+
+    def crc(job_id: str) -> int:
+        return zlib.crc32(f"{prefix}{job_id}".encode())
+
+    start = crc(base)
+    Flips = frozenset[tuple[int, int]]  # (position, bit) pairs
+    basis: dict[int, tuple[int, Flips]] = {}  # leading bit -> (vector, flips making it)
+    for position in range(1, digits):
+        for bit in (1, 2, 4):
+            flipped = base[:position] + chr(ord(base[position]) ^ bit) + base[position + 1 :]
+            vector, flips = crc(flipped) ^ start, frozenset({(position, bit)})
+            while vector:
+                lead = vector.bit_length() - 1
+                if lead not in basis:
+                    basis[lead] = (vector, flips)
+                    break
+                vector, flips = vector ^ basis[lead][0], flips ^ basis[lead][1]
+    wanted, chosen = start ^ target, Flips()
+    while wanted:
+        vector, flips = basis[wanted.bit_length() - 1]
+        wanted, chosen = wanted ^ vector, chosen ^ flips
+    job_id = list(base)
+    for position, bit in chosen:
+        job_id[position] = chr(ord(job_id[position]) ^ bit)
+    assert crc("".join(job_id)) == target
+    return "".join(job_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_databricks_webhook_does_not_wait_for_an_rca_request_of_a_ticket(webhook_client):
+    """A ticket's fresh-RCA request holds its advisory lock while the broker takes the run
+    (seconds when it hangs); a Databricks job's notifications take their job's. Both were
+    class 5: a job whose key hashes as the ticket's id does (one in 2**32, forced here) had
+    its webhooks wait for that broker."""
+    ticket_id = webhook_client(ADF, local_payload("adf_failure.json")).json()["ticket_id"]
+    job_id = _job_id_hashing_like("databricks:1001:job:", zlib.crc32(ticket_id.encode()))
+    success = _databricks_run("jobs.on_success", "200")
+    success["job"]["job_id"] = job_id
+    publishing, release, answers = threading.Event(), threading.Event(), []
+
+    def slow_broker() -> None:
+        publishing.set()
+        release.wait(20)
+
+    def request_rca() -> None:
+        try:
+            services.request_rca(ticket_id, Actor.system("test"), publish=slow_broker)
+        finally:
+            connections.close_all()
+
+    def notify() -> None:
+        try:
+            answers.append(webhook_client(DATABRICKS, success).json())
+        finally:
+            connections.close_all()
+
+    requesting = threading.Thread(target=request_rca)
+    requesting.start()
+    try:
+        assert publishing.wait(10)
+        notifying = threading.Thread(target=notify)
+        notifying.start()
+        notifying.join(5)
+        answered = not notifying.is_alive()
+    finally:
+        release.set()
+        requesting.join(10)
+    notifying.join(10)
+
+    assert answered, "the webhook waited for the RCA request's broker"
+    assert answers[0]["outcome"] == "ignored"
 
 
 def test_a_databricks_tasks_success_ends_only_that_tasks_older_failure(webhook_client):
