@@ -448,6 +448,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ResourceExhaustion": [
+        (
+            # Synapse serverless refusing a query it has no room for now ("This query can't be
+            # executed due to current resource constraints"): the query's size against the pool.
+            "resource_constraints",
+            4.0,
+            r"\bcan(?:'|no)?t be executed due to (?:the )?current resource constraints\b",
+            _I,
+        ),
+        (
+            # Spark refusing to ship a task bigger than its RPC message limit ("Serialized task
+            # 9:0 was 204718480 bytes, which exceeds max allowed: spark.rpc.message.maxSize"):
+            # data captured in the task's closure, against the limit.
+            "rpc_message_too_large",
+            4.0,
+            r"\bserialized task [\d:.]{1,20} was \d{1,15} bytes, which exceeds max allowed\b"
+            r"|\bexceeds max allowed: spark\.rpc\.message\.maxsize\b",
+            _I,
+        ),
         ("yarn_container_memory", 4.5, any_of(*signals.YARN_CONTAINER_MEMORY), _I),
         ("grpc_resource_exhausted", 4.0, any_of(*signals.GRPC_RESOURCE_EXHAUSTED), _I),
         (
@@ -677,6 +695,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # A key or secret the service rejected as wrong (Synapse's "Resolving CosmosDB path
+            # has failed with error 'Incorrect secret value'"): the credential, not the path.
+            "incorrect_secret",
+            4.0,
+            r"\bincorrect secret value\b|\bsecret is null or empty\b",
+            _I,
+        ),
+        (
             # Dataverse's AccessTokenExpired ("The requested resource requires authentication."):
             # a request the service refused for want of a valid token.
             "resource_requires_authentication",
@@ -821,6 +847,43 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        ("delta_file_missing", 4.5, any_of(*signals.DELTA_FILE_MISSING), _I),
+        (
+            # A file a serverless or external-table query gave up on after too many rejected
+            # rows ("Error handling external file: 'Max errors count reached'"): the file's
+            # rows against the declared columns.
+            "external_file_rejected",
+            4.0,
+            r"\bmax errors? count reached\b|\berror handling external file\b",
+            _I,
+        ),
+        (
+            # A partition value a reader cannot find or take (Synapse's "Cannot find value of
+            # partitioning column 'region' in file ..."; Hive's __HIVE_DEFAULT_PARTITION__ for
+            # a null): the partition directories' values.
+            "partition_value_missing",
+            4.0,
+            r"\bcannot find value of partitioning column\b",
+            _I,
+        ),
+        (
+            # A datetime outside the range the target type holds (ADF's OrcDateTimeExceedLimit
+            # "The Ticks value '...' for the datetime column must be between valid datetime
+            # ticks range"): the value in the data.
+            "datetime_out_of_range",
+            4.0,
+            r"\b\w{0,20}datetimeexceedlimit\b"
+            r"|\bticks value '[^'\n]{1,40}' for the datetime column\b",
+            _I,
+        ),
+        (
+            # A map built with the same key twice (Spark's DUPLICATED_MAP_KEY "Duplicate map key
+            # EU was found, please check the input data"): the input rows.
+            "duplicate_map_key",
+            4.0,
+            r"\bduplicated?_map_key\b|\bduplicate map key\b",
+            _I,
+        ),
         ("generated_column_write", 4.0, any_of(*signals.GENERATED_COLUMN_WRITE), _I),
         ("value_parse_failed", 3.5, any_of(*signals.VALUE_PARSE_FAILED), _I),
         (
@@ -1463,6 +1526,93 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        ("delta_format_mismatch", 4.0, any_of(*signals.DELTA_FORMAT_MISMATCH), _I),
+        (
+            # A statement the kind of database it ran in does not take (Synapse serverless:
+            # "CREATE EXTERNAL TABLE/... is not supported in master database", "Operation CREATE
+            # USER is not allowed for a replicated database"; "Please create a master key in the
+            # database"): the database the statement was sent to, or its set-up.
+            "database_kind_refuses",
+            4.5,
+            r"\bis not (?:supported|allowed) (?:in|for) (?:the |a )?"
+            r"(?:master|replicated) database\b"
+            r"|\bplease create a master key in the database\b"
+            r"|\bopen the master key in the session\b",
+            _I,
+        ),
+        (
+            # A storage folder a query could not list (Synapse's "Msg 13807 Content of
+            # directory on path '...' cannot be listed"): the path, or the caller's list right.
+            "directory_not_listable",
+            3.5,
+            r"\bcontent of directory on path '[^'\n]{1,500}' cannot be listed\b",
+            _I,
+        ),
+        (
+            # A template file the renderer could not find (Jinja's TemplateNotFound, Airflow's
+            # .sql/.sh templated fields): the file's path against the template search path.
+            "template_not_found",
+            4.0,
+            r"\btemplatenotfound\b",
+            _I,
+        ),
+        (
+            # An id or key of characters the scheduler does not take (Airflow "The key 'load
+            # sales' has to be made of alphanumeric characters, dashes, dots and underscores
+            # exclusively"): the dag_id, task_id or group_id as written.
+            "identifier_characters",
+            4.0,
+            r"\bhas to be made of alphanumeric characters\b",
+            _I,
+        ),
+        (
+            # An Airflow DAG run or DAG id that is already taken (DagRunAlreadyExists "Run id
+            # ... already exists for dag id ...", AirflowDagDuplicatedIdException "Ignoring DAG
+            # x from b.py - also found in a.py"): the trigger's run id or the DAG files.
+            "dag_identity_taken",
+            4.0,
+            r"\bdagrunalreadyexists\b|\balready exists for dag id\b"
+            r"|\bdagduplicatedidexception\b"
+            r"|\bignoring dag \S{1,250} from \S{1,500} - also found in\b",
+            _I,
+        ),
+        (
+            # A container image the runtime could not pull because its tag or repository is
+            # not there (ECS "CannotPullContainerError: ... failed to resolve ref <image>: not
+            # found", "manifest unknown"): the image reference, above the "failed to resolve"
+            # of a DNS failure.
+            "image_not_found",
+            5.0,
+            r"\bfailed to resolve ref [^\s:]{1,200}(?::[\w.-]{1,128})?: [^\s]{1,300}: not found\b"
+            r"|\bcannotpullcontainer(?:error)?\b[^\n]{0,300}\bmanifest unknown\b",
+            _I,
+        ),
+        (
+            # Airflow unable to decrypt a stored connection or variable (cryptography.fernet
+            # InvalidToken): the fernet_key differs from the one it was encrypted with.
+            "fernet_key_mismatch",
+            5.0,
+            r"\bfernet\.invalidtoken\b",
+            _I,
+        ),
+        (
+            # A subnet an Azure resource requires a NAT gateway on ("SubnetNotAssociatedWith
+            # NATGateway ... must have a NAT gateway associated for outbound connection"): the
+            # virtual network's set-up, above the words of a blocked connection.
+            "subnet_needs_nat_gateway",
+            5.0,
+            r"\bsubnetnotassociatedwithnatgateway\b|\bmust have a nat gateway associated\b",
+            _I,
+        ),
+        (
+            # AWS Glue naming a job, crawler, trigger or table that is not there
+            # (EntityNotFoundException "Crawler with name x does not exist"): the name the
+            # caller passed, or the order the resources were created in.
+            "aws_entity_not_found",
+            4.0,
+            r"\bentitynotfoundexception\b",
+            _I,
+        ),
         ("api_version_unavailable", 4.0, any_of(*signals.API_VERSION_UNAVAILABLE), _I),
         ("java_main_class_missing", 4.0, any_of(*signals.JAVA_MAIN_CLASS_MISSING), _I),
         (
@@ -2229,6 +2379,32 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # Airflow's dynamic task mapping fed a value it cannot expand over
+            # (UnmappableXComTypePushed "unmappable return type 'int'"): the upstream task's
+            # return value.
+            "unmappable_xcom",
+            4.0,
+            r"\bunmappablexcom\w{0,20}\b|\bunmappable return (?:type|value)\b",
+            _I,
+        ),
+        (
+            # A branch callable returning task ids the DAG does not have ("'branch_task_ids'
+            # must contain only valid task_ids. Invalid tasks found: {...}"): the callable.
+            "invalid_branch_task",
+            4.0,
+            r"\bmust contain only valid task_ids\b",
+            _I,
+        ),
+        (
+            # Airflow unable to read back a DAG it serialised (DeserializationError "An
+            # unexpected error occurred while trying to deserialize Dag 'x'"): something the
+            # DAG file puts in its arguments, or a version mismatch.
+            "dag_deserialization",
+            3.5,
+            r"\bwhile trying to deserialize dag\b|\bfailed to serialize dag\b",
+            _I,
+        ),
         ("query_too_complex", 4.0, any_of(*signals.QUERY_TOO_COMPLEX), _I),
         (
             # Parameters that do not fit the query's placeholders (signals.py): above the

@@ -869,3 +869,21 @@ YARN_CONTAINER_MEMORY: tuple[str, ...] = (
     r"\bbeyond the '(physical|virtual)' memory limit\b",
     r"\bis running beyond (physical|virtual) memory limits\b",
 )
+
+# A data file a Delta table's transaction log still lists but storage no longer holds
+# (DELTA_FILE_NOT_FOUND_DETAILED "File abfss://.../part-00017.snappy.parquet referenced in the
+# transaction log cannot be found"): files deleted outside the table (a manual delete, a VACUUM
+# with a short retention) under a reader that still needs them.
+DELTA_FILE_MISSING: tuple[str, ...] = (
+    r"\bfile ([^\s]{1,500}) referenced in the transaction log cannot be found\b",
+    r"\bdelta_file_not_found_detailed\b",
+)
+
+# A Delta table read or written as another format, or plain files as Delta (Databricks
+# "Incompatible format detected. A transaction log for Delta was found at `...`, but you are
+# trying to read from `...` using format("csv")"; "... using Databricks Delta, but there is no
+# transaction log present"): the format or the path the code names.
+DELTA_FORMAT_MISMATCH: tuple[str, ...] = (
+    r"\bincompatible format detected\b",
+    r"\bbut you are trying to (?:read from|write to) `[^`\n]{1,500}` using format\(\"?(\w{1,20})",
+)

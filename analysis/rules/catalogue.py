@@ -112,6 +112,7 @@ RULES: tuple[Rule, ...] = (
     configuration.executable_missing,
     data_errors.missing_path,
     data_errors.malformed_file,
+    data_errors.delta_file_missing,
     # external_service
     external_service.snowflake_incident,
     external_service.msdtc_unavailable,
@@ -179,6 +180,7 @@ RULES: tuple[Rule, ...] = (
     configuration.dataverse_feature_disabled,
     configuration.api_version_unavailable,
     configuration.java_main_class_missing,
+    configuration.delta_format_mismatch,
     configuration.spark_memory_setting,
     # code_errors
     code_errors.query_too_complex,

@@ -1749,3 +1749,46 @@ def java_main_class_missing(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "delta_format_mismatch",
+    "ConfigurationError CodeError",
+    any_of(*signals.DELTA_FORMAT_MISMATCH),
+    example=(
+        "AnalysisException: Incompatible format detected. A transaction log for Delta was found "
+        "at `/mnt/raw/loans/_delta_log`, but you are trying to read from `/mnt/raw/loans` using "
+        'format("csv"). You must use \'format("delta")\' when reading and writing to a delta '
+        "table."
+    ),
+)
+def delta_format_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    path = grab(ctx.text, r"trying to (?:read from|write to) `([^`\n]{1,500})`")
+    where = f" {quoted(path)}" if path else ""
+    if re.search(r"\bno transaction log present\b", ctx.text, re.IGNORECASE):
+        cause = (
+            f"the path{where} is read or written as a Delta table but holds no Delta transaction "
+            "log: plain files there, or a path below the table's base path"
+        )
+    else:
+        used = grab(
+            ctx.text,
+            r"trying to (?:read from|write to) `[^`\n]{1,500}` using format\(\"?(\w{1,20})",
+        )
+        as_what = f" with format {quoted(used)}" if used else " with another format"
+        cause = (
+            f"the Delta table{where} is read or written{as_what}: a path holding a Delta "
+            "transaction log must be read and written as format 'delta'"
+        )
+    return Finding(
+        cause,
+        (
+            "Read and write a Delta table with format('delta') (or by its table name), and "
+            "plain files with their own format.",
+            "Point the job at the table's base path (the folder holding _delta_log), or at "
+            "another folder if the files are not meant to be a Delta table.",
+            "Rerun after the change.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -889,3 +889,38 @@ def delta_log_truncated(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "delta_file_missing",
+    "DataError ConfigurationError DatabaseError",
+    any_of(*signals.DELTA_FILE_MISSING),
+    example=(
+        "[DELTA_FILE_NOT_FOUND_DETAILED] File abfss://lake@contoso.dfs.core.windows.net/silver/"
+        "orders/part-00017-3f1c.c000.snappy.parquet referenced in the transaction log cannot be "
+        "found."
+    ),
+)
+def delta_file_missing(m: re.Match[str], ctx: Context) -> Finding:
+    path = (m.group(1) or "").rstrip("/")
+    folder, _, name = path.rpartition("/")
+    file = clean_value(name)
+    table = clean_value(folder.rpartition("/")[2]) if folder else ""
+    what = f"the data file {quoted(file)}" if file else "a data file"
+    where = f" of {quoted(table)}" if table else ""
+    return Finding(
+        f"{what}{where} is still listed in the Delta table's transaction log but is no longer "
+        "in storage: files removed outside the table (a manual delete, a VACUUM with a short "
+        "retention) while a reader or stream still needed them",
+        (
+            "Check who or what deleted the file (storage logs, VACUUM runs and their retention "
+            "against the readers' and streams' lag).",
+            "Restore the file from a storage snapshot or soft delete if it can be, or run FSCK "
+            "REPAIR TABLE to drop the missing files from the log (their rows are lost).",
+            "Keep deletes inside the table (DELETE, VACUUM with the default retention), never "
+            "on its files directly.",
+            "Rerun once the table reads again.",
+        ),
+        0.7,
+        transient=False,
+    )

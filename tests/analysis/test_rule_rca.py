@@ -1571,3 +1571,37 @@ def test_round_twenty_six_families_name_what_their_message_states() -> None:
     )
     for rca in (msdtc, complex_query, bindings, api_version, main_class, ocsp, yarn):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_seven_families_name_what_their_message_states() -> None:
+    """A Delta data file gone from storage names the file and its table folder, and a Delta
+    table read as another format names the path and that format (or, the other way round,
+    the path with no transaction log)."""
+    missing = _rca(
+        "[DELTA_FILE_NOT_FOUND_DETAILED] File abfss://lake@contosodata.dfs.core.windows.net/silver/"
+        "orders/part-00017-3f1c.c000.snappy.parquet referenced in the transaction log cannot be "
+        "found. This can occur when data has been manually deleted from the file system rather "
+        "than using the table `DELETE` statement."
+    )
+    as_csv = _rca(
+        "AnalysisException: Incompatible format detected.\n\nA transaction log for Delta was "
+        "found at `/mnt/raw/loans/_delta_log`,\nbut you are trying to read from `/mnt/raw/loans` "
+        'using format("csv"). You must use\n\'format("delta")\' when reading and writing to a '
+        "delta table."
+    )
+    no_log = _rca(
+        "AnalysisException: Incompatible format detected.\n\nYou are trying to write to "
+        "`/mnt/lake/orders` using Databricks Delta, but there is no transaction log present."
+    )
+
+    assert missing.rule == "delta_file_missing"
+    assert "data file 'part-00017-3f1c.c000.snappy.parquet' of 'orders'" in missing.root_cause
+    assert as_csv.rule == no_log.rule == "delta_format_mismatch"
+    assert "Delta table '/mnt/raw/loans' is read or written with format 'csv'" in (
+        as_csv.root_cause
+    )
+    assert "path '/mnt/lake/orders' is read or written as a Delta table but holds no" in (
+        no_log.root_cause
+    )
+    for rca in (missing, as_csv, no_log):
+        _assert_well_formed(rca)
