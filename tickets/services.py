@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -85,7 +85,12 @@ def _hash32(key: str) -> int:
 
 
 def _record_recurrence(
-    ticket_id: str, event: FailureEvent, how: str, now: datetime, folded_from: str = ""
+    ticket_id: str,
+    event: FailureEvent,
+    how: str,
+    now: datetime,
+    folded_from: str = "",
+    other_error: str = "",
 ) -> tuple[int, bool, str, bool]:
     """The new occurrence count, whether the ticket is resolved, its remediation status and
     whether the failure is of a newer run (read under its lock)."""
@@ -108,6 +113,8 @@ def _record_recurrence(
     details = {"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count}
     if folded_from:
         details["folded_from"] = folded_from
+    if other_error:
+        details["error_type"], details["error_message"] = other_error, event.error_message
     lifecycle.write_audit(Ticket(pk=ticket_id), actor, "recurred", details=details)
     lifecycle.announce(ticket_id, "recurred", actor)
     incidents.record_recurrence(
@@ -429,7 +436,8 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
 def _resolve(event: FailureEvent) -> EventOutcome:
     """The source says it is over: end every failure this recovery is the recovery of. An
     Azure alert's Resolved ends its ticket only once no other alert counted on it still fires
-    (`_alerts_still_firing`)."""
+    (`_alerts_still_firing`); an Airflow task's success, only when its run is not older than
+    the ticket's latest failed run (`_newer_failed_run`)."""
     run = _databricks_run_number(event)
     if run is not None:
         _mark_run_succeeded(event.resolve_key, run)
@@ -457,6 +465,14 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     actor = Actor.source(event.source)
     ended = []
     for ticket in tickets:
+        if newer_run := _newer_failed_run(event, ticket):
+            lifecycle.write_audit(
+                ticket,
+                actor,
+                "older run recovered",
+                details={"occurrence_key": event.occurrence_key, "still_failed": newer_run},
+            )
+            continue
         firing = _alerts_still_firing(ticket.pk, event.recovers_occurrence)
         if firing:
             lifecycle.write_audit(
@@ -476,6 +492,36 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     if not ended:
         return EventOutcome(Outcome.IGNORED, tickets[0].pk)
     return EventOutcome(Outcome.RESOLVED, ended[0].pk)
+
+
+def _newer_failed_run(event: FailureEvent, ticket: Ticket) -> str:
+    """The run id of the ticket's latest failed Airflow run when the success is of an older
+    run (an earlier logical date: a backfill, or an old run cleared while today's still
+    fails), which recovers nothing of it; '' otherwise, also when a date is unknown."""
+    if event.source != Source.AIRFLOW:
+        return ""
+    latest = ticket.latest_run or {}
+    if latest.get("run_key") and latest["run_key"] != ticket.run_id:
+        latest_key, entity = str(latest["run_key"]), latest.get("entity") or {}
+    else:
+        latest_key, entity = ticket.run_id, ticket.affected_entity or {}
+    if latest_key == event.run_key:
+        return ""
+    succeeded = _logical_date(event.resource.get("logical_date"))
+    failed = _logical_date(entity.get("logical_date"))
+    if succeeded is None or failed is None or succeeded >= failed:
+        return ""
+    return str(entity.get("run_id") or latest_key)
+
+
+def _logical_date(value: object) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 _MARK_PREFIX = "recovered-early:"
@@ -625,6 +671,19 @@ def _ticket_of_the_same_run(event: FailureEvent) -> AttachTarget | None:
     return None
 
 
+def _other_error_of_the_same_task(
+    event: FailureEvent, target: AttachTarget, classified: _Classified
+) -> str:
+    """The error class of a later try of an Airflow task that failed otherwise than the try
+    its ticket keeps (a rerun after a fix failing on something else), '' when it failed alike:
+    the ticket keeps its first error and analysis, and the audit entry of the try names its
+    own error."""
+    if event.source != Source.AIRFLOW or target.how != "same run":
+        return ""
+    alike = Ticket.objects.filter(pk=target.ticket_id, fingerprint=classified.fingerprint)
+    return "" if alike.exists() else classified.error_type
+
+
 def _culprit_label(classified: _Classified) -> str:
     """The culprit whose advisory lock `record_event` took with the claim ('' for none)."""
     return classified.culprit.label if classified.culprit is not None else ""
@@ -644,7 +703,11 @@ def _record_failure(
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.
         count, resolved, remediation_status, new_run = _record_recurrence(
-            target.ticket_id, event, target.how, now
+            target.ticket_id,
+            event,
+            target.how,
+            now,
+            other_error=_other_error_of_the_same_task(event, target, classified),
         )
         # Its status as the recurrence locked it, not as `candidates_for` read it: a resolve
         # (an Azure ticket's last alert's Resolved, a responder's) committing in between

@@ -5,7 +5,9 @@ Drop this file into your DAGs folder (it needs only the standard library) and se
     RCA_WEBHOOK_URL         e.g. https://rca.example.com/webhooks/airflow/
     RCA_WEBHOOK_TOKEN       the service's webhook token
     RCA_AIRFLOW_DEPLOYMENT  optional: this Airflow's name (e.g. prod); without it the service
-                            tells deployments apart by their web server's host
+                            tells deployments apart by their web server's host (base_url),
+                            which needs it where base_url is left at its default, localhost
+                            (the callback logs a warning then)
 
 then use it on a DAG or a task:
 
@@ -25,12 +27,14 @@ The callback never raises: a failure to report must not change how Airflow handl
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime
@@ -113,6 +117,7 @@ def _task_fields(context: dict[str, Any]) -> dict[str, Any]:
     dag_run = context.get("dag_run")
     task = getattr(ti, "task", None) or context.get("task")
     logical_date = context.get("logical_date") or context.get("execution_date")
+    web_server = _web_server_url()
     return {
         "dag_id": getattr(ti, "dag_id", None),
         "task_id": getattr(ti, "task_id", None),
@@ -128,9 +133,40 @@ def _task_fields(context: dict[str, Any]) -> dict[str, Any]:
         "start_date": _iso(getattr(ti, "start_date", None)),
         "end_date": _iso(getattr(ti, "end_date", None)),
         "duration": getattr(ti, "duration", None),
-        "deployment": os.environ.get("RCA_AIRFLOW_DEPLOYMENT") or None,
-        "airflow_base_url": _web_server_url(),
+        "deployment": _deployment(web_server or getattr(ti, "log_url", None)),
+        "airflow_base_url": web_server,
     }
+
+
+def _deployment(web_address: Any) -> str | None:
+    """RCA_AIRFLOW_DEPLOYMENT. Without it the service keys this Airflow's tasks by the host of
+    its web server (`web_address`: its base_url, else the task's log URL on it), which names no
+    deployment when it is the default one, localhost: every Airflow left at that default would
+    be one deployment, a task's success on dev closing the same task's ticket of prod, so the
+    task's log says so."""
+    named = os.environ.get("RCA_AIRFLOW_DEPLOYMENT") or None
+    if named is None and isinstance(web_address, str) and _loopback(web_address):
+        log.warning(
+            "RCA_AIRFLOW_DEPLOYMENT is not set and this Airflow's web server is at %s: the RCA "
+            "service cannot tell it from another Airflow at that address (base_url's default). "
+            "Set RCA_AIRFLOW_DEPLOYMENT to this Airflow's name (e.g. prod), or base_url to its "
+            "web server's real address.",
+            urllib.parse.urlsplit(web_address).hostname,
+        )
+    return named
+
+
+def _loopback(url: str) -> bool:
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a loopback address
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _unicode_text(value: Any) -> Any:

@@ -102,7 +102,8 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         pipeline=f"{dag_id}.{task_ref}",
         run_key=run_key,
         occurrence_key=f"{run_key}#try{try_number}:{_OUTCOME_WORDS[kind]}",
-        # The task, whatever the run: its success in any later run means it recovered.
+        # The task, whatever the run: its success in a later run means it recovered (an older
+        # run's, while a newer one still fails, does not: tickets.services._newer_failed_run).
         resolve_key=f"{prefix}{dag_id}/{task_ref}",
         deployment=deployment,
         error_message=_bounded_exception(exception),

@@ -509,7 +509,8 @@ def jira_description(ticket: Ticket) -> str:
         f"*Pipeline:* {_noformat_inline(ticket.pipeline)}",
         f"*Source:* {ticket.source} · *Run:* {_noformat_inline(ticket.run_id)}",
         f"*Severity / priority:* {ticket.severity} / {ticket.priority} · "
-        f"*Owner:* {_noformat_inline(ticket.finops_team)}",
+        f"*Team:* {_noformat_inline(ticket.finops_team)} · "
+        f"*Owner:* {_noformat_inline(ticket.finops_owner) or 'none named'}",
         f"*Culprit:* {_noformat_inline(ticket.culprit) or 'none named'}",
         *_source_links_line(ticket),
     ]

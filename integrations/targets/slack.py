@@ -503,7 +503,17 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
                 },
                 {"type": "mrkdwn", "text": f"*Error class*\n{ticket.error_type}"},
                 {"type": "mrkdwn", "text": f"*Occurrences*\n{ticket.occurrence_count}"},
-                {"type": "mrkdwn", "text": f"*Owner*\n{slack_escape(ticket.finops_team, 100)}"},
+                {"type": "mrkdwn", "text": f"*Team*\n{slack_escape(ticket.finops_team, 100)}"},
+                *(
+                    [
+                        {
+                            "type": "mrkdwn",
+                            "text": f"*Owner*\n{slack_escape(ticket.finops_owner, 100)}",
+                        }
+                    ]
+                    if ticket.finops_owner
+                    else []
+                ),
                 {"type": "mrkdwn", "text": f"*SLA*\n{sla_words(ticket)}"},
                 *(
                     [{"type": "mrkdwn", "text": f"*Culprit*\n{slack_escape(ticket.culprit, 300)}"}]

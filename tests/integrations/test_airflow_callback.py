@@ -14,7 +14,8 @@ import pytest
 from integrations.airflow_callback import rca_callback
 from integrations.models import WebhookDelivery
 from integrations.parsers.airflow import airflow_deployment
-from tickets.models import Ticket
+from integrations.targets import jira, slack
+from tickets.models import AuditLog, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -320,3 +321,123 @@ def test_an_azure_functions_key_in_a_link_is_stored_redacted(webhook_client):
     assert ticket.links["log"] == "https://etl-fn.azurewebsites.net/api/logs?code=[REDACTED]&run=7"
     row = WebhookDelivery.objects.get()
     assert "FnK3yS3cretValue42" not in json.dumps(row.event) + row.raw_body
+
+
+def test_a_later_try_failing_otherwise_names_its_own_error(webhook_client):
+    """A rerun after a fix that fails on something else is counted on the run's ticket, which
+    keeps its first error and analysis: the try's audit entry names the error it failed with,
+    so the responder sees the new error, not only the fixed one's analysis."""
+    first = rca_callback.build_failure_body(airflow_context(try_number=1))
+    first["deployment"] = "prod"
+    assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
+    alike = {**first, "try_number": 2}
+    assert webhook_client("/webhooks/airflow/", alike).json()["outcome"] == "correlated"
+    other = {
+        **first,
+        "try_number": 3,
+        "exception": "FileNotFoundError: [Errno 2] No such file or directory: '/data/orders.csv'",
+    }
+    assert webhook_client("/webhooks/airflow/", other).json()["outcome"] == "correlated"
+
+    ticket = Ticket.objects.get()
+    assert "warehouse" in ticket.error_message
+    tries = AuditLog.objects.filter(ticket=ticket, action="recurred").order_by("id")
+    assert [entry.details.get("error_message") for entry in tries] == [None, other["exception"]]
+    assert tries[1].details["error_type"] != ticket.error_type
+
+
+def test_the_alert_and_the_issue_name_the_tasks_owner_beside_the_team(webhook_client):
+    """The ticket's owner is the Airflow task's `owner`; the Slack alert and the JIRA issue
+    show it, and label the team it is routed to as the team, not as its owner."""
+    body = rca_callback.build_failure_body(airflow_context())
+    assert webhook_client("/webhooks/airflow/", body).json()["outcome"] == "created"
+    ticket = Ticket.objects.get()
+    assert (ticket.finops_team, ticket.finops_owner) == ("data-platform", "data-eng")
+
+    _, blocks = slack.slack_alert(ticket)
+    fields = [field["text"] for block in blocks for field in block.get("fields", [])]
+    assert "*Team*\ndata-platform" in fields and "*Owner*\ndata-eng" in fields
+    assert "*Team:* data-platform · *Owner:* data-eng" in jira.jira_description(ticket)
+
+
+def _airflow_configured(monkeypatch, base_url: str) -> None:
+    configuration = types.ModuleType("airflow.configuration")
+    configuration.conf = SimpleNamespace(  # type: ignore[attr-defined]
+        get=lambda section, key, fallback="": base_url if section == "webserver" else fallback
+    )
+    monkeypatch.setitem(sys.modules, "airflow", types.ModuleType("airflow"))
+    monkeypatch.setitem(sys.modules, "airflow.configuration", configuration)
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost:8080", "http://127.0.0.1:8080/"])
+def test_a_web_server_at_the_default_localhost_is_said_to_name_no_deployment(
+    monkeypatch, caplog, base_url
+):
+    """Airflow's default base_url is localhost: two Airflows left at it would be one
+    deployment to the service, so the task's log says to name it."""
+    _airflow_configured(monkeypatch, base_url)
+    monkeypatch.delenv("RCA_AIRFLOW_DEPLOYMENT", raising=False)
+
+    with caplog.at_level("WARNING", logger=rca_callback.__name__):
+        body = rca_callback.build_failure_body(airflow_context())
+
+    assert body["deployment"] is None
+    assert "RCA_AIRFLOW_DEPLOYMENT is not set" in caplog.text
+
+
+def test_a_named_or_real_web_server_needs_no_warning(monkeypatch, caplog):
+    _airflow_configured(monkeypatch, "https://airflow.prod.example.com")
+    monkeypatch.delenv("RCA_AIRFLOW_DEPLOYMENT", raising=False)
+    with caplog.at_level("WARNING", logger=rca_callback.__name__):
+        rca_callback.build_failure_body(airflow_context())
+    _airflow_configured(monkeypatch, "http://localhost:8080")
+    monkeypatch.setenv("RCA_AIRFLOW_DEPLOYMENT", "dev")
+    with caplog.at_level("WARNING", logger=rca_callback.__name__):
+        assert rca_callback.build_failure_body(airflow_context())["deployment"] == "dev"
+
+    assert "RCA_AIRFLOW_DEPLOYMENT" not in caplog.text
+
+
+def test_a_log_url_on_localhost_without_a_base_url_is_said_to_name_no_deployment(
+    monkeypatch, caplog
+):
+    """Airflow 3 without [api] base_url links the task's log on http://localhost:8080/."""
+    _airflow_configured(monkeypatch, "")
+    monkeypatch.delenv("RCA_AIRFLOW_DEPLOYMENT", raising=False)
+    context = airflow_context()
+    context["task_instance"].log_url = "http://localhost:8080/dags/sales_daily/runs/r/tasks/t"
+
+    with caplog.at_level("WARNING", logger=rca_callback.__name__):
+        body = rca_callback.build_failure_body(context)
+
+    assert body["airflow_base_url"] is None and "RCA_AIRFLOW_DEPLOYMENT is not set" in caplog.text
+
+
+def test_an_older_runs_success_leaves_a_newer_runs_failure_open(webhook_client):
+    """Two runs of a task failed; the older one, cleared, succeeds: the newer one still
+    failed, so the ticket stays open (its audit says which run still failed). The newer run's
+    own success, or a later run's, resolves it."""
+    older = {
+        **rca_callback.build_failure_body(airflow_context()),
+        "deployment": "prod",
+        "run_id": "scheduled__2025-12-10T00:00:00+00:00",
+        "logical_date": "2025-12-10T00:00:00+00:00",
+    }
+    newer = {
+        **older,
+        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
+        "logical_date": "2025-12-11T00:00:00+00:00",
+    }
+    assert webhook_client("/webhooks/airflow/", older).json()["outcome"] == "created"
+    assert webhook_client("/webhooks/airflow/", newer).json()["outcome"] == "correlated"
+
+    cleared = {**older, "state": "success", "try_number": 2, "exception": None}
+    answer = webhook_client("/webhooks/airflow/", cleared).json()
+    ticket = Ticket.objects.get()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
+    assert entry.details["still_failed"] == newer["run_id"]
+
+    fixed = {**newer, "state": "success", "try_number": 2, "exception": None}
+    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"

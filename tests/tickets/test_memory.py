@@ -603,7 +603,7 @@ def test_the_jira_issue_keeps_identifiers_whole_and_makes_no_links_from_untruste
 
     assert "*Run:* adf:6f1d3c9a-2b7e-4a51-9c1e-0d2f4b8a7e31" in description
     assert "*Pipeline:* pl_copy_sales-orders click https://evil.example" in description
-    assert "*Owner:* data_platform ~admin" in description
+    assert "*Team:* data_platform ~admin" in description
     assert "*Culprit:* sql-server:sqlsrv-sales.database.windows.net html <script> html" in (
         description
     )
