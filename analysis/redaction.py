@@ -529,9 +529,10 @@ _RULES: list[_Rule] = [
         hints=("hooks.slack.com",),
     ),
     _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
-    _Rule(_QUERY_CODE, _query_code, fold=True, hints=("code=",)),
+    _Rule(_QUERY_CODE, _query_code, fold=True, any_hints=("?code=", "&code=", "&amp;code=")),
     _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),
-    _Rule(_KV, _kv, fold=True),
+    # Every key of _KEY_CORE holds one of these words.
+    _Rule(_KV, _kv, fold=True, any_hints=("pass", "pwd", "secret", "token", "sig", "sas", "key")),
     _Rule(
         _PROSE_SECRET,
         _prose_secret,

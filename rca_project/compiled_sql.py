@@ -2,21 +2,22 @@
 
 `Model.objects.create()` builds and compiles its INSERT anew on every call (a third of a
 webhook's CPU went to Django compiling statements). Here each model's INSERT is built once per
-process, from the same fields `Model.save()` writes, and the values are prepared by the fields
-themselves (`pre_save`, then `get_db_prep_save`), as the ORM prepares them. Models without
-`db_default` or generated fields only; no signals are sent (none of these models has receivers).
+process, from the same fields `Model.save()` writes, and the values are those the fields give
+when saved (`pre_save`: an auto_now timestamp is set, as `save()` sets it), prepared as the ORM
+prepares them. Models without `db_default` or generated fields only; no signals are sent (none
+of these models has receivers).
 
-A wide row (the ticket's 58 columns) goes as one JSON parameter instead (`row_insert_sql`):
-psycopg caches the parsing of a statement only up to 50 parameters, and re-parsed this one on
-every webhook.
-"""
+The row goes as one JSON parameter (`row_insert_sql`), which PostgreSQL converts to the
+columns' types: psycopg caches the parsing of a statement only up to 50 parameters (the
+ticket's 58 columns were re-parsed on every webhook), and binding one text costs it less than
+binding each value with its own adapter (a JSON column's Python dumper included)."""
 
 from __future__ import annotations
 
 import json
 import math
 import uuid
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -25,7 +26,7 @@ from django.db.models.fields import Field
 
 
 @cache
-def _insert_plan(model: type[models.Model]) -> tuple[str, tuple[Field[Any, Any], ...], bool]:
+def _insert_plan(model: type[models.Model]) -> tuple[tuple[Field[Any, Any], ...], bool]:
     meta = model._meta
     fields = tuple(
         field
@@ -34,25 +35,7 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, tuple[Field[Any, Any],
     )
     if any(field.has_db_default() for field in fields):
         raise TypeError(f"{model.__name__} has db_default fields: save it through the ORM")
-    quote = connection.ops.quote_name
-    columns = [field.column for field in fields]  # concrete fields: never None
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(c)) for c in columns)})"
-        f" VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    return sql, fields, meta.auto_field is not None
-
-
-def insert_sql(model: type[models.Model]) -> str:
-    """The INSERT of one `model` row, with a placeholder per `insert_params` value (no
-    RETURNING: add `RETURNING id` to learn an auto primary key)."""
-    return _insert_plan(model)[0]
-
-
-def insert_params(obj: models.Model) -> list[Any]:
-    """The values `insert_sql(type(obj))` takes for `obj`, prepared as `save()` prepares them."""
-    _, fields, _ = _insert_plan(type(obj))
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    return fields, meta.auto_field is not None
 
 
 def inserted(obj: models.Model, pk: Any = None) -> None:
@@ -64,22 +47,23 @@ def inserted(obj: models.Model, pk: Any = None) -> None:
 
 
 def insert(obj: models.Model) -> None:
-    """`obj.save()` of a new row, in one statement compiled once per model."""
-    sql, _, auto = _insert_plan(type(obj))
-    params = insert_params(obj)
+    """`obj.save()` of a new row, in one statement built once per model, its values as one
+    JSON parameter (`row_json`)."""
+    model = type(obj)
+    sql = row_insert_sql(model)
     with connection.cursor() as cursor:
-        if auto:
-            pk_column = connection.ops.quote_name(str(type(obj)._meta.pk.column))
-            cursor.execute(f"{sql} RETURNING {pk_column}", params)
+        if _insert_plan(model)[1]:
+            pk_column = connection.ops.quote_name(str(model._meta.pk.column))
+            cursor.execute(f"{sql} RETURNING {pk_column}", [row_json(obj)])
             inserted(obj, cursor.fetchone()[0])
         else:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [row_json(obj)])
             inserted(obj)
 
 
 @cache
 def _row_plan(model: type[models.Model]) -> str:
-    _, fields, _ = _insert_plan(model)
+    fields, _ = _insert_plan(model)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(str(field.column)) for field in fields)
@@ -95,18 +79,39 @@ def row_insert_sql(model: type[models.Model]) -> str:
     return _row_plan(model)
 
 
+@cache
+def _row_fields(model: type[models.Model]) -> tuple[tuple[str, Field[Any, Any], bool, bool], ...]:
+    """Per column of `model`'s row: its name, its field, whether the field computes its value
+    when saved (`pre_save` overridden: auto_now timestamps) rather than reading it, and whether
+    it is a JSON field (its value goes into the row as it is)."""
+    fields, _ = _insert_plan(model)
+    for field in fields:
+        if isinstance(field, models.JSONField) and field.encoder is not None:
+            raise TypeError(f"{field.name}: a JSON field with an encoder")
+    return tuple(
+        (
+            str(field.column),
+            field,
+            type(field).pre_save is not Field.pre_save,
+            isinstance(field, models.JSONField),
+        )
+        for field in fields
+    )
+
+
 def row_json(obj: models.Model) -> str:
     """`obj`'s row as a JSON object keyed by column, for `row_insert_sql`. Text, numbers,
     booleans, NULL, JSON fields (without a custom encoder), timestamps and UUIDs; anything else
     raises TypeError rather than guess its text form."""
-    _, fields, _ = _insert_plan(type(obj))
     row: dict[str, Any] = {}
-    for field in fields:
-        value = field.pre_save(obj, True)
-        if isinstance(field, models.JSONField):
-            if field.encoder is not None:
-                raise TypeError(f"{field.name}: a JSON field with an encoder")
-        elif value is not None and not isinstance(value, (str, int, float)):
+    for column, field, computed, is_json in _row_fields(type(obj)):
+        value = field.pre_save(obj, True) if computed else getattr(obj, field.attname)
+        if is_json or value is None or type(value) is str or type(value) is int:
+            pass
+        elif type(value) is datetime and value.tzinfo is not None:
+            # What the field's preparation returns an aware datetime as: itself.
+            value = value.isoformat()
+        elif not isinstance(value, (str, int, float)):
             value = field.get_db_prep_save(value, connection)
             if isinstance(value, date):  # datetimes too
                 value = value.isoformat()
@@ -116,5 +121,5 @@ def row_json(obj: models.Model) -> str:
                 raise TypeError(f"{field.name}: no JSON form for {type(value).__name__}")
         if isinstance(value, float) and not math.isfinite(value):
             raise TypeError(f"{field.name}: {value} has no JSON form")
-        row[str(field.column)] = value
+        row[column] = value
     return json.dumps(row, ensure_ascii=False)

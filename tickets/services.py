@@ -28,13 +28,7 @@ from analysis.culprits import Culprit, extract_culprit
 from integrations.events import TASK_PART, EventKind, FailureEvent
 from integrations.parsers.airflow import retried_by_airflow
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
-from rca_project.compiled_sql import (
-    insert_params,
-    insert_sql,
-    inserted,
-    row_insert_sql,
-    row_json,
-)
+from rca_project.compiled_sql import inserted, row_insert_sql, row_json
 from tickets import incidents, lifecycle, rules
 from tickets.databricks_workspace import error_fetchable
 from tickets.fingerprints import failure_fingerprint
@@ -845,12 +839,12 @@ def _create_ticket(
     # (one snapshot), and it needs none of them.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH ticket AS ({row_insert_sql(Ticket)}), audit AS ({insert_sql(AuditLog)}),"
+            f"WITH ticket AS ({row_insert_sql(Ticket)}), audit AS ({row_insert_sql(AuditLog)}),"
             f" occurrence AS (UPDATE {Occurrence._meta.db_table} SET ticket_id = %s,"
             f" outcome = %s WHERE key = %s) {select}",
             [
                 row_json(ticket),
-                *insert_params(audit),
+                row_json(audit),
                 *(ticket.pk, Outcome.CREATED, event.occurrence_key),
                 *select_params,
             ],
