@@ -19,6 +19,7 @@ from integrations.parsers.bodies import (
     AirflowFailureBody,
     DatabricksNotification,
 )
+from integrations.parsers.common import MAX_JSON_DEPTH
 from tickets.vocabulary import Outcome, SlaStatus, Source, Status, choices
 
 # The drf-spectacular settings this module needs (merged into SPECTACULAR_SETTINGS, and used
@@ -301,6 +302,13 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+# What `loads_json` refuses (integrations/parsers/common.py), on every webhook that reads JSON.
+_UNUSABLE_JSON = (
+    "JSON that cannot be used (a number of more than 4,300 digits, NaN/Infinity, a number too"
+    " large for a float, an unpaired UTF-16 surrogate, objects or arrays nested over"
+    f" {MAX_JSON_DEPTH} levels)"
+)
+
 # A body sent with a Content-Encoding (gzip, ...): no sender compresses (integrations/views.py).
 _ENCODED = "A compressed body (any Content-Encoding but identity), named; nothing stored."
 
@@ -328,9 +336,7 @@ def _failure_webhook(source: str) -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("WebhookAccepted")}},
                 },
                 "400": _error(
-                    "An empty body, not JSON, or JSON that cannot be used (a number of more"
-                    " than 4,300 digits, NaN/Infinity, an unpaired UTF-16 surrogate), or a body"
-                    " shorter than its"
+                    f"An empty body, not JSON, or {_UNUSABLE_JSON}, or a body shorter than its"
                     " Content-Length (nothing stored); or JSON of the wrong shape (kept in the"
                     " inbox as rejected; its tracking_id is returned)."
                 ),
@@ -359,7 +365,7 @@ def _jira_webhook() -> dict[str, Any]:
                     "description": "Applied (or recognised as our own change / a replay).",
                     "content": {"application/json": {"schema": _ref("JiraSyncResult")}},
                 },
-                "400": _error("Empty, not JSON or not a JIRA issue event."),
+                "400": _error(f"Empty, not JSON, {_UNUSABLE_JSON}, or not a JIRA issue event."),
                 "401": _error("Missing or wrong signature or token."),
                 "404": _error("No ticket for this issue."),
                 "413": _error("Body too large."),
@@ -397,7 +403,7 @@ def _slack_webhook() -> dict[str, Any]:
                     "description": "Applied; one result per action.",
                     "content": {"application/json": {"schema": _ref("SlackActionResult")}},
                 },
-                "400": _error("Missing or invalid payload."),
+                "400": _error(f"Missing or invalid payload, or a payload of {_UNUSABLE_JSON}."),
                 "401": _error("Missing, wrong or stale Slack signature."),
                 "404": _error("No such ticket."),
                 "413": _error("Body too large."),
@@ -424,7 +430,10 @@ def _remediation_callback() -> dict[str, Any]:
                     "description": "Applied (or ignored: the remediation is no longer running).",
                     "content": {"application/json": {"schema": _ref("RemediationCallbackResult")}},
                 },
-                "400": _error("Empty, not JSON, not an object, or a missing or unknown status."),
+                "400": _error(
+                    f"Empty, not JSON, {_UNUSABLE_JSON}, not an object, or a missing or unknown"
+                    " status."
+                ),
                 "401": _error("Missing or wrong token or signature."),
                 "404": _error("No remediation of this ticket."),
                 "413": _error("Body too large."),

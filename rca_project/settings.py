@@ -193,7 +193,10 @@ try:
     GEMINI_MODEL = env.str("GEMINI_MODEL", "gemini-2.5-flash", validate=validate.Regexp(r"^\S+$"))
     GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", "")
     GEMINI_API_VERSION = env.str("GEMINI_API_VERSION", "v1beta")
-    GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", 20.0, validate=_POSITIVE)
+    # The client takes whole milliseconds, and reads 0 as no timeout: at least 1 ms.
+    GEMINI_TIMEOUT_SECONDS = env.float(
+        "GEMINI_TIMEOUT_SECONDS", 20.0, validate=validate.Range(min=0.001)
+    )
     GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", 3, validate=validate.Range(min=1, max=10))
     GEMINI_CONCURRENCY = env.int("GEMINI_CONCURRENCY", 16, validate=validate.Range(min=1, max=64))
     # Tickets whose RCA fell back to the rules during a Gemini outage are asked again once it

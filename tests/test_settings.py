@@ -79,6 +79,9 @@ def load_settings(
         ("CIRCUIT_OPEN_SECONDS", "-1"),
         ("GEMINI_RERUN_BATCH", "-1"),
         ("GEMINI_RERUN_WINDOW_SECONDS", "0"),
+        # The client takes whole milliseconds: 0.0004 s became 0 ms, read as no timeout.
+        ("GEMINI_TIMEOUT_SECONDS", "0.0004"),
+        ("GEMINI_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
@@ -86,6 +89,11 @@ def test_bad_value_raises_improperly_configured_naming_the_variable(name, value)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert name in result.stderr
+
+
+def test_a_gemini_timeout_of_one_millisecond_is_taken():
+    result = load_settings("GEMINI_TIMEOUT_SECONDS", GEMINI_TIMEOUT_SECONDS="0.001")
+    assert result.stdout.strip() == "0.001", result.stderr
 
 
 def test_typed_values_are_read():

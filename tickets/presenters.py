@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.utils import timezone
 
+from integrations.models import RemediationStatus
 from integrations.targets.jira import jira_url
 from tickets.models import ActorKind, Incident, Ticket
 from tickets.vocabulary import Status
@@ -31,6 +32,7 @@ CARD_FIELDS = (
     "resolved_at",
     "regression_count",
     "incident",
+    "remediation_status",
 )
 # How many members an incident's card lists (oldest first); its page lists more.
 INCIDENT_CARD_MEMBERS = 10
@@ -66,8 +68,11 @@ class ChangeWords(NamedTuple):
 
 def change_words(action: str, actor_kind: str, actor_name: str) -> ChangeWords:
     """A change and its actor in words. A part of this service ("incidents", "analysis", "sla")
-    goes unnamed: "analysed", not "analysed by analysis"."""
+    goes unnamed: "analysed", not "analysed by analysis". A remediation's own change does not
+    say "remediation" twice: "remediation airflow_clear #10 awaiting approval"."""
     what = action_words(action)
+    if actor_kind == ActorKind.REMEDIATION:
+        return ChangeWords(actor_name, what.removeprefix("remediation "), "")
     if actor_kind == ActorKind.SOURCE:
         return ChangeWords("", what, actor_name)
     if actor_kind == ActorKind.SYSTEM:
@@ -104,23 +109,26 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
         "regression_count": ticket.regression_count,
         # A member of an incident is shown in its incident's card, not on its own.
         "incident": ticket.incident_id,
+        # The board marks the cards that wait for a responder.
+        "awaiting_approval": ticket.remediation_status == RemediationStatus.AWAITING_APPROVAL,
     }
 
 
 def incident_members(
     incident_ids: list[str], limit: int = INCIDENT_CARD_MEMBERS
-) -> dict[str, list[dict[str, str]]]:
+) -> dict[str, list[dict[str, Any]]]:
     """The first `limit` members (oldest first) of each incident: one query, `limit` index
     reads per incident (`ticket_incident_members`), however large an incident is."""
-    found: dict[str, list[dict[str, str]]] = {incident_id: [] for incident_id in incident_ids}
+    found: dict[str, list[dict[str, Any]]] = {incident_id: [] for incident_id in incident_ids}
     if not incident_ids:
         return found
     table = Ticket._meta.db_table
     sql = f"""
-        SELECT m.incident_id, m.id, m.pipeline, m.status, m.source
+        SELECT m.incident_id, m.id, m.pipeline, m.status, m.source, m.remediation_status
           FROM unnest(%s::varchar[]) AS i(id)
          CROSS JOIN LATERAL (
-               SELECT t.incident_id, t.id, t.pipeline, t.status, t.source, t.timestamp
+               SELECT t.incident_id, t.id, t.pipeline, t.status, t.source, t.remediation_status,
+                      t.timestamp
                  FROM {table} t
                 WHERE t.incident_id = i.id
                 ORDER BY t.timestamp, t.id
@@ -129,9 +137,15 @@ def incident_members(
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(incident_ids), limit])
-        for incident_id, ticket_id, pipeline, status, source in cursor.fetchall():
+        for incident_id, ticket_id, pipeline, status, source, remediation in cursor.fetchall():
             found[incident_id].append(
-                {"id": ticket_id, "pipeline": pipeline, "status": status, "source": source}
+                {
+                    "id": ticket_id,
+                    "pipeline": pipeline,
+                    "status": status,
+                    "source": source,
+                    "awaiting_approval": remediation == RemediationStatus.AWAITING_APPROVAL,
+                }
             )
     return found
 

@@ -36,7 +36,7 @@ from integrations.circuit import redis_client
 from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
 from tickets.lifecycle import Actor
-from tickets.models import ActorKind, Incident, Ticket
+from tickets.models import ActorKind, Incident, RcaSource, Ticket
 from tickets.vocabulary import Status
 
 logger = logging.getLogger(__name__)
@@ -511,6 +511,7 @@ class IncidentPage:
     first_seen: str
     culprit: str
     cause: str
+    cause_source: str  # who wrote `cause`: "Gemini" or "Rule-based", as RcaSource labels them
     inline_members: list[tuple[str, str]]  # (ticket id, pipeline)
 
     @property
@@ -591,5 +592,9 @@ def incident_page(incident: Incident) -> IncidentPage:
         culprit=incident.culprit
         + (f" ({incident.culprit_detail})" if incident.culprit_detail else ""),
         cause=incident.rca_result or domain.shared_cause(incident),
+        # Not analysed yet, the cause is the rule-based shared cause, made here.
+        cause_source=(
+            incident.get_rca_source_display() if incident.rca_result else RcaSource.RULES.label
+        ),
         inline_members=[(str(pk), str(pipeline)) for pk, pipeline in inline],
     )

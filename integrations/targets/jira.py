@@ -770,7 +770,7 @@ def incident_description(incident: Incident, page: IncidentPage) -> str:
     places = ", ".join(_noformat_inline(p) for p in page.places[:50]) or "-"
     text = "\n".join(
         [
-            "h3. Shared cause",
+            f"h3. Shared cause ({page.cause_source})",
             _noformat(page.cause),
             "h3. Recommendations",
             _numbered(incident.recommendations) if incident.recommendations else "(none yet)",

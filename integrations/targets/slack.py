@@ -886,8 +886,12 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
                 },
             ],
         },
+        # Which analysis it is, as a ticket's alert says: "Shared cause (Gemini)".
         literal_block(
-            "Shared cause", page.cause, whole_at=incident_url(incident), whole_name="the incident"
+            f"Shared cause ({page.cause_source})",
+            page.cause,
+            whole_at=incident_url(incident),
+            whole_name="the incident",
         ),
         {
             "type": "section",

@@ -59,6 +59,13 @@
     return wrap;
   }
 
+  /* A ticket whose remediation waits for a responder's approval (a card, an incident's member). */
+  function approvalBadge() {
+    const badge = field(el("span", "badge approval", "Awaits approval"), "awaiting_approval");
+    badge.title = "A remediation awaits a responder's approval";
+    return badge;
+  }
+
   function buildCard(card) {
     const article = el("article", "card " + sevClass(card.severity));
     article.dataset.id = card.id;
@@ -75,10 +82,10 @@
     sla.dataset.status = card.status || "";
     top.append(
       field(el("span", "badge sev " + sevClass(card.severity), card.severity), "severity"),
-      field(el("span", "badge prio", card.priority), "priority"),
-      field(el("span", "card-source", card.source), "source"),
-      sla
+      field(el("span", "badge prio", card.priority), "priority")
     );
+    if (card.awaiting_approval) top.append(approvalBadge());
+    top.append(field(el("span", "card-source", card.source), "source"), sla);
 
     const title = field(el("a", "card-title", card.pipeline), "pipeline");
     title.href = live.ticketUrl(card.id);
@@ -324,6 +331,7 @@
     link.href = live.ticketUrl(member.id);
     const status = field(el("span", "member-status status-" + String(member.status || "").replace(/[^a-z_]/g, ""), statusLabel(member.status)), "member_status");
     item.append(link, document.createTextNode(" "), status);
+    if (member.awaiting_approval) item.append(document.createTextNode(" "), approvalBadge());
     return item;
   }
 

@@ -15,6 +15,7 @@ from drf_spectacular.settings import patched_settings
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from integrations.parsers.common import MAX_JSON_DEPTH
 from rca_project.openapi import COMPONENTS, SCHEMA_SETTINGS
 from tests.api import clear_throttles
 
@@ -193,6 +194,14 @@ def test_schema_describes_the_webhooks_with_their_bodies(schema):
     assert schema["components"]["securitySchemes"]["webhookToken"]["name"] == "X-Webhook-Token"
     for legacy in ("/azure-monitor", "/databricks-monitor", "/airflow-monitor", "/jira-webhook"):
         assert legacy in schema["paths"]
+
+
+def test_every_webhook_says_its_400_refuses_json_nested_deeper_than_the_limit(schema):
+    """The webhooks refuse a body nested over MAX_JSON_DEPTH levels (a 400 saying so); their
+    400 listed the JSON they refuse without it."""
+    for path in WEBHOOKS:
+        description = schema["paths"][path]["post"]["responses"]["400"]["description"]
+        assert f"nested over {MAX_JSON_DEPTH} levels" in description, path
 
 
 def test_every_api_request_body_is_closed_as_the_api_refuses_other_fields(schema):

@@ -1530,6 +1530,66 @@ def test_every_page_fits_a_phone_screen_with_its_sign_out_and_actions_in_reach(
                 assert button.rect["x"] + button.rect["width"] <= 390, (path, button.text)
 
 
+def badges_past_their_card(driver: webdriver.Chrome) -> list[str]:
+    """The badges (and SLA clocks, sources) of a board card's top row that stick out past
+    the card's inner edge."""
+    return driver.execute_script(
+        "const out = [];"
+        "for (const card of document.querySelectorAll('#board .card')) {"
+        "  const box = card.getBoundingClientRect();"
+        "  const edge = box.right - parseFloat(getComputedStyle(card).paddingRight) + 0.5;"
+        "  for (const part of card.querySelectorAll('.card-top > *')) {"
+        "    if (part.getBoundingClientRect().right > edge)"
+        "      out.push((card.dataset.id || card.dataset.incident) + ': ' + part.textContent);"
+        "  }"
+        "} return out;"
+    )
+
+
+def test_card_badges_wrap_inside_their_card_on_a_1280_px_screen(
+    asgi_server, short_lived_connections, browser
+):
+    """At 1280 px a column is about 290 px wide: an incident card's Incident, severity,
+    status, members and recovered, and a ticket card's severity, priority, approval badge,
+    source and SLA clock ran past the card's right edge."""
+    now = timezone.now()
+    make_user("board-watcher", "viewer")
+    incident = Incident.objects.create(
+        id="INC-WIDE-1",
+        group_key="sql-server:sql-wide-01.database.windows.net|DatabaseError",
+        culprit="sql-server:sql-wide-01.database.windows.net",
+        error_type="DatabaseError",
+        severity="Critical",
+        status="in_progress",
+        first_seen=now,
+        last_member_at=now,
+        member_count=128,
+        recovered_count=117,
+    )
+    for n in range(2):
+        make_ticket(pipeline=f"pl_wide_member_{n}", incident=incident, status="in_progress")
+    waiting = make_ticket(
+        pipeline="pl_waits_for_approval",
+        source="databricks",
+        severity="Critical",
+        priority="P1",
+        remediation_status="awaiting_approval",
+        sla_status="Breached",
+        sla_deadline=now - timedelta(days=2, hours=3),
+    )
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+    )
+    sign_in(browser, asgi_server, "board-watcher")
+    wait(browser, lambda d: column_of(d, waiting.pk) == "open")
+    assert browser.find_elements(By.CSS_SELECTOR, '#board .card[data-incident="INC-WIDE-1"]')
+    assert card_text(browser, waiting.pk, "awaiting_approval") == "Awaits approval"
+
+    assert badges_past_their_card(browser) == []
+    assert page_overflow(browser) == []
+
+
 # --- the keyboard ---------------------------------------------------------------------------------
 
 
@@ -1806,6 +1866,93 @@ def test_a_remediation_proposed_after_the_page_loaded_appears_live(
     assert not_reloaded(browser)
     browser.find_element(By.CSS_SELECTOR, '#remediation button[value="approve"]').click()
     wait(browser, lambda _: Remediation.objects.get(pk=waiting.pk).decided_via == "dashboard")
+
+
+def test_the_board_marks_a_card_whose_remediation_awaits_approval_live(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """On-call staff saw no sign on the board of the tickets waiting for their approval: the
+    card shows a badge while its remediation awaits approval, from a reload and live."""
+    from integrations import remediation
+
+    ticket = _failed_under_an_approval_policy(settings, "approve-board", "pl_waits_on_board")
+    sign_in(browser, asgi_server, "rosa")
+    wait(browser, lambda d: column_of(d, ticket.pk) == "open")
+    assert card_text(browser, ticket.pk, "awaiting_approval") is None
+    mark_page(browser)
+
+    waiting = remediation.propose(ticket.pk)
+    assert waiting is not None and waiting.status == "awaiting_approval"
+
+    wait(browser, lambda d: card_text(d, ticket.pk, "awaiting_approval") == "Awaits approval")
+    assert not_reloaded(browser)
+    browser.refresh()
+    wait(browser, lambda d: column_of(d, ticket.pk) == "open")
+    assert card_text(browser, ticket.pk, "awaiting_approval") == "Awaits approval"
+    badge = browser.find_element(
+        By.CSS_SELECTOR, f'#board .card[data-id="{ticket.pk}"] .badge.approval'
+    )
+    assert badge.value_of_css_property("background-color") == "rgba(255, 249, 219, 1)"
+    mark_page(browser)
+
+    remediation.decline(waiting.pk, Actor.system("slack"), via="slack", note="not now")
+
+    wait(browser, lambda d: card_text(d, ticket.pk, "awaiting_approval") is None)
+    assert column_of(browser, ticket.pk) == "open" and not_reloaded(browser)
+
+
+def member_text(driver: webdriver.Chrome, ticket_id: str, field: str) -> str | None:
+    return driver.execute_script(
+        "for (const item of document.querySelectorAll('#board li[data-member]')) {"
+        "  if (item.dataset.member === arguments[0]) {"
+        "    const node = item.querySelector('[data-field=\"' + arguments[1] + '\"]');"
+        "    return node ? node.textContent : null; } } return null;",
+        ticket_id,
+        field,
+    )
+
+
+def test_an_incident_card_marks_its_member_whose_remediation_awaits_approval_live(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """A member waits for a responder as a ticket on its own does: its line in the incident
+    card's members says so, from a reload and live."""
+    from integrations import remediation
+    from tests.remediation.conftest import make_ticket as failed_ticket
+
+    ticket = _failed_under_an_approval_policy(settings, "approve-member", "pl_member_waits")
+    incident = Incident.objects.create(
+        id="INC-APPROVAL-1",
+        group_key="sql-server:sql-approval-01.database.windows.net|NetworkError",
+        culprit="sql-server:sql-approval-01.database.windows.net",
+        error_type="NetworkError",
+        first_seen=timezone.now(),
+        last_member_at=timezone.now(),
+        member_count=2,
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
+    other = failed_ticket(pipeline="pl_member_fine", incident=incident)
+    sign_in(browser, asgi_server, "rosa")
+    wait(browser, lambda d: member_text(d, ticket.pk, "member_status") == "Open")
+    assert member_text(browser, ticket.pk, "awaiting_approval") is None
+    mark_page(browser)
+
+    waiting = remediation.propose(ticket.pk)
+    assert waiting is not None and waiting.status == "awaiting_approval"
+
+    wait(browser, lambda d: member_text(d, ticket.pk, "awaiting_approval") == "Awaits approval")
+    assert member_text(browser, other.pk, "awaiting_approval") is None
+    assert not_reloaded(browser)
+    browser.refresh()
+    wait(browser, lambda d: member_text(d, ticket.pk, "member_status") == "Open")
+    assert member_text(browser, ticket.pk, "awaiting_approval") == "Awaits approval"
+    assert member_text(browser, other.pk, "awaiting_approval") is None
+    mark_page(browser)
+
+    remediation.decline(waiting.pk, Actor.system("slack"), via="slack", note="not now")
+
+    wait(browser, lambda d: member_text(d, ticket.pk, "awaiting_approval") is None)
+    assert not_reloaded(browser)
 
 
 def facts(driver: webdriver.Chrome) -> dict[str, str]:

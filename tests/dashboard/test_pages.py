@@ -18,6 +18,7 @@ from analysis.classifier import classify_error
 from analysis.rules import build_rule_rca
 from integrations.models import OutboundDelivery, OutboundStatus
 from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
+from tickets.api.serializers import MAX_STATS_PERIOD
 from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, OwnershipRule, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -898,9 +899,33 @@ def test_charts_page_renders_the_ticket_and_the_incident_charts():
     assert "<rect" in html and "<circle" in html
 
 
-def test_charts_range_is_validated():
-    html = client_for("viewer").get("/charts/?days=abc").content.decode()
-    assert 'aria-current="page">30 days' in html
+def test_the_charts_draw_the_number_of_days_asked_for():
+    """`?days=8` drew 30 days with the 30 days tab lit."""
+    answer = client_for("viewer").get("/charts/?days=8")
+
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert "(UTC): 8 days</p>" in html
+    assert 'aria-current="page"' not in html.split('aria-label="Period"')[1].split("</nav>")[0]
+    assert answer.context["charts"]["days"] == 8
+
+
+@pytest.mark.parametrize("days", ["abc", "0", "367", "-3", "1.5", ""])
+def test_the_charts_refuse_a_period_they_do_not_draw(days):
+    answer = client_for("viewer").get(f"/charts/?days={days}")
+
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert f"Not shown: ?days= takes a whole number of days, 1 to 366, not ?days={days}." in html
+    assert "<svg" not in html
+
+
+def test_the_charts_take_as_many_days_as_the_stats_api():
+    answer = client_for("viewer").get("/charts/?days=366")
+
+    assert answer.status_code == 200
+    assert answer.context["charts"]["days"] == 366
+    assert answer.context["until"] - answer.context["since"] <= MAX_STATS_PERIOD
 
 
 def test_the_charts_refuse_a_parameter_they_do_not_take_by_name():
@@ -911,7 +936,8 @@ def test_the_charts_refuse_a_parameter_they_do_not_take_by_name():
     assert answer.status_code == 400
     html = answer.content.decode()
     assert (
-        "Not shown: the charts take ?days= only (7, 14, 30, 90), not ?team=, ?&lt;b&gt;=." in html
+        "Not shown: the charts take ?days= only (a whole number of days, 1 to 366), not ?team=,"
+        " ?&lt;b&gt;=." in html
     )
     assert "<svg" not in html
     assert 'aria-current="page">7 days' in html  # the periods still link to the charts

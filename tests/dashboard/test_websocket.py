@@ -367,3 +367,34 @@ def test_a_member_reopened_on_its_own_ticket_pushes_its_incidents_recovered_coun
     assert event["action"] == "member_reopened"
     assert event["incident"]["recovered_count"] == 1
     assert (event["incident"]["status"], event["incident"]["member_count"]) == ("open", 3)
+
+
+def test_a_remediation_awaiting_approval_reads_naturally_on_the_live_banner(settings):
+    """The ticket page's banner read "remediation playbook #10 remediation awaiting approval"."""
+    from integrations import remediation
+    from integrations.models import RemediationPolicy
+    from tests.remediation.conftest import configure_remediation_targets, make_policy
+    from tests.remediation.conftest import make_ticket as remediable_ticket
+
+    RemediationPolicy.objects.all().delete()
+    configure_remediation_targets(settings, "http://127.0.0.1:9")
+    settings.SLACK_BOT_TOKEN = ""
+    settings.JIRA_URL = ""
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = remediable_ticket()
+    headers = session_headers()
+
+    async def scenario() -> tuple[Any, dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        assert (await communicator.connect(timeout=10))[0]
+        try:
+            pending = await sync_to_async(remediation.propose)(ticket.pk)
+            return pending, await receive_for(communicator, ticket.pk)
+        finally:
+            await communicator.disconnect()
+
+    pending, message = async_to_sync(scenario)()
+
+    assert pending is not None and pending.status == "awaiting_approval"
+    assert message["action"] == "remediation_awaiting_approval"
+    assert message["words"] == f"remediation playbook #{pending.pk} awaiting approval"

@@ -1754,3 +1754,38 @@ def test_an_incident_page_refused_where_its_lead_alerted_names_that_alert_not_a_
 
     error = OutboundDelivery.objects.get(action="slack_inc_post").last_error
     assert error.endswith(f"(sent to {lead.slack_channel}, from its first ticket's alert)")
+
+
+def shared_cause_heading(slack: FakeSlack, incident: Incident) -> str:
+    blocks = slack.messages[(incident.slack_channel, incident.slack_ts)]["blocks"]
+    rich = next(b for b in blocks if b["type"] == "rich_text")
+    return rich["elements"][0]["elements"][0]["text"]
+
+
+@pytest.mark.parametrize("analysed_by", ["Gemini", "Rule-based"])
+def test_the_incidents_message_and_issue_say_which_analysis_wrote_its_cause(
+    celery_worker, targets, settings, analysed_by
+):
+    """A ticket's alert and issue head its RCA "Root cause (Gemini)" or "(Rule-based)"; the
+    incident's said "Shared cause" either way."""
+    from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
+
+    jira, slack = targets
+    with FakeGemini() as gemini:
+        if analysed_by == "Gemini":
+            settings.GEMINI_API_KEY = "test-key-not-a-secret"
+            settings.GEMINI_BASE_URL = gemini.url
+            settings.EMBEDDING_BACKEND = "local"
+        for pipeline in ("pl_orders", "pl_customers"):
+            post(storm_failure(pipeline))
+        incident = paged_incident()
+        wait_for(lambda: Incident.objects.get(pk=incident.pk).rca_result, 30)
+        settled()
+
+    incident.refresh_from_db()
+    heading = f"Shared cause ({analysed_by})"
+    assert incident.get_rca_source_display() == analysed_by
+    if analysed_by == "Gemini":
+        assert incident.rca_result == GOOD_RCA["root_cause"]
+    assert shared_cause_heading(slack, incident) == heading
+    assert f"h3. {heading}\n" in jira.issues[incident.itsm_ticket_id]["description"]

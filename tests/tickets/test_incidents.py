@@ -1565,11 +1565,45 @@ def test_the_incident_timeline_says_who_did_what_as_the_audit_trail_does():
         re.sub(r"<time>.*?</time>\s*|<[^>]+>", "", row).strip()
         for row in timeline.split("<li>")[1:]
     ]
-    assert f"formed {second}" in rows
+    assert f"formed pl_customers ({second})" in rows
     assert "analysed" in rows
     assert "maria took it" in rows
-    assert f"recovered {first}, reported by adf" in rows
+    assert f"recovered pl_orders ({first}), reported by adf" in rows
     assert not [row for row in rows if " by incidents" in row or " by analysis" in row], rows
+
+
+def test_the_incident_timeline_names_each_member_by_its_pipeline_the_last_one_too():
+    """The last open member's resolve named its ticket id alone, where the incident's Slack
+    thread, JIRA comments and status line say "pl_customers (id)"; a regression's reason does
+    not name the member its entry names already."""
+    from django.db import transaction
+
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    clear_throttles()
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    incident = Incident.objects.get()
+    with transaction.atomic():
+        _recover_at_source(first)
+    user = make_user("responder")
+    assert jwt_client(user).post(f"/api/v1/tickets/{second}/resolve/").status_code == 200
+    assert post(storm_failure("pl_customers"))["outcome"] == "regressed"
+    viewer = Client()
+    viewer.force_login(user)
+
+    for path in (f"/incidents/{incident.pk}/", f"/incidents/{incident.pk}/live/"):
+        html = viewer.get(path).content.decode()
+        timeline = html.split('id="incident-timeline"')[1].split("</ol>")[0]
+        rows = [
+            re.sub(r"<time>.*?</time>\s*|<[^>]+>", "", row).strip()
+            for row in timeline.split("<li>")[1:]
+        ]
+        assert (
+            f"{user.username} resolved pl_customers ({second}) — no member is left open" in rows
+        ), rows
+        assert f"reopened pl_customers ({second}) — failed again" in rows, rows
+        assert f"recovered pl_orders ({first}), reported by adf" in rows, rows
 
 
 def test_the_incident_timeline_shows_the_note_given_with_a_change():

@@ -110,7 +110,9 @@ STATUS_LABELS = {str(status): label for status, label in COLUMNS}
 RESOLVED_ON_BOARD = timedelta(days=7)
 AUDIT_LIMIT = 300
 TEAM_WINDOW = timedelta(days=90)
-CHART_RANGES = (7, 14, 30, 90)
+CHART_RANGES = (7, 14, 30, 90)  # the period tabs; ?days= takes any of 1..MAX_CHART_DAYS
+# The stats API's longest period (`MAX_STATS_PERIOD`, 366 days): the same bound on both.
+MAX_CHART_DAYS = 366
 CHART_PARAMETERS = ("days",)  # the charts page's only query parameter
 ACTION_LABELS = dict(ACTIONS)
 
@@ -783,11 +785,25 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
             "resolved_at_source_at",
         )[:limit]
     )
-    events = incident.events.only(
-        "at", "kind", "incident_id", "ticket_id", "actor_kind", "actor_name", "details"
-    ).order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
+    events = list(
+        incident.events.only(
+            "at", "kind", "incident_id", "ticket_id", "actor_kind", "actor_name", "details"
+        ).order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
+    )
+    # Each entry names its member "pl_orders (id)", as the incident's Slack thread, JIRA
+    # comments and status line do (the last member's resolve named its id alone).
+    pipelines = dict(
+        Ticket.objects.filter(pk__in={e.ticket_id for e in events if e.ticket_id}).values_list(
+            "id", "pipeline"
+        )
+    )
     timeline = [
-        {"event": event, "words": change_words(event.kind, event.actor_kind, event.actor_name)}
+        {
+            "event": event,
+            "words": change_words(event.kind, event.actor_kind, event.actor_name),
+            "pipeline": pipelines.get(event.ticket_id or "", ""),
+            "why": _why_without_member(event.details.get("why", ""), pipelines, event.ticket_id),
+        }
         for event in events
     ]
     actions = [
@@ -808,6 +824,13 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
         "can_resolve": "resolve" in dict(actions),
         "jira_url": issue_url(incident.itsm_ticket_id),
     }
+
+
+def _why_without_member(why: str, pipelines: dict[str, str], ticket_id: str | None) -> str:
+    """A timeline entry's reason without the "pl_orders (id) " its entry names already (a
+    regression's "pl_orders (id) failed again" reads "failed again")."""
+    named = f"{pipelines.get(ticket_id or '', '')} ({ticket_id}) "
+    return why.removeprefix(named) if ticket_id else why
 
 
 def _next_analysis_members(incident: Incident) -> int | None:
@@ -1007,33 +1030,37 @@ def _retry_shown(
 # --- charts -------------------------------------------------------------------------------------
 
 
+def _chart_days(value: str) -> int | None:
+    """The period `?days=` names, or None when it is no whole number in 1..MAX_CHART_DAYS."""
+    if not (value.isascii() and value.isdecimal()) or len(value) > 4:
+        return None
+    return int(value) if 1 <= int(value) <= MAX_CHART_DAYS else None
+
+
 @with_csp
 @require_safe
 @role_required(VIEWER)
 def charts(request: HttpRequest) -> HttpResponse:
-    try:
-        days = int(request.GET.get("days", 30))
-    except ValueError:
-        days = 30
-    if days not in CHART_RANGES:
-        days = 30
+    days = _chart_days(request.GET.get("days", "30"))
     until = timezone.now()
-    since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     context: dict[str, Any] = {"days": days, "ranges": CHART_RANGES, "charts": None}
-    # `?team=` drew every team's figures as if they were the team's: as the stats API, the
-    # page refuses (400) a parameter it does not take, by name, and draws nothing.
+    # `?team=` drew every team's figures as if they were the team's, and a `?days=` off the tabs
+    # drew 30 days: as the stats API, the page refuses (400) a parameter it does not take, by
+    # name, and a `?days=` that is no whole number from 1 to the API's longest period, and
+    # draws nothing.
     unknown = [name for name in request.GET if name not in CHART_PARAMETERS]
-    if unknown:
-        named = ", ".join(f"?{name[:40]}=" for name in unknown[:5])
-        periods = ", ".join(map(str, CHART_RANGES))
-        context.update(
-            since=since,
-            until=until,
-            unavailable=f"Not shown: the charts take ?days= only ({periods}), not {named}.",
-        )
+    if unknown or days is None:
+        taken = f"a whole number of days, 1 to {MAX_CHART_DAYS}"
+        if unknown:
+            named = ", ".join(f"?{name[:40]}=" for name in unknown[:5])
+            refused = f"the charts take ?days= only ({taken}), not {named}"
+        else:
+            refused = f"?days= takes {taken}, not ?days={request.GET['days'][:40]}"
+        context["unavailable"] = f"Not shown: {refused}."
         return render(
             request, "dashboard/charts.html", _page_context(request, **context), status=400
         )
+    since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     context["charts"] = build_charts(daily_series(since, until))
     context["incident_charts"] = build_incident_charts(incident_stats(since, until))
     context.update(since=since, until=until)
