@@ -306,11 +306,13 @@ def resolve(
             through_incident=through_incident,
         )
         if fix:
-            record_fix(ticket, fix, actor, note=note)
+            record_fix(ticket, fix, actor, note=note, through_incident=through_incident)
     return ticket
 
 
-def record_fix(ticket: Ticket, fix: str, actor: Actor, *, note: str = "") -> Resolution:
+def record_fix(
+    ticket: Ticket, fix: str, actor: Actor, *, note: str = "", through_incident: str = ""
+) -> Resolution:
     """Keep what fixed the ticket's failure, with its fingerprint and embedding (the
     failure's, as the analysis made it), so the next failure like it can find it."""
     embedding = (
@@ -327,6 +329,7 @@ def record_fix(ticket: Ticket, fix: str, actor: Actor, *, note: str = "") -> Res
         fingerprint=ticket.fingerprint,
         embedding=vector,
         embedding_model=model if vector is not None else "",
+        through_incident=through_incident,
     )
 
 

@@ -1042,6 +1042,11 @@ class Resolution(models.Model):
     )
     marked_wrong_at = models.DateTimeField(null=True, blank=True)
     marked_wrong_by = models.CharField(max_length=200, blank=True)
+    through_incident = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The incident whose resolve wrote this fix on each of its members.",
+    )
 
     objects = ResolutionQuerySet.as_manager()
 

@@ -117,17 +117,27 @@ def previous_fixes(
 
 def mark_wrong(resolution_id: int, actor: Actor) -> Resolution:
     """Staff say this fix did not fix it: it is never shown again (the record stays, audited
-    on its ticket). Marking it twice changes nothing."""
+    on its ticket). A fix an incident's resolve wrote on each of its members goes with every
+    copy of it that incident's resolves wrote: `previous_fixes` shows them as one, so marking
+    the one shown would otherwise let the next copy take its place. Marking it twice changes
+    nothing."""
+    asked = Resolution.objects.only("through_incident", "fix").get(pk=resolution_id)
+    copies = Resolution.objects.filter(pk=resolution_id)
+    if asked.through_incident:
+        copies = Resolution.objects.filter(through_incident=asked.through_incident, fix=asked.fix)
     with transaction.atomic():
-        resolution = Resolution.objects.select_for_update().get(pk=resolution_id)
-        if resolution.marked_wrong_at is None:
-            resolution.marked_wrong_at = timezone.now()
-            resolution.marked_wrong_by = actor.name[:200]
-            resolution.save(update_fields=["marked_wrong_at", "marked_wrong_by"])
+        now = timezone.now()
+        # Locked in one order, so two staff marking two copies at once never deadlock.
+        for copy in copies.defer("embedding").select_for_update().order_by("pk"):
+            if copy.marked_wrong_at is not None:
+                continue
+            copy.marked_wrong_at = now
+            copy.marked_wrong_by = actor.name[:200]
+            copy.save(update_fields=["marked_wrong_at", "marked_wrong_by"])
             lifecycle.write_audit(
-                Ticket(pk=resolution.ticket_id),
+                Ticket(pk=copy.ticket_id),
                 actor,
                 "fix marked wrong",
-                details={"resolution_id": resolution.pk, "fix": resolution.fix[:2000]},
+                details={"resolution_id": copy.pk, "fix": copy.fix[:2000]},
             )
-    return resolution
+        return Resolution.objects.get(pk=resolution_id)

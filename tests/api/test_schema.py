@@ -259,3 +259,33 @@ def test_the_served_webhook_bodies_are_the_ones_the_body_tests_validate_against(
     assert {"pipelineName", "pipelineRunId", "runId", "errorMessage"} <= set(
         served["AdfFailure"]["properties"]
     )
+
+
+def test_the_token_checks_answers_are_the_bodies_the_schema_documents(schema):
+    """`token/verify/` and `token/revoke/` answer 200 with `{}` as JSON: a client generated
+    from the schema must be told that body (it said "No response body")."""
+    from openapi_schema_validator import OAS30Validator
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from tests.api import make_user
+
+    refresh = RefreshToken.for_user(make_user("viewer"))
+    client = APIClient()
+    answers = {
+        "/api/v1/token/verify/": client.post(
+            "/api/v1/token/verify/", {"token": str(refresh.access_token)}, format="json"
+        ),
+        "/api/v1/token/revoke/": client.post(
+            "/api/v1/token/revoke/", {"refresh": str(refresh)}, format="json"
+        ),
+    }
+
+    for path, answer in answers.items():
+        assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+        documented = schema["paths"][path]["post"]["responses"]["200"]
+        body_schema = documented["content"]["application/json"]["schema"]
+        OAS30Validator({**body_schema, "components": schema["components"]}).validate(answer.json())
+        resolved = body_schema
+        if "$ref" in resolved:
+            resolved = schema["components"]["schemas"][resolved["$ref"].rsplit("/", 1)[1]]
+        assert resolved.get("additionalProperties") is False and not resolved.get("properties")

@@ -223,6 +223,20 @@ def test_a_filter_the_stats_do_not_take_is_a_400_not_the_whole_periods_figures(p
     assert client.get(f"{path}?format=json").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/api/v1/stats/", "/api/v1/stats/incidents/"])
+def test_a_period_bound_given_twice_is_a_400_naming_it_not_the_last_ones_period(path):
+    """`?since=a&since=b` answered the figures from `b`, read by a caller that built its query
+    from a default and an override as the period from `a`: as a list's filter given twice."""
+    client = jwt_client(make_user("viewer"))
+
+    response = client.get(
+        f"{path}?since=2025-01-01T00:00:00Z&since=2025-01-20T00:00:00Z&until=2025-02-01T00:00:00Z"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == {"since": "takes one value, given 2 times"}
+
+
 def test_overview_is_both_in_one_round_trip(known_set, django_assert_num_queries):
     # The period is whole days: the ticket rollup (counts and days), the MTTA and MTTR
     # percentiles, the inbox rollup, the remediations by action and outcome, their time to

@@ -387,6 +387,29 @@ def test_similar_tickets_with_their_similarity(api):
     assert api.get("/api/v1/tickets/nope/similar/").status_code == 404
 
 
+def test_a_list_item_names_its_incident_so_a_bot_acts_once_on_the_incident(api):
+    """A bot paging through open tickets must tell the members of an incident (acted on once,
+    for all of them, through the incident) from the tickets on their own, without fetching
+    each ticket's detail."""
+    from tickets.models import Incident
+
+    incident = Incident.objects.create(
+        id="INC-20251201T120000-abcdef",
+        group_key="sql-server:sql-prod-01|DatabaseError",
+        culprit="sql-server:sql-prod-01",
+        member_count=1,
+    )
+    member = make_ticket(timestamp=BASE, incident=incident)
+    alone = make_ticket(timestamp=BASE + timedelta(minutes=1))
+
+    items = {item["id"]: item for item in api.get("/api/v1/tickets/").json()["results"]}
+    members = api.get(f"/api/v1/incidents/{incident.pk}/members/").json()["results"]
+
+    assert items[member.pk]["incident"] == incident.pk
+    assert items[alone.pk]["incident"] is None
+    assert [item["incident"] for item in members] == [incident.pk]
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -394,6 +417,7 @@ def test_similar_tickets_with_their_similarity(api):
         {"status": "acknowledged", "ack_ts": BASE + timedelta(minutes=5), "ack_user": "maria"},
         {"sla_deadline": None, "resolved_at_source_at": BASE, "itsm_ticket_id": "OPS-7"},
         {"sla_deadline": BASE - timedelta(days=1), "finops_team": "sales"},
+        {"incident_id": "INC-20251201T120000-abcdef"},
     ],
 )
 def test_the_hand_built_list_item_equals_drf_generic_one(overrides, monkeypatch):
@@ -401,7 +425,10 @@ def test_the_hand_built_list_item_equals_drf_generic_one(overrides, monkeypatch)
     from rest_framework import serializers
 
     from tickets.api.serializers import LIST_FIELDS, SimilarTicketSerializer, TicketListSerializer
+    from tickets.models import Incident
 
+    if "incident_id" in overrides:
+        Incident.objects.create(id=overrides["incident_id"], group_key="k", culprit="c")
     ticket = make_ticket(timestamp=BASE, **overrides)
     ticket.refresh_from_db()
     now = timezone.now()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analysis import services
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
-from tickets.models import AuditLog, Resolution, Ticket
+from tickets.models import AuditLog, Incident, Resolution, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -254,6 +254,65 @@ def test_a_responder_marks_a_fix_wrong_and_it_is_never_shown_again(responder):
         )
     viewer = jwt_client(make_user("viewer")).post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/")
     assert viewer.status_code == 403
+
+
+def test_the_release_before_can_still_record_fixes_after_the_upgrade():
+    """It does not know `through_incident`: its INSERT leaves the column out, which keeps a
+    blank default in the database (Django drops its own once the column is added)."""
+    from django.db import connection
+
+    ticket = make_ticket()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tickets_resolution (ticket_id, fix, note, resolved_by, actor_kind,"
+            " created_at, fingerprint, embedding_model, marked_wrong_by) VALUES (%s,"
+            " 'restarted the gateway', '', 'ana', 'user', now(), 'f', '', '')"
+            " RETURNING through_incident",
+            [ticket.pk],
+        )
+        assert cursor.fetchone() == ("",)
+
+
+def test_a_fix_an_incident_was_resolved_with_marked_wrong_is_never_shown_again(responder):
+    """An incident's resolve writes its fix on every member; the next failure like them is
+    shown it once, under one member's resolution id. Marking that one wrong hides the fix,
+    not only that member's copy of it."""
+    members = [make_ticket(fingerprint="fp-incident") for _ in range(3)]
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-fixwrg",
+        group_key="sql-server:sql-prod-01|DatabaseError",
+        culprit="sql-server:sql-prod-01",
+        member_count=3,
+    )
+    Ticket.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
+    api = jwt_client(responder)
+    resolved = api.post(
+        f"/api/v1/incidents/{incident.pk}/resolve/", {"fix": "Reboot sql-prod-01"}, format="json"
+    )
+    assert resolved.status_code == 200 and Resolution.objects.count() == 3
+    later = make_ticket(fingerprint="fp-incident")
+    [shown] = api.get(f"/api/v1/tickets/{later.pk}/").json()["previous_fixes"]
+
+    marked = api.post(f"/api/v1/resolutions/{shown['resolution_id']}/mark-wrong/")
+
+    assert marked.status_code == 200
+    assert api.get(f"/api/v1/tickets/{later.pk}/").json()["previous_fixes"] == []
+    assert not Resolution.objects.usable().exists()
+    assert AuditLog.objects.filter(action="fix marked wrong").count() == 3
+
+
+def test_marking_a_fix_wrong_leaves_the_same_words_recorded_on_their_own_alone(responder):
+    """Only the copies one incident resolve wrote go with it: the same words written when
+    another ticket was resolved on its own stay a fix of their own."""
+    first, second = make_ticket(fingerprint="fp-same"), make_ticket(fingerprint="fp-same")
+    api = jwt_client(responder)
+    for ticket in (first, second):
+        api.post(f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": "Reboot"}, format="json")
+    wrong = Resolution.objects.get(ticket=first)
+
+    api.post(f"/api/v1/resolutions/{wrong.pk}/mark-wrong/")
+
+    assert list(Resolution.objects.usable().values_list("ticket_id", flat=True)) == [second.pk]
 
 
 @pytest.mark.django_db(transaction=True)

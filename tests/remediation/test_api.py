@@ -122,3 +122,70 @@ def test_a_fix_run_after_approval_says_who_approved_it_not_that_it_was_automatic
     assert ticket.status == "resolved"
     fix = ticket.resolutions.get().fix
     assert fix.endswith("(remediation, approved by daan)") and "automatic" not in fix
+
+
+def test_a_decision_naming_an_older_remediation_does_not_decide_the_one_proposed_since():
+    """A bot showed remediation A; A expired, the ticket regressed and B awaits approval now.
+    Approving with `"remediation": A` is a 409 naming what became of A, and B waits on; naming
+    B approves it (as the dashboard's and Slack's buttons name theirs)."""
+    from django.utils import timezone
+
+    from integrations.models import Remediation
+    from tests.remediation.conftest import proposed
+    from tickets.models import Ticket
+
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    shown = proposed(ticket.pk)
+    Remediation.objects.filter(pk=shown.pk).update(expires_at=timezone.now())
+    remediation.sweep()
+    Ticket.objects.filter(pk=ticket.pk).update(regressed_at=timezone.now())
+    newer = proposed(ticket.pk)
+    api = jwt_client(make_user("responder"))
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/approve/"
+
+    older = api.post(url, {"remediation": shown.pk}, format="json")
+
+    assert older.status_code == 409, older.content
+    assert older.json()["error"] == (
+        f"remediation {shown.pk} is expired; remediation {newer.pk} awaits approval"
+    )
+    newer.refresh_from_db()
+    assert newer.status == "awaiting_approval" and newer.decided_by == ""
+    declined = api.post(
+        f"/api/v1/tickets/{ticket.pk}/remediation/decline/",
+        {"remediation": shown.pk},
+        format="json",
+    )
+    assert declined.status_code == 409
+    assert api.post(url, {"remediation": "x"}, format="json").json()["detail"] == {
+        "remediation": "A valid integer is required."
+    }
+    other = api.post(url, {"remediation": 10**12}, format="json")
+    assert other.status_code == 409
+    assert other.json()["error"].startswith(f"remediation {10**12} is not this ticket's")
+
+    approved = api.post(url, {"remediation": newer.pk}, format="json")
+
+    assert approved.status_code == 200, approved.content
+    newer.refresh_from_db()
+    assert newer.status == "running" and newer.decided_via == "api"
+
+
+def test_a_retry_naming_an_attempt_that_is_not_the_one_to_retry_reruns_nothing():
+    from integrations.models import Remediation
+    from tests.remediation.conftest import refused_for_our_credentials
+
+    make_policy(action="playbook", mode="auto", auto_min_confidence=0.0, signals=[])
+    ticket = make_ticket()
+    refused = refused_for_our_credentials(ticket.pk)
+    api = jwt_client(make_user("responder"))
+    url = f"/api/v1/tickets/{ticket.pk}/remediation/retry/"
+
+    wrong = api.post(url, {"remediation": refused.pk + 1}, format="json")
+
+    assert wrong.status_code == 409, wrong.content
+    assert Remediation.objects.filter(ticket=ticket).count() == 1
+    retried = api.post(url, {"remediation": refused.pk}, format="json")
+    assert retried.status_code == 200, retried.content
+    assert Remediation.objects.filter(ticket=ticket).count() == 2

@@ -62,6 +62,7 @@ LIST_FIELDS = (
     "rca_source",
     "ack_ts",
     "resolved_at_source_at",
+    "incident_id",
 )
 
 
@@ -116,8 +117,15 @@ class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "rca_source",
             "ack_ts",
             "resolved_at_source",
+            "incident",
         )
         read_only_fields = fields
+        extra_kwargs = {
+            "incident": {
+                "help_text": "The incident it is a member of (act on that, once for all its "
+                "members), or null."
+            }
+        }
 
     def get_resolved_at_source(self, ticket: Ticket) -> bool:
         return ticket.resolved_at_source_at is not None
@@ -152,6 +160,7 @@ class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "rca_source": row["rca_source"],
             "ack_ts": _iso(row["ack_ts"], tz),
             "resolved_at_source": row["resolved_at_source_at"] is not None,
+            "incident": row["incident_id"],
         }
         for name in self._extra_fields:
             item[name] = row[name]
@@ -398,6 +407,17 @@ class TransitionSerializer(ClosedBodySerializer):
     note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
+class RemediationDecisionSerializer(TransitionSerializer):
+    remediation = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The id of the remediation decided (`remediations[].id` on the ticket), as it "
+        "was shown: when the ticket's is another one now (that one expired or was decided, "
+        "and another was proposed since), nothing is decided (409). Without it, whichever is "
+        "the ticket's now.",
+    )
+
+
 class ResolveSerializer(TransitionSerializer):
     fix = StrictCharField(
         required=False,
@@ -530,6 +550,18 @@ class StatsQuerySerializer(serializers.Serializer):
                 {
                     name[:40]: "not a parameter of the stats; they take since, until"
                     for name in unknown[:5]
+                }
+            )
+        # `?since=a&since=b`: the last one would be read, and the caller would take the figures
+        # for the period from `a` (the lists refuse a filter of one value given twice alike).
+        given = getattr(self.initial_data, "getlist", None)
+        repeated = {name: len(given(name)) for name in ("since", "until")} if given else {}
+        if any(count > 1 for count in repeated.values()):
+            raise serializers.ValidationError(
+                {
+                    name: f"takes one value, given {count} times"
+                    for name, count in repeated.items()
+                    if count > 1
                 }
             )
         # By default up to the next whole minute: repeated calls name the same period (and

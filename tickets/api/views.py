@@ -39,11 +39,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
-from rest_framework_simplejwt.serializers import (
-    TokenBlacklistSerializer,
-    TokenRefreshSerializer,
-    TokenVerifySerializer,
-)
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.views import (
     TokenBlacklistView,
     TokenObtainPairView,
@@ -54,7 +50,7 @@ from rest_framework_simplejwt.views import (
 from analysis.similar import Similarity, similar_tickets
 from analysis.tasks import request_fresh_rca
 from integrations import remediation
-from integrations.models import OutboundDelivery, WebhookDelivery
+from integrations.models import OutboundDelivery, Remediation, WebhookDelivery
 from tickets import incidents, lifecycle, login_throttle, resolutions, services, stats
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
@@ -68,6 +64,7 @@ from tickets.api.serializers import (
     IncidentStatsSerializer,
     OutboundDeliverySerializer,
     PastFixWrongSerializer,
+    RemediationDecisionSerializer,
     RerunSerializer,
     ResolveSerializer,
     SimilarTicketSerializer,
@@ -273,6 +270,19 @@ def refuse_query_parameters(request: Request) -> None:
         )
 
 
+def refuse_another_remediation(
+    ticket_id: str, named: int | None, current: Remediation | None, current_words: str
+) -> None:
+    """A decision naming the remediation its caller was shown (`remediation` in the body) is
+    not applied to another one: that one expired or was decided, and another proposed since,
+    is a 409 saying what became of it and which one is current (`current_words`)."""
+    if named is None or (current is not None and current.pk == named):
+        return
+    earlier = remediation.named(ticket_id, str(named))
+    state = earlier.get_status_display().lower() if earlier else "not this ticket's"
+    raise Conflict(f"remediation {named} is {state}; {current_words}")
+
+
 class TicketCursorPagination(CheckedCursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -305,15 +315,15 @@ TRANSITION_SCHEMA: SharedSchema = {
 }
 
 DECISION_SCHEMA: dict[str, Any] = {
-    "request": TransitionSerializer,
+    "request": RemediationDecisionSerializer,
     "responses": {
         200: TicketDetailSerializer,
         400: OpenApiResponse(ERROR_SCHEMA, description="Invalid body"),
         409: OpenApiResponse(
             ERROR_SCHEMA,
-            description="No remediation awaits approval, its approval expired, or (approving) "
-            "the ticket is resolved or its policy was disabled, set to never, deleted or set "
-            "to another action since",
+            description="No remediation awaits approval, its approval expired, the one named "
+            "is not the one awaiting approval, or (approving) the ticket is resolved or its "
+            "policy was disabled, set to never, deleted or set to another action since",
         ),
         **ERRORS,
     },
@@ -327,9 +337,9 @@ RETRY_SCHEMA: dict[str, Any] = {
         **DECISION_SCHEMA["responses"],
         409: OpenApiResponse(
             ERROR_SCHEMA,
-            description="The ticket's latest remediation is no failed last attempt, the "
-            "ticket needs no rerun, or its policy was disabled, set to never, deleted or set to "
-            "another action since",
+            description="The ticket's latest remediation is no failed last attempt, the one "
+            "named is not the one to retry, the ticket needs no rerun, or its policy was "
+            "disabled, set to never, deleted or set to another action since",
         ),
     },
 }
@@ -461,11 +471,17 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         self, request: AuthenticatedRequest, pk: str, approved: bool
     ) -> Response:
         self._require_ticket(pk)
-        body = TransitionSerializer(data=action_body(request))
+        body = RemediationDecisionSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         pending = remediation.awaiting_for(pk)
+        waiting = (
+            f"remediation {pending.pk} awaits approval"
+            if pending is not None
+            else "no remediation of this ticket awaits approval"
+        )
+        refuse_another_remediation(pk, body.validated_data.get("remediation"), pending, waiting)
         if pending is None:
-            raise Conflict("no remediation of this ticket awaits approval")
+            raise Conflict(waiting)
         actor = Actor.for_user(request.user, via="api")
         try:
             note = body.validated_data["note"]
@@ -509,11 +525,17 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def retry_remediation(self, request: AuthenticatedRequest, pk: str) -> Response:
         self._require_ticket(pk)
-        body = TransitionSerializer(data=action_body(request))
+        body = RemediationDecisionSerializer(data=action_body(request))
         body.is_valid(raise_exception=True)
         last = remediation.to_retry(self.get_object())
+        to_retry = (
+            f"remediation {last.pk} is the one to retry"
+            if last is not None
+            else "the ticket has no remediation to retry"
+        )
+        refuse_another_remediation(pk, body.validated_data.get("remediation"), last, to_retry)
         if last is None:
-            raise Conflict("the ticket has no remediation to retry")
+            raise Conflict(to_retry)
         actor = Actor.for_user(request.user, via="api")
         try:
             remediation.retry(last.pk, actor, via="api", note=body.validated_data["note"])
@@ -768,6 +790,11 @@ class LoginThrottledTokenView(TokenObtainPairView):
         return response
 
 
+# What `token/verify/` and `token/revoke/` answer: `{}` as JSON (simplejwt's views).
+EMPTY_OBJECT = OpenApiResponse(
+    {"type": "object", "additionalProperties": False, "maxProperties": 0},
+    description="Done: an empty JSON object, `{}`",
+)
 TOKEN_ERRORS = {
     400: OpenApiResponse(ERROR_SCHEMA, description="Missing field"),
     401: OpenApiResponse(ERROR_SCHEMA, description="Invalid or expired token"),
@@ -790,8 +817,8 @@ class DocumentedTokenRefreshView(TokenRefreshView):
 
 @extend_schema_view(
     post=extend_schema(
-        summary="Log out: revoke a refresh token (200, empty body)",
-        responses={200: TokenBlacklistSerializer, **TOKEN_ERRORS},
+        summary="Log out: revoke a refresh token (200, `{}`)",
+        responses={200: EMPTY_OBJECT, **TOKEN_ERRORS},
     )
 )
 class RevokeTokenView(TokenBlacklistView):
@@ -802,8 +829,8 @@ class RevokeTokenView(TokenBlacklistView):
 
 @extend_schema_view(
     post=extend_schema(
-        summary="Check a token: 200 (empty body) when it is valid",
-        responses={200: TokenVerifySerializer, **TOKEN_ERRORS},
+        summary="Check a token: 200 (`{}`) when it is valid",
+        responses={200: EMPTY_OBJECT, **TOKEN_ERRORS},
     )
 )
 class DocumentedTokenVerifyView(TokenVerifyView):
