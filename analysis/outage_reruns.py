@@ -4,15 +4,15 @@ of `gemini.outage`) is asked again once Gemini answers: a fresh RCA as staff ask
 (analysis.tasks.request_fresh_rca), so its RCA panel, Slack alert and JIRA issue follow as
 they do for theirs.
 
-Which tickets: `Ticket.rca_outage`, written with each RCA of its own (`services._save`), names
-the outage's failure; a blocked or invalid answer, no key, and an incident's shared analysis
-leave it blank. Gemini counts as back at its latest answer recorded (`LlmCall` ok, from any
-worker process: a new ticket's, an incident's, a staff rerun's); a ticket is asked again when
-its rule-based RCA is older than that answer, it is not resolved, and its RCA first fell back
-in this outage within GEMINI_RERUN_WINDOW (`services.RCA_OUTAGE_SINCE`: a rerun that fails
-again does not restart the window, so a ticket Gemini keeps failing on while it answers
-others is not asked every minute for ever); at most GEMINI_RERUN_BATCH a sweep (beat, every
-minute), oldest first.
+Which tickets: `Ticket.rca_outage`, written with each RCA of its own (`services._save`; from the
+note of one the release before wrote, by tickets/0040), names the outage's failure; a blocked or
+invalid answer, no key, and an incident's shared analysis leave it blank. Gemini counts as back
+at its latest answer recorded (`LlmCall` ok, from any worker process: a new ticket's, an
+incident's, a staff rerun's); a ticket is asked again when its rule-based RCA is older than that
+answer, it is not resolved, and its RCA first fell back in this outage within
+GEMINI_RERUN_WINDOW (`services.RCA_OUTAGE_SINCE`: a rerun that fails again does not restart the
+window, so a ticket Gemini keeps failing on while it answers others is not asked every minute
+for ever); at most GEMINI_RERUN_BATCH a sweep (beat, every minute), oldest first.
 
 At most once per outage: a sweep takes a ticket by blanking its `rca_outage` in one
 conditional UPDATE (on the analysis it read), so concurrent sweeps, or one started again,
@@ -57,8 +57,8 @@ def gemini_answered_at() -> datetime | None:
 
 
 def _within_window(start: datetime) -> Q:
-    """Its RCA first fell back in this outage since `start`; a ticket marked by the release
-    before, which kept no such time, by its analysis."""
+    """Its RCA first fell back in this outage since `start`; a ticket marked for a release
+    that kept no such time (tickets/0040), by its analysis."""
     since = f"details__{RCA_OUTAGE_SINCE}"
     return Q(**{f"{since}__gte": start.isoformat(timespec="microseconds")}) | (
         ~Q(details__has_key=RCA_OUTAGE_SINCE) & Q(analysed_at__gte=start)

@@ -45,7 +45,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -850,7 +851,7 @@ def member_resolved(
     )
 
 
-def _open_members(incident_id: str) -> QuerySet[Ticket]:
+def _open_members(incident_id: str | OuterRef) -> QuerySet[Ticket]:
     """The members not over: neither resolved nor recovered at their source (one left open
     by a recovery, RESOLVE_ON_SOURCE_RECOVERY off, is over: every member recovering resolves
     the incident too)."""
@@ -925,6 +926,65 @@ def _resolve_when_over(
     )
     announce(incident_id, announced, actor, ticket_id)
     return True
+
+
+UPGRADE_NOTE = (
+    "Every member was over before this release, which resolves an incident with its last "
+    "open member, was installed."
+)
+
+
+def resolve_incidents_left_open() -> list[str]:
+    """Incidents whose members were all resolved or recovered before the release that resolves
+    an incident with its last open member (7f4895c): a release before it left them open, or
+    owned, with nothing in them to act on, and no member change comes to resolve them. Each is
+    resolved as its last member's change would have (`_resolve_when_over`: the timeline names
+    that member, Slack and JIRA are told), by whoever made it. The ids resolved."""
+    still_open = _open_members(OuterRef("pk"))
+    left_open = (
+        Incident.objects.filter(merged_into__isnull=True, recovered_at__isnull=True)
+        .exclude(status=Status.RESOLVED)
+        .filter(Exists(Ticket.objects.filter(incident_id=OuterRef("pk"))))
+        .exclude(Exists(still_open))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    resolved = []
+    for incident_id in left_open:
+        with transaction.atomic():
+            last = (
+                Ticket.objects.select_for_update(no_key=True)
+                .filter(incident_id=incident_id)
+                .annotate(over_at=Greatest("resolved_at", "resolved_at_source_at"))
+                .order_by(F("over_at").desc(nulls_last=True), "pk")
+                .only("pk", "pipeline", "source", "resolved_by", "resolved_at_source_at")
+                .first()
+            )
+            if last is None:
+                continue
+            recovered = last.resolved_at_source_at is not None and last.over_at == (
+                last.resolved_at_source_at
+            )
+            if recovered and not settings.INCIDENT_AUTO_RESOLVE:
+                continue  # as `record_recovery`: every member recovering only counts them
+            if recovered:
+                actor, how, via = Actor.source(last.source), "recovered", "source"
+            else:
+                actor = Actor(ActorKind.USER, last.resolved_by or "someone")
+                how, via = "resolved", ActorKind.USER
+            if _resolve_when_over(
+                incident_id,
+                "member_resolved",
+                actor,
+                ticket_id=last.pk,
+                pipeline=last.pipeline,
+                how=how,
+                via=via,
+                note=UPGRADE_NOTE,
+                announced="resolved" if recovered else "resolve",
+            ):
+                resolved.append(incident_id)
+    return resolved
 
 
 def record_recovery(ticket: Ticket, actor: Actor) -> None:

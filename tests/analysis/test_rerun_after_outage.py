@@ -287,6 +287,73 @@ def test_the_release_before_can_still_insert_tickets_after_the_upgrade():
     assert default is not None and default.startswith("''")
 
 
+def test_tickets_the_release_before_left_on_the_rules_in_an_outage_are_asked_again(settings):
+    """The release before tickets/0038 kept no `rca_outage`; its note names the failure. After
+    `migrate` the sweep asks for those it would have marked: a ticket that fell back minutes
+    before the upgrade, during an outage still going on, got Gemini's RCA once it answered."""
+    from django.db import connection, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    from analysis import outage_reruns
+    from tests.api import make_ticket
+
+    settings.GEMINI_API_KEY = "test-key-not-a-secret"
+    settings.GEMINI_RERUN_WINDOW = timedelta(hours=24)
+    now = timezone.now()
+
+    def fell_back(note: str, **fields) -> str:
+        fields = {"analysed_at": now - timedelta(minutes=5), **fields}
+        return make_ticket(rca_source="rules", rca_note=note, **fields).pk
+
+    # Made before going back: the model has the column 0037 does not.
+    down = {
+        outcome: fell_back(f"rule-based: Gemini failed ({outcome}: {reason})")
+        for outcome, reason in (
+            ("server_error", "server error (503)"),
+            ("timeout", "timed out after 20s"),
+            ("connection_error", "could not connect"),
+            ("rate_limited", "quota exceeded (429)"),
+        )
+    }
+    not_for_an_outage = [
+        fell_back("rule-based: Gemini failed (invalid_output: root_cause is missing)"),
+        fell_back("rule-based: Gemini failed (blocked: SAFETY)"),
+        fell_back("rule-based: no GEMINI_API_KEY configured"),
+        fell_back("Shared with incident INC-1 (culprit sql-server:sql-prod-01)"),
+        fell_back(
+            "rule-based: Gemini failed (server_error: server error (503))", status="resolved"
+        ),
+        fell_back(
+            "rule-based: Gemini failed (timeout: timed out after 20s)",
+            analysed_at=now - timedelta(days=2),
+        ),
+        make_ticket(rca_source="gemini", rca_note="Gemini (gemini-2.5-flash)").pk,
+    ]
+    executor = MigrationExecutor(connection)
+    executor.migrate([("tickets", "0037_folded_ticket")])
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    finally:
+        connections.close_all()
+
+    marks = dict(Ticket.objects.values_list("pk", "rca_outage"))
+    assert {down[outcome]: marks[down[outcome]] for outcome in down} == {
+        ticket_id: outcome for outcome, ticket_id in down.items()
+    }
+    assert {marks[ticket_id] for ticket_id in not_for_an_outage} == {""}
+
+    LlmCall.objects.create(model="gemini", outcome="ok")  # Gemini answers again
+    asked: list[str] = []
+
+    def request(ticket_id: str, actor: Actor, **_: str) -> bool:
+        asked.append(ticket_id)
+        return True
+
+    assert outage_reruns.rerun_after_outage(request=request) == len(down)
+    assert sorted(asked) == sorted(down.values())
+
+
 def _rows_removed_by_filter(plan: dict) -> int:
     return int(plan.get("Rows Removed by Filter", 0)) + sum(
         _rows_removed_by_filter(child) for child in plan.get("Plans", [])

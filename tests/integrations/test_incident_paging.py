@@ -4,8 +4,10 @@ JIRA webhooks posted at our endpoints."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +26,7 @@ from tests.integrations.test_fanout import (
     post_slack_click,
     slack_responder,
 )
-from tests.tickets.test_incidents import post, storm_failure
+from tests.tickets.test_incidents import STORM_MESSAGE, post, storm_failure
 from tickets import incidents
 from tickets.models import AuditLog, Incident, IncidentEvent, Ticket
 
@@ -649,7 +651,6 @@ def test_an_incident_grown_graver_after_it_paged_shows_it_on_its_message_and_iss
     the incident, and its Slack message and JIRA issue (its priority too) follow."""
     from analysis.enrichment_service import Enriched
     from analysis.services import _store_enriched
-    from tests.tickets.test_incidents import STORM_MESSAGE
 
     jira, slack = targets
     message = STORM_MESSAGE if graver == "member_joins" else REFUSED
@@ -1789,3 +1790,93 @@ def test_the_incidents_message_and_issue_say_which_analysis_wrote_its_cause(
         assert incident.rca_result == GOOD_RCA["root_cause"]
     assert shared_cause_heading(slack, incident) == heading
     assert f"h3. {heading}\n" in jira.issues[incident.itsm_ticket_id]["description"]
+
+
+def test_an_incident_the_release_before_left_open_with_every_member_over_is_resolved(
+    targets, settings
+):
+    """Releases up to 52148c8 left an incident open once its members were resolved one by one
+    (no member change resolved it); after the upgrade no member change comes to do it. The
+    upgrade's command resolves it as its last member's resolve would have: named on its
+    timeline, told in its thread and on its issue. An incident with a member still failing,
+    and one resolved already, are left alone; a second run resolves nothing."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    jira, slack = targets
+    settings.INCIDENT_UPDATE_SECONDS = 0.05
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    other_message = STORM_MESSAGE.replace("sql-prod-01", "sql-prod-02")
+    failing = [post(storm_failure(p, message=other_message))["ticket_id"] for p in ("pl_a", "pl_b")]
+    deliver_pending()
+    left_open = Incident.objects.get(members=first)
+    still_failing = Incident.objects.get(members=failing[0])
+    assert left_open.pk != still_failing.pk
+    # What the release before wrote resolving each member: the ticket only.
+    earlier = timezone.now() - timedelta(minutes=5)
+    Ticket.objects.filter(pk=first).update(
+        status="resolved", resolved_at=earlier, resolved_by="sam"
+    )
+    Ticket.objects.filter(pk__in=[second, failing[0]]).update(
+        status="resolved", resolved_at=timezone.now(), resolved_by="ana"
+    )
+    before = _told_ids()
+
+    call_command("resolve_incidents_left_open", stdout=io.StringIO())
+
+    left_open.refresh_from_db()
+    still_failing.refresh_from_db()
+    assert (left_open.status, still_failing.status) == ("resolved", "open")
+    resolved = IncidentEvent.objects.get(incident=left_open, kind="resolved")
+    assert (resolved.ticket_id, resolved.actor_name) == (second, "ana")
+    new = _told_since(before)
+    assert sorted(new.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    deliver_pending()
+    member = f"pl_customers ({second})"
+    thread = incident_thread(slack, left_open)[-1]["text"]
+    assert thread.startswith(f":white_check_mark: *ana* resolved {member}, the last open member")
+    assert "before this release" in thread
+    assert jira.issues[left_open.itsm_ticket_id]["status"] == "Done"
+
+    told = _told_ids()
+    output = io.StringIO()
+    call_command("resolve_incidents_left_open", stdout=output)
+    assert output.getvalue().startswith("resolved 0 incident(s)")
+    assert _told_ids() == told
+
+
+@pytest.mark.parametrize("auto_resolve", [True, False])
+def test_an_incident_left_open_whose_last_member_recovered_follows_incident_auto_resolve(
+    targets, settings, auto_resolve
+):
+    """Its last member over recovered at its source: resolved as that recovery would have,
+    which with INCIDENT_AUTO_RESOLVE off only counts it."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    settings.INCIDENT_AUTO_RESOLVE = auto_resolve
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    second = post(storm_failure("pl_customers"))["ticket_id"]
+    incident = Incident.objects.get()
+    now = timezone.now()
+    Ticket.objects.filter(pk=first).update(
+        status="resolved", resolved_at=now - timedelta(minutes=5), resolved_by="sam"
+    )
+    Ticket.objects.filter(pk=second).update(
+        status="resolved", resolved_at=now, resolved_at_source_at=now, resolved_by="adf"
+    )
+
+    call_command("resolve_incidents_left_open", stdout=io.StringIO())
+
+    incident.refresh_from_db()
+    if not auto_resolve:
+        assert incident.status == "open"
+        return
+    assert incident.status == "resolved"
+    resolved = IncidentEvent.objects.get(incident=incident, kind="resolved")
+    assert (resolved.ticket_id, resolved.actor_kind, resolved.details["how"]) == (
+        second,
+        "source",
+        "recovered",
+    )
