@@ -419,7 +419,8 @@ _RESOURCE_TYPES: dict[str, Callable[[str, list[str]], Culprit]] = {
 def culprit_of_resource_id(resource_id: str) -> Culprit | None:
     """The culprit an Azure resource id names: a known type maps onto the key its failures
     give (a SQL server, a storage account...), any other resource is `azure-resource:<id>`."""
-    resource_id = (resource_id or "").strip().lower().rstrip("/")[:1000]
+    # No Azure resource name ends with a period: one there ends the sentence the id was in.
+    resource_id = (resource_id or "").strip().lower().rstrip("/.")[:1000]
     parts = resource_id.split("/")
     # /subscriptions/S/resourcegroups/G/providers/NS/TYPE/NAME[/SUB/NAME...]
     if len(parts) < 9 or parts[1] != "subscriptions" or parts[5] != "providers":

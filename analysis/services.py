@@ -55,7 +55,7 @@ from tickets import services as ticket_services
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, RcaSource, Resolution, Ticket
 from tickets.resolutions import PastFix, previous_fixes
-from tickets.vocabulary import Source
+from tickets.vocabulary import ADF_ALERT_ERROR, Source
 
 logger = logging.getLogger(__name__)
 
@@ -630,6 +630,7 @@ def _rules(item: _Work, note: str) -> Analysis:
         details=ticket.details,
         # Its alert carried no error text and none was fetched: say why, quote nothing.
         unread="; ".join(item.missing) if ticket.details.get("needs_enrichment") else "",
+        errors=[ticket.details[ADF_ALERT_ERROR]] if ticket.details.get(ADF_ALERT_ERROR) else (),
     )
     if item.missing:
         note = f"{note}; missing: {'; '.join(item.missing)}"

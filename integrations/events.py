@@ -75,6 +75,11 @@ class FailureEvent:
     name a host, computer, node, server, machine, VM, device or resource; not a pod, container
     or instance, replaced at every rollout): kept verbatim in the
     fingerprint, whose message masking would make `vm-prod-07` and `vm-prod-08` one failure.
+
+    `correlation_text` stands for the error message in the fingerprint when the message is one
+    report of a state that changes while the failure lasts (a Resource Health event's title,
+    statuses and time: each step of one outage comes as an alert of its own); empty, the
+    message is what is compared.
     """
 
     source: Source
@@ -89,6 +94,7 @@ class FailureEvent:
     deployment: str = ""
     unit: str = ""
     subject: str = ""
+    correlation_text: str = ""
     error_message: str = ""
     severity_hint: Severity | None = None
     occurred_at: datetime | None = None
@@ -131,6 +137,7 @@ class FailureEvent:
             "deployment": self.deployment,
             "unit": self.unit,
             "subject": self.subject,
+            "correlation_text": self.correlation_text,
             "error_message": self.error_message,
             "severity_hint": str(self.severity_hint) if self.severity_hint else None,
             "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,

@@ -252,6 +252,7 @@ def _redacted(event: FailureEvent) -> FailureEvent:
         pipeline=redact(event.pipeline),
         resolve_key=redact(event.resolve_key),
         error_message=redact(event.error_message),
+        correlation_text=redact(event.correlation_text),
         resource=redact_data(event.resource),
         details=redact_data(event.details),
         links={name: redact(url) for name, url in event.links.items()},

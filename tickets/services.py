@@ -43,7 +43,7 @@ from tickets.models import (
     Ticket,
     new_ticket_id,
 )
-from tickets.vocabulary import Outcome, Source, Status
+from tickets.vocabulary import ADF_ALERT_ERROR, Outcome, Source, Status
 
 # The first keys of ingest's advisory locks; 3 is the culprit's (tickets.incidents), 5 a
 # ticket's RCA requests' (analysis.services). One class each: a job's notifications would
@@ -134,7 +134,7 @@ def classify_and_fingerprint(event: FailureEvent) -> tuple[str, str]:
         event.source,
         event.pipeline,
         error_type,
-        event.error_message,
+        event.correlation_text or event.error_message,
         event.deployment,
         event.unit,
         f"run:{event.run_key}" if event.details.get(FINGERPRINT_PENDING) else event.subject,
@@ -379,14 +379,19 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
         error_type, fingerprint = classify_and_fingerprint(event)
         # The event is redacted (integrations/ingest.py): no culprit key carries a secret.
         # By how it is processed: an ADF failure an alert carried is read as an ADF failure
-        # (its culprit is in its error, not the Log Analytics workspace the alert queried).
+        # (its culprit is in its error alone, not the Log Analytics workspace the alert
+        # queried nor the factory its rows name).
         # A message standing in for an error the alert did not carry (a Databricks notification
         # names only its job, whose name may look like a host) names no culprit: the error the
         # analysis fetches does (`incidents.place_enriched`).
         culprit = (
             None
             if event.details.get("needs_enrichment")
-            else extract_culprit(event.error_message, event.resource, source=event.processing_mode)
+            else extract_culprit(
+                event.details.get(ADF_ALERT_ERROR) or event.error_message,
+                event.resource,
+                source=event.processing_mode,
+            )
         )
         classified = _Classified(error_type, fingerprint, culprit)
         # Serialize events racing for the same run or fingerprint, and a new ticket's incident

@@ -96,3 +96,9 @@ class Outcome(Vocabulary):
     SUPPRESSED = "suppressed", "Suppressed"
     RESOLVED = "resolved", "Resolved"
     IGNORED = "ignored", "Ignored"
+
+
+# The `details` key under which an ADF failure that an Azure alert carried keeps its error
+# alone, apart from the alert's account of itself that its ticket's message adds (the rule,
+# the query, every dimension): its culprit is read from it and its rule RCA quotes it.
+ADF_ALERT_ERROR = "adf_error"

@@ -44,6 +44,7 @@ from integrations.parsers.bodies import (
     validate,
 )
 from integrations.parsers.common import field, parse_timestamp, require_object, text
+from tickets.vocabulary import ADF_ALERT_ERROR
 
 SOURCE = Source.AZURE_MONITOR
 PROCESSING_MODE = "azure-monitor"
@@ -222,6 +223,10 @@ class _AdfFailure:
     error_message: str
     failure_type: str
     trigger: str
+    # The factory's own subscription and resource group, where the alert's rows name it by
+    # resource id and the alert targets something else (the Log Analytics workspace it queried,
+    # often in another group or subscription): where its runs are read and rerun.
+    location: dict[str, str]
 
 
 def parse_azure_monitor(payload: Any) -> FailureEvent:
@@ -1245,6 +1250,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
         lead = [_describe_adf_failure(adf, alert.kind)]
         if adf.factory:
             resource["factory"] = deployment = adf.factory
+            resource.update(adf.location)
         details.update(
             error_code=adf.error_code,
             failure_type=adf.failure_type,
@@ -1252,6 +1258,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
             activity_type=adf.activity_type,
             pipeline_run_id=adf.pipeline_run_id,
             trigger=adf.trigger,
+            **{ADF_ALERT_ERROR: adf.error_message},
             # Metric alerts carry counts, not the error: the analysis fetches it when it can.
             needs_enrichment=not adf.error_message,
         )
@@ -1263,6 +1270,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
             run_key = f"adf:{adf.pipeline_run_id}"
 
     message = " ".join([*lead, _headline(alert, resource), *alert.facts.sentences])
+    health = details["alert_kind"] == "resource_health"
     return FailureEvent(
         source=SOURCE,
         processing_mode=processing_mode,
@@ -1274,6 +1282,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
         recovers_occurrence=alert.recovers_occurrence,
         deployment=deployment,
         subject=_subject(alert) if adf is None else "",
+        correlation_text=_RESOURCE_HEALTH_STATE if health else "",
         error_message=_clean(_WHITESPACE.sub(" ", message), MESSAGE_LIMIT),
         severity_hint=_SEVERITIES.get(alert.severity_label.lower()),
         occurred_at=alert.occurred_at,
@@ -1281,6 +1290,12 @@ def _to_event(alert: _Alert) -> FailureEvent:
         links=alert.facts.links,
         details={key: value for key, value in details.items() if value not in ("", None, {})},
     )
+
+
+# What a resource's health events are correlated on (`FailureEvent.correlation_text`): one rule
+# and one resource (the subject) is one health ticket, whatever step of the outage Azure reports
+# (Activated, Updated; Unavailable, Degraded, Unknown) and however it words it.
+_RESOURCE_HEALTH_STATE = "resource health: not available"
 
 
 def _subject(alert: _Alert) -> str:
@@ -1437,10 +1452,13 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
         row_pipelines[0] if len(row_pipelines) == 1 else ""
     )
     run_id = _lookup(dimensions, *run_id_names) or (row_run_ids[0] if len(row_run_ids) == 1 else "")
-    return _AdfFailure(
-        factory=resource.get("factory")
+    factory = (
+        resource.get("factory")
         or _factory_from_values(dimensions, row)
-        or _factory_from_ids(alert.configuration_items),
+        or _factory_from_ids(alert.configuration_items)
+    )
+    return _AdfFailure(
+        factory=factory,
         pipeline=_clip(pipeline or (name if metric.startswith("pipeline") else ""), NAME_LIMIT),
         pipeline_run_id=_clip(run_id, NAME_LIMIT),
         activity=_clip(
@@ -1453,6 +1471,9 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
         trigger=_clip(
             pick("TriggerName") or (name if metric.startswith("trigger") else ""), NAME_LIMIT
         ),
+        location={}
+        if resource.get("factory")
+        else _factory_location(factory, dimensions, row, alert.configuration_items),
     )
 
 
@@ -1510,6 +1531,24 @@ def _factory_from_values(*sources: dict[str, str]) -> str:
         if named:
             return _clip(named, NAME_LIMIT)
     return ""
+
+
+def _factory_location(
+    factory: str, dimensions: dict[str, str], row: dict[str, str], configuration_items: list[str]
+) -> dict[str, str]:
+    """The subscription and resource group of the first resource id among the rows' values
+    and the configuration items that names `factory`."""
+    candidates = [
+        *(_lookup(values, "_ResourceId", "ResourceId") for values in (dimensions, row)),
+        *configuration_items,
+    ]
+    for resource_id in candidates:
+        parsed = _parse_resource_id(resource_id) if resource_id else {}
+        if factory and parsed.get("factory", "").lower() == factory.lower():
+            return {
+                key: parsed[key] for key in ("subscription_id", "resource_group") if key in parsed
+            }
+    return {}
 
 
 def _factory_from_ids(resource_ids: list[str]) -> str:

@@ -185,6 +185,18 @@ def test_known_resource_types_map_onto_the_key_their_failures_give():
     assert culprit_of_resource_id("not a resource id") is None
 
 
+def test_a_resource_id_ending_a_sentence_leaves_its_full_stop():
+    """Azure names never end with a period: the one after an id at the end of a sentence is
+    the sentence's, and the culprit is the same one the id alone gives."""
+    resource_id = (
+        "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/"
+        "Microsoft.Web/sites/my-func"
+    )
+    stated = extract_culprit(f"The call was refused by the function app {resource_id}.")
+    assert stated is not None
+    assert stated == culprit_of_resource_id(resource_id)
+
+
 def test_a_key_never_carries_a_secret():
     message = (
         "Cannot connect to SQL Database: 'sql-prod-01.database.windows.net'. Connection string: "

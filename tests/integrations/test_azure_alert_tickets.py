@@ -113,6 +113,68 @@ def test_resource_health_available_resolves_the_unavailable_ticket(webhook_clien
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
 
 
+def _health_event(
+    alert_suffix: str, operation: str, status: str, current: str, previous: str, title: str
+) -> dict[str, Any]:
+    event = load("common_resource_health.json")
+    event["data"]["essentials"]["alertId"] += alert_suffix
+    context = event["data"]["alertContext"]
+    context.update(
+        operationName=f"Microsoft.Resourcehealth/healthevent/{operation}/action",
+        status=status,
+        eventTimestamp=f"2019-06-24T15:4{len(alert_suffix)}:54.074+00:00",
+    )
+    context["properties"].update(
+        currentHealthStatus=current, previousHealthStatus=previous, title=title
+    )
+    return event
+
+
+def test_resource_health_updates_of_one_outage_share_one_ticket(webhook_client):
+    """Resource Health sends each step of one health event (Activated, Updated, Resolved) as an
+    alert of its own, with its own title and statuses: the updates are occurrences of the
+    resource's open health ticket, not pages of their own, and its Available ends it."""
+    activated = _health_event(
+        "-1", "Activated", "Active", "Unavailable", "Available", "The VM is unavailable"
+    )
+    updated = _health_event(
+        "-22",
+        "Updated",
+        "In Progress",
+        "Degraded",
+        "Unavailable",
+        "We are working to restore this virtual machine",
+    )
+    resolved = _health_event(
+        "-333", "Resolved", "Resolved", "Available", "Degraded", "The VM is available again"
+    )
+
+    opened = webhook_client(AZURE, activated).json()
+    recurred = webhook_client(AZURE, updated).json()
+    ended = webhook_client(AZURE, resolved).json()
+
+    assert opened["outcome"] == "created"
+    assert (recurred["outcome"], recurred["ticket_id"]) == ("correlated", opened["ticket_id"])
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+    assert Ticket.objects.count() == 1
+    assert Ticket.objects.get(pk=opened["ticket_id"]).occurrence_count == 2
+
+
+def test_resource_health_of_two_resources_under_one_rule_is_two_tickets(webhook_client):
+    first = _health_event("-1", "Activated", "Active", "Unavailable", "Available", "Down")
+    second = _health_event("-2", "Activated", "Active", "Unavailable", "Available", "Down")
+    second["data"]["essentials"]["alertTargetIDs"] = [
+        "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/test-RG"
+        "/providers/microsoft.compute/virtualmachines/test-VM-2"
+    ]
+
+    one = webhook_client(AZURE, first).json()
+    two = webhook_client(AZURE, second).json()
+
+    assert (one["outcome"], two["outcome"]) == ("created", "created")
+    assert one["ticket_id"] != two["ticket_id"]
+
+
 def test_two_rules_with_the_same_alert_id_open_two_tickets(webhook_client):
     first = shared_payload("azure_common_metric_dynamic_fired.json")
     second = copy.deepcopy(first)
@@ -215,6 +277,62 @@ def test_adf_failure_through_azure_monitor_is_still_an_adf_pipeline_ticket(webho
     assert ticket.pipeline == "pl_sales_daily_load"
     assert "pl_sales_daily_load" in ticket.rca_result
     assert "Metric alert" not in ticket.rca_result and "Log search alert" not in ticket.rca_result
+
+
+FACTORY_ID = (
+    "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/rg-data-platform"
+    "/providers/microsoft.datafactory/factories/adf-sales-prod"
+)
+
+
+def _adf_log_alert_split_by_resource(alert_id: str, pipeline: str, error: str) -> dict[str, Any]:
+    """An ADF log alert split, as the portal offers for resource-centric rules, by
+    `_ResourceId` (the factory the rows are of) after the failure's own dimensions."""
+    body = load("adf_log_v2_pipeline_run.json")
+    body["data"]["essentials"]["alertId"] += alert_id
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion["dimensions"] = [
+        {"name": "PipelineName", "value": pipeline},
+        {"name": "PipelineRunId", "value": f"run-{alert_id}"},
+        {"name": "ActivityName", "value": "Notebook_Transform"},
+        {"name": "ErrorCode", "value": "3204"},
+        {"name": "ErrorMessage", "value": error},
+        {"name": "_ResourceId", "value": FACTORY_ID},
+    ]
+    return body
+
+
+def test_an_adf_log_alert_quotes_its_error_not_the_dimensions_after_it(webhook_client):
+    error = (
+        "Operation on target Notebook_Transform failed: Job failed due to reason: "
+        "At least one column must be specified for the table."
+    )
+    body = _adf_log_alert_split_by_resource("-a", "pl_mkt_campaigns", error)
+    ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert "At least one column must be specified for the table." in ticket.rca_result
+    assert "_ResourceId" not in ticket.rca_result
+    assert "Azure Monitor" not in ticket.rca_result
+
+
+def test_an_adf_log_alert_does_not_blame_the_factory_its_rows_are_of(webhook_client):
+    """The `_ResourceId` of an ADF log alert's rows is the factory the pipeline ran in, not a
+    dependency that failed: two pipelines of it failing for unrelated reasons are no incident."""
+    first = _adf_log_alert_split_by_resource(
+        "-a", "pl_mkt_campaigns", "Job failed due to reason: At least one column is required."
+    )
+    second = _adf_log_alert_split_by_resource(
+        "-b", "pl_mkt_leads", "The parameter 'region' of the dataset is not set."
+    )
+
+    one = Ticket.objects.get(pk=webhook_client(AZURE, first).json()["ticket_id"])
+    two = Ticket.objects.get(pk=webhook_client(AZURE, second).json()["ticket_id"])
+
+    assert (one.culprit, two.culprit) == ("", "")
+    assert one.incident_id is None and two.incident_id is None
 
 
 def test_an_adf_metric_alert_whose_error_cannot_be_read_says_so_not_an_unknown_error(

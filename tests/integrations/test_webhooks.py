@@ -967,6 +967,50 @@ def test_a_trigger_failure_alert_is_analysed_with_the_trigger_runs_error(webhook
     assert found.details["trigger_run_id"] == failed["triggerRunId"]
 
 
+def test_an_adf_log_alert_from_a_central_workspace_reads_the_run_in_the_factorys_group(
+    webhook_client, adf_api
+):
+    """A log alert queries a Log Analytics workspace, which a platform keeps in a group of its
+    own: the factory its rows name by `_ResourceId` is read (and rerun) in the factory's
+    resource group, not the workspace's."""
+    alert = local_payload("azure/adf_log_v2_pipeline_run.json")
+    workspace = (
+        "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/rg-monitoring"
+        "/providers/microsoft.operationalinsights/workspaces/law-central"
+    )
+    factory = (
+        "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/rg-data-platform"
+        "/providers/microsoft.datafactory/factories/adf-sales-prod"
+    )
+    alert["data"]["essentials"].update(alertTargetIDs=[workspace], configurationItems=[])
+    alert["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"] = [
+        {"name": "PipelineName", "value": "pl_orders"},
+        {"name": "_ResourceId", "value": factory},
+    ]
+    webhook_client(AZURE, alert)
+    ticket = Ticket.objects.get()
+    where = ("rg-data-platform", "adf-sales-prod")
+    run = adf_pipeline_run(
+        "run-orders",
+        "pl_orders",
+        run_start=ticket.first_seen - timedelta(minutes=20),
+        resource_group=where[0],
+        factory=where[1],
+    )
+    adf_api.add_pipeline_run(*where, run)
+    adf_api.add_activity_runs(
+        *where,
+        "run-orders",
+        [adf_activity_run(run, "Copy_Orders", "Failed", message="Login failed for user 'etl'.")],
+    )
+
+    found = enrichment_service.enrich(ticket)
+
+    assert ticket.affected_entity["resource_group"] == "rg-data-platform"
+    assert found.missing == []
+    assert found.error_message.endswith("Login failed for user 'etl'.")
+
+
 def test_an_activity_failure_alert_naming_no_pipeline_finds_the_run_the_activity_failed_in(
     webhook_client, adf_api
 ):
