@@ -94,6 +94,10 @@ class _Branch:
     # Case-insensitive signals are matched against the lowercased text (much faster in `re`
     # than IGNORECASE); case-sensitive ones (exception class names, codes) against the original.
     on_lower: bool
+    # Literals, as written, that every match contains (`_required_literals`): a text lacking
+    # one is not searched. `re` skips ahead to a regex's leading literal, but one that starts
+    # with `\b`, an alternation or an optional part is tried at every position of the text.
+    required: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -2751,6 +2755,44 @@ def _split_top_level(regex: str) -> list[str]:
     return parts
 
 
+def _required_literals(items: object) -> list[str]:
+    """Every run of consecutive literals, of at least _MIN_ANCHOR characters, that any match
+    of a parsed regex sequence contains: at its top level, in its groups and in the bodies of
+    its repeats that must occur at least once (not in alternations or optional parts). Case
+    counts: for a regex compiled without IGNORECASE anywhere in it."""
+    required: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= _MIN_ANCHOR:
+            required.append("".join(run))
+        run.clear()
+
+    for op, arg in items:  # type: ignore[attr-defined]
+        if op is _sre.LITERAL:
+            run.append(chr(arg))
+            continue
+        flush()
+        if op is _sre.SUBPATTERN and not arg[1] and not arg[2]:  # no (?i:...) flags of its own
+            required.extend(_required_literals(arg[-1]))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
+            required.extend(_required_literals(arg[2]))
+    flush()
+    return required
+
+
+def _make_branch(
+    signal: int, piece: str, anchors: frozenset[str] | None, on_lower: bool
+) -> _Branch:
+    pattern = re.compile(piece)
+    required: tuple[str, ...] = ()
+    if _parser is not None and not pattern.flags & re.IGNORECASE:
+        known = anchors if on_lower and anchors is not None and len(anchors) == 1 else ()
+        literals = _required_literals(_parser.parse(piece, pattern.flags))
+        required = tuple(dict.fromkeys(lit for lit in literals if lit not in known))
+    return _Branch(signal, pattern, anchors, on_lower, required)
+
+
 def _derive_anchors(source: str) -> frozenset[str] | None:
     if _parser is None:
         return None
@@ -2772,7 +2814,7 @@ def _compile_signals() -> tuple[tuple[_Signal, ...], tuple[_Branch, ...]]:
             else:
                 pieces = [(piece, _derive_anchors(piece)) for piece in _split_top_level(source)]
             for piece, anchors in pieces:
-                branches.append(_Branch(len(signals) - 1, re.compile(piece), anchors, on_lower))
+                branches.append(_make_branch(len(signals) - 1, piece, anchors, on_lower))
     return tuple(signals), tuple(branches)
 
 
@@ -2977,7 +3019,12 @@ def _classify_text(text: str, fallback: bool = True) -> Classification:
     hit: set[int] = set()
     for index in sorted(candidates):  # registration order keeps `signals` stable
         branch = _BRANCHES[index]
-        if branch.signal not in hit and branch.pattern.search(lower if branch.on_lower else text):
+        if branch.signal in hit:
+            continue
+        subject = lower if branch.on_lower else text
+        if all(literal in subject for literal in branch.required) and branch.pattern.search(
+            subject
+        ):
             hit.add(branch.signal)
     weights: dict[str, list[float]] = {}
     matched: dict[str, list[str]] = {}

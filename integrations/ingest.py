@@ -223,9 +223,10 @@ def _sqlstate(exc: OperationalError) -> str | None:
 
 
 def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:
-    """What the event does to the tickets, and its inbox row, in one transaction."""
-    with transaction.atomic():
-        result = record_event(event, delivery.tracking_id)
+    """What the event does to the tickets, and its inbox row, in one transaction (a new
+    ticket's inbox row in the ticket's own statement)."""
+
+    def finished(result: EventOutcome) -> WebhookDelivery:
         delivery.event = event.summary()
         delivery.outcome = result.outcome
         delivery.ticket_id = result.ticket_id
@@ -234,8 +235,13 @@ def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:
             delivery.status = DeliveryStatus.PENDING
         else:  # finished here: nothing is left for the background
             delivery.status, delivery.processed_at = DeliveryStatus.PROCESSED, timezone.now()
+        return delivery
+
+    with transaction.atomic():
+        result = record_event(event, delivery.tracking_id, created_with=finished)
         # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).
-        compiled_sql.insert(delivery)
+        if delivery._state.adding:
+            compiled_sql.insert(finished(result))
         logger.info(
             "ingested %s delivery: %s %s", delivery.source, result.outcome, result.ticket_id or ""
         )

@@ -50,14 +50,12 @@ def insert(obj: models.Model) -> None:
     """`obj.save()` of a new row, in one statement built once per model, its values as one
     JSON parameter (`row_json`)."""
     model = type(obj)
-    sql = row_insert_sql(model)
     with connection.cursor() as cursor:
         if _insert_plan(model)[1]:
-            pk_column = connection.ops.quote_name(str(model._meta.pk.column))
-            cursor.execute(f"{sql} RETURNING {pk_column}", [row_json(obj)])
+            cursor.execute(row_insert_returning_pk_sql(model), [row_json(obj)])
             inserted(obj, cursor.fetchone()[0])
         else:
-            cursor.execute(sql, [row_json(obj)])
+            cursor.execute(row_insert_sql(model), [row_json(obj)])
             inserted(obj)
 
 
@@ -77,6 +75,13 @@ def row_insert_sql(model: type[models.Model]) -> str:
     """The INSERT of one `model` row from one parameter, `row_json(obj)` (PostgreSQL converts
     each JSON value to its column's type, as it converts text input)."""
     return _row_plan(model)
+
+
+@cache
+def row_insert_returning_pk_sql(model: type[models.Model]) -> str:
+    """`row_insert_sql(model)` returning the new row's primary key as `pk`."""
+    pk_column = connection.ops.quote_name(str(model._meta.pk.column))
+    return f"{row_insert_sql(model)} RETURNING {pk_column} AS pk"
 
 
 @cache

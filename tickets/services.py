@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, F, Func, OuterRef, Q, TextField, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
@@ -28,7 +29,7 @@ from analysis.culprits import Culprit, extract_culprit
 from integrations.events import TASK_PART, EventKind, FailureEvent
 from integrations.parsers.airflow import retried_by_airflow
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
-from rca_project.compiled_sql import inserted, row_insert_sql, row_json
+from rca_project.compiled_sql import inserted, row_insert_returning_pk_sql, row_insert_sql, row_json
 from tickets import incidents, lifecycle, rules
 from tickets.databricks_workspace import error_fetchable
 from tickets.fingerprints import failure_fingerprint
@@ -354,15 +355,23 @@ def _keyed_as_stored_before_run_pages(event: FailureEvent) -> FailureEvent:
     )
 
 
-def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
+def record_event(
+    event: FailureEvent,
+    tracking_id: UUID,
+    created_with: Callable[[EventOutcome], models.Model] | None = None,
+) -> EventOutcome:
     """Decide what one event does to the tickets. Call inside a transaction.
+
+    `created_with`: for a new ticket, given its outcome, a new row (ingest's inbox row) to
+    insert in the ticket's own statement, and saved by it; for any other outcome not called.
 
     The occurrence claim also takes the advisory locks of a failure's run, fingerprint and
     culprit (in that order) in the same statement, and a duplicate's ticket comes back with it:
     one round trip for the dedup, one for what the failure belongs to (`candidates_for`), and
-    for a new ticket one more for the ticket, its audit entry, its occurrence's assignment and
-    what its incident placement decides on (a Databricks notification whose workspace only its
-    run page names takes one more first: `_keyed_as_stored_before_run_pages`)."""
+    for a new ticket one more for the ticket, its audit entry, its occurrence's assignment,
+    `created_with`'s row and what its incident placement decides on (a Databricks notification
+    whose workspace only its run page names takes one more first:
+    `_keyed_as_stored_before_run_pages`)."""
     if event.kind == EventKind.IGNORED:
         return EventOutcome(Outcome.IGNORED)
     event = _keyed_as_stored_before_run_pages(event)
@@ -420,7 +429,7 @@ def record_event(event: FailureEvent, tracking_id: UUID) -> EventOutcome:
     if classified is None:
         outcome = _resolve(event)
     else:
-        outcome = _record_failure(event, classified, tracking_id)
+        outcome = _record_failure(event, classified, tracking_id, created_with)
     if outcome.outcome != Outcome.CREATED:  # a created ticket's INSERT assigned it
         Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
     if classified is not None and outcome.ticket_id and event.source == Source.AZURE_MONITOR:
@@ -689,7 +698,10 @@ def _culprit_label(classified: _Classified) -> str:
 
 
 def _record_failure(
-    event: FailureEvent, classified: _Classified, tracking_id: UUID
+    event: FailureEvent,
+    classified: _Classified,
+    tracking_id: UUID,
+    created_with: Callable[[EventOutcome], models.Model] | None,
 ) -> EventOutcome:
     """Under the run, fingerprint and culprit locks `record_event` took with the claim."""
     now = timezone.now()
@@ -761,7 +773,7 @@ def _record_failure(
         return EventOutcome(Outcome.SUPPRESSED, suppressed_by=rule)
 
     ticket, placement = _create_ticket(
-        event, classified, tracking_id, now, earlier.ticket_id if earlier else None
+        event, classified, tracking_id, now, earlier.ticket_id if earlier else None, created_with
     )
     incidents.place(ticket, now, placement=placement)
     return EventOutcome(Outcome.CREATED, ticket.pk)
@@ -773,10 +785,12 @@ def _create_ticket(
     tracking_id: UUID,
     now: datetime,
     earlier_id: str | None,
+    created_with: Callable[[EventOutcome], models.Model] | None,
 ) -> tuple[Ticket, tuple[str | None, int] | None]:
-    """The ticket, its first audit entry and its occurrence's assignment in one statement,
-    which also reads what `incidents.place` decides on when the ticket has a group key (the
-    culprit's lock was taken with the claim, so that read sees every committed placement)."""
+    """The ticket, its first audit entry, its occurrence's assignment and `created_with`'s row
+    in one statement, which also reads what `incidents.place` decides on when the ticket has a
+    group key (the culprit's lock was taken with the claim, so that read sees every committed
+    placement)."""
     error_type, fingerprint, culprit = (
         classified.error_type,
         classified.fingerprint,
@@ -840,22 +854,36 @@ def _create_ticket(
         select, select_params = incidents.placement_query(ticket, now)
     else:
         select, select_params = "SELECT NULL, 0", []
+    created_row = created_with(EventOutcome(Outcome.CREATED, ticket.pk)) if created_with else None
+    if created_row is not None:
+        row_insert, row_params = (
+            f", created_row AS ({row_insert_returning_pk_sql(type(created_row))})",
+            [row_json(created_row)],
+        )
+        row_pk_sql = "(SELECT pk FROM created_row)"
+    else:
+        row_insert, row_params, row_pk_sql = "", [], "NULL"
     # Data-modifying WITH parts all run to completion; the SELECT does not see their rows
-    # (one snapshot), and it needs none of them.
+    # (one snapshot), and it needs none of them (the created row's key comes by RETURNING).
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH ticket AS ({row_insert_sql(Ticket)}), audit AS ({row_insert_sql(AuditLog)}),"
             f" occurrence AS (UPDATE {Occurrence._meta.db_table} SET ticket_id = %s,"
-            f" outcome = %s WHERE key = %s) {select}",
+            f" outcome = %s WHERE key = %s){row_insert}"
+            f" SELECT placement.*, {row_pk_sql} FROM ({select}) AS placement(incident, pipelines)",
             [
                 row_json(ticket),
                 row_json(audit),
                 *(ticket.pk, Outcome.CREATED, event.occurrence_key),
+                *row_params,
                 *select_params,
             ],
         )
-        placement = cursor.fetchone() if ticket.group_key else None
-        inserted(ticket)
-        inserted(audit)
+        incident_id, pipelines, row_pk = cursor.fetchone()
+    placement = (incident_id, pipelines) if ticket.group_key else None
+    inserted(ticket)
+    inserted(audit)
+    if created_row is not None:
+        inserted(created_row, row_pk)
     lifecycle.announce(ticket.pk, "created", Actor.source(event.source))
     return ticket, placement

@@ -429,6 +429,38 @@ def test_anchor_prefilter_is_exact() -> None:
         assert branch_hits == whole_hits, message[:80]
 
 
+def test_required_literals() -> None:
+    def required(piece: str) -> tuple[str, ...]:
+        return classifier._make_branch(0, piece, None, True).required
+
+    # The parser takes the branches' common start out: "can" is required too.
+    assert required(r"\b425 (?:can't|cannot) open") == ("425 can", " open")
+    assert required(r"(?:container )?image \S+ not found") == ("image ", " not found")
+    assert required(r"(error (?:code|id)) (?:x|y)+ (?:abc)+ (?:def)*") == ("error ", "abc")
+    assert required(r"(?i:abc)def") == ("def",)
+    assert required(r"(?i)abcdef") == ()
+    assert required(r"ab|cd") == ()
+
+
+def test_required_literal_prefilter_is_exact() -> None:
+    """A branch is searched only when the text holds every literal it requires: no match may
+    lack one, or skipping the search would change a result."""
+    rows = _load(HELDOUT_SET) + _load(AUDIT_SET) + (_load(DEV_SET) if DEV_SET.exists() else [])
+    extra = [message for _, message in TARGETED + AUDIT_FAMILIES]
+    required = [branch for branch in classifier._BRANCHES if branch.required]
+    assert len(required) > 300
+    for message in [row["message"] for row in rows] + extra:
+        text = classifier.scan_window(message)
+        lower = text.lower()
+        for branch in required:
+            subject = lower if branch.on_lower else text
+            if branch.pattern.search(subject):
+                assert all(literal in subject for literal in branch.required), (
+                    branch.pattern.pattern,
+                    message[:80],
+                )
+
+
 def test_split_top_level_alternatives() -> None:
     split = classifier._split_top_level
     assert split(r"a|(b|c)|d") == ["a", "(b|c)", "d"]

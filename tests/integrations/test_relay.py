@@ -177,8 +177,8 @@ def test_the_ingest_round_trips(settings):
     commit in the request), with no publish: a new failure, the same failure in a new run
     (correlated), and a copy (duplicate). Before the relay: 13 + 1 (and a publish), 11 + 1
     (and a publish), 5; with the relay: 11, 8 + 1, 4. A new failure is now the claim, the
-    candidates query, one statement for the ticket, its audit entry, its occurrence and its
-    incident placement, and the inbox row."""
+    candidates query, and one statement for the ticket, its audit entry, its occurrence, its
+    incident placement and the inbox row."""
     settings.INCIDENT_MIN_PIPELINES = 1000  # one failure here, not the incident's formation
     ingest_delivery("adf", _failure("warm"))  # rule caches filled
     body = local_payload("adf_failure.json")
@@ -189,6 +189,36 @@ def test_the_ingest_round_trips(settings):
     correlated = _statements(json.dumps(body).encode())
     print(f"\nnew {len(new)} {new}\ncorrelated {len(correlated)} {correlated}")
     print(f"duplicate {len(duplicate)} {duplicate}")
-    assert len(new) <= 6 and new[-1] == "COMMIT"
+    assert len(new) <= 5 and new[-1] == "COMMIT"
     assert len(correlated) <= 9
     assert len(duplicate) <= 4
+
+
+def test_a_new_tickets_inbox_row_is_written_by_the_tickets_statement():
+    """The row is what a statement of its own wrote before: pending, the ticket's id and
+    outcome, the event's summary; the other outcomes still write theirs apart."""
+    body = _failure("inbox-merged")
+    with CaptureQueriesContext(connection) as captured:
+        created = ingest_delivery("adf", body)
+    statements = [query["sql"] for query in captured.captured_queries]
+    inbox_table = WebhookDelivery._meta.db_table
+    assert not [sql for sql in statements if sql.startswith(f'INSERT INTO "{inbox_table}"')]
+    row = WebhookDelivery.objects.get(tracking_id=created.tracking_id)
+    assert (row.outcome, row.ticket_id, row.status) == (
+        "created",
+        created.ticket_id,
+        DeliveryStatus.PENDING,
+    )
+    assert row.event["pipeline"] == "pl_relay_inbox-merged"
+    assert (
+        row.processed_at is None and json.loads(row.raw_body)["pipeline"] == row.event["pipeline"]
+    )
+
+    duplicate = ingest_delivery("adf", body)
+    copy = WebhookDelivery.objects.get(tracking_id=duplicate.tracking_id)
+    assert (copy.outcome, copy.ticket_id, copy.status) == (
+        "duplicate",
+        created.ticket_id,
+        DeliveryStatus.PROCESSED,
+    )
+    assert copy.pk > row.pk
