@@ -87,11 +87,14 @@ from tickets.vocabulary import (
 
 
 class AttachTarget(NamedTuple):
-    """The ticket a new failure is one more occurrence of, why, and whether it is resolved."""
+    """The ticket a new failure is one more occurrence of, why, whether it is resolved, and
+    whether it has the failure's fingerprint (a ticket of the same run may not: a later try
+    failing otherwise)."""
 
     ticket_id: str
     how: str  # "same run" or "same fingerprint"
     resolved: bool
+    same_fingerprint: bool = True
 
 
 class LastResolved(NamedTuple):
@@ -255,28 +258,30 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def candidates_for(self, run_key: str, fingerprint: str) -> FailureCandidates:
         """What a new failure may belong to, in one indexed query (this runs inside every
         webhook request): the ticket of the same run, else the unresolved one with the same
-        fingerprint, however old (`attach`, with why and its status); and the most recently
-        resolved ticket of the fingerprint (`last_resolved`, a repeat's predecessor)."""
+        fingerprint, however old (`attach`, with why, its status and whether its fingerprint
+        is this one); and the most recently resolved ticket of the fingerprint
+        (`last_resolved`, a repeat's predecessor)."""
         table = self.model._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                (SELECT 0, id, status, resolved_at FROM {table} WHERE run_id = %s LIMIT 1)
+                (SELECT 0, id, status, resolved_at, fingerprint = %s FROM {table}
+                  WHERE run_id = %s LIMIT 1)
                 UNION ALL
-                (SELECT 1, id, status, resolved_at FROM {table}
+                (SELECT 1, id, status, resolved_at, TRUE FROM {table}
                   WHERE fingerprint = %s AND status <> %s ORDER BY last_seen DESC LIMIT 1)
                 UNION ALL
-                (SELECT 2, id, status, resolved_at FROM {table}
+                (SELECT 2, id, status, resolved_at, TRUE FROM {table}
                   WHERE fingerprint = %s AND status = %s ORDER BY resolved_at DESC LIMIT 1)
                 """,
-                [run_key, fingerprint, Status.RESOLVED, fingerprint, Status.RESOLVED],
+                [fingerprint, run_key, fingerprint, Status.RESOLVED, fingerprint, Status.RESOLVED],
             )
             rows = {row[0]: row[1:] for row in cursor.fetchall()}
         attach = None
         for branch, how in ((0, "same run"), (1, "same fingerprint")):
             if branch in rows:
-                ticket_id, status, _ = rows[branch]
-                attach = AttachTarget(ticket_id, how, status == Status.RESOLVED)
+                ticket_id, status, _, same_fingerprint = rows[branch]
+                attach = AttachTarget(ticket_id, how, status == Status.RESOLVED, same_fingerprint)
                 break
         resolved = rows.get(2)
         last_resolved = LastResolved(resolved[0], resolved[2]) if resolved else None

@@ -127,7 +127,16 @@ def mark_wrong(resolution_id: int, actor: Actor) -> Resolution:
         copies = Resolution.objects.filter(through_incident=asked.through_incident, fix=asked.fix)
     with transaction.atomic():
         now = timezone.now()
-        # Locked in one order, so two staff marking two copies at once never deadlock.
+        # Their tickets first, by id, as a source recovery locks them before verifying their
+        # fixes (`lifecycle.resolve_at_source`, several members newest first): copies taken
+        # first could be the ones such a recovery holds and the ones it verifies next. Then
+        # the copies, in one order, so two staff marking two copies at once never deadlock.
+        list(
+            Ticket.objects.select_for_update(no_key=True)
+            .filter(pk__in=copies.values("ticket_id"))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         for copy in copies.defer("embedding").select_for_update().order_by("pk"):
             if copy.marked_wrong_at is not None:
                 continue

@@ -445,7 +445,7 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     """The source says it is over: end every failure this recovery is the recovery of. An
     Azure alert's Resolved ends its ticket only once no other alert counted on it still fires
     (`_alerts_still_firing`); an Airflow task's success, only when its run is not older than
-    the ticket's latest failed run (`_newer_failed_run`)."""
+    a failed run of the ticket's it knows (`_newer_failed_run`)."""
     run = _databricks_run_number(event)
     if run is not None:
         _mark_run_succeeded(event.resolve_key, run)
@@ -503,23 +503,26 @@ def _resolve(event: FailureEvent) -> EventOutcome:
 
 
 def _newer_failed_run(event: FailureEvent, ticket: Ticket) -> str:
-    """The run id of the ticket's latest failed Airflow run when the success is of an older
-    run (an earlier logical date: a backfill, or an old run cleared while today's still
-    fails), which recovers nothing of it; '' otherwise, also when a date is unknown."""
+    """The run id of a failed Airflow run of the ticket with a later logical date than the
+    succeeded run's (a backfill, or an old run cleared while today's still fails), whose
+    success recovers nothing of it; '' otherwise, also when a date is unknown. The failed
+    runs it knows: the latest counted, and the one that opened the ticket unless the ticket
+    regressed since (a backfill failing after today's run is the latest)."""
     if event.source != Source.AIRFLOW:
         return ""
+    succeeded = _logical_date(event.resource.get("logical_date"))
+    if succeeded is None:
+        return ""
+    failed_runs = [(ticket.run_id, ticket.affected_entity or {})]
     latest = ticket.latest_run or {}
     if latest.get("run_key") and latest["run_key"] != ticket.run_id:
-        latest_key, entity = str(latest["run_key"]), latest.get("entity") or {}
-    else:
-        latest_key, entity = ticket.run_id, ticket.affected_entity or {}
-    if latest_key == event.run_key:
-        return ""
-    succeeded = _logical_date(event.resource.get("logical_date"))
-    failed = _logical_date(entity.get("logical_date"))
-    if succeeded is None or failed is None or succeeded >= failed:
-        return ""
-    return str(entity.get("run_id") or latest_key)
+        latest_run = (str(latest["run_key"]), latest.get("entity") or {})
+        failed_runs = [latest_run] if ticket.regressed_at else [latest_run, *failed_runs]
+    for run_key, entity in failed_runs:
+        failed = _logical_date(entity.get("logical_date"))
+        if run_key != event.run_key and failed is not None and succeeded < failed:
+            return str(entity.get("run_id") or run_key)
+    return ""
 
 
 def _logical_date(value: object) -> datetime | None:
@@ -685,11 +688,10 @@ def _other_error_of_the_same_task(
     """The error class of a later try of an Airflow task that failed otherwise than the try
     its ticket keeps (a rerun after a fix failing on something else), '' when it failed alike:
     the ticket keeps its first error and analysis, and the audit entry of the try names its
-    own error."""
-    if event.source != Source.AIRFLOW or target.how != "same run":
+    own error. Read off `candidates_for`'s row, not asked again."""
+    if event.source != Source.AIRFLOW or target.how != "same run" or target.same_fingerprint:
         return ""
-    alike = Ticket.objects.filter(pk=target.ticket_id, fingerprint=classified.fingerprint)
-    return "" if alike.exists() else classified.error_type
+    return classified.error_type
 
 
 def _culprit_label(classified: _Classified) -> str:

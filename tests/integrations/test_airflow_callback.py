@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.airflow_callback import rca_callback
 from integrations.models import WebhookDelivery
@@ -346,6 +348,28 @@ def test_a_later_try_failing_otherwise_names_its_own_error(webhook_client):
     assert tries[1].details["error_type"] != ticket.error_type
 
 
+def test_a_later_tries_other_error_is_told_by_the_read_that_found_its_ticket(webhook_client):
+    """Whether a try failed otherwise comes with the row `candidates_for` read the run's ticket
+    in: no query of its own on the ingest path, for every try of every Airflow run."""
+    first = rca_callback.build_failure_body(airflow_context(try_number=1))
+    assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
+    other = {**first, "try_number": 2, "exception": "KeyError: 'order_id'"}
+
+    with CaptureQueriesContext(connection) as queries:
+        assert webhook_client("/webhooks/airflow/", other).json()["outcome"] == "correlated"
+
+    ticket_reads = [
+        query["sql"]
+        for query in queries
+        if 'FROM "tickets_ticket"' in query["sql"]
+        and '"tickets_ticket"."fingerprint"' in query["sql"]
+    ]
+    assert ticket_reads == []
+    entry = AuditLog.objects.filter(action="recurred").get()
+    assert entry.details["error_message"] == other["exception"]
+    assert entry.details["error_type"] != Ticket.objects.get().error_type
+
+
 def test_the_alert_and_the_issue_name_the_tasks_owner_beside_the_team(webhook_client):
     """The ticket's owner is the Airflow task's `owner`; the Slack alert and the JIRA issue
     show it, and label the team it is routed to as the team, not as its owner."""
@@ -440,4 +464,36 @@ def test_an_older_runs_success_leaves_a_newer_runs_failure_open(webhook_client):
     assert entry.details["still_failed"] == newer["run_id"]
 
     fixed = {**newer, "state": "success", "try_number": 2, "exception": None}
+    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+
+
+def test_a_backfill_failing_after_todays_run_and_then_succeeding_leaves_today_open(
+    webhook_client,
+):
+    """Today's run failed and opened the ticket; a backfill of an older date failed after it
+    (the latest failure counted) and then succeeded: today's run still failed, so the ticket
+    stays open, as when the runs had failed the other way round."""
+    today = {
+        **rca_callback.build_failure_body(airflow_context()),
+        "deployment": "prod",
+        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
+        "logical_date": "2025-12-11T00:00:00+00:00",
+    }
+    backfill = {
+        **today,
+        "run_id": "backfill__2025-12-01T00:00:00+00:00",
+        "logical_date": "2025-12-01T00:00:00+00:00",
+    }
+    assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "created"
+    assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
+
+    succeeded = {**backfill, "state": "success", "try_number": 2, "exception": None}
+    answer = webhook_client("/webhooks/airflow/", succeeded).json()
+
+    ticket = Ticket.objects.get()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
+    assert entry.details["still_failed"] == today["run_id"]
+    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
