@@ -146,8 +146,9 @@ def task_try_of(ticket: Ticket) -> TaskTry | None:
 
 def _latest_try(ticket: Ticket, run_key: str) -> int | None:
     """The try of the latest failure counted on the ticket (its occurrence's key), when it is
-    of the ticket's latest run; else the try of the failure that opened it, when that is the
-    latest run (`details["try_number"]`)."""
+    of the ticket's latest run; else, when that is the run that opened it, the try its details
+    name (`details["try_number"]`: the latest try of that run, the first one's on tickets
+    counted before details followed the latest try)."""
     keys = (
         Occurrence.objects.filter(ticket=ticket, key__endswith=":failed")
         .order_by("-seen_at", "-id")

@@ -55,7 +55,7 @@ from tickets import services as ticket_services
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, RcaSource, Resolution, Ticket
 from tickets.resolutions import PastFix, previous_fixes
-from tickets.vocabulary import ADF_ALERT_ERROR, Source
+from tickets.vocabulary import ADF_ALERT_ERROR, TRY_DETAILS, Source
 
 logger = logging.getLogger(__name__)
 
@@ -672,7 +672,16 @@ def _write_analyses(tickets: list[Ticket]) -> None:
     if not tickets:
         return
     table = Ticket._meta.db_table
-    columns = ", ".join(f"{name} = v.{name}" for name in _ANALYSIS_FIELDS)
+    # An Airflow try counted while the analysis ran wrote its facts on the row: they are
+    # kept, not those the analysis read before it.
+    columns = ", ".join(
+        f"{name} = v.{name}"
+        if name != "details"
+        else "details = CASE WHEN t.source <> %s THEN v.details"
+        " ELSE (v.details - %s::text[]) || COALESCE((SELECT jsonb_object_agg(key, value)"
+        " FROM jsonb_each(t.details) WHERE key = ANY(%s::text[])), '{}'::jsonb) END"
+        for name in _ANALYSIS_FIELDS
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS t SET {columns} FROM ("
@@ -686,6 +695,9 @@ def _write_analyses(tickets: list[Ticket]) -> None:
             "  rca_source, rca_note, analysed_at, rca_outage, details, embedding,"
             "  embedding_model, updated_at)) AS v WHERE t.id = v.id",
             [
+                Source.AIRFLOW,
+                list(TRY_DETAILS),
+                list(TRY_DETAILS),
                 [t.pk for t in tickets],
                 [t.error_type for t in tickets],
                 [t.error_message for t in tickets],

@@ -75,6 +75,7 @@ from pgvector.django import CosineDistance, HnswIndex, VectorField
 from integrations.events import TASK_PART
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from tickets.vocabulary import (
+    TRY_DETAILS,
     ErrorClass,
     Outcome,
     Priority,
@@ -360,6 +361,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         log_link: str = "",
         run_link: str = "",
         retried: bool = False,
+        try_details: dict[str, Any] | None = None,
     ) -> tuple[int, str | None, bool, bool, str, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
         it), which becomes the ticket's `latest_run` unless it is the run that already is (the
@@ -378,7 +380,11 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         log (an Airflow try's), becomes the ticket's `links["log"]`: the log a ticket's analysis
         reads is its latest failure's. `run_link`, the page of its run (an ADF or Databricks
         run page), becomes the ticket's `links["run"]` when `run_key` is another run than its
-        latest (none when it has none): the run page shown is the run a remediation acts on."""
+        latest (none when it has none): the run page shown is the run a remediation acts on.
+        `try_details`, the facts of the failed try (an Airflow try's state and number), replace
+        the ticket's `details` under `TRY_DETAILS` (those it lacks removed), unless the ticket's
+        latest run is this run and its details name a later try (an earlier try delivered
+        late): the details say what the latest failure's try is."""
         table = self.model._meta.db_table
         latest = json.dumps({"run_key": run_key, "entity": resource})
         with connection.cursor() as cursor:
@@ -407,6 +413,12 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 "  ELSE COALESCE(t.links, '{}'::jsonb) || jsonb_build_object('run', %s::text) END)"
                 "  || CASE WHEN %s = '' THEN '{}'::jsonb"
                 "   ELSE jsonb_build_object('log', %s::text) END,"
+                " details = CASE WHEN %s AND ("
+                "   COALESCE(NULLIF(before.latest_run ->> 'run_key', ''), before.run_id) <> %s"
+                "   OR CASE WHEN t.details ->> 'try_number' ~ '^[0-9]{1,9}$'"
+                "    THEN (t.details ->> 'try_number')::integer <= %s ELSE true END)"
+                "  THEN (COALESCE(t.details, '{}'::jsonb) - %s::text[]) || %s::jsonb"
+                "  ELSE t.details END,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
@@ -432,6 +444,11 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                     run_link,
                     log_link,
                     log_link,
+                    bool(try_details),
+                    run_key,
+                    int(try_details.get("try_number", 0)) if try_details else 0,
+                    list(TRY_DETAILS),
+                    json.dumps(try_details or {}),
                     Status.RESOLVED,
                     run_key,
                 ],

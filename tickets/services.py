@@ -27,7 +27,7 @@ from django.utils import timezone
 from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
 from integrations.events import TASK_PART, EventKind, FailureEvent
-from integrations.parsers.airflow import retried_by_airflow
+from integrations.parsers.airflow import retried_by_airflow, try_details
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import inserted, row_insert_returning_pk_sql, row_insert_sql, row_json
 from tickets import incidents, lifecycle, rules
@@ -98,6 +98,7 @@ def _record_recurrence(
             log_link=event.links.get("log", ""),
             run_link=event.links.get("run", ""),
             retried=retried_by_airflow(event.source, event.details.get("state")),
+            try_details=try_details(event),
         )
     )
     if how == "regression" and not resolved:

@@ -102,3 +102,7 @@ class Outcome(Vocabulary):
 # alone, apart from the alert's account of itself that its ticket's message adds (the rule,
 # the query, every dimension): its culprit is read from it and its rule RCA quotes it.
 ADF_ALERT_ERROR = "adf_error"
+
+# The facts of one try of a task (an Airflow task instance's) that a ticket's `details` keep of
+# the latest failure counted on it, where its error and analysis stay the first one's.
+TRY_DETAILS = ("try_number", "max_tries", "state", "hostname", "duration")

@@ -93,6 +93,28 @@ _JAVA_EXC = re.compile(
     r"(?::\s?(?P<msg>.*?))?(?=(?::\s|\s|(?<=:\s))(?:[a-zA-Z_$][\w$]*\.){1,12}[A-Z][\w$]*"
     r"(?:Exception|Error|Throwable|Failure)\b|$)"
 )
+# The first part of a JVM exception's name (java.io.IOException, org.apache.spark.SparkException,
+# com.microsoft.sqlserver.jdbc.SQLServerException, scala.MatchError, io.delta..., software.amazon
+# .awssdk...). A dotted exception alone on its line (no stack frame, no `Caused by:`) whose name
+# starts otherwise in lower case is a Python one: psycopg2.OperationalError,
+# sqlalchemy.exc.OperationalError, airflow.exceptions.AirflowException.
+_JVM_PACKAGES = frozenset(
+    {
+        "java",
+        "javax",
+        "jakarta",
+        "scala",
+        "org",
+        "com",
+        "io",
+        "net",
+        "sun",
+        "jdk",
+        "kotlin",
+        "akka",
+        "software",
+    }
+)
 _JAVA_FRAME = re.compile(r"\s*(?:at\s+[\w$.<>/]+\(|\.\.\.\s\d+\s+(?:more|common frames))")
 _CAUSED_BY = re.compile(r"\s*(?:Caused by|Suppressed):\s*(?P<rest>.*)")
 _PY_TRACEBACK = "Traceback (most recent call last):"
@@ -140,6 +162,13 @@ class ExceptionLink:
 
     def as_dict(self) -> dict[str, Any]:
         return {"type": self.type, "message": self.message, "line": self.line}
+
+
+def _python_exception(name: str) -> bool:
+    """Whether a dotted exception name read alone on its line is a Python one (see
+    _JVM_PACKAGES)."""
+    package = name.partition(".")[0]
+    return package[:1].islower() and package not in _JVM_PACKAGES
 
 
 @dataclass(slots=True)
@@ -449,7 +478,7 @@ class LogMiner:
         self._first_chain: ExceptionChain | None = None
         self._exception_types: Counter[str] = Counter()
         self._java: ExceptionChain | None = None
-        self._java_frames = 0
+        self._java_trace_lines = 0  # its stack frames and `Caused by:` lines
         self._py: ExceptionChain | None = None
         self._py_state = ""  # "frames", "after", "chained"
         self._py_pending: list[ExceptionLink] = []
@@ -628,10 +657,11 @@ class LogMiner:
         # Java / Scala / Spark.
         if self._java is not None:
             if _JAVA_FRAME.match(text) or stripped == "Driver stacktrace:":
-                self._java_frames += 1
+                self._java_trace_lines += 1
                 return False
             caused = _CAUSED_BY.match(text)
             if caused:
+                self._java_trace_lines += 1
                 self._add_java_links(self._java, caused["rest"], line.number)
                 return False
             self._end_java()
@@ -641,7 +671,7 @@ class LogMiner:
             self._add_java_links(chain, body, line.number)
             if chain.links:
                 self._java = chain
-                self._java_frames = 0
+                self._java_trace_lines = 0
                 return not parsed.header and self._level not in _ERROR_LEVELS
         return False
 
@@ -656,6 +686,8 @@ class LogMiner:
     def _end_java(self) -> None:
         chain, self._java = self._java, None
         if chain is not None and chain.links:
+            if self._java_trace_lines == 0 and _python_exception(chain.links[0].type):
+                chain.language = "python"
             self._keep(chain)
 
     def _end_py(self) -> None:

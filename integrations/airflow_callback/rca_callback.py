@@ -31,6 +31,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import time
 import traceback
 import urllib.error
@@ -124,7 +125,7 @@ def _task_fields(context: dict[str, Any]) -> dict[str, Any]:
         "run_id": getattr(ti, "run_id", None) or getattr(dag_run, "run_id", None),
         "map_index": getattr(ti, "map_index", -1),
         "logical_date": _iso(logical_date),
-        "try_number": getattr(ti, "try_number", None),
+        "try_number": _try_that_ran(ti),
         "max_tries": getattr(ti, "max_tries", None),
         "log_url": getattr(ti, "log_url", None),
         "operator": getattr(ti, "operator", None) or type(task).__name__,
@@ -136,6 +137,41 @@ def _task_fields(context: dict[str, Any]) -> dict[str, Any]:
         "deployment": _deployment(web_server or getattr(ti, "log_url", None)),
         "airflow_base_url": web_server,
     }
+
+
+def _airflow_version() -> tuple[int, int] | None:
+    """This Airflow's major and minor version; None outside Airflow or when unreadable."""
+    try:
+        import airflow
+
+        match = re.match(r"(\d+)\.(\d+)", str(getattr(airflow, "__version__", "")))
+    except Exception:  # whatever importing it does, the report goes on
+        return None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _try_that_ran(ti: Any) -> Any:
+    """The try the callback reports. Airflow 2.0 to 2.9 count a task instance's tries in its
+    private `_try_number`, and its `try_number` of an instance that is not running (the
+    instance its failure, retry and success callbacks get) is `_try_number` + 1: the try it
+    would run next. Airflow 2.10 and 3 give the try that ran as `try_number`."""
+    reported = getattr(ti, "try_number", None)
+    version = _airflow_version()
+    if version is None or not (2, 0) <= version < (2, 10):
+        return reported
+    counted = getattr(ti, "_try_number", None)
+    if isinstance(counted, int) and not isinstance(counted, bool):
+        return counted
+    state = getattr(ti, "state", None)
+    running = str(getattr(state, "value", state) or "").lower() == "running"
+    if (
+        isinstance(reported, int)
+        and not isinstance(reported, bool)
+        and reported > 0
+        and not running
+    ):
+        return reported - 1
+    return reported
 
 
 def _deployment(web_address: Any) -> str | None:

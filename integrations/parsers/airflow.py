@@ -21,12 +21,14 @@ does not close the other.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from integrations.events import EventKind, FailureEvent, ParseError, Source
 from integrations.parsers.bodies import AirflowFailureBody, validate
 from integrations.parsers.common import parse_timestamp, text
+from tickets.vocabulary import TRY_DETAILS
 
 # A task instance's state as the callback sends it: a success closes the loop and a skip ran
 # nothing (it neither fails nor recovers); any other state is a failure, whatever it reads (a
@@ -113,7 +115,7 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
             "task_id": task_id,
             "run_id": run_id,
             "map_index": str(map_index),
-            "logical_date": str(parse_timestamp(*logical_date) or ""),
+            "logical_date": _iso_utc(parse_timestamp(*logical_date)),
             "airflow_base_url": parsed.airflow_base_url,
             "deployment": deployment,
         },
@@ -126,6 +128,14 @@ def retried_by_airflow(source: str, state: str | None) -> bool:
     """Whether a failure (its source and the task instance's `state` its details keep) is a
     try Airflow retries by itself."""
     return source == Source.AIRFLOW and (state or "").strip().lower() == RETRY_STATE
+
+
+def try_details(event: FailureEvent) -> dict[str, Any]:
+    """The `TRY_DETAILS` of an Airflow failure (those it gives), which the ticket it is counted
+    on takes (`Ticket.objects.record_recurrence`); empty for another source."""
+    if event.source != Source.AIRFLOW:
+        return {}
+    return {key: event.details[key] for key in TRY_DETAILS if key in event.details}
 
 
 def ends_retries(event: FailureEvent) -> bool:
@@ -179,6 +189,16 @@ def _bounded_exception(text: str) -> str:
         return text
     tail = MESSAGE_LIMIT - MESSAGE_HEAD - len(_ELIDED)
     return f"{text[:MESSAGE_HEAD]}{_ELIDED}{text[-tail:]}"
+
+
+def _iso_utc(moment: datetime | None) -> str:
+    """ISO 8601 with a T, UTC written Z, as the API writes its own timestamps. Rows stored
+    before this hold `str(datetime)` ("2026-10-01 00:00:00+00:00"): whoever reads a stored
+    one parses it (`datetime.fromisoformat` reads both)."""
+    if moment is None:
+        return ""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _first_given(body: AirflowFailureBody, *names: str) -> tuple[Any, str]:

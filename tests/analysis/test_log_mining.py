@@ -196,6 +196,30 @@ def test_python_chain_innermost_cause_is_the_first_printed_exception():
     assert all("cursor.execute" not in p["template"] for p in result.patterns)
 
 
+def test_a_python_exception_logged_alone_on_its_line_reads_as_python(tmp_path):
+    """An Airflow task log whose only error is the exception line (no traceback printed): its
+    dotted name is a Python module's, not a JVM package's."""
+    line = (
+        "[2026-10-01T00:00:05.123+0000] {taskinstance.py:1234} ERROR - "
+        'psycopg2.OperationalError: connection to server at "db" failed\n'
+    )
+    result = mine(write(tmp_path, "task.log", line))
+    chain = result.innermost_cause
+    assert chain is not None and chain.innermost.type == "psycopg2.OperationalError"
+    assert chain.language == "python"
+    assert chain.as_dict()["language"] == "python"
+
+
+def test_a_jvm_exception_alone_on_its_line_still_reads_as_java(tmp_path):
+    log = (
+        "26/10/01 00:00:05 ERROR Executor: org.apache.spark.SparkException: Job aborted\n"
+        "26/10/01 00:00:06 ERROR Executor: psycopg2.OperationalError: it failed\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(x.scala:1)\n"
+    )
+    result = mine(write(tmp_path, "driver.log", log))
+    assert [c.language for c in result.chains] == ["java", "java"]
+
+
 def test_airflow_error_line_with_a_cut_traceback_is_the_failure():
     result = mine(LOGS / "airflow_metadb_restart.log")
     assert result.formats == {"airflow": 2}

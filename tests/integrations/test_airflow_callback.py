@@ -11,12 +11,15 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from analysis import services as analysis_services
 from integrations.airflow_callback import rca_callback
 from integrations.models import WebhookDelivery
-from integrations.parsers.airflow import airflow_deployment
+from integrations.parsers.airflow import airflow_deployment, parse_airflow_failure
 from integrations.targets import jira, slack
+from tests.api import jwt_client, make_user
 from tickets.models import AuditLog, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -497,3 +500,184 @@ def test_a_backfill_failing_after_todays_run_and_then_succeeding_leaves_today_op
     assert entry.details["still_failed"] == today["run_id"]
     fixed = {**today, "state": "success", "try_number": 2, "exception": None}
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+
+
+def _api_ticket(ticket_id: str) -> dict:
+    answer = jwt_client(make_user("viewer")).get(f"/api/v1/tickets/{ticket_id}/")
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_the_ticket_shows_the_latest_tries_state_and_number(webhook_client):
+    """A retried try opens the ticket; the run's final failure is counted on it: the details
+    say the task failed for good on try 3, while the error and the analysis stay the first
+    try's (README, Webhooks)."""
+    retry = {
+        **rca_callback.build_failure_body(airflow_context(try_number=1)),
+        "state": "up_for_retry",
+        "max_tries": 2,
+        "hostname": "worker-1",
+    }
+    created = webhook_client("/webhooks/airflow/", retry).json()
+    final = {
+        **retry,
+        "state": "failed",
+        "try_number": 3,
+        "hostname": "worker-2",
+        "duration": None,
+        "exception": "FileNotFoundError: [Errno 2] No such file or directory: '/data/orders.csv'",
+        "exception_type": "FileNotFoundError",
+    }
+    assert webhook_client("/webhooks/airflow/", final).json()["outcome"] == "correlated"
+
+    shown = _api_ticket(created["ticket_id"])
+    assert shown["details"]["state"] == "failed"
+    assert shown["details"]["try_number"] == 3
+    assert shown["details"]["max_tries"] == 2
+    assert shown["details"]["hostname"] == "worker-2"
+    assert "duration" not in shown["details"]  # the final try's report gave none
+    assert shown["details"]["exception_type"] == "ConnectionRefusedError"
+    assert "warehouse" in shown["error_message"]
+    browser = Client()
+    browser.force_login(make_user("viewer"))
+    page = browser.get(f"/tickets/{created['ticket_id']}/").content.decode()
+    assert '<dd id="fact-latest-try">3 (failed)</dd>' in page
+
+
+def test_a_late_earlier_try_leaves_the_latest_tries_details(webhook_client):
+    """Deliveries need not arrive in order: try 1's retry report arriving after try 2's final
+    failure is counted, but the details keep try 2's."""
+    final = {**rca_callback.build_failure_body(airflow_context(try_number=2)), "state": "failed"}
+    created = webhook_client("/webhooks/airflow/", final).json()
+    late = {**final, "try_number": 1, "state": "up_for_retry"}
+    assert webhook_client("/webhooks/airflow/", late).json()["outcome"] == "correlated"
+
+    ticket = Ticket.objects.get(pk=created["ticket_id"])
+    assert ticket.occurrence_count == 2
+    assert (ticket.details["try_number"], ticket.details["state"]) == (2, "failed")
+    other_run = {**late, "run_id": "manual__2025-12-11T08:00:00+00:00", "try_number": 1}
+    assert webhook_client("/webhooks/airflow/", other_run).json()["outcome"] == "correlated"
+    ticket.refresh_from_db()
+    assert (ticket.details["try_number"], ticket.details["state"]) == (1, "up_for_retry")
+
+
+def test_the_logical_date_is_stored_as_iso_8601():
+    body = rca_callback.build_failure_body(airflow_context())
+    body["logical_date"] = "2026-10-01 00:00:00+00:00"  # read either way
+    assert parse_airflow_failure(body).resource["logical_date"] == "2026-10-01T00:00:00Z"
+
+
+def test_the_api_gives_the_logical_date_in_iso_8601(webhook_client):
+    body = rca_callback.build_failure_body(airflow_context())
+    created = webhook_client("/webhooks/airflow/", body).json()
+
+    entity = _api_ticket(created["ticket_id"])["affected_entity"]
+    assert entity["logical_date"] == "2025-12-10T00:00:00Z"
+    assert datetime.fromisoformat(entity["logical_date"]) == datetime(2025, 12, 10, tzinfo=UTC)
+
+
+def test_a_logical_date_stored_with_a_space_still_orders_runs(webhook_client):
+    """Tickets stored before the logical date was written with a T hold `2025-12-11
+    00:00:00+00:00`: an older run's success is still told from the newer run's failure."""
+    failed = rca_callback.build_failure_body(airflow_context())
+    failed.update(run_id="scheduled__2025-12-11T00:00:00+00:00", deployment="prod")
+    failed["logical_date"] = "2025-12-11T00:00:00+00:00"
+    created = webhook_client("/webhooks/airflow/", failed).json()
+    ticket = Ticket.objects.get(pk=created["ticket_id"])
+    Ticket.objects.filter(pk=ticket.pk).update(
+        affected_entity={**ticket.affected_entity, "logical_date": "2025-12-11 00:00:00+00:00"}
+    )
+    older = {
+        **failed,
+        "run_id": "scheduled__2025-12-10T00:00:00+00:00",
+        "logical_date": "2025-12-10T00:00:00+00:00",
+        "state": "success",
+    }
+    assert webhook_client("/webhooks/airflow/", older).json()["outcome"] == "ignored"
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+
+
+def in_airflow(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    airflow = types.ModuleType("airflow")
+    airflow.__version__ = version  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "airflow", airflow)
+    monkeypatch.setitem(sys.modules, "airflow.configuration", None)
+
+
+def airflow_2_context(ran: int, state: str) -> dict:
+    """The instance Airflow 2.0 to 2.9 hands a callback after try `ran`: its column counts the try
+    in `_try_number`, and `try_number`, the instance no longer running, is the next one."""
+    context = airflow_context(try_number=ran + 1)
+    context["task_instance"]._try_number = ran
+    context["task_instance"].state = state
+    return context
+
+
+@pytest.mark.parametrize("version", ["2.0.2", "2.7.3", "2.9.3"])
+def test_airflow_2_before_2_10_reports_the_try_that_ran(monkeypatch, version):
+    in_airflow(monkeypatch, version)
+
+    assert rca_callback.build_retry_body(airflow_2_context(1, "up_for_retry"))["try_number"] == 1
+    assert rca_callback.build_failure_body(airflow_2_context(3, "failed"))["try_number"] == 3
+    assert rca_callback.build_success_body(airflow_2_context(2, "success"))["try_number"] == 2
+
+
+def test_airflow_2_without_the_private_counter_takes_one_off_a_finished_try(monkeypatch):
+    in_airflow(monkeypatch, "2.8.4")
+    finished = airflow_context(try_number=3)  # state failed, no `_try_number`
+    running = airflow_context(try_number=2)
+    running["task_instance"].state = "running"
+
+    assert rca_callback.build_failure_body(finished)["try_number"] == 2
+    assert rca_callback.build_failure_body(running)["try_number"] == 2
+
+
+@pytest.mark.parametrize("version", ["2.10.5", "3.0.2", "3.1.0", "not-a-version"])
+def test_airflow_2_10_and_later_report_their_try_number(monkeypatch, version):
+    in_airflow(monkeypatch, version)
+    context = airflow_context(try_number=2)
+    context["task_instance"]._try_number = 7  # not read: try_number is the try that ran
+
+    assert rca_callback.build_failure_body(context)["try_number"] == 2
+
+
+def test_airflow_2_9_retries_and_final_failure_are_the_tries_that_ran(
+    live_server, settings, monkeypatch
+):
+    """Try 1 retried and try 2 failed for good, on Airflow 2.9: the ticket counts tries 1 and
+    2 and names try 2 as its latest (the try whose log its analysis reads; there is no try 3)."""
+    in_airflow(monkeypatch, "2.9.3")
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"{live_server.url}/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", settings.WEBHOOK_TOKEN)
+
+    rca_callback.on_retry_callback(airflow_2_context(1, "up_for_retry"))
+    rca_callback.on_failure_callback(airflow_2_context(2, "failed"))
+
+    ticket = Ticket.objects.get()
+    keys = sorted(ticket.occurrences.values_list("key", flat=True))
+    assert [key.rsplit("#", 1)[1] for key in keys] == ["try1:failed", "try2:failed"]
+    assert (ticket.details["try_number"], ticket.details["state"]) == (2, "failed")
+
+
+def test_an_analysis_written_after_a_later_try_keeps_that_tries_details(webhook_client):
+    """The analysis reads the ticket, works for seconds, then writes its RCA and details: a try
+    counted meanwhile keeps its state and number, and the analysis its own details."""
+    retry = {
+        **rca_callback.build_failure_body(airflow_context(try_number=1)),
+        "state": "up_for_retry",
+    }
+    created = webhook_client("/webhooks/airflow/", retry).json()
+    read_by_the_analysis = Ticket.objects.get(pk=created["ticket_id"])
+    final = {**retry, "state": "failed", "try_number": 2, "duration": None}
+    assert webhook_client("/webhooks/airflow/", final).json()["outcome"] == "correlated"
+
+    read_by_the_analysis.details = {**read_by_the_analysis.details, "similar": []}
+    read_by_the_analysis.rca_result = "The warehouse refused connections."
+    analysis_services._write_analyses([read_by_the_analysis])
+
+    ticket = Ticket.objects.get(pk=created["ticket_id"])
+    assert ticket.rca_result == "The warehouse refused connections."
+    assert ticket.details["similar"] == []
+    assert (ticket.details["try_number"], ticket.details["state"]) == (2, "failed")
+    assert "duration" not in ticket.details

@@ -82,6 +82,7 @@ from tickets.presenters import (
 from tickets.resolutions import previous_fixes
 from tickets.roles import RESPONDER, VIEWER, AuthenticatedHttpRequest, has_role, role_of
 from tickets.stats import daily_series, incident_stats
+from tickets.vocabulary import Source
 
 logger = logging.getLogger(__name__)
 
@@ -566,6 +567,17 @@ def _affected_entity_text(entity: Any) -> str:
     return json.dumps(shown, indent=2, ensure_ascii=False, default=str)
 
 
+def _latest_try_text(ticket: Ticket) -> str:
+    """An Airflow ticket's latest failed try as its details name it: "3 (failed)"; "" for
+    another source or when no try is known."""
+    details = ticket.details or {}
+    number = details.get("try_number")
+    if ticket.source != Source.AIRFLOW or number in (None, ""):
+        return ""
+    state = details.get("state")
+    return f"{number} ({state})" if state else str(number)
+
+
 def _similar(ticket: Ticket) -> list[dict[str, Any]]:
     try:
         found = similar_tickets(ticket)
@@ -648,6 +660,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             if ticket.confidence is not None
             else None,
             affected_entity=_affected_entity_text(ticket.affected_entity),
+            latest_try=_latest_try_text(ticket),
             ack_duration=duration_text(ticket.ack_seconds)
             if ticket.ack_seconds is not None
             else "",
