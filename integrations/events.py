@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tickets.timestamps import utc_text
 from tickets.vocabulary import Severity, Source
 
 # Severity is re-exported for the parsers, which speak of a failure's severity hint.
@@ -140,7 +141,7 @@ class FailureEvent:
             "correlation_text": self.correlation_text,
             "error_message": self.error_message,
             "severity_hint": str(self.severity_hint) if self.severity_hint else None,
-            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
+            "occurred_at": utc_text(self.occurred_at) if self.occurred_at else None,
             "resource": self.resource,
             "links": self.links,
             "logic_app_run_id": self.logic_app_run_id,

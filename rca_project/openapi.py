@@ -461,9 +461,12 @@ def webhook_paths() -> dict[str, dict[str, Any]]:
     return paths
 
 
-# What DRF answers on any API operation (429: the REST_FRAMEWORK default throttle classes) or
-# on any that reads a body (415), documented once here rather than on every view.
+# What DRF answers on any API operation (406: an Accept header JSON does not satisfy; 429: the
+# REST_FRAMEWORK default throttle classes) or on any that reads a body (413: over
+# DATA_UPLOAD_MAX_MEMORY_SIZE, tickets/api/errors.py; 415), documented once here rather than
+# on every view.
 COMMON_API_RESPONSES: dict[str, dict[str, Any]] = {
+    "406": {"description": "The Accept header asks for a type other than JSON."},
     "429": {
         "description": "Too many requests: wait for Retry-After seconds.",
         "headers": {
@@ -472,6 +475,7 @@ COMMON_API_RESPONSES: dict[str, dict[str, Any]] = {
     },
 }
 BODY_API_RESPONSES: dict[str, dict[str, Any]] = {
+    "413": {"description": "The body is over the upload limit (DATA_UPLOAD_MAX_MEMORY_SIZE)."},
     "415": {"description": "The body is not JSON, a form or multipart."},
 }
 
@@ -479,8 +483,8 @@ BODY_API_RESPONSES: dict[str, dict[str, Any]] = {
 def add_common_api_responses(
     result: dict[str, Any], generator: Any, **kwargs: Any
 ) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook: the answers every API operation may give (429) and
-    every one that reads a body may give (415), in the API's error shape. Idempotent."""
+    """drf-spectacular postprocessing hook: the answers every API operation may give (406, 429)
+    and every one that reads a body may give (413, 415), in the API's error shape. Idempotent."""
     schemas = result.get("components", {}).get("schemas", {})
     content = {"application/json": {"schema": _ref("Error")}} if "Error" in schemas else None
     for path, item in result.get("paths", {}).items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.timestamps import utc_text
 
 # Sent inside the change's transaction with: ticket_id, action, actor (an Actor), note, and
 # for a change of the tracked fields (a transition) their values before and after it (`before`
@@ -102,7 +103,7 @@ _TRACKED = (
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
     values = {name: getattr(ticket, name) for name in _TRACKED}
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
+    return {k: utc_text(v) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 def write_audit(
@@ -453,7 +454,7 @@ def mark_sla_breaches(now: Any = None) -> int:
                 "sla breached",
                 before={"sla_status": SlaStatus.PENDING},
                 after={"sla_status": SlaStatus.BREACHED},
-                details={"deadline": ticket.sla_deadline.isoformat()},
+                details={"deadline": utc_text(ticket.sla_deadline)},
             )
             announce(ticket.pk, "sla_breached", Actor.system("sla"))
             marked += 1

@@ -22,6 +22,7 @@ from pgvector.django import CosineDistance
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Resolution, Status, Ticket, hnsw_scans_until_found
+from tickets.timestamps import utc_text
 
 MAX_FIXES = 3
 
@@ -49,7 +50,7 @@ class PastFix:
             "ticket_id": self.ticket_id,
             "fix": self.fix,
             "resolved_by": self.resolved_by,
-            "resolved_at": self.resolved_at.isoformat(),
+            "resolved_at": utc_text(self.resolved_at),
             "verified": self.verified,
             "same_failure": self.same_failure,
             "similarity": round(self.similarity, 4),

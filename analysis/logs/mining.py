@@ -36,6 +36,7 @@ from analysis.logs.formats import (
 from analysis.logs.reader import LogLine
 from analysis.redaction import LineRedactor
 from analysis.rules.reading import states_no_cause
+from tickets.timestamps import utc_text
 
 EXCERPT_CHARS = 500  # of a line shown in the report (excerpts, chains, templates)
 # Of the failure's and the first error's lines and of the innermost exception's message, kept
@@ -148,7 +149,7 @@ class Excerpt:
         return {
             "file": self.file,
             "line": self.line,
-            "time": self.time.isoformat() if self.time else None,
+            "time": utc_text(self.time) if self.time else None,
             "level": self.level,
             "text": self.text,
         }
@@ -213,14 +214,14 @@ class ExceptionChain:
         return {
             "file": self.file,
             "line": self.line,
-            "time": self.time.isoformat() if self.time else None,
+            "time": utc_text(self.time) if self.time else None,
             "language": self.language,
             "text": self.text[:EXCERPT_CHARS],
             "links": [link.as_dict() for link in self.links],
             "innermost": self.innermost.as_dict(),
             "count": self.count,
             "first_line": self.first_line or self.line,
-            "first_time": first_time.isoformat() if first_time else None,
+            "first_time": utc_text(first_time) if first_time else None,
         }
 
 
@@ -406,8 +407,8 @@ class MiningResult:
             "lines": self.lines,
             "bytes": self.text_bytes,
             "levels": self.levels,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
+            "start": utc_text(self.start) if self.start else None,
+            "end": utc_text(self.end) if self.end else None,
             "patterns": self.patterns,
             "pattern_count": self.pattern_count,
             "first_error": self.first_error.as_dict() if self.first_error else None,
@@ -767,8 +768,8 @@ class LogMiner:
                 "template": pattern.template[:EXCERPT_CHARS],
                 "count": pattern.count,
                 "levels": dict(pattern.levels.most_common()),
-                "first_time": pattern.first_time.isoformat() if pattern.first_time else None,
-                "last_time": pattern.last_time.isoformat() if pattern.last_time else None,
+                "first_time": utc_text(pattern.first_time) if pattern.first_time else None,
+                "last_time": utc_text(pattern.last_time) if pattern.last_time else None,
                 "first_line": {"file": first.file, "line": first.line} if first else None,
             }
 

@@ -219,7 +219,7 @@ def test_a_form_with_too_many_fields_is_a_json_400_naming_the_limit(settings):
     [
         ("/api/v1/tickets/", "since", "created_after"),
         ("/api/v1/incidents/", "created_after", "since"),
-        ("/api/v1/log-analyses/", "page_size", "ticket_id"),
+        ("/api/v1/log-analyses/", "since", "ticket_id"),
     ],
 )
 def test_a_parameter_the_list_does_not_take_is_refused_naming_it(path, unknown, takes):
@@ -233,6 +233,52 @@ def test_a_parameter_the_list_does_not_take_is_refused_naming_it(path, unknown, 
     message = response.json()["detail"][unknown]
     assert "not a parameter of this list" in str(message)
     assert takes in str(message)
+
+
+def three_of_each_paged_list() -> list[str]:
+    """Every cursor-paged list of the API, each holding three items or more."""
+    from analysis.models import LogAnalysisJob
+    from tickets.models import Incident, IncidentEvent, Ticket
+
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-paging", group_key="sql-server:a|DatabaseError", member_count=3
+    )
+    incident_ticket = make_ticket()
+    for _ in range(3):
+        ticket = make_ticket()
+        Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
+        IncidentEvent.objects.create(incident=incident, kind="member", ticket=ticket)
+        AuditLog.objects.create(ticket=incident_ticket, action="created", actor_kind="system")
+        LogAnalysisJob.objects.create(source=LogAnalysisJob.Source.UPLOAD)
+    for number in range(2):
+        Incident.objects.create(id=f"INC-20251210T12345{number}-other", group_key=f"g{number}")
+    return [
+        "/api/v1/tickets/",
+        f"/api/v1/tickets/{incident_ticket.pk}/audit/",
+        "/api/v1/incidents/",
+        f"/api/v1/incidents/{incident.pk}/members/",
+        f"/api/v1/incidents/{incident.pk}/timeline/",
+        "/api/v1/log-analyses/",
+    ]
+
+
+def test_every_paged_list_takes_a_page_size_and_refuses_a_bad_one_alike():
+    """The incidents, an incident's members and timeline and the log analyses refused
+    `?page_size=` as "not a parameter of this list" while the tickets and the audit took it."""
+    api = jwt_client(make_user("viewer"))
+
+    for path in three_of_each_paged_list():
+        first = api.get(path, {"page_size": "2"})
+        assert first.status_code == 200, (path, first.content)
+        assert len(first.json()["results"]) == 2 and first.json()["next"], path
+        rest = api.get(first.json()["next"]).json()["results"]
+        assert rest, path
+        for bad in ("0", "-1", "abc"):
+            refused = api.get(path, {"page_size": bad})
+            assert refused.status_code == 400, (path, bad)
+            [(name, message)] = refused.json()["detail"].items()
+            assert name == "page_size" and message.startswith("a positive whole number (at most ")
+            assert message.endswith(f"not {bad!r}"), (path, message)
 
 
 @pytest.mark.parametrize(

@@ -128,6 +128,19 @@ def test_cancel_is_for_the_owner_or_a_responder():
     assert again.json()["error"] == "the analysis is already cancelled"
 
 
+def test_cancel_refuses_a_body_it_would_drop():
+    """It takes nothing: `{"note": ...}` cancelled the job and the note went nowhere."""
+    owner = jwt_client(make_user("viewer"))
+    job_id = upload(owner, ("a.log", LOG)).json()["id"]
+
+    refused = owner.post(f"{BASE}{job_id}/cancel/", {"note": "wrong file"}, format="json")
+
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == {"note": "not a field of this body; it takes no field"}
+    assert LogAnalysisJob.objects.get(pk=job_id).status != "cancelled"
+    assert owner.post(f"{BASE}{job_id}/cancel/", {}, format="json").status_code == 200
+
+
 def test_attach_needs_a_responder_and_a_finished_report():
     ticket = make_ticket()
     responder = make_user("responder")

@@ -158,6 +158,9 @@ def test_every_paged_list_documents_the_400_of_a_parameter_it_does_not_take(sche
     }
     for path, operation in paged:
         assert "400" in operation["responses"], path
+        # Every one takes `page_size`, as the tickets and the audit trail do.
+        assert any(p["name"] == "page_size" for p in operation["parameters"]), path
+    assert len(paged) == 6
 
 
 def test_the_stats_describe_mtta_and_mttr_and_their_400(schema):
@@ -289,3 +292,49 @@ def test_the_token_checks_answers_are_the_bodies_the_schema_documents(schema):
         if "$ref" in resolved:
             resolved = schema["components"]["schemas"][resolved["$ref"].rsplit("/", 1)[1]]
         assert resolved.get("additionalProperties") is False and not resolved.get("properties")
+
+
+def test_the_schema_documents_the_406_and_413_every_api_operation_answers(schema, settings):
+    """Every API operation answers `Accept: application/xml` with a 406, and every one that
+    reads a body answers a body over DATA_UPLOAD_MAX_MEMORY_SIZE with a 413: the schema
+    listed neither."""
+    from analysis.models import LogAnalysisJob
+    from tests.api import jwt_client, make_ticket, make_user
+    from tickets.models import Incident
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    user = make_user("superuser")
+    ids = {
+        "/api/v1/tickets/{id}/": make_ticket().pk,
+        "/api/v1/incidents/{id}/": Incident.objects.create(
+            id="INC-20251210T1-xml", group_key="g"
+        ).pk,
+        "/api/v1/log-analyses/{id}/": str(
+            LogAnalysisJob.objects.create(source=LogAnalysisJob.Source.UPLOAD, owner=user).pk
+        ),
+        "/api/v1/resolutions/{resolution_id}/": "1",
+        "/api/v1/trace/{tracking_id}/": "x",
+    }
+    client = jwt_client(user)
+    checked = 0
+    for path, item in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        url = path
+        for prefix, value in ids.items():
+            if path.startswith(prefix):
+                url = prefix.replace(prefix.split("/")[-2], value) + path.removeprefix(prefix)
+        for method, operation in item.items():
+            clear_throttles()
+            xml = client.generic(method.upper(), url, HTTP_ACCEPT="application/xml")
+            assert xml.status_code == 406, (method, path, xml.content)
+            assert "406" in operation["responses"], (method, path)
+            if "requestBody" not in operation:
+                continue
+            big = client.generic(
+                method.upper(), url, '{"note": "%s"}' % ("x" * 2000), "application/json"
+            )
+            assert big.status_code == 413, (method, path, big.content)
+            assert "413" in operation["responses"], (method, path)
+            checked += 1
+    assert checked >= 15

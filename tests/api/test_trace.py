@@ -49,6 +49,8 @@ def test_trace_follows_a_real_webhook_delivery(api, webhook_client):
     assert delivery["headers"]["Content-Type"] == "application/json"
     assert "X-Webhook-Token" not in delivery["headers"]
     assert delivery["event"]["pipeline"] == local_payload("adf_failure.json")["pipeline"]
+    # As every other time the API answers: UTC ending in Z (it read "+00:00").
+    assert delivery["event"]["occurred_at"].endswith("Z")
     assert "raw_body" not in delivery
     assert trace["ticket"]["id"] == accepted["ticket_id"]
     assert "embedding" not in trace["ticket"]

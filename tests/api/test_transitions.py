@@ -413,3 +413,44 @@ def test_a_recurrence_is_not_held_up_by_a_rerun_rca_the_broker_hangs_on(
 
     assert again.json() == {**again.json(), "outcome": "correlated", "ticket_id": ticket_id}
     assert waited < 2
+
+
+def test_every_time_a_resolve_shows_through_the_api_is_written_as_the_serializers_write_it(
+    responder,
+):
+    """A recorded fix's `resolved_at` and the audit trail's before/after read
+    `2026-12-06T05:43:36.151642+00:00` where every other time the API answers ends in `Z`."""
+    ticket = make_ticket(fingerprint="fp-z")
+    api = jwt_client(responder)
+    resolved = api.post(f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": "Reboot"}, format="json")
+    later = make_ticket(fingerprint="fp-z")
+
+    [fix] = api.get(f"/api/v1/tickets/{later.pk}/").json()["previous_fixes"]
+    audit = api.get(f"/api/v1/tickets/{ticket.pk}/audit/").json()["results"]
+
+    stamp = resolved.json()["resolved_at"]
+    assert stamp.endswith("Z")
+    assert fix["resolved_at"] == Resolution.objects.get().created_at.isoformat()[:-6] + "Z"
+    [resolve] = [entry for entry in audit if entry["action"] == "resolve"]
+    assert resolve["after"]["resolved_at"] == stamp
+
+
+@pytest.mark.parametrize("body", [{"note": "wrong host"}, {"reason": "x"}])
+def test_marking_a_fix_wrong_refuses_a_body_it_would_drop(responder, body):
+    """It takes nothing: `{"note": ...}` answered 200 and the note went nowhere."""
+    ticket = make_ticket(fingerprint="fp-body")
+    api = jwt_client(responder)
+    api.post(f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": "Reboot"}, format="json")
+    fix = Resolution.objects.get()
+
+    refused = api.post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/", body, format="json")
+
+    assert refused.status_code == 400
+    [name] = body
+    assert refused.json()["detail"] == {name: "not a field of this body; it takes no field"}
+    assert Resolution.objects.usable().exists()
+    assert (
+        api.post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/", {}, format="json").status_code == 200
+    )
+    assert not Resolution.objects.usable().exists()
+    assert api.post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/").status_code == 200

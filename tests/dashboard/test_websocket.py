@@ -211,7 +211,7 @@ def test_a_change_says_which_statuses_it_moved_the_ticket_between():
     assert reopened["moved"] == {
         "from": "resolved",
         "to": "open",
-        "from_resolved_at": resolved_at.isoformat(),
+        "from_resolved_at": resolved_at.isoformat()[:-6] + "Z",
     }
 
 

@@ -159,7 +159,7 @@ def test_a_decision_naming_an_older_remediation_does_not_decide_the_one_proposed
     )
     assert declined.status_code == 409
     assert api.post(url, {"remediation": "x"}, format="json").json()["detail"] == {
-        "remediation": "A valid integer is required."
+        "remediation": "must be a whole number"
     }
     other = api.post(url, {"remediation": 10**12}, format="json")
     assert other.status_code == 409
@@ -189,3 +189,48 @@ def test_a_retry_naming_an_attempt_that_is_not_the_one_to_retry_reruns_nothing()
     retried = api.post(url, {"remediation": refused.pk}, format="json")
     assert retried.status_code == 200, retried.content
     assert Remediation.objects.filter(ticket=ticket).count() == 2
+
+
+@pytest.mark.parametrize("decision", ["approve", "decline", "retry"])
+@pytest.mark.parametrize("named", ["id as text", "id as fraction", True])
+def test_a_decision_naming_its_remediation_by_anything_but_a_json_whole_number_is_refused(
+    decision, named
+):
+    """`"remediation": "12"` was read as 12 (and `12.0` too), while the API's text fields
+    refuse a number: the id is a whole number, or a 400 naming the field."""
+    from tests.remediation.conftest import proposed
+
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    shown = proposed(ticket.pk)
+    value = {"id as text": str(shown.pk), "id as fraction": float(shown.pk)}.get(named, named)
+    api = jwt_client(make_user("responder"))
+
+    answer = api.post(
+        f"/api/v1/tickets/{ticket.pk}/remediation/{decision}/",
+        {"remediation": value},
+        format="json",
+    )
+
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["detail"] == {"remediation": "must be a whole number"}
+    shown.refresh_from_db()
+    assert shown.status == "awaiting_approval"
+
+
+def test_a_form_names_its_remediation_in_digits():
+    """A form body has only text: its digits are the id."""
+    from tests.remediation.conftest import proposed
+
+    make_policy(action="playbook", mode="approval", signals=[])
+    ticket = make_ticket()
+    shown = proposed(ticket.pk)
+    api = jwt_client(make_user("responder"))
+
+    answer = api.post(
+        f"/api/v1/tickets/{ticket.pk}/remediation/decline/", {"remediation": str(shown.pk)}
+    )
+
+    assert answer.status_code == 200, answer.content
+    shown.refresh_from_db()
+    assert shown.status == "declined"

@@ -102,7 +102,11 @@ def test_sla_breach_marks_only_overdue_unacknowledged_tickets():
 
     statuses = dict(Ticket.objects.values_list("pk", "sla_status"))
     assert statuses == {overdue.pk: "Breached", in_time.pk: "Pending", acked.pk: "Met"}
-    assert AuditLog.objects.get(ticket=overdue).action == "sla breached"
+    entry = AuditLog.objects.get(ticket=overdue)
+    assert entry.action == "sla breached"
+    # As the API writes every time: UTC ending in Z.
+    assert overdue.sla_deadline is not None
+    assert entry.details["deadline"] == overdue.sla_deadline.isoformat()[:-6] + "Z"
 
 
 def test_migration_data_exist_with_increasing_permissions(migration_data):
@@ -272,8 +276,8 @@ def test_a_reopen_after_a_response_in_time_gets_a_fresh_deadline_not_a_breach():
     assert Ticket.objects.get(pk=ticket.pk).sla_status == "Pending"
     # Its audit entry records the fresh deadline, as it records each change it made.
     entry = AuditLog.objects.get(ticket=ticket, action="reopen")
-    assert entry.before["sla_deadline"] == old_deadline.isoformat()
-    assert entry.after["sla_deadline"] == reopened.sla_deadline.isoformat()
+    assert entry.before["sla_deadline"] == old_deadline.isoformat()[:-6] + "Z"
+    assert entry.after["sla_deadline"] == reopened.sla_deadline.isoformat()[:-6] + "Z"
 
 
 def test_a_reopen_keeps_a_breach_and_a_running_clock_keeps_its_deadline():

@@ -38,16 +38,20 @@ from tickets.api.parsers import DepthCheckedJSONParser
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     ClosedBodySerializer,
+    NoBodySerializer,
     StrictCharField,
     refuse_unknown_fields,
     writable_fields,
 )
 from tickets.api.views import (
+    BAD_FILTER,
     ERROR_SCHEMA,
     ERRORS,
+    NO_BODY_FIELDS,
     CheckedCursorPagination,
     Conflict,
     QueueUnavailable,
+    action_body,
 )
 from tickets.lifecycle import Actor
 from tickets.models import Ticket
@@ -219,7 +223,7 @@ def _ticket(ticket_id: str | None) -> Ticket | None:
         summary="Log-analysis jobs, newest first (cursor-paginated)",
         responses={
             200: LogAnalysisSerializer(many=True),
-            400: OpenApiResponse(ERROR_SCHEMA, description="A filter is not valid"),
+            400: BAD_FILTER,
             **ERRORS,
         },
     ),
@@ -234,7 +238,7 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = type(
         "LogAnalysisPagination",
         (CheckedCursorPagination,),
-        {"page_size": 50, "ordering": ("-created_at", "-id"), "page_size_query_param": None},
+        {"page_size": 50, "ordering": ("-created_at", "-id")},
     )
     filter_backends = [DjangoFilterBackend]
     filterset_class = LogAnalysisFilterSet
@@ -309,9 +313,10 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Cancel a queued or running job (its owner or a responder)",
-        request=None,
+        request=NoBodySerializer,
         responses={
             200: LogAnalysisSerializer,
+            400: NO_BODY_FIELDS,
             409: OpenApiResponse(ERROR_SCHEMA, description="Already finished"),
             **ERRORS,
         },
@@ -321,6 +326,7 @@ class LogAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         if job.owner_id != request.user.pk and not has_role(request.user, RESPONDER):
             raise PermissionDenied("only the job's owner or a responder may cancel it")
+        NoBodySerializer(data=action_body(request)).is_valid(raise_exception=True)
         if job.finished:
             raise Conflict(f"the analysis is already {job.status}")
         job = log_jobs.cancel_job(job.pk)

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
@@ -77,6 +78,23 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A whole-number field of a request body that refuses a string, a boolean or a fraction
+    with a 400 naming the field (`"detail": {"remediation": "must be a whole number"}`): DRF's
+    `IntegerField` reads `"12"` and `12.0` as 12. A form body has only text, so its digits are
+    still read."""
+
+    default_error_messages = {"invalid": "must be a whole number"}
+
+    def to_internal_value(self, data: Any) -> int:
+        from_form = isinstance(self.root.initial_data, QueryDict)
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (from_form and isinstance(data, str))
+        ):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
 
 
 class SlaRemainingMixin:
@@ -403,12 +421,16 @@ class ClosedBodySchema(OpenApiSerializerExtension):
         return schema
 
 
+class NoBodySerializer(ClosedBodySerializer):
+    """An action that takes nothing: an empty body, `{}`, or none."""
+
+
 class TransitionSerializer(ClosedBodySerializer):
     note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class RemediationDecisionSerializer(TransitionSerializer):
-    remediation = serializers.IntegerField(
+    remediation = StrictIntegerField(
         required=False,
         min_value=1,
         help_text="The id of the remediation decided (`remediations[].id` on the ticket), as it "

@@ -62,6 +62,7 @@ from tickets.api.serializers import (
     IncidentEventSerializer,
     IncidentSerializer,
     IncidentStatsSerializer,
+    NoBodySerializer,
     OutboundDeliverySerializer,
     PastFixWrongSerializer,
     RemediationDecisionSerializer,
@@ -113,6 +114,17 @@ ERRORS = {
 UNKNOWN_PARAMETER = OpenApiResponse(
     ERROR_SCHEMA, description="A query parameter the list does not take"
 )
+BAD_FILTER = OpenApiResponse(
+    ERROR_SCHEMA,
+    description="A filter or page_size is not valid, or a query parameter the list does not take",
+)
+NO_BODY_FIELDS = OpenApiResponse(
+    ERROR_SCHEMA, description="The body is not empty: the action takes no field"
+)
+BAD_PAGE_PARAMETER = OpenApiResponse(
+    ERROR_SCHEMA,
+    description="page_size is not a positive number, or a query parameter the list does not take",
+)
 TRACE_AUDIT_LIMIT = 500
 
 
@@ -132,7 +144,10 @@ class CheckedCursorPagination(CursorPagination):
     """DRF's cursor pagination, except that a cursor whose position does not fit the ordering
     field (edited or forged) is refused as invalid instead of reaching the database, and a
     query parameter the list does not take, or one that takes one value given several, is
-    refused by name."""
+    refused by name. Every list takes `page_size`, up to its `max_page_size`."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
 
     def paginate_queryset(
         self,
@@ -186,8 +201,9 @@ class CheckedCursorPagination(CursorPagination):
         known = {self.cursor_query_param, api_settings.URL_FORMAT_OVERRIDE or "format"}
         if self.page_size_query_param:
             known.add(self.page_size_query_param)
-        # A view's filters apply to its own list (paged by `view.paginator`), not to a sub-list
-        # an action pages with a paginator of its own (an incident's members).
+        # A view's filters apply to its own list (paged by `view.paginator`), not to one a
+        # paginator of another makes (an action's sub-list sets its own `pagination_class` and
+        # `filter_backends=[]`, as an incident's members and timeline do).
         filtered = view is not None and getattr(view, "paginator", None) is self
         for backend_class in (getattr(view, "filter_backends", None) or []) if filtered else []:
             backend = backend_class()
@@ -220,6 +236,17 @@ class CheckedCursorPagination(CursorPagination):
                 }
             )
         return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page, from 1 (default {self.page_size}); more than "
+                    f"{self.max_page_size} is read as {self.max_page_size}."
+                )
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
@@ -285,14 +312,11 @@ def refuse_another_remediation(
 
 class TicketCursorPagination(CheckedCursorPagination):
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
     ordering = ("-timestamp", "-id")
 
 
 class AuditCursorPagination(CheckedCursorPagination):
     page_size = 100
-    page_size_query_param = "page_size"
     max_page_size = 500
     ordering = ("created_at", "id")
 
@@ -350,7 +374,7 @@ RETRY_SCHEMA: dict[str, Any] = {
         summary="List tickets (compact; cursor-paginated)",
         responses={
             200: TicketListSerializer(many=True),
-            400: OpenApiResponse(ERROR_SCHEMA, description="Bad filter value"),
+            400: BAD_FILTER,
             401: ERRORS[401],
             403: ERRORS[403],
             404: OpenApiResponse(ERROR_SCHEMA, description="Invalid cursor"),
@@ -572,11 +596,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         summary="The ticket's audit trail, oldest first",
         responses={
             200: AuditEntrySerializer(many=True),
-            400: OpenApiResponse(
-                ERROR_SCHEMA,
-                description="page_size is not a positive number, or a query parameter the "
-                "list does not take",
-            ),
+            400: BAD_PAGE_PARAMETER,
             **ERRORS,
         },
         filters=False,
@@ -631,10 +651,11 @@ class MarkFixWrongView(APIView):
 
     @extend_schema(
         summary="Mark a recorded fix wrong: it is never shown again (responder)",
-        request=None,
-        responses={200: PastFixWrongSerializer, **ERRORS},
+        request=NoBodySerializer,
+        responses={200: PastFixWrongSerializer, 400: NO_BODY_FIELDS, **ERRORS},
     )
     def post(self, request: AuthenticatedRequest, resolution_id: str) -> Response:
+        NoBodySerializer(data=action_body(request)).is_valid(raise_exception=True)
         # Ids are positive integers; anything else (or past bigint) names no recorded fix.
         if not resolution_id.isdecimal() or len(resolution_id) > 18:
             raise NotFound("no recorded fix with this id")
@@ -909,12 +930,26 @@ class IncidentPagination(CheckedCursorPagination):
     ordering = ("-last_member_at", "-id")
 
 
+class MemberPagination(CheckedCursorPagination):
+    page_size = 100
+    max_page_size = 500
+    ordering = ("timestamp", "id")
+
+
+class TimelinePagination(CheckedCursorPagination):
+    """A storm's incident gathers thousands of events: pages of them, not a cut-off list."""
+
+    page_size = 500
+    max_page_size = 500
+    ordering = ("at", "id")
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Incidents, the most recently active first",
         responses={
             200: IncidentSerializer(many=True),
-            400: OpenApiResponse(ERROR_SCHEMA, description="A filter is not valid"),
+            400: BAD_FILTER,
             401: ERRORS[401],
             403: ERRORS[403],
             404: OpenApiResponse(ERROR_SCHEMA, description="Invalid cursor"),
@@ -1026,42 +1061,28 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The incident's members (tickets), oldest first; paginated",
-        responses={200: TicketListSerializer(many=True), 400: UNKNOWN_PARAMETER, **ERRORS},
+        responses={200: TicketListSerializer(many=True), 400: BAD_PAGE_PARAMETER, **ERRORS},
         filters=False,
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=MemberPagination, filter_backends=[])
     def members(self, request: Request, pk: str) -> Response:
         incident = self.get_object()
         rows = Ticket.objects.filter(incident=incident).order_by("timestamp", "id")
-        paginator = MemberPagination()
-        page: list[dict[str, Any]] | None = paginator.paginate_queryset(
-            rows.values(*LIST_FIELDS), request, view=self
-        )
-        return paginator.get_paginated_response(TicketListSerializer(page, many=True).data)
+        page = self.paginate_queryset(rows.values(*LIST_FIELDS))
+        return self.get_paginated_response(TicketListSerializer(page, many=True).data)
 
     @extend_schema(
         summary="The incident's timeline, in order: member failures and recurrences, related "
         "alerts, JIRA and Slack actions, acknowledgements, recoveries, resolution; paginated",
-        responses={200: IncidentEventSerializer(many=True), 400: UNKNOWN_PARAMETER, **ERRORS},
+        responses={
+            200: IncidentEventSerializer(many=True),
+            400: BAD_PAGE_PARAMETER,
+            **ERRORS,
+        },
         filters=False,
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=TimelinePagination, filter_backends=[])
     def timeline(self, request: Request, pk: str) -> Response:
         incident = self.get_object()
-        paginator = TimelinePagination()
-        page = paginator.paginate_queryset(
-            IncidentEvent.objects.filter(incident=incident), request, view=self
-        )
-        return paginator.get_paginated_response(IncidentEventSerializer(page, many=True).data)
-
-
-class MemberPagination(CheckedCursorPagination):
-    page_size = 100
-    ordering = ("timestamp", "id")
-
-
-class TimelinePagination(CheckedCursorPagination):
-    """A storm's incident gathers thousands of events: pages of them, not a cut-off list."""
-
-    page_size = 500
-    ordering = ("at", "id")
+        page = self.paginate_queryset(IncidentEvent.objects.filter(incident=incident))
+        return self.get_paginated_response(IncidentEventSerializer(page, many=True).data)
