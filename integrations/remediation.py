@@ -212,10 +212,16 @@ def mismatch(policy: RemediationPolicy, ticket: Ticket) -> str:
     if not fnmatch.fnmatchcase(ticket.pipeline, glob):
         return f"its pipeline {ticket.pipeline} does not match '{glob}'"
     if policy.signals:
-        message = ticket.error_message.lower()
-        if not any(str(signal).lower() in message for signal in policy.signals):
+        message = _signal_text(ticket.error_message)
+        if not any(_signal_text(str(signal)) in message for signal in policy.signals):
             return "its error message contains none of the policy's signals"
     return ""
+
+
+def _signal_text(text: str) -> str:
+    """Text as signals are matched: case-insensitive, an underscore read as a space, so that
+    "cloud provider launch failure" matches Databricks' CLOUD_PROVIDER_LAUNCH_FAILURE."""
+    return text.lower().replace("_", " ")
 
 
 def analysis_confidence(ticket: Ticket) -> float | None:

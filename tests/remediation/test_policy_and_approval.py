@@ -231,6 +231,30 @@ def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(mig
     assert remediation.propose(make_ticket(error_message="KeyError: 'amount'").pk) is None
 
 
+@pytest.mark.parametrize(
+    "state_message",
+    [
+        # runs/get's state message as Databricks writes it: termination codes in upper snake case
+        "Cluster 0923-164208-meows279 is in unexpected state Terminated: "
+        "CLOUD_PROVIDER_LAUNCH_FAILURE(CLOUD_FAILURE): azure_error_code:AllocationFailed",
+        "Cluster 0923-164208-meows279 was terminated. Reason: DRIVER_UNREACHABLE (SERVICE_FAULT)",
+    ],
+)
+def test_default_databricks_repair_matches_termination_codes(migration_data, state_message):
+    from importlib import import_module
+
+    defaults = import_module("integrations.migrations.0009_default_remediation_policies")
+    for fields in defaults.POLICIES:
+        RemediationPolicy.objects.get_or_create(name=fields["name"], defaults=fields)
+
+    ticket = make_ticket(
+        source="databricks", error_type="ExternalServiceError", error_message=state_message
+    )
+    found = proposed(ticket.pk)
+
+    assert found is not None and found.action == "databricks_repair"
+
+
 # --- approval ------------------------------------------------------------------------------------
 
 
