@@ -63,6 +63,34 @@ class CulpritKind:
     )
 
 
+# Each kind as people say it, before the culprit's key: "SQL server dw-prod".
+KIND_WORDS = {
+    CulpritKind.SQL_SERVER: "SQL server",
+    CulpritKind.DATABASE_HOST: "database host",
+    CulpritKind.INTEGRATION_RUNTIME: "integration runtime",
+    CulpritKind.DATABRICKS_WORKSPACE: "Databricks workspace",
+    CulpritKind.DATABRICKS_CLUSTER: "Databricks cluster",
+    CulpritKind.DATABRICKS_POOL: "Databricks pool",
+    CulpritKind.STORAGE: "storage",
+    CulpritKind.KEY_VAULT: "key vault",
+    CulpritKind.EVENT_HUBS: "Event Hubs namespace",
+    CulpritKind.KAFKA: "Kafka",
+    CulpritKind.AIRFLOW_CONNECTION: "Airflow connection",
+    CulpritKind.AIRFLOW_POOL: "Airflow pool",
+    CulpritKind.CLOUD_QUOTA: "cloud quota",
+    CulpritKind.API_HOST: "API host",
+    CulpritKind.AZURE_RESOURCE: "Azure resource",
+}
+
+
+def readable_culprit(label: str) -> str:
+    """A culprit's label (`kind:key`) as people say it, "SQL server dw-prod"; a label of no
+    kind known here, as it is."""
+    kind, _, key = label.partition(":")
+    words = KIND_WORDS.get(kind)
+    return f"{words} {key}" if words and key else label
+
+
 @dataclass(frozen=True)
 class Culprit:
     kind: str

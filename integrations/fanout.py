@@ -38,7 +38,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -61,12 +61,14 @@ from integrations.models import (
     Remediation,
 )
 from integrations.targets.base import (
+    RECOVERED_BEFORE_PAGING,
     Change,
     FollowUp,
     IncidentChange,
     TransportError,
     Waiting,
     incident_delivery_key,
+    left_unpaged,
     member_approval_key,
 )
 from rca_project.celery import app as celery_app
@@ -133,10 +135,14 @@ def schedule_initial(ticket_id: str, *, delay: float | None = None) -> None:
             schedule(ticket_id, action, f"{ticket_id}:{action}", delay=delay)
 
 
-def schedule_initial_many(tickets: Sequence[tuple[str, float | None]]) -> None:
+def schedule_initial_many(
+    tickets: Sequence[tuple[str, float | None]], *, recovered: Collection[str] = ()
+) -> None:
     """`schedule_initial` for several (ticket, delay) at once: one query for the keys already
     there (left as they are, as `schedule` leaves them), one INSERT for the others, and after
-    the commit their tasks, published in one broker batch."""
+    the commit their tasks, published in one broker batch. A ticket of `recovered`, over at
+    its source before it paged, pages nobody: the deliveries of the targets that page (those
+    that page incidents) are recorded skipped, saying why; the others (the evidence) run."""
     if not tickets:
         return
     now = timezone.now()
@@ -148,6 +154,15 @@ def schedule_initial_many(tickets: Sequence[tuple[str, float | None]]) -> None:
             target=target.name,
             payload={},
             next_attempt_at=now + timedelta(seconds=delay or 0),
+            **(
+                {
+                    "status": OutboundStatus.SKIPPED,
+                    "last_error": RECOVERED_BEFORE_PAGING,
+                    "completed_at": now,
+                }
+                if ticket_id in recovered and target.incident_initial
+                else {}
+            ),
         )
         for ticket_id, delay in tickets
         for target in registry.targets()
@@ -367,6 +382,17 @@ def schedule_own_page(ticket_id: str) -> None:
         for action, status in own:
             if action in skipped_by_members and status == OutboundStatus.SUCCEEDED:
                 schedule(ticket_id, action, f"{ticket_id}:{action}:detached")
+
+
+def page_if_left_unpaged(ticket_id: str) -> None:
+    """The failure of a ticket that recovered before it paged is back (a regression): it
+    pages now, once, under keys of its own."""
+    for target in registry.targets():
+        if not target.incident_initial:
+            continue
+        for action in target.initial:
+            if left_unpaged(ticket_id, action):
+                schedule(ticket_id, action, f"{ticket_id}:{action}:regressed")
 
 
 def retry_dead(outbound_ids: list[int]) -> int:

@@ -23,7 +23,7 @@ from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.airflow import final_try, retried_by_airflow
 from rca_project.observability import tracking
 from tickets.models import Ticket
-from tickets.vocabulary import Outcome, Source
+from tickets.vocabulary import Outcome, Source, Status
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,12 @@ def _process(ids: list[int]) -> None:
         embed_tickets(sorted(in_incident))
     alone = [ticket_id for ticket_id in created_ids if ticket_id not in in_incident]
     analysed = analyse_tickets(alone, enriched=enriched) if alone else {}
+    # One over at its source already (its Resolved came first, say) pages nobody.
+    recovered = set(
+        Ticket.objects.filter(
+            pk__in=alone, status=Status.RESOLVED, resolved_at_source_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
     # One naming a culprit waits a moment: should its storm form an incident meanwhile, the
     # incident pages and this ticket's own page is skipped.
     fanout.schedule_initial_many(
@@ -129,7 +135,8 @@ def _process(ids: list[int]) -> None:
             )
             for ticket_id in alone
             if ticket_id in analysed  # not deleted meanwhile
-        ]
+        ],
+        recovered=recovered,
     )
     # A new ticket, and one a regression reopened (the failure back after it was fixed: its
     # remediations so far do not decide for it, `remediation.this_episode`); not while Airflow

@@ -347,7 +347,9 @@ def _since_regression(ticket: Ticket) -> QuerySet[Remediation]:
 
 
 def remediation_actor(remediation: Remediation) -> Actor:
-    return Actor(ActorKind.REMEDIATION, f"remediation {remediation.action} #{remediation.pk}")
+    """Named by its id (what the API's approve, decline and retry take), said as an id: "#2"
+    read as a second attempt."""
+    return Actor(ActorKind.REMEDIATION, f"remediation {remediation.action} (id {remediation.pk})")
 
 
 def _needs_no_rerun(ticket: Ticket) -> bool:

@@ -69,7 +69,7 @@ class ChangeWords(NamedTuple):
 def change_words(action: str, actor_kind: str, actor_name: str) -> ChangeWords:
     """A change and its actor in words. A part of this service ("incidents", "analysis", "sla")
     goes unnamed: "analysed", not "analysed by analysis". A remediation's own change does not
-    say "remediation" twice: "remediation airflow_clear #10 awaiting approval"."""
+    say "remediation" twice: "remediation airflow_clear (id 10) awaiting approval"."""
     what = action_words(action)
     if actor_kind == ActorKind.REMEDIATION:
         return ChangeWords(actor_name, what.removeprefix("remediation "), "")

@@ -16,6 +16,7 @@ whose messages name the field as it was given.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, TypeVar
 
@@ -260,6 +261,27 @@ class AdfActivityError(_Body):
         return data
 
 
+def _activity_error(value: Any) -> Any:
+    """The `error` as posted by string interpolation too (`"@{activity('Copy data1').error}"`):
+    a string holding a JSON object is that object; other text is the error's message; blank
+    text is no error (a succeeded activity's)."""
+    if value is None or isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a JSON object or a string")
+    text = value.strip()
+    if not text:
+        return None
+    if text.startswith("{"):
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict):
+            return decoded
+    return {"message": text}
+
+
 _ADF_EXAMPLE = {
     "factory": "adf-sales-prod",
     "pipeline": "pl_copy_sales_orders",
@@ -280,6 +302,15 @@ def _adf_json_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
     message) required unless the run succeeded (in any case)."""
     _null_is_absent(schema)
     _document_aliases(schema, model)
+    object_or_null = schema["properties"]["error"]["anyOf"]
+    object_or_null.insert(
+        1,
+        {
+            "type": "string",
+            "description": "The same object as JSON text (`\"@{activity('Copy data1').error}\"`), "
+            "or the error's message as plain text.",
+        },
+    )
     schema["allOf"].append(
         {
             "anyOf": [
@@ -288,6 +319,7 @@ def _adf_json_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
                     "required": ["error"],
                     "properties": {"error": {"type": "object", **_present("message")[0]}},
                 },
+                *_present("error"),
                 {"required": ["status"], "properties": {"status": _any_case("Succeeded")}},
             ]
         }
@@ -303,7 +335,8 @@ class AdfFailureBody(_Body):
     resourceGroup, runStart, runEnd, runUrl. Of a field given under two names, the first one
     listed (snake_case first) is read, blank or not.
     The failed activity's `error` object may stand in for error_message, error_code,
-    failure_type and activity (each flat field, when given too, is the one read). Error text
+    failure_type and activity (each flat field, when given too, is the one read); it may come
+    as JSON text (string interpolation), and plain text is its message. Error text
     (`error_message` or `error.message`) is required unless status is Succeeded."""
 
     model_config = ConfigDict(json_schema_extra=_adf_json_schema)
@@ -336,11 +369,11 @@ class AdfFailureBody(_Body):
         validation_alias=AliasChoices("failure_type", "failureType"),
         json_schema_extra={"example": "UserError"},
     )
-    error: AdfActivityError | None = Field(
+    error: Annotated[AdfActivityError | None, BeforeValidator(_activity_error)] = Field(
         None,
         description=(
             "The failed activity's error object as ADF gives it"
-            ' (`"error": "@activity(\'Copy data1\').error"`).'
+            ' (`"error": "@activity(\'Copy data1\').error"`), or as text.'
         ),
     )
     logic_app_run_id: String = Field(

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 
+from analysis.culprits import readable_culprit
 from integrations.circuit import redis_client
 from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
@@ -387,6 +388,22 @@ def reconciled(ticket: Ticket, action: str) -> bool:
     ).exists()
 
 
+# Why a new ticket's own page (its JIRA issue, its Slack alert) was not sent
+# (`fanout.schedule_initial_many`): nobody is paged for a failure already over.
+RECOVERED_BEFORE_PAGING = "not paged: the failure had recovered at its source before it paged"
+
+
+def left_unpaged(ticket_id: str, action: str) -> bool:
+    """The ticket's latest `action` delivery (a page) was left out, the failure over before it
+    paged: there is no issue or alert to update, and none is awaited."""
+    latest = OutboundDelivery.objects.filter(ticket_id=ticket_id, action=action).last()
+    return (
+        latest is not None
+        and latest.status == OutboundStatus.SKIPPED
+        and latest.last_error == RECOVERED_BEFORE_PAGING
+    )
+
+
 def wait_for(ticket: Ticket, action: str, what: str) -> None:
     """Raise Waiting while the ticket's `action` delivery is pending; TransportError
     (permanent) when there is none or it will never succeed. The latest one: a member
@@ -582,7 +599,7 @@ def incident_page(incident: Incident) -> IncidentPage:
     limit = settings.INCIDENT_INLINE_MEMBERS
     inline = list(incident.members.order_by("timestamp").values_list("id", "pipeline")[:limit])
     return IncidentPage(
-        title=f"Incident: {incident.culprit}",
+        title=f"Incident: {readable_culprit(incident.culprit)}",
         status=incident_status_line(incident),
         member_count=incident.members.count(),
         pipelines=seen["pipelines"],

@@ -47,6 +47,7 @@ from integrations.targets.base import (
     incident_url,
     is_transient_status,
     last_time,
+    left_unpaged,
     member_links,
     naming_destination,
     parse_retry_after,
@@ -726,6 +727,8 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     if not ticket.itsm_ticket_id:
         if ticket.incident_id:
             return  # no issue of its own (the incident's covers it): nothing to update
+        if left_unpaged(ticket.pk, CREATE):
+            return
         wait_for(ticket, CREATE, "JIRA issue")
     key = ticket.itsm_ticket_id
     if reconciled(ticket, RECONCILE):  # late requests may land later still

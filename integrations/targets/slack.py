@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from analysis.culprits import readable_culprit
 from analysis.rules.reading import cut_at_boundary
 from integrations import remediation as service
 from integrations.models import (
@@ -59,6 +60,7 @@ from integrations.targets.base import (
     incident_page,
     incident_url,
     last_time,
+    left_unpaged,
     member_approval_key,
     member_links,
     naming_destination,
@@ -774,6 +776,8 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     if not ticket.slack_ts:
         if ticket.incident_id:
             return  # no alert of its own (the incident's message covers it): nothing to update
+        if left_unpaged(ticket.pk, POST):
+            return
         wait_for(ticket, POST, "Slack alert")
     if reconciled(ticket, RECONCILE):  # late posts may land later still
         _remove_slack_duplicates(slack, ticket, ticket.slack_channel, keep=ticket.slack_ts)
@@ -859,7 +863,8 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
     section) for any number of members, the first INCIDENT_INLINE_MEMBERS listed."""
     page = incident_page(incident)
     emoji = SEVERITY_EMOJI.get(incident.severity, "")
-    text = f"{emoji} Incident {incident.pk}: {slack_escape(incident.culprit, 200)} — {page.counts}"
+    culprit = slack_escape(readable_culprit(incident.culprit), 200)
+    text = f"{emoji} Incident {incident.pk}: {culprit} — {page.counts}"
     members = "\n".join(
         f"• {slack_escape(pipeline, 120)} ({ticket_id})"
         for ticket_id, pipeline in page.inline_members

@@ -397,4 +397,4 @@ def test_a_remediation_awaiting_approval_reads_naturally_on_the_live_banner(sett
 
     assert pending is not None and pending.status == "awaiting_approval"
     assert message["action"] == "remediation_awaiting_approval"
-    assert message["words"] == f"remediation playbook #{pending.pk} awaiting approval"
+    assert message["words"] == f"remediation playbook (id {pending.pk}) awaiting approval"

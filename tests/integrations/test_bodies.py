@@ -100,8 +100,12 @@ def test_the_adf_schema_takes_the_activity_error_object_for_the_error_text():
 
     assert [error.message for error in validator.iter_errors(body)] == []
     assert PARSERS[Source.ADF](body).error_message == body["error"]["message"]
+    as_text = {**body, "error": json.dumps(body["error"])}  # "@{activity('Copy data1').error}"
+    assert [error.message for error in validator.iter_errors(as_text)] == []
+    assert PARSERS[Source.ADF](as_text).error_message == body["error"]["message"]
     body["error"]["message"] = " "
     assert not validator.is_valid(body)
+    assert not validator.is_valid({**body, "error": 2200})
 
 
 # --- Azure Monitor: one model per alert family, offered as a oneOf -----------------------------

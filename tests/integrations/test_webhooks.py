@@ -153,7 +153,9 @@ def test_adf_flat_error_fields_are_read_before_the_activity_error_object(webhook
         ({"errorCode": "2200", "target": "Copy data1"}, "missing required field 'error.message'"),
         ({"message": " ", "failureType": "UserError"}, "missing required field 'error.message'"),
         ({"message": 2200}, "field 'error.message' must be a string"),
-        ("Failure happened on 'Sink' side.", "field 'error' must be a JSON object"),
+        ('{"errorCode": "2200", "target": "Copy data1"}', "missing required field 'error.message'"),
+        (2200, "field 'error' must be a JSON object or a string"),
+        (["Failure happened on 'Sink' side."], "field 'error' must be a JSON object or a string"),
     ],
 )
 def test_an_adf_activity_error_object_without_its_message_is_refused_naming_it(
@@ -166,6 +168,34 @@ def test_an_adf_activity_error_object_without_its_message_is_refused_naming_it(
     assert response.status_code == 400
     assert response.json()["error"] == reason
     assert Ticket.objects.count() == 0
+
+
+def test_an_adf_activity_error_sent_as_text_is_read(webhook_client):
+    """String interpolation (`"error": "@{activity('Copy').error}"`) posts the error object as
+    JSON text, and a sender may post the message alone: both were refused with a 400."""
+    from integrations.ingest import ingest_delivery
+
+    error = local_payload("adf_failure_activity_error.json")["error"]
+    error["message"] = "Login failed for user 'etl'. Password=Pw9planted7Zx;"
+    as_json = {"pipelineName": "p", "runId": "r1", "error": json.dumps(error)}
+    as_text = {"pipelineName": "p", "runId": "r2", "error": " Sink side timed out. "}
+
+    first = webhook_client(ADF, as_json)
+    second = webhook_client(ADF, as_text)
+
+    assert (first.status_code, second.status_code) == (202, 202), (first.content, second.content)
+    ticket = Ticket.objects.get(pk=first.json()["ticket_id"])
+    assert ticket.error_message == "Login failed for user 'etl'. Password=[REDACTED];"
+    assert ticket.affected_entity["activity"] == error["target"]
+    assert ticket.details["error_code"] == error["errorCode"]
+    assert ticket.details["failure_type"] == error["failureType"]
+    stored = WebhookDelivery.objects.get(tracking_id=first.json()["tracking_id"])
+    assert "Pw9planted7Zx" not in stored.raw_body
+    replayed = ingest_delivery("adf", stored.raw_body.encode())
+    assert (replayed.ticket_id, replayed.outcome) == (ticket.pk, "duplicate")
+    assert Ticket.objects.get(pk=second.json()["ticket_id"]).error_message == (
+        "Sink side timed out."
+    )
 
 
 def test_a_succeeded_adf_run_needs_no_activity_error(webhook_client):

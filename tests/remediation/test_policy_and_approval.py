@@ -771,7 +771,7 @@ def test_an_approved_remediation_skipped_updates_its_slack_alert_and_says_why(se
         assert _remediation_buttons(message) == []
         assert "Skipped" in json.dumps(message["blocks"])
         assert slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"] == (
-            f"remediation playbook #{pending.pk} — remediation skipped (via "
+            f"remediation playbook (id {pending.pk}) — remediation skipped (via "
             f"remediation): run {running.run_id} has an active remediation already"
         )
 

@@ -576,6 +576,22 @@ def test_the_incidents_title_counts_its_tickets_not_their_failures():
         assert "failures" not in title
 
 
+def test_the_incidents_title_names_its_culprit_in_words():
+    """The JIRA summary and the Slack title read "sql-server:sql-prod-01…", the label incidents
+    group on; the culprit field keeps it as it is."""
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = Incident.objects.get()
+    page = incident_page(incident)
+    summary = incident_summary(incident, page)
+    text, blocks = slack_incident_message(incident)
+    readable = "Incident: SQL server sql-prod-01.database.windows.net"
+    assert readable in summary
+    assert f"Incident {incident.pk}: SQL server sql-prod-01.database.windows.net" in text
+    assert blocks[0]["text"]["text"].endswith(readable)
+    assert page.culprit == f"{CULPRIT} (dw)"
+
+
 def two_incidents() -> tuple[Incident, Incident]:
     """Two pipelines failing on sql-prod-01, then two on sql-prod-02: two incidents."""
     post(storm_failure("pl_a"))
