@@ -8,9 +8,10 @@ prepares them. Models without `db_default` or generated fields only; no signals 
 of these models has receivers).
 
 The row goes as one JSON parameter (`row_insert_sql`), which PostgreSQL converts to the
-columns' types: psycopg caches the parsing of a statement only up to 50 parameters (the
-ticket's 58 columns were re-parsed on every webhook), and binding one text costs it less than
-binding each value with its own adapter (a JSON column's Python dumper included)."""
+columns' types: psycopg caches the parsing of a statement only up to 50 parameters (a
+ticket's 60 columns, one parameter each, would be re-parsed on every webhook), and binding
+one text costs it less than binding each value with its own adapter (a JSON column's Python
+dumper included)."""
 
 from __future__ import annotations
 

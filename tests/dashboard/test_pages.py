@@ -920,6 +920,16 @@ def test_the_charts_refuse_a_period_they_do_not_draw(days):
     assert "<svg" not in html
 
 
+def test_the_charts_refusal_echoes_the_asked_period_as_text():
+    """The refusal quotes `?days=` from the address: a link someone is sent puts no markup on
+    the page."""
+    answer = client_for("viewer").get("/charts/", {"days": "<img src=x onerror=alert(1)>"})
+
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert "<img src=x" not in html and "not ?days=&lt;img src=x onerror=alert(1)&gt;." in html
+
+
 def test_the_charts_take_as_many_days_as_the_stats_api():
     answer = client_for("viewer").get("/charts/?days=366")
 

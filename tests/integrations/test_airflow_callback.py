@@ -681,3 +681,45 @@ def test_an_analysis_written_after_a_later_try_keeps_that_tries_details(webhook_
     assert ticket.details["similar"] == []
     assert (ticket.details["try_number"], ticket.details["state"]) == (2, "failed")
     assert "duration" not in ticket.details
+
+
+def test_the_new_try_fields_keep_no_secret_and_make_no_markup(monkeypatch, caplog, webhook_client):
+    """What a webhook sender or a task's error controls in the fields added today: a later
+    try's error (named by its audit entry), the try's hostname (copied onto the ticket), the
+    task's owner (shown in Slack and JIRA), and a base_url with credentials (the callback's
+    warning names its host alone)."""
+    _airflow_configured(monkeypatch, "http://admin:Bas3UrlPw@localhost:8080")
+    monkeypatch.delenv("RCA_AIRFLOW_DEPLOYMENT", raising=False)
+    with caplog.at_level("WARNING", logger=rca_callback.__name__):
+        first = rca_callback.build_failure_body(airflow_context(try_number=1))
+    assert "RCA_AIRFLOW_DEPLOYMENT is not set" in caplog.text and "Bas3UrlPw" not in caplog.text
+    first["owner"] = "<!channel> [~admin] {color:red}x{color} |"
+    assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
+    other = {
+        **first,
+        "try_number": 2,
+        "hostname": "worker-2 token=HostTok3n",
+        "exception": "KeyError: 'order_id' (password=TryPassw0rd)",
+    }
+    assert webhook_client("/webhooks/airflow/", other).json()["outcome"] == "correlated"
+
+    ticket = Ticket.objects.get()
+    stored = json.dumps(
+        [ticket.details, ticket.affected_entity, ticket.latest_run]
+        + [entry.details for entry in AuditLog.objects.all()]
+        + [delivery.event for delivery in WebhookDelivery.objects.all()]
+    )
+    for secret in ("Bas3UrlPw", "HostTok3n", "TryPassw0rd"):
+        assert secret not in stored
+    assert ticket.details["hostname"].startswith("worker-2")
+
+    _, blocks = slack.slack_alert(ticket)
+    owner = next(
+        field["text"]
+        for block in blocks
+        for field in block.get("fields", [])
+        if field["text"].startswith("*Owner*")
+    )
+    assert "<" not in owner and "&lt;!channel&gt;" in owner
+    line = next(line for line in jira.jira_description(ticket).splitlines() if "*Owner:*" in line)
+    assert not any(mark in line for mark in "[]{}|")

@@ -878,3 +878,21 @@ def test_a_regressions_alert_resolved_before_its_fired_ends_it_as_in_order(webho
 
     ticket = Ticket.objects.get(pk=ticket_id)
     assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+
+
+def test_an_adf_alerts_own_error_keeps_no_secret_on_the_ticket_or_in_its_rca(webhook_client):
+    """`details.adf_error` (the alert's ErrorMessage, kept for the culprit and the RCA) is
+    redacted as the ticket's error message is."""
+    error = (
+        "Operation on target Copy_Orders failed: Login failed for user 'etl'. "
+        "Server=tcp:sql-prod.database.windows.net;Password=AdfErrPw9;"
+    )
+    body = _adf_log_alert_split_by_resource("-s", "pl_orders", error)
+    ticket_id = webhook_client(AZURE, body).json()["ticket_id"]
+
+    services.analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.details["adf_error"].startswith("Operation on target Copy_Orders failed")
+    for text in (json.dumps(ticket.details), ticket.error_message, ticket.rca_result):
+        assert "AdfErrPw9" not in text

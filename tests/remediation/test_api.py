@@ -124,6 +124,32 @@ def test_a_fix_run_after_approval_says_who_approved_it_not_that_it_was_automatic
     assert fix.endswith("(remediation, approved by daan)") and "automatic" not in fix
 
 
+def test_a_decision_naming_another_tickets_remediation_decides_neither():
+    """Approving or declining on one ticket with `"remediation"` naming another ticket's
+    pending one is a 409 that says nothing of it, and both wait on."""
+    from integrations.models import Remediation
+    from tests.remediation.conftest import proposed
+
+    make_policy(action="playbook", mode="approval", signals=[])
+    mine, theirs = make_ticket(), make_ticket()
+    waiting, other = proposed(mine.pk), proposed(theirs.pk)
+    api = jwt_client(make_user("responder"))
+
+    for decision in ("approve", "decline"):
+        answer = api.post(
+            f"/api/v1/tickets/{mine.pk}/remediation/{decision}/",
+            {"remediation": other.pk},
+            format="json",
+        )
+        assert answer.status_code == 409, answer.content
+        assert answer.json()["error"] == (
+            f"remediation {other.pk} is not this ticket's; remediation {waiting.pk} awaits approval"
+        )
+
+    statuses = dict(Remediation.objects.values_list("pk", "status"))
+    assert statuses == {waiting.pk: "awaiting_approval", other.pk: "awaiting_approval"}
+
+
 def test_a_decision_naming_an_older_remediation_does_not_decide_the_one_proposed_since():
     """A bot showed remediation A; A expired, the ticket regressed and B awaits approval now.
     Approving with `"remediation": A` is a 409 naming what became of A, and B waits on; naming
