@@ -650,6 +650,21 @@ def is_secret_key(name: str) -> bool:
     """True for key names that denote a credential (``db_password``, ``AccountKey``,
     ``X-Api-Key``, ``connectionString``) but not for metadata about one (``token_type``,
     ``password_expired``, ``secretName``, ``max_tokens``)."""
+    if len(name) <= _KEY_MEMO_MAX_CHARS:
+        return _is_secret_key_remembered(name)
+    return _is_secret_key(name)
+
+
+# A sender's bodies repeat the same key names, so the answers for short ones are remembered.
+_KEY_MEMO_MAX_CHARS = 128
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_key_remembered(name: str) -> bool:
+    return _is_secret_key(name)
+
+
+def _is_secret_key(name: str) -> bool:
     words = [w.lower() for w in _KEY_WORDS.findall(name)]
     while len(words) > 1 and words[-1] in _SECRET_SUFFIXES:
         words.pop()

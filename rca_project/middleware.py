@@ -1,13 +1,21 @@
 """Our middleware: API paths served without their slash (before Django's own middleware sees
-them), and Django's CommonMiddleware with the probes spared its Host check."""
+them), Django's CommonMiddleware with the probes spared its Host check, and Django's session,
+CSRF, authentication and messages middleware passed by for the failure webhooks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.contrib.auth import middleware as django_auth
+from django.contrib.messages import middleware as django_messages
+from django.contrib.sessions import middleware as django_sessions
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponsePermanentRedirect
 from django.middleware import common as django_common
+from django.middleware import csrf as django_csrf
 from django.urls import is_valid_path
+from django.utils.deprecation import MiddlewareMixin
+
+from tickets.vocabulary import Source
 
 
 class ApiWithoutSlashMiddleware:
@@ -47,3 +55,39 @@ class CommonMiddleware(django_common.CommonMiddleware):
         if request.path_info in PROBE_PATHS:
             return None
         return super().process_request(request)
+
+
+# The failure webhooks' paths (integrations/urls.py), with or without the trailing slash; not
+# the replaced product's paths, whose errors are answered with the dashboard's pages.
+FAILURE_WEBHOOK_PATHS = frozenset(
+    path for source in Source for path in (f"/webhooks/{source}/", f"/webhooks/{source}")
+)
+
+
+class _PassedByForFailureWebhooks(MiddlewareMixin):
+    """A failure webhook's view (`receive_failure_webhook`, CSRF-exempt) reads no session, user
+    or message, and each of its answers, errors included, is JSON built without them, so these
+    middleware would change nothing in it: their work (a session store, a lazy user, a message
+    store with its cookie signer, the CSRF cookie read) is skipped. The other middleware (the
+    security headers, the Host check, X-Frame-Options) still run."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if request.path_info in FAILURE_WEBHOOK_PATHS:
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_PassedByForFailureWebhooks, django_sessions.SessionMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(_PassedByForFailureWebhooks, django_csrf.CsrfViewMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_PassedByForFailureWebhooks, django_auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_PassedByForFailureWebhooks, django_messages.MessageMiddleware):
+    pass

@@ -383,13 +383,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, authentication and messages middleware, passed by for the failure
+    # webhooks (rca_project/middleware.py says why).
+    "rca_project.middleware.SessionMiddleware",
     "rca_project.middleware.ApiWithoutSlashMiddleware",
     # Django's, with the probes exempt from the Host check (see the class).
     "rca_project.middleware.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "rca_project.middleware.CsrfViewMiddleware",
+    "rca_project.middleware.AuthenticationMiddleware",
+    "rca_project.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -5,24 +5,29 @@ from __future__ import annotations
 import hashlib
 import re
 
-_MASKS = [
+# Each mask with, for three whose regex starts with `\b` (which `re` tries at every position
+# of the text), a regex every one of their matches contains, which `re` finds fast by its
+# leading literal: a text without it is not searched (the hex mask has no such literal).
+_MASKS: list[tuple[re.Pattern[str], str, re.Pattern[str] | None]] = [
     # Order matters: the specific shapes first, bare numbers last.
-    (re.compile(r"https?://\S+", re.I), "<url>"),
+    (re.compile(r"https?://\S+", re.I), "<url>", None),
     (
         re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
         "<uuid>",
+        re.compile(r"-[0-9a-f]{4}-", re.I),
     ),
     (
         re.compile(
             r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.I
         ),
         "<ts>",
+        re.compile(r"-\d\d-"),
     ),
-    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(\.\d+)?\b"), "<time>"),
-    (re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b", re.I), "<hex>"),
-    (re.compile(r"'[^']{0,200}'|\"[^\"]{0,200}\""), "<str>"),
-    (re.compile(r"\d+"), "<n>"),
-    (re.compile(r"\s+"), " "),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(\.\d+)?\b"), "<time>", re.compile(r":\d\d:")),
+    (re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b", re.I), "<hex>", None),
+    (re.compile(r"'[^']{0,200}'|\"[^\"]{0,200}\""), "<str>", None),
+    (re.compile(r"\d+"), "<n>", None),
+    (re.compile(r"\s+"), " ", None),
 ]
 
 _NORMALIZE_LIMIT = 4000
@@ -31,8 +36,9 @@ _NORMALIZE_LIMIT = 4000
 def normalize_message(message: str) -> str:
     """Mask the parts of an error message that differ between runs of the same failure."""
     text = message[:_NORMALIZE_LIMIT].lower()
-    for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
+    for pattern, replacement, required in _MASKS:
+        if required is None or required.search(text):
+            text = pattern.sub(replacement, text)
     return text.strip()
 
 
