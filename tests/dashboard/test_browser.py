@@ -28,7 +28,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -144,7 +144,11 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 def wait(driver: webdriver.Chrome, condition, timeout: float = 20):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    """Until `condition` holds; an element the page re-rendered live between being found and
+    read (a stale reference) is looked for again, as a missing one is."""
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition)
 
 
 def column_of(driver: webdriver.Chrome, ticket_id: str) -> str | None:
