@@ -474,21 +474,16 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     actor = Actor.source(event.source)
     ended = []
     for ticket in tickets:
+        # What keeps the ticket open after this recovery, audited as such.
+        kept: tuple[str, dict[str, Any]] | None = None
         if newer_run := _newer_failed_run(event, ticket):
+            kept = ("older run recovered", {"still_failed": newer_run})
+        elif firing := _alerts_still_firing(ticket.pk, event.recovers_occurrence):
+            kept = ("alert resolved", {"alerts_still_firing": firing})
+        if kept is not None:
+            action, details = kept
             lifecycle.write_audit(
-                ticket,
-                actor,
-                "older run recovered",
-                details={"occurrence_key": event.occurrence_key, "still_failed": newer_run},
-            )
-            continue
-        firing = _alerts_still_firing(ticket.pk, event.recovers_occurrence)
-        if firing:
-            lifecycle.write_audit(
-                ticket,
-                actor,
-                "alert resolved",
-                details={"occurrence_key": event.occurrence_key, "alerts_still_firing": firing},
+                ticket, actor, action, details={"occurrence_key": event.occurrence_key, **details}
             )
             continue
         lifecycle.resolve_at_source(
