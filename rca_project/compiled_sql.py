@@ -105,6 +105,23 @@ def _row_fields(model: type[models.Model]) -> tuple[tuple[str, Field[Any, Any], 
     )
 
 
+def _json_value(field: Field[Any, Any], value: Any) -> Any:
+    """A value that is not already JSON (text, whole number, NULL) as `row_json` writes it."""
+    if type(value) is datetime and value.tzinfo is not None:
+        # What the field's preparation returns an aware datetime as: itself.
+        return value.isoformat()
+    if isinstance(value, (str, int, float)):
+        return value
+    value = field.get_db_prep_save(value, connection)
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if value is not None and not isinstance(value, (str, int, float)):
+        raise TypeError(f"{field.name}: no JSON form for {type(value).__name__}")
+    return value
+
+
 def row_json(obj: models.Model) -> str:
     """`obj`'s row as a JSON object keyed by column, for `row_insert_sql`. Text, numbers,
     booleans, NULL, JSON fields (without a custom encoder), timestamps and UUIDs; anything else
@@ -112,19 +129,8 @@ def row_json(obj: models.Model) -> str:
     row: dict[str, Any] = {}
     for column, field, computed, is_json in _row_fields(type(obj)):
         value = field.pre_save(obj, True) if computed else getattr(obj, field.attname)
-        if is_json or value is None or type(value) is str or type(value) is int:
-            pass
-        elif type(value) is datetime and value.tzinfo is not None:
-            # What the field's preparation returns an aware datetime as: itself.
-            value = value.isoformat()
-        elif not isinstance(value, (str, int, float)):
-            value = field.get_db_prep_save(value, connection)
-            if isinstance(value, date):  # datetimes too
-                value = value.isoformat()
-            elif isinstance(value, uuid.UUID):
-                value = str(value)
-            elif value is not None and not isinstance(value, (str, int, float)):
-                raise TypeError(f"{field.name}: no JSON form for {type(value).__name__}")
+        if not (is_json or value is None or type(value) is str or type(value) is int):
+            value = _json_value(field, value)
         if isinstance(value, float) and not math.isfinite(value):
             raise TypeError(f"{field.name}: {value} has no JSON form")
         row[column] = value

@@ -78,16 +78,16 @@ class _PassedByForFailureWebhooks(MiddlewareMixin):
 
 
 class SessionMiddleware(_PassedByForFailureWebhooks, django_sessions.SessionMiddleware):
-    pass
+    """Django's SessionMiddleware, passed by for the failure webhooks."""
 
 
 class CsrfViewMiddleware(_PassedByForFailureWebhooks, django_csrf.CsrfViewMiddleware):
-    pass
+    """Django's CsrfViewMiddleware, passed by for the failure webhooks."""
 
 
 class AuthenticationMiddleware(_PassedByForFailureWebhooks, django_auth.AuthenticationMiddleware):
-    pass
+    """Django's AuthenticationMiddleware, passed by for the failure webhooks."""
 
 
 class MessageMiddleware(_PassedByForFailureWebhooks, django_messages.MessageMiddleware):
-    pass
+    """Django's MessageMiddleware, passed by for the failure webhooks."""
