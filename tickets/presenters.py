@@ -53,6 +53,17 @@ def action_words(action: str) -> str:
     return ACTION_WORDS.get(action, action.replace("_", " "))
 
 
+# A remediation's change a person made, in their words: "ana started the remediation", not
+# "ana remediation running" (the announcement's name).
+PERSON_REMEDIATION_VERBS = {
+    "running": "started",
+    "started": "started",
+    "declined": "declined",
+    "retried": "retried",
+    "skipped": "skipped",
+}
+
+
 class ChangeWords(NamedTuple):
     """Who did what, to be read in this order (a timeline puts the member between `what` and
     `reporter`): "ana took it", "recovered, reported by databricks", "analysed"."""
@@ -77,6 +88,9 @@ def change_words(action: str, actor_kind: str, actor_name: str) -> ChangeWords:
         return ChangeWords("", what, actor_name)
     if actor_kind == ActorKind.SYSTEM:
         return ChangeWords("", what, "")
+    verb = what.removeprefix("remediation ")
+    if verb in PERSON_REMEDIATION_VERBS:
+        what = f"{PERSON_REMEDIATION_VERBS[verb]} the remediation"
     return ChangeWords(actor_name, what, "")
 
 

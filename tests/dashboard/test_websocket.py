@@ -398,3 +398,43 @@ def test_a_remediation_awaiting_approval_reads_naturally_on_the_live_banner(sett
     assert pending is not None and pending.status == "awaiting_approval"
     assert message["action"] == "remediation_awaiting_approval"
     assert message["words"] == f"remediation playbook (id {pending.pk}) awaiting approval"
+
+
+def test_a_person_approving_or_declining_a_remediation_reads_naturally_on_the_live_banner(
+    settings,
+):
+    """The banner read "ana remediation running" (the announcement's name) when ana approved."""
+    from integrations import remediation
+    from integrations.models import RemediationPolicy
+    from tests.remediation.conftest import configure_remediation_targets, make_policy
+    from tests.remediation.conftest import make_ticket as remediable_ticket
+
+    RemediationPolicy.objects.all().delete()
+    configure_remediation_targets(settings, "http://127.0.0.1:9")
+    settings.SLACK_BOT_TOKEN = ""
+    settings.JIRA_URL = ""
+    make_policy(action="playbook", mode="approval", signals=[])
+    approved_ticket, declined_ticket = remediable_ticket(), remediable_ticket()
+    ana = Actor(kind="user", name="ana")
+    headers = session_headers()
+
+    async def decided(ticket: Ticket, approved: bool) -> dict[str, Any]:
+        pending = await sync_to_async(remediation.propose)(ticket.pk)
+        assert pending is not None
+        decide = remediation.approve if approved else remediation.decline
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        assert (await communicator.connect(timeout=10))[0]
+        try:
+            await sync_to_async(decide)(pending.pk, ana, via="dashboard")
+            while True:  # the proposal's own event may still be on its way
+                message = await receive_for(communicator, ticket.pk)
+                if message["actor"] == "ana":
+                    return message
+        finally:
+            await communicator.disconnect()
+
+    approval = async_to_sync(decided)(approved_ticket, True)
+    decline = async_to_sync(decided)(declined_ticket, False)
+
+    assert approval["words"] == "ana started the remediation"
+    assert decline["words"] == "ana declined the remediation"
