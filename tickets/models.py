@@ -72,6 +72,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
+from analysis.culprits import readable_culprit
 from integrations.events import TASK_PART
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from tickets.vocabulary import (
@@ -1167,6 +1168,11 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.merged_into_id is None and self.recovered_at is None
+
+    @property
+    def culprit_words(self) -> str:
+        """The culprit as people say it ("SQL server sql-prod-01"): its titles everywhere."""
+        return readable_culprit(self.culprit)
 
 
 class IncidentEvent(models.Model):

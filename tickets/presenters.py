@@ -197,6 +197,7 @@ def incident_card(
         "id": incident.pk,
         "status": incident.status,
         "culprit": incident.culprit,
+        "culprit_words": incident.culprit_words,
         "culprit_detail": incident.culprit_detail,
         "error_type": incident.error_type,
         "severity": incident.severity,

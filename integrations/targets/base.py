@@ -32,7 +32,6 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 
-from analysis.culprits import readable_culprit
 from integrations.circuit import redis_client
 from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
@@ -599,7 +598,7 @@ def incident_page(incident: Incident) -> IncidentPage:
     limit = settings.INCIDENT_INLINE_MEMBERS
     inline = list(incident.members.order_by("timestamp").values_list("id", "pipeline")[:limit])
     return IncidentPage(
-        title=f"Incident: {readable_culprit(incident.culprit)}",
+        title=f"Incident: {incident.culprit_words}",
         status=incident_status_line(incident),
         member_count=incident.members.count(),
         pipelines=seen["pipelines"],

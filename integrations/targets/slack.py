@@ -26,7 +26,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from analysis.culprits import readable_culprit
 from analysis.rules.reading import cut_at_boundary
 from integrations import remediation as service
 from integrations.models import (
@@ -863,7 +862,7 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
     section) for any number of members, the first INCIDENT_INLINE_MEMBERS listed."""
     page = incident_page(incident)
     emoji = SEVERITY_EMOJI.get(incident.severity, "")
-    culprit = slack_escape(readable_culprit(incident.culprit), 200)
+    culprit = slack_escape(incident.culprit_words, 200)
     text = f"{emoji} Incident {incident.pk}: {culprit} — {page.counts}"
     members = "\n".join(
         f"• {slack_escape(pipeline, 120)} ({ticket_id})"

@@ -400,7 +400,7 @@
     part(card, "member_count").textContent = count + (count === 1 ? " member" : " members");
     const recovered = Number(incident.recovered_count) || 0;
     part(card, "recovered").textContent = recovered ? recovered + " recovered" : "";
-    part(card, "culprit").textContent = String(incident.culprit || "");
+    part(card, "culprit").textContent = String(incident.culprit_words || "");
     part(card, "error_type").textContent = String(incident.error_type || "");
     part(card, "team").textContent = String(incident.team || "—");
     const jira = part(card, "jira_key");

@@ -657,7 +657,9 @@ def test_board_shows_an_incident_as_one_card_that_expands_and_grows_live(
     )
     incident = Incident.objects.get()
     assert card["id"] == incident.pk and card["column"] == "open" and card["status"] == "Open"
-    assert card["culprit"] == incident.culprit and "sql-board-01" in card["culprit"]
+    # Titled in words, as its page, JIRA and Slack title it (was the label "sql-server:…").
+    assert card["culprit"] == incident.culprit_words
+    assert card["culprit"].startswith("SQL server sql-board-01")
     wait(browser, lambda d: column_of(d, first) is None)
     assert column_of(browser, second) is None
     assert count_text(browser, '[data-count="open"]') == "1"

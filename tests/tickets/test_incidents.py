@@ -590,6 +590,15 @@ def test_the_incidents_title_names_its_culprit_in_words():
     assert f"Incident {incident.pk}: SQL server sql-prod-01.database.windows.net" in text
     assert blocks[0]["text"]["text"].endswith(readable)
     assert page.culprit == f"{CULPRIT} (dw)"
+    # The dashboard titles it so too: its page's heading and its board card (it read the label).
+    from tests.api import make_user
+
+    viewer = Client()
+    viewer.force_login(make_user("viewer"))
+    heading = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'<h1 class="ticket-title">{readable}</h1>' in heading
+    board = viewer.get("/").content.decode()
+    assert 'data-field="culprit">SQL server sql-prod-01.database.windows.net' in board
 
 
 def two_incidents() -> tuple[Incident, Incident]:
