@@ -21,6 +21,7 @@ from tickets.presenters import (
     incident_card,
     incident_members,
     incident_teams,
+    incidents_awaiting_approval,
     ticket_card,
 )
 from tickets.roles import VIEWER, has_role
@@ -102,6 +103,9 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         }
         if event.get("moved"):  # new, or between statuses: the board counts its columns by it
             message["moved"] = event["moved"]
+        if card["incident"] and str(event["action"]).startswith("remediation"):
+            # Its incident's card counts the members awaiting approval, listed or not.
+            message["incident_awaiting_approval"] = await self._awaiting_approval(card["incident"])
         await self.send_json(message)
 
     async def log_analysis_progress(self, event: dict[str, Any]) -> None:
@@ -133,7 +137,13 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         if incident is None:
             return None
         teams = incident_teams({incident.pk: incident.finops_team})[incident.pk]
-        return incident_card(incident, incident_members([incident.pk])[incident.pk], teams)
+        members = incident_members([incident.pk])[incident.pk]
+        awaiting = incidents_awaiting_approval([incident.pk])[incident.pk]
+        return incident_card(incident, members, teams, awaiting)
+
+    @database_sync_to_async
+    def _awaiting_approval(self, incident_id: str) -> int:
+        return incidents_awaiting_approval([incident_id])[incident_id]
 
     @database_sync_to_async
     def _cards(self, ticket_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from integrations.models import RemediationStatus
@@ -164,6 +165,23 @@ def incident_members(
     return found
 
 
+def incidents_awaiting_approval(incident_ids: list[str]) -> dict[str, int]:
+    """How many members of each incident have a remediation awaiting a responder's approval:
+    its card says so however many members it lists (`incident_members` lists the first ten)."""
+    found = dict.fromkeys(incident_ids, 0)
+    if found:
+        awaiting = (
+            Ticket.objects.filter(
+                incident_id__in=incident_ids,
+                remediation_status=RemediationStatus.AWAITING_APPROVAL,
+            )
+            .values_list("incident_id")
+            .annotate(count=Count("pk"))
+        )
+        found.update(dict(awaiting))
+    return found
+
+
 def incident_teams(own_teams: dict[str, str]) -> dict[str, str]:
     """The teams owning the members of each incident (id: its own team, its first member's),
     in one query: its own first, then the others by name. A board filtered by a team shows the
@@ -188,11 +206,14 @@ def incident_teams(own_teams: dict[str, str]) -> dict[str, str]:
 
 
 def incident_card(
-    incident: Incident, members: list[dict[str, str]], teams: str | None = None
+    incident: Incident,
+    members: list[dict[str, str]],
+    teams: str | None = None,
+    awaiting_approval: int = 0,
 ) -> dict[str, Any]:
     """An incident as the board shows it (one card for all its members), and as the websocket
     sends it (`incident.changed`). `teams`: its members' (`incident_teams`); without them, the
-    incident's own team."""
+    incident's own team. `awaiting_approval`: `incidents_awaiting_approval`."""
     return {
         "id": incident.pk,
         "status": incident.status,
@@ -213,4 +234,5 @@ def incident_card(
         "merged_into": incident.merged_into_id,
         "members": members,
         "more_members": max(0, incident.member_count - len(members)),
+        "awaiting_approval": awaiting_approval,
     }

@@ -287,7 +287,7 @@
       describeMore(existing.dataset.status);
     }
     if (card.incident) {
-      updateMember(card);
+      updateMember(card, msg.incident_awaiting_approval);
       return;
     }
     const list = lists[card.status];
@@ -345,6 +345,7 @@
       field(el("span", "badge sev"), "severity"),
       field(el("span", "badge status"), "status"),
       field(el("span", "badge outline"), "member_count"),
+      approvalBadge(),
       field(el("span", "card-source"), "recovered")
     );
 
@@ -398,6 +399,7 @@
     status.textContent = statusLabel(incident.status);
     const count = Number(incident.member_count) || 0;
     part(card, "member_count").textContent = count + (count === 1 ? " member" : " members");
+    showAwaiting(card, incident.awaiting_approval);
     const recovered = Number(incident.recovered_count) || 0;
     part(card, "recovered").textContent = recovered ? recovered + " recovered" : "";
     part(card, "culprit").textContent = String(incident.culprit_words || "");
@@ -436,13 +438,22 @@
     list.append(node);
   }
 
-  /* A member changed (status): its line in the incident's card follows. */
-  function updateMember(card) {
+  /* A member changed (status): its line in the incident's card follows, and the card's count
+   * of members awaiting approval when the message carries it (a remediation's change). */
+  function updateMember(card, awaiting) {
     const incident = findIncident(card.incident);
     if (!incident) return;
     for (const item of incident.querySelectorAll("li[data-member]")) {
       if (item.dataset.member === card.id) item.replaceWith(memberItem(card));
     }
+    if (awaiting !== undefined) showAwaiting(incident, awaiting);
+  }
+
+  function showAwaiting(incidentCard, count) {
+    const badge = part(incidentCard, "awaiting_approval");
+    const n = Number(count) || 0;
+    badge.textContent = n + (n === 1 ? " awaits approval" : " await approval");
+    badge.hidden = !n;
   }
 
   // Membership changes of more than the one ticket named: the server's board is the truth.

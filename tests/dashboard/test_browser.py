@@ -1961,6 +1961,62 @@ def test_an_incident_card_marks_its_member_whose_remediation_awaits_approval_liv
     assert not_reloaded(browser)
 
 
+def incident_awaiting_text(driver: webdriver.Chrome, incident_id: str) -> str | None:
+    """The incident card's own count of members awaiting approval, when shown."""
+    return driver.execute_script(
+        "const card = document.querySelector('#board article[data-incident=\"' + arguments[0]"
+        " + '\"]');"
+        "const node = card && card.querySelector('.card-top [data-field=\"awaiting_approval\"]');"
+        "return node && !node.hidden ? node.textContent : null;",
+        incident_id,
+    )
+
+
+def test_an_incident_card_counts_members_awaiting_approval_beyond_those_it_lists_live(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """The card lists its first ten members; an eleventh whose remediation awaits approval
+    was marked nowhere on the board. The card counts them, from a reload and live."""
+    from integrations import remediation
+    from tests.remediation.conftest import make_ticket as failed_ticket
+
+    ticket = _failed_under_an_approval_policy(settings, "approve-eleventh", "pl_eleventh_waits")
+    now = timezone.now()
+    incident = Incident.objects.create(
+        id="INC-APPROVAL-11",
+        group_key="sql-server:sql-approval-11.database.windows.net|NetworkError",
+        culprit="sql-server:sql-approval-11.database.windows.net",
+        error_type="NetworkError",
+        first_seen=now,
+        last_member_at=now,
+        member_count=11,
+    )
+    listed = [
+        failed_ticket(pipeline=f"pl_listed_{n}", incident=incident, timestamp=now)
+        for n in range(10)
+    ]
+    Ticket.objects.filter(pk=ticket.pk).update(incident=incident, timestamp=now + timedelta(1))
+    sign_in(browser, asgi_server, "rosa")
+    wait(browser, lambda d: member_text(d, listed[0].pk, "member_status") == "Open")
+    assert member_text(browser, ticket.pk, "member_status") is None  # not listed
+    assert incident_awaiting_text(browser, incident.pk) is None
+    mark_page(browser)
+
+    waiting = remediation.propose(ticket.pk)
+    assert waiting is not None and waiting.status == "awaiting_approval"
+
+    wait(browser, lambda d: incident_awaiting_text(d, incident.pk) == "1 awaits approval")
+    assert not_reloaded(browser)
+    browser.refresh()
+    wait(browser, lambda d: incident_awaiting_text(d, incident.pk) == "1 awaits approval")
+    mark_page(browser)
+
+    remediation.decline(waiting.pk, Actor.system("slack"), via="slack", note="not now")
+
+    wait(browser, lambda d: incident_awaiting_text(d, incident.pk) is None)
+    assert not_reloaded(browser)
+
+
 def facts(driver: webdriver.Chrome) -> dict[str, str]:
     return driver.execute_script(
         "return {ack: document.getElementById('fact-ack').textContent,"

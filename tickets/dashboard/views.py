@@ -76,6 +76,7 @@ from tickets.presenters import (
     incident_card,
     incident_members,
     incident_teams,
+    incidents_awaiting_approval,
     issue_url,
     ticket_card,
 )
@@ -424,9 +425,11 @@ def board(request: HttpRequest) -> HttpResponse:
         )
     members = incident_members([card["id"] for c in columns for card in c["incidents"]])
     teams = incident_teams({card["id"]: card["team"] for c in columns for card in c["incidents"]})
+    awaiting = incidents_awaiting_approval(list(teams))
     for column in columns:
         for card in column["incidents"]:
             card["team"] = teams[card["id"]]
+            card["awaiting_approval"] = awaiting[card["id"]]
             card["members"] = [
                 {**member, "status_label": STATUS_LABELS.get(member["status"], member["status"])}
                 for member in members[card["id"]]
