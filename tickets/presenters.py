@@ -12,6 +12,7 @@ from django.utils import timezone
 from integrations.models import RemediationStatus
 from integrations.targets.jira import jira_url
 from tickets.models import ActorKind, Incident, Ticket
+from tickets.timestamps import utc_text
 from tickets.vocabulary import Status
 
 CARD_FIELDS = (
@@ -104,7 +105,7 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
     remaining = ticket.sla_remaining(timezone.now())
     return {
         "id": ticket.pk,
-        "timestamp": ticket.timestamp.isoformat(),
+        "timestamp": utc_text(ticket.timestamp),
         "pipeline": ticket.pipeline,
         "severity": ticket.severity,
         "priority": ticket.priority,
@@ -112,7 +113,7 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
         "status": ticket.status,
         "source": ticket.source,
         "sla_status": ticket.sla_status,
-        "sla_deadline": ticket.sla_deadline.isoformat() if ticket.sla_deadline else None,
+        "sla_deadline": utc_text(ticket.sla_deadline) if ticket.sla_deadline else None,
         "sla_remaining_seconds": int(remaining.total_seconds()) if remaining is not None else None,
         "occurrence_count": ticket.occurrence_count,
         "team": ticket.finops_team,
@@ -120,7 +121,7 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
         "jira_url": issue_url(ticket.itsm_ticket_id),
         "rca_source": ticket.rca_source,
         "resolved_at_source": ticket.resolved_at_source_at is not None,
-        "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+        "resolved_at": utc_text(ticket.resolved_at) if ticket.resolved_at else None,
         "regression_count": ticket.regression_count,
         # A member of an incident is shown in its incident's card, not on its own.
         "incident": ticket.incident_id,
@@ -228,8 +229,8 @@ def incident_card(
         "team": incident.finops_team if teams is None else teams,
         "jira_key": incident.itsm_ticket_id,
         "jira_url": issue_url(incident.itsm_ticket_id),
-        "first_seen": incident.first_seen.isoformat(),
-        "last_member_at": incident.last_member_at.isoformat(),
+        "first_seen": utc_text(incident.first_seen),
+        "last_member_at": utc_text(incident.last_member_at),
         "resolved": incident.status == Status.RESOLVED or incident.recovered_at is not None,
         "merged_into": incident.merged_into_id,
         "members": members,

@@ -20,6 +20,7 @@ from integrations.models import OutboundDelivery, OutboundStatus
 from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
 from tickets.api.serializers import MAX_STATS_PERIOD
 from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, OwnershipRule, Ticket
+from tickets.timestamps import utc_text
 
 pytestmark = pytest.mark.django_db
 
@@ -206,7 +207,7 @@ def test_board_shows_the_three_columns_with_their_tickets():
     assert 'class="card sev-high"' in card
     assert "pl_open" in card and "NetworkError" in card and "data-platform" in card
     assert opened.sla_deadline is not None
-    assert f'data-deadline="{opened.sla_deadline.isoformat()}"' in card
+    assert f'data-deadline="{utc_text(opened.sla_deadline)}"' in card
     assert "left" in card  # the server-rendered countdown before the JS takes over
     assert 'id="live-config" type="application/json"' in html
     assert "<script>" not in html  # no inline script, only src= and the JSON block

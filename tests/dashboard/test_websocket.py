@@ -104,6 +104,8 @@ def test_signed_in_viewer_gets_the_ticket_created_by_a_webhook():
     assert card["status"] == "open"
     assert card["pipeline"] == "pl_copy_sales_orders"
     assert card["sla_deadline"] and card["severity"] in {"Critical", "High", "Medium", "Low"}
+    # Times as the API and this message's `moved` write them (they read `+00:00`).
+    assert card["timestamp"].endswith("Z") and card["sla_deadline"].endswith("Z")
     # New: the board counts it in the column it entered.
     assert message["moved"] == {"from": None, "to": "open", "from_resolved_at": None}
 
