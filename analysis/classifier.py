@@ -699,6 +699,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # Dynamics answering with a security fault ("An unsecured or incorrectly secured
+            # fault was received from the other party"): the user name, password or service URL
+            # the linked service sends.
+            "incorrectly_secured_fault",
+            4.0,
+            r"\bunsecured or incorrectly secured fault\b",
+            _I,
+        ),
+        (
             # A key or secret the service rejected as wrong (Synapse's "Resolving CosmosDB path
             # has failed with error 'Incorrect secret value'"): the credential, not the path.
             "incorrect_secret",
@@ -853,6 +862,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "DataError": [
         ("delta_file_missing", 4.5, any_of(*signals.DELTA_FILE_MISSING), _I),
         (
+            # BigQuery refusing a value that is not of the column's type ("Bad int64 value:
+            # 1.727084616622\00012"): the value in the source rows.
+            "bad_typed_value",
+            4.0,
+            r"\bbad (?:int64|double|numeric|bignumeric|bool) value\b",
+            _I,
+        ),
+        (
             # A file a serverless or external-table query gave up on after too many rejected
             # rows ("Error handling external file: 'Max errors count reached'"): the file's
             # rows against the declared columns.
@@ -921,6 +938,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # more than once. This happens when a target row matches more than one source row."
             r"|merge statement attempted to (?:update or delete|update|delete) the same row"
             r"|target row matches more than one source row"
+            # BigQuery's MERGE ("UPDATE/MERGE must match at most one source row for each target
+            # row").
+            r"|must match at most one source row for each target row"
             # Snowflake's nondeterministic MERGE or UPDATE (100090 "Duplicate row detected
             # during DML action"): several source rows for one target row.
             r"|duplicate row detected during dml action"
@@ -1530,6 +1550,55 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # An ADF data flow linked service or sink set up in a way it does not take (DF-GEN2 /
+            # DF-MSSQL "Only one of the three auth methods (Key, ServicePrincipal and MI) can be
+            # specified", DF-Cosmos "'id' property should be mapped for delete and update
+            # operations", DF-Excel "Excel worksheet does not exist"): the settings it names.
+            "data_flow_setting_invalid",
+            4.0,
+            r"\bonly one of the (?:two|three) auth methods\b"
+            r"|\bproperty should be mapped for (?:delete|update)\b"
+            r"|\bexcel worksheet does not exist\b",
+            _I,
+        ),
+        (
+            # A Delta VACUUM asked to keep less history than the table's safety check allows
+            # (delta-rs "Invalid retention period, retention for Vacuum must be greater than 1
+            # week (168 hours)"): the retention the call passed, above the cue of a limit
+            # exceeded ("greater than").
+            "vacuum_retention_too_short",
+            4.0,
+            r"\binvalid retention period, retention for vacuum\b",
+            _I,
+        ),
+        (
+            # A dbt project run before its packages were installed ("dbt found 2 package(s)
+            # specified in packages.yml, but only 0 package(s) installed in dbt_packages"): the
+            # deployment's `dbt deps` step.
+            "dbt_packages_missing",
+            4.0,
+            r"\bpackage\(s\) installed in dbt_packages\b",
+            _I,
+        ),
+        (
+            # AWS Secrets Manager without the secret asked for ("ResourceNotFoundException:
+            # Secrets Manager can't find the specified secret"): the secret's name or region.
+            "aws_secret_not_found",
+            4.0,
+            r"\bsecrets manager can(?:'|no)t find the specified secret\b",
+            _I,
+        ),
+        (
+            # Airflow given an executor or a timetable it cannot load (UnknownExecutorException
+            # "Unknown executor being loaded: KubernetesExecutor", "Not a valid timetable"):
+            # the core.executor setting or the plugin that defines the timetable.
+            "airflow_component_unknown",
+            4.0,
+            r"\bunknownexecutorexception\b|\bunknown executor being loaded\b"
+            r"|\bnot a valid timetable\b",
+            _I,
+        ),
         ("delta_format_mismatch", 4.0, any_of(*signals.DELTA_FORMAT_MISMATCH), _I),
         (
             # A statement the kind of database it ran in does not take (Synapse serverless:
@@ -1999,6 +2068,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|wrong provider for this platform"
             r"|back-off pulling image|failed to pull image"
             r"|no suitable driver|data source name not found|no default driver specified"
+            # Spark without the connector package of a format ("Failed to find data source:
+            # kafka. Please deploy the application as per the deployment section").
+            r"|\bfailed to find data source: \w"
             r"|can't open lib|specified driver could not be loaded|driver not loaded"
             # .NET assembly probing failed (ADF self-hosted IR), a container image that is not
             # in the registry or on the host (Docker, Kubernetes).
@@ -2383,6 +2455,49 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A Spark column name two inputs of a join both have ("[AMBIGUOUS_REFERENCE]
+            # Reference `accountId` is ambiguous, could be: [...]"): the query, which must say
+            # whose column it means.
+            "ambiguous_reference",
+            4.0,
+            r"\bambiguous_reference\b|\breference `[^`\n]{1,200}` is ambiguous\b",
+            _I,
+        ),
+        (
+            # A Dataverse/Dynamics FetchXML query the service refused (ADF's
+            # DynamicsInvalidFetchXml "The Fetch Xml query specified is invalid."): the query.
+            "fetch_xml_invalid",
+            4.0,
+            r"\bfetch ?xml query specified is invalid\b|\bdynamicsinvalidfetchxml\b",
+            _I,
+        ),
+        (
+            # Redshift's Data API asked for the result of a whole batch ("BatchExecuteStatement
+            # result can only be retrieved with sub-statement id"): the caller, which must ask
+            # per statement.
+            "batch_result_needs_sub_statement",
+            4.0,
+            r"\bcan only be retrieved with sub-statement id\b",
+            _I,
+        ),
+        (
+            # A CREATE TABLE with no column list or an empty select (Hive's "at least one column
+            # must be specified for the table"): the statement.
+            "table_without_columns",
+            4.0,
+            r"\bat least one column must be specified for the table\b",
+            _I,
+        ),
+        (
+            # A KubernetesPodOperator with do_xcom_push whose container wrote no result ("cat:
+            # can't open '/airflow/xcom/return.json'"): the task's code, above the words of a
+            # missing input path.
+            "xcom_result_file_missing",
+            5.0,
+            r"\bcan't open '/airflow/xcom/return\.json'",
+            _I,
+        ),
         (
             # Airflow's dynamic task mapping fed a value it cannot expand over
             # (UnmappableXComTypePushed "unmappable return type 'int'"): the upstream task's

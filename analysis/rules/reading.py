@@ -150,6 +150,9 @@ _WRAPPER_PREFIX = re.compile(
     r"(?:job failed with error message|databricks_error_message:|internal error message:"
     r"|error message from [\w ]{1,40}?\s*:|error message:|error state: \w+, error message:"
     r"|Run result unavailable:|Job failed due to reason:|(?:^|\n)Details\s*\n"
+    # EMR Serverless: "Job execution failed, please check complete logs ... ExitCode: 1. Last
+    # few exceptions: IndentationError: unexpected indent".
+    r"|last few exceptions:"
     r"|(?:^|\n)Description:)\s*(.+)",
     re.IGNORECASE | re.S,
 )

@@ -1605,3 +1605,28 @@ def test_round_twenty_seven_families_name_what_their_message_states() -> None:
     )
     for rca in (missing, as_csv, no_log):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_eight_families_name_what_their_message_states() -> None:
+    """EMR Serverless' failed job is read from its "Last few exceptions:", whose first one the
+    RCA quotes (it was cut off after the job's boilerplate), and explained by the rule of what
+    it names."""
+    indentation = _rca(
+        "airflow.exceptions.AirflowException: EMR Serverless job failed. Final state is FAILED. "
+        "job_run_id is xxxxxxxx. Error: Job execution failed, please check complete logs in "
+        "configured logging destination. ExitCode: 1. Last few exceptions: IndentationError: "
+        "unexpected indent..."
+    )
+    module = _rca(
+        "airflow.exceptions.AirflowException: EMR Serverless job failed. Final state is FAILED. "
+        "job_run_id is 00f1. Error: Job execution failed, please check complete logs in "
+        "configured logging destination. ExitCode: 1. Last few exceptions: ModuleNotFoundError: "
+        "No module named 'boto4'..."
+    )
+
+    assert "“IndentationError: unexpected indent...”" in indentation.root_cause
+    assert "configured logging destination" not in indentation.root_cause
+    assert module.rule == "module_not_found"
+    assert "Python module 'boto4' is not installed" in module.root_cause
+    for rca in (indentation, module):
+        _assert_well_formed(rca)
