@@ -62,8 +62,11 @@ def _subject(ctx: Context) -> str:
 
 
 def _code_suffix(ctx: Context, cause: str) -> str:
+    """A Databricks run's code (`RUN_EXECUTION_ERROR`) says how the run ended, not what failed
+    in it: its termination code, as Databricks calls it."""
     if ctx.error_code and ctx.error_code.lower() not in cause.lower():
-        return f" (error code {ctx.error_code})"
+        kind = "termination code" if ctx.source == "databricks" else "error code"
+        return f" ({kind} {ctx.error_code})"
     return ""
 
 

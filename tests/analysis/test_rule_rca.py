@@ -413,6 +413,19 @@ def test_adf_failure_type_is_used() -> None:
     _assert_well_formed(user)
 
 
+def test_a_databricks_termination_code_is_called_so() -> None:
+    """A Databricks run's RUN_EXECUTION_ERROR says how the run ended ("error code" read as if
+    it named the error)."""
+    rca = _rca(
+        "Workload failed, see run output for details",
+        "Unknown",
+        source="databricks",
+        details={"error_code": "RUN_EXECUTION_ERROR"},
+    )
+    assert "(termination code RUN_EXECUTION_ERROR)" in rca.root_cause
+    assert "error code" not in rca.root_cause
+
+
 def test_details_accept_adf_spelling_and_ignore_odd_values() -> None:
     rca = build_rule_rca(
         "TimeoutError",
