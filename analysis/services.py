@@ -118,8 +118,9 @@ def enrich_tickets(ticket_ids: Sequence[str]) -> dict[str, enrichment_service.En
     else is decided for them: the text is stored, and a ticket that named no culprit at ingest
     but whose text names one is placed in its incident now (`_store_enriched`), so that it
     pages through the incident like any member. A Databricks ticket's failure is decided by
-    its fetched error first (`services.settle_fingerprint`): one that is an occurrence of
-    another ticket is folded into it (and is not among those returned). What each fetch gave,
+    its fetched error first (`services.settle_fingerprint`), an ADF alert's that named no run
+    by the run found (`services.settle_run`): one that is an occurrence of another ticket is
+    folded into it (and is not among those returned). What each fetch gave,
     by ticket, for `analyse_tickets` (`enriched`) to use instead of fetching again."""
     tickets = Ticket.objects.defer("embedding").filter(
         pk__in=ticket_ids, rca_source=RcaSource.PENDING, details__needs_enrichment=True
@@ -143,14 +144,21 @@ def _store_enriched(
     (`incidents.place_enriched`), in one transaction: a crash leaves both undone, and the
     redelivered work fetches again. The culprit's lock and the rows come before this UPDATE
     of the ticket, in the order ingest takes them. First, a Databricks ticket's failure is
-    decided by the text (`settle_fingerprint`, also when the fetch gave none): folded into
-    the ticket it is an occurrence of, it is stored nowhere (that ticket's own analysis
+    decided by the text (`settle_fingerprint`, also when the fetch gave none), and an ADF
+    alert's that named no run by the run the fetch found (`settle_run`): folded into the
+    ticket it is an occurrence of, it is stored nowhere (that ticket's own analysis
     stands)."""
     message = redact(enriched.error_message)
     # A link the notification gave stays: the fetched one is the same run's.
     links = {**enriched.links, **(ticket.links or {})}
     linked = {"links": links} if links != ticket.links else {}
-    if not message and not linked and ticket_services.FINGERPRINT_PENDING not in ticket.details:
+    run_id = str(enriched.details.get("pipeline_run_id") or "")
+    if (
+        not message
+        and not linked
+        and not run_id
+        and ticket_services.FINGERPRINT_PENDING not in ticket.details
+    ):
         return None
     found = (
         None
@@ -162,6 +170,8 @@ def _store_enriched(
     raised = rules.severity_raised_by_class(ticket, error_type) if message else {}
     with transaction.atomic():
         folded = ticket_services.settle_fingerprint(ticket, message, culprit)
+        if folded is None:
+            folded = ticket_services.settle_run(ticket, run_id, culprit)
         if folded is not None:
             return folded
         if not message:

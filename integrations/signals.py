@@ -133,8 +133,9 @@ def release_remediations_on_recovery(
 def move_folded_deliveries(
     sender: Any, ticket_id: str, into: str, outcome: str, **kwargs: Any
 ) -> None:
-    """A ticket folded into another (`tickets.services.settle_fingerprint`): its inbox rows
-    are the other's, the one that opened it as the failure's recurrence or regression."""
+    """A ticket folded into another (`tickets.services.settle_fingerprint`, `settle_run`): its
+    inbox rows are the other's, the one that opened it as the failure's recurrence or
+    regression."""
     rows = WebhookDelivery.objects.filter(ticket_id=ticket_id)
     rows.filter(outcome=Outcome.CREATED).update(ticket_id=into, outcome=outcome)
     rows.update(ticket_id=into)

@@ -816,8 +816,8 @@ class Occurrence(models.Model):
 
 class FoldedTicket(models.Model):
     """A ticket folded into the one its failure is an occurrence of (`services
-    .settle_fingerprint`) and deleted: the id ingest's answer gave leads there (the API's 404
-    for it names `into`)."""
+    .settle_fingerprint`, `services.settle_run`) and deleted: the id ingest's answer gave
+    leads there (the API's 404 for it names `into`)."""
 
     ticket_id = models.CharField(primary_key=True, max_length=64)
     into = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")

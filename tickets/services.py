@@ -27,6 +27,7 @@ from django.utils import timezone
 from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
 from integrations.events import TASK_PART, EventKind, FailureEvent
+from integrations.parsers.adf import adf_run_key
 from integrations.parsers.airflow import retried_by_airflow, try_details
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import inserted, row_insert_returning_pk_sql, row_insert_sql, row_json
@@ -56,11 +57,16 @@ _RUN_LOCK, _FINGERPRINT_LOCK, _OCCURRENCE_LOCK, _JOB_LOCK = 1, 2, 4, 6
 # job's: `settle_fingerprint`).
 FINGERPRINT_PENDING = "fingerprint_pending"
 
-# Sent inside the transaction of `settle_fingerprint`, before the folded ticket is deleted,
-# with ticket_id (the folded ticket), into (the ticket its failure is an occurrence of) and
-# outcome (correlated or regressed): the inbox rows of the folded ticket follow it, and the
-# dashboard is told once the fold commits (`broadcast.broadcast_ticket_folded`).
+# Sent inside the transaction of `settle_fingerprint` (and `settle_run`), before the folded
+# ticket is deleted, with ticket_id (the folded ticket), into (the ticket its failure is an
+# occurrence of) and outcome (correlated or regressed): the inbox rows of the folded ticket
+# follow it, and the dashboard is told once the fold commits
+# (`broadcast.broadcast_ticket_folded`).
 ticket_folded = Signal()
+
+# The outcome of the Fired of an alert that named no ADF run, once its ticket was folded into
+# the ticket of the run its analysis found (`settle_run`).
+FOLDED_ALERT = "folded alert"
 
 
 @dataclass(frozen=True)
@@ -294,8 +300,9 @@ def _acted_on(ticket_id: str) -> bool:
 def _fold(
     ticket_id: str, into: str, how: str, event: FailureEvent, culprit: str, now: datetime
 ) -> Folded:
-    """`settle_fingerprint`'s fold: the failures counted on `ticket_id` (its run's, one per
-    notification of it) are counted on `into`, as ingest would have counted them."""
+    """The fold of `settle_fingerprint` and `settle_run`: the failures counted on `ticket_id`
+    (its run's, one per notification or alert of it) are counted on `into`, as ingest would
+    have counted them."""
     instances = Occurrence.objects.filter(ticket_id=ticket_id)
     keys = list(instances.order_by("pk").values_list("key", flat=True))
     event = dataclasses.replace(event, occurrence_key=keys[0] if keys else "")
@@ -325,10 +332,87 @@ def _fold(
 
 
 def folded_into(ticket_id: str) -> str | None:
-    """The ticket `ticket_id` was folded into (`settle_fingerprint`), if it was."""
+    """The ticket `ticket_id` was folded into (`settle_fingerprint`, `settle_run`), if it
+    was."""
     return (
         FoldedTicket.objects.filter(ticket_id=ticket_id).values_list("into_id", flat=True).first()
     )
+
+
+def settle_run(ticket: Ticket, run_id: str, culprit: str = "") -> Folded | None:
+    """An ADF alert that named no pipeline run (a `PipelineFailedRuns` metric alert counts
+    them) opened `ticket` under its own run key; its analysis found the run it reports
+    (`run_id`, before the ticket is analysed or paged: `analysis.services.enrich_tickets`).
+    When an unresolved ticket of that run exists (the ADF webhook's, a log alert's naming
+    the run: its run key is the run's), the ticket is folded into it as `settle_fingerprint`
+    folds, as one more occurrence of the same run: it pages nothing, its inbox rows and
+    occurrences move there (a redelivery of the alert is a duplicate of that ticket). A ticket
+    already analysed (a forced re-analysis) or acted on (`_acted_on`, or no longer open) is
+    not folded, nor is one into a resolved ticket of the run (a rerun succeeded, people
+    resolved it: reopening it would page for a failure that is over). Otherwise, when no
+    ticket holds the run's key, the ticket takes it: the ADF webhook or a log alert naming the
+    run that lands later is one more occurrence of it (`candidates_for`'s same run), not a
+    ticket of its own; one landing at this moment waits for the run's lock, or this for its.
+
+    Call inside a transaction. The locks are ingest's, in its order: the run's advisory lock
+    (the one a failure naming the run takes with its claim) and the culprit's, then the
+    ticket rows (by id). None when the ticket stays."""
+    run_key = adf_run_key(run_id) if run_id else ""
+    if (
+        not run_key
+        or ticket.source != Source.AZURE_MONITOR
+        or ticket.processing_mode != Source.ADF
+        or ticket.run_id == run_key
+    ):
+        return None
+    locks = [(_RUN_LOCK, _hash32(run_key))]
+    if culprit:
+        locks.append(incidents.culprit_lock(culprit))
+    with connection.cursor() as cursor:
+        for lock in locks:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
+    held = Ticket.objects.filter(run_id=run_key).values_list("pk", flat=True).first()
+    rows = {
+        pk: (current_run, status, analysed_at)
+        for pk, current_run, status, analysed_at in Ticket.objects.select_for_update(no_key=True)
+        .filter(pk__in=[ticket.pk, *([held] if held else [])])
+        .order_by("pk")
+        .values_list("pk", "run_id", "status", "analysed_at")
+    }
+    row = rows.get(ticket.pk)
+    if row is None or row[0] == run_key:
+        return None  # another copy of this work folded or keyed it
+    if held is None:
+        Ticket.objects.filter(pk=ticket.pk).update(run_id=run_key)
+        lifecycle.write_audit(
+            ticket,
+            Actor.system("analysis"),
+            "run found",
+            before={"run_id": ticket.run_id},
+            after={"run_id": run_key},
+        )
+        ticket.run_id = run_key
+        return None
+    _, status, analysed_at = row
+    foldable = status == Status.OPEN and analysed_at is None and not _acted_on(ticket.pk)
+    if held not in rows or rows[held][1] == Status.RESOLVED or not foldable:
+        return None
+    event = FailureEvent(
+        source=Source.AZURE_MONITOR,
+        processing_mode=ticket.processing_mode,
+        kind=EventKind.FAILURE,
+        pipeline=ticket.pipeline,
+        run_key=run_key,
+        occurrence_key="",
+        resource=ticket.affected_entity,
+        links=ticket.links,
+    )
+    alerts = list(Occurrence.objects.filter(ticket_id=ticket.pk).values_list("key", flat=True))
+    folded = _fold(ticket.pk, held, "same run", event, "", timezone.now())
+    # Counted on the run's ticket, as no alert of its own: its Resolved ends nothing there
+    # (`_folded_into_a_run`), nor is it waited for (`alerts_counted_on`).
+    Occurrence.objects.filter(key__in=alerts).update(outcome=FOLDED_ALERT)
+    return folded
 
 
 def _keyed_as_stored_before_run_pages(event: FailureEvent) -> FailureEvent:
@@ -445,7 +529,8 @@ def record_event(
 def _resolve(event: FailureEvent) -> EventOutcome:
     """The source says it is over: end every failure this recovery is the recovery of. An
     Azure alert's Resolved ends its ticket only once no other alert counted on it still fires
-    (`_alerts_still_firing`); an Airflow task's success, only when its run is not older than
+    (`_alerts_still_firing`), and never the ticket of an ADF run it was folded into
+    (`_folded_into_a_run`); an Airflow task's success, only when its run is not older than
     a failed run of the ticket's it knows (`_newer_failed_run`)."""
     run = _databricks_run_number(event)
     if run is not None:
@@ -472,6 +557,7 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     if not tickets:
         return EventOutcome(Outcome.IGNORED)
     actor = Actor.source(event.source)
+    folded_alert = _folded_into_a_run(event, tickets)
     ended = []
     for ticket in tickets:
         # What keeps the ticket open after this recovery, audited as such.
@@ -480,6 +566,8 @@ def _resolve(event: FailureEvent) -> EventOutcome:
             kept = ("older run recovered", {"still_failed": newer_run})
         elif firing := _alerts_still_firing(ticket.pk, event.recovers_occurrence):
             kept = ("alert resolved", {"alerts_still_firing": firing})
+        elif folded_alert:
+            kept = ("alert resolved", {"run_not_recovered": ticket.run_id})
         if kept is not None:
             action, details = kept
             lifecycle.write_audit(
@@ -519,6 +607,21 @@ def _newer_failed_run(event: FailureEvent, ticket: Ticket) -> str:
         if run_key != event.run_key and failed is not None and succeeded < failed:
             return str(entity.get("run_id") or run_key)
     return ""
+
+
+def _folded_into_a_run(event: FailureEvent, tickets: list[Ticket]) -> bool:
+    """The Resolved of an Azure alert whose ticket was folded into the ticket of the ADF
+    pipeline run its analysis found (`settle_run`): the alert named no run (a
+    `PipelineFailedRuns` metric alert), and its Resolved says its count fell back under its
+    threshold, nothing of that run, whose ticket ends as it would have without the alert
+    (the pipeline's success, a Resolved of a log alert naming the run, people). Asked only
+    when one of the `tickets` it found is a run's (keyed by its ADF run)."""
+    runs = adf_run_key("")
+    return (
+        bool(event.recovers_occurrence)
+        and any(ticket.run_id.startswith(runs) for ticket in tickets)
+        and Occurrence.objects.filter(key=event.recovers_occurrence, outcome=FOLDED_ALERT).exists()
+    )
 
 
 def _logical_date(value: object) -> datetime | None:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.redaction import redact
-from integrations.events import EventKind, FailureEvent, ParseError, Severity, Source
+from integrations.events import (
+    RUN_KEY_LIMIT,
+    EventKind,
+    FailureEvent,
+    ParseError,
+    Severity,
+    Source,
+    bounded_key,
+)
 from integrations.parsers.bodies import AdfFailureBody, validate
 from integrations.parsers.common import parse_timestamp
 
@@ -21,6 +29,13 @@ _ACTIVITY_ERROR_FIELDS = {
     "failure_type": "failureType",
     "activity": "target",
 }
+
+
+def adf_run_key(run_id: str) -> str:
+    """The run key of an ADF pipeline run, whichever way its failure arrives (this webhook, an
+    Azure alert naming the run, the run an alert's analysis found:
+    `tickets.services.settle_run`)."""
+    return bounded_key(f"adf:{run_id}", RUN_KEY_LIMIT)
 
 
 def parse_adf_failure(payload: Any) -> FailureEvent:
@@ -44,7 +59,7 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         except ValueError as exc:
             raise ParseError("field 'severity' must be Critical, High, Medium or Low") from exc
 
-    run_key = f"adf:{values['run_id']}"
+    run_key = adf_run_key(values["run_id"])
     pipeline = values["pipeline"]
     resource = {
         key: values[key]

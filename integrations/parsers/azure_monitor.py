@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from integrations.events import EventKind, FailureEvent, ParseError, Severity, Source
+from integrations.parsers.adf import adf_run_key
 from integrations.parsers.bodies import (
     BudgetNotification,
     CommonAlert,
@@ -1267,7 +1268,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
             # carries the rule's name, which an RCA must not call a pipeline.
             details["named_after_alert_rule"] = True
         if adf.pipeline_run_id:
-            run_key = f"adf:{adf.pipeline_run_id}"
+            run_key = adf_run_key(adf.pipeline_run_id)
 
     message = " ".join([*lead, _headline(alert, resource), *alert.facts.sentences])
     health = details["alert_kind"] == "resource_health"

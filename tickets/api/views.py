@@ -408,7 +408,8 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
     def handle_exception(self, exc: Exception) -> Response:
         # A Databricks run's ticket folded into the one its fetched error is an occurrence of
-        # (tickets.services `settle_fingerprint`): the id ingest answered with names that one.
+        # (tickets.services `settle_fingerprint`), an ADF alert's into its run's (`settle_run`):
+        # the id ingest answered with names that one.
         pk = str(self.kwargs.get(self.lookup_field, ""))
         if isinstance(exc, NotFound) and pk and "\x00" not in pk:
             into = services.folded_into(pk)

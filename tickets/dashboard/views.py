@@ -686,8 +686,8 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
 
 
 def _ticket_not_found(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    """The 404 page; for a ticket folded into another (`services.settle_fingerprint`) it names
-    that one, with a link, as the API's 404 does."""
+    """The 404 page; for a ticket folded into another (`services.settle_fingerprint`,
+    `services.settle_run`) it names that one, with a link, as the API's 404 does."""
     into = services.folded_into(ticket_id)
     if into is None:
         raise Http404("No such ticket.")
