@@ -3,7 +3,8 @@
 Failure alerts often carry only ids (Databricks job notifications: workspace_id, job_id, run_id,
 task_key) or counts (ADF metric alerts: factory resource id, pipeline name). Before the root-cause
 analysis runs, these functions ask the services, through their official SDKs, what actually went
-wrong. No Django here: the caller passes configuration explicitly.
+wrong (and `latest_ended_attempt`, which attempt of a repaired Databricks run ended last:
+integrations/repaired_runs.py). No Django here: the caller passes configuration explicitly.
 
 Time bounds. Each HTTP attempt may take up to `timeout_seconds`; no attempt (first call, SDK retry
 or follow-up call) starts once `timeout_seconds` have passed since the enrichment began, and the
@@ -276,20 +277,70 @@ def _databricks_call(budget: _Budget, what: str, call: Callable[[], T]) -> T:
         raise EnrichmentError(f"Databricks API: {_databricks_reason(exc, budget)}") from exc
 
 
-def _get_run(client: WorkspaceClient, budget: _Budget, run_id: int) -> Any:
-    """runs/get, following next_page_token for runs with more than one page of tasks."""
+def _get_run(
+    client: WorkspaceClient, budget: _Budget, run_id: int, *, include_history: bool = False
+) -> Any:
+    """runs/get, following next_page_token for runs with more than one page of tasks (or, with
+    `include_history`, of repairs: runs/get lists `repair_history` only when asked)."""
     from databricks.sdk.service.jobs import JobsAPI
 
     api = JobsAPI(client.api_client)  # the generated API: we page ourselves, within budget
-    run = _databricks_call(budget, "runs/get", lambda: api.get_run(run_id))
+    history = True if include_history else None
+    run = _databricks_call(budget, "runs/get", lambda: api.get_run(run_id, include_history=history))
     pages = 1
     while run.next_page_token and pages < MAX_PAGES and not budget.expired():
-        token = run.next_page_token
-        more = _databricks_call(budget, "runs/get", partial(api.get_run, run_id, page_token=token))
+        more = _databricks_call(
+            budget,
+            "runs/get",
+            partial(api.get_run, run_id, include_history=history, page_token=run.next_page_token),
+        )
         run.tasks = (run.tasks or []) + (more.tasks or [])
+        run.repair_history = (run.repair_history or []) + (more.repair_history or [])
         run.next_page_token = more.next_page_token
         pages += 1
     return run
+
+
+@dataclass(frozen=True)
+class RunAttempt:
+    """One attempt of a Databricks job run (an item of runs/get's `repair_history`): the run
+    as it first ran (`repair_id` None) or one repair of it, which keeps the run's id."""
+
+    repair_id: int | None
+    started_at: datetime | None
+    succeeded: bool
+
+
+def latest_ended_attempt(config: DatabricksConfig, run_id: str) -> RunAttempt | None:
+    """The attempt of the run that ended last (runs/get with its repair history); None when
+    the run was never repaired (its history is empty) or no attempt has ended."""
+    try:
+        numeric_run_id = int(str(run_id).strip())
+    except ValueError as exc:
+        raise EnrichmentError(f"Databricks API: invalid run id {run_id!r}") from exc
+    budget = _Budget(config.timeout_seconds)
+    client = _databricks_client(config, budget)
+    budget.start()
+    run = _get_run(client, budget, numeric_run_id, include_history=True)
+    ended = [item for item in run.repair_history or [] if item.end_time]
+    if not ended:
+        return None
+    last = max(ended, key=lambda item: item.end_time)
+    return RunAttempt(
+        repair_id=last.id,  # runs/get gives an id to the repairs only
+        started_at=_from_millis(last.start_time),
+        succeeded=_attempt_result(last) == "SUCCESS",
+    )
+
+
+def _attempt_result(item: Any) -> str:
+    """A repair history item's result: its `state.result_state`, else its `status`'s
+    termination code (`state` is deprecated in favour of `status`)."""
+    result = _enum_text(getattr(item.state, "result_state", None))
+    if result:
+        return result
+    details = getattr(item.status, "termination_details", None)
+    return _enum_text(getattr(details, "code", None))
 
 
 def _task_result_state(task: Any) -> str:

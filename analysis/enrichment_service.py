@@ -52,11 +52,7 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
                 "DATABRICKS_TOKEN to fetch the failed run's error and trace"
             ]
         )
-    config = enrichment.DatabricksConfig(
-        host=settings.DATABRICKS_HOST,
-        token=settings.DATABRICKS_TOKEN,
-        timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
-    )
+    config = databricks_config()
     # The latest failed run counted on the ticket (the one a repair acts on), not the first.
     entity = (ticket.latest_run or {}).get("entity") or ticket.affected_entity
     elsewhere = other_workspace(entity)
@@ -78,6 +74,14 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
     if isinstance(page, str) and page.startswith(("https://", "http://")):
         return replace(enriched, links={"run": page})
     return enriched
+
+
+def databricks_config() -> enrichment.DatabricksConfig:
+    return enrichment.DatabricksConfig(
+        host=settings.DATABRICKS_HOST,
+        token=settings.DATABRICKS_TOKEN,
+        timeout_seconds=settings.ENRICHMENT_TIMEOUT_SECONDS,
+    )
 
 
 def _enrich_adf(ticket: Ticket) -> Enriched:

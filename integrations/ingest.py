@@ -28,10 +28,11 @@ from integrations.parsers.adf import parse_adf_failure
 from integrations.parsers.airflow import ends_retries, parse_airflow_failure, retried_by_airflow
 from integrations.parsers.azure_monitor import parse_azure_monitor
 from integrations.parsers.common import loads_json
-from integrations.parsers.databricks import parse_databricks_notification
+from integrations.parsers.databricks import attempt_unnamed, parse_databricks_notification
 from integrations.parsers.slack_actions import decode_form_payload
 from rca_project import compiled_sql
 from rca_project.observability import tracking
+from tickets.databricks_workspace import error_fetchable
 from tickets.services import EventOutcome, record_event
 from tickets.vocabulary import Outcome, Source
 
@@ -54,7 +55,8 @@ NEEDS_PROCESSING = {Outcome.CREATED, Outcome.REGRESSED}
 
 
 def needs_processing(event: FailureEvent, result: EventOutcome) -> bool:
-    """Whether the delivery leaves work for the background: NEEDS_PROCESSING, and a
+    """Whether the delivery leaves work for the background: NEEDS_PROCESSING, a duplicate of a
+    Databricks run's failure that may be a repair's failure (`attempt_to_be_read`), and a
     recurrence whose remediation proposal may be due: the final failure of an Airflow task
     counted on the ticket its earlier tries opened (those Airflow may have retried by itself
     got no proposal), and a newer run's failure counted on a ticket whose latest remediation
@@ -64,6 +66,8 @@ def needs_processing(event: FailureEvent, result: EventOutcome) -> bool:
     attempt at one with attempts left is scheduled after its backoff."""
     if result.outcome in NEEDS_PROCESSING:
         return True
+    if result.outcome == Outcome.DUPLICATE:
+        return attempt_to_be_read(event)
     if result.outcome != Outcome.CORRELATED:
         return False
     if ends_retries(event):
@@ -73,6 +77,13 @@ def needs_processing(event: FailureEvent, result: EventOutcome) -> bool:
         and result.remediation_status == RemediationStatus.FAILED
         and not retried_by_airflow(event.source, event.details.get("state"))
     )
+
+
+def attempt_to_be_read(event: FailureEvent) -> bool:
+    """A Databricks job run's failure keyed by its run alone (`attempt_unnamed`) whose run can
+    be read (`error_fetchable`): its duplicate may be the failure of a repair of the run, which
+    the run's repair history tells (integrations/repaired_runs.py)."""
+    return attempt_unnamed(event) and error_fetchable(event.resource)
 
 
 class RejectedDelivery(Exception):
@@ -157,6 +168,12 @@ def _without_nul(value: Any) -> Any:
     if isinstance(value, dict):
         return {_without_nul(k): _without_nul(v) for k, v in value.items()}
     return value
+
+
+def stored_event(source: str, raw_body: str) -> FailureEvent:
+    """The event of an accepted delivery, parsed again from its inbox body (the redacted body
+    yields the same event: `redacted_body`)."""
+    return _redacted(PARSERS[source](loads_json(raw_body)))
 
 
 def ingest_delivery(

@@ -18,7 +18,7 @@ from analysis.services import (
     enrich_tickets,
     share_incident_analysis,
 )
-from integrations import fanout, remediation
+from integrations import fanout, remediation, repaired_runs
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.airflow import final_try, retried_by_airflow
 from rca_project.observability import tracking
@@ -90,6 +90,9 @@ def _process(ids: list[int]) -> None:
     WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
         attempts=F("attempts") + 1
     )
+    # A Databricks run's failure ingest found a duplicate may be a repair's: counted, or
+    # regressing its ticket, once the run's repair history says so.
+    repaired_runs.record_repaired_attempts(deliveries)
     created = [d for d in deliveries if d.ticket_id is not None and d.outcome == Outcome.CREATED]
     created_ids = [d.ticket_id for d in created if d.ticket_id is not None]
     # A ticket whose alert carried no error text gets it first: when the text names a culprit,

@@ -29,7 +29,7 @@ from analysis.culprits import Culprit, extract_culprit
 from integrations.events import TASK_PART, EventKind, FailureEvent
 from integrations.parsers.adf import adf_run_key
 from integrations.parsers.airflow import retried_by_airflow, try_details
-from integrations.parsers.databricks import UNKNOWN_WORKSPACE
+from integrations.parsers.databricks import REPAIR_ID, UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import inserted, row_insert_returning_pk_sql, row_insert_sql, row_json
 from tickets import incidents, lifecycle, rules
 from tickets.databricks_workspace import error_fetchable
@@ -744,7 +744,9 @@ def _end_if_a_later_run_succeeded(event: FailureEvent, ticket_id: str | None) ->
     is resolved at its source as it lands, as an Azure alert's Fired landing after its
     Resolved is. A task's failure is ended by its task's success or its job's; a job's only by
     the job's. Only a ticket this failure alone made open: one it was counted on while open
-    fails for other runs too."""
+    fails for other runs too. The failure of a repair of the run (`REPAIR_ID`) was the run's
+    attempt that ended last when it was read (`integrations/repaired_runs.py`): a success of
+    the same run was an earlier attempt's, and only a later run's ends it."""
     run = _databricks_run_number(event)
     if run is None or ticket_id is None:
         return
@@ -753,7 +755,7 @@ def _end_if_a_later_run_succeeded(event: FailureEvent, ticket_id: str | None) ->
         **_succeeded_runs(_job_key(event.resolve_key)),
     }
     later = max(succeeded.values(), default=None)
-    if later is None or later < run:
+    if later is None or later < run or (later == run and REPAIR_ID in event.details):
         return
     ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
     if ticket.resolved_at_source_at is not None:

@@ -6,6 +6,7 @@ task); the error text is fetched later by the analysis when workspace credential
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +22,14 @@ SUCCESS_EVENTS = {"jobs.on_success"}
 UNKNOWN_WORKSPACE = "unknown"
 # Azure Databricks names a workspace's host after its id: adb-<workspace id>.<n>.azuredatabricks.net
 AZURE_WORKSPACE_HOST = re.compile(r"adb-(\d+)\.\d+\.azuredatabricks\.net")
+
+
+# A repair keeps its run's id, and the notification of its failure names no attempt: a repair's
+# failure is keyed `<the run's occurrence key>#repair:<repair id>` once the run's repair history
+# says which attempt ended last (integrations/repaired_runs.py), and names its repair in its
+# details.
+REPAIR_PART = "#repair:"
+REPAIR_ID = "repair_id"
 
 
 def run_page_workspace(url: str) -> str:
@@ -106,4 +115,25 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         resource=resource,
         links=links,
         details={"event_type": event_type, "needs_enrichment": not state_message},
+    )
+
+
+def attempt_unnamed(event: FailureEvent) -> bool:
+    """A Databricks job run's failure keyed by its run alone: a redelivery of it and the failure
+    of a repair of the run come with the same key. (A task's notification that names its
+    parent run names the task's own run, new at every repair.)"""
+    return (
+        event.source == Source.DATABRICKS
+        and event.kind == EventKind.FAILURE
+        and "task_run_id" not in event.resource
+        and REPAIR_ID not in event.details
+    )
+
+
+def of_repair(event: FailureEvent, repair_id: int) -> FailureEvent:
+    """The failure `event` reported, as the failure of the run's repair `repair_id`."""
+    return dataclasses.replace(
+        event,
+        occurrence_key=f"{event.occurrence_key}{REPAIR_PART}{repair_id}",
+        details={**event.details, REPAIR_ID: repair_id},
     )

@@ -76,7 +76,12 @@ class DatabricksTransport:
         )
 
     def get_run(self, run_id: int) -> Any:
-        return _call(f"get run {run_id}", lambda: self._client.jobs.get_run(run_id))
+        # With its repair history (runs/get lists none unless asked): a repair after the run's
+        # first names the latest repair's id, or Databricks refuses it.
+        return _call(
+            f"get run {run_id}",
+            lambda: self._client.jobs.get_run(run_id, include_history=True),
+        )
 
     def restart_cluster(self, cluster_id: str) -> None:
         # `restart` returns a waiter; the repair that follows waits for the cluster itself.

@@ -8,13 +8,15 @@
 
 It answers the paths the SDK calls (`/api/2.2/jobs/runs/get`, `/api/2.2/jobs/runs/get-output`;
 2.0 and 2.1 too) with JSON shaped like the real service: runs/get paginates `tasks` by `page_size`
-with `next_page_token`; runs/get-output on a multi-task run answers 400 as the real API does; an
-unknown run answers 400 INVALID_PARAMETER_VALUE "Run N does not exist."; a wrong token 403
-"Invalid access token."; `/.well-known/databricks-config` (the SDK's discovery probe) 404.
+with `next_page_token`, and lists `repair_history` only with `include_history=true`; runs/get-output
+on a multi-task run answers 400 as the real API does; an unknown run answers 400
+INVALID_PARAMETER_VALUE "Run N does not exist."; a wrong token 403 "Invalid access token.";
+`/.well-known/databricks-config` (the SDK's discovery probe) 404.
 Remediation: `POST /api/2.2/jobs/runs/repair` (rerun_tasks / rerun_all_failed_tasks, checks
 latest_repair_id like the service) puts the run and its repaired tasks back to RUNNING and
-answers a repair_id, until `finish_repair` ends it; `POST /api/2.1/clusters/restart` records
-the cluster in `restarted`.
+answers a repair_id, until `finish_repair` ends it; its `repair_history` holds the run as it
+first ran (`ORIGINAL`, no id) and each repair (`REPAIR`, its id, start and end time, state);
+`POST /api/2.1/clusters/restart` records the cluster in `restarted`.
 
 Faults (`fail`, `throttle`, `stall`) come first and are shared with the Azure fake through
 `FakeHttpService` (tests/fakes/http.py).
@@ -22,6 +24,7 @@ Faults (`fail`, `throttle`, `stall`) come first and are shared with the Azure fa
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
@@ -213,6 +216,10 @@ class FakeDatabricks(FakeHttpService):
         page = dict(run, tasks=tasks[start:end])
         if start:  # later pages carry only the array properties
             page = {"tasks": tasks[start:end], "job_clusters": [], "job_parameters": []}
+        if request.param("include_history") != "true":
+            page.pop("repair_history", None)
+        elif start:
+            page["repair_history"] = []
         if end < len(tasks):
             page["next_page_token"] = str(end)
         return 200, page, {}
@@ -273,8 +280,27 @@ class FakeDatabricks(FakeHttpService):
             return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}, {}
         repair_id = self._next_repair_id
         self._next_repair_id += 1
-        history.append({"id": repair_id, "type": "REPAIR", "task_run_ids": []})
+        if not history:
+            history.append(
+                {
+                    "type": "ORIGINAL",
+                    "start_time": run["start_time"],
+                    "end_time": run["end_time"],
+                    "state": dict(run["state"]),
+                    "task_run_ids": [t["run_id"] for t in run["tasks"]],
+                }
+            )
         running = {"life_cycle_state": "RUNNING", "state_message": "In run"}
+        history.append(
+            {
+                "id": repair_id,
+                "type": "REPAIR",
+                "start_time": int(time.time() * 1000),
+                "end_time": 0,
+                "state": dict(running),
+                "task_run_ids": [],
+            }
+        )
         for entry in run["tasks"]:
             if entry["task_key"] in keys or (
                 body.get("rerun_dependent_tasks")
@@ -293,3 +319,5 @@ class FakeDatabricks(FakeHttpService):
                 entry["status"] = _status(result_state, state_message)
         run["state"] = _state(result_state, state_message)
         run["status"] = _status(result_state, state_message)
+        repair = run["repair_history"][-1]
+        repair.update(end_time=int(time.time() * 1000), state=dict(run["state"]))

@@ -337,6 +337,33 @@ def test_databricks_repair_reruns_the_failed_tasks_and_watches_the_run(databrick
     assert not databricks.requests_to("/.well-known/")
 
 
+def test_a_second_repair_of_the_run_names_the_first(databricks):
+    """runs/get lists a run's repair history only when asked (`include_history`): the next
+    attempt at the same run names its latest repair, or Databricks refuses the repair."""
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=2,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    proposed(ticket.pk)
+    run_pending(ticket.pk)
+    databricks.finish_repair(7001, "FAILED", "Could not reach driver of cluster")
+    run_pending(ticket.pk)
+    Remediation.objects.filter(ticket=ticket).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    second = proposed(ticket.pk)
+    run_pending(ticket.pk, rounds=1)
+
+    repairs = databricks.requests_to("/jobs/runs/repair")
+    assert [r.body.get("latest_repair_id") for r in repairs] == [None, 5000]
+    second.refresh_from_db()
+    assert second.status == "running" and second.external_run_id == "5001"
+
+
 @pytest.mark.parametrize("action", ["databricks_repair", "databricks_restart"])
 def test_databricks_run_of_another_workspace_is_not_proposed_for_a_repair(
     databricks, settings, action
