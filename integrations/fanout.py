@@ -76,6 +76,7 @@ from rca_project.celery import publish_many
 from rca_project.observability import OUTBOUND_ATTEMPTS, tracking
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket
+from tickets.vocabulary import Status
 
 logger = logging.getLogger(__name__)
 
@@ -140,13 +141,59 @@ def schedule_initial_many(
 ) -> None:
     """`schedule_initial` for several (ticket, delay) at once: one query for the keys already
     there (left as they are, as `schedule` leaves them), one INSERT for the others, and after
-    the commit their tasks, published in one broker batch. A ticket of `recovered`, over at
-    its source before it paged, pages nobody: the deliveries of the targets that page (those
-    that page incidents) are recorded skipped, saying why; the others (the evidence) run."""
+    the commit their tasks, published in one broker batch. A ticket of `recovered` still over
+    at its source (read again under its row's lock) pages nobody: the deliveries of the targets
+    that page (those that page incidents) are recorded skipped, saying why; the others (the
+    evidence) run. The lock orders this with a regression of the ticket, which holds the row
+    while it looks for those skipped pages (`page_if_left_unpaged`): the regression committed
+    first is seen here (the ticket pages), or it waits and sees the skipped pages."""
     if not tickets:
         return
+    delays = {ticket_id: delay for ticket_id, delay in tickets}
+    with transaction.atomic():
+        still_recovered = _still_recovered(recovered)
+        rows = _initial_rows(tickets, still_recovered)
+        there = set(
+            OutboundDelivery.objects.filter(key__in=[row.key for row in rows]).values_list(
+                "key", flat=True
+            )
+        )
+        rows = [row for row in rows if row.key not in there]
+        if not rows:
+            return
+        OutboundDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        pending = list(
+            OutboundDelivery.objects.filter(
+                key__in=[row.key for row in rows], status=OutboundStatus.PENDING
+            ).values_list("pk", "target", "ticket_id")
+        )
+        transaction.on_commit(
+            lambda: enqueue_many(
+                [(pk, target, delays.get(ticket_id)) for pk, target, ticket_id in pending]
+            )
+        )
+
+
+def _still_recovered(ticket_ids: Collection[str]) -> set[str]:
+    """Those of `ticket_ids` resolved at their source, their rows locked (in id order, as every
+    multi-ticket lock takes them) until the caller's transaction ends."""
+    if not ticket_ids:
+        return set()
+    return set(
+        Ticket.objects.filter(
+            pk__in=list(ticket_ids), status=Status.RESOLVED, resolved_at_source_at__isnull=False
+        )
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+
+
+def _initial_rows(
+    tickets: Sequence[tuple[str, float | None]], recovered: Collection[str]
+) -> list[OutboundDelivery]:
     now = timezone.now()
-    rows = [
+    return [
         OutboundDelivery(
             key=f"{ticket_id}:{action}",
             ticket_id=ticket_id,
@@ -168,27 +215,6 @@ def schedule_initial_many(
         for target in registry.targets()
         for action in target.initial
     ]
-    delays = {ticket_id: delay for ticket_id, delay in tickets}
-    with transaction.atomic():
-        there = set(
-            OutboundDelivery.objects.filter(key__in=[row.key for row in rows]).values_list(
-                "key", flat=True
-            )
-        )
-        rows = [row for row in rows if row.key not in there]
-        if not rows:
-            return
-        OutboundDelivery.objects.bulk_create(rows, ignore_conflicts=True)
-        pending = list(
-            OutboundDelivery.objects.filter(
-                key__in=[row.key for row in rows], status=OutboundStatus.PENDING
-            ).values_list("pk", "target", "ticket_id")
-        )
-        transaction.on_commit(
-            lambda: enqueue_many(
-                [(pk, target, delays.get(ticket_id)) for pk, target, ticket_id in pending]
-            )
-        )
 
 
 def enqueue_many(deliveries: Sequence[tuple[int, str, float | None]]) -> None:

@@ -120,7 +120,8 @@ def _process(ids: list[int]) -> None:
         embed_tickets(sorted(in_incident))
     alone = [ticket_id for ticket_id in created_ids if ticket_id not in in_incident]
     analysed = analyse_tickets(alone, enriched=enriched) if alone else {}
-    # One over at its source already (its Resolved came first, say) pages nobody.
+    # One over at its source already (its Resolved came first, say) pages nobody, should it
+    # still be when its pages are scheduled (`fanout.schedule_initial_many` reads it again).
     recovered = set(
         Ticket.objects.filter(
             pk__in=alone, status=Status.RESOLVED, resolved_at_source_at__isnull=False

@@ -16,7 +16,6 @@ whose messages name the field as it was given.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any, TypeVar
 
@@ -33,6 +32,7 @@ from pydantic import (
 )
 
 from integrations.events import ParseError
+from integrations.parsers.common import loads_json
 from tickets.vocabulary import Severity
 
 # Text that is there: something other than whitespace (or NUL, which ingest strips). Python's
@@ -263,8 +263,9 @@ class AdfActivityError(_Body):
 
 def _activity_error(value: Any) -> Any:
     """The `error` as posted by string interpolation too (`"@{activity('Copy data1').error}"`):
-    a string holding a JSON object is that object; other text is the error's message; blank
-    text is no error (a succeeded activity's)."""
+    a string holding a JSON object is that object (read as a body is, `loads_json`); other
+    text, JSON a body could not hold included, is the error's message; blank text is no error
+    (a succeeded activity's)."""
     if value is None or isinstance(value, dict):
         return value
     if not isinstance(value, str):
@@ -274,8 +275,8 @@ def _activity_error(value: Any) -> Any:
         return None
     if text.startswith("{"):
         try:
-            decoded = json.loads(text)
-        except ValueError:
+            decoded = loads_json(text)
+        except ParseError:
             decoded = None
         if isinstance(decoded, dict):
             return decoded

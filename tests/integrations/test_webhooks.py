@@ -198,6 +198,26 @@ def test_an_adf_activity_error_sent_as_text_is_read(webhook_client):
     )
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        '{"message": "Sink side timed out.", "detail": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"message": "Sink side timed out.\\ud800"}',
+    ],
+    ids=["nested past the recursion limit", "an unpaired surrogate"],
+)
+def test_an_adf_activity_error_text_that_json_could_not_keep_is_its_message(webhook_client, error):
+    """The error text is read as JSON the way a body is (`loads_json`): JSON nested deeper than
+    Python recurses failed with a RecursionError, and an escaped lone surrogate in the message
+    with a UnicodeEncodeError at the fingerprint, both a 500. Text that is no JSON to keep is
+    the error's message, as other text is."""
+    answer = webhook_client(ADF, {"pipelineName": "p", "runId": "r1", "error": error})
+
+    assert answer.status_code == 202, answer.content
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert ticket.error_message.startswith('{"message": "Sink side timed out.')
+
+
 def test_a_succeeded_adf_run_needs_no_activity_error(webhook_client):
     body = {"pipelineName": "p", "runId": "r", "status": "Succeeded", "error": {}}
     assert webhook_client(ADF, body).status_code == 202
