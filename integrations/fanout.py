@@ -236,6 +236,7 @@ def schedule_follow_up(
     fix: str = "",
     *,
     skips_remediation: bool = False,
+    through_incident: str = "",
 ) -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date. Runs inside the change's transaction (`ticket_changing`), so it costs
@@ -269,7 +270,7 @@ def schedule_follow_up(
         return
     if not paged:
         return  # not fanned out yet: nothing of its own to update
-    change = Change(ticket_id, action, actor, note, fix, skips_remediation)
+    change = Change(ticket_id, action, actor, note, fix, skips_remediation, through_incident)
     now = timezone.now()
     rows = []
     for target in registry.targets():

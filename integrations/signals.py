@@ -85,7 +85,13 @@ def follow_ticket_change(
         ticket_id
     )
     fanout.schedule_follow_up(
-        ticket_id, action, actor, note, fix, skips_remediation=skips_remediation
+        ticket_id,
+        action,
+        actor,
+        note,
+        fix,
+        skips_remediation=skips_remediation,
+        through_incident=kwargs.get("through_incident", ""),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from integrations.events import ParseError
-from integrations.parsers.common import loads_json, require_object, text
+from integrations.parsers.common import field, loads_json, require_object, text
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class SlackAction:
     action_ts: str
     channel_id: str
     message_ts: str
-    # What was typed, for a text input that dispatches on Enter (the "what fixed it" box).
+    # What was typed in the "what fixed it" box: sent by the box itself on Enter, or, for a
+    # button clicked with text in it, by Slack in the click's `state`.
     text: str = ""
     # An Approve / Decline / Retry button's value: the remediation it decides (or retries).
     remediation_id: str = ""
@@ -61,6 +62,19 @@ def _ticket_of_input(action: dict[str, Any]) -> str:
     )
 
 
+def _typed_in_the_box(body: dict[str, Any], ticket_id: str) -> str:
+    """The text of the ticket's "what fixed it" box as a button is clicked: Slack sends what
+    the message's inputs hold in `state.values`, by block id, then action id."""
+    values = field(body, "state.values")
+    box = values.get(f"{INPUT_BLOCK_PREFIX}{ticket_id}") if isinstance(values, dict) else None
+    if not isinstance(box, dict):
+        return ""
+    for element in box.values():
+        if isinstance(element, dict) and element.get("type") == "plain_text_input":
+            return text(element, "value")
+    return ""
+
+
 def parse_slack_actions(payload: Any) -> list[SlackAction]:
     body = require_object(payload, "payload")
     kind = text(body, "type", required=True)
@@ -84,11 +98,15 @@ def parse_slack_actions(payload: Any) -> list[SlackAction]:
             ticket_id = block_id.removeprefix(REMEDIATION_BLOCK_PREFIX)
         else:  # a button's value is its ticket id
             ticket_id = text(action, "value")
+        if typed:
+            typed_text = text(action, "value")
+        else:
+            typed_text = "" if deciding else _typed_in_the_box(body, ticket_id)
         parsed.append(
             SlackAction(
                 action_id=text(action, "action_id", required=True),
                 ticket_id=ticket_id,
-                text=text(action, "value")[:8000] if typed else "",
+                text=typed_text[:8000],
                 remediation_id=text(action, "value")[:40] if deciding else "",
                 user_id=text(user, "id", required=True),
                 username=text(user, "username") or text(user, "name"),

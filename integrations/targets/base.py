@@ -175,6 +175,10 @@ class Change:
     # A resolve by people that skips the ticket's remediation not started (the skip's own
     # announcement, `remediation.SKIPPED_ON_RESOLVE`, follows it after the commit).
     skips_remediation: bool = False
+    # The incident the change came through (`incidents.act`, or a member taking its incident's
+    # status: `tickets.lifecycle`), '' for one made on the ticket itself. Made in JIRA, such a
+    # change was made on the incident's issue, not on the ticket's own.
+    through_incident: str = ""
 
     def as_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {

@@ -584,8 +584,9 @@ _COMMENT_WORDS = {
 }
 
 
-# Where people act: a comment names the place (the service's own changes need none).
-_PEOPLES_PLACES = {"slack", "api", "dashboard", "admin"}
+# Where people act: a comment names the place (the service's own changes need none; JIRA is
+# named on a member's own issue, for a change made on its incident's issue).
+_PEOPLES_PLACES = {"slack", "api", "dashboard", "admin", "jira"}
 
 
 def jira_comment(action: str, actor_name: str, note: str = "", via: str = "", fix: str = "") -> str:
@@ -978,8 +979,11 @@ MEMBER_CHANGES = ("member_reopened", "member_resolved", "member_detached")
 
 
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
-    """Lifecycle changes reach the issue, unless JIRA made them; a new RCA its description."""
-    if change.action in LIFECYCLE_CHANGES and change.actor.kind != ActorKind.JIRA:
+    """Lifecycle changes reach the issue, unless JIRA made them on it (one made on the
+    incident's issue, `through_incident`, did not move the member's own); a new RCA its
+    description."""
+    made_on_this_issue = change.actor.kind == ActorKind.JIRA and not change.through_incident
+    if change.action in LIFECYCLE_CHANGES and not made_on_this_issue:
         return SYNC, change.as_payload()
     if change.action in REMEDIATION_CHANGES or change.action == ANALYSED:
         return SYNC, change.as_payload()

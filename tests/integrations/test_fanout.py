@@ -185,6 +185,7 @@ def post_slack_click(
     age: int = 0,
     typed: str | None = None,
     bom: str = "",
+    in_the_box: str | None = None,
 ):
     action = {
         "action_id": action_id,
@@ -201,6 +202,9 @@ def post_slack_click(
         "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0ALERTS001"},
         "actions": [action],
     }
+    if in_the_box is not None:  # a button clicked with text in the "what fixed it" box
+        box = {"type": "plain_text_input", "value": in_the_box}
+        payload["state"] = {"values": {f"rca_fix:{ticket_id}": {"rca_resolve_with_fix": box}}}
     body = urlencode({"payload": json.dumps(payload)})
     if bom == "before the body":
         body = "\ufeff" + body
@@ -524,6 +528,28 @@ def test_typing_what_fixed_it_in_the_slack_alert_resolves_with_that_fix(celery_w
     settled(ticket.pk)
     blocks = slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
     assert not [b for b in blocks if b["type"] in ("actions", "input")]
+
+
+def test_resolve_clicked_with_what_fixed_it_typed_in_the_slack_alert_keeps_that_fix(
+    celery_worker, targets
+):
+    """Typed in the box, then the Resolve button clicked instead of Enter: Slack sends the
+    box's text in the click's `state`, and the fix is kept as Enter would keep it, not lost."""
+    _, slack, _ = targets
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    answer = post_slack_click(ticket.pk, "rca_resolve", in_the_box=" Rotated the SQL password ")
+
+    assert answer.status_code == 200
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_by) == ("resolved", "daan")
+    fix = Resolution.objects.get(ticket=ticket)
+    assert (fix.fix, fix.actor_kind) == ("Rotated the SQL password", "slack")
+    settled(ticket.pk)
+    thread = slack.thread(ticket.slack_channel, ticket.slack_ts)
+    assert "What fixed it: Rotated the SQL password" in thread[-1]["text"]
 
 
 def test_a_regression_reopens_the_jira_issue_and_replies_in_the_slack_thread(

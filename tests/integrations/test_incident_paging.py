@@ -1880,3 +1880,47 @@ def test_an_incident_left_open_whose_last_member_recovered_follows_incident_auto
         "source",
         "recovered",
     )
+
+
+def test_a_members_own_issue_follows_its_incident_resolved_and_reopened_in_jira(
+    celery_worker, targets, settings
+):
+    """A member that paged on its own before its incident formed keeps its own issue. The
+    incident resolved, then reopened, on the incident's issue in JIRA: the member's ticket
+    follows, and so must its own issue, which JIRA did not touch (it stayed To Do while its
+    ticket was resolved)."""
+    jira, _slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    own_key = wait_for(
+        lambda: Ticket.objects.filter(pk=first).values_list("itsm_ticket_id", flat=True).first(),
+        30,
+    )
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    assert Ticket.objects.get(pk=first).incident_id == incident.pk
+    key = incident.itsm_ticket_id
+    assert key != own_key and jira.issues[own_key]["status"] == "To Do"
+
+    jira.issues[key]["status"] = "Done"  # Maria moves the incident's issue in JIRA
+    answer = post_jira(jira_webhook(key, "To Do", "Done"))
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["result"] == f"incident {incident.pk} status set to resolved"
+    assert Ticket.objects.get(pk=first).status == "resolved"
+    settled()
+    assert jira.issues[own_key]["status"] == "Done"
+    told = jira.issues[own_key]["comments"][-1]["body"]
+    assert told.startswith("Maria Lopez resolved the ticket via JIRA in the RCA service.")
+    assert f"via incident {incident.pk} in jira: JIRA {key}" in told
+    # The incident's own issue, which JIRA moved, is not moved again.
+    assert transitions(jira, key) == 0
+
+    jira.issues[key]["status"] = "To Do"
+    answer = post_jira(jira_webhook(key, "Done", "To Do"))
+
+    assert answer.json()["result"] == f"incident {incident.pk} status set to open"
+    assert Ticket.objects.get(pk=first).status == "open"
+    settled()
+    assert jira.issues[own_key]["status"] == "To Do"
+    assert transitions(jira, key) == 0
