@@ -466,7 +466,10 @@ def webhook_paths() -> dict[str, dict[str, Any]]:
 # DATA_UPLOAD_MAX_MEMORY_SIZE, tickets/api/errors.py; 415), documented once here rather than
 # on every view.
 COMMON_API_RESPONSES: dict[str, dict[str, Any]] = {
-    "406": {"description": "The Accept header asks for a type other than JSON."},
+    "406": {
+        "description": "The Accept header names no type the API answers in (JSON, or text/html "
+        "for DRF's browsable API)."
+    },
     "429": {
         "description": "Too many requests: wait for Retry-After seconds.",
         "headers": {

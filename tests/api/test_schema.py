@@ -329,6 +329,11 @@ def test_the_schema_documents_the_406_and_413_every_api_operation_answers(schema
             xml = client.generic(method.upper(), url, HTTP_ACCEPT="application/xml")
             assert xml.status_code == 406, (method, path, xml.content)
             assert "406" in operation["responses"], (method, path)
+            # What the 406 says is true: text/html is answered (DRF's browsable API).
+            assert "text/html" in operation["responses"]["406"]["description"]
+            if method == "get":
+                html = client.get(url, HTTP_ACCEPT="text/html")
+                assert html.status_code != 406, (path, html.status_code)
             if "requestBody" not in operation:
                 continue
             big = client.generic(
