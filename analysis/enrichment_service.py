@@ -32,6 +32,10 @@ class Enriched:
     # Links to the run in its own tool the fetched run gives (a Databricks run page): they
     # join the ticket's links beside those of the notification.
     links: dict[str, str] = field(default_factory=dict)
+    # The ADF pipeline run found for an alert that named none, as it was read: its factory,
+    # resource group and subscription, its run id and its pipeline (the ticket's affected
+    # entity takes them: `tickets.services.settle_run`).
+    run: dict[str, str] = field(default_factory=dict)
 
 
 def enrich(ticket: Ticket) -> Enriched:
@@ -153,7 +157,15 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
     except enrichment.EnrichmentError as exc:
         logger.warning("ADF enrichment of %s failed: %s", ticket.pk, exc)
         return Enriched(missing=[f"could not fetch the pipeline run's error: {exc}"])
-    return _found(found, pipeline_run_id=run_id)
+    run = {
+        "factory": factory,
+        "resource_group": resource_group,
+        "subscription_id": subscription,
+        "run_id": run_id,
+        "pipeline": str(found.details.get("pipeline") or ticket.pipeline),
+    }
+    # Redacted as ingest redacts the ADF webhook's names for the run (its affected entity).
+    return replace(_found(found, pipeline_run_id=run_id), run=redact_data(run))
 
 
 def _enrich_adf_trigger(

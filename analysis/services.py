@@ -152,11 +152,10 @@ def _store_enriched(
     # A link the notification gave stays: the fetched one is the same run's.
     links = {**enriched.links, **(ticket.links or {})}
     linked = {"links": links} if links != ticket.links else {}
-    run_id = str(enriched.details.get("pipeline_run_id") or "")
     if (
         not message
         and not linked
-        and not run_id
+        and not enriched.run
         and ticket_services.FINGERPRINT_PENDING not in ticket.details
     ):
         return None
@@ -171,7 +170,7 @@ def _store_enriched(
     with transaction.atomic():
         folded = ticket_services.settle_fingerprint(ticket, message, culprit)
         if folded is None:
-            folded = ticket_services.settle_run(ticket, run_id, culprit)
+            folded = ticket_services.settle_run(ticket, enriched.run, culprit)
         if folded is not None:
             return folded
         if not message:

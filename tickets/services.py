@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,8 +26,9 @@ from django.utils import timezone
 
 from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
+from analysis.redaction import redact
 from integrations.events import TASK_PART, EventKind, FailureEvent
-from integrations.parsers.adf import adf_run_key
+from integrations.parsers.adf import adf_resolve_key, adf_run_key
 from integrations.parsers.airflow import retried_by_airflow, try_details
 from integrations.parsers.databricks import REPAIR_ID, UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import inserted, row_insert_returning_pk_sql, row_insert_sql, row_json
@@ -67,6 +68,12 @@ ticket_folded = Signal()
 # The outcome of the Fired of an alert that named no ADF run, once its ticket was folded into
 # the ticket of the run its analysis found (`settle_run`).
 FOLDED_ALERT = "folded alert"
+
+# What an ADF rerun reads of the run it acts on (integrations/targets/adf_rerun.py): the names
+# an ADF webhook's affected entity gives it, and its pipeline (an alert split by activity names
+# none: its ticket's pipeline is the alert rule's name). An alert's ticket takes them from the
+# run its analysis found (`settle_run`).
+_RUN_NAMES = ("factory", "resource_group", "subscription_id", "run_id", "pipeline")
 
 
 @dataclass(frozen=True)
@@ -339,25 +346,30 @@ def folded_into(ticket_id: str) -> str | None:
     )
 
 
-def settle_run(ticket: Ticket, run_id: str, culprit: str = "") -> Folded | None:
+def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Folded | None:
     """An ADF alert that named no pipeline run (a `PipelineFailedRuns` metric alert counts
     them) opened `ticket` under its own run key; its analysis found the run it reports
-    (`run_id`, before the ticket is analysed or paged: `analysis.services.enrich_tickets`).
+    (`run`: its factory, resource group and subscription as they were read, its `run_id` and
+    `pipeline`; before the ticket is analysed or paged: `analysis.services.enrich_tickets`).
     When an unresolved ticket of that run exists (the ADF webhook's, a log alert's naming
     the run: its run key is the run's), the ticket is folded into it as `settle_fingerprint`
     folds, as one more occurrence of the same run: it pages nothing, its inbox rows and
-    occurrences move there (a redelivery of the alert is a duplicate of that ticket). A ticket
-    already analysed (a forced re-analysis) or acted on (`_acted_on`, or no longer open) is
-    not folded, nor is one into a resolved ticket of the run (a rerun succeeded, people
-    resolved it: reopening it would page for a failure that is over). Otherwise, when no
-    ticket holds the run's key, the ticket takes it: the ADF webhook or a log alert naming the
-    run that lands later is one more occurrence of it (`candidates_for`'s same run), not a
-    ticket of its own; one landing at this moment waits for the run's lock, or this for its.
+    occurrences move there (a redelivery of the alert is a duplicate of that ticket), and the
+    run it counts there is named as it was read (a rerun of that ticket acting on it names
+    it). A ticket already analysed (a forced re-analysis) or acted on (`_acted_on`, or no
+    longer open) is not folded, nor is one into a resolved ticket of the run (a rerun
+    succeeded, people resolved it: reopening it would page for a failure that is over).
+    Otherwise, when no ticket holds the run's key, the ticket becomes the run's, as the ADF
+    webhook's ticket would be: it takes the run's key (the ADF webhook or a log alert naming
+    the run that lands later is one more occurrence of it, `candidates_for`'s same run, not a
+    ticket of its own; one landing at this moment waits for the run's lock, or this for its),
+    its affected entity names the run (what an ADF rerun acts on) and its recovery key is the
+    run's pipeline's (the pipeline's `Succeeded` webhook ends it).
 
     Call inside a transaction. The locks are ingest's, in its order: the run's advisory lock
     (the one a failure naming the run takes with its claim) and the culprit's, then the
     ticket rows (by id). None when the ticket stays."""
-    run_key = adf_run_key(run_id) if run_id else ""
+    run_key = adf_run_key(run["run_id"]) if run.get("run_id") else ""
     if (
         not run_key
         or ticket.source != Source.AZURE_MONITOR
@@ -382,16 +394,25 @@ def settle_run(ticket: Ticket, run_id: str, culprit: str = "") -> Folded | None:
     row = rows.get(ticket.pk)
     if row is None or row[0] == run_key:
         return None  # another copy of this work folded or keyed it
+    # The alert's names stay beside the run's.
+    entity = {**ticket.affected_entity, **{name: run[name] for name in _RUN_NAMES if run.get(name)}}
     if held is None:
-        Ticket.objects.filter(pk=ticket.pk).update(run_id=run_key)
+        taken = {
+            "run_id": run_key,
+            "affected_entity": entity,
+            # Redacted as ingest redacts the webhook's (`integrations.ingest._redacted`).
+            "resolve_key": redact(adf_resolve_key(run["factory"], run["pipeline"])),
+        }
+        Ticket.objects.filter(pk=ticket.pk).update(**taken)
         lifecycle.write_audit(
             ticket,
             Actor.system("analysis"),
             "run found",
-            before={"run_id": ticket.run_id},
-            after={"run_id": run_key},
+            before={name: getattr(ticket, name) for name in taken},
+            after=taken,
         )
-        ticket.run_id = run_key
+        for name, value in taken.items():
+            setattr(ticket, name, value)
         return None
     _, status, analysed_at = row
     foldable = status == Status.OPEN and analysed_at is None and not _acted_on(ticket.pk)
@@ -404,7 +425,7 @@ def settle_run(ticket: Ticket, run_id: str, culprit: str = "") -> Folded | None:
         pipeline=ticket.pipeline,
         run_key=run_key,
         occurrence_key="",
-        resource=ticket.affected_entity,
+        resource=entity,
         links=ticket.links,
     )
     alerts = list(Occurrence.objects.filter(ticket_id=ticket.pk).values_list("key", flat=True))

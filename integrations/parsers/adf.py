@@ -38,6 +38,13 @@ def adf_run_key(run_id: str) -> str:
     return bounded_key(f"adf:{run_id}", RUN_KEY_LIMIT)
 
 
+def adf_resolve_key(factory: str, pipeline: str) -> str:
+    """What a run of the factory's pipeline that succeeded ends (this webhook's `Succeeded`):
+    the recovery key of this webhook's failures, and of an alert's ticket once it took the key
+    of the run its analysis found (`tickets.services.settle_run`)."""
+    return bounded_key(f"adf:{factory}:{pipeline}", RUN_KEY_LIMIT)
+
+
 def parse_adf_failure(payload: Any) -> FailureEvent:
     values = validate(AdfFailureBody, payload).model_dump()
     error = values.pop("error") or {}
@@ -80,7 +87,7 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         # The activity's name is the sender's text (ingest redacts it in the entity and the
         # details): redacted here too, so that the key a replay of the stored body makes is this.
         occurrence_key=f"{run_key}:{redact(values['activity'])}:{status}",
-        resolve_key=f"adf:{values['factory']}:{pipeline}",
+        resolve_key=adf_resolve_key(values["factory"], pipeline),
         deployment=values["factory"],
         error_message=values["error_message"][:16000],
         severity_hint=severity,

@@ -208,7 +208,10 @@ def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     entity = target_run(row, remediation)  # the latest failed run counted on the ticket
     where = _where(entity, adf)
     failed_run = str(entity["run_id"])
-    new_run = no_second_start(lambda: adf.rerun_from_failure(where, ticket.pipeline, failed_run))
+    # An alert split by activity names no pipeline: its ticket carries the rule's name, and
+    # the run its analysis found names the pipeline (`tickets.services.settle_run`).
+    pipeline = str(entity.get("pipeline") or ticket.pipeline)
+    new_run = no_second_start(lambda: adf.rerun_from_failure(where, pipeline, failed_run))
     service.record_started(remediation.pk, new_run, reference_run_id=failed_run)
     return [
         FollowUp(

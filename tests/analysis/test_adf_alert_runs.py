@@ -4,7 +4,9 @@ alert's analysis finds the run with the real azure-mgmt-datafactory client (agai
 ARM server), and the run is one ticket and one page whichever lands first. The pages are
 checked through a real Celery worker and inbox relay, with the real jira and slack-sdk clients
 against the local servers (tests/fakes); the races and the cases left alone call the
-analysis' enrichment step directly."""
+analysis' enrichment step directly. An alert's ticket that became its run's is rerun (the
+ADF rerun through the delivery engine, against the same ARM server) and ended by the
+pipeline's success as the webhook's ticket is."""
 
 from __future__ import annotations
 
@@ -17,8 +19,14 @@ import pytest
 from django.db import connections
 
 from analysis.services import enrich_tickets
+from integrations import remediation
 from integrations.ingest import ingest_delivery
-from integrations.models import DeliveryStatus, OutboundDelivery, WebhookDelivery
+from integrations.models import (
+    DeliveryStatus,
+    OutboundDelivery,
+    RemediationPolicy,
+    WebhookDelivery,
+)
 from tests.analysis.test_enrichment_incidents import targets
 from tests.conftest import local_payload, wait_for, while_held
 from tests.fakes.azure_management_api import (
@@ -28,6 +36,7 @@ from tests.fakes.azure_management_api import (
 )
 from tests.integrations.test_incident_paging import settled
 from tests.integrations.test_webhooks import adf_api
+from tests.remediation.conftest import run_pending
 from tests.tickets.test_incidents import post
 from tickets import lifecycle
 from tickets.lifecycle import Actor
@@ -43,6 +52,8 @@ ADF = "/webhooks/adf/"
 RUN_ID = "5b8e2c41-7d3a-4f19-a6c2-9e0d1f3b7a55"
 WHERE = ("rg-data-platform", "adf-sales-prod")
 PIPELINE = "pl_sales_daily_load"
+# What an ADF rerun reads of the ticket's run (integrations/targets/adf_rerun.py).
+RUN_NAMES = ("factory", "resource_group", "subscription_id", "run_id")
 ERROR = "The value of the column 'amount' cannot be null in the sink table 'dbo.orders'."
 
 
@@ -164,7 +175,9 @@ def test_the_webhook_of_a_run_an_alert_found_first_is_one_more_occurrence_of_its
     assert ticket.run_id == f"adf:{RUN_ID}"
     assert ERROR in ticket.error_message
     found = AuditLog.objects.get(ticket_id=ticket.pk, action="run found")
-    assert found.after == {"run_id": f"adf:{RUN_ID}"}
+    assert found.before["run_id"].startswith("azure:")
+    assert found.after["run_id"] == f"adf:{RUN_ID}"
+    assert found.after["resolve_key"] == ticket.resolve_key == f"adf:{WHERE[1]}:{PIPELINE}"
     assert len(jira.issues) == 1
 
     answer = post(adf_webhook(), ADF)
@@ -178,11 +191,132 @@ def test_the_webhook_of_a_run_an_alert_found_first_is_one_more_occurrence_of_its
     again = post(adf_webhook(), ADF)
     assert (again["outcome"], again["ticket_id"]) == ("duplicate", ticket.pk)
 
-    # It stays the alert's ticket: the pipeline's success does not end it, its Resolved does.
+    # It is the run's ticket now: the pipeline's success (its rerun's) ends it, as it ends
+    # the webhook's ticket.
     succeeded = post({**adf_webhook(), "run_id": "rerun-1", "status": "Succeeded"}, ADF)
-    assert (succeeded["outcome"], succeeded["ticket_id"]) == ("ignored", None)
+    assert (succeeded["outcome"], succeeded["ticket_id"]) == ("resolved", ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED and ticket.resolved_at_source_at is not None
+
+
+def test_the_alerts_resolved_still_ends_its_ticket_that_took_the_runs_key(adf_api):
+    """Its Resolved names its Fired, counted on the ticket: it ends it, as any alert's ends
+    its own ticket, though the ticket's recovery key is the run's pipeline's now."""
+    failed_run(adf_api)
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+    enrich_tickets([alert])
+    assert Ticket.objects.get(pk=alert).resolve_key == f"adf:{WHERE[1]}:{PIPELINE}"
+
     resolved = post(metric_alert("Resolved"), AZURE)
-    assert (resolved["outcome"], resolved["ticket_id"]) == ("resolved", ticket.pk)
+
+    assert (resolved["outcome"], resolved["ticket_id"]) == ("resolved", alert)
+
+
+def rerun_policy() -> None:
+    """The only policy: the shipped default's ADF rerun (its sources: the ADF webhook and
+    Azure Monitor), whatever the failure and the confidence."""
+    RemediationPolicy.objects.all().delete()
+    RemediationPolicy.objects.create(
+        name="rerun ADF failures",
+        sources=[Source.ADF, Source.AZURE_MONITOR],
+        action="adf_rerun",
+        mode="auto",
+        auto_min_confidence=0.0,
+        approval_min_confidence=0.0,
+    )
+
+
+def reruns_started(arm: FakeAzureManagement) -> list[tuple[str, str | None]]:
+    """(the path, the run it reruns) of each createRun the ARM API was sent."""
+    return [(r.path, r.param("referencePipelineRunId")) for r in arm.requests_to("/createRun")]
+
+
+RUN_PATH = (
+    f"/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourceGroups/{WHERE[0]}/providers"
+    f"/Microsoft.DataFactory/factories/{WHERE[1]}/pipelines/{PIPELINE}/createRun"
+)
+
+
+def test_the_rerun_of_an_alerts_ticket_that_found_its_run_reruns_that_run(adf_api):
+    """The alert named no run; its analysis found it in the factory: the ticket names that run
+    (and the factory, group and subscription it was read in), and the ADF rerun acts on it as
+    on the webhook's ticket."""
+    failed_run(adf_api)
+    rerun_policy()
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+    enrich_tickets([alert])
+    ticket = Ticket.objects.get(pk=alert)
+    assert ticket.source == Source.AZURE_MONITOR
+    assert {key: ticket.affected_entity.get(key) for key in RUN_NAMES} == {
+        "factory": WHERE[1],
+        "resource_group": WHERE[0],
+        "subscription_id": "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        "run_id": RUN_ID,
+    }
+    found = AuditLog.objects.get(ticket_id=alert, action="run found")
+    assert found.after["affected_entity"]["run_id"] == RUN_ID
+
+    rerun = remediation.propose(alert)
+    assert rerun is not None and rerun.run_key == f"adf:{RUN_ID}"
+    run_pending(alert)
+
+    assert reruns_started(adf_api) == [(RUN_PATH, RUN_ID)]
+    rerun.refresh_from_db()
+    assert rerun.status == "running" and rerun.details["reference_run_id"] == RUN_ID
+
+
+def test_the_runs_webhook_landing_later_keeps_the_rerun_on_the_run_found(adf_api):
+    failed_run(adf_api)
+    rerun_policy()
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+    enrich_tickets([alert])
+    named = Ticket.objects.get(pk=alert).affected_entity
+
+    counted = post(adf_webhook(), ADF)
+    assert (counted["outcome"], counted["ticket_id"]) == ("correlated", alert)
+
+    ticket = Ticket.objects.get(pk=alert)
+    assert ticket.affected_entity == named
+    rerun = remediation.propose(alert)
+    assert rerun is not None and rerun.run_key == f"adf:{RUN_ID}"
+    run_pending(alert)
+    assert reruns_started(adf_api) == [(RUN_PATH, RUN_ID)]
+
+
+def test_a_metric_alert_whose_run_is_not_found_names_no_run_to_rerun(adf_api):
+    """No failed run of the pipeline around the alert: the ticket names none, and a rerun
+    policy that covers it starts nothing (the rerun fails saying what the alert lacks)."""
+    rerun_policy()
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+    enrich_tickets([alert])
+    ticket = Ticket.objects.get(pk=alert)
+    assert ticket.run_id.startswith("azure:") and "run_id" not in ticket.affected_entity
+
+    assert remediation.propose(alert) is not None
+    (row,) = run_pending(alert)
+
+    assert row.status == "dead" and "run_id" in row.last_error
+    assert reruns_started(adf_api) == []
+
+
+def test_a_metric_alert_folded_into_its_runs_ticket_names_the_run_it_counts(adf_api):
+    """The run's ticket counted a newer run of the same failure since; the alert of the first
+    run, folded into it, is the ticket's latest failure: a rerun then acts on the run found,
+    named as the enrichment read it (it was counted with the alert's names, no run id)."""
+    failed_run(adf_api)
+    rerun_policy()
+    run_ticket = post(adf_webhook(), ADF)["ticket_id"]
+    newer = post({**adf_webhook(), "run_id": "6c9f3d52-8e4b-4a2a-b7d3-0f1e2a4c8b66"}, ADF)
+    assert (newer["outcome"], newer["ticket_id"]) == ("correlated", run_ticket)
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+    assert enrich_tickets([alert]) == {}  # folded
+
+    ticket = Ticket.objects.get(pk=run_ticket)
+    assert remediation.run_key(ticket) == f"adf:{RUN_ID}"
+    assert remediation.run_entity(ticket)["run_id"] == RUN_ID
+    assert remediation.propose(run_ticket) is not None
+    run_pending(run_ticket)
+    assert reruns_started(adf_api) == [(RUN_PATH, RUN_ID)]
 
 
 def test_a_webhook_landing_while_the_alerts_run_is_settled_is_one_ticket(adf_api):
@@ -288,3 +422,65 @@ def test_a_metric_alert_someone_acted_on_before_its_run_was_found_is_not_folded(
 
     assert ERROR in Ticket.objects.get(pk=alert).error_message
     assert Ticket.objects.get(pk=run_ticket).occurrence_count == 1
+
+
+def test_an_activity_alerts_ticket_reruns_and_recovers_as_the_pipeline_of_the_run_found(adf_api):
+    """`ActivityFailedRuns` split by the activity alone names no pipeline: the ticket carries
+    the rule's name, and the run found names the pipeline its rerun starts and whose success
+    ends the ticket."""
+    failed_run(adf_api)
+    rerun_policy()
+    body = metric_alert()
+    criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
+    criterion["metricName"] = "ActivityFailedRuns"
+    criterion["dimensions"] = [{"name": "Name", "value": "Copy_Orders"}]
+    alert = post(body, AZURE)["ticket_id"]
+    enrich_tickets([alert])
+    ticket = Ticket.objects.get(pk=alert)
+    assert ticket.pipeline != PIPELINE
+    assert ticket.run_id == f"adf:{RUN_ID}" and ticket.affected_entity["pipeline"] == PIPELINE
+
+    assert remediation.propose(alert) is not None
+    run_pending(alert)
+    assert reruns_started(adf_api) == [(RUN_PATH, RUN_ID)]
+
+    succeeded = post({**adf_webhook(), "run_id": "rerun-1", "status": "Succeeded"}, ADF)
+    assert (succeeded["outcome"], succeeded["ticket_id"]) == ("resolved", alert)
+
+
+def older_schema_metric_alert(status: str) -> dict[str, Any]:
+    """The same `PipelineFailedRuns` alert in the older metric alert body, whose Resolved names
+    the rule and the factory, not its Fired (tests/payloads/azure)."""
+    body = copy.deepcopy(local_payload("azure/noncommon_metric_alert_resolved.json"))
+    fired = datetime.fromisoformat(metric_alert()["data"]["essentials"]["firedDateTime"][:26])
+    factory = metric_alert()["data"]["essentials"]["alertTargetIDs"][0]
+    criterion = metric_alert()["data"]["alertContext"]["condition"]["allOf"][0]
+    context = body["data"]["context"]
+    body["data"]["status"] = status
+    context["condition"]["allOf"] = [criterion]
+    context.update(
+        timestamp=(fired + timedelta(minutes=10 if status == "Resolved" else 0)).isoformat() + "Z",
+        subscriptionId="aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        resourceGroupName=WHERE[0],
+        resourceName=WHERE[1],
+        resourceType="Microsoft.DataFactory/factories",
+        resourceId=factory,
+        portalLink=f"https://portal.azure.com/#resource{factory}",
+    )
+    return body
+
+
+def test_an_older_schema_alerts_resolved_no_longer_ends_the_runs_ticket_its_success_does(adf_api):
+    """That Resolved names the recovery key the ticket had as the alert's: once the ticket is
+    the run's, it is ended as the webhook's ticket is, by the pipeline's success."""
+    failed_run(adf_api)
+    alert = post(older_schema_metric_alert("Activated"), AZURE)["ticket_id"]
+    enrich_tickets([alert])
+    assert Ticket.objects.get(pk=alert).run_id == f"adf:{RUN_ID}"
+
+    resolved = post(older_schema_metric_alert("Resolved"), AZURE)
+    assert resolved["outcome"] == "ignored"
+    assert Ticket.objects.get(pk=alert).status == Status.OPEN
+
+    succeeded = post({**adf_webhook(), "run_id": "rerun-1", "status": "Succeeded"}, ADF)
+    assert (succeeded["outcome"], succeeded["ticket_id"]) == ("resolved", alert)
