@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from analysis.redaction import redact, redact_data
@@ -33,6 +33,7 @@ from integrations.parsers.slack_actions import decode_form_payload
 from rca_project import compiled_sql
 from rca_project.observability import tracking
 from tickets.databricks_workspace import error_fetchable
+from tickets.models import Ticket
 from tickets.services import EventOutcome, record_event
 from tickets.vocabulary import Outcome, Source
 
@@ -209,9 +210,10 @@ def ingest_delivery(
 
     with tracking(tracking_id):
         # Run again once when PostgreSQL aborted it to settle a deadlock or a serialization
-        # failure (the other side went on): the transaction is all-or-nothing, its rows, locks
-        # and after-commit hooks went with it, so the second run decides as if the first never
-        # ran. Not inside a caller's transaction: there only the savepoint was rolled back.
+        # failure (the other side went on), or when the new ticket's id was taken: the
+        # transaction is all-or-nothing, its rows, locks and after-commit hooks went with it,
+        # so the second run decides as if the first never ran. Not inside a caller's
+        # transaction: there only the savepoint was rolled back.
         retries = 0 if connection.in_atomic_block else INGEST_RETRIES
         while True:
             try:
@@ -222,6 +224,13 @@ def ingest_delivery(
                     raise
                 retries -= 1
                 logger.warning("ingest of a %s delivery aborted (%s); run again", source, exc)
+            except IntegrityError as exc:
+                # The new ticket's id (its second and 24 random bits: `new_ticket_id`) was
+                # taken by a ticket created in the same second; run again, with another id.
+                if retries == 0 or _constraint(exc) != TICKET_ID_CONSTRAINT:
+                    raise
+                retries -= 1
+                logger.warning("ticket id taken while ingesting a %s delivery; run again", source)
     return IngestResult(
         ticket_id=result.ticket_id,
         outcome=result.outcome,
@@ -235,8 +244,17 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 INGEST_RETRIES = 1
 
 
+# PostgreSQL's name for the tickets' primary key.
+TICKET_ID_CONSTRAINT = f"{Ticket._meta.db_table}_pkey"
+
+
 def _sqlstate(exc: OperationalError) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    diagnostic = getattr(exc.__cause__, "diag", None)
+    return getattr(diagnostic, "constraint_name", None)
 
 
 def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:

@@ -11,7 +11,12 @@ The row goes as one JSON parameter (`row_insert_sql`), which PostgreSQL converts
 columns' types: psycopg caches the parsing of a statement only up to 50 parameters (a
 ticket's 60 columns, one parameter each, would be re-parsed on every webhook), and binding
 one text costs it less than binding each value with its own adapter (a JSON column's Python
-dumper included)."""
+dumper included).
+
+These INSERTs, and the webhook path's other fixed statements (the occurrence claim, a
+failure's candidates read, a new ticket's statement), go through `prepared_cursor()`: prepared
+once per connection instead of parsed by PostgreSQL on every execution
+(`rca_project/database`)."""
 
 from __future__ import annotations
 
@@ -20,10 +25,19 @@ import math
 import uuid
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.utils import CursorWrapper
 from django.db.models.fields import Field
+
+from rca_project.database.base import DatabaseWrapper
+
+
+def prepared_cursor() -> CursorWrapper:
+    """A cursor of the default connection whose statements are prepared on the server, their
+    parameters bound there (`DatabaseWrapper.prepared_cursor`)."""
+    return cast(DatabaseWrapper, connections[DEFAULT_DB_ALIAS]).prepared_cursor()
 
 
 @cache
@@ -51,7 +65,7 @@ def insert(obj: models.Model) -> None:
     """`obj.save()` of a new row, in one statement built once per model, its values as one
     JSON parameter (`row_json`)."""
     model = type(obj)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if _insert_plan(model)[1]:
             cursor.execute(row_insert_returning_pk_sql(model), [row_json(obj)])
             inserted(obj, cursor.fetchone()[0])

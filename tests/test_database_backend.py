@@ -72,3 +72,83 @@ def test_a_connection_inside_a_transaction_is_checked_by_asking_the_server(
     assert statements == ["SELECT 1"]
     own_connection.rollback()
     own_connection.set_autocommit(True)
+
+
+def _prepared_statements() -> dict[str, int]:
+    """This session's prepared statements: SQL text -> executions (plans made or reused)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+def _adf_failure(index: int) -> dict[str, Any]:
+    from tests.conftest import local_payload
+
+    body = local_payload("adf_failure.json")
+    body.update(run_id=f"prepared-run-{index}", pipeline=f"pl_prepared_{index}")
+    return body
+
+
+@pytest.mark.django_db
+def test_the_statements_of_a_new_failure_are_prepared_once_per_connection(webhook_client):
+    before = _prepared_statements().keys()
+    assert webhook_client("/webhooks/adf/", _adf_failure(1)).status_code == 202
+    first = {sql: n for sql, n in _prepared_statements().items() if sql not in before}
+    assert webhook_client("/webhooks/adf/", _adf_failure(2)).status_code == 202
+    second = {sql: n for sql, n in _prepared_statements().items() if sql not in before}
+
+    # The occurrence claim, the candidates read and the new ticket's own statement.
+    assert len(first) == 3
+    assert any("INSERT INTO tickets_occurrence" in sql for sql in first)
+    assert any("WHERE run_id = $" in sql for sql in first)
+    assert any('WITH ticket AS (INSERT INTO "tickets_ticket"' in sql for sql in first)
+    # The second webhook ran the same statements again, none prepared anew.
+    assert second.keys() == first.keys()
+    assert all(second[sql] == first[sql] + 1 for sql in first)
+
+
+@pytest.mark.django_db
+def test_djangos_own_queries_are_not_prepared():
+    from tickets.models import Ticket
+
+    before = _prepared_statements()
+    for _ in range(8):
+        Ticket.objects.filter(pk="none").exists()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM tickets_ticket WHERE id = %s", ["none"])
+    assert _prepared_statements() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_failure_after_a_rollback_prepares_its_statements_again(webhook_client):
+    from django.db import transaction
+
+    from tickets.models import Ticket
+
+    before = set(_prepared_statements())
+    assert webhook_client("/webhooks/adf/", _adf_failure(1)).status_code == 202
+    webhook_statements = set(_prepared_statements()) - before
+    # psycopg forgets its prepared statements at a rollback and has the server drop them.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Ticket.objects.filter(pk="none").exists()
+        raise RuntimeError
+    assert not webhook_statements & set(_prepared_statements())
+    answer = webhook_client("/webhooks/adf/", _adf_failure(2))
+
+    assert answer.status_code == 202 and answer.json()["outcome"] == "created"
+    assert Ticket.objects.filter(pk=answer.json()["ticket_id"]).exists()
+    prepared_again = _prepared_statements()
+    assert len(webhook_statements) == 3
+    assert all(prepared_again.get(sql) == 1 for sql in webhook_statements)
+
+
+@pytest.mark.django_db
+def test_a_prepared_statements_error_is_djangos_with_the_servers_code():
+    from django.db import DataError
+
+    from rca_project.compiled_sql import prepared_cursor
+
+    with pytest.raises(DataError) as raised, prepared_cursor() as cursor:
+        cursor.execute("SELECT 1 / %s", [0])
+    # What ingest reads to run a deadlocked transaction again.
+    assert getattr(raised.value.__cause__, "sqlstate", None) == "22012"

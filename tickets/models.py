@@ -75,6 +75,7 @@ from pgvector.django import CosineDistance, HnswIndex, VectorField
 from analysis.culprits import readable_culprit
 from integrations.events import TASK_PART
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
+from rca_project.compiled_sql import prepared_cursor
 from tickets.vocabulary import (
     TRY_DETAILS,
     ErrorClass,
@@ -264,7 +265,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         is this one); and the most recently resolved ticket of the fingerprint
         (`last_resolved`, a repeat's predecessor)."""
         table = self.model._meta.db_table
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 f"""
                 (SELECT 0, id, status, resolved_at, fingerprint = %s FROM {table}
@@ -715,7 +716,7 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
             ", CASE WHEN claimed.id IS NOT NULL THEN pg_advisory_xact_lock(%s, %s)::text END"
             for _ in locks
         )
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 f"WITH inserted AS (INSERT INTO {table} (key, outcome, seen_at)"
                 "  VALUES (%s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING id)"

@@ -31,7 +31,13 @@ from integrations.events import TASK_PART, EventKind, FailureEvent
 from integrations.parsers.adf import adf_resolve_key, adf_run_key
 from integrations.parsers.airflow import retried_by_airflow, try_details
 from integrations.parsers.databricks import REPAIR_ID, UNKNOWN_WORKSPACE
-from rca_project.compiled_sql import inserted, row_insert_returning_pk_sql, row_insert_sql, row_json
+from rca_project.compiled_sql import (
+    inserted,
+    prepared_cursor,
+    row_insert_returning_pk_sql,
+    row_insert_sql,
+    row_json,
+)
 from tickets import incidents, lifecycle, rules
 from tickets.databricks_workspace import error_fetchable
 from tickets.fingerprints import failure_fingerprint
@@ -989,7 +995,7 @@ def _create_ticket(
         row_insert, row_params, row_pk_sql = "", [], "NULL"
     # Data-modifying WITH parts all run to completion; the SELECT does not see their rows
     # (one snapshot), and it needs none of them (the created row's key comes by RETURNING).
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"WITH ticket AS ({row_insert_sql(Ticket)}), audit AS ({row_insert_sql(AuditLog)}),"
             f" occurrence AS (UPDATE {Occurrence._meta.db_table} SET ticket_id = %s,"

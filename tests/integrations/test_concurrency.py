@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 
 import pytest
 import requests
@@ -72,3 +73,33 @@ def test_a_databricks_runs_own_failure_and_its_tasks_posted_at_once_are_one_tick
     assert [r.status_code for r in responses] == [202] * 16
     tickets = [r.json()["ticket_id"] for r in responses]
     assert all(tickets[n] == tickets[n + 1] for n in range(0, 16, 2)), tickets
+
+
+def test_a_new_tickets_id_taken_in_the_same_second_is_drawn_again(webhook_client, monkeypatch):
+    """A ticket id is its second and 24 random bits: at a few hundred new failures a second, two
+    draw the same one now and then. The webhook is then ingested again with another id, not
+    answered 500."""
+    import secrets
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.api import make_ticket
+
+    now = timezone.now()
+    taken = "c011de"
+    # Whichever second the webhook's ticket is stamped with, its first id is taken.
+    for offset in range(-2, 30):
+        at = now + timedelta(seconds=offset)
+        make_ticket(id=f"ADF-{at.astimezone(UTC):%Y%m%dT%H%M%S}-{taken}", timestamp=at)
+    draws = iter([taken, "0f4e55"])
+    token_hex = secrets.token_hex
+    monkeypatch.setattr(secrets, "token_hex", lambda n=None: next(draws, None) or token_hex(n))
+
+    answer = webhook_client("/webhooks/adf/", local_payload("adf_failure.json"))
+
+    assert answer.status_code == 202
+    assert answer.json()["outcome"] == "created"
+    assert answer.json()["ticket_id"].endswith("-0f4e55")
+    assert WebhookDelivery.objects.filter(tracking_id=answer.json()["tracking_id"]).count() == 1
+    assert Occurrence.objects.filter(ticket_id=answer.json()["ticket_id"]).count() == 1
