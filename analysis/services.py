@@ -55,7 +55,7 @@ from tickets import services as ticket_services
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, RcaSource, Resolution, Ticket
 from tickets.resolutions import PastFix, previous_fixes
-from tickets.vocabulary import ADF_ALERT_ERROR, TRY_DETAILS, Source
+from tickets.vocabulary import ADF_ALERT_ERROR, COUNTED_DETAILS, Source
 
 logger = logging.getLogger(__name__)
 
@@ -681,8 +681,9 @@ def _write_analyses(tickets: list[Ticket]) -> None:
     if not tickets:
         return
     table = Ticket._meta.db_table
-    # An Airflow try counted while the analysis ran wrote its facts on the row: they are
-    # kept, not those the analysis read before it.
+    # An Airflow try counted while the analysis ran wrote its facts (and its run, when its
+    # logical date is the latest) on the row: they are kept, not those the analysis read
+    # before it.
     columns = ", ".join(
         f"{name} = v.{name}"
         if name != "details"
@@ -705,8 +706,8 @@ def _write_analyses(tickets: list[Ticket]) -> None:
             "  embedding_model, updated_at)) AS v WHERE t.id = v.id",
             [
                 Source.AIRFLOW,
-                list(TRY_DETAILS),
-                list(TRY_DETAILS),
+                list(COUNTED_DETAILS),
+                list(COUNTED_DETAILS),
                 [t.pk for t in tickets],
                 [t.error_type for t in tickets],
                 [t.error_message for t in tickets],

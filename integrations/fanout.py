@@ -45,7 +45,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, JSONField, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -65,6 +66,7 @@ from integrations.targets.base import (
     Change,
     FollowUp,
     IncidentChange,
+    NotSent,
     TransportError,
     Waiting,
     incident_delivery_key,
@@ -242,7 +244,11 @@ def schedule_follow_up(
     brought up to date. Runs inside the change's transaction (`ticket_changing`), so it costs
     one query, and one INSERT when some target follows (a change of a remediation: a few more,
     `schedule_member_remediation`); a target whose `follow` fails is logged and skipped, never
-    failing the change."""
+    failing the change.
+
+    A regression's follow-ups (its failure's count among them), and those of any change after
+    it until the regression is processed, are held (`HELD`: recorded, not handed out) for
+    `release_regression_pages`."""
     if action == "created":
         return  # a ticket just created has no deliveries yet (not even a query to ask)
     own = OutboundDelivery.objects.filter(ticket_id=OuterRef("pk")).exclude(
@@ -250,13 +256,15 @@ def schedule_follow_up(
     )
     page = (
         Ticket.objects.filter(pk=ticket_id)
-        .annotate(paged=Exists(own))
-        .values_list("paged", "incident_id", "itsm_ticket_id", "slack_ts")
+        .annotate(paged=Exists(own), held=Exists(_held().filter(ticket_id=OuterRef("pk"))))
+        .values_list("paged", "held", "status", "incident_id", "itsm_ticket_id", "slack_ts")
         .first()
     )
     if page is None:
         return
-    paged, incident_id, jira_key, slack_ts = page
+    paged, held, status, incident_id, jira_key, slack_ts = page
+    # A failure counted on a resolved ticket is its regression's (announced next).
+    held = held or action == "regressed" or (action == "recurred" and status == Status.RESOLVED)
     if action.startswith("remediation_"):
         # A member with no alert of its own: its remediation's approval is asked for under
         # the incident's page. One asked there and detached since (its own alert offers the
@@ -286,7 +294,7 @@ def schedule_follow_up(
                 ticket_id=ticket_id,
                 action=follow_action,
                 target=registry.target_of(follow_action).name,
-                payload=payload or {},
+                payload={**(payload or {}), **({HELD: True} if held else {})},
                 next_attempt_at=now,
             )
         except Exception:
@@ -295,7 +303,57 @@ def schedule_follow_up(
         rows.append(row)
     if rows:
         OutboundDelivery.objects.bulk_create(rows)
-        transaction.on_commit(lambda: enqueue_many([(row.pk, row.target, None) for row in rows]))
+        if not held:
+            transaction.on_commit(
+                lambda: enqueue_many([(row.pk, row.target, None) for row in rows])
+            )
+
+
+# In the payload of a follow-up held until its ticket's regression is processed
+# (`schedule_follow_up`, `release_regression_pages`). Held ones are pending and not handed out:
+# should the processing be lost, beat's redelivery of overdue deliveries sends them anyway.
+HELD = "held"
+
+
+def _held() -> Any:
+    return OutboundDelivery.objects.filter(status=OutboundStatus.PENDING, payload__has_key=HELD)
+
+
+def release_regression_pages(ticket_ids: Collection[str]) -> None:
+    """Regressions processed (`processing`), as a new ticket's page waits for its analysis:
+    the follow-ups each one held go out, its own page first when it never paged
+    (`page_if_left_unpaged`). A ticket over at its source by now (resolved by its recovery,
+    which came first or landed meanwhile) pages nobody: they are recorded skipped, saying
+    why, its recovery's follow-ups among them, and it stays unpaged where it was. Under the
+    tickets' locks, the ones a change takes to hold its follow-ups (`schedule_follow_up`)."""
+    if not ticket_ids:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        tickets = list(
+            Ticket.objects.select_for_update(no_key=True)
+            .filter(pk__in=ticket_ids)
+            .order_by("pk")
+            .values_list("pk", "status", "resolved_at_source_at")
+        )
+        recovered = {pk for pk, status, over in tickets if status == Status.RESOLVED and over}
+        held = _held().filter(ticket_id__in=[pk for pk, _, _ in tickets])
+        held.filter(ticket_id__in=recovered).update(
+            status=OutboundStatus.SKIPPED, last_error=RECOVERED_BEFORE_PAGING, completed_at=now
+        )
+        released = list(held.values_list("pk", "target", "ticket_id", "payload__action"))
+        if not released:
+            return
+        held.filter(pk__in=[pk for pk, _, _, _ in released]).update(
+            payload=RawSQL("payload - %s", (HELD,), output_field=JSONField()),
+            next_attempt_at=now,
+        )
+        # Not one that regressed into an incident (its `regressed` follows nothing of its own).
+        for ticket_id in sorted({ticket for _, _, ticket, act in released if act == "regressed"}):
+            page_if_left_unpaged(ticket_id)
+        transaction.on_commit(
+            lambda: enqueue_many([(pk, target, None) for pk, target, _, _ in released])
+        )
 
 
 def schedule_member_remediation(ticket_id: str, incident_id: str | None, action: str) -> None:
@@ -530,6 +588,10 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
         except Waiting as exc:
             _record(row, AttemptOutcome.WAITING, _ms(started), str(exc))
             return _retry_later(row, backoff_seconds(1))
+        except NotSent as exc:
+            _record(row, AttemptOutcome.SKIPPED, _ms(started), str(exc))
+            _finish(row, OutboundStatus.SKIPPED, str(exc))
+            return DeliveryResult(OutboundStatus.SKIPPED)
         except TransportError as exc:
             return _failed(row, breaker, exc, _ms(started))
         breaker.record_success()

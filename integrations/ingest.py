@@ -47,9 +47,10 @@ PARSERS: dict[str, Callable[[Any], FailureEvent]] = {
 }
 
 # Outcomes that leave work for the background (integrations/processing.py): a new ticket's
-# analysis, first pages and remediation proposal, and a regression's remediation proposal (the
-# failure is back after it was fixed). A recurrence or a recovery, and the rest of a regression,
-# is done when its transaction commits: its audit entry is written, and its live event and its
+# analysis, first pages and remediation proposal, and a regression's page (its follow-ups are
+# scheduled held: `fanout.release_regression_pages`) and remediation proposal (the failure is
+# back after it was fixed). A recurrence or a recovery, and the rest of a regression, is done
+# when its transaction commits: its audit entry is written, and its live event and its
 # JIRA/Slack follow-ups are scheduled by the ticket change itself. So is a recurrence, except
 # one whose remediation proposal may be due (`needs_processing`).
 NEEDS_PROCESSING = {Outcome.CREATED, Outcome.REGRESSED}

@@ -142,6 +142,10 @@ def _process(ids: list[int]) -> None:
         ],
         recovered=recovered,
     )
+    # A regression's page, held until now as a new ticket's waits for its analysis: one over at
+    # its source already (its Resolved came first, or landed meanwhile) pages nobody.
+    regressed = {d.ticket_id for d in deliveries if d.outcome == Outcome.REGRESSED}
+    fanout.release_regression_pages([ticket_id for ticket_id in regressed if ticket_id])
     # A new ticket, and one a regression reopened (the failure back after it was fixed: its
     # remediations so far do not decide for it, `remediation.this_episode`); not while Airflow
     # retries the task by itself: its final failure (a recurrence processed for this) is, once

@@ -79,8 +79,6 @@ def follow_ticket_change(
         # (tickets.incidents `regress`): the incident's page tells it, and its own issue and
         # alert are pointed there (`follow_incident_change`); they are not reopened apart.
         return
-    if action == "regressed":
-        fanout.page_if_left_unpaged(ticket_id)
     skips_remediation = _resolved_by_people(action, actor) and remediation.skips_on_resolve(
         ticket_id
     )

@@ -77,6 +77,7 @@ from integrations.events import TASK_PART
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
 from tickets.vocabulary import (
+    NEWEST_FAILED_RUN,
     TRY_DETAILS,
     ErrorClass,
     Outcome,
@@ -364,6 +365,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         run_link: str = "",
         retried: bool = False,
         try_details: dict[str, Any] | None = None,
+        dated_run: dict[str, str] | None = None,
     ) -> tuple[int, str | None, bool, bool, str, bool]:
         """Count one more occurrence, of the run `run_key` (`resource`: the source's names for
         it), which becomes the ticket's `latest_run` unless it is the run that already is (the
@@ -386,9 +388,14 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         `try_details`, the facts of the failed try (an Airflow try's state and number), replace
         the ticket's `details` under `TRY_DETAILS` (those it lacks removed), unless the ticket's
         latest run is this run and its details name a later try (an earlier try delivered
-        late): the details say what the latest failure's try is."""
+        late): the details say what the latest failure's try is. `dated_run`, the run of an
+        Airflow failure whose logical date is known (`run_key`, `run_id`, `logical_date`),
+        becomes the ticket's `details[NEWEST_FAILED_RUN]` when its date is later than the one
+        there, or when the ticket was resolved (this failure regresses it: the runs before it
+        are over; without a `dated_run` the key is removed then)."""
         table = self.model._meta.db_table
         latest = json.dumps({"run_key": run_key, "entity": resource})
+        dated = json.dumps(dated_run) if dated_run else None
         with connection.cursor() as cursor:
             cursor.execute(
                 # Waiting for a change that holds the row, FOR NO KEY UPDATE reads the row as
@@ -415,12 +422,18 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                 "  ELSE COALESCE(t.links, '{}'::jsonb) || jsonb_build_object('run', %s::text) END)"
                 "  || CASE WHEN %s = '' THEN '{}'::jsonb"
                 "   ELSE jsonb_build_object('log', %s::text) END,"
-                " details = CASE WHEN %s AND ("
+                " details = ((CASE WHEN %s AND ("
                 "   COALESCE(NULLIF(before.latest_run ->> 'run_key', ''), before.run_id) <> %s"
                 "   OR CASE WHEN t.details ->> 'try_number' ~ '^[0-9]{1,9}$'"
                 "    THEN (t.details ->> 'try_number')::integer <= %s ELSE true END)"
                 "  THEN (COALESCE(t.details, '{}'::jsonb) - %s::text[]) || %s::jsonb"
-                "  ELSE t.details END,"
+                "  ELSE COALESCE(t.details, '{}'::jsonb) END)"
+                "  - (CASE WHEN before.status = %s THEN %s ELSE '' END)::text)"
+                "  || CASE WHEN %s::jsonb IS NOT NULL AND (before.status = %s"
+                "   OR (t.details -> %s ->> 'logical_date') IS NULL"
+                "   OR (t.details -> %s ->> 'logical_date')::timestamptz"
+                "    < (%s::jsonb ->> 'logical_date')::timestamptz)"
+                "  THEN jsonb_build_object(%s::text, %s::jsonb) ELSE '{}'::jsonb END,"
                 " remediation_status = CASE WHEN t.remediation_status = 'resolved_at_source'"
                 "  THEN '' ELSE t.remediation_status END"
                 " FROM before WHERE t.id = before.id"
@@ -451,6 +464,15 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
                     int(try_details.get("try_number", 0)) if try_details else 0,
                     list(TRY_DETAILS),
                     json.dumps(try_details or {}),
+                    Status.RESOLVED,
+                    NEWEST_FAILED_RUN,
+                    dated,
+                    Status.RESOLVED,
+                    NEWEST_FAILED_RUN,
+                    NEWEST_FAILED_RUN,
+                    dated,
+                    NEWEST_FAILED_RUN,
+                    dated,
                     Status.RESOLVED,
                     run_key,
                 ],

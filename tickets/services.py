@@ -52,7 +52,7 @@ from tickets.models import (
     Ticket,
     new_ticket_id,
 )
-from tickets.vocabulary import ADF_ALERT_ERROR, Outcome, Source, Status
+from tickets.vocabulary import ADF_ALERT_ERROR, NEWEST_FAILED_RUN, Outcome, Source, Status
 
 # The first keys of ingest's advisory locks; 3 is the culprit's (tickets.incidents), 5 a
 # ticket's RCA requests' (analysis.services). One class each: a job's notifications would
@@ -118,6 +118,7 @@ def _record_recurrence(
             run_link=event.links.get("run", ""),
             retried=retried_by_airflow(event.source, event.details.get("state")),
             try_details=try_details(event),
+            dated_run=_dated_failed_run(event),
         )
     )
     if how == "regression" and not resolved:
@@ -617,8 +618,10 @@ def _newer_failed_run(event: FailureEvent, ticket: Ticket) -> str:
     """The run id of a failed Airflow run of the ticket with a later logical date than the
     succeeded run's (a backfill, or an old run cleared while today's still fails), whose
     success recovers nothing of it; '' otherwise, also when a date is unknown. The failed
-    runs it knows: the latest counted, and the one that opened the ticket unless the ticket
-    regressed since (a backfill failing after today's run is the latest)."""
+    runs it knows: the latest counted, the one that opened the ticket unless the ticket
+    regressed since (a backfill failing after today's run is the latest), and the one with the
+    latest logical date of the others (`NEWEST_FAILED_RUN`: a run neither first nor latest,
+    today's between two backfills)."""
     if event.source != Source.AIRFLOW:
         return ""
     succeeded = _logical_date(event.resource.get("logical_date"))
@@ -629,6 +632,9 @@ def _newer_failed_run(event: FailureEvent, ticket: Ticket) -> str:
     if latest.get("run_key") and latest["run_key"] != ticket.run_id:
         latest_run = (str(latest["run_key"]), latest.get("entity") or {})
         failed_runs = [latest_run] if ticket.regressed_at else [latest_run, *failed_runs]
+    newest = (ticket.details or {}).get(NEWEST_FAILED_RUN)
+    if isinstance(newest, dict) and newest.get("run_key"):
+        failed_runs.append((str(newest["run_key"]), newest))
     for run_key, entity in failed_runs:
         failed = _logical_date(entity.get("logical_date"))
         if run_key != event.run_key and failed is not None and succeeded < failed:
@@ -649,6 +655,17 @@ def _folded_into_a_run(event: FailureEvent, tickets: list[Ticket]) -> bool:
         and any(ticket.run_id.startswith(runs) for ticket in tickets)
         and Occurrence.objects.filter(key=event.recovers_occurrence, outcome=FOLDED_ALERT).exists()
     )
+
+
+def _dated_failed_run(event: FailureEvent) -> dict[str, str] | None:
+    """An Airflow failure's run as `NEWEST_FAILED_RUN` keeps it; None without a logical date."""
+    if event.source != Source.AIRFLOW:
+        return None
+    logical = _logical_date(event.resource.get("logical_date"))
+    if logical is None:
+        return None
+    run_id = str(event.resource.get("run_id") or event.run_key)
+    return {"run_key": event.run_key, "run_id": run_id, "logical_date": logical.isoformat()}
 
 
 def _logical_date(value: object) -> datetime | None:

@@ -106,3 +106,12 @@ ADF_ALERT_ERROR = "adf_error"
 # The facts of one try of a task (an Airflow task instance's) that a ticket's `details` keep of
 # the latest failure counted on it, where its error and analysis stay the first one's.
 TRY_DETAILS = ("try_number", "max_tries", "state", "hostname", "duration")
+
+# The `details` key under which an Airflow ticket keeps the failed run with the latest logical
+# date among those counted on it after the one that opened it, or since the one that last
+# regressed it, that one included (`run_key`, `run_id`, `logical_date`): a success of an older
+# run leaves it open (`tickets.services._newer_failed_run`).
+NEWEST_FAILED_RUN = "newest_failed_run"
+# The `details` keys a count of a failure writes on the row (`record_recurrence`), which an
+# analysis running meanwhile keeps as the row has them.
+COUNTED_DETAILS = (*TRY_DETAILS, NEWEST_FAILED_RUN)

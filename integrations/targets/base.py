@@ -14,7 +14,8 @@ configured.
 
 An action gets the transport and the `OutboundDelivery` row, does its one thing, and returns
 the follow-up deliveries it needs (a reconcile after a create); it raises `Waiting` when it
-depends on a delivery that has not finished, `TransportError` when the target failed.
+depends on a delivery that has not finished, `NotSent` when there is nothing to send (it is
+recorded skipped), `TransportError` when the target failed.
 """
 
 from __future__ import annotations
@@ -148,6 +149,10 @@ def parse_retry_after(value: str | None) -> float | None:
 
 class Waiting(Exception):
     """This delivery depends on another one that has not finished yet."""
+
+
+class NotSent(Exception):
+    """This delivery is not to be sent at all: it is recorded skipped, its message saying why."""
 
 
 @dataclass(frozen=True)
@@ -391,9 +396,21 @@ def reconciled(ticket: Ticket, action: str) -> bool:
     ).exists()
 
 
-# Why a new ticket's own page (its JIRA issue, its Slack alert) was not sent
-# (`fanout.schedule_initial_many`): nobody is paged for a failure already over.
+# Why a ticket's own page (its JIRA issue, its Slack alert: `fanout.schedule_initial_many`,
+# `recovered_before_paging`) or a regression's (`fanout.release_regression_pages`) was not
+# sent: nobody is paged for a failure already over.
 RECOVERED_BEFORE_PAGING = "not paged: the failure had recovered at its source before it paged"
+
+
+def recovered_before_paging(ticket: Ticket) -> bool:
+    """The ticket is resolved, over at its source, and has paged nowhere yet (no JIRA issue, no
+    Slack alert): its page, due now (after its incident grace delay, say), is not sent."""
+    return (
+        ticket.status == Status.RESOLVED
+        and ticket.resolved_at_source_at is not None
+        and not ticket.itsm_ticket_id
+        and not ticket.slack_ts
+    )
 
 
 def left_unpaged(ticket_id: str, action: str) -> bool:

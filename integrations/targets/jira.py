@@ -28,11 +28,13 @@ from integrations.pacing import Pace
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     INCIDENT_CHANGE_WORDS,
+    RECOVERED_BEFORE_PAGING,
     Action,
     Change,
     FollowUp,
     IncidentChange,
     IncidentPage,
+    NotSent,
     Target,
     TransportError,
     Waiting,
@@ -53,6 +55,7 @@ from integrations.targets.base import (
     parse_retry_after,
     reconcile_later,
     reconciled,
+    recovered_before_paging,
     source_links,
     ticket_url,
     via_words,
@@ -615,6 +618,10 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
         return None
     label = _jira_label(ticket.pk)
     earlier = earlier_sends(row, CREATE_CALL)
+    if earlier == 0 and recovered_before_paging(ticket):
+        # Over at its source while its page waited (its incident grace delay): nobody is
+        # paged. An issue an earlier attempt may have created is looked for and kept instead.
+        raise NotSent(RECOVERED_BEFORE_PAGING)
     # Look first: a retry after a lost response must not open a second issue.
     found = jira.issues_with_label(label)
     linked: dict[str, Any] = {}

@@ -40,11 +40,13 @@ from integrations.targets import jira
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     INCIDENT_CHANGE_WORDS,
+    RECOVERED_BEFORE_PAGING,
     TRANSIENT_STATUSES,
     Action,
     Change,
     FollowUp,
     IncidentChange,
+    NotSent,
     Target,
     TransportError,
     Waiting,
@@ -66,6 +68,7 @@ from integrations.targets.base import (
     parse_retry_after,
     reconcile_later,
     reconciled,
+    recovered_before_paging,
     source_links,
     ticket_url,
     via_words,
@@ -675,6 +678,10 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
     text, blocks = slack_alert(ticket)
     channel = ticket.slack_channel or settings.SLACK_DEFAULT_CHANNEL
     earlier = earlier_sends(row, CREATE_CALL)
+    if earlier == 0 and recovered_before_paging(ticket):
+        # Over at its source while its alert waited (its incident grace delay): nobody is
+        # paged. An alert an earlier attempt may have posted is looked for and kept instead.
+        raise NotSent(RECOVERED_BEFORE_PAGING)
     channel_id = slack.channel_id(channel)
     found: list[str] = []
     if earlier != 0 and channel_id:  # an earlier post may have landed: look before posting

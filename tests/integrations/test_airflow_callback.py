@@ -723,3 +723,94 @@ def test_the_new_try_fields_keep_no_secret_and_make_no_markup(monkeypatch, caplo
     assert "<" not in owner and "&lt;!channel&gt;" in owner
     line = next(line for line in jira.jira_description(ticket).splitlines() if "*Owner:*" in line)
     assert not any(mark in line for mark in "[]{}|")
+
+
+def test_a_failed_run_neither_first_nor_latest_keeps_the_ticket_open_past_an_older_success(
+    webhook_client,
+):
+    """The run of Dec 1 failed and opened the ticket, today's (Dec 11) failed, then a backfill
+    of Dec 5 failed (the latest counted): the backfill's success was compared with Dec 1 and
+    Dec 5 only, and resolved the ticket while today's run still failed."""
+    first = {
+        **rca_callback.build_failure_body(airflow_context()),
+        "deployment": "prod",
+        "run_id": "scheduled__2025-12-01T00:00:00+00:00",
+        "logical_date": "2025-12-01T00:00:00+00:00",
+    }
+    today = {
+        **first,
+        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
+        "logical_date": "2025-12-11T00:00:00+00:00",
+    }
+    backfill = {
+        **first,
+        "run_id": "backfill__2025-12-05T00:00:00+00:00",
+        "logical_date": "2025-12-05T00:00:00+00:00",
+    }
+    assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
+    assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
+    assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
+
+    succeeded = {**backfill, "state": "success", "try_number": 2, "exception": None}
+    answer = webhook_client("/webhooks/airflow/", succeeded).json()
+
+    ticket = Ticket.objects.get()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
+    assert entry.details["still_failed"] == today["run_id"]
+    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
+    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+
+
+def test_a_regression_starts_over_which_failed_runs_keep_the_ticket_open(webhook_client):
+    """Today's run failed after a backfill's and then succeeded (resolved); the backfill failing
+    again regresses the ticket, and its own success resolves it: today's failure was over."""
+    backfill = {
+        **rca_callback.build_failure_body(airflow_context()),
+        "deployment": "prod",
+        "run_id": "backfill__2025-12-05T00:00:00+00:00",
+        "logical_date": "2025-12-05T00:00:00+00:00",
+    }
+    today = {
+        **backfill,
+        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
+        "logical_date": "2025-12-11T00:00:00+00:00",
+    }
+    assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "created"
+    assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
+    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
+    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+
+    again = {**backfill, "try_number": 2}
+    assert webhook_client("/webhooks/airflow/", again).json()["outcome"] == "regressed"
+    ticket = Ticket.objects.get()
+    assert ticket.details["newest_failed_run"]["run_id"] == backfill["run_id"]
+    succeeded = {**backfill, "state": "success", "try_number": 3, "exception": None}
+    assert webhook_client("/webhooks/airflow/", succeeded).json()["outcome"] == "resolved"
+
+
+def test_an_analysis_written_after_a_newer_run_was_counted_keeps_that_run(webhook_client):
+    """The analysis, working from the ticket as it read it, wrote back details without the run
+    counted meanwhile: an older run's success then resolved the ticket again."""
+    first = {
+        **rca_callback.build_failure_body(airflow_context()),
+        "deployment": "prod",
+        "run_id": "scheduled__2025-12-01T00:00:00+00:00",
+        "logical_date": "2025-12-01T00:00:00+00:00",
+    }
+    created = webhook_client("/webhooks/airflow/", first).json()
+    read_by_the_analysis = Ticket.objects.get(pk=created["ticket_id"])
+    today = {
+        **first,
+        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
+        "logical_date": "2025-12-11T00:00:00+00:00",
+    }
+    assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
+
+    read_by_the_analysis.details = {**read_by_the_analysis.details, "similar": []}
+    analysis_services._write_analyses([read_by_the_analysis])
+
+    ticket = Ticket.objects.get(pk=created["ticket_id"])
+    assert ticket.details["similar"] == []
+    assert ticket.details["newest_failed_run"]["run_id"] == today["run_id"]

@@ -1,26 +1,32 @@
-"""A failure that is over when it lands (its Resolved came first): a real Celery worker, the real
-jira and slack-sdk clients against the local servers (tests/fakes)."""
+"""A failure that is over before it pages (its Resolved came first, its pipeline succeeded in its
+incident grace delay, a regression over before it was processed): a real Celery worker, or the
+service's own processing and delivery in the test's thread, and the real jira and slack-sdk
+clients against the local servers (tests/fakes)."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from analysis.services import analyse_tickets
-from integrations import processing
+from integrations import fanout, processing
 from integrations.models import OutboundDelivery, OutboundStatus, WebhookDelivery
 from integrations.targets.base import RECOVERED_BEFORE_PAGING
-from tests.conftest import wait_for
+from tests.conftest import local_payload, wait_for
+from tests.fakes.jira_api import FakeJira
 from tests.integrations.test_azure_alert_tickets import _alert
-from tests.integrations.test_incident_paging import settled, targets  # noqa: F401
-from tests.tickets.test_incidents import post
-from tickets.models import Ticket
+from tests.integrations.test_incident_paging import post_success, settled, targets  # noqa: F401
+from tests.tickets.test_incidents import post, storm_failure
+from tickets.models import AuditLog, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 AZURE = "/webhooks/azure-monitor/"
+AIRFLOW = "/webhooks/airflow/"
 
 
 def test_a_fired_landing_after_its_resolved_is_recorded_but_pages_nobody(
@@ -106,3 +112,171 @@ def test_a_regression_committing_while_the_recovered_ticket_is_scheduled_still_p
                 )
             ),
         )
+
+
+def test_a_failure_recovered_in_its_grace_delay_pages_nobody(
+    celery_worker,
+    targets,  # noqa: F811
+    settings,
+):
+    """A failure naming a culprit waits its incident grace delay before paging on its own;
+    its pipeline succeeding meanwhile resolved it, and its JIRA issue (created in Done) and
+    Slack alert went out anyway, paging about something over before anybody was paged."""
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 3
+    ticket_id = post(storm_failure("pl_alone"))["ticket_id"]
+    pages = OutboundDelivery.objects.filter(
+        ticket_id=ticket_id, action__in=["jira_create", "slack_post"]
+    )
+    wait_for(lambda: pages.count() == 2, 30)  # analysed: its page waits out the delay
+
+    assert post_success("pl_alone")["outcome"] == "resolved"
+    settled()
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+    assert (ticket.itsm_ticket_id, ticket.slack_ts) == ("", "")
+    assert jira.issue_requests("POST") == []
+    assert slack.api_requests("chat.postMessage") == []
+    assert set(pages.values_list("status", "last_error")) == {
+        (OutboundStatus.SKIPPED, RECOVERED_BEFORE_PAGING)
+    }
+    assert not OutboundDelivery.objects.filter(ticket=ticket, status=OutboundStatus.DEAD).exists()
+
+
+def paged_then_resolved(jira: FakeJira) -> Ticket:
+    """Alert a fired (its ticket paged: JIRA issue, Slack alert) and was resolved (the issue
+    moved to Done)."""
+    fired = post(_alert("a", "Fired", "2025-12-10T12:00:00.000Z"), AZURE)
+    ticket = wait_for(
+        lambda: (
+            Ticket.objects.filter(pk=fired["ticket_id"])
+            .exclude(itsm_ticket_id="")
+            .exclude(slack_ts="")
+            .first()
+        ),
+        30,
+    )
+    settled()
+    assert post(_alert("a", "Resolved", "2025-12-10T12:00:00.000Z"), AZURE)["outcome"] == (
+        "resolved"
+    )
+    settled()
+    assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+    return ticket
+
+
+def test_a_regression_over_at_its_source_before_it_pages_pages_nobody(
+    celery_worker,
+    targets,  # noqa: F811
+):
+    """The failure back (another alert of the rule) whose Resolved came first: the regression
+    reopened the JIRA issue with a comment and replied in the Slack thread, then the recovery
+    moved the issue back to Done with another comment and reply, for a failure over before
+    anybody was paged."""
+    jira, slack = targets
+    ticket = paged_then_resolved(jira)
+    jira_posts = len(jira.issue_requests("POST"))
+    slack_posts = len(slack.api_requests("chat.postMessage"))
+
+    post(_alert("b", "Resolved", "2025-12-10T15:00:00.000Z"), AZURE)
+    again = post(_alert("b", "Fired", "2025-12-10T15:00:00.000Z"), AZURE)
+    assert (again["outcome"], again["ticket_id"]) == ("regressed", ticket.pk)
+    wait_for(lambda: not WebhookDelivery.objects.filter(status="pending").exists(), 30)
+    settled()
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.regression_count) == ("resolved", 1)
+    assert AuditLog.objects.filter(ticket=ticket, action="regressed").count() == 1
+    assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+    assert len(jira.issue_requests("POST")) == jira_posts  # no transition, no comment
+    assert len(slack.api_requests("chat.postMessage")) == slack_posts  # no thread reply
+    regressed = OutboundDelivery.objects.filter(ticket=ticket, payload__action="regressed")
+    assert regressed.count() == 2
+    assert set(regressed.values_list("status", "last_error")) == {
+        (OutboundStatus.SKIPPED, RECOVERED_BEFORE_PAGING)
+    }
+    assert not OutboundDelivery.objects.filter(ticket=ticket, status=OutboundStatus.DEAD).exists()
+
+
+def test_a_regression_still_failing_when_processed_pages_as_before(
+    celery_worker,
+    targets,  # noqa: F811
+):
+    jira, slack = targets
+    ticket = paged_then_resolved(jira)
+
+    again = post(_alert("b", "Fired", "2025-12-10T15:00:00.000Z"), AZURE)
+    assert (again["outcome"], again["ticket_id"]) == ("regressed", ticket.pk)
+    wait_for(lambda: jira.issues[ticket.itsm_ticket_id]["status"] == "To Do", 30)
+    settled()
+
+    assert "the ticket is open again" in jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
+    assert "regressed" in slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+    regressed = OutboundDelivery.objects.filter(ticket=ticket, payload__action="regressed")
+    assert set(regressed.values_list("status", flat=True)) == {OutboundStatus.SUCCEEDED}
+    assert not regressed.filter(payload__has_key="held").exists()
+
+
+def run_in_background(timeout: float = 30) -> None:
+    """What the inbox relay and the workers would do, in the test's thread: process the
+    pending inbox rows, then deliver what is due, until nothing is left pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for delivery_id in WebhookDelivery.objects.filter(status="pending").values_list(
+            "pk", flat=True
+        ):
+            processing.process_delivery(delivery_id)
+        pending = OutboundDelivery.objects.filter(status=OutboundStatus.PENDING)
+        if not pending.exists():
+            return
+        assert time.monotonic() < deadline, list(pending.values_list("action", "last_error"))
+        for outbound_id in pending.filter(next_attempt_at__lte=timezone.now()).values_list(
+            "pk", flat=True
+        ):
+            fanout.deliver(outbound_id)
+        time.sleep(0.05)
+
+
+def test_an_airflow_retry_succeeding_before_its_regression_paged_pages_nobody(
+    targets,  # noqa: F811
+    settings,
+):
+    """The same run's task failed again after its ticket was resolved (a regression, Airflow
+    retrying it) and the retry succeeded before the regression was processed: it paged as if
+    it were failing (JIRA reopened and commented, a Slack thread reply)."""
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0
+    failed = {**local_payload("airflow_failure.json"), "state": "failed", "try_number": 3}
+    ticket_id = post(failed, AIRFLOW)["ticket_id"]
+    run_in_background()
+    succeeded = {**failed, "state": "success", "try_number": 4, "exception": None}
+    assert post(succeeded, AIRFLOW)["outcome"] == "resolved"
+    run_in_background()
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.itsm_ticket_id and ticket.slack_ts
+    assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+    jira_posts = len(jira.issue_requests("POST"))
+    slack_posts = len(slack.api_requests("chat.postMessage"))
+    slack_updates = len(slack.api_requests("chat.update"))
+    before = timezone.now()
+
+    retried = {**failed, "state": "up_for_retry", "try_number": 5, "max_tries": 6}
+    assert post(retried, AIRFLOW)["outcome"] == "regressed"
+    fixed = {**retried, "state": "success", "try_number": 6, "exception": None}
+    assert post(fixed, AIRFLOW)["outcome"] == "resolved"
+    run_in_background()
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.regression_count) == ("resolved", 1)
+    assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+    assert len(jira.issue_requests("POST")) == jira_posts
+    assert len(slack.api_requests("chat.postMessage")) == slack_posts
+    # Nor is its alert shown failing again for a moment and left so (its count's update).
+    assert len(slack.api_requests("chat.update")) == slack_updates
+    skipped = OutboundDelivery.objects.filter(ticket=ticket, created_at__gte=before)
+    assert skipped.filter(payload__action="regressed").count() == 2
+    assert skipped.filter(payload__action="recurred").exists()
+    assert set(skipped.values_list("status", "last_error")) == {
+        (OutboundStatus.SKIPPED, RECOVERED_BEFORE_PAGING)
+    }
