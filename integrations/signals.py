@@ -139,7 +139,7 @@ def move_folded_deliveries(
 ) -> None:
     """A ticket folded into another (`tickets.services.settle_fingerprint`, `settle_run`): its
     inbox rows are the other's, the one that opened it as the failure's recurrence or
-    regression."""
+    regression (or as a duplicate of it: an alert of a run whose failure is over)."""
     rows = WebhookDelivery.objects.filter(ticket_id=ticket_id)
     rows.filter(outcome=Outcome.CREATED).update(ticket_id=into, outcome=outcome)
     rows.update(ticket_id=into)

@@ -216,7 +216,7 @@ def broadcast_incident_change(
 def broadcast_ticket_folded(sender: Any, ticket_id: str, into: str, **kwargs: Any) -> None:
     """A ticket folded into another (`tickets.services.settle_fingerprint`, `settle_run`), told
     once the fold commits: the board drops its card (the other's comes with its `recurred`
-    change), its page says where it went."""
+    change, when the fold counted on it), its page says where it went."""
     event = {"type": "ticket.folded", "ticket_id": ticket_id, "into": into}
 
     def send() -> None:

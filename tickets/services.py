@@ -66,7 +66,8 @@ FINGERPRINT_PENDING = "fingerprint_pending"
 
 # Sent inside the transaction of `settle_fingerprint` (and `settle_run`), before the folded
 # ticket is deleted, with ticket_id (the folded ticket), into (the ticket its failure is an
-# occurrence of) and outcome (correlated or regressed): the inbox rows of the folded ticket
+# occurrence of) and outcome (correlated or regressed; duplicate for an alert folded into the
+# ticket of a run whose failure is over, `settle_run`): the inbox rows of the folded ticket
 # follow it, and the dashboard is told once the fold commits
 # (`broadcast.broadcast_ticket_folded`).
 ticket_folded = Signal()
@@ -358,20 +359,23 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
     them) opened `ticket` under its own run key; its analysis found the run it reports
     (`run`: its factory, resource group and subscription as they were read, its `run_id` and
     `pipeline`; before the ticket is analysed or paged: `analysis.services.enrich_tickets`).
-    When an unresolved ticket of that run exists (the ADF webhook's, a log alert's naming
-    the run: its run key is the run's), the ticket is folded into it as `settle_fingerprint`
+    When a ticket of that run exists (the ADF webhook's, a log alert's naming the run: its run
+    key is the run's; or the ticket of an older run of the pipeline that counted the run's
+    failure last, `_ticket_counting_run`), the ticket is folded into it as `settle_fingerprint`
     folds, as one more occurrence of the same run: it pages nothing, its inbox rows and
     occurrences move there (a redelivery of the alert is a duplicate of that ticket), and the
     run it counts there is named as it was read (a rerun of that ticket acting on it names
-    it). A ticket already analysed (a forced re-analysis) or acted on (`_acted_on`, or no
-    longer open) is not folded, nor is one into a resolved ticket of the run (a rerun
-    succeeded, people resolved it: reopening it would page for a failure that is over).
-    Otherwise, when no ticket holds the run's key, the ticket becomes the run's, as the ADF
-    webhook's ticket would be: it takes the run's key (the ADF webhook or a log alert naming
-    the run that lands later is one more occurrence of it, `candidates_for`'s same run, not a
-    ticket of its own; one landing at this moment waits for the run's lock, or this for its),
-    its affected entity names the run (what an ADF rerun acts on) and its recovery key is the
-    run's pipeline's (the pipeline's `Succeeded` webhook ends it).
+    it). Into a ticket of the run whose failure is over (resolved: a rerun succeeded, people
+    resolved it; or recovered at its source) it is folded as counting nothing
+    (`_fold_into_ended_run`): counted, it would reopen that ticket for a failure that is over,
+    and left a ticket of its own, it would page for it a second time. A ticket already
+    analysed (a forced re-analysis) or acted on (`_acted_on`, or no longer open) is not
+    folded. Otherwise, when there is no ticket of the run, the ticket becomes the run's, as
+    the ADF webhook's ticket would be: it takes the run's key (the ADF webhook or a log alert
+    naming the run that lands later is one more occurrence of it, `candidates_for`'s same run,
+    not a ticket of its own; one landing at this moment waits for the run's lock, or this for
+    its), its affected entity names the run (what an ADF rerun acts on) and its recovery key
+    is the run's pipeline's (the pipeline's `Succeeded` webhook ends it).
 
     Call inside a transaction. The locks are ingest's, in its order: the run's advisory lock
     (the one a failure naming the run takes with its claim) and the culprit's, then the
@@ -391,12 +395,16 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
         for lock in locks:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
     held = Ticket.objects.filter(run_id=run_key).values_list("pk", flat=True).first()
+    if held is None:
+        held = _ticket_counting_run(ticket.pipeline, run_key, other_than=ticket.pk)
     rows = {
-        pk: (current_run, status, analysed_at)
-        for pk, current_run, status, analysed_at in Ticket.objects.select_for_update(no_key=True)
+        pk: (current_run, status, analysed_at, recovered_at)
+        for pk, current_run, status, analysed_at, recovered_at in Ticket.objects.select_for_update(
+            no_key=True
+        )
         .filter(pk__in=[ticket.pk, *([held] if held else [])])
         .order_by("pk")
-        .values_list("pk", "run_id", "status", "analysed_at")
+        .values_list("pk", "run_id", "status", "analysed_at", "resolved_at_source_at")
     }
     row = rows.get(ticket.pk)
     if row is None or row[0] == run_key:
@@ -421,10 +429,14 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
         for name, value in taken.items():
             setattr(ticket, name, value)
         return None
-    _, status, analysed_at = row
+    _, status, analysed_at, _ = row
     foldable = status == Status.OPEN and analysed_at is None and not _acted_on(ticket.pk)
-    if held not in rows or rows[held][1] == Status.RESOLVED or not foldable:
+    if held not in rows or not foldable:
         return None
+    alerts = list(Occurrence.objects.filter(ticket_id=ticket.pk).values_list("key", flat=True))
+    _, held_status, _, held_recovered_at = rows[held]
+    if held_status == Status.RESOLVED or held_recovered_at is not None:
+        return _fold_into_ended_run(ticket.pk, held, alerts, timezone.now())
     event = FailureEvent(
         source=Source.AZURE_MONITOR,
         processing_mode=ticket.processing_mode,
@@ -435,12 +447,45 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
         resource=entity,
         links=ticket.links,
     )
-    alerts = list(Occurrence.objects.filter(ticket_id=ticket.pk).values_list("key", flat=True))
     folded = _fold(ticket.pk, held, "same run", event, "", timezone.now())
     # Counted on the run's ticket, as no alert of its own: its Resolved ends nothing there
     # (`_folded_into_a_run`), nor is it waited for (`alerts_counted_on`).
     Occurrence.objects.filter(key__in=alerts).update(outcome=FOLDED_ALERT)
     return folded
+
+
+def _ticket_counting_run(pipeline: str, run_key: str, *, other_than: str) -> str | None:
+    """The ticket of the pipeline whose latest failure is the ADF run `run_key`, though it
+    holds an older run's key: the run's webhook (or a log alert naming the run) was counted on
+    that run's ticket of the same failure while it was open (`candidates_for`'s same
+    fingerprint). Served by the ticket's pipeline index."""
+    return (
+        Ticket.objects.filter(
+            pipeline=pipeline, processing_mode=Source.ADF, latest_run__run_key=run_key
+        )
+        .exclude(pk=other_than)
+        .order_by("-timestamp")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _fold_into_ended_run(ticket_id: str, into: str, alerts: list[str], now: datetime) -> Folded:
+    """`settle_run`'s fold into a run's ticket whose failure is over (resolved, or recovered
+    at its source): the alert reported that failure, which is that ticket's. Its occurrences and
+    inbox rows move there, counted as nothing (its delivery a duplicate of that ticket), and the
+    ticket is left as it is: neither reopened nor marked failing again."""
+    Occurrence.objects.filter(key__in=alerts).update(ticket_id=into, outcome=FOLDED_ALERT)
+    lifecycle.write_audit(
+        Ticket(pk=into),
+        Actor.source(Source.AZURE_MONITOR),
+        "alert folded",
+        details={"how": "same run", "folded_from": ticket_id, "occurrence_keys": alerts[:10]},
+    )
+    ticket_folded.send(sender=Ticket, ticket_id=ticket_id, into=into, outcome=Outcome.DUPLICATE)
+    Ticket.objects.filter(pk=ticket_id).delete()
+    FoldedTicket.objects.create(ticket_id=ticket_id, into_id=into, folded_at=now)
+    return Folded(into, Outcome.DUPLICATE)
 
 
 def _keyed_as_stored_before_run_pages(event: FailureEvent) -> FailureEvent:

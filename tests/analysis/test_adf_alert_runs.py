@@ -67,14 +67,16 @@ def metric_alert(condition: str = "Fired") -> dict[str, Any]:
     return body
 
 
-def failed_run(arm: FakeAzureManagement) -> dict[str, Any]:
-    """The run the alert counted, as the ARM API tells about it: it failed 20 minutes before
-    the alert fired."""
+def failed_run(
+    arm: FakeAzureManagement, run_id: str = RUN_ID, before_the_alert: int = 20
+) -> dict[str, Any]:
+    """The run the alert counted, as the ARM API tells about it: it started 20 minutes (or
+    `before_the_alert`) before the alert fired."""
     fired = datetime.fromisoformat(metric_alert()["data"]["essentials"]["firedDateTime"][:26])
     run = adf_pipeline_run(
-        RUN_ID,
+        run_id,
         PIPELINE,
-        run_start=fired.replace(tzinfo=UTC) - timedelta(minutes=20),
+        run_start=fired.replace(tzinfo=UTC) - timedelta(minutes=before_the_alert),
         subscription_id="aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
         resource_group=WHERE[0],
         factory=WHERE[1],
@@ -82,7 +84,7 @@ def failed_run(arm: FakeAzureManagement) -> dict[str, Any]:
     arm.add_pipeline_run(*WHERE, run)
     arm.add_activity_runs(
         *WHERE,
-        RUN_ID,
+        run_id,
         [adf_activity_run(run, "Copy_Orders", "Failed", error_code="2200", message=ERROR)],
     )
     return run
@@ -361,20 +363,85 @@ def test_an_alerts_run_settled_while_the_webhook_lands_is_one_ticket(adf_api):
     assert Ticket.objects.get().occurrence_count == 2
 
 
-def test_a_metric_alert_whose_run_ticket_is_resolved_stays_a_ticket_of_its_own(adf_api):
-    """The run's ticket was resolved before the alert's analysis (its rerun succeeded): the
-    failure the alert counted is over, and folding would reopen the ticket. The alert's ticket
-    stays as it was."""
+def test_a_metric_alert_of_a_run_whose_ticket_is_resolved_pages_nothing_and_reopens_nothing(
+    celery_worker, targets, adf_api
+):
+    """The run's ticket paged and was resolved before the alert's analysis (its rerun
+    succeeded): the failure the alert counted is over and was paged for. The alert's ticket is
+    folded into the run's without reopening it, and nobody is paged a second time."""
+    jira, slack = targets
+    failed_run(adf_api)
+    run_ticket = processed(post(adf_webhook(), ADF)).ticket_id
+    settled()
+    post({**adf_webhook(), "run_id": "rerun-1", "status": "Succeeded"}, ADF)
+    assert Ticket.objects.get(pk=run_ticket).status == Status.RESOLVED
+    assert (len(jira.issues), len(slack.top_level())) == (1, 1)
+
+    answer = post(metric_alert(), AZURE)
+    alert = processed(answer)
+    settled()
+
+    assert (alert.ticket_id, alert.outcome) == (run_ticket, "duplicate")
+    assert Ticket.objects.count() == 1
+    assert FoldedTicket.objects.get(ticket_id=answer["ticket_id"]).into_id == run_ticket
+    assert pages(answer["ticket_id"]) == []
+    assert (len(jira.issues), len(slack.top_level())) == (1, 1)
+    ticket = Ticket.objects.get(pk=run_ticket)
+    assert ticket.status == Status.RESOLVED and ticket.resolved_at_source_at is not None
+    assert ticket.occurrence_count == 1
+    folded = AuditLog.objects.get(ticket_id=run_ticket, action="alert folded")
+    assert folded.details["folded_from"] == answer["ticket_id"]
+
+    # Its Resolved ends nothing (the run's ticket is over already).
+    resolved = post(metric_alert("Resolved"), AZURE)
+    assert resolved["outcome"] == "ignored"
+    assert Ticket.objects.get(pk=run_ticket).status == Status.RESOLVED
+
+
+def test_a_metric_alert_of_a_run_recovered_at_its_source_leaves_it_recovered(adf_api, settings):
+    """With RESOLVE_ON_SOURCE_RECOVERY off the run's ticket stays open once its rerun
+    succeeded, recovered at its source: the alert of that failure is no failure again (counted,
+    it would clear the recovery, and the ticket would read as failing again)."""
+    settings.RESOLVE_ON_SOURCE_RECOVERY = False
     failed_run(adf_api)
     run_ticket = post(adf_webhook(), ADF)["ticket_id"]
     post({**adf_webhook(), "run_id": "rerun-1", "status": "Succeeded"}, ADF)
-    assert Ticket.objects.get(pk=run_ticket).status == Status.RESOLVED
+    recovered_at = Ticket.objects.get(pk=run_ticket).resolved_at_source_at
+    assert recovered_at is not None
     alert = post(metric_alert(), AZURE)["ticket_id"]
 
-    assert list(enrich_tickets([alert])) == [alert]
+    assert enrich_tickets([alert]) == {}
 
-    assert Ticket.objects.get(pk=run_ticket).status == Status.RESOLVED
-    assert Ticket.objects.get(pk=alert).run_id.startswith("azure:")
+    ticket = Ticket.objects.get(pk=run_ticket)
+    assert ticket.resolved_at_source_at == recovered_at
+    assert ticket.occurrence_count == 1
+    assert not AuditLog.objects.filter(ticket_id=run_ticket, action="recurred").exists()
+    assert FoldedTicket.objects.get(ticket_id=alert).into_id == run_ticket
+
+
+def test_a_metric_alert_of_a_run_counted_on_an_older_runs_open_ticket_is_folded_into_it(adf_api):
+    """The pipeline failed again, alike, while the ticket of its first failure is open: the new
+    run's webhook is one more occurrence of that ticket (the same fingerprint), which keeps the
+    first run's key. The alert of the new run is folded into that ticket too, not a ticket and
+    a page of its own for a failure that ticket counts."""
+    failed_run(adf_api)
+    run_ticket = post(adf_webhook(), ADF)["ticket_id"]
+    second_run = "9c41d7e2-3b8a-4f6d-b1e0-7a2c5d9f8e13"
+    failed_run(adf_api, second_run, before_the_alert=8)
+    again = post({**adf_webhook(), "run_id": second_run}, ADF)
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", run_ticket)
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+
+    assert enrich_tickets([alert]) == {}
+
+    assert list(Ticket.objects.values_list("pk", flat=True)) == [run_ticket]
+    assert FoldedTicket.objects.get(ticket_id=alert).into_id == run_ticket
+    ticket = Ticket.objects.get(pk=run_ticket)
+    assert ticket.occurrence_count == 3
+    assert ticket.run_id == f"adf:{RUN_ID}"
+    # The run's webhook delivered again is still a duplicate of it.
+    redelivered = post({**adf_webhook(), "run_id": second_run}, ADF)
+    assert (redelivered["outcome"], redelivered["ticket_id"]) == ("duplicate", run_ticket)
 
 
 def log_alert(condition: str = "Fired") -> dict[str, Any]:
