@@ -1269,6 +1269,9 @@ def _to_event(alert: _Alert) -> FailureEvent:
             details["named_after_alert_rule"] = True
         if adf.pipeline_run_id:
             run_key = adf_run_key(adf.pipeline_run_id)
+            # The run, beside its factory and where it is: what an ADF rerun of the ticket acts
+            # on, as the ADF webhook's entity names it (integrations/targets/adf_rerun.py).
+            resource["run_id"] = adf.pipeline_run_id
 
     message = " ".join([*lead, _headline(alert, resource), *alert.facts.sentences])
     health = details["alert_kind"] == "resource_health"

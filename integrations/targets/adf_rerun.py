@@ -188,16 +188,37 @@ def _azure_errors(what: str) -> Iterator[None]:
 
 
 def _where(entity: dict[str, Any], transport: AdfTransport) -> dict[str, str]:
-    where = {
-        "subscription_id": entity.get("subscription_id") or transport.subscription_id,
+    where = _named_where(entity, transport.subscription_id)
+    unnamed = _unnamed(entity, where)
+    if unnamed:
+        raise TransportError(unnamed, permanent=True)
+    return where
+
+
+def _named_where(entity: dict[str, Any], subscription_id: str) -> dict[str, str]:
+    return {
+        "subscription_id": entity.get("subscription_id") or subscription_id,
         "resource_group": entity.get("resource_group", ""),
         "factory": entity.get("factory", ""),
     }
+
+
+def _unnamed(entity: dict[str, Any], where: dict[str, str]) -> str:
+    """What the source's names for the run lack to rerun it ('' when nothing)."""
     missing = [name for name, value in where.items() if not value]
-    if missing or not entity.get("run_id"):
-        names = ", ".join(missing + ([] if entity.get("run_id") else ["run_id"]))
-        raise TransportError(f"the alert does not name the ADF {names}", permanent=True)
-    return where
+    if not entity.get("run_id"):
+        missing.append("run_id")
+    return f"the alert does not name the ADF {', '.join(missing)}" if missing else ""
+
+
+def run_unnamed(entity: dict[str, Any]) -> str:
+    """Asked before a rerun is proposed (`remediation.cannot_run`): an Azure Monitor alert that
+    named no run and whose analysis found none (Tickets, "ADF alerts naming no run" in the
+    README) leaves nothing to rerun, and is skipped saying so rather than failing once started.
+    `_where` asks again as the rerun is sent."""
+    from django.conf import settings
+
+    return _unnamed(entity, _named_where(entity, settings.AZURE_SUBSCRIPTION_ID))
 
 
 def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
@@ -260,6 +281,7 @@ TARGET: Target = Target(
         "OUTBOUND_TIMEOUT_SECONDS",
     ),
     not_configured="ADF reruns need AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+    unreachable=run_unnamed,
     actions={
         RERUN: Action(_rerun, "Rerun the ADF pipeline from the failed activity"),
         WATCH: Action(_watch, "Watch the ADF rerun"),

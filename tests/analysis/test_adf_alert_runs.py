@@ -285,20 +285,35 @@ def test_the_runs_webhook_landing_later_keeps_the_rerun_on_the_run_found(adf_api
     assert reruns_started(adf_api) == [(RUN_PATH, RUN_ID)]
 
 
-def test_a_metric_alert_whose_run_is_not_found_names_no_run_to_rerun(adf_api):
+def test_a_metric_alert_whose_run_is_not_found_is_not_proposed_for_a_rerun(
+    celery_worker, targets, adf_api
+):
     """No failed run of the pipeline around the alert: the ticket names none, and a rerun
-    policy that covers it starts nothing (the rerun fails saying what the alert lacks)."""
+    policy that covers it is skipped at its proposal saying what the alert lacks, as an action
+    that cannot reach its run is; nothing is started, and neither the Slack thread nor the JIRA
+    issue tells of a rerun that failed."""
+    jira, slack = targets
+    succeeded = {**failed_run(adf_api), "status": "Succeeded"}  # the only run, and it succeeded
+    adf_api.add_pipeline_run(*WHERE, succeeded)
     rerun_policy()
-    alert = post(metric_alert(), AZURE)["ticket_id"]
-    enrich_tickets([alert])
+    answer = post(metric_alert(), AZURE)
+    alert = answer["ticket_id"]
+    processed(answer)
+    settled()
     ticket = Ticket.objects.get(pk=alert)
     assert ticket.run_id.startswith("azure:") and "run_id" not in ticket.affected_entity
 
-    assert remediation.propose(alert) is not None
-    (row,) = run_pending(alert)
-
-    assert row.status == "dead" and "run_id" in row.last_error
+    (skipped,) = ticket.remediations.all()
+    assert skipped.status == "skipped"
+    assert skipped.reason.startswith("cannot run here: the alert does not name the ADF run_id")
+    assert ticket.remediation_status == "skipped"
+    assert remediation.propose(alert) is None  # the decision stands
+    assert not OutboundDelivery.objects.filter(ticket_id=alert, target="adf_rerun").exists()
     assert reruns_started(adf_api) == []
+    (issue,) = jira.issues.values()
+    assert not issue["comments"]
+    (top,) = slack.top_level()
+    assert top["replies"] == []
 
 
 def test_a_metric_alert_folded_into_its_runs_ticket_names_the_run_it_counts(adf_api):
@@ -472,6 +487,31 @@ def test_a_log_alert_naming_the_run_ends_its_ticket_without_waiting_for_a_folded
     ended = post(log_alert("Resolved"), AZURE)
 
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", run_ticket)
+
+
+def test_a_log_alert_naming_the_run_opens_a_ticket_whose_rerun_reruns_that_run(adf_api):
+    """The log alert queried the workspace and named the run in its PipelineRunId dimension:
+    its ticket alone names the run (and the factory, group and subscription its configuration
+    item gives) as the ADF webhook's would, and the ADF rerun acts on it."""
+    failed_run(adf_api)
+    rerun_policy()
+    alert = post(log_alert(), AZURE)["ticket_id"]
+    ticket = Ticket.objects.get(pk=alert)
+    assert ticket.source == Source.AZURE_MONITOR and ticket.run_id == f"adf:{RUN_ID}"
+    assert {key: ticket.affected_entity.get(key) for key in RUN_NAMES} == {
+        "factory": WHERE[1],
+        "resource_group": WHERE[0],
+        "subscription_id": "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        "run_id": RUN_ID,
+    }
+
+    rerun = remediation.propose(alert)
+    assert rerun is not None and rerun.run_key == f"adf:{RUN_ID}"
+    run_pending(alert)
+
+    assert reruns_started(adf_api) == [(RUN_PATH, RUN_ID)]
+    rerun.refresh_from_db()
+    assert rerun.status == "running" and rerun.details["reference_run_id"] == RUN_ID
 
 
 def test_a_metric_alert_someone_acted_on_before_its_run_was_found_is_not_folded(
