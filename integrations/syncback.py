@@ -10,6 +10,7 @@ audit entry.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 
@@ -19,10 +20,12 @@ from kombu.exceptions import KombuError
 
 from analysis.redaction import redact
 from integrations import remediation, slack_authority
+from integrations.ingest import RejectedDelivery
 from integrations.models import Remediation
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
-from integrations.targets.jira import own_account_ids, took_own_transition
+from integrations.targets.base import TransportError
+from integrations.targets.jira import JiraTransport, own_account_ids, took_own_transition
 from integrations.targets.slack import (
     SLACK_ACK_ACTION,
     SLACK_APPROVE_ACTION,
@@ -84,7 +87,7 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         if not Occurrence.objects.claim(event.dedup_key):
             return lead, "replay ignored"
         Occurrence.objects.assign(event.dedup_key, incident.lead_ticket_id, "jira")
-        if event.comment_id and event.webhook_event.startswith("comment_created"):
+        if event.is_new_comment:
             return lead, "comment on an incident's issue ignored"
         if not event.status_to:
             return lead, "nothing to apply"
@@ -128,6 +131,27 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         return lead, f"incident {incident.pk} status set to {target}"
 
 
+def _with_issue_key(event: JiraEvent) -> JiraEvent | None:
+    """A comment event without `issue` (Jira Server/Data Center's) names its issue by id alone,
+    in the comment's URL: its key and labels are asked of JIRA with the service's account
+    (None: JIRA has no such issue it may see, or JIRA is not configured here). JIRA not
+    answering is a 503, as a database down is."""
+    try:
+        jira = JiraTransport.from_settings()
+        found = jira.issue_key_and_labels(event.issue_id) if jira else None
+    except TransportError as exc:
+        logger.warning(
+            "could not read JIRA issue %s for its comment event: %s", event.issue_id, exc
+        )
+        raise RejectedDelivery(
+            f"JIRA did not say which issue {event.issue_id[:40]} is; retry later", status=503
+        ) from exc
+    if found is None:
+        return None
+    key, labels = found
+    return dataclasses.replace(event, issue_key=key, labels=labels)
+
+
 def _ticket_for_issue(event: JiraEvent) -> Ticket | None:
     """The ticket linked to the event's issue. The `rca-<ticket id>` label is only a fallback
     for a ticket that has no linked issue yet (the issue was created but its key not saved):
@@ -162,6 +186,18 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
     """Returns (ticket id, what happened); for an incident's issue, its lead ticket's id. An
     issue no ticket is linked to (any other issue of the project the webhook reports) is
     ignored: no ticket id, and a 2xx, so that JIRA does not count the delivery as failed."""
+    if not event.issue_key:
+        if not event.is_new_comment:  # a comment edited or deleted: nothing to ask JIRA for
+            return None, "nothing to apply"
+        if _is_us(event):  # ignored wherever it is: not worth a call to JIRA
+            return None, "our own comment ignored"
+        named = _with_issue_key(event)
+        if named is None:
+            return None, (
+                f"ignored: JIRA issue {event.issue_id[:40]} (named by id) is unknown to JIRA"
+                " or JIRA is not configured here"
+            )
+        event = named
     incident = _incident_for_issue(event)
     if incident is not None:
         return _apply_incident_event(incident, event)
@@ -173,7 +209,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
             return ticket.pk, "replay ignored"
         Occurrence.objects.assign(event.dedup_key, ticket.pk, "jira")
         actor = Actor(ActorKind.JIRA, event.author or "jira")
-        if event.comment_id and event.webhook_event.startswith("comment_created"):
+        if event.is_new_comment:
             if _is_us(event):
                 return ticket.pk, "our own comment ignored"
             lifecycle.write_audit(

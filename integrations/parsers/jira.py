@@ -1,7 +1,18 @@
-"""JIRA Cloud issue webhooks (`jira:issue_updated`, `comment_created`, ...)."""
+"""JIRA issue and comment webhooks (`jira:issue_updated`, `comment_created`, ...), of Jira Cloud
+and Jira Server/Data Center.
+
+A comment made in JIRA arrives as `comment_created` (subscribed to "Comment: created") and as
+`jira:issue_updated` with `issue_event_type_name` `issue_commented` (subscribed to "Issue:
+updated"; Jira Cloud has announced it will stop putting the comment there). Both name the same
+comment id, and are one event (`comment_kind`, `dedup_key`). Jira Server/Data Center's comment
+events (and some of Jira Cloud's) carry no `issue`: only the comment's `self` URL names it, by
+its numeric id (`.../rest/api/2/issue/10040/comment/10200`); its key is left for the caller to
+find.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
@@ -23,14 +34,25 @@ class JiraEvent:
     changelog_id: str = ""
     comment_id: str = ""
     comment_body: str = ""
+    # The comment event it is, whichever webhook event told it: `comment_created`,
+    # `comment_updated`, `comment_deleted`, or "" (none, or a comment left with a transition).
+    comment_kind: str = ""
+    # The issue's numeric id, when the event names it by that alone (`issue_key` is "").
+    issue_id: str = ""
+
+    @property
+    def is_new_comment(self) -> bool:
+        return bool(self.comment_id) and self.comment_kind == COMMENT_CREATED
 
     @property
     def dedup_key(self) -> str:
-        """What makes a replay of this event recognisable."""
+        """What makes a replay of this event recognisable: a comment's `comment_created` and
+        its `issue_commented` are one event."""
         if self.changelog_id:
             return f"jira:{self.issue_key}:changelog:{self.changelog_id}"
         if self.comment_id:
-            return f"jira:{self.issue_key}:comment:{self.comment_id}:{self.webhook_event}"
+            kind = self.comment_kind or self.webhook_event
+            return f"jira:{self.issue_key}:comment:{self.comment_id}:{kind}"
         stamp = self.happened_at.isoformat() if self.happened_at else ""
         return f"jira:{self.issue_key}:{self.webhook_event}:{stamp}"
 
@@ -49,6 +71,21 @@ class _JiraEventFields(TypedDict):
     changelog_id: NotRequired[str]
     comment_id: NotRequired[str]
     comment_body: NotRequired[str]
+    comment_kind: NotRequired[str]
+    issue_id: NotRequired[str]
+
+
+COMMENT_CREATED = "comment_created"
+COMMENT_EVENTS = frozenset({COMMENT_CREATED, "comment_updated", "comment_deleted"})
+# `issue_event_type_name` of a `jira:issue_updated` about a comment, and the comment event it is.
+ISSUE_COMMENT_EVENTS = {
+    "issue_commented": COMMENT_CREATED,
+    "issue_comment_edited": "comment_updated",
+    "issue_comment_deleted": "comment_deleted",
+}
+# A comment's REST URL names its issue by id: `<base>/rest/api/2/issue/<id>/comment/<id>`
+# (a Jira Server/Data Center base may have a context path: `https://host/jira/rest/...`).
+_COMMENT_URL_ISSUE_ID = re.compile(r"/rest/api/[^/]+/issue/(\d+)/comment/")
 
 
 def _people(user: Any) -> tuple[str, frozenset[str]]:
@@ -61,11 +98,15 @@ def _people(user: Any) -> tuple[str, frozenset[str]]:
 def parse_jira_event(payload: Any) -> JiraEvent:
     body = require_object(payload, "body")
     webhook_event = text(body, "webhookEvent", required=True)
-    issue = require_object(body.get("issue"), "field 'issue'")
-    key = text(issue, "key", required=True)
-    fields = issue.get("fields") or {}
-    raw_labels = fields.get("labels") if isinstance(fields, dict) else None
-    labels = tuple(str(label) for label in raw_labels) if isinstance(raw_labels, list) else ()
+    comment = body.get("comment")
+    issue_id = ""
+    key = ""
+    labels: tuple[str, ...] = ()
+    if body.get("issue") is None and webhook_event in COMMENT_EVENTS:
+        # Jira Server/Data Center's (and some of Cloud's): the comment's URL names the issue.
+        issue_id = _issue_id_of(comment)
+    else:
+        key, labels = _key_and_labels(require_object(body.get("issue"), "field 'issue'"))
     author, author_ids = _people(body.get("user"))
     event: _JiraEventFields = {
         "webhook_event": webhook_event,
@@ -74,6 +115,7 @@ def parse_jira_event(payload: Any) -> JiraEvent:
         "happened_at": parse_timestamp(body.get("timestamp"), "timestamp"),
         "author": author,
         "author_ids": author_ids,
+        "issue_id": issue_id,
     }
     changelog = body.get("changelog")
     if isinstance(changelog, dict):
@@ -86,11 +128,35 @@ def parse_jira_event(payload: Any) -> JiraEvent:
                 event["status_to"] = text(item, "toString")
                 event["changelog_id"] = text(changelog, "id")
                 break
-    comment = body.get("comment")
     if isinstance(comment, dict):
+        event["comment_kind"] = (
+            webhook_event
+            if webhook_event in COMMENT_EVENTS
+            else ISSUE_COMMENT_EVENTS.get(text(body, "issue_event_type_name"), "")
+        )
         comment_author, comment_ids = _people(comment.get("author"))
         event["comment_id"] = text(comment, "id")
         event["comment_body"] = text(comment, "body")[:4000]
         event["author"] = comment_author or author
         event["author_ids"] = comment_ids or author_ids
     return JiraEvent(**event)
+
+
+def _key_and_labels(issue: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    key = text(issue, "key", required=True)
+    fields = issue.get("fields") or {}
+    raw_labels = fields.get("labels") if isinstance(fields, dict) else None
+    labels = tuple(str(label) for label in raw_labels) if isinstance(raw_labels, list) else ()
+    return key, labels
+
+
+def _issue_id_of(comment: Any) -> str:
+    """The id of the issue a comment event without `issue` is about, from the comment's URL."""
+    where = text(require_object(comment, "field 'comment'"), "self")
+    found = _COMMENT_URL_ISSUE_ID.search(where)
+    if found is None:
+        raise ParseError(
+            "field 'issue' is missing, and field 'comment.self' does not name the issue "
+            "(…/rest/api/2/issue/<id>/comment/<id>)"
+        )
+    return found.group(1)

@@ -321,6 +321,19 @@ class JiraTransport:
             issue = self._client.create_issue(fields=fields, prefetch=False)
         return issue.key
 
+    def issue_key_and_labels(self, issue_id: str) -> tuple[str, tuple[str, ...]] | None:
+        """The key and labels of the issue with this numeric id; None when JIRA has none (it
+        was deleted, or the service's account may not see it)."""
+        try:
+            with _jira_errors(f"read issue {issue_id}"):
+                issue = self._client.issue(issue_id, fields="labels")
+        except TransportError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        labels = getattr(issue.fields, "labels", None) or ()
+        return issue.key, tuple(str(label) for label in labels)
+
     def current_status(self, key: str) -> str:
         with _jira_errors(f"read {key}"):
             issue = self._client.issue(key, fields="status")

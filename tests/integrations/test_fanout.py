@@ -1219,6 +1219,177 @@ def test_a_fix_comment_on_a_resolved_issue_records_the_fix_once(linked_ticket):
     assert [r.fix for r in Resolution.objects.all()] == ["restarted the IR node"]
 
 
+# What JIRA sends when someone comments (hosts and ids are the publishers' placeholders).
+MARIA_ON_SERVER = {
+    "self": "https://jira.example.org/rest/api/2/user?username=maria",
+    "name": "maria",
+    "key": "maria",
+    "displayName": "Maria Lopez",
+    "active": True,
+    "timeZone": "Europe/Amsterdam",
+}
+
+
+def jira_comment(comment_id: str, body: str, author: dict, *, issue_id: str = "10040") -> dict:
+    return {
+        "self": f"https://jira.example.org/rest/api/2/issue/{issue_id}/comment/{comment_id}",
+        "id": comment_id,
+        "author": author,
+        "body": body,
+        "updateAuthor": author,
+        "created": "2026-12-06T10:14:22.002+0100",
+        "updated": "2026-12-06T10:14:22.002+0100",
+    }
+
+
+def issue_commented(issue_key: str, comment: dict) -> dict:
+    """`jira:issue_updated` with `issue_event_type_name` `issue_commented`, the issue and the
+    comment: the shape of a Jira Server capture (pastebin.com/9LSSdvj4) and of zulip/zulip's
+    fixture `zerver/webhooks/jira/fixtures/commented_v2.json`; what a webhook subscribed to
+    "Issue: updated" gets for a comment, and the only comment event it gets."""
+    return {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_commented",
+        "user": comment["author"],
+        "issue": {
+            "id": "10040",
+            "self": "https://jira.example.org/rest/api/2/issue/10040",
+            "key": issue_key,
+            "fields": {"labels": ["rca-service"], "status": {"name": "Done"}},
+        },
+        "comment": comment,
+    }
+
+
+def cloud_comment_created(issue_key: str, comment: dict) -> dict:
+    """`comment_created` as Jira Cloud sends it: the comment and the issue's id, key and a few
+    fields (github.com/mattermost/mattermost-plugin-jira/pull/953)."""
+    return {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "comment_created",
+        "comment": comment,
+        "issue": {"id": "10040", "key": issue_key, "fields": {"summary": "pl failed"}},
+    }
+
+
+def server_comment_created(comment: dict) -> dict:
+    """`comment_created` as Jira Server/Data Center sends it: no `issue` at all; the comment's
+    `self` names the issue by its id (captures from Jira 8.13 in
+    github.com/Commit451/skyhook/issues/152 and from Jira Server in
+    github.com/DefectDojo/django-DefectDojo/pull/3217; Jira Cloud has sent the same, zulip/zulip's
+    `zerver/webhooks/jira/fixtures/comment_created_no_issue_details.json`)."""
+    return {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "comment_created",
+        "comment": comment,
+    }
+
+
+def test_a_fix_commented_on_jira_reaches_the_ticket_by_issue_updated_alone_and_once(linked_ticket):
+    """A webhook subscribed to "Issue: updated" only got `issue_commented`, which was "nothing to
+    apply": the README's `Fix:` comment on a resolved ticket was lost. Subscribed to "Comment:
+    created" too, the same comment's `comment_created` is not recorded a second time."""
+    post_jira(jira_webhook("OPS-7", "To Do", "Done"))
+    comment = jira_comment("10200", "Fix: restarted the IR node", MARIA_ON_SERVER)
+
+    first = post_jira(issue_commented("OPS-7", comment))
+    again = post_jira(cloud_comment_created("OPS-7", comment))
+
+    assert first.json() == {"ticket_id": linked_ticket.pk, "result": "comment recorded as the fix"}
+    assert again.json()["result"] == "replay ignored"
+    entry = AuditLog.objects.get(ticket=linked_ticket, action="jira comment")
+    assert (entry.actor_name, entry.details["comment"]) == ("Maria Lopez", comment["body"])
+    assert [r.fix for r in Resolution.objects.all()] == ["restarted the IR node"]
+
+
+def test_the_services_own_comment_told_by_issue_updated_is_not_taken_for_a_persons(targets):
+    """The comment the service posts on a resolve comes back as `issue_commented` made by its
+    own account: neither a person's comment nor a fix."""
+    jira, _, _ = targets
+    ticket = Ticket.objects.create(
+        id="ADF-20251210T123456-own001",
+        pipeline="pl",
+        run_id="adf:own",
+        source="adf",
+        fingerprint="f",
+        itsm_ticket_id="OPS-8",
+    )
+    lifecycle.resolve(ticket.pk, Actor.system("test"))
+    ours = {"name": jira.user, "emailAddress": jira.user, "displayName": "RCA bot"}
+
+    response = post_jira(issue_commented("OPS-8", jira_comment("10300", "Fix: said by us", ours)))
+    # As Jira Server's `comment_created` tells it: JIRA is not even asked which issue it is on.
+    by_id = post_jira(server_comment_created(jira_comment("10301", "Fix: said by us", ours)))
+
+    assert response.json()["result"] == "our own comment ignored"
+    assert by_id.json()["result"] == "our own comment ignored"
+    assert not jira.issue_requests("GET")
+    assert not AuditLog.objects.filter(ticket=ticket, action="jira comment").exists()
+    assert not Resolution.objects.exists()
+
+
+def test_a_jira_server_comment_event_naming_its_issue_by_id_reaches_the_ticket(targets):
+    """Jira Server/Data Center's `comment_created` has no `issue`: it was a 400. The issue's
+    key is asked of JIRA by the id in the comment's URL."""
+    jira, _, _ = targets
+    key = jira.add_issue("OPS", "pl_orders failed")
+    issue_id = jira.issues[key]["id"]
+    ticket = Ticket.objects.create(
+        id="ADF-20251210T123456-srv001",
+        pipeline="pl",
+        run_id="adf:srv",
+        source="adf",
+        fingerprint="f",
+        itsm_ticket_id=key,
+    )
+    comment = jira_comment("10400", "Restarted the IR node", MARIA_ON_SERVER, issue_id=issue_id)
+
+    response = post_jira(server_comment_created(comment))
+    # The same comment's `issue_commented`, as Jira Server sends it too.
+    again = post_jira(issue_commented(key, comment))
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"ticket_id": ticket.pk, "result": "comment recorded"}
+    assert again.json()["result"] == "replay ignored"
+    entry = AuditLog.objects.get(ticket=ticket, action="jira comment")
+    assert entry.details == {"issue": key, "comment": "Restarted the IR node"}
+    asked = [r for r in jira.issue_requests("GET") if r.path.endswith(f"/issue/{issue_id}")]
+    assert len(asked) == 1
+
+
+def test_a_jira_server_comment_on_an_issue_jira_does_not_show_is_ignored_and_jira_down_is_a_503(
+    targets,
+):
+    jira, _, _ = targets
+    key = jira.add_issue("OPS", "pl_orders failed")
+    issue_id = jira.issues[key]["id"]
+    ticket = Ticket.objects.create(
+        id="ADF-20251210T123456-srv002",
+        pipeline="pl",
+        run_id="adf:srv2",
+        source="adf",
+        fingerprint="f",
+        itsm_ticket_id=key,
+    )
+    unknown = server_comment_created(jira_comment("10500", "hi", MARIA_ON_SERVER, issue_id="99999"))
+    comment = server_comment_created(
+        jira_comment("10501", "Restarted it", MARIA_ON_SERVER, issue_id=issue_id)
+    )
+
+    ignored = post_jira(unknown)
+    jira.fail(503, path_contains=f"/issue/{issue_id}")
+    down = post_jira(comment)
+    retried = post_jira(comment)
+
+    assert (ignored.status_code, ignored.json()["ticket_id"]) == (200, None)
+    assert ignored.json()["result"].startswith("ignored: JIRA issue 99999")
+    assert down.status_code == 503
+    assert "retry later" in down.json()["error"]
+    assert retried.json() == {"ticket_id": ticket.pk, "result": "comment recorded"}
+    assert AuditLog.objects.filter(ticket=ticket, action="jira comment").count() == 1
+
+
 def test_a_fix_given_with_the_resolving_transition_is_kept_without_its_fix_prefix(linked_ticket):
     done = jira_webhook("OPS-7", "To Do", "Done")
     done["comment"] = {"id": "570", "body": "Fix: rotated the key", "author": {"displayName": "M"}}
@@ -1259,6 +1430,13 @@ def test_a_mapping_saved_with_surrounding_spaces_is_still_found():
     "body, status, reason",
     [
         ({"webhookEvent": "jira:issue_updated"}, 400, "issue"),
+        # A comment event naming its issue neither by `issue` nor in the comment's URL.
+        (
+            {"webhookEvent": "comment_created", "comment": {"id": "1", "self": "https://x/y/1"}},
+            400,
+            "comment.self",
+        ),
+        ({"webhookEvent": "comment_created"}, 400, "comment"),
         ([1, 2], 400, "JSON object"),
     ],
 )
