@@ -1,6 +1,7 @@
 """Live updates for the dashboard: `/ws/tickets/` pushes each created or changed ticket, each
 ticket folded into another (its id and the other's), each changed incident (its card, with its
-first members) and the progress of log-analysis jobs."""
+first members and the SLA clock of its open member due first; a member's change carries that
+clock too) and the progress of log-analysis jobs."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tickets.presenters import (
     change_words,
     incident_card,
     incident_members,
+    incident_sla_clocks,
     incident_teams,
     incidents_awaiting_approval,
     ticket_card,
@@ -70,10 +72,11 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         events = message["events"]
         ticket_ids = [e["ticket_id"] for e in events if e.get("type") == "ticket.changed"]
         cards = await self._cards(ticket_ids) if ticket_ids else {}
+        clocks = await self._member_incident_clocks(cards)
         for event in events:
             kind = event.get("type")
             if kind == "ticket.changed":
-                await self._send_ticket_change(event, cards.get(event["ticket_id"]))
+                await self._send_ticket_change(event, cards.get(event["ticket_id"]), clocks)
             elif kind == "incident.changed":
                 await self.incident_changed(event)
             elif kind == "ticket.folded":
@@ -87,9 +90,15 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         if not await self._may_still_read():
             return
         cards = await self._cards([event["ticket_id"]])
-        await self._send_ticket_change(event, cards.get(event["ticket_id"]))
+        clocks = await self._member_incident_clocks(cards)
+        await self._send_ticket_change(event, cards.get(event["ticket_id"]), clocks)
 
-    async def _send_ticket_change(self, event: dict[str, Any], card: dict[str, Any] | None) -> None:
+    async def _send_ticket_change(
+        self,
+        event: dict[str, Any],
+        card: dict[str, Any] | None,
+        incident_clocks: dict[str, dict[str, Any] | None],
+    ) -> None:
         if card is None:
             return
         actor = event.get("actor", "")
@@ -106,6 +115,10 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         if card["incident"] and str(event["action"]).startswith("remediation"):
             # Its incident's card counts the members awaiting approval, listed or not.
             message["incident_awaiting_approval"] = await self._awaiting_approval(card["incident"])
+        if card["incident"]:
+            # Its incident's card shows the SLA clock of the open member due first, which any
+            # change of a member may move (acknowledged, resolved, reopened, its deadline reset).
+            message["incident_sla"] = incident_clocks.get(card["incident"])
         await self.send_json(message)
 
     async def log_analysis_progress(self, event: dict[str, Any]) -> None:
@@ -139,7 +152,17 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         teams = incident_teams({incident.pk: incident.finops_team})[incident.pk]
         members = incident_members([incident.pk])[incident.pk]
         awaiting = incidents_awaiting_approval([incident.pk])[incident.pk]
-        return incident_card(incident, members, teams, awaiting)
+        sla = incident_sla_clocks([incident.pk])[incident.pk]
+        return incident_card(incident, members, teams, awaiting, sla)
+
+    async def _member_incident_clocks(
+        self, cards: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any] | None]:
+        """The SLA clocks of the incidents of the members among `cards`: one query for all."""
+        incident_ids = sorted({card["incident"] for card in cards.values() if card["incident"]})
+        if not incident_ids:
+            return {}
+        return await database_sync_to_async(incident_sla_clocks)(incident_ids)
 
     @database_sync_to_async
     def _awaiting_approval(self, incident_id: str) -> int:

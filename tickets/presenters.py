@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Q, When
 from django.utils import timezone
 
 from integrations.models import RemediationStatus
 from integrations.targets.jira import jira_url
-from tickets.models import ActorKind, Incident, Ticket
+from tickets.models import SLA_RUNNING, ActorKind, Incident, Ticket
 from tickets.timestamps import utc_text
-from tickets.vocabulary import Status
+from tickets.vocabulary import SlaStatus, Status
 
 CARD_FIELDS = (
     "id",
@@ -183,6 +183,55 @@ def incidents_awaiting_approval(incident_ids: list[str]) -> dict[str, int]:
     return found
 
 
+def incident_sla_clocks(incident_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+    """The SLA clock each incident's card shows (None: no members), in one query: that of its
+    open member due first (the earliest deadline among those whose clock runs, `SLA_RUNNING`:
+    open, in progress), a ticket card's fields (`status`, `sla_status`, `sla_deadline`,
+    `sla_remaining_seconds`) plus the member's `ticket` and `pipeline`. While no member's
+    clock runs (every one acknowledged or resolved), how the members' clocks ended: a breached
+    member's `status` and `sla_status` if any, else one member's (`ticket`, `pipeline`,
+    `sla_deadline` and `sla_remaining_seconds` then None)."""
+    found: dict[str, dict[str, Any] | None] = dict.fromkeys(incident_ids)
+    if not incident_ids:
+        return found
+    running = Q(status__in=SLA_RUNNING)
+    due_first = (
+        Ticket.objects.filter(incident_id__in=incident_ids)
+        .annotate(
+            running=ExpressionWrapper(running, output_field=BooleanField()),
+            running_deadline=Case(When(running, then=F("sla_deadline"))),
+            breached=ExpressionWrapper(
+                Q(sla_status=SlaStatus.BREACHED), output_field=BooleanField()
+            ),
+        )
+        .order_by(
+            "incident_id",
+            F("running").desc(),
+            F("running_deadline").asc(nulls_last=True),
+            F("breached").desc(),
+            "timestamp",
+            "id",
+        )
+        .distinct("incident_id")
+        .values_list("incident_id", "id", "pipeline", "status", "sla_status", "sla_deadline")
+    )
+    now = timezone.now()
+    for incident_id, ticket_id, pipeline, status, sla_status, deadline in due_first:
+        clock_runs = status in SLA_RUNNING
+        remaining = deadline - now if clock_runs and deadline is not None else None
+        found[incident_id] = {
+            "ticket": ticket_id if clock_runs else None,
+            "pipeline": pipeline if clock_runs else None,
+            "status": status,
+            "sla_status": sla_status,
+            "sla_deadline": utc_text(deadline) if clock_runs and deadline else None,
+            "sla_remaining_seconds": (
+                int(remaining.total_seconds()) if remaining is not None else None
+            ),
+        }
+    return found
+
+
 def incident_teams(own_teams: dict[str, str]) -> dict[str, str]:
     """The teams owning the members of each incident (id: its own team, its first member's),
     in one query: its own first, then the others by name. A board filtered by a team shows the
@@ -211,10 +260,13 @@ def incident_card(
     members: list[dict[str, str]],
     teams: str | None = None,
     awaiting_approval: int = 0,
+    sla: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An incident as the board shows it (one card for all its members), and as the websocket
     sends it (`incident.changed`). `teams`: its members' (`incident_teams`); without them, the
-    incident's own team. `awaiting_approval`: `incidents_awaiting_approval`."""
+    incident's own team. `awaiting_approval`: `incidents_awaiting_approval`. `sla`: the clock
+    of its open member due first (`incident_sla_clocks`); its members leave the board's
+    columns, so the card shows it for them."""
     return {
         "id": incident.pk,
         "status": incident.status,
@@ -236,4 +288,5 @@ def incident_card(
         "members": members,
         "more_members": max(0, incident.member_count - len(members)),
         "awaiting_approval": awaiting_approval,
+        "sla": sla,
     }

@@ -287,7 +287,7 @@
       describeMore(existing.dataset.status);
     }
     if (card.incident) {
-      updateMember(card, msg.incident_awaiting_approval);
+      updateMember(card, msg.incident_awaiting_approval, msg.incident_sla);
       return;
     }
     const list = lists[card.status];
@@ -346,7 +346,8 @@
       field(el("span", "badge status"), "status"),
       field(el("span", "badge outline"), "member_count"),
       approvalBadge(),
-      field(el("span", "card-source"), "recovered")
+      field(el("span", "card-source"), "recovered"),
+      field(el("span", "sla js-sla"), "sla")
     );
 
     const title = field(el("a", "card-title"), "culprit");
@@ -400,6 +401,7 @@
     const count = Number(incident.member_count) || 0;
     part(card, "member_count").textContent = count + (count === 1 ? " member" : " members");
     showAwaiting(card, incident.awaiting_approval);
+    showSla(card, incident.sla);
     const recovered = Number(incident.recovered_count) || 0;
     part(card, "recovered").textContent = recovered ? recovered + " recovered" : "";
     part(card, "culprit").textContent = String(incident.culprit_words || "");
@@ -438,15 +440,35 @@
     list.append(node);
   }
 
-  /* A member changed (status): its line in the incident's card follows, and the card's count
-   * of members awaiting approval when the message carries it (a remediation's change). */
-  function updateMember(card, awaiting) {
+  /* A member changed (status): its line in the incident's card follows, the card's count of
+   * members awaiting approval when the message carries it (a remediation's change), and its
+   * SLA clock (the open member due first: this one's change may have stopped or moved it). */
+  function updateMember(card, awaiting, sla) {
     const incident = findIncident(card.incident);
     if (!incident) return;
     for (const item of incident.querySelectorAll("li[data-member]")) {
       if (item.dataset.member === card.id) item.replaceWith(memberItem(card));
     }
     if (awaiting !== undefined) showAwaiting(incident, awaiting);
+    if (sla !== undefined) {
+      showSla(incident, sla);
+      live.tick();
+    }
+  }
+
+  /* The incident's SLA clock, as a ticket card's (live.js ticks it): that of its open member
+   * due first, or how its members' clocks ended once none runs; hidden without members. */
+  function showSla(incidentCard, sla) {
+    const node = part(incidentCard, "sla");
+    node.hidden = !sla;
+    node.dataset.deadline = (sla && sla.sla_deadline) || "";
+    node.dataset.slaStatus = (sla && sla.sla_status) || "";
+    node.dataset.status = (sla && sla.status) || "";
+    node.title = !sla
+      ? ""
+      : sla.ticket
+        ? "The open member due first: " + String(sla.pipeline || "") + " (" + String(sla.ticket) + ")"
+        : "Every member is acknowledged or resolved";
   }
 
   function showAwaiting(incidentCard, count) {

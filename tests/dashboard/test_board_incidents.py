@@ -11,8 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.dashboard import XSS, column_html, make_ticket, make_user
-from tickets.models import Incident, Ticket, new_incident_id
+from tickets.models import Incident, IncidentEvent, Ticket, new_incident_id
 from tickets.presenters import INCIDENT_CARD_MEMBERS
+from tickets.timestamps import utc_text
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +203,78 @@ def test_an_incident_every_member_of_which_recovered_says_resolved_once():
     assert badges
     assert re.findall(r">\s*Resolved\s*<", badges.group(1)) == [">Resolved<"]
     assert "Recovered at source" in badges.group(1)
+
+
+def sla_clock(html: str) -> dict[str, str]:
+    """The attributes and text of the first SLA clock (`js-sla`) in `html`."""
+    match = re.search(r'<span class="sla[^"]*js-sla"([^>]*)>([^<]*)</span>', html)
+    assert match, "no SLA clock"
+    attributes = dict(re.findall(r'([a-z-]+)="([^"]*)"', match.group(1)))
+    return {**attributes, "text": match.group(2)}
+
+
+def test_an_incident_card_shows_the_sla_clock_of_its_open_member_due_first():
+    """Its members leave the columns (the card stands for them): the card shows the clock of
+    the open member due first, as a ticket card shows its own; once no member's clock runs, how
+    they ended (Breached if any member's was)."""
+    now = timezone.now()
+    due = incident_with(3)
+    first, second, third = Ticket.objects.filter(incident=due).order_by("timestamp")
+    # The earliest deadline is an acknowledged member's: its clock stopped, so it does not count.
+    Ticket.objects.filter(pk=first.pk).update(
+        status="acknowledged", sla_status="Met", sla_deadline=now + timedelta(minutes=5)
+    )
+    Ticket.objects.filter(pk=second.pk).update(sla_deadline=now + timedelta(minutes=50))
+    Ticket.objects.filter(pk=third.pk).update(
+        status="in_progress", sla_deadline=now + timedelta(minutes=20, seconds=30)
+    )
+    breached = incident_with(2, culprit="kv:vault-late")
+    Ticket.objects.filter(incident=breached).update(status="acknowledged", sla_status="Met")
+    late = Ticket.objects.filter(incident=breached).order_by("timestamp").last()
+    assert late
+    Ticket.objects.filter(pk=late.pk).update(sla_status="Breached")
+    met = incident_with(2, culprit="kv:vault-met", status="resolved")
+    Ticket.objects.filter(incident=met).update(status="resolved", sla_status="Met", resolved_at=now)
+    client = viewer()
+
+    html = client.get("/").content.decode()
+
+    def card_of(incident: Incident, status: str) -> str:
+        cards = incidents_html(html, status).split("<article")
+        return next(card for card in cards if f'data-incident="{incident.pk}"' in card)
+
+    clock = sla_clock(card_of(due, "open"))
+    assert clock["data-deadline"] == utc_text(now + timedelta(minutes=20, seconds=30))
+    assert (clock["data-status"], clock["data-state"]) == ("in_progress", "ok")
+    assert clock["text"] == "20m left"
+    assert clock["title"] == f"The open member due first: pl_member_2 ({third.pk})"
+    clock = sla_clock(card_of(breached, "open"))
+    assert (clock["text"], clock["data-state"], clock["data-sla-status"]) == (
+        "SLA Breached",
+        "late",
+        "Breached",
+    )
+    assert clock["title"] == "Every member is acknowledged or resolved"
+    clock = sla_clock(card_of(met, "resolved"))
+    assert (clock["text"], clock["data-state"]) == ("SLA Met", "met")
+
+    # The incident's page shows the same clock in its head, naming the member.
+    page = client.get(f"/incidents/{due.pk}/").content.decode()
+    head = page.split('id="incident-sla"')[1].split("</div>")[0]
+    clock = sla_clock(head)
+    assert clock["data-deadline"] == utc_text(now + timedelta(minutes=20, seconds=30))
+    assert clock["text"] == "20m left"
+    assert f'href="/tickets/{third.pk}/">pl_member_2</a>' in head
+    assert f"due {(now + timedelta(minutes=20, seconds=30)):%Y-%m-%d %H:%M} UTC" in head
+
+
+def test_the_incident_timeline_and_members_say_their_times_are_utc():
+    incident = incident_with(2)
+    IncidentEvent.objects.create(incident=incident, kind="formed", actor_kind="system")
+
+    page = viewer().get(f"/incidents/{incident.pk}/").content.decode()
+
+    timeline = page.split('id="incident-timeline"')[1].split("</ol>")[0]
+    assert re.search(r"<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</time>", timeline)
+    members = page.split('id="incident-members"')[1].split("</table>")[0]
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", members)

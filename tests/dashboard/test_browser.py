@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -44,6 +45,7 @@ from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Resolution, Ticket
+from tickets.timestamps import utc_text
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -1100,6 +1102,96 @@ def test_a_jira_key_that_arrives_live_links_to_its_issue(asgi_server, browser, s
         browser,
         lambda d: jira_link(d, card) == ["OPS-30", "https://jira.example.com/browse/OPS-30"],
     )
+
+
+def incident_sla(driver: webdriver.Chrome, incident_id: str) -> dict | None:
+    """The incident card's SLA clock as the page's script keeps it."""
+    return driver.execute_script(
+        "const card = document.querySelector("
+        "  '#board .incident-card[data-incident=\"' + arguments[0] + '\"]');"
+        "const node = card && card.querySelector('.js-sla');"
+        "return node ? {text: node.textContent, state: node.dataset.state,"
+        "  deadline: node.dataset.deadline, title: node.title, hidden: node.hidden} : null;",
+        incident_id,
+    )
+
+
+def test_an_incident_cards_sla_clock_follows_its_open_member_due_first_live(
+    asgi_server, short_lived_connections, browser
+):
+    """Its members are not on the board on their own: the incident's card shows the clock of
+    the open member due first, ticking, and it moves as members are acknowledged, join or are
+    reopened, without a reload."""
+    base = asgi_server
+    make_user("nina", "viewer")
+    now = timezone.now()
+    incident, (first, second) = sql_outage("INC-LIVE-SLA", "sql-sla", ("pl_sla_a", "pl_sla_b"))
+    first_due, second_due = now + timedelta(minutes=30), now + timedelta(minutes=50)
+    Ticket.objects.filter(pk=first.pk).update(sla_deadline=first_due)
+    Ticket.objects.filter(pk=second.pk).update(sla_deadline=second_due)
+    sign_in(browser, base, "nina")
+    mark_page(browser)
+
+    clock = wait(browser, lambda d: (c := incident_sla(d, incident.pk)) and c)
+    assert clock["deadline"] == utc_text(first_due) and clock["state"] == "ok"
+    assert clock["title"] == f"The open member due first: pl_sla_a ({first.pk})"
+    assert re.fullmatch(r"0:(29|30):\d\d left", clock["text"])
+    ticking = clock["text"]
+    wait(browser, lambda d: (c := incident_sla(d, incident.pk)) and c["text"] != ticking)
+
+    # The member due first is acknowledged: the clock moves to the next one.
+    lifecycle.transition(first.pk, "acknowledge", Actor("user", "maria"))
+    clock = wait(
+        browser,
+        lambda d: (
+            (c := incident_sla(d, incident.pk)) and c["deadline"] == utc_text(second_due) and c
+        ),
+    )
+    assert re.fullmatch(r"0:(49|50):\d\d left", clock["text"]) and clock["state"] == "ok"
+    assert clock["title"] == f"The open member due first: pl_sla_b ({second.pk})"
+
+    # A member due sooner joins: the clock is its (under ten minutes left: a warning).
+    joining_due = now + timedelta(minutes=5)
+    joining = make_ticket(
+        pipeline="pl_sla_c", incident=incident, culprit=incident.culprit, sla_deadline=joining_due
+    )
+    Incident.objects.filter(pk=incident.pk).update(member_count=F("member_count") + 1)
+    incidents.announce(incident.pk, "joined", Actor.system("incidents"), ticket_id=joining.pk)
+    clock = wait(
+        browser,
+        lambda d: (
+            (c := incident_sla(d, incident.pk)) and c["deadline"] == utc_text(joining_due) and c
+        ),
+    )
+    assert clock["state"] == "warn" and clock["text"].endswith(" left")
+
+    # Every member acknowledged: no clock runs, and every one was met in time.
+    lifecycle.transition(joining.pk, "acknowledge", Actor("user", "maria"))
+    lifecycle.transition(second.pk, "acknowledge", Actor("user", "maria"))
+    clock = wait(
+        browser, lambda d: (c := incident_sla(d, incident.pk)) and c["text"] == "SLA Met" and c
+    )
+    assert clock["state"] == "met" and clock["title"] == "Every member is acknowledged or resolved"
+
+    # One reopened: its clock runs again, afresh (a Met one restarts from the reopen).
+    lifecycle.transition(second.pk, "reopen", Actor("user", "maria"))
+    clock = wait(
+        browser, lambda d: (c := incident_sla(d, incident.pk)) and c["state"] == "ok" and c
+    )
+    restarted = Ticket.objects.get(pk=second.pk).sla_deadline
+    assert restarted and clock["deadline"] == utc_text(restarted)
+    assert re.fullmatch(r"0:59:\d\d left|1:00:00 left", clock["text"])
+    assert not_reloaded(browser)
+
+    # The incident's page shows the same clock in its head, and follows it live.
+    browser.get(f"{base}/incidents/{incident.pk}/")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    assert sla_of(browser, "#incident-sla .js-sla")[1] == "ok"
+    lifecycle.transition(second.pk, "acknowledge", Actor("user", "maria"))
+    wait(browser, lambda d: sla_of(d, "#incident-sla .js-sla") == ["SLA Met", "met"])
 
 
 def recover(ticket: Ticket) -> None:

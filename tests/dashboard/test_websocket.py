@@ -22,9 +22,10 @@ from integrations.syncback import apply_jira_event
 from rca_project.asgi import application
 from tests.conftest import local_payload, shared_payload
 from tests.dashboard import make_ticket, make_user
-from tickets import lifecycle
+from tickets import incidents, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, OwnershipRule, Ticket
+from tickets.models import AuditLog, Incident, OwnershipRule, Ticket
+from tickets.timestamps import utc_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -440,3 +441,41 @@ def test_a_person_approving_or_declining_a_remediation_reads_naturally_on_the_li
 
     assert approval["words"] == "ana started the remediation"
     assert decline["words"] == "ana declined the remediation"
+
+
+def test_an_incident_and_its_members_changes_carry_its_sla_clock():
+    """The board's incident card shows the clock of the open member due first: the incident's
+    card carries it, and so does each member's change (a member acknowledged on its own moves
+    it, and no incident.changed follows)."""
+    now = timezone.now()
+    first_due, second_due = now + timedelta(minutes=30), now + timedelta(minutes=50)
+    incident = Incident.objects.create(
+        id="INC-WS-SLA", group_key="sql-server:sql-ws-sla|DatabaseError", culprit="sql-ws-sla"
+    )
+    first = make_ticket(incident=incident, sla_deadline=first_due)
+    second = make_ticket(incident=incident, sla_deadline=second_due)
+    headers = session_headers()
+
+    async def scenario() -> list[dict[str, Any]]:
+        communicator = WebsocketCommunicator(application, "/ws/tickets/", headers=headers)
+        assert (await communicator.connect(timeout=10))[0]
+        try:
+            await sync_to_async(incidents.announce)(incident.pk, "updated", Actor.system("test"))
+            updated = await receive_until(communicator, lambda m: incident_event(m, "updated"))
+            await sync_to_async(lifecycle.transition)(
+                first.pk, "acknowledge", Actor("user", "maria")
+            )
+            acknowledged = await receive_for(communicator, first.pk)
+        finally:
+            await communicator.disconnect()
+        return [incident_event(updated, "updated") or {}, acknowledged]
+
+    updated, acknowledged = async_to_sync(scenario)()
+
+    clock = updated["incident"]["sla"]
+    assert (clock["ticket"], clock["status"]) == (first.pk, "open")
+    assert clock["sla_deadline"] == utc_text(first_due)
+    assert 29 * 60 < clock["sla_remaining_seconds"] <= 30 * 60
+    moved = acknowledged["incident_sla"]
+    assert (moved["ticket"], moved["pipeline"]) == (second.pk, second.pipeline)
+    assert moved["sla_deadline"] == utc_text(second_due)

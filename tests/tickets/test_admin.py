@@ -70,6 +70,23 @@ def test_changelist_shows_the_triage_columns_without_n_plus_one(django_assert_ma
         assert column in html
 
 
+@pytest.mark.parametrize(
+    "changelist",
+    ["admin:tickets_ticket_changelist", "admin:tickets_incident_changelist"],
+)
+def test_a_changelist_says_its_times_are_utc(changelist):
+    """Its times (created, last member, recovered) are UTC (TIME_ZONE), as the dashboard
+    says of its own."""
+    now = timezone.now()
+    make_ticket(1, timestamp=now)
+    Incident.objects.create(id="INC-UTC-1", group_key="k", culprit="kv:vault", last_member_at=now)
+
+    html = staff("viewer").get(reverse(changelist)).content.decode()
+
+    note = html.index('id="times-in-utc">Times are UTC.</p>')
+    assert note < html.index('id="result_list"')
+
+
 def test_changelist_puts_the_most_urgent_first_and_shows_class_names_as_they_are():
     now = timezone.now()
     relaxed = make_ticket(1, severity="Low", sla_deadline=now + timedelta(hours=23))

@@ -1130,7 +1130,7 @@ def test_the_incident_members_show_the_day_they_failed():
     for url in (f"/incidents/{incident.pk}/", f"/incidents/{incident.pk}/live/"):
         html = viewer.get(url).content.decode()
         members = html.split('id="incident-members"')[1].split("</table>")[0]
-        assert f"<td>{shown}</td>" in members
+        assert f"<td>{shown} UTC</td>" in members
 
 
 def test_the_incident_page_reads_its_changing_parts_alone_from_its_live_address():

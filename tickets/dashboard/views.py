@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -75,6 +75,7 @@ from tickets.presenters import (
     change_words,
     incident_card,
     incident_members,
+    incident_sla_clocks,
     incident_teams,
     incidents_awaiting_approval,
     issue_url,
@@ -320,6 +321,16 @@ def display_card(ticket: Ticket) -> dict[str, Any]:
     return card
 
 
+def display_sla(clock: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An incident's SLA clock (`incident_sla_clocks`) plus the texts the template shows before
+    the JS ticks, as a ticket card's."""
+    if clock is None:
+        return None
+    deadline = clock["sla_deadline"]
+    due = f"{datetime.fromisoformat(deadline):%Y-%m-%d %H:%M} UTC" if deadline else ""
+    return {**clock, "sla_text": sla_text(clock), "sla_state": sla_state(clock), "due": due}
+
+
 # Error pages get the same policy as the pages they stand in for.
 page_not_found = with_csp(defaults.page_not_found)
 server_error = with_csp(defaults.server_error)
@@ -426,10 +437,12 @@ def board(request: HttpRequest) -> HttpResponse:
     members = incident_members([card["id"] for c in columns for card in c["incidents"]])
     teams = incident_teams({card["id"]: card["team"] for c in columns for card in c["incidents"]})
     awaiting = incidents_awaiting_approval(list(teams))
+    clocks = incident_sla_clocks(list(teams))
     for column in columns:
         for card in column["incidents"]:
             card["team"] = teams[card["id"]]
             card["awaiting_approval"] = awaiting[card["id"]]
+            card["sla"] = display_sla(clocks[card["id"]])
             card["members"] = [
                 {**member, "status_label": STATUS_LABELS.get(member["status"], member["status"])}
                 for member in members[card["id"]]
@@ -830,6 +843,7 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
     behind = 0 < incident.rca_members < incident.member_count
     return {
         "incident": incident,
+        "sla": display_sla(incident_sla_clocks([incident.pk])[incident.pk]),
         "cause": incident.rca_result,
         "analysed_members": incident.rca_members if behind else None,
         "next_analysis_members": _next_analysis_members(incident) if behind else None,
