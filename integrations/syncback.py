@@ -10,16 +10,22 @@ audit entry.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
+import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from kombu.exceptions import KombuError
 
 from analysis.redaction import redact
 from integrations import remediation, slack_authority
+from integrations.circuit import CircuitBreaker
 from integrations.ingest import RejectedDelivery
 from integrations.models import Remediation
 from integrations.parsers.jira import JiraEvent
@@ -131,25 +137,80 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
         return lead, f"incident {incident.pk} status set to {target}"
 
 
+# How long the key and labels JIRA gave for an issue id (or its answer that it has no such
+# issue) are kept: a comment event named by id asks JIRA once per issue in that time, however
+# many comments, redeliveries or replays name it.
+ISSUE_BY_ID_SECONDS = 300
+
+
+def _issue_by_id_cache_key(issue_id: str) -> str:
+    return f"jira-issue-by-id:{settings.JIRA_URL}:{issue_id}"
+
+
+# Redis down: JIRA is asked (nothing kept, no circuit), as it was before either existed.
+def _cached(cache_key: str) -> list[Any] | None:
+    try:
+        return cast(list[Any] | None, cache.get(cache_key))
+    except redis.RedisError:
+        logger.warning("Redis unavailable: JIRA issue ids are not kept", exc_info=True)
+        return None
+
+
+def _circuit_open(breaker: CircuitBreaker) -> bool:
+    try:
+        return breaker.wait_seconds() > 0
+    except redis.RedisError:
+        return False
+
+
+def _noted(note: Callable[[], object]) -> None:
+    with contextlib.suppress(redis.RedisError):
+        note()
+
+
 def _with_issue_key(event: JiraEvent) -> JiraEvent | None:
     """A comment event without `issue` (Jira Server/Data Center's) names its issue by id alone,
     in the comment's URL: its key and labels are asked of JIRA with the service's account
-    (None: JIRA has no such issue it may see, or JIRA is not configured here). JIRA not
-    answering is a 503, as a database down is."""
+    (None: JIRA has no such issue it may see, or JIRA is not configured here). The answer is
+    kept for ISSUE_BY_ID_SECONDS; while the JIRA target's circuit is open (JIRA failing) it is
+    not asked. JIRA not answering is a 503, as a database down is."""
     try:
         jira = JiraTransport.from_settings()
-        found = jira.issue_key_and_labels(event.issue_id) if jira else None
-    except TransportError as exc:
-        logger.warning(
-            "could not read JIRA issue %s for its comment event: %s", event.issue_id, exc
-        )
+    except TransportError as exc:  # JIRA_URL unusable
+        logger.warning("could not read JIRA issue %s: %s", event.issue_id, exc)
         raise RejectedDelivery(
             f"JIRA did not say which issue {event.issue_id[:40]} is; retry later", status=503
         ) from exc
-    if found is None:
+    if jira is None:
         return None
-    key, labels = found
-    return dataclasses.replace(event, issue_key=key, labels=labels)
+    cache_key = _issue_by_id_cache_key(event.issue_id)
+    cached = _cached(cache_key)
+    if cached is None:
+        breaker = CircuitBreaker(jira.name)
+        if _circuit_open(breaker):
+            raise RejectedDelivery(
+                f"JIRA is failing; issue {event.issue_id[:40]} was not asked for; retry later",
+                status=503,
+            )
+        try:
+            found = jira.issue_key_and_labels(event.issue_id)
+        except TransportError as exc:
+            if not exc.permanent:
+                _noted(breaker.record_failure)
+            logger.warning(
+                "could not read JIRA issue %s for its comment event: %s", event.issue_id, exc
+            )
+            raise RejectedDelivery(
+                f"JIRA did not say which issue {event.issue_id[:40]} is; retry later",
+                status=503,
+            ) from exc
+        _noted(breaker.record_success)
+        cached = list(found) if found else []
+        _noted(lambda: cache.set(cache_key, cached, ISSUE_BY_ID_SECONDS))
+    if not cached:
+        return None
+    key, labels = cached
+    return dataclasses.replace(event, issue_key=str(key), labels=tuple(labels))
 
 
 def _ticket_for_issue(event: JiraEvent) -> Ticket | None:
@@ -182,6 +243,13 @@ def _is_our_echo(event: JiraEvent) -> bool:
     return took_own_transition(event.issue_key, event.status_to)
 
 
+def _unlinked_by_id(event: JiraEvent) -> str:
+    return (
+        f"ignored: JIRA issue {event.issue_id[:40]} (named by id) is linked to no ticket here,"
+        " is unknown to JIRA, or JIRA is not configured here"
+    )
+
+
 def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
     """Returns (ticket id, what happened); for an incident's issue, its lead ticket's id. An
     issue no ticket is linked to (any other issue of the project the webhook reports) is
@@ -193,16 +261,17 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
             return None, "our own comment ignored"
         named = _with_issue_key(event)
         if named is None:
-            return None, (
-                f"ignored: JIRA issue {event.issue_id[:40]} (named by id) is unknown to JIRA"
-                " or JIRA is not configured here"
-            )
+            return None, _unlinked_by_id(event)
         event = named
     incident = _incident_for_issue(event)
     if incident is not None:
         return _apply_incident_event(incident, event)
     ticket = _ticket_for_issue(event)
     if ticket is None:
+        if event.issue_id:
+            # Not the key JIRA gave: the sender is not told which issue an id is, nor whether
+            # JIRA has it (the answer is the same for an issue JIRA does not show).
+            return None, _unlinked_by_id(event)
         return None, f"ignored: no ticket is linked to JIRA issue {event.issue_key[:40]}"
     with transaction.atomic():
         if not Occurrence.objects.claim(event.dedup_key):

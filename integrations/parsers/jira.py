@@ -85,7 +85,9 @@ ISSUE_COMMENT_EVENTS = {
 }
 # A comment's REST URL names its issue by id: `<base>/rest/api/2/issue/<id>/comment/<id>`
 # (a Jira Server/Data Center base may have a context path: `https://host/jira/rest/...`).
-_COMMENT_URL_ISSUE_ID = re.compile(r"/rest/api/[^/]+/issue/(\d+)/comment/")
+# Only the id is taken (JIRA is asked at JIRA_URL, never at the URL's host), and only an id
+# JIRA could give (a 64-bit number: at most 19 digits).
+_COMMENT_URL_ISSUE_ID = re.compile(r"/rest/api/[^/]+/issue/(\d{1,19})/comment/")
 
 
 def _people(user: Any) -> tuple[str, frozenset[str]]:
@@ -157,6 +159,7 @@ def _issue_id_of(comment: Any) -> str:
     if found is None:
         raise ParseError(
             "field 'issue' is missing, and field 'comment.self' does not name the issue "
-            "(…/rest/api/2/issue/<id>/comment/<id>)"
+            "(…/rest/api/2/issue/<id>/comment/<id>, the issue's id a number of at most 19 "
+            "digits)"
         )
     return found.group(1)

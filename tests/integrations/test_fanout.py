@@ -1390,6 +1390,117 @@ def test_a_jira_server_comment_on_an_issue_jira_does_not_show_is_ignored_and_jir
     assert AuditLog.objects.filter(ticket=ticket, action="jira comment").count() == 1
 
 
+def test_comment_events_naming_one_issue_by_id_ask_jira_once(targets):
+    """Each comment event named by id asked JIRA for its issue, a replay too (the replay check
+    needs the key): whoever holds the webhook token could make the service call JIRA once per
+    delivery. JIRA's answer is kept a while, the answer that it has no such issue too."""
+    jira, _, _ = targets
+    key = jira.add_issue("OPS", "pl_orders failed")
+    issue_id = jira.issues[key]["id"]
+    ticket = Ticket.objects.create(
+        id="ADF-20251210T123456-srv003",
+        pipeline="pl",
+        run_id="adf:srv3",
+        source="adf",
+        fingerprint="f",
+        itsm_ticket_id=key,
+    )
+    first = server_comment_created(jira_comment("10600", "one", MARIA_ON_SERVER, issue_id=issue_id))
+    second = server_comment_created(
+        jira_comment("10601", "two", MARIA_ON_SERVER, issue_id=issue_id)
+    )
+    unknown = server_comment_created(jira_comment("10602", "x", MARIA_ON_SERVER, issue_id="99998"))
+
+    answers = [post_jira(body).json()["result"] for body in (first, first, first, second)]
+    unknown_answers = [post_jira(unknown).json()["result"] for _ in range(3)]
+
+    assert answers == ["comment recorded", "replay ignored", "replay ignored", "comment recorded"]
+    assert AuditLog.objects.filter(ticket=ticket, action="jira comment").count() == 2
+    assert len(unknown_answers) == 3 and unknown_answers[0].startswith("ignored: JIRA issue 99998")
+    asked = [r.path for r in jira.issue_requests("GET")]
+    assert asked.count(f"/rest/api/2/issue/{issue_id}") == 1, asked
+    assert asked.count("/rest/api/2/issue/99998") == 1, asked
+
+
+def test_comment_events_named_by_id_do_not_ask_a_failing_jira_again_and_again(targets, settings):
+    """JIRA failing, every comment event named by id waited on it (a web worker held for up to
+    OUTBOUND_TIMEOUT_SECONDS each): its failures open the JIRA target's circuit, and while it
+    is open the event is a 503 at once, JIRA not asked."""
+    jira, _, _ = targets
+    settings.CIRCUIT_FAILURE_THRESHOLD = 2
+    settings.CIRCUIT_OPEN_SECONDS = 60
+    jira.fail(503, times=None, path_contains="/issue/")
+
+    statuses = [
+        post_jira(
+            server_comment_created(
+                jira_comment(f"107{n:02}", "hi", MARIA_ON_SERVER, issue_id=f"{20000 + n}")
+            )
+        ).status_code
+        for n in range(6)
+    ]
+
+    assert statuses == [503] * 6
+    assert len(jira.issue_requests("GET")) == 2
+    assert CircuitBreaker("jira").state() == "open"
+
+
+def test_a_comment_event_named_by_id_is_recorded_with_redis_down(targets, settings):
+    """JIRA's answers are kept in Redis, and the circuit is there: Redis down, JIRA is asked."""
+    jira, _, _ = targets
+    key = jira.add_issue("OPS", "pl_orders failed")
+    issue_id = jira.issues[key]["id"]
+    ticket = Ticket.objects.create(
+        id="ADF-20251210T123456-srv004",
+        pipeline="pl",
+        run_id="adf:srv4",
+        source="adf",
+        fingerprint="f",
+        itsm_ticket_id=key,
+    )
+    nowhere = "redis://127.0.0.1:1/0"
+    settings.REDIS_URL = nowhere
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": nowhere}
+    }
+    comment = jira_comment("10650", "Restarted it", MARIA_ON_SERVER, issue_id=issue_id)
+
+    response = post_jira(server_comment_created(comment))
+
+    assert response.json() == {"ticket_id": ticket.pk, "result": "comment recorded"}
+
+
+def test_a_comment_event_named_by_id_does_not_tell_the_sender_the_issues_key(targets):
+    """The answer to a comment event naming an issue no ticket is linked to named the key JIRA
+    gave for the id (and said apart one JIRA has from one it has not): a webhook token was
+    enough to learn the keys of any issue the service's account may see, id by id."""
+    jira, _, _ = targets
+    key = jira.add_issue("OPS", "payroll restructuring")
+    issue_id = jira.issues[key]["id"]
+
+    known = post_jira(
+        server_comment_created(jira_comment("10800", "hi", MARIA_ON_SERVER, issue_id=issue_id))
+    )
+    unknown = post_jira(
+        server_comment_created(jira_comment("10801", "hi", MARIA_ON_SERVER, issue_id="99997"))
+    )
+
+    assert known.status_code == 200
+    assert key not in known.content.decode()
+    assert known.json()["result"] == unknown.json()["result"].replace("99997", issue_id)
+
+
+def test_a_comment_url_naming_an_issue_id_jira_could_not_have_is_refused_unasked(targets):
+    jira, _, _ = targets
+    comment = jira_comment("10900", "hi", MARIA_ON_SERVER, issue_id="1" * 400)
+
+    response = post_jira(server_comment_created(comment))
+
+    assert response.status_code == 400
+    assert "at most 19 digits" in response.json()["error"]
+    assert not jira.issue_requests("GET")
+
+
 def test_a_fix_given_with_the_resolving_transition_is_kept_without_its_fix_prefix(linked_ticket):
     done = jira_webhook("OPS-7", "To Do", "Done")
     done["comment"] = {"id": "570", "body": "Fix: rotated the key", "author": {"displayName": "M"}}
