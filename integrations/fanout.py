@@ -311,7 +311,8 @@ def schedule_follow_up(
 
 # In the payload of a follow-up held until its ticket's regression is processed
 # (`schedule_follow_up`, `release_regression_pages`). Held ones are pending and not handed out:
-# should the processing be lost, beat's redelivery of overdue deliveries sends them anyway.
+# should the processing be lost, beat's redelivery of overdue deliveries releases them
+# (`redeliver_stale`).
 HELD = "held"
 
 
@@ -493,13 +494,20 @@ def retry_dead(outbound_ids: list[int]) -> int:
 
 def redeliver_stale(grace_seconds: float = 300) -> int:
     """Pending deliveries overdue by more than the grace period: their task was lost (broker
-    down at enqueue, worker killed). Each is handed out again once."""
+    down at enqueue, worker killed). Each is handed out again once. Held ones (their
+    regression's processing lost, or later still) are released as that processing would
+    (`release_regression_pages`): handed out as they were, a ticket that never paged would
+    have its `regressed` follow-ups find nothing to update, and page nobody."""
     now = timezone.now()
-    rows = list(
-        OutboundDelivery.objects.overdue(now - timedelta(seconds=grace_seconds)).values_list(
-            "pk", "target"
-        )[:1000]
+    overdue = OutboundDelivery.objects.overdue(now - timedelta(seconds=grace_seconds))
+    held = (
+        overdue.filter(payload__has_key=HELD, ticket_id__isnull=False)
+        .order_by("ticket_id")
+        .values_list("ticket_id", flat=True)
+        .distinct()[:1000]
     )
+    release_regression_pages(list(held))
+    rows = list(overdue.exclude(payload__has_key=HELD).values_list("pk", "target")[:1000])
     OutboundDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_attempt_at=now)
     enqueue_many([(outbound_id, target, None) for outbound_id, target in rows])
     return len(rows)

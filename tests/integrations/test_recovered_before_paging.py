@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -280,3 +281,44 @@ def test_an_airflow_retry_succeeding_before_its_regression_paged_pages_nobody(
     assert set(skipped.values_list("status", "last_error")) == {
         (OutboundStatus.SKIPPED, RECOVERED_BEFORE_PAGING)
     }
+
+
+def test_a_regression_whose_processing_is_lost_still_pages_a_ticket_left_unpaged(
+    targets,  # noqa: F811
+    settings,
+):
+    """A failure over before it paged (its pages skipped) fails again: the regression's
+    follow-ups are held for its processing, which was lost (or ran later than beat's
+    redelivery). Beat handed the held follow-ups out as they were: each found no issue or
+    alert to update and succeeded, and the processing that came later found nothing held, so
+    the ticket's own page was never sent: a failing ticket that paged nobody."""
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0
+    failed = {**local_payload("airflow_failure.json"), "state": "failed", "try_number": 3}
+    ticket_id = post(failed, AIRFLOW)["ticket_id"]
+    succeeded = {**failed, "state": "success", "try_number": 4, "exception": None}
+    assert post(succeeded, AIRFLOW)["outcome"] == "resolved"
+    run_in_background()
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.status, ticket.itsm_ticket_id, ticket.slack_ts) == ("resolved", "", "")
+    assert jira.issue_requests("POST") == []
+    assert slack.api_requests("chat.postMessage") == []
+
+    again = {**failed, "try_number": 5}
+    assert post(again, AIRFLOW)["outcome"] == "regressed"
+    held = OutboundDelivery.objects.filter(ticket_id=ticket_id, payload__has_key="held")
+    assert held.exists()
+    # Its processing lost: beat finds the held follow-ups overdue and hands them out.
+    held.update(next_attempt_at=timezone.now() - timedelta(minutes=10))
+    fanout.redeliver_stale(grace_seconds=300)
+    for outbound_id in OutboundDelivery.objects.filter(
+        status=OutboundStatus.PENDING, next_attempt_at__lte=timezone.now()
+    ).values_list("pk", flat=True):
+        fanout.deliver(outbound_id)
+    run_in_background()  # the processing, redelivered later
+
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    assert ticket.itsm_ticket_id and ticket.slack_ts
+    assert jira.issues[ticket.itsm_ticket_id]["status"] != "Done"
+    assert not OutboundDelivery.objects.filter(ticket=ticket, payload__has_key="held").exists()
