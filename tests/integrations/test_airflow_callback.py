@@ -763,6 +763,57 @@ def test_a_failed_run_neither_first_nor_latest_keeps_the_ticket_open_past_an_old
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
 
 
+def test_a_ticket_the_release_before_kept_open_keeps_its_newer_failed_run(webhook_client):
+    """The release before counted today's run (Dec 11) on the ticket Dec 1 opened and wrote no
+    `newest_failed_run`. After the upgrade a backfill of Dec 5 failed: it became the newest
+    failed run and the latest counted, so its success resolved the ticket while today's run
+    still failed. tickets/0041 takes the run that release counted last as the newest."""
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    first = {
+        **rca_callback.build_failure_body(airflow_context()),
+        "deployment": "prod",
+        "run_id": "scheduled__2025-12-01T00:00:00+00:00",
+        "logical_date": "2025-12-01T00:00:00+00:00",
+    }
+    today = {
+        **first,
+        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
+        "logical_date": "2025-12-11T00:00:00+00:00",
+    }
+    backfill = {
+        **first,
+        "run_id": "backfill__2025-12-05T00:00:00+00:00",
+        "logical_date": "2025-12-05T00:00:00+00:00",
+    }
+    assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
+    assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
+    # As the release before left it: today's run its latest, no newest failed run.
+    ticket = Ticket.objects.get()
+    ticket.details.pop("newest_failed_run")
+    Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("tickets", "0040_mark_outage_fallbacks_of_the_release_before")])
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    finally:
+        connections.close_all()
+
+    assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
+    succeeded = {**backfill, "state": "success", "try_number": 2, "exception": None}
+    answer = webhook_client("/webhooks/airflow/", succeeded).json()
+
+    ticket = Ticket.objects.get()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
+    assert entry.details["still_failed"] == today["run_id"]
+    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
+    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+
+
 def test_a_regression_starts_over_which_failed_runs_keep_the_ticket_open(webhook_client):
     """Today's run failed after a backfill's and then succeeded (resolved); the backfill failing
     again regresses the ticket, and its own success resolves it: today's failure was over."""
