@@ -145,6 +145,15 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # An ADF self-hosted integration runtime that could not fetch its plugins
+            # (FailedToDownloadCustomPlugins "Failed to download custom plugins."): the download
+            # link or the machine's connectivity.
+            "custom_plugins_download_failed",
+            4.0,
+            r"\bfailed to download custom plugins\b",
+            _I,
+        ),
+        (
             # A certificate whose revocation could not be checked by OCSP (signals.py): above
             # the database words of the driver that reports it.
             "ocsp_check_failed",
@@ -303,6 +312,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
     ],
     "DatabaseError": [
+        (
+            # ADF's DB2 connector relaying the driver's failure (DB2DriverRunFailed "Error thrown
+            # from driver. Sql code: '-805'"): the DB2 server's SQL code.
+            "db2_driver_failed",
+            4.0,
+            r"\bdb2driverrunfailed\b|\berror thrown from driver\. sql code\b",
+            _I,
+        ),
         (
             # Airflow's own metadata database not migrated (signals.py): above a missing
             # column's data weight, which speaks of a pipeline's own tables.
@@ -862,6 +879,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "DataError": [
         ("delta_file_missing", 4.5, any_of(*signals.DELTA_FILE_MISSING), _I),
         (
+            # Rows appended to a table whose stored schema has another number of columns
+            # ("The column number of the existing table spark_catalog.db.t (struct<>) doesn't
+            # match the data schema (struct<id:int,...>)"): the data's columns.
+            "column_count_differs_from_table",
+            4.0,
+            r"\bthe column number of the existing table [^\n]{1,300}? doesn't match the data "
+            r"schema",
+            _I,
+        ),
+        (
             # BigQuery refusing a value that is not of the column's type ("Bad int64 value:
             # 1.727084616622\00012"): the value in the source rows.
             "bad_typed_value",
@@ -1302,6 +1329,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ExternalServiceError": [
+        (
+            # Kubernetes no longer having the pod or container a task watches (ApiException 404
+            # "pods \"dbt-...\" not found", the runtime's "an error occurred when try to find
+            # container"): removed under the task, as by its cluster or its delete-on-failure.
+            "kubernetes_pod_gone",
+            4.0,
+            r'\bpods \\?"[^"\\\n]{1,253}\\?" not found\b'
+            r"|\ban error occurred when try to find container\b",
+            _I,
+        ),
         ("msdtc_unavailable", 4.0, any_of(*signals.MSDTC_UNAVAILABLE), _I),
         ("spark_connect_session_gone", 4.0, any_of(*signals.SPARK_CONNECT_SESSION_GONE), _I),
         (
@@ -1550,6 +1587,43 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # ADF copy settings it does not take: a Parquet sink column named with characters
+            # Parquet refuses (ParquetInvalidColumnName "Column name cannot contain these
+            # character:[,;{}()\n\t=]", or parquet-mr reading "(test)" of a column name as a type:
+            # "No enum constant org.apache.parquet.schema.OriginalType.test"), a JVM started with
+            # invalid _JAVA_OPTIONS ("Cannot create JVM: JNI return code [-6]"), a FIPS-enabled
+            # self-hosted IR, an OAuth2 client id with a colon, and copy options only direct
+            # binary copy supports ("Data consistency validation is not supported in current copy
+            # activity settings", "Skip missing file is not supported ..."): the settings named.
+            "adf_copy_setting_invalid",
+            4.0,
+            r"\bcolumn name cannot contain these characters?\b"
+            r"|\bno enum constant org\.apache\.parquet\.schema\.originaltype\."
+            r"|\bcannot create jvm\b|\bjni call failed\b"
+            r"|\bfips validated cryptographic algorithms\b"
+            r"|\bis not allowed in clientid\b"
+            r"|\bis not supported in current copy activity settings\b",
+            _I,
+        ),
+        (
+            # An ADF linked service whose parameters only a pipeline run can resolve, used for a
+            # test connection or data preview (FailToResolveParametersInExploratoryController
+            # "The parameters and expression cannot be resolved for schema operations"): above
+            # the code words of the template function it quotes as "not defined".
+            "adf_parameters_unresolved_for_preview",
+            5.0,
+            r"\bcannot be resolved for schema operations\b",
+            _I,
+        ),
+        (
+            # Airflow asked for a hook of a connection type no installed provider registers
+            # ("AirflowException: Unknown hook type snowflake"): the provider package.
+            "airflow_hook_type_unknown",
+            4.0,
+            r"\bunknown hook type ['\"]?\w",
+            _I,
+        ),
         (
             # An ADF data flow linked service or sink set up in a way it does not take (DF-GEN2 /
             # DF-MSSQL "Only one of the three auth methods (Key, ServicePrincipal and MI) can be
@@ -2455,6 +2529,45 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # Spark's analyzer refusing an expression's argument types ("cannot resolve
+            # 'date_sub('2020-12-27', 90)' due to data type mismatch: argument 1 requires date
+            # type", "input to function array should all be the same type"): the query, not the
+            # rows, which are never read.
+            "spark_argument_type_mismatch",
+            4.0,
+            r"\bdue to data type mismatch: (?:argument \d+ requires \w+ type"
+            r"|input to function \w+ should all be the same type)",
+            _I,
+        ),
+        (
+            # Spark and Delta statements they refuse as written ([DELTA_TABLE_FOUND_IN_EXECUTOR]
+            # "DeltaTable cannot be used in executors", TRUNCATE TABLE with a partition
+            # predicate, [INVALID_TIME_TRAVEL_SPEC] both a version and a timestamp): the code,
+            # above "not supported" and "not allowed" of a setting.
+            "spark_statement_refused",
+            4.5,
+            r"\bdeltatable cannot be used in executors\b"
+            r"|\btruncate table on delta tables does not support partition predicates\b"
+            r"|\bcannot specify both version and timestamp when time travelling\b",
+            _I,
+        ),
+        (
+            # Python signal handlers installed off the main thread ("ValueError: signal only
+            # works in main thread"): the code that runs the timeout, not a bad value.
+            "signal_off_main_thread",
+            4.0,
+            r"\bsignal only works in main thread\b",
+            _I,
+        ),
+        (
+            # dbt handing the database an empty statement ("Database Error in model ... can't
+            # execute an empty query"): the model or macro that rendered no SQL.
+            "empty_query",
+            5.0,
+            r"\bcan't execute an empty query\b",
+            _I,
+        ),
         (
             # A Spark column name two inputs of a join both have ("[AMBIGUOUS_REFERENCE]
             # Reference `accountId` is ambiguous, could be: [...]"): the query, which must say

@@ -117,7 +117,9 @@ def dbt_unresolved_ref(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "not_serializable",
     "CodeError",
-    r"picklingerror|could not serialize object|can't pickle|cannot pickle"
+    # Not UnpicklingError: bytes that were not written by pickle (an XCom stored as JSON, read
+    # with pickling enabled), which no object of the code failed to become.
+    r"(?<!un)picklingerror|could not serialize object|can't pickle|cannot pickle"
     r"|task not serializable|notserializableexception"
     r"|is not json serializable|could not serialize the xcom value",
     example=(

@@ -1643,3 +1643,24 @@ def test_round_twenty_eight_families_name_what_their_message_states() -> None:
     assert "Python module 'boto4' is not installed" in module.root_cause
     for rca in (indentation, module):
         _assert_well_formed(rca)
+
+
+def test_round_twenty_nine_unpickling_error_is_not_read_as_an_unserializable_object() -> None:
+    """An UnpicklingError is bytes pickle did not write (an XCom stored as JSON, read with
+    pickling enabled), not an object the code could not serialize; a PicklingError still is."""
+    unpickling = _rca(
+        ">           return pickle.loads(result.value)\n"
+        "E           _pickle.UnpicklingError: invalid load key, '{'.\n\n"
+        "airflow/models/xcom.py:250: UnpicklingError"
+    )
+    pickling = _rca(
+        "_pickle.PicklingError: Can't pickle <function <lambda> at 0x7f>: attribute lookup "
+        "<lambda> on __main__ failed"
+    )
+
+    assert unpickling.rule != "not_serializable"
+    assert "cannot be serialized" not in unpickling.root_cause
+    assert "invalid load key" in unpickling.root_cause
+    assert pickling.rule == "not_serializable"
+    for rca in (unpickling, pickling):
+        _assert_well_formed(rca)
