@@ -190,6 +190,16 @@ def mark_page(driver: webdriver.Chrome) -> None:
     driver.execute_script("window.__noReload = true;")
 
 
+def reload_live(driver: webdriver.Chrome) -> None:
+    """Reload the page and wait until its websocket is connected again: an event sent before
+    then is not seen by the page (it was missed under load in a CI run)."""
+    driver.refresh()
+    wait(
+        driver,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+
+
 def open_in_a_new_tab(driver: webdriver.Chrome, url: str) -> str:
     """Open `url` in a new tab and wait until it is live (its websocket connected); the
     handle of the tab it left."""
@@ -1401,7 +1411,7 @@ def test_the_incident_page_follows_its_status_actions_members_and_timeline_live(
     assert not_reloaded(browser)
     assert_no_alert(browser)
 
-    browser.refresh()
+    reload_live(browser)
     wait(browser, lambda d: d.find_elements(By.ID, "incident-timeline"))
     assert incident_page(browser) == page
 
@@ -1984,7 +1994,7 @@ def test_the_board_marks_a_card_whose_remediation_awaits_approval_live(
 
     wait(browser, lambda d: card_text(d, ticket.pk, "awaiting_approval") == "Awaits approval")
     assert not_reloaded(browser)
-    browser.refresh()
+    reload_live(browser)
     wait(browser, lambda d: column_of(d, ticket.pk) == "open")
     assert card_text(browser, ticket.pk, "awaiting_approval") == "Awaits approval"
     badge = browser.find_element(
@@ -2041,7 +2051,7 @@ def test_an_incident_card_marks_its_member_whose_remediation_awaits_approval_liv
     wait(browser, lambda d: member_text(d, ticket.pk, "awaiting_approval") == "Awaits approval")
     assert member_text(browser, other.pk, "awaiting_approval") is None
     assert not_reloaded(browser)
-    browser.refresh()
+    reload_live(browser)
     wait(browser, lambda d: member_text(d, ticket.pk, "member_status") == "Open")
     assert member_text(browser, ticket.pk, "awaiting_approval") == "Awaits approval"
     assert member_text(browser, other.pk, "awaiting_approval") is None
@@ -2099,7 +2109,7 @@ def test_an_incident_card_counts_members_awaiting_approval_beyond_those_it_lists
 
     wait(browser, lambda d: incident_awaiting_text(d, incident.pk) == "1 awaits approval")
     assert not_reloaded(browser)
-    browser.refresh()
+    reload_live(browser)
     wait(browser, lambda d: incident_awaiting_text(d, incident.pk) == "1 awaits approval")
     mark_page(browser)
 
