@@ -533,28 +533,62 @@ def _await_approval(remediation: Remediation, ticket: Ticket) -> None:
     )
 
 
-def _start_or_hold(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = None) -> None:
+# People approving a remediation are told in the ticket's Slack thread, as a decline is: one
+# announcement naming who approved it and what became of it (started or held), in place of
+# the start's or the hold's own (the alert follows it as it follows those).
+APPROVED = "remediation_approved"
+
+
+def _start_or_hold(
+    remediation: Remediation,
+    ticket: Ticket,
+    *,
+    actor: Actor | None = None,
+    approval_note: str | None = None,
+) -> None:
+    """`approval_note`: given (blank for none) when people just approved it, whose
+    announcement (`APPROVED`) then tells what became of it with their note."""
     hold = held_by(ticket)
     if hold:
         remediation.status = RemediationStatus.HELD
         remediation.reason = hold
         remediation.save(update_fields=["status", "reason"])
+        if actor is not None and approval_note is not None:
+            _set_ticket_status(ticket, remediation, "remediation held", reason=hold)
+            _announce_approval(ticket, remediation, actor, f"held: {hold}", approval_note)
+            return
         _set_ticket_status(
             ticket,
             remediation,
             "remediation held",
             reason=hold,
-            # Just approved: its alert still offers the decision; it shows it held instead.
+            # Just retried: its alert still offers the retry; it shows it held instead.
             announce="remediation_held" if remediation.decided_at else "",
         )
         return
-    _start(remediation, ticket, actor=actor)
+    _start(remediation, ticket, actor=actor, approval_note=approval_note)
 
 
-def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = None) -> bool:
+def _announce_approval(
+    ticket: Ticket, remediation: Remediation, approver: Actor, outcome: str, note: str
+) -> None:
+    """The approval's one announcement: "remediation playbook (id 7) started" (or held), and
+    the approver's note."""
+    said = f"remediation {remediation.action} (id {remediation.pk}) {outcome}"
+    lifecycle.announce(ticket.pk, APPROVED, approver, f"{said} (note: {note})" if note else said)
+
+
+def _start(
+    remediation: Remediation,
+    ticket: Ticket,
+    *,
+    actor: Actor | None = None,
+    approval_note: str | None = None,
+) -> bool:
     """Run it on the latest failed run counted on the ticket now (a newer run may have failed
     since the proposal), kept on the remediation (`details["target_run"]`) for the action and
-    its watch. False when it was skipped instead: that run has an active remediation."""
+    its watch. False when it was skipped instead: that run has an active remediation.
+    `approval_note`: as `_start_or_hold`'s."""
     key, entity = run_key(ticket), run_entity(ticket)
     remediation.status = RemediationStatus.RUNNING
     remediation.started_at = timezone.now()
@@ -580,9 +614,13 @@ def _start(remediation: Remediation, ticket: Ticket, *, actor: Actor | None = No
             announce="remediation_skipped",
         )
         return False
-    _set_ticket_status(
-        ticket, remediation, "remediation started", actor=actor, announce="remediation_running"
-    )
+    if actor is not None and approval_note is not None:
+        _set_ticket_status(ticket, remediation, "remediation started", actor=actor)
+        _announce_approval(ticket, remediation, actor, "started", approval_note)
+    else:
+        _set_ticket_status(
+            ticket, remediation, "remediation started", actor=actor, announce="remediation_running"
+        )
     action = START_ACTION[remediation.action]
     fanout.schedule(
         ticket.pk,
@@ -708,7 +746,7 @@ def _decide_locked(
             if policy is not None and policy.dry_run:
                 _skip_as_dry_run(remediation, ticket, policy, remediation.reason, actor=actor)
             else:
-                _start_or_hold(remediation, ticket, actor=actor)
+                _start_or_hold(remediation, ticket, actor=actor, approval_note=note)
         else:
             remediation.status = RemediationStatus.DECLINED
             remediation.reason = f"declined by {actor.name} via {via}" + (

@@ -421,10 +421,12 @@ def apply_slack_action(action: SlackAction) -> str:
             return "replay ignored"
         Occurrence.objects.assign(action.dedup_key, action.ticket_id, "slack")
         try:
+            # A button carries no note: the change's actor (via Slack) says who and where, and
+            # the JIRA comment, the thread reply and the audit entry quote nobody's words.
             if step == "resolve":
-                lifecycle.resolve(action.ticket_id, actor, note="Slack", fix=action.text)
+                lifecycle.resolve(action.ticket_id, actor, fix=action.text)
             else:
-                lifecycle.transition(action.ticket_id, step, actor, note="Slack button")
+                lifecycle.transition(action.ticket_id, step, actor)
         except TransitionError as exc:
             refusal = str(exc)
         else:

@@ -55,9 +55,10 @@ def action_words(action: str) -> str:
     return ACTION_WORDS.get(action, action.replace("_", " "))
 
 
-# A remediation's change a person made, in their words: "ana started the remediation", not
-# "ana remediation running" (the announcement's name).
+# A remediation's change a person made, in their words: "ana approved the remediation", not
+# "ana remediation approved" (the announcement's name).
 PERSON_REMEDIATION_VERBS = {
+    "approved": "approved",
     "running": "started",
     "started": "started",
     "declined": "declined",

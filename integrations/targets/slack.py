@@ -134,7 +134,8 @@ FOLLOWED = {
     "jira_linked",
     "analysed",
     "remediation_awaiting_approval",
-    "remediation_held",  # once approved (its buttons go)
+    "remediation_approved",  # started or held by people's approval (its buttons go)
+    "remediation_held",  # once retried (its Retry button goes)
     "remediation_running",
     "remediation_skipped",
     "remediation_skipped_on_resolve",  # the resolve's thread line says so already
@@ -151,6 +152,7 @@ THREADED = {
     "regressed",
     "resolved_at_source",
     "sla_breached",
+    "remediation_approved",
     "remediation_skipped",
     "remediation_declined",
     "remediation_expired",

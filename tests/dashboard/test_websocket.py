@@ -406,7 +406,8 @@ def test_a_remediation_awaiting_approval_reads_naturally_on_the_live_banner(sett
 def test_a_person_approving_or_declining_a_remediation_reads_naturally_on_the_live_banner(
     settings,
 ):
-    """The banner read "ana remediation running" (the announcement's name) when ana approved."""
+    """The banner read "ana remediation running" (the announcement's name) when ana approved,
+    then "ana remediation approved"."""
     from integrations import remediation
     from integrations.models import RemediationPolicy
     from tests.remediation.conftest import configure_remediation_targets, make_policy
@@ -439,7 +440,7 @@ def test_a_person_approving_or_declining_a_remediation_reads_naturally_on_the_li
     approval = async_to_sync(decided)(approved_ticket, True)
     decline = async_to_sync(decided)(declined_ticket, False)
 
-    assert approval["words"] == "ana started the remediation"
+    assert approval["words"] == "ana approved the remediation"
     assert decline["words"] == "ana declined the remediation"
 
 

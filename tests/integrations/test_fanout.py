@@ -413,6 +413,35 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     assert slack.ephemeral[0]["user"] == SLACK_USER_ID
 
 
+@pytest.mark.parametrize(
+    ("button", "step", "status", "words"),
+    [
+        ("rca_acknowledge", "acknowledge", "acknowledged", "acknowledged the ticket"),
+        ("rca_take", "start_progress", "in_progress", "took the ticket (in progress)"),
+        ("rca_resolve", "resolve", "resolved", "resolved the ticket"),
+    ],
+)
+def test_a_slack_button_is_told_as_the_persons_action_with_no_note(
+    celery_worker, targets, button, step, status, words
+):
+    """A click on the alert's Acknowledge, Take or Resolve button was given the note "Slack
+    button" (or "Slack"), which the JIRA comment quoted under the change as if the responder
+    had typed it, and the audit entry kept. A button carries no note: the comment and the
+    thread say who acted and where, and nothing more."""
+    jira, slack, _ = targets
+    ticket = paged_and_clicked(button)
+
+    ticket.refresh_from_db()
+    assert ticket.status == status
+    entry = AuditLog.objects.get(ticket=ticket, action=step)
+    assert (entry.actor_kind, entry.actor_name, entry.details) == ("slack", "daan", {})
+    comment = jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
+    assert comment == f"daan {words} via Slack in the RCA service."
+    reply = slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+    assert reply == f"daan — {step.replace('_', ' ')} (via slack)"
+    assert not Resolution.objects.filter(ticket=ticket).exists()  # no fix was typed
+
+
 def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worker, targets):
     jira, slack, _ = targets
     slack_responder("daan")
@@ -548,8 +577,11 @@ def test_resolve_clicked_with_what_fixed_it_typed_in_the_slack_alert_keeps_that_
     fix = Resolution.objects.get(ticket=ticket)
     assert (fix.fix, fix.actor_kind) == ("Rotated the SQL password", "slack")
     settled(ticket.pk)
+    assert fix.note == ""  # the button gave none
     thread = slack.thread(ticket.slack_channel, ticket.slack_ts)
-    assert "What fixed it: Rotated the SQL password" in thread[-1]["text"]
+    assert (
+        thread[-1]["text"] == "daan — resolve (via slack). What fixed it: Rotated the SQL password"
+    )
 
 
 def test_a_regression_reopens_the_jira_issue_and_replies_in_the_slack_thread(

@@ -1564,7 +1564,7 @@ def _told_ids() -> list[int]:
         ("dashboard", "ana", "the dashboard", "done"),
         ("admin", "ana", "Django admin", "done"),
         ("jira", "maria", "JIRA", "JIRA OPS-90"),
-        ("slack", "daan", "Slack", "Slack"),
+        ("slack", "daan", "Slack", ""),  # a button carries no note
     ],
 )
 def test_resolving_the_last_open_member_on_its_own_ticket_resolves_the_incident(
@@ -1610,8 +1610,9 @@ def test_resolving_the_last_open_member_on_its_own_ticket_resolves_the_incident(
     deliver_pending()
     said = f"resolved {member}, the last open member, via {via}"
     thread = incident_thread(slack, incident)[-1]["text"]
+    told_note = f": {note}" if note else "."
     assert thread == (
-        f":white_check_mark: *{actor_name}* {said}: incident {incident.pk} is resolved: {note}"
+        f":white_check_mark: *{actor_name}* {said}: incident {incident.pk} is resolved{told_note}"
     )
     comment = comments(jira, incident.itsm_ticket_id)[-1]
     assert comment.startswith(f"{actor_name} {said}: the incident is resolved in the RCA service.")

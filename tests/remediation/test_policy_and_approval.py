@@ -805,6 +805,11 @@ def test_an_approved_remediation_held_updates_its_slack_alert(settings):
             assert "Held behind an incident (its culprit is still failing)" in json.dumps(
                 message["blocks"]
             )
+            # The thread says who approved it, and that it is held.
+            assert slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"] == (
+                f"daan — remediation approved (via api): remediation playbook (id {pending.pk}) "
+                "held: its culprit is still failing"
+            )
     finally:
         remediation.unregister_hold_check("test-held")
 
@@ -832,6 +837,57 @@ def _awaiting_approval_on_slack(settings, slack: FakeSlack) -> tuple[Ticket, Rem
         fanout.deliver(row.pk)
     ticket.refresh_from_db()
     return ticket, pending, len(slack.thread(ticket.slack_channel, ticket.slack_ts))
+
+
+def test_an_approval_says_who_approved_it_and_what_became_of_it_once_in_the_slack_thread(
+    settings, slack_signed
+):
+    """A decline had its line in the thread, an approval none: people following the thread
+    never learnt who approved the rerun nor that it started, until its "succeeded" or
+    "failed". The approval's one line names who approved it, how, and that it started (with
+    the note), and its end adds its own line, not a second approval."""
+    with FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        _responder("ana")
+        make_policy(action="playbook", mode="approval")
+        tickets = [make_ticket(slack_ts="", slack_channel="") for _ in range(2)]
+        pending = []
+        for ticket in tickets:
+            fanout.schedule_initial(ticket.pk)
+            for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+                fanout.deliver(row.pk)
+            pending.append(proposed(ticket.pk))
+            ticket.refresh_from_db()
+        before = [len(slack.thread(t.slack_channel, t.slack_ts)) for t in tickets]
+        _slack_click(tickets[0].pk, SLACK_APPROVE_ACTION, "ana")
+        remediation.approve(
+            pending[1].pk,
+            Actor.for_user(User.objects.get(username="ana")),
+            via="api",
+            note="the deploy is over",
+        )
+        _deliver_pending_slack()
+        remediation.finish(pending[0].pk, succeeded=False, detail="rerun failed: still throttled")
+        _deliver_pending_slack()
+
+        lines = [
+            [m["text"] for m in slack.thread(t.slack_channel, t.slack_ts)[seen:]]
+            for t, seen in zip(tickets, before, strict=True)
+        ]
+        first, second = pending[0].pk, pending[1].pk
+        assert lines[0][0] == (
+            f"ana — remediation approved (via slack): remediation playbook (id {first}) started"
+        )
+        assert lines[0][1:] == [
+            f"remediation playbook (id {first}) — remediation failed (via remediation): "
+            "rerun failed: still throttled"
+        ]
+        assert lines[1] == [
+            f"ana — remediation approved (via api): remediation playbook (id {second}) started "
+            "(note: the deploy is over)"
+        ]
+        assert Ticket.objects.get(pk=tickets[1].pk).remediation_status == "running"
 
 
 def test_people_resolving_a_ticket_awaiting_approval_read_one_thread_line(
