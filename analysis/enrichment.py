@@ -311,9 +311,11 @@ class RunAttempt:
     succeeded: bool
 
 
-def latest_ended_attempt(config: DatabricksConfig, run_id: str) -> RunAttempt | None:
-    """The attempt of the run that ended last (runs/get with its repair history); None when
-    the run was never repaired (its history is empty) or no attempt has ended."""
+def _read_run(
+    config: DatabricksConfig, run_id: str, *, include_history: bool = False
+) -> tuple[WorkspaceClient, _Budget, int, Any]:
+    """runs/get of `run_id` within the config's time budget: the client and the budget (for
+    the calls that follow), the run id as a number, and the run."""
     try:
         numeric_run_id = int(str(run_id).strip())
     except ValueError as exc:
@@ -321,7 +323,14 @@ def latest_ended_attempt(config: DatabricksConfig, run_id: str) -> RunAttempt | 
     budget = _Budget(config.timeout_seconds)
     client = _databricks_client(config, budget)
     budget.start()
-    run = _get_run(client, budget, numeric_run_id, include_history=True)
+    run = _get_run(client, budget, numeric_run_id, include_history=include_history)
+    return client, budget, numeric_run_id, run
+
+
+def latest_ended_attempt(config: DatabricksConfig, run_id: str) -> RunAttempt | None:
+    """The attempt of the run that ended last (runs/get with its repair history); None when
+    the run was never repaired (its history is empty) or no attempt has ended."""
+    _, _, _, run = _read_run(config, run_id, include_history=True)
     ended = [item for item in run.repair_history or [] if item.end_time]
     if not ended:
         return None
@@ -477,15 +486,8 @@ def enrich_databricks_run(
 ) -> Enrichment:
     """The error of a failed Databricks job run: failed tasks, their error and trace tail.
     `task_run_id`: the run of the attempt of task `task_key` a notification named."""
-    try:
-        numeric_run_id = int(str(run_id).strip())
-    except ValueError as exc:
-        raise EnrichmentError(f"Databricks API: invalid run id {run_id!r}") from exc
+    client, budget, numeric_run_id, run = _read_run(config, run_id)
     attempt = int(task_run_id) if str(task_run_id).strip().isdigit() else None
-    budget = _Budget(config.timeout_seconds)
-    client = _databricks_client(config, budget)
-    budget.start()
-    run = _get_run(client, budget, numeric_run_id)
 
     tasks = list(run.tasks or [])
     if tasks:
@@ -1032,14 +1034,7 @@ def databricks_run_outputs(config: DatabricksConfig, run_id: str) -> list[tuple[
     """The output of a Databricks run for log analysis: per task (failed ones first, at most
     ``MAX_TASK_OUTPUTS``), a name and its text (the stdout the API keeps, then the error and
     its trace). Raises ``EnrichmentError`` naming what failed."""
-    try:
-        numeric_run_id = int(str(run_id).strip())
-    except ValueError as exc:
-        raise EnrichmentError(f"Databricks API: invalid run id {run_id!r}") from exc
-    budget = _Budget(config.timeout_seconds)
-    client = _databricks_client(config, budget)
-    budget.start()
-    run = _get_run(client, budget, numeric_run_id)
+    client, budget, numeric_run_id, run = _read_run(config, run_id)
     tasks = sorted(run.tasks or [], key=lambda t: _task_result_state(t) != "FAILED")
     targets = [(str(t.task_key or t.run_id), t.run_id, t) for t in tasks if t.run_id is not None]
     if not targets:
