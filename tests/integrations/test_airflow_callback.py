@@ -440,25 +440,32 @@ def test_a_log_url_on_localhost_without_a_base_url_is_said_to_name_no_deployment
     assert body["airflow_base_url"] is None and "RCA_AIRFLOW_DEPLOYMENT is not set" in caplog.text
 
 
+def prod_run(run_id: str) -> dict:
+    """The failure body of the `prod` deployment's task for run `run_id`, whose logical date
+    ends it (`scheduled__2025-12-10T00:00:00+00:00`)."""
+    return {
+        **rca_callback.build_failure_body(airflow_context()),
+        "deployment": "prod",
+        "run_id": run_id,
+        "logical_date": run_id.split("__", 1)[1],
+    }
+
+
+def success_of(failure: dict) -> dict:
+    """The success of the run of `failure`, a later try of it."""
+    return {**failure, "state": "success", "try_number": 2, "exception": None}
+
+
 def test_an_older_runs_success_leaves_a_newer_runs_failure_open(webhook_client):
     """Two runs of a task failed; the older one, cleared, succeeds: the newer one still
     failed, so the ticket stays open (its audit says which run still failed). The newer run's
     own success, or a later run's, resolves it."""
-    older = {
-        **rca_callback.build_failure_body(airflow_context()),
-        "deployment": "prod",
-        "run_id": "scheduled__2025-12-10T00:00:00+00:00",
-        "logical_date": "2025-12-10T00:00:00+00:00",
-    }
-    newer = {
-        **older,
-        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
-        "logical_date": "2025-12-11T00:00:00+00:00",
-    }
+    older = prod_run("scheduled__2025-12-10T00:00:00+00:00")
+    newer = prod_run("scheduled__2025-12-11T00:00:00+00:00")
     assert webhook_client("/webhooks/airflow/", older).json()["outcome"] == "created"
     assert webhook_client("/webhooks/airflow/", newer).json()["outcome"] == "correlated"
 
-    cleared = {**older, "state": "success", "try_number": 2, "exception": None}
+    cleared = success_of(older)
     answer = webhook_client("/webhooks/airflow/", cleared).json()
     ticket = Ticket.objects.get()
     assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
@@ -466,7 +473,7 @@ def test_an_older_runs_success_leaves_a_newer_runs_failure_open(webhook_client):
     entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
     assert entry.details["still_failed"] == newer["run_id"]
 
-    fixed = {**newer, "state": "success", "try_number": 2, "exception": None}
+    fixed = success_of(newer)
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
 
 
@@ -476,21 +483,12 @@ def test_a_backfill_failing_after_todays_run_and_then_succeeding_leaves_today_op
     """Today's run failed and opened the ticket; a backfill of an older date failed after it
     (the latest failure counted) and then succeeded: today's run still failed, so the ticket
     stays open, as when the runs had failed the other way round."""
-    today = {
-        **rca_callback.build_failure_body(airflow_context()),
-        "deployment": "prod",
-        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
-        "logical_date": "2025-12-11T00:00:00+00:00",
-    }
-    backfill = {
-        **today,
-        "run_id": "backfill__2025-12-01T00:00:00+00:00",
-        "logical_date": "2025-12-01T00:00:00+00:00",
-    }
+    today = prod_run("scheduled__2025-12-11T00:00:00+00:00")
+    backfill = prod_run("backfill__2025-12-01T00:00:00+00:00")
     assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "created"
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
 
-    succeeded = {**backfill, "state": "success", "try_number": 2, "exception": None}
+    succeeded = success_of(backfill)
     answer = webhook_client("/webhooks/airflow/", succeeded).json()
 
     ticket = Ticket.objects.get()
@@ -498,7 +496,7 @@ def test_a_backfill_failing_after_todays_run_and_then_succeeding_leaves_today_op
     assert ticket.status == "open" and ticket.resolved_at_source_at is None
     entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
     assert entry.details["still_failed"] == today["run_id"]
-    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
+    fixed = success_of(today)
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
 
 
@@ -731,27 +729,14 @@ def test_a_failed_run_neither_first_nor_latest_keeps_the_ticket_open_past_an_old
     """The run of Dec 1 failed and opened the ticket, today's (Dec 11) failed, then a backfill
     of Dec 5 failed (the latest counted): the backfill's success was compared with Dec 1 and
     Dec 5 only, and resolved the ticket while today's run still failed."""
-    first = {
-        **rca_callback.build_failure_body(airflow_context()),
-        "deployment": "prod",
-        "run_id": "scheduled__2025-12-01T00:00:00+00:00",
-        "logical_date": "2025-12-01T00:00:00+00:00",
-    }
-    today = {
-        **first,
-        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
-        "logical_date": "2025-12-11T00:00:00+00:00",
-    }
-    backfill = {
-        **first,
-        "run_id": "backfill__2025-12-05T00:00:00+00:00",
-        "logical_date": "2025-12-05T00:00:00+00:00",
-    }
+    first = prod_run("scheduled__2025-12-01T00:00:00+00:00")
+    today = prod_run("scheduled__2025-12-11T00:00:00+00:00")
+    backfill = prod_run("backfill__2025-12-05T00:00:00+00:00")
     assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
     assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
 
-    succeeded = {**backfill, "state": "success", "try_number": 2, "exception": None}
+    succeeded = success_of(backfill)
     answer = webhook_client("/webhooks/airflow/", succeeded).json()
 
     ticket = Ticket.objects.get()
@@ -759,7 +744,7 @@ def test_a_failed_run_neither_first_nor_latest_keeps_the_ticket_open_past_an_old
     assert ticket.status == "open" and ticket.resolved_at_source_at is None
     entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
     assert entry.details["still_failed"] == today["run_id"]
-    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
+    fixed = success_of(today)
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
 
 
@@ -771,22 +756,9 @@ def test_a_ticket_the_release_before_kept_open_keeps_its_newer_failed_run(webhoo
     from django.db import connections
     from django.db.migrations.executor import MigrationExecutor
 
-    first = {
-        **rca_callback.build_failure_body(airflow_context()),
-        "deployment": "prod",
-        "run_id": "scheduled__2025-12-01T00:00:00+00:00",
-        "logical_date": "2025-12-01T00:00:00+00:00",
-    }
-    today = {
-        **first,
-        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
-        "logical_date": "2025-12-11T00:00:00+00:00",
-    }
-    backfill = {
-        **first,
-        "run_id": "backfill__2025-12-05T00:00:00+00:00",
-        "logical_date": "2025-12-05T00:00:00+00:00",
-    }
+    first = prod_run("scheduled__2025-12-01T00:00:00+00:00")
+    today = prod_run("scheduled__2025-12-11T00:00:00+00:00")
+    backfill = prod_run("backfill__2025-12-05T00:00:00+00:00")
     assert webhook_client("/webhooks/airflow/", first).json()["outcome"] == "created"
     assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
     # As the release before left it: today's run its latest, no newest failed run.
@@ -802,7 +774,7 @@ def test_a_ticket_the_release_before_kept_open_keeps_its_newer_failed_run(webhoo
         connections.close_all()
 
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
-    succeeded = {**backfill, "state": "success", "try_number": 2, "exception": None}
+    succeeded = success_of(backfill)
     answer = webhook_client("/webhooks/airflow/", succeeded).json()
 
     ticket = Ticket.objects.get()
@@ -810,27 +782,18 @@ def test_a_ticket_the_release_before_kept_open_keeps_its_newer_failed_run(webhoo
     assert ticket.status == "open" and ticket.resolved_at_source_at is None
     entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
     assert entry.details["still_failed"] == today["run_id"]
-    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
+    fixed = success_of(today)
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
 
 
 def test_a_regression_starts_over_which_failed_runs_keep_the_ticket_open(webhook_client):
     """Today's run failed after a backfill's and then succeeded (resolved); the backfill failing
     again regresses the ticket, and its own success resolves it: today's failure was over."""
-    backfill = {
-        **rca_callback.build_failure_body(airflow_context()),
-        "deployment": "prod",
-        "run_id": "backfill__2025-12-05T00:00:00+00:00",
-        "logical_date": "2025-12-05T00:00:00+00:00",
-    }
-    today = {
-        **backfill,
-        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
-        "logical_date": "2025-12-11T00:00:00+00:00",
-    }
+    backfill = prod_run("backfill__2025-12-05T00:00:00+00:00")
+    today = prod_run("scheduled__2025-12-11T00:00:00+00:00")
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "created"
     assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
-    fixed = {**today, "state": "success", "try_number": 2, "exception": None}
+    fixed = success_of(today)
     assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
 
     again = {**backfill, "try_number": 2}
@@ -844,19 +807,10 @@ def test_a_regression_starts_over_which_failed_runs_keep_the_ticket_open(webhook
 def test_an_analysis_written_after_a_newer_run_was_counted_keeps_that_run(webhook_client):
     """The analysis, working from the ticket as it read it, wrote back details without the run
     counted meanwhile: an older run's success then resolved the ticket again."""
-    first = {
-        **rca_callback.build_failure_body(airflow_context()),
-        "deployment": "prod",
-        "run_id": "scheduled__2025-12-01T00:00:00+00:00",
-        "logical_date": "2025-12-01T00:00:00+00:00",
-    }
+    first = prod_run("scheduled__2025-12-01T00:00:00+00:00")
     created = webhook_client("/webhooks/airflow/", first).json()
     read_by_the_analysis = Ticket.objects.get(pk=created["ticket_id"])
-    today = {
-        **first,
-        "run_id": "scheduled__2025-12-11T00:00:00+00:00",
-        "logical_date": "2025-12-11T00:00:00+00:00",
-    }
+    today = prod_run("scheduled__2025-12-11T00:00:00+00:00")
     assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
 
     read_by_the_analysis.details = {**read_by_the_analysis.details, "similar": []}
