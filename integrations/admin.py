@@ -35,15 +35,32 @@ class DeliveryAttemptInline(admin.TabularInline):
     readonly_fields = fields
 
 
+_OUTBOUND_FIELDS = [f.name for f in OutboundDelivery._meta.fields]
+
+
 @admin.register(OutboundDelivery)
 class OutboundDeliveryAdmin(ReadOnlyPageAdmin):
-    list_display = ("ticket", "target", "action", "status", "attempts", "created_at", "last_error")
+    list_display = (
+        "ticket",
+        "target",
+        "action",
+        "status_shown",
+        "attempts",
+        "created_at",
+        "last_error",
+    )
     list_filter = ("status", "target", "action")
     search_fields = ("ticket__id", "key", "last_error")
     list_select_related = ("ticket",)
-    readonly_fields = [f.name for f in OutboundDelivery._meta.fields]
+    # Its status with why a skipped one was left out, where the status was.
+    fields = ["status_shown" if name == "status" else name for name in _OUTBOUND_FIELDS]
+    readonly_fields = [*_OUTBOUND_FIELDS, "status_shown"]
     inlines = [DeliveryAttemptInline]
     actions = ["retry_dead_letters"]
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, delivery: OutboundDelivery) -> str:
+        return delivery.status_words()
 
     @admin.action(description="Retry the selected dead letters", permissions=["change"])
     def retry_dead_letters(self, request, queryset):

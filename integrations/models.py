@@ -138,7 +138,9 @@ class WebhookDelivery(models.Model):
 class OutboundStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
-    SKIPPED = "skipped", "Skipped (target not configured)"
+    # Left out, for a reason its `last_error` gives (`OutboundDelivery.status_words`): its
+    # target not configured, the failure over before it paged, nothing to send (NotSent).
+    SKIPPED = "skipped", "Skipped"
     DEAD = "dead", "Dead letter"
 
 
@@ -190,6 +192,15 @@ class OutboundDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} for {self.ticket_id} ({self.status})"
+
+    def status_words(self) -> str:
+        """Its status as people read it: a skipped one with why it was left out ("Skipped — not
+        paged: the failure had recovered at its source before it paged"), which the label alone
+        does not say."""
+        label = self.get_status_display()
+        if self.status == OutboundStatus.SKIPPED and self.last_error:
+            return f"{label} — {self.last_error}"
+        return label
 
 
 class AttemptOutcome(models.TextChoices):

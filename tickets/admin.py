@@ -116,12 +116,17 @@ class OutboundInline(admin.TabularInline):
     model = OutboundDelivery
     extra = 0
     can_delete = False
-    fields = ("target", "action", "status", "attempts", "last_error", "completed_at")
+    fields = ("target", "action", "status_shown", "attempts", "last_error", "completed_at")
     readonly_fields = fields
     verbose_name_plural = "deliveries to JIRA, Slack and Blob"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="status")
+    def status_shown(self, delivery: OutboundDelivery) -> str:
+        """With why a skipped one was left out."""
+        return delivery.status_words()
 
 
 def _is_changelist(request) -> bool:
@@ -388,7 +393,10 @@ class TicketAdmin(ReadOnlyPageAdmin):
         done, refused = 0, []
         for ticket_id in queryset.values_list("pk", flat=True):
             try:
-                lifecycle.transition(ticket_id, action, actor, note="Django admin")
+                # The list's actions offer no note: the change's actor (via admin) says who and
+                # where, and the JIRA comment, the Slack thread reply and the audit entry quote
+                # nobody's words.
+                lifecycle.transition(ticket_id, action, actor)
                 done += 1
             except TransitionError as exc:
                 refused.append(f"{ticket_id}: {exc}")
@@ -417,7 +425,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
                     lifecycle.resolve(
                         ticket_id,
                         actor,
-                        note=form.cleaned_data["note"] or "Django admin",
+                        note=form.cleaned_data["note"],  # the one they typed, if any
                         fix=form.cleaned_data["fix"],
                     )
                     done += 1

@@ -18,6 +18,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import reverse
 from markdown_it import MarkdownIt
 from slack_sdk.signature import SignatureVerifier
 
@@ -440,6 +441,72 @@ def test_a_slack_button_is_told_as_the_persons_action_with_no_note(
     reply = slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
     assert reply == f"daan — {step.replace('_', ' ')} (via slack)"
     assert not Resolution.objects.filter(ticket=ticket).exists()  # no fix was typed
+
+
+@pytest.mark.parametrize(
+    ("action", "step", "status", "words", "typed"),
+    [
+        ("acknowledge", "acknowledge", "acknowledged", "acknowledged the ticket", {}),
+        ("take", "start_progress", "in_progress", "took the ticket (in progress)", {}),
+        ("resolve", "resolve", "resolved", "resolved the ticket", {"apply": "1"}),
+    ],
+)
+def test_an_admin_action_is_told_as_the_persons_action_with_no_note(
+    celery_worker, targets, migration_data, action, step, status, words, typed
+):
+    """The ticket list's Acknowledge, Take and Resolve (its page left blank) gave the note
+    "Django admin", which the JIRA comment quoted under the change as if the responder had
+    typed it, and the audit entry (and a resolve's fix record) kept. The comment and the
+    thread say who acted and where, and nothing more."""
+    jira, slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    client = Client()
+    client.force_login(make_user("ana", "responder", is_staff=True))
+
+    changelist = reverse("admin:tickets_ticket_changelist")
+    client.post(changelist, {"action": action, "_selected_action": [ticket.pk], **typed})
+    settled(ticket.pk)
+
+    ticket.refresh_from_db()
+    assert ticket.status == status
+    entry = AuditLog.objects.get(ticket=ticket, action=step)
+    assert (entry.actor_kind, entry.actor_name, entry.details) == ("user", "ana", {})
+    comment = jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
+    assert comment == f"ana {words} via Django admin in the RCA service."
+    reply = slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+    assert reply == f"ana — {step.replace('_', ' ')} (via admin)"
+
+
+@pytest.mark.parametrize("note", ["after the deploy", ""])
+def test_what_an_admin_typed_resolving_is_kept_and_told(
+    celery_worker, targets, migration_data, note
+):
+    """The resolve page's fix and note are the responder's words: kept on the audit entry and
+    the fix record, and quoted under the JIRA comment; a note left blank stays blank (it was
+    "Django admin" on the fix record and in the comment)."""
+    jira, _slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    client = Client()
+    client.force_login(make_user("ana", "responder", is_staff=True))
+    typed = {"apply": "1", "note": note, "fix": "Rotated the SQL password"}
+
+    changelist = reverse("admin:tickets_ticket_changelist")
+    client.post(changelist, {"action": "resolve", "_selected_action": [ticket.pk], **typed})
+    settled(ticket.pk)
+
+    entry = AuditLog.objects.get(ticket=ticket, action="resolve")
+    noted = {"note": note} if note else {}
+    assert entry.details == {**noted, "fix": "Rotated the SQL password"}
+    fix = Resolution.objects.get(ticket=ticket)
+    assert (fix.fix, fix.note, fix.resolved_by) == ("Rotated the SQL password", note, "ana")
+    comment = jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
+    quoted = f"\n{{noformat}}\n{note}\n{{noformat}}" if note else ""
+    assert comment == (
+        f"ana resolved the ticket via Django admin in the RCA service.{quoted}\n"
+        "*What fixed it:*\n{noformat}\nRotated the SQL password\n{noformat}"
+    )
 
 
 def test_the_slack_resolve_button_resolves_and_jira_follows_to_done(celery_worker, targets):

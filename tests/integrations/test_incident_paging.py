@@ -1217,7 +1217,7 @@ def reopen_member(where: str, ticket_id: str, username: str) -> None:
     [
         ("api", "the API", "no"),
         ("dashboard", "the dashboard", "no"),
-        ("admin", "Django admin", "Django admin"),
+        ("admin", "Django admin", ""),  # its Reopen offers no note
     ],
 )
 def test_reopening_one_member_of_a_resolved_incident_reopens_the_incident(
@@ -1258,8 +1258,9 @@ def test_reopening_one_member_of_a_resolved_incident_reopens_the_incident(
     deliver_pending()
     said = f"reopened pl_orders ({first}) via {via}"
     thread = incident_thread(slack, incident)[-1]["text"]
-    assert thread == (
-        f":rotating_light: *ana* {said}: incident {incident.pk} is open again" + f": {note}"
+    told_note = f": {note}" if note else "."
+    assert (
+        thread == f":rotating_light: *ana* {said}: incident {incident.pk} is open again{told_note}"
     )
     comment = comments(jira, incident.itsm_ticket_id)[-1]
     assert comment.startswith(f"ana {said}: the incident is open again in the RCA service.")

@@ -11,7 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations import fanout
 from integrations.models import OutboundDelivery, OutboundStatus
+from integrations.targets.base import RECOVERED_BEFORE_PAGING
 from tickets.models import (
     AuditLog,
     Incident,
@@ -490,6 +492,41 @@ def test_rerouting_applies_the_corrected_rule_to_unpaged_tickets_and_retries_the
     # A viewer cannot.
     staff("viewer").post(CHANGELIST, {"action": "reroute", "_selected_action": [paged.pk]})
     assert not AuditLog.objects.filter(ticket=paged, action="re-routed").exists()
+
+
+def test_a_skipped_delivery_says_why_where_its_status_is_shown(settings):
+    """Every skipped delivery read "Skipped (target not configured)", those left out because
+    the failure had recovered at its source before it paged among them. Its status says why it
+    was skipped, in the deliveries' list and page, on its ticket's page in admin and on the
+    dashboard."""
+    settings.JIRA_URL = settings.SLACK_BOT_TOKEN = settings.AZURE_STORAGE_CONNECTION_STRING = ""
+    ticket = make_ticket(
+        1, itsm_ticket_id="", status="resolved", resolved_at_source_at=timezone.now()
+    )
+    fanout.schedule_initial_many([(ticket.pk, None)], recovered=[ticket.pk])
+    rows = OutboundDelivery.objects.filter(ticket=ticket)
+    for pk in rows.filter(status=OutboundStatus.PENDING).values_list("pk", flat=True):
+        fanout.deliver(pk)  # the evidence: Azure Blob is not configured
+    page = rows.get(action="jira_create")
+    assert set(rows.values_list("status", flat=True)) == {OutboundStatus.SKIPPED}
+    recovered = f"Skipped — {RECOVERED_BEFORE_PAGING}"
+    not_configured = "Skipped — Azure Blob is not configured (set AZURE_STORAGE_CONNECTION_STRING)"
+    client = staff("viewer")
+
+    shown = [
+        client.get(reverse("admin:integrations_outbounddelivery_changelist")),
+        client.get(reverse("admin:integrations_outbounddelivery_change", args=[page.pk])),
+        client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])),
+        client.get(reverse("dashboard-ticket", args=[ticket.pk])),
+    ]
+
+    listed, page_html, ticket_html, dashboard = [answer.content.decode() for answer in shown]
+    assert recovered in listed and not_configured in listed
+    assert recovered in page_html
+    assert recovered in ticket_html and not_configured in ticket_html
+    assert f'title="{recovered}"' in dashboard
+    for html in (listed, page_html, ticket_html, dashboard):
+        assert "target not configured" not in html
 
 
 def test_a_duplicate_jira_status_is_refused_in_words_ignoring_case_and_spaces():
