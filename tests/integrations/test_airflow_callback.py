@@ -456,6 +456,19 @@ def success_of(failure: dict) -> dict:
     return {**failure, "state": "success", "try_number": 2, "exception": None}
 
 
+def assert_kept_open_until_its_own_success(webhook_client, older: dict, newer: dict) -> None:
+    """The success of run `older` leaves the ticket open (audited: `newer` still failed);
+    `newer`'s own success resolves it."""
+    answer = webhook_client("/webhooks/airflow/", success_of(older)).json()
+    ticket = Ticket.objects.get()
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
+    assert entry.details["still_failed"] == newer["run_id"]
+    fixed = success_of(newer)
+    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+
+
 def test_an_older_runs_success_leaves_a_newer_runs_failure_open(webhook_client):
     """Two runs of a task failed; the older one, cleared, succeeds: the newer one still
     failed, so the ticket stays open (its audit says which run still failed). The newer run's
@@ -488,16 +501,7 @@ def test_a_backfill_failing_after_todays_run_and_then_succeeding_leaves_today_op
     assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "created"
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
 
-    succeeded = success_of(backfill)
-    answer = webhook_client("/webhooks/airflow/", succeeded).json()
-
-    ticket = Ticket.objects.get()
-    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
-    assert ticket.status == "open" and ticket.resolved_at_source_at is None
-    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
-    assert entry.details["still_failed"] == today["run_id"]
-    fixed = success_of(today)
-    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+    assert_kept_open_until_its_own_success(webhook_client, backfill, today)
 
 
 def _api_ticket(ticket_id: str) -> dict:
@@ -736,16 +740,7 @@ def test_a_failed_run_neither_first_nor_latest_keeps_the_ticket_open_past_an_old
     assert webhook_client("/webhooks/airflow/", today).json()["outcome"] == "correlated"
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
 
-    succeeded = success_of(backfill)
-    answer = webhook_client("/webhooks/airflow/", succeeded).json()
-
-    ticket = Ticket.objects.get()
-    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
-    assert ticket.status == "open" and ticket.resolved_at_source_at is None
-    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
-    assert entry.details["still_failed"] == today["run_id"]
-    fixed = success_of(today)
-    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+    assert_kept_open_until_its_own_success(webhook_client, backfill, today)
 
 
 def test_a_ticket_the_release_before_kept_open_keeps_its_newer_failed_run(webhook_client):
@@ -774,16 +769,7 @@ def test_a_ticket_the_release_before_kept_open_keeps_its_newer_failed_run(webhoo
         connections.close_all()
 
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
-    succeeded = success_of(backfill)
-    answer = webhook_client("/webhooks/airflow/", succeeded).json()
-
-    ticket = Ticket.objects.get()
-    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", ticket.pk)
-    assert ticket.status == "open" and ticket.resolved_at_source_at is None
-    entry = AuditLog.objects.get(ticket=ticket, action="older run recovered")
-    assert entry.details["still_failed"] == today["run_id"]
-    fixed = success_of(today)
-    assert webhook_client("/webhooks/airflow/", fixed).json()["outcome"] == "resolved"
+    assert_kept_open_until_its_own_success(webhook_client, backfill, today)
 
 
 def test_a_regression_starts_over_which_failed_runs_keep_the_ticket_open(webhook_client):
