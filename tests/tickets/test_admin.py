@@ -89,6 +89,24 @@ def test_a_changelist_says_its_times_are_utc(changelist):
     assert note < html.index('id="result_list"')
 
 
+def test_a_change_form_says_its_times_are_utc():
+    """A single record's page shows its times (created, SLA deadline, resolved) as its list
+    does: UTC, said above its fields."""
+    ticket = make_ticket(1, timestamp=timezone.now())
+    incident = Incident.objects.create(
+        id="INC-UTC-2", group_key="k", culprit="kv:vault", last_member_at=timezone.now()
+    )
+
+    client = staff("viewer")
+    for url in (
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        reverse("admin:tickets_incident_change", args=[incident.pk]),
+    ):
+        html = client.get(url).content.decode()
+        note = html.index('id="times-in-utc">Times are UTC.</p>')
+        assert note < html.index("<fieldset")
+
+
 def test_changelist_puts_the_most_urgent_first_and_shows_class_names_as_they_are():
     now = timezone.now()
     relaxed = make_ticket(1, severity="Low", sla_deadline=now + timedelta(hours=23))
