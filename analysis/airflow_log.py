@@ -35,6 +35,7 @@ from analysis.logs.reader import human_size
 from rca_project import airflow_api, timed_read
 from rca_project.airflow_api import AirflowApi, AirflowApiError
 from tickets.models import Occurrence, Ticket
+from tickets.vocabulary import AIRFLOW_DAG_RUN_TASK
 
 # The occurrence key of an Airflow try's failure: `<run key>#try<n>:failed` (the parser's).
 _FAILED_TRY = re.compile(r"^(?P<run_key>.+)#try(?P<try>\d+):failed$")
@@ -126,13 +127,16 @@ def task_try_of(ticket: Ticket) -> TaskTry | None:
     """The task try of the latest failure counted on an Airflow ticket, when AIRFLOW_API_URL
     (with its credentials) can read its log: the run entity (`latest_run`, else the failure
     that opened it) names the DAG, run and task, it ran on the deployment AIRFLOW_API_URL
-    serves, and the try is known. None otherwise."""
+    serves, and the try is known. None otherwise, and for a DAG run's own failure (the task
+    `AIRFLOW_DAG_RUN_TASK`: the run has no log of its own)."""
     if ticket.source != "airflow" or not airflow_api.configured():
         return None
     latest = ticket.latest_run or {}
     entity = latest.get("entity") or ticket.affected_entity or {}
     dag_id, run_id, task_id = (str(entity.get(k) or "") for k in ("dag_id", "run_id", "task_id"))
-    if not (dag_id and run_id and task_id) or airflow_api.other_deployment(entity):
+    if not (dag_id and run_id and task_id) or task_id == AIRFLOW_DAG_RUN_TASK:
+        return None
+    if airflow_api.other_deployment(entity):
         return None
     try_number = _latest_try(ticket, str(latest.get("run_key") or ticket.run_id))
     if try_number is None:

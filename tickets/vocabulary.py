@@ -107,6 +107,11 @@ ADF_ALERT_ERROR = "adf_error"
 # the latest failure counted on it, where its error and analysis stay the first one's.
 TRY_DETAILS = ("try_number", "max_tries", "state", "hostname", "duration")
 
+# The task under which the Airflow callback (rca_callback.py's DAG_RUN_TASK_ID) reports a DAG
+# run's own failure (it timed out or deadlocked): no task instance has that id, so there is
+# none to clear and no task log to read.
+AIRFLOW_DAG_RUN_TASK = "(dag run)"
+
 # The `details` key under which an Airflow ticket keeps the failed run with the latest logical
 # date among those counted on it after the one that opened it, or since the one that last
 # regressed it, that one included (`run_key`, `run_id`, `logical_date`): a success of an older

@@ -1,6 +1,7 @@
 """Airflow failure callback that reports task failures to the RCA service.
 
-Drop this file into your DAGs folder (it needs only the standard library) and set:
+Drop this file into your DAGs folder (it needs only the standard library) and set, on the
+workers and on the DAG processor (which runs a DAG's callbacks and those of tasks found dead):
 
     RCA_WEBHOOK_URL         e.g. https://rca.example.com/webhooks/airflow/
     RCA_WEBHOOK_TOKEN       the service's webhook token
@@ -9,18 +10,26 @@ Drop this file into your DAGs folder (it needs only the standard library) and se
                             which needs it where base_url is left at its default, localhost
                             (the callback logs a warning then)
 
-then use it on a DAG or a task:
+then use it on the tasks (in default_args) and, optionally, on the DAG itself:
 
     from rca_callback import on_failure_callback, on_retry_callback, on_success_callback
     DAG(..., default_args={"on_failure_callback": on_failure_callback,
                            "on_retry_callback": on_retry_callback,
-                           "on_success_callback": on_success_callback})
+                           "on_success_callback": on_success_callback},
+        on_failure_callback=on_failure_callback, on_success_callback=on_success_callback)
 
 Airflow runs `on_failure_callback` only for a task's last try; a try it retries runs
 `on_retry_callback`, which reports it as `up_for_retry` (counted on the task's ticket, no
 remediation proposed). `on_success_callback` is optional: it reports every success of the
 tasks it is set on, and a task's success (after a clear, or in a later run) resolves that
 task's open ticket.
+
+On the DAG, the same callbacks report the run as a whole, as the task `DAG_RUN_TASK_ID`: a run
+that failed for another reason than a task's failure (it timed out, its unfinished tasks
+skipped; its tasks deadlocked), which no task callback reports, and the success of a later run,
+which closes it. A run failed by a task is not reported again: that task's own callback reports
+it, and the task instance Airflow passes a DAG's callback is just one of the run's (often not
+the one that failed), whose state says nothing of the run.
 
 The callback never raises: a failure to report must not change how Airflow handles the task.
 """
@@ -96,21 +105,83 @@ def _web_server_url() -> str | None:
     return None
 
 
+# The task a DAG-level callback reports its run as. Airflow's task ids are letters, digits,
+# dashes, dots and underscores only, so no task of the DAG has it.
+DAG_RUN_TASK_ID = "(dag run)"
+# A DAG-level failure callback's reason when a task's failure failed the run.
+TASK_FAILURE_REASON = "task_failure"
+_RUN_FAILURE_TEXTS = {
+    "timed_out": "the run took longer than the DAG's dagrun_timeout; Airflow skipped the tasks it "
+    "had not finished",
+    "all_tasks_deadlocked": "no task of the run could be scheduled (deadlocked: their upstream "
+    "tasks or trigger rules can never be met)",
+}
+
+
+def dag_level(context: dict[str, Any]) -> bool:
+    """Whether Airflow runs the callback for a DAG run rather than a task: Airflow 2 and 3 add
+    the run's `reason` to a DAG callback's context (a task callback's has none)."""
+    return "reason" in context
+
+
 def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
-    """The documented Airflow body, from an Airflow task context."""
+    """The documented Airflow body, from an Airflow task context (a DAG's own callback's:
+    `build_run_failure_body`)."""
+    if dag_level(context):
+        return build_run_failure_body(context)
     ti = context.get("task_instance") or context.get("ti")
     exception = context.get("exception")
     return {
         **_task_fields(context),
         "state": str(getattr(ti, "state", "") or "failed"),
         "exception": _exception_text(exception) or _no_exception_text(ti),
-        "exception_type": type(exception).__name__ if exception is not None else None,
+        # Airflow 2 hands the failure callback of a task it found dead its message as a str.
+        "exception_type": type(exception).__name__
+        if isinstance(exception, BaseException)
+        else None,
     }
 
 
 def build_success_body(context: dict[str, Any]) -> dict[str, Any]:
-    """The body of a task instance that succeeded: it closes that task's failure."""
-    return {**_task_fields(context), "state": "success"}
+    """The body of a task instance that succeeded: it closes that task's failure (a DAG
+    run's success closes the failure of an earlier run)."""
+    fields = _run_fields(context) if dag_level(context) else _task_fields(context)
+    return {**fields, "state": "success"}
+
+
+def build_run_failure_body(context: dict[str, Any]) -> dict[str, Any]:
+    """The body of a DAG run that failed, from a DAG-level callback's context. Its task
+    instance (Airflow passes one of the run's, whichever, or none) is not what failed: the
+    failure is the run's, and the state of that instance is not sent."""
+    reason = str(context.get("reason") or "failed")
+    fields = _run_fields(context)
+    why = _RUN_FAILURE_TEXTS.get(reason, "see the DAG run in Airflow")
+    return {
+        **fields,
+        "state": "failed",
+        "exception": f"DAG run {fields['run_id']} failed ({reason}): {why}.",
+        "exception_type": None,
+    }
+
+
+def _run_fields(context: dict[str, Any]) -> dict[str, Any]:
+    ti = context.get("task_instance") or context.get("ti")
+    dag = context.get("dag")
+    dag_run = context.get("dag_run")
+    logical_date = context.get("logical_date") or getattr(dag_run, "logical_date", None)
+    web_server = _web_server_url()
+    return {
+        "dag_id": getattr(dag, "dag_id", None) or getattr(ti, "dag_id", None),
+        "task_id": DAG_RUN_TASK_ID,
+        "run_id": context.get("run_id") or getattr(dag_run, "run_id", None),
+        "map_index": -1,
+        "logical_date": _iso(logical_date),
+        "operator": "DAG",
+        "owner": getattr(dag, "owner", None),
+        "end_date": _iso(getattr(dag_run, "end_date", None)),
+        "deployment": _deployment(web_server or getattr(ti, "log_url", None)),
+        "airflow_base_url": web_server,
+    }
 
 
 def _task_fields(context: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +311,9 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
 
 
 def on_failure_callback(context: dict[str, Any]) -> None:
+    if dag_level(context) and context.get("reason") == TASK_FAILURE_REASON:
+        log.info("the DAG run failed by a task's failure, which that task's callback reports")
+        return
     _report("failure", build_failure_body, context)
 
 

@@ -36,6 +36,7 @@ from integrations.targets.remediating import (
 )
 from rca_project import airflow_api
 from rca_project.airflow_api import AirflowApi, AirflowApiError
+from tickets.vocabulary import AIRFLOW_DAG_RUN_TASK
 
 CLEAR, WATCH = "airflow_clear", "airflow_watch"
 FAILED_STATES = {"failed", "upstream_failed", "removed"}
@@ -169,9 +170,16 @@ def _refuses_note(exc: AirflowApiError) -> bool:
     )
 
 
-def other_deployment(entity: dict[str, Any]) -> str:
-    """`airflow_api.other_deployment`: asked before a clear is proposed, and again as it is
-    sent."""
+def unreachable(entity: dict[str, Any]) -> str:
+    """Why the ticket's run cannot be cleared from here ('' when it can): asked before a clear
+    is proposed, and again as it is sent. A DAG run's own failure names no task instance
+    (Airflow would clear nothing); a task that ran on another deployment is not this
+    Airflow's (`airflow_api.other_deployment`)."""
+    if entity.get("task_id") == AIRFLOW_DAG_RUN_TASK:
+        return (
+            "the failure is the DAG run's own (e.g. it timed out), not a task's: there is no "
+            "task instance to clear; clear the run's tasks in Airflow"
+        )
     return airflow_api.other_deployment(entity)
 
 
@@ -179,9 +187,9 @@ def _task(entity: dict[str, Any]) -> tuple[str, str, str, int]:
     dag_id, run_id, task_id = entity.get("dag_id"), entity.get("run_id"), entity.get("task_id")
     if not (dag_id and run_id and task_id):
         raise TransportError("the alert does not name the DAG, run and task", permanent=True)
-    elsewhere = other_deployment(entity)
-    if elsewhere:
-        raise TransportError(elsewhere, permanent=True)
+    why_not = unreachable(entity)
+    if why_not:
+        raise TransportError(why_not, permanent=True)
     try:
         map_index = int(entity.get("map_index", -1))
     except (TypeError, ValueError):
@@ -228,7 +236,7 @@ TARGET: Target = Target(
     connect=AirflowTransport.from_settings,
     configured=AirflowTransport.configured,
     gave_up=gave_up,
-    unreachable=other_deployment,
+    unreachable=unreachable,
     settings=(
         "AIRFLOW_API_URL",
         "AIRFLOW_API_TOKEN",

@@ -1468,3 +1468,27 @@ def test_the_try_read_is_the_latest_one_the_airflow_webhooks_reported(airflow_ap
     log_jobs.run_job(str(job.id))
     job.refresh_from_db()
     assert job.status == "done", job.error
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("migration_data")
+def test_a_dag_runs_own_failure_reads_no_task_log(airflow_api, webhook_client):
+    """The callback reports a timed-out DAG run as the task `(dag run)`: no task instance of
+    that id has a log, so the ticket's "Analyse the run's log" analyses what the ticket holds
+    rather than asking Airflow for one."""
+    from types import SimpleNamespace
+
+    from integrations.airflow_callback import rca_callback
+
+    context = {
+        "dag": SimpleNamespace(dag_id="sales_daily", owner="data-eng"),
+        "run_id": AIRFLOW_RUN,
+        "reason": "timed_out",
+    }
+    body = {**rca_callback.build_failure_body(context), "airflow_base_url": airflow_api.url}
+    ticket = Ticket.objects.get(pk=webhook_client("/webhooks/airflow/", body).json()["ticket_id"])
+
+    job = log_jobs.create_job_for_ticket(make_user("a", "viewer"), ticket)
+
+    assert job.source == "ticket"
+    assert not airflow_api.requests_to("/logs/")

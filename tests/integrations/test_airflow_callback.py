@@ -805,3 +805,103 @@ def test_an_analysis_written_after_a_newer_run_was_counted_keeps_that_run(webhoo
     ticket = Ticket.objects.get(pk=created["ticket_id"])
     assert ticket.details["similar"] == []
     assert ticket.details["newest_failed_run"]["run_id"] == today["run_id"]
+
+
+def dag_callback_context(reason: str, last_task_id: str, last_state: str) -> dict:
+    """What Airflow 2 and 3 hand a DAG's own callback: the template context of one task
+    instance of the run (`dag_run.get_last_ti`, whichever the run lists last, in the state it
+    ended in), with the run's `reason` added."""
+    context = airflow_context()
+    ti = context["task_instance"]
+    ti.task_id, ti.state = last_task_id, last_state
+    context.pop("exception")
+    dag = SimpleNamespace(dag_id=ti.dag_id, owner="data-eng")
+    return {**context, "ti": ti, "dag": dag, "run_id": ti.run_id, "reason": reason}
+
+
+def airflow_3_dag_callback_context(reason: str) -> dict:
+    """Airflow 3's DAG callback context when the server sent no task instance of the run."""
+    dag = SimpleNamespace(dag_id="sales_daily", owner="data-eng")
+    return {"dag": dag, "run_id": "scheduled__2025-12-10T00:00:00+00:00", "reason": reason}
+
+
+@pytest.fixture
+def reporting_to(live_server, settings, monkeypatch):
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"{live_server.url}/webhooks/airflow/")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", settings.WEBHOOK_TOKEN)
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        dag_callback_context("timed_out", "publish", "skipped"),
+        dag_callback_context("timed_out", "load_orders", "success"),
+        airflow_3_dag_callback_context("timed_out"),
+    ],
+    ids=["last-task-skipped", "last-task-succeeded", "airflow-3-without-a-task"],
+)
+def test_a_dag_run_that_timed_out_is_reported_by_the_dags_failure_callback(reporting_to, context):
+    """A run stopped by its dagrun_timeout has its unfinished tasks skipped, which runs no task
+    callback: the DAG's failure callback is its only report, whatever the task instance it was
+    handed."""
+    rca_callback.on_failure_callback(context)
+
+    ticket = Ticket.objects.get()
+    assert ticket.pipeline == f"sales_daily.{rca_callback.DAG_RUN_TASK_ID}"
+    assert ticket.status == "open"
+    assert "timed_out" in ticket.error_message and "dagrun_timeout" in ticket.error_message
+    assert ticket.affected_entity["run_id"] == "scheduled__2025-12-10T00:00:00+00:00"
+
+
+def test_the_dags_failure_callback_leaves_an_open_task_ticket_open(reporting_to):
+    """The task instance a DAG's callback is handed succeeded in this run; the task's ticket of
+    an earlier run that is still failing there is not resolved by the run's failure."""
+    earlier = airflow_context()
+    earlier["task_instance"].run_id = "scheduled__2025-12-09T00:00:00+00:00"
+    rca_callback.on_failure_callback(earlier)
+
+    rca_callback.on_failure_callback(dag_callback_context("timed_out", "load_orders", "success"))
+
+    task_ticket = Ticket.objects.get(pipeline="sales_daily.load_orders")
+    assert task_ticket.status == "open" and task_ticket.resolved_at_source_at is None
+
+
+def test_a_dag_run_failed_by_a_task_pages_once_for_that_task(reporting_to):
+    """The task's own callback reports its failure; the DAG's callback that follows, handed a
+    downstream task left upstream_failed, opens no second ticket for a task that never ran."""
+    rca_callback.on_failure_callback(airflow_context())
+    rca_callback.on_failure_callback(
+        dag_callback_context("task_failure", "publish", "upstream_failed")
+    )
+
+    assert list(Ticket.objects.values_list("pipeline", flat=True)) == ["sales_daily.load_orders"]
+
+
+def test_a_later_runs_success_closes_the_timed_out_run(reporting_to):
+    rca_callback.on_failure_callback(dag_callback_context("timed_out", "publish", "skipped"))
+    later = dag_callback_context("success", "publish", "success")
+    later["run_id"] = later["task_instance"].run_id = "scheduled__2025-12-11T00:00:00+00:00"
+    later["logical_date"] = datetime(2025, 12, 11, tzinfo=UTC)
+
+    rca_callback.on_success_callback(later)
+
+    ticket = Ticket.objects.get()
+    assert ticket.pipeline == f"sales_daily.{rca_callback.DAG_RUN_TASK_ID}"
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+
+
+def test_a_zombie_reported_by_airflow_2_names_no_exception_type(reporting_to):
+    """Airflow 2 runs the failure callback of a task it found dead (a zombie) with its message
+    as the context's `exception`, a str: the failure is reported with that message, and `str`
+    is not kept as the type of an exception the task raised."""
+    context = airflow_context()
+    context["exception"] = (
+        "Detected <TaskInstance: sales_daily.load_orders scheduled__2025-12-10T00:00:00+00:00 "
+        "[running]> as zombie"
+    )
+
+    rca_callback.on_failure_callback(context)
+
+    ticket = Ticket.objects.get()
+    assert "as zombie" in ticket.error_message
+    assert "exception_type" not in ticket.details

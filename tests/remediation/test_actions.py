@@ -663,6 +663,32 @@ def test_airflow_task_of_another_deployment_is_not_proposed_for_a_clear(airflow,
     assert not [r for r in airflow.requests if r.path.endswith("/clearTaskInstances")]
 
 
+def test_a_dag_runs_own_failure_is_not_proposed_for_a_clear(airflow, webhook_client):
+    """A timed-out run, as the callback reports it (the task `(dag run)`), names no task
+    instance: Airflow would clear nothing, so no clear is asked for or sent."""
+    from types import SimpleNamespace
+
+    from integrations.airflow_callback import rca_callback
+
+    make_policy(
+        action="airflow_clear", mode="approval", signals=["timed_out"], approval_min_confidence=0
+    )
+    context = {
+        "dag": SimpleNamespace(dag_id="sales_daily", owner="data-eng"),
+        "run_id": "scheduled__2025-12-10T00:00:00+00:00",
+        "reason": "timed_out",
+    }
+    body = rca_callback.build_failure_body(context)
+    ticket_id = webhook_client("/webhooks/airflow/", body).json()["ticket_id"]
+
+    found = proposed(ticket_id)
+
+    assert found.status == "skipped"
+    assert found.reason.startswith("cannot run here: the failure is the DAG run's")
+    assert run_pending(ticket_id) == []
+    assert not airflow.requests_to("/clearTaskInstances")
+
+
 def test_airflow_task_of_another_deployment_is_never_cleared(airflow, settings):
     # The same DAG run id exists on the configured Airflow, failed too: it is not the one.
     airflow.add_task_instance("d", "scheduled__1", "t", "failed")
