@@ -716,6 +716,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # A login refused because the user is locked out for a while after failed attempts
+            # (Snowflake "User temporarily locked. Try again later, or contact your local
+            # system administrator"): the credential, above "try again later" of a service not
+            # ready.
+            "user_temporarily_locked",
+            4.5,
+            r"\buser (?:account )?(?:is |has been )?temporarily locked\b",
+            _I,
+        ),
+        (
             # Dynamics answering with a security fault ("An unsecured or incorrectly secured
             # fault was received from the other party"): the user name, password or service URL
             # the linked service sends.
@@ -877,6 +887,59 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A source value of a type the copy cannot carry (ADF's Cosmos DB for MongoDB "The
+            # retrieved type of data JObject is not supported yet. Please either remove the
+            # targeted column 'x' or enable skip incompatible row"), or Hive's ORC/Parquet reader
+            # handed a value of another type than the table declares ("HiveCharWritable can't
+            # be cast to org.apache.hadoop.io.Text"): the rows or files, above the setting words
+            # of "not supported" and the code words of a ClassCastException.
+            "source_value_type_unreadable",
+            4.5,
+            r"\bretrieved type of data \w{1,60} is not supported\b"
+            r"|\benable skip incompatible rows?\b"
+            r"|\bhive\.serde2\.io\.\w{1,60}writable can(?:no|')t be cast\b",
+            _I,
+        ),
+        (
+            # A load that stopped once too many rows were rejected ("count of bad input rows
+            # reached maxerrors limit"): the rows, not a resource limit.
+            "bad_rows_reached_max_errors",
+            4.5,
+            r"\bbad (?:input )?rows? (?:has |have )?(?:reached|exceeded) "
+            r"[^\n]{0,40}?\bmax ?errors?\b",
+            _I,
+        ),
+        (
+            # A manifest that names an entity whose files are not there (bc2adls "Entity with
+            # name Customer-18 was found in the deltas.manifest.cdm.json but no directory with
+            # that name was found in ..."): the export that did not write them.
+            "manifest_entity_without_files",
+            4.0,
+            r"\bwas found in the [^\n]{1,300}? but no (?:directory|folder|files?) with that name "
+            r"was found\b",
+            _I,
+        ),
+        (
+            # Delta's state that cannot be rebuilt from its log ("could not be recovered while
+            # Reconstructing version: 7. Did you manually delete files in the _delta_log
+            # directory?"): files of the transaction log that are gone.
+            "delta_log_files_deleted",
+            4.5,
+            r"\bcould not be recovered while reconstructing version\b"
+            r"|\bmanually delete files in the _delta_log directory\b",
+            _I,
+        ),
+        (
+            # A Delta stream whose source table's schema changed in a way it cannot read past
+            # ("Streaming read is not supported on tables with read-incompatible schema
+            # changes (e.g. rename or drop or datatype changes)", "non-additive schema
+            # change"): the upstream table, above "not supported" of a setting.
+            "stream_source_schema_changed",
+            4.5,
+            r"\bread-incompatible schema changes?\b|\bnon-additive schema changes?\b",
+            _I,
+        ),
         ("delta_file_missing", 4.5, any_of(*signals.DELTA_FILE_MISSING), _I),
         (
             # Rows appended to a table whose stored schema has another number of columns
@@ -1330,6 +1393,24 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # A Kafka group coordinator the brokers do not provide (GroupCoordinatorNotAvailable
+            # "[Error 15]", "Not coordinator for group"): the cluster, not the consumer.
+            "kafka_group_coordinator_unavailable",
+            4.0,
+            r"\bgroup ?coordinator ?not ?available(?:error|exception)?\b"
+            r"|\bcoordinator_not_available\b|\bnot coordinator for group\b",
+            _I,
+        ),
+        (
+            # A vendor account suspended over billing ("Your account is suspended due to lack of
+            # payment method", "Your free trial has ended"): the account's owner, not the job.
+            "vendor_account_suspended",
+            4.0,
+            r"\baccount (?:is|has been) suspended\b[^\n]{0,60}?\b(?:payment|billing)\b"
+            r"|\black of payment method\b|\bfree trial has (?:ended|expired)\b",
+            _I,
+        ),
+        (
             # Kubernetes no longer having the pod or container a task watches (ApiException 404
             # "pods \"dbt-...\" not found", the runtime's "an error occurred when try to find
             # container"): removed under the task, as by its cluster or its delete-on-failure.
@@ -1587,6 +1668,54 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # Connector settings a data store or runtime does not take: a partition column of a
+            # type ADF cannot partition on ("... is 'text' and this data type is not supported
+            # for partitioning"), an option the installed self-hosted IR is too old for ("Managed
+            # identity credential is not supported in this version ('5.1') of Self Hosted
+            # Integration Runtime"), a dataset with no format settings, and Simba/Cloudera ODBC
+            # drivers' "(1110) Unexpected response received from server. Please ensure the
+            # server host and port ... and confirm if SSL should be enabled": the linked
+            # service, dataset or IR named, above the data words of "data type".
+            "connector_setting_unsupported",
+            4.5,
+            r"\bthis data type is not supported for partitioning\b"
+            r"|\bis not supported in this version \([^\n)]{0,60}\) of self[- ]hosted integration "
+            r"runtime\b"
+            r"|\bformat settings are missing in dataset\b"
+            r"|\bconfirm if ssl should be enabled for the connection\b",
+            _I,
+        ),
+        (
+            # Delta streams sharing one schema tracking location ("Detected conflicting schema
+            # location ... Another stream may be reusing the same schema location"): the reader
+            # options, which must give each stream its own.
+            "stream_location_shared",
+            4.0,
+            r"\bconflicting schema location\b|\breusing the same (?:schema|checkpoint) location\b",
+            _I,
+        ),
+        (
+            # Python requirements a task could not install ("Command '['/tmp/venv.../bin/pip',
+            # 'install', '-r', '.../requirements.txt']' returned non-zero exit status 1"), or
+            # a program launched by name that is not there ("No such file or directory:
+            # 'virtualenv': 'virtualenv'", Python's form for an executable not found): the
+            # environment the task runs in, above a bare exit code or a missing data path.
+            "task_environment_incomplete",
+            4.5,
+            r"\bpip'?, '?install'?,[^\n]{0,300}?\breturned non-zero exit status\b"
+            r"|\bno such file or directory: '[\w.-]{1,60}': '[\w.-]{1,60}'",
+            _I,
+        ),
+        (
+            # A kubeconfig exec plugin the worker may not run (kube_config.py "[Errno 13]
+            # Permission denied: 'aws'"): the image's CLI, above the identity words of
+            # "permission denied".
+            "kube_exec_plugin_not_runnable",
+            4.5,
+            r"\bkube_config\.py:\d{1,6}\}{0,2} error - \[errno 13\] permission denied\b",
+            _I,
+        ),
         (
             # ADF copy settings it does not take: a Parquet sink column named with characters
             # Parquet refuses (ParquetInvalidColumnName "Column name cannot contain these
@@ -2529,6 +2658,52 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # Spark and Delta statements they refuse as written: a table that cannot be both
+            # clustered and partitioned ("Cannot specify both CLUSTER BY and PARTITIONED BY"),
+            # DataFrameWriter's sortBy without bucketBy ("sortBy must be used together with
+            # bucketBy"), a schema dropped while it
+            # holds objects, a generated column with a UDF, partition columns dropped, time
+            # travel past the latest commit ("The provided timestamp (...) is after the latest
+            # version available"): the code, above "not allowed" of a setting.
+            "spark_statement_refused_as_written",
+            4.5,
+            r"\bcannot specify both [\w ]{1,40}? and [\w ]{1,40}?\."
+            r"|\b(?:sortby|bucketby|partitionby) must be used together with\b"
+            r"|\bcannot drop a (?:schema|database|namespace)\b[^\n]{0,200}? because it contains "
+            r"objects\b"
+            r"|\bgenerated column cannot use\b"
+            r"|\bdropping partition columns?\b[^\n]{0,200}? is not allowed\b"
+            r"|\bprovided timestamp\b[^\n]{0,200}? is after the latest version available\b",
+            _I,
+        ),
+        (
+            # A streaming query restarted with state of another shape than its checkpoint holds
+            # ("Provided key schema does not match existing state key schema"): the query
+            # changed between restarts, not the rows.
+            "state_schema_changed_between_restarts",
+            4.5,
+            r"\bdoes not match existing state (?:key|value) schema\b",
+            _I,
+        ),
+        (
+            # botocore refusing the arguments the code built before any call ("Parameter
+            # validation failed: Invalid type for parameter GlueVersion, value: 4.0, type:
+            # <class 'float'>"): the code or the operator's arguments, not the data.
+            "boto_parameter_invalid",
+            4.5,
+            r"\bparameter validation failed:\s{0,4}(?:invalid type for parameter|unknown "
+            r"parameter in|missing required parameter in|invalid length for parameter)\b",
+            _I,
+        ),
+        (
+            # An Airflow operator built without the arguments it needs ("AirflowException:
+            # Argument ['owner', 'task_id'] is required"): the DAG file.
+            "operator_argument_missing",
+            4.0,
+            r"\bargument \[[^\]\n]{1,200}\] is required\b",
+            _I,
+        ),
         (
             # Spark's analyzer refusing an expression's argument types ("cannot resolve
             # 'date_sub('2020-12-27', 90)' due to data type mismatch: argument 1 requires date

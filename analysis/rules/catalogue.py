@@ -191,6 +191,7 @@ RULES: tuple[Rule, ...] = (
     code_errors.name_error,
     code_errors.unknown_function,
     code_errors.invalid_operator_args,
+    code_errors.botocore_argument_refused,
     code_errors.key_error,
     code_errors.none_error,
     code_errors.syntax_error,

@@ -263,6 +263,47 @@ def invalid_operator_args(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "botocore_argument_refused",
+    "CodeError ConfigurationError",
+    r"(invalid type for parameter|unknown parameter in|missing required parameter in"
+    r"|invalid length for parameter) ([\w.\[\]-]{1,120})",
+    example=(
+        "ERROR - Failed to run aws glue job, error: Parameter validation failed:\nInvalid type "
+        "for parameter GlueVersion, value: 4.0, type: <class 'float'>, valid types: <class 'str'>"
+    ),
+)
+def botocore_argument_refused(m: re.Match[str], ctx: Context) -> Finding:
+    """botocore checks a call's arguments against the service model before sending it."""
+    problem = m.group(1).lower()
+    parameter = quoted(clean_value(m.group(2)))
+    given = grab(ctx.text, r"type: <class '(\w{1,40})'>, valid types:")
+    valid = grab(ctx.text, r"valid types: <class '(\w{1,40})'>")
+    if problem.startswith("invalid type"):
+        cause = f"parameter {parameter} of an AWS API call was given a value of the wrong type"
+        if given and valid:
+            cause += f" ({given} where the API takes {valid})"
+    elif problem.startswith("unknown"):
+        cause = f"an AWS API call was given parameter {parameter}, which the API does not take"
+    elif problem.startswith("missing"):
+        cause = f"an AWS API call was made without parameter {parameter}, which it requires"
+    else:
+        cause = f"parameter {parameter} of an AWS API call has a length the API does not accept"
+    return Finding(
+        cause + "; botocore refused the call before sending it",
+        (
+            f"Fix {parameter} where the task builds the call (an operator argument such as "
+            "create_job_kwargs, or the code calling boto3): its name, presence and type must "
+            "match the API's reference.",
+            "Check the installed provider and boto3 versions: an upgrade can change how an "
+            "operator fills the call's parameters.",
+            "Deploy the fix and rerun.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "key_error",
     "CodeError",
     r"keyerror: ([^\n]{1,80})",

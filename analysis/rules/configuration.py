@@ -1407,6 +1407,8 @@ def ssh_host_key(m: re.Match[str], ctx: Context) -> Finding:
     r"|\"?([\w./+-]{1,120})\"?: executable file not found in \$?path"
     r"|'?([\w./+-]{1,120})'? is not recognized as an internal or external command"
     r"|/bin/(?:ba|da|z)?sh: (?:line )?\d{1,6}: ([\w.+-]{1,60}): not found"
+    # Python's FileNotFoundError for a program started by its bare name names it twice.
+    r"|no such file or directory: '([\w.-]{1,60})': '[\w.-]{1,60}'"
     r"|\bchild_exception_type\b",
     example="/bin/sh: 1: spark-submit: not found",
 )

@@ -347,6 +347,11 @@ _LAYERS: tuple[Callable[[str], str], ...] = (
 )
 
 
+# A wrapped message that is only an unfilled template slot ("error message: %message;.", as
+# ADF's error reference prints its messages): it names nothing, so the wrapper is kept.
+_PLACEHOLDER = re.compile(r"(?:%\w{1,60};|<\w{1,60}>|\{\w{1,60}\})\.?")
+
+
 def innermost_error(text: str) -> str:
     """The innermost meaningful error in `text` (the text itself when nothing wraps it), with
     Java package prefixes dropped from exception names. Untrusted: clean it before use."""
@@ -354,7 +359,12 @@ def innermost_error(text: str) -> str:
     for _ in range(_MAX_LAYERS):
         for layer in _LAYERS:
             inner = layer(current).strip()
-            if inner and inner != current and len(inner) < len(current):
+            if (
+                inner
+                and inner != current
+                and len(inner) < len(current)
+                and not _PLACEHOLDER.fullmatch(inner)
+            ):
                 current = inner
                 break
         else:

@@ -1664,3 +1664,60 @@ def test_round_twenty_nine_unpickling_error_is_not_read_as_an_unserializable_obj
     assert pickling.rule == "not_serializable"
     for rca in (unpickling, pickling):
         _assert_well_formed(rca)
+
+
+def test_round_thirty_botocore_parameter_errors_name_the_parameter() -> None:
+    """botocore's parameter validation is read as the call's argument it names (GlueVersion of a
+    Glue job given as a float), not cut off after "Parameter validation failed:"."""
+    wrong_type = _rca(
+        "[2024-04-08, 18:58:44 UTC] {{glue.py:189}} ERROR - Failed to run aws glue job, error: "
+        "Parameter validation failed:\nInvalid type for parameter GlueVersion, value: 4.0, type: "
+        "<class 'float'>, valid types: <class 'str'>"
+    )
+    unknown = _rca(
+        "botocore.exceptions.ParamValidationError: Parameter validation failed:\nUnknown "
+        'parameter in input: "WorkerType", must be one of: JobName, Arguments'
+    )
+
+    assert wrong_type.rule == "botocore_argument_refused"
+    assert "GlueVersion" in wrong_type.root_cause
+    assert "float where the API takes str" in wrong_type.root_cause
+    assert unknown.rule == "botocore_argument_refused"
+    assert "which the API does not take" in unknown.root_cause
+    for rca in (wrong_type, unknown):
+        _assert_well_formed(rca)
+
+
+def test_round_thirty_unfilled_template_slot_is_not_quoted_as_the_error() -> None:
+    """A wrapped message that is only a template slot ("error message: %message;.") names
+    nothing: the RCA quotes the wrapper that does ("The access token generated failed")."""
+    rca = _rca(
+        "Error code: SharePointOnlineAuthFailed. The access token generated failed, status code: "
+        "%code;, error message: %message;."
+    )
+    filled = _rca(
+        "Error code: SharePointOnlineAuthFailed. The access token generated failed, status code: "
+        "401, error message: invalid_client: AADSTS7000215: Invalid client secret provided."
+    )
+
+    assert "access token generated failed" in rca.root_cause
+    assert "“%message;" not in rca.root_cause
+    # A filled slot is still the error quoted.
+    assert "“invalid_client: AADSTS7000215: Invalid client secret provided.”" in filled.root_cause
+    for each in (rca, filled):
+        _assert_well_formed(each)
+
+
+def test_round_thirty_program_started_by_name_and_missing_is_named_as_a_program() -> None:
+    """Python's FileNotFoundError for a program started by its bare name ("No such file or
+    directory: 'virtualenv': 'virtualenv'") is a program not installed, not a data path."""
+    rca = _rca("FileNotFoundError: [Errno 2] No such file or directory: 'virtualenv': 'virtualenv'")
+    data_path = _rca(
+        "FileNotFoundError: [Errno 2] No such file or directory: '/data/in/orders.csv'"
+    )
+
+    assert rca.rule == "executable_missing"
+    assert "program 'virtualenv' is not installed" in rca.root_cause
+    assert data_path.rule != "executable_missing"
+    for each in (rca, data_path):
+        _assert_well_formed(each)
