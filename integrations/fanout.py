@@ -320,15 +320,16 @@ def _held() -> Any:
     return OutboundDelivery.objects.filter(status=OutboundStatus.PENDING, payload__has_key=HELD)
 
 
-def release_regression_pages(ticket_ids: Collection[str]) -> None:
+def release_regression_pages(ticket_ids: Collection[str]) -> int:
     """Regressions processed (`processing`), as a new ticket's page waits for its analysis:
     the follow-ups each one held go out, its own page first when it never paged
     (`page_if_left_unpaged`). A ticket over at its source by now (resolved by its recovery,
     which came first or landed meanwhile) pages nobody: they are recorded skipped, saying
     why, its recovery's follow-ups among them, and it stays unpaged where it was. Under the
-    tickets' locks, the ones a change takes to hold its follow-ups (`schedule_follow_up`)."""
+    tickets' locks, the ones a change takes to hold its follow-ups (`schedule_follow_up`).
+    How many held follow-ups were handed out."""
     if not ticket_ids:
-        return
+        return 0
     now = timezone.now()
     with transaction.atomic():
         tickets = list(
@@ -344,7 +345,7 @@ def release_regression_pages(ticket_ids: Collection[str]) -> None:
         )
         released = list(held.values_list("pk", "target", "ticket_id", "payload__action"))
         if not released:
-            return
+            return 0
         held.filter(pk__in=[pk for pk, _, _, _ in released]).update(
             payload=RawSQL("payload - %s", (HELD,), output_field=JSONField()),
             next_attempt_at=now,
@@ -355,6 +356,7 @@ def release_regression_pages(ticket_ids: Collection[str]) -> None:
         transaction.on_commit(
             lambda: enqueue_many([(pk, target, None) for pk, target, _, _ in released])
         )
+    return len(released)
 
 
 def schedule_member_remediation(ticket_id: str, incident_id: str | None, action: str) -> None:
@@ -497,7 +499,8 @@ def redeliver_stale(grace_seconds: float = 300) -> int:
     down at enqueue, worker killed). Each is handed out again once. Held ones (their
     regression's processing lost, or later still) are released as that processing would
     (`release_regression_pages`): handed out as they were, a ticket that never paged would
-    have its `regressed` follow-ups find nothing to update, and page nobody."""
+    have its `regressed` follow-ups find nothing to update, and page nobody. How many were
+    handed out, the released held ones among them."""
     now = timezone.now()
     overdue = OutboundDelivery.objects.overdue(now - timedelta(seconds=grace_seconds))
     held = (
@@ -506,11 +509,11 @@ def redeliver_stale(grace_seconds: float = 300) -> int:
         .values_list("ticket_id", flat=True)
         .distinct()[:1000]
     )
-    release_regression_pages(list(held))
+    released = release_regression_pages(list(held))
     rows = list(overdue.exclude(payload__has_key=HELD).values_list("pk", "target")[:1000])
     OutboundDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_attempt_at=now)
     enqueue_many([(outbound_id, target, None) for outbound_id, target in rows])
-    return len(rows)
+    return released + len(rows)
 
 
 # --- delivering --------------------------------------------------------------------------------

@@ -211,10 +211,11 @@ def ingest_delivery(
 
     with tracking(tracking_id):
         # Run again once when PostgreSQL aborted it to settle a deadlock or a serialization
-        # failure (the other side went on), or when the new ticket's id was taken: the
-        # transaction is all-or-nothing, its rows, locks and after-commit hooks went with it,
-        # so the second run decides as if the first never ran. Not inside a caller's
-        # transaction: there only the savepoint was rolled back.
+        # failure (the other side went on), when the new ticket's id was taken, or when the
+        # ticket its inbox row names was deleted as it committed (folded into another:
+        # `_inbox_row_orphaned`): the transaction is all-or-nothing, its rows, locks and
+        # after-commit hooks went with it, so the second run decides as if the first never
+        # ran. Not inside a caller's transaction: there only the savepoint was rolled back.
         retries = 0 if connection.in_atomic_block else INGEST_RETRIES
         while True:
             try:
@@ -228,10 +229,15 @@ def ingest_delivery(
             except IntegrityError as exc:
                 # The new ticket's id (its second and 24 random bits: `new_ticket_id`) was
                 # taken by a ticket created in the same second; run again, with another id.
-                if retries == 0 or _constraint(exc) != TICKET_ID_CONSTRAINT:
+                taken = _constraint(exc) == TICKET_ID_CONSTRAINT
+                if retries == 0 or not (taken or _inbox_row_orphaned(exc)):
                     raise
                 retries -= 1
-                logger.warning("ticket id taken while ingesting a %s delivery; run again", source)
+                logger.warning(
+                    "%s while ingesting a %s delivery; run again",
+                    "ticket id taken" if taken else "its ticket deleted",
+                    source,
+                )
     return IngestResult(
         ticket_id=result.ticket_id,
         outcome=result.outcome,
@@ -256,6 +262,23 @@ def _sqlstate(exc: OperationalError) -> str | None:
 def _constraint(exc: IntegrityError) -> str | None:
     diagnostic = getattr(exc.__cause__, "diag", None)
     return getattr(diagnostic, "constraint_name", None)
+
+
+# PostgreSQL's foreign_key_violation.
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def _inbox_row_orphaned(exc: IntegrityError) -> bool:
+    """The inbox row named a row deleted before it committed (its foreign keys are checked at
+    commit): a duplicate's claim read its first copy's ticket while an analysis was folding
+    that ticket into another (`tickets.services.settle_run`, `settle_fingerprint`), and the
+    fold's delete committed first. Run again, the duplicate names the ticket the first copy's
+    occurrence was moved to."""
+    diagnostic = getattr(exc.__cause__, "diag", None)
+    return (
+        getattr(exc.__cause__, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+        and getattr(diagnostic, "table_name", None) == WebhookDelivery._meta.db_table
+    )
 
 
 def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:

@@ -188,6 +188,14 @@ class OutboundDelivery(models.Model):
                 condition=models.Q(status="pending"),
                 name="outbound_pending",
             ),
+            # A regression's follow-ups held for its processing (`fanout.HELD`): whether a
+            # ticket has any is one probe however long its history, and beat finds the overdue
+            # ones without reading the other pending deliveries.
+            models.Index(
+                fields=["ticket", "next_attempt_at"],
+                condition=models.Q(status="pending", payload__has_key="held"),
+                name="outbound_held",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -319,3 +319,47 @@ def test_a_migrate_after_an_interrupted_concurrent_index_build_completes_it():
                 None,
             )
         migrated(migrate())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_held_deliveries_index_is_built_while_deliveries_are_written():
+    """integrations/0019 builds `outbound_held` on the outbound deliveries, a table every ticket
+    change writes to. A plain CREATE INDEX waits for the transactions writing it and, queued
+    behind them, makes every new write wait until it is built: a change of any ticket stalled
+    for the length of the build."""
+    import psycopg
+
+    table = "integrations_outbounddelivery"
+    with fresh_database() as (url, migrate):
+        migrated(migrate("integrations", "0018"))
+        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
+            writer.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")  # a change under way
+            build = migrate("integrations", "0019")
+            try:
+                wait_for(
+                    lambda: watcher.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND query ILIKE %s AND wait_event_type = 'Lock'",
+                        ["%CREATE INDEX%outbound_held%"],
+                    ).fetchone(),
+                    timeout=120,
+                )
+                with psycopg.connect(url) as another:
+                    another.execute("SET lock_timeout = '3s'")
+                    another.execute(
+                        f"INSERT INTO {table} (key, ticket_id, target, action, payload, status,"
+                        " attempts, last_error, created_at, next_attempt_at)"
+                        " VALUES ('k', 't', 'jira', 'jira_comment', '{}', 'pending', 0, '',"
+                        " now(), now())"
+                    )
+                    another.rollback()
+                writer.commit()
+                migrated(build, timeout=120)
+            finally:
+                if build.poll() is None:
+                    build.kill()
+                    build.wait()
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = 'outbound_held'::regclass"
+            ).fetchone() == (True,)

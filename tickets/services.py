@@ -318,6 +318,7 @@ def _fold(
     """The fold of `settle_fingerprint` and `settle_run`: the failures counted on `ticket_id`
     (its run's, one per notification or alert of it) are counted on `into`, as ingest would
     have counted them."""
+    _lock_to_delete(ticket_id)
     instances = Occurrence.objects.filter(ticket_id=ticket_id)
     keys = list(instances.order_by("pk").values_list("key", flat=True))
     event = dataclasses.replace(event, occurrence_key=keys[0] if keys else "")
@@ -344,6 +345,16 @@ def _fold(
     Ticket.objects.filter(pk=ticket_id).delete()
     FoldedTicket.objects.create(ticket_id=ticket_id, into_id=into, folded_at=now)
     return Folded(into, outcome)
+
+
+def _lock_to_delete(ticket_id: str) -> None:
+    """The lock a fold's delete of the ticket takes, taken before the fold moves its rows: a
+    duplicate of its failure whose claim read the ticket (its inbox row naming it) commits
+    before the fold moves the ticket's inbox rows, or, its foreign key checked at its commit,
+    waits for the fold and finds the ticket gone (ingest runs it again: `_inbox_row_orphaned`
+    in integrations/ingest.py). Without it, one committing after the move and before the
+    delete had its row unlinked by the delete (`SET_NULL`)."""
+    list(Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("pk", flat=True))
 
 
 def folded_into(ticket_id: str) -> str | None:
@@ -475,6 +486,7 @@ def _fold_into_ended_run(ticket_id: str, into: str, alerts: list[str], now: date
     at its source): the alert reported that failure, which is that ticket's. Its occurrences and
     inbox rows move there, counted as nothing (its delivery a duplicate of that ticket), and the
     ticket is left as it is: neither reopened nor marked failing again."""
+    _lock_to_delete(ticket_id)
     Occurrence.objects.filter(key__in=alerts).update(ticket_id=into, outcome=FOLDED_ALERT)
     lifecycle.write_audit(
         Ticket(pk=into),

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from analysis.services import enrich_tickets
 from integrations import remediation
@@ -28,7 +31,7 @@ from integrations.models import (
     WebhookDelivery,
 )
 from tests.analysis.test_enrichment_incidents import targets
-from tests.conftest import local_payload, wait_for, while_held
+from tests.conftest import local_payload, someone_waits_on, wait_for, while_held
 from tests.fakes.azure_management_api import (
     FakeAzureManagement,
     adf_activity_run,
@@ -41,6 +44,7 @@ from tests.tickets.test_incidents import post
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, FoldedTicket, Occurrence, Ticket
+from tickets.services import ticket_folded
 from tickets.vocabulary import Source, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -376,6 +380,98 @@ def test_an_alerts_run_settled_while_the_webhook_lands_is_one_ticket(adf_api):
     assert waited
     assert (answer["outcome"], answer["ticket_id"]) == ("correlated", alert)
     assert Ticket.objects.get().occurrence_count == 2
+
+
+def test_the_alert_delivered_again_while_settling_folds_it_is_a_duplicate_of_the_runs_ticket(
+    adf_api,
+):
+    """A redelivery of the alert while its analysis folds its ticket into the run's: the
+    duplicate read the alert's ticket (the fold not committed), and its inbox row, naming that
+    ticket, failed its foreign key once the fold deleted it: the webhook answered 500."""
+    failed_run(adf_api)
+    run_ticket = post(adf_webhook(), ADF)["ticket_id"]
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+
+    def the_redelivery() -> dict[str, Any]:
+        try:
+            return post(metric_alert(), AZURE)
+        finally:
+            connections.close_all()
+
+    answer, waited = while_held(lambda: enrich_tickets([alert]), the_redelivery)
+
+    assert waited
+    assert (answer["outcome"], answer["ticket_id"]) == ("duplicate", run_ticket)
+    assert FoldedTicket.objects.get(ticket_id=alert).into_id == run_ticket
+    redelivery = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+    assert (redelivery.ticket_id, redelivery.outcome) == (run_ticket, "duplicate")
+    assert set(WebhookDelivery.objects.values_list("ticket_id", flat=True)) == {run_ticket}
+    assert Ticket.objects.get().occurrence_count == 2
+
+
+def test_the_alert_delivered_again_committing_while_settling_folds_it_follows_the_fold(
+    adf_api, caplog
+):
+    """The redelivery's claim read the alert's ticket before the fold moved the alert's
+    occurrences, and it committed once the fold had moved the ticket's inbox rows (its own not
+    among them: not committed yet) and before the fold deleted the ticket: the delete unlinked
+    its inbox row from every ticket. Paused here by its own log line (written before its
+    commit) and by a receiver of `ticket_folded` (sent after the inbox rows moved)."""
+    caplog.set_level(logging.INFO, logger="integrations.ingest")
+    failed_run(adf_api)
+    run_ticket = post(adf_webhook(), ADF)["ticket_id"]
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+    claimed, moved, go_on = threading.Event(), threading.Event(), threading.Event()
+    folding: list[int] = []
+
+    class PauseOnceClaimed(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "duplicate" in record.getMessage() and not claimed.is_set():
+                claimed.set()
+                moved.wait(10)
+
+    def pause_once_moved(**kwargs: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            folding.append(cursor.fetchone()[0])
+        moved.set()
+        go_on.wait(10)
+
+    def the_redelivery() -> dict[str, Any]:
+        try:
+            return post(metric_alert(), AZURE)
+        finally:
+            connections.close_all()
+
+    def settling() -> dict[str, Any]:
+        try:
+            return enrich_tickets([alert])
+        finally:
+            connections.close_all()
+
+    pause = PauseOnceClaimed()
+    logging.getLogger("integrations.ingest").addHandler(pause)
+    ticket_folded.connect(pause_once_moved, weak=False, dispatch_uid="pause_once_moved")
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            redelivery = pool.submit(the_redelivery)
+            assert claimed.wait(10)
+            fold = pool.submit(settling)
+            assert moved.wait(10)
+            wait_for(lambda: redelivery.done() or someone_waits_on(folding[0]), 10)
+            go_on.set()
+            assert fold.result(10) == {}
+            answer = redelivery.result(10)
+    finally:
+        go_on.set()
+        ticket_folded.disconnect(dispatch_uid="pause_once_moved")
+        logging.getLogger("integrations.ingest").removeHandler(pause)
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("duplicate", run_ticket)
+    assert FoldedTicket.objects.get(ticket_id=alert).into_id == run_ticket
+    redelivery_row = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+    assert (redelivery_row.ticket_id, redelivery_row.outcome) == (run_ticket, "duplicate")
+    assert set(WebhookDelivery.objects.values_list("ticket_id", flat=True)) == {run_ticket}
 
 
 def test_a_metric_alert_of_a_run_whose_ticket_is_resolved_pages_nothing_and_reopens_nothing(
