@@ -404,13 +404,30 @@ RECOVERED_BEFORE_PAGING = "not paged: the failure had recovered at its source be
 
 def recovered_before_paging(ticket: Ticket) -> bool:
     """The ticket is resolved, over at its source, and has paged nowhere yet (no JIRA issue, no
-    Slack alert): its page, due now (after its incident grace delay, say), is not sent."""
-    return (
-        ticket.status == Status.RESOLVED
-        and ticket.resolved_at_source_at is not None
-        and not ticket.itsm_ticket_id
-        and not ticket.slack_ts
+    Slack alert): its page, due now (after its incident grace delay, say), is not sent.
+
+    Call inside the delivery's transaction. When it reads so, it reads the ticket again under
+    its row's lock, kept until the skip commits: a regression of the ticket committed first is
+    seen here (it pages), or waits for the skip, which its `page_if_left_unpaged` then sees (a
+    skip committing after that looked would leave the failing ticket paging nobody)."""
+
+    def over(ticket: Ticket) -> bool:
+        return (
+            ticket.status == Status.RESOLVED
+            and ticket.resolved_at_source_at is not None
+            and not ticket.itsm_ticket_id
+            and not ticket.slack_ts
+        )
+
+    if not over(ticket):
+        return False
+    locked = (
+        Ticket.objects.select_for_update(no_key=True)
+        .only("status", "resolved_at_source_at", "itsm_ticket_id", "slack_ts")
+        .filter(pk=ticket.pk)
+        .first()
     )
+    return locked is not None and over(locked)
 
 
 def left_unpaged(ticket_id: str, action: str) -> bool:

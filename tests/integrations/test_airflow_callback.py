@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import sys
+import threading
 import types
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -20,6 +23,7 @@ from integrations.models import WebhookDelivery
 from integrations.parsers.airflow import airflow_deployment, parse_airflow_failure
 from integrations.targets import jira, slack
 from tests.api import jwt_client, make_user
+from tests.conftest import wait_for
 from tickets.models import AuditLog, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -770,6 +774,140 @@ def test_a_ticket_the_release_before_kept_open_keeps_its_newer_failed_run(webhoo
 
     assert webhook_client("/webhooks/airflow/", backfill).json()["outcome"] == "correlated"
     assert_kept_open_until_its_own_success(webhook_client, backfill, today)
+
+
+MIGRATION_0041 = "tickets.migrations.0041_newest_failed_run_of_the_release_before"
+
+
+def _as_the_release_before_left_them(*dags: str) -> list[Ticket]:
+    """Tickets each opened by the Dec 1 run of a DAG's task, with the Dec 11 run counted last
+    and no `newest_failed_run` (the release before wrote none), by id."""
+    tickets = []
+    for dag in dags:
+        for run_id in (
+            "scheduled__2025-12-01T00:00:00+00:00",
+            "scheduled__2025-12-11T00:00:00+00:00",
+        ):
+            body = {**prod_run(run_id), "dag_id": dag}
+            Client().post(
+                "/webhooks/airflow/",
+                json.dumps(body),
+                content_type="application/json",
+                HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+            )
+        ticket = Ticket.objects.get(pipeline__contains=dag)
+        ticket.details.pop("newest_failed_run")
+        Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
+        tickets.append(ticket)
+    return sorted(tickets, key=lambda ticket: ticket.pk)
+
+
+def _holding(ticket_id: str, sql: str) -> tuple[threading.Thread, threading.Event, list[int]]:
+    """A transaction of another connection that runs `sql` on the ticket's row (its lock
+    taken) and holds it until the event is set; the thread, the event and its backend's pid."""
+    holding, done = threading.Event(), threading.Event()
+    pids: list[int] = []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [ticket_id])
+                cursor.execute("SELECT pg_backend_pid()")
+                pids.append(cursor.fetchone()[0])
+                holding.set()
+                done.wait(20)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    return holder, done, pids
+
+
+def _waits_on(pids: list[int]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", pids
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_tickets_0041_keeps_what_the_release_before_writes_on_a_ticket_meanwhile():
+    """The release before runs beside tickets/0041 and counts a try on a ticket the migration
+    read: its details (the try's facts) are kept, the newest failed run added to them. The
+    migration wrote back the details it had read, the try's facts of the release before lost."""
+    from django.apps import apps
+
+    (ticket,) = _as_the_release_before_left_them("sales_daily")
+    assert ticket.details["try_number"] == 1
+    migration = importlib.import_module(MIGRATION_0041)
+
+    def migrate() -> None:
+        try:
+            migration.keep_newest_failed_run(apps, None)
+        finally:
+            connections.close_all()
+
+    counter, counted, pids = _holding(
+        ticket.pk,
+        "UPDATE tickets_ticket SET details = details || '{\"try_number\": 3}'::jsonb WHERE id = %s",
+    )
+    migrator = threading.Thread(target=migrate)
+    try:
+        migrator.start()
+        assert wait_for(lambda: _waits_on(pids), 10, 0.02)
+    finally:
+        counted.set()
+        counter.join(20)
+        migrator.join(20)
+
+    details = Ticket.objects.get().details
+    assert details["try_number"] == 3
+    assert details["newest_failed_run"]["run_id"] == "scheduled__2025-12-11T00:00:00+00:00"
+
+
+def test_tickets_0041_holds_no_ticket_it_changed_while_it_goes_on():
+    """Each ticket tickets/0041 changes commits on its own: one held by the release before
+    (its ingest counting a failure there) keeps the migration waiting, not the tickets it
+    changed already, which that release's webhooks lock and count on meanwhile."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    changed, held = _as_the_release_before_left_them("sales_daily", "sales_weekly")
+    MigrationExecutor(connection).migrate(
+        [("tickets", "0040_mark_outage_fallbacks_of_the_release_before")]
+    )
+    holder, release, pids = _holding(
+        held.pk, "SELECT 1 FROM tickets_ticket WHERE id = %s FOR UPDATE"
+    )
+
+    def migrate() -> None:
+        try:
+            executor = MigrationExecutor(connection)
+            executor.migrate(executor.loader.graph.leaf_nodes())
+        finally:
+            connections.close_all()
+
+    migrator = threading.Thread(target=migrate)
+    try:
+        migrator.start()
+        assert wait_for(lambda: _waits_on(pids), 10, 0.02)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Skipped while the migration's transaction holds it.
+            cursor.execute(
+                "SELECT details ? 'newest_failed_run' FROM tickets_ticket WHERE id = %s"
+                " FOR NO KEY UPDATE SKIP LOCKED",
+                [changed.pk],
+            )
+            changed_and_free = cursor.fetchone()
+    finally:
+        release.set()
+        holder.join(20)
+        migrator.join(60)
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert changed_and_free == (True,)
+    assert "newest_failed_run" in Ticket.objects.get(pk=held.pk).details
 
 
 def test_a_regression_starts_over_which_failed_runs_keep_the_ticket_open(webhook_client):

@@ -322,3 +322,96 @@ def test_a_regression_whose_processing_is_lost_still_pages_a_ticket_left_unpaged
     assert ticket.itsm_ticket_id and ticket.slack_ts
     assert jira.issues[ticket.itsm_ticket_id]["status"] != "Done"
     assert not OutboundDelivery.objects.filter(ticket=ticket, payload__has_key="held").exists()
+
+
+def process_inbox() -> None:
+    """What the inbox relay and the workers would do with the pending inbox rows, in the test's
+    thread (their deliveries left pending)."""
+    for delivery_id in WebhookDelivery.objects.filter(status="pending").values_list(
+        "pk", flat=True
+    ):
+        processing.process_delivery(delivery_id)
+
+
+def test_a_regression_committing_while_its_skipped_page_commits_still_pages(
+    targets,  # noqa: F811
+    settings,
+):
+    """A failure over in its grace delay: its JIRA create, due, reads the ticket recovered and
+    skips it. The failure came back in between that read and the skip's commit: its regression
+    committed, and its processing looked for a page left out (`page_if_left_unpaged`) while the
+    skip was not committed yet, so it found the create pending and scheduled no page; the skip
+    then committed, and a failing ticket paged nobody. Here the skip's commit is held up (its
+    attempt's row waits for a lock on the attempts table)."""
+    jira, _ = targets
+    settings.INCIDENT_GRACE_SECONDS = 3600
+    ticket_id = post(storm_failure("pl_alone"))["ticket_id"]
+    process_inbox()  # analysed: its page waits out the delay
+    assert post_success("pl_alone")["outcome"] == "resolved"
+    create = OutboundDelivery.objects.get(ticket_id=ticket_id, action="jira_create")
+    OutboundDelivery.objects.filter(pk=create.pk).update(next_attempt_at=timezone.now())
+
+    holding, release = threading.Event(), threading.Event()
+    pids: list[int] = []
+    answers: list[dict] = []
+
+    def hold_the_attempts_table() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE integrations_deliveryattempt IN SHARE MODE")
+                cursor.execute("SELECT pg_backend_pid()")
+                pids.append(cursor.fetchone()[0])
+                holding.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    def deliver_the_create() -> None:
+        try:
+            fanout.deliver(create.pk)
+        finally:
+            connection.close()
+
+    def regress() -> None:
+        try:
+            answers.append(post(storm_failure("pl_alone")))
+        finally:
+            connection.close()
+
+    def blocked_by(pid: int) -> int | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    holder = threading.Thread(target=hold_the_attempts_table)
+    deliverer = threading.Thread(target=deliver_the_create)
+    regression = threading.Thread(target=regress)
+    try:
+        holder.start()
+        assert holding.wait(10)
+        deliverer.start()
+        delivering = wait_for(lambda: blocked_by(pids[0]), 10, 0.02)  # its skip not committed
+        regression.start()
+        # The regression commits now, or waits for the delivery's transaction.
+        wait_for(lambda: not regression.is_alive() or blocked_by(delivering), 10, 0.02)
+        if not regression.is_alive():
+            processing.process_delivery(
+                WebhookDelivery.objects.get(tracking_id=answers[0]["tracking_id"]).pk
+            )
+    finally:
+        release.set()
+        holder.join(20)
+        deliverer.join(20)
+        regression.join(20)
+    process_inbox()
+
+    assert [(a["outcome"], a["ticket_id"]) for a in answers] == [("regressed", ticket_id)]
+    creates = OutboundDelivery.objects.filter(ticket_id=ticket_id, action="jira_create")
+    assert list(creates.order_by("pk").values_list("status", "last_error")) == [
+        (OutboundStatus.SKIPPED, RECOVERED_BEFORE_PAGING),
+        (OutboundStatus.PENDING, ""),
+    ]
+    assert jira.issue_requests("POST") == []

@@ -6,9 +6,11 @@ older date failing after the upgrade, then succeeding, resolved the ticket while
 the release before had counted still failed (`tickets.services._newer_failed_run` compares a
 success with the runs a ticket keeps)."""
 
+import json
 from datetime import UTC, datetime
 
-from django.db import migrations
+from django.db import migrations, models
+from django.db.models.expressions import RawSQL
 
 NEWEST_FAILED_RUN = "newest_failed_run"  # tickets.vocabulary.NEWEST_FAILED_RUN
 
@@ -30,6 +32,7 @@ def keep_newest_failed_run(apps, schema_editor):
         Ticket.objects.filter(source="airflow")
         .exclude(status="resolved")
         .exclude(details__has_key=NEWEST_FAILED_RUN)
+        .order_by("pk")
         .values_list("pk", "run_id", "latest_run", "details")
     )
     for pk, run_id, latest, details in tickets.iterator(chunk_size=500):
@@ -45,13 +48,23 @@ def keep_newest_failed_run(apps, schema_editor):
             "run_id": str(entity.get("run_id") or run_key),
             "logical_date": logical.isoformat(),
         }
-        # Only where no failure counted since wrote one (a release running beside this one).
+        # Only where no failure counted since wrote one (a release running beside this one),
+        # and added to the details as they are now: what the release before wrote there since
+        # they were read (a try's facts) stays.
         Ticket.objects.filter(pk=pk).exclude(details__has_key=NEWEST_FAILED_RUN).update(
-            details={**details, NEWEST_FAILED_RUN: newest}
+            details=RawSQL(
+                "details || %s::jsonb",
+                (json.dumps({NEWEST_FAILED_RUN: newest}),),
+                output_field=models.JSONField(),
+            )
         )
 
 
 class Migration(migrations.Migration):
+    # Each ticket it changes commits on its own: the release before, running beside it, counts
+    # failures on those tickets meanwhile (it waited for the whole migration, the rows locked).
+    atomic = False
+
     dependencies = [("tickets", "0040_mark_outage_fallbacks_of_the_release_before")]
 
     operations = [migrations.RunPython(keep_newest_failed_run, migrations.RunPython.noop)]
