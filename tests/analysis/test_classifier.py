@@ -404,6 +404,24 @@ def test_pathological_input_runs() -> None:
         assert classify_error(message).error_type in ERROR_CLASSES
 
 
+def test_present_anchors_finds_overlapping_and_nested_ones() -> None:
+    """Every anchor in the text is found, however they overlap: each written once after the
+    other (so one's end and the next one's start form others), and inside a longer one, in a
+    text with characters that lower-case to two (the automaton reads code points)."""
+    anchors = classifier._ALL_ANCHORS
+    joined = "".join(anchors)
+    assert classifier._present_anchors(joined) == set(anchors)
+    nested = [a for a in anchors if any(a != b and a in b for b in anchors)]
+    assert nested  # the set has anchors inside others ("code" in "error code", ...)
+    longest = max(anchors, key=len)
+    text = "i\u0307 " + longest + " ß"
+    assert classifier._present_anchors(text) == {a for a in anchors if a in text}
+    assert classifier._present_anchors("") == set()
+    assert classifier._present_anchors("\u00e9t\u00e9 " * 3) == {
+        a for a in anchors if a in "\u00e9t\u00e9 " * 3
+    }
+
+
 def test_anchor_prefilter_is_exact() -> None:
     """Skipping a branch because none of its anchors is present must never change a result."""
     rows = _load(HELDOUT_SET) + _load(AUDIT_SET) + (_load(DEV_SET) if DEV_SET.exists() else [])
