@@ -595,8 +595,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "driver_restart",
             2.5,
             r"driver has stopped unexpectedly|driver is temporarily unavailable"
-            r"|driver (?:was )?restarted|driver_error|sparkcontext (?:was|has been) shut ?down"
-            r"|zombie",
+            r"|driver (?:was )?restarted|driver_error|sparkcontext (?:was|has been) shut ?down",
             _I,
         ),
         (
@@ -1618,6 +1617,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "TimeoutError": [
+        # An Airflow DAG run over its dagrun_timeout (reported by the DAG's own callback).
+        ("dagrun_timeout", 4.0, any_of(*signals.DAGRUN_TIMEOUT), _I),
         (
             "timed_out",
             3.5,
@@ -1670,6 +1671,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # An Airflow DAG run none of whose remaining tasks can ever be scheduled (its
+            # dependencies as the DAG sets them): above the database's deadlock, a word it shares.
+            "dagrun_deadlock",
+            6.0,
+            any_of(*signals.DAGRUN_DEADLOCK),
+            _I,
+        ),
         (
             # Connector settings a data store or runtime does not take: a partition column of a
             # type ADF cannot partition on ("... is 'text' and this data type is not supported

@@ -615,6 +615,21 @@ SLA_MISS: tuple[str, ...] = (
     r"missed (?:their|its) slas?\b",
 )
 
+# An Airflow DAG run stopped by its dagrun_timeout: the callback's "DAG run R failed
+# (timed_out): ... dagrun_timeout", the scheduler's "Run R of D has timed-out".
+DAGRUN_TIMEOUT: tuple[str, ...] = (
+    r"dagrun_timeout",
+    r"failed \(timed_out\)",
+    r"\bof [\w.-]{1,250} has timed-out",
+)
+
+# An Airflow DAG run failed as deadlocked: the callback's "(all_tasks_deadlocked)", the
+# scheduler's "Task deadlock (no runnable tasks); marking run R failed".
+DAGRUN_DEADLOCK: tuple[str, ...] = (
+    r"all_tasks_deadlocked",
+    r"task deadlock \(no runnable tasks\)",
+)
+
 # ADF's integration runtime placement: both ends of a copy between private stores on one
 # self-hosted IR ("Source and sink in the copy activity must be connected via the same
 # self-hosted IR"), and a self-hosted IR where data flows take none ("Linked service with

@@ -1274,26 +1274,12 @@ def finish(
     `propose` makes no next attempt at that run (people may: `retry`); a newer run failing
     on the ticket is proposed as usual, and without waiting for the backoff."""
     with transaction.atomic():
-        remediation = (
-            Remediation.objects.select_for_update()
-            .filter(pk=remediation_id, status=RemediationStatus.RUNNING)
-            .first()
-        )
-        if remediation is None:
+        locked = _lock_running(remediation_id)
+        if locked is None:
             return None
-        ticket = (
-            Ticket.objects.select_for_update(no_key=True)
-            .defer("embedding")
-            .get(pk=remediation.ticket_id)
-        )
+        remediation, ticket = locked
         now = timezone.now()
-        # A newer run failed on the ticket since this one's started: that one was not rerun.
-        latest = run_key(ticket)
-        newer = (
-            latest
-            if ticket.status != Status.RESOLVED and not same_run(latest, remediation.run_key)
-            else ""
-        )
+        newer = _newer_failed_run(ticket, remediation)
         if succeeded and newer:
             detail = f"{detail}; the ticket stays open: its latest run {newer[:200]} failed since"
             # It fixed no ticket: the stats count it as no fix (`tickets.stats`).
@@ -1338,8 +1324,6 @@ def finish(
                 reason=detail,
                 announce="remediation_failed",
             )
-        if remediation.release_group:
-            transaction.on_commit(lambda: start_next_batch(remediation.release_group))
         policy = remediation.policy
         if (
             not succeeded
@@ -1350,11 +1334,73 @@ def finish(
         ):
             ticket_id, delay = ticket.pk, float(policy.backoff_seconds) + 1
             transaction.on_commit(lambda: _propose_later(ticket_id, delay))
-        if newer and not Remediation.objects.filter(ticket_id=ticket.pk, run_key=newer).exists():
-            # No remediation has acted on the newer run (a regression arriving while this one
-            # ran got no proposal of its own: one at a time): the policies are asked for it.
-            newer_ticket_id = ticket.pk
-            transaction.on_commit(lambda: _propose_newer(newer_ticket_id))
+        _go_on_after(remediation, ticket, newer)
+    return remediation
+
+
+def _lock_running(remediation_id: int) -> tuple[Remediation, Ticket] | None:
+    """The remediation, if it is still running, and its ticket, locked in that order."""
+    remediation = (
+        Remediation.objects.select_for_update()
+        .filter(pk=remediation_id, status=RemediationStatus.RUNNING)
+        .first()
+    )
+    if remediation is None:
+        return None
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True)
+        .defer("embedding")
+        .get(pk=remediation.ticket_id)
+    )
+    return remediation, ticket
+
+
+def _newer_failed_run(ticket: Ticket, remediation: Remediation) -> str:
+    """The ticket's latest run when a newer run than the remediation's failed on it since that
+    one started (it was not rerun), else ''."""
+    latest = run_key(ticket)
+    if ticket.status != Status.RESOLVED and not same_run(latest, remediation.run_key):
+        return latest
+    return ""
+
+
+def _go_on_after(remediation: Remediation, ticket: Ticket, newer: str) -> None:
+    """What follows a remediation's end, once it commits: its release group's next batch, and
+    a proposal for a newer failed run no remediation has acted on (a regression arriving while
+    this one ran got no proposal of its own: one at a time)."""
+    if remediation.release_group:
+        transaction.on_commit(lambda: start_next_batch(remediation.release_group))
+    if newer and not Remediation.objects.filter(ticket_id=ticket.pk, run_key=newer).exists():
+        newer_ticket_id = ticket.pk
+        transaction.on_commit(lambda: _propose_newer(newer_ticket_id))
+
+
+def finish_not_run(remediation_id: int, *, detail: str) -> Remediation | None:
+    """The watched rerun ended without running the failed work: Airflow ended the cleared task
+    instance `skipped` (a branch not taken, a short-circuit upstream) or `removed` (no longer
+    in the DAG). That is no success of the fix (nothing ran, so the ticket is not resolved)
+    and no failure of it (nothing failed, so no next attempt is proposed: it would be skipped
+    the same way). The remediation ends `skipped` with `detail` as its reason, announced as a
+    skipped remediation; the ticket stays open for people. Idempotent as `finish` is; a newer
+    failed run of the ticket is proposed, and a release group's next batch started, as
+    `finish` does."""
+    with transaction.atomic():
+        locked = _lock_running(remediation_id)
+        if locked is None:
+            return None
+        remediation, ticket = locked
+        remediation.status = RemediationStatus.SKIPPED
+        remediation.reason = detail[:2000]
+        remediation.finished_at = timezone.now()
+        remediation.save(update_fields=["status", "reason", "finished_at"])
+        _set_ticket_status(
+            ticket,
+            remediation,
+            "remediation ended without running",
+            reason=remediation.reason,
+            announce="remediation_skipped",
+        )
+        _go_on_after(remediation, ticket, _newer_failed_run(ticket, remediation))
     return remediation
 
 

@@ -123,8 +123,13 @@ RULES: tuple[Rule, ...] = (
     external_service.http_5xx,
     external_service.cloud_capacity,
     external_service.service_not_ready,
+    # a task Airflow failed for its lost heartbeats: after what a resource rule names (an OOM
+    # kill the log shows), before the timeouts' generic words ("heartbeat timeout")
+    unclassified.task_heartbeat_lost,
     # timeouts
     timeouts.library_install_timeout,
+    # the DAG run's own timeout, before a task's
+    timeouts.dagrun_timeout,
     timeouts.airflow_task_timeout,
     timeouts.sensor_timeout,
     timeouts.sla_miss,
@@ -138,6 +143,7 @@ RULES: tuple[Rule, ...] = (
     timeouts.no_progress,
     timeouts.activity_timeout,
     # configuration
+    configuration.dagrun_deadlock,
     configuration.sandbox_blocked,
     configuration.module_not_found,
     configuration.import_conflict,

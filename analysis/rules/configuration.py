@@ -1,6 +1,7 @@
-"""Configuration: missing modules, jars and libraries, variables, connections, secrets, widgets,
-linked services, init scripts, environment, storage, parameters, Snowflake session context,
-regional endpoints, clock skew, Kafka topics.
+"""Configuration: an Airflow DAG run deadlocked by its dependencies, missing modules, jars and
+libraries, variables, connections, secrets, widgets, linked services, init scripts,
+environment, storage, parameters, Snowflake session context, regional endpoints, clock skew,
+Kafka topics.
 """
 
 from __future__ import annotations
@@ -11,6 +12,38 @@ from analysis import signals
 from analysis.rules.base import Context, Finding, rule
 from analysis.rules.extract import clean_value, grab, message_field, platform_of, quoted
 from analysis.signals import any_of
+
+
+@rule(
+    "dagrun_deadlock",
+    "ConfigurationError",
+    any_of(*signals.DAGRUN_DEADLOCK),
+    example="DAG run scheduled__2025-12-10T00:00:00+00:00 failed (all_tasks_deadlocked): no task "
+    "of the run could be scheduled (deadlocked: their upstream tasks or trigger rules can never "
+    "be met).",
+)
+def dagrun_deadlock(m: re.Match[str], ctx: Context) -> Finding:
+    # Airflow's scheduling deadlock (no database lock): tasks were left unfinished, none of them
+    # runnable, so the scheduler failed the run.
+    run = grab(ctx.text, r"dag run (\S{1,250}) failed \(all_tasks_deadlocked\)")
+    return Finding(
+        "the DAG run" + (f" {run}" if run else "") + " was failed as deadlocked "
+        "(all_tasks_deadlocked): tasks were left that no state of their upstream tasks lets "
+        "run, so Airflow could schedule none of them",
+        (
+            "Open the run in the Grid view: each task left without a state lists, in its "
+            "details, the dependency it is still waiting for.",
+            "Check depends_on_past and wait_for_downstream: a task whose instance in the "
+            "previous run failed or never ran waits for it for ever; clear or mark that earlier "
+            "instance, or drop the setting.",
+            "Check the trigger rules of the waiting tasks against the states their upstream tasks "
+            "ended in (a rule those states can never satisfy, an upstream task missing from the "
+            "run).",
+            "Fix the DAG, then clear the run's unfinished tasks.",
+        ),
+        0.65,
+        transient=False,
+    )
 
 
 @rule(

@@ -1,4 +1,4 @@
-"""Time limits: Airflow task and sensor timeouts and SLA misses, query, connect and read
+"""Time limits: Airflow DAG run, task and sensor timeouts and SLA misses, query, connect and read
 timeouts, broadcast timeouts, an HTTP call or a Kafka metadata request that timed out, a Kafka
 consumer over its poll interval, work that stopped making progress (an expired Flink
 checkpoint, a stuck job).
@@ -52,6 +52,40 @@ def library_install_timeout(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "dagrun_timeout",
+    "TimeoutError",
+    any_of(*signals.DAGRUN_TIMEOUT),
+    example="DAG run scheduled__2025-12-10T00:00:00+00:00 failed (timed_out): the run took longer "
+    "than the DAG's dagrun_timeout; Airflow skipped the tasks it had not finished.",
+)
+def dagrun_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    # The run as a whole, not a task: the DAG's dagrun_timeout, not a task's execution_timeout.
+    run = grab(ctx.text, r"dag run (\S{1,250}) failed \(timed_out\)", r"\brun (\S{1,250}) of ")
+    dag = grab(ctx.text, r"\bof ([\w.-]{1,250}) has timed-out")
+    cause = "the DAG run" + (f" {run}" if run else "") + (f" of {quoted(dag)}" if dag else "")
+    cause += (
+        " took longer than the DAG's dagrun_timeout, so Airflow failed the run and skipped the "
+        "tasks it had not finished"
+    )
+    return Finding(
+        cause,
+        (
+            "Find what held the run up in its Grid view: a task that ran much longer than usual "
+            "or hung, a sensor still waiting, or tasks that sat queued or scheduled.",
+            "Tasks that waited to start point at too little parallelism: the pool's slots, the "
+            "DAG's max_active_tasks and max_active_runs, the executor's parallelism or workers.",
+            "Check the schedule against the run time: a run longer than the interval between "
+            "runs makes the next runs wait behind it or overlap it.",
+            "Give slow tasks an execution_timeout and sensors a timeout (mode='reschedule' or "
+            "deferrable) so one task cannot hold the whole run; raise dagrun_timeout only if "
+            "the longer run is expected.",
+            "Clear the run's skipped and failed tasks once the cause is fixed.",
+        ),
+        0.7,
+    )
+
+
+@rule(
     "airflow_task_timeout",
     "TimeoutError",
     r"airflowtasktimeout|timeout, pid|process timed out",
@@ -60,16 +94,22 @@ def library_install_timeout(m: re.Match[str], ctx: Context) -> Finding:
 def airflow_task_timeout(m: re.Match[str], ctx: Context) -> Finding:
     duration = find_duration(ctx.text)
     lowered = ctx.text.lower()
-    # "Broken DAG: [x.py] Timeout", "DagBag import timeout for x.py after 30.0s": the DAG file's
-    # top-level code, not a task, ran too long.
-    if "broken dag" in lowered or "dagbag import timeout" in lowered:
+    # "Broken DAG: [x.py] Timeout", "DagBag import timeout for x.py after 30.0s", the DagBag's
+    # "Failed to import: x.py" after "Process timed out": the DAG file's top-level code, not a
+    # task, ran too long.
+    if any(
+        words in lowered for words in ("broken dag", "dagbag import timeout", "failed to import")
+    ):
         dag_file = grab(
-            ctx.text, r"broken dag: \[?([^\]\s]+)", r"dagbag import timeout for ([^\s,]+?\.py)"
+            ctx.text,
+            r"broken dag: \[?([^\]\s]+)",
+            r"dagbag import timeout for ([^\s,]+?\.py)",
+            r"failed to import: ([^\s,]+?\.py)",
         )
         return Finding(
             "parsing the DAG file"
             + (f" {dag_file}" if dag_file else "")
-            + " took longer than the DAG import timeout (dagbag_import_timeout"
+            + " timed out: it took longer than the DAG import timeout (dagbag_import_timeout"
             + (f", {duration}" if duration else "")
             + ")",
             (
@@ -81,6 +121,8 @@ def airflow_task_timeout(m: re.Match[str], ctx: Context) -> Finding:
             0.7,
         )
     cause = "the task ran longer than its execution_timeout"
+    # "Task execution_timeout of 2:00:00 exceeded; terminating" (Airflow 2.x's task runner).
+    duration = grab(ctx.text, r"execution_timeout of ([\d:.]{1,20}) exceeded") or duration
     if "pod launching failed" in ctx.text.lower():
         cause = "the task's pod did not start within the timeout (Pod Launching failed)"
     cause += f" ({duration})" if duration else ""
@@ -109,7 +151,8 @@ def airflow_task_timeout(m: re.Match[str], ctx: Context) -> Finding:
 )
 def sensor_timeout(m: re.Match[str], ctx: Context) -> Finding:
     duration = find_duration(ctx.text)
-    cause = "the sensor gave up waiting for its upstream condition"
+    # The sensor's own `timeout` (how long it may wait in all), not its execution_timeout.
+    cause = "the sensor gave up waiting for its upstream condition: its timeout ran out"
     cause += f" after {duration}" if duration else ""
     return Finding(
         cause,

@@ -5,9 +5,11 @@ watch it (Airflow 3's stable REST API, `/api/v2`, through the official `apache-a
 `POST /api/v2/dags/{dag_id}/clearTaskInstances` with the run, the task (and its map index),
 `only_failed`, `include_downstream` and `reset_dag_runs` clears it; `GET /api/v2/dags/{dag_id}/
 dagRuns/{run_id}/taskInstances/{task_id}` (or `.../{map_index}` for a mapped task) is polled
-until the new try ends. Credentials: AIRFLOW_API_URL and either AIRFLOW_API_TOKEN (a JWT) or
-AIRFLOW_USERNAME / AIRFLOW_PASSWORD, exchanged for a JWT at `POST /auth/token` (Airflow 3's
-token endpoint) when a call needs one (rca_project/airflow_api.py).
+until the instance is in one of Airflow's finished states: success, failed or upstream_failed
+end the remediation as such; skipped or removed end it skipped (the task did not run).
+Credentials: AIRFLOW_API_URL and either AIRFLOW_API_TOKEN (a JWT) or AIRFLOW_USERNAME /
+AIRFLOW_PASSWORD, exchanged for a JWT at `POST /auth/token` (Airflow 3's token endpoint) when a
+call needs one (rca_project/airflow_api.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,13 @@ from rca_project.airflow_api import AirflowApi, AirflowApiError
 from tickets.vocabulary import AIRFLOW_DAG_RUN_TASK
 
 CLEAR, WATCH = "airflow_clear", "airflow_watch"
-FAILED_STATES = {"failed", "upstream_failed", "removed"}
+# Airflow's finished task instance states (`State.finished`) other than success: each ends a
+# watch, the others (none yet, queued, running, up_for_retry, deferred, ...) keep it going.
+FAILED_STATES = {"failed", "upstream_failed"}
+NOT_RUN_STATES = {
+    "skipped": "Airflow skipped it (a branch not taken, or a short-circuit upstream)",
+    "removed": "Airflow marked it removed (the task is no longer in the DAG)",
+}
 NOTE = "cleared by the RCA service's remediation"
 
 
@@ -225,6 +233,12 @@ def _watch(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
         service.finish(remediation.pk, succeeded=True, detail=f"{dag_id}.{task_id} succeeded")
     elif state in FAILED_STATES:
         service.finish(remediation.pk, succeeded=False, detail=f"{dag_id}.{task_id} {state}")
+    elif state in NOT_RUN_STATES:
+        service.finish_not_run(
+            remediation.pk,
+            detail=f"{dag_id}.{task_id} was cleared but did not run: {NOT_RUN_STATES[state]}; "
+            "whether the fix works is not known, and the ticket stays open",
+        )
     else:
         return keep_watching(WATCH, row, remediation)
     return None

@@ -1721,3 +1721,93 @@ def test_round_thirty_program_started_by_name_and_missing_is_named_as_a_program(
     assert data_path.rule != "executable_missing"
     for each in (rca, data_path):
         _assert_well_formed(each)
+
+
+@pytest.mark.parametrize(
+    ("message", "host", "limit"),
+    [
+        # Airflow 3's scheduler and the audit log entry of its "heartbeat timeout" event.
+        (
+            "[2025-06-20T00:41:18.162+0000] {scheduler_job_runner.py:2255} ERROR - Detected a "
+            "task instance without a heartbeat: TaskCallbackRequest(filepath='etl.py', ...) (See "
+            "https://airflow.apache.org/docs/apache-airflow/stable/core-concepts/tasks.html"
+            "#task-instance-heartbeat-timeout)",
+            "",
+            "",
+        ),
+        (
+            "heartbeat timeout: Task did not emit heartbeat within time limit (600 seconds) and "
+            "will be terminated. See https://airflow.apache.org/docs/apache-airflow/stable/"
+            "core-concepts/tasks.html#task-instance-heartbeat-timeout",
+            "",
+            "600 seconds",
+        ),
+        # Airflow 2's scheduler, naming the worker.
+        (
+            "ERROR - Detected zombie job: {'full_filepath': '/opt/airflow/dags/etl.py', 'msg': "
+            "\"{'DAG Id': 'etl', 'Task Id': 'transform', 'Run Id': 'scheduled__1', 'Hostname': "
+            "'airflow-worker-fs7hj'}\", 'is_failure_callback': True}",
+            "airflow-worker-fs7hj",
+            "",
+        ),
+    ],
+)
+def test_a_task_airflow_found_without_heartbeats_is_explained_as_such(
+    message: str, host: str, limit: str
+) -> None:
+    """Whatever the Airflow version's words, and whichever class the words get (a "heartbeat
+    timeout" reads as a timeout), the explanation is the lost heartbeat and where to look."""
+    rca = _rca(message, source="airflow")
+
+    assert rca.rule == "task_heartbeat_lost"
+    assert "stopped sending heartbeats" in rca.root_cause
+    assert host in rca.root_cause and limit in rca.root_cause
+    assert "execution_timeout" not in " ".join([rca.root_cause, *rca.recommendations])
+    _assert_well_formed(rca)
+
+
+@pytest.mark.parametrize(
+    ("message", "setting", "not_named"),
+    [
+        # A sensor's own wait: its `timeout`.
+        (
+            "airflow.exceptions.AirflowSensorTimeout: Sensor has timed out; run duration of "
+            "3600.41 seconds exceeds the specified timeout of 3600.0.",
+            "its timeout ran out",
+            "execution_timeout",
+        ),
+        # A task's run time: its execution_timeout, with the limit Airflow 2 names.
+        (
+            "[2024-05-02, 05:00:00 UTC] {taskinstance.py:1138} ERROR - Task execution_timeout of "
+            "2:00:00 exceeded; terminating\nairflow.exceptions.AirflowTaskTimeout: Timeout, PID: "
+            "5512",
+            "execution_timeout (2:00:00)",
+            "dagrun_timeout",
+        ),
+        # The DagBag's timeout while importing a DAG file, not a task's.
+        (
+            "[2022-02-09 05:27:59,084] {timeout.py:36} ERROR - Process timed out, PID: 759\n"
+            "[2022-02-09 05:27:59,088] {dagbag.py:334} ERROR - Failed to import: "
+            "/usr/local/airflow/dags/many_tasks.py",
+            "many_tasks.py timed out: it took longer than the DAG import timeout "
+            "(dagbag_import_timeout",
+            "execution_timeout",
+        ),
+        # The scheduler's own line for a DAG run over its dagrun_timeout.
+        (
+            "[2024-06-01T05:00:01.377+0000] {scheduler_job_runner.py:1660} INFO - Run "
+            "scheduled__2024-06-01T02:00:00+00:00 of daily_sales has timed-out",
+            "of 'daily_sales' took longer than the DAG's dagrun_timeout",
+            "execution_timeout",
+        ),
+    ],
+    ids=["sensor", "task", "dag-file-import", "dag-run"],
+)
+def test_an_airflow_timeout_names_the_setting_that_ran_out(
+    message: str, setting: str, not_named: str
+) -> None:
+    rca = _rca(message, source="airflow")
+
+    assert rca.root_cause.count(setting) == 1
+    assert not_named not in rca.root_cause
+    _assert_well_formed(rca)

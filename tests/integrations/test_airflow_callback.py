@@ -1043,3 +1043,78 @@ def test_a_zombie_reported_by_airflow_2_names_no_exception_type(reporting_to):
     ticket = Ticket.objects.get()
     assert "as zombie" in ticket.error_message
     assert "exception_type" not in ticket.details
+
+
+def rule_rca_of(webhook_client, body: dict) -> Ticket:
+    """The ticket the body opens, analysed by the rules (no Gemini key)."""
+    ticket_id = webhook_client("/webhooks/airflow/", body).json()["ticket_id"]
+    analysis_services.analyse_ticket(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.rca_source == "rules"
+    return ticket
+
+
+def test_a_timed_out_dag_run_is_explained_by_its_dagrun_timeout(webhook_client, settings):
+    """The run as a whole took too long: the DAG's dagrun_timeout, not a task's
+    execution_timeout, and what usually makes a run slow."""
+    settings.GEMINI_API_KEY = ""
+    body = rca_callback.build_failure_body(dag_callback_context("timed_out", "publish", "skipped"))
+
+    ticket = rule_rca_of(webhook_client, body)
+
+    assert ticket.error_type == "TimeoutError"
+    assert "took longer than the DAG's dagrun_timeout" in ticket.rca_result
+    assert "execution_timeout" not in ticket.rca_result
+    advice = " ".join(ticket.recommendations)
+    for cause in ("sensor", "pool's slots", "max_active_tasks", "schedule", "raise dagrun_timeout"):
+        assert cause in advice
+    assert "Raise the task's execution_timeout" not in advice
+
+
+def test_a_deadlocked_dag_run_is_explained_as_its_dependencies_not_a_database(
+    webhook_client, settings
+):
+    settings.GEMINI_API_KEY = ""
+    body = rca_callback.build_failure_body(
+        dag_callback_context("all_tasks_deadlocked", "publish", "upstream_failed")
+    )
+
+    ticket = rule_rca_of(webhook_client, body)
+
+    assert ticket.error_type == "ConfigurationError"
+    assert "deadlocked (all_tasks_deadlocked)" in ticket.rca_result
+    assert "deadlock victim" not in ticket.rca_result
+    advice = " ".join(ticket.recommendations)
+    assert "depends_on_past" in advice and "trigger rules" in advice
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # What Airflow 2.6+ hands the failure callback of a task it found dead: its ids only.
+        "{'DAG Id': 'sales_daily', 'Task Id': 'load_orders', 'Run Id': "
+        "'scheduled__2025-12-10T00:00:00+00:00', 'Hostname': 'worker-7', 'External Executor "
+        "Id': '6b40704f-96ca-413d-91c7-1b50efdad27f'}",
+        # Airflow 2.0 to 2.5's.
+        "Detected <TaskInstance: sales_daily.load_orders scheduled__2025-12-10T00:00:00+00:00 "
+        "[running]> as zombie",
+    ],
+    ids=["airflow-2.6-ids", "airflow-2.0-as-zombie"],
+)
+def test_a_zombie_is_explained_as_a_lost_heartbeat_not_a_resource(
+    webhook_client, settings, message
+):
+    """The message says Airflow stopped hearing from the task's process, not why: no class is
+    guessed, and the explanation says what happened and where to look for the reason."""
+    settings.GEMINI_API_KEY = ""
+    context = airflow_context()
+    context["exception"] = message
+
+    ticket = rule_rca_of(webhook_client, rca_callback.build_failure_body(context))
+
+    assert ticket.error_type == "Unknown"
+    assert "load_orders" in ticket.rca_result
+    assert "stopped sending heartbeats" in ticket.rca_result
+    assert "ran out of a compute resource" not in ticket.rca_result
+    advice = " ".join(ticket.recommendations)
+    assert "OOM" in advice and "logs" in advice and "retries" in advice

@@ -543,6 +543,36 @@ def test_airflow_clear_the_failed_task_and_watch_it(airflow):
     assert Remediation.objects.get(ticket=ticket).status == "succeeded"
 
 
+@pytest.mark.parametrize(
+    ("state", "why"), [("skipped", "Airflow skipped it"), ("removed", "marked it removed")]
+)
+def test_a_cleared_task_airflow_ends_without_running_ends_the_watch(airflow, state, why):
+    """Airflow may end the cleared instance `skipped` (a branch not taken on this try, a
+    short-circuit upstream) or `removed`: both are finished states, so the watch ends there,
+    not at its deadline. Nothing ran: the remediation ends skipped, saying so, the ticket stays
+    open, and no next clear follows (it would end the same way)."""
+    run_id = "scheduled__2025-12-16T00:00:00+00:00"
+    ticket = _airflow_ticket(airflow, run_id)
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+    assert Remediation.objects.get(ticket=ticket).status == "running"
+
+    airflow.finish("sales_daily", run_id, "load_orders", state)
+    deliveries = run_pending(ticket.pk)
+
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "skipped" and found.finished_at is not None
+    assert found.reason.startswith("sales_daily.load_orders was cleared but did not run")
+    assert why in found.reason
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.remediation_status == "skipped"
+    ended = AuditLog.objects.get(ticket=ticket, action="remediation ended without running")
+    assert ended.after == {"remediation_status": "skipped"}
+    assert not [d for d in deliveries if d.status == "pending"]
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+    assert Remediation.objects.filter(ticket=ticket).count() == 1
+
+
 def _airflow_ticket_from(deployment: str):
     return make_ticket(
         source="airflow",
