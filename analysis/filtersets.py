@@ -6,12 +6,12 @@ from __future__ import annotations
 import django_filters
 
 from analysis.models import LogAnalysisJob
+from tickets.filtersets import NamedMultipleChoiceFilter
 
 
 class LogAnalysisFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(
+    status = NamedMultipleChoiceFilter(
         choices=LogAnalysisJob.Status.choices,
-        distinct=False,
         help_text="The job's status; repeat it for several.",
     )
     ticket_id = django_filters.CharFilter(help_text="Attached to this ticket (its id).")

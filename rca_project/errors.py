@@ -23,7 +23,6 @@ from django.core.exceptions import (
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
-from django.views import defaults
 
 from tickets.dashboard.views import CONTENT_SECURITY_POLICY, page_not_found
 from tickets.dashboard.views import server_error as error_page
@@ -79,13 +78,17 @@ _NAMED_REFUSALS = (DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooMany
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler400: JSON naming the problem for the API and the webhooks (a sender shows what it
-    was answered; a Host header missing from ALLOWED_HOSTS, the first thing a new deployment's
-    webhooks meet, was an HTML page saying only "Bad Request"), otherwise Django's page."""
+    """handler400: the problem named, in JSON for the API and the webhooks (a sender shows what
+    it was answered), on a page for the dashboard and admin: a Host header missing from
+    ALLOWED_HOSTS, the first thing a new deployment's webhooks and its operator's browser meet,
+    was a page saying only "Bad Request"."""
+    reason = str(exception) if isinstance(exception, _NAMED_REFUSALS) else "bad request"
     if wants_json(request):
-        reason = str(exception) if isinstance(exception, _NAMED_REFUSALS) else "bad request"
         return JsonResponse({"error": reason}, status=400)
-    return defaults.bad_request(request, exception)
+    # No request context: its processors would read the Host again, and the session.
+    response = HttpResponse(loader.render_to_string("400.html", {"message": reason}), status=400)
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -287,11 +287,11 @@ SECURITY_SCHEMES = {
 FAILURE_BODIES: dict[str, tuple[str, str]] = {
     Source.AZURE_MONITOR: (
         "AzureMonitorAlert",
-        "Azure Monitor alert (Azure Data Factory included)",
+        "an Azure Monitor alert (Azure Data Factory included)",
     ),
-    Source.ADF: ("AdfFailure", "Azure Data Factory pipeline failure"),
-    Source.DATABRICKS: ("DatabricksNotification", "Databricks job notification"),
-    Source.AIRFLOW: ("AirflowFailure", "Airflow task failure"),
+    Source.ADF: ("AdfFailure", "an Azure Data Factory pipeline failure"),
+    Source.DATABRICKS: ("DatabricksNotification", "a Databricks job notification"),
+    Source.AIRFLOW: ("AirflowFailure", "an Airflow task failure"),
 }
 
 
@@ -318,7 +318,7 @@ def _failure_webhook(source: str) -> dict[str, Any]:
     return {
         "post": {
             "operationId": f"webhook_{source.replace('-', '_')}",
-            "summary": f"Receive a {title}",
+            "summary": f"Receive {title}",
             "description": (
                 "Stored in the inbox before the answer, then deduplicated, correlated,"
                 " suppressed or turned into a ticket in one transaction. Bodies over"

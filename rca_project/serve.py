@@ -285,7 +285,8 @@ def ready_banner(base: str, websocket_url: str) -> str:
     """What `make run` prints once ready: every page it names answers at `base` (the API's
     prefix alone is no page: its docs are). The webhook token only when it was generated (kept
     in var/): one given in WEBHOOK_TOKEN is the operator's already, and this output is the
-    service's log."""
+    service's log. A source given a token of its own refuses the shared one: the banner names
+    its webhook, not its token."""
     from django.conf import settings
 
     token = (
@@ -293,6 +294,9 @@ def ready_banner(base: str, websocket_url: str) -> str:
         if os.environ.get("WEBHOOK_TOKEN")
         else settings.WEBHOOK_TOKEN
     )
+    for source in settings.WEBHOOK_SOURCE_TOKENS:
+        variable = f"WEBHOOK_TOKEN_{source.upper().replace('-', '_')}"
+        token += f"\n                 not for /webhooks/{source}/: it takes {variable}'s"
     return (
         "\nRCA service ready\n"
         f"  dashboard      {base}/          (live updates: {websocket_url})\n"

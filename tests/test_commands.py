@@ -161,6 +161,42 @@ def test_make_demo_posts_where_make_run_serves_with_the_same_variables():
     assert f"cannot reach http://127.0.0.1:{port}" in demo.stdout
 
 
+@pytest.mark.django_db(transaction=True)
+def test_make_demo_posts_each_source_its_own_token_when_make_run_was_given_one(
+    live_server, settings
+):
+    """`WEBHOOK_TOKEN_AIRFLOW=… make run` refuses the shared token on /webhooks/airflow/; the
+    demo, given the same variables, sent the shared one there (two 401s) and still exited 0."""
+    settings.WEBHOOK_TOKEN = "demo-shared-token-2c7e"
+    settings.WEBHOOK_SOURCE_TOKENS = {"airflow": "demo-airflow-token-8d41"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_TOKEN")}
+
+    def demo(**tokens: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "bench/post_samples.py"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**env, "RCA_URL": live_server.url, **tokens},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    posted = demo(
+        WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN, WEBHOOK_TOKEN_AIRFLOW="demo-airflow-token-8d41"
+    )
+
+    assert posted.returncode == 0, posted.stdout + posted.stderr
+    answers = posted.stdout.splitlines()
+    assert len(answers) == 7 and all(line.startswith("202 ") for line in answers), answers
+    assert set(Ticket.objects.values_list("source", flat=True)) >= {"airflow", "adf"}
+
+    refused = demo(WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN)
+
+    assert refused.returncode == 1
+    assert [line[:3] for line in refused.stdout.splitlines() if "airflow" in line] == ["401"] * 2
+    assert "2 of 7 samples refused" in refused.stdout
+
+
 @pytest.mark.django_db
 def test_a_migrate_waits_for_another_one_on_the_same_database_to_finish():
     """Two migrates at once on an empty database: one failed half-way on a duplicate table

@@ -259,6 +259,26 @@ def test_the_ready_banner_prints_a_generated_webhook_token_and_never_a_given_one
     assert f"webhook token  {settings.WEBHOOK_TOKEN}\n" in generated
 
 
+def test_the_ready_banner_says_which_webhooks_take_a_token_of_their_own(settings, monkeypatch):
+    """With WEBHOOK_TOKEN_AIRFLOW set, /webhooks/airflow/ refuses the shared token the banner
+    printed beside it (a 401 for whoever copied it): the banner names that webhook and the
+    variable, never the source's token."""
+    monkeypatch.delenv("WEBHOOK_TOKEN", raising=False)
+    settings.WEBHOOK_TOKEN = "generated-shared-token-5b1c"
+    settings.WEBHOOK_SOURCE_TOKENS = {
+        "airflow": "airflow-own-token-91ce",
+        "azure-monitor": "azure-own-token-3f0a",
+    }
+
+    banner = ready_banner("http://testserver", "ws://testserver:8001/ws/tickets/")
+
+    assert f"webhook token  {settings.WEBHOOK_TOKEN}\n" in banner
+    assert "not for /webhooks/airflow/: it takes WEBHOOK_TOKEN_AIRFLOW's\n" in banner
+    assert "not for /webhooks/azure-monitor/: it takes WEBHOOK_TOKEN_AZURE_MONITOR's\n" in banner
+    assert "/webhooks/adf/: " not in banner and "/webhooks/databricks/: " not in banner
+    assert "airflow-own-token-91ce" not in banner and "azure-own-token-3f0a" not in banner
+
+
 @pytest.mark.parametrize(
     ("query", "shown"),
     [

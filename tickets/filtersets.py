@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -25,10 +25,29 @@ from tickets.vocabulary import (
 )
 
 SOURCE_CHOICES = [(source.value, source.value) for source in Source]
+TRUE_OR_FALSE = [("true", "true"), ("false", "false")]
 
 
 def with_severity_rank(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return cast(TicketQuerySet, queryset).with_severity_rank()
+
+
+def naming_the_choices(choices: list[tuple[str, str]]) -> dict[str, str]:
+    """Error messages for a choice filter whose 400 names the values it takes: Django's said
+    "Select a valid choice. high is not one of the available choices." (`?severity=` takes
+    `High`, in that case), and only the schema listed them."""
+    values = ", ".join(value for value, _ in choices)
+    return {"invalid_choice": f"“%(value)s” is not one of {values}."}
+
+
+class NamedMultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    """A filter of several choices, repeated (`?status=open&status=acknowledged`), whose 400
+    names the values it takes (`naming_the_choices`)."""
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        kwargs.setdefault("distinct", False)
+        kwargs.setdefault("error_messages", naming_the_choices(choices))
+        super().__init__(*args, choices=choices, **kwargs)
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -52,12 +71,12 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class TicketFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=choices(Status), distinct=False)
-    severity = django_filters.MultipleChoiceFilter(choices=choices(Severity), distinct=False)
-    priority = django_filters.MultipleChoiceFilter(choices=choices(Priority), distinct=False)
-    source = django_filters.MultipleChoiceFilter(choices=SOURCE_CHOICES, distinct=False)
-    error_type = django_filters.MultipleChoiceFilter(choices=choices(ErrorClass), distinct=False)
-    sla_status = django_filters.MultipleChoiceFilter(choices=choices(SlaStatus), distinct=False)
+    status = NamedMultipleChoiceFilter(choices=choices(Status))
+    severity = NamedMultipleChoiceFilter(choices=choices(Severity))
+    priority = NamedMultipleChoiceFilter(choices=choices(Priority))
+    source = NamedMultipleChoiceFilter(choices=SOURCE_CHOICES)
+    error_type = NamedMultipleChoiceFilter(choices=choices(ErrorClass))
+    sla_status = NamedMultipleChoiceFilter(choices=choices(SlaStatus))
     team = django_filters.CharFilter(field_name="finops_team", help_text="FinOps team (exact).")
     pipeline = django_filters.CharFilter(
         lookup_expr="icontains", help_text="Part of the pipeline name (case-insensitive)."
@@ -76,9 +95,10 @@ class TicketFilterSet(django_filters.FilterSet):
 
 
 class IncidentFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=choices(Status), distinct=False)
+    status = NamedMultipleChoiceFilter(choices=choices(Status))
     resolved = django_filters.ChoiceFilter(
-        choices=[("true", "true"), ("false", "false")],
+        choices=TRUE_OR_FALSE,
+        error_messages=naming_the_choices(TRUE_OR_FALSE),
         method="filter_resolved",
         help_text=(
             "Resolved by a responder, because every member recovered or because no member was "
@@ -86,7 +106,8 @@ class IncidentFilterSet(django_filters.FilterSet):
         ),
     )
     merged = django_filters.ChoiceFilter(
-        choices=[("true", "true"), ("false", "false")],
+        choices=TRUE_OR_FALSE,
+        error_messages=naming_the_choices(TRUE_OR_FALSE),
         method="filter_merged",
         help_text="Merged into another incident (true), or not (false). Without it, merged "
         "incidents are left out of the list (they have no members; each names where its went).",
@@ -99,7 +120,7 @@ class IncidentFilterSet(django_filters.FilterSet):
         method="filter_team",
         help_text="Owned by this team or has a member it owns (exact), as the board's team filter.",
     )
-    source = django_filters.MultipleChoiceFilter(
+    source = NamedMultipleChoiceFilter(
         choices=SOURCE_CHOICES,
         field_name="members__source",
         distinct=True,

@@ -23,10 +23,7 @@ def drop_an_interrupted_build(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [
-        ("integrations", "0018_outbound_skipped_label"),
-        ("tickets", "0041_newest_failed_run_of_the_release_before"),
-    ]
+    dependencies = [("integrations", "0018_outbound_skipped_label")]
 
     operations = [
         migrations.RunPython(drop_an_interrupted_build, migrations.RunPython.noop),

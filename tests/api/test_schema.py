@@ -199,6 +199,20 @@ def test_schema_describes_the_webhooks_with_their_bodies(schema):
         assert legacy in schema["paths"]
 
 
+def test_every_operation_summary_reads_as_english(schema):
+    """The docs page listed "Receive a Azure Monitor alert" and "Receive a Airflow task
+    failure": no summary puts "a" before a vowel."""
+    summaries = [
+        operation["summary"]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "summary" in operation
+    ]
+    assert "Receive an Azure Monitor alert (Azure Data Factory included)" in summaries
+    assert "Receive an Airflow task failure" in summaries
+    assert [s for s in summaries if re.search(r"\ba [AEIOaeio]", s)] == []  # "a URL" reads
+
+
 def test_every_webhook_says_its_400_refuses_json_nested_deeper_than_the_limit(schema):
     """The webhooks refuse a body nested over MAX_JSON_DEPTH levels (a 400 saying so); their
     400 listed the JSON they refuse without it."""

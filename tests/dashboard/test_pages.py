@@ -299,6 +299,65 @@ def test_an_invalid_board_filter_is_named_and_no_ticket_passes_for_filtered(quer
     assert 'href="/">Clear</a>' in html
 
 
+@pytest.mark.parametrize(
+    "query, problem",
+    [
+        (
+            "status=resolved",
+            "?status= is not a filter of the board; it takes ?severity=, ?source=, ?error_type=,"
+            " ?team=, ?q=.",
+        ),
+        ("search=pl_finance", "?search= is not a filter of the board"),
+        ("pipeline=pl_finance&severity=Critical", "?pipeline= is not a filter of the board"),
+        ("severity=Critical&severity=Low", "Severity: given 2 times; pick one."),
+        ("team=finance&team=sales", "Team: given 2 times; pick one."),
+    ],
+)
+def test_a_board_parameter_not_taken_or_given_twice_is_named_and_no_ticket_shown(query, problem):
+    """The API's `?status=`/`?search=` showed every ticket as if they were the filter's, and a
+    filter given twice the last value's tickets; the API refuses both, naming them."""
+    make_ticket(pipeline="pl_critical", severity="Critical")
+    make_ticket(pipeline="pl_finance", finops_team="finance")
+
+    answer = client_for("viewer").get(f"/?{query}")
+
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert escape(problem) in html
+    assert 'role="alert"' in html and "No tickets shown" in html
+    assert re.findall(r'data-field="pipeline">([^<]+)<', html) == []
+    assert 'id="board"' not in html
+
+
+@pytest.mark.parametrize("path", ["/", "/login/", "/admin/login/"])
+def test_a_host_missing_from_allowed_hosts_is_named_on_the_page(settings, path):
+    """An operator opening a new deployment by a name ALLOWED_HOSTS lacks got a page saying
+    only "Bad Request (400)"; the API and the webhooks named the host and the setting."""
+    settings.ALLOWED_HOSTS = ["rca.example.com"]
+    host = "rca.internal.example.net"
+
+    page = Client().get(path, HTTP_HOST=host)
+
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert (
+        escape(
+            f"Invalid HTTP_HOST header: '{host}'. You may need to add '{host}' to ALLOWED_HOSTS."
+        )
+        in html
+    )
+    assert page.headers["Content-Security-Policy"].startswith(CSP)
+
+
+def test_a_refused_host_is_shown_as_text():
+    page = Client().get("/", HTTP_HOST="<b>x</b>")
+
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
 def test_an_invalid_search_keeps_what_was_typed():
     typed = "pl_orders " + "y" * 240
     html = client_for("viewer").get("/", {"q": typed, "severity": "Bogus"}).content.decode()
@@ -952,6 +1011,20 @@ def test_the_charts_refuse_a_parameter_they_do_not_take_by_name():
     )
     assert "<svg" not in html
     assert 'aria-current="page">7 days' in html  # the periods still link to the charts
+
+
+def test_the_charts_refuse_a_period_given_twice():
+    """`?days=7&days=30` drew the last one's 30 days under a link that asked for 7 too; the
+    stats API refuses a parameter given twice."""
+    answer = client_for("viewer").get("/charts/?days=7&days=30")
+
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert (
+        "Not shown: ?days= takes one value (a whole number of days, 1 to 366), given 2 times."
+        in html
+    )
+    assert "<svg" not in html
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "start_progress"])

@@ -392,9 +392,32 @@ def refuse_unknown_fields(data: Any, takes: Iterable[str]) -> None:
         )
 
 
+JSON_KINDS = ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"))
+
+
+def json_kind(value: Any) -> str:
+    """A JSON value's kind in JSON's words (DRF's errors said "No data provided" of `null` and
+    "Expected a dictionary, but got list" of `[]`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    return next((kind for type_, kind in JSON_KINDS if isinstance(value, type_)), "another value")
+
+
 class ClosedBodySerializer(serializers.Serializer):
     """A request body of the serializer's writable fields only (`refuse_unknown_fields`); its
-    schema says so (`additionalProperties: false`, `ClosedBodySchema`)."""
+    schema says so (`additionalProperties: false`, `ClosedBodySchema`). A body that is not an
+    object is a 400 saying what it is (`is_valid(raise_exception=True)`, as every view calls
+    it), as the log analyses' start says it."""
+
+    def is_valid(self, *, raise_exception: bool = False) -> bool:
+        data = getattr(self, "initial_data", serializers.empty)
+        if raise_exception and data is not serializers.empty and not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                f"the body must be a JSON object, not {json_kind(data)}"
+            )
+        return super().is_valid(raise_exception=raise_exception)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         refuse_unknown_fields(data, writable_fields(self))

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 
 from tickets.models import Ticket
 from tickets.vocabulary import ErrorClass, Severity, Source
@@ -69,14 +70,35 @@ class BoardFilterForm(forms.Form):
         }
 
     def problems(self) -> list[str]:
-        """What is wrong with the filters, one line per invalid field, naming it."""
+        """What is wrong with the filters, one line per invalid field or parameter, naming it."""
         self.is_valid()
         return [
-            f"{self.fields[name].label or name.capitalize()}: {message}"
-            for name, messages in self.errors.items()
-            if name in self.fields
-            for message in messages
+            *self._parameter_problems(),
+            *(
+                f"{self._label(name)}: {message}"
+                for name, messages in self.errors.items()
+                if name in self.fields
+                for message in messages
+            ),
         ]
+
+    def _label(self, name: str) -> str:
+        return str(self.fields[name].label or name.capitalize())
+
+    def _parameter_problems(self) -> list[str]:
+        """A parameter the board does not take (`?status=`, `?search=`: the API's names) showed
+        every ticket as if filtered, and a filter given twice the last value's tickets; the API
+        and the charts page refuse both, naming them, and so does the board."""
+        if not isinstance(self.data, QueryDict):
+            return []
+        problems = []
+        for name, values in self.data.lists():
+            if name not in self.fields:
+                taken = ", ".join(f"?{field}=" for field in self.fields)
+                problems.append(f"?{name[:40]}= is not a filter of the board; it takes {taken}.")
+            elif len(values) > 1:
+                problems.append(f"{self._label(name)}: given {len(values)} times; pick one.")
+        return problems
 
     def apply(self, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         filters = self.filters()

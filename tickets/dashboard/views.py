@@ -1076,14 +1076,17 @@ def charts(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"days": days, "ranges": CHART_RANGES, "charts": None}
     # `?team=` drew every team's figures as if they were the team's, and a `?days=` off the tabs
     # drew 30 days: as the stats API, the page refuses (400) a parameter it does not take, by
-    # name, and a `?days=` that is no whole number from 1 to the API's longest period, and
-    # draws nothing.
+    # name, a `?days=` given twice (the last one was drawn), and a `?days=` that is no whole
+    # number from 1 to the API's longest period, and draws nothing.
     unknown = [name for name in request.GET if name not in CHART_PARAMETERS]
-    if unknown or days is None:
+    repeated = len(request.GET.getlist("days"))
+    if unknown or repeated > 1 or days is None:
         taken = f"a whole number of days, 1 to {MAX_CHART_DAYS}"
         if unknown:
             named = ", ".join(f"?{name[:40]}=" for name in unknown[:5])
             refused = f"the charts take ?days= only ({taken}), not {named}"
+        elif repeated > 1:
+            refused = f"?days= takes one value ({taken}), given {repeated} times"
         else:
             refused = f"?days= takes {taken}, not ?days={request.GET['days'][:40]}"
         context["unavailable"] = f"Not shown: {refused}."
