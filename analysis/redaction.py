@@ -156,6 +156,15 @@ _SAS_CONN = re.compile(
     r"(?P<pre>sharedaccesssignature(?<![a-z0-9]sharedaccesssignature)[ \t]{0,10}=[ \t]{0,10})"
     r"[^\s;'\"]{1,8192}"
 )
+# Hadoop's Azure storage credentials as Spark is given them: spark.conf.set("fs.azure.account.key.
+# <account>.dfs.core.windows.net", "<key>"), `--conf <name>=<key>`, a config listing's
+# `<name> <key>`. The name goes on past its key word (to the account's host) and the value may
+# follow a quote and a comma: _KV sees neither.
+_HADOOP_AZURE_CREDENTIAL = re.compile(
+    r"(?P<pre>fs\.azure\.(?:account\.key|account\.oauth2\.client\.secret|sas)"
+    r"(?:\.[a-z0-9_.-]{1,255}+)?[\"']?(?:[ \t]{0,10}[,=:][ \t]{0,10}|[ \t]{1,10})[\"']?)"
+    r"(?P<val>[^\s\"']{1,8192})"
+)
 # An Azure Functions key in a URL's query (https://app.azurewebsites.net/api/f?code=...), or an
 # OAuth authorization code: only as a query parameter, so "exit code=1" in prose stays.
 _QUERY_CODE = re.compile(r"(?P<pre>(?:[?&]|&amp;)code=)(?P<val>[^\s&#'\"<>]{1,4096})")
@@ -327,6 +336,13 @@ def _auth_header(m: re.Match[str], text: str) -> str:
     val = _group(m, text, "val")
     if val == REDACTED or (not m["scheme"] and not _looks_random(val)):
         return text[m.start() : m.end()]  # "Authorization: denied", "authorization: required"
+    return _group(m, text, "pre") + REDACTED
+
+
+def _hadoop_azure_credential(m: re.Match[str], text: str) -> str:
+    # "… value detected for fs.azure.account.key is invalid": the name in prose, no value.
+    if not _looks_random(_group(m, text, "val")):
+        return text[m.start() : m.end()]
     return _group(m, text, "pre") + REDACTED
 
 
@@ -528,6 +544,7 @@ _RULES: list[_Rule] = [
         _keep_prefix,
         hints=("hooks.slack.com",),
     ),
+    _Rule(_HADOOP_AZURE_CREDENTIAL, _hadoop_azure_credential, fold=True, hints=("fs.azure.",)),
     _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
     _Rule(_QUERY_CODE, _query_code, fold=True, any_hints=("?code=", "&code=", "&amp;code=")),
     _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),

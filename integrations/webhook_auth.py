@@ -41,7 +41,7 @@ def jira_request_is_authentic(request: HttpRequest, body: bytes) -> bool:
         if method.lower() != "sha256":
             return False
         expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(digest.lower(), expected)
+        return hmac.compare_digest(digest.lower().encode(), expected.encode())
     token = request.GET.get("token", "")
     return bool(token) and hmac.compare_digest(token.encode(), secret.encode())
 
@@ -54,7 +54,13 @@ def slack_request_is_authentic(request: HttpRequest, body: bytes) -> bool:
         return False
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
-    if not timestamp.isdigit() or not signature:
+    # slack_sdk compares str digests (a TypeError on a non-ASCII one) and reads the timestamp
+    # with int(), which refuses some characters str.isdigit() accepts ('²').
+    if (
+        not (timestamp.isascii() and timestamp.isdigit())
+        or not signature
+        or not signature.isascii()
+    ):
         return False
     verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET)
     return verifier.is_valid(

@@ -11,8 +11,9 @@ the logger, the filter rewrites each record before it is formatted:
   tokens, SAS signatures, keys);
 - the values of secret-named query parameters (`token`, `sig`, `password`, `api_key`, ...) are
   replaced;
-- the service's own secrets (webhook tokens, JIRA/Slack secrets, API keys, the secret key) are
-  replaced wherever they appear, whatever the text around them.
+- the service's own secrets (webhook tokens, JIRA/Slack secrets, API keys and tokens, the
+  Airflow password, the playbook secret, the secret key) are replaced wherever they appear,
+  whatever the text around them.
 
 It is installed on the root handler by `settings.LOGGING` and on gunicorn's access and error
 log handlers by `install_on_server_loggers()` (called from `rca_project.wsgi`).
@@ -43,6 +44,9 @@ SECRET_SETTINGS = (
     "GEMINI_API_KEY",
     "DATABRICKS_TOKEN",
     "AZURE_CLIENT_SECRET",
+    "AIRFLOW_API_TOKEN",
+    "AIRFLOW_PASSWORD",
+    "PLAYBOOK_SECRET",
     "METRICS_TOKEN",
     "SECRET_KEY",
 )

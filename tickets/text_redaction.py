@@ -1,7 +1,9 @@
 """The tickets' failure text redacted again with the current rules, by the data migrations
 tickets/0033 and tickets/0035 (Django runs a shipped migration once, so a correction of its pass
 ships as a new migration that runs it again; both call this, which must stay importable), and
-the incidents' analysis written from their members' text, by tickets/0036.
+the incidents' analysis written from their members' text, by tickets/0036; both again by
+tickets/0042 (a rule added since: Hadoop's `fs.azure.account.key.<account>...` in Spark's
+configuration).
 
 A rule added since a ticket was stored (an Azure Functions key or OAuth code in a URL's query,
 `?code=`) left that secret in the error text, the affected entity and the details ingest had

@@ -298,6 +298,19 @@ SECRET_CASES: list[tuple[str, list[str], list[str]]] = [
         ["jane.doe", "contoso.com"],
         ["https://graph.example.com/v1/users/[REDACTED_EMAIL]/manager"],
     ),
+    (
+        # Hadoop's ABFS/WASB credentials as a notebook sets them (its traceback quotes the line)
+        # and as Spark lists its configuration.
+        f'spark.conf.set("fs.azure.account.key.stlake.dfs.core.windows.net", "{FAKE_ACCOUNT_KEY}")'
+        f" spark.hadoop.fs.azure.account.key.stold.blob.core.windows.net {FAKE_ACCOUNT_KEY}"
+        " --conf spark.hadoop.fs.azure.account.oauth2.client.secret=Pl4intextSecretValue",
+        [FAKE_ACCOUNT_KEY[:20], "Pl4intextSecretValue"],
+        [
+            'spark.conf.set("fs.azure.account.key.stlake.dfs.core.windows.net", "',
+            "spark.hadoop.fs.azure.account.key.stold.blob.core.windows.net ",
+            "--conf spark.hadoop.fs.azure.account.oauth2.client.secret=",
+        ],
+    ),
 ]
 
 
@@ -387,6 +400,9 @@ CLEAN_CASES = [
     "std::token::Parse failed; Token::Kind: identifier",
     # MySQL says whether a password was sent, not which.
     "(1045, \"Access denied for user 'etl'@'10.0.0.5' (using password: YES)\")",
+    "Failure to initialize configuration for storage account stlake.dfs.core.windows.net: "
+    "Invalid configuration value detected for fs.azure.account.key",
+    "fs.azure.account.key.stlake.dfs.core.windows.net is not set: see fs.azure.account.keyprovider",
 ]
 
 
@@ -756,6 +772,8 @@ def test_non_string_inputs_pass_through() -> None:
         "passphrase: a b ",
         "password is: ",
         "password is set to ",
+        "fs.azure.sas.",
+        "fs.azure.account.key.x ",
     ],
 )
 def test_large_pathological_input_completes(chunk: str) -> None:

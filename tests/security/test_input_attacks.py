@@ -121,6 +121,35 @@ def test_a_slack_action_with_unusable_json_is_a_400(settings, raw_value, reason)
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
 
 
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/webhooks/jira/", {"HTTP_X_HUB_SIGNATURE": "sha256=\u00e9" + "0" * 63}),
+        ("/webhooks/slack/actions/", {"HTTP_X_SLACK_SIGNATURE": "v0=\u00e9"}),
+        (
+            "/webhooks/slack/actions/",
+            {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "\u00b2", "HTTP_X_SLACK_SIGNATURE": "v0=00"},
+        ),
+    ],
+)
+def test_a_signature_header_that_is_not_ascii_is_a_401_not_a_500(settings, path, headers):
+    """A server decodes header bytes as Latin-1: anyone can send one that is not ASCII, which
+    hmac.compare_digest refuses for str and int() for a timestamp."""
+    settings.JIRA_WEBHOOK_SECRET = JIRA_SECRET
+    settings.SLACK_SIGNING_SECRET = SLACK_SECRET
+    ticket = make_ticket()
+    headers = {"HTTP_X_SLACK_REQUEST_TIMESTAMP": str(int(time.time())), **headers}
+    body = urlencode({"payload": json.dumps({"type": "block_actions"})})
+    if path == "/webhooks/jira/":
+        body = _jira_comment(ticket.pk, '"hello"').decode()
+    response = Client().post(
+        path, data=body, content_type="application/x-www-form-urlencoded", **headers
+    )
+
+    assert response.status_code == 401, response.content
+    assert not WebhookDelivery.objects.exists()
+
+
 # --- error bodies ------------------------------------------------------------------------------
 
 

@@ -66,6 +66,35 @@ def test_message_arguments_exceptions_and_extras_are_scrubbed(logged):
     assert lines[3]["message"] == "the token [REDACTED] appears in free text"
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "WEBHOOK_TOKEN",
+        "JIRA_WEBHOOK_SECRET",
+        "JIRA_API_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "GEMINI_API_KEY",
+        "DATABRICKS_TOKEN",
+        "AZURE_CLIENT_SECRET",
+        "AIRFLOW_API_TOKEN",
+        "AIRFLOW_PASSWORD",
+        "PLAYBOOK_SECRET",
+        "METRICS_TOKEN",
+    ],
+)
+def test_each_credential_of_the_service_is_masked_in_free_text(logged, settings, name):
+    """Words only (no digits, no key word before it): no pattern of `redact` would see it, so
+    only the service's list of its own credentials can mask it."""
+    logger, stream = logged
+    credential = "correct-horse-battery-staple"
+    setattr(settings, name, credential)
+    logger.warning("the other side answered: bad credential %s (retrying)", credential)
+
+    assert credential not in stream.getvalue()
+    assert "bad credential [REDACTED] (retrying)" in stream.getvalue()
+
+
 def test_gunicorn_loggers_get_the_filter_once():
     logger = logging.getLogger("gunicorn.access.test")
     handler = logging.StreamHandler(io.StringIO())

@@ -33,7 +33,17 @@ BEARER = f"bEaReR{MARK}Zx81Plant"
 CLIENT_SECRET = f"Cs{MARK}Y7Planted"
 QUERY_TOKEN = f"query-token-{MARK}-planted"
 JIRA_SECRET = f"jira-secret-{MARK}-planted"
-PLANTED = (PASSWORD, ACCOUNT_KEY, SAS_SIGNATURE, BEARER, CLIENT_SECRET, QUERY_TOKEN, JIRA_SECRET)
+SPARK_ACCOUNT_KEY = f"Sk{MARK}" + "Z" * 70 + "=="
+PLANTED = (
+    PASSWORD,
+    ACCOUNT_KEY,
+    SAS_SIGNATURE,
+    BEARER,
+    CLIENT_SECRET,
+    QUERY_TOKEN,
+    JIRA_SECRET,
+    SPARK_ACCOUNT_KEY,
+)
 
 ERROR_MESSAGE = (
     "ErrorCode=SqlFailedToConnect, Cannot connect to SQL Database: 'sql-prod.database.windows.net'"
@@ -41,7 +51,8 @@ ERROR_MESSAGE = (
     f"staging DefaultEndpointsProtocol=https;AccountName=stprod;AccountKey={ACCOUNT_KEY};"
     "EndpointSuffix=core.windows.net; log at https://stprod.blob.core.windows.net/logs/run.txt"
     f"?sv=2022-11-02&se=2026-01-01&sp=r&sig={SAS_SIGNATURE} "
-    f"(request had Authorization: Bearer {BEARER})"
+    f"(request had Authorization: Bearer {BEARER}) at line 12: spark.conf.set("
+    f"'fs.azure.account.key.stprod.dfs.core.windows.net', '{SPARK_ACCOUNT_KEY}')"
 )
 
 

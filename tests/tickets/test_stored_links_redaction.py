@@ -181,6 +181,55 @@ def test_incident_analysis_stored_before_a_newer_rule_is_redacted_by_it():
     assert clean.updated_at == clean_updated_at
 
 
+def test_hadoop_storage_keys_stored_before_their_rule_are_redacted():
+    """A notebook's traceback quotes the `spark.conf.set` line that gave Spark a storage
+    account key; the rules before tickets/0042 and integrations/0020 kept it in the inbox row,
+    the ticket and the incident's analysis quoting it."""
+    from tickets.models import Incident, new_incident_id
+
+    key = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJD+/Xy=="
+    line = f'spark.conf.set("fs.azure.account.key.stlake.dfs.core.windows.net", "{key}")'
+    error = f"Py4JJavaError at cell 3: {line}"
+    body = json.dumps({"run": {"run_id": 42}, "error": error})
+    row = WebhookDelivery.objects.create(
+        source="databricks", status="processed", raw_body=body, event={"error_message": error}
+    )
+    ticket = make_ticket(error_message=error, rca_result=f"The cell {line} failed.")
+    incident = Incident.objects.create(
+        id=new_incident_id(),
+        culprit="storage:stlake",
+        group_key="storage:stlake",
+        rca_result=f"Every notebook ran {line} and failed.",
+        recommendations=["Rotate the key."],
+    )
+
+    importlib.import_module(
+        "integrations.migrations.0020_redact_hadoop_storage_keys"
+    ).redact_inbox_rows(apps, None)
+    tickets_migration = importlib.import_module(
+        "tickets.migrations.0042_redact_hadoop_storage_keys"
+    )
+    tickets_migration.redact_ticket_text(apps, None)
+    tickets_migration.redact_incident_text(apps, None)
+
+    row.refresh_from_db()
+    ticket.refresh_from_db()
+    incident.refresh_from_db()
+    stored = (
+        row.raw_body,
+        json.dumps(row.event),
+        ticket.error_message,
+        ticket.rca_result,
+        incident.rca_result,
+    )
+    for text in stored:
+        assert key not in text, text
+    assert ticket.error_message == error.replace(key, "[REDACTED]")
+    assert (
+        incident.rca_result == f"Every notebook ran {line.replace(key, '[REDACTED]')} and failed."
+    )
+
+
 def test_notes_typed_before_notes_were_redacted_are_redacted():
     from tickets.models import AuditLog, Incident, IncidentEvent, new_incident_id
 
