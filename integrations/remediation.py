@@ -76,6 +76,7 @@ from integrations.models import (
     RemediationPolicy,
     RemediationStatus,
 )
+from integrations.parsers.airflow import task_run_key
 from rca_project.celery import DATABASE_UNAVAILABLE
 from tickets import lifecycle
 from tickets.lifecycle import Actor
@@ -298,7 +299,9 @@ def run_key(ticket: Ticket) -> str:
 def same_run(one: str, other: str) -> bool:
     """Whether two run keys name one run: a Databricks task's key is its job run's with the
     task after a colon (`databricks:W:R:task`), and a job's and its task's notification of one
-    run are one failure."""
+    run are one failure; the mapped instances of an Airflow task in one DAG run are that run
+    (`task_run_key`)."""
+    one, other = task_run_key(one), task_run_key(other)
     return one == other or one.startswith(f"{other}:") or other.startswith(f"{one}:")
 
 

@@ -77,6 +77,8 @@ from integrations.events import TASK_PART
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
 from tickets.vocabulary import (
+    FAILED_MAP_INDEXES,
+    FAILING_MAP_INDEXES,
     NEWEST_FAILED_RUN,
     TRY_DETAILS,
     ErrorClass,
@@ -702,6 +704,20 @@ class Ticket(models.Model):
         Azure Monitor alert that is no pipeline failure (processing mode azure-monitor) has
         no run."""
         return self.processing_mode != Source.AZURE_MONITOR
+
+    @property
+    def mapped_instances(self) -> str:
+        """How many instances of a mapped Airflow task the ticket counts, in words ("30 mapped
+        instances failed, 12 still failing"); "" for a ticket of no mapped task."""
+        details = self.details or {}
+        failed = details.get(FAILED_MAP_INDEXES)
+        if not isinstance(failed, list) or not failed:
+            return ""
+        words = f"{len(failed)} mapped instance{'s' if len(failed) != 1 else ''} failed"
+        failing = details.get(FAILING_MAP_INDEXES)
+        if isinstance(failing, list) and 0 < len(failing) < len(failed):
+            words += f", {len(failing)} still failing"
+        return words
 
     def sla_remaining(self, now: datetime | None = None) -> timedelta | None:
         if self.sla_deadline is None or self.status not in SLA_RUNNING:

@@ -29,7 +29,12 @@ from analysis.culprits import Culprit, extract_culprit
 from analysis.redaction import redact
 from integrations.events import TASK_PART, EventKind, FailureEvent
 from integrations.parsers.adf import adf_resolve_key, adf_run_key
-from integrations.parsers.airflow import retried_by_airflow, try_details
+from integrations.parsers.airflow import (
+    instance_resolve_key,
+    map_index_of,
+    retried_by_airflow,
+    try_details,
+)
 from integrations.parsers.databricks import REPAIR_ID, UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import (
     inserted,
@@ -52,7 +57,15 @@ from tickets.models import (
     Ticket,
     new_ticket_id,
 )
-from tickets.vocabulary import ADF_ALERT_ERROR, NEWEST_FAILED_RUN, Outcome, Source, Status
+from tickets.vocabulary import (
+    ADF_ALERT_ERROR,
+    FAILED_MAP_INDEXES,
+    FAILING_MAP_INDEXES,
+    NEWEST_FAILED_RUN,
+    Outcome,
+    Source,
+    Status,
+)
 
 # The first keys of ingest's advisory locks; 3 is the culprit's (tickets.incidents), 5 a
 # ticket's RCA requests' (analysis.services). One class each: a job's notifications would
@@ -126,6 +139,9 @@ def _record_recurrence(
         # Reopened (by people, JIRA, an incident) while this waited for its lock: one more
         # occurrence of an open ticket.
         how = "same fingerprint"
+    map_index = map_index_of(event)
+    if map_index is not None:
+        _count_failed_instance(ticket_id, map_index, anew=resolved or was_recovered)
     actor = Actor.source(event.source)
     details = {"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count}
     if folded_from:
@@ -616,7 +632,9 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     Azure alert's Resolved ends its ticket only once no other alert counted on it still fires
     (`_alerts_still_firing`), and never the ticket of an ADF run it was folded into
     (`_folded_into_a_run`); an Airflow task's success, only when its run is not older than
-    a failed run of the ticket's it knows (`_newer_failed_run`)."""
+    a failed run of the ticket's it knows (`_newer_failed_run`), and a mapped task's, only
+    when it is of the last instance counted on the ticket still failing
+    (`_instances_still_failing`)."""
     run = _databricks_run_number(event)
     if run is not None:
         _mark_run_succeeded(event.resolve_key, run)
@@ -626,13 +644,14 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         # order either: a Fired landing after its own Resolved ends the moment it lands
         # (`_end_if_recovered_early`).
         Occurrence.objects.claim(_alert_resolved_key(event.recovers_occurrence))
+    recovered = Ticket.objects.recovered_by(event.resolve_key, event.recovers_occurrence)
+    if legacy_key := instance_resolve_key(event):
+        # The ticket a release before this one opened for this mapped instance alone.
+        recovered |= Ticket.objects.recovered_by(legacy_key)
     # Locked by id, the order every multi-ticket lock takes (`incidents.lock_with_members`): a
     # job's success can end several members of one incident at once.
     tickets = sorted(
-        Ticket.objects.recovered_by(event.resolve_key, event.recovers_occurrence)
-        .order_by("pk")
-        .select_for_update(no_key=True)
-        .defer("embedding"),
+        recovered.order_by("pk").select_for_update(no_key=True).defer("embedding"),
         key=lambda ticket: ticket.timestamp,
         reverse=True,
     )
@@ -643,16 +662,25 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         return EventOutcome(Outcome.IGNORED)
     actor = Actor.source(event.source)
     folded_alert = _folded_into_a_run(event, tickets)
+    map_index = map_index_of(event)
     ended = []
     for ticket in tickets:
         # What keeps the ticket open after this recovery, audited as such.
         kept: tuple[str, dict[str, Any]] | None = None
+        was_failing = _map_indexes((ticket.details or {}).get(FAILING_MAP_INDEXES))
         if newer_run := _newer_failed_run(event, ticket):
             kept = ("older run recovered", {"still_failed": newer_run})
         elif firing := _alerts_still_firing(ticket.pk, event.recovers_occurrence):
             kept = ("alert resolved", {"alerts_still_firing": firing})
         elif folded_alert:
             kept = ("alert resolved", {"run_not_recovered": ticket.run_id})
+        elif failing := _instances_still_failing(ticket, map_index):
+            if map_index not in was_failing:
+                continue  # an instance that was not failing: nothing of the ticket changed
+            kept = (
+                "mapped instance recovered",
+                {"map_index": map_index, "instances_still_failing": len(failing)},
+            )
         if kept is not None:
             action, details = kept
             lifecycle.write_audit(
@@ -669,6 +697,51 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     if not ended:
         return EventOutcome(Outcome.IGNORED, tickets[0].pk)
     return EventOutcome(Outcome.RESOLVED, ended[0].pk)
+
+
+def _map_indexes(value: object) -> list[int]:
+    """A `FAILED_MAP_INDEXES` or `FAILING_MAP_INDEXES` list as stored; [] for none."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, int) and not isinstance(item, bool)]
+
+
+def _mapped_instance_details(map_index: int) -> dict[str, list[int]]:
+    return {FAILED_MAP_INDEXES: [map_index], FAILING_MAP_INDEXES: [map_index]}
+
+
+def _count_failed_instance(ticket_id: str, map_index: int, *, anew: bool) -> None:
+    """Count the mapped instance `map_index` as failed on the ticket (locked by
+    `record_recurrence`, in this transaction), and as failing until its success comes.
+    `anew`: the failure reopens the ticket (it was resolved, or recovered at its source), whose
+    instances counted before it are over."""
+    tickets = Ticket.objects.filter(pk=ticket_id)
+    details = tickets.values_list("details", flat=True).get() or {}
+    if anew:
+        counted = _mapped_instance_details(map_index)
+    else:
+        counted = {
+            key: sorted({*_map_indexes(details.get(key)), map_index})
+            for key in (FAILED_MAP_INDEXES, FAILING_MAP_INDEXES)
+        }
+    tickets.update(details={**details, **counted})
+
+
+def _instances_still_failing(ticket: Ticket, map_index: int | None) -> list[int] | None:
+    """The mapped instances counted on the ticket whose success has not come, once the success
+    of instance `map_index` is counted (kept on the ticket, which `_resolve` holds locked);
+    None when the ticket keeps no such list (one opened before mapped instances shared a
+    ticket, or by a task that is not mapped) or the success is not a mapped instance's: the
+    success then ends the ticket as any task's does."""
+    details = ticket.details or {}
+    if map_index is None or FAILING_MAP_INDEXES not in details:
+        return None
+    failing = _map_indexes(details.get(FAILING_MAP_INDEXES))
+    if map_index in failing:
+        failing.remove(map_index)
+        ticket.details = {**details, FAILING_MAP_INDEXES: failing}
+        Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
+    return failing
 
 
 def _newer_failed_run(event: FailureEvent, ticket: Ticket) -> str:
@@ -1036,7 +1109,11 @@ def _create_ticket(
         last_seen=now,
         error_message=event.error_message,
         links=event.links,
-        details=event.details,
+        details=(
+            event.details
+            if (map_index := map_index_of(event)) is None
+            else {**event.details, **_mapped_instance_details(map_index)}
+        ),
         tracking_id=tracking_id,
         resolve_key=event.resolve_key,
         previous_ticket_id=earlier_id,

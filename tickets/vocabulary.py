@@ -119,4 +119,10 @@ AIRFLOW_DAG_RUN_TASK = "(dag run)"
 NEWEST_FAILED_RUN = "newest_failed_run"
 # The `details` keys a count of a failure writes on the row (`record_recurrence`), which an
 # analysis running meanwhile keeps as the row has them.
-COUNTED_DETAILS = (*TRY_DETAILS, NEWEST_FAILED_RUN)
+# The `details` keys under which the ticket of a mapped Airflow task (`.expand()`) keeps the map
+# indexes of its instances counted on it since it opened or last regressed (sorted whole
+# numbers), and of those of them whose success has not come yet: the ticket is recovered at its
+# source when the last of these succeeds (`tickets.services._resolve`), and a clear clears them.
+FAILED_MAP_INDEXES = "failed_map_indexes"
+FAILING_MAP_INDEXES = "failing_map_indexes"
+COUNTED_DETAILS = (*TRY_DETAILS, NEWEST_FAILED_RUN, FAILED_MAP_INDEXES, FAILING_MAP_INDEXES)

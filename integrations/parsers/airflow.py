@@ -12,7 +12,13 @@ the README):
 The body the previous product's callback posted (`execution_date`, `error`, `dag_display_name`,
 `pool`, `queue`, `duration`, ...) is a superset of this one and is accepted as it is.
 
-One ticket per failed task of a DAG run; each try is a new occurrence of that ticket. A run id
+One ticket per failed task of a DAG run; each try is a new occurrence of that ticket. The
+instances of a mapped task (`.expand()`, told apart by `map_index`) are one task: their
+pipeline name and recovery key leave the index out, so those failing with the same error count
+on one ticket (its fingerprint's), and those failing otherwise on their own tickets; each
+instance keeps its own run key and occurrence keys (a redelivery of one is a duplicate), and
+the ticket waits for the success of each instance counted on it (`tickets.services._resolve`).
+A run id
 such as `scheduled__2025-12-10T00:00:00+00:00` is the same in every Airflow that runs the DAG
 on that schedule, so the run's key carries the deployment the task ran on
 (`airflow_deployment`): the dev and prod runs of one DAG are two failures, and a success in one
@@ -21,11 +27,19 @@ does not close the other.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from integrations.events import EventKind, FailureEvent, ParseError, Source
+from integrations.events import (
+    RUN_KEY_LIMIT,
+    EventKind,
+    FailureEvent,
+    ParseError,
+    Source,
+    bounded_key,
+)
 from integrations.parsers.bodies import AirflowFailureBody, validate
 from integrations.parsers.common import parse_timestamp, text
 from tickets.vocabulary import TRY_DETAILS
@@ -72,11 +86,11 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     logical_date = _first_given(parsed, "logical_date", "execution_date")
     ended = _first_given(parsed, "end_date", "timestamp")
 
-    task_ref = task_id if map_index == -1 else f"{task_id}[{map_index}]"
+    instance_ref = task_id if map_index == -1 else f"{task_id}[{map_index}]"
     deployment = airflow_deployment(parsed.deployment, parsed.airflow_base_url, parsed.log_url)
     # A DAG id holds no ':', so a deployment's keys never meet those of a body that names none.
     prefix = f"airflow:{deployment}:" if deployment else "airflow:"
-    run_key = f"{prefix}{dag_id}/{task_ref}/{run_id}"
+    run_key = f"{prefix}{dag_id}/{instance_ref}/{run_id}"
     resolved = state == _RESOLVED_STATE
     if state == _SKIPPED_STATE:
         kind = EventKind.IGNORED
@@ -101,12 +115,13 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         source=Source.AIRFLOW,
         processing_mode="airflow",
         kind=kind,
-        pipeline=f"{dag_id}.{task_ref}",
+        pipeline=f"{dag_id}.{task_id}",
         run_key=run_key,
         occurrence_key=f"{run_key}#try{try_number}:{_OUTCOME_WORDS[kind]}",
-        # The task, whatever the run: its success in a later run means it recovered (an older
-        # run's, while a newer one still fails, does not: tickets.services._newer_failed_run).
-        resolve_key=f"{prefix}{dag_id}/{task_ref}",
+        # The task, whatever the run (and the map index): its success in a later run means it
+        # recovered (an older run's, while a newer one still fails, does not:
+        # tickets.services._newer_failed_run).
+        resolve_key=f"{prefix}{dag_id}/{task_id}",
         deployment=deployment,
         error_message=_bounded_exception(exception),
         occurred_at=parse_timestamp(*ended),
@@ -122,6 +137,42 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         links=links,
         details=details,
     )
+
+
+def map_index_of(event: FailureEvent) -> int | None:
+    """The map index of a mapped Airflow task instance's failure or success; None for an
+    instance that is not mapped, or another source."""
+    if event.source != Source.AIRFLOW:
+        return None
+    try:
+        map_index = int(event.resource.get("map_index", -1))
+    except (TypeError, ValueError):
+        return None
+    return map_index if map_index >= 0 else None
+
+
+def instance_resolve_key(event: FailureEvent) -> str:
+    """The recovery key releases before mapped instances shared a ticket gave a mapped
+    instance (`<dag>/<task>[<map index>]`), which the tickets they opened keep: the success of
+    that instance ends its ticket. '' for an event that is not of a mapped instance."""
+    map_index = map_index_of(event)
+    if map_index is None or len(event.resolve_key) >= RUN_KEY_LIMIT:
+        return ""
+    return bounded_key(f"{event.resolve_key}[{map_index}]", RUN_KEY_LIMIT)
+
+
+# A mapped instance's run key: `<task>[<map index>]/<run id>` ends it (neither a task id nor,
+# by Airflow's default `allowed_run_id_pattern`, a run id holds a `[` or a `/`).
+_MAPPED_INSTANCE_RUN = re.compile(r"\[\d+\](/[^/\[\]]*)$")
+
+
+def task_run_key(run_key: str) -> str:
+    """The run key an Airflow run key names the task's DAG run by: a mapped instance's without
+    its map index (the instances of one task in one DAG run are one run to remediate: a clear
+    acts on each of them that fails); any other key as it is."""
+    if not run_key.startswith("airflow:"):
+        return run_key
+    return _MAPPED_INSTANCE_RUN.sub(r"\1", run_key)
 
 
 def retried_by_airflow(source: str, state: str | None) -> bool:

@@ -2,19 +2,22 @@
 watch it (Airflow 3's stable REST API, `/api/v2`, through the official `apache-airflow-client`
 3.x package).
 
-`POST /api/v2/dags/{dag_id}/clearTaskInstances` with the run, the task (and its map index),
-`only_failed`, `include_downstream` and `reset_dag_runs` clears it; `GET /api/v2/dags/{dag_id}/
-dagRuns/{run_id}/taskInstances/{task_id}` (or `.../{map_index}` for a mapped task) is polled
-until the instance is in one of Airflow's finished states: success, failed or upstream_failed
-end the remediation as such; skipped or removed end it skipped (the task did not run).
-Credentials: AIRFLOW_API_URL and either AIRFLOW_API_TOKEN (a JWT) or AIRFLOW_USERNAME /
-AIRFLOW_PASSWORD, exchanged for a JWT at `POST /auth/token` (Airflow 3's token endpoint) when a
-call needs one (rca_project/airflow_api.py).
+`POST /api/v2/dags/{dag_id}/clearTaskInstances` with the run, the task (for a mapped task,
+`[task_id, map_index]` for each of its instances still failing on the ticket: its
+`FAILING_MAP_INDEXES`), `only_failed`, `include_downstream` and `reset_dag_runs` clears it;
+`GET /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}` (or `.../{map_index}` for
+each mapped instance cleared) is polled until each is in one of Airflow's finished states:
+success, failed or upstream_failed end the remediation as such (the first instance failing
+again fails it); skipped or removed end it skipped (the task did not run). Credentials:
+AIRFLOW_API_URL and either AIRFLOW_API_TOKEN (a JWT) or AIRFLOW_USERNAME / AIRFLOW_PASSWORD,
+exchanged for a JWT at `POST /auth/token` (Airflow 3's token endpoint) when a call needs one
+(rca_project/airflow_api.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from integrations import remediation as service
@@ -25,6 +28,7 @@ from integrations.targets.base import (
     FollowUp,
     Target,
     TransportError,
+    fresh_ticket,
     is_transient_status,
     parse_retry_after,
 )
@@ -38,7 +42,7 @@ from integrations.targets.remediating import (
 )
 from rca_project import airflow_api
 from rca_project.airflow_api import AirflowApi, AirflowApiError
-from tickets.vocabulary import AIRFLOW_DAG_RUN_TASK
+from tickets.vocabulary import AIRFLOW_DAG_RUN_TASK, FAILING_MAP_INDEXES
 
 CLEAR, WATCH = "airflow_clear", "airflow_watch"
 # Airflow's finished task instance states (`State.finished`) other than success: each ends a
@@ -98,22 +102,25 @@ class AirflowTransport:
         except AirflowApiError as exc:
             raise _transport_error(exc) from exc
 
-    def clear(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[str]:
-        """Clear the failed task instance (and its downstream ones); returns what was cleared.
-        An Airflow 3 release whose ClearTaskInstancesBody has no `note` (3.1's has none) and
-        forbids fields it does not know answers 422 naming it: the clear is sent once more
-        without one (the refused request cleared nothing)."""
-        task: Any = [task_id, map_index] if map_index >= 0 else task_id
+    def clear(
+        self, dag_id: str, run_id: str, task_id: str, map_indexes: Sequence[int]
+    ) -> list[str]:
+        """Clear the failed task instance (the mapped instances `map_indexes`; none: the task
+        is not mapped) and its downstream ones; returns what was cleared. An Airflow 3
+        release whose ClearTaskInstancesBody has no `note` (3.1's has none) and forbids fields
+        it does not know answers 422 naming it: the clear is sent once more without one (the
+        refused request cleared nothing)."""
+        tasks: list[Any] = [[task_id, index] for index in map_indexes] or [task_id]
         what = f"clear {dag_id}.{task_id}"
         try:
-            result = self._airflow.call(what, lambda: self._clear(dag_id, run_id, task, NOTE))
+            result = self._airflow.call(what, lambda: self._clear(dag_id, run_id, tasks, NOTE))
         except AirflowApiError as exc:
             if not _refuses_note(exc):
                 raise _transport_error(exc) from exc
-            result = self._call(what, lambda: self._clear(dag_id, run_id, task, None))
-        return [f"{ti.task_id}#{ti.try_number}" for ti in result.task_instances or []]
+            result = self._call(what, lambda: self._clear(dag_id, run_id, tasks, None))
+        return [_instance_name(ti) for ti in result.task_instances or []]
 
-    def _clear(self, dag_id: str, run_id: str, task: Any, note: str | None) -> Any:
+    def _clear(self, dag_id: str, run_id: str, tasks: list[Any], note: str | None) -> Any:
         from airflow_client.client.models import (
             ClearTaskInstancesBody,
             ClearTaskInstancesBodyTaskIdsInner,
@@ -123,7 +130,7 @@ class AirflowTransport:
         body = ClearTaskInstancesBody(
             dry_run=False,
             dag_run_id=run_id,
-            task_ids=[ClearTaskInstancesBodyTaskIdsInner(task)],
+            task_ids=[ClearTaskInstancesBodyTaskIdsInner(task) for task in tasks],
             only_failed=True,
             include_downstream=True,
             reset_dag_runs=True,
@@ -148,6 +155,17 @@ class AirflowTransport:
             )
         state = instance.state
         return str(state.value if hasattr(state, "value") else state or "")
+
+
+def _instance_name(instance: Any) -> str:
+    """`task#try`, or `task[map index]#try` for a mapped instance."""
+    map_index = getattr(instance, "map_index", None)
+    task = (
+        instance.task_id
+        if map_index is None or map_index < 0
+        else f"{instance.task_id}[{map_index}]"
+    )
+    return f"{task}#{instance.try_number}"
 
 
 def _transport_error(exc: AirflowApiError) -> TransportError:
@@ -205,42 +223,74 @@ def _task(entity: dict[str, Any]) -> tuple[str, str, str, int]:
     return str(dag_id), str(run_id), str(task_id), map_index
 
 
+def _mapped_instances(row: OutboundDelivery, map_index: int) -> list[int]:
+    """The mapped instances a clear acts on: those still failing on the ticket (it counts
+    every instance of the task that failed alike), the run's own `map_index` among them;
+    [] for a task that is not mapped."""
+    if map_index < 0:
+        return []
+    failing = (fresh_ticket(row).details or {}).get(FAILING_MAP_INDEXES)
+    indexes = {index for index in failing or [] if isinstance(index, int) and index >= 0}
+    return sorted({*indexes, map_index})
+
+
 def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     remediation = remediation_of(row)
     if remediation is None:
         return None
     dag_id, run_id, task_id, map_index = _task(target_run(row, remediation))
-    cleared = no_second_start(lambda: airflow.clear(dag_id, run_id, task_id, map_index))
+    map_indexes = _mapped_instances(row, map_index)
+    cleared = no_second_start(lambda: airflow.clear(dag_id, run_id, task_id, map_indexes))
     if not cleared:
         raise TransportError(
             f"nothing to clear: {dag_id}.{task_id} in {run_id} is not failed", permanent=True
         )
-    service.record_started(remediation.pk, f"{dag_id}/{run_id}/{task_id}", cleared=cleared)
+    service.record_started(
+        remediation.pk, f"{dag_id}/{run_id}/{task_id}", cleared=cleared, map_indexes=map_indexes
+    )
     key = f"remediation:{remediation.pk}:{WATCH}:0"
     return [FollowUp(WATCH, payload={"remediation_id": remediation.pk}, key_suffix=key)]
 
 
 def _watch(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] | None:
+    """The cleared instance's new try; of a mapped task's, each cleared instance's: the first
+    that fails again fails the remediation, which succeeds once all of them succeeded, and ends
+    skipped once all have finished, one of them without running (`NOT_RUN_STATES`)."""
     remediation = remediation_of(row)
     if remediation is None:
         return None
     dag_id, run_id, task_id, map_index = _task(target_run(row, remediation))
-    try:
-        state = airflow.task_state(dag_id, run_id, task_id, map_index)
-    except TransportError as exc:
-        return look_again_later(WATCH, row, remediation, exc)
-    if state == "success":
-        service.finish(remediation.pk, succeeded=True, detail=f"{dag_id}.{task_id} succeeded")
-    elif state in FAILED_STATES:
-        service.finish(remediation.pk, succeeded=False, detail=f"{dag_id}.{task_id} {state}")
-    elif state in NOT_RUN_STATES:
+    # A clear sent before mapped instances shared a ticket kept none: its run's instance.
+    kept = remediation.details.get("map_indexes")
+    map_indexes = [int(index) for index in kept] if kept else [map_index]
+    states = {}
+    for index in map_indexes:
+        name = task_id if index < 0 else f"{task_id}[{index}]"
+        try:
+            state = airflow.task_state(dag_id, run_id, task_id, index)
+        except TransportError as exc:
+            return look_again_later(WATCH, row, remediation, exc)
+        if state in FAILED_STATES:
+            service.finish(remediation.pk, succeeded=False, detail=f"{dag_id}.{name} {state}")
+            return None
+        states[name] = state
+    if not all(state == "success" or state in NOT_RUN_STATES for state in states.values()):
+        return keep_watching(WATCH, row, remediation)
+    not_run = {name: state for name, state in states.items() if state in NOT_RUN_STATES}
+    if not_run:
+        name, state = next(iter(not_run.items()))
         service.finish_not_run(
             remediation.pk,
-            detail=f"{dag_id}.{task_id} was cleared but did not run: {NOT_RUN_STATES[state]}; "
+            detail=f"{dag_id}.{name} was cleared but did not run: {NOT_RUN_STATES[state]}; "
             "whether the fix works is not known, and the ticket stays open",
         )
-    else:
-        return keep_watching(WATCH, row, remediation)
+        return None
+    cleared = (
+        f"{dag_id}.{task_id}"
+        if map_indexes == [map_index]
+        else (f"{len(map_indexes)} instances of {dag_id}.{task_id}")
+    )
+    service.finish(remediation.pk, succeeded=True, detail=f"{cleared} succeeded")
     return None
 
 
@@ -263,7 +313,7 @@ TARGET: Target = Target(
         "(or AIRFLOW_USERNAME and AIRFLOW_PASSWORD)"
     ),
     actions={
-        CLEAR: Action(_clear, "Clear the failed Airflow task instance"),
+        CLEAR: Action(_clear, "Clear the failed Airflow task instances"),
         WATCH: Action(_watch, "Watch the cleared Airflow task"),
     },
 )

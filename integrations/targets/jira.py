@@ -504,7 +504,9 @@ def _numbered(items: list[str]) -> str:
 
 
 def jira_summary(ticket: Ticket) -> str:
-    return f"[{ticket.severity}] {ticket.pipeline}: {ticket.error_type} ({ticket.pk})"[:250]
+    instances = f" ({ticket.mapped_instances})" if ticket.mapped_instances else ""
+    summary = f"[{ticket.severity}] {ticket.pipeline}{instances}: {ticket.error_type}"
+    return f"{summary} ({ticket.pk})"[:250]
 
 
 # Room kept for the line saying a block was cut.

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from integrations.models import WebhookDelivery
 from tests.conftest import local_payload
-from tickets.models import Occurrence, Ticket
+from tickets.models import AuditLog, Occurrence, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,3 +103,31 @@ def test_a_new_tickets_id_taken_in_the_same_second_is_drawn_again(webhook_client
     assert answer.json()["ticket_id"].endswith("-0f4e55")
     assert WebhookDelivery.objects.filter(tracking_id=answer.json()["tracking_id"]).count() == 1
     assert Occurrence.objects.filter(ticket_id=answer.json()["ticket_id"]).count() == 1
+
+
+def test_the_instances_of_a_mapped_task_failing_at_once_are_one_ticket_until_all_succeed(
+    live_server,
+):
+    """Thirty instances of one mapped task fail alike at once, each delivered twice: one
+    ticket counting each instance once. Their successes, at once, end it once, after the last."""
+    url = f"{live_server.url}/webhooks/airflow/"
+    base = {**local_payload("airflow_failure.json"), "state": "failed"}
+    failures = [{**base, "map_index": n} for n in range(30)] * 2
+
+    responses = _post_many(url, failures)
+
+    assert [r.status_code for r in responses] == [202] * 60
+    (ticket,) = Ticket.objects.all()
+    assert ticket.occurrence_count == 30
+    assert ticket.details["failing_map_indexes"] == list(range(30))
+    assert sorted(r.json()["outcome"] for r in responses).count("duplicate") == 30
+
+    successes = [{**base, "map_index": n, "state": "success"} for n in range(30)]
+    assert [r.status_code for r in _post_many(url, successes)] == [202] * 30
+
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is not None
+    assert ticket.details["failing_map_indexes"] == []
+    assert AuditLog.objects.filter(ticket=ticket, action="resolved at source").count() == 1
+    kept = AuditLog.objects.filter(ticket=ticket, action="mapped instance recovered")
+    assert kept.count() == 29

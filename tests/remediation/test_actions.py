@@ -573,6 +573,79 @@ def test_a_cleared_task_airflow_ends_without_running_ends_the_watch(airflow, sta
     assert Remediation.objects.filter(ticket=ticket).count() == 1
 
 
+def test_airflow_clear_of_a_mapped_task_clears_its_failing_instances_and_watches_each(airflow):
+    """The ticket counts the instances of a mapped task that failed alike: the clear names each
+    one still failing as `[task_id, map_index]` (Airflow 3's pair), and succeeds once each
+    of them has succeeded; an instance that succeeded meanwhile is not cleared."""
+    run_id = "scheduled__2025-12-15T00:00:00+00:00"
+    for index in range(6):
+        state = "failed" if index in (0, 2, 5) else "success"
+        airflow.add_task_instance("sales_daily", run_id, "load_orders", state, map_index=index)
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = make_ticket(
+        source="airflow",
+        processing_mode="airflow",
+        run_id=f"airflow:sales_daily/load_orders[0]/{run_id}",
+        pipeline="sales_daily.load_orders",
+        affected_entity={
+            "dag_id": "sales_daily",
+            "task_id": "load_orders",
+            "run_id": run_id,
+            "map_index": "0",
+        },
+        details={"failed_map_indexes": [0, 1, 2, 5], "failing_map_indexes": [0, 2, 5]},
+    )
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    (clear,) = airflow.requests_to("/clearTaskInstances")
+    assert clear.body["task_ids"] == [["load_orders", 0], ["load_orders", 2], ["load_orders", 5]]
+    states = {i: airflow.instances[("sales_daily", run_id, "load_orders", i)] for i in range(6)}
+    assert [i for i, instance in states.items() if instance["try_number"] == 2] == [0, 2, 5]
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.details["cleared"] == ["load_orders[0]#2", "load_orders[2]#2", "load_orders[5]#2"]
+
+    airflow.finish("sales_daily", run_id, "load_orders", "success", map_index=0)
+    airflow.finish("sales_daily", run_id, "load_orders", "success", map_index=5)
+    run_pending(ticket.pk, rounds=1)
+    assert Remediation.objects.get(ticket=ticket).status == "running"  # instance 2 runs
+
+    airflow.finish("sales_daily", run_id, "load_orders", "success", map_index=2)
+    run_pending(ticket.pk)
+    assert Remediation.objects.get(ticket=ticket).status == "succeeded"
+
+
+def test_airflow_clear_of_a_mapped_task_fails_when_one_of_its_instances_fails_again(airflow):
+    run_id = "scheduled__2025-12-16T00:00:00+00:00"
+    for index in (0, 1):
+        airflow.add_task_instance("sales_daily", run_id, "load_orders", "failed", map_index=index)
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = make_ticket(
+        source="airflow",
+        processing_mode="airflow",
+        run_id=f"airflow:sales_daily/load_orders[0]/{run_id}",
+        pipeline="sales_daily.load_orders",
+        affected_entity={
+            "dag_id": "sales_daily",
+            "task_id": "load_orders",
+            "run_id": run_id,
+            "map_index": "0",
+        },
+        details={"failed_map_indexes": [0, 1], "failing_map_indexes": [0, 1]},
+    )
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the clear
+
+    airflow.finish("sales_daily", run_id, "load_orders", "success", map_index=0)
+    airflow.finish("sales_daily", run_id, "load_orders", "failed", map_index=1)
+    run_pending(ticket.pk)
+
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed"
+    assert "load_orders[1] failed" in found.reason
+
+
 def _airflow_ticket_from(deployment: str):
     return make_ticket(
         source="airflow",

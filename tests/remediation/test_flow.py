@@ -412,3 +412,25 @@ def test_a_late_try_airflow_retries_after_a_resolve_points_back_to_no_resolved_r
     cleared = Remediation.objects.exclude(pk=first.pk).get(ticket_id=ticket_id)
     assert cleared.status == "awaiting_approval"
     assert cleared.run_key.endswith(f"/{late_run}")
+
+
+def test_a_clear_of_a_mapped_tasks_run_is_of_its_instances_failing_since(post_airflow_run):
+    """Instances of a mapped task fail alike in one DAG run, one ticket: the clear proposed
+    for the first is of the run, which the instances counted after it are of too. Its success
+    resolves the ticket (no later run failed since), and their failures propose no second
+    clear of that run."""
+    make_policy(action="airflow_clear", mode="approval", approval_min_confidence=0.0, signals=[])
+    run = f"scheduled__{uuid.uuid4().hex[:8]}"
+    ticket_id = post_airflow_run(run, map_index=0, try_number=2, state="failed")
+    pending = Remediation.objects.get(ticket_id=ticket_id)
+    remediation.approve(pending.pk, Actor.system("test"), via="api")
+    for index in (1, 2):
+        assert post_airflow_run(run, map_index=index, try_number=2, state="failed") == ticket_id
+
+    pending.refresh_from_db()
+    assert pending.status == "running"
+    remediation.finish(pending.pk, succeeded=True, detail="3 instances succeeded")
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status == "resolved"
+    assert Remediation.objects.filter(ticket_id=ticket_id).count() == 1

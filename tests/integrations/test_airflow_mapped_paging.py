@@ -1,0 +1,37 @@
+"""The instances of a mapped Airflow task failing alike page once: a real Celery worker, the
+real jira and slack-sdk clients against the local servers (tests/fakes)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import local_payload
+from tests.integrations.test_incident_paging import settled, targets  # noqa: F401 (fixture)
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_thirty_instances_failing_alike_make_one_issue_and_one_alert(
+    celery_worker,
+    webhook_client,
+    targets,  # noqa: F811 (fixture)
+):
+    jira, slack = targets
+    body = {**local_payload("airflow_failure.json"), "state": "failed"}
+
+    answers = [
+        webhook_client("/webhooks/airflow/", {**body, "map_index": n}).json() for n in range(30)
+    ]
+    settled()
+
+    (ticket,) = Ticket.objects.all()
+    assert {answer["ticket_id"] for answer in answers} == {ticket.pk}
+    # Paged as the ticket stood then: the count of instances counted by that moment.
+    named = re.compile(r"sales_daily\.load_orders \(\d+ mapped instances? failed")
+    (issue,) = jira.issues.values()
+    assert named.search(issue["summary"]), issue["summary"]
+    (alert,) = slack.top_level()
+    assert named.search(alert["text"]), alert["text"]
