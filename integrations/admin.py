@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from integrations import fanout, remediation
+from integrations import targets as registry
 from integrations.models import (
     DeliveryAttempt,
     OutboundDelivery,
@@ -38,6 +39,37 @@ class DeliveryAttemptInline(admin.TabularInline):
 _OUTBOUND_FIELDS = [f.name for f in OutboundDelivery._meta.fields]
 
 
+class RegisteredFilter(admin.SimpleListFilter):
+    """Choices from the target registry: Django's own filter of a field's values read every
+    delivery for their distinct ones (up to a third of a second each at a million). One no target
+    has any more is found by searching its key."""
+
+    field = ""
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(**{self.field: self.value()})
+        return queryset
+
+
+class TargetFilter(RegisteredFilter):
+    title = parameter_name = field = "target"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return sorted((target.name, target.name) for target in registry.targets())
+
+
+class ActionFilter(RegisteredFilter):
+    title = parameter_name = field = "action"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return sorted(
+            (name, action.label)
+            for target in registry.targets()
+            for name, action in target.actions.items()
+        )
+
+
 @admin.register(OutboundDelivery)
 class OutboundDeliveryAdmin(ReadOnlyPageAdmin):
     list_display = (
@@ -49,9 +81,15 @@ class OutboundDeliveryAdmin(ReadOnlyPageAdmin):
         "created_at",
         "last_error",
     )
-    list_filter = ("status", "target", "action")
+    list_filter = ("status", TargetFilter, ActionFilter)
     search_fields = ("ticket__id", "key", "last_error")
     list_select_related = ("ticket",)
+    # Newest first, in the primary key's order: a page is read from its index. The model's
+    # order (created_at, which no index has) sorted every delivery, with its ticket joined,
+    # for each page: two seconds at a million. Every row is counted once, not twice (0.1 s
+    # each at a million).
+    ordering = ("-id",)
+    show_full_result_count = False
     # Its status with why a skipped one was left out, where the status was.
     fields = ["status_shown" if name == "status" else name for name in _OUTBOUND_FIELDS]
     readonly_fields = [*_OUTBOUND_FIELDS, "status_shown"]

@@ -45,7 +45,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, JSONField, OuterRef
+from django.db.models import Exists, F, JSONField, OuterRef, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -251,18 +251,26 @@ def schedule_follow_up(
     `release_regression_pages`."""
     if action == "created":
         return  # a ticket just created has no deliveries yet (not even a query to ask)
-    own = OutboundDelivery.objects.filter(ticket_id=OuterRef("pk")).exclude(
-        payload__has_key="incident_id"
+    # Its first delivery in `outbound_ticket`'s order. An EXISTS is planned from the average
+    # history of a ticket: where a few tickets hold long ones, PostgreSQL scanned the table for
+    # the ticket's first row (all of it when that ticket's rows are the last); in the index's
+    # order, a scan would have to sort the ticket's rows first, so the index is read.
+    first_own = (
+        OutboundDelivery.objects.filter(ticket_id=OuterRef("pk"))
+        .exclude(payload__has_key="incident_id")
+        .order_by("created_at")
+        .values("pk")[:1]
     )
     page = (
         Ticket.objects.filter(pk=ticket_id)
-        .annotate(paged=Exists(own), held=Exists(_held().filter(ticket_id=OuterRef("pk"))))
+        .annotate(paged=Subquery(first_own), held=Exists(_held().filter(ticket_id=OuterRef("pk"))))
         .values_list("paged", "held", "status", "incident_id", "itsm_ticket_id", "slack_ts")
         .first()
     )
     if page is None:
         return
-    paged, held, status, incident_id, jira_key, slack_ts = page
+    first_delivery, held, status, incident_id, jira_key, slack_ts = page
+    paged = first_delivery is not None
     # A failure counted on a resolved ticket is its regression's (announced next).
     held = held or action == "regressed" or (action == "recurred" and status == Status.RESOLVED)
     if action.startswith("remediation_"):

@@ -399,3 +399,55 @@ def test_the_held_deliveries_index_is_built_while_deliveries_are_written():
             assert database.execute(
                 "SELECT indisvalid FROM pg_index WHERE indexrelid = 'outbound_held'::regclass"
             ).fetchone() == (True,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_occurrences_by_time_index_replaces_the_ticket_index_after_an_interrupted_build():
+    """tickets/0043 builds `occurrence_ticket_seen` concurrently on a table every webhook
+    writes to, then drops `occurrence_ticket`: a build interrupted while a webhook's write
+    held it up leaves an invalid index the next migrate drops and builds again, and the
+    ticket's look-ups are never without an index (the old one goes once the new is valid)."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("tickets", "0042"))
+        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
+            writer.execute("LOCK TABLE tickets_occurrence IN ROW EXCLUSIVE MODE")
+            interrupted = migrate("tickets", "0043")
+            try:
+                build = wait_for(
+                    lambda: watcher.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND query ILIKE %s",
+                        ["%CREATE INDEX CONCURRENTLY%occurrence_ticket_seen%"],
+                    ).fetchone(),
+                    timeout=120,
+                )
+                watcher.execute("SELECT pg_cancel_backend(%s)", build)
+                output, _ = interrupted.communicate(timeout=120)
+            finally:
+                if interrupted.poll() is None:
+                    interrupted.kill()
+                    interrupted.wait()
+            writer.rollback()
+        assert interrupted.returncode != 0
+        assert "canceling statement" in output.decode()
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT to_regclass('occurrence_ticket') IS NOT NULL"
+            ).fetchone() == (True,)
+
+        migrated(migrate())
+
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index"
+                " WHERE indexrelid = 'occurrence_ticket_seen'::regclass"
+            ).fetchone() == (True,)
+            assert database.execute("SELECT to_regclass('occurrence_ticket')").fetchone() == (None,)
+        migrated(migrate("tickets", "0042"))
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT to_regclass('occurrence_ticket') IS NOT NULL,"
+                " to_regclass('occurrence_ticket_seen')"
+            ).fetchone() == (True, None)

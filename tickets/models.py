@@ -832,7 +832,9 @@ class Occurrence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key"], name="occurrence_unique_key")]
         indexes = [
-            models.Index(fields=["ticket"], name="occurrence_ticket"),
+            # A ticket's occurrences, latest first (its API detail, its page): read from the
+            # index's end instead of sorting the ticket's whole history.
+            models.Index(fields=["ticket", "seen_at"], name="occurrence_ticket_seen"),
             models.Index(
                 fields=["key"],
                 condition=Q(key__startswith="databricks:"),

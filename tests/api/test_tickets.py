@@ -291,6 +291,41 @@ def test_the_list_does_not_load_long_columns(api, variety):
         assert f'"{column}"' not in page_sql
 
 
+def test_detail_reads_a_tickets_latest_occurrences_without_sorting_its_history(api):
+    """The ticket's occurrences were read from the index on the ticket alone and sorted by
+    time, all of them: a flaky pipeline's ticket with 20,000 sorted 20,000 rows for 20."""
+    noisy, other = make_ticket(), make_ticket()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    Occurrence.objects.bulk_create(
+        (
+            Occurrence(
+                key=f"adf:run-{ticket.pk}-{n}",
+                ticket=ticket,
+                outcome="correlated",
+                seen_at=start + timedelta(minutes=n),
+            )
+            for n in range(5000)
+            for ticket in (noisy, other)
+        ),
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Occurrence._meta.db_table}")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(f"/api/v1/tickets/{noisy.pk}/")
+    assert response.status_code == 200
+    latest = [o["key"] for o in response.json()["recent_occurrences"]]
+    assert latest[:2] == [f"adf:run-{noisy.pk}-4999", f"adf:run-{noisy.pk}-4998"]
+    (read,) = [q["sql"] for q in queries if q["sql"].startswith('SELECT "tickets_occurrence"')]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {read}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "using occurrence_ticket_seen" in plan, plan
+    assert "Bitmap Heap Scan" not in plan and "Seq Scan" not in plan, plan
+
+
 @override_settings(JIRA_URL="https://example.atlassian.net/")
 def test_detail_has_what_a_triager_needs(api):
     ticket = make_ticket(

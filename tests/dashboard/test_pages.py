@@ -526,6 +526,32 @@ def test_audit_trail_shows_the_latest_entries_oldest_first(monkeypatch):
     assert "The 2 most recent of 3 entries." in html
 
 
+def test_outbound_deliveries_show_the_latest_oldest_first(monkeypatch):
+    """Every delivery of the ticket was rendered: a flaky pipeline's ticket with 20,000 took
+    its page seconds."""
+    from tickets.dashboard import views
+
+    monkeypatch.setattr(views, "OUTBOUND_LIMIT", 2)
+    ticket = make_ticket()
+    start = timezone.now() - timedelta(hours=1)
+    for n, error in enumerate(("first-error", "second-error", "third-error")):
+        OutboundDelivery.objects.create(
+            key=f"{ticket.pk}:jira_comment:{n}",
+            ticket=ticket,
+            target="jira",
+            action="jira_comment",
+            status=OutboundStatus.DEAD,
+            last_error=error,
+            created_at=start + timedelta(minutes=n),
+        )
+
+    html = client_for("viewer").get(f"/tickets/{ticket.pk}/").content.decode()
+
+    assert "first-error" not in html
+    assert html.index("second-error") < html.index("third-error")
+    assert "The 2 most recent of 3 deliveries." in html
+
+
 def test_audit_trail_shows_an_empty_value_as_a_dash():
     """A field that was empty before or after a change (the ack user of a ticket never
     acknowledged, or after its reopen) reads "—", as one that was not set does."""

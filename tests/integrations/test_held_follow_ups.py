@@ -85,3 +85,31 @@ def test_beat_counts_the_held_follow_ups_it_releases_among_those_it_redelivered(
     assert not held.exists()
     due = OutboundDelivery.objects.filter(pk__in=[*released, lost.pk], next_attempt_at__gt=long_ago)
     assert due.count() == redelivered
+
+
+def test_whether_a_ticket_paged_is_read_from_its_own_deliveries_whatever_their_number():
+    """The "has it paged" half was planned from the average history of a ticket: with few
+    tickets and long histories PostgreSQL scanned the table for the ticket's first row, which
+    for a ticket that paged lately sits at its end (every change of the ticket read the whole
+    table)."""
+    earlier = make_ticket(itsm_ticket_id="OPS-1", slack_ts="1700000000.000100")
+    ticket = make_ticket(itsm_ticket_id="OPS-2", slack_ts="1700000000.000200")
+    now = timezone.now()
+    OutboundDelivery.objects.bulk_create(
+        deliveries(earlier, 20000, OutboundStatus.SUCCEEDED, now)
+        + deliveries(ticket, 100, OutboundStatus.SUCCEEDED, now),
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {OutboundDelivery._meta.db_table}")
+
+    with CaptureQueriesContext(connection) as queries:
+        fanout.schedule_follow_up(ticket.pk, "recurred", Actor.source(Source.ADF))
+    (check,) = [query["sql"] for query in queries if '"paged"' in query["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {check}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Seq Scan on integrations_outbounddelivery" not in plan, plan
+    assert "using outbound_ticket" in plan, plan
+    assert OutboundDelivery.objects.filter(ticket=ticket).count() > 100  # it paged: followed

@@ -112,6 +112,7 @@ STATUS_LABELS = {str(status): label for status, label in COLUMNS}
 # The Resolved column shows the tickets resolved this recently, latest first.
 RESOLVED_ON_BOARD = timedelta(days=7)
 AUDIT_LIMIT = 300
+OUTBOUND_LIMIT = 100
 TEAM_WINDOW = timedelta(days=90)
 CHART_RANGES = (7, 14, 30, 90)  # the period tabs; ?days= takes any of 1..MAX_CHART_DAYS
 # The stats API's longest period (`MAX_STATS_PERIOD`, 366 days): the same bound on both.
@@ -632,12 +633,13 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
         .defer("raw_body", "event")
         .order_by("-received_at")[:50]
     )
+    # The most recent OUTBOUND_LIMIT deliveries, oldest first, as the audit trail.
+    latest_outbound = OutboundDelivery.objects.filter(ticket=ticket).order_by("-created_at", "-id")
     outbound = [
         (row, targets.action_label(row.target, row.action))
-        for row in OutboundDelivery.objects.filter(ticket=ticket)
-        .prefetch_related("tries")
-        .order_by("created_at", "id")
+        for row in list(latest_outbound[:OUTBOUND_LIMIT])[::-1]
     ]
+    outbound_total = len(outbound) if len(outbound) < OUTBOUND_LIMIT else latest_outbound.count()
     card = display_card(ticket)
     available = {action: ticket.status in TRANSITIONS[action][0] for action, _ in ACTIONS}
     rca_under_way = rca_request_under_way(ticket)
@@ -658,6 +660,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             occurrences=occurrences,
             deliveries=deliveries,
             outbound=outbound,
+            outbound_total=outbound_total,
             similar=_similar(ticket),
             previous_fixes=previous_fixes(ticket),
             resolve_duration=duration_text(ticket.resolve_seconds)

@@ -1,0 +1,37 @@
+"""A ticket's occurrences by time (`occurrence_ticket_seen`) in place of the index on the ticket
+alone: its API detail and its page show its latest occurrences, which read and sorted every
+occurrence of the ticket (a flaky pipeline's ticket holds tens of thousands); by time, they
+are read from the index's end. The ticket's other look-ups use it as they used the old one, and
+an occurrence's insert still writes one index for the ticket. Built concurrently (no write lock
+on the live table), an invalid one left by an interrupted build dropped first (as in 0031);
+the old index is dropped concurrently once the new one is there."""
+
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.db import migrations, models
+
+NAME = "occurrence_ticket_seen"
+
+
+def drop_an_interrupted_build(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid", [NAME]
+        )
+        invalid = cursor.fetchone() is not None
+    if invalid:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(NAME)}")
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [("tickets", "0042_redact_hadoop_storage_keys")]
+
+    operations = [
+        migrations.RunPython(drop_an_interrupted_build, migrations.RunPython.noop),
+        AddIndexConcurrently(
+            model_name="occurrence",
+            index=models.Index(fields=["ticket", "seen_at"], name=NAME),
+        ),
+        RemoveIndexConcurrently(model_name="occurrence", name="occurrence_ticket"),
+    ]
