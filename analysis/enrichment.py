@@ -851,6 +851,38 @@ def latest_failed_adf_run(
     return runs[0][1] if runs else None
 
 
+def adf_run_succeeded_since(
+    config: AdfConfig, resource_group: str, factory: str, pipeline: str, since: datetime
+) -> str | None:
+    """The run id of the latest run of `pipeline` that started after `since` (the start of a
+    failed run) and succeeded, if any: the pipeline succeeded again after that failure. Naive
+    datetimes are UTC."""
+    budget = _Budget(config.timeout_seconds)
+    with _adf_client(config, budget) as client:
+        budget.start()
+        for run in _query_rows(
+            config,
+            budget,
+            "pipeline runs",
+            partial(client.pipeline_runs.query_by_factory, resource_group, factory),
+            _run_filter(
+                _utc(since),
+                datetime.now(UTC) + timedelta(hours=1),
+                filters=_equals(("PipelineName", pipeline), ("Status", "Succeeded")),
+                order_by=_newest_first("RunEnd"),
+            ),
+        ):
+            if (
+                _text(run.status).lower() == "succeeded"
+                and _text(run.pipeline_name) == pipeline
+                and run.run_start is not None
+                and _utc(run.run_start) > _utc(since)
+                and run.run_id
+            ):
+                return str(run.run_id)
+    return None
+
+
 def latest_adf_run_with_failed_activity(
     config: AdfConfig,
     resource_group: str,

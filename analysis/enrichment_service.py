@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from analysis import enrichment
 from analysis.redaction import redact_data
 from tickets.databricks_workspace import other_workspace
 from tickets.models import Ticket
+from tickets.services import SUCCEEDED_SINCE
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class Enriched:
     links: dict[str, str] = field(default_factory=dict)
     # The ADF pipeline run found for an alert that named none, as it was read: its factory,
     # resource group and subscription, its run id and its pipeline (the ticket's affected
-    # entity takes them: `tickets.services.settle_run`).
+    # entity takes them: `tickets.services.settle_run`), and a later run of its pipeline that
+    # succeeded, if one has (`SUCCEEDED_SINCE`).
     run: dict[str, str] = field(default_factory=dict)
 
 
@@ -164,8 +166,41 @@ def _enrich_adf(ticket: Ticket) -> Enriched:
         "run_id": run_id,
         "pipeline": str(found.details.get("pipeline") or ticket.pipeline),
     }
+    if not details.get("pipeline_run_id"):
+        # Found, not named: the pipeline's `Succeeded` may have landed before the ticket took
+        # the run's recovery key (`settle_run`), and ended nothing.
+        succeeded = _succeeded_since(config, resource_group, run, found.details, started)
+        if succeeded:
+            run[SUCCEEDED_SINCE] = succeeded
     # Redacted as ingest redacts the ADF webhook's names for the run (its affected entity).
     return replace(_found(found, pipeline_run_id=run_id), run=redact_data(run))
+
+
+def _succeeded_since(
+    config: enrichment.AdfConfig,
+    resource_group: str,
+    run: dict[str, str],
+    details: dict[str, Any],
+    started: float,
+) -> str:
+    """The id of a later run of the found run's pipeline that succeeded ('' when none is, or
+    it could not be read in the time left: the failure stands, as it did before this look)."""
+    left = settings.ENRICHMENT_TIMEOUT_SECONDS - (time.monotonic() - started)
+    run_start = details.get("run_start")
+    if left <= 0 or not run_start:
+        return ""
+    try:
+        found = enrichment.adf_run_succeeded_since(
+            replace(config, timeout_seconds=left),
+            resource_group,
+            run["factory"],
+            run["pipeline"],
+            datetime.fromisoformat(run_start),
+        )
+    except enrichment.EnrichmentError as exc:
+        logger.warning("could not read the later runs of %s: %s", run["pipeline"], exc)
+        return ""
+    return found or ""
 
 
 def _enrich_adf_trigger(

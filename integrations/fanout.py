@@ -99,9 +99,11 @@ def schedule(
     payload: dict[str, Any] | None = None,
     *,
     delay: float | None = None,
+    held: bool = False,
 ) -> None:
     """Create the delivery (once per key) and hand it to its target's queue after commit;
-    `delay`: not before that many seconds."""
+    `delay`: not before that many seconds; `held`: recorded only, for
+    `release_regression_pages` (its payload says whose regression it waits for: `HELD`)."""
     row, created = OutboundDelivery.objects.get_or_create(
         key=key,
         defaults={
@@ -112,7 +114,7 @@ def schedule(
             "next_attempt_at": timezone.now() + timedelta(seconds=delay or 0),
         },
     )
-    if created:
+    if created and not held:
         transaction.on_commit(lambda: enqueue(row.pk, row.target, countdown=delay))
 
 
@@ -263,7 +265,10 @@ def schedule_follow_up(
     )
     page = (
         Ticket.objects.filter(pk=ticket_id)
-        .annotate(paged=Subquery(first_own), held=Exists(_held().filter(ticket_id=OuterRef("pk"))))
+        .annotate(
+            paged=Subquery(first_own),
+            held=Exists(_held_follow_ups().filter(ticket_id=OuterRef("pk"))),
+        )
         .values_list("paged", "held", "status", "incident_id", "itsm_ticket_id", "slack_ts")
         .first()
     )
@@ -318,7 +323,9 @@ def schedule_follow_up(
 
 
 # In the payload of a follow-up held until its ticket's regression is processed
-# (`schedule_follow_up`, `release_regression_pages`). Held ones are pending and not handed out:
+# (`schedule_follow_up`, `release_regression_pages`): true; in that of an incident's status
+# change held until the regression of the member that reopened it is processed
+# (`schedule_incident_status`): that member's id. Held ones are pending and not handed out:
 # should the processing be lost, beat's redelivery of overdue deliveries releases them
 # (`redeliver_stale`).
 HELD = "held"
@@ -328,6 +335,16 @@ def _held() -> Any:
     return OutboundDelivery.objects.filter(status=OutboundStatus.PENDING, payload__has_key=HELD)
 
 
+def _held_follow_ups() -> Any:
+    """A ticket's own held follow-ups (not its incident's changes, held on its lead)."""
+    return _held().filter(**{f"payload__{HELD}": True})
+
+
+def _held_for_members(ticket_ids: Collection[str]) -> Any:
+    """Incidents' status changes held for these members' regressions."""
+    return _held().filter(**{f"payload__{HELD}__in": list(ticket_ids)})
+
+
 def release_regression_pages(ticket_ids: Collection[str]) -> int:
     """Regressions processed (`processing`), as a new ticket's page waits for its analysis:
     the follow-ups each one held go out, its own page first when it never paged
@@ -335,6 +352,12 @@ def release_regression_pages(ticket_ids: Collection[str]) -> int:
     which came first or landed meanwhile) pages nobody: they are recorded skipped, saying
     why, its recovery's follow-ups among them, and it stays unpaged where it was. Under the
     tickets' locks, the ones a change takes to hold its follow-ups (`schedule_follow_up`).
+
+    So are the status changes of an incident one of them reopened (`schedule_incident_status`:
+    the outage back, and what its incident told after it): they go out, unless every member
+    has recovered at its source by now (the incident's `recovered_at`), the reopening over
+    before anybody was paged: then they are recorded skipped, as the ticket's own are. Under
+    the incidents' locks too, taken after the tickets', as ingest takes them.
     How many held follow-ups were handed out."""
     if not ticket_ids:
         return 0
@@ -347,14 +370,29 @@ def release_regression_pages(ticket_ids: Collection[str]) -> int:
             .values_list("pk", "status", "resolved_at_source_at")
         )
         recovered = {pk for pk, status, over in tickets if status == Status.RESOLVED and over}
-        held = _held().filter(ticket_id__in=[pk for pk, _, _ in tickets])
+        held = _held_follow_ups().filter(ticket_id__in=[pk for pk, _, _ in tickets])
         held.filter(ticket_id__in=recovered).update(
             status=OutboundStatus.SKIPPED, last_error=RECOVERED_BEFORE_PAGING, completed_at=now
         )
         released = list(held.values_list("pk", "target", "ticket_id", "payload__action"))
-        if not released:
+        incidents_held = _held_for_members([pk for pk, _, _ in tickets])
+        incident_ids = set(incidents_held.values_list("payload__incident_id", flat=True))
+        over = {
+            pk
+            for pk, recovered_at in Incident.objects.select_for_update(no_key=True)
+            .filter(pk__in=incident_ids)
+            .order_by("pk")
+            .values_list("pk", "recovered_at")
+            if recovered_at is not None
+        }
+        incidents_held.filter(payload__incident_id__in=list(over)).update(
+            status=OutboundStatus.SKIPPED, last_error=RECOVERED_BEFORE_PAGING, completed_at=now
+        )
+        told = list(incidents_held.values_list("pk", "target"))
+        released_all = [(pk, target) for pk, target, _, _ in released] + told
+        if not released_all:
             return 0
-        held.filter(pk__in=[pk for pk, _, _, _ in released]).update(
+        _held().filter(pk__in=[pk for pk, _ in released_all]).update(
             payload=RawSQL("payload - %s", (HELD,), output_field=JSONField()),
             next_attempt_at=now,
         )
@@ -362,9 +400,9 @@ def release_regression_pages(ticket_ids: Collection[str]) -> int:
         for ticket_id in sorted({ticket for _, _, ticket, act in released if act == "regressed"}):
             page_if_left_unpaged(ticket_id)
         transaction.on_commit(
-            lambda: enqueue_many([(pk, target, None) for pk, target, _, _ in released])
+            lambda: enqueue_many([(pk, target, None) for pk, target in released_all])
         )
-    return len(released)
+    return len(released_all)
 
 
 def schedule_member_remediation(ticket_id: str, incident_id: str | None, action: str) -> None:
@@ -430,11 +468,25 @@ def schedule_incident_status(change: IncidentChange) -> None:
     thread reply under its message, a JIRA comment on its issue) gets one delivery, keyed by
     the change's timeline entry, so the same change scheduled twice is delivered once. Runs
     inside the change's transaction (`incident_status_changing`): the deliveries commit with
-    the change or not at all; a target whose `incident_status` fails is logged and skipped."""
+    the change or not at all; a target whose `incident_status` fails is logged and skipped.
+
+    The outage back (`regressed`: a member's regression reopened the incident) is held, as
+    that member's own follow-ups are, until its regression is processed
+    (`release_regression_pages`), and so is every change of the incident told meanwhile (its
+    recovery's among them)."""
     incident_id = change.incident_id
     lead = Incident.objects.filter(pk=incident_id).values_list("lead_ticket_id", flat=True).first()
     if not lead:
         return
+    held_for = (
+        change.ticket_id
+        if change.action == "regressed"
+        else _held()
+        .filter(ticket_id=lead, payload__incident_id=incident_id)
+        .exclude(**{f"payload__{HELD}": True})
+        .values_list(f"payload__{HELD}", flat=True)
+        .first()
+    )
     for target in registry.targets():
         try:
             follow = target.incident_status(change)
@@ -447,7 +499,8 @@ def schedule_incident_status(change: IncidentChange) -> None:
             continue
         action, payload = follow
         key = f"incident:{incident_id}:{action}:{change.event_id}"
-        schedule(lead, action, key, {**payload, "incident_id": incident_id})
+        payload = {**payload, "incident_id": incident_id, **({HELD: held_for} if held_for else {})}
+        schedule(lead, action, key, payload, held=bool(held_for))
 
 
 def schedule_own_page(ticket_id: str) -> None:
@@ -512,12 +565,19 @@ def redeliver_stale(grace_seconds: float = 300) -> int:
     now = timezone.now()
     overdue = OutboundDelivery.objects.overdue(now - timedelta(seconds=grace_seconds))
     held = (
-        overdue.filter(payload__has_key=HELD, ticket_id__isnull=False)
+        overdue.filter(**{f"payload__{HELD}": True}, ticket_id__isnull=False)
         .order_by("ticket_id")
         .values_list("ticket_id", flat=True)
         .distinct()[:1000]
     )
-    released = release_regression_pages(list(held))
+    held_for_members = (
+        overdue.filter(payload__has_key=HELD)
+        .exclude(**{f"payload__{HELD}": True})
+        .order_by(f"payload__{HELD}")
+        .values_list(f"payload__{HELD}", flat=True)
+        .distinct()[:1000]
+    )
+    released = release_regression_pages(sorted({*held, *held_for_members}))
     rows = list(overdue.exclude(payload__has_key=HELD).values_list("pk", "target")[:1000])
     OutboundDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_attempt_at=now)
     enqueue_many([(outbound_id, target, None) for outbound_id, target in rows])

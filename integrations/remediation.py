@@ -537,8 +537,10 @@ def _await_approval(remediation: Remediation, ticket: Ticket) -> None:
 
 
 # People approving a remediation are told in the ticket's Slack thread, as a decline is: one
-# announcement naming who approved it and what became of it (started or held), in place of
-# the start's or the hold's own (the alert follows it as it follows those).
+# announcement naming who approved it and what became of it (started, held, or skipped: its
+# run has an active remediation), in place of the start's, the hold's or the skip's own (the
+# alert follows it as it follows those). A skip after that (held, then switched off, released
+# under a dry run, ...) names them too (`_skip_note`; a dry run's reason, `start_next_batch`).
 APPROVED = "remediation_approved"
 
 
@@ -550,7 +552,8 @@ def _start_or_hold(
     approval_note: str | None = None,
 ) -> None:
     """`approval_note`: given (blank for none) when people just approved it, whose
-    announcement (`APPROVED`) then tells what became of it with their note."""
+    announcement (`APPROVED`) then tells what became of it (started, held or skipped) with
+    their note."""
     hold = held_by(ticket)
     if hold:
         remediation.status = RemediationStatus.HELD
@@ -581,6 +584,22 @@ def _announce_approval(
     lifecycle.announce(ticket.pk, APPROVED, approver, f"{said} (note: {note})" if note else said)
 
 
+def decided_by_people(remediation: Remediation) -> str:
+    """Who approved (or retried) the remediation, and where: "approved by daan via slack"
+    ('' when no person started it)."""
+    if not remediation.decided_by or remediation.status == RemediationStatus.DECLINED:
+        return ""
+    verb = "retried" if "retry_of" in remediation.details else "approved"
+    return f"{verb} by {remediation.decided_by} via {remediation.decided_via}"
+
+
+def _skip_note(remediation: Remediation, reason: str) -> str:
+    """What the thread says of a skip: its reason, and who approved the remediation when people
+    did (their approval was told as it started or was held; this is where it ended)."""
+    decided = decided_by_people(remediation)
+    return f"{reason} ({decided})" if decided and decided not in reason else reason
+
+
 def _start(
     remediation: Remediation,
     ticket: Ticket,
@@ -609,12 +628,21 @@ def _start(
         remediation.save(
             update_fields=["status", "started_at", "finished_at", "reason", "run_key", "details"]
         )
+        if actor is not None and approval_note is not None:
+            _set_ticket_status(
+                ticket, remediation, "remediation skipped", reason=remediation.reason
+            )
+            _announce_approval(
+                ticket, remediation, actor, f"skipped: {remediation.reason}", approval_note
+            )
+            return False
         _set_ticket_status(
             ticket,
             remediation,
             "remediation skipped",
             reason=remediation.reason,
             announce="remediation_skipped",
+            announce_note=_skip_note(remediation, remediation.reason),
         )
         return False
     if actor is not None and approval_note is not None:
@@ -1580,6 +1608,7 @@ def _skip(
         actor=actor,
         reason=reason,
         announce=announce,
+        announce_note=_skip_note(remediation, reason),
     )
 
 
@@ -1845,6 +1874,7 @@ def start_next_batch(group: str) -> int:
                     actor=Actor.system("incident recovered"),
                     reason=remediation.reason,
                     announce=_skip_announcement(ticket),
+                    announce_note=_skip_note(remediation, remediation.reason),
                 )
                 continue
             released = Actor.system("incident recovered")
@@ -1855,9 +1885,13 @@ def start_next_batch(group: str) -> int:
             policy = remediation.policy
             if policy is not None and verdict.dry_run:
                 verb = "would have asked" if verdict.ask else "would have run"
-                _skip_as_dry_run(
-                    remediation, ticket, policy, "released from its hold", actor=released, verb=verb
+                # As one approved under a dry run says: who approved it, when people did.
+                because = "; ".join(
+                    part
+                    for part in (decided_by_people(remediation), "released from its hold")
+                    if part
                 )
+                _skip_as_dry_run(remediation, ticket, policy, because, actor=released, verb=verb)
                 continue
             if verdict.ask:
                 # Its policy asks for approval now: people decide, as on a proposal under it.

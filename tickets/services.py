@@ -94,6 +94,9 @@ FOLDED_ALERT = "folded alert"
 # none: its ticket's pipeline is the alert rule's name). An alert's ticket takes them from the
 # run its analysis found (`settle_run`).
 _RUN_NAMES = ("factory", "resource_group", "subscription_id", "run_id", "pipeline")
+# In the run an alert's analysis found (`settle_run`): the id of a later run of its pipeline
+# that succeeded, as the factory told when the run was read.
+SUCCEEDED_SINCE = "succeeded_since"
 
 
 @dataclass(frozen=True)
@@ -402,7 +405,10 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
     naming the run that lands later is one more occurrence of it, `candidates_for`'s same run,
     not a ticket of its own; one landing at this moment waits for the run's lock, or this for
     its), its affected entity names the run (what an ADF rerun acts on) and its recovery key
-    is the run's pipeline's (the pipeline's `Succeeded` webhook ends it).
+    is the run's pipeline's (the pipeline's `Succeeded` webhook ends it). A later run of the
+    pipeline that had succeeded when the run was read (`SUCCEEDED_SINCE`) ends it at once,
+    resolved at its source as that `Succeeded` would have ended it: landing before the
+    ticket took the key, it ended nothing, and the ticket, not paged yet, pages nobody.
 
     Call inside a transaction. The locks are ingest's, in its order: the run's advisory lock
     (the one a failure naming the run takes with its claim) and the culprit's, then the
@@ -455,6 +461,9 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
         )
         for name, value in taken.items():
             setattr(ticket, name, value)
+        succeeded = run.get(SUCCEEDED_SINCE, "")
+        if succeeded and row[1] != Status.RESOLVED and row[3] is None:
+            _end_as_run_succeeded_since(ticket, succeeded)
         return None
     _, status, analysed_at, _ = row
     foldable = status == Status.OPEN and analysed_at is None and not _acted_on(ticket.pk)
@@ -479,6 +488,25 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
     # (`_folded_into_a_run`), nor is it waited for (`alerts_counted_on`).
     Occurrence.objects.filter(key__in=alerts).update(outcome=FOLDED_ALERT)
     return folded
+
+
+def _end_as_run_succeeded_since(ticket: Ticket, succeeded: str) -> None:
+    """`settle_run`'s alert ticket (locked), whose run's pipeline succeeded again since."""
+    locked = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket.pk)
+    actor = Actor.source(Source.ADF)
+    lifecycle.resolve_at_source(
+        locked,
+        actor,
+        details={
+            "pipeline": locked.pipeline,
+            "why": f"run {succeeded[:200]} of its pipeline succeeded after this run failed, "
+            "before the run was found",
+        },
+    )
+    incidents.record_recovery(locked, actor)
+    for name in ("status", "resolved_at", "resolved_by", "resolved_at_source_at"):
+        setattr(ticket, name, getattr(locked, name))
+    ticket.remediation_status = locked.remediation_status
 
 
 def _ticket_counting_run(pipeline: str, run_key: str, *, other_than: str) -> str | None:

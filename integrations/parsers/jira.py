@@ -86,8 +86,9 @@ ISSUE_COMMENT_EVENTS = {
 # A comment's REST URL names its issue by id: `<base>/rest/api/2/issue/<id>/comment/<id>`
 # (a Jira Server/Data Center base may have a context path: `https://host/jira/rest/...`).
 # Only the id is taken (JIRA is asked at JIRA_URL, never at the URL's host), and only an id
-# JIRA could give (a 64-bit number: at most 19 digits).
+# JIRA could give (a Java long: at most 19 digits, and at most LONGEST_ISSUE_ID).
 _COMMENT_URL_ISSUE_ID = re.compile(r"/rest/api/[^/]+/issue/(\d{1,19})/comment/")
+LONGEST_ISSUE_ID = 2**63 - 1
 
 
 def _people(user: Any) -> tuple[str, frozenset[str]]:
@@ -156,10 +157,10 @@ def _issue_id_of(comment: Any) -> str:
     """The id of the issue a comment event without `issue` is about, from the comment's URL."""
     where = text(require_object(comment, "field 'comment'"), "self")
     found = _COMMENT_URL_ISSUE_ID.search(where)
-    if found is None:
+    if found is None or int(found.group(1)) > LONGEST_ISSUE_ID:
         raise ParseError(
             "field 'issue' is missing, and field 'comment.self' does not name the issue "
             "(…/rest/api/2/issue/<id>/comment/<id>, the issue's id a number of at most 19 "
-            "digits)"
+            f"digits, at most {LONGEST_ISSUE_ID})"
         )
     return found.group(1)

@@ -509,6 +509,77 @@ def test_a_metric_alert_of_a_run_whose_ticket_is_resolved_pages_nothing_and_reop
     assert Ticket.objects.get(pk=run_ticket).status == Status.RESOLVED
 
 
+def succeeded_later(arm: FakeAzureManagement, run_id: str = "rerun-1") -> dict[str, Any]:
+    """A later run of the pipeline (its rerun, its next schedule) that succeeded."""
+    failed = arm.pipeline_runs[(WHERE[0], WHERE[1])][RUN_ID]
+    started = datetime.fromisoformat(failed["runEnd"][:26]).replace(tzinfo=UTC)
+    run = adf_pipeline_run(
+        run_id,
+        PIPELINE,
+        "Succeeded",
+        run_start=started + timedelta(minutes=2),
+        subscription_id="aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        resource_group=WHERE[0],
+        factory=WHERE[1],
+    )
+    arm.add_pipeline_run(*WHERE, run)
+    return run
+
+
+def test_a_metric_alert_whose_pipeline_succeeded_before_its_run_was_found_pages_nobody(
+    celery_worker, targets, adf_api
+):
+    """The pipeline's `Succeeded` (its rerun's) landed before the alert's analysis found the
+    run: the alert's ticket had not taken the run's recovery key, so it ended nothing, and
+    the ticket then paged (a JIRA issue, a Slack alert) as failing, for a pipeline that had
+    succeeded again. The analysis reads the pipeline's later runs from the factory: one that
+    succeeded ends the ticket at its source, as that `Succeeded` would have, and nobody is
+    paged."""
+    jira, slack = targets
+    failed_run(adf_api)
+    succeeded_later(adf_api)
+    early = post({**adf_webhook(), "run_id": "rerun-1", "status": "Succeeded"}, ADF)
+    assert early["outcome"] == "ignored"
+
+    alert = processed(post(metric_alert(), AZURE))
+    settled()
+
+    ticket = Ticket.objects.get(pk=alert.ticket_id)
+    assert ticket.run_id == f"adf:{RUN_ID}"
+    assert ticket.status == Status.RESOLVED and ticket.resolved_at_source_at is not None
+    assert ERROR in ticket.error_message
+    ended = AuditLog.objects.get(ticket_id=ticket.pk, action="resolved at source")
+    assert (ended.actor_kind, ended.actor_name) == ("source", "adf")
+    assert "run rerun-1 of its pipeline succeeded" in ended.details["why"]
+    assert (len(jira.issues), len(slack.top_level())) == (0, 0)
+
+
+def test_a_metric_alerts_run_whose_pipeline_has_not_succeeded_since_still_pages(
+    celery_worker, targets, adf_api
+):
+    """A success of the pipeline before the run failed ends nothing: the ticket pages."""
+    jira, slack = targets
+    run = failed_run(adf_api)
+    earlier = adf_pipeline_run(
+        "earlier-1",
+        PIPELINE,
+        "Succeeded",
+        run_start=datetime.fromisoformat(run["runStart"][:26]).replace(tzinfo=UTC)
+        - timedelta(hours=1),
+        subscription_id="aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        resource_group=WHERE[0],
+        factory=WHERE[1],
+    )
+    adf_api.add_pipeline_run(*WHERE, earlier)
+
+    alert = processed(post(metric_alert(), AZURE))
+    settled()
+
+    ticket = Ticket.objects.get(pk=alert.ticket_id)
+    assert ticket.status == Status.OPEN and ticket.resolved_at_source_at is None
+    assert (len(jira.issues), len(slack.top_level())) == (1, 1)
+
+
 def test_a_metric_alert_of_a_run_recovered_at_its_source_leaves_it_recovered(adf_api, settings):
     """With RESOLVE_ON_SOURCE_RECOVERY off the run's ticket stays open once its rerun
     succeeded, recovered at its source: the alert of that failure is no failure again (counted,

@@ -1600,6 +1600,21 @@ def test_a_comment_url_naming_an_issue_id_jira_could_not_have_is_refused_unasked
     assert not jira.issue_requests("GET")
 
 
+def test_a_comment_url_naming_an_issue_id_past_a_java_long_is_refused_unasked(targets):
+    """An id of 19 digits above 2^63-1 was asked of JIRA, whose ids are Java longs: a JIRA
+    failing to read it (a 500) made the event a 503, which the sender retries for ever. No
+    JIRA issue has such an id: the event is a 400, as one past 19 digits is."""
+    jira, _, _ = targets
+    jira.fail(500, times=None, path_contains=str(2**63))
+    comment = jira_comment("10901", "hi", MARIA_ON_SERVER, issue_id=str(2**63))
+
+    response = post_jira(server_comment_created(comment))
+
+    assert response.status_code == 400
+    assert str(2**63 - 1) in response.json()["error"]
+    assert not jira.issue_requests("GET")
+
+
 def test_a_fix_given_with_the_resolving_transition_is_kept_without_its_fix_prefix(linked_ticket):
     done = jira_webhook("OPS-7", "To Do", "Done")
     done["comment"] = {"id": "570", "body": "Fix: rotated the key", "author": {"displayName": "M"}}

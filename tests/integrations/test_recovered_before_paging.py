@@ -415,3 +415,95 @@ def test_a_regression_committing_while_its_skipped_page_commits_still_pages(
         (OutboundStatus.PENDING, ""),
     ]
     assert jira.issue_requests("POST") == []
+
+
+def test_an_incident_reopening_over_at_its_source_before_it_pages_pages_nobody(
+    celery_worker,
+    targets,  # noqa: F811
+):
+    """A member of a recovered incident failed again and its pipeline succeeded before the
+    regression was processed: the member's own follow-ups were held and skipped, but its
+    incident told the outage back (a reply broadcast to the channel, a comment on its issue)
+    and then every member recovered again, for an outage over before anybody was paged."""
+    from tests.integrations.test_incident_paging import (
+        comments,
+        incident_thread,
+        paged_incident,
+        transitions,
+    )
+
+    jira, slack = targets
+    member = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    key = incident.itsm_ticket_id
+    post_success("pl_orders")
+    post_success("pl_customers")
+    wait_for(lambda: len(incident_thread(slack, incident)) == 1, 30)
+    settled()
+    told, moved = len(comments(jira, key)), transitions(jira, key)
+
+    # Its success lands before the worker processes the failure.
+    with transaction.atomic():
+        assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+        assert post_success("pl_orders")["outcome"] == "resolved"
+    wait_for(lambda: not WebhookDelivery.objects.filter(status="pending").exists(), 30)
+    settled()
+
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.recovered_at is not None
+    assert AuditLog.objects.filter(ticket_id=member, action="regressed").count() == 1
+    assert len(incident_thread(slack, incident)) == 1
+    assert (len(comments(jira, key)), transitions(jira, key)) == (told, moved)
+    assert jira.issues[key]["status"] == "Done"
+    skipped = OutboundDelivery.objects.filter(
+        payload__incident_id=incident.pk, action__in=["jira_inc_comment", "slack_inc_reply"]
+    ).exclude(status=OutboundStatus.SUCCEEDED)
+    assert sorted(skipped.values_list("payload__action", flat=True)) == [
+        "recovered",
+        "recovered",
+        "regressed",
+        "regressed",
+    ]
+    assert set(skipped.values_list("status", "last_error")) == {
+        (OutboundStatus.SKIPPED, RECOVERED_BEFORE_PAGING)
+    }
+
+
+def test_an_incident_reopening_whose_processing_is_lost_is_still_told(
+    targets,  # noqa: F811
+    settings,
+):
+    """The outage back is held for its member's regression; that processing lost, beat's
+    redelivery releases it as the processing would: the member still failing, the incident's
+    thread and issue say the outage is back."""
+    from tests.integrations.test_incident_paging import comments, incident_thread
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0
+    member = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    run_in_background()
+    post_success("pl_orders")
+    post_success("pl_customers")
+    run_in_background()
+    incident = Ticket.objects.get(pk=member).incident
+    assert incident is not None and incident.status == "resolved"
+    told = len(comments(jira, incident.itsm_ticket_id))
+
+    assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+    held = OutboundDelivery.objects.filter(payload__incident_id=incident.pk, payload__held=member)
+    assert sorted(held.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    # Its processing lost: beat finds the held announcements overdue and releases them.
+    held.update(next_attempt_at=timezone.now() - timedelta(minutes=10))
+    assert fanout.redeliver_stale(grace_seconds=300) == 2
+    for outbound_id in OutboundDelivery.objects.filter(
+        status=OutboundStatus.PENDING, next_attempt_at__lte=timezone.now()
+    ).values_list("pk", flat=True):
+        fanout.deliver(outbound_id)
+
+    assert incident_thread(slack, incident)[-1]["text"].startswith(
+        ":rotating_light: The outage is back: pl_orders"
+    )
+    assert len(comments(jira, incident.itsm_ticket_id)) == told + 1
+    assert not OutboundDelivery.objects.filter(payload__has_key="held").exists()

@@ -770,9 +770,10 @@ def test_an_approved_remediation_skipped_updates_its_slack_alert_and_says_why(se
         message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
         assert _remediation_buttons(message) == []
         assert "Skipped" in json.dumps(message["blocks"])
+        # Told as the approval, naming who approved it, as a start or a hold is.
         assert slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"] == (
-            f"remediation playbook (id {pending.pk}) — remediation skipped (via "
-            f"remediation): run {running.run_id} has an active remediation already"
+            f"daan — remediation approved (via api): remediation playbook (id {pending.pk}) "
+            f"skipped: run {running.run_id} has an active remediation already"
         )
 
 
@@ -812,6 +813,64 @@ def test_an_approved_remediation_held_updates_its_slack_alert(settings):
             )
     finally:
         remediation.unregister_hold_check("test-held")
+
+
+def _approved_and_held_on_slack(settings, slack: FakeSlack) -> tuple[Ticket, Remediation]:
+    """A ticket alerted in Slack whose playbook remediation daan approved via the API while a
+    hold check held it."""
+    settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+    CircuitBreaker("slack").reset()
+    make_policy(action="playbook", mode="approval")
+    ticket = make_ticket(slack_ts="", slack_channel="")
+    fanout.schedule_initial(ticket.pk)
+    pending = proposed(ticket.pk)
+    remediation.register_hold_check("test-held", lambda ticket: "its culprit is still failing")
+    try:
+        remediation.approve(pending.pk, Actor.for_user(_responder()), via="api")
+    finally:
+        remediation.unregister_hold_check("test-held")
+    _deliver_pending_slack()
+    ticket.refresh_from_db()
+    assert Remediation.objects.get(pk=pending.pk).status == "held"
+    return ticket, pending
+
+
+def test_an_approved_remediation_skipped_once_held_names_who_approved_it(settings):
+    """Approved, held, then its policy disabled: the thread's skip line said the policy
+    skipped it and nothing of the approval, which the thread had told as what started it."""
+    with FakeSlack() as slack:
+        ticket, pending = _approved_and_held_on_slack(settings, slack)
+        RemediationPolicy.objects.update(enabled=False)
+        assert remediation.skip_switched_off([pending.pk]) == 1
+        _deliver_pending_slack()
+
+        off = f"its policy '{RemediationPolicy.objects.get().name}' is disabled"
+        assert Remediation.objects.get(pk=pending.pk).reason == off
+        said = slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+        assert said == f"remediation policy — remediation skipped (via system): {off} " + (
+            "(approved by daan via api)"
+        )
+
+
+def test_an_approved_remediation_released_under_a_dry_run_names_who_approved_it(settings):
+    """Approved, held, its policy switched to dry run, then released: recorded as what it
+    would have run "released from its hold", where one approved under the dry run names who
+    approved it."""
+    with FakeSlack() as slack:
+        ticket, pending = _approved_and_held_on_slack(settings, slack)
+        RemediationPolicy.objects.update(dry_run=True)
+        remediation.release_held([ticket.pk])
+        _deliver_pending_slack()
+
+        pending.refresh_from_db()
+        name = RemediationPolicy.objects.get().name
+        would = (
+            "dry run: would have run 'Call the playbook (Logic App)' "
+            f"(policy '{name}'; approved by daan via api; released from its hold)"
+        )
+        assert (pending.status, pending.dry_run, pending.reason) == ("skipped", True, would)
+        said = slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"]
+        assert said.endswith(f"remediation skipped (via system): {would}"), said
 
 
 def test_a_decision_stands_when_the_ticket_is_proposed_again():
