@@ -13,12 +13,14 @@ It says "starting…" when it launches them and "ready", with the URLs, once eve
 `/readyz` reports passes: the database and Redis answer and a worker has run the heartbeat task
 beat sends every 30 s (on a first start, 30 s after beat starts). Until then it says every 10 s
 which checks still fail. It does not start when something already listens on its web or
-websocket port: that server, not this one, would answer its readiness probe.
+websocket port: that server, not this one, would answer its readiness probe; nor when another
+`make run` runs on its `RCA_VAR_DIR` (`claim_var_dir`).
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shlex
@@ -30,12 +32,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from typing import IO
 
 import django
 from django.core.exceptions import ImproperlyConfigured
 
 from rca_project.gunicorn_conf import positive_count
-from rca_project.local_services import served_base_url
+from rca_project.local_services import VAR_DIR, served_base_url
 
 
 def port_number(name: str, default: str, *, default_is: str = "") -> str:
@@ -157,6 +160,36 @@ def taken_ports() -> list[str]:
     ]
 
 
+VAR_DIR_LOCK = "make-run.lock"
+_var_dir_claim: IO[str] | None = None  # the open lock file: the claim lasts as long as this process
+
+
+def claim_var_dir() -> str:
+    """Take `RCA_VAR_DIR` for this launcher while it runs: '' when it did, else who holds it.
+
+    A launcher keeps its processes' metrics there (`prometheus/`, emptied as it starts), its
+    beat's schedule and its web server's control socket. A second one on the same directory
+    (the new release started beside the old one on the same embedded database, for an upgrade)
+    emptied the first's metrics, its beat wrote the same schedule file, and its gunicorn took
+    the control socket over. The lock is `flock`'s: the kernel drops it with the launcher,
+    however that ends, and its children do not inherit it."""
+    global _var_dir_claim
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    claim = open(VAR_DIR / VAR_DIR_LOCK, "a+")  # noqa: SIM115 (held open for the process's life)
+    try:
+        fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        claim.seek(0)
+        holder = claim.read().strip()
+        claim.close()
+        return f"pid {holder}" if holder.isdigit() else "pid unknown"
+    claim.truncate(0)
+    claim.write(str(os.getpid()))
+    claim.flush()
+    _var_dir_claim = claim
+    return ""
+
+
 def _listened_on(host: str, port: int) -> bool:
     """Whether binding host:port fails because it is in use (as gunicorn and daphne bind it:
     with SO_REUSEADDR, so a closed connection lingering in TIME_WAIT does not count). A host
@@ -187,6 +220,15 @@ def main() -> int:
         print(
             f"make run: already in use ({'; '.join(taken)}): stop what listens there (another"
             " make run, or the release this one upgrades) or choose other ports",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    if held_by := claim_var_dir():
+        print(
+            f"make run: RCA_VAR_DIR {VAR_DIR} is another running make run's ({held_by}): give"
+            " this one an RCA_VAR_DIR of its own (to share that one's database and keys, its"
+            " DATABASE_URL, SECRET_KEY and WEBHOOK_TOKEN), or stop that one first",
             file=sys.stderr,
             flush=True,
         )

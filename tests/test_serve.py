@@ -94,6 +94,71 @@ def test_make_run_on_a_port_another_server_answers_stops_instead_of_saying_ready
     assert f"make run: already in use (RCA_PORT: 127.0.0.1:{port}" in launcher.stderr
 
 
+@pytest.mark.django_db(transaction=True)
+def test_make_run_on_a_var_dir_another_make_run_holds_stops_before_it_touches_it():
+    """Upgrading beside the release before on one machine: the new `make run`, on other ports
+    and the same RCA_VAR_DIR (to keep its embedded database and keys), emptied `prometheus/`,
+    the running one's metrics (its task counters on /metrics went back to nothing), its beat
+    wrote the same schedule file and its gunicorn took the control socket over. It stops at
+    once naming the directory and the launcher holding it, before it migrates."""
+    import signal
+
+    with tempfile.TemporaryDirectory(prefix="rca-var-held-", dir="/tmp") as var_dir:
+        env = {
+            **os.environ,
+            "RCA_VAR_DIR": var_dir,
+            "DATABASE_URL": database_url_for_tests(),
+            "REDIS_URL": settings.REDIS_URL,
+            "REDIS_KEY_PREFIX": "rca-var-held",
+            "CELERY_QUEUE": "rca-var-held",
+        }
+        running = subprocess.Popen(  # what the running launcher holds from its start to its end
+            [
+                sys.executable,
+                "-c",
+                "import sys; from rca_project import serve;"
+                " print(repr(serve.claim_var_dir()), flush=True); sys.stdin.read()",
+            ],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert running.stdout is not None
+            assert running.stdout.readline().strip() == "''"
+            metrics = Path(var_dir) / "prometheus"
+            metrics.mkdir()
+            (metrics / "counter_1234.db").write_bytes(b"the running processes' counts")
+            ports = []
+            for _ in range(2):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", 0))
+                    ports.append(str(sock.getsockname()[1]))
+            launcher = subprocess.Popen(
+                [sys.executable, "-m", "rca_project.serve"],
+                env={**env, "RCA_PORT": ports[0], "RCA_WS_PORT": ports[1]},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            try:
+                stdout, stderr = launcher.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(launcher.pid, signal.SIGTERM)
+                stdout, stderr = launcher.communicate(timeout=60)
+        finally:
+            running.communicate("", timeout=30)
+
+        assert (metrics / "counter_1234.db").exists()
+        assert "RCA service starting" not in stdout
+        assert launcher.returncode == 1, stderr
+        assert (
+            f"make run: RCA_VAR_DIR {var_dir} is another running make run's (pid {running.pid})"
+        ) in stderr
+
+
 def test_a_web_server_that_does_not_answer_yet_is_what_it_waits_for():
     with socket.socket() as sock:  # a port nothing listens on once this socket is closed
         sock.bind(("127.0.0.1", 0))
