@@ -284,6 +284,18 @@ def _unicode_text(value: Any) -> Any:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+class _RedirectRefused(urllib.request.HTTPRedirectHandler):
+    """urllib follows a 301/302/303 to a POST with a GET and no body (the service answers it
+    405) and would send the token to wherever the Location points: not followed, the 3xx is
+    raised as an HTTPError (`post_failure` says where RCA_WEBHOOK_URL should point)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_RedirectRefused)
+
+
 def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
     """POST the body; retries connection errors and 5xx. True when the service accepted it."""
     sent = {key: _unicode_text(value) for key, value in body.items()}
@@ -296,9 +308,18 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
     )
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                 return 200 <= response.status < 300
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                log.error(
+                    "RCA_WEBHOOK_URL %s redirects (%s) to %s: set RCA_WEBHOOK_URL to the address"
+                    " the service answers at; the report was not sent",
+                    url,
+                    exc.code,
+                    exc.headers.get("Location", "(no Location)"),
+                )
+                return False
             if exc.code < 500:
                 log.error("RCA service refused the failure report: %s %s", exc.code, exc.read())
                 return False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import importlib
 import json
+import logging
 import socket
 import sys
 import threading
@@ -255,6 +257,46 @@ def test_an_unreachable_service_is_not_waited_for_after_the_last_attempt(monkeyp
 
     assert sent is False
     assert len(waits) == rca_callback.ATTEMPTS - 1
+
+
+def test_a_webhook_url_that_redirects_is_not_followed_and_says_where_it_points(caplog):
+    """An `http://` RCA_WEBHOOK_URL behind a redirect to `https://`: urllib followed the 301 with
+    a GET and no body (the service answers 405, the report lost under "refused: 405") and would
+    send the token wherever the Location pointed. Not followed: the log says where to point."""
+    followed: list[str] = []
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(301)
+            self.send_header("Location", f"http://127.0.0.1:{port}/moved/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            followed.append(self.path)
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/webhooks/airflow/"
+        with caplog.at_level(logging.ERROR, logger=rca_callback.log.name):
+            sent = rca_callback.post_failure({"dag_id": "d"}, url, "token")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert sent is False
+    assert followed == []
+    assert f"redirects (301) to http://127.0.0.1:{port}/moved/" in caplog.text
+    assert "token" not in caplog.text
 
 
 def test_retry_callback_reports_a_try_airflow_retries(live_server, settings, monkeypatch):
