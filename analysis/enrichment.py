@@ -481,6 +481,25 @@ def _databricks_message(failures: list[_TaskFailure], run_state_message: str) ->
     return "\n".join(p for p in parts if p)
 
 
+# Databricks sends a job's `jobs.on_failure` for a run a user cancelled and for a run it skipped
+# too (unless the job mutes them): the run's termination code tells them from a failure. A run
+# the platform cancelled (`CANCELED`: its maximum duration reached) or that timed out failed.
+_RUNS_THAT_DID_NOT_FAIL = {
+    "USER_CANCELED": "a user cancelled the run",
+    "MAX_CONCURRENT_RUNS_EXCEEDED": "the run was skipped: the job's maximum concurrent runs "
+    "were running",
+    "SKIPPED": "the run was skipped",
+}
+
+
+def run_did_not_fail(details: dict[str, Any]) -> str:
+    """Why the Databricks job run `enrich_databricks_run` read did not fail (a user cancelled
+    it, or it was skipped), or "" when it failed."""
+    if details.get("result_state") == "MAXIMUM_CONCURRENT_RUNS_REACHED":
+        return _RUNS_THAT_DID_NOT_FAIL["MAX_CONCURRENT_RUNS_EXCEEDED"]
+    return _RUNS_THAT_DID_NOT_FAIL.get(str(details.get("termination_code") or ""), "")
+
+
 def enrich_databricks_run(
     config: DatabricksConfig, run_id: str, task_key: str = "", task_run_id: str = ""
 ) -> Enrichment:
@@ -507,11 +526,13 @@ def enrich_databricks_run(
             break  # a stalling server will stall again: keep the rest of the budget bound
 
     run_state_message = _state_message(run)
+    run_ended = getattr(getattr(run, "status", None), "termination_details", None)
     details: dict[str, Any] = {
         "run_id": numeric_run_id,
         "job_id": run.job_id,
         "run_name": _text(run.run_name),
         "result_state": _task_result_state(run),
+        "termination_code": _enum_text(getattr(run_ended, "code", None)),
         "state_message": run_state_message,
         "run_page_url": _text(run.run_page_url),
     }

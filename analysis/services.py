@@ -26,7 +26,7 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from analysis import enrichment_service
+from analysis import enrichment, enrichment_service
 from analysis.alert_rca import build_alert_rca
 from analysis.classifier import classify_error
 from analysis.culprits import extract_culprit
@@ -159,18 +159,29 @@ def _store_enriched(
         and ticket_services.FINGERPRINT_PENDING not in ticket.details
     ):
         return None
+    # A run that did not fail (cancelled by a user, skipped) is no occurrence of a failure: it
+    # joins no ticket nor incident, and ends here, paging nobody.
+    did_not_fail = (
+        enrichment.run_did_not_fail(enriched.details) if ticket.source == Source.DATABRICKS else ""
+    )
     found = (
         None
-        if ticket.culprit or not message
+        if ticket.culprit or not message or did_not_fail
         else extract_culprit(message, ticket.affected_entity, source=ticket.processing_mode)
     )
     culprit = found.label if found is not None else ""
     error_type = classify_error(message).error_type
-    raised = rules.severity_raised_by_class(ticket, error_type) if message else {}
+    raised = (
+        rules.severity_raised_by_class(ticket, error_type) if message and not did_not_fail else {}
+    )
     with transaction.atomic():
-        folded = ticket_services.settle_fingerprint(ticket, message, culprit)
-        if folded is None:
-            folded = ticket_services.settle_run(ticket, enriched.run, culprit)
+        if did_not_fail:
+            ticket_services.end_as_run_that_did_not_fail(ticket, did_not_fail)
+            folded = None
+        else:
+            folded = ticket_services.settle_fingerprint(ticket, message, culprit)
+            if folded is None:
+                folded = ticket_services.settle_run(ticket, enriched.run, culprit)
         if folded is not None:
             return folded
         if not message:

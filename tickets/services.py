@@ -492,17 +492,34 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
 
 def _end_as_run_succeeded_since(ticket: Ticket, succeeded: str) -> None:
     """`settle_run`'s alert ticket (locked), whose run's pipeline succeeded again since."""
-    locked = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket.pk)
-    actor = Actor.source(Source.ADF)
-    lifecycle.resolve_at_source(
-        locked,
-        actor,
-        details={
-            "pipeline": locked.pipeline,
-            "why": f"run {succeeded[:200]} of its pipeline succeeded after this run failed, "
-            "before the run was found",
-        },
+    _end_at_source_before_paging(
+        ticket,
+        Source.ADF,
+        f"run {succeeded[:200]} of its pipeline succeeded after this run failed, "
+        "before the run was found",
     )
+
+
+def end_as_run_that_did_not_fail(ticket: Ticket, why: str) -> None:
+    """A Databricks ticket whose run, read for its error, did not fail (`why`: a user cancelled
+    it, or it was skipped): over at its source before anything paged it."""
+    _end_at_source_before_paging(ticket, Source.DATABRICKS, why)
+
+
+def _end_at_source_before_paging(ticket: Ticket, source: str, why: str) -> None:
+    """The ticket (its analysis's copy, kept in step) resolved at its source by `source`
+    saying `why`, under its row lock, before anything paged it; left alone when it is gone or
+    over at its source already."""
+    locked = (
+        Ticket.objects.select_for_update(no_key=True)
+        .defer("embedding")
+        .filter(pk=ticket.pk)
+        .first()
+    )
+    if locked is None or locked.resolved_at_source_at is not None:
+        return
+    actor = Actor.source(source)
+    lifecycle.resolve_at_source(locked, actor, details={"pipeline": locked.pipeline, "why": why})
     incidents.record_recovery(locked, actor)
     for name in ("status", "resolved_at", "resolved_by", "resolved_at_source_at"):
         setattr(ticket, name, getattr(locked, name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import threading
@@ -1171,6 +1172,21 @@ def test_token_in_query_string_for_azure_action_groups(webhook_client, settings)
     body = shared_payload("azure_common_metric_dynamic_fired.json")
     response = webhook_client(f"{AZURE}?token={settings.WEBHOOK_TOKEN}", body, token="")
     assert response.status_code == 202
+
+
+def test_databricks_destination_url_carries_its_token_in_the_query(webhook_client, settings):
+    """A Databricks webhook destination sends no custom header: the README has its URL carry
+    the token, and HTTP Basic credentials (the destination's username and password) are not
+    read."""
+    settings.WEBHOOK_SOURCE_TOKENS = {"databricks": "databricks-only-token"}
+    body = shared_payload("databricks_job_run_on_failure.json")
+    basic = "Basic " + base64.b64encode(b"rca:databricks-only-token").decode()
+
+    by_password = webhook_client(DATABRICKS, body, token="", HTTP_AUTHORIZATION=basic)
+    by_url = webhook_client(f"{DATABRICKS}?token=databricks-only-token", body, token="")
+
+    assert by_password.status_code == 401
+    assert (by_url.status_code, by_url.json()["outcome"]) == (202, "created")
 
 
 def test_per_source_token_replaces_the_shared_one(webhook_client, settings):

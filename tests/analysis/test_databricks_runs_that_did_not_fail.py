@@ -1,0 +1,150 @@
+"""Databricks sends a job's `jobs.on_failure` for a run a user cancelled and for a run it
+skipped (the job's maximum concurrent runs reached) unless the job mutes them, and the
+notification does not say which: the run read for its error does. A real Celery worker and
+inbox relay, the real databricks-sdk, jira and slack-sdk clients against the local servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from integrations.models import OutboundDelivery, OutboundStatus, RemediationPolicy
+from tests.analysis.test_enrichment_incidents import processed
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tests.integrations import test_incident_paging
+from tests.integrations.test_incident_paging import settled
+from tests.tickets.test_incidents import post
+from tickets.models import AuditLog, Status
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+targets = test_incident_paging.targets  # the local JIRA and Slack servers (a fixture)
+
+WORKSPACE = "1234567890123456"
+JOB_ID = 4455
+
+
+@pytest.fixture
+def databricks(settings) -> Iterator[FakeDatabricks]:
+    with FakeDatabricks() as fake:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = fake.url, fake.token
+        settings.ENRICHMENT_TIMEOUT_SECONDS = 5
+        yield fake
+
+
+def notification(run_id: int) -> dict[str, Any]:
+    return {
+        "event_type": "jobs.on_failure",
+        "workspace_id": WORKSPACE,
+        "run": {"run_id": str(run_id)},
+        "job": {"job_id": str(JOB_ID), "name": "hourly_orders_load"},
+    }
+
+
+def ended_run(run_id: int, result_state: str, code: str, message: str) -> dict[str, Any]:
+    """A run of the job whose tasks and run ended `result_state` with termination `code`."""
+    run = job_run(
+        run_id=run_id,
+        job_id=JOB_ID,
+        tasks=[task("load", run_id + 1, result_state, message)],
+        result_state=result_state,
+        state_message=message,
+    )
+    run["status"]["termination_details"]["code"] = code
+    return run
+
+
+def cancelled_by_a_user(fake: FakeDatabricks, run_id: int) -> dict[str, Any]:
+    fake.add_run(ended_run(run_id, "CANCELED", "USER_CANCELED", "Run cancelled."))
+    fake.outputs[run_id + 1] = {"logs": "cancelled\n"}
+    return notification(run_id)
+
+
+def paged_nothing(ticket_id: str, jira: Any, slack: Any) -> bool:
+    """No JIRA issue nor Slack message: its pages were recorded skipped, or never made."""
+    pages = OutboundDelivery.objects.filter(ticket_id=ticket_id, target__in=("jira", "slack"))
+    return (
+        not pages.exclude(status=OutboundStatus.SKIPPED).exists()
+        and jira.issues == {}
+        and slack.api_requests("chat.postMessage") == []
+    )
+
+
+def test_a_run_a_user_cancelled_is_over_at_its_source_and_pages_nobody(
+    celery_worker, targets, databricks
+):
+    jira, slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+
+    first = post(cancelled_by_a_user(databricks, 7001), "/webhooks/databricks/")
+    ticket = processed(first["ticket_id"])
+    # The job's next run, cancelled too: no regression of the first (nor a page).
+    second = post(cancelled_by_a_user(databricks, 7101), "/webhooks/databricks/")
+    again = processed(second["ticket_id"])
+    settled()
+
+    for each in (ticket, again):
+        assert each.status == Status.RESOLVED
+        assert each.resolved_at_source_at is not None
+        audit = AuditLog.objects.get(ticket_id=each.pk, action="resolved at source")
+        assert audit.details["why"] == "a user cancelled the run"
+    assert (first["outcome"], second["outcome"]) == ("created", "created")
+    assert ticket.pk != again.pk
+    assert not AuditLog.objects.filter(ticket_id=ticket.pk, action="regressed").exists()
+    assert paged_nothing(ticket.pk, jira, slack) and paged_nothing(again.pk, jira, slack)
+
+
+def test_a_run_skipped_at_the_jobs_maximum_concurrent_runs_pages_nobody(
+    celery_worker, targets, databricks
+):
+    jira, slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    run = job_run(run_id=7201, job_id=JOB_ID, tasks=[], result_state="SUCCESS")
+    run["state"] = {
+        "life_cycle_state": "SKIPPED",
+        "result_state": "MAXIMUM_CONCURRENT_RUNS_REACHED",
+        "state_message": "Skipping this run: the job already has 1 active run (the maximum).",
+    }
+    run["status"] = {
+        "state": "TERMINATED",
+        "termination_details": {
+            "code": "MAX_CONCURRENT_RUNS_EXCEEDED",
+            "type": "CLIENT_ERROR",
+            "message": run["state"]["state_message"],
+        },
+    }
+    databricks.add_run(run)
+
+    answer = post(notification(7201), "/webhooks/databricks/")
+    ticket = processed(answer["ticket_id"])
+    settled()
+
+    assert (ticket.status, ticket.resolved_at_source_at is not None) == (Status.RESOLVED, True)
+    audit = AuditLog.objects.get(ticket_id=ticket.pk, action="resolved at source")
+    assert "maximum concurrent runs" in audit.details["why"]
+    assert paged_nothing(ticket.pk, jira, slack)
+
+
+def test_a_run_that_timed_out_or_the_platform_cancelled_still_pages(
+    celery_worker, targets, databricks
+):
+    """A timeout (TIMEDOUT), and a run Databricks cancelled at its maximum duration (`CANCELED`,
+    not `USER_CANCELED`), are failures."""
+    jira, _slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(ended_run(7301, "TIMEDOUT", "RUN_EXECUTION_ERROR", "Timed out."))
+    databricks.add_run(ended_run(7401, "CANCELED", "CANCELED", "Run exceeded its maximum."))
+
+    tickets = [
+        processed(post(notification(run_id), "/webhooks/databricks/")["ticket_id"])
+        for run_id in (7301, 7401)
+    ]
+    settled()
+
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        assert ticket.status == Status.OPEN
+        assert ticket.resolved_at_source_at is None
+        assert ticket.itsm_ticket_id in jira.issues
