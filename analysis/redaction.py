@@ -165,6 +165,12 @@ _HADOOP_AZURE_CREDENTIAL = re.compile(
     r"(?:\.[a-z0-9_.-]{1,255}+)?[\"']?(?:[ \t]{0,10}[,=:][ \t]{0,10}|[ \t]{1,10})[\"']?)"
     r"(?P<val>[^\s\"']{1,8192})"
 )
+# What Hadoop says after such a name that is no credential: the exception the setting raised
+# (`org.apache.hadoop.fs.azure.KeyProviderException:`), or the class a setting names
+# (`fs.azure.sas.token.provider.type com.contoso.SasProvider`).
+_JAVA_CLASS = re.compile(
+    r"(?:(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_$]*|[A-Z][A-Za-z0-9]*(?:Exception|Error)):?"
+)
 # An Azure Functions key in a URL's query (https://app.azurewebsites.net/api/f?code=...), or an
 # OAuth authorization code: only as a query parameter, so "exit code=1" in prose stays.
 _QUERY_CODE = re.compile(r"(?P<pre>(?:[?&]|&amp;)code=)(?P<val>[^\s&#'\"<>]{1,4096})")
@@ -341,7 +347,8 @@ def _auth_header(m: re.Match[str], text: str) -> str:
 
 def _hadoop_azure_credential(m: re.Match[str], text: str) -> str:
     # "… value detected for fs.azure.account.key is invalid": the name in prose, no value.
-    if not _looks_random(_group(m, text, "val")):
+    value = _group(m, text, "val")
+    if not _looks_random(value) or _JAVA_CLASS.fullmatch(value):
         return text[m.start() : m.end()]
     return _group(m, text, "pre") + REDACTED
 

@@ -81,6 +81,7 @@ from rca_project.celery import DATABASE_UNAVAILABLE
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Incident, Status, Ticket
+from tickets.vocabulary import FAILING_MAP_INDEXES
 
 logger = logging.getLogger(__name__)
 
@@ -1293,10 +1294,11 @@ def finish(
 
     Success resolves the ticket with the remediation as the actor, unless a newer run has
     failed on the ticket since (it is no longer the ticket's latest run, `run_key`): that one
-    was not rerun, so the ticket stays open and the success says so; a success that resolves
-    a member of an incident releases the other members' held remediations (the culprit is
-    back: `member_rerun_succeeded`). Failure says so (Slack,
-    JIRA follow the announcement) and leaves the ticket to people. Either way, a newer failed
+    was not rerun, so the ticket stays open and the success says so (so it does while a mapped
+    instance the clear did not clear still fails on it: `_instances_not_cleared`); a success
+    that resolves a member of an incident releases the other members' held remediations (the
+    culprit is back: `member_rerun_succeeded`). Failure says so (Slack, JIRA follow the
+    announcement) and leaves the ticket to people. Either way, a newer failed
     run no remediation has acted on is proposed once this one has ended (`propose`, as a
     regression is: it got no proposal of its own while this one was active).
 
@@ -1311,9 +1313,20 @@ def finish(
         remediation, ticket = locked
         now = timezone.now()
         newer = _newer_failed_run(ticket, remediation)
+        not_cleared = (
+            _instances_not_cleared(ticket, remediation)
+            if succeeded and ticket.status != Status.RESOLVED
+            else []
+        )
         if succeeded and newer:
             detail = f"{detail}; the ticket stays open: its latest run {newer[:200]} failed since"
             # It fixed no ticket: the stats count it as no fix (`tickets.stats`).
+            remediation.details = {**remediation.details, LEFT_OPEN: True}
+        elif not_cleared:
+            detail = (
+                f"{detail}; the ticket stays open: map indexes {not_cleared} still fail,"
+                " which it did not clear"
+            )
             remediation.details = {**remediation.details, LEFT_OPEN: True}
         elif (
             succeeded
@@ -1329,7 +1342,7 @@ def finish(
         remediation.finished_at = now
         remediation.save(update_fields=["status", "reason", "finished_at", "details"])
         who = actor or remediation_actor(remediation)
-        if succeeded and newer:
+        if succeeded and (newer or not_cleared):
             _set_ticket_status(
                 ticket,
                 remediation,
@@ -1393,6 +1406,18 @@ def _newer_failed_run(ticket: Ticket, remediation: Remediation) -> str:
     if ticket.status != Status.RESOLVED and not same_run(latest, remediation.run_key):
         return latest
     return ""
+
+
+def _instances_not_cleared(ticket: Ticket, remediation: Remediation) -> list[int]:
+    """The mapped instances failing on the ticket that the remediation's clear did not clear
+    (its `map_indexes`): one counted after it was sent, or one failing in an earlier run that
+    its run does not map, still fails whatever the cleared ones do. [] for a remediation that
+    is no clear of a mapped task."""
+    cleared = remediation.details.get("map_indexes")
+    if not cleared:
+        return []
+    failing = (ticket.details or {}).get(FAILING_MAP_INDEXES) or []
+    return sorted({index for index in failing if isinstance(index, int)} - set(cleared))
 
 
 def _go_on_after(remediation: Remediation, ticket: Ticket, newer: str) -> None:

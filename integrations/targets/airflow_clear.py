@@ -245,8 +245,15 @@ def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] |
         raise TransportError(
             f"nothing to clear: {dag_id}.{task_id} in {run_id} is not failed", permanent=True
         )
+    # Watched: those this run has and the clear cleared (an index failing in an earlier run
+    # may not be mapped in this one, whose instance Airflow has not: a 404).
+    names = {name.rpartition("#")[0] for name in cleared}
+    watched = [index for index in map_indexes if f"{task_id}[{index}]" in names]
     service.record_started(
-        remediation.pk, f"{dag_id}/{run_id}/{task_id}", cleared=cleared, map_indexes=map_indexes
+        remediation.pk,
+        f"{dag_id}/{run_id}/{task_id}",
+        cleared=cleared,
+        map_indexes=watched or map_indexes,
     )
     key = f"remediation:{remediation.pk}:{WATCH}:0"
     return [FollowUp(WATCH, payload={"remediation_id": remediation.pk}, key_suffix=key)]

@@ -403,6 +403,13 @@ CLEAN_CASES = [
     "Failure to initialize configuration for storage account stlake.dfs.core.windows.net: "
     "Invalid configuration value detected for fs.azure.account.key",
     "fs.azure.account.key.stlake.dfs.core.windows.net is not set: see fs.azure.account.keyprovider",
+    # Hadoop names the exception a setting raised, or the class a setting names: the error.
+    "fs.azure.account.key.stlake.dfs.core.windows.net: "
+    "org.apache.hadoop.fs.azure.KeyProviderException: Failure to initialize configuration",
+    "fs.azure.sas.fixed.token.stlake.dfs.core.windows.net: "
+    "InvalidConfigurationValueException: 403 AuthorizationPermissionMismatch",
+    "Unable to load SAS token provider class: java.lang.ClassNotFoundException for "
+    "fs.azure.sas.token.provider.type com.contoso.lake.MySasTokenProvider2",
 ]
 
 

@@ -646,6 +646,42 @@ def test_airflow_clear_of_a_mapped_task_fails_when_one_of_its_instances_fails_ag
     assert "load_orders[1] failed" in found.reason
 
 
+def test_airflow_clear_of_a_mapped_task_watches_the_instances_it_cleared(airflow):
+    """Instance 7 failed alike in an earlier run of the task; today's run maps 3 instances. The
+    clear of today's run names 7 too, which this run has not: the watch follows the instances
+    the clear cleared (asking for instance 7 of this run is a 404), and their success leaves
+    the ticket open for instance 7."""
+    run_id = "scheduled__2025-12-18T00:00:00+00:00"
+    for index in range(3):
+        state = "failed" if index == 0 else "success"
+        airflow.add_task_instance("sales_daily", run_id, "load_orders", state, map_index=index)
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = make_ticket(
+        source="airflow",
+        processing_mode="airflow",
+        run_id=f"airflow:sales_daily/load_orders[0]/{run_id}",
+        pipeline="sales_daily.load_orders",
+        affected_entity={
+            "dag_id": "sales_daily",
+            "task_id": "load_orders",
+            "run_id": run_id,
+            "map_index": "0",
+        },
+        details={"failed_map_indexes": [0, 7], "failing_map_indexes": [0, 7]},
+    )
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk, rounds=1)  # the clear
+
+    airflow.finish("sales_daily", run_id, "load_orders", "success", map_index=0)
+    run_pending(ticket.pk)
+
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.details["map_indexes"] == [0]
+    assert found.status == "succeeded", found.reason
+    assert "map indexes [7] still fail, which it did not clear" in found.reason
+    assert Ticket.objects.get(pk=ticket.pk).status != "resolved"
+
+
 def _airflow_ticket_from(deployment: str):
     return make_ticket(
         source="airflow",

@@ -12,7 +12,8 @@ import pytest
 from integrations import processing, remediation, tasks
 from integrations.models import Remediation, WebhookDelivery
 from tests.conftest import local_payload
-from tests.remediation.conftest import make_policy
+from tests.fakes.airflow_api import FakeAirflow
+from tests.remediation.conftest import make_policy, run_pending
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import Ticket
@@ -434,3 +435,40 @@ def test_a_clear_of_a_mapped_tasks_run_is_of_its_instances_failing_since(post_ai
     ticket = Ticket.objects.get(pk=ticket_id)
     assert ticket.status == "resolved"
     assert Remediation.objects.filter(ticket_id=ticket_id).count() == 1
+
+
+def test_a_mapped_instance_failing_after_its_runs_clear_keeps_the_ticket_open(
+    settings, post_airflow_run
+):
+    """The clear named the instances failing when it was sent; one failing after it was not
+    cleared. The success of those cleared leaves the ticket open: that instance still fails,
+    and its own success ends the ticket."""
+    make_policy(action="airflow_clear", mode="approval", approval_min_confidence=0.0, signals=[])
+    run = f"scheduled__{uuid.uuid4().hex[:8]}"
+    with FakeAirflow() as airflow:
+        settings.AIRFLOW_API_URL = airflow.url
+        settings.AIRFLOW_API_TOKEN = ""
+        settings.AIRFLOW_USERNAME, settings.AIRFLOW_PASSWORD = airflow.username, airflow.password
+        for index in (0, 1):
+            airflow.add_task_instance("sales_daily", run, "load_orders", "failed", map_index=index)
+        ticket_id = post_airflow_run(run, map_index=0, try_number=3, state="failed")
+        pending = Remediation.objects.get(ticket_id=ticket_id)
+        remediation.approve(pending.pk, Actor.system("test"), via="api")
+        run_pending(ticket_id, rounds=1)  # the clear, of instance 0
+        assert post_airflow_run(run, map_index=1, try_number=3, state="failed") == ticket_id
+
+        airflow.finish("sales_daily", run, "load_orders", "success", map_index=0)
+        run_pending(ticket_id)
+
+    pending.refresh_from_db()
+    assert pending.details["map_indexes"] == [0]
+    assert pending.status == "succeeded"
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.status != "resolved"
+    assert "map indexes [1] still fail, which it did not clear" in pending.reason
+    assert Remediation.objects.filter(ticket_id=ticket_id).count() == 1
+
+    post_airflow_run(run, map_index=0, try_number=4, state="success", exception=None)
+    assert Ticket.objects.get(pk=ticket_id).status != "resolved"
+    post_airflow_run(run, map_index=1, try_number=4, state="success", exception=None)
+    assert Ticket.objects.get(pk=ticket_id).status == "resolved"
