@@ -310,6 +310,35 @@ def test_a_migrate_waiting_for_another_does_not_deadlock_its_concurrent_index_bu
                         process.wait()
 
 
+def interrupt_index_build(url: str, start_migrate, table: str, index: str) -> None:
+    """Start a migrate (`start_migrate`) while a write holds `table`, and cancel its
+    CREATE INDEX CONCURRENTLY (of `index`, or any) as it waits: the migrate fails, leaving
+    the index behind invalid, as a cancel, a statement timeout or a stopped container do."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
+        writer.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
+        interrupted = start_migrate()
+        try:
+            build = wait_for(
+                lambda: watcher.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query ILIKE %s",
+                    [f"%CREATE INDEX CONCURRENTLY%{index}%"],
+                ).fetchone(),
+                timeout=120,
+            )
+            watcher.execute("SELECT pg_cancel_backend(%s)", build)
+            output, _ = interrupted.communicate(timeout=120)
+        finally:
+            if interrupted.poll() is None:
+                interrupted.kill()
+                interrupted.wait()
+        writer.rollback()
+    assert interrupted.returncode != 0
+    assert "canceling statement" in output.decode()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_migrate_after_an_interrupted_concurrent_index_build_completes_it():
     """A CREATE INDEX CONCURRENTLY that is interrupted (a cancel, a statement timeout, a
@@ -319,27 +348,7 @@ def test_a_migrate_after_an_interrupted_concurrent_index_build_completes_it():
 
     with fresh_database() as (url, migrate):
         migrated(migrate("tickets", "0030"))
-        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
-            writer.execute("LOCK TABLE tickets_occurrence IN ROW EXCLUSIVE MODE")
-            interrupted = migrate("tickets", "0031")
-            try:
-                build = wait_for(
-                    lambda: watcher.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND query ILIKE %s",
-                        ["%CREATE INDEX CONCURRENTLY%"],
-                    ).fetchone(),
-                    timeout=120,
-                )
-                watcher.execute("SELECT pg_cancel_backend(%s)", build)
-                output, _ = interrupted.communicate(timeout=120)
-            finally:
-                if interrupted.poll() is None:
-                    interrupted.kill()
-                    interrupted.wait()
-            writer.rollback()
-        assert interrupted.returncode != 0
-        assert "canceling statement" in output.decode()
+        interrupt_index_build(url, lambda: migrate("tickets", "0031"), "tickets_occurrence", "")
 
         migrated(migrate())
 
@@ -411,27 +420,9 @@ def test_the_occurrences_by_time_index_replaces_the_ticket_index_after_an_interr
 
     with fresh_database() as (url, migrate):
         migrated(migrate("tickets", "0042"))
-        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
-            writer.execute("LOCK TABLE tickets_occurrence IN ROW EXCLUSIVE MODE")
-            interrupted = migrate("tickets", "0043")
-            try:
-                build = wait_for(
-                    lambda: watcher.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND query ILIKE %s",
-                        ["%CREATE INDEX CONCURRENTLY%occurrence_ticket_seen%"],
-                    ).fetchone(),
-                    timeout=120,
-                )
-                watcher.execute("SELECT pg_cancel_backend(%s)", build)
-                output, _ = interrupted.communicate(timeout=120)
-            finally:
-                if interrupted.poll() is None:
-                    interrupted.kill()
-                    interrupted.wait()
-            writer.rollback()
-        assert interrupted.returncode != 0
-        assert "canceling statement" in output.decode()
+        interrupt_index_build(
+            url, lambda: migrate("tickets", "0043"), "tickets_occurrence", "occurrence_ticket_seen"
+        )
         with psycopg.connect(url) as database:
             assert database.execute(
                 "SELECT to_regclass('occurrence_ticket') IS NOT NULL"

@@ -573,16 +573,11 @@ def test_a_cleared_task_airflow_ends_without_running_ends_the_watch(airflow, sta
     assert Remediation.objects.filter(ticket=ticket).count() == 1
 
 
-def test_airflow_clear_of_a_mapped_task_clears_its_failing_instances_and_watches_each(airflow):
-    """The ticket counts the instances of a mapped task that failed alike: the clear names each
-    one still failing as `[task_id, map_index]` (Airflow 3's pair), and succeeds once each
-    of them has succeeded; an instance that succeeded meanwhile is not cleared."""
-    run_id = "scheduled__2025-12-15T00:00:00+00:00"
-    for index in range(6):
-        state = "failed" if index in (0, 2, 5) else "success"
-        airflow.add_task_instance("sales_daily", run_id, "load_orders", state, map_index=index)
+def _mapped_clear_ticket(run_id: str, *, failed: list[int], failing: list[int]):
+    """A ticket of the mapped task `sales_daily.load_orders` in `run_id` (opened by instance 0)
+    whose instances `failed` failed alike and `failing` still fail, with a clear policy."""
     make_policy(action="airflow_clear", signals=["connection reset"])
-    ticket = make_ticket(
+    return make_ticket(
         source="airflow",
         processing_mode="airflow",
         run_id=f"airflow:sales_daily/load_orders[0]/{run_id}",
@@ -593,8 +588,19 @@ def test_airflow_clear_of_a_mapped_task_clears_its_failing_instances_and_watches
             "run_id": run_id,
             "map_index": "0",
         },
-        details={"failed_map_indexes": [0, 1, 2, 5], "failing_map_indexes": [0, 2, 5]},
+        details={"failed_map_indexes": failed, "failing_map_indexes": failing},
     )
+
+
+def test_airflow_clear_of_a_mapped_task_clears_its_failing_instances_and_watches_each(airflow):
+    """The ticket counts the instances of a mapped task that failed alike: the clear names each
+    one still failing as `[task_id, map_index]` (Airflow 3's pair), and succeeds once each
+    of them has succeeded; an instance that succeeded meanwhile is not cleared."""
+    run_id = "scheduled__2025-12-15T00:00:00+00:00"
+    for index in range(6):
+        state = "failed" if index in (0, 2, 5) else "success"
+        airflow.add_task_instance("sales_daily", run_id, "load_orders", state, map_index=index)
+    ticket = _mapped_clear_ticket(run_id, failed=[0, 1, 2, 5], failing=[0, 2, 5])
 
     remediation.propose(ticket.pk)
     run_pending(ticket.pk)
@@ -620,20 +626,7 @@ def test_airflow_clear_of_a_mapped_task_fails_when_one_of_its_instances_fails_ag
     run_id = "scheduled__2025-12-16T00:00:00+00:00"
     for index in (0, 1):
         airflow.add_task_instance("sales_daily", run_id, "load_orders", "failed", map_index=index)
-    make_policy(action="airflow_clear", signals=["connection reset"])
-    ticket = make_ticket(
-        source="airflow",
-        processing_mode="airflow",
-        run_id=f"airflow:sales_daily/load_orders[0]/{run_id}",
-        pipeline="sales_daily.load_orders",
-        affected_entity={
-            "dag_id": "sales_daily",
-            "task_id": "load_orders",
-            "run_id": run_id,
-            "map_index": "0",
-        },
-        details={"failed_map_indexes": [0, 1], "failing_map_indexes": [0, 1]},
-    )
+    ticket = _mapped_clear_ticket(run_id, failed=[0, 1], failing=[0, 1])
     remediation.propose(ticket.pk)
     run_pending(ticket.pk, rounds=1)  # the clear
 
@@ -655,20 +648,7 @@ def test_airflow_clear_of_a_mapped_task_watches_the_instances_it_cleared(airflow
     for index in range(3):
         state = "failed" if index == 0 else "success"
         airflow.add_task_instance("sales_daily", run_id, "load_orders", state, map_index=index)
-    make_policy(action="airflow_clear", signals=["connection reset"])
-    ticket = make_ticket(
-        source="airflow",
-        processing_mode="airflow",
-        run_id=f"airflow:sales_daily/load_orders[0]/{run_id}",
-        pipeline="sales_daily.load_orders",
-        affected_entity={
-            "dag_id": "sales_daily",
-            "task_id": "load_orders",
-            "run_id": run_id,
-            "map_index": "0",
-        },
-        details={"failed_map_indexes": [0, 7], "failing_map_indexes": [0, 7]},
-    )
+    ticket = _mapped_clear_ticket(run_id, failed=[0, 7], failing=[0, 7])
     remediation.propose(ticket.pk)
     run_pending(ticket.pk, rounds=1)  # the clear
 
