@@ -137,7 +137,7 @@ _SHORT_KEYS = frozenset({"sig", "pwd", "pass", "sas"})
 _KEY_CORE = (
     r"(?:password|passwd|passphrase|pass|pwd|secret|token|signature|sig|sas|apikey"
     r"|(?:api|access|account|secret|private|master|subscription|storage|sas|signing|client"
-    r"|encryption)[_-]?key)"
+    r"|encryption|functions?)[_-]?key)"
     r"(?![a-z0-9])"
 )
 _KV_VALUE = (
@@ -170,6 +170,30 @@ _HADOOP_AZURE_CREDENTIAL = re.compile(
 # (`fs.azure.sas.token.provider.type com.contoso.SasProvider`).
 _JAVA_CLASS = re.compile(
     r"(?:(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_$]*|[A-Z][A-Za-z0-9]*(?:Exception|Error)):?"
+)
+# A Cookie or Set-Cookie header as a client library prints it ("Cookie: JSESSIONID=…; lang=en",
+# "'Set-Cookie': 'sid=…; Path=/; HttpOnly'"): name=value pairs, whose values _cookie masks. A
+# first pair is required, so "cookie: not set" and other prose stay.
+_COOKIE_PAIR = r"[^\s=;,\"'\\]{1,256}"
+_COOKIE_HEADER = re.compile(
+    # A letter before "cookie" makes it part of a word, unless it is the n of an escaped newline.
+    r"(?P<pre>cookie(?<![a-mo-z0-9_]cookie)(?<![^\\]ncookie)"
+    r"\\?[\"']?[ \t]{0,10}:[ \t]{0,10}\\?[\"']?)"
+    r"(?P<val>" + _COOKIE_PAIR + r"=[^\s;\"'\\]{0,4096}"
+    r"(?:;[ \t]{0,10}" + _COOKIE_PAIR + r"(?:=[^\s;\"'\\]{0,4096})?){0,100})"
+)
+_COOKIE_PAIRS = re.compile(r"(?P<name>" + _COOKIE_PAIR + r")(?:=(?P<value>[^\s;\"'\\]*))?")
+# Set-Cookie attributes: what the server says about the cookie, not its value.
+_COOKIE_ATTRIBUTES = frozenset(
+    {"path", "domain", "expires", "max-age", "secure", "httponly", "samesite", "version"}
+    | {"comment", "priority", "partitioned"}
+)
+# An AWS access key id and, within the same line, a 40-character secret key printed beside it
+# with no label ("boto3.client('s3', 'AKIA…', 'wJalr…')"); _looks_like_aws_secret keeps a git
+# hash or a path that happens to be 40 characters long.
+_AWS_KEY_PAIR = re.compile(
+    r"(?P<pre>A(?:KIA|SIA)(?<!\w.{4})[A-Z0-9]{16}\b[^\n]{1,100}?)"
+    r"(?<![A-Za-z0-9/+=])(?P<val>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 )
 # An Azure Functions key in a URL's query (https://app.azurewebsites.net/api/f?code=...), or an
 # OAuth authorization code: only as a query parameter, so "exit code=1" in prose stays.
@@ -369,6 +393,27 @@ def _bearer(m: re.Match[str], text: str) -> str:
     return text[m.start() : m.end()]
 
 
+def _cookie(m: re.Match[str], text: str) -> str:
+    """Each cookie's value masked; names and Set-Cookie attributes kept."""
+    out: list[str] = []
+    last = 0
+    val = _group(m, text, "val")
+    for pair in _COOKIE_PAIRS.finditer(val):
+        value = pair["value"]
+        if value and value != REDACTED and pair["name"].lower() not in _COOKIE_ATTRIBUTES:
+            out += [val[last : pair.start("value")], REDACTED]
+            last = pair.end("value")
+    return _group(m, text, "pre") + "".join([*out, val[last:]])
+
+
+def _aws_key_pair(m: re.Match[str], text: str) -> str:
+    val = m["val"]
+    mixed_case = any(c.isupper() for c in val) and any(c.islower() for c in val)
+    if mixed_case and any(c.isdigit() or c in "/+" for c in val):
+        return m["pre"] + REDACTED
+    return m[0]
+
+
 def _keep_prefix(m: re.Match[str], text: str) -> str:
     return _group(m, text, "pre") + REDACTED
 
@@ -544,6 +589,8 @@ _RULES: list[_Rule] = [
     _Rule(_ORACLE_THIN, _keep_prefix_at, hints=("jdbc:oracle:thin:",)),
     _Rule(_AUTH_HEADER, _auth_header, fold=True, hints=("authorization",)),
     _Rule(_BEARER, _bearer, fold=True),
+    _Rule(_COOKIE_HEADER, _cookie, fold=True, hints=("cookie",)),
+    _Rule(_AWS_KEY_PAIR, _aws_key_pair, any_hints=("AKIA", "ASIA")),
     *(_Rule(re.compile(p), REDACTED, hints=(h,)) for h, p in _TOKEN_FORMATS),
     _Rule(
         # Incoming webhooks (services/) and the response_url of interactions (actions/).
@@ -664,7 +711,7 @@ _SECRET_WORDS = frozenset(
 )
 _KEY_QUALIFIERS = frozenset(
     {"api", "access", "account", "secret", "private", "master", "subscription", "storage"}
-    | {"shared", "sas", "signing", "client", "encryption", "auth", "app"}
+    | {"shared", "sas", "signing", "client", "encryption", "auth", "app", "function", "functions"}
 )
 # Trailing words that still denote the secret itself: password_hash, secret_value, token_b64.
 _SECRET_SUFFIXES = frozenset({"value", "hash", "b64", "base64", "raw", "plain", "enc", "text"})
@@ -742,6 +789,7 @@ _LINE_TRIGGERS: tuple[str, ...] = (
     "authorization",
     "bearer",
     "basic",
+    "cookie",
     "eyj",
     *("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"),
     "aiza",

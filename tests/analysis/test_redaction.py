@@ -781,6 +781,9 @@ def test_non_string_inputs_pass_through() -> None:
         "password is set to ",
         "fs.azure.sas.",
         "fs.azure.account.key.x ",
+        "Cookie: a=b; ",
+        "cookie: a=",
+        "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE ",
     ],
 )
 def test_large_pathological_input_completes(chunk: str) -> None:
@@ -841,3 +844,67 @@ def test_a_query_parameters_value_keeps_the_punctuation_after_it(text, redacted)
     rule of `sig=`, `token=`."""
     assert redact(text) == redacted
     assert redact(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        (
+            # requests' debug dump of a call that failed (http.client's send line)
+            "send: b'GET /api/2.1/jobs/runs/get HTTP/1.1\\r\\nHost: adb-1.azuredatabricks.net"
+            "\\r\\nCookie: JSESSIONID=8f2c1a9e77b04f; workspace-session=Zk3q9Rr1xT0\\r\\n"
+            "Accept: */*\\r\\n\\r\\n'",
+            ["8f2c1a9e77b04f", "Zk3q9Rr1xT0"],
+            ["Cookie: JSESSIONID=", "workspace-session=", "Accept: */*", "Host: adb-1"],
+        ),
+        (
+            "HTTP 302 with headers {'Set-Cookie': 'ASP.NET_SessionId=v0hdpx2lq3ty5w1n; path=/; "
+            "HttpOnly', 'Location': '/login'}",
+            ["v0hdpx2lq3ty5w1n"],
+            ["'Set-Cookie': 'ASP.NET_SessionId=", "'Location': '/login'"],
+        ),
+        (
+            "POST https://fn-etl.azurewebsites.net/api/load failed: 401, request headers: "
+            "x-functions-key: Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA-Tq7Wc== "
+            "content-type: application/json",
+            ["Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"],
+            ["x-functions-key: ", "content-type: application/json"],
+        ),
+        (
+            # an access key id and its secret key printed side by side, with no label on the secret
+            "boto3.client('s3', 'AKIAIOSFODNN7EXAMPLE', "
+            "'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY') raised SignatureDoesNotMatch",
+            ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"],
+            ["boto3.client('s3', '", "SignatureDoesNotMatch"],
+        ),
+    ],
+)
+def test_cookies_function_keys_and_unlabelled_aws_secret_keys(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    out = redact(text)
+    for fragment in gone:
+        assert fragment not in out, out
+    for fragment in kept:
+        assert fragment in out, out
+    assert redact(out) == out
+    assert LineRedactor().redact([text]) == [out]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cookie: not set; the login page redirected",
+        "The cookie: expired before the request",
+        "commit 3f786850e387550fdab836ed7e6dc881de23001b by AKIAIOSFODNN7EXAMPLE's owner",
+        "AKIAIOSFODNN7EXAMPLE then /usr/lib/python3/dist-packages/botocore/client.py at line 9",
+    ],
+)
+def test_cookie_and_aws_key_prose_and_hashes_kept(text: str) -> None:
+    out = redact(text)
+    assert out.replace("[REDACTED]", "AKIAIOSFODNN7EXAMPLE") == text, out
+
+
+@pytest.mark.parametrize(("name", "secret"), [("x-functions-key", True), ("functionKey", True)])
+def test_function_key_names_are_secret(name: str, secret: bool) -> None:
+    assert is_secret_key(name) is secret

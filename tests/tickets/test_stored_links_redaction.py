@@ -230,6 +230,46 @@ def test_hadoop_storage_keys_stored_before_their_rule_are_redacted():
     )
 
 
+@pytest.mark.parametrize(
+    "secret_line",
+    [
+        "requests sent Cookie: JSESSIONID=8f2c1a9e77b04f2d; lang=en",
+        "headers: x-functions-key: Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA-Tq7Wc==",
+        "boto3.client('s3', 'AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')",
+    ],
+)
+def test_cookies_function_keys_and_aws_keys_stored_before_their_rules_are_redacted(
+    secret_line: str,
+):
+    """The rules before tickets/0044 and integrations/0021 kept a cookie's value, an
+    `x-functions-key:` header and an AWS secret key printed beside its key id."""
+    from analysis.redaction import redact
+
+    error = f"HTTP 401 from the load step: {secret_line}"
+    row = WebhookDelivery.objects.create(
+        source="airflow",
+        status="processed",
+        raw_body=json.dumps({"exception": error}),
+        event={"error_message": error},
+    )
+    ticket = make_ticket(error_message=error, rca_result=f"The call failed: {secret_line} at 02:00")
+
+    importlib.import_module(
+        "integrations.migrations.0021_redact_cookies_and_function_keys"
+    ).redact_inbox_rows(apps, None)
+    importlib.import_module(
+        "tickets.migrations.0044_redact_cookies_and_function_keys"
+    ).redact_ticket_text(apps, None)
+
+    row.refresh_from_db()
+    ticket.refresh_from_db()
+    assert redact(error) != error
+    assert json.loads(row.raw_body)["exception"] == redact(error)
+    assert row.event["error_message"] == redact(error)
+    assert ticket.error_message == redact(error)
+    assert ticket.rca_result == f"The call failed: {redact(secret_line)} at 02:00"
+
+
 def test_notes_typed_before_notes_were_redacted_are_redacted():
     from tickets.models import AuditLog, Incident, IncidentEvent, new_incident_id
 
