@@ -472,6 +472,29 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ResourceExhaustion": [
         (
+            # A per-partition storage cap reached (Cosmos DB's "The size of data each logical
+            # partition can store is limited ... failed to store more than the allowed amount of
+            # data for a given partition key value", "Partition key reached maximum size"): the
+            # partition design, not the account's throughput.
+            "partition_key_storage_full",
+            4.5,
+            r"\blogical partition can store is limited\b"
+            r"|\bmore than the allowed amount of data for a given partition key\b"
+            r"|\bpartition key reached (?:the )?maximum size\b",
+            _I,
+        ),
+        (
+            # A result over the service's size cap (BigQuery "Response too large to return.
+            # Consider specifying a destination table", responseTooLarge, answered as a 403),
+            # or an Airflow mapped task's upstream list longer than [core] max_map_length
+            # ("unmappable return value length: 1609 > 1024"): a limit, above the identity
+            # words of a 403 and the code words of an unmappable value.
+            "result_over_size_cap",
+            4.5,
+            any_of(*signals.RESULT_OVER_SIZE_CAP),
+            _I,
+        ),
+        (
             # Synapse serverless refusing a query it has no room for now ("This query can't be
             # executed due to current resource constraints"): the query's size against the pool.
             "resource_constraints",
@@ -717,6 +740,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # An SMTP server refusing mail from a session it has not authenticated (Exchange
+            # Online's "530 5.7.57 Client not authenticated to send mail"): the sender's login,
+            # not a bare refusal.
+            "smtp_client_not_authenticated",
+            4.5,
+            r"\b5\.7\.57\b|\bclient not authenticated to send (?:anonymous )?mail\b",
+            _I,
+        ),
+        (
             # A login refused because the user is locked out for a while after failed attempts
             # (Snowflake "User temporarily locked. Try again later, or contact your local
             # system administrator"): the credential, above "try again later" of a service not
@@ -889,6 +921,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DataError": [
         (
+            # A value that does not fit a Delta table's partition column's type ("Failed to cast
+            # value `abc` to `int` for partition column `day`"): the rows or paths written.
+            "partition_value_uncastable",
+            4.5,
+            r"\bfailed to cast value [^\n]{1,200}? for partition column\b",
+            _I,
+        ),
+        (
             # A source value of a type the copy cannot carry (ADF's Cosmos DB for MongoDB "The
             # retrieved type of data JObject is not supported yet. Please either remove the
             # targeted column 'x' or enable skip incompatible row"), or Hive's ORC/Parquet reader
@@ -928,7 +968,12 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "delta_log_files_deleted",
             4.5,
             r"\bcould not be recovered while reconstructing version\b"
-            r"|\bmanually delete files in the _delta_log directory\b",
+            r"|\bmanually delete files in the _delta_log directory\b"
+            # A stream expecting a version its table's log no longer holds ("the earliest
+            # available version in the _delta_log directory is 12. The files in the transaction
+            # log may have been deleted due to log cleanup").
+            r"|\bearliest available version in the _delta_log directory is\b"
+            r"|\bfiles in the transaction log may have been deleted\b",
             _I,
         ),
         (
@@ -938,7 +983,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # change"): the upstream table, above "not supported" of a setting.
             "stream_source_schema_changed",
             4.5,
-            r"\bread-incompatible schema changes?\b|\bnon-additive schema changes?\b",
+            r"\bread-incompatible schema changes?\b|\bnon-additive schema changes?\b"
+            # Delta's "Detected schema change: streaming source schema: ... data file schema:".
+            r"|\bdetected schema change(?: in version \d{1,12})?:\s{0,4}streaming source schema\b",
             _I,
         ),
         ("delta_file_missing", 4.5, any_of(*signals.DELTA_FILE_MISSING), _I),
@@ -1394,6 +1441,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # A Kafka producer that gave up after its retries (the Scala producer's
+            # "FailedToSendMessageException: Failed to send messages after 3 tries"): the
+            # brokers did not take the messages.
+            "kafka_send_retries_exhausted",
+            4.0,
+            r"\bfailedtosendmessageexception\b|\bfailed to send messages after \d{1,6} tries\b",
+            _I,
+        ),
+        (
             # A Kafka group coordinator the brokers do not provide (GroupCoordinatorNotAvailable
             # "[Error 15]", "Not coordinator for group"): the cluster, not the consumer.
             "kafka_group_coordinator_unavailable",
@@ -1672,6 +1728,69 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ConfigurationError": [
         (
+            # A connector or linked service of a kind that is retired or that a store or engine
+            # does not take: ADF's legacy connectors ("The legacy MongoDB connector has been
+            # deprecated. ... please create a new MongoDB linked service"), service principal
+            # or managed identity auth on a general-purpose v1 storage account, a managed
+            # identity the server has not enabled ("Managed Service Identity has not been
+            # enabled on this server"): the linked service or server setting, above the
+            # database words of the store's name and the identity words of "auth".
+            "connector_kind_unsupported",
+            4.5,
+            r"\blegacy [\w ]{1,40}? connector (?:has been|is) (?:deprecated|retired)\b"
+            r"|\bauth are not supported if blob storage kind is\b"
+            r"|\bmanaged service identity has not been enabled\b",
+            _I,
+        ),
+        (
+            # A data flow or mapping left without what it must have: a sink no column is
+            # mapped to ("Sink results in 0 output columns. Please ensure at least one column
+            # is mapped"), a CDM source whose corpus path is empty ("DF-CDM_005 The corpus
+            # path is null or empty").
+            "mapping_left_empty",
+            4.0,
+            r"\bresults in 0 output columns\b|\bensure at least one column is mapped\b"
+            r"|\bcorpus path is null or empty\b",
+            _I,
+        ),
+        (
+            # An Azure Storage directory operation the account refuses ("This operation is not
+            # permitted on a non-empty directory", a Blob linked service on an account with a
+            # hierarchical namespace, where ADLS Gen2's is needed): the linked service's kind,
+            # above the identity words of "not permitted" and "credentials".
+            "storage_directory_not_empty",
+            4.5,
+            r"\bthis operation is not permitted on a non-empty directory\b",
+            _I,
+        ),
+        (
+            # The webserver refused a task's log by the worker's log server because the Airflow
+            # components do not share [webserver] secret_key ("Please make sure that all your
+            # Airflow components ... have the same 'secret_key' configured in 'webserver'
+            # section ... 403 Client Error: FORBIDDEN"): the deployment's setting, above the
+            # identity words of a 403.
+            "log_server_secret_mismatch",
+            4.5,
+            any_of(*signals.LOG_SERVER_SECRET_MISMATCH),
+            _I,
+        ),
+        (
+            # Delta change data read for versions the table did not record it for ("change data
+            # was not recorded for version [3]"): the table property delta.enableChangeDataFeed.
+            "change_data_feed_not_recorded",
+            4.5,
+            r"\bchange data was not recorded for version\b",
+            _I,
+        ),
+        (
+            # A process writing where its file system is mounted read-only ("OSError: [Errno 30]
+            # Read-only file system: '/home/sbx_user1068'"): the runtime's writable paths.
+            "read_only_file_system",
+            4.0,
+            r"\[errno 30\] read-only file system\b",
+            _I,
+        ),
+        (
             # An Airflow DAG run none of whose remaining tasks can ever be scheduled (its
             # dependencies as the DAG sets them): above the database's deadlock, a word it shares.
             "dagrun_deadlock",
@@ -1858,7 +1977,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # x from b.py - also found in a.py"): the trigger's run id or the DAG files.
             "dag_identity_taken",
             4.0,
-            r"\bdagrunalreadyexists\b|\balready exists for dag id\b"
+            r"\bdagrunalreadyexists\b|\balready exists for dag id\b|\bthis run_id already exists\b"
             r"|\bdagduplicatedidexception\b"
             r"|\bignoring dag \S{1,250} from \S{1,500} - also found in\b",
             _I,
@@ -2670,6 +2789,23 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "CodeError": [
         (
+            # Statements and expressions their engine refuses as written: a MERGE without a WHEN
+            # clause ("There must be at least one WHEN clause in a MERGE statement"), a streaming
+            # write of a column with no type ("Delta doesn't accept NullTypes in the schema"), a
+            # column reference DataFusion (delta-rs) cannot find ("Schema error: No field named
+            # target._merge_key. Valid fields are ..."), a Jinja template handed a node it cannot
+            # compile ("Can't compile non template nodes"), a branch callable returning no task
+            # id ("'branch_task_ids' expected all task IDs are strings"): the code.
+            "statement_refused_as_written",
+            4.5,
+            r"\bat least one when clause in a merge statement\b"
+            r"|\b(?:doesn't|does not) accept nulltypes?\b"
+            r"|\bno field named [^\s]{1,200}\. valid fields are\b"
+            r"|\bcan't compile non template nodes\b"
+            r"|'branch_task_ids' expected all task ids are strings\b",
+            _I,
+        ),
+        (
             # Spark and Delta statements they refuse as written: a table that cannot be both
             # clustered and partitioned ("Cannot specify both CLUSTER BY and PARTITIONED BY"),
             # DataFrameWriter's sortBy without bucketBy ("sortBy must be used together with
@@ -2992,7 +3128,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # TypeError texts, for logs that print the message without the class name.
             r"|unsupported operand type|can only concatenate|must be (?:str|int|real number)"
             r", not|not supported between instances of|object of type .{0,40} has no len"
-            r"|expected string or bytes-like object|argument of type '\w{1,40}' is not iterable",
+            r"|expected string or bytes-like object|argument of type '\w{1,40}' is not iterable"
+            r"|'in <string>' requires string as left operand",
             _I,
         ),
         (

@@ -457,6 +457,8 @@ SESSION_CONTEXT: tuple[str, ...] = (
     r"no active warehouse selected",
     r"warehouse '?([\w$.-]+)'? is suspended",
     r"does not have a current (?:database|schema|warehouse)",
+    # Snowpark's "The DATABASE is not set for the current session".
+    r"the (?:database|schema|warehouse) is not set for the current session",
 )
 
 # A request sent to the wrong regional endpoint (S3 PermanentRedirect, a 301 for a bucket in
@@ -901,4 +903,18 @@ DELTA_FILE_MISSING: tuple[str, ...] = (
 DELTA_FORMAT_MISMATCH: tuple[str, ...] = (
     r"\bincompatible format detected\b",
     r"\bbut you are trying to (?:read from|write to) `[^`\n]{1,500}` using format\(\"?(\w{1,20})",
+)
+
+# A result larger than the service hands back: BigQuery's query results without a destination
+# table (responseTooLarge), an Airflow mapped task's upstream list over [core] max_map_length.
+RESULT_OVER_SIZE_CAP: tuple[str, ...] = (
+    r"response too large to return",
+    r"responsetoolarge",
+    r"unmappable return value (?:length|size): (\d{1,12}) > (\d{1,12})",
+)
+
+# Airflow's note when a worker's log server refuses the webserver (403) over a [webserver]
+# secret_key the components do not share.
+LOG_SERVER_SECRET_MISMATCH: tuple[str, ...] = (
+    r"have the same 'secret_key' configured in 'webserver' section",
 )

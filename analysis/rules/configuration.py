@@ -1,7 +1,7 @@
 """Configuration: an Airflow DAG run deadlocked by its dependencies, missing modules, jars and
 libraries, variables, connections, secrets, widgets, linked services, init scripts,
-environment, storage, parameters, Snowflake session context, regional endpoints, clock skew,
-Kafka topics.
+environment, storage, parameters, Snowflake session context, the secret key an Airflow worker's
+log server checks, regional endpoints, clock skew, Kafka topics.
 """
 
 from __future__ import annotations
@@ -974,6 +974,35 @@ def mismatched_setup(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "log_server_secret_mismatch",
+    "ConfigurationError",
+    any_of(*signals.LOG_SERVER_SECRET_MISMATCH),
+    example=(
+        "*** !!!! Please make sure that all your Airflow components (e.g. schedulers, webservers "
+        "and workers) have the same 'secret_key' configured in 'webserver' section !!!!!\n"
+        "****** Failed to fetch log file from worker. 403 Client Error: FORBIDDEN for url: "
+        "http://worker-0:8793/log/etl/load/2024-03-06T00:00:00+00:00/1.log"
+    ),
+)
+def log_server_secret_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    """The webserver's signed request for a task log refused by the worker's log server (403):
+    the components do not share [webserver] secret_key, or their clocks differ."""
+    return Finding(
+        "the worker's log server refused the webserver's request for the task log (403 "
+        "Forbidden): the Airflow components do not share the same [webserver] secret_key (or "
+        "their clocks differ), so the worker does not accept the webserver's signed request",
+        (
+            "Give the webserver, the scheduler and every worker the same [webserver] secret_key "
+            "(AIRFLOW__WEBSERVER__SECRET_KEY, from one secret) and restart them.",
+            "Keep the machines' clocks synchronised (NTP): the signed request carries a time.",
+            "Open the task's log again; the task itself ran, only its log could not be fetched.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
     "session_context",
     "ConfigurationError",
     any_of(*signals.SESSION_CONTEXT),
@@ -994,7 +1023,11 @@ def session_context(m: re.Match[str], ctx: Context) -> Finding:
         )
         fix = f"Resume warehouse {quoted(warehouse)} or turn on AUTO_RESUME for it."
     elif "current" in phrase:
-        missing = grab(ctx.text, r"does not have a current (database|schema|warehouse)")
+        missing = grab(
+            ctx.text,
+            r"does not have a current (database|schema|warehouse)",
+            r"\bthe (database|schema|warehouse) is not set for the current session",
+        ).lower()
         cause = (
             f"the session has no current {missing or 'schema'}, so unqualified object names "
             "cannot be resolved"

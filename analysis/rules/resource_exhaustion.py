@@ -1,7 +1,7 @@
 """Exhausted resources: executor, driver, JVM and Python memory, killed processes, full disks,
 pods, application masters or Flink jobs no node, queue or task slot can take, workers that
 lost contact, full producer send queues, a Fabric capacity's Spark compute in use, requests over
-a pool's capacity and quotas.
+a pool's capacity, results over a service's size cap and quotas.
 """
 
 from __future__ import annotations
@@ -749,5 +749,44 @@ def yarn_container_memory(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun after the change.",
         ),
         0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "result_over_size_cap",
+    "ResourceExhaustion",
+    any_of(*signals.RESULT_OVER_SIZE_CAP),
+    example=(
+        "googleapi: Error 403: Response too large to return. Consider specifying a destination "
+        "table in your job configuration., responseTooLarge"
+    ),
+)
+def result_over_size_cap(m: re.Match[str], ctx: Context) -> Finding:
+    """A result larger than the service hands back: BigQuery's query results without a
+    destination table, an Airflow mapped task's upstream list over [core] max_map_length."""
+    if m.group(1):
+        return Finding(
+            f"the upstream task returned {m.group(1)} items for a mapped task to expand over, "
+            f"more than Airflow's [core] max_map_length ({m.group(2)})",
+            (
+                "Return fewer items (batch them, e.g. one mapped task per chunk of the list).",
+                "Or raise [core] max_map_length (AIRFLOW__CORE__MAX_MAP_LENGTH) if the "
+                "scheduler and database can take that many task instances.",
+                "Rerun the upstream task after the change.",
+            ),
+            0.75,
+            transient=False,
+        )
+    return Finding(
+        "the query's result is larger than BigQuery returns without a destination table "
+        "(responseTooLarge: BigQuery returns at most 10 GB of compressed results directly)",
+        (
+            "Write the result to a destination table in the job configuration (legacy SQL also "
+            "needs allowLargeResults) and read it from there.",
+            "Or return less: select fewer columns, filter or aggregate before returning rows.",
+            "Rerun the query after the change; as is it fails the same way.",
+        ),
+        0.75,
         transient=False,
     )

@@ -1811,3 +1811,61 @@ def test_an_airflow_timeout_names_the_setting_that_ran_out(
     assert rca.root_cause.count(setting) == 1
     assert not_named not in rca.root_cause
     _assert_well_formed(rca)
+
+
+def test_round_thirty_one_results_over_a_size_cap_name_the_cap() -> None:
+    """BigQuery's responseTooLarge (a 403) is a result over its size cap, not an identity's
+    missing permission; Airflow's max_map_length is named with both numbers."""
+    bigquery = _rca(
+        "transactor.Load: load query: googleapi: Error 403: Response too large to return. "
+        "Consider specifying a destination table in your job configuration. For more details, "
+        "see https://cloud.google.com/bigquery/troubleshooting-errors, responseTooLarge"
+    )
+    mapped = _rca(
+        "airflow.exceptions.UnmappableXComLengthPushed: unmappable return value length: 1609 > 1024"
+    )
+
+    assert bigquery.rule == mapped.rule == "result_over_size_cap"
+    assert "destination table" in bigquery.root_cause
+    assert "permission" not in bigquery.root_cause
+    assert "returned 1609 items" in mapped.root_cause
+    assert "max_map_length (1024)" in mapped.root_cause
+    for rca in (bigquery, mapped):
+        _assert_well_formed(rca)
+
+
+def test_round_thirty_one_worker_log_403_names_the_shared_secret_key() -> None:
+    """A worker's log server refusing the webserver (403) because the components do not share
+    [webserver] secret_key: the setting, not an identity lacking permission on the docs host."""
+    rca = _rca(
+        "*** !!!! Please make sure that all your Airflow components (e.g. schedulers, webservers "
+        "and workers) have the same 'secret_key' configured in 'webserver' section !!!!!\n"
+        "****** See more at https://airflow.apache.org/docs/apache-airflow/stable/configurations-"
+        "ref.html#secret-key\n****** Failed to fetch log file from worker. 403 Client Error: "
+        "FORBIDDEN for url: http://***:8793/log/tutorial/print_date/2022-03-06T00:00:00+00:00/"
+        "2.log"
+    )
+
+    assert rca.rule == "log_server_secret_mismatch"
+    assert "secret_key" in rca.root_cause
+    assert "airflow.apache.org" not in rca.root_cause
+    _assert_well_formed(rca)
+
+
+def test_round_thirty_one_session_without_database_names_the_database() -> None:
+    """Snowpark's "The DATABASE is not set for the current session" names the database, as
+    Snowflake's "does not have a current database" does, not a schema."""
+    snowpark = _rca(
+        "The DATABASE is not set for the current session. To set this, either run "
+        'session.sql("USE DATABASE").collect() or set the DATABASE connection property in the '
+        "dict or properties file that you specify when creating a session"
+    )
+    snowflake = _rca(
+        "090105 (22000): Cannot perform SELECT. This session does not have a current database. "
+        "Call 'USE DATABASE', or use a qualified name."
+    )
+
+    for rca in (snowpark, snowflake):
+        assert rca.rule == "session_context"
+        assert "has no current database" in rca.root_cause
+        _assert_well_formed(rca)
