@@ -4,13 +4,14 @@ few flaky pipelines' tickets hold tens of thousands of rows each, one of them a 
 last days (its rows at the end of the tables), one spread over months.
 
     .venv/bin/python bench/query_plans.py [--tickets 100000] [--rows 1000000] [--reuse]
-                                          [--seed-only] [--verbose]
+                                          [--seed-only] [--verbose] [--only TEXT ...]
 
 Runs each hot path's real code (each path's time in all is printed), captures the SQL it
 sends, and prints PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) figures of each statement, run again
 in a transaction rolled back: execution time, buffers, and what in its plan grows with a table
 (a scan of a big table, a sort or filter of 1,000 rows or more). A statement that cannot run
-twice (a unique key it took) is listed unexplained. `--verbose` prints the plans themselves.
+twice (a unique key it took) is listed unexplained. `--verbose` prints the plans themselves;
+`--only deliveries` runs only the paths whose label holds that text.
 
 Uses its own database (`rca_bench_plans`, recreated unless `--reuse`; BENCH_PLANS_DB names
 another) and Redis database 12 (BENCH_PLANS_REDIS_DB).
@@ -245,6 +246,13 @@ def run_path(label: str, path: Callable[[], object], verbose: bool) -> list[tupl
     return rows
 
 
+class Built:
+    """A path whose set-up (`build`, returning the path) runs outside its capture."""
+
+    def __init__(self, build: Callable[[], Callable[[], object]]) -> None:
+        self.build = build
+
+
 def failure_body(pipeline: str, run_id: str) -> bytes:
     template = json.loads((REPO / "tests" / "payloads" / "adf_failure.json").read_text())
     body = {**template, "run_id": run_id, "pipeline": pipeline}
@@ -271,7 +279,7 @@ def hot_tickets() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def report(hot: list[str], verbose: bool) -> int:
+def report(hot: list[str], verbose: bool, only: list[str] | None = None) -> int:
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
@@ -337,11 +345,25 @@ def report(hot: list[str], verbose: bool) -> int:
 
         return fetch
 
+    def later_page(path: str, pages: int) -> Built:
+        """The page `pages` pages after the first, each cursor read from the page before; those
+        earlier pages are read when the path is built, outside its capture."""
+
+        def build() -> Callable[[], None]:
+            url = path
+            for _ in range(pages):
+                response = browser.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+                url = response.json()["next"]
+            return get(url)
+
+        return Built(build)
+
     def regression() -> None:
         lifecycle.resolve(storm, Actor.for_user(admin))
         post(f"{run}-regressed")
 
-    paths: list[tuple[str, Callable[[], object]]] = [
+    paths: list[tuple[str, Callable[[], object] | Built]] = [
         ("ingest: new failure", lambda: post(f"{run}-new")),
         ("ingest: duplicate", lambda: post(f"{run}-new")),
         ("ingest: recurrence on the storm's ticket", lambda: post(f"{run}-1")),
@@ -373,7 +395,11 @@ def report(hot: list[str], verbose: bool) -> int:
         ("api: list, by pipeline", get(f"/api/v1/tickets/?pipeline={pipeline}")),
         ("api: list, ordered by last seen", get("/api/v1/tickets/?ordering=-last_seen")),
         ("api: storm ticket detail", get(f"/api/v1/tickets/{storm}/")),
-        ("api: storm ticket deliveries", get(f"/api/v1/tickets/{storm}/deliveries/")),
+        ("api: storm ticket deliveries (first page)", get(f"/api/v1/tickets/{storm}/deliveries/")),
+        (
+            "api: storm ticket deliveries (the 100th page)",
+            later_page(f"/api/v1/tickets/{storm}/deliveries/", 99),
+        ),
         ("api: storm ticket audit", get(f"/api/v1/tickets/{storm}/audit/")),
         ("dashboard: storm ticket page", get(f"/tickets/{storm}/")),
         ("admin: storm ticket change page", get(f"/admin/tickets/ticket/{storm}/change/")),
@@ -381,9 +407,11 @@ def report(hot: list[str], verbose: bool) -> int:
         ("admin: outbound list", get("/admin/integrations/outbounddelivery/")),
     ]
     for label, path in paths:
+        if only and not any(text in label for text in only):
+            continue
         print(f"{label}")
         try:
-            run_path(label, path, verbose)
+            run_path(label, path.build() if isinstance(path, Built) else path, verbose)
         except Exception as exc:
             print(f"  failed: {type(exc).__name__}: {exc}"[:300] + "\n")
     return 0
@@ -396,6 +424,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="the last run's database as it is")
     parser.add_argument("--seed-only", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="print every plan")
+    parser.add_argument(
+        "--only", nargs="+", metavar="TEXT", help="only the paths whose label holds one of these"
+    )
     args = parser.parse_args()
 
     env = environment(args.reuse)
@@ -413,7 +444,7 @@ def main() -> int:
         seed_history(args.rows)
     if args.seed_only:
         return 0
-    return report(hot_tickets(), args.verbose)
+    return report(hot_tickets(), args.verbose, args.only)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from rest_framework.test import APIClient
 
+from integrations.models import OutboundDelivery
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
 from tickets.models import AuditLog
 
@@ -36,6 +37,23 @@ def test_a_forged_cursor_is_an_invalid_cursor(ordering, position):
 
     response = api.get(
         "/api/v1/tickets/", {"ordering": ordering, "cursor": forged_cursor(position)}
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "Invalid cursor"}
+
+
+@pytest.mark.parametrize("position", ["garbage", "a\x00b", "2025-13-45 00:00:00"])
+def test_a_forged_deliveries_cursor_is_an_invalid_cursor(position):
+    """As on every paged list: DRF's 404 "Invalid cursor", the database never asked with it."""
+    ticket = make_ticket()
+    OutboundDelivery.objects.create(
+        key=f"{ticket.pk}:jira_create", ticket=ticket, target="jira", action="jira_create"
+    )
+    api = jwt_client(make_user("viewer"))
+
+    response = api.get(
+        f"/api/v1/tickets/{ticket.pk}/deliveries/", {"cursor": forged_cursor(position)}
     )
 
     assert response.status_code == 404
@@ -244,17 +262,24 @@ def three_of_each_paged_list() -> list[str]:
         id="INC-20251210T123456-paging", group_key="sql-server:a|DatabaseError", member_count=3
     )
     incident_ticket = make_ticket()
-    for _ in range(3):
+    for number in range(3):
         ticket = make_ticket()
         Ticket.objects.filter(pk=ticket.pk).update(incident=incident)
         IncidentEvent.objects.create(incident=incident, kind="member", ticket=ticket)
         AuditLog.objects.create(ticket=incident_ticket, action="created", actor_kind="system")
+        OutboundDelivery.objects.create(
+            key=f"{incident_ticket.pk}:slack_update:{number}",
+            ticket=incident_ticket,
+            target="slack",
+            action="slack_update",
+        )
         LogAnalysisJob.objects.create(source=LogAnalysisJob.Source.UPLOAD)
     for number in range(2):
         Incident.objects.create(id=f"INC-20251210T12345{number}-other", group_key=f"g{number}")
     return [
         "/api/v1/tickets/",
         f"/api/v1/tickets/{incident_ticket.pk}/audit/",
+        f"/api/v1/tickets/{incident_ticket.pk}/deliveries/",
         "/api/v1/incidents/",
         f"/api/v1/incidents/{incident.pk}/members/",
         f"/api/v1/incidents/{incident.pk}/timeline/",
@@ -455,17 +480,26 @@ def test_the_schema_allows_the_empty_values_the_api_answers(schema, webhook_clie
     assert "" in allowed_values(schema, "IncidentEvent", "actor_kind")
 
 
-@pytest.mark.parametrize("suffix", ["similar/", "deliveries/"])
-@pytest.mark.parametrize("parameter", ["page_size", "status"])
-def test_a_ticket_sub_list_refuses_a_parameter_it_does_not_take(suffix, parameter):
-    """`similar/?page_size=1` answered every similar ticket, read as the one asked for."""
+@pytest.mark.parametrize(
+    ("suffix", "parameter", "takes"),
+    [
+        ("similar/", "page_size", "it takes none"),
+        ("similar/", "status", "it takes none"),
+        ("deliveries/", "status", "it takes cursor, page_size"),
+        ("deliveries/", "since", "it takes cursor, page_size"),
+    ],
+)
+def test_a_ticket_sub_list_refuses_a_parameter_it_does_not_take(suffix, parameter, takes):
+    """`similar/?page_size=1` answered every similar ticket, read as the one asked for;
+    `deliveries/?status=dead` would answer every delivery, read as the dead letters."""
     ticket = make_ticket()
     api = jwt_client(make_user("viewer"))
 
     response = api.get(f"/api/v1/tickets/{ticket.pk}/{suffix}", {parameter: "1"})
 
     assert response.status_code == 400, response.content
-    assert "not a parameter of this list" in response.json()["detail"][parameter]
+    message = response.json()["detail"][parameter]
+    assert "not a parameter of this list" in message and takes in message, message
     assert api.get(f"/api/v1/tickets/{ticket.pk}/{suffix}", {"format": "json"}).status_code == 200
 
 

@@ -153,14 +153,16 @@ def test_every_paged_list_documents_the_400_of_a_parameter_it_does_not_take(sche
         for method, operation in item.items()
         if method == "get" and any(p["name"] == "cursor" for p in operation.get("parameters", []))
     ]
-    assert {"/api/v1/incidents/{id}/members/", "/api/v1/incidents/{id}/timeline/"} <= {
-        path for path, _ in paged
-    }
+    assert {
+        "/api/v1/incidents/{id}/members/",
+        "/api/v1/incidents/{id}/timeline/",
+        "/api/v1/tickets/{id}/deliveries/",
+    } <= {path for path, _ in paged}
     for path, operation in paged:
         assert "400" in operation["responses"], path
         # Every one takes `page_size`, as the tickets and the audit trail do.
         assert any(p["name"] == "page_size" for p in operation["parameters"]), path
-    assert len(paged) == 6
+    assert len(paged) == 7
 
 
 def test_the_stats_describe_mtta_and_mttr_and_their_400(schema):
@@ -357,3 +359,21 @@ def test_the_schema_documents_the_406_and_413_every_api_operation_answers(schema
             assert "413" in operation["responses"], (method, path)
             checked += 1
     assert checked >= 15
+
+
+def test_a_tickets_deliveries_are_documented_as_pages_of_deliveries(schema):
+    """`deliveries/` answered a bare list of every delivery; it is a page now, as the others."""
+    operation = schema["paths"]["/api/v1/tickets/{id}/deliveries/"]["get"]
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    page = schema["components"]["schemas"][ok["$ref"].rsplit("/", 1)[-1]]
+    assert {"next", "previous", "results"} <= set(page["properties"])
+    assert page["properties"]["results"]["items"] == {
+        "$ref": "#/components/schemas/OutboundDelivery"
+    }
+    assert "newest first" in operation["summary"]
+    assert "invalid cursor" in operation["responses"]["404"]["description"]
+    parameters = {p["name"] for p in operation["parameters"]}
+    assert {"cursor", "page_size"} <= parameters
+    trace = schema["components"]["schemas"]["Trace"]["properties"]
+    assert "deliveries/` pages through all" in trace["outbound"]["description"]
+    assert "audit/` pages through all" in trace["audit"]["description"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
 
 from analysis.similar import Similarity
 from integrations.models import DeliveryAttempt, OutboundDelivery
@@ -382,20 +384,136 @@ def test_unknown_ticket_is_a_json_404(api):
 def test_deliveries_with_their_attempts(api):
     ticket = make_ticket()
     jira = OutboundDelivery.objects.create(
-        key=f"jira_create:{ticket.pk}", ticket=ticket, target="jira", action="jira_create"
+        key=f"jira_create:{ticket.pk}",
+        ticket=ticket,
+        target="jira",
+        action="jira_create",
+        created_at=BASE,
     )
     DeliveryAttempt.objects.create(outbound=jira, outcome="transient_error", http_status=503)
     DeliveryAttempt.objects.create(outbound=jira, outcome="succeeded", http_status=201)
     OutboundDelivery.objects.create(
-        key=f"slack_post:{ticket.pk}", ticket=ticket, target="slack", action="slack_post"
+        key=f"slack_post:{ticket.pk}",
+        ticket=ticket,
+        target="slack",
+        action="slack_post",
+        created_at=BASE + timedelta(seconds=1),
     )
 
     body = api.get(f"/api/v1/tickets/{ticket.pk}/deliveries/").json()
 
-    assert [d["target"] for d in body] == ["jira", "slack"]
-    assert [a["outcome"] for a in body[0]["attempts"]] == ["transient_error", "succeeded"]
-    assert body[1]["attempts"] == []
+    assert (body["next"], body["previous"]) == (None, None)
+    newest, oldest = body["results"]  # the newest first
+    assert (newest["target"], oldest["target"]) == ("slack", "jira")
+    assert [a["outcome"] for a in oldest["attempts"]] == ["transient_error", "succeeded"]
+    assert newest["attempts"] == []
     assert api.get("/api/v1/tickets/nope/deliveries/").status_code == 404
+
+
+def _delivery(ticket: Ticket, name: str, at: datetime, attempts: int = 2) -> OutboundDelivery:
+    delivery = OutboundDelivery.objects.create(
+        key=f"{ticket.pk}:slack_update:{name}",
+        ticket=ticket,
+        target="slack",
+        action="slack_update",
+        created_at=at,
+        status="succeeded",
+        attempts=attempts,
+    )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(outbound=delivery, outcome="succeeded", http_status=200)
+        for _ in range(attempts)
+    )
+    return delivery
+
+
+def test_deliveries_are_paged_newest_first_and_a_walk_reads_each_once_while_more_arrive(api):
+    """A storm's ticket with 20,000 deliveries answered all of them, with every attempt, in one
+    body (2-12 s). Pages now, the newest first; deliveries scheduled during the walk sort
+    before its first page and neither shift nor repeat the ones it reads."""
+    ticket, other = make_ticket(), make_ticket()
+    # Ties of three on `created_at` (deliveries a batch scheduled at once): pages split them.
+    originals = [_delivery(ticket, str(n), BASE + timedelta(minutes=n // 3)) for n in range(25)]
+    _delivery(other, "other", BASE)
+    expected = [d.pk for d in sorted(originals, key=lambda d: (d.created_at, d.pk), reverse=True)]
+
+    seen: list[int] = []
+    url: str | None = f"/api/v1/tickets/{ticket.pk}/deliveries/?page_size=4"
+    pages = 0
+    while url:
+        response = api.get(url)
+        assert response.status_code == 200, response.content[:300]
+        body = response.json()
+        assert len(body["results"]) <= 4
+        assert all(len(d["attempts"]) == 2 for d in body["results"])
+        seen += [d["id"] for d in body["results"]]
+        url = body["next"]
+        pages += 1
+        # Another follow-up on the ticket scheduled before the next page is read.
+        _delivery(ticket, f"new-{pages}", timezone.now())
+    assert pages == 7
+    assert seen == expected  # none twice, none missed, none of the new ones mid-walk
+
+    fresh = api.get(f"/api/v1/tickets/{ticket.pk}/deliveries/").json()
+    assert len(fresh["results"]) == 25 + pages  # the default page of 100 holds them all
+    assert fresh["results"][0]["key"] == f"{ticket.pk}:slack_update:new-{pages}"
+    assert fresh["next"] is None
+
+
+def test_deliveries_page_size_takes_up_to_200():
+    api = jwt_client(make_user("viewer"))
+    ticket = make_ticket()
+    OutboundDelivery.objects.bulk_create(
+        OutboundDelivery(
+            key=f"{ticket.pk}:blob_upload:{n}",
+            ticket=ticket,
+            target="blob",
+            action="blob_upload",
+            created_at=BASE + timedelta(seconds=n),
+        )
+        for n in range(230)
+    )
+    url = f"/api/v1/tickets/{ticket.pk}/deliveries/"
+
+    default = api.get(url).json()
+    capped = api.get(url, {"page_size": "1000"}).json()
+    rest = api.get(capped["next"]).json()
+
+    assert len(default["results"]) == 100 and default["next"]
+    assert len(capped["results"]) == 200 and len(rest["results"]) == 30
+    assert rest["next"] is None and rest["previous"]
+    back = api.get(rest["previous"]).json()
+    assert [d["id"] for d in back["results"]] == [d["id"] for d in capped["results"]]
+
+
+def _deliveries_queries(api, ticket: Ticket, query: str = "") -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(f"/api/v1/tickets/{ticket.pk}/deliveries/{query}")
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_a_page_of_deliveries_costs_the_same_queries_however_long_the_history(
+    django_assert_max_num_queries,
+):
+    """The attempts are read for the page's deliveries only, in one query, not per delivery
+    nor for the ticket's whole history."""
+    api = jwt_client(make_user("viewer"))
+    ticket = make_ticket()
+    for n in range(3):
+        _delivery(ticket, f"a{n}", BASE + timedelta(seconds=n))
+    small = _deliveries_queries(api, ticket)
+    for n in range(120):
+        _delivery(ticket, f"b{n}", BASE + timedelta(minutes=1, seconds=n), attempts=3)
+    first = api.get(f"/api/v1/tickets/{ticket.pk}/deliveries/?page_size=50").json()
+    assert _deliveries_queries(api, ticket) == small
+    # user, role, the ticket, the page, its attempts: nothing per delivery.
+    with django_assert_max_num_queries(5) as captured:
+        response = api.get(first["next"])
+    assert len(response.json()["results"]) == 50
+    (attempts,) = [q["sql"] for q in captured if "integrations_deliveryattempt" in q["sql"]]
+    asked = re.search(r"IN \(([^)]*)\)", attempts)
+    assert asked and len(asked.group(1).split(",")) <= 51, attempts  # the page (and one more)
 
 
 def _unit(*values: float) -> list[float]:

@@ -126,3 +126,34 @@ def test_unknown_tracking_id_is_a_json_404(api, tracking_id):
     response = api.get(f"/api/v1/trace/{tracking_id}/")
     assert response.status_code == 404
     assert response.json() == {"error": "no delivery with this tracking id"}
+
+
+def test_trace_of_a_storm_tickets_delivery_holds_its_first_deliveries_not_all(api, webhook_client):
+    """The trace read every outbound delivery of the ticket with every attempt (a storm's:
+    20,000), while its audit stopped at the first 500; both stop there now, oldest first."""
+    from tickets.api.serializers import TRACE_LIMIT
+
+    accepted = webhook_client("/webhooks/adf/", local_payload("adf_failure.json")).json()
+    ticket_id = accepted["ticket_id"]
+    start = timezone.now() - timedelta(days=1)
+    OutboundDelivery.objects.bulk_create(
+        OutboundDelivery(
+            key=f"{ticket_id}:slack_update:{n}",
+            ticket_id=ticket_id,
+            target="slack",
+            action="slack_update",
+            created_at=start + timedelta(seconds=n),
+        )
+        for n in range(TRACE_LIMIT + 30)
+    )
+
+    trace = api.get(f"/api/v1/trace/{accepted['tracking_id']}/").json()
+
+    assert len(trace["outbound"]) == TRACE_LIMIT
+    assert [d["key"] for d in trace["outbound"][:2]] == [
+        f"{ticket_id}:slack_update:0",
+        f"{ticket_id}:slack_update:1",
+    ]
+    # The rest: the ticket's `deliveries/`, newest first, page by page.
+    paged = api.get(f"/api/v1/tickets/{ticket_id}/deliveries/").json()
+    assert len(paged["results"]) == 100 and paged["next"]

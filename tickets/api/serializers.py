@@ -575,11 +575,24 @@ class InboxDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# A trace's ticket's audit entries and outbound deliveries: the first this many of each, oldest
+# first (a storm's ticket has tens of thousands); `audit/` and `deliveries/` page through all.
+TRACE_LIMIT = 500
+
+
 class TraceSerializer(serializers.Serializer):
     delivery = InboxDeliverySerializer()
     ticket = TicketListSerializer(allow_null=True)
-    audit = AuditEntrySerializer(many=True)
-    outbound = OutboundDeliverySerializer(many=True)
+    audit = AuditEntrySerializer(
+        many=True,
+        help_text=f"The ticket's first {TRACE_LIMIT} audit entries, oldest first; `GET "
+        "/api/v1/tickets/{id}/audit/` pages through all of them.",
+    )
+    outbound = OutboundDeliverySerializer(
+        many=True,
+        help_text=f"The ticket's first {TRACE_LIMIT} outbound deliveries, oldest first, with their "
+        "attempts; `GET /api/v1/tickets/{id}/deliveries/` pages through all of them.",
+    )
 
 
 class StatsQuerySerializer(serializers.Serializer):

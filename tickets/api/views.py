@@ -55,6 +55,7 @@ from tickets import incidents, lifecycle, login_throttle, resolutions, services,
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
     LIST_FIELDS,
+    TRACE_LIMIT,
     AuditEntrySerializer,
     CheckedTokenRefreshSerializer,
     CheckedTokenVerifySerializer,
@@ -125,7 +126,6 @@ BAD_PAGE_PARAMETER = OpenApiResponse(
     ERROR_SCHEMA,
     description="page_size is not a positive number, or a query parameter the list does not take",
 )
-TRACE_AUDIT_LIMIT = 500
 
 
 class Conflict(APIException):
@@ -319,6 +319,17 @@ class AuditCursorPagination(CheckedCursorPagination):
     page_size = 100
     max_page_size = 500
     ordering = ("created_at", "id")
+
+
+class DeliveryCursorPagination(CheckedCursorPagination):
+    """A flaky pipeline's or a storm's ticket gathers tens of thousands of outbound deliveries:
+    pages of them, the newest first (served by the `outbound_ticket` index). A delivery
+    scheduled while a caller walks the pages sorts before its first page, so the walk still
+    reads each one it started with once; the attempts are read for the page's deliveries
+    only."""
+
+    page_size = 100
+    ordering = ("-created_at", "-id")
 
 
 class SharedSchema(TypedDict):
@@ -635,16 +646,30 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(SimilarTicketSerializer(found, many=True).data)
 
     @extend_schema(
-        summary="Outbound deliveries (JIRA, Slack, Blob) with every attempt",
-        responses={200: OutboundDeliverySerializer(many=True), 400: UNKNOWN_PARAMETER, **ERRORS},
+        summary="Outbound deliveries (JIRA, Slack, Blob) with every attempt, the newest first; "
+        "paginated",
+        responses={
+            200: OutboundDeliverySerializer(many=True),
+            400: BAD_PAGE_PARAMETER,
+            **ERRORS,
+            404: OpenApiResponse(
+                ERROR_SCHEMA, description="No ticket with this id, or an invalid cursor"
+            ),
+        },
         filters=False,
     )
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=DeliveryCursorPagination,
+        filter_backends=[],
+        serializer_class=OutboundDeliverySerializer,
+    )
     def deliveries(self, request: Request, pk: str) -> Response:
-        refuse_query_parameters(request)
         self._require_ticket(pk)
         outbound = OutboundDelivery.objects.filter(ticket_id=pk).prefetch_related("tries")
-        return Response(OutboundDeliverySerializer(outbound, many=True).data)
+        page = self.paginate_queryset(outbound)
+        return self.get_paginated_response(OutboundDeliverySerializer(page, many=True).data)
 
 
 class MarkFixWrongView(APIView):
@@ -748,13 +773,13 @@ class TraceView(APIView):
         if delivery.ticket_id:
             audit = list(
                 AuditLog.objects.filter(ticket_id=delivery.ticket_id).select_related("user")[
-                    :TRACE_AUDIT_LIMIT
+                    :TRACE_LIMIT
                 ]
             )
             outbound = list(
                 OutboundDelivery.objects.filter(ticket_id=delivery.ticket_id).prefetch_related(
                     "tries"
-                )
+                )[:TRACE_LIMIT]
             )
         trace = {
             "delivery": delivery,
