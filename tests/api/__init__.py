@@ -1,4 +1,4 @@
-"""Helpers for the REST API tests: users with a role, JWT clients, tickets."""
+"""Helpers for the REST API tests: users with a role, JWT clients, tickets, deliveries."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from integrations.models import OutboundDelivery
 from tickets.models import Ticket
 from tickets.roles import ADMIN, RESPONDER, VIEWER
 
@@ -70,3 +71,18 @@ def ticket_fields(**overrides: Any) -> dict[str, Any]:
     }
     fields.update(overrides)
     return fields
+
+
+def make_deliveries(ticket_id: str, count: int, start: datetime, action: str) -> None:
+    """`count` deliveries of the ticket doing `action` (`slack_update`: its target is the
+    word before the underscore), a second apart from `start`."""
+    OutboundDelivery.objects.bulk_create(
+        OutboundDelivery(
+            key=f"{ticket_id}:{action}:{n}",
+            ticket_id=ticket_id,
+            target=action.split("_")[0],
+            action=action,
+            created_at=start + timedelta(seconds=n),
+        )
+        for n in range(count)
+    )

@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from analysis.similar import Similarity
 from integrations.models import DeliveryAttempt, OutboundDelivery
-from tests.api import clear_throttles, jwt_client, make_ticket, make_user, ticket_fields
+from tests.api import (
+    clear_throttles,
+    jwt_client,
+    make_deliveries,
+    make_ticket,
+    make_user,
+    ticket_fields,
+)
 from tickets.models import EMBEDDING_DIMENSIONS, Occurrence, Ticket
 
 if TYPE_CHECKING:
@@ -463,16 +470,7 @@ def test_deliveries_are_paged_newest_first_and_a_walk_reads_each_once_while_more
 def test_deliveries_page_size_takes_up_to_200():
     api = jwt_client(make_user("viewer"))
     ticket = make_ticket()
-    OutboundDelivery.objects.bulk_create(
-        OutboundDelivery(
-            key=f"{ticket.pk}:blob_upload:{n}",
-            ticket=ticket,
-            target="blob",
-            action="blob_upload",
-            created_at=BASE + timedelta(seconds=n),
-        )
-        for n in range(230)
-    )
+    make_deliveries(ticket.pk, 230, BASE, "blob_upload")
     url = f"/api/v1/tickets/{ticket.pk}/deliveries/"
 
     default = api.get(url).json()

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.models import DeliveryAttempt, OutboundDelivery, WebhookDelivery
-from tests.api import clear_throttles, jwt_client, make_user
+from tests.api import clear_throttles, jwt_client, make_deliveries, make_user
 from tests.conftest import local_payload
 
 pytestmark = pytest.mark.django_db
@@ -136,16 +136,7 @@ def test_trace_of_a_storm_tickets_delivery_holds_its_first_deliveries_not_all(ap
     accepted = webhook_client("/webhooks/adf/", local_payload("adf_failure.json")).json()
     ticket_id = accepted["ticket_id"]
     start = timezone.now() - timedelta(days=1)
-    OutboundDelivery.objects.bulk_create(
-        OutboundDelivery(
-            key=f"{ticket_id}:slack_update:{n}",
-            ticket_id=ticket_id,
-            target="slack",
-            action="slack_update",
-            created_at=start + timedelta(seconds=n),
-        )
-        for n in range(TRACE_LIMIT + 30)
-    )
+    make_deliveries(ticket_id, TRACE_LIMIT + 30, start, "slack_update")
 
     trace = api.get(f"/api/v1/trace/{accepted['tracking_id']}/").json()
 
