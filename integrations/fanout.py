@@ -244,7 +244,8 @@ def schedule_follow_up(
 ) -> None:
     """A ticket changed: each target that follows such a change (and did not cause it) is
     brought up to date. Runs inside the change's transaction (`ticket_changing`), so it costs
-    one query, and one INSERT when some target follows (a change of a remediation: a few more,
+    one query, and one INSERT when some target follows (one more query, a probe of an index,
+    for a follow-up that merges: `_merge_edits`; a change of a remediation: a few more,
     `schedule_member_remediation`); a target whose `follow` fails is logged and skipped, never
     failing the change.
 
@@ -302,24 +303,82 @@ def schedule_follow_up(
             if follow is None:
                 continue
             follow_action, payload = follow
+            payload = {**(payload or {}), **({HELD: True} if held else {})}
+            if target.merges(follow_action, payload):
+                payload[MERGES] = True
             row = OutboundDelivery(
                 key=f"{ticket_id}:{follow_action}:{uuid.uuid4().hex}",
                 ticket_id=ticket_id,
                 action=follow_action,
                 target=registry.target_of(follow_action).name,
-                payload={**(payload or {}), **({HELD: True} if held else {})},
+                payload=payload,
                 next_attempt_at=now,
             )
         except Exception:
             logger.exception("%s could not follow %s on %s", target.name, action, ticket_id)
             continue
         rows.append(row)
-    if rows:
+    if not rows:
+        return
+    # In a transaction (the change's, without a savepoint): a merge's lock lasts until it ends.
+    with transaction.atomic(savepoint=False):
+        _merge_edits(rows, held, now)
         OutboundDelivery.objects.bulk_create(rows)
-        if not held:
+        sent = [row for row in rows if row.status == OutboundStatus.PENDING]
+        if sent and not held:
             transaction.on_commit(
-                lambda: enqueue_many([(row.pk, row.target, None) for row in rows])
+                lambda: enqueue_many([(row.pk, row.target, None) for row in sent])
             )
+
+
+# In the payload of a follow-up that only brings its target's copy of the ticket up to date,
+# drawn from the ticket as it is when it is sent (`Target.merges`: an edit of the Slack alert
+# with no thread reply): true. A later change's such follow-up is merged into it while it is
+# pending (`_merge_edits`).
+MERGES = "merges"
+# In the payload of a follow-up merged into another (`_merge_edits`): that one's id.
+MERGED_INTO = "merged_into"
+
+
+def _merge_edits(rows: Sequence[OutboundDelivery], held: bool, now: Any) -> None:
+    """Each of `rows` (not saved yet) that merges (`MERGES`), where its ticket has a delivery
+    of the same action that merges too, pending, held as it is (`HELD`), that no worker is
+    delivering: recorded skipped, merged into that one (`MERGED_INTO`, and its `last_error`
+    says so), instead of sending an edit of its own. Sent later, that one shows the change as
+    it shows the ticket as it is then; so it does not matter which change it came from.
+
+    The one found is locked until the change's transaction ends: a worker handed it meanwhile
+    finds it busy and tries again 5 s later (`deliver`), so it cannot send before the change
+    commits, nor the ticket as it was before the change. One a worker holds is not merged
+    into (it may have read the ticket already): the change gets its own edit, and so does
+    every change while the ticket's only pending edit is held by another change
+    (`skip_locked`: a change never waits for a worker or another change here)."""
+    for row in rows:
+        if not row.payload.get(MERGES):
+            continue
+        pending = OutboundDelivery.objects.filter(
+            ticket_id=row.ticket_id,
+            action=row.action,
+            status=OutboundStatus.PENDING,
+            payload__has_key=MERGES,
+        )
+        pending = (
+            pending.filter(**{f"payload__{HELD}": True})
+            if held
+            else pending.exclude(payload__has_key=HELD)
+        )
+        into = pending.select_for_update(skip_locked=True).values_list("pk", flat=True).first()
+        if into is None:
+            continue
+        row.payload = {**row.payload, MERGED_INTO: into}
+        row.status = OutboundStatus.SKIPPED
+        row.last_error = merged_words(into)
+        row.completed_at = now
+
+
+def merged_words(into: int) -> str:
+    """Why a follow-up merged into delivery `into` was not sent itself (its `last_error`)."""
+    return f"merged into delivery {into}, which shows the ticket as it is when it is sent"
 
 
 # In the payload of a follow-up held until its ticket's regression is processed

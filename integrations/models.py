@@ -196,6 +196,13 @@ class OutboundDelivery(models.Model):
                 condition=models.Q(status="pending", payload__has_key="held"),
                 name="outbound_held",
             ),
+            # The follow-ups pending that a later change's may be merged into (`fanout.MERGES`):
+            # each such change looks for its ticket's in one probe, however long its history.
+            models.Index(
+                fields=["ticket", "created_at"],
+                condition=models.Q(status="pending", payload__has_key="merges"),
+                name="outbound_mergeable",
+            ),
         ]
 
     def __str__(self) -> str:

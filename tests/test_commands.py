@@ -411,6 +411,30 @@ def test_the_held_deliveries_index_is_built_while_deliveries_are_written():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_mergeable_edits_index_is_built_again_after_an_interrupted_build():
+    """integrations/0022 builds `outbound_mergeable` concurrently on the outbound deliveries,
+    which every ticket change writes: a build interrupted while a change held it up leaves an
+    invalid index, which the next migrate drops and builds again."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("integrations", "0021"))
+        interrupt_index_build(
+            url,
+            lambda: migrate("integrations", "0022"),
+            "integrations_outbounddelivery",
+            "outbound_mergeable",
+        )
+
+        migrated(migrate())
+
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = 'outbound_mergeable'::regclass"
+            ).fetchone() == (True,)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_occurrences_by_time_index_replaces_the_ticket_index_after_an_interrupted_build():
     """tickets/0043 builds `occurrence_ticket_seen` concurrently on a table every webhook
     writes to, then drops `occurrence_ticket`: a build interrupted while a webhook's write

@@ -301,6 +301,10 @@ class Target:
     (the Databricks SDK reaches its host when built); None: only `connect` can tell.
     gave_up: called in the delivery's transaction once the engine gives up on one of its
     deliveries (dead letter or skipped), with the row as finished; None: nothing to do.
+    merges: whether a follow-up (its action and payload) only brings the target's copy of the
+    ticket up to date, drawn from the ticket as it is when it is sent (an edit of the Slack
+    alert with no thread reply): a later change's such follow-up is merged into one still
+    pending (`fanout.schedule_follow_up`).
     unreachable: a remediation target's check of the run it would act on (the source's names
     for it, `remediation.run_entity`): why it cannot reach that run from here, '' when it can
     (an Airflow clear of a task that ran on another deployment); None: any run.
@@ -329,6 +333,7 @@ class Target:
     pace: Pace | None = None
     configured: Callable[[], bool] | None = None
     gave_up: Callable[[OutboundDelivery], None] | None = None
+    merges: Callable[[str, Mapping[str, Any]], bool] = lambda action, payload: False
     unreachable: Callable[[dict[str, Any]], str] | None = None
 
     def pace_for(self, row: OutboundDelivery) -> Pace | None:

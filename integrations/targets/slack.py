@@ -782,6 +782,9 @@ def _remove_slack_duplicates(
 
 
 def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
+    """The alert updated to the ticket as it is now (read here, whatever change asked for
+    it: the later changes merged into it, `_merges`, are shown too), then the change's thread
+    reply, if it has one."""
     ticket = fresh_ticket(row)
     if not ticket.slack_ts:
         if ticket.incident_id:
@@ -1316,6 +1319,13 @@ def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     return SYNC, {**change.as_payload(), "thread": change.action in THREADED}
 
 
+def _merges(action: str, payload: Mapping[str, Any]) -> bool:
+    """An edit of the alert with no thread reply: `_slack_sync` draws it from the ticket as it
+    is when sent (its payload only words the reply), so it may be merged into another pending
+    (`fanout.MERGES`). One with a reply tells something of its own, and is never merged."""
+    return action == SYNC and not payload.get("thread")
+
+
 def _channel_of(row: OutboundDelivery) -> str:
     """The channel a delivery posts to, as its ticket names it (routed at creation)."""
     channel = Ticket.objects.filter(pk=row.ticket_id).values_list("slack_channel", flat=True)
@@ -1394,6 +1404,7 @@ TARGET = Target(
     },
     initial=(POST,),
     follow=_follow,
+    merges=_merges,
     incident_initial=(INCIDENT_POST,),
     incident_update=INCIDENT_UPDATE,
     incident_link=INCIDENT_LINK,

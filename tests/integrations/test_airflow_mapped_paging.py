@@ -29,8 +29,8 @@ def test_thirty_instances_failing_alike_make_one_issue_and_one_alert(
         webhook_client("/webhooks/airflow/", {**body, "map_index": n}).json() for n in range(30)
     ]
     # Every delivery but the alert's edits, which follow the count paced at
-    # SLACK_EDITS_PER_SECOND (one per counted failure: more than the 30 s `settled` waits on a
-    # busy machine) and post nothing new.
+    # SLACK_EDITS_PER_SECOND (those asked for while one waits merge into it, but the waits
+    # add up on a busy machine) and post nothing new.
     paging = OutboundDelivery.objects.filter(status=OutboundStatus.PENDING).exclude(
         action=SLACK_SYNC
     )
