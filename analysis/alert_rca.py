@@ -66,8 +66,19 @@ class _Alert:
         return plain(self.details.get(key, ""), limit)
 
     @property
+    def several(self) -> list[str]:
+        """The target resource ids of an alert on several resources (else none)."""
+        ids = self.resource.get("resource_ids")
+        if not isinstance(ids, list) or len(ids) < 2:
+            return []
+        return [str(resource_id) for resource_id in ids]
+
+    @property
     def target(self) -> str:
-        """`virtual machine 'vm-01' (Microsoft.Compute/virtualMachines, resource group 'rg')`."""
+        """`virtual machine 'vm-01' (Microsoft.Compute/virtualMachines, resource group 'rg')`;
+        `3 resources: 'vm-a', 'vm-b', 'vm-c' (<type>, resource group 'rg')` for several."""
+        if self.several:
+            return _several_targets(self.several)
         name = plain(self.resource.get("resource_name", ""), 120)
         kind = plain(self.resource.get("resource_type", ""), 120)
         group = plain(self.resource.get("resource_group", ""), 120)
@@ -125,6 +136,37 @@ _TYPE_NAMES = {
     "microsoft.servicebus/namespaces": "Service Bus namespace",
     "microsoft.synapse/workspaces": "Synapse workspace",
 }
+
+
+MAX_TARGETS_NAMED = 5
+_RESOURCE_GROUP = re.compile(r"/resourcegroups/([^/]+)", re.IGNORECASE)
+
+
+def _type_of(resource_id: str) -> str:
+    """`/subscriptions/…/providers/Microsoft.Sql/servers/s1/databases/db1` ->
+    `Microsoft.Sql/servers/databases` (empty for an id naming no provider)."""
+    parts = [part for part in resource_id.split("/") if part]
+    lowered = [part.lower() for part in parts]
+    if "providers" not in lowered:
+        return ""
+    rest = parts[len(lowered) - 1 - lowered[::-1].index("providers") + 1 :]
+    return "/".join(rest[:1] + rest[1:][::2]) if len(rest) >= 3 else ""
+
+
+def _several_targets(resource_ids: list[str]) -> str:
+    """Each target's name, and the type and resource group they share (if they share one)."""
+    names = [plain(resource_id.rstrip("/").rsplit("/", 1)[-1], 80) for resource_id in resource_ids]
+    named = ", ".join(f"'{name}'" for name in names[:MAX_TARGETS_NAMED])
+    more = len(names) - MAX_TARGETS_NAMED
+    named += f" and {more} more" if more > 0 else ""
+    shared = []
+    types = [_type_of(resource_id) for resource_id in resource_ids]
+    if types[0] and len({kind.lower() for kind in types}) == 1:
+        shared.append(plain(types[0], 120))
+    groups = [_RESOURCE_GROUP.search(resource_id) for resource_id in resource_ids]
+    if all(groups) and len({group.group(1).lower() for group in groups if group}) == 1:
+        shared.append(f"resource group '{plain(groups[0].group(1) if groups[0] else '', 120)}'")
+    return f"{len(names)} resources: {named}" + (f" ({', '.join(shared)})" if shared else "")
 
 
 def _friendly_type(resource_type: str) -> str:
@@ -249,7 +291,8 @@ def _metric(alert: _Alert) -> tuple[str, list[str]]:
 
 def _metric_advice(metric: str, alert: _Alert) -> list[str]:
     """Advice for the metric families teams alert on most."""
-    name = plain(alert.resource.get("resource_name", ""), 80) or "the resource"
+    name = "each of them" if alert.several else ""
+    name = name or plain(alert.resource.get("resource_name", ""), 80) or "the resource"
     if "cpu" in metric:
         return [
             f"Find what is using the CPU on {name} (top processes, queries or requests) and "
@@ -307,6 +350,8 @@ def _log_search(alert: _Alert) -> tuple[str, list[str]]:
 
 
 def _administrative(alert: _Alert) -> tuple[str, list[str]]:
+    if alert.details.get("resource_deleted"):
+        return _deletion(alert)
     operation = alert.get("operation_name", 160) or "an operation"
     status = alert.get("operation_status", 40)
     sub_status = alert.get("operation_sub_status", 80)
@@ -330,6 +375,35 @@ def _administrative(alert: _Alert) -> tuple[str, list[str]]:
         "If the caller or the change was not expected, find who or what made it (the caller "
         "above) before retrying.",
         "Retry the operation once its cause is fixed; a succeeded retry closes this ticket.",
+    ]
+    return cause, recs
+
+
+def _deletion(alert: _Alert) -> tuple[str, list[str]]:
+    """A rule watching deletions: its resource was deleted (a succeeded delete operation)."""
+    operation = alert.get("operation_name", 160) or "its delete operation"
+    caller = alert.get("caller", 120)
+    when = alert.get("event_time", 40)
+    cause = f"Activity log alert {_rule(alert)}: {alert.target} was deleted"
+    cause += f" (operation {operation} succeeded)"
+    cause += f", caller {caller}" if caller else ""
+    cause += f", at {when}" if when else ""
+    description = alert.get("event_description", 200)
+    cause = _sentence(cause)
+    cause += f" Event: {_sentence(description)}" if description else ""
+    cause += " " + _tail(alert)
+    correlation = alert.get("correlation_id", 80)
+    entry = f" (the Activity log entry with correlation id {correlation})" if correlation else ""
+    recs = [
+        f"Confirm with the caller{f' ({caller})' if caller else ''} that the deletion was "
+        f"intended{entry}.",
+        "If it was not, restore the resource while its soft delete or backup retention allows "
+        "(deleted storage accounts, key vaults and SQL databases can be recovered for a "
+        "limited time), or redeploy it from its template.",
+        "Find the pipelines, linked services and applications that use it: they fail until it "
+        "is restored or replaced.",
+        "Protect resources that must not go with a CanNotDelete lock, and review who holds "
+        "delete rights on the scope.",
     ]
     return cause, recs
 

@@ -211,6 +211,8 @@ class _Alert:
     rule_key: str = ""
     # A Resolved: the occurrence key its Fired had (see FailureEvent.recovers_occurrence).
     recovers_occurrence: str = ""
+    # What names the ticket of an alert whose body names no rule, before its monitoring service.
+    unnamed_rule_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,9 @@ def _parse_common(body: dict[str, Any]) -> _Alert:
             "alert_rule_id": rule_id,
         },
         custom_properties=_string_map(data.get("customProperties"), "data.customProperties"),
+        # A budget alert names no rule (Microsoft Learn's samples: `alertRule` null): its
+        # ticket is named after its budget.
+        unnamed_rule_title=str(facts.details.get("budget_name", "")),
     )
 
 
@@ -410,7 +415,11 @@ def _parse_legacy_activity_log(body: dict[str, Any]) -> _Alert:
     rule_and_resource = f"{rule_id or rule_name or operation}|{resource_id or subscription}"
     return _Alert(
         kind=kind,
-        rule=rule_name or _last_segment(rule_id) or operation,
+        # The older activity log body names no rule (Microsoft Learn's samples have no
+        # `context.name` nor `context.id`): its ticket is named after its operation, which the
+        # message and the RCA do not call a rule.
+        rule=rule_name or _last_segment(rule_id),
+        unnamed_rule_title=operation,
         run_key=f"azure:{rule_and_resource}|{event_id}",
         resolve_key=f"azure:{rule_and_resource}",
         occurrence_key=f"azure:{rule_and_resource}|{status}|{event_id}",
@@ -1169,6 +1178,8 @@ def _describe_rows(facts: _Facts) -> None:
 
 # Activity log levels as words or as numbers (EventLevel: 4 Informational, 5 Verbose).
 _QUIET_LEVELS = {"informational", "verbose", "4", "5"}
+# A succeeded delete operation (`Microsoft.Storage/storageAccounts/delete`): the resource is gone.
+_DELETE_OPERATION = re.compile(r"/delete$", re.IGNORECASE)
 # Service Health stages that say the event is over (a post-incident review included).
 _SERVICE_HEALTH_OVER = {"resolved", "rca", "complete", "completed", "canceled", "cancelled"}
 # Alert kinds that can describe an ADF pipeline failure (metric and log alerts on a factory);
@@ -1183,7 +1194,9 @@ def _settle_activity_event(alert: _Alert) -> None:
     a problem open a ticket. Informational or succeeded events are kept (the delivery is stored)
     and end what they end: a succeeded operation resolves the ticket of the same operation
     failing on the same resource, a resource back to Available resolves that resource's health
-    ticket, and a Service Health event in a closing stage resolves that incident's ticket.
+    ticket, and a Service Health event in a closing stage resolves that incident's ticket. A
+    succeeded delete ends nothing: the resource is gone, and that opens a ticket
+    (`details["resource_deleted"]`).
     """
     details = alert.facts.details
     kind = str(details.get("alert_kind", ""))
@@ -1217,6 +1230,12 @@ def _settle_activity_event(alert: _Alert) -> None:
     elif kind != "activity_security":  # a security alert is a finding whatever its level
         alert.resolve_key = f"azure:{alert.rule_key}|{operation.lower()}|{resource_id}"
         if status == "failed":
+            return
+        if status == "succeeded" and _DELETE_OPERATION.search(operation):
+            # A rule on a delete operation watches deletions: the deletion is what it reports,
+            # not the end of a failure (its Started event, Informational, is ignored).
+            details["resource_deleted"] = True
+            alert.facts.sentences.append("The operation deleted the resource.")
             return
         if status == "succeeded":
             alert.kind = EventKind.RESOLVED
@@ -1279,7 +1298,13 @@ def _to_event(alert: _Alert) -> FailureEvent:
         source=SOURCE,
         processing_mode=processing_mode,
         kind=alert.kind,
-        pipeline=_clip(pipeline or alert.monitoring_service or "Azure Monitor alert", NAME_LIMIT),
+        pipeline=_clip(
+            pipeline
+            or alert.unnamed_rule_title
+            or alert.monitoring_service
+            or "Azure Monitor alert",
+            NAME_LIMIT,
+        ),
         run_key=run_key,
         occurrence_key=alert.occurrence_key,
         resolve_key=alert.resolve_key,
@@ -1288,12 +1313,69 @@ def _to_event(alert: _Alert) -> FailureEvent:
         subject=_subject(alert) if adf is None else "",
         correlation_text=_RESOURCE_HEALTH_STATE if health else "",
         error_message=_clean(_WHITESPACE.sub(" ", message), MESSAGE_LIMIT),
-        severity_hint=_SEVERITIES.get(alert.severity_label.lower()),
+        severity_hint=_severity_hint(alert),
         occurred_at=alert.occurred_at,
         resource=resource,
         links=alert.facts.links,
         details={key: value for key, value in details.items() if value not in ("", None, {})},
     )
+
+
+# Activity log alert rules (Service Health and Resource Health ones too) have no severity: Azure
+# sends Sev4 for every one of them, which says nothing of the event. The event's own level does
+# (words, or EventLevel numbers: 1 Critical, 2 Error, 3 Warning), and so does what a health or
+# security event reports (`_event_severity`).
+_EVENT_LEVELS = {
+    "critical": Severity.CRITICAL,
+    "1": Severity.CRITICAL,
+    "error": Severity.HIGH,
+    "2": Severity.HIGH,
+    "warning": Severity.MEDIUM,
+    "3": Severity.MEDIUM,
+}
+_NO_RULE_SEVERITY = {"", "sev4", "4"}
+_SERVICE_HEALTH_OUTAGES = {"incident", "security"}
+_DEFENDER_SEVERITIES = {
+    "high": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "informational": Severity.LOW,
+}
+
+
+def _severity_hint(alert: _Alert) -> Severity | None:
+    """The severity the alert states: its rule's (Sev0 to Sev4); for an activity log or health
+    alert stating Sev4 or nothing, its event's (`_event_severity`), else none (the ticket then
+    takes its error class's, tickets/rules.py `severity_for`)."""
+    stated = _SEVERITIES.get(alert.severity_label.lower())
+    details = alert.facts.details
+    kind = str(details.get("alert_kind", ""))
+    activity = kind.startswith("activity") or kind in {"service_health", "resource_health"}
+    if not activity or alert.severity_label.lower() not in _NO_RULE_SEVERITY:
+        return stated
+    return _event_severity(kind, details)
+
+
+def _event_severity(kind: str, details: dict[str, Any]) -> Severity | None:
+    """A Service Health incident or security advisory and a resource the platform made
+    unavailable are High; a Defender for Cloud alert has the severity Defender gives it; other
+    events have their level's (Critical, Error, Warning), or none (Informational)."""
+    if kind == "resource_health" and (
+        str(details.get("current_health_status", "")).lower() == "unavailable"
+        and str(details.get("health_cause", "")).lower() != "userinitiated"
+    ):
+        return Severity.HIGH
+    if (
+        kind == "service_health"
+        and str(details.get("incident_type", "")).lower() in _SERVICE_HEALTH_OUTAGES
+    ):
+        return Severity.HIGH
+    security = details.get("security")
+    if kind == "activity_security" and isinstance(security, dict):
+        stated = _DEFENDER_SEVERITIES.get(str(security.get("severity", "")).lower())
+        if stated is not None:
+            return stated
+    return _EVENT_LEVELS.get(str(details.get("level", "")).lower())
 
 
 # What a resource's health events are correlated on (`FailureEvent.correlation_text`): one rule
@@ -1344,7 +1426,9 @@ def _headline(alert: _Alert, resource: dict[str, Any]) -> str:
     rule = f"'{alert.rule}'" if alert.rule else "from an unnamed rule"
     headline = f"Azure Monitor {label} {rule} {_STATES[alert.kind]}"
     headline += f" (severity {alert.severity_label})" if alert.severity_label else ""
-    if resource.get("resource_name") or resource.get("resource_type"):
+    if len(alert.target_ids) > 1:
+        headline += f" on {_several_targets(alert.target_ids)}"
+    elif resource.get("resource_name") or resource.get("resource_type"):
         headline += f" on {resource.get('resource_type', 'resource')}"
         headline += f" '{resource['resource_name']}'" if resource.get("resource_name") else ""
         if resource.get("resource_group"):
@@ -1356,6 +1440,29 @@ def _headline(alert: _Alert, resource: dict[str, Any]) -> str:
     if alert.description:
         headline += f" Description: {alert.description.rstrip('.')}."
     return headline
+
+
+MAX_TARGETS_NAMED = 5
+
+
+def _several_targets(target_ids: list[str]) -> str:
+    """`3 resources: 'vm-a', 'vm-b', 'vm-c' (Microsoft.Compute/virtualMachines, resource group
+    'rg')`: an alert on several resources (a log search alert scoped to several) names each,
+    and their type and group where they share one."""
+    parsed = [_parse_resource_id(target) for target in target_ids]
+    names = [
+        found.get("resource_name") or target
+        for found, target in zip(parsed, target_ids, strict=True)
+    ]
+    named = ", ".join(f"'{name}'" for name in names[:MAX_TARGETS_NAMED])
+    more = len(names) - MAX_TARGETS_NAMED
+    named += f" and {more} more" if more > 0 else ""
+    shared = []
+    for key, label in (("resource_type", ""), ("resource_group", "resource group ")):
+        values = {found.get(key, "").lower() for found in parsed}
+        if len(values) == 1 and parsed[0].get(key):
+            shared.append(f"{label}'{parsed[0][key]}'" if label else parsed[0][key])
+    return f"{len(names)} resources: {named}" + (f" ({', '.join(shared)})" if shared else "")
 
 
 def _resource(alert: _Alert) -> dict[str, Any]:

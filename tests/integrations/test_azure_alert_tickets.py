@@ -236,6 +236,325 @@ def test_an_alert_that_is_no_pipeline_failure_has_the_severity_its_rule_gives(
     assert ticket.sla_seconds == {"P1": 900, "P2": 3600, "P3": 14400, "P4": 86400}[expected[1]]
 
 
+def _with(body: dict[str, Any], *, alert: str, severity: str = "Sev4", **context: Any):
+    """`body` as another alert of its rule (`alert` ends its id) at `severity`, its context's
+    fields (its event's, for an older activity log body) updated with `context`."""
+    body = copy.deepcopy(body)
+    if body["schemaId"] == "Microsoft.Insights/activityLogs":
+        event = body["data"]["context"]["activityLog"]
+        event["eventDataId"] += alert
+    else:
+        body["data"]["essentials"].update(severity=severity)
+        body["data"]["essentials"]["alertId"] += alert
+        event = body["data"]["alertContext"]
+    for key, value in context.items():
+        if key == "properties":
+            event["properties"].update(value)
+        else:
+            event[key] = value
+    return body
+
+
+# Activity log alert rules (Service Health and Resource Health ones among them) have no
+# severity: Azure sends Sev4 for each (the common schema's test-action samples do too).
+@pytest.mark.parametrize(
+    ("name", "body", "expected"),
+    [
+        (
+            "Service Health incident (level 3, Warning)",
+            _with(load("common_service_health.json"), alert="-sev4"),
+            ("High", "P2"),
+        ),
+        (
+            "Service Health planned maintenance",
+            _with(
+                load("common_service_health.json"),
+                alert="-maintenance",
+                operationName="Microsoft.ServiceHealth/maintenance/action",
+                properties={
+                    "incidentType": "Maintenance",
+                    "trackingId": "MNT-1",
+                    "stage": "Planned",
+                },
+            ),
+            ("Medium", "P3"),
+        ),
+        (
+            "Resource Health: unavailable, platform initiated",
+            _with(
+                load("common_resource_health.json"),
+                alert="-platform",
+                properties={"cause": "PlatformInitiated"},
+            ),
+            ("High", "P2"),
+        ),
+        (
+            "Resource Health: stopped by a user",
+            _with(load("common_resource_health.json"), alert="-user"),
+            ("Medium", "P3"),
+        ),
+        (
+            "failed operation, level Error",
+            _with(
+                load("common_activity_log_administrative.json"),
+                alert="-failed",
+                status="Failed",
+                level="Error",
+            ),
+            ("High", "P2"),
+        ),
+        (
+            "failed operation, level Critical",
+            _with(
+                load("common_activity_log_administrative.json"),
+                alert="-critical",
+                status="Failed",
+                level="Critical",
+            ),
+            ("Critical", "P1"),
+        ),
+        (
+            "policy audit, level Warning",
+            _with(load("common_activity_log_policy.json"), alert="-sev4"),
+            ("Medium", "P3"),
+        ),
+        (
+            "Defender for Cloud alert of severity Low",
+            _with(load("common_activity_log_security.json"), alert="-sev4"),
+            ("Low", "P4"),
+        ),
+        (
+            "the older activity log body: a Resource Health event, no severity",
+            _with(
+                load("noncommon_activity_log.json"),
+                alert="-health",
+                eventSource="ResourceHealth",
+                operationName="Microsoft.Resourcehealth/healthevent/Activated/action",
+                status="Active",
+                properties={
+                    "title": "Virtual Machine health status changed to unavailable",
+                    "currentHealthStatus": "Unavailable",
+                    "previousHealthStatus": "Available",
+                    "type": "Downtime",
+                    "cause": "PlatformInitiated",
+                },
+            ),
+            ("High", "P2"),
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_an_activity_log_alert_takes_its_severity_from_its_event_not_from_sev4(
+    webhook_client, name, body, expected
+):
+    """A Service Health incident or a VM down was Low/P4 (24 h SLA) through the common schema,
+    as every activity log alert is Sev4, and Medium through the older body, which has none."""
+    answer = webhook_client(AZURE, body).json()
+    assert answer["outcome"] == "created", name
+
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert (ticket.severity, ticket.priority) == expected, name
+
+
+def test_an_activity_log_alert_keeps_a_severity_other_than_sev4(webhook_client):
+    body = _with(load("common_resource_health.json"), alert="-sev1", severity="Sev1")
+    ticket = Ticket.objects.get(pk=webhook_client(AZURE, body).json()["ticket_id"])
+    assert (ticket.severity, ticket.priority) == ("High", "P2")
+    body = _with(load("common_resource_health.json"), alert="-sev3", severity="Sev3")
+    body["data"]["essentials"]["alertRule"] = "another-rule"
+    ticket = Ticket.objects.get(pk=webhook_client(AZURE, body).json()["ticket_id"])
+    assert (ticket.severity, ticket.priority) == ("Low", "P4")
+
+
+def _deleted_storage_account(status: str, alert: str) -> dict[str, Any]:
+    """The test action's activity log alert (Microsoft Learn, "Sample alert payloads") of a rule
+    watching deletions, for a storage account's delete operation in the given status."""
+    storage = (
+        "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourceGroups/rg-data-prod/"
+        "providers/Microsoft.Storage/storageAccounts/stdataprod01"
+    )
+    body = _with(
+        load("common_activity_log_administrative.json"),
+        alert=alert,
+        status=status,
+        operationName="Microsoft.Storage/storageAccounts/delete",
+        authorization={"action": "Microsoft.Storage/storageAccounts/delete", "scope": storage},
+        properties={"entity": storage, "message": "Microsoft.Storage/storageAccounts/delete"},
+    )
+    body["data"]["essentials"].update(alertRule="prod-storage-deleted", alertTargetIDs=[storage])
+    return body
+
+
+def test_a_succeeded_delete_opens_a_ticket_saying_the_resource_was_deleted(webhook_client):
+    """A rule on a delete operation fires for its Started and Succeeded events (Informational
+    both): the deletion was answered `ignored` as if it ended a failure, and nobody heard that
+    the storage account was gone."""
+    started = webhook_client(AZURE, _deleted_storage_account("Started", "-started")).json()
+    deleted = webhook_client(AZURE, _deleted_storage_account("Succeeded", "-deleted")).json()
+
+    assert (started["outcome"], started["ticket_id"]) == ("ignored", None)
+    assert deleted["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=deleted["ticket_id"])
+    assert ticket.details["resource_deleted"] is True
+    assert "The operation deleted the resource." in ticket.error_message
+    assert ticket.culprit == "storage:stdataprod01"  # what later failures naming it group on
+
+    services.analyse_ticket(ticket.id)
+
+    ticket.refresh_from_db()
+    assert ticket.rca_result.startswith(
+        "Activity log alert 'prod-storage-deleted': storage account 'stdataprod01' "
+        "(Microsoft.Storage/storageAccounts, resource group 'rg-data-prod') was deleted "
+        "(operation Microsoft.Storage/storageAccounts/delete succeeded), caller "
+    )
+    assert ticket.recommendations[0].startswith("Confirm with the caller (")
+    assert any("restore" in rec for rec in ticket.recommendations)
+    assert not any("error it returned" in rec for rec in ticket.recommendations)
+    # The same deletion delivered again is the same ticket.
+    again = webhook_client(AZURE, _deleted_storage_account("Succeeded", "-deleted")).json()
+    assert (again["outcome"], again["ticket_id"]) == ("duplicate", ticket.id)
+
+
+# Microsoft Learn, "Noncommon alert schema definitions", monitoringService = Service Health: the
+# older activity log body names no alert rule (no `context.name`, no `context.id`).
+OLDER_SERVICE_HEALTH = {
+    "schemaId": "Microsoft.Insights/activityLogs",
+    "data": {
+        "status": "Activated",
+        "context": {
+            "activityLog": {
+                "channels": "Admin",
+                "correlationId": "aaaa0000-bb11-2222-33cc-444444dddddd",
+                "description": "This alert rule will trigger when there are updates to a service "
+                "issue impacting subscription <name>.",
+                "eventSource": "ServiceHealth",
+                "eventTimestamp": "2021-11-17T05:34:44.5778226+00:00",
+                "eventDataId": "12345678-1234-1234-1234-1234567890ab",
+                "level": "Warning",
+                "operationName": "Microsoft.ServiceHealth/incident/action",
+                "operationId": "12345678-abcd-efgh-ijkl-abcd12345678",
+                "properties": {
+                    "title": "Test Action Group - Test Service Health Alert",
+                    "service": "Azure Service Name",
+                    "region": "Global",
+                    "communication": "<p><strong>Summary of impact</strong>:&nbsp;This is the "
+                    "impact summary.</p>",
+                    "incidentType": "Incident",
+                    "trackingId": "ABC1-DEF",
+                    "impactStartTime": "2021-11-16T20:00:00.0000000Z",
+                    "impactMitigationTime": "2021-11-17T01:00:00.0000000Z",
+                    "stage": "Active",
+                    "communicationId": "11223344556677",
+                    "version": "0.1.1",
+                },
+                "status": "Active",
+                "subscriptionId": "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+                "submissionTimestamp": "2021-11-17T05:34:54.0000000+00:00",
+            }
+        },
+        "properties": {},
+    },
+}
+
+
+def test_an_older_activity_log_alert_does_not_call_its_operation_a_rule(webhook_client):
+    """Its ticket is named after its operation, but its message and RCA said "Service Health
+    alert 'Microsoft.ServiceHealth/incident/action' fired", "reported by alert rule
+    'Microsoft.ServiceHealth/incident/action'": a rule nobody wrote, to look for in vain."""
+    answer = webhook_client(AZURE, OLDER_SERVICE_HEALTH).json()
+    assert answer["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert ticket.pipeline == "Microsoft.ServiceHealth/incident/action"
+    assert ticket.error_message.startswith(
+        "Azure Monitor Service Health alert from an unnamed rule fired "
+        "[Activity Log - ServiceHealth]."
+    )
+    assert (ticket.severity, ticket.priority) == ("High", "P2")  # an incident, level Warning
+
+    services.analyse_ticket(ticket.id)
+
+    ticket.refresh_from_db()
+    assert "reported by an unnamed alert rule" in ticket.rca_result
+    assert "rule 'Microsoft.ServiceHealth" not in ticket.rca_result
+    assert "alert 'Microsoft.ServiceHealth" not in ticket.error_message
+
+
+def _budget_alert(budget: str, spent: str) -> dict[str, Any]:
+    """Microsoft Learn's "Cost budget alert" test-action sample, for `budget`."""
+    return {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": {
+                "monitoringService": "CostAlerts",
+                "firedDateTime": "2025-04-15T17:53:32.996Z",
+                "description": f"Your spend for budget {budget} is now {spent}.",
+                "essentialsVersion": "1.0",
+                "alertContextVersion": "1.0",
+                "alertId": "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/providers/"
+                f"Microsoft.CostManagement/alerts/{budget}-alert",
+                "alertRule": None,
+                "severity": None,
+                "signalType": None,
+                "monitorCondition": "Fired",
+                "alertTargetIDs": None,
+                "configurationItems": ["budgets"],
+                "originAlertId": None,
+            },
+            "alertContext": {
+                "AlertCategory": "budgets",
+                "AlertData": {
+                    "Scope": "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/",
+                    "ThresholdType": "Actual",
+                    "BudgetType": "Cost",
+                    "BudgetThreshold": "$50.00",
+                    "NotificationThresholdAmount": "$25.00",
+                    "BudgetName": budget,
+                    "BudgetStartDate": "2022-11-01",
+                    "Unit": "USD",
+                    "SpentAmount": spent,
+                },
+            },
+        },
+    }
+
+
+def test_budget_alerts_are_named_after_their_budgets(webhook_client):
+    """Both were tickets named "CostAlerts" on the board (the README says a budget's ticket is
+    named after the budget)."""
+    data = webhook_client(AZURE, _budget_alert("data-platform-monthly", "$11,111.00")).json()
+    ml = webhook_client(AZURE, _budget_alert("ml-sandbox-monthly", "$30.00")).json()
+
+    assert (data["outcome"], ml["outcome"]) == ("created", "created")
+    assert Ticket.objects.get(pk=data["ticket_id"]).pipeline == "data-platform-monthly"
+    assert Ticket.objects.get(pk=ml["ticket_id"]).pipeline == "ml-sandbox-monthly"
+
+
+def test_an_alert_on_several_resources_names_each_of_them(webhook_client):
+    """A log search alert scoped to three VMs lists the three in `alertTargetIDs`: its message
+    and RCA said it "fired on virtual machine 'vm-a'", and nobody looked at vm-b or vm-c."""
+    body = shared_payload("azure_common_log_v2_scheduled_query_fired.json")
+    vms = "/subscriptions/1111/resourceGroups/rg-prod/providers/Microsoft.Compute/virtualMachines"
+    body["data"]["essentials"].update(
+        alertRule="heartbeat-missing",
+        alertTargetIDs=[f"{vms}/vm-a", f"{vms}/vm-b", f"{vms}/vm-c"],
+        configurationItems=["vm-a", "vm-b", "vm-c"],
+    )
+    answer = webhook_client(AZURE, body).json()
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert "fired (severity Sev3) on 3 resources: 'vm-a', 'vm-b', 'vm-c' (" in (
+        ticket.error_message
+    )
+    assert "on Microsoft.Compute/virtualMachines 'vm-a'" not in ticket.error_message
+
+    services.analyse_ticket(ticket.id)
+
+    ticket.refresh_from_db()
+    assert ticket.rca_result.startswith(
+        "Log search alert 'heartbeat-missing' fired on 3 resources: 'vm-a', 'vm-b', 'vm-c' "
+        "(Microsoft.Compute/virtualMachines, resource group 'rg-prod'): "
+    ), ticket.rca_result
+
+
 def test_an_alerts_own_words_do_not_class_it_as_an_error(webhook_client):
     """Smart detection's stock description ("a dependency your app is calling (e.g. REST API or
     database)") states no error: the plain-word fallback that reads "database" as a database

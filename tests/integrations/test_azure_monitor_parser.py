@@ -78,7 +78,7 @@ EXPECTED: dict[str, tuple[EventKind, str, str, str, Severity | None]] = {
         MONITOR,
         "test-activityLogAlertRule",
         f"azure:test-activityLogAlertRule|{ALERTS}/cccc2222-dd33-4444-55ee-666666ffffff",
-        Severity.LOW,
+        None,  # Sev4, as every activity log alert: its event's level (Informational) says none
     ),
     "common_activity_log_policy.json": (
         FAILURE,
@@ -92,7 +92,7 @@ EXPECTED: dict[str, tuple[EventKind, str, str, str, Severity | None]] = {
         MONITOR,
         "test-autoscaleAlertRule",
         f"azure:test-autoscaleAlertRule|{ALERTS}/bbbb2222-cc33-dd44-ee55-ffffff666666",
-        Severity.LOW,
+        None,  # Sev4, as every activity log alert: its event's level (Informational) says none
     ),
     "common_activity_log_security.json": (
         FAILURE,
@@ -808,7 +808,8 @@ def test_budget_test_action_without_rule_or_severity() -> None:
     }
     event = parse_azure_monitor(body)
     assert_well_formed(event)
-    assert event.pipeline == "CostAlerts"
+    assert event.pipeline == "Test_forcasted_budget"  # its budget: the body names no rule
+    assert "budget alert from an unnamed rule" in event.error_message
     assert event.severity_hint is None
     assert "Test_forcasted_budget" in event.error_message
 
