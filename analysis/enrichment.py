@@ -427,6 +427,26 @@ class _TaskFailure:
         return detail
 
 
+def _iteration_errors(task: Any) -> str:
+    """A For each task's errors: runs/get lists its iterations' most common error messages
+    (at most three, `for_each_task.stats.error_message_stats`, with how many iterations
+    failed so), not their runs, and the task's own output holds none. "" for another task."""
+    stats = getattr(getattr(task, "for_each_task", None), "stats", None)
+    samples = [
+        (sample.count, _text(sample.error_message))
+        for sample in getattr(stats, "error_message_stats", None) or []
+        if _text(sample.error_message)
+    ]
+    if not samples:
+        return ""
+    counts = getattr(stats, "task_run_stats", None)
+    failed = getattr(counts, "failed_iterations", None)
+    total = getattr(counts, "total_iterations", None)
+    head = f"{failed} of {total} iterations failed" if failed and total else "Iterations failed"
+    lines = [f"{count or 'some'} of them: {message}" for count, message in samples]
+    return "\n".join([f"{head}; their most common errors:", *lines])
+
+
 def _task_failure(task: Any) -> _TaskFailure:
     details = getattr(getattr(task, "status", None), "termination_details", None)
     return _TaskFailure(
@@ -436,6 +456,7 @@ def _task_failure(task: Any) -> _TaskFailure:
         state_message=_state_message(task),
         run_page_url=_text(getattr(task, "run_page_url", None)),
         termination_code=_enum_text(getattr(details, "code", None)),
+        error=_ANSI.sub("", _iteration_errors(task)),
     )
 
 
@@ -450,7 +471,8 @@ def _read_output(client: WorkspaceClient, budget: _Budget, failure: _TaskFailure
     except EnrichmentError as exc:  # keep what runs/get told us
         failure.output_error = str(exc)
         return
-    failure.error = _ANSI.sub("", _text(output.error))
+    # A For each task's output has no error: its iterations' (`_iteration_errors`) stay.
+    failure.error = _ANSI.sub("", _text(output.error)) or failure.error
     failure.error_trace = _clip_tail(_ANSI.sub("", _text(output.error_trace)), TRACE_KEEP_CHARS)
     metadata = output.metadata
     if metadata is not None:
@@ -498,6 +520,18 @@ def run_did_not_fail(details: dict[str, Any]) -> str:
     if details.get("result_state") == "MAXIMUM_CONCURRENT_RUNS_REACHED":
         return _RUNS_THAT_DID_NOT_FAIL["MAX_CONCURRENT_RUNS_EXCEEDED"]
     return _RUNS_THAT_DID_NOT_FAIL.get(str(details.get("termination_code") or ""), "")
+
+
+def run_ended(config: DatabricksConfig, run_id: str) -> dict[str, Any]:
+    """How the Databricks job run ended as runs/get tells it now (no task output is read): its
+    `result_state` and `termination_code`, named as `enrich_databricks_run`'s details name
+    them, for `run_did_not_fail`. A repaired run tells its latest repair's."""
+    _, _, _, run = _read_run(config, run_id)
+    ended = getattr(getattr(run, "status", None), "termination_details", None)
+    return {
+        "result_state": _task_result_state(run),
+        "termination_code": _enum_text(getattr(ended, "code", None)),
+    }
 
 
 def enrich_databricks_run(

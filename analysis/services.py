@@ -693,12 +693,12 @@ def _write_analyses(tickets: list[Ticket]) -> None:
         return
     table = Ticket._meta.db_table
     # An Airflow try counted while the analysis ran wrote its facts (and its run, when its
-    # logical date is the latest) on the row: they are kept, not those the analysis read
-    # before it.
+    # logical date is the latest) on the row, and a Databricks task failing alike the tasks it
+    # counts: they are kept, not those the analysis read before it.
     columns = ", ".join(
         f"{name} = v.{name}"
         if name != "details"
-        else "details = CASE WHEN t.source <> %s THEN v.details"
+        else "details = CASE WHEN t.source <> ALL(%s::text[]) THEN v.details"
         " ELSE (v.details - %s::text[]) || COALESCE((SELECT jsonb_object_agg(key, value)"
         " FROM jsonb_each(t.details) WHERE key = ANY(%s::text[])), '{}'::jsonb) END"
         for name in _ANALYSIS_FIELDS
@@ -716,7 +716,7 @@ def _write_analyses(tickets: list[Ticket]) -> None:
             "  rca_source, rca_note, analysed_at, rca_outage, details, embedding,"
             "  embedding_model, updated_at)) AS v WHERE t.id = v.id",
             [
-                Source.AIRFLOW,
+                [Source.AIRFLOW, Source.DATABRICKS],
                 list(COUNTED_DETAILS),
                 list(COUNTED_DETAILS),
                 [t.pk for t in tickets],

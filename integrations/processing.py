@@ -144,6 +144,8 @@ def _process(ids: list[int]) -> None:
     )
     # A regression's page, held until now as a new ticket's waits for its analysis: one over at
     # its source already (its Resolved came first, or landed meanwhile) pages nobody.
+    # A late notification of a run that did not fail (a user cancelled it) ends it again first.
+    repaired_runs.end_regressions_of_runs_that_did_not_fail(deliveries)
     regressed = {d.ticket_id for d in deliveries if d.outcome == Outcome.REGRESSED}
     fanout.release_regression_pages([ticket_id for ticket_id in regressed if ticket_id])
     # A new ticket, and one a regression reopened (the failure back after it was fixed: its

@@ -4,6 +4,11 @@ run's failure and leaves it to the background (`ingest.attempt_to_be_read`). Her
 repair history (runs/get) tells a redelivery from the failure of a repair, which is recorded as
 one more failure of the run, keyed by its repair (`parsers.databricks.of_repair`): counted on
 the run's ticket while it is open, a regression of it once resolved.
+
+A notification of a run that did not fail (a user cancelled it, it was skipped) landing after
+its run's ticket was ended so (a task's, late, after the job's) regresses that ticket at ingest,
+which reads nothing: here the run is read again (`end_regressions_of_runs_that_did_not_fail`),
+and when it still did not fail the ticket is ended again before the regression pages anyone.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from integrations.ingest import attempt_to_be_read, stored_event
 from integrations.models import WebhookDelivery
 from integrations.parsers.databricks import of_repair
 from rca_project.observability import tracking
-from tickets.models import Occurrence
-from tickets.services import record_event
+from tickets.databricks_workspace import error_fetchable
+from tickets.models import Occurrence, Ticket
+from tickets.services import end_as_run_that_did_not_fail, record_event
 from tickets.vocabulary import Outcome, Source
 
 logger = logging.getLogger(__name__)
@@ -78,4 +84,43 @@ def _record_repaired_attempt(delivery: WebhookDelivery) -> None:
         attempt.repair_id,
         result.outcome,
         result.ticket_id or "",
+    )
+
+
+def end_regressions_of_runs_that_did_not_fail(deliveries: Sequence[WebhookDelivery]) -> None:
+    """Of these pending deliveries, the Databricks failures that regressed their ticket, whose
+    job run (read now: runs/get) did not fail: a user cancelled it, or it was skipped
+    (`enrichment.run_did_not_fail`; the ticket of its first notification was ended so before it
+    paged, `analysis.services._store_enriched`). The ticket is over at its source again before
+    its regression's pages are released (`fanout.release_regression_pages`: they are recorded
+    skipped). A run repaired since that failed reads as failed, and its regression stands."""
+    for delivery in deliveries:
+        if (
+            delivery.outcome == Outcome.REGRESSED
+            and delivery.source == Source.DATABRICKS
+            and delivery.ticket_id
+        ):
+            with tracking(delivery.tracking_id):
+                _end_if_run_did_not_fail(delivery)
+
+
+def _end_if_run_did_not_fail(delivery: WebhookDelivery) -> None:
+    event = WebhookDelivery.objects.values_list("event", flat=True).get(pk=delivery.pk) or {}
+    resource = event.get("resource") or {}
+    if not error_fetchable(resource):
+        return
+    run_id = str(resource.get("run_id", ""))
+    try:
+        why = enrichment.run_did_not_fail(enrichment.run_ended(databricks_config(), run_id))
+    except enrichment.EnrichmentError as exc:
+        logger.warning("Databricks run %s was not read again: %s", run_id, exc)
+        return
+    if not why:
+        return
+    with transaction.atomic():
+        ticket = Ticket.objects.defer("embedding").filter(pk=delivery.ticket_id).first()
+        if ticket is not None:
+            end_as_run_that_did_not_fail(ticket, why)
+    logger.info(
+        "Databricks run %s did not fail (%s): %s ended again", run_id, why, delivery.ticket_id
     )

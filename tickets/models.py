@@ -78,7 +78,9 @@ from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
 from tickets.vocabulary import (
     FAILED_MAP_INDEXES,
+    FAILED_TASKS,
     FAILING_MAP_INDEXES,
+    FAILING_TASKS,
     NEWEST_FAILED_RUN,
     TRY_DETAILS,
     ErrorClass,
@@ -718,6 +720,28 @@ class Ticket(models.Model):
         if isinstance(failing, list) and 0 < len(failing) < len(failed):
             words += f", {len(failing)} still failing"
         return words
+
+    @property
+    def tasks_failed_alike(self) -> str:
+        """How many tasks of a Databricks job run the ticket counts failing alike, in words,
+        naming the first five ("3 tasks failed alike: ingest, load, publish; 1 still failing");
+        "" for a ticket counting one task's failures (or none)."""
+        details = self.details or {}
+        failed = [key for key in details.get(FAILED_TASKS) or [] if isinstance(key, str)]
+        if len(failed) < 2:
+            return ""
+        named = ", ".join(key[:60] for key in failed[:5]) + (", …" if len(failed) > 5 else "")
+        words = f"{len(failed)} tasks failed alike: {named}"
+        failing = details.get(FAILING_TASKS)
+        if isinstance(failing, list) and 0 < len(failing) < len(failed):
+            words += f"; {len(failing)} still failing"
+        return words
+
+    @property
+    def failed_parts(self) -> str:
+        """The parts of the pipeline the ticket counts failing, in words, when it counts several
+        (`mapped_instances`, `tasks_failed_alike`); "" otherwise."""
+        return self.mapped_instances or self.tasks_failed_alike
 
     def sla_remaining(self, now: datetime | None = None) -> timedelta | None:
         if self.sla_deadline is None or self.status not in SLA_RUNNING:

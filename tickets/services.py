@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,13 @@ from django.utils import timezone
 from analysis.classifier import classify_error
 from analysis.culprits import Culprit, extract_culprit
 from analysis.redaction import redact
-from integrations.events import TASK_PART, EventKind, FailureEvent
+from integrations.events import (
+    OCCURRENCE_KEY_LIMIT,
+    TASK_PART,
+    EventKind,
+    FailureEvent,
+    bounded_key,
+)
 from integrations.parsers.adf import adf_resolve_key, adf_run_key
 from integrations.parsers.airflow import (
     instance_resolve_key,
@@ -35,7 +42,12 @@ from integrations.parsers.airflow import (
     retried_by_airflow,
     try_details,
 )
-from integrations.parsers.databricks import REPAIR_ID, UNKNOWN_WORKSPACE
+from integrations.parsers.databricks import (
+    FAILURE_EVENT,
+    REPAIR_ID,
+    UNKNOWN_WORKSPACE,
+    run_failure_key,
+)
 from rca_project.compiled_sql import (
     inserted,
     prepared_cursor,
@@ -60,7 +72,9 @@ from tickets.models import (
 from tickets.vocabulary import (
     ADF_ALERT_ERROR,
     FAILED_MAP_INDEXES,
+    FAILED_TASKS,
     FAILING_MAP_INDEXES,
+    FAILING_TASKS,
     NEWEST_FAILED_RUN,
     Outcome,
     Source,
@@ -122,9 +136,12 @@ def _record_recurrence(
     now: datetime,
     folded_from: str = "",
     other_error: str = "",
+    count_tasks: Sequence[str] = (),
 ) -> tuple[int, bool, str, bool]:
     """The new occurrence count, whether the ticket is resolved, its remediation status and
-    whether the failure is of a newer run (read under its lock)."""
+    whether the failure is of a newer run (read under its lock). `count_tasks`: the failure is
+    of these other Databricks tasks than the ticket's, of a run the ticket counts, failing
+    alike (`settle_fingerprint`): the ticket keeps the tasks it counts from then on."""
     count, incident_id, was_recovered, resolved, remediation_status, new_run = (
         Ticket.objects.record_recurrence(
             ticket_id,
@@ -145,6 +162,11 @@ def _record_recurrence(
     map_index = map_index_of(event)
     if map_index is not None:
         _count_failed_instance(ticket_id, map_index, anew=resolved or was_recovered)
+    tasks = list(count_tasks) or [task for task in [_databricks_task(event)] if task]
+    if tasks:
+        _count_failed_tasks(
+            ticket_id, tasks, anew=resolved or was_recovered, start=bool(count_tasks)
+        )
     actor = Actor.source(event.source)
     details = {"how": how, "occurrence_key": event.occurrence_key, "occurrence_count": count}
     if folded_from:
@@ -213,8 +235,11 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     of it, or a regression of one resolved within the regression window (`culprit`, the one
     the error names, joins it to its incident as a regression at ingest would), else the
     ticket stays, linked to an earlier one of it (so does one resolved meanwhile: its job's
-    success came first, and one people acted on meanwhile: `_acted_on`). A ticket that is an
-    occurrence of another is folded into it: its occurrences and inbox rows move there
+    success came first, and one people acted on meanwhile: `_acted_on`). A task's failure is
+    decided so also with the tickets of other tasks failing alike (`_tasks_failing_alike`: of
+    the same job run, or that counted this task before): the tasks of one run failing on one
+    cause are one ticket, which keeps the tasks it counts (`_count_failed_task`). A ticket
+    that is an occurrence of another is folded into it: its occurrences and inbox rows move there
     (`ticket_folded`) and it is deleted, its id leading to that ticket (`FoldedTicket`). This
     runs before the ticket is analysed or paged (`analysis.services.enrich_tickets`): it
     paged nothing, though ingest's answer and the board's live event named it.
@@ -244,10 +269,18 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     locks = [(_RUN_LOCK, _hash32(ticket.run_id)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
     if culprit:
         locks.append(incidents.culprit_lock(culprit))
+    job_run = _job_run_of(ticket) if message else ""
+    if job_run:
+        # The lock ingest takes for the run's notifications (`FailureEvent.part_of`): the
+        # tickets of two tasks of the run (or of a task and of the job) settling at once are
+        # settled one after the other, so the second finds the first's fingerprint.
+        part_of = bounded_key(run_failure_key(job_run), OCCURRENCE_KEY_LIMIT)
+        locks.append((_OCCURRENCE_LOCK, _hash32(part_of)))
     with connection.cursor() as cursor:
         for lock in locks:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))
-    locked = _lock_with_fold_targets(ticket.pk, fingerprint)
+    alike = _tasks_failing_alike(ticket, event, job_run) if job_run else {}
+    locked = _lock_with_fold_targets(ticket.pk, fingerprint, alike)
     if locked is None:
         return None
     details, status, unresolved, resolved = locked
@@ -257,14 +290,18 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     # open): what they did is on it, not on the other ticket.
     foldable = status == Status.OPEN and not _acted_on(ticket.pk)
     if unresolved is not None and foldable:
-        return _fold(ticket.pk, unresolved, "same fingerprint", event, culprit, now)
+        how = alike.get(unresolved, "same fingerprint")
+        tasks = _tasks_counted(ticket.pk, job_run, event) if unresolved in alike else []
+        return _fold(ticket.pk, unresolved, how, event, culprit, now, count_tasks=tasks)
     if (
         resolved is not None
         and foldable
         and resolved[1] is not None
         and now - resolved[1] <= settings.REGRESSION_WINDOW
     ):
-        return _fold(ticket.pk, resolved[0], "regression", event, culprit, now)
+        target = resolved[0]
+        tasks = _tasks_counted(ticket.pk, job_run, event) if target in alike else []
+        return _fold(ticket.pk, target, "regression", event, culprit, now, count_tasks=tasks)
     details = {name: value for name, value in details.items() if name != FINGERPRINT_PENDING}
     previous = ticket.previous_ticket_id or (resolved[0] if resolved else None)
     Ticket.objects.filter(pk=ticket.pk).update(
@@ -272,6 +309,73 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     )
     ticket.fingerprint, ticket.details, ticket.previous_ticket_id = fingerprint, details, previous
     return None
+
+
+def _job_run_of(ticket: Ticket) -> str:
+    """The key of the job run a Databricks ticket was opened for: a task's run key without its
+    `:<task key>`, a job's own notification's run key."""
+    if ticket.source != Source.DATABRICKS:
+        return ""
+    task = str((ticket.affected_entity or {}).get("task_key", ""))
+    if not task:
+        return ticket.run_id
+    return ticket.run_id.removesuffix(f":{task}") if ticket.run_id.endswith(f":{task}") else ""
+
+
+# After its run key, a task's failure's occurrence key: `<task>[:<task run>]:jobs.on_failure`.
+_TASK_FAILURE = re.compile(r"(?P<task>.+?)(?::\d+)?:" + re.escape(FAILURE_EVENT))
+
+
+def _tasks_counted(ticket_id: str, job_run: str, event: FailureEvent) -> list[str]:
+    """The Databricks tasks whose failures of the job run `job_run` the ticket counts (read off
+    their occurrence keys, `<run key>:<task>[:<task run>]:jobs.on_failure`; the job's own key,
+    `<run key>:jobs.on_failure`, names none), else the task `event` is of."""
+    prefix = f"{job_run}:"
+    keys = Occurrence.objects.filter(ticket_id=ticket_id, key__startswith=prefix)
+    tasks = set()
+    for key in keys.values_list("key", flat=True):
+        if match := _TASK_FAILURE.fullmatch(key.removeprefix(prefix)):
+            tasks.add(match["task"])
+    return sorted(tasks) or [task for task in [_databricks_task(event)] if task]
+
+
+def _tasks_failing_alike(ticket: Ticket, event: FailureEvent, job_run: str) -> dict[str, str]:
+    """The settled tickets the failure of the Databricks task `event.unit` (the job's own
+    failure when it names none) of the job run `job_run`, its error fetched, fails alike with,
+    by id, each with how it is related: a ticket counting a failure of the same run ("same
+    run": another task's, or the job's own) or, of a task, one that counted this task failing
+    alike before ("same fingerprint"). Alike: the
+    fingerprint the failure would have as that ticket's task (its error class and masked
+    message the same; a task's fetched message names its task quoted, and quoted text is
+    masked) is that ticket's."""
+    task = event.unit
+    same_run = set(
+        Occurrence.objects.counted_in_run(job_run)
+        .exclude(ticket_id=ticket.pk)
+        .values_list("ticket_id", flat=True)
+    )
+    related = Q(pk__in=same_run)
+    if task:  # the tickets of its job's other tasks that counted it
+        related |= Q(
+            pk__in=Ticket.objects.filter(
+                resolve_key__startswith=f"{_job_key(ticket.resolve_key)}{TASK_PART}",
+                details__contains={FAILED_TASKS: [task]},
+            ).values("pk")
+        )
+    candidates = (
+        Ticket.objects.filter(related)
+        .filter(source=Source.DATABRICKS)
+        .exclude(pk=ticket.pk)
+        .exclude(details__has_key=FINGERPRINT_PENDING)
+        .values_list("pk", "fingerprint", "resolve_key")
+    )
+    alike = {}
+    for pk, fingerprint, resolve_key in candidates:
+        own_task = resolve_key.split(TASK_PART, 1)[1] if TASK_PART in resolve_key else ""
+        as_its_task = dataclasses.replace(event, unit=own_task)
+        if classify_and_fingerprint(as_its_task)[1] == fingerprint:
+            alike[pk] = "same run" if pk in same_run else "same fingerprint"
+    return alike
 
 
 _SETTLE_LOCK_ATTEMPTS = 10
@@ -282,17 +386,19 @@ class FoldTargetsKeptChanging(RuntimeError):
 
 
 def _lock_with_fold_targets(
-    ticket_id: str, fingerprint: str
+    ticket_id: str, fingerprint: str, alike: Collection[str] = ()
 ) -> tuple[dict[str, Any], str, str | None, tuple[str, datetime | None] | None] | None:
     """Lock the ticket and those it may be folded into (the latest unresolved ticket of
-    `fingerprint`, the latest resolved one), by id: the order every multi-ticket lock takes
-    (a job's success ending the job's tickets, `_resolve`), as the fold locks both. The
+    `fingerprint` or among `alike`, the latest resolved one), by id: the order every
+    multi-ticket lock takes (a job's success ending the job's tickets, `_resolve`), as the
+    fold locks both. The
     targets are read again under the locks: one resolved or reopened while this waited (a
     job's success, people) leaves another ticket the target, which this does not hold. Then
     the locks are given back (a savepoint's rollback) and taken again with the new targets,
     not taken out of order. Its details, status and targets; None when it no longer waits
     to be settled (another copy of this work settled it)."""
-    others = Ticket.objects.filter(fingerprint=fingerprint).exclude(pk=ticket_id)
+    others = Ticket.objects.filter(Q(fingerprint=fingerprint) | Q(pk__in=list(alike)))
+    others = others.exclude(pk=ticket_id)
     unresolved_of = others.exclude(status=Status.RESOLVED).order_by("-last_seen")
     resolved_of = others.filter(status=Status.RESOLVED).order_by("-resolved_at")
     for _ in range(_SETTLE_LOCK_ATTEMPTS):
@@ -332,16 +438,25 @@ def _acted_on(ticket_id: str) -> bool:
 
 
 def _fold(
-    ticket_id: str, into: str, how: str, event: FailureEvent, culprit: str, now: datetime
+    ticket_id: str,
+    into: str,
+    how: str,
+    event: FailureEvent,
+    culprit: str,
+    now: datetime,
+    *,
+    count_tasks: Sequence[str] = (),
 ) -> Folded:
     """The fold of `settle_fingerprint` and `settle_run`: the failures counted on `ticket_id`
     (its run's, one per notification or alert of it) are counted on `into`, as ingest would
-    have counted them."""
+    have counted them (`count_tasks`: see `_record_recurrence`)."""
     _lock_to_delete(ticket_id)
     instances = Occurrence.objects.filter(ticket_id=ticket_id)
     keys = list(instances.order_by("pk").values_list("key", flat=True))
     event = dataclasses.replace(event, occurrence_key=keys[0] if keys else "")
-    count, resolved, _, _ = _record_recurrence(into, event, how, now, folded_from=ticket_id)
+    count, resolved, _, _ = _record_recurrence(
+        into, event, how, now, folded_from=ticket_id, count_tasks=count_tasks
+    )
     if len(keys) > 1:
         Ticket.objects.filter(pk=into).update(
             occurrence_count=F("occurrence_count") + len(keys) - 1
@@ -693,6 +808,12 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     if legacy_key := instance_resolve_key(event):
         # The ticket a release before this one opened for this mapped instance alone.
         recovered |= Ticket.objects.recovered_by(legacy_key)
+    task = _databricks_task(event)
+    if task:
+        # The ticket of another task of its job that counts this task failing alike.
+        recovered |= Ticket.objects.recovered_by(_job_key(event.resolve_key)).filter(
+            details__contains={FAILING_TASKS: [task]}
+        )
     # Locked by id, the order every multi-ticket lock takes (`incidents.lock_with_members`): a
     # job's success can end several members of one incident at once.
     tickets = sorted(
@@ -713,6 +834,7 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         # What keeps the ticket open after this recovery, audited as such.
         kept: tuple[str, dict[str, Any]] | None = None
         was_failing = _map_indexes((ticket.details or {}).get(FAILING_MAP_INDEXES))
+        tasks_were_failing = _task_keys((ticket.details or {}).get(FAILING_TASKS))
         if newer_run := _newer_failed_run(event, ticket):
             kept = ("older run recovered", {"still_failed": newer_run})
         elif firing := _alerts_still_firing(ticket.pk, event.recovers_occurrence):
@@ -725,6 +847,13 @@ def _resolve(event: FailureEvent) -> EventOutcome:
             kept = (
                 "mapped instance recovered",
                 {"map_index": map_index, "instances_still_failing": len(failing)},
+            )
+        elif tasks_failing := _tasks_still_failing(ticket, task):
+            if task not in tasks_were_failing:
+                continue  # a task whose failure is not counted as failing: nothing changed
+            kept = (
+                "task recovered",
+                {"task_key": task, "tasks_still_failing": tasks_failing},
             )
         if kept is not None:
             action, details = kept
@@ -785,6 +914,54 @@ def _instances_still_failing(ticket: Ticket, map_index: int | None) -> list[int]
     if map_index in failing:
         failing.remove(map_index)
         ticket.details = {**details, FAILING_MAP_INDEXES: failing}
+        Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
+    return failing
+
+
+def _databricks_task(event: FailureEvent) -> str:
+    """The task key of a Databricks task's notification; '' for a job's, or another source."""
+    return event.unit if event.source == Source.DATABRICKS else ""
+
+
+def _task_keys(value: object) -> list[str]:
+    """A `FAILED_TASKS` or `FAILING_TASKS` list as stored; [] for none."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str)]
+
+
+def _count_failed_tasks(ticket_id: str, tasks: list[str], *, anew: bool, start: bool) -> None:
+    """Count the Databricks `tasks` as failed on the ticket of a task (locked by
+    `record_recurrence`, in this transaction), and as failing until their success comes, when
+    the ticket keeps the tasks it counts, or is to from now on (`start`: other tasks of a run
+    it counts failed alike, `settle_fingerprint`), its own task among them. The ticket of a
+    job's own notification keeps none: the job's success ends it. `anew`: the failure reopens
+    the ticket, whose failures counted before it are over."""
+    tickets = Ticket.objects.filter(pk=ticket_id)
+    details, resolve_key = tickets.values_list("details", "resolve_key").get()
+    details = details or {}
+    if TASK_PART not in resolve_key or (not start and FAILED_TASKS not in details):
+        return
+    own = [resolve_key.split(TASK_PART, 1)[1]] if FAILED_TASKS not in details else []
+    counted = {
+        key: sorted({*([] if anew else [*own, *_task_keys(details.get(key))]), *tasks})
+        for key in (FAILED_TASKS, FAILING_TASKS)
+    }
+    tickets.update(details={**details, **counted})
+
+
+def _tasks_still_failing(ticket: Ticket, task: str) -> list[str] | None:
+    """The Databricks tasks counted on the ticket whose success has not come, once the success
+    of task `task` is counted (kept on the ticket, which `_resolve` holds locked); None when the
+    ticket keeps no such list (one task's ticket, or a job's) or the success is a job's: the
+    success then ends the ticket as before."""
+    details = ticket.details or {}
+    if not task or FAILING_TASKS not in details:
+        return None
+    failing = _task_keys(details.get(FAILING_TASKS))
+    if task in failing:
+        failing.remove(task)
+        ticket.details = {**details, FAILING_TASKS: failing}
         Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
     return failing
 

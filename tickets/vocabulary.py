@@ -117,12 +117,25 @@ AIRFLOW_DAG_RUN_TASK = "(dag run)"
 # regressed it, that one included (`run_key`, `run_id`, `logical_date`): a success of an older
 # run leaves it open (`tickets.services._newer_failed_run`).
 NEWEST_FAILED_RUN = "newest_failed_run"
-# The `details` keys a count of a failure writes on the row (`record_recurrence`), which an
-# analysis running meanwhile keeps as the row has them.
 # The `details` keys under which the ticket of a mapped Airflow task (`.expand()`) keeps the map
 # indexes of its instances counted on it since it opened or last regressed (sorted whole
 # numbers), and of those of them whose success has not come yet: the ticket is recovered at its
 # source when the last of these succeeds (`tickets.services._resolve`), and a clear clears them.
 FAILED_MAP_INDEXES = "failed_map_indexes"
 FAILING_MAP_INDEXES = "failing_map_indexes"
-COUNTED_DETAILS = (*TRY_DETAILS, NEWEST_FAILED_RUN, FAILED_MAP_INDEXES, FAILING_MAP_INDEXES)
+# The `details` keys under which the ticket of a Databricks task keeps the keys of the tasks
+# counted on it (sorted), once a task of the same run failing alike was counted there too
+# (`tickets.services.settle_fingerprint`), and of those whose success has not come yet: such a
+# ticket is recovered at its source when the last of these succeeds (`tickets.services._resolve`).
+FAILED_TASKS = "tasks_failed_alike"
+FAILING_TASKS = "tasks_still_failing"
+# The `details` keys a count of a failure writes on the row (`record_recurrence`), which an
+# analysis running meanwhile keeps as the row has them.
+COUNTED_DETAILS = (
+    *TRY_DETAILS,
+    NEWEST_FAILED_RUN,
+    FAILED_MAP_INDEXES,
+    FAILING_MAP_INDEXES,
+    FAILED_TASKS,
+    FAILING_TASKS,
+)

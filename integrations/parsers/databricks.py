@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 from integrations.events import TASK_PART, EventKind, FailureEvent, Source
 from integrations.parsers.bodies import DatabricksNotification, validate
 
-FAILURE_EVENTS = {"jobs.on_failure"}
+FAILURE_EVENT = "jobs.on_failure"
+FAILURE_EVENTS = {FAILURE_EVENT}
 SUCCESS_EVENTS = {"jobs.on_success"}
 # Any other event (the other known ones, bodies.DATABRICKS_EVENTS, or one Databricks adds
 # later) is not a failure: stored and answered ignored, no ticket.
@@ -53,6 +54,12 @@ def recovery_key(workspace: str, job_id: str, task_key: str = "") -> str:
     task's failure, a job's success the job's failure and those of its tasks."""
     job = f"databricks:{workspace}:job:{job_id}"
     return f"{job}{TASK_PART}{task_key}" if task_key else job
+
+
+def run_failure_key(job_run_key: str) -> str:
+    """The occurrence key of a job run's own failure, which its tasks' failures are part of
+    (`FailureEvent.part_of`), unbounded."""
+    return f"{job_run_key}:{FAILURE_EVENT}"
 
 
 def parse_databricks_notification(payload: Any) -> FailureEvent:
@@ -107,7 +114,7 @@ def parse_databricks_notification(payload: Any) -> FailureEvent:
         pipeline=job_name[:500],
         run_key=run_key,
         occurrence_key=f"{occurrence_key}:{event_type}",
-        part_of=f"{job_run_key}:{event_type}" if task_key and kind == EventKind.FAILURE else "",
+        part_of=run_failure_key(job_run_key) if task_key and kind == EventKind.FAILURE else "",
         resolve_key=recovery_key(workspace, job_id, task_key),
         deployment=body.workspace_id,
         unit=task_key,

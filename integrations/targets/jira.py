@@ -504,7 +504,7 @@ def _numbered(items: list[str]) -> str:
 
 
 def jira_summary(ticket: Ticket) -> str:
-    instances = f" ({ticket.mapped_instances})" if ticket.mapped_instances else ""
+    instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
     summary = f"[{ticket.severity}] {ticket.pipeline}{instances}: {ticket.error_type}"
     return f"{summary} ({ticket.pk})"[:250]
 

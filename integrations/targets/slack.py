@@ -482,11 +482,11 @@ def _status_line(ticket: Ticket) -> str:
 def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     """The alert's fallback text and blocks, for the ticket as it is now."""
     emoji = SEVERITY_EMOJI.get(ticket.severity, "")
-    instances = f" ({ticket.mapped_instances})" if ticket.mapped_instances else ""
+    instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
     title = f"{ticket.severity} · {ticket.pipeline}"[: 150 - len(instances)] + instances
     text = (
-        f"{emoji} {ticket.severity} failure in {slack_escape(ticket.pipeline, 200)}{instances}"
-        f" ({ticket.pk})"
+        f"{emoji} {ticket.severity} failure in {slack_escape(ticket.pipeline, 200)}"
+        f"{slack_escape(instances, 400)} ({ticket.pk})"
     )
     links = [f"<{ticket_url(ticket)}|{ticket.pk}>"]
     if ticket.itsm_ticket_id and jira.jira_url(ticket.itsm_ticket_id):

@@ -9,9 +9,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from databricks.sdk import WorkspaceClient
 
-from integrations.models import OutboundDelivery, OutboundStatus, RemediationPolicy
+from integrations.models import (
+    DeliveryStatus,
+    OutboundDelivery,
+    OutboundStatus,
+    RemediationPolicy,
+    WebhookDelivery,
+)
 from tests.analysis.test_enrichment_incidents import processed
+from tests.conftest import wait_for
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.integrations import test_incident_paging
 from tests.integrations.test_incident_paging import settled
@@ -148,3 +156,62 @@ def test_a_run_that_timed_out_or_the_platform_cancelled_still_pages(
         assert ticket.status == Status.OPEN
         assert ticket.resolved_at_source_at is None
         assert ticket.itsm_ticket_id in jira.issues
+
+
+def task_notification(run_id: int, task_run_id: int, task_key: str = "load") -> dict[str, Any]:
+    """A task's `jobs.on_failure`: the task's own run, and its job's run as its parent."""
+    return {
+        **notification(run_id),
+        "task": {"task_key": task_key},
+        "run": {"run_id": str(task_run_id), "parent_run_id": str(run_id)},
+    }
+
+
+def regression_processed(answer: dict[str, Any]) -> None:
+    assert answer["outcome"] == "regressed"
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(
+            tracking_id=answer["tracking_id"], status=DeliveryStatus.PROCESSED
+        ).exists(),
+        30,
+    )
+    settled()
+
+
+def test_a_tasks_notification_of_the_cancelled_run_arriving_late_pages_nobody(
+    celery_worker, targets, databricks
+):
+    """The task's notification lands on the run's ticket, ended as cancelled, and reopens it
+    at ingest (which reads nothing); the run read again ends it before the reopening pages."""
+    jira, slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    first = post(cancelled_by_a_user(databricks, 7501), "/webhooks/databricks/")
+    ticket = processed(first["ticket_id"])
+    assert ticket.resolved_at_source_at is not None
+
+    late = post(task_notification(7501, 7502), "/webhooks/databricks/")
+    assert late["ticket_id"] == ticket.pk
+    regression_processed(late)
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_at_source_at is not None) == (Status.RESOLVED, True)
+    ends = AuditLog.objects.filter(ticket_id=ticket.pk, action="resolved at source")
+    assert [entry.details["why"] for entry in ends] == ["a user cancelled the run"] * 2
+    assert paged_nothing(ticket.pk, jira, slack)
+
+
+def test_a_repair_of_the_cancelled_run_that_failed_still_pages(celery_worker, targets, databricks):
+    """Repaired after it was cancelled, the run failed: its task's notification is a failure."""
+    jira, _slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    first = post(cancelled_by_a_user(databricks, 7601), "/webhooks/databricks/")
+    ticket = processed(first["ticket_id"])
+    client = WorkspaceClient(host=databricks.url, token=databricks.token, auth_type="pat")
+    client.jobs.repair_run(7601, rerun_tasks=["load"])
+    databricks.finish_repair(7601, "FAILED", "Spark driver died")
+
+    regression_processed(post(task_notification(7601, 7603), "/webhooks/databricks/"))
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_at_source_at) == (Status.OPEN, None)
+    assert ticket.itsm_ticket_id in jira.issues

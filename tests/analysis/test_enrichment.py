@@ -153,6 +153,60 @@ def test_databricks_multi_task_run_reports_the_failed_task(databricks: FakeDatab
     assert not databricks.requests_to("/.well-known/")  # PAT only: no discovery probe
 
 
+def for_each_task(
+    task_key: str, run_id: int, failed: int, total: int, error: str
+) -> dict[str, Any]:
+    """A For each task as runs/get lists it, run on serverless compute (no cluster): its
+    iterations are not in `tasks`, and its stats carry their most common errors."""
+    entry = task(task_key, run_id, "FAILED", "Workload failed, see run output for details")
+    del entry["notebook_task"], entry["existing_cluster_id"]
+    entry["for_each_task"] = {
+        "inputs": '["2024-05-01", "2024-05-02", "2024-05-03"]',
+        "concurrency": 2,
+        "task": {
+            "task_key": f"{task_key}_iteration",
+            "notebook_task": {"notebook_path": "/Repos/etl/process_day", "source": "WORKSPACE"},
+        },
+        "stats": {
+            "task_run_stats": {
+                "total_iterations": total,
+                "scheduled_iterations": total,
+                "completed_iterations": total,
+                "active_iterations": 0,
+                "failed_iterations": failed,
+                "succeeded_iterations": total - failed,
+            },
+            "error_message_stats": [
+                {"error_message": error, "count": failed, "termination_category": "CLIENT_ERROR"}
+            ],
+        },
+    }
+    return entry
+
+
+def test_databricks_for_each_task_reports_its_iterations_errors(
+    databricks: FakeDatabricks,
+) -> None:
+    error = "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales`.`orders_day` cannot be found."
+    databricks.add_run(
+        job_run(
+            run_id=9100,
+            tasks=[task("list_days", 9101), for_each_task("process_days", 9102, 2, 3, error)],
+        )
+    )
+
+    result = enrich_databricks_run(dbx_config(databricks), "9100")
+
+    lines = result.error_message.splitlines()
+    assert lines[0].startswith("Databricks task 'process_days' FAILED")
+    assert lines[1:3] == [
+        "2 of 3 iterations failed; their most common errors:",
+        f"2 of them: {error}",
+    ]
+    assert result.details["task_key"] == "process_days"
+    assert result.details["error"].endswith(error)
+
+
 def test_databricks_task_key_selects_that_task(databricks: FakeDatabricks) -> None:
     databricks.add_run(
         job_run(

@@ -462,6 +462,55 @@ def test_databricks_restart_then_repair(databricks):
     assert found.status == "failed" and "still broken" in found.reason
 
 
+def _serverless_for_each_ticket(fake: FakeDatabricks) -> Ticket:
+    """A run on serverless compute (no task names a cluster) whose For each task failed: its
+    failed iterations are not among runs/get's `tasks`."""
+    from tests.analysis.test_enrichment import for_each_task
+
+    error = "Could not reach driver of cluster"
+    fake.add_run(
+        job_run(
+            run_id=7101,
+            tasks=[task("list_days", 7102), for_each_task("process_days", 7103, 2, 3, error)],
+        )
+    )
+    return make_ticket(
+        source="databricks",
+        processing_mode="databricks",
+        run_id="databricks:1:7101",
+        pipeline="daily-fanout",
+        error_message="Spark driver is unreachable",
+        affected_entity={"workspace_id": "1", "job_id": 11223344, "run_id": 7101},
+    )
+
+
+def test_a_serverless_for_each_run_is_repaired_by_its_for_each_task(databricks):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _serverless_for_each_ticket(databricks)
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    (repair,) = databricks.requests_to("/jobs/runs/repair")
+    assert repair.body["rerun_tasks"] == ["process_days"]
+    databricks.finish_repair(7101, "SUCCESS")
+    run_pending(ticket.pk)
+    assert Remediation.objects.get(ticket=ticket).status == "succeeded"
+
+
+def test_a_restart_of_a_serverless_run_says_it_has_no_cluster(databricks):
+    make_policy(action="databricks_restart", signals=["driver is unreachable"])
+    ticket = _serverless_for_each_ticket(databricks)
+
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed"
+    assert "the failed tasks ran on no all-purpose cluster" in found.reason
+    assert not databricks.requests_to("/jobs/runs/repair") and not databricks.restarted
+
+
 def test_databricks_not_configured_is_not_proposed_and_says_why(settings, databricks):
     """Nobody is asked to approve, and nothing runs, what could only be skipped."""
     settings.DATABRICKS_TOKEN = ""

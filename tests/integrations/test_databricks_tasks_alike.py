@@ -1,0 +1,166 @@
+"""Tasks of one Databricks job run failing on one cause (the same library failing to install on
+the job's cluster, the same table missing) are one ticket and one page, which lists them and
+recovers once each has succeeded; a task failing otherwise in that run is a ticket of its own.
+A real Celery worker and inbox relay, the real databricks-sdk (against the local Databricks
+server), jira and slack-sdk clients (against the local JIRA and Slack servers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from integrations.models import DeliveryStatus, RemediationPolicy, WebhookDelivery
+from integrations.targets.jira import jira_summary
+from tests.analysis import test_databricks_runs_that_did_not_fail
+from tests.conftest import wait_for
+from tests.fakes.databricks_api import job_run, task
+from tests.integrations import test_incident_paging
+from tests.integrations.test_incident_paging import settled
+from tests.tickets.test_incidents import post
+from tickets.models import AuditLog, FoldedTicket, Status, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+targets = test_incident_paging.targets  # the local JIRA and Slack servers (a fixture)
+databricks = test_databricks_runs_that_did_not_fail.databricks  # the local Databricks (a fixture)
+
+DATABRICKS = "/webhooks/databricks/"
+WORKSPACE = "1234567890123456"
+JOB = {"job_id": "4455", "name": "nightly_sales_load"}
+RUN = 7000
+LIBRARY = (
+    "Library installation failed for library due to user error for pypi "
+    '{package: "acme-utils==2.1"}. Error messages: ERROR: Could not find a version that '
+    "satisfies the requirement acme-utils==2.1 (from versions: none)"
+)
+TABLE = "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales`.`orders` cannot be found."
+
+
+def task_run(index: int) -> int:
+    return RUN + 1 + index
+
+
+def notification(key: str, event_type: str = "jobs.on_failure") -> dict[str, Any]:
+    """A task's notification (its own run; its job's run as its parent), or the job's own."""
+    if not key:
+        return {
+            "event_type": event_type,
+            "workspace_id": WORKSPACE,
+            "run": {"run_id": str(RUN)},
+            "job": JOB,
+        }
+    index = int(key.removeprefix("t"))
+    return {
+        "event_type": event_type,
+        "workspace_id": WORKSPACE,
+        "task": {"task_key": key},
+        "run": {"run_id": str(task_run(index)), "parent_run_id": str(RUN)},
+        "job": JOB,
+    }
+
+
+def twelve_tasks(failed: dict[int, str]) -> dict[str, Any]:
+    """The job run: twelve tasks, those of `failed` failing with their message."""
+    tasks = [
+        task(f"t{i:02d}", task_run(i), "FAILED" if i in failed else "SUCCESS", failed.get(i, ""))
+        for i in range(12)
+    ]
+    return job_run(run_id=RUN, job_id=int(JOB["job_id"]), tasks=tasks)
+
+
+def delivered(*keys: str) -> list[dict[str, Any]]:
+    """Post the failures of these tasks ("" for the job's own) and wait for their processing."""
+    answers = [post(notification(key), DATABRICKS) for key in keys]
+    tracking = [answer["tracking_id"] for answer in answers]
+    processed = WebhookDelivery.objects.filter(
+        tracking_id__in=tracking, status=DeliveryStatus.PROCESSED
+    )
+    wait_for(lambda: processed.count() == len(tracking), 30)
+    settled()
+    return answers
+
+
+def test_three_tasks_failing_alike_in_a_run_are_one_ticket_and_one_page(
+    celery_worker, targets, databricks
+):
+    jira, slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY, 8: LIBRARY}))
+
+    answers = delivered("t03", "t05", "t08", "")
+
+    (ticket,) = Ticket.objects.all()
+    assert ticket.occurrence_count == 4
+    assert ticket.details["tasks_failed_alike"] == ["t03", "t05", "t08"]
+    assert ticket.details["tasks_still_failing"] == ["t03", "t05", "t08"]
+    # Ingest answered a ticket for each task; those folded into the one lead to it.
+    folded = {answer["ticket_id"] for answer in answers} - {ticket.pk}
+    assert set(FoldedTicket.objects.values_list("ticket_id", flat=True)) == folded
+    assert len(jira.issues) == 1 and len(slack.api_requests("chat.postMessage")) == 1
+    assert "3 tasks failed alike: t03, t05, t08" in jira_summary(ticket)
+    assert ticket.itsm_ticket_id in jira.issues
+
+
+def test_with_the_jobs_own_notification_first_the_run_is_one_ticket_too(
+    celery_worker, targets, databricks
+):
+    """The job's notification opens the run's ticket, its first task's is counted there, and
+    the tasks after it, each a ticket of its own at ingest, are one with it once their errors
+    are known, in whichever order their tickets are settled."""
+    jira, slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY, 8: LIBRARY}))
+
+    answers = delivered("", "t03", "t05", "t08")
+
+    (ticket,) = Ticket.objects.all()
+    assert [answer["outcome"] for answer in answers[:2]] == ["created", "correlated"]
+    assert ticket.occurrence_count == 4
+    assert len(jira.issues) == 1 and len(slack.api_requests("chat.postMessage")) == 1
+
+
+def test_the_ticket_recovers_when_the_last_of_its_tasks_succeeds(
+    celery_worker, targets, databricks
+):
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY}))
+    delivered("t03", "t05")
+    (ticket,) = Ticket.objects.all()
+
+    first = post(notification("t05", "jobs.on_success"), DATABRICKS)
+    other = post(notification("t07", "jobs.on_success"), DATABRICKS)  # it never failed
+
+    assert (first["outcome"], first["ticket_id"]) == ("ignored", ticket.pk)
+    assert other["outcome"] == "ignored"
+    ticket.refresh_from_db()
+    assert ticket.resolved_at_source_at is None
+    assert ticket.details["tasks_still_failing"] == ["t03"]
+    kept = AuditLog.objects.get(ticket_id=ticket.pk, action="task recovered")
+    assert kept.details["task_key"] == "t05"
+
+    last = post(notification("t03", "jobs.on_success"), DATABRICKS)
+
+    assert (last["outcome"], last["ticket_id"]) == ("resolved", ticket.pk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.details["tasks_still_failing"]) == (Status.RESOLVED, [])
+
+
+def test_a_task_failing_otherwise_in_the_same_run_is_a_ticket_of_its_own(
+    celery_worker, targets, databricks
+):
+    jira, _slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY, 8: TABLE}))
+
+    delivered("t03", "t05", "t08")
+
+    tickets = {
+        ticket.details.get("task_key"): ticket for ticket in Ticket.objects.order_by("timestamp")
+    }
+    assert len(tickets) == 2 and len(jira.issues) == 2
+    library = next(t for t in tickets.values() if t.occurrence_count == 2)
+    table = next(t for t in tickets.values() if t.occurrence_count == 1)
+    assert library.details["tasks_failed_alike"] == ["t03", "t05"]
+    assert table.affected_entity["task_key"] == "t08"
+    assert "tasks_failed_alike" not in table.details
