@@ -505,7 +505,8 @@ def _databricks_message(failures: list[_TaskFailure], run_state_message: str) ->
 
 # Databricks sends a job's `jobs.on_failure` for a run a user cancelled and for a run it skipped
 # too (unless the job mutes them): the run's termination code tells them from a failure. A run
-# the platform cancelled (`CANCELED`: its maximum duration reached) or that timed out failed.
+# the platform cancelled (`CANCELED`: its maximum duration reached) or that timed out failed,
+# and so did one a task of which failed or timed out before a user cancelled the rest.
 _RUNS_THAT_DID_NOT_FAIL = {
     "USER_CANCELED": "a user cancelled the run",
     "MAX_CONCURRENT_RUNS_EXCEEDED": "the run was skipped: the job's maximum concurrent runs "
@@ -517,6 +518,9 @@ _RUNS_THAT_DID_NOT_FAIL = {
 def run_did_not_fail(details: dict[str, Any]) -> str:
     """Why the Databricks job run `enrich_databricks_run` read did not fail (a user cancelled
     it, or it was skipped), or "" when it failed."""
+    tasks = details.get("failed_tasks") or []
+    if any(task.get("result_state") in ("FAILED", "TIMEDOUT") for task in tasks):
+        return ""
     if details.get("result_state") == "MAXIMUM_CONCURRENT_RUNS_REACHED":
         return _RUNS_THAT_DID_NOT_FAIL["MAX_CONCURRENT_RUNS_EXCEEDED"]
     return _RUNS_THAT_DID_NOT_FAIL.get(str(details.get("termination_code") or ""), "")
@@ -907,10 +911,16 @@ def latest_failed_adf_run(
 
 
 def adf_run_succeeded_since(
-    config: AdfConfig, resource_group: str, factory: str, pipeline: str, since: datetime
+    config: AdfConfig,
+    resource_group: str,
+    factory: str,
+    pipeline: str,
+    since: datetime,
+    failed_at: datetime,
 ) -> str | None:
     """The run id of the latest run of `pipeline` that started after `since` (the start of a
-    failed run) and succeeded, if any: the pipeline succeeded again after that failure. Naive
+    failed run) and succeeded after `failed_at` (its end), if any: the pipeline succeeded again
+    after that failure (a run beside it that succeeded before it failed did not). Naive
     datetimes are UTC."""
     budget = _Budget(config.timeout_seconds)
     with _adf_client(config, budget) as client:
@@ -932,6 +942,8 @@ def adf_run_succeeded_since(
                 and _text(run.pipeline_name) == pipeline
                 and run.run_start is not None
                 and _utc(run.run_start) > _utc(since)
+                and run.run_end is not None
+                and _utc(run.run_end) > _utc(failed_at)
                 and run.run_id
             ):
                 return str(run.run_id)

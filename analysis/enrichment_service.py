@@ -183,11 +183,12 @@ def _succeeded_since(
     details: dict[str, Any],
     started: float,
 ) -> str:
-    """The id of a later run of the found run's pipeline that succeeded ('' when none is, or
-    it could not be read in the time left: the failure stands, as it did before this look)."""
+    """The id of a later run of the found run's pipeline that succeeded after it failed ('' when
+    none is, or it could not be read in the time left: the failure stands, as it did before
+    this look)."""
     left = settings.ENRICHMENT_TIMEOUT_SECONDS - (time.monotonic() - started)
-    run_start = details.get("run_start")
-    if left <= 0 or not run_start:
+    run_start, run_end = details.get("run_start"), details.get("run_end")
+    if left <= 0 or not run_start or not run_end:
         return ""
     try:
         found = enrichment.adf_run_succeeded_since(
@@ -196,6 +197,7 @@ def _succeeded_since(
             run["factory"],
             run["pipeline"],
             datetime.fromisoformat(run_start),
+            datetime.fromisoformat(run_end),
         )
     except enrichment.EnrichmentError as exc:
         logger.warning("could not read the later runs of %s: %s", run["pipeline"], exc)

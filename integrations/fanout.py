@@ -404,7 +404,22 @@ def _held_for_members(ticket_ids: Collection[str]) -> Any:
     return _held().filter(**{f"payload__{HELD}__in": list(ticket_ids)})
 
 
-def release_regression_pages(ticket_ids: Collection[str]) -> int:
+def release_incident_reopenings(ticket_ids: Collection[str]) -> int:
+    """Failures counted on open members that had recovered at their source (ingest, in its
+    transaction: `EventOutcome.reopens_incident`): one of a member left open at its recovery
+    (RESOLVE_ON_SOURCE_RECOVERY off) is no regression, nothing processes it later, but it
+    reopened its incident (`incidents.record_recurrence`), whose status changes
+    held for it (`schedule_incident_status`) go out as those a regression held do
+    (`release_regression_pages`; the tickets' own held follow-ups, which wait for their
+    regressions, stay held). One probe of `outbound_held` when none is held for them. How many
+    held changes were handed out."""
+    ids = [pk for pk in ticket_ids if pk]
+    if not ids or not _held_for_members(ids).exists():
+        return 0
+    return release_regression_pages(ids, incidents_only=True)
+
+
+def release_regression_pages(ticket_ids: Collection[str], *, incidents_only: bool = False) -> int:
     """Regressions processed (`processing`), as a new ticket's page waits for its analysis:
     the follow-ups each one held go out, its own page first when it never paged
     (`page_if_left_unpaged`). A ticket over at its source by now (resolved by its recovery,
@@ -417,6 +432,7 @@ def release_regression_pages(ticket_ids: Collection[str]) -> int:
     has recovered at its source by now (the incident's `recovered_at`), the reopening over
     before anybody was paged: then they are recorded skipped, as the ticket's own are. Under
     the incidents' locks too, taken after the tickets', as ingest takes them.
+    `incidents_only`: those incidents' changes alone (`release_incident_reopenings`).
     How many held follow-ups were handed out."""
     if not ticket_ids:
         return 0
@@ -429,7 +445,9 @@ def release_regression_pages(ticket_ids: Collection[str]) -> int:
             .values_list("pk", "status", "resolved_at_source_at")
         )
         recovered = {pk for pk, status, over in tickets if status == Status.RESOLVED and over}
-        held = _held_follow_ups().filter(ticket_id__in=[pk for pk, _, _ in tickets])
+        held = _held_follow_ups().filter(
+            ticket_id__in=[] if incidents_only else [pk for pk, _, _ in tickets]
+        )
         held.filter(ticket_id__in=recovered).update(
             status=OutboundStatus.SKIPPED, last_error=RECOVERED_BEFORE_PAGING, completed_at=now
         )
@@ -532,7 +550,8 @@ def schedule_incident_status(change: IncidentChange) -> None:
     The outage back (`regressed`: a member's regression reopened the incident) is held, as
     that member's own follow-ups are, until its regression is processed
     (`release_regression_pages`), and so is every change of the incident told meanwhile (its
-    recovery's among them)."""
+    recovery's among them). A member left open at its recovery failing again reopens it with
+    no regression: ingest releases that at once (`release_incident_reopenings`)."""
     incident_id = change.incident_id
     lead = Incident.objects.filter(pk=incident_id).values_list("lead_ticket_id", flat=True).first()
     if not lead:

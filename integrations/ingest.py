@@ -22,6 +22,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from analysis.redaction import redact, redact_data
+from integrations import fanout
 from integrations.events import FailureEvent, ParseError
 from integrations.models import DeliveryStatus, RemediationStatus, WebhookDelivery
 from integrations.parsers.adf import parse_adf_failure
@@ -301,6 +302,11 @@ def _record(event: FailureEvent, delivery: WebhookDelivery) -> EventOutcome:
         # A pending row wakes the inbox relay when this transaction commits (a trigger's NOTIFY).
         if delivery._state.adding:
             compiled_sql.insert(finished(result))
+        if result.reopens_incident and result.ticket_id:
+            # A member left open at its recovery (RESOLVE_ON_SOURCE_RECOVERY off) failing again
+            # is no regression, which nothing processes later, but it reopened its incident: the
+            # outage back, held for its regression (`schedule_incident_status`), goes out now.
+            fanout.release_incident_reopenings([result.ticket_id])
         logger.info(
             "ingested %s delivery: %s %s", delivery.source, result.outcome, result.ticket_id or ""
         )

@@ -466,3 +466,46 @@ def test_the_occurrences_by_time_index_replaces_the_ticket_index_after_an_interr
                 "SELECT to_regclass('occurrence_ticket') IS NOT NULL,"
                 " to_regclass('occurrence_ticket_seen')"
             ).fetchone() == (True, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_migrate_interrupted_as_it_drops_the_replaced_occurrence_index_completes_next_time():
+    """tickets/0043's last step, DROP INDEX CONCURRENTLY of `occurrence_ticket`, waits for
+    every transaction that has read the table (a reader an index build does not wait for).
+    Interrupted there (a cancel, a statement timeout, the migrate stopped), the new index is
+    built and valid but the migration is not recorded: the next migrate built it again and
+    failed on 'relation "occurrence_ticket_seen" already exists', every time."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("tickets", "0042"))
+        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as reader:
+            reader.execute("SELECT 1 FROM tickets_occurrence LIMIT 1")
+            interrupted = migrate("tickets", "0043")
+            try:
+                drop = wait_for(
+                    lambda: watcher.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND query ILIKE %s",
+                        ["%DROP INDEX CONCURRENTLY%occurrence_ticket%"],
+                    ).fetchone(),
+                    timeout=120,
+                )
+                watcher.execute("SELECT pg_cancel_backend(%s)", drop)
+                output, _ = interrupted.communicate(timeout=120)
+            finally:
+                if interrupted.poll() is None:
+                    interrupted.kill()
+                    interrupted.wait()
+            reader.rollback()
+        assert interrupted.returncode != 0
+        assert "canceling statement" in output.decode()
+
+        migrated(migrate())
+
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index"
+                " WHERE indexrelid = 'occurrence_ticket_seen'::regclass"
+            ).fetchone() == (True,)
+            assert database.execute("SELECT to_regclass('occurrence_ticket')").fetchone() == (None,)

@@ -123,6 +123,10 @@ class EventOutcome:
     # whether the failure is of another run than the ticket's latest before it.
     remediation_status: str = ""
     new_run: bool = False
+    # A recurrence's: it was counted on an open member of an incident that had recovered at its
+    # source (left open: RESOLVE_ON_SOURCE_RECOVERY off), which reopens an incident every
+    # member's recovery ended with no regression of the ticket (`incidents.record_recurrence`).
+    reopens_incident: bool = False
 
 
 def _hash32(key: str) -> int:
@@ -137,11 +141,13 @@ def _record_recurrence(
     folded_from: str = "",
     other_error: str = "",
     count_tasks: Sequence[str] = (),
-) -> tuple[int, bool, str, bool]:
-    """The new occurrence count, whether the ticket is resolved, its remediation status and
-    whether the failure is of a newer run (read under its lock). `count_tasks`: the failure is
-    of these other Databricks tasks than the ticket's, of a run the ticket counts, failing
-    alike (`settle_fingerprint`): the ticket keeps the tasks it counts from then on."""
+) -> tuple[int, bool, str, bool, bool]:
+    """The new occurrence count, whether the ticket is resolved, its remediation status,
+    whether the failure is of a newer run (read under its lock) and whether it is counted on
+    an open member that had recovered at its source (`EventOutcome.reopens_incident`).
+    `count_tasks`: the failure is of these other Databricks tasks than the ticket's, of a run
+    the ticket counts, failing alike (`settle_fingerprint`): the ticket keeps the tasks it
+    counts from then on."""
     count, incident_id, was_recovered, resolved, remediation_status, new_run = (
         Ticket.objects.record_recurrence(
             ticket_id,
@@ -178,7 +184,8 @@ def _record_recurrence(
     incidents.record_recurrence(
         ticket_id, now, incident_id, was_recovered=was_recovered, actor=actor
     )
-    return count, resolved, remediation_status, new_run
+    reopens = was_recovered and not resolved and incident_id is not None
+    return count, resolved, remediation_status, new_run, reopens
 
 
 @dataclass(frozen=True)
@@ -454,7 +461,7 @@ def _fold(
     instances = Occurrence.objects.filter(ticket_id=ticket_id)
     keys = list(instances.order_by("pk").values_list("key", flat=True))
     event = dataclasses.replace(event, occurrence_key=keys[0] if keys else "")
-    count, resolved, _, _ = _record_recurrence(
+    count, resolved, _, _, _ = _record_recurrence(
         into, event, how, now, folded_from=ticket_id, count_tasks=count_tasks
     )
     if len(keys) > 1:
@@ -1212,7 +1219,7 @@ def _record_failure(
     if target is not None:
         # The same run again (an Airflow retry, a re-fired alert), or the same failure while
         # its ticket is open, in progress or acknowledged, however long ago it started.
-        count, resolved, remediation_status, new_run = _record_recurrence(
+        count, resolved, remediation_status, new_run, reopens = _record_recurrence(
             target.ticket_id,
             event,
             target.how,
@@ -1238,6 +1245,7 @@ def _record_failure(
             target.ticket_id,
             remediation_status=remediation_status,
             new_run=new_run,
+            reopens_incident=reopens,
         )
 
     if (
@@ -1245,7 +1253,7 @@ def _record_failure(
         and earlier.resolved_at is not None
         and now - earlier.resolved_at <= settings.REGRESSION_WINDOW
     ):
-        count, resolved, remediation_status, new_run = _record_recurrence(
+        count, resolved, remediation_status, new_run, reopens = _record_recurrence(
             earlier.ticket_id, event, "regression", now
         )
         if not resolved:
@@ -1256,6 +1264,7 @@ def _record_failure(
                 earlier.ticket_id,
                 remediation_status=remediation_status,
                 new_run=new_run,
+                reopens_incident=reopens,
             )
         incidents.regress(
             earlier.ticket_id,

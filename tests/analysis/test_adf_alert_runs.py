@@ -580,6 +580,37 @@ def test_a_metric_alerts_run_whose_pipeline_has_not_succeeded_since_still_pages(
     assert (len(jira.issues), len(slack.top_level())) == (1, 1)
 
 
+def test_a_run_that_succeeded_while_the_alerts_run_ran_ends_nothing(
+    celery_worker, targets, adf_api
+):
+    """Two runs of the pipeline at once (a trigger's overlapping windows, a manual run): one
+    that started after the alert's run started but succeeded before that run failed is no
+    success after the failure, as its `Succeeded` webhook, landing before the failure, would
+    have ended nothing. It ended the ticket at its source and nobody was paged."""
+    jira, slack = targets
+    run = failed_run(adf_api)  # five minutes long
+    overlapping = adf_pipeline_run(
+        "overlapping-1",
+        PIPELINE,
+        "Succeeded",
+        run_start=datetime.fromisoformat(run["runStart"][:26]).replace(tzinfo=UTC)
+        + timedelta(minutes=1),
+        duration=timedelta(minutes=2),
+        subscription_id="aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
+        resource_group=WHERE[0],
+        factory=WHERE[1],
+    )
+    adf_api.add_pipeline_run(*WHERE, overlapping)
+
+    alert = processed(post(metric_alert(), AZURE))
+    settled()
+
+    ticket = Ticket.objects.get(pk=alert.ticket_id)
+    assert ticket.status == Status.OPEN and ticket.resolved_at_source_at is None
+    assert not AuditLog.objects.filter(ticket_id=ticket.pk, action="resolved at source").exists()
+    assert (len(jira.issues), len(slack.top_level())) == (1, 1)
+
+
 def test_a_metric_alert_of_a_run_recovered_at_its_source_leaves_it_recovered(adf_api, settings):
     """With RESOLVE_ON_SOURCE_RECOVERY off the run's ticket stays open once its rerun
     succeeded, recovered at its source: the alert of that failure is no failure again (counted,

@@ -215,3 +215,34 @@ def test_a_repair_of_the_cancelled_run_that_failed_still_pages(celery_worker, ta
     ticket.refresh_from_db()
     assert (ticket.status, ticket.resolved_at_source_at) == (Status.OPEN, None)
     assert ticket.itsm_ticket_id in jira.issues
+
+
+def test_a_run_a_user_cancelled_after_one_of_its_tasks_failed_still_pages(
+    celery_worker, targets, databricks
+):
+    """A task failed, and a user then cancelled the run's other tasks (still running): the run
+    ends `USER_CANCELED`, but a task of it failed. It was resolved at its source, paging
+    nobody for a failure."""
+    jira, _slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    run = job_run(
+        run_id=7501,
+        job_id=JOB_ID,
+        tasks=[
+            task("extract", 7502, "FAILED", "Py4JJavaError: Connection refused: orders-db:5432"),
+            task("load", 7503, "CANCELED", "Run cancelled."),
+        ],
+        result_state="CANCELED",
+        state_message="Run cancelled.",
+    )
+    run["status"]["termination_details"]["code"] = "USER_CANCELED"
+    databricks.add_run(run)
+    databricks.outputs[7502] = {"error": "Py4JJavaError: Connection refused: orders-db:5432"}
+
+    ticket = processed(post(notification(7501), "/webhooks/databricks/")["ticket_id"])
+    settled()
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_at_source_at) == (Status.OPEN, None)
+    assert not AuditLog.objects.filter(ticket_id=ticket.pk, action="resolved at source").exists()
+    assert ticket.itsm_ticket_id in jira.issues

@@ -507,3 +507,67 @@ def test_an_incident_reopening_whose_processing_is_lost_is_still_told(
     )
     assert len(comments(jira, incident.itsm_ticket_id)) == told + 1
     assert not OutboundDelivery.objects.filter(payload__has_key="held").exists()
+
+
+def test_an_incident_reopened_by_a_member_left_open_at_its_recovery_is_told_at_once(
+    celery_worker,
+    targets,  # noqa: F811
+    settings,
+):
+    """With RESOLVE_ON_SOURCE_RECOVERY off a member's recovery leaves it open: its failure
+    again is one more occurrence (`correlated`, no regression), which reopens its incident
+    all the same. The outage back was held for a regression that never comes, until beat
+    released it minutes later."""
+    from tests.integrations.test_incident_paging import comments, incident_thread, paged_incident
+
+    jira, slack = targets
+    settings.RESOLVE_ON_SOURCE_RECOVERY = False
+    member = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    post_success("pl_orders")
+    post_success("pl_customers")
+    wait_for(lambda: len(incident_thread(slack, incident)) == 1, 30)
+    settled()
+    incident.refresh_from_db()
+    assert incident.recovered_at is not None
+    assert Ticket.objects.get(pk=member).status == "open"
+    told = len(comments(jira, incident.itsm_ticket_id))
+
+    assert post(storm_failure("pl_orders"))["outcome"] == "correlated"
+
+    wait_for(lambda: len(incident_thread(slack, incident)) == 2, 20)
+    settled()
+    incident.refresh_from_db()
+    assert incident.recovered_at is None
+    assert incident_thread(slack, incident)[-1]["text"].startswith(
+        ":rotating_light: The outage is back: pl_orders"
+    )
+    assert len(comments(jira, incident.itsm_ticket_id)) == told + 1
+    assert not OutboundDelivery.objects.filter(payload__has_key="held").exists()
+
+
+def test_an_incident_reopening_held_for_a_regression_stays_held_through_a_later_recurrence(
+    targets,  # noqa: F811
+    settings,
+):
+    """A member's regression reopened its incident; the member's next failure, counted while
+    that regression waits to be processed, releases nothing: the outage back still waits for
+    the regression's processing."""
+    settings.INCIDENT_GRACE_SECONDS = 0
+    member = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    run_in_background()
+    post_success("pl_orders")
+    post_success("pl_customers")
+    run_in_background()
+    incident = Ticket.objects.get(pk=member).incident
+    assert incident is not None and incident.status == "resolved"
+
+    assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+    assert post(storm_failure("pl_orders"))["outcome"] == "correlated"
+
+    held = OutboundDelivery.objects.filter(payload__incident_id=incident.pk, payload__held=member)
+    assert sorted(held.values_list("action", flat=True)) == ["jira_inc_comment", "slack_inc_reply"]
+    run_in_background()
+    assert not OutboundDelivery.objects.filter(payload__has_key="held").exists()

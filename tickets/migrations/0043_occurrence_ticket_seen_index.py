@@ -4,7 +4,9 @@ occurrence of the ticket (a flaky pipeline's ticket holds tens of thousands); by
 are read from the index's end. The ticket's other look-ups use it as they used the old one, and
 an occurrence's insert still writes one index for the ticket. Built concurrently (no write lock
 on the live table), an invalid one left by an interrupted build dropped first (as in 0031);
-the old index is dropped concurrently once the new one is there."""
+the old index is dropped concurrently once the new one is there. A migrate interrupted as it
+dropped the old one (that drop waits for every transaction that has read the table) left the
+new one built and valid: the next one keeps it and drops the old one."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
@@ -22,6 +24,20 @@ def drop_an_interrupted_build(apps, schema_editor):
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(NAME)}")
 
 
+class AddIndexConcurrentlyUnlessBuilt(AddIndexConcurrently):
+    """Builds the index unless a valid one of its name is there already."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND indisvalid",
+                [self.index.name],
+            )
+            if cursor.fetchone() is not None:
+                return
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+
 class Migration(migrations.Migration):
     atomic = False
 
@@ -29,7 +45,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(drop_an_interrupted_build, migrations.RunPython.noop),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyUnlessBuilt(
             model_name="occurrence",
             index=models.Index(fields=["ticket", "seen_at"], name=NAME),
         ),
