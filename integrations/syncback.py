@@ -21,6 +21,8 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
+from django.utils.timesince import timesince
 from kombu.exceptions import KombuError
 
 from analysis.redaction import redact
@@ -31,7 +33,14 @@ from integrations.models import Remediation
 from integrations.parsers.jira import JiraEvent
 from integrations.parsers.slack_actions import SlackAction
 from integrations.targets.base import TransportError
-from integrations.targets.jira import JiraTransport, own_account_ids, took_own_transition
+from integrations.targets.jira import (
+    DELETED,
+    INCIDENT_DELETED,
+    MAP_THE_WORKFLOW,
+    JiraTransport,
+    own_account_ids,
+    took_own_transition,
+)
 from integrations.targets.slack import (
     SLACK_ACK_ACTION,
     SLACK_APPROVE_ACTION,
@@ -99,7 +108,7 @@ def _apply_incident_event(incident: Incident, event: JiraEvent) -> tuple[str, st
             return lead, "nothing to apply"
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
-            return lead, f"status '{event.status_to[:40]}' not mapped"
+            return lead, _not_mapped(event)
         if _is_our_echo(event):
             return lead, "our own change ignored"
         # Members first, as ingest and `incidents.act` lock them; what changed here is read
@@ -263,9 +272,13 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
         if named is None:
             return None, _unlinked_by_id(event)
         event = named
+    moved = _follow_move(event)
+    if event.webhook_event == ISSUE_DELETED:
+        return _forget_deleted_issue(event)
     incident = _incident_for_issue(event)
     if incident is not None:
-        return _apply_incident_event(incident, event)
+        lead, result = _apply_incident_event(incident, event)
+        return lead, _with_move(moved, result)
     ticket = _ticket_for_issue(event)
     if ticket is None:
         if event.issue_id:
@@ -291,10 +304,10 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
                 return ticket.pk, "comment recorded as the fix"
             return ticket.pk, "comment recorded"
         if not event.status_to:
-            return ticket.pk, "nothing to apply"
+            return ticket.pk, _with_move(moved, "nothing to apply")
         target = jira_status.ticket_status_for(event.status_to)
         if target is None:
-            return ticket.pk, f"status '{event.status_to[:40]}' not mapped"
+            return ticket.pk, _with_move(moved, _not_mapped(event))
         if _is_our_echo(event):
             return ticket.pk, "our own change ignored"
         locked = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket.pk)
@@ -312,7 +325,7 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
             Ticket.objects.filter(pk=ticket.pk).update(jira_status_at=event.happened_at)
         steps = PATHS.get((locked.status, target), [])
         if not steps:
-            return ticket.pk, "already in that state"
+            return ticket.pk, _with_move(moved, "already in that state")
         for step in steps:
             if step == "resolve":
                 # The comment left with the resolving transition says what fixed it.
@@ -320,7 +333,102 @@ def apply_jira_event(event: JiraEvent) -> tuple[str | None, str]:
                 lifecycle.resolve(ticket.pk, actor, note=f"JIRA {event.issue_key}", fix=fix)
             else:
                 lifecycle.transition(ticket.pk, step, actor, note=f"JIRA {event.issue_key}")
-        return ticket.pk, f"status set to {target}"
+        return ticket.pk, _with_move(moved, f"status set to {target}")
+
+
+# The longest JIRA key a ticket or an incident keeps (`itsm_ticket_id`).
+MAX_ISSUE_KEY = 64
+
+
+def _follow_move(event: JiraEvent) -> str:
+    """An issue moved to another project gets a new key (`issue_moved`: the changelog's `Key`
+    item). JIRA still answers the old key's REST calls and links, but its webhooks name the
+    new key alone: the ticket or incident linked to the old key is linked to the new one (an
+    audit entry, or a timeline entry, names both; its Slack message's link follows), so what
+    is done on the issue from now on still reaches it. Done once: a replay finds nothing
+    linked to the old key. Returns what was done, or ''."""
+    old, new = event.moved_from, event.issue_key
+    if not old or not new or old == new or len(new) > MAX_ISSUE_KEY:
+        return ""
+    actor = Actor(ActorKind.JIRA, event.author or "jira")
+    moved = f"linked to {new[:40]}, the key it was moved to from {old[:40]}"
+    with transaction.atomic():
+        incident_id = (
+            Incident.objects.filter(itsm_ticket_id=old).values_list("pk", flat=True).first()
+        )
+        if incident_id and Incident.objects.filter(pk=incident_id, itsm_ticket_id=old).update(
+            itsm_ticket_id=new
+        ):
+            incidents.record_event(
+                incident_id, "jira_moved", actor=actor, details={"from": old, "key": new}
+            )
+            incidents.announce(incident_id, "jira_moved", actor)  # its page links the new key
+            return f"incident {incident_id} {moved}"
+        ticket = Ticket.objects.defer("embedding").filter(itsm_ticket_id=old).first()
+        if ticket is None or not Ticket.objects.filter(pk=ticket.pk, itsm_ticket_id=old).update(
+            itsm_ticket_id=new
+        ):
+            return ""
+        lifecycle.write_audit(
+            ticket,
+            actor,
+            JIRA_ISSUE_MOVED,
+            before={"itsm_ticket_id": old},
+            after={"itsm_ticket_id": new},
+            details={"issue": new},
+        )
+        lifecycle.announce(ticket.pk, "jira_linked", actor)  # its Slack alert links the new key
+    return moved
+
+
+JIRA_ISSUE_MOVED = "jira issue moved"
+ISSUE_DELETED = "jira:issue_deleted"
+
+
+def _forget_deleted_issue(event: JiraEvent) -> tuple[str | None, str]:
+    """The issue a ticket or incident is linked to was deleted in JIRA: the link is dropped
+    (an audit entry, or a timeline entry, names the key and who deleted it; the Slack message
+    links it no more), and what changes later is not sent to JIRA: its deliveries are
+    skipped saying the issue was deleted, instead of failing against an issue that is gone.
+    No other issue is made for it. A replay finds nothing linked to the key."""
+    key = event.issue_key
+    actor = Actor(ActorKind.JIRA, event.author or "jira")
+    done = f"unlinked: JIRA issue {key[:40]} was deleted in JIRA; changes here are not sent to it"
+    with transaction.atomic():
+        incident = _incident_for_issue(event)
+        if incident is not None:
+            if not Incident.objects.filter(pk=incident.pk, itsm_ticket_id=key).update(
+                itsm_ticket_id=""
+            ):
+                return incident.lead_ticket_id, "nothing to apply"
+            incidents.record_event(
+                incident.pk, INCIDENT_DELETED, actor=actor, details={"issue": key}
+            )
+            incidents.announce(incident.pk, INCIDENT_DELETED, actor)
+            return incident.lead_ticket_id, f"incident {incident.pk} {done}"
+        ticket = Ticket.objects.defer("embedding").filter(itsm_ticket_id=key).first()
+        if ticket is None or not Ticket.objects.filter(pk=ticket.pk, itsm_ticket_id=key).update(
+            itsm_ticket_id=""
+        ):
+            return None, f"ignored: no ticket is linked to JIRA issue {key[:40]}"
+        lifecycle.write_audit(
+            ticket,
+            actor,
+            DELETED,
+            before={"itsm_ticket_id": key},
+            after={"itsm_ticket_id": ""},
+            details={"issue": key},
+        )
+        lifecycle.announce(ticket.pk, "jira_unlinked", actor)  # its Slack alert drops the link
+    return ticket.pk, done
+
+
+def _with_move(moved: str, result: str) -> str:
+    return f"{moved}; {result}" if moved else result
+
+
+def _not_mapped(event: JiraEvent) -> str:
+    return f"status '{event.status_to[:40]}' not mapped: {MAP_THE_WORKFLOW}"
 
 
 def _status_changed_here_since(ticket_id: str, since: datetime) -> bool:
@@ -431,9 +539,40 @@ def apply_slack_action(action: SlackAction) -> str:
             refusal = str(exc)
         else:
             return f"{step} by {actor.name}"
-    # A click on a message that was out of date (someone acted first): say so to the clicker.
-    _tell(action, f"Nothing was changed: {refusal}.")
+    # A click on a message that was out of date (someone acted first, or the same person's
+    # double click): say so to the clicker, and who changed it last, when.
+    _tell(action, f"Nothing was changed: {refusal}{_last_status_change(action.ticket_id)}.")
     return f"no change: {refusal}"
+
+
+# The audit entries of a ticket's status changes, and how a refusal words each.
+STATUS_CHANGE_WORDS = {
+    "acknowledge": "acknowledged",
+    "start_progress": "taken",
+    "resolve": "resolved",
+    "reopen": "reopened",
+    "regressed": "reopened as a regression",
+    "resolved at source": "recovered at its source",
+}
+ACTOR_PLACE: dict[str, str] = {ActorKind.SLACK: " via Slack", ActorKind.JIRA: " in JIRA"}
+
+
+def _last_status_change(ticket_id: str) -> str:
+    """` (resolved by maria via Slack just now)`: the latest change of the ticket's status,
+    by whom and how long ago, for a refused click; '' when none is recorded."""
+    entry = (
+        AuditLog.objects.filter(ticket_id=ticket_id, action__in=STATUS_CHANGE_WORDS)
+        .order_by("-id")
+        .only("action", "actor_kind", "actor_name", "created_at")
+        .first()
+    )
+    if entry is None:
+        return ""
+    seconds = (timezone.now() - entry.created_at).total_seconds()
+    ago = "just now" if seconds < 60 else f"{timesince(entry.created_at)} ago".replace("\xa0", " ")
+    place = ACTOR_PLACE.get(entry.actor_kind, "")
+    words = STATUS_CHANGE_WORDS[entry.action]
+    return f" ({words} by {entry.actor_name}{place} {ago})"
 
 
 def _apply_incident_action(action: SlackAction) -> str:

@@ -42,6 +42,7 @@ from integrations.targets.blob import BlobTransport
 from integrations.webhook_auth import (
     jira_request_is_authentic,
     slack_request_is_authentic,
+    slack_request_refusal,
     token_is_valid,
 )
 from rca_project.celery import DATABASE_UNAVAILABLE
@@ -222,10 +223,24 @@ def _warn_secret_unset(source: str, secret_setting: str) -> None:
     )
 
 
+def _warn_refused(source: str, reason: str) -> None:
+    """Log why a sync-back webhook was refused, at most once a minute per source (a sender
+    refused again and again, or a server clock off, would otherwise fill the log)."""
+    now = time.monotonic()
+    last = _REFUSAL_WARNED_AT.get(source)
+    if last is not None and now - last < SECRET_UNSET_WARNING_SECONDS:
+        return
+    _REFUSAL_WARNED_AT[source] = now
+    logger.warning("%s webhook refused: %s", source, reason)
+
+
+_REFUSAL_WARNED_AT: dict[str, float] = {}
+
+
 def sync_back_webhook(
     source: str,
     is_authentic: Callable[[HttpRequest, bytes], bool],
-    refusal: str,
+    refusal: str | Callable[[HttpRequest, bytes], str],
     secret_setting: str,
 ) -> Callable[[Callable[[bytes], Applied]], Callable[..., HttpResponse]]:
     """A webhook that changes something at once (JIRA status, a Slack button, a playbook's
@@ -233,7 +248,9 @@ def sync_back_webhook(
     a processed inbox row. Without the secret it is authenticated with (`secret_setting`),
     every request is refused with a 401 that names the setting, so that the operator can tell
     a service left unconfigured from a sender with the wrong secret (and logged as a warning
-    at most once a minute, `_warn_secret_unset`). `apply` refuses with
+    at most once a minute, `_warn_secret_unset`). A request that is not authentic is a 401
+    saying `refusal`; when that is a function, it says why this request is not, which is
+    logged too (at most once a minute per source, `_warn_refused`). `apply` refuses with
     ParseError (400), RejectedDelivery or a CallbackError (its status); an unreachable database
     is a 503 so the sender retries, and nothing is kept of a refused body."""
 
@@ -257,7 +274,11 @@ def sync_back_webhook(
                     401,
                 )
             if not is_authentic(request, body):
-                return error_response(refusal, 401)
+                if isinstance(refusal, str):
+                    return error_response(refusal, 401)
+                reason = refusal(request, body)
+                _warn_refused(source, reason)
+                return error_response(reason, 401)
             try:
                 applied = apply(body)
             except RejectedDelivery as exc:
@@ -299,7 +320,7 @@ def receive_jira_webhook(body: bytes) -> Applied:
 @sync_back_webhook(
     "slack",
     slack_request_is_authentic,
-    "missing, wrong or stale Slack signature",
+    slack_request_refusal,
     "SLACK_SIGNING_SECRET",
 )
 def receive_slack_action(body: bytes) -> Applied:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -46,23 +47,46 @@ def jira_request_is_authentic(request: HttpRequest, body: bytes) -> bool:
     return bool(token) and hmac.compare_digest(token.encode(), secret.encode())
 
 
-def slack_request_is_authentic(request: HttpRequest, body: bytes) -> bool:
-    """Slack's signing secret: HMAC of `v0:<timestamp>:<body>`, timestamp at most 5 minutes old."""
+# Slack's own limit on a signed request's age (slack_sdk's SignatureVerifier checks the same).
+SLACK_MAX_AGE_SECONDS = 300
+
+
+def slack_request_refusal(request: HttpRequest, body: bytes) -> str:
+    """Why the request is not Slack's, or '' when it is: signed with the signing secret
+    (HMAC of `v0:<timestamp>:<body>`) at most five minutes from now, either way. A request
+    signed rightly whose timestamp is too far off says so, with how far: Slack sends every
+    click at once, so that is a replay, or this server's clock is off (every click is then
+    refused, and the operator is told which). Only the secret's holder can sign one, so the
+    answer tells nobody else anything."""
     from slack_sdk.signature import SignatureVerifier
 
     if not settings.SLACK_SIGNING_SECRET:
-        return False
+        return "SLACK_SIGNING_SECRET is not configured"
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
     # slack_sdk compares str digests (a TypeError on a non-ASCII one) and reads the timestamp
     # with int(), which refuses some characters str.isdigit() accepts ('²').
-    if (
-        not (timestamp.isascii() and timestamp.isdigit())
-        or not signature
-        or not signature.isascii()
-    ):
-        return False
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        return "missing or malformed Slack request timestamp (X-Slack-Request-Timestamp)"
+    if not signature or not signature.isascii():
+        return "missing Slack signature (X-Slack-Signature)"
     verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET)
-    return verifier.is_valid(
-        body=body.decode("utf-8", "replace"), timestamp=timestamp, signature=signature
+    expected = verifier.generate_signature(
+        timestamp=timestamp, body=body.decode("utf-8", "replace")
     )
+    if expected is None or not hmac.compare_digest(expected.encode(), signature.encode()):
+        return "wrong Slack signature (not signed with SLACK_SIGNING_SECRET)"
+    skew = int(time.time() - int(timestamp))
+    if abs(skew) > SLACK_MAX_AGE_SECONDS:
+        when = f"{skew} s old" if skew > 0 else f"{-skew} s ahead of this server's clock"
+        return (
+            f"stale Slack request: signed rightly, but its timestamp is {when} (more than "
+            f"{SLACK_MAX_AGE_SECONDS // 60} minutes either way): a replay, or this server's "
+            "clock is off"
+        )
+    return ""
+
+
+def slack_request_is_authentic(request: HttpRequest, body: bytes) -> bool:
+    """Slack's signing secret: HMAC of `v0:<timestamp>:<body>`, timestamp at most 5 minutes off."""
+    return not slack_request_refusal(request, body)

@@ -404,7 +404,7 @@ def _slack_webhook() -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("SlackActionResult")}},
                 },
                 "400": _error(f"Missing or invalid payload, or a payload of {_UNUSABLE_JSON}."),
-                "401": _error("Missing, wrong or stale Slack signature."),
+                "401": _error("Missing, wrong or stale Slack signature (the error says which)."),
                 "404": _error("No such ticket."),
                 "413": _error("Body too large."),
                 "415": _error(_ENCODED),

@@ -39,6 +39,9 @@ class JiraEvent:
     comment_kind: str = ""
     # The issue's numeric id, when the event names it by that alone (`issue_key` is "").
     issue_id: str = ""
+    # The key the issue had before this change, when the change gave it a new one (moved to
+    # another project: the changelog's `Key` item; `issue_key` is the new key).
+    moved_from: str = ""
 
     @property
     def is_new_comment(self) -> bool:
@@ -73,6 +76,7 @@ class _JiraEventFields(TypedDict):
     comment_body: NotRequired[str]
     comment_kind: NotRequired[str]
     issue_id: NotRequired[str]
+    moved_from: NotRequired[str]
 
 
 COMMENT_CREATED = "comment_created"
@@ -126,11 +130,16 @@ def parse_jira_event(payload: Any) -> JiraEvent:
         if not isinstance(items, list):
             raise ParseError("field 'changelog.items' must be a list")
         for item in items:
-            if isinstance(item, dict) and str(item.get("field", "")).lower() == "status":
+            if not isinstance(item, dict):
+                continue
+            name = str(item.get("field", "")).lower()
+            if name == "status" and "status_to" not in event:
                 event["status_from"] = text(item, "fromString")
                 event["status_to"] = text(item, "toString")
                 event["changelog_id"] = text(changelog, "id")
-                break
+            elif name == "key" and "moved_from" not in event:
+                # Moved to another project (`issue_moved`): the issue's key before the move.
+                event["moved_from"] = text(item, "fromString")
     if isinstance(comment, dict):
         event["comment_kind"] = (
             webhook_event

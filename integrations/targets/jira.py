@@ -64,7 +64,7 @@ from integrations.targets.base import (
 )
 from tickets import incidents, jira_status, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import ActorKind, AuditLog, Incident, Ticket
+from tickets.models import ActorKind, AuditLog, Incident, IncidentEvent, Ticket
 from tickets.vocabulary import Priority, Status
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,36 @@ ANALYSED = "analysed"
 # issue was created telling.
 LINKED = "jira issue linked"
 TELLS_ANALYSIS = "analysed_at"
+# The audit entry of a ticket whose issue was deleted in JIRA (`jira:issue_deleted`), and the
+# timeline entry of an incident's (integrations/syncback.py): its `issue` detail, the key.
+DELETED = "jira issue deleted"
+INCIDENT_DELETED = "jira_deleted"
+
+
+def deleted_issue(ticket_id: str) -> str:
+    """The key of the ticket's issue deleted in JIRA, or '' (none was)."""
+    details = (
+        AuditLog.objects.filter(ticket_id=ticket_id, action=DELETED)
+        .order_by("-id")
+        .values_list("details", flat=True)
+        .first()
+    )
+    return str((details or {}).get("issue") or "")
+
+
+def incident_deleted_issue(incident_id: str) -> str:
+    """The key of the incident's issue deleted in JIRA, or '' (none was)."""
+    details = (
+        IncidentEvent.objects.filter(incident_id=incident_id, kind=INCIDENT_DELETED)
+        .order_by("-id")
+        .values_list("details", flat=True)
+        .first()
+    )
+    return str((details or {}).get("issue") or "")
+
+
+def _not_sent_to_deleted(key: str) -> NotSent:
+    return NotSent(f"not sent: its JIRA issue {key} was deleted in JIRA")
 
 
 def _graver_priority(wanted: str, current: str) -> bool:
@@ -139,6 +169,10 @@ def _created_order(issue: Any) -> tuple[dt.datetime, int]:
 OWN_TRANSITION_SECONDS = 3600
 # Who the service is in JIRA (`/myself`): webhooks name the account, often without its e-mail.
 OWN_ACCOUNT_KEY = "jira-own-account"
+
+
+# What to do when the issue's workflow names its statuses otherwise than the status map.
+MAP_THE_WORKFLOW = "map the workflow's statuses to the ticket's in admin (JIRA status mappings)"
 
 
 def _own_transition_key(issue_key: str, status: str) -> str:
@@ -357,7 +391,8 @@ class JiraTransport:
                 f"{t.get('name')} -> {t.get('to', {}).get('name')}" for t in transitions
             )
             raise TransportError(
-                f"JIRA {key}: no transition leads to {target_status!r} (available: {available})",
+                f"JIRA {key}: no transition leads to {target_status!r} (available: {available});"
+                f" {MAP_THE_WORKFLOW}, then retry this delivery",
                 permanent=True,
             )
         self._remember_own_account()
@@ -752,6 +787,9 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
             return  # no issue of its own (the incident's covers it): nothing to update
         if left_unpaged(ticket.pk, CREATE):
             return
+        deleted = deleted_issue(ticket.pk)
+        if deleted:  # people deleted it: not made again, and nothing waits for it
+            raise _not_sent_to_deleted(deleted)
         wait_for(ticket, CREATE, "JIRA issue")
     key = ticket.itsm_ticket_id
     if reconciled(ticket, RECONCILE):  # late requests may land later still
@@ -870,8 +908,11 @@ def _jira_incident_link(jira: JiraTransport, row: OutboundDelivery) -> None:
     incident = incident_of(row)
     ticket = fresh_ticket(row)
     if not ticket.itsm_ticket_id:
-        return  # it never opened an issue of its own
+        return  # it never opened an issue of its own, or it was deleted in JIRA
     if not incident.itsm_ticket_id:
+        deleted = incident_deleted_issue(incident.pk)
+        if deleted:
+            raise _not_sent_to_deleted(deleted)
         wait_for_incident(incident, INCIDENT_CREATE, "incident's JIRA issue")
     jira.add_comment(
         ticket.itsm_ticket_id,
@@ -983,6 +1024,9 @@ def _jira_incident_comment(jira: JiraTransport, row: OutboundDelivery) -> None:
     change: the delivery is keyed by its timeline entry)."""
     incident = incident_of(row)
     if not incident.itsm_ticket_id:
+        deleted = incident_deleted_issue(incident.pk)
+        if deleted:
+            raise _not_sent_to_deleted(deleted)
         wait_for_incident(incident, INCIDENT_CREATE, "incident's JIRA issue")
     jira.add_comment(incident.itsm_ticket_id, jira_incident_comment(row.payload))
 

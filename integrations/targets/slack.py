@@ -132,6 +132,7 @@ FOLLOWED = {
     "resolved_at_source",
     "sla_breached",
     "jira_linked",
+    "jira_unlinked",  # its issue deleted in JIRA: the link goes
     "analysed",
     "remediation_awaiting_approval",
     "remediation_approved",  # started or held by people's approval (its buttons go)

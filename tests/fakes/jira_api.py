@@ -7,6 +7,8 @@
         fake.lose_create_response(status=500)   # create the issue, then answer 500 (or stall)
         fake.can_delete = False                 # the account lacks "Delete Issues": 403
         fake.deleted                            # keys of the issues deleted, in order
+        fake.move_issue("OPS-1", "DATA")        # moved to another project: a new key ("DATA-1"),
+                                                # the old one still answered, as JIRA does
         fake.fail(503) / fake.throttle(7) / fake.stall(5)   # from FakeHttpService
         fake.requests                       # every request seen: method, path, query, headers, body
 
@@ -128,6 +130,7 @@ class FakeJira(FakeHttpService):
         self._lost_creates: list[tuple[int, float]] = []
         self.can_delete = True
         self.deleted: list[str] = []
+        self.moved: dict[str, str] = {}  # an old key -> the key its issue was moved to
 
     # -- knobs ---------------------------------------------------------------------------------
     def lose_create_response(
@@ -144,6 +147,19 @@ class FakeJira(FakeHttpService):
         status, reply, _ = self._create(body)
         assert status == 201, reply
         return reply["key"]
+
+    def move_issue(self, key: str, project: str) -> str:
+        """Move an issue to another project (as JIRA's "Move"): it gets the next key there and
+        keeps its id; the old key still reaches it (JIRA redirects it). Returns the new key."""
+        with self._state_lock:
+            issue = self.issues.pop(key)
+            number = self._next_number.get(project, 1)
+            self._next_number[project] = number + 1
+            new_key = f"{project}-{number}"
+            issue.update(key=new_key, project=project, updated_at=_now())
+            self.issues[new_key] = issue
+            self.moved[key] = new_key
+        return new_key
 
     def issue_requests(self, method: str | None = None) -> list[RecordedRequest]:
         return [
@@ -240,8 +256,11 @@ class FakeJira(FakeHttpService):
 
     def _find(self, key_or_id: str) -> dict[str, Any] | None:
         with self._state_lock:
-            if key_or_id.upper() in self.issues:
-                return self.issues[key_or_id.upper()]
+            key = key_or_id.upper()
+            while key in self.moved:  # an old key: where its issue was moved
+                key = self.moved[key]
+            if key in self.issues:
+                return self.issues[key]
             return next((i for i in self.issues.values() if i["id"] == key_or_id), None)
 
     def _create(self, body: Any) -> Reply:

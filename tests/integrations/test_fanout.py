@@ -11,14 +11,15 @@ import json
 import re
 import time
 import uuid
-from datetime import UTC
+from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 from markdown_it import MarkdownIt
 from slack_sdk.signature import SignatureVerifier
 
@@ -37,11 +38,20 @@ from tests.conftest import local_payload, wait_for
 from tests.dashboard import make_user
 from tests.fakes.azurite import Azurite
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
-from tests.fakes.jira_api import FakeJira
+from tests.fakes.jira_api import FakeJira, Transition
 from tests.fakes.slack_api import FakeSlack
-from tickets import jira_status, lifecycle
+from tickets import incidents, jira_status, lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import AuditLog, JiraStatusMapping, OwnershipRule, Resolution, Ticket
+from tickets.models import (
+    ActorKind,
+    AuditLog,
+    Incident,
+    IncidentEvent,
+    JiraStatusMapping,
+    OwnershipRule,
+    Resolution,
+    Ticket,
+)
 from tickets.rules import clear_rule_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -380,6 +390,197 @@ def test_jira_done_resolves_with_its_comment_as_the_fix_and_the_slack_alert_foll
     assert jira.issues[ticket.itsm_ticket_id]["comments"] == []
 
 
+def jira_move_webhook(old_key: str, new_key: str) -> dict:
+    """What JIRA sends when Maria moves an issue to another project: `issue_moved`, the
+    issue under its new key, the changelog naming the project and the key before and after."""
+    return {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_moved",
+        "user": MARIA,
+        "issue": {"id": "10040", "key": new_key, "fields": {"status": {"name": "To Do"}}},
+        "changelog": {
+            "id": uuid.uuid4().hex[:8],
+            "items": [
+                {
+                    "field": "project",
+                    "fieldtype": "jira",
+                    "fieldId": "project",
+                    "from": "10000",
+                    "fromString": "Operations",
+                    "to": "10001",
+                    "toString": "Data Platform",
+                },
+                {
+                    "field": "Key",
+                    "fieldtype": "jira",
+                    "from": None,
+                    "fromString": old_key,
+                    "to": None,
+                    "toString": new_key,
+                },
+            ],
+        },
+    }
+
+
+def test_an_issue_moved_to_another_project_stays_linked_under_its_new_key(celery_worker, targets):
+    """Moved to the owning team's project, the issue gets a new key, and JIRA's webhooks name
+    that key alone: the ticket follows the move, so a resolve made there still reaches it."""
+    jira, slack, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    new_key = jira.move_issue(ticket.itsm_ticket_id, "DATA")
+
+    move = jira_move_webhook(ticket.itsm_ticket_id, new_key)
+    moved = post_jira(move)
+    replayed = post_jira(move)
+    jira.issues[new_key]["status"] = "Done"  # Maria resolves it there
+    resolved = post_jira(jira_webhook(new_key, "To Do", "Done"))
+
+    assert moved.status_code == 200, moved.content
+    assert moved.json() == {
+        "ticket_id": ticket.pk,
+        "result": f"linked to {new_key}, the key it was moved to from OPS-1; nothing to apply",
+    }
+    assert resolved.json() == {"ticket_id": ticket.pk, "result": "status set to resolved"}
+    ticket.refresh_from_db()
+    assert (ticket.itsm_ticket_id, ticket.status, ticket.resolved_by) == (
+        new_key,
+        "resolved",
+        "Maria Lopez",
+    )
+    entry = AuditLog.objects.get(ticket=ticket, action="jira issue moved")
+    assert (entry.actor_kind, entry.before, entry.after) == (
+        "jira",
+        {"itsm_ticket_id": "OPS-1"},
+        {"itsm_ticket_id": new_key},
+    )
+    assert replayed.json() == {"ticket_id": ticket.pk, "result": "replay ignored"}
+    # The Slack alert links the new key; a change made here moves the issue by its new key.
+    settled(ticket.pk)
+    message = json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    assert f"/browse/{new_key}" in message and "/browse/OPS-1" not in message
+    lifecycle.reopen(ticket.pk, Actor.for_user(make_user("ana", "responder"), "dashboard"))
+    settled(ticket.pk)
+    assert jira.issues[new_key]["status"] == "To Do"
+    assert {r.path for r in jira.issue_requests("POST")} >= {
+        f"/rest/api/2/issue/{new_key}/transitions",
+        f"/rest/api/2/issue/{new_key}/comment",
+    }
+
+
+def test_an_incidents_issue_moved_to_another_project_stays_linked_under_its_new_key(
+    transactional_db, targets
+):
+    lead = Ticket.objects.create(
+        id="ADF-20251210T123456-abc123", pipeline="pl", run_id="adf:x", source="adf"
+    )
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-abc123",
+        culprit="sql-server:x",
+        lead_ticket=lead,
+        itsm_ticket_id="OPS-9",
+    )
+    Ticket.objects.filter(pk=lead.pk).update(incident=incident)
+
+    moved = post_jira(jira_move_webhook("OPS-9", "DATA-4"))
+    taken = post_jira(jira_webhook("DATA-4", "To Do", "In Progress"))
+
+    assert moved.json()["result"] == (
+        f"incident {incident.pk} linked to DATA-4, the key it was moved to from OPS-9; "
+        "nothing to apply"
+    )
+    assert taken.json()["result"] == f"incident {incident.pk} status set to in_progress"
+    incident.refresh_from_db()
+    assert (incident.itsm_ticket_id, incident.status) == ("DATA-4", "in_progress")
+    event = IncidentEvent.objects.get(incident=incident, kind="jira_moved")
+    assert (event.actor_name, event.details) == ("Maria Lopez", {"from": "OPS-9", "key": "DATA-4"})
+
+
+def jira_delete_webhook(key: str) -> dict:
+    """What JIRA sends when Maria deletes an issue."""
+    return {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "jira:issue_deleted",
+        "user": MARIA,
+        "issue": {"id": "10040", "key": key, "fields": {"status": {"name": "To Do"}}},
+    }
+
+
+def test_an_issue_deleted_in_jira_is_unlinked_and_later_changes_skip_jira(celery_worker, targets):
+    """Deleted in JIRA, the issue was still the ticket's: every later change failed against
+    it (a dead letter "Issue Does Not Exist" each time) and the alert linked a dead issue."""
+    jira, slack, _ = targets
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    del jira.issues["OPS-1"]  # Maria deletes it
+
+    deleted = post_jira(jira_delete_webhook("OPS-1"))
+    replayed = post_jira(jira_delete_webhook("OPS-1"))
+    post_slack_click(ticket.pk, "rca_resolve", in_the_box="restarted the gateway")
+
+    assert deleted.json() == {
+        "ticket_id": ticket.pk,
+        "result": "unlinked: JIRA issue OPS-1 was deleted in JIRA; changes here are not sent to it",
+    }
+    assert replayed.json()["result"] == "ignored: no ticket is linked to JIRA issue OPS-1"
+    entry = AuditLog.objects.get(ticket=ticket, action="jira issue deleted")
+    assert (entry.actor_name, entry.before, entry.after) == (
+        "Maria Lopez",
+        {"itsm_ticket_id": "OPS-1"},
+        {"itsm_ticket_id": ""},
+    )
+    settled(ticket.pk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.itsm_ticket_id) == ("resolved", "")
+    synced = OutboundDelivery.objects.get(ticket=ticket, action="jira_sync")
+    assert (synced.status, synced.last_error) == (
+        OutboundStatus.SKIPPED,
+        "not sent: its JIRA issue OPS-1 was deleted in JIRA",
+    )
+    assert not OutboundDelivery.objects.filter(status=OutboundStatus.DEAD).exists()
+    assert jira.issues == {}  # none made again
+    message = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+    assert "/browse/OPS-1" not in json.dumps(message["blocks"])
+    assert "Resolved by daan" in json.dumps(message["blocks"])
+
+
+def test_an_incidents_issue_deleted_in_jira_is_unlinked_and_its_comments_skip_jira(
+    celery_worker, targets
+):
+    lead = Ticket.objects.create(
+        id="ADF-20251210T123456-abc123", pipeline="pl", run_id="adf:x", source="adf"
+    )
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-abc123",
+        culprit="sql-server:x",
+        lead_ticket=lead,
+        itsm_ticket_id="OPS-9",
+    )
+    Ticket.objects.filter(pk=lead.pk).update(incident=incident)
+
+    deleted = post_jira(jira_delete_webhook("OPS-9"))
+    incidents.act(incident.pk, "acknowledge", Actor.for_user(make_user("ana", "responder")))
+
+    assert deleted.json() == {
+        "ticket_id": lead.pk,
+        "result": f"incident {incident.pk} unlinked: JIRA issue OPS-9 was deleted in JIRA; "
+        "changes here are not sent to it",
+    }
+    incident.refresh_from_db()
+    assert incident.itsm_ticket_id == ""
+    event = IncidentEvent.objects.get(incident=incident, kind="jira_deleted")
+    assert (event.actor_name, event.details) == ("Maria Lopez", {"issue": "OPS-9"})
+    comment = wait_for(
+        lambda: OutboundDelivery.objects.filter(
+            action="jira_inc_comment", status=OutboundStatus.SKIPPED
+        ).first()
+    )
+    assert comment.last_error == "not sent: its JIRA issue OPS-9 was deleted in JIRA"
+
+
 def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_worker, targets):
     jira, slack, _ = targets
     slack_responder("daan")
@@ -407,11 +608,38 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     )
     assert echo.json()["result"] == "our own change ignored"
     assert AuditLog.objects.filter(ticket=ticket, action="acknowledge").count() == 1
-    # A second click on a stale message changes nothing, and the clicker is told why.
+    # A second click (a double click) changes nothing, and the clicker is told why: it was
+    # acknowledged already, by whom and when (not "Nothing was changed" alone, which reads as
+    # if the first click had failed).
     assert "no change" in post_slack_click(ticket.pk, "rca_acknowledge").json()["result"][0]
-    told = "Nothing was changed: cannot acknowledge a ticket that is acknowledged."
+    told = (
+        "Nothing was changed: cannot acknowledge a ticket that is acknowledged "
+        "(acknowledged by daan via Slack just now)."
+    )
     wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
     assert slack.ephemeral[0]["user"] == SLACK_USER_ID
+
+
+def test_a_click_on_a_ticket_someone_changed_elsewhere_says_who_and_when(celery_worker, targets):
+    """The alert open in Slack while ana took the ticket on the dashboard two minutes ago:
+    daan's Acknowledge is refused naming who changed it last, and when."""
+    _, slack, _ = targets
+    slack_responder("daan")
+    slack.add_user(SLACK_USER_ID, name="daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    lifecycle.start_progress(ticket.pk, Actor.for_user(make_user("ana", "responder"), "dashboard"))
+    lifecycle.resolve(ticket.pk, Actor(ActorKind.JIRA, "Maria Lopez"))
+    AuditLog.objects.filter(ticket=ticket, action="resolve").update(
+        created_at=timezone.now() - timedelta(minutes=2, seconds=5)
+    )
+
+    post_slack_click(ticket.pk, "rca_acknowledge")
+
+    told = (
+        "Nothing was changed: cannot acknowledge a ticket that is resolved "
+        "(resolved by Maria Lopez in JIRA 2 minutes ago)."
+    )
+    wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
 
 
 @pytest.mark.parametrize(
@@ -1640,6 +1868,56 @@ def test_the_jira_status_map_is_editable(linked_ticket):
     assert jira_status.jira_status_for("resolved") == "Closed"
 
 
+def test_a_workflow_with_its_own_status_names_says_to_map_them_and_works_once_mapped(
+    celery_worker, targets
+):
+    """A project whose workflow is Triage / Investigating / Closed: the dead letter and the
+    webhook's answer name the fix (the status map in admin), not only the mismatch."""
+    jira, _, _ = targets
+    jira.workflow = (
+        Transition("11", "Back to triage", "Triage"),
+        Transition("21", "Investigate", "Investigating"),
+        Transition("31", "Close", "Closed"),
+    )
+    slack_responder("daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+
+    post_slack_click(ticket.pk, "rca_take")
+    closed = post_jira(jira_webhook(ticket.itsm_ticket_id, "Investigating", "Closed"))
+
+    settled(ticket.pk)
+    dead = OutboundDelivery.objects.get(ticket=ticket, action="jira_sync")
+    assert dead.status == OutboundStatus.DEAD
+    assert dead.last_error == (
+        "JIRA OPS-1: no transition leads to 'In Progress' (available: Back to triage -> Triage,"
+        " Investigate -> Investigating, Close -> Closed); map the workflow's statuses to the "
+        "ticket's in admin (JIRA status mappings), then retry this delivery"
+    )
+    assert closed.json()["result"] == (
+        "status 'Closed' not mapped: map the workflow's statuses to the ticket's in admin "
+        "(JIRA status mappings)"
+    )
+    # Mapped, the dead letter retried moves the issue and tells who took it.
+    JiraStatusMapping.objects.all().delete()
+    for name, status in (
+        ("Triage", "open"),
+        ("Investigating", "in_progress"),
+        ("Closed", "resolved"),
+    ):
+        JiraStatusMapping.objects.create(jira_status=name, ticket_status=status)
+    clear_rule_cache()
+    assert fanout.retry_dead([dead.pk]) == 1
+    settled(ticket.pk)
+    issue = jira.issues["OPS-1"]
+    assert issue["status"] == "Investigating"
+    assert [c["body"] for c in issue["comments"]] == [
+        "daan took the ticket (in progress) via Slack in the RCA service."
+    ]
+    closed_again = jira_webhook(ticket.itsm_ticket_id, "Investigating", "Closed")
+    assert post_jira(closed_again).json()["result"] == "status set to resolved"
+
+
 @pytest.mark.django_db
 def test_a_mapping_saved_with_surrounding_spaces_is_still_found():
     """Rows saved before the admin stripped names ("Done ") must still map both ways."""
@@ -1681,6 +1959,36 @@ def test_stale_or_unsigned_slack_clicks_are_refused(linked_ticket):
     )
     assert (stale.status_code, unsigned.status_code) == (401, 401)
     assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+
+
+def test_a_refused_slack_click_says_why_a_stale_one_by_how_far_off(
+    linked_ticket, caplog, monkeypatch
+):
+    """Every click refused with one vague "missing, wrong or stale" left an operator whose
+    server clock is off guessing at the secret: a rightly signed click from too far ago (or
+    ahead) says that, and how far; a wrong signature says that."""
+    monkeypatch.setattr(views, "_REFUSAL_WARNED_AT", {})
+    slack_responder("daan")
+    old = post_slack_click(linked_ticket.pk, "rca_acknowledge", age=600)
+    ahead = post_slack_click(linked_ticket.pk, "rca_acknowledge", age=-420)
+    with override_settings(SLACK_SIGNING_SECRET="another-apps-secret"):
+        wrong = post_slack_click(linked_ticket.pk, "rca_acknowledge")
+
+    assert (old.status_code, ahead.status_code, wrong.status_code) == (401, 401, 401)
+    stale = re.compile(
+        r"stale Slack request: signed rightly, but its timestamp is (\d+) s (old|ahead of this "
+        r"server's clock) \(more than 5 minutes either way\): a replay, or this server's "
+        r"clock is off"
+    )
+    said_old = stale.fullmatch(old.json()["error"])
+    said_ahead = stale.fullmatch(ahead.json()["error"])
+    assert said_old and said_old[2] == "old" and 600 <= int(said_old[1]) <= 605
+    assert said_ahead and said_ahead[2] != "old" and 415 <= int(said_ahead[1]) <= 420
+    assert wrong.json()["error"] == ("wrong Slack signature (not signed with SLACK_SIGNING_SECRET)")
+    assert Ticket.objects.get(pk=linked_ticket.pk).status == "open"
+    # Logged for the operator, once a minute: the first refusal only.
+    refused = [r.getMessage() for r in caplog.records if "webhook refused" in r.getMessage()]
+    assert refused == [f"slack webhook refused: {old.json()['error']}"]
 
 
 @pytest.mark.parametrize("bom", ["before the body", "before the JSON"])

@@ -130,6 +130,11 @@ def test_a_slack_action_with_unusable_json_is_a_400(settings, raw_value, reason)
             "/webhooks/slack/actions/",
             {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "\u00b2", "HTTP_X_SLACK_SIGNATURE": "v0=00"},
         ),
+        (
+            # Past Python's 4,300-digit limit of int(): checked before the signature, it was a 500.
+            "/webhooks/slack/actions/",
+            {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "9" * 5000, "HTTP_X_SLACK_SIGNATURE": "v0=00"},
+        ),
     ],
 )
 def test_a_signature_header_that_is_not_ascii_is_a_401_not_a_500(settings, path, headers):
