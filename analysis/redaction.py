@@ -173,24 +173,40 @@ _JAVA_CLASS = re.compile(
 )
 # A Cookie or Set-Cookie header as a client library prints it ("Cookie: JSESSIONID=…; lang=en",
 # "'Set-Cookie': 'sid=…; Path=/; HttpOnly'"): name=value pairs, whose values _cookie masks. A
-# first pair is required, so "cookie: not set" and other prose stay.
+# first pair is required, so "cookie: not set" and other prose stay. A response's Set-Cookie
+# headers printed as one (requests' `response.headers`) are joined by ", ": a comma followed by
+# a name and "=" starts the next cookie, and an Expires date, with its comma and spaces, is one
+# value ("Expires=Tue, 16 Dec 2025 10:00:00 GMT"; the pattern is matched lower-cased).
 _COOKIE_PAIR = r"[^\s=;,\"'\\]{1,256}"
+_COOKIE_NEXT = r",(?=[ \t]{0,10}" + _COOKIE_PAIR + r"=)"
+_COOKIE_VALUE = (
+    r"(?:[a-z]{3,9},[ \t]{0,2}\d{1,2}[ -][a-z]{3}[ -]\d{2,4}[ \t]\d{1,2}:\d\d:\d\d(?:[ \t]gmt)?"
+    r"|(?:[^\s;,\"'\\]|(?!" + _COOKIE_NEXT + r"),){0,4096})"
+)
+# After a pair: an attribute or cookie after a semicolon, or the next cookie after a comma.
+_COOKIE_AFTER_SEMICOLON = r";[ \t]{0,10}" + _COOKIE_PAIR + "(?:=" + _COOKIE_VALUE + ")?"
+_COOKIE_AFTER_COMMA = _COOKIE_NEXT + r"[ \t]{0,10}" + _COOKIE_PAIR + "=" + _COOKIE_VALUE
 _COOKIE_HEADER = re.compile(
     # A letter before "cookie" makes it part of a word, unless it is the n of an escaped newline.
+    # Its value follows a colon, or, printed as a quoted (name, value) pair, a comma.
     r"(?P<pre>cookie(?<![a-mo-z0-9_]cookie)(?<![^\\]ncookie)"
-    r"\\?[\"']?[ \t]{0,10}:[ \t]{0,10}\\?[\"']?)"
-    r"(?P<val>" + _COOKIE_PAIR + r"=[^\s;\"'\\]{0,4096}"
-    r"(?:;[ \t]{0,10}" + _COOKIE_PAIR + r"(?:=[^\s;\"'\\]{0,4096})?){0,100})"
+    r"(?:\\?[\"']?[ \t]{0,10}:|\\?[\"'][ \t]{0,10},)[ \t]{0,10}\\?[\"']?)"
+    f"(?P<val>{_COOKIE_PAIR}={_COOKIE_VALUE}"
+    f"(?:{_COOKIE_AFTER_SEMICOLON}|{_COOKIE_AFTER_COMMA}){{0,100}})"
 )
-_COOKIE_PAIRS = re.compile(r"(?P<name>" + _COOKIE_PAIR + r")(?:=(?P<value>[^\s;\"'\\]*))?")
+# Within a matched header (its original case): each name and its value, up to a comma that
+# starts the next cookie.
+_COOKIE_PAIRS = re.compile(
+    r"(?P<name>" + _COOKIE_PAIR + r")(?:=(?P<value>(?:[^\s;,\"'\\]|(?!" + _COOKIE_NEXT + r"),)*))?"
+)
 # Set-Cookie attributes: what the server says about the cookie, not its value.
 _COOKIE_ATTRIBUTES = frozenset(
     {"path", "domain", "expires", "max-age", "secure", "httponly", "samesite", "version"}
     | {"comment", "priority", "partitioned"}
 )
 # An AWS access key id and, within the same line, a 40-character secret key printed beside it
-# with no label ("boto3.client('s3', 'AKIA…', 'wJalr…')"); _looks_like_aws_secret keeps a git
-# hash or a path that happens to be 40 characters long.
+# with no label ("boto3.client('s3', 'AKIA…', 'wJalr…')"); _aws_key_pair keeps a git hash (one
+# case) and a date-partitioned path that happens to be 40 characters long (_PATH_DIGITS).
 _AWS_KEY_PAIR = re.compile(
     r"(?P<pre>A(?:KIA|SIA)(?<!\w.{4})[A-Z0-9]{16}\b[^\n]{1,100}?)"
     r"(?<![A-Za-z0-9/+=])(?P<val>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
@@ -406,10 +422,17 @@ def _cookie(m: re.Match[str], text: str) -> str:
     return _group(m, text, "pre") + "".join([*out, val[last:]])
 
 
+# A segment of four digits or more between slashes: a path's year or date partition
+# ("Raw/Sales/2024/01/15/Part000001", the object an S3 error names beside the key id), which
+# one secret key in about 45,000 has.
+_PATH_DIGITS = re.compile(r"(?:^|/)\d{4,}(?:/|$)")
+
+
 def _aws_key_pair(m: re.Match[str], text: str) -> str:
     val = m["val"]
     mixed_case = any(c.isupper() for c in val) and any(c.islower() for c in val)
-    if mixed_case and any(c.isdigit() or c in "/+" for c in val):
+    path = _PATH_DIGITS.search(val) is not None
+    if mixed_case and any(c.isdigit() or c in "/+" for c in val) and not path:
         return m["pre"] + REDACTED
     return m[0]
 

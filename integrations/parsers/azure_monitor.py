@@ -1182,6 +1182,9 @@ _QUIET_LEVELS = {"informational", "verbose", "4", "5"}
 _DELETE_OPERATION = re.compile(r"/delete$", re.IGNORECASE)
 # Service Health stages that say the event is over (a post-incident review included).
 _SERVICE_HEALTH_OVER = {"resolved", "rca", "complete", "completed", "canceled", "cancelled"}
+# Service Health advisories that report no problem: Microsoft Learn names the incident type
+# `Information` (potential optimizations); "Informational", the only one read before, still is.
+_SERVICE_HEALTH_ADVISORIES = {"information", "informational"}
 # Alert kinds that can describe an ADF pipeline failure (metric and log alerts on a factory);
 # an activity log or health event on a factory is about the factory, not a pipeline run.
 _ADF_ALERT_KINDS = {"metric", "metric_dynamic", "log_search", ""}
@@ -1217,7 +1220,7 @@ def _settle_activity_event(alert: _Alert) -> None:
         event_status = str(details.get("health_event_status", "")).lower()
         if stage in _SERVICE_HEALTH_OVER or event_status == "resolved":
             alert.kind = EventKind.RESOLVED
-        elif str(details.get("incident_type", "")).lower() == "informational":
+        elif str(details.get("incident_type", "")).lower() in _SERVICE_HEALTH_ADVISORIES:
             alert.kind = EventKind.IGNORED
     elif kind == "resource_health":
         alert.resolve_key = f"azure:{alert.rule_key}|resourcehealth:{resource_id}"

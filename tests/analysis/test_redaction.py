@@ -783,6 +783,10 @@ def test_non_string_inputs_pass_through() -> None:
         "fs.azure.account.key.x ",
         "Cookie: a=b; ",
         "cookie: a=",
+        "Set-Cookie: a=b, ",
+        "cookie: a=Tue, 1 Jan 2025 00:00:00 GMT, ",
+        "Cookie: a=b; c=d, e=f; Path=/, ",
+        "('set-cookie', 'a=b; ",
         "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE ",
     ],
 )
@@ -908,3 +912,89 @@ def test_cookie_and_aws_key_prose_and_hashes_kept(text: str) -> None:
 @pytest.mark.parametrize(("name", "secret"), [("x-functions-key", True), ("functionKey", True)])
 def test_function_key_names_are_secret(name: str, secret: bool) -> None:
     assert is_secret_key(name) is secret
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        (
+            # requests' `response.headers`: urllib3 joins a response's Set-Cookie headers with
+            # ", ", and the first cookie's Expires date has a comma and spaces of its own.
+            "login failed: 403 {'Set-Cookie': 'AWSALB=Xk3qP9wq7; Expires=Tue, 16 Dec 2025 "
+            "10:00:00 GMT; Path=/, AWSALBCORS=Xk3qP9wq7; Expires=Tue, 16 Dec 2025 10:00:00 GMT; "
+            "Path=/; SameSite=None; Secure, session=s3cr3tS3ss10nV4lue; HttpOnly; Path=/', "
+            "'Content-Type': 'text/html'}",
+            ["Xk3qP9wq7", "s3cr3tS3ss10nV4lue"],
+            [
+                "'Set-Cookie': 'AWSALB=",
+                "; Expires=Tue, 16 Dec 2025 10:00:00 GMT; Path=/, AWSALBCORS=",
+                "; Path=/; SameSite=None; Secure, session=",
+                "; HttpOnly; Path=/', 'Content-Type': 'text/html'}",
+            ],
+        ),
+        (
+            "{'Set-Cookie': 'csrftoken=abc123; Path=/, sessionid=s3cr3tS3ss10nV4lue; HttpOnly'}",
+            ["abc123", "s3cr3tS3ss10nV4lue"],
+            ["csrftoken=", "; Path=/, sessionid=", "; HttpOnly'}"],
+        ),
+        (
+            "Set-Cookie: sessionid=s3cr3tS3ss10nV4lue, theme=dark; Path=/",
+            ["s3cr3tS3ss10nV4lue", "dark"],
+            ["sessionid=[REDACTED], theme=[REDACTED]; Path=/"],
+        ),
+    ],
+)
+def test_every_cookie_of_a_folded_set_cookie_header_is_masked(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    """A client library prints a response's Set-Cookie headers as one, joined by ", ": the
+    cookies after the first (the session's, often) were kept, the match ending at the comma
+    or at the space of the first one's Expires date."""
+    out = redact(text)
+    for fragment in gone:
+        assert fragment not in out, out
+    for fragment in kept:
+        assert fragment in out, out
+    assert redact(out) == out
+    assert LineRedactor().redact([text]) == [out]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "arn:aws:s3:::datalake/Raw/Sales/2024/01/15/Part000001.parquet",
+        "s3a://lake-prod/Orders/2024/01/15/Ingest07/Part0042.csv",
+    ],
+)
+def test_an_aws_key_ids_line_keeps_a_partitioned_path_of_40_characters(path: str) -> None:
+    """An S3 error names the key id and the object it was refused: a run of 40 path characters
+    mixing cases ("datalake/Raw/Sales/2024/01/15/Part000001") was masked as its secret key. A
+    secret key seldom has a segment of four digits or more between slashes (one in 45,000)."""
+    text = (
+        "An error occurred (AccessDenied) when calling the GetObject operation: access key "
+        f"AKIAIOSFODNN7EXAMPLE may not read {path}"
+    )
+
+    out = redact(text)
+
+    assert out == text.replace("AKIAIOSFODNN7EXAMPLE", REDACTED), out
+    assert LineRedactor().redact([text]) == [out]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # httpx's `response.headers` when a name repeats; http.client's `getheaders()`
+        "Headers([('set-cookie', 'a=1x; Path=/'), ('set-cookie', 'session=s3cr3tS3ss10nV4lue; "
+        "HttpOnly'), ('content-type', 'text/html')])",
+        "[('Set-Cookie', 'session=s3cr3tS3ss10nV4lue; Path=/'), ('Content-Length', '0')]",
+    ],
+)
+def test_a_set_cookie_header_printed_as_a_pair_is_masked(text: str) -> None:
+    """A library printing its headers as (name, value) pairs separates them with a comma, not
+    a colon: the session cookie was kept."""
+    out = redact(text)
+
+    assert out == text.replace("s3cr3tS3ss10nV4lue", REDACTED).replace("1x", REDACTED), out
+    assert redact(out) == out
+    assert LineRedactor().redact([text]) == [out]

@@ -356,6 +356,32 @@ def test_an_activity_log_alert_takes_its_severity_from_its_event_not_from_sev4(
     assert (ticket.severity, ticket.priority) == expected, name
 
 
+# Microsoft Learn ("Service Health notifications", properties.incidentType): AssistedRecovery,
+# ActionRequired, Information, Incident, Maintenance, Security.
+@pytest.mark.parametrize("incident_type", ["Information", "Informational"])
+def test_a_service_health_information_advisory_opens_no_ticket(webhook_client, incident_type):
+    """Azure calls a health advisory of potential optimizations `Information`: only
+    "Informational" was ignored, so each opened a ticket, Medium and P3 since its Sev4 stands
+    for its level (Informational), where the README says it opens none."""
+    body = _with(
+        load("common_service_health.json"),
+        alert=f"-{incident_type}",
+        level="Informational",
+        operationName="Microsoft.ServiceHealth/incident/action",
+        properties={
+            "title": "Upgrade your Azure Data Factory SDK to a supported version",
+            "incidentType": incident_type,
+            "trackingId": "INFO-2TX9",
+            "stage": "Active",
+        },
+    )
+
+    answer = webhook_client(AZURE, body).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", None)
+    assert Ticket.objects.count() == 0
+
+
 def test_an_activity_log_alert_keeps_a_severity_other_than_sev4(webhook_client):
     body = _with(load("common_resource_health.json"), alert="-sev1", severity="Sev1")
     ticket = Ticket.objects.get(pk=webhook_client(AZURE, body).json()["ticket_id"])
