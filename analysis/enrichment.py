@@ -513,6 +513,8 @@ _RUNS_THAT_DID_NOT_FAIL = {
     "were running",
     "SKIPPED": "the run was skipped",
 }
+# Every reason `run_did_not_fail` gives: the `why` of the audit entry of a ticket ended so.
+RUN_DID_NOT_FAIL_REASONS = tuple(sorted(set(_RUNS_THAT_DID_NOT_FAIL.values())))
 
 
 def run_did_not_fail(details: dict[str, Any]) -> str:

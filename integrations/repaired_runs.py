@@ -25,7 +25,7 @@ from integrations.models import WebhookDelivery
 from integrations.parsers.databricks import of_repair
 from rca_project.observability import tracking
 from tickets.databricks_workspace import error_fetchable
-from tickets.models import Occurrence, Ticket
+from tickets.models import AuditLog, Occurrence, Ticket
 from tickets.services import end_as_run_that_did_not_fail, record_event
 from tickets.vocabulary import Outcome, Source
 
@@ -93,13 +93,28 @@ def end_regressions_of_runs_that_did_not_fail(deliveries: Sequence[WebhookDelive
     (`enrichment.run_did_not_fail`; the ticket of its first notification was ended so before it
     paged, `analysis.services._store_enriched`). The ticket is over at its source again before
     its regression's pages are released (`fanout.release_regression_pages`: they are recorded
-    skipped). A run repaired since that failed reads as failed, and its regression stands."""
-    for delivery in deliveries:
-        if (
-            delivery.outcome == Outcome.REGRESSED
-            and delivery.source == Source.DATABRICKS
-            and delivery.ticket_id
-        ):
+    skipped). A run repaired since that failed reads as failed, and its regression stands.
+    Only the run of a regression of a ticket ended before as a run that did not fail (its
+    audit's `resolved at source` says why) is read, found in one query for the batch: any
+    other regression (the job failing again after its success) reads nothing here."""
+    regressed = [
+        delivery
+        for delivery in deliveries
+        if delivery.outcome == Outcome.REGRESSED
+        and delivery.source == Source.DATABRICKS
+        and delivery.ticket_id
+    ]
+    if not regressed:
+        return
+    ended_so = set(
+        AuditLog.objects.filter(
+            ticket_id__in={delivery.ticket_id for delivery in regressed},
+            action="resolved at source",
+            details__why__in=enrichment.RUN_DID_NOT_FAIL_REASONS,
+        ).values_list("ticket_id", flat=True)
+    )
+    for delivery in regressed:
+        if delivery.ticket_id in ended_so:
             with tracking(delivery.tracking_id):
                 _end_if_run_did_not_fail(delivery)
 

@@ -252,7 +252,8 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     paged nothing, though ingest's answer and the board's live event named it.
 
     Call inside a transaction. The locks are ingest's, in its order: the run's, the
-    fingerprint's and the culprit's advisory locks, then the ticket rows (by id). None when
+    fingerprint's and the culprit's advisory locks (a ticket whose error was fetched: then its
+    job run's failure's and its job's), then the ticket rows (by id). None when
     the ticket stays (or another copy of this work settled it)."""
     job_fingerprint = ticket.details.get(FINGERPRINT_PENDING)
     if not job_fingerprint:
@@ -283,6 +284,10 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
         # settled one after the other, so the second finds the first's fingerprint.
         part_of = bounded_key(run_failure_key(job_run), OCCURRENCE_KEY_LIMIT)
         locks.append((_OCCURRENCE_LOCK, _hash32(part_of)))
+        # Last, as ingest takes it: a task's success of the job (`_resolve`, which takes it
+        # before it reads the tickets it ends) landing during a fold of that task's ticket into
+        # another task's reads that ticket once it counts the task, not the one deleted.
+        locks.append((_JOB_LOCK, _hash32(_job_key(ticket.resolve_key))))
     with connection.cursor() as cursor:
         for lock in locks:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(lock))

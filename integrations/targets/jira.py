@@ -540,8 +540,14 @@ def _numbered(items: list[str]) -> str:
 
 def jira_summary(ticket: Ticket) -> str:
     instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
-    summary = f"[{ticket.severity}] {ticket.pipeline}{instances}: {ticket.error_type}"
-    return f"{summary} ({ticket.pk})"[:250]
+    tail = f": {ticket.error_type} ({ticket.pk})"
+    # Five task keys may fill the summary: its error class and ticket id stay, the parts' words
+    # cut short with "…)" (and a pipeline past 150 characters is cut there).
+    head = f"[{ticket.severity}] {ticket.pipeline}"[:150]
+    room = 250 - len(head) - len(tail)
+    if len(instances) > room:
+        instances = f"{instances[: room - 2]}…)" if room > 2 else ""
+    return f"{head}{instances}{tail}"[:250]
 
 
 # Room kept for the line saying a block was cut.

@@ -484,7 +484,16 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     """The alert's fallback text and blocks, for the ticket as it is now."""
     emoji = SEVERITY_EMOJI.get(ticket.severity, "")
     instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
-    title = f"{ticket.severity} · {ticket.pipeline}"[: 150 - len(instances)] + instances
+    # The header's 150 characters: its severity and pipeline first (up to 100; five task keys
+    # may be longer than the header), then what fits of the parts, cut short with "…)".
+    room = 150 - len(emoji) - 1
+    head = f"{ticket.severity} · {ticket.pipeline}"[: max(room - len(instances), 100)]
+    fits = (
+        instances
+        if len(head) + len(instances) <= room
+        else f"{instances[: room - len(head) - 2]}…)"
+    )
+    title = head + fits
     text = (
         f"{emoji} {ticket.severity} failure in {slack_escape(ticket.pipeline, 200)}"
         f"{slack_escape(instances, 400)} ({ticket.pk})"

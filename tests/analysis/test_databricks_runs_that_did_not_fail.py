@@ -246,3 +246,44 @@ def test_a_run_a_user_cancelled_after_one_of_its_tasks_failed_still_pages(
     assert (ticket.status, ticket.resolved_at_source_at) == (Status.OPEN, None)
     assert not AuditLog.objects.filter(ticket_id=ticket.pk, action="resolved at source").exists()
     assert ticket.itsm_ticket_id in jira.issues
+
+
+def runs_read(fake: FakeDatabricks, run_id: int) -> int:
+    """How many times runs/get read the run."""
+    return sum(
+        1
+        for request in fake.requests
+        if request.path.endswith("/jobs/runs/get") and request.param("run_id") == str(run_id)
+    )
+
+
+def test_a_regression_of_a_ticket_no_run_that_did_not_fail_ended_reads_its_run_once(
+    celery_worker, targets, databricks
+):
+    """The job failing again after its success regresses its ticket once its error is
+    fetched: that read is the run's only one. Only the regression of a ticket ended as a run
+    that did not fail reads its run again (a runs/get for every Databricks regression, up to
+    its time budget each while the API is down, held up its batch's pages)."""
+    jira, _slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(ended_run(7701, "FAILED", "RUN_EXECUTION_ERROR", "Spark driver died"))
+    ticket = processed(post(notification(7701), "/webhooks/databricks/")["ticket_id"])
+    ended = post({**notification(7701), "event_type": "jobs.on_success"}, "/webhooks/databricks/")
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", ticket.pk)
+    databricks.add_run(ended_run(7702, "FAILED", "RUN_EXECUTION_ERROR", "Spark driver died"))
+
+    again = post(notification(7702), "/webhooks/databricks/")
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(
+            tracking_id=again["tracking_id"], status=DeliveryStatus.PROCESSED
+        ).exists(),
+        30,
+    )
+    settled()
+
+    delivery = WebhookDelivery.objects.get(tracking_id=again["tracking_id"])
+    assert (delivery.outcome, delivery.ticket_id) == ("regressed", ticket.pk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_at_source_at) == (Status.OPEN, None)
+    assert ticket.itsm_ticket_id in jira.issues
+    assert runs_read(databricks, 7702) == 1

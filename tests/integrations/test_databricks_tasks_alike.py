@@ -6,9 +6,12 @@ server), jira and slack-sdk clients (against the local JIRA and Slack servers)."
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from integrations.models import DeliveryStatus, RemediationPolicy, WebhookDelivery
 from integrations.targets.jira import jira_summary
@@ -164,3 +167,99 @@ def test_a_task_failing_otherwise_in_the_same_run_is_a_ticket_of_its_own(
     assert library.details["tasks_failed_alike"] == ["t03", "t05"]
     assert table.affected_entity["task_key"] == "t08"
     assert "tasks_failed_alike" not in table.details
+
+
+def test_a_tasks_success_landing_while_its_ticket_is_folded_is_counted_where_it_went(
+    targets, databricks
+):
+    """Task t05's success lands while its ticket is being folded into t03's (its error just
+    fetched): it waits for the fold, then takes t05 off the ticket it was folded into. (Its
+    ticket's row, locked by the fold, was gone once the success read on, and the ticket it
+    went into did not count t05 yet when the success began reading: t05 stayed failing, and
+    the ticket never recovered at its source.)"""
+    import threading
+
+    from django.db import connection, connections, transaction
+    from django.test import Client
+    from django.utils import timezone
+
+    from analysis import enrichment_service
+    from analysis.services import _store_enriched, enrich_tickets
+
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY}))
+    first = post(notification("t03"), DATABRICKS)["ticket_id"]
+    second = post(notification("t05"), DATABRICKS)["ticket_id"]
+    enrich_tickets([first])  # t03's ticket is settled; t05's waits for its error
+    ticket = Ticket.objects.defer("embedding").get(pk=second)
+    enriched = enrichment_service.enrich(ticket)
+    answers: list[dict[str, Any]] = []
+
+    def succeed() -> None:
+        try:
+            response = Client().post(
+                DATABRICKS,
+                data=json.dumps(notification("t05", "jobs.on_success")),
+                content_type="application/json",
+                HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+            )
+            answers.append(response.json())
+        finally:
+            connections.close_all()
+
+    succeeding = threading.Thread(target=succeed)
+    with transaction.atomic():
+        assert _store_enriched(ticket, enriched) is not None  # folded, not committed yet
+        succeeding.start()
+        deadline = timezone.now() + timedelta(seconds=10)
+        with connection.cursor() as cursor:
+            while timezone.now() < deadline:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # read anew each time
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+    succeeding.join(timeout=10)
+
+    (kept,) = Ticket.objects.all()
+    assert kept.pk == first
+    assert (answers[0]["outcome"], answers[0]["ticket_id"]) == ("ignored", first)
+    assert kept.details["tasks_still_failing"] == ["t03"]
+    assert AuditLog.objects.get(ticket_id=first, action="task recovered").details["task_key"] == (
+        "t05"
+    )
+
+
+def test_the_alerts_header_keeps_its_pipeline_when_the_tasks_named_are_long(databricks):
+    """Five task keys named in full are longer than a Slack header (150 characters): the
+    header keeps the severity and pipeline, and what fits of the tasks. (It was the tasks'
+    words alone, cut, the pipeline dropped.)"""
+    from integrations.targets.slack import slack_alert
+
+    ticket = Ticket.objects.get(pk=post(notification("t03"), DATABRICKS)["ticket_id"])
+    keys = [f"{layer}_ingest_orders_from_the_sales_database" for layer in "abcdef"]
+    ticket.details = {**ticket.details, "tasks_failed_alike": keys, "tasks_still_failing": keys}
+
+    _text, blocks = slack_alert(ticket)
+
+    header = blocks[0]["text"]["text"]
+    assert len(header) <= 150
+    assert f"{ticket.severity} · {ticket.pipeline} (6 tasks failed alike: a_ingest" in header
+    assert header.endswith("…)")
+
+
+def test_the_jira_summary_keeps_its_error_class_and_ticket_id_when_the_tasks_named_are_long(
+    databricks,
+):
+    """Five long task keys named in full fill JIRA's summary (250 characters here): its
+    error class and ticket id stay, the tasks' words are cut short. (They were cut off.)"""
+    ticket = Ticket.objects.get(pk=post(notification("t03"), DATABRICKS)["ticket_id"])
+    keys = [f"{layer}_ingest_orders_from_the_sales_database" for layer in "abcdef"]
+    ticket.details = {**ticket.details, "tasks_failed_alike": keys, "tasks_still_failing": keys}
+
+    summary = jira_summary(ticket)
+
+    assert len(summary) <= 250
+    assert summary.startswith(f"[{ticket.severity}] {ticket.pipeline} (6 tasks failed alike: ")
+    assert summary.endswith(f"…): {ticket.error_type} ({ticket.pk})")
