@@ -147,6 +147,15 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # An SAP connector that could not reach the SAP server to open its RFC destination
+            # (ADF's SapRfcDestinationAddFailed "Get or create destination '%destination; failed",
+            # often "'host:3300' not reached"): the network path from the integration runtime.
+            "sap_rfc_destination_failed",
+            4.0,
+            r"\bsaprfcdestinationaddfailed\b|\bget or create destination\b",
+            _I,
+        ),
+        (
             # An ADF self-hosted integration runtime that could not fetch its plugins
             # (FailedToDownloadCustomPlugins "Failed to download custom plugins."): the download
             # link or the machine's connectivity.
@@ -471,6 +480,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ResourceExhaustion": [
+        (
+            # A bounded message queue that can take no more items (Synapse's notebook activity
+            # "Message queue full or is completed and cannot accept more items", a notebook over
+            # its cell limit): the work's size against the queue.
+            "message_queue_full",
+            4.0,
+            r"\bmessage queue (?:is )?full\b|\bcannot accept more items\b",
+            _I,
+        ),
         (
             # A per-partition storage cap reached (Cosmos DB's "The size of data each logical
             # partition can store is limited ... failed to store more than the allowed amount of
@@ -920,6 +938,35 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # An explicit value written to a column the database fills itself: an identity
+            # column while IDENTITY_INSERT is OFF ("Can't insert explicit value for identity
+            # column in table 'T' when IDENTITY_INSERT is set to OFF"): the rows or mapping
+            # written, above the database words of the table.
+            "identity_column_explicit_value",
+            4.5,
+            r"\bexplicit value for (?:the )?identity column\b|\bidentity_insert is set to off\b",
+            _I,
+        ),
+        (
+            # Dates before the Gregorian switch or timestamps before 1900 that Spark 3 will not
+            # write or read without a rebase mode (INCONSISTENT_BEHAVIOR_CROSS_VERSION
+            # .WRITE_ANCIENT_DATETIME / READ_ANCIENT_DATETIME, "set
+            # spark.sql.parquet.datetimeRebaseModeInWrite"): the values, not a size limit.
+            "ancient_datetime_rebase",
+            4.5,
+            r"\b(?:write|read)_ancient_datetime\b|\bdates before 1582-10-15\b",
+            _I,
+        ),
+        (
+            # A decimal type whose scale exceeds its precision ("Decimal scale (15) cannot be
+            # greater than precision (14)", a source column Spark reads as such): the column's
+            # declared type, not the code reading it.
+            "decimal_scale_over_precision",
+            4.0,
+            r"\bdecimal scale \(\d{1,4}\) cannot be greater than precision\b",
+            _I,
+        ),
         (
             # A value that does not fit a Delta table's partition column's type ("Failed to cast
             # value `abc` to `int` for partition column `day`"): the rows or paths written.
@@ -1441,6 +1488,26 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # An ADF REST sink or Azure Files operation that the remote side failed
+            # (RestSinkCallFailed "Rest Endpoint responded with Failure from server",
+            # AzureFileOperationFailed "Azure File operation Failed. Path: ..."): the service's
+            # answer.
+            "remote_store_operation_failed",
+            4.0,
+            r"\bresponded with failure from server\b|\bazure file operation failed\b",
+            _I,
+        ),
+        (
+            # A Kafka partition with fewer in-sync replicas than min.insync.replicas (librdkafka
+            # "Broker: Not enough in-sync replicas", the Java client's NotEnoughReplicasException
+            # "insufficient to satisfy the min.isr requirement"): the brokers, not the producer.
+            "kafka_not_enough_replicas",
+            4.0,
+            r"\bnot enough in-sync replicas\b|\bnotenoughreplicas(?:afterappend)?exception\b"
+            r"|\bmin\.isr requirement\b",
+            _I,
+        ),
+        (
             # A Kafka producer that gave up after its retries (the Scala producer's
             # "FailedToSendMessageException: Failed to send messages after 3 tries"): the
             # brokers did not take the messages.
@@ -1727,6 +1794,71 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # ADF's XML format whose column names collide (XmlAttributeColumnNameConflict "Column
+            # names ... for attributes of element ... conflict with that for corresponding child
+            # elements", XmlValueColumnNameConflict "... conflicts with the child element having
+            # the same name"): the dataset's attributePrefix or valueColumn.
+            "xml_column_name_conflict",
+            4.0,
+            r"\bconflicts? with (?:that for )?(?:the |corresponding )?child elements?\b",
+            _I,
+        ),
+        (
+            # A self-hosted integration runtime that does not allow access to its own file
+            # system (AccessToOnPremFileSystemDenied "Access to '%path;' is not allowed"): the
+            # runtime's local-file-access setting, above the identity words of "not allowed".
+            "shir_local_file_access_disabled",
+            4.5,
+            r"\baccesstoonpremfilesystemdenied\b",
+            _I,
+        ),
+        (
+            # A Delta table whose protocol the client does not implement (Delta Lake's
+            # "[DELTA_INVALID_PROTOCOL_VERSION] Delta protocol version is not supported by this
+            # version of Delta Lake", Delta Standalone's "Delta protocol version (3,7) is too new
+            # for this version of Delta"): the reader's release against the table's features.
+            "delta_protocol_too_new",
+            4.5,
+            r"\bdelta protocol version is not supported by this version of delta\b"
+            r"|\bdelta protocol version \(\d{1,4},\s?\d{1,4}\) is too new\b",
+            _I,
+        ),
+        (
+            # A metadata database migrated by another release than the one running (Alembic
+            # "Can't locate revision identified by 'fe199e1abd77'", as airflow db migrate prints
+            # it): the installed version against the database's.
+            "db_migration_revision_unknown",
+            4.0,
+            r"\bcan't locate revision identified by\b",
+            _I,
+        ),
+        (
+            # An Airflow custom timetable no plugin registers (_TimetableNotRegistered
+            # "Timetable class 'x.Y' is not registered"): the plugins folder, not the DAG code.
+            "timetable_not_registered",
+            4.5,
+            r"\b_?timetablenotregistered\b|\btimetable class \S{1,250} is not registered\b",
+            _I,
+        ),
+        (
+            # A Celery/Kombu broker URL with no transport Kombu knows (KeyError "No such
+            # transport: ", an empty or misspelt broker_url): the executor's broker setting,
+            # above the code words of a KeyError.
+            "broker_transport_unknown",
+            4.5,
+            r"\bno such transport\b",
+            _I,
+        ),
+        (
+            # A Snowflake login naming a warehouse the role cannot use ("The requested warehouse
+            # does not exist or not authorized", 390201): the connection's warehouse setting,
+            # above the database words of "does not exist or not authorized" and its SQLSTATE.
+            "requested_warehouse_unavailable",
+            5.0,
+            r"\bthe requested warehouse does not exist or not authorized\b",
+            _I,
+        ),
         (
             # A connector or linked service of a kind that is retired or that a store or engine
             # does not take: ADF's legacy connectors ("The legacy MongoDB connector has been
@@ -2788,6 +2920,25 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # An ORM object used after its session closed (SQLAlchemy's DetachedInstanceError
+            # "Parent instance <TaskInstance ...> is not bound to a Session; lazy load operation
+            # ... cannot proceed"): the calling code's session handling, above the database
+            # words of a Session.
+            "orm_instance_detached",
+            4.5,
+            r"\bdetachedinstanceerror\b|\bis not bound to a session\b",
+            _I,
+        ),
+        (
+            # A Delta log entry that breaks the protocol (delta-rs "Delta protocol violation:
+            # Invalid action field: type for schemaString in metaData action should be string"):
+            # the writer that produced it.
+            "delta_protocol_violation",
+            4.0,
+            r"\bdelta protocol violation\b",
+            _I,
+        ),
         (
             # Statements and expressions their engine refuses as written: a MERGE without a WHEN
             # clause ("There must be at least one WHEN clause in a MERGE statement"), a streaming

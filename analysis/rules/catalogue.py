@@ -171,6 +171,7 @@ RULES: tuple[Rule, ...] = (
     configuration.invalid_parameter,
     configuration.mismatched_setup,
     configuration.log_server_secret_mismatch,
+    configuration.celery_broker_transport,
     configuration.session_context,
     configuration.wrong_endpoint,
     configuration.clock_skew,

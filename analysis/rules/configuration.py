@@ -1,7 +1,7 @@
 """Configuration: an Airflow DAG run deadlocked by its dependencies, missing modules, jars and
 libraries, variables, connections, secrets, widgets, linked services, init scripts,
 environment, storage, parameters, Snowflake session context, the secret key an Airflow worker's
-log server checks, regional endpoints, clock skew, Kafka topics.
+log server checks, the Celery broker URL's transport, regional endpoints, clock skew, Kafka topics.
 """
 
 from __future__ import annotations
@@ -998,6 +998,32 @@ def log_server_secret_mismatch(m: re.Match[str], ctx: Context) -> Finding:
             "Open the task's log again; the task itself ran, only its log could not be fetched.",
         ),
         0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "celery_broker_transport",
+    "ConfigurationError",
+    r"\bno such transport: ?'?([\w+.-]{0,40})",
+    example="KeyError: 'No such transport: '",
+)
+def celery_broker_transport(m: re.Match[str], ctx: Context) -> Finding:
+    """Kombu cannot tell which broker to use from the Celery broker URL: empty, or a scheme it
+    has no transport for."""
+    scheme = m.group(1).strip("'")
+    named = f"scheme {quoted(scheme)}" if scheme else "an empty scheme"
+    return Finding(
+        f"the Celery broker URL names no transport Kombu knows ({named}), so the worker or "
+        "executor cannot connect to its message broker: the broker_url setting is empty or "
+        "misspelt",
+        (
+            "Set [celery] broker_url (AIRFLOW__CELERY__BROKER_URL) to a full URL such as "
+            "redis://host:6379/0 or amqp://user@host:5672//, on every scheduler and worker.",
+            "Install the client library for that scheme (redis, amqp) in the same environment.",
+            "Restart the workers and the scheduler so they read the setting again.",
+        ),
+        0.7,
         transient=False,
     )
 

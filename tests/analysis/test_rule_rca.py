@@ -1869,3 +1869,17 @@ def test_round_thirty_one_session_without_database_names_the_database() -> None:
         assert rca.rule == "session_context"
         assert "has no current database" in rca.root_cause
         _assert_well_formed(rca)
+
+
+def test_round_thirty_two_unknown_celery_transport_names_the_broker_url() -> None:
+    """Kombu's "No such transport" is the Celery broker URL's scheme (empty or unknown), not a
+    missing key in the task's code."""
+    empty = _rca("KeyError: 'No such transport: '")
+    named = _rca("KeyError: 'No such transport: sqla'")
+
+    assert empty.rule == named.rule == "celery_broker_transport"
+    assert "an empty scheme" in empty.root_cause
+    assert "scheme 'sqla'" in named.root_cause
+    for rca in (empty, named):
+        assert "broker_url" in rca.root_cause
+        _assert_well_formed(rca)
