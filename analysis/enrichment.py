@@ -530,13 +530,16 @@ def run_did_not_fail(details: dict[str, Any]) -> str:
 
 def run_ended(config: DatabricksConfig, run_id: str) -> dict[str, Any]:
     """How the Databricks job run ended as runs/get tells it now (no task output is read): its
-    `result_state` and `termination_code`, named as `enrich_databricks_run`'s details name
-    them, for `run_did_not_fail`. A repaired run tells its latest repair's."""
+    `result_state`, `termination_code` and the states of its failed tasks (`failed_tasks`: a
+    task that failed before a user cancelled the rest), named as `enrich_databricks_run`'s
+    details name them, for `run_did_not_fail`. A repaired run tells its latest repair's."""
     _, _, _, run = _read_run(config, run_id)
     ended = getattr(getattr(run, "status", None), "termination_details", None)
+    failed, _ = _select_tasks(list(run.tasks or []), "")
     return {
         "result_state": _task_result_state(run),
         "termination_code": _enum_text(getattr(ended, "code", None)),
+        "failed_tasks": [{"result_state": _task_result_state(task)} for task in failed],
     }
 
 

@@ -38,6 +38,7 @@ from integrations.targets.jira import (
     INCIDENT_DELETED,
     MAP_THE_WORKFLOW,
     JiraTransport,
+    deleted_issue,
     own_account_ids,
     took_own_transition,
 )
@@ -226,12 +227,15 @@ def _ticket_for_issue(event: JiraEvent) -> Ticket | None:
     """The ticket linked to the event's issue. The `rca-<ticket id>` label is only a fallback
     for a ticket that has no linked issue yet (the issue was created but its key not saved):
     anyone who can edit an issue can add a label, so a labelled issue must never reach a ticket
-    that is linked to another one."""
+    that is linked to another one, nor one whose issue was deleted in JIRA (a clone of that
+    issue carries its labels)."""
     tickets = Ticket.objects.defer("embedding")
     ticket = tickets.filter(itsm_ticket_id=event.issue_key).first()
     if ticket is None:
         ids = [label.removeprefix("rca-") for label in event.labels if label.startswith("rca-")]
         ticket = tickets.filter(pk__in=ids, itsm_ticket_id="").first()
+        if ticket is not None and deleted_issue(ticket.pk):
+            return None
     return ticket
 
 
@@ -344,7 +348,7 @@ def _follow_move(event: JiraEvent) -> str:
     """An issue moved to another project gets a new key (`issue_moved`: the changelog's `Key`
     item). JIRA still answers the old key's REST calls and links, but its webhooks name the
     new key alone: the ticket or incident linked to the old key is linked to the new one (an
-    audit entry, or a timeline entry, names both; its Slack message's link follows), so what
+    audit entry, or a timeline entry, names both; a ticket's Slack alert links the new key), so what
     is done on the issue from now on still reaches it. Done once: a replay finds nothing
     linked to the old key. Returns what was done, or ''."""
     old, new = event.moved_from, event.issue_key
@@ -362,7 +366,7 @@ def _follow_move(event: JiraEvent) -> str:
             incidents.record_event(
                 incident_id, "jira_moved", actor=actor, details={"from": old, "key": new}
             )
-            incidents.announce(incident_id, "jira_moved", actor)  # its page links the new key
+            incidents.announce(incident_id, "jira_moved", actor)  # its pages are brought up to date
             return f"incident {incident_id} {moved}"
         ticket = Ticket.objects.defer("embedding").filter(itsm_ticket_id=old).first()
         if ticket is None or not Ticket.objects.filter(pk=ticket.pk, itsm_ticket_id=old).update(
@@ -387,7 +391,7 @@ ISSUE_DELETED = "jira:issue_deleted"
 
 def _forget_deleted_issue(event: JiraEvent) -> tuple[str | None, str]:
     """The issue a ticket or incident is linked to was deleted in JIRA: the link is dropped
-    (an audit entry, or a timeline entry, names the key and who deleted it; the Slack message
+    (an audit entry, or a timeline entry, names the key and who deleted it; a ticket's Slack alert
     links it no more), and what changes later is not sent to JIRA: its deliveries are
     skipped saying the issue was deleted, instead of failing against an issue that is gone.
     No other issue is made for it. A replay finds nothing linked to the key."""

@@ -66,7 +66,8 @@ def slack_request_refusal(request: HttpRequest, body: bytes) -> str:
     signature = request.headers.get("X-Slack-Signature", "")
     # slack_sdk compares str digests (a TypeError on a non-ASCII one) and reads the timestamp
     # with int(), which refuses some characters str.isdigit() accepts ('²').
-    if not (timestamp.isascii() and timestamp.isdigit()):
+    # Ten digits until 2286; past 4,300 digits int() raises.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return "missing or malformed Slack request timestamp (X-Slack-Request-Timestamp)"
     if not signature or not signature.isascii():
         return "missing Slack signature (X-Slack-Signature)"

@@ -672,6 +672,9 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
         return None
     if ticket.incident_id:  # it joined an incident before paging: the incident's issue covers it
         return None
+    deleted = deleted_issue(ticket.pk)
+    if deleted:  # people deleted its issue (a member's, detached since): not made again
+        raise _not_sent_to_deleted(deleted)
     label = _jira_label(ticket.pk)
     earlier = earlier_sends(row, CREATE_CALL)
     if earlier == 0 and recovered_before_paging(ticket):

@@ -287,3 +287,56 @@ def test_a_regression_of_a_ticket_no_run_that_did_not_fail_ended_reads_its_run_o
     assert (ticket.status, ticket.resolved_at_source_at) == (Status.OPEN, None)
     assert ticket.itsm_ticket_id in jira.issues
     assert runs_read(databricks, 7702) == 1
+
+
+def test_a_repair_a_user_cancelled_after_one_of_its_tasks_failed_still_pages(
+    celery_worker, targets, databricks
+):
+    """Cancelled by a user, the run was repaired; a task of the repair failed, and a user then
+    cancelled the rest: the failed task's notification regresses the run's ticket, and the run
+    read again before its pages go (`run_ended`) told the repair's `USER_CANCELED` and not the
+    failed task, so it was ended again as cancelled, paging nobody for a failure."""
+    jira, _slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    run = job_run(
+        run_id=7701,
+        job_id=JOB_ID,
+        tasks=[
+            task("load", 7702, "CANCELED", "Run cancelled."),
+            task("publish", 7703, "CANCELED", "Run cancelled."),
+        ],
+        result_state="CANCELED",
+        state_message="Run cancelled.",
+    )
+    run["status"]["termination_details"]["code"] = "USER_CANCELED"
+    databricks.add_run(run)
+    ticket = processed(post(notification(7701), "/webhooks/databricks/")["ticket_id"])
+    assert ticket.resolved_at_source_at is not None
+    client = WorkspaceClient(host=databricks.url, token=databricks.token, auth_type="pat")
+    client.jobs.repair_run(7701, rerun_tasks=["load", "publish"])
+    repaired = databricks.runs[7701]
+    load, publish = (
+        max(
+            (t for t in repaired["tasks"] if t["task_key"] == key),
+            key=lambda t: t["attempt_number"],
+        )
+        for key in ("load", "publish")
+    )
+    load["state"]["life_cycle_state"] = "TERMINATED"  # it failed; publish still runs
+    databricks.finish_repair(7701, "CANCELED", "Run cancelled.")  # the user cancels the rest
+    load["state"] = {**publish["state"], "result_state": "FAILED", "state_message": REFUSED}
+    load["status"] = {
+        "state": "TERMINATED",
+        "termination_details": {"code": "RUN_EXECUTION_ERROR", "type": "CLIENT_ERROR"},
+    }
+    repaired["status"]["termination_details"]["code"] = "USER_CANCELED"
+    databricks.outputs[load["run_id"]] = {"error": REFUSED}
+
+    regression_processed(post(task_notification(7701, load["run_id"]), "/webhooks/databricks/"))
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolved_at_source_at) == (Status.OPEN, None)
+    assert ticket.itsm_ticket_id in jira.issues
+
+
+REFUSED = "Py4JJavaError: Connection refused: orders-db:5432"

@@ -197,6 +197,7 @@ def post_slack_click(
     typed: str | None = None,
     bom: str = "",
     in_the_box: str | None = None,
+    timestamp: str | None = None,
 ):
     action = {
         "action_id": action_id,
@@ -221,7 +222,7 @@ def post_slack_click(
         body = "\ufeff" + body
     elif bom == "before the JSON":
         body = urlencode({"payload": "\ufeff" + json.dumps(payload)})
-    timestamp = str(int(time.time()) - age)
+    timestamp = timestamp or str(int(time.time()) - age)
     signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=timestamp, body=body)
     return Client().post(
         "/webhooks/slack/actions/",
@@ -579,6 +580,71 @@ def test_an_incidents_issue_deleted_in_jira_is_unlinked_and_its_comments_skip_ji
         ).first()
     )
     assert comment.last_error == "not sent: its JIRA issue OPS-9 was deleted in JIRA"
+
+
+def test_an_issue_labelled_for_a_ticket_whose_issue_was_deleted_does_not_move_it(
+    celery_worker, targets
+):
+    """A clone of the deleted issue (JIRA copies its labels), or any issue someone labels
+    `rca-<ticket id>`, was taken for the ticket's issue once the deleted one was unlinked: its
+    status changes resolved the ticket, though nothing here is sent to it. The label stands for
+    an issue whose key was not saved yet, never for one deleted."""
+    jira, _, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    del jira.issues["OPS-1"]  # Maria clones it into OPS-2, then deletes it
+    assert post_jira(jira_delete_webhook("OPS-1")).json()["ticket_id"] == ticket.pk
+
+    clone = jira_webhook("OPS-2", "To Do", "Done")
+    clone["issue"]["fields"]["labels"] = [f"rca-{ticket.pk}", "rca-service"]
+    answer = post_jira(clone)
+
+    assert answer.json() == {
+        "ticket_id": None,
+        "result": "ignored: no ticket is linked to JIRA issue OPS-2",
+    }
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.itsm_ticket_id) == ("open", "")
+
+
+def test_a_member_whose_issue_was_deleted_in_jira_makes_none_again_when_detached(
+    celery_worker, targets
+):
+    """Its own issue deleted in JIRA (the incident's issue covers it), the member detached from
+    its incident paged on its own again: a new issue was made for it, against what was said
+    when it was unlinked."""
+    jira, _, _ = targets
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    lead = Ticket.objects.create(
+        id="ADF-20251210T123456-abc123", pipeline="pl", run_id="adf:x", source="adf"
+    )
+    incident = Incident.objects.create(
+        id="INC-20251210T123456-abc123", culprit="sql-server:x", lead_ticket=lead, member_count=2
+    )
+    Ticket.objects.filter(pk__in=[lead.pk, ticket.pk]).update(incident=incident)
+    del jira.issues["OPS-1"]
+    assert post_jira(jira_delete_webhook("OPS-1")).json()["ticket_id"] == ticket.pk
+
+    incidents.detach(incident.pk, ticket.pk, Actor.system("test"))
+    detached = wait_for(
+        lambda: (
+            OutboundDelivery.objects.filter(
+                ticket=ticket, action="jira_create", key__endswith=":detached"
+            )
+            .exclude(status=OutboundStatus.PENDING)
+            .first()
+        )
+    )
+    settled(ticket.pk)
+
+    assert jira.issues == {}  # none made again
+    assert (detached.status, detached.last_error) == (
+        OutboundStatus.SKIPPED,
+        "not sent: its JIRA issue OPS-1 was deleted in JIRA",
+    )
+    ticket.refresh_from_db()
+    assert ticket.itsm_ticket_id == ""
 
 
 def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_worker, targets):
@@ -1973,8 +2039,14 @@ def test_a_refused_slack_click_says_why_a_stale_one_by_how_far_off(
     ahead = post_slack_click(linked_ticket.pk, "rca_acknowledge", age=-420)
     with override_settings(SLACK_SIGNING_SECRET="another-apps-secret"):
         wrong = post_slack_click(linked_ticket.pk, "rca_acknowledge")
+    # Signed rightly, past the 4,300 digits int() reads: it was a 500.
+    huge = post_slack_click(linked_ticket.pk, "rca_acknowledge", timestamp="9" * 5000)
 
     assert (old.status_code, ahead.status_code, wrong.status_code) == (401, 401, 401)
+    assert (huge.status_code, huge.json()["error"]) == (
+        401,
+        "missing or malformed Slack request timestamp (X-Slack-Request-Timestamp)",
+    )
     stale = re.compile(
         r"stale Slack request: signed rightly, but its timestamp is (\d+) s (old|ahead of this "
         r"server's clock) \(more than 5 minutes either way\): a replay, or this server's "

@@ -113,3 +113,29 @@ def test_whether_a_ticket_paged_is_read_from_its_own_deliveries_whatever_their_n
     assert "Seq Scan on integrations_outbounddelivery" not in plan, plan
     assert "using outbound_ticket" in plan, plan
     assert OutboundDelivery.objects.filter(ticket=ticket).count() > 100  # it paged: followed
+
+
+def test_whether_an_incident_reopening_holds_changes_is_read_from_the_held_ones_alone():
+    """Ingest asks it of a member left open at its recovery failing again, in its transaction
+    (`fanout.release_incident_reopenings`): one probe of the held deliveries, never of every
+    pending one."""
+    ticket = make_ticket(itsm_ticket_id="OPS-1", slack_ts="1700000000.000100")
+    backlog = make_ticket()
+    now = timezone.now()
+    OutboundDelivery.objects.bulk_create(
+        deliveries(ticket, 5000, OutboundStatus.SUCCEEDED, now)
+        + deliveries(backlog, 5000, OutboundStatus.PENDING, now + timedelta(minutes=5)),
+        batch_size=2000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {OutboundDelivery._meta.db_table}")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert fanout.release_incident_reopenings([ticket.pk]) == 0
+    (check,) = [query["sql"] for query in queries]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {check}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "using outbound_held" in plan, plan
+    assert "outbound_pending" not in plan, plan
