@@ -224,8 +224,8 @@ def _warn_secret_unset(source: str, secret_setting: str) -> None:
 
 
 def _warn_refused(source: str, reason: str) -> None:
-    """Log why a sync-back webhook was refused, at most once a minute per source (a sender
-    refused again and again, or a server clock off, would otherwise fill the log)."""
+    """Log why a sync-back webhook was refused, at most once a minute per source in a process
+    (a sender refused again and again, or a server clock off, would otherwise fill the log)."""
     now = time.monotonic()
     last = _REFUSAL_WARNED_AT.get(source)
     if last is not None and now - last < SECRET_UNSET_WARNING_SECONDS:
@@ -250,9 +250,10 @@ def sync_back_webhook(
     a service left unconfigured from a sender with the wrong secret (and logged as a warning
     at most once a minute, `_warn_secret_unset`). A request that is not authentic is a 401
     saying `refusal`; when that is a function, it says why this request is not, which is
-    logged too (at most once a minute per source, `_warn_refused`). `apply` refuses with
-    ParseError (400), RejectedDelivery or a CallbackError (its status); an unreachable database
-    is a 503 so the sender retries, and nothing is kept of a refused body."""
+    logged too (at most once a minute per source in a process, `_warn_refused`). `apply`
+    refuses with ParseError (400), RejectedDelivery or a CallbackError (its status); an
+    unreachable database is a 503 so the sender retries, and nothing is kept of a refused
+    body."""
 
     def decorate(apply: Callable[[bytes], Applied]) -> Callable[..., HttpResponse]:
         @csrf_exempt

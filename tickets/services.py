@@ -245,7 +245,7 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     success came first, and one people acted on meanwhile: `_acted_on`). A task's failure is
     decided so also with the tickets of other tasks failing alike (`_tasks_failing_alike`: of
     the same job run, or that counted this task before): the tasks of one run failing on one
-    cause are one ticket, which keeps the tasks it counts (`_count_failed_task`). A ticket
+    cause are one ticket, which keeps the tasks it counts (`_count_failed_tasks`). A ticket
     that is an occurrence of another is folded into it: its occurrences and inbox rows move there
     (`ticket_folded`) and it is deleted, its id leading to that ticket (`FoldedTicket`). This
     runs before the ticket is analysed or paged (`analysis.services.enrich_tickets`): it

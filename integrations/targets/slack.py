@@ -484,8 +484,9 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     """The alert's fallback text and blocks, for the ticket as it is now."""
     emoji = SEVERITY_EMOJI.get(ticket.severity, "")
     instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
-    # The header's 150 characters: its severity and pipeline first (up to 100; five task keys
-    # may be longer than the header), then what fits of the parts, cut short with "…)".
+    # The header's 150 characters: its severity and pipeline first (cut to leave room for the
+    # parts, but never below 100 characters: five task keys may be longer than the header),
+    # then what fits of the parts, cut short with "…)".
     room = 150 - len(emoji) - 1
     head = f"{ticket.severity} · {ticket.pipeline}"[: max(room - len(instances), 100)]
     fits = (
