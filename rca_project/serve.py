@@ -66,7 +66,10 @@ OUTBOUND_CONCURRENCY = str(positive_count("OUTBOUND_CONCURRENCY", 4))
 
 
 def outbound_workers(bin_dir: str) -> dict[str, list[str]]:
-    """One worker per outbound target, consuming only that target's queue."""
+    """One worker per outbound target, consuming only that target's queue. Its Celery node
+    name carries the port (`outbound-jira-8000@host`), as the default worker's does: two
+    `make run` sets on one machine (a rolling upgrade, Scaling out) would otherwise start
+    workers of one name (Celery's DuplicateNodenameWarning, their stats merged)."""
     # Imported here, not at the top: the registry reads settings, which this launcher
     # configures (django.setup() in main) before it builds the command lines.
     from integrations import targets
@@ -84,7 +87,7 @@ def outbound_workers(bin_dir: str) -> dict[str, list[str]]:
             "--concurrency",
             OUTBOUND_CONCURRENCY,
             "--hostname",
-            f"outbound-{target.name}@%h",
+            f"outbound-{target.name}-{PORT}@%h",
             "--loglevel",
             "INFO",
         ]
@@ -131,6 +134,8 @@ def _children(bin_dir: str) -> dict[str, list[str]]:
             "worker",
             "--concurrency",
             CELERY_CONCURRENCY,
+            "--hostname",
+            f"worker-{PORT}@%h",
             "--loglevel",
             "INFO",
         ],

@@ -430,3 +430,17 @@ def test_make_run_names_the_migrations_an_upgrade_applies():
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert serve.pending_migrations() == []
     assert serve.migrations_line([f"a.{n}" for n in range(10)]).endswith("a.7, … 2 more")
+
+
+def test_two_sets_on_one_machine_name_their_celery_workers_apart(monkeypatch):
+    """Two `make run` sets on one machine (a rolling upgrade, Scaling out) started workers of
+    one node name (`outbound-jira@host`: Celery's DuplicateNodenameWarning)."""
+
+    def node_names(port: str) -> list[str]:
+        monkeypatch.setattr(serve, "PORT", port)
+        commands = serve._children("/bin").values()
+        return [c[c.index("--hostname") + 1] for c in commands if "worker" in c]
+
+    first, second = node_names("8000"), node_names("8010")
+    assert len(first) == len(set(first)) > 1
+    assert not set(first) & set(second)
