@@ -545,7 +545,7 @@ def apply_slack_action(action: SlackAction) -> str:
             return f"{step} by {actor.name}"
     # A click on a message that was out of date (someone acted first, or the same person's
     # double click): say so to the clicker, and who changed it last, when.
-    _tell(action, f"Nothing was changed: {refusal}{_last_status_change(action.ticket_id)}.")
+    _tell(action, f"Nothing was changed: {refusal}{last_status_change(action.ticket_id)}.")
     return f"no change: {refusal}"
 
 
@@ -561,9 +561,10 @@ STATUS_CHANGE_WORDS = {
 ACTOR_PLACE: dict[str, str] = {ActorKind.SLACK: " via Slack", ActorKind.JIRA: " in JIRA"}
 
 
-def _last_status_change(ticket_id: str) -> str:
+def last_status_change(ticket_id: str) -> str:
     """` (resolved by maria via Slack just now)`: the latest change of the ticket's status,
-    by whom and how long ago, for a refused click; '' when none is recorded."""
+    by whom and how long ago, for a refused click (and a refused dashboard action); '' when
+    none is recorded."""
     entry = (
         AuditLog.objects.filter(ticket_id=ticket_id, action__in=STATUS_CHANGE_WORDS)
         .order_by("-id")

@@ -5,7 +5,7 @@ inside the `except` block, so the exception is at hand. PostgreSQL or Redis bein
 (the API's list and stats, the token exchange and sign-in, whose lockout counts live in Redis)
 answers 503 with `Retry-After`; the API and the webhooks answer JSON, the pages HTML. A path
 nothing serves (handler404), and a request Django refuses before any view sees it (handler400),
-are answered the same way.
+are answered the same way, and so is a form its CSRF check refuses (`CSRF_FAILURE_VIEW`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from django.core.exceptions import (
 )
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from tickets.dashboard.views import CONTENT_SECURITY_POLICY, page_not_found
 from tickets.dashboard.views import server_error as error_page
@@ -103,3 +105,25 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": "internal server error"}, status=500)
     return error_page(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form posted with a token that is no longer the session's (the page
+    was loaded before its user signed in again, or out, in another tab) says that nothing was
+    done and to reload the page it came from; it was Django's bare "CSRF verification failed.
+    Request aborted. More information is available with DEBUG=True", with no way back."""
+    message = (
+        "This page was out of date, so nothing was done: it was loaded before you signed in"
+        " again or out (in another tab, say), or the browser did not send its cookie."
+    )
+    if wants_json(request):
+        return JsonResponse({"error": f"CSRF check failed: {reason}"}, status=403)
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = "/"
+    context = {"title": "Page out of date", "exception": message, "back": back}
+    response = render(request, "403.html", context, status=403)
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response

@@ -91,6 +91,8 @@ try:
     # TCP peer is the client (rca_project/client_address.py).
     TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", [], validate=_are_networks)
     CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", [])
+    # A form refused by its CSRF check says what happened and links back (rca_project/errors.py).
+    CSRF_FAILURE_VIEW = "rca_project.errors.csrf_failure"
     DATABASE_URL = env.str("DATABASE_URL", "") or local_services.embedded_postgres_url()
     DATABASES = {"default": env.dj_db_url("DATABASE_URL", DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -167,6 +167,15 @@ def announce(
     transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, **change))
 
 
+def tell(ticket_id: str, action: str, actor: Actor) -> None:
+    """A change of what the ticket counts that moves nothing a target shows (a recovery that
+    keeps it open: "task recovered"): told to the dashboard once it commits (`ticket_changed`
+    alone; `ticket_changing`, which schedules JIRA and Slack follow-ups, is not sent)."""
+    change: dict[str, Any] = {"ticket_id": ticket_id, "action": action, "actor": actor}
+    change.update(note="", fix="", before=None, after=None, via=actor.via, through_incident="")
+    transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, **change))
+
+
 def _stop_sla_clock(ticket: Ticket, now: Any) -> None:
     """The response is in (acknowledged, or resolved before anyone acknowledged)."""
     if ticket.sla_status == SlaStatus.PENDING:

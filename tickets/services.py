@@ -872,6 +872,8 @@ def _resolve(event: FailureEvent) -> EventOutcome:
             lifecycle.write_audit(
                 ticket, actor, action, details={"occurrence_key": event.occurrence_key, **details}
             )
+            # An open ticket page reads its parts still failing again (ticket.js).
+            lifecycle.tell(ticket.pk, action, actor)
             continue
         lifecycle.resolve_at_source(
             ticket,

@@ -2,7 +2,9 @@
  * says so when it is folded into another. A new analysis ("analysed"), a remediation's change,
  * a change of status and a reconnect make the page read its changing parts again from the
  * server (the RCA and remediation panels and the facts box with who acknowledged and resolved
- * it when: the `data-live-part` elements), once for a burst of events. */
+ * it when: the `data-live-part` elements), once for a burst of events; so do a repeat (a new
+ * occurrence count) and a part's recovery that keeps the ticket open, for the parts counted
+ * failing under the title (`data-live` elements). */
 (function () {
   "use strict";
 
@@ -16,6 +18,8 @@
     gemini: "Gemini",
     "log-analysis": "Log analysis",
   };
+
+  const RECOUNTED = ["mapped instance recovered", "task recovered"];
 
   function one(name) {
     return document.querySelector('[data-live="' + name + '"]');
@@ -61,6 +65,8 @@
     }
     setText("status-text", label);
     setText("sla_status", t.sla_status);
+    const counted = one("occurrence_count");
+    const repeated = !!counted && counted.textContent !== String(t.occurrence_count);
     setText("occurrence_count", t.occurrence_count);
     setText("rca_source", RCA_SOURCES[t.rca_source] || t.rca_source);
     if (sla) {
@@ -71,9 +77,13 @@
     updateButtons(t.status);
     live.tick();
     const analysed = msg.action === "analysed";
+    // A mapped instance or a task that succeeded while others of the ticket still fail.
+    const recounted = RECOUNTED.includes(msg.action);
     // The RCA panel shows the new analysis, the remediation panel drops decided buttons, the
-    // facts box says who acknowledged or resolved it and when.
-    if (analysed || moved || String(msg.action).startsWith("remediation")) refresh();
+    // facts box says who acknowledged or resolved it and when, the line under the title the
+    // parts (mapped instances, Databricks tasks) counted failing since a repeat or a recovery.
+    if (analysed || moved || repeated || recounted || String(msg.action).startsWith("remediation"))
+      refresh();
     banner(
       "Updated live: " +
         msg.words +
@@ -114,6 +124,7 @@
       if (!target) return;
       target.textContent = fresh.textContent;
       target.className = fresh.className;
+      target.hidden = fresh.hidden;
       for (const key of ["status", "slaStatus", "deadline"]) {
         if (key in fresh.dataset) target.dataset[key] = fresh.dataset[key];
       }

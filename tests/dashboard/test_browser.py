@@ -2369,3 +2369,49 @@ def test_a_board_whose_socket_first_opens_after_failed_attempts_catches_up(
         wait(browser, lambda d: column_of(d, missed.pk) == "open", timeout=10)
     finally:
         listener.close()
+
+
+def post_airflow(base_url: str, body: dict) -> dict:
+    answer = requests.post(
+        f"{base_url}/webhooks/airflow/",
+        data=json.dumps(body),
+        headers={"X-Webhook-Token": settings.WEBHOOK_TOKEN, "Content-Type": "application/json"},
+        timeout=15,
+    )
+    assert answer.status_code == 202, answer.text
+    return answer.json()
+
+
+def failed_parts(driver: webdriver.Chrome) -> str | None:
+    """The line under the ticket's title naming the parts it counts failing; None when there is
+    none or it is hidden."""
+    return driver.execute_script(
+        "const node = document.getElementById('ticket-failed-parts');"
+        "return node && !node.hidden ? node.textContent : null;"
+    )
+
+
+def test_the_failed_parts_line_follows_mapped_instances_failing_and_recovering_live(
+    asgi_server, short_lived_connections, browser
+):
+    """A mapped Airflow task's ticket, open on its page, while more of its instances fail alike
+    and one succeeds: the line under the title ("3 mapped instances failed, 2 still failing")
+    stayed as loaded (the Occurrences count moved, the line said "1 mapped instance failed";
+    the success was told to no page at all) until a reload."""
+    base = asgi_server
+    body = local_payload("airflow_failure.json")
+    instance = {**body, "state": "failed", "map_index": 0}
+    ticket_id = post_airflow(base, instance)["ticket_id"]
+    make_user("noor", "responder")
+    sign_in(browser, base, "noor", f"/tickets/{ticket_id}/")
+    assert failed_parts(browser) == "1 mapped instance failed"
+    mark_page(browser)
+
+    for map_index in (1, 2):
+        assert post_airflow(base, {**instance, "map_index": map_index})["ticket_id"] == ticket_id
+    wait(browser, lambda d: failed_parts(d) == "3 mapped instances failed")
+    post_airflow(base, {**instance, "map_index": 1, "state": "success", "exception": None})
+    wait(browser, lambda d: failed_parts(d) == "3 mapped instances failed, 2 still failing")
+    assert "mapped instance recovered" in browser.find_element(By.ID, "live-banner").text
+    assert browser.find_element(By.CSS_SELECTOR, '[data-live="occurrence_count"]').text == "3"
+    assert not_reloaded(browser)

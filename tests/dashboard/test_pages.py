@@ -18,7 +18,9 @@ from analysis.classifier import classify_error
 from analysis.rules import build_rule_rca
 from integrations.models import OutboundDelivery, OutboundStatus
 from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
+from tickets import lifecycle
 from tickets.api.serializers import MAX_STATS_PERIOD
+from tickets.lifecycle import Actor
 from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, OwnershipRule, Ticket
 from tickets.timestamps import utc_text
 
@@ -695,6 +697,71 @@ def test_viewer_cannot_act():
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
 
 
+def _sign_in(client: Client, username: str) -> None:
+    client.get("/login/")
+    token = client.cookies["csrftoken"].value
+    answer = client.post(
+        "/login/", {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}
+    )
+    assert answer.status_code == 302
+
+
+def test_an_action_from_a_page_loaded_before_signing_in_again_says_to_reload_it():
+    """A ticket page left open while its user signed out and in again in another tab (sign-in
+    rotates the CSRF token): its Acknowledge was Django's bare "CSRF verification failed. Request
+    aborted. More information is available with DEBUG=True", with no way back to the page."""
+    ticket = make_ticket()
+    make_user("maria", "responder")
+    client = Client(enforce_csrf_checks=True)
+    _sign_in(client, "maria")
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert form_token is not None
+    # In another tab: signed out, and in again.
+    client.post("/logout/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    _sign_in(client, "maria")
+
+    answer = client.post(
+        f"/tickets/{ticket.pk}/action/",
+        {"action": "acknowledge", "csrfmiddlewaretoken": form_token.group(1)},
+        HTTP_REFERER=f"http://testserver/tickets/{ticket.pk}/",
+    )
+
+    assert answer.status_code == 403
+    text = answer.content.decode()
+    assert "Page out of date" in text and "nothing was done" in text
+    assert f'<a href="http://testserver/tickets/{ticket.pk}/">Reload the page</a>' in text
+    assert "DEBUG" not in text and "administrator" not in text
+    assert answer.headers["Content-Security-Policy"].startswith(CSP)
+    assert Ticket.objects.get(pk=ticket.pk).status == "open"
+    # A Referer of another site is no way back.
+    answer = client.post(
+        f"/tickets/{ticket.pk}/action/",
+        {"action": "acknowledge", "csrfmiddlewaretoken": form_token.group(1)},
+        HTTP_REFERER="https://evil.example/",
+    )
+    assert '<a href="/">Reload the page</a>' in answer.content.decode()
+
+
+def test_a_viewers_refused_action_names_the_group_that_would_allow_it():
+    """It said "Ask an administrator to add you to the viewer, responder or admin group" to a
+    viewer, whom the viewer group does not help."""
+    ticket = make_ticket()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("vic", "viewer"))
+
+    path = f"/tickets/{ticket.pk}/action/"
+    client.get(f"/tickets/{ticket.pk}/")
+    token = client.cookies["csrftoken"].value
+    answer = client.post(path, {"action": "acknowledge", "csrfmiddlewaretoken": token})
+
+    assert answer.status_code == 403
+    text = answer.content.decode()
+    assert "You need the responder role for this." in text
+    assert "add you to the responder group (or one above it)." in text
+    assert "viewer, responder or admin" not in text
+
+
 def test_anonymous_action_goes_to_login():
     ticket = make_ticket()
     answer = Client().post(f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"})
@@ -725,6 +792,24 @@ def test_invalid_action_is_a_message_not_an_error(status, action, message):
     assert answer.status_code == 200
     assert message in answer.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).status == status
+
+
+def test_an_action_someone_else_took_first_says_who_and_when():
+    """Two responders on one ticket page: the second one's Acknowledge said only "cannot
+    acknowledge a ticket that is acknowledged", not who had, as a refused Slack click does."""
+    ticket = make_ticket()
+    lifecycle.transition(ticket.pk, "acknowledge", Actor.for_user(make_user("raj", "responder")))
+    client = client_for("responder", "maria")
+
+    answer = client.post(f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"}, follow=True)
+
+    assert (
+        "Not done: cannot acknowledge a ticket that is acknowledged (acknowledged by raj just"
+        " now)." in answer.content.decode()
+    )
+    lifecycle.resolve(ticket.pk, Actor("slack", "ana"))
+    answer = client.post(f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"}, follow=True)
+    assert "(resolved by ana via Slack just now)." in answer.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -6,27 +6,34 @@ server), jira and slack-sdk clients (against the local JIRA and Slack servers)."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from integrations.models import DeliveryStatus, RemediationPolicy, WebhookDelivery
 from integrations.targets.jira import jira_summary
 from tests.analysis import test_databricks_runs_that_did_not_fail
 from tests.conftest import wait_for
+from tests.dashboard import test_live_events
 from tests.fakes.databricks_api import job_run, task
 from tests.integrations import test_incident_paging
 from tests.integrations.test_incident_paging import settled
 from tests.tickets.test_incidents import post
+from tickets.broadcast import BATCH
 from tickets.models import AuditLog, FoldedTicket, Status, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 targets = test_incident_paging.targets  # the local JIRA and Slack servers (a fixture)
 databricks = test_databricks_runs_that_did_not_fail.databricks  # the local Databricks (a fixture)
+# A channel in the dashboard's group, as a connected dashboard's consumer has (a fixture).
+subscribed_channel = test_live_events.subscribed_channel
 
 DATABRICKS = "/webhooks/databricks/"
 WORKSPACE = "1234567890123456"
@@ -147,6 +154,44 @@ def test_the_ticket_recovers_when_the_last_of_its_tasks_succeeds(
     assert (last["outcome"], last["ticket_id"]) == ("resolved", ticket.pk)
     ticket.refresh_from_db()
     assert (ticket.status, ticket.details["tasks_still_failing"]) == (Status.RESOLVED, [])
+
+
+def dashboard_actions(channel: str, ticket_id: str, action: str) -> list[str]:
+    """The actions told to the dashboard about the ticket until `action` (5 s at most)."""
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def receive() -> list[str]:
+        told: list[str] = []
+        while action not in told:
+            message = await asyncio.wait_for(layer.receive(channel), 5)
+            assert message["type"] == BATCH
+            told += [e["action"] for e in message["events"] if e.get("ticket_id") == ticket_id]
+        return told
+
+    return async_to_sync(receive)()
+
+
+def test_a_task_recovering_while_others_still_fail_is_told_to_the_dashboard(
+    celery_worker, targets, databricks, subscribed_channel
+):
+    """The ticket page's "2 tasks failed alike: t03, t05; 1 still failing" is read again when
+    a task's success keeps the ticket open (it was told to no open page, which kept the line
+    it loaded until a reload); JIRA and Slack hear nothing of it."""
+    jira, slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY}))
+    delivered("t03", "t05")
+    (ticket,) = Ticket.objects.all()
+    slack_calls, jira_calls = len(slack.requests), len(jira.requests)
+
+    post(notification("t05", "jobs.on_success"), DATABRICKS)
+
+    assert "task recovered" in dashboard_actions(subscribed_channel, ticket.pk, "task recovered")
+    ticket.refresh_from_db()
+    assert ticket.tasks_failed_alike == "2 tasks failed alike: t03, t05; 1 still failing"
+    settled()
+    assert (len(slack.requests), len(jira.requests)) == (slack_calls, jira_calls)
 
 
 def test_a_task_failing_otherwise_in_the_same_run_is_a_ticket_of_its_own(

@@ -45,6 +45,7 @@ from integrations.models import (
     RemediationStatus,
     WebhookDelivery,
 )
+from integrations.syncback import last_status_change
 from integrations.targets.base import safe_url
 from integrations.targets.jira import jira_url
 from tickets import incidents, lifecycle, services
@@ -149,7 +150,7 @@ def role_required(
                 return render(
                     request,
                     "403.html",
-                    {"exception": f"You need the {role} role for this."},
+                    {"exception": f"You need the {role} role for this.", "role": role},
                     status=403,
                 )
             return view(request, *args, **kwargs)
@@ -217,7 +218,11 @@ def _refuse_invalid(
 def _refuse_transition(
     request: HttpRequest, kind: str, pk: str, form: TransitionForm, error: TransitionError
 ) -> None:
-    messages.error(request, f"Not done: {error}.")
+    """A ticket's refusal says who changed its status last, and when: "Not done: cannot
+    acknowledge a ticket that is acknowledged (acknowledged by raj just now)." (someone acted
+    first, from another tab, Slack or JIRA)."""
+    last = last_status_change(pk) if kind == "ticket" else ""
+    messages.error(request, f"Not done: {error}{last}.")
     _keep_draft(request, kind, pk, form)
 
 
