@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -81,7 +82,7 @@ from rca_project.celery import DATABASE_UNAVAILABLE
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Incident, Status, Ticket
-from tickets.vocabulary import FAILING_MAP_INDEXES
+from tickets.vocabulary import FAILING_MAP_INDEXES, Source
 
 logger = logging.getLogger(__name__)
 
@@ -214,10 +215,28 @@ def mismatch(policy: RemediationPolicy, ticket: Ticket) -> str:
     if not fnmatch.fnmatchcase(ticket.pipeline, glob):
         return f"its pipeline {ticket.pipeline} does not match '{glob}'"
     if policy.signals:
-        message = _signal_text(ticket.error_message)
+        message = _signal_text(_own_error(ticket))
         if not any(_signal_text(str(signal)) in message for signal in policy.signals):
             return "its error message contains none of the policy's signals"
     return ""
+
+
+# What a Databricks error lists after its first task's: the run's other failed tasks
+# (`analysis.enrichment._databricks_message`), "Also FAILED: task 't03': ...".
+_OTHER_TASKS = re.compile(r"^Also [A-Z_]+: task '", re.MULTILINE)
+
+
+def _own_error(ticket: Ticket) -> str:
+    """The error a policy's signals are matched in: of a Databricks task's ticket, its task's
+    own, without the run's other failed tasks its error lists (those failing alike are
+    counted on it, and in its own words; those failing otherwise are tickets of their own,
+    with their own proposals); of any other ticket (a job's own included), its whole error."""
+    message = ticket.error_message
+    if ticket.source == Source.DATABRICKS and (ticket.affected_entity or {}).get("task_key"):
+        others = _OTHER_TASKS.search(message)
+        if others is not None:
+            return message[: others.start()]
+    return message
 
 
 def _signal_text(text: str) -> str:
@@ -1434,9 +1453,11 @@ def _go_on_after(remediation: Remediation, ticket: Ticket, newer: str) -> None:
 def finish_not_run(remediation_id: int, *, detail: str) -> Remediation | None:
     """The watched rerun ended without running the failed work: Airflow ended the cleared task
     instance `skipped` (a branch not taken, a short-circuit upstream) or `removed` (no longer
-    in the DAG). That is no success of the fix (nothing ran, so the ticket is not resolved)
-    and no failure of it (nothing failed, so no next attempt is proposed: it would be skipped
-    the same way). The remediation ends `skipped` with `detail` as its reason, announced as a
+    in the DAG); or the rerun was not started, nothing of it failing any more: a Databricks
+    run none of whose tasks failed last (repaired since, or being repaired). That is no
+    success of the fix (nothing ran, so the ticket is not resolved) and no failure of it
+    (nothing failed, so no next attempt is proposed: it would be skipped the same way). The
+    remediation ends `skipped` with `detail` as its reason, announced as a
     skipped remediation; the ticket stays open for people. Idempotent as `finish` is; a newer
     failed run of the ticket is proposed, and a release group's next batch started, as
     `finish` does."""

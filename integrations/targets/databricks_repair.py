@@ -4,7 +4,9 @@ them), optionally restarting the cluster first, and watch the run (databricks-sd
 `jobs.repair_run(run_id, rerun_tasks=[failed task keys], rerun_dependent_tasks=True,
 latest_repair_id=...)` repairs the run in place; `clusters.restart(cluster_id)` restarts the
 failed task's all-purpose cluster first (`databricks_restart`); `jobs.get_run` is polled until
-the run ends again. Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token;
+the run ends again. A run none of whose tasks failed last (repaired since, or running again:
+another ticket's repair of it reruns them too) is not repaired: the remediation ends skipped.
+Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token;
 no host-metadata discovery probe, as for the analysis's client).
 """
 
@@ -176,6 +178,24 @@ def _failed_tasks(run: Any) -> list[Any]:
     ]
 
 
+def _nothing_failed(run_id: int, run: Any) -> str:
+    """Why no repair is sent of a run none of whose tasks failed last (runs/get)."""
+    repairs = [item.id for item in run.repair_history or [] if item.id is not None]
+    state = run.state
+    life_cycle = state.life_cycle_state.value if state and state.life_cycle_state else ""
+    if life_cycle not in ENDED:
+        being = f"being repaired (repair {repairs[-1]})" if repairs else "running"
+        return (
+            f"run {run_id} is {being}, none of its tasks failed now: no repair was sent"
+            " beside it, and the ticket stays open"
+        )
+    since = f" since its repair {repairs[-1]}" if repairs else ""
+    return (
+        f"run {run_id} has no failed task to repair{since}: no repair was sent,"
+        " and the ticket stays open"
+    )
+
+
 def _run_id(entity: dict[str, Any]) -> int:
     try:
         return int(entity["run_id"])
@@ -196,6 +216,13 @@ def _start(
     run_id = _run_id(entity)
     run = dbx.get_run(run_id)
     failed = _failed_tasks(run)
+    if run.tasks and not failed:
+        # Repaired since (another ticket's repair of the run, as each reruns every failed task
+        # of it, or people's), its tasks succeeding or running again: Databricks refuses a
+        # repair of no task ("At least one task must be rerun"). Nothing is sent, nor tried
+        # again, and no second repair runs beside one.
+        service.finish_not_run(remediation.pk, detail=_nothing_failed(run_id, run))
+        return None
     keys = [task.task_key for task in failed if task.task_key]
     details: dict[str, Any] = {"run_id": run_id, "tasks": keys}
     if restart:

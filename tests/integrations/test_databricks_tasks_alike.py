@@ -16,16 +16,20 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from integrations.models import DeliveryStatus, RemediationPolicy, WebhookDelivery
+from integrations import remediation
+from integrations.models import DeliveryStatus, Remediation, RemediationPolicy, WebhookDelivery
 from integrations.targets.jira import jira_summary
 from tests.analysis import test_databricks_runs_that_did_not_fail
+from tests.api import make_user
 from tests.conftest import wait_for
 from tests.dashboard import test_live_events
 from tests.fakes.databricks_api import job_run, task
 from tests.integrations import test_incident_paging
 from tests.integrations.test_incident_paging import settled
+from tests.remediation.conftest import make_policy, run_pending
 from tests.tickets.test_incidents import post
 from tickets.broadcast import BATCH
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, FoldedTicket, Status, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -308,3 +312,105 @@ def test_the_jira_summary_keeps_its_error_class_and_ticket_id_when_the_tasks_nam
     assert len(summary) <= 250
     assert summary.startswith(f"[{ticket.severity}] {ticket.pipeline} (6 tasks failed alike: ")
     assert summary.endswith(f"…): {ticket.error_type} ({ticket.pk})")
+
+
+# A policy covering both the library failures and the missing table.
+BOTH_ERRORS = ["could not find a version", "table or view not found"]
+
+
+def test_a_policy_is_matched_on_a_tasks_own_error_not_the_runs_other_tasks(
+    celery_worker, targets, databricks
+):
+    """A task's fetched error lists the run's other failed tasks after its own ("Also FAILED:
+    task 't03': ..."): a policy for the library failure covers the ticket counting them, not
+    the missing table's ticket (it proposed that one a repair too, for the library's words in
+    its list, and, automatic, repaired the run for a table still missing)."""
+    RemediationPolicy.objects.update(enabled=False)
+    make_policy(action="databricks_repair", mode="approval", signals=["could not find a version"])
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY, 8: LIBRARY, 9: TABLE}))
+    delivered("t03", "t05", "t08", "t09")
+    library = Ticket.objects.get(details__has_key="tasks_failed_alike")
+    table = Ticket.objects.exclude(pk=library.pk).get()
+    assert "Also FAILED: task 't03': Library installation failed" in table.error_message
+    wait_for(lambda: Remediation.objects.filter(ticket=library).exists(), 20)
+    settled()
+
+    assert not Remediation.objects.filter(ticket=table).exists()
+    assert remediation.mismatch(RemediationPolicy.objects.get(enabled=True), table) == (
+        "its error message contains none of the policy's signals"
+    )
+
+
+def test_a_repair_of_the_run_by_another_tickets_remediation_is_not_sent_again(
+    celery_worker, targets, databricks
+):
+    """The ticket counting the run's library failures (t03, t05, t08) and the ticket of its
+    task failing otherwise (t09), each proposed a repair of the run: the first one approved
+    reruns every failed task of the run, t09's too, and they succeed. The second, approved
+    then, has nothing failed to rerun: it is not sent (Databricks refuses a repair of no
+    task: "At least one task must be rerun"), and ends skipped saying so, no next attempt
+    proposed. (It was sent, failed with the 400 and was tried again after the backoff.)"""
+    RemediationPolicy.objects.update(enabled=False)
+    make_policy(action="databricks_repair", mode="approval", signals=BOTH_ERRORS)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY, 8: LIBRARY, 9: TABLE}))
+    delivered("t03", "t05", "t08", "t09")
+    wait_for(lambda: Remediation.objects.filter(status="awaiting_approval").count() == 2, 20)
+    library = Ticket.objects.get(details__has_key="tasks_failed_alike")
+    table = Ticket.objects.exclude(pk=library.pk).get()
+    responder = Actor.for_user(make_user("responder"))
+
+    first = remediation.approve(Remediation.objects.get(ticket=library).pk, responder, via="api")
+    run_pending(library.pk)
+    (repair,) = databricks.requests_to("/jobs/runs/repair")
+    assert repair.body["rerun_tasks"] == ["t03", "t05", "t08", "t09"]
+    databricks.finish_repair(RUN, "SUCCESS")
+    run_pending(library.pk)
+    first.refresh_from_db()
+    assert first.status == "succeeded"
+
+    second = remediation.approve(Remediation.objects.get(ticket=table).pk, responder, via="api")
+    run_pending(table.pk)
+
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1  # the first one only
+    second.refresh_from_db()
+    assert second.status == "skipped"
+    assert f"run {RUN} has no failed task to repair since its repair 5000" in second.reason
+    assert Remediation.objects.filter(ticket=table).count() == 1  # no next attempt
+    table.refresh_from_db()
+    assert (table.status, table.remediation_status) == (Status.OPEN, "skipped")
+    settled()
+    _jira, slack = targets
+    told = json.dumps([request.body for request in slack.api_requests("chat.postMessage")])
+    assert "has no failed task to repair since its repair 5000" in told
+
+
+def test_two_repairs_of_the_run_approved_at_once_run_once(celery_worker, targets, databricks):
+    """Both tickets' repairs of the run approved before the first ended: the second finds the
+    run being repaired, its tasks running, and sends no repair beside it (it sent one of "all
+    failed tasks", none, refused with a 400: failed, and tried again after the backoff)."""
+    RemediationPolicy.objects.update(enabled=False)
+    make_policy(action="databricks_repair", mode="approval", signals=BOTH_ERRORS)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY, 8: LIBRARY, 9: TABLE}))
+    delivered("t03", "t05", "t08", "t09")
+    wait_for(lambda: Remediation.objects.filter(status="awaiting_approval").count() == 2, 20)
+    library = Ticket.objects.get(details__has_key="tasks_failed_alike")
+    table = Ticket.objects.exclude(pk=library.pk).get()
+    responder = Actor.for_user(make_user("responder"))
+
+    first = remediation.approve(Remediation.objects.get(ticket=library).pk, responder, via="api")
+    second = remediation.approve(Remediation.objects.get(ticket=table).pk, responder, via="api")
+    run_pending(library.pk)
+    run_pending(table.pk)
+
+    (repair,) = databricks.requests_to("/jobs/runs/repair")
+    assert repair.body["rerun_tasks"] == ["t03", "t05", "t08", "t09"]
+    second.refresh_from_db()
+    assert second.status == "skipped"
+    assert f"run {RUN} is being repaired (repair 5000), none of its tasks" in second.reason
+    databricks.finish_repair(RUN, "SUCCESS")
+    run_pending(library.pk)
+    first.refresh_from_db()
+    library.refresh_from_db()
+    assert (first.status, library.status) == ("succeeded", Status.RESOLVED)
+    assert Remediation.objects.count() == 2  # no next attempt of either
+    settled()
