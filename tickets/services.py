@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
@@ -887,6 +887,10 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     return EventOutcome(Outcome.RESOLVED, ended[0].pk)
 
 
+# A part of a pipeline a ticket counts failing: a mapped instance's index, a task's key.
+_Part = TypeVar("_Part", int, str)
+
+
 def _map_indexes(value: object) -> list[int]:
     """A `FAILED_MAP_INDEXES` or `FAILING_MAP_INDEXES` list as stored; [] for none."""
     if not isinstance(value, list):
@@ -921,13 +925,23 @@ def _instances_still_failing(ticket: Ticket, map_index: int | None) -> list[int]
     None when the ticket keeps no such list (one opened before mapped instances shared a
     ticket, or by a task that is not mapped) or the success is not a mapped instance's: the
     success then ends the ticket as any task's does."""
-    details = ticket.details or {}
-    if map_index is None or FAILING_MAP_INDEXES not in details:
+    if map_index is None:
         return None
-    failing = _map_indexes(details.get(FAILING_MAP_INDEXES))
-    if map_index in failing:
-        failing.remove(map_index)
-        ticket.details = {**details, FAILING_MAP_INDEXES: failing}
+    return _take_off_failing(ticket, FAILING_MAP_INDEXES, map_index, _map_indexes)
+
+
+def _take_off_failing(
+    ticket: Ticket, key: str, part: _Part, read: Callable[[object], list[_Part]]
+) -> list[_Part] | None:
+    """The parts (mapped instances, tasks) listed under `key` in the ticket's details, `part`
+    taken off them and stored when it was there; None when the ticket keeps no such list."""
+    details = ticket.details or {}
+    if key not in details:
+        return None
+    failing = read(details.get(key))
+    if part in failing:
+        failing.remove(part)
+        ticket.details = {**details, key: failing}
         Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
     return failing
 
@@ -969,15 +983,9 @@ def _tasks_still_failing(ticket: Ticket, task: str) -> list[str] | None:
     of task `task` is counted (kept on the ticket, which `_resolve` holds locked); None when the
     ticket keeps no such list (one task's ticket, or a job's) or the success is a job's: the
     success then ends the ticket as before."""
-    details = ticket.details or {}
-    if not task or FAILING_TASKS not in details:
+    if not task:
         return None
-    failing = _task_keys(details.get(FAILING_TASKS))
-    if task in failing:
-        failing.remove(task)
-        ticket.details = {**details, FAILING_TASKS: failing}
-        Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
-    return failing
+    return _take_off_failing(ticket, FAILING_TASKS, task, _task_keys)
 
 
 def _newer_failed_run(event: FailureEvent, ticket: Ticket) -> str:
