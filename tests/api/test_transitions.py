@@ -454,3 +454,18 @@ def test_marking_a_fix_wrong_refuses_a_body_it_would_drop(responder, body):
     )
     assert not Resolution.objects.usable().exists()
     assert api.post(f"/api/v1/resolutions/{fix.pk}/mark-wrong/").status_code == 200
+
+
+def test_a_transition_someone_made_first_is_a_409_saying_who_and_when(responder):
+    """As a refused Slack click and a refused dashboard action say: a client acting on a ticket
+    another changed since it was read learns who changed it and when."""
+    ticket = make_ticket()
+    first = jwt_client(make_user("responder", username="raj"))
+    assert first.post(f"/api/v1/tickets/{ticket.pk}/acknowledge/").status_code == 200
+
+    response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/acknowledge/")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "cannot acknowledge a ticket that is acknowledged (acknowledged by raj just now)"
+    }

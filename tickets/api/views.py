@@ -51,6 +51,7 @@ from analysis.similar import Similarity, similar_tickets
 from analysis.tasks import request_fresh_rca
 from integrations import remediation
 from integrations.models import OutboundDelivery, Remediation, WebhookDelivery
+from integrations.syncback import last_status_change
 from tickets import incidents, lifecycle, login_throttle, resolutions, services, stats
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
@@ -463,7 +464,8 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         except Ticket.DoesNotExist as exc:
             raise NotFound("no ticket with this id") from exc
         except TransitionError as exc:
-            raise Conflict(str(exc)) from exc
+            # Who acted first, and when, as a refused Slack click or dashboard action says.
+            raise Conflict(f"{exc}{last_status_change(pk)}") from exc
         return Response(TicketDetailSerializer(self.get_object()).data)
 
     @extend_schema(summary="Acknowledge (responder)", **TRANSITION_SCHEMA)
@@ -495,7 +497,8 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
         except Ticket.DoesNotExist as exc:
             raise NotFound("no ticket with this id") from exc
         except TransitionError as exc:
-            raise Conflict(str(exc)) from exc
+            # Who acted first, and when, as a refused Slack click or dashboard action says.
+            raise Conflict(f"{exc}{last_status_change(pk)}") from exc
         return Response(TicketDetailSerializer(self.get_object()).data)
 
     @extend_schema(summary="Reopen (responder)", **TRANSITION_SCHEMA)
