@@ -310,21 +310,30 @@ def test_a_migrate_waiting_for_another_does_not_deadlock_its_concurrent_index_bu
                         process.wait()
 
 
-def interrupt_index_build(url: str, start_migrate, table: str, index: str) -> None:
-    """Start a migrate (`start_migrate`) while a write holds `table`, and cancel its
-    CREATE INDEX CONCURRENTLY (of `index`, or any) as it waits: the migrate fails, leaving
-    the index behind invalid, as a cancel, a statement timeout or a stopped container do."""
+def interrupt_index_build(
+    url: str,
+    start_migrate,
+    table: str,
+    index: str,
+    *,
+    statement: str = "CREATE INDEX CONCURRENTLY",
+    hold: str = "LOCK TABLE {table} IN ROW EXCLUSIVE MODE",
+) -> None:
+    """Start a migrate (`start_migrate`) while a transaction holds `table` (a write, or `hold`:
+    a read, which a DROP INDEX CONCURRENTLY waits for), and cancel its `statement` (of
+    `index`, or any) as it waits: the migrate fails, leaving the index behind invalid (or the
+    old one not dropped), as a cancel, a statement timeout or a stopped container do."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
-        writer.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
+        writer.execute(hold.format(table=table))
         interrupted = start_migrate()
         try:
             build = wait_for(
                 lambda: watcher.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
                     " AND query ILIKE %s",
-                    [f"%CREATE INDEX CONCURRENTLY%{index}%"],
+                    [f"%{statement}%{index}%"],
                 ).fetchone(),
                 timeout=120,
             )
@@ -479,27 +488,14 @@ def test_a_migrate_interrupted_as_it_drops_the_replaced_occurrence_index_complet
 
     with fresh_database() as (url, migrate):
         migrated(migrate("tickets", "0042"))
-        with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as reader:
-            reader.execute("SELECT 1 FROM tickets_occurrence LIMIT 1")
-            interrupted = migrate("tickets", "0043")
-            try:
-                drop = wait_for(
-                    lambda: watcher.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND query ILIKE %s",
-                        ["%DROP INDEX CONCURRENTLY%occurrence_ticket%"],
-                    ).fetchone(),
-                    timeout=120,
-                )
-                watcher.execute("SELECT pg_cancel_backend(%s)", drop)
-                output, _ = interrupted.communicate(timeout=120)
-            finally:
-                if interrupted.poll() is None:
-                    interrupted.kill()
-                    interrupted.wait()
-            reader.rollback()
-        assert interrupted.returncode != 0
-        assert "canceling statement" in output.decode()
+        interrupt_index_build(
+            url,
+            lambda: migrate("tickets", "0043"),
+            "tickets_occurrence",
+            "occurrence_ticket",
+            statement="DROP INDEX CONCURRENTLY",
+            hold="SELECT 1 FROM {table} LIMIT 1",
+        )
 
         migrated(migrate())
 
