@@ -1083,7 +1083,7 @@ def shared_cause(incident: Incident) -> str:
     places = _places_phrase(seen)
     first_seen = timezone.localtime(incident.first_seen)
     since = first_seen.strftime(
-        "%H:%M" if first_seen.date() == timezone.localdate() else "%Y-%m-%d %H:%M"
+        "%H:%M %Z" if first_seen.date() == timezone.localdate() else "%Y-%m-%d %H:%M %Z"
     )
     rules = len(seen["alert_rules"])
     if not seen["pipelines"]:  # alerts only: about a resource, not failing pipelines

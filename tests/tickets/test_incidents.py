@@ -805,11 +805,11 @@ def test_the_shared_cause_gives_the_day_a_storm_began_unless_it_is_today():
     incident.first_seen = timezone.now()
     cause = incidents.shared_cause(incident)
     assert cause.startswith("2 pipelines in 1 factory could not connect to "), cause
-    assert f"since {timezone.localtime(incident.first_seen):%H:%M};" in cause
+    assert f"since {timezone.localtime(incident.first_seen):%H:%M} UTC;" in cause
 
     incident.first_seen -= timedelta(days=2)
     began = timezone.localtime(incident.first_seen)
-    assert f"since {began:%Y-%m-%d %H:%M};" in incidents.shared_cause(incident)
+    assert f"since {began:%Y-%m-%d %H:%M} UTC;" in incidents.shared_cause(incident)
 
 
 def test_a_member_failing_again_after_the_incident_was_resolved_reopens_it():
