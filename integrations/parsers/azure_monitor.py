@@ -724,6 +724,11 @@ def _parse_log_v1_context(context: dict[str, Any], where: str) -> _Facts:
     return facts
 
 
+# Service Health and Resource Health send the event's level as an EventLevel number, and its
+# source as a number the schema does not name (so a message leaves it out).
+_LEVEL_NAMES = {"1": "Critical", "2": "Error", "3": "Warning", "4": "Informational", "5": "Verbose"}
+
+
 def _parse_activity_log_event(event: dict[str, Any], where: str) -> _Facts:
     """Activity log events: Administrative, Policy, Autoscale, Security, Service/Resource Health."""
     facts = _Facts()
@@ -742,10 +747,10 @@ def _parse_activity_log_event(event: dict[str, Any], where: str) -> _Facts:
     properties = _object_at(event, "properties", f"{where}.properties")
 
     sentence = f"Activity log event {operation or 'unknown operation'}"
-    sentence += f" from {event_source}" if event_source else ""
+    sentence += f" from {event_source}" if event_source and not event_source.isdigit() else ""
     sentence += f" with status {status}" if status else ""
     sentence += f" ({sub_status})" if sub_status else ""
-    sentence += f", level {level}" if level else ""
+    sentence += f", level {_LEVEL_NAMES.get(level, level)}" if level else ""
     sentence += f", caller {caller}" if caller else ""
     sentence += f", scope {scope}" if scope else ""
     sentence += f", at {event_time}" if event_time else ""

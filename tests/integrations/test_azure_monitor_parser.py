@@ -823,6 +823,14 @@ def test_service_health_with_impacted_services_as_a_list() -> None:
     assert_well_formed(parse_azure_monitor(body))
 
 
+def test_a_health_events_numeric_level_reads_as_its_name_and_its_numeric_source_is_left_out() -> (
+    None
+):
+    message = parse_azure_monitor(load("common_service_health.json")).error_message
+    assert "level Warning" in message, message
+    assert "level 3" not in message and "from 2 " not in message, message
+
+
 def test_only_http_links_are_kept() -> None:
     body = load_shared("azure_common_log_v2_scheduled_query_fired.json")
     criterion = body["data"]["alertContext"]["condition"]["allOf"][0]
