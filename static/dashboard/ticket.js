@@ -4,7 +4,8 @@
  * server (the RCA and remediation panels and the facts box with who acknowledged and resolved
  * it when: the `data-live-part` elements), once for a burst of events; so do a repeat (a new
  * occurrence count) and a part's recovery that keeps the ticket open, for the parts counted
- * failing under the title (`data-live` elements). */
+ * failing under the title (`data-live` elements). Its severity, priority and class badges
+ * take each change's values. */
 (function () {
   "use strict";
 
@@ -64,6 +65,15 @@
       badge.className = "badge status status-" + String(t.status).replace(/[^a-z_]/g, "");
     }
     setText("status-text", label);
+    // Analysis raises a ticket's severity (and priority) when its fetched text calls for it,
+    // and the rule classifier may name another class than ingest did.
+    const severity = one("severity");
+    if (severity && t.severity) {
+      severity.textContent = String(t.severity);
+      severity.className = "badge sev sev-" + String(t.severity).toLowerCase().replace(/[^a-z]/g, "");
+    }
+    setText("priority", t.priority);
+    setText("error_type", t.error_type);
     setText("sla_status", t.sla_status);
     const counted = one("occurrence_count");
     const repeated = !!counted && counted.textContent !== String(t.occurrence_count);

@@ -2235,6 +2235,36 @@ def test_a_note_typed_on_a_remediation_decided_elsewhere_is_shown_as_not_sent(
     assert not_reloaded(browser)
 
 
+def test_the_severity_priority_and_class_badges_follow_an_analysis_that_changes_them(
+    asgi_server, short_lived_connections, browser
+):
+    """A Databricks login failure is Medium, P3, until its fetched text is read; the analysis
+    raises it to High, P2, and names its class. An open ticket page kept "Medium", "P3" and
+    the class ingest gave until a reload."""
+    make_user("ines", "responder")
+    ticket = make_ticket(
+        pipeline="pl_raised_live", severity="Medium", priority="P3", error_type="Unknown"
+    )
+    sign_in(browser, asgi_server, "ines", f"/tickets/{ticket.pk}/")
+    mark_page(browser)
+
+    Ticket.objects.filter(pk=ticket.pk).update(
+        severity="High", priority="P2", error_type="AuthenticationError"
+    )
+    lifecycle.announce(ticket.pk, "analysed", Actor.system("analysis"))
+
+    def badges(driver: webdriver.Chrome) -> list[str]:
+        return [
+            driver.find_element(By.CSS_SELECTOR, f'[data-live="{name}"]').text
+            for name in ("severity", "priority", "error_type")
+        ]
+
+    wait(browser, lambda d: badges(d) == ["High", "P2", "AuthenticationError"])
+    severity = browser.find_element(By.CSS_SELECTOR, '[data-live="severity"]')
+    assert "sev-high" in severity.get_attribute("class").split()
+    assert not_reloaded(browser)
+
+
 def test_a_live_read_leaves_an_actions_message_for_the_page_loaded_next(
     asgi_server, short_lived_connections, browser
 ):
