@@ -561,6 +561,21 @@ STATUS_CHANGE_WORDS = {
 ACTOR_PLACE: dict[str, str] = {ActorKind.SLACK: " via Slack", ActorKind.JIRA: " in JIRA"}
 
 
+# An incident's timeline entries of its status changes (`incidents.STATUS_EVENTS`).
+INCIDENT_STATUS_CHANGE_WORDS = {
+    "acknowledge": "acknowledged",
+    "start_progress": "taken",
+    "resolved": "resolved",
+    "reopen": "reopened",
+}
+
+
+def _who_and_when(words: str, actor_name: str, actor_kind: str, at: datetime) -> str:
+    seconds = (timezone.now() - at).total_seconds()
+    ago = "just now" if seconds < 60 else f"{timesince(at)} ago".replace("\xa0", " ")
+    return f" ({words} by {actor_name}{ACTOR_PLACE.get(actor_kind, '')} {ago})"
+
+
 def last_status_change(ticket_id: str) -> str:
     """` (resolved by maria via Slack just now)`: the latest change of the ticket's status,
     by whom and how long ago, for a refused click (and a refused dashboard action); '' when
@@ -573,11 +588,18 @@ def last_status_change(ticket_id: str) -> str:
     )
     if entry is None:
         return ""
-    seconds = (timezone.now() - entry.created_at).total_seconds()
-    ago = "just now" if seconds < 60 else f"{timesince(entry.created_at)} ago".replace("\xa0", " ")
-    place = ACTOR_PLACE.get(entry.actor_kind, "")
     words = STATUS_CHANGE_WORDS[entry.action]
-    return f" ({words} by {entry.actor_name}{place} {ago})"
+    return _who_and_when(words, entry.actor_name, entry.actor_kind, entry.created_at)
+
+
+def last_incident_status_change(incident_id: str) -> str:
+    """`last_status_change` of an incident, from its timeline: ` (acknowledged by daan via
+    Slack just now)`, or ''."""
+    event = incidents.last_status_change(incident_id)
+    if event is None:
+        return ""
+    words = INCIDENT_STATUS_CHANGE_WORDS[event.kind]
+    return _who_and_when(words, event.actor_name, event.actor_kind, event.at)
 
 
 def _apply_incident_action(action: SlackAction) -> str:
@@ -609,7 +631,7 @@ def _apply_incident_action(action: SlackAction) -> str:
             refusal = str(exc)
         else:
             return f"{step} of incident {incident_id} by {actor.name}"
-    _tell(action, f"Nothing was changed: {refusal}.")
+    _tell(action, f"Nothing was changed: {refusal}{last_incident_status_change(incident_id)}.")
     return f"no change: {refusal}"
 
 

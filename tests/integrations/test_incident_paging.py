@@ -144,7 +144,10 @@ def test_slack_buttons_and_jira_act_on_the_incident_once(celery_worker, targets)
     slack.add_user(SLACK_USER_ID, name="daan")
     again = post_slack_click(incident.pk, "rca_incident_acknowledge").json()["result"][0]
     assert again.startswith("no change")
-    told = "Nothing was changed: cannot acknowledge an incident that is acknowledged."
+    told = (
+        "Nothing was changed: cannot acknowledge an incident that is acknowledged "
+        "(acknowledged by daan via Slack just now)."
+    )
     wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
 
     # Done in JIRA resolves the incident and every member, through the sync-back path.

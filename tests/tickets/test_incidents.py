@@ -477,7 +477,7 @@ def test_acting_on_the_incident_acts_on_every_member_once():
     members = [post(storm_failure(f"pl_{n}"))["ticket_id"] for n in range(4)]
     incident = Incident.objects.get()
     viewer = jwt_client(make_user("viewer"))
-    responder = jwt_client(make_user("responder"))
+    responder = jwt_client(make_user("responder", "lee"))
 
     assert viewer.post(f"/api/v1/incidents/{incident.pk}/acknowledge/").status_code == 403
     answer = responder.post(
@@ -493,6 +493,10 @@ def test_acting_on_the_incident_acts_on_every_member_once():
     assert all(incident.pk in entry.details["note"] for entry in acks)
     again = responder.post(f"/api/v1/incidents/{incident.pk}/acknowledge/")
     assert again.status_code == 409
+    assert again.json() == {  # who acted first, as a refused Slack click says
+        "error": "cannot acknowledge an incident that is acknowledged "
+        "(acknowledged by lee just now)"
+    }
     assert IncidentEvent.objects.filter(incident=incident, kind="acknowledge").count() == 1
 
     detached = responder.post(f"/api/v1/incidents/{incident.pk}/detach/", {"ticket": members[3]})
@@ -727,7 +731,7 @@ def test_the_dashboard_shows_the_incident_page_and_a_responder_acts_once():
     incident = Incident.objects.get()
     viewer, responder = Client(), Client()
     viewer.force_login(make_user("viewer"))
-    responder.force_login(make_user("responder"))
+    responder.force_login(make_user("responder", "omar"))
 
     page = viewer.get(f"/incidents/{incident.pk}/")
     assert page.status_code == 200
@@ -745,6 +749,16 @@ def test_the_dashboard_shows_the_incident_page_and_a_responder_acts_once():
     responder.post(f"/incidents/{incident.pk}/action/", {"action": "acknowledge"})
     assert set(Ticket.objects.values_list("status", flat=True)) == {"acknowledged"}
     assert viewer.get("/incidents/INC-nope/").status_code == 404
+    # A second responder's page, out of date: the refusal says who acted first, and when.
+    second = Client()
+    second.force_login(make_user("responder"))
+    again = second.post(
+        f"/incidents/{incident.pk}/action/", {"action": "acknowledge"}, follow=True
+    ).content.decode()
+    assert (
+        "Not done: cannot acknowledge an incident that is acknowledged (acknowledged by omar "
+        "just now)."
+    ) in again
 
 
 def test_an_incident_of_runs_reported_long_past_starts_when_they_were_seen():

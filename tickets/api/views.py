@@ -51,7 +51,7 @@ from analysis.similar import Similarity, similar_tickets
 from analysis.tasks import request_fresh_rca
 from integrations import remediation
 from integrations.models import OutboundDelivery, Remediation, WebhookDelivery
-from integrations.syncback import last_status_change
+from integrations.syncback import last_incident_status_change, last_status_change
 from tickets import incidents, lifecycle, login_throttle, resolutions, services, stats
 from tickets.api.permissions import IsResponder
 from tickets.api.serializers import (
@@ -941,7 +941,8 @@ class IncidentActions:
         except Incident.DoesNotExist as exc:
             raise NotFound("no incident with this id") from exc
         except TransitionError as exc:
-            raise IncidentConflict(str(exc)) from exc
+            # Who acted first, and when, as a refused Slack click or dashboard action says.
+            raise IncidentConflict(f"{exc}{last_incident_status_change(pk)}") from exc
         incident.refresh_from_db()
         return Response(IncidentSerializer(incident).data)
 

@@ -45,7 +45,7 @@ from integrations.models import (
     RemediationStatus,
     WebhookDelivery,
 )
-from integrations.syncback import last_status_change
+from integrations.syncback import last_incident_status_change, last_status_change
 from integrations.targets.base import safe_url
 from integrations.targets.jira import jira_url
 from tickets import incidents, lifecycle, services
@@ -218,10 +218,10 @@ def _refuse_invalid(
 def _refuse_transition(
     request: HttpRequest, kind: str, pk: str, form: TransitionForm, error: TransitionError
 ) -> None:
-    """A ticket's refusal says who changed its status last, and when: "Not done: cannot
-    acknowledge a ticket that is acknowledged (acknowledged by raj just now)." (someone acted
-    first, from another tab, Slack or JIRA)."""
-    last = last_status_change(pk) if kind == "ticket" else ""
+    """A refusal says who changed the ticket's (or incident's) status last, and when: "Not
+    done: cannot acknowledge a ticket that is acknowledged (acknowledged by raj just now)."
+    (someone acted first, from another tab, Slack or JIRA)."""
+    last = last_status_change(pk) if kind == "ticket" else last_incident_status_change(pk)
     messages.error(request, f"Not done: {error}{last}.")
     _keep_draft(request, kind, pk, form)
 
