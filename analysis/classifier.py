@@ -481,6 +481,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ResourceExhaustion": [
         (
+            # A query too large for Snowflake's compiler ("(XX000): SQL compilation error:
+            # Compilation memory exhausted."): the size or complexity of the compiled statement,
+            # not a database fault.
+            "compilation_memory_exhausted",
+            4.5,
+            r"\bcompilation memory exhausted\b",
+            _I,
+        ),
+        (
             # A bounded message queue that can take no more items (Synapse's notebook activity
             # "Message queue full or is completed and cannot accept more items", a notebook over
             # its cell limit): the work's size against the queue.
@@ -758,6 +767,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # A Kafka client that could not start its SASL exchange with the broker (librdkafka
+            # "Failed to initialize SASL authentication: generic failure"): the client's SASL
+            # mechanism and credentials (or a build without that mechanism).
+            "kafka_sasl_init_failed",
+            4.0,
+            r"\bfailed to initialize sasl authentication\b",
+            _I,
+        ),
+        (
             # An SMTP server refusing mail from a session it has not authenticated (Exchange
             # Online's "530 5.7.57 Client not authenticated to send mail"): the sender's login,
             # not a bare refusal.
@@ -938,6 +956,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A JSON reader given a record that is not JSON (Jackson's "JsonParseException:
+            # Unrecognized token 'PPB1234567': was expecting ...", a Kafka Connect sink reading a
+            # plain string with the JSON converter): the records, above the parser words.
+            "json_unrecognized_token",
+            4.0,
+            r"\bjsonparseexception: unrecognized token\b",
+            _I,
+        ),
         (
             # An explicit value written to a column the database fills itself: an identity
             # column while IDENTITY_INSERT is OFF ("Can't insert explicit value for identity
@@ -1488,6 +1515,19 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # An Azure Resource Manager deployment of the same name still being deleted
+            # (DeploymentBeingDeleted "cannot be edited because it is being deleted"), or a blob
+            # lease the storage service no longer holds (LeaseNotPresentWithLeaseOperation "The
+            # lease ID is not present with the specified lease operation"): the service's state,
+            # not the pipeline's definition.
+            "remote_resource_state_conflict",
+            4.0,
+            r"\bdeploymentbeingdeleted\b|\bcannot be edited because it is being deleted\b"
+            r"|\bleasenotpresentwithleaseoperation\b"
+            r"|\blease id is not present with the specified lease operation\b",
+            _I,
+        ),
+        (
             # An ADF REST sink or Azure Files operation that the remote side failed
             # (RestSinkCallFailed "Rest Endpoint responded with Failure from server",
             # AzureFileOperationFailed "Azure File operation Failed. Path: ..."): the service's
@@ -1740,6 +1780,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "TimeoutError": [
+        (
+            # The Airflow webserver giving up on its gunicorn master ("No response from gunicorn
+            # master within 120 seconds"): its workers did not start in time.
+            "gunicorn_master_no_response",
+            4.0,
+            r"\bno response from gunicorn master within \d{1,5} seconds\b",
+            _I,
+        ),
         # An Airflow DAG run over its dagrun_timeout (reported by the DAG's own callback).
         ("dagrun_timeout", 4.0, any_of(*signals.DAGRUN_TIMEOUT), _I),
         (
@@ -1794,6 +1842,60 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A self-hosted integration runtime node refused because another node of the same
+            # runtime has remote access off ("Registration of new node is forbidden when Remote
+            # Access is disabled on another node", dmgcmd -EnableRemoteAccess): the runtime's
+            # setup, above the identity words of "forbidden".
+            "shir_remote_access_disabled",
+            5.0,
+            r"\bremote access is disabled on another node\b",
+            _I,
+        ),
+        (
+            # Deployments and definitions a factory or workspace rejects as set up: an ARM
+            # parameter with an empty key (InvalidDeploymentParameterKey), a data flow's linked
+            # store not defined (DF-ARG-007 "store is not defined") or its required source
+            # settings missing (DF-SRC-002 "'server' ... is required"), a linked service with
+            # secrets referencing an entity not published yet ("has to be published
+            # immediately, but the referenced entity above has to published first").
+            "factory_definition_incomplete",
+            4.5,
+            r"\binvaliddeploymentparameterkey\b|\bdeployment parameters has an empty key\b"
+            r"|\bdf-arg-007\b|\bdf-src-002\b|\bhas to be published immediately\b",
+            _I,
+        ),
+        (
+            # Databricks job, cluster and bundle settings the workspace rejects: a cluster of 0
+            # workers not declared single-node, a cluster policy id that does not exist, a bundle
+            # job whose definition file cannot be located or whose workspace path is missing,
+            # a Delta Live Tables pipeline whose libraries define no table.
+            "databricks_job_definition_rejected",
+            4.0,
+            r"\bnumworkers could be 0 only for singlenode clusters\b"
+            r"|\bcan't find a cluster policy with id\b"
+            r"|\bunable to determine directory for job \S{1,200}: no file in location\b"
+            r"|\bpath \(/[^()\s]{0,300}/\.bundle/[^()\s]{0,300}\) doesn't exist\b"
+            r"|\bno tables are defined by the library of this pipeline\b",
+            _I,
+        ),
+        (
+            # Airflow's deferrable tasks with no triggerer process running ("The triggerer does
+            # not appear to be running"): the deployment lacks the component.
+            "triggerer_not_running",
+            4.0,
+            r"\bthe triggerer does not appear to be running\b",
+            _I,
+        ),
+        (
+            # A Kafka client speaking the wrong security protocol to its broker (librdkafka
+            # "Disconnected: verify that security.protocol is correctly configured, broker might
+            # require SASL authentication"): the client's settings.
+            "kafka_security_protocol_mismatch",
+            4.0,
+            r"\bverify that security\.protocol is correctly configured\b",
+            _I,
+        ),
         (
             # ADF's XML format whose column names collide (XmlAttributeColumnNameConflict "Column
             # names ... for attributes of element ... conflict with that for corresponding child
@@ -2920,6 +3022,20 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # Code written against an API it breaks: a .NET collection cast to a scalar (the ADF
+            # SDK's "Unable to cast object of type 'System.Collections.Generic.Dictionary`2[...]'
+            # to type 'System.String'"), Airflow task code using the metadata database's ORM
+            # ("Direct database access via the ORM is not allowed in Airflow 3.0"), a DagRun
+            # created without its run id ("Creating DagRun needs either run_id or both run_type
+            # and execution_date"): the calling code, above the data and database words.
+            "api_misuse",
+            4.5,
+            r"\bunable to cast object of type 'system\.collections\.generic\.\w{1,40}`\d"
+            r"|\bdirect database access via the orm is not allowed\b"
+            r"|\bcreating dagrun needs either\b",
+            _I,
+        ),
         (
             # An ORM object used after its session closed (SQLAlchemy's DetachedInstanceError
             # "Parent instance <TaskInstance ...> is not bound to a Session; lazy load operation

@@ -17,6 +17,10 @@ from analysis.signals import any_of
     any_of(
         *signals.ADF_EXPRESSION,
         r"the expression '([^']{1,200})' cannot be evaluated",
+        # An expression quoting strings of its own, or named by its activity ("The expression
+        # for X cannot be evaluated"): the property it could not read.
+        r"cannot be evaluated because property '[\w.]{1,100}' "
+        r"(?:doesn't exist|cannot be selected)",
         r"unable to parse expression '([^']*)'",
         r"was invoked with a parameter that is not valid",
     ),
@@ -30,11 +34,14 @@ from analysis.signals import any_of
 def adf_expression(m: re.Match[str], ctx: Context) -> Finding:
     expression = clean_value(next((g for g in m.groups() if g), ""))
     prop = grab(ctx.text, r"property '([\w.]+)' doesn't exist")
+    unselectable = grab(ctx.text, r"property '([\w.]+)' cannot be selected")
     function = grab(ctx.text, r"the function '(\w+)'")
     cause = "pipeline expression " + (f"{quoted(expression)} " if expression else "")
     cause += "could not be evaluated"
     if prop:
         cause += f": property {quoted(prop)} does not exist in the value it reads"
+    elif unselectable:
+        cause += f": property {quoted(unselectable)} cannot be selected from the value it reads"
     elif function:
         cause += f": function {quoted(function)} received a value it cannot handle"
     return Finding(

@@ -611,6 +611,20 @@ THREAD_SETS = [
     # unknown Celery transport (code) and a Snowflake warehouse the login cannot use (database).
     # One is left: delta-rs "Unable to map __delta_rs_path to action" states no cause of its own.
     ("thread_errors_32.jsonl", 40, 1),
+    # Round 33 (from issues of ADF, Databricks tools, Delta Live Tables' metadata framework,
+    # Airflow, librdkafka, a Kafka Connect sink, Snowflake's JDBC driver, a dbt package and the
+    # Spark BigQuery connector, weighted like the dev set): 19/40 when collected. Its misses
+    # were an ARM deployment's empty parameter key, a linked service whose reference is not
+    # published, an ARM deployment still being deleted, a blob lease gone, a cluster of 0
+    # workers not declared single-node, a cluster policy id not found, a bundle job's directory
+    # or bundle path not found, a DLT pipeline defining no table, a DagRun created without its
+    # run id, gunicorn's master not answering, no triggerer running and two Kafka clients'
+    # security setup (Unknown); an integration runtime node refused while another has remote
+    # access off (read as authentication), a data flow's store not defined (code) and its
+    # source settings missing (database), a .NET collection cast to a string (data), Airflow 3
+    # task code using the ORM (database), Snowflake's compilation memory exhausted (database)
+    # and a JSON converter given a plain string (code).
+    ("thread_errors_33.jsonl", 40, 0),
 ]
 
 
@@ -2930,6 +2944,116 @@ ROUND_32_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_33_FAMILIES = [
+    # Further wordings of the families round 33's thread messages exposed.
+    (
+        "ConfigurationError",
+        "Registration of new node is forbidden when Remote Access is disabled on another node.",
+    ),
+    (
+        "ConfigurationError",
+        "Error code: InvalidDeploymentParameterKey. One of the deployment parameters has an "
+        "empty key.",
+    ),
+    (
+        "ConfigurationError",
+        "DF-ARG-007 at Connect 'SourceOrders'(Line 3/Col 0): store is not defined",
+    ),
+    (
+        "ConfigurationError",
+        "DF-SRC-002 at Source 'Customers': 'server' (Qualified server name with port) is required",
+    ),
+    (
+        "ConfigurationError",
+        "This linked service you are trying to create contains secrets and has to be published "
+        "immediately, but the referenced entity above has to published first.",
+    ),
+    (
+        "ConfigurationError",
+        "Error: cannot update job: NumWorkers could be 0 only for SingleNode clusters",
+    ),
+    (
+        "ConfigurationError",
+        "DatabricksError: Can't find a cluster policy with id: 0012AB34CD560000.",
+    ),
+    (
+        "ConfigurationError",
+        "Error: unable to determine directory for job nightly_load: no file in location",
+    ),
+    (
+        "ConfigurationError",
+        "Error: Path (/Workspace/Users/me/.bundle/etl/prod/files) doesn't exist.",
+    ),
+    ("ConfigurationError", "no tables are defined by the library of this pipeline"),
+    (
+        "ConfigurationError",
+        "The triggerer does not appear to be running. Last heartbeat was received 2 hours ago.",
+    ),
+    (
+        "ConfigurationError",
+        "kafka01:9092/bootstrap: Disconnected: verify that security.protocol is correctly "
+        "configured, broker might require SASL authentication (after 12ms in state UP)",
+    ),
+    (
+        "AuthenticationError",
+        "sasl_ssl://kafka01:9093/bootstrap: Failed to initialize SASL authentication: SASL "
+        "handshake failed",
+    ),
+    (
+        "ExternalServiceError",
+        '{"code": "DeploymentBeingDeleted", "message": "The deployment \'adf-prod\' cannot be '
+        'edited because it is being deleted."}',
+    ),
+    (
+        "ExternalServiceError",
+        "ErrorCode: 'LeaseNotPresentWithLeaseOperation'. Message: 'The lease ID is not present "
+        "with the specified lease operation.",
+    ),
+    ("TimeoutError", "ERROR - No response from gunicorn master within 300 seconds"),
+    ("ResourceExhaustion", "SQL compilation error: Compilation memory exhausted."),
+    (
+        "DataError",
+        "com.fasterxml.jackson.core.JsonParseException: Unrecognized token 'abc': was expecting "
+        "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
+    ),
+    (
+        "CodeError",
+        "Unable to cast object of type 'System.Collections.Generic.List`1[System.Object]' to "
+        "type 'System.String'.",
+    ),
+    ("CodeError", "RuntimeError: Direct database access via the ORM is not allowed in Airflow 3.0"),
+    (
+        "CodeError",
+        "AirflowException: Creating DagRun needs either `run_id` or both `run_type` and "
+        "`execution_date`",
+    ),
+    # What already read as something else still does: a path outside a bundle states no kind of
+    # cause, a JSON parser's unexpected character is the data's.
+    ("Unknown", "Error: Path (/mnt/raw/input) doesn't exist."),
+    (
+        "DataError",
+        "com.fasterxml.jackson.core.JsonParseException: Unexpected character ('<' (code 60))",
+    ),
+]
+
+ROUND_33_PATHOLOGICAL = pathological(
+    [
+        "unable to determine directory for job " + "a" * 20_000,
+        "path (/" + "a/" * 10_000,
+        "unable to cast object of type 'system.collections.generic." + "a" * 20_000,
+        "no response from gunicorn master within " + "9" * 20_000,
+        "df-src-002 " * 2_000,
+    ],
+    ids=[
+        "bundle-job-open",
+        "bundle-path-slashes",
+        "generic-cast-open",
+        "gunicorn-digits",
+        "dataflow-code-repeat",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -2971,6 +3095,7 @@ ROUND_FAMILIES = {
     30: ROUND_30_FAMILIES,
     31: ROUND_31_FAMILIES,
     32: ROUND_32_FAMILIES,
+    33: ROUND_33_FAMILIES,
 }
 
 
@@ -3010,6 +3135,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_30_PATHOLOGICAL,
         *ROUND_31_PATHOLOGICAL,
         *ROUND_32_PATHOLOGICAL,
+        *ROUND_33_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

@@ -1883,3 +1883,27 @@ def test_round_thirty_two_unknown_celery_transport_names_the_broker_url() -> Non
     for rca in (empty, named):
         assert "broker_url" in rca.root_cause
         _assert_well_formed(rca)
+
+
+def test_round_thirty_three_adf_expression_names_the_property_it_could_not_read() -> None:
+    """An expression that quotes strings of its own, or that ADF names by its activity, still
+    names the property it could not read (which the quoted error may cut off)."""
+    quoting = _rca(
+        "Activity failed because an inner activity failed; Inner activity name: If scheduled, "
+        "Error: The expression 'and(equals(toLower(item().properties.schedule.recurrence), "
+        "toLower(pipeline().parameters.Recurrence)),startswith(toLower(item().name), "
+        "toLower(variables('hubName'))))' cannot be evaluated because property 'recurrence' "
+        "doesn't exist, available properties are 'status'.",
+        "CodeError",
+    )
+    named_by_activity = _rca(
+        "The expression for Copy_Orders cannot be evaluated because property 'Error' cannot be "
+        "selected.",
+        "CodeError",
+    )
+
+    assert quoting.rule == named_by_activity.rule == "adf_expression"
+    assert "property 'recurrence' does not exist in the value it reads" in quoting.root_cause
+    assert "property 'Error' cannot be selected" in named_by_activity.root_cause
+    for rca in (quoting, named_by_activity):
+        _assert_well_formed(rca)
