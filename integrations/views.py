@@ -345,10 +345,11 @@ def remediation_callback_is_authentic(request: HttpRequest, body: bytes) -> bool
         return hmac.compare_digest(token.encode(), secret.encode())
     signature = request.headers.get("X-RCA-Signature", "")
     timestamp = request.headers.get("X-RCA-Timestamp", "")
-    try:
-        fresh = abs(time.time() - int(timestamp)) <= 300
-    except ValueError:
+    # ASCII digits, at most 12, as Slack's timestamp: int() refuses '²' and more than 4,300
+    # digits, and past a float's range (309 digits) time.time() minus it raised, a 500.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return False
+    fresh = abs(time.time() - int(timestamp)) <= 300
     expected = playbook.sign(secret, timestamp, body)
     return fresh and hmac.compare_digest(signature.encode(), expected.encode())
 

@@ -800,6 +800,9 @@ def test_non_string_inputs_pass_through() -> None:
         "Cookie: a=b; c=d, e=f; Path=/, ",
         "('set-cookie', 'a=b; ",
         "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE ",
+        "curl ",  # each "curl" scanned 1,000 characters on for its -u: 54 s
+        "curl -u a:",
+        "'--password', ",
     ],
 )
 def test_large_pathological_input_completes(chunk: str) -> None:
@@ -998,3 +1001,63 @@ def test_a_set_cookie_header_printed_as_a_pair_is_masked(text: str) -> None:
     assert out == text.replace("s3cr3tS3ss10nV4lue", REDACTED).replace("1x", REDACTED), out
     assert redact(out) == out
     assert LineRedactor().redact([text]) == [out]
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        (
+            # a task's subprocess.run(check=True): the error prints the argument list
+            "subprocess.CalledProcessError: Command '['psql', '-h', 'db01', '--password', "
+            "'Pg-Etl-2024!', '-c', 'select 1']' returned non-zero exit status 2.",
+            ["Pg-Etl-2024!"],
+            ["'--password', '[REDACTED]', '-c', 'select 1']' returned non-zero exit status 2."],
+        ),
+        (
+            'Command ["databricks", "configure", "--token", "Tk9vQm4rZ0p1bXBz"] failed',
+            ["Tk9vQm4rZ0p1bXBz"],
+            ['"--token", "[REDACTED]"] failed'],
+        ),
+        (
+            "Command '['curl', '-fsS', '-u', 'etl:Cu7l-S3cret', 'https://api.contoso.com/load']' "
+            "returned non-zero exit status 22.",
+            ["Cu7l-S3cret"],
+            ["'-u', 'etl:[REDACTED]', 'https://api.contoso.com/load']"],
+        ),
+        (
+            "[2025-12-10 12:30:01] INFO - Running command: ['/usr/bin/bash', '-c', 'curl -sS "
+            '--user svc_etl:Cu7l-S3cret "https://api.contoso.com/export?a=1&b=2"\']',
+            ["Cu7l-S3cret"],
+            ["--user svc_etl:[REDACTED] "],
+        ),
+        (
+            "curl: (56) CONNECT tunnel failed, response 407 (curl -x proxy:3128 -U "
+            "proxyuser:Pr0xy-Pass https://x)",
+            ["Pr0xy-Pass"],
+            ["-U proxyuser:[REDACTED] https://x)"],
+        ),
+    ],
+)
+def test_credentials_in_a_printed_command_or_argument_list_are_masked(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    """A failed subprocess prints its command as a list (`'--password', 'x'`), which the flag
+    rule missed (it wanted a space after the flag), and curl's `-u user:password` was kept."""
+    assert_masked(text, gone, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Command '['psql', '--password', '-h', 'db01']' returned non-zero exit status 2.",
+        "docker run -u 1000:1000 etl:latest",
+        "curl -sS https://api.contoso.com/health | sort -u a:b",
+        "curl -sS https://x && docker run -u 1000:1000 etl:latest",
+        'curl -u "$API_USER:$API_PASS" https://api.contoso.com/load',
+        "curl -u etl: https://api.contoso.com/load (curl asks for the password)",
+        "libcurl -u a:b; curl-config -u a:b",
+    ],
+)
+def test_command_lines_without_a_credential_are_kept(text: str) -> None:
+    assert redact(text) == text
+    assert LineRedactor().redact([text]) == [text]

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 JIRA_SECRET = "jira-secret-for-input-attacks"
 SLACK_SECRET = "slack-secret-for-input-attacks"
+PLAYBOOK_SECRET = "playbook-secret-for-input-attacks"
 HUGE_NUMBER = "9" * 4301
 
 
@@ -135,6 +136,19 @@ def test_a_slack_action_with_unusable_json_is_a_400(settings, raw_value, reason)
             "/webhooks/slack/actions/",
             {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "9" * 5000, "HTTP_X_SLACK_SIGNATURE": "v0=00"},
         ),
+        (
+            # Past a float's range, under int()'s limit: its age could not be taken, a 500.
+            "/webhooks/remediation/",
+            {"HTTP_X_RCA_TIMESTAMP": "9" * 400, "HTTP_X_RCA_SIGNATURE": "sha256=00"},
+        ),
+        (
+            "/webhooks/remediation/",
+            {"HTTP_X_RCA_TIMESTAMP": "9" * 5000, "HTTP_X_RCA_SIGNATURE": "sha256=00"},
+        ),
+        (
+            "/webhooks/remediation/",
+            {"HTTP_X_RCA_TIMESTAMP": "\u00b2", "HTTP_X_RCA_SIGNATURE": "sha256=\u00e9"},
+        ),
     ],
 )
 def test_a_signature_header_that_is_not_ascii_is_a_401_not_a_500(settings, path, headers):
@@ -142,6 +156,7 @@ def test_a_signature_header_that_is_not_ascii_is_a_401_not_a_500(settings, path,
     hmac.compare_digest refuses for str and int() for a timestamp."""
     settings.JIRA_WEBHOOK_SECRET = JIRA_SECRET
     settings.SLACK_SIGNING_SECRET = SLACK_SECRET
+    settings.PLAYBOOK_SECRET = PLAYBOOK_SECRET
     ticket = make_ticket()
     headers = {"HTTP_X_SLACK_REQUEST_TIMESTAMP": str(int(time.time())), **headers}
     body = urlencode({"payload": json.dumps({"type": "block_actions"})})

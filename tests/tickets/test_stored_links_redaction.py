@@ -270,6 +270,59 @@ def test_cookies_function_keys_and_aws_keys_stored_before_their_rules_are_redact
     assert ticket.rca_result == f"The call failed: {redact(secret_line)} at 02:00"
 
 
+@pytest.mark.parametrize(
+    "secret_line",
+    [
+        "Command '['psql', '-h', 'db01', '--password', 'Pg-Etl-2024!']' returned non-zero exit "
+        "status 2.",
+        "Command 'curl -fsS -u etl:Cu7l-S3cret https://api.contoso.com/load' returned non-zero "
+        "exit status 22.",
+    ],
+)
+def test_command_line_credentials_stored_before_their_rules_are_redacted(secret_line: str):
+    """The rules before tickets/0045 and integrations/0023 kept a password a failed command
+    printed as its argument list and curl's `-u user:password`."""
+    from analysis.redaction import redact
+    from tickets.models import Incident, new_incident_id
+
+    error = f"subprocess.CalledProcessError: {secret_line}"
+    row = WebhookDelivery.objects.create(
+        source="airflow",
+        status="processed",
+        raw_body=json.dumps({"exception": error}),
+        event={"error_message": error},
+    )
+    ticket = make_ticket(error_message=error, rca_result=f"The load step ran {secret_line}")
+    incident = Incident.objects.create(
+        id=new_incident_id(),
+        culprit="host:db01",
+        group_key="host:db01",
+        rca_result=f"Every load ran {secret_line}",
+        recommendations=["Rotate the password."],
+    )
+
+    importlib.import_module(
+        "integrations.migrations.0023_redact_command_line_credentials"
+    ).redact_inbox_rows(apps, None)
+    tickets_migration = importlib.import_module(
+        "tickets.migrations.0045_redact_command_line_credentials"
+    )
+    tickets_migration.redact_ticket_text(apps, None)
+    tickets_migration.redact_incident_text(apps, None)
+
+    row.refresh_from_db()
+    ticket.refresh_from_db()
+    incident.refresh_from_db()
+    assert redact(error) != error
+    assert json.loads(row.raw_body)["exception"] == redact(error)
+    assert row.event["error_message"] == redact(error)
+    assert ticket.error_message == redact(error)
+    assert ticket.rca_result == f"The load step ran {redact(secret_line)}"
+    assert incident.rca_result == f"Every load ran {redact(secret_line)}"
+    for text in (row.raw_body, ticket.error_message, ticket.rca_result, incident.rca_result):
+        assert "Pg-Etl-2024!" not in text and "Cu7l-S3cret" not in text, text
+
+
 def test_notes_typed_before_notes_were_redacted_are_redacted():
     from tickets.models import AuditLog, Incident, IncidentEvent, new_incident_id
 
