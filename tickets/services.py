@@ -842,6 +842,10 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     folded_alert = _folded_into_a_run(event, tickets)
     map_index = map_index_of(event)
     ended = []
+    # The tickets the recovery changed without ending them (audited as kept open): the answer
+    # names the first, not a ticket of the same recovery key it did not touch (a mapped
+    # task's instances failing with another error are a ticket of their own).
+    kept_open = []
     for ticket in tickets:
         # What keeps the ticket open after this recovery, audited as such.
         kept: tuple[str, dict[str, Any]] | None = None
@@ -874,6 +878,7 @@ def _resolve(event: FailureEvent) -> EventOutcome:
             )
             # An open ticket page reads its parts still failing again (ticket.js).
             lifecycle.tell(ticket.pk, action, actor)
+            kept_open.append(ticket)
             continue
         lifecycle.resolve_at_source(
             ticket,
@@ -883,7 +888,9 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         incidents.record_recovery(ticket, actor)
         ended.append(ticket)
     if not ended:
-        return EventOutcome(Outcome.IGNORED, tickets[0].pk)
+        # Nothing changed (a success of an instance or task no ticket counts as failing):
+        # no ticket is named.
+        return EventOutcome(Outcome.IGNORED, kept_open[0].pk if kept_open else None)
     return EventOutcome(Outcome.RESOLVED, ended[0].pk)
 
 

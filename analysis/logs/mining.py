@@ -649,6 +649,11 @@ class LogMiner:
                     # ...", SQLAlchemy's "[SQL: ...]"): the chain may still go on after it.
                     # Still read below: Py4JJavaError's message is a Java exception.
                     self._py_message_lines += 1
+                    if len(self._py_pending) == 1:
+                        # The innermost cause's: classified and quoted with it (Snowflake's
+                        # "SQL compilation error:" names the missing object on the next line).
+                        cause = f"{self._py.cause_message}\n{stripped}"
+                        self._py.cause_message = cause[:CAUSE_CHARS]
                 else:
                     self._end_py()
             elif self._py_state == "chained":
@@ -904,9 +909,21 @@ def _within_burst_window(
     return line - earlier_line <= BURST_WINDOW_LINES
 
 
+# What an Airflow operator raises when the program it ran exited non-zero (BashOperator,
+# SparkSubmitOperator, SSHOperator): the exit code only. The program's own error is in its
+# output, which the operator logged line by line before it.
+_EXIT_CODE_ONLY = re.compile(
+    r"(?:Bash command failed\. The command returned a non-zero exit code -?\d+"
+    r"|Cannot execute: .*\. Error code is: -?\d+"
+    r"|SSH operator error: exit status = -?\d+)\.?\s*",
+    re.DOTALL,
+)
+
+
 def _states_no_cause(chain: ExceptionChain) -> bool:
     inner = chain.innermost
-    return states_no_cause(chain.cause_message or inner.message)
+    message = chain.cause_message or inner.message
+    return states_no_cause(message) or bool(_EXIT_CODE_ONLY.fullmatch(message))
 
 
 def is_frame(text: str) -> bool:

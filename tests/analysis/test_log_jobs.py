@@ -566,6 +566,83 @@ def test_the_rule_rca_quotes_the_exception_once_without_the_log_header():
         assert header not in root_cause
 
 
+SNOWFLAKE_TASK_LOG = (
+    b"[2026-12-08T00:01:00.000+0000] {snowflake.py:300} INFO - Executing MERGE INTO ledger\n"
+    b"[2026-12-08T00:01:05.000+0000] {taskinstance.py:2698} ERROR - Task failed with exception\n"
+    b"Traceback (most recent call last):\n"
+    b'  File "/opt/airflow/dags/finance.py", line 88, in merge\n'
+    b"    cursor.execute(sql)\n"
+    b"snowflake.connector.errors.ProgrammingError: 002003 (42S02): SQL compilation error:\n"
+    b"Object 'FINANCE.STAGING.LEDGER_DELTA' does not exist or not authorized.\n"
+    b"[2026-12-08T00:01:05.100+0000] {taskinstance.py:1138} INFO - Marking task as FAILED.\n"
+)
+
+
+@pytest.mark.django_db
+def test_the_innermost_cause_is_read_with_the_rest_of_its_multi_line_message():
+    """Snowflake's error names what is missing on its message's second line: the rule RCA
+    reads and quotes the message whole, not its first line alone."""
+    job = upload_job(make_user("snow", "viewer"), ("merge.log", SNOWFLAKE_TASK_LOG))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+
+    assert "FINANCE.STAGING.LEDGER_DELTA" in report["root_cause"], report["root_cause"]
+    assert report["error_type"] == "DatabaseError"
+
+
+_BASH = "[2026-12-06T00:00:05.{:03d}+0000] {{subprocess.py:93}} INFO - "
+BASH_OPERATOR_LOG = "\n".join(
+    [
+        _BASH.format(1) + "Running load.py",
+        _BASH.format(2) + "Traceback (most recent call last):",
+        _BASH.format(3) + '  File "/opt/scripts/load.py", line 12, in <module>',
+        _BASH.format(4) + "    conn = psycopg2.connect(dsn)",
+        _BASH.format(5) + 'psycopg2.OperationalError: connection to server at "pg.internal" '
+        '(10.2.0.4), port 5432 failed: FATAL:  password authentication failed for user "etl"',
+        "[2026-12-06T00:00:05.900+0000] {subprocess.py:97} INFO - Command exited with return "
+        "code 1",
+        "[2026-12-06T00:00:06.000+0000] {taskinstance.py:2698} ERROR - Task failed with exception",
+        "Traceback (most recent call last):",
+        '  File "/opt/airflow/airflow/operators/bash.py", line 243, in execute',
+        "    raise AirflowException(",
+        "airflow.exceptions.AirflowException: Bash command failed. The command returned a "
+        "non-zero exit code 1.",
+        "[2026-12-06T00:00:06.100+0000] {taskinstance.py:1138} INFO - Marking task as FAILED.",
+    ]
+).encode()
+SPARK_SUBMIT_TAIL = [
+    "[2026-12-06T01:00:00.000+0000] {spark_submit.py:491} INFO - 26/12/06 01:00:00 ERROR "
+    "Executor: Exception in task 3.0 in stage 50.0 (TID 100003)",
+    "[2026-12-06T01:00:00.000+0000] {spark_submit.py:491} INFO - java.sql.SQLException: Login "
+    "failed for user 'etl_svc'. ClientConnectionId:3a1c",
+    "[2026-12-06T01:00:01.000+0000] {taskinstance.py:2698} ERROR - Task failed with exception",
+    "Traceback (most recent call last):",
+    '  File "/opt/airflow/providers/apache/spark/hooks/spark_submit.py", line 502, in submit',
+    "airflow.exceptions.AirflowException: Cannot execute: spark-submit --master yarn "
+    "/opt/jobs/load.py. Error code is: 1.",
+]
+
+
+@pytest.mark.django_db
+def test_an_operator_failing_on_its_programs_exit_code_is_analysed_as_the_programs_error():
+    """BashOperator's "Bash command failed ... exit code 1" names only the exit code: the cause
+    is the error the program printed, which the operator logged before it."""
+    job = upload_job(make_user("bash", "viewer"), ("attempt=1.log", BASH_OPERATOR_LOG))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+
+    assert report["innermost_cause"]["type"] == "psycopg2.OperationalError"
+    assert report["error_type"] == "AuthenticationError"
+    assert "'etl' on pg.internal" in report["root_cause"], report["root_cause"]
+    assert "exit code" not in report["root_cause"]
+
+    mined = mine_lines([LogLine("spark.log", i + 1, t) for i, t in enumerate(SPARK_SUBMIT_TAIL)])
+    assert mined.innermost_cause is not None
+    assert mined.innermost_cause.innermost_text().startswith("java.sql.SQLException: Login failed")
+
+
 SQL_TIMEOUT_STDERR = (
     b"24/12/05 07:00:01 INFO SparkContext: Running Spark version 3.5.0\n"
     b"24/12/05 07:01:02 WARN TaskSetManager: Lost task 0.0 in stage 3.0 (TID 7)\n"

@@ -95,6 +95,28 @@ def test_the_ticket_recovers_when_the_last_failed_instance_succeeds(webhook_clie
     assert ticket.details[FAILED_MAP_INDEXES] == [0, 1, 2]
 
 
+def test_an_instance_success_names_the_ticket_counting_it_not_the_other_errors_ticket(
+    webhook_client,
+):
+    """Instances failing with another error are a ticket of their own, with the same recovery
+    key: an instance's success that keeps its ticket open is answered, and its occurrence
+    kept, on that ticket, not on the newer ticket of the other error (nor on any, for an
+    instance neither counts)."""
+    alike = webhook_client(AIRFLOW, instance(0)).json()["ticket_id"]
+    webhook_client(AIRFLOW, instance(1))
+    other = webhook_client(AIRFLOW, instance(7, exception=OTHER_ERROR)).json()["ticket_id"]
+    assert alike != other
+
+    answer = webhook_client(AIRFLOW, success(1, try_number=2)).json()
+    never_failed = webhook_client(AIRFLOW, success(5)).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", alike)
+    occurrence = Occurrence.objects.get(key__endswith="#try2:ok")
+    assert occurrence.ticket_id == alike
+    assert (never_failed["outcome"], never_failed["ticket_id"]) == ("ignored", None)
+    assert not Occurrence.objects.filter(ticket_id=other, key__endswith=":ok").exists()
+
+
 def test_an_instance_failing_after_the_recovery_reopens_the_ticket_with_itself_alone(
     webhook_client,
 ):
