@@ -21,6 +21,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 from kombu.exceptions import KombuError
@@ -549,6 +550,9 @@ def apply_slack_action(action: SlackAction) -> str:
     return f"no change: {refusal}"
 
 
+# The audit entry of a source's recovery (`lifecycle.resolve_at_source`): a status change only
+# when it resolved the ticket.
+RESOLVED_AT_SOURCE = "resolved at source"
 # The audit entries of a ticket's status changes, and how a refusal words each.
 STATUS_CHANGE_WORDS = {
     "acknowledge": "acknowledged",
@@ -556,7 +560,7 @@ STATUS_CHANGE_WORDS = {
     "resolve": "resolved",
     "reopen": "reopened",
     "regressed": "reopened as a regression",
-    "resolved at source": "recovered at its source",
+    RESOLVED_AT_SOURCE: "recovered at its source",
 }
 ACTOR_PLACE: dict[str, str] = {ActorKind.SLACK: " via Slack", ActorKind.JIRA: " in JIRA"}
 
@@ -579,9 +583,14 @@ def _who_and_when(words: str, actor_name: str, actor_kind: str, at: datetime) ->
 def last_status_change(ticket_id: str) -> str:
     """` (resolved by maria via Slack just now)`: the latest change of the ticket's status,
     by whom and how long ago, for a refused click (and a refused dashboard action); '' when
-    none is recorded."""
+    none is recorded. A recovery at the source that left the status as it was (the ticket
+    resolved already, or RESOLVE_ON_SOURCE_RECOVERY off) is audited too, but changed no
+    status: it is passed over."""
+    resolving = Q(after__status=Status.RESOLVED) & ~Q(before__status=Status.RESOLVED)
+    status_kept = Q(action=RESOLVED_AT_SOURCE) & ~resolving
     entry = (
         AuditLog.objects.filter(ticket_id=ticket_id, action__in=STATUS_CHANGE_WORDS)
+        .exclude(status_kept)
         .order_by("-id")
         .only("action", "actor_kind", "actor_name", "created_at")
         .first()

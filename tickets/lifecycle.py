@@ -168,8 +168,9 @@ def announce(
 
 
 def tell(ticket_id: str, action: str, actor: Actor) -> None:
-    """A change of what the ticket counts that moves nothing a target shows (a recovery that
-    keeps it open: "task recovered"): told to the dashboard once it commits (`ticket_changed`
+    """A change of what the ticket counts that is sent to no target (a recovery that keeps it
+    open: "task recovered"; the JIRA summary and the Slack alert show the parts still failing
+    as they stood when last written): told to the dashboard once it commits (`ticket_changed`
     alone; `ticket_changing`, which schedules JIRA and Slack follow-ups, is not sent)."""
     change: dict[str, Any] = {"ticket_id": ticket_id, "action": action, "actor": actor}
     change.update(note="", fix="", before=None, after=None, via=actor.via, through_incident="")

@@ -6,6 +6,7 @@ latest_repair_id=...)` repairs the run in place; `clusters.restart(cluster_id)` 
 failed task's all-purpose cluster first (`databricks_restart`); `jobs.get_run` is polled until
 the run ends again. A run none of whose tasks failed last (repaired since, or running again:
 another ticket's repair of it reruns them too) is not repaired: the remediation ends skipped.
+The repairs of one run are sent one at a time (`_sending_alone`).
 Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token;
 no host-metadata discovery probe, as for the analysis's client).
 """
@@ -13,8 +14,12 @@ no host-metadata discovery probe, as for the analysis's client).
 from __future__ import annotations
 
 import re
+import zlib
 from functools import cache, partial
 from typing import Any
+
+from django.conf import settings
+from django.db import connection
 
 from analysis.enrichment import pat_workspace_client
 from integrations import remediation as service
@@ -26,6 +31,7 @@ from integrations.targets.base import (
     FollowUp,
     Target,
     TransportError,
+    Waiting,
     is_transient_status,
 )
 from integrations.targets.remediating import (
@@ -196,6 +202,26 @@ def _nothing_failed(run_id: int, run: Any) -> str:
     )
 
 
+# Namespace of the advisory locks a run's repairs are sent under, one at a time (two-key
+# form; tickets/services.py, tickets/incidents.py and analysis/services.py use 1 to 6).
+_SENDING_LOCK = 0x72657061  # "repa"
+
+
+def _sending_alone(run_id: int) -> bool:
+    """Whether this delivery holds the run's sending lock now, until its transaction (the
+    engine's, `fanout.deliver`) ends: the repairs of one run, another ticket's among them
+    (each reruns every failed task), are sent one at a time. Two sent at once each read the
+    run's tasks failed before the other's repair reached Databricks, and both were sent (the
+    later refused with a 400: its repair id was no longer the run's latest). Not acquired: the
+    delivery waits (`Waiting`, tried again later), then reads the run as the other left it
+    (being repaired: nothing is sent)."""
+    key = zlib.crc32(f"{settings.DATABRICKS_HOST}\n{run_id}".encode()) - 2**31
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_SENDING_LOCK, key])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 def _run_id(entity: dict[str, Any]) -> int:
     try:
         return int(entity["run_id"])
@@ -214,6 +240,8 @@ def _start(
     if elsewhere:
         raise TransportError(elsewhere, permanent=True)
     run_id = _run_id(entity)
+    if not _sending_alone(run_id):
+        raise Waiting(f"another repair of run {run_id} is being sent")
     run = dbx.get_run(run_id)
     failed = _failed_tasks(run)
     if run.tasks and not failed:

@@ -7,10 +7,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from analysis import services
 from tests.api import clear_throttles, jwt_client, make_ticket, make_user
+from tickets import lifecycle
+from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Incident, Resolution, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -469,3 +472,49 @@ def test_a_transition_someone_made_first_is_a_409_saying_who_and_when(responder)
     assert response.json() == {
         "error": "cannot acknowledge a ticket that is acknowledged (acknowledged by raj just now)"
     }
+
+
+def recovered_at_source(ticket_id: str) -> None:
+    """The source reports the failure over (a success webhook's `_resolve`), as its ticket is."""
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket_id)
+        lifecycle.resolve_at_source(locked, Actor.source("adf"), details={"pipeline": "pl"})
+
+
+@pytest.mark.parametrize(
+    ("first", "resolves", "refused"),
+    [
+        # Resolved by raj, then its pipeline succeeded: still resolved, by raj.
+        ("resolve", True, "cannot resolve a ticket that is resolved (resolved by raj just now)"),
+        # Acknowledged by raj; its pipeline succeeded, with RESOLVE_ON_SOURCE_RECOVERY off.
+        (
+            "acknowledge",
+            False,
+            "cannot acknowledge a ticket that is acknowledged (acknowledged by raj just now)",
+        ),
+        # Acknowledged by raj; its pipeline succeeded and resolved it: that is named.
+        (
+            "acknowledge",
+            True,
+            "cannot acknowledge a ticket that is resolved"
+            " (recovered at its source by adf just now)",
+        ),
+    ],
+)
+def test_a_refusal_names_who_changed_the_status_not_a_recovery_that_changed_none(
+    responder, settings, first, resolves, refused
+):
+    """A recovery at the source that left the ticket's status as it was (resolved already,
+    or not resolving with RESOLVE_ON_SOURCE_RECOVERY off) is audited too: the refusal named
+    it, "recovered at its source by adf", as if the source had acted first."""
+    settings.RESOLVE_ON_SOURCE_RECOVERY = resolves
+    ticket = make_ticket()
+    raj = jwt_client(make_user("responder", username="raj"))
+    assert raj.post(f"/api/v1/tickets/{ticket.pk}/{first}/").status_code == 200
+    recovered_at_source(ticket.pk)
+    assert AuditLog.objects.filter(ticket_id=ticket.pk, action="resolved at source").exists()
+
+    response = jwt_client(responder).post(f"/api/v1/tickets/{ticket.pk}/{first}/")
+
+    assert response.status_code == 409
+    assert response.json() == {"error": refused}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,9 +16,18 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
-from integrations import remediation
-from integrations.models import DeliveryStatus, Remediation, RemediationPolicy, WebhookDelivery
+from integrations import fanout, processing, remediation
+from integrations.models import (
+    DeliveryStatus,
+    OutboundDelivery,
+    OutboundStatus,
+    Remediation,
+    RemediationPolicy,
+    WebhookDelivery,
+)
 from integrations.targets.jira import jira_summary
 from tests.analysis import test_databricks_runs_that_did_not_fail
 from tests.api import make_user
@@ -414,3 +424,60 @@ def test_two_repairs_of_the_run_approved_at_once_run_once(celery_worker, targets
     assert (first.status, library.status) == ("succeeded", Status.RESOLVED)
     assert Remediation.objects.count() == 2  # no next attempt of either
     settled()
+
+
+def test_two_repairs_of_the_run_sent_at_the_same_moment_send_one(targets, databricks):
+    """Both tickets' repairs approved at once and handed to two workers together: each read
+    the run (runs/get) before the other's repair reached Databricks, found its tasks failed,
+    and sent a repair of them beside the other's (the later refused with a 400, its repair id
+    no longer the run's latest: a dead letter, its remediation failed). The repair of a run is
+    sent by one delivery at a time: the second waits while the first is sent, then finds the
+    run being repaired and sends nothing. Driven in the test's threads (the inbox processed,
+    then the two deliveries), the first one's repair held at the Databricks server a moment."""
+    RemediationPolicy.objects.update(enabled=False)
+    make_policy(action="databricks_repair", mode="approval", signals=BOTH_ERRORS)
+    databricks.add_run(twelve_tasks({3: LIBRARY, 5: LIBRARY, 8: LIBRARY, 9: TABLE}))
+    for key in ("t03", "t05", "t08", "t09"):
+        post(notification(key), DATABRICKS)
+    for delivery_id in WebhookDelivery.objects.filter(status="pending").values_list(
+        "pk", flat=True
+    ):
+        processing.process_delivery(delivery_id)
+    assert Remediation.objects.filter(status="awaiting_approval").count() == 2
+    library = Ticket.objects.get(details__has_key="tasks_failed_alike")
+    table = Ticket.objects.exclude(pk=library.pk).get()
+    responder = Actor.for_user(make_user("responder"))
+    first = remediation.approve(Remediation.objects.get(ticket=library).pk, responder, via="api")
+    second = remediation.approve(Remediation.objects.get(ticket=table).pk, responder, via="api")
+    first_row, second_row = (
+        OutboundDelivery.objects.get(
+            ticket=ticket, target="databricks_repair", status=OutboundStatus.PENDING
+        )
+        for ticket in (library, table)
+    )
+    databricks.stall(1.2, times=1, path_contains="/jobs/runs/repair")
+
+    def deliver_first() -> None:
+        try:
+            fanout.deliver(first_row.pk)
+        finally:
+            connection.close()
+
+    sending = threading.Thread(target=deliver_first)
+    sending.start()
+    wait_for(lambda: len(databricks.requests_to("/jobs/runs/repair")) == 1, 10)
+    meanwhile = fanout.deliver(second_row.pk)  # the first one's repair still on its way
+    sending.join(15)
+    assert not sending.is_alive()
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1
+    assert meanwhile.status == OutboundStatus.PENDING  # not sent: it waits for the first
+    OutboundDelivery.objects.filter(pk=second_row.pk).update(next_attempt_at=timezone.now())
+    fanout.deliver(second_row.pk)
+
+    (repair,) = databricks.requests_to("/jobs/runs/repair")
+    assert repair.body["rerun_tasks"] == ["t03", "t05", "t08", "t09"]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.external_run_id) == ("running", "5000")
+    assert second.status == "skipped"
+    assert f"run {RUN} is being repaired (repair 5000), none of its tasks" in second.reason
