@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from django.conf import settings
 
 from integrations.parsers.airflow import airflow_deployment
-from rca_project.http_errors import connection_failure
+from rca_project.http_errors import connection_failure, never_connected
 from rca_project.timed_read import DeadlineCuts, read_within, session_by, time_left
 
 # The API's own paths: a common mistake is to give AIRFLOW_API_URL with one of them, where the
@@ -30,7 +30,9 @@ TOKEN_ANSWER_LIMIT = 64 * 1024
 
 class AirflowApiError(Exception):
     """A call Airflow refused or that did not reach it. `status` is the HTTP status (None: no
-    answer); `body` the start of Airflow's answer; `login`: the token request failed."""
+    answer); `body` the start of Airflow's answer; `login`: the token request failed;
+    `unsent`: the call never reached Airflow (`http_errors.never_connected`: nothing of it was
+    sent)."""
 
     def __init__(
         self,
@@ -40,9 +42,10 @@ class AirflowApiError(Exception):
         body: str = "",
         login: bool = False,
         retry_after: str | None = None,
+        unsent: bool = False,
     ) -> None:
         super().__init__(message)
-        self.status, self.body, self.login = status, body, login
+        self.status, self.body, self.login, self.unsent = status, body, login, unsent
         self.retry_after = retry_after  # the answer's Retry-After header, as sent
 
 
@@ -266,5 +269,5 @@ class AirflowApi:
                 raise
             except Exception as exc:  # urllib3's connection errors and timeouts
                 why = connection_failure(exc, self.base_url) or type(exc).__name__
-                raise AirflowApiError(f"{what}: {why}") from exc
+                raise AirflowApiError(f"{what}: {why}", unsent=never_connected(exc)) from exc
         raise AssertionError("unreachable")

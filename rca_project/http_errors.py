@@ -1,6 +1,8 @@
 """What a failed HTTP request ran into, in words: shared by the log fetch of log analysis
-(analysis/log_fetch.py) and the Airflow REST API client (rca_project/airflow_api.py), so that a
-connection failure reads the same wherever it is reported.
+(analysis/log_fetch.py), the Airflow REST API client (rca_project/airflow_api.py) and the
+playbook call (integrations/targets/playbook.py), so that a connection failure reads the same
+wherever it is reported; and whether the request never reached its server (`never_connected`),
+so that a remediation's start that sent nothing is sent again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.ssl_match_hostname import CertificateError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -57,6 +59,28 @@ def connection_failure(exc: BaseException, url: str) -> str:
     if any(isinstance(c, OSError) and c.errno in unreachable for c in causes):
         return f"no network route to {host}"
     return ""
+
+
+def never_connected(exc: BaseException) -> bool:
+    """Whether a failed request never reached its server (found anywhere in the chain of
+    exceptions, as `connection_failure` looks): its host's name not resolved, no route to it,
+    the connection refused or not made in time, or its TLS certificate not accepted. Nothing
+    of the request was sent then, so it carried nothing out. A reset, a read timeout or another
+    TLS failure may come after the request was sent: False."""
+    causes = list(_causes(exc))
+    # urllib3's NewConnectionError (any failed connect) is a ConnectTimeoutError.
+    unconnected = (
+        socket.gaierror,
+        ConnectionRefusedError,
+        ssl.SSLCertVerificationError,
+        CertificateError,
+        ConnectTimeoutError,
+        requests.ConnectTimeout,
+    )
+    if any(isinstance(c, unconnected) for c in causes):
+        return True
+    unreachable = (errno.ENETUNREACH, errno.EHOSTUNREACH)
+    return any(isinstance(c, OSError) and c.errno in unreachable for c in causes)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -160,7 +160,12 @@ class AdfTransport:
 @contextmanager
 def _azure_errors(what: str) -> Iterator[None]:
     """azure-core errors as TransportError (permanent for 4xx other than 408/409/429)."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+    )
 
     try:
         yield
@@ -184,7 +189,13 @@ def _azure_errors(what: str) -> Iterator[None]:
             status=status,
         ) from exc
     except AzureError as exc:
-        raise TransportError(f"{what}: {type(exc).__name__}", permanent=False) from exc
+        # azure-core's ServiceRequestError: the request was not sent (the connection refused,
+        # the host not resolved, no connection in time), so it started nothing.
+        raise TransportError(
+            f"{what}: {type(exc).__name__}",
+            permanent=False,
+            unsent=isinstance(exc, ServiceRequestError),
+        ) from exc
 
 
 def _where(entity: dict[str, Any], transport: AdfTransport) -> dict[str, str]:

@@ -170,7 +170,8 @@ def _instance_name(instance: Any) -> str:
 
 def _transport_error(exc: AirflowApiError) -> TransportError:
     """A refusal as the engine weighs it; no answer (status None) may be tried again. A failed
-    login sent nothing it logged in for."""
+    login sent nothing it logged in for, nor did a call that never reached Airflow (its
+    connection refused, its host not resolved)."""
     status = exc.status
     permanent = status is not None and not is_transient_status(status)
     return TransportError(
@@ -178,7 +179,7 @@ def _transport_error(exc: AirflowApiError) -> TransportError:
         permanent=permanent,
         retry_after=parse_retry_after(exc.retry_after),
         status=status,
-        unsent=exc.login,
+        unsent=exc.login or exc.unsent,
     )
 
 

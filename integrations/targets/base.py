@@ -54,8 +54,8 @@ class TransportError(Exception):
     permanent: retrying will not help (4xx auth/validation, misconfiguration).
     retry_after: seconds the target asked us to wait (429 Retry-After), when it said.
     status: the HTTP status, when there was an answer.
-    unsent: the failure came before the request itself was sent (the login it needed), so it
-    carried nothing out.
+    unsent: the failure came before the request itself was sent (the login it needed, or its
+    connection was never made), so it carried nothing out.
     """
 
     def __init__(

@@ -32,6 +32,7 @@ from integrations.targets.base import (
     ticket_url,
 )
 from integrations.targets.remediating import gave_up, no_second_start, remediation_of, target_run
+from rca_project.http_errors import connection_failure, never_connected
 from tickets.models import Ticket
 
 CALL = "playbook"
@@ -89,8 +90,11 @@ class PlaybookTransport:
                 self.url, data=body, headers=headers, timeout=self._timeout
             )
         except requests.RequestException as exc:
+            # One that never reached the playbook (its connection refused, its host not
+            # resolved) started nothing: sent again after the backoff (`no_second_start`).
+            why = connection_failure(exc, self.url) or type(exc).__name__
             raise TransportError(
-                f"call the playbook: {type(exc).__name__}", permanent=False
+                f"call the playbook: {why}", permanent=False, unsent=never_connected(exc)
             ) from exc
         status = response.status_code
         if status >= 300:

@@ -29,6 +29,7 @@ from tests.api import jwt_client, make_user
 from tests.fakes.airflow_api import FakeAirflow
 from tests.fakes.azure_ad import FakeAzureAd
 from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
+from tests.fakes.azurite import free_port
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
 from tests.fakes.jira_api import FakeJira
@@ -278,6 +279,38 @@ def test_adf_rerun_with_a_wrong_client_secret_dead_letters_without_it(arm, setti
         remediation.sweep()
         rerun.refresh_from_db()
         assert rerun.status == "failed"
+
+
+def test_adf_rerun_whose_connection_is_refused_is_sent_again_not_failed(arm, settings, monkeypatch):
+    """Data Factory's management endpoint refusing the connection when the rerun starts: the
+    createRun was never sent (azure-core's ServiceRequestError), so it started nothing and is
+    sent again after the backoff, the remediation still running, not failed as a start that
+    may have reached the service; once the endpoint answers, the rerun starts, once."""
+    settings.REMEDIATION_POLL_SECONDS = 1
+    with entra_id_for(arm, settings, monkeypatch):
+        make_policy(action="adf_rerun")
+        ticket = make_ticket()
+        failed_run = ticket.affected_entity["run_id"]
+        arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
+        settings.AZURE_MANAGEMENT_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens
+
+        rerun = proposed(ticket.pk)
+        (row,) = run_pending(ticket.pk, rounds=1)
+
+        assert row.status == OutboundStatus.PENDING and "ServiceRequestError" in row.last_error
+        assert "may have reached" not in row.last_error
+        rerun.refresh_from_db()
+        assert rerun.status == "running" and "may have" not in rerun.reason
+
+        settings.AZURE_MANAGEMENT_URL = arm.url  # the endpoint is back
+        run_pending(ticket.pk, rounds=1)
+        rerun.refresh_from_db()
+        assert rerun.status == "running" and rerun.external_run_id.startswith("rerun-")
+        assert len(arm.requests_to("/createRun")) == 1
+        arm.finish_run("rg-data", "adf-prod", rerun.external_run_id, "Succeeded")
+        run_pending(ticket.pk)
+        rerun.refresh_from_db()
+        assert rerun.status == "succeeded"
 
 
 # --- Databricks ----------------------------------------------------------------------------------
@@ -911,6 +944,40 @@ def test_airflow_that_refuses_the_connection_is_named_in_words(airflow, settings
     _, rows = _airflow_clear_of(airflow)
     what = "Airflow token" if login else "clear d.t"
     assert f"{what}: 127.0.0.1 refused the connection on port 9" in rows[0].last_error
+
+
+def test_airflow_clear_whose_connection_is_refused_is_sent_again_not_failed(airflow, settings):
+    """Airflow refusing the connection of the clear (a token configured, so no login first):
+    nothing was sent, so the clear is sent again after the backoff, the remediation still
+    running, not failed as a clear that may have reached Airflow; once Airflow answers, the
+    task is cleared, once, and its success ends the remediation."""
+    airflow.add_task_instance("d", "r", "t", "failed")
+    make_policy(action="airflow_clear", signals=["connection reset"])
+    ticket = make_ticket(
+        source="airflow",
+        processing_mode="airflow",
+        run_id="airflow:d/t/r",
+        pipeline="d.t",
+        affected_entity={"dag_id": "d", "task_id": "t", "run_id": "r", "map_index": "-1"},
+    )
+    settings.AIRFLOW_API_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    settings.AIRFLOW_API_TOKEN = airflow.token
+
+    remediation.propose(ticket.pk)
+    (row,) = run_pending(ticket.pk, rounds=1)
+
+    assert row.status == OutboundStatus.PENDING
+    assert "refused the connection" in row.last_error and "may have" not in row.last_error
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "running"
+
+    settings.AIRFLOW_API_URL = airflow.url  # Airflow is back
+    run_pending(ticket.pk, rounds=1)
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+    airflow.finish("d", "r", "t", "success")
+    run_pending(ticket.pk)
+    found.refresh_from_db()
+    assert found.status == "succeeded"
 
 
 def test_airflow_clear_sends_the_password_to_no_host_a_redirect_names(airflow):

@@ -608,11 +608,17 @@ def test_the_sources_success_webhook_closes_the_loop(settings, webhook_client):
 def test_a_remediation_whose_action_died_fails_at_once(settings):
     settings.PLAYBOOK_URL = "http://127.0.0.1:9/nothing-listens"
     settings.PLAYBOOK_SECRET = "s"
+    settings.OUTBOUND_MAX_ATTEMPTS = 3
     make_policy(action="playbook")
     ticket = make_ticket()
     remediation.propose(ticket.pk)
-    rows = run_pending(ticket.pk)
-    # A refused connection may have reached nothing, but a start is never repeated blindly.
+    # A refused connection sent nothing, so it started nothing: the call is sent again.
+    (row,) = run_pending(ticket.pk, rounds=1)
+    assert (
+        row.status == "pending" and "127.0.0.1 refused the connection on port 9" in row.last_error
+    )
+    assert Remediation.objects.get(ticket=ticket).status == "running"
+    rows = run_pending(ticket.pk)  # until the engine's attempts run out
     assert [r.status for r in rows] == ["dead"]
     found = Remediation.objects.get(ticket=ticket)
     assert found.status == "failed" and "the action failed" in found.reason
