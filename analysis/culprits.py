@@ -43,6 +43,9 @@ class CulpritKind:
     CLOUD_QUOTA = "cloud-quota"
     API_HOST = "api-host"
     AZURE_RESOURCE = "azure-resource"
+    # Not a dependency: what an incident of one Azure alert rule firing on several resources
+    # at once is keyed on (tickets/incidents.py `rule_group_key`); no failure names it.
+    ALERT_RULE = "alert-rule"
 
     ALL = (
         SQL_SERVER,
@@ -60,6 +63,7 @@ class CulpritKind:
         CLOUD_QUOTA,
         API_HOST,
         AZURE_RESOURCE,
+        ALERT_RULE,
     )
 
 
@@ -80,14 +84,18 @@ KIND_WORDS = {
     CulpritKind.CLOUD_QUOTA: "cloud quota",
     CulpritKind.API_HOST: "API host",
     CulpritKind.AZURE_RESOURCE: "Azure resource",
+    CulpritKind.ALERT_RULE: "Azure alert rule",
 }
 
 
 def readable_culprit(label: str) -> str:
-    """A culprit's label (`kind:key`) as people say it, "SQL server dw-prod"; a label of no
-    kind known here, as it is."""
+    """A culprit's label (`kind:key`) as people say it, "SQL server dw-prod" (an alert rule by
+    its name, the last part of its id: "Azure alert rule vm-cpu-high"); a label of no kind
+    known here, as it is."""
     kind, _, key = label.partition(":")
     words = KIND_WORDS.get(kind)
+    if kind == CulpritKind.ALERT_RULE:
+        key = key.rstrip("/").rsplit("/", 1)[-1]
     return f"{words} {key}" if words and key else label
 
 
@@ -493,6 +501,12 @@ def _resource_its_rows_name(resource: Mapping[str, Any]) -> Culprit | None:
     return None
 
 
+def _target_culprit(resource_id: str, resource: Mapping[str, Any]) -> Culprit | None:
+    if _is_log_analytics_workspace(resource_id):
+        return _resource_its_rows_name(resource)
+    return culprit_of_resource_id(resource_id)
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -502,7 +516,8 @@ def extract_culprit(
     """The dependency a (redacted) failure names, or None when it names none. Never raises.
 
     An Azure Monitor alert's culprit (`source` "azure-monitor") is its target resource (a log
-    search alert on a Log Analytics workspace: the resource its rows name, else none); any
+    search alert on a Log Analytics workspace: the resource its rows name, else none; an alert
+    on several resources: the one culprit they all map onto, else none); any
     other failure's comes from its error text, the most specific kind first (a SQL server
     before the API host of its URL). Callers pass how the event is processed, so an ADF
     failure that came in an alert is read as an ADF failure.
@@ -517,10 +532,16 @@ def extract_culprit(
 def _extract(message: str, resource: Mapping[str, Any], source: str) -> Culprit | None:
     if source == "azure-monitor":
         resource_id = resource.get("resource_id")
+        several = resource.get("resource_ids")
+        if isinstance(several, list) and len(several) > 1:
+            # An alert on several resources is about each of them, not its first: it names
+            # a culprit only when every target maps onto the same one (a SQL server and its
+            # databases), else none.
+            found = [_target_culprit(str(target), resource) for target in several]
+            labels = {culprit.label if culprit else "" for culprit in found}
+            return found[0] if len(labels) == 1 and found[0] is not None else None
         if isinstance(resource_id, str) and resource_id:
-            if _is_log_analytics_workspace(resource_id):
-                return _resource_its_rows_name(resource)
-            return culprit_of_resource_id(resource_id)
+            return _target_culprit(resource_id, resource)
     text = message[:SCAN_LIMIT]
     for extractor in _EXTRACTORS:
         culprit = extractor(text)

@@ -22,6 +22,7 @@ from integrations import fanout, remediation, repaired_runs
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.parsers.airflow import final_try, retried_by_airflow
 from rca_project.observability import tracking
+from tickets.incidents import rule_group_key
 from tickets.models import Ticket
 from tickets.vocabulary import Outcome, Source, Status
 
@@ -127,14 +128,16 @@ def _process(ids: list[int]) -> None:
             pk__in=alone, status=Status.RESOLVED, resolved_at_source_at__isnull=False
         ).values_list("pk", flat=True)
     )
-    # One naming a culprit waits a moment: should its storm form an incident meanwhile, the
-    # incident pages and this ticket's own page is skipped.
+    # One naming a culprit (or an alert of a rule that may fire on other resources at once)
+    # waits a moment: should its storm form an incident meanwhile, the incident pages and this
+    # ticket's own page is skipped.
     fanout.schedule_initial_many(
         [
             (
                 ticket_id,
                 settings.INCIDENT_GRACE_SECONDS
-                if analysed.get(ticket_id) and analysed[ticket_id].group_key
+                if analysed.get(ticket_id)
+                and (analysed[ticket_id].group_key or rule_group_key(analysed[ticket_id]))
                 else None,
             )
             for ticket_id in alone

@@ -5,7 +5,10 @@ failure (their `group_key`: the error class, the classes that say the culprit is
 counting as one) and fail within INCIDENT_WINDOW of the incident's last member form an
 incident once they span INCIDENT_MIN_PIPELINES pipelines; later members join it. An Azure
 Monitor alert's group key is its resource's culprit alone: alerts on one resource group
-together, and an alert on the culprit of an open incident joins that incident's timeline.
+together, and an alert on the culprit of an open incident joins that incident's timeline. An
+alert with nothing of its resource to join or form with groups on its rule instead
+(`rule_group_key`): one rule firing on several resources at once, an alert (a ticket) per
+resource, is one incident once they are INCIDENT_MIN_PIPELINES tickets.
 
 Runs inside the ingest transaction, right after the ticket is created. Races are settled by a
 transaction-scoped advisory lock on the culprit (like dedup and correlation in services.py,
@@ -13,10 +16,11 @@ whose occurrence claim takes it with the run and fingerprint locks): of concurre
 one storm, the first to reach the minimum forms the incident and every other one, waiting on
 the lock, finds it and joins (the tests post 200, in 5 waves of 40 concurrent requests).
 
-The lock order, everywhere: the advisory locks first (run, fingerprint, culprit, as
-services.py takes them), then tickets (by id), then incidents (by id). A member's failure,
-recovery, resolve, reopen or detach locks its ticket, then updates its incident (a ticket in
-none that fails again joins one so, under its culprit's lock: `regress`); acting on, merging
+The lock order, everywhere: the advisory locks first (run, fingerprint, culprit, an Azure
+alert's rule, as services.py takes them), then tickets (by id), then incidents (by id). A
+member's failure, recovery, resolve, reopen or detach locks its ticket, then updates its
+incident (a ticket in none that fails again joins one so, under its culprit's or its rule's
+lock: `regress`); acting on, merging
 or storing the analysis of an incident locks its members, then it (`lock_with_members`, again
 when a failure joined in between); a member taking its incident's analysis locks itself, then writes
 the incident (`share_analysis`). Row locks on tickets and incidents are FOR NO KEY UPDATE, the
@@ -50,6 +54,7 @@ from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.utils import timezone
 
+from analysis.culprits import Culprit, CulpritKind
 from analysis.redaction import redact
 from tickets import lifecycle
 from tickets.lifecycle import Actor
@@ -243,16 +248,32 @@ def place(
     placement: tuple[str | None, int] | None = None,
 ) -> str | None:
     """Put a new ticket into its incident: join an open one, or form one with the recent
-    ungrouped tickets of its group key; the incident's id, None when it is in none. Call
-    inside the transaction that created the ticket. `placement`: the row of
-    `placement_query`, when the caller ran it already (under the culprit's lock); without it,
-    this takes the lock and asks."""
-    if not ticket.group_key:
+    ungrouped tickets of its group key; an Azure alert placed so in none, join the open
+    incident of its alert rule or form one with the rule's recent ungrouped alerts
+    (`_place_on_rule`, under the rule's advisory lock, taken after the culprit's). The
+    incident's id, None when it is in none. Call inside the transaction that created the
+    ticket. `placement`: the row of `placement_query`, when the caller ran it already (under
+    the culprit's lock); without it, this takes the lock and asks."""
+    rule_key = rule_group_key(ticket)
+    if not ticket.group_key and not rule_key:
         return None
     now = now or timezone.now()
-    if placement is None:
+    if ticket.group_key and placement is None:
         _lock_culprit(ticket.culprit)
         placement = _placement(ticket, now)
+    if rule_key:
+        # After the culprit's, before any ticket row: the advisory locks come first.
+        _lock_culprit(rule_key)
+    incident_id = _place_on_culprit(ticket, now, placement) if placement is not None else None
+    if incident_id is None and rule_key:
+        # Nothing of its resource to join or form with: alerts of its rule on other resources.
+        incident_id = _place_on_rule(ticket, rule_key, now)
+    return incident_id
+
+
+def _place_on_culprit(
+    ticket: Ticket, now: datetime, placement: tuple[str | None, int]
+) -> str | None:
     incident_id, other_pipelines = placement
     while incident_id is not None and not _join_if_open(incident_id, ticket, now):
         # Resolved (by people, or by its last member's recovery) or merged by a change that
@@ -288,6 +309,105 @@ def place(
         return None
     candidates.sort(key=lambda candidate: candidate.timestamp)
     return _form(ticket, candidates, now).pk
+
+
+# Alert kinds whose rule watches no set of resources: Service Health (the subscription's
+# service issues, one ticket each by tracking id) and budgets.
+_NOT_RULE_GROUPED = frozenset({"service_health", "budget"})
+
+
+def rule_group_key(ticket: Ticket) -> str:
+    """What the alerts of one Azure Monitor rule on several resources group on:
+    `alert-rule:<the rule's id>` (its name when the body gives no id), taken from the ticket's
+    run key (`azure:<rule>|<alert id>`); blank for any other ticket (another source, an ADF
+    failure an alert carried, an alert whose body names no rule, a Service Health or budget
+    alert). One rule watching several resources (a multi-resource metric alert, a log search
+    alert split by computer) sends one alert per resource, each its own ticket."""
+    return rule_group_key_of(ticket.source, ticket.processing_mode, ticket.run_id, ticket.details)
+
+
+def rule_group_key_of(source: str, processing_mode: str, run_key: str, details: Any) -> str:
+    """`rule_group_key` of a failure by its source, processing mode, run key and details (an
+    event's, before its ticket is read: the advisory lock ingest takes with its claim)."""
+    if source != Source.AZURE_MONITOR or processing_mode != Source.AZURE_MONITOR:
+        return ""
+    details = details if isinstance(details, dict) else {}
+    if details.get("alert_rule_unnamed") or details.get("alert_kind") in _NOT_RULE_GROUPED:
+        return ""
+    rule, bar, _ = run_key.removeprefix("azure:").partition("|")
+    if not run_key.startswith("azure:") or not bar or not rule:
+        return ""
+    return Culprit(CulpritKind.ALERT_RULE, rule.lower()).label
+
+
+def _same_rule(ticket: Ticket, now: datetime) -> Any:
+    """The recent alerts of the ticket's rule in no incident, as `_ungrouped` reads a group
+    key's: not recovered at their source, not resolved by people, last seen within the window."""
+    rule = ticket.run_id.partition("|")[0]
+    return Ticket.objects.filter(
+        source=Source.AZURE_MONITOR,
+        processing_mode=Source.AZURE_MONITOR,
+        pipeline=ticket.pipeline,
+        run_id__startswith=f"{rule}|",
+        incident__isnull=True,
+        last_seen__gte=now - settings.INCIDENT_WINDOW,
+        resolved_at_source_at__isnull=True,
+    ).exclude(status=Status.RESOLVED)
+
+
+def _place_on_rule(ticket: Ticket, rule_key: str, now: datetime) -> str | None:
+    """Join the open incident of the ticket's alert rule, or form one with the recent
+    ungrouped alerts of that rule (each on another resource: one resource's alerts of one rule
+    are one ticket) once they are INCIDENT_MIN_PIPELINES tickets. Under the rule's advisory
+    lock (`place`); the other alerts are locked by id as they are read, so one resolved or
+    recovered meanwhile is left out."""
+    incident_id = _join_rule_incident(ticket, rule_key, now)
+    if incident_id is not None:
+        return incident_id
+    candidates = list(
+        _same_rule(ticket, now)
+        .exclude(pk=ticket.pk)
+        .select_for_update(no_key=True)
+        .only(
+            "id",
+            "pipeline",
+            "source",
+            "severity",
+            "priority",
+            "timestamp",
+            "first_seen",
+            "regressed_at",
+        )
+        .order_by("pk")
+    )
+    if len(candidates) + 1 < settings.INCIDENT_MIN_PIPELINES:
+        return None
+    candidates.sort(key=lambda candidate: candidate.timestamp)
+    return _form(
+        ticket, candidates, now, group_key=rule_key, culprit=rule_key, detail=ticket.pipeline
+    ).pk
+
+
+def _join_rule_incident(ticket: Ticket, rule_key: str, now: datetime, **join: Any) -> str | None:
+    """Join the open incident of an alert rule (`_join_if_open`, with `join`'s arguments), as
+    `placement_query` reads a culprit's: not merged, not recovered, not resolved, its last
+    member within the window; the incident's id, None when there is none."""
+    open_incidents = (
+        Incident.objects.filter(
+            group_key=rule_key,
+            merged_into__isnull=True,
+            recovered_at__isnull=True,
+            last_member_at__gte=now - settings.INCIDENT_WINDOW,
+        )
+        .exclude(status=Status.RESOLVED)
+        .order_by("-last_member_at")
+        .values_list("pk", flat=True)
+    )
+    while (incident_id := open_incidents.first()) is not None:
+        # One resolved or merged meanwhile is read no more: the next one, or none.
+        if _join_if_open(incident_id, ticket, now, **join):
+            return incident_id
+    return None
 
 
 def _placement(ticket: Ticket, now: datetime) -> tuple[str | None, int]:
@@ -444,16 +564,26 @@ def _failed_at(member: Ticket, joined: datetime | None = None) -> datetime:
     return failed
 
 
-def _form(ticket: Ticket, earlier: list[Ticket], now: datetime) -> Incident:
+def _form(
+    ticket: Ticket,
+    earlier: list[Ticket],
+    now: datetime,
+    *,
+    group_key: str = "",
+    culprit: str = "",
+    detail: str = "",
+) -> Incident:
+    """The incident of `ticket` and `earlier`, keyed on the ticket's group key and culprit, or
+    on those given (an alert rule's: `_place_on_rule`)."""
     members = [*earlier, ticket]
     lead = members[0]
     worst = _worst([member.severity for member in members])
     lead_priority = min(member.priority for member in members)
     incident = Incident.objects.create(
         id=new_incident_id(now),
-        group_key=ticket.group_key,
-        culprit=ticket.culprit,
-        culprit_detail=ticket.culprit_detail,
+        group_key=group_key or ticket.group_key,
+        culprit=culprit or ticket.culprit,
+        culprit_detail=(detail if culprit else ticket.culprit_detail)[:200],
         error_type=ticket.error_type,
         severity=worst,
         priority=lead_priority,
@@ -638,6 +768,7 @@ def regress(
     culprit_held: str,
     occurrence_key: str,
     occurrence_count: int,
+    rule_held: str = "",
 ) -> Ticket:
     """A resolved ticket fails again (`lifecycle.regress`). A member reopens its incident
     (`record_regression`). One in no incident (over before an incident of its outage formed,
@@ -650,12 +781,14 @@ def regress(
     Call inside the ingest transaction, under the advisory locks `record_event` took with the
     claim: the lock order is ingest's (the culprit's lock, the ticket's, the incident's), so
     it joins only while `culprit_held`, the culprit whose lock is held (the failure's), is the
-    ticket's own; a ticket whose failure now names another culprit stays as it was."""
+    ticket's own; a ticket whose failure now names another culprit stays as it was. An Azure
+    alert's ticket joining none so joins the open incident of its alert rule while
+    `rule_held`, the rule whose lock ingest took after the culprit's, is its own."""
     joined: str | None = None
 
     def join(ticket: Ticket) -> str | None:
         nonlocal joined
-        joined = _join_regressed(ticket, culprit_held)
+        joined = _join_regressed(ticket, culprit_held, rule_held)
         return joined
 
     ticket = lifecycle.regress(
@@ -673,19 +806,26 @@ def regress(
     return ticket
 
 
-def _join_regressed(ticket: Ticket, culprit_held: str) -> str | None:
-    """`regress`'s join: the reopened ticket, locked, joins the open incident of its group key;
-    the incident's id, None when it joins none."""
-    if ticket.incident_id or not ticket.group_key or ticket.culprit != culprit_held:
+def _join_regressed(ticket: Ticket, culprit_held: str, rule_held: str = "") -> str | None:
+    """`regress`'s join: the reopened ticket, locked, joins the open incident of its group key,
+    else (an Azure alert's) that of its alert rule; the incident's id, None when it joins
+    none."""
+    if ticket.incident_id:
         return None
     now = ticket.regressed_at or timezone.now()
     paged = bool(ticket.itsm_ticket_id or ticket.slack_ts)
-    incident_id, _ = _placement(ticket, now)
-    while incident_id is not None and not _join_if_open(
-        incident_id, ticket, now, paged=paged, left=ticket.status, take_status=False
-    ):
-        # Resolved or merged by a change that committed after the read: placed again.
+    incident_id = None
+    if ticket.group_key and ticket.culprit == culprit_held:
         incident_id, _ = _placement(ticket, now)
+        while incident_id is not None and not _join_if_open(
+            incident_id, ticket, now, paged=paged, left=ticket.status, take_status=False
+        ):
+            # Resolved or merged by a change that committed after the read: placed again.
+            incident_id, _ = _placement(ticket, now)
+    if incident_id is None and rule_held and rule_group_key(ticket) == rule_held:
+        incident_id = _join_rule_incident(
+            ticket, rule_held, now, paged=paged, left=ticket.status, take_status=False
+        )
     return incident_id
 
 
@@ -1086,6 +1226,13 @@ def shared_cause(incident: Incident) -> str:
         "%H:%M %Z" if first_seen.date() == timezone.localdate() else "%Y-%m-%d %H:%M %Z"
     )
     rules = len(seen["alert_rules"])
+    if incident.culprit.startswith(f"{CulpritKind.ALERT_RULE}:"):
+        # One rule's alerts, each on a resource of its own.
+        count, named = _resources(incident)
+        return (
+            f"Azure alert rule '{incident.culprit_detail or culprit}' fired on {count} "
+            f"resource{'s' if count != 1 else ''} at once since {since}: {named}."
+        )
     if not seen["pipelines"]:  # alerts only: about a resource, not failing pipelines
         return (
             f"{rules} Azure alert rule{'s' if rules != 1 else ''} fired on {culprit} "
@@ -1111,8 +1258,34 @@ _VERBS = {
 }
 
 
+def _resources(incident: Incident, limit: int = 5) -> tuple[int, str]:
+    """How many resources the members' alerts name (an alert on several: each), and the first
+    `limit` of them by name: "'vm-1', 'vm-2' and 3 more"."""
+    seen: dict[str, str] = {}
+    rows = incident.members.order_by("timestamp", "pk").values_list("pk", "affected_entity")
+    for ticket_id, entity in rows.iterator(chunk_size=2000):
+        entity = entity if isinstance(entity, dict) else {}
+        ids = entity.get("resource_ids") or [entity.get("resource_id") or ""]
+        for resource_id in ids if isinstance(ids, list) else []:
+            resource_id = str(resource_id)
+            name = resource_id.rstrip("/").rsplit("/", 1)[-1]
+            seen.setdefault(resource_id.lower() or ticket_id, name)
+    names = [f"'{name}'" if name else "an unnamed resource" for name in seen.values()]
+    more = len(names) - limit
+    return len(names), ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
 def shared_recommendations(incident: Incident) -> list[str]:
     culprit = incident.culprit.split(":", 1)[-1]
+    if incident.culprit.startswith(f"{CulpritKind.ALERT_RULE}:"):
+        return [
+            "Look for what these resources share (a host, a deployment, a dependency, a "
+            "change rolled out to all of them): one rule firing on all of them at once is "
+            "rarely a fault of each.",
+            "Check the rule's threshold too: a threshold every resource crosses at once may "
+            "be too tight.",
+            "Each resource's alert keeps its own ticket; its Resolved notification closes it.",
+        ]
     if not incident.members.exclude(processing_mode=Source.AZURE_MONITOR).exists():
         return [
             f"Look at {culprit} first: every alert of this incident is about it.",

@@ -766,6 +766,10 @@ def record_event(
         locks = [(_RUN_LOCK, _hash32(event.run_key)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
         if culprit is not None and culprit.label:
             locks.append(incidents.culprit_lock(culprit.label))
+        if rule_key := _rule_key(event):
+            # An alert rule's alerts on several resources: placed on the rule after the
+            # culprit (`incidents.place`), a regression joining its incident too.
+            locks.append(incidents.culprit_lock(rule_key))
         if event.source == Source.AZURE_MONITOR:
             # Its Resolved may be landing at this moment (`_resolve`, `_end_if_recovered_early`).
             locks.append((_OCCURRENCE_LOCK, _hash32(event.occurrence_key)))
@@ -1220,6 +1224,13 @@ def _other_error_of_the_same_task(
     return classified.error_type
 
 
+def _rule_key(event: FailureEvent) -> str:
+    """The alert rule an Azure alert's incident placement groups on (`incidents.rule_group_key`)."""
+    return incidents.rule_group_key_of(
+        event.source, event.processing_mode, event.run_key, event.details
+    )
+
+
 def _culprit_label(classified: _Classified) -> str:
     """The culprit whose advisory lock `record_event` took with the claim ('' for none)."""
     return classified.culprit.label if classified.culprit is not None else ""
@@ -1260,6 +1271,7 @@ def _record_failure(
                 culprit_held=_culprit_label(classified),
                 occurrence_key=event.occurrence_key,
                 occurrence_count=count,
+                rule_held=_rule_key(event),
             )
             return EventOutcome(Outcome.REGRESSED, target.ticket_id)
         return EventOutcome(
@@ -1294,6 +1306,7 @@ def _record_failure(
             culprit_held=_culprit_label(classified),
             occurrence_key=event.occurrence_key,
             occurrence_count=count,
+            rule_held=_rule_key(event),
         )
         return EventOutcome(Outcome.REGRESSED, earlier.ticket_id)
 

@@ -8,7 +8,12 @@ import time
 
 import pytest
 
-from analysis.culprits import SCAN_LIMIT, culprit_of_resource_id, extract_culprit
+from analysis.culprits import (
+    SCAN_LIMIT,
+    culprit_of_resource_id,
+    extract_culprit,
+    readable_culprit,
+)
 from analysis.redaction import redact
 from tests.conftest import SHARED_FIXTURES, shared_payload
 
@@ -167,6 +172,43 @@ def test_azure_monitor_alert_culprit_is_its_target_resource():
     culprit = extract_culprit(event.error_message, event.resource, source="azure-monitor")
     # A storage account alert joins the failures that name the account.
     assert culprit is not None and culprit.label == "storage:test-storageaccount"
+
+
+def test_an_alert_on_several_resources_names_the_culprit_they_share_else_none():
+    """It was blamed on its first target: an alert on five VMs joined the incident of the
+    first VM alone."""
+    from integrations.parsers.azure_monitor import parse_azure_monitor
+
+    body = shared_payload("azure_common_metric_dynamic_fired.json")
+    essentials = body["data"]["essentials"]
+    group = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/"
+
+    def culprit_of(*targets: str) -> str:
+        essentials["alertTargetIDs"] = [group + target for target in targets]
+        event = parse_azure_monitor(body)
+        culprit = extract_culprit(event.error_message, event.resource, source="azure-monitor")
+        return culprit.label if culprit else ""
+
+    assert culprit_of("Microsoft.Compute/virtualMachines/vm-01") == (
+        f"azure-resource:{group.lower()}microsoft.compute/virtualmachines/vm-01"
+    )
+    vms = [f"Microsoft.Compute/virtualMachines/vm-0{n}" for n in range(1, 6)]
+    assert culprit_of(*vms) == ""
+    # A SQL server and its databases are one culprit, the server.
+    server = "Microsoft.Sql/servers/sql-prod-01"
+    assert culprit_of(server, f"{server}/databases/dw", f"{server}/databases/mart") == (
+        "sql-server:sql-prod-01.database.windows.net"
+    )
+    assert culprit_of(server, "Microsoft.Sql/servers/sql-prod-02") == ""
+
+
+def test_an_alert_rules_label_reads_as_its_name():
+    rule = (
+        "/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/rg/providers/"
+        "microsoft.insights/metricalerts/vm-cpu-high"
+    )
+    assert readable_culprit(f"alert-rule:{rule}") == "Azure alert rule vm-cpu-high"
+    assert readable_culprit("alert-rule:vm-cpu-high") == "Azure alert rule vm-cpu-high"
 
 
 def test_known_resource_types_map_onto_the_key_their_failures_give():

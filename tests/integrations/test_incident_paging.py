@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from integrations.circuit import CircuitBreaker
 from integrations.models import OutboundDelivery, OutboundStatus
@@ -1929,3 +1930,45 @@ def test_a_members_own_issue_follows_its_incident_resolved_and_reopened_in_jira(
     settled()
     assert jira.issues[own_key]["status"] == "To Do"
     assert transitions(jira, key) == 0
+
+
+def test_one_rule_firing_on_five_vms_at_once_pages_once_and_recovers_per_vm(
+    celery_worker, targets, settings
+):
+    """A multi-resource metric alert rule sends one alert per VM: five tickets, five JIRA
+    issues and five Slack alerts, and no incident (each VM its own culprit, one rule its one
+    "pipeline"). Now one incident of the rule pages once; each VM's Resolved ends its own
+    member, and the last one the incident."""
+    from tests.tickets.test_incidents import FIVE_VMS, rule_alert
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 2
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    members = {
+        vm: post(rule_alert(vm, alert=f"a-{vm}", fired=fired), "/webhooks/azure-monitor/")[
+            "ticket_id"
+        ]
+        for vm in FIVE_VMS
+    }
+    incident = paged_incident()
+    wait_for(lambda: not Ticket.objects.filter(pk__in=members.values(), rca_source="pending"), 30)
+    settled()
+    creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    assert len(creates) == 1 and len(slack.top_level()) == 1
+    assert "5 tickets from 1 alert rule" in jira.issues[incident.itsm_ticket_id]["summary"]
+    for ticket in Ticket.objects.filter(pk__in=members.values()):
+        assert ticket.incident_id == incident.pk
+        assert ticket.itsm_ticket_id == "" and ticket.slack_ts == ""
+
+    for vm in FIVE_VMS:
+        post(
+            rule_alert(vm, alert=f"a-{vm}", condition="Resolved", fired=fired),
+            "/webhooks/azure-monitor/",
+        )
+        incident.refresh_from_db()
+        assert (incident.recovered_at is not None) == (vm == FIVE_VMS[-1])
+    assert Ticket.objects.filter(pk__in=members.values(), status="resolved").count() == 5
+    settled()
+    # Still one page: the recovery is told in the incident's thread, no member paged.
+    assert len(slack.top_level()) == 1
+    assert len([r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]) == 1

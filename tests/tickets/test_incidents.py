@@ -1993,3 +1993,161 @@ def test_the_last_two_members_resolved_at_once_resolve_the_incident_once():
         "sam",
         "dashboard",
     )
+
+
+# --- one Azure alert rule firing on several resources at once ---------------------------------
+
+RULE_ID = (
+    "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-compute/providers/"
+    "microsoft.insights/metricAlerts/vm-cpu-high"
+)
+RULE_CULPRIT = f"alert-rule:{RULE_ID.lower()}"
+
+
+def vm_id(name: str) -> str:
+    return (
+        "/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/rg-compute/"
+        f"providers/microsoft.compute/virtualmachines/{name}"
+    )
+
+
+def rule_alert(
+    *targets: str,
+    alert: str,
+    condition: str = "Fired",
+    fired: str = "",
+    rule: str = "vm-cpu-high",
+    rule_id: str = RULE_ID,
+) -> dict:
+    """A metric alert of a multi-resource rule (Microsoft Learn's sample, its context a
+    `MultipleResourceMultipleMetricCriteria`): Azure sends one alert per resource, each with
+    its own alert id and the one resource in `alertTargetIDs`; a body listing several targets
+    is the shape an alert on several resources takes."""
+    body = copy.deepcopy(local_payload("azure/common_metric_static_resolved.json"))
+    essentials = body["data"]["essentials"]
+    fired = fired or timezone.now().isoformat().replace("+00:00", "Z")
+    essentials.update(
+        alertId=f"{SUBSCRIPTION}/providers/Microsoft.AlertsManagement/alerts/{alert}",
+        alertRule=rule,
+        alertRuleID=rule_id,
+        monitorCondition=condition,
+        alertTargetIDs=[vm_id(target) for target in targets],
+        configurationItems=list(targets),
+        firedDateTime=fired,
+    )
+    if condition == "Fired":
+        essentials.pop("resolvedDateTime", None)
+    else:
+        essentials["resolvedDateTime"] = timezone.now().isoformat().replace("+00:00", "Z")
+    context = body["data"]["alertContext"]
+    context["conditionType"] = "MultipleResourceMultipleMetricCriteria"
+    criterion = context["condition"]["allOf"][0]
+    criterion.update(threshold="80", metricValue=97.5, dimensions=[])
+    return body
+
+
+FIVE_VMS = [f"vm-batch-{n:02d}" for n in range(1, 6)]
+
+
+def test_one_rule_firing_on_five_vms_at_once_is_one_incident_each_recovery_ending_its_own():
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    ids = {
+        vm: post(rule_alert(vm, alert=f"a-{vm}", fired=fired), "/webhooks/azure-monitor/")[
+            "ticket_id"
+        ]
+        for vm in FIVE_VMS
+    }
+    assert len(set(ids.values())) == 5  # one ticket per resource, as before
+    members = Ticket.objects.filter(pk__in=ids.values())
+    assert {ticket.culprit for ticket in members} == {
+        f"azure-resource:{vm_id(vm)}" for vm in FIVE_VMS
+    }
+    incident = Incident.objects.get()
+    assert incident.culprit == RULE_CULPRIT and incident.group_key == RULE_CULPRIT
+    assert incident.culprit_detail == "vm-cpu-high"
+    assert incident.member_count == 5
+    assert set(members.values_list("incident_id", flat=True)) == {incident.pk}
+    cause = incidents.shared_cause(incident)
+    assert cause.startswith("Azure alert rule 'vm-cpu-high' fired on 5 resources at once since")
+    assert all(f"'{vm}'" in cause for vm in FIVE_VMS)
+    summary = incident_summary(incident, incident_page(incident))
+    assert "Incident: Azure alert rule vm-cpu-high: 5 tickets from 1 alert rule" in summary
+
+    # Each resource's Resolved ends its own ticket; the incident lasts until the last one.
+    for vm in FIVE_VMS[:4]:
+        answer = post(
+            rule_alert(vm, alert=f"a-{vm}", condition="Resolved", fired=fired),
+            "/webhooks/azure-monitor/",
+        )
+        assert answer["outcome"] == "resolved" and answer["ticket_id"] == ids[vm]
+    assert set(
+        Ticket.objects.filter(resolved_at_source_at__isnull=False).values_list("pk", flat=True)
+    ) == {ids[vm] for vm in FIVE_VMS[:4]}
+    incident.refresh_from_db()
+    assert incident.recovered_at is None and incident.status != "resolved"
+    last = FIVE_VMS[-1]
+    post(
+        rule_alert(last, alert=f"a-{last}", condition="Resolved", fired=fired),
+        "/webhooks/azure-monitor/",
+    )
+    incident.refresh_from_db()
+    assert incident.recovered_at is not None and incident.status == "resolved"
+
+
+def test_alerts_of_one_rule_join_its_open_incident_and_two_rules_never_group():
+    for vm in FIVE_VMS[:2]:
+        post(rule_alert(vm, alert=f"a-{vm}"), "/webhooks/azure-monitor/")
+    incident = Incident.objects.get()
+    joined = post(rule_alert(FIVE_VMS[2], alert="a-late"), "/webhooks/azure-monitor/")
+    assert Ticket.objects.get(pk=joined["ticket_id"]).incident_id == incident.pk
+    # Another rule of the same name in another resource group is another rule.
+    other_id = RULE_ID.replace("rg-compute", "rg-other")
+    lone = post(
+        rule_alert(FIVE_VMS[3], alert="a-other", rule_id=other_id), "/webhooks/azure-monitor/"
+    )
+    assert Ticket.objects.get(pk=lone["ticket_id"]).incident_id is None
+    incident.refresh_from_db()
+    assert incident.member_count == 3
+
+
+def test_an_alert_naming_several_resources_is_not_blamed_on_the_first():
+    # Two rules firing on vm-batch-01: an incident of that resource.
+    post(
+        rule_alert("vm-batch-01", alert="a1", rule="disk-full", rule_id=RULE_ID + "-disk"),
+        "/webhooks/azure-monitor/",
+    )
+    post(
+        rule_alert("vm-batch-01", alert="a2", rule="mem-high", rule_id=RULE_ID + "-mem"),
+        "/webhooks/azure-monitor/",
+    )
+    incident = Incident.objects.get()
+    assert incident.culprit == f"azure-resource:{vm_id('vm-batch-01')}"
+    # One alert naming all five VMs is about each of them, not its first.
+    several = post(rule_alert(*FIVE_VMS, alert="a-all"), "/webhooks/azure-monitor/")
+    ticket = Ticket.objects.get(pk=several["ticket_id"])
+    assert ticket.culprit == "" and ticket.group_key == ""
+    assert ticket.incident_id is None
+    assert "on 5 resources: 'vm-batch-01', 'vm-batch-02'" in ticket.error_message
+
+
+def test_a_resource_of_the_rule_failing_again_joins_the_rules_open_incident():
+    """vm-batch-01 fired and recovered; the rule then fires on two other VMs (an incident) and
+    on vm-batch-01 again: a regression of its ticket, which joins the rule's incident rather
+    than page on its own."""
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    first = post(
+        rule_alert("vm-batch-01", alert="a-first", fired=fired), "/webhooks/azure-monitor/"
+    )
+    post(
+        rule_alert("vm-batch-01", alert="a-first", condition="Resolved", fired=fired),
+        "/webhooks/azure-monitor/",
+    )
+    for vm in FIVE_VMS[1:3]:
+        post(rule_alert(vm, alert=f"a-{vm}"), "/webhooks/azure-monitor/")
+    incident = Incident.objects.get()
+    assert incident.member_count == 2
+    again = post(rule_alert("vm-batch-01", alert="a-again"), "/webhooks/azure-monitor/")
+    assert again["outcome"] == "regressed" and again["ticket_id"] == first["ticket_id"]
+    assert Ticket.objects.get(pk=first["ticket_id"]).incident_id == incident.pk
+    incident.refresh_from_db()
+    assert incident.member_count == 3
