@@ -145,6 +145,7 @@ _KV_VALUE = (
     r"|\"(?:[^\"\\\n]|\\.){0,1000}\""  # "value"
     r"|'[^'\n]{0,1000}'"  # 'value'
     r"|\{[^}\n]{0,1000}\}"  # ODBC {value}
+    r"|n'[^'\n]{0,1000}'"  # T-SQL's N'value'
     r"|[\"']?(?:[^\s;&,'\"\\]|\\(?![nrt\"'\\])){1,4096}"  # bare: stops at ws ; & , quote
 )
 _KV = re.compile(
@@ -235,6 +236,131 @@ _CURL_USER = re.compile(
     r"(?:-u|--user|--proxy-user)"
     r"(?:[ \t]{1,10}|=|(?P<q>[\"']),[ \t]{0,10}(?=(?P=q)))[\"']?"
     r"[^\s:'\"$]{1,256}:)(?P<val>(?!\$)[^\s'\"]{1,1024})"
+)
+
+# Other programs' short password flags, matched case-sensitively (the text is not folded: -P is
+# the password of sqlcmd and bcp but mysql's port, -p sshpass's password but its -P a prompt).
+# As for curl, the flag is looked for after the program's name on its line and in its command
+# (not past a pipe, ';' or '&&'), and the scan stops where the next such command starts (the
+# program's name; a login's word "login"), so text of many of them reads in linear time. The
+# value follows the flag (-P x), is joined to it (-Px), or is the next item of a printed
+# argument list ('-P', 'x'); one that is the next flag, or a shell variable ("$PW"), is none.
+_CMD_VALUE = r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s'\"]{1,4096})"
+_CMD_SEP = r"(?:[ \t]{1,10}|[\"'],[ \t]{0,10}[\"'])"  # between two items of a command
+_CMD_FLAG_VALUE = (
+    r"(?:[ \t]{1,10}|(?P<q>[\"']),[ \t]{0,10}(?=(?P=q))|(?=[^\s\"',]|[\"'][^\s\"',]))(?![\"']?-)"
+)
+
+
+def _command_scan(stop: str) -> str:
+    return r"(?:(?!" + stop + r")[^\n|;&]|&(?!&)){0,1000}?(?<![\w-])"
+
+
+# sqlcmd, bcp and osql (SQL Server): -P password.
+_SQLSERVER_NAMES = r"sqlcmd|SQLCMD|bcp|BCP|osql|OSQL"
+_SQLSERVER_HINTS = tuple(_SQLSERVER_NAMES.split("|"))
+_SQLSERVER_PASSWORD = re.compile(
+    r"(?P<pre>(?<![\w-])(?:"
+    + _SQLSERVER_NAMES
+    + r")(?![\w-])"
+    + _command_scan(r"(?<![\w-])(?:" + _SQLSERVER_NAMES + r")(?![\w-])")
+    + r"-P"
+    + _CMD_FLAG_VALUE
+    + r")"
+    + _CMD_VALUE
+)
+# MySQL's and MariaDB's clients: -pPASSWORD, joined (a value after a blank is the database). A
+# value such as 3306:3306 is docker's port mapping (`docker run --name mysql -p3306:3306`).
+_MYSQL_NAMES = (
+    r"(?:mysql(?:dump|admin|import|check|show|pump|binlog|slap)?|mariadb(?:-[a-z]{1,10})?)"
+)
+_MYSQL_PASSWORD = re.compile(
+    r"(?P<pre>(?<![\w-])"
+    + _MYSQL_NAMES
+    + r"(?![\w-])"
+    + _command_scan(r"(?<![\w-])" + _MYSQL_NAMES + r"(?![\w-])")
+    + r"-p(?=[^\s\"',-]|[\"'][^\s\"',-]))"
+    + _CMD_VALUE
+)
+# sshpass -p password, before the command it runs (whose own -p, ssh's port, stays): only
+# sshpass's options may come between (-e, -v, -d N, -P prompt).
+_SSHPASS_PASSWORD = re.compile(
+    r"(?P<pre>(?<![\w-])sshpass(?![\w-])"
+    r"(?:"
+    + _CMD_SEP
+    + r"-(?:[ev]{1,2}|d"
+    + _CMD_SEP
+    + r"?\d{1,5}|P"
+    + _CMD_SEP
+    + r"?[^\s'\"]{1,64})){0,4}"
+    + _CMD_SEP
+    + r"-p"
+    + _CMD_FLAG_VALUE
+    + r")"
+    + _CMD_VALUE
+)
+# A registry or cloud login's -p password: `az login -u x -p y`, `az acr login`, `docker login`,
+# `podman login`, `helm registry login` (another docker command's -p is a port: it has no login).
+_LOGIN_PASSWORD = re.compile(
+    r"(?P<pre>(?<![\w-])(?:az(?:" + _CMD_SEP + r"acr)?|docker|podman|buildah|skopeo|oras"
+    r"|helm"
+    + _CMD_SEP
+    + r"registry)"
+    + _CMD_SEP
+    + r"login(?![\w-])"
+    + _command_scan(r"(?<![\w-])login(?![\w-])")
+    + r"-p"
+    + _CMD_FLAG_VALUE
+    + r")"
+    + _CMD_VALUE
+)
+
+# SQL (folded): CREATE/ALTER USER/ROLE/LOGIN … IDENTIFIED BY 'pw' (Oracle, MySQL; also IDENTIFIED
+# WITH <plugin> BY 'pw', IDENTIFIED BY VALUES/PASSWORD '…', Oracle's REPLACE 'old'), on one line
+# and in one statement. "…identified by …" in other text stays. `WITH PASSWORD 'pw'` and
+# `PASSWORD = 'pw'` are the prose and key/value rules'. The scan stops at the next CREATE/ALTER.
+_SQL_VALUE = r"\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s;'\"]{1,256}"
+_SQL_IDENTIFIED_BY = re.compile(
+    r"(?P<pre>(?:create(?<![a-z0-9_]create)|alter(?<![a-z0-9_]alter))[ \t]{1,10}"
+    r"(?:user|role|login)(?![a-z0-9_])"
+    r"(?:(?!(?<![a-z0-9_])(?:create|alter)(?![a-z0-9_]))[^;\n]){0,500}?"
+    r"(?<![a-z0-9_])identified[ \t]{1,10}(?:with[ \t]{1,10}[a-z0-9_'\"]{1,64}[ \t]{1,10})?"
+    r"(?:by|as)[ \t]{1,10}(?:(?:password|values)[ \t]{1,10})?)"
+    r"(?P<val>" + _SQL_VALUE + r")"
+    r"(?:(?P<mid>[ \t]{1,10}replace[ \t]{1,10})(?P<old>" + _SQL_VALUE + r"))?"
+)
+# MySQL 5's SET PASSWORD … = PASSWORD('pw') (folded); not get_password('name') or x.password('y').
+_SQL_PASSWORD_FUNCTION = re.compile(
+    r"(?P<pre>password(?<![a-z0-9_.]password)\([ \t]{0,10})"
+    r"(?P<val>'[^'\n]{0,1000}'|\"[^\"\n]{0,1000}\")(?=[ \t]{0,10}\))"
+)
+# Python HTTP clients' basic credentials as a traceback prints the call (folded): requests'
+# auth=('user', 'pw') (also basic_auth=, http_auth=, session.auth = , 'auth': (…)) and
+# HTTPBasicAuth('user', 'pw') (HTTPDigestAuth, HTTPProxyAuth, httpx's and aiohttp's
+# BasicAuth). The password is the second item, a quoted string (a variable is no secret); the
+# user, quoted or a name, stays.
+_CLIENT_AUTH = re.compile(
+    r"(?P<pre>(?:auth(?<![a-z0-9]auth)(?![a-z0-9])\\?[\"']?[ \t]{0,10}[=:][ \t]{0,10}\("
+    r"|(?:basic|digest|proxy)auth\()[ \t]{0,10}"
+    r"(?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[a-z_][a-z0-9_.]{0,128}(?:\[[^\]\n]{0,64}\])?)"
+    r"[ \t]{0,10},[ \t]{0,10})"
+    r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}')(?=[ \t]{0,10}[,)])"
+)
+# A URL inside another URL's query, percent-encoded once or twice (folded):
+# https%3A%2F%2Fuser%3Apassword%40host (the unencoded form is _URL_USERINFO's), and its query's
+# secrets, sig%3D… of a SAS URL, token%3D…, code%3D… (the unencoded ones are _KV's and
+# _QUERY_CODE's). The password ends at the first encoded '@' of its level (one in the password
+# is encoded once more); a value at the next encoded '&' or '#', or a raw one.
+_URL_USERINFO_ENCODED = re.compile(
+    r"(?P<pre>(?P<e>%(?:25)?)3a(?P=e)2f(?P=e)2f"
+    r"(?:[^\s%/?#@:'\"<>&]|(?!(?P=e)(?:3a|40|2f|3f|23))%[0-9a-f]{2}){0,256}(?P=e)3a)"
+    r"(?P<val>(?:[^\s%/?#@'\"<>&]|(?!(?P=e)(?:40|2f|3f|23))%[0-9a-f]{2}){1,256})(?P<at>(?P=e)40)"
+)
+_QUERY_ENCODED = re.compile(
+    r"(?P<pre>(?P<e>%(?:25)?)(?:3f|26)(?P<key>[a-z0-9_.-]{0,64}?(?P<word>"
+    + _KEY_CORE
+    + r"|code))(?P=e)3d)"
+    r"(?P<val>(?:[^\s%&#'\"<>]|(?!%(?:25)?(?:26|23))%[0-9a-f]{2}){1,4096})"
 )
 
 # --- Secrets stated in plain words (folded) ------------------------------------------------------
@@ -356,6 +482,10 @@ def _kv(m: re.Match[str], text: str) -> str:
     core = m["key"]
     if core in _SHORT_KEYS and m.start() > 0 and text[m.start() - 1].isalnum():
         return whole  # "xsig=", "mypass:" - not the short key word itself
+    if val[:2] in ("N'", "n'") and len(val) >= 3 and val[-1] == "'":
+        # T-SQL's Unicode string (PASSWORD = N'…'): its N stays
+        inner = val[2:-1]
+        return whole if not inner or inner == REDACTED else f"{key}{mid}{val[0]}'{REDACTED}'"
     quote = ""
     if val[:2] == '\\"' and val[-2:] == '\\"' and len(val) >= 4:
         quote, inner = '\\"', val[2:-2]
@@ -504,6 +634,76 @@ def _cli_flag(m: re.Match[str], text: str) -> str:
     return pre + REDACTED
 
 
+def _masked_value(value: str) -> str | None:
+    """`value` (quoted or bare) masked, its quotes kept; None when there is nothing to mask: it
+    is empty, already masked or a shell variable ("$PW", "${PW}")."""
+    quote = value[0] if value[0] in "\"'" and len(value) >= 2 and value[-1] == value[0] else ""
+    inner = value[1:-1] if quote else value
+    if not inner or inner == REDACTED or inner[0] == "$":
+        return None
+    return f"{quote}{REDACTED}{quote}"
+
+
+def _command_password(m: re.Match[str], text: str) -> str:
+    masked = _masked_value(_group(m, text, "val"))
+    return text[m.start() : m.end()] if masked is None else _group(m, text, "pre") + masked
+
+
+# docker's -p: [ip:]host port:container port[/protocol].
+_PORT_MAPPING = re.compile(
+    r"(?:[\d.]{1,45}:)?\d{1,5}(?:-\d{1,5})?:\d{1,5}(?:-\d{1,5})?(?:/[a-z]{3,4})?"
+)
+
+
+def _mysql_password(m: re.Match[str], text: str) -> str:
+    if _PORT_MAPPING.fullmatch(_group(m, text, "val")):
+        return text[m.start() : m.end()]
+    return _command_password(m, text)
+
+
+# What follows IDENTIFIED BY that is no password: MySQL's RANDOM PASSWORD, or a sentence.
+_SQL_NOT_A_VALUE = frozenset({"random", "password", "values"}) | _FUNCTION
+
+
+def _sql_identified_by(m: re.Match[str], text: str) -> str:
+    whole = text[m.start() : m.end()]
+    val = _group(m, text, "val")
+    if val.lower() in _SQL_NOT_A_VALUE:
+        return whole
+    masked = _masked_value(val)
+    if masked is None:
+        return whole
+    out = _group(m, text, "pre") + masked
+    if m["old"] is not None:
+        old = _group(m, text, "old")
+        out += _group(m, text, "mid") + (_masked_value(old) or old)
+    return out
+
+
+def _quoted_value(m: re.Match[str], text: str) -> str:
+    masked = _masked_value(_group(m, text, "val"))
+    return text[m.start() : m.end()] if masked is None else _group(m, text, "pre") + masked
+
+
+def _url_userinfo_encoded(m: re.Match[str], text: str) -> str:
+    return _group(m, text, "pre") + REDACTED + _group(m, text, "at")
+
+
+def _query_encoded(m: re.Match[str], text: str) -> str:
+    """An encoded query parameter's value masked, the punctuation after it kept. A short key
+    word (sig, pwd, pass, sas) is the name or its last part (x_sig), `code` the whole name."""
+    whole = text[m.start() : m.end()]
+    key, word = m["key"], m["word"]
+    short = word == "code" or word in _SHORT_KEYS
+    if short and key != word and (word == "code" or key[-len(word) - 1] not in "_.-"):
+        return whole
+    val = _group(m, text, "val")
+    end = _query_value_end(val)
+    if not end or val[:end] == REDACTED:
+        return whole
+    return _group(m, text, "pre") + REDACTED + val[end:]
+
+
 def _credential_like(value: str) -> bool:
     """Four or more characters with a digit, a symbol or capitals inside the word ("Hunter2",
     "p@ss", "HunterTwo"); not an error code."""
@@ -625,6 +825,13 @@ def _with_before(m: re.Match[str]) -> bool:
 # key/value pass, and e-mail runs last so "user:pass@host.com" is not taken for an address.
 _RULES: list[_Rule] = [
     _Rule(_URL_USERINFO, _keep_prefix_at, hints=("://", "@")),
+    _Rule(
+        _URL_USERINFO_ENCODED,
+        _url_userinfo_encoded,
+        fold=True,
+        hints=("40",),
+        any_hints=("%3a%2f%2f", "%253a%252f%252f"),
+    ),
     _Rule(_ORACLE_THIN, _keep_prefix_at, hints=("jdbc:oracle:thin:",)),
     _Rule(_AUTH_HEADER, _auth_header, fold=True, hints=("authorization",)),
     _Rule(_BEARER, _bearer, fold=True),
@@ -640,8 +847,22 @@ _RULES: list[_Rule] = [
     _Rule(_HADOOP_AZURE_CREDENTIAL, _hadoop_azure_credential, fold=True, hints=("fs.azure.",)),
     _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
     _Rule(_QUERY_CODE, _query_code, fold=True, any_hints=("?code=", "&code=", "&amp;code=")),
+    _Rule(
+        _QUERY_ENCODED,
+        _query_encoded,
+        fold=True,
+        hints=("3d",),
+        any_hints=("%3f", "%26", "%253f", "%2526"),
+    ),
     _Rule(_CLI_FLAG, _cli_flag, fold=True, hints=("-",)),
     _Rule(_CURL_USER, _keep_prefix, fold=True, hints=("curl", "-")),
+    _Rule(_SQLSERVER_PASSWORD, _command_password, hints=("-P",), any_hints=_SQLSERVER_HINTS),
+    _Rule(_MYSQL_PASSWORD, _mysql_password, hints=("-p",), any_hints=("mysql", "mariadb")),
+    _Rule(_SSHPASS_PASSWORD, _command_password, hints=("sshpass", "-p")),
+    _Rule(_LOGIN_PASSWORD, _command_password, hints=("login", "-p")),
+    _Rule(_SQL_IDENTIFIED_BY, _sql_identified_by, fold=True, hints=("identified",)),
+    _Rule(_SQL_PASSWORD_FUNCTION, _quoted_value, fold=True, hints=("password(",)),
+    _Rule(_CLIENT_AUTH, _quoted_value, fold=True, hints=("auth",)),
     # Every key of _KEY_CORE holds one of these words.
     _Rule(_KV, _kv, fold=True, any_hints=("pass", "pwd", "secret", "token", "sig", "sas", "key")),
     _Rule(
@@ -838,6 +1059,9 @@ _LINE_TRIGGERS: tuple[str, ...] = (
     "xox",
     "xapp-",
     "curl",
+    *("sqlcmd", "bcp", "osql", "mysql", "mariadb", "sshpass", "login"),
+    *("identified", "auth"),
+    *("%3a%2f%2f", "%253a%252f%252f", "code%3d", "code%253d"),
     "dapi",
     "q~",
     "hooks.slack.com",

@@ -1,7 +1,10 @@
 """Redact the inbox rows again with the current rules, as 0021 did: the rules of the releases
-before kept a password or token a failed command printed as its argument list and curl's
-`-u user:password` in the stored bodies and events (tickets/0045 redacts the tickets opened
-from them)."""
+before kept, in the stored bodies and events, a password or token a failed command printed as
+its argument list, curl's `-u user:password`, the password of sqlcmd's and bcp's `-P`, mysql's
+`-pPASSWORD`, sshpass's and a login's `-p`, SQL's `IDENTIFIED BY '…'`, `PASSWORD('…')` and
+`PASSWORD = N'…'`, a Python HTTP client's `auth=('user', '…')` or `HTTPBasicAuth('user', '…')`,
+and the password or query secrets of a URL percent-encoded in another's query (tickets/0045
+redacts the tickets opened from them)."""
 
 import importlib
 

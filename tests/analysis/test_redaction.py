@@ -803,6 +803,27 @@ def test_non_string_inputs_pass_through() -> None:
         "curl ",  # each "curl" scanned 1,000 characters on for its -u: 54 s
         "curl -u a:",
         "'--password', ",
+        # Each program's scan stops at its next name, as curl's does; each under a second.
+        "sqlcmd ",
+        "sqlcmd -S a -U b -P ",
+        "'bcp', '-P', ",
+        "mysql -pa ",
+        "mysqldump -u a -p'",
+        "sshpass -e -e -e -e ",
+        "'sshpass', '-p', ",
+        "docker login -u a -p ",
+        "az login " + "x" * 990 + " ",
+        "create user " + "a" * 490,
+        "alter user a identified by ",
+        "password = N'",
+        "password('",
+        "auth=('" + "a" * 250,
+        "httpbasicauth('a', ",
+        "https%3A%2F%2Fa%3A",
+        "%3A%2F%2F" + "a" * 250 + "%3A" + "b" * 250,
+        "%253A%252F%252Fa%253A",
+        "%3Fsig%3D",
+        "%26" + "a" * 60,
     ],
 )
 def test_large_pathological_input_completes(chunk: str) -> None:
@@ -1059,5 +1080,195 @@ def test_credentials_in_a_printed_command_or_argument_list_are_masked(
     ],
 )
 def test_command_lines_without_a_credential_are_kept(text: str) -> None:
+    assert redact(text) == text
+    assert LineRedactor().redact([text]) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        (
+            "sqlcmd -S tcp:db01.database.windows.net -d etl -U etl_user -P 'Sq1-P@ss!' -Q "
+            '"select 1"',
+            ["Sq1-P@ss!"],
+            ["-U etl_user -P '[REDACTED]' -Q \"select 1\""],
+        ),
+        (
+            "subprocess.CalledProcessError: Command '['/opt/mssql-tools18/bin/sqlcmd', '-S', "
+            "'db01', '-U', 'sa', '-P', 'Sq1Pass2024', '-Q', 'select 1']' returned non-zero exit "
+            "status 1.",
+            ["Sq1Pass2024"],
+            ["'-U', 'sa', '-P', '[REDACTED]', '-Q', 'select 1']' returned"],
+        ),
+        (
+            "bcp dbo.Sales in /data/sales.csv -S db01 -U loader -PBcp-Secret9 -c -t,",
+            ["Bcp-Secret9"],
+            ["-U loader -P[REDACTED] -c -t,"],
+        ),
+        (
+            # -P is mysql's port, -p its password when joined to it
+            "mysql -h db01 -P 3306 -u etl -pMyS3cretPw etl < load.sql",
+            ["MyS3cretPw"],
+            ["-P 3306 -u etl -p[REDACTED] etl < load.sql"],
+        ),
+        (
+            "Command '['mysqldump', '-u', 'root', \"-p'R00t Pass'\", '--all-databases']' "
+            "returned non-zero exit status 2.",
+            ["R00t Pass"],
+            ["\"-p'[REDACTED]'\", '--all-databases']"],
+        ),
+        (
+            # a host named after the program (docker compose's service) starts no new command
+            "mysql -h mysql -u root -pR00tPw -e 'select 1'; mysql -h mysql-prod -u etl -pEtlPw9",
+            ["R00tPw", "EtlPw9"],
+            ["-h mysql -u root -p[REDACTED] -e", "mysql -h mysql-prod -u etl -p[REDACTED]"],
+        ),
+        (
+            "az login -u svc_login@contoso.com -p 'Az Pass 9'",
+            ["Az Pass 9"],
+            ["-p '[REDACTED]'"],
+        ),
+        (
+            "CREATE USER alter_etl IDENTIFIED BY 'Ora-Pass-2';",
+            ["Ora-Pass-2"],
+            ["CREATE USER alter_etl IDENTIFIED BY '[REDACTED]';"],
+        ),
+        (
+            # masked before (the key/value rule): here so that it stays so
+            "mysql -u etl --password=My-S3cret etl",
+            ["My-S3cret"],
+            ["--password=[REDACTED] etl"],
+        ),
+        (
+            # sshpass's -p, not ssh's
+            "sshpass -p 'Ssh-Pa55' ssh -p 2222 etl@db01 'mkdir -p /data/in'",
+            ["Ssh-Pa55"],
+            ["sshpass -p '[REDACTED]' ssh -p 2222 etl@db01 'mkdir -p /data/in'"],
+        ),
+        (
+            "Command '['sshpass', '-p', 'Ssh Pa55', 'scp', '-P', '2222', 'a.csv', "
+            "'etl@db01:/in']' returned non-zero exit status 5.",
+            ["Ssh Pa55"],
+            ["'sshpass', '-p', '[REDACTED]', 'scp', '-P', '2222', 'a.csv'"],
+        ),
+        (
+            "ERROR: az login --service-principal -u 0c1f2e3d -p Az~Secret.9xQ --tenant contoso",
+            ["Az~Secret.9xQ"],
+            ["-u 0c1f2e3d -p [REDACTED] --tenant contoso"],
+        ),
+        (
+            "docker login -u svc -p D0cker-Pw registry.contoso.com && docker run -p 8080:80 etl",
+            ["D0cker-Pw"],
+            ["-u svc -p [REDACTED] registry.contoso.com && docker run -p 8080:80 etl"],
+        ),
+        (
+            "ORA-01935 in: CREATE USER etl IDENTIFIED BY Ora-Pass-1 DEFAULT TABLESPACE users",
+            ["Ora-Pass-1"],
+            ["CREATE USER etl IDENTIFIED BY [REDACTED] DEFAULT TABLESPACE users"],
+        ),
+        (
+            'ALTER USER etl IDENTIFIED BY "New-Pw1" REPLACE "Old-Pw1";',
+            ["New-Pw1", "Old-Pw1"],
+            ['IDENTIFIED BY "[REDACTED]" REPLACE "[REDACTED]";'],
+        ),
+        (
+            "ERROR 1396 (HY000): Operation ALTER USER failed for 'etl'@'%': ALTER USER 'etl'@'%' "
+            "IDENTIFIED WITH caching_sha2_password BY 'My-Pass-1';",
+            ["My-Pass-1"],
+            ["IDENTIFIED WITH caching_sha2_password BY '[REDACTED]';"],
+        ),
+        (
+            "SET PASSWORD FOR 'etl'@'%' = PASSWORD('My-Pass-1');",
+            ["My-Pass-1"],
+            ["= PASSWORD('[REDACTED]');"],
+        ),
+        (
+            # T-SQL's Unicode string: the key/value rule masked only its N
+            "Msg 15118: CREATE LOGIN etl WITH PASSWORD = N'Mssql-Pass1', CHECK_POLICY = OFF",
+            ["Mssql-Pass1"],
+            ["WITH PASSWORD = N'[REDACTED]', CHECK_POLICY = OFF"],
+        ),
+        (
+            '  File "/opt/airflow/dags/export.py", line 41, in export\n'
+            "    r = requests.get(url, auth=('svc_etl', 'Req-Pass-99'), timeout=30)",
+            ["Req-Pass-99"],
+            ["auth=('svc_etl', '[REDACTED]'), timeout=30)"],
+        ),
+        (
+            '    session.auth = HTTPBasicAuth(os.environ["USER"], "Req-Pass-99")',
+            ["Req-Pass-99"],
+            ['HTTPBasicAuth(os.environ["USER"], "[REDACTED]")'],
+        ),
+        (
+            "    es = Elasticsearch(hosts, basic_auth=('elastic', 'El4stic-Pw'))",
+            ["El4stic-Pw"],
+            ["basic_auth=('elastic', '[REDACTED]'))"],
+        ),
+        (
+            "Redirect to /login?next=https%3A%2F%2Fsvc%3AP4ss%2540w0rd%40api.contoso.com%2Fx",
+            ["P4ss", "w0rd"],
+            ["https%3A%2F%2Fsvc%3A[REDACTED]%40api.contoso.com%2Fx"],
+        ),
+        (
+            "callback=https%253A%252F%252Fsvc%253AP4ssw0rd%2540api.contoso.com%252Fx",
+            ["P4ssw0rd"],
+            ["https%253A%252F%252Fsvc%253A[REDACTED]%2540api.contoso.com%252Fx"],
+        ),
+        (
+            "GET /oauth/start?redirect=https%3A%2F%2Facct.blob.core.windows.net%2Fc%2Fb.csv%3F"
+            "sv%3D2022-11-02%26se%3D2025-12-01%26sig%3DabcDEF123%252Bxyz%253D%26sp%3Dr).",
+            ["abcDEF123"],
+            ["%26se%3D2025-12-01%26sig%3D[REDACTED]%26sp%3Dr)."],
+        ),
+        (
+            "state=%2Fcb%3Fcode%3DM.R3_BAY.abc123%26x%3D1",
+            ["M.R3_BAY.abc123"],
+            ["%3Fcode%3D[REDACTED]%26x%3D1"],
+        ),
+    ],
+)
+def test_other_programs_sql_and_http_clients_credentials_are_masked(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    """sqlcmd's and bcp's -P, mysql's -pPASSWORD, sshpass's -p, a login's -p, SQL's IDENTIFIED
+    BY, PASSWORD('…') and N'…', requests' auth tuple and HTTPBasicAuth, and a URL encoded in
+    another's query were kept."""
+    assert_masked(text, gone, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ssh -p 2222 etl@db01 'mkdir -p /tmp/x'",
+        "docker run -p 8080:80 nginx",
+        "docker run --name mysql -p3306:3306 -d mysql:8.0",
+        "pip install -p /opt/venv requests",
+        "mysql -u etl -p etl < load.sql",  # -p then a blank: a prompt; etl is the database
+        "Command '['mysql', '-u', 'etl', '-p', 'etl']' returned non-zero exit status 1.",
+        "mysql -h db01 -P3306 -u etl -p$MYSQL_PWD etl",
+        'mysql -u etl -p"$MYSQL_PWD" etl',
+        "mysql: [Warning] Using a password on the command line interface can be insecure.",
+        "sqlcmd -S db01 -E -p -Q 'select 1'",  # sqlcmd's -p: performance statistics
+        "sqlcmd -S db01 -U sa -P -Q x",
+        "sshpass -f /run/secrets/pw ssh -p 2222 etl@db01",
+        "sshpass -e ssh -p 2222 etl@db01",
+        'sshpass -p "$SSHPASS" ssh etl@db01',
+        "az login --identity && docker run -p 8080:80 nginx",
+        "docker login -u svc --password-stdin registry.contoso.com",
+        "CREATE USER etl IDENTIFIED BY RANDOM PASSWORD;",
+        "CREATE USER etl IDENTIFIED EXTERNALLY;",
+        "The resource identified by 'sales' was not found",
+        "Failed to alter user etl: the principal identified by the object id 12 is missing",
+        "r = requests.get(url, auth=(user, password))",
+        "r = requests.get(url, auth=('svc_etl', password))",
+        "oauth=('a', 'b')",
+        "keyring.get_password('svc')",
+        "u=https%3A%2F%2Fapi.contoso.com%2Fx%3Fa%3D1%26barcode%3D5012%26design%3D2",
+        "next=%2Fhome%3Fpage%3D2",
+        "BCP plan reviewed",
+        "mkdir -p /var/lib/mysql && chown mysql /var/lib/mysql",
+    ],
+)
+def test_other_programs_p_flags_and_prose_are_kept(text: str) -> None:
     assert redact(text) == text
     assert LineRedactor().redact([text]) == [text]

@@ -271,17 +271,47 @@ def test_cookies_function_keys_and_aws_keys_stored_before_their_rules_are_redact
 
 
 @pytest.mark.parametrize(
-    "secret_line",
+    ("secret_line", "secret"),
     [
-        "Command '['psql', '-h', 'db01', '--password', 'Pg-Etl-2024!']' returned non-zero exit "
-        "status 2.",
-        "Command 'curl -fsS -u etl:Cu7l-S3cret https://api.contoso.com/load' returned non-zero "
-        "exit status 22.",
+        (
+            "Command '['psql', '-h', 'db01', '--password', 'Pg-Etl-2024!']' returned non-zero "
+            "exit status 2.",
+            "Pg-Etl-2024!",
+        ),
+        (
+            "Command 'curl -fsS -u etl:Cu7l-S3cret https://api.contoso.com/load' returned "
+            "non-zero exit status 22.",
+            "Cu7l-S3cret",
+        ),
+        (
+            "Command '['sqlcmd', '-S', 'db01', '-U', 'sa', '-P', 'Sq1Pass2024', '-Q', 'select 1']' "
+            "returned non-zero exit status 1.",
+            "Sq1Pass2024",
+        ),
+        ("Command 'mysql -u etl -pMyS3cretPw etl' returned non-zero exit status 1.", "MyS3cretPw"),
+        ("Command 'sshpass -p Ssh-Pa55 ssh etl@db01' returned non-zero exit status 5.", "Ssh-Pa55"),
+        ("Command 'az login -u svc -p Az~Secret.9xQ' returned non-zero exit status 1.", "Secret.9"),
+        ("Command 'ALTER USER etl IDENTIFIED BY Ora-Pass-1' failed.", "Ora-Pass-1"),
+        ("Command 'requests.get(url, auth=('svc', 'Req-Pass-99'))' failed.", "Req-Pass-99"),
+        (
+            "Command 'curl https://x/cb?next=https%3A%2F%2Fsvc%3AP4ssw0rd%40api.contoso.com' "
+            "failed.",
+            "P4ssw0rd",
+        ),
+        (
+            "Command 'curl https://x/cb?u=https%3A%2F%2Fa.blob.core.windows.net%2Fc%3Fsv%3D1%26"
+            "sig%3DabcDEF123%252B' failed.",
+            "abcDEF123",
+        ),
     ],
 )
-def test_command_line_credentials_stored_before_their_rules_are_redacted(secret_line: str):
+def test_command_line_credentials_stored_before_their_rules_are_redacted(
+    secret_line: str, secret: str
+):
     """The rules before tickets/0045 and integrations/0023 kept a password a failed command
-    printed as its argument list and curl's `-u user:password`."""
+    printed as its argument list, curl's `-u user:password`, another program's password flag
+    (sqlcmd's -P, mysql's -pPASSWORD, sshpass's and a login's -p), SQL's IDENTIFIED BY, a
+    requests auth tuple and the credentials of a percent-encoded URL."""
     from analysis.redaction import redact
     from tickets.models import Incident, new_incident_id
 
@@ -320,7 +350,7 @@ def test_command_line_credentials_stored_before_their_rules_are_redacted(secret_
     assert ticket.rca_result == f"The load step ran {redact(secret_line)}"
     assert incident.rca_result == f"Every load ran {redact(secret_line)}"
     for text in (row.raw_body, ticket.error_message, ticket.rca_result, incident.rca_result):
-        assert "Pg-Etl-2024!" not in text and "Cu7l-S3cret" not in text, text
+        assert secret not in text, text
 
 
 def test_notes_typed_before_notes_were_redacted_are_redacted():

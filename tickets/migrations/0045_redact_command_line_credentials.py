@@ -1,7 +1,11 @@
 """Redact the tickets' failure text and the incidents' analysis again with the current rules,
 as 0044 did: the rules of the releases before kept a password or token a failed command printed
-as its argument list (`'--password', '…'`, subprocess.CalledProcessError's message) and curl's
-`-u user:password`. `tickets.text_redaction`."""
+as its argument list (`'--password', '…'`, subprocess.CalledProcessError's message), curl's
+`-u user:password`, the password of sqlcmd's and bcp's `-P`, mysql's `-pPASSWORD`, sshpass's
+and a login's `-p` (`az login`, `docker login`), SQL's `IDENTIFIED BY '…'`, `PASSWORD('…')` and
+`PASSWORD = N'…'`, a Python HTTP client's `auth=('user', '…')` or `HTTPBasicAuth('user', '…')`,
+and the password or query secrets (`sig%3D…`) of a URL percent-encoded in another's query.
+`tickets.text_redaction`."""
 
 from django.db import migrations
 
