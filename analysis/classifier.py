@@ -593,6 +593,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         ("killed_signal", 3.5, r"sigkill|signal 9\b|exit code:? ?137|return code -9\b|evicted", _I),
         (
+            # An Airflow operator's program killed (137: SIGKILL, most often the out-of-memory
+            # killer) or stopped (143: SIGTERM), the exit code all its error says.
+            "operator_exit_killed",
+            4.0,
+            signals.operator_exit_code("137|143"),
+            _I,
+        ),
+        (
             # Outranks a bare 403 (BigQuery answers "403 Quota exceeded") but not an explicit
             # 429/throttling signal: a per-minute rate quota is the service pushing back.
             "quota_limit",
@@ -1781,6 +1789,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "TimeoutError": [
         (
+            # An Airflow operator's program stopped by `timeout` (exit code 124), the exit code
+            # all its error says.
+            "operator_exit_timeout",
+            4.0,
+            signals.operator_exit_code("124"),
+            _I,
+        ),
+        (
             # The Airflow webserver giving up on its gunicorn master ("No response from gunicorn
             # master within 120 seconds"): its workers did not start in time.
             "gunicorn_master_no_response",
@@ -1842,6 +1858,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # An Airflow operator's program that could not be run: the shell found no such
+            # command (127) or could not execute it (126), the exit code all its error says.
+            "operator_exit_not_runnable",
+            4.0,
+            signals.operator_exit_code("126|127"),
+            _I,
+        ),
         (
             # A self-hosted integration runtime node refused because another node of the same
             # runtime has remote access off ("Registration of new node is forbidden when Remote

@@ -918,3 +918,22 @@ RESULT_OVER_SIZE_CAP: tuple[str, ...] = (
 LOG_SERVER_SECRET_MISMATCH: tuple[str, ...] = (
     r"have the same 'secret_key' configured in 'webserver' section",
 )
+
+# What an Airflow operator raises when the program it ran exited non-zero, the exit code its
+# only content (the program's own error is in the task log, logged line by line before it):
+# BashOperator's "Bash command failed. The command returned a non-zero exit code 1.",
+# SparkSubmitOperator's "Cannot execute: spark-submit ... Error code is: 1.", SSHOperator's
+# "SSH operator error: exit status = 1". The group is the exit code.
+OPERATOR_EXIT_CODE: tuple[str, ...] = (
+    r"\bbash command failed\. the command returned a non-zero exit code (-?\d{1,5})\b",
+    r"\bcannot execute: [^\n]{0,2000}?\. error code is: (-?\d{1,5})\b",
+    r"\bssh operator error: exit status = (-?\d{1,5})\b",
+)
+
+
+def operator_exit_code(codes: str) -> str:
+    """One regex matching an operator's exit-code-only error (OPERATOR_EXIT_CODE) whose code is
+    one of `codes` (a regex alternation of numbers, e.g. "126|127")."""
+    return any_of(
+        *(phrase.replace(r"(-?\d{1,5})\b", rf"(?:{codes})\b") for phrase in OPERATOR_EXIT_CODE)
+    )

@@ -1,5 +1,6 @@
 """What a rule is: a named regex for some error classes, a builder that turns its match into a
-finding (cause, recommendations, confidence), and an example message it must recognise.
+finding (cause, recommendations, confidence), or declines it (None: the engine tries the next
+rule), and an example message it must recognise.
 
 The `rule` decorator builds a `Rule` from a builder function; it registers nothing. The order
 in which rules are tried is the one list in `analysis.rules.catalogue`.
@@ -36,7 +37,8 @@ class Finding:
     transient: bool | None = None
 
 
-Builder = Callable[[re.Match[str], Context], Finding]
+# None: the match is not this rule's to explain (the engine goes on to the next rule).
+Builder = Callable[[re.Match[str], Context], Finding | None]
 
 
 @dataclass(frozen=True)

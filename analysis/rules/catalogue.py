@@ -21,6 +21,10 @@ from analysis.rules import (
 from analysis.rules.base import Rule
 
 RULES: tuple[Rule, ...] = (
+    # an Airflow operator's exit code, when it is all the text says (it declines otherwise, for
+    # the rule of the program's own error): before the rules its code's words would meet
+    # ("exit code 137", "exit code 143")
+    unclassified.operator_exit_code,
     # account and workspace setup that any class may show: named before the class rules
     configuration.provider_not_registered,
     configuration.resource_not_found,
@@ -73,6 +77,9 @@ RULES: tuple[Rule, ...] = (
     configuration.tns_unresolved,
     database.oracle_error,
     # resource_exhaustion
+    # a task Airflow failed from outside, as the callback reports it, or requeued until Airflow
+    # gave up ("requeued more than 2 times", read as a resource exhaustion): its own words
+    unclassified.airflow_failed_from_outside,
     resource_exhaustion.yarn_container_memory,
     resource_exhaustion.spark_executor_oom,
     resource_exhaustion.spark_driver_oom,

@@ -3,12 +3,12 @@
 Rules (analysis/rules/<class>.py, tried in the order of analysis/rules/catalogue.py) recognise
 concrete causes in the error text (an expired client secret, an executor OOM, a missing Python
 module, ...) and name what they extracted (module, host, column, code). The first rule that
-serves the ticket's class and matches explains it; when none does, the class's template from
-data.toml is used. Either way, when the explanation does not already carry what the innermost
-error states (analysis/rules/reading.py), the root cause quotes it: one error, the one the rule
-matched when the message joins several (`errors`). Extracted values come from
-untrusted text: they are reduced to a plain-text character set and capped in length, cut at a
-word boundary. No Django import.
+serves the ticket's class, matches and does not decline (its builder returns None) explains it;
+when none does, the class's template from data.toml is used. Either way, when the explanation
+does not already carry what the innermost error states (analysis/rules/reading.py), the root
+cause quotes it: one error, the one the rule matched when the message joins several (`errors`).
+Extracted values come from untrusted text: they are reduced to a plain-text character set and
+capped in length, cut at a word boundary. No Django import.
 """
 
 from __future__ import annotations
@@ -193,6 +193,8 @@ def build_rule_rca(
             match = _best_match(rule.pattern, ctx.text)
             if match:
                 finding = rule.build(match, ctx)
+                if finding is None:  # the rule declined: the next one may explain it
+                    continue
                 rule_name = rule.name
                 quoted = next(
                     (

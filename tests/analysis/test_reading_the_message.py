@@ -273,7 +273,9 @@ def _build(found: Rule) -> Callable[[str], Finding]:
         message = f"{text}\n{found.example}"
         match = found.pattern.search(message)
         assert match
-        return found.build(match, Context(message, "databricks", "p", "", "", "", ""))
+        finding = found.build(match, Context(message, "databricks", "p", "", "", "", ""))
+        assert finding
+        return finding
 
     return build
 

@@ -4,6 +4,7 @@ class, bounded confidence, and untrusted values kept short and plain. Plain func
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from analysis.classifier import ERROR_CLASSES, classify_error
 from analysis.rules import MAX_VALUE_CHARS, RuleRca, build_rule_rca, clean_value
 from analysis.rules.reading import excerpt
+from analysis.specificity import explain_without_llm
 
 HERE = Path(__file__).resolve().parent
 
@@ -1907,3 +1909,139 @@ def test_round_thirty_three_adf_expression_names_the_property_it_could_not_read(
     assert "property 'Error' cannot be selected" in named_by_activity.root_cause
     for rca in (quoting, named_by_activity):
         _assert_well_formed(rca)
+
+
+def _callback_text_without_exception(state: str) -> str:
+    """What the Airflow callback sends for a failure Airflow ran it for with no exception (a
+    task it failed from outside), the task instance in `state`."""
+    from types import SimpleNamespace
+
+    from integrations.airflow_callback.rca_callback import build_failure_body
+
+    ti = SimpleNamespace(dag_id="etl", task_id="load", run_id="scheduled__1", state=state)
+    return build_failure_body({"task_instance": ti, "exception": None})["exception"]
+
+
+@pytest.mark.parametrize(
+    ("state", "said", "advice"),
+    [
+        # Airflow 3's heartbeat timeout (a zombie) or a running task its executor reported gone.
+        ("running", ("still running", "heartbeat", "zombie"), ("OOMKilled", "retries")),
+        # A task failed while queued: stuck past task_queued_timeout, or killed before it ran.
+        ("queued", ("never started", "task_queued_timeout"), ("queue", "Pending")),
+        # Any other state: killed externally, lost, or set to failed.
+        ("failed", ("from outside", "killed", "set to failed"), ("audit log", "OOMKilled")),
+    ],
+)
+def test_a_task_airflow_failed_with_no_exception_is_explained_by_its_state(
+    state: str, said: tuple[str, ...], advice: tuple[str, ...]
+) -> None:
+    """No class is guessed (the text says Airflow failed the task, not why, as for a zombie),
+    but the explanation says what the state tells and where to look, not the generic advice."""
+    message = _callback_text_without_exception(state)
+
+    rca = _rca(message, source="airflow")
+
+    assert classify_error(message).error_type == "Unknown"
+    assert rca.rule == "airflow_failed_from_outside"
+    for words in said:
+        assert words in rca.root_cause
+    recommendations = " ".join(rca.recommendations)
+    for words in advice:
+        assert words in recommendations
+    assert "matches no known cause" not in rca.root_cause
+    _assert_well_formed(rca)
+
+
+def test_a_task_airflow_requeued_until_it_gave_up_says_it_never_left_its_queue() -> None:
+    rca = _rca("Task was requeued more than 2 times and will be failed.", source="airflow")
+
+    assert rca.rule == "airflow_failed_from_outside"
+    assert "never started" in rca.root_cause and "more than 2 times" in rca.root_cause
+    assert "task_queued_timeout" in rca.root_cause
+    _assert_well_formed(rca)
+
+
+_BASH = "Bash command failed. The command returned a non-zero exit code {}."
+_SPARK = "Cannot execute: spark-submit --master yarn --name load_orders app.py. Error code is: {}."
+_SSH = "SSH operator error: exit status = {}"
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "program"),
+    [
+        (_BASH, "bash command BashOperator ran"),
+        (_SPARK, "spark-submit command SparkSubmitOperator ran"),
+        (_SSH, "remote command SSHOperator ran"),
+    ],
+    ids=["bash", "spark-submit", "ssh"],
+)
+@pytest.mark.parametrize(
+    ("code", "error_type", "meaning"),
+    [
+        ("1", "Unknown", ""),
+        ("137", "ResourceExhaustion", "SIGKILL, most often by the out-of-memory killer"),
+        ("143", "ResourceExhaustion", "stopped with SIGTERM"),
+        ("124", "TimeoutError", "ran longer than the limit"),
+        ("127", "ConfigurationError", "found no such command"),
+        ("126", "ConfigurationError", "could not execute it"),
+    ],
+)
+def test_an_operators_exit_code_names_the_program_its_log_and_what_the_code_means(
+    wrapper: str, program: str, code: str, error_type: str, meaning: str
+) -> None:
+    """The operator's error holds only the program's exit code: the RCA says so, sends the
+    responder to the task log where the program's error is (Analyse the run's log), and names
+    what a well-known code means, classified as such."""
+    message = (
+        'Traceback (most recent call last):\n  File "/opt/airflow/operator.py", line 243, in '
+        f"execute\n    raise AirflowException(\nAirflowException: {wrapper.format(code)}"
+    )
+
+    rca = _rca(message, source="airflow", details={"operator": "BashOperator"})
+
+    assert classify_error(message).error_type == error_type
+    assert rca.rule == "operator_exit_code"
+    assert f"{program} exited with code {code}" in rca.root_cause
+    assert "own error is in the task's log" in rca.root_cause
+    assert meaning in rca.root_cause
+    assert "Spark executors" not in rca.root_cause
+    assert any("Analyse the run's log" in r and "log-analyses" in r for r in rca.recommendations)
+    _assert_well_formed(rca)
+
+
+def test_an_operators_exit_code_after_the_programs_own_error_is_explained_by_that_error() -> None:
+    """A log read with the wrapper states the program's error: its rule explains it."""
+    message = (
+        "[2025-12-10, 00:01:02 UTC] {subprocess.py:93} INFO - numpy.core._exceptions."
+        "_ArrayMemoryError: Unable to allocate 3.20 GiB for an array with shape (429496730,) "
+        "and data type float64\n"
+        f"[2025-12-10, 00:01:02 UTC] {{taskinstance.py:3311}} ERROR - {_BASH.format(1)}"
+    )
+
+    rca = _rca(message, source="airflow")
+
+    assert classify_error(message).error_type == "ResourceExhaustion"
+    assert rca.rule not in ("operator_exit_code", "exit_code", "")
+    assert "3.20 GiB" in rca.root_cause
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cannot execute: " * 3_000,
+        "Cannot execute: x. Error code is: 1.\n" * 1_500,
+        "bash command failed. the command returned a non-zero exit code " * 1_000,
+        "ssh operator error: exit status = 1 " * 2_000,
+        "task failed without an exception (state: " * 2_000,
+        "task was requeued more than " + "9" * 20_000,
+    ],
+    ids=["spark-open", "spark-repeat", "bash-open", "ssh-repeat", "state-open", "requeue-digits"],
+)
+def test_the_operator_and_callback_patterns_read_pathological_text_in_linear_time(
+    text: str,
+) -> None:
+    started = time.process_time()
+    error_type, _ = explain_without_llm(text)
+    assert error_type in ERROR_CLASSES
+    assert time.process_time() - started < 3.0

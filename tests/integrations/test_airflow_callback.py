@@ -1160,3 +1160,65 @@ def test_a_zombie_is_explained_as_a_lost_heartbeat_not_a_resource(
     assert "ran out of a compute resource" not in ticket.rca_result
     advice = " ".join(ticket.recommendations)
     assert "OOM" in advice and "logs" in advice and "retries" in advice
+
+
+def test_a_task_airflow_3_failed_while_running_with_no_exception_is_explained_by_its_state(
+    webhook_client, settings
+):
+    """Airflow 3 runs the failure callback of a task whose heartbeats stopped with no
+    exception: the callback's own text, naming the state, is what the RCA explains."""
+    settings.GEMINI_API_KEY = ""
+    context = airflow_context()
+    context["exception"] = None
+    context["task_instance"].state = "running"
+
+    ticket = rule_rca_of(webhook_client, rca_callback.build_failure_body(context))
+
+    assert ticket.error_type == "Unknown"
+    assert "still running when Airflow failed it" in ticket.rca_result
+    assert "heartbeat" in ticket.rca_result and "zombie" in ticket.rca_result
+    assert "matches no known cause" not in ticket.rca_result
+    advice = " ".join(ticket.recommendations)
+    assert "OOMKilled" in advice and "task_instance_heartbeat_timeout" in advice
+
+
+class BashOperator:  # named like Airflow's, as the callback reads the class name
+    owner = "data-eng"
+
+
+class AirflowException(Exception):  # named like Airflow's, as the callback reads the class name
+    pass
+
+
+@pytest.mark.parametrize(
+    ("code", "error_type", "meaning"),
+    [
+        ("2", "Unknown", ""),
+        ("127", "ConfigurationError", "the shell found no such command"),
+        ("137", "ResourceExhaustion", "killed with SIGKILL"),
+    ],
+)
+def test_a_bash_commands_exit_code_points_to_the_task_log_and_says_what_it_means(
+    webhook_client, settings, code, error_type, meaning
+):
+    """BashOperator's error holds only the exit code: the ticket says which program exited
+    with it, what a well-known code means, and that its error is in the log the ticket's
+    "Analyse the run's log" reads."""
+    settings.GEMINI_API_KEY = ""
+    context = airflow_context()
+    try:
+        raise AirflowException(
+            f"Bash command failed. The command returned a non-zero exit code {code}."
+        )
+    except AirflowException as exc:
+        context["exception"] = exc
+    context["task_instance"].task = BashOperator()
+    context["task_instance"].operator = "BashOperator"
+
+    ticket = rule_rca_of(webhook_client, rca_callback.build_failure_body(context))
+
+    assert ticket.error_type == error_type
+    assert f"The bash command BashOperator ran exited with code {code}" in ticket.rca_result
+    assert meaning in ticket.rca_result
+    assert "the program's own error is in the task's log" in ticket.rca_result
+    assert any("Analyse the run's log" in advice for advice in ticket.recommendations)
