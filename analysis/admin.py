@@ -3,8 +3,20 @@ from django.contrib import admin
 from analysis.models import LlmCall, LogAnalysisJob
 
 
+class WrittenByTheServiceAdmin(admin.ModelAdmin):
+    """Records the service writes, which superusers may still delete: nobody adds one (no add
+    page, whose Save stored an empty row: a log analysis of no source, left queued) and their
+    page shows no Save button."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(LlmCall)
-class LlmCallAdmin(admin.ModelAdmin):
+class LlmCallAdmin(WrittenByTheServiceAdmin):
     list_display = (
         "created_at",
         "ticket",
@@ -21,7 +33,7 @@ class LlmCallAdmin(admin.ModelAdmin):
 
 
 @admin.register(LogAnalysisJob)
-class LogAnalysisJobAdmin(admin.ModelAdmin):
+class LogAnalysisJobAdmin(WrittenByTheServiceAdmin):
     """Read-only: jobs are created from the dashboard, the API or a ticket, and run by workers.
     The owner is shown as its username, not linked: only superusers may open a user's page."""
 

@@ -47,9 +47,24 @@ def webhook_token(source: str) -> str:
     return path.read_text().strip()
 
 
+def token_hint(source: str) -> str:
+    """What to do about a 401: which token this demo sent the source and where it came from."""
+    own = f"WEBHOOK_TOKEN_{source.upper().replace('-', '_')}"
+    if os.environ.get(own):
+        sent = own
+    elif os.environ.get("WEBHOOK_TOKEN"):
+        sent = "WEBHOOK_TOKEN"
+    else:
+        sent = str(Path(os.environ.get("RCA_VAR_DIR", REPO / "var")) / "webhook_token")
+    return (
+        f"/webhooks/{source}/ refused the token this demo sent it ({sent}): run `make demo`"
+        f" with the WEBHOOK_TOKEN, {own} and RCA_VAR_DIR that `make run` was given"
+    )
+
+
 def main() -> int:
     """0 when every sample was accepted, 1 when one was refused or the service is not there."""
-    refused = 0
+    refused, unauthorized = 0, []
     for source, path in SAMPLES:
         request = urllib.request.Request(
             f"{BASE_URL}/webhooks/{source}/",
@@ -64,11 +79,15 @@ def main() -> int:
         except urllib.error.HTTPError as exc:
             print(f"{exc.code} {source:<14} {path.name:<50} {exc.read().decode()}")
             refused += 1
+            if exc.code == 401:
+                unauthorized.append(source)
         except urllib.error.URLError as exc:
             print(f"cannot reach {BASE_URL}: {exc.reason} (is `make run` going?)")
             return 1
     if refused:
         print(f"{refused} of {len(SAMPLES)} samples refused")
+    for source in dict.fromkeys(unauthorized):
+        print(token_hint(source))
     return 1 if refused else 0
 
 

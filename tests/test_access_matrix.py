@@ -26,7 +26,7 @@ from django.db.models import Model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from analysis.models import LlmCall, LlmOutcome
+from analysis.models import LlmCall, LlmOutcome, LogAnalysisJob
 from integrations.models import (
     DeliveryAttempt,
     OutboundDelivery,
@@ -379,6 +379,40 @@ def test_superusers_delete_no_record_of_the_service(world):
         assert client.post(f"{base}{pk}/delete/", {"post": "yes"}).status_code == 403, model
         client.post(base, {"action": "delete_selected", "_selected_action": [pk], "post": "yes"})
     assert {model: model._default_manager.count() for model in kept} == before
+
+
+# Records the service writes that a superuser may still delete, but not add nor edit.
+WRITTEN_BY_THE_SERVICE = ("analysis.llmcall", "analysis.loganalysisjob")
+
+
+def test_superusers_add_and_edit_no_record_of_the_service(world):
+    """A superuser's add page of an occurrence, an inbox row, an outbound delivery, an LLM call
+    or a log analysis offered Save, and a click stored an empty row (an inbox row of no source,
+    a log analysis of no source left queued); an LLM call's and a log analysis's own page
+    offered Save too. Now there is no add page (403), and no Save on a record's page."""
+    _, _, objects = world
+    objects = {
+        **objects,
+        "analysis.loganalysisjob": LogAnalysisJob.objects.create(
+            source=LogAnalysisJob.Source.UPLOAD
+        ),
+    }
+    models = [apps.get_model(model) for model in (*KEPT_RECORDS, *WRITTEN_BY_THE_SERVICE)]
+    before = {model: model._default_manager.count() for model in models}
+    client = Client()
+    client.force_login(User.objects.create_superuser("root-" + uuid.uuid4().hex[:6]))
+    for model in (*KEPT_RECORDS, *WRITTEN_BY_THE_SERVICE):
+        base = f"/admin/{model.replace('.', '/')}/"
+        assert client.get(f"{base}add/").status_code == 403, model
+        assert client.post(f"{base}add/", {"_save": "Save"}).status_code == 403, model
+        listed = client.get(base).content.decode()
+        assert f'href="{base}add/"' not in listed, model
+    for model in WRITTEN_BY_THE_SERVICE:
+        base = f"/admin/{model.replace('.', '/')}/"
+        page = client.get(f"{base}{objects[model].pk}/change/")
+        assert page.status_code == 200, model
+        assert 'name="_save"' not in page.content.decode(), model
+    assert {model: model._default_manager.count() for model in models} == before
 
 
 def test_every_admin_action_is_in_the_matrix():

@@ -193,8 +193,13 @@ def test_make_demo_posts_each_source_its_own_token_when_make_run_was_given_one(
     refused = demo(WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN)
 
     assert refused.returncode == 1
-    assert [line[:3] for line in refused.stdout.splitlines() if "airflow" in line] == ["401"] * 2
+    assert [line[:3] for line in refused.stdout.splitlines() if " airflow " in line] == ["401"] * 2
     assert "2 of 7 samples refused" in refused.stdout
+    # What to do about it, once per source (it printed the 401s alone).
+    assert refused.stdout.splitlines()[-1] == (
+        "/webhooks/airflow/ refused the token this demo sent it (WEBHOOK_TOKEN): run `make demo`"
+        " with the WEBHOOK_TOKEN, WEBHOOK_TOKEN_AIRFLOW and RCA_VAR_DIR that `make run` was given"
+    )
 
 
 @pytest.mark.django_db

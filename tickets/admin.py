@@ -63,10 +63,14 @@ class ReadOnlyPageAdmin(admin.ModelAdmin):
     """Records only the product writes (here and in integrations/admin.py): their page is for
     reading. It shows no Save buttons and refuses a POST (Django's view-only page), while the
     list's actions, which ask for the change permission without an object (acknowledge,
-    retry, ...), still work for the roles that have it. Nobody deletes them, superusers
-    included: no "Delete selected" action and no delete page (403), since a deletion would
-    take the history with it (a ticket's audit trail, resolutions, deliveries and
-    remediations, an incident's timeline)."""
+    retry, ...), still work for the roles that have it. Nobody adds one, superusers included:
+    no add page (403), whose Save stored an empty row (an occurrence of no ticket, an inbox
+    row of no source). Nobody deletes them, superusers included: no "Delete selected" action
+    and no delete page (403), since a deletion would take the history with it (a ticket's
+    audit trail, resolutions, deliveries and remediations, an incident's timeline)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is not None:
