@@ -56,6 +56,7 @@ def _cache_config(url: str, key_prefix: str) -> dict:
 
 # Validators raise (marshmallow 4 ignores a validator that returns False, as a lambda would).
 _POSITIVE = validate.Range(min=0, min_inclusive=False)
+_NOT_NEGATIVE = validate.Range(min=0)
 
 
 def _are_networks(values: list[str]) -> None:
@@ -296,15 +297,20 @@ try:
     SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")
     SLACK_BASE_URL = env.str("SLACK_BASE_URL", "")
     SLACK_DEFAULT_CHANNEL = env.str("SLACK_DEFAULT_CHANNEL", "#data-platform-alerts")
-    # Pacing (integrations/pacing.py); a rate of 0 turns it off. Slack: about one message per
-    # second per channel, short bursts tolerated. Jira Cloud publishes no fixed number (a
-    # per-second token bucket per tenant and endpoint): a delivery is 1-3 requests.
-    SLACK_CHANNEL_POSTS_PER_SECOND = env.float("SLACK_CHANNEL_POSTS_PER_SECOND", 1.0)
+    # Pacing (integrations/pacing.py); a rate of 0 turns it off (a negative one is refused).
+    # Slack: about one message per second per channel, short bursts tolerated. Jira Cloud
+    # publishes no fixed number (a per-second token bucket per tenant and endpoint): a delivery
+    # is 1-3 requests.
+    SLACK_CHANNEL_POSTS_PER_SECOND = env.float(
+        "SLACK_CHANNEL_POSTS_PER_SECOND", 1.0, validate=_NOT_NEGATIVE
+    )
     SLACK_CHANNEL_BURST = env.int("SLACK_CHANNEL_BURST", 5, validate=validate.Range(min=1))
     # Edits (chat.update, chat.delete) are Tier 3: 50+ a minute per workspace.
-    SLACK_EDITS_PER_SECOND = env.float("SLACK_EDITS_PER_SECOND", 0.8)
+    SLACK_EDITS_PER_SECOND = env.float("SLACK_EDITS_PER_SECOND", 0.8, validate=_NOT_NEGATIVE)
     SLACK_EDITS_BURST = env.int("SLACK_EDITS_BURST", 5, validate=validate.Range(min=1))
-    JIRA_DELIVERIES_PER_SECOND = env.float("JIRA_DELIVERIES_PER_SECOND", 10.0)
+    JIRA_DELIVERIES_PER_SECOND = env.float(
+        "JIRA_DELIVERIES_PER_SECOND", 10.0, validate=_NOT_NEGATIVE
+    )
     JIRA_BURST = env.int("JIRA_BURST", 20, validate=validate.Range(min=1))
     AZURE_STORAGE_CONNECTION_STRING = env.str("AZURE_STORAGE_CONNECTION_STRING", "")
     AZURE_STORAGE_CONTAINER = env.str("AZURE_STORAGE_CONTAINER", "rca-evidence")

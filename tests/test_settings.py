@@ -82,6 +82,10 @@ def load_settings(
         # The client takes whole milliseconds: 0.0004 s became 0 ms, read as no timeout.
         ("GEMINI_TIMEOUT_SECONDS", "0.0004"),
         ("GEMINI_TIMEOUT_SECONDS", "0"),
+        # A negative rate turned pacing off as 0 does, in silence.
+        ("SLACK_EDITS_PER_SECOND", "-1"),
+        ("SLACK_CHANNEL_POSTS_PER_SECOND", "-0.5"),
+        ("JIRA_DELIVERIES_PER_SECOND", "-10"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
