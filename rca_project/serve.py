@@ -351,6 +351,8 @@ def ready_banner(base: str, websocket_url: str) -> str:
         f"  API            {base}/api/v1/docs/  (schema {base}/api/v1/schema/)\n"
         f"  webhooks       {base}/webhooks/azure-monitor/  /webhooks/adf/  "
         "/webhooks/databricks/  /webhooks/airflow/\n"
+        f"  sync-back      {base}/webhooks/jira/  /webhooks/slack/actions/  (JIRA and Slack's "
+        "own webhooks: Fan-out and sync-back in the README)\n"
         f"  health         {base}/healthz  {base}/readyz  {base}/metrics\n"
         f"  webhook token  {token}\n"
         f"  database       {_safe_url(settings.DATABASE_URL)}\n"

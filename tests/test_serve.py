@@ -193,6 +193,7 @@ def test_every_page_the_ready_banner_names_is_there():
     paths = re.findall(r"(?:http://testserver|(?<=\s))(/[\w/.-]*)", banner)
 
     assert "/api/v1/docs/" in paths and "/webhooks/adf/" in paths
+    assert "/webhooks/jira/" in paths and "/webhooks/slack/actions/" in paths
     answers = {path: Client().get(path).status_code for path in paths}
     assert not [path for path, status in answers.items() if status == 404], answers
 
