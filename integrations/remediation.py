@@ -61,7 +61,7 @@ from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from analysis.redaction import redact
-from analysis.rules import build_rule_rca
+from analysis.rules import USER_ERROR_NOTE, build_rule_rca
 from integrations import fanout
 from integrations import targets as registry
 from integrations.models import (
@@ -237,6 +237,35 @@ def _own_error(ticket: Ticket) -> str:
         if others is not None:
             return message[: others.start()]
     return message
+
+
+def matched_signal(policy: RemediationPolicy, ticket: Ticket) -> str:
+    """The first of the policy's signals the ticket's error contains ('' for none, or a policy
+    with no signals)."""
+    message = _signal_text(_own_error(ticket))
+    return next((str(s) for s in policy.signals if _signal_text(str(s)) in message), "")
+
+
+def despite_user_error(policy: RemediationPolicy, ticket: Ticket) -> str:
+    """Why a rerun is proposed for a failure whose rule-based RCA says Data Factory reports a
+    user error that a rerun without a change will likely not fix ('' when the RCA does not say
+    so, or the action is no rerun). Both stand: Data Factory reports connection failures as user
+    errors too (`UserErrorFailedToConnectToSelfHostedIR`, a refused connection), which may pass,
+    and the policy covers them (the shipped one by signals such as "connection refused"); the
+    proposal's reason says why it is made, so that the ticket does not tell on-call two
+    contradictory things."""
+    if policy.action != RemediationAction.ADF_RERUN or USER_ERROR_NOTE not in ticket.rca_result:
+        return ""
+    signal = matched_signal(policy, ticket)
+    covered = (
+        f"its error names '{signal[:100]}', one of the policy's signals"
+        if signal
+        else "the policy covers its failure"
+    )
+    return (
+        "Data Factory reports a user error (the RCA: a rerun without a change will likely fail "
+        f"again), proposed anyway as {covered}: a rerun helps only if that cause has passed"
+    )
 
 
 def _signal_text(text: str) -> str:
@@ -466,6 +495,11 @@ def propose(
         attempt_number = (ticket.remediations.count() or 0) + 1
         status = RemediationStatus.PROPOSED
         reason = decision.reason
+        despite = (
+            "" if decision.mode == RemediationMode.NEVER else despite_user_error(policy, ticket)
+        )
+        if despite:
+            reason = f"{reason}; {despite}"
         unable = "" if decision.mode == RemediationMode.NEVER else cannot_run(policy.action, ticket)
         if decision.mode == RemediationMode.NEVER:
             status = RemediationStatus.SKIPPED
@@ -1546,8 +1580,11 @@ def _propose_newer(ticket_id: str) -> None:
 def _resolve(ticket: Ticket, remediation: Remediation) -> None:
     """The run recovered: the ticket is resolved with the remediation as the actor, and what
     fixed it is kept as a resolution for the next similar failure. A ticket already resolved
-    (the source's own success webhook got there first) keeps that resolution."""
+    (the source's own success webhook got there first) keeps that resolution. The success is
+    announced once (the Slack thread's line, the JIRA comment), saying so when it resolved the
+    ticket."""
     actor = remediation_actor(remediation)
+    told = remediation.reason
     if ticket.status != Status.RESOLVED:
         # The fix is shown on the next similar failure: it says who chose to run it, if anyone.
         how = f"approved by {remediation.decided_by}" if remediation.decided_by else "automatic"
@@ -1563,7 +1600,10 @@ def _resolve(ticket: Ticket, remediation: Remediation) -> None:
             "resolved by remediation",
             details={"remediation": remediation.pk, "external_run_id": remediation.external_run_id},
         )
-    lifecycle.announce(ticket.pk, "remediation_succeeded", actor, remediation.reason)
+        # The resolve is told in this one line (one Slack thread line, one JIRA comment): the
+        # targets leave the resolve's own announcement to it (`told_with_its_success`).
+        told = f"{told}; the ticket is resolved"
+    lifecycle.announce(ticket.pk, "remediation_succeeded", actor, told)
 
 
 def source_recovered(ticket_id: str) -> Remediation | None:

@@ -8,7 +8,8 @@ the Slack user is a member of the bot's own workspace or Enterprise Grid org (`a
 Slack Connect channel, another organization's members click our buttons too, and the e-mail on
 their profiles is that organization's to set, not a proof of who they are here.
 The account must be active and hold the responder role (or above) at the time of the click.
-Anything else changes nothing and the user is told so in an ephemeral message.
+Anything else changes nothing and the user is told so in an ephemeral message, with what to ask
+an administrator for: a link, a reactivation, or the responder group (`REMEDIES`).
 
 The Slack Web API calls live here, in three small functions, until the outbound targets share one
 Slack client.
@@ -29,10 +30,23 @@ from tickets.roles import RESPONDER, has_role
 
 logger = logging.getLogger(__name__)
 
-NOT_ALLOWED_TEXT = (
-    "You are not allowed to act on RCA tickets from Slack: {reason}. Ask an administrator to "
-    "link your Slack account to an active account with the responder role."
+NOT_ALLOWED_TEXT = "You are not allowed to act on RCA tickets from Slack: {reason}. {remedy}."
+# Why a click carries no authority (`SlackAuthority.reason`), and what to ask for: an account
+# that is linked but lacks the role needs the group, as the dashboard's 403 says, not a link.
+NOT_LINKED = "your Slack account is not linked to an account here"
+DEACTIVATED = "your account is deactivated"
+NO_ROLE = f"your account does not have the {RESPONDER} role"
+LINK_REMEDY = (
+    f"Ask an administrator to link your Slack account to an active account with the {RESPONDER} "
+    "role"
 )
+REMEDIES = {
+    NOT_LINKED: LINK_REMEDY,
+    DEACTIVATED: "Ask an administrator to reactivate your account",
+    NO_ROLE: (
+        f"Ask an administrator to add your account to the {RESPONDER} group (or one above it)"
+    ),
+}
 # The Slack profile's e-mail, remembered briefly so a burst of clicks makes one users.info call;
 # the account and its role are read afresh on every click.
 PROFILE_EMAIL_CACHE_SECONDS = 300
@@ -136,21 +150,24 @@ def authority_of(slack_user_id: str) -> SlackAuthority:
     else:
         email = slack_profile_email(slack_user_id)
         if not email:
-            return SlackAuthority(None, "your Slack account is not linked to an account here")
+            return SlackAuthority(None, NOT_LINKED)
         matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])
         if len(matches) != 1:
-            return SlackAuthority(None, "your Slack account is not linked to an account here")
+            return SlackAuthority(None, NOT_LINKED)
         user = matches[0]
     assert user is not None
     if not user.is_active:
-        return SlackAuthority(None, "your account is deactivated")
+        return SlackAuthority(None, DEACTIVATED)
     if not has_role(user, RESPONDER):
-        return SlackAuthority(None, "your account does not have the responder role")
+        return SlackAuthority(None, NO_ROLE)
     return SlackAuthority(user, "")
 
 
 def tell_not_allowed(channel_id: str, slack_user_id: str, reason: str) -> None:
-    tell(channel_id, slack_user_id, NOT_ALLOWED_TEXT.format(reason=reason))
+    """The refusal says why and what to ask an administrator for (`REMEDIES`; a link to an
+    account with the role for a reason not listed there)."""
+    remedy = REMEDIES.get(reason, LINK_REMEDY)
+    tell(channel_id, slack_user_id, NOT_ALLOWED_TEXT.format(reason=reason, remedy=remedy))
 
 
 def tell(channel_id: str, slack_user_id: str, message: str) -> None:

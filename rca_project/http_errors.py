@@ -1,8 +1,9 @@
 """What a failed HTTP request ran into, in words: shared by the log fetch of log analysis
-(analysis/log_fetch.py), the Airflow REST API client (rca_project/airflow_api.py) and the
-playbook call (integrations/targets/playbook.py), so that a connection failure reads the same
-wherever it is reported; and whether the request never reached its server (`never_connected`),
-so that a remediation's start that sent nothing is sent again.
+(analysis/log_fetch.py), the Airflow REST API client (rca_project/airflow_api.py), the playbook
+call (integrations/targets/playbook.py) and the ADF rerun (integrations/targets/adf_rerun.py),
+so that a connection failure reads the same wherever it is reported; and whether the request
+never reached its server (`never_connected`), so that a remediation's start that sent nothing
+is sent again.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def connection_failure(exc: BaseException, url: str) -> str:
     """What a failed request to ``url`` ran into, in words, for the usual connection errors
-    (found anywhere in the chain of exceptions ``requests`` and ``urllib3`` wrap them in): the
-    host's name not resolved, the connection refused, the TLS certificate not accepted, another
-    TLS failure, no answer in time, the connection reset, no route to the host. '' for others."""
+    (found anywhere in the chain of exceptions ``requests``, ``urllib3`` and ``azure-core`` wrap
+    them in): the host's name not resolved, the connection refused, the TLS certificate not
+    accepted, another TLS failure, no answer in time, the connection reset, no route to the
+    host. '' for others."""
     try:
         parts = urlsplit(url)
         host, port = parts.hostname or url, parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
@@ -84,8 +86,10 @@ def never_connected(exc: BaseException) -> bool:
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and those it wraps: its cause and context, urllib3's ``reason``, and the
-    exceptions among its arguments (how ``requests`` wraps urllib3's), each once."""
+    """The exception and those it wraps: its cause and context, urllib3's ``reason``,
+    azure-core's ``inner_exception`` (an ``AzureError`` keeps the transport's error there, its
+    arguments only the text), and the exceptions among its arguments (how ``requests`` wraps
+    urllib3's), each once."""
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
     while pending and len(seen) < 50:
@@ -95,6 +99,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         reason = getattr(current, "reason", None)
-        for inner in (current.__cause__, current.__context__, reason, *current.args):
+        wrapped = getattr(current, "inner_exception", None)
+        for inner in (current.__cause__, current.__context__, reason, wrapped, *current.args):
             if isinstance(inner, BaseException):
                 pending.append(inner)

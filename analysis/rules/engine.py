@@ -70,6 +70,14 @@ def _code_suffix(ctx: Context, cause: str) -> str:
     return ""
 
 
+# What the root cause adds when Data Factory reports a user error and the finding does not know
+# the error to pass on a retry. A rerun a policy proposes for such a failure says why it is
+# proposed anyway (integrations/remediation.py `despite_user_error`).
+USER_ERROR_NOTE = (
+    "Data Factory reports a user error, so rerunning without a change will likely fail again."
+)
+
+
 def _failure_type_note(ctx: Context, transient: bool | None) -> tuple[str, str]:
     """A sentence and a recommendation for ADF's failure type, if one was given, that do not
     contradict what the finding knows: no "retry" for an error that repeats until its cause is
@@ -88,11 +96,7 @@ def _failure_type_note(ctx: Context, transient: bool | None) -> tuple[str, str]:
             "case with the activity run id.",
         )
     if ("usererror" in kind or "userconfiguration" in kind or kind == "user") and not transient:
-        return (
-            " Data Factory reports a user error, so rerunning without a change will likely "
-            "fail again.",
-            "",
-        )
+        return f" {USER_ERROR_NOTE}", ""
     return "", ""
 
 

@@ -38,10 +38,20 @@ from integrations.targets.remediating import (
     remediation_of,
     target_run,
 )
+from rca_project.http_errors import connection_failure
 
 RERUN, WATCH = "adf_rerun", "adf_rerun_watch"
 ADF_SCOPE = "https://management.azure.com/.default"
 SUCCEEDED, FAILED_STATES = "Succeeded", ("Failed", "Cancelled", "Canceled")
+# Entra ID's login host, azure-identity's default authority.
+LOGIN_URL = "https://login.microsoftonline.com"
+
+
+def _login_url(authority: str) -> str:
+    """AZURE_AUTHORITY_HOST as a URL (azure-identity takes a bare host too), else the default."""
+    if not authority:
+        return LOGIN_URL
+    return authority if "://" in authority else f"https://{authority}"
 
 
 def _loopback_http(url: str) -> bool:
@@ -67,12 +77,14 @@ class AdfTransport:
         *,
         base_url: str = "https://management.azure.com",
         timeout: float = DEFAULT_TIMEOUT,
+        login_url: str = LOGIN_URL,
     ) -> None:
         from azure.mgmt.datafactory import DataFactoryManagementClient
 
         self.subscription_id = subscription_id
         self._credential = credential
         self._base_url = base_url.rstrip("/")
+        self._login_url = login_url  # Entra ID: named when the token request gets no answer
         self._timeout = timeout
         # Plain http is for local test servers only (azure-core refuses to send a token
         # over http unless told, per call).
@@ -130,12 +142,13 @@ class AdfTransport:
             settings.AZURE_SUBSCRIPTION_ID,
             base_url=settings.AZURE_MANAGEMENT_URL,
             timeout=timeout,
+            login_url=_login_url(settings.AZURE_AUTHORITY_HOST),
         )
 
     def rerun_from_failure(self, where: dict[str, str], pipeline: str, run_id: str) -> str:
         """Start the recovery rerun; returns the new run's id."""
         client = self._client(where["subscription_id"])
-        with _azure_errors(f"createRun of {pipeline}"):
+        with _azure_errors(f"createRun of {pipeline}", self._base_url, self._login_url):
             response = client.pipelines.create_run(
                 where["resource_group"],
                 where["factory"],
@@ -150,7 +163,7 @@ class AdfTransport:
     def run_status(self, where: dict[str, str], run_id: str) -> tuple[str, str]:
         """(status, message) of a pipeline run."""
         client = self._client(where["subscription_id"])
-        with _azure_errors(f"get pipeline run {run_id}"):
+        with _azure_errors(f"get pipeline run {run_id}", self._base_url, self._login_url):
             run = client.pipeline_runs.get(
                 where["resource_group"], where["factory"], run_id, **self._call_options
             )
@@ -158,8 +171,13 @@ class AdfTransport:
 
 
 @contextmanager
-def _azure_errors(what: str) -> Iterator[None]:
-    """azure-core errors as TransportError (permanent for 4xx other than 408/409/429)."""
+def _azure_errors(what: str, url: str, login_url: str) -> Iterator[None]:
+    """azure-core errors as TransportError (permanent for 4xx other than 408/409/429). One
+    that got no answer says what happened in words (`http_errors.connection_failure`: "…:
+    127.0.0.1 refused the connection on port 9"), as Airflow's do, and whether it was the call
+    to `url` (Azure Resource Manager) or the token request to `login_url` (Entra ID) that got
+    none; the exception's name only when it names nothing known. A connection never made
+    (ServiceRequestError) sent nothing (`unsent`: a start is tried again)."""
     from azure.core.exceptions import (
         AzureError,
         ClientAuthenticationError,
@@ -173,6 +191,12 @@ def _azure_errors(what: str) -> Iterator[None]:
         status = exc.status_code
         refused = isinstance(exc, ClientAuthenticationError)
         if refused and status is None:
+            unanswered = _unanswered_login(exc, login_url)
+            if unanswered:
+                # Entra ID was not reached: nothing was refused, and no call was sent to ARM.
+                raise TransportError(
+                    f"{what}: Entra ID token: {unanswered}", permanent=False, unsent=True
+                ) from exc
             # azure-identity's refusal of the token request keeps no response: Entra ID refused
             # the service principal's credentials (counted as a 401).
             raise TransportError(
@@ -189,13 +213,27 @@ def _azure_errors(what: str) -> Iterator[None]:
             status=status,
         ) from exc
     except AzureError as exc:
-        # azure-core's ServiceRequestError: the request was not sent (the connection refused,
-        # the host not resolved, no connection in time), so it started nothing.
-        raise TransportError(
-            f"{what}: {type(exc).__name__}",
-            permanent=False,
-            unsent=isinstance(exc, ServiceRequestError),
-        ) from exc
+        why = connection_failure(exc, url) or type(exc).__name__
+        # azure-core's ServiceRequestError: "no request was sent" (the connection was never
+        # made); any other error (ServiceResponseError: no answer) may have reached the service.
+        unsent = isinstance(exc, ServiceRequestError)
+        raise TransportError(f"{what}: {why}", permanent=False, unsent=unsent) from exc
+
+
+def _unanswered_login(exc: BaseException, login_url: str) -> str:
+    """What the token request ran into, in words, when it got no answer from Entra ID (azure-
+    identity raises that as a ClientAuthenticationError too, over the transport's
+    ServiceRequestError or ServiceResponseError); '' when Entra ID answered (it refused)."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    seen: BaseException | None = exc.__cause__ or exc.__context__
+    for _ in range(10):
+        if seen is None:
+            return ""
+        if isinstance(seen, ServiceRequestError | ServiceResponseError):
+            return connection_failure(seen, login_url) or type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 def _where(entity: dict[str, Any], transport: AdfTransport) -> dict[str, str]:

@@ -263,6 +263,15 @@ def fix_to_tell(change: Mapping[str, Any]) -> str:
     return "" if kind == ActorKind.REMEDIATION else str(change.get("fix") or "")
 
 
+def told_with_its_success(change: Change) -> bool:
+    """A resolve made by a remediation (its success, `remediation._resolve`): the
+    `remediation_succeeded` announced with it, in the same transaction, tells it once (it says
+    the ticket is resolved) and brings the issue and the alert up to date, so a target follows
+    that one alone: on-call saw the same news twice, a "resolve" line and a "remediation
+    succeeded" line in the Slack thread, two JIRA comments quoting one reason."""
+    return change.action == "resolve" and change.actor.kind == ActorKind.REMEDIATION
+
+
 # What an incident change says after who made it (Slack's thread reply, JIRA's comment).
 INCIDENT_CHANGE_WORDS = {
     "acknowledge": "acknowledged the incident",

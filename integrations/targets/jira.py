@@ -58,6 +58,7 @@ from integrations.targets.base import (
     recovered_before_paging,
     source_links,
     ticket_url,
+    told_with_its_success,
     via_words,
     wait_for,
     wait_for_incident,
@@ -1058,6 +1059,8 @@ def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     incident's issue, `through_incident`, did not move the member's own); a new RCA its
     description."""
     made_on_this_issue = change.actor.kind == ActorKind.JIRA and not change.through_incident
+    if told_with_its_success(change):
+        return None  # its `remediation_succeeded` moves the issue and comments, once
     if change.action in LIFECYCLE_CHANGES and not made_on_this_issue:
         return SYNC, change.as_payload()
     if change.action in REMEDIATION_CHANGES or change.action == ANALYSED:

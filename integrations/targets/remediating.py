@@ -9,8 +9,9 @@ Starting a rerun is not idempotent at any of the services: an attempt whose requ
 reached the service (a timeout, a dropped connection, a server error other than 503) is not
 retried, it fails the remediation (`no_second_start`), and people take over. Refusals that
 carried nothing out (429, 503), and failures before the start's request was sent (`unsent`: a
-login, a connection never made), are retried by the engine as usual. A watch's look that gets no
-answer or a server error looks again later (`look_again_later`): the rerun runs on meanwhile.
+login, an ADF token request or connection never made), are retried by the engine as usual.
+A watch's look that gets no answer or a server error looks again later (`look_again_later`):
+the rerun runs on meanwhile.
 A delivery the engine gives up on (a refusal, a start's retries run out, the target no longer
 configured) fails its remediation at once with the error (`gave_up`); a refusal of the service's
 own credentials (401, 403), like a start that may have reached the service and a watch that

@@ -71,6 +71,7 @@ from integrations.targets.base import (
     recovered_before_paging,
     source_links,
     ticket_url,
+    told_with_its_success,
     via_words,
     wait_for,
     wait_for_incident,
@@ -1325,8 +1326,8 @@ def _incident_status(change: IncidentChange) -> tuple[str, dict[str, Any]] | Non
 
 
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
-    if change.action not in FOLLOWED:
-        return None
+    if change.action not in FOLLOWED or told_with_its_success(change):
+        return None  # a remediation's resolve: its `remediation_succeeded` line tells it
     return SYNC, {**change.as_payload(), "thread": change.action in THREADED}
 
 

@@ -297,7 +297,7 @@ def test_adf_rerun_whose_connection_is_refused_is_sent_again_not_failed(arm, set
         rerun = proposed(ticket.pk)
         (row,) = run_pending(ticket.pk, rounds=1)
 
-        assert row.status == OutboundStatus.PENDING and "ServiceRequestError" in row.last_error
+        assert row.status == OutboundStatus.PENDING and "refused the connection" in row.last_error
         assert "may have reached" not in row.last_error
         rerun.refresh_from_db()
         assert rerun.status == "running" and "may have" not in rerun.reason
@@ -311,6 +311,52 @@ def test_adf_rerun_whose_connection_is_refused_is_sent_again_not_failed(arm, set
         run_pending(ticket.pk)
         rerun.refresh_from_db()
         assert rerun.status == "succeeded"
+
+
+def _adf_rerun_sent_once(arm: FakeAzureManagement) -> tuple[Remediation, OutboundDelivery]:
+    make_policy(action="adf_rerun")
+    ticket = make_ticket()
+    arm.add_pipeline_run(
+        "rg-data", "adf-prod", adf_pipeline_run(ticket.affected_entity["run_id"], ticket.pipeline)
+    )
+    rerun = proposed(ticket.pk)
+    (row,) = run_pending(ticket.pk, rounds=1)
+    rerun.refresh_from_db()
+    return rerun, row
+
+
+def test_adf_rerun_that_cannot_reach_azure_says_so_in_words_and_is_tried_again(
+    arm, settings, monkeypatch
+):
+    """Nothing listens at the management URL: the error said "createRun of <pipeline>:
+    ServiceRequestError (the request may have reached the service; not repeated)" and failed
+    the remediation, though azure-core's ServiceRequestError means no request was sent."""
+    with entra_id_for(arm, settings, monkeypatch):
+        settings.AZURE_MANAGEMENT_URL = "http://127.0.0.1:9"
+        rerun, row = _adf_rerun_sent_once(arm)
+
+    pipeline = rerun.ticket.pipeline
+    assert row.last_error == f"createRun of {pipeline}: 127.0.0.1 refused the connection on port 9"
+    assert row.status == OutboundStatus.PENDING  # tried again, as a refusal that ran nothing
+    assert rerun.status == "running" and not arm.requests_to("/createRun")
+
+
+def test_adf_rerun_whose_token_request_gets_no_answer_is_not_a_refusal_of_our_credentials(
+    arm, settings, monkeypatch
+):
+    """Entra ID unreachable: the error said "401 the token request was refused" and ended the
+    attempts at the run as credentials refused, though nobody refused anything."""
+    with entra_id_for(arm, settings, monkeypatch):
+        settings.AZURE_AUTHORITY_HOST = "https://127.0.0.1:9"
+        rerun, row = _adf_rerun_sent_once(arm)
+
+    pipeline = rerun.ticket.pipeline
+    assert row.last_error == (
+        f"createRun of {pipeline}: Entra ID token: 127.0.0.1 refused the connection on port 9"
+    )
+    assert row.status == OutboundStatus.PENDING
+    assert rerun.status == "running" and "credentials" not in rerun.reason
+    assert not arm.requests_to("/createRun")
 
 
 # --- Databricks ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -229,6 +230,45 @@ def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(mig
     found = proposed(auth.pk)
     assert found.status == "skipped" and "Deterministic" in found.reason
     assert remediation.propose(make_ticket(error_message="KeyError: 'amount'").pk) is None
+
+
+def test_a_rerun_of_what_data_factory_calls_a_user_error_says_why_it_is_proposed(
+    migration_data, webhook_client
+):
+    """Data Factory reports a refused connection as a UserError: the rule-based RCA said a
+    rerun without a change would likely fail again, while the shipped policy proposed a rerun
+    for it (its message names "connection refused"), and nothing said why: two contradictory
+    things on one ticket. The proposal now says why it is made despite the RCA."""
+    from importlib import import_module
+
+    from integrations import processing
+    from integrations.models import WebhookDelivery
+    from tests.conftest import local_payload
+
+    defaults = import_module("integrations.migrations.0009_default_remediation_policies")
+    for fields in defaults.POLICIES:
+        RemediationPolicy.objects.get_or_create(name=fields["name"], defaults=fields)
+    body = local_payload("adf_failure.json")
+    body.update(
+        run_id=f"run-{uuid.uuid4().hex[:8]}",
+        error_message="Operation on target Lookup_Orders failed: connection refused",
+        failure_type="UserError",
+    )
+    answer = webhook_client("/webhooks/adf/", body).json()
+    processing.process_delivery(WebhookDelivery.objects.get(tracking_id=answer["tracking_id"]).pk)
+
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert ticket.rca_source == "rules"
+    assert "rerunning without a change will likely fail again" in ticket.rca_result
+    pending = Remediation.objects.get(ticket=ticket)
+    assert pending.action == "adf_rerun" and pending.status == "awaiting_approval"
+    assert pending.reason == (
+        "policy 'Transient ADF failures: rerun from the failed activity', confidence "
+        f"{ticket.confidence:.2f}: needs approval; Data Factory reports a user error (the RCA: "
+        "a rerun without a change will likely fail again), proposed anyway as its error names "
+        "'connection refused', one of the policy's signals: a rerun helps only if that cause "
+        "has passed"
+    )
 
 
 @pytest.mark.parametrize(
@@ -684,6 +724,37 @@ def test_a_remediation_that_resolves_its_ticket_tells_no_fix_beside_its_success(
         assert not [t for t in texts + comments if "fixed it" in t]
         fix = ticket.resolutions.get()
         assert fix.fix == "Call the playbook (Logic App) (remediation, approved by daan)"
+
+
+def test_a_remediation_that_resolves_its_ticket_says_so_once_in_slack_and_jira(settings):
+    """One success was told twice: a "resolve" line beside the "remediation succeeded" line
+    in the Slack thread, and two JIRA comments ("resolved the ticket", "reported that the
+    remediation succeeded") quoting one reason. Now one line and one comment say both: what
+    succeeded, its reason, and that the ticket is resolved; the issue still moves to Done."""
+    with FakeJira() as jira, FakeSlack() as slack:
+        ticket = _remediated_on_its_page(
+            settings, jira, slack, succeeded=True, detail="the rerun succeeded"
+        )
+
+        ticket.refresh_from_db()
+        pending = Remediation.objects.get(ticket=ticket)
+        who = f"remediation playbook (id {pending.pk})"
+        texts = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+        after_approval = texts[texts.index(next(t for t in texts if "approved" in t)) + 1 :]
+        assert after_approval == [
+            f"{who} — remediation succeeded (via remediation): the rerun succeeded; the ticket "
+            "is resolved"
+        ]
+        comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+        told = [c for c in comments if c.startswith(who)]
+        assert told == [
+            f"{who} reported that the remediation succeeded in the RCA service.\n"
+            "{noformat}\nthe rerun succeeded; the ticket is resolved\n{noformat}"
+        ]
+        assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+        assert ticket.status == "resolved" and ticket.resolved_by == who
+        alert = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
+        assert "resolved" in json.dumps(alert).lower()
 
 
 def test_a_decline_says_who_declined_it_once_in_the_slack_thread(settings, slack_signed):

@@ -60,7 +60,11 @@ def click(ticket_id: str, slack_user_id: str, *, username: str = "someone", acti
     )
 
 
-def assert_refused(slack: FakeSlack, ticket: Ticket, slack_user_id: str, response, reason: str):
+def assert_refused(
+    slack: FakeSlack, ticket: Ticket, slack_user_id: str, response, reason: str, remedy: str = ""
+):
+    """`remedy`: what the ephemeral message tells the user to ask for, when the test names it;
+    by default the link of a Slack account, which is the remedy for `NOT_LINKED` only."""
     assert response.status_code == 200  # Slack shows an error for anything else
     assert response.json()["result"] == [f"not allowed: {reason}"]
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
@@ -68,6 +72,11 @@ def assert_refused(slack: FakeSlack, ticket: Ticket, slack_user_id: str, respons
     told = wait_for(lambda: [m for m in slack.ephemeral if m["user"] == slack_user_id])
     assert told[0]["channel"] == CHANNEL
     assert "not allowed" in told[0]["text"] and reason in told[0]["text"]
+    if remedy:
+        assert remedy in told[0]["text"]
+        assert "link your Slack account" not in told[0]["text"]
+    elif reason == NOT_LINKED:
+        assert "link your Slack account to an active account" in told[0]["text"]
 
 
 def assert_taken_by(ticket: Ticket, response, username: str) -> None:
@@ -116,21 +125,27 @@ def test_a_deactivated_account_changes_nothing(celery_worker, slack):
     ticket = make_ticket()
 
     response = click(ticket.pk, "U0GONE0001")
-    assert_refused(slack, ticket, "U0GONE0001", response, "your account is deactivated")
+    reactivate = "Ask an administrator to reactivate your account"
+    assert_refused(slack, ticket, "U0GONE0001", response, "your account is deactivated", reactivate)
     by_email = click(ticket.pk, "U0GONE0002")
     assert_refused(slack, ticket, "U0GONE0002", by_email, NOT_LINKED)
 
 
-def test_a_viewer_changes_nothing(celery_worker, slack):
+def test_a_viewer_changes_nothing_and_is_told_the_group_it_lacks(celery_worker, slack):
+    """Her Slack account is linked (a Slack identity, or the profile's e-mail): she was told to
+    "link your Slack account to an active account with the responder role", which it is
+    already; what she lacks is the group, as the dashboard's 403 says."""
     viewer = make_user("vera", "viewer")
     SlackIdentity.objects.create(slack_user_id="U0VERA0001", user=viewer)
     slack.add_user("U0VERA0001")
     slack.add_user("U0VERA0002", email=viewer.email)
     ticket = make_ticket()
     reason = "your account does not have the responder role"
+    remedy = "Ask an administrator to add your account to the responder group (or one above it)."
 
-    assert_refused(slack, ticket, "U0VERA0001", click(ticket.pk, "U0VERA0001"), reason)
-    assert_refused(slack, ticket, "U0VERA0002", click(ticket.pk, "U0VERA0002"), reason)
+    for slack_user_id in ("U0VERA0001", "U0VERA0002"):
+        response = click(ticket.pk, slack_user_id)
+        assert_refused(slack, ticket, slack_user_id, response, reason, remedy)
 
 
 def test_a_responder_mapped_in_admin_takes_the_ticket(celery_worker, slack):
