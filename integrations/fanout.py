@@ -55,6 +55,7 @@ from integrations import pacing
 from integrations import targets as registry
 from integrations.circuit import CircuitBreaker, redis_client
 from integrations.models import (
+    FOLLOW_UP_KEY,
     AttemptOutcome,
     DeliveryAttempt,
     OutboundDelivery,
@@ -758,12 +759,6 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
         for follow_up in follow_ups:
             _schedule_follow_up(row, follow_up)
         return DeliveryResult(OutboundStatus.SUCCEEDED)
-
-
-# A change's follow-up (`<ticket>:<action>:<uuid>`): its key guards nothing once it finished, and
-# no later delivery looks it up. The others are kept: their keys keep a ticket's or an
-# incident's issue, message or reconcile from being made twice, and their rows are looked up.
-FOLLOW_UP_KEY = r"^[^:]+:[^:]+:[0-9a-f]{32}$"
 
 
 def apply_outbound_retention() -> int:

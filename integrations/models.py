@@ -153,6 +153,13 @@ class OutboundQuerySet(models.QuerySet):
         return self.filter(status=OutboundStatus.PENDING, next_attempt_at__lt=before)
 
 
+# A change's follow-up (`<ticket>:<action>:<uuid>`, `fanout.schedule_follow_up`): its key guards
+# nothing once it finished, and no later delivery looks it up. The others are kept: their keys
+# keep a ticket's or an incident's issue, message or reconcile from being made twice, and their
+# rows are looked up (`outbound_not_follow_up`). Follow-ups are most of a ticket's deliveries.
+FOLLOW_UP_KEY = r"^[^:]+:[^:]+:[0-9a-f]{32}$"
+
+
 class OutboundDelivery(models.Model):
     """One thing to do at one target for one ticket. Its key makes scheduling idempotent: the
     same change never produces two JIRA issues, two Slack alerts or two uploads."""
@@ -202,6 +209,15 @@ class OutboundDelivery(models.Model):
                 fields=["ticket", "created_at"],
                 condition=models.Q(status="pending", payload__has_key="merges"),
                 name="outbound_mergeable",
+            ),
+            # A ticket's deliveries other than its changes' follow-ups (its pages, reconciles,
+            # links, an incident's deliveries riding on its lead), by action: the latest page of
+            # a ticket (`targets.base.latest_page`) is one probe, however many follow-ups its
+            # history holds. A follow-up's INSERT does not enter it.
+            models.Index(
+                fields=["ticket", "action", "created_at", "id"],
+                condition=~models.Q(key__regex=FOLLOW_UP_KEY),
+                name="outbound_not_follow_up",
             ),
         ]
 

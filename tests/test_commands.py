@@ -449,6 +449,36 @@ def test_the_mergeable_edits_index_is_built_again_after_an_interrupted_build():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_pages_index_is_built_again_after_an_interrupted_build():
+    """integrations/0024 builds `outbound_not_follow_up` concurrently on the outbound
+    deliveries, which every ticket change writes: a build interrupted while a change held it up
+    leaves an invalid index, which the next migrate drops and builds again."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("integrations", "0023"))
+        interrupt_index_build(
+            url,
+            lambda: migrate("integrations", "0024"),
+            "integrations_outbounddelivery",
+            "outbound_not_follow_up",
+        )
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index"
+                " WHERE indexrelid = 'outbound_not_follow_up'::regclass"
+            ).fetchone() == (False,)
+
+        migrated(migrate())
+
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index"
+                " WHERE indexrelid = 'outbound_not_follow_up'::regclass"
+            ).fetchone() == (True,)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_occurrences_by_time_index_replaces_the_ticket_index_after_an_interrupted_build():
     """tickets/0043 builds `occurrence_ticket_seen` concurrently on a table every webhook
     writes to, then drops `occurrence_ticket`: a build interrupted while a webhook's write

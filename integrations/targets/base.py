@@ -34,7 +34,7 @@ import redis
 from django.conf import settings
 
 from integrations.circuit import redis_client
-from integrations.models import AttemptOutcome, OutboundDelivery, OutboundStatus
+from integrations.models import FOLLOW_UP_KEY, AttemptOutcome, OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Incident, RcaSource, Ticket
@@ -444,10 +444,24 @@ def recovered_before_paging(ticket: Ticket) -> bool:
     return locked is not None and over(locked)
 
 
+def latest_page(ticket_id: str, action: str) -> OutboundDelivery | None:
+    """The ticket's latest `action` delivery, `action` one that pages or keeps its evidence (a
+    target's `initial`), or None. Such a delivery is never a change's follow-up (its key is the
+    ticket's own: `fanout.schedule_initial`, `schedule_own_page`, `page_if_left_unpaged`), so
+    the follow-ups are left out of the read: one probe of `outbound_not_follow_up`, where
+    reading the ticket's deliveries for the action read its whole history."""
+    return (
+        OutboundDelivery.objects.filter(ticket_id=ticket_id, action=action)
+        .exclude(key__regex=FOLLOW_UP_KEY)
+        .order_by("created_at", "id")
+        .last()
+    )
+
+
 def left_unpaged(ticket_id: str, action: str) -> bool:
     """The ticket's latest `action` delivery (a page) was left out, the failure over before it
     paged: there is no issue or alert to update, and none is awaited."""
-    latest = OutboundDelivery.objects.filter(ticket_id=ticket_id, action=action).last()
+    latest = latest_page(ticket_id, action)
     return (
         latest is not None
         and latest.status == OutboundStatus.SKIPPED
@@ -459,7 +473,7 @@ def wait_for(ticket: Ticket, action: str, what: str) -> None:
     """Raise Waiting while the ticket's `action` delivery is pending; TransportError
     (permanent) when there is none or it will never succeed. The latest one: a member
     detached after its own create skipped it has a second (`fanout.schedule_own_page`)."""
-    latest = OutboundDelivery.objects.filter(ticket_id=ticket.pk, action=action).last()
+    latest = latest_page(ticket.pk, action)
     if latest is None or latest.status in (OutboundStatus.DEAD, OutboundStatus.SKIPPED):
         state = "missing" if latest is None else latest.get_status_display().lower()
         raise TransportError(f"no {what} to update ({state})", permanent=True)

@@ -136,6 +136,8 @@
   function bump(status, delta) {
     const node = counts[status];
     if (!node) return;
+    // Counted past the server's limit ("1,000+"): it stays so until the board is read again.
+    if (node.hasAttribute("data-capped")) return;
     const value = Math.max(0, (parseInt(node.textContent, 10) || 0) + delta);
     node.textContent = String(value);
     describeMore(status);
@@ -218,7 +220,8 @@
    * to no incident, the Resolved column's only if resolved within the window, plus its
    * incident cards), also when it shows only the `limit` most urgent. Each ticket.changed says
    * whether the ticket is new or moved between statuses, and from which (`moved`, as of the
-   * change): only then does a count change. */
+   * change): only then does a count change. Past the server's count limit a count reads
+   * "1,000+" (`data-capped`) and stays so until the board is read again. */
   const RESOLVED_WINDOW_MS = (Number(config.resolved_window_seconds) || 7 * 86400) * 1000;
 
   /* Tickets the column counts but does not show (its least urgent): none unless it is full. */
@@ -226,6 +229,7 @@
     const node = counts[status];
     const list = lists[status];
     if (!node || !list) return false;
+    if (node.hasAttribute("data-capped")) return true;
     const incidentCards = incidentLists[status] ? incidentLists[status].children.length : 0;
     return (parseInt(node.textContent, 10) || 0) - incidentCards > list.children.length;
   }
@@ -552,7 +556,9 @@
         });
         doc.querySelectorAll("[data-count]").forEach((fresh) => {
           const target = counts[fresh.dataset.count];
-          if (target) target.textContent = fresh.textContent;
+          if (!target) return;
+          target.textContent = fresh.textContent;
+          target.toggleAttribute("data-capped", fresh.hasAttribute("data-capped"));
         });
         Object.keys(counts).forEach(describeMore);
         live.tick();

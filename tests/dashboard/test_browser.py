@@ -1061,6 +1061,51 @@ def test_live_counts_of_a_column_longer_than_it_shows_stay_those_of_a_reload(
     assert more_note(browser, "open") == ""
 
 
+def test_a_count_past_the_count_limit_stays_capped_as_tickets_move(
+    asgi_server, short_lived_connections, browser, monkeypatch
+):
+    """A column counted past COUNT_LIMIT (3 here) reads "3+": a ticket leaving it or joining
+    it leaves that as it is (the page cannot know the count), the other column counts it."""
+    from tickets.dashboard import views
+
+    monkeypatch.setattr(views, "COLUMN_LIMIT", 2)
+    monkeypatch.setattr(views, "COUNT_LIMIT", 3)
+    base = asgi_server
+    make_user("ivan", "viewer")
+    now = timezone.now()
+    opened = [make_ticket(sla_deadline=now + timedelta(hours=1 + n)) for n in range(5)]
+    shown, hidden = opened[:2], opened[2:]
+
+    sign_in(browser, base, "ivan")
+    mark_page(browser)
+    assert counts(browser) == {
+        "open": "3+",
+        "in_progress": "0",
+        "acknowledged": "0",
+        "resolved": "0",
+    }
+    assert more_note(browser, "open") == "Showing the 2 most urgent of 3+."
+
+    # One it does not show is taken, one it shows acknowledged: Open stays "3+".
+    lifecycle.transition(hidden[0].pk, "start_progress", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, hidden[0].pk) == "in_progress")
+    lifecycle.transition(shown[0].pk, "acknowledge", Actor("jira", "jira-bot"))
+    wait(browser, lambda d: column_of(d, shown[0].pk) == "acknowledged")
+    assert counts(browser) == {
+        "open": "3+",
+        "in_progress": "1",
+        "acknowledged": "1",
+        "resolved": "0",
+    }
+    assert more_note(browser, "open") == "Showing the 1 most urgent of 3+."
+    assert not_reloaded(browser)
+
+    # A reload counts three: under the limit, exact again.
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.ID, "board"))
+    assert counts(browser)["open"] == "3"
+
+
 def jira_link(driver: webdriver.Chrome, selector: str) -> list[str] | None:
     """The text and address of a card's JIRA key, as the page's script left them."""
     return driver.execute_script(

@@ -400,6 +400,39 @@ def test_board_limits_each_column(monkeypatch):
     assert "Showing the 2 most urgent of 3." in html
 
 
+def test_board_counts_a_column_up_to_its_count_limit(monkeypatch):
+    """A full column counted every ticket of its status (a scan of the table at 100,000
+    tickets, for each board load): it counts COUNT_LIMIT at most, one more saying "more"."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.dashboard import views
+
+    monkeypatch.setattr(views, "COLUMN_LIMIT", 2)
+    monkeypatch.setattr(views, "COUNT_LIMIT", 3)
+    for _ in range(3):
+        make_ticket()
+    make_ticket(status="acknowledged")
+    viewer = client_for("viewer")
+    html = viewer.get("/").content.decode()
+    assert 'data-count="open">3<' in html
+    assert "Showing the 2 most urgent of 3." in html
+
+    for _ in range(2):
+        make_ticket()
+    with CaptureQueriesContext(connection) as queries:
+        html = viewer.get("/").content.decode()
+    assert 'data-count="open" data-capped>3+<' in html
+    assert "Showing the 2 most urgent of 3+." in html
+    assert 'data-count="acknowledged">1<' in html
+    counts = [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
+    assert counts and all("LIMIT 4" in sql for sql in counts), counts
+
+    monkeypatch.setattr(views, "COUNT_LIMIT", 1000)
+    html = viewer.get("/").content.decode()
+    assert 'data-count="open">5<' in html
+
+
 def test_board_columns_put_the_most_urgent_first():
     """A P2 with 58 minutes left comes before P4s with a day left, however new they are."""
     now = timezone.now()
