@@ -479,6 +479,36 @@ def test_the_pages_index_is_built_again_after_an_interrupted_build():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_ungrouped_azure_alerts_index_is_built_again_after_an_interrupted_build():
+    """tickets/0046 builds `ticket_azure_ungrouped_alert` concurrently on the tickets, which
+    every webhook writes: a build interrupted while a webhook's write held it up leaves an
+    invalid index, which the next migrate drops and builds again; migrating back drops it."""
+    import psycopg
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("tickets", "0045"))
+        interrupt_index_build(
+            url,
+            lambda: migrate("tickets", "0046"),
+            "tickets_ticket",
+            "ticket_azure_ungrouped_alert",
+        )
+
+        migrated(migrate())
+
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT indisvalid FROM pg_index"
+                " WHERE indexrelid = 'ticket_azure_ungrouped_alert'::regclass"
+            ).fetchone() == (True,)
+        migrated(migrate("tickets", "0045"))
+        with psycopg.connect(url) as database:
+            assert database.execute(
+                "SELECT to_regclass('ticket_azure_ungrouped_alert')"
+            ).fetchone() == (None,)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_occurrences_by_time_index_replaces_the_ticket_index_after_an_interrupted_build():
     """tickets/0043 builds `occurrence_ticket_seen` concurrently on a table every webhook
     writes to, then drops `occurrence_ticket`: a build interrupted while a webhook's write

@@ -318,37 +318,61 @@ _NOT_RULE_GROUPED = frozenset({"service_health", "budget"})
 
 def rule_group_key(ticket: Ticket) -> str:
     """What the alerts of one Azure Monitor rule on several resources group on:
-    `alert-rule:<the rule's id>` (its name when the body gives no id), taken from the ticket's
-    run key (`azure:<rule>|<alert id>`); blank for any other ticket (another source, an ADF
-    failure an alert carried, an alert whose body names no rule, a Service Health or budget
-    alert). One rule watching several resources (a multi-resource metric alert, a log search
-    alert split by computer) sends one alert per resource, each its own ticket."""
-    return rule_group_key_of(ticket.source, ticket.processing_mode, ticket.run_id, ticket.details)
+    `alert-rule:<the rule's id>` (its name when the body gives no id), lower-cased, as its
+    keys name it (`azure:<rule>|<alert id>`, `_rule_of`); blank for any other ticket (another
+    source, an ADF failure an alert carried, an alert whose body names no rule, a Service
+    Health or budget alert). One rule watching several resources (a multi-resource metric
+    alert, a log search alert split by computer) sends one alert per resource, each its own
+    ticket."""
+    return rule_group_key_of(
+        ticket.source, ticket.processing_mode, ticket.run_id, ticket.details, ticket.affected_entity
+    )
 
 
-def rule_group_key_of(source: str, processing_mode: str, run_key: str, details: Any) -> str:
-    """`rule_group_key` of a failure by its source, processing mode, run key and details (an
-    event's, before its ticket is read: the advisory lock ingest takes with its claim)."""
+def rule_group_key_of(
+    source: str, processing_mode: str, run_key: str, details: Any, resource: Any
+) -> str:
+    """`rule_group_key` of a failure by its source, processing mode, run key, details and
+    resource (an event's, before its ticket is read: the advisory lock ingest takes with its
+    claim)."""
+    rule = _rule_of(source, processing_mode, run_key, details, resource)
+    return Culprit(CulpritKind.ALERT_RULE, rule.lower()).label if rule else ""
+
+
+def _rule_of(source: str, processing_mode: str, run_key: str, details: Any, resource: Any) -> str:
+    """The rule an Azure alert's keys start with (`azure:<rule>|`), as the body spelled it: the
+    rule's id or name its resource states (either may hold a `|`, the keys' separator: "cpu|prod"
+    is not the rule "cpu"), else what comes before the first `|`; blank for a ticket
+    `rule_group_key` groups on no rule."""
     if source != Source.AZURE_MONITOR or processing_mode != Source.AZURE_MONITOR:
         return ""
     details = details if isinstance(details, dict) else {}
     if details.get("alert_rule_unnamed") or details.get("alert_kind") in _NOT_RULE_GROUPED:
         return ""
-    rule, bar, _ = run_key.removeprefix("azure:").partition("|")
-    if not run_key.startswith("azure:") or not bar or not rule:
+    if not run_key.startswith("azure:"):
         return ""
-    return Culprit(CulpritKind.ALERT_RULE, rule.lower()).label
+    resource = resource if isinstance(resource, dict) else {}
+    for stated in (resource.get("alert_rule_id"), resource.get("alert_rule")):
+        if isinstance(stated, str) and stated and run_key.startswith(f"azure:{stated}|"):
+            return stated
+    rule, bar, _ = run_key.removeprefix("azure:").partition("|")
+    return rule if bar else ""
 
 
 def _same_rule(ticket: Ticket, now: datetime) -> Any:
     """The recent alerts of the ticket's rule in no incident, as `_ungrouped` reads a group
-    key's: not recovered at their source, not resolved by people, last seen within the window."""
-    rule = ticket.run_id.partition("|")[0]
+    key's: not recovered at their source, not resolved by people, last seen within the window.
+    Read by the prefix every Azure alert's recovery key starts with (`azure:<rule>|`) through
+    the index of the open Azure alerts in no incident (`ticket_azure_ungrouped_alert`), not
+    an index of every ticket."""
+    rule = _rule_of(
+        ticket.source, ticket.processing_mode, ticket.run_id, ticket.details, ticket.affected_entity
+    )
     return Ticket.objects.filter(
         source=Source.AZURE_MONITOR,
         processing_mode=Source.AZURE_MONITOR,
         pipeline=ticket.pipeline,
-        run_id__startswith=f"{rule}|",
+        resolve_key__startswith=f"azure:{rule}|",
         incident__isnull=True,
         last_seen__gte=now - settings.INCIDENT_WINDOW,
         resolved_at_source_at__isnull=True,

@@ -72,7 +72,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
-from analysis.culprits import readable_culprit
+from analysis.culprits import KIND_WORDS, CulpritKind, readable_culprit
 from integrations.events import TASK_PART
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
@@ -650,6 +650,21 @@ class Ticket(models.Model):
                 condition=Q(resolved_at_source_at__isnull=True),
                 name="ticket_unrecovered_by_key",
                 # Pattern ops serve both `=` and the prefix match of `recovered_by`.
+                opclasses=["varchar_pattern_ops"],
+            ),
+            # The open Azure alerts in no incident, by the rule their keys start with
+            # (`azure:<rule>|`): what an alert of a rule forms its incident with
+            # (tickets/incidents.py `_same_rule`); the tickets over or grouped are not in it.
+            models.Index(
+                fields=["resolve_key"],
+                condition=Q(
+                    source="azure-monitor",
+                    processing_mode="azure-monitor",
+                    incident__isnull=True,
+                    resolved_at_source_at__isnull=True,
+                )
+                & ~Q(status="resolved"),
+                name="ticket_azure_ungrouped_alert",
                 opclasses=["varchar_pattern_ops"],
             ),
             models.Index(
@@ -1236,7 +1251,11 @@ class Incident(models.Model):
 
     @property
     def culprit_words(self) -> str:
-        """The culprit as people say it ("SQL server sql-prod-01"): its titles everywhere."""
+        """The culprit as people say it ("SQL server sql-prod-01"): its titles everywhere. An
+        alert rule's by its name as its alerts spell it (`culprit_detail`: "Azure alert rule
+        VM-CPU-High"), which its key, lower-cased, does not keep."""
+        if self.culprit.startswith(f"{CulpritKind.ALERT_RULE}:") and self.culprit_detail:
+            return f"{KIND_WORDS[CulpritKind.ALERT_RULE]} {self.culprit_detail}"
         return readable_culprit(self.culprit)
 
 

@@ -1227,7 +1227,7 @@ def _other_error_of_the_same_task(
 def _rule_key(event: FailureEvent) -> str:
     """The alert rule an Azure alert's incident placement groups on (`incidents.rule_group_key`)."""
     return incidents.rule_group_key_of(
-        event.source, event.processing_mode, event.run_key, event.details
+        event.source, event.processing_mode, event.run_key, event.details, event.resource
     )
 
 

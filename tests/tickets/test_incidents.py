@@ -2151,3 +2151,107 @@ def test_a_resource_of_the_rule_failing_again_joins_the_rules_open_incident():
     assert Ticket.objects.get(pk=first["ticket_id"]).incident_id == incident.pk
     incident.refresh_from_db()
     assert incident.member_count == 3
+
+
+def test_a_rule_whose_name_holds_a_bar_is_not_grouped_with_another_rule_of_its_prefix():
+    """Keys separate their parts with '|': the rule "cpu|prod" was read as "cpu" (the part of
+    its key before the first '|'), and an alert of the rule "cpu|test" joined its incident."""
+    prod, test = (
+        RULE_ID.replace("vm-cpu-high", "cpu|prod"),
+        RULE_ID.replace("vm-cpu-high", "cpu|test"),
+    )
+    for vm in FIVE_VMS[:2]:
+        post(
+            rule_alert(vm, alert=f"p-{vm}", rule="cpu|prod", rule_id=prod),
+            "/webhooks/azure-monitor/",
+        )
+    incident = Incident.objects.get()
+    assert incident.culprit == incident.group_key == f"alert-rule:{prod.lower()}"
+    assert incident.culprit_words == "Azure alert rule cpu|prod"
+    other = post(
+        rule_alert(FIVE_VMS[2], alert="t-1", rule="cpu|test", rule_id=test),
+        "/webhooks/azure-monitor/",
+    )
+    assert Ticket.objects.get(pk=other["ticket_id"]).incident_id is None
+    # Its own rule's next alert forms an incident of that rule.
+    post(
+        rule_alert(FIVE_VMS[3], alert="t-2", rule="cpu|test", rule_id=test),
+        "/webhooks/azure-monitor/",
+    )
+    assert set(Incident.objects.values_list("culprit", "member_count")) == {
+        (f"alert-rule:{prod.lower()}", 2),
+        (f"alert-rule:{test.lower()}", 2),
+    }
+
+
+def test_the_alerts_of_a_rule_are_read_through_an_index_at_100k_tickets():
+    """Forming an incident of a rule reads the rule's recent alerts in none: by the prefix of
+    their recovery keys, through the index of the open Azure alerts in no incident
+    (`ticket_azure_ungrouped_alert`), whatever the rule's history. It filtered run keys with
+    a LIKE no index here serves, read through an index of every ticket (the whole of
+    `ticket_fingerprint_recent`, or every ticket of the rule's name): a rule firing for months
+    (20,000 alerts, each ended by its Resolved) was thousands of rows read for each of its
+    alerts, under the rule's lock."""
+    from django.db import connection, transaction
+
+    seed = Ticket.objects.get(
+        pk=post(rule_alert(FIVE_VMS[0], alert="seed"), "/webhooks/azure-monitor/")["ticket_id"]
+    )
+    written = {
+        "id",
+        "run_id",
+        "resolve_key",
+        "fingerprint",
+        "pipeline",
+        "last_seen",
+        "status",
+        "resolved_at_source_at",
+    }
+    copied = [f.column for f in Ticket._meta.concrete_fields if f.column not in written]
+    columns = ", ".join(f'"{column}"' for column in copied)
+    rule = f"azure:{RULE_ID}|"
+    with connection.cursor() as cursor:
+        # 100k tickets over the last 30 days: a fifth of them the rule's own (recovered at
+        # their source), the others of 500 other rules, a tenth of those still open.
+        cursor.execute(
+            f"INSERT INTO {Ticket._meta.db_table} (id, run_id, resolve_key, fingerprint,"
+            f" pipeline, last_seen, status, resolved_at_source_at, {columns})"
+            " SELECT 'BULK-' || g, key || g, key || g, md5(g::text), name, seen,"
+            " CASE WHEN own OR g %% 10 <> 0 THEN 'resolved' ELSE 'open' END,"
+            " CASE WHEN own THEN seen END,"
+            f" {columns} FROM {Ticket._meta.db_table}, generate_series(1, 100000) AS g,"
+            " LATERAL (SELECT g %% 5 = 0 AS own,"
+            "  now() - (g %% 43200) * interval '1 minute' AS seen) AS kind,"
+            " LATERAL (SELECT CASE WHEN own THEN %s ELSE 'azure:/rules/' || (g %% 500) || '|' END"
+            "  AS key, CASE WHEN own THEN %s ELSE 'rule-' || (g %% 500) END AS name) AS named"
+            " WHERE id = %s",
+            [rule, seed.pipeline, seed.pk],
+        )
+        cursor.execute(f"ANALYZE {Ticket._meta.db_table}")
+    read = incidents._same_rule(seed, timezone.now()).exclude(pk=seed.pk).only("id").order_by("pk")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = read.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_azure_ungrouped_alert" in plan, plan
+    assert "resolve_key" in plan.split("Index Cond", 1)[-1], plan
+
+
+def test_a_rule_incident_is_titled_with_the_rules_name_as_spelled():
+    """The incident's key is the rule's id lower-cased (alerts group whatever its case): its
+    title in JIRA, Slack and on the board named "vm-cpu-high" a rule called "VM-CPU-High"."""
+    rule_id = RULE_ID.replace("vm-cpu-high", "VM-CPU-High")
+    for vm in FIVE_VMS[:2]:
+        post(
+            rule_alert(vm, alert=f"c-{vm}", rule="VM-CPU-High", rule_id=rule_id),
+            "/webhooks/azure-monitor/",
+        )
+    incident = Incident.objects.get()
+    assert incident.culprit == f"alert-rule:{rule_id.lower()}"
+    assert incident.culprit_words == "Azure alert rule VM-CPU-High"
+    summary = incident_summary(incident, incident_page(incident))
+    assert "Incident: Azure alert rule VM-CPU-High: 2 tickets" in summary, summary
+    text, _blocks = slack_incident_message(incident)
+    assert "Azure alert rule VM-CPU-High" in text, text
+    assert "vm-cpu-high" not in summary + text
