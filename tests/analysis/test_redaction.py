@@ -856,6 +856,30 @@ def test_azure_functions_key_in_a_query_is_masked() -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        # An access log names the path and query, not the URL: no "://" on the line.
+        ('10.0.0.7 - - "POST /api/HttpTrigger?code=aBcD3fGh1jKl-Mn_Op== HTTP/1.1" 401', "aBcD3f"),
+        ("GET /sso/callback?state=1&code=4aBcD3fGh1jKl 302", "4aBcD3f"),
+        ("<a href='/api/f?a=1&amp;code=Zx9kQabc123'>", "Zx9kQabc123"),
+        ("GET /v1/users/jane.doe%40contoso.com/manager 404", "jane.doe"),
+    ],
+)
+def test_a_log_line_is_masked_as_redact_masks_it(line: str, secret: str) -> None:
+    """The log reader's LineRedactor skips lines holding none of the rules' trigger words; `?code=`
+    and a percent-encoded address had none there (only a URL's "://" or an "@" let them through),
+    so an access log's Functions key, OAuth code and user address reached the mined patterns."""
+    out = redact(line)
+    assert secret not in out
+
+    assert LineRedactor().redact(["INFO start", line, "INFO end"]) == [
+        "INFO start",
+        out,
+        "INFO end",
+    ]
+
+
+@pytest.mark.parametrize(
     ("text", "redacted"),
     [
         (
