@@ -670,10 +670,17 @@ def test_admin_approve_action(client):
 
 
 def _remediated_on_its_page(
-    settings, jira: FakeJira, slack: FakeSlack, *, succeeded: bool, detail: str
+    settings,
+    jira: FakeJira,
+    slack: FakeSlack,
+    *,
+    succeeded: bool,
+    detail: str,
+    resolved_first_by: str = "",
 ) -> Ticket:
     """A ticket paged in JIRA and Slack whose approved playbook remediation ended, its
-    follow-ups delivered."""
+    follow-ups delivered. `resolved_first_by`: a responder of that name resolved the ticket
+    (on the dashboard) while the remediation ran, before it ended."""
     settings.JIRA_URL, settings.JIRA_USER = jira.url, jira.user
     settings.JIRA_API_TOKEN = jira.token
     settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
@@ -686,6 +693,9 @@ def _remediated_on_its_page(
         fanout.deliver(row.pk)
     pending = proposed(ticket.pk)
     remediation.approve(pending.pk, Actor.for_user(_responder()), via="admin")
+    if resolved_first_by:
+        person = Actor.for_user(_responder(resolved_first_by), via="dashboard")
+        lifecycle.resolve(ticket.pk, person, note="restarted the gateway by hand")
     remediation.finish(pending.pk, succeeded=succeeded, detail=detail)
     for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
         fanout.deliver(row.pk)
@@ -755,6 +765,41 @@ def test_a_remediation_that_resolves_its_ticket_says_so_once_in_slack_and_jira(s
         assert ticket.status == "resolved" and ticket.resolved_by == who
         alert = slack.messages[(ticket.slack_channel, ticket.slack_ts)]
         assert "resolved" in json.dumps(alert).lower()
+
+
+def test_a_remediation_succeeding_after_people_resolved_tells_their_resolve_and_claims_none(
+    settings,
+):
+    """People resolved the ticket while its remediation ran: their resolve is told (a Slack
+    line, a JIRA comment: it is no remediation's, `told_with_its_success` leaves it), and the
+    remediation's success, which resolved nothing, does not say it resolved the ticket."""
+    with FakeJira() as jira, FakeSlack() as slack:
+        ticket = _remediated_on_its_page(
+            settings,
+            jira,
+            slack,
+            succeeded=True,
+            detail="the rerun succeeded",
+            resolved_first_by="raj",
+        )
+
+        ticket.refresh_from_db()
+        pending = Remediation.objects.get(ticket=ticket)
+        assert pending.status == "succeeded"
+        who = f"remediation playbook (id {pending.pk})"
+        texts = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+        after_approval = texts[texts.index(next(t for t in texts if "approved" in t)) + 1 :]
+        assert [t.split(" — ")[0] for t in after_approval] == ["raj", who], after_approval
+        assert after_approval[0] == "raj — resolve (via dashboard)"
+        assert after_approval[1] == (
+            f"{who} — remediation succeeded (via remediation): the rerun succeeded"
+        )
+        comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+        assert len([c for c in comments if c.startswith("raj ")]) == 1, comments
+        told = [c for c in comments if c.startswith(who)]
+        assert len(told) == 1 and "the ticket is resolved" not in told[0], told
+        assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+        assert ticket.status == "resolved" and ticket.resolved_by == "raj"
 
 
 def test_a_decline_says_who_declined_it_once_in_the_slack_thread(settings, slack_signed):
