@@ -425,87 +425,39 @@ def test_the_held_deliveries_index_is_built_while_deliveries_are_written():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_mergeable_edits_index_is_built_again_after_an_interrupted_build():
-    """integrations/0022 builds `outbound_mergeable` concurrently on the outbound deliveries,
-    which every ticket change writes: a build interrupted while a change held it up leaves an
-    invalid index, which the next migrate drops and builds again."""
+@pytest.mark.parametrize(
+    ("app", "before", "after", "table", "index"),
+    [
+        # On the outbound deliveries, which every ticket change writes.
+        ("integrations", "0021", "0022", "integrations_outbounddelivery", "outbound_mergeable"),
+        ("integrations", "0023", "0024", "integrations_outbounddelivery", "outbound_not_follow_up"),
+        # On the tickets, which every webhook writes.
+        ("tickets", "0045", "0046", "tickets_ticket", "ticket_azure_ungrouped_alert"),
+    ],
+)
+def test_an_index_built_concurrently_is_built_again_after_an_interrupted_build(
+    app, before, after, table, index
+):
+    """A concurrent build interrupted while a write held it up leaves an invalid index, which
+    the next migrate drops and builds again; migrating back drops it."""
     import psycopg
 
-    with fresh_database() as (url, migrate):
-        migrated(migrate("integrations", "0021"))
-        interrupt_index_build(
-            url,
-            lambda: migrate("integrations", "0022"),
-            "integrations_outbounddelivery",
-            "outbound_mergeable",
-        )
-
-        migrated(migrate())
-
+    def validity(url: str) -> tuple[bool] | None:
         with psycopg.connect(url) as database:
-            assert database.execute(
-                "SELECT indisvalid FROM pg_index WHERE indexrelid = 'outbound_mergeable'::regclass"
-            ).fetchone() == (True,)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_pages_index_is_built_again_after_an_interrupted_build():
-    """integrations/0024 builds `outbound_not_follow_up` concurrently on the outbound
-    deliveries, which every ticket change writes: a build interrupted while a change held it up
-    leaves an invalid index, which the next migrate drops and builds again."""
-    import psycopg
+            return database.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [index]
+            ).fetchone()
 
     with fresh_database() as (url, migrate):
-        migrated(migrate("integrations", "0023"))
-        interrupt_index_build(
-            url,
-            lambda: migrate("integrations", "0024"),
-            "integrations_outbounddelivery",
-            "outbound_not_follow_up",
-        )
-        with psycopg.connect(url) as database:
-            assert database.execute(
-                "SELECT indisvalid FROM pg_index"
-                " WHERE indexrelid = 'outbound_not_follow_up'::regclass"
-            ).fetchone() == (False,)
+        migrated(migrate(app, before))
+        interrupt_index_build(url, lambda: migrate(app, after), table, index)
+        assert validity(url) == (False,)
 
         migrated(migrate())
+        assert validity(url) == (True,)
 
-        with psycopg.connect(url) as database:
-            assert database.execute(
-                "SELECT indisvalid FROM pg_index"
-                " WHERE indexrelid = 'outbound_not_follow_up'::regclass"
-            ).fetchone() == (True,)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_ungrouped_azure_alerts_index_is_built_again_after_an_interrupted_build():
-    """tickets/0046 builds `ticket_azure_ungrouped_alert` concurrently on the tickets, which
-    every webhook writes: a build interrupted while a webhook's write held it up leaves an
-    invalid index, which the next migrate drops and builds again; migrating back drops it."""
-    import psycopg
-
-    with fresh_database() as (url, migrate):
-        migrated(migrate("tickets", "0045"))
-        interrupt_index_build(
-            url,
-            lambda: migrate("tickets", "0046"),
-            "tickets_ticket",
-            "ticket_azure_ungrouped_alert",
-        )
-
-        migrated(migrate())
-
-        with psycopg.connect(url) as database:
-            assert database.execute(
-                "SELECT indisvalid FROM pg_index"
-                " WHERE indexrelid = 'ticket_azure_ungrouped_alert'::regclass"
-            ).fetchone() == (True,)
-        migrated(migrate("tickets", "0045"))
-        with psycopg.connect(url) as database:
-            assert database.execute(
-                "SELECT to_regclass('ticket_azure_ungrouped_alert')"
-            ).fetchone() == (None,)
+        migrated(migrate(app, before))
+        assert validity(url) is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1186,8 +1186,8 @@ class BashOperator:  # named like Airflow's, as the callback reads the class nam
     owner = "data-eng"
 
 
-class AirflowException(Exception):  # named like Airflow's, as the callback reads the class name
-    pass
+class AirflowException(Exception):
+    """Named like Airflow's, as the callback reads the class name."""
 
 
 @pytest.mark.parametrize(
