@@ -139,6 +139,9 @@ SEVERITY_RANK = {
 SLA_RUNNING = (Status.OPEN, Status.IN_PROGRESS)
 # How a failure instance counted on a ticket was recorded (a recovery's is RESOLVED).
 FAILURE_OUTCOMES = (Outcome.CREATED, Outcome.CORRELATED, Outcome.REGRESSED)
+# The outcomes JIRA's and Slack's callbacks assign their dedup keys under
+# (`integrations/syncback.py`): a redelivered callback is then a duplicate, as a webhook is.
+CALLBACK_OUTCOMES = ("jira", "slack")
 _LOCK_ORDER_MARGIN = timedelta(minutes=1)
 URGENCY_ORDERING = ("urgency", "severity_rank", "id")
 
@@ -818,6 +821,12 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
 
     def ticket_id_of(self, key: str) -> str | None:
         return self.filter(key=key).values_list("ticket_id", flat=True).first()
+
+    def deliveries_of_failure(self, ticket_id: str) -> OccurrenceQuerySet:
+        """The ticket's occurrences that are deliveries of its failure: not the keys JIRA's
+        and Slack's callbacks are assigned to it under (`CALLBACK_OUTCOMES`), which only make
+        a redelivered callback a duplicate."""
+        return self.filter(ticket_id=ticket_id).exclude(outcome__in=CALLBACK_OUTCOMES)
 
     def alerts_counted_on(self, ticket_id: str) -> OccurrenceQuerySet:
         """The Azure alerts of the common alert schema (their Fired occurrences) counted on

@@ -34,6 +34,7 @@ from integrations.models import (
     SlackIdentity,
     WebhookDelivery,
 )
+from tests.api import jwt_client
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import make_user
 from tests.fakes.azurite import Azurite
@@ -48,6 +49,7 @@ from tickets.models import (
     Incident,
     IncidentEvent,
     JiraStatusMapping,
+    Occurrence,
     OwnershipRule,
     Resolution,
     Ticket,
@@ -674,6 +676,12 @@ def test_a_slack_click_acknowledges_and_transitions_jira_without_echo(celery_wor
     )
     assert echo.json()["result"] == "our own change ignored"
     assert AuditLog.objects.filter(ticket=ticket, action="acknowledge").count() == 1
+    # The click's and JIRA's dedup keys are kept as occurrences of the ticket; its API detail
+    # lists the deliveries of its failure alone.
+    assert Occurrence.objects.filter(ticket=ticket, outcome__in=("slack", "jira")).count() == 2
+    viewer = make_user("vera", "viewer")
+    detail = jwt_client(viewer).get(f"/api/v1/tickets/{ticket.pk}/").json()
+    assert [o["outcome"] for o in detail["recent_occurrences"]] == ["created"]
     # A second click (a double click) changes nothing, and the clicker is told why: it was
     # acknowledged already, by whom and when (not "Nothing was changed" alone, which reads as
     # if the first click had failed).
@@ -976,8 +984,6 @@ def test_a_persons_change_says_in_the_slack_thread_and_jira_where_it_was_made(
 ):
     """A change made in the API or on the dashboard said "(via user)", where a Slack click says
     "(via slack)": the thread and the issue's comment name the place."""
-    from tests.api import jwt_client
-
     jira, slack, _ = targets
     user = make_user("maria", role="responder")
     ticket = fanned_out(post_failure()["ticket_id"])
@@ -1004,8 +1010,6 @@ def test_what_fixed_it_is_told_in_the_jira_comment_and_the_slack_thread(celery_w
     """Resolving with a fix kept it here only: the issue's comment said "resolved" (with the
     note) and the thread "resolve", so people following JIRA or Slack never learnt what fixed
     it. A resolve without a fix says nothing of one."""
-    from tests.api import jwt_client
-
     jira, slack, _ = targets
     user = make_user("noor", role="responder")
     ticket = fanned_out(post_failure()["ticket_id"])
@@ -1051,8 +1055,6 @@ NOTE_SECRETS = ("hunter2", "S3cr3tSig")
 def test_a_secret_in_a_note_is_redacted_in_the_audit_log_jira_and_slack(celery_worker, targets):
     """A responder pasting a connection string or a SAS URL into a note leaked it: the note
     went into the audit log, the issue's comment and the thread unredacted."""
-    from tests.api import jwt_client
-
     jira, slack, _ = targets
     client = jwt_client(make_user("noor", role="responder"))
     ticket = fanned_out(post_failure()["ticket_id"])
@@ -1097,8 +1099,6 @@ def test_a_secret_in_a_note_is_redacted_in_the_audit_log_jira_and_slack(celery_w
 def test_a_username_makes_no_markup_in_the_jira_comment(celery_worker, targets, username, shown):
     """The ticket's comment put the actor's name into JIRA's wiki markup as it was (the
     incident's comment escaped it): a name made colours or links on the issue."""
-    from tests.api import jwt_client
-
     jira, _, _ = targets
     ticket = fanned_out(post_failure()["ticket_id"])
     settled(ticket.pk)

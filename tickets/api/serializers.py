@@ -351,7 +351,8 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
     @extend_schema_field(OccurrenceSerializer(many=True))
     def get_recent_occurrences(self, ticket: Ticket) -> list[dict[str, Any]]:
         """The latest occurrences (deliveries of this failure), newest first."""
-        latest = ticket.occurrences.order_by("-seen_at", "-id")[:RECENT_OCCURRENCES]
+        deliveries = Occurrence.objects.deliveries_of_failure(ticket.pk)
+        latest = deliveries.order_by("-seen_at", "-id")[:RECENT_OCCURRENCES]
         # The stubs miss that many=True builds a ListSerializer, whose data is a list.
         return OccurrenceSerializer(latest, many=True).data  # type: ignore[return-value]
 

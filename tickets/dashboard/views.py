@@ -641,9 +641,7 @@ def ticket_detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
     ]
     audit_total = len(audit) if len(audit) < AUDIT_LIMIT else ticket.audit_entries.count()
     occurrences = list(
-        Occurrence.objects.filter(ticket=ticket)
-        .exclude(outcome__in=("jira", "slack"))
-        .order_by("-seen_at")[:100]
+        Occurrence.objects.deliveries_of_failure(ticket.pk).order_by("-seen_at")[:100]
     )
     deliveries = list(
         WebhookDelivery.objects.filter(ticket=ticket)
