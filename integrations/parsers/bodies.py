@@ -45,7 +45,7 @@ def _as_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool | dict | list):
-        raise ValueError("must be a string")
+        raise ValueError("must be a string or a number")
     return str(value).strip()
 
 

@@ -113,7 +113,7 @@ def text(obj: dict[str, Any], path: str, *, required: bool = False, default: str
     if value is _MISSING:
         return default
     if isinstance(value, bool | dict | list):
-        raise ParseError(f"field '{path}' must be a string")
+        raise ParseError(f"field '{path}' must be a string or a number")
     value = str(value).strip()
     if required and not value:
         raise ParseError(f"field '{path}' must not be empty")

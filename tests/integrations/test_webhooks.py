@@ -1422,6 +1422,24 @@ def test_a_number_for_a_text_field_of_our_own_bodies_is_refused_naming_it(
     assert Ticket.objects.count() == 0
 
 
+@pytest.mark.parametrize("field", ["job.job_id", "run.run_id", "workspace_id"])
+def test_a_boolean_for_a_databricks_id_is_refused_saying_what_it_takes(webhook_client, field):
+    """Databricks ids arrive as numbers or strings, and both are taken: a boolean is refused
+    naming both (it said "must be a string", as if 42 would be refused too)."""
+    body = shared_payload("databricks_job_run_on_failure.json")
+    *parents, name = field.split(".")
+    place = body
+    for parent in parents:
+        place = place[parent]
+    place[name] = True
+
+    response = webhook_client(DATABRICKS, body)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == f"field '{field}' must be a string or a number"
+    assert Ticket.objects.count() == 0
+
+
 def test_a_database_error_that_is_not_an_outage_is_a_500_not_a_retry_later(webhook_client):
     """Only an unreachable database is a 503 "retry later"; a statement the database refuses is
     a bug, answered and logged as one, and nothing is half-written."""
