@@ -246,14 +246,17 @@ def matched_signal(policy: RemediationPolicy, ticket: Ticket) -> str:
     return next((str(s) for s in policy.signals if _signal_text(str(s)) in message), "")
 
 
-def despite_user_error(policy: RemediationPolicy, ticket: Ticket) -> str:
+def despite_user_error(
+    policy: RemediationPolicy, ticket: Ticket, *, done: str = "proposed anyway"
+) -> str:
     """Why a rerun is proposed for a failure whose rule-based RCA says Data Factory reports a
     user error that a rerun without a change will likely not fix ('' when the RCA does not say
     so, or the action is no rerun). Both stand: Data Factory reports connection failures as user
     errors too (`UserErrorFailedToConnectToSelfHostedIR`, a refused connection), which may pass,
     and the policy covers them (the shipped one by signals such as "connection refused"); the
     proposal's reason says why it is made, so that the ticket does not tell on-call two
-    contradictory things."""
+    contradictory things. `done`: what the policy did anyway (in a dry run "would be
+    proposed anyway")."""
     if policy.action != RemediationAction.ADF_RERUN or USER_ERROR_NOTE not in ticket.rca_result:
         return ""
     signal = matched_signal(policy, ticket)
@@ -264,7 +267,7 @@ def despite_user_error(policy: RemediationPolicy, ticket: Ticket) -> str:
     )
     return (
         "Data Factory reports a user error (the RCA: a rerun without a change will likely fail "
-        f"again), proposed anyway as {covered}: a rerun helps only if that cause has passed"
+        f"again), {done} as {covered}: a rerun helps only if that cause has passed"
     )
 
 
@@ -510,6 +513,8 @@ def propose(
             status = RemediationStatus.SKIPPED
             verb = "would have run" if decision.mode == RemediationMode.AUTO else "would have asked"
             reason = f"dry run: {verb} '{policy.get_action_display()}' ({decision.reason})"
+            if despite:
+                reason += "; " + despite_user_error(policy, ticket, done="would be proposed anyway")
             if unable:  # and for real it could not: say so before someone turns it on
                 reason += f"; {unable}"
         try:
@@ -1164,6 +1169,9 @@ def _ask_on_release(remediation: Remediation, ticket: Ticket, reason: str) -> No
     it, announced as a proposal under such a policy is. It leaves its release group: approved,
     it starts (or is held again) as any approval does, and the batch goes on without it."""
     remediation.reason = f"{reason} (released from its hold)"
+    if remediation.policy is not None:
+        despite = despite_user_error(remediation.policy, ticket, done="asked for anyway")
+        remediation.reason += f"; {despite}" if despite else ""
     remediation.release_group = ""
     remediation.details = {**remediation.details, "mode": RemediationMode.APPROVAL}
     remediation.save(update_fields=["reason", "release_group", "details"])

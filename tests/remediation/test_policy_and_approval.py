@@ -271,6 +271,66 @@ def test_a_rerun_of_what_data_factory_calls_a_user_error_says_why_it_is_proposed
     )
 
 
+USER_ERROR_RCA = (
+    "The connection was refused. Data Factory reports a user error, so rerunning without a "
+    "change will likely fail again."
+)
+BECAUSE_OF_THE_SIGNAL = (
+    "Data Factory reports a user error (the RCA: a rerun without a change will likely fail "
+    "again), {done} as its error names 'connection refused', one of the policy's signals: a "
+    "rerun helps only if that cause has passed"
+)
+
+
+def test_a_dry_run_rerun_of_a_user_error_says_why_it_would_be_proposed():
+    """A policy in dry run records what it would have done, before someone turns it on: that
+    reason said nothing of the RCA's "will likely fail again", which the proposal says."""
+    policy = make_policy(
+        name="reruns", mode="approval", dry_run=True, signals=["connection refused"]
+    )
+    ticket = make_ticket(
+        error_message="Operation on target Lookup failed: connection refused",
+        rca_result=USER_ERROR_RCA,
+    )
+
+    found = proposed(ticket.pk)
+
+    assert (found.status, found.dry_run) == ("skipped", True)
+    assert found.reason == (
+        "dry run: would have asked 'Rerun the ADF pipeline from the failed activity' "
+        f"(policy '{policy.name}', confidence 0.90: needs approval); "
+        + BECAUSE_OF_THE_SIGNAL.format(done="would be proposed anyway")
+    )
+
+
+def test_a_held_rerun_of_a_user_error_asked_for_on_release_says_why():
+    """An automatic rerun held behind an incident whose policy now asks for approval: its
+    reason is written again on release, and kept saying why a rerun is asked for despite the
+    RCA."""
+    policy = make_policy(name="reruns", signals=["connection refused"])
+    incident = Incident.objects.create(
+        id=new_incident_id(), group_key="linked-service:sql", culprit="linked-service:sql"
+    )
+    ticket = make_ticket(
+        error_message="Operation on target Lookup failed: connection refused",
+        rca_result=USER_ERROR_RCA,
+        incident=incident,
+    )
+    held = proposed(ticket.pk)
+    assert held.status == "held"
+    RemediationPolicy.objects.filter(pk=policy.pk).update(mode="approval")
+    Incident.objects.filter(pk=incident.pk).update(recovered_count=1)
+
+    remediation.release_held([ticket.pk])
+
+    held.refresh_from_db()
+    assert held.status == "awaiting_approval"
+    assert held.reason == (
+        "policy 'reruns', confidence 0.90: needs approval (released from its hold); "
+        + BECAUSE_OF_THE_SIGNAL.format(done="asked for anyway")
+    )
+
+
 @pytest.mark.parametrize(
     "state_message",
     [
