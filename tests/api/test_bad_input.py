@@ -60,6 +60,32 @@ def test_a_forged_deliveries_cursor_is_an_invalid_cursor(position):
     assert response.json() == {"error": "Invalid cursor"}
 
 
+@pytest.mark.parametrize("cursor", ["abcd", "hello world", "cD0x*", "é", "eD0x"])
+def test_a_cursor_that_is_not_one_is_invalid_not_the_first_page(cursor):
+    """`?cursor=abcd` (a cursor cut or mangled on its way) was read as the first page: a
+    client following the list would read page one again and again. Refused as any forged
+    cursor is ("eD0x" is `x=1` in base64: no offset, direction or position)."""
+    make_ticket()
+    api = jwt_client(make_user("viewer"))
+
+    response = api.get("/api/v1/tickets/", {"cursor": cursor})
+
+    assert response.status_code == 404, response.content
+    assert response.json() == {"error": "Invalid cursor"}
+
+
+def test_a_list_s_own_next_link_is_followed():
+    for _ in range(3):
+        make_ticket()
+    api = jwt_client(make_user("viewer"))
+
+    first = api.get("/api/v1/tickets/", {"page_size": 2}).json()
+    second = api.get(first["next"]).json()
+
+    assert len(first["results"]) == 2 and len(second["results"]) == 1
+    assert api.get(second["previous"]).json()["results"] == first["results"]
+
+
 def test_a_forged_audit_cursor_is_an_invalid_cursor():
     ticket = make_ticket()
     AuditLog.objects.create(ticket=ticket, action="created", actor_kind="system")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from base64 import b64decode
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
+from urllib.parse import parse_qs
 
 from django import forms
 from django.conf import settings
@@ -250,6 +252,9 @@ class CheckedCursorPagination(CursorPagination):
         return parameters
 
     def decode_cursor(self, request: Request) -> Cursor | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded and not _is_a_cursor(encoded):
+            raise NotFound(self.invalid_cursor_message)
         cursor = super().decode_cursor(request)
         if cursor is None or cursor.position is None:
             return cursor
@@ -278,6 +283,18 @@ class CheckedCursorPagination(CursorPagination):
         except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
             raise NotFound(self.invalid_cursor_message) from exc
         return position
+
+
+def _is_a_cursor(encoded: str) -> bool:
+    """Whether `?cursor=` is one a list's links give: base64 of a query string naming an
+    offset, a direction or a position. DRF's decoding skips characters base64 does not use and
+    reads a text naming none of them as the first page, which a client whose cursor was cut
+    or mangled would then read again and again."""
+    try:
+        text = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+    except ValueError:  # not ASCII, not base64 (binascii.Error), or not ASCII decoded
+        return False
+    return not parse_qs(text, keep_blank_values=True).keys().isdisjoint({"o", "r", "p"})
 
 
 def action_body(request: Request) -> Any:
