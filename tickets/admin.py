@@ -8,12 +8,16 @@ ownership, SLA and suppression rules.
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
+from functools import cached_property
 from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +28,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from analysis.tasks import request_fresh_rca
 from integrations import fanout
 from integrations.models import OutboundDelivery, Remediation
-from tickets import incidents, lifecycle, resolutions, rules
+from tickets import incidents, lifecycle, resolutions, rollup, rules
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import (
@@ -41,6 +45,7 @@ from tickets.models import (
     Ticket,
     TicketQuerySet,
 )
+from tickets.vocabulary import Source, choices
 
 # The admin's sign-in counts failures with the dashboard's and the API's.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -57,6 +62,36 @@ LIST_DEFERRED = (
 )
 
 logger = logging.getLogger(__name__)
+
+
+# A table with at least this many rows (by PostgreSQL's estimate) is not counted row by row
+# for an unfiltered admin list.
+ESTIMATED_FROM = 100_000
+
+
+class EstimatedCountPaginator(Paginator):
+    """An admin list's pages, its unfiltered rows counted from PostgreSQL's estimate of its
+    table's size (`pg_class.reltuples`, kept by autovacuum and ANALYZE) once that is at least
+    ESTIMATED_FROM: COUNT(*) read every row (0.1-0.2 s at a million outbound deliveries) on each
+    load of the list. The list then says "about". A filtered or searched list, or a table that
+    small or never analysed, is counted exactly."""
+
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if isinstance(rows, QuerySet) and not rows.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                    [connection.ops.quote_name(rows.model._meta.db_table)],
+                )
+                row = cursor.fetchone()
+            if row is not None and row[0] >= ESTIMATED_FROM:
+                self.estimated = True
+                return int(row[0])
+        return super().count
 
 
 class ReadOnlyPageAdmin(admin.ModelAdmin):
@@ -170,6 +205,84 @@ class SlaFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SourceFilter(admin.SimpleListFilter):
+    """The sources there are webhooks for: Django's filter of the field's values read every
+    ticket for its distinct ones (27-122 ms at 100,000 tickets, each load of the list)."""
+
+    title = parameter_name = "source"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return choices(Source)
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+# The most teams the ticket list's team filter offers.
+TEAMS_LISTED = 500
+
+
+class TeamFilter(admin.SimpleListFilter):
+    """The teams tickets hold, from the stats rollup (a row per day and team): Django's filter
+    of the field's values read every ticket for its distinct ones (33-118 ms at 100,000
+    tickets, each load of the list)."""
+
+    title = "finops team"
+    parameter_name = "finops_team"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return [(team, team) for team in rollup.values_since("finops_team", date.min, TEAMS_LISTED)]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(finops_team=self.value()) if self.value() else queryset
+
+
+_NEXT_PERIOD = {
+    "year": lambda start: start.replace(year=start.year + 1),
+    "month": lambda start: (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    ),
+    "day": lambda start: start + timedelta(days=1),
+}
+
+
+class TicketListQuerySet(TicketQuerySet):
+    """The admin ticket list's rows. The years, months and days its date hierarchy offers are
+    found by probing the `timestamp` index once per period from the first ticket's to the
+    last's (twelve probes for a year's months), not by truncating the date of every ticket and
+    keeping the distinct ones (48-108 ms at 100,000 tickets, each load of the list)."""
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        if field_name != "timestamp" or kind not in _NEXT_PERIOD:
+            return super().datetimes(field_name, kind, order, tzinfo)
+        zone = tzinfo or timezone.get_current_timezone()
+        bounds = self.aggregate(first=Min("timestamp"), last=Max("timestamp"))
+        if bounds["first"] is None:
+            return []
+        # Periods of the zone's wall clock, as Django's own truncation in the zone gives them.
+        start = timezone.make_naive(bounds["first"], zone).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        if kind in ("year", "month"):
+            start = start.replace(day=1)
+        if kind == "year":
+            start = start.replace(month=1)
+        last = timezone.make_naive(bounds["last"], zone)
+        periods = []
+        while start <= last:
+            end = _NEXT_PERIOD[kind](start)
+            period = self.filter(
+                timestamp__gte=timezone.make_aware(start, zone),
+                timestamp__lt=timezone.make_aware(end, zone),
+            )
+            if period.exists():
+                periods.append(timezone.make_aware(start, zone))
+            start = end
+        return periods[::-1] if order == "DESC" else periods
+
+
 @admin.register(Ticket)
 class TicketAdmin(ReadOnlyPageAdmin):
     list_display = (
@@ -190,9 +303,9 @@ class TicketAdmin(ReadOnlyPageAdmin):
     list_filter = (
         "status",
         "severity",
-        "source",
+        SourceFilter,
         "error_type",
-        "finops_team",
+        TeamFilter,
         SlaFilter,
         "rca_source",
         "timestamp",
@@ -322,7 +435,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
         if _is_changelist(request):
             # The triage list: most urgent first unless a column header says otherwise. The
             # annotation comes before the ordering that names it (ModelAdmin orders first).
-            return Ticket.objects.by_urgency().defer(*LIST_DEFERRED)
+            return TicketListQuerySet(Ticket).by_urgency().defer(*LIST_DEFERRED)
         return super().get_queryset(request).defer("embedding")
 
     def get_ordering(self, request):

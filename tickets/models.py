@@ -144,6 +144,8 @@ FAILURE_OUTCOMES = (Outcome.CREATED, Outcome.CORRELATED, Outcome.REGRESSED)
 CALLBACK_OUTCOMES = ("jira", "slack")
 _LOCK_ORDER_MARGIN = timedelta(minutes=1)
 URGENCY_ORDERING = ("urgency", "severity_rank", "id")
+# The same order for tickets whose SLA clock stopped (`TicketQuerySet.by_urgency_in_status`).
+CLOCK_STOPPED_ORDERING = ("-timestamp", "severity_rank", "id")
 
 
 class IntervalSinceOrigin(Func):
@@ -265,6 +267,16 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         """Most urgent first: breached, then least SLA time left, then severity (the board,
         the API's default ordering and admin all use this)."""
         return self.with_urgency().order_by(*URGENCY_ORDERING)
+
+    def by_urgency_in_status(self, status: str) -> TicketQuerySet:
+        """`by_urgency` for tickets of one status. Where the status's SLA clock is stopped, the
+        urgency is the time from the timestamp to the year 9999, so the same order is newest
+        first: read that way, from `ticket_status_recent`, not from `ticket_urgency`, where the
+        tickets whose clock runs (every open and in-progress one) come first and were walked
+        past, one by one, to reach the first acknowledged ticket."""
+        if status in SLA_RUNNING:
+            return self.by_urgency()
+        return self.with_urgency().order_by(*CLOCK_STOPPED_ORDERING)
 
     def candidates_for(self, run_key: str, fingerprint: str) -> FailureCandidates:
         """What a new failure may belong to, in one indexed query (this runs inside every

@@ -95,6 +95,36 @@ def parse_day_rows(rows: Iterable[Sequence[Any]]) -> list[Row]:
     ]
 
 
+# A dimension's values with a ticket on the days from `first` on: the day rows and the changes
+# not folded yet, summed (a value can be counted on a day row and taken back by a change).
+_VALUES_SINCE = f"""
+SELECT value FROM (
+        SELECT value, n FROM {_DAYS} WHERE day >= %(first)s AND dimension = %(dimension)s
+        UNION ALL
+        SELECT {{column}}, n FROM {_CHANGES} WHERE day >= %(first)s
+       ) AS counted
+ WHERE value <> ''
+ GROUP BY value
+HAVING SUM(n) > 0
+ ORDER BY value
+ LIMIT %(limit)s
+"""
+
+
+def values_since(dimension: str, first: date, limit: int) -> list[str]:
+    """The non-blank values of `dimension` (one of DIMENSIONS) that tickets of the UTC days from
+    `first` on hold now, sorted, `limit` at most: read from the rollup, a row per day and value,
+    however many tickets those days hold."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"not a counted dimension: {dimension!r} (one of {DIMENSIONS})")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _VALUES_SINCE.format(column=dimension),
+            {"first": first, "dimension": dimension, "limit": limit},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def fold() -> int:
     """Move the pending changes into the day rows; returns how many changes were folded."""
     with transaction.atomic(), connection.cursor() as cursor:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -70,6 +71,46 @@ def test_changelist_shows_the_triage_columns_without_n_plus_one(django_assert_ma
     html = page.content.decode()
     for column in ("SLA left", "JIRA", "Occurrence count", "Error type"):
         assert column in html
+
+
+def test_the_ticket_list_offers_the_periods_that_have_tickets_without_reading_every_ticket():
+    """Its date hierarchy truncated every ticket's date for the distinct months (48-108 ms at
+    100,000 tickets), and its source and team filters read every ticket for their values (27-122
+    and 33-118 ms): the periods are probed in the `timestamp` index, the sources are the webhooks'
+    and the teams come from the stats rollup."""
+    from datetime import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    at = [datetime(2026, 1, 5, 23, 30, tzinfo=UTC), datetime(2026, 1, 31, 12, tzinfo=UTC)]
+    for n, (moment, team) in enumerate([(at[0], "finance"), (at[1], ""), (at[1], "sales")]):
+        make_ticket(n, timestamp=moment, finops_team=team)
+    make_ticket(3, timestamp=datetime(2026, 3, 1, tzinfo=UTC), finops_team="finance")
+    client = staff("viewer")
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(CHANGELIST).content.decode()
+    assert not [q["sql"] for q in queries if "DATE_TRUNC" in q["sql"] or "DISTINCT" in q["sql"]]
+    hierarchy = html.split('class="toplinks"', 1)[1].split("</nav>", 1)[0]
+    months = re.findall(r"timestamp__month=(\d+)&amp;timestamp__year=2026\">([^<]+)<", hierarchy)
+    assert months == [("1", "January 2026"), ("3", "March 2026")]
+    teams = html.split("By finops team", 1)[1].split("</details>", 1)[0]
+    assert re.findall(r"finops_team=([^\"&]+)\"", teams) == ["finance", "sales"]
+    sources = html.split("By source", 1)[1].split("</details>", 1)[0]
+    assert "source=databricks" in sources and "source=adf" in sources
+
+    days = client.get(CHANGELIST, {"timestamp__year": "2026", "timestamp__month": "1"})
+    hierarchy = days.content.decode().split('class="toplinks"', 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r">(January \d+)<", hierarchy) == ["January 5", "January 31"]
+    make_ticket(4, timestamp=datetime(2025, 12, 31, 23, 59, tzinfo=UTC))
+    hierarchy = client.get(CHANGELIST).content.decode().split('class="toplinks"', 1)[1]
+    assert re.findall(r"timestamp__year=(\d+)\">", hierarchy.split("</nav>", 1)[0]) == [
+        "2025",
+        "2026",
+    ]
+    listed = client.get(CHANGELIST, {"finops_team": "finance", "source": "adf"}).content.decode()
+    assert "2 tickets" in listed
 
 
 @pytest.mark.parametrize(
@@ -767,3 +808,44 @@ def test_the_outbound_list_reads_a_page_from_an_index_however_many_deliveries_th
         {"target": "slack", "action": "slack_post"},
     ).content.decode()
     assert change in filtered and "1 outbound delivery" in filtered
+
+
+def test_the_unfiltered_outbound_list_says_about_how_many_from_the_estimate(monkeypatch):
+    """Its COUNT(*) read every delivery (0.1-0.2 s at a million, each load): once the table is
+    big, the unfiltered list takes PostgreSQL's estimate of its size and says "about"; a
+    filtered list, and a small table, are counted exactly."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets import admin as ticket_admin
+
+    ticket = make_ticket(0)
+    OutboundDelivery.objects.bulk_create(
+        OutboundDelivery(
+            key=f"{ticket.pk}:jira_comment:{n}",
+            ticket=ticket,
+            target="jira",
+            action="jira_comment",
+            status=OutboundStatus.DEAD if n < 3 else OutboundStatus.SUCCEEDED,
+        )
+        for n in range(120)
+    )
+    client = staff("viewer")
+    url = reverse("admin:integrations_outbounddelivery_changelist")
+    assert "\n120 outbound deliveries" in client.get(url).content.decode()  # never analysed
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {OutboundDelivery._meta.db_table}")
+    assert "\n120 outbound deliveries" in client.get(url).content.decode()  # small
+    monkeypatch.setattr(ticket_admin, "ESTIMATED_FROM", 100)
+    OutboundDelivery.objects.filter(
+        pk__in=list(OutboundDelivery.objects.order_by("-pk").values_list("pk", flat=True)[:20])
+    ).delete()
+
+    with CaptureQueriesContext(connection) as queries:
+        listed = client.get(url).content.decode()
+    assert "about 120 outbound deliveries" in listed  # the estimate, not the 100 left
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert "?p=2" in listed  # its second page is still linked
+    dead = client.get(url, {"status__exact": "dead"}).content.decode()
+    assert "\n3 outbound deliveries" in dead.split('class="paginator"')[1].split("</p>")[0]

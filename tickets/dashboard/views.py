@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -48,7 +48,7 @@ from integrations.models import (
 from integrations.syncback import last_incident_status_change, last_status_change
 from integrations.targets.base import safe_url
 from integrations.targets.jira import jira_url
-from tickets import incidents, lifecycle, services
+from tickets import incidents, lifecycle, rollup, services
 from tickets.dashboard.charts import build_charts, build_incident_charts
 from tickets.dashboard.forms import (
     ACTIONS,
@@ -118,6 +118,7 @@ RESOLVED_ON_BOARD = timedelta(days=7)
 AUDIT_LIMIT = 300
 OUTBOUND_LIMIT = 100
 TEAM_WINDOW = timedelta(days=90)
+TEAMS_OFFERED = 200  # of recent tickets, and as many of the ownership rules
 CHART_RANGES = (7, 14, 30, 90)  # the period tabs; ?days= takes any of 1..MAX_CHART_DAYS
 # The stats API's longest period (`MAX_STATS_PERIOD`, 366 days): the same bound on both.
 MAX_CHART_DAYS = 366
@@ -393,20 +394,17 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def _teams() -> list[str]:
-    """Teams of the last TEAM_WINDOW's tickets (bounded by the timestamp index) and of the
-    enabled ownership rules: a team set up today is offered before its first failure."""
-    recent = (
-        Ticket.objects.filter(timestamp__gte=timezone.now() - TEAM_WINDOW)
-        .exclude(finops_team="")
-        .order_by()
-        .values_list("finops_team", flat=True)
-        .distinct()[:200]
-    )
+    """Teams of the tickets of the last TEAM_WINDOW (whole UTC days, from the stats rollup:
+    a row per day and team, where the tickets' own column was read ticket by ticket, 27-119 ms
+    at 100,000) and of the enabled ownership rules: a team set up today is offered before its
+    first failure."""
+    first_day = (timezone.now() - TEAM_WINDOW).astimezone(UTC).date()
+    recent = rollup.values_since("finops_team", first_day, TEAMS_OFFERED)
     routed = (
         OwnershipRule.objects.filter(enabled=True)
         .order_by()
         .values_list("finops_team", flat=True)
-        .distinct()[:200]
+        .distinct()[:TEAMS_OFFERED]
     )
     return sorted({*recent, *routed})
 
@@ -427,7 +425,7 @@ def board(request: HttpRequest) -> HttpResponse:
     shown_incidents = _board_incidents(form)
     columns: list[dict[str, Any]] = []
     for status, label in COLUMNS:
-        in_column = cast(TicketQuerySet, tickets.filter(status=status)).by_urgency()
+        in_column = cast(TicketQuerySet, tickets.filter(status=status)).by_urgency_in_status(status)
         if status == Status.RESOLVED:
             in_column = _recently_resolved(tickets)
         cards = [display_card(t) for t in in_column[:COLUMN_LIMIT]]
