@@ -3740,12 +3740,37 @@ def _present_anchors(lower: str) -> set[str]:
     return {anchor for _, anchor in _ANCHOR_FINDER.iter(lower)}
 
 
+# What a Databricks run's fetched error lists after the failure it leads with
+# (`analysis.enrichment._databricks_message`): the run's other failed tasks, "Also FAILED: task
+# 't08': ...", each failing for a reason of its own.
+_OTHER_FAILED_TASKS = re.compile(r"^Also [A-Z_]+: task '", re.MULTILINE)
+
+
+def _lead_failure(message: str) -> str:
+    """The message without the other failed tasks a Databricks error lists after its own
+    failure (the message itself when it lists none, or nothing comes before them)."""
+    listed = _OTHER_FAILED_TASKS.search(message)
+    if listed is None or not message[: listed.start()].strip():
+        return message
+    return message[: listed.start()]
+
+
 def scan_window(message: str) -> str:
     """The part of a message the classifier and the rules look at: all of it; if huge, its head
-    and tail, with the middle's error lines when head and tail name no class."""
-    if len(message) <= HEAD_CHARS + TAIL_CHARS:
+    and tail, with the middle's error lines when head and tail name no class. Of a Databricks
+    error listing the run's other failed tasks, its own failure's part when that names a class."""
+    if len(message) <= HEAD_CHARS + TAIL_CHARS and _lead_failure(message) is message:
         return message
-    return _window_and_class(message)[0]
+    return _reading(message)[0]
+
+
+def _reading(message: str, plain_words: bool = True) -> tuple[str, Classification]:
+    lead = _lead_failure(message)
+    if lead is not message:
+        window, found = _window_and_class(lead, plain_words)
+        if found.error_type != "Unknown":
+            return window, found
+    return _window_and_class(message, plain_words)
 
 
 def _window_and_class(message: str, plain_words: bool = True) -> tuple[str, Classification]:
@@ -3799,7 +3824,7 @@ def classify_error(message: str, *, plain_words: bool = True) -> Classification:
     "database" or "memory" names what is watched, not what broke."""
     if not message or not message.strip():
         return Classification("Unknown", 0.0, ())
-    return _window_and_class(message, plain_words)[1]
+    return _reading(message, plain_words)[1]
 
 
 def _fallback(

@@ -243,9 +243,8 @@ def analyse_tickets(
         if fetched.error_message:
             ticket.error_message = redact(fetched.error_message)
         ticket.details = {**ticket.details, **fetched.details}
-        # An Azure alert that is no pipeline failure states no error: signals only.
-        classification = classify_error(
-            ticket.error_message, plain_words=ticket.processing_mode != "azure-monitor"
+        classification = ticket_services.classify_failure(
+            ticket.error_message, ticket.details, ticket.processing_mode
         )
         work.append(
             _Work(ticket, classification.error_type, classification.signals, fetched.missing)

@@ -25,7 +25,7 @@ from django.db.models.functions import Concat
 from django.dispatch import Signal
 from django.utils import timezone
 
-from analysis.classifier import classify_error
+from analysis.classifier import Classification, classify_error
 from analysis.culprits import Culprit, extract_culprit
 from analysis.redaction import redact
 from integrations.events import (
@@ -76,6 +76,7 @@ from tickets.vocabulary import (
     FAILING_MAP_INDEXES,
     FAILING_TASKS,
     NEWEST_FAILED_RUN,
+    ErrorClass,
     Outcome,
     Source,
     Status,
@@ -195,11 +196,24 @@ class _Classified:
     culprit: Culprit | None
 
 
+def classify_failure(
+    message: str, details: Mapping[str, Any], processing_mode: str
+) -> Classification:
+    """A failure's error class. A message standing in for an error its alert did not carry
+    (`needs_enrichment`: a Databricks notification names only its job, an ADF metric alert its
+    rule and pipeline) states no error: Unknown, whatever the names in it say ("api_timeout_watch"
+    is no timeout), until the error is fetched. An Azure alert that is no pipeline failure
+    states none either: signals only."""
+    if details.get("needs_enrichment"):
+        return Classification(ErrorClass.UNKNOWN.value, 0.0, ())
+    return classify_error(message, plain_words=processing_mode != Source.AZURE_MONITOR)
+
+
 def classify_and_fingerprint(event: FailureEvent) -> tuple[str, str]:
     """A failure's error class and the fingerprint it is correlated on (bench/fix_recall.py
     replays its failures through this too, so its figures are the service's)."""
-    error_type = classify_error(
-        event.error_message, plain_words=event.processing_mode != Source.AZURE_MONITOR
+    error_type = classify_failure(
+        event.error_message, event.details, event.processing_mode
     ).error_type
     fingerprint = failure_fingerprint(
         event.source,

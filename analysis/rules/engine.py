@@ -177,7 +177,7 @@ def build_rule_rca(
         type_note, type_rec = _failure_type_note(ctx, None)
         root_cause = (
             f"{_subject(ctx)} failed; its alert carries no error text, so the cause is not"
-            f" known yet: {unread}.{type_note}"
+            f" known yet: {unread.rstrip('.')}.{type_note}"
         )
         recs = [type_rec, *UNREAD_RECOMMENDATIONS]
         return RuleRca(

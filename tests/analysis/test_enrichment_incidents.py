@@ -213,6 +213,49 @@ def test_a_databricks_job_named_after_a_host_takes_its_culprit_from_the_fetched_
     assert AuditLog.objects.filter(ticket_id=ticket.pk, action="culprit found").count() == 1
 
 
+# A job's name is no error: its words name no error class (a timeout, a password), nor raise
+# the severity, however the notification that names only it ends up unexplained.
+WORDY_JOB = "api_timeout_watch export password=Hunter2Secret"
+
+
+def test_a_databricks_job_whose_error_is_not_fetched_is_not_classed_by_its_name(celery_worker):
+    answer = post(
+        {
+            "event_type": "jobs.on_failure",
+            "workspace_id": WORKSPACE,
+            "run": {"run_id": "7301"},
+            "job": {"job_id": "777", "name": WORDY_JOB},
+        },
+        "/webhooks/databricks/",
+    )
+    ticket = processed(answer["ticket_id"])
+
+    assert "the notification carries no error text" in ticket.error_message
+    assert (ticket.error_type, ticket.severity) == ("Unknown", "Medium")
+    created = AuditLog.objects.get(ticket_id=ticket.pk, action="created")
+    assert created.details["error_type"] == "Unknown"
+
+
+def test_a_databricks_job_whose_error_could_not_be_fetched_is_not_classed_by_its_name(
+    celery_worker, databricks
+):
+    answer = post(
+        {
+            "event_type": "jobs.on_failure",
+            "workspace_id": WORKSPACE,
+            "run": {"run_id": "7302"},  # runs/get answers "Run 7302 does not exist."
+            "job": {"job_id": "778", "name": WORDY_JOB},
+        },
+        "/webhooks/databricks/",
+    )
+    ticket = processed(answer["ticket_id"])
+
+    assert "could not fetch the run's error" in ticket.rca_note
+    assert (ticket.error_type, ticket.severity) == ("Unknown", "Medium")
+    # The API's reason ends its sentence once ("... Run 7302 does not exist.").
+    assert ticket.rca_result.endswith("Run 7302 does not exist.")
+
+
 def test_a_databricks_ticket_that_paged_before_its_error_was_known_is_linked_once(
     celery_worker,
     targets,

@@ -228,6 +228,30 @@ def test_a_task_failing_otherwise_in_the_same_run_is_a_ticket_of_its_own(
     assert "tasks_failed_alike" not in table.details
 
 
+KEY_ERROR = "KeyError: 'customer_id'"
+LOGIN = "java.sql.SQLException: Login failed for user 'etl_reader'."
+
+
+def test_a_ticket_is_classed_and_explained_by_its_own_tasks_error_not_the_others_listed(
+    celery_worker, targets, databricks
+):
+    """The job's ticket leads with the first failed task's error and lists the others after it
+    ("Also FAILED: task 't08': ..."): its class and rule RCA are that first task's, not those
+    of a task listed there, which fails otherwise (and is a ticket of its own)."""
+    RemediationPolicy.objects.update(enabled=False)
+    databricks.add_run(twelve_tasks({3: KEY_ERROR, 8: LOGIN}))
+
+    delivered("", "t03", "t08")  # t03's counted on the job's ticket (its first task's)
+
+    job = Ticket.objects.get(run_id=f"databricks:{WORKSPACE}:{RUN}")
+    login = Ticket.objects.get(run_id=f"databricks:{WORKSPACE}:{RUN}:t08")
+    assert "Also FAILED: task 't08': java.sql.SQLException: Login failed" in job.error_message
+    assert job.error_type == "CodeError"
+    assert "key 'customer_id'" in job.rca_result and "credentials" not in job.rca_result
+    assert login.error_type == "AuthenticationError"
+    assert "credentials of user 'etl_reader'" in login.rca_result
+
+
 def test_a_tasks_success_landing_while_its_ticket_is_folded_is_counted_where_it_went(
     targets, databricks
 ):
