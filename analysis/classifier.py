@@ -147,6 +147,15 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # A Celery worker that lost its message broker mid-run ("consumer: Connection to
+            # broker lost. Trying to re-establish the connection...", an Airflow CeleryExecutor
+            # worker on Redis or RabbitMQ): the network path to the broker, or the broker itself.
+            "celery_broker_lost",
+            4.0,
+            any_of(*signals.CELERY_BROKER_LOST),
+            _I,
+        ),
+        (
             # An SAP connector that could not reach the SAP server to open its RFC destination
             # (ADF's SapRfcDestinationAddFailed "Get or create destination '%destination; failed",
             # often "'host:3300' not reached"): the network path from the integration runtime.
@@ -323,6 +332,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
     ],
     "DatabaseError": [
+        (
+            # PostgreSQL's client library finding its TLS connection closed under it (libpq
+            # "SSL SYSCALL error: EOF detected", "... Connection reset by peer"): the server or
+            # something between dropped the session. Weighted below a stated timeout.
+            "libpq_ssl_connection_dropped",
+            2.5,
+            r"\bssl syscall error\b",
+            _I,
+        ),
         (
             # ADF's DB2 connector relaying the driver's failure (DB2DriverRunFailed "Error thrown
             # from driver. Sql code: '-805'"): the DB2 server's SQL code.
@@ -642,8 +660,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         (
             # A client's bounded send buffer is full (Pulsar "ProducerQueueIsFullError: Producer
-            # send queue is full", Kafka "BufferExhaustedException"): messages are produced
-            # faster than the broker acknowledges them.
+            # send queue is full", Kafka "BufferExhaustedException", librdkafka "Local: Queue
+            # full"): messages are produced faster than the broker acknowledges them.
             "send_queue_full",
             4.0,
             any_of(*signals.SEND_QUEUE_FULL),
@@ -774,6 +792,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "AuthenticationError": [
+        (
+            # A token the server would not accept (Airflow 3's execution API "Invalid auth
+            # token: Signature verification failed" when components sign with different JWT
+            # secrets, "... Signature has expired"; PyJWT's InvalidSignatureError wording).
+            "auth_token_rejected",
+            4.0,
+            any_of(*signals.AUTH_TOKEN_REJECTED),
+            _I,
+        ),
         (
             # A Kafka client that could not start its SASL exchange with the broker (librdkafka
             # "Failed to initialize SASL authentication: generic failure"): the client's SASL
@@ -1789,6 +1816,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "TimeoutError": [
         (
+            # Airflow's DAG file processor killed for parsing a file past
+            # dag_file_processor_timeout ("Processor for dags/x.py with PID 27954 started at ...
+            # has timed out, killing it"): the kill's "exit code -9" that follows is the
+            # timeout's doing, not memory.
+            "dag_file_processor_timeout",
+            4.5,
+            any_of(*signals.DAG_FILE_PROCESSOR_TIMEOUT),
+            _I,
+        ),
+        (
             # An Airflow operator's program stopped by `timeout` (exit code 124), the exit code
             # all its error says.
             "operator_exit_timeout",
@@ -1858,6 +1895,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # Pipeline definitions the service refuses to run as set up: an SSIS Script Task or
+            # component whose script cannot be loaded (built for another SSIS version, or its
+            # binary code not saved: "Cannot load script for execution", "The binary code for
+            # the script is not found"), an ADF activity missing a required setting ("Table is
+            # required for Copy activity"), an endpoint that does not take the HTTP method
+            # ("405 Client Error: Method not allowed for url", a wrong API URL or path).
+            "pipeline_definition_refused",
+            4.0,
+            r"\bcannot load script for execution\b|\bthe binary code for the script is not found\b"
+            r"|\bis required for (?:the )?(?:copy|lookup|get ?metadata|delete|script|web"
+            r"|validation) activity\b"
+            r"|\b405 (?:client error: )?method not allowed\b",
+            _I,
+        ),
         (
             # An Airflow operator's program that could not be run: the shell found no such
             # command (127) or could not execute it (126), the exit code all its error says.
@@ -2209,7 +2261,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # directory on path '...' cannot be listed"): the path, or the caller's list right.
             "directory_not_listable",
             3.5,
-            r"\bcontent of directory on path '[^'\n]{1,500}' cannot be listed\b",
+            r"\bcontent of directory on path '[^'\n]{1,500}' cannot be listed\b"
+            # An external table over that folder ("External table 'db.dbo.t' is not accessible
+            # because content of directory cannot be listed").
+            r"|\bis not accessible because content of directory cannot be listed\b",
             _I,
         ),
         (
@@ -2948,14 +3003,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         (
             # A resource created under a name that is taken (Databricks "SQL warehouse with name
-            # `x` already exists", a cluster, job, pool or secret scope; ADF "A pipeline named
-            # 'x' already exists"): a leftover of an earlier run or a deployment's clash.
+            # `x` already exists", a cluster, job, pool or secret scope, an app "with the same
+            # name already exists"; ADF "A pipeline named 'x' already exists"): a leftover of an
+            # earlier run or a deployment's clash.
             "name_taken",
             4.0,
             r"\b(?:warehouse|endpoint|cluster|instance pool|pool|job|secret scope|scope|repo"
             r"|workspace|catalog|volume|linked service|dataset|pipeline|trigger|data ?flow"
-            r"|integration runtime|storage account|container|bucket)s? (?:with (?:the )?"
-            r"name|named|name) ?[`'\"]?[^`'\"\n]{1,120}?[`'\"]? already exists",
+            r"|integration runtime|storage account|container|bucket|app)s? (?:with (?:the )?"
+            r"name|named|name) ?[`'\"]?[^`'\"\n]{1,120}?[`'\"]? already exists"
+            r"|\b(?:app|cluster|job|pipeline|warehouse|workspace|catalog|volume|repo)s? with the "
+            r"same name already exists\b",
             _I,
         ),
         (
@@ -3046,6 +3104,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # Async code awaiting something that is not awaitable (Python's "object
+            # ReadOnlyCredentials can't be used in 'await' expression", asyncio's "a coroutine
+            # was expected, got None"): a sync call used where a coroutine is expected.
+            "await_misuse",
+            4.5,
+            r"\bcan't be used in 'await' expression\b|\ba coroutine was expected, got\b",
+            _I,
+        ),
         (
             # Code written against an API it breaks: a .NET collection cast to a scalar (the ADF
             # SDK's "Unable to cast object of type 'System.Collections.Generic.Dictionary`2[...]'

@@ -214,11 +214,32 @@ WORKER_LOST_CONTACT: tuple[str, ...] = (
 )
 
 # A client's bounded send buffer is full: Pulsar "ProducerQueueIsFullError: Producer send queue
-# is full", Kafka "BufferExhaustedException".
+# is full", Kafka "BufferExhaustedException", librdkafka's "Local: Queue full"
+# (RD_KAFKA_RESP_ERR__QUEUE_FULL, confluent-kafka's "BufferError: Local: Queue full").
 SEND_QUEUE_FULL: tuple[str, ...] = (
     r"producerqueueisfull",
     r"\b(?:producer )?send queue is full\b",
     r"bufferexhaustedexception",
+    r"\blocal: queue full\b",
+    r"\b_queue_full\b",
+)
+
+# A Celery worker that lost its message broker mid-run ("consumer: Connection to broker lost.
+# Trying to re-establish the connection...").
+CELERY_BROKER_LOST: tuple[str, ...] = (r"\bconnection to broker lost\b",)
+
+# A token whose signature the server could not verify (Airflow 3's execution API "Invalid auth
+# token: Signature verification failed", PyJWT's InvalidSignatureError wording) or that it
+# reads as expired ("Invalid auth token: Signature has expired").
+AUTH_TOKEN_REJECTED: tuple[str, ...] = (
+    r"\binvalid auth token\b",
+    r"\bsignature verification failed\b",
+)
+
+# Airflow's DAG file processor killed for parsing a file past dag_file_processor_timeout
+# ("Processor for dags/x.py with PID 27954 started at ... has timed out, killing it").
+DAG_FILE_PROCESSOR_TIMEOUT: tuple[str, ...] = (
+    r"\bprocessor for [^\s]{1,500} with pid \d{1,10} started at [^\s]{1,64} has timed out\b",
 )
 
 # Work that stopped making progress until a watchdog gave up: a Flink checkpoint "expired

@@ -1,5 +1,6 @@
-"""Authentication and authorisation failures: Entra ID (AADSTS) sign-ins, database logins, tokens,
-missing credentials, HTTP 401 and denied permissions.
+"""Authentication and authorisation failures: Entra ID (AADSTS) sign-ins, database logins, tokens
+(expired, or with a signature that does not verify), missing credentials, HTTP 401 and denied
+permissions.
 """
 
 from __future__ import annotations
@@ -192,6 +193,51 @@ def db_role_missing(m: re.Match[str], ctx: Context) -> Finding:
             "Test the connection, then rerun the failed run.",
         ),
         0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "auth_token_rejected",
+    "AuthenticationError ConfigurationError",
+    any_of(*signals.AUTH_TOKEN_REJECTED),
+    example="Invalid auth token: Signature verification failed",
+)
+def auth_token_rejected(m: re.Match[str], ctx: Context) -> Finding:
+    lowered = ctx.text.lower()
+    airflow = "airflow" in lowered or platform_of(ctx.source) == "airflow"
+    if "expired" in lowered:
+        cause = "the server rejected the auth token as expired"
+        if airflow:
+            cause += (
+                ": the task's execution API token outlived its lifetime (a long wait before "
+                "the task started, or clocks out of step between worker and API server)"
+            )
+        first = (
+            "Check the clocks of the issuing and verifying hosts, and the token lifetime "
+            "against how long tasks wait and run."
+        )
+    else:
+        cause = "the server rejected the auth token: its signature does not verify"
+        if airflow:
+            cause += (
+                " (Airflow's components sign and check execution API tokens with [api_auth] "
+                "jwt_secret: the scheduler, workers and API server must share the same one)"
+            )
+        else:
+            cause += " (the issuer and the verifier use different signing keys or secrets)"
+        first = (
+            "Give every component the same signing secret or key (for Airflow, one "
+            "[api_auth] jwt_secret from a shared secret) and restart them."
+        )
+    return Finding(
+        cause,
+        (
+            first,
+            "Make sure a rotated secret reached every component before old tokens are used.",
+            "Rerun the failed tasks once the token is accepted.",
+        ),
+        0.65,
         transient=False,
     )
 

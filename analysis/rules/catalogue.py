@@ -35,6 +35,7 @@ RULES: tuple[Rule, ...] = (
     authentication.data_source_credentials,
     authentication.db_login_failed,
     authentication.db_role_missing,
+    authentication.auth_token_rejected,
     authentication.token_expired,
     authentication.ssh_private_key,
     authentication.missing_credentials,
@@ -52,6 +53,7 @@ RULES: tuple[Rule, ...] = (
     network.firewall_blocked,
     network.proxy_refused,
     network.connection_reset,
+    network.celery_broker_lost,
     network.network_share_unreachable,
     network.self_hosted_ir,
     network.driver_unreachable,
@@ -138,6 +140,8 @@ RULES: tuple[Rule, ...] = (
     timeouts.library_install_timeout,
     # the DAG run's own timeout, before a task's
     timeouts.dagrun_timeout,
+    # a DAG file processor killed past its timeout, before a task's timeout and the generic words
+    timeouts.dag_file_processor_timeout,
     timeouts.airflow_task_timeout,
     timeouts.sensor_timeout,
     timeouts.sla_miss,

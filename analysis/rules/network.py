@@ -1,5 +1,5 @@
-"""Network failures: DNS, TLS, refused, reset or blocked connections, unreachable hosts, file
-shares and runtimes.
+"""Network failures: DNS, TLS, refused, reset or blocked connections, a Celery worker's lost
+broker, unreachable hosts, file shares and runtimes.
 """
 
 from __future__ import annotations
@@ -246,6 +246,36 @@ def connection_reset(m: re.Match[str], ctx: Context) -> Finding:
             "than the transfer.",
             "If it repeats at the same point, check the remote service's logs for a crash or "
             "a size limit.",
+        ),
+        0.6,
+        transient=True,
+    )
+
+
+@rule(
+    "celery_broker_lost",
+    "NetworkError ExternalServiceError",
+    any_of(*signals.CELERY_BROKER_LOST),
+    example=(
+        "[2023-07-09 01:07:58,950: WARNING/MainProcess] consumer: Connection to broker lost. "
+        "Trying to re-establish the connection..."
+    ),
+)
+def celery_broker_lost(m: re.Match[str], ctx: Context) -> Finding:
+    transport = grab(ctx.text, r"kombu/transport/(redis|pyamqp|amqp|sqs|librabbitmq)\b")
+    broker = {"redis": "Redis", "sqs": "SQS"}.get(transport, "RabbitMQ" if transport else "")
+    which = f"message broker ({broker})" if broker else "message broker"
+    return Finding(
+        f"the Celery worker lost its connection to the {which}: the broker restarted or "
+        "was unreachable, or an idle connection was closed between them",
+        (
+            "Check the broker's availability, restarts and memory at that time, and the "
+            "network path from the workers to it.",
+            "Let a dead broker connection be noticed and reopened: for Redis, "
+            "broker_transport_options socket_timeout and health_check_interval; for "
+            "RabbitMQ, broker_heartbeat.",
+            "Tasks in flight may be redelivered or left queued: check their state, then clear "
+            "or rerun the failed ones.",
         ),
         0.6,
         transient=True,

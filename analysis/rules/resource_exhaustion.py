@@ -479,6 +479,18 @@ def send_queue_full(m: re.Match[str], ctx: Context) -> Finding:
             "max.block.ms: records were produced faster than the brokers accepted them"
         )
         setting = "buffer.memory or max.block.ms"
+    elif re.search(r"local: queue full|_queue_full", ctx.text, re.I):
+        topic = grab(ctx.text, r"\btopic '([^'\n]{1,200})'")
+        cause = (
+            'the Kafka producer\'s local queue is full (librdkafka "Local: Queue full")'
+            + (f" while producing to topic {quoted(topic)}" if topic else "")
+            + ": messages were produced faster than the brokers acknowledged them, or "
+            "delivery reports were not served (poll() not called)"
+        )
+        setting = (
+            "queue.buffering.max.messages or queue.buffering.max.kbytes (and call poll() or "
+            "flush() so delivered messages leave the queue)"
+        )
     else:
         cause = (
             "the producer's send queue is full (maxPendingMessages): messages were sent "

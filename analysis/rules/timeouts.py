@@ -1,7 +1,7 @@
-"""Time limits: Airflow DAG run, task and sensor timeouts and SLA misses, query, connect and read
-timeouts, broadcast timeouts, an HTTP call or a Kafka metadata request that timed out, a Kafka
-consumer over its poll interval, work that stopped making progress (an expired Flink
-checkpoint, a stuck job).
+"""Time limits: Airflow DAG run, task and sensor timeouts, SLA misses and DAG files parsed
+past their timeout, query, connect and read timeouts, broadcast timeouts, an HTTP call or a Kafka
+metadata request that timed out, a Kafka consumer over its poll interval, work that stopped
+making progress (an expired Flink checkpoint, a stuck job).
 """
 
 from __future__ import annotations
@@ -453,6 +453,35 @@ def no_progress(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.6,
         transient=None,
+    )
+
+
+@rule(
+    "dag_file_processor_timeout",
+    "TimeoutError ResourceExhaustion",
+    any_of(*signals.DAG_FILE_PROCESSOR_TIMEOUT),
+    example=(
+        "Processor for /airflow/airflow-dags/dags/my_dag.py with PID 27954 started at "
+        "2020-10-29T02:21:04.630540+00:00 has timed out, killing it\nProcessor for "
+        "/airflow/airflow-dags/dags/my_dag.py exited with return code -9"
+    ),
+)
+def dag_file_processor_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    path = grab(m.group(0), r"processor for (\S+) with pid")
+    file = quoted(clean_value(path)) if path else "a DAG file"
+    return Finding(
+        f"Airflow's DAG file processor took longer than dag_file_processor_timeout to parse "
+        f"{file} and was killed (an exit code -9 that follows is that kill, not memory)",
+        (
+            "Keep the file's top-level code cheap: no database, API or Variable calls at "
+            "import time; move them into tasks or templates.",
+            "Split a file that generates many DAGs or tasks into smaller files.",
+            "Raise dag_file_processor_timeout (and dagbag_import_timeout below it) only if "
+            "parsing is legitimately slow, and check the scheduler's CPU.",
+            "Until the file parses, its DAGs are not updated or scheduled: rerun once it does.",
+        ),
+        0.7,
+        transient=False,
     )
 
 

@@ -2045,3 +2045,36 @@ def test_the_operator_and_callback_patterns_read_pathological_text_in_linear_tim
     error_type, _ = explain_without_llm(text)
     assert error_type in ERROR_CLASSES
     assert time.process_time() - started < 3.0
+
+
+def test_round_thirty_four_airflow_and_kafka_failures_are_explained_as_what_they_are() -> None:
+    """A DAG file processor killed past its timeout is not read as an OOM kill; a Celery
+    worker's lost broker, an execution API token that does not verify or has expired and
+    librdkafka's full local queue each name their cause and what to set."""
+    processor = _rca(
+        "Processor for /opt/airflow/dags/big_dag.py with PID 1234 started at "
+        "2024-05-01T10:00:00+00:00 has timed out, killing it\n"
+        "Processor for /opt/airflow/dags/big_dag.py exited with return code -9"
+    )
+    broker = _rca(
+        "consumer: Connection to broker lost. Trying to re-establish the connection...\n"
+        '  File "/home/airflow/.local/lib/python3.8/site-packages/kombu/transport/redis.py", '
+        "line 1336, in on_readable"
+    )
+    unsigned = _rca("Invalid auth token: Signature verification failed", source="airflow")
+    expired = _rca("ServerResponseError: Invalid auth token: Signature has expired")
+    queue = _rca("Failed to produce to topic 'orders' partition 3: Local: Queue full")
+
+    assert processor.rule == "dag_file_processor_timeout"
+    assert "dag_file_processor_timeout" in processor.root_cause
+    assert "'/opt/airflow/dags/big_dag.py'" in processor.root_cause
+    assert broker.rule == "celery_broker_lost"
+    assert "message broker (Redis)" in broker.root_cause
+    assert unsigned.rule == expired.rule == "auth_token_rejected"
+    assert "jwt_secret" in unsigned.root_cause
+    assert "expired" in expired.root_cause and "jwt_secret" not in expired.root_cause
+    assert queue.rule == "send_queue_full"
+    assert "topic 'orders'" in queue.root_cause
+    assert any("queue.buffering.max.messages" in r for r in queue.recommendations)
+    for rca in (processor, broker, unsigned, expired, queue):
+        _assert_well_formed(rca)
