@@ -475,14 +475,19 @@ def culprit_of_resource_id(resource_id: str) -> Culprit | None:
 # log alert rules of a platform query: taking it as the culprit made one incident, paged once,
 # of unrelated alerts (an API's errors, a VM's heartbeat, a slow pipeline) about a workspace
 # that is not at fault. Such an alert is about the resource its rows name, when they name one:
-# its `_ResourceId` dimension or a configuration item that is a resource id.
-_LOG_ANALYTICS_WORKSPACE = ("microsoft.operationalinsights", "workspaces")
+# its `_ResourceId` dimension or a configuration item that is a resource id. A Prometheus
+# alert targets the Azure Monitor workspace its rule group queries, which the clusters of a
+# platform send their metrics to: it is read the same way.
+_QUERIED_WORKSPACES = (
+    ("microsoft.operationalinsights", "workspaces"),
+    ("microsoft.monitor", "accounts"),
+)
 _ROW_RESOURCE_DIMENSIONS = ("_resourceid", "resourceid")
 
 
-def _is_log_analytics_workspace(resource_id: str) -> bool:
+def _is_queried_workspace(resource_id: str) -> bool:
     parts = resource_id.strip().lower().rstrip("/").split("/")
-    return len(parts) == 9 and tuple(parts[6:8]) == _LOG_ANALYTICS_WORKSPACE
+    return len(parts) == 9 and tuple(parts[6:8]) in _QUERIED_WORKSPACES
 
 
 def _resource_its_rows_name(resource: Mapping[str, Any]) -> Culprit | None:
@@ -494,7 +499,7 @@ def _resource_its_rows_name(resource: Mapping[str, Any]) -> Culprit | None:
     ]
     items = resource.get("configuration_items")
     for candidate in [*named, *(items if isinstance(items, list) else ())]:
-        if isinstance(candidate, str) and not _is_log_analytics_workspace(candidate):
+        if isinstance(candidate, str) and not _is_queried_workspace(candidate):
             culprit = culprit_of_resource_id(candidate)
             if culprit is not None:
                 return culprit
@@ -502,7 +507,7 @@ def _resource_its_rows_name(resource: Mapping[str, Any]) -> Culprit | None:
 
 
 def _target_culprit(resource_id: str, resource: Mapping[str, Any]) -> Culprit | None:
-    if _is_log_analytics_workspace(resource_id):
+    if _is_queried_workspace(resource_id):
         return _resource_its_rows_name(resource)
     return culprit_of_resource_id(resource_id)
 
@@ -516,11 +521,11 @@ def extract_culprit(
     """The dependency a (redacted) failure names, or None when it names none. Never raises.
 
     An Azure Monitor alert's culprit (`source` "azure-monitor") is its target resource (a log
-    search alert on a Log Analytics workspace: the resource its rows name, else none; an alert
-    on several resources: the one culprit they all map onto, else none); any
-    other failure's comes from its error text, the most specific kind first (a SQL server
-    before the API host of its URL). Callers pass how the event is processed, so an ADF
-    failure that came in an alert is read as an ADF failure.
+    search alert on a Log Analytics workspace, a Prometheus alert on an Azure Monitor workspace:
+    the resource its rows name, else none; an alert on several resources: the one culprit they
+    all map onto, else none); any other failure's comes from its error text, the most
+    specific kind first (a SQL server before the API host of its URL). Callers pass how the
+    event is processed, so an ADF failure that came in an alert is read as an ADF failure.
     """
     try:
         return _extract(message or "", resource or {}, source)

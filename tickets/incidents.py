@@ -318,8 +318,9 @@ _NOT_RULE_GROUPED = frozenset({"service_health", "budget"})
 
 def rule_group_key(ticket: Ticket) -> str:
     """What the alerts of one Azure Monitor rule on several resources group on:
-    `alert-rule:<the rule's id>` (its name when the body gives no id), lower-cased, as its
-    keys name it (`azure:<rule>|<alert id>`, `_rule_of`); blank for any other ticket (another
+    `alert-rule:<the rule's id>` (when the body gives no id, its name after the subscription
+    its alert is in: `_subscription_of`), lower-cased, as its keys name it
+    (`azure:<rule>|<alert id>`, `_rule_of`); blank for any other ticket (another
     source, an ADF failure an alert carried, an alert whose body names no rule, a Service
     Health or budget alert). One rule watching several resources (a multi-resource metric
     alert, a log search alert split by computer) sends one alert per resource, each its own
@@ -336,7 +337,24 @@ def rule_group_key_of(
     resource (an event's, before its ticket is read: the advisory lock ingest takes with its
     claim)."""
     rule = _rule_of(source, processing_mode, run_key, details, resource)
-    return Culprit(CulpritKind.ALERT_RULE, rule.lower()).label if rule else ""
+    if not rule:
+        return ""
+    return Culprit(CulpritKind.ALERT_RULE, f"{_subscription_of(rule, run_key)}{rule}".lower()).label
+
+
+def _subscription_of(rule: str, run_key: str) -> str:
+    """`/subscriptions/<id>/`, the subscription an alert of a rule named by its name alone is
+    in: the one its key names after `azure:<rule>|` (its alert id's; the older log alert
+    body's, its target's); blank for a rule named by its id, or when the key names none. A
+    rule's id names its subscription and resource group; its name does not, and one name is
+    often deployed in several subscriptions (prod, dev): one name's alerts in two
+    subscriptions are two rules."""
+    if rule.lower().startswith("/subscriptions/"):
+        return ""
+    parts = run_key.removeprefix(f"azure:{rule}|").split("/")
+    if len(parts) > 3 and not parts[0] and parts[1].lower() == "subscriptions" and parts[2]:
+        return f"/subscriptions/{parts[2]}/"
+    return ""
 
 
 def _rule_of(source: str, processing_mode: str, run_key: str, details: Any, resource: Any) -> str:
@@ -368,7 +386,7 @@ def _same_rule(ticket: Ticket, now: datetime) -> Any:
     rule = _rule_of(
         ticket.source, ticket.processing_mode, ticket.run_id, ticket.details, ticket.affected_entity
     )
-    return Ticket.objects.filter(
+    alerts = Ticket.objects.filter(
         source=Source.AZURE_MONITOR,
         processing_mode=Source.AZURE_MONITOR,
         pipeline=ticket.pipeline,
@@ -377,6 +395,10 @@ def _same_rule(ticket: Ticket, now: datetime) -> Any:
         last_seen__gte=now - settings.INCIDENT_WINDOW,
         resolved_at_source_at__isnull=True,
     ).exclude(status=Status.RESOLVED)
+    if subscription := _subscription_of(rule, ticket.run_id):
+        # A rule named by its name alone: that name's alerts in the same subscription.
+        alerts = alerts.filter(run_id__istartswith=f"azure:{rule}|{subscription}")
+    return alerts
 
 
 def _place_on_rule(ticket: Ticket, rule_key: str, now: datetime) -> str | None:

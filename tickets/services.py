@@ -1116,10 +1116,18 @@ def _alerts_still_firing(ticket_id: str, resolved_occurrence: str) -> int:
     return alerts.filter(~Exists(marked)).count()
 
 
+def _resolved_first(event: FailureEvent) -> bool:
+    """Whether an alert's Resolved came before this Fired (`_resolve` left its mark)."""
+    return (
+        event.source == Source.AZURE_MONITOR
+        and Occurrence.objects.filter(key=_alert_resolved_key(event.occurrence_key)).exists()
+    )
+
+
 def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:
     """An alert whose Resolved came first (`_resolve`) ends the ticket it was recorded on,
     unless another alert counted on it still fires."""
-    if not Occurrence.objects.filter(key=_alert_resolved_key(event.occurrence_key)).exists():
+    if not _resolved_first(event):
         return
     if _alerts_still_firing(ticket_id, event.occurrence_key):
         return
@@ -1332,7 +1340,10 @@ def _record_failure(
     ticket, placement = _create_ticket(
         event, classified, tracking_id, now, earlier.ticket_id if earlier else None, created_with
     )
-    incidents.place(ticket, now, placement=placement)
+    if not _resolved_first(event):
+        # One whose Resolved came first is over at once (`_end_if_recovered_early`): it joins
+        # or forms no incident, as a ticket over before is left out of one.
+        incidents.place(ticket, now, placement=placement)
     return EventOutcome(Outcome.CREATED, ticket.pk)
 
 

@@ -2255,3 +2255,102 @@ def test_a_rule_incident_is_titled_with_the_rules_name_as_spelled():
     text, _blocks = slack_incident_message(incident)
     assert "Azure alert rule VM-CPU-High" in text, text
     assert "vm-cpu-high" not in summary + text
+
+
+def test_one_rule_name_in_two_subscriptions_never_groups_when_the_body_names_no_rule_id():
+    """A body without `alertRuleID` (Microsoft Learn's samples, older action groups) names its
+    rule by name alone: "disk-full" deployed in the prod and the dev subscription was one rule,
+    and a dev VM's alert formed one incident, paged once, with a prod VM's."""
+    prod, dev = SUBSCRIPTION, "/subscriptions/44444444-4444-4444-4444-444444444444"
+
+    def alert(vm: str, subscription: str, alert_id: str) -> dict:
+        body = rule_alert(vm, alert=alert_id, rule="disk-full")
+        essentials = body["data"]["essentials"]
+        essentials.pop("alertRuleID")
+        essentials["alertId"] = (
+            f"{subscription}/providers/Microsoft.AlertsManagement/alerts/{alert_id}"
+        )
+        essentials["alertTargetIDs"] = [
+            target.replace(SUBSCRIPTION, subscription) for target in essentials["alertTargetIDs"]
+        ]
+        return body
+
+    first = post(alert("vm-prod-1", prod, "a-prod-1"), "/webhooks/azure-monitor/")
+    other = post(alert("vm-dev-1", dev, "a-dev-1"), "/webhooks/azure-monitor/")
+    assert Incident.objects.count() == 0
+    assert Ticket.objects.get(pk=other["ticket_id"]).incident_id is None
+    # The rule's own alerts, in its subscription, are one incident of it.
+    post(alert("vm-prod-2", prod, "a-prod-2"), "/webhooks/azure-monitor/")
+    incident = Incident.objects.get()
+    assert incident.culprit_words == "Azure alert rule disk-full"
+    assert set(incident.members.values_list("pk", flat=True)) >= {first["ticket_id"]}
+    assert incident.member_count == 2
+
+
+def test_prometheus_alerts_of_two_clusters_are_not_blamed_on_their_azure_monitor_workspace():
+    """A Prometheus alert targets the Azure Monitor workspace its rule group queries (a store
+    of metrics most clusters of a platform send to), as a log search alert targets its Log
+    Analytics workspace: a pod crash looping in one cluster and a node not ready in another
+    were one incident, paged once, of "Azure resource prom007"."""
+    workspace = f"{SUBSCRIPTION}/resourcegroups/mon/providers/microsoft.monitor/accounts/prom007"
+
+    def prometheus(rule: str, cluster: str, labels: dict) -> dict:
+        body = copy.deepcopy(local_payload("azure/common_smart_detector.json"))
+        body["data"]["essentials"].update(
+            alertId=f"{SUBSCRIPTION}/providers/Microsoft.AlertsManagement/alerts/{uuid.uuid4()}",
+            alertRule=rule,
+            signalType="Metric",
+            monitoringService="Prometheus",
+            alertTargetIDs=[workspace],
+            configurationItems=[cluster],
+            firedDateTime=timezone.now().isoformat().replace("+00:00", "Z"),
+        )
+        body["data"]["alertContext"] = {
+            "interval": "PT5M",
+            "expression": "kube_pod_status_ready{condition='false'} > 0",
+            "expressionValue": "1",
+            "for": "PT5M",
+            "labels": {"cluster": cluster, **labels},
+            "annotations": {"summary": f"{rule} in {cluster}."},
+            "ruleGroup": f"{SUBSCRIPTION}/resourceGroups/mon/providers/"
+            f"Microsoft.AlertsManagement/prometheusRuleGroups/recommended-{cluster}",
+        }
+        return body
+
+    crash = post(
+        prometheus("Pod-level-aks-a/KubePodCrashLooping", "aks-a", {"pod": "api-7d9f"}),
+        "/webhooks/azure-monitor/",
+    )
+    node = post(
+        prometheus("Node-level-aks-b/KubeNodeNotReady", "aks-b", {"node": "aks-np1-0001"}),
+        "/webhooks/azure-monitor/",
+    )
+    assert Incident.objects.count() == 0
+    for answer in (crash, node):
+        ticket = Ticket.objects.get(pk=answer["ticket_id"])
+        assert ticket.culprit == "" and ticket.incident_id is None
+
+
+def test_an_alert_whose_resolved_came_first_forms_no_incident_of_its_rule():
+    """Azure delivered vm-batch-02's Resolved before its Fired: the Fired's ticket is over at
+    once, yet it formed an incident with vm-batch-01's open alert, paged as the rule "fired on
+    2 resources at once" where one alert was still firing."""
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    open_one = post(rule_alert("vm-batch-01", alert="a-1", fired=fired), "/webhooks/azure-monitor/")
+    post(
+        rule_alert("vm-batch-02", alert="a-2", condition="Resolved", fired=fired),
+        "/webhooks/azure-monitor/",
+    )
+    over = post(rule_alert("vm-batch-02", alert="a-2", fired=fired), "/webhooks/azure-monitor/")
+    ended = Ticket.objects.get(pk=over["ticket_id"])
+    assert ended.status == "resolved" and ended.resolved_at_source_at is not None
+    assert Incident.objects.count() == 0
+    assert Ticket.objects.get(pk=open_one["ticket_id"]).incident_id is None
+    # An alert of the rule firing on another resource still forms the rule's incident with
+    # the one firing.
+    post(rule_alert("vm-batch-03", alert="a-3", fired=fired), "/webhooks/azure-monitor/")
+    incident = Incident.objects.get()
+    assert set(incident.members.values_list("pk", flat=True)) == {
+        open_one["ticket_id"],
+        Ticket.objects.get(run_id__endswith="/a-3").pk,
+    }
