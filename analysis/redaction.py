@@ -109,7 +109,11 @@ _AUTH_HEADER = re.compile(
     r"\\?[\"']?(?:(?P<scheme>bearer|basic|token|digest|sharedkeylite|sharedkey"
     r"|sharedaccesssignature|negotiate|ntlm|aws4-hmac-sha256|oauth)[ \t]{1,10})?)"
     r"(?P<val>[^\s'\",\\]{1,8192})"
+    r"(?:[ \t]{1,10}(?!authorization)(?P<val2>[^\s'\",\\]{1,8192}))?"
 )
+# A scheme of a vendor's own before the credential ("Splunk <token>", "GenieKey <key>", Okta's
+# "SSWS <token>", "ApiKey <key>"): a word; the credential after it must look random.
+_AUTH_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{1,30}")
 _BEARER = re.compile(
     r"(?P<pre>(?:bearer(?<![a-z0-9_]bearer)|basic(?<![a-z0-9_]basic))[ \t]{1,10})"
     r"(?P<val>[a-z0-9\-._~+/]{8,8192}={0,2})(?![\w=])"
@@ -136,6 +140,9 @@ _TOKEN_FORMATS: list[tuple[tuple[str, ...], str]] = [
     (("xapp-",), r"xapp-(?<!\wxapp-)\d-[A-Za-z0-9-]{10,255}"),
     # Databricks personal access token
     (("dapi",), r"dapi(?<!\wdapi)[0-9a-f]{32}(?:-\d{1,2})?\b"),
+    # Databricks OAuth: a service principal's client secret, a refresh token
+    (("dose",), r"dose(?<!\wdose)[0-9a-f]{32}\b"),
+    (("doau",), r"doau(?<!\wdoau)[0-9a-f]{32}\b"),
     # Azure AD client secret (current format: 3 chars, digit, "Q~", 31-34 chars)
     (("Q~",), r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])"),
 ]
@@ -155,7 +162,9 @@ _KEY_CORE = (
     r"(?![a-z0-9])"
 )
 _KV_VALUE = (
-    r"\\\"(?:[^\"\\\n]|\\[^\"\n]){0,1000}?\\\""  # \"value\" (JSON inside a JSON string)
+    # \"value\" (JSON inside a JSON string), \\\"value\\\" (inside that one, and deeper): the
+    # closing quote has as many backslashes before it as the opening one, no more.
+    r"(?P<kq>\\{1,15}\")(?:[^\"\n]|(?<=\\)\"){0,1000}?(?<!\\)(?P=kq)"
     r"|\"(?:[^\"\\\n]|\\.){0,1000}\""  # "value"
     r"|'[^'\n]{0,1000}'"  # 'value'
     r"|\{[^}\n]{0,1000}\}"  # ODBC {value}
@@ -163,7 +172,7 @@ _KV_VALUE = (
     r"|[\"']?(?:[^\s;&,'\"\\]|\\(?![nrt\"'\\])){1,4096}"  # bare: stops at ws ; & , quote
 )
 _KV = re.compile(
-    r"(?P<key>" + _KEY_CORE + r")(?P<mid>\\?[\"']?[ \t]{0,10}(?:=>|:=|=|:(?!:))[ \t]{0,10})"
+    r"(?P<key>" + _KEY_CORE + r")(?P<mid>\\{0,15}[\"']?[ \t]{0,10}(?:=>|:=|=|:(?!:))[ \t]{0,10})"
     r"(?P<val>" + _KV_VALUE + r")"
 )
 # A key of _KV starts with one of these words, or is a qualifier (at most 13 characters with its
@@ -207,6 +216,16 @@ _SAS_CONN = re.compile(
 _HADOOP_AZURE_CREDENTIAL = re.compile(
     r"(?P<pre>fs\.azure\.(?:account\.key|account\.oauth2\.client\.secret|sas)"
     r"(?:\.[a-z0-9_.-]{1,255}+)?[\"']?(?:[ \t]{0,10}[,=:][ \t]{0,10}|[ \t]{1,10})[\"']?)"
+    r"(?P<val>[^\s\"']{1,8192})"
+)
+# The same for S3A's and the GCS connector's credentials: fs.s3a.secret.key, fs.s3a.session.token
+# and fs.s3a.encryption.key (also a bucket's own, fs.s3a.bucket.<bucket>.secret.key), the older
+# fs.s3.awsSecretAccessKey, fs.gs.auth.client.secret.
+_HADOOP_CLOUD_CREDENTIAL = re.compile(
+    r"(?P<pre>fs\.(?:s3a?|s3n|gs)\.(?:[a-z0-9_-]{1,255}\.){0,4}?"
+    r"(?:secret\.key|session\.token|(?:server-side-)?encryption\.key|awssecretaccesskey"
+    r"|client\.secret|refresh\.token)"
+    r"[\"']?(?:[ \t]{0,10}[,=:][ \t]{0,10}|[ \t]{1,10})[\"']?)"
     r"(?P<val>[^\s\"']{1,8192})"
 )
 # What Hadoop says after such a name that is no credential: the exception the setting raised
@@ -312,6 +331,28 @@ _SQLSERVER_PASSWORD = re.compile(
     + r")"
     + _CMD_VALUE
 )
+
+
+def _program_flag(names: str, flag: str) -> re.Pattern[str]:
+    """A password `flag` of the programs `names` (a regex alternation), as sqlcmd's -P above."""
+    name = r"(?<![\w-])(?:" + names + r")(?![\w-])"
+    return re.compile(
+        r"(?P<pre>" + name + _command_scan(name) + flag + _CMD_FLAG_VALUE + r")" + _CMD_VALUE
+    )
+
+
+# redis-cli's -a password (its -p is the port).
+_REDIS_CLI_PASSWORD = _program_flag(r"redis-cli", "-a")
+# The MongoDB shell's and tools', Hive's beeline's and SAP HANA's hdbsql's -p password.
+_DB_SHELL_NAMES = r"mongo(?:sh|dump|restore|export|import|stat|top|files)?|beeline|hdbsql"
+_DB_SHELL_PASSWORD = _program_flag(_DB_SHELL_NAMES, "-p")
+# Db2's CONNECT TO db USER name USING password (the CLP, `db2 connect to …`, and SQL; folded).
+_DB2_CONNECT = re.compile(
+    r"(?P<pre>connect(?<![a-z0-9_]connect)[ \t]{1,10}to[ \t]{1,10}[^\s;'\"]{1,128}"
+    r"(?:[ \t]{1,10}in[ \t]{1,10}(?:share|exclusive)[ \t]{1,10}mode)?"
+    r"[ \t]{1,10}user[ \t]{1,10}[^\s;'\"]{1,128}[ \t]{1,10}using[ \t]{1,10})"
+    r"(?P<val>" + r"\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s;'\"]{1,256}" + r")"
+)
 # MySQL's and MariaDB's clients: -pPASSWORD, joined (a value after a blank is the database). A
 # value such as 3306:3306 is docker's port mapping (`docker run --name mysql -p3306:3306`).
 _MYSQL_NAMES = (
@@ -358,19 +399,101 @@ _LOGIN_PASSWORD = re.compile(
     + _CMD_VALUE
 )
 
+# Oracle's tools take a logon, user/password[@connect identifier], as the first argument after
+# their options (folded): `sqlplus -s etl/pw@//db01:1521/svc`, `sqlldr etl/pw@orcl
+# control=x.ctl`, `expdp system/pw@orcl schemas=hr`, `rman target sys/pw@db`, also as a printed
+# argument list and quoted whole ('etl/pw@db'), or a password quoted within it (etl/"p w"@db).
+# The user stays. `sqlplus /nolog` and `/ as sysdba` name none; a shell variable is none.
+_ORACLE_TOOLS = ("sqlplus", "sqlldr", "expdp", "impdp", "exp", "imp", "rman", "dgmgrl")
+_ORACLE_OPTION = (
+    r"-[a-z]{1,12}(?:" + _CMD_SEP + r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|\d[\d.]{0,10}))?"
+)
+_ORACLE_USER = r"(?:[a-z0-9_$#.]{1,128}|\"[^\"\n/@]{1,128}\")(?:\[[a-z0-9_$#]{1,128}\])?/"
+_ORACLE_PASSWORD = (
+    r"(?P<val>\"[^\"\n]{0,256}\"|(?:[^\s@'\"\\/]|\\(?![nrt\"'\\])){1,256})(?![^\s@'\",;)\]\\|&<>])"
+)
+_ORACLE_LOGON = re.compile(
+    r"(?P<pre>(?<![\w-])(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl|(?P<short>exp|imp))"
+    r"(?:\.exe)?(?![\w.-])(?:"
+    + _CMD_SEP
+    + _ORACLE_OPTION
+    + r"){0,6}"
+    + _CMD_SEP
+    + r"(?:(?:target|catalog|auxiliary)(?:"
+    + _CMD_SEP
+    + r"|=))?[\"']?"
+    + _ORACLE_USER
+    + r")"
+    + _ORACLE_PASSWORD
+    # exp's and imp's names are short words: their logon is followed by its @connect or by
+    # one of their parameters (file=, full=, owner=), not by prose ("exp backoff/retry").
+    + r"(?(short)(?=@|"
+    + _CMD_SEP
+    + r"[a-z_]{2,20}=))"
+)
+# userid=user/password[@db], the same logon as a keyword (sqlldr, exp, imp, expdp, impdp, a
+# parameter file's line), wherever it is.
+_ORACLE_USERID = re.compile(
+    r"(?P<pre>userid(?<![a-z0-9_]userid)[ \t]{0,10}=[ \t]{0,10}[\"']?"
+    + _ORACLE_USER
+    + r")"
+    + _ORACLE_PASSWORD
+)
+
+
+# exp and imp are parts of common words ("expected", "import"): as a program's name, a blank, a
+# quote (a printed argument list) or ".exe" follows.
+_ORACLE_HINTS = (
+    *(t for t in _ORACLE_TOOLS if len(t) > 3),
+    *(f"{t}{after}" for t in ("exp", "imp") for after in (" ", "\t", "'", '"', ".exe")),
+)
+
+
+def _oracle_tool_starts(subject: str) -> list[int]:
+    return sorted(_occurrences(subject, _ORACLE_TOOLS))
+
+
 # SQL (folded): CREATE/ALTER USER/ROLE/LOGIN … IDENTIFIED BY 'pw' (Oracle, MySQL; also IDENTIFIED
-# WITH <plugin> BY 'pw', IDENTIFIED BY VALUES/PASSWORD '…', Oracle's REPLACE 'old'), on one line
-# and in one statement. "…identified by …" in other text stays. `WITH PASSWORD 'pw'` and
-# `PASSWORD = 'pw'` are the prose and key/value rules'. The scan stops at the next CREATE/ALTER.
-_SQL_VALUE = r"\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|[^\s;'\"]{1,256}"
+# WITH <plugin> BY 'pw', IDENTIFIED BY VALUES/PASSWORD '…', Oracle's REPLACE 'old'), in one
+# statement, which may go on over lines (the password on the line after IDENTIFIED BY; the
+# line breaks real, or escaped, \n, in a JSON string). "…identified by …" in other text stays.
+# `WITH PASSWORD 'pw'` and `PASSWORD = 'pw'` are the prose and key/value rules'. The scan stops
+# at the next CREATE/ALTER.
+# Blanks with at most one line break, real or escaped (\n, \r\n), among them: a blank line ends
+# the statement (LineRedactor relies on it: no rule reads across a blank line).
+_ONE_LINE_BREAK = r"(?:[ \t]{1,20}|[ \t]{0,20}(?:\r?\n|(?:\\r)?\\n)[ \t]{0,20})"
+# SQL*Plus numbers the lines of a statement it echoes ("  2  IDENTIFIED BY"): a number after the
+# line break is not the password.
+_SQL_SPACE = r"(?:[ \t]{1,20}|[ \t]{0,20}(?:\r?\n|(?:\\r)?\\n)[ \t]{0,20}(?:\d{1,4}[ \t]{1,10})?)"
+_SQL_VALUE = (
+    r"\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|\\{1,15}\"[^\"\n]{0,1000}?\\{1,15}\""
+    r"|(?:[^\s;'\"\\]|\\(?![nrt\"'\\])){1,256}"
+)
+
+
+def _sql_word(word: str) -> str:
+    """`word`, where a word starts: no letter, digit or _ before it, but the n, r or t of an
+    escaped line break or tab (the lookbehinds, placed after it, keep its literal scan)."""
+    return f"{word}(?<![a-mo-qsu-z0-9_]{word})(?<![^\\\\][nrt]{word})"
+
+
 _SQL_IDENTIFIED_BY = re.compile(
-    r"(?P<pre>(?:create(?<![a-z0-9_]create)|alter(?<![a-z0-9_]alter))[ \t]{1,10}"
+    r"(?P<pre>(?:" + _sql_word("create") + "|" + _sql_word("alter") + r")[ \t]{1,10}"
     r"(?:user|role|login)(?![a-z0-9_])"
-    r"(?:(?!(?<![a-z0-9_])(?:create|alter)(?![a-z0-9_]))[^;\n]){0,500}?"
-    r"(?<![a-z0-9_])identified[ \t]{1,10}(?:with[ \t]{1,10}[a-z0-9_'\"]{1,64}[ \t]{1,10})?"
-    r"(?:by|as)[ \t]{1,10}(?:(?:password|values)[ \t]{1,10})?)"
+    r"(?:(?!(?<![a-z0-9_])(?:create|alter)(?![a-z0-9_]))(?:[^;\n]|\n(?![ \t\r]*\n))){0,500}?"
+    + _sql_word("identified")
+    + _SQL_SPACE
+    + r"(?:with"
+    + _SQL_SPACE
+    + r"[a-z0-9_'\"]{1,64}"
+    + _SQL_SPACE
+    + r")?(?:by|as)"
+    + _SQL_SPACE
+    + r"(?:(?:password|values)"
+    + _SQL_SPACE
+    + r")?)"
     r"(?P<val>" + _SQL_VALUE + r")"
-    r"(?:(?P<mid>[ \t]{1,10}replace[ \t]{1,10})(?P<old>" + _SQL_VALUE + r"))?"
+    r"(?:(?P<mid>" + _SQL_SPACE + r"replace" + _SQL_SPACE + r")(?P<old>" + _SQL_VALUE + r"))?"
 )
 # MySQL 5's SET PASSWORD … = PASSWORD('pw') (folded); not get_password('name') or x.password('y').
 _SQL_PASSWORD_FUNCTION = re.compile(
@@ -381,13 +504,59 @@ _SQL_PASSWORD_FUNCTION = re.compile(
 # auth=('user', 'pw') (also basic_auth=, http_auth=, session.auth = , 'auth': (…)) and
 # HTTPBasicAuth('user', 'pw') (HTTPDigestAuth, HTTPProxyAuth, httpx's and aiohttp's
 # BasicAuth). The password is the second item, a quoted string (a variable is no secret); the
-# user, quoted or a name, stays.
+# user, quoted or a name, stays. A traceback kept in a JSON string has its double quotes escaped
+# (auth=(\"user\", \"…\")), once per level of JSON it is inside.
 _CLIENT_AUTH = re.compile(
-    r"(?P<pre>(?:auth(?<![a-z0-9]auth)(?![a-z0-9])\\?[\"']?[ \t]{0,10}[=:][ \t]{0,10}\("
+    r"(?P<pre>(?:auth(?<![a-z0-9]auth)(?![a-z0-9])\\{0,15}[\"']?[ \t]{0,10}[=:][ \t]{0,10}\("
     r"|(?:basic|digest|proxy)auth\()[ \t]{0,10}"
-    r"(?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[a-z_][a-z0-9_.]{0,128}(?:\[[^\]\n]{0,64}\])?)"
+    r"(?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[a-z_][a-z0-9_.]{0,128}(?:\[[^\]\n]{0,64}\])?"
+    r"|\\{1,15}\"[^\"\n]{0,256}?\\{1,15}\")"
     r"[ \t]{0,10},[ \t]{0,10})"
-    r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}')(?=[ \t]{0,10}[,)])"
+    r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|\\{1,15}\"[^\"\n]{0,1000}?\\{1,15}\")"
+    r"(?=[ \t]{0,10}[,)])"
+)
+# A secret-named setting given to a call as two quoted strings, as a traceback quotes the line
+# (folded): Spark's .option("password", "…") (.option("sfPassword", …), .config("spark.hadoop.
+# fs.s3a.secret.key", …), spark.conf.set(…)), Java's props.put("password", …) and
+# setProperty(…). The name is a secret's as `is_secret_key` reads a key (not "user", "url").
+_SECRET_SETTING_CALL = re.compile(
+    r"(?P<pre>(?:option|config|set|put|setproperty)\([ \t]{0,10}(?P<kq>\\{0,15}[\"'])"
+    r"(?P<key>[a-z0-9_.-]{1,128})(?P=kq)[ \t]{0,10},[ \t]{0,10})"
+    r"(?P<val>\"[^\"\n]{0,1000}\"|'[^'\n]{0,1000}'|\\{1,15}\"[^\"\n]{0,1000}?\\{1,15}\")"
+    r"(?=[ \t]{0,10}\))"
+)
+# A .netrc entry (folded): machine <host> login <user> [account <x>] password <password>, on one
+# line or a token a line.
+_NETRC_SPACE = _ONE_LINE_BREAK
+_NETRC_PASSWORD = re.compile(
+    r"(?P<pre>(?:machine(?<![a-z0-9_]machine)"
+    + _NETRC_SPACE
+    + r"[^\s\\]{1,256}|default(?<![a-z0-9_]default))"
+    + _NETRC_SPACE
+    + r"login"
+    + _NETRC_SPACE
+    + r"[^\s\\]{1,256}"
+    r"(?:"
+    + _NETRC_SPACE
+    + r"account"
+    + _NETRC_SPACE
+    + r"[^\s\\]{1,256})?"
+    + _NETRC_SPACE
+    + r"password"
+    + _NETRC_SPACE
+    + r")"
+    r"(?P<val>\"[^\"\n]{0,256}\"|[^\s\"\\]{1,256})"
+)
+# Kafka's Schema Registry credentials, basic.auth.user.info=<user>:<password> (folded; also
+# schema.registry.basic.auth.user.info, and quoted in JSON): the user stays.
+_USER_INFO = re.compile(
+    r"(?P<pre>basic\.auth\.user\.info\\{0,15}[\"']?[ \t]{0,10}[=:,][ \t]{0,10}\\{0,15}[\"']?"
+    r"[^\s:'\"\\]{1,256}:)(?P<val>[^\s'\"\\,;]{1,1024})"
+)
+# A kubeconfig's client-key-data: the client's private key, a base64-encoded PEM block.
+_KUBECONFIG_KEY_DATA = re.compile(
+    r"(?P<pre>client-key-data(?<![\w-]client-key-data)\\{0,15}[\"']?[ \t]{0,10}[:=][ \t]{0,10}"
+    r"\\{0,15}[\"']?)[a-z0-9+/]{16,65536}={0,2}"
 )
 # A URL inside another URL's query, percent-encoded once or twice (folded):
 # https%3A%2F%2Fuser%3Apassword%40host (the unencoded form is _URL_USERINFO's), and its query's
@@ -530,8 +699,8 @@ def _kv(m: re.Match[str], text: str) -> str:
         inner = val[2:-1]
         return whole if not inner or inner == REDACTED else f"{key}{mid}{val[0]}'{REDACTED}'"
     quote = ""
-    if val[:2] == '\\"' and val[-2:] == '\\"' and len(val) >= 4:
-        quote, inner = '\\"', val[2:-2]
+    if val[0] == "\\" and (escaped := _quote_of(val)):
+        quote, inner = escaped, val[len(escaped) : -len(escaped)]
     elif len(val) >= 2 and val[0] == val[-1] and val[0] in "\"'":
         quote, inner = val[0], val[1:-1]
     elif val[0] == "{" and val[-1] == "}":
@@ -568,13 +737,19 @@ def _kv(m: re.Match[str], text: str) -> str:
 
 
 def _auth_header(m: re.Match[str], text: str) -> str:
+    whole = text[m.start() : m.end()]
     val = _group(m, text, "val")
-    if val == REDACTED or (not m["scheme"] and not _looks_random(val)):
-        return text[m.start() : m.end()]  # "Authorization: denied", "authorization: required"
-    return _group(m, text, "pre") + REDACTED
+    if val == REDACTED:
+        return whole
+    if m["scheme"] or _looks_random(val):
+        return _group(m, text, "pre") + REDACTED + text[m.end("val") : m.end()]
+    second = _group(m, text, "val2")
+    if second != REDACTED and _AUTH_SCHEME.fullmatch(val) and _looks_random(second):
+        return _group(m, text, "pre") + text[m.start("val") : m.start("val2")] + REDACTED
+    return whole  # "Authorization: denied", "authorization: required for principal etl-sp"
 
 
-def _hadoop_azure_credential(m: re.Match[str], text: str) -> str:
+def _hadoop_credential(m: re.Match[str], text: str) -> str:
     # "… value detected for fs.azure.account.key is invalid": the name in prose, no value.
     value = _group(m, text, "val")
     if not _looks_random(value) or _JAVA_CLASS.fullmatch(value):
@@ -677,11 +852,20 @@ def _cli_flag(m: re.Match[str], text: str) -> str:
     return pre + REDACTED
 
 
+def _quote_of(value: str) -> str:
+    """The quote `value` is between: ' or ", or one escaped as a JSON string escapes it, at any
+    depth (\\" in a JSON string, \\\\\\" in one inside that); "" for a bare value."""
+    quote = value[: len(value) - len(value.lstrip("\\")) + 1]
+    if quote[-1:] in ("'", '"') and len(value) >= 2 * len(quote) and value.endswith(quote):
+        return quote
+    return ""
+
+
 def _masked_value(value: str) -> str | None:
     """`value` (quoted or bare) masked, its quotes kept; None when there is nothing to mask: it
     is empty, already masked or a shell variable ("$PW", "${PW}")."""
-    quote = value[0] if value[0] in "\"'" and len(value) >= 2 and value[-1] == value[0] else ""
-    inner = value[1:-1] if quote else value
+    quote = _quote_of(value)
+    inner = value[len(quote) : len(value) - len(quote)]
     if not inner or inner == REDACTED or inner[0] == "$":
         return None
     return f"{quote}{REDACTED}{quote}"
@@ -726,6 +910,18 @@ def _sql_identified_by(m: re.Match[str], text: str) -> str:
 def _quoted_value(m: re.Match[str], text: str) -> str:
     masked = _masked_value(_group(m, text, "val"))
     return text[m.start() : m.end()] if masked is None else _group(m, text, "pre") + masked
+
+
+def _secret_setting_call(m: re.Match[str], text: str) -> str:
+    if not is_secret_key(_group(m, text, "key")):
+        return text[m.start() : m.end()]  # .option("user", "etl"), .option("url", …)
+    return _quoted_value(m, text)
+
+
+def _db2_connect(m: re.Match[str], text: str) -> str:
+    if _group(m, text, "val").lower() in _SQL_NOT_A_VALUE:
+        return text[m.start() : m.end()]  # "… user etl using the default …"
+    return _command_password(m, text)
 
 
 def _url_userinfo_encoded(m: re.Match[str], text: str) -> str:
@@ -887,7 +1083,13 @@ _RULES: list[_Rule] = [
         _keep_prefix,
         hints=("hooks.slack.com",),
     ),
-    _Rule(_HADOOP_AZURE_CREDENTIAL, _hadoop_azure_credential, fold=True, hints=("fs.azure.",)),
+    _Rule(_HADOOP_AZURE_CREDENTIAL, _hadoop_credential, fold=True, hints=("fs.azure.",)),
+    _Rule(
+        _HADOOP_CLOUD_CREDENTIAL,
+        _hadoop_credential,
+        fold=True,
+        any_hints=("fs.s3", "fs.gs."),
+    ),
     _Rule(_SAS_CONN, _keep_prefix, fold=True, hints=("sharedaccesssignature",)),
     _Rule(_QUERY_CODE, _query_code, fold=True, any_hints=("?code=", "&code=", "&amp;code=")),
     _Rule(
@@ -910,9 +1112,37 @@ _RULES: list[_Rule] = [
     _Rule(_MYSQL_PASSWORD, _mysql_password, hints=("-p",), any_hints=("mysql", "mariadb")),
     _Rule(_SSHPASS_PASSWORD, _command_password, hints=("sshpass", "-p")),
     _Rule(_LOGIN_PASSWORD, _command_password, hints=("login", "-p")),
+    _Rule(
+        _ORACLE_LOGON,
+        _command_password,
+        fold=True,
+        hints=("/",),
+        any_hints=_ORACLE_HINTS,
+        starts=_oracle_tool_starts,
+    ),
+    _Rule(_ORACLE_USERID, _command_password, fold=True, hints=("userid", "/")),
+    _Rule(_REDIS_CLI_PASSWORD, _command_password, hints=("redis-cli", "-a")),
+    _Rule(
+        _DB_SHELL_PASSWORD,
+        _command_password,
+        hints=("-p",),
+        any_hints=("mongo", "beeline", "hdbsql"),
+    ),
+    # "using" rather than "connect" finds its log lines (LineRedactor): fewer lines hold it.
+    _Rule(_DB2_CONNECT, _db2_connect, fold=True, hints=("connect",), any_hints=("using",)),
+    _Rule(_NETRC_PASSWORD, _command_password, fold=True, hints=("login", "password")),
+    _Rule(_KUBECONFIG_KEY_DATA, _keep_prefix, fold=True, hints=("client-key-data",)),
+    _Rule(_USER_INFO, _command_password, fold=True, hints=("auth.user.info",)),
     _Rule(_SQL_IDENTIFIED_BY, _sql_identified_by, fold=True, hints=("identified",)),
     _Rule(_SQL_PASSWORD_FUNCTION, _quoted_value, fold=True, hints=("password(",)),
     _Rule(_CLIENT_AUTH, _quoted_value, fold=True, hints=("auth",)),
+    _Rule(
+        _SECRET_SETTING_CALL,
+        _secret_setting_call,
+        fold=True,
+        hints=("(",),
+        any_hints=("option(", "config(", "set(", "put(", "setproperty("),
+    ),
     # Every key of _KEY_CORE holds one of these words.
     _Rule(
         _KV,
@@ -940,9 +1170,10 @@ _RULES: list[_Rule] = [
 # thirds of the cost of a webhook body's strings). A hint missing from the text as it came is
 # missing after the rules before have masked parts of it: they only cut spans out and put a
 # bracketed marker in their place, and no hint holds a bracket or is part of a marker (tested).
-# The exact test (case, the text as the rules before left it) is still _apply's. The hint "-",
-# in nearly every text, is left to _apply alone.
-_COMMON_HINTS = frozenset({"-"})
+# The exact test (case, the text as the rules before left it) is still _apply's. The hints "-",
+# "/" and "(", in nearly every text (the automaton would report each of their many places), are
+# left to _apply alone.
+_COMMON_HINTS = frozenset({"-", "/", "("})
 
 
 def _folded_hints(rule: _Rule) -> tuple[frozenset[str], frozenset[str]]:
@@ -1175,16 +1406,65 @@ def _line_triggers() -> tuple[str, ...]:
 
 
 _LINE_TRIGGERS = _line_triggers()
+# All of them found in one pass over a batch (a str.find per trigger was most of the cost of a
+# log's redaction).
+_TRIGGER_FINDER = ahocorasick.Automaton()
+for _trigger in _LINE_TRIGGERS:
+    _TRIGGER_FINDER.add_word(_trigger, len(_trigger))
+_TRIGGER_FINDER.make_automaton()
 
 
 _PEM_BODY_LINE = re.compile(r"[A-Za-z0-9+/=]{1,100}")
 
 
+# A line holding one of these words goes through the rules with the lines around it (within its
+# batch, not across a blank line): a CREATE USER … IDENTIFIED BY statement, its password on the
+# next line, or a .netrc entry written a token a line, spans them.
+_SPANNING_WORDS = ("identified", "password")
+_SPANNED_BEFORE = 3
+_SPANNED_AFTER = 1
+
+
+def _neighbours(lines: list[str], index: int) -> set[int]:
+    """The lines before and after `index` read with it, up to a blank line."""
+    near: set[int] = set()
+    for step, count in ((-1, _SPANNED_BEFORE), (1, _SPANNED_AFTER)):
+        other = index + step
+        while 0 <= other < len(lines) and abs(other - index) <= count and lines[other].strip():
+            near.add(other)
+            other += step
+    return near
+
+
+def _separators(runs: list[list[int]]) -> list[int]:
+    """The positions of the blank lines between `runs` once they are joined."""
+    positions: list[int] = []
+    position = 0
+    for run in runs[:-1]:
+        position += len(run)
+        positions.append(position)
+        position += 1
+    return positions
+
+
+def _runs(indexes: list[int]) -> list[list[int]]:
+    """Sorted `indexes` cut into runs of consecutive ones."""
+    runs: list[list[int]] = []
+    for index in indexes:
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
 @dataclass
 class LineRedactor:
     """``redact`` applied to each line of a stream given in batches, much faster for
-    log-sized inputs: lines are searched for the rules' trigger substrings with ``str.find``
-    and only lines holding one go through the rules (as one text, then split again).
+    log-sized inputs: lines are searched for the rules' trigger substrings (all in one pass)
+    and only lines holding one go through the rules (as one text, then split again), with the
+    lines around those holding a word of `_SPANNING_WORDS`. Lines that are not next to each
+    other are joined by a blank line, which no rule reads across.
 
     A PEM private key spans lines whose body lines hold no trigger: from a BEGIN line to its
     END line (across batches too) every body line becomes ``[REDACTED]``."""
@@ -1203,22 +1483,42 @@ class LineRedactor:
             starts.append(offset)
             offset += len(line) + 1
         flagged: set[int] = set()
-        for trigger in _LINE_TRIGGERS:
-            i = folded.find(trigger)
-            while i >= 0:
-                index = bisect.bisect_right(starts, i) - 1
-                flagged.add(index)
-                after = starts[index + 1] if index + 1 < len(starts) else len(folded)
-                i = folded.find(trigger, after)
+        next_line = 0  # where the line after the last one flagged starts
+        for end, length in _TRIGGER_FINDER.iter(folded):
+            if end < next_line:
+                continue  # its line is flagged already
+            index = bisect.bisect_right(starts, end - length + 1) - 1
+            flagged.add(index)
+            next_line = starts[index + 1] if index + 1 < len(starts) else len(folded)
         pem_lines = self._pem(out, flagged)
-        chosen = sorted(flagged - pem_lines)
+        chosen = flagged - pem_lines
+        for index in sorted(chosen):
+            line = folded[starts[index] : starts[index] + len(lines[index])]
+            if any(word in line for word in _SPANNING_WORDS):
+                chosen |= _neighbours(lines, index) - pem_lines
         if chosen:
-            redacted = redact("\n".join(lines[i] for i in chosen)).split("\n")
-            if len(redacted) != len(chosen):
-                redacted = [redact(lines[i]) for i in chosen]
-            for index, value in zip(chosen, redacted, strict=True):
-                out[index] = value
+            self._redact_runs(out, lines, _runs(sorted(chosen)))
         return out
+
+    @staticmethod
+    def _redact_runs(out: list[str], lines: list[str], runs: list[list[int]]) -> None:
+        texts = ["\n".join(lines[i] for i in run) for run in runs]
+        redacted = redact("\n\n".join(texts)).split("\n")
+        if len(redacted) != sum(len(run) + 1 for run in runs) - 1 or any(
+            redacted[i] for i in _separators(runs)
+        ):
+            redacted = []
+            for run, run_text in zip(runs, texts, strict=True):
+                run_lines = redact(run_text).split("\n")
+                if len(run_lines) != len(run):
+                    run_lines = [redact(lines[i]) for i in run]
+                redacted += [*run_lines, ""]
+        position = 0
+        for run in runs:
+            for index in run:
+                out[index] = redacted[position]
+                position += 1
+            position += 1  # the blank line between runs
 
     def _pem(self, out: list[str], flagged: set[int]) -> set[int]:
         """Redact PEM blocks in place; the indexes of the lines it handled."""

@@ -824,6 +824,25 @@ def test_non_string_inputs_pass_through() -> None:
         "%253A%252F%252Fa%253A",
         "%3Fsig%3D",
         "%26" + "a" * 60,
+        # The rules of Oracle's tools, statements over lines, escaped JSON, settings, .netrc
+        "sqlplus ",
+        "sqlplus -s -m 'a' ",
+        "sqlplus a/",
+        "exp a/b ",
+        "userid=a/",
+        "create user a\n",
+        "create user a identified by\n",
+        '\\\\\\"password\\\\\\": \\\\\\"a',
+        'auth=(\\"' + "a" * 250,
+        'option("password", "',
+        "machine a\nlogin b\n",
+        "connect to a user b using ",
+        "redis-cli -a ",
+        "mongo -p ",
+        "client-key-data: ",
+        "basic.auth.user.info=a:",
+        "fs.s3a.a.a.a.a.",
+        "Authorization: Splunk ",
     ],
 )
 def test_large_pathological_input_completes(chunk: str) -> None:
@@ -1296,3 +1315,258 @@ def test_other_programs_sql_and_http_clients_credentials_are_masked(
 def test_other_programs_p_flags_and_prose_are_kept(text: str) -> None:
     assert redact(text) == text
     assert LineRedactor().redact([text]) == [text]
+
+
+def _json_string(text: str, depth: int = 1) -> str:
+    """`text` as a JSON document holds it in a string, `depth` times over (a traceback in a
+    JSON field: its double quotes escaped once per level)."""
+    for _ in range(depth):
+        text = json.dumps(text)[1:-1]
+    return text
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        # Oracle's tools: a logon, user/password[@connect], first after the options, or userid=
+        ("sqlplus scott/T1ger-Pw@orcl @load.sql", ["T1ger-Pw"], ["sqlplus scott/[REDACTED]@orcl"]),
+        (
+            "ERROR: sqlplus -s etl_user/Ora-Pw-2024@//db01.corp.local:1521/ORCLPDB1 < run.sql",
+            ["Ora-Pw-2024"],
+            ["sqlplus -s etl_user/[REDACTED]@//db01.corp.local:1521/ORCLPDB1 < run.sql"],
+        ),
+        (
+            "Command '['/opt/oracle/bin/sqlplus', '-S', 'etl/Ora-Pw-9@db01:1521/svc', "
+            "'@/opt/sql/load.sql']' returned non-zero exit status 1.",
+            ["Ora-Pw-9"],
+            ["'-S', 'etl/[REDACTED]@db01:1521/svc', '@/opt/sql/load.sql']'"],
+        ),
+        ('sqlplus -L etl/"Pw with@sign"@db01', ["Pw with@sign"], ['etl/"[REDACTED]"@db01']),
+        (
+            "SQL*Loader-350: sqlldr userid=loader/Ldr-Pw-7@orcl control=/etl/orders.ctl",
+            ["Ldr-Pw-7"],
+            ["sqlldr userid=loader/[REDACTED]@orcl control=/etl/orders.ctl"],
+        ),
+        (
+            "expdp system/Manager1@orcl schemas=hr directory=dp_dir dumpfile=hr.dmp",
+            ["Manager1"],
+            ["expdp system/[REDACTED]@orcl schemas=hr directory=dp_dir dumpfile=hr.dmp"],
+        ),
+        ("impdp USERID='sys/Sys-Pw-1@orcl as sysdba' full=y", ["Sys-Pw-1"], ["USERID='sys/"]),
+        ("exp scott/tiger file=scott.dmp owner=scott", ["tiger"], ["exp scott/[REDACTED] file="]),
+        ("imp scott/tiger@orcl full=y", ["tiger"], ["imp scott/[REDACTED]@orcl full=y"]),
+        ("rman target sys/Rman-Pw-3@prod", ["Rman-Pw-3"], ["rman target sys/[REDACTED]@prod"]),
+        # IDENTIFIED BY with the password on the next line (SQL*Plus numbering echoed lines)
+        (
+            "CREATE USER etl\n  IDENTIFIED BY\n  Ora-Pass-9\n  DEFAULT TABLESPACE users;",
+            ["Ora-Pass-9"],
+            ["CREATE USER etl\n  IDENTIFIED BY\n  [REDACTED]\n  DEFAULT TABLESPACE users;"],
+        ),
+        (
+            'SQL> ALTER USER etl\n  2  IDENTIFIED BY\n  3  "Ora Pass 9";',
+            ["Ora Pass 9"],
+            ['  2  IDENTIFIED BY\n  3  "[REDACTED]";'],
+        ),
+        (
+            '{"sql": "CREATE USER etl\\nIDENTIFIED BY\\n\\"Ora-Pass-9\\";"}',
+            ["Ora-Pass-9"],
+            ['IDENTIFIED BY\\n\\"[REDACTED]\\";"}'],
+        ),
+        # a requests auth tuple in a traceback kept in a JSON string, once and twice over
+        (
+            '{"trace": "' + _json_string('get(url, auth=("svc_etl", "Req-Pass-99"))') + '"}',
+            ["Req-Pass-99"],
+            ['auth=(\\"svc_etl\\", \\"[REDACTED]\\"))'],
+        ),
+        (
+            _json_string('{"trace": "HTTPBasicAuth(\\"svc\\", \\"Req-Pass-99\\")"}'),
+            ["Req-Pass-99"],
+            ['HTTPBasicAuth(\\\\\\"svc\\\\\\", \\\\\\"[REDACTED]\\\\\\")'],
+        ),
+        # a secret two levels down in JSON text kept as a string in JSON text
+        (
+            json.dumps({"config": json.dumps({"settings": json.dumps({"password": "Deep-Pw-9"})})}),
+            ["Deep-Pw-9"],
+            ['password\\\\\\": \\\\\\"[REDACTED]\\\\\\"'],
+        ),
+        (
+            json.dumps(
+                {"m": json.dumps({"a": json.dumps({"b": json.dumps({"token": "Tk-3x9"})})})}
+            ),
+            ["Tk-3x9"],
+            ["[REDACTED]"],
+        ),
+        # Databricks OAuth: a service principal's secret and a refresh token, with no label
+        (
+            "oauth-m2m failed for client 0f1e2d3c with dose0123456789abcdef0123456789abcdef",
+            ["dose0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"],
+            ["oauth-m2m failed for client 0f1e2d3c with [REDACTED]"],
+        ),
+        (
+            "refresh doau1f7fc5fa20f4e15babad695413ca421c expired",
+            ["doau1f7f"],
+            ["refresh [REDACTED]"],
+        ),
+    ],
+)
+def test_oracle_logons_split_statements_nested_json_and_databricks_oauth_are_masked(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    """An Oracle tool's user/password logon and userid=, an IDENTIFIED BY whose password is on
+    the next line, a requests auth tuple and a key/value pair in JSON inside JSON (their quotes
+    escaped), and a Databricks OAuth secret (dose…) were kept."""
+    assert_masked(text, gone, kept)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("Authorization: Splunk 0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e", ["0b1c2d3e"], ["Splunk "]),
+        (
+            "'Authorization': 'GenieKey 9f8e7d6c-5b4a-3c2d-1e0f-a1b2c3d4e5f6'",
+            ["9f8e"],
+            ["GenieKey "],
+        ),
+        (
+            "Authorization: SSWS 00Qx7hRw3nK9vT2mB5yL8cJ4dF6gH1aZ",
+            ["00Qx7h"],
+            ["Authorization: SSWS "],
+        ),
+        (
+            "--conf spark.hadoop.fs.s3a.secret.key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY "
+            "--conf spark.hadoop.fs.s3a.bucket.lake.session.token=IQoJb3JpZ2luX2VjEJr0abc9",
+            ["wJalrXUtnFEMI", "IQoJb3JpZ2lu"],
+            ["spark.hadoop.fs.s3a.secret.key=", "fs.s3a.bucket.lake.session.token="],
+        ),
+        (
+            'df = spark.read.format("jdbc").option("user", "etl").option("password", "Jdbc-Pw9")'
+            '.option("sfPassword", "Snow-Pw9").load()',
+            ["Jdbc-Pw9", "Snow-Pw9"],
+            ['.option("user", "etl").option("password", "[REDACTED]")'],
+        ),
+        (
+            'spark.conf.set("fs.s3a.secret.key", "Zx9abcDEF123ghiJKL"); props.setProperty('
+            '"password", "Jv-Pw9")',
+            ["Zx9abcDEF123ghiJKL", "Jv-Pw9"],
+            ['spark.conf.set("fs.s3a.secret.key", "[REDACTED]")'],
+        ),
+        (
+            "netrc: machine api.contoso.com\n  login etl\n  password Netrc-Pw9\n",
+            ["Netrc-Pw9"],
+            ["machine api.contoso.com\n  login etl\n  password [REDACTED]\n"],
+        ),
+        (
+            "machine h login etl password Netrc-Pw9",
+            ["Netrc-Pw9"],
+            ["login etl password [REDACTED]"],
+        ),
+        (
+            "users:\n- name: etl\n  user:\n    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBL"
+            "RVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB\n",
+            ["LS0tLS1CRUdJTiBSU0Eg"],
+            ["    client-key-data: [REDACTED]\n"],
+        ),
+        (
+            "schema.registry.basic.auth.user.info=etl:Sr-Secret-9",
+            ["Sr-Secret-9"],
+            ["basic.auth.user.info=etl:[REDACTED]"],
+        ),
+        ("redis-cli -h cache -p 6380 -a R3dis-Pw9 ping", ["R3dis-Pw9"], ["-p 6380 -a [REDACTED]"]),
+        (
+            "mongodump -u etl -p 'Mg Pw9' --authenticationDatabase admin",
+            ["Mg Pw9"],
+            ["-p '[REDACTED]' --authenticationDatabase"],
+        ),
+        (
+            "beeline -u jdbc:hive2://hs2:10000 -n etl -p Hive-Pw9 -e 'select 1'",
+            ["Hive-Pw9"],
+            ["-n etl -p [REDACTED] -e"],
+        ),
+        (
+            "db2 connect to SAMPLE user db2inst1 using Db2-Pw9",
+            ["Db2-Pw9"],
+            ["connect to SAMPLE user db2inst1 using [REDACTED]"],
+        ),
+    ],
+)
+def test_vendor_auth_schemes_spark_settings_netrc_kubeconfig_and_db_shells_are_masked(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    """Were kept: an Authorization header's credential after a vendor's own scheme (Splunk,
+    GenieKey, Okta's SSWS), S3A's secret key and session token in Spark's configuration, a
+    secret-named Spark option or Java property, a .netrc password, a kubeconfig's client key,
+    Schema Registry's user info, and the passwords of redis-cli, the MongoDB tools, beeline and
+    Db2's CONNECT."""
+    assert_masked(text, gone, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sqlplus / as sysdba",
+        "sqlplus -s /nolog < sql/run.sql",
+        "sqlplus -s /nolog @scripts/load.sql",
+        'sqlplus -s "$DB_USER/$DB_PASS@$DB" @x.sql',
+        "rman target /",
+        "exp backoff/retry exhausted after 2/3 attempts",
+        "the exp/imp utilities are deprecated; see docs/exp/imp.html",
+        "import/export failed",
+        "sqlldr control=ctl/load.ctl log=logs/load.log",
+        "userid=12345",
+        "ALTER USER etl IDENTIFIED BY\n\nthe next statement",
+        "CREATE USER etl\nIDENTIFIED BY RANDOM PASSWORD;",
+        "Failed to create user etl.\nThe principal identified by the object id 12 is missing",
+        '{"trace": "get(url, auth=(user, password))"}',
+        "the dose was 12 mg; dose0123 is no secret",
+        "Authorization: denied for principal etl-sp",
+        "Authorization: required for 5f4dcc3b",
+        'df.option("user", "etl").option("url", "jdbc:postgresql://db01/etl")',
+        "fs.s3a.secret.key is not set: see fs.s3a.aws.credentials.provider",
+        "on machine vm01 password authentication failed for user etl",
+        "redis-cli -h cache -p 6380 ping",
+        "mongo -u etl -p --authenticationDatabase admin",
+        "cannot connect to db01 user etl using the default port",
+        "ssh -p 2222 etl@db01 'mkdir -p /data/in'",
+    ],
+)
+def test_oracle_tools_vendor_schemes_and_settings_without_a_credential_are_kept(
+    text: str,
+) -> None:
+    assert redact(text) == text
+    assert LineRedactor().redact(text.split("\n")) == text.split("\n")
+
+
+def test_a_statement_or_netrc_entry_over_log_lines_is_masked_line_by_line() -> None:
+    """The log reader redacts the lines holding a trigger word: the password on the line after
+    IDENTIFIED BY, or on a .netrc entry's own line, was kept (its line has none, or the line
+    with CREATE USER is needed). Lines apart are not read as one statement."""
+    lines = [
+        "SQL> CREATE USER etl",
+        "  2  IDENTIFIED BY",
+        "  3  Ora-Pass-9;",
+        "INFO loaded 12 rows",
+        "",
+        "machine api.contoso.com",
+        "  login etl",
+        "  password Netrc-Pw9",
+        "ALTER USER etl IDENTIFIED BY",
+        "",
+        "password expired for user etl",
+    ]
+
+    out = LineRedactor().redact(lines)
+
+    assert out == [
+        "SQL> CREATE USER etl",
+        "  2  IDENTIFIED BY",
+        "  3  [REDACTED];",
+        "INFO loaded 12 rows",
+        "",
+        "machine api.contoso.com",
+        "  login etl",
+        "  password [REDACTED]",
+        "ALTER USER etl IDENTIFIED BY",
+        "",
+        "password expired for user etl",
+    ]
+    assert "\n".join(out) == redact("\n".join(lines))

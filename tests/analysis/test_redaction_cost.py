@@ -125,6 +125,10 @@ FRAGMENTS = [
     *("fs.azure.account.key.a.dfs.core.windows.net ", "SharedAccessSignature=sv=1&sig=", "&"),
     *("create user x identified by ", "PASSWORD('x')", "auth=('u', 'p')", "HTTPBasicAuth('u', "),
     *("aws_secret_access_key=", "client_secret=", "subscription-key: ", "apikey", "functionskey"),
+    *("sqlplus -s ", "sqlldr ", "exp ", "imp ", "rman target ", "a/b@c", "userid=", "Splunk "),
+    *("create user x\n identified by\n", 'auth=(\\"u\\", \\"p\\")', '\\\\\\"', "dose" + "0a" * 16),
+    *('.option("password", ', "machine h login u password ", "redis-cli -a ", "mongo -p "),
+    *("connect to d user u using ", "client-key-data: ", "basic.auth.user.info=u:", "fs.s3a."),
     *("Password", "passphrase", "SECRET", "Token", "API Key", "Sig", "SAS", "Key", "pass", "pwd"),
     *(
         " is ",

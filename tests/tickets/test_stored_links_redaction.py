@@ -353,6 +353,69 @@ def test_command_line_credentials_stored_before_their_rules_are_redacted(
         assert secret not in text, text
 
 
+@pytest.mark.parametrize(
+    ("secret_line", "secret"),
+    [
+        ("sqlplus -s etl/Ora-Pw-2024@//db01:1521/svc < load.sql", "Ora-Pw-2024"),
+        ("sqlldr userid=loader/Ldr-Pw-7@orcl control=orders.ctl", "Ldr-Pw-7"),
+        ("ALTER USER etl\n  IDENTIFIED BY\n  Ora-Pass-9;", "Ora-Pass-9"),
+        ('get(url, auth=(\\"svc\\", \\"Req-Pass-99\\"))', "Req-Pass-99"),
+        (
+            json.dumps({"config": json.dumps({"settings": json.dumps({"password": "Deep-Pw-9"})})}),
+            "Deep-Pw-9",
+        ),
+        ("oauth failed with dose0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789"),
+        ('.option("password", "Jdbc-Pw9")', "Jdbc-Pw9"),
+        ("machine api.contoso.com login etl password Netrc-Pw9", "Netrc-Pw9"),
+    ],
+)
+def test_oracle_logons_and_nested_json_stored_before_their_rules_are_redacted(
+    secret_line: str, secret: str
+):
+    """The rules before tickets/0047 and integrations/0025 kept an Oracle tool's logon, an
+    IDENTIFIED BY over lines, an auth tuple and a password in JSON inside JSON, a Databricks
+    OAuth secret, a Spark option's password and a .netrc password."""
+    from analysis.redaction import redact
+    from tickets.models import Incident, new_incident_id
+
+    error = f"Task failed: {secret_line}"
+    row = WebhookDelivery.objects.create(
+        source="airflow",
+        status="processed",
+        raw_body=json.dumps({"exception": error}),
+        event={"error_message": error},
+    )
+    ticket = make_ticket(error_message=error, rca_result=f"The load step ran {secret_line}")
+    incident = Incident.objects.create(
+        id=new_incident_id(),
+        culprit="host:db01",
+        group_key="host:db01",
+        rca_result=f"Every load ran {secret_line}",
+        recommendations=["Rotate the password."],
+    )
+
+    importlib.import_module(
+        "integrations.migrations.0025_redact_oracle_logons_and_nested_json"
+    ).redact_inbox_rows(apps, None)
+    tickets_migration = importlib.import_module(
+        "tickets.migrations.0047_redact_oracle_logons_and_nested_json"
+    )
+    tickets_migration.redact_ticket_text(apps, None)
+    tickets_migration.redact_incident_text(apps, None)
+
+    row.refresh_from_db()
+    ticket.refresh_from_db()
+    incident.refresh_from_db()
+    assert redact(error) != error
+    assert json.loads(row.raw_body)["exception"] == redact(error)
+    assert row.event["error_message"] == redact(error)
+    assert ticket.error_message == redact(error)
+    assert ticket.rca_result == f"The load step ran {redact(secret_line)}"
+    assert incident.rca_result == f"Every load ran {redact(secret_line)}"
+    for text in (row.raw_body, ticket.error_message, ticket.rca_result, incident.rca_result):
+        assert secret not in text, text
+
+
 def test_notes_typed_before_notes_were_redacted_are_redacted():
     from tickets.models import AuditLog, Incident, IncidentEvent, new_incident_id
 
