@@ -86,6 +86,16 @@ def test_ingest_file_rejects_a_bad_body_with_the_reason(tmp_path: Path):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("content", [b"", b" \n"])
+def test_ingest_file_names_an_empty_file(tmp_path: Path, content: bytes):
+    path = tmp_path / "failure.json"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=r"failure.json is empty: it should hold the webhook's"):
+        run("ingest_file", "adf", str(path))
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
 def test_ingest_file_refuses_a_body_the_webhook_would_refuse(tmp_path: Path, settings):
     settings.WEBHOOK_MAX_BODY_BYTES = 100
     path = tmp_path / "big.json"

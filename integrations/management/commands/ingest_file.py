@@ -22,6 +22,8 @@ class Command(BaseCommand):
             body = file.read_bytes()
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
+        if not body.strip():  # the webhook's "POST the JSON payload" says nothing of a file
+            raise CommandError(f"{file} is empty: it should hold the webhook's JSON payload")
         limit = settings.WEBHOOK_MAX_BODY_BYTES
         if len(body) > limit:  # the webhook's limit, as the webhook would answer 413
             raise CommandError(
