@@ -38,9 +38,9 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -724,6 +724,11 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
         action = target.actions[row.action]
         if action.not_before and early > 0:  # handed out before its time
             return DeliveryResult(OutboundStatus.PENDING, retry_in=early)
+        if action.in_order is not None and _keeps_order(row, action.in_order):
+            earlier_due = _earlier_pending_due(row, action.in_order)
+            if earlier_due is not None:  # not an attempt: it goes once the earlier one has
+                due_in = (earlier_due - timezone.now()).total_seconds()
+                return _retry_later(row, max(due_in, 0.0) + backoff_seconds(1))
         transport = transport_for(row.target)
         if transport is None:
             _record(row, AttemptOutcome.SKIPPED, 0, target.not_configured)
@@ -759,6 +764,28 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
         for follow_up in follow_ups:
             _schedule_follow_up(row, follow_up)
         return DeliveryResult(OutboundStatus.SUCCEEDED)
+
+
+def _keeps_order(row: OutboundDelivery, items: Mapping[str, Any]) -> bool:
+    return row.ticket_id is not None and all(row.payload.get(k) == v for k, v in items.items())
+
+
+def _earlier_pending_due(row: OutboundDelivery, items: Mapping[str, Any]) -> datetime | None:
+    """When the earliest delivery of the same action and payload `items` made for the ticket
+    before `row`, still pending, is due (None: there is none)."""
+    return (
+        OutboundDelivery.objects.filter(
+            ticket_id=row.ticket_id,
+            target=row.target,
+            action=row.action,
+            status=OutboundStatus.PENDING,
+            pk__lt=row.pk,
+            **{f"payload__{key}": value for key, value in items.items()},
+        )
+        .order_by("pk")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
 
 
 def apply_outbound_retention() -> int:

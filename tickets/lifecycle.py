@@ -45,6 +45,12 @@ ticket_changing = Signal()
 # The same, sent on commit.
 ticket_changed = Signal()
 
+# A change of the ticket's routing (its team, owner, cost centre, and the channel or project
+# of a target it has not paged in yet: `rules.reroute_unpaged`): the audit entry's action, and
+# the change announced, so the JIRA issue and Slack alert already made tell the new team and
+# owner and the dashboard shows them.
+REROUTED = "re-routed"
+
 
 class TransitionError(Exception):
     """The requested change is not allowed from the ticket's current state."""

@@ -191,7 +191,9 @@ def reroute_unpaged(ticket: Ticket, actor: Actor) -> bool:
     """Apply the current ownership rules to a ticket not fully paged; True when it changed.
     The Slack channel changes only while no alert was posted, the JIRA project only while no
     issue exists: each by a conditional UPDATE, so a delivery that lands meanwhile keeps what
-    it wrote (the posted channel's id, the issue's key)."""
+    it wrote (the posted channel's id, the issue's key). The change is announced
+    (`lifecycle.REROUTED`): the issue or alert already made shows the new team and owner, and
+    so does the dashboard."""
     owner = resolve_ownership(
         ticket.source, ticket.pipeline, declared_owner(ticket.source, ticket.details)
     )
@@ -218,6 +220,12 @@ def reroute_unpaged(ticket: Ticket, actor: Actor) -> bool:
         ):
             after["jira_project"] = before["jira_project"]
         lifecycle.write_audit(
-            ticket, actor, "re-routed", before=before, after=after, details={"via": "admin"}
+            ticket,
+            actor,
+            lifecycle.REROUTED,
+            before=before,
+            after=after,
+            details={"via": "admin"},
         )
+        lifecycle.announce(ticket.pk, lifecycle.REROUTED, actor)
     return True

@@ -294,6 +294,12 @@ class Action:
     # The rate a delivery of it counts against, when not the target's own (`Target.pace`): a
     # Slack edit is limited by its API method, a post by the channel.
     pace: Callable[[OutboundDelivery], Pace] | None = None
+    # What its deliveries say reads as the ticket's history (a JIRA comment, a Slack thread
+    # reply): those of a ticket whose payload holds these items (all of them when empty; None:
+    # no order is kept) are sent in the order they were made, each once the earlier ones have
+    # finished, so those held up by an outage and retried with backoff are not told out of
+    # order.
+    in_order: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

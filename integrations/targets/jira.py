@@ -792,6 +792,9 @@ def _jira_transition(jira: JiraTransport, key: str, ticket: Ticket) -> None:
 
 def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     ticket = fresh_ticket(row)
+    change = row.payload
+    if change["action"] == lifecycle.REROUTED and not ticket.itsm_ticket_id:
+        return  # the issue, once made, names the team and owner the ticket has then
     if not ticket.itsm_ticket_id:
         if ticket.incident_id:
             return  # no issue of its own (the incident's covers it): nothing to update
@@ -804,7 +807,9 @@ def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     key = ticket.itsm_ticket_id
     if reconciled(ticket, RECONCILE):  # late requests may land later still
         _remove_jira_duplicates(jira, ticket, keep=key)
-    change = row.payload
+    if change["action"] == lifecycle.REROUTED:  # the description names the team and owner
+        jira.update_issue(key, summary=jira_summary(ticket), description=jira_description(ticket))
+        return
     if change["action"] == ANALYSED:  # the issue tells the RCA as it is now; the priority stays
         if not _created_with_current_rca(ticket):
             jira.update_issue(
@@ -1056,14 +1061,14 @@ MEMBER_CHANGES = ("member_reopened", "member_resolved", "member_detached")
 
 def _follow(change: Change) -> tuple[str, dict[str, Any]] | None:
     """Lifecycle changes reach the issue, unless JIRA made them on it (one made on the
-    incident's issue, `through_incident`, did not move the member's own); a new RCA its
-    description."""
+    incident's issue, `through_incident`, did not move the member's own); a new RCA and a
+    re-route (the team and owner) its description."""
     made_on_this_issue = change.actor.kind == ActorKind.JIRA and not change.through_incident
     if told_with_its_success(change):
         return None  # its `remediation_succeeded` moves the issue and comments, once
     if change.action in LIFECYCLE_CHANGES and not made_on_this_issue:
         return SYNC, change.as_payload()
-    if change.action in REMEDIATION_CHANGES or change.action == ANALYSED:
+    if change.action in REMEDIATION_CHANGES or change.action in (ANALYSED, lifecycle.REROUTED):
         return SYNC, change.as_payload()
     return None
 
@@ -1082,7 +1087,7 @@ TARGET = Target(
     ),
     actions={
         CREATE: Action(_jira_create, "Create the JIRA issue"),
-        SYNC: Action(_jira_sync, "Transition/comment the JIRA issue"),
+        SYNC: Action(_jira_sync, "Transition/comment the JIRA issue", in_order={}),
         RECONCILE: Action(_jira_reconcile, "Remove duplicate JIRA issues", not_before=True),
         INCIDENT_CREATE: Action(_jira_incident_create, "Create the incident's JIRA issue"),
         INCIDENT_SYNC: Action(

@@ -77,7 +77,7 @@ from integrations.targets.base import (
     wait_for_incident,
 )
 from tickets import incidents, lifecycle
-from tickets.lifecycle import Actor
+from tickets.lifecycle import REROUTED, Actor
 from tickets.models import ActorKind, Incident, RcaSource, Ticket
 from tickets.vocabulary import Severity, SlaStatus, Status
 
@@ -134,6 +134,7 @@ FOLLOWED = {
     "sla_breached",
     "jira_linked",
     "jira_unlinked",  # its issue deleted in JIRA: the link goes
+    REROUTED,  # the team and owner it shows
     "analysed",
     "remediation_awaiting_approval",
     "remediation_approved",  # started or held by people's approval (its buttons go)
@@ -801,6 +802,8 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     if not ticket.slack_ts:
         if ticket.incident_id:
             return  # no alert of its own (the incident's message covers it): nothing to update
+        if row.payload["action"] == REROUTED:
+            return  # the alert, once posted, shows the team and owner the ticket has then
         if left_unpaged(ticket.pk, POST):
             return
         wait_for(ticket, POST, "Slack alert")
@@ -1385,7 +1388,13 @@ TARGET = Target(
     pace=CHANNEL_POSTS,
     actions={
         POST: Action(_slack_post, "Post the Slack alert"),
-        SYNC: Action(_slack_sync, "Update the Slack alert", pace=_sync_pace),
+        SYNC: Action(
+            _slack_sync,
+            "Update the Slack alert",
+            pace=_sync_pace,
+            # Its thread replies; an edit alone shows the ticket as it is when it is sent.
+            in_order={"thread": True},
+        ),
         RECONCILE: Action(
             _slack_reconcile,
             "Remove duplicate Slack alerts",

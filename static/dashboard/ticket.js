@@ -89,10 +89,19 @@
     const analysed = msg.action === "analysed";
     // A mapped instance or a task that succeeded while others of the ticket still fail.
     const recounted = RECOUNTED.includes(msg.action);
+    const rerouted = msg.action === "re-routed";
     // The RCA panel shows the new analysis, the remediation panel drops decided buttons, the
-    // facts box says who acknowledged or resolved it and when, the line under the title the
-    // parts (mapped instances, Databricks tasks) counted failing since a repeat or a recovery.
-    if (analysed || moved || repeated || recounted || String(msg.action).startsWith("remediation"))
+    // facts box says who acknowledged or resolved it and when (and the team and owner a
+    // re-route gave it), the line under the title the parts (mapped instances, Databricks
+    // tasks) counted failing since a repeat or a recovery.
+    if (
+      analysed ||
+      moved ||
+      repeated ||
+      recounted ||
+      rerouted ||
+      String(msg.action).startsWith("remediation")
+    )
       refresh();
     banner(
       "Updated live: " +

@@ -42,9 +42,9 @@ from tests.analysis.test_enrichment_incidents import databricks
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
-from tickets import incidents, lifecycle
+from tickets import incidents, lifecycle, rules
 from tickets.lifecycle import Actor
-from tickets.models import Incident, Resolution, Ticket
+from tickets.models import Incident, OwnershipRule, Resolution, Ticket
 from tickets.timestamps import utc_text
 
 CHROMIUM = "/usr/bin/chromium"
@@ -2490,3 +2490,37 @@ def test_the_failed_parts_line_follows_mapped_instances_failing_and_recovering_l
     assert "mapped instance recovered" in browser.find_element(By.ID, "live-banner").text
     assert browser.find_element(By.CSS_SELECTOR, '[data-live="occurrence_count"]').text == "3"
     assert not_reloaded(browser)
+
+
+def test_the_board_and_the_ticket_page_follow_a_re_route_live(
+    asgi_server, short_lived_connections, browser
+):
+    """Re-routed in admin (its team and owner from the corrected ownership rule): the board's
+    card and the ticket's facts kept the old team and owner until reloaded."""
+    make_user("kim", "responder")
+    ticket = make_ticket(pipeline="pl_reroute_live", finops_team="old-team", finops_owner="bo")
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_reroute_*", finops_team="sales-data", finops_owner="ana"
+    )
+    rules.clear_rule_cache()
+    sign_in(browser, asgi_server, "kim", "/")
+    wait(browser, lambda d: card_text(d, ticket.pk, "team") == "old-team")
+    board = open_in_a_new_tab(browser, f"{asgi_server}/tickets/{ticket.pk}/")
+
+    def fact(driver: webdriver.Chrome, name: str) -> str:
+        return driver.find_element(
+            By.XPATH, f"//dl[@class='facts']/dt[.='{name}']/following::dd"
+        ).text
+
+    def team_and_owner(driver: webdriver.Chrome) -> tuple[str, str]:
+        return fact(driver, "Team"), fact(driver, "Owner")
+
+    assert team_and_owner(browser) == ("old-team", "bo")
+    mark_page(browser)
+
+    assert rules.reroute_unpaged(ticket, Actor.system("test"))
+
+    wait(browser, lambda d: team_and_owner(d) == ("sales-data", "ana"))
+    assert not_reloaded(browser)
+    browser.switch_to.window(board)
+    wait(browser, lambda d: card_text(d, ticket.pk, "team") == "sales-data")

@@ -3,6 +3,8 @@ against local servers speaking their APIs, and Azure Blob on the real Azurite em
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -11,11 +13,14 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from asgiref.sync import async_to_sync
 from azure.storage.blob import BlobServiceClient
+from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -42,6 +47,7 @@ from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tests.fakes.jira_api import FakeJira, Transition
 from tests.fakes.slack_api import FakeSlack
 from tickets import incidents, jira_status, lifecycle
+from tickets.broadcast import GROUP, publisher
 from tickets.lifecycle import Actor
 from tickets.models import (
     ActorKind,
@@ -2236,3 +2242,129 @@ def test_a_tickets_follow_ups_commit_with_its_change_or_not_at_all(linked_ticket
     assert acknowledged.status == "acknowledged"
     assert real[0].name not in set(follow_ups.values_list("target", flat=True))
     assert follow_ups.exists()
+
+
+@contextlib.contextmanager
+def dashboard_events() -> Iterator[Callable[[str, str], dict]]:
+    """What a connected dashboard receives: a channel in its group, and a function that waits
+    for a ticket's change of an action."""
+    publisher.flush()  # an earlier test's events go before this channel joins
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(GROUP, channel)
+
+    async def change_of(ticket_id: str, action: str) -> dict:
+        while True:
+            message = await asyncio.wait_for(layer.receive(channel), 5)
+            for event in message["events"]:
+                if (event.get("ticket_id"), event.get("action")) == (ticket_id, action):
+                    return event
+
+    try:
+        yield async_to_sync(change_of)
+    finally:
+        async_to_sync(layer.group_discard)(GROUP, channel)
+
+
+def reroute_in_admin(ticket: Ticket, username: str) -> None:
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_copy_sales_*",
+        finops_team="sales-data",
+        finops_owner="ana",
+        slack_channel="#data-platform-alerts",
+        jira_project="SALES",
+    )
+    clear_rule_cache()
+    staff = Client()
+    staff.force_login(make_user(username, is_staff=True, is_superuser=True))
+    staff.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {"action": "reroute", "_selected_action": [ticket.pk]},
+    )
+
+
+def test_a_ticket_rerouted_after_its_slack_alert_failed_gets_its_new_owner_in_jira_and_live(
+    celery_worker, targets, settings
+):
+    """Its Slack channel was refused, so staff re-route it in admin: the team and owner
+    change with the channel. The JIRA issue, made already, kept naming the old team and owner
+    in its description, and the dashboard was not told (it showed the old team until
+    reloaded)."""
+    jira, slack, _ = targets
+    settings.SLACK_DEFAULT_CHANNEL = "#no-such-default"
+    ticket = fanned_out(post_failure()["ticket_id"])
+    assert OutboundDelivery.objects.get(ticket=ticket, action="slack_post").status == "dead"
+
+    with dashboard_events() as change_of:
+        reroute_in_admin(ticket, "ana-admin")
+        assert change_of(ticket.pk, "re-routed")["actor"] == "ana-admin"
+
+    settled(ticket.pk)
+    ticket.refresh_from_db()
+    description = jira.issues[ticket.itsm_ticket_id]["description"]
+    assert "*Team:* sales-data" in description and "*Owner:* ana" in description
+    assert ticket.itsm_ticket_id.startswith("OPS-")  # the issue stays where it was made
+    # Its follow-up for the alert not posted yet waits for nothing: the post, retried, shows
+    # the ticket as it is then.
+    assert not OutboundDelivery.objects.dead().filter(ticket=ticket).exists()
+    message = json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    assert "*Team*\\nsales-data" in message and "*Owner*\\nana" in message
+
+
+def test_a_ticket_rerouted_after_its_jira_issue_failed_gets_its_new_owner_in_slack(
+    celery_worker, targets, settings
+):
+    """Its JIRA project was refused, and the corrected rule's is refused too: the Slack alert,
+    posted already, kept showing the old team and owner (only the JIRA issue's creation, once
+    it succeeds, edits the alert), as the dashboard did."""
+    jira, slack, _ = targets
+    settings.JIRA_DEFAULT_PROJECT = "NOPE"
+    ticket = fanned_out(post_failure()["ticket_id"])
+    assert OutboundDelivery.objects.get(ticket=ticket, action="jira_create").status == "dead"
+    jira.fail(400, jira.error_body(400, "project is required"), times=None, path_contains="issue")
+
+    with dashboard_events() as change_of:
+        reroute_in_admin(ticket, "ana-admin")
+        assert change_of(ticket.pk, "re-routed")["actor"] == "ana-admin"
+
+    settled(ticket.pk)
+    ticket.refresh_from_db()
+    message = json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    assert "*Team*\\nsales-data" in message and "*Owner*\\nana" in message
+    assert ticket.itsm_ticket_id == "" and not jira.issues
+    # Nothing waits on the issue that was not made: the re-route's JIRA follow-up is done.
+    assert (
+        not OutboundDelivery.objects.filter(ticket=ticket, action="jira_sync")
+        .exclude(status=OutboundStatus.SUCCEEDED)
+        .exists()
+    )
+
+
+def test_changes_held_up_by_a_throttled_target_are_told_in_their_order(celery_worker, targets):
+    """JIRA and Slack throttle the acknowledgement's follow-ups (429, Retry-After 2 s); the
+    resolve a moment later was told at once and the acknowledgement after it: the issue's last
+    comment and the thread's last reply said "acknowledged" on a resolved ticket."""
+    jira, slack, _ = targets
+    ticket = paged_and_clicked()
+    jira.throttle(2, times=1)
+    slack.throttle(2, times=1, path_contains="chat.update")
+
+    post_slack_click(ticket.pk, "rca_acknowledge")
+    throttled = DeliveryAttempt.objects.filter(
+        outbound__ticket=ticket, outcome=AttemptOutcome.TRANSIENT_ERROR
+    )
+    wait_for(lambda: throttled.count() == 2)  # the acknowledgement's, in JIRA and Slack
+    post_slack_click(ticket.pk, "rca_resolve")
+
+    settled(ticket.pk)
+    comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+    assert [c.split(" via ")[0] for c in comments] == [
+        "daan acknowledged the ticket",
+        "daan resolved the ticket",
+    ]
+    assert jira.issues[ticket.itsm_ticket_id]["status"] == "Done"
+    replies = [r["text"] for r in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+    assert replies == ["daan — acknowledge (via slack)", "daan — resolve (via slack)"]
+    assert "Resolved by daan" in json.dumps(
+        slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
+    )
