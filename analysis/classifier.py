@@ -147,6 +147,15 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # Redshift Spectrum that could not reach S3 for an external table's files
+            # ("S3Query Exception Connection failed, retries exceeded", code 15005): the
+            # cluster's path to S3 (VPC endpoint, enhanced VPC routing, NAT), not the database.
+            "spectrum_s3_unreachable",
+            4.0,
+            r"\bs3 ?query exception connection failed\b",
+            _I,
+        ),
+        (
             # A Celery worker that lost its message broker mid-run ("consumer: Connection to
             # broker lost. Trying to re-establish the connection...", an Airflow CeleryExecutor
             # worker on Redis or RabbitMQ): the network path to the broker, or the broker itself.
@@ -333,6 +342,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DatabaseError": [
         (
+            # The server ended the session on an administrator's command (SQLSTATE 57P01
+            # admin_shutdown: a restart, failover or pg_terminate_backend), as a CDC connector
+            # relays it ("Could not execute heartbeat action (Error: 57P01)").
+            "admin_shutdown",
+            4.0,
+            _sqlstate("57P01") + r"|\(error: 57p01\)|\badminshutdown\b",
+            _I,
+        ),
+        (
             # PostgreSQL's client library finding its TLS connection closed under it (libpq
             # "SSL SYSCALL error: EOF detected", "... Connection reset by peer"): the server or
             # something between dropped the session. Weighted below a stated timeout.
@@ -498,6 +516,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ResourceExhaustion": [
+        (
+            # A shared compute capacity with nothing left to give (Fabric "Unable to submit this
+            # request because all the available capacity is currently being used",
+            # CapacityLimitExceeded): other jobs hold it; weighted above "try again later".
+            "capacity_in_use",
+            4.5,
+            r"\ball (?:the )?available capacity is (?:currently )?being used\b"
+            r"|\bcapacitylimitexceeded\b|\brejected due to (?:the )?current capacity constraints\b",
+            _I,
+        ),
         (
             # A query too large for Snowflake's compiler ("(XX000): SQL compilation error:
             # Compilation memory exhausted."): the size or complexity of the compiled statement,
@@ -992,6 +1020,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "DataError": [
         (
+            # An Arrow/DataFusion schema that does not fit the data it is given (delta-rs
+            # "Schema error: Duplicate field name: date", "Schema error: No such field:
+            # minValues"): a column twice, or one the reader expects and the data lacks.
+            "arrow_schema_error",
+            4.0,
+            r"\bschema error: (?:no such field|duplicate field name)\b",
+            _I,
+        ),
+        (
             # A JSON reader given a record that is not JSON (Jackson's "JsonParseException:
             # Unrecognized token 'PPB1234567': was expecting ...", a Kafka Connect sink reading a
             # plain string with the JSON converter): the records, above the parser words.
@@ -1162,6 +1199,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A Delta table whose transaction log disagrees with its files ("The transaction log
+            # has failed integrity checks ... Table size (bytes) - Expected: X Computed: Y",
+            # spark.databricks.delta.state.corruptionIsFatal): files changed or removed outside
+            # Delta, or a table dropped and recreated under readers.
+            "delta_log_corrupt",
+            4.0,
+            any_of(*signals.DELTA_LOG_CORRUPT),
+            _I,
+        ),
+        (
             # A bulk loader (SQL Server/Synapse BULK INSERT, COPY INTO) rejected a value in the
             # file, or an Auto Loader stream has no file to infer a schema from.
             "bulk_load_bad_value",
@@ -1296,7 +1343,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # topic): Spark's failOnDataLoss, Kafka OffsetOutOfRange.
             "data_lost",
             4.0,
-            r"failondataloss|some data may have been lost|offsetoutofrange"
+            r"failondataloss|some data may have been lost|offsetoutofrange|offset_out_of_range"
             r"|offsets? (?:is |are )?out of range|(?:cannot|could not|failed to|unable to) fetch "
             r"offset|data (?:was|has been) aged out",
             _I,
@@ -1908,6 +1955,58 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\bis required for (?:the )?(?:copy|lookup|get ?metadata|delete|script|web"
             r"|validation) activity\b"
             r"|\b405 (?:client error: )?method not allowed\b",
+            _I,
+        ),
+        (
+            # Compute that is there but switched off: a Synapse dedicated SQL pool paused
+            # (42108 "Can not connect to the SQL pool since it is paused. Please resume the SQL
+            # pool and try again"), as Snowflake's suspended warehouse is (`no_warehouse`).
+            "compute_paused",
+            4.0,
+            r"\bsql pool since it is paused\b|\b(?:dedicated )?sql pool (?:is|was) paused\b"
+            r"|\bresume the (?:dedicated )?sql pool\b",
+            _I,
+        ),
+        (
+            # A command-line tool refusing a path option that names nothing (Click's "Invalid
+            # value for '--profiles-dir': Path '/x/dbt' does not exist." as dbt and the tools
+            # built on it print it, weighted above the "invalid value" of a bad datum; Cosmos's
+            # "Unable to run ['dbt', 'ls', ...] due to the error: ... Path '...' does not exist"):
+            # the option or the project folder it points at.
+            "cli_path_missing",
+            4.5,
+            r"\bpath '[^'\n]{1,500}' does not exist\b",
+            _I,
+        ),
+        (
+            # A definition that names the wrong kind of thing: a directory where a file is
+            # expected or the reverse (Go's "read dir: is a directory", Python's "[Errno 21] Is a
+            # directory", ADF Get Metadata's "Cannot navigate through the provided data source"
+            # on a file), a Kubernetes object changed in a field that cannot change ("pod updates
+            # may not change fields", "field is immutable"), a library a job names that is not
+            # where it says ("no library found for abfss://.../x.whl").
+            "wrong_kind_of_target",
+            4.5,
+            r"\bread [^\n:]{1,300}: is a directory\b|\[errno 21\] is a directory\b"
+            r"|\bcannot navigate through the provided data source\b"
+            r"|\bpod updates may not change fields\b|\bfield is immutable\b"
+            r"|\bno (?:library|wheel|jar) found for\b",
+            _I,
+        ),
+        (
+            # A setting that names the wrong thing or leaves one out: a Synapse SQL server whose
+            # outbound firewall rules lack the storage account an external data source writes to
+            # (Msg 16539 "... is not in the list of Outbound Firewall Rules on the server"), a
+            # copy whose source and destination formats do not go together ("Source must be
+            # binary when destination is of binary format"), a Databricks grant that must name
+            # its Unity Catalog catalog ("For unity catalog, please specify the catalog name
+            # explicitly").
+            "setting_contradicts",
+            4.0,
+            r"\bnot in the list of outbound firewall rules\b"
+            r"|\b(?:source|sink|destination) must be \w{2,30} when (?:the )?(?:source|sink"
+            r"|destination) is\b"
+            r"|\bplease specify the (?:catalog|schema|metastore) name explicitly\b",
             _I,
         ),
         (
@@ -3104,6 +3203,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A task reading an upstream XCom that was never pushed (Airflow "XComArg result
+            # from extract at t1 with key=\"return_value\" is not found!": the upstream task was
+            # skipped or returned nothing).
+            "xcom_missing",
+            4.0,
+            r"\bxcomarg result from [^\n]{1,300}? is not found\b",
+            _I,
+        ),
         (
             # Async code awaiting something that is not awaitable (Python's "object
             # ReadOnlyCredentials can't be used in 'await' expression", asyncio's "a coroutine

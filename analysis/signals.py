@@ -735,7 +735,15 @@ STREAM_QUERY_CONCURRENT: tuple[str, ...] = (
 DELTA_LOG_TRUNCATED: tuple[str, ...] = (
     r"\bdelta_truncated_transaction_log\b",
     r"transaction log has been truncated due to",
+    # A log entry missing for a version a reader needs ("IllegalStateException: could not find
+    # any delta file for version 159").
+    r"could not find any delta file for version",
 )
+
+# A Delta table whose transaction log disagrees with the files it describes ("The transaction
+# log has failed integrity checks ... Failed verification of: Table size (bytes) - Expected: X
+# Computed: Y"): files written, removed or replaced outside Delta.
+DELTA_LOG_CORRUPT: tuple[str, ...] = (r"\btransaction log has failed integrity checks\b",)
 
 # Oracle's native network encryption or checksumming that client and server could not agree on
 # (ORA-12650 "No common encryption or data integrity algorithm", ORA-12660 "Encryption or

@@ -103,6 +103,7 @@ RULES: tuple[Rule, ...] = (
     resource_exhaustion.quota,
     # data_errors
     data_errors.delta_log_truncated,
+    data_errors.delta_log_corrupt,
     data_errors.not_null_violation,
     data_errors.merge_multiple_matches,
     data_errors.duplicate_key,

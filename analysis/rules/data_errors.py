@@ -864,7 +864,11 @@ def payload_property_conversion(m: re.Match[str], ctx: Context) -> Finding:
 )
 def delta_log_truncated(m: re.Match[str], ctx: Context) -> Finding:
     table = grab(ctx.text, r"([^\s\]\[:]{1,300})/_delta_log/")
-    version = grab(ctx.text, r"reconstruct state at version (\d+)")
+    version = grab(
+        ctx.text,
+        r"reconstruct state at version (\d+)",
+        r"could not find any delta file for version (\d+)",
+    )
     retention = grab(ctx.text, r"delta\.logRetentionDuration=([^)\n]{1,40})\)")
     what = f"the Delta table at {table}" if table else "the Delta table"
     at = f" version {version}" if version else " the version it asked for"
@@ -887,6 +891,38 @@ def delta_log_truncated(m: re.Match[str], ctx: Context) -> Finding:
             "Do not delete files under _delta_log by hand; let log cleanup remove them.",
         ),
         0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "delta_log_corrupt",
+    "DataError",
+    any_of(*signals.DELTA_LOG_CORRUPT),
+    example=(
+        "java.lang.IllegalStateException: The transaction log has failed integrity checks. We "
+        "recommend you contact Databricks support for assistance. To disable this check, set "
+        "spark.databricks.delta.state.corruptionIsFatal to false. Failed verification of:\n"
+        "  Table size (bytes) - Expected: 696757759 Computed: 696757530"
+    ),
+)
+def delta_log_corrupt(m: re.Match[str], ctx: Context) -> Finding:
+    check = grab(ctx.text, r"failed verification of:\s{0,20}([^\n]{1,200})")
+    failed = f" ({check.strip()})" if check else ""
+    return Finding(
+        "the Delta table's transaction log no longer agrees with the files it describes"
+        f"{failed}: data files were written, removed or replaced outside Delta (a copy, a "
+        "manual delete, a table dropped and recreated under its readers), so Databricks stops "
+        "rather than read a state it cannot trust",
+        (
+            "Find what changed the table's folder outside Delta (DESCRIBE HISTORY, the storage "
+            "account's logs) and stop it.",
+            "Restore the table to its last good version (RESTORE TABLE ... TO VERSION AS OF) or "
+            "rebuild it from its source.",
+            "Leave spark.databricks.delta.state.corruptionIsFatal on: turning it off reads a "
+            "state that may be wrong.",
+        ),
+        0.6,
         transient=False,
     )
 

@@ -635,6 +635,22 @@ THREAD_SETS = [
     # "Local: Queue full" (Unknown); and a DAG file processor killed past its timeout (read as
     # an OOM kill from its exit code -9).
     ("thread_errors_34.jsonl", 40, 0),
+    # Round 35 (from issues and docs of Synapse, Fabric and ADF, Databricks tools, Delta Lake and
+    # delta-rs, Spark, Airflow and its Kubernetes, Google and git providers, Redshift, a Kafka
+    # client, Debezium and Airbyte, weighted like the dev set): 20/40 when collected. Its
+    # misses were a paused Synapse SQL pool, a storage account missing from Synapse's outbound
+    # firewall rules, a copy's source format at odds with its destination's, brod's
+    # ":offset_out_of_range", an XComArg never pushed, delta-rs's Arrow schema errors, a
+    # library or path a tool names that is not there, a directory where a file was expected
+    # (or the reverse) and Postgres's admin shutdown 57P01 (Unknown); a Delta log failing its
+    # integrity checks and one missing a version's file (read as code from their
+    # IllegalStateException), a grant that must name its Unity Catalog catalog and a pod field
+    # Kubernetes will not change (read as authentication), Redshift Spectrum that could not
+    # reach S3 (read as database) and a Fabric capacity in use (read as a service not ready).
+    # Left: a Fabric output stage that could not read its Delta log over HTTP (read as
+    # database) and a DAG bundle's lock file under a name with a slash (read as a missing
+    # data path).
+    ("thread_errors_35.jsonl", 40, 2),
 ]
 
 
@@ -3141,6 +3157,90 @@ ROUND_34_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_35_FAMILIES = [
+    # Further wordings of the families round 35's thread messages exposed.
+    ("ConfigurationError", "Cannot connect to the SQL pool since it is paused."),
+    ("ConfigurationError", "The dedicated SQL pool is paused; resume the SQL pool to query it."),
+    (
+        "ConfigurationError",
+        "Storage account 'lake' is not in the list of Outbound Firewall Rules on the server.",
+    ),
+    ("ConfigurationError", "Sink must be parquet when source is of parquet format."),
+    (
+        "ConfigurationError",
+        "Error: cannot read current grants: For unity catalog, please specify the schema name "
+        "explicitly.",
+    ),
+    (
+        "DataError",
+        "DeltaIllegalStateException: The transaction log has failed integrity checks. Failed "
+        "verification of:\nNumber of files - Expected: 12 Computed: 11",
+    ),
+    ("DataError", "java.lang.IllegalStateException: could not find any delta file for version 7"),
+    ("DataError", "Reason: :offset_out_of_range"),
+    (
+        "NetworkError",
+        "ERROR: S3Query Exception Connection failed, retries exceeded. code: 15005",
+    ),
+    ("DatabaseError", "psycopg2.errors.AdminShutdown: terminating connection (SQLSTATE: 57P01)"),
+    (
+        "ResourceExhaustion",
+        "Statement rejected due to current capacity constraints. CapacityLimitExceeded",
+    ),
+    ("DataError", "ArrowError: Schema error: No such field: customer_id"),
+    (
+        "CodeError",
+        'AirflowException: XComArg result from load at etl with key="rows" is not found!',
+    ),
+    ("ConfigurationError", "IsADirectoryError: [Errno 21] Is a directory: '/opt/airflow/dags'"),
+    (
+        "ConfigurationError",
+        'The Deployment "web" is invalid: spec.selector: Invalid value: {}: field is immutable',
+    ),
+    ("ConfigurationError", "Error: no wheel found for dist/*.whl"),
+    (
+        "ConfigurationError",
+        "Error: Invalid value for '--profiles-dir': Path '/usr/app/dbt' does not exist.",
+    ),
+    # What already read as something else still does: a pool's own 'paused' state in words that
+    # name no SQL pool, a format stated without a condition, another S3 query exception.
+    ("Unknown", "The job was paused by the scheduler."),
+    ("Unknown", "Source must be binary."),
+    (
+        "ExternalServiceError",
+        "S3 Query Exception (Fetch) context: boost::thread_resource_error: Resource temporarily "
+        "unavailable",
+    ),
+]
+
+ROUND_35_PATHOLOGICAL = pathological(
+    [
+        "source must be " + "a" * 20_000 + " when",
+        "sink must be binary when " * 3_000,
+        "sql pool " * 5_000 + "is paused",
+        "please specify the " * 3_000,
+        "s3 query exception " * 3_000,
+        "not in the list of " * 3_000,
+        "read " + "a" * 20_000 + " is a directory",
+        "xcomarg result from " + "x " * 10_000,
+        "path '" + "a" * 20_000,
+        "schema error: " * 3_000,
+    ],
+    ids=[
+        "must-be-long-word",
+        "must-be-repeat",
+        "sql-pool-repeat",
+        "specify-repeat",
+        "s3-query-repeat",
+        "firewall-list-repeat",
+        "read-directory-long",
+        "xcomarg-long",
+        "quoted-path-unclosed",
+        "schema-error-repeat",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -3184,6 +3284,7 @@ ROUND_FAMILIES = {
     32: ROUND_32_FAMILIES,
     33: ROUND_33_FAMILIES,
     34: ROUND_34_FAMILIES,
+    35: ROUND_35_FAMILIES,
 }
 
 
@@ -3225,6 +3326,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_32_PATHOLOGICAL,
         *ROUND_33_PATHOLOGICAL,
         *ROUND_34_PATHOLOGICAL,
+        *ROUND_35_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

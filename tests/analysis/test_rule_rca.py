@@ -2078,3 +2078,24 @@ def test_round_thirty_four_airflow_and_kafka_failures_are_explained_as_what_they
     assert any("queue.buffering.max.messages" in r for r in queue.recommendations)
     for rca in (processor, broker, unsigned, expired, queue):
         _assert_well_formed(rca)
+
+
+def test_round_thirty_five_delta_logs_that_cannot_be_read_are_explained_as_what_they_are() -> None:
+    """A Delta log failing its integrity checks is not an exception in the job's code: it names
+    the check that failed and how to restore the table; a log missing a version's file names
+    the version, as a truncated log does."""
+    corrupt = _rca(
+        "java.lang.IllegalStateException: The transaction log has failed integrity checks. We "
+        "recommend you contact Databricks support for assistance. To disable this check, set "
+        "spark.databricks.delta.state.corruptionIsFatal to false. Failed verification of:\n"
+        "  Table size (bytes) - Expected: 696757759 Computed: 696757530"
+    )
+    missing = _rca("java.lang.IllegalStateException: could not find any delta file for version 159")
+
+    assert corrupt.rule == "delta_log_corrupt"
+    assert "Table size (bytes) - Expected: 696757759 Computed: 696757530" in corrupt.root_cause
+    assert any("RESTORE TABLE" in r for r in corrupt.recommendations)
+    assert missing.rule == "delta_log_truncated"
+    assert "version 159" in missing.root_cause
+    for rca in (corrupt, missing):
+        _assert_well_formed(rca)
