@@ -4,9 +4,11 @@ before kept, in the stored bodies and events, the password of an Oracle tool's l
 requests auth tuple or a key/value pair in JSON kept as a string in JSON (its quotes escaped), a
 Databricks OAuth secret (`dose…`), an Authorization header's credential after a vendor's own
 scheme, S3A's credentials in Spark's configuration, a secret-named Spark option or Java
-property, a .netrc password, a kubeconfig's `client-key-data`, Schema Registry's user info and
+property, a .netrc password, a kubeconfig's `client-key-data`, Schema Registry's user info,
 the passwords of `redis-cli -a`, the MongoDB tools', beeline's and hdbsql's `-p` and Db2's
-`CONNECT … USING` (tickets/0047 redacts the tickets opened from them)."""
+`CONNECT … USING`, vendors' tokens with no label (GitLab, OpenAI, Anthropic, npm, SendGrid,
+Stripe, Vault, Grafana, Atlassian) and a Digest Authorization's `response="…"` (tickets/0047
+redacts the tickets opened from them)."""
 
 import importlib
 

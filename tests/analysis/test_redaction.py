@@ -1570,3 +1570,134 @@ def test_a_statement_or_netrc_entry_over_log_lines_is_masked_line_by_line() -> N
         "password expired for user etl",
     ]
     assert "\n".join(out) == redact("\n".join(lines))
+
+
+# Fake tokens of vendors' formats, assembled from parts so that no whole one is in the source.
+VENDOR_TOKENS = [
+    "gl" + "pat-" + "xY3kL9mN2pQ7rS4tV8wZ",
+    "gl" + "pat-" + "AbCdEfGhIjKlMnOpQrSt" + ".01.0w1a2b3c4",
+    "sk-" + "proj-" + "AbCdEfGhIjKlMnOpQrStuVwXyZ0123456789_abc-DEFghi",
+    "sk-" + "svcacct-" + "AbCdEfGhIjKlMnOpQrStuVwXyZ0123456789",
+    "sk-" + "AbCdEfGhIjKlMnOpQrSt" + "T3Blbk" + "FJ" + "uVwXyZ0123456789abcd",
+    "sk-" + "ant-api03-" + "AbCdEfGhIjKlMnOpQrStuVwXyZ0123456789_abc-DEF",
+    "npm" + "_" + "AbCdEfGhIjKlMnOpQrStuVwXyZ0123456789",
+    "SG" + "." + "AbCdEfGhIjKlMnOpQrStuV" + "." + "AbCdEfGhIjKlMnOpQrStuVwXyZ0123456789abcdEFG",
+    "sk" + "_live_" + "51AbCdEfGhIjKlMnOpQrStuVwXyZ0123",
+    "rk" + "_live_" + "51AbCdEfGhIjKlMnOpQrStuVwXyZ0123",
+    "wh" + "sec_" + "AbCdEfGhIjKlMnOpQrStuVwXyZ012345",
+    "hv" + "s." + "CAESIAbCdEfGhIjKlMnOpQrStuVwXyZ0123456789abcd",
+    "gl" + "sa_" + "AbCdEfGhIjKlMnOpQrStuVwXyZ012345" + "_0a1b2c3d",
+    "gl" + "c_" + "eyJvIjoiMTIzNCIsIm4iOiJzdGFjay0xMjM0IiwiayI6ImFiY2RlZiJ9",
+    "ATA" + "TT" + "3xFfGF0AbCdEfGhIjKlMnOpQrStuVwXyZ0123456789abcdEFGH_ijkl-QRST=0A1B2C3D",
+]
+
+
+@pytest.mark.parametrize("token", VENDOR_TOKENS)
+def test_vendor_token_formats_are_masked(token: str) -> None:
+    """GitLab, OpenAI and Anthropic, npm, SendGrid, Stripe, Vault, Grafana and Atlassian tokens
+    were kept when no secret-named key labelled them."""
+    text = f"push to the registry failed with {token} (401)"
+    assert_masked(text, [token[-12:]], ["push to the registry failed with [REDACTED] (401)"])
+    quoted = json.dumps({"msg": json.dumps({"auth": f"x {token}"})})
+    assert token[-12:] not in redact(quoted)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "task-proj-1234 failed; disk-svcacct-quota-exceeded-for-node-pool-0123456789",
+        "npm_config_cache=/home/etl/.npm",
+        "SG.eastus2 is unreachable",
+        "the hvs.policy.read capability",
+        "rask_live_events_table_backfill_2024",
+        "glpat- prefix tokens are rotated every 90 days",
+        "ATATT tokens are rotated",
+    ],
+)
+def test_words_like_a_vendor_tokens_prefix_are_kept(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"password": None, "user": "etl"},
+        {"db": {"password": None, "host": "db01"}},
+        {"clientSecret": True},
+        {"password": 12345678, "user": "etl"},
+        {"linkedService": {"password": {"type": "SecureString", "value": "Adf-Pw-1"}}},
+        {"token": ["scope-a", "scope-b"]},
+    ],
+)
+def test_json_kept_as_text_stays_json(body: dict[str, Any]) -> None:
+    """A response body an error text quotes (raw, or as a string in JSON): `[REDACTED]` took the
+    place of the braces after a bare value (`{"password": null}` became `{"password":
+    [REDACTED]`) and of an object's whole content, so the text no longer parsed."""
+    raw = json.dumps(body)
+    for text in (f"HTTP 400: {raw}", json.dumps({"error": raw})):
+        out = redact(text)
+        parsed = json.loads(out[len("HTTP 400: ") :] if text.startswith("HTTP") else out)
+        if isinstance(parsed, dict) and "error" in parsed:
+            parsed = json.loads(parsed["error"])
+        assert "Adf-Pw-1" not in out and "12345678" not in out
+        assert set(parsed) == set(body)
+
+
+def test_json_nulls_and_objects_are_masked_keeping_their_structure() -> None:
+    """null was masked and took the braces after it along; an object's content was masked whole."""
+    text = (
+        '{"password": null, "user": "etl", "sql": {"password": {"type": "SecureString", '
+        '"value": "Adf-Pw-1"}}, "pin": {"password": 12345678}}'
+    )
+    assert redact(text) == (
+        '{"password": null, "user": "etl", "sql": {"password": {"type": "[REDACTED]", '
+        '"value": "[REDACTED]"}}, "pin": {"password": "[REDACTED]"}}'
+    )
+    # The same as a traceback prints a Python dict
+    assert redact("conn_extra={'password': None, 'db': {'token': 12345678}}") == (
+        "conn_extra={'password': None, 'db': {'token': 12345678}}"
+    )
+    assert redact("kwargs={'db': {'password': {'value': 'Py-Pw-1'}, 'pin': 1234}}") == (
+        "kwargs={'db': {'password': {'value': '[REDACTED]'}, 'pin': 1234}}"
+    )
+
+
+def test_a_digest_authorizations_response_is_masked() -> None:
+    """The hash a Digest Authorization header carries (replayable, and brute-forced to the
+    password offline) was kept, and its `username=` was masked instead."""
+    header = (
+        'Authorization: Digest username="etl", realm="api", nonce="dcd98b7102dd2f0e8b11d0f6", '
+        'uri="/x", qop=auth, nc=00000001, cnonce="0a4f113b", '
+        'response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c"'
+    )
+    assert_masked(
+        header,
+        ["6629fae4"],
+        ['Digest username="etl", realm="api"', 'response="[REDACTED]", opaque="5ccc069c"'],
+    )
+    assert "6629fae4" not in redact(json.dumps({"request_headers": header}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker run -d --name mongo -p 27017:27017 mongo:6",
+        "docker run --name beeline-test -p 10000:10000 apache/hive:4.0.0",
+        "Authorization: Denied reason=0x80070005",
+        "Authorization: Failed 7f3a9c2e-1b4d-4e8f-9a6c-2d5e8f1a3b7c",
+        "authorization: Required 5f4dcc3b5aa765d61d8327deb882cf99",
+        'the response=200 in 0.3s; response="ok"',
+        "CREATE USER etl IDENTIFIED BY :new_pw;",
+        "CREATE USER etl IDENTIFIED BY\n  &&etl_pw.;",
+        "ALTER USER etl IDENTIFIED BY\n-- the new one goes here",
+        "EXEC SQL CONNECT TO :db USER :uid USING :pwd; SQLCODE=-30082",
+        'db2 "connect to sample user etl using ?"',
+    ],
+)
+def test_port_mappings_authorization_outcomes_and_placeholders_are_kept(text: str) -> None:
+    """docker's -p after a container named mongo was masked as mongo's password; an
+    Authorization outcome's correlation id or error code as a vendor scheme's credential; a
+    bind, host or substitution variable, a parameter marker or a comment where a statement's
+    password goes as the password."""
+    assert redact(text) == text
+    assert LineRedactor().redact(text.split("\n")) == text.split("\n")

@@ -367,6 +367,12 @@ def test_command_line_credentials_stored_before_their_rules_are_redacted(
         ("oauth failed with dose0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789"),
         ('.option("password", "Jdbc-Pw9")', "Jdbc-Pw9"),
         ("machine api.contoso.com login etl password Netrc-Pw9", "Netrc-Pw9"),
+        ("git push: " + "gl" + "pat-" + "xY3kL9mN2pQ7rS4tV8wZ" + " rejected", "xY3kL9mN2pQ7"),
+        (
+            'Authorization: Digest username="etl", nonce="dcd98b71", '
+            'response="6629fae49393a05397450978507c4ef1"',
+            "6629fae49393",
+        ),
     ],
 )
 def test_oracle_logons_and_nested_json_stored_before_their_rules_are_redacted(
@@ -374,7 +380,8 @@ def test_oracle_logons_and_nested_json_stored_before_their_rules_are_redacted(
 ):
     """The rules before tickets/0047 and integrations/0025 kept an Oracle tool's logon, an
     IDENTIFIED BY over lines, an auth tuple and a password in JSON inside JSON, a Databricks
-    OAuth secret, a Spark option's password and a .netrc password."""
+    OAuth secret, a Spark option's password, a .netrc password, a vendor's token (GitLab's
+    here) and a Digest Authorization's response."""
     from analysis.redaction import redact
     from tickets.models import Incident, new_incident_id
 

@@ -7,8 +7,11 @@ in JSON kept as a string in JSON (its quotes escaped: `auth=(\"u\", \"…\")`,
 an Authorization header's credential after a vendor's own scheme (`Splunk …`, `SSWS …`), S3A's
 secret key and session token in Spark's configuration, a secret-named Spark option or Java
 property (`.option("password", "…")`), a .netrc password, a kubeconfig's `client-key-data`,
-Schema Registry's `basic.auth.user.info`, and the passwords of `redis-cli -a`, the MongoDB
-tools', beeline's and hdbsql's `-p` and Db2's `CONNECT … USING`. `tickets.text_redaction`."""
+Schema Registry's `basic.auth.user.info`, the passwords of `redis-cli -a`, the MongoDB
+tools', beeline's and hdbsql's `-p` and Db2's `CONNECT … USING`, vendors' tokens with no label
+(GitLab `glpat-…`, OpenAI and Anthropic `sk-proj-…`/`sk-ant-…`, npm `npm_…`, SendGrid `SG.…`,
+Stripe `sk_live_…`/`rk_live_…`/`whsec_…`, Vault `hvs.…`, Grafana `glsa_…`/`glc_…`, Atlassian
+`ATATT…`) and a Digest Authorization's `response="…"`. `tickets.text_redaction`."""
 
 from django.db import migrations
 
