@@ -3915,15 +3915,19 @@ def _present_anchors(lower: str) -> set[str]:
     return {anchor for _, anchor in _ANCHOR_FINDER.iter(lower)}
 
 
-# What a Databricks run's fetched error lists after the failure it leads with
-# (`analysis.enrichment._databricks_message`): the run's other failed tasks, "Also FAILED: task
-# 't08': ...", each failing for a reason of its own.
-_OTHER_FAILED_TASKS = re.compile(r"^Also [A-Z_]+: task '", re.MULTILINE)
+# What a run's fetched error lists after the failure it leads with, each failing for a reason
+# of its own: a Databricks run's other failed tasks, "Also FAILED: task 't08': ..."
+# (`analysis.enrichment._databricks_message`); an ADF run's other failed activities, "Also
+# failed: activity 'Copy table' (Copy): ...", and the run's own message when it repeats none of
+# theirs, "Pipeline run message: ..." (`analysis.enrichment._adf_message`).
+_OTHER_FAILED_TASKS = re.compile(
+    r"^(?:Also [A-Z_]+: task '|Also failed: activity '|Pipeline run message: )", re.MULTILINE
+)
 
 
 def _lead_failure(message: str) -> str:
-    """The message without the other failed tasks a Databricks error lists after its own
-    failure (the message itself when it lists none, or nothing comes before them)."""
+    """The message without the other failures a Databricks or ADF error lists after its own
+    (the message itself when it lists none, or nothing comes before them)."""
     listed = _OTHER_FAILED_TASKS.search(message)
     if listed is None or not message[: listed.start()].strip():
         return message
@@ -3933,7 +3937,8 @@ def _lead_failure(message: str) -> str:
 def scan_window(message: str) -> str:
     """The part of a message the classifier and the rules look at: all of it; if huge, its head
     and tail, with the middle's error lines when head and tail name no class. Of a Databricks
-    error listing the run's other failed tasks, its own failure's part when that names a class."""
+    or ADF error listing the run's other failed tasks or activities, its own failure's part when
+    that names a class."""
     if len(message) <= HEAD_CHARS + TAIL_CHARS and _lead_failure(message) is message:
         return message
     return _reading(message)[0]

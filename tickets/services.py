@@ -35,7 +35,7 @@ from integrations.events import (
     FailureEvent,
     bounded_key,
 )
-from integrations.parsers.adf import adf_resolve_key, adf_run_key
+from integrations.parsers.adf import adf_resolve_key, adf_run_key, adf_studio_run_url
 from integrations.parsers.airflow import (
     instance_resolve_key,
     map_index_of,
@@ -545,7 +545,8 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
     the ADF webhook's ticket would be: it takes the run's key (the ADF webhook or a log alert
     naming the run that lands later is one more occurrence of it, `candidates_for`'s same run,
     not a ticket of its own; one landing at this moment waits for the run's lock, or this for
-    its), its affected entity names the run (what an ADF rerun acts on) and its recovery key
+    its), its affected entity names the run (what an ADF rerun acts on), it links to the run's
+    page in ADF Studio (when it links to no run yet) and its recovery key
     is the run's pipeline's (the pipeline's `Succeeded` webhook ends it). A later run of the
     pipeline that had succeeded when the run was read (`SUCCEEDED_SINCE`) ends it at once,
     resolved at its source as that `Succeeded` would have ended it: landing before the
@@ -592,6 +593,14 @@ def settle_run(ticket: Ticket, run: Mapping[str, str], culprit: str = "") -> Fol
             # Redacted as ingest redacts the webhook's (`integrations.ingest._redacted`).
             "resolve_key": redact(adf_resolve_key(run["factory"], run["pipeline"])),
         }
+        studio = adf_studio_run_url(
+            run.get("subscription_id", ""),
+            run.get("resource_group", ""),
+            run["factory"],
+            run["run_id"],
+        )
+        if studio and "run" not in ticket.links:
+            taken["links"] = {**ticket.links, "run": redact(studio)}
         Ticket.objects.filter(pk=ticket.pk).update(**taken)
         lifecycle.write_audit(
             ticket,
@@ -1238,10 +1247,16 @@ def _other_error_of_the_same_task(
     event: FailureEvent, target: AttachTarget, classified: _Classified
 ) -> str:
     """The error class of a later try of an Airflow task that failed otherwise than the try
-    its ticket keeps (a rerun after a fix failing on something else), '' when it failed alike:
-    the ticket keeps its first error and analysis, and the audit entry of the try names its
-    own error. Read off `candidates_for`'s row, not asked again."""
-    if event.source != Source.AIRFLOW or target.how != "same run" or target.same_fingerprint:
+    its ticket keeps (a rerun after a fix failing on something else), or of another activity
+    (or ForEach iteration) of an ADF pipeline run failing otherwise than the one its ticket
+    keeps; '' when it failed alike: the ticket keeps its first error and analysis, and the
+    audit entry of the failure names its own error. Read off `candidates_for`'s row, not asked
+    again."""
+    if (
+        event.source not in (Source.AIRFLOW, Source.ADF)
+        or target.how != "same run"
+        or target.same_fingerprint
+    ):
         return ""
     return classified.error_type
 

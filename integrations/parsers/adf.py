@@ -7,7 +7,9 @@ activity's `error` object (`@activity('…').error`) may stand in for the error 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from analysis.redaction import redact
 from integrations.events import (
@@ -45,6 +47,29 @@ def adf_resolve_key(factory: str, pipeline: str) -> str:
     return bounded_key(f"adf:{factory}:{pipeline}", RUN_KEY_LIMIT)
 
 
+def adf_studio_run_url(subscription_id: str, resource_group: str, factory: str, run_id: str) -> str:
+    """The run's page in ADF Studio (Monitor, Pipeline runs; the public cloud's), '' unless each
+    of its names is known: a failure whose sender gave no `run_url` still links to its run."""
+    if not (subscription_id and resource_group and factory and run_id):
+        return ""
+    factory_id = (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.DataFactory/factories/{factory}"
+    )
+    return (
+        f"https://adf.azure.com/en/monitoring/pipelineruns/{quote(run_id, safe='')}"
+        f"?factory={quote(factory_id, safe='')}"
+    )
+
+
+def _error_digest(error_message: str) -> str:
+    """What tells apart the failures of one activity name in one run: the iterations of a
+    ForEach share their activity's name, and one failing otherwise than another is one more
+    occurrence, not a duplicate of it. Of the redacted text, as a replay of the stored body
+    reads it."""
+    return hashlib.sha256(redact(error_message).encode()).hexdigest()[:16]
+
+
 def parse_adf_failure(payload: Any) -> FailureEvent:
     values = validate(AdfFailureBody, payload).model_dump()
     error = values.pop("error") or {}
@@ -67,6 +92,11 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
             raise ParseError("field 'severity' must be Critical, High, Medium or Low") from exc
 
     run_key = adf_run_key(values["run_id"])
+    # The activity's name is the sender's text (ingest redacts it in the entity and the
+    # details): redacted here too, so that the key a replay of the stored body makes is this.
+    occurrence_key = f"{run_key}:{redact(values['activity'])}:{status}"
+    if failed:
+        occurrence_key += f":{_error_digest(values['error_message'])}"
     pipeline = values["pipeline"]
     resource = {
         key: values[key]
@@ -74,7 +104,11 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         if values[key]
     }
     resource["resource_type"] = "Microsoft.DataFactory/factories"
-    links = {"run": values["run_url"]} if values["run_url"].startswith("https://") else {}
+    run_url = values["run_url"] if values["run_url"].startswith("https://") else ""
+    run_url = run_url or adf_studio_run_url(
+        values["subscription_id"], values["resource_group"], values["factory"], values["run_id"]
+    )
+    links = {"run": run_url} if run_url else {}
     # Both are checked, so a bad one is named whichever the other is.
     run_start = parse_timestamp(values["run_start"], "run_start")
     run_end = parse_timestamp(values["run_end"], "run_end")
@@ -84,9 +118,7 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         kind=EventKind.FAILURE if failed else EventKind.RESOLVED,
         pipeline=pipeline,
         run_key=run_key,
-        # The activity's name is the sender's text (ingest redacts it in the entity and the
-        # details): redacted here too, so that the key a replay of the stored body makes is this.
-        occurrence_key=f"{run_key}:{redact(values['activity'])}:{status}",
+        occurrence_key=occurrence_key,
         resolve_key=adf_resolve_key(values["factory"], pipeline),
         deployment=values["factory"],
         error_message=values["error_message"][:16000],

@@ -789,3 +789,78 @@ def test_an_older_schema_alerts_resolved_no_longer_ends_the_runs_ticket_its_succ
 
     succeeded = post({**adf_webhook(), "run_id": "rerun-1", "status": "Succeeded"}, ADF)
     assert (succeeded["outcome"], succeeded["ticket_id"]) == ("resolved", alert)
+
+
+COLUMN = (
+    "ErrorCode=UserErrorInvalidColumnMappingColumnNotFound,'Type=Microsoft.DataTransfer.Common."
+    "Shared.HybridDeliveryException,Message=Column 'customer_id' specified in column mapping "
+    "cannot be found in 'Source' side.,Source=Microsoft.DataTransfer.ClientLibrary,'"
+)
+LOGIN = (
+    "ErrorCode=SqlFailedToConnect,'Type=Microsoft.DataTransfer.Common.Shared."
+    "HybridDeliveryException,Message=Cannot connect to SQL Database. Login failed for user "
+    "'etl_reader'.,Source=.Net SqlClient Data Provider,'"
+)
+
+
+def test_a_run_is_classed_and_explained_by_the_activity_it_leads_with_not_those_listed_after(
+    celery_worker, adf_api
+):
+    """A ForEach of ten tables, three failing: the first on a column mapping, the next two on a
+    login, and the run's message naming yet another failure. The ticket leads with the first
+    activity's error and lists the others after it ("Also failed: activity ...", "Pipeline run
+    message: ..."): its class and rule RCA are that first activity's, not those of a failure
+    listed there (it was an AuthenticationError explained as the login's)."""
+    run = failed_run(adf_api)
+    copies = [
+        adf_activity_run(
+            run,
+            "Copy table",
+            "Failed" if i in (2, 5, 7) else "Succeeded",
+            error_code="2200" if i in (2, 5, 7) else "",
+            message={2: COLUMN, 5: LOGIN, 7: LOGIN}.get(i, ""),
+            failure_type="UserError" if i in (2, 5, 7) else "",
+            offset=timedelta(seconds=10 * i),
+        )
+        for i in range(10)
+    ]
+    foreach = adf_activity_run(
+        run,
+        "ForEach tables",
+        "Failed",
+        activity_type="ForEach",
+        error_code="ActivityFailed",
+        message="Activity failed because an inner activity failed",
+        failure_type="UserError",
+    )
+    adf_api.activity_runs[(*WHERE, RUN_ID)] = [foreach, *copies]
+    adf_api.add_pipeline_run(
+        *WHERE, {**run, "message": "Operation on target Load watermark failed: Login failed"}
+    )
+
+    alert = processed(post(metric_alert(), AZURE))
+
+    ticket = Ticket.objects.get(pk=alert.ticket_id)
+    lines = ticket.error_message.splitlines()
+    assert "Column 'customer_id' specified in column mapping cannot be found" in lines[0]
+    assert lines[1].startswith("Also failed: activity 'Copy table' (Copy): [2200]")
+    assert "Login failed for user 'etl_reader'" in lines[1]
+    assert lines[-1].startswith("Pipeline run message: Operation on target Load watermark")
+    assert ticket.error_type == "DataError"
+    assert "customer_id" in ticket.rca_result
+    assert "etl_reader" not in ticket.rca_result and "credentials" not in ticket.rca_result
+
+
+def test_an_alerts_ticket_that_found_its_run_links_to_the_run_in_adf_studio(adf_api):
+    """A metric alert names no run, nor links to one: the run its analysis found is linked to
+    as the webhook's is, by its page in ADF Studio."""
+    failed_run(adf_api)
+    alert = post(metric_alert(), AZURE)["ticket_id"]
+    enrich_tickets([alert])
+
+    ticket = Ticket.objects.get(pk=alert)
+    assert ticket.links["run"] == (
+        f"https://adf.azure.com/en/monitoring/pipelineruns/{RUN_ID}?factory=%2Fsubscriptions%2F"
+        "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e%2FresourceGroups%2Frg-data-platform%2Fproviders"
+        "%2FMicrosoft.DataFactory%2Ffactories%2Fadf-sales-prod"
+    )

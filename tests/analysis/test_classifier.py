@@ -1079,3 +1079,26 @@ def test_a_pool_info_line_does_not_outweigh_the_error_in_the_log(
     assert classify_error(error + "\n" + pool_line).error_type == expected
     # Alone, the pool line is still read as a pool without a free slot.
     assert classify_error(pool_line).error_type == "ResourceExhaustion"
+
+
+ADF_LEAD = (
+    "ADF activity 'Copy orders' (Copy) in pipeline 'pl_load' failed: [2200] Column 'customer_id'"
+    " specified in column mapping cannot be found in 'Source' side."
+)
+
+
+@pytest.mark.parametrize(
+    "listed_after",
+    [
+        "Also failed: activity 'Copy customers' (Copy): [2200] Login failed for user 'etl'.",
+        "Pipeline run message: Operation on target Lookup failed: Login failed for user 'etl'.",
+    ],
+)
+def test_an_adf_runs_error_is_classed_by_the_activity_it_leads_with(listed_after: str) -> None:
+    """What `analysis.enrichment._adf_message` lists after the failed activity it leads with
+    (another failed activity, the run's own message) fails for a reason of its own."""
+    assert classify_error(f"{ADF_LEAD}\n{listed_after}").error_type == "DataError"
+    assert classifier.scan_window(f"{ADF_LEAD}\n{listed_after}") == f"{ADF_LEAD}\n"
+    # A lead that names no class is read with what follows it.
+    unclassed = "ADF activity 'ForEach' (ForEach) in pipeline 'pl_load' failed: inner failure"
+    assert classify_error(f"{unclassed}\n{listed_after}").error_type == "AuthenticationError"
