@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
 import json
 import re
 import time
@@ -19,6 +20,7 @@ from typing import TypeVar
 
 import pytest
 import requests
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -2257,23 +2259,28 @@ def test_a_rule_incident_is_titled_with_the_rules_name_as_spelled():
     assert "vm-cpu-high" not in summary + text
 
 
+DEV_SUBSCRIPTION = "/subscriptions/44444444-4444-4444-4444-444444444444"
+
+
+def rule_alert_by_name(vm: str, subscription: str, alert_id: str, rule: str = "disk-full") -> dict:
+    """`rule_alert` of a body without `alertRuleID` (Microsoft Learn's samples, older action
+    groups): it names its rule by name alone."""
+    body = rule_alert(vm, alert=alert_id, rule=rule)
+    essentials = body["data"]["essentials"]
+    essentials.pop("alertRuleID")
+    essentials["alertId"] = f"{subscription}/providers/Microsoft.AlertsManagement/alerts/{alert_id}"
+    essentials["alertTargetIDs"] = [
+        target.replace(SUBSCRIPTION, subscription) for target in essentials["alertTargetIDs"]
+    ]
+    return body
+
+
 def test_one_rule_name_in_two_subscriptions_never_groups_when_the_body_names_no_rule_id():
     """A body without `alertRuleID` (Microsoft Learn's samples, older action groups) names its
     rule by name alone: "disk-full" deployed in the prod and the dev subscription was one rule,
     and a dev VM's alert formed one incident, paged once, with a prod VM's."""
-    prod, dev = SUBSCRIPTION, "/subscriptions/44444444-4444-4444-4444-444444444444"
-
-    def alert(vm: str, subscription: str, alert_id: str) -> dict:
-        body = rule_alert(vm, alert=alert_id, rule="disk-full")
-        essentials = body["data"]["essentials"]
-        essentials.pop("alertRuleID")
-        essentials["alertId"] = (
-            f"{subscription}/providers/Microsoft.AlertsManagement/alerts/{alert_id}"
-        )
-        essentials["alertTargetIDs"] = [
-            target.replace(SUBSCRIPTION, subscription) for target in essentials["alertTargetIDs"]
-        ]
-        return body
+    prod, dev = SUBSCRIPTION, DEV_SUBSCRIPTION
+    alert = rule_alert_by_name
 
     first = post(alert("vm-prod-1", prod, "a-prod-1"), "/webhooks/azure-monitor/")
     other = post(alert("vm-dev-1", dev, "a-dev-1"), "/webhooks/azure-monitor/")
@@ -2285,6 +2292,62 @@ def test_one_rule_name_in_two_subscriptions_never_groups_when_the_body_names_no_
     assert incident.culprit_words == "Azure alert rule disk-full"
     assert set(incident.members.values_list("pk", flat=True)) >= {first["ticket_id"]}
     assert incident.member_count == 2
+
+
+def test_a_rule_incident_the_release_before_keyed_by_name_alone_receives_its_rules_alerts():
+    """An upgrade from 8e08079: it keyed the incident of a rule named by name alone
+    `alert-rule:<name>`, the subscription left out. Its open incident kept that key, and the
+    rule's next alert on another VM joined none and paged on its own (tickets/0048 keys it as
+    the rule's alerts are keyed now). One whose alerts were in two subscriptions keeps its key;
+    a rule named by its id, and a resolved incident, are left as they are."""
+    migration = importlib.import_module(
+        "tickets.migrations.0048_rule_incidents_keyed_by_subscription"
+    )
+
+    def keyed_as_before(incident: Incident, key: str) -> None:
+        Incident.objects.filter(pk=incident.pk).update(group_key=key, culprit=key)
+
+    path = "/webhooks/azure-monitor/"
+    first = post(rule_alert_by_name("vm-prod-1", SUBSCRIPTION, "a-prod-1"), path)["ticket_id"]
+    post(rule_alert_by_name("vm-prod-2", SUBSCRIPTION, "a-prod-2"), path)
+    incident = Incident.objects.get()
+    keyed_as_before(incident, "alert-rule:disk-full")
+    mixed_first = post(rule_alert_by_name("vm-a", SUBSCRIPTION, "m-1", "mem-low"), path)
+    post(rule_alert_by_name("vm-b", SUBSCRIPTION, "m-2", "mem-low"), path)
+    mixed = Incident.objects.get(members=mixed_first["ticket_id"])
+    keyed_as_before(mixed, "alert-rule:mem-low")
+    dev_alert = post(rule_alert_by_name("vm-b", DEV_SUBSCRIPTION, "m-3", "mem-low"), path)
+    Ticket.objects.filter(pk=dev_alert["ticket_id"]).update(incident=mixed)
+    post(rule_alert("vm-x", alert="r-1"), path)
+    post(rule_alert("vm-y", alert="r-2"), path)
+    by_id = Incident.objects.get(group_key=RULE_CULPRIT)
+    over = post(rule_alert_by_name("vm-c", SUBSCRIPTION, "o-1", "io-wait"), path)
+    post(rule_alert_by_name("vm-d", SUBSCRIPTION, "o-2", "io-wait"), path)
+    resolved = Incident.objects.get(members=over["ticket_id"])
+    keyed_as_before(resolved, "alert-rule:io-wait")
+    Incident.objects.filter(pk=resolved.pk).update(status="resolved")
+    untouched = {
+        row["id"]: row for row in Incident.objects.exclude(pk__in=[incident.pk, mixed.pk]).values()
+    }
+
+    migration.key_rule_incidents_by_subscription(django_apps, None)
+    migration.key_rule_incidents_by_subscription(django_apps, None)  # a second run: the same
+
+    new_key = f"alert-rule:{SUBSCRIPTION}/disk-full"
+    incident.refresh_from_db()
+    assert (incident.group_key, incident.culprit) == (new_key, new_key)
+    assert incident.culprit_words == "Azure alert rule disk-full"
+    mixed.refresh_from_db()
+    assert (mixed.group_key, mixed.culprit) == ("alert-rule:mem-low", "alert-rule:mem-low")
+    assert {
+        row["id"]: row for row in Incident.objects.exclude(pk__in=[incident.pk, mixed.pk]).values()
+    } == untouched
+    assert by_id.pk in untouched and untouched[resolved.pk]["group_key"] == "alert-rule:io-wait"
+
+    third = post(rule_alert_by_name("vm-prod-3", SUBSCRIPTION, "a-prod-3"), path)["ticket_id"]
+    assert Ticket.objects.get(pk=third).incident_id == incident.pk
+    assert Incident.objects.filter(culprit_detail="disk-full").count() == 1
+    assert set(incident.members.values_list("pk", flat=True)) >= {first, third}
 
 
 def test_prometheus_alerts_of_two_clusters_are_not_blamed_on_their_azure_monitor_workspace():
