@@ -527,6 +527,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A Spark session that never got its resources (Livy's "No YARN application is found
+            # with tag livy-session-3-x in 300 seconds", sparkmagic's "Make sure Spark has enough
+            # available resources for Jupyter to create a Spark context"): the pool or cluster is
+            # full or too small for the session's executors.
+            "spark_session_unscheduled",
+            4.0,
+            r"\bno yarn application is found with tag\b"
+            r"|\bmake sure spark has enough available resources\b",
+            _I,
+        ),
+        (
             # A query too large for Snowflake's compiler ("(XX000): SQL compilation error:
             # Compilation memory exhausted."): the size or complexity of the compiled statement,
             # not a database fault.
@@ -1026,6 +1037,20 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "arrow_schema_error",
             4.0,
             r"\bschema error: (?:no such field|duplicate field name)\b",
+            _I,
+        ),
+        (
+            # A name the destination will not accept as a column (BigQuery's "Invalid field name
+            # \"x\". Fields must contain only letters, numbers, and underscores"), a value a
+            # refresh cannot read as a date (Power BI/Analysis Services "Not a legal OleAut date"),
+            # a streaming query's saved state that cannot be loaded ("[CANNOT_LOAD_STATE_STORE
+            # ...] An error occurred during loading state"): what the data or its checkpoint
+            # holds, weighted above the "transient" or database words around it.
+            "unreadable_value_or_state",
+            4.5,
+            r"\binvalid field name\b|\bfields must contain only letters\b"
+            r"|\bnot a legal oleaut date\b"
+            r"|\bcannot_load_state_store\b|\ban error occurred during loading state\b",
             _I,
         ),
         (
@@ -1597,6 +1622,18 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # A service's compute that was not up for the request: an ADF data flow debug
+            # cluster that did not come up ("Failed to setup debug session. Session ID: ..."), a
+            # Databricks SQL warehouse stopped or still starting under an open session
+            # ("requirement failed: Session handle ... has not been initialized or had already
+            # closed").
+            "service_compute_not_up",
+            4.0,
+            r"\bfailed to set ?up (?:the )?debug session\b"
+            r"|\bsession handle [^\n]{0,100}?has not been initiali[sz]ed\b",
+            _I,
+        ),
+        (
             # An Azure Resource Manager deployment of the same name still being deleted
             # (DeploymentBeingDeleted "cannot be edited because it is being deleted"), or a blob
             # lease the storage service no longer holds (LeaseNotPresentWithLeaseOperation "The
@@ -1863,6 +1900,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "TimeoutError": [
         (
+            # Something that had to start by a deadline and did not (Airflow's deferrable
+            # ExternalTaskSensor "Dag was not started within 1 minute, assuming fail."): the
+            # awaited run was never started, or the wait is too short for its schedule.
+            "not_started_within",
+            4.0,
+            r"\b(?:was|were|is|are) not started within \d|\bdid not start within \d",
+            _I,
+        ),
+        (
             # Airflow's DAG file processor killed for parsing a file past
             # dag_file_processor_timeout ("Processor for dags/x.py with PID 27954 started at ...
             # has timed out, killing it"): the kill's "exit code -9" that follows is the
@@ -2007,6 +2053,70 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|\b(?:source|sink|destination) must be \w{2,30} when (?:the )?(?:source|sink"
             r"|destination) is\b"
             r"|\bplease specify the (?:catalog|schema|metastore) name explicitly\b",
+            _I,
+        ),
+        (
+            # A compute or job policy the request breaks: a Databricks cluster policy
+            # ("Validation failed for driver_node_type_id, the value must be i3.2xlarge",
+            # "Changing policy_family_id is forbidden for default cluster policies", "cannot
+            # update cluster policy: max_clusters_per_user must be greater than 0", "Requests for
+            # the policy ... cannot be satisfied due to the malformed policy definition"), an
+            # Airflow cluster policy rejecting a DAG or task ("Task Policy validation failed for
+            # 'load'", AirflowClusterPolicyViolation): the policy or what the job asks of it,
+            # weighted above the "forbidden", "malformed" and "validation failed" they carry.
+            "policy_violation",
+            5.0,
+            r"\bvalidation failed for [a-z_][\w.]{0,100}, (?:the value must\b|[\w.]{1,200} must be"
+            r" present\b)"
+            r"|\bforbidden for (?:default )?cluster polic(?:y|ies)\b"
+            r"|\b(?:cannot|could not|failed to) (?:create|update|edit|apply) (?:the )?cluster"
+            r" policy\b|\bmalformed policy definition\b|\b(?:task|dag) policy validation failed\b"
+            r"|\bairflowclusterpolicy(?:violation|error)\b",
+            _I,
+        ),
+        (
+            # A setting a service needs that the request leaves out or leaves unset: Synapse's
+            # "Min and max executors properties are mandatory fields when dynamic executor
+            # allocation is enabled", ADF Get Metadata's "FormatSetting property is not
+            # initialized." (a dataset without its format settings).
+            "required_setting_unset",
+            4.0,
+            any_of(*signals.REQUIRED_SETTING_UNSET),
+            _I,
+        ),
+        (
+            # A target a definition points at that cannot take what it is given: a CETAS whose
+            # location already holds files ("External table location already exists"), or whose
+            # path is not a folder it can write to ("... could not be used for export. Please
+            # ensure that the specified path is a directory"), a Unity Catalog volume path the
+            # cluster cannot reach ("Cannot access the UC Volume path from this location"), a
+            # storage account whose features its endpoint refuses ("This endpoint does not support
+            # BlobStorageEvents, SoftDelete or AutomaticSnapshot").
+            "target_unusable",
+            4.5,
+            r"\blocation already exists\b|\bcould not be used for export\b"
+            r"|\bcannot access the (?:uc )?volume path\b"
+            r"|\bthis endpoint does not support\b",
+            _I,
+        ),
+        (
+            # Something a model or report reads that is missing or hidden from its owner (a
+            # Fabric/Power BI refresh's "one or multiple source tables either do not exist or
+            # access was denied"), weighted above the retry limit its refresh reports.
+            "source_missing_or_denied",
+            4.5,
+            any_of(*signals.SOURCE_MISSING_OR_DENIED),
+            _I,
+        ),
+        (
+            # An Event Hubs consumer refused because another reader holds the partition with an
+            # epoch ("At least one receiver for the endpoint is created with epoch of '5', and so
+            # non-epoch receiver is not allowed", "A receiver with a higher epoch '...' already
+            # exists"): two consumers in one consumer group, or a processor that did not release
+            # its lease.
+            "epoch_receiver_conflict",
+            4.0,
+            r"\bnon-epoch receiver is not allowed\b|\breceiver with (?:a )?higher epoch\b",
             _I,
         ),
         (

@@ -745,6 +745,21 @@ DELTA_LOG_TRUNCATED: tuple[str, ...] = (
 # Computed: Y"): files written, removed or replaced outside Delta.
 DELTA_LOG_CORRUPT: tuple[str, ...] = (r"\btransaction log has failed integrity checks\b",)
 
+# Something a model or report reads that is missing or hidden from its owner (a Fabric/Power BI
+# semantic model refresh's "one or multiple source tables either do not exist or access was
+# denied").
+SOURCE_MISSING_OR_DENIED: tuple[str, ...] = (
+    r"\b(?:either )?do(?:es)? not exist or (?:the )?access (?:was|is) denied\b",
+)
+
+# A setting a service needs that the request leaves out or leaves unset (Synapse's "Min and max
+# executors properties are mandatory fields when dynamic executor allocation is enabled", ADF Get
+# Metadata's "FormatSetting property is not initialized.").
+REQUIRED_SETTING_UNSET: tuple[str, ...] = (
+    r"\b(?:is|are) mandatory (?:(?:fields?|propert(?:y|ies)|settings?|parameters?) )?when\b",
+    r"\bproperty is not initiali[sz]ed\b",
+)
+
 # Oracle's native network encryption or checksumming that client and server could not agree on
 # (ORA-12650 "No common encryption or data integrity algorithm", ORA-12660 "Encryption or
 # crypto-checksumming parameters incompatible", ORA-12599 "TNS:cryptographic checksum

@@ -203,6 +203,8 @@ RULES: tuple[Rule, ...] = (
     configuration.java_main_class_missing,
     configuration.delta_format_mismatch,
     configuration.spark_memory_setting,
+    configuration.required_setting_unset,
+    configuration.source_missing_or_denied,
     # code_errors
     code_errors.query_too_complex,
     code_errors.query_parameter_count,

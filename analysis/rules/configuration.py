@@ -1,6 +1,7 @@
 """Configuration: an Airflow DAG run deadlocked by its dependencies, missing modules, jars and
 libraries, variables, connections, secrets, widgets, linked services, init scripts,
-environment, storage, parameters, Snowflake session context, the secret key an Airflow worker's
+environment, storage, parameters, settings a service requires left unset, source tables missing or
+unreadable, Snowflake session context, the secret key an Airflow worker's
 log server checks, the Celery broker URL's transport, regional endpoints, clock skew, Kafka topics.
 """
 
@@ -1884,5 +1885,69 @@ def delta_format_mismatch(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun after the change.",
         ),
         0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "required_setting_unset",
+    "ConfigurationError",
+    any_of(*signals.REQUIRED_SETTING_UNSET),
+    example=(
+        "Spark pool request validation failed. DynamicExecutorAllocationNotValid: Min and max "
+        "executors properties are mandatory fields when dynamic executor allocation is enabled"
+    ),
+)
+def required_setting_unset(m: re.Match[str], ctx: Context) -> Finding:
+    sentence = re.search(
+        r"([^.\n\"]{0,200}\b(?:is|are) mandatory (?:(?:fields?|propert(?:y|ies)|settings?"
+        r"|parameters?) )?when [^.\n\"]{1,200})|([\w.]{1,100} property is not initiali[sz]ed)",
+        ctx.text,
+        re.IGNORECASE,
+    )
+    # The whole sentence: the option that makes the setting mandatory comes at its end.
+    stated = clean_value(next((g for g in sentence.groups() if g), ""), 200) if sentence else ""
+    what = f" ({quoted(stated)})" if stated else ""
+    return Finding(
+        f"a setting the service requires was left out or left unset{what}: the definition it was "
+        "given (a pool, an activity, a dataset) lacks a property that its other options make "
+        "mandatory, so the request is refused before anything runs",
+        (
+            "Set the property the error names in the definition (the pool's, activity's or "
+            "dataset's settings, or the template or infrastructure code that deploys it).",
+            "If an option makes it mandatory (dynamic executor allocation, a file format), either "
+            "give the property a value or turn that option off.",
+            "Redeploy or publish the definition, then rerun.",
+        ),
+        0.6,
+        transient=False,
+    )
+
+
+@rule(
+    "source_missing_or_denied",
+    "ConfigurationError",
+    any_of(*signals.SOURCE_MISSING_OR_DENIED),
+    example=(
+        "We cannot refresh this semantic model because one or multiple source tables either do "
+        "not exist or access was denied. Please contact a data source admin to verify that the "
+        "tables exist and ensure that the owner of this semantic model does have read access to "
+        "these tables: 'sales,customers'"
+    ),
+)
+def source_missing_or_denied(m: re.Match[str], ctx: Context) -> Finding:
+    tables = grab(ctx.text, r"read access to these tables: '([^'\n]{1,300})'")
+    named = f" ({tables})" if tables else ""
+    return Finding(
+        f"the source tables the refresh reads{named} either do not exist where the model looks "
+        "for them (dropped, renamed or moved) or the model's owner has no read access to them",
+        (
+            "Check that each table the error lists still exists under the same name and schema "
+            "in the source (lakehouse, warehouse or database).",
+            "Give the semantic model's owner, or the identity of its data connection, read access "
+            "to those tables; take over the model if its owner has left.",
+            "Refresh the model again once the tables are there and readable.",
+        ),
+        0.6,
         transient=False,
     )

@@ -2099,3 +2099,35 @@ def test_round_thirty_five_delta_logs_that_cannot_be_read_are_explained_as_what_
     assert "version 159" in missing.root_cause
     for rca in (corrupt, missing):
         _assert_well_formed(rca)
+
+
+def test_round_thirty_six_unset_settings_and_missing_sources_are_explained_as_such() -> None:
+    """A setting a service requires left unset names the setting; a refresh whose source tables
+    are missing or unreadable names the tables and the owner's read access, not the retry limit
+    its refresh reports."""
+    unset = _rca(
+        '{"status": "Failed", "error": {"code": "ValidationFailed", "message": "Spark pool '
+        'request validation failed.", "details": [{"code": "DynamicExecutorAllocationNotValid", '
+        '"message": "Min and max executors properties are mandatory fields when dynamic executor '
+        'allocation is enabled"}]}}'
+    )
+    uninitialized = _rca(
+        '{"errorCode": "3500", "message": "FormatSetting property is not initialized.", '
+        '"failureType": "UserError", "target": "Get Metadata1"}'
+    )
+    sources = _rca(
+        "Warning: Retry attempts for failures while executing the refresh exceeded the retry "
+        "limit set on the request.\nError: We cannot refresh this semantic model because one or "
+        "multiple source tables either do not exist or access was denied. Please contact a data "
+        "source admin to verify that the tables exist and ensure that the owner of this semantic "
+        "model does have read access to these tables: 'customers,sales'"
+    )
+
+    assert unset.rule == uninitialized.rule == "required_setting_unset"
+    assert "dynamic executor allocation" in unset.root_cause
+    assert "FormatSetting property is not initialized" in uninitialized.root_cause
+    assert sources.rule == "source_missing_or_denied"
+    assert "customers,sales" in sources.root_cause
+    assert "read access" in sources.root_cause
+    for rca in (unset, uninitialized, sources):
+        _assert_well_formed(rca)
