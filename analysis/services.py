@@ -547,7 +547,7 @@ def _answered(item: _Work) -> Analysis:
     assert isinstance(answer, RcaAnswer) and item.prompt is not None
     grounded_on = [tid for tid in answer.similar_ticket_ids if tid in item.prompt.similar_ids]
     return Analysis(
-        error_type=_reconcile(item.error_type, answer.error_class),
+        error_type=_reconcile(item, answer.error_class),
         rca_result=answer.root_cause,
         recommendations=answer.recommendations,
         confidence=answer.confidence,
@@ -563,7 +563,7 @@ def _answered(item: _Work) -> Analysis:
 
 def _reused(item: _Work, cached: Ticket) -> Analysis:
     return Analysis(
-        error_type=_reconcile(item.error_type, cached.details.get("llm_error_class", "")),
+        error_type=_reconcile(item, cached.details.get("llm_error_class", "")),
         rca_result=cached.rca_result,
         recommendations=list(cached.recommendations),
         confidence=cached.confidence or 0.0,
@@ -604,12 +604,18 @@ def llm_call_recorder(ticket_id: str | None, purpose: str) -> Callable[[Attempt]
     return record
 
 
-def _reconcile(classifier_class: str, llm_class: str) -> str:
+def _reconcile(item: _Work, llm_class: str) -> str:
     """The rule classifier decides the ticket's class (it drives fingerprints, severity and
-    stats, and cannot be talked into anything); the LLM's class only fills in for Unknown."""
-    if classifier_class == "Unknown" and llm_class:
+    stats, and cannot be talked into anything); the LLM's class only fills in for Unknown, and
+    not while the failure's error text is unread (`needs_enrichment`): its message names only
+    a job or a rule, and a class read from names is a guess (`classify_failure`)."""
+    if (
+        item.error_type == "Unknown"
+        and llm_class
+        and not item.ticket.details.get("needs_enrichment")
+    ):
         return llm_class
-    return classifier_class
+    return item.error_type
 
 
 def _recent_gemini_rcas(work: list[_Work]) -> dict[str, Ticket]:

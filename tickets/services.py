@@ -1273,6 +1273,16 @@ def _culprit_label(classified: _Classified) -> str:
     return classified.culprit.label if classified.culprit is not None else ""
 
 
+def _joinable(event: FailureEvent, classified: _Classified) -> tuple[str, str]:
+    """The culprit and the alert rule whose incident a regression may join (`incidents.regress`:
+    those whose locks `record_event` took); neither for an alert whose Resolved came first
+    (`_resolved_first`): it is over at once (`_end_if_recovered_early`) and joins no incident,
+    as a new ticket of it forms none."""
+    if _resolved_first(event):
+        return "", ""
+    return _culprit_label(classified), _rule_key(event)
+
+
 def _record_failure(
     event: FailureEvent,
     classified: _Classified,
@@ -1302,13 +1312,14 @@ def _record_failure(
         if resolved:
             # The same run failing again after its ticket was resolved, or the same failure
             # after its ticket was resolved while this one was being recorded.
+            culprit_held, rule_held = _joinable(event, classified)
             incidents.regress(
                 target.ticket_id,
                 Actor.source(event.source),
-                culprit_held=_culprit_label(classified),
+                culprit_held=culprit_held,
                 occurrence_key=event.occurrence_key,
                 occurrence_count=count,
-                rule_held=_rule_key(event),
+                rule_held=rule_held,
             )
             return EventOutcome(Outcome.REGRESSED, target.ticket_id)
         return EventOutcome(
@@ -1337,13 +1348,14 @@ def _record_failure(
                 new_run=new_run,
                 reopens_incident=reopens,
             )
+        culprit_held, rule_held = _joinable(event, classified)
         incidents.regress(
             earlier.ticket_id,
             Actor.source(event.source),
-            culprit_held=_culprit_label(classified),
+            culprit_held=culprit_held,
             occurrence_key=event.occurrence_key,
             occurrence_count=count,
-            rule_held=_rule_key(event),
+            rule_held=rule_held,
         )
         return EventOutcome(Outcome.REGRESSED, earlier.ticket_id)
 

@@ -673,3 +673,35 @@ def test_a_batchs_gemini_calls_run_on_threads_the_process_keeps(gemini, settings
         os._exit(0 if answered else 1)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_databricks_job_whose_error_was_not_fetched_is_not_classed_by_geminis_reading_of_its_name(
+    gemini, settings
+):
+    """The classifier leaves a notification naming only its job Unknown (its name is no
+    error: 'api_timeout_watch' is no timeout); Gemini, given that name and no error text,
+    classed it a TimeoutError, and the LLM's class filled in for Unknown: a remediation
+    policy for timeouts then matched a failure whose cause nobody had read."""
+    settings.DATABRICKS_HOST = settings.DATABRICKS_TOKEN = ""
+    gemini.rca_answer = {**GOOD_RCA, "error_class": "TimeoutError"}
+    body = {
+        "event_type": "jobs.on_failure",
+        "workspace_id": "1234567890123456",
+        "run": {"run_id": "7401"},
+        "job": {"job_id": "779", "name": "api_timeout_watch"},
+    }
+    ticket_id = ingest_delivery("databricks", json.dumps(body).encode()).ticket_id
+
+    ticket = analysed(Ticket.objects.get(pk=ticket_id))
+
+    assert ticket.rca_source == "gemini"
+    assert ticket.error_type == "Unknown"
+    assert ticket.details["llm_error_class"] == "TimeoutError"  # kept, as advice
+    # Once its error is known, the LLM's class fills in for an Unknown one as for any ticket.
+    gemini.rca_answer = {**GOOD_RCA, "error_class": "NetworkError"}
+    Ticket.objects.filter(pk=ticket.pk).update(
+        error_message="Job failed: something nobody has a rule for",
+        details={**ticket.details, "needs_enrichment": False},
+    )
+    services.analyse_tickets([ticket.pk], force=True)
+    assert Ticket.objects.get(pk=ticket.pk).error_type == "NetworkError"

@@ -849,3 +849,51 @@ def test_the_unfiltered_outbound_list_says_about_how_many_from_the_estimate(monk
     assert "?p=2" in listed  # its second page is still linked
     dead = client.get(url, {"status__exact": "dead"}).content.decode()
     assert "\n3 outbound deliveries" in dead.split('class="paginator"')[1].split("</p>")[0]
+
+
+def test_the_outbound_lists_pages_past_its_estimate_are_read_to_the_oldest_delivery(monkeypatch):
+    """The estimate is as old as the table's last ANALYZE: 270 deliveries estimated at 120
+    were two pages, the second cut at the 120th row, and ?p=3 was refused (redirected to
+    ?e=1), so the oldest 150 could not be paged to. The pages from the estimate's last on are
+    read whole, each linking the next while there are more."""
+    from django.db import connection
+
+    from tickets import admin as ticket_admin
+
+    ticket = make_ticket(0)
+
+    def deliveries(numbers: range) -> None:
+        OutboundDelivery.objects.bulk_create(
+            OutboundDelivery(
+                key=f"{ticket.pk}:jira_comment:{n}",
+                ticket=ticket,
+                target="jira",
+                action="jira_comment",
+                status=OutboundStatus.SUCCEEDED,
+            )
+            for n in numbers
+        )
+
+    deliveries(range(120))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {OutboundDelivery._meta.db_table}")
+    monkeypatch.setattr(ticket_admin, "ESTIMATED_FROM", 100)
+    deliveries(range(120, 270))
+    client = staff("viewer")
+    url = reverse("admin:integrations_outbounddelivery_changelist")
+    oldest_first = list(OutboundDelivery.objects.order_by("id").values_list("pk", flat=True))
+
+    def shown(page: int) -> tuple[list[int], list[str]]:
+        answer = client.get(url, {"p": page})
+        assert answer.status_code == 200, answer.get("Location")
+        html = answer.content.decode()
+        ids = [int(pk) for pk in re.findall(r"/outbounddelivery/(\d+)/change/", html)]
+        paginator = html.split('class="paginator"', 1)[1].split("</p>", 1)[0]
+        assert "about 120 outbound deliveries" in paginator
+        return ids, re.findall(r"\?p=(\d+)", paginator)
+
+    second, links = shown(2)
+    assert second == oldest_first[::-1][100:200] and "3" in links
+    third, links = shown(3)
+    assert third == oldest_first[::-1][200:270] and "4" not in links
+    assert shown(4)[0] == []

@@ -2417,3 +2417,35 @@ def test_an_alert_whose_resolved_came_first_forms_no_incident_of_its_rule():
         open_one["ticket_id"],
         Ticket.objects.get(run_id__endswith="/a-3").pk,
     }
+
+
+def test_an_alert_whose_resolved_came_first_regressing_its_ticket_joins_no_incident():
+    """vm-batch-02's ticket was resolved; its next alert's Resolved came before its Fired: the
+    Fired reopened the ticket, which joined the rule's open incident (vm-batch-01 and 03),
+    and was over at once, a member of an outage it was no longer part of."""
+    from tickets import lifecycle
+    from tickets.models import Occurrence
+
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    earlier = post(rule_alert("vm-batch-02", alert="a-2", fired=fired), "/webhooks/azure-monitor/")
+    lifecycle.resolve(earlier["ticket_id"], Actor.system("responder"))
+    # Its alert fired well before this failure (not one landing with its regression).
+    Occurrence.objects.filter(ticket_id=earlier["ticket_id"]).update(
+        seen_at=timezone.now() - timedelta(minutes=10)
+    )
+    for vm, alert in (("vm-batch-01", "a-1"), ("vm-batch-03", "a-3")):
+        post(rule_alert(vm, alert=alert, fired=fired), "/webhooks/azure-monitor/")
+    incident = Incident.objects.get()
+    post(
+        rule_alert("vm-batch-02", alert="a-2b", condition="Resolved", fired=fired),
+        "/webhooks/azure-monitor/",
+    )
+
+    again = post(rule_alert("vm-batch-02", alert="a-2b", fired=fired), "/webhooks/azure-monitor/")
+
+    assert (again["ticket_id"], again["outcome"]) == (earlier["ticket_id"], "regressed")
+    ended = Ticket.objects.get(pk=earlier["ticket_id"])
+    assert ended.status == "resolved" and ended.resolved_at_source_at is not None
+    assert ended.incident_id is None
+    incident.refresh_from_db()
+    assert incident.member_count == 2
