@@ -485,7 +485,9 @@ _QUERIED_WORKSPACES = (
 _ROW_RESOURCE_DIMENSIONS = ("_resourceid", "resourceid")
 
 
-def _is_queried_workspace(resource_id: str) -> bool:
+def is_queried_workspace(resource_id: str) -> bool:
+    """Whether the resource id is a workspace alerts query (Log Analytics, Azure Monitor's
+    for Prometheus): such an alert is about the resource its rows name, not the workspace."""
     parts = resource_id.strip().lower().rstrip("/").split("/")
     return len(parts) == 9 and tuple(parts[6:8]) in _QUERIED_WORKSPACES
 
@@ -499,7 +501,7 @@ def _resource_its_rows_name(resource: Mapping[str, Any]) -> Culprit | None:
     ]
     items = resource.get("configuration_items")
     for candidate in [*named, *(items if isinstance(items, list) else ())]:
-        if isinstance(candidate, str) and not _is_queried_workspace(candidate):
+        if isinstance(candidate, str) and not is_queried_workspace(candidate):
             culprit = culprit_of_resource_id(candidate)
             if culprit is not None:
                 return culprit
@@ -507,7 +509,7 @@ def _resource_its_rows_name(resource: Mapping[str, Any]) -> Culprit | None:
 
 
 def _target_culprit(resource_id: str, resource: Mapping[str, Any]) -> Culprit | None:
-    if _is_queried_workspace(resource_id):
+    if is_queried_workspace(resource_id):
         return _resource_its_rows_name(resource)
     return culprit_of_resource_id(resource_id)
 

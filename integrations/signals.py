@@ -49,14 +49,14 @@ def follow_incident_status(
     via: str = "",
     note: str = "",
     ticket_id: str = "",
-    pipeline: str = "",
+    title: str = "",
     fix: str = "",
     **kwargs: Any,
 ) -> None:
     """Inside the incident's transaction: what the targets tell about the status change (a
     Slack thread reply, a JIRA comment) commits with it or not at all."""
     fanout.schedule_incident_status(
-        IncidentChange(incident_id, action, actor, event_id, via, note, ticket_id, pipeline, fix)
+        IncidentChange(incident_id, action, actor, event_id, via, note, ticket_id, title, fix)
     )
 
 

@@ -59,25 +59,28 @@ from analysis.redaction import redact
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import (
+    TITLE_FIELDS,
     ActorKind,
     Incident,
     IncidentEvent,
     RcaSource,
     Ticket,
     new_incident_id,
+    ticket_title,
 )
 from tickets.vocabulary import ErrorClass, Severity, Source, Status
 
 # Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
 incident_changed = Signal()
 # Sent inside the transaction of a status change with: incident_id, action (one of
-# INCIDENT_ACTIONS; `regressed`: member ticket_id/pipeline failed again and reopened it;
-# `member_reopened`: actor reopened member ticket_id/pipeline on its own and that reopened
+# INCIDENT_ACTIONS; `regressed`: member ticket_id/title failed again and reopened it;
+# `member_reopened`: actor reopened member ticket_id/title on its own and that reopened
 # it; `recovered`: every member recovered and it resolved itself; `member_resolved`: actor
-# resolved member ticket_id/pipeline on its own ticket, or it recovered at its source, and no
-# member is left open; `member_detached`: actor detached member ticket_id/pipeline and every
+# resolved member ticket_id/title on its own ticket, or it recovered at its source, and no
+# member is left open; `member_detached`: actor detached member ticket_id/title and every
 # member left is resolved or recovered), actor, event_id (its
-# timeline entry), via (where it was made), note, ticket_id, pipeline.
+# timeline entry), via (where it was made), note, ticket_id, title (the member's
+# `Ticket.title`: "vm-cpu-high on vm-web-03").
 incident_status_changing = Signal()
 # The timeline's entries for a change of the incident's status.
 STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
@@ -153,7 +156,7 @@ def _status_changing(
     via: str = "",
     note: str = "",
     ticket_id: str = "",
-    pipeline: str = "",
+    title: str = "",
     fix: str = "",
 ) -> None:
     incident_status_changing.send(
@@ -165,9 +168,15 @@ def _status_changing(
         via=via or actor.kind,
         note=note,
         ticket_id=ticket_id,
-        pipeline=pipeline,
+        title=title,
         fix=fix,
     )
+
+
+def _member_title(ticket_id: str) -> str:
+    """A member's `Ticket.title`, as its incident's timeline and messages name it."""
+    row = Ticket.objects.filter(pk=ticket_id).values_list(*TITLE_FIELDS).first()
+    return ticket_title(*row) if row else ""
 
 
 def last_status_change(incident_id: str) -> IncidentEvent | None:
@@ -904,18 +913,16 @@ def _reopen_for(incident_id: str, ticket_id: str, actor: Actor, now: datetime) -
         # joining one is.
         _take_incidents_status(incident_id, ticket_id, "failed again while it was")
         return
-    pipeline = Ticket.objects.filter(pk=ticket_id).values_list("pipeline", flat=True).first()
+    title = _member_title(ticket_id)
     event = record_event(
         incident_id,
         "reopen",
         ticket_id=ticket_id,
         actor=Actor.system("incidents"),
         at=now,
-        details={"why": f"{pipeline or ticket_id} ({ticket_id}) failed again", "via": actor.kind},
+        details={"why": f"{title or ticket_id} ({ticket_id}) failed again", "via": actor.kind},
     )
-    _status_changing(
-        incident_id, "regressed", actor, event, ticket_id=ticket_id, pipeline=pipeline or ""
-    )
+    _status_changing(incident_id, "regressed", actor, event, ticket_id=ticket_id, title=title)
     announce(incident_id, "reopen", actor, ticket_id)
 
 
@@ -964,10 +971,10 @@ def member_reopened(
     other members are left as they are; its timeline's `reopen` names who reopened which
     member via where, and that is told where the incident is followed (`member_reopened`).
     Either way its page and the board follow (`incident_changed`)."""
-    row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", "pipeline").first()
+    row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", *TITLE_FIELDS).first()
     if row is None or row[0] is None:
         return
-    incident_id, pipeline = row
+    incident_id, title = row[0], ticket_title(*row[1:])
     now = timezone.now()
     counted = (
         Incident.objects.select_for_update(no_key=True)
@@ -996,7 +1003,7 @@ def member_reopened(
         at=now,
         details={
             "via": via,
-            "member": f"{pipeline or ticket_id} ({ticket_id})",
+            "member": f"{title or ticket_id} ({ticket_id})",
             **({"note": note} if note else {}),
         },
     )
@@ -1008,7 +1015,7 @@ def member_reopened(
         via=via,
         note=note,
         ticket_id=ticket_id,
-        pipeline=pipeline or "",
+        title=title,
     )
     announce(incident_id, "reopen", actor, ticket_id)
 
@@ -1020,16 +1027,15 @@ def member_resolved(
     transaction, the ticket locked (then its incident: ingest's order). When no member is
     left open, the incident resolves (`_resolve_when_over`): it would otherwise stay open,
     or owned, with nothing in it to act on."""
-    row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", "pipeline").first()
+    row = Ticket.objects.filter(pk=ticket_id).values_list("incident_id", *TITLE_FIELDS).first()
     if row is None or row[0] is None:
         return
-    incident_id, pipeline = row
     _resolve_when_over(
-        incident_id,
+        row[0],
         "member_resolved",
         actor,
         ticket_id=ticket_id,
-        pipeline=pipeline,
+        title=ticket_title(*row[1:]),
         how="resolved",
         via=via,
         note=note,
@@ -1052,7 +1058,7 @@ def _resolve_when_over(
     actor: Actor,
     *,
     ticket_id: str,
-    pipeline: str,
+    title: str,
     how: str,
     via: str,
     note: str = "",
@@ -1078,7 +1084,7 @@ def _resolve_when_over(
     )
     if not resolved:
         return False
-    member = f"{pipeline or ticket_id} ({ticket_id})"
+    member = f"{title or ticket_id} ({ticket_id})"
     why = {
         "resolved": "no member is left open",
         "recovered": "it recovered at its source, and no member is left open",
@@ -1107,7 +1113,7 @@ def _resolve_when_over(
         via=via,
         note=note,
         ticket_id=ticket_id,
-        pipeline=pipeline,
+        title=title,
         fix=fix,
     )
     announce(incident_id, announced, actor, ticket_id)
@@ -1143,7 +1149,7 @@ def resolve_incidents_left_open() -> list[str]:
                 .filter(incident_id=incident_id)
                 .annotate(over_at=Greatest("resolved_at", "resolved_at_source_at"))
                 .order_by(F("over_at").desc(nulls_last=True), "pk")
-                .only("pk", "pipeline", "source", "resolved_by", "resolved_at_source_at")
+                .only("pk", *TITLE_FIELDS, "source", "resolved_by", "resolved_at_source_at")
                 .first()
             )
             if last is None:
@@ -1163,7 +1169,7 @@ def resolve_incidents_left_open() -> list[str]:
                 "member_resolved",
                 actor,
                 ticket_id=last.pk,
-                pipeline=last.pipeline,
+                title=last.title,
                 how=how,
                 via=via,
                 note=UPGRADE_NOTE,
@@ -1209,7 +1215,7 @@ def record_recovery(ticket: Ticket, actor: Actor) -> None:
             "member_resolved",
             actor,
             ticket_id=ticket.pk,
-            pipeline=ticket.pipeline,
+            title=ticket.title,
             how="recovered",
             via="source",
             announced="resolved",
@@ -1639,7 +1645,7 @@ def detach(incident_id: str, ticket_id: str, actor: Actor) -> Ticket:
             "member_detached",
             actor,
             ticket_id=ticket.pk,
-            pipeline=ticket.pipeline,
+            title=ticket.title,
             how="detached",
             via=actor.via or actor.kind,
         )

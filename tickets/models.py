@@ -74,6 +74,7 @@ from pgvector.django import CosineDistance, HnswIndex, VectorField
 
 from analysis.culprits import KIND_WORDS, CulpritKind, readable_culprit
 from integrations.events import TASK_PART
+from integrations.parsers.azure_monitor import alert_resource_name
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
 from tickets.vocabulary import (
@@ -92,6 +93,25 @@ from tickets.vocabulary import (
     Status,
     choices,
 )
+
+# What `ticket_title` reads: a query listing tickets by their titles reads these.
+TITLE_FIELDS = ("pipeline", "processing_mode", "affected_entity")
+
+
+def ticket_title(pipeline: str, processing_mode: str, affected_entity: Any) -> str:
+    """A ticket's name where it is listed and at its head: its pipeline, and for an Azure
+    Monitor alert (whose `pipeline` is its rule's name) the resource it is about, "vm-cpu-high
+    on vm-web-03" (`alert_resource_name`): one rule firing on five VMs is five tickets in one
+    incident, each read as its rule's name alone. The rule's name comes first, so a list
+    sorted by name keeps a rule's alerts together; a name already ending with the resource's
+    ("Failure Anomalies - app-x") is not told it twice. `pipeline` stays the rule's name: it
+    keys dedup, grouping and the rules matching pipelines."""
+    if processing_mode != Source.AZURE_MONITOR:
+        return pipeline
+    about = alert_resource_name(affected_entity)
+    if not about or pipeline.lower().endswith(about.lower()):
+        return pipeline
+    return f"{pipeline} on {about}"
 
 
 class AttachTarget(NamedTuple):
@@ -725,6 +745,11 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    @property
+    def title(self) -> str:
+        """Its name as people read it (`ticket_title`): "vm-cpu-high on vm-web-03"."""
+        return ticket_title(self.pipeline, self.processing_mode, self.affected_entity)
 
     @property
     def is_open(self) -> bool:

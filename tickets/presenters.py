@@ -3,6 +3,7 @@ and the API."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 from django.db import connection
@@ -11,14 +12,14 @@ from django.utils import timezone
 
 from integrations.models import RemediationStatus
 from integrations.targets.jira import jira_url
-from tickets.models import SLA_RUNNING, ActorKind, Incident, Ticket
+from tickets.models import SLA_RUNNING, TITLE_FIELDS, ActorKind, Incident, Ticket, ticket_title
 from tickets.timestamps import utc_text
 from tickets.vocabulary import SlaStatus, Status
 
 CARD_FIELDS = (
     "id",
     "timestamp",
-    "pipeline",
+    *TITLE_FIELDS,
     "severity",
     "priority",
     "error_type",
@@ -108,6 +109,8 @@ def ticket_card(ticket: Ticket) -> dict[str, Any]:
         "id": ticket.pk,
         "timestamp": utc_text(ticket.timestamp),
         "pipeline": ticket.pipeline,
+        # What the board shows and searches: an Azure alert's names its resource.
+        "title": ticket.title,
         "severity": ticket.severity,
         "priority": ticket.priority,
         "error_type": ticket.error_type,
@@ -135,17 +138,19 @@ def incident_members(
     incident_ids: list[str], limit: int = INCIDENT_CARD_MEMBERS
 ) -> dict[str, list[dict[str, Any]]]:
     """The first `limit` members (oldest first) of each incident: one query, `limit` index
-    reads per incident (`ticket_incident_members`), however large an incident is."""
+    reads per incident (`ticket_incident_members`), however large an incident is. Each is
+    listed by its `title`: one alert rule's members all have its name as their pipeline."""
     found: dict[str, list[dict[str, Any]]] = {incident_id: [] for incident_id in incident_ids}
     if not incident_ids:
         return found
     table = Ticket._meta.db_table
     sql = f"""
-        SELECT m.incident_id, m.id, m.pipeline, m.status, m.source, m.remediation_status
+        SELECT m.incident_id, m.id, m.pipeline, m.status, m.source, m.remediation_status,
+               m.processing_mode, m.affected_entity
           FROM unnest(%s::varchar[]) AS i(id)
          CROSS JOIN LATERAL (
                SELECT t.incident_id, t.id, t.pipeline, t.status, t.source, t.remediation_status,
-                      t.timestamp
+                      t.processing_mode, t.affected_entity, t.timestamp
                  FROM {table} t
                 WHERE t.incident_id = i.id
                 ORDER BY t.timestamp, t.id
@@ -154,17 +159,25 @@ def incident_members(
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(incident_ids), limit])
-        for incident_id, ticket_id, pipeline, status, source, remediation in cursor.fetchall():
+        for row in cursor.fetchall():
+            incident_id, ticket_id, pipeline, status, source, remediation, mode, entity = row
             found[incident_id].append(
                 {
                     "id": ticket_id,
                     "pipeline": pipeline,
+                    "title": ticket_title(pipeline, mode, _json(entity)),
                     "status": status,
                     "source": source,
                     "awaiting_approval": remediation == RemediationStatus.AWAITING_APPROVAL,
                 }
             )
     return found
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read through a raw cursor: Django's connection hands jsonb over as text
+    (its JSONField decodes it), another connection decoded."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def incidents_awaiting_approval(incident_ids: list[str]) -> dict[str, int]:
@@ -188,10 +201,10 @@ def incident_sla_clocks(incident_ids: list[str]) -> dict[str, dict[str, Any] | N
     """The SLA clock each incident's card shows (None: no members), in one query: that of its
     open member due first (the earliest deadline among those whose clock runs, `SLA_RUNNING`:
     open, in progress), a ticket card's fields (`status`, `sla_status`, `sla_deadline`,
-    `sla_remaining_seconds`) plus the member's `ticket` and `pipeline`. While no member's
-    clock runs (every one acknowledged or resolved), how the members' clocks ended: a breached
-    member's `status` and `sla_status` if any, else one member's (`ticket`, `pipeline`,
-    `sla_deadline` and `sla_remaining_seconds` then None)."""
+    `sla_remaining_seconds`) plus the member's `ticket`, `pipeline` and `title`. While no
+    member's clock runs (every one acknowledged or resolved), how the members' clocks ended: a
+    breached member's `status` and `sla_status` if any, else one member's (`ticket`,
+    `pipeline`, `title`, `sla_deadline` and `sla_remaining_seconds` then None)."""
     found: dict[str, dict[str, Any] | None] = dict.fromkeys(incident_ids)
     if not incident_ids:
         return found
@@ -214,15 +227,24 @@ def incident_sla_clocks(incident_ids: list[str]) -> dict[str, dict[str, Any] | N
             "id",
         )
         .distinct("incident_id")
-        .values_list("incident_id", "id", "pipeline", "status", "sla_status", "sla_deadline")
+        .values_list(
+            "incident_id",
+            "id",
+            "status",
+            "sla_status",
+            "sla_deadline",
+            *TITLE_FIELDS,
+        )
     )
     now = timezone.now()
-    for incident_id, ticket_id, pipeline, status, sla_status, deadline in due_first:
+    for incident_id, ticket_id, status, sla_status, deadline, *named in due_first:
+        pipeline = named[0]
         clock_runs = status in SLA_RUNNING
         remaining = deadline - now if clock_runs and deadline is not None else None
         found[incident_id] = {
             "ticket": ticket_id if clock_runs else None,
             "pipeline": pipeline if clock_runs else None,
+            "title": ticket_title(*named) if clock_runs else None,
             "status": status,
             "sla_status": sla_status,
             "sla_deadline": utc_text(deadline) if clock_runs and deadline else None,

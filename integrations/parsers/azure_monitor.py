@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from analysis.culprits import is_queried_workspace
 from integrations.events import EventKind, FailureEvent, ParseError, Severity, Source
 from integrations.parsers.adf import adf_run_key
 from integrations.parsers.bodies import (
@@ -1487,6 +1488,40 @@ def _resource(alert: _Alert) -> dict[str, Any]:
         dimensions=alert.facts.dimensions,
     )
     return {key: value for key, value in resource.items() if value not in ("", [], {}, None)}
+
+
+# How many resources a ticket's name names of an alert on several (`alert_resource_name`).
+NAMED_IN_A_NAME = 3
+
+
+def alert_resource_name(resource: Any) -> str:
+    """Which resource an Azure Monitor alert is about, by name, from its ticket's affected
+    entity (`_resource`): what tells one rule's alerts apart where its tickets are listed
+    side by side (tickets/models.py `ticket_title`). The target's name from its resource id
+    ("vm-web-03"); for an alert on a workspace it queries (a log search alert, a Prometheus
+    alert), the resource its rows name: a resource dimension (`_ResourceId`, `Computer`,
+    `Node`...: `_SUBJECT_NAME`), else its one configuration item (a computer, a cluster),
+    else none (the workspace is not what it is about); for an alert on several resources,
+    the first NAMED_IN_A_NAME of them and how many more. Blank when the alert names no
+    resource: a Service Health alert (its target is a subscription), a budget alert (none)."""
+    if not isinstance(resource, dict):
+        return ""
+    several = resource.get("resource_ids")
+    if isinstance(several, list) and len(several) > 1:
+        names = [_last_segment(str(target)) for target in several]
+        more = len(names) - NAMED_IN_A_NAME
+        return ", ".join(names[:NAMED_IN_A_NAME]) + (f" and {more} more" if more > 0 else "")
+    target = str(resource.get("resource_id") or "")
+    if not is_queried_workspace(target) and _parse_resource_id(target).get("resource_name"):
+        return _last_segment(target)
+    dimensions = resource.get("dimensions")
+    for name, value in dimensions.items() if isinstance(dimensions, dict) else ():
+        if value and _SUBJECT_NAME.search(_NAME_PUNCTUATION.sub("", str(name).lower())):
+            return _last_segment(str(value))
+    items = resource.get("configuration_items")
+    if is_queried_workspace(target) and isinstance(items, list) and len(items) == 1:
+        return _last_segment(str(items[0]))
+    return ""
 
 
 def _parse_resource_id(resource_id: str) -> dict[str, str]:

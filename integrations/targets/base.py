@@ -37,7 +37,7 @@ from integrations.circuit import redis_client
 from integrations.models import FOLLOW_UP_KEY, AttemptOutcome, OutboundDelivery, OutboundStatus
 from integrations.pacing import Pace
 from tickets.lifecycle import Actor
-from tickets.models import ActorKind, Incident, RcaSource, Ticket
+from tickets.models import TITLE_FIELDS, ActorKind, Incident, RcaSource, Ticket, ticket_title
 from tickets.vocabulary import Status
 
 logger = logging.getLogger(__name__)
@@ -203,11 +203,11 @@ class IncidentChange:
     """A change of an incident's status the targets may tell about
     (tickets.incidents' `incident_status_changing`): `action` is one of `incidents.act`'s
     (acknowledge, start_progress, resolve, reopen), `regressed` (member `ticket_id`,
-    `pipeline`, failed again: the outage is back and the incident reopened),
-    `member_reopened` (`actor` reopened member `ticket_id`, `pipeline`, on its own ticket, and
+    `title`, failed again: the outage is back and the incident reopened),
+    `member_reopened` (`actor` reopened member `ticket_id`, `title`, on its own ticket, and
     that reopened the incident), `recovered` (every member recovered at its source: the
     incident resolved itself), `member_resolved` (`actor` resolved member `ticket_id`,
-    `pipeline`, on its own ticket, or it recovered at its source, the actor a source then,
+    `title`, on its own ticket, or it recovered at its source, the actor a source then,
     and no member is left open: the incident resolved) or `member_detached` (`actor` detached
     it and every member left is resolved or recovered: the incident resolved). `via`: where it
     was made (slack, jira, admin, dashboard, api, source, ...); `event_id`: its timeline
@@ -220,7 +220,7 @@ class IncidentChange:
     via: str = ""
     note: str = ""
     ticket_id: str = ""
-    pipeline: str = ""
+    title: str = ""  # the member's `Ticket.title`: "vm-cpu-high on vm-web-03"
     fix: str = ""  # what fixed it, given with a resolve (redacted)
 
     def as_payload(self) -> dict[str, Any]:
@@ -232,10 +232,16 @@ class IncidentChange:
             "via": self.via or self.actor.kind,
             "note": self.note,
             "ticket_id": self.ticket_id,
-            "pipeline": self.pipeline,
+            "title": self.title,
             "fix": self.fix,
             "event": self.event_id,
         }
+
+
+def changed_member(change: Mapping[str, Any]) -> str:
+    """The member an incident change's payload names (`IncidentChange.as_payload`): its title;
+    a payload queued by the release before names its pipeline; else its ticket id."""
+    return str(change.get("title") or change.get("pipeline") or change.get("ticket_id", ""))
 
 
 # Where a change was made, in words (an incident change's `via`; an actor's kind otherwise).
@@ -600,7 +606,7 @@ class IncidentPage:
     culprit: str
     cause: str
     cause_source: str  # who wrote `cause`: "Gemini" or "Rule-based", as RcaSource labels them
-    inline_members: list[tuple[str, str]]  # (ticket id, pipeline)
+    inline_members: list[tuple[str, str]]  # (ticket id, its `Ticket.title`)
 
     @property
     def more_members(self) -> int:
@@ -668,7 +674,7 @@ def incident_page(incident: Incident) -> IncidentPage:
 
     seen = domain.affected(incident)
     limit = settings.INCIDENT_INLINE_MEMBERS
-    inline = list(incident.members.order_by("timestamp").values_list("id", "pipeline")[:limit])
+    inline = list(incident.members.order_by("timestamp").values_list("id", *TITLE_FIELDS)[:limit])
     return IncidentPage(
         title=f"Incident: {incident.culprit_words}",
         status=incident_status_line(incident),
@@ -684,5 +690,5 @@ def incident_page(incident: Incident) -> IncidentPage:
         cause_source=(
             incident.get_rca_source_display() if incident.rca_result else RcaSource.RULES.label
         ),
-        inline_members=[(str(pk), str(pipeline)) for pk, pipeline in inline],
+        inline_members=[(str(pk), ticket_title(*named)) for pk, *named in inline],
     )

@@ -38,6 +38,7 @@ from integrations.targets.base import (
     Target,
     TransportError,
     Waiting,
+    changed_member,
     count_send,
     earlier_sends,
     fix_to_tell,
@@ -543,8 +544,9 @@ def jira_summary(ticket: Ticket) -> str:
     instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
     tail = f": {ticket.error_type} ({ticket.pk})"
     # Five task keys may fill the summary: its error class and ticket id stay, the parts' words
-    # cut short with "…)" (and a pipeline past 150 characters is cut there).
-    head = f"[{ticket.severity}] {ticket.pipeline}"[:150]
+    # cut short with "…)" (and a title past 150 characters is cut there). The title: an Azure
+    # alert's names the resource it is about, not only its rule ("vm-cpu-high on vm-web-03").
+    head = f"[{ticket.severity}] {ticket.title}"[:150]
     room = 250 - len(head) - len(tail)
     if len(instances) > room:
         instances = f"{instances[: room - 2]}…)" if room > 2 else ""
@@ -841,8 +843,7 @@ def incident_description(incident: Incident, page: IncidentPage) -> str:
     """Within JIRA's size limit for any number of members: the first members inline, the
     rest counted."""
     members = "\n".join(
-        f"* {ticket_id}: {_noformat_inline(pipeline)}"
-        for ticket_id, pipeline in page.inline_members
+        f"* {ticket_id}: {_noformat_inline(title)}" for ticket_id, title in page.inline_members
     )
     if page.more_members:
         members += f"\n* ... and {page.more_members} more members"
@@ -971,7 +972,7 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
     what happened, by whom, via where."""
     action = str(change.get("action", ""))
     if action == "regressed":
-        failed = _noformat_inline(str(change.get("pipeline") or change.get("ticket_id", "")))
+        failed = _noformat_inline(changed_member(change))
         return (
             f"The outage is back: {failed} ({_noformat_inline(str(change.get('ticket_id', '')))}) "
             f"failed again (reported by {_noformat_inline(str(change.get('actor', '')))}); "
@@ -982,7 +983,7 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
     if action in ("member_resolved", "member_detached"):
         return _member_over_comment(change)
     if action == "member_reopened":
-        member = _noformat_inline(str(change.get("pipeline") or change.get("ticket_id", "")))
+        member = _noformat_inline(changed_member(change))
         line = (
             f"{_noformat_inline(str(change.get('actor', '')))} reopened {member} "
             f"({_noformat_inline(str(change.get('ticket_id', '')))}) via "
@@ -1007,7 +1008,7 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
 def _member_over_comment(change: Mapping[str, Any]) -> str:
     """`member_resolved` / `member_detached`: no member is left open, so the incident resolved."""
     member = (
-        f"{_noformat_inline(str(change.get('pipeline') or change.get('ticket_id', '')))} "
+        f"{_noformat_inline(changed_member(change))} "
         f"({_noformat_inline(str(change.get('ticket_id', '')))})"
     )
     who = _noformat_inline(str(change.get("actor", "")))

@@ -50,6 +50,7 @@ from integrations.targets.base import (
     Target,
     TransportError,
     Waiting,
+    changed_member,
     count_send,
     earlier_sends,
     fix_to_tell,
@@ -486,11 +487,12 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     """The alert's fallback text and blocks, for the ticket as it is now."""
     emoji = SEVERITY_EMOJI.get(ticket.severity, "")
     instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
-    # The header's 150 characters: its severity and pipeline first (cut to leave room for the
+    # The header's 150 characters: its severity and title first (cut to leave room for the
     # parts, but never below 100 characters: five task keys may be longer than the header),
-    # then what fits of the parts, cut short with "…)".
+    # then what fits of the parts, cut short with "…)". The title: an Azure alert's names
+    # the resource it is about, not only its rule ("vm-cpu-high on vm-web-03").
     room = 150 - len(emoji) - 1
-    head = f"{ticket.severity} · {ticket.pipeline}"[: max(room - len(instances), 100)]
+    head = f"{ticket.severity} · {ticket.title}"[: max(room - len(instances), 100)]
     fits = (
         instances
         if len(head) + len(instances) <= room
@@ -498,7 +500,7 @@ def slack_alert(ticket: Ticket) -> tuple[str, list[dict[str, Any]]]:
     )
     title = head + fits
     text = (
-        f"{emoji} {ticket.severity} failure in {slack_escape(ticket.pipeline, 200)}"
+        f"{emoji} {ticket.severity} failure in {slack_escape(ticket.title, 200)}"
         f"{slack_escape(instances, 400)} ({ticket.pk})"
     )
     links = [f"<{ticket_url(ticket)}|{ticket.pk}>"]
@@ -894,8 +896,7 @@ def slack_incident_message(incident: Incident) -> tuple[str, list[dict[str, Any]
     culprit = slack_escape(incident.culprit_words, 200)
     text = f"{emoji} Incident {incident.pk}: {culprit} — {page.counts}"
     members = "\n".join(
-        f"• {slack_escape(pipeline, 120)} ({ticket_id})"
-        for ticket_id, pipeline in page.inline_members
+        f"• {slack_escape(title, 120)} ({ticket_id})" for ticket_id, title in page.inline_members
     )
     if page.more_members:
         members += f"\n… and {page.more_members} more"
@@ -1189,7 +1190,7 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
     action = str(change.get("action", ""))
     incident_id = slack_escape(str(change.get("incident_id", "")), 80)
     if action == "regressed":
-        failed = slack_escape(str(change.get("pipeline") or change.get("ticket_id", "")), 200)
+        failed = slack_escape(changed_member(change), 200)
         ticket = slack_escape(str(change.get("ticket_id", "")), 80)
         return (
             f":rotating_light: The outage is back: {failed} ({ticket}) failed again "
@@ -1204,7 +1205,7 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
     if action in ("member_resolved", "member_detached"):
         return _member_over_text(change, incident_id)
     if action == "member_reopened":
-        member = slack_escape(str(change.get("pipeline") or change.get("ticket_id", "")), 200)
+        member = slack_escape(changed_member(change), 200)
         ticket = slack_escape(str(change.get("ticket_id", "")), 80)
         who = slack_escape(str(change.get("actor", "")), 80)
         text = (
@@ -1230,7 +1231,7 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
 def _member_over_text(change: Mapping[str, Any], incident_id: str) -> str:
     """`member_resolved` / `member_detached`: no member is left open, so the incident resolved."""
     member = (
-        f"{slack_escape(str(change.get('pipeline') or change.get('ticket_id', '')), 200)} "
+        f"{slack_escape(changed_member(change), 200)} "
         f"({slack_escape(str(change.get('ticket_id', '')), 80)})"
     )
     who = slack_escape(str(change.get("actor", "")), 80)
@@ -1314,9 +1315,9 @@ def _slack_member_approval(slack: SlackTransport, row: OutboundDelivery) -> None
 def _member_approval_message(
     ticket: Ticket, remediation: Remediation
 ) -> tuple[str, list[dict[str, Any]]]:
-    pipeline = slack_escape(ticket.pipeline, 200)
-    text = f"Remediation of {ticket.pk} ({pipeline}): {remediation.get_status_display()}"
-    heading = f"<{ticket_url(ticket)}|{ticket.pk}> · {pipeline}"
+    title = slack_escape(ticket.title, 200)
+    text = f"Remediation of {ticket.pk} ({title}): {remediation.get_status_display()}"
+    heading = f"<{ticket_url(ticket)}|{ticket.pk}> · {title}"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": heading}}
     ]

@@ -87,7 +87,7 @@
     if (card.awaiting_approval) top.append(approvalBadge());
     top.append(field(el("span", "card-source", card.source), "source"), sla);
 
-    const title = field(el("a", "card-title", card.pipeline), "pipeline");
+    const title = field(el("a", "card-title", card.title || card.pipeline), "title");
     title.href = live.ticketUrl(card.id);
 
     const sub = el("div", "card-sub");
@@ -124,9 +124,10 @@
     if (filters.team && card.team !== filters.team) return false;
     if (filters.q && !alreadyShown) {
       // The card carries no error text: a new ticket is shown when the search hits its id,
-      // pipeline or JIRA key (the server also searches the error message on reload).
+      // pipeline, title (an Azure alert's names its resource) or JIRA key (the server also
+      // searches the error message, which names the resource, on reload).
       const q = String(filters.q).toLowerCase();
-      return [card.id, card.pipeline, card.jira_key].some(
+      return [card.id, card.pipeline, card.title, card.jira_key].some(
         (v) => typeof v === "string" && v.toLowerCase().includes(q)
       );
     }
@@ -331,7 +332,7 @@
   function memberItem(member) {
     const item = el("li");
     item.dataset.member = member.id;
-    const link = el("a", "", member.pipeline);
+    const link = el("a", "", member.title || member.pipeline);
     link.href = live.ticketUrl(member.id);
     const status = field(el("span", "member-status status-" + String(member.status || "").replace(/[^a-z_]/g, ""), statusLabel(member.status)), "member_status");
     item.append(link, document.createTextNode(" "), status);
@@ -471,7 +472,7 @@
     node.title = !sla
       ? ""
       : sla.ticket
-        ? "The open member due first: " + String(sla.pipeline || "") + " (" + String(sla.ticket) + ")"
+        ? "The open member due first: " + String(sla.title || sla.pipeline || "") + " (" + String(sla.ticket) + ")"
         : "Every member is acknowledged or resolved";
   }
 

@@ -472,7 +472,7 @@ def test_live_board_detail_and_acknowledge(
     ticket_id = created["ticket_id"]
     wait(browser, lambda d: column_of(d, ticket_id) == "open")
     assert not_reloaded(browser)
-    assert card_text(browser, ticket_id, "pipeline") == "pl_copy_sales_orders"
+    assert card_text(browser, ticket_id, "title") == "pl_copy_sales_orders"
     # Inserted where the server puts it: most urgent first (breached ones above it).
     shown = browser.execute_script(
         "return Array.from(document.querySelectorAll("
@@ -566,7 +566,7 @@ def test_live_board_detail_and_acknowledge(
     )
     evil_id = post_failure(base, hostile)["ticket_id"]
     wait(browser, lambda d: column_of(d, evil_id) == "open")
-    assert card_text(browser, evil_id, "pipeline") == "pl_<img src=x onerror=alert(3)>"
+    assert card_text(browser, evil_id, "title") == "pl_<img src=x onerror=alert(3)>"
     assert browser.find_elements(By.CSS_SELECTOR, "img[src='x']") == []
     assert_no_alert(browser)
     browser.get(f"{base}/tickets/{evil_id}/")
@@ -2524,3 +2524,56 @@ def test_the_board_and_the_ticket_page_follow_a_re_route_live(
     assert not_reloaded(browser)
     browser.switch_to.window(board)
     wait(browser, lambda d: card_text(d, ticket.pk, "team") == "sales-data")
+
+
+def post_alert(base_url: str, body: dict) -> dict:
+    answer = requests.post(
+        f"{base_url}/webhooks/azure-monitor/",
+        data=json.dumps(body),
+        headers={"X-Webhook-Token": settings.WEBHOOK_TOKEN, "Content-Type": "application/json"},
+        timeout=15,
+    )
+    assert answer.status_code == 202, answer.text
+    return answer.json()
+
+
+def test_the_board_names_each_alert_of_one_rule_by_its_resource_live(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """One alert rule firing on several VMs: the new ticket's card and its incident's card,
+    whose members the page draws from the websocket's payloads, named every one of them
+    "vm-cpu-high" (the rule): on-call could not tell which VM each was about. Each now reads
+    its rule on its VM, live as on a reload."""
+    from tests.tickets.test_incidents import FIVE_VMS, rule_alert
+
+    base = asgi_server
+    settings.INCIDENT_MIN_PIPELINES = 2
+    make_user("rhea", "viewer")
+    sign_in(browser, base, "rhea")
+    mark_page(browser)
+    vms = FIVE_VMS[:3]
+
+    first = post_alert(base, rule_alert(vms[0], alert=f"b-{vms[0]}"))["ticket_id"]
+    wait(browser, lambda d: column_of(d, first) == "open")
+    assert card_text(browser, first, "title") == "vm-cpu-high on vm-batch-01"
+
+    second = post_alert(base, rule_alert(vms[1], alert=f"b-{vms[1]}"))["ticket_id"]
+    card = wait(browser, lambda d: expand_incident_card(d) and (c := incident_card(d)) and c)
+    assert card["listed"][:2] == [
+        ["vm-cpu-high on vm-batch-01", f"/tickets/{first}/"],
+        ["vm-cpu-high on vm-batch-02", f"/tickets/{second}/"],
+    ]
+    incident = Incident.objects.get()
+    clock = wait(browser, lambda d: (c := incident_sla(d, incident.pk)) and c)
+    assert re.fullmatch(
+        r"The open member due first: vm-cpu-high on vm-batch-0[12] \(.+\)", clock["title"]
+    ), clock
+
+    third = post_alert(base, rule_alert(vms[2], alert=f"b-{vms[2]}"))["ticket_id"]
+    card = wait(browser, lambda d: (c := incident_card(d)) and len(c["listed"]) == 3 and c)
+    assert card["listed"][-1] == ["vm-cpu-high on vm-batch-03", f"/tickets/{third}/"]
+    assert not_reloaded(browser)
+    live = card["listed"]
+    reload_live(browser)
+    reloaded = wait(browser, lambda d: expand_incident_card(d) and (c := incident_card(d)) and c)
+    assert reloaded["listed"] == live  # as the server renders it

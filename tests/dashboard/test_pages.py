@@ -272,7 +272,7 @@ def test_board_filters(query, expected):
 
     html = client_for("viewer").get(f"/?{query}").content.decode()
 
-    shown = set(re.findall(r'data-field="pipeline">([^<]+)<', html))
+    shown = set(re.findall(r'data-field="title">([^<]+)<', html))
     assert shown == expected
 
 
@@ -296,7 +296,7 @@ def test_an_invalid_board_filter_is_named_and_no_ticket_passes_for_filtered(quer
     html = answer.content.decode()
     assert problem in html
     assert 'role="alert"' in html and "No tickets shown" in html
-    assert re.findall(r'data-field="pipeline">([^<]+)<', html) == []
+    assert re.findall(r'data-field="title">([^<]+)<', html) == []
     assert 'id="board"' not in html and "board.js" not in html  # nothing live to fill it
     assert 'href="/">Clear</a>' in html
 
@@ -327,7 +327,7 @@ def test_a_board_parameter_not_taken_or_given_twice_is_named_and_no_ticket_shown
     html = answer.content.decode()
     assert escape(problem) in html
     assert 'role="alert"' in html and "No tickets shown" in html
-    assert re.findall(r'data-field="pipeline">([^<]+)<', html) == []
+    assert re.findall(r'data-field="title">([^<]+)<', html) == []
     assert 'id="board"' not in html
 
 

@@ -510,3 +510,89 @@ def test_the_subject_names_the_target_and_the_resource_dimensions_only() -> None
     assert "EventLevelName" not in subject
     # An ADF failure is named by its factory and pipeline, as before.
     assert parse_azure_monitor(load("adf_log_v2_pipeline_run.json")).subject == ""
+
+
+# --- which resource a ticket's name says it is about -------------------------------------------
+
+
+def _titled(event: FailureEvent) -> str:
+    from tickets.models import ticket_title
+
+    return ticket_title(event.pipeline, event.processing_mode, event.resource)
+
+
+def _prometheus(labels: dict[str, str]) -> dict[str, Any]:
+    body = load("common_smart_detector.json")
+    body["data"]["essentials"].update(
+        alertRule="KubePodCrashLooping",
+        monitoringService="Prometheus",
+        alertTargetIDs=[
+            "/subscriptions/1/resourcegroups/mon/providers/microsoft.monitor/accounts/prom007"
+        ],
+        configurationItems=["aks-a"],
+    )
+    body["data"]["alertContext"] = {
+        "expression": "kube_pod_status_ready > 0",
+        "labels": {"alertname": "KubePodCrashLooping", "cluster": "aks-a", **labels},
+    }
+    return body
+
+
+def test_an_alert_ticket_is_named_by_its_rule_and_the_resource_it_is_about() -> None:
+    """One rule's tickets are listed side by side (its incident's members): each says which
+    resource it is about after the rule's name. The target's name from its resource id; on
+    a workspace the alert queries, the resource its rows name (a log search alert split by
+    `Computer`, a Prometheus alert's node, else its one configuration item: the cluster),
+    never the workspace; nothing for an alert about no resource (Service Health, budgets)."""
+    metric = load("common_metric_static_resolved.json")
+    metric["data"]["essentials"]["alertRule"] = "vm-cpu-high"
+    assert _titled(parse_azure_monitor(metric)) == "vm-cpu-high on wcus-r2-gen2"
+    # A rule named after its resource is not told it twice.
+    named_after = parse_azure_monitor(load("common_metric_static_resolved.json"))
+    assert _titled(named_after) == named_after.pipeline == "WCUS-R2-Gen2"
+    health = parse_azure_monitor(load("common_resource_health.json"))
+    assert _titled(health) == "test-ResourceHealthAlertRule on test-VM"
+
+    split = load_shared("azure_common_log_v2_scheduled_query_fired.json")
+    context(split)["condition"]["allOf"][0]["dimensions"] = [
+        {"name": "Computer", "value": "vm-prod-08"},
+        {"name": "EventLevelName", "value": "Error"},
+    ]
+    assert _titled(parse_azure_monitor(split)) == "test-logAlertRule-v2 on vm-prod-08"
+    by_row = load_shared("azure_common_log_v2_scheduled_query_fired.json")
+    context(by_row)["condition"]["allOf"][0]["dimensions"] = [
+        {
+            "name": "_ResourceId",
+            "value": "/subscriptions/1/resourcegroups/rg/providers/"
+            "microsoft.sql/servers/sql-prod-01/databases/dw",
+        },
+    ]
+    assert _titled(parse_azure_monitor(by_row)) == "test-logAlertRule-v2 on dw"
+    # A log alert on its workspace naming no row's resource: the workspace is not its subject.
+    unsplit = parse_azure_monitor(load("noncommon_log_alert.json"))
+    assert _titled(unsplit) == unsplit.pipeline == "test-logAlertRule-v1-numResults"
+
+    assert _titled(parse_azure_monitor(_prometheus({"pod": "api-7d9f"}))) == (
+        "KubePodCrashLooping on aks-a"
+    )
+    assert _titled(parse_azure_monitor(_prometheus({"node": "aks-np1-0001"}))) == (
+        "KubePodCrashLooping on aks-np1-0001"
+    )
+
+    service_health = parse_azure_monitor(load("common_service_health.json"))
+    assert _titled(service_health) == service_health.pipeline == "test-ServiceHealthAlertRule"
+    budget = parse_azure_monitor(copy.deepcopy(OLDER_BUDGET))
+    assert _titled(budget) == budget.pipeline == "BudgetName"
+
+    # An alert on several resources names the first three, nor is a smart detector's name
+    # ending with its resource's told it twice; an ADF failure an alert carried is its pipeline.
+    several = load("common_metric_static_resolved.json")
+    several["data"]["essentials"]["alertTargetIDs"] = [
+        f"/subscriptions/1/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm-{n}"
+        for n in range(1, 6)
+    ]
+    assert _titled(parse_azure_monitor(several)) == "WCUS-R2-Gen2 on vm-1, vm-2, vm-3 and 2 more"
+    smart = parse_azure_monitor(load("common_smart_detector.json"))
+    assert _titled(smart) == "Failure Anomalies - test-applicationInsights"
+    adf = parse_azure_monitor(load("adf_log_v2_pipeline_run.json"))
+    assert _titled(adf) == adf.pipeline == "pl_sales_daily_load"

@@ -1972,3 +1972,60 @@ def test_one_rule_firing_on_five_vms_at_once_pages_once_and_recovers_per_vm(
     # Still one page: the recovery is told in the incident's thread, no member paged.
     assert len(slack.top_level()) == 1
     assert len([r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]) == 1
+
+
+def test_the_members_of_one_rules_incident_are_named_by_their_resources_in_slack_and_jira(
+    targets, settings
+):
+    """One alert rule firing on three VMs is one incident whose members were each listed as
+    "vm-cpu-high" (the rule, their pipeline) in its Slack message and JIRA issue, and so was
+    the member whose resolve ended it in the thread reply and comment: on-call could not tell
+    which VM each was about. Each is now named by its rule and its VM, rule first."""
+    from integrations.targets.base import incident_status_line
+    from tests.tickets.test_incidents import FIVE_VMS, rule_alert
+
+    jira, slack = targets
+    settings.INCIDENT_UPDATE_SECONDS = 0.05
+    vms = FIVE_VMS[:3]
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    ids = {
+        vm: post(rule_alert(vm, alert=f"n-{vm}", fired=fired), "/webhooks/azure-monitor/")[
+            "ticket_id"
+        ]
+        for vm in vms
+    }
+    deliver_pending()
+    incident = Incident.objects.get()
+    assert incident.member_count == 3
+    message = json.dumps(
+        slack.messages[(incident.slack_channel, incident.slack_ts)]["blocks"], ensure_ascii=False
+    )
+    description = jira.issues[incident.itsm_ticket_id]["description"]
+    for vm in vms:
+        assert f"• vm-cpu-high on {vm} ({ids[vm]})" in message, message
+        assert f"* {ids[vm]}: vm-cpu-high on {vm}" in description, description
+    # Their pipeline is still the rule's name: it keys dedup, grouping and routing.
+    assert set(Ticket.objects.filter(pk__in=ids.values()).values_list("pipeline", flat=True)) == {
+        "vm-cpu-high"
+    }
+
+    for vm in vms[:2]:
+        post(
+            rule_alert(vm, alert=f"n-{vm}", condition="Resolved", fired=fired),
+            "/webhooks/azure-monitor/",
+        )
+    before = _told_ids()
+    last = vms[2]
+    resolve_member("api", ids[last], "ana")
+    assert sorted(_told_since(before).values_list("action", flat=True)) == [
+        "jira_inc_comment",
+        "slack_inc_reply",
+    ]
+    deliver_pending()
+    member = f"vm-cpu-high on {last} ({ids[last]})"
+    assert incident_thread(slack, incident)[-1]["text"].startswith(
+        f":white_check_mark: *ana* resolved {member}, the last open member"
+    )
+    assert comments(jira, incident.itsm_ticket_id)[-1].startswith(f"ana resolved {member}")
+    incident.refresh_from_db()
+    assert incident_status_line(incident).startswith(f"Resolved: {member}, the last open member")

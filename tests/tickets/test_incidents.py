@@ -2449,3 +2449,84 @@ def test_an_alert_whose_resolved_came_first_regressing_its_ticket_joins_no_incid
     assert ended.incident_id is None
     incident.refresh_from_db()
     assert incident.member_count == 2
+
+
+def test_each_member_of_one_rules_incident_is_named_by_its_resource_wherever_it_is_listed():
+    """Every member of one rule's incident read "vm-cpu-high" (its pipeline, the rule's name)
+    on the board's card, the incident's page and timeline, the API's members and the
+    websocket's cards: on-call could not tell which VM each was about. Each is now its rule
+    on its resource, the rule first; its pipeline, fingerprint and dedup are as they were."""
+    from integrations.targets.jira import jira_summary
+    from integrations.targets.slack import slack_alert
+    from tests.api import clear_throttles, jwt_client, make_user
+    from tickets.presenters import incident_members, incident_sla_clocks, ticket_card
+
+    fired = timezone.now().isoformat().replace("+00:00", "Z")
+    vms = FIVE_VMS[:3]
+    ids = {
+        vm: post(rule_alert(vm, alert=f"t-{vm}", fired=fired), "/webhooks/azure-monitor/")[
+            "ticket_id"
+        ]
+        for vm in vms
+    }
+    titles = {ids[vm]: f"vm-cpu-high on {vm}" for vm in vms}
+    incident = Incident.objects.get()
+    members = Ticket.objects.filter(pk__in=ids.values())
+    assert {ticket.pipeline for ticket in members} == {"vm-cpu-high"}
+    assert {ticket.pk: ticket.title for ticket in members} == titles
+    # A redelivery is still a duplicate of its own ticket: the keys and fingerprint are as before.
+    again = post(rule_alert(vms[0], alert=f"t-{vms[0]}", fired=fired), "/webhooks/azure-monitor/")
+    assert again["ticket_id"] == ids[vms[0]] and again["outcome"] != "created"
+
+    # The board's card and the websocket's incident card (the same presenters).
+    listed = incident_members([incident.pk])[incident.pk]
+    assert [(m["id"], m["title"]) for m in listed] == [(ids[vm], titles[ids[vm]]) for vm in vms]
+    assert {m["pipeline"] for m in listed} == {"vm-cpu-high"}
+    clock = incident_sla_clocks([incident.pk])[incident.pk]
+    assert clock is not None and clock["title"] in titles.values()
+    assert ticket_card(members.get(pk=ids[vms[1]]))["title"] == "vm-cpu-high on vm-batch-02"
+    viewer = Client()
+    viewer.force_login(make_user("viewer"))
+    board = viewer.get("/").content.decode()
+    for vm in vms:
+        assert f'/tickets/{ids[vm]}/">vm-cpu-high on {vm}</a>' in board
+
+    # The incident's page: its members and its timeline.
+    page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    for vm in vms:
+        assert f"<td>vm-cpu-high on {vm}</td>" in page
+        assert f'vm-cpu-high on {vm} (<a href="/tickets/{ids[vm]}/">' in page
+
+    # The API's members, and a ticket's own detail.
+    clear_throttles()
+    api = jwt_client(make_user("viewer"))
+    answer = api.get(f"/api/v1/incidents/{incident.pk}/members/").json()
+    assert {item["id"]: item["title"] for item in answer["results"]} == titles
+    assert {item["pipeline"] for item in answer["results"]} == {"vm-cpu-high"}
+    detail = api.get(f"/api/v1/tickets/{ids[vms[2]]}/").json()
+    assert (detail["pipeline"], detail["title"]) == ("vm-cpu-high", "vm-cpu-high on vm-batch-03")
+
+    # The ticket's own page, Slack alert and JIRA issue are headed so too.
+    ticket = members.get(pk=ids[vms[2]])
+    heading = viewer.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert '<h1 class="ticket-title">vm-cpu-high on vm-batch-03</h1>' in heading
+    assert "vm-cpu-high on vm-batch-03" in slack_alert(ticket)[1][0]["text"]["text"]
+    assert jira_summary(ticket).startswith("[") and "vm-cpu-high on vm-batch-03:" in (
+        jira_summary(ticket)
+    )
+
+    # A member failing again names it so in the timeline ("… (id) failed again").
+    post(
+        rule_alert(vms[0], alert=f"t-{vms[0]}", condition="Resolved", fired=fired),
+        "/webhooks/azure-monitor/",
+    )
+    incidents.act(incident.pk, "resolve", Actor("user", "sam"), via="api")
+    resolved = IncidentEvent.objects.filter(incident=incident, kind="resolved").count()
+    assert resolved == 1
+    member_reopened = post(rule_alert(vms[1], alert="t-again"), "/webhooks/azure-monitor/")
+    assert member_reopened["ticket_id"] == ids[vms[1]]
+    why = IncidentEvent.objects.filter(incident=incident, kind="reopen").get().details["why"]
+    assert why == f"vm-cpu-high on vm-batch-02 ({ids[vms[1]]}) failed again"
+    page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'vm-cpu-high on vm-batch-02 (<a href="/tickets/{ids[vms[1]]}/">' in page
+    assert f"({ids[vms[1]]}) failed again" not in page  # named once, not twice

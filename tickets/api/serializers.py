@@ -30,6 +30,7 @@ from integrations.models import DeliveryAttempt, OutboundDelivery, Remediation, 
 from integrations.targets.jira import jira_url
 from tickets.models import (
     SLA_RUNNING,
+    TITLE_FIELDS,
     ActorKind,
     AuditLog,
     Incident,
@@ -37,6 +38,7 @@ from tickets.models import (
     Occurrence,
     Resolution,
     Ticket,
+    ticket_title,
 )
 from tickets.resolutions import previous_fixes
 from tickets.vocabulary import Outcome, Status, choices
@@ -47,7 +49,7 @@ RECENT_OCCURRENCES = 20
 LIST_FIELDS = (
     "id",
     "timestamp",
-    "pipeline",
+    *TITLE_FIELDS,
     "run_id",
     "severity",
     "priority",
@@ -106,7 +108,15 @@ class SlaRemainingMixin:
         return int(remaining.total_seconds()) if remaining is not None else None
 
 
+TITLE_HELP = (
+    "What the ticket is called where tickets are listed: its pipeline; for an Azure Monitor "
+    "alert (whose pipeline is its rule's name), also the resource it is about, "
+    "'vm-cpu-high on vm-web-03'."
+)
+
+
 class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
+    title = serializers.CharField(read_only=True, help_text=TITLE_HELP)
     team = serializers.CharField(source="finops_team", read_only=True)
     jira_key = serializers.CharField(source="itsm_ticket_id", read_only=True)
     sla_remaining_seconds = serializers.SerializerMethodField()
@@ -119,6 +129,7 @@ class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "id",
             "timestamp",
             "pipeline",
+            "title",
             "run_id",
             "severity",
             "priority",
@@ -162,6 +173,7 @@ class TicketListSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "id": row["id"],
             "timestamp": _iso(row["timestamp"], tz),
             "pipeline": row["pipeline"],
+            "title": ticket_title(row["pipeline"], row["processing_mode"], row["affected_entity"]),
             "run_id": row["run_id"],
             "severity": row["severity"],
             "priority": row["priority"],
@@ -251,6 +263,7 @@ class RemediationSerializer(serializers.ModelSerializer):
 
 
 class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
+    title = serializers.CharField(read_only=True, help_text=TITLE_HELP)
     team = serializers.CharField(source="finops_team", read_only=True)
     owner = serializers.CharField(source="finops_owner", read_only=True)
     cost_center = serializers.CharField(source="finops_cost_center", read_only=True)
@@ -284,6 +297,7 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "source",
             "processing_mode",
             "pipeline",
+            "title",
             "run_id",
             "status",
             "severity",

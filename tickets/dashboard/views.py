@@ -62,6 +62,7 @@ from tickets.lifecycle import TRANSITIONS, Actor, TransitionError
 from tickets.login_throttle import ThrottledAuthenticationForm
 from tickets.models import (
     SLA_RUNNING,
+    TITLE_FIELDS,
     Incident,
     Occurrence,
     OwnershipRule,
@@ -69,6 +70,7 @@ from tickets.models import (
     Ticket,
     TicketQuerySet,
     severity_rank_expression,
+    ticket_title,
 )
 from tickets.presenters import (
     CARD_FIELDS,
@@ -823,7 +825,7 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
         incident.members.order_by("timestamp").only(
             "id",
             "incident_id",
-            "pipeline",
+            *TITLE_FIELDS,
             "status",
             "source",
             "timestamp",
@@ -835,19 +837,20 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
             "at", "kind", "incident_id", "ticket_id", "actor_kind", "actor_name", "details"
         ).order_by("at", "id")[:INCIDENT_TIMELINE_LIMIT]
     )
-    # Each entry names its member "pl_orders (id)", as the incident's Slack thread, JIRA
-    # comments and status line do (the last member's resolve named its id alone).
-    pipelines = dict(
-        Ticket.objects.filter(pk__in={e.ticket_id for e in events if e.ticket_id}).values_list(
-            "id", "pipeline"
-        )
-    )
+    # Each entry names its member "pl_orders (id)" by its title ("vm-cpu-high on vm-web-03
+    # (id)"), as the incident's Slack thread, JIRA comments and status line do (the last
+    # member's resolve named its id alone).
+    named = Ticket.objects.filter(pk__in={e.ticket_id for e in events if e.ticket_id})
+    names = {
+        pk: (pipeline, ticket_title(pipeline, *rest))
+        for pk, pipeline, *rest in named.values_list("id", *TITLE_FIELDS)
+    }
     timeline = [
         {
             "event": event,
             "words": change_words(event.kind, event.actor_kind, event.actor_name),
-            "pipeline": pipelines.get(event.ticket_id or "", ""),
-            "why": _why_without_member(event.details.get("why", ""), pipelines, event.ticket_id),
+            "title": names.get(event.ticket_id or "", ("", ""))[1],
+            "why": _why_without_member(event.details.get("why", ""), names, event.ticket_id),
         }
         for event in events
     ]
@@ -872,11 +875,15 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _why_without_member(why: str, pipelines: dict[str, str], ticket_id: str | None) -> str:
+def _why_without_member(why: str, names: dict[str, tuple[str, str]], ticket_id: str | None) -> str:
     """A timeline entry's reason without the "pl_orders (id) " its entry names already (a
-    regression's "pl_orders (id) failed again" reads "failed again")."""
-    named = f"{pipelines.get(ticket_id or '', '')} ({ticket_id}) "
-    return why.removeprefix(named) if ticket_id else why
+    regression's "pl_orders (id) failed again" reads "failed again"). `names`: each member's
+    pipeline and title; a reason written before titles named the pipeline alone."""
+    if not ticket_id:
+        return why
+    for name in names.get(ticket_id, ("", ""))[::-1]:
+        why = why.removeprefix(f"{name} ({ticket_id}) ")
+    return why
 
 
 def _next_analysis_members(incident: Incident) -> int | None:
