@@ -578,6 +578,9 @@ def enrich_databricks_run(
         "termination_code": _enum_text(getattr(run_ended, "code", None)),
         "state_message": run_state_message,
         "run_page_url": _text(run.run_page_url),
+        # The run's creator (runs/get names no run_as user): the ticket's owner where no rule
+        # names one (`tickets.rules.databricks_run_owner`).
+        "creator_user_name": _text(run.creator_user_name),
     }
     if task_key and not key_found:
         details["task_key_not_found"] = task_key

@@ -20,6 +20,7 @@ from analysis import enrichment
 from analysis.redaction import redact_data
 from tickets.databricks_workspace import other_workspace
 from tickets.models import Ticket
+from tickets.rules import databricks_run_owner
 from tickets.services import SUCCEEDED_SINCE
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class Enriched:
     # entity takes them: `tickets.services.settle_run`), and a later run of its pipeline that
     # succeeded, if one has (`SUCCEEDED_SINCE`).
     run: dict[str, str] = field(default_factory=dict)
+    # The owner the fetched Databricks run's creator names (`rules.databricks_run_owner`),
+    # taken before its details are redacted (a user's name is their e-mail).
+    owner: str = ""
 
 
 def enrich(ticket: Ticket) -> Enriched:
@@ -74,7 +78,10 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
     except enrichment.EnrichmentError as exc:
         logger.warning("Databricks enrichment of %s failed: %s", ticket.pk, exc)
         return Enriched(missing=[f"could not fetch the run's error: {exc}"])
-    enriched = _found(found)
+    enriched = replace(
+        _found(found),
+        owner=databricks_run_owner(str(found.details.get("creator_user_name") or "")),
+    )
     # The job run's page, as a notification's `run.run_page_url` would name it.
     page = enriched.details.get("run_page_url")
     if isinstance(page, str) and page.startswith(("https://", "http://")):

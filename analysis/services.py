@@ -152,9 +152,11 @@ def _store_enriched(
     # A link the notification gave stays: the fetched one is the same run's.
     links = {**enriched.links, **(ticket.links or {})}
     linked = {"links": links} if links != ticket.links else {}
+    owned = {rules.RUN_OWNER: enriched.owner} if enriched.owner else {}
     if (
         not message
         and not linked
+        and not owned
         and not enriched.run
         and ticket_services.FINGERPRINT_PENDING not in ticket.details
     ):
@@ -185,11 +187,13 @@ def _store_enriched(
         if folded is not None:
             return folded
         if not message:
-            if linked:
-                Ticket.objects.filter(pk=ticket.pk).update(**linked)
+            if linked or owned:
+                ticket.details = {**ticket.details, **owned}
+                Ticket.objects.filter(pk=ticket.pk).update(**linked, details=ticket.details)
                 ticket.links = links
+                _route_to_run_owner(ticket, enriched)
             return None
-        details = {**ticket.details, **enriched.details}
+        details = {**ticket.details, **enriched.details, **owned}
         details.pop(ticket_services.FINGERPRINT_PENDING, None)  # settled, here or by a copy
         if found is not None and found.label:
             incidents.place_enriched(
@@ -200,10 +204,23 @@ def _store_enriched(
         )
         if raised:  # its incident (joined at ingest or just now) is as grave as its members
             incidents.raise_to_member(ticket.pk)
-    ticket.error_message, ticket.details, ticket.links = message, details, links
+        ticket.error_message, ticket.details, ticket.links = message, details, links
+        _route_to_run_owner(ticket, enriched)
     for name, value in raised.items():
         setattr(ticket, name, value)
     return None
+
+
+def _route_to_run_owner(ticket: Ticket, enriched: enrichment_service.Enriched) -> None:
+    """The fetched run's creator owns the ticket where no ownership rule names an owner, as an
+    Airflow task's `owner` does from its creation (`rules.route_to_declared_owner`)."""
+    if enriched.owner:
+        rules.route_to_declared_owner(
+            ticket,
+            Actor.system("enrichment"),
+            via="databricks run",
+            run_id=enriched.details.get("run_id", ""),
+        )
 
 
 def analyse_tickets(

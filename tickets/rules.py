@@ -6,6 +6,7 @@ change reaches every process within `RULE_CACHE_SECONDS`.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from django.utils import timezone
 from analysis.redaction import REDACTED, REDACTED_EMAIL
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import OwnershipRule, SlaPolicy, SuppressionRule, Ticket
+from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 from tickets.vocabulary import ErrorClass, Priority, Severity, SlaStatus
 
 RULE_CACHE_SECONDS = 5.0
@@ -85,7 +86,8 @@ AIRFLOW_DEFAULT_OWNER = "airflow"
 
 def resolve_ownership(source: str, pipeline: str, declared_owner: str = "") -> Ownership:
     """The first enabled ownership rule matching the pipeline's; else the defaults, with the
-    owner the failure declares (an Airflow task's `owner`) in place of DEFAULT_FINOPS_OWNER."""
+    owner the failure declares (an Airflow task's `owner`, a Databricks run's creator) in place
+    of DEFAULT_FINOPS_OWNER."""
     rules = cached("ownership", lambda: list(OwnershipRule.objects.filter(enabled=True)))
     for rule in rules:
         if rule.matches(source, pipeline):
@@ -178,13 +180,66 @@ def severity_raised_by_class(ticket: Ticket, error_type: str) -> dict[str, Any]:
 OWNER_FIELDS = ("finops_team", "finops_owner", "finops_cost_center")
 
 
+# In a Databricks ticket's details: the owner its fetched run's creator names
+# (`databricks_run_owner`), kept so that a re-route finds it as it finds an Airflow task's.
+RUN_OWNER = "run_owner"
+
+_APPLICATION_ID = re.compile(r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}", re.IGNORECASE)
+
+
 def declared_owner(source: str, details: dict[str, Any]) -> str:
     """The owner a failure names itself: an Airflow task's `owner` (kept in its details), unless
-    ingest redacted it (an email, a credential): the placeholder left names nobody."""
-    owner = details.get("owner", "") if source == "airflow" else ""
+    ingest redacted it (an email, a credential): the placeholder left names nobody; a
+    Databricks run's creator once the run was fetched (`RUN_OWNER`)."""
+    key = {"airflow": "owner", "databricks": RUN_OWNER}.get(source)
+    owner = details.get(key, "") if key else ""
     if not isinstance(owner, str) or REDACTED in owner or REDACTED_EMAIL in owner:
         return ""
     return owner
+
+
+def databricks_run_owner(user_name: str) -> str:
+    """The owner a Databricks run's `creator_user_name` (runs/get) names: a workspace user's is
+    their e-mail, of which the name before the `@` is kept (no ticket holds an e-mail address:
+    they are redacted wherever they arrive); a service principal's is its application id (a
+    UUID), which names nobody to call: "" (the default owner stays)."""
+    user_name = user_name.strip()
+    if _APPLICATION_ID.fullmatch(user_name):
+        return ""
+    return user_name.partition("@")[0].strip()[:200]
+
+
+def route_to_declared_owner(ticket: Ticket, actor: Actor, **why: Any) -> bool:
+    """Give the ticket the owner its failure turned out to declare after it was created (a
+    Databricks run's creator, known once the run is fetched), as `resolve_ownership` would have
+    at its creation: only where no ownership rule matches, the ticket still has the default
+    owner, and nobody re-routed it (a re-route, people's or this one, stays). A re-route: the
+    audit entry (`why` in its details) and the announcement (`lifecycle.REROUTED`: the JIRA
+    issue and Slack alert already made, and the dashboard, show the new owner). Inside the
+    caller's transaction. True when the owner changed."""
+    owner = declared_owner(ticket.source, ticket.details)
+    if not owner or ticket.finops_owner != settings.DEFAULT_FINOPS_OWNER:
+        return False
+    if resolve_ownership(ticket.source, ticket.pipeline, owner).finops_owner != owner:
+        return False  # a rule matches, or the name is one that names nobody
+    if AuditLog.objects.filter(ticket_id=ticket.pk, action=lifecycle.REROUTED).exists():
+        return False
+    changed = Ticket.objects.filter(pk=ticket.pk, finops_owner=ticket.finops_owner).update(
+        finops_owner=owner, updated_at=timezone.now()
+    )
+    if not changed:
+        return False
+    before, ticket.finops_owner = ticket.finops_owner, owner
+    lifecycle.write_audit(
+        ticket,
+        actor,
+        lifecycle.REROUTED,
+        before={"finops_owner": before},
+        after={"finops_owner": owner},
+        details=why,
+    )
+    lifecycle.announce(ticket.pk, lifecycle.REROUTED, actor)
+    return True
 
 
 def reroute_unpaged(ticket: Ticket, actor: Actor) -> bool:

@@ -43,6 +43,7 @@ from tests.api import jwt_client
 from tests.conftest import local_payload, wait_for
 from tests.dashboard import make_user
 from tests.fakes.azurite import Azurite
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tests.fakes.jira_api import FakeJira, Transition
 from tests.fakes.slack_api import FakeSlack
@@ -99,11 +100,14 @@ def targets(settings, azurite):
 
 
 def post_failure(body: dict | None = None) -> dict:
+    return post_failure_to("/webhooks/adf/", body or local_payload("adf_failure.json"))
+
+
+def post_failure_to(path: str, body: dict) -> dict:
     from django.conf import settings
 
-    body = body or local_payload("adf_failure.json")
     response = Client().post(
-        "/webhooks/adf/",
+        path,
         data=json.dumps(body),
         content_type="application/json",
         HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
@@ -2368,3 +2372,35 @@ def test_changes_held_up_by_a_throttled_target_are_told_in_their_order(celery_wo
     assert "Resolved by daan" in json.dumps(
         slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
     )
+
+
+def test_a_paged_databricks_tickets_run_read_later_gives_its_jira_issue_and_alert_its_creator(
+    celery_worker, targets, settings
+):
+    """Its run could not be read when it paged (no Databricks credentials yet), so the issue
+    and the alert name the default owner; the RCA re-run once the credentials are set reads
+    the run, whose creator owns the ticket from then on (no ownership rule matches): the issue's
+    description, the alert and the dashboard show the new owner."""
+    jira, slack, _ = targets
+    settings.DEFAULT_FINOPS_OWNER = "on-call"
+    settings.DATABRICKS_HOST = settings.DATABRICKS_TOKEN = ""
+    payload = local_payload("databricks_task_run_on_failure.json")
+    parent, attempt = (int(payload["run"][key]) for key in ("parent_run_id", "run_id"))
+    ticket = fanned_out(post_failure_to("/webhooks/databricks/", payload)["ticket_id"])
+    assert "*Owner:* on-call" in jira.issues[ticket.itsm_ticket_id]["description"]
+
+    with FakeDatabricks() as databricks, dashboard_events() as change_of:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = databricks.url, databricks.token
+        run = job_run(run_id=parent, tasks=[task("ingest_orders", attempt, "FAILED", "Failed")])
+        databricks.add_run({**run, "creator_user_name": "alice.smith@example.com"})
+        databricks.outputs[attempt] = {"error": "java.io.FileNotFoundException: /mnt/raw/x.csv"}
+        services.analyse_ticket(ticket.pk, force=True)
+        assert change_of(ticket.pk, "re-routed")["actor"] == "enrichment"
+
+    settled(ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.finops_owner == "alice.smith"
+    assert "*Owner:* alice.smith" in jira.issues[ticket.itsm_ticket_id]["description"]
+    message = json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    assert "*Owner*\\nalice.smith" in message
+    assert not OutboundDelivery.objects.dead().filter(ticket=ticket).exists()

@@ -25,6 +25,7 @@ from tests.fakes.azure_management_api import (
     adf_trigger_run,
 )
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tickets import lifecycle, rules
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, OwnershipRule, SlaPolicy, SuppressionRule, Ticket
 from tickets.rules import clear_rule_cache
@@ -957,6 +958,112 @@ def test_the_fetched_databricks_runs_page_is_a_link_when_the_run_gives_no_error_
     page = f"https://example.cloud.databricks.com/?o=1#job/11223344/run/{parent}"
     assert after.links == {"run": page}
     assert after.error_message == before.error_message
+
+
+SERVICE_PRINCIPAL = "5f2c1a9e-8b3d-4c6e-9f1a-2b3c4d5e6f70"
+
+
+def enrich_databricks_ticket(settings, ticket_id: str, creator: str) -> None:
+    """The ticket's run, created by `creator`, fetched from a Databricks workspace."""
+    payload = local_payload("databricks_task_run_on_failure.json")
+    parent, attempt = (int(payload["run"][key]) for key in ("parent_run_id", "run_id"))
+    with FakeDatabricks() as databricks:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = databricks.url, databricks.token
+        run = job_run(run_id=parent, tasks=[task("ingest_orders", attempt, "FAILED", "Failed")])
+        databricks.add_run({**run, "creator_user_name": creator})
+        databricks.outputs[attempt] = {"error": "java.io.FileNotFoundException: /mnt/raw/x.csv"}
+        services.enrich_tickets([ticket_id])
+
+
+@pytest.mark.parametrize(
+    ("creator", "owner"),
+    [
+        ("alice.smith@example.com", "alice.smith"),  # no ticket holds the e-mail itself
+        (SERVICE_PRINCIPAL, "on-call"),  # an application id names nobody to call
+    ],
+)
+def test_a_databricks_runs_creator_owns_its_ticket_where_no_rule_names_one(
+    webhook_client, settings, creator, owner
+):
+    """A Databricks notification names no owner, so its ticket got DEFAULT_FINOPS_OWNER; the run
+    fetched for its error names its creator, who owns it from then on as an Airflow task's
+    `owner` does: a re-route, audited and announced (JIRA, Slack and the dashboard follow it).
+    An admin re-route afterwards finds the same owner."""
+    settings.DEFAULT_FINOPS_OWNER = "on-call"
+    payload = local_payload("databricks_task_run_on_failure.json")
+    ticket_id = webhook_client(DATABRICKS, payload).json()["ticket_id"]
+    assert Ticket.objects.get(pk=ticket_id).finops_owner == "on-call"
+    announced = []
+
+    def told(sender, ticket_id, action, actor, **kwargs):
+        announced.append((ticket_id, action, actor.name))
+
+    lifecycle.ticket_changing.connect(told)
+    try:
+        enrich_databricks_ticket(settings, ticket_id, creator)
+    finally:
+        lifecycle.ticket_changing.disconnect(told)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.finops_owner == owner
+    assert "@" not in json.dumps(ticket.details)
+    rerouted = AuditLog.objects.filter(ticket=ticket, action=lifecycle.REROUTED)
+    if owner == "on-call":
+        assert not rerouted.exists() and (ticket_id, lifecycle.REROUTED, "enrichment") not in (
+            announced
+        )
+        return
+    entry = rerouted.get()
+    assert (entry.before, entry.after) == ({"finops_owner": "on-call"}, {"finops_owner": owner})
+    assert entry.details["via"] == "databricks run"
+    assert (ticket_id, lifecycle.REROUTED, "enrichment") in announced
+    assert not rules.reroute_unpaged(ticket, Actor.system("test"))
+    assert Ticket.objects.get(pk=ticket_id).finops_owner == owner
+
+
+@pytest.mark.parametrize("rule_owner", ["maria", "on-call"])
+def test_an_ownership_rule_still_owns_a_databricks_ticket_whoever_created_its_run(
+    webhook_client, settings, rule_owner
+):
+    """Also a rule naming the default owner (for a team of its own): it names the owner."""
+    settings.DEFAULT_FINOPS_OWNER = "on-call"
+    OwnershipRule.objects.create(
+        pipeline_pattern="nightly_sales_*", finops_team="sales-data", finops_owner=rule_owner
+    )
+    clear_rule_cache()  # rules are cached for RULE_CACHE_SECONDS
+    payload = local_payload("databricks_task_run_on_failure.json")
+    ticket_id = webhook_client(DATABRICKS, payload).json()["ticket_id"]
+
+    enrich_databricks_ticket(settings, ticket_id, "alice.smith@example.com")
+
+    assert Ticket.objects.get(pk=ticket_id).finops_owner == rule_owner
+    assert not AuditLog.objects.filter(ticket_id=ticket_id, action=lifecycle.REROUTED).exists()
+
+
+def test_a_databricks_ticket_people_rerouted_keeps_its_owner_once_its_run_is_fetched(
+    webhook_client, settings
+):
+    """Its run could not be read at first (no credentials yet); staff re-routed it meanwhile,
+    keeping the default owner under another team. The run read later (the RCA re-run once the
+    credentials are set) does not undo what people decided."""
+    settings.DEFAULT_FINOPS_OWNER = "on-call"
+    settings.DATABRICKS_HOST = settings.DATABRICKS_TOKEN = ""
+    payload = local_payload("databricks_task_run_on_failure.json")
+    ticket_id = webhook_client(DATABRICKS, payload).json()["ticket_id"]
+    services.enrich_tickets([ticket_id])
+    rule = OwnershipRule.objects.create(
+        pipeline_pattern="nightly_sales_*", finops_team="sales-data", finops_owner="on-call"
+    )
+    clear_rule_cache()
+    assert rules.reroute_unpaged(Ticket.objects.get(pk=ticket_id), Actor.system("staff"))
+    rule.delete()
+    clear_rule_cache()
+
+    enrich_databricks_ticket(settings, ticket_id, "alice.smith@example.com")
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert (ticket.finops_team, ticket.finops_owner) == ("sales-data", "on-call")
+    assert "FileNotFoundException" in ticket.error_message  # the run was read
 
 
 def test_a_databricks_run_of_another_workspace_is_not_read_for_its_error(webhook_client, settings):
