@@ -147,6 +147,18 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # A client that could not open its connection at all (dbt-databricks "Exception while
+            # trying to create connection: Error during request to server ... method=OpenSession"),
+            # or a Livy server that found no free port for a session's driver to call back on
+            # ("Unable to connect to provided ports 10000~10010"): the endpoint or port range it
+            # needs is unreachable or taken.
+            "connection_not_created",
+            4.0,
+            r"\bexception while trying to create connection\b"
+            r"|\bunable to connect to provided ports\b",
+            _I,
+        ),
+        (
             # Redshift Spectrum that could not reach S3 for an external table's files
             # ("S3Query Exception Connection failed, retries exceeded", code 15005): the
             # cluster's path to S3 (VPC endpoint, enhanced VPC routing, NAT), not the database.
@@ -832,6 +844,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # A stored OAuth connection whose token could not be refreshed (Fabric's "ErrorCode:
+            # 'DMTS_OAuthTokenRefreshFailedError'", "failed to refresh the OAuth token"): the
+            # credential behind the connection expired or was revoked, weighted above the
+            # "Failed to resolve connection" it is reported with.
+            "oauth_refresh_failed",
+            4.5,
+            any_of(*signals.OAUTH_REFRESH_FAILED),
+            _I,
+        ),
+        (
             # A token the server would not accept (Airflow 3's execution API "Invalid auth
             # token: Signature verification failed" when components sign with different JWT
             # secrets, "... Signature has expired"; PyJWT's InvalidSignatureError wording).
@@ -1030,6 +1052,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A load whose rows do not line up with the table or stream it reads: BigQuery's "CSV
+            # table references column position 40, but line contains only 40 columns" (a file
+            # with fewer columns than the schema), Kafka offsets no longer held by the broker
+            # ("Offsets not available on leader: OffsetRange(...)", aged out by retention).
+            "rows_out_of_line",
+            4.0,
+            r"\breferences column position \d+, but line contains only \d+"
+            r"|\boffsets? not available on leader\b",
+            _I,
+        ),
         (
             # An Arrow/DataFusion schema that does not fit the data it is given (delta-rs
             # "Schema error: Duplicate field name: date", "Schema error: No such field:
@@ -1622,6 +1655,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # A notebook's language runtime that went away under the command (Databricks "jupyter
+            # client is not available because the python kernel is not defined. The kernel may be
+            # restarting or the repl may have been shut down"): the driver restarted or detached
+            # the REPL, weighted above the IllegalStateException it is raised as.
+            "repl_unavailable",
+            5.0,
+            r"\bpython kernel is not defined\b|\bkernel may be restarting\b"
+            r"|\brepl may have been shut down\b",
+            _I,
+        ),
+        (
             # A service's compute that was not up for the request: an ADF data flow debug
             # cluster that did not come up ("Failed to setup debug session. Session ID: ..."), a
             # Databricks SQL warehouse stopped or still starting under an open session
@@ -1964,7 +2008,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|statement timeout|query timeout|canceling statement|opentimeout|connectiontimeout"
             r"|statement_timeout|waitererror"
             # Service Bus: a message or session lock that ran out before it was settled.
-            r"|messagelocklost|sessionlocklost|lock on the message .{0,40}has expired",
+            r"|messagelocklost|sessionlocklost|lock on the message .{0,40}has expired"
+            r"|\bsession lock has expired\b|\bsession lock (?:was )?lost\b",
             _I,
         ),
         (
@@ -1988,6 +2033,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A definition the service takes in the wrong order or that names what does not
+            # exist for it: a Synapse Spark pool given libraries in the request that creates it
+            # ("SparkComputePropertiesNotAllowed ... must be created before libraries are
+            # installed"), a Databricks bundle granting permissions to a group or user that does
+            # not exist ("Principal: GroupName(x) does not exist"), a
+            # dbt dispatch that finds no implementation of a package macro ("In dispatch: No macro
+            # named 'any_value' found"): the definition or the package versions it relies on.
+            "definition_unresolvable",
+            4.5,
+            r"\bmust be created before (?:the )?[\w ]{1,40}(?:are|is) (?:installed|added|applied)\b"
+            r"|\bprincipal: \w{1,40}\([^)\n]{0,200}\) does not exist\b"
+            r"|\bin dispatch: no macro named\b",
+            _I,
+        ),
         (
             # Pipeline definitions the service refuses to run as set up: an SSIS Script Task or
             # component whose script cannot be loaded (built for another SSIS version, or its
@@ -3313,6 +3373,17 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A Power Query (Dataflow, Fabric Dataflow Gen2, Power BI) step whose expression fails
+            # ("MashupException.Error: Expression.Error: We cannot convert a value of type Table
+            # to type Text", "Expression.Error: There weren't enough elements in the enumeration
+            # to complete the operation"): the query's M code, weighted above the "refresh" and
+            # service words around it.
+            "power_query_expression",
+            4.5,
+            any_of(*signals.POWER_QUERY_EXPRESSION),
+            _I,
+        ),
         (
             # A task reading an upstream XCom that was never pushed (Airflow "XComArg result
             # from extract at t1 with key=\"return_value\" is not found!": the upstream task was

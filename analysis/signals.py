@@ -183,6 +183,11 @@ CONCURRENT_COMMIT: tuple[str, ...] = (
 KAFKA_POLL_INTERVAL: tuple[str, ...] = (
     r"group has already rebalanced",
     r"longer than the configured max[._]poll[._]interval[._]ms",
+    # The same eviction seen by an auto-commit ("Offset commit cannot be completed since the
+    # consumer is not part of an active group ...; it is likely that the consumer was kicked out
+    # of the group").
+    r"\bnot part of an active group\b",
+    r"\bkicked out of the group\b",
 )
 
 # No node or queue can take the pod, container or application master: the Kubernetes scheduler
@@ -759,6 +764,19 @@ REQUIRED_SETTING_UNSET: tuple[str, ...] = (
     r"\b(?:is|are) mandatory (?:(?:fields?|propert(?:y|ies)|settings?|parameters?) )?when\b",
     r"\bproperty is not initiali[sz]ed\b",
 )
+
+# A stored OAuth connection whose token could not be refreshed (Fabric's "ErrorCode:
+# 'DMTS_OAuthTokenRefreshFailedError'", "failed to refresh the OAuth token").
+OAUTH_REFRESH_FAILED: tuple[str, ...] = (
+    r"oauth_?token_?refresh_?failed",
+    r"\b(?:failed|unable) to refresh (?:the )?(?:oauth |access )?token\b",
+)
+
+# A Power Query (Dataflow, Fabric Dataflow Gen2, Power BI) step whose M expression fails
+# ("MashupException.Error: Expression.Error: We cannot convert a value of type Table to type
+# Text", "Expression.Error: There weren't enough elements in the enumeration to complete the
+# operation").
+POWER_QUERY_EXPRESSION: tuple[str, ...] = (r"\bexpression\.error\b",)
 
 # Oracle's native network encryption or checksumming that client and server could not agree on
 # (ORA-12650 "No common encryption or data integrity algorithm", ORA-12660 "Encryption or

@@ -1,6 +1,6 @@
 """Authentication and authorisation failures: Entra ID (AADSTS) sign-ins, database logins, tokens
-(expired, or with a signature that does not verify), missing credentials, HTTP 401 and denied
-permissions.
+(expired, not refreshed, or with a signature that does not verify), missing credentials, HTTP 401
+and denied permissions.
 """
 
 from __future__ import annotations
@@ -565,3 +565,34 @@ def permission_denied(m: re.Match[str], ctx: Context) -> Finding:
         )
     recs.append("Rerun the failed run after the grant has propagated (RBAC can take minutes).")
     return Finding(cause, tuple(recs), 0.65, transient=False)
+
+
+@rule(
+    "oauth_refresh_failed",
+    "AuthenticationError",
+    any_of(*signals.OAUTH_REFRESH_FAILED),
+    example=(
+        "Error: Failed to resolve connection 'a7cdc747-c102-43c6-bed7-ccc099a03f97' referenced in "
+        "activity run '31082f5d-0820-470d-b102-788b6bbcec8a'. ErrorCode: "
+        "'DMTS_OAuthTokenRefreshFailedError'. ErrorMessage: 'null'."
+    ),
+)
+def oauth_refresh_failed(m: re.Match[str], ctx: Context) -> Finding:
+    connection = grab(
+        ctx.text, r"resolve connection '([^'\n]{1,100})'", r"connection '([^'\n]{1,100})'"
+    )
+    which = f" {quoted(connection)}" if connection else ""
+    return Finding(
+        f"the OAuth token of the stored connection{which} could not be refreshed: the sign-in it "
+        "was created with expired, its password changed, or its consent or access was revoked, "
+        "so the service cannot act on its behalf",
+        (
+            "Open the connection in the workspace's connection settings and edit its credentials: "
+            "sign in again with an account that still has access.",
+            "Prefer a service principal or workspace identity over a personal OAuth sign-in for "
+            "scheduled runs, so a user's password or session does not break them.",
+            "Rerun the pipeline once the connection tests successfully.",
+        ),
+        0.65,
+        transient=False,
+    )

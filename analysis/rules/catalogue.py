@@ -30,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     configuration.resource_not_found,
     configuration.notebook_not_found,
     # authentication
+    authentication.oauth_refresh_failed,
     authentication.aad_client_secret,
     authentication.aad_other,
     authentication.data_source_credentials,
@@ -206,6 +207,7 @@ RULES: tuple[Rule, ...] = (
     configuration.required_setting_unset,
     configuration.source_missing_or_denied,
     # code_errors
+    code_errors.power_query_expression,
     code_errors.query_too_complex,
     code_errors.query_parameter_count,
     code_errors.adf_expression,

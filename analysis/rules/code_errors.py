@@ -1,5 +1,5 @@
-"""Bugs in code or pipeline expressions: ADF expressions, Python and JVM exceptions, syntax
-errors."""
+"""Bugs in code or pipeline expressions: ADF and Power Query expressions, Python and JVM
+exceptions, syntax errors."""
 
 from __future__ import annotations
 
@@ -502,5 +502,37 @@ def query_parameter_count(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun after the fix.",
         ),
         0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "power_query_expression",
+    "CodeError DataError",
+    any_of(*signals.POWER_QUERY_EXPRESSION),
+    example=(
+        "Error Code: Mashup Exception Error, Error Details: Couldn't refresh the entity because "
+        "of an issue with the mashup document MashupException.Error: Expression.Error: We cannot "
+        "convert a value of type Table to type Text. Details: Value = #table({}, {})"
+    ),
+)
+def power_query_expression(m: re.Match[str], ctx: Context) -> Finding:
+    # The sentence after "Expression.Error:", up to the details, request id or markup after it.
+    stated = grab(
+        ctx.text, r"expression\.error:\s*([^<\n]{1,300}?)\s*(?:details:|\(request id|<|$)"
+    )
+    what = f" ({quoted(clean_value(stated, 200))})" if stated else ""
+    return Finding(
+        f"a step of the Power Query (M) query failed to evaluate{what}: an expression received a "
+        "value of another type or shape than it handles (a table where text is expected, a list "
+        "with fewer items than it takes), from the query's code or from what the source returned",
+        (
+            "Open the query in the Power Query editor and find the step the error names; check "
+            "what the previous step returns (its type, whether it is empty).",
+            "Fix the expression (convert the value, pick the column or row it needs, handle an "
+            "empty list or table) or the source change that altered its shape.",
+            "Save, publish the dataflow or model, then refresh again.",
+        ),
+        0.6,
         transient=False,
     )

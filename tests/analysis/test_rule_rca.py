@@ -2131,3 +2131,43 @@ def test_round_thirty_six_unset_settings_and_missing_sources_are_explained_as_su
     assert "read access" in sources.root_cause
     for rca in (unset, uninitialized, sources):
         _assert_well_formed(rca)
+
+
+def test_round_thirty_seven_power_query_expressions_are_explained_as_such() -> None:
+    """A Power Query step whose expression fails names what the expression said, not the
+    dataflow refresh or the service around it."""
+    conversion = _rca(
+        "Error Code: Mashup Exception Error, Error Details: Couldn't refresh the entity because "
+        "of an issue with the mashup document MashupException.Error: Expression.Error: We cannot "
+        'convert a value of type Table to type Text. Details: Value = #table({"Name"}, {}) '
+        "(Request ID: e558cc47-a099-4591-a018-509bf38ecb54)."
+    )
+    enumeration = _rca(
+        "There was a problem refreshing the dataflow, the dataflow definition contained errors. "
+        'Additional information: Unexpected exception in query "<pi>Apps</pi>", Message: '
+        "<pi>Expression.Error: There weren't enough elements in the enumeration to complete the "
+        "operation.</pi>."
+    )
+
+    assert conversion.rule == enumeration.rule == "power_query_expression"
+    assert "type Table to type Text" in conversion.root_cause
+    assert "Request ID" not in conversion.root_cause
+    assert "enough elements in the enumeration" in enumeration.root_cause
+    for rca in (conversion, enumeration):
+        _assert_well_formed(rca)
+
+
+def test_round_thirty_seven_an_oauth_token_not_refreshed_is_explained_as_such() -> None:
+    """A stored connection whose OAuth token could not be refreshed names the connection and the
+    sign-in to redo, not the "Failed to resolve connection" it is reported with."""
+    rca = _rca(
+        "Activity failed because an inner activity failed; Inner activity name: Copy Activity Log "
+        "to Files, Error: Failed to resolve connection 'a7cdc747-c102-43c6-bed7-ccc099a03f97' "
+        "referenced in activity run '31082f5d-0820-470d-b102-788b6bbcec8a'. ErrorCode: "
+        "'DMTS_OAuthTokenRefreshFailedError'. ErrorMessage: 'null'."
+    )
+
+    assert rca.rule == "oauth_refresh_failed"
+    assert "a7cdc747-c102-43c6-bed7-ccc099a03f97" in rca.root_cause
+    assert "OAuth token" in rca.root_cause
+    _assert_well_formed(rca)
