@@ -811,13 +811,15 @@ def record_event(
     claimed, first_ticket_id = Occurrence.objects.claim_or_find(event.occurrence_key, locks)
     if not claimed:
         return EventOutcome(Outcome.DUPLICATE, first_ticket_id)
+    # Read once, under the claim's occurrence lock, which an alert's Resolved takes too.
+    resolved_first = classified is not None and _resolved_first(event)
     if classified is None:
         outcome = _resolve(event)
     else:
-        outcome = _record_failure(event, classified, tracking_id, created_with)
+        outcome = _record_failure(event, classified, tracking_id, created_with, resolved_first)
     if outcome.outcome != Outcome.CREATED:  # a created ticket's INSERT assigned it
         Occurrence.objects.assign(event.occurrence_key, outcome.ticket_id, outcome.outcome)
-    if classified is not None and outcome.ticket_id and event.source == Source.AZURE_MONITOR:
+    if resolved_first and outcome.ticket_id:
         # Once assigned: a Fired that regressed the ticket starts the failure whose alerts
         # are waited for (`alerts_counted_on`), not the one before it.
         _end_if_recovered_early(event, outcome.ticket_id)
@@ -1134,10 +1136,8 @@ def _resolved_first(event: FailureEvent) -> bool:
 
 
 def _end_if_recovered_early(event: FailureEvent, ticket_id: str) -> None:
-    """An alert whose Resolved came first (`_resolve`) ends the ticket it was recorded on,
-    unless another alert counted on it still fires."""
-    if not _resolved_first(event):
-        return
+    """An alert whose Resolved came first (`_resolve`, `_resolved_first`) ends the ticket it
+    was recorded on, unless another alert counted on it still fires."""
     if _alerts_still_firing(ticket_id, event.occurrence_key):
         return
     ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
@@ -1273,12 +1273,14 @@ def _culprit_label(classified: _Classified) -> str:
     return classified.culprit.label if classified.culprit is not None else ""
 
 
-def _joinable(event: FailureEvent, classified: _Classified) -> tuple[str, str]:
+def _joinable(
+    event: FailureEvent, classified: _Classified, resolved_first: bool
+) -> tuple[str, str]:
     """The culprit and the alert rule whose incident a regression may join (`incidents.regress`:
     those whose locks `record_event` took); neither for an alert whose Resolved came first
     (`_resolved_first`): it is over at once (`_end_if_recovered_early`) and joins no incident,
     as a new ticket of it forms none."""
-    if _resolved_first(event):
+    if resolved_first:
         return "", ""
     return _culprit_label(classified), _rule_key(event)
 
@@ -1288,8 +1290,10 @@ def _record_failure(
     classified: _Classified,
     tracking_id: UUID,
     created_with: Callable[[EventOutcome], models.Model] | None,
+    resolved_first: bool,
 ) -> EventOutcome:
-    """Under the run, fingerprint and culprit locks `record_event` took with the claim."""
+    """Under the run, fingerprint and culprit locks `record_event` took with the claim;
+    `resolved_first`: an alert whose Resolved came before it (`_resolved_first`)."""
     now = timezone.now()
     fingerprint = classified.fingerprint
     target, earlier = Ticket.objects.candidates_for(event.run_key, fingerprint)
@@ -1312,7 +1316,7 @@ def _record_failure(
         if resolved:
             # The same run failing again after its ticket was resolved, or the same failure
             # after its ticket was resolved while this one was being recorded.
-            culprit_held, rule_held = _joinable(event, classified)
+            culprit_held, rule_held = _joinable(event, classified, resolved_first)
             incidents.regress(
                 target.ticket_id,
                 Actor.source(event.source),
@@ -1348,7 +1352,7 @@ def _record_failure(
                 new_run=new_run,
                 reopens_incident=reopens,
             )
-        culprit_held, rule_held = _joinable(event, classified)
+        culprit_held, rule_held = _joinable(event, classified, resolved_first)
         incidents.regress(
             earlier.ticket_id,
             Actor.source(event.source),
@@ -1367,7 +1371,7 @@ def _record_failure(
     ticket, placement = _create_ticket(
         event, classified, tracking_id, now, earlier.ticket_id if earlier else None, created_with
     )
-    if not _resolved_first(event):
+    if not resolved_first:
         # One whose Resolved came first is over at once (`_end_if_recovered_early`): it joins
         # or forms no incident, as a ticket over before is left out of one.
         incidents.place(ticket, now, placement=placement)
