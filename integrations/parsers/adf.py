@@ -82,8 +82,10 @@ def parse_adf_failure(payload: Any) -> FailureEvent:
         )
     failed = status == "failed"
     if failed and not values["error_message"]:
-        missing = "error.message" if error else "error_message"
-        raise ParseError(f"missing required field '{missing}'")
+        missing = (
+            "'error.message'" if error else "'error_message' (or 'errorMessage' or 'error.message')"
+        )
+        raise ParseError(f"missing required field {missing}")
     severity = None
     if values["severity"]:
         try:

@@ -850,7 +850,7 @@ def validate(model: type[BodyModel], payload: Any, where: str = "body") -> BodyM
     try:
         return model.model_validate(present)
     except ValidationError as exc:
-        raise ParseError(_reason(exc.errors()[0], present, where)) from None
+        raise ParseError(_reason(exc.errors()[0], present, where, model)) from None
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -859,6 +859,32 @@ def _path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path.lstrip(".")
+
+
+def _other_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The names besides `loc`'s last that its field is also read under (ADF's camelCase
+    aliases), so a sender who used neither learns every name it may use."""
+    fields = model.model_fields
+    names: list[str] = []
+    for part in loc:
+        if not isinstance(part, str):
+            continue
+        field = next((f for name, f in fields.items() if part == name or part in _aliases(f)), None)
+        if field is None:
+            return []
+        names = [name for name in _aliases(field) if name != part]
+        inner = field.annotation
+        fields = (
+            inner.model_fields if isinstance(inner, type) and issubclass(inner, BaseModel) else {}
+        )
+    return names
+
+
+def _aliases(field: Any) -> list[str]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice for choice in alias.choices if isinstance(choice, str)]
+    return [alias] if isinstance(alias, str) else []
 
 
 def _given(payload: Any, loc: tuple[Any, ...]) -> Any:
@@ -876,7 +902,7 @@ def _given(payload: Any, loc: tuple[Any, ...]) -> Any:
 _OBJECT_ERRORS = ("model_type", "model_attributes_type", "dict_type")
 
 
-def _reason(error: Any, payload: dict[str, Any], where: str) -> str:
+def _reason(error: Any, payload: dict[str, Any], where: str, model: type[BaseModel]) -> str:
     path = _path(error["loc"])
     if where != "body":
         path = f"{where}.{path}"
@@ -884,7 +910,9 @@ def _reason(error: Any, payload: dict[str, Any], where: str) -> str:
     # A null field is absent; a null list item is a wrong item.
     absent = not isinstance(error["loc"][-1], int) and _given(payload, error["loc"]) is None
     if kind == "missing" or (absent and kind in ("string_pattern_mismatch", *_OBJECT_ERRORS)):
-        return f"missing required field '{path}'"
+        others = _other_names(model, error["loc"])
+        also = f" (or {' or '.join(repr(name) for name in others)})" if others else ""
+        return f"missing required field '{path}'{also}"
     if kind == "string_pattern_mismatch":
         return f"field '{path}' must not be empty"
     if kind in _OBJECT_ERRORS:

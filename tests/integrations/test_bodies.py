@@ -490,7 +490,7 @@ REFUSED_BODIES: list[tuple[str, str, dict[str, Any], str]] = [
         "no pipeline under any name",
         "AdfFailure",
         {key: value for key, value in CAMEL.items() if key != "pipelineName"},
-        "missing required field 'pipeline'",
+        "missing required field 'pipeline' (or 'pipelineName')",
     ),
     (
         "a blank pipelineName",
@@ -514,7 +514,7 @@ REFUSED_BODIES: list[tuple[str, str, dict[str, Any], str]] = [
         "no run id under any name",
         "AdfFailure",
         {key: value for key, value in CAMEL.items() if key != "pipelineRunId"},
-        "missing required field 'run_id'",
+        "missing required field 'run_id' (or 'pipelineRunId' or 'runId')",
     ),
     (
         "a blank pipelineRunId beside a runId",
@@ -526,7 +526,7 @@ REFUSED_BODIES: list[tuple[str, str, dict[str, Any], str]] = [
         "a blank errorMessage",
         "AdfFailure",
         {**CAMEL, "errorMessage": " "},
-        "missing required field 'error_message'",
+        "missing required field 'error_message' (or 'errorMessage' or 'error.message')",
     ),
     (
         "a blank error_message beside an errorMessage",

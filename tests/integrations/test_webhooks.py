@@ -1473,7 +1473,11 @@ def _with_essentials(**fields: object) -> dict:
 @pytest.mark.parametrize(
     "path, body, reason",
     [
-        (ADF, {"pipeline": "p", "error_message": "boom"}, "missing required field 'run_id'"),
+        (
+            ADF,
+            {"pipeline": "p", "error_message": "boom"},
+            "missing required field 'run_id' (or 'pipelineRunId' or 'runId')",
+        ),
         (ADF, {"pipeline": "p", "run_id": "r"}, "missing required field 'error_message'"),
         (ADF, [1, 2, 3], "must be a JSON object"),
         (AIRFLOW, {"dag_id": "d", "task_id": "t", "run_id": "r"}, "'exception'"),
