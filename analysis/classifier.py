@@ -1670,11 +1670,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # cluster that did not come up ("Failed to setup debug session. Session ID: ..."), a
             # Databricks SQL warehouse stopped or still starting under an open session
             # ("requirement failed: Session handle ... has not been initialized or had already
-            # closed").
+            # closed", a Thrift "Invalid SessionHandle: SessionHandle [...]" once it expired, the
+            # JDBC driver's "Error occurred while opening a session with the server"), a Synapse
+            # Livy session that never started ("SessionNotStartException: Session ... is ERROR").
             "service_compute_not_up",
             4.0,
             r"\bfailed to set ?up (?:the )?debug session\b"
-            r"|\bsession handle [^\n]{0,100}?has not been initiali[sz]ed\b",
+            r"|\bsession handle [^\n]{0,100}?has not been initiali[sz]ed\b"
+            r"|\binvalid sessionhandle\b|\berror occurred while opening a session with the server\b"
+            r"|\bsessionnotstartexception\b",
             _I,
         ),
         (
@@ -2033,6 +2037,38 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A deployment that names an item the workspace does not have: an ADF/Synapse
+            # resource referencing one that is not deployed ("The document creation or update
+            # failed because of invalid reference \"dfpurgecosmos\""), the Fabric CLI's "[NotFound]
+            # The Item 'LH_BRONZE.Lakehouse' could not be found".
+            "invalid_item_reference",
+            4.0,
+            r"\bfailed because of invalid reference\b"
+            r"|\bthe item '[^'\n]{1,200}' could not be found\b",
+            _I,
+        ),
+        (
+            # A deployment or command-line tool that refuses what it was given: fabric-cicd's
+            # "Failed to publish Notebook 'x'" (an item file the tool cannot convert), a Go CLI
+            # given a flag it does not have ("unknown shorthand flag: 'X' in -X").
+            "tool_refused_definition",
+            4.0,
+            r"\bfailed to publish (?:notebook|data ?pipeline|environment|lakehouse|warehouse"
+            r"|semantic ?model|report|dataflow|variable ?library|eventstream|kql ?database)\b"
+            r"|\bunknown shorthand flag\b",
+            _I,
+        ),
+        (
+            # A Kubernetes container that keeps exiting right after it starts ("Back-off 5m0s
+            # restarting failed container=x pod=y", kubectl's event "Back-off restarting failed
+            # container app in pod y"): its command, image or settings, weighted
+            # below an OOMKilled or other stated reason it may come with.
+            "container_restart_backoff",
+            3.0,
+            r"\bback-off (?:\S{1,12} )?restarting failed container\b",
+            _I,
+        ),
         (
             # A definition the service takes in the wrong order or that names what does not
             # exist for it: a Synapse Spark pool given libraries in the request that creates it
@@ -3373,6 +3409,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A Spark SQL function given an argument of the wrong type ("cannot resolve
+            # 'bool_and(1)' due to data type mismatch: Input to function 'bool_and' should have
+            # been boolean, but it's [int]"): the query's expression, weighted above the data type
+            # words around it.
+            "function_argument_type",
+            4.0,
+            r"\binput to function '?[\w.]{1,60}'? should have been [^\n,]{1,60}, but it's\b",
+            _I,
+        ),
         (
             # A Power Query (Dataflow, Fabric Dataflow Gen2, Power BI) step whose expression fails
             # ("MashupException.Error: Expression.Error: We cannot convert a value of type Table

@@ -677,6 +677,17 @@ THREAD_SETS = [
     # data, network, code, authentication or service). Left: an ADF ORC sink's
     # "IndexOutOfBoundsException" (read as code) and a Databricks METASTORE_DOWN (read as database).
     ("thread_errors_37.jsonl", 32, 2),
+    # Round 38 (32 messages, short round: from issues of Fabric and Synapse tools, ADF, Databricks
+    # clients, Spark, Airflow, Snowflake, Postgres, Kubernetes, BigQuery and others): 22/32 when
+    # collected. Its misses were a deployment naming an item that is not there ("failed because
+    # of invalid reference", "The Item '...' could not be found"), a tool refusing its input
+    # ("Failed to publish Notebook", "unknown shorthand flag"), a compute session that could not
+    # be opened or had gone ("Invalid SessionHandle", "Error occurred while opening a session with
+    # the server", a Livy "SessionNotStartException"), a Spark function given an argument of the
+    # wrong type and a container restarted with back-off (Unknown or read as database or data).
+    # Left: a mount's "Failed to initialize null" (read as code) and a BigQuery table's update
+    # rate limit (read as the service's, as the earlier sets read rate limits).
+    ("thread_errors_38.jsonl", 32, 2),
 ]
 
 
@@ -3406,6 +3417,73 @@ ROUND_37_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_38_FAMILIES = [
+    # Further wordings of the families round 38's thread messages exposed.
+    (
+        "ExternalServiceError",
+        "Error running query: Invalid SessionHandle: SessionHandle [0a1b2c3d-0000-1111-2222-3333]",
+    ),
+    (
+        "ExternalServiceError",
+        "SQLException: [Simba][SparkJDBCDriver](500593) Error occurred while opening a session "
+        "with the server.",
+    ),
+    (
+        "ExternalServiceError",
+        "SessionNotStartException: Session [Spark on Synapse] etl >> Livy Session is ERROR.",
+    ),
+    (
+        "ConfigurationError",
+        "The document creation or update failed because of invalid reference 'ls_keyvault'.",
+    ),
+    ("ConfigurationError", "[NotFound] The Item 'Sales.SemanticModel' could not be found"),
+    ("ConfigurationError", "Failed to publish DataPipeline 'pl_ingest'"),
+    ("ConfigurationError", "Error: unknown shorthand flag: 'x' in -x"),
+    (
+        "ConfigurationError",
+        "Warning  BackOff  kubelet  Back-off restarting failed container app in pod web-5d9f(ab)",
+    ),
+    ("ConfigurationError", "Back-off 40s restarting failed container=worker pod=etl-7c9(1234)"),
+    (
+        "CodeError",
+        "cannot resolve 'array_contains(tags, 1)' due to data type mismatch: Input to function "
+        "array_contains should have been array followed by a value with same element type, but "
+        "it's [string, int].",
+    ),
+    (
+        "CodeError",
+        "due to data type mismatch: Input to function 'coalesce' should have been date, but it's "
+        "[string]",
+    ),
+    # What already read as something else still does: a container restarted after it ran out of
+    # memory; a notebook published, or a back-off policy, state no failure.
+    (
+        "ResourceExhaustion",
+        "Back-off 5m0s restarting failed container=app pod=web(1) Last State: Terminated Reason: "
+        "OOMKilled Exit Code: 137",
+    ),
+    ("Unknown", "Notebook 'etl' published."),
+    ("Unknown", "Back-off policy: retry after 10s"),
+]
+
+ROUND_38_PATHOLOGICAL = pathological(
+    [
+        "input to function 'a' should have been " + "b" * 20_000,
+        "the item '" + "x" * 20_000,
+        "back-off " * 3_000,
+        "failed to publish " * 3_000,
+        "invalid sessionhandle " * 3_000,
+    ],
+    ids=[
+        "function-argument-long",
+        "item-long",
+        "back-off-repeat",
+        "publish-repeat",
+        "sessionhandle-repeat",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -3452,6 +3530,7 @@ ROUND_FAMILIES = {
     35: ROUND_35_FAMILIES,
     36: ROUND_36_FAMILIES,
     37: ROUND_37_FAMILIES,
+    38: ROUND_38_FAMILIES,
 }
 
 
@@ -3496,6 +3575,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_35_PATHOLOGICAL,
         *ROUND_36_PATHOLOGICAL,
         *ROUND_37_PATHOLOGICAL,
+        *ROUND_38_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:
