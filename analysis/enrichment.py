@@ -66,6 +66,10 @@ class Enrichment:
     error_message: str  # the best error text found ("" if none)
     details: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # "databricks-api" / "adf-api"
+    # The error as `error_message` states it without the error's trace (a Databricks run's):
+    # what the failure is correlated on, so that one error fetched once with its trace and once
+    # without (runs/get-output gave none) is one failure. "" when it is `error_message`.
+    correlation_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -481,7 +485,9 @@ def _read_output(client: WorkspaceClient, budget: _Budget, failure: _TaskFailure
         failure.result_state = failure.result_state or _task_result_state(metadata)
 
 
-def _databricks_message(failures: list[_TaskFailure], run_state_message: str) -> str:
+def _databricks_message(
+    failures: list[_TaskFailure], run_state_message: str, *, with_trace: bool = True
+) -> str:
     if not failures:
         return run_state_message
     first = failures[0]
@@ -495,7 +501,9 @@ def _databricks_message(failures: list[_TaskFailure], run_state_message: str) ->
         parts.append(_clip_head(first.error, ERROR_MESSAGE_CHARS))
     elif not first.state_message and run_state_message:
         parts.append(run_state_message)
-    if first.error_trace and first.error_trace.strip() != first.error.strip():
+    # Without its error, the trace is all that tells this failure from the job's others.
+    trace_wanted = with_trace or not first.error
+    if trace_wanted and first.error_trace and first.error_trace.strip() != first.error.strip():
         parts.append(_clip_tail(first.error_trace, TRACE_MESSAGE_CHARS))
     for other in failures[1:MAX_LISTED_FAILURES]:
         reason = other.error.splitlines()[0] if other.error else other.state_message
@@ -543,6 +551,24 @@ def run_ended(config: DatabricksConfig, run_id: str) -> dict[str, Any]:
     }
 
 
+def _job_run_as(client: WorkspaceClient, budget: _Budget, job_id: int | None) -> str:
+    """Who the run's job runs as now: jobs/get's `run_as_user_name`, a workspace user's e-mail
+    or a service principal's application id (the job's `run_as` setting is write-only: jobs/get
+    answers it in this field). "" when the run is of no job (a one-time run), or jobs/get could
+    not tell within the budget (the job deleted since, the token may not view it): the run is
+    read all the same."""
+    if not job_id or budget.expired():
+        return ""
+    from databricks.sdk.service.jobs import JobsAPI
+
+    api = JobsAPI(client.api_client)  # the generated API: one page (the SDK's reads them all)
+    try:
+        job = _databricks_call(budget, "jobs/get", lambda: api.get(job_id))
+    except EnrichmentError:
+        return ""
+    return _text(job.run_as_user_name)
+
+
 def enrich_databricks_run(
     config: DatabricksConfig, run_id: str, task_key: str = "", task_run_id: str = ""
 ) -> Enrichment:
@@ -569,6 +595,7 @@ def enrich_databricks_run(
             break  # a stalling server will stall again: keep the rest of the budget bound
 
     run_state_message = _state_message(run)
+    run_as = _job_run_as(client, budget, run.job_id)
     run_ended = getattr(getattr(run, "status", None), "termination_details", None)
     details: dict[str, Any] = {
         "run_id": numeric_run_id,
@@ -578,10 +605,13 @@ def enrich_databricks_run(
         "termination_code": _enum_text(getattr(run_ended, "code", None)),
         "state_message": run_state_message,
         "run_page_url": _text(run.run_page_url),
-        # The run's creator (runs/get names no run_as user): the ticket's owner where no rule
-        # names one (`tickets.rules.databricks_run_owner`).
+        # Who the job runs as (jobs/get) and the run's creator (runs/get names no run-as
+        # user): the ticket's owner where no rule names one, the first that names a person
+        # (`analysis.enrichment_service`).
         "creator_user_name": _text(run.creator_user_name),
     }
+    if run_as:
+        details["run_as_user_name"] = run_as
     if task_key and not key_found:
         details["task_key_not_found"] = task_key
     if failures:
@@ -604,6 +634,7 @@ def enrich_databricks_run(
         error_message=_databricks_message(failures, run_state_message),
         details=details,
         source=DATABRICKS_SOURCE,
+        correlation_text=_databricks_message(failures, run_state_message, with_trace=False),
     )
 
 

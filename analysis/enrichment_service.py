@@ -18,7 +18,7 @@ from django.conf import settings
 
 from analysis import enrichment
 from analysis.redaction import redact_data
-from tickets.databricks_workspace import other_workspace
+from tickets.databricks_workspace import other_workspace, run_page_link
 from tickets.models import Ticket
 from tickets.rules import databricks_run_owner
 from tickets.services import SUCCEEDED_SINCE
@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Enriched:
     error_message: str = ""
+    # What the failure is correlated on when it is not `error_message` (a Databricks error
+    # without its trace: `enrichment.Enrichment.correlation_text`).
+    correlation_text: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     # Links to the run in its own tool the fetched run gives (a Databricks run page): they
@@ -39,8 +42,8 @@ class Enriched:
     # entity takes them: `tickets.services.settle_run`), and a later run of its pipeline that
     # succeeded, if one has (`SUCCEEDED_SINCE`).
     run: dict[str, str] = field(default_factory=dict)
-    # The owner the fetched Databricks run's creator names (`rules.databricks_run_owner`),
-    # taken before its details are redacted (a user's name is their e-mail).
+    # The owner the fetched Databricks run names (`databricks_owner`), taken before its
+    # details are redacted (a user's name is their e-mail).
     owner: str = ""
 
 
@@ -55,6 +58,18 @@ def enrich(ticket: Ticket) -> Enriched:
 
 
 def _enrich_databricks(ticket: Ticket) -> Enriched:
+    # The latest failed run counted on the ticket (the one a repair acts on), not the first.
+    entity = (ticket.latest_run or {}).get("entity") or ticket.affected_entity
+    enriched = _read_databricks_run(ticket, entity)
+    if enriched.links.get("run"):
+        return enriched
+    # The run read names no page (or was not read): the page DATABRICKS_HOST's workspace shows
+    # for it, when the run is known to be of that workspace.
+    page = run_page_link(entity)
+    return replace(enriched, links={"run": page}) if page else enriched
+
+
+def _read_databricks_run(ticket: Ticket, entity: dict[str, Any]) -> Enriched:
     if not (settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN):
         return Enriched(
             missing=[
@@ -63,8 +78,6 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
             ]
         )
     config = databricks_config()
-    # The latest failed run counted on the ticket (the one a repair acts on), not the first.
-    entity = (ticket.latest_run or {}).get("entity") or ticket.affected_entity
     elsewhere = other_workspace(entity)
     if elsewhere:  # the same run id on DATABRICKS_HOST's workspace is another run
         return Enriched(missing=[f"the run's error was not fetched: {elsewhere}"])
@@ -78,15 +91,25 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
     except enrichment.EnrichmentError as exc:
         logger.warning("Databricks enrichment of %s failed: %s", ticket.pk, exc)
         return Enriched(missing=[f"could not fetch the run's error: {exc}"])
-    enriched = replace(
-        _found(found),
-        owner=databricks_run_owner(str(found.details.get("creator_user_name") or "")),
-    )
+    enriched = replace(_found(found), owner=databricks_owner(found.details))
     # The job run's page, as a notification's `run.run_page_url` would name it.
     page = enriched.details.get("run_page_url")
     if isinstance(page, str) and page.startswith(("https://", "http://")):
         return replace(enriched, links={"run": page})
     return enriched
+
+
+def databricks_owner(details: dict[str, Any]) -> str:
+    """Who owns a Databricks run's failure where no rule names an owner: the person the job runs
+    as (jobs/get's `run_as_user_name`, its current setting), who answers for what it does
+    whoever started this run, else the run's creator (`creator_user_name`), by
+    `rules.databricks_run_owner`; a service principal names nobody, so the job running as one
+    falls back to the creator. "" when neither names a person."""
+    for name in ("run_as_user_name", "creator_user_name"):
+        owner = databricks_run_owner(str(details.get(name) or ""))
+        if owner:
+            return owner
+    return ""
 
 
 def databricks_config() -> enrichment.DatabricksConfig:
@@ -243,4 +266,8 @@ def _found(found: enrichment.Enrichment, **extra: Any) -> Enriched:
         "enriched_by": found.source,
         "needs_enrichment": False,
     }
-    return Enriched(error_message=found.error_message, details=details)
+    return Enriched(
+        error_message=found.error_message,
+        correlation_text=found.correlation_text,
+        details=details,
+    )

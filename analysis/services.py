@@ -149,6 +149,10 @@ def _store_enriched(
     ticket it is an occurrence of, it is stored nowhere (that ticket's own analysis
     stands)."""
     message = redact(enriched.error_message)
+    # A Databricks error without its trace: whether the trace was read is no part of which
+    # failure it is.
+    correlated_on = redact(enriched.correlation_text) if message else ""
+    correlated_on = correlated_on or message
     # A link the notification gave stays: the fetched one is the same run's.
     links = {**enriched.links, **(ticket.links or {})}
     linked = {"links": links} if links != ticket.links else {}
@@ -181,7 +185,7 @@ def _store_enriched(
             ticket_services.end_as_run_that_did_not_fail(ticket, did_not_fail)
             folded = None
         else:
-            folded = ticket_services.settle_fingerprint(ticket, message, culprit)
+            folded = ticket_services.settle_fingerprint(ticket, correlated_on, culprit)
             if folded is None:
                 folded = ticket_services.settle_run(ticket, enriched.run, culprit)
         if folded is not None:
@@ -212,8 +216,10 @@ def _store_enriched(
 
 
 def _route_to_run_owner(ticket: Ticket, enriched: enrichment_service.Enriched) -> None:
-    """The fetched run's creator owns the ticket where no ownership rule names an owner, as an
-    Airflow task's `owner` does from its creation (`rules.route_to_declared_owner`)."""
+    """The person the fetched run names (its job's run-as user, else its creator:
+    `enrichment_service.databricks_owner`) owns the ticket where no ownership rule names an
+    owner, as an Airflow task's `owner` does from its creation
+    (`rules.route_to_declared_owner`)."""
     if enriched.owner:
         rules.route_to_declared_owner(
             ticket,

@@ -85,3 +85,26 @@ def other_workspace(entity: dict[str, Any]) -> str:
         f"{configured_workspace_id()} (DATABRICKS_WORKSPACE_ID, else its Azure host name): "
         "the same run id there is another run"
     )
+
+
+def run_page_link(entity: dict[str, Any]) -> str:
+    """The page DATABRICKS_HOST's workspace shows for the job run `entity` names, shaped as
+    runs/get's `run_page_url` is (`https://<host>/?o=<workspace id>#job/<job id>/run/<run
+    id>`), for a ticket whose notification and run read named none. "" unless the run is
+    known to be of that workspace (its notification's workspace id is
+    `configured_workspace_id`: a run id of another workspace, or of one not known, may be
+    another run there) and names its job and run."""
+    host = settings.DATABRICKS_HOST.strip()
+    workspace = configured_workspace_id()
+    job_id, run_id = str(entity.get("job_id", "")).strip(), str(entity.get("run_id", "")).strip()
+    if not (host and workspace and job_id.isdigit() and run_id.isdigit()):
+        return ""
+    if str(entity.get("workspace_id", "")).strip() != workspace or other_workspace(entity):
+        return ""
+    if "://" not in host:  # the SDK takes a bare host name as an https one
+        host = f"https://{host}"
+    parts = urlsplit(host)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return ""
+    address = parts.netloc.rpartition("@")[2]  # no credentials in a link
+    return f"{parts.scheme}://{address}/?o={workspace}#job/{job_id}/run/{run_id}"

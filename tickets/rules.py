@@ -189,8 +189,9 @@ _APPLICATION_ID = re.compile(r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}", re.
 
 def declared_owner(source: str, details: dict[str, Any]) -> str:
     """The owner a failure names itself: an Airflow task's `owner` (kept in its details), unless
-    ingest redacted it (an email, a credential): the placeholder left names nobody; a
-    Databricks run's creator once the run was fetched (`RUN_OWNER`)."""
+    ingest redacted it (an email, a credential): the placeholder left names nobody; the one a
+    Databricks run names once it was fetched, its job's run-as user or its creator
+    (`RUN_OWNER`)."""
     key = {"airflow": "owner", "databricks": RUN_OWNER}.get(source)
     owner = details.get(key, "") if key else ""
     if not isinstance(owner, str) or REDACTED in owner or REDACTED_EMAIL in owner:
@@ -199,10 +200,11 @@ def declared_owner(source: str, details: dict[str, Any]) -> str:
 
 
 def databricks_run_owner(user_name: str) -> str:
-    """The owner a Databricks run's `creator_user_name` (runs/get) names: a workspace user's is
-    their e-mail, of which the name before the `@` is kept (no ticket holds an e-mail address:
-    they are redacted wherever they arrive); a service principal's is its application id (a
-    UUID), which names nobody to call: "" (the default owner stays)."""
+    """The owner a Databricks user name names (a run's `creator_user_name`, runs/get; the
+    `run_as_user_name` of its job, jobs/get): a workspace user's is their e-mail, of which the
+    name before the `@` is kept (no ticket holds an e-mail address: they are redacted wherever
+    they arrive); a service principal's is its application id (a UUID), which names nobody to
+    call: ""."""
     user_name = user_name.strip()
     if _APPLICATION_ID.fullmatch(user_name):
         return ""
@@ -211,7 +213,8 @@ def databricks_run_owner(user_name: str) -> str:
 
 def route_to_declared_owner(ticket: Ticket, actor: Actor, **why: Any) -> bool:
     """Give the ticket the owner its failure turned out to declare after it was created (a
-    Databricks run's creator, known once the run is fetched), as `resolve_ownership` would have
+    Databricks job's run-as user or its run's creator, known once the run is fetched), as
+    `resolve_ownership` would have
     at its creation: only where no ownership rule matches, the ticket still has the default
     owner, and nobody re-routed it (a re-route, people's or this one, stays). A re-route: the
     audit entry (`why` in its details) and the announcement (`lifecycle.REROUTED`: the JIRA

@@ -247,23 +247,24 @@ class Folded:
 
 
 def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folded | None:
-    """A ticket opened by a Databricks notification without error text (`FINGERPRINT_PENDING`
-    in its details) was correlated at ingest with no other run's failure: its fingerprint
-    named its run. Its analysis fetched the run's error (`message`; "" when the fetch gave
-    none). Its fingerprint is now the one a notification carrying that error would have (the
-    job's, as before this fetch existed, when there is none), and its failure is decided as
-    ingest decides a failure of that fingerprint: one more occurrence of an unresolved ticket
-    of it, or a regression of one resolved within the regression window (`culprit`, the one
-    the error names, joins it to its incident as a regression at ingest would), else the
-    ticket stays, linked to an earlier one of it (so does one resolved meanwhile: its job's
-    success came first, and one people acted on meanwhile: `_acted_on`). A task's failure is
-    decided so also with the tickets of other tasks failing alike (`_tasks_failing_alike`: of
-    the same job run, or that counted this task before): the tasks of one run failing on one
-    cause are one ticket, which keeps the tasks it counts (`_count_failed_tasks`). A ticket
-    that is an occurrence of another is folded into it: its occurrences and inbox rows move there
-    (`ticket_folded`) and it is deleted, its id leading to that ticket (`FoldedTicket`). This
-    runs before the ticket is analysed or paged (`analysis.services.enrich_tickets`): it
-    paged nothing, though ingest's answer and the board's live event named it.
+    """A ticket opened by a Databricks notification without error text (`FINGERPRINT_PENDING` in
+    its details) was correlated at ingest with no other run's failure: its fingerprint named its
+    run. Its analysis fetched the run's error (`message`, without the error's trace, which one
+    fetch gets and another may not; "" when the fetch gave none). Its fingerprint is now the one
+    a notification carrying that error would have (the job's, as before this fetch existed, when
+    there is none), and its failure is decided as ingest decides a failure of that fingerprint:
+    one more occurrence of an unresolved ticket of it, or a regression of one resolved within
+    the regression window (`culprit`, the one the error names, joins it to its incident as a
+    regression at ingest would), else the ticket stays, linked to an earlier one of it (so does
+    one resolved meanwhile: its job's success came first, and one people acted on meanwhile:
+    `_acted_on`). A task's failure is decided so also with the tickets of other tasks failing
+    alike (`_tasks_failing_alike`: of the same job run, or that counted this task before): the
+    tasks of one run failing on one cause are one ticket, which keeps the tasks it counts
+    (`_count_failed_tasks`). A ticket that is an occurrence of another is folded into it: its
+    occurrences and inbox rows move there (`ticket_folded`) and it is deleted, its id leading to
+    that ticket (`FoldedTicket`). This runs before the ticket is analysed or paged
+    (`analysis.services.enrich_tickets`): it paged nothing, though ingest's answer and the
+    board's live event named it.
 
     Call inside a transaction. The locks are ingest's, in its order: the run's, the
     fingerprint's and the culprit's advisory locks (a ticket whose error was fetched: then its

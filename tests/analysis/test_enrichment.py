@@ -141,12 +141,17 @@ def test_databricks_multi_task_run_reports_the_failed_task(databricks: FakeDatab
     assert details["error_trace"].endswith("SQLSTATE: 42P01")
     assert [t["task_key"] for t in details["failed_tasks"]] == ["transform"]
 
-    # What the real SDK called: runs/get for the job run, runs/get-output for the failed task only.
-    calls = [(r.method, r.path, r.param("run_id")) for r in databricks.requests]
+    # What the real SDK called: runs/get for the job run, runs/get-output for the failed task
+    # only, then jobs/get for who the job runs as (a job this workspace does not know: 400).
+    calls = [
+        (r.method, r.path, r.param("run_id") or r.param("job_id")) for r in databricks.requests
+    ]
     assert calls == [
         ("GET", "/api/2.2/jobs/runs/get", "9001"),
         ("GET", "/api/2.2/jobs/runs/get-output", "9003"),
+        ("GET", "/api/2.2/jobs/get", "11223344"),
     ]
+    assert "run_as_user_name" not in details
     assert all(
         r.header("Authorization") == f"Bearer {databricks.token}" for r in databricks.requests
     )

@@ -6,11 +6,12 @@
         WorkspaceClient(host=fake.url, token=fake.token, auth_type="pat").jobs.get_run(100)
         fake.requests  # every request seen: method, path, query, headers, body
 
-It answers the paths the SDK calls (`/api/2.2/jobs/runs/get`, `/api/2.2/jobs/runs/get-output`;
-2.0 and 2.1 too) with JSON shaped like the real service: runs/get paginates `tasks` by `page_size`
-with `next_page_token`, and lists `repair_history` only with `include_history=true`; runs/get-output
-on a multi-task run answers 400 as the real API does; an unknown run answers 400
-INVALID_PARAMETER_VALUE "Run N does not exist."; a wrong token 403 "Invalid access token.";
+It answers the paths the SDK calls (`/api/2.2/jobs/runs/get`, `/api/2.2/jobs/runs/get-output`,
+`/api/2.2/jobs/get` of the jobs in `jobs`; 2.0 and 2.1 too) with JSON shaped like the real
+service: runs/get paginates `tasks` by `page_size` with `next_page_token`, and lists
+`repair_history` only with `include_history=true`; runs/get-output on a multi-task run answers
+400 as the real API does; an unknown run answers 400 INVALID_PARAMETER_VALUE "Run N does not
+exist." (an unknown job "Job N does not exist."); a wrong token 403 "Invalid access token.";
 `/.well-known/databricks-config` (the SDK's discovery probe) 404.
 Remediation: `POST /api/2.2/jobs/runs/repair` (rerun_tasks / rerun_all_failed_tasks, checks
 latest_repair_id like the service) puts the run and its repaired tasks back to RUNNING and
@@ -142,6 +143,18 @@ def job_run(
     }
 
 
+def job(job_id: int, *, run_as: str, creator: str = "etl@example.com") -> dict[str, Any]:
+    """A jobs/get response body: `run_as_user_name` is who the job runs as now (the `run_as`
+    setting it was given is write-only, not answered)."""
+    return {
+        "job_id": job_id,
+        "creator_user_name": creator,
+        "run_as_user_name": run_as,
+        "created_time": 1_690_000_000_000,
+        "settings": {"name": "nightly-etl", "max_concurrent_runs": 1, "format": "MULTI_TASK"},
+    }
+
+
 class FakeDatabricks(FakeHttpService):
     """Databricks workspace REST API: jobs runs/get and runs/get-output."""
 
@@ -150,6 +163,7 @@ class FakeDatabricks(FakeHttpService):
         self.token = token
         self.page_size = page_size  # runs/get returns at most this many tasks per page
         self.runs: dict[int, dict[str, Any]] = {}  # run_id -> runs/get body
+        self.jobs: dict[int, dict[str, Any]] = {}  # job_id -> jobs/get body
         self.outputs: dict[int, dict[str, Any]] = {}  # task run_id -> error/error_trace/logs/...
         self.restarted: list[str] = []  # cluster ids restarted
         self._next_repair_id = 5000
@@ -192,6 +206,8 @@ class FakeDatabricks(FakeHttpService):
                 return self._get_run(request)
             if request.method == "GET" and request.path == prefix + "get-output":
                 return self._get_output(request)
+            if request.method == "GET" and request.path == f"/api/{version}/jobs/get":
+                return self._get_job(request)
         message = f"No API found for '{request.method} {request.path}'"
         return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": message}, {}
 
@@ -223,6 +239,14 @@ class FakeDatabricks(FakeHttpService):
         if end < len(tasks):
             page["next_page_token"] = str(end)
         return 200, page, {}
+
+    def _get_job(self, request: RecordedRequest) -> Reply:
+        raw = request.param("job_id") or ""
+        found = self.jobs.get(int(raw)) if raw.isdigit() else None
+        if found is None:
+            message = f"Job {raw} does not exist."
+            return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}, {}
+        return 200, found, {}
 
     def _task_metadata(self, run_id: int) -> dict[str, Any] | None:
         for run in self.runs.values():
