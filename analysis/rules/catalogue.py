@@ -224,6 +224,7 @@ RULES: tuple[Rule, ...] = (
     code_errors.jvm_exception,
     # unclassified
     unclassified.sigterm,
+    unclassified.airflow_external_task_failed,
     unclassified.inner_activity,
     unclassified.exit_code,
 )

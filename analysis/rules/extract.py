@@ -48,6 +48,9 @@ _HOST_PATTERNS = (
     r'could not translate host ?name "([^"\s]+)"',
     r"unknownhostexception: ([\w.-]+)",
     r'connection to server at "([^"\s]+)"',
+    # libpq before 14: 'could not connect to server: Connection refused / Is the server running
+    # on host "db" (10.0.0.5) and accepting TCP/IP connections on port 5432?'
+    r'server running on host "([^"\s]+)"',
     r"connect to \w+ server on '([^'\s]+)'",
     r"host='([^'\s]+)'",
     r"server: '([^'\s]+)'",

@@ -145,6 +145,51 @@ def sigterm(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "airflow_external_task_failed",
+    "Unknown",
+    # ExternalTaskSensor's words (Airflow 2 and the standard provider) for the tasks, task group
+    # or DAG it waits on having failed in the run it watches; deferred, it names none.
+    r"\bexternal tasks? \[?([^\]\n]{1,200}?)\]? in dag '?([\w.-]{1,250})'? failed\b"
+    r"|\bexternal task_group '([^'\n]{1,250})' in dag '?([\w.-]{1,250})'? failed\b"
+    r"|\bthe external dag '?([\w.-]{1,250})'? failed\b"
+    r"|\bexternal job has failed\b",
+    example=(
+        "airflow.providers.standard.exceptions.ExternalTaskFailedError: Some of the external "
+        "tasks ['load_orders'] in DAG sales_daily failed."
+    ),
+)
+def airflow_external_task_failed(m: re.Match[str], ctx: Context) -> Finding:
+    tasks, tasks_dag, group, group_dag, dag = (clean_value(g or "") for g in m.groups())
+    if tasks:
+        names = tasks.replace("'", "")
+        waited = f"{'the tasks' if ',' in names else 'the task'} {names} of the DAG {tasks_dag}"
+        upstream = tasks_dag
+    elif group:
+        waited = f"the task group {quoted(group)} of the DAG {group_dag}"
+        upstream = group_dag
+    elif dag:
+        waited = f"the DAG {dag}"
+        upstream = dag
+    else:
+        waited, upstream = "the DAG or tasks it waits on", ""
+    where = f"{upstream}'s" if upstream else "the upstream DAG's"
+    return Finding(
+        f"this is an ExternalTaskSensor: {waited} failed in the run it waits for, so it failed "
+        "too. The cause is that failure, not this task",
+        (
+            f"Find why {where} run failed (its own failure ticket, or its task logs in "
+            "Airflow) and fix that first.",
+            "Once the upstream run has succeeded (cleared and rerun), clear this sensor so it "
+            "checks again.",
+            "If this DAG should go on without it, set the sensor's soft_fail=True (it is "
+            "skipped instead) or narrow its failed_states.",
+        ),
+        0.55,
+        transient=False,
+    )
+
+
+@rule(
     "inner_activity",
     "Unknown",
     r"inner activity failed|activity failed because an inner",

@@ -80,12 +80,20 @@ def _exception_text(exception: Any) -> str:
 def _no_exception_text(ti: Any) -> str:
     """A failure reported with no exception: the task was killed from outside (its worker died,
     the executor lost it, it timed out in the queue) and Airflow runs its callback for it."""
-    state = str(getattr(ti, "state", "") or "failed")
     return (
-        f"Task failed without an exception (state: {state}): Airflow reported the failure, but "
-        "the task raised no error; it was stopped from outside or lost by its executor. See the "
-        "scheduler and executor logs."
+        f"Task failed without an exception (state: {_state_name(ti)}): Airflow reported the "
+        "failure, but the task raised no error; it was stopped from outside or lost by its "
+        "executor. See the scheduler and executor logs."
     )
+
+
+def _state_name(ti: Any) -> str:
+    """The task instance's state as Airflow names it ("failed"); "failed" when it has none.
+    Airflow 3's task runner holds it as the Task SDK's `TaskInstanceState`, a str enum whose
+    str() is its member's name ("TaskInstanceState.FAILED"), so its value is read; Airflow 2's
+    and a plain string are their own value."""
+    state = getattr(ti, "state", None)
+    return str(getattr(state, "value", state) or "failed")
 
 
 def _web_server_url() -> str | None:
@@ -133,7 +141,7 @@ def build_failure_body(context: dict[str, Any]) -> dict[str, Any]:
     exception = context.get("exception")
     return {
         **_task_fields(context),
-        "state": str(getattr(ti, "state", "") or "failed"),
+        "state": _state_name(ti),
         "exception": _exception_text(exception) or _no_exception_text(ti),
         # Airflow 2 hands the failure callback of a task it found dead its message as a str.
         "exception_type": type(exception).__name__

@@ -52,6 +52,9 @@ _RESOLVED_STATE, _SKIPPED_STATE = "success", "skipped"
 # A try Airflow retries by itself (it has tries left): a failure the ticket counts, with nothing
 # to rerun yet. Remediation waits for the task's final failure (integrations/processing.py).
 RETRY_STATE = "up_for_retry"
+# How Airflow 3's Task SDK state reads through str() (an enum without a __str__ of its own:
+# "TaskInstanceState.FAILED"), which callbacks before this release sent as the state.
+_ENUM_STATE_PREFIX = "taskinstancestate."
 _OUTCOME_WORDS = {
     EventKind.FAILURE: "failed",
     EventKind.RESOLVED: "ok",
@@ -81,7 +84,7 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
     dag_id, task_id, run_id = parsed.dag_id, parsed.task_id, parsed.run_id
     map_index = -1 if parsed.map_index is None else parsed.map_index
     try_number = 1 if parsed.try_number is None else parsed.try_number
-    state = parsed.state.lower()
+    state = _state_name(parsed.state)
     exception = parsed.exception or parsed.error
     logical_date = _first_given(parsed, "logical_date", "execution_date")
     ended = _first_given(parsed, "end_date", "timestamp")
@@ -111,6 +114,8 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
             details[key] = text(body, key)
     if parsed.max_tries is not None:
         details["max_tries"] = parsed.max_tries
+    if "state" in details:
+        details["state"] = state
     return FailureEvent(
         source=Source.AIRFLOW,
         processing_mode="airflow",
@@ -137,6 +142,12 @@ def parse_airflow_failure(payload: Any) -> FailureEvent:
         links=links,
         details=details,
     )
+
+
+def _state_name(sent: str) -> str:
+    """The state a body sends, as Airflow names it in lower case: "TaskInstanceState.FAILED"
+    (how an Airflow 3 instance's state reads through str()) is "failed"."""
+    return sent.lower().removeprefix(_ENUM_STATE_PREFIX)
 
 
 def map_index_of(event: FailureEvent) -> int | None:

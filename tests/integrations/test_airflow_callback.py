@@ -6,11 +6,13 @@ import http.server
 import importlib
 import json
 import logging
+import re
 import socket
 import sys
 import threading
 import types
 from datetime import UTC, datetime
+from enum import Enum
 from types import SimpleNamespace
 
 import pytest
@@ -1180,6 +1182,122 @@ def test_a_task_airflow_3_failed_while_running_with_no_exception_is_explained_by
     assert "matches no known cause" not in ticket.rca_result
     advice = " ".join(ticket.recommendations)
     assert "OOMKilled" in advice and "task_instance_heartbeat_timeout" in advice
+
+
+class TaskInstanceState(str, Enum):  # noqa: UP042 (a StrEnum has the str() Airflow 3 lacks)
+    """Shaped like the Task SDK's (`airflow.sdk.api.datamodels._generated`), which Airflow 3's
+    task runner sets on the instance its callbacks get: a str enum with no __str__ of its own,
+    so str() gives "TaskInstanceState.FAILED", not "failed"."""
+
+    RUNNING = "running"
+    FAILED = "failed"
+
+
+def _latest_try_shown(ticket_id: str) -> str:
+    browser = Client()
+    browser.force_login(make_user("viewer"))
+    page = browser.get(f"/tickets/{ticket_id}/").content.decode()
+    found = re.search(r'<dd id="fact-latest-try">([^<]*)</dd>', page)
+    assert found, "the ticket page shows no latest try"
+    return found[1]
+
+
+def test_an_airflow_3_task_failure_is_sent_and_shown_with_its_state_by_name(webhook_client):
+    context = airflow_context()
+    context["task_instance"].state = TaskInstanceState.FAILED
+
+    body = rca_callback.build_failure_body(context)
+    ticket_id = webhook_client("/webhooks/airflow/", body).json()["ticket_id"]
+
+    assert body["state"] == "failed"
+    assert _api_ticket(ticket_id)["details"]["state"] == "failed"
+    assert _latest_try_shown(ticket_id) == "1 (failed)"
+
+
+def test_a_state_an_earlier_callback_sent_as_airflow_3_enum_text_is_read_by_its_name(
+    webhook_client,
+):
+    """Callbacks copied into DAG folders before this release sent an Airflow 3 instance's state
+    as str() wrote it; the service reads it as the state it names."""
+    body = {
+        **rca_callback.build_failure_body(airflow_context()),
+        "state": "TaskInstanceState.FAILED",
+    }
+
+    ticket_id = webhook_client("/webhooks/airflow/", body).json()["ticket_id"]
+
+    assert _api_ticket(ticket_id)["details"]["state"] == "failed"
+    assert _latest_try_shown(ticket_id) == "1 (failed)"
+
+
+def test_an_airflow_3_instance_failed_while_running_without_an_exception_is_explained(
+    webhook_client, settings
+):
+    settings.GEMINI_API_KEY = ""
+    context = airflow_context()
+    context["exception"] = None
+    context["task_instance"].state = TaskInstanceState.RUNNING
+
+    ticket = rule_rca_of(webhook_client, rca_callback.build_failure_body(context))
+
+    assert "still running when Airflow failed it" in ticket.rca_result
+    assert "matches no known cause" not in ticket.rca_result
+
+
+def test_a_refused_postgres_connection_through_sqlalchemy_names_the_database_host(
+    webhook_client, settings
+):
+    """libpq before 14 names the host in its hint, and SQLAlchemy ends its error with a link to
+    its own documentation: the RCA names the database, not the documentation's site."""
+    settings.GEMINI_API_KEY = ""
+    context = airflow_context()
+    context["exception"] = (
+        "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) could not connect to "
+        'server: Connection refused\n\tIs the server running on host "dwh-pg.prod.acme.io" '
+        "(10.1.2.3) and accepting\n\tTCP/IP connections on port 5432?\n\n(Background on this "
+        "error at: https://sqlalche.me/e/14/e3q8)"
+    )
+
+    ticket = rule_rca_of(webhook_client, rca_callback.build_failure_body(context))
+
+    assert "The connection to dwh-pg.prod.acme.io:5432 was refused" in ticket.rca_result
+    assert "sqlalche.me" not in " ".join([ticket.rca_result, *ticket.recommendations])
+
+
+@pytest.mark.parametrize(
+    ("message", "waited"),
+    [
+        (
+            "airflow.providers.standard.exceptions.ExternalTaskFailedError: Some of the "
+            "external tasks ['load_orders', 'publish'] in DAG sales_daily failed.",
+            "the tasks load_orders, publish of the DAG sales_daily failed",
+        ),
+        (
+            "airflow.exceptions.AirflowException: The external task load_orders in DAG "
+            "sales_daily failed.",
+            "the task load_orders of the DAG sales_daily failed",
+        ),
+        (
+            "airflow.providers.standard.exceptions.ExternalDagFailedError: The external DAG "
+            "sales_daily failed.",
+            "the DAG sales_daily failed",
+        ),
+    ],
+    ids=["provider-tasks", "airflow-2-task", "dag"],
+)
+def test_an_external_task_sensor_failed_by_its_upstream_dag_names_that_dag(
+    webhook_client, settings, message, waited
+):
+    """A failure cascading across DAGs: the sensor's ticket says whose failure it waits on."""
+    settings.GEMINI_API_KEY = ""
+    context = airflow_context()
+    context["exception"] = message
+
+    ticket = rule_rca_of(webhook_client, rca_callback.build_failure_body(context))
+
+    assert f"ExternalTaskSensor: {waited} in the run it waits for" in ticket.rca_result
+    assert "matches no known cause" not in ticket.rca_result
+    assert "Find why sales_daily's run failed" in ticket.recommendations[0]
 
 
 class BashOperator:  # named like Airflow's, as the callback reads the class name
