@@ -99,7 +99,9 @@ def _redact_pem(text: str) -> str:
 # --- URL userinfo: scheme://user:password@host ---------------------------------------------------
 # The password is greedy and backtracks to the last '@' of the authority, so an unencoded '@'
 # inside it is still fully covered. Anchoring on "://" (not the scheme) keeps it a literal scan.
-_URL_USERINFO = re.compile(r"(?P<pre>://[^\s:/?#@'\"<>]{0,256}:)[^\s/?#'\"<>]{1,256}@")
+# A port followed by a semicolon is SQL Server's JDBC URL going on with its properties
+# (jdbc:sqlserver://host:1433;user=etl@srv;…), no password.
+_URL_USERINFO = re.compile(r"(?P<pre>://[^\s:/?#@'\"<>]{0,256}:)(?!\d{1,5};)[^\s/?#'\"<>]{1,256}@")
 # jdbc:oracle:thin:user/password@host:1521/service
 _ORACLE_THIN = re.compile(r"(?P<pre>jdbc:oracle:thin:[^\s/@:'\"]{1,128}/)[^\s@'\"]{1,256}@")
 
@@ -114,12 +116,21 @@ _AUTH_HEADER = re.compile(
 # A scheme of a vendor's own before the credential ("Splunk <token>", "GenieKey <key>", Okta's
 # "SSWS <token>", "ApiKey <key>"): a word; the credential after it must look random.
 _AUTH_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{1,30}")
+# The parameters of a WWW-Authenticate challenge (RFC 9110, RFC 6750), which a client library
+# prints after "Authorization:" too ('Authorization: Basic realm="Staging"'): what the server
+# asks for, no credential (folded).
+_CHALLENGE_PARAMETER = re.compile(
+    r"(?:realm|charset|error|error_description|error_uri|scope|authorization_uri"
+    r"|resource_id|trusted_issuers)="
+)
 # Words a log writes after "Authorization:" as its outcome, not a scheme: what follows them is a
 # correlation id or an error code.
 _AUTH_OUTCOMES = frozenset(
     {"denied", "deny", "failed", "failure", "error", "required", "invalid", "expired"}
     | {"missing", "rejected", "forbidden", "unauthorized", "refused", "granted", "succeeded"}
     | {"success", "ok", "pending", "none", "null"}
+    # RFC 6750's error codes, as a client prints the challenge's error after the scheme
+    | {"invalid_token", "invalid_request", "insufficient_scope"}
 )
 # HTTP Digest's response="<hex>" (folded): a hash of the password with the server's nonce, which
 # can be replayed or brute-forced; the other parameters (username, realm, nonce, uri) stay.
@@ -201,12 +212,13 @@ _TOKEN_FORMATS: list[tuple[tuple[str, ...], str]] = [
 _SHORT_KEYS = frozenset({"sig", "pwd", "pass", "sas"})
 _KV_KEY_QUALIFIERS = (
     r"(?:api|access|account|secret|private|master|subscription|storage|sas|signing|client"
-    r"|encryption|functions?)"
+    r"|encryption|functions?|principal)"
 )
 _KEY_CORE = (
     r"(?:password|passwd|passphrase|pass|pwd|secret|token|signature|sig|sas|apikey"
     r"|" + _KV_KEY_QUALIFIERS + r"[_-]?key)"
-    r"(?![a-z0-9])"
+    # Airflow's Snowflake connection: private_key_content, the key file's content in base64
+    r"(?:_content)?(?![a-z0-9])"
 )
 _KV_VALUE = (
     # \"value\" (JSON inside a JSON string), \\\"value\\\" (inside that one, and deeper): the
@@ -704,7 +716,34 @@ _TRAILING_PUNCT = ".,;:'\")]}>"
 _EMAIL_DOMAIN = r"(?:[A-Za-z0-9\-]{1,63}\.){1,10}[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 # Not after "//": "ssh://git@github.com" names a login, not an address; one in a path
 # ("/Users/jane.doe@contoso.com/etl", a Databricks notebook) is an address.
-_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])(?<!//)[A-Za-z0-9._%+\-]{1,64}@" + _EMAIL_DOMAIN)
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])(?<!//)[A-Za-z0-9._%+\-]{1,64}@(?P<domain>" + _EMAIL_DOMAIN + ")"
+)
+# What ends a file's name, never a top-level domain: "queries/a/b@c.sql" names a file.
+_FILE_EXTENSIONS = frozenset(
+    {"sql", "hql", "csv", "tsv", "json", "jsonl", "parquet", "avro", "orc", "txt", "log", "yaml"}
+    | {"yml", "conf", "cfg", "ini", "jar", "whl", "ipynb", "scala", "java", "xml", "gz", "pem"}
+    | {"properties", "toml", "keytab", "crt", "pyc", "dll", "exe", "tmp", "bak"}
+)
+# A Kerberos service principal, service/host@REALM ("hive/db01.corp.example.com@CORP.EXAMPLE.COM"):
+# a service's name as the word before "/" (not a directory of a path), an upper-case realm.
+_SERVICE_BEFORE = re.compile(r"(?<![\w./-])[A-Za-z][\w-]{0,30}/$")
+# git's scp-like remote, user@host:path ("git@github.com:org/etl.git"): a login on a host, as
+# "ssh://git@github.com/org/etl.git" is.
+_REMOTE_PATH = re.compile(r":[\w~.-]{0,256}/|:[\w~./-]{1,256}\.git(?![\w.-])")
+
+
+def _email(m: re.Match[str], text: str) -> str:
+    domain = m["domain"]
+    if domain.rsplit(".", 1)[-1].lower() in _FILE_EXTENSIONS:
+        return m[0]
+    if domain.isupper() and _SERVICE_BEFORE.search(text, max(0, m.start() - 32), m.start()):
+        return m[0]
+    if _REMOTE_PATH.match(text, m.end()):
+        return m[0]
+    return REDACTED_EMAIL
+
+
 # The same address percent-encoded in a URL ("users/jane.doe%40contoso.com/manager").
 _EMAIL_ENCODED = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._+\-]{1,64}%40" + _EMAIL_DOMAIN)
 
@@ -756,7 +795,8 @@ def _kv(m: re.Match[str], text: str) -> str:
     else:
         inner = val.lstrip("\"'")
         quote = val[: len(val) - len(inner)]
-    if not inner or inner == REDACTED:
+    if not inner or inner.startswith(REDACTED):
+        # masked already, by an earlier rule: what follows is the text's ("token:[REDACTED]@host")
         return whole
     json_member = _JSON_MID.fullmatch(mid) is not None
     if json_member and val[0] == "{":
@@ -824,6 +864,10 @@ def _auth_header(m: re.Match[str], text: str) -> str:
         return whole
     if m["scheme"] == "digest" and "=" in val:
         return whole  # its parameters (username="…", realm="…"): _DIGEST_RESPONSE masks one
+    if m["scheme"] and (
+        _CHALLENGE_PARAMETER.match(m["val"]) or m["val"].rstrip(".,;:!") in _AUTH_OUTCOMES
+    ):
+        return whole  # 'Basic realm="…"' (a challenge), "Token expired": no credential
     if m["scheme"] or _looks_random(val):
         return _group(m, text, "pre") + REDACTED + text[m.end("val") : m.end()]
     second = _group(m, text, "val2")
@@ -1009,8 +1053,10 @@ def _quoted_value(m: re.Match[str], text: str) -> str:
 
 
 def _secret_setting_call(m: re.Match[str], text: str) -> str:
-    if not is_secret_key(_group(m, text, "key")):
-        return text[m.start() : m.end()]  # .option("user", "etl"), .option("url", …)
+    key = _group(m, text, "key")
+    value = _group(m, text, "val")
+    if not is_secret_key(key) or names_an_auth_mechanism(key, value.strip("\\\"'")):
+        return text[m.start() : m.end()]  # .option("user", "etl"), .option("auth", "kerberos")
     return _quoted_value(m, text)
 
 
@@ -1262,7 +1308,7 @@ _RULES: list[_Rule] = [
         any_hints=("pass", "pwd", "secret", "token", "key"),
         rescan=True,  # "invalid token password 'x'": the kept "token password" hides 'x'
     ),
-    _Rule(_EMAIL, REDACTED_EMAIL, hints=("@",)),
+    _Rule(_EMAIL, _email, hints=("@",)),
     _Rule(_EMAIL_ENCODED, REDACTED_EMAIL, hints=("%40",)),
 ]
 
@@ -1425,9 +1471,12 @@ _SECRET_WORDS = frozenset(
 _KEY_QUALIFIERS = frozenset(
     {"api", "access", "account", "secret", "private", "master", "subscription", "storage"}
     | {"shared", "sas", "signing", "client", "encryption", "auth", "app", "function", "functions"}
+    | {"principal"}
 )
 # Trailing words that still denote the secret itself: password_hash, secret_value, token_b64.
-_SECRET_SUFFIXES = frozenset({"value", "hash", "b64", "base64", "raw", "plain", "enc", "text"})
+_SECRET_SUFFIXES = frozenset(
+    {"value", "hash", "b64", "base64", "raw", "plain", "enc", "text", "content"}
+)
 
 
 def is_secret_key(name: str) -> bool:
@@ -1463,6 +1512,27 @@ def _is_secret_key(name: str) -> bool:
     return last in {"string", "str"} and prev in {"connection", "conn"}
 
 
+# How a client authenticates, as an "auth" setting names it (Spark's and Hive's .option("auth",
+# "kerberos"), a connection's {"auth": "ldap"}): a method, no credential.
+_AUTH_MECHANISMS = frozenset(
+    {"kerberos", "gssapi", "ldap", "sasl", "nosasl", "plain", "none", "basic", "digest", "ntlm"}
+    | {"negotiate", "oauth", "oauth2", "jwt", "token", "custom", "pam", "password", "cert"}
+    | {"certificate", "msi", "managed_identity", "aad", "iam", "scram-sha-256", "scram-sha-512"}
+)
+
+
+def names_an_auth_mechanism(key: str, value: Any) -> bool:
+    """True when `key` is an "auth" setting (``auth``, ``spark.auth``) and `value` names a way
+    to authenticate (``kerberos``, ``ldap``, ``none``) rather than being a credential."""
+    words = _KEY_WORDS.findall(key)
+    return (
+        bool(words)
+        and words[-1].lower() == "auth"
+        and isinstance(value, str)
+        and value.lower() in _AUTH_MECHANISMS
+    )
+
+
 # Azure activity-log alerts carry ``"authorization": {"action": ..., "scope": ...}`` (RBAC
 # metadata, no credential); under these names only a scalar value is a secret.
 _METADATA_CAPABLE_KEYS = frozenset({"authorization", "auth"})
@@ -1471,6 +1541,8 @@ _METADATA_CAPABLE_KEYS = frozenset({"authorization", "auth"})
 def _wipe(key: str, v: Any) -> bool:
     # None/""/booleans carry no secret but tell the reader the credential was missing.
     if v is None or v == "" or isinstance(v, bool) or not is_secret_key(key):
+        return False
+    if names_an_auth_mechanism(key, v):
         return False
     return not (isinstance(v, dict | list) and key.lower() in _METADATA_CAPABLE_KEYS)
 
@@ -1526,6 +1598,11 @@ _PEM_BODY_LINE = re.compile(r"[A-Za-z0-9+/=]{1,100}")
 _SPANNING_WORDS = ("identified", "password")
 _SPANNED_BEFORE = 3
 _SPANNED_AFTER = 1
+# How far a line's redaction reaches over the lines around it: a statement's password is read
+# with the line before it (its IDENTIFIED BY) and that one with _SPANNED_BEFORE lines before
+# it (its CREATE USER). A reader that cuts a stream into batches overlaps them by twice this,
+# so a line at a batch's end is also read with the lines after it (``redacted_lines``).
+CONTEXT_LINES = _SPANNED_BEFORE + _SPANNED_AFTER
 
 
 def _neighbours(lines: list[str], index: int) -> set[int]:
@@ -1570,11 +1647,16 @@ class LineRedactor:
     other are joined by a blank line, which no rule reads across.
 
     A PEM private key spans lines whose body lines hold no trigger: from a BEGIN line to its
-    END line (across batches too) every body line becomes ``[REDACTED]``."""
+    END line (across batches too) every body line becomes ``[REDACTED]``.
+
+    The caller gives the last `held` lines of a batch again at the head of the next one: the
+    redactor's state (a PEM block begun) is left as it was before them, so the next batch
+    reads them afresh. ``analysis.logs.mining.redacted_lines`` takes the first half of them
+    from this batch and the rest from the next, each with the lines around it."""
 
     in_pem: bool = False
 
-    def redact(self, lines: list[str]) -> list[str]:
+    def redact(self, lines: list[str], held: int = 0) -> list[str]:
         if not lines:
             return lines
         out = list(lines)
@@ -1593,7 +1675,7 @@ class LineRedactor:
             index = bisect.bisect_right(starts, end - length + 1) - 1
             flagged.add(index)
             next_line = starts[index + 1] if index + 1 < len(starts) else len(folded)
-        pem_lines = self._pem(out, flagged)
+        pem_lines = self._pem(out, flagged, len(lines) - held)
         chosen = flagged - pem_lines
         for index in sorted(chosen):
             line = folded[starts[index] : starts[index] + len(lines[index])]
@@ -1623,12 +1705,16 @@ class LineRedactor:
                 position += 1
             position += 1  # the blank line between runs
 
-    def _pem(self, out: list[str], flagged: set[int]) -> set[int]:
-        """Redact PEM blocks in place; the indexes of the lines it handled."""
+    def _pem(self, out: list[str], flagged: set[int], held_from: int) -> set[int]:
+        """Redact PEM blocks in place; the indexes of the lines it handled. The state is left
+        as it was before line `held_from` (the first held one)."""
         handled: set[int] = set()
         if not self.in_pem and not any("PRIVATE KEY" in out[i] for i in flagged):
             return handled
+        state_before_held = self.in_pem
         for index, line in enumerate(out):
+            if index == held_from:
+                state_before_held = self.in_pem
             if self.in_pem:
                 if _PEM_END.search(line):
                     self.in_pem = False
@@ -1642,4 +1728,6 @@ class LineRedactor:
                 out[index] = redact(line)
                 self.in_pem = True
                 handled.add(index)
+        if held_from < len(out):
+            self.in_pem = state_before_held
         return handled

@@ -34,7 +34,7 @@ from analysis.logs.formats import (
     expand_json_documents,
 )
 from analysis.logs.reader import LogLine
-from analysis.redaction import LineRedactor
+from analysis.redaction import CONTEXT_LINES, LineRedactor
 from analysis.rules.reading import states_no_cause
 from tickets.timestamps import utc_text
 
@@ -934,22 +934,29 @@ def is_frame(text: str) -> bool:
 
 def redacted_lines(lines: Iterable[LogLine], batch: int = REDACT_BATCH) -> Iterator[LogLine]:
     """The lines with secrets redacted (``LineRedactor``: a batch at a time, which is far
-    cheaper than one ``redact`` call per line, with the same result)."""
+    cheaper than one ``redact`` call per line, with the same result). Batches overlap by twice
+    ``CONTEXT_LINES``: the last ``CONTEXT_LINES`` of a batch are redacted with the next one,
+    read after the ``CONTEXT_LINES`` before them, so a statement cut by a batch's end (its
+    IDENTIFIED BY in one, its password in the next) is read whole."""
     redactor = LineRedactor()
     pending: list[LogLine] = []
+    overlap = 2 * CONTEXT_LINES
+    done = 0  # lines at the head of `pending` given out already (the next batch's context)
 
-    def flush() -> Iterator[LogLine]:
-        texts = redactor.redact([line.text for line in pending])
-        for line, text in zip(pending, texts, strict=True):
+    def flush(held: int) -> Iterator[LogLine]:
+        texts = redactor.redact([line.text for line in pending], held)
+        last = len(pending) - held // 2
+        for line, text in zip(pending[done:last], texts[done:last], strict=True):
             yield line if text is line.text else LogLine(line.file, line.number, text)
 
     for line in lines:
         pending.append(line)
-        if len(pending) >= batch:
-            yield from flush()
-            pending.clear()
+        if len(pending) >= batch + overlap:
+            yield from flush(overlap)
+            del pending[: len(pending) - overlap]
+            done = CONTEXT_LINES
     if pending:
-        yield from flush()
+        yield from flush(0)
 
 
 def mine_lines(

@@ -448,6 +448,36 @@ def test_line_redactor_agrees_with_redact_line_by_line():
     assert REDACTED in "".join(LineRedactor().redact(lines))
 
 
+@pytest.mark.parametrize("offset", range(-6, 3))
+def test_a_statement_or_key_cut_by_a_redaction_batch_is_masked(offset):
+    """A log's lines are redacted a batch at a time: a CREATE USER … IDENTIFIED BY whose
+    password was the first line of the next batch kept it (its statement was in the batch
+    before), as did a netrc entry's password after its "password" line."""
+    statement = [
+        "SQL> CREATE USER etl",
+        "  2  IDENTIFIED BY",
+        "  3  Ora-Pass-9;",
+        "machine api.contoso.com",
+        "  login etl",
+        "  password",
+        "  Netrc-Pw9",
+        "-----BEGIN PRIVATE KEY-----",
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+        "-----END PRIVATE KEY-----",
+    ]
+    texts = [f"INFO step {n} done" for n in range(mining.REDACT_BATCH + offset)]
+    texts += statement + [f"INFO step {n} done" for n in range(20)]
+    lines = [LogLine("driver.log", i + 1, text) for i, text in enumerate(texts)]
+
+    out = list(mining.redacted_lines(lines))
+
+    assert [line.number for line in out] == [line.number for line in lines]
+    assert [line.text for line in out] == LineRedactor().redact(texts)  # as one batch
+    joined = "\n".join(line.text for line in out)
+    for secret in ("Ora-Pass-9", "Netrc-Pw9", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"):
+        assert secret not in joined
+
+
 # --- mining ---------------------------------------------------------------------------------
 def test_burst_before_failure_rare_lines_and_timeline(tmp_path):
     lines = [f"24/01/31 10:{m:02d}:00 INFO Stage: finished task {m} in 12 ms" for m in range(50)]

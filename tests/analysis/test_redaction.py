@@ -1701,3 +1701,92 @@ def test_port_mappings_authorization_outcomes_and_placeholders_are_kept(text: st
     password goes as the password."""
     assert redact(text) == text
     assert LineRedactor().redact(text.split("\n")) == text.split("\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GSS initiate failed: No valid credentials for hive/db01.corp.example.com@CORP.EXAMPLE.COM",
+        "Login failure for nn/namenode01.corp.local@CORP.LOCAL from keytab nn.service.keytab",
+        "FileNotFoundException: dbfs:/Repos/etl/queries/sales/daily@v2.sql",
+        "could not read /mnt/raw/exports/orders@2024-01-15.csv",
+        'HTTP 401 Unauthorized; Authorization: Basic realm="Access to the staging API"',
+        'Authorization: Bearer realm="api", error="invalid_token"',
+        "Authorization: Token expired",
+        "authorization: bearer expired.",
+        'Py4JJavaError: .option("auth", "kerberos")',
+        'hive.option(\\"auth\\", \\"ldap\\") failed',
+        "jdbc:sqlserver://sql01.corp.local:1433;databaseName=sales;user=etl@sql01;encrypt=true",
+        "git@github.com:contoso/etl-jobs.git: Permission denied (publickey).",
+        "fatal: Could not read from remote repository git@ssh.dev.azure.com:v3/contoso/etl/jobs",
+        "Authorization: Bearer invalid_token",
+    ],
+)
+def test_principals_file_names_challenges_and_auth_methods_are_kept(text: str) -> None:
+    """A Kerberos service principal and a file name with an '@' were masked as e-mail
+    addresses, a WWW-Authenticate challenge's realm and an Authorization's outcome after a
+    scheme as its credential, an "auth" setting's method as a secret, a SQL Server JDBC URL's
+    port, database and user as a password before the '@' of its user, and git's scp-like
+    remote (git@host:path) as an address: each hid the cause the message states."""
+    assert redact(text) == text
+    assert LineRedactor().redact([text]) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        (
+            "Failed: contact jane.doe@contoso.com or see /Users/JANE.DOE@CONTOSO.COM/etl",
+            ["jane.doe", "JANE.DOE"],
+            ["/Users/[REDACTED_EMAIL]/etl"],
+        ),
+        (
+            "owner: jane.doe@contoso.com: ask her; etl@CORP.EXAMPLE.COM failed",
+            ["jane.doe", "etl@"],
+            ["owner: [REDACTED_EMAIL]: ask her"],
+        ),
+        ("Authorization: Basic ZXRsOkh1bnRlcjJ4", ["ZXRsOkh1bnRlcjJ4"], ["Authorization: Basic"]),
+        ('.option("auth", "Hunter-Pw-9")', ["Hunter-Pw-9"], ['.option("auth", "']),
+        (
+            "git clone https://x-access-token:Ghs-Tok3n-Value-42@github.com/org/etl.git failed",
+            ["Ghs-Tok3n-Value-42"],
+            ["@github.com/org/etl.git failed"],
+        ),
+        (
+            'linked service: {"servicePrincipalId": "3f2a", "servicePrincipalKey": "Sp-Key-9xQ"}',
+            ["Sp-Key-9xQ"],
+            ['"servicePrincipalId": "3f2a"'],
+        ),
+        (
+            '"servicePrincipalKey": {"type": "SecureString", "value": "Sp-Key-9xQ"}',
+            ["Sp-Key-9xQ"],
+            ['"servicePrincipalKey": {'],
+        ),
+        (
+            '"extra": "{\\"account\\": \\"xy12345\\", \\"private_key_content\\": \\"TUlJRXZR\\"}"',
+            ["TUlJRXZR"],
+            ['\\"account\\": \\"xy12345\\"'],
+        ),
+    ],
+)
+def test_principal_keys_key_content_and_secrets_beside_kept_text_are_masked(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    """Data Factory's servicePrincipalKey and Airflow's Snowflake private_key_content were
+    kept; what follows a URL's masked token ('@github.com/…') was masked with it. An address,
+    a Basic credential and an "auth" setting that is no method stay masked."""
+    assert_masked(text, gone, kept)
+
+
+def test_principal_keys_and_key_content_are_masked_in_data() -> None:
+    """Keys of structured bodies: the same names; an "auth" setting's method stays."""
+    body = {
+        "typeProperties": {"servicePrincipalId": "3f2a", "servicePrincipalKey": "Sp-Key-9xQ"},
+        "extra": {"private_key_content": "TUlJRXZR", "auth": "kerberos"},
+        "auth": "Hunter-Pw-9",
+    }
+    assert redact_data(body) == {
+        "typeProperties": {"servicePrincipalId": "3f2a", "servicePrincipalKey": REDACTED},
+        "extra": {"private_key_content": REDACTED, "auth": "kerberos"},
+        "auth": REDACTED,
+    }

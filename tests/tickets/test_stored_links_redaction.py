@@ -576,3 +576,57 @@ def test_ticket_text_redacted_again_is_committed_ticket_by_ticket():
     assert waited
     assert seen_meanwhile == [f"POST {url.replace(key, '[REDACTED]')} returned 500"]
     assert Ticket.objects.get(pk=later.pk).error_message == seen_meanwhile[0]
+
+
+@pytest.mark.parametrize(
+    ("secret_line", "secret"),
+    [
+        ('linked service: {"servicePrincipalKey": "Sp-Key-9xQ"}', "Sp-Key-9xQ"),
+        ("servicePrincipalId=3f2a servicePrincipalKey=Sp-Key-9xQ", "Sp-Key-9xQ"),
+        ('"extra": "{\\"private_key_content\\": \\"TUlJRXZRSUJBREFO\\"}"', "TUlJRXZRSUJBREFO"),
+    ],
+)
+def test_principal_keys_and_key_content_stored_before_their_rules_are_redacted(
+    secret_line: str, secret: str
+):
+    """The rules before tickets/0049 and integrations/0026 kept Data Factory's
+    servicePrincipalKey and Airflow's Snowflake private_key_content."""
+    from analysis.redaction import redact
+    from tickets.models import Incident, new_incident_id
+
+    error = f"Pipeline failed: {secret_line}"
+    row = WebhookDelivery.objects.create(
+        source="airflow",
+        status="processed",
+        raw_body=json.dumps({"exception": error, "conn": {"servicePrincipalKey": secret}}),
+        event={"error_message": error},
+    )
+    ticket = make_ticket(error_message=error, rca_result=f"The copy step sent {secret_line}")
+    incident = Incident.objects.create(
+        id=new_incident_id(),
+        culprit="host:db01",
+        group_key="host:db01",
+        rca_result=f"Every copy sent {secret_line}",
+        recommendations=["Rotate the key."],
+    )
+
+    importlib.import_module(
+        "integrations.migrations.0026_redact_principal_keys_and_private_key_content"
+    ).redact_inbox_rows(apps, None)
+    tickets_migration = importlib.import_module(
+        "tickets.migrations.0049_redact_principal_keys_and_private_key_content"
+    )
+    tickets_migration.redact_ticket_text(apps, None)
+    tickets_migration.redact_incident_text(apps, None)
+
+    row.refresh_from_db()
+    ticket.refresh_from_db()
+    incident.refresh_from_db()
+    assert redact(error) != error
+    assert json.loads(row.raw_body)["exception"] == redact(error)
+    assert row.event["error_message"] == redact(error)
+    assert ticket.error_message == redact(error)
+    assert ticket.rca_result == f"The copy step sent {redact(secret_line)}"
+    assert incident.rca_result == f"Every copy sent {redact(secret_line)}"
+    for text in (row.raw_body, ticket.error_message, ticket.rca_result, incident.rca_result):
+        assert secret not in text, text
