@@ -300,11 +300,11 @@ class Action:
     # The rate a delivery of it counts against, when not the target's own (`Target.pace`): a
     # Slack edit is limited by its API method, a post by the channel.
     pace: Callable[[OutboundDelivery], Pace] | None = None
-    # What its deliveries say reads as the ticket's history (a JIRA comment, a Slack thread
-    # reply): those of a ticket whose payload holds these items (all of them when empty; None:
-    # no order is kept) are sent in the order they were made, each once the earlier ones have
-    # finished, so those held up by an outage and retried with backoff are not told out of
-    # order.
+    # What its deliveries say reads as a history (a ticket's JIRA comments and Slack thread
+    # replies; an incident's, whose deliveries ride on its lead ticket): those of one ticket
+    # whose payload holds these items (all of them when empty; None: no order is kept) are
+    # sent in the order they were made, each once the earlier ones have finished, so those
+    # held up by an outage and retried with backoff are not told out of order.
     in_order: Mapping[str, Any] | None = None
 
 
@@ -478,6 +478,18 @@ def left_unpaged(ticket_id: str, action: str) -> bool:
         latest is not None
         and latest.status == OutboundStatus.SKIPPED
         and latest.last_error == RECOVERED_BEFORE_PAGING
+    )
+
+
+def page_on_its_way(ticket_id: str, action: str) -> bool:
+    """The ticket's latest `action` delivery (a page) is pending or was made. One that is
+    being sent may have read the ticket before a change committed meanwhile (a re-route): a
+    follow-up telling that change waits for it (`wait_for`) rather than take it as showing
+    the change."""
+    latest = latest_page(ticket_id, action)
+    return latest is not None and latest.status in (
+        OutboundStatus.PENDING,
+        OutboundStatus.SUCCEEDED,
     )
 
 

@@ -53,6 +53,7 @@ from integrations.targets.base import (
     left_unpaged,
     member_links,
     naming_destination,
+    page_on_its_way,
     parse_retry_after,
     reconcile_later,
     reconciled,
@@ -795,13 +796,13 @@ def _jira_transition(jira: JiraTransport, key: str, ticket: Ticket) -> None:
 def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
     ticket = fresh_ticket(row)
     change = row.payload
-    if change["action"] == lifecycle.REROUTED and not ticket.itsm_ticket_id:
-        return  # the issue, once made, names the team and owner the ticket has then
     if not ticket.itsm_ticket_id:
         if ticket.incident_id:
             return  # no issue of its own (the incident's covers it): nothing to update
         if left_unpaged(ticket.pk, CREATE):
             return
+        if change["action"] == lifecycle.REROUTED and not page_on_its_way(ticket.pk, CREATE):
+            return  # the issue, once made, names the team and owner the ticket has then
         deleted = deleted_issue(ticket.pk)
         if deleted:  # people deleted it: not made again, and nothing waits for it
             raise _not_sent_to_deleted(deleted)
@@ -1096,7 +1097,10 @@ TARGET = Target(
         ),
         INCIDENT_LINK: Action(_jira_incident_link, "Link a member's issue to its incident"),
         INCIDENT_COMMENT: Action(
-            _jira_incident_comment, "Comment a change of the incident on its JIRA issue"
+            _jira_incident_comment,
+            "Comment a change of the incident on its JIRA issue",
+            # Its deliveries ride on the incident's lead (`fanout.schedule_incident_status`).
+            in_order={},
         ),
     },
     initial=(CREATE,),

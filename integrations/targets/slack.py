@@ -66,6 +66,7 @@ from integrations.targets.base import (
     member_approval_key,
     member_links,
     naming_destination,
+    page_on_its_way,
     parse_retry_after,
     reconcile_later,
     reconciled,
@@ -804,7 +805,7 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     if not ticket.slack_ts:
         if ticket.incident_id:
             return  # no alert of its own (the incident's message covers it): nothing to update
-        if row.payload["action"] == REROUTED:
+        if row.payload["action"] == REROUTED and not page_on_its_way(ticket.pk, POST):
             return  # the alert, once posted, shows the team and owner the ticket has then
         if left_unpaged(ticket.pk, POST):
             return
@@ -1411,7 +1412,10 @@ TARGET = Target(
         ),
         INCIDENT_LINK: Action(_slack_incident_link, "Link a member's alert to its incident"),
         INCIDENT_REPLY: Action(
-            _slack_incident_reply, "Tell a change of the incident in its Slack thread"
+            _slack_incident_reply,
+            "Tell a change of the incident in its Slack thread",
+            # Its deliveries ride on the incident's lead (`fanout.schedule_incident_status`).
+            in_order={},
         ),
         INCIDENT_NOTICE: Action(
             _slack_incident_notice,

@@ -118,6 +118,10 @@ class FakeHttpService:
         """Hold matching requests for `seconds` before answering normally (the client times out)."""
         self._add_fault(Fault(0, None, {}, seconds, times, path_contains))
 
+    def release_stalled(self) -> None:
+        """Answer the requests `stall` holds now, and those it would hold from now on, at once."""
+        self._released.set()
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()

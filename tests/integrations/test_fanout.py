@@ -2344,6 +2344,76 @@ def test_a_ticket_rerouted_after_its_jira_issue_failed_gets_its_new_owner_in_sla
     )
 
 
+def reroute_to_ana(ticket_id: str) -> None:
+    """Staff re-route the ticket in admin by a rule naming its team and owner (its Slack
+    channel and JIRA project left as they are)."""
+    OwnershipRule.objects.create(
+        pipeline_pattern="pl_copy_sales_*", finops_team="sales-data", finops_owner="ana"
+    )
+    clear_rule_cache()
+    staff = Client()
+    staff.force_login(make_user("ana-admin", is_staff=True, is_superuser=True))
+    staff.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {"action": "reroute", "_selected_action": [ticket_id]},
+    )
+
+
+def rerouted_follow_up_tried(ticket_id: str, action: str) -> bool:
+    """The re-route's follow-up of `action` was handed to a worker at least once."""
+    rows = OutboundDelivery.objects.filter(
+        ticket_id=ticket_id, action=action, payload__action=lifecycle.REROUTED
+    )
+    return DeliveryAttempt.objects.filter(outbound__in=rows).exists()
+
+
+def test_a_ticket_rerouted_while_its_jira_issue_is_being_made_gets_its_new_owner_there(
+    celery_worker, targets, settings
+):
+    """The issue was being made (JIRA slow to answer) when staff re-routed the ticket: the
+    request had named the old team and owner, and the re-route's follow-up, finding no issue
+    yet, took the issue to come as showing the new ones. The issue named the old owner."""
+    jira, _slack, _ = targets
+    settings.OUTBOUND_TIMEOUT_SECONDS = 10
+    jira.stall(8, times=1, path_contains="/rest/api/2/issue")
+    ticket_id = post_failure()["ticket_id"]
+    wait_for(lambda: any(r.method == "POST" for r in jira.requests_to("/rest/api/2/issue")))
+
+    reroute_to_ana(ticket_id)
+    wait_for(lambda: rerouted_follow_up_tried(ticket_id, "jira_sync"))
+    jira.release_stalled()
+
+    settled(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.finops_owner == "ana"
+    description = jira.issues[ticket.itsm_ticket_id]["description"]
+    assert "*Team:* sales-data" in description and "*Owner:* ana" in description
+    assert not OutboundDelivery.objects.dead().filter(ticket_id=ticket_id).exists()
+
+
+def test_a_ticket_rerouted_while_its_slack_alert_is_being_posted_gets_its_new_owner_there(
+    celery_worker, targets, settings
+):
+    """As for the JIRA issue: the alert being posted when staff re-routed the ticket showed
+    the old team and owner (no JIRA here, whose issue's link edits the alert again)."""
+    _jira, slack, _ = targets
+    settings.JIRA_URL = ""
+    settings.OUTBOUND_TIMEOUT_SECONDS = 10
+    slack.stall(8, times=1, path_contains="chat.postMessage")
+    ticket_id = post_failure()["ticket_id"]
+    wait_for(lambda: bool(slack.requests_to("chat.postMessage")))
+
+    reroute_to_ana(ticket_id)
+    wait_for(lambda: rerouted_follow_up_tried(ticket_id, "slack_sync"))
+    slack.release_stalled()
+
+    settled(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    message = json.dumps(slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"])
+    assert "*Team*\\nsales-data" in message and "*Owner*\\nana" in message
+    assert not OutboundDelivery.objects.dead().filter(ticket_id=ticket_id).exists()
+
+
 def test_changes_held_up_by_a_throttled_target_are_told_in_their_order(celery_worker, targets):
     """JIRA and Slack throttle the acknowledgement's follow-ups (429, Retry-After 2 s); the
     resolve a moment later was told at once and the acknowledgement after it: the issue's last

@@ -1079,6 +1079,51 @@ def test_an_incident_change_is_told_once_when_delivered_twice_and_after_an_outag
     ]
 
 
+def test_incident_changes_held_up_by_an_outage_are_told_in_their_order(targets, settings):
+    """JIRA and Slack down when the incident was acknowledged: its comment and reply were
+    retried with backoff, and the resolve a moment later, JIRA and Slack back, was told at
+    once, the acknowledgement after it. The issue's last comment and the thread's last reply
+    said "acknowledged" on a resolved incident."""
+    from integrations import fanout
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0
+    slack_responder("daan")
+    for n in range(2):
+        post(storm_failure(f"pl_member_{n}"))
+    incident = Incident.objects.get()
+    for action in ("jira_inc_create", "slack_inc_post"):
+        fanout.deliver(OutboundDelivery.objects.get(key=f"incident:{incident.pk}:{action}").pk)
+    incident.refresh_from_db()
+    told = OutboundDelivery.objects.filter(
+        action__in=["slack_inc_reply", "jira_inc_comment"]
+    ).order_by("pk")
+
+    assert post_slack_click(incident.pk, "rca_incident_acknowledge").status_code == 200
+    slack.fail(503, slack.error_body(503, "service_unavailable"), path_contains="postMessage")
+    jira.fail(503, "JIRA is down", path_contains="/comment")
+    for row in told:
+        assert fanout.deliver(row.pk).status == OutboundStatus.PENDING
+    acknowledged = set(told.values_list("pk", flat=True))
+
+    assert post_slack_click(incident.pk, "rca_incident_resolve").status_code == 200
+    for row in told.exclude(pk__in=acknowledged):  # handed out first, JIRA and Slack back
+        fanout.deliver(row.pk)
+    for _ in range(3):  # each round hands out every one pending, in the order they were made
+        told.update(next_attempt_at=timezone.now())
+        for row in told.filter(status=OutboundStatus.PENDING):
+            fanout.deliver(row.pk)
+
+    assert set(told.values_list("status", flat=True)) == {OutboundStatus.SUCCEEDED}
+    assert [c.split(" via ")[0] for c in comments(jira, incident.itsm_ticket_id)] == [
+        "daan acknowledged the incident",
+        "daan resolved the incident",
+    ]
+    replies = [r["text"] for r in incident_thread(slack, incident)]
+    assert len(replies) == 2
+    assert "acknowledged the incident" in replies[0] and "resolved the incident" in replies[1]
+
+
 def test_jira_done_on_the_incidents_issue_keeps_its_comment_as_every_members_fix(targets):
     """The comment of the transition to Done is the fix, on an incident's issue as on a
     ticket's: it is kept on every member the resolve reaches."""
