@@ -133,9 +133,10 @@ def load(count: int, rng: random.Random) -> None:
                     "processing_mode": source,
                     "source": source,
                     "fingerprint": key[:16],
-                    "occurrence_count": rng.choices([1, 2, 5, 20], [80, 12, 6, 2])[0],
+                    "occurrence_count": (seen := rng.choices([1, 2, 5, 20], [80, 12, 6, 2])[0]),
                     "first_seen": at,
-                    "last_seen": at + timedelta(minutes=rng.randint(0, 600)),
+                    # Seen once: its `last_seen` is its `timestamp`, as a new ticket's is.
+                    "last_seen": at if seen == 1 else at + timedelta(minutes=rng.randint(1, 600)),
                     "error_message": rng.choice(messages),
                     "rca_source": "rules",
                     "rca_note": "rule-based: no GEMINI_API_KEY configured",

@@ -279,6 +279,102 @@ def hot_tickets() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def user_reads(
+    ticket: str,
+    get: Callable[[str], Callable[[], None]],
+    later_page: Callable[[str, int], Built],
+) -> list[tuple[str, Callable[[], object] | Built]]:
+    """What on-call staff read, beyond the paths above: every filter and ordering of the API's
+    ticket list, its second page, stats, similar tickets, incidents, a ticket's pages, the
+    board's other views and the admin lists with their filters and searches."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    month_ago = (timezone.now() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tickets = "/api/v1/tickets/"
+    api_lists = [
+        "status=open",
+        "status=acknowledged",
+        "severity=Critical",
+        "priority=P1",
+        "source=databricks",
+        "error_type=DatabaseError",
+        "sla_status=Breached",
+        "team=sales",
+        f"created_after={month_ago}",
+        "jira_key=OPS-5",
+        "search=pl_sales_001",
+        "search=SqlFailedToConnect",
+        f"search={ticket}",
+    ]
+    orderings = [
+        "timestamp",
+        "-timestamp",
+        "severity",
+        "-severity",
+        "priority",
+        "sla_deadline",
+        "-sla_deadline",
+        "occurrence_count",
+        "-occurrence_count",
+        "last_seen",
+        "-last_seen",
+    ]
+    admin = "/admin/tickets/ticket/"
+    admin_lists = [
+        "status__exact=open",
+        "severity__exact=High",
+        "source=databricks",
+        "error_type__exact=DatabaseError",
+        "finops_team=sales",
+        "sla=overdue",
+        "sla=Breached",
+        "rca_source__exact=rules",
+        "q=pl_sales_001",
+        f"q={ticket}",
+        "o=13",
+        "o=-9",
+        f"timestamp__year={timezone.now().year}",
+    ]
+    return [
+        *((f"read: api list ?{q}", get(f"{tickets}?{q}")) for q in api_lists),
+        *((f"read: api list ?ordering={o}", get(f"{tickets}?ordering={o}")) for o in orderings),
+        (
+            "read: api list ?ordering=-last_seen&status=open",
+            get(f"{tickets}?ordering=-last_seen&status=open"),
+        ),
+        (
+            "read: api list ?ordering=-last_seen, 2nd page",
+            later_page(f"{tickets}?ordering=-last_seen", 1),
+        ),
+        ("read: api list, 2nd page", later_page(tickets, 1)),
+        ("read: api ticket detail", get(f"{tickets}{ticket}/")),
+        ("read: api similar", get(f"{tickets}{ticket}/similar/")),
+        ("read: api stats", get("/api/v1/stats/")),
+        ("read: api incident stats", get("/api/v1/stats/incidents/")),
+        ("read: api incidents", get("/api/v1/incidents/")),
+        ("read: dashboard ticket page", get(f"/tickets/{ticket}/")),
+        ("read: dashboard charts", get("/charts/")),
+        ("read: admin ticket change page", get(f"{admin}{ticket}/change/")),
+        *((f"read: admin ticket list ?{q}", get(f"{admin}?{q}")) for q in admin_lists),
+        ("read: admin incidents", get("/admin/tickets/incident/")),
+        ("read: admin audit log", get("/admin/tickets/auditlog/")),
+        ("read: admin audit log ?q=ticket", get(f"/admin/tickets/auditlog/?q={ticket}")),
+        ("read: admin occurrences", get("/admin/tickets/occurrence/")),
+        ("read: admin inbox", get("/admin/integrations/webhookdelivery/")),
+        (
+            "read: admin outbound ?status=dead",
+            get("/admin/integrations/outbounddelivery/?status__exact=dead"),
+        ),
+        (
+            "read: admin outbound ?q=ticket",
+            get(f"/admin/integrations/outbounddelivery/?q={ticket}"),
+        ),
+        ("read: admin resolutions", get("/admin/tickets/resolution/")),
+    ]
+
+
 def report(hot: list[str], verbose: bool, only: list[str] | None = None) -> int:
     from django.contrib.auth.models import User
     from django.db import connection
@@ -405,6 +501,7 @@ def report(hot: list[str], verbose: bool, only: list[str] | None = None) -> int:
         ("admin: storm ticket change page", get(f"/admin/tickets/ticket/{storm}/change/")),
         ("admin: ticket list", get("/admin/tickets/ticket/")),
         ("admin: outbound list", get("/admin/integrations/outbounddelivery/")),
+        *user_reads(spread, get, later_page),
     ]
     for label, path in paths:
         if only and not any(text in label for text in only):

@@ -14,7 +14,14 @@ from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
-from tickets.models import URGENCY_ORDERING, Incident, Ticket, TicketQuerySet
+from tickets.models import (
+    CLOCK_STOPPED_ORDERING,
+    SLA_RUNNING,
+    URGENCY_ORDERING,
+    Incident,
+    Ticket,
+    TicketQuerySet,
+)
 from tickets.vocabulary import (
     ErrorClass,
     Priority,
@@ -260,7 +267,9 @@ class TicketOrderingFilter(StrictOrderingFilter):
     )
 
     def get_ordering(self, request, queryset, view) -> list[str]:
-        ordering = super().get_ordering(request, queryset, view) or list(URGENCY_ORDERING)
+        ordering: list[str] = self._urgency(request)
+        if request.query_params.get(self.ordering_param):
+            ordering = list(super().get_ordering(request, queryset, view) or ordering)
         ordering = [
             term.replace("severity", "severity_rank") if term.lstrip("-") == "severity" else term
             for term in ordering
@@ -272,6 +281,17 @@ class TicketOrderingFilter(StrictOrderingFilter):
     def get_default_ordering(self, view) -> list[str]:
         return list(URGENCY_ORDERING)
 
+    @staticmethod
+    def _urgency(request: Request) -> list[str]:
+        """The default order: for a list of statuses whose SLA clock stopped only
+        (`?status=acknowledged`), the same order as newest first (`by_urgency_in_status`), one
+        status's read from `ticket_status_recent`; in `ticket_urgency`'s order every open and
+        in-progress ticket came first and was walked past (25,029 at 100,000 tickets: 447 ms)."""
+        statuses = set(request.query_params.getlist("status"))
+        if statuses and not statuses & {str(status) for status in SLA_RUNNING}:
+            return list(CLOCK_STOPPED_ORDERING)
+        return list(URGENCY_ORDERING)
+
     def filter_queryset(self, request, queryset, view):
         ordering = self.get_ordering(request, queryset, view)
         terms = {term.lstrip("-") for term in ordering}
@@ -279,4 +299,8 @@ class TicketOrderingFilter(StrictOrderingFilter):
             queryset = cast(TicketQuerySet, queryset).with_urgency()
         elif "severity_rank" in terms:
             queryset = with_severity_rank(queryset)
-        return queryset.order_by(*ordering)
+        queryset = queryset.order_by(*ordering)
+        if ordering[0].lstrip("-") == "last_seen":
+            # No index holds every ticket by `last_seen`: its pages are read in two halves.
+            queryset = cast(TicketQuerySet, queryset).by_last_seen_in_halves()
+        return queryset

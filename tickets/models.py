@@ -273,6 +273,46 @@ def hnsw_scans_until_found() -> Iterator[None]:
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
+    # Set by `by_last_seen_in_halves`; every clone (a filter, an ordering) keeps it.
+    _last_seen_halves = False
+
+    def _clone(self) -> TicketQuerySet:
+        clone: TicketQuerySet = super()._clone()  # type: ignore[misc]
+        clone._last_seen_halves = self._last_seen_halves
+        return clone
+
+    def by_last_seen_in_halves(self) -> TicketQuerySet:
+        """This queryset, ordered by `last_seen` first (either way), its pages read in two
+        halves merged: the tickets seen again since they were opened from
+        `ticket_last_seen_moved`, in that order, and the others (`last_seen` is their
+        `timestamp`) in `timestamp` order from its index; each half up to the slice's end,
+        then the two sorted together and sliced. The same rows in the same order as one
+        query; that one sorted every ticket (no index on `last_seen`: it would be one more
+        write in every new ticket's INSERT)."""
+        clone = self.all()
+        clone._last_seen_halves = True
+        return clone
+
+    def __getitem__(self, k: Any) -> Any:
+        if not (self._last_seen_halves and isinstance(k, slice)) or self._result_cache is not None:
+            return super().__getitem__(k)
+        ordering = [str(term) for term in self.query.order_by]
+        if (
+            not ordering
+            or ordering[0].lstrip("-") != "last_seen"
+            or self.query.is_sliced
+            or k.stop is None
+            or k.step is not None
+        ):
+            return super().__getitem__(k)
+        whole = self.all()
+        whole._last_seen_halves = False
+        moved = whole.exclude(last_seen=F("timestamp")).order_by(*ordering)[: k.stop]
+        # Where `last_seen` is the `timestamp`, the two orders are one.
+        by_timestamp = [ordering[0].replace("last_seen", "timestamp"), *ordering[1:]]
+        unmoved = whole.filter(last_seen=F("timestamp")).order_by(*by_timestamp)[: k.stop]
+        return moved.union(unmoved, all=True).order_by(*ordering)[k]
+
     def with_severity_rank(self) -> TicketQuerySet:
         """Annotate `severity_rank`: 0 for Critical to 3 for Low."""
         return self.annotate(severity_rank=severity_rank_expression())
@@ -733,6 +773,13 @@ class Ticket(models.Model):
                 fields=["analysed_at"],
                 condition=~Q(rca_outage=""),
                 name="ticket_rca_in_outage",
+            ),
+            # The tickets seen again since they were opened, by when last (`TicketQuerySet
+            # .by_last_seen_in_halves`); a new ticket's INSERT enters none.
+            models.Index(
+                fields=["last_seen", "id"],
+                condition=~Q(last_seen=F("timestamp")),
+                name="ticket_last_seen_moved",
             ),
             HnswIndex(
                 name="ticket_embedding_hnsw",

@@ -275,6 +275,107 @@ def test_the_most_urgent_page_is_read_from_the_urgency_index():
     assert "ticket_urgency" in plan, plan
 
 
+@pytest.mark.parametrize("statuses", ["acknowledged", "acknowledged&status=resolved"])
+def test_a_list_of_stopped_clocks_pages_in_urgency_order_read_newest_first(api, statuses):
+    """`?status=acknowledged` in the default order was read in `ticket_urgency`'s order, every
+    open and in-progress ticket walked past first (447 ms at 100,000 tickets); it is read
+    newest first now (one status from `ticket_status_recent`), the same tickets in the same
+    order."""
+    now = datetime.now(UTC)
+    for n in range(16):
+        make_ticket(
+            status=["acknowledged", "resolved", "open", "in_progress"][n % 4],
+            severity=["Low", "High"][n % 3 % 2],
+            timestamp=now - timedelta(hours=n // 3),
+            sla_status="Met" if n % 4 < 2 else "Pending",
+        )
+    wanted = statuses.split("&status=")
+    expected = list(
+        Ticket.objects.filter(status__in=wanted).by_urgency().values_list("id", flat=True)
+    )
+    seen: list[str] = []
+    url = f"/api/v1/tickets/?status={statuses}&page_size=3"
+    while url:
+        body = api.get(url).json()
+        seen += [item["id"] for item in body["results"]]
+        url = body["next"]
+    assert seen == expected and len(expected) == 4 * len(wanted)
+
+    with CaptureQueriesContext(connection) as queries:
+        ids(api.get(f"/api/v1/tickets/?status={statuses}"))
+    (listed,) = [q["sql"] for q in queries if 'FROM "tickets_ticket"' in q["sql"]]
+    with connection.cursor() as cursor:  # as at size: neither a scan nor a sort of them all
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {listed}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_urgency" not in plan, plan
+    if len(wanted) == 1:
+        assert "ticket_status_recent" in plan, plan
+
+
+def _last_seen_variety() -> None:
+    """Tickets never seen again (`last_seen` is the `timestamp`), tickets seen again later,
+    one whose `last_seen` is before its `timestamp` (two hosts' clocks), and ties of
+    `last_seen` across the two kinds."""
+    for i in range(36):
+        at = BASE + timedelta(minutes=5 * i)
+        seen = {0: at, 1: at + timedelta(minutes=37 * i), 2: at + timedelta(minutes=5)}[i % 3]
+        if i == 7:
+            seen = at - timedelta(minutes=3)
+        make_ticket(timestamp=at, last_seen=seen, status="open" if i % 4 else "acknowledged")
+
+
+@pytest.mark.parametrize("ordering", ["-last_seen", "last_seen", "-last_seen,severity"])
+@pytest.mark.parametrize("filters", ["", "&status=open"])
+def test_ordering_by_last_seen_pages_every_ticket_as_one_sorted_query_would(api, ordering, filters):
+    """Pages read in two halves (`by_last_seen_in_halves`) give the same tickets in the same
+    order as the whole list sorted, forward and back."""
+    _last_seen_variety()
+    tickets = Ticket.objects.filter(status="open") if filters else Ticket.objects.all()
+    terms = [term.replace("severity", "severity_rank") for term in ordering.split(",")]
+    expected = list(
+        tickets.with_severity_rank()
+        .order_by(*terms, "-id" if terms[0].startswith("-") else "id")
+        .values_list("id", flat=True)
+    )
+    assert len(expected) > 20
+
+    seen: list[str] = []
+    url = f"/api/v1/tickets/?ordering={ordering}{filters}&page_size=4"
+    last = url
+    while url:
+        body = api.get(url).json()
+        seen += [item["id"] for item in body["results"]]
+        last, url = url, body["next"]
+    assert seen == expected
+    back: list[str] = []
+    url = api.get(last).json()["previous"]
+    while url:
+        body = api.get(url).json()
+        back = [item["id"] for item in body["results"]] + back
+        url = body["previous"]
+    assert back + ids(api.get(last)) == expected
+
+
+def test_the_last_seen_order_is_read_from_indexes_not_sorted_whole(api):
+    """`?ordering=-last_seen` sorted every ticket (226 ms at 100,000): its page is read from
+    `ticket_last_seen_moved` and the `timestamp` index now (the planner is told not to scan
+    the table, so a plan sorting all of it reads no partial index)."""
+    _last_seen_variety()
+    with CaptureQueriesContext(connection) as queries:
+        assert len(ids(api.get("/api/v1/tickets/?ordering=-last_seen&page_size=5"))) == 5
+    (listed,) = [q["sql"] for q in queries if 'FROM "tickets_ticket"' in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {listed}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_last_seen_moved" in plan, plan
+    assert "tickets_ticket_timestamp" in plan, plan
+
+
 @pytest.mark.parametrize("walked", [2000, 2])
 def test_the_pipeline_filter_finds_what_icontains_finds(api, monkeypatch, walked):
     """`?pipeline=` tests each distinct name once (`pipelines_containing`); past
