@@ -17,14 +17,21 @@ from django.conf import settings
 from integrations.parsers.databricks import AZURE_WORKSPACE_HOST, UNKNOWN_WORKSPACE
 
 
+def _host_url() -> str:
+    """DATABRICKS_HOST as the SDK reads it: a bare host name is an https one."""
+    host = settings.DATABRICKS_HOST.strip()
+    return f"https://{host}" if host and "://" not in host else host
+
+
 def configured_workspace_id() -> str:
     """The id of the workspace DATABRICKS_HOST reads: DATABRICKS_WORKSPACE_ID, else the id an
-    Azure Databricks host name carries (``adb-<id>.<n>.azuredatabricks.net``); "" when neither
-    says (another cloud's host names no id, and asking the workspace is a network call)."""
+    Azure Databricks host name carries (``adb-<id>.<n>.azuredatabricks.net``, with or without
+    its scheme); "" when neither says (another cloud's host names no id, and asking the
+    workspace is a network call)."""
     configured = str(settings.DATABRICKS_WORKSPACE_ID).strip()
     if configured:
         return configured
-    host = (urlsplit(settings.DATABRICKS_HOST).hostname or "").lower()
+    host = (urlsplit(_host_url()).hostname or "").lower()
     match = AZURE_WORKSPACE_HOST.fullmatch(host)
     return match.group(1) if match else ""
 
@@ -94,15 +101,13 @@ def run_page_link(entity: dict[str, Any]) -> str:
     known to be of that workspace (its notification's workspace id is
     `configured_workspace_id`: a run id of another workspace, or of one not known, may be
     another run there) and names its job and run."""
-    host = settings.DATABRICKS_HOST.strip()
+    host = _host_url()
     workspace = configured_workspace_id()
     job_id, run_id = str(entity.get("job_id", "")).strip(), str(entity.get("run_id", "")).strip()
     if not (host and workspace and job_id.isdigit() and run_id.isdigit()):
         return ""
     if str(entity.get("workspace_id", "")).strip() != workspace or other_workspace(entity):
         return ""
-    if "://" not in host:  # the SDK takes a bare host name as an https one
-        host = f"https://{host}"
     parts = urlsplit(host)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return ""

@@ -129,9 +129,17 @@ def _run_7001_refused(ticket: Ticket) -> Iterator[str]:
         yield said(answer)
 
 
-def test_a_run_a_ticket_records_for_another_workspace_is_refused_naming_both():
+@pytest.mark.parametrize(
+    "host",
+    [
+        "https://adb-1234567890123456.7.azuredatabricks.net",
+        "adb-1234567890123456.7.azuredatabricks.net",  # no scheme: the SDK reads it as https
+    ],
+)
+def test_a_run_a_ticket_records_for_another_workspace_is_refused_naming_both(settings, host):
     """The service reads runs of DATABRICKS_HOST's workspace (its id in the Azure host name):
     run 7001 of another workspace is not the run 7001 it would read."""
+    settings.DATABRICKS_HOST = host
     foreign = databricks_ticket("7001", workspace=OTHER_WORKSPACE)
     for refusal in _run_7001_refused(foreign):
         assert f"Databricks run 7001 is a run of workspace {OTHER_WORKSPACE}" in refusal
