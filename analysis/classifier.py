@@ -619,7 +619,10 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # Redis at its maxmemory with noeviction: "OOM command not allowed when used memory
             # > 'maxmemory'".
             r"|used memory > '?maxmemory|\boom command not allowed"
-            r"|unable to create (?:new )?native thread|low on resource",
+            r"|unable to create (?:new )?native thread|low on resource"
+            # C++'s failed allocation (std::bad_alloc, printed "bad allocation" by a Synapse
+            # serverless query over an external file).
+            r"|\bbad allocation\b|\bstd::bad_alloc\b",
             _I,
         ),
         (
@@ -1670,14 +1673,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # cluster that did not come up ("Failed to setup debug session. Session ID: ..."), a
             # Databricks SQL warehouse stopped or still starting under an open session
             # ("requirement failed: Session handle ... has not been initialized or had already
-            # closed", a Thrift "Invalid SessionHandle: SessionHandle [...]" once it expired, the
+            # closed", a Thrift "Invalid SessionHandle: SessionHandle [...]" once it expired, or
+            # "Invalid OperationHandle" for a statement of a session the server closed, the
             # JDBC driver's "Error occurred while opening a session with the server"), a Synapse
             # Livy session that never started ("SessionNotStartException: Session ... is ERROR").
             "service_compute_not_up",
             4.0,
             r"\bfailed to set ?up (?:the )?debug session\b"
             r"|\bsession handle [^\n]{0,100}?has not been initiali[sz]ed\b"
-            r"|\binvalid sessionhandle\b|\berror occurred while opening a session with the server\b"
+            r"|\binvalid (?:sessionhandle|operationhandle)\b"
+            r"|\berror occurred while opening a session with the server\b"
             r"|\bsessionnotstartexception\b",
             _I,
         ),
@@ -2178,6 +2183,33 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "required_setting_unset",
             4.0,
             any_of(*signals.REQUIRED_SETTING_UNSET),
+            _I,
+        ),
+        (
+            # A Fabric or Power BI workspace on no capacity, which items need to be published
+            # or run in ("Workspace ... does not have an assigned capacity. Please assign a
+            # capacity before publishing items"): the workspace's setup, not a capacity's limit.
+            "workspace_without_capacity",
+            4.0,
+            any_of(*signals.WORKSPACE_WITHOUT_CAPACITY),
+            _I,
+        ),
+        (
+            # Change data capture from a PostgreSQL server that does not write logical WAL
+            # ("logical decoding requires wal_level >= logical", pgsync's "Enable logical
+            # decoding by setting wal_level=logical"): the server's wal_level setting.
+            "logical_decoding_disabled",
+            4.0,
+            any_of(*signals.LOGICAL_DECODING_DISABLED),
+            _I,
+        ),
+        (
+            # A Kafka client its settings could not build ("KafkaException: Failed to construct
+            # kafka producer", a consumer's or admin client's likewise): bootstrap servers,
+            # security protocol, SASL/JAAS or serializer settings the client refused.
+            "kafka_client_not_constructed",
+            4.0,
+            any_of(*signals.KAFKA_CLIENT_NOT_CONSTRUCTED),
             _I,
         ),
         (
@@ -3017,7 +3049,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|java runtime environment cannot be found|imagepullbackoff|errimagepull"
             # A client library built for another OS or architecture (SAP HANA's RTE 1000013).
             r"|wrong provider for this platform"
-            r"|back-off pulling image|failed to pull image"
+            r"|back-off pulling image|failed to pull image|trying and failing to pull image"
             r"|no suitable driver|data source name not found|no default driver specified"
             # Spark without the connector package of a format ("Failed to find data source:
             # kafka. Please deploy the application as per the deployment section").
@@ -4090,7 +4122,13 @@ _RAW_CUES: dict[str, list[tuple[str, str]]] = {
         ("value", r"\b(?:null value|invalid value|bad data|data type)\b"),
     ],
     "NetworkError": [
-        ("connect", r"\b(?:connect|connection (?:closed|lost|dropped)|disconnected)\b"),
+        # Not Kafka Connect's package or product name ("org.apache.kafka.connect.errors",
+        # "Kafka Connect"): a connector task's failure states no network cause.
+        (
+            "connect",
+            r"\b(?:(?<!\.)(?<!kafka )connect(?!\.[a-z])|connection (?:closed|lost|dropped)"
+            r"|disconnected)\b",
+        ),
         ("reach", r"\b(?:unreachable|network|socket|dns|proxy)\b"),
     ],
     "ConfigurationError": [

@@ -762,7 +762,34 @@ SOURCE_MISSING_OR_DENIED: tuple[str, ...] = (
 # Metadata's "FormatSetting property is not initialized.").
 REQUIRED_SETTING_UNSET: tuple[str, ...] = (
     r"\b(?:is|are) mandatory (?:(?:fields?|propert(?:y|ies)|settings?|parameters?) )?when\b",
+    # OpenSearch Spark's "Checkpoint location is mandatory for incremental refresh if
+    # spark.flint.index.checkpoint.mandatory enabled": a setting an enabled option requires.
+    r"\b(?:is|are) mandatory for [^\n.]{1,100}\b(?:when|if) [^\n]{1,100}\benabled\b",
     r"\bproperty is not initiali[sz]ed\b",
+)
+
+# A Fabric or Power BI workspace that is on no capacity, which publishing or running its items
+# needs (fabric-cicd's "Workspace ... does not have an assigned capacity. Please assign a
+# capacity before publishing items").
+WORKSPACE_WITHOUT_CAPACITY: tuple[str, ...] = (
+    r"\bdoes not have an assigned capacity\b",
+    r"\bis not assigned to (?:a|any) capacity\b",
+    r"\bassign (?:a|the workspace to a) capacity\b",
+)
+
+# A Kafka client its settings could not build ("KafkaException: Failed to construct kafka
+# producer", a consumer's or admin client's likewise).
+KAFKA_CLIENT_NOT_CONSTRUCTED: tuple[str, ...] = (
+    r"\bfailed to construct kafka (?:producer|consumer|admin ?client)\b",
+)
+
+# A PostgreSQL server whose wal_level is below logical, which logical decoding (Debezium,
+# pgsync, logical replication slots) requires ("ERROR: logical decoding requires wal_level >=
+# logical", "Enable logical decoding by setting wal_level=logical").
+LOGICAL_DECODING_DISABLED: tuple[str, ...] = (
+    r"\blogical decoding requires wal_level\b",
+    r"\benable logical decoding by setting wal_level\b",
+    r"\bwal_level (?:property )?must be '?logical\b",
 )
 
 # A stored OAuth connection whose token could not be refreshed (Fabric's "ErrorCode:

@@ -205,6 +205,9 @@ RULES: tuple[Rule, ...] = (
     configuration.delta_format_mismatch,
     configuration.spark_memory_setting,
     configuration.required_setting_unset,
+    configuration.workspace_without_capacity,
+    configuration.logical_decoding_disabled,
+    configuration.kafka_client_not_constructed,
     configuration.source_missing_or_denied,
     # code_errors
     code_errors.power_query_expression,

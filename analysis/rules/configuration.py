@@ -1901,7 +1901,8 @@ def delta_format_mismatch(m: re.Match[str], ctx: Context) -> Finding:
 def required_setting_unset(m: re.Match[str], ctx: Context) -> Finding:
     sentence = re.search(
         r"([^.\n\"]{0,200}\b(?:is|are) mandatory (?:(?:fields?|propert(?:y|ies)|settings?"
-        r"|parameters?) )?when [^.\n\"]{1,200})|([\w.]{1,100} property is not initiali[sz]ed)",
+        r"|parameters?) )?when [^.\n\"]{1,200})|([\w.]{1,100} property is not initiali[sz]ed)"
+        r"|([^.\n\":]{0,200}\b(?:is|are) mandatory for [^\n\"]{1,200}\benabled\b)",
         ctx.text,
         re.IGNORECASE,
     )
@@ -1918,6 +1919,84 @@ def required_setting_unset(m: re.Match[str], ctx: Context) -> Finding:
             "If an option makes it mandatory (dynamic executor allocation, a file format), either "
             "give the property a value or turn that option off.",
             "Redeploy or publish the definition, then rerun.",
+        ),
+        0.6,
+        transient=False,
+    )
+
+
+@rule(
+    "workspace_without_capacity",
+    "ConfigurationError",
+    any_of(*signals.WORKSPACE_WITHOUT_CAPACITY),
+    example=(
+        "[error]  09:26:21 - Workspace 00000000-0000-0000-0000-000000000000 does not have an "
+        "assigned capacity. Please assign a capacity before publishing items."
+    ),
+)
+def workspace_without_capacity(m: re.Match[str], ctx: Context) -> Finding:
+    workspace = clean_value(grab(ctx.text, r"\bworkspace '?([\w-]{1,100})'? (?:does not|is not)"))
+    which = f"workspace {quoted(workspace)}" if workspace else "the target workspace"
+    return Finding(
+        f"{which} has no assigned capacity (no Fabric or Power BI capacity), and the items "
+        "being published or run (notebooks, pipelines, lakehouses, semantic models) need one: "
+        "the workspace's setup, not a capacity running out",
+        (
+            "Assign the workspace to a capacity (workspace settings, License info, or the "
+            "Fabric admin portal's capacity settings) or deploy to a workspace that has one.",
+            "If the capacity was paused or deleted, resume it or pick another one; the deploying "
+            "identity needs contributor rights on the capacity to assign it.",
+            "Rerun the deployment or the item once the workspace shows its capacity.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "logical_decoding_disabled",
+    "ConfigurationError",
+    any_of(*signals.LOGICAL_DECODING_DISABLED),
+    example="ERROR: logical decoding requires wal_level >= logical",
+)
+def logical_decoding_disabled(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the PostgreSQL server's wal_level is below logical, so it cannot decode its write-ahead "
+        "log for change data capture (a logical replication slot, Debezium, pgsync): the "
+        "server's setting, not the connector's",
+        (
+            "Set wal_level = logical on the source server (postgresql.conf or ALTER SYSTEM; on "
+            "Azure Database for PostgreSQL the wal_level server parameter, on Amazon RDS "
+            "rds.logical_replication = 1 in the parameter group) and restart it.",
+            "Check max_replication_slots and max_wal_senders leave room for the connector's slot.",
+            "Restart the connector or job once SHOW wal_level returns logical.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "kafka_client_not_constructed",
+    "ConfigurationError",
+    any_of(*signals.KAFKA_CLIENT_NOT_CONSTRUCTED),
+    example="org.apache.kafka.common.KafkaException: Failed to construct kafka producer",
+)
+def kafka_client_not_constructed(m: re.Match[str], ctx: Context) -> Finding:
+    client = (
+        grab(ctx.text, r"failed to construct kafka (producer|consumer|admin ?client)") or "client"
+    ).lower()
+    return Finding(
+        f'the Kafka {client} could not be built from its settings ("Failed to construct kafka '
+        f'{client}"): a bootstrap server address, security protocol, SASL/JAAS or SSL setting, '
+        "or serializer class the client refused before connecting",
+        (
+            'Read the exception\'s cause (the "Caused by" after it): it names the setting the '
+            "client could not use.",
+            "Check bootstrap.servers, security.protocol, sasl.mechanism and sasl.jaas.config "
+            "(or the SSL keystore and truststore paths) and the serializer or deserializer "
+            "classes in the client's or connector's configuration.",
+            "Restart the connector, task or job after fixing the configuration.",
         ),
         0.6,
         transient=False,

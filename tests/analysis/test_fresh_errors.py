@@ -688,6 +688,16 @@ THREAD_SETS = [
     # Left: a mount's "Failed to initialize null" (read as code) and a BigQuery table's update
     # rate limit (read as the service's, as the earlier sets read rate limits).
     ("thread_errors_38.jsonl", 32, 2),
+    # Round 39 (32 messages: from issues of Fabric deployment tools, Synapse, Databricks SQL
+    # clients, dbt adapters, Airflow and its providers, BigQuery, Kafka, PostgreSQL CDC and
+    # Kubernetes): 22/32 when collected. Its misses were a workspace on no capacity (read as a
+    # resource limit), a C++ "bad allocation" (read as data), an "Invalid OperationHandle" (read
+    # as database), a setting an enabled option makes mandatory (read as code), a Kafka client
+    # that could not be constructed, a PostgreSQL server without logical WAL, an image the
+    # kubelet failed to pull (Unknown) and a Kafka Connect task's "ConnectException" that
+    # states no cause (read as network). Left: a Spark "Database '...' not found" (read as
+    # database) and BigQuery's "Not found: Job" (Unknown).
+    ("thread_errors_39.jsonl", 32, 2),
 ]
 
 
@@ -3484,6 +3494,82 @@ ROUND_38_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_39_FAMILIES = [
+    # Further wordings of the families round 39's thread messages exposed.
+    (
+        "ResourceExhaustion",
+        "Error handling external file: 'bad allocation'. File/External table name: "
+        "'https://contosolake.dfs.core.windows.net/raw/big.parquet'.",
+    ),
+    ("ResourceExhaustion", "terminate called after throwing an instance of 'std::bad_alloc'"),
+    ("ConfigurationError", "Workspace 'Sales' is not assigned to a capacity."),
+    (
+        "ConfigurationError",
+        "Please assign the workspace to a capacity before running the notebook.",
+    ),
+    ("ConfigurationError", "ERROR: logical decoding requires wal_level >= logical"),
+    (
+        "ConfigurationError",
+        "io.debezium.DebeziumException: Postgres server wal_level property must be 'logical' but "
+        "is: 'replica'",
+    ),
+    (
+        "ConfigurationError",
+        "org.apache.kafka.common.KafkaException: Failed to construct kafka consumer",
+    ),
+    ("ConfigurationError", "Failed to construct kafka admin client"),
+    (
+        "ConfigurationError",
+        'Warning  Failed  kubelet  container "app" in pod "etl-7d9" is waiting to start: trying '
+        "and failing to pull image",
+    ),
+    (
+        "ExternalServiceError",
+        "databricks.sql.exc.DatabaseError: Invalid OperationHandle: OperationHandle "
+        "[opType=EXECUTE_STATEMENT, getHandleIdentifier()=0a1b2c3d]",
+    ),
+    (
+        "ConfigurationError",
+        "java.lang.IllegalStateException: 'checkpoint_location' is mandatory for streaming "
+        "queries when auto_refresh is enabled",
+    ),
+    # Kafka Connect's package and product name are not a connection: a connector task's failure
+    # that states no cause stays Unknown.
+    (
+        "Unknown",
+        "org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to "
+        "unrecoverable exception.",
+    ),
+    ("Unknown", "Kafka Connect worker stopped the task"),
+    # What already read as something else still does: a plain failure to connect, a capacity
+    # throttling requests; a wal_level change logged, a producer built, a handle closed or a
+    # field a record must have state no failure of these families.
+    ("NetworkError", "Could not connect."),
+    ("ExternalServiceError", "Capacity 'F64' is overloaded: too many requests, please retry later"),
+    ("Unknown", 'LOG: parameter "wal_level" changed to "logical"'),
+    ("Unknown", "Kafka producer constructed with acks=all"),
+    ("Unknown", "The operation handle was closed by the client"),
+    ("Unknown", "Field 'customer_id' is mandatory for every record"),
+]
+
+ROUND_39_PATHOLOGICAL = pathological(
+    [
+        "is mandatory for " + "a" * 20_000 + " if " + "b" * 20_000,
+        "is mandatory for x if " * 3_000,
+        "kafka.connect." * 3_000,
+        "failed to construct kafka " * 3_000,
+        "wal_level " * 3_000,
+    ],
+    ids=[
+        "mandatory-long",
+        "mandatory-repeat",
+        "kafka-connect-repeat",
+        "construct-repeat",
+        "wal-level-repeat",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -3531,6 +3617,7 @@ ROUND_FAMILIES = {
     36: ROUND_36_FAMILIES,
     37: ROUND_37_FAMILIES,
     38: ROUND_38_FAMILIES,
+    39: ROUND_39_FAMILIES,
 }
 
 
@@ -3576,6 +3663,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_36_PATHOLOGICAL,
         *ROUND_37_PATHOLOGICAL,
         *ROUND_38_PATHOLOGICAL,
+        *ROUND_39_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

@@ -2171,3 +2171,72 @@ def test_round_thirty_seven_an_oauth_token_not_refreshed_is_explained_as_such() 
     assert "a7cdc747-c102-43c6-bed7-ccc099a03f97" in rca.root_cause
     assert "OAuth token" in rca.root_cause
     _assert_well_formed(rca)
+
+
+def test_round_thirty_nine_a_workspace_without_capacity_is_explained_as_such() -> None:
+    """A deployment to a workspace on no capacity names the workspace and its missing capacity,
+    not a capacity running out."""
+    named = _rca(
+        "[error]  09:26:21 - Workspace 5f0c2d1e-7a3b-4c9d-8e21-0b6a4f3c2d10 does not have an "
+        "assigned capacity. Please assign a capacity before publishing items."
+    )
+    unnamed = _rca("Please assign the workspace to a capacity before running the notebook.")
+
+    assert named.rule == unnamed.rule == "workspace_without_capacity"
+    assert "5f0c2d1e-7a3b-4c9d-8e21-0b6a4f3c2d10" in named.root_cause
+    assert "has no assigned capacity" in named.root_cause
+    assert "The target workspace has no assigned capacity" in unnamed.root_cause
+    for rca in (named, unnamed):
+        _assert_well_formed(rca)
+
+
+def test_round_thirty_nine_logical_decoding_off_names_wal_level() -> None:
+    """Change data capture from a server without logical WAL names its wal_level setting, in
+    PostgreSQL's, pgsync's and Debezium's wordings."""
+    rcas = [
+        _rca(message)
+        for message in (
+            "ERROR: logical decoding requires wal_level >= logical",
+            "RuntimeError: Enable logical decoding by setting wal_level=logical",
+            "io.debezium.DebeziumException: Postgres server wal_level property must be 'logical' "
+            "but is: 'replica'",
+        )
+    ]
+
+    for rca in rcas:
+        assert rca.rule == "logical_decoding_disabled"
+        assert "wal_level is below logical" in rca.root_cause
+        assert any("wal_level = logical" in step for step in rca.recommendations)
+        _assert_well_formed(rca)
+
+
+def test_round_thirty_nine_a_kafka_client_not_constructed_names_the_client() -> None:
+    """A Kafka client its settings could not build names which client and the settings to read,
+    not a network failure."""
+    producer = _rca("org.apache.kafka.common.KafkaException: Failed to construct kafka producer")
+    consumer = _rca("KafkaException: Failed to construct kafka consumer\n\tat org.apache.kafka")
+
+    assert producer.rule == consumer.rule == "kafka_client_not_constructed"
+    assert "The Kafka producer could not be built" in producer.root_cause
+    assert "Failed to construct kafka consumer" in consumer.root_cause
+    for rca in (producer, consumer):
+        _assert_well_formed(rca)
+
+
+def test_round_thirty_nine_a_setting_an_enabled_option_requires_is_quoted_alone() -> None:
+    """A setting made mandatory by an enabled option is explained by that sentence, without the
+    log line's prefix, not by the IllegalStateException it is thrown as."""
+    rca = _rca(
+        "23/10/30 23:44:56 ERROR FlintJob: Fail to write result, cause: Checkpoint location is "
+        "mandatory for incremental refresh if spark.flint.index.checkpoint.mandatory enabled\n"
+        "java.lang.IllegalStateException: Checkpoint location is mandatory for incremental "
+        "refresh if spark.flint.index.checkpoint.mandatory enabled"
+    )
+
+    assert rca.rule == "required_setting_unset"
+    assert (
+        "'Checkpoint location is mandatory for incremental refresh if "
+        "spark.flint.index.checkpoint.mandatory enabled'" in rca.root_cause
+    )
+    assert "FlintJob" not in rca.root_cause
+    _assert_well_formed(rca)
