@@ -379,6 +379,8 @@ def evidence_link(request: HttpRequest, ticket_id: str, name: str) -> HttpRespon
         return redirect_to_login(request.get_full_path())
     if not has_role(request.user, VIEWER):
         return HttpResponseForbidden("You need the viewer role.")
+    if "\x00" in ticket_id:  # no ticket id holds one (PostgreSQL text cannot): never query it
+        raise Http404("no ticket with this id")
     ticket = get_object_or_404(Ticket.objects.only("pk", "blob_log_url"), pk=ticket_id)
     try:
         blob = BlobTransport.from_settings()

@@ -1,6 +1,7 @@
 """Our middleware: API paths served without their slash (before Django's own middleware sees
-them), Django's CommonMiddleware with the probes spared its Host check, and Django's session,
-CSRF, authentication and messages middleware passed by for the failure webhooks."""
+them), Django's CommonMiddleware with the probes spared its Host check, Django's session,
+CSRF, authentication and messages middleware passed by for the failure webhooks, and admin
+requests holding a NUL character refused."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from collections.abc import Awaitable, Callable
 from django.contrib.auth import middleware as django_auth
 from django.contrib.messages import middleware as django_messages
 from django.contrib.sessions import middleware as django_sessions
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponsePermanentRedirect
+from django.core.exceptions import BadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponsePermanentRedirect,
+)
 from django.middleware import common as django_common
 from django.middleware import csrf as django_csrf
 from django.urls import is_valid_path
@@ -91,3 +99,20 @@ class AuthenticationMiddleware(_PassedByForFailureWebhooks, django_auth.Authenti
 
 class MessageMiddleware(_PassedByForFailureWebhooks, django_messages.MessageMiddleware):
     """Django's MessageMiddleware, passed by for the failure webhooks."""
+
+
+class NulRefusedInAdminMiddleware:
+    """Django admin looks up the object id in its path and filters the changelist by its query
+    parameters as given: one holding a NUL character, which PostgreSQL text cannot, was a 500.
+    Such a request is a 404 (in the path) or a 400 (in the query) before admin sees it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path_info.startswith("/admin/"):
+            if "\x00" in request.path_info:
+                raise Http404("no such page")
+            if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
+                raise BadRequest("a query parameter holds a NUL character")
+        return self.get_response(request)

@@ -107,6 +107,21 @@ def web_command(bin_dir: str, host: str, port: str | int) -> list[str]:
     ]
 
 
+def websocket_command(bin_dir: str, host: str, port: str | int) -> list[str]:
+    """daphne as `make run` starts it, with an access log that leaves out query strings
+    (`rca_project.ws_serve`); the websocket server's tests start this very command."""
+    return [
+        f"{bin_dir}/python",
+        "-m",
+        "rca_project.ws_serve",
+        "-b",
+        host,
+        "-p",
+        str(port),
+        "rca_project.asgi:application",
+    ]
+
+
 def relay_command(bin_dir: str) -> list[str]:
     """The inbox relay (integrations/relay.py), as `make run` starts it."""
     from django.conf import settings
@@ -118,14 +133,7 @@ def _children(bin_dir: str) -> dict[str, list[str]]:
     return {
         "web": web_command(bin_dir, HOST, PORT),
         # Websockets on an ASGI server; plain HTTP stays on gunicorn, measured faster for it.
-        "websockets": [
-            f"{bin_dir}/daphne",
-            "-b",
-            HOST,
-            "-p",
-            WS_PORT,
-            "rca_project.asgi:application",
-        ],
+        "websockets": websocket_command(bin_dir, HOST, WS_PORT),
         "relay": relay_command(bin_dir),
         "worker": [
             f"{bin_dir}/celery",

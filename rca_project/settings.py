@@ -400,6 +400,7 @@ MIDDLEWARE = [
     "rca_project.middleware.CsrfViewMiddleware",
     "rca_project.middleware.AuthenticationMiddleware",
     "rca_project.middleware.MessageMiddleware",
+    "rca_project.middleware.NulRefusedInAdminMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -169,6 +169,7 @@ def test_unknown_ticket_is_404():
         ("post", "/tickets/A%00B/rerun-rca/"),
         ("post", "/tickets/A%00B/remediation/"),
         ("post", "/tickets/A%00B/analyse-log/"),
+        ("get", "/tickets/A%00B/evidence/rca.json"),
         ("get", "/incidents/A%00B/"),
         ("get", "/incidents/A%00B/live/"),
         ("post", "/incidents/A%00B/action/"),

@@ -8,12 +8,15 @@ made every idle consumer crash after about five seconds, and daphne logged a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +29,8 @@ from django.test import Client
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
-from tests.conftest import database_url_for_tests
+from rca_project.serve import websocket_command
+from tests.conftest import database_url_for_tests, wait_for
 from tests.dashboard import make_ticket, make_user
 from tickets.broadcast import GROUP
 
@@ -44,8 +48,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def daphne(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """daphne on a free port, on this run's database and Redis namespace; yields its port and
-    the file its output goes to."""
+    """daphne as `make run` starts it, on a free port, on this run's database and Redis
+    namespace; yields its port and the file its output goes to."""
     port = free_port()
     log_path = tmp_path / "daphne.log"
     env = {
@@ -57,11 +61,11 @@ def daphne(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
         "SECRET_KEY": settings.SECRET_KEY,
         "LOG_FORMAT": "plain",
+        "PYTHONUNBUFFERED": "1",  # each access log line in the file as it is written
     }
-    daphne_bin = Path(sys.executable).parent / "daphne"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(daphne_bin), "-b", "127.0.0.1", "-p", str(port), "rca_project.asgi:application"],
+            websocket_command(str(Path(sys.executable).parent), "127.0.0.1", port),
             cwd=REPO,
             env=env,
             stdout=log,
@@ -124,3 +128,24 @@ def test_compose_ws_health_check_passes_against_daphne(daphne):
     ws = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["ws"]
     code = ws["healthcheck"]["test"][3].replace(":8001/", f":{port}/")
     assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0
+
+
+TOKEN = "daphne-log-token-83c1d7-planted"
+
+
+def test_daphnes_access_log_leaves_out_query_strings(daphne):
+    """daphne serves the app's HTTP too and logs every request it serves: a webhook sent to its
+    port with its token in the query string (Azure action groups, JIRA Automation) printed the
+    token in the clear. Its log names the path only, as gunicorn's does."""
+    port, log_path = daphne
+    for path in (f"/webhooks/jira/?token={TOKEN}", f"/healthz?token={TOKEN}&x=%0aforged"):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=b"{}")
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=30).close()
+
+    wait_for(lambda: "POST /healthz" in log_path.read_text())
+    log = log_path.read_text()
+    assert '"POST /webhooks/jira/" 401' in log, log
+    assert '"POST /healthz"' in log, log
+    assert TOKEN not in log, log
+    assert "forged" not in log, log

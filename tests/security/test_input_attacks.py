@@ -192,15 +192,21 @@ def test_an_invalid_token_is_explained_in_plain_words():
 
 
 def test_a_forbidden_write_names_the_real_reason_not_the_viewer_role():
+    """A method no role may use is a 405 naming the methods there are, for a viewer as for an
+    admin; a 403 would say that a higher role might."""
     ticket = make_ticket()
     responder = jwt_client(make_user("responder"))
     viewer = jwt_client(make_user("viewer"))
 
     patch = responder.patch(f"/api/v1/tickets/{ticket.pk}/", {"status": "open"}, format="json")
+    delete = viewer.delete(f"/api/v1/tickets/{ticket.pk}/")
     acknowledge = viewer.post(f"/api/v1/tickets/{ticket.pk}/acknowledge/", {}, format="json")
 
-    assert patch.status_code == 403
-    assert patch.json() == {"error": "This endpoint is read-only: PATCH is not allowed."}
+    assert patch.status_code == 405
+    assert patch.json() == {"error": 'Method "PATCH" not allowed.'}
+    assert delete.status_code == 405
+    assert "DELETE" not in delete["Allow"] and "GET" in delete["Allow"]
+    assert Ticket.objects.get(pk=ticket.pk).status == ticket.status
     assert acknowledge.status_code == 403
     assert acknowledge.json() == {"error": "You need the responder role to act on tickets."}
 
@@ -218,3 +224,22 @@ def test_a_chunked_body_on_a_server_that_cannot_bound_it_is_a_411(webhook_client
     assert response.status_code == 411, response.content
     assert response.json() == {"error": "a chunked body needs a Content-Length on this server"}
     assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/admin/tickets/ticket/A%00B/change/", 404),
+        ("/admin/tickets/ticket/A%00B/history/", 404),
+        ("/admin/tickets/incident/A%00B/change/", 404),
+        ("/admin/tickets/ticket/?pipeline=%00", 400),
+        ("/admin/tickets/auditlog/?ticket__id__exact=a%00", 400),
+        ("/admin/tickets/auditlog/?ticket__id__exact=a&ticket__id__exact=b%00", 400),
+    ],
+)
+def test_an_admin_url_with_a_nul_character_is_refused_not_a_500(path, status):
+    """Admin looked the id or the filter up as given; PostgreSQL text cannot hold a NUL."""
+    client = Client()
+    client.force_login(make_user("superuser"))
+
+    assert client.get(path).status_code == status
