@@ -517,8 +517,9 @@ def _service_health(alert: _Alert) -> tuple[str, list[str]]:
     title = alert.get("title", 200)
     tracking = alert.get("tracking_id", 60)
     stage = alert.get("stage", 40)
-    service = alert.get("service", 80)
-    region = alert.get("region", 80)
+    # Every service and region it names (`impactedServices`): an outage may span several.
+    service = alert.get("service", 300)
+    region = alert.get("region", 300)
     named = title or (alert.rule if alert.named else "")
     cause = f"Azure Service Health {incident_type.lower()}" + (f" '{named}'" if named else "")
     cause += f" (tracking id {tracking}" if tracking else " ("

@@ -16,6 +16,7 @@ class IntegrationsConfig(AppConfig):
             follow_incident_status,
             follow_ticket_change,
             move_folded_deliveries,
+            point_regressions_to_formed_incident,
             release_remediations_on_recovery,
             stop_remediations_of_deleted_policy,
             stop_remediations_of_saved_policy,
@@ -24,9 +25,13 @@ class IntegrationsConfig(AppConfig):
         from tickets.lifecycle import ticket_changed, ticket_changing
 
         ticket_changing.connect(follow_ticket_change, dispatch_uid="follow_ticket_change")
-        from tickets.incidents import incident_changed, incident_status_changing
+        from tickets.incidents import incident_changed, incident_forming, incident_status_changing
 
         incident_changed.connect(follow_incident_change, dispatch_uid="follow_incident_change")
+        incident_forming.connect(
+            point_regressions_to_formed_incident,
+            dispatch_uid="point_regressions_to_formed_incident",
+        )
         incident_status_changing.connect(
             follow_incident_status, dispatch_uid="follow_incident_status"
         )

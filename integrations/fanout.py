@@ -405,6 +405,32 @@ def _held_for_members(ticket_ids: Collection[str]) -> Any:
     return _held().filter(**{f"payload__{HELD}__in": list(ticket_ids)})
 
 
+def skip_regressions_gone_into(incident_id: str, ticket_ids: Collection[str]) -> int:
+    """An incident formed with tickets whose regression had not paged yet (its follow-ups held
+    for its processing: `schedule_follow_up`): each failed again into the incident, whose
+    page tells it. Their held follow-ups (reopening the ticket's own issue, telling its alert's
+    thread) are recorded skipped, saying so, as a regression that joins an open incident
+    schedules none (`signals.follow_ticket_change`); an own page out already is pointed to
+    the incident's once it pages (`member_links`). Inside the forming transaction, the
+    tickets' rows locked: `release_regression_pages` either released them before (the
+    regression paged) or finds none. How many were skipped."""
+    regressing = (
+        _held_follow_ups()
+        .filter(ticket_id__in=list(ticket_ids), payload__action="regressed")
+        .values("ticket_id")
+    )
+    return (
+        _held_follow_ups()
+        .filter(ticket_id__in=regressing)
+        .update(
+            status=OutboundStatus.SKIPPED,
+            last_error=f"not sent: the ticket failed again into incident {incident_id}, "
+            "whose page tells it",
+            completed_at=timezone.now(),
+        )
+    )
+
+
 def release_incident_reopenings(ticket_ids: Collection[str]) -> int:
     """Failures counted on open members that had recovered at their source (ingest, in its
     transaction: `EventOutcome.reopens_incident`): one of a member left open at its recovery

@@ -40,6 +40,14 @@ def follow_incident_change(
         logger.exception("could not schedule the page of %s on %s", action, incident_id)
 
 
+def point_regressions_to_formed_incident(
+    sender: Any, incident_id: str, members: list[str], **kwargs: Any
+) -> None:
+    """Inside the forming transaction: a member's regression not paged yet is told by the
+    incident's page, not by reopening its own (`fanout.skip_regressions_gone_into`)."""
+    fanout.skip_regressions_gone_into(incident_id, members)
+
+
 def follow_incident_status(
     sender: Any,
     incident_id: str,

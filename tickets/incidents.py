@@ -19,8 +19,8 @@ the lock, finds it and joins (the tests post 200, in 5 waves of 40 concurrent re
 The lock order, everywhere: the advisory locks first (run, fingerprint, culprit, an Azure
 alert's rule, as services.py takes them), then tickets (by id), then incidents (by id). A
 member's failure, recovery, resolve, reopen or detach locks its ticket, then updates its
-incident (a ticket in none that fails again joins one so, under its culprit's or its rule's
-lock: `regress`); acting on, merging
+incident (a ticket in none that fails again joins or forms one so, under its culprit's or its
+rule's lock: `regress`); acting on, merging
 or storing the analysis of an incident locks its members, then it (`lock_with_members`, again
 when a failure joined in between); a member taking its incident's analysis locks itself, then writes
 the incident (`share_analysis`). Row locks on tickets and incidents are FOR NO KEY UPDATE, the
@@ -82,6 +82,10 @@ incident_changed = Signal()
 # timeline entry), via (where it was made), note, ticket_id, title (the member's
 # `Ticket.title`: "vm-cpu-high on vm-web-03").
 incident_status_changing = Signal()
+# Sent inside the transaction that forms an incident, its members' rows locked, with:
+# incident_id, members (their ids). A member whose regression has not paged yet is one
+# failing again into the incident: the targets point its page to the incident's.
+incident_forming = Signal()
 # The timeline's entries for a change of the incident's status.
 STATUS_EVENTS = ("acknowledge", "start_progress", "resolved", "reopen")
 
@@ -291,6 +295,15 @@ def _place_on_culprit(
         incident_id, other_pipelines = _placement(ticket, now)
     if incident_id is not None:
         return incident_id
+    return _form_on_culprit(ticket, now, other_pipelines)
+
+
+def _form_on_culprit(
+    ticket: Ticket, now: datetime, other_pipelines: int, *, left: str = ""
+) -> str | None:
+    """Form an incident of the ticket's group key with its recent ungrouped tickets, once
+    `other_pipelines` (`placement_query`'s count) and the ticket span INCIDENT_MIN_PIPELINES
+    pipelines; `left` as `announce` takes it (a regression forming one)."""
     if other_pipelines + 1 < settings.INCIDENT_MIN_PIPELINES:
         return None
     # Locked by id as they are read: a responder's resolve or a recovery at the source (they
@@ -317,7 +330,7 @@ def _place_on_culprit(
     if len(pipelines) + 1 < settings.INCIDENT_MIN_PIPELINES:
         return None
     candidates.sort(key=lambda candidate: candidate.timestamp)
-    return _form(ticket, candidates, now).pk
+    return _form(ticket, candidates, now, left=left).pk
 
 
 # Alert kinds whose rule watches no set of resources: Service Health (the subscription's
@@ -419,6 +432,13 @@ def _place_on_rule(ticket: Ticket, rule_key: str, now: datetime) -> str | None:
     incident_id = _join_rule_incident(ticket, rule_key, now)
     if incident_id is not None:
         return incident_id
+    return _form_on_rule(ticket, rule_key, now)
+
+
+def _form_on_rule(ticket: Ticket, rule_key: str, now: datetime, *, left: str = "") -> str | None:
+    """Form the incident of the ticket's alert rule with the rule's recent ungrouped alerts
+    once they are INCIDENT_MIN_PIPELINES tickets (`_place_on_rule`); `left` as `announce`
+    takes it (a regression forming one)."""
     candidates = list(
         _same_rule(ticket, now)
         .exclude(pk=ticket.pk)
@@ -439,7 +459,13 @@ def _place_on_rule(ticket: Ticket, rule_key: str, now: datetime) -> str | None:
         return None
     candidates.sort(key=lambda candidate: candidate.timestamp)
     return _form(
-        ticket, candidates, now, group_key=rule_key, culprit=rule_key, detail=ticket.pipeline
+        ticket,
+        candidates,
+        now,
+        group_key=rule_key,
+        culprit=rule_key,
+        detail=ticket.pipeline,
+        left=left,
     ).pk
 
 
@@ -627,9 +653,12 @@ def _form(
     group_key: str = "",
     culprit: str = "",
     detail: str = "",
+    left: str = "",
 ) -> Incident:
     """The incident of `ticket` and `earlier`, keyed on the ticket's group key and culprit, or
-    on those given (an alert rule's: `_place_on_rule`)."""
+    on those given (an alert rule's: `_place_on_rule`); `left`: the ticket's status on its
+    own, as `announce` takes it (a regression forming it, `_join_regressed`; its own page, if
+    it paged, is linked to the incident's as an earlier member's is)."""
     members = [*earlier, ticket]
     lead = members[0]
     worst = _worst([member.severity for member in members])
@@ -651,6 +680,9 @@ def _form(
     )
     # Held by `place` (the earlier ones, by id; this one is its own).
     Ticket.objects.filter(pk__in=[member.pk for member in members]).update(incident=incident)
+    incident_forming.send(
+        sender=Incident, incident_id=incident.pk, members=[member.pk for member in members]
+    )
     system = Actor.system("incidents")
     record_event(
         incident.pk,
@@ -668,7 +700,7 @@ def _form(
             details={"pipeline": member.pipeline},
             at=member.timestamp,
         )
-    announce(incident.pk, "formed", system, ticket.pk)
+    announce(incident.pk, "formed", system, ticket.pk, left=left)
     return incident
 
 
@@ -827,8 +859,9 @@ def regress(
 ) -> Ticket:
     """A resolved ticket fails again (`lifecycle.regress`). A member reopens its incident
     (`record_regression`). One in no incident (over before an incident of its outage formed,
-    so it stayed out of it) joins the open incident of its group key, as a new failure of it
-    would (`placement_query`), before its regression is announced: the outage pages once,
+    so it stayed out of it) is placed as a new failure of it would (`_join_regressed`: it
+    joins the open incident of its group key, or forms one with the recent ungrouped failures
+    of it), before its regression is announced: the outage pages once,
     the incident telling it, and its own issue and alert, if it paged, are pointed there
     instead of reopened (`through_incident`, `announce`'s `paged`). It counts from its
     regression (`regressed_at`, `_failed_at`), the incident's last member then.
@@ -837,8 +870,9 @@ def regress(
     claim: the lock order is ingest's (the culprit's lock, the ticket's, the incident's), so
     it joins only while `culprit_held`, the culprit whose lock is held (the failure's), is the
     ticket's own; a ticket whose failure now names another culprit stays as it was. An Azure
-    alert's ticket joining none so joins the open incident of its alert rule while
-    `rule_held`, the rule whose lock ingest took after the culprit's, is its own."""
+    alert's ticket placed so in none joins the open incident of its alert rule, or forms one
+    with the rule's recent alerts, while `rule_held`, the rule whose lock ingest took after
+    the culprit's, is its own."""
     joined: str | None = None
 
     def join(ticket: Ticket) -> str | None:
@@ -862,25 +896,33 @@ def regress(
 
 
 def _join_regressed(ticket: Ticket, culprit_held: str, rule_held: str = "") -> str | None:
-    """`regress`'s join: the reopened ticket, locked, joins the open incident of its group key,
-    else (an Azure alert's) that of its alert rule; the incident's id, None when it joins
-    none."""
+    """`regress`'s join: the reopened ticket, locked, is placed as `place` places a new
+    failure: it joins the open incident of its group key or forms one with the recent
+    ungrouped tickets of it, else (an Azure alert's) joins the open incident of its alert rule
+    or forms one with the rule's recent ungrouped alerts (two resources of one rule that each
+    fired and recovered alone, firing again together, are the rule's incident, paged once).
+    The incident's id, None when it is in none."""
     if ticket.incident_id:
         return None
     now = ticket.regressed_at or timezone.now()
     paged = bool(ticket.itsm_ticket_id or ticket.slack_ts)
+    on_culprit = bool(ticket.group_key) and ticket.culprit == culprit_held
+    on_rule = bool(rule_held) and rule_group_key(ticket) == rule_held
     incident_id = None
-    if ticket.group_key and ticket.culprit == culprit_held:
-        incident_id, _ = _placement(ticket, now)
+    other_pipelines = 0
+    if on_culprit:
+        incident_id, other_pipelines = _placement(ticket, now)
         while incident_id is not None and not _join_if_open(
             incident_id, ticket, now, paged=paged, left=ticket.status, take_status=False
         ):
             # Resolved or merged by a change that committed after the read: placed again.
-            incident_id, _ = _placement(ticket, now)
-    if incident_id is None and rule_held and rule_group_key(ticket) == rule_held:
+            incident_id, other_pipelines = _placement(ticket, now)
+    if incident_id is None and on_culprit:
+        incident_id = _form_on_culprit(ticket, now, other_pipelines, left=ticket.status)
+    if incident_id is None and on_rule:
         incident_id = _join_rule_incident(
             ticket, rule_held, now, paged=paged, left=ticket.status, take_status=False
-        )
+        ) or _form_on_rule(ticket, rule_held, now, left=ticket.status)
     return incident_id
 
 

@@ -254,8 +254,9 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     a notification carrying that error would have (the job's, as before this fetch existed, when
     there is none), and its failure is decided as ingest decides a failure of that fingerprint:
     one more occurrence of an unresolved ticket of it, or a regression of one resolved within
-    the regression window (`culprit`, the one the error names, joins it to its incident as a
-    regression at ingest would), else the ticket stays, linked to an earlier one of it (so does
+    the regression window (`culprit`, the one the error names, places it in its incident as a
+    regression at ingest would: joined, or formed with its recent failures), else the ticket
+    stays, linked to an earlier one of it (so does
     one resolved meanwhile: its job's success came first, and one people acted on meanwhile:
     `_acted_on`). A task's failure is decided so also with the tickets of other tasks failing
     alike (`_tasks_failing_alike`: of the same job run, or that counted this task before): the
@@ -792,7 +793,7 @@ def record_event(
             locks.append(incidents.culprit_lock(culprit.label))
         if rule_key := _rule_key(event):
             # An alert rule's alerts on several resources: placed on the rule after the
-            # culprit (`incidents.place`), a regression joining its incident too.
+            # culprit (`incidents.place`), a regression joining or forming its incident too.
             locks.append(incidents.culprit_lock(rule_key))
         if event.source == Source.AZURE_MONITOR:
             # Its Resolved may be landing at this moment (`_resolve`, `_end_if_recovered_early`).
@@ -1277,10 +1278,10 @@ def _culprit_label(classified: _Classified) -> str:
 def _joinable(
     event: FailureEvent, classified: _Classified, resolved_first: bool
 ) -> tuple[str, str]:
-    """The culprit and the alert rule whose incident a regression may join (`incidents.regress`:
-    those whose locks `record_event` took); neither for an alert whose Resolved came first
-    (`_resolved_first`): it is over at once (`_end_if_recovered_early`) and joins no incident,
-    as a new ticket of it forms none."""
+    """The culprit and the alert rule whose incident a regression may join or form
+    (`incidents.regress`: those whose locks `record_event` took); neither for an alert whose
+    Resolved came first (`_resolved_first`): it is over at once (`_end_if_recovered_early`)
+    and joins no incident, as a new ticket of it forms none."""
     if resolved_first:
         return "", ""
     return _culprit_label(classified), _rule_key(event)

@@ -846,14 +846,53 @@ def _activity_category(event: dict[str, Any], properties: dict[str, Any], where:
     return ""
 
 
+def _impacted_services(value: Any) -> dict[str, list[str]]:
+    """Each service a Service Health event names in `impactedServices` with its regions, in
+    their order. Azure sends it as JSON text (`[{"ServiceName": ..., "ImpactedRegions":
+    [{"RegionName": ...}]}]`); its `service` and `region` properties name one of each, where
+    one event may be about several services in several regions. Empty when it is not that
+    shape."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value[:VALUE_LIMIT])
+        except ValueError:
+            return {}
+    impacted: dict[str, list[str]] = {}
+    for entry in value if isinstance(value, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        service = _loose(entry.get("ServiceName"), NAME_LIMIT)
+        regions = entry.get("ImpactedRegions")
+        names = [
+            _loose(region.get("RegionName"), NAME_LIMIT)
+            for region in (regions if isinstance(regions, list) else [])
+            if isinstance(region, dict)
+        ]
+        if service:
+            known = impacted.setdefault(service, [])
+            known.extend(name for name in names if name and name not in known)
+    return impacted
+
+
 def _describe_service_health(properties: dict[str, Any], facts: _Facts) -> set[str]:
     def prop(name: str, limit: int = NAME_LIMIT) -> str:
         return _loose(properties.get(name), limit)
 
+    impacted = _impacted_services(properties.get("impactedServices"))
+    services = ", ".join(impacted) or prop("service")
+    regions = ", ".join(
+        dict.fromkeys(region for named in impacted.values() for region in named)
+    ) or prop("region")
     sentence = f"Service Health {prop('incidentType') or 'event'} '{prop('title')}'"
     sentence += f" (tracking id {prop('trackingId')}, stage {prop('stage') or 'unknown'})"
-    sentence += f" affecting {prop('service')}" if prop("service") else ""
-    sentence += f" in {prop('region')}" if prop("region") else ""
+    if len(impacted) > 1:
+        sentence += " affecting " + "; ".join(
+            service + (f" in {', '.join(named)}" if named else "")
+            for service, named in impacted.items()
+        )
+    else:
+        sentence += f" affecting {services}" if services else ""
+        sentence += f" in {regions}" if regions else ""
     if prop("impactStartTime"):
         sentence += f", impact from {prop('impactStartTime')}"
         sentence += f" to {prop('impactMitigationTime')}" if prop("impactMitigationTime") else ""
@@ -867,8 +906,8 @@ def _describe_service_health(properties: dict[str, Any], facts: _Facts) -> set[s
         stage=prop("stage"),
         health_event_status=prop("status"),
         title=prop("title"),
-        service=prop("service"),
-        region=prop("region"),
+        service=services,
+        region=regions,
         impact_start=prop("impactStartTime"),
         impact_mitigated=prop("impactMitigationTime"),
     )

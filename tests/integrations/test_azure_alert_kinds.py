@@ -242,6 +242,49 @@ def test_autoscale_success_is_not_a_ticket_and_failure_is() -> None:
     assert any("quota" in rec for rec in recommendations)
 
 
+def test_service_health_on_several_services_and_regions_names_each() -> None:
+    """Microsoft's webhook guide: a Service Health alert can be about several services in
+    several regions, told in full only by `impactedServices` (JSON text). Its `service` and
+    `region` properties name one of each, and were all the ticket and its analysis said: an
+    outage in East US and West Europe read as East US's alone."""
+    body = load("common_service_health.json")
+    context(body)["properties"]["impactedServices"] = json.dumps(
+        [
+            {
+                "ImpactedRegions": [{"RegionName": "East US"}, {"RegionName": "West Europe"}],
+                "ServiceName": "Data Factory",
+            },
+            {"ImpactedRegions": [{"RegionName": "West Europe"}], "ServiceName": "Storage"},
+        ]
+    )
+    event = parse_azure_monitor(body)
+    assert "affecting Data Factory in East US, West Europe; Storage in West Europe" in (
+        event.error_message
+    )
+    assert (event.details["service"], event.details["region"]) == (
+        "Data Factory, Storage",
+        "East US, West Europe",
+    )
+    root_cause, recommendations = explained(event)
+    assert "affects Data Factory, Storage in East US, West Europe" in root_cause
+    assert any("in East US, West Europe;" in rec for rec in recommendations)
+
+
+def test_service_health_on_one_service_in_several_regions_names_each_region() -> None:
+    body = load("common_service_health.json")
+    context(body)["properties"]["impactedServices"] = json.dumps(
+        [
+            {
+                "ImpactedRegions": [{"RegionName": "East US"}, {"RegionName": "East US 2"}],
+                "ServiceName": "Data Factory",
+            }
+        ]
+    )
+    event = parse_azure_monitor(body)
+    assert "affecting Data Factory in East US, East US 2, impact from" in event.error_message
+    assert "affects Data Factory in East US, East US 2" in explained(event)[0]
+
+
 @pytest.mark.parametrize("stage", ["Resolved", "RCA", "Complete", "Canceled"])
 def test_service_health_in_a_closing_stage_resolves_the_incident_ticket(stage: str) -> None:
     active = parse_azure_monitor(load("common_service_health.json"))

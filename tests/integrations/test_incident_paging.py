@@ -2074,3 +2074,50 @@ def test_the_members_of_one_rules_incident_are_named_by_their_resources_in_slack
     assert comments(jira, incident.itsm_ticket_id)[-1].startswith(f"ana resolved {member}")
     incident.refresh_from_db()
     assert incident_status_line(incident).startswith(f"Resolved: {member}, the last open member")
+
+
+def test_two_vms_of_a_rule_each_over_firing_again_together_page_once(
+    celery_worker, targets, settings
+):
+    """Two VMs of one rule each fired and recovered on their own (each paged alone: never
+    firing at once). The rule then fired on both together: each alert regressed its VM's
+    ticket, and a regression only joined an open incident, so each reopened its own issue and
+    alert, where two new alerts of the rule are its one incident, paged once."""
+    from tests.tickets.test_incidents import FIVE_VMS, rule_alert
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 0
+    vms = FIVE_VMS[:2]
+    own: dict[str, str] = {}
+    for vm in vms:
+        fired = timezone.now().isoformat().replace("+00:00", "Z")
+        ticket_id = post(rule_alert(vm, alert=f"a-{vm}", fired=fired), "/webhooks/azure-monitor/")[
+            "ticket_id"
+        ]
+        paged = Ticket.objects.filter(pk=ticket_id).values_list("itsm_ticket_id", flat=True)
+        own[vm] = wait_for(paged.first, 30)
+        post(
+            rule_alert(vm, alert=f"a-{vm}", condition="Resolved", fired=fired),
+            "/webhooks/azure-monitor/",
+        )
+        settled()
+    assert not Incident.objects.exists() and len(slack.top_level()) == 2
+    moved = {key: transitions(jira, key) for key in own.values()}
+
+    again = [post(rule_alert(vm, alert=f"b-{vm}"), "/webhooks/azure-monitor/") for vm in vms]
+
+    assert [answer["outcome"] for answer in again] == ["regressed", "regressed"]
+    incident = paged_incident()
+    wait_for(lambda: not Ticket.objects.filter(rca_source="pending"), 30)
+    settled()
+    assert set(incident.members.values_list("pk", flat=True)) == {a["ticket_id"] for a in again}
+    assert "2 tickets from 1 alert rule" in jira.issues[incident.itsm_ticket_id]["summary"]
+    creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    assert len(creates) == 3 and len(slack.top_level()) == 3
+    # The VM whose alert formed the incident is pointed to it, its own issue left Done.
+    second = own[vms[1]]
+    assert transitions(jira, second) == moved[second]
+    assert jira.issues[second]["status"] == "Done"
+    for key in own.values():
+        linked = [c for c in jira.issues[key]["comments"] if incident.pk in c["body"]]
+        assert len(linked) == 1

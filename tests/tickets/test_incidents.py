@@ -2155,6 +2155,78 @@ def test_a_resource_of_the_rule_failing_again_joins_the_rules_open_incident():
     assert incident.member_count == 3
 
 
+def test_two_resources_of_a_rule_each_over_firing_again_together_form_one_incident():
+    """vm-batch-01 and vm-batch-02 each fired, paged and recovered on their own (no incident:
+    never firing at once). The rule then fires on both together: each alert regresses its
+    VM's ticket, and a regression only joined an open incident, so the two formed none and
+    each reopened its own issue and alert, where two new alerts of the rule are its one
+    incident, paged once. Now the second regression forms the rule's incident with the
+    first, and the first's own follow-ups, held until its regression is processed, are not
+    sent: the incident's page tells it."""
+    first = {}
+    for vm in FIVE_VMS[:2]:
+        fired = timezone.now().isoformat().replace("+00:00", "Z")
+        first[vm] = post(rule_alert(vm, alert=f"a-{vm}", fired=fired), "/webhooks/azure-monitor/")
+        # Its page went out (the worker's fan-out, which this test runs without).
+        OutboundDelivery.objects.create(
+            key=f"{first[vm]['ticket_id']}:jira_create",
+            ticket_id=first[vm]["ticket_id"],
+            target="jira",
+            action="jira_create",
+            status=OutboundStatus.SUCCEEDED,
+        )
+        over = post(
+            rule_alert(vm, alert=f"a-{vm}", condition="Resolved", fired=fired),
+            "/webhooks/azure-monitor/",
+        )
+        assert over["outcome"] == "resolved"
+    assert Incident.objects.count() == 0
+
+    again = {
+        vm: post(rule_alert(vm, alert=f"b-{vm}"), "/webhooks/azure-monitor/") for vm in FIVE_VMS[:2]
+    }
+
+    assert {vm: (answer["ticket_id"], answer["outcome"]) for vm, answer in again.items()} == {
+        vm: (first[vm]["ticket_id"], "regressed") for vm in FIVE_VMS[:2]
+    }
+    incident = Incident.objects.get()
+    assert incident.culprit == RULE_CULPRIT and incident.member_count == 2
+    assert incident.status == "open"
+    assert set(incident.members.values_list("pk", flat=True)) == {
+        answer["ticket_id"] for answer in first.values()
+    }
+    # The first's reopen (held for its processing) is told by the incident's page; the
+    # second, regressing into the incident, scheduled none of its own.
+    reopens = OutboundDelivery.objects.filter(action="jira_sync", payload__action="regressed")
+    assert list(reopens.values_list("ticket_id", "status")) == [
+        (first[FIVE_VMS[0]]["ticket_id"], OutboundStatus.SKIPPED)
+    ]
+    assert f"failed again into incident {incident.pk}" in reopens.get().last_error
+
+
+def test_two_pipelines_each_over_failing_again_on_one_culprit_form_one_incident():
+    """pl_orders and pl_customers each failed on sql-prod-01 and were resolved before the
+    other failed (no incident). The server goes down again and both fail: each is a
+    regression of its ticket, and together they are one incident of the culprit, as two new
+    failures of it are."""
+    from tickets import lifecycle
+
+    first = {}
+    for pipeline in ("pl_orders", "pl_customers"):
+        first[pipeline] = post(storm_failure(pipeline))["ticket_id"]
+        lifecycle.resolve(first[pipeline], Actor.system("responder"))
+    assert Incident.objects.count() == 0
+
+    again = {pipeline: post(storm_failure(pipeline)) for pipeline in first}
+
+    assert {pipeline: (a["ticket_id"], a["outcome"]) for pipeline, a in again.items()} == {
+        pipeline: (ticket_id, "regressed") for pipeline, ticket_id in first.items()
+    }
+    incident = Incident.objects.get()
+    assert incident.culprit == CULPRIT and incident.member_count == 2
+    assert set(incident.members.values_list("pk", flat=True)) == set(first.values())
+
+
 def test_a_rule_whose_name_holds_a_bar_is_not_grouped_with_another_rule_of_its_prefix():
     """Keys separate their parts with '|': the rule "cpu|prod" was read as "cpu" (the part of
     its key before the first '|'), and an alert of the rule "cpu|test" joined its incident."""
