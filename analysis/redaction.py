@@ -99,9 +99,12 @@ def _redact_pem(text: str) -> str:
 # --- URL userinfo: scheme://user:password@host ---------------------------------------------------
 # The password is greedy and backtracks to the last '@' of the authority, so an unencoded '@'
 # inside it is still fully covered. Anchoring on "://" (not the scheme) keeps it a literal scan.
-# A port followed by a semicolon is SQL Server's JDBC URL going on with its properties
-# (jdbc:sqlserver://host:1433;user=etl@srv;…), no password.
-_URL_USERINFO = re.compile(r"(?P<pre>://[^\s:/?#@'\"<>]{0,256}:)(?!\d{1,5};)[^\s/?#'\"<>]{1,256}@")
+# A port followed by a semicolon and a property is SQL Server's JDBC URL going on with its
+# properties (jdbc:sqlserver://host:1433;user=etl@srv;…), no password; a password may itself
+# begin with digits and a semicolon ("etl:8812;Xy@db"), so the property's name= is required.
+_URL_USERINFO = re.compile(
+    r"(?P<pre>://[^\s:/?#@'\"<>]{0,256}:)(?!\d{1,5};[A-Za-z][\w.]{0,64}=)[^\s/?#'\"<>]{1,256}@"
+)
 # jdbc:oracle:thin:user/password@host:1521/service
 _ORACLE_THIN = re.compile(r"(?P<pre>jdbc:oracle:thin:[^\s/@:'\"]{1,128}/)[^\s@'\"]{1,256}@")
 
@@ -719,11 +722,13 @@ _EMAIL_DOMAIN = r"(?:[A-Za-z0-9\-]{1,63}\.){1,10}[A-Za-z]{2,24}(?![A-Za-z0-9\-])
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?<!//)[A-Za-z0-9._%+\-]{1,64}@(?P<domain>" + _EMAIL_DOMAIN + ")"
 )
-# What ends a file's name, never a top-level domain: "queries/a/b@c.sql" names a file.
+# What ends a file's name, never a top-level domain: "queries/a/b@c.sql" names a file. (Not
+# `.java` or `.properties`: both are delegated top-level domains, so "jane@acme.properties" may
+# be an address.)
 _FILE_EXTENSIONS = frozenset(
     {"sql", "hql", "csv", "tsv", "json", "jsonl", "parquet", "avro", "orc", "txt", "log", "yaml"}
-    | {"yml", "conf", "cfg", "ini", "jar", "whl", "ipynb", "scala", "java", "xml", "gz", "pem"}
-    | {"properties", "toml", "keytab", "crt", "pyc", "dll", "exe", "tmp", "bak"}
+    | {"yml", "conf", "cfg", "ini", "jar", "whl", "ipynb", "scala", "xml", "gz", "pem"}
+    | {"toml", "keytab", "crt", "pyc", "dll", "exe", "tmp", "bak"}
 )
 # A Kerberos service principal, service/host@REALM ("hive/db01.corp.example.com@CORP.EXAMPLE.COM"):
 # a service's name as the word before "/" (not a directory of a path), an upper-case realm.
@@ -795,8 +800,9 @@ def _kv(m: re.Match[str], text: str) -> str:
     else:
         inner = val.lstrip("\"'")
         quote = val[: len(val) - len(inner)]
-    if not inner or inner.startswith(REDACTED):
-        # masked already, by an earlier rule: what follows is the text's ("token:[REDACTED]@host")
+    if not inner or inner == REDACTED or inner.startswith(REDACTED + "@"):
+        # masked already, by an earlier rule: what follows the '@' is the text's
+        # ("token:[REDACTED]@host"); anything else after the mark is the value's own rest
         return whole
     json_member = _JSON_MID.fullmatch(mid) is not None
     if json_member and val[0] == "{":

@@ -1745,6 +1745,12 @@ def test_principals_file_names_challenges_and_auth_methods_are_kept(text: str) -
             ["jane.doe", "etl@"],
             ["owner: [REDACTED_EMAIL]: ask her"],
         ),
+        (
+            # .properties and .java are top-level domains: an address there is not a file name
+            "notify jane@acme.properties and ops@tools.java of the failure",
+            ["jane@", "ops@"],
+            ["notify [REDACTED_EMAIL] and [REDACTED_EMAIL] of the failure"],
+        ),
         ("Authorization: Basic ZXRsOkh1bnRlcjJ4", ["ZXRsOkh1bnRlcjJ4"], ["Authorization: Basic"]),
         ('.option("auth", "Hunter-Pw-9")', ["Hunter-Pw-9"], ['.option("auth", "']),
         (
@@ -1790,3 +1796,25 @@ def test_principal_keys_and_key_content_are_masked_in_data() -> None:
         "extra": {"private_key_content": REDACTED, "auth": "kerberos"},
         "auth": REDACTED,
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("postgres://etl:1234;Xy-Pw@db01.corp.local:5432/sales", ["1234;Xy-Pw"], ["@db01.corp"]),
+        ("sftp://etl:2222;Hunter2@files.corp.local/in", ["2222;Hunter2"], ["@files.corp"]),
+        ("mysql://app:8812;Xy!z@db01:3306/etl", ["8812;Xy!z"], ["@db01:3306/etl"]),
+        (
+            "password=ghp_" + "Ab1" * 12 + "!!Tail-9x",
+            ["ghp_", "Tail-9x"],
+            ["password="],
+        ),
+    ],
+)
+def test_passwords_beginning_like_a_port_or_a_token_stay_masked_whole(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    """A URL password beginning with digits and a semicolon was kept as SQL Server's port and
+    properties (only "host:1433;name=" is), and the rest of a value after a token an earlier
+    rule masked in it was kept as text (only a URL's '@host' after the mark is)."""
+    assert_masked(text, gone, kept)
