@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from integrations import fanout, remediation
 from integrations import targets as registry
 from integrations.models import (
+    SYNC_BACK_SOURCES,
     DeliveryAttempt,
     OutboundDelivery,
     Remediation,
@@ -17,12 +18,27 @@ from integrations.models import (
 )
 from tickets.admin import EstimatedCountPaginator, ReadOnlyPageAdmin
 from tickets.lifecycle import Actor
+from tickets.vocabulary import Source, choices
+
+
+class InboxSourceFilter(admin.SimpleListFilter):
+    """The sources a webhook can be stored from: the failure webhooks' (`Source`; ingest
+    refuses another before storing) and the sync-back webhooks'. Django's filter of the
+    field's values read every inbox row for its distinct ones on each load of the list."""
+
+    title = parameter_name = "source"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return [*choices(Source), *((name, name) for name in SYNC_BACK_SOURCES)]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(source=self.value()) if self.value() else queryset
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyPageAdmin):
     list_display = ("tracking_id", "source", "received_at", "status", "outcome", "ticket")
-    list_filter = ("source", "status", "outcome")
+    list_filter = (InboxSourceFilter, "status", "outcome")
     search_fields = ("tracking_id", "ticket__id", "reason")
     list_select_related = ("ticket",)
     # Counted once, and unfiltered not at all once the table is big (an inbox row or two per

@@ -83,6 +83,11 @@ class DeliveryQuerySet(models.QuerySet):
         self.filter(pk__in=list(ids), status=DeliveryStatus.PENDING).update(queued_at=None)
 
 
+# The inbox rows' sources besides the failure webhooks' (`Source`): the sync-back webhooks
+# (`views.sync_back_webhook` refuses another name).
+SYNC_BACK_SOURCES = ("jira", "slack", "remediation")
+
+
 class WebhookDelivery(models.Model):
     """The inbox: every delivery we answered (and every valid-JSON one we rejected), redacted."""
 

@@ -33,7 +33,7 @@ from integrations.ingest import (
     ingest_delivery,
     redacted_inbound_body,
 )
-from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.models import SYNC_BACK_SOURCES, DeliveryStatus, WebhookDelivery
 from integrations.parsers.jira import parse_jira_event
 from integrations.parsers.slack_actions import decode_form_payload, parse_slack_actions
 from integrations.targets import playbook
@@ -254,6 +254,8 @@ def sync_back_webhook(
     refuses with ParseError (400), RejectedDelivery or a CallbackError (its status); an
     unreachable database is a 503 so the sender retries, and nothing is kept of a refused
     body."""
+    if source not in SYNC_BACK_SOURCES:  # the inbox list's source filter offers those only
+        raise ValueError(f"not a sync-back source: {source!r} (one of {SYNC_BACK_SOURCES})")
 
     def decorate(apply: Callable[[bytes], Applied]) -> Callable[..., HttpResponse]:
         @csrf_exempt

@@ -33,6 +33,8 @@ from tickets import incidents, lifecycle, resolutions, rollup, rules
 from tickets.lifecycle import Actor, TransitionError
 from tickets.login_throttle import ThrottledAdminAuthenticationForm
 from tickets.models import (
+    CALLBACK_OUTCOMES,
+    CLAIMED_OUTCOME,
     URGENCY_ORDERING,
     AuditLog,
     Incident,
@@ -46,7 +48,8 @@ from tickets.models import (
     Ticket,
     TicketQuerySet,
 )
-from tickets.vocabulary import Source, choices
+from tickets.services import FOLDED_ALERT
+from tickets.vocabulary import Outcome, SlaStatus, Source, choices
 
 # The admin's sign-in counts failures with the dashboard's and the API's.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -133,6 +136,46 @@ class EstimatedCountPaginator(Paginator):
             yield number
         if self.next_past_estimate == number + 1:
             yield number + 1
+
+
+# The ticket list's filters on a dimension the stats rollup counts: their parameter and the
+# dimension (the SLA filter's `overdue` is a time test, not a stored value).
+ROLLUP_FILTERS = {
+    "status__exact": "status",
+    "severity__exact": "severity",
+    "source": "source",
+    "error_type__exact": "error_type",
+    "finops_team": "finops_team",
+    "sla": "sla_status",
+}
+# Parameters that page or order the list without changing which tickets it holds.
+_PAGING = {"p", "o"}
+
+
+def rollup_filter(query: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The (dimension, value) of a ticket list filtered by one stored value of a dimension the
+    rollup counts and nothing else (no search, no date, no second filter); else None."""
+    filters = [name for name in query if name not in _PAGING]
+    if len(filters) != 1 or filters[0] not in ROLLUP_FILTERS or len(query[filters[0]]) != 1:
+        return None
+    value = query[filters[0]][0]
+    if not value or (filters[0] == "sla" and value not in {s.value for s in SlaStatus}):
+        return None
+    return ROLLUP_FILTERS[filters[0]], value
+
+
+class RollupCountedPaginator(EstimatedCountPaginator):
+    """The ticket list's pages, a list filtered by one counted dimension (`rollup_filter`)
+    counted from the stats rollup, exactly: COUNT(*) read every ticket of the value (a fifth
+    of them or more: 17-144 ms at 100,000 tickets, each load of the filtered list)."""
+
+    counted_by: tuple[str, str] | None = None
+
+    @cached_property
+    def count(self) -> int:
+        if self.counted_by is not None:
+            return rollup.tickets_holding(*self.counted_by)
+        return super().count
 
 
 class ReadOnlyPageAdmin(admin.ModelAdmin):
@@ -363,7 +406,13 @@ class TicketAdmin(ReadOnlyPageAdmin):
     date_hierarchy = "timestamp"
     list_per_page = 50
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = RollupCountedPaginator
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = RollupCountedPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        paginator.counted_by = rollup_filter(dict(request.GET.lists()))
+        return paginator
+
     inlines = [RemediationInline, OutboundInline, AuditLogInline]
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
@@ -791,6 +840,12 @@ class AuditLogAdmin(ReadOnlyPageAdmin):
     list_filter = ("actor_kind", "action")
     search_fields = ("=ticket__id", "actor_name")
     list_select_related = ("ticket",)
+    # Newest first, in the primary key's order: a page is read from its index. The model's
+    # order (oldest first by `created_at`, which no index has) sorted every entry, with its
+    # ticket joined, for each page (1.7-2.9 s at a million entries) and opened on the oldest.
+    # The id follows `created_at` but for entries written at the same moment (and migration
+    # 0009's, given an earlier `created_at`).
+    ordering = ("-id",)
     # Counted once, and unfiltered not at all once the table is big (0.2-0.3 s each at a
     # million entries).
     show_full_result_count = False
@@ -801,10 +856,25 @@ class AuditLogAdmin(ReadOnlyPageAdmin):
         return False
 
 
+class OccurrenceOutcomeFilter(admin.SimpleListFilter):
+    """The outcomes an occurrence is recorded under: claimed, then an ingest outcome, a folded
+    alert's or a sync-back callback's. Django's filter of the field's values read every
+    occurrence for its distinct ones on each load of the list."""
+
+    title = parameter_name = "outcome"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        named = [CLAIMED_OUTCOME, FOLDED_ALERT, *CALLBACK_OUTCOMES]
+        return [*choices(Outcome), *((name, name) for name in named)]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(outcome=self.value()) if self.value() else queryset
+
+
 @admin.register(Occurrence)
 class OccurrenceAdmin(ReadOnlyPageAdmin):
     list_display = ("key", "ticket", "outcome", "seen_at")
-    list_filter = ("outcome",)
+    list_filter = (OccurrenceOutcomeFilter,)
     search_fields = ("key", "=ticket__id")
     # Each row's ticket in the page's own query (it was one query per row), the rows counted
     # once, and unfiltered not at all once the table is big (0.2-0.3 s each at a million).

@@ -162,6 +162,8 @@ FAILURE_OUTCOMES = (Outcome.CREATED, Outcome.CORRELATED, Outcome.REGRESSED)
 # The outcomes JIRA's and Slack's callbacks assign their dedup keys under
 # (`integrations/syncback.py`): a redelivered callback is then a duplicate, as a webhook is.
 CALLBACK_OUTCOMES = ("jira", "slack")
+# The outcome of an occurrence claimed and not assigned yet (`OccurrenceQuerySet.claim`).
+CLAIMED_OUTCOME = "pending"
 _LOCK_ORDER_MARGIN = timedelta(minutes=1)
 URGENCY_ORDERING = ("urgency", "severity_rank", "id")
 # The same order for tickets whose SLA clock stopped (`TicketQuerySet.by_urgency_in_status`).
@@ -861,7 +863,7 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self.model._meta.db_table} (key, outcome, seen_at)"
-                " VALUES (%s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING id",
+                f" VALUES (%s, '{CLAIMED_OUTCOME}', %s) ON CONFLICT (key) DO NOTHING RETURNING id",
                 [key, timezone.now()],
             )
             return cursor.fetchone() is not None
@@ -883,7 +885,7 @@ class OccurrenceQuerySet(models.QuerySet["Occurrence"]):
         with prepared_cursor() as cursor:
             cursor.execute(
                 f"WITH inserted AS (INSERT INTO {table} (key, outcome, seen_at)"
-                "  VALUES (%s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING id)"
+                f"  VALUES (%s, '{CLAIMED_OUTCOME}', %s) ON CONFLICT (key) DO NOTHING RETURNING id)"
                 " SELECT claimed.id IS NOT NULL,"
                 f"  CASE WHEN claimed.id IS NULL THEN (SELECT ticket_id FROM {table}"
                 f"   WHERE key = %s) END{lock_columns}"

@@ -125,6 +125,28 @@ def values_since(dimension: str, first: date, limit: int) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# How many tickets hold a value of a dimension now, whatever their day: the day rows and the
+# changes not folded yet, summed.
+_HOLDING = f"""
+SELECT COALESCE(SUM(n), 0) FROM (
+        SELECT n FROM {_DAYS} WHERE dimension = %(dimension)s AND value = %(value)s
+        UNION ALL
+        SELECT n FROM {_CHANGES} WHERE {{column}} = %(value)s
+       ) AS counted
+"""
+
+
+def tickets_holding(dimension: str, value: str) -> int:
+    """How many tickets hold `value` in `dimension` (one of DIMENSIONS) now, exactly: read from
+    the rollup, a row per day, however many tickets hold it (a COUNT of the tickets read every
+    one of them)."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"not a counted dimension: {dimension!r} (one of {DIMENSIONS})")
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLDING.format(column=dimension), {"dimension": dimension, "value": value})
+        return int(cursor.fetchone()[0])
+
+
 def fold() -> int:
     """Move the pending changes into the day rows; returns how many changes were folded."""
     with transaction.atomic(), connection.cursor() as cursor:
