@@ -1342,6 +1342,17 @@ def credentials_refused(status: int) -> str:
     )
 
 
+def not_found_there(status: int) -> str:
+    """Why no attempt follows a 404 (410): the service does not have what the action names
+    (the pipeline, job, DAG or run deleted or renamed, or a factory or URL configured wrong);
+    it will not be there after the backoff either."""
+    return (
+        f"the service does not have what it was asked to act on ({status}: deleted, renamed, "
+        "or configured wrong); retrying will not find it: no further attempt until people "
+        "restore it or fix the configuration and rerun it"
+    )
+
+
 def finish(
     remediation_id: int,
     *,
@@ -1525,6 +1536,8 @@ def finish_not_run(remediation_id: int, *, detail: str) -> Remediation | None:
 
 # Refusals of the service's own credentials (its token, secret or password, or what they may do).
 CREDENTIAL_REFUSALS = {401, 403}
+# Answers that what the action names is not at the service (`not_found_there`).
+NOT_FOUND = {404, 410}
 
 
 def action_died(
@@ -1534,7 +1547,8 @@ def action_died(
     its retries ran out, or its target is no longer configured): the remediation fails with
     the error. Called by the engine as it gives up (`remediating.gave_up`), and by `sweep`
     for any it missed. `http_status`: the last answer's. A refusal of our credentials (401,
-    403) is the last attempt at its run, as is a start that may have reached the service."""
+    403) is the last attempt at its run, as are a 404 or 410 (what it acts on is not at the
+    service) and a start that may have reached the service."""
     if delivery_status == OutboundStatus.SKIPPED:
         detail = f"the action was not sent: {error}"
     else:
@@ -1542,6 +1556,8 @@ def action_died(
     last = ""
     if delivery_status == OutboundStatus.DEAD and http_status in CREDENTIAL_REFUSALS:
         last = credentials_refused(int(http_status or 0))
+    elif delivery_status == OutboundStatus.DEAD and http_status in NOT_FOUND:
+        last = not_found_there(int(http_status or 0))
     elif error.endswith(MAY_HAVE_STARTED):
         last = START_MAY_HAVE_RUN
     return finish(remediation_id, succeeded=False, detail=detail, no_next_attempt=last)

@@ -2234,6 +2234,80 @@ def test_entra_id_refusing_our_client_secret_stops_the_attempts(arm, settings, m
         assert not arm.requests_to("/createRun")
 
 
+def test_adf_rerun_of_a_run_no_longer_at_data_factory_stops_the_attempts_and_says_why(
+    arm, settings, monkeypatch
+):
+    """Data Factory answers 404 to the rerun (the failed run is gone from the factory: deleted
+    with its pipeline, or past its retention): waiting the backoff will not bring it back, so
+    the policy's other attempts are not made, and the remediation and the Slack thread say
+    why; people may retry it once it is back."""
+    with entra_id_for(arm, settings, monkeypatch), FakeSlack() as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
+        CircuitBreaker("slack").reset()
+        make_policy(action="adf_rerun", max_attempts=3, backoff_seconds=0)
+        ticket = make_ticket()
+        arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run("another-run", "pl_other"))
+        ticket.slack_ts = ticket.slack_channel = ""
+        ticket.save(update_fields=["slack_ts", "slack_channel"])
+        fanout.schedule_initial(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, target="slack"):
+            fanout.deliver(row.pk)
+
+        proposed(ticket.pk)
+        run_pending(ticket.pk)
+        for row in OutboundDelivery.objects.filter(ticket=ticket, status="pending"):
+            fanout.deliver(row.pk)
+
+        found = Remediation.objects.get(ticket=ticket)
+        assert found.status == "failed" and "404 PipelineRunNotFound" in found.reason
+        assert "retrying will not find it: no further attempt" in found.reason
+        ticket.refresh_from_db()
+        thread = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
+        assert any("retrying will not find it" in t for t in thread), thread
+        _no_next_attempt_after(ticket)
+        assert len(arm.requests_to("/createRun")) == 1
+        assert remediation.retryable(ticket) == found
+
+
+def test_databricks_repair_of_a_run_that_no_longer_exists_stops_the_attempts(databricks):
+    """The job was deleted with its runs: runs/get answers 400 "Run 7001 does not exist.",
+    which databricks-sdk reads as ResourceDoesNotExist (a 404): no repair is sent, and no
+    further attempt follows."""
+    make_policy(
+        action="databricks_repair",
+        signals=["driver is unreachable"],
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    ticket = _databricks_ticket(databricks)
+    del databricks.runs[7001]
+    proposed(ticket.pk)
+    run_pending(ticket.pk)
+
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "Run 7001 does not exist" in found.reason
+    assert "retrying will not find it" in found.reason
+    _no_next_attempt_after(ticket)
+    assert not databricks.requests_to("/jobs/runs/repair")
+
+
+def test_airflow_clear_of_a_dag_airflow_no_longer_has_stops_the_attempts(airflow):
+    airflow.fail(
+        404,
+        {"detail": "DAG with dag_id: 'd' was not found"},
+        times=None,
+        path_contains="/clearTaskInstances",
+    )
+    ticket, rows = _airflow_clear_of(airflow)
+    RemediationPolicy.objects.update(max_attempts=3, backoff_seconds=0)
+
+    assert [r.status for r in rows] == ["dead"] and "404" in rows[0].last_error
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "retrying will not find it" in found.reason
+    _no_next_attempt_after(ticket)
+    assert len(airflow.requests_to("/clearTaskInstances")) == 1
+
+
 def test_a_refusal_that_is_no_credentials_problem_still_gets_its_next_attempt(databricks):
     """A 400 (the run cannot be repaired now) is no reason to stop: the next attempt comes."""
     make_policy(
