@@ -525,6 +525,55 @@
     if (REGROUPED[msg.action] || (hasFilters && !existing)) resync();
   }
 
+  /* --- keyboard focus ---------------------------------------------------------------------
+   * A live change rebuilds a card (or an incident's member lines) and a resync replaces whole
+   * columns: the element a keyboard user had reached would go with them, the focus falling
+   * back to the page's start. Where it was (the card, the member line, the part) is noted
+   * before and the same part of the new card takes the focus after. */
+  function focusPlace() {
+    const active = document.activeElement;
+    if (!active || !board.contains(active)) return null;
+    const card = active.closest(".card");
+    if (!card) return null;
+    const member = active.closest("li[data-member]");
+    return {
+      element: active,
+      id: card.dataset.id,
+      incident: card.dataset.incident,
+      member: member ? member.dataset.member : null,
+      field: active.dataset.field || null,
+      tag: active.tagName.toLowerCase(),
+      className: active.className,
+    };
+  }
+
+  function refocus(place) {
+    if (!place || place.element.isConnected) return;
+    const card = place.incident ? findIncident(place.incident) : findCard(place.id);
+    if (!card) return;
+    let scope = card;
+    if (place.member) {
+      scope = Array.from(card.querySelectorAll("li[data-member]")).find(
+        (item) => item.dataset.member === place.member
+      );
+      if (!scope) return;
+    }
+    const candidates = Array.from(scope.querySelectorAll(place.tag));
+    const target = place.field
+      ? candidates.find((node) => node.dataset.field === place.field)
+      : candidates.find((node) => node.className === place.className) || null;
+    if (target) target.focus({ preventScroll: true });
+  }
+
+  /* A handler that keeps the focus where it was on the cards it rebuilds. */
+  function keepingFocus(handler) {
+    return (msg) => {
+      const place = focusPlace();
+      handler(msg);
+      refocus(place);
+    };
+  }
+
   /* After a reconnect: fetch this same page and take its columns (parsed inertly, never run). */
   function resync() {
     fetch(window.location.href, {
@@ -535,6 +584,7 @@
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
       .then((html) => {
         const doc = new DOMParser().parseFromString(html, "text/html");
+        const place = focusPlace();
         const expanded = new Set(
           Array.from(board.querySelectorAll(".incident-card details[open]")).map(
             (node) => node.closest(".incident-card").dataset.incident
@@ -562,10 +612,16 @@
           target.toggleAttribute("data-capped", fresh.hasAttribute("data-capped"));
         });
         Object.keys(counts).forEach(describeMore);
+        refocus(place);
         live.tick();
       })
       .catch(() => {});
   }
 
-  live.connect({ message: apply, incident: applyIncident, folded: applyFolded, resync });
+  live.connect({
+    message: keepingFocus(apply),
+    incident: keepingFocus(applyIncident),
+    folded: applyFolded,
+    resync,
+  });
 })();

@@ -274,7 +274,8 @@
 
   /* A page's reader of its live parts: the returned `refresh` reads `url` soon, once for a
    * burst of events (BURST_MS), and swaps in each `data-live-part` element as the server
-   * rendered it (parsed inertly, never run); then `afterSwap(doc)` takes anything else from
+   * rendered it (parsed inertly, never run), keeping what was typed in it and the keyboard
+   * focus on the same control; then `afterSwap(doc)` takes anything else from
    * the read page. A refresh asked for while a read is under way reads after it: reads never
    * overlap, so an older one never lands after a newer one. */
   const BURST_MS = 250;
@@ -314,8 +315,10 @@
         if (!target) return;
         const typed = typedIn(target);
         const unsent = unsentIn(target);
+        const focused = focusedControl(target);
         target.replaceWith(document.adoptNode(fresh));
         retype(fresh, typed, unsent);
+        refocusControl(fresh, focused);
       });
       if (afterSwap) afterSwap(doc);
     }
@@ -336,6 +339,29 @@
       .filter((h) => h.name !== "csrfmiddlewaretoken")
       .map((h) => h.name + "=" + h.value);
     return [form.getAttribute("action"), ...hidden, input.name].join("|");
+  }
+
+  /* A button or link of a part that had the keyboard focus (its text fields are retyped with
+   * theirs): the same control of the swapped-in part takes it, so a Tab or Enter goes on from
+   * there rather than from the page's start. */
+  function controlKey(node) {
+    if (node.form) return fieldKey(node) + "|" + node.value;
+    if (node.tagName === "A") return "a|" + node.getAttribute("href") + "|" + node.textContent;
+    return null;
+  }
+
+  function focusedControl(part) {
+    const active = document.activeElement;
+    if (!active || !part.contains(active) || active.matches("input[type=text], textarea")) return null;
+    return controlKey(active);
+  }
+
+  function refocusControl(part, key) {
+    if (key === null) return;
+    const same = Array.from(part.querySelectorAll("button, a[href], input, select")).find(
+      (node) => controlKey(node) === key
+    );
+    if (same) same.focus({ preventScroll: true });
   }
 
   function typedIn(part) {

@@ -278,3 +278,29 @@ def test_the_incident_timeline_and_members_say_their_times_are_utc():
     assert re.search(r"<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</time>", timeline)
     members = page.split('id="incident-members"')[1].split("</table>")[0]
     assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", members)
+
+
+@pytest.mark.parametrize(
+    "query, shown",
+    [
+        ("q={id}", True),
+        ("q={id_lower}", True),
+        ("q=ops-4242", True),
+        ("q=OPS-4242&team=finance", True),
+        ("q=OPS-4242&team=marketing", False),
+        ("q={id}&severity=Low", False),
+        ("q=OPS-42", False),
+    ],
+)
+def test_the_search_finds_an_incident_by_its_own_id_or_jira_key(query, shown):
+    """Paged once for the incident, on-call searched the board for the id or JIRA key the
+    Slack alert and the issue named: "No tickets match the filters", as no member carries
+    them. The other filters still apply to its members."""
+    incident = incident_with(3, itsm_ticket_id="OPS-4242")
+    other = incident_with(2, culprit="another-server.database.windows.net")
+    url = "/?" + query.format(id=incident.pk, id_lower=incident.pk.lower())
+    html = viewer().get(url).content.decode()
+    assert (f'data-incident="{incident.pk}"' in html) is shown
+    assert f'data-incident="{other.pk}"' not in html
+    count = re.search(r'data-count="open"[^>]*>(\d+)<', html)
+    assert count and count.group(1) == ("1" if shown else "0")

@@ -2191,7 +2191,7 @@ def test_the_facts_follow_an_acknowledge_and_a_resolve_made_elsewhere(
     lifecycle.resolve(ticket.pk, Actor("slack", "maria"), fix="Restarted the gateway")
     resolved = Ticket.objects.get(pk=ticket.pk).resolved_at
     assert resolved is not None
-    wait(browser, lambda d: facts(d)["resolved"] == f"maria · {resolved:%Y-%m-%d %H:%M}")
+    wait(browser, lambda d: facts(d)["resolved"] == f"maria · {resolved:%Y-%m-%d %H:%M} UTC")
     assert facts(browser)["ack"].startswith("maria · ")
     wait(browser, lambda _: not fix.is_displayed())
     assert not fix.is_enabled()  # a Reopen does not send it
@@ -2577,3 +2577,73 @@ def test_the_board_names_each_alert_of_one_rule_by_its_resource_live(
     reload_live(browser)
     reloaded = wait(browser, lambda d: expand_incident_card(d) and (c := incident_card(d)) and c)
     assert reloaded["listed"] == live  # as the server renders it
+
+
+def focused_card_part(driver: webdriver.Chrome) -> list[str | None]:
+    """The board card holding the focus (its ticket id) and the focused part's data-field."""
+    return driver.execute_script(
+        "const active = document.activeElement;"
+        "const card = active && active.closest('#board .card');"
+        "return card ? [card.dataset.id, active.dataset.field || null] : [null, null];"
+    )
+
+
+def test_a_card_keeps_the_keyboard_focus_through_its_live_changes_and_a_resync(
+    asgi_server, short_lived_connections, browser
+):
+    """A responder tabbed to a card's title on a busy board; the failure repeated (its card
+    was rebuilt with the new count), and later the socket reconnected (the columns read
+    again): each time the focus fell back to the start of the page, and the next Tab started
+    over from the top bar."""
+    base = asgi_server
+    make_user("ines", "responder")
+    body = local_payload("adf_failure.json")
+    body.update(pipeline="pl_focus_kept", run_id=f"focus-{time.time_ns()}")
+    ticket_id = post_failure(base, body)["ticket_id"]
+    sign_in(browser, base, "ines")
+    mark_page(browser)
+    title = browser.find_element(
+        By.CSS_SELECTOR, f'#board .card[data-id="{ticket_id}"] .card-title'
+    )
+    browser.execute_script("arguments[0].focus();", title)
+    assert focused_card_part(browser) == [ticket_id, "title"]
+
+    body["run_id"] = f"focus-again-{time.time_ns()}"
+    assert post_failure(base, body)["outcome"] == "correlated"
+    wait(browser, lambda d: card_text(d, ticket_id, "occurrence_count") == "2")
+    assert focused_card_part(browser) == [ticket_id, "title"]
+
+    # A reconnect reads the columns again: every card is a new element.
+    browser.execute_script(
+        "document.querySelector('#board .card').dataset.beforeResync = '1';"
+        "window.RcaLive.connection.drop();"
+    )
+    wait(
+        browser,
+        lambda d: d.execute_script(
+            "const card = document.querySelector('#board .card');"
+            "return card && !('beforeResync' in card.dataset);"
+        ),
+    )
+    assert focused_card_part(browser) == [ticket_id, "title"]
+    assert not_reloaded(browser)
+
+
+def test_a_button_keeps_the_keyboard_focus_when_the_ticket_pages_live_parts_are_read_again(
+    asgi_server, short_lived_connections, browser
+):
+    """A responder tabbed to "Re-run the RCA" and someone acknowledged the ticket from Slack:
+    the RCA panel was read again and swapped in, and the focus fell back to the page's start."""
+    make_user("kim", "responder")
+    ticket = make_ticket(pipeline="pl_focus_on_rerun")
+    sign_in(browser, asgi_server, "kim", f"/tickets/{ticket.pk}/")
+    rerun = browser.find_element(By.CSS_SELECTOR, "#rerun-rca button")
+    browser.execute_script("arguments[0].focus();", rerun)
+    mark_page(browser)
+
+    lifecycle.transition(ticket.pk, "acknowledge", Actor("slack", "maria"))
+    wait(browser, lambda d: facts(d)["ack"].startswith("maria · "))
+    assert browser.execute_script(
+        "return document.activeElement === document.querySelector('#rerun-rca button');"
+    )
+    assert not_reloaded(browser)

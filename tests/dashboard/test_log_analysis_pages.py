@@ -119,3 +119,14 @@ def test_viewers_cannot_attach_and_only_the_owner_cancels():
     assert job.status == "cancelled"
     owner.post(f"/log-analyses/{job.pk}/action/", {"action": "attach", "ticket_id": ticket.pk})
     assert Ticket.objects.get(pk=ticket.pk).rca_source != "log-analysis"
+
+
+def test_the_log_analysis_pages_say_their_times_are_utc():
+    """The list and a job's page showed when it was uploaded as a bare time."""
+    client, _ = signed_in("viewer", "night-shift")
+    answer = client.post("/log-analyses/", {"file": [SimpleUploadedFile("driver.log", LOG)]})
+    for path in ("/log-analyses/", answer["Location"]):
+        text = re.sub(r"<[^>]+>", " ", client.get(path).content.decode())
+        times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?(?: UTC)?", text)
+        assert times, path
+        assert [t for t in times if not t.endswith(" UTC")] == [], path

@@ -1342,3 +1342,39 @@ def test_a_live_read_between_an_action_not_done_and_its_reload_leaves_the_note_f
 
     assert live.status_code == 200
     assert 'value="paged the dba"' in client.get(f"/tickets/{ticket.pk}/").content.decode()
+
+
+def test_every_time_the_ticket_page_shows_says_it_is_utc(settings):
+    """The page said "Created … UTC" and "due … UTC", but the audit trail, who acknowledged and
+    resolved it when, the occurrences, the webhook deliveries and the outbound deliveries
+    showed bare times: a responder in another zone read them as local ones."""
+    body = json.loads((settings.BASE_DIR / "tests/payloads/adf_failure.json").read_text())
+    posted = []
+    for run in ("utc-run-1", "utc-run-2"):
+        answer = Client().post(
+            "/webhooks/adf/",
+            data=json.dumps({**body, "run_id": run}),
+            content_type="application/json",
+            HTTP_X_WEBHOOK_TOKEN=settings.WEBHOOK_TOKEN,
+        )
+        assert answer.status_code == 202, answer.content
+        posted.append(answer.json()["ticket_id"])
+    ticket_id = posted[0]
+    assert posted == [ticket_id, ticket_id]
+    lifecycle.transition(ticket_id, "acknowledge", Actor("dashboard", "maria"))
+    lifecycle.resolve(ticket_id, Actor("dashboard", "maria"), fix="Opened the firewall")
+    OutboundDelivery.objects.create(
+        key=f"{ticket_id}:jira",
+        ticket_id=ticket_id,
+        target="jira",
+        action="jira_create",
+        status=OutboundStatus.SUCCEEDED,
+        attempts=1,
+        completed_at=timezone.now(),
+    )
+
+    html = client_for("viewer").get(f"/tickets/{ticket_id}/").content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?(?: UTC)?", text)
+    assert len(times) >= 8, times  # created, due, seen, audit entries, facts, deliveries
+    assert [t for t in times if not t.endswith(" UTC")] == []

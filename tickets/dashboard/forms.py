@@ -100,8 +100,11 @@ class BoardFilterForm(forms.Form):
                 problems.append(f"{self._label(name)}: given {len(values)} times; pick one.")
         return problems
 
-    def apply(self, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    def apply(self, queryset: QuerySet[Ticket], search: bool = True) -> QuerySet[Ticket]:
+        """The tickets that match the filters; without `search`, all but the search text's."""
         filters = self.filters()
+        if not search:
+            filters.pop("q", None)
         for name in ("severity", "source", "error_type"):
             if name in filters:
                 queryset = queryset.filter(**{name: filters[name]})

@@ -24,7 +24,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
@@ -496,11 +496,18 @@ def _recently_resolved(tickets: QuerySet[Ticket]) -> TicketQuerySet:
 
 def _board_incidents(form: BoardFilterForm) -> QuerySet[Incident]:
     """The incidents the board shows: not merged away, with members; with filters, those
-    with a member that matches them."""
+    with a member that matches them, or whose own id or JIRA key the search names (the page
+    and the issue on-call was sent name the incident, not a member) and with a member that
+    matches the other filters."""
     shown = Incident.objects.filter(merged_into__isnull=True, member_count__gt=0)
-    if form.filters():
-        members = form.apply(Ticket.objects.filter(incident_id=OuterRef("pk")))
-        shown = shown.filter(Exists(members))
+    filters = form.filters()
+    if filters:
+        members = Ticket.objects.filter(incident_id=OuterRef("pk"))
+        matched = Q(Exists(form.apply(members)))
+        if "q" in filters:
+            named = Q(id__icontains=filters["q"]) | Q(itsm_ticket_id__iexact=filters["q"])
+            matched |= named & Q(Exists(form.apply(members, search=False)))
+        shown = shown.filter(matched)
     return shown
 
 
