@@ -850,9 +850,10 @@ _LOG4J_LOGGER = re.compile(r"(?![\w.$]*(?:Exception|Error|Throwable|Failure):)[\
 def rule_rca_errors(mined: MiningResult) -> list[str]:
     """The errors the rule RCA reads, each quoted alone (they may be unrelated: an exception in
     one file, a job's failure in another): the innermost exception, then the failure's and
-    the first error's messages without their header (time, level, thread, logger), each only
-    when no part before holds it (a log4j failure line repeats its exception). Each is whole up
-    to ``CAUSE_CHARS`` (what ``cause_text`` classifies), not cut like the excerpts shown."""
+    the first error's messages (with the lines that continued them) without their header
+    (time, level, thread, logger), each only when no part before holds it (a log4j failure
+    line repeats its exception). Each is whole up to ``CAUSE_CHARS`` (what ``cause_text``
+    classifies), not cut like the excerpts shown."""
     parser = LineParser()
     parts: list[str] = []
     if mined.innermost_cause is not None:
@@ -860,8 +861,11 @@ def rule_rca_errors(mined: MiningResult) -> list[str]:
     for excerpt in (mined.failure, mined.first_error):
         if excerpt is None:
             continue
-        parsed = parser.parse(excerpt.cause)
-        message = " ".join(parsed.message.split())
+        # The line's header is read from its first line; the lines that continued its
+        # message (dbt's detail of an error) are kept.
+        first, _, rest = excerpt.cause.partition("\n")
+        parsed = parser.parse(first)
+        message = " ".join(f"{parsed.message}\n{rest}".split())
         logger = _LOG4J_LOGGER.match(message) if parsed.format in _LOG4J_FORMATS else None
         if logger:
             message = message[logger.end() :]

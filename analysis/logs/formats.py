@@ -6,11 +6,13 @@ also what Databricks driver logs use), Airflow task logs (``[2024-01-31, 12:00:0
 ``asctime - name - LEVEL - msg``, ``asctime - LEVEL - msg`` and ``basicConfig``'s
 ``LEVEL:name:msg``), the time in brackets then the level (``[2024-01-31T12:00:00.123Z] ERROR
 msg``, Kafka, Flask, gunicorn's ``[ts +0000] [pid] [ERROR]``), the time then a bracketed level
-(``2024-01-31T12:00:00Z [ERROR] msg``, loguru's ``ts | ERROR | ...``), the level then the time
-(``ERROR 2024-01-31 12:00:00 msg``), glog/klog (``E0131 12:00:00.123456   42 file.go:7] msg``)
-and classic syslog (``Jan 31 12:00:00 host prog[42]: msg``), both without a year
-(``LineParser._yearless_time`` infers it), JSON lines, ADF activity output (a JSON document,
-turned into one line per error by ``expand_json_documents``) and Databricks ``runs/get-output``
+(``2024-01-31T12:00:00Z [ERROR] msg``, loguru's ``ts | ERROR | ...``, structlog's ``ts [error
+] msg``), the level then the time (``ERROR 2024-01-31 12:00:00 msg``), glog/klog (``E0131
+12:00:00.123456   42 file.go:7] msg``) and classic syslog (``Jan 31 12:00:00 host prog[42]:
+msg``), both without a year (``LineParser._yearless_time`` infers it), dbt's log file and
+console output (the time of day only, so no time), JSON lines (dbt's with its record under
+``info``), ADF activity output (a JSON document, turned into one line per error by
+``expand_json_documents``) and Databricks ``runs/get-output``
 answers (their logs, error and trace, by the same); an Airflow 3 structured line's exception
 (``error_detail``) is followed by the traceback it stands for (``expand_error_details``).
 Lines without a header (stack frames, stdout prints) come back with ``header=False``. No
@@ -102,10 +104,16 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"\[" + _ISO_SPACED + r"\]\s+(?:\[[^\]]{0,200}\]\s+)?\[?" + _LEVEL + _LEVEL_END),
     ),
     (
-        # The time, then the level in brackets or between bars (loguru's ``ts | LEVEL | ...``).
+        # The time, then the level in brackets or between bars (loguru's ``ts | LEVEL | ...``;
+        # structlog's console lines, Airflow 3's among them, in lower case and padded:
+        # ``ts [error    ] message [logger] key=value``).
         "iso-bracketed-level",
         re.compile(
-            _ISO_SPACED + r"\s+(?:\[[^\]]{0,200}\]\s+)?[\[|]\s{0,8}" + _LEVEL + r"\s{0,8}[\]|]"
+            _ISO_SPACED
+            + r"\s+(?:\[[^\]]{0,200}\]\s+)?[\[|]\s{0,8}"
+            + _LEVEL.replace("(?P<level>", "(?P<level>(?i:")
+            + ")"
+            + r"\s{0,8}[\]|]"
             r"(?:\s+-(?=\s))?\s*(?P<msg>.*)"
         ),
     ),
@@ -144,6 +152,32 @@ _YEARLESS_FORMATS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+# dbt (the time of day only, no date): its log file ``logs/dbt.log`` (``10:00:04.200000
+# [error] [Thread-1 (]: message``, the level padded in brackets) and its console output
+# (``10:00:04  1 of 3 ERROR creating sql table model …``, no level: read from dbt's own words
+# for a failed node and an error's summary). dbt writes an error's detail (the database's
+# message, the SQL line) on the lines after it, indented, each with its own time: such a line
+# continues the record before it (``ParsedLine.continues``).
+_DBT_FORMATS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "dbt",
+        re.compile(
+            r"(?P<tod>\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) \[(?P<level>debug|info|warn|error)\s{0,4}\]"
+            r" \[[^\]]{0,200}\]:(?: (?P<msg>.*)|$)"
+        ),
+    ),
+    ("dbt-console", re.compile(r"(?P<tod>\d{2}:\d{2}:\d{2})  (?P<msg>.*)")),
+]
+_DBT_CONSOLE_LEVELS = (
+    (
+        "ERROR",
+        re.compile(
+            r"\d+ of \d+ ERROR\b|(?:Database|Compilation|Runtime|Dependency|Parsing|Internal)"
+            r" Error in\b|Failure in test\b|Encountered an error\b"
+        ),
+    ),
+    ("WARN", re.compile(r"\d+ of \d+ WARN\b|Warning in test\b|\[WARNING\]")),
+)
 _GLOG_LEVELS = {"I": "INFO", "W": "WARN", "E": "ERROR", "F": "FATAL"}
 # A syslog priority's severity (its value modulo 8): emerg, alert, crit, err, warning, notice,
 # info, debug.
@@ -168,6 +202,8 @@ class ParsedLine:
     level: str | None  # one of LEVELS
     message: str
     format: str
+    # An indented line of dbt's that goes on with the message of the record before it.
+    continues: bool = False
 
 
 def normalise_level(word: str) -> str:
@@ -180,7 +216,7 @@ class LineParser:
     (by default the time it is made) dates the lines whose time has no year."""
 
     def __init__(self, now: datetime | None = None) -> None:
-        self._order = list(_FORMATS) + _YEARLESS_FORMATS
+        self._order = list(_FORMATS) + _YEARLESS_FORMATS + _DBT_FORMATS
         self._ts_cache: tuple[str, datetime | None] = ("", None)
         self._now = now or datetime.now(UTC)
         self._yearless_cache: tuple[tuple[int, int, str], datetime | None] = ((0, 0, ""), None)
@@ -201,6 +237,8 @@ class LineParser:
             groups = match.groupdict()
             if "clock" in groups:
                 return self._yearless_line(name, groups)
+            if "tod" in groups:
+                return _dbt_line(name, groups)
             ts = groups.get("ts")
             return ParsedLine(
                 True,
@@ -281,6 +319,9 @@ class LineParser:
             return None
         if not isinstance(data, dict):
             return None
+        info = data.get("info")
+        if isinstance(info, dict) and "msg" in info and "level" in info:
+            data = info  # dbt's ``--log-format json``: the record's fields are under "info"
         flat = {k.lower(): v for k, v in data.items() if isinstance(k, str)}
         ts = next((str(flat[k]) for k in _JSON_TS_KEYS if flat.get(k)), "")
         level = next((str(flat[k]) for k in _JSON_LEVEL_KEYS if flat.get(k)), "")
@@ -300,6 +341,18 @@ class LineParser:
             message,
             "json-lines",
         )
+
+
+def _dbt_line(name: str, groups: dict[str, str | None]) -> ParsedLine:
+    """A dbt line: no date, so no time; the level its file gives, else the one dbt's words
+    say; an indented message continues the record before it."""
+    message = groups["msg"] or ""
+    if message[:1] in (" ", "\t"):
+        return ParsedLine(False, None, None, message, name, continues=True)
+    level = groups.get("level")
+    if level is None:
+        level = next((lvl for lvl, words in _DBT_CONSOLE_LEVELS if words.match(message)), None)
+    return ParsedLine(True, None, normalise_level(level) if level else None, message, name)
 
 
 def _second_key(raw: str) -> str:

@@ -125,6 +125,10 @@ _PY_CHAIN_LINES = (
     "The above exception was the direct cause of the following exception:",
 )
 _PY_FRAME = re.compile(r'\s+File "|\s{2,}\S|\s+\^')
+# An exception group's traceback (Python 3.11+, asyncio's TaskGroup): each line of it after
+# the first behind a bar, each sub-exception's traceback between edges (``+-+---- 1 ----``).
+_PY_GROUP_BAR = re.compile(r"\s*\| ?")
+_PY_GROUP_EDGE = re.compile(r"\s*\+[-+]")
 _ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
 
 
@@ -474,6 +478,10 @@ class LogMiner:
         self._failure_context: deque[Excerpt] = deque(maxlen=CONTEXT_BEFORE + CONTEXT_AFTER)
         self._after_failure = 0
         self._last_error_index = -(10**9)
+        # The last line if it was an error, with the lines that continued its message so far
+        # (dbt writes an error's detail on the indented lines after it).
+        self._continued: Excerpt | None = None
+        self._continued_lines = 0
         # Exceptions.
         self._chains: deque[ExceptionChain] = deque(maxlen=MAX_CHAINS_KEPT)
         self._first_chain: ExceptionChain | None = None
@@ -485,6 +493,7 @@ class LogMiner:
         self._py_pending: list[ExceptionLink] = []
         self._py_message_lines = 0  # lines after the exception line that continue its message
         self._in_traceback = False  # the current line is part of a Python traceback's frames
+        self._unframed = ""  # the current line without an exception group's bar
 
     # --- feeding -------------------------------------------------------------------------
     def add(self, line: LogLine) -> None:
@@ -517,7 +526,7 @@ class LogMiner:
             parsed.level if parsed.header else None,
             line.text[:EXCERPT_CHARS],
         )
-        excerpt.pattern = self._mine(parsed.message if parsed.header else line.text, excerpt)
+        excerpt.pattern = self._mine(parsed.message if parsed.header else self._unframed, excerpt)
         if parsed.header and parsed.level in _ERROR_LEVELS:
             is_error = True
         if is_error:
@@ -526,6 +535,21 @@ class LogMiner:
             self._failure_context.append(excerpt)
             self._after_failure -= 1
         self._context.append(excerpt)
+        self._follow_message(parsed, excerpt if is_error else None)
+
+    def _follow_message(self, parsed: ParsedLine, error: Excerpt | None) -> None:
+        """An error's message continued on the lines after it (``ParsedLine.continues``, up to
+        PY_MESSAGE_LINES) is part of its cause: dbt's "Database Error in model x" names the
+        missing relation on the next line."""
+        if error is not None:
+            self._continued, self._continued_lines = error, 0
+        elif parsed.continues and self._continued is not None:
+            if self._continued_lines < PY_MESSAGE_LINES:
+                self._continued_lines += 1
+                cause = f"{self._continued.cause}\n{parsed.message.strip()}"
+                self._continued.full_text = cause[:CAUSE_CHARS]
+        else:
+            self._continued = None
 
     def _mine(self, message: str, excerpt: Excerpt) -> _Pattern | None:
         masked = _MASK.sub("<*>", message.strip()[:MINE_CHARS])
@@ -614,6 +638,15 @@ class LogMiner:
         text = line.text
         stripped = text.strip()
         self._in_traceback = False
+        bar = _PY_GROUP_BAR.match(text)
+        if bar is not None and (self._py is not None or stripped.endswith(_PY_TRACEBACK)):
+            # Read as the traceback line it frames: each sub-exception is a chain of its own.
+            text = text[bar.end() :]
+            stripped = text.strip()
+        elif self._py is not None and _PY_GROUP_EDGE.match(text):
+            self._in_traceback = True
+            return False
+        self._unframed = text
         # Python tracebacks.
         if stripped == _PY_TRACEBACK or stripped.endswith(_PY_TRACEBACK):
             if self._py is None or self._py_state != "chained":

@@ -156,6 +156,12 @@ def test_airflow_burst_window_uses_each_lines_own_second(tmp_path):
             datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
             "pay.api:charge:42 - Payment service unavailable",
         ),
+        (  # structlog's console renderer (an Airflow 3 worker's output): lower case, padded
+            "2026-12-05T12:00:01.123456Z [error    ] Payment service unavailable [pay.api] n=1",
+            "iso-bracketed-level",
+            datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+            "Payment service unavailable [pay.api] n=1",
+        ),
         (  # Python's "%(asctime)s - %(levelname)s - %(message)s": no logger name
             "2026-12-05 12:00:01,123 - ERROR - Payment service unavailable",
             "python-logging",
@@ -310,6 +316,9 @@ def test_the_new_layouts_take_no_line_of_an_existing_format(line, expected_forma
         "2026-12-05 12:00:01,123 - INFO - x",
         "I1205 12:00:01.123456   12345 file.go:42] x",
         "Dec  5 12:00:01 host prog[123]: INFO x",
+        "10:00:04.200000 [info ] [Thread-1 (]: x",
+        "10:00:04  x",
+        "2026-12-05T12:00:01.123456Z [info     ] x [logger]",
     ):
         parser = LineParser()
         assert parser.parse(before).header
@@ -425,6 +434,102 @@ def test_an_uploaded_airflow3_log_reports_the_exception_of_its_error_detail(tmp_
     assert result.levels == {"INFO": 2, "ERROR": 1}
 
 
+# --- dbt --------------------------------------------------------------------------------------
+# A `dbt run` whose model reads a table that is gone, as dbt writes it to logs/dbt.log, to its
+# console (what a scheduler keeps as the task's output) and with --log-format json: the summary
+# names the model, the database's message follows on the indented lines after it.
+DBT_FILE_LOG = "\n".join(
+    [
+        "=========================== 10:00:00.123456 | 6e1b2c3d-aaaa ===========================",
+        "10:00:00.123456 [info ] [MainThread]: Running with dbt=1.7.4",
+        "10:00:02.300000 [info ] [MainThread]: Found 12 models, 4 tests, 0 sources",
+        "10:00:03.100000 [info ] [Thread-1 (]: 1 of 3 START sql table model dw.stg_orders [RUN]",
+        "10:00:04.100000 [debug] [Thread-1 (]: Postgres adapter: Postgres error: relation "
+        '"raw.orders_v2" does not exist',
+        'LINE 12:   from "warehouse"."raw"."orders_v2"',
+        "                ^",
+        "10:00:04.200000 [error] [Thread-1 (]: 1 of 3 ERROR creating sql table model "
+        "dw.stg_orders [ERROR in 0.50s]",
+        "10:00:04.300000 [info ] [Thread-1 (]: 2 of 3 SKIP relation dw.fct_orders [SKIP]",
+        "10:00:05.100000 [info ] [MainThread]: Completed with 1 error and 0 warnings:",
+        "10:00:05.100000 [info ] [MainThread]:",
+        "10:00:05.100000 [error] [MainThread]: Database Error in model stg_orders "
+        "(models/staging/stg_orders.sql)",
+        '10:00:05.100000 [error] [MainThread]:   relation "raw.orders_v2" does not exist',
+        '10:00:05.100000 [error] [MainThread]:   LINE 12:   from "warehouse"."raw"."orders_v2"',
+        "10:00:05.100000 [error] [MainThread]:                   ^",
+        "10:00:05.100000 [error] [MainThread]:   compiled Code at target/run/dw/stg_orders.sql",
+        "10:00:05.100000 [info ] [MainThread]:",
+        "10:00:05.100000 [info ] [MainThread]: Done. PASS=1 WARN=0 ERROR=1 SKIP=1 TOTAL=3",
+    ]
+)
+DBT_CONSOLE_LOG = "\n".join(
+    [
+        "10:00:00  Running with dbt=1.7.4",
+        "10:00:03  1 of 3 START sql table model dw.stg_orders [RUN]",
+        "10:00:04  1 of 3 ERROR creating sql table model dw.stg_orders [ERROR in 0.50s]",
+        "10:00:04  2 of 3 SKIP relation dw.fct_orders [SKIP]",
+        "10:00:05  Completed with 1 error and 0 warnings:",
+        "10:00:05  ",
+        "10:00:05  Database Error in model stg_orders (models/staging/stg_orders.sql)",
+        '10:00:05    relation "raw.orders_v2" does not exist',
+        '10:00:05    LINE 12:   from "warehouse"."raw"."orders_v2"',
+        "10:00:05                    ^",
+        "10:00:05    compiled Code at target/run/dw/stg_orders.sql",
+        "10:00:05  ",
+        "10:00:05  Done. PASS=1 WARN=0 ERROR=1 SKIP=1 TOTAL=3",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("log", "first_error", "failure"),
+    [
+        pytest.param(DBT_FILE_LOG, 8, 12, id="logs/dbt.log"),
+        pytest.param(DBT_CONSOLE_LOG, 3, 7, id="console"),
+    ],
+)
+def test_a_failed_dbt_run_reports_the_error_with_the_message_on_the_lines_after_it(
+    tmp_path, log, first_error, failure
+):
+    result = mine_bytes(tmp_path, "dbt.log", log.encode())
+    assert result.first_error is not None and result.first_error.line == first_error
+    assert "1 of 3 ERROR creating sql table model" in result.first_error.text
+    assert result.failure is not None and result.failure.line == failure
+    assert "Database Error in model stg_orders" in result.failure.text
+    cause = result.cause_text()
+    assert (
+        'Database Error in model stg_orders (models/staging/stg_orders.sql)\nrelation "raw.'
+        in cause
+    )
+    classification = classify_error(cause)
+    assert classification.error_type == "DatabaseError"
+    assert "db_missing_object" in classification.signals
+    assert result.levels["ERROR"] == 2  # the continuing lines are not errors of their own
+
+
+def test_a_dbt_json_log_has_the_levels_of_its_records(tmp_path):
+    def record(level: str, msg: str) -> str:
+        info = {"code": "Z029", "level": level, "msg": msg, "thread": "MainThread"}
+        info["ts"] = "2024-03-14T10:00:05.100000Z"
+        return json.dumps({"data": {"msg": msg}, "info": info})
+
+    log = "\n".join(
+        [
+            record("info", "Running with dbt=1.7.4"),
+            record(
+                "error",
+                'Database Error in model stg_orders\n  relation "raw.orders_v2" does not exist',
+            ),
+            record("info", "Done. PASS=1 WARN=0 ERROR=1 SKIP=1 TOTAL=3"),
+        ]
+    )
+    result = mine_bytes(tmp_path, "dbt.json", log.encode())
+    assert result.levels == {"INFO": 2, "ERROR": 1}
+    assert result.failure is not None and result.failure.line == 2
+    assert result.failure.time == datetime(2024, 3, 14, 10, 0, 5, tzinfo=UTC)
+
+
 # --- Python exception chains ----------------------------------------------------------------
 AIRFLOW_DIRECT_CAUSE = """\
 [2024-01-31, 12:00:00 UTC] {taskinstance.py:1937} ERROR - Task failed with exception
@@ -451,6 +556,44 @@ sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) server closed the c
 (Background on this error at: https://sqlalche.me/e/14/e3q8)
 [2024-01-31, 12:00:01 UTC] {taskinstance.py:1400} INFO - Marking task as FAILED.
 """
+
+
+# An asyncio TaskGroup whose two tasks failed (Python 3.11+): the exception group's traceback
+# and each sub-exception's behind bars, between edges.
+EXCEPTION_GROUP_LOG = """\
+2024-03-14 10:00:00,000 - etl.fetch - INFO - fetching 2 sources
+  + Exception Group Traceback (most recent call last):
+  |   File "/app/fetch.py", line 30, in <module>
+  |     asyncio.run(main())
+  |   File "/usr/lib/python3.11/asyncio/taskgroups.py", line 147, in __aexit__
+  |     raise me from None
+  | ExceptionGroup: unhandled errors in a TaskGroup (2 sub-exceptions)
+  +-+---------------- 1 ----------------
+    | Traceback (most recent call last):
+    |   File "/app/fetch.py", line 12, in orders
+    |     raise ConnectionRefusedError(111, "Connect call failed ('10.0.4.7', 5432)")
+    | ConnectionRefusedError: [Errno 111] Connect call failed ('10.0.4.7', 5432)
+    +---------------- 2 ----------------
+    | Traceback (most recent call last):
+    |   File "/app/fetch.py", line 20, in prices
+    |     await asyncio.wait_for(read(), 30)
+    | TimeoutError: reading s3://prices/today.parquet timed out
+    +------------------------------------
+"""
+
+
+def test_an_exception_groups_sub_exceptions_are_chains_and_one_is_the_cause(tmp_path):
+    result = mine_bytes(tmp_path, "fetch.log", EXCEPTION_GROUP_LOG.encode())
+    assert [(c.innermost.type, c.innermost.line) for c in result.chains] == [
+        ("ExceptionGroup", 7),
+        ("ConnectionRefusedError", 12),
+        ("TimeoutError", 17),
+    ]
+    assert result.innermost_cause is not None
+    assert result.innermost_cause.innermost.message == (
+        "reading s3://prices/today.parquet timed out"
+    )
+    assert all(pattern["template"].lstrip()[:1] not in "|+" for pattern in result.patterns)
 
 
 @pytest.mark.parametrize(

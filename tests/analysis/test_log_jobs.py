@@ -28,7 +28,13 @@ from analysis.logs.mining import EXCERPT_CHARS, mine_lines
 from analysis.logs.reader import LogLine, LogSource
 from analysis.models import LlmCall, LogAnalysisJob
 from rca_project.asgi import application
-from tests.analysis.test_log_formats import ADF_ERROR, ADF_SQL_LOGIN_ERROR, ADF_SQL_LOGIN_RUN
+from tests.analysis.test_log_formats import (
+    ADF_ERROR,
+    ADF_SQL_LOGIN_ERROR,
+    ADF_SQL_LOGIN_RUN,
+    DBT_CONSOLE_LOG,
+    DBT_FILE_LOG,
+)
 from tests.conftest import wait_for
 from tests.dashboard import make_ticket, make_user
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
@@ -589,6 +595,20 @@ def test_the_innermost_cause_is_read_with_the_rest_of_its_multi_line_message():
 
     assert "FINANCE.STAGING.LEDGER_DELTA" in report["root_cause"], report["root_cause"]
     assert report["error_type"] == "DatabaseError"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("log", [DBT_FILE_LOG, DBT_CONSOLE_LOG], ids=["logs/dbt.log", "console"])
+def test_a_failed_dbt_runs_log_is_analysed_as_the_database_error_it_reports(log):
+    job = upload_job(make_user("dbt", "viewer"), ("dbt.log", log.encode()))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    report = report_of(job)
+    assert report["no_error"] is False
+    assert report["error_type"] == "DatabaseError"
+    assert 'relation "raw.orders_v2" does not exist' in report["root_cause"], report["root_cause"]
+    failure = next(e for e in report["evidence"] if e["role"] == "failure")
+    assert "Database Error in model stg_orders" in failure["text"]
 
 
 _BASH = "[2026-12-06T00:00:05.{:03d}+0000] {{subprocess.py:93}} INFO - "
