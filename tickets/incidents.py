@@ -20,7 +20,8 @@ The lock order, everywhere: the advisory locks first (run, fingerprint, culprit,
 alert's rule, as services.py takes them), then tickets (by id), then incidents (by id). A
 member's failure, recovery, resolve, reopen or detach locks its ticket, then updates its
 incident (a ticket in none that fails again joins or forms one so, under its culprit's or its
-rule's lock: `regress`); acting on, merging
+rule's lock: `regress`, which locks the tickets it may form one with together with it, by id,
+before the reopen); acting on, merging
 or storing the analysis of an incident locks its members, then it (`lock_with_members`, again
 when a failure joined in between); a member taking its incident's analysis locks itself, then writes
 the incident (`share_analysis`). Row locks on tickets and incidents are FOR NO KEY UPDATE, the
@@ -309,7 +310,8 @@ def _form_on_culprit(
     # Locked by id as they are read: a responder's resolve or a recovery at the source (they
     # lock the ticket, not the culprit) committing after the count above is waited for, and
     # the ticket it ended is left out (a row waited for is read again as committed, and
-    # skipped when it no longer matches), as a ticket over before is.
+    # skipped when it no longer matches), as a ticket over before is (a regression's were
+    # locked before its own ticket: `_lock_with_candidates`).
     candidates = list(
         _ungrouped(ticket.group_key, now)
         .exclude(pk=ticket.pk)
@@ -874,6 +876,7 @@ def regress(
     with the rule's recent alerts, while `rule_held`, the rule whose lock ingest took after
     the culprit's, is its own."""
     joined: str | None = None
+    _lock_with_candidates(ticket_id, culprit_held, rule_held)
 
     def join(ticket: Ticket) -> str | None:
         nonlocal joined
@@ -893,6 +896,33 @@ def regress(
         # Once its regression is announced (the incident's lock is held since it joined).
         _take_incidents_status(joined, ticket.pk)
     return ticket
+
+
+def _lock_with_candidates(ticket_id: str, culprit_held: str, rule_held: str) -> None:
+    """Lock a resolved ticket in no incident together with the tickets its regression may form
+    an incident with (`_form_on_culprit`, `_form_on_rule`: its group key's and its rule's
+    recent ungrouped ones), by id, before `lifecycle.regress` locks it: forming, it would
+    otherwise lock those after it, and a change locking some of them with it by id (a release
+    of held pages, `fanout.release_regression_pages`) could hold a lower one and wait for it
+    (a deadlock). Ingest's changes of them wait for the advisory locks held here; one that
+    becomes a candidate after this without them (reopened or detached by people) is locked
+    after it, as before."""
+    ticket = Ticket.objects.defer("embedding").filter(pk=ticket_id).first()
+    if ticket is None or ticket.incident_id:
+        return
+    now = timezone.now()
+    ids = {ticket.pk}
+    if ticket.group_key and ticket.culprit == culprit_held:
+        ids.update(_ungrouped(ticket.group_key, now).values_list("pk", flat=True))
+    if rule_held and rule_group_key(ticket) == rule_held:
+        ids.update(_same_rule(ticket, now).values_list("pk", flat=True))
+    if len(ids) > 1:
+        list(
+            Ticket.objects.select_for_update(no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
 
 def _join_regressed(ticket: Ticket, culprit_held: str, rule_held: str = "") -> str | None:

@@ -851,21 +851,23 @@ def _impacted_services(value: Any) -> dict[str, list[str]]:
     their order. Azure sends it as JSON text (`[{"ServiceName": ..., "ImpactedRegions":
     [{"RegionName": ...}]}]`); its `service` and `region` properties name one of each, where
     one event may be about several services in several regions. Empty when it is not that
-    shape."""
+    shape. The whole text is read (the body it came in is bounded): cut short it is no JSON,
+    and an outage of many regions, whose text is the longest, read as its first service's
+    in its first region; at most MAX_ITEMS services, each with at most MAX_ITEMS regions."""
     if isinstance(value, str):
         try:
-            value = json.loads(value[:VALUE_LIMIT])
-        except ValueError:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
             return {}
     impacted: dict[str, list[str]] = {}
-    for entry in value if isinstance(value, list) else []:
+    for entry in value[:MAX_ITEMS] if isinstance(value, list) else []:
         if not isinstance(entry, dict):
             continue
         service = _loose(entry.get("ServiceName"), NAME_LIMIT)
         regions = entry.get("ImpactedRegions")
         names = [
             _loose(region.get("RegionName"), NAME_LIMIT)
-            for region in (regions if isinstance(regions, list) else [])
+            for region in (regions[:MAX_ITEMS] if isinstance(regions, list) else [])
             if isinstance(region, dict)
         ]
         if service:
@@ -879,9 +881,10 @@ def _describe_service_health(properties: dict[str, Any], facts: _Facts) -> set[s
         return _loose(properties.get(name), limit)
 
     impacted = _impacted_services(properties.get("impactedServices"))
-    services = ", ".join(impacted) or prop("service")
-    regions = ", ".join(
-        dict.fromkeys(region for named in impacted.values() for region in named)
+    services = _clean(", ".join(impacted), VALUE_LIMIT) or prop("service")
+    regions = _clean(
+        ", ".join(dict.fromkeys(region for named in impacted.values() for region in named)),
+        VALUE_LIMIT,
     ) or prop("region")
     sentence = f"Service Health {prop('incidentType') or 'event'} '{prop('title')}'"
     sentence += f" (tracking id {prop('trackingId')}, stage {prop('stage') or 'unknown'})"

@@ -285,6 +285,92 @@ def test_service_health_on_one_service_in_several_regions_names_each_region() ->
     assert "affects Data Factory in East US, East US 2" in explained(event)[0]
 
 
+GLOBAL_REGIONS = [
+    "Australia East",
+    "Australia Southeast",
+    "Brazil South",
+    "Canada Central",
+    "Canada East",
+    "Central India",
+    "Central US",
+    "East Asia",
+    "East US",
+    "East US 2",
+    "France Central",
+    "Germany West Central",
+    "Italy North",
+    "Japan East",
+    "Japan West",
+    "Korea Central",
+    "North Central US",
+    "North Europe",
+    "Norway East",
+    "Poland Central",
+    "South Africa North",
+    "South Central US",
+    "Southeast Asia",
+    "Sweden Central",
+    "Switzerland North",
+    "UAE North",
+    "UK South",
+    "UK West",
+    "West Central US",
+    "West Europe",
+    "West US",
+    "West US 2",
+    "West US 3",
+]
+
+
+def test_service_health_of_a_global_outage_names_every_service_and_region() -> None:
+    """The longest `impactedServices` text is the widest outage's: five services in every
+    region run past the parser's bound for a value (4,000 characters), and the text cut there
+    was no JSON, so the outage read as its `service` property's one service in one region."""
+    body = load("common_service_health.json")
+    services = ["Virtual Machines", "Storage", "Data Factory", "Key Vault", "Azure SQL Database"]
+    context(body)["properties"]["impactedServices"] = json.dumps(
+        [
+            {
+                "ImpactedRegions": [{"RegionName": region} for region in GLOBAL_REGIONS],
+                "ServiceName": service,
+            }
+            for service in services
+        ],
+        separators=(",", ":"),
+    )
+    assert len(context(body)["properties"]["impactedServices"]) > 4_000
+    event = parse_azure_monitor(body)
+    assert event.details["service"] == ", ".join(services)
+    assert event.details["region"] == ", ".join(GLOBAL_REGIONS)
+
+
+def test_service_health_with_impacted_services_nested_too_deeply_names_its_one_service() -> None:
+    """`impactedServices` is JSON text the body carries as a string: text nested thousands of
+    levels deep failed its parsing with a RecursionError (the request a 500), where it is no
+    list of services: the event's `service` and `region` properties name them."""
+    body = load("common_service_health.json")
+    context(body)["properties"]["impactedServices"] = "[" * 3_000 + "]" * 3_000
+    event = parse_azure_monitor(body)
+    assert (event.details["service"], event.details["region"]) == ("Data Factory", "East US")
+
+
+def test_service_health_with_very_many_impacted_services_is_bounded() -> None:
+    body = load("common_service_health.json")
+    context(body)["properties"]["impactedServices"] = json.dumps(
+        [
+            {
+                "ImpactedRegions": [{"RegionName": f"{region} {n}"} for region in GLOBAL_REGIONS],
+                "ServiceName": f"Service {n:03d}",
+            }
+            for n in range(300)
+        ]
+    )
+    event = parse_azure_monitor(body)
+    named = event.details["service"].split(", ")
+    assert named == [f"Service {n:03d}" for n in range(50)]
+    assert len(event.details["region"]) <= 4_000
+
+
 @pytest.mark.parametrize("stage", ["Resolved", "RCA", "Complete", "Canceled"])
 def test_service_health_in_a_closing_stage_resolves_the_incident_ticket(stage: str) -> None:
     active = parse_azure_monitor(load("common_service_health.json"))

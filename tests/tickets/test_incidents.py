@@ -2602,3 +2602,79 @@ def test_each_member_of_one_rules_incident_is_named_by_its_resource_wherever_it_
     page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
     assert f'vm-cpu-high on vm-batch-02 (<a href="/tickets/{ids[vms[1]]}/">' in page
     assert f"({ids[vms[1]]}) failed again" not in page  # named once, not twice
+
+
+def test_a_regression_forming_its_rules_incident_never_deadlocks_with_a_release_of_pages():
+    """A regression forming an incident locks the other alerts of its rule, and held the
+    reopened ticket first: a release of held pages (`fanout.release_regression_pages`, the
+    processing of a batch or the relay's sweep), which locks both by id, held the lower one and
+    waited for the regressed one while the regression waited for the lower one (a deadlock, the
+    release aborted). vm-01 and vm-02 each fired and recovered alone; vm-01 fires again alone;
+    two other rules on vm-02 are its VM's incident, which a responder is resolving while vm-02
+    fires again: the regression waits for that, then forms the rule's incident."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from integrations import fanout
+
+    azure = "/webhooks/azure-monitor/"
+    tickets = {}
+    for vm in FIVE_VMS[:2]:
+        fired = timezone.now().isoformat().replace("+00:00", "Z")
+        tickets[vm] = post(rule_alert(vm, alert=f"a-{vm}", fired=fired), azure)["ticket_id"]
+        over = post(rule_alert(vm, alert=f"a-{vm}", condition="Resolved", fired=fired), azure)
+        assert over["outcome"] == "resolved"
+    lower, higher = sorted(tickets.values())
+    vm_of = {ticket_id: vm for vm, ticket_id in tickets.items()}
+    assert post(rule_alert(vm_of[lower], alert="b-lower"), azure)["outcome"] == "regressed"
+    for rule in ("vm-disk-full", "vm-mem-high"):
+        post(
+            rule_alert(
+                vm_of[higher], alert=rule, rule=rule, rule_id=RULE_ID.replace("vm-cpu-high", rule)
+            ),
+            azure,
+        )
+    vm_incident = Incident.objects.get()
+    assert Ticket.objects.get(pk=higher).incident_id is None
+    assert Ticket.objects.get(pk=lower).incident_id is None
+
+    sessions = SessionThreads()
+    pids, errors = sessions.pids, sessions.errors
+    held, resolve = threading.Event(), threading.Event()
+    answers: list[dict] = []
+
+    def responder_resolving_the_vms_incident() -> None:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT 1 FROM {Incident._meta.db_table} WHERE id = %s FOR NO KEY UPDATE",
+                    [vm_incident.pk],
+                )
+            held.set()
+            assert resolve.wait(20)
+            incidents.act(vm_incident.pk, "resolve", Actor.system("responder"))
+
+    threads = [sessions.start("responder", responder_resolving_the_vms_incident)]
+    assert held.wait(10)
+    threads.append(
+        sessions.start(
+            "regression",
+            lambda: answers.append(post(rule_alert(vm_of[higher], alert="b-higher"), azure)),
+        )
+    )
+    wait_for(lambda: "regression" in pids and someone_waits_on(pids["responder"]), 10, 0.02)
+    threads.append(
+        sessions.start("release", lambda: fanout.release_regression_pages([lower, higher]))
+    )
+    wait_for(lambda: "release" in pids and someone_waits_on(pids["regression"]), 10, 0.02)
+    resolve.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    [answer] = answers
+    assert (answer["ticket_id"], answer["outcome"]) == (higher, "regressed")
+    formed = Incident.objects.exclude(pk=vm_incident.pk).get()
+    assert formed.culprit == RULE_CULPRIT
+    assert set(formed.members.values_list("pk", flat=True)) == {lower, higher}
