@@ -337,7 +337,10 @@ def interrupt_index_build(
     """Start a migrate (`start_migrate`) while a transaction holds `table` (a write, or `hold`:
     a read, which a DROP INDEX CONCURRENTLY waits for), and cancel its `statement` (of
     `index`, or any) as it waits: the migrate fails, leaving the index behind invalid (or the
-    old one not dropped), as a cancel, a statement timeout or a stopped container do."""
+    old one not dropped), as a cancel, a statement timeout or a stopped container do. The
+    cancel waits until the statement is blocked on that transaction (a lock wait): seen in
+    pg_stat_activity earlier, before a CREATE INDEX CONCURRENTLY has committed its catalog
+    entry, a cancel leaves no index behind at all (a loaded CI run did)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as watcher, psycopg.connect(url) as writer:
@@ -347,7 +350,7 @@ def interrupt_index_build(
             build = wait_for(
                 lambda: watcher.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND query ILIKE %s",
+                    " AND query ILIKE %s AND wait_event_type = 'Lock'",
                     [f"%{statement}%{index}%"],
                 ).fetchone(),
                 timeout=120,
