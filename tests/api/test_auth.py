@@ -383,3 +383,26 @@ def test_a_field_a_token_endpoint_does_not_take_is_refused_naming_it(path, extra
     assert response.json()["detail"][name].startswith("not a field of this body; it takes ")
     # Nothing was done: the refresh token is neither spent nor revoked.
     assert client.post("/api/v1/token/refresh/", {"refresh": tokens["refresh"]}).status_code == 200
+
+
+@pytest.mark.parametrize("user_id", ["not-a-number", 1.5, ["1"], None])
+def test_a_signed_token_whose_user_id_is_not_an_id_is_a_401(user_id):
+    """A token signed with this deployment's key (an old release's, or another service's
+    sharing the key) whose user id is not an id names no user: a 401 at every endpoint, not
+    the 500 of the database refusing the value."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    user = make_user("viewer", username="ana", password=PASSWORD)
+    refresh = RefreshToken.for_user(user)
+    refresh["user_id"] = user_id
+    access = refresh.access_token
+    client = APIClient()
+
+    for path, body in (
+        ("/api/v1/token/refresh/", {"refresh": str(refresh)}),
+        ("/api/v1/token/verify/", {"token": str(refresh)}),
+        ("/api/v1/token/verify/", {"token": str(access)}),
+    ):
+        assert client.post(path, body, format="json").status_code == 401, path
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert client.get("/api/v1/tickets/").status_code == 401

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, cast
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
@@ -28,6 +27,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from integrations.models import DeliveryAttempt, OutboundDelivery, Remediation, WebhookDelivery
 from integrations.targets.jira import jira_url
+from tickets.api.authentication import token_user
 from tickets.models import (
     SLA_RUNNING,
     TITLE_FIELDS,
@@ -879,8 +879,7 @@ class CheckedTokenRefreshSerializer(ClosedBodySerializer, TokenRefreshSerializer
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = RefreshToken(attrs["refresh"])
-        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
-        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        user = token_user(refresh.payload)
         if user is None:
             raise AuthenticationFailed("The token's user no longer exists.", "user_not_found")
         if refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
@@ -920,8 +919,7 @@ class CheckedTokenVerifySerializer(ClosedBodySerializer, TokenVerifySerializer):
         token = UntypedToken(attrs["token"])
         if BlacklistedToken.objects.filter(token__jti=token.get(jwt_settings.JTI_CLAIM)).exists():
             raise TokenError("Token is blacklisted")
-        user_id = token.get(jwt_settings.USER_ID_CLAIM)
-        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        user = token_user(token.payload)
         if (
             user is None
             or not jwt_settings.USER_AUTHENTICATION_RULE(user)
