@@ -348,6 +348,14 @@ def user_reads(
             "read: api list ?ordering=-last_seen, 2nd page",
             later_page(f"{tickets}?ordering=-last_seen", 1),
         ),
+        (
+            "read: api list ?ordering=-occurrence_count, 2nd page",
+            later_page(f"{tickets}?ordering=-occurrence_count", 1),
+        ),
+        (
+            "read: api list ?ordering=occurrence_count, 2nd page",
+            later_page(f"{tickets}?ordering=occurrence_count", 1),
+        ),
         ("read: api list, 2nd page", later_page(tickets, 1)),
         ("read: api ticket detail", get(f"{tickets}{ticket}/")),
         ("read: api similar", get(f"{tickets}{ticket}/similar/")),

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 
 from tickets.models import (
     CLOCK_STOPPED_ORDERING,
+    HALVED_ORDERINGS,
     SLA_RUNNING,
     URGENCY_ORDERING,
     Incident,
@@ -300,7 +301,8 @@ class TicketOrderingFilter(StrictOrderingFilter):
         elif "severity_rank" in terms:
             queryset = with_severity_rank(queryset)
         queryset = queryset.order_by(*ordering)
-        if ordering[0].lstrip("-") == "last_seen":
-            # No index holds every ticket by `last_seen`: its pages are read in two halves.
-            queryset = cast(TicketQuerySet, queryset).by_last_seen_in_halves()
+        if ordering[0].lstrip("-") in HALVED_ORDERINGS:
+            # No index holds every ticket by `last_seen` or `occurrence_count`: their pages
+            # are read in two halves.
+            queryset = cast(TicketQuerySet, queryset).in_halves()
         return queryset

@@ -274,45 +274,61 @@ def hnsw_scans_until_found() -> Iterator[None]:
         cursor.execute("SELECT set_config('hnsw.iterative_scan', %s, true)", [previous])
 
 
+# The orderings whose pages are read in two halves (`TicketQuerySet.in_halves`): by the
+# ordering's field, which tickets hold the value every new ticket is given (none of them is in
+# the field's partial index, so a new ticket's INSERT enters none), and the field that orders
+# those tickets in its place (None: the value is the same for all of them).
+HALVED_ORDERINGS: dict[str, tuple[Q, str | None]] = {
+    # `ticket_last_seen_moved`; the others' `last_seen` is their `timestamp`.
+    "last_seen": (Q(last_seen=F("timestamp")), "timestamp"),
+    # `ticket_counted_again`; the others were counted once.
+    "occurrence_count": (Q(occurrence_count=1), None),
+}
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
-    # Set by `by_last_seen_in_halves`; every clone (a filter, an ordering) keeps it.
-    _last_seen_halves = False
+    # Set by `in_halves`; every clone (a filter, an ordering) keeps it.
+    _in_halves = False
 
     def _clone(self) -> TicketQuerySet:
         clone: TicketQuerySet = super()._clone()  # type: ignore[misc]
-        clone._last_seen_halves = self._last_seen_halves
+        clone._in_halves = self._in_halves
         return clone
 
-    def by_last_seen_in_halves(self) -> TicketQuerySet:
-        """This queryset, ordered by `last_seen` first (either way), its pages read in two
-        halves merged: the tickets seen again since they were opened from
-        `ticket_last_seen_moved`, in that order, and the others (`last_seen` is their
-        `timestamp`) in `timestamp` order from its index; each half up to the slice's end,
-        then the two sorted together and sliced. The same rows in the same order as one
-        query; that one sorted every ticket (no index on `last_seen`: it would be one more
-        write in every new ticket's INSERT)."""
+    def in_halves(self) -> TicketQuerySet:
+        """This queryset, ordered by a field of HALVED_ORDERINGS first (either way), its pages
+        read in two halves merged: the tickets whose value is no longer the one a new ticket
+        is given, from the field's partial index in that order, and the others in the order of
+        the field that stands for it there (`last_seen`: `timestamp`, from its index) or, their
+        value being one, of the rest of the ordering (`occurrence_count`: the id, from the
+        primary key); each half up to the slice's end, then the two sorted together and sliced.
+        The same rows in the same order as one query; that one sorted every ticket (no index
+        holds them all by either field: it would be one more write in every new ticket's
+        INSERT)."""
         clone = self.all()
-        clone._last_seen_halves = True
+        clone._in_halves = True
         return clone
 
     def __getitem__(self, k: Any) -> Any:
-        if not (self._last_seen_halves and isinstance(k, slice)) or self._result_cache is not None:
+        if not (self._in_halves and isinstance(k, slice)) or self._result_cache is not None:
             return super().__getitem__(k)
         ordering = [str(term) for term in self.query.order_by]
+        field = ordering[0].lstrip("-") if ordering else ""
         if (
-            not ordering
-            or ordering[0].lstrip("-") != "last_seen"
+            field not in HALVED_ORDERINGS
+            or len(ordering) < 2
             or self.query.is_sliced
             or k.stop is None
             or k.step is not None
         ):
             return super().__getitem__(k)
+        unmoved_test, stand_in = HALVED_ORDERINGS[field]
         whole = self.all()
-        whole._last_seen_halves = False
-        moved = whole.exclude(last_seen=F("timestamp")).order_by(*ordering)[: k.stop]
-        # Where `last_seen` is the `timestamp`, the two orders are one.
-        by_timestamp = [ordering[0].replace("last_seen", "timestamp"), *ordering[1:]]
-        unmoved = whole.filter(last_seen=F("timestamp")).order_by(*by_timestamp)[: k.stop]
+        whole._in_halves = False
+        moved = whole.exclude(unmoved_test).order_by(*ordering)[: k.stop]
+        # Where the value is the stand-in's, or the same for all, the orders are one.
+        rest = [ordering[0].replace(field, stand_in)] if stand_in else []
+        unmoved = whole.filter(unmoved_test).order_by(*rest, *ordering[1:])[: k.stop]
         return moved.union(unmoved, all=True).order_by(*ordering)[k]
 
     def with_severity_rank(self) -> TicketQuerySet:
@@ -776,12 +792,18 @@ class Ticket(models.Model):
                 condition=~Q(rca_outage=""),
                 name="ticket_rca_in_outage",
             ),
-            # The tickets seen again since they were opened, by when last (`TicketQuerySet
-            # .by_last_seen_in_halves`); a new ticket's INSERT enters none.
+            # The tickets seen again since they were opened, by when last, and those counted
+            # more than once, by how many times (`TicketQuerySet.in_halves`); a new ticket's
+            # INSERT enters neither.
             models.Index(
                 fields=["last_seen", "id"],
                 condition=~Q(last_seen=F("timestamp")),
                 name="ticket_last_seen_moved",
+            ),
+            models.Index(
+                fields=["occurrence_count", "id"],
+                condition=~Q(occurrence_count=1),
+                name="ticket_counted_again",
             ),
             HnswIndex(
                 name="ticket_embedding_hnsw",

@@ -330,7 +330,7 @@ def _last_seen_variety() -> None:
 @pytest.mark.parametrize("ordering", ["-last_seen", "last_seen", "-last_seen,severity"])
 @pytest.mark.parametrize("filters", ["", "&status=open"])
 def test_ordering_by_last_seen_pages_every_ticket_as_one_sorted_query_would(api, ordering, filters):
-    """Pages read in two halves (`by_last_seen_in_halves`) give the same tickets in the same
+    """Pages read in two halves (`in_halves`) give the same tickets in the same
     order as the whole list sorted, forward and back."""
     _last_seen_variety()
     tickets = Ticket.objects.filter(status="open") if filters else Ticket.objects.all()
@@ -374,6 +374,76 @@ def test_the_last_seen_order_is_read_from_indexes_not_sorted_whole(api):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ticket_last_seen_moved" in plan, plan
     assert "tickets_ticket_timestamp" in plan, plan
+
+
+def _occurrence_count_variety() -> None:
+    """Tickets counted once (most), tickets counted again, a long run of ties at each count
+    (more than a page of 4), a count of 0 and ids out of `timestamp` order."""
+    counts = [1, 1, 2, 1, 5, 1, 2, 1, 20, 1, 2, 0, 1, 5, 1, 1, 2, 1, 1, 20]
+    for i, count in enumerate(counts * 2):
+        at = BASE + timedelta(minutes=(7 * i) % 40)
+        make_ticket(
+            id=f"ADF-{i % 7}-{i:03d}",
+            timestamp=at,
+            occurrence_count=count,
+            status="open" if i % 4 else "acknowledged",
+            severity=["Critical", "High", "Medium", "Low"][i % 4],
+        )
+
+
+@pytest.mark.parametrize(
+    "ordering", ["-occurrence_count", "occurrence_count", "-occurrence_count,severity"]
+)
+@pytest.mark.parametrize("filters", ["", "&status=open"])
+def test_ordering_by_occurrence_count_pages_every_ticket_as_one_sorted_query_would(
+    api, ordering, filters
+):
+    """Pages read in two halves (`in_halves`: the tickets counted again, those counted once)
+    give the same tickets in the same order as the whole list sorted, ties broken by the id,
+    forward and back."""
+    _occurrence_count_variety()
+    tickets = Ticket.objects.filter(status="open") if filters else Ticket.objects.all()
+    terms = [term.replace("severity", "severity_rank") for term in ordering.split(",")]
+    expected = list(
+        tickets.with_severity_rank()
+        .order_by(*terms, "-id" if terms[0].startswith("-") else "id")
+        .values_list("id", flat=True)
+    )
+    assert len(expected) > 20
+
+    seen: list[str] = []
+    url = f"/api/v1/tickets/?ordering={ordering}{filters}&page_size=4"
+    last = url
+    while url:
+        body = api.get(url).json()
+        seen += [item["id"] for item in body["results"]]
+        last, url = url, body["next"]
+    assert seen == expected
+    back: list[str] = []
+    url = api.get(last).json()["previous"]
+    while url:
+        body = api.get(url).json()
+        back = [item["id"] for item in body["results"]] + back
+        url = body["previous"]
+    assert back + ids(api.get(last)) == expected
+
+
+@pytest.mark.parametrize("ordering", ["-occurrence_count", "occurrence_count"])
+def test_the_occurrence_count_order_is_read_from_indexes_not_sorted_whole(api, ordering):
+    """`?ordering=-occurrence_count` sorted every ticket (450-600 ms at 100,000): its page is
+    read from `ticket_counted_again` and the primary key now (the planner is told not to scan
+    the table, so a plan sorting all of it reads no partial index)."""
+    _occurrence_count_variety()
+    with CaptureQueriesContext(connection) as queries:
+        assert len(ids(api.get(f"/api/v1/tickets/?ordering={ordering}&page_size=5"))) == 5
+    (listed,) = [q["sql"] for q in queries if 'FROM "tickets_ticket"' in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {listed}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_counted_again" in plan, plan
+    assert "tickets_ticket_pkey" in plan, plan
 
 
 @pytest.mark.parametrize("walked", [2000, 2])

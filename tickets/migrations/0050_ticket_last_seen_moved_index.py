@@ -3,7 +3,7 @@ API's `?ordering=-last_seen` sorted every ticket, since no index holds them all 
 (one would be one more write in every new ticket's INSERT). A new ticket's `last_seen` is its
 `timestamp` and enters this one at its first recurrence, whose UPDATE writes every index of the
 row anyway (`last_seen` is in two); the others are read from the `timestamp` index
-(`TicketQuerySet.by_last_seen_in_halves`). Built concurrently (no write lock on the live
+(`TicketQuerySet.in_halves`). Built concurrently (no write lock on the live
 table), an invalid one left by an interrupted build dropped first (as in 0046)."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently
