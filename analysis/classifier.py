@@ -1289,6 +1289,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             r"|duplicate key|uniqueviolation|foreignkeyviolation|unique constraint"
             r"|foreign key constraint|integrityerror|check constraint"
             r"|multiple source rows matched|multiple_source_row_matching"
+            # delta-rs: "MERGE matched a target row with multiple source rows that satisfy
+            # duplicate relevant WHEN MATCHED clauses".
+            r"|\bmatched a target row with\s{1,4}multiple source rows\b"
             # SQL Server 8672: "The MERGE statement attempted to UPDATE or DELETE the same row
             # more than once. This happens when a target row matches more than one source row."
             r"|merge statement attempted to (?:update or delete|update|delete) the same row"
@@ -1524,6 +1527,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"columnnotfound",
                 r"column .{0,80}(?:not found|does not exist|doesn't exist|cannot be resolved"
                 r"|cannot be found)",
+                # Several at once (Cloud Data Fusion's "Columns: \" env_type \"do not exist in
+                # table.").
+                r"\bcolumns\b.{0,80}\bdo not exist in (?:the )?table\b",
                 r"no such column",
                 # Salesforce Bulk API: "InvalidBatch : Field name not found : Report_Date__c".
                 r"field name not found",
@@ -1816,7 +1822,9 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             # service was unable to process the request; please retry the operation".
             r"|the service was unable to process the request"
             # Synapse/Fabric Spark: the service could not start the notebook's session.
-            r"|livy session (?:has )?failed",
+            r"|livy session (?:has )?failed"
+            # sparklyr's "Failed to launch livy session, session status is dead".
+            r"|\bfailed to launch livy session\b|\blivy session[^\n]{0,60}?\bstatus is dead\b",
             _I,
         ),
         (
@@ -1840,6 +1848,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"too many 429 error responses",
                 r"requests per (?:second|minute|hour)",
             ),
+            _I,
+        ),
+        (
+            # S3 and S3-compatible storage asking the client to slow down (MinIO's "SlowDown: A
+            # timeout exceeded while waiting to proceed with the request, please reduce your
+            # request rate"): a throttle, weighted above the timeout its description mentions.
+            "storage_slow_down",
+            4.5,
+            r"\bslow ?down\b[^\n]{0,200}?\breduce your request rate\b",
             _I,
         ),
         (
@@ -2192,6 +2209,41 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "workspace_without_capacity",
             4.0,
             any_of(*signals.WORKSPACE_WITHOUT_CAPACITY),
+            _I,
+        ),
+        (
+            # A Kubernetes container referring to a Secret or ConfigMap, or a key of one, that is
+            # not there (the kubelet's "Error: couldn't find key VALUE in Secret default/app",
+            # 'secret "db-creds" not found'): the pod spec or the namespace's secrets.
+            "kube_secret_missing",
+            4.0,
+            any_of(*signals.KUBE_SECRET_MISSING),
+            _I,
+        ),
+        (
+            # An Airflow 3 DAG bundle that the DAG processor's dag_bundle_config_list does not
+            # list ("Requested bundle 'dags-folder' is not configured").
+            "dag_bundle_not_configured",
+            4.0,
+            any_of(*signals.DAG_BUNDLE_NOT_CONFIGURED),
+            _I,
+        ),
+        (
+            # A task the DAG does not have as parsed or as the run's DAG version has it
+            # (Airflow's "TaskNotFound: Task load not found"): a renamed or removed task.
+            "airflow_task_not_found",
+            4.0,
+            any_of(*signals.AIRFLOW_TASK_NOT_FOUND),
+            _I,
+        ),
+        (
+            # A Fabric or Synapse Spark session that cannot read its default database's metadata
+            # (the notebook's default lakehouse: "IllegalStateException: Failed to get database
+            # metadata at ...SparkCatalogHelper.resolveDefaultNamespace"), weighted above the
+            # JVM exception it is thrown as.
+            "default_lakehouse_unresolved",
+            4.0,
+            r"\bfailed to get database metadata\b",
             _I,
         ),
         (
@@ -3159,7 +3211,8 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         (
             "bad_connection_string",
             4.5,
-            r"connection string is (?:either )?(?:invalid|blank|empty|malformed)"
+            r"connection string (?:(?:provided|specified|supplied|given) )?is (?:either )?"
+            r"(?:invalid|blank|empty|malformed|not valid)"
             r"|invalid connection string|could not parse .{0,40}(?:url|uri|connection string)"
             r"|format of the initialization string"
             # Hadoop: a storage URI with no valid account/host part ("abfs://x.dfs.core.windows
@@ -3464,11 +3517,30 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
         (
             # A task reading an upstream XCom that was never pushed (Airflow "XComArg result
-            # from extract at t1 with key=\"return_value\" is not found!": the upstream task was
-            # skipped or returned nothing).
+            # from extract at t1 with key=\"return_value\" is not found!", the Task SDK's "XCom
+            # with key 'return_value' not found for task 'extract'": the upstream task was
+            # skipped, returned nothing, or is not a task of the DAG).
             "xcom_missing",
             4.0,
-            r"\bxcomarg result from [^\n]{1,300}? is not found\b",
+            any_of(*signals.XCOM_MISSING),
+            _I,
+        ),
+        (
+            # Spark expanding `col.*` of a column that is not a struct ("Can only star expand
+            # struct data types. Attribute: `ArrayBuffer(x)`", Databricks'
+            # [INVALID_USAGE_OF_STAR_OR_REGEX]): the query's select list.
+            "star_expand_non_struct",
+            4.0,
+            r"\bcan only star expand struct data types\b|\binvalid_usage_of_star_or_regex\b",
+            _I,
+        ),
+        (
+            # A statement the engine does not run at all (Fabric Warehouse's "INSERT is not a
+            # supported statement type." for SqlBulkCopy's INSERT BULK): the client's code, not
+            # the database.
+            "statement_type_unsupported",
+            4.0,
+            r"\bis not a supported statement type\b",
             _I,
         ),
         (

@@ -792,6 +792,35 @@ LOGICAL_DECODING_DISABLED: tuple[str, ...] = (
     r"\bwal_level (?:property )?must be '?logical\b",
 )
 
+# A Kubernetes container whose environment or volume refers to a Secret or ConfigMap, or a key
+# of one, that is not there (the kubelet's CreateContainerConfigError: "Error: secret
+# \"db-creds\" not found", "couldn't find key VALUE in Secret default/app-secret", a volume's
+# "MountVolume.SetUp failed for volume \"cfg\" : configmap \"app-config\" not found").
+KUBE_SECRET_MISSING: tuple[str, ...] = (
+    r"\bcouldn't find key [\w.-]{1,253} in (?:secret|configmap) [\w.-]{1,253}/[\w.-]{1,253}",
+    r"\b(?:secrets?|configmaps?) \"[\w.-]{1,253}\" not found\b",
+)
+
+# An Airflow 3 DAG bundle a DAG or run refers to that the DAG processor's
+# dag_bundle_config_list does not list ("ValueError: Requested bundle 'dags-folder1' is not
+# configured.").
+DAG_BUNDLE_NOT_CONFIGURED: tuple[str, ...] = (
+    r"\brequested bundle '[^'\n]{1,200}' is not configured\b",
+)
+
+# A task a DAG, as parsed or as the run's DAG version has it, does not have (Airflow's
+# "airflow.exceptions.TaskNotFound: Task load not found").
+AIRFLOW_TASK_NOT_FOUND: tuple[str, ...] = (r"\btasknotfound\b",)
+
+# A task pulling an XCom its upstream never pushed: Airflow 2's "XComArg result from extract at
+# t1 with key=\"return_value\" is not found!", the Airflow 3 Task SDK's "XCom with key
+# 'return_value' not found for task 'extract' in DAG 'etl'" (an upstream task id the DAG does
+# not have, a task that was skipped or returned nothing).
+XCOM_MISSING: tuple[str, ...] = (
+    r"\bxcomarg result from [^\n]{1,300}? is not found\b",
+    r"\bxcom with key '[^'\n]{1,250}' not found for task\b",
+)
+
 # A stored OAuth connection whose token could not be refreshed (Fabric's "ErrorCode:
 # 'DMTS_OAuthTokenRefreshFailedError'", "failed to refresh the OAuth token").
 OAUTH_REFRESH_FAILED: tuple[str, ...] = (

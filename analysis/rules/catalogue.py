@@ -208,6 +208,9 @@ RULES: tuple[Rule, ...] = (
     configuration.workspace_without_capacity,
     configuration.logical_decoding_disabled,
     configuration.kafka_client_not_constructed,
+    configuration.kube_secret_missing,
+    configuration.dag_bundle_not_configured,
+    configuration.airflow_task_not_found,
     configuration.source_missing_or_denied,
     # code_errors
     code_errors.power_query_expression,
@@ -215,6 +218,7 @@ RULES: tuple[Rule, ...] = (
     code_errors.query_parameter_count,
     code_errors.adf_expression,
     code_errors.dbt_unresolved_ref,
+    code_errors.xcom_missing,
     code_errors.not_serializable,
     code_errors.name_error,
     code_errors.unknown_function,

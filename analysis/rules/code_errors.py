@@ -1,5 +1,5 @@
-"""Bugs in code or pipeline expressions: ADF and Power Query expressions, Python and JVM
-exceptions, syntax errors."""
+"""Bugs in code or pipeline expressions: ADF and Power Query expressions, an Airflow XCom pulled
+from a task that pushed none, Python and JVM exceptions, syntax errors."""
 
 from __future__ import annotations
 
@@ -532,6 +532,45 @@ def power_query_expression(m: re.Match[str], ctx: Context) -> Finding:
             "Fix the expression (convert the value, pick the column or row it needs, handle an "
             "empty list or table) or the source change that altered its shape.",
             "Save, publish the dataflow or model, then refresh again.",
+        ),
+        0.6,
+        transient=False,
+    )
+
+
+@rule(
+    "xcom_missing",
+    "CodeError",
+    any_of(*signals.XCOM_MISSING),
+    example=(
+        "Server error [airflow.sdk.api.client] detail={'detail': {'reason': 'not_found', "
+        "'message': \"XCom with key 'return_value' not found for task 'invalid_id' in DAG "
+        "'xcom_example'\"}}"
+    ),
+)
+def xcom_missing(m: re.Match[str], ctx: Context) -> Finding:
+    key = clean_value(
+        grab(ctx.text, r"xcom with key '([^'\n]{1,250})' not found", r'key=\\?"([^"\\\n]{1,250})')
+    )
+    task = clean_value(
+        grab(
+            ctx.text,
+            r"not found for task '([^'\n]{1,250})'",
+            r"xcomarg result from ([\w.\-]{1,250})",
+        )
+    )
+    which = f"XCom {quoted(key)}" if key else "an XCom"
+    upstream = f"task {quoted(task)}" if task else "the upstream task"
+    return Finding(
+        f"the task pulls {which} from {upstream}, which has none: the task id is not a task of "
+        "the DAG (a typo, a task renamed or in a task group whose id is prefixed), the upstream "
+        "task was skipped or failed, or it returned nothing or does not push to XCom",
+        (
+            f"Check the task_ids and key the pull uses against the DAG: {upstream} must exist "
+            "under that exact id (group_id.task_id inside a task group).",
+            "Make sure the upstream task ran in this DAG run and returned, or pushed, the value "
+            "(do_xcom_push, a return value, xcom_push with that key).",
+            "Pull with a default, or set a trigger rule, where the value is optional; then rerun.",
         ),
         0.6,
         transient=False,

@@ -2,7 +2,8 @@
 libraries, variables, connections, secrets, widgets, linked services, init scripts,
 environment, storage, parameters, settings a service requires left unset, source tables missing or
 unreadable, Snowflake session context, the secret key an Airflow worker's
-log server checks, the Celery broker URL's transport, regional endpoints, clock skew, Kafka topics.
+log server checks, the Celery broker URL's transport, regional endpoints, clock skew, Kafka topics,
+Kubernetes Secrets and ConfigMaps a pod refers to, Airflow DAG bundles and tasks that are not there.
 """
 
 from __future__ import annotations
@@ -2026,6 +2027,100 @@ def source_missing_or_denied(m: re.Match[str], ctx: Context) -> Finding:
             "Give the semantic model's owner, or the identity of its data connection, read access "
             "to those tables; take over the model if its owner has left.",
             "Refresh the model again once the tables are there and readable.",
+        ),
+        0.6,
+        transient=False,
+    )
+
+
+@rule(
+    "kube_secret_missing",
+    "ConfigurationError",
+    any_of(*signals.KUBE_SECRET_MISSING),
+    example=(
+        "Warning  Failed     2s (x5 over 54s)  kubelet            Error: couldn't find key VALUE "
+        "in Secret default/aegis-secret-aegis-workload-demo"
+    ),
+)
+def kube_secret_missing(m: re.Match[str], ctx: Context) -> Finding:
+    keyed = re.search(
+        r"couldn't find key ([\w.-]{1,253}) in (secret|configmap) ([\w.-]{1,253})/([\w.-]{1,253})",
+        ctx.text,
+        re.IGNORECASE,
+    )
+    if keyed:
+        key, kind, namespace, name = (clean_value(g) for g in keyed.groups())
+        kind = "Secret" if kind.lower() == "secret" else "ConfigMap"
+        what = f"key {quoted(key)} of {kind} {quoted(name)} in namespace {quoted(namespace)}"
+        missing = f"the {kind} has no such key"
+    else:
+        found = re.search(
+            r"\b(secrets?|configmaps?) \"([\w.-]{1,253})\" not found", ctx.text, re.IGNORECASE
+        )
+        kind = "ConfigMap" if found and found.group(1).lower().startswith("c") else "Secret"
+        name = clean_value(found.group(2)) if found else ""
+        what = f"{kind} {quoted(name)}" if name else f"a {kind}"
+        missing = f"no {kind} of that name exists in the pod's namespace"
+    return Finding(
+        f"the container refers to {what}, and {missing}: the kubelet cannot build the "
+        "container's environment or volumes, so it never starts (CreateContainerConfigError)",
+        (
+            f"Create the {kind} (or add the key) in the pod's namespace, or fix the name the pod "
+            "spec, Helm values or operator arguments give (env valueFrom, envFrom, volumes).",
+            f"If the {kind} is created by another release or an external-secrets controller, "
+            "check that it ran and wrote the expected keys before the pod started.",
+            "Delete the stuck pod or rerun the task once the reference resolves; the kubelet "
+            "also retries on its own.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "dag_bundle_not_configured",
+    "ConfigurationError",
+    any_of(*signals.DAG_BUNDLE_NOT_CONFIGURED),
+    example="ValueError: Requested bundle 'dags-folder1' is not configured.",
+)
+def dag_bundle_not_configured(m: re.Match[str], ctx: Context) -> Finding:
+    bundle = clean_value(grab(ctx.text, r"requested bundle '([^'\n]{1,200})' is not configured"))
+    which = f"DAG bundle {quoted(bundle)}" if bundle else "the DAG bundle"
+    return Finding(
+        f"{which}, which the DAG or its runs were recorded under, is not in the Airflow "
+        "deployment's bundle configuration ([dag_processor] dag_bundle_config_list): the "
+        "bundle was renamed or removed, or this component was started with another list",
+        (
+            f"Add {which} back to dag_bundle_config_list, or give the renamed bundle its old "
+            "name, on every component (scheduler, DAG processor, API server, workers).",
+            "If the bundle was retired on purpose, let its DAGs be deactivated, or delete them, "
+            "so no run or task still refers to it.",
+            "Restart the components with the same configuration and rerun the failed task.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "airflow_task_not_found",
+    "ConfigurationError",
+    any_of(*signals.AIRFLOW_TASK_NOT_FOUND),
+    example="airflow.exceptions.TaskNotFound: Task test_task not found",
+)
+def airflow_task_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    task = clean_value(grab(ctx.text, r"tasknotfound: task ([\w.\-]{1,250}) not found"))
+    which = f"task {quoted(task)}" if task else "the task"
+    return Finding(
+        f"the DAG has no {which} as Airflow loaded it (the current DAG file, or the DAG version "
+        "or bundle version the run was created with): the task was renamed or removed, or the "
+        "run, a backfill or a clear refers to another version of the DAG",
+        (
+            f"Check that {which} exists in the DAG file the scheduler and workers load, and in "
+            "the bundle version the run uses (Airflow 3 runs keep their own DAG version).",
+            "If it was renamed or removed, clear or rerun from a new run on the current DAG "
+            "instead of an old one, or restore the task id.",
+            "Rerun once the task id and the DAG version agree.",
         ),
         0.6,
         transient=False,

@@ -153,6 +153,10 @@ _WRAPPER_PREFIX = re.compile(
     # EMR Serverless: "Job execution failed, please check complete logs ... ExitCode: 1. Last
     # few exceptions: IndentationError: unexpected indent".
     r"|last few exceptions:"
+    # Confluent Cloud's managed connectors: "connector: The connector failed due to an
+    # unexpected error. Contact our Support team ... errors_from_trace: Failed to open the Delta
+    # Lake JDBC connection".
+    r"|errors_from_trace:"
     r"|(?:^|\n)Description:)\s*(.+)",
     re.IGNORECASE | re.S,
 )
@@ -283,8 +287,9 @@ _QUIET = {"DEBUG", "INFO"}
 
 
 def _from_log_lines(text: str) -> str:
-    """The warning and error lines of a timestamped log (its info lines if it has no others),
-    without their prefixes."""
+    """The warning and error lines of a timestamped log, without their prefixes. A log whose
+    lines are all debug or info lines gives the lines printed without a timestamp (an error the
+    task printed bare after "INFO - Executing <Task...>"), or else its info lines."""
     loud: list[str] = []
     quiet: list[str] = []
     for match in _LOG_LINE.finditer(text):
@@ -293,7 +298,13 @@ def _from_log_lines(text: str) -> str:
         lines = quiet if level in _QUIET else loud
         if line and line not in lines and not _EMPTY.match(line):
             lines.append(line)
-    kept = loud or quiet
+    bare: list[str] = []
+    if quiet and not loud:
+        for raw in text.splitlines():
+            line = raw.strip()
+            if line and not _LOG_LINE.match(raw) and line not in bare and not _EMPTY.match(line):
+                bare.append(line)
+    kept = loud or bare or quiet
     joined = " ".join(line if line[-1] in ".!?" else line + "." for line in kept)
     return joined if kept and _meaningful(joined) else ""
 

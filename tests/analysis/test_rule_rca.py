@@ -2240,3 +2240,68 @@ def test_round_thirty_nine_a_setting_an_enabled_option_requires_is_quoted_alone(
     )
     assert "FlintJob" not in rca.root_cause
     _assert_well_formed(rca)
+
+
+def test_round_forty_a_missing_kubernetes_secret_or_key_is_named() -> None:
+    """A container referring to a Secret, ConfigMap or key that is not there names it and its
+    namespace, in the kubelet's wordings, not a generic misconfiguration."""
+    key = _rca(
+        "Warning  Failed  2s (x5 over 54s)  kubelet  Error: couldn't find key db_url in ConfigMap "
+        "jobs/etl-settings"
+    )
+    secret = _rca(
+        'Warning  Failed  29m  kubelet, node-3  Error: secrets "warehouse-creds" not found'
+    )
+
+    assert key.rule == secret.rule == "kube_secret_missing"
+    assert (
+        "key 'db_url' of ConfigMap 'etl-settings' in namespace 'jobs', and the ConfigMap has no "
+        "such key" in key.root_cause
+    )
+    assert "Secret 'warehouse-creds', and no Secret of that name exists" in secret.root_cause
+    for rca in (key, secret):
+        _assert_well_formed(rca)
+
+
+def test_round_forty_airflow_bundles_tasks_and_xcoms_that_are_not_there_are_named() -> None:
+    """An Airflow 3 DAG bundle missing from the configuration, a task the DAG does not have and
+    an XCom pulled from a task that pushed none name the bundle, the task and the key."""
+    bundle = _rca("ValueError: Requested bundle 'git-dags' is not configured.")
+    task = _rca("airflow.exceptions.TaskNotFound: Task load_orders not found")
+    xcom = _rca(
+        "[warning  ] Server error [airflow.sdk.api.client] detail={'detail': {'reason': "
+        "'not_found', 'message': \"XCom with key 'row_count' not found for task 'extract' in DAG "
+        "'etl'\"}}"
+    )
+
+    assert bundle.rule == "dag_bundle_not_configured"
+    assert "DAG bundle 'git-dags'" in bundle.root_cause
+    assert "dag_bundle_config_list" in bundle.root_cause
+    assert task.rule == "airflow_task_not_found"
+    assert "no task 'load_orders'" in task.root_cause
+    assert xcom.rule == "xcom_missing"
+    assert "pulls XCom 'row_count' from task 'extract'" in xcom.root_cause
+    for rca in (bundle, task, xcom):
+        _assert_well_formed(rca)
+
+
+def test_round_forty_the_error_is_quoted_past_a_wrapper_and_a_task_log_info_line() -> None:
+    """A Confluent Cloud connector's error is quoted from what follows "errors_from_trace:", not
+    its apology; an error printed bare after a task log's info lines is quoted, not the info."""
+    connector = _rca(
+        "connector: The connector failed due to an unexpected error. Contact our Support team to "
+        "quickly resolve this issue. We apologize for any inconvenience. errors_from_trace: "
+        "Failed to open the Delta Lake JDBC connection (SQLState=08S01, vendorCode=500593)."
+    )
+    task_log = _rca(
+        "[2024-03-01, 10:00:00 UTC] {taskinstance.py:1383} INFO - Executing "
+        "<Task(PythonOperator): load> on 2024-03-01\n'params' is undefined",
+        "CodeError",
+    )
+
+    assert "Failed to open the Delta Lake JDBC connection" in connector.root_cause
+    assert "apologize" not in connector.root_cause
+    assert "'params' is undefined" in task_log.root_cause
+    assert "Executing" not in task_log.root_cause
+    for rca in (connector, task_log):
+        _assert_well_formed(rca)
