@@ -25,13 +25,20 @@ def loggable_path(uri: str) -> str:
 
 
 class PathOnlyAccessLog(AccessLogGenerator):
-    """daphne's access log, each entry's path without its query string."""
+    """daphne's access log, each entry's path without its query string, each entry written
+    out as it is made: daphne writes to stdout, which Python buffers when it is a pipe or a
+    file (compose's log, `make run > file`), so entries showed up only by the 8 KB block and
+    the last ones were lost with a killed process."""
 
     def __call__(self, protocol: str, action: str, details: dict[str, Any]) -> None:
         path = details.get("path")
         if isinstance(path, str):
             details = {**details, "path": loggable_path(path)}
         super().__call__(protocol, action, details)
+
+    def write_entry(self, *args: Any, **kwargs: Any) -> None:
+        super().write_entry(*args, **kwargs)
+        self.stream.flush()
 
 
 def main() -> None:

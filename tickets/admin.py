@@ -662,13 +662,22 @@ class TicketAdmin(ReadOnlyPageAdmin):
             for reason in refused[:10]:
                 self.message_user(request, reason, level=messages.WARNING)
             return None
+        listed = list(queryset.values_list("pk", "pipeline", "status")[:RESOLVE_LISTED])
+        count = len(listed) if len(listed) < RESOLVE_LISTED else queryset.count()
         context = {
             **self.admin_site.each_context(request),
             "title": "Resolve tickets",
             "opts": self.model._meta,
             "form": form,
-            "tickets": list(queryset.values_list("pk", "pipeline", "status")[:200]),
+            "tickets": listed,
+            "count": count,
+            "unlisted": count - len(listed),
             "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            # "Select all N" (every row the list's filters hold, on every page): the submit
+            # says so too, or it would resolve only the page's checked rows.
+            "select_across": int(
+                forms.BooleanField(required=False).clean(request.POST.get("select_across"))
+            ),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/tickets/resolve.html", context)
@@ -749,6 +758,10 @@ class TicketAdmin(ReadOnlyPageAdmin):
                 f"{skipped} ticket(s) left as they are: already paged in JIRA and Slack.",
                 level=messages.WARNING,
             )
+
+
+# The most tickets the Resolve action's page names (it counts them all).
+RESOLVE_LISTED = 200
 
 
 class ResolveForm(forms.Form):

@@ -528,8 +528,9 @@
   /* --- keyboard focus ---------------------------------------------------------------------
    * A live change rebuilds a card (or an incident's member lines) and a resync replaces whole
    * columns: the element a keyboard user had reached would go with them, the focus falling
-   * back to the page's start. Where it was (the card, the member line, the part) is noted
-   * before and the same part of the new card takes the focus after. */
+   * back to the page's start, and a card moved in its column (an incident's, filled in place)
+   * loses it too. Where it was (the card, the member line, the part) is noted before and the
+   * same element, or the same part of the new card, takes the focus after. */
   function focusPlace() {
     const active = document.activeElement;
     if (!active || !board.contains(active)) return null;
@@ -548,7 +549,12 @@
   }
 
   function refocus(place) {
-    if (!place || place.element.isConnected) return;
+    if (!place || document.activeElement === place.element) return;
+    // Still on the page, moved (an incident card put back in its column): a move blurs it.
+    if (place.element.isConnected) {
+      place.element.focus({ preventScroll: true });
+      return;
+    }
     const card = place.incident ? findIncident(place.incident) : findCard(place.id);
     if (!card) return;
     let scope = card;

@@ -2647,3 +2647,53 @@ def test_a_button_keeps_the_keyboard_focus_when_the_ticket_pages_live_parts_are_
         "return document.activeElement === document.querySelector('#rerun-rca button');"
     )
     assert not_reloaded(browser)
+
+
+def test_an_incident_card_keeps_the_keyboard_focus_when_a_member_joins_live(
+    asgi_server, short_lived_connections, celery_worker, browser, settings
+):
+    """A responder tabbed to an expanded incident card's link to its page and another
+    pipeline failed against the same server: the card was filled in place and put back in its
+    column (the same element, moved), which took the focus from it, and the next Tab started
+    from the top."""
+    base = asgi_server
+    settings.INCIDENT_MIN_PIPELINES = 2
+    make_user("noor", "responder")
+    sign_in(browser, base, "noor")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live",
+    )
+    mark_page(browser)
+    post_failure(base, storm_failure("pl_focus_orders"))
+    post_failure(base, storm_failure("pl_focus_customers"))
+    wait(browser, lambda d: (c := incident_card(d)) and c.get("members") == "2 members")
+    wait(browser, expand_incident_card)
+
+    def marked_and_focused_when_settled(driver: webdriver.Chrome) -> bool:
+        """The link marked and focused once the board's resync after the forming is over
+        (a mark that survives a second is on the link the board keeps)."""
+        marked = driver.execute_script(
+            "const link = document.querySelector('#board .incident-card a.incident-link');"
+            "const kept = link.dataset.beforeJoin === '1';"
+            "link.dataset.beforeJoin = '1'; link.focus(); return kept;"
+        )
+        time.sleep(0 if marked else 1)
+        return marked
+
+    wait(browser, marked_and_focused_when_settled)
+    focused = (
+        "const active = document.activeElement;"
+        "return !!active && active.matches('#board .incident-card a.incident-link');"
+    )
+    assert browser.execute_script(focused)
+
+    post_failure(base, storm_failure("pl_focus_invoices"))
+    wait(browser, lambda d: (c := incident_card(d)) and c.get("members") == "3 members")
+    # The same link as before (the card was not rebuilt), and it has the focus still.
+    assert browser.execute_script(
+        "return document.querySelector('#board .incident-card a.incident-link')"
+        ".dataset.beforeJoin === '1';"
+    )
+    assert browser.execute_script(focused)
+    assert not_reloaded(browser)

@@ -1106,3 +1106,43 @@ def test_the_occurrence_and_inbox_filters_offer_their_fixed_values_without_readi
         assert shown == {
             str(pk) for pk in model.objects.filter(**{field: value}).values_list("pk", flat=True)
         }
+
+
+def test_select_all_about_n_then_resolve_resolves_every_ticket_not_the_page(monkeypatch):
+    """ "Select all about N tickets", then Resolve: the page asking what fixed it kept only the
+    checked rows of the list's page (not that every row was selected), so its submit resolved
+    the 50 shown and left the others open, while it said it would resolve them (up to 200).
+    It counts them all and names the first RESOLVE_LISTED."""
+    from django.db import connection
+
+    from tickets import admin as ticket_admin
+
+    for n in range(60):
+        make_ticket(n)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Ticket._meta.db_table}")
+    monkeypatch.setattr(ticket_admin, "ESTIMATED_FROM", 50)
+    monkeypatch.setattr(ticket_admin, "RESOLVE_LISTED", 20)
+    for n in range(60, 70):
+        make_ticket(n)
+    client = staff("responder")
+    listed = client.get(CHANGELIST).content.decode()
+    assert "Select all about 60 tickets" in listed
+    page = re.findall(r'name="_selected_action" value="([^"]+)"', listed)
+    assert len(page) == 50
+
+    asked = client.post(
+        CHANGELIST,
+        {"action": "resolve", "select_across": "1", "index": "0", "_selected_action": page},
+    ).content.decode()
+    assert "Resolve 70 ticket(s)" in asked and "and 50 more" in asked
+    # The page's form as a browser sends it: its hidden fields and what fixed it.
+    form = asked.split('<form method="post"', 1)[1].split("</form>", 1)[0]
+    sent: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form):
+        sent.setdefault(name, []).append(value)
+    done = client.post(CHANGELIST, {**sent, "fix": "Raised the DTU limit"}, follow=True)
+
+    assert "Resolved 70 ticket(s)." in done.content.decode()
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"resolved"}
+    assert Resolution.objects.count() == 70
