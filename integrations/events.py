@@ -21,6 +21,14 @@ __all__ = ["EventKind", "FailureEvent", "ParseError", "Severity", "Source"]
 # How a resolve key names a part of a job: `<job key>/task:<task key>`.
 TASK_PART = "/task:"
 
+# A Resource Health event's details key: when the health event happened (ISO 8601, UTC), which
+# orders the steps of one resource's health (Azure does not deliver them in order).
+HEALTH_EVENT_AT = "health_event_at"
+
+# An ADF alert's Resolved (common schema): the occurrence key its Fired had when Fireds were
+# keyed by their alert id, before they were keyed by the run's failure they report.
+FIRED_BY_ALERT_ID = "fired_by_alert_id"
+
 # The columns an event is stored in: Ticket.run_id and Ticket.resolve_key, Occurrence.key,
 # Ticket.pipeline and Ticket.logic_app_run_id.
 RUN_KEY_LIMIT = 600

@@ -29,6 +29,8 @@ from analysis.classifier import Classification, classify_error
 from analysis.culprits import Culprit, extract_culprit
 from analysis.redaction import redact
 from integrations.events import (
+    FIRED_BY_ALERT_ID,
+    HEALTH_EVENT_AT,
     OCCURRENCE_KEY_LIMIT,
     TASK_PART,
     EventKind,
@@ -69,6 +71,7 @@ from tickets.models import (
     Ticket,
     new_ticket_id,
 )
+from tickets.timestamps import utc_text
 from tickets.vocabulary import (
     ADF_ALERT_ERROR,
     FAILED_MAP_INDEXES,
@@ -806,6 +809,10 @@ def record_event(
         # Serialized with its Fired, on the Fired's occurrence (their run keys may differ: an
         # ADF failure an alert carries is keyed by its pipeline run).
         locks = [(_OCCURRENCE_LOCK, _hash32(event.recovers_occurrence))]
+    if _health_event_at(event) is not None:
+        # A resource's health failure and its recovery (`_mark_health_recovered`,
+        # `_end_if_health_recovered_since`) are serialized on the resource's mark.
+        locks.append((_OCCURRENCE_LOCK, _hash32(event.resolve_key + _HEALTH_RECOVERED)))
     if _databricks_run_number(event) is not None:
         # Last: a success of the job marking its run (`_resolve`) and a failure of it reading
         # that mark (`_end_if_a_later_run_succeeded`) are serialized.
@@ -827,6 +834,7 @@ def record_event(
         _end_if_recovered_early(event, outcome.ticket_id)
     if classified is not None and outcome.outcome in (Outcome.CREATED, Outcome.REGRESSED):
         _end_if_a_later_run_succeeded(event, outcome.ticket_id)
+        _end_if_health_recovered_since(event, outcome.ticket_id)
     return outcome
 
 
@@ -841,12 +849,17 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     run = _databricks_run_number(event)
     if run is not None:
         _mark_run_succeeded(event.resolve_key, run)
+    if (recovered_at := _health_event_at(event)) is not None:
+        _mark_health_recovered(event.resolve_key, recovered_at)
     if event.recovers_occurrence:
         # Marked before the tickets are locked: the Resolved of another alert of the same
         # ticket, waiting for its lock, reads this mark once it has it. Azure does not promise
         # order either: a Fired landing after its own Resolved ends the moment it lands
         # (`_end_if_recovered_early`).
         Occurrence.objects.claim(_alert_resolved_key(event.recovers_occurrence))
+        if isinstance(fired := event.details.get(FIRED_BY_ALERT_ID), str) and fired:
+            # An ADF alert's Fired counted before an upgrade keyed it by the run's failure.
+            Occurrence.objects.claim(_alert_resolved_key(fired))
     recovered = Ticket.objects.recovered_by(event.resolve_key, event.recovers_occurrence)
     if legacy_key := instance_resolve_key(event):
         # The ticket a release before this one opened for this mapped instance alone.
@@ -1229,6 +1242,72 @@ def _end_if_a_later_run_succeeded(event: FailureEvent, ticket_id: str | None) ->
         details={
             "occurrence_key": event.occurrence_key,
             "why": f"run {later} of its job succeeded, delivered before this failure of run {run}",
+        },
+    )
+    incidents.record_recovery(ticket, actor)
+
+
+# A resource's latest health recovery (Resource Health `Available`, or its health event
+# resolved): one Occurrence row per health recovery key, `<resolve key>#available`, whose
+# `seen_at` is when the health event that reported it happened, not when it was delivered.
+_HEALTH_RECOVERED = "#available"
+
+
+def _health_event_at(event: FailureEvent) -> datetime | None:
+    """When a Resource Health event happened (`HEALTH_EVENT_AT`, set by the Azure Monitor
+    parser); None for any other event, or one whose time was not given."""
+    if event.source != Source.AZURE_MONITOR or event.kind == EventKind.IGNORED:
+        return None
+    stated = event.details.get(HEALTH_EVENT_AT)
+    if not isinstance(stated, str):
+        return None
+    try:
+        return datetime.fromisoformat(stated)
+    except ValueError:
+        return None
+
+
+def _mark_health_recovered(resolve_key: str, recovered_at: datetime) -> None:
+    """Remember the time of the resource's latest recovery, so that a health failure that
+    happened before it and is delivered after it ends as it lands
+    (`_end_if_health_recovered_since`). Under the mark's advisory lock (`record_event`)."""
+    mark = resolve_key + _HEALTH_RECOVERED
+    if Occurrence.objects.claim(mark):
+        Occurrence.objects.filter(key=mark).update(seen_at=recovered_at)
+    else:
+        Occurrence.objects.filter(key=mark, seen_at__lt=recovered_at).update(seen_at=recovered_at)
+
+
+def _end_if_health_recovered_since(event: FailureEvent, ticket_id: str | None) -> None:
+    """A Resource Health failure (Unavailable, Degraded, Unknown) that happened before the
+    resource's recovery (`Available`) delivered first: that recovery found nothing to resolve,
+    or resolved the ticket this older step now reopened. The ticket this failure opened, or
+    reopened as a regression, is resolved at its source as it lands, before anything pages it.
+    A failure that happened after the recovery is a new outage and stays; so does one whose
+    time is not given, or the same as the recovery's (their order is not known)."""
+    happened = _health_event_at(event)
+    if happened is None or ticket_id is None:
+        return
+    recovered_at = (
+        Occurrence.objects.filter(key=event.resolve_key + _HEALTH_RECOVERED)
+        .values_list("seen_at", flat=True)
+        .first()
+    )
+    if recovered_at is None or recovered_at <= happened:
+        return
+    ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
+    if ticket.resolved_at_source_at is not None:
+        return
+    actor = Actor.source(event.source)
+    lifecycle.resolve_at_source(
+        ticket,
+        actor,
+        details={
+            "occurrence_key": event.occurrence_key,
+            "why": (
+                f"the resource was reported available at {utc_text(recovered_at)}, after this "
+                f"health event of {utc_text(happened)}, and that report was delivered first"
+            ),
         },
     )
     incidents.record_recovery(ticket, actor)

@@ -42,8 +42,9 @@ def adf_run_key(run_id: str) -> str:
 
 def adf_resolve_key(factory: str, pipeline: str) -> str:
     """What a run of the factory's pipeline that succeeded ends (this webhook's `Succeeded`):
-    the recovery key of this webhook's failures, and of an alert's ticket once it took the key
-    of the run its analysis found (`tickets.services.settle_run`)."""
+    the recovery key of this webhook's failures, of an Azure alert's (common schema) naming
+    the run and the factory, and of an alert's ticket once it took the key of the run its
+    analysis found (`tickets.services.settle_run`)."""
     return bounded_key(f"adf:{factory}:{pipeline}", RUN_KEY_LIMIT)
 
 
@@ -68,6 +69,15 @@ def _error_digest(error_message: str) -> str:
     occurrence, not a duplicate of it. Of the redacted text, as a replay of the stored body
     reads it."""
     return hashlib.sha256(redact(error_message).encode()).hexdigest()[:16]
+
+
+def adf_report_digest(run_id: str, activity: str, error_message: str) -> str:
+    """One failure of an ADF run, whichever report of it is at hand: its run, its failed
+    activity and its error text (redacted, as a replay of the stored body reads them). A
+    stateless Azure log alert reports the same failed run at each evaluation whose window
+    still holds its row, each time as a new alert (integrations/parsers/azure_monitor.py)."""
+    text = "\0".join((run_id, redact(activity), redact(error_message)))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def parse_adf_failure(payload: Any) -> FailureEvent:

@@ -34,8 +34,16 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from analysis.culprits import is_queried_workspace
-from integrations.events import EventKind, FailureEvent, ParseError, Severity, Source
-from integrations.parsers.adf import adf_run_key
+from integrations.events import (
+    FIRED_BY_ALERT_ID,
+    HEALTH_EVENT_AT,
+    EventKind,
+    FailureEvent,
+    ParseError,
+    Severity,
+    Source,
+)
+from integrations.parsers.adf import adf_report_digest, adf_resolve_key, adf_run_key
 from integrations.parsers.bodies import (
     BudgetNotification,
     CommonAlert,
@@ -214,6 +222,8 @@ class _Alert:
     recovers_occurrence: str = ""
     # What names the ticket of an alert whose body names no rule, before its monitoring service.
     unnamed_rule_title: str = ""
+    # The common alert schema's: its Resolved names its Fired (`recovers_occurrence`).
+    names_its_fired: bool = False
 
 
 @dataclass(frozen=True)
@@ -338,6 +348,7 @@ def _parse_common(body: dict[str, Any]) -> _Alert:
         # A budget alert names no rule (Microsoft Learn's samples: `alertRule` null): its
         # ticket is named after its budget.
         unnamed_rule_title=str(facts.details.get("budget_name", "")),
+        names_its_fired=True,
     )
 
 
@@ -1272,6 +1283,12 @@ def _settle_activity_event(alert: _Alert) -> None:
             alert.kind = EventKind.IGNORED
     elif kind == "resource_health":
         alert.resolve_key = f"azure:{alert.rule_key}|resourcehealth:{resource_id}"
+        # When the health event happened (not when its alert was delivered: Azure does not
+        # promise order), which orders a resource's steps (tickets/services.py
+        # `_end_if_health_recovered_since`).
+        happened = _lenient_timestamp(str(details.get("event_time", "")))
+        if happened is not None:
+            details[HEALTH_EVENT_AT] = happened.isoformat()
         current = str(details.get("current_health_status", "")).lower()
         if current == "available" or "/resolved/" in operation.lower():
             alert.kind = EventKind.RESOLVED
@@ -1310,6 +1327,8 @@ def _to_event(alert: _Alert) -> FailureEvent:
         details["alert_rule_unnamed"] = True  # the RCA says so (analysis/alert_rca.py)
 
     run_key = alert.run_key
+    occurrence_key, recovers_occurrence = alert.occurrence_key, alert.recovers_occurrence
+    resolve_key = alert.resolve_key
     deployment = ""
     if adf is None:
         processing_mode = PROCESSING_MODE
@@ -1342,6 +1361,26 @@ def _to_event(alert: _Alert) -> FailureEvent:
             # The run, beside its factory and where it is: what an ADF rerun of the ticket acts
             # on, as the ADF webhook's entity names it (integrations/targets/adf_rerun.py).
             resource["run_id"] = adf.pipeline_run_id
+            if alert.names_its_fired:
+                # One failure of the run is one occurrence whichever alert of the rule reports
+                # it: a stateless log alert reports it again at each evaluation whose window
+                # still holds its row (a new alert id each time), a duplicate then, not one
+                # more occurrence nor, once its ticket was resolved, a regression paging again.
+                # Its Resolved names its Fired by the same key.
+                digest = adf_report_digest(adf.pipeline_run_id, adf.activity, adf.error_message)
+                report = f"azure:{alert.rule_key}|adf-run:{digest}"
+                if alert.kind is EventKind.FAILURE:
+                    occurrence_key = report
+                    if adf.factory and adf.pipeline:
+                        # Ended by its pipeline's `Succeeded` (the ADF webhook), as the run's
+                        # webhook ticket is: a stateless alert sends no Resolved. Its own
+                        # Resolved ends it too, naming its Fired, and ends nothing else.
+                        resolve_key = adf_resolve_key(adf.factory, adf.pipeline)
+                elif recovers_occurrence:
+                    # A Fired recorded before its keys were the run's (an upgrade) is marked
+                    # resolved by the key it had (tickets/services.py `_resolve`).
+                    details[FIRED_BY_ALERT_ID] = recovers_occurrence
+                    recovers_occurrence = report
 
     message = " ".join([*lead, _headline(alert, resource), *alert.facts.sentences])
     health = details["alert_kind"] == "resource_health"
@@ -1357,9 +1396,9 @@ def _to_event(alert: _Alert) -> FailureEvent:
             NAME_LIMIT,
         ),
         run_key=run_key,
-        occurrence_key=alert.occurrence_key,
-        resolve_key=alert.resolve_key,
-        recovers_occurrence=alert.recovers_occurrence,
+        occurrence_key=occurrence_key,
+        resolve_key=resolve_key,
+        recovers_occurrence=recovers_occurrence,
         deployment=deployment,
         subject=_subject(alert) if adf is None else "",
         correlation_text=_RESOURCE_HEALTH_STATE if health else "",

@@ -160,6 +160,82 @@ def test_resource_health_updates_of_one_outage_share_one_ticket(webhook_client):
     assert Ticket.objects.get(pk=opened["ticket_id"]).occurrence_count == 2
 
 
+def _health_step(
+    alert_suffix: str, operation: str, current: str, previous: str, happened: str
+) -> dict[str, Any]:
+    """A health step of the platform's making (not `UserInitiated`) that happened at
+    `happened`, whatever its delivery order."""
+    event = _health_event(alert_suffix, operation, "Active", current, previous, "step")
+    event["data"]["alertContext"]["eventTimestamp"] = happened
+    event["data"]["alertContext"]["properties"]["cause"] = "PlatformInitiated"
+    return event
+
+
+def test_an_unavailable_delivered_after_the_available_that_followed_it_ends_as_it_lands(
+    webhook_client,
+):
+    """Azure does not deliver activity log alerts in order: the resource's Available came
+    first and ended nothing; the Unavailable before it then opened a High ticket that nothing
+    would ever end, for a resource that was back."""
+    available = _health_step("-3", "Resolved", "Available", "Unavailable", "2025-01-01T10:10:00Z")
+    unavailable = _health_step(
+        "-1", "Activated", "Unavailable", "Available", "2025-01-01T10:00:00.1234567+00:00"
+    )
+
+    assert webhook_client(AZURE, available).json()["outcome"] == "ignored"
+    opened = webhook_client(AZURE, unavailable).json()
+
+    assert opened["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+    ended = AuditLog.objects.get(ticket=ticket, action="resolved at source")
+    assert "available at 2025-01-01T10:10:00Z" in ended.details["why"]
+
+    # The resource failing again after it was back is a new outage: it reopens the ticket.
+    again = _health_step("-4", "Activated", "Unavailable", "Available", "2025-01-01T11:00:00Z")
+    answer = webhook_client(AZURE, again).json()
+    assert (answer["outcome"], answer["ticket_id"]) == ("regressed", ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+
+
+def test_a_degraded_step_delivered_after_the_outage_ended_does_not_reopen_it(webhook_client):
+    """Unavailable, Degraded, Available happened in that order; the Degraded step was
+    delivered last. It reopened the resolved ticket as a regression (paging again) and, no
+    Available following, kept it open for good."""
+    unavailable = _health_step(
+        "-1", "Activated", "Unavailable", "Available", "2025-01-01T10:00:00Z"
+    )
+    degraded = _health_step("-22", "Updated", "Degraded", "Unavailable", "2025-01-01T10:05:00Z")
+    available = _health_step("-333", "Resolved", "Available", "Degraded", "2025-01-01T10:10:00Z")
+
+    opened = webhook_client(AZURE, unavailable).json()
+    assert webhook_client(AZURE, available).json()["outcome"] == "resolved"
+    late = webhook_client(AZURE, degraded).json()
+
+    assert (late["outcome"], late["ticket_id"]) == ("regressed", opened["ticket_id"])
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+    assert ticket.occurrence_count == 2
+    assert AuditLog.objects.filter(ticket=ticket, action="resolved at source").count() == 2
+
+
+def test_another_resources_available_ends_no_health_step_of_this_one(webhook_client):
+    other = _health_step("-9", "Resolved", "Available", "Unavailable", "2025-01-01T10:10:00Z")
+    other["data"]["essentials"]["alertTargetIDs"] = [
+        "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourcegroups/test-RG"
+        "/providers/microsoft.compute/virtualmachines/test-VM-2"
+    ]
+    webhook_client(AZURE, other)
+    unavailable = _health_step(
+        "-1", "Activated", "Unavailable", "Available", "2025-01-01T10:00:00Z"
+    )
+
+    opened = webhook_client(AZURE, unavailable).json()
+
+    assert Ticket.objects.get(pk=opened["ticket_id"]).status == "open"
+
+
 def test_resource_health_of_two_resources_under_one_rule_is_two_tickets(webhook_client):
     first = _health_event("-1", "Activated", "Active", "Unavailable", "Available", "Down")
     second = _health_event("-2", "Activated", "Active", "Unavailable", "Available", "Down")
@@ -645,6 +721,98 @@ def _adf_log_alert_split_by_resource(alert_id: str, pipeline: str, error: str) -
         {"name": "_ResourceId", "value": FACTORY_ID},
     ]
     return body
+
+
+def _adf_log_alert(number: int, condition: str = "Fired") -> dict[str, Any]:
+    """One evaluation of the ADF log alert rule over the failed run's row: each is an alert of
+    its own (its own id), as Azure sends a stateless rule's firings."""
+    body = load("adf_log_v2_pipeline_run.json")
+    essentials = body["data"]["essentials"]
+    essentials["alertId"] = essentials["alertId"][:-4] + f"{number:04d}"
+    essentials["firedDateTime"] = f"2025-03-04T06:{20 + 5 * number:02d}:11.8830122Z"
+    essentials["monitorCondition"] = condition
+    if condition == "Resolved":
+        essentials["resolvedDateTime"] = "2025-03-04T07:30:00.0000000Z"
+    return body
+
+
+def test_a_stateless_adf_log_alert_reporting_the_same_failed_run_again_pages_once(
+    webhook_client,
+):
+    """A stateless log alert (its window longer than its frequency) reports the failed run's
+    row at every evaluation, each time as a new alert: each was one more occurrence of the
+    run's ticket, and once people had resolved it (the run fixed and rerun), the next report
+    of that old row reopened it as a regression, paging again for the same failure."""
+    first = webhook_client(AZURE, _adf_log_alert(1)).json()
+    again = webhook_client(AZURE, _adf_log_alert(2)).json()
+
+    assert first["outcome"] == "created"
+    assert (again["outcome"], again["ticket_id"]) == ("duplicate", first["ticket_id"])
+    ticket = Ticket.objects.get(pk=first["ticket_id"])
+    lifecycle.resolve(ticket.pk, Actor(ActorKind.USER, "oncall"))
+
+    later = webhook_client(AZURE, _adf_log_alert(3)).json()
+
+    assert (later["outcome"], later["ticket_id"]) == ("duplicate", ticket.pk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.occurrence_count) == ("resolved", 1)
+
+    # Another activity of the run failing, or the run's activity failing otherwise, is not.
+    other = _adf_log_alert(4)
+    for dimension in other["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"]:
+        if dimension["name"] == "ActivityName":
+            dimension["value"] = "Copy_Customers_To_SQL"
+    assert webhook_client(AZURE, other).json()["outcome"] == "regressed"
+
+
+def test_the_pipelines_success_ends_the_ticket_an_adf_log_alert_opened(webhook_client):
+    """The ticket a log alert naming the run opened kept the alert's recovery key: the
+    pipeline's `Succeeded` (the ADF webhook), which ends the same run's ticket when the
+    webhook's failure opened it, ended nothing, and a stateless alert sends no Resolved."""
+    opened = webhook_client(AZURE, _adf_log_alert(1)).json()
+    succeeded = {
+        "dataFactoryName": "adf-sales-prod",
+        "pipelineName": "pl_sales_daily_load",
+        "pipelineRunId": "7c2d9e41-rerun",
+        "status": "Succeeded",
+    }
+
+    other = {**succeeded, "pipelineName": "pl_sales_weekly", "pipelineRunId": "x"}
+
+    assert webhook_client("/webhooks/adf/", other).json()["outcome"] == "ignored"
+    ended = webhook_client("/webhooks/adf/", succeeded).json()
+
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+    assert Ticket.objects.get(pk=opened["ticket_id"]).resolved_at_source_at is not None
+
+
+def test_a_stateful_adf_log_alerts_resolved_still_ends_the_ticket_its_fired_opened(
+    webhook_client,
+):
+    opened = webhook_client(AZURE, _adf_log_alert(1)).json()
+    ended = webhook_client(AZURE, _adf_log_alert(1, "Resolved")).json()
+
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+
+
+def test_an_adf_log_alerts_ticket_recorded_before_the_upgrade_is_ended_by_its_resolved(
+    webhook_client,
+):
+    """A Fired counted before ADF alerts were keyed by the run's failure kept its alert's keys
+    (occurrence `azure:<rule>|<alert id>:<fired>`, recovery key the alert's): its Resolved,
+    which names the Fired by the run's failure now, still ends that ticket."""
+    fired = _adf_log_alert(1)
+    opened = webhook_client(AZURE, fired).json()
+    essentials = fired["data"]["essentials"]
+    alert_key = f"azure:{essentials['alertRule']}|{essentials['alertId']}"
+    Occurrence.objects.filter(ticket_id=opened["ticket_id"]).update(
+        key=f"{alert_key}:{essentials['firedDateTime']}"
+    )
+    Ticket.objects.filter(pk=opened["ticket_id"]).update(resolve_key=alert_key)
+
+    ended = webhook_client(AZURE, _adf_log_alert(1, "Resolved")).json()
+
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
 
 
 def test_an_adf_log_alert_quotes_its_error_not_the_dimensions_after_it(webhook_client):

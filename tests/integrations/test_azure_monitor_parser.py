@@ -440,8 +440,11 @@ def test_adf_log_alert_reads_run_activity_and_error(name: str) -> None:
     assert event.processing_mode == "adf"
     assert event.pipeline == "pl_sales_daily_load"
     assert event.run_key == f"adf:{ADF_RUN_ID}"
-    rule = event.resource["alert_rule"]
-    assert event.resolve_key == f"azure:{rule}|{event.resource['alert_id']}"
+    # Ended by the pipeline's success, as the ADF webhook's failure of the run is.
+    assert event.resolve_key == "adf:adf-sales-prod:pl_sales_daily_load"
+    # One failure of the run (its activity and error), whichever alert of the rule reports it.
+    rule = event.resource.get("alert_rule_id") or event.resource["alert_rule"]
+    assert event.occurrence_key.startswith(f"azure:{rule}|adf-run:")
     assert event.details["pipeline_run_id"] == ADF_RUN_ID
     assert event.details["activity"] == "Copy_Orders_To_SQL"
     assert event.details["error_code"] == "2200"
@@ -737,7 +740,7 @@ def test_older_metric_deactivated_is_a_resolution() -> None:
     assert event.resolve_key == f"azure:{SHARED_RULE_AND_RESOURCE}"
 
 
-def test_adf_resolution_keeps_the_alert_resolve_key_and_the_run_key() -> None:
+def test_adf_resolution_names_its_fired_and_keeps_the_run_key() -> None:
     fired = parse_azure_monitor(load("adf_log_v2_pipeline_run.json"))
     body = changed(
         load("adf_log_v2_pipeline_run.json"), "data.essentials.monitorCondition", "Resolved"
@@ -745,7 +748,9 @@ def test_adf_resolution_keeps_the_alert_resolve_key_and_the_run_key() -> None:
     body["data"]["essentials"]["resolvedDateTime"] = "2025-03-04T06:50:11.1200000Z"
     resolved = parse_azure_monitor(body)
     assert resolved.kind is EventKind.RESOLVED
-    assert resolved.resolve_key == fired.resolve_key
+    # It ends its own Fired's ticket, named by its occurrence, and no other of the pipeline.
+    assert resolved.recovers_occurrence == fired.occurrence_key
+    assert resolved.resolve_key.startswith("azure:")
     assert resolved.run_key == fired.run_key == f"adf:{ADF_RUN_ID}"
     assert "failure alert resolved" in resolved.error_message
 

@@ -19,7 +19,7 @@ from integrations.models import OutboundDelivery, OutboundStatus, WebhookDeliver
 from integrations.targets.base import RECOVERED_BEFORE_PAGING
 from tests.conftest import local_payload, wait_for
 from tests.fakes.jira_api import FakeJira
-from tests.integrations.test_azure_alert_tickets import _alert
+from tests.integrations.test_azure_alert_tickets import _alert, _health_step
 from tests.integrations.test_incident_paging import post_success, settled, targets  # noqa: F401
 from tests.tickets.test_incidents import post, storm_failure
 from tickets.models import AuditLog, Ticket
@@ -61,6 +61,32 @@ def test_a_fired_landing_after_its_resolved_is_recorded_but_pages_nobody(
     settled()
     assert not OutboundDelivery.objects.filter(ticket=ticket, status=OutboundStatus.DEAD).exists()
     assert len(slack.api_requests("chat.postMessage")) >= 1
+
+
+def test_a_health_step_delivered_after_the_resources_recovery_pages_nobody(
+    celery_worker,
+    targets,  # noqa: F811
+):
+    """Resource Health's Available was delivered before the Unavailable that preceded it: the
+    Unavailable's ticket paged (JIRA issue, Slack alert) for a resource already back, and
+    stayed open."""
+    jira, slack = targets
+    post(_health_step("-3", "Resolved", "Available", "Unavailable", "2025-01-01T10:10:00Z"), AZURE)
+    opened = post(
+        _health_step("-1", "Activated", "Unavailable", "Available", "2025-01-01T10:00:00Z"), AZURE
+    )
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    pages = OutboundDelivery.objects.filter(ticket=ticket, action__in=["jira_create", "slack_post"])
+    wait_for(lambda: pages.count() == 2, 30)
+    settled()
+
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+    assert jira.issue_requests("POST") == []
+    assert slack.api_requests("chat.postMessage") == []
+    assert set(pages.values_list("status", "last_error")) == {
+        (OutboundStatus.SKIPPED, RECOVERED_BEFORE_PAGING)
+    }
 
 
 def test_a_regression_committing_while_the_recovered_ticket_is_scheduled_still_pages(
