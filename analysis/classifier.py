@@ -529,6 +529,15 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ResourceExhaustion": [
         (
+            # An ECS task no container instance had room for (ECSOperatorError's "'reason':
+            # 'RESOURCE:CPU'", "has insufficient memory available"): the cluster's free CPU,
+            # memory, GPUs, ports or ENIs, above the operator's failed remote call.
+            "ecs_placement_no_resources",
+            4.5,
+            any_of(*signals.ECS_PLACEMENT_NO_RESOURCES),
+            _I,
+        ),
+        (
             # A shared compute capacity with nothing left to give (Fabric "Unable to submit this
             # request because all the available capacity is currently being used",
             # CapacityLimitExceeded): other jobs hold it; weighted above "try again later".
@@ -846,6 +855,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "AuthenticationError": [
+        (
+            # A JDBC/ODBC driver whose HTTP transport was answered 401 or 403 (Simba's
+            # "(500593) Communication link failure. Failed to connect to server. Reason: HTTP
+            # Response code: 403"): the token or the identity's access to the endpoint, above
+            # the driver's communication-link wording.
+            "driver_http_auth_refused",
+            4.5,
+            any_of(*signals.DRIVER_HTTP_AUTH_REFUSED),
+            _I,
+        ),
         (
             # A stored OAuth connection whose token could not be refreshed (Fabric's "ErrorCode:
             # 'DMTS_OAuthTokenRefreshFailedError'", "failed to refresh the OAuth token"): the
@@ -2221,6 +2240,41 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A pod admission refused for its spec (namespace Pod Security level, an admission
+            # webhook's policy): the securityContext or fields the policy asks for, above the
+            # "forbidden" it is worded with.
+            "pod_admission_refused",
+            4.5,
+            any_of(*signals.POD_ADMISSION_REFUSED),
+            _I,
+        ),
+        (
+            # A table write whose partitioning disagrees with the table's (BigQuery: a replace
+            # with another partitioning spec, a partition decorator on an unpartitioned table, a
+            # field-partitioned table created without a schema), above "Invalid value".
+            "table_partitioning_mismatch",
+            4.5,
+            any_of(*signals.TABLE_PARTITIONING_MISMATCH),
+            _I,
+        ),
+        (
+            # A table an incremental reader (a stream, a dynamic table, CDC) needs change
+            # tracking on, without it or without the history it asks for.
+            "change_tracking_disabled",
+            4.0,
+            any_of(*signals.CHANGE_TRACKING_DISABLED),
+            _I,
+        ),
+        (
+            # An object kept by a retention policy, hold or immutability policy from being
+            # overwritten or deleted: the bucket's or container's retention setting, above the
+            # "Access Denied" S3 words it with.
+            "retention_locked_object",
+            5.0,
+            any_of(*signals.RETENTION_LOCKED_OBJECT),
+            _I,
+        ),
+        (
             # An Airflow 3 DAG bundle that the DAG processor's dag_bundle_config_list does not
             # list ("Requested bundle 'dags-folder' is not configured").
             "dag_bundle_not_configured",
@@ -3494,6 +3548,16 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # An Airflow 3 task's supervisor request refused by the Task SDK's model
+            # ("validation error for GetConnection ... input_value=None"): the argument the task
+            # code passed to Connection.get, Variable.get or an XCom call, above pydantic's
+            # type words.
+            "task_sdk_request_invalid",
+            4.5,
+            any_of(*signals.TASK_SDK_REQUEST_INVALID),
+            _I,
+        ),
         (
             # A Spark SQL function given an argument of the wrong type ("cannot resolve
             # 'bool_and(1)' due to data type mismatch: Input to function 'bool_and' should have

@@ -376,6 +376,11 @@ SCHEMA_MISMATCH: tuple[str, ...] = (
     # Spark's vectorized Parquet reader: a file's column has another physical type than the
     # schema it is read with.
     r"schemacolumnconvertnotsupported",
+    # BigQuery loading Parquet or Avro whose fields' modes differ from the schema it was given
+    # ("Provided schema is not compatible with the file 'x.parquet'. Field 'f' is specified as
+    # NULLABLE in provided schema which does not match REQUIRED as specified in the file").
+    r"provided schema is not compatible with the file",
+    r"in provided schema which does not match \w{1,20} as specified in the file",
 )
 
 # pip's resolver found no set of versions that satisfies every requirement and constraint
@@ -743,6 +748,12 @@ DELTA_LOG_TRUNCATED: tuple[str, ...] = (
     # A log entry missing for a version a reader needs ("IllegalStateException: could not find
     # any delta file for version 159").
     r"could not find any delta file for version",
+    # A commit file of the log that storage no longer holds (Trino's "The transaction log file
+    # s3://b/t/_delta_log/00000000000000000000.json was not found", a reader's
+    # FileNotFoundException on a _delta_log/<version>.json).
+    r"_delta_log/\d{1,20}\.json\b[^\n]{0,40}?\b(?:was not found|not found|cannot be found"
+    r"|does not exist)",
+    r"filenotfoundexception:?[^\n]{0,300}?/_delta_log/\d{1,20}\.json\b",
 )
 
 # A Delta table whose transaction log disagrees with the files it describes ("The transaction
@@ -799,6 +810,73 @@ LOGICAL_DECODING_DISABLED: tuple[str, ...] = (
 KUBE_SECRET_MISSING: tuple[str, ...] = (
     r"\bcouldn't find key [\w.-]{1,253} in (?:secret|configmap) [\w.-]{1,253}/[\w.-]{1,253}",
     r"\b(?:secrets?|configmaps?) \"[\w.-]{1,253}\" not found\b",
+)
+
+# A JDBC/ODBC driver speaking HTTP whose server answered 401 or 403 (Simba's Spark/Databricks
+# drivers: "(500593) Communication link failure. Failed to connect to server. Reason: HTTP
+# Response code: 403, Error message: Unknown."): the credentials or the identity's access.
+DRIVER_HTTP_AUTH_REFUSED: tuple[str, ...] = (
+    r"\bfailed to connect to server\. reason: http response code: 40[13]\b",
+)
+
+# A table an incremental reader needs change tracking on, without it (Snowflake's "091930: Change
+# tracking is not enabled or has been missing for the time range requested" under a stream or
+# dynamic table, SQL Server's "Change tracking is not enabled on table 'dbo.x'").
+CHANGE_TRACKING_DISABLED: tuple[str, ...] = (r"\bchange tracking is not enabled\b",)
+
+# A table write whose partitioning disagrees with the table's own (BigQuery's "Cannot replace a
+# table with a different partitioning spec. ... New partitioning spec is none and existing spec
+# is interval(type:month,field:x)", "Cannot add storage to a non-partitioned table with a
+# partition reference", "Table with field based partitioning must have a schema", "Incompatible
+# table partitioning specification"): the job's or the table's partitioning definition.
+TABLE_PARTITIONING_MISMATCH: tuple[str, ...] = (
+    r"\bcannot replace a table with a different partitioning spec\b",
+    r"\bnon-partitioned table with a partition reference\b",
+    r"\btable with field based partitioning must have a schema\b",
+    r"\bpartitioning specification must be provided in order to create partitioned table\b",
+    r"\bincompatible table partitioning specification\b",
+)
+
+# An object a retention policy, hold or immutability policy keeps from being overwritten or
+# deleted (GCS "Object 'x' is subject to bucket's retention policy and cannot be deleted,
+# overwritten or archived until <time>", "is under active Temporary hold", Azure Blob's
+# BlobImmutableDueToPolicy "This operation is not permitted as the blob is immutable due to a
+# policy", S3 "Access Denied because object protected by object lock"): the bucket's or
+# container's retention setting, not the writer's permissions.
+RETENTION_LOCKED_OBJECT: tuple[str, ...] = (
+    r"\bis subject to bucket's retention policy\b",
+    r"\bis under active (?:temporary|event-based) hold\b",
+    r"\bblob is immutable due to (?:a )?(?:policy|legal hold)\b",
+    r"\bblobimmutabledueto(?:policy|legalhold)\b",
+    r"\bobject protected by object lock\b",
+)
+
+# A pod Kubernetes admission refused because its spec breaks the namespace's Pod Security level
+# or an admission webhook's policy ('pods "x" is forbidden: violates PodSecurity
+# "restricted:latest": ... must set securityContext.runAsNonRoot=true', 'admission webhook
+# "validation.gatekeeper.sh" denied the request'): the pod spec or the policy, not an identity's
+# permissions.
+POD_ADMISSION_REFUSED: tuple[str, ...] = (
+    r"\bviolates podsecurity \"[\w.:-]{1,60}\"",
+    r"\badmission webhook \"[^\"\n]{1,253}\" denied the request\b",
+    r"\bunable to validate against any (?:pod )?security (?:context constraint|policy)\b",
+)
+
+# An ECS task no container instance could take for want of a resource ("'failures': [{'arn':
+# ..., 'reason': 'RESOURCE:CPU'}]", "has insufficient memory available"): the cluster's free
+# CPU, memory, GPUs, ports or ENIs.
+ECS_PLACEMENT_NO_RESOURCES: tuple[str, ...] = (
+    r"[\"']reason[\"']: ?[\"']resource:(?:cpu|memory|gpu|eni|ports?[\w]{0,10})[\"']",
+    r"\bhas insufficient (?:cpu units|memory|gpus?) available\b",
+)
+
+# An Airflow 3 task's request to its supervisor the Task SDK refused as malformed ("ValidationError:
+# 1 validation error for GetConnection\nconn_id\n  Input should be a valid string
+# [type=string_type, input_value=None"): the task code called Connection.get, Variable.get or an
+# XCom call with an argument of the wrong type.
+TASK_SDK_REQUEST_INVALID: tuple[str, ...] = (
+    r"\bvalidation errors? for (?:get|set|put|delete)(?:connection|variable|xcom\w{0,20}"
+    r"|assetevents?\w{0,20}|prevsuccessfuldagrun|dagrunstate|ticount|drcount)\b",
 )
 
 # An Airflow 3 DAG bundle a DAG or run refers to that the DAG processor's

@@ -1,6 +1,6 @@
 """Authentication and authorisation failures: Entra ID (AADSTS) sign-ins, database logins, tokens
 (expired, not refreshed, or with a signature that does not verify), missing credentials, HTTP 401
-and denied permissions.
+(a JDBC/ODBC driver's HTTP 401 or 403 too) and denied permissions.
 """
 
 from __future__ import annotations
@@ -594,5 +594,42 @@ def oauth_refresh_failed(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the pipeline once the connection tests successfully.",
         ),
         0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "driver_http_auth_refused",
+    "AuthenticationError",
+    any_of(*signals.DRIVER_HTTP_AUTH_REFUSED),
+    example=(
+        "java.sql.SQLException: [Simba][SparkJDBCDriver](500593) Communication link failure. "
+        "Failed to connect to server. Reason: HTTP Response code: 403, Error message: Unknown."
+    ),
+)
+def driver_http_auth_refused(m: re.Match[str], ctx: Context) -> Finding:
+    """A JDBC/ODBC driver speaking HTTP (Simba's Spark/Databricks drivers) whose server answered
+    401 or 403: the "Communication link failure" it is worded as is the refusal, not the
+    network."""
+    status = grab(m.group(0), r"http response code: (\d{3})")
+    meaning = (
+        "401: the token or credentials were not accepted"
+        if status == "401"
+        else "403: the identity was recognised but is not allowed to use the endpoint"
+    )
+    driver = grab(ctx.text, r"\[simba\]\[(\w{1,60})\]")
+    who = f"the {driver} driver" if driver else "the JDBC/ODBC driver"
+    return Finding(
+        f"the server refused {who}'s HTTP connection with status {meaning} (HTTP Response "
+        f"code: {status}); the driver reports it as a communication link failure",
+        (
+            "Check the token or credentials the connection uses (a personal access token or "
+            "service principal secret that is expired, revoked or for another workspace).",
+            "Check that the identity may use the endpoint: workspace access, CAN USE on the SQL "
+            "warehouse or cluster, and any IP access list that admits the caller.",
+            "Check the HTTP path and host point at the endpoint the credentials belong to, then "
+            "rerun.",
+        ),
+        0.7,
         transient=False,
     )

@@ -1,5 +1,6 @@
 """Bugs in code or pipeline expressions: ADF and Power Query expressions, an Airflow XCom pulled
-from a task that pushed none, Python and JVM exceptions, syntax errors."""
+from a task that pushed none, an Airflow Task SDK request with an argument of the wrong type,
+Python and JVM exceptions, syntax errors."""
 
 from __future__ import annotations
 
@@ -573,5 +574,43 @@ def xcom_missing(m: re.Match[str], ctx: Context) -> Finding:
             "Pull with a default, or set a trigger rule, where the value is optional; then rerun.",
         ),
         0.6,
+        transient=False,
+    )
+
+
+@rule(
+    "task_sdk_request_invalid",
+    "CodeError",
+    any_of(*signals.TASK_SDK_REQUEST_INVALID),
+    example=(
+        "ValidationError: 1 validation error for GetConnection\nconn_id\n  Input should be a "
+        "valid string [type=string_type, input_value=None, input_type=NoneType]"
+    ),
+)
+def task_sdk_request_invalid(m: re.Match[str], ctx: Context) -> Finding:
+    found = re.search(
+        r"validation errors? for (\w{1,60})\s{1,10}(\w{1,60})\s{1,10}([^\n\[]{1,200})",
+        ctx.text,
+        re.IGNORECASE,
+    )
+    request = clean_value(found.group(1)) if found else "a Task SDK request"
+    field = clean_value(found.group(2)) if found else ""
+    problem = clean_value(found.group(3)) if found else ""
+    value = grab(ctx.text, r"input_value=([^,\]\n]{1,100})")
+    arg = f"argument {quoted(field)}" if field else "an argument"
+    given = f" was {value}" if value else ""
+    said = f" ({problem})" if problem else ""
+    return Finding(
+        f"the task code sent the supervisor a {request} request whose {arg}{given}{said}: "
+        "the code called the Task SDK (Connection.get, Variable.get or an XCom call) with a "
+        "value of the wrong type, typically None from an unset parameter or template",
+        (
+            f"Find where the task builds the {field or 'argument'} it passes (a conn_id or key "
+            "read from params, a template, an environment variable) and make sure it is set.",
+            "Pass a string id, not None or an object, to Connection.get / Variable.get / "
+            "xcom_pull.",
+            "Rerun the task after the fix; the same call fails the same way.",
+        ),
+        0.7,
         transient=False,
     )

@@ -3,7 +3,9 @@ libraries, variables, connections, secrets, widgets, linked services, init scrip
 environment, storage, parameters, settings a service requires left unset, source tables missing or
 unreadable, Snowflake session context, the secret key an Airflow worker's
 log server checks, the Celery broker URL's transport, regional endpoints, clock skew, Kafka topics,
-Kubernetes Secrets and ConfigMaps a pod refers to, Airflow DAG bundles and tasks that are not there.
+Kubernetes Secrets and ConfigMaps a pod refers to, Airflow DAG bundles and tasks that are not there,
+pods an admission policy refuses, table writes whose partitioning is not the table's, objects a
+retention policy keeps, tables without the change tracking a reader needs.
 """
 
 from __future__ import annotations
@@ -474,7 +476,13 @@ def init_script(m: re.Match[str], ctx: Context) -> Finding:
             0.75,
             transient=False,
         )
-    script = grab(ctx.text, r"init script ([^\s,]+) failed", r"init script ([^\s,]*[/.][^\s,]*)")
+    # A path or script file, not the word after "init script" in a list of possible reasons
+    # ("... and init script misconfiguration.").
+    script = grab(
+        ctx.text,
+        r"init script ([^\s,]+) failed",
+        r"init script ([^\s,]*/[^\s,]+|[^\s,/]+\.(?:sh|bash|py|ps1)\b)",
+    )
     target = f"init script {quoted(script)}" if script else "a cluster init script"
     if not script and not re.search(
         r"init[_ ]script(?:s)? failed|init_script_failure", ctx.text, re.I
@@ -482,6 +490,28 @@ def init_script(m: re.Match[str], ctx: Context) -> Finding:
         # "Spark encountered an error on startup": the message blames a Spark setting or an
         # init script without saying which; name what it does say.
         exit_code = grab(ctx.text, r"exit code:? ?(\d+)")
+        listed = re.search(
+            r"driver unresponsive\. possible reasons: ([^\n]{1,300})", ctx.text, re.I
+        )
+        reasons = clean_value(listed.group(1), 300) if listed else ""
+        if reasons:
+            # Databricks' "Spark failed to start: Driver unresponsive. Possible reasons: library
+            # conflicts, incorrect metastore configuration, and init script misconfiguration."
+            return Finding(
+                "the cluster's Spark driver was unresponsive while Spark started (driver "
+                f"unresponsive); Databricks names the possible reasons: {reasons}",
+                (
+                    "Read the driver log of the failed start (cluster event log, then the "
+                    "driver's stdout/stderr) for the library, metastore setting or init script "
+                    "it stopped on.",
+                    "Start the cluster without its libraries and init scripts, then add them "
+                    "back one at a time to find the one that hangs the driver.",
+                    "Check an external metastore's settings (JDBC URL, version, jars) against "
+                    "the runtime, then restart the cluster and rerun.",
+                ),
+                0.6,
+                transient=False,
+            )
         cause = "the Spark driver failed on startup"
         cause += f" (driver down, exit code {exit_code})" if exit_code else ""
         return Finding(
@@ -2123,5 +2153,190 @@ def airflow_task_not_found(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun once the task id and the DAG version agree.",
         ),
         0.6,
+        transient=False,
+    )
+
+
+@rule(
+    "table_partitioning_mismatch",
+    "ConfigurationError",
+    any_of(*signals.TABLE_PARTITIONING_MISMATCH),
+    example=(
+        "Invalid value: Cannot replace a table with a different partitioning spec.\nInstead, "
+        "DROP the table, and then recreate it.\nNew partitioning spec is none and existing spec "
+        "is interval(type:month,field:_sdc_batched_at) clustering(_sdc_batched_at)"
+    ),
+)
+def table_partitioning_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    stated = m.group(0).lower()
+    table = grab(
+        ctx.text,
+        r"partition reference: ([\w.:-]{1,300})",
+        r"(?:table|replace) `?([\w-]{1,100}[.:][\w.-]{1,200})`?",
+    )
+    new_spec = grab(ctx.text, r"new partitioning spec is ([^\n]{1,200}?) and existing spec is")
+    old_spec = grab(ctx.text, r"existing spec is ([^\n]{1,200})")
+    named = f"table {quoted(table)}" if table else "the target table"
+    if "partition reference" in stated:
+        cause = (
+            f"the job writes to a partition (a $YYYYMMDD partition decorator) of {named}, a "
+            "non-partitioned table"
+        )
+        fix = "Write to the table without the partition decorator, or recreate it partitioned."
+    elif "must have a schema" in stated:
+        cause = (
+            f"the load creates {named} partitioned on a field but gives no schema, so the "
+            "partitioning field cannot be resolved"
+        )
+        fix = "Pass the table's schema (or create the table first) when partitioning by a field."
+    elif "incompatible" in stated:
+        expects = grab(ctx.text, r"expects partitioning specification ([^\n]{1,200}?),? but input")
+        given = grab(ctx.text, r"input partitioning specification is ([^\n]{1,200})")
+        specs = f" (the table's: {expects}; the job's: {given})" if expects and given else ""
+        cause = f"the job writes to {named} with another partitioning spec than the table's{specs}"
+        fix = "Make the job's time_partitioning / clustering match the table's definition."
+    elif "must be provided" in stated:
+        cause = f"the statement creates {named} as partitioned without a partitioning spec"
+        fix = "Give the CREATE TABLE (or the job's table definition) its PARTITION BY clause."
+    else:
+        specs = f" (new: {new_spec}; existing: {old_spec})" if new_spec and old_spec else ""
+        cause = (
+            f"the job replaces {named} with another partitioning spec (or clustering) than the "
+            f"table's{specs}; BigQuery does not change a table's partitioning in place"
+        )
+        fix = (
+            "Make the job's partitioning and clustering match the existing table's, or DROP "
+            "the table once so the next run recreates it with the new spec."
+        )
+    return Finding(
+        cause,
+        (
+            fix,
+            "Check recent changes to the model's or operator's partition_by / cluster_by / "
+            "time_partitioning settings against the table's current definition.",
+            "Rerun after the fix; the same write fails the same way.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "retention_locked_object",
+    "ConfigurationError",
+    any_of(*signals.RETENTION_LOCKED_OBJECT),
+    example=(
+        "Could not upload to Google Cloud Storage Error: Object 'reports/2019-11-05/app.js' is "
+        "subject to bucket's retention policy and cannot be deleted, overwritten or archived "
+        "until 2019-11-07T23:15:42.507463461-08:00"
+    ),
+)
+def retention_locked_object(m: re.Match[str], ctx: Context) -> Finding:
+    stated = m.group(0).lower()
+    obj = grab(ctx.text, r"object '([^'\n]{1,500})' is (?:subject|under)")
+    until = grab(ctx.text, r"archived until ([\dT:.+-]{10,40})")
+    if "hold" in stated and "legal" not in stated:
+        policy = "an object hold (temporary or event-based)"
+    elif "legal hold" in stated or "legalhold" in stated:
+        policy = "a legal hold"
+    elif "object lock" in stated:
+        policy = "S3 Object Lock"
+    elif "immutable" in stated:
+        policy = "the container's immutability policy"
+    else:
+        policy = "the bucket's retention policy"
+    what = f"object {quoted(obj)}" if obj else "the object"
+    kept = f" until {until}" if until else ""
+    return Finding(
+        f"the job tried to overwrite or delete {what}, which {policy} keeps unchanged{kept}: "
+        "the storage's retention setting refuses the write, whatever the writer's permissions",
+        (
+            "Write new data under new object names (a run date or id in the path) instead of "
+            "overwriting objects the policy protects.",
+            f"If the objects should be replaceable, change or remove {policy} on the bucket or "
+            "container (a locked retention policy cannot be shortened).",
+            "Rerun after the fix; retrying overwrites the same protected object and fails.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "pod_admission_refused",
+    "ConfigurationError",
+    any_of(*signals.POD_ADMISSION_REFUSED),
+    example=(
+        'Error creating: pods "webhook-7464568dfc-2w94v" is forbidden: violates PodSecurity '
+        '"restricted:latest": runAsNonRoot != true (pod or container "webhook" must set '
+        "securityContext.runAsNonRoot=true)"
+    ),
+)
+def pod_admission_refused(m: re.Match[str], ctx: Context) -> Finding:
+    pod = grab(ctx.text, r'pods? "([\w.-]{1,253})" is forbidden')
+    what = f"pod {quoted(pod)}" if pod else "the pod"
+    level = grab(ctx.text, r'violates podsecurity "([\w.:-]{1,60})"')
+    webhook = grab(ctx.text, r'admission webhook "([^"\n]{1,253})" denied')
+    fields = sorted(
+        {
+            clean_value(f)
+            for f in re.findall(r"must set (securityContext\.[\w.]{1,80})", ctx.text, re.I)
+        }
+        - {""}
+    )
+    if level:
+        policy = f'the namespace\'s PodSecurity level "{level}"'
+    elif webhook:
+        policy = f"admission webhook {quoted(webhook)}"
+    else:
+        policy = "the cluster's pod security policy"
+    needs = f"; it must set {', '.join(fields)}" if fields else ""
+    return Finding(
+        f"Kubernetes refused to create {what}: its spec breaks {policy}{needs}",
+        (
+            "Set what the policy asks for in the pod spec or template (the operator's "
+            "security_context / container_security_context, the Helm values): "
+            + (", ".join(fields) if fields else "the fields the refusal lists")
+            + ".",
+            "Or run the pod in a namespace whose policy allows it, if the workload needs the "
+            "privilege.",
+            "The controller retries creating the pod; rerun the task once the spec complies.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "change_tracking_disabled",
+    "ConfigurationError",
+    any_of(*signals.CHANGE_TRACKING_DISABLED),
+    example=(
+        "091930: Change tracking is not enabled or has been missing for the time range requested."
+    ),
+)
+def change_tracking_disabled(m: re.Match[str], ctx: Context) -> Finding:
+    table = grab(
+        ctx.text, r"change tracking is not enabled[^\n]{0,120}? on table '?([\w.\"$-]{1,300})"
+    )
+    what = f"table {quoted(table)}" if table else "a table the query reads"
+    lost = "missing for the time range" in ctx.text.lower()
+    cause = f"change tracking is not enabled on {what}"
+    if lost:
+        cause += (
+            ", or its change history no longer covers the time range the reader asks for "
+            "(the table's retention ended or change tracking was turned off and on)"
+        )
+    return Finding(
+        cause + ": an incremental reader (a stream, a dynamic table, a CDC copy) needs it",
+        (
+            f"Enable change tracking on {what} (Snowflake: ALTER TABLE ... SET CHANGE_TRACKING = "
+            "TRUE; SQL Server: ALTER TABLE ... ENABLE CHANGE_TRACKING).",
+            "If the history was lost, recreate the stream or dynamic table (or run a full "
+            "refresh) so it starts from the table's current version.",
+            "Keep the table's data retention longer than the longest gap between reads, then "
+            "resume the reader and rerun.",
+        ),
+        0.7,
         transient=False,
     )

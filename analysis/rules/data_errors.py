@@ -435,6 +435,20 @@ def schema_mismatch(m: re.Match[str], ctx: Context) -> Finding:
         )
         if stated and not re.match(r"one or more errors occurred", stated, re.I):
             cause += f": {stated.rstrip('.')}"
+    modes = re.search(
+        r"field '([^'\n]{1,200})' is specified as (\w{1,20}) in provided schema which does not "
+        r"match (\w{1,20}) as specified in the file",
+        ctx.text,
+        re.IGNORECASE,
+    )
+    if modes:
+        # BigQuery loading Parquet/Avro: a field's mode differs between the schema it was given
+        # and the file.
+        field, given, in_file = (clean_value(g) for g in modes.groups())
+        cause = (
+            f"field {quoted(field)} is {given} in the schema the load was given but {in_file} "
+            "in the file it reads: the load's schema and the file's field modes differ"
+        )
     if re.search(r"recordreaderfillbuffer|record reader buffer", ctx.text, re.IGNORECASE):
         inner = grab(ctx.text, r"record reader buffer: (\w+(?:: [^\n,']{1,80})?)")
         cause = (

@@ -87,6 +87,8 @@ _NOTHING_MORE = r"\b(?:[^.]{0,40}(?:more details|inner exception|for details))?\
 _EMPTY = re.compile(
     rf"^\W*(?:{_WRAPPER_TEXTS}"
     r"|exception|error|failed|failure|internal ?error|null|none"
+    # A driver's empty detail slot ("Error message: Unknown." after Simba's HTTP status).
+    r"|unknown"
     # A bare errno text under a layer that names the path ("Can't find SFTP path '/x'").
     rf"|no such file(?: or directory)?){_NOTHING_MORE}",
     re.IGNORECASE,

@@ -1,7 +1,8 @@
 """Exhausted resources: executor, driver, JVM and Python memory, killed processes, full disks,
 pods, application masters or Flink jobs no node, queue or task slot can take, workers that
 lost contact, full producer send queues, a Fabric capacity's Spark compute in use, requests over
-a pool's capacity, results over a service's size cap and quotas.
+a pool's capacity, results over a service's size cap, ECS tasks no container instance has room
+for and quotas.
 """
 
 from __future__ import annotations
@@ -801,4 +802,41 @@ def result_over_size_cap(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.75,
         transient=False,
+    )
+
+
+@rule(
+    "ecs_placement_no_resources",
+    "ResourceExhaustion",
+    any_of(*signals.ECS_PLACEMENT_NO_RESOURCES),
+    example=(
+        "airflow.providers.amazon.aws.exceptions.ECSOperatorError: {'tasks': [], 'failures': "
+        "[{'arn': 'arn:aws:ecs:eu-west-1:123456789012:container-instance/abc', 'reason': "
+        "'RESOURCE:CPU'}]}"
+    ),
+)
+def ecs_placement_no_resources(m: re.Match[str], ctx: Context) -> Finding:
+    resource = grab(
+        ctx.text,
+        r"reason[\"']: ?[\"']resource:([\w]{1,20})[\"']",
+        r"has insufficient (cpu units|memory|gpus?) available",
+    ).upper()
+    what = {"CPU UNITS": "CPU", "GPUS": "GPU"}.get(resource, resource)
+    cluster = grab(ctx.text, r"arn:aws:ecs:[\w-]{1,30}:[^:\s']{1,40}:cluster/([\w-]{1,255})")
+    where = f"cluster {quoted(cluster)}" if cluster else "the ECS cluster"
+    short = f"free {what}" if what else "free CPU or memory"
+    reason = f" (failure reason RESOURCE:{what})" if what else ""
+    return Finding(
+        f"ECS could not place the task: no container instance in {where} had enough {short} "
+        f"for the task definition's reservation{reason}",
+        (
+            f"Compare the task definition's reservation with the {short} of the "
+            "cluster's container instances (other tasks hold what they reserved).",
+            "Add capacity (scale the Auto Scaling group or capacity provider, or use Fargate), "
+            "or lower the task's reservation.",
+            "Limit how many of these tasks run at once (an Airflow pool or max_active_tasks), "
+            "then rerun.",
+        ),
+        0.7,
+        transient=True,
     )

@@ -710,6 +710,18 @@ THREAD_SETS = [
     # database, code, configuration, data or timeout). Left: a Confluent connector's JDBC
     # connection not opened (08S01, read as database, as earlier sets read 08S01 either way).
     ("thread_errors_40.jsonl", 32, 1),
+    # Round 41 (32 messages: from issues and docs of ADF, Synapse and Fabric, Databricks, Spark
+    # and Delta readers, Airflow and its Amazon, Kubernetes, Azure and Google providers, the
+    # Task SDK, BigQuery, Snowflake, GCS, S3, Kubernetes and PostgreSQL): 22/32 when collected.
+    # Its misses were an ECS task no instance had CPU for (read as the operator's remote call),
+    # a Simba driver answered HTTP 403 (read as database), BigQuery partitioning at odds with
+    # the table's (a partition decorator on an unpartitioned table, a replace with another
+    # spec, a field-partitioned table without a schema: Unknown or read as data), BigQuery's
+    # Parquet field modes against the given schema, a GCS object under a retention policy
+    # (Unknown), a Task SDK request with conn_id None (read as data), a Delta commit file not
+    # found (read as database) and a pod refused by its PodSecurity level (read as
+    # authentication).
+    ("thread_errors_41.jsonl", 32, 0),
 ]
 
 
@@ -3663,6 +3675,100 @@ ROUND_40_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_41_FAMILIES = [
+    # Further wordings of the families round 41's thread messages exposed.
+    (
+        "ResourceExhaustion",
+        "ECSOperatorError: {'failures': [{'arn': 'arn:aws:ecs:us-east-1:1:container-instance/x', "
+        "'reason': 'RESOURCE:MEMORY'}]}",
+    ),
+    (
+        "ResourceExhaustion",
+        "service etl was unable to place a task because no container instance met all of its "
+        "requirements. The closest matching container-instance abc has insufficient memory "
+        "available.",
+    ),
+    (
+        "AuthenticationError",
+        "[Simba][SparkJDBCDriver](500593) Communication link failure. Failed to connect to "
+        "server. Reason: HTTP Response code: 401, Error message: Unknown.",
+    ),
+    (
+        "ConfigurationError",
+        "400 Incompatible table partitioning specification. Expects partitioning specification "
+        "interval(type:day), but input partitioning specification is none",
+    ),
+    (
+        "ConfigurationError",
+        "Partitioning specification must be provided in order to create partitioned table",
+    ),
+    (
+        "ConfigurationError",
+        "403 Object 'out/a.csv' is under active Temporary hold and cannot be deleted, "
+        "overwritten or archived until hold is removed.",
+    ),
+    (
+        "ConfigurationError",
+        "This operation is not permitted as the blob is immutable due to a policy. "
+        "ErrorCode: BlobImmutableDueToPolicy",
+    ),
+    (
+        "ConfigurationError",
+        "An error occurred (AccessDenied) when calling the PutObject operation: Access Denied "
+        "because object protected by object lock.",
+    ),
+    (
+        "ConfigurationError",
+        'Error from server (Forbidden): admission webhook "validation.gatekeeper.sh" denied the '
+        "request: [psp-pods-allowed-user-ranges] Container spark is attempting to run as root",
+    ),
+    ("ConfigurationError", "Change tracking is not enabled on table 'dbo.orders'."),
+    (
+        "CodeError",
+        "ValidationError: 1 validation error for GetVariable\nkey\n  Input should be a valid "
+        "string [type=string_type, input_value=None, input_type=NoneType]",
+    ),
+    (
+        "DataError",
+        "java.io.FileNotFoundException: s3a://lake/orders/_delta_log/00000000000000000042.json",
+    ),
+    (
+        "DataError",
+        "Error while reading data, error message: Provided schema is not compatible with the "
+        "file 'p.parquet'.",
+    ),
+    # What already read as something else still does: a quota that forbids a pod, an ECS task
+    # placed, a Simba driver answered 503, a retention policy set, a table partitioned.
+    (
+        "ResourceExhaustion",
+        'pods "etl-1" is forbidden: exceeded quota: compute, requested: cpu=2, used: cpu=8, '
+        "limited: cpu=8",
+    ),
+    ("Unknown", "ECS task placed on container instance abc with reason RESOURCE allocation ok"),
+    ("Unknown", "Retention policy of 7 days set on bucket 'raw'"),
+    ("Unknown", "Table 'sales' partitioned by day on field 'ts'"),
+]
+
+ROUND_41_PATHOLOGICAL = pathological(
+    [
+        'violates podsecurity "' + "a" * 20_000,
+        'admission webhook "' + "x" * 20_000,
+        "_delta_log/" + "1" * 20_000 + ".json",
+        "filenotfoundexception: " + "/a" * 10_000 + "/_delta_log/1.json",
+        "validation error for get" + "x" * 20_000,
+        "'reason': 'resource:" + "c" * 20_000,
+    ],
+    ids=[
+        "podsecurity-long",
+        "webhook-long",
+        "delta-log-digits",
+        "delta-log-path",
+        "sdk-request-long",
+        "ecs-reason-long",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -3712,6 +3818,7 @@ ROUND_FAMILIES = {
     38: ROUND_38_FAMILIES,
     39: ROUND_39_FAMILIES,
     40: ROUND_40_FAMILIES,
+    41: ROUND_41_FAMILIES,
 }
 
 
@@ -3759,6 +3866,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_38_PATHOLOGICAL,
         *ROUND_39_PATHOLOGICAL,
         *ROUND_40_PATHOLOGICAL,
+        *ROUND_41_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

@@ -753,3 +753,16 @@ def test_an_oauth_error_description_is_read_from_truncated_json() -> None:
     cut = body[: body.index(described) + len(described) + 1]
 
     assert innermost_error(f"Failed to acquire a token: {cut}") == described
+
+
+def test_a_drivers_empty_detail_slot_is_not_quoted_as_the_error() -> None:
+    """Simba's "Error message: Unknown." after the HTTP status it got names nothing: the driver's
+    own sentence with the status is what is read."""
+    message = (
+        "java.sql.SQLException: [Simba][SparkJDBCDriver](500593) Communication link failure. "
+        "Failed to connect to server. Reason: HTTP Response code: 503, Error message: Unknown."
+    )
+    assert "HTTP Response code: 503" in innermost_error(message)
+    _, rca = explain_without_llm(message)
+    assert "“Unknown.”" not in rca.root_cause
+    assert "HTTP Response code: 503" in rca.root_cause

@@ -2305,3 +2305,104 @@ def test_round_forty_the_error_is_quoted_past_a_wrapper_and_a_task_log_info_line
     assert "Executing" not in task_log.root_cause
     for rca in (connector, task_log):
         _assert_well_formed(rca)
+
+
+def test_round_forty_one_table_and_object_policies_are_named() -> None:
+    """A BigQuery write whose partitioning disagrees with the table's, an object a retention
+    policy keeps and a pod a PodSecurity level refuses are explained by the table, the object
+    and the fields the policy asks for, not as bad data, nothing, or a missing permission."""
+    partition = _rca(
+        "google.api_core.exceptions.BadRequest: 400 Incompatible table partitioning "
+        "specification. Expects partitioning specification interval(type:day) clustering(id), "
+        "but input partitioning specification is none"
+    )
+    decorator = _rca(
+        "Cannot add storage to a non-partitioned table with a partition reference: "
+        "analytics:staging.events$20240301"
+    )
+    held = _rca(
+        "google.api_core.exceptions.Forbidden: 403 Object 'exports/orders.csv' is under active "
+        "Temporary hold and cannot be deleted, overwritten or archived until hold is removed."
+    )
+    locked = _rca(
+        "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the "
+        "PutObject operation: Access Denied because object protected by object lock."
+    )
+    pod = _rca(
+        'Error creating: pods "etl-load-5c9d" is forbidden: violates PodSecurity '
+        '"baseline:latest": privileged (container "spark" must set '
+        "securityContext.privileged=false)"
+    )
+
+    assert partition.rule == decorator.rule == "table_partitioning_mismatch"
+    assert "partitioning spec" in partition.root_cause
+    assert "non-partitioned table" in decorator.root_cause
+    assert "the table's: interval(type:day) clustering(id); the job's: none" in (
+        partition.root_cause
+    )
+    assert "of table 'analytics:staging.events', a non-partitioned table" in (decorator.root_cause)
+    assert held.rule == locked.rule == "retention_locked_object"
+    assert "object 'exports/orders.csv', which an object hold" in held.root_cause
+    assert "S3 Object Lock keeps unchanged" in locked.root_cause
+    assert pod.rule == "pod_admission_refused"
+    assert 'PodSecurity level "baseline:latest"' in pod.root_cause
+    assert "securityContext.privileged" in pod.root_cause
+    for rca in (partition, decorator, held, locked, pod):
+        _assert_well_formed(rca)
+
+
+def test_round_forty_one_placements_requests_and_drivers_name_what_was_refused() -> None:
+    """An ECS task no instance had memory for, an Airflow 3 task's malformed Variable request, a
+    Simba driver answered 401, change tracking left off and a driver unresponsive at start are
+    explained by the resource, the argument, the status, the table and the listed reasons."""
+    ecs = _rca(
+        "ECSOperatorError: {'tasks': [], 'failures': [{'arn': 'arn:aws:ecs:us-east-1:1:"
+        "container-instance/etl/9f', 'reason': 'RESOURCE:MEMORY'}]}"
+    )
+    sdk = _rca(
+        "ValidationError: 1 validation error for GetVariable\nkey\n  Input should be a valid "
+        "string [type=string_type, input_value=None, input_type=NoneType]"
+    )
+    driver = _rca(
+        "java.sql.SQLException: [Simba][SparkJDBCDriver](500593) Communication link failure. "
+        "Failed to connect to server. Reason: HTTP Response code: 401, Error message: Unknown."
+    )
+    tracking = _rca(
+        "Msg 4998, Level 16: Change tracking is not enabled on table 'dbo.orders'.",
+        "ConfigurationError",
+    )
+    driver_down = _rca(
+        "Spark failed to start: Driver unresponsive. Possible reasons: library conflicts, "
+        "incorrect metastore configuration, and init script misconfiguration.",
+        "ConfigurationError",
+    )
+
+    assert ecs.rule == "ecs_placement_no_resources"
+    assert "enough free MEMORY" in ecs.root_cause
+    assert sdk.rule == "task_sdk_request_invalid"
+    assert "GetVariable request whose argument 'key' was None" in sdk.root_cause
+    assert driver.rule == "driver_http_auth_refused"
+    assert "status 401" in driver.root_cause
+    assert "“Unknown.”" not in driver.root_cause
+    assert tracking.rule == "change_tracking_disabled"
+    assert "change tracking is not enabled on table 'dbo.orders'" in tracking.root_cause.lower()
+    assert driver_down.rule == "init_script"
+    assert "init script 'misconfiguration" not in driver_down.root_cause
+    assert "possible reasons: library conflicts" in driver_down.root_cause
+    for rca in (ecs, sdk, driver, tracking, driver_down):
+        _assert_well_formed(rca)
+
+
+def test_round_forty_one_a_bigquery_field_mode_mismatch_names_the_field() -> None:
+    """BigQuery's Parquet load whose field modes differ from the given schema names the field and
+    both modes."""
+    rca = _rca(
+        "Error while reading data, error message: Provided schema is not compatible with the "
+        "file 'day=1/part-0.parquet'. Field 'items' is specified as REPEATED in provided schema "
+        "which does not match NULLABLE as specified in the file."
+    )
+    assert rca.rule == "schema_mismatch"
+    assert "Field 'items' is REPEATED in the schema the load was given but NULLABLE" in (
+        rca.root_cause
+    )
+    _assert_well_formed(rca)
