@@ -1506,8 +1506,11 @@ def _go_on_after(remediation: Remediation, ticket: Ticket, newer: str) -> None:
 def finish_not_run(remediation_id: int, *, detail: str) -> Remediation | None:
     """The watched rerun ended without running the failed work: Airflow ended the cleared task
     instance `skipped` (a branch not taken, a short-circuit upstream) or `removed` (no longer
-    in the DAG); or the rerun was not started, nothing of it failing any more: a Databricks
-    run none of whose tasks failed last (repaired since, or being repaired). That is no
+    in the DAG); or the rerun was not started, nothing of it failing any more or someone
+    having rerun it since: a Databricks run none of whose tasks failed last (repaired since,
+    or being repaired), repaired by people since its failure reached the ticket, or a newer
+    run of whose job succeeded; an ADF run no longer its run group's latest (rerun since); an
+    Airflow task instance no longer failed (cleared, retried or done since). That is no
     success of the fix (nothing ran, so the ticket is not resolved) and no failure of it
     (nothing failed, so no next attempt is proposed: it would be skipped the same way). The
     remediation ends `skipped` with `detail` as its reason, announced as a

@@ -49,6 +49,22 @@ class AirflowApiError(Exception):
         self.retry_after = retry_after  # the answer's Retry-After header, as sent
 
 
+# The longest part of Airflow's 404 `detail` kept in an error.
+MISSING_DETAIL_LIMIT = 200
+
+
+def _missing(body: str) -> str:
+    """What a 404 says is missing (Airflow 3 answers `{"detail": "DAG d not found"}`, or
+    "Dag Run id r not found in dag d"), as ': <detail>'; '' when it says nothing readable."""
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(detail, str) or not detail.strip():
+        return ""
+    return f": {' '.join(detail.split())[:MISSING_DETAIL_LIMIT]}"
+
+
 def api_root(url: str) -> str:
     """AIRFLOW_API_URL as the client wants it: the server's root, without a trailing slash or
     the `/api/v2` (or `/api/v1`) path it may have been given with."""
@@ -259,10 +275,12 @@ class AirflowApi:
                     continue
                 body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else ""
                 headers = exc.headers or {}
+                body = body or str(exc.body or "")
+                missing = _missing(body) if status in (404, 410) else ""
                 raise AirflowApiError(
-                    f"{what}: {status} {exc.reason or ''}".strip(),
+                    f"{what}: {status} {exc.reason or ''}".strip() + missing,
                     status=status,
-                    body=(body or str(exc.body or ""))[:2000],
+                    body=body[:2000],
                     retry_after=headers.get("Retry-After"),
                 ) from exc
             except AirflowApiError:

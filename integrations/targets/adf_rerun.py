@@ -3,7 +3,11 @@ activity, and watch the new run (azure-mgmt-datafactory).
 
 `pipelines.create_run(rg, factory, pipeline, reference_pipeline_run_id=<failed run>,
 is_recovery=True, start_from_failure=True)` starts the rerun, which ADF groups with the failed
-run; `pipeline_runs.get` is polled until the new run ends. Credentials: the service principal
+run (the same `runGroupId`; the group's newest run alone `isLatest`); `pipeline_runs.get` is
+polled until the new run ends. Before it, the failed run is read (`AdfTransport.later_run`):
+one that is no longer its group's latest was rerun already (in ADF Studio, by the API, or by
+this service) and is not rerun beside that later run, except a later run this service started
+and that failed, which the next attempt reruns from instead. Credentials: the service principal
 of AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET (azure-identity's ClientSecretCredential,
 its login host AZURE_AUTHORITY_HOST when set), the subscription from the alert or
 AZURE_SUBSCRIPTION_ID, the endpoint AZURE_MANAGEMENT_URL.
@@ -14,11 +18,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from integrations import remediation as service
-from integrations.models import OutboundDelivery
+from integrations.models import OutboundDelivery, Remediation
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     Action,
@@ -43,6 +49,21 @@ from rca_project.http_errors import connection_failure
 RERUN, WATCH = "adf_rerun", "adf_rerun_watch"
 ADF_SCOPE = "https://management.azure.com/.default"
 SUCCEEDED, FAILED_STATES = "Succeeded", ("Failed", "Cancelled", "Canceled")
+# How far around the failed run's start the run group is queried for a later run (queries
+# need a window of lastUpdated; a later run was updated after the failed run started).
+GROUP_QUERY_SLACK = timedelta(minutes=5)
+GROUP_QUERY_PAGES = 10
+
+
+@dataclass(frozen=True)
+class LaterRun:
+    """A run of the failed run's run group that came after it (ADF's rerun of it)."""
+
+    run_id: str  # '' when the run says it is not the latest but the group lists no other
+    status: str
+    invoked_by: str  # "Manual", "DailyTrigger (ScheduleTrigger)", or ''
+
+
 # Entra ID's login host, azure-identity's default authority.
 LOGIN_URL = "https://login.microsoftonline.com"
 
@@ -160,6 +181,62 @@ class AdfTransport:
             )
         return str(response.run_id)
 
+    def later_run(self, where: dict[str, str], run_id: str) -> LaterRun | None:
+        """The latest run of `run_id`'s run group when that is not `run_id` itself (it was
+        rerun since), else None. `isLatest` true on the run says no later one exists; else the
+        group is queried (`RunGroupId`), newest first, for the run marked latest (the newest
+        started after it when none is marked). A run marked not latest whose group lists no
+        other (out of the query's window) is answered as a later run of unknown id."""
+        from azure.mgmt.datafactory.models import (
+            RunFilterParameters,
+            RunQueryFilter,
+            RunQueryOrderBy,
+        )
+
+        client = self._client(where["subscription_id"])
+        rg, factory = where["resource_group"], where["factory"]
+        with _azure_errors(f"get pipeline run {run_id}", self._base_url, self._login_url):
+            run = client.pipeline_runs.get(rg, factory, run_id, **self._call_options)
+        if run.is_latest is True:
+            return None
+        now = datetime.now(UTC)
+        # Data Factory keeps run data 45 days: no later run is older than that.
+        since = run.run_start or run.last_updated or now - timedelta(days=45)
+        group = run.run_group_id or run_id
+        query = RunFilterParameters(
+            last_updated_after=since - GROUP_QUERY_SLACK,
+            last_updated_before=now + GROUP_QUERY_SLACK,
+            filters=[
+                RunQueryFilter(
+                    operand="RunGroupId",
+                    operator="Equals",
+                    values_property=[group],
+                )
+            ],
+            order_by=[RunQueryOrderBy(order_by="RunStart", order="DESC")],
+        )
+        later: list[Any] = []
+        with _azure_errors(f"query the run group of {run_id}", self._base_url, self._login_url):
+            for _ in range(GROUP_QUERY_PAGES):
+                page = client.pipeline_runs.query_by_factory(
+                    rg, factory, query, **self._call_options
+                )
+                later += [
+                    other
+                    for other in page.value or []
+                    if other.run_id != run_id
+                    and (other.run_group_id or other.run_id) == group
+                    and (other.is_latest or _started_after(other.run_start, run.run_start))
+                ]
+                if not page.continuation_token:
+                    break
+                query.continuation_token = page.continuation_token
+        if not later:
+            return LaterRun("", "", "") if run.is_latest is False else None
+        marked = [other for other in later if other.is_latest]
+        newest = marked[0] if marked else max(later, key=lambda other: other.run_start)
+        return LaterRun(str(newest.run_id), str(newest.status or ""), _invoker(newest))
+
     def run_status(self, where: dict[str, str], run_id: str) -> tuple[str, str]:
         """(status, message) of a pipeline run."""
         client = self._client(where["subscription_id"])
@@ -168,6 +245,18 @@ class AdfTransport:
                 where["resource_group"], where["factory"], run_id, **self._call_options
             )
         return str(run.status or ""), str(run.message or "")
+
+
+def _started_after(start: datetime | None, reference: datetime | None) -> bool:
+    return start is not None and (reference is None or start > reference)
+
+
+def _invoker(run: Any) -> str:
+    invoked = run.invoked_by
+    if invoked is None or not invoked.name:
+        return ""
+    kind = invoked.invoked_by_type
+    return f"{invoked.name} ({kind})" if kind and kind != invoked.name else str(invoked.name)
 
 
 @contextmanager
@@ -281,8 +370,17 @@ def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     # An alert split by activity names no pipeline: its ticket carries the rule's name, and
     # the run its analysis found names the pipeline (`tickets.services.settle_run`).
     pipeline = str(entity.get("pipeline") or ticket.pipeline)
-    new_run = no_second_start(lambda: adf.rerun_from_failure(where, pipeline, failed_run))
-    service.record_started(remediation.pk, new_run, reference_run_id=failed_run)
+    reference = failed_run
+    later = adf.later_run(where, failed_run)
+    if later is not None:
+        if not _own_failed_rerun(later):
+            service.finish_not_run(remediation.pk, detail=_rerun_already(failed_run, later))
+            return None
+        # This service's own rerun of it failed (the failure not reported yet): the next
+        # attempt reruns the group's latest run from its failed activity.
+        reference = later.run_id
+    new_run = no_second_start(lambda: adf.rerun_from_failure(where, pipeline, reference))
+    service.record_started(remediation.pk, new_run, reference_run_id=reference)
     return [
         FollowUp(
             WATCH,
@@ -290,6 +388,34 @@ def _rerun(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:
             key_suffix=f"remediation:{remediation.pk}:{WATCH}:0",
         )
     ]
+
+
+_STATUS_WORDS = {"InProgress": "in progress", "Queued": "queued", "Canceling": "being cancelled"}
+
+
+def _own_failed_rerun(later: LaterRun) -> bool:
+    """A rerun this service started (a remediation's new run) that ended failed or cancelled."""
+    return (
+        later.status in FAILED_STATES
+        and Remediation.objects.filter(action=RERUN, external_run_id=later.run_id).exists()
+    )
+
+
+def _rerun_already(failed_run: str, later: LaterRun) -> str:
+    """Why no rerun was sent: the run was rerun already (ADF Studio, the API, a trigger)."""
+    if not later.run_id:
+        return (
+            f"run {failed_run} is no longer its run group's latest at Data Factory (rerun "
+            "since; the group's query listed no later run): no rerun was sent, and the ticket "
+            "stays open: the later run's outcome, as Data Factory reports it, decides the ticket"
+        )
+    invoked = f", invoked by {later.invoked_by}" if later.invoked_by else ""
+    state = _STATUS_WORDS.get(later.status, later.status.lower()) or "of unknown status"
+    return (
+        f"run {failed_run} was rerun already at Data Factory: its run group's latest run is "
+        f"{later.run_id} ({state}{invoked}); no rerun was sent beside it, and the ticket "
+        "stays open: that run's outcome, as Data Factory reports it, decides the ticket"
+    )
 
 
 def _watch(adf: AdfTransport, row: OutboundDelivery) -> list[FollowUp] | None:

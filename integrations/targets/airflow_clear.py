@@ -2,6 +2,9 @@
 watch it (Airflow 3's stable REST API, `/api/v2`, through the official `apache-airflow-client`
 3.x package).
 
+Before the clear, the task instance is read (`GET .../taskInstances/{task_id}`, each mapped
+instance's): one no longer failed (cleared or retried since, running, succeeded) is not cleared
+again, and the remediation ends skipped naming its state and try (`_not_failed_now`).
 `POST /api/v2/dags/{dag_id}/clearTaskInstances` with the run, the task (for a mapped task,
 `[task_id, map_index]` for each of its instances still failing on the ticket: its
 `FAILING_MAP_INDEXES`), `only_failed`, `include_downstream` and `reset_dag_runs` clears it;
@@ -139,6 +142,12 @@ class AirflowTransport:
         return self._api.post_clear_task_instances(dag_id, body, _request_timeout=self._timeout)
 
     def task_state(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+        return self.task_instance(dag_id, run_id, task_id, map_index)[0]
+
+    def task_instance(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int
+    ) -> tuple[str, int | None]:
+        """(state, try_number) of the task instance (of its mapped instance `map_index`)."""
         if map_index >= 0:
             instance = self._call(
                 f"get {dag_id}.{task_id}[{map_index}]",
@@ -154,7 +163,11 @@ class AirflowTransport:
                 ),
             )
         state = instance.state
-        return str(state.value if hasattr(state, "value") else state or "")
+        try_number = instance.try_number
+        return (
+            str(state.value if hasattr(state, "value") else state or ""),
+            None if try_number is None else int(try_number),
+        )
 
 
 def _instance_name(instance: Any) -> str:
@@ -235,12 +248,49 @@ def _mapped_instances(row: OutboundDelivery, map_index: int) -> list[int]:
     return sorted({*indexes, map_index})
 
 
+def _not_failed_now(
+    airflow: AirflowTransport, dag_id: str, run_id: str, task_id: str, map_indexes: list[int]
+) -> str:
+    """Why no clear is sent ('' when one is): none of the instances to clear is failed now.
+    Cleared since (people in Airflow's UI, another clear), retried, running or succeeded: a
+    clear beside that try would only restart it (or clear nothing, `only_failed`). A mapped
+    instance of an earlier run that this run does not map (404) is not one to clear; the
+    ticket's own instance missing is Airflow's 404, raised."""
+    seen: list[str] = []
+    own = map_indexes[0]
+    for index in map_indexes:
+        name = task_id if index < 0 else f"{task_id}[{index}]"
+        try:
+            state, try_number = airflow.task_instance(dag_id, run_id, task_id, index)
+        except TransportError as exc:
+            if exc.status == 404 and index != own:
+                continue
+            raise
+        if state in FAILED_STATES:
+            return ""
+        tried = f", try {try_number}" if try_number is not None else ""
+        seen.append(f"{dag_id}.{name} is {state or 'cleared (no state yet)'}{tried}")
+    if not seen:
+        return ""
+    return (
+        f"{'; '.join(seen)} in {run_id}: not failed now (cleared or retried since the failure,"
+        " or running or done); no clear was sent, and the ticket stays open: that try's"
+        " outcome, as Airflow reports it, decides the ticket"
+    )
+
+
 def _clear(airflow: AirflowTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     remediation = remediation_of(row)
     if remediation is None:
         return None
     dag_id, run_id, task_id, map_index = _task(target_run(row, remediation))
     map_indexes = _mapped_instances(row, map_index)
+    # The run's own instance first: its 404 is Airflow not having what the ticket names.
+    to_read = [map_index, *(index for index in map_indexes if index != map_index)]
+    not_failed = _not_failed_now(airflow, dag_id, run_id, task_id, to_read)
+    if not_failed:
+        service.finish_not_run(remediation.pk, detail=not_failed)
+        return None
     cleared = no_second_start(lambda: airflow.clear(dag_id, run_id, task_id, map_indexes))
     if not cleared:
         raise TransportError(

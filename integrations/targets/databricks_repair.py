@@ -5,7 +5,10 @@ them), optionally restarting the cluster first, and watch the run (databricks-sd
 latest_repair_id=...)` repairs the run in place; `clusters.restart(cluster_id)` restarts the
 failed task's all-purpose cluster first (`databricks_restart`); `jobs.get_run` is polled until
 the run ends again. A run none of whose tasks failed last (repaired since, or running again:
-another ticket's repair of it reruns them too) is not repaired: the remediation ends skipped.
+another ticket's repair of it reruns them too) is not repaired: the remediation ends skipped;
+so is one repaired since its failure reached the ticket by a repair this service did not send
+(people, in the Jobs UI or the API: `_repaired_by_others`), and one a newer run of whose job
+succeeded since (jobs/runs/list: `newer_success`).
 The repairs of one run are sent one at a time (`_sending_alone`).
 Credentials: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal access token;
 no host-metadata discovery probe, as for the analysis's client).
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from datetime import datetime
 from functools import cache, partial
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +28,7 @@ from django.db import connection
 
 from analysis.enrichment import pat_workspace_client
 from integrations import remediation as service
-from integrations.models import OutboundDelivery
+from integrations.models import OutboundDelivery, Remediation
 from integrations.targets.base import (
     DEFAULT_TIMEOUT,
     MAX_RETRY_AFTER_SECONDS,
@@ -32,6 +37,7 @@ from integrations.targets.base import (
     Target,
     TransportError,
     Waiting,
+    fresh_ticket,
     is_transient_status,
 )
 from integrations.targets.remediating import (
@@ -47,6 +53,7 @@ from tickets.databricks_workspace import other_workspace
 REPAIR, RESTART, WATCH = "databricks_repair", "databricks_restart", "databricks_watch"
 FAILED_TASK_STATES = {"FAILED", "TIMEDOUT", "CANCELED", "MAXIMUM_CONCURRENT_RUNS_REACHED"}
 ENDED = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
+NEWER_RUNS_LOOKED_AT = 100
 _CONFIG_DUMP = re.compile(r"\. Config: .*$", re.DOTALL)  # the SDK appends its configuration
 
 
@@ -89,6 +96,36 @@ class DatabricksTransport:
         return _call(
             f"get run {run_id}",
             lambda: self._client.jobs.get_run(run_id, include_history=True),
+        )
+
+    def newer_success(self, run: Any) -> Any | None:
+        """A run of `run`'s job started after it that succeeded (jobs/runs/list, completed
+        runs, newest first; at most NEWER_RUNS_LOOKED_AT of them), else None."""
+        if run.job_id is None or run.start_time is None:
+            return None
+        runs = _call(
+            f"list runs of job {run.job_id}",
+            lambda: list(
+                islice(
+                    self._client.jobs.list_runs(
+                        job_id=run.job_id,
+                        start_time_from=run.start_time + 1,
+                        completed_only=True,
+                    ),
+                    NEWER_RUNS_LOOKED_AT,
+                )
+            ),
+        )
+        return next(
+            (
+                other
+                for other in runs
+                if other.run_id != run.run_id
+                and other.state is not None
+                and other.state.result_state is not None
+                and other.state.result_state.value == "SUCCESS"
+            ),
+            None,
         )
 
     def restart_cluster(self, cluster_id: str) -> None:
@@ -202,6 +239,43 @@ def _nothing_failed(run_id: int, run: Any) -> str:
     )
 
 
+def _repaired_by_others(run_id: int, run: Any, since: datetime) -> str:
+    """Why no repair is sent of a run repaired since `since` (the ticket's latest failure) by
+    a repair this service did not send (no remediation names it), whose tasks failed again:
+    people are on it, and a repair beside theirs is not this service's to make ('' when
+    none)."""
+    since_ms = since.timestamp() * 1000
+    theirs = [
+        item
+        for item in run.repair_history or []
+        if item.id is not None and item.start_time is not None and item.start_time > since_ms
+    ]
+    ours = set(
+        Remediation.objects.filter(
+            action__in=(REPAIR, RESTART), external_run_id__in=[str(item.id) for item in theirs]
+        ).values_list("external_run_id", flat=True)
+    )
+    others = [item for item in theirs if str(item.id) not in ours]
+    if not others:
+        return ""
+    latest = others[-1]
+    state = latest.state
+    ended = state.result_state.value.lower() if state and state.result_state else "ended"
+    return (
+        f"run {run_id} was repaired since its failure reached the ticket (repair {latest.id},"
+        f" not sent by this service, {ended}): no repair was sent beside it, and the ticket"
+        " stays open for people"
+    )
+
+
+def _newer_succeeded(run_id: int, run: Any, newer: Any) -> str:
+    return (
+        f"a newer run {newer.run_id} of job {run.job_id} succeeded since run {run_id} failed:"
+        " no repair was sent, and the ticket stays open: that success, as Databricks reports"
+        " it, decides the ticket"
+    )
+
+
 # Namespace of the advisory locks a run's repairs are sent under, one at a time (two-key
 # form; tickets/services.py, tickets/incidents.py and analysis/services.py use 1 to 6).
 _SENDING_LOCK = 0x72657061  # "repa"
@@ -250,6 +324,14 @@ def _start(
         # repair of no task ("At least one task must be rerun"). Nothing is sent, nor tried
         # again, and no second repair runs beside one.
         service.finish_not_run(remediation.pk, detail=_nothing_failed(run_id, run))
+        return None
+    repaired = _repaired_by_others(run_id, run, fresh_ticket(row).last_seen)
+    if repaired:
+        service.finish_not_run(remediation.pk, detail=repaired)
+        return None
+    newer = dbx.newer_success(run)
+    if newer is not None:
+        service.finish_not_run(remediation.pk, detail=_newer_succeeded(run_id, run, newer))
         return None
     keys = [task.task_key for task in failed if task.task_key]
     details: dict[str, Any] = {"run_id": run_id, "tasks": keys}

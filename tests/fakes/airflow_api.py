@@ -9,7 +9,10 @@ Paths answered:
   POST /auth/token                      {"username", "password"} -> {"access_token"} (Airflow 3)
   POST /api/v2/dags/{dag_id}/clearTaskInstances   ClearTaskInstancesBody -> TaskInstanceCollection
        (dry_run honoured; only_failed clears failed and upstream_failed instances; the cleared
-       ones get state null and try_number + 1, as the scheduler will run them again)
+       ones get state null and try_number + 1, as the scheduler will run them again; a DAG
+       it holds no instance of answers 404 `{"detail": "DAG <dag_id> not found"}`, a run of
+       it none of whose instances it holds 404 `{"detail": "Dag Run id <run_id> not found in
+       dag <dag_id>"}`, as Airflow 3's FastAPI route does)
   GET  /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}[/{map_index}]
   GET  /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}
        (?map_index, full_content, token) -> {"content": [...], "continuation_token": ...}: the
@@ -185,6 +188,10 @@ class FakeAirflow(FakeHttpService):
 
     def _clear(self, dag_id: str, body: dict[str, Any]) -> Reply:
         run_id = body.get("dag_run_id")
+        if not any(dag == dag_id for dag, _, _, _ in self.instances):
+            return 404, {"detail": f"DAG {dag_id} not found"}, {}
+        if run_id and not any((dag, run) == (dag_id, run_id) for dag, run, _, _ in self.instances):
+            return 404, {"detail": f"Dag Run id {run_id} not found in dag {dag_id}"}, {}
         wanted: set[tuple[str, int]] = set()
         for item in body.get("task_ids") or []:
             if isinstance(item, list):

@@ -15,7 +15,10 @@ Paths answered (api-version=2018-06-01 required, as ARM does; path matching is c
   POST .../factories/{f}/queryTriggerRuns                         (RunFilterParameters body)
   POST .../factories/{f}/pipelines/{name}/createRun  (referencePipelineRunId, isRecovery,
        startFromFailure query parameters; answers {"runId"}; the new run is InProgress until
-       `finish_run` ends it)
+       `finish_run` ends it, invoked by "Manual")
+A rerun (createRun with a referencePipelineRunId, or `rerun_in_studio`: ADF Studio's "Rerun from
+failed activity") joins the reference run's group, as Data Factory groups recovery runs: the
+same `runGroupId` (a first run's is its own run id), `isLatest` true on the new run alone.
 Queries honour lastUpdatedAfter/Before, filters (Equals/NotEquals/In/NotIn), orderBy and page with
 continuationToken (`page_size`). A wrong or missing bearer token answers 401
 InvalidAuthenticationToken with a WWW-Authenticate header like ARM's.
@@ -282,7 +285,64 @@ class FakeAzureManagement(FakeHttpService):
     def finish_run(self, resource_group: str, factory: str, run_id: str, status: str) -> None:
         """End a run the fake started (Succeeded, Failed, Cancelled)."""
         run = self.pipeline_runs[(resource_group.lower(), factory.lower())][run_id]
-        run.update(status=status, message="" if status == "Succeeded" else "Operation failed")
+        now = adf_time(datetime.now(UTC))
+        run.update(
+            status=status,
+            message="" if status == "Succeeded" else "Operation failed",
+            runEnd=now,
+            lastUpdated=now,
+        )
+
+    def rerun_in_studio(
+        self, resource_group: str, factory: str, run_id: str, status: str = "InProgress"
+    ) -> dict[str, Any]:
+        """A rerun of `run_id` made outside the service (ADF Studio's "Rerun from failed
+        activity"): the group's latest run from now on, in `status`."""
+        runs = self.pipeline_runs[(resource_group.lower(), factory.lower())]
+        reference = runs[run_id]
+        new_id = f"studio-rerun-{len(runs)}-{run_id}"
+        where = (self.subscription_id, resource_group, factory)
+        run = self._rerun_of(where, reference, new_id, reference["pipelineName"], status)
+        runs[new_id] = run
+        return run
+
+    def _rerun_of(
+        self,
+        where: tuple[str, str, str],
+        reference: dict[str, Any] | None,
+        new_id: str,
+        pipeline: str,
+        status: str,
+    ) -> dict[str, Any]:
+        """A new run started now, by hand (createRun, ADF Studio), in `reference`'s group."""
+        subscription_id, resource_group, factory = where
+        run = adf_pipeline_run(
+            new_id,
+            pipeline,
+            status,
+            run_start=datetime.now(UTC),
+            duration=timedelta(0),
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            factory=factory,
+        )
+        run["invokedBy"] = {"id": new_id, "name": "Manual", "invokedByType": "Manual"}
+        if status in ("InProgress", "Queued"):
+            run.update(runEnd=None, durationInMs=None)
+        if reference is not None:
+            run["runGroupId"] = reference["runGroupId"]
+            for other in self._group(reference):
+                other["isLatest"] = False
+        run["isLatest"] = True
+        return run
+
+    def _group(self, reference: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            run
+            for runs in self.pipeline_runs.values()
+            for run in runs.values()
+            if run["runGroupId"] == reference["runGroupId"]
+        ]
 
     def _create_run(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
         runs = self.pipeline_runs[(match["rg"].lower(), match["factory"].lower())]
@@ -294,16 +354,10 @@ class FakeAzureManagement(FakeHttpService):
             message = "Recovery mode needs referencePipelineRunId."
             return 400, _arm_error("BadRequest", message), {}
         new_id = f"rerun-{len(self.requests)}-{match['pipeline']}"
-        run = adf_pipeline_run(
-            new_id,
-            match["pipeline"],
-            "InProgress",
-            subscription_id=match["sub"],
-            resource_group=match["rg"],
-            factory=match["factory"],
+        where = (match["sub"], match["rg"], match["factory"])
+        run = self._rerun_of(
+            where, runs[reference] if reference else None, new_id, match["pipeline"], "InProgress"
         )
-        run["runGroupId"] = runs[reference]["runGroupId"] if reference else new_id
-        run["isLatest"] = True
         runs[new_id] = run
         return 200, {"runId": new_id}, {}
 

@@ -18,6 +18,8 @@ latest_repair_id like the service) puts the run and its repaired tasks back to R
 answers a repair_id, until `finish_repair` ends it; its `repair_history` holds the run as it
 first ran (`ORIGINAL`, no id) and each repair (`REPAIR`, its id, start and end time, state);
 `POST /api/2.1/clusters/restart` records the cluster in `restarted`.
+`GET /api/2.2/jobs/runs/list` (job_id, start_time_from/_to, completed_only, active_only,
+limit, page_token) lists the job's runs newest first, without their tasks, as the service does.
 
 Faults (`fail`, `throttle`, `stall`) come first and are shared with the Azure fake through
 `FakeHttpService` (tests/fakes/http.py).
@@ -204,6 +206,8 @@ class FakeDatabricks(FakeHttpService):
             prefix = f"/api/{version}/jobs/runs/"
             if request.method == "GET" and request.path == prefix + "get":
                 return self._get_run(request)
+            if request.method == "GET" and request.path == prefix + "list":
+                return self._list_runs(request)
             if request.method == "GET" and request.path == prefix + "get-output":
                 return self._get_output(request)
             if request.method == "GET" and request.path == f"/api/{version}/jobs/get":
@@ -237,6 +241,42 @@ class FakeDatabricks(FakeHttpService):
         elif start:
             page["repair_history"] = []
         if end < len(tasks):
+            page["next_page_token"] = str(end)
+        return 200, page, {}
+
+    def _list_runs(self, request: RecordedRequest) -> Reply:
+        def number(name: str) -> int | None:
+            raw = request.param(name) or ""
+            return int(raw) if raw.isdigit() else None
+
+        job_id, since, until = number("job_id"), number("start_time_from"), number("start_time_to")
+        ended = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
+        runs = [
+            run
+            for run in self.runs.values()
+            if (job_id is None or run["job_id"] == job_id)
+            and (since is None or run["start_time"] >= since)
+            and (until is None or run["start_time"] <= until)
+            and (
+                request.param("completed_only") != "true"
+                or run["state"].get("life_cycle_state") in ended
+            )
+            and (
+                request.param("active_only") != "true"
+                or run["state"].get("life_cycle_state") not in ended
+            )
+        ]
+        runs.sort(key=lambda run: run["start_time"], reverse=True)
+        start = int(request.param("page_token") or 0)
+        end = start + (number("limit") or 20)
+        page: dict[str, Any] = {
+            "runs": [
+                {key: value for key, value in run.items() if key not in ("tasks", "repair_history")}
+                for run in runs[start:end]
+            ],
+            "has_more": end < len(runs),
+        }
+        if end < len(runs):
             page["next_page_token"] = str(end)
         return 200, page, {}
 

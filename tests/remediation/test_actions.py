@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from azure.core.credentials import AccessToken
+from databricks.sdk import WorkspaceClient
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -180,6 +181,92 @@ def test_adf_rerun_that_fails_leaves_the_ticket_to_people(arm):
     assert ticket.status == "open"
 
 
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [("InProgress", "in progress"), ("Succeeded", "succeeded"), ("Failed", "failed")],
+)
+def test_adf_run_rerun_already_in_studio_is_not_rerun_again(arm, status, said):
+    """Someone reran the failed run in ADF Studio before the rerun was approved: the run is no
+    longer its group's latest (`isLatest` false; the group's query names the later run). No
+    second rerun is sent beside it: the remediation ends skipped saying which run came after
+    it, and the ticket stays open for that run's outcome."""
+    make_policy(action="adf_rerun", max_attempts=3, backoff_seconds=0)
+    ticket = make_ticket()
+    failed_run = ticket.affected_entity["run_id"]
+    arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
+    studio = arm.rerun_in_studio("rg-data", "adf-prod", failed_run, status)
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+
+    skipped = proposed(ticket.pk)
+    _adf_step(adf, ticket)
+
+    assert arm.requests_to("/createRun") == []
+    (query,) = arm.requests_to("/queryPipelineRuns")
+    assert query.body["filters"] == [
+        {"operand": "RunGroupId", "operator": "Equals", "values": [failed_run]}
+    ]
+    skipped.refresh_from_db()
+    assert skipped.status == "skipped" and skipped.finished_at is not None
+    assert skipped.reason.startswith(f"run {failed_run} was rerun already at Data Factory")
+    assert f"{studio['runId']} ({said}, invoked by Manual)" in skipped.reason
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.remediation_status == "skipped"
+    ended = AuditLog.objects.get(ticket=ticket, action="remediation ended without running")
+    assert ended.details["reason"] == skipped.reason
+    assert remediation.propose(ticket.pk) is None  # the decision stands: no rerun beside it
+
+
+def test_adf_run_not_its_groups_latest_is_not_rerun_though_its_later_run_is_not_listed(arm):
+    """Data Factory says the run is not its group's latest, but the group's query (its window
+    of lastUpdated) lists no later run: `isLatest` is enough not to rerun it."""
+    make_policy(action="adf_rerun")
+    ticket = make_ticket()
+    failed_run = ticket.affected_entity["run_id"]
+    run = adf_pipeline_run(failed_run, ticket.pipeline)
+    run["isLatest"] = False
+    arm.add_pipeline_run("rg-data", "adf-prod", run)
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+
+    skipped = proposed(ticket.pk)
+    _adf_step(adf, ticket)
+
+    assert arm.requests_to("/createRun") == []
+    skipped.refresh_from_db()
+    assert skipped.status == "skipped"
+    assert skipped.reason.startswith(
+        f"run {failed_run} is no longer its run group's latest at Data Factory"
+    )
+
+
+def test_adf_next_attempt_reruns_from_the_services_own_failed_rerun(arm):
+    """The first attempt's rerun failed and its failure was not reported yet: the ticket's
+    run is no longer its group's latest, but the later run is this service's own, so the next
+    attempt is sent, from that run's failed activity."""
+    make_policy(action="adf_rerun", max_attempts=2, backoff_seconds=0)
+    ticket = make_ticket()
+    failed_run = ticket.affected_entity["run_id"]
+    arm.add_pipeline_run("rg-data", "adf-prod", adf_pipeline_run(failed_run, ticket.pipeline))
+    adf = AdfTransport(StaticTokenCredential(), arm.subscription_id, base_url=arm.url, timeout=3)
+    first = proposed(ticket.pk)
+    _adf_step(adf, ticket)
+    first.refresh_from_db()
+    arm.finish_run("rg-data", "adf-prod", first.external_run_id, "Failed")
+    _adf_step(adf, ticket)
+    first.refresh_from_db()
+    assert first.status == "failed"
+
+    second = proposed(ticket.pk)
+    _adf_step(adf, ticket)
+
+    references = [r.param("referencePipelineRunId") for r in arm.requests_to("/createRun")]
+    assert references == [failed_run, first.external_run_id]
+    second.refresh_from_db()
+    assert second.status == "running"
+    assert second.details["reference_run_id"] == first.external_run_id
+    rerun = arm.pipeline_runs[("rg-data", "adf-prod")][second.external_run_id]
+    assert rerun["runGroupId"] == failed_run and rerun["isLatest"] is True
+
+
 def test_adf_wrong_token_is_a_permanent_error_not_a_second_try(arm):
     from integrations.targets.base import TransportError
 
@@ -335,8 +422,11 @@ def test_adf_rerun_that_cannot_reach_azure_says_so_in_words_and_is_tried_again(
         settings.AZURE_MANAGEMENT_URL = "http://127.0.0.1:9"
         rerun, row = _adf_rerun_sent_once(arm)
 
-    pipeline = rerun.ticket.pipeline
-    assert row.last_error == f"createRun of {pipeline}: 127.0.0.1 refused the connection on port 9"
+    # The run is read first (was it rerun already?): that look is what could not reach Azure.
+    failed_run = rerun.ticket.affected_entity["run_id"]
+    assert row.last_error == (
+        f"get pipeline run {failed_run}: 127.0.0.1 refused the connection on port 9"
+    )
     assert row.status == OutboundStatus.PENDING  # tried again, as a refusal that ran nothing
     assert rerun.status == "running" and not arm.requests_to("/createRun")
 
@@ -350,9 +440,9 @@ def test_adf_rerun_whose_token_request_gets_no_answer_is_not_a_refusal_of_our_cr
         settings.AZURE_AUTHORITY_HOST = "https://127.0.0.1:9"
         rerun, row = _adf_rerun_sent_once(arm)
 
-    pipeline = rerun.ticket.pipeline
+    failed_run = rerun.ticket.affected_entity["run_id"]
     assert row.last_error == (
-        f"createRun of {pipeline}: Entra ID token: 127.0.0.1 refused the connection on port 9"
+        f"get pipeline run {failed_run}: Entra ID token: 127.0.0.1 refused the connection on port 9"
     )
     assert row.status == OutboundStatus.PENDING
     assert rerun.status == "running" and "credentials" not in rerun.reason
@@ -414,6 +504,52 @@ def test_databricks_repair_reruns_the_failed_tasks_and_watches_the_run(databrick
     assert Ticket.objects.get(pk=ticket.pk).remediation_status == "succeeded"
     # PAT only, as the analysis's client: no host-metadata discovery before a repair or watch.
     assert not databricks.requests_to("/.well-known/")
+
+
+def test_databricks_run_people_repaired_since_its_failure_is_not_repaired_again(databricks):
+    """Someone repaired the run in the Jobs UI after its failure reached the ticket, and that
+    repair failed too: the run's repair history names a repair this service did not send, so
+    no repair is sent beside people's; the remediation ends skipped saying so."""
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    people = WorkspaceClient(host=databricks.url, token=databricks.token, auth_type="pat")
+    people.jobs.repair_run(7001, rerun_tasks=["transform"])
+    databricks.finish_repair(7001, "FAILED", "Could not reach driver of cluster")
+
+    skipped = proposed(ticket.pk)
+    run_pending(ticket.pk)
+
+    assert len(databricks.requests_to("/jobs/runs/repair")) == 1  # people's alone
+    skipped.refresh_from_db()
+    assert skipped.status == "skipped"
+    assert skipped.reason.startswith(
+        "run 7001 was repaired since its failure reached the ticket (repair 5000, not sent by"
+        " this service, failed)"
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.remediation_status == "skipped"
+    ended = AuditLog.objects.get(ticket=ticket, action="remediation ended without running")
+    assert ended.details["reason"] == skipped.reason
+
+
+def test_databricks_run_a_newer_run_of_whose_job_succeeded_is_not_repaired(databricks):
+    make_policy(action="databricks_repair", signals=["driver is unreachable"])
+    ticket = _databricks_ticket(databricks)
+    databricks.add_run(
+        job_run(run_id=7101, tasks=[task("transform", 7103, start_time=1_700_086_400_000)])
+    )
+
+    skipped = proposed(ticket.pk)
+    run_pending(ticket.pk)
+
+    assert databricks.requests_to("/jobs/runs/repair") == []
+    (listed,) = databricks.requests_to("/jobs/runs/list")
+    assert listed.param("job_id") == "11223344" and listed.param("completed_only") == "true"
+    skipped.refresh_from_db()
+    assert skipped.status == "skipped"
+    assert skipped.reason.startswith(
+        "a newer run 7101 of job 11223344 succeeded since run 7001 failed: no repair was sent"
+    )
 
 
 def test_a_second_repair_of_the_run_names_the_first(databricks):
@@ -669,6 +805,91 @@ def test_airflow_clear_the_failed_task_and_watch_it(airflow):
     run_pending(ticket.pk)
 
     assert Remediation.objects.get(ticket=ticket).status == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [("success", "success"), ("running", "running"), (None, "cleared (no state yet)")],
+)
+def test_airflow_task_cleared_in_airflow_since_is_not_cleared_again(airflow, state, said):
+    """People cleared the failed instance in Airflow's UI before the clear was approved: its
+    new try waits, runs or succeeded. The service read it and sends no clear beside it (one
+    would restart a running try); the remediation ends skipped naming its state and try, and
+    the ticket stays open for that try's outcome."""
+    run_id = "scheduled__2025-12-17T00:00:00+00:00"
+    ticket = _airflow_ticket(airflow, run_id)
+    instance = airflow.instances[("sales_daily", run_id, "load_orders", -1)]
+    instance.update(state=state, try_number=2)
+
+    skipped = proposed(ticket.pk)
+    run_pending(ticket.pk)
+
+    assert airflow.requests_to("/clearTaskInstances") == []
+    skipped.refresh_from_db()
+    assert skipped.status == "skipped" and skipped.finished_at is not None
+    assert skipped.reason.startswith(f"sales_daily.load_orders is {said}, try 2 in {run_id}")
+    assert "no clear was sent" in skipped.reason
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.remediation_status == "skipped"
+    ended = AuditLog.objects.get(ticket=ticket, action="remediation ended without running")
+    assert ended.details["reason"] == skipped.reason
+
+
+def test_airflow_mapped_task_is_cleared_while_one_of_its_instances_still_fails(airflow):
+    """Of a mapped task's instances on the ticket, one was cleared and succeeded since, one
+    still fails: the clear is sent (for the one failing)."""
+    run_id = "scheduled__2025-12-18T00:00:00+00:00"
+    for index, state in ((0, "success"), (1, "failed")):
+        airflow.add_task_instance("sales_daily", run_id, "load_orders", state, map_index=index)
+    ticket = _mapped_clear_ticket(run_id, failed=[0, 1], failing=[0, 1])
+    proposed(ticket.pk)
+    run_pending(ticket.pk)
+
+    (clear,) = airflow.requests_to("/clearTaskInstances")
+    assert clear.body["task_ids"] == [["load_orders", 0], ["load_orders", 1]]
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "running" and found.details["cleared"] == ["load_orders[1]#2"]
+
+
+def test_airflow_answers_a_clear_of_a_dag_it_does_not_have_with_its_404(airflow):
+    """Airflow 3 answers 404 `{"detail": "DAG <id> not found"}` to a clear of a DAG it does
+    not have (the test stand-in answered 200, clearing nothing): a refusal for good."""
+    from integrations.targets.airflow_clear import AirflowTransport
+    from integrations.targets.base import TransportError
+
+    airflow.add_task_instance("sales_daily", "r", "load_orders", "failed")
+    transport = AirflowTransport(
+        airflow.url, username=airflow.username, password=airflow.password, timeout=3
+    )
+    with pytest.raises(TransportError) as raised:
+        transport.clear("gone_dag", "r", "load_orders", [])
+    assert raised.value.permanent and raised.value.status == 404
+    assert "DAG gone_dag not found" in str(raised.value)
+    with pytest.raises(TransportError) as raised:
+        transport.clear("sales_daily", "manual__gone", "load_orders", [])
+    assert raised.value.status == 404
+    assert "Dag Run id manual__gone not found in dag sales_daily" in str(raised.value)
+    assert airflow.instances[("sales_daily", "r", "load_orders", -1)]["state"] == "failed"
+
+
+def test_airflow_clear_of_a_dag_airflow_does_not_have_is_the_last_attempt(airflow):
+    """The ticket's DAG is gone from Airflow (deleted, renamed): its 404 ends the attempts at
+    the run, saying why, and no clear is sent."""
+    make_policy(action="airflow_clear", signals=["connection reset"], max_attempts=3)
+    RemediationPolicy.objects.update(backoff_seconds=0)
+    ticket = make_ticket(
+        source="airflow",
+        run_id="airflow:gone_dag/t/r",
+        affected_entity={"dag_id": "gone_dag", "task_id": "t", "run_id": "r", "map_index": "-1"},
+    )
+    proposed(ticket.pk)
+    rows = run_pending(ticket.pk)
+
+    assert [r.status for r in rows] == ["dead"] and "404" in rows[0].last_error
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "retrying will not find it" in found.reason
+    _no_next_attempt_after(ticket)
+    assert airflow.requests_to("/clearTaskInstances") == []
 
 
 @pytest.mark.parametrize(
@@ -988,7 +1209,8 @@ def test_airflow_that_refuses_the_connection_is_named_in_words(airflow, settings
     if not login:
         settings.AIRFLOW_API_TOKEN = "a-jwt"
     _, rows = _airflow_clear_of(airflow)
-    what = "Airflow token" if login else "clear d.t"
+    # Without a login, the first call is the read of the instance before its clear.
+    what = "Airflow token" if login else "get d.t"
     assert f"{what}: 127.0.0.1 refused the connection on port 9" in rows[0].last_error
 
 
@@ -1072,8 +1294,9 @@ def test_airflow_clear_refused_for_another_field_is_not_sent_again(airflow):
 def test_airflow_api_url_given_with_its_api_path_is_its_root(airflow, settings):
     settings.AIRFLOW_API_URL = f"{airflow.url}/api/v2/"
     ticket, _ = _airflow_clear_of(airflow)
-    assert [r.path for r in airflow.requests[:2]] == [
+    assert [r.path for r in airflow.requests[:3]] == [
         "/auth/token",
+        "/api/v2/dags/d/dagRuns/r/taskInstances/t",
         "/api/v2/dags/d/clearTaskInstances",
     ]
     assert Remediation.objects.get(ticket=ticket).status == "running"
@@ -2237,10 +2460,10 @@ def test_entra_id_refusing_our_client_secret_stops_the_attempts(arm, settings, m
 def test_adf_rerun_of_a_run_no_longer_at_data_factory_stops_the_attempts_and_says_why(
     arm, settings, monkeypatch
 ):
-    """Data Factory answers 404 to the rerun (the failed run is gone from the factory: deleted
-    with its pipeline, or past its retention): waiting the backoff will not bring it back, so
-    the policy's other attempts are not made, and the remediation and the Slack thread say
-    why; people may retry it once it is back."""
+    """Data Factory answers 404 for the failed run (gone from the factory: deleted with its
+    pipeline, or past its retention), read before its rerun: waiting the backoff will not
+    bring it back, so no rerun is sent, the policy's other attempts are not made, and the
+    remediation and the Slack thread say why; people may retry it once it is back."""
     with entra_id_for(arm, settings, monkeypatch), FakeSlack() as slack:
         settings.SLACK_BOT_TOKEN, settings.SLACK_BASE_URL = slack.token, slack.base_url
         CircuitBreaker("slack").reset()
@@ -2265,7 +2488,7 @@ def test_adf_rerun_of_a_run_no_longer_at_data_factory_stops_the_attempts_and_say
         thread = [m["text"] for m in slack.thread(ticket.slack_channel, ticket.slack_ts)]
         assert any("retrying will not find it" in t for t in thread), thread
         _no_next_attempt_after(ticket)
-        assert len(arm.requests_to("/createRun")) == 1
+        assert arm.requests_to("/createRun") == []
         assert remediation.retryable(ticket) == found
 
 

@@ -232,6 +232,75 @@ def test_default_policy_ships_auto_for_transient_and_never_for_deterministic(mig
     assert remediation.propose(make_ticket(error_message="KeyError: 'amount'").pk) is None
 
 
+READ_TIMEOUTS = [
+    (
+        "adf",
+        "adf_rerun",
+        "requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.example.com', "
+        "port=443): Read timed out. (read timeout=30)",
+    ),
+    (
+        "airflow",
+        "airflow_clear",
+        "urllib3.exceptions.ReadTimeoutError: HTTPConnectionPool(host='10.0.0.4', port=8080)",
+    ),
+    (
+        "databricks",
+        "databricks_repair",
+        "java.net.SocketTimeoutException: Read timed out",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "action", "message"), READ_TIMEOUTS)
+def test_default_policies_take_a_read_timeout_as_transient(migration_data, source, action, message):
+    """A read that timed out (requests', urllib3's and Java's wordings) is a transient network
+    failure: the shipped policies did not name it, so such a failure got no rerun."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    defaults = import_module("integrations.migrations.0009_default_remediation_policies")
+    for fields in defaults.POLICIES:
+        RemediationPolicy.objects.get_or_create(name=fields["name"], defaults=fields)
+    ticket = make_ticket(source=source, error_type="TimeoutError", error_message=message)
+    assert remediation.propose(ticket.pk) is None  # as 0009 shipped them
+
+    import_module("integrations.migrations.0027_default_policies_read_timeouts").add_read_timeouts(
+        apps, None
+    )
+
+    found = proposed(ticket.pk)
+    assert found.action == action and found.status == "running"
+    assert found.policy is not None and "transient" in found.policy.name.lower()
+
+
+def test_read_timeouts_are_not_added_to_a_default_policy_an_admin_narrowed(migration_data):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    defaults = import_module("integrations.migrations.0009_default_remediation_policies")
+    for fields in defaults.POLICIES:
+        RemediationPolicy.objects.get_or_create(name=fields["name"], defaults=fields)
+    narrowed = RemediationPolicy.objects.get(name__startswith="Transient Airflow failures")
+    narrowed.signals = ["connection reset"]
+    narrowed.save()
+    migration = import_module("integrations.migrations.0027_default_policies_read_timeouts")
+
+    migration.add_read_timeouts(apps, None)
+    migration.add_read_timeouts(apps, None)  # once only, however often it runs
+
+    narrowed.refresh_from_db()
+    assert narrowed.signals == ["connection reset"]
+    adf = RemediationPolicy.objects.get(name__startswith="Transient ADF failures")
+    assert adf.signals[-2:] == ["read timed out", "readtimeout"]
+    assert adf.signals.count("readtimeout") == 1
+    migration.remove_read_timeouts(apps, None)
+    adf.refresh_from_db()
+    assert "read timed out" not in adf.signals and "readtimeout" not in adf.signals
+
+
 def test_a_rerun_of_what_data_factory_calls_a_user_error_says_why_it_is_proposed(
     migration_data, webhook_client
 ):
