@@ -185,7 +185,7 @@ def _store_enriched(
             ticket_services.end_as_run_that_did_not_fail(ticket, did_not_fail)
             folded = None
         else:
-            folded = ticket_services.settle_fingerprint(ticket, correlated_on, culprit)
+            folded = ticket_services.settle_fingerprint(ticket, correlated_on, culprit, links)
             if folded is None:
                 folded = ticket_services.settle_run(ticket, enriched.run, culprit)
         if folded is not None:

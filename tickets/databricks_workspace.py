@@ -97,7 +97,8 @@ def other_workspace(entity: dict[str, Any]) -> str:
 def run_page_link(entity: dict[str, Any]) -> str:
     """The page DATABRICKS_HOST's workspace shows for the job run `entity` names, shaped as
     runs/get's `run_page_url` is (`https://<host>/?o=<workspace id>#job/<job id>/run/<run
-    id>`), for a ticket whose notification and run read named none. "" unless the run is
+    id>`), for a failure whose notification names none and whose run no read named (its
+    ticket's analysis, or ingest where no run is read: `tickets.services`). "" unless the run is
     known to be of that workspace (its notification's workspace id is
     `configured_workspace_id`: a run id of another workspace, or of one not known, may be
     another run there) and names its job and run."""

@@ -58,7 +58,7 @@ from rca_project.compiled_sql import (
     row_json,
 )
 from tickets import incidents, lifecycle, rules
-from tickets.databricks_workspace import error_fetchable
+from tickets.databricks_workspace import error_fetchable, run_page_link
 from tickets.fingerprints import failure_fingerprint
 from tickets.lifecycle import Actor
 from tickets.models import (
@@ -241,6 +241,14 @@ def _error_to_be_fetched(event: FailureEvent) -> bool:
     )
 
 
+def _unnamed_run_page(event: FailureEvent) -> str:
+    """The page DATABRICKS_HOST shows for the run of a Databricks failure whose notification
+    names none (`run_page_link`); "" otherwise."""
+    if event.source != Source.DATABRICKS or "run" in event.links:
+        return ""
+    return run_page_link(event.resource)
+
+
 @dataclass(frozen=True)
 class Folded:
     """A ticket whose fetched error made it an occurrence of `ticket_id` (`outcome`)."""
@@ -249,7 +257,12 @@ class Folded:
     outcome: str
 
 
-def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folded | None:
+def settle_fingerprint(
+    ticket: Ticket,
+    message: str,
+    culprit: str = "",
+    links: Mapping[str, str] | None = None,
+) -> Folded | None:
     """A ticket opened by a Databricks notification without error text (`FINGERPRINT_PENDING` in
     its details) was correlated at ingest with no other run's failure: its fingerprint named its
     run. Its analysis fetched the run's error (`message`, without the error's trace, which one
@@ -268,7 +281,10 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
     occurrences and inbox rows move there (`ticket_folded`) and it is deleted, its id leading to
     that ticket (`FoldedTicket`). This runs before the ticket is analysed or paged
     (`analysis.services.enrich_tickets`): it paged nothing, though ingest's answer and the
-    board's live event named it.
+    board's live event named it. `links`: the ticket's links with those its run's read gave
+    (the run's page, which Databricks' notifications do not name; the ticket's own when
+    None): a run counted on another ticket makes its page that ticket's `run` link, as
+    ingest counting a notification that named the page would.
 
     Call inside a transaction. The locks are ingest's, in its order: the run's, the
     fingerprint's and the culprit's advisory locks (a ticket whose error was fetched: then its
@@ -290,7 +306,7 @@ def settle_fingerprint(ticket: Ticket, message: str, culprit: str = "") -> Folde
         unit=str(entity.get("task_key", "")),
         error_message=message,
         resource=entity,
-        links=ticket.links,
+        links=dict(ticket.links if links is None else links),
     )
     fingerprint = classify_and_fingerprint(event)[1] if message else str(job_fingerprint)
     locks = [(_RUN_LOCK, _hash32(ticket.run_id)), (_FINGERPRINT_LOCK, _hash32(fingerprint))]
@@ -768,6 +784,11 @@ def record_event(
         event = dataclasses.replace(
             event, details={**event.details, FINGERPRINT_PENDING: job_fingerprint}
         )
+    elif event.kind == EventKind.FAILURE and (page := _unnamed_run_page(event)):
+        # A run no read will link (no DATABRICKS_TOKEN, or its notification stated its error):
+        # the page DATABRICKS_HOST shows for it, as an analysis that could not read the run
+        # links it, so that a run counted on a ticket links its own.
+        event = dataclasses.replace(event, links={**event.links, "run": page})
     classified = None
     locks: list[tuple[int, int]] = []
     if event.kind != EventKind.RESOLVED:

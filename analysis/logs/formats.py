@@ -156,8 +156,9 @@ _YEARLESS_FORMATS: list[tuple[str, re.Pattern[str]]] = [
 # [error] [Thread-1 (]: message``, the level padded in brackets) and its console output
 # (``10:00:04  1 of 3 ERROR creating sql table model …``, no level: read from dbt's own words
 # for a failed node and an error's summary). dbt writes an error's detail (the database's
-# message, the SQL line) on the lines after it, indented, each with its own time: such a line
-# continues the record before it (``ParsedLine.continues``).
+# message, the SQL line) on the lines after it, indented: dbt 1.4 and before each with its own
+# time, so such a line continues the record before it (``ParsedLine.continues``); dbt 1.5 and
+# later without one (``LogMiner`` reads them with the error), the summary itself indented.
 _DBT_FORMATS: list[tuple[str, re.Pattern[str]]] = [
     (
         "dbt",
@@ -345,14 +346,28 @@ class LineParser:
 
 def _dbt_line(name: str, groups: dict[str, str | None]) -> ParsedLine:
     """A dbt line: no date, so no time; the level its file gives, else the one dbt's words
-    say; an indented message continues the record before it."""
+    say; an indented message continues the record before it, unless it is one of dbt's own
+    records (dbt 1.5 and later indent an error's summary, ``  Database Error in model …``)."""
     message = groups["msg"] or ""
+    words = _dbt_level_words(message.lstrip())
     if message[:1] in (" ", "\t"):
-        return ParsedLine(False, None, None, message, name, continues=True)
-    level = groups.get("level")
-    if level is None:
-        level = next((lvl for lvl, words in _DBT_CONSOLE_LEVELS if words.match(message)), None)
+        if words is None:
+            return ParsedLine(False, None, None, message, name, continues=True)
+        message = message.lstrip()
+    level = groups.get("level") or words
     return ParsedLine(True, None, normalise_level(level) if level else None, message, name)
+
+
+def _dbt_level_words(message: str) -> str | None:
+    """The level dbt's own words for a failed node, an error's summary, a failed test or a
+    warning say (``_DBT_CONSOLE_LEVELS``); None for any other message."""
+    return next((level for level, words in _DBT_CONSOLE_LEVELS if words.match(message)), None)
+
+
+# The formats of dbt's lines (``_DBT_FORMATS``): after one of their errors, the lines without a
+# header that are indented go on with its message (dbt 1.5 and later write an error's further
+# lines, the database's message among them, without a time).
+DBT_FORMATS = frozenset(name for name, _ in _DBT_FORMATS)
 
 
 def _second_key(raw: str) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 from drain3.drain import Drain, LogCluster, LogClusterCache, Node
 
 from analysis.logs.formats import (
+    DBT_FORMATS,
     LEVELS,
     LineParser,
     ParsedLine,
@@ -479,9 +480,10 @@ class LogMiner:
         self._after_failure = 0
         self._last_error_index = -(10**9)
         # The last line if it was an error, with the lines that continued its message so far
-        # (dbt writes an error's detail on the indented lines after it).
+        # (dbt writes an error's detail on the indented lines after it), and its format.
         self._continued: Excerpt | None = None
         self._continued_lines = 0
+        self._continued_format = ""
         # Exceptions.
         self._chains: deque[ExceptionChain] = deque(maxlen=MAX_CHAINS_KEPT)
         self._first_chain: ExceptionChain | None = None
@@ -540,10 +542,19 @@ class LogMiner:
     def _follow_message(self, parsed: ParsedLine, error: Excerpt | None) -> None:
         """An error's message continued on the lines after it (``ParsedLine.continues``, up to
         PY_MESSAGE_LINES) is part of its cause: dbt's "Database Error in model x" names the
-        missing relation on the next line."""
+        missing relation on the next line. From dbt 1.5 on, those lines have no header: after
+        a dbt error, an indented line without one goes on with it too."""
         if error is not None:
             self._continued, self._continued_lines = error, 0
-        elif parsed.continues and self._continued is not None:
+            self._continued_format = parsed.format
+        elif self._continued is not None and (
+            parsed.continues
+            or (
+                not parsed.header
+                and self._continued_format in DBT_FORMATS
+                and parsed.message[:1] in (" ", "\t")
+            )
+        ):
             if self._continued_lines < PY_MESSAGE_LINES:
                 self._continued_lines += 1
                 cause = f"{self._continued.cause}\n{parsed.message.strip()}"

@@ -184,16 +184,37 @@ def _instance_name(instance: Any) -> str:
 def _transport_error(exc: AirflowApiError) -> TransportError:
     """A refusal as the engine weighs it; no answer (status None) may be tried again. A failed
     login sent nothing it logged in for, nor did a call that never reached Airflow (its
-    connection refused, its host not resolved)."""
+    connection refused, its host not resolved). A 404 or 410 that is not Airflow's
+    (`_not_airflows_answer`) is tried again too."""
     status = exc.status
-    permanent = status is not None and not is_transient_status(status)
+    proxied = _not_airflows_answer(exc)
+    permanent = status is not None and not is_transient_status(status) and not proxied
     return TransportError(
-        str(exc),
+        f"{exc} (not Airflow's answer: the proxy in front of it may be routing to no server)"
+        if proxied
+        else str(exc),
         permanent=permanent,
         retry_after=parse_retry_after(exc.retry_after),
         status=status,
         unsent=exc.login or exc.unsent,
     )
+
+
+def _not_airflows_answer(exc: AirflowApiError) -> bool:
+    """A 404 or 410 whose body is not Airflow's: its API names what it does not have in JSON
+    (`{"detail": "The Dag with ID: `d` was not found"}`; Airflow 2 adds `status` and `title`),
+    so another answer came from a proxy or ingress in front of it (one routing to no server
+    while Airflow's API server is being replaced). It says nothing of the DAG or run, and the
+    call carried nothing out: unlike Airflow's own 404 (`remediation.not_found_there`), it is
+    tried again. (A 404 from the token endpoint says AIRFLOW_API_URL is not an Airflow 3 API
+    server's root, `airflow_api`: not this.)"""
+    if exc.login or exc.status not in service.NOT_FOUND:
+        return False
+    try:
+        answer = json.loads(exc.body)
+    except ValueError:
+        return True
+    return not (isinstance(answer, dict) and "detail" in answer)
 
 
 def _refuses_note(exc: AirflowApiError) -> bool:

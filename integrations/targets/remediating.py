@@ -14,7 +14,8 @@ A watch's look that gets no answer or a server error looks again later (`look_ag
 the rerun runs on meanwhile.
 A delivery the engine gives up on (a refusal, a start's retries run out, the target no longer
 configured) fails its remediation at once with the error (`gave_up`); a refusal of the service's
-own credentials (401, 403) or a 404/410 (what it acts on is not there), like a start that may
+own credentials (401, 403) or a 404/410 (what it acts on is not there; an Airflow 404 not
+from Airflow's API is tried again first: `airflow_clear`), like a start that may
 have reached the service and a watch that reached its deadline, is the last attempt at its run
 (people may retry it).
 

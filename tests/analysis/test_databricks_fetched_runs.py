@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from analysis.services import enrich_tickets
+from analysis.services import analyse_tickets, enrich_tickets
 from tests.fakes.databricks_api import FakeDatabricks, job, job_run, task
 from tests.tickets.test_incidents import post
 from tickets import lifecycle
-from tickets.models import AuditLog, Ticket
+from tickets.models import AuditLog, RcaSource, Ticket
 from tickets.services import folded_into
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +216,42 @@ def test_no_email_address_is_left_in_the_tickets_details(databricks):
         [ticket.details, list(AuditLog.objects.filter(ticket=ticket).values("details", "after"))]
     )
     assert "@" not in stored
+
+
+@pytest.mark.parametrize("read", [True, False], ids=["page-read", "page-made-up"])
+def test_a_later_run_counted_on_the_ticket_links_its_own_page(databricks, read):
+    """Databricks' notifications name no run page: a ticket's `run` link is the one its run's
+    read gave (runs/get's `run_page_url`), else the page DATABRICKS_HOST shows for it. A later
+    run failing alike is counted on the ticket (its own ticket folded into it): the link
+    follows it, to its page, as a notification naming its page would make it."""
+    if not read:
+        databricks.fail(403, databricks.error_body(403, "no"), times=None, path_contains="/get")
+    failed_run(databricks, 100)
+    first = notified_and_read(100)
+    failed_run(databricks, 200)
+    assert folded_into(notified_and_read(200)) == first
+
+    ticket = Ticket.objects.get()
+    page = (
+        f"https://example.cloud.databricks.com/?o=1#job/{JOB_ID}/run/200"
+        if read
+        else f"{databricks.url}/?o={WORKSPACE}#job/{JOB_ID}/run/200"
+    )
+    assert ticket.links == {"run": page}
+
+
+def test_a_later_run_counted_at_ingest_links_its_own_page_when_no_token_may_read_it(settings):
+    """No DATABRICKS_TOKEN: no run is read, and a run failing again is counted on the job's
+    ticket as its notification lands. The ticket's `run` link is the latest run's page
+    DATABRICKS_HOST shows (its notification names none), as its first run's was."""
+    settings.DATABRICKS_HOST = f"adb-{WORKSPACE}.7.azuredatabricks.net"
+    settings.DATABRICKS_TOKEN = settings.DATABRICKS_WORKSPACE_ID = ""
+    first = notified_and_read(100)
+    analyse_tickets([first])  # its analysis done before the next run fails
+    assert Ticket.objects.get().rca_source != RcaSource.PENDING
+    assert notified_and_read(200) == first
+
+    ticket = Ticket.objects.get()
+    assert ticket.occurrence_count == 2
+    host = f"https://adb-{WORKSPACE}.7.azuredatabricks.net"
+    assert ticket.links == {"run": f"{host}/?o={WORKSPACE}#job/{JOB_ID}/run/200"}

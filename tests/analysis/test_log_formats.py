@@ -437,11 +437,14 @@ def test_an_uploaded_airflow3_log_reports_the_exception_of_its_error_detail(tmp_
 # --- dbt --------------------------------------------------------------------------------------
 # A `dbt run` whose model reads a table that is gone, as dbt writes it to logs/dbt.log, to its
 # console (what a scheduler keeps as the task's output) and with --log-format json: the summary
-# names the model, the database's message follows on the indented lines after it.
+# names the model, the database's message follows on the indented lines after it. dbt 1.4 and
+# before write each line of an error's message as a record of its own (these two logs); from
+# 1.5 on, the error is one record, indented, whose message's further lines carry no time
+# (DBT_19_FILE_LOG, DBT_19_CONSOLE_LOG).
 DBT_FILE_LOG = "\n".join(
     [
         "=========================== 10:00:00.123456 | 6e1b2c3d-aaaa ===========================",
-        "10:00:00.123456 [info ] [MainThread]: Running with dbt=1.7.4",
+        "10:00:00.123456 [info ] [MainThread]: Running with dbt=1.4.9",
         "10:00:02.300000 [info ] [MainThread]: Found 12 models, 4 tests, 0 sources",
         "10:00:03.100000 [info ] [Thread-1 (]: 1 of 3 START sql table model dw.stg_orders [RUN]",
         "10:00:04.100000 [debug] [Thread-1 (]: Postgres adapter: Postgres error: relation "
@@ -465,7 +468,7 @@ DBT_FILE_LOG = "\n".join(
 )
 DBT_CONSOLE_LOG = "\n".join(
     [
-        "10:00:00  Running with dbt=1.7.4",
+        "10:00:00  Running with dbt=1.4.9",
         "10:00:03  1 of 3 START sql table model dw.stg_orders [RUN]",
         "10:00:04  1 of 3 ERROR creating sql table model dw.stg_orders [ERROR in 0.50s]",
         "10:00:04  2 of 3 SKIP relation dw.fct_orders [SKIP]",
@@ -480,6 +483,80 @@ DBT_CONSOLE_LOG = "\n".join(
         "10:00:05  Done. PASS=1 WARN=0 ERROR=1 SKIP=1 TOTAL=3",
     ]
 )
+# `dbt build` of dbt-core 1.9.11 (dbt-postgres 1.9.1), as it wrote them: a model reading a table
+# that is not there, and a test configured to warn. Every line starts with a colour reset.
+DBT_19_CONSOLE_LOG = "\n".join(
+    [
+        "\x1b[0m02:14:43  Running with dbt=1.9.11",
+        "\x1b[0m02:14:47  Found 3 models, 1 test, 475 macros",
+        "\x1b[0m02:14:48  2 of 4 START sql table model dw.stg_orders ......... [RUN]",
+        "\x1b[0m02:14:48  2 of 4 ERROR creating sql table model dw.stg_orders  [\x1b[31mERROR"
+        "\x1b[0m in 0.08s]",
+        "\x1b[0m02:14:48  3 of 4 START test accepted_values_stg_ok_id__2 ..... [RUN]",
+        "\x1b[0m02:14:48  3 of 4 WARN 1 accepted_values_stg_ok_id__2 ......... [\x1b[33mWARN 1"
+        "\x1b[0m in 0.08s]",
+        "\x1b[0m02:14:48  4 of 4 SKIP relation dw.fct_orders ................. [\x1b[33mSKIP"
+        "\x1b[0m]",
+        "\x1b[0m02:14:48  ",
+        "\x1b[0m02:14:48  \x1b[31mCompleted with 1 error, 0 partial successes, and 1 warning:"
+        "\x1b[0m",
+        "\x1b[0m02:14:48  ",
+        "\x1b[0m02:14:48    Database Error in model stg_orders (models/staging/stg_orders.sql)",
+        '  relation "raw.orders_v2" does not exist',
+        "  LINE 14: from raw.orders_v2",
+        "                ^",
+        "  compiled code at target/run/dw/models/staging/stg_orders.sql",
+        "\x1b[0m02:14:48  ",
+        "\x1b[0m02:14:48  \x1b[33mWarning in test accepted_values_stg_ok_id__2 (models/schema.yml)"
+        "\x1b[0m",
+        "\x1b[0m02:14:48  Got 1 result, configured to warn if != 0",
+        "\x1b[0m02:14:48  ",
+        "\x1b[0m02:14:48    compiled code at target/compiled/dw/models/schema.yml/accepted_values"
+        "_stg_ok_id__2.sql",
+        "\x1b[0m02:14:48  ",
+        "\x1b[0m02:14:48  Done. PASS=1 WARN=1 ERROR=1 SKIP=1 TOTAL=4",
+    ]
+)
+DBT_19_FILE_LOG = "\n".join(
+    [
+        "\x1b[0m02:14:43.652154 [info ] [MainThread]: Running with dbt=1.9.11",
+        "\x1b[0m02:14:48.271258 [info ] [Thread-1 (]: 2 of 4 START sql table model dw.stg_orders"
+        " [RUN]",
+        "\x1b[0m02:14:48.342406 [debug] [Thread-1 (]: Postgres adapter: Postgres error: relation"
+        ' "raw.orders_v2" does not exist',
+        "LINE 14: from raw.orders_v2",
+        "              ^",
+        "",
+        "\x1b[0m02:14:48.342766 [debug] [Thread-1 (]: On model.dw.stg_orders: ROLLBACK",
+        "\x1b[0m02:14:48.351608 [debug] [Thread-1 (]: Database Error in model stg_orders"
+        " (models/staging/stg_orders.sql)",
+        '  relation "raw.orders_v2" does not exist',
+        "  LINE 14: from raw.orders_v2",
+        "                ^",
+        "  compiled code at target/run/dw/models/staging/stg_orders.sql",
+        "\x1b[0m02:14:48.352854 [error] [Thread-1 (]: 2 of 4 ERROR creating sql table model"
+        " dw.stg_orders  [\x1b[31mERROR\x1b[0m in 0.08s]",
+        "\x1b[0m02:14:48.359228 [info ] [Thread-1 (]: 3 of 4 START test accepted_values_stg_ok_id"
+        "__2 [RUN]",
+        "\x1b[0m02:14:48.514825 [info ] [MainThread]: \x1b[31mCompleted with 1 error, 0 partial"
+        " successes, and 1 warning:\x1b[0m",
+        "\x1b[0m02:14:48.515078 [info ] [MainThread]: ",
+        "\x1b[0m02:14:48.515351 [error] [MainThread]:   Database Error in model stg_orders"
+        " (models/staging/stg_orders.sql)",
+        '  relation "raw.orders_v2" does not exist',
+        "  LINE 14: from raw.orders_v2",
+        "                ^",
+        "  compiled code at target/run/dw/models/staging/stg_orders.sql",
+        "\x1b[0m02:14:48.515567 [info ] [MainThread]: ",
+        "\x1b[0m02:14:48.515808 [warn ] [MainThread]: \x1b[33mWarning in test accepted_values_stg"
+        "_ok_id__2 (models/schema.yml)\x1b[0m",
+        "\x1b[0m02:14:48.516036 [warn ] [MainThread]: Got 1 result, configured to warn if != 0",
+        "\x1b[0m02:14:48.516209 [info ] [MainThread]: ",
+        "\x1b[0m02:14:48.516421 [info ] [MainThread]:   compiled code at target/compiled/dw/models"
+        "/schema.yml/accepted_values_stg_ok_id__2.sql",
+        "\x1b[0m02:14:48.516821 [info ] [MainThread]: Done. PASS=1 WARN=1 ERROR=1 SKIP=1 TOTAL=4",
+    ]
+)
 
 
 @pytest.mark.parametrize(
@@ -487,6 +564,8 @@ DBT_CONSOLE_LOG = "\n".join(
     [
         pytest.param(DBT_FILE_LOG, 8, 12, id="logs/dbt.log"),
         pytest.param(DBT_CONSOLE_LOG, 3, 7, id="console"),
+        pytest.param(DBT_19_FILE_LOG, 13, 17, id="dbt 1.9 logs/dbt.log"),
+        pytest.param(DBT_19_CONSOLE_LOG, 4, 11, id="dbt 1.9 console"),
     ],
 )
 def test_a_failed_dbt_run_reports_the_error_with_the_message_on_the_lines_after_it(
@@ -494,7 +573,7 @@ def test_a_failed_dbt_run_reports_the_error_with_the_message_on_the_lines_after_
 ):
     result = mine_bytes(tmp_path, "dbt.log", log.encode())
     assert result.first_error is not None and result.first_error.line == first_error
-    assert "1 of 3 ERROR creating sql table model" in result.first_error.text
+    assert " ERROR creating sql table model dw.stg_orders" in result.first_error.text
     assert result.failure is not None and result.failure.line == failure
     assert "Database Error in model stg_orders" in result.failure.text
     cause = result.cause_text()

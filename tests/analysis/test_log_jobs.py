@@ -32,6 +32,8 @@ from tests.analysis.test_log_formats import (
     ADF_ERROR,
     ADF_SQL_LOGIN_ERROR,
     ADF_SQL_LOGIN_RUN,
+    DBT_19_CONSOLE_LOG,
+    DBT_19_FILE_LOG,
     DBT_CONSOLE_LOG,
     DBT_FILE_LOG,
 )
@@ -598,7 +600,11 @@ def test_the_innermost_cause_is_read_with_the_rest_of_its_multi_line_message():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("log", [DBT_FILE_LOG, DBT_CONSOLE_LOG], ids=["logs/dbt.log", "console"])
+@pytest.mark.parametrize(
+    "log",
+    [DBT_FILE_LOG, DBT_CONSOLE_LOG, DBT_19_FILE_LOG, DBT_19_CONSOLE_LOG],
+    ids=["logs/dbt.log", "console", "dbt 1.9 logs/dbt.log", "dbt 1.9 console"],
+)
 def test_a_failed_dbt_runs_log_is_analysed_as_the_database_error_it_reports(log):
     job = upload_job(make_user("dbt", "viewer"), ("dbt.log", log.encode()))
     log_jobs.run_job(str(job.id))

@@ -2531,6 +2531,41 @@ def test_airflow_clear_of_a_dag_airflow_no_longer_has_stops_the_attempts(airflow
     assert len(airflow.requests_to("/clearTaskInstances")) == 1
 
 
+def test_airflow_clear_answered_404_by_a_proxy_in_front_of_airflow_is_sent_again(airflow):
+    """Not Airflow's answer (its API answers JSON naming what it has not: `{"detail": …}`): the
+    proxy or ingress in front of it answered 404 while Airflow's API server was being replaced.
+    The clear cleared nothing and is sent again; Airflow then clears the task."""
+    airflow.fail(
+        404,
+        b"<html><head><title>404 Not Found</title></head><body>404 Not Found</body></html>",
+        headers={"Content-Type": "text/html"},
+        path_contains="/clearTaskInstances",
+    )
+    ticket, rows = _airflow_clear_of(airflow)
+
+    assert len(airflow.requests_to("/clearTaskInstances")) == 2
+    assert rows[0].status != "dead", rows[0].last_error
+    assert Remediation.objects.get(ticket=ticket).status == "running"
+    assert airflow.instances[("d", "r", "t", -1)]["try_number"] == 2
+
+
+def test_airflow_clear_answered_404_by_a_proxy_for_good_stops_once_the_engine_gives_up(
+    airflow, settings
+):
+    """The proxy keeps answering 404 (AIRFLOW_API_URL names no Airflow behind it): the clear is
+    sent again until the engine gives up, which ends the attempts as Airflow's own 404 does."""
+    settings.OUTBOUND_MAX_ATTEMPTS = 3
+    airflow.fail(404, b"404 page not found", times=None, path_contains="/clearTaskInstances")
+    ticket, rows = _airflow_clear_of(airflow)
+    RemediationPolicy.objects.update(max_attempts=3, backoff_seconds=0)
+
+    assert len(airflow.requests_to("/clearTaskInstances")) == 3
+    assert [r.status for r in rows] == ["dead"] and "not Airflow's answer" in rows[0].last_error
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "retrying will not find it" in found.reason
+    _no_next_attempt_after(ticket)
+
+
 def test_a_refusal_that_is_no_credentials_problem_still_gets_its_next_attempt(databricks):
     """A 400 (the run cannot be repaired now) is no reason to stop: the next attempt comes."""
     make_policy(
