@@ -88,7 +88,13 @@ class AdfConfig:
 
 
 class EnrichmentError(Exception):
-    """The service could not tell us the error (auth, not found, timeout, 5xx...)."""
+    """The service could not tell us the error (auth, not found, timeout, 5xx...).
+    `retryable`: the service was throttling (429), failing (5xx), stalled or out of reach, so
+    the same read may succeed later; a refused token, an unknown run are not."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,11 +280,32 @@ def _databricks_call(budget: _Budget, what: str, call: Callable[[], T]) -> T:
     from databricks.sdk.errors import DatabricksError
 
     if budget.expired():
-        raise EnrichmentError(f"Databricks API: timed out after {budget.describe()} ({what})")
+        raise EnrichmentError(
+            f"Databricks API: timed out after {budget.describe()} ({what})", retryable=True
+        )
     try:
         return call()
     except (_BudgetExhausted, DatabricksError, requests.RequestException, TimeoutError) as exc:
-        raise EnrichmentError(f"Databricks API: {_databricks_reason(exc, budget)}") from exc
+        raise EnrichmentError(
+            f"Databricks API: {_databricks_reason(exc, budget)}",
+            retryable=_databricks_retryable(exc),
+        ) from exc
+
+
+def _databricks_retryable(exc: BaseException) -> bool:
+    """Whether the read may succeed later: a throttle (429) or a server error (5xx), also one
+    the SDK gave up retrying within the budget, a timeout or a connection refused."""
+    import requests
+    from databricks.sdk.errors import DatabricksError
+
+    if isinstance(exc, _BudgetExhausted):
+        if not isinstance(exc.__context__, DatabricksError):
+            return True  # the budget spent waiting on a stalled or unreachable server
+        exc = exc.__context__
+    if isinstance(exc, DatabricksError):
+        status = _databricks_status(exc)
+        return status is not None and (status == 429 or status >= 500)
+    return isinstance(exc, requests.Timeout | requests.ConnectionError | TimeoutError)
 
 
 def _get_run(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from analysis import enrichment
 from analysis.redaction import redact_data
@@ -47,20 +48,24 @@ class Enriched:
     owner: str = ""
 
 
-def enrich(ticket: Ticket) -> Enriched:
+def enrich(ticket: Ticket, *, databricks_down: str = "") -> Enriched:
+    """`databricks_down`: why a read of another run just failed for a reason that may pass
+    (`unread_for_now`): a Databricks run is then not read (each read would wait its whole
+    `ENRICHMENT_TIMEOUT_SECONDS` in vain, holding back every page of the batch) but marked to
+    be read again."""
     if not ticket.details.get("needs_enrichment"):
         return Enriched()
     if ticket.source == "databricks":
-        return _enrich_databricks(ticket)
+        return _enrich_databricks(ticket, databricks_down)
     if ticket.processing_mode == "adf":
         return _enrich_adf(ticket)
     return Enriched(missing=["the alert carries no error text"])
 
 
-def _enrich_databricks(ticket: Ticket) -> Enriched:
+def _enrich_databricks(ticket: Ticket, databricks_down: str = "") -> Enriched:
     # The latest failed run counted on the ticket (the one a repair acts on), not the first.
     entity = (ticket.latest_run or {}).get("entity") or ticket.affected_entity
-    enriched = _read_databricks_run(ticket, entity)
+    enriched = _read_databricks_run(ticket, entity, databricks_down)
     if enriched.links.get("run"):
         return enriched
     # The run read names no page (or was not read): the page DATABRICKS_HOST's workspace shows
@@ -69,7 +74,9 @@ def _enrich_databricks(ticket: Ticket) -> Enriched:
     return replace(enriched, links={"run": page}) if page else enriched
 
 
-def _read_databricks_run(ticket: Ticket, entity: dict[str, Any]) -> Enriched:
+def _read_databricks_run(
+    ticket: Ticket, entity: dict[str, Any], databricks_down: str = ""
+) -> Enriched:
     if not (settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN):
         return Enriched(
             missing=[
@@ -81,6 +88,9 @@ def _read_databricks_run(ticket: Ticket, entity: dict[str, Any]) -> Enriched:
     elsewhere = other_workspace(entity)
     if elsewhere:  # the same run id on DATABRICKS_HOST's workspace is another run
         return Enriched(missing=[f"the run's error was not fetched: {elsewhere}"])
+    if databricks_down:
+        not_tried = f"not tried, as a read of another run just failed: {databricks_down}"
+        return _unread(ticket, enrichment.EnrichmentError(not_tried, retryable=True))
     try:
         found = enrichment.enrich_databricks_run(
             config,
@@ -90,13 +100,48 @@ def _read_databricks_run(ticket: Ticket, entity: dict[str, Any]) -> Enriched:
         )
     except enrichment.EnrichmentError as exc:
         logger.warning("Databricks enrichment of %s failed: %s", ticket.pk, exc)
-        return Enriched(missing=[f"could not fetch the run's error: {exc}"])
+        return _unread(ticket, exc)
     enriched = replace(_found(found), owner=databricks_owner(found.details))
+    if ticket.details.get(REFETCH):
+        enriched = replace(enriched, details={**enriched.details, REFETCH: None})
     # The job run's page, as a notification's `run.run_page_url` would name it.
     page = enriched.details.get("run_page_url")
     if isinstance(page, str) and page.startswith(("https://", "http://")):
         return replace(enriched, links={"run": page})
     return enriched
+
+
+# A Databricks run whose read failed for a reason that may pass (a throttle, a 5xx, a timeout):
+# {"failed_at": when, "tries": reads failed so far, "reason": why the latest failed}, and
+# "taken" once a re-read is queued (`outage_reruns.refetch_databricks_errors`); None once
+# read, or given up.
+REFETCH = "databricks_refetch"
+
+
+def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:
+    """The ticket's run could not be read: why, and, when the read may succeed later and
+    DATABRICKS_REFETCH_TRIES are not spent, the mark that has it read again."""
+    tries = int((ticket.details.get(REFETCH) or {}).get("tries") or 0) + 1
+    if exc.retryable and tries <= settings.DATABRICKS_REFETCH_TRIES:
+        marked = redact_data(
+            {"failed_at": timezone.now().isoformat(), "tries": tries, "reason": str(exc)}
+        )
+        return Enriched(
+            missing=[
+                f"could not fetch the run's error: {exc}; it is read again once the "
+                "Databricks API answers"
+            ],
+            details={REFETCH: marked},
+        )
+    cleared = {REFETCH: None} if ticket.details.get(REFETCH) else {}
+    return Enriched(missing=[f"could not fetch the run's error: {exc}"], details=cleared)
+
+
+def unread_for_now(ticket: Ticket, enriched: Enriched) -> str:
+    """Why the ticket's Databricks run could not be read for a reason that may pass (a
+    throttle, a 5xx, a timeout), or "" when it was read or could not be for good."""
+    mark = enriched.details.get(REFETCH) if ticket.source == "databricks" else None
+    return str(mark.get("reason") or "the Databricks API did not answer") if mark else ""
 
 
 def databricks_owner(details: dict[str, Any]) -> str:

@@ -18,24 +18,31 @@ At most once per outage: a sweep takes a ticket by blanking its `rca_outage` in 
 conditional UPDATE (on the analysis it read), so concurrent sweeps, or one started again,
 never ask twice; the fresh RCA writes it again if Gemini fails once more, and that RCA is
 asked again only after a later answer. A request the broker refused gives the ticket back for
-the next sweep; a worker killed between the take and the request loses that ticket's rerun."""
+the next sweep; a worker killed between the take and the request loses that ticket's rerun.
+
+Likewise a Databricks ticket whose run could not be read for its error because the Databricks
+API throttled (429), failed (5xx) or did not answer is read again, with a back-off
+(`refetch_databricks_errors`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import JSONField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from analysis.enrichment_service import REFETCH
 from analysis.gemini import gemini_configured
 from analysis.models import LlmCall, LlmOutcome
 from analysis.services import RCA_OUTAGE_SINCE
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
-from tickets.vocabulary import Status
+from tickets.vocabulary import Source, Status
 
 logger = logging.getLogger(__name__)
 
@@ -107,5 +114,82 @@ def rerun_after_outage(request: RequestRca) -> int:
         except Exception:
             this_analysis.filter(rca_outage="").update(rca_outage=outage)
             logger.warning("could not queue the rerun of %s's RCA after an outage", ticket_id)
+            raise
+    return queued
+
+
+# --- Databricks API outages ------------------------------------------------------------------
+
+REFETCH_ACTOR = "databricks recovery"
+REFETCH_REASON = "run read again after the Databricks API failed to answer"
+REFETCH_BATCH = 20  # re-reads queued per sweep, the longest-waiting first
+
+
+def _refetch_due(mark: dict[str, Any], now: datetime) -> bool:
+    """The run's last read failed DATABRICKS_REFETCH_DELAY_SECONDS ago, doubled for each read
+    that failed before it."""
+    try:
+        failed_at = datetime.fromisoformat(str(mark["failed_at"]))
+        tries = max(int(mark.get("tries") or 1), 1)
+    except (KeyError, TypeError, ValueError):
+        return False
+    delay = settings.DATABRICKS_REFETCH_DELAY_SECONDS * 2 ** (tries - 1)
+    return failed_at + timedelta(seconds=delay) <= now
+
+
+def refetch_databricks_errors(request: RequestRca) -> int:
+    """Read again the Databricks runs whose read met a throttle (429), a server error or a
+    timeout (`enrichment_service.REFETCH`), once their back-off has passed: a fresh RCA, as
+    staff ask for one, whose analysis reads the run first (its `needs_enrichment` still
+    stands), so the ticket, its Slack alert and its JIRA issue get the run's error. A read that
+    fails so again is tried again later: a run is read again at most DATABRICKS_REFETCH_TRIES
+    times. Not for a resolved ticket. A sweep takes a ticket by marking its mark `taken` in
+    one conditional UPDATE, so overlapping sweeps queue one read; a request the broker refused
+    gives it back. How many reads were queued."""
+    if not (
+        settings.DATABRICKS_REFETCH_TRIES and settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN
+    ):
+        return 0
+    now = timezone.now()
+    candidates = (
+        Ticket.objects.filter(
+            source=Source.DATABRICKS,
+            details__needs_enrichment=True,
+            **{f"details__{REFETCH}__failed_at__isnull": False},
+        )
+        .exclude(**{f"details__{REFETCH}__has_key": "taken"})
+        .exclude(status=Status.RESOLVED)
+        .order_by("updated_at")
+        .values_list("pk", f"details__{REFETCH}")
+    )
+    queued = 0
+    for ticket_id, mark in candidates[: REFETCH_BATCH * 5]:
+        if queued >= REFETCH_BATCH:
+            break
+        if not isinstance(mark, dict) or not _refetch_due(mark, now):
+            continue
+        this_mark = Ticket.objects.filter(
+            pk=ticket_id, **{f"details__{REFETCH}__failed_at": mark["failed_at"]}
+        ).exclude(**{f"details__{REFETCH}__has_key": "taken"})
+        taken = this_mark.update(
+            details=RawSQL(
+                "jsonb_set(details, %s::text[], 'true'::jsonb)",
+                ([REFETCH, "taken"],),
+                output_field=JSONField(),
+            )
+        )
+        if not taken:
+            continue  # another sweep took it, or it was read meanwhile
+        note = f"the read of its Databricks run failed {mark.get('tries')} time(s)"
+        try:
+            if request(ticket_id, Actor.system(REFETCH_ACTOR), note=note, reason=REFETCH_REASON):
+                queued += 1
+        except Exception:
+            Ticket.objects.filter(pk=ticket_id).update(
+                details=RawSQL(
+                    "details #- %s::text[]", ([REFETCH, "taken"],), output_field=JSONField()
+                )
+            )
+            logger.warning("could not queue the read of %s's Databricks run", ticket_id)
             raise
     return queued

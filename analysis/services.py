@@ -126,8 +126,10 @@ def enrich_tickets(ticket_ids: Sequence[str]) -> dict[str, enrichment_service.En
         pk__in=ticket_ids, rca_source=RcaSource.PENDING, details__needs_enrichment=True
     )
     fetched: dict[str, enrichment_service.Enriched] = {}
+    databricks_down = ""  # once a read meets the API down, the batch's others are not tried
     for ticket in tickets:
-        enriched = enrichment_service.enrich(ticket)
+        enriched = enrichment_service.enrich(ticket, databricks_down=databricks_down)
+        databricks_down = databricks_down or enrichment_service.unread_for_now(ticket, enriched)
         if _store_enriched(ticket, enriched) is None:
             fetched[ticket.pk] = enriched
     return fetched

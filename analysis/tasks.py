@@ -31,6 +31,11 @@ def apply_llm_call_retention() -> int:
 
 
 @shared_task
+def refetch_databricks_errors() -> int:
+    return outage_reruns.refetch_databricks_errors(request=request_fresh_rca)
+
+
+@shared_task
 def recover_stale_log_analyses() -> dict[str, int]:
     return log_jobs.recover_stale_jobs()
 

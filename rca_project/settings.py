@@ -244,6 +244,14 @@ try:
     AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", "")
     AZURE_DISABLE_INSTANCE_DISCOVERY = env.bool("AZURE_DISABLE_INSTANCE_DISCOVERY", False)
     ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0, validate=_POSITIVE)
+    # A Databricks run whose read met a throttle, a 5xx, a timeout: read again after this many
+    # seconds, doubled at each further try, at most DATABRICKS_REFETCH_TRIES times (0: never).
+    DATABRICKS_REFETCH_DELAY_SECONDS = env.float(
+        "DATABRICKS_REFETCH_DELAY_SECONDS", 60.0, validate=validate.Range(min=0)
+    )
+    DATABRICKS_REFETCH_TRIES = env.int(
+        "DATABRICKS_REFETCH_TRIES", 6, validate=validate.Range(min=0)
+    )
     # Log-analysis jobs: limits per job (decompressed text), where files wait, recovery.
     LOG_ANALYSIS_MAX_BYTES = env.int(
         "LOG_ANALYSIS_MAX_BYTES", 100 * 1024 * 1024, validate=_POSITIVE
@@ -597,6 +605,10 @@ CELERY_BEAT_SCHEDULE = {
     "rerun-rca-after-gemini-outage": {
         "task": "analysis.tasks.rerun_rca_after_outage",
         "schedule": 60.0,
+    },
+    "refetch-databricks-errors": {
+        "task": "analysis.tasks.refetch_databricks_errors",
+        "schedule": 30.0,
     },
     "expire-remediation-approvals": {
         "task": "integrations.tasks.expire_remediation_approvals",

@@ -1,0 +1,168 @@
+"""A Databricks run whose read for its error met the Databricks API throttling (429) or down
+(5xx, no answer) is read again later, with a back-off, and its ticket gets the run's error
+(analysis/outage_reruns.py, `refetch_databricks_errors`): through the real webhook view, the
+real worker, the real databricks-sdk against the local Databricks API."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.utils import timezone
+
+from analysis import outage_reruns, tasks
+from analysis.enrichment_service import REFETCH
+from analysis.services import analyse_ticket, analyse_tickets, enrich_tickets
+from tests.conftest import wait_for
+from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tickets.models import AuditLog, RcaSource, Ticket
+
+WORKSPACE = "1234567890123456"
+JOB_ID = 4242
+QUOTA = (
+    "Cluster '0923-164208-abcd1234' was terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE "
+    "(CLOUD_FAILURE). Parameters: azure_error_code:OperationNotAllowed, azure_error_message:"
+    "Operation could not be completed as it results in exceeding approved standardDSv3Family "
+    "Cores quota."
+)
+
+
+@pytest.fixture
+def databricks(settings):
+    with FakeDatabricks() as fake:
+        settings.DATABRICKS_HOST, settings.DATABRICKS_TOKEN = fake.url, fake.token
+        settings.DATABRICKS_WORKSPACE_ID = WORKSPACE
+        settings.ENRICHMENT_TIMEOUT_SECONDS = 1
+        settings.DATABRICKS_REFETCH_DELAY_SECONDS = 0
+        settings.GEMINI_API_KEY = ""
+        settings.JIRA_URL = settings.SLACK_BOT_TOKEN = ""
+        settings.AZURE_STORAGE_CONNECTION_STRING = ""
+        run = job_run(100, [task("load", 101, "FAILED", QUOTA)], job_id=JOB_ID)
+        fake.add_run(run)
+        yield fake
+
+
+def notify(run_id: int = 100, job_id: int = JOB_ID) -> str:
+    body: dict[str, Any] = {
+        "event_type": "jobs.on_failure",
+        "workspace_id": WORKSPACE,
+        "run": {"run_id": str(run_id)},
+        "job": {"job_id": str(job_id), "name": f"nightly_load_{job_id}"},
+    }
+    response = Client().post(
+        "/webhooks/databricks/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_WEBHOOK_TOKEN=django_settings.WEBHOOK_TOKEN,
+    )
+    assert response.status_code == 202, response.content
+    return str(response.json()["ticket_id"])
+
+
+def analysed(ticket_id: str) -> Ticket | None:
+    ticket = Ticket.objects.get(pk=ticket_id)
+    return ticket if ticket.rca_source != RcaSource.PENDING else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_read_during_a_throttle_is_read_again_once_the_api_answers(celery_worker, databricks):
+    databricks.throttle(retry_after=120, times=None, path_contains="/jobs/runs/get")
+    ticket_id = notify()
+
+    ticket = wait_for(lambda: analysed(ticket_id))
+    assert QUOTA not in ticket.error_message
+    assert ticket.details[REFETCH]["tries"] == 1
+    assert "read again once the Databricks API answers" in ticket.rca_note
+
+    databricks.clear_faults()
+    assert tasks.refetch_databricks_errors() == 1
+
+    ticket = wait_for(
+        lambda: (t := Ticket.objects.get(pk=ticket_id)) and QUOTA in t.error_message and t
+    )
+    wait_for(lambda: analysed(ticket_id) and Ticket.objects.get(pk=ticket_id).error_type)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.details[REFETCH] is None
+    assert ticket.error_type == "ResourceExhaustion"
+    assert AuditLog.objects.filter(ticket_id=ticket_id, action="rca requested").exists()
+    # Read: nothing more to queue.
+    assert tasks.refetch_databricks_errors() == 0
+
+
+@pytest.mark.django_db
+def test_reads_failing_again_back_off_and_stop_at_the_tries(databricks, settings):
+    settings.DATABRICKS_REFETCH_DELAY_SECONDS = 60
+    settings.DATABRICKS_REFETCH_TRIES = 2
+    databricks.fail(503, databricks.error_body(503, "down"), times=None)
+    ticket_id = notify()
+    analyse_ticket(ticket_id)
+    assert Ticket.objects.get(pk=ticket_id).details[REFETCH]["tries"] == 1
+    queued: list[str] = []
+
+    def request(ticket_id: str, actor: Any, **kwargs: Any) -> bool:
+        queued.append(ticket_id)
+        return True
+
+    # Not before its delay.
+    assert outage_reruns.refetch_databricks_errors(request) == 0
+    earlier = (timezone.now() - timedelta(seconds=61)).isoformat()
+    Ticket.objects.filter(pk=ticket_id).update(
+        details={
+            **Ticket.objects.get(pk=ticket_id).details,
+            REFETCH: {"failed_at": earlier, "tries": 1},
+        }
+    )
+    assert outage_reruns.refetch_databricks_errors(request) == 1
+    assert outage_reruns.refetch_databricks_errors(request) == 0  # taken: queued once
+    assert queued == [ticket_id]
+
+    analyse_ticket(ticket_id, force=True)  # the read queued, failing again
+    mark = Ticket.objects.get(pk=ticket_id).details[REFETCH]
+    assert mark["tries"] == 2 and "taken" not in mark
+    # The second wait is twice the first.
+    Ticket.objects.filter(pk=ticket_id).update(
+        details={
+            **Ticket.objects.get(pk=ticket_id).details,
+            REFETCH: {**mark, "failed_at": earlier},
+        }
+    )
+    assert outage_reruns.refetch_databricks_errors(request) == 0
+
+    analyse_ticket(ticket_id, force=True)  # the last try spent: given up
+    assert Ticket.objects.get(pk=ticket_id).details[REFETCH] is None
+
+
+@pytest.mark.django_db
+def test_a_refused_token_is_not_read_again(databricks):
+    databricks.fail(403, databricks.error_body(403, "Invalid access token."), times=None)
+    ticket_id = notify()
+    enrich_tickets([ticket_id])
+    analyse_ticket(ticket_id)
+
+    assert REFETCH not in Ticket.objects.get(pk=ticket_id).details
+
+
+@pytest.mark.django_db
+def test_a_burst_during_an_outage_waits_on_one_read_not_on_each(databricks):
+    """A batch's first read meets the API down (every attempt 503 until the budget is spent):
+    the batch's other runs (of other jobs) are not read, each waiting its budget in vain
+    before anything pages, but marked to be read again. As the processing of a batch does."""
+    for run_id, job_id in ((200, 2), (300, 3)):
+        run = job_run(run_id, [task("load", run_id + 1, "FAILED", QUOTA)], job_id=job_id)
+        databricks.add_run(run)
+    databricks.fail(503, databricks.error_body(503, "down"), times=None)
+    ticket_ids = [notify(100), notify(200, 2), notify(300, 3)]
+
+    analyse_tickets(ticket_ids, enriched=enrich_tickets(ticket_ids))
+
+    read = {r.param("run_id") for r in databricks.requests_to("/jobs/runs/get")}
+    assert len(read) == 1  # one run read; the others waited on no read
+    for ticket_id in ticket_ids:
+        ticket = Ticket.objects.get(pk=ticket_id)
+        assert ticket.rca_source != RcaSource.PENDING
+        assert ticket.details[REFETCH]["tries"] == 1
+        assert "503 down" in ticket.details[REFETCH]["reason"]
