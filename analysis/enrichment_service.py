@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from analysis import enrichment
 from analysis.redaction import redact_data
+from integrations.events import DATABRICKS_REFETCH
 from tickets.databricks_workspace import other_workspace, run_page_link
 from tickets.models import Ticket
 from tickets.rules import databricks_run_owner
@@ -111,11 +112,7 @@ def _read_databricks_run(
     return enriched
 
 
-# A Databricks run whose read failed for a reason that may pass (a throttle, a 5xx, a timeout):
-# {"failed_at": when, "tries": reads failed so far, "reason": why the latest failed}, and
-# "taken" once a re-read is queued (`outage_reruns.refetch_databricks_errors`); None once
-# read, or given up.
-REFETCH = "databricks_refetch"
+REFETCH = DATABRICKS_REFETCH
 
 
 def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:

@@ -42,7 +42,7 @@ from analysis.models import LlmCall, LlmOutcome
 from analysis.services import RCA_OUTAGE_SINCE
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
-from tickets.vocabulary import Source, Status
+from tickets.vocabulary import Status
 
 logger = logging.getLogger(__name__)
 
@@ -152,11 +152,8 @@ def refetch_databricks_errors(request: RequestRca) -> int:
         return 0
     now = timezone.now()
     candidates = (
-        Ticket.objects.filter(
-            source=Source.DATABRICKS,
-            details__needs_enrichment=True,
-            **{f"details__{REFETCH}__failed_at__isnull": False},
-        )
+        Ticket.objects.awaiting_databricks_refetch()
+        .filter(details__needs_enrichment=True)
         .exclude(**{f"details__{REFETCH}__has_key": "taken"})
         .exclude(status=Status.RESOLVED)
         .order_by("updated_at")

@@ -73,7 +73,7 @@ from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
 from analysis.culprits import KIND_WORDS, CulpritKind, readable_culprit
-from integrations.events import TASK_PART
+from integrations.events import DATABRICKS_REFETCH, TASK_PART
 from integrations.parsers.azure_monitor import alert_resource_name
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
@@ -286,6 +286,12 @@ HALVED_ORDERINGS: dict[str, tuple[Q, str | None]] = {
 }
 
 
+# `TicketQuerySet.awaiting_databricks_refetch`, and the condition of its partial index.
+AWAITING_DATABRICKS_REFETCH = Q(
+    source=Source.DATABRICKS, **{f"details__{DATABRICKS_REFETCH}__failed_at__isnull": False}
+)
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
     # Set by `in_halves`; every clone (a filter, an ordering) keeps it.
     _in_halves = False
@@ -330,6 +336,12 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         rest = [ordering[0].replace(field, stand_in)] if stand_in else []
         unmoved = whole.filter(unmoved_test).order_by(*rest, *ordering[1:])[: k.stop]
         return moved.union(unmoved, all=True).order_by(*ordering)[k]
+
+    def awaiting_databricks_refetch(self) -> TicketQuerySet:
+        """Databricks tickets whose run's read failed for a reason that may pass, to be read
+        again (`analysis.outage_reruns.refetch_databricks_errors`, every 30 s), from the
+        `ticket_databricks_refetch` partial index: without it each sweep read every ticket."""
+        return self.filter(AWAITING_DATABRICKS_REFETCH)
 
     def with_severity_rank(self) -> TicketQuerySet:
         """Annotate `severity_rank`: 0 for Critical to 3 for Low."""
@@ -804,6 +816,13 @@ class Ticket(models.Model):
                 fields=["occurrence_count", "id"],
                 condition=~Q(occurrence_count=1),
                 name="ticket_counted_again",
+            ),
+            # Databricks tickets whose run is to be read again; a new ticket's INSERT enters
+            # none (an analysis whose read failed so puts its ticket in).
+            models.Index(
+                fields=["updated_at"],
+                condition=AWAITING_DATABRICKS_REFETCH,
+                name="ticket_databricks_refetch",
             ),
             HnswIndex(
                 name="ticket_embedding_hnsw",

@@ -166,3 +166,22 @@ def test_a_burst_during_an_outage_waits_on_one_read_not_on_each(databricks):
         assert ticket.rca_source != RcaSource.PENDING
         assert ticket.details[REFETCH]["tries"] == 1
         assert "503 down" in ticket.details[REFETCH]["reason"]
+
+
+@pytest.mark.django_db
+def test_the_sweep_reads_its_tickets_from_their_partial_index(databricks):
+    """Beat runs the sweep every 30 s: its look for tickets to read again is served by
+    `ticket_databricks_refetch` (the planner is told not to scan the table, so a plan reading
+    every ticket fails here), whichever tickets are stored."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        outage_reruns.refetch_databricks_errors(lambda *args, **kwargs: True)
+    (look,) = [q["sql"] for q in queries if 'FROM "tickets_ticket"' in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {look}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_databricks_refetch" in plan, plan
