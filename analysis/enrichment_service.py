@@ -19,9 +19,8 @@ from django.utils import timezone
 
 from analysis import enrichment
 from analysis.redaction import redact_data
-from integrations.events import DATABRICKS_REFETCH
 from tickets.databricks_workspace import other_workspace, run_page_link
-from tickets.models import Ticket
+from tickets.models import DATABRICKS_REFETCH, Ticket
 from tickets.rules import databricks_run_owner
 from tickets.services import SUCCEEDED_SINCE
 

@@ -29,12 +29,6 @@ HEALTH_EVENT_AT = "health_event_at"
 # keyed by their alert id, before they were keyed by the run's failure they report.
 FIRED_BY_ALERT_ID = "fired_by_alert_id"
 
-# A Databricks ticket's details key: its run's read failed for a reason that may pass (a
-# throttle, a 5xx, a timeout): {"failed_at": when, "tries": reads failed so far, "reason": why
-# the latest failed}, and "taken" once a re-read is queued
-# (`analysis.outage_reruns.refetch_databricks_errors`); None once read, or given up.
-DATABRICKS_REFETCH = "databricks_refetch"
-
 # The columns an event is stored in: Ticket.run_id and Ticket.resolve_key, Occurrence.key,
 # Ticket.pipeline and Ticket.logic_app_run_id.
 RUN_KEY_LIMIT = 600

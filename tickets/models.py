@@ -73,7 +73,7 @@ from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
 
 from analysis.culprits import KIND_WORDS, CulpritKind, readable_culprit
-from integrations.events import DATABRICKS_REFETCH, TASK_PART
+from integrations.events import TASK_PART
 from integrations.parsers.azure_monitor import alert_resource_name
 from integrations.parsers.databricks import UNKNOWN_WORKSPACE
 from rca_project.compiled_sql import prepared_cursor
@@ -285,6 +285,12 @@ HALVED_ORDERINGS: dict[str, tuple[Q, str | None]] = {
     "occurrence_count": (Q(occurrence_count=1), None),
 }
 
+
+# A Databricks ticket's details key: its run's read failed for a reason that may pass (a
+# throttle, a 5xx, a timeout): {"failed_at": when, "tries": reads failed so far, "reason": why
+# the latest failed}, and "taken" once a re-read is queued
+# (`analysis.outage_reruns.refetch_databricks_errors`); None once read, or given up.
+DATABRICKS_REFETCH = "databricks_refetch"
 
 # `TicketQuerySet.awaiting_databricks_refetch`, and the condition of its partial index.
 AWAITING_DATABRICKS_REFETCH = Q(
