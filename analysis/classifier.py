@@ -220,7 +220,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
                 r"nxdomain",
                 r"dns (?:resolution|lookup) fail",
                 r"name resolution failed",
-                r"failed to resolve",
+                r"failed to resolve(?! (?:table|column|scalar|entity)\b)",
                 r"no address associated with hostname",
             ),
             _I,
@@ -353,6 +353,23 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
     ],
     "DatabaseError": [
+        (
+            # A CREATE of a table, view or database that already exists (Hive's
+            # AlreadyExistsException, Spark's TABLE_OR_VIEW_ALREADY_EXISTS).
+            "table_already_exists",
+            4.5,
+            any_of(*signals.TABLE_ALREADY_EXISTS),
+            _I,
+        ),
+        (
+            # A table or column name the query uses that the engine could not resolve (Kusto's
+            # "Failed to resolve table or column expression named 'X'"), above the DNS
+            # "failed to resolve" words.
+            "query_name_unresolved",
+            5.0,
+            any_of(*signals.QUERY_NAME_UNRESOLVED),
+            _I,
+        ),
         (
             # The server ended the session on an administrator's command (SQLSTATE 57P01
             # admin_shutdown: a restart, failover or pg_terminate_backend), as a CDC connector
@@ -528,6 +545,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "ResourceExhaustion": [
+        (
+            # More partitions than the engine allows a query or job to make (BigQuery's "Too
+            # many partitions produced by query, allowed 4000").
+            "partition_count_limit",
+            4.5,
+            any_of(*signals.PARTITION_COUNT_LIMIT),
+            _I,
+        ),
         (
             # An ECS task no container instance had room for (ECSOperatorError's "'reason':
             # 'RESOURCE:CPU'", "has insufficient memory available"): the cluster's free CPU,
@@ -1074,6 +1099,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A string longer than its CHAR/VARCHAR column allows (Spark's EXCEED_LIMIT_LENGTH),
+            # above the SQLSTATE it carries.
+            "value_over_column_length",
+            4.5,
+            any_of(*signals.VALUE_OVER_COLUMN_LENGTH),
+            _I,
+        ),
         (
             # A load whose rows do not line up with the table or stream it reads: BigQuery's "CSV
             # table references column position 40, but line contains only 40 columns" (a file
@@ -1989,6 +2022,22 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "TimeoutError": [
         (
+            # A query the engine expired when its time ran out (Kusto's "Query is expired").
+            "query_expired",
+            4.5,
+            any_of(*signals.QUERY_EXPIRED),
+            _I,
+        ),
+        (
+            # A pool or cluster that did not become ready in time (Synapse's
+            # CLUSTER_CREATION_TIMED_OUT, "terminal state=[Cancelled] before it reached 'Ready'
+            # state").
+            "compute_start_timed_out",
+            4.5,
+            any_of(*signals.COMPUTE_START_TIMED_OUT),
+            _I,
+        ),
+        (
             # Something that had to start by a deadline and did not (Airflow's deferrable
             # ExternalTaskSensor "Dag was not started within 1 minute, assuming fail."): the
             # awaited run was never started, or the wait is too short for its schedule.
@@ -2078,6 +2127,44 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A dbt node that a model refers to but the project disables ("depends on a node
+            # named 'x' ... which is disabled"): its enabled config, above the unresolved ref()
+            # words a missing node shares.
+            "dbt_ref_disabled",
+            5.5,
+            any_of(*signals.DBT_REF_DISABLED),
+            _I,
+        ),
+        (
+            # A semantic model whose data sources the service cannot refresh on a schedule.
+            "refresh_unsupported_source",
+            4.5,
+            any_of(*signals.REFRESH_UNSUPPORTED_SOURCE),
+            _I,
+        ),
+        (
+            # An Airflow 3 Task SDK request for an asset, variable or connection the deployment
+            # does not have (AirflowRuntimeError ASSET_NOT_FOUND and its kin).
+            "airflow_runtime_not_found",
+            4.5,
+            any_of(*signals.AIRFLOW_RUNTIME_NOT_FOUND),
+            _I,
+        ),
+        (
+            # A binary or image built for another CPU architecture than the node's.
+            "exec_format_error",
+            4.5,
+            any_of(*signals.EXEC_FORMAT_ERROR),
+            _I,
+        ),
+        (
+            # A Slack post refused for its channel (channel_not_found, not_in_channel).
+            "slack_channel_unusable",
+            4.5,
+            any_of(*signals.SLACK_CHANNEL_UNUSABLE),
+            _I,
+        ),
         (
             # A deployment that names an item the workspace does not have: an ADF/Synapse
             # resource referencing one that is not deployed ("The document creation or update
@@ -3548,6 +3635,30 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A write whose column count does not match the table's (Spark's "not enough data
+            # columns; target table has 2 column(s)", INSERT_COLUMN_ARITY_MISMATCH).
+            "insert_column_count_mismatch",
+            4.5,
+            any_of(*signals.INSERT_COLUMN_COUNT_MISMATCH),
+            _I,
+        ),
+        (
+            # Spark code run with no active session (NO_ACTIVE_SESSION, a stopped
+            # SparkContext): the job's own call order.
+            "spark_session_stopped",
+            4.5,
+            any_of(*signals.SPARK_SESSION_STOPPED),
+            _I,
+        ),
+        (
+            # A SQL statement with a parameter the caller did not bind (UNBOUND_SQL_PARAMETER,
+            # "Must declare the scalar variable").
+            "sql_parameter_unbound",
+            4.5,
+            any_of(*signals.SQL_PARAMETER_UNBOUND),
+            _I,
+        ),
         (
             # An Airflow 3 task's supervisor request refused by the Task SDK's model
             # ("validation error for GetConnection ... input_value=None"): the argument the task

@@ -1127,6 +1127,126 @@ OPERATOR_EXIT_CODE: tuple[str, ...] = (
 )
 
 
+# A query the engine gave up on after its time ran out (Kusto's "Query execution has resulted in
+# error (0x80DA0006): Query is expired", "query expired"): the query's timeout, not the data.
+QUERY_EXPIRED: tuple[str, ...] = (
+    r"\bquery (?:is|has|was) expired\b",
+    r"\bquery expired\b",
+    r"\bquery execution (?:has |was )?expired\b",
+)
+
+# A name a query refers to that the engine could not resolve to a table or column (Kusto and
+# Azure Data Explorer "'where' operator: Failed to resolve table or column expression named
+# 'X'", "Failed to resolve scalar expression named 'y'"): a missing table or column, not DNS.
+QUERY_NAME_UNRESOLVED: tuple[str, ...] = (
+    r"\bfailed to resolve (?:table|column|scalar|entity|table or column)"
+    r"(?: or column)? expression named '([^'\n]{1,200})'",
+)
+
+# Compute that did not come up in time, reported by a code ending in _TIMED_OUT (Synapse's
+# "CLUSTER_CREATION_TIMED_OUT ... Cluster was in terminal state=[Cancelled] before it reached
+# 'Ready' state"): the pool or cluster never became ready for the job.
+COMPUTE_START_TIMED_OUT: tuple[str, ...] = (
+    r"\b(?:cluster|pool|session|spark|livy|node|instance|compute)_(?:creation|startup|start"
+    r"|launch|provisioning|acquisition)_timed_?out\b",
+    r"\bterminal state=\[\w{1,30}\] before it reached '?ready'? state",
+)
+
+# A dbt node disabled in the project that another one still refers to ("Model 'model.p.a' ...
+# depends on a node named 'b' in package or project 'p' which is disabled"): the node's enabled
+# config, not a typo in the ref().
+DBT_REF_DISABLED: tuple[str, ...] = (
+    r"depends on an? (?:node|source|model|metric|semantic model|exposure|snapshot|seed) named "
+    r"'[^'\n]{1,200}'[^\n]{0,200}? which is disabled",
+)
+
+# A Power BI / Fabric semantic model whose sources the service cannot refresh ("You can't
+# schedule refresh for this semantic model because the following data sources currently don't
+# support refresh: - Data source for Query1"): how the query reaches its source, not access.
+REFRESH_UNSUPPORTED_SOURCE: tuple[str, ...] = (
+    r"can(?:'|no)t schedule refresh for this (?:semantic model|dataset)",
+    r"data sources? (?:currently )?(?:don't|do not|doesn't|does not) support refresh",
+)
+
+# Spark code run after its session was stopped or with none created ("[NO_ACTIVE_SESSION] No
+# active Spark session found", "Cannot call methods on a stopped SparkContext"): the job's own
+# call order, not the cluster.
+SPARK_SESSION_STOPPED: tuple[str, ...] = (
+    r"\bno_active_session\b",
+    r"\bno active spark session found\b",
+    r"\bcannot call methods on a stopped sparkcontext\b",
+)
+
+# A SQL statement that names a parameter the caller did not bind (Spark and Databricks SQL
+# "[UNBOUND_SQL_PARAMETER] Found the unbound parameter: p1", SQL Server "Must declare the scalar
+# variable \"@p\"", python-oracledb "not all variables bound"): the call's arguments.
+SQL_PARAMETER_UNBOUND: tuple[str, ...] = (
+    r"\bfound the unbound parameter:? ?`?(\w{1,100})",
+    r"\bunbound_sql_parameter\b",
+    r"\bmust declare the scalar variable \"?(@\w{1,100})",
+    r"\bnot all variables bound\b",
+)
+
+# A string longer than its column's declared CHAR/VARCHAR length (Spark's "[EXCEED_LIMIT_LENGTH]
+# Exceeds char/varchar type length limitation: 255"): the data, not the engine.
+VALUE_OVER_COLUMN_LENGTH: tuple[str, ...] = (
+    r"\bexceeds? char/varchar type length limitation:? ?(\d{1,6})",
+    r"\bexceed_limit_length\b",
+)
+
+# An Airflow 3 task's request for something the API server does not have (the Task SDK's
+# "AirflowRuntimeError: ASSET_NOT_FOUND: {'name': 'x'}", VARIABLE_NOT_FOUND, CONNECTION_NOT_FOUND):
+# the thing the DAG refers to is not defined in this deployment. The group is its kind.
+AIRFLOW_RUNTIME_NOT_FOUND: tuple[str, ...] = (
+    r"\b(asset_alias|asset|variable|connection|dag_run|dag)_not_found\b",
+)
+
+# A query or job that makes more partitions than the engine allows (BigQuery's "Too many
+# partitions produced by query, allowed 4000, query produces at least 4272 partitions"): a limit
+# the table's partitioning hits, fixed whatever the retry.
+PARTITION_COUNT_LIMIT: tuple[str, ...] = (
+    r"\btoo many partitions produced by (?:query|job|the query)\b",
+    r"\ballowed (\d{1,9}),? (?:query|job) produces at least (\d{1,12}) partitions\b",
+)
+
+# A program built for another CPU architecture than the machine's ("exec /bin/sh: exec format
+# error", "standard_init_linux.go:228: exec user process caused: exec format error", "OSError:
+# [Errno 8] Exec format error"): an amd64 image on an arm64 node, or the reverse.
+EXEC_FORMAT_ERROR: tuple[str, ...] = (r"\bexec format error\b",)
+
+# A Slack post refused for its channel (the Web API's "{'ok': False, 'error':
+# 'channel_not_found'}", not_in_channel, is_archived): the channel name or the bot's membership.
+SLACK_CHANNEL_UNUSABLE: tuple[str, ...] = (
+    r"['\"]error['\"]: ?['\"](channel_not_found|not_in_channel|is_archived)['\"]",
+    r"\bslack\b[^\n]{0,200}\b(channel_not_found|not_in_channel|is_archived)\b",
+)
+
+# A CREATE of a table, view or database that is already there (Hive's "AlreadyExistsException(
+# message:Table x already exists)", Spark's [TABLE_OR_VIEW_ALREADY_EXISTS], PostgreSQL's
+# 'relation "x" already exists', SQL Server's "There is already an object named 'x' in the
+# database"): a DDL statement that is not idempotent. The group is the object's name.
+TABLE_ALREADY_EXISTS: tuple[str, ...] = (
+    r"alreadyexistsexception\(message: ?(?:table|view|database) ([^)\n]{1,200}?) already exists",
+    r"\[table_or_view_already_exists\] cannot create (?:table or view|table|view) "
+    r"([^\n]{1,200}?) because it already exists",
+    r"\brelation \"([^\"\n]{1,200})\" already exists",
+    r"\bthere is already an object named '([^'\n]{1,200})' in the database",
+)
+
+# A write whose columns do not line up with the table's (Spark's "not enough data columns;
+# target table has 2 column(s) but the inserted data has 1 column(s)",
+# [INSERT_COLUMN_ARITY_MISMATCH], SQL Server's "Column name or number of supplied values does
+# not match table definition", PostgreSQL's "INSERT has more expressions than target columns"):
+# the statement or DataFrame, not the values. The groups are the table's and the data's counts.
+INSERT_COLUMN_COUNT_MISMATCH: tuple[str, ...] = (
+    r"\b(?:not enough|too many) data columns;? target table has (\d{1,5}) column\(s\) but the "
+    r"inserted data has (\d{1,5}) column",
+    r"\binsert_column_arity_mismatch\b",
+    r"\bcolumn name or number of supplied values does not match table definition\b",
+    r"\binsert has more (?:expressions than target columns|target columns than expressions)\b",
+)
+
+
 def operator_exit_code(codes: str) -> str:
     """One regex matching an operator's exit-code-only error (OPERATOR_EXIT_CODE) whose code is
     one of `codes` (a regex alternation of numbers, e.g. "126|127")."""

@@ -1,6 +1,8 @@
 """Bugs in code or pipeline expressions: ADF and Power Query expressions, an Airflow XCom pulled
 from a task that pushed none, an Airflow Task SDK request with an argument of the wrong type,
-Python and JVM exceptions, syntax errors."""
+a dbt ref() inside a conditional block, Spark code run with no active session, SQL parameters
+the call did not bind, writes whose column count is not the table's, Python and JVM exceptions,
+syntax errors."""
 
 from __future__ import annotations
 
@@ -104,6 +106,23 @@ def dbt_unresolved_ref(m: re.Match[str], ctx: Context) -> Finding:
         who = f"the {'dbt ' if dbt else ''}node {quoted(node)}"
     else:
         who = "a dbt model" if dbt else "a node of the project"
+    if re.search(any_of(*signals.DBT_REF_DISABLED), ctx.text, re.IGNORECASE):
+        # The node exists but its config turns it off (enabled: false in dbt_project.yml or the
+        # node's config block): dbt refuses the reference, whatever its spelling.
+        package = grab(ctx.text, r"in package or project '([^'\n]{1,200})' which is disabled")
+        owner = f" in package {quoted(package)}" if package else ""
+        return Finding(
+            f"{who} depends on {what}{owner}, which is disabled in the project (enabled: false "
+            "in its config), so dbt will not build or resolve it",
+            (
+                f"Enable {what} (remove enabled: false from its config or dbt_project.yml, or the "
+                "var that turns it off), if the model should use it.",
+                f"Or disable {who} too, or remove its ref() to {what}.",
+                "Compile the project after the change (dbt compile), then rerun.",
+            ),
+            0.75,
+            transient=False,
+        )
     tool = "dbt" if dbt else "the compiler"
     call = "source()" if kind == "source" else "ref()"
     listing = " (dbt ls --select ...)" if dbt else ""
@@ -425,7 +444,7 @@ def python_exception(m: re.Match[str], ctx: Context) -> Finding:
     "jvm_exception",
     "CodeError",
     rf"\b({any_of(*signals.JVM_BUG_EXCEPTIONS)})\b",
-    example=("java.lang.IllegalStateException: Cannot call methods on a stopped SparkContext."),
+    example=("java.lang.NullPointerException\n\tat com.acme.etl.OrdersJob.run(OrdersJob.scala:42)"),
 )
 def jvm_exception(m: re.Match[str], ctx: Context) -> Finding:
     exc = clean_value(m.group(1))
@@ -612,5 +631,126 @@ def task_sdk_request_invalid(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the task after the fix; the same call fails the same way.",
         ),
         0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "spark_session_stopped",
+    "CodeError",
+    any_of(*signals.SPARK_SESSION_STOPPED),
+    example=(
+        "[NO_ACTIVE_SESSION] No active Spark session found. Please create a new Spark session "
+        "before running the code."
+    ),
+)
+def spark_session_stopped(m: re.Match[str], ctx: Context) -> Finding:
+    stopped = "stopped sparkcontext" in m.group(0).lower()
+    state = (
+        "after its SparkContext was stopped"
+        if stopped
+        else "with no active Spark session (none was created, or it was stopped earlier)"
+    )
+    return Finding(
+        f"the job's code ran a Spark operation {state}: the code's own order of calls, not "
+        "the cluster",
+        (
+            "Find the spark.stop() / sc.stop() (or a library that stops the session) that runs "
+            "before this call, and move it to the end of the job or remove it.",
+            "Get the session with SparkSession.builder.getOrCreate() where the code needs one, "
+            "instead of keeping a reference to a session that may have been stopped.",
+            "Rerun after the fix; a retry runs the same code and fails the same way.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "sql_parameter_unbound",
+    "CodeError DatabaseError",
+    any_of(*signals.SQL_PARAMETER_UNBOUND),
+    example=(
+        "[UNBOUND_SQL_PARAMETER] Found the unbound parameter: p1. Please, fix `args` and provide "
+        "a mapping of the parameter to a SQL literal.; line 1 pos 43"
+    ),
+)
+def sql_parameter_unbound(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(next((g for g in m.groups() if g), ""))
+    what = f"parameter {quoted(name)}" if name else "a parameter"
+    return Finding(
+        f"the SQL statement uses {what}, which the call did not bind to a value: the "
+        "statement's parameter markers and the arguments the code passes do not match",
+        (
+            f"Pass a value for {what} with the statement (the args / parameters mapping of the "
+            "call), spelled exactly as in the SQL.",
+            "Check that the client and the runtime support the marker style used (:name or ?) "
+            "and that a templated statement did not keep a marker it no longer fills.",
+            "Rerun after the fix; the same call fails the same way.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "dbt_dependency_not_inferred",
+    "CodeError ConfigurationError",
+    r"unable to infer all dependencies for the (?:model|test|snapshot|node)",
+    example=(
+        'dbt was unable to infer all dependencies for the model "stg_orders". This typically '
+        "happens when ref() is placed within a conditional block."
+    ),
+)
+def dbt_dependency_not_inferred(m: re.Match[str], ctx: Context) -> Finding:
+    """dbt builds its graph from the refs it finds when parsing; a ref() inside a Jinja
+    conditional is not seen then, and at run time dbt refuses the reference it did not plan."""
+    model = grab(ctx.text, r"unable to infer all dependencies for the \w+ \"([^\"\n]{1,200})\"")
+    hint = grab(ctx.text, r"(--\s*depends_on:\s*\{\{[^}\n]{1,200}\}\})")
+    who = f"dbt model {quoted(model)}" if model else "a dbt model"
+    return Finding(
+        f"{who} calls ref() inside a conditional block, so dbt could not infer all its "
+        "dependencies when parsing and refused the reference at run time",
+        (
+            f"Add the depends_on hint dbt prints ({hint}) to the top of the model."
+            if hint
+            else "Add a '-- depends_on: {{ ref('...') }}' hint for each conditional ref() at the "
+            "top of the model.",
+            "Or move the ref() out of the conditional block so dbt sees it when it parses.",
+            "Rerun after the change; the same run fails the same way until then.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "insert_column_count_mismatch",
+    "CodeError DataError",
+    any_of(*signals.INSERT_COLUMN_COUNT_MISMATCH),
+    example=(
+        "AnalysisException: Cannot write to 'sales.orders', not enough data columns; target "
+        "table has 5 column(s) but the inserted data has 4 column(s)"
+    ),
+)
+def insert_column_count_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    """An INSERT or write whose column list does not line up with the target table's: the
+    statement or the DataFrame, not the rows' values."""
+    counts = [g for g in m.groups() if g]
+    table = grab(ctx.text, r"cannot write to ([`'][^,\n]{1,200}?[`']),")
+    target = f"table {table}" if table else "the target table"
+    detail = f" (the table has {counts[0]} columns, the data {counts[1]})" if counts else ""
+    return Finding(
+        f"the write gives {target} a different number of columns than it has{detail}: the "
+        "INSERT's column list or the DataFrame's columns do not match the table's",
+        (
+            f"Compare the columns the statement or DataFrame writes with {target}'s (DESCRIBE "
+            "it) and add, drop or reorder them to match; name the columns in the INSERT.",
+            "For a table with generated or default columns, list the columns the write supplies "
+            "explicitly, or write by name (Spark: INSERT ... BY NAME, mergeSchema for a new "
+            "column).",
+            "Rerun after the change; the same write fails the same way.",
+        ),
+        0.75,
         transient=False,
     )

@@ -5,7 +5,9 @@ unreadable, Snowflake session context, the secret key an Airflow worker's
 log server checks, the Celery broker URL's transport, regional endpoints, clock skew, Kafka topics,
 Kubernetes Secrets and ConfigMaps a pod refers to, Airflow DAG bundles and tasks that are not there,
 pods an admission policy refuses, table writes whose partitioning is not the table's, objects a
-retention policy keeps, tables without the change tracking a reader needs.
+retention policy keeps, tables without the change tracking a reader needs, semantic models whose
+sources do not support refresh, what an Airflow 3 task asked the API server for and it does not
+have, images built for another CPU architecture, Slack channels a post is refused for.
 """
 
 from __future__ import annotations
@@ -2338,5 +2340,135 @@ def change_tracking_disabled(m: re.Match[str], ctx: Context) -> Finding:
             "resume the reader and rerun.",
         ),
         0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "refresh_unsupported_source",
+    "ConfigurationError",
+    any_of(*signals.REFRESH_UNSUPPORTED_SOURCE),
+    example=(
+        "You can't schedule refresh for this semantic model because the following data sources "
+        "currently don't support refresh:\n- Data source for Query1"
+    ),
+)
+def refresh_unsupported_source(m: re.Match[str], ctx: Context) -> Finding:
+    sources = sorted(
+        {
+            clean_value(name, 100)
+            for name in re.findall(r"^\s*-\s*data source for ([^\n]{1,100})", ctx.text, re.I | re.M)
+        }
+        - {""}
+    )
+    which = (
+        "the data source(s) for " + ", ".join(quoted(name) for name in sources)
+        if sources
+        else "some of its data sources"
+    )
+    return Finding(
+        f"the service cannot refresh the semantic model on a schedule because {which} do not "
+        "support refresh: the way the query reaches its source (a dynamic source, a source "
+        "call wrapped in another step, or a connector that needs a gateway), not credentials",
+        (
+            "Open the query the message names in Power Query and make the source call its own "
+            "step with static arguments (no source built from a parameter or wrapped in "
+            "another function); use RelativePath/Query options for dynamic parts.",
+            "If the source is on-premises or needs a connector the service lacks, bind the "
+            "model to a data gateway that has it.",
+            "Republish the model, then set up the scheduled refresh again.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "airflow_runtime_not_found",
+    "ConfigurationError",
+    any_of(*signals.AIRFLOW_RUNTIME_NOT_FOUND),
+    example="AirflowRuntimeError: ASSET_NOT_FOUND: {'name': 'bad'}",
+)
+def airflow_runtime_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    kind = m.group(1).lower() if m.group(1) else ""
+    noun = kind.replace("_", " ").replace("dag run", "DAG run").replace("dag", "DAG")
+    code = f"{kind.upper()}_NOT_FOUND" if kind else "NOT_FOUND"
+    named = grab(
+        ctx.text,
+        rf"{kind}_not_found: \{{\\?['\"](?:name|uri|conn_id|key|dag_id|run_id)\\?['\"]: "
+        r"\\?['\"]([^'\"\\\n]{1,200})",
+        r"\b(?:variable|connection|asset) ([\w.-]{1,200}) not found",
+    )
+    what = f"{noun} {quoted(named)}" if named else f"the {noun or 'object'} the task asked for"
+    return Finding(
+        f"the task asked the Airflow API server for {what}, which this deployment does not have "
+        f"({code}): the DAG refers to something not defined here",
+        (
+            f"Define {what} in this deployment (Admin > Variables / Connections, the secrets "
+            "backend, or the asset's producing DAG), or fix the name the DAG uses.",
+            "Check that the name is spelled as defined (assets by name or URI) and that the "
+            "DAG and the deployment it runs in are the same environment.",
+            "Rerun the task once it exists.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "exec_format_error",
+    "ConfigurationError",
+    any_of(*signals.EXEC_FORMAT_ERROR),
+    example="Failed to start a Pod on one node. container error: exec /bin/sh: exec format error.",
+)
+def exec_format_error(m: re.Match[str], ctx: Context) -> Finding:
+    program = grab(ctx.text, r"exec ([\w./-]{1,200}): exec format error")
+    what = f"program {quoted(program)}" if program else "the program the step starts"
+    return Finding(
+        f"{what} is built for another CPU architecture than the machine it runs on (exec "
+        "format error): e.g. an amd64 container image on an arm64 node, or the reverse",
+        (
+            "Build and push the image for the nodes' architecture (docker buildx --platform "
+            "linux/amd64,linux/arm64), or pin the pod to nodes of the image's architecture "
+            "(nodeSelector kubernetes.io/arch).",
+            "Check the image's platform with docker manifest inspect or crane config.",
+            "Rerun once image and node match; a retry on the same node fails the same way.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "slack_channel_unusable",
+    "ConfigurationError ExternalServiceError",
+    any_of(*signals.SLACK_CHANNEL_UNUSABLE),
+    example=(
+        "Slack API error: The request to the Slack API failed. (url: "
+        "https://www.slack.com/api/chat.postMessage)\nThe server responded with: {'ok': False, "
+        "'error': 'channel_not_found'}"
+    ),
+)
+def slack_channel_unusable(m: re.Match[str], ctx: Context) -> Finding:
+    error = next((g for g in m.groups() if g), "").lower()
+    channel = grab(ctx.text, r"['\"]channel['\"]: ?['\"]([#\w.-]{1,80})")
+    which = f"channel {quoted(channel)}" if channel else "the channel it posts to"
+    reason = {
+        "not_in_channel": "the app's bot is not a member of it",
+        "is_archived": "it is archived",
+    }.get(
+        error,
+        "it does not exist or the app's bot cannot see it (a private channel it is "
+        "not in, a wrong name or ID)",
+    )
+    return Finding(
+        f"Slack refused the post to {which} ({error}): {reason}",
+        (
+            f"Invite the app's bot to {which} (/invite @bot), or post to a channel it is in.",
+            "Use the channel's ID (C0123...) rather than its name, and check it in the "
+            "connection or the task's arguments.",
+            "Rerun the task once the bot can post there.",
+        ),
+        0.75,
         transient=False,
     )

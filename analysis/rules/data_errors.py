@@ -214,8 +214,11 @@ def search_term_too_large(m: re.Match[str], ctx: Context) -> Finding:
 @rule(
     "truncation",
     "DataError DatabaseError",
-    r"would be truncated|value too long for type|data too long for column|invalid column length"
-    r"|string data,? right truncation",
+    any_of(
+        r"would be truncated|value too long for type|data too long for column"
+        r"|invalid column length|string data,? right truncation",
+        *signals.VALUE_OVER_COLUMN_LENGTH,
+    ),
     example=(
         "String or binary data would be truncated in table 'dw.dbo.DimCustomer', "
         "column 'PostalCode'. Truncated value: '12345-'."
@@ -228,6 +231,22 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
     )
     target = f"column {quoted(column)}" if column else "a target column"
     target += f" of {table}" if table else ""
+    declared = grab(ctx.text, r"exceeds? char/varchar type length limitation:? ?(\d{1,6})")
+    if declared:
+        # Spark's EXCEED_LIMIT_LENGTH names the declared length, not the column.
+        return Finding(
+            f"a string longer than the CHAR/VARCHAR length of {declared} its target column "
+            "declares was written (exceeds char/varchar type length limitation)",
+            (
+                f"Find the values longer than {declared} characters in the data being written "
+                "and trim, reject or route them before the write.",
+                f"Or declare the column wider than {declared} (or as STRING) in the target "
+                "table or the JDBC createTableColumnTypes.",
+                "Rerun the failed run after the fix.",
+            ),
+            0.7,
+            transient=False,
+        )
     # An ODBC driver's SQLSTATE 22001 ("String data, right truncation: length 512 buffer
     # 510"): the parameter buffer was sized below the value, by the column or by the driver
     # from earlier rows (pyodbc fast_executemany).

@@ -1,5 +1,6 @@
 """Database failures: deadlocks, concurrent commits, lock waits, connection limits, missing
-objects, unreachable or unavailable servers, vendor error codes.
+objects, names a query could not resolve, tables a CREATE finds already there, unreachable or
+unavailable servers, vendor error codes.
 """
 
 from __future__ import annotations
@@ -460,6 +461,65 @@ def airflow_metadata_schema(m: re.Match[str], ctx: Context) -> Finding:
             "and point at the same sql_alchemy_conn.",
             "For a new deployment, check that the database init/migration job ran and "
             "succeeded before the components started.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "query_name_unresolved",
+    "DatabaseError ConfigurationError",
+    any_of(*signals.QUERY_NAME_UNRESOLVED),
+    example=(
+        "BadArgumentError- 'where' operator: Failed to resolve table or column expression named "
+        "'AppRegistrationExpiration_CL'"
+    ),
+)
+def query_name_unresolved(m: re.Match[str], ctx: Context) -> Finding:
+    name = clean_value(m.group(1) or "")
+    operator = grab(ctx.text, r"'(\w{1,40})' operator: failed to resolve")
+    where = f" (in its '{operator}' operator)" if operator else ""
+    what = f"{quoted(name)}" if name else "a table or column"
+    return Finding(
+        f"the query refers to {what}{where}, a table or column name the database could not "
+        "resolve: it does not exist in the queried database, is misspelt, or has no data yet",
+        (
+            f"Check that {what} exists in the database the query runs against (a custom log "
+            "table appears only after its first ingestion) and the spelling and case of the "
+            "name.",
+            "If it should exist, check the process that creates or feeds it (its ingestion, "
+            "runbook or export) and the database or workspace the connection points to.",
+            "Rerun once the table or column exists.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "table_already_exists",
+    "DatabaseError ConfigurationError",
+    any_of(*signals.TABLE_ALREADY_EXISTS),
+    example=(
+        "FAILED: Execution Error, return code 1 from org.apache.hadoop.hive.ql.exec.DDLTask. "
+        "AlreadyExistsException(message:Table orders_v already exists)"
+    ),
+)
+def table_already_exists(m: re.Match[str], ctx: Context) -> Finding:
+    """A CREATE without IF NOT EXISTS (or OR REPLACE) run against a table, view or database a
+    previous run or another job already made: the statement, not the server."""
+    name = clean_value(next((g for g in m.groups() if g), "")).replace("`", "")
+    what = quoted(name) if name else "the object"
+    return Finding(
+        f"the statement creates {what}, which already exists in the database: a CREATE without "
+        "IF NOT EXISTS or OR REPLACE, run after an earlier run or another job made it",
+        (
+            f"Make the DDL idempotent: CREATE ... IF NOT EXISTS, CREATE OR REPLACE, or a DROP of "
+            f"{what} before it, whichever the pipeline's intent is.",
+            f"If {what} is someone else's object, give this one another name or schema.",
+            "Rerun once the statement no longer collides; retrying it unchanged fails the same "
+            "way.",
         ),
         0.7,
         transient=False,

@@ -2,7 +2,7 @@
 pods, application masters or Flink jobs no node, queue or task slot can take, workers that
 lost contact, full producer send queues, a Fabric capacity's Spark compute in use, requests over
 a pool's capacity, results over a service's size cap, ECS tasks no container instance has room
-for and quotas.
+for, queries over a table's partition count limit and quotas.
 """
 
 from __future__ import annotations
@@ -839,4 +839,38 @@ def ecs_placement_no_resources(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.7,
         transient=True,
+    )
+
+
+@rule(
+    "partition_count_limit",
+    "ResourceExhaustion",
+    any_of(*signals.PARTITION_COUNT_LIMIT),
+    example=(
+        "Too many partitions produced by query, allowed 4000, query produces at least 4272 "
+        "partitions"
+    ),
+)
+def partition_count_limit(m: re.Match[str], ctx: Context) -> Finding:
+    limit = grab(ctx.text, r"\ballowed (\d{1,9}),? (?:query|job) produces")
+    produced = grab(ctx.text, r"produces at least (\d{1,12}) partitions")
+    model = grab(ctx.text, r"database error in model (\w{1,200})")
+    who = f"dbt model {quoted(model)}" if model else "the query"
+    counts = (
+        f" (at least {produced}, over the limit of {limit})"
+        if limit and produced
+        else (f" (over the limit of {limit})" if limit else "")
+    )
+    return Finding(
+        f"{who} writes more partitions in one job than the engine allows{counts}: the "
+        "table's partitioning is too fine for the date range the job covers",
+        (
+            "Partition the table more coarsely (by month instead of day, or an integer range), "
+            "or cluster on the column instead.",
+            "Or write the range in several jobs that each touch fewer partitions (incremental "
+            "runs, a bounded backfill window).",
+            "Rerun after the change; the limit is fixed, so retrying as is fails the same way.",
+        ),
+        0.7,
+        transient=False,
     )

@@ -1,7 +1,8 @@
 """Time limits: Airflow DAG run, task and sensor timeouts, SLA misses and DAG files parsed
 past their timeout, query, connect and read timeouts, broadcast timeouts, an HTTP call or a Kafka
 metadata request that timed out, a Kafka consumer over its poll interval, work that stopped
-making progress (an expired Flink checkpoint, a stuck job).
+making progress (an expired Flink checkpoint, a stuck job), a query the engine expired, a pool or
+cluster that did not start in time.
 """
 
 from __future__ import annotations
@@ -515,4 +516,69 @@ def activity_timeout(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the failed run.",
         ),
         0.6,
+    )
+
+
+@rule(
+    "query_expired",
+    "TimeoutError",
+    any_of(*signals.QUERY_EXPIRED),
+    example=(
+        "Query execution has resulted in error (0x80DA0006): Query is expired. "
+        "Kusto.Data.Exceptions.KustoDataStreamException"
+    ),
+)
+def query_expired(m: re.Match[str], ctx: Context) -> Finding:
+    code = grab(ctx.text, r"error \((0x[0-9a-f]{6,8})\)")
+    stated = f", error {code}" if code else ""
+    return Finding(
+        "the query ran past its time limit and the engine expired it before it finished (Query "
+        f"is expired{stated}): the query's timeout or its cost, not the data",
+        (
+            "Raise the query's timeout where the client sets it (Kusto: the servertimeout "
+            "request property or the client's request timeout; the operator's or linked "
+            "service's query timeout).",
+            "Make the query cheaper: filter on time first, project only the columns needed, "
+            "or split the time range into smaller queries.",
+            "Rerun once the query fits its timeout; a retry of the same query expires again.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "compute_start_timed_out",
+    "TimeoutError ExternalServiceError",
+    any_of(*signals.COMPUTE_START_TIMED_OUT),
+    example=(
+        "Error code 1\nCLUSTER_CREATION_TIMED_OUT\nMessage\n[plugins.ws.SparkPool.71 "
+        "WorkspaceType:<Synapse> CCID:<ccid>] Attempt=[1]/[3]Cluster was in terminal "
+        "state=[Cancelled] before it reached 'Ready' state. Cluster job has WorkspaceName=[ws], "
+        "SpecName=[SparkPool], and JobId=[<job-id>]."
+    ),
+)
+def compute_start_timed_out(m: re.Match[str], ctx: Context) -> Finding:
+    code = grab(
+        ctx.text,
+        r"\b([a-z]+_(?:creation|startup|start|launch|provisioning|acquisition)_timed_?out)\b",
+    )
+    pool = grab(ctx.text, r"specname=\[([\w.-]{1,100})\]")
+    state = grab(ctx.text, r"terminal state=\[(\w{1,30})\]")
+    what = f"Spark pool or cluster {quoted(pool)}" if pool else "the pool or cluster the job needs"
+    stated = [code.upper()] if code else []
+    if state:
+        stated.append(f"it ended {state} before it reached the Ready state")
+    how = f" ({': '.join(stated)})" if stated else ""
+    return Finding(
+        f"{what} did not become ready in time{how}: the job never got its compute",
+        (
+            f"Check {what} in the workspace: its node size and count, autoscale limits and the "
+            "workspace's vCore quota, and whether other sessions hold its capacity.",
+            "Look for a cancellation or failure of the cluster job in the monitoring hub "
+            "(library installation or a capacity shortage in the region often cancel a start).",
+            "Retry the run; if starts keep timing out, use a smaller pool or raise the quota.",
+        ),
+        0.65,
+        transient=None,
     )

@@ -2406,3 +2406,136 @@ def test_round_forty_one_a_bigquery_field_mode_mismatch_names_the_field() -> Non
         rca.root_cause
     )
     _assert_well_formed(rca)
+
+
+def test_round_forty_two_rules_name_the_cause_the_message_states() -> None:
+    """Round 42's families, in wordings other than the set's: each reads as its own rule and
+    names what the message names (the query expired, the name not resolved, the parameter, the
+    variable, the partition counts, the channel's refusal, the dbt hint)."""
+    expired = _rca("Query execution has resulted in error (0x80DA0006): Query is expired.")
+    unresolved = _rca(
+        "Semantic error: 'join' operator: Failed to resolve table or column expression named "
+        "'DeviceEvents'"
+    )
+    pool = _rca(
+        "Livy session failed: CLUSTER_CREATION_TIMED_OUT. Cluster was in terminal "
+        "state=[Cancelled] before it reached 'Ready' state."
+    )
+    disabled = _rca(
+        "Compilation Error\n  Model 'model.shop.orders' (models/orders.sql) depends on a node "
+        "named 'stg_events' in package or project 'shop' which is disabled"
+    )
+    conditional = _rca(
+        "Compilation Error in model orders (models/orders.sql)\n  dbt was unable to infer all "
+        'dependencies for the model "orders".\n  This typically happens when ref() is placed '
+        "within a conditional block.\n\n  To fix this, add the following hint to the top of the "
+        "model \"orders\":\n\n  -- depends_on: {{ ref('stg_events') }}"
+    )
+    refresh = _rca(
+        "You can't schedule refresh for this semantic model because the following data sources "
+        "currently don't support refresh: Data source for Query1"
+    )
+    session = _rca(
+        "[NO_ACTIVE_SESSION] No active or default Spark session found. Please create a new Spark "
+        "session before running the code."
+    )
+    parameter = _rca(
+        "pyodbc.ProgrammingError: ('42000', '[42000] [Microsoft][ODBC Driver 18 for SQL Server]"
+        '[SQL Server]Must declare the scalar variable "@load_date". (137)\')'
+    )
+    varchar = _rca(
+        "org.apache.spark.SparkRuntimeException: [EXCEED_LIMIT_LENGTH] Exceeds char/varchar type "
+        "length limitation: 20."
+    )
+    variable = _rca(
+        "airflow.sdk.exceptions.AirflowRuntimeError: VARIABLE_NOT_FOUND: {'key': 'orders_bucket'}"
+    )
+    partitions = _rca(
+        "Too many partitions produced by query, allowed 4000, query produces at least 5120 "
+        "partitions"
+    )
+    architecture = _rca("standard_init_linux.go:228: exec user process caused: exec format error")
+    slack = _rca(
+        "slack_sdk.errors.SlackApiError: The request to the Slack API failed.\nThe server "
+        "responded with: {'ok': False, 'error': 'not_in_channel'}"
+    )
+
+    assert expired.rule == "query_expired"
+    assert "expired it before it finished" in expired.root_cause
+    assert unresolved.rule == "query_name_unresolved"
+    assert "refers to 'DeviceEvents' (in its 'join' operator)" in unresolved.root_cause
+    assert pool.rule == "compute_start_timed_out"
+    assert "did not become ready in time (CLUSTER_CREATION_TIMED_OUT" in pool.root_cause
+    assert disabled.rule == "dbt_unresolved_ref"
+    assert "node 'stg_events' in package 'shop', which is disabled" in disabled.root_cause
+    assert conditional.rule == "dbt_dependency_not_inferred"
+    assert "calls ref() inside a conditional block" in conditional.root_cause
+    assert "-- depends_on: {{ ref('stg_events') }}" in conditional.recommendations[0]
+    assert refresh.rule == "refresh_unsupported_source"
+    assert session.rule == "spark_session_stopped"
+    assert "no active Spark session" in session.root_cause
+    assert parameter.rule == "sql_parameter_unbound"
+    assert "uses parameter '@load_date', which the call did not bind" in parameter.root_cause
+    assert varchar.rule == "truncation"
+    assert "CHAR/VARCHAR length of 20" in varchar.root_cause
+    assert variable.rule == "airflow_runtime_not_found"
+    assert "variable 'orders_bucket', which this deployment does not have" in variable.root_cause
+    assert partitions.rule == "partition_count_limit"
+    assert "at least 5120, over the limit of 4000" in partitions.root_cause
+    assert architecture.rule == "exec_format_error"
+    assert "another CPU architecture" in architecture.root_cause
+    assert slack.rule == "slack_channel_unusable"
+    assert "(not_in_channel): the app's bot is not a member" in slack.root_cause
+    for rca in (
+        expired,
+        unresolved,
+        pool,
+        disabled,
+        conditional,
+        refresh,
+        session,
+        parameter,
+        varchar,
+        variable,
+        partitions,
+        architecture,
+        slack,
+    ):
+        _assert_well_formed(rca)
+
+
+def test_round_forty_two_a_dns_failure_still_reads_as_the_network() -> None:
+    """Kusto's "Failed to resolve table ... expression" is a name in the query; a host that
+    failed to resolve is still DNS."""
+    message = "Could not connect to broker: Failed to resolve 'kafka-1.internal:9092'"
+    rca = _rca(message)
+    assert classify_error(message).error_type == "NetworkError"
+    assert rca.rule != "query_name_unresolved"
+    _assert_well_formed(rca)
+
+
+def test_round_forty_two_a_create_or_write_that_does_not_fit_the_table_names_it() -> None:
+    """A CREATE of a table that is already there names the table, in any engine's wording; a
+    write with fewer columns than the table names the table and both counts."""
+    spark_view = _rca(
+        "[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view `main`.`sales`.`orders` "
+        "because it already exists. Choose a different name, drop or replace the existing object."
+    )
+    postgres = _rca('psycopg2.errors.DuplicateTable: relation "orders_stage" already exists')
+    arity = _rca(
+        "org.apache.spark.sql.AnalysisException: Cannot write to 'sales.orders', not enough data "
+        "columns; target table has 5 column(s) but the inserted data has 4 column(s)"
+    )
+    sql_server = _rca(
+        "Msg 213, Level 16, State 1: Column name or number of supplied values does not match "
+        "table definition."
+    )
+
+    assert spark_view.rule == postgres.rule == "table_already_exists"
+    assert "creates 'main.sales.orders', which already exists" in spark_view.root_cause
+    assert "creates 'orders_stage', which already exists" in postgres.root_cause
+    assert arity.rule == sql_server.rule == "insert_column_count_mismatch"
+    assert "table 'sales.orders'" in arity.root_cause
+    assert "(the table has 5 columns, the data 4)" in arity.root_cause
+    for rca in (spark_view, postgres, arity, sql_server):
+        _assert_well_formed(rca)
