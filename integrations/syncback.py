@@ -640,8 +640,33 @@ def _apply_incident_action(action: SlackAction) -> str:
             refusal = str(exc)
         else:
             return f"{step} of incident {incident_id} by {actor.name}"
-    _tell(action, f"Nothing was changed: {refusal}{last_incident_status_change(incident_id)}.")
+    merged = _merged_away(incident_id)
+    if merged:
+        _tell(action, merged)
+    else:
+        told = f"Nothing was changed: {refusal}{last_incident_status_change(incident_id)}."
+        _tell(action, told)
     return f"no change: {refusal}"
+
+
+def _merged_away(incident_id: str) -> str:
+    """What a click on the message of an incident merged into another is told: where its
+    members went, who merged it and when, and where to act instead; '' when it is not merged.
+    Its message loses its buttons at the merge, but one open in Slack still shows them until
+    the update lands."""
+    into = Incident.objects.filter(pk=incident_id).values_list("merged_into_id", flat=True).first()
+    if not into:
+        return ""
+    merge = (
+        IncidentEvent.objects.filter(incident_id=incident_id, kind="merged_into")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    when = _who_and_when("merged", merge.actor_name, merge.actor_kind, merge.at) if merge else ""
+    return (
+        f"Nothing was changed: incident {incident_id} was merged into incident {into}{when}; "
+        f"act on {into}'s message or its page: {settings.PUBLIC_BASE_URL}/incidents/{into}/"
+    )
 
 
 def _unknown(action: SlackAction, refusal: str) -> str:

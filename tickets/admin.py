@@ -475,6 +475,7 @@ class TicketAdmin(ReadOnlyPageAdmin):
                     "jira_link",
                     "slack_channel",
                     "slack_ts",
+                    "slack_permalink",
                     "evidence_links",
                     "tracking_id",
                     "trace_link",

@@ -34,7 +34,8 @@ flow adds; this is the same set grouped by what it is for):
 - SLA: `sla_seconds`, `sla_deadline`, `sla_status` (Pending/Met/Breached).
 - outbound links: `itsm_ticket_id` (JIRA key) and `jira_status_at` (the last JIRA change applied,
   so older webhooks never win), `slack_ts` (the Slack message that follows the ticket),
-  `blob_log_url` (the evidence in Blob Storage).
+  `slack_permalink` (Slack's link to it, when Slack gave one), `blob_log_url` (the evidence
+  in Blob Storage).
 - incidents: `culprit` and `culprit_detail` (the dependency the failure names,
   analysis/culprits.py), `group_key` (what incidents group on), `incident` (the one it joined).
 """
@@ -657,6 +658,9 @@ class Ticket(models.Model):
     ack_seconds = models.PositiveIntegerField(null=True, blank=True)
     slack_ts = models.CharField(max_length=64, blank=True)
     slack_channel = models.CharField(max_length=200, blank=True)
+    # Slack's link to the alert (`chat.getPermalink`), asked once after it is posted; blank
+    # when Slack did not give one then (down, throttled, refused): the page names channel/ts.
+    slack_permalink = models.URLField(max_length=500, blank=True)
     logic_app_run_id = models.CharField(max_length=200, blank=True)
     processing_mode = models.CharField(max_length=32, blank=True)
     remediation_status = models.CharField(max_length=64, blank=True)

@@ -71,6 +71,7 @@ from integrations.targets.base import (
     reconcile_later,
     reconciled,
     recovered_before_paging,
+    safe_url,
     source_links,
     ticket_url,
     told_with_its_success,
@@ -307,6 +308,17 @@ class SlackTransport:
             if not (response.get("has_more") and cursor):
                 break
         return sorted(set(found), key=_ts_order)
+
+    def permalink(self, channel_id: str, ts: str) -> str:
+        """Slack's link to a message (`chat.getPermalink`: no scope needed, hundreds of calls a
+        minute); '' when the answer holds no http(s) link."""
+        response = self._call(
+            "chat.getPermalink",
+            self._client.chat_getPermalink,
+            channel=channel_id,
+            message_ts=ts,
+        )
+        return safe_url(response.get("permalink"))
 
     def delete_message(self, channel_id: str, ts: str) -> bool:
         """Delete one of the bot's messages; False when it was already gone."""
@@ -721,12 +733,31 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
             channel_id, ts = slack.post_message(
                 channel, text=text, blocks=blocks, metadata=_slack_metadata(ticket)
             )
-    Ticket.objects.filter(pk=ticket.pk).update(slack_channel=channel_id, slack_ts=ts)
+    # Asked before the ticket's row is written (and so locked until this attempt commits): a
+    # click changing the ticket meanwhile is not held up by a slow answer.
+    permalink = _permalink_of(slack, ticket.pk, channel_id, ts)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        slack_channel=channel_id, slack_ts=ts, slack_permalink=permalink
+    )
     # It joined an incident while its own alert was being posted: a reply points there.
     follow_ups = incident_after_paging(ticket.pk, INCIDENT_LINK)
     if earlier is None or earlier > len(found):  # an earlier post may still land
         follow_ups.append(reconcile_later(RECONCILE))
     return follow_ups or None
+
+
+def _permalink_of(slack: SlackTransport, ticket_id: str, channel_id: str, ts: str) -> str:
+    """Slack's permalink of the alert just posted (or found), asked once, for the ticket's page
+    and the API. The alert is posted already: whatever Slack answers (an error, a 429, a
+    timeout) fails neither this delivery nor counts against the target; the link is then ''
+    and not asked again, and the page names the channel and ts as before."""
+    try:
+        return slack.permalink(channel_id, ts)
+    except TransportError as exc:
+        logger.warning(
+            "%s: no permalink for Slack alert %s in %s: %s", ticket_id, ts, channel_id, exc
+        )
+        return ""
 
 
 def _approval_asked_under_incident(ticket: Ticket) -> list[FollowUp]:

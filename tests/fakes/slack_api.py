@@ -16,8 +16,8 @@
         fake.ephemeral                    # every chat.postEphemeral: {"channel", "user", "text"}
 
 Answers `/api/chat.postMessage`, `/api/chat.update`, `/api/chat.delete`,
-`/api/chat.postEphemeral`, `/api/conversations.history`, `/api/conversations.replies`,
-`/api/users.info` and `/api/auth.test`
+`/api/chat.postEphemeral`, `/api/chat.getPermalink`, `/api/conversations.history`,
+`/api/conversations.replies`, `/api/users.info` and `/api/auth.test`
 like Slack does: HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": false, "error":
 "..."}` for `not_authed`, `invalid_auth`, `missing_scope`, `channel_not_found` (unknown channel;
 every method but chat.postMessage wants an id), `not_in_channel`, `message_not_found`,
@@ -58,6 +58,7 @@ MAX_BLOCKS = 50
 MAX_HISTORY_LIMIT = 999
 MAX_REPLIES_LIMIT = 1000
 BOT_USER, BOT_ID = "U0RCABOT01", "B0RCABOT01"
+WORKSPACE_URL = "https://fake-workspace.slack.com/"
 # The scope each method needs (history: channels:history for public, groups:history for private).
 SCOPES = {
     "chat.postMessage": "chat:write",
@@ -182,7 +183,7 @@ class FakeSlack(FakeHttpService):
     def _auth_test(self, args: dict[str, Any]) -> Reply:
         body = {
             "ok": True,
-            "url": "https://fake-workspace.slack.com/",
+            "url": WORKSPACE_URL,
             "team": "Fake Workspace",
             "user": "rca-bot",
             "team_id": "T0FAKE0001",
@@ -405,6 +406,24 @@ class FakeSlack(FakeHttpService):
             ts = self._next_ts()
         return 200, {"ok": True, "message_ts": ts}, {}
 
+    def _permalink(self, args: dict[str, Any]) -> Reply:
+        """As Slack: the workspace's URL, `/archives/<channel id>/p<ts without its dot>`, and
+        for a thread reply `?thread_ts=<parent>&cid=<channel id>`. No scope is needed; a
+        channel given by name is `channel_not_found`, as in Slack."""
+        channel_id, error = self._channel(args.get("channel"), allow_name=False)
+        if error and error != "not_in_channel":
+            return 200, slack_error(error), {}
+        ts = str(args.get("message_ts") or "")
+        with self._state_lock:
+            message = self.messages.get((channel_id, ts))
+            if message is None:
+                return 200, slack_error("message_not_found"), {}
+            thread_ts = message["thread_ts"]
+        permalink = f"{WORKSPACE_URL}archives/{channel_id}/p{ts.replace('.', '')}"
+        if thread_ts:
+            permalink += f"?thread_ts={thread_ts}&cid={channel_id}"
+        return 200, {"ok": True, "channel": channel_id, "permalink": permalink}, {}
+
     def _users_info(self, args: dict[str, Any]) -> Reply:
         found = self.users.get(str(args.get("user") or ""))
         if found is None:
@@ -421,6 +440,7 @@ class FakeSlack(FakeHttpService):
         "chat.postMessage": _post_message,
         "chat.update": _update,
         "chat.delete": _delete,
+        "chat.getPermalink": _permalink,
         "conversations.history": _history,
         "conversations.replies": _replies,
         "chat.postEphemeral": _post_ephemeral,

@@ -192,6 +192,38 @@ def test_an_incident_click_needs_a_responder_and_an_incident(celery_worker, targ
     assert unknown.json()["result"] == ["no change: there is no incident INC-nope here"]
 
 
+def test_a_click_on_an_incident_merged_away_says_where_to_act_instead(
+    celery_worker, targets, settings
+):
+    """The message of an incident merged into another, still open in Slack with its buttons:
+    the click changes nothing, and the clicker is told which incident took its members, who
+    merged it, when, and where to act."""
+    from tests.dashboard import make_user
+    from tests.tickets.test_incidents import two_incidents
+    from tickets.lifecycle import Actor
+
+    _, slack = targets
+    settings.PUBLIC_BASE_URL = "https://rca.example.test"
+    first, second = two_incidents()
+    settled()
+    maria = make_user("maria", "responder")
+    incidents.merge(second.pk, first.pk, Actor.for_user(maria, via="api"))
+    slack_responder("daan")
+    slack.add_user(SLACK_USER_ID, name="daan")
+
+    click = post_slack_click(second.pk, "rca_incident_acknowledge")
+
+    assert click.status_code == 200
+    assert click.json()["result"] == [f"no change: merged into {first.pk}"]
+    assert Incident.objects.get(pk=first.pk).status == "open"
+    told = (
+        f"Nothing was changed: incident {second.pk} was merged into incident {first.pk} "
+        f"(merged by maria just now); act on {first.pk}'s message or its page: "
+        f"https://rca.example.test/incidents/{first.pk}/"
+    )
+    wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
+
+
 def incident_comments(jira: FakeJira, key: str, incident: Incident) -> int:
     return len([c for c in jira.issues[key]["comments"] if incident.pk in c["body"]])
 

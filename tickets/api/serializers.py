@@ -273,6 +273,14 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
     blob_log_url = serializers.CharField(
         read_only=True, help_text="The evidence in Blob Storage; empty until it is uploaded."
     )
+    slack_permalink = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "Slack's link to the ticket's alert (chat.getPermalink, asked once after it is "
+            "posted); empty before, or when Slack gave none then: slack_channel and slack_ts "
+            "name the message."
+        ),
+    )
     recommendations = serializers.ListField(child=serializers.CharField(), read_only=True)
     affected_entity = serializers.DictField(read_only=True)
     links = serializers.DictField(read_only=True)
@@ -326,6 +334,7 @@ class TicketDetailSerializer(SlaRemainingMixin, serializers.ModelSerializer):
             "jira_project",
             "slack_channel",
             "slack_ts",
+            "slack_permalink",
             "blob_log_url",
             "logic_app_run_id",
             "remediation_status",

@@ -549,7 +549,7 @@ def _links(ticket: Ticket) -> list[dict[str, str]]:
         )
     if ticket.slack_channel or ticket.slack_ts:
         text = ticket.slack_channel + (f" · ts {ticket.slack_ts}" if ticket.slack_ts else "")
-        links.append({"label": "Slack", "text": text, "url": ""})
+        links.append({"label": "Slack", "text": text, "url": safe_url(ticket.slack_permalink)})
     if ticket.blob_log_url:
         links.append(
             {
