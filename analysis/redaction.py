@@ -1554,13 +1554,16 @@ def _wipe(key: str, v: Any) -> bool:
 
 
 def redact_data(value: Any) -> Any:
-    """Recursively redact strings in dicts/lists/tuples; keys are kept, values of
-    secret-named keys are replaced wholesale."""
+    """Recursively redact strings in dicts/lists/tuples, keys included (a sender may key what
+    it saw by the connection string it used); values of secret-named keys are replaced
+    wholesale."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
         return {
-            k: REDACTED if isinstance(k, str) and _wipe(k, v) else redact_data(v)
+            (redact(k) if isinstance(k, str) else k): (
+                REDACTED if isinstance(k, str) and _wipe(k, v) else redact_data(v)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):

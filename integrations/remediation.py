@@ -1377,7 +1377,12 @@ def finish(
     `no_next_attempt`: why a failure is the last attempt at its run (`credentials_refused`,
     `WATCH_TIMED_OUT`); it is added to the reason (the Slack thread and JIRA say it), and
     `propose` makes no next attempt at that run (people may: `retry`); a newer run failing
-    on the ticket is proposed as usual, and without waiting for the backoff."""
+    on the ticket is proposed as usual, and without waiting for the backoff.
+
+    `detail` is redacted: it may quote what the action or the playbook answered (a Logic
+    App's failure quotes the inputs of its failed action, a connection string's password
+    among them), and it is kept as the reason, audited and announced."""
+    detail = redact(detail)
     with transaction.atomic():
         locked = _lock_running(remediation_id)
         if locked is None:
@@ -1516,7 +1521,8 @@ def finish_not_run(remediation_id: int, *, detail: str) -> Remediation | None:
     remediation ends `skipped` with `detail` as its reason, announced as a
     skipped remediation; the ticket stays open for people. Idempotent as `finish` is; a newer
     failed run of the ticket is proposed, and a release group's next batch started, as
-    `finish` does."""
+    `finish` does; `detail` is redacted as `finish`'s is."""
+    detail = redact(detail)
     with transaction.atomic():
         locked = _lock_running(remediation_id)
         if locked is None:

@@ -26,6 +26,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 
 from integrations.models import SlackIdentity
+from integrations.targets.slack import slack_escape
 from tickets.roles import RESPONDER, has_role
 
 logger = logging.getLogger(__name__)
@@ -171,12 +172,17 @@ def tell_not_allowed(channel_id: str, slack_user_id: str, reason: str) -> None:
 
 
 def tell(channel_id: str, slack_user_id: str, message: str) -> None:
-    """An ephemeral message, seen only by the user who clicked (`chat.postEphemeral`)."""
+    """An ephemeral message, seen only by the user who clicked (`chat.postEphemeral`). Sent
+    as text: it quotes names and refusals written elsewhere (a JIRA user's display name, who
+    changed the ticket last), and mrkdwn there (`<https://...|words>`, `<!here>`) would be a
+    link or a mention in the bot's own message."""
     if not settings.SLACK_BOT_TOKEN or not channel_id:
         return
     from slack_sdk.errors import SlackApiError
 
     try:
-        _client().chat_postEphemeral(channel=channel_id, user=slack_user_id, text=message)
+        _client().chat_postEphemeral(
+            channel=channel_id, user=slack_user_id, text=slack_escape(message)
+        )
     except SlackApiError as exc:  # e.g. the bot is not in that channel: nothing to retry
         logger.warning("Slack chat.postEphemeral failed: %s", exc.response.get("error"))

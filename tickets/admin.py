@@ -1021,8 +1021,12 @@ class RefreshTokenAdmin(admin.ModelAdmin):
             .annotate(is_revoked=Exists(revoked))
         )
 
+    # The token itself (the whole refresh JWT simplejwt keeps) is left out: whoever read it
+    # could refresh as its user until it expires. Its jti names it.
+    fields = ("user", "jti", "created_at", "expires_at")
+
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in OutstandingToken._meta.fields]
+        return self.fields
 
     def has_add_permission(self, request) -> bool:
         return False  # issued by the API's sign-in

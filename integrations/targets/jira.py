@@ -542,12 +542,15 @@ def _numbered(items: list[str]) -> str:
 
 
 def jira_summary(ticket: Ticket) -> str:
-    instances = f" ({ticket.failed_parts})" if ticket.failed_parts else ""
+    """On one line: JIRA refuses a summary holding a line break (a 400), and a sender may
+    name its pipeline over several."""
+    parts = " ".join(ticket.failed_parts.split())
+    instances = f" ({parts})" if parts else ""
     tail = f": {ticket.error_type} ({ticket.pk})"
     # Five task keys may fill the summary: its error class and ticket id stay, the parts' words
     # cut short with "…)" (and a title past 150 characters is cut there). The title: an Azure
     # alert's names the resource it is about, not only its rule ("vm-cpu-high on vm-web-03").
-    head = f"[{ticket.severity}] {ticket.title}"[:150]
+    head = f"[{ticket.severity}] {' '.join(ticket.title.split())}"[:150]
     room = 250 - len(head) - len(tail)
     if len(instances) > room:
         instances = f"{instances[: room - 2]}…)" if room > 2 else ""

@@ -406,3 +406,30 @@ def test_a_signed_token_whose_user_id_is_not_an_id_is_a_401(user_id):
         assert client.post(path, body, format="json").status_code == 401, path
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     assert client.get("/api/v1/tickets/").status_code == 401
+
+
+def test_the_admin_token_page_never_shows_a_refresh_token():
+    """OutstandingToken keeps each refresh token whole: shown on its admin page, whoever could
+    open it (or see a screen share of it) could sign in as that token's user until it expires."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.urls import reverse
+
+    make_user("responder", username="ana", password=PASSWORD)
+    refresh = _log_in(APIClient(), "ana")["refresh"]
+    root = User.objects.create_superuser("root", password=PASSWORD)
+    admin = Client()
+    admin.force_login(root)
+    row = OutstandingToken.objects.get(user__username="ana")
+    pages = [
+        admin.get(reverse("admin:token_blacklist_outstandingtoken_change", args=[row.pk])),
+        admin.get(reverse("admin:token_blacklist_outstandingtoken_changelist")),
+        admin.get(reverse("admin:token_blacklist_blacklistedtoken_add")),
+    ]
+
+    for page in pages:
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert row.jti in body  # the token is named, by its id
+        assert refresh not in body
+        assert refresh.rsplit(".", 1)[-1] not in body  # nor its signature

@@ -273,6 +273,8 @@ class FakeJira(FakeHttpService):
             errors["summary"] = "You must specify a summary of the issue."
         elif len(fields["summary"]) > 255:
             errors["summary"] = "Summary must be less than 255 characters."
+        elif "\n" in fields["summary"] or "\r" in fields["summary"]:
+            errors["summary"] = "The summary is invalid because it contains newline characters."
         issue_type = (fields.get("issuetype") or {"name": "Task"}).get("name")
         if issue_type not in ISSUE_TYPES:
             errors["issuetype"] = "Specify a valid issue type"

@@ -726,6 +726,48 @@ def test_a_click_on_a_ticket_someone_changed_elsewhere_says_who_and_when(celery_
     wait_for(lambda: [note["text"] for note in slack.ephemeral] == [told])
 
 
+def test_a_pipeline_name_over_lines_makes_a_jira_issue_of_one_line(celery_worker, targets):
+    """JIRA refuses a summary holding a line break (a 400, so the issue was never made and
+    the delivery was a dead letter): the sender's name is given on one line."""
+    jira, _, _ = targets
+    body = local_payload("adf_failure.json")
+    body["pipeline"] = "pl_orders\r\nnightly\tload"
+
+    ticket = fanned_out(post_failure(body)["ticket_id"])
+
+    assert ticket.pipeline == "pl_orders\r\nnightly\tload"  # kept as the sender named it
+    assert ticket.itsm_ticket_id, OutboundDelivery.objects.filter(ticket=ticket).values_list(
+        "action", "status", "last_error"
+    )
+    summary = jira.issues[ticket.itsm_ticket_id]["summary"]
+    assert summary.startswith(f"[{ticket.severity}] pl_orders nightly load: ")
+
+
+def test_a_jira_display_name_is_quoted_in_a_refused_clicks_answer_as_text(celery_worker, targets):
+    """A JIRA user names themselves: a display name written as mrkdwn (a link under words of
+    its own, a channel mention) resolves the ticket in JIRA, and the answer to a click
+    refused after it quotes the name as text, never as a link in the bot's own message."""
+    _, slack, _ = targets
+    slack_responder("daan")
+    slack.add_user(SLACK_USER_ID, name="daan")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    phisher = {**MARIA, "displayName": "<https://evil.example/sso|IT: sign in again> <!here>"}
+
+    synced = post_jira(jira_webhook(ticket.itsm_ticket_id, "To Do", "Done", user=phisher))
+    assert synced.status_code == 200, synced.content
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
+    post_slack_click(ticket.pk, "rca_acknowledge")
+
+    told = (
+        "Nothing was changed: cannot acknowledge a ticket that is resolved (resolved by "
+        "&lt;https://evil.example/sso|IT: sign in again&gt; &lt;!here&gt; in JIRA just now)."
+    )
+    wait_for(lambda: slack.ephemeral)
+    assert [note["text"] for note in slack.ephemeral] == [told]
+
+
 @pytest.mark.parametrize(
     ("button", "step", "status", "words"),
     [

@@ -1470,6 +1470,41 @@ def test_our_callback_path_takes_an_hmac_signature(logic_app, client):
     assert found.status == "failed" and "still throttled" in found.reason
 
 
+def test_a_secret_in_the_playbooks_reported_error_is_redacted_everywhere_it_goes(logic_app, client):
+    """A Logic App's failure quotes the action that failed, inputs included: the password of
+    the connection it tried is kept nowhere (the remediation's reason viewers read, the audit
+    entry, the Slack reply and JIRA comment the failure is announced with)."""
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    run_pending(ticket.pk)
+    password = f"Pw{uuid.uuid4().hex[:8]}Planted!"
+    error = (
+        "Action 'Run_query' failed: Login failed for user 'etl' "
+        f"(Server=tcp:sql-prod.database.windows.net,1433;User ID=etl;Password={password};)"
+    )
+    body = {"ticket_id": ticket.pk, "success": False, "error_message": error}
+
+    answer = client.post(
+        "/webhooks/remediation/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_REMEDIATION_TOKEN=PLAYBOOK_SECRET,
+    )
+
+    assert answer.status_code == 200, answer.content
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "failed" and "Login failed for user 'etl'" in found.reason
+    kept = [
+        found.reason,
+        json.dumps(list(AuditLog.objects.filter(ticket=ticket).values()), default=str),
+        json.dumps(list(OutboundDelivery.objects.filter(ticket=ticket).values()), default=str),
+    ]
+    assert "remediation failed" in kept[1]
+    for text in kept:
+        assert password not in text
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [

@@ -65,6 +65,8 @@ def planted_failure(run_id: str) -> dict[str, Any]:
         # Fields our parser does not read still reach the inbox and the evidence.
         linkedService={"type": "AzureSqlDatabase", "clientSecret": CLIENT_SECRET},
         diagnostics=[f"retry 1: Password={PASSWORD}", f"Bearer {BEARER}"],
+        # A sender that keys what it saw by the connection it used: the secret is a key.
+        connections={f"postgresql://etl:{PASSWORD}@db.internal:5432/sales": "refused"},
     )
     return body
 
@@ -166,6 +168,7 @@ def test_planted_secrets_reach_no_log_line_blob_or_inbox_row(
     payload_blob = json.loads(blobs[f"{ticket_id}/payloads/{tracking_id}.json"])
     assert payload_blob["linkedService"]["clientSecret"] == "[REDACTED]"
     assert payload_blob["pipeline"] == f"pl_secrets_r{MARK}"  # the rest is kept
+    assert list(payload_blob["connections"].values()) == ["refused"]
 
     # Every inbox row, every field of it; the ticket and its audit trail.
     rows = list(WebhookDelivery.objects.values())

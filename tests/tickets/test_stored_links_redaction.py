@@ -630,3 +630,21 @@ def test_principal_keys_and_key_content_stored_before_their_rules_are_redacted(
     assert incident.rca_result == f"Every copy sent {redact(secret_line)}"
     for text in (row.raw_body, ticket.error_message, ticket.rca_result, incident.rca_result):
         assert secret not in text, text
+
+
+def test_a_secret_stored_as_a_key_of_an_inbox_body_is_redacted():
+    """The rules before integrations/0028 redacted the values of a body's objects, not their
+    keys: a connection string a sender keyed its findings by kept its password."""
+    password = "Pw-kept-as-a-key-7Q"
+    body = {"connections": {f"postgresql://etl:{password}@db01:5432/sales": "refused"}}
+    row = WebhookDelivery.objects.create(
+        source="airflow", status="processed", raw_body=json.dumps(body), event={}
+    )
+
+    importlib.import_module(
+        "integrations.migrations.0028_redact_secrets_in_inbox_keys"
+    ).redact_inbox_rows(apps, None)
+
+    row.refresh_from_db()
+    assert password not in row.raw_body
+    assert list(json.loads(row.raw_body)["connections"].values()) == ["refused"]
