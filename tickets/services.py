@@ -872,16 +872,22 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         _mark_run_succeeded(event.resolve_key, run)
     if (recovered_at := _health_event_at(event)) is not None:
         _mark_health_recovered(event.resolve_key, recovered_at)
+    # An ADF alert's Fired counted before an upgrade keyed it by the run's failure: the key
+    # it was counted by then.
+    fired = event.details.get(FIRED_BY_ALERT_ID) if event.recovers_occurrence else None
+    fired_by_alert_id = fired if isinstance(fired, str) else ""
     if event.recovers_occurrence:
         # Marked before the tickets are locked: the Resolved of another alert of the same
         # ticket, waiting for its lock, reads this mark once it has it. Azure does not promise
         # order either: a Fired landing after its own Resolved ends the moment it lands
         # (`_end_if_recovered_early`).
         Occurrence.objects.claim(_alert_resolved_key(event.recovers_occurrence))
-        if isinstance(fired := event.details.get(FIRED_BY_ALERT_ID), str) and fired:
-            # An ADF alert's Fired counted before an upgrade keyed it by the run's failure.
-            Occurrence.objects.claim(_alert_resolved_key(fired))
+        if fired_by_alert_id:
+            Occurrence.objects.claim(_alert_resolved_key(fired_by_alert_id))
     recovered = Ticket.objects.recovered_by(event.resolve_key, event.recovers_occurrence)
+    if fired_by_alert_id:
+        # The ticket that Fired was counted on: its own, or another alert's of the same run.
+        recovered |= Ticket.objects.recovered_by(event.resolve_key, fired_by_alert_id)
     if legacy_key := instance_resolve_key(event):
         # The ticket a release before this one opened for this mapped instance alone.
         recovered |= Ticket.objects.recovered_by(legacy_key)

@@ -815,6 +815,46 @@ def test_an_adf_log_alerts_ticket_recorded_before_the_upgrade_is_ended_by_its_re
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
 
 
+def _keyed_as_before_the_upgrade(ticket_id: str, fired: dict[str, Any]) -> str:
+    """Give the Fired of `fired` counted on the ticket the occurrence key the release before
+    gave it (`azure:<rule>|<alert id>:<fired>`); its alert's key."""
+    essentials = fired["data"]["essentials"]
+    alert_key = f"azure:{essentials['alertRule']}|{essentials['alertId']}"
+    changed = Occurrence.objects.filter(
+        ticket_id=ticket_id, key__startswith=f"azure:{essentials['alertRule']}|adf-run:"
+    ).update(key=f"{alert_key}:{essentials['firedDateTime']}")
+    assert changed == 1
+    return alert_key
+
+
+def test_an_adf_log_alert_counted_on_another_alerts_ticket_before_the_upgrade_is_ended(
+    webhook_client,
+):
+    """Two rules reported one failed run before the upgrade: the second rule's Fired was
+    counted on the first one's ticket (the same run), keyed by its alert id. The first
+    alert's Resolved then kept the ticket open (the second still fired), and the second's
+    Resolved, which names its Fired by the run's failure since, found no ticket: it was
+    answered `ignored` and the ticket stayed open for good."""
+    first = load("adf_log_v1.json")
+    second = _adf_log_alert(1)
+    opened = webhook_client(AZURE, first).json()
+    assert webhook_client(AZURE, second).json()["ticket_id"] == opened["ticket_id"]
+    first_key = _keyed_as_before_the_upgrade(opened["ticket_id"], first)
+    _keyed_as_before_the_upgrade(opened["ticket_id"], second)
+    Ticket.objects.filter(pk=opened["ticket_id"]).update(resolve_key=first_key)
+    first_resolved = copy.deepcopy(first)
+    first_resolved["data"]["essentials"].update(
+        monitorCondition="Resolved", resolvedDateTime="2025-03-04T07:20:00.0000000Z"
+    )
+
+    kept = webhook_client(AZURE, first_resolved).json()
+    ended = webhook_client(AZURE, _adf_log_alert(1, "Resolved")).json()
+
+    assert (kept["outcome"], kept["ticket_id"]) == ("ignored", opened["ticket_id"])
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
+    assert Ticket.objects.get(pk=opened["ticket_id"]).resolved_at_source_at is not None
+
+
 def test_an_adf_log_alert_quotes_its_error_not_the_dimensions_after_it(webhook_client):
     error = (
         "Operation on target Notebook_Transform failed: Job failed due to reason: "
