@@ -8,6 +8,7 @@ activity's `error` object (`@activity('…').error`) may stand in for the error 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -71,13 +72,17 @@ def _error_digest(error_message: str) -> str:
     return hashlib.sha256(redact(error_message).encode()).hexdigest()[:16]
 
 
-def adf_report_digest(run_id: str, activity: str, error_message: str) -> str:
-    """One failure of an ADF run, whichever report of it is at hand: its run, its failed
-    activity and its error text (redacted, as a replay of the stored body reads them). A
-    stateless Azure log alert reports the same failed run at each evaluation whose window
-    still holds its row, each time as a new alert (integrations/parsers/azure_monitor.py)."""
-    text = "\0".join((run_id, redact(activity), redact(error_message)))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def adf_report_digest(run_id: str, failures: Iterable[tuple[str, str]]) -> str:
+    """One failure of an ADF run, whichever report of it is at hand: its run, and each failed
+    activity it reports with its error text (redacted, as a replay of the stored body reads
+    them), in the order given (sorted by the caller: the order of a log search's rows is not
+    the report's). A stateless Azure log alert reports the same failed run at each evaluation
+    whose window still holds its rows, each time as a new alert
+    (integrations/parsers/azure_monitor.py)."""
+    parts = [run_id]
+    for activity, error_message in failures:
+        parts += [redact(activity), redact(error_message)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
 def parse_adf_failure(payload: Any) -> FailureEvent:

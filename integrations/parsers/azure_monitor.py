@@ -241,6 +241,9 @@ class _AdfFailure:
     # resource id and the alert targets something else (the Log Analytics workspace it queried,
     # often in another group or subscription): where its runs are read and rerun.
     location: dict[str, str]
+    # Each failed activity of the run the alert reports and its error, sorted (the same
+    # report, whatever the order of its result rows): `_reported_failures`.
+    reported: tuple[tuple[str, str], ...] = ()
 
 
 def parse_azure_monitor(payload: Any) -> FailureEvent:
@@ -1367,7 +1370,7 @@ def _to_event(alert: _Alert) -> FailureEvent:
                 # still holds its row (a new alert id each time), a duplicate then, not one
                 # more occurrence nor, once its ticket was resolved, a regression paging again.
                 # Its Resolved names its Fired by the same key.
-                digest = adf_report_digest(adf.pipeline_run_id, adf.activity, adf.error_message)
+                digest = adf_report_digest(adf.pipeline_run_id, adf.reported)
                 report = f"azure:{alert.rule_key}|adf-run:{digest}"
                 if alert.kind is EventKind.FAILURE:
                     occurrence_key = report
@@ -1692,13 +1695,15 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
         or _factory_from_values(dimensions, row)
         or _factory_from_ids(alert.configuration_items)
     )
+    activity = _clip(
+        pick("ActivityName") or (name if metric.startswith("activity") else ""), NAME_LIMIT
+    )
+    run_rows = [row for row in rows if _lookup(row, *run_id_names) in ("", run_id)]
     return _AdfFailure(
         factory=factory,
         pipeline=_clip(pipeline or (name if metric.startswith("pipeline") else ""), NAME_LIMIT),
         pipeline_run_id=_clip(run_id, NAME_LIMIT),
-        activity=_clip(
-            pick("ActivityName") or (name if metric.startswith("activity") else ""), NAME_LIMIT
-        ),
+        activity=activity,
         activity_type=_clip(pick("ActivityType"), NAME_LIMIT),
         error_code=_clip(pick("ErrorCode"), NAME_LIMIT),
         error_message=pick("ErrorMessage"),
@@ -1709,6 +1714,30 @@ def _find_adf_failure(alert: _Alert, resource: dict[str, Any]) -> _AdfFailure | 
         location={}
         if resource.get("factory")
         else _factory_location(factory, dimensions, row, alert.configuration_items),
+        reported=_reported_failures(dimensions, run_rows)
+        or ((activity, _lookup(dimensions, "ErrorMessage")),),
+    )
+
+
+def _reported_failures(
+    dimensions: dict[str, str], run_rows: list[dict[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """The failed activities and errors the result rows of one run name (a dimension standing
+    for its column in every row), sorted: a log search sorts nothing unless its query does, and
+    each evaluation of a stateless rule may return the run's rows in another order."""
+    return tuple(
+        sorted(
+            {
+                (
+                    _clip(
+                        _lookup(dimensions, "ActivityName") or _lookup(row, "ActivityName"),
+                        NAME_LIMIT,
+                    ),
+                    _lookup(dimensions, "ErrorMessage") or _lookup(row, "ErrorMessage"),
+                )
+                for row in run_rows
+            }
+        )
     )
 
 

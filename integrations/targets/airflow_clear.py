@@ -275,8 +275,10 @@ def _not_failed_now(
     """Why no clear is sent ('' when one is): none of the instances to clear is failed now.
     Cleared since (people in Airflow's UI, another clear), retried, running or succeeded: a
     clear beside that try would only restart it (or clear nothing, `only_failed`). A mapped
-    instance of an earlier run that this run does not map (404) is not one to clear; the
-    ticket's own instance missing is Airflow's 404, raised."""
+    instance of an earlier run that this run does not map (Airflow's 404) is not one to clear;
+    the ticket's own instance missing is Airflow's 404, raised, as is a 404 that is not
+    Airflow's answer (`_not_airflows_answer`: it says nothing of the instance, and is tried
+    again)."""
     seen: list[str] = []
     own = map_indexes[0]
     for index in map_indexes:
@@ -284,7 +286,7 @@ def _not_failed_now(
         try:
             state, try_number = airflow.task_instance(dag_id, run_id, task_id, index)
         except TransportError as exc:
-            if exc.status == 404 and index != own:
+            if exc.status == 404 and exc.permanent and index != own:
                 continue
             raise
         if state in FAILED_STATES:

@@ -765,6 +765,40 @@ def test_a_stateless_adf_log_alert_reporting_the_same_failed_run_again_pages_onc
     assert webhook_client(AZURE, other).json()["outcome"] == "regressed"
 
 
+def _adf_log_v1_alert(number: int, activities: list[str]) -> dict[str, Any]:
+    """One evaluation of a stateless log alert (V1, its search results in the body) over the
+    failed run's rows, one row per failed activity, in the order `activities` names them."""
+    body = load("adf_log_v1.json")
+    essentials = body["data"]["essentials"]
+    essentials["alertId"] = essentials["alertId"][:-4] + f"{number:04d}"
+    essentials["firedDateTime"] = f"2025-03-04T06:{20 + 5 * number:02d}:03.5521907Z"
+    table = body["data"]["alertContext"]["SearchResults"]["tables"][0]
+    (row,) = table["rows"]
+    table["rows"] = [
+        [*row[:3], activity, row[4], f"Operation on target {activity} failed: {row[5]}", row[6]]
+        for activity in activities
+    ]
+    return body
+
+
+def test_a_stateless_adf_log_alert_whose_rows_come_in_another_order_is_the_same_report(
+    webhook_client,
+):
+    """Two activities of the run failed; each evaluation of the stateless rule returns both
+    rows, in no promised order (the query sorts nothing). The second evaluation, its rows the
+    other way round, was read as another failure of the run (the first row's activity and
+    error): counted once more and, once the ticket was resolved, a regression paging again."""
+    first = webhook_client(AZURE, _adf_log_v1_alert(1, ["Copy_Orders", "Copy_Customers"])).json()
+    ticket = Ticket.objects.get(pk=first["ticket_id"])
+    lifecycle.resolve(ticket.pk, Actor(ActorKind.USER, "oncall"))
+
+    again = webhook_client(AZURE, _adf_log_v1_alert(2, ["Copy_Customers", "Copy_Orders"])).json()
+
+    assert (again["outcome"], again["ticket_id"]) == ("duplicate", ticket.pk)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.occurrence_count) == ("resolved", 1)
+
+
 def test_the_pipelines_success_ends_the_ticket_an_adf_log_alert_opened(webhook_client):
     """The ticket a log alert naming the run opened kept the alert's recovery key: the
     pipeline's `Succeeded` (the ADF webhook), which ends the same run's ticket when the
@@ -853,6 +887,40 @@ def test_an_adf_log_alert_counted_on_another_alerts_ticket_before_the_upgrade_is
     assert (kept["outcome"], kept["ticket_id"]) == ("ignored", opened["ticket_id"])
     assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
     assert Ticket.objects.get(pk=opened["ticket_id"]).resolved_at_source_at is not None
+
+
+def test_an_adf_log_alert_counted_on_the_runs_ticket_before_the_upgrade_is_ended_by_its_resolved(
+    webhook_client,
+):
+    """The run's ADF webhook opened the ticket and the alert's Fired, before the upgrade, was
+    counted on it (occurrence `azure:<rule>|<alert id>:<fired>`). Its Resolved, landing after
+    the upgrade, names the Fired by the run's failure, which no occurrence carries, and its
+    recovery key is the alert's, which the webhook's ticket does not have: it ended nothing,
+    and the ticket stayed open after Azure said the alert was over."""
+    fired = _adf_log_alert(1)
+    dimensions = fired["data"]["alertContext"]["condition"]["allOf"][0]["dimensions"]
+    named = {dimension["name"]: dimension["value"] for dimension in dimensions}
+    run_failed = {
+        "factory": "adf-sales-prod",
+        "pipeline": named["PipelineName"],
+        "run_id": named["PipelineRunId"],
+        "activity": named["ActivityName"],
+        "error_code": named["ErrorCode"],
+        "error_message": named["ErrorMessage"],
+        "status": "Failed",
+    }
+    opened = webhook_client("/webhooks/adf/", run_failed).json()
+    counted = webhook_client(AZURE, fired).json()
+    assert counted["ticket_id"] == opened["ticket_id"], counted
+    essentials = fired["data"]["essentials"]
+    alert_key = f"azure:{essentials['alertRule']}|{essentials['alertId']}"
+    Occurrence.objects.filter(ticket_id=opened["ticket_id"], key__startswith="azure:").update(
+        key=f"{alert_key}:{essentials['firedDateTime']}"
+    )
+
+    ended = webhook_client(AZURE, _adf_log_alert(1, "Resolved")).json()
+
+    assert (ended["outcome"], ended["ticket_id"]) == ("resolved", opened["ticket_id"])
 
 
 def test_an_adf_log_alert_quotes_its_error_not_the_dimensions_after_it(webhook_client):

@@ -851,6 +851,32 @@ def test_airflow_mapped_task_is_cleared_while_one_of_its_instances_still_fails(a
     assert found.status == "running" and found.details["cleared"] == ["load_orders[1]#2"]
 
 
+def test_a_proxys_404_reading_a_mapped_instance_is_tried_again_not_read_as_not_mapped(airflow):
+    """The ticket's own instance succeeded since; the other one still fails, but the proxy in
+    front of Airflow answered its pre-read 404 (not Airflow's JSON: no server behind it for a
+    moment). That was read as an instance this run does not map, and the remediation ended
+    skipped, 'not failed now', with an instance still failing. It is read again, and cleared."""
+    run_id = "scheduled__2025-12-19T00:00:00+00:00"
+    for index, state in ((0, "success"), (1, "failed")):
+        airflow.add_task_instance("sales_daily", run_id, "load_orders", state, map_index=index)
+    ticket = _mapped_clear_ticket(run_id, failed=[0, 1], failing=[0, 1])
+    airflow.fail(
+        404,
+        b"<html><body>404 Not Found</body></html>",
+        headers={"Content-Type": "text/html"},
+        path_contains="/taskInstances/load_orders/1",
+    )
+
+    proposed(ticket.pk)
+    run_pending(ticket.pk)
+
+    found = Remediation.objects.get(ticket=ticket)
+    assert found.status == "running", found.reason
+    (clear,) = airflow.requests_to("/clearTaskInstances")
+    assert clear.body["task_ids"] == [["load_orders", 0], ["load_orders", 1]]
+    assert found.details["cleared"] == ["load_orders[1]#2"]
+
+
 def test_airflow_answers_a_clear_of_a_dag_it_does_not_have_with_its_404(airflow):
     """Airflow 3 answers 404 `{"detail": "DAG <id> not found"}` to a clear of a DAG it does
     not have (the test stand-in answered 200, clearing nothing): a refusal for good."""
