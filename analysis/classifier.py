@@ -2318,6 +2318,23 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A Fabric or Power BI capacity that is paused or suspended (CapacityNotActive): its
+            # state, weighted above the capacity words a capacity's limit shares.
+            "capacity_not_active",
+            4.5,
+            any_of(*signals.CAPACITY_NOT_ACTIVE),
+            _I,
+        ),
+        (
+            # A Fabric notebook with no lakehouse attached ("Spark SQL queries are only possible
+            # in the context of a lakehouse"), weighted above the AnalysisException it is
+            # thrown as.
+            "lakehouse_not_attached",
+            4.5,
+            any_of(*signals.LAKEHOUSE_NOT_ATTACHED),
+            _I,
+        ),
+        (
             # A Kubernetes container referring to a Secret or ConfigMap, or a key of one, that is
             # not there (the kubelet's "Error: couldn't find key VALUE in Secret default/app",
             # 'secret "db-creds" not found'): the pod spec or the namespace's secrets.

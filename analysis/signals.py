@@ -422,6 +422,16 @@ MISSING_COLUMN: tuple[str, ...] = (
     r"unresolved_column",
     # BigQuery names a column (or alias) the query reads that is not there.
     r"unrecognized name: [`'\"]?([\w.]+)",
+    # A Parquet file without a column the table's schema asks for (Spark's vectorized reader,
+    # Delta column mapping's physical names: "Required column is missing in data file. Col:
+    # [col-39959328-...]").
+    r"required column is missing in (?:the )?data file\.? col: \[([^\]\n]{1,200})\]",
+    # ClickHouse reading a lake table whose schema lost a column ("Not found column or subcolumn
+    # c1 in block. There are only columns: c0").
+    r"not found column (?:or subcolumn )?([\w.]{1,128}) in block",
+    # Arrow-based writers (delta-rs, Polars, DataFusion): "Schema error: Field customerid not
+    # found in schema", "Schema error: No field named customerid".
+    r"schema error: (?:field ([\w.]{1,128}) not found in schema|no field named ([\w.\"]{1,130}))",
 )
 
 THROTTLED: tuple[str, ...] = (
@@ -786,6 +796,24 @@ WORKSPACE_WITHOUT_CAPACITY: tuple[str, ...] = (
     r"\bdoes not have an assigned capacity\b",
     r"\bis not assigned to (?:a|any) capacity\b",
     r"\bassign (?:a|the workspace to a) capacity\b",
+)
+
+# A Fabric or Power BI capacity that exists but is not running (paused or suspended): the
+# service's "CapacityNotActive", "The capacity 'x' is paused". Its state, not its size.
+CAPACITY_NOT_ACTIVE: tuple[str, ...] = (
+    r"\bcapacitynotactive\b",
+    r"\bcapacity (?:'[^'\n]{1,100}' |[\w-]{1,100} )?(?:is|was) "
+    r"(?:not active|inactive|paused|suspended)\b",
+    r"\bcapacity is in (?:a )?(?:paused|suspended|inactive) state\b",
+)
+
+# A Fabric notebook run with no lakehouse attached, which Spark SQL and relative table names
+# need ("Spark SQL queries are only possible in the context of a lakehouse. Please attach a
+# lakehouse to proceed.").
+LAKEHOUSE_NOT_ATTACHED: tuple[str, ...] = (
+    r"\bonly possible in the context of a lakehouse\b",
+    r"\bplease attach a (?:default )?lakehouse\b",
+    r"\bno default lakehouse (?:is )?(?:attached|set|selected|pinned)\b",
 )
 
 # A Kafka client its settings could not build ("KafkaException: Failed to construct kafka

@@ -132,6 +132,7 @@ RULES: tuple[Rule, ...] = (
     configuration.executable_missing,
     data_errors.missing_path,
     data_errors.malformed_file,
+    data_errors.load_too_many_errors,
     data_errors.delta_file_missing,
     # external_service
     external_service.snowflake_incident,
@@ -217,6 +218,8 @@ RULES: tuple[Rule, ...] = (
     configuration.spark_memory_setting,
     configuration.required_setting_unset,
     configuration.workspace_without_capacity,
+    configuration.capacity_not_active,
+    configuration.lakehouse_not_attached,
     configuration.logical_decoding_disabled,
     configuration.kafka_client_not_constructed,
     configuration.kube_secret_missing,

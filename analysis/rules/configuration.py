@@ -1987,6 +1987,60 @@ def workspace_without_capacity(m: re.Match[str], ctx: Context) -> Finding:
 
 
 @rule(
+    "capacity_not_active",
+    "ConfigurationError ResourceExhaustion ExternalServiceError",
+    any_of(*signals.CAPACITY_NOT_ACTIVE),
+    example="Capacity operation failed with error code CapacityNotActive",
+)
+def capacity_not_active(m: re.Match[str], ctx: Context) -> Finding:
+    capacity = clean_value(grab(ctx.text, r"\bcapacity '([^'\n]{1,100})' (?:is|was)\b"))
+    which = f"capacity {quoted(capacity)}" if capacity else "the Fabric or Power BI capacity"
+    return Finding(
+        f"{which} the workspace runs on is not active (CapacityNotActive: paused or "
+        "suspended), so nothing in the workspace can run or be refreshed until it is resumed: "
+        "the capacity's state, not a lack of capacity",
+        (
+            "Resume the capacity (Azure portal, the Fabric capacity resource, Resume; or the "
+            "Fabric admin portal) or check why it was suspended (a pause schedule, an automation "
+            "runbook, an unpaid subscription, an admin).",
+            "If it is paused on purpose outside working hours, schedule the pipeline inside the "
+            "capacity's running hours or resume it from the pipeline first.",
+            "Rerun the failed item once the capacity shows as Active.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "lakehouse_not_attached",
+    "ConfigurationError CodeError",
+    any_of(*signals.LAKEHOUSE_NOT_ATTACHED),
+    example=(
+        "AnalysisException: org.apache.hadoop.hive.ql.metadata.HiveException: "
+        "MetaException(message:Spark SQL queries are only possible in the context of a "
+        "lakehouse. Please attach a lakehouse to proceed.)"
+    ),
+)
+def lakehouse_not_attached(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "the Fabric notebook ran with no default lakehouse attached, and Spark SQL queries and "
+        "table names without a workspace need one: the notebook's setup, not its code",
+        (
+            "Attach a default lakehouse to the notebook (Explorer, Lakehouses, Add; pin it as "
+            "default) or set it in the notebook's %%configure cell "
+            '("defaultLakehouse": {"name": ..., "workspaceId": ...}).',
+            "When the notebook runs from a pipeline or another workspace, check the default "
+            "lakehouse still exists there and the running identity can read it.",
+            "Or qualify table names fully (workspace.lakehouse.schema.table) so no default is "
+            "needed, then rerun.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
     "logical_decoding_disabled",
     "ConfigurationError",
     any_of(*signals.LOGICAL_DECODING_DISABLED),

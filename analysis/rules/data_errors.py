@@ -699,9 +699,22 @@ def missing_column(m: re.Match[str], ctx: Context) -> Finding:
     column = clean_value(next((g for g in m.groups() if g), ""))
     if not column:
         column = grab(ctx.text, r"name `([^`]+)`")
-    suggestion = grab(ctx.text, r"did you mean one of the following\? \[([^\]]+)\]")
+    suggestion = grab(
+        ctx.text,
+        r"did you mean one of the following\? \[([^\]]+)\]",
+        # DataFusion / delta-rs list the fields there are.
+        r"valid fields are ([^.\n]{1,400})",
+        # ClickHouse lists the columns the block does have.
+        r"there are only columns: ([\w., ]{1,400}?)(?::| \(|$)",
+    )
     col = f"column {quoted(column)}" if column else "a referenced column"
-    cause = f"{col} is not present in the input data"
+    # A reader that names the file it read (a Parquet file without the column) says so.
+    where = (
+        "the data file it read"
+        if re.search(r"\bin (?:the )?data file\b", ctx.text, re.I)
+        else "the input data"
+    )
+    cause = f"{col} is not present in {where}"
     if suggestion:
         cause += f" (available: {suggestion})"
     return Finding(
@@ -750,6 +763,52 @@ def missing_path(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun once the data has arrived.",
         ),
         0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "load_too_many_errors",
+    "DataError",
+    r"\b(csv|json|avro|parquet|orc|datastore)? ?table encountered too many errors, giving up\."
+    r"(?: rows: (\d+); errors: (\d+))?",
+    example=(
+        "Error: Error while reading data, error message: JSON table encountered too many errors, "
+        "giving up. Rows: 1; errors: 1. Please look into the errors[] collection for more "
+        "details. [invalid]"
+    ),
+)
+def load_too_many_errors(m: re.Match[str], ctx: Context) -> Finding:
+    """BigQuery's load job that stopped on bad rows: the message carries the counts and, in the
+    job's status, the file (Location or File), which say where to look; the rows' own errors
+    are only in the job's errors[] collection."""
+    fmt = (m.group(1) or "").upper()
+    rows, errors = m.group(2), m.group(3)
+    located = re.search(
+        r"(?:location|file): \"?((?:gs|s3)://[^\s\";]{1,400})", ctx.text, re.IGNORECASE
+    )
+    # The whole object path: its date and file name are what tell one load from another.
+    file = clean_value(located.group(1), limit=400) if located else ""
+    noun = f"{fmt} file" if fmt else "file"
+    source = f"the {noun} {quoted(file)}" if file else f"the {fmt + ' input' if fmt else 'input'}"
+    cause = f"BigQuery's load job gave up on {source}: it found more bad rows than the job allows"
+    if rows and errors:
+        cause += f" ({errors} bad of {rows} rows read)"
+    cause += (
+        " (max_bad_records); each bad row and why (a value that does not fit its column, a "
+        "malformed record, a schema mismatch) is in the job's errors[] collection"
+    )
+    return Finding(
+        cause,
+        (
+            "Read the load job's errors (bq show -j <job_id>, the job's status.errors, or the "
+            "operator's log) for the row, column and reason of each bad record.",
+            "Fix the file or its producer, or align the table's schema and the load's options "
+            "(source format, field delimiter, quote, schema autodetect) with the file.",
+            "If some bad rows are acceptable, raise max_bad_records (or set ignore_unknown_values) "
+            "and rerun the load.",
+        ),
+        0.7,
         transient=False,
     )
 

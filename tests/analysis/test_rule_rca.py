@@ -2539,3 +2539,46 @@ def test_round_forty_two_a_create_or_write_that_does_not_fit_the_table_names_it(
     assert "(the table has 5 columns, the data 4)" in arity.root_cause
     for rca in (spark_view, postgres, arity, sql_server):
         _assert_well_formed(rca)
+
+
+def test_round_forty_three_rules_name_the_cause_the_message_states() -> None:
+    """A paused capacity, a notebook without a lakehouse, a column a file or block lacks and a
+    BigQuery load that gave up on bad rows are each explained as such, in other wordings than
+    the round's messages."""
+    paused = _rca("The capacity 'finance-f64' is paused. Resume it to run the pipeline.")
+    not_active = _rca("PowerBIEntityNotFound: Capacity operation failed: CapacityNotActive")
+    no_lakehouse = _rca(
+        "Py4JJavaError: MetaException(message:Spark SQL queries are only possible in the context "
+        "of a lakehouse. Please attach a lakehouse to proceed.)"
+    )
+    parquet = _rca("java.io.IOException: Required column is missing in data file. Col: [order_ts]")
+    clickhouse = _rca(
+        "DB::Exception: Not found column amount in block. There are only columns: id, ts: "
+        "While executing ReadFromObjectStorage. (NOT_FOUND_COLUMN_IN_BLOCK)"
+    )
+    arrow = _rca("_internal.SchemaMismatchError: Schema error: Field region not found in schema.")
+    load = _rca(
+        'Location: "gs://landing/orders/2024-05-01.csv"; Message: "Error while reading data, '
+        "error message: CSV table encountered too many errors, giving up. Rows: 120; errors: "
+        '7."; Reason: "invalid"'
+    )
+
+    assert classify_error("The capacity 'finance-f64' is paused.").error_type == (
+        "ConfigurationError"
+    )
+    assert paused.rule == not_active.rule == "capacity_not_active"
+    assert "Capacity 'finance-f64' the workspace runs on is not active" in paused.root_cause
+    assert "not active" in not_active.root_cause
+    assert no_lakehouse.rule == "lakehouse_not_attached"
+    assert "no default lakehouse attached" in no_lakehouse.root_cause
+    assert parquet.rule == clickhouse.rule == arrow.rule == "missing_column"
+    assert "Column 'order_ts' is not present in the data file it read" in parquet.root_cause
+    assert "Column 'amount' is not present in the input data (available: id, ts)" in (
+        clickhouse.root_cause
+    )
+    assert "Column 'region'" in arrow.root_cause
+    assert load.rule == "load_too_many_errors"
+    assert "the CSV file 'gs://landing/orders/2024-05-01.csv'" in load.root_cause
+    assert "(7 bad of 120 rows read)" in load.root_cause
+    for rca in (paused, not_active, no_lakehouse, parquet, clickhouse, arrow, load):
+        _assert_well_formed(rca)
