@@ -244,8 +244,9 @@ try:
     AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", "")
     AZURE_DISABLE_INSTANCE_DISCOVERY = env.bool("AZURE_DISABLE_INSTANCE_DISCOVERY", False)
     ENRICHMENT_TIMEOUT_SECONDS = env.float("ENRICHMENT_TIMEOUT_SECONDS", 10.0, validate=_POSITIVE)
-    # A Databricks run whose read met a throttle, a 5xx, a timeout: read again after this many
-    # seconds, doubled at each further try, at most DATABRICKS_REFETCH_TRIES times (0: never).
+    # A Databricks run whose read met a throttle, a 5xx, a timeout, no connection: read again
+    # after this many seconds, doubled at each further try, at most DATABRICKS_REFETCH_TRIES
+    # times (0: never).
     DATABRICKS_REFETCH_DELAY_SECONDS = env.float(
         "DATABRICKS_REFETCH_DELAY_SECONDS", 60.0, validate=validate.Range(min=0)
     )

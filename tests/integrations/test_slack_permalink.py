@@ -142,3 +142,32 @@ def test_a_slow_permalink_holds_no_lock_on_the_ticket(celery_worker, slack):
     wait_for(lambda: post.filter(status=OutboundStatus.SUCCEEDED).exists(), timeout=30)
     assert Ticket.objects.get(pk=ticket_id).slack_permalink == ""
     slack.release_stalled()
+
+
+def test_the_release_before_can_still_insert_tickets_after_the_upgrade():
+    """It does not know `slack_permalink`: its INSERT names every column but that one, so the
+    column keeps its blank default in the database (Django drops the default it added the
+    column with), as a rolling upgrade needs while the old set still takes webhooks."""
+    from django.db import connection
+
+    from tests.api import make_ticket
+
+    model = make_ticket()
+    with connection.cursor() as cursor:
+        known = [
+            column.name
+            for column in connection.introspection.get_table_description(cursor, "tickets_ticket")
+            if column.name != "slack_permalink"
+        ]
+        fresh = {"id": f"{model.pk}-old", "run_id": f"{model.run_id}-old"}
+        names = ", ".join(connection.ops.quote_name(name) for name in known)
+        values = ", ".join(
+            "%s" if name in fresh else connection.ops.quote_name(name) for name in known
+        )
+        cursor.execute(
+            f"INSERT INTO tickets_ticket ({names}) SELECT {values} FROM tickets_ticket"
+            " WHERE id = %s",
+            [fresh[name] for name in known if name in fresh] + [model.pk],
+        )
+
+    assert Ticket.objects.get(pk=f"{model.pk}-old").slack_permalink == ""
