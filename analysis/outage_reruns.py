@@ -26,6 +26,7 @@ API throttled (429), failed (5xx) or did not answer is read again, with a back-o
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -39,7 +40,7 @@ from django.utils import timezone
 from analysis.enrichment_service import REFETCH
 from analysis.gemini import gemini_configured
 from analysis.models import LlmCall, LlmOutcome
-from analysis.services import RCA_OUTAGE_SINCE
+from analysis.services import RCA_OUTAGE_SINCE, rca_request_lapse
 from tickets.lifecycle import Actor
 from tickets.models import RcaSource, Ticket
 from tickets.vocabulary import Status
@@ -137,15 +138,28 @@ def _refetch_due(mark: dict[str, Any], now: datetime) -> bool:
     return failed_at + timedelta(seconds=delay) <= now
 
 
+def _take_lapsed(taken: Any, now: datetime) -> bool:
+    """A sweep took the mark at `taken` longer ago than a fresh RCA's run may take, and the
+    read it queued never wrote the mark again: it was lost. A take of no time (`true`, as the
+    first release of the sweep wrote it) is lapsed too."""
+    try:
+        taken_at = datetime.fromisoformat(str(taken))
+    except ValueError:
+        return True
+    return taken_at + rca_request_lapse() <= now
+
+
 def refetch_databricks_errors(request: RequestRca) -> int:
     """Read again the Databricks runs whose read met a throttle (429), a server error or a
     timeout (`enrichment_service.REFETCH`), once their back-off has passed: a fresh RCA, as
     staff ask for one, whose analysis reads the run first (its `needs_enrichment` still
     stands), so the ticket, its Slack alert and its JIRA issue get the run's error. A read that
     fails so again is tried again later: a run is read again at most DATABRICKS_REFETCH_TRIES
-    times. Not for a resolved ticket. A sweep takes a ticket by marking its mark `taken` in
-    one conditional UPDATE, so overlapping sweeps queue one read; a request the broker refused
-    gives it back. How many reads were queued."""
+    times. Not for a resolved ticket. A sweep takes a ticket by writing the time into its
+    mark's `taken` in one conditional UPDATE, so overlapping sweeps queue one read; a request
+    the broker refused gives it back, and a take whose read has not ended within
+    `rca_request_lapse` (its worker died, the request was answered by a run already past its
+    read) is taken again by a later sweep, counted as a try. How many reads were queued."""
     if not (
         settings.DATABRICKS_REFETCH_TRIES and settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN
     ):
@@ -154,7 +168,6 @@ def refetch_databricks_errors(request: RequestRca) -> int:
     candidates = (
         Ticket.objects.awaiting_databricks_refetch()
         .filter(details__needs_enrichment=True)
-        .exclude(**{f"details__{REFETCH}__has_key": "taken"})
         .exclude(status=Status.RESOLVED)
         .order_by("updated_at")
         .values_list("pk", f"details__{REFETCH}")
@@ -165,18 +178,33 @@ def refetch_databricks_errors(request: RequestRca) -> int:
             break
         if not isinstance(mark, dict) or not _refetch_due(mark, now):
             continue
+        if "taken" in mark and not _take_lapsed(mark["taken"], now):
+            continue  # its read is queued or under way
         this_mark = Ticket.objects.filter(
             pk=ticket_id, **{f"details__{REFETCH}__failed_at": mark["failed_at"]}
-        ).exclude(**{f"details__{REFETCH}__has_key": "taken"})
+        )
+        new_mark: dict[str, Any] | None = {**mark, "taken": now.isoformat()}
+        if "taken" in mark:
+            this_mark = this_mark.filter(**{f"details__{REFETCH}__taken": mark["taken"]})
+            # The lost read counts as a try, so a run whose reads are lost again and again
+            # (its analysis reads nothing: the workspace changed) is not asked for forever.
+            tries = max(int(mark.get("tries") or 1), 1) + 1
+            new_mark = (
+                {**mark, "tries": tries, "taken": now.isoformat()}
+                if tries <= settings.DATABRICKS_REFETCH_TRIES
+                else None
+            )
+        else:
+            this_mark = this_mark.exclude(**{f"details__{REFETCH}__has_key": "taken"})
         taken = this_mark.update(
             details=RawSQL(
-                "jsonb_set(details, %s::text[], 'true'::jsonb)",
-                ([REFETCH, "taken"],),
+                "jsonb_set(details, %s::text[], %s::jsonb)",
+                ([REFETCH], json.dumps(new_mark)),
                 output_field=JSONField(),
             )
         )
-        if not taken:
-            continue  # another sweep took it, or it was read meanwhile
+        if not taken or new_mark is None:
+            continue  # another sweep took it, it was read meanwhile, or its tries are spent
         note = f"the read of its Databricks run failed {mark.get('tries')} time(s)"
         try:
             if request(ticket_id, Actor.system(REFETCH_ACTOR), note=note, reason=REFETCH_REASON):

@@ -1544,9 +1544,9 @@ def names_an_auth_mechanism(key: str, value: Any) -> bool:
 _METADATA_CAPABLE_KEYS = frozenset({"authorization", "auth"})
 
 
-def _wipe(key: str, v: Any) -> bool:
+def _wipe(key: str, v: Any, secret_named: bool) -> bool:
     # None/""/booleans carry no secret but tell the reader the credential was missing.
-    if v is None or v == "" or isinstance(v, bool) or not is_secret_key(key):
+    if v is None or v == "" or isinstance(v, bool) or not secret_named:
         return False
     if names_an_auth_mechanism(key, v):
         return False
@@ -1560,17 +1560,35 @@ def redact_data(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {
-            (redact(k) if isinstance(k, str) else k): (
-                REDACTED if isinstance(k, str) and _wipe(k, v) else redact_data(v)
-            )
-            for k, v in value.items()
-        }
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            if isinstance(k, str):
+                shown, secret_named = (
+                    _key_facts(k) if len(k) <= _KEY_MEMO_MAX_CHARS else _read_key(k)
+                )
+                out[shown] = REDACTED if _wipe(k, v, secret_named) else redact_data(v)
+            else:
+                out[k] = redact_data(v)
+        return out
     if isinstance(value, list):
         return [redact_data(v) for v in value]
     if isinstance(value, tuple):
         return tuple(redact_data(v) for v in value)
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_facts(name: str) -> tuple[str, bool]:
+    return _read_key(name)
+
+
+def _read_key(name: str) -> tuple[str, bool]:
+    """A key as `redact` leaves it, and whether it names a credential. A key holding none of
+    the rules' triggers (`_LINE_TRIGGERS`: nearly every key, `runId`, `error_message`) cannot
+    change, so the rules are not run on it, nor is it kept in `redact`'s memo of values."""
+    folded = _fold(name)
+    shown = redact(name) if next(_TRIGGER_FINDER.iter(folded), None) is not None else name
+    return shown, _is_secret_key(name)
 
 
 # --- many lines at once (logs) --------------------------------------------------------------

@@ -353,15 +353,20 @@ def _rca_request_lock(ticket_id: str) -> tuple[int, int]:
     return _RCA_REQUEST_LOCK, zlib.crc32(ticket_id.encode()) - 2**31
 
 
-def rca_request_under_way(ticket: Ticket) -> bool:
-    """A fresh RCA was asked for after the ticket's last analysis, recently enough that its run
-    may not have ended (a run that died lets the next request through), and was queued."""
-    lapse = timedelta(
+def rca_request_lapse() -> timedelta:
+    """How long a fresh RCA's run may take (its run and Gemini's attempts): one asked for
+    longer ago than this that has not ended died."""
+    return timedelta(
         seconds=settings.GEMINI_TIMEOUT_SECONDS * settings.GEMINI_MAX_ATTEMPTS
         + settings.ENRICHMENT_TIMEOUT_SECONDS
         + 30
     )
-    since = timezone.now() - lapse
+
+
+def rca_request_under_way(ticket: Ticket) -> bool:
+    """A fresh RCA was asked for after the ticket's last analysis, recently enough that its run
+    may not have ended (a run that died lets the next request through), and was queued."""
+    since = timezone.now() - rca_request_lapse()
     if ticket.analysed_at is not None and ticket.analysed_at > since:
         since = ticket.analysed_at
     return (

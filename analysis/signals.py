@@ -1252,12 +1252,14 @@ SLACK_CHANNEL_UNUSABLE: tuple[str, ...] = (
 # A CREATE of a table, view or database that is already there (Hive's "AlreadyExistsException(
 # message:Table x already exists)", Spark's [TABLE_OR_VIEW_ALREADY_EXISTS], PostgreSQL's
 # 'relation "x" already exists', SQL Server's "There is already an object named 'x' in the
-# database"): a DDL statement that is not idempotent. The group is the object's name.
+# database"): a DDL statement that is not idempotent. The group is the object's name. Not
+# PostgreSQL's NOTICE 'relation "x" already exists, skipping' (a CREATE ... IF NOT EXISTS that
+# did what it should, logged by many a job beside its real error).
 TABLE_ALREADY_EXISTS: tuple[str, ...] = (
     r"alreadyexistsexception\(message: ?(?:table|view|database) ([^)\n]{1,200}?) already exists",
     r"\[table_or_view_already_exists\] cannot create (?:table or view|table|view) "
     r"([^\n]{1,200}?) because it already exists",
-    r"\brelation \"([^\"\n]{1,200})\" already exists",
+    r"\brelation \"([^\"\n]{1,200})\" already exists(?!,? skipping)",
     r"\bthere is already an object named '([^'\n]{1,200})' in the database",
 )
 

@@ -8,7 +8,9 @@ Texts: every string value of the webhook bodies in tests/payloads/**/*.json and
 of every line of tests/analysis/*.jsonl. Each text goes through `_redact`, so the memo of
 `redact` is bypassed. Rounds alternate the two modules (which one goes first alternates too);
 the figures are medians over the rounds of CPU time (`time.process_time`), in microseconds per
-body and per message, with the ratio current / baseline.
+body and per message, with the ratio current / baseline. Then, as the webhook path redacts a
+body, each parsed body whole through `redact_data` (its keys too), the memos of texts and keys
+emptied before each body: microseconds per body.
 """
 
 from __future__ import annotations
@@ -44,11 +46,33 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(v)
 
 
-def bodies() -> list[list[str]]:
+def documents() -> list[Any]:
     files = sorted((REPO / "tests" / "payloads").rglob("*.json"))
     if SHARED_PAYLOADS.is_dir():
         files += sorted(SHARED_PAYLOADS.rglob("*.json"))
-    return [[s for s in strings(json.loads(f.read_text())) if s] for f in files]
+    return [json.loads(f.read_text()) for f in files]
+
+
+def bodies() -> list[list[str]]:
+    return [[s for s in strings(document) if s] for document in documents()]
+
+
+def data_cpu_us(module: types.ModuleType, docs: list[Any]) -> float:
+    """CPU microseconds to redact every document whole with `module.redact_data`, as a body
+    not seen before: the module's memos (of texts, of keys) emptied before each."""
+    memos = [
+        getattr(module, name)
+        for name in ("_redact_remembered", "_is_secret_key_remembered", "_key_facts")
+        if hasattr(module, name)
+    ]
+    spent = 0.0
+    for document in docs:
+        for memo in memos:
+            memo.cache_clear()
+        start = time.process_time()
+        module.redact_data(document)
+        spent += time.process_time() - start
+    return spent * 1e6
 
 
 def messages() -> list[str]:
@@ -100,12 +124,15 @@ def main() -> None:
     body_texts = [s for body in all_bodies for s in body]
     n_bodies = len(all_bodies)
     msgs = messages()
+    docs = documents()
     modules = {"current": current._redact, args.baseline: base._redact}
+    data_modules = {"current": current, args.baseline: base}
     for redact in modules.values():  # warm up: compile patterns, fill caches
         cpu_us(redact, body_texts)
         cpu_us(redact, msgs)
     per_body: dict[str, list[float]] = {k: [] for k in modules}
     per_message: dict[str, list[float]] = {k: [] for k in modules}
+    per_data: dict[str, list[float]] = {k: [] for k in modules}
     names = list(modules)
     gc.disable()
     try:
@@ -113,6 +140,7 @@ def main() -> None:
             for name in names if i % 2 == 0 else reversed(names):
                 per_body[name].append(cpu_us(modules[name], body_texts) / n_bodies)
                 per_message[name].append(cpu_us(modules[name], msgs) / len(msgs))
+                per_data[name].append(data_cpu_us(data_modules[name], docs) / len(docs))
     finally:
         gc.enable()
 
@@ -129,6 +157,11 @@ def main() -> None:
     print(
         f"{'current / baseline':>18}: {body['current'] / body[b]:8.2f}"
         f"             {message['current'] / message[b]:6.2f}"
+    )
+    data = {k: statistics.median(v) for k, v in per_data.items()}
+    print(
+        f"{'redact_data':>18}: {data['current']:8.1f} us per body, keys included (baseline "
+        f"{data[b]:.1f}; current / baseline {data['current'] / data[b]:.2f})"
     )
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from analysis import outage_reruns, tasks
 from analysis.enrichment_service import REFETCH
-from analysis.services import analyse_ticket, analyse_tickets, enrich_tickets
+from analysis.services import analyse_ticket, analyse_tickets, enrich_tickets, rca_request_lapse
 from tests.conftest import wait_for
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
 from tickets.models import AuditLog, RcaSource, Ticket
@@ -185,3 +185,45 @@ def test_the_sweep_reads_its_tickets_from_their_partial_index(databricks):
         cursor.execute(f"EXPLAIN {look}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ticket_databricks_refetch" in plan, plan
+
+
+@pytest.mark.django_db
+def test_a_take_whose_read_never_came_is_taken_again_after_the_lapse(databricks, settings):
+    """A sweep takes the ticket and queues its read, and the worker dies (or the request is
+    answered by a run already past its read): nothing writes the mark again. A later sweep,
+    once a fresh RCA's run would have ended (`rca_request_lapse`), takes it again; it was read
+    again never. The lost read counts as a try: reads lost again and again end at the tries."""
+    settings.DATABRICKS_REFETCH_TRIES = 2
+    databricks.fail(503, databricks.error_body(503, "down"), times=None)
+    ticket_id = notify()
+    analyse_ticket(ticket_id)
+    queued: list[str] = []
+
+    def request(ticket_id: str, actor: Any, **kwargs: Any) -> bool:
+        queued.append(ticket_id)  # queued, and lost with its worker
+        return True
+
+    assert outage_reruns.refetch_databricks_errors(request) == 1
+    assert outage_reruns.refetch_databricks_errors(request) == 0  # its read may be under way
+
+    def lose_the_read() -> None:
+        mark = Ticket.objects.get(pk=ticket_id).details[REFETCH]
+        assert "taken" in mark
+        lapsed = timezone.now() - rca_request_lapse() - timedelta(seconds=1)
+        Ticket.objects.filter(pk=ticket_id).update(
+            details={
+                **Ticket.objects.get(pk=ticket_id).details,
+                REFETCH: {**mark, "taken": lapsed.isoformat()},
+            }
+        )
+
+    lose_the_read()
+    assert outage_reruns.refetch_databricks_errors(request) == 1
+    assert queued == [ticket_id, ticket_id]
+    assert Ticket.objects.get(pk=ticket_id).details[REFETCH]["tries"] == 2
+    assert outage_reruns.refetch_databricks_errors(request) == 0  # taken anew
+
+    lose_the_read()  # the second lost read spends the last try: given up
+    assert outage_reruns.refetch_databricks_errors(request) == 0
+    assert Ticket.objects.get(pk=ticket_id).details[REFETCH] is None
+    assert queued == [ticket_id, ticket_id]

@@ -3881,6 +3881,30 @@ ROUND_42_FAMILIES = [
     ("Unknown", "Cluster created in 4 minutes; 12 partitions produced by query"),
 ]
 
+# PostgreSQL's NOTICE of a CREATE ... IF NOT EXISTS (a benign line of many a job's log, no
+# error) beside the run's real error: the real one decides, and no table "already exists".
+IF_NOT_EXISTS_NOTICE = 'NOTICE:  relation "staging_orders" already exists, skipping\n'
+
+
+@pytest.mark.parametrize(
+    ("expected", "error"),
+    [
+        ("AuthenticationError", "ERROR: permission denied for table orders"),
+        ("DataError", 'psycopg2.errors.UndefinedColumn: column "amt" does not exist'),
+        ("Unknown", "Task exited with return code 1"),
+    ],
+)
+def test_an_if_not_exists_notice_is_no_table_already_existing(expected: str, error: str) -> None:
+    found = classify_error(IF_NOT_EXISTS_NOTICE + error)
+    assert "table_already_exists" not in found.signals
+    assert found.error_type == expected
+    # The CREATE that failed for it still reads so.
+    failed = classify_error(
+        'psycopg2.errors.DuplicateTable: relation "staging_orders" already exists'
+    )
+    assert "table_already_exists" in failed.signals
+
+
 ROUND_42_PATHOLOGICAL = pathological(
     [
         "depends on a source named '" + "a" * 20_000,

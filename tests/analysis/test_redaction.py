@@ -1818,3 +1818,19 @@ def test_passwords_beginning_like_a_port_or_a_token_stay_masked_whole(
     properties (only "host:1433;name=" is), and the rest of a value after a token an earlier
     rule masked in it was kept as text (only a URL's '@host' after the mark is)."""
     assert_masked(text, gone, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [case[0] for case in SECRET_CASES]
+    + VENDOR_TOKENS
+    + [case if isinstance(case, str) else case[0] for case in CLEAN_CASES],
+)
+def test_a_body_key_is_redacted_as_its_text_would_be(text: str) -> None:
+    """A JSON key goes through `redact` only when it holds a trigger of a rule (the cheap test
+    `redact_data` makes of every key): no secret a rule masks in a text is kept as a key, and a
+    clean key is kept as it came."""
+    for key in (text, text.upper(), f"seen on {text}"):
+        redacted = redact_data({key: "refused", "nested": [{key: 1}]})
+        assert list(redacted) == [redact(key), "nested"]
+        assert list(redacted["nested"][0]) == [redact(key)]
