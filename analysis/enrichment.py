@@ -256,7 +256,8 @@ def _databricks_reason(exc: BaseException, budget: _Budget) -> str:
         cause = exc.__context__
         if isinstance(cause, DatabricksError):
             return (
-                f"{_databricks_reason(cause, budget)} (gave up retrying after {budget.describe()})"
+                f"{_databricks_reason(cause, budget)} (gave up retrying: its next try would "
+                f"start past the {budget.describe()} budget)"
             )
         if isinstance(cause, requests.ConnectionError):
             return f"cannot connect: {cause}"
@@ -789,7 +790,10 @@ def _adf_reason(exc: BaseException, budget: _Budget) -> str:
         cause = exc.__cause__.__context__ if exc.__cause__ is not None else None
         if exc.status:
             detail = f" {exc.detail}" if exc.detail else ""
-            return f"{exc.status}{detail} (gave up retrying within {budget.describe()})"
+            return (
+                f"{exc.status}{detail} (gave up retrying: its next try would start past the "
+                f"{budget.describe()} budget)"
+            )
         timeouts = (ServiceRequestTimeoutError, ServiceResponseTimeoutError)
         if isinstance(cause, AzureError) and not isinstance(cause, timeouts):
             return _adf_reason(cause, budget)
