@@ -460,7 +460,7 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             3.5,
             r"invalid object name|relation \S+ does not exist|table or view (?:does not exist"
             r"|not found)|catalog '[\w.-]{1,100}' does not exist|does not exist in the metastore"
-            r"|undefinedtable|table_or_view_not_found"
+            r"|undefinedtable|table_or_view_not_found|delta_table_not_found"
             r"|does not exist or not authorized|table '?[\w.]+'? doesn't exist"
             r"|cannot find the object"
             r"|no such table|unknown (?:table|database)|not found: (?:table|dataset)"
@@ -881,6 +881,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # A Slack Web API call refused for its token (invalid_auth, not_authed,
+            # token_revoked, token_expired, account_inactive).
+            "slack_auth_refused",
+            4.5,
+            any_of(*signals.SLACK_AUTH_REFUSED),
+            _I,
+        ),
+        (
             # A JDBC/ODBC driver whose HTTP transport was answered 401 or 403 (Simba's
             # "(500593) Communication link failure. Failed to connect to server. Reason: HTTP
             # Response code: 403"): the token or the identity's access to the endpoint, above
@@ -1099,6 +1107,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # Rows a dataflow or load refused to write while the rest went in ("some rows have
+            # failed to upsert"): those rows' values against the destination.
+            "rows_failed_to_write",
+            4.0,
+            any_of(*signals.ROWS_FAILED_TO_WRITE),
+            _I,
+        ),
         (
             # A string longer than its CHAR/VARCHAR column allows (Spark's EXCEED_LIMIT_LENGTH),
             # above the SQLSTATE it carries.
@@ -2829,6 +2845,47 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             "identifier_characters",
             4.0,
             r"\bhas to be made of alphanumeric characters\b",
+            _I,
+        ),
+        (
+            # An Airflow id or key over the length the metadata database takes ("The key has to
+            # be less than 250 characters"): the dag_id, task_id or group_id as composed.
+            "identifier_too_long",
+            4.0,
+            any_of(*signals.IDENTIFIER_TOO_LONG),
+            _I,
+        ),
+        (
+            # An Airflow task assigned to a pool that does not exist (PoolNotFound "Unknown
+            # pool: etl").
+            "airflow_pool_not_found",
+            4.5,
+            any_of(*signals.AIRFLOW_POOL_NOT_FOUND),
+            _I,
+        ),
+        (
+            # An ADF or Synapse Fail activity whose message or error code it cannot use
+            # ("Failed to interpret x fail message or error code", ErrorCodeNotString).
+            "fail_activity_uninterpretable",
+            4.5,
+            any_of(*signals.FAIL_ACTIVITY_UNINTERPRETABLE),
+            _I,
+        ),
+        (
+            # A container image reference the runtime cannot use (Azure Batch's
+            # ContainerInvalidImage, Kubernetes' InvalidImageName).
+            "container_image_invalid",
+            4.5,
+            any_of(*signals.CONTAINER_IMAGE_INVALID),
+            _I,
+        ),
+        (
+            # A Unity Catalog storage credential that is not there (DAC_DOES_NOT_EXIST "Root
+            # storage credential for metastore m does not exist"), weighted above the
+            # "credential" the authentication signals read in it.
+            "storage_credential_missing",
+            5.0,
+            any_of(*signals.STORAGE_CREDENTIAL_MISSING),
             _I,
         ),
         (

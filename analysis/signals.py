@@ -1283,3 +1283,73 @@ def operator_exit_code(codes: str) -> str:
     return any_of(
         *(phrase.replace(r"(-?\d{1,5})\b", rf"(?:{codes})\b") for phrase in OPERATOR_EXIT_CODE)
     )
+
+
+# An ADF or Synapse Fail activity whose message or error code evaluated to something it cannot
+# use ("Failed to interpret Ingestion Failed Error fail message or error code", its output's
+# errorCode "ErrorCodeNotString"): the activity's expressions, not the failure they report. The
+# group is the Fail activity's name.
+FAIL_ACTIVITY_UNINTERPRETABLE: tuple[str, ...] = (
+    r"\bfailed to interpret ([^\n]{1,200}?) fail message or error code\b",
+    r"\berrorcodenotstring\b",
+)
+
+# Rows a dataflow or load refused to write while the rest went in (Power BI's and Dataverse's
+# "The dataflow refresh completed, but some rows have failed to upsert", "12 rows failed to
+# insert"): the values of those rows against the destination. Not "0 rows failed".
+ROWS_FAILED_TO_WRITE: tuple[str, ...] = (
+    r"\bsome rows (?:have |has )?failed to (?:upsert|insert|load|write)\b",
+    r"\b[1-9]\d{0,11} rows? (?:have |has )?failed to (?:upsert|insert|load|write)\b",
+)
+
+# A Unity Catalog storage credential that is not there (UnityCatalogServiceException's
+# DAC_DOES_NOT_EXIST "Root storage credential for metastore m does not exist", "Storage
+# credential 'c' does not exist"): the metastore's or external location's setup, not a
+# credential that was refused.
+STORAGE_CREDENTIAL_MISSING: tuple[str, ...] = (
+    r"\bdac_does_not_exist\b",
+    r"\bstorage credential (?:for (?:the )?metastore [\w-]{1,100} |'[^'\n]{1,100}' "
+    r"|`[^`\n]{1,100}` |[\w-]{1,100} )?does not exist\b",
+)
+
+# A Delta table looked up by name or path that is not there (Databricks' "[DELTA_TABLE_NOT_FOUND]
+# Delta table `s`.`t` doesn't exist."). The group is the table's name.
+DELTA_TABLE_NOT_FOUND: tuple[str, ...] = (
+    r"\[delta_table_not_found\] delta table ([^\n]{1,200}?) (?:doesn't|does not) exist",
+    r"\bdelta_table_not_found\b",
+)
+
+# An Airflow task assigned to a pool the metadata database does not have (PoolNotFound "Unknown
+# pool: etl", "Task specified a pool (etl) but the pool doesn't exist"). The group is the
+# pool's name.
+AIRFLOW_POOL_NOT_FOUND: tuple[str, ...] = (
+    r"\bpoolnotfound: unknown pool: ?([\w.-]{1,100})",
+    r"\bspecified a pool \(([\w.-]{1,100})\) but the pool (?:doesn't|does not) exist\b",
+    r"\bpoolnotfound\b",
+)
+
+# An Airflow id or key over the metadata database's length ("The key has to be less than 250
+# characters", "The key: sales.load... has to be less than 250 characters"): the dag_id,
+# task_id or group_id as composed (nested task groups add their ids).
+IDENTIFIER_TOO_LONG: tuple[str, ...] = (
+    r"\bthe key\b[^\n]{0,300}? has to be less than (\d{1,5}) characters\b",
+)
+
+# A container image reference the runtime cannot use (Azure Batch's ContainerInvalidImage "One
+# or more container images specified are invalid", Kubernetes' InvalidImageName): the image
+# name or tag as written.
+CONTAINER_IMAGE_INVALID: tuple[str, ...] = (
+    r"\bcontainerinvalidimage\b",
+    r"\bcontainer images? specified (?:are|is) invalid\b",
+    r"\binvalidimagename\b",
+)
+
+# A Slack Web API call refused for its token ("{'ok': False, 'error': 'invalid_auth'}",
+# slacker's "Error: invalid_auth", not_authed, token_revoked, token_expired, account_inactive).
+# The group is Slack's error code.
+SLACK_AUTH_REFUSED: tuple[str, ...] = (
+    r"['\"]error['\"]: ?['\"](invalid_auth|not_authed|token_revoked|token_expired"
+    r"|account_inactive)['\"]",
+    r"\bslack(?:er|_sdk)?\b[^\n]{0,200}\b(invalid_auth|not_authed|token_revoked|token_expired"
+    r"|account_inactive)\b",
+)

@@ -633,3 +633,31 @@ def driver_http_auth_refused(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "slack_auth_refused",
+    "AuthenticationError",
+    any_of(*signals.SLACK_AUTH_REFUSED),
+    example="slacker.Error: invalid_auth",
+)
+def slack_auth_refused(m: re.Match[str], ctx: Context) -> Finding:
+    error = next((g for g in m.groups() if g), "").lower()
+    reason = {
+        "not_authed": "no token was sent",
+        "token_revoked": "the token was revoked",
+        "token_expired": "the token expired",
+        "account_inactive": "the app or user it belongs to is deactivated",
+    }.get(error, "the token is not valid for this workspace (wrong, rotated or mistyped)")
+    return Finding(
+        f"Slack refused the call for its token ({error}): {reason}",
+        (
+            "Put a current bot token (xoxb-...) of the app in the connection or secret the "
+            "task reads, and check it belongs to the workspace posted to.",
+            "If the app was reinstalled or its token rotated, update every place that holds "
+            "the old token.",
+            "Rerun the task once Slack's auth.test accepts the token.",
+        ),
+        0.75,
+        transient=False,
+    )

@@ -36,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     authentication.data_source_credentials,
     authentication.db_login_failed,
     authentication.db_role_missing,
+    authentication.slack_auth_refused,
     authentication.auth_token_rejected,
     authentication.token_expired,
     authentication.ssh_private_key,
@@ -77,6 +78,7 @@ RULES: tuple[Rule, ...] = (
     # words and the DNS failure "failed to resolve" reads like
     database.query_name_unresolved,
     database.table_already_exists,
+    database.delta_table_not_found,
     database.missing_db_object,
     database.db_unreachable,
     database.db_unavailable,
@@ -133,6 +135,7 @@ RULES: tuple[Rule, ...] = (
     data_errors.missing_path,
     data_errors.malformed_file,
     data_errors.load_too_many_errors,
+    data_errors.rows_failed_to_write,
     data_errors.delta_file_missing,
     # external_service
     external_service.snowflake_incident,
@@ -232,6 +235,11 @@ RULES: tuple[Rule, ...] = (
     configuration.refresh_unsupported_source,
     configuration.exec_format_error,
     configuration.slack_channel_unusable,
+    configuration.fail_activity_uninterpretable,
+    configuration.storage_credential_missing,
+    configuration.airflow_pool_not_found,
+    configuration.identifier_too_long,
+    configuration.container_image_invalid,
     configuration.source_missing_or_denied,
     # code_errors
     code_errors.power_query_expression,

@@ -2526,3 +2526,134 @@ def slack_channel_unusable(m: re.Match[str], ctx: Context) -> Finding:
         0.75,
         transient=False,
     )
+
+
+@rule(
+    "fail_activity_uninterpretable",
+    "ConfigurationError",
+    any_of(*signals.FAIL_ACTIVITY_UNINTERPRETABLE),
+    example=(
+        "Operation on target Ingestion Failed Error failed: Failed to interpret Ingestion "
+        "Failed Error fail message or error code"
+    ),
+)
+def fail_activity_uninterpretable(m: re.Match[str], ctx: Context) -> Finding:
+    activity = clean_value(m.group(1)) if m.lastindex else None
+    which = f"Fail activity {quoted(activity)}" if activity else "a Fail activity"
+    return Finding(
+        f"{which} could not raise its failure: its fail message or error code did not "
+        "evaluate to a string (ErrorCodeNotString), so the pipeline reports the activity's "
+        "own expressions instead of the failure they were meant to carry",
+        (
+            f"Check the message and error code expressions of {which}: each must be a string "
+            "(wrap numbers and objects in string(...), and guard values that can be null).",
+            "Look at the output of the activity that led to it for the failure it was meant "
+            "to report, and handle that first.",
+            "Rerun the pipeline once the expressions give strings.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "storage_credential_missing",
+    "ConfigurationError AuthenticationError",
+    any_of(*signals.STORAGE_CREDENTIAL_MISSING),
+    example=(
+        "UnityCatalogServiceException: [RequestId=1 ErrorClass=DAC_DOES_NOT_EXIST] Root "
+        "storage credential for metastore m1 does not exist."
+    ),
+)
+def storage_credential_missing(m: re.Match[str], ctx: Context) -> Finding:
+    metastore = clean_value(grab(ctx.text, r"\bcredential for (?:the )?metastore ([\w-]{1,100})"))
+    which = (
+        f"the root storage credential of metastore {quoted(metastore)}"
+        if metastore
+        else "the storage credential it needs"
+    )
+    return Finding(
+        f"Unity Catalog could not find {which} (DAC_DOES_NOT_EXIST): the credential was "
+        "never set or was deleted, so storage it covers cannot be reached: the metastore's "
+        "setup, not credentials that were refused",
+        (
+            "Create the storage credential (or assign the metastore's root credential) in "
+            "Catalog Explorer or with the metastores API, as a metastore admin.",
+            "If it was deleted or renamed, point the metastore or external location at the "
+            "credential that now covers its storage.",
+            "Rerun the statement once the credential is listed for the metastore.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "airflow_pool_not_found",
+    "ConfigurationError",
+    any_of(*signals.AIRFLOW_POOL_NOT_FOUND),
+    example="airflow.exceptions.PoolNotFound: Unknown pool: etl",
+)
+def airflow_pool_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    pool = clean_value(next((g for g in m.groups() if g), ""))
+    which = f"pool {quoted(pool)}" if pool else "the pool it names"
+    return Finding(
+        f"The task is assigned to {which}, which this Airflow does not have (PoolNotFound): "
+        "the task's pool argument or the environment's pools",
+        (
+            f"Create {which} (Admin, Pools, or `airflow pools set`) with the slots the tasks "
+            "need, in every environment the DAG runs in.",
+            "Or correct the task's pool argument to an existing pool (default_pool if none).",
+            "Rerun the task once the pool exists.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "identifier_too_long",
+    "ConfigurationError CodeError",
+    any_of(*signals.IDENTIFIER_TOO_LONG),
+    example="airflow.exceptions.AirflowException: The key has to be less than 250 characters",
+)
+def identifier_too_long(m: re.Match[str], ctx: Context) -> Finding:
+    limit = m.group(1)
+    return Finding(
+        f"An Airflow id is longer than the {limit} characters it may have: the dag_id, or a "
+        "task_id with the ids of the task groups it is nested in, as composed",
+        (
+            "Shorten the dag_id, task_id or task group ids (nested groups prefix theirs to the "
+            "task_id), or set prefix_group_id=False where the prefix is not needed.",
+            "Check ids built from parameters or loops, which can grow past the limit.",
+            "Deploy the DAG again and check it parses before rerunning.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "container_image_invalid",
+    "ConfigurationError",
+    any_of(*signals.CONTAINER_IMAGE_INVALID),
+    example=(
+        "[AZURE BATCH] Task failed. ERROR code: ContainerInvalidImage; message: One or more "
+        "container images specified are invalid"
+    ),
+)
+def container_image_invalid(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "The container image the task names is not a valid image reference "
+        "(ContainerInvalidImage / InvalidImageName): the image name, tag or registry as "
+        "written, not a pull that failed on the network",
+        (
+            "Check the image reference: registry/repository:tag in lower case, no spaces or "
+            "stray characters, a tag or digest that exists.",
+            "For Azure Batch, check the pool's container configuration lists the image and "
+            "its registry (with credentials for a private one).",
+            "Rerun the task once the image reference resolves.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -1052,3 +1052,31 @@ def delta_file_missing(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "rows_failed_to_write",
+    "DataError ExternalServiceError",
+    any_of(*signals.ROWS_FAILED_TO_WRITE),
+    example=(
+        "The dataflow refresh completed, but some rows have failed to upsert. Please review "
+        "the errors, edit the dataflow to fix the problem and try again."
+    ),
+)
+def rows_failed_to_write(m: re.Match[str], ctx: Context) -> Finding:
+    count = grab(ctx.text, r"\b([1-9]\d{0,11}) rows? (?:have |has )?failed to")
+    rows = f"{count} rows" if count else "Some rows"
+    return Finding(
+        f"{rows} failed to upsert or insert into the destination while the rest were written: "
+        "their values do not fit the destination table (a required column left empty, a "
+        "value of the wrong type or length, a lookup or key that does not match)",
+        (
+            "Open the refresh's or load's error details for the failed rows and the column "
+            "each one names.",
+            "Fix those values at the source or in the dataflow's transformation, or relax the "
+            "destination column (type, length, required).",
+            "Refresh again and check the failed-row count is zero.",
+        ),
+        0.65,
+        transient=False,
+    )

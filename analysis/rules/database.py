@@ -524,3 +524,27 @@ def table_already_exists(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "delta_table_not_found",
+    "DatabaseError ConfigurationError",
+    any_of(*signals.DELTA_TABLE_NOT_FOUND),
+    example="[DELTA_TABLE_NOT_FOUND] Delta table `sales`.`orders` doesn't exist.",
+)
+def delta_table_not_found(m: re.Match[str], ctx: Context) -> Finding:
+    table = clean_value((m.group(1) or "").replace("`", "")) if m.lastindex else None
+    which = f"Delta table {quoted(table)}" if table else "the Delta table it names"
+    return Finding(
+        f"{which} does not exist in the catalog and schema the job looked in "
+        "(DELTA_TABLE_NOT_FOUND): a wrong catalog, schema or table name, or a table not "
+        "created yet",
+        (
+            "Check the fully qualified name (catalog.schema.table) the job uses against the "
+            "catalog, and the job's current catalog and schema.",
+            "If an upstream job creates the table, run it first or make this one wait for it.",
+            "Rerun once the table is listed (SHOW TABLES IN catalog.schema).",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -740,6 +740,15 @@ THREAD_SETS = [
     # (Unknown) and an ADF copy's "Invalid attempt to call MetaData when reader is closed"
     # (Unknown). Left: that last one, an ADF fault on an empty source that states no cause.
     ("thread_errors_43.jsonl", 22, 1),
+    # Round 44 (16 messages: from issues of ADF and Power BI tools, Databricks and Unity
+    # Catalog users, Airflow and its users, Hudi, Flink, Nextflow's Azure Batch, Prefect and a
+    # Slack client): 8/16 when collected. Its misses were an ADF Fail activity whose message or
+    # error code it could not interpret, an Airflow pool not found, an Airflow key over 250
+    # characters, an Azure Batch ContainerInvalidImage, a DELTA_TABLE_NOT_FOUND and Slack's
+    # invalid_auth (all Unknown), a dataflow's rows that failed to upsert (read as an external
+    # service) and a missing Unity Catalog root storage credential (read as authentication for
+    # its "credential").
+    ("thread_errors_44.jsonl", 16, 0),
 ]
 
 
@@ -3983,6 +3992,67 @@ ROUND_43_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_44_FAMILIES = [
+    # Further wordings of the families round 44's thread messages exposed.
+    ("ConfigurationError", "Failed to interpret Notify Failure fail message or error code"),
+    (
+        "ConfigurationError",
+        'Activity output: {"errorCode": "ErrorCodeNotString", "failureType": "UserError"}',
+    ),
+    (
+        "DataError",
+        "Refresh finished with warnings: 12 rows failed to insert into table 'Accounts'.",
+    ),
+    ("ConfigurationError", "Storage credential 'lake_cred' does not exist."),
+    (
+        "DatabaseError",
+        "AnalysisException: [DELTA_TABLE_NOT_FOUND] Delta table `main`.`sales`.`orders` doesn't "
+        "exist.",
+    ),
+    ("ConfigurationError", "Task specified a pool (etl_pool) but the pool doesn't exist"),
+    (
+        "ConfigurationError",
+        "The key: my_dag.extract_group.load_orders_to_warehouse has to be less than 250 characters",
+    ),
+    ("ConfigurationError", "Container app in pod etl-7 is waiting to start: InvalidImageName"),
+    (
+        "AuthenticationError",
+        "SlackApiError: The request to the Slack API failed.\nThe server responded with: {'ok': "
+        "False, 'error': 'token_revoked'}",
+    ),
+    # What already read as something else, or as nothing, still does: no row failed, a pool's
+    # slots, a Slack channel not found, an image being pulled.
+    ("Unknown", "Loaded 500 rows; 0 rows failed to insert."),
+    ("Unknown", "Pool 'etl' has 4 open slots"),
+    (
+        "ConfigurationError",
+        "Slack API error: The server responded with: {'ok': False, 'error': 'channel_not_found'}",
+    ),
+    ("Unknown", "Pulling image registry.example.com/etl:1.4 for the task"),
+]
+
+ROUND_44_PATHOLOGICAL = pathological(
+    [
+        "failed to interpret " + "x " * 10_000 + "fail message",
+        "9" * 20_000 + " rows failed",
+        "storage credential '" + "'" * 20_000,
+        "[delta_table_not_found] delta table " + "t" * 20_000,
+        "poolnotfound: unknown pool: " + "p" * 20_000,
+        "the key " + "k" * 20_000 + " has to be less than",
+        "slacker " + "s" * 20_000 + " invalid_auth",
+    ],
+    ids=[
+        "fail-activity-long",
+        "rows-digits",
+        "storage-credential-quotes",
+        "delta-table-long",
+        "pool-long",
+        "key-long",
+        "slack-long",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -4035,6 +4105,7 @@ ROUND_FAMILIES = {
     41: ROUND_41_FAMILIES,
     42: ROUND_42_FAMILIES,
     43: ROUND_43_FAMILIES,
+    44: ROUND_44_FAMILIES,
 }
 
 
@@ -4085,6 +4156,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_41_PATHOLOGICAL,
         *ROUND_42_PATHOLOGICAL,
         *ROUND_43_PATHOLOGICAL,
+        *ROUND_44_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

@@ -2582,3 +2582,48 @@ def test_round_forty_three_rules_name_the_cause_the_message_states() -> None:
     assert "(7 bad of 120 rows read)" in load.root_cause
     for rca in (paused, not_active, no_lakehouse, parquet, clickhouse, arrow, load):
         _assert_well_formed(rca)
+
+
+def test_round_forty_four_rules_name_the_cause_the_message_states() -> None:
+    """An ADF Fail activity that cannot raise its failure, rows a dataflow failed to write, a
+    missing Unity Catalog storage credential, a Delta table not found, an Airflow pool not
+    found, an Airflow key over its length, an invalid container image and a Slack token refused
+    are each explained as such, in other wordings than the round's messages."""
+    fail = _rca("Failed to interpret Notify Failure fail message or error code")
+    rows = _rca("Refresh finished with warnings: 12 rows failed to insert into table 'Accounts'.")
+    credential = _rca(
+        "UnityCatalogServiceException: [RequestId=1 ErrorClass=DAC_DOES_NOT_EXIST] Root storage "
+        "credential for metastore m1 does not exist."
+    )
+    table = _rca(
+        "AnalysisException: [DELTA_TABLE_NOT_FOUND] Delta table `main`.`sales`.`orders` doesn't "
+        "exist."
+    )
+    pool = _rca("Task specified a pool (etl_pool) but the pool doesn't exist")
+    key = _rca(
+        "The key: my_dag.extract_group.load_orders_to_warehouse has to be less than 250 characters"
+    )
+    image = _rca("Container app in pod etl-7 is waiting to start: InvalidImageName")
+    slack = _rca(
+        "SlackApiError: The request to the Slack API failed.\nThe server responded with: {'ok': "
+        "False, 'error': 'token_revoked'}"
+    )
+
+    assert fail.rule == "fail_activity_uninterpretable"
+    assert "Fail activity 'Notify Failure' could not raise its failure" in fail.root_cause
+    assert rows.rule == "rows_failed_to_write"
+    assert rows.root_cause.startswith("The pipeline failed: 12 rows failed to upsert or insert")
+    assert credential.rule == "storage_credential_missing"
+    assert "root storage credential of metastore 'm1'" in credential.root_cause
+    assert table.rule == "delta_table_not_found"
+    assert "Delta table 'main.sales.orders' does not exist" in table.root_cause
+    assert pool.rule == "airflow_pool_not_found"
+    assert "assigned to pool 'etl_pool'" in pool.root_cause
+    assert key.rule == "identifier_too_long"
+    assert "longer than the 250 characters" in key.root_cause
+    assert image.rule == "container_image_invalid"
+    assert "not a valid image reference" in image.root_cause
+    assert slack.rule == "slack_auth_refused"
+    assert "(token_revoked): the token was revoked" in slack.root_cause
+    for rca in (fail, rows, credential, table, pool, key, image, slack):
+        _assert_well_formed(rca)
