@@ -516,7 +516,11 @@ def test_a_first_attempt_reads_no_history_and_schedules_no_reconcile(targets: An
     assert fanout.deliver(outbound(ticket, "jira_create").pk).status == OutboundStatus.SUCCEEDED
     assert fanout.deliver(outbound(ticket, "slack_post").pk).status == OutboundStatus.SUCCEEDED
 
-    assert [(r.method, r.path) for r in fake_slack.requests] == [("POST", "/api/chat.postMessage")]
+    # The post, then its permalink (asked once, fetched after the post): no history read.
+    assert [(r.method, r.path) for r in fake_slack.requests] == [
+        ("POST", "/api/chat.postMessage"),
+        ("POST", "/api/chat.getPermalink"),
+    ]
     message = fake_slack.top_level()[0]
     assert message["metadata"] == {"event_type": EVENT, "event_payload": {"ticket_id": ticket.pk}}
     assert len(fake_jira.requests_to("/search")) == 1  # JIRA always looks first: one search

@@ -75,9 +75,11 @@ def test_a_storm_of_repeats_edits_the_alert_once_and_each_thread_reply_is_posted
     sent = recurred.filter(status=OutboundStatus.SUCCEEDED)
     merged = recurred.filter(status=OutboundStatus.SKIPPED)
     edits = len(message["history"]) - edits_before
-    # One edit for the repeats (two should one land just as its edit was being tried), one
-    # with the acknowledgement's thread reply; they used to be one edit per repeat.
-    assert edits <= 3, f"{edits} chat.update calls for {REPEATS} repeats"
+    # One edit for the repeats, one with the acknowledgement's thread reply; a repeat landing
+    # just as an edit is being tried takes an edit of its own (one being sent takes no merge),
+    # which a loaded machine meets in each half of the storm: a few edits, where there used to
+    # be one per repeat.
+    assert edits <= 4, f"{edits} chat.update calls for {REPEATS} repeats"
     assert occurrences_shown(message) == str(REPEATS + 1)
     assert ":eyes: Acknowledged by ana" in json.dumps(message["blocks"])
     # Every counted failure's edit is in the delivery history: sent, or merged into one sent.
