@@ -346,6 +346,10 @@ try:
     JWT_ACCESS_SECONDS = env.int("JWT_ACCESS_SECONDS", 15 * 60, validate=_POSITIVE)
     JWT_REFRESH_SECONDS = env.int("JWT_REFRESH_SECONDS", 24 * 3600, validate=_POSITIVE)
     SELF_REGISTRATION = env.bool("SELF_REGISTRATION", False)
+    # Postings of the self-registration form per client address (tickets/registration.py).
+    SELF_REGISTRATION_RATE = env.str(
+        "SELF_REGISTRATION_RATE", "10/hour", validate=_is_throttle_rate
+    )
     # Session sign-in (dashboard and admin) and the API's token exchange: after this many
     # failed attempts for one username inside the window, that username is locked until the
     # window passes. An address with four times as many failures is refused only for the

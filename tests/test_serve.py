@@ -418,7 +418,8 @@ def test_make_run_names_the_migrations_an_upgrade_applies():
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
     (tickets_latest,) = [node for node in latest if node[0] == "tickets"]
-    (previous,) = executor.loader.graph.node_map[tickets_latest].parents
+    parents = executor.loader.graph.node_map[tickets_latest].parents
+    (previous,) = [parent for parent in parents if parent.key[0] == "tickets"]
     try:
         executor.migrate([previous.key])
         pending = serve.pending_migrations()

@@ -64,6 +64,7 @@ def load_settings(
         ("API_LOGIN_RATE", "10/fortnight"),
         ("API_USER_RATE", "10/min/x"),
         ("API_USER_RATE", "0/min"),
+        ("SELF_REGISTRATION_RATE", "5/fortnight"),
         # Every token was expired when issued, every task redelivered at once, every remediation
         # timed out when started, beat sent its checks without pause.
         ("JWT_ACCESS_SECONDS", "0"),

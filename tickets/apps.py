@@ -22,3 +22,10 @@ class TicketsConfig(AppConfig):
         from tickets.services import ticket_folded
 
         ticket_folded.connect(broadcast_ticket_folded, dispatch_uid="broadcast_ticket_folded")
+
+        from django.db.models.signals import pre_save
+        from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+        from tickets.api_token_storage import drop_signature
+
+        pre_save.connect(drop_signature, sender=OutstandingToken, dispatch_uid="drop_signature")

@@ -304,6 +304,25 @@ class _RedirectRefused(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_RedirectRefused)
 
 
+def shown_url(url: str) -> str:
+    """`url` as the callback's log may show it: RCA_WEBHOOK_URL can carry the webhook token
+    (`?token=`, which the service takes in place of the header) or a user and password, and a
+    task's log is read by everyone who can see the task. Scheme, host, port and path are kept;
+    a query, a fragment and the user part are left out and said to be."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # an address urllib cannot read: nothing of it is shown
+        return "(an address that cannot be read)"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    hidden = "?(query hidden)" if parts.query or parts.fragment else ""
+    userinfo = "(user hidden)@" if "@" in parts.netloc else ""
+    return f"{parts.scheme}://{userinfo}{netloc}{parts.path}{hidden}"
+
+
 def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
     """POST the body; retries connection errors and 5xx. True when the service accepted it."""
     sent = {key: _unicode_text(value) for key, value in body.items()}
@@ -323,9 +342,11 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
                 log.error(
                     "RCA_WEBHOOK_URL %s redirects (%s) to %s: set RCA_WEBHOOK_URL to the address"
                     " the service answers at; the report was not sent",
-                    url,
+                    shown_url(url),
                     exc.code,
-                    exc.headers.get("Location", "(no Location)"),
+                    shown_url(exc.headers["Location"])
+                    if exc.headers.get("Location")
+                    else "(no Location)",
                 )
                 return False
             if exc.code < 500:
@@ -333,7 +354,12 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
                 return False
             log.warning("RCA service error %s (attempt %d)", exc.code, attempt)
         except (urllib.error.URLError, OSError) as exc:
-            log.warning("RCA service unreachable: %s (attempt %d)", exc, attempt)
+            log.warning(
+                "RCA service at %s unreachable: %s (attempt %d)",
+                shown_url(url),
+                _without(url, str(exc)),
+                attempt,
+            )
         if attempt < ATTEMPTS:  # not after the last: the task's callback would wait for nothing
             time.sleep(min(2**attempt, 10))
     return False
@@ -369,6 +395,29 @@ def _report(
         log.warning("RCA_WEBHOOK_URL / RCA_WEBHOOK_TOKEN not set; %s not reported", what)
         return
     try:
-        post_failure(build(context), url, token)
+        body = build(context)
     except Exception:
         log.exception("could not report the %s to the RCA service", what)
+        return
+    try:
+        post_failure(body, url, token)
+    except Exception as exc:  # e.g. ValueError("unknown url type: ...") quoting RCA_WEBHOOK_URL
+        log.error(
+            "could not report the %s to the RCA service at %s: %s: %s",
+            what,
+            shown_url(url),
+            type(exc).__name__,
+            _without(url, str(exc)),
+        )
+
+
+def _without(url: str, text: str) -> str:
+    """`text` (an error's message, which may quote the address it failed on, or a part of it)
+    with `url` shown as `shown_url` shows it, and its query and user part left out."""
+    text = text.replace(url, shown_url(url))
+    query = url.partition("?")[2]
+    userinfo = url.partition("://")[2].partition("/")[0].rpartition("@")[0]
+    for secret, shown in ((query, "(query hidden)"), (userinfo, "(user hidden)")):
+        if secret:
+            text = text.replace(secret, shown)
+    return text

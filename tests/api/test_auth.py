@@ -433,3 +433,40 @@ def test_the_admin_token_page_never_shows_a_refresh_token():
         assert row.jti in body  # the token is named, by its id
         assert refresh not in body
         assert refresh.rsplit(".", 1)[-1] not in body  # nor its signature
+
+
+def test_the_database_keeps_no_refresh_token_that_can_be_presented():
+    """A read of the token table (a backup, a replica, a dump) is no sign-in: the rows keep
+    each refresh token without its signature, and the blacklist still works by their jti."""
+    make_user("viewer", username="ana", password=PASSWORD)
+    client = APIClient()
+    first = _log_in(client)["refresh"]
+    second = client.post("/api/v1/token/refresh/", {"refresh": first}).json()["refresh"]
+
+    stored = list(OutstandingToken.objects.filter(user__username="ana").order_by("created_at"))
+    assert [row.token for row in stored] == [first.rsplit(".", 1)[0], second.rsplit(".", 1)[0]]
+    for row in stored:
+        refused = client.post("/api/v1/token/refresh/", {"refresh": row.token})
+        assert refused.status_code == 401
+        assert (
+            client.post("/api/v1/token/refresh/", {"refresh": row.token + "."}).status_code == 401
+        )
+    assert client.post("/api/v1/token/refresh/", {"refresh": first}).status_code == 401
+    assert client.post("/api/v1/token/revoke/", {"refresh": second}).status_code == 200
+    assert client.post("/api/v1/token/refresh/", {"refresh": second}).status_code == 401
+
+
+def test_refresh_tokens_stored_whole_by_an_earlier_release_lose_their_signature():
+    """Migration 0054's step, on rows written before it (stored whole, as simplejwt does)."""
+    from tickets.api_token_storage import drop_stored_signatures
+
+    make_user("viewer", username="ana", password=PASSWORD)
+    refresh = _log_in(APIClient())["refresh"]
+    rows = OutstandingToken.objects.filter(user__username="ana")
+    rows.update(token=refresh)  # an update runs no pre_save: the row an older release wrote
+
+    assert drop_stored_signatures(OutstandingToken.objects.all()) == 1
+    assert rows.get().token == refresh.rsplit(".", 1)[0]
+    assert drop_stored_signatures(OutstandingToken.objects.all()) == 0
+    assert rows.get().token == refresh.rsplit(".", 1)[0]
+    assert APIClient().post("/api/v1/token/refresh/", {"refresh": refresh}).status_code == 200

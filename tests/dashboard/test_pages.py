@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -131,6 +132,47 @@ def test_registration_validates_the_form(settings):
     )
     assert answer.status_code == 200
     assert not User.objects.filter(username="x").exists()
+
+
+def _request_account(client: Client, username: str, email: str) -> Any:
+    body = {"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD}
+    return client.post("/register/", body)
+
+
+def test_registration_does_not_tell_whether_a_username_exists(settings):
+    """The form said "A user with that username already exists.": anyone could list the
+    accounts to guess passwords for. A taken name gets the page a new one gets, and nothing."""
+    settings.SELF_REGISTRATION = True
+    make_user("ana", "responder")
+    taken = _request_account(Client(), "ana", "someone@example.com")
+    new = _request_account(Client(), "bob", "bob@example.com")
+
+    assert taken.status_code == new.status_code == 200
+    shown_taken = taken.content.decode().replace("ana", "NAME")
+    assert shown_taken == new.content.decode().replace("bob", "NAME")
+    assert "already exists" not in shown_taken
+    ana = User.objects.get(username="ana")
+    assert ana.is_active and ana.email != "someone@example.com"
+    assert User.objects.filter(username__iexact="ana").count() == 1
+    assert not User.objects.get(username="bob").is_active
+
+
+def test_registration_is_rate_limited_per_address(settings):
+    settings.SELF_REGISTRATION = True
+    settings.SELF_REGISTRATION_RATE = "3/hour"
+    client = Client()
+    for n in range(3):
+        assert _request_account(client, f"user{n}", f"u{n}@example.com").status_code == 200
+
+    refused = _request_account(client, "user3", "u3@example.com")
+
+    assert refused.status_code == 429
+    assert "Too many account requests" in refused.content.decode()
+    assert not User.objects.filter(username="user3").exists()
+    # Another address is not held back by this one.
+    other = Client(REMOTE_ADDR="192.0.2.10")
+    assert _request_account(other, "user3", "u3@example.com").status_code == 200
+    assert User.objects.filter(username="user3").exists()
 
 
 # --- permissions --------------------------------------------------------------------------------

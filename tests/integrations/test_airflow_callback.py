@@ -301,6 +301,108 @@ def test_a_webhook_url_that_redirects_is_not_followed_and_says_where_it_points(c
     assert "token" not in caplog.text
 
 
+class _AirflowTaskLog(logging.Handler):
+    """The callback's log as an Airflow task's log holds it: written by a handler of its own,
+    before the service's redaction filter (on the root logger's handlers here, absent in
+    Airflow) rewrites a record."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def airflow_task_log():
+    handler = _AirflowTaskLog()
+    logger = rca_callback.log
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_a_token_in_the_webhook_url_stays_out_of_the_log_of_a_redirect(airflow_task_log):
+    """RCA_WEBHOOK_URL may carry the token (`?token=`, which the service takes in place of the
+    header), and a redirect to https keeps the query in its Location: the task's log, read by
+    all who see the task, names the address and where it points without either query."""
+    secret = "s3cr3t-in-the-query"
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(308)
+            self.send_header("Location", f"https://127.0.0.1:{port}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            """Quiet: the test reads the callback's log, not this server's."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}/webhooks/airflow/?token={secret}"
+        sent = rca_callback.post_failure({"dag_id": "d"}, url, "header-token")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert sent is False
+    assert (
+        f"http://127.0.0.1:{port}/webhooks/airflow/?(query hidden) redirects (308) to "
+        f"https://127.0.0.1:{port}/webhooks/airflow/?(query hidden)"
+    ) in airflow_task_log.text
+    assert secret not in airflow_task_log.text
+
+
+def test_a_webhook_url_that_cannot_be_used_is_logged_without_its_token(
+    monkeypatch, airflow_task_log
+):
+    """An RCA_WEBHOOK_URL without its scheme: urllib's error quotes the whole address, token
+    included; the log names the problem and the address without its query."""
+    secret = "s3cr3t-in-the-query"
+    monkeypatch.setenv("RCA_WEBHOOK_URL", f"rca.example.com/webhooks/airflow/?token={secret}")
+    monkeypatch.setenv("RCA_WEBHOOK_TOKEN", "header-token")
+
+    rca_callback.on_failure_callback(airflow_context())
+
+    assert "could not report the failure to the RCA service" in airflow_task_log.text
+    assert "unknown url type" in airflow_task_log.text
+    assert secret not in airflow_task_log.text
+
+
+def test_an_unreachable_service_is_logged_without_the_user_and_query_of_its_url(
+    monkeypatch, airflow_task_log
+):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # closed again: connections are refused
+    monkeypatch.setattr(rca_callback.time, "sleep", lambda seconds: None)
+    url = f"http://rca:hunter2@127.0.0.1:{port}/webhooks/airflow/?token=s3cr3t"
+
+    assert rca_callback.post_failure({"dag_id": "d"}, url, "header-token") is False
+
+    assert (
+        f"http://(user hidden)@127.0.0.1:{port}/webhooks/airflow/?(query hidden)"
+        in airflow_task_log.text
+    )
+    assert "s3cr3t" not in airflow_task_log.text
+    assert "hunter2" not in airflow_task_log.text
+
+
 def test_retry_callback_reports_a_try_airflow_retries(live_server, settings, monkeypatch):
     """Airflow runs `on_failure_callback` for the last try only; a try it retries runs
     `on_retry_callback`. The shipped one posts it as `up_for_retry` (whatever state the instance

@@ -20,10 +20,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import split_domain_port
@@ -48,7 +46,7 @@ from integrations.models import (
 from integrations.syncback import last_incident_status_change, last_status_change
 from integrations.targets.base import safe_url
 from integrations.targets.jira import jira_url
-from tickets import incidents, lifecycle, rollup, services
+from tickets import incidents, lifecycle, registration, rollup, services
 from tickets.dashboard.charts import build_charts, build_incident_charts
 from tickets.dashboard.forms import (
     ACTIONS,
@@ -376,20 +374,23 @@ logout_view = with_csp(auth_views.LogoutView.as_view())
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     """Self-registration, only when SELF_REGISTRATION is on. Accounts start inactive with the
-    viewer role; an admin activates them in Django admin."""
+    viewer role; an admin activates them in Django admin. Rate-limited per address, and a taken
+    username is answered as a new one (`tickets.registration`)."""
     if not settings.SELF_REGISTRATION:
         raise Http404("Self-registration is disabled.")
     if request.user.is_authenticated:
         return redirect("dashboard")
-    form = RegistrationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = form.save()
-            viewer, _ = Group.objects.get_or_create(name=VIEWER)
-            user.groups.add(viewer)
-        logger.info("self-registered account %s awaits activation", user.get_username())
-        return render(request, "registration/register_done.html", {"username": user.username})
-    return render(request, "registration/register.html", {"form": form})
+    if request.method != "POST":
+        return render(request, "registration/register.html", {"form": RegistrationForm()})
+    if not registration.count_request(request):
+        asked = {name: request.POST.get(name, "") for name in ("username", "email")}
+        context = {"form": RegistrationForm(initial=asked), "refusal": registration.RATE_LIMITED}
+        return render(request, "registration/register.html", context, status=429)
+    form = RegistrationForm(request.POST)
+    username = registration.request_account(form)
+    if username is None:
+        return render(request, "registration/register.html", {"form": form})
+    return render(request, "registration/register_done.html", {"username": username})
 
 
 # --- board --------------------------------------------------------------------------------------
