@@ -295,7 +295,10 @@ def _databricks_call(budget: _Budget, what: str, call: Callable[[], T]) -> T:
 
 def _databricks_retryable(exc: BaseException) -> bool:
     """Whether the read may succeed later: a throttle (429) or a server error (5xx), also one
-    the SDK gave up retrying within the budget, a timeout or a connection refused."""
+    the SDK gave up retrying within the budget, a timeout or a connection refused. An answer
+    whose status the SDK has no error class for is taken for a server error: the workspace's
+    own refusals all have one (400, 401, 403, 404, 409...), while the gateway in front of it
+    answers an outage with a 502 (or a CDN's 52x), which the SDK keeps no status of."""
     import requests
     from databricks.sdk.errors import DatabricksError
 
@@ -305,7 +308,7 @@ def _databricks_retryable(exc: BaseException) -> bool:
         exc = exc.__context__
     if isinstance(exc, DatabricksError):
         status = _databricks_status(exc)
-        return status is not None and (status == 429 or status >= 500)
+        return status is None or status == 429 or status >= 500
     return isinstance(exc, requests.Timeout | requests.ConnectionError | TimeoutError)
 
 

@@ -46,13 +46,16 @@ class Enriched:
     # The owner the fetched Databricks run names (`databricks_owner`), taken before its
     # details are redacted (a user's name is their e-mail).
     owner: str = ""
+    # Why the Databricks run could not be read for a reason that may pass (a throttle, a 5xx,
+    # a timeout), whether or not it is marked to be read again (`unread_for_now`).
+    unreachable: str = ""
 
 
 def enrich(ticket: Ticket, *, databricks_down: str = "") -> Enriched:
     """`databricks_down`: why a read of another run just failed for a reason that may pass
     (`unread_for_now`): a Databricks run is then not read (each read would wait its whole
     `ENRICHMENT_TIMEOUT_SECONDS` in vain, holding back every page of the batch) but marked to
-    be read again."""
+    be read again (unless DATABRICKS_REFETCH_TRIES is 0)."""
     if not ticket.details.get("needs_enrichment"):
         return Enriched()
     if ticket.source == "databricks":
@@ -118,6 +121,9 @@ def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:
     """The ticket's run could not be read: why, and, when the read may succeed later and
     DATABRICKS_REFETCH_TRIES are not spent, the mark that has it read again."""
     tries = int((ticket.details.get(REFETCH) or {}).get("tries") or 0) + 1
+    unreachable = (
+        (redact_data(str(exc)) or "the Databricks API did not answer") if exc.retryable else ""
+    )
     if exc.retryable and tries <= settings.DATABRICKS_REFETCH_TRIES:
         marked = redact_data(
             {"failed_at": timezone.now().isoformat(), "tries": tries, "reason": str(exc)}
@@ -128,16 +134,22 @@ def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:
                 "Databricks API answers"
             ],
             details={REFETCH: marked},
+            unreachable=unreachable,
         )
     cleared = {REFETCH: None} if ticket.details.get(REFETCH) else {}
-    return Enriched(missing=[f"could not fetch the run's error: {exc}"], details=cleared)
+    return Enriched(
+        missing=[f"could not fetch the run's error: {exc}"],
+        details=cleared,
+        unreachable=unreachable,
+    )
 
 
 def unread_for_now(ticket: Ticket, enriched: Enriched) -> str:
     """Why the ticket's Databricks run could not be read for a reason that may pass (a
-    throttle, a 5xx, a timeout), or "" when it was read or could not be for good."""
-    mark = enriched.details.get(REFETCH) if ticket.source == "databricks" else None
-    return str(mark.get("reason") or "the Databricks API did not answer") if mark else ""
+    throttle, a 5xx, a timeout), or "" when it was read or could not be for good. Also when
+    the run is not to be read again (DATABRICKS_REFETCH_TRIES is 0 or spent): the API is down
+    for the batch's other runs all the same."""
+    return enriched.unreachable if ticket.source == "databricks" else ""
 
 
 def databricks_owner(details: dict[str, Any]) -> str:

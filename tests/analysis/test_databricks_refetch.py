@@ -137,6 +137,27 @@ def test_reads_failing_again_back_off_and_stop_at_the_tries(databricks, settings
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (502, "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"),
+        (502, {"error_code": "BAD_GATEWAY", "message": "upstream connect error"}),
+        (504, "<html><body>504 Gateway Time-out</body></html>"),
+    ],
+)
+def test_a_gateway_error_is_read_again(databricks, status, body):
+    """A 5xx the SDK has no class for (a 502 from the gateway in front of the workspace, as an
+    outage answers) is a server error too: the run is read again, as after a 503."""
+    databricks.fail(status, body, times=None)
+    ticket_id = notify()
+    analyse_ticket(ticket_id)
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.details[REFETCH]["tries"] == 1, ticket.rca_note
+    assert "read again once the Databricks API answers" in ticket.rca_note
+
+
+@pytest.mark.django_db
 def test_a_refused_token_is_not_read_again(databricks):
     databricks.fail(403, databricks.error_body(403, "Invalid access token."), times=None)
     ticket_id = notify()
@@ -166,6 +187,29 @@ def test_a_burst_during_an_outage_waits_on_one_read_not_on_each(databricks):
         assert ticket.rca_source != RcaSource.PENDING
         assert ticket.details[REFETCH]["tries"] == 1
         assert "503 down" in ticket.details[REFETCH]["reason"]
+
+
+@pytest.mark.django_db
+def test_with_re_reads_off_a_burst_during_an_outage_still_waits_on_one_read(databricks, settings):
+    """`DATABRICKS_REFETCH_TRIES=0` turns the re-reads off, not the batch's short cut: the
+    batch's other runs are not read each in turn, waiting its budget in vain before anything
+    pages; nothing is marked to be read again."""
+    settings.DATABRICKS_REFETCH_TRIES = 0
+    for run_id, job_id in ((200, 2), (300, 3)):
+        run = job_run(run_id, [task("load", run_id + 1, "FAILED", QUOTA)], job_id=job_id)
+        databricks.add_run(run)
+    databricks.fail(503, databricks.error_body(503, "down"), times=None)
+    ticket_ids = [notify(100), notify(200, 2), notify(300, 3)]
+
+    analyse_tickets(ticket_ids, enriched=enrich_tickets(ticket_ids))
+
+    read = {r.param("run_id") for r in databricks.requests_to("/jobs/runs/get")}
+    assert len(read) == 1
+    for ticket_id in ticket_ids:
+        ticket = Ticket.objects.get(pk=ticket_id)
+        assert ticket.rca_source != RcaSource.PENDING
+        assert REFETCH not in ticket.details
+        assert "read again once the Databricks API answers" not in ticket.rca_note
 
 
 @pytest.mark.django_db
