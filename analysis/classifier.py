@@ -881,6 +881,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # A storage or database key of a linked service that the store refused ("The input
+            # authorization token can't serve the request").
+            "linked_service_key_rejected",
+            4.5,
+            any_of(*signals.LINKED_SERVICE_KEY_REJECTED),
+            _I,
+        ),
+        (
             # A Slack Web API call refused for its token (invalid_auth, not_authed,
             # token_revoked, token_expired, account_inactive).
             "slack_auth_refused",
@@ -1107,6 +1115,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A file whose content the data flow cannot read in its format ("Invalid excel file
+            # is provided while only .xlsx and .xls are supported").
+            "file_content_unreadable",
+            4.0,
+            any_of(*signals.FILE_CONTENT_UNREADABLE),
+            _I,
+        ),
         (
             # Rows a dataflow or load refused to write while the rest went in ("some rows have
             # failed to upsert"): those rows' values against the destination.
@@ -2880,6 +2896,37 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # Two settings of a source, sink or dataset set together where only one may be
+            # ("Timestamp and version can't be set at the same time").
+            "settings_conflict",
+            4.5,
+            any_of(*signals.SETTINGS_CONFLICT),
+            _I,
+        ),
+        (
+            # A setting a source, sink or format needs for what it is asked to do ("Column
+            # delimiter is required for parse"), weighted above the parsing it names.
+            "setting_required_for_operation",
+            4.5,
+            any_of(*signals.SETTING_REQUIRED_FOR_OPERATION),
+            _I,
+        ),
+        (
+            # A connector setting given a value or use the connector does not take ("Storage
+            # type can either be blob or gen2", "Github store does not allow writes").
+            "setting_value_unsupported",
+            4.5,
+            any_of(*signals.SETTING_VALUE_UNSUPPORTED),
+            _I,
+        ),
+        (
+            # A data flow parameter passed a value of another type than it declares.
+            "parameter_type_mismatch",
+            4.5,
+            any_of(*signals.PARAMETER_TYPE_MISMATCH),
+            _I,
+        ),
+        (
             # A Unity Catalog storage credential that is not there (DAC_DOES_NOT_EXIST "Root
             # storage credential for metastore m does not exist"), weighted above the
             # "credential" the authentication signals read in it.
@@ -3709,6 +3756,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A data flow expression that cannot be parsed or names a field its struct lacks,
+            # weighted above the parsing and the "does not exist" the other classes read.
+            "data_flow_expression_invalid",
+            5.0,
+            any_of(*signals.DATA_FLOW_EXPRESSION_INVALID),
+            _I,
+        ),
         (
             # A write whose column count does not match the table's (Spark's "not enough data
             # columns; target table has 2 column(s)", INSERT_COLUMN_ARITY_MISMATCH).

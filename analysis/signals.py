@@ -1353,3 +1353,76 @@ SLACK_AUTH_REFUSED: tuple[str, ...] = (
     r"\bslack(?:er|_sdk)?\b[^\n]{0,200}\b(invalid_auth|not_authed|token_revoked|token_expired"
     r"|account_inactive)\b",
 )
+
+
+# Two settings of a source, sink or dataset that cannot be set together (ADF data flows'
+# "Timestamp and version can't be set at the same time", "Recreate and truncate options can't be
+# both specified", "Excel sheet name and index cannot exist at the same time"). The group is
+# the two settings as the message names them.
+SETTINGS_CONFLICT: tuple[str, ...] = (
+    r"\b([\w-]{1,40}(?: [\w-]{1,40}){0,3} and [\w-]{1,40}(?: [\w-]{1,40}){0,2}?)(?: options?)? "
+    r"(?:can't|cannot|can not) (?:be both|both be|be) (?:set|specified|used) "
+    r"(?:at the same time|together)",
+    r"\b([\w-]{1,40}(?: [\w-]{1,40}){0,3} and [\w-]{1,40}(?: [\w-]{1,40}){0,2}?)(?: options?)? "
+    r"(?:can't|cannot|can not) (?:be both specified|both be specified|exist at the same time)",
+)
+
+# A setting a source, sink or format needs for the operation it is asked to do (ADF data flows'
+# "Partition key path should be specified for update and delete operations", "Key column(s)
+# should be specified for non-insertable operations", "Column delimiter is required for
+# parse"). The first group is the setting, the second the operation.
+SETTING_REQUIRED_FOR_OPERATION: tuple[str, ...] = (
+    r"\b([\w-]{1,40}(?: [\w()-]{1,40}){0,3}) (?:should|must) be specified for "
+    r"([\w-]{1,40}(?: [\w-]{1,40}){0,3}) operations?\b",
+    r"\b(?!(?:it|this|that|which) )([\w-]{1,40}(?: [\w-]{1,40}){0,3}) is required for "
+    r"(pars(?:e|ing))\b",
+)
+
+# A storage or database key a linked service gave that the store refused (ADF data flows'
+# "Please make sure that the access key in your Linked Service is correct", Cosmos DB's "The
+# input authorization token can't serve the request").
+LINKED_SERVICE_KEY_REJECTED: tuple[str, ...] = (
+    r"\bmake sure (?:that )?the (?:account name or )?access key in your linked service is "
+    r"correct\b",
+    r"\bthe input authorization token can'?t serve the request\b",
+)
+
+# A data flow expression that cannot be read or names a field its struct lacks (ADF data flows'
+# DF-Executor-ParseError "Expression cannot be parsed", DF-Executor-FieldNotExist "Field in
+# struct does not exist").
+DATA_FLOW_EXPRESSION_INVALID: tuple[str, ...] = (
+    r"\bexpression (?:cannot|can't|could not) be parsed\b",
+    r"\bfield in struct does not exist\b",
+)
+
+# A parameter passed a value of another type than it declares (ADF data flows'
+# DF-Executor-InvalidType "Please make sure that the type of parameter matches with type of value
+# passed in. Passing float parameters from pipelines isn't currently supported.").
+PARAMETER_TYPE_MISMATCH: tuple[str, ...] = (
+    r"\btype of (?:the )?parameter matches (?:with )?(?:the )?type of (?:the )?value passed\b",
+    r"\bpassing (\w{1,20}) parameters from pipelines isn't currently supported\b",
+)
+
+# A connector setting given a value or use the connector does not take (ADF data flows' "Storage
+# type can either be blob or gen2", "Only privacy regulation that's currently supported is
+# 'GDPR'", "Github store does not allow writes", "partition key should start with /", "Use
+# 'Stored procedure' as Source is not supported for serverless (on-demand) pool", "File names
+# cannot have empty value(s) while file name option is set as per partition", "Invalid
+# connection mode").
+SETTING_VALUE_UNSUPPORTED: tuple[str, ...] = (
+    r"\b[\w-]{1,40}(?: [\w-]{1,40}){0,2} can (?:only )?either be [\w-]{1,40} or [\w-]{1,40}\b",
+    r"\bonly [\w-]{1,40}(?: [\w-]{1,40}){0,2} (?:that's|that is) currently supported is\b",
+    r"\b[\w-]{1,40} store does not allow writes\b",
+    r"\bpartition key (?:path )?(?:should|must) start with\b",
+    r"\buse '[^'\n]{1,60}' as (?:source|sink) is not supported\b",
+    r"\b[\w-]{1,40}(?: [\w-]{1,40}){0,2} cannot have empty value(?:\(s\)|s)? while\b",
+    r"\binvalid (?:[\w-]{1,30} )?(?:connection|validation) mode\b",
+)
+
+# A file whose content is not in a form the data flow reads (ADF data flows' "Invalid excel file
+# is provided while only .xlsx and .xls are supported", "XML Element has sub elements or
+# attributes which can't be converted"). The group is the file format.
+FILE_CONTENT_UNREADABLE: tuple[str, ...] = (
+    r"\binvalid (excel|xml|json|parquet|avro|orc|csv) file is provided\b",
+    r"\b(xml) element has sub ?elements or attributes which can't be converted\b",
+)

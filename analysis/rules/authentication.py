@@ -1,6 +1,7 @@
 """Authentication and authorisation failures: Entra ID (AADSTS) sign-ins, database logins, tokens
 (expired, not refreshed, or with a signature that does not verify), missing credentials, HTTP 401
-(a JDBC/ODBC driver's HTTP 401 or 403 too) and denied permissions.
+(a JDBC/ODBC driver's HTTP 401 or 403 too), linked service keys a store refused and denied
+permissions.
 """
 
 from __future__ import annotations
@@ -659,5 +660,28 @@ def slack_auth_refused(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun the task once Slack's auth.test accepts the token.",
         ),
         0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "linked_service_key_rejected",
+    "AuthenticationError",
+    any_of(*signals.LINKED_SERVICE_KEY_REJECTED),
+    example="Error code: DF-Executor-illegalArgument. Please make sure that the access key in "
+    "your Linked Service is correct",
+)
+def linked_service_key_rejected(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "The store refused the account name or access key that the linked service gives: the "
+        "key is wrong, was rotated, or is a read-only key where the activity writes",
+        (
+            "Check the account name and key in the linked service (or the Key Vault secret it "
+            "reads) against the store's current keys.",
+            "If the key was rotated, update the linked service or secret with the new one; use "
+            "a read-write key where the activity writes.",
+            "Test the linked service's connection, then rerun the pipeline.",
+        ),
+        0.7,
         transient=False,
     )

@@ -1,8 +1,8 @@
 """Bugs in code or pipeline expressions: ADF and Power Query expressions, an Airflow XCom pulled
 from a task that pushed none, an Airflow Task SDK request with an argument of the wrong type,
 a dbt ref() inside a conditional block, Spark code run with no active session, SQL parameters
-the call did not bind, writes whose column count is not the table's, Python and JVM exceptions,
-syntax errors."""
+the call did not bind, writes whose column count is not the table's, ADF data flow expressions
+that cannot be parsed or name a missing struct field, Python and JVM exceptions, syntax errors."""
 
 from __future__ import annotations
 
@@ -752,5 +752,33 @@ def insert_column_count_mismatch(m: re.Match[str], ctx: Context) -> Finding:
             "Rerun after the change; the same write fails the same way.",
         ),
         0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "data_flow_expression_invalid",
+    "CodeError DataError",
+    any_of(*signals.DATA_FLOW_EXPRESSION_INVALID),
+    example="Error code: DF-Executor-ParseError. Expression cannot be parsed.",
+)
+def data_flow_expression_invalid(m: re.Match[str], ctx: Context) -> Finding:
+    field = "field" in m.group(0).lower()
+    what = (
+        "names a field its struct does not have"
+        if field
+        else "cannot be parsed (a syntax or formatting mistake)"
+    )
+    return Finding(
+        f"A data flow expression {what}: the expression as written in the transformation, "
+        "not the data it reads",
+        (
+            "Open the data flow's derived column, filter or other expressions in the expression "
+            "builder and find the one it flags.",
+            "Fix the syntax, or the field name against the struct's schema in the data "
+            "preview (names are case-sensitive).",
+            "Run a debug data preview, then rerun the pipeline.",
+        ),
+        0.7,
         transient=False,
     )

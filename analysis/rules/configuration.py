@@ -7,7 +7,9 @@ Kubernetes Secrets and ConfigMaps a pod refers to, Airflow DAG bundles and tasks
 pods an admission policy refuses, table writes whose partitioning is not the table's, objects a
 retention policy keeps, tables without the change tracking a reader needs, semantic models whose
 sources do not support refresh, what an Airflow 3 task asked the API server for and it does not
-have, images built for another CPU architecture, Slack channels a post is refused for.
+have, images built for another CPU architecture, Slack channels a post is refused for, connector
+settings set together, missing for an operation or given a value the connector does not take,
+data flow parameters of the wrong type.
 """
 
 from __future__ import annotations
@@ -2653,6 +2655,112 @@ def container_image_invalid(m: re.Match[str], ctx: Context) -> Finding:
             "For Azure Batch, check the pool's container configuration lists the image and "
             "its registry (with credentials for a private one).",
             "Rerun the task once the image reference resolves.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "settings_conflict",
+    "ConfigurationError",
+    any_of(*signals.SETTINGS_CONFLICT),
+    example="Error code: DF-DELTA-InvalidConfiguration. Timestamp and version can't be set at "
+    "the same time.",
+)
+def settings_conflict(m: re.Match[str], ctx: Context) -> Finding:
+    settings = clean_value(m.group(1) or m.group(2))
+    which = f"the settings {quoted(settings)}" if settings else "two of its settings"
+    return Finding(
+        f"The source, sink or dataset has {which} set together, and only one of them may be "
+        "set: the activity's configuration, not the data",
+        (
+            f"Open the source, sink or dataset settings and keep one of {which}; clear the "
+            "other (or the parameter that fills it).",
+            "If a parameter or expression fills them, check which one it sets for this run.",
+            "Rerun the data flow or activity once only one is set.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "setting_required_for_operation",
+    "ConfigurationError",
+    any_of(*signals.SETTING_REQUIRED_FOR_OPERATION),
+    example="Error code: DF-Cosmos-PartitionKeyMissed. Partition key path should be specified "
+    "for update and delete operations.",
+)
+def setting_required_for_operation(m: re.Match[str], ctx: Context) -> Finding:
+    setting = clean_value(m.group(1) or m.group(3))
+    operation = clean_value(m.group(2) or m.group(4))
+    which = quoted(setting) if setting else "a setting"
+    task = (
+        f"{operation} operations"
+        if operation and not operation.lower().startswith("pars")
+        else None
+    )
+    need = f"for {task}" if task else "to parse its input"
+    return Finding(
+        f"The source, sink or format is missing {which}, which it needs {need}: the "
+        "activity's configuration leaves it empty",
+        (
+            f"Set {which} in the source, sink or dataset settings (or the parameter that fills "
+            "it).",
+            "If the operation is not meant to run, change the sink's allowed operations (insert, "
+            "update, upsert, delete) instead.",
+            "Rerun the data flow or activity once it is set.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "parameter_type_mismatch",
+    "ConfigurationError",
+    any_of(*signals.PARAMETER_TYPE_MISMATCH),
+    example="Error code: DF-Executor-InvalidType. Please make sure that the type of parameter "
+    "matches with type of value passed in. Passing float parameters from pipelines isn't "
+    "currently supported.",
+)
+def parameter_type_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    unsupported = clean_value(grab(ctx.text, r"\bpassing (\w{1,20}) parameters from pipelines"))
+    extra = f" ({unsupported} parameters cannot be passed from a pipeline)" if unsupported else ""
+    return Finding(
+        "A data flow parameter was passed a value of another type than the parameter "
+        f"declares{extra}: the pipeline's parameter assignment, not the data",
+        (
+            "Compare each data flow parameter's declared type with the value or expression "
+            "the Execute Data Flow activity passes it.",
+            "Convert the value in the pipeline expression (string(), int(), ...) or change the "
+            "parameter's declared type; pass a float as a string and convert it in the flow.",
+            "Rerun the pipeline once the types agree.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "setting_value_unsupported",
+    "ConfigurationError",
+    any_of(*signals.SETTING_VALUE_UNSUPPORTED),
+    example="Error code: DF-Hive-InvalidStorageType. Storage type can either be blob or gen2.",
+)
+def setting_value_unsupported(m: re.Match[str], ctx: Context) -> Finding:
+    sentence = grab(ctx.text[m.start() :], r"^([^\n]{1,200}?)(?:\.(?:\s|$)|\n|$)")
+    stated = clean_value(sentence or m.group(0))
+    return Finding(
+        "A setting of the source, sink or linked service asks for a value or use the connector "
+        f"does not take ({quoted(stated)}): the activity's configuration, not the data or the "
+        "store",
+        (
+            "Open the source, sink, dataset or linked service the error names and change the "
+            "setting to one of the values the connector supports.",
+            "If a parameter or expression fills it, check the value it gives for this run.",
+            "Rerun the data flow or activity once the setting is supported.",
         ),
         0.7,
         transient=False,

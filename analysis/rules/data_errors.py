@@ -1,5 +1,5 @@
 """Data that does not fit: NULLs, duplicates, truncation, schema and type mismatches, missing
-columns or paths, malformed input.
+columns or paths, malformed input, files a data flow cannot read in their format.
 """
 
 from __future__ import annotations
@@ -1076,6 +1076,37 @@ def rows_failed_to_write(m: re.Match[str], ctx: Context) -> Finding:
             "Fix those values at the source or in the dataflow's transformation, or relax the "
             "destination column (type, length, required).",
             "Refresh again and check the failed-row count is zero.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "file_content_unreadable",
+    "DataError ConfigurationError",
+    any_of(*signals.FILE_CONTENT_UNREADABLE),
+    example="Error code: DF-Excel-InvalidFile. Invalid excel file is provided while only .xlsx "
+    "and .xls are supported.",
+)
+def file_content_unreadable(m: re.Match[str], ctx: Context) -> Finding:
+    if m.group(2):
+        file_format = "XML"
+        problem = "has elements with sub elements or attributes the data flow cannot convert"
+    else:
+        file_format = (m.group(1) or "input").upper()
+        problem = f"is not a valid {file_format} file"
+        if file_format == "EXCEL":
+            file_format = "Excel"
+            problem = "is not an .xlsx or .xls workbook the data flow can read"
+    return Finding(
+        f"The {file_format} file the source read {problem}: the file's content, not the connection",
+        (
+            "Find the file in the source folder (the activity's input path, or the last file "
+            "listed before the failure).",
+            "Filter the source to the files in the format it reads (a wildcard such as *.xlsx), "
+            "or fix or remove the file.",
+            "Rerun the data flow once only readable files are in the source.",
         ),
         0.65,
         transient=False,

@@ -749,6 +749,17 @@ THREAD_SETS = [
     # service) and a missing Unity Catalog root storage credential (read as authentication for
     # its "credential").
     ("thread_errors_44.jsonl", 16, 0),
+    # Round 45 (32 messages: the error codes of ADF mapping data flows, from Microsoft's
+    # reference page of them; the page's other codes were in the earlier sets already): 13/32
+    # when collected. Its misses were two settings set together (Delta's timestamp and version,
+    # recreate and truncate, an Excel sheet's name and index), a setting a sink operation or
+    # parse needs (a Cosmos DB partition key path, Delta key columns, a column delimiter), a
+    # setting's value the connector does not take (a storage type, a privacy regulation, a
+    # GitHub store written to, a partition key's form, file names per partition, a stored
+    # procedure source on a serverless pool), a parameter of the wrong type, an access key or
+    # authorization token refused, an expression that cannot be parsed or names a field its
+    # struct lacks, and an Excel or XML file the flow cannot read.
+    ("thread_errors_45.jsonl", 32, 0),
 ]
 
 
@@ -4053,6 +4064,67 @@ ROUND_44_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_45_FAMILIES = [
+    # Further wordings of the families round 45's thread messages exposed.
+    ("ConfigurationError", "Version and timestamp options cannot be both specified."),
+    ("ConfigurationError", "Sheet name and sheet index can't be set at the same time"),
+    ("ConfigurationError", "Partition key should be specified for upsert operations."),
+    ("ConfigurationError", "Row delimiter is required for parsing"),
+    (
+        "ConfigurationError",
+        "Make sure that the type of parameter matches with type of value passed in.",
+    ),
+    ("ConfigurationError", "Compression type can either be gzip or snappy."),
+    (
+        "ConfigurationError",
+        "Use 'Table' as Sink is not supported for serverless (on-demand) pool.",
+    ),
+    (
+        "ConfigurationError",
+        "Error code: DF-Xml-InvalidValidationMode. Invalid xml validation mode is provided.",
+    ),
+    ("AuthenticationError", "The input authorization token can't serve the request."),
+    (
+        "AuthenticationError",
+        "Please make sure that the account name or access key in your linked service is correct",
+    ),
+    ("CodeError", "Expression could not be parsed: unexpected token ')'"),
+    ("DataError", "Invalid json file is provided."),
+    ("DataError", "XML element has subelements or attributes which can't be converted"),
+    # What already read as something else, or as nothing, still does: a pronoun's "it is
+    # required for parsing" (a runtime missing, as round 26's JRE), settings that were set, a
+    # store that writes, an Excel file read.
+    ("DataError", "It is required for parsing Parquet files."),
+    ("Unknown", "Timestamp and version were both set."),
+    ("Unknown", "Partition key path was specified for the container."),
+    ("Unknown", "The store allows writes again."),
+    ("Unknown", "Excel file read: 3 sheets"),
+]
+
+ROUND_45_PATHOLOGICAL = pathological(
+    [
+        "a " * 10_000 + "and b can't be set",
+        ("w" * 40 + " ") * 500 + "should be specified for",
+        "k " * 10_000 + "is required for parse",
+        "s " * 10_000 + "can either be",
+        "use '" + "'" * 20_000,
+        "only " + "p " * 10_000 + "currently supported is",
+        "expression " * 5_000 + "field in struct",
+        "invalid " * 5_000 + "file is provided",
+    ],
+    ids=[
+        "settings-conflict-words",
+        "setting-required-long-words",
+        "required-for-parse-words",
+        "either-be-words",
+        "as-source-quotes",
+        "only-supported-words",
+        "expression-repeated",
+        "invalid-file-repeated",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -4106,6 +4178,7 @@ ROUND_FAMILIES = {
     42: ROUND_42_FAMILIES,
     43: ROUND_43_FAMILIES,
     44: ROUND_44_FAMILIES,
+    45: ROUND_45_FAMILIES,
 }
 
 
@@ -4157,6 +4230,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_42_PATHOLOGICAL,
         *ROUND_43_PATHOLOGICAL,
         *ROUND_44_PATHOLOGICAL,
+        *ROUND_45_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

@@ -2627,3 +2627,54 @@ def test_round_forty_four_rules_name_the_cause_the_message_states() -> None:
     assert "(token_revoked): the token was revoked" in slack.root_cause
     for rca in (fail, rows, credential, table, pool, key, image, slack):
         _assert_well_formed(rca)
+
+
+def test_round_forty_five_rules_name_the_cause_the_message_states() -> None:
+    """Two settings set together, a setting an operation needs, a setting's value the connector
+    does not take, a parameter of the wrong type, a linked service's key refused, a data flow
+    expression that cannot be parsed and a file the flow cannot read are each explained as such,
+    in other wordings than the round's messages."""
+    conflict = _rca("Version and timestamp options cannot be both specified.")
+    required = _rca("Partition key should be specified for upsert operations.")
+    parse = _rca("Row delimiter is required for parsing")
+    unsupported = _rca("Compression type can either be gzip or snappy.")
+    parameter = _rca("Make sure that the type of parameter matches with type of value passed in.")
+    key = _rca("The input authorization token can't serve the request.")
+    expression = _rca("Expression could not be parsed: unexpected token ')'")
+    field = _rca("Field in struct does not exist: order.customer.zip")
+    file = _rca("Invalid json file is provided.")
+    xml = _rca("XML element has subelements or attributes which can't be converted")
+
+    assert conflict.rule == "settings_conflict"
+    assert "the settings 'Version and timestamp' set together" in conflict.root_cause
+    assert required.rule == "setting_required_for_operation"
+    assert "missing 'Partition key', which it needs for upsert operations" in required.root_cause
+    assert parse.rule == "setting_required_for_operation"
+    assert "missing 'Row delimiter', which it needs to parse its input" in parse.root_cause
+    assert unsupported.rule == "setting_value_unsupported"
+    assert "('Compression type can either be gzip or snappy')" in unsupported.root_cause
+    assert parameter.rule == "parameter_type_mismatch"
+    assert "passed a value of another type than the parameter declares" in parameter.root_cause
+    assert key.rule == "linked_service_key_rejected"
+    assert "refused the account name or access key" in key.root_cause
+    assert expression.rule == "data_flow_expression_invalid"
+    assert "expression cannot be parsed" in expression.root_cause
+    assert field.rule == "data_flow_expression_invalid"
+    assert "names a field its struct does not have" in field.root_cause
+    assert file.rule == "file_content_unreadable"
+    assert "The JSON file the source read is not a valid JSON file" in file.root_cause
+    assert xml.rule == "file_content_unreadable"
+    assert "sub elements or attributes the data flow cannot convert" in xml.root_cause
+    for rca in (
+        conflict,
+        required,
+        parse,
+        unsupported,
+        parameter,
+        key,
+        expression,
+        field,
+        file,
+        xml,
+    ):
+        _assert_well_formed(rca)
