@@ -331,6 +331,7 @@ def user_reads(
         "sla=overdue",
         "sla=Breached",
         "rca_source__exact=rules",
+        "rca_source__exact=gemini",
         "q=pl_sales_001",
         f"q={ticket}",
         "o=13",

@@ -58,6 +58,16 @@ CANDIDATES: dict[str, str] = {
     ),
     # `?ordering=sla_deadline`, the same
     "sla_deadline": "CREATE INDEX bench_candidate ON tickets_ticket (sla_deadline, id)",
+    # the incident stats' columns and the RCA source added to the stats' covering index, in
+    # its place (tickets/0055 `ticket_stats_period_v3`; migrate tickets 0054 to measure it
+    # here): every new ticket enters the one it replaces
+    "stats_period_v3": (
+        "DROP INDEX ticket_stats_period_v2;"
+        " CREATE INDEX bench_candidate ON tickets_ticket (timestamp) INCLUDE (status, severity,"
+        " error_type, source, finops_team, sla_status, ack_seconds, resolve_seconds, culprit,"
+        " incident_id, itsm_ticket_id, slack_ts, regressed_at, resolved_at_source_at,"
+        " rca_source)"
+    ),
     # the board's column counts
     "board_counts": (
         "CREATE INDEX bench_candidate ON tickets_ticket (status) WHERE incident_id IS NULL"

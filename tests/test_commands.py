@@ -449,6 +449,7 @@ def test_the_held_deliveries_index_is_built_while_deliveries_are_written():
         ("tickets", "0049", "0050", "tickets_ticket", "ticket_last_seen_moved"),
         ("tickets", "0050", "0051", "tickets_ticket", "ticket_counted_again"),
         ("tickets", "0051", "0052", "tickets_ticket", "ticket_databricks_refetch"),
+        ("tickets", "0054", "0055", "tickets_ticket", "ticket_stats_period_v3"),
     ],
 )
 def test_an_index_built_concurrently_is_built_again_after_an_interrupted_build(
