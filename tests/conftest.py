@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -330,6 +331,35 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def columns_read(sql: str, table: str) -> set[str]:
+    """The columns of `table` the plan of `sql` reads (EXPLAIN VERBOSE names each one)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (VERBOSE) {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    return set(re.findall(rf'\b{table}\."?(\w+)', plan))
+
+
+def indexed_columns(index: str) -> set[str]:
+    """The columns an index holds, its keys and its INCLUDE columns."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT attribute.attname
+            FROM pg_index AS entry
+            JOIN pg_class AS index ON index.oid = entry.indexrelid
+            JOIN pg_attribute AS attribute
+              ON attribute.attrelid = entry.indrelid AND attribute.attnum = ANY(entry.indkey)
+            WHERE index.relname = %s
+            """,
+            [index],
+        )
+        return {name for (name,) in cursor.fetchall()}
 
 
 class SessionThreads:
