@@ -357,17 +357,7 @@ def _merge_edits(rows: Sequence[OutboundDelivery], held: bool, now: Any) -> None
     for row in rows:
         if not row.payload.get(MERGES):
             continue
-        pending = OutboundDelivery.objects.filter(
-            ticket_id=row.ticket_id,
-            action=row.action,
-            status=OutboundStatus.PENDING,
-            payload__has_key=MERGES,
-        )
-        pending = (
-            pending.filter(**{f"payload__{HELD}": True})
-            if held
-            else pending.exclude(payload__has_key=HELD)
-        )
+        pending = _pending_merges(row.ticket_id, row.action, held)
         into = pending.select_for_update(skip_locked=True).values_list("pk", flat=True).first()
         if into is None:
             continue
@@ -375,6 +365,56 @@ def _merge_edits(rows: Sequence[OutboundDelivery], held: bool, now: Any) -> None
         row.status = OutboundStatus.SKIPPED
         row.last_error = merged_words(into)
         row.completed_at = now
+
+
+def _pending_merges(ticket_id: str | None, action: str, held: bool) -> Any:
+    """The ticket's pending follow-ups of `action` that merge (`MERGES`), held or not."""
+    pending = OutboundDelivery.objects.filter(
+        ticket_id=ticket_id, action=action, status=OutboundStatus.PENDING, payload__has_key=MERGES
+    )
+    if held:
+        return pending.filter(**{f"payload__{HELD}": True})
+    return pending.exclude(payload__has_key=HELD)
+
+
+def _take_pending_edits(row: OutboundDelivery) -> list[int]:
+    """Where `row` (locked, about to be sent) merges (`MERGES`): the ids of its ticket's other
+    pending edits that merge, held as it is, that nobody holds, locked until its delivery
+    ends. Each was made by a change that committed with it, before this read it, so the
+    edit, reading the ticket after this, shows their changes: sent, it stands for them
+    (`_merge_taken_edits`). They are there when a change came while the pending edit was
+    being tried (`_merge_edits` takes no merge then), an attempt Slack refused with a 429 say:
+    without this, each went out on its own once Slack took edits again, all showing the same."""
+    if not row.payload.get(MERGES):
+        return []
+    others = _pending_merges(row.ticket_id, row.action, row.payload.get(HELD) is True)
+    return list(
+        others.exclude(pk=row.pk).select_for_update(skip_locked=True).values_list("pk", flat=True)
+    )
+
+
+def _merge_taken_edits(row: OutboundDelivery, taken: Sequence[int]) -> None:
+    """`row` was sent: the pending edits it took (`_take_pending_edits`) are recorded merged
+    into it, as are the follow-ups merged into them, so each merged one names an edit sent."""
+    if not taken:
+        return
+    into = {
+        "payload": RawSQL(
+            "payload || jsonb_build_object(%s::text, %s::bigint)",
+            (MERGED_INTO, row.pk),
+            output_field=JSONField(),
+        ),
+        "last_error": merged_words(row.pk),
+    }
+    OutboundDelivery.objects.filter(
+        ticket_id=row.ticket_id,
+        action=row.action,
+        status=OutboundStatus.SKIPPED,
+        **{f"payload__{MERGED_INTO}__in": list(taken)},
+    ).update(**into)
+    OutboundDelivery.objects.filter(pk__in=taken).update(
+        status=OutboundStatus.SKIPPED, completed_at=timezone.now(), **into
+    )
 
 
 def merged_words(into: int) -> str:
@@ -771,6 +811,8 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
             slot = pacing.wait_seconds(row.target, pace, row)
             if slot > 0:  # its slot is reserved: not an attempt, nothing sent
                 return _retry_later(row, slot)
+        # Before the edit reads the ticket: the changes of those it takes are in what it reads.
+        taken = _take_pending_edits(row)
         started = time.perf_counter()
         try:
             follow_ups = action.run(transport, row) or ()
@@ -787,6 +829,7 @@ def _deliver(outbound_id: int, logged: contextlib.ExitStack) -> DeliveryResult:
         _record(row, AttemptOutcome.SUCCEEDED, _ms(started))
         row.attempts += 1
         _finish(row, OutboundStatus.SUCCEEDED)
+        _merge_taken_edits(row, taken)
         for follow_up in follow_ups:
             _schedule_follow_up(row, follow_up)
         return DeliveryResult(OutboundStatus.SUCCEEDED)
