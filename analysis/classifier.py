@@ -13,6 +13,11 @@ at most CUE_CONFIDENCE, only if a cue fired for it and it is strictly ahead. No 
 that generic failure reports use (failed, error, exception, exit code, cancelled, retry), so a
 message that states no cause stays Unknown. For huge logs the fallback waits until the
 middle's error lines have been read.
+
+Before anything is scored, a message's informational lines are left out
+(`without_informational_lines`: INFO-level log lines, "Created ...", "... resumed", "No active
+Spark session found, creating one"): they state no failure, so they neither outvote the error
+they come with nor, alone, name a class.
 """
 
 from __future__ import annotations
@@ -54,6 +59,183 @@ _SALIENT = re.compile(
     r"error|exception|fail|fatal|denied|refused|killed|no space|out of memory|timed? ?out"
     r"|cannot|can't|could not|unable to|not found|does not exist|traceback"
 )
+
+# Informational lines: what a message or a log excerpt says around its error without stating a
+# failure. They are not read for the class, nor for the rule that explains the error or the
+# error the RCA quotes (`without_informational_lines`): Spark's "INFO SparkSession: No active
+# Spark session found, creating one", a capacity's "Capacity resumed", Unity Catalog's "Created
+# storage credential x" would otherwise outvote the error they come with, or name a cause when
+# there is none.
+#
+# Two kinds. A statement that something was done, at its start or end ("Created storage
+# credential x", "Capacity resumed", "Run succeeded.", "Stage 3 completed successfully"), or that
+# the work goes on after finding nothing ("No active Spark session found, creating one", "Table
+# does not exist, creating it") ...
+_DONE_WORDS = (
+    "created", "resumed", "restarted", "started", "succeeded", "completed", "finished",
+    "registered", "initialized", "initialised", "deployed", "published", "uploaded", "saved",
+    "written", "refreshed",
+)  # fmt: skip
+_DONE = "|".join(_DONE_WORDS)
+_DONE_AT_START = re.compile(rf"(?:successfully )?(?:{_DONE})\b")
+_DONE_AT_END = re.compile(rf"\b(?:{_DONE})(?: successfully)?$")
+_EDGE = " \t\r.,;:!?\"'()[]{}<>*=#|`-"
+_GOES_ON_AFTER_MISS = re.compile(
+    r"(?:\bno\b[^,;\n]{0,80}? found|\bnot found|\b(?:does not|doesn't) exist)[,;:]? ?(?:so )?"
+    r"creating\b"
+)
+# ... and a line logged at INFO, DEBUG or TRACE (log4j "24/05/01 10:00:01 INFO SparkContext:
+# ...", Airflow "[ts] {file.py:12} INFO - ...", Python "INFO:root:...", Celery "[ts: INFO/Main
+# ...]", structlog's and dbt's "[info     ]"). Airflow logs what a task's program prints at
+# INFO ({subprocess.py}, {pod_manager.py}: an error's lines, a traceback's frames), so a run of
+# such lines from one logger is informational only when none of them is not: the key
+# (`_quiet_key`) is the line's head up to its level and logger, digits left out.
+_QUIET_LEVEL = re.compile(
+    r"(?<![^\s\[|(,-])(?:INFO|DEBUG|TRACE)(?=[\s\]:/|,-]|$)"
+    r"(?:[\s\]:/|,-]*[A-Za-z_$][\w.$]*:(?!/))?|\[(?:info|debug|trace) *\]"
+)
+_DIGITS = re.compile(r"\d+")
+# Either kind says nothing of a failure, a condition or a requirement (`_FAILURE_WORDS`,
+# `_FAILURE_TOKENS`) but in negated forms ("0 errors", "no failures", "without errors",
+# "WARN=0 ERROR=0", "exited with return code 0"): a line saying what is not, what could not,
+# when, an exit or status code, a limit, is never informational.
+_NEGATABLE = ("error", "exception", "fail", "warn")
+_NEGATED_BEFORE = re.compile(r"(?:^|\W)(?:no|0|zero|without)\s+$")
+_ZERO_AFTER = r"\s*[:=]?\s*0\b"
+_NEGATED_AFTER = {
+    "error": re.compile(rf"s?{_ZERO_AFTER}"),
+    "exception": re.compile(rf"s?{_ZERO_AFTER}"),
+    "fail": re.compile(rf"(?:ed|ures?|s)?{_ZERO_AFTER}"),
+    "warn": re.compile(rf"(?:ings?|s)?{_ZERO_AFTER}"),
+    "exit": re.compile(r"(?:ed)? with (?:return |exit |status )?code 0\b|(?:ed)? (?:code|status)\b"
+                       rf"{_ZERO_AFTER}"),
+    "without": re.compile(r" (?:errors?|failures?|exceptions?|warnings?)\b"),
+    "return code": re.compile(_ZERO_AFTER),
+    "returncode": re.compile(_ZERO_AFTER),
+}  # fmt: skip
+_FAILURE_WORDS = ahocorasick.Automaton()
+for _word in (
+    "error", "exception", "fail", "fatal", "critical", "severe", "warn", "denied", "refused",
+    "reject", "forbidden", "unauthori", "invalid", "illegal", "expire", "exceed", "limit",
+    "quota", "insufficient", "unavailable", "unreachable", "timeout", "time out", "time-out",
+    "time_out", "timed out", "timed-out", "timedout", "times out", "abort", "cancel", "terminat",
+    "kill", "crash", "panic", "fault", "died", "dead", "lost", "broken", "reset", "hung",
+    "stuck", "corrupt", "missing", "mismatch", "conflict", "violat", "throttl", "overflow",
+    "truncat", "too many", "too large", "too big", "too long", "cannot", "could not", "unable",
+    "n't", "never", "without", "retry", "retries", "attempt", "exit", "return code",
+    "returncode", "status code", "statuscode", "signal", "sigkill", "sigterm", "sigabrt",
+    "sigsegv", "traceback", "out of memory", "no space", "permission", "privilege",
+):  # fmt: skip
+    _FAILURE_WORDS.add_word(_word, _word)
+_FAILURE_WORDS.make_automaton()
+# Whole words only: negations, conditions, requirements, an OOM.
+_FAILURE_TOKENS = frozenset(
+    ("no", "not", "if", "when", "unless", "until", "before", "once", "only", "must", "should",
+     "need", "needs", "require", "requires", "required", "expected", "oom")
+)  # fmt: skip
+_TOKEN = re.compile(r"[a-z0-9]+")
+# Cheap tests before any line is read: most messages hold none of these.
+_QUIET_MARKS = ("INFO", "DEBUG", "TRACE", "[info", "[debug", "[trace")
+_DONE_MARKS = (*_DONE_WORDS, "creating")
+
+
+def _negated(lower: str, word: str, start: int) -> bool:
+    """Whether the failure word at `start` is said not to have happened ("0 errors", "no
+    failures", "ERROR=0", "exited with return code 0")."""
+    after = _NEGATED_AFTER.get(word)
+    if after is None:
+        return False
+    if after.match(lower, start + len(word)):
+        return True
+    return word in _NEGATABLE and bool(_NEGATED_BEFORE.search(lower[max(0, start - 12) : start]))
+
+
+def _says_no_failure(lower: str) -> bool:
+    for end, word in _FAILURE_WORDS.iter(lower):
+        if not _negated(lower, word, end - len(word) + 1):
+            return False
+    tokens = _TOKEN.findall(lower)
+    for token, following in zip(tokens, [*tokens[1:], ""], strict=True):
+        if token == "no" and following.startswith(_NEGATABLE):
+            continue
+        if token in _FAILURE_TOKENS or (len(token) == 3 and token[0] in "45" and token.isdigit()):
+            return False
+    return True
+
+
+def _done_statement(lower: str) -> bool:
+    if "creating" in lower:
+        goes_on = _GOES_ON_AFTER_MISS.search(lower)
+        if goes_on is not None:
+            return _says_no_failure(lower[: goes_on.start()] + lower[goes_on.end() :])
+    done = _DONE_AT_START.match(lower.lstrip(_EDGE)) or _DONE_AT_END.search(
+        lower.rstrip(_EDGE)[-40:]
+    )
+    return done is not None and _says_no_failure(lower)
+
+
+def _quiet_key(line: str) -> str | None:
+    level = _QUIET_LEVEL.search(line, 0, 120)
+    return None if level is None else _DIGITS.sub("", line[: level.end()])
+
+
+def _informational(text: str, lines: list[str]) -> list[bool]:
+    """Whether each line of `text` is informational (see `_DONE_WORDS` to
+    `_FAILURE_TOKENS`)."""
+    leveled = any(mark in text for mark in _QUIET_MARKS)
+    informational = [False] * len(lines)
+    run_start = 0
+    run_key: str | None = None
+    run_quiet = True
+    for index, line in enumerate([*lines, ""]):
+        key = _quiet_key(line) if leveled and index < len(lines) else None
+        if key != run_key or key is None:
+            if run_key is not None and run_quiet:
+                informational[run_start:index] = [True] * (index - run_start)
+            run_start, run_key, run_quiet = index, key, True
+        if index == len(lines):
+            break
+        lower = line.lower()
+        if _done_statement(lower):
+            informational[index] = True
+        elif key is not None and run_quiet:
+            run_quiet = _says_no_failure(lower)
+    return informational
+
+
+def _may_hold_informational(text: str) -> bool:
+    if any(mark in text for mark in _QUIET_MARKS):
+        return True
+    lower = text.lower()
+    return any(mark in lower for mark in _DONE_MARKS)
+
+
+def without_informational_lines(text: str) -> str | None:
+    """`text` without its informational lines: `text` itself when it has none, None when it
+    has nothing else."""
+    return _without_informational(text) if _may_hold_informational(text) else text
+
+
+def _without_informational(text: str) -> str | None:
+    lines = text.split("\n")
+    informational = _informational(text, lines)
+    if not any(informational):
+        return text
+    kept = [line for line, drop in zip(lines, informational, strict=True) if not drop]
+    if not any(line.strip() for line in kept):
+        return None
+    return "\n".join(kept)
+
+
+def informational_lines(text: str) -> str:
+    """The informational lines of `text`, one a line ("" when it has none)."""
+    if not _may_hold_informational(text):
+        return ""
+    lines = text.split("\n")
+    return "\n".join(
+        line for line, keep in zip(lines, _informational(text, lines), strict=True) if keep
+    )
+
 
 # Weight of a class's further signals after its strongest one.
 _EXTRA = 0.35
@@ -4538,9 +4720,14 @@ _CUES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
 # those inside longer ones included): a regex alternation of all of them, tried at each position
 # of the text, took half of a classification. Only the branches indexed under a present anchor
 # (plus the few without anchors) are then searched, instead of every regex.
+# The same pass finds the words that mark a line that may be informational (`_QUIET_MARKS`,
+# `_DONE_MARKS`), so a text holding none is not read line by line.
 _ALL_ANCHORS = sorted({a for b in _BRANCHES for a in b.anchors or ()})
+_LEVEL_MARKS = frozenset(("info", "debug", "trace"))
+_INFORMATIONAL_MARKS = _LEVEL_MARKS | frozenset(_DONE_MARKS)
+_AUTOMATON_WORDS = sorted({*_ALL_ANCHORS, *_INFORMATIONAL_MARKS})
 _ANCHOR_FINDER = ahocorasick.Automaton()
-for _anchor in _ALL_ANCHORS:
+for _anchor in _AUTOMATON_WORDS:
     _ANCHOR_FINDER.add_word(_anchor, _anchor)
 _ANCHOR_FINDER.make_automaton()
 _BRANCHES_BY_ANCHOR: dict[str, list[int]] = {}
@@ -4551,9 +4738,14 @@ _UNANCHORED = frozenset(i for i, b in enumerate(_BRANCHES) if b.anchors is None)
 
 
 def _present_anchors(lower: str) -> set[str]:
-    if not _ALL_ANCHORS:  # pragma: no cover (no re._parser: no branch has anchors)
-        return set()
     return {anchor for _, anchor in _ANCHOR_FINDER.iter(lower)}
+
+
+def _may_be_informational(text: str, present: set[str]) -> bool:
+    """Whether `text`, whose present anchors are `present`, may hold an informational line."""
+    if not present.isdisjoint(_DONE_MARKS):
+        return True
+    return not present.isdisjoint(_LEVEL_MARKS) and any(mark in text for mark in _QUIET_MARKS)
 
 
 # What a run's fetched error lists after the failure it leads with, each failing for a reason
@@ -4576,12 +4768,13 @@ def _lead_failure(message: str) -> str:
 
 
 def scan_window(message: str) -> str:
-    """The part of a message the classifier and the rules look at: all of it; if huge, its head
-    and tail, with the middle's error lines when head and tail name no class. Of a Databricks
-    or ADF error listing the run's other failed tasks or activities, its own failure's part when
-    that names a class."""
+    """The part of a message the classifier and the rules look at: all of it but its
+    informational lines (`without_informational_lines`; "" when it has nothing else); if huge,
+    its head and tail, with the middle's error lines when head and tail name no class. Of a
+    Databricks or ADF error listing the run's other failed tasks or activities, its own
+    failure's part when that names a class."""
     if len(message) <= HEAD_CHARS + TAIL_CHARS and _lead_failure(message) is message:
-        return message
+        return without_informational_lines(message) or ""
     return _reading(message)[0]
 
 
@@ -4595,6 +4788,12 @@ def _reading(message: str, plain_words: bool = True) -> tuple[str, Classificatio
 
 
 def _window_and_class(message: str, plain_words: bool = True) -> tuple[str, Classification]:
+    if len(message) <= HEAD_CHARS + TAIL_CHARS:
+        return _stated_and_class(message, plain_words)
+    stated = without_informational_lines(message)
+    if stated is None:
+        return "", _STATES_NO_FAILURE
+    message = stated
     if len(message) <= HEAD_CHARS + TAIL_CHARS:
         return message, _classify_text(message, plain_words)
     head, tail = message[:HEAD_CHARS], message[-TAIL_CHARS:]
@@ -4677,12 +4876,32 @@ def _fallback(
     return Classification(best_type, min(CUE_CONFIDENCE, _confidence(best, runner_up)), found)
 
 
-def _classify_text(text: str, fallback: bool = True) -> Classification:
+_STATES_NO_FAILURE = Classification("Unknown", 0.1, ())
+
+
+def _stated_and_class(text: str, fallback: bool) -> tuple[str, Classification]:
+    """`text` without its informational lines, and its class."""
     lower = text.lower()
     present = _present_anchors(lower)
+    if _may_be_informational(text, present):
+        stated = _without_informational(text)
+        if stated is None:
+            return "", _STATES_NO_FAILURE
+        if stated is not text:
+            return stated, _classify_text(stated, fallback)
+    return text, _classify_text(text, fallback, lower, present)
+
+
+def _classify_text(
+    text: str, fallback: bool = True, lower: str = "", present: set[str] | None = None
+) -> Classification:
+    """`lower` and `present`, when given, are `text` lowercased and its present anchors."""
+    if present is None:
+        lower = text.lower()
+        present = _present_anchors(lower)
     candidates = set(_UNANCHORED)
     for anchor in present:
-        candidates.update(_BRANCHES_BY_ANCHOR[anchor])
+        candidates.update(_BRANCHES_BY_ANCHOR.get(anchor, ()))
     hit: set[int] = set()
     for index in sorted(candidates):  # registration order keeps `signals` stable
         branch = _BRANCHES[index]

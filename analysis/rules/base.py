@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Context:
-    """The failure a rule reads: the scanned message text plus the fields around it."""
+    """The failure a rule reads: the scanned message text (then the message's informational
+    lines, which no rule is matched on) plus the fields around it."""
 
     text: str
     source: str

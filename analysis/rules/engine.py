@@ -7,6 +7,9 @@ serves the ticket's class, matches and does not decline (its builder returns Non
 when none does, the class's template from data.toml is used. Either way, when the explanation
 does not already carry what the innermost error states (analysis/rules/reading.py), the root
 cause quotes it: one error, the one the rule matched when the message joins several (`errors`).
+The message's informational lines (`without_informational_lines` in analysis/classifier.py)
+choose no rule and are not quoted; a rule may still read them, after the error, for what the
+error does not state.
 Extracted values come from untrusted text: they are reduced to a plain-text character set and
 capped in length, cut at a word boundary. No Django import.
 """
@@ -18,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.classifier import scan_window
+from analysis.classifier import informational_lines, scan_window
 from analysis.rules.base import Context, Finding
 from analysis.rules.catalogue import RULES
 from analysis.rules.data import TEMPLATES
@@ -110,6 +113,11 @@ def _quote(stated: str) -> str:
     return f" The error says: “{stated}”{closing}"
 
 
+def _only_informational(lines: str) -> str:
+    closing = "" if lines.endswith((".", "!", "?", "…")) else "."
+    return f" Its text states no failure, only what was done or found: “{lines}”{closing}"
+
+
 def _best_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     # Alternatives that detect (e.g. "NotNullViolation") often come before the ones that
     # capture a name (column "x"), so prefer the first match that captured something.
@@ -162,8 +170,12 @@ def build_rule_rca(
     if error_code and error_code.lower() not in text.lower():
         # Codes given only in the details (e.g. "DF-Executor-OutOfMemoryError") still count.
         text = f"{text}\n{error_code}"
+    # A rule is chosen by the error, not by the informational lines around it, but may name
+    # what those state when the error does not (the URL an INFO line says a request went to):
+    # they come after it, so a value the error states is found first.
+    around = informational_lines(message or "") if scanned is not message else ""
     ctx = Context(
-        text=text,
+        text=f"{text}\n{around}" if around else text,
         source=clean_value(source),
         pipeline=clean_value(pipeline),
         activity=_detail(details, "activity", "activity_name", "activityName"),
@@ -190,11 +202,11 @@ def build_rule_rca(
     quoted = scanned
     if errors:
         quoted = scan_window(errors[0])
-    if ctx.text.strip():
+    if text.strip():
         for rule in RULES:
             if error_type not in rule.classes:
                 continue
-            match = _best_match(rule.pattern, ctx.text)
+            match = _best_match(rule.pattern, text)
             if match:
                 finding = rule.build(match, ctx)
                 if finding is None:  # the rule declined: the next one may explain it
@@ -227,6 +239,8 @@ def build_rule_rca(
         root_cause += _code_suffix(ctx, root_cause) + "."
         if stated:
             root_cause += _quote(stated)
+        elif around and not scanned.strip():
+            root_cause += _only_informational(excerpt(around))
         root_cause += type_note
         recs = list(template.recommendations)
         confidence = UNKNOWN_CONFIDENCE if error_type == "Unknown" else TEMPLATE_CONFIDENCE

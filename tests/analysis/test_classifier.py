@@ -407,8 +407,9 @@ def test_pathological_input_runs() -> None:
 def test_present_anchors_finds_overlapping_and_nested_ones() -> None:
     """Every anchor in the text is found, however they overlap: each written once after the
     other (so one's end and the next one's start form others), and inside a longer one, in a
-    text with characters that lower-case to two (the automaton reads code points)."""
-    anchors = classifier._ALL_ANCHORS
+    text with characters that lower-case to two (the automaton reads code points). The same
+    pass finds the words that mark informational lines."""
+    anchors = classifier._AUTOMATON_WORDS
     joined = "".join(anchors)
     assert classifier._present_anchors(joined) == set(anchors)
     nested = [a for a in anchors if any(a != b and a in b for b in anchors)]
@@ -430,7 +431,7 @@ def test_anchor_prefilter_is_exact() -> None:
         text = classifier.scan_window(message)
         lower = text.lower()
         present = classifier._present_anchors(lower)
-        assert present == {a for a in classifier._ALL_ANCHORS if a in lower}
+        assert present == {a for a in classifier._AUTOMATON_WORDS if a in lower}
         branch_hits = set()
         for branch in classifier._BRANCHES:
             if branch.pattern.search(lower if branch.on_lower else text):
