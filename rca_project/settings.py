@@ -301,6 +301,8 @@ try:
     JIRA_CLOUD = env.bool("JIRA_CLOUD", None)
     JIRA_API_TOKEN = env.str("JIRA_API_TOKEN", "")
     JIRA_DEFAULT_PROJECT = env.str("JIRA_DEFAULT_PROJECT", "OPS")
+    # The issue type of the issues made (a Jira Service Management project has no Task).
+    JIRA_ISSUE_TYPE = env.str("JIRA_ISSUE_TYPE", "Task", validate=validate.Length(min=1))
     JIRA_WEBHOOK_SECRET = env.str("JIRA_WEBHOOK_SECRET", "")
     SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", "")
     SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")

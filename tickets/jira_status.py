@@ -44,10 +44,18 @@ def ticket_status_for(jira_status: str) -> str | None:
     return None
 
 
+def jira_statuses_for(ticket_status: str) -> list[str]:
+    """Every JIRA status that shows a ticket in `ticket_status`, the first preferred (lowest
+    `order`): a workflow may have several (Open and Reopened, Resolved and Closed), and only
+    some of them reachable from where an issue is. Empty when none is mapped."""
+    for status in (ticket_status, FALLBACK_STATUS.get(Status(ticket_status))):
+        names = [name for name, mapped in _mappings() if mapped == status]
+        if names:
+            return names
+    return []
+
+
 def jira_status_for(ticket_status: str) -> str | None:
     """The JIRA status a ticket in `ticket_status` should show, or None when none is mapped."""
-    for status in (ticket_status, FALLBACK_STATUS.get(Status(ticket_status))):
-        for name, mapped in _mappings():
-            if mapped == status:
-                return name
-    return None
+    names = jira_statuses_for(ticket_status)
+    return names[0] if names else None

@@ -1234,8 +1234,9 @@ class JiraStatusMapping(models.Model):
     """One JIRA workflow status and the ticket status it means (the sync-back map, both ways).
 
     Inbound, a JIRA status change moves the ticket to the mapped status; outbound, a ticket
-    status change moves the JIRA issue to the first JIRA status mapped to it (acknowledged,
-    unmapped by default, goes to the status mapped to in progress)."""
+    status change moves the JIRA issue to the first JIRA status mapped to it that its workflow
+    offers a transition to, and leaves it in any of them (acknowledged, unmapped by default,
+    goes to the status mapped to in progress)."""
 
     jira_status = models.CharField(
         max_length=100, help_text="The JIRA status name, as the workflow spells it (any case)."

@@ -355,7 +355,15 @@ class JiraTransport:
             "labels": list(labels),
         }
         with _jira_errors("create issue"):
-            issue = self._client.create_issue(fields=fields, prefetch=False)
+            try:
+                issue = self._client.create_issue(fields=fields, prefetch=False)
+            except Exception as exc:
+                if not _refuses_priority(exc):
+                    raise
+                # Refused, so nothing was created: made with the project's default priority.
+                _log_priority_refused(project, priority, exc)
+                del fields["priority"]
+                issue = self._client.create_issue(fields=fields, prefetch=False)
         return issue.key
 
     def issue_key_and_labels(self, issue_id: str) -> tuple[str, tuple[str, ...]] | None:
@@ -376,25 +384,28 @@ class JiraTransport:
             issue = self._client.issue(key, fields="status")
         return issue.fields.status.name
 
-    def transition_to(self, key: str, target_status: str) -> bool:
-        """Move the issue to the status named `target_status`; False when it is already there,
-        also when the move is refused because it got there meanwhile (another delivery of the
-        ticket, e.g. its resolution and the remediation's success, moved it first)."""
-        wanted = target_status.strip().lower()
-        if self.current_status(key).strip().lower() == wanted:
+    def transition_to(self, key: str, target_status: str, *alternatives: str) -> bool:
+        """Move the issue to the status named `target_status`, or, when its workflow offers no
+        transition there from where the issue is, to the first of `alternatives` it offers one
+        to (statuses that mean the same here: from Resolved, a classic workflow leads to
+        Reopened, not Open). False when it is in any of them already, also when the move is
+        refused because it got there meanwhile (another delivery of the ticket, e.g. its
+        resolution and the remediation's success, moved it first)."""
+        names = [target_status, *alternatives]
+        wanted = [name.strip().lower() for name in names]
+        if self.current_status(key).strip().lower() in wanted:
             return False
         with _jira_errors(f"list transitions of {key}"):
             transitions = self._client.transitions(key)
-        match = next(
-            (t for t in transitions if str(t.get("to", {}).get("name", "")).lower() == wanted),
-            None,
-        )
+        leading = {str(t.get("to", {}).get("name", "")).lower(): t for t in reversed(transitions)}
+        match = next((leading[name] for name in wanted if name in leading), None)
         if match is None:
             available = ", ".join(
                 f"{t.get('name')} -> {t.get('to', {}).get('name')}" for t in transitions
             )
+            targets = " or ".join(repr(name) for name in names)
             raise TransportError(
-                f"JIRA {key}: no transition leads to {target_status!r} (available: {available});"
+                f"JIRA {key}: no transition leads to {targets} (available: {available});"
                 f" {MAP_THE_WORKFLOW}, then retry this delivery",
                 permanent=True,
             )
@@ -407,7 +418,7 @@ class JiraTransport:
             if not exc.permanent:  # a timeout may still have moved it
                 raise
             took_own_transition(key, str(match["to"]["name"]))  # refused: no echo will come
-            if self.current_status(key).strip().lower() == wanted:
+            if self.current_status(key).strip().lower() in wanted:
                 return False
             raise
         return True
@@ -448,12 +459,43 @@ class JiraTransport:
                 and _graver_priority(priority, current)
             ):
                 fields["priority"] = {"name": priority}
-            issue.update(fields=fields)
+            try:
+                issue.update(fields=fields)
+            except Exception as exc:
+                if "priority" not in fields or not _refuses_priority(exc):
+                    raise
+                _log_priority_refused(key, priority, exc)
+                del fields["priority"]
+                issue.update(fields=fields)
 
     def add_comment(self, key: str, body: str) -> None:
         self._remember_own_account()  # its webhook may name the account by its id alone
         with _jira_errors(f"comment on {key}"):
             self._client.add_comment(key, body)
+
+
+def _refuses_priority(exc: BaseException) -> bool:
+    """JIRA's 400 naming the `priority` field: a name its priority scheme lacks (a Jira
+    Server/Data Center site set up before 7.6 keeps Blocker, Critical, Major, Minor, Trivial),
+    or a project whose screens leave Priority off. Any other field refused is still an error."""
+    from jira.exceptions import JIRAError
+
+    if not isinstance(exc, JIRAError) or exc.status_code != 400 or exc.response is None:
+        return False
+    try:
+        errors = exc.response.json().get("errors")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(errors, dict) and "priority" in errors
+
+
+def _log_priority_refused(where: str, priority: str, exc: BaseException) -> None:
+    logger.warning(
+        "JIRA refused priority %r (%s) for %s: sent without one, the project's default applies",
+        priority,
+        getattr(exc, "text", "") or exc,
+        where,
+    )
 
 
 @contextlib.contextmanager
@@ -704,6 +746,7 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
                 description=jira_description(ticket),
                 priority=JIRA_PRIORITY[ticket.priority],
                 labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
+                issue_type=settings.JIRA_ISSUE_TYPE,
             )
         if ticket.analysed_at is not None:
             linked[TELLS_ANALYSIS] = ticket.analysed_at.isoformat()
@@ -791,9 +834,9 @@ def _remove_jira_duplicates(
 
 def _jira_transition(jira: JiraTransport, key: str, ticket: Ticket) -> None:
     """Move the issue to the JIRA status the admin-editable map gives the ticket's status."""
-    target = jira_status.jira_status_for(ticket.status)
-    if target:
-        jira.transition_to(key, target)
+    targets = jira_status.jira_statuses_for(ticket.status)
+    if targets:
+        jira.transition_to(key, *targets)
 
 
 def _jira_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
@@ -896,6 +939,7 @@ def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> list[Fo
                 description=incident_description(incident, page),
                 priority=priority,
                 labels=[label, "rca-service", "rca-incident"],
+                issue_type=settings.JIRA_ISSUE_TYPE,
             )
     # The priority it was created with; an issue adopted was created by an earlier attempt
     # with a priority not known here (a milder one, if the incident was raised since): none is
@@ -964,11 +1008,11 @@ def _jira_incident_sync(jira: JiraTransport, row: OutboundDelivery) -> None:
         # Remembered once the issue has it or one at least as grave (people's): the next
         # update raises the issue only if the incident gets graver again.
         Incident.objects.filter(pk=incident.pk).update(jira_priority=priority)
-    wanted = jira_status.jira_status_for(
+    wanted = jira_status.jira_statuses_for(
         Status.RESOLVED if incident.recovered_at else incident.status
     )
     if wanted:
-        jira.transition_to(incident.itsm_ticket_id, wanted)
+        jira.transition_to(incident.itsm_ticket_id, *wanted)
 
 
 def jira_incident_comment(change: Mapping[str, Any]) -> str:

@@ -70,6 +70,9 @@ class Transition:
     id: str
     name: str  # the transition's name, as shown on the button: not the status it leads to
     to: str
+    # The statuses it is offered from (a classic workflow's "Reopen Issue" only from Resolved
+    # and Closed); empty: from any status (a global transition).
+    sources: tuple[str, ...] = ()
 
 
 # The standard simplified workflow: from any status to any other. Names differ from the status
@@ -123,6 +126,12 @@ class FakeJira(FakeHttpService):
         self.token = token
         self.projects = {"OPS", "PROJ", "DATA"}
         self.workflow: tuple[Transition, ...] = STANDARD_WORKFLOW
+        self.initial_status = "To Do"  # the workflow's first status, a new issue's
+        self.issue_types: tuple[str, ...] = ISSUE_TYPES  # the project's issue type scheme
+        # The priority scheme: a Jira Server/Data Center site set up before 7.6 keeps
+        # Blocker / Critical / Major / Minor / Trivial; a project may leave Priority off its
+        # create and edit screens (empty: "cannot be set").
+        self.priorities: tuple[str, ...] = PRIORITIES
         self.issues: dict[str, dict[str, Any]] = {}
         self._next_number: dict[str, int] = {}
         self._next_id = 10000
@@ -263,6 +272,27 @@ class FakeJira(FakeHttpService):
                 return self.issues[key]
             return next((i for i in self.issues.values() if i["id"] == key_or_id), None)
 
+    def _refused_priority(self, fields: dict[str, Any]) -> str:
+        """Why JIRA refuses the `priority` of a create or an edit, or '' (none given: the
+        project's default, the first of the scheme)."""
+        if "priority" in fields and not self.priorities:
+            return (
+                "Field 'priority' cannot be set. It is not on the appropriate screen, or unknown."
+            )
+        wanted = fields.get("priority")
+        name = wanted.get("name") if isinstance(wanted, dict) else None
+        if wanted is not None and name not in self.priorities:
+            return f"Specify the Priority (name) in the string format: {name}"
+        return ""
+
+    def _priority_of(self, fields: dict[str, Any]) -> str:
+        """The priority a created issue gets: the one given, or the scheme's default (its
+        middle one: Medium, or Major), or none when the project has no priority."""
+        wanted = fields.get("priority")
+        if isinstance(wanted, dict) and wanted.get("name"):
+            return str(wanted["name"])
+        return self.priorities[len(self.priorities) // 2] if self.priorities else ""
+
     def _create(self, body: Any) -> Reply:
         fields = (body or {}).get("fields") or {}
         errors: dict[str, str] = {}
@@ -276,11 +306,11 @@ class FakeJira(FakeHttpService):
         elif "\n" in fields["summary"] or "\r" in fields["summary"]:
             errors["summary"] = "The summary is invalid because it contains newline characters."
         issue_type = (fields.get("issuetype") or {"name": "Task"}).get("name")
-        if issue_type not in ISSUE_TYPES:
+        if issue_type not in self.issue_types:
             errors["issuetype"] = "Specify a valid issue type"
-        priority = (fields.get("priority") or {"name": "Medium"}).get("name")
-        if priority not in PRIORITIES:
-            errors["priority"] = f"Specify the Priority (name) in the string format: {priority}"
+        priority = self._refused_priority(fields)
+        if priority:
+            errors["priority"] = priority
         if text_length(str(fields.get("description") or "")) > TEXT_LIMIT:
             errors["description"] = TOO_LONG
         labels = fields.get("labels") or []
@@ -302,9 +332,9 @@ class FakeJira(FakeHttpService):
                 "summary": fields["summary"],
                 "description": fields.get("description") or "",
                 "issuetype": issue_type,
-                "priority": priority,
+                "priority": self._priority_of(fields),
                 "labels": list(labels),
-                "status": "To Do",
+                "status": self.initial_status,
                 "comments": [],
                 "transitions": [],
                 "created": self._next_id,  # the order of creation
@@ -327,7 +357,7 @@ class FakeJira(FakeHttpService):
             "summary": issue["summary"],
             "description": issue["description"],
             "labels": list(issue["labels"]),
-            "priority": {"name": issue["priority"]},
+            "priority": {"name": issue["priority"]} if issue["priority"] else None,
             "issuetype": {"name": issue["issuetype"]},
             "project": {"key": issue["project"], "name": issue["project"]},
             "status": {
@@ -386,7 +416,7 @@ class FakeJira(FakeHttpService):
                 "hasScreen": False,
             }
             for t in self.workflow
-            if t.to != issue["status"]
+            if t.to != issue["status"] and (not t.sources or issue["status"] in t.sources)
         ]
 
     def _transition(self, issue: dict[str, Any], body: dict[str, Any]) -> Reply:
@@ -414,6 +444,9 @@ class FakeJira(FakeHttpService):
             return 400, jira_error(**{name: message}), {}
         if text_length(str(fields.get("description") or "")) > TEXT_LIMIT:
             return 400, jira_error(description=TOO_LONG), {}
+        refused = self._refused_priority(fields) if "priority" in fields else ""
+        if refused:
+            return 400, jira_error(priority=refused), {}
         with self._state_lock:
             labels = list(issue["labels"])
             if "labels" in fields:

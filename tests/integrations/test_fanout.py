@@ -292,6 +292,20 @@ def analysed_again_by_gemini(ticket_id: str, settings) -> str:
     return FRESH_RCA
 
 
+def test_issues_are_made_of_the_issue_type_configured(celery_worker, targets, settings):
+    """A Jira Service Management project has no Task: JIRA refused every issue (a 400, a dead
+    letter). JIRA_ISSUE_TYPE names the type its issues are made of."""
+    jira, _, _ = targets
+    jira.issue_types = ("Incident", "Service Request")
+    settings.JIRA_ISSUE_TYPE = "Incident"
+
+    ticket = fanned_out(post_failure()["ticket_id"])
+
+    dead = OutboundDelivery.objects.filter(ticket=ticket, status=OutboundStatus.DEAD)
+    assert [(row.action, row.last_error) for row in dead] == []
+    assert jira.issues[ticket.itsm_ticket_id]["issuetype"] == "Incident"
+
+
 def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
     celery_worker, targets, settings
 ):
@@ -2034,6 +2048,60 @@ def test_a_workflow_with_its_own_status_names_says_to_map_them_and_works_once_ma
     ]
     closed_again = jira_webhook(ticket.itsm_ticket_id, "Investigating", "Closed")
     assert post_jira(closed_again).json()["result"] == "status set to resolved"
+
+
+# Jira Server/Data Center's classic workflow: Reopen only from Resolved and Closed, which it
+# offers no way back to Open from.
+CLASSIC_WORKFLOW = (
+    Transition("4", "Start Progress", "In Progress", ("Open", "Reopened")),
+    Transition("5", "Resolve Issue", "Resolved", ("Open", "In Progress", "Reopened")),
+    Transition("2", "Close Issue", "Closed", ("Open", "In Progress", "Resolved", "Reopened")),
+    Transition("3", "Reopen Issue", "Reopened", ("Resolved", "Closed")),
+)
+
+
+def test_a_ticket_reopened_here_reopens_its_issue_in_a_classic_workflow(celery_worker, targets):
+    """Open and Reopened both mapped to open (and Resolved and Closed to resolved): reopened
+    here, the ticket's issue was sent to Open, the first mapped, which no transition from
+    Resolved leads to: a dead letter, and the issue stayed Resolved. It goes to Reopened, and
+    JIRA's echo of that move changes nothing."""
+    jira, _, _ = targets
+    jira.workflow, jira.initial_status = CLASSIC_WORKFLOW, "Open"
+    JiraStatusMapping.objects.all().delete()
+    for order, (name, status) in enumerate(
+        (
+            ("Open", "open"),
+            ("Reopened", "open"),
+            ("In Progress", "in_progress"),
+            ("Resolved", "resolved"),
+            ("Closed", "resolved"),
+        )
+    ):
+        JiraStatusMapping.objects.create(jira_status=name, ticket_status=status, order=order)
+    clear_rule_cache()
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    ana = Actor.for_user(make_user("ana", "responder"), "dashboard")
+
+    lifecycle.resolve(ticket.pk, ana, fix="rotated the key")
+    settled(ticket.pk)
+    issue = jira.issues[ticket.itsm_ticket_id]
+    assert issue["status"] == "Resolved"
+    lifecycle.reopen(ticket.pk, ana)
+    settled(ticket.pk)
+
+    dead = OutboundDelivery.objects.filter(ticket=ticket, status=OutboundStatus.DEAD)
+    assert [(row.action, row.last_error) for row in dead] == []
+    assert [(t["from"], t["to"]) for t in issue["transitions"]] == [
+        ("Open", "Resolved"),
+        ("Resolved", "Reopened"),
+    ]
+    echo = post_jira(
+        jira_webhook(ticket.itsm_ticket_id, "Resolved", "Reopened", user=jira.myself())
+    )
+    assert echo.json()["result"] == "our own change ignored"
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
 
 
 @pytest.mark.django_db

@@ -24,7 +24,7 @@ from integrations.targets.blob import BlobTransport
 from integrations.targets.jira import JiraTransport
 from integrations.targets.slack import SlackTransport
 from tests.fakes.azurite import ACCOUNT_NAME, Azurite, connection_string, free_port
-from tests.fakes.jira_api import FakeJira
+from tests.fakes.jira_api import FakeJira, Transition
 from tests.fakes.slack_api import FakeSlack
 
 TIMEOUT = 1.0  # the transports' timeout in the stall tests
@@ -94,6 +94,27 @@ def test_jira_issue_lifecycle(jira: JiraTransport, fake_jira: FakeJira) -> None:
 
     jira.add_comment(key, "Acknowledged by alice via Slack.")
     assert [c["body"] for c in issue["comments"]] == ["Acknowledged by alice via Slack."]
+
+
+def test_jira_moves_an_issue_to_the_first_equivalent_status_its_workflow_offers(
+    jira: JiraTransport, fake_jira: FakeJira
+) -> None:
+    fake_jira.workflow = (
+        Transition("5", "Resolve Issue", "Resolved", ("Open", "Reopened")),
+        Transition("2", "Close Issue", "Closed", ("Open", "Resolved", "Reopened")),
+        Transition("3", "Reopen Issue", "Reopened", ("Resolved", "Closed")),
+    )
+    fake_jira.initial_status = "Open"
+    key = new_issue(jira)
+    assert jira.transition_to(key, "Resolved", "Closed") is True
+    posts = len(fake_jira.requests_to(f"/issue/{key}/transitions"))
+    assert jira.transition_to(key, "Closed", "resolved") is False  # in one of them: not moved
+    assert len(fake_jira.requests_to(f"/issue/{key}/transitions")) == posts
+    assert jira.transition_to(key, "Open", "Reopened") is True  # no way back to Open
+    assert fake_jira.issues[key]["status"] == "Reopened"
+    error, _ = raises_transport_error(lambda: jira.transition_to(key, "Open", "To Do"))
+    assert error.permanent
+    assert "no transition leads to 'Open' or 'To Do' (available: " in str(error)
 
 
 def test_jira_calls_only_the_expected_paths(jira: JiraTransport, fake_jira: FakeJira) -> None:
@@ -191,6 +212,32 @@ def test_jira_validation_errors_are_permanent(jira: JiraTransport, fake_jira: Fa
     assert (error.permanent, error.status) == (True, 400)
     error, _ = raises_transport_error(lambda: jira.add_comment("OPS-404", "hello"))
     assert (error.permanent, error.status) == (True, 404)
+
+
+CLASSIC_PRIORITIES = ("Blocker", "Critical", "Major", "Minor", "Trivial")
+
+
+@pytest.mark.parametrize("scheme", [CLASSIC_PRIORITIES, ()], ids=["classic scheme", "no priority"])
+def test_jira_refusing_the_priority_still_gets_the_issue_made_and_updated(
+    jira: JiraTransport, fake_jira: FakeJira, scheme: tuple[str, ...]
+) -> None:
+    """A Jira Server/Data Center site set up before 7.6 keeps Blocker … Trivial, and a project
+    may leave Priority off its screens: JIRA refused "High" with a 400 (permanent), so no
+    ticket ever got an issue there. Made and updated without it, the project's default applies."""
+    fake_jira.priorities = scheme
+    key = new_issue(jira, priority="High")
+    issue = fake_jira.issues[key]
+    assert issue["priority"] == ("Major" if scheme else "")
+    assert len(fake_jira.issues) == 1
+
+    jira.update_issue(key, summary="updated", description="new RCA", priority="Highest")
+    assert (issue["summary"], issue["description"]) == ("updated", "new RCA")
+    assert issue["priority"] == ("Major" if scheme else "")
+
+    # Another field refused is still an error, and nothing is made.
+    error, _ = raises_transport_error(lambda: new_issue(jira, labels=["has space"]))
+    assert (error.permanent, error.status) == (True, 400)
+    assert len(fake_jira.issues) == 1
 
 
 def test_a_long_error_and_rca_still_make_an_issue_cut_inside_its_noformat_block(
