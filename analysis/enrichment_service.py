@@ -117,9 +117,16 @@ def _read_databricks_run(
 REFETCH = DATABRICKS_REFETCH
 
 
+# What the RCA of a run not to be read again says of it, where the read may succeed later.
+NOT_READ_AGAIN = (
+    "it is not read again: ask for a fresh RCA to read it once the Databricks API answers"
+)
+
+
 def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:
     """The ticket's run could not be read: why, and, when the read may succeed later and
-    DATABRICKS_REFETCH_TRIES are not spent, the mark that has it read again."""
+    DATABRICKS_REFETCH_TRIES are not spent, the mark that has it read again; once they are
+    (or with none), the RCA says it is not read again and how staff have it read."""
     tries = int((ticket.details.get(REFETCH) or {}).get("tries") or 0) + 1
     unreachable = (
         (redact_data(str(exc)) or "the Databricks API did not answer") if exc.retryable else ""
@@ -137,8 +144,9 @@ def _unread(ticket: Ticket, exc: enrichment.EnrichmentError) -> Enriched:
             unreachable=unreachable,
         )
     cleared = {REFETCH: None} if ticket.details.get(REFETCH) else {}
+    given_up = f"; {NOT_READ_AGAIN}" if exc.retryable else ""
     return Enriched(
-        missing=[f"could not fetch the run's error: {exc}"],
+        missing=[f"could not fetch the run's error: {exc}{given_up}"],
         details=cleared,
         unreachable=unreachable,
     )

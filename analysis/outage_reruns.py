@@ -123,6 +123,8 @@ def rerun_after_outage(request: RequestRca) -> int:
 
 REFETCH_ACTOR = "databricks recovery"
 REFETCH_REASON = "run read again after the Databricks API failed to answer"
+# A lost read that spent the last try: its RCA still says the run is read again.
+REFETCH_LAST_REASON = "run read a last time, its earlier re-reads lost"
 REFETCH_BATCH = 20  # re-reads queued per sweep, the longest-waiting first
 
 
@@ -159,7 +161,14 @@ def refetch_databricks_errors(request: RequestRca) -> int:
     mark's `taken` in one conditional UPDATE, so overlapping sweeps queue one read; a request
     the broker refused gives it back, and a take whose read has not ended within
     `rca_request_lapse` (its worker died, the request was answered by a run already past its
-    read) is taken again by a later sweep, counted as a try. How many reads were queued."""
+    read) is taken again by a later sweep, counted as a try. A lost read that spends the last
+    try queues one more fresh RCA (not marked to be read again, `given_up` in the mark instead
+    of `failed_at`): its RCA said the run is read again, and the new one reads it once more
+    and, failing, says it is not read again and how to ask. How many reads were queued.
+
+    Resolving a ticket drops its mark (`tickets.lifecycle`); a mark an analysis wrote across
+    the resolve, or one an earlier release left on a resolved ticket, is dropped as the sweep
+    meets it, so the sweep's index keeps no resolved ticket."""
     if not (
         settings.DATABRICKS_REFETCH_TRIES and settings.DATABRICKS_HOST and settings.DATABRICKS_TOKEN
     ):
@@ -168,14 +177,19 @@ def refetch_databricks_errors(request: RequestRca) -> int:
     candidates = (
         Ticket.objects.awaiting_databricks_refetch()
         .filter(details__needs_enrichment=True)
-        .exclude(status=Status.RESOLVED)
         .order_by("updated_at")
-        .values_list("pk", f"details__{REFETCH}")
+        .values_list("pk", f"details__{REFETCH}", "status")
     )
+    looked_at = list(candidates[: REFETCH_BATCH * 5])
+    resolved = [ticket_id for ticket_id, _, status in looked_at if status == Status.RESOLVED]
+    if resolved:
+        Ticket.objects.filter(pk__in=resolved, status=Status.RESOLVED).drop_databricks_refetch()
     queued = 0
-    for ticket_id, mark in candidates[: REFETCH_BATCH * 5]:
+    for ticket_id, mark, status in looked_at:
         if queued >= REFETCH_BATCH:
             break
+        if status == Status.RESOLVED:
+            continue
         if not isinstance(mark, dict) or not _refetch_due(mark, now):
             continue
         if "taken" in mark and not _take_lapsed(mark["taken"], now):
@@ -189,32 +203,48 @@ def refetch_databricks_errors(request: RequestRca) -> int:
             # The lost read counts as a try, so a run whose reads are lost again and again
             # (its analysis reads nothing: the workspace changed) is not asked for forever.
             tries = max(int(mark.get("tries") or 1), 1) + 1
-            new_mark = (
-                {**mark, "tries": tries, "taken": now.isoformat()}
-                if tries <= settings.DATABRICKS_REFETCH_TRIES
-                else None
-            )
+            new_mark = {**mark, "tries": tries, "taken": now.isoformat()}
+            last = tries > settings.DATABRICKS_REFETCH_TRIES
+            if last:
+                # Out of the sweep's index (no `failed_at`); its read, failing again, is past
+                # the tries (`enrichment_service._unread`).
+                kept = {k: v for k, v in mark.items() if k not in ("failed_at", "taken")}
+                new_mark = {**kept, "tries": tries, "given_up": now.isoformat()}
         else:
+            last = False
             this_mark = this_mark.exclude(**{f"details__{REFETCH}__has_key": "taken"})
-        taken = this_mark.update(
+        taken = this_mark.exclude(status=Status.RESOLVED).update(
             details=RawSQL(
                 "jsonb_set(details, %s::text[], %s::jsonb)",
                 ([REFETCH], json.dumps(new_mark)),
                 output_field=JSONField(),
             )
         )
-        if not taken or new_mark is None:
-            continue  # another sweep took it, it was read meanwhile, or its tries are spent
-        note = f"the read of its Databricks run failed {mark.get('tries')} time(s)"
+        if not taken:
+            continue  # another sweep took it, or it was read or resolved meanwhile
+        if last:
+            note = f"its Databricks run's re-reads were lost ({mark.get('tries')} tried)"
+            reason = REFETCH_LAST_REASON
+        else:
+            note = f"the read of its Databricks run failed {mark.get('tries')} time(s)"
+            reason = REFETCH_REASON
         try:
-            if request(ticket_id, Actor.system(REFETCH_ACTOR), note=note, reason=REFETCH_REASON):
+            if request(ticket_id, Actor.system(REFETCH_ACTOR), note=note, reason=reason):
                 queued += 1
         except Exception:
-            Ticket.objects.filter(pk=ticket_id).update(
-                details=RawSQL(
+            # Given back: the next sweep takes it again (a lost last read, as it was).
+            given_back = (
+                RawSQL(
+                    "jsonb_set(details, %s::text[], %s::jsonb)",
+                    ([REFETCH], json.dumps(mark)),
+                    output_field=JSONField(),
+                )
+                if last
+                else RawSQL(
                     "details #- %s::text[]", ([REFETCH, "taken"],), output_field=JSONField()
                 )
             )
+            Ticket.objects.filter(pk=ticket_id).update(details=given_back)
             logger.warning("could not queue the read of %s's Databricks run", ticket_id)
             raise
     return queued

@@ -1556,7 +1556,9 @@ def _wipe(key: str, v: Any, secret_named: bool) -> bool:
 def redact_data(value: Any) -> Any:
     """Recursively redact strings in dicts/lists/tuples, keys included (a sender may key what
     it saw by the connection string it used); values of secret-named keys are replaced
-    wholesale."""
+    wholesale. Keys that redact to the same text (two e-mail addresses, two connection strings
+    differing in their password) are all kept: each redacted key after the first, or one
+    taking the text of a key kept as it came, gets a counter (`_distinct_key`)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
@@ -1566,6 +1568,8 @@ def redact_data(value: Any) -> Any:
                 shown, secret_named = (
                     _key_facts(k) if len(k) <= _KEY_MEMO_MAX_CHARS else _read_key(k)
                 )
+                if shown != k and (shown in out or shown in value):
+                    shown = _distinct_key(shown, out, value)
                 out[shown] = REDACTED if _wipe(k, v, secret_named) else redact_data(v)
             else:
                 out[k] = redact_data(v)
@@ -1575,6 +1579,15 @@ def redact_data(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(redact_data(v) for v in value)
     return value
+
+
+def _distinct_key(shown: str, out: dict[Any, Any], given: dict[Any, Any]) -> str:
+    """A redacted key that another key of its object already shows as, or that a key of it
+    kept as it came will show as: "[REDACTED_EMAIL] (2)", "(3)"… the first free one."""
+    count = 2
+    while (numbered := f"{shown} ({count})") in out or numbered in given:
+        count += 1
+    return numbered
 
 
 @functools.lru_cache(maxsize=4096)

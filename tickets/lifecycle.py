@@ -25,6 +25,7 @@ from analysis.redaction import redact
 from rca_project import compiled_sql
 from rca_project.observability import SLA_BREACHES
 from tickets.models import (
+    DATABRICKS_REFETCH,
     ActorKind,
     AuditLog,
     Resolution,
@@ -212,6 +213,11 @@ def _apply(ticket: Ticket, action: str, actor: Actor, now: Any) -> None:
         ticket.ack_seconds = max(0, int((now - opened).total_seconds()))
         _stop_sla_clock(ticket, now)
     elif action == "resolve":
+        if ticket.details.get(DATABRICKS_REFETCH):
+            # Its run is not read again: out of the sweep's index. Written apart (the saves
+            # after `_apply` write no details).
+            Ticket.objects.filter(pk=ticket.pk).drop_databricks_refetch()
+            ticket.details = {**ticket.details, DATABRICKS_REFETCH: None}
         ticket.resolved_at = now
         ticket.resolved_by = actor.name
         ticket.resolve_seconds = max(0, int((now - opened).total_seconds()))

@@ -69,6 +69,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from pgvector.django import CosineDistance, HnswIndex, VectorField
@@ -290,7 +291,10 @@ HALVED_ORDERINGS: dict[str, tuple[Q, str | None]] = {
 # A Databricks ticket's details key: its run's read failed for a reason that may pass (a
 # throttle, a 5xx, a timeout): {"failed_at": when, "tries": reads failed so far, "reason": why
 # the latest failed}, and "taken" once a re-read is queued
-# (`analysis.outage_reruns.refetch_databricks_errors`); None once read, or given up.
+# (`analysis.outage_reruns.refetch_databricks_errors`); None once read, given up, or the
+# ticket resolved (`TicketQuerySet.drop_databricks_refetch`: a resolved ticket's run read later
+# changes nothing anyone acts on). A lost read that spent the last try leaves "given_up"
+# instead of "failed_at" until the last read it queued writes None.
 DATABRICKS_REFETCH = "databricks_refetch"
 
 # `TicketQuerySet.awaiting_databricks_refetch`, and the condition of its partial index.
@@ -349,6 +353,20 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         again (`analysis.outage_reruns.refetch_databricks_errors`, every 30 s), from the
         `ticket_databricks_refetch` partial index: without it each sweep read every ticket."""
         return self.filter(AWAITING_DATABRICKS_REFETCH)
+
+    def drop_databricks_refetch(self) -> int:
+        """Set these tickets' re-read mark to None (they leave `ticket_databricks_refetch`);
+        how many had one."""
+        marked = self.filter(details__has_key=DATABRICKS_REFETCH).exclude(
+            **{f"details__{DATABRICKS_REFETCH}": None}
+        )
+        return marked.update(
+            details=RawSQL(
+                "jsonb_set(details, %s::text[], 'null'::jsonb)",
+                ([DATABRICKS_REFETCH],),
+                output_field=models.JSONField(),
+            )
+        )
 
     def with_severity_rank(self) -> TicketQuerySet:
         """Annotate `severity_rank`: 0 for Critical to 3 for Low."""
@@ -1351,6 +1369,8 @@ class Incident(models.Model):
     itsm_ticket_id = models.CharField("JIRA key", max_length=64, blank=True)
     slack_channel = models.CharField(max_length=200, blank=True)
     slack_ts = models.CharField(max_length=64, blank=True)
+    # Slack's link to the incident's message, as a ticket's `slack_permalink` (asked once).
+    slack_permalink = models.URLField(max_length=500, blank=True)
     paged_at = models.DateTimeField(null=True, blank=True)
     rca_result = models.TextField(blank=True)
     recommendations = models.JSONField(default=list, blank=True)

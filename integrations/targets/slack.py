@@ -746,16 +746,17 @@ def _slack_post(slack: SlackTransport, row: OutboundDelivery) -> list[FollowUp] 
     return follow_ups or None
 
 
-def _permalink_of(slack: SlackTransport, ticket_id: str, channel_id: str, ts: str) -> str:
+def _permalink_of(slack: SlackTransport, paged_id: str, channel_id: str, ts: str) -> str:
     """Slack's permalink of the alert just posted (or found), asked once, for the ticket's page
-    and the API. The alert is posted already: whatever Slack answers (an error, a 429, a
-    timeout) fails neither this delivery nor counts against the target; the link is then ''
-    and not asked again, and the page names the channel and ts as before."""
+    and the API, or the incident's (`paged_id`: the ticket's or incident's id). The alert is posted
+    already: whatever Slack answers (an error, a 429, a timeout) fails neither this delivery
+    nor counts against the target; the link is then '' and not asked again, and the page
+    names the channel and ts as before."""
     try:
         return slack.permalink(channel_id, ts)
     except TransportError as exc:
         logger.warning(
-            "%s: no permalink for Slack alert %s in %s: %s", ticket_id, ts, channel_id, exc
+            "%s: no permalink for Slack alert %s in %s: %s", paged_id, ts, channel_id, exc
         )
         return ""
 
@@ -1050,8 +1051,9 @@ def _slack_incident_post(slack: SlackTransport, row: OutboundDelivery) -> list[F
                     "event_payload": {"incident_id": incident.pk},
                 },
             )
+    permalink = _permalink_of(slack, incident.pk, channel_id, ts)
     Incident.objects.filter(pk=incident.pk).update(
-        slack_channel=channel_id, slack_ts=ts, paged_at=timezone.now()
+        slack_channel=channel_id, slack_ts=ts, slack_permalink=permalink, paged_at=timezone.now()
     )
     incidents.record_event(
         incident.pk, "slack_posted", actor=Actor.system("slack"), details={"ts": ts}

@@ -19,6 +19,7 @@ from analysis.enrichment_service import REFETCH
 from analysis.services import analyse_ticket, analyse_tickets, enrich_tickets, rca_request_lapse
 from tests.conftest import wait_for
 from tests.fakes.databricks_api import FakeDatabricks, job_run, task
+from tickets import lifecycle
 from tickets.models import AuditLog, RcaSource, Ticket
 
 WORKSPACE = "1234567890123456"
@@ -133,7 +134,12 @@ def test_reads_failing_again_back_off_and_stop_at_the_tries(databricks, settings
     assert outage_reruns.refetch_databricks_errors(request) == 0
 
     analyse_ticket(ticket_id, force=True)  # the last try spent: given up
-    assert Ticket.objects.get(pk=ticket_id).details[REFETCH] is None
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.details[REFETCH] is None
+    # Its RCA no longer says it is read again: it says how staff have it read.
+    for text in (ticket.rca_note, ticket.rca_result):
+        assert "read again once" not in text, text
+        assert "it is not read again: ask for a fresh RCA" in text, text
 
 
 @pytest.mark.django_db
@@ -232,6 +238,39 @@ def test_the_sweep_reads_its_tickets_from_their_partial_index(databricks):
 
 
 @pytest.mark.django_db
+def test_a_resolved_ticket_leaves_the_re_reads(databricks):
+    """Resolving drops the run's re-read mark, so the ticket leaves the sweep's partial index
+    (it kept it for good: each sweep walked past it, and the index grew with every resolved
+    ticket); a mark written on a resolved ticket anyway (an analysis across the resolve, an
+    earlier release) is dropped by the next sweep, which reads no resolved ticket's run."""
+    databricks.fail(503, databricks.error_body(503, "down"), times=None)
+    ticket_id = notify()
+    analyse_ticket(ticket_id)
+    awaiting = Ticket.objects.awaiting_databricks_refetch()
+    assert awaiting.filter(pk=ticket_id).exists()
+
+    lifecycle.resolve(ticket_id, lifecycle.Actor.system("on-call"))
+
+    assert Ticket.objects.get(pk=ticket_id).details[REFETCH] is None
+    assert not awaiting.filter(pk=ticket_id).exists()
+
+    mark = {"failed_at": (timezone.now() - timedelta(hours=1)).isoformat(), "tries": 1}
+    Ticket.objects.filter(pk=ticket_id).update(
+        details={**Ticket.objects.get(pk=ticket_id).details, REFETCH: mark}
+    )
+    queued: list[str] = []
+
+    def request(ticket_id: str, actor: Any, **kwargs: Any) -> bool:
+        queued.append(ticket_id)
+        return True
+
+    assert outage_reruns.refetch_databricks_errors(request) == 0
+    assert queued == []
+    assert Ticket.objects.get(pk=ticket_id).details[REFETCH] is None
+    assert not awaiting.filter(pk=ticket_id).exists()
+
+
+@pytest.mark.django_db
 def test_a_take_whose_read_never_came_is_taken_again_after_the_lapse(databricks, settings):
     """A sweep takes the ticket and queues its read, and the worker dies (or the request is
     answered by a run already past its read): nothing writes the mark again. A later sweep,
@@ -242,9 +281,11 @@ def test_a_take_whose_read_never_came_is_taken_again_after_the_lapse(databricks,
     ticket_id = notify()
     analyse_ticket(ticket_id)
     queued: list[str] = []
+    reasons: list[str] = []
 
     def request(ticket_id: str, actor: Any, **kwargs: Any) -> bool:
         queued.append(ticket_id)  # queued, and lost with its worker
+        reasons.append(kwargs["reason"])
         return True
 
     assert outage_reruns.refetch_databricks_errors(request) == 1
@@ -267,7 +308,25 @@ def test_a_take_whose_read_never_came_is_taken_again_after_the_lapse(databricks,
     assert Ticket.objects.get(pk=ticket_id).details[REFETCH]["tries"] == 2
     assert outage_reruns.refetch_databricks_errors(request) == 0  # taken anew
 
-    lose_the_read()  # the second lost read spends the last try: given up
+    assert "read again once the Databricks API answers" in (
+        Ticket.objects.get(pk=ticket_id).rca_note
+    )
+    lose_the_read()  # the second lost read spends the last try: read once more, not again
+    assert outage_reruns.refetch_databricks_errors(request) == 1
+    assert queued == [ticket_id, ticket_id, ticket_id]
+    assert reasons[-1] == outage_reruns.REFETCH_LAST_REASON
+    mark = Ticket.objects.get(pk=ticket_id).details[REFETCH]
+    assert "failed_at" not in mark and "given_up" in mark
+    assert outage_reruns.refetch_databricks_errors(request) == 0  # out of the sweep
+    assert not Ticket.objects.awaiting_databricks_refetch().filter(pk=ticket_id).exists()
+
+    # That last read (the API still down) says the run is not read again, and how to ask.
+    analyse_ticket(ticket_id, force=True, reason=reasons[-1])
+    ticket = Ticket.objects.get(pk=ticket_id)
+    assert ticket.details[REFETCH] is None
+    for text in (ticket.rca_note, ticket.rca_result):
+        assert "read again once" not in text, text
+        assert "it is not read again: ask for a fresh RCA" in text, text
+    assert ticket.rca_note.startswith(outage_reruns.REFETCH_LAST_REASON)
     assert outage_reruns.refetch_databricks_errors(request) == 0
-    assert Ticket.objects.get(pk=ticket_id).details[REFETCH] is None
-    assert queued == [ticket_id, ticket_id]
+    assert queued == [ticket_id, ticket_id, ticket_id]

@@ -2153,3 +2153,29 @@ def test_two_vms_of_a_rule_each_over_firing_again_together_page_once(
     for key in own.values():
         linked = [c for c in jira.issues[key]["comments"] if incident.pk in c["body"]]
         assert len(linked) == 1
+
+
+def test_the_incident_messages_permalink_is_asked_once_and_shown(celery_worker, targets, client):
+    """The incident's own Slack message gets its permalink as a ticket's alert does: asked once
+    after the post, in the API and on the incident page."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    _, slack = targets
+    clear_throttles()
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+
+    expected = (
+        f"https://fake-workspace.slack.com/archives/{incident.slack_channel}/"
+        f"p{incident.slack_ts.replace('.', '')}"
+    )
+    assert incident.slack_permalink == expected
+    asked = [r.body for r in slack.api_requests("chat.getPermalink") if incident.slack_ts in r.body]
+    assert len(asked) == 1
+    viewer = make_user("viewer", "vera")
+    detail = jwt_client(viewer).get(f"/api/v1/incidents/{incident.pk}/").json()
+    assert detail["slack_permalink"] == expected
+    client.force_login(viewer)
+    html = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'href="{expected}"' in html

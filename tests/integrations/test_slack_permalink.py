@@ -171,3 +171,30 @@ def test_the_release_before_can_still_insert_tickets_after_the_upgrade():
         )
 
     assert Ticket.objects.get(pk=f"{model.pk}-old").slack_permalink == ""
+
+
+def test_the_release_before_can_still_insert_incidents_after_the_upgrade():
+    """Nor does it know the incident's `slack_permalink` (tickets/0056): its INSERT leaves the
+    column out, which keeps its blank default in the database."""
+    from django.db import connection
+
+    from tickets.models import Incident, new_incident_id
+
+    model = Incident.objects.create(id=new_incident_id(), group_key="db:sql-01", culprit="sql-01")
+    with connection.cursor() as cursor:
+        known = [
+            column.name
+            for column in connection.introspection.get_table_description(cursor, "tickets_incident")
+            if column.name != "slack_permalink"
+        ]
+        names = ", ".join(connection.ops.quote_name(name) for name in known)
+        values = ", ".join(
+            "%s" if name == "id" else connection.ops.quote_name(name) for name in known
+        )
+        cursor.execute(
+            f"INSERT INTO tickets_incident ({names}) SELECT {values} FROM tickets_incident"
+            " WHERE id = %s",
+            [f"{model.pk}-old", model.pk],
+        )
+
+    assert Incident.objects.get(pk=f"{model.pk}-old").slack_permalink == ""

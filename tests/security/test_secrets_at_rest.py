@@ -66,7 +66,13 @@ def planted_failure(run_id: str) -> dict[str, Any]:
         linkedService={"type": "AzureSqlDatabase", "clientSecret": CLIENT_SECRET},
         diagnostics=[f"retry 1: Password={PASSWORD}", f"Bearer {BEARER}"],
         # A sender that keys what it saw by the connection it used: the secret is a key.
-        connections={f"postgresql://etl:{PASSWORD}@db.internal:5432/sales": "refused"},
+        # Two of them differing in the password alone redact to one text: both are kept.
+        connections={
+            f"postgresql://etl:{PASSWORD}@db.internal:5432/sales": "refused",
+            f"postgresql://etl:{PASSWORD}-old@db.internal:5432/sales": "timed out",
+        },
+        # A sender's per-recipient outcome keyed by address (each one is masked alike).
+        notified={"dana.lee@contoso.com": "sent", "sam.ortiz@contoso.com": "bounced"},
     )
     return body
 
@@ -168,10 +174,15 @@ def test_planted_secrets_reach_no_log_line_blob_or_inbox_row(
     payload_blob = json.loads(blobs[f"{ticket_id}/payloads/{tracking_id}.json"])
     assert payload_blob["linkedService"]["clientSecret"] == "[REDACTED]"
     assert payload_blob["pipeline"] == f"pl_secrets_r{MARK}"  # the rest is kept
-    assert list(payload_blob["connections"].values()) == ["refused"]
+    assert list(payload_blob["connections"].values()) == ["refused", "timed out"]
+    assert list(payload_blob["notified"].values()) == ["sent", "bounced"]
+    assert "dana.lee@contoso.com" not in json.dumps(payload_blob)
 
     # Every inbox row, every field of it; the ticket and its audit trail.
     rows = list(WebhookDelivery.objects.values())
+    inbox_body = json.loads(WebhookDelivery.objects.get(tracking_id=tracking_id).raw_body)
+    assert list(inbox_body["connections"].values()) == ["refused", "timed out"]
+    assert list(inbox_body["notified"].values()) == ["sent", "bounced"]
     assert {row["source"] for row in rows} == {"adf", "jira"}
     assert {row["status"] for row in rows} >= {DeliveryStatus.REJECTED, DeliveryStatus.PROCESSED}
     for row in rows:

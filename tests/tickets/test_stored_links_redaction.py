@@ -636,7 +636,13 @@ def test_a_secret_stored_as_a_key_of_an_inbox_body_is_redacted():
     """The rules before integrations/0028 redacted the values of a body's objects, not their
     keys: a connection string a sender keyed its findings by kept its password."""
     password = "Pw-kept-as-a-key-7Q"
-    body = {"connections": {f"postgresql://etl:{password}@db01:5432/sales": "refused"}}
+    body = {
+        "connections": {
+            f"postgresql://etl:{password}@db01:5432/sales": "refused",
+            # The same connection under an older password: both redact to one text.
+            f"postgresql://etl:{password}-2025@db01:5432/sales": "timed out",
+        }
+    }
     row = WebhookDelivery.objects.create(
         source="airflow", status="processed", raw_body=json.dumps(body), event={}
     )
@@ -647,4 +653,4 @@ def test_a_secret_stored_as_a_key_of_an_inbox_body_is_redacted():
 
     row.refresh_from_db()
     assert password not in row.raw_body
-    assert list(json.loads(row.raw_body)["connections"].values()) == ["refused"]
+    assert list(json.loads(row.raw_body)["connections"].values()) == ["refused", "timed out"]

@@ -774,6 +774,14 @@ class IncidentSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="finops_team", read_only=True)
     recommendations = serializers.ListField(child=serializers.CharField(), read_only=True)
     resolved = serializers.SerializerMethodField()
+    slack_permalink = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "Slack's link to the incident's message (chat.getPermalink, asked once after it is "
+            "posted); empty before, or when Slack gave none then, and for an incident posted "
+            "before the release that asks: slack_channel and slack_ts name the message."
+        ),
+    )
 
     class Meta:
         model = Incident
@@ -793,6 +801,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "jira_key",
             "slack_channel",
             "slack_ts",
+            "slack_permalink",
             "paged_at",
             "rca_result",
             "recommendations",

@@ -880,6 +880,7 @@ def _incident_live_parts(incident: Incident) -> dict[str, Any]:
         "actions": actions,
         "can_resolve": "resolve" in dict(actions),
         "jira_url": issue_url(incident.itsm_ticket_id),
+        "slack_url": safe_url(incident.slack_permalink),
     }
 
 
