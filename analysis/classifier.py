@@ -728,6 +728,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ResourceExhaustion": [
         (
+            # A streaming query's state store that did not fit in memory when loaded.
+            "state_store_out_of_memory",
+            4.5,
+            any_of(*signals.STATE_STORE_OUT_OF_MEMORY),
+            _I,
+        ),
+        (
             # More partitions than the engine allows a query or job to make (BigQuery's "Too
             # many partitions produced by query, allowed 4000").
             "partition_count_limit",
@@ -1297,6 +1304,44 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A value or file Spark reads that is not of the type the read expects (a JSON field,
+            # an empty string, a Parquet column, Avro of an unknown schema).
+            "spark_read_type_mismatch",
+            4.5,
+            any_of(*signals.SPARK_READ_TYPE_MISMATCH),
+            _I,
+        ),
+        (
+            # A struct field a query names that the struct lacks (FIELD_NOT_FOUND), above SQLSTATE
+            # 42704's undefined object.
+            "struct_field_missing",
+            4.5,
+            any_of(*signals.STRUCT_FIELD_MISSING),
+            _I,
+        ),
+        (
+            # A source directory with no file in it (DELTA_EMPTY_DIRECTORY).
+            "directory_has_no_files",
+            4.5,
+            any_of(*signals.DIRECTORY_HAS_NO_FILES),
+            _I,
+        ),
+        (
+            # Part files of a Delta log checkpoint that are gone (DELTA_MISSING_PART_FILES), above
+            # the JVM exception it is raised as.
+            "delta_checkpoint_parts_missing",
+            4.5,
+            any_of(*signals.DELTA_CHECKPOINT_PARTS_MISSING),
+            _I,
+        ),
+        (
+            # Rows already in a Delta table that a NOT NULL constraint being added breaks.
+            "new_not_null_constraint_violated",
+            4.5,
+            any_of(*signals.NEW_NOT_NULL_CONSTRAINT_VIOLATED),
+            _I,
+        ),
         (
             # A file whose content the data flow cannot read in its format ("Invalid excel file
             # is provided while only .xlsx and .xls are supported").
@@ -3102,6 +3147,54 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
             _I,
         ),
         (
+            # A Spark config Spark refuses (one it may not change at run time, one that does not
+            # exist, a feature it leaves off, a state store setting changed between restarts) or a
+            # Delta table property turning off the write mode asked for, above the SQLSTATE and
+            # the JVM exception it is raised as.
+            "spark_config_rejected",
+            4.5,
+            any_of(*signals.SPARK_CONFIG_REJECTED),
+            _I,
+        ),
+        (
+            # Reader or writer options that exclude each other ("The options a, b cannot be
+            # specified together").
+            "options_set_together",
+            4.5,
+            any_of(*signals.OPTIONS_SET_TOGETHER),
+            _I,
+        ),
+        (
+            # A Delta table feature the table's schema or an operation needs and the table has not
+            # enabled (DELTA_FEATURES_REQUIRE_MANUAL_ENABLEMENT).
+            "delta_table_feature_missing",
+            4.5,
+            any_of(*signals.DELTA_TABLE_FEATURE_MISSING),
+            _I,
+        ),
+        (
+            # A table's location that holds files but no Delta table, or no transaction log.
+            "table_location_not_delta",
+            4.5,
+            any_of(*signals.TABLE_LOCATION_NOT_DELTA),
+            _I,
+        ),
+        (
+            # A session's default database that does not exist, weighted above the "does not
+            # exist" and SQLSTATE 42704 the database class reads.
+            "default_database_missing",
+            5.5,
+            any_of(*signals.DEFAULT_DATABASE_MISSING),
+            _I,
+        ),
+        (
+            # dbt that cannot read its project (no dbt_project.yml, a setting its schema refuses).
+            "dbt_project_unreadable",
+            4.5,
+            any_of(*signals.DBT_PROJECT_UNREADABLE),
+            _I,
+        ),
+        (
             # A data flow parameter passed a value of another type than it declares.
             "parameter_type_mismatch",
             4.5,
@@ -3938,6 +4031,36 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A MERGE whose INSERT clause leaves out a target column
+            # (DELTA_COLUMN_NOT_FOUND_IN_MERGE), above the "unable to find" the configuration
+            # class reads.
+            "merge_insert_column_missing",
+            4.5,
+            any_of(*signals.MERGE_INSERT_COLUMN_MISSING),
+            _I,
+        ),
+        (
+            # A partition predicate that references a non-partition column.
+            "partition_predicate_invalid",
+            4.5,
+            any_of(*signals.PARTITION_PREDICATE_INVALID),
+            _I,
+        ),
+        (
+            # A column a self-join cannot tell apart (AMBIGUOUS_COLUMN_REFERENCE).
+            "ambiguous_column_reference",
+            4.5,
+            any_of(*signals.AMBIGUOUS_COLUMN_REFERENCE),
+            _I,
+        ),
+        (
+            # A MERGE whose WHEN [NOT] MATCHED clause other than the last omits its condition.
+            "merge_clause_condition_missing",
+            4.5,
+            any_of(*signals.MERGE_CLAUSE_CONDITION_MISSING),
+            _I,
+        ),
         (
             # A data flow expression that cannot be parsed or names a field its struct lacks,
             # weighted above the parsing and the "does not exist" the other classes read.

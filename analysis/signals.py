@@ -1426,3 +1426,143 @@ FILE_CONTENT_UNREADABLE: tuple[str, ...] = (
     r"\binvalid (excel|xml|json|parquet|avro|orc|csv) file is provided\b",
     r"\b(xml) element has sub ?elements or attributes which can't be converted\b",
 )
+
+
+# A Spark configuration the run set or needs that Spark refuses: one it may not change at run
+# time (CANNOT_MODIFY_CONFIG "Cannot modify the value of the Spark config:
+# "spark.executor.memory""), one that does not exist (SQL_CONF_NOT_FOUND), a feature its config
+# leaves off (FEATURE_NOT_ENABLED "Consider setting the config c to true"), a streaming state
+# store setting changed between restarts of a query (STATE_STORE_INVALID_CONFIG_AFTER_RESTART),
+# and a write mode a Delta table property turns off (DELTA_DYNAMIC_PARTITION_OVERWRITE_DISABLED).
+# The groups name the config (and the feature or property).
+SPARK_CONFIG_REJECTED: tuple[str, ...] = (
+    r"\bcannot modify the value of the spark config: \"?([\w.-]{1,120})",
+    r"\bthe sql config \"?([\w.-]{1,120})\"? cannot be found\b",
+    r"\bthe feature ([^\n.]{1,80}?) is not enabled\. consider setting the config "
+    r"([\w.-]{1,120}) to (\w{1,20})\b",
+    r"\bcannot change ([\w.-]{1,120}) from [^\s]{1,200} to [^\s]{1,200} between "
+    r"(?:query )?restarts\b",
+    r"\bis specified by session config or write options, but it is disabled by "
+    r"`?([\w.-]{1,120}=\w{1,20})",
+)
+
+# Two read or write options given together where one excludes the other (Spark's
+# STDS_CONFLICT_OPTIONS "The options batchId, snapshotStartBatchId cannot be specified together",
+# Delta's "A 'replaceWhere' expression and 'partitionOverwriteMode'='dynamic' cannot both be set
+# in the DataFrameWriter options", "'overwriteSchema' cannot be used in dynamic partition
+# overwrite mode"). The groups name the options.
+OPTIONS_SET_TOGETHER: tuple[str, ...] = (
+    r"\bthe options ([\w`'., -]{1,160}?) cannot be specified together\b",
+    r"\b(?:an? )?('[\w.-]{1,60}'(?: expression)?) and ('[\w.-]{1,60}'(?:='[\w.-]{1,30}')?) "
+    r"cannot both be set in the \w{1,40} options\b",
+    r"('[\w.-]{1,60}') cannot be used in (dynamic partition overwrite) mode\b",
+)
+
+# A Delta table whose schema or operation needs a table feature the table has not enabled
+# (DELTA_FEATURES_REQUIRE_MANUAL_ENABLEMENT "Your table schema requires manually enablement of the
+# following table feature(s): timestampNtz", DELTA_FEATURE_REQUIRES_HIGHER_WRITER_VERSION).
+# The group names the features.
+DELTA_TABLE_FEATURE_MISSING: tuple[str, ...] = (
+    r"\brequires manual(?:ly)? enablement of the following table feature\(s\): "
+    r"([\w, -]{1,200}?)\.?(?:\s|$)",
+    r"\bunable to enable table feature ([\w-]{1,60}) because it requires a higher "
+    r"(?:reader|writer) protocol version\b",
+)
+
+# A table created at a location that holds files but is not a Delta table, or registered over
+# a path without a Delta transaction log (DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION,
+# DELTA_CREATE_EXTERNAL_TABLE_WITHOUT_TXN_LOG). The group is the location.
+TABLE_LOCATION_NOT_DELTA: tuple[str, ...] = (
+    r"\bthe associated location \('([^'\n]{1,300})'\) is not empty and also not a delta table\b",
+    r"\bthere is no transaction log present at\s{1,3}`?([^`\s]{1,300})`?",
+)
+
+# A value or file Spark reads that is not of the type the read expects: a JSON field's value
+# (CANNOT_PARSE_JSON_FIELD), an empty string for a typed field (EMPTY_JSON_FIELD_VALUE), a Parquet
+# column of another physical type (FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH) and Avro
+# data written with a schema the reader does not know (ERROR_READING_AVRO_UNKNOWN_FINGERPRINT).
+SPARK_READ_TYPE_MISMATCH: tuple[str, ...] = (
+    r"\bcannot parse the field name `?([\w.-]{1,80})`? and the value ([^\n]{1,80}?) of the "
+    r"json token type \w{1,30} to target spark data type \"?([\w(), ]{1,40}?)\"?\.",
+    r"\bfailed to parse an empty string for data type \"?([\w(), ]{1,40}?)\"?\.",
+    r"\bdata type mismatches when reading parquet column `?([\w.-]{1,80})`?\. expected spark "
+    r"type \"?([\w(), ]{1,40}?)\"?, actual parquet type \"?([\w(), ]{1,40}?)\"?\.",
+    r"\berror reading avro data -- encountered an unknown fingerprint: (-?\d{1,25})",
+)
+
+# A struct field a query names that the struct does not have (FIELD_NOT_FOUND "No such struct
+# field `zip` in `street`, `city`"). The groups are the field and the fields there are.
+STRUCT_FIELD_MISSING: tuple[str, ...] = (
+    r"\bno such struct field `?([\w.-]{1,80})`? in ([^\n]{1,300}?)\.?(?: sqlstate|\n|$)",
+)
+
+# A MERGE whose INSERT clause leaves out a column of the target table
+# (DELTA_COLUMN_NOT_FOUND_IN_MERGE). The groups are the column and the columns inserted.
+MERGE_INSERT_COLUMN_MISSING: tuple[str, ...] = (
+    r"\bunable to find the column '([\w.-]{1,80})' of the target table from the insert columns: "
+    r"([^\n]{1,300}?)\. insert clause must specify value for all the columns\b",
+)
+
+# A predicate that may reference only partition columns and references another
+# (DELTA_NON_PARTITION_COLUMN_REFERENCE). The groups are the column and the partition columns.
+PARTITION_PREDICATE_INVALID: tuple[str, ...] = (
+    r"\bpredicate references non-partition column '([\w.-]{1,80})'\. only the partition columns "
+    r"may be referenced: \[([^\]\n]{1,200})\]",
+)
+
+# A column a join of a DataFrame with itself (or one derived from it) cannot tell apart
+# (AMBIGUOUS_COLUMN_REFERENCE). The group is the column.
+AMBIGUOUS_COLUMN_REFERENCE: tuple[str, ...] = (
+    r"\bcolumn \"?([\w.-]{1,80})\"? is ambiguous\. it's because you joined several "
+    r"data(?:frame|set)s? together\b",
+)
+
+# A default database (schema) the session is set to that does not exist
+# (DEFAULT_DATABASE_NOT_EXISTS). The group is the database.
+DEFAULT_DATABASE_MISSING: tuple[str, ...] = (
+    r"\bdefault database `?([\w.-]{1,120})`? does not exist\b",
+)
+
+# dbt that cannot read its project: no dbt_project.yml where it runs ("Not a dbt project (or any
+# of the parent directories). Missing dbt_project.yml file"), or a project setting its schema
+# refuses ("at path ['name']: 'jaffle-shop' does not match ..."). The groups are the setting's
+# path and value.
+DBT_PROJECT_UNREADABLE: tuple[str, ...] = (
+    r"\bnot a dbt project \(or any of the parent directories\)",
+    r"\berror while reading the project:(?:.|\n){0,80}?\bat path \[([^\]\n]{1,80})\]: "
+    r"([^\n]{1,80}?) (?:does not match|is not of type|is not valid)\b",
+)
+
+# A streaming query's state store that did not fit in memory when loaded
+# (CANNOT_LOAD_STATE_STORE.ROCKSDB_STORE_PROVIDER_OUT_OF_MEMORY). The group is the store kind.
+STATE_STORE_OUT_OF_MEMORY: tuple[str, ...] = (
+    r"\bcould not load (rocksdb|hdfs) state store with id [^\n]{0,400}? because of an out of "
+    r"memory exception\b",
+)
+
+# A source directory read with no file in it (Delta's DELTA_EMPTY_DIRECTORY "No file found in the
+# directory: path"). The group is the directory.
+DIRECTORY_HAS_NO_FILES: tuple[str, ...] = (
+    r"\bno files? found in the directory: ([^\s]{1,300}?)\.?(?:\s|$)",
+)
+
+# A Delta log checkpoint some of whose part files are gone (DELTA_MISSING_PART_FILES "Couldn't find
+# all part files of the checkpoint version: 1200"). The group is the version.
+DELTA_CHECKPOINT_PARTS_MISSING: tuple[str, ...] = (
+    r"\bcouldn't find all part files of the checkpoint version: (\d{1,20})",
+)
+
+# A NOT NULL constraint added to a Delta table that rows already there break
+# (DELTA_NEW_NOT_NULL_VIOLATION "12 rows in main.sales.orders violate the new NOT NULL constraint
+# on customer_id"). The groups are the row count, the table and the column.
+NEW_NOT_NULL_CONSTRAINT_VIOLATED: tuple[str, ...] = (
+    r"\b(\d{1,20}) rows? in ([\w.`-]{1,200}) violates? the new not null constraint on "
+    r"`?([\w.-]{1,80})",
+)
+
+# A MERGE with several WHEN [NOT] MATCHED clauses where one other than the last has no condition
+# (DELTA_NON_LAST_MATCHED_CLAUSE_OMIT_CONDITION and its NOT MATCHED variants). The group is the
+# clause.
+MERGE_CLAUSE_CONDITION_MISSING: tuple[str, ...] = (
+    r"\bonly the last ((?:not )?matched(?: by source)?) clause can omit the condition\b",
+)

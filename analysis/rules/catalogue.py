@@ -92,6 +92,7 @@ RULES: tuple[Rule, ...] = (
     # a task Airflow failed from outside, as the callback reports it, or requeued until Airflow
     # gave up ("requeued more than 2 times", read as a resource exhaustion): its own words
     unclassified.airflow_failed_from_outside,
+    resource_exhaustion.state_store_out_of_memory,
     resource_exhaustion.yarn_container_memory,
     resource_exhaustion.spark_executor_oom,
     resource_exhaustion.spark_driver_oom,
@@ -116,6 +117,11 @@ RULES: tuple[Rule, ...] = (
     # data_errors
     data_errors.delta_log_truncated,
     data_errors.delta_log_corrupt,
+    data_errors.spark_read_type_mismatch,
+    data_errors.struct_field_missing,
+    data_errors.directory_has_no_files,
+    data_errors.delta_checkpoint_parts_missing,
+    data_errors.new_not_null_constraint_violated,
     data_errors.not_null_violation,
     data_errors.merge_multiple_matches,
     data_errors.duplicate_key,
@@ -174,6 +180,12 @@ RULES: tuple[Rule, ...] = (
     timeouts.activity_timeout,
     # configuration
     configuration.dagrun_deadlock,
+    configuration.spark_config_rejected,
+    configuration.options_set_together,
+    configuration.delta_table_feature_missing,
+    configuration.table_location_not_delta,
+    configuration.default_database_missing,
+    configuration.dbt_project_unreadable,
     configuration.sandbox_blocked,
     configuration.module_not_found,
     configuration.import_conflict,
@@ -248,6 +260,10 @@ RULES: tuple[Rule, ...] = (
     configuration.setting_value_unsupported,
     configuration.source_missing_or_denied,
     # code_errors
+    code_errors.merge_insert_column_missing,
+    code_errors.partition_predicate_invalid,
+    code_errors.ambiguous_column_reference,
+    code_errors.merge_clause_condition_missing,
     code_errors.power_query_expression,
     code_errors.data_flow_expression_invalid,
     code_errors.query_too_complex,

@@ -782,3 +782,98 @@ def data_flow_expression_invalid(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "merge_insert_column_missing",
+    "CodeError DataError",
+    any_of(*signals.MERGE_INSERT_COLUMN_MISSING),
+    example="[DELTA_COLUMN_NOT_FOUND_IN_MERGE] Unable to find the column 'updated_at' of the "
+    "target table from the INSERT columns: order_id, customer_id, amount. INSERT clause must "
+    "specify value for all the columns of the target table.",
+)
+def merge_insert_column_missing(m: re.Match[str], ctx: Context) -> Finding:
+    column = clean_value(m.group(1))
+    inserted = clean_value(m.group(2), 160)
+    return Finding(
+        f"The MERGE's INSERT clause gives no value for the target table's column "
+        f"{quoted(column)} (it inserts {inserted}): the statement, not the data",
+        (
+            f"Add {quoted(column)} to the INSERT column and value lists of the MERGE (or use "
+            "INSERT *).",
+            "If the column was added to the table recently, update every MERGE that writes it.",
+            "Rerun the job once the INSERT clause covers every column.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "partition_predicate_invalid",
+    "CodeError",
+    any_of(*signals.PARTITION_PREDICATE_INVALID),
+    example="[DELTA_NON_PARTITION_COLUMN_REFERENCE] Predicate references non-partition column "
+    "'amount'. Only the partition columns may be referenced: [event_date, region]",
+)
+def partition_predicate_invalid(m: re.Match[str], ctx: Context) -> Finding:
+    column = clean_value(m.group(1))
+    partitions = clean_value(m.group(2))
+    return Finding(
+        f"A predicate that may use only the table's partition columns ({partitions}) uses "
+        f"the non-partition column {quoted(column)}: the statement, not the data",
+        (
+            f"Rewrite the predicate (a replaceWhere, partition filter or DROP PARTITION) "
+            f"without {quoted(column)}, on the partition columns only.",
+            "If the filter needs that column, use a DELETE or MERGE with the condition instead.",
+            "Rerun the job once the predicate uses partition columns only.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "ambiguous_column_reference",
+    "CodeError",
+    any_of(*signals.AMBIGUOUS_COLUMN_REFERENCE),
+    example='[AMBIGUOUS_COLUMN_REFERENCE] Column "customer_id" is ambiguous. It\'s because you '
+    "joined several DataFrame together, and some of these DataFrames are the same.",
+)
+def ambiguous_column_reference(m: re.Match[str], ctx: Context) -> Finding:
+    column = clean_value(m.group(1))
+    return Finding(
+        f"The column {quoted(column)} is ambiguous: the code joins a DataFrame with itself (or "
+        "one derived from it) and refers to the column without saying which side it means",
+        (
+            "Alias each side of the join (df.alias('a'), df.alias('b')) and refer to the "
+            f"column as a.{column} or b.{column}.",
+            "Or rename the column on one side before the join.",
+            "Rerun the job once every reference is qualified.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "merge_clause_condition_missing",
+    "CodeError",
+    any_of(*signals.MERGE_CLAUSE_CONDITION_MISSING),
+    example="[DELTA_NON_LAST_MATCHED_CLAUSE_OMIT_CONDITION] When there are more than one MATCHED "
+    "clauses in a MERGE statement, only the last MATCHED clause can omit the condition.",
+)
+def merge_clause_condition_missing(m: re.Match[str], ctx: Context) -> Finding:
+    clause = f"WHEN {clean_value(m.group(1)).upper()}"
+    return Finding(
+        f"The MERGE has several {clause} clauses and one before the last has no condition: "
+        "only the last of them may omit it, the statement as written",
+        (
+            f"Give every {clause} clause but the last an AND <condition>, or merge the "
+            "unconditional one into the last.",
+            "Check the clause order: the clauses are tried top to bottom.",
+            "Rerun the job once the MERGE is valid.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -2765,3 +2765,215 @@ def setting_value_unsupported(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "spark_config_rejected",
+    "ConfigurationError",
+    any_of(*signals.SPARK_CONFIG_REJECTED),
+    example="org.apache.spark.sql.AnalysisException: [CANNOT_MODIFY_CONFIG] Cannot modify the "
+    'value of the Spark config: "spark.executor.memory". SQLSTATE: 46110',
+)
+def spark_config_rejected(m: re.Match[str], ctx: Context) -> Finding:
+    config, unknown, feature, feature_config, value, changed, table_property = (
+        clean_value(group) if group else "" for group in m.groups()
+    )
+    if config:
+        cause = (
+            f"The job sets the Spark config {quoted(config)} at run time, which Spark does not "
+            "allow (it is fixed when the cluster or session starts)"
+        )
+        fix = f"Set {quoted(config)} in the cluster's or job's Spark config instead of in code."
+    elif unknown:
+        cause = (
+            f"The job sets or reads the Spark SQL config {quoted(unknown)}, which does not "
+            "exist (a misspelt or removed config name)"
+        )
+        fix = f"Correct the name {quoted(unknown)} against the Spark configuration reference."
+    elif feature:
+        cause = (
+            f"The job uses {feature}, a feature its Spark config leaves off "
+            f"({quoted(feature_config)} is not {value})"
+        )
+        fix = f"Set {quoted(feature_config)} to {value} in the cluster or session config."
+    elif changed:
+        cause = (
+            f"The streaming query's {quoted(changed)} differs from the value its checkpoint "
+            "was written with, and it cannot change between restarts of the query"
+        )
+        fix = (
+            f"Set {quoted(changed)} back to the value the checkpoint was written with, or "
+            "restart the query with a new checkpoint directory."
+        )
+    else:
+        cause = (
+            "The write asks for dynamic partition overwrite mode, and the Delta table's "
+            f"property {quoted(table_property)} turns it off"
+        )
+        fix = (
+            "Write with static partition overwrite (or replaceWhere), or change the table "
+            "property if dynamic overwrite is meant to be allowed."
+        )
+    return Finding(
+        f"{cause}: the job's configuration, not the data",
+        (
+            fix,
+            "Check where the job sets it (notebook or job code, cluster Spark config, a cluster "
+            "policy or the table's properties).",
+            "Rerun the job once the configuration is corrected.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "options_set_together",
+    "ConfigurationError",
+    any_of(*signals.OPTIONS_SET_TOGETHER),
+    example="[STDS_CONFLICT_OPTIONS] The options batchId, snapshotStartBatchId cannot be "
+    "specified together. Please specify the one. SQLSTATE: 42613",
+)
+def options_set_together(m: re.Match[str], ctx: Context) -> Finding:
+    listed, first, second, option, mode = (
+        clean_value(group) if group else "" for group in m.groups()
+    )
+    if listed:
+        which = f"the options {quoted(listed)}"
+    elif first:
+        which = f"{first} and {second}"
+    else:
+        which = f"{option} together with {mode} mode"
+    return Finding(
+        f"The read or write sets {which}, which cannot be used together: only one of them may "
+        "be set, in the job's reader or writer options or session config",
+        (
+            f"Keep one of {which} in the reader or writer options (or the session config that "
+            "sets it) and remove the other.",
+            "If a parameter or a shared helper adds one of them, check which it sets for this run.",
+            "Rerun the job once only one is set.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "delta_table_feature_missing",
+    "ConfigurationError",
+    any_of(*signals.DELTA_TABLE_FEATURE_MISSING),
+    example="[DELTA_FEATURES_REQUIRE_MANUAL_ENABLEMENT] Your table schema requires manually "
+    "enablement of the following table feature(s): timestampNtz.",
+)
+def delta_table_feature_missing(m: re.Match[str], ctx: Context) -> Finding:
+    features = clean_value(m.group(1) or m.group(2))
+    which = f"the table feature(s) {quoted(features)}" if features else "a table feature"
+    return Finding(
+        f"The Delta table does not have {which} enabled, which its schema or the operation "
+        "needs: the table's protocol and properties, not the data",
+        (
+            f"Enable {which} on the table (ALTER TABLE ... SET TBLPROPERTIES "
+            "('delta.feature.<name>' = 'supported')), after checking that every reader and "
+            "writer of the table supports it.",
+            "Or write the data without what needs the feature (e.g. cast TIMESTAMP_NTZ "
+            "columns to TIMESTAMP).",
+            "Rerun the job once the table has the feature.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "table_location_not_delta",
+    "ConfigurationError DataError",
+    any_of(*signals.TABLE_LOCATION_NOT_DELTA),
+    example="[DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION] Cannot create table "
+    "('`main`.`sales`.`orders`'). The associated location "
+    "('abfss://lake@stlakeprod.dfs.core.windows.net/sales/orders') is not empty and also not a "
+    "Delta table. SQLSTATE: 42601",
+)
+def table_location_not_delta(m: re.Match[str], ctx: Context) -> Finding:
+    if m.group(1):
+        location = clean_value(m.group(1), 200)
+        problem = "is not empty but holds no Delta table (it has no _delta_log)"
+    else:
+        location = clean_value(m.group(2), 200)
+        if location.endswith("/_delta_log"):
+            location = location[: -len("/_delta_log")]
+        problem = "has no Delta transaction log (_delta_log), so nothing wrote a Delta table there"
+    return Finding(
+        f"The table's location {quoted(location)} {problem}: the table definition points at "
+        "the wrong path, or the upstream job does not write Delta there",
+        (
+            "Check the path in the CREATE TABLE (LOCATION) against where the upstream job "
+            "writes; the location must be the table's root, where _delta_log is.",
+            "If the files there are Parquet, convert them (CONVERT TO DELTA) or create the "
+            "table at an empty location; make sure the upstream job writes format('delta').",
+            "Rerun the job once the location holds the Delta table.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "default_database_missing",
+    "ConfigurationError",
+    any_of(*signals.DEFAULT_DATABASE_MISSING),
+    example="[DEFAULT_DATABASE_NOT_EXISTS] Default database analytics does not exist, please "
+    "create it first or change default database to `analytics`. SQLSTATE: 42704",
+)
+def default_database_missing(m: re.Match[str], ctx: Context) -> Finding:
+    database = clean_value(m.group(1))
+    return Finding(
+        f"The session's default database {quoted(database)} does not exist: the cluster or "
+        "job config (or a USE statement) names a database that was never created or was "
+        "dropped",
+        (
+            f"Create the database {quoted(database)}, or change the default database the "
+            "cluster or job sets to one that exists.",
+            "Check for a typo or a catalog the cluster cannot see (Unity Catalog or Hive "
+            "metastore).",
+            "Rerun the job once the default database exists.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "dbt_project_unreadable",
+    "ConfigurationError",
+    any_of(*signals.DBT_PROJECT_UNREADABLE),
+    example="Encountered an error:\nRuntime Error\n  fatal: Not a dbt project (or any of the "
+    "parent directories). Missing dbt_project.yml file",
+)
+def dbt_project_unreadable(m: re.Match[str], ctx: Context) -> Finding:
+    if m.group(1):
+        path = clean_value(m.group(1))
+        value = clean_value(m.group(2))
+        cause = (
+            f"The project's dbt_project.yml has the value {value} at {path}, which dbt does not "
+            "accept (for name: letters, digits and underscores, not starting with a digit)"
+        )
+        fix = f"Correct the setting at {path} in dbt_project.yml."
+    else:
+        cause = (
+            "The dbt command ran where there is no dbt project: no dbt_project.yml in its "
+            "working directory or any parent"
+        )
+        fix = (
+            "Run dbt from the project's directory, or pass --project-dir (or set "
+            "DBT_PROJECT_DIR) to where dbt_project.yml is; check the checkout or image has it."
+        )
+    return Finding(
+        f"{cause}: the project's setup, before any model ran",
+        (
+            fix,
+            "Run dbt debug in the same environment to check the project and profile load.",
+            "Rerun the job once dbt can read the project.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -1111,3 +1111,156 @@ def file_content_unreadable(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=False,
     )
+
+
+@rule(
+    "spark_read_type_mismatch",
+    "DataError",
+    any_of(*signals.SPARK_READ_TYPE_MISMATCH),
+    example="[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Encountered error while reading "
+    "file abfss://raw@lake.dfs.core.windows.net/orders/part-00003.snappy.parquet. Data type "
+    'mismatches when reading Parquet column amount. Expected Spark type "DECIMAL(18,2)", actual '
+    "Parquet type DOUBLE. SQLSTATE: KD001",
+)
+def spark_read_type_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    (
+        json_field,
+        json_value,
+        json_type,
+        empty_type,
+        column,
+        expected,
+        actual,
+        fingerprint,
+    ) = (clean_value(group) if group else "" for group in m.groups())
+    if json_field:
+        what = (
+            f"The JSON field {quoted(json_field)} has the value {quoted(json_value)}, which "
+            f"cannot be read as {json_type}, the type the schema gives it"
+        )
+    elif empty_type:
+        what = (
+            f"A JSON field the schema reads as {empty_type} holds an empty string, which "
+            f"cannot be read as {empty_type}"
+        )
+    elif column:
+        what = (
+            f"The Parquet column {quoted(column)} is stored as {actual} in the file, while the "
+            f"table or read schema expects {expected} (the files were written with another type)"
+        )
+    else:
+        what = (
+            f"The Avro data was written with a schema the reader does not know (unknown "
+            f"fingerprint {fingerprint}): a writer registered a new schema after the reader "
+            "started"
+        )
+    return Finding(
+        f"{what}: the data read, not the code",
+        (
+            "Find the file or records with the value (the error names the file where it can) "
+            "and compare their type with the schema the read uses.",
+            "Fix or exclude the bad data, or read the field as a string and convert it "
+            "explicitly (or align the table's type with the files').",
+            "Rerun the job once the data and schema agree.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "struct_field_missing",
+    "DataError CodeError",
+    any_of(*signals.STRUCT_FIELD_MISSING),
+    example="[FIELD_NOT_FOUND] No such struct field `zip` in `street`, `city`, `state`. "
+    "SQLSTATE: 42704",
+)
+def struct_field_missing(m: re.Match[str], ctx: Context) -> Finding:
+    field = clean_value(m.group(1))
+    fields = clean_value(m.group(2), 160)
+    return Finding(
+        f"The struct the query reads has no field {quoted(field)} (its fields: {fields}): the "
+        "data's nested schema changed, or the query names the field wrongly",
+        (
+            f"Compare the field name {quoted(field)} with the struct's schema (printSchema or "
+            "DESCRIBE); names are case-sensitive in structs.",
+            "If the source dropped or renamed the field, update the query, or read it "
+            "conditionally when older and newer records differ.",
+            "Rerun the job once the query and the struct agree.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "directory_has_no_files",
+    "DataError ConfigurationError",
+    any_of(*signals.DIRECTORY_HAS_NO_FILES),
+    example="[DELTA_EMPTY_DIRECTORY] No file found in the directory: "
+    "abfss://landing@lake.dfs.core.windows.net/orders/2024-06-01. SQLSTATE: 42K03",
+)
+def directory_has_no_files(m: re.Match[str], ctx: Context) -> Finding:
+    directory = clean_value(m.group(1), 200)
+    return Finding(
+        f"The directory {quoted(directory)} the job reads has no file in it: the upstream "
+        "load did not deliver (yet), or the job reads the wrong path",
+        (
+            "Check whether the upstream job or export ran and wrote files for this run's "
+            "period, and whether the path (date folder, container) is the one it writes.",
+            "Make the job wait for the files (a sensor or file-arrival trigger), or skip the "
+            "period when no data is expected.",
+            "Rerun the job once the files are there.",
+        ),
+        0.65,
+        transient=None,
+    )
+
+
+@rule(
+    "delta_checkpoint_parts_missing",
+    "DataError",
+    any_of(*signals.DELTA_CHECKPOINT_PARTS_MISSING),
+    example="[DELTA_MISSING_PART_FILES] Couldn't find all part files of the checkpoint version: "
+    "1200 SQLSTATE: 42KD6",
+)
+def delta_checkpoint_parts_missing(m: re.Match[str], ctx: Context) -> Finding:
+    version = clean_value(m.group(1))
+    return Finding(
+        f"Part files of the Delta log's checkpoint at version {version} are missing from "
+        "_delta_log: they were deleted (a manual cleanup, a lifecycle rule on the storage) or "
+        "the checkpoint write did not finish",
+        (
+            "List the table's _delta_log for the checkpoint's part files and check the storage "
+            "account's lifecycle rules and recent deletions.",
+            "Restore the files from soft delete or a backup if you can; otherwise ask "
+            "Databricks support how to rebuild the checkpoint from the JSON commits.",
+            "Rerun the job once the table's log is whole.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "new_not_null_constraint_violated",
+    "DataError",
+    any_of(*signals.NEW_NOT_NULL_CONSTRAINT_VIOLATED),
+    example="[DELTA_NEW_NOT_NULL_VIOLATION] 12 rows in main.sales.orders violate the new NOT "
+    "NULL constraint on customer_id SQLSTATE: 23512",
+)
+def new_not_null_constraint_violated(m: re.Match[str], ctx: Context) -> Finding:
+    rows, table, column = (clean_value(group) for group in m.groups())
+    return Finding(
+        f"The NOT NULL constraint being added on {quoted(column)} of {table} cannot be: "
+        f"{rows} rows already in the table have NULL in {quoted(column)}",
+        (
+            f"Find the rows (SELECT ... WHERE {column} IS NULL) and fill or remove them, then "
+            "add the constraint again.",
+            "If NULLs are valid there, leave the column nullable and drop the ALTER from the "
+            "job or migration.",
+            "Rerun the job once no row breaks the constraint.",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -874,3 +874,29 @@ def partition_count_limit(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "state_store_out_of_memory",
+    "ResourceExhaustion",
+    any_of(*signals.STATE_STORE_OUT_OF_MEMORY),
+    example="[CANNOT_LOAD_STATE_STORE.ROCKSDB_STORE_PROVIDER_OUT_OF_MEMORY] An error occurred "
+    "during loading state. Could not load RocksDB state store with id StateStoreId[ "
+    "operatorId=0, partitionId=17, storeName=default ] because of an out of memory exception.",
+)
+def state_store_out_of_memory(m: re.Match[str], ctx: Context) -> Finding:
+    kind = "RocksDB" if m.group(1).lower() == "rocksdb" else "HDFS-backed"
+    return Finding(
+        f"The streaming query's {kind} state store did not fit in the executor's memory when "
+        "it was loaded: the state (keys kept by aggregations, joins or deduplication) has "
+        "grown past what the executors hold",
+        (
+            "Bound the state: add or tighten the watermark so old keys are dropped, or reduce "
+            "the keys an aggregation or deduplication keeps.",
+            "Give executors more memory (a larger worker type); spreading the state over more "
+            "shuffle partitions needs a new checkpoint, which fixes their number.",
+            "Restart the query from its checkpoint once it has the memory.",
+        ),
+        0.7,
+        transient=False,
+    )

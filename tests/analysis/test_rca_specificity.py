@@ -291,6 +291,15 @@ def test_held_out_messages_annotated_blind_stay_named() -> None:
         # setting_value_unsupported, parameter_type_mismatch, linked_service_key_rejected,
         # data_flow_expression_invalid and file_content_unreadable).
         ("thread_errors_45.jsonl", "specificity_threads_45.jsonl", 31, 31),
+        # Round 46: all 32 state a specific thing, 32 named when collected (1/32 in the RCA's
+        # own words, the rest by quoting the error). 32/32 since (27/32 in its own words, with
+        # the rules spark_config_rejected, options_set_together, delta_table_feature_missing,
+        # table_location_not_delta, default_database_missing, dbt_project_unreadable,
+        # spark_read_type_mismatch, struct_field_missing, directory_has_no_files,
+        # delta_checkpoint_parts_missing, new_not_null_constraint_violated,
+        # merge_insert_column_missing, partition_predicate_invalid, ambiguous_column_reference,
+        # merge_clause_condition_missing and state_store_out_of_memory).
+        ("thread_errors_46.jsonl", "specificity_threads_46.jsonl", 32, 32),
     ],
 )
 def test_issue_thread_messages_stay_named(

@@ -2678,3 +2678,121 @@ def test_round_forty_five_rules_name_the_cause_the_message_states() -> None:
         xml,
     ):
         _assert_well_formed(rca)
+
+
+def test_round_forty_six_rules_name_the_cause_the_message_states() -> None:
+    """Spark configs Spark refuses, options set together, Delta table features and locations,
+    a default database, dbt projects, values Spark cannot read as their type, struct fields,
+    empty directories, Delta checkpoints, NOT NULL constraints, MERGE statements, partition
+    predicates, ambiguous columns and state stores out of memory are each explained as such, in
+    other wordings than the round's messages."""
+    feature = _rca(
+        "[FEATURE_NOT_ENABLED] The feature Variant type is not enabled. Consider setting the "
+        "config spark.sql.variant.enabled to true to enable this capability. SQLSTATE: 56038"
+    )
+    restart = _rca(
+        "Cannot change spark.sql.shuffle.partitions from 200 to 400 between restarts. Please set "
+        "spark.sql.shuffle.partitions to 200, or restart with a new checkpoint directory."
+    )
+    options = _rca("'overwriteSchema' cannot be used in dynamic partition overwrite mode.")
+    table_feature = _rca(
+        "Unable to enable table feature deletionVectors because it requires a higher writer "
+        "protocol version (current 2)."
+    )
+    location = _rca(
+        "You are trying to create an external table `dev`.`bronze`.`events`\nfrom "
+        "`s3://bucket/bronze/events` using Delta, but there is no transaction log present at\n"
+        "`s3://bucket/bronze/events/_delta_log`. Check the upstream job."
+    )
+    database = _rca("Default database `bronze` does not exist, please create it first.")
+    dbt = _rca(
+        "Encountered an error while reading the project:\n  ERROR: Runtime Error\n  at path "
+        "['version']: 1 is not of type 'string'"
+    )
+    json_value = _rca(
+        "Cannot parse the field name `ts` and the value yesterday of the JSON token type "
+        'VALUE_STRING to target Spark data type "TIMESTAMP". SQLSTATE: 2203G'
+    )
+    field = _rca("No such struct field `postcode` in `line1`, `city`. SQLSTATE: 42704")
+    directory = _rca("No file found in the directory: /mnt/landing/orders/2024-07-01.")
+    checkpoint = _rca("Couldn't find all part files of the checkpoint version: 88")
+    not_null = _rca("3 rows in dev.bronze.events violate the new NOT NULL constraint on event_id")
+    merge = _rca(
+        "Unable to find the column 'ingested_at' of the target table from the INSERT columns: "
+        "id, name. INSERT clause must specify value for all the columns of the target table."
+    )
+    predicate = _rca(
+        "Predicate references non-partition column 'status'. Only the partition columns may be "
+        "referenced: [dt]"
+    )
+    ambiguous = _rca(
+        'Column "id" is ambiguous. It\'s because you joined several DataFrame together.'
+    )
+    clause = _rca(
+        "When there are more than one NOT MATCHED clauses in a MERGE statement, only the last NOT "
+        "MATCHED clause can omit the condition"
+    )
+    state = _rca(
+        "Could not load HDFS state store with id StateStoreId[ operatorId=1, partitionId=3 ] "
+        "because of an out of memory exception."
+    )
+
+    assert feature.rule == restart.rule == "spark_config_rejected"
+    assert "Variant type, a feature its Spark config leaves off" in feature.root_cause
+    assert "'spark.sql.variant.enabled' is not true" in feature.root_cause
+    assert "'spark.sql.shuffle.partitions' differs from the value its checkpoint" in (
+        restart.root_cause
+    )
+    assert options.rule == "options_set_together"
+    assert "sets 'overwriteSchema' together with dynamic partition overwrite mode" in (
+        options.root_cause
+    )
+    assert table_feature.rule == "delta_table_feature_missing"
+    assert "the table feature(s) 'deletionVectors'" in table_feature.root_cause
+    assert location.rule == "table_location_not_delta"
+    assert "'s3://bucket/bronze/events' has no Delta transaction log" in location.root_cause
+    assert database.rule == "default_database_missing"
+    assert "default database 'bronze' does not exist" in database.root_cause
+    assert dbt.rule == "dbt_project_unreadable"
+    assert "has the value 1 at 'version'" in dbt.root_cause
+    assert json_value.rule == "spark_read_type_mismatch"
+    assert "The JSON field 'ts' has the value 'yesterday'" in json_value.root_cause
+    assert "cannot be read as TIMESTAMP" in json_value.root_cause
+    assert field.rule == "struct_field_missing"
+    assert "has no field 'postcode' (its fields: `line1`, `city`)" in field.root_cause
+    assert directory.rule == "directory_has_no_files"
+    assert "'/mnt/landing/orders/2024-07-01' the job reads has no file" in directory.root_cause
+    assert checkpoint.rule == "delta_checkpoint_parts_missing"
+    assert "checkpoint at version 88 are missing" in checkpoint.root_cause
+    assert not_null.rule == "new_not_null_constraint_violated"
+    assert "3 rows already in the table have NULL in 'event_id'" in not_null.root_cause
+    assert merge.rule == "merge_insert_column_missing"
+    assert "no value for the target table's column 'ingested_at'" in merge.root_cause
+    assert predicate.rule == "partition_predicate_invalid"
+    assert "partition columns (dt) uses the non-partition column 'status'" in (predicate.root_cause)
+    assert ambiguous.rule == "ambiguous_column_reference"
+    assert "The column 'id' is ambiguous" in ambiguous.root_cause
+    assert clause.rule == "merge_clause_condition_missing"
+    assert "several WHEN NOT MATCHED clauses" in clause.root_cause
+    assert state.rule == "state_store_out_of_memory"
+    assert "HDFS-backed state store did not fit" in state.root_cause
+    for rca in (
+        feature,
+        restart,
+        options,
+        table_feature,
+        location,
+        database,
+        dbt,
+        json_value,
+        field,
+        directory,
+        checkpoint,
+        not_null,
+        merge,
+        predicate,
+        ambiguous,
+        clause,
+        state,
+    ):
+        _assert_well_formed(rca)
