@@ -55,6 +55,10 @@ ERROR_CLASSES: tuple[str, ...] = tuple(ErrorClass)
 HEAD_CHARS = 8 * 1024
 TAIL_CHARS = 4 * 1024
 MIDDLE_CHARS = 4 * 1024
+# Of a message longer than twice this, only this much of each end is read for informational
+# lines (the head and tail come from there); its middle is read for its error lines alone,
+# which informational lines are not. Reading a 1 MB body's every line cost 12x its class.
+INFORMATIONAL_SPAN = 4 * (HEAD_CHARS + TAIL_CHARS)
 _SALIENT = re.compile(
     r"error|exception|fail|fatal|denied|refused|killed|no space|out of memory|timed? ?out"
     r"|cannot|can't|could not|unable to|not found|does not exist|traceback"
@@ -125,13 +129,16 @@ for _word in (
     "n't", "never", "without", "retry", "retries", "attempt", "exit", "return code",
     "returncode", "status code", "statuscode", "signal", "sigkill", "sigterm", "sigabrt",
     "sigsegv", "traceback", "out of memory", "no space", "permission", "privilege",
+    # A state gone wrong, as a program printing its error at INFO may state it ("Disk full",
+    # "Connection pool exhausted", "Division by zero", "stopped unexpectedly").
+    "exhaust", "unexpected", "by zero", "out of range", "overload", "read-only", "busy",
 ):  # fmt: skip
     _FAILURE_WORDS.add_word(_word, _word)
 _FAILURE_WORDS.make_automaton()
-# Whole words only: negations, conditions, requirements, an OOM.
+# Whole words only: negations, conditions, requirements, an OOM, something full.
 _FAILURE_TOKENS = frozenset(
     ("no", "not", "if", "when", "unless", "until", "before", "once", "only", "must", "should",
-     "need", "needs", "require", "requires", "required", "expected", "oom")
+     "need", "needs", "require", "requires", "required", "expected", "oom", "full")
 )  # fmt: skip
 _TOKEN = re.compile(r"[a-z0-9]+")
 # Cheap tests before any line is read: most messages hold none of these.
@@ -4913,23 +4920,49 @@ def _reading(message: str, plain_words: bool = True) -> tuple[str, Classificatio
 def _window_and_class(message: str, plain_words: bool = True) -> tuple[str, Classification]:
     if len(message) <= HEAD_CHARS + TAIL_CHARS:
         return _stated_and_class(message, plain_words)
-    stated = without_informational_lines(message)
-    if stated is None:
-        return "", _STATES_NO_FAILURE
-    message = stated
-    if len(message) <= HEAD_CHARS + TAIL_CHARS:
-        return message, _classify_text(message, plain_words)
-    head, tail = message[:HEAD_CHARS], message[-TAIL_CHARS:]
+    ends = _ends_without_informational(message)
+    if ends is not None:
+        head_text, middle, tail_text = ends
+    else:
+        stated = without_informational_lines(message)
+        if stated is None:
+            return "", _STATES_NO_FAILURE
+        if len(stated) <= HEAD_CHARS + TAIL_CHARS:
+            return stated, _classify_text(stated, plain_words)
+        head_text, middle, tail_text = stated[:HEAD_CHARS], "", stated[HEAD_CHARS:]
+    head, tail = head_text[:HEAD_CHARS], tail_text[-TAIL_CHARS:]
+    rest = "\n".join(
+        part
+        for part in (head_text[HEAD_CHARS:], middle, tail_text[: len(tail_text) - len(tail)])
+        if part
+    )
     window = f"{head}\n{tail}"
     # The plain-word fallback waits until the middle's error lines have been read too.
     found = _classify_text(window, fallback=False)
     if found.error_type != "Unknown":
         return window, found
-    middle = _salient_lines(message[HEAD_CHARS:-TAIL_CHARS])
-    if not middle:
+    salient = _salient_lines(rest)
+    if not salient:
+        if not (head or tail):
+            return "", _STATES_NO_FAILURE
         return window, _classify_text(window, plain_words)
-    window = f"{head}\n{middle}\n{tail}"
+    window = f"{head}\n{salient}\n{tail}"
     return window, _classify_text(window, plain_words)
+
+
+def _ends_without_informational(message: str) -> tuple[str, str, str] | None:
+    """Of a message longer than twice INFORMATIONAL_SPAN: its first and last INFORMATIONAL_SPAN
+    (to a line's end) without their informational lines, and the middle between them as it
+    is; None for a shorter one (all of it is read)."""
+    if len(message) <= 2 * INFORMATIONAL_SPAN:
+        return None
+    head_end = message.find("\n", INFORMATIONAL_SPAN)
+    tail_start = message.rfind("\n", 0, len(message) - INFORMATIONAL_SPAN)
+    if head_end < 0 or tail_start <= head_end:
+        return None
+    head = without_informational_lines(message[:head_end]) or ""
+    tail = without_informational_lines(message[tail_start + 1 :]) or ""
+    return head, message[head_end + 1 : tail_start], tail
 
 
 def _salient_lines(text: str) -> str:

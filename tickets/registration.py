@@ -5,9 +5,10 @@
   period passes. Without it, anyone could fill the user table with inactive accounts and try
   usernames at will.
 - No username oracle: a request for a username that is taken is answered exactly as one for a
-  new username (the same page, after the same password hashing), and creates nothing. The
-  form's own "A user with that username already exists." told anyone which usernames exist,
-  the first half of a password guess.
+  new username (the same page, after the same password hashing), and creates nothing; with
+  other problems in the form, it shows them as for a new username. The form's own "A user
+  with that username already exists." told anyone which usernames exist, the first half of a
+  password guess.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import logging
 import re
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -55,16 +55,29 @@ def count_request(request: HttpRequest) -> bool:
     return count <= limit
 
 
-def _username_taken_only(form: RegistrationForm) -> bool:
-    """The form's only problem is that its username exists (everything else was valid)."""
-    errors = form.errors.as_data()
-    return set(errors) == {"username"} and all(e.code == "unique" for e in errors["username"])
+class _AsIfUsernameWereNew(RegistrationForm):
+    """The registration form as it reads for a username nobody has: every other check (the
+    passwords, the email address, the password's likeness to the username) as for a new one."""
+
+    def clean_username(self) -> str:
+        return str(self.cleaned_data.get("username", ""))
+
+    def validate_unique(self) -> None:
+        """Nothing to check: of the form's fields, only the username is unique on the user."""
 
 
-def request_account(form: RegistrationForm) -> str | None:
+def _username_taken(form: RegistrationForm) -> bool:
+    """The form's username exists (its only problem with the username)."""
+    errors = form.errors.as_data().get("username", [])
+    return bool(errors) and all(error.code == "unique" for error in errors)
+
+
+def request_account(form: RegistrationForm) -> str | RegistrationForm:
     """Create the inactive viewer account a bound form asks for and return the username the
-    answer names; None when the form has problems to show. A username that is taken gets the
-    same answer, after as much work (the password hashed), and no account."""
+    answer names, or the form to show again with its problems. A username that is taken gets
+    the same answer as a new one, after as much work (the password hashed), and no account:
+    with no other problem, the username; with others, the form showing them as for a new
+    username (the passwords' mismatch, a password like the username), never that it is taken."""
     if form.is_valid():
         with transaction.atomic():
             user = form.save()
@@ -72,9 +85,11 @@ def request_account(form: RegistrationForm) -> str | None:
             user.groups.add(viewer)
         logger.info("self-registered account %s awaits activation", user.get_username())
         return user.get_username()
-    if not _username_taken_only(form):
-        return None
-    make_password(form.cleaned_data.get("password2") or "")
+    if not _username_taken(form):
+        return form
+    as_new = _AsIfUsernameWereNew(form.data)
+    if not as_new.is_valid():
+        return as_new
+    make_password(as_new.cleaned_data.get("password2") or "")
     logger.info("self-registration asked for a username that exists; nothing created")
-    username = str(form.data.get("username", "")).strip()
-    return get_user_model().normalize_username(username)
+    return str(as_new.cleaned_data["username"])

@@ -9,7 +9,7 @@ by people or a regression) over those resolved now. Days are UTC days.
 The counts and the daily series of the whole UTC days of the period come from the rollup
 (`tickets.rollup`: per day and per value of each dimension, kept exact in the writers'
 transactions), those of the partial first and last days from the tickets themselves (an
-index-only scan of a covering index, migrations 0004, 0010 and 0054: one pass, GROUPING SETS), so
+index-only scan of a covering index, migrations 0004, 0010 and 0055: one pass, GROUPING SETS), so
 the answer is the same as counting every ticket of the period (`STATS_ROLLUP=false` does
 that). The inbox counts are read the same way from the inbox rollup. The MTTA and MTTR means
 are the pass's sums over its counts; their percentiles one statement over two narrow partial
@@ -605,7 +605,7 @@ def incident_stats(since: datetime, until: datetime) -> dict[str, Any]:
     JIRA issues plus Slack messages: each ticket's own and each incident's, a merged
     incident's included (counted with the one it was merged into, not as an incident). One
     round trip: one pass over the period's tickets for the breakdowns (each its 50 largest
-    keys) and the tickets' pages (an index-only scan of `ticket_stats_period_v3`, tickets/0054,
+    keys) and the tickets' pages (an index-only scan of `ticket_stats_period_v3`, tickets/0055,
     which holds every column it reads), the incidents by primary key, and the alerts from the inbox
     rollup (its whole UTC days; the partial ones from the inbox, by `received_at`)."""
     batch = _Batch()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis.classifier import (
+    INFORMATIONAL_SPAN,
     classify_error,
     informational_lines,
     scan_window,
@@ -109,6 +110,33 @@ def test_lines_stating_a_failure_or_a_condition_are_kept(text: str) -> None:
     assert without_informational_lines(text) is text
 
 
+AIRFLOW_INFO = "[2024-05-01, 02:00:09 UTC] {subprocess.py:93} INFO - "
+
+
+@pytest.mark.parametrize(
+    ("text", "error_type"),
+    [
+        # A program's error printed at INFO (a BashOperator's output) in words of a state gone
+        # wrong, not in the failure words: the only line stating the failure.
+        (f"{AIRFLOW_INFO}Disk full", "ResourceExhaustion"),
+        (f"{AIRFLOW_INFO}Connection pool exhausted", "ResourceExhaustion"),
+        (
+            f"{AIRFLOW_INFO}[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate "
+            "divisor being 0 and return NULL instead.",
+            "DataError",
+        ),
+        (
+            f"{AIRFLOW_INFO}The spark driver has stopped unexpectedly and is restarting. Your "
+            "notebook will be automatically reattached.",
+            "ResourceExhaustion",
+        ),
+    ],
+)
+def test_an_info_line_stating_a_failure_in_other_words_is_kept(text: str, error_type: str) -> None:
+    assert without_informational_lines(text) is text
+    assert classify_error(text).error_type == error_type
+
+
 def test_a_program_output_logged_at_info_is_kept_whole() -> None:
     """Airflow logs what a task's program prints at INFO from one logger: its error's lines
     without a failure word (a field, its types) are part of it."""
@@ -143,3 +171,22 @@ def test_a_value_an_informational_line_states_is_read_after_the_errors() -> None
     _, rca = explain_without_llm(named, source="airflow")
     assert "gw.example.net" in rca.root_cause
     assert "api.partner.example.com" not in rca.root_cause
+
+
+def test_a_huge_log_is_read_as_its_short_form_is() -> None:
+    """Past twice INFORMATIONAL_SPAN only the ends are read for informational lines (the middle
+    for its error lines): the class and the window still leave them out at both ends."""
+    error = "java.io.FileNotFoundException: /dbfs/mnt/raw/sales/2024-05-01.csv (No such file)"
+    progress = "\n".join(
+        f"24/05/01 02:00:{n % 60:02d} INFO DAGScheduler: Submitted a stage of {chr(97 + n % 26)}"
+        for n in range(3000)
+    )
+    short = f"{SPARK_INFO}\n{error}"
+    huge = f"{SPARK_INFO}\n{progress}\n{SPARK_INFO}\n{progress}\n{error}"
+    assert len(huge) > 2 * INFORMATIONAL_SPAN
+    assert classify_error(huge).error_type == classify_error(short).error_type != "Unknown"
+    assert "No active Spark session" not in scan_window(huge)
+    assert error in scan_window(huge)
+    only_progress = f"{SPARK_INFO}\n{progress}\n{progress}"
+    assert len(only_progress) > 2 * INFORMATIONAL_SPAN
+    assert scan_window(only_progress) == ""

@@ -470,3 +470,19 @@ def test_refresh_tokens_stored_whole_by_an_earlier_release_lose_their_signature(
     assert drop_stored_signatures(OutstandingToken.objects.all()) == 0
     assert rows.get().token == refresh.rsplit(".", 1)[0]
     assert APIClient().post("/api/v1/token/refresh/", {"refresh": refresh}).status_code == 200
+
+
+def test_refresh_tokens_stored_whole_during_a_rolling_upgrade_lose_their_signature_hourly():
+    """Migration 0054 runs before the new release's processes start, while the old one still
+    signs people in (storing each refresh token whole, no pre_save there): the hourly
+    forgetting of expired tokens strips the signature of those too, instead of leaving them
+    readable in the table until they expire."""
+    make_user("viewer", username="ana", password=PASSWORD)
+    refresh = _log_in(APIClient())["refresh"]
+    rows = OutstandingToken.objects.filter(user__username="ana")
+    rows.update(token=refresh)  # an update runs no pre_save: the old release's row
+
+    assert forget_expired_api_tokens() == 0  # none expired
+
+    assert rows.get().token == refresh.rsplit(".", 1)[0]
+    assert APIClient().post("/api/v1/token/refresh/", {"refresh": refresh}).status_code == 200

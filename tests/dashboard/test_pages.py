@@ -157,6 +157,50 @@ def test_registration_does_not_tell_whether_a_username_exists(settings):
     assert not User.objects.get(username="bob").is_active
 
 
+def _shown_with(answer: Any, username: str) -> str:
+    """The page as shown, its username and the form's CSRF token (new on each page) aside."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", answer.content.decode())
+    return page.replace(username, "NAME")
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        {"password2": "not-the-same-password"},
+        {"email": "not-an-address"},
+        {"password1": "{name}-2024", "password2": "{name}-2024"},  # too like the username
+    ],
+    ids=["passwords-differ", "bad-email", "password-like-username"],
+)
+def test_a_form_with_other_problems_does_not_tell_whether_a_username_exists(settings, problem):
+    """A taken username with a second problem in the form (passwords that differ, an email
+    address that is none, a password like the username) gets the page a new username with
+    that problem gets: not "A user with that username already exists." beside the problem."""
+    settings.SELF_REGISTRATION = True
+    make_user("kowalska", "responder")
+    email = User.objects.get(username="kowalska").email
+
+    def request_with_problem(username: str) -> Any:
+        body = {
+            "username": username,
+            "email": f"{username}.request@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        }
+        body.update({field: value.format(name=username) for field, value in problem.items()})
+        return Client().post("/register/", body)
+
+    taken = request_with_problem("kowalska")
+    new = request_with_problem("nowakowa")
+
+    assert taken.status_code == new.status_code == 200
+    assert "field-error" in new.content.decode()
+    assert _shown_with(taken, "kowalska") == _shown_with(new, "nowakowa")
+    assert "already exists" not in taken.content.decode()
+    assert not User.objects.filter(username="nowakowa").exists()
+    assert User.objects.get(username="kowalska").email == email
+
+
 def test_registration_is_rate_limited_per_address(settings):
     settings.SELF_REGISTRATION = True
     settings.SELF_REGISTRATION_RATE = "3/hour"

@@ -387,10 +387,10 @@ def register(request: HttpRequest) -> HttpResponse:
         context = {"form": RegistrationForm(initial=asked), "refusal": registration.RATE_LIMITED}
         return render(request, "registration/register.html", context, status=429)
     form = RegistrationForm(request.POST)
-    username = registration.request_account(form)
-    if username is None:
-        return render(request, "registration/register.html", {"form": form})
-    return render(request, "registration/register_done.html", {"username": username})
+    answer = registration.request_account(form)
+    if not isinstance(answer, str):
+        return render(request, "registration/register.html", {"form": answer})
+    return render(request, "registration/register_done.html", {"username": answer})
 
 
 # --- board --------------------------------------------------------------------------------------
