@@ -282,18 +282,46 @@ def operator_exit_code(m: re.Match[str], ctx: Context) -> Finding | None:
     # such a callback of a task that never left its queue ("Task was requeued more than 2 times
     # and will be failed.").
     r"\btask failed without an exception \(state: ([\w-]{1,40})\)"
-    r"|\btask was requeued more than (\d{1,6}) times\b",
+    r"|\btask was requeued more than (\d{1,6}) times\b"
+    # Airflow 2 hands the failure callback the scheduler's or the task job's words instead, as
+    # its `exception`: the executor reporting the task finished while its state still said
+    # queued or running (2.6 and later, then the wording before), and a running task whose
+    # state was set to failed from outside (the UI's "Mark as failed", the CLI, the REST API).
+    r"|\breported that the task instance .{0,500}? finished with state failed, but the task "
+    r"instance's state attribute is ([\w-]{1,40})"
+    r"|\bexecutor reports task instance .{0,500}? finished \(failed\) although the task says "
+    r"it'?s ([\w-]{1,40})"
+    r"|\b(task marked as failed externally)\b",
     example=(
         "Task failed without an exception (state: running): Airflow reported the failure, but "
         "the task raised no error; it was stopped from outside or lost by its executor. See the "
         "scheduler and executor logs."
     ),
 )
-def airflow_failed_from_outside(m: re.Match[str], ctx: Context) -> Finding:
-    # The callback's text names the task instance's state when Airflow ran the callback: what
-    # the task was doing when Airflow failed it.
-    state = (m.group(1) or "").lower()
+def airflow_failed_from_outside(m: re.Match[str], ctx: Context) -> Finding | None:
+    # The text (the callback's, or the executor's report Airflow 2 hands it) names the task
+    # instance's state when Airflow failed it: what the task was doing then.
+    # The executor's report quoted with the log that says why (a pod evicted for memory): that
+    # cause's rule explains it.
+    if (m.group(3) or m.group(4)) and classify_error(ctx.text).error_type != "Unknown":
+        return None
+    state = (m.group(1) or m.group(3) or m.group(4) or "").lower()
     requeued = m.group(2)
+    if m.group(5):
+        return Finding(
+            "the task's state was set to failed while it ran, from outside it: by hand in "
+            "Airflow's UI (Mark as failed), with the CLI or through the REST API. Airflow "
+            "stopped the task, which raised no error of its own",
+            (
+                "Check Airflow's audit log (Browse > Audit Logs) for who set the task failed, "
+                "and when.",
+                "If it was stopped on purpose (a run that was wrong, stuck or too costly), "
+                "nothing failed: close this ticket.",
+                "If nobody meant to, find the script or tool that sets task states through the "
+                "REST API or the CLI, then clear the task to run it again.",
+            ),
+            0.6,
+        )
     if requeued or state in ("queued", "scheduled"):
         why = (
             "no worker started it: it waited in its queue past [scheduler] task_queued_timeout "

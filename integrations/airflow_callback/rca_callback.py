@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import traceback
 import urllib.error
@@ -53,8 +54,17 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_EXCEPTION_CHARS = 60_000
+# Of a longer error text, its head is kept beside its end: a chained traceback prints its first
+# cause first (the service keeps a head of the same length, integrations/parsers/airflow.py).
+EXCEPTION_HEAD_CHARS = 4_000
+_ELIDED = "\n…\n"
 TIMEOUT_SECONDS = 10
 ATTEMPTS = 3
+# The longest a callback holds up its task (or the DAG processor, which runs a DAG's callbacks
+# one after another within its dag_file_processor_timeout) for a report, all attempts and waits
+# together: a service that takes the connection and never answers, or a resolver that does not
+# answer (no socket timeout covers it), would otherwise hold it for as long as they do.
+REPORT_SECONDS = 20
 
 
 def _iso(value: Any) -> str | None:
@@ -73,8 +83,11 @@ def _exception_text(exception: Any) -> str:
         text = "".join(formatted).strip()
     else:
         text = str(exception)
-    # Tracebacks put the real error last: keep the end when trimming.
-    return text[-MAX_EXCEPTION_CHARS:]
+    if len(text) <= MAX_EXCEPTION_CHARS:
+        return text
+    # A traceback's own error is its last line; a chained one's first cause opens it.
+    tail = MAX_EXCEPTION_CHARS - EXCEPTION_HEAD_CHARS - len(_ELIDED)
+    return f"{text[:EXCEPTION_HEAD_CHARS]}{_ELIDED}{text[-tail:]}"
 
 
 def _no_exception_text(ti: Any) -> str:
@@ -324,7 +337,9 @@ def shown_url(url: str) -> str:
 
 
 def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
-    """POST the body; retries connection errors and 5xx. True when the service accepted it."""
+    """POST the body; retries connection errors and 5xx while REPORT_SECONDS last. True when
+    the service accepted it."""
+    deadline = time.monotonic() + REPORT_SECONDS
     sent = {key: _unicode_text(value) for key, value in body.items()}
     data = json.dumps(sent, default=str).encode()
     request = urllib.request.Request(
@@ -335,7 +350,8 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
     )
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+            left = max(deadline - time.monotonic(), 0.1)
+            with _OPENER.open(request, timeout=min(TIMEOUT_SECONDS, left)) as response:
                 return 200 <= response.status < 300
         except urllib.error.HTTPError as exc:
             if 300 <= exc.code < 400:
@@ -360,8 +376,11 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
                 _without(url, str(exc)),
                 attempt,
             )
-        if attempt < ATTEMPTS:  # not after the last: the task's callback would wait for nothing
-            time.sleep(min(2**attempt, 10))
+        wait = min(2**attempt, 10)
+        # Not after the last attempt, nor past the deadline: the callback would wait for nothing.
+        if attempt == ATTEMPTS or time.monotonic() + wait >= deadline:
+            return False
+        time.sleep(wait)
     return False
 
 
@@ -399,6 +418,28 @@ def _report(
     except Exception:
         log.exception("could not report the %s to the RCA service", what)
         return
+    # Sent beside the callback, which waits REPORT_SECONDS at most: whatever the service or the
+    # network does, the task goes on (a report still under way then may end later, or with the
+    # process).
+    sender = threading.Thread(
+        target=_send, args=(what, body, url, token), name="rca-report", daemon=True
+    )
+    try:
+        sender.start()
+    except RuntimeError:  # no thread to be had (a process at its limit): sent from here
+        _send(what, body, url, token)
+        return
+    sender.join(REPORT_SECONDS)
+    if sender.is_alive():
+        log.error(
+            "the RCA service at %s did not take the %s report within %d s; not waited for",
+            shown_url(url),
+            what,
+            REPORT_SECONDS,
+        )
+
+
+def _send(what: str, body: dict[str, Any], url: str, token: str) -> None:
     try:
         post_failure(body, url, token)
     except Exception as exc:  # e.g. ValueError("unknown url type: ...") quoting RCA_WEBHOOK_URL

@@ -60,8 +60,8 @@ _OUTCOME_WORDS = {
     EventKind.RESOLVED: "ok",
     EventKind.IGNORED: "skipped",
 }
-# The error text kept: a traceback states its error last (the callback trims from its start), a
-# chained one its first cause first, so a longer one keeps its head and its tail.
+# The error text kept: a traceback states its error last, a chained one its first cause first,
+# so a longer one keeps its head and its tail (the callback trims what it sends alike).
 MESSAGE_LIMIT = 16_000
 MESSAGE_HEAD = 4_000
 _ELIDED = "\n…\n"

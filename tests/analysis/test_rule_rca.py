@@ -1962,6 +1962,68 @@ def test_a_task_airflow_requeued_until_it_gave_up_says_it_never_left_its_queue()
     _assert_well_formed(rca)
 
 
+_AIRFLOW_2_EXECUTOR_REPORT = (
+    "Executor CeleryExecutor(parallelism=32) reported that the task instance <TaskInstance: "
+    "etl.load scheduled__2025-12-10T00:00:00+00:00 [{state}]> finished with state failed, but "
+    "the task instance's state attribute is {state}. Learn more: https://airflow.apache.org/docs/"
+    "apache-airflow/stable/troubleshooting.html#task-state-changed-externally"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        # What Airflow 2.6+ hands the failure callback of a task its executor reported failed.
+        (_AIRFLOW_2_EXECUTOR_REPORT.format(state="queued"), "never started"),
+        (_AIRFLOW_2_EXECUTOR_REPORT.format(state="running"), "still running"),
+        # The wording of Airflow 2 before 2.6.
+        (
+            "Executor reports task instance <TaskInstance: etl.load scheduled__2025-12-10 "
+            "[queued]> finished (failed) although the task says its queued. (Info: None) Was "
+            "the task killed externally?",
+            "never started",
+        ),
+    ],
+)
+def test_a_task_airflow_2_failed_on_its_executors_report_is_explained_by_its_state(
+    message: str, said: str
+) -> None:
+    rca = _rca(message, source="airflow")
+
+    assert rca.rule == "airflow_failed_from_outside"
+    assert said in rca.root_cause
+    assert "matches no known cause" not in rca.root_cause
+    _assert_well_formed(rca)
+
+
+def test_an_executors_report_quoted_with_its_cause_is_explained_by_that_cause() -> None:
+    """The scheduler's log beside the report says why the task was lost: that is explained,
+    not the report's "never started"."""
+    message = (
+        _AIRFLOW_2_EXECUTOR_REPORT.format(state="queued")
+        + "\nPod was evicted: The node was low on resource: memory. Container base was using "
+        "7812Mi, which exceeds its request of 2Gi."
+    )
+
+    rca = _rca(message, source="airflow")
+
+    assert rca.rule != "airflow_failed_from_outside"
+    assert "memory" in rca.root_cause
+    _assert_well_formed(rca)
+
+
+def test_a_task_marked_failed_by_hand_in_airflow_2_says_so_and_where_it_is_recorded() -> None:
+    """Airflow 2 runs the failure callback of a running task whose state was set to failed
+    from outside (the UI's "Mark as failed") with this text as its exception."""
+    rca = _rca("task marked as failed externally", source="airflow")
+
+    assert rca.rule == "airflow_failed_from_outside"
+    assert "set to failed while it ran" in rca.root_cause and "by hand" in rca.root_cause
+    assert "audit log" in " ".join(rca.recommendations)
+    assert "repeats on rerun" not in " ".join(rca.recommendations)
+    _assert_well_formed(rca)
+
+
 _BASH = "Bash command failed. The command returned a non-zero exit code {}."
 _SPARK = "Cannot execute: spark-submit --master yarn --name load_orders app.py. Error code is: {}."
 _SSH = "SSH operator error: exit status = {}"

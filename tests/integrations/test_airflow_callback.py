@@ -10,6 +10,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import types
 from datetime import UTC, datetime
 from enum import Enum
@@ -143,6 +144,42 @@ def test_a_long_traceback_keeps_the_error_it_ends_with(webhook_client):
     assert ticket.error_type == "AuthenticationError"
 
 
+class UniqueViolation(Exception):  # named like psycopg2's, as the callback reads the class name
+    pass
+
+
+def test_a_chained_traceback_longer_than_the_callback_sends_keeps_its_first_cause(
+    webhook_client,
+):
+    """A load wrapped in its own error (`raise ... from exc`) whose message quotes a long
+    statement: Python prints the first cause first, so the callback must keep the traceback's
+    head as the service does, not its end alone."""
+    statement = "INSERT INTO sales.orders VALUES " + ", ".join(
+        f"({row}, 'order-{row}', 19.99)" for row in range(4_000)
+    )
+    context = airflow_context()
+    try:
+        try:
+            raise UniqueViolation(
+                'duplicate key value violates unique constraint "orders_pkey"\n'
+                "DETAIL:  Key (order_id)=(1042) already exists."
+            )
+        except UniqueViolation as cause:
+            raise RuntimeError(f"load of sales.orders failed: {statement}") from cause
+    except RuntimeError as exc:
+        context["exception"] = exc
+    body = rca_callback.build_failure_body(context)
+    assert len(body["exception"]) <= rca_callback.MAX_EXCEPTION_CHARS
+
+    answer = webhook_client("/webhooks/airflow/", body)
+
+    assert answer.status_code == 202
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert ticket.error_message.startswith("Traceback (most recent call last):")
+    assert 'violates unique constraint "orders_pkey"' in ticket.error_message
+    assert ticket.error_message.rstrip().endswith("19.99)")
+
+
 def test_body_names_the_deployment_and_its_web_server(monkeypatch):
     configuration = types.ModuleType("airflow.configuration")
     configuration.conf = SimpleNamespace(  # type: ignore[attr-defined]
@@ -259,6 +296,26 @@ def test_an_unreachable_service_is_not_waited_for_after_the_last_attempt(monkeyp
 
     assert sent is False
     assert len(waits) == rca_callback.ATTEMPTS - 1
+
+
+def test_a_service_that_never_answers_holds_the_callback_no_longer_than_its_deadline(
+    monkeypatch, caplog
+):
+    """A service that takes the connection and never answers (its workers all busy, a proxy
+    holding the request): the task, or the DAG processor running the DAG's callbacks one after
+    another, waits REPORT_SECONDS at most, not every attempt's timeout and wait in turn."""
+    monkeypatch.setattr(rca_callback, "REPORT_SECONDS", 2)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections complete in the backlog; none is ever accepted
+        monkeypatch.setenv("RCA_WEBHOOK_URL", f"http://127.0.0.1:{silent.getsockname()[1]}/")
+        monkeypatch.setenv("RCA_WEBHOOK_TOKEN", "token")
+        started = time.monotonic()
+
+        rca_callback.on_failure_callback(airflow_context())
+
+        assert time.monotonic() - started < 4
+    assert "did not take the failure report within 2 s" in caplog.text
 
 
 def test_a_webhook_url_that_redirects_is_not_followed_and_says_where_it_points(caplog):
