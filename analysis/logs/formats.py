@@ -592,12 +592,17 @@ def _from_millis(value: object) -> datetime | None:
         return None
 
 
-def _document_lines(value: object, *, depth: int, context: dict[str, str]) -> Iterator[str]:
+def _document_lines(
+    value: object, *, depth: int, context: dict[str, str], in_errors: bool = False
+) -> Iterator[str]:
+    """``in_errors``: the value is (an item of) an ``errors`` list, where a Copy activity's
+    output keeps its errors as ``Code`` and ``Message``: a ``code`` beside a message is an
+    error's there only (elsewhere it may be an HTTP status's)."""
     if depth > 8:
         return
     if isinstance(value, list):
         for item in value[:1000]:
-            yield from _document_lines(item, depth=depth + 1, context=context)
+            yield from _document_lines(item, depth=depth + 1, context=context, in_errors=in_errors)
         return
     if not isinstance(value, dict):
         return
@@ -615,8 +620,9 @@ def _document_lines(value: object, *, depth: int, context: dict[str, str]) -> It
         },
     }
     message = lowered.get("message")
-    if isinstance(message, str) and message and (lowered.keys() & _ERROR_KEYS) - {"message"}:
-        code = str(lowered.get("errorcode", "") or "")
+    error_keys = _ERROR_KEYS | {"code"} if in_errors else _ERROR_KEYS
+    if isinstance(message, str) and message and (lowered.keys() & error_keys) - {"message"}:
+        code = str(lowered.get("errorcode") or (lowered.get("code") if in_errors else "") or "")
         failure = str(lowered.get("failuretype", "") or "")
         target = str(lowered.get("target", "") or context.get("activity", ""))
         label = " ".join(part for part in ("ADF", code, failure, target) if part)
@@ -634,8 +640,11 @@ def _document_lines(value: object, *, depth: int, context: dict[str, str]) -> It
         level = "ERROR" if str(lowered["status"]).lower() == "failed" else "INFO"
         yield f"{prefix}{level} [ADF {context['activity']}] status {lowered['status']}"
     for key, item in value.items():
-        if isinstance(item, dict | list) and str(key).lower() not in {"details"}:
-            yield from _document_lines(item, depth=depth + 1, context=context)
+        name = str(key).lower()
+        if isinstance(item, dict | list) and name not in {"details"}:
+            yield from _document_lines(
+                item, depth=depth + 1, context=context, in_errors=name == "errors"
+            )
 
 
 def _has_message(error: object) -> bool:

@@ -70,17 +70,23 @@ _CACHE_CHARS = 10_000_000  # or when their text reaches this
 
 # Numbers, hex ids, UUIDs, IPs, timestamps and durations vary between otherwise identical lines;
 # masked before Drain sees them (and as the key of the template cache that spares most Drain
-# calls). Only a token that starts at a boundary (after a space, punctuation, "=", ":", "/" or
-# "_") is variable: a digit inside a name (psycopg2, Py4JJavaError, s3://, Amazon S3, log4j) or
-# a host (sql-prod-01.database.windows.net, ip-10-0-0-1) is part of it and stays, unless it is
-# a number of 3 digits or more ending a lower-case name (job-123; ORA-00942 stays).
+# calls). A UUID is variable wherever it stands; any other token only where it starts at a
+# boundary (after a space, punctuation, "=", ":", "/" or "_"): a digit inside a name (psycopg2,
+# Py4JJavaError, s3://, Amazon S3, log4j) or a host (sql-prod-01.database.windows.net,
+# ip-10-0-0-1) is part of it and stays, unless it is a number of 3 digits or more ending a
+# lower-case name (job-123; ORA-00942 stays).
 _HEX = r"[0-9a-fA-F]"
 _MASK = re.compile(
-    r"(?<![A-Za-z0-9.\-])(?:"
-    rf"{_HEX}{{8}}(?:-{_HEX}{{4}}){{3}}-{_HEX}{{12}}(?!\w)"  # a UUID
-    rf"|(?=[a-fA-F]*\d){_HEX}{{8,}}(?!\w)"  # a hex id (request id, commit) with a digit
-    r"|[-+]?\d[\w.:-]*"  # numbers, versions, IPs and ports, dates, times, 120ms, 0x7f3a
-    r")"
+    # Spark's spark-<uuid> and blockmgr-<uuid> directories and part-00000-<uuid>-c000 files
+    # are named anew by each run.
+    r"(?<![A-Za-z0-9])(?:"
+    rf"{_HEX}{{8}}(?:-{_HEX}{{4}}){{3}}-{_HEX}{{12}}(?![A-Za-z0-9])"
+    r"|(?<![.\-])(?:"
+    rf"(?=[a-fA-F]*\d){_HEX}{{8,}}(?!\w)"  # a hex id (request id, commit) with a digit
+    # numbers, versions, IPs and ports, dates, times, 120ms, 0x7f3a; not the punctuation
+    # after one ("offset 42: timed out" keeps its colon, as "offset 12345678: …" does)
+    r"|[-+]?\d(?:[\w.:-]*\w)?"
+    r"))"
     # and an id's number at the end of a lower-case name: job-123, attempt-1042 (3 digits or
     # more, so sql-prod-01 and executor-7 stay; an upper-case code stays: ORA-00942, HIVE-123)
     r"|(?<=[a-z]-)\d{3,}(?![\w\-]|\.\w)"
@@ -131,6 +137,9 @@ _PY_FRAME = re.compile(r'\s+File "|\s{2,}\S|\s+\^')
 _PY_GROUP_BAR = re.compile(r"\s*\| ?")
 _PY_GROUP_EDGE = re.compile(r"\s*\+[-+]")
 _ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
+# Lines another thread may log into a Java stack trace (a log record of its own between two
+# frames) before the trace's next frames or `Caused by:` are no longer read as its own.
+INTERLEAVED_LINES = 5
 
 
 @dataclass(slots=True)
@@ -490,6 +499,11 @@ class LogMiner:
         self._exception_types: Counter[str] = Counter()
         self._java: ExceptionChain | None = None
         self._java_trace_lines = 0  # its stack frames and `Caused by:` lines
+        # A stack trace cut by another record: resumed if its frames go on within
+        # INTERLEAVED_LINES lines (``_interrupted_lines`` counts them), else kept as it is.
+        self._interrupted: ExceptionChain | None = None
+        self._interrupted_trace_lines = 0
+        self._interrupted_lines = 0
         self._py: ExceptionChain | None = None
         self._py_state = ""  # "frames", "after", "chained"
         self._py_pending: list[ExceptionLink] = []
@@ -661,6 +675,7 @@ class LogMiner:
         # Python tracebacks.
         if stripped == _PY_TRACEBACK or stripped.endswith(_PY_TRACEBACK):
             if self._py is None or self._py_state != "chained":
+                self._end_interrupted()
                 self._end_py()
                 self._py = ExceptionChain(line.file, line.number, self._time, "python", text)
             self._py_state = "frames"
@@ -705,6 +720,14 @@ class LogMiner:
                     return False
                 self._end_py()
         # Java / Scala / Spark.
+        if self._java is None and self._interrupted is not None:
+            if _JAVA_FRAME.match(text) or _CAUSED_BY.match(text):
+                self._java, self._interrupted = self._interrupted, None
+                self._java_trace_lines = self._interrupted_trace_lines
+            else:
+                self._interrupted_lines += 1
+                if self._interrupted_lines > INTERLEAVED_LINES:
+                    self._end_interrupted()
         if self._java is not None:
             if _JAVA_FRAME.match(text) or stripped == "Driver stacktrace:":
                 self._java_trace_lines += 1
@@ -714,12 +737,20 @@ class LogMiner:
                 self._java_trace_lines += 1
                 self._add_java_links(self._java, caused["rest"], line.number)
                 return False
-            self._end_java()
+            if parsed.header and self._java_trace_lines:
+                # Another thread's record inside the trace: its frames may go on after it,
+                # and the root cause is the last `Caused by:` of those.
+                self._interrupted, self._java = self._java, None
+                self._interrupted_trace_lines = self._java_trace_lines
+                self._interrupted_lines = 1
+            else:
+                self._end_java()
         if "Exception" in text or "Error" in text or "Failure" in text or "Throwable" in text:
             body = parsed.message if parsed.header else text
             chain = ExceptionChain(line.file, line.number, self._time, "java", text)
             self._add_java_links(chain, body, line.number)
             if chain.links:
+                self._end_interrupted()
                 self._java = chain
                 self._java_trace_lines = 0
                 return not parsed.header and self._level not in _ERROR_LEVELS
@@ -740,6 +771,11 @@ class LogMiner:
                 chain.language = "python"
             self._keep(chain)
 
+    def _end_interrupted(self) -> None:
+        chain, self._interrupted = self._interrupted, None
+        if chain is not None:
+            self._keep(chain)
+
     def _end_py(self) -> None:
         chain, self._py = self._py, None
         links, self._py_pending = self._py_pending, []
@@ -751,6 +787,7 @@ class LogMiner:
             self._keep(chain)
 
     def _end_chains(self) -> None:
+        self._end_interrupted()
         self._end_java()
         self._end_py()
 

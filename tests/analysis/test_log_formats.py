@@ -378,6 +378,55 @@ def test_a_long_adf_error_is_classified_on_its_whole_message(tmp_path):
     assert classify_error(cause).error_type == "AuthenticationError"
 
 
+# A failed Copy activity's Output pane in the ADF monitor: its errors as `Code` and `Message`.
+ADF_COPY_OUTPUT: dict[str, Any] = {
+    "dataRead": 0,
+    "dataWritten": 0,
+    "copyDuration": 12,
+    "errors": [
+        {
+            "Code": 22755,
+            "Message": ADF_SQL_LOGIN_ERROR["message"].removeprefix(
+                "Failure happened on 'Source' side. "
+            ),
+            "EventType": 0,
+            "Category": 5,
+            "Data": {},
+            "MsgId": None,
+            "ExceptionType": None,
+            "Source": None,
+            "StackTrace": None,
+            "InnerEventInfos": [],
+        }
+    ],
+    "effectiveIntegrationRuntime": "AutoResolveIntegrationRuntime (West Europe)",
+    "executionDetails": [{"source": {"type": "AzureSqlDatabase"}, "status": "Failed"}],
+}
+
+
+def test_a_copy_activity_output_names_its_errors(tmp_path):
+    result = mine_bytes(tmp_path, "output.json", json.dumps(ADF_COPY_OUTPUT, indent=2).encode())
+    assert result.formats == {"adf": 1}
+    assert result.failure is not None
+    assert result.failure.text.startswith("ERROR [ADF 22755] ErrorCode=SqlFailedToConnect,")
+    assert classify_error(result.cause_text()).error_type == "AuthenticationError"
+    # Within a whole activity run, the output's error comes before the run's own.
+    run = {**ADF_SQL_LOGIN_RUN, "output": ADF_COPY_OUTPUT}
+    run["error"] = run.pop("error")
+    result = mine_bytes(tmp_path, "run.json", json.dumps(run, indent=2).encode())
+    assert result.levels == {"ERROR": 2}
+    assert result.first_error is not None and "[ADF 22755 Copy_SalesOrders]" in (
+        result.first_error.text
+    )
+    assert result.failure is not None and "[ADF 2200 UserError Copy_SalesOrders]" in (
+        result.failure.text
+    )
+    # A code beside a message elsewhere is no error.
+    status = {"response": {"code": 200, "message": "OK"}, "errors": []}
+    result = mine_bytes(tmp_path, "status.json", json.dumps(status, indent=2).encode())
+    assert "adf" not in result.formats and not result.found_error
+
+
 def test_a_one_line_json_lines_log_is_still_json_lines(tmp_path):
     rows = [
         {"time": "2024-01-31T12:00:00Z", "level": "INFO", "message": "start"},

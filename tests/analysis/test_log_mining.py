@@ -8,6 +8,7 @@ import json
 import random
 import string
 import time
+import uuid
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,6 +219,47 @@ def test_a_jvm_exception_alone_on_its_line_still_reads_as_java(tmp_path):
     )
     result = mine(write(tmp_path, "driver.log", log))
     assert [c.language for c in result.chains] == ["java", "java"]
+
+
+def test_a_java_trace_cut_by_another_threads_record_keeps_its_last_caused_by(tmp_path):
+    # A Spark driver logs from many threads: a record of another one lands between two frames
+    # of the trace, and the trace's deepest `Caused by:` comes after it.
+    trace = (
+        "26/12/07 05:00:10 ERROR FileFormatWriter: Aborting job 3f1c.\n"
+        "org.apache.spark.SparkException: Job aborted due to stage failure\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.abortStage(DAGScheduler.scala:2608)\n"
+        "Caused by: java.sql.SQLException: Cannot get connection\n"
+        "\tat com.zaxxer.hikari.pool.HikariPool.getConnection(HikariPool.java:197)\n"
+        "26/12/07 05:00:10 INFO BlockManagerInfo: Removed broadcast_3_piece0 on 10.1.2.3:41234\n"
+        "\tat com.zaxxer.hikari.pool.HikariPool.getConnection(HikariPool.java:162)\n"
+        "\t... 12 more\n"
+        "Caused by: com.microsoft.sqlserver.jdbc.SQLServerException: The TCP/IP connection to"
+        " the host sql-prod-01.database.windows.net, port 1433 has failed.\n"
+        "\tat com.microsoft.sqlserver.jdbc.SQLServerConnection.connect(Conn.java:1)\n"
+        "\t... 20 more\n"
+    )
+    log = trace + "26/12/07 05:00:11 ERROR SparkContext: Job failed\n"
+    result = mine(write(tmp_path, "driver.log", log))
+    chain = result.innermost_cause
+    assert chain is not None
+    assert [link.type for link in chain.links] == [
+        "org.apache.spark.SparkException",
+        "java.sql.SQLException",
+        "com.microsoft.sqlserver.jdbc.SQLServerException",
+    ]
+    assert chain.line == 2 and len(result.chains) == 1
+    assert "sql-prod-01.database.windows.net" in result.cause_text().splitlines()[0]
+
+    # Up to INTERLEAVED_LINES records of other threads; past them, a `Caused by:` is a chain
+    # of its own.
+    head = trace.split("26/12/07 05:00:10 INFO")[0]
+    orphan = "Caused by: java.net.SocketTimeoutException: Read timed out\n"
+    for records, links in ((mining.INTERLEAVED_LINES, [3]), (mining.INTERLEAVED_LINES + 1, [2, 1])):
+        quiet = "".join(
+            f"26/12/07 05:00:10 INFO Executor: Finished task {n}.0\n" for n in range(records)
+        )
+        result = mine(write(tmp_path, f"later{records}.log", head + quiet + orphan))
+        assert [len(c.links) for c in result.chains] == links
 
 
 def test_airflow_error_line_with_a_cut_traceback_is_the_failure():
@@ -678,11 +720,45 @@ def test_json_lines_with_exception_field(tmp_path):
         ),
         # an error code is what the line is about
         ("ORA-00942: table or view does not exist", "ORA-00942: table or view does not exist"),
+        # a UUID inside a name is an id all the same
+        (
+            "Deleting /local_disk0/spark-232d6f70-1fa0-4f38-9aee-c0d5f9349ec9/blockmgr-"
+            "3fa8b1c2-aaaa-bbbb-cccc-1234567890ab and part-00003-a7b85f8b-7f58-480f-addf-"
+            "75983c318bd7-c000.snappy.parquet",
+            "Deleting /local_disk0/spark-<*>/blockmgr-<*> and part-00003-<*>-c000.snappy.parquet",
+        ),
+        # the punctuation after a number is not part of it
+        (
+            "Offset commit failed at offset 99: The request timed out after 3.",
+            "Offset commit failed at offset <*>: The request timed out after <*>.",
+        ),
     ],
 )
 def test_digits_inside_names_and_hosts_are_not_masked(tmp_path, line, template):
     result = mine(write(tmp_path, "plain.log", line + "\n"))
     assert [p["template"] for p in result.patterns] == [template]
+
+
+def test_two_runs_of_one_failure_differing_in_times_and_ids_give_the_same_templates(tmp_path):
+    def run(day: int, ids: list[str], offset: int) -> str:
+        stamp = f"26/12/0{day} 05:0{day}:1{day}"
+        return (
+            f"{stamp} INFO DiskBlockManager: Created local directory at /local_disk0/spark-"
+            f"{ids[0]}/executor-{ids[1]}/blockmgr-{ids[2]}\n"
+            f"{stamp} WARN KafkaConsumer: Offset commit failed at offset {offset}: The request"
+            " timed out.\n"
+            f"{stamp} ERROR FileFormatWriter: Job {ids[3]} aborted writing part-00000-{ids[4]}"
+            "-c000.snappy.parquet\n"
+        )
+
+    def uuids() -> list[str]:
+        return [str(uuid.uuid4()) for _ in range(5)]
+
+    first = mine(write(tmp_path, "run1.log", run(6, uuids(), 99)))
+    second = mine(write(tmp_path, "run2.log", run(7, uuids(), 1234567)))
+    templates = [p["template"] for p in first.patterns]
+    assert templates == [p["template"] for p in second.patterns]
+    assert all("<*>" in template for template in templates)
 
 
 def test_variable_numbers_still_cluster_lines_into_one_template(tmp_path):
