@@ -4,8 +4,9 @@
  * server (the RCA and remediation panels and the facts box with who acknowledged and resolved
  * it when: the `data-live-part` elements), once for a burst of events; so do a repeat (a new
  * occurrence count) and a part's recovery that keeps the ticket open, for the parts counted
- * failing under the title (`data-live` elements). Its severity, priority and class badges
- * take each change's values. */
+ * failing under the title (`data-live` elements), and so do the incident events that may
+ * change which incident the ticket is in (`incidentChanged`). Its severity, priority and
+ * class badges take each change's values. */
 (function () {
   "use strict";
 
@@ -90,6 +91,7 @@
     // A mapped instance or a task that succeeded while others of the ticket still fail.
     const recounted = RECOUNTED.includes(msg.action);
     const rerouted = msg.action === "re-routed";
+    const regrouped = (t.incident || "") !== shownIncident();
     // The RCA panel shows the new analysis, the remediation panel drops decided buttons, the
     // facts box says who acknowledged or resolved it and when (and the team and owner a
     // re-route gave it), the line under the title the parts (mapped instances, Databricks
@@ -100,6 +102,7 @@
       repeated ||
       recounted ||
       rerouted ||
+      regrouped ||
       String(msg.action).startsWith("remediation")
     )
       refresh();
@@ -109,6 +112,26 @@
         ". Reload for the full audit trail" +
         (analysed ? "." : " and analysis.")
     );
+  }
+
+  /* The incident the page's badge names ("" for none). */
+  function shownIncident() {
+    const badge = one("incident");
+    return badge ? badge.dataset.incident || "" : "";
+  }
+
+  /* An incident took this ticket in or let it go, the incident it is in changed (merged into
+   * another), or one formed while it is in none (its earlier members join it without an event
+   * of their own, and the card lists only the first of them): the page's parts are read
+   * again, so the badge under the title links to the incident the ticket is in now. */
+  function incidentChanged(msg) {
+    const shown = shownIncident();
+    if (
+      msg.ticket_id === ticketId ||
+      msg.incident.id === shown ||
+      (msg.action === "formed" && !shown)
+    )
+      refresh();
   }
 
   /* This ticket was folded into another (its failure is one of that one's occurrences) and
@@ -144,9 +167,11 @@
       target.textContent = fresh.textContent;
       target.className = fresh.className;
       target.hidden = fresh.hidden;
-      for (const key of ["status", "slaStatus", "deadline"]) {
+      for (const key of ["status", "slaStatus", "deadline", "incident"]) {
         if (key in fresh.dataset) target.dataset[key] = fresh.dataset[key];
       }
+      if (fresh.hasAttribute("href")) target.setAttribute("href", fresh.getAttribute("href"));
+      else target.removeAttribute("href");
     });
     const status = doc.querySelector('[data-live="sla"]');
     if (status) updateButtons(status.dataset.status);
@@ -172,5 +197,5 @@
 
   const refresh = live.partsReader(window.location.href, take);
 
-  live.connect({ message: apply, folded, resync: refresh, opened });
+  live.connect({ message: apply, incident: incidentChanged, folded, resync: refresh, opened });
 })();

@@ -2697,3 +2697,111 @@ def test_an_incident_card_keeps_the_keyboard_focus_when_a_member_joins_live(
     )
     assert browser.execute_script(focused)
     assert not_reloaded(browser)
+
+
+def incident_badge(driver: webdriver.Chrome) -> tuple[str, str | None] | None:
+    """The ticket page's link to its incident under the title: its text and target, or None
+    while it is not shown."""
+    return driver.execute_script(
+        "const badge = document.getElementById('ticket-incident');"
+        "if (!badge || badge.hidden) return null;"
+        "return [badge.textContent, badge.getAttribute('href')];"
+    )
+
+
+def test_a_ticket_page_links_to_the_incident_its_ticket_joins_live(
+    asgi_server, short_lived_connections, celery_worker, browser, settings
+):
+    """The on-call opens the first failure of an outage; a second pipeline failing against the
+    same server forms an incident of both. The page never said so until a reload: its ticket
+    was acted on alone, its page gave no way to the incident's. A merge moves the link on."""
+    settings.INCIDENT_MIN_PIPELINES = 2
+    make_user("noor", "responder")
+    first = post_failure(asgi_server, storm_failure("pl_load_orders"))["ticket_id"]
+    sign_in(browser, asgi_server, "noor", f"/tickets/{first}/")
+    assert incident_badge(browser) is None
+    mark_page(browser)
+
+    post_failure(asgi_server, storm_failure("pl_load_customers"))
+    incident = wait_for(lambda: Ticket.objects.get(pk=first).incident, timeout=20)
+    wait(
+        browser,
+        lambda d: incident_badge(d) == [f"Incident {incident.pk}", f"/incidents/{incident.pk}/"],
+    )
+
+    other, _ = sql_outage("INC-20250101T000000-0b0b0b", "sql-other", ["pl_a", "pl_b"])
+    incidents.merge(incident.pk, other.pk, Actor("slack", "noor"))
+    wait(
+        browser,
+        lambda d: incident_badge(d) == [f"Incident {other.pk}", f"/incidents/{other.pk}/"],
+    )
+    assert not_reloaded(browser)
+
+
+def test_a_ticket_pages_sla_due_time_follows_a_reopen_made_elsewhere(
+    asgi_server, short_lived_connections, browser
+):
+    """Acknowledged in time, then reopened from Slack: the clock starts again from the reopen,
+    and the page counted down to the new deadline under a "due" time that still named the old
+    one, two times for one deadline."""
+    make_user("lena", "responder")
+    first_deadline = timezone.now() + timedelta(minutes=5)
+    ticket = make_ticket(pipeline="pl_due_live", sla_deadline=first_deadline)
+    sign_in(browser, asgi_server, "lena", f"/tickets/{ticket.pk}/")
+    lifecycle.transition(ticket.pk, "acknowledge", Actor("slack", "maria"))
+    wait(browser, lambda d: sla_of(d, "[data-live=sla]")[0] == "SLA Met")
+    mark_page(browser)
+
+    lifecycle.transition(ticket.pk, "reopen", Actor("slack", "maria"))
+    deadline = Ticket.objects.get(pk=ticket.pk).sla_deadline
+    assert deadline is not None and deadline > first_deadline + timedelta(minutes=30)
+    due = f"due {deadline:%Y-%m-%d %H:%M} UTC"
+    wait(
+        browser,
+        lambda d: (
+            d.execute_script("return document.querySelector('.sla-box .muted').textContent.trim()")
+            == due
+        ),
+    )
+    assert not_reloaded(browser)
+
+
+def past_their_panel(driver: webdriver.Chrome) -> list[str]:
+    """The text of what sticks out past the right edge of the panel it is in (a table that
+    scrolls inside its panel, as on a phone, aside)."""
+    return driver.execute_script(
+        "const scrolls = (e) => { const table = e.closest('table');"
+        "  return !!table && getComputedStyle(table).overflowX !== 'visible'; };"
+        "return Array.from(document.querySelectorAll('.panel *'))"
+        "  .filter((e) => !scrolls(e) && e.getBoundingClientRect().right"
+        "    > e.closest('.panel').getBoundingClientRect().right + 1)"
+        "  .map((e) => e.tagName.toLowerCase() + ': ' + e.textContent.trim().slice(0, 40))"
+        "  .slice(0, 8);"
+    )
+
+
+def test_an_incident_page_of_long_unbroken_names_stays_within_the_screen(
+    asgi_server, short_lived_connections, browser
+):
+    """Generated pipeline names run long without a break. On an incident's page the SLA box's
+    "open member due first" link would not wrap: the head's side grew past the screen, the
+    title was squeezed into a column a word wide, and the members table pushed the page
+    sideways too, on a desktop as on a phone, and the shared cause naming the first of them ran
+    out of its panel."""
+    pipelines = [f"pl_{'ingest_partner_feed_' * 8}{n}" for n in range(2)]
+    incident, _ = sql_outage(
+        "INC-20250101T000000-10a9e0", f"sql-{'partnerwarehouse' * 6}-01", pipelines
+    )
+    make_user("ada", "responder")
+    sign_in(browser, asgi_server, "ada", f"/incidents/{incident.pk}/")
+    for width in (1440, 390):
+        browser.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 640},
+        )
+        browser.get(f"{asgi_server}/incidents/{incident.pk}/")
+        wait(browser, lambda d: d.find_element(By.ID, "incident-sla").is_displayed())
+        assert page_overflow(browser) == [], width
+        assert past_their_panel(browser) == [], width
+        title = browser.find_element(By.CSS_SELECTOR, ".ticket-title")
+        assert title.rect["width"] >= min(width - 40, 600) / 2, width
