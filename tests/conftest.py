@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,11 +18,14 @@ from urllib.parse import quote
 
 import pytest
 import redis
+from celery.signals import task_postrun, task_prerun, task_received
+from celery.worker import state as worker_state
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.servers import basehttp
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.test import Client, override_settings
 
 from rca_project import local_services
@@ -200,18 +204,119 @@ def webhook_client() -> Callable[..., Any]:
     return post
 
 
+# How long a test's end waits for the tasks it left running before it gives up on them.
+WORKER_DRAIN_SECONDS = 30.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "worker_drain_seconds(seconds): how long `celery_worker` waits at the test's end for "
+        f"the tasks still running (default {WORKER_DRAIN_SECONDS:g})",
+    )
+
+
+class TaskThreads:
+    """The worker threads running a task now, each with the database sessions it opened, and
+    those a finished test gave up on (fenced: they may open no session any more); the ids of
+    the tasks a worker took and has not finished.
+
+    A thread cannot be stopped from outside: a task still waiting on a call when its test ends
+    goes on, and would write into the next test's database and hold locks the flush's TRUNCATE
+    waits for (or deadlocks with: "Database ... couldn't be flushed"). Its sessions are
+    terminated instead (`end_sessions`), and a new one is refused here."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sessions: dict[int, set[int]] = {}
+        self.fenced: set[int] = set()
+        self.unfinished: set[str] = set()
+
+    def received(self, request: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self.unfinished.add(request.id)
+
+    def started(self, **kwargs: Any) -> None:
+        with self._lock:
+            self.sessions[threading.get_ident()] = set()
+
+    def ended(self, task_id: str, **kwargs: Any) -> None:
+        with self._lock:
+            self.unfinished.discard(task_id)
+            self.sessions.pop(threading.get_ident(), None)
+            self.fenced.discard(threading.get_ident())
+
+    def connected(self, sender: Any, connection: Any, **kwargs: Any) -> None:
+        thread = threading.get_ident()
+        with self._lock:
+            if thread in self.fenced:
+                connection.connection.close()
+                raise RuntimeError("the test that queued this task has ended")
+            if thread in self.sessions:
+                self.sessions[thread].add(connection.connection.info.backend_pid)
+
+    def running(self) -> set[int]:
+        with self._lock:
+            return set(self.sessions) - self.fenced - {threading.get_ident()}
+
+    def fence_running(self) -> set[int]:
+        """Fence the threads running a task (never the caller's: an eager task's thread);
+        the backend pids of their sessions."""
+        with self._lock:
+            running = set(self.sessions) - self.fenced - {threading.get_ident()}
+            self.fenced |= running
+            return {pid for thread in running for pid in self.sessions[thread]}
+
+    def revoke_unfinished(self) -> None:
+        """Revoke, for every worker of this process from now on, the tasks taken and not
+        finished: with acks_late, a stopped worker's unacknowledged messages go back to the
+        broker, and the next test's worker would run them."""
+        with self._lock:
+            for task_id in self.unfinished:
+                worker_state.revoked.add(task_id)
+            self.unfinished.clear()
+
+
+TASK_THREADS = TaskThreads()
+task_received.connect(TASK_THREADS.received, weak=False, dispatch_uid="tests-task-received")
+task_prerun.connect(TASK_THREADS.started, weak=False, dispatch_uid="tests-task-started")
+task_postrun.connect(TASK_THREADS.ended, weak=False, dispatch_uid="tests-task-ended")
+connection_created.connect(TASK_THREADS.connected, weak=False, dispatch_uid="tests-task-session")
+
+
+def end_sessions(pids: set[int]) -> None:
+    """Terminate the given backends and every other session of the test database inside a
+    transaction, this thread's excepted, waiting (up to 5 s each) until they are gone, so the
+    flush's TRUNCATE neither waits for their locks nor deadlocks with them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND (pid = ANY(%s) OR xact_start IS NOT NULL)
+            """,
+            [sorted(pids)],
+        )
+
+
 @pytest.fixture
-def celery_worker(transactional_db) -> Iterator[Any]:
+def celery_worker(transactional_db, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A real Celery worker (threads in this process, so it sees the test database), consuming
     from the real Redis broker, and the inbox relay that feeds it accepted webhooks (a thread
-    too). Both stop, finishing what they are doing, before the test database is flushed, so no
-    task of one test runs into the next."""
+    too). At the test's end the relay stops; the tasks still running get `WORKER_DRAIN_SECONDS`
+    (marker `worker_drain_seconds`) to finish; those that do not are fenced off the database
+    (`TaskThreads`); every task the worker took and did not finish is revoked (a stopped worker
+    hands its unacknowledged messages back to the broker); the worker stops; its queues are
+    emptied; and the sessions left in a transaction are terminated, so that no task of one test
+    runs into the next and the flush that follows cannot block or fail."""
     from celery.contrib.testing.worker import start_worker
-    from celery.signals import task_postrun
     from django.db import connections
 
     from integrations import targets
     from integrations.relay import InboxRelay
+
+    marker = request.node.get_closest_marker("worker_drain_seconds")
+    drain_seconds = float(marker.args[0]) if marker else WORKER_DRAIN_SECONDS
 
     # A worker keeps its database connections across tasks (rca_project.celery); these worker
     # threads end with the test but their connections would not, and would hold the test
@@ -220,6 +325,7 @@ def celery_worker(transactional_db) -> Iterator[Any]:
         connections.close_all()
 
     queues = [celery_app.conf.task_default_queue, *targets.outbound_queues()]
+    abandoned: set[int] = set()
     task_postrun.connect(close_thread_connections, weak=False)
     try:
         with start_worker(
@@ -236,10 +342,18 @@ def celery_worker(transactional_db) -> Iterator[Any]:
                 yield worker
             finally:
                 relay.stop()
+                deadline = time.monotonic() + drain_seconds
+                while TASK_THREADS.running() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                abandoned = TASK_THREADS.fence_running()
+                TASK_THREADS.revoke_unfinished()
     finally:
         task_postrun.disconnect(close_thread_connections)
-    # Tasks it had not taken (retries scheduled for later) must not reach the next test.
-    redis.Redis.from_url(_test_redis_url()).delete(*queues)
+        client = redis.Redis.from_url(_test_redis_url())
+        # Tasks it had not taken (retries scheduled for later) must not reach the next test.
+        client.delete(*queues)
+        client.close()
+        end_sessions(abandoned)
 
 
 @pytest.fixture
