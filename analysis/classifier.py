@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +58,8 @@ TAIL_CHARS = 4 * 1024
 MIDDLE_CHARS = 4 * 1024
 # Of a message longer than twice this, only this much of each end is read for informational
 # lines (the head and tail come from there); its middle is read for its error lines alone,
-# which informational lines are not. Reading a 1 MB body's every line cost 12x its class.
+# which informational lines are not (and, when no class is found, for its lines holding a
+# failure word, which they are not either). Reading a 1 MB body's every line cost 12x its class.
 INFORMATIONAL_SPAN = 4 * (HEAD_CHARS + TAIL_CHARS)
 _SALIENT = re.compile(
     r"error|exception|fail|fatal|denied|refused|killed|no space|out of memory|timed? ?out"
@@ -4942,12 +4944,26 @@ def _window_and_class(message: str, plain_words: bool = True) -> tuple[str, Clas
     if found.error_type != "Unknown":
         return window, found
     salient = _salient_lines(rest)
-    if not salient:
-        if not (head or tail):
-            return "", _STATES_NO_FAILURE
-        return window, _classify_text(window, plain_words)
-    window = f"{head}\n{salient}\n{tail}"
-    return window, _classify_text(window, plain_words)
+    if salient:
+        window = f"{head}\n{salient}\n{tail}"
+        found = _classify_text(window, plain_words)
+    elif head or tail:
+        found = _classify_text(window, plain_words)
+    else:
+        window, found = "", _STATES_NO_FAILURE
+    if found.error_type != "Unknown" or not middle:
+        return window, found
+    # The middle was not read for its informational lines, so its lines that state a failure
+    # without an error word ("Container exited with a non-zero exit code 137") were not read
+    # at all, though a whole reading keeps them: a class none of the rest gives is read there.
+    stating = _failure_stating_lines(middle)
+    if not stating:
+        return window, found
+    widened = "\n".join(part for part in (head, salient, stating, tail) if part)
+    widened_found = _classify_text(widened, plain_words)
+    if widened_found.error_type == "Unknown":
+        return window, found
+    return widened, widened_found
 
 
 def _ends_without_informational(message: str) -> tuple[str, str, str] | None:
@@ -4969,17 +4985,36 @@ def _salient_lines(text: str) -> str:
     """The lines of `text` that speak of an error (each cut to 500 characters around what it
     says), up to MIDDLE_CHARS in all."""
     lower = text.lower()
+    return _lines_around(text, lower, ((m.start(), m.end()) for m in _SALIENT.finditer(lower)))
+
+
+def _failure_stating_lines(text: str) -> str:
+    """The lines of `text` holding a failure word not said to be absent (`_FAILURE_WORDS`,
+    which no informational line holds), each cut to 500 characters around it, up to
+    MIDDLE_CHARS in all."""
+    lower = text.lower()
+    spans = (
+        (last + 1 - len(word), last + 1)
+        for last, word in _FAILURE_WORDS.iter(lower)
+        if not _negated(lower, word, last + 1 - len(word))
+    )
+    return _lines_around(text, lower, spans)
+
+
+def _lines_around(text: str, lower: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The lines of `text` around `spans` (offsets into `lower`, in order), each cut to 500
+    characters around its span, up to MIDDLE_CHARS in all."""
     # A few characters lower-case to two (İ): then the offsets are the lowered text's.
     source = text if len(lower) == len(text) else lower
     lines: list[str] = []
     size = 0
     end = 0
-    for match in _SALIENT.finditer(lower):
-        if match.start() < end:
+    for span_start, span_end in spans:
+        if span_start < end:
             continue
-        start = max(lower.rfind("\n", 0, match.start()) + 1, match.start() - 250)
-        end = lower.find("\n", match.end())
-        end = min(len(source) if end < 0 else end, match.end() + 250)
+        start = max(lower.rfind("\n", 0, span_start) + 1, span_start - 250)
+        end = lower.find("\n", span_end)
+        end = min(len(source) if end < 0 else end, span_end + 250)
         line = source[start:end]
         if size + len(line) > MIDDLE_CHARS:
             break

@@ -190,3 +190,18 @@ def test_a_huge_log_is_read_as_its_short_form_is() -> None:
     only_progress = f"{SPARK_INFO}\n{progress}\n{progress}"
     assert len(only_progress) > 2 * INFORMATIONAL_SPAN
     assert scan_window(only_progress) == ""
+
+
+@pytest.mark.parametrize("above", [False, True])
+def test_a_failure_stated_without_an_error_word_between_huge_ends_is_read(above: bool) -> None:
+    """Just past twice INFORMATIONAL_SPAN the middle is not read for informational lines: a
+    line there that states a failure in words `_SALIENT` does not know is read all the same, as
+    it is just below (where the whole message is)."""
+    error = "Container exited with a non-zero exit code 137"
+    done = "24/05/01 02:00:00 INFO DAGScheduler: Stage 3 completed successfully"
+    total = 2 * INFORMATIONAL_SPAN + (200 if above else -200)
+    padding = "\n".join([done] * ((total - len(error)) // 2 // (len(done) + 1)))
+    huge = f"{padding}\n{error}\n{padding}"
+    assert (len(huge) > 2 * INFORMATIONAL_SPAN) is above
+    assert classify_error(huge).error_type == classify_error(error).error_type != "Unknown"
+    assert error in scan_window(huge)
