@@ -760,6 +760,7 @@ def _mine(job: LogAnalysisJob, sources: list[LogSource], progress: _Progress) ->
     if not mined.lines:  # a fetched log, or an archive's members: uploads are checked at once
         names = reader.files_read or [source.name for source in sources]
         raise LogJobError(f"{', '.join(names)}: the log is empty")
+    mined.lines_cut = reader.lines_cut
     return mined
 
 
@@ -985,6 +986,7 @@ def build_report(
                 "start",
                 "end",
                 "pattern_count",
+                "lines_cut",
             )
         },
     }

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analysis.logs.reader import ANSI_ESCAPE, LogLine
+from analysis.logs.reader import ANSI_ESCAPE, DOCUMENT_MAX_CHARS, LogLine
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 _LEVEL_ALIASES = {
@@ -482,7 +482,7 @@ def traceback_lines(stacks: list[Any]) -> list[str]:
 
 
 # --- ADF activity output and other whole-document JSON --------------------------------------
-ADF_DOCUMENT_MAX_CHARS = 5 * 1024 * 1024
+ADF_DOCUMENT_MAX_CHARS = DOCUMENT_MAX_CHARS  # the reader keeps a first line this long whole
 _ERROR_KEYS = {"errorcode", "message", "failuretype"}
 
 

@@ -84,6 +84,11 @@ def report_markdown(job: dict[str, Any], report: dict[str, Any] | None) -> str:
         f"- Lines: {summary.get('lines', 0):,}; from {_code(summary.get('start') or '?')} "
         f"to {_code(summary.get('end') or '?')}"
     )
+    if summary.get("lines_cut"):
+        out.append(
+            f"- Lines cut: {summary['lines_cut']:,} (longer than the line limit: their start and "
+            "end were read)"
+        )
     levels = ", ".join(f"{k} {v:,}" for k, v in summary.get("levels", {}).items())
     out.append(f"- Levels: {escape_prose(levels)}")
     out += ["", "## Root cause", "", escape_prose(report.get("root_cause", "")), ""]

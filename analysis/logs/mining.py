@@ -410,6 +410,7 @@ class MiningResult:
     rare_at_failure: list[Excerpt]
     rare_warnings: list[Excerpt]
     timeline: dict[str, Any]
+    lines_cut: int = 0  # lines longer than the line limit, read cut to their start and end
 
     def as_dict(self) -> dict[str, Any]:
         def many(items: Iterable[Excerpt]) -> list[dict[str, Any]]:
@@ -435,6 +436,7 @@ class MiningResult:
             "rare_at_failure": many(self.rare_at_failure),
             "rare_warnings": many(self.rare_warnings),
             "timeline": self.timeline,
+            "lines_cut": self.lines_cut,
         }
 
     @property

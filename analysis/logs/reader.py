@@ -3,7 +3,11 @@
 A log is never read whole into memory: files are decoded through fixed-size buffers and yielded
 one line at a time. Limits bound the work a single job can cause, counted on the *decompressed*
 text so a small archive cannot expand into gigabytes (a zip or gzip bomb stops at the limit).
-Every limit that is crossed raises ``LogLimitExceeded`` naming the limit, the file and the line.
+Every limit that is crossed raises ``LogLimitExceeded`` naming the limit, the file and the line,
+except the line length: a longer line (a wide ``df.show()``, a printed config, a minified JSON
+payload) is cut to its start and its end around a marker saying how much was left out, while it
+is read, so it takes little more memory than the limit (a file's first line that opens with
+``{`` or ``[``: ``max_document_chars``), and the lines cut are counted.
 No Django import.
 """
 
@@ -31,6 +35,13 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # The error handler of the UTF-8 decoder: a byte that is not UTF-8 is read as Windows-1252 (Latin-1
 # where that has no character), the encoding of older Windows and Java tools' logs.
 _SINGLE_BYTE_FALLBACK = "rca-log-windows-1252"
+# A file's first line that opens with { or [ may be this long before it is cut, so that a JSON
+# document on one line (ADF activity output, a Databricks runs/get-output answer) is read whole
+# and ``formats.expand_json_documents`` can read it as one.
+DOCUMENT_MAX_CHARS = 5 * 1024 * 1024
+# Of a line being cut, the characters held before the end it keeps: whether that end starts
+# within an escape sequence (after an odd run of backslashes) is read from them.
+ESCAPE_LOOK_BACK = 8
 
 
 def _windows_1252(exc: UnicodeError) -> tuple[str, int]:
@@ -53,6 +64,7 @@ class ReadLimits:
     max_lines: int = 5_000_000
     max_line_chars: int = 64 * 1024
     max_files: int = 20  # files of one job, zip members included
+    max_document_chars: int = DOCUMENT_MAX_CHARS  # a file's first line opening with { or [
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class LogReader:
         self.bytes_consumed = 0
         self.text_bytes = 0
         self.lines = 0
+        self.lines_cut = 0
         self.files_read: list[str] = []
         self._current: tuple[IO[bytes], int] | None = None  # the open file, bytes before it
 
@@ -158,6 +171,10 @@ class LogReader:
         pending = ""
         number = 0
         first = True
+        # The start of the line being read once it is longer than allowed, and how many of its
+        # characters were dropped since: the rest is held in ``pending``, its end only.
+        cut_head: str | None = None
+        dropped = 0
         while True:
             block = stream.read(CHUNK_BYTES)
             if first:
@@ -182,19 +199,66 @@ class LogReader:
             pending += decoder.decode(block)
             lines = pending.split("\n")
             pending = lines.pop()
-            if len(pending) > limits.max_line_chars:
-                raise self._line_too_long(name, number + len(lines) + 1)
             for text in lines:
                 number += 1
+                if cut_head is not None:
+                    text = self._join_cut(cut_head, dropped, text)
+                    cut_head, dropped = None, 0
                 yield self._line(name, number, text)
+            if len(pending) > self._allowed_chars(number, cut_head, pending):
+                keep = self._kept_chars()
+                if cut_head is None:
+                    cut_head, pending = pending[:keep], pending[keep:]
+                held = keep + ESCAPE_LOOK_BACK
+                dropped += len(pending) - held
+                pending = pending[-held:]
         pending += decoder.decode(b"", final=True)
-        if pending:
+        if pending or cut_head is not None:
             number += 1
+            if cut_head is not None:
+                pending = self._join_cut(cut_head, dropped, pending)
             yield self._line(name, number, pending)
 
+    def _allowed_chars(self, number: int, cut_head: str | None, pending: str) -> int:
+        """How long the line being read may grow before it is cut: a file's first line that
+        opens with ``{`` or ``[`` up to ``max_document_chars``, any other up to
+        ``max_line_chars``."""
+        if number == 0 and cut_head is None and pending.lstrip()[:1] in ("{", "["):
+            return max(self.limits.max_document_chars, self.limits.max_line_chars)
+        return self.limits.max_line_chars
+
+    def _kept_chars(self) -> int:
+        """Of a line that is cut, the characters kept of its start, and of its end."""
+        return max(1, (self.limits.max_line_chars - len(cut_marker(10**12))) // 2)
+
+    def _join_cut(self, head: str, dropped: int, rest: str) -> str:
+        """The line cut: ``head``, the marker, the end of ``rest``. Neither end keeps part of an
+        escape sequence, so a cut inside a JSON string leaves valid JSON (a one-line document
+        longer than ``max_document_chars`` whose middle is one long string, a Databricks
+        answer's ``logs``, is still read as that document)."""
+        keep = self._kept_chars()
+        start = head.rfind("\\", max(0, len(head) - 6))
+        if start >= 0:
+            while start > 0 and head[start - 1] == "\\":
+                start -= 1
+            dropped += len(head) - start
+            head = head[:start]
+        tail = rest[-keep:]
+        before = rest[-keep - ESCAPE_LOOK_BACK : -keep] if len(rest) > keep else ""
+        end = tail.lstrip("\\")
+        escaped = len(before) - len(before.rstrip("\\")) + len(tail) - len(end)
+        if escaped % 2:  # the first character left is the escaped one of "\n", "\"", ...
+            end = end[1:]
+        dropped += len(rest) - len(end)
+        self.lines_cut += 1
+        return head + cut_marker(dropped) + end
+
     def _line(self, name: str, number: int, text: str) -> LogLine:
-        if len(text) > self.limits.max_line_chars:
-            raise self._line_too_long(name, number)
+        if len(text) > self.limits.max_line_chars and not (
+            number == 1 and len(text) <= self._allowed_chars(0, None, text)
+        ):
+            keep = self._kept_chars()
+            text = self._join_cut(text[:keep], 0, text[keep:])
         self.lines += 1
         if self.lines > self.limits.max_lines:
             raise LogLimitExceeded(
@@ -205,10 +269,10 @@ class LogReader:
             text = ANSI_ESCAPE.sub("", text)
         return LogLine(name, number, text)
 
-    def _line_too_long(self, name: str, number: int) -> LogLimitExceeded:
-        return LogLimitExceeded(
-            f"{name}: line {number} is longer than {self.limits.max_line_chars:,} characters"
-        )
+
+def cut_marker(dropped: int) -> str:
+    """What stands in a cut line for the characters left out of its middle."""
+    return f" … [{dropped:,} characters cut] … "
 
 
 def is_container(head: bytes) -> bool:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from analysis import log_jobs
 from analysis.classifier import classify_error
 from analysis.log_jobs import AttachError, LogJobError, Upload
+from analysis.logs.markdown import report_markdown
 from analysis.logs.mining import EXCERPT_CHARS, mine_lines
 from analysis.logs.reader import LogLine, LogSource
 from analysis.models import LlmCall, LogAnalysisJob
@@ -252,14 +253,21 @@ def test_an_upload_over_the_limit_leaves_nothing(settings):
 
 
 @pytest.mark.django_db
-def test_a_line_over_the_limit_fails_the_job_with_the_reason(settings):
+def test_a_line_over_the_limit_is_cut_and_the_job_completes_saying_so(settings):
     settings.LOG_ANALYSIS_MAX_LINE_CHARS = 100
     user = make_user("wide", "viewer")
-    job = upload_job(user, ("wide.log", b"ok\n" + b"z" * 500 + b"\n"))
+    wide = b"24/01/31 12:00:00 INFO Show: |" + b"z" * 500 + b"|"
+    failure = b"24/01/31 12:00:01 ERROR Job: java.lang.IllegalStateException: lost executor 3"
+    job = upload_job(user, ("wide.log", b"24/01/31 12:00:00 INFO ok\n" + wide + b"\n" + failure))
     log_jobs.run_job(str(job.id))
     job.refresh_from_db()
-    assert job.status == "failed"
-    assert job.error == "wide.log: line 2 is longer than 100 characters"
+    assert job.status == "done", job.error
+    report = report_of(job)
+    assert report["summary"]["lines"] == 3
+    assert report["summary"]["lines_cut"] == 1
+    assert "lost executor 3" in json.dumps(report["evidence"])
+    markdown = report_markdown({"id": str(job.id), "status": job.status}, report)
+    assert "- Lines cut: 1 (longer than the line limit" in markdown
 
 
 def metric(sample: str) -> float:

@@ -291,8 +291,6 @@ def test_gzip_and_zip_read_like_plain_text(tmp_path):
 
 def test_limits_name_what_was_exceeded(tmp_path):
     path = write(tmp_path, "big.log", "x" * 100 + "\n" + "y\n" * 50)
-    with pytest.raises(LogLimitExceeded, match=r"big.log: line 1 is longer than 50 characters"):
-        list(LogReader([LogSource(path, "big.log")], ReadLimits(max_line_chars=50)))
     with pytest.raises(LogLimitExceeded, match=r"more than 10 lines in all \(at line 11\)"):
         list(LogReader([LogSource(path, "big.log")], ReadLimits(max_lines=10)))
     with pytest.raises(LogLimitExceeded, match=r"exceed 100 bytes of text"):
@@ -457,6 +455,89 @@ def test_a_databricks_run_output_document_is_read_as_its_logs_error_and_trace(tm
     assert result.levels == {"ERROR": 1}
     assert result.lines == 7  # two stdout lines, the error, the trace's four
     assert "\x1b" not in json.dumps(result.as_dict())
+
+
+def test_an_over_long_line_is_cut_to_its_start_and_end_and_counted(tmp_path):
+    wide = "START" + "x" * 600_000 + "END"  # spans several of the reader's blocks
+    short_wide = "a" * 20 + "y" * 300 + "b" * 20  # within one block
+    path = write(tmp_path, "wide.log", f"first\n{wide}\n{short_wide}\nlast\n" + "z" * 1000)
+    reader = LogReader([LogSource(path, "wide.log")], ReadLimits(max_line_chars=100))
+    lines = list(reader)
+    assert [line.number for line in lines] == [1, 2, 3, 4, 5]
+    assert lines[0].text == "first" and lines[3].text == "last"
+    cut = lines[1].text
+    assert cut.startswith("START") and cut.endswith("END") and len(cut) <= 100
+    kept = len(cut) - len(" … [ characters cut] … ") - len(f"{len(wide) - 60:,}")
+    assert f" … [{len(wide) - kept:,} characters cut] … " in cut
+    assert lines[2].text.startswith("a" * 20) and lines[2].text.endswith("b" * 20)
+    assert lines[4].text.startswith("z") and "characters cut" in lines[4].text
+    assert reader.lines_cut == 3
+
+
+def test_an_over_long_line_is_read_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "wide.log"
+    with path.open("w") as out:
+        for _ in range(2):
+            out.write("INFO " + "v" * 10_000_000 + "\n")
+    reader = LogReader([LogSource(path, "wide.log")])
+    tracemalloc.start()
+    try:
+        lengths = [len(line.text) for line in reader]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert reader.lines_cut == 2 and all(n <= ReadLimits().max_line_chars for n in lengths)
+    assert peak < 4 * 1024 * 1024  # a few of the reader's blocks, not the 10 MB line
+
+
+def test_a_one_line_run_output_longer_than_the_line_limit_is_read_as_the_document(tmp_path):
+    logs = "".join(f"reading part {n} of orders.csv\n" for n in range(5000))
+    document = {**DATABRICKS_RUN_OUTPUT, "logs": logs}
+    text = json.dumps(document)
+    assert "\n" not in text and len(text) > ReadLimits().max_line_chars
+    reader = LogReader([LogSource(write(tmp_path, "get-output.json", text), "get-output.json")])
+    result = mine_lines(reader)
+    assert result.failure is not None
+    assert result.failure.text == (
+        "2025-12-10T12:01:36Z ERROR [Databricks load_orders] "
+        "ValueError: orders.csv holds no header row"
+    )
+    assert result.lines == 5000 + 1 + 4  # the stdout lines, the error, the trace's four
+    assert reader.lines_cut == 0
+
+
+@pytest.mark.parametrize("max_line_chars", range(1400, 1440))
+def test_a_run_output_over_the_document_limit_cut_inside_its_logs_is_still_the_document(
+    tmp_path, max_line_chars
+):
+    # Cut at 40 places: some fall in the middle of the logs' escaped line breaks and quotes.
+    logs = "".join(f'part {n} of "orders.csv" \\ read\n' for n in range(200))
+    document = {**DATABRICKS_RUN_OUTPUT, "logs": logs}
+    path = write(tmp_path, "get-output.json", json.dumps(document))
+    limits = ReadLimits(max_line_chars=max_line_chars, max_document_chars=3000)
+    reader = LogReader([LogSource(path, path.name)], limits)
+    result = mine_lines(reader)
+    assert reader.lines_cut == 1
+    assert result.failure is not None
+    assert "[Databricks load_orders] ValueError: orders.csv holds no header row" in (
+        result.failure.text
+    )
+
+
+def test_a_one_line_document_over_the_document_limit_cut_outside_a_string_is_text(tmp_path):
+    output = {
+        "activityName": "Copy_Orders",
+        "rowsCopiedPerPartition": list(range(2000)),
+        "error": {"errorCode": "2200", "message": "Cannot connect", "failureType": "UserError"},
+    }
+    path = write(tmp_path, "activity.json", json.dumps(output))
+    limits = ReadLimits(max_line_chars=500, max_document_chars=2000)
+    reader = LogReader([LogSource(path, path.name)], limits)
+    result = mine_lines(reader)
+    assert reader.lines_cut == 1 and result.lines == 1
+    assert "[ADF 2200" not in json.dumps(result.as_dict())
 
 
 # --- redaction ------------------------------------------------------------------------------

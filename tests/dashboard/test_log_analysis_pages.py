@@ -130,3 +130,15 @@ def test_the_log_analysis_pages_say_their_times_are_utc():
         times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?(?: UTC)?", text)
         assert times, path
         assert [t for t in times if not t.endswith(" UTC")] == [], path
+
+
+def test_the_report_page_says_how_many_over_long_lines_were_cut(settings):
+    settings.LOG_ANALYSIS_MAX_LINE_CHARS = 200
+    client, _ = signed_in("viewer", "wide")
+    wide = b"24/01/31 10:00:01 INFO Show: |" + b"col|" * 1000 + b"\n"
+    client.post("/log-analyses/", {"file": [SimpleUploadedFile("driver.log", wide + LOG)]})
+    job = LogAnalysisJob.objects.get()
+    log_jobs.run_job(str(job.pk))
+    page = client.get(f"/log-analyses/{job.pk}/").content.decode()
+    assert "java.lang.OutOfMemoryError: Java heap space" in page
+    assert "<dt>Lines cut</dt><dd>1 (longer than the line limit" in page
