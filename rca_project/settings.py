@@ -7,6 +7,7 @@ and webhook token generated once and kept under `var/`.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -75,6 +76,38 @@ def _is_throttle_rate(value: str) -> None:
             f"{value!r} is not a rate: requests per period, e.g. 60/min "
             "(a positive whole number, then /s, /min, /hour or /day)"
         )
+
+
+# The fields the service sets on every issue it creates (integrations/targets/jira.py).
+_JIRA_OWNED_FIELDS = ("project", "summary", "description", "issuetype", "priority", "labels")
+
+
+def _jira_issue_fields(raw: str) -> dict[str, dict[str, Any]]:
+    """JIRA_ISSUE_FIELDS: a JSON object from a project key, or "*" for every project, to the
+    fields added to each issue created there (a project requiring "Team" refused every create).
+    Refused at start-up rather than at each create, whose 400 only dead-letters the issue."""
+    if not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"JIRA_ISSUE_FIELDS is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured(
+            'JIRA_ISSUE_FIELDS must be a JSON object, e.g. {"OPS": {"customfield_10010": ...}}'
+        )
+    for project, fields in parsed.items():
+        if not isinstance(fields, dict):
+            raise ImproperlyConfigured(
+                f"JIRA_ISSUE_FIELDS[{project!r}] must be a JSON object of JIRA fields"
+            )
+        owned = sorted(set(fields) & set(_JIRA_OWNED_FIELDS))
+        if owned:
+            raise ImproperlyConfigured(
+                f"JIRA_ISSUE_FIELDS[{project!r}] sets {', '.join(owned)}: the service sets "
+                f"{', '.join(_JIRA_OWNED_FIELDS)} itself"
+            )
+    return parsed
 
 
 try:
@@ -304,6 +337,7 @@ try:
     # The issue type of the issues made (a Jira Service Management project has no Task).
     JIRA_ISSUE_TYPE = env.str("JIRA_ISSUE_TYPE", "Task", validate=validate.Length(min=1))
     JIRA_WEBHOOK_SECRET = env.str("JIRA_WEBHOOK_SECRET", "")
+    JIRA_ISSUE_FIELDS = _jira_issue_fields(env.str("JIRA_ISSUE_FIELDS", ""))
     SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", "")
     SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")
     SLACK_BASE_URL = env.str("SLACK_BASE_URL", "")

@@ -96,6 +96,35 @@ def test_bad_value_raises_improperly_configured_naming_the_variable(name, value)
     assert name in result.stderr
 
 
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ('{"OPS": ', "is not valid JSON"),
+        ('[{"OPS": {}}]', "must be a JSON object"),
+        ('{"OPS": ["customfield_10010"]}', "JIRA_ISSUE_FIELDS['OPS'] must be a JSON object"),
+        # The service's own fields: a project, type or labels of its own broke routing, the
+        # configured issue type and finding an issue again by its label.
+        ('{"*": {"labels": ["x"]}}', "JIRA_ISSUE_FIELDS['*'] sets labels"),
+        ('{"OPS": {"project": {"key": "X"}, "issuetype": {}}}', "sets issuetype, project"),
+    ],
+)
+def test_a_bad_jira_issue_fields_stops_the_service_saying_what_is_wrong(value, problem):
+    result = load_settings(JIRA_ISSUE_FIELDS=value)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "JIRA_ISSUE_FIELDS" in result.stderr and problem in result.stderr
+
+
+def test_jira_issue_fields_are_read():
+    value = '{"OPS": {"customfield_10010": {"id": "42"}}, "*": {"components": []}}'
+    result = load_settings("JIRA_ISSUE_FIELDS", JIRA_ISSUE_FIELDS=value)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(
+        {"OPS": {"customfield_10010": {"id": "42"}}, "*": {"components": []}}
+    )
+    assert load_settings("JIRA_ISSUE_FIELDS", unset=("JIRA_ISSUE_FIELDS",)).stdout.strip() == "{}"
+
+
 def test_a_gemini_timeout_of_one_millisecond_is_taken():
     result = load_settings("GEMINI_TIMEOUT_SECONDS", GEMINI_TIMEOUT_SECONDS="0.001")
     assert result.stdout.strip() == "0.001", result.stderr

@@ -345,8 +345,12 @@ class JiraTransport:
         priority: str,
         labels: list[str],
         issue_type: str = "Task",
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> str:
+        """`extra_fields` (the project's JIRA_ISSUE_FIELDS) come first: never over the fields
+        set here."""
         fields = {
+            **(extra_fields or {}),
             "project": {"key": project},
             "summary": summary,
             "description": description,
@@ -715,6 +719,13 @@ def _jira_label(ticket_id: str) -> str:
     return f"rca-{ticket_id}"
 
 
+def issue_fields_for(project: str) -> dict[str, Any]:
+    """The fields JIRA_ISSUE_FIELDS adds to an issue created in `project`: its "*" entry, with
+    the project's own entry over it (a project may require a field, e.g. Team, of its own)."""
+    configured = settings.JIRA_ISSUE_FIELDS
+    return {**configured.get("*", {}), **configured.get(project, {})}
+
+
 def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] | None:
     ticket = fresh_ticket(row)
     if ticket.itsm_ticket_id:
@@ -747,6 +758,7 @@ def _jira_create(jira: JiraTransport, row: OutboundDelivery) -> list[FollowUp] |
                 priority=JIRA_PRIORITY[ticket.priority],
                 labels=[label, "rca-service", f"rca-{ticket.error_type.lower()}"],
                 issue_type=settings.JIRA_ISSUE_TYPE,
+                extra_fields=issue_fields_for(project),
             )
         if ticket.analysed_at is not None:
             linked[TELLS_ANALYSIS] = ticket.analysed_at.isoformat()
@@ -940,6 +952,7 @@ def _jira_incident_create(jira: JiraTransport, row: OutboundDelivery) -> list[Fo
                 priority=priority,
                 labels=[label, "rca-service", "rca-incident"],
                 issue_type=settings.JIRA_ISSUE_TYPE,
+                extra_fields=issue_fields_for(project),
             )
     # The priority it was created with; an issue adopted was created by an earlier attempt
     # with a priority not known here (a milder one, if the incident was raised since): none is

@@ -19,7 +19,8 @@ given as {"key": ...} and a transition given by id):
   GET  /rest/api/2/field                      (the library's field-name cache, before a search)
   GET|POST /rest/api/2/search                 (Server/Data Center search; `total`/`startAt`)
   GET|POST /rest/api/2/search/jql             (Jira Cloud's search; `isLast`/`nextPageToken`)
-  POST /rest/api/2/issue                      201 {"id", "key", "self"}; keys PROJ-1, PROJ-2...
+  POST /rest/api/2/issue                      201 {"id", "key", "self"}; keys PROJ-1, PROJ-2...;
+                                              400 without a field `required_fields` names
   GET  /rest/api/2/issue/{key}                `fields=` filters the fields returned
   PUT  /rest/api/2/issue/{key}                204; `fields` (summary, description, labels,
                                               priority) and `update` operations on labels
@@ -115,6 +116,11 @@ def parse_jql(jql: str) -> tuple[list[tuple[str, str]], str, bool]:
     return clauses, order, descending
 
 
+# The fields an issue here keeps under their own keys; any other one sent on create is kept, as
+# sent, under "other_fields".
+OWN_FIELDS = ("project", "summary", "description", "issuetype", "priority", "labels")
+
+
 def jira_error(*messages: str, **errors: str) -> dict[str, Any]:
     return {"errorMessages": list(messages), "errors": dict(errors)}
 
@@ -132,6 +138,9 @@ class FakeJira(FakeHttpService):
         # Blocker / Critical / Major / Minor / Trivial; a project may leave Priority off its
         # create and edit screens (empty: "cannot be set").
         self.priorities: tuple[str, ...] = PRIORITIES
+        # Fields a project's create screen requires beyond JIRA's own (e.g. a "Team" custom
+        # field): project key -> {field id: its name}; a create without one is a 400 naming it.
+        self.required_fields: dict[str, dict[str, str]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
         self._next_number: dict[str, int] = {}
         self._next_id = 10000
@@ -317,6 +326,9 @@ class FakeJira(FakeHttpService):
         bad = [label for label in labels if not label or " " in label]
         if bad:
             errors["labels"] = f"The label '{bad[0]}' contains spaces which is invalid."
+        for field, name in self.required_fields.get(str(project), {}).items():
+            if fields.get(field) in (None, "", [], {}):
+                errors[field] = f"{name} is required."
         if errors:
             return 400, jira_error(**errors), {}
         assert isinstance(project, str)  # checked above: one of self.projects
@@ -334,6 +346,7 @@ class FakeJira(FakeHttpService):
                 "issuetype": issue_type,
                 "priority": self._priority_of(fields),
                 "labels": list(labels),
+                "other_fields": {k: v for k, v in fields.items() if k not in OWN_FIELDS},
                 "status": self.initial_status,
                 "comments": [],
                 "transitions": [],
@@ -354,6 +367,7 @@ class FakeJira(FakeHttpService):
 
     def _issue_json(self, issue: dict[str, Any], wanted: str | None) -> dict[str, Any]:
         fields = {
+            **issue["other_fields"],
             "summary": issue["summary"],
             "description": issue["description"],
             "labels": list(issue["labels"]),

@@ -306,6 +306,47 @@ def test_issues_are_made_of_the_issue_type_configured(celery_worker, targets, se
     assert jira.issues[ticket.itsm_ticket_id]["issuetype"] == "Incident"
 
 
+TEAM = "customfield_10010"
+
+
+def test_a_project_requiring_a_field_refuses_the_issue_naming_the_field_in_the_dead_letter(
+    celery_worker, targets
+):
+    """A project whose create screen requires Team refuses an issue without it: the dead letter
+    says which field, so whoever reads it knows what JIRA_ISSUE_FIELDS must give."""
+    jira, _, _ = targets
+    jira.required_fields = {"OPS": {TEAM: "Team"}}
+
+    ticket = fanned_out(post_failure()["ticket_id"])
+
+    create = OutboundDelivery.objects.get(ticket=ticket, action="jira_create")
+    assert create.status == OutboundStatus.DEAD
+    assert "(400)" in create.last_error and "Team is required." in create.last_error
+    assert (ticket.itsm_ticket_id, jira.issues) == ("", {})
+
+
+def test_issues_carry_the_fields_jira_issue_fields_gives_their_project(
+    celery_worker, targets, settings
+):
+    """JIRA_ISSUE_FIELDS gives the fields a project requires (Team, Component/s): its "*" entry
+    for every project, the project's own entry over it."""
+    jira, _, _ = targets
+    jira.required_fields = {"OPS": {TEAM: "Team", "components": "Component/s"}}
+    settings.JIRA_ISSUE_FIELDS = {
+        "*": {TEAM: {"id": "1"}, "components": [{"name": "data-platform"}]},
+        "OPS": {TEAM: {"id": "42"}},
+        "DATA": {"customfield_20000": "not for OPS"},
+    }
+
+    ticket = fanned_out(post_failure()["ticket_id"])
+
+    dead = OutboundDelivery.objects.filter(ticket=ticket, status=OutboundStatus.DEAD)
+    assert [(row.action, row.last_error) for row in dead] == []
+    issue = jira.issues[ticket.itsm_ticket_id]
+    assert issue["other_fields"] == {TEAM: {"id": "42"}, "components": [{"name": "data-platform"}]}
+    assert (issue["project"], issue["issuetype"]) == ("OPS", "Task")
+
+
 def test_a_fresh_rca_reaches_the_jira_issue_as_it_reaches_the_slack_alert(
     celery_worker, targets, settings
 ):

@@ -675,6 +675,25 @@ def test_a_detached_members_issue_that_cannot_be_created_leaves_its_syncs_dead_n
     assert dead.last_error == "no JIRA issue to update (dead letter)"
 
 
+def test_an_incidents_issue_carries_the_fields_jira_issue_fields_gives_its_project(
+    celery_worker, targets, settings
+):
+    """A project requiring Team refused the incident's issue too: JIRA_ISSUE_FIELDS gives it."""
+    jira, _ = targets
+    team = {"customfield_10010": {"id": "42"}}
+    jira.required_fields = {"OPS": {"customfield_10010": "Team"}}
+    settings.JIRA_ISSUE_FIELDS = {"OPS": team}
+
+    post(storm_failure("pl_orders"))
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+
+    assert not OutboundDelivery.objects.filter(status=OutboundStatus.DEAD).exists()
+    issue = jira.issues[incident.itsm_ticket_id]
+    assert issue["other_fields"] == team
+    assert "rca-incident" in issue["labels"]
+
+
 REFUSED = "java.net.ConnectException: Connection refused: sql-prod-01.database.windows.net:1433"
 
 
