@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import importlib
 import json
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import Enum
 from types import SimpleNamespace
@@ -318,6 +320,18 @@ def test_a_service_that_never_answers_holds_the_callback_no_longer_than_its_dead
     assert "did not take the failure report within 2 s" in caplog.text
 
 
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A local HTTP server answering with `handler`: its port; stopped on leaving."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_webhook_url_that_redirects_is_not_followed_and_says_where_it_points(caplog):
     """An `http://` RCA_WEBHOOK_URL behind a redirect to `https://`: urllib followed the 301 with
     a GET and no body (the service answers 405, the report lost under "refused: 405") and would
@@ -327,7 +341,7 @@ def test_a_webhook_url_that_redirects_is_not_followed_and_says_where_it_points(c
     class Redirecting(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.send_response(301)
-            self.send_header("Location", f"http://127.0.0.1:{port}/moved/")
+            self.send_header("Location", f"http://{self.headers['Host']}/moved/")
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -340,17 +354,10 @@ def test_a_webhook_url_that_redirects_is_not_followed_and_says_where_it_points(c
         def log_message(self, *args: object) -> None:
             """Quiet: the test reads the callback's log, not this server's."""
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/webhooks/airflow/"
+    with serving(Redirecting) as port:
+        url = f"http://127.0.0.1:{port}/webhooks/airflow/"
         with caplog.at_level(logging.ERROR, logger=rca_callback.log.name):
             sent = rca_callback.post_failure({"dag_id": "d"}, url, "token")
-    finally:
-        server.shutdown()
-        server.server_close()
 
     assert sent is False
     assert followed == []
@@ -399,23 +406,16 @@ def test_a_token_in_the_webhook_url_stays_out_of_the_log_of_a_redirect(airflow_t
     class Redirecting(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.send_response(308)
-            self.send_header("Location", f"https://127.0.0.1:{port}{self.path}")
+            self.send_header("Location", f"https://{self.headers['Host']}{self.path}")
             self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args: object) -> None:
             """Quiet: the test reads the callback's log, not this server's."""
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Redirecting) as port:
         url = f"http://127.0.0.1:{port}/webhooks/airflow/?token={secret}"
         sent = rca_callback.post_failure({"dag_id": "d"}, url, "header-token")
-    finally:
-        server.shutdown()
-        server.server_close()
 
     assert sent is False
     assert (
