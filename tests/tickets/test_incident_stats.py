@@ -194,5 +194,5 @@ def test_the_period_s_tickets_are_read_from_the_stats_index_alone():
     (batch,) = [q["sql"] for q in queries]
     (tickets_pass,) = [sql for sql in batch.split(";\n") if "GROUPING SETS" in sql]
     read = columns_read(tickets_pass, "tickets_ticket")
-    assert {"timestamp", "culprit", "incident_id", "rca_source"} <= read, read
+    assert {"timestamp", "culprit", "incident_id"} <= read, read
     assert read <= indexed_columns("ticket_stats_period_v3"), read
