@@ -237,7 +237,12 @@ def _without_informational(text: str) -> str | None:
 
 
 def informational_lines(text: str) -> str:
-    """The informational lines of `text`, one a line ("" when it has none)."""
+    """The informational lines of `text`, one a line ("" when it has none); of a text longer
+    than twice INFORMATIONAL_SPAN, those of its two ends, as `scan_window` reads it (the rules
+    read them after the error: all of a huge log's would be megabytes)."""
+    ends = _ends(text)
+    if ends is not None:
+        return "\n".join(part for part in map(informational_lines, ends) if part)
     if not _may_hold_informational(text):
         return ""
     lines = text.split("\n")
@@ -4970,15 +4975,26 @@ def _ends_without_informational(message: str) -> tuple[str, str, str] | None:
     """Of a message longer than twice INFORMATIONAL_SPAN: its first and last INFORMATIONAL_SPAN
     (to a line's end) without their informational lines, and the middle between them as it
     is; None for a shorter one (all of it is read)."""
-    if len(message) <= 2 * INFORMATIONAL_SPAN:
+    ends = _ends(message)
+    if ends is None:
         return None
-    head_end = message.find("\n", INFORMATIONAL_SPAN)
-    tail_start = message.rfind("\n", 0, len(message) - INFORMATIONAL_SPAN)
+    head_end = len(ends[0])
+    tail_start = len(message) - len(ends[1]) - 1
+    head = without_informational_lines(ends[0]) or ""
+    tail = without_informational_lines(ends[1]) or ""
+    return head, message[head_end + 1 : tail_start], tail
+
+
+def _ends(text: str) -> tuple[str, str] | None:
+    """The first and last INFORMATIONAL_SPAN of a text longer than twice that, each to a line's
+    end (the lines between them left out); None for a shorter one."""
+    if len(text) <= 2 * INFORMATIONAL_SPAN:
+        return None
+    head_end = text.find("\n", INFORMATIONAL_SPAN)
+    tail_start = text.rfind("\n", 0, len(text) - INFORMATIONAL_SPAN)
     if head_end < 0 or tail_start <= head_end:
         return None
-    head = without_informational_lines(message[:head_end]) or ""
-    tail = without_informational_lines(message[tail_start + 1 :]) or ""
-    return head, message[head_end + 1 : tail_start], tail
+    return text[:head_end], text[tail_start + 1 :]
 
 
 def _salient_lines(text: str) -> str:

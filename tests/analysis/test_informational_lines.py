@@ -205,3 +205,17 @@ def test_a_failure_stated_without_an_error_word_between_huge_ends_is_read(above:
     assert (len(huge) > 2 * INFORMATIONAL_SPAN) is above
     assert classify_error(huge).error_type == classify_error(error).error_type != "Unknown"
     assert error in scan_window(huge)
+
+
+def test_the_informational_lines_of_a_huge_log_are_those_of_its_ends() -> None:
+    """The rules read them after the error (`informational_lines`): of a huge log, those of the
+    ends `scan_window` reads, not megabytes of progress lines."""
+    progress = "\n".join(
+        f"24/05/01 02:00:{n % 60:02d} INFO DAGScheduler: Submitted a stage of {chr(97 + n % 26)}"
+        for n in range(20000)
+    )
+    huge = f"{SPARK_INFO}\n{progress}\njava.io.FileNotFoundException: /dbfs/raw.csv"
+    around = informational_lines(huge)
+    assert around.startswith(SPARK_INFO)
+    assert len(huge) > 8 * INFORMATIONAL_SPAN
+    assert len(around) <= 2 * INFORMATIONAL_SPAN

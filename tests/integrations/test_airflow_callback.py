@@ -146,8 +146,8 @@ def test_a_long_traceback_keeps_the_error_it_ends_with(webhook_client):
     assert ticket.error_type == "AuthenticationError"
 
 
-class UniqueViolation(Exception):  # named like psycopg2's, as the callback reads the class name
-    pass
+class UniqueViolation(Exception):
+    """Named like psycopg2's: the callback reads the class name."""
 
 
 def test_a_chained_traceback_longer_than_the_callback_sends_keeps_its_first_cause(
