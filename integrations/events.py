@@ -21,8 +21,9 @@ __all__ = ["EventKind", "FailureEvent", "ParseError", "Severity", "Source"]
 # How a resolve key names a part of a job: `<job key>/task:<task key>`.
 TASK_PART = "/task:"
 
-# A Resource Health event's details key: when the health event happened (ISO 8601, UTC), which
-# orders the steps of one resource's health (Azure does not deliver them in order).
+# A Resource Health or Service Health event's details key: when the health event happened
+# (ISO 8601, UTC), which orders the steps of one resource's health, or the updates of one
+# Service Health incident (Azure does not deliver them in order).
 HEALTH_EVENT_AT = "health_event_at"
 
 # An ADF alert's Resolved (common schema): the occurrence key its Fired had when Fireds were

@@ -831,8 +831,9 @@ def record_event(
         # ADF failure an alert carries is keyed by its pipeline run).
         locks = [(_OCCURRENCE_LOCK, _hash32(event.recovers_occurrence))]
     if _health_event_at(event) is not None:
-        # A resource's health failure and its recovery (`_mark_health_recovered`,
-        # `_end_if_health_recovered_since`) are serialized on the resource's mark.
+        # A health failure and its recovery (a resource's, a Service Health incident's:
+        # `_mark_health_recovered`, `_end_if_health_recovered_since`) are serialized on the
+        # mark of what they are about.
         locks.append((_OCCURRENCE_LOCK, _hash32(event.resolve_key + _HEALTH_RECOVERED)))
     if _databricks_run_number(event) is not None:
         # Last: a success of the job marking its run (`_resolve`) and a failure of it reading
@@ -908,7 +909,7 @@ def _resolve(event: FailureEvent) -> EventOutcome:
     # by id first, as their tickets were (a timestamp order would cross another recovery's).
     incidents.lock_incidents(ticket.incident_id for ticket in tickets if ticket.incident_id)
     if not tickets:
-        return EventOutcome(Outcome.IGNORED)
+        return EventOutcome(Outcome.IGNORED, _record_update_of_an_ended_incident(event))
     actor = Actor.source(event.source)
     folded_alert = _folded_into_a_run(event, tickets)
     map_index = map_index_of(event)
@@ -963,6 +964,41 @@ def _resolve(event: FailureEvent) -> EventOutcome:
         # no ticket is named.
         return EventOutcome(Outcome.IGNORED, kept_open[0].pk if kept_open else None)
     return EventOutcome(Outcome.RESOLVED, ended[0].pk)
+
+
+# How much of a Service Health update's account a `source update` audit entry keeps.
+_UPDATE_LIMIT = 4_000
+
+
+def _record_update_of_an_ended_incident(event: FailureEvent) -> str | None:
+    """A Service Health update in a closing stage delivered once its incident's ticket was
+    ended at its source (Azure's post-incident review, stage RCA, published days after the
+    Resolved; a second Resolved): recorded on that ticket (audit `source update`, its stage
+    and what it says), whose id the answer names. None for any other recovery that ends
+    nothing."""
+    details = event.details
+    if (
+        event.source != Source.AZURE_MONITOR
+        or details.get("alert_kind") != "service_health"
+        or not details.get("tracking_id")
+    ):
+        return None
+    ticket = Ticket.objects.defer("embedding").filter(run_id=event.run_key).first()
+    if ticket is None:
+        return None
+    actor = Actor.source(event.source)
+    lifecycle.write_audit(
+        ticket,
+        actor,
+        "source update",
+        details={
+            "occurrence_key": event.occurrence_key,
+            "stage": str(details.get("stage", "")),
+            "update": event.error_message[:_UPDATE_LIMIT],
+        },
+    )
+    lifecycle.tell(ticket.pk, "source update", actor)
+    return ticket.pk
 
 
 # A part of a pipeline a ticket counts failing: a mapped instance's index, a task's key.
@@ -1275,14 +1311,15 @@ def _end_if_a_later_run_succeeded(event: FailureEvent, ticket_id: str | None) ->
 
 
 # A resource's latest health recovery (Resource Health `Available`, or its health event
-# resolved): one Occurrence row per health recovery key, `<resolve key>#available`, whose
-# `seen_at` is when the health event that reported it happened, not when it was delivered.
+# resolved), or a Service Health incident's latest update in a closing stage (Resolved, RCA...):
+# one Occurrence row per health recovery key, `<resolve key>#available`, whose `seen_at` is when
+# the health event that reported it happened, not when it was delivered.
 _HEALTH_RECOVERED = "#available"
 
 
 def _health_event_at(event: FailureEvent) -> datetime | None:
-    """When a Resource Health event happened (`HEALTH_EVENT_AT`, set by the Azure Monitor
-    parser); None for any other event, or one whose time was not given."""
+    """When a Resource Health or Service Health event happened (`HEALTH_EVENT_AT`, set by the
+    Azure Monitor parser); None for any other event, or one whose time was not given."""
     if event.source != Source.AZURE_MONITOR or event.kind == EventKind.IGNORED:
         return None
     stated = event.details.get(HEALTH_EVENT_AT)
@@ -1295,9 +1332,10 @@ def _health_event_at(event: FailureEvent) -> datetime | None:
 
 
 def _mark_health_recovered(resolve_key: str, recovered_at: datetime) -> None:
-    """Remember the time of the resource's latest recovery, so that a health failure that
-    happened before it and is delivered after it ends as it lands
-    (`_end_if_health_recovered_since`). Under the mark's advisory lock (`record_event`)."""
+    """Remember the time of the latest recovery under `resolve_key` (a resource's, a Service
+    Health incident's), so that a health failure that happened before it and is delivered
+    after it ends as it lands (`_end_if_health_recovered_since`). Under the mark's advisory
+    lock (`record_event`)."""
     mark = resolve_key + _HEALTH_RECOVERED
     if Occurrence.objects.claim(mark):
         Occurrence.objects.filter(key=mark).update(seen_at=recovered_at)
@@ -1307,11 +1345,13 @@ def _mark_health_recovered(resolve_key: str, recovered_at: datetime) -> None:
 
 def _end_if_health_recovered_since(event: FailureEvent, ticket_id: str | None) -> None:
     """A Resource Health failure (Unavailable, Degraded, Unknown) that happened before the
-    resource's recovery (`Available`) delivered first: that recovery found nothing to resolve,
-    or resolved the ticket this older step now reopened. The ticket this failure opened, or
-    reopened as a regression, is resolved at its source as it lands, before anything pages it.
-    A failure that happened after the recovery is a new outage and stays; so does one whose
-    time is not given, or the same as the recovery's (their order is not known)."""
+    resource's recovery (`Available`) delivered first, or a Service Health update (Active)
+    published before its incident's closing update (Resolved, RCA...) delivered first: that
+    recovery found nothing to resolve, or resolved the ticket this older step now reopened.
+    The ticket this failure opened, or reopened as a regression, is resolved at its source as
+    it lands, before anything pages it. A failure that happened after the recovery is a new
+    outage and stays; so does one whose time is not given, or the same as the recovery's
+    (their order is not known)."""
     happened = _health_event_at(event)
     if happened is None or ticket_id is None:
         return
@@ -1332,12 +1372,18 @@ def _end_if_health_recovered_since(event: FailureEvent, ticket_id: str | None) -
         details={
             "occurrence_key": event.occurrence_key,
             "why": (
-                f"the resource was reported available at {utc_text(recovered_at)}, after this "
+                f"{_recovered_as(event)} at {utc_text(recovered_at)}, after this "
                 f"health event of {utc_text(happened)}, and that report was delivered first"
             ),
         },
     )
     incidents.record_recovery(ticket, actor)
+
+
+def _recovered_as(event: FailureEvent) -> str:
+    if event.details.get("alert_kind") == "service_health":
+        return "the Service Health incident was reported over"
+    return "the resource was reported available"
 
 
 def _ticket_of_the_same_run(event: FailureEvent) -> AttachTarget | None:

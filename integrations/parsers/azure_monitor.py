@@ -1278,6 +1278,12 @@ def _settle_activity_event(alert: _Alert) -> None:
         if tracking:
             # Every update of one incident is an occurrence of one ticket.
             alert.run_key = alert.resolve_key = f"azure:{alert.rule_key}|servicehealth:{tracking}"
+            # When the update was published orders the updates of one incident, as a
+            # resource's health steps are ordered: an Active delivered after the Resolved
+            # that followed it ends as it lands instead of reopening the ticket.
+            happened = _lenient_timestamp(str(details.get("event_time", "")))
+            if happened is not None:
+                details[HEALTH_EVENT_AT] = happened.isoformat()
         stage = str(details.get("stage", "")).lower()
         event_status = str(details.get("health_event_status", "")).lower()
         if stage in _SERVICE_HEALTH_OVER or event_status == "resolved":
@@ -1451,18 +1457,21 @@ def _severity_hint(alert: _Alert) -> Severity | None:
 
 def _event_severity(kind: str, details: dict[str, Any]) -> Severity | None:
     """A Service Health incident or security advisory and a resource the platform made
-    unavailable are High; a Defender for Cloud alert has the severity Defender gives it; other
-    events have their level's (Critical, Error, Warning), or none (Informational)."""
+    unavailable are High; another Service Health event at level Informational (Azure's level
+    for a standard planned maintenance, as opposed to an emergency one at Warning) is Low, a
+    notice to plan around and no outage; a Defender for Cloud alert has the severity Defender
+    gives it; other events have their level's (Critical, Error, Warning), or none
+    (Informational)."""
     if kind == "resource_health" and (
         str(details.get("current_health_status", "")).lower() == "unavailable"
         and str(details.get("health_cause", "")).lower() != "userinitiated"
     ):
         return Severity.HIGH
-    if (
-        kind == "service_health"
-        and str(details.get("incident_type", "")).lower() in _SERVICE_HEALTH_OUTAGES
-    ):
-        return Severity.HIGH
+    if kind == "service_health":
+        if str(details.get("incident_type", "")).lower() in _SERVICE_HEALTH_OUTAGES:
+            return Severity.HIGH
+        if str(details.get("level", "")).lower() in _QUIET_LEVELS:
+            return Severity.LOW
     security = details.get("security")
     if kind == "activity_security" and isinstance(security, dict):
         stated = _DEFENDER_SEVERITIES.get(str(security.get("severity", "")).lower())
@@ -1481,13 +1490,19 @@ def _subject(alert: _Alert) -> str:
     """Which resource this alert of its rule is about (`FailureEvent.subject`): its target
     resource ids and the dimensions that name a resource (`_SUBJECT_NAME`), verbatim. The
     message masks their digits and quoted names, which would make one rule's alerts on
-    `vm-prod-07` and `vm-prod-08` one failure, ended by the first of their Resolved."""
+    `vm-prod-07` and `vm-prod-08` one failure, ended by the first of their Resolved. A Service
+    Health alert is about one Azure incident, named by its tracking id: two incidents worded
+    alike (a maintenance notice of the same template each month) are two failures, not the
+    second an occurrence or a regression of the first's ticket."""
     targets = sorted({target.lower() for target in alert.target_ids})
     named = sorted(
         f"{name}={value}"
         for name, value in alert.facts.dimensions.items()
         if value and _SUBJECT_NAME.search(_NAME_PUNCTUATION.sub("", name.lower()))
     )
+    details = alert.facts.details
+    if details.get("alert_kind") == "service_health" and details.get("tracking_id"):
+        named.append(f"servicehealth:{details['tracking_id']}")
     return _clip("|".join([*targets, *named]), VALUE_LIMIT)
 
 

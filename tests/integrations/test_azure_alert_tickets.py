@@ -98,6 +98,124 @@ def test_service_health_resolved_with_no_open_ticket_opens_nothing(webhook_clien
     assert Ticket.objects.count() == 0
 
 
+def _service_health(
+    alert_suffix: str, stage: str, tracking_id: str, at: str, incident_type: str = "Incident"
+) -> dict[str, Any]:
+    """An update of the Service Health incident `tracking_id`, published at `at`."""
+    event = load("common_service_health.json")
+    event["data"]["essentials"]["alertId"] += alert_suffix
+    event["data"]["essentials"]["firedDateTime"] = at
+    context = event["data"]["alertContext"]
+    context.update(
+        eventTimestamp=at,
+        status="Resolved" if stage in ("Resolved", "RCA", "Complete") else "Active",
+        operationName=f"Microsoft.ServiceHealth/{incident_type.lower()}/action",
+    )
+    context["properties"].update(stage=stage, trackingId=tracking_id, incidentType=incident_type)
+    return event
+
+
+def test_two_service_health_incidents_worded_alike_are_two_tickets(webhook_client):
+    """A monthly maintenance notice comes from one template, its tracking id aside: the
+    second was counted on the first's ticket while it was open, and reopened it as a
+    regression once it was over, so each notice after the first had no ticket of its own."""
+    first = webhook_client(
+        AZURE, _service_health("-1", "Planned", "MNT-0001", "2025-01-01T10:00:00Z", "Maintenance")
+    ).json()
+    second = webhook_client(
+        AZURE, _service_health("-2", "Planned", "MNT-0002", "2025-01-02T10:00:00Z", "Maintenance")
+    ).json()
+    assert first["outcome"] == second["outcome"] == "created"
+    assert second["ticket_id"] != first["ticket_id"]
+
+    over = webhook_client(
+        AZURE, _service_health("-3", "Complete", "MNT-0001", "2025-01-03T10:00:00Z", "Maintenance")
+    ).json()
+    third = webhook_client(
+        AZURE, _service_health("-4", "Planned", "MNT-0003", "2025-01-04T10:00:00Z", "Maintenance")
+    ).json()
+    assert (over["outcome"], over["ticket_id"]) == ("resolved", first["ticket_id"])
+    assert third["outcome"] == "created"
+    assert third["ticket_id"] not in (first["ticket_id"], second["ticket_id"])
+    assert Ticket.objects.get(pk=first["ticket_id"]).status == "resolved"
+    assert Ticket.objects.get(pk=second["ticket_id"]).occurrence_count == 1
+
+
+def test_a_service_health_update_delivered_after_its_resolved_does_not_reopen_it(
+    webhook_client,
+):
+    """Azure does not deliver activity log alerts in order: an Active update published before
+    the incident's Resolved, delivered after it, reopened the resolved ticket as a regression
+    (paging again) that nothing would end, Azure's incident being over."""
+    active = _service_health("-1", "Active", "XY12-3Z", "2025-01-01T10:00:00Z")
+    resolved = _service_health("-3", "Resolved", "XY12-3Z", "2025-01-01T12:00:00Z")
+    late = _service_health("-2", "Active", "XY12-3Z", "2025-01-01T11:00:00Z")
+
+    opened = webhook_client(AZURE, active).json()
+    assert webhook_client(AZURE, resolved).json()["outcome"] == "resolved"
+    answer = webhook_client(AZURE, late).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("regressed", opened["ticket_id"])
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+    ended = AuditLog.objects.get(ticket=ticket, action="resolved at source", details__has_key="why")
+    assert (
+        "Service Health incident was reported over at 2025-01-01T12:00:00Z"
+        in (ended.details["why"])
+    )
+
+    # Azure reopening its incident after the Resolved is the outage again: it stays open.
+    again = _service_health("-4", "Active", "XY12-3Z", "2025-01-01T13:00:00Z")
+    answer = webhook_client(AZURE, again).json()
+    assert (answer["outcome"], answer["ticket_id"]) == ("regressed", ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.resolved_at_source_at is None
+
+
+def test_a_service_health_incidents_resolved_delivered_first_ends_its_active_as_it_lands(
+    webhook_client,
+):
+    resolved = _service_health("-2", "Resolved", "QR45-6S", "2025-01-01T12:00:00Z")
+    active = _service_health("-1", "Active", "QR45-6S", "2025-01-01T10:00:00Z")
+
+    assert webhook_client(AZURE, resolved).json()["outcome"] == "ignored"
+    opened = webhook_client(AZURE, active).json()
+
+    assert opened["outcome"] == "created"
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    assert ticket.status == "resolved" and ticket.resolved_at_source_at is not None
+
+
+def test_a_service_health_post_incident_review_follows_its_resolved_ticket(webhook_client):
+    """Azure publishes its post-incident review (stage RCA) days after the Resolved: it was
+    answered `ignored` naming no ticket, and what Azure found the cause to be reached no
+    ticket."""
+    active = _service_health("-1", "Active", "PIR1-AB", "2025-01-01T10:00:00Z")
+    resolved = _service_health("-2", "Resolved", "PIR1-AB", "2025-01-01T12:00:00Z")
+    review = _service_health("-3", "RCA", "PIR1-AB", "2025-01-04T09:00:00Z")
+    review["data"]["alertContext"]["properties"]["communication"] = (
+        "<p><strong>Root Cause</strong>: a certificate rotation left one front end unable to "
+        "reach its storage.</p>"
+    )
+
+    opened = webhook_client(AZURE, active).json()
+    assert webhook_client(AZURE, resolved).json()["outcome"] == "resolved"
+    answer = webhook_client(AZURE, review).json()
+
+    assert (answer["outcome"], answer["ticket_id"]) == ("ignored", opened["ticket_id"])
+    ticket = Ticket.objects.get(pk=opened["ticket_id"])
+    assert ticket.status == "resolved"
+    update = AuditLog.objects.get(ticket=ticket, action="source update")
+    assert update.details["stage"] == "RCA"
+    assert "certificate rotation left one front end" in update.details["update"]
+    delivery = WebhookDelivery.objects.get(tracking_id=answer["tracking_id"])
+    assert delivery.ticket_id == ticket.pk
+
+    # The review of another incident the rule reported nothing of names no ticket.
+    other = _service_health("-4", "RCA", "PIR2-CD", "2025-01-04T09:00:00Z")
+    assert webhook_client(AZURE, other).json()["ticket_id"] is None
+
+
 def test_resource_health_available_resolves_the_unavailable_ticket(webhook_client):
     down = load("common_resource_health.json")
     up = copy.deepcopy(down)
@@ -354,6 +472,38 @@ def _with(body: dict[str, Any], *, alert: str, severity: str = "Sev4", **context
                 },
             ),
             ("Medium", "P3"),
+        ),
+        (
+            # A standard planned maintenance (Warning is Azure's level for an emergency one):
+            # Medium, the class's, and a P3 SLA of 4 hours breached by a notice weeks ahead.
+            "Service Health standard planned maintenance (level Informational)",
+            _with(
+                load("common_service_health.json"),
+                alert="-standard-maintenance",
+                operationName="Microsoft.ServiceHealth/maintenance/action",
+                level="Informational",
+                properties={
+                    "incidentType": "Maintenance",
+                    "trackingId": "MNT-2",
+                    "stage": "Planned",
+                },
+            ),
+            ("Low", "P4"),
+        ),
+        (
+            "Service Health action required (level Informational)",
+            _with(
+                load("common_service_health.json"),
+                alert="-action-required",
+                operationName="Microsoft.ServiceHealth/actionrequired/action",
+                level=4,
+                properties={
+                    "incidentType": "ActionRequired",
+                    "trackingId": "ACT-3",
+                    "stage": "Active",
+                },
+            ),
+            ("Low", "P4"),
         ),
         (
             "Resource Health: unavailable, platform initiated",
