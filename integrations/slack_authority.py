@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -164,25 +165,84 @@ def authority_of(slack_user_id: str) -> SlackAuthority:
     return SlackAuthority(user, "")
 
 
-def tell_not_allowed(channel_id: str, slack_user_id: str, reason: str) -> None:
+def tell_not_allowed(
+    channel_id: str,
+    slack_user_id: str,
+    reason: str,
+    *,
+    response_url: str = "",
+    thread_ts: str = "",
+) -> None:
     """The refusal says why and what to ask an administrator for (`REMEDIES`; a link to an
     account with the role for a reason not listed there)."""
     remedy = REMEDIES.get(reason, LINK_REMEDY)
-    tell(channel_id, slack_user_id, NOT_ALLOWED_TEXT.format(reason=reason, remedy=remedy))
+    message = NOT_ALLOWED_TEXT.format(reason=reason, remedy=remedy)
+    tell(channel_id, slack_user_id, message, response_url=response_url, thread_ts=thread_ts)
 
 
-def tell(channel_id: str, slack_user_id: str, message: str) -> None:
-    """An ephemeral message, seen only by the user who clicked (`chat.postEphemeral`). Sent
-    as text: it quotes names and refusals written elsewhere (a JIRA user's display name, who
-    changed the ticket last), and mrkdwn there (`<https://...|words>`, `<!here>`) would be a
-    link or a mention in the bot's own message."""
+# Where a click's `response_url` may point: Slack's own host, or the origin of
+# SLACK_BASE_URL (a stand-in for Slack). Anything else is not answered there.
+SLACK_RESPONSE_ORIGIN = ("https", "hooks.slack.com")
+
+
+def _answerable(response_url: str) -> bool:
+    try:
+        given = urlsplit(response_url)
+        base = urlsplit(settings.SLACK_BASE_URL or "")
+        if given.username is not None or given.password is not None:
+            return False
+    except ValueError:  # e.g. an unclosed "[" in the host
+        return False
+    origins = {SLACK_RESPONSE_ORIGIN, (base.scheme, base.netloc)}
+    return (given.scheme, given.netloc) in origins and bool(given.netloc)
+
+
+def _answered_through(response_url: str, text: str) -> bool:
+    """Whether Slack took the answer posted to the click's `response_url` (ephemeral, the
+    clicked message left as it is)."""
+    if not response_url or not _answerable(response_url):
+        return False
+    from slack_sdk.webhook import WebhookClient
+
+    timeout = max(1, int(settings.OUTBOUND_TIMEOUT_SECONDS))
+    try:
+        answer = WebhookClient(response_url, timeout=timeout, retry_handlers=[]).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+    except Exception as exc:  # a timeout or connection error: chat.postEphemeral instead
+        logger.warning("Slack response_url failed: %s", type(exc).__name__)
+        return False
+    if answer.status_code != 200:  # expired (30 minutes, 5 answers), or refused
+        logger.warning("Slack response_url refused: %s %s", answer.status_code, answer.body[:80])
+        return False
+    return True
+
+
+def tell(
+    channel_id: str,
+    slack_user_id: str,
+    message: str,
+    *,
+    response_url: str = "",
+    thread_ts: str = "",
+) -> None:
+    """An ephemeral message, seen only by the user who clicked: through the click's
+    `response_url` (Slack's answer to that click, not a post of the bot's in the channel: a bot
+    removed from the channel is refused `not_in_channel` by chat.postEphemeral), else, or when
+    that fails, `chat.postEphemeral` in the click's channel, in its thread when the clicked message
+    is a thread reply. Sent as text: it quotes names and refusals written elsewhere (a JIRA
+    user's display name, who changed the ticket last), and mrkdwn there
+    (`<https://...|words>`, `<!here>`) would be a link or a mention in the bot's own
+    message."""
+    text = slack_escape(message)
+    if _answered_through(response_url, text):
+        return
     if not settings.SLACK_BOT_TOKEN or not channel_id:
         return
     from slack_sdk.errors import SlackApiError
 
+    in_thread = {"thread_ts": thread_ts} if thread_ts else {}
     try:
-        _client().chat_postEphemeral(
-            channel=channel_id, user=slack_user_id, text=slack_escape(message)
-        )
+        _client().chat_postEphemeral(channel=channel_id, user=slack_user_id, text=text, **in_thread)
     except SlackApiError as exc:  # e.g. the bot is not in that channel: nothing to retry
         logger.warning("Slack chat.postEphemeral failed: %s", exc.response.get("error"))

@@ -544,10 +544,39 @@ def apply_slack_action(action: SlackAction) -> str:
             refusal = str(exc)
         else:
             return f"{step} by {actor.name}"
+        kept = step == "resolve" and _keep_fix_typed_late(action, actor)
+    last = last_status_change(action.ticket_id)
+    if kept:
+        _tell(action, f"Not resolved again: {refusal}{last}. {FIX_KEPT}.")
+        return f"fix recorded: {refusal}"
     # A click on a message that was out of date (someone acted first, or the same person's
     # double click): say so to the clicker, and who changed it last, when.
-    _tell(action, f"Nothing was changed: {refusal}{last_status_change(action.ticket_id)}.")
+    _tell(action, f"Nothing was changed: {refusal}{last}.")
     return f"no change: {refusal}"
+
+
+FIX_KEPT = "What you typed is kept as what fixed it"
+# The audit entry of a fix typed in the alert's box after the ticket was resolved.
+FIX_RECORDED = "fix recorded"
+
+
+def _keep_fix_typed_late(action: SlackAction, actor: Actor) -> bool:
+    """What fixed it, typed in the alert's box (Enter, or Resolve clicked with it) as the
+    ticket was resolved by someone or something else (its source recovering, a colleague):
+    kept as its fix when none is recorded, as a JIRA comment `Fix: ...` on it would be,
+    audited and told to the dashboard. Called inside the click's transaction."""
+    fix = action.text.strip()
+    if not fix:
+        return False
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=action.ticket_id)
+    )
+    if ticket.status != Status.RESOLVED or Resolution.objects.filter(ticket=ticket).exists():
+        return False
+    kept = lifecycle.record_fix(ticket, fix, actor)
+    lifecycle.write_audit(ticket, actor, FIX_RECORDED, details={"fix": kept.fix[:2000]})
+    lifecycle.tell(ticket.pk, "fix_recorded", actor)  # the ticket's page shows it
+    return True
 
 
 # The audit entry of a source's recovery (`lifecycle.resolve_at_source`): a status change only
@@ -678,7 +707,9 @@ def _tell_not_allowed(action: SlackAction, reason: str) -> None:
     from integrations.tasks import tell_slack_user_not_allowed
 
     try:
-        tell_slack_user_not_allowed.delay(action.channel_id, action.user_id, reason)
+        tell_slack_user_not_allowed.delay(
+            action.channel_id, action.user_id, reason, *_where_to_answer(action)
+        )
     except KombuError:  # the broker is down: the click is still refused, only unexplained
         logger.warning("could not queue the Slack 'not allowed' message", exc_info=True)
 
@@ -755,10 +786,18 @@ def _remediation_pk(value: str) -> int | None:
     return number if number < 2**63 else None
 
 
+def _where_to_answer(action: SlackAction) -> tuple[str, str]:
+    """The click's `response_url`, and the thread of the clicked message when it is a reply
+    (Slack may name the thread of a thread's parent too: that one is answered in the channel,
+    where it was clicked)."""
+    thread_ts = action.thread_ts if action.thread_ts != action.message_ts else ""
+    return action.response_url, thread_ts
+
+
 def _tell(action: SlackAction, message: str) -> None:
     from integrations.tasks import tell_slack_user
 
     try:
-        tell_slack_user.delay(action.channel_id, action.user_id, message)
+        tell_slack_user.delay(action.channel_id, action.user_id, message, *_where_to_answer(action))
     except KombuError:  # the broker is down: the click still changed nothing, only unexplained
         logger.warning("could not queue the Slack answer", exc_info=True)

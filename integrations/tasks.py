@@ -70,19 +70,34 @@ def ping(counter_key: str = "rca:worker:pings") -> None:
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=2, max_retries=3)
-def tell_slack_user_not_allowed(channel_id: str, slack_user_id: str, reason: str) -> None:
+def tell_slack_user_not_allowed(
+    channel_id: str,
+    slack_user_id: str,
+    reason: str,
+    response_url: str = "",
+    thread_ts: str = "",
+) -> None:
     """The ephemeral answer to a Slack click that carried no authority (best effort)."""
     from integrations.slack_authority import tell_not_allowed
 
-    tell_not_allowed(channel_id, slack_user_id, reason)
+    tell_not_allowed(
+        channel_id, slack_user_id, reason, response_url=response_url, thread_ts=thread_ts
+    )
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=2, max_retries=3)
-def tell_slack_user(channel_id: str, slack_user_id: str, message: str) -> None:
-    """An ephemeral answer to a Slack click that changed nothing, saying why (best effort)."""
+def tell_slack_user(
+    channel_id: str,
+    slack_user_id: str,
+    message: str,
+    response_url: str = "",
+    thread_ts: str = "",
+) -> None:
+    """An ephemeral answer to a Slack click whose outcome the alert does not show (it changed
+    nothing, ran as a dry run, or kept a fix typed late), saying so (best effort)."""
     from integrations.slack_authority import tell
 
-    tell(channel_id, slack_user_id, message)
+    tell(channel_id, slack_user_id, message, response_url=response_url, thread_ts=thread_ts)
 
 
 @shared_task

@@ -25,6 +25,10 @@ class SlackAction:
     text: str = ""
     # An Approve / Decline / Retry button's value: the remediation it decides (or retries).
     remediation_id: str = ""
+    # Where the clicker is answered: Slack's URL for replying to this click, and the thread
+    # the clicked message is in ('' for a message at the channel's top level).
+    response_url: str = ""
+    thread_ts: str = ""
 
     @property
     def dedup_key(self) -> str:
@@ -113,6 +117,8 @@ def parse_slack_actions(payload: Any) -> list[SlackAction]:
                 action_ts=text(action, "action_ts"),
                 channel_id=text(container, "channel_id"),
                 message_ts=text(container, "message_ts"),
+                response_url=text(body, "response_url"),
+                thread_ts=text(container, "thread_ts"),
             )
         )
     return parsed

@@ -13,7 +13,12 @@
         fake.stall(5, path_contains="chat.postMessage")  # held, then posted anyway (late)
         fake.requests                     # every request seen: method, path, query, headers, body
         fake.add_user("U0MARIA001", email="maria@example.com")   # for users.info
-        fake.ephemeral                    # every chat.postEphemeral: {"channel", "user", "text"}
+        fake.ephemeral                    # every chat.postEphemeral: {"channel", "user", "text",
+                                          #  "thread_ts"}
+        fake.response_url()               # a click's response_url, served here
+        fake.responded                    # every answer posted to one: {"url", "text",
+                                          #  "response_type", "replace_original"}
+        fake.expire_response_urls()       # each answered 404 "expired_url" from now on
 
 Answers `/api/chat.postMessage`, `/api/chat.update`, `/api/chat.delete`,
 `/api/chat.postEphemeral`, `/api/chat.getPermalink`, `/api/conversations.history`,
@@ -23,11 +28,14 @@ like Slack does: HTTP 200 with `{"ok": true, ...}`, or HTTP 200 with `{"ok": fal
 every method but chat.postMessage wants an id), `not_in_channel`, `message_not_found`,
 `cant_update_message`, `cant_delete_message`, `no_text`, `invalid_blocks`,
 `invalid_metadata_format`, `invalid_metadata_schema`, `msg_too_long`, `thread_not_found`,
-`user_not_found` and `user_not_in_channel`... users.info leaves `profile.email` out without the
-`users:read.email` scope. A rate limit is HTTP 429 with Retry-After. Arguments may come as JSON
-(what slack_sdk sends for chat.postMessage and chat.update), a form body (its
-conversations.history, conversations.replies and chat.delete) or the query string, by
-POST or GET.
+`user_not_found` and `user_not_in_channel`... A click's `response_url`
+(`/actions/<team>/<n>/<secret>`, as Slack's hooks.slack.com ones) takes a JSON message,
+answered 200 `ok` as text, whatever channel the bot is in (it is the answer to that click),
+or 404 `expired_url` once expired; the answer is recorded, not added to `messages`.
+users.info leaves `profile.email` out without the `users:read.email` scope. A rate limit is
+HTTP 429 with Retry-After. Arguments may come as JSON (what slack_sdk sends for
+chat.postMessage and chat.update), a form body (its conversations.history,
+conversations.replies and chat.delete) or the query string, by POST or GET.
 
 Message timestamps are Slack's: "<unix seconds>.<6 digits>" from the clock, unique and
 increasing per channel, so `oldest`/`latest` work as they do in Slack. Message metadata
@@ -107,6 +115,9 @@ class FakeSlack(FakeHttpService):
         }
         self.users: dict[str, dict[str, Any]] = {}  # Slack user id -> users.info "user" object
         self.ephemeral: list[dict[str, str]] = []
+        self.responded: list[dict[str, Any]] = []
+        self._response_urls = 0
+        self._response_urls_expired = False
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.deleted: list[tuple[str, str]] = []  # (channel id, ts) of every chat.delete done
         self._last_micros = 0
@@ -145,6 +156,16 @@ class FakeSlack(FakeHttpService):
             "profile": {"real_name": name.title(), "display_name": name, "email": email},
         }
 
+    def response_url(self) -> str:
+        """A click's response_url, as Slack puts one in each interaction payload."""
+        with self._state_lock:
+            self._response_urls += 1
+            number = self._response_urls
+        return f"{self.url}/actions/T0FAKE0001/{number}/resp{number:06d}secret"
+
+    def expire_response_urls(self) -> None:
+        self._response_urls_expired = True
+
     def api_requests(self, method: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == f"/api/{method}"]
 
@@ -165,6 +186,8 @@ class FakeSlack(FakeHttpService):
         return slack_error(message)
 
     def route(self, request: RecordedRequest) -> Reply:
+        if request.path.startswith("/actions/"):
+            return self._respond(request)
         method = request.path.removeprefix("/api/")
         if not request.path.startswith("/api/") or method not in self._METHODS:
             return 404, slack_error("unknown_method"), {}
@@ -402,9 +425,34 @@ class FakeSlack(FakeHttpService):
         if error:
             return 200, slack_error(error), {}
         with self._state_lock:
-            self.ephemeral.append({"channel": channel_id, "user": user, "text": text})
+            self.ephemeral.append(
+                {
+                    "channel": channel_id,
+                    "user": user,
+                    "text": text,
+                    "thread_ts": str(args.get("thread_ts") or ""),
+                }
+            )
             ts = self._next_ts()
         return 200, {"ok": True, "message_ts": ts}, {}
+
+    def _respond(self, request: RecordedRequest) -> Reply:
+        """A message posted to a click's response_url (no token: the URL is the credential)."""
+        if request.method != "POST" or not isinstance(request.body, dict):
+            return 400, b"invalid_payload", {}
+        if self._response_urls_expired:
+            return 404, b"expired_url", {}
+        body = request.body
+        with self._state_lock:
+            self.responded.append(
+                {
+                    "url": f"{self.url}{request.path}",
+                    "text": body.get("text") or "",
+                    "response_type": body.get("response_type"),
+                    "replace_original": body.get("replace_original"),
+                }
+            )
+        return 200, b"ok", {}
 
     def _permalink(self, args: dict[str, Any]) -> Reply:
         """As Slack: the workspace's URL, `/archives/<channel id>/p<ts without its dot>`, and
