@@ -23,11 +23,13 @@ Fields by concern:
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import (
     Count,
@@ -45,7 +47,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from tickets.vocabulary import Outcome, choices
+from tickets.vocabulary import ErrorClass, Outcome, Source, choices
 
 
 class DeliveryStatus(models.TextChoices):
@@ -313,6 +315,57 @@ class RemediationAction(models.TextChoices):
     PLAYBOOK = "playbook", "Call the playbook (Logic App)"
 
 
+def _listed(value: object, field: str) -> list[object]:
+    if not isinstance(value, list):
+        raise ValidationError(
+            '%(field)s: expected a JSON list such as ["a", "b"] ([] for any), not %(value)s.',
+            code="not_a_list",
+            params={"field": field, "value": json.dumps(value)[:200]},
+        )
+    return value
+
+
+def _one_of(value: object, field: str, known: list[str]) -> None:
+    unknown = [item for item in _listed(value, field) if item not in known]
+    if unknown:
+        raise ValidationError(
+            "%(field)s: %(unknown)s is not one of %(known)s (spelled so, case included).",
+            code="unknown_value",
+            params={
+                "field": field,
+                "unknown": ", ".join(json.dumps(item) for item in unknown)[:200],
+                "known": ", ".join(known),
+            },
+        )
+
+
+def validate_error_classes(value: object) -> None:
+    _one_of(value, "Error classes", [member.value for member in ErrorClass])
+
+
+def validate_sources(value: object) -> None:
+    _one_of(value, "Sources", [member.value for member in Source])
+
+
+def validate_signals(value: object) -> None:
+    bad = [
+        item for item in _listed(value, "Signals") if not isinstance(item, str) or not item.strip()
+    ]
+    if bad:
+        raise ValidationError(
+            "Signals: each is a phrase the error message must contain, not %(bad)s (a blank "
+            "one is contained in every message).",
+            code="bad_signal",
+            params={"bad": ", ".join(json.dumps(item) for item in bad)[:200]},
+        )
+
+
+_CONFIDENCE = [
+    MinValueValidator(0.0, "A confidence is between 0 and 1 (0.8, not 80)."),
+    MaxValueValidator(1.0, "A confidence is between 0 and 1 (0.8, not 80)."),
+]
+
+
 class RemediationPolicy(models.Model):
     """An admin-editable rule: which failures may be remediated, how, and when.
 
@@ -326,22 +379,31 @@ class RemediationPolicy(models.Model):
     enabled = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=100, help_text="Lower is considered first.")
     error_classes = models.JSONField(
-        default=list, blank=True, help_text="Error classes it covers (empty: any)."
+        default=list,
+        blank=True,
+        validators=[validate_error_classes],
+        help_text='Error classes it covers, a JSON list such as ["NetworkError"] (empty: any).',
     )
     signals = models.JSONField(
         default=list,
         blank=True,
-        help_text="Words or phrases the error message must contain one of, case-insensitive "
-        "(empty: any).",
+        validators=[validate_signals],
+        help_text="Words or phrases the error message must contain one of, case-insensitive, "
+        'a JSON list such as ["connection reset"] (empty: any).',
     )
-    sources = models.JSONField(default=list, blank=True, help_text="Sources (empty: any).")
+    sources = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_sources],
+        help_text='Sources, a JSON list such as ["adf"] (empty: any).',
+    )
     pipeline_glob = models.CharField(max_length=500, default="*")
     action = models.CharField(max_length=32, choices=RemediationAction.choices)
     mode = models.CharField(
         max_length=10, choices=RemediationMode.choices, default=RemediationMode.APPROVAL
     )
-    auto_min_confidence = models.FloatField(default=0.8)
-    approval_min_confidence = models.FloatField(default=0.6)
+    auto_min_confidence = models.FloatField(default=0.8, validators=_CONFIDENCE)
+    approval_min_confidence = models.FloatField(default=0.6, validators=_CONFIDENCE)
     max_attempts = models.PositiveIntegerField(
         default=2,
         help_text="Remediations the policies make for one ticket at most, counted from its "
@@ -358,6 +420,20 @@ class RemediationPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if (
+            isinstance(self.auto_min_confidence, float | int)
+            and isinstance(self.approval_min_confidence, float | int)
+            and self.approval_min_confidence > self.auto_min_confidence
+        ):
+            raise ValidationError(
+                {
+                    "approval_min_confidence": "The approval threshold must not be above the "
+                    f"automatic one ({self.auto_min_confidence:g}): a confidence between them "
+                    "would be neither run nor asked for."
+                }
+            )
 
 
 class RemediationStatus(models.TextChoices):

@@ -207,18 +207,27 @@ def matches(policy: RemediationPolicy, ticket: Ticket) -> bool:
 
 def mismatch(policy: RemediationPolicy, ticket: Ticket) -> str:
     """Why the policy does not cover the ticket ('' when it does: `matches`)."""
-    if policy.error_classes and ticket.error_type not in policy.error_classes:
+    error_classes, sources = _listed(policy.error_classes), _listed(policy.sources)
+    if error_classes and ticket.error_type not in error_classes:
         return f"its error class {ticket.error_type} is not one of the policy's"
-    if policy.sources and ticket.source not in policy.sources:
+    if sources and ticket.source not in sources:
         return f"its source {ticket.source} is not one of the policy's"
     glob = policy.pipeline_glob or "*"
     if not fnmatch.fnmatchcase(ticket.pipeline, glob):
         return f"its pipeline {ticket.pipeline} does not match '{glob}'"
-    if policy.signals:
-        message = _signal_text(_own_error(ticket))
-        if not any(_signal_text(str(signal)) in message for signal in policy.signals):
-            return "its error message contains none of the policy's signals"
+    if _listed(policy.signals) and not matched_signal(policy, ticket):
+        return "its error message contains none of the policy's signals"
     return ""
+
+
+def _listed(value: Any) -> list[Any]:
+    """A policy's list field as a list. The admin form refuses anything else
+    (`models.validate_signals` and its kin), but a policy written otherwise (the ORM, a
+    fixture) may hold a bare value: that is one item, not a string's characters (each a
+    signal in nearly every message) nor its substrings (error classes)."""
+    if isinstance(value, list):
+        return value
+    return [value] if value else []
 
 
 # What a Databricks error lists after its first task's: the run's other failed tasks
@@ -243,7 +252,8 @@ def matched_signal(policy: RemediationPolicy, ticket: Ticket) -> str:
     """The first of the policy's signals the ticket's error contains ('' for none, or a policy
     with no signals)."""
     message = _signal_text(_own_error(ticket))
-    return next((str(s) for s in policy.signals if _signal_text(str(s)) in message), "")
+    signals = [str(s) for s in _listed(policy.signals) if str(s).strip()]
+    return next((s for s in signals if _signal_text(s) in message), "")
 
 
 def despite_user_error(

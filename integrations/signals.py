@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from integrations import fanout, remediation
-from integrations.models import RemediationPolicy, WebhookDelivery
+from integrations.models import RemediationPolicy, RemediationStatus, WebhookDelivery
 from integrations.targets.base import IncidentChange
 from tickets.lifecycle import Actor
 from tickets.models import ActorKind, Ticket
@@ -127,12 +127,24 @@ def release_remediations_on_recovery(
 ) -> None:
     """A member of the incident recovered at its source: the culprit is back, so the members'
     held remediations run, in batches. A member taken out of it (`detached`) is held by it no
-    more, and no recovery of it would release it: its held remediation runs."""
-    if action not in ("recovered", "resolved", "detached"):
+    more, and no recovery of it would release it: its held remediation runs. So do those of
+    the members another incident's merge moved into it (`merged`) that it holds no more (one
+    of its members, or of theirs, recovered already): that recovery's release came before
+    they were its members, and none would follow."""
+    if action not in ("recovered", "resolved", "detached", "merged"):
         return
     try:
         if action == "detached":
             member_ids = [ticket_id]
+        elif action == "merged":
+            held = (
+                Ticket.objects.filter(
+                    incident_id=incident_id, remediations__status=RemediationStatus.HELD
+                )
+                .defer("embedding")
+                .distinct()
+            )
+            member_ids = [ticket.pk for ticket in held if remediation.held_by(ticket) is None]
         else:
             member_ids = list(
                 Ticket.objects.filter(incident_id=incident_id).values_list("pk", flat=True)

@@ -14,6 +14,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_cache_url
 from channels_redis.core import RedisChannelLayer
@@ -58,6 +59,30 @@ def _cache_config(url: str, key_prefix: str) -> dict:
 # Validators raise (marshmallow 4 ignores a validator that returns False, as a lambda would).
 _POSITIVE = validate.Range(min=0, min_inclusive=False)
 _NOT_NEGATIVE = validate.Range(min=0)
+
+
+def _is_http_url(value: str) -> None:
+    """Empty (not configured), or an absolute http(s) URL with a host. Any other value failed
+    each call made to it, a remediation's among them, as a start that may have run (requests
+    raised MissingSchema or InvalidURL), without naming the setting. The message does not
+    repeat the value: a Logic App's URL carries its signature."""
+    if not value:
+        return
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in value)
+    ):
+        raise ValidationError(
+            "expected an absolute http:// or https:// URL with a host, such as "
+            "https://example.com/path (the value is not repeated here)"
+        )
 
 
 def _are_networks(values: list[str]) -> None:
@@ -271,7 +296,9 @@ try:
     AZURE_CLIENT_ID = env.str("AZURE_CLIENT_ID", "")
     AZURE_CLIENT_SECRET = env.str("AZURE_CLIENT_SECRET", "")
     AZURE_SUBSCRIPTION_ID = env.str("AZURE_SUBSCRIPTION_ID", "")
-    AZURE_MANAGEMENT_URL = env.str("AZURE_MANAGEMENT_URL", "https://management.azure.com")
+    AZURE_MANAGEMENT_URL = env.str(
+        "AZURE_MANAGEMENT_URL", "https://management.azure.com", validate=_is_http_url
+    )
     # Entra ID for ADF reruns: another cloud's login host (https), and, for a private one that
     # Microsoft's instance discovery does not know, that check turned off.
     AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", "")
@@ -361,14 +388,14 @@ try:
     AZURE_STORAGE_CONTAINER = env.str("AZURE_STORAGE_CONTAINER", "rca-evidence")
 
     # Remediation (integrations/remediation.py): actions, approvals, batches after an incident.
-    AIRFLOW_API_URL = env.str("AIRFLOW_API_URL", "")
+    AIRFLOW_API_URL = env.str("AIRFLOW_API_URL", "", validate=_is_http_url)
     AIRFLOW_API_TOKEN = env.str("AIRFLOW_API_TOKEN", "")
     AIRFLOW_USERNAME = env.str("AIRFLOW_USERNAME", "")
     AIRFLOW_PASSWORD = env.str("AIRFLOW_PASSWORD", "")
     # The deployment AIRFLOW_API_URL serves, as the webhooks name it (integrations/parsers/
     # airflow.py); empty: the API URL's host and port. Clears are refused for another one's task.
     AIRFLOW_DEPLOYMENT = env.str("AIRFLOW_DEPLOYMENT", "")
-    PLAYBOOK_URL = env.str("PLAYBOOK_URL", "")
+    PLAYBOOK_URL = env.str("PLAYBOOK_URL", "", validate=_is_http_url)
     PLAYBOOK_SECRET = env.str("PLAYBOOK_SECRET", "")
     REMEDIATION_APPROVAL_SECONDS = env.int("REMEDIATION_APPROVAL_SECONDS", 3600, validate=_POSITIVE)
     REMEDIATION_WATCH_SECONDS = env.int("REMEDIATION_WATCH_SECONDS", 4 * 3600, validate=_POSITIVE)

@@ -87,6 +87,14 @@ def load_settings(
         ("SLACK_EDITS_PER_SECOND", "-1"),
         ("SLACK_CHANNEL_POSTS_PER_SECOND", "-0.5"),
         ("JIRA_DELIVERIES_PER_SECOND", "-10"),
+        # requests refused them at each call, which a remediation took for a start that may
+        # have reached the service: failed, no further attempt, the setting not named.
+        ("PLAYBOOK_URL", "prod-logic.example.com/workflows/abc/triggers/manual/paths/invoke"),
+        ("PLAYBOOK_URL", "http://"),
+        ("PLAYBOOK_URL", "ftp://logic.example.com/x"),
+        ("PLAYBOOK_URL", "https://logic.example.com:port/x"),
+        ("AIRFLOW_API_URL", "airflow.internal:8080"),
+        ("AZURE_MANAGEMENT_URL", "https://management azure.com"),
     ],
 )
 def test_bad_value_raises_improperly_configured_naming_the_variable(name, value):
@@ -94,6 +102,17 @@ def test_bad_value_raises_improperly_configured_naming_the_variable(name, value)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert name in result.stderr
+
+
+def test_a_bad_playbook_url_is_refused_without_showing_its_signature():
+    result = load_settings(PLAYBOOK_URL="logic.example.com/invoke?sp=run&sig=sig-0123456789")
+    assert result.returncode != 0 and "PLAYBOOK_URL" in result.stderr
+    assert "sig-0123456789" not in result.stderr
+
+
+def test_a_playbook_url_with_a_path_query_and_port_is_taken():
+    url = "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/invoke?sig=x"
+    assert load_settings("PLAYBOOK_URL", PLAYBOOK_URL=url).stdout.strip() == url
 
 
 @pytest.mark.parametrize(

@@ -397,12 +397,18 @@ def earlier_sends(row: OutboundDelivery, create_call: str) -> int | None:
         .exclude(http_status=429)  # throttled: refused before being carried out
         .count()
     )
+    counted = counted_sends(row)
+    return None if counted is None else max(counted, recorded)
+
+
+def counted_sends(row: OutboundDelivery) -> int | None:
+    """The create requests `count_send` counted for this delivery and `uncount_send` did not
+    take back; None when it cannot be known (Redis unavailable)."""
     try:
-        counted = int(redis_client().get(sends_key(row)) or 0)
+        return int(redis_client().get(sends_key(row)) or 0)
     except (redis.RedisError, ValueError) as exc:
         logger.warning("outbound %s: earlier sends unknown (%s)", row.pk, exc)
         return None
-    return max(counted, recorded)
 
 
 def count_send(row: OutboundDelivery) -> None:
@@ -413,6 +419,15 @@ def count_send(row: OutboundDelivery) -> None:
         redis_client().pipeline().incr(key).expire(key, SENDS_TTL_SECONDS).execute()  # type: ignore[attr-defined]
     except redis.RedisError as exc:
         logger.warning("outbound %s: send not counted (%s)", row.pk, exc)
+
+
+def uncount_send(row: OutboundDelivery) -> None:
+    """Take back a counted create request that is known to have carried nothing out (it
+    never reached the service, or the service refused it before acting)."""
+    try:
+        redis_client().decr(sends_key(row))
+    except redis.RedisError as exc:
+        logger.warning("outbound %s: send not taken back (%s)", row.pk, exc)
 
 
 def reconciled(ticket: Ticket, action: str) -> bool:

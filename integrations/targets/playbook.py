@@ -25,11 +25,14 @@ from integrations.targets.base import (
     Action,
     Target,
     TransportError,
+    count_send,
+    counted_sends,
     fresh_ticket,
     header,
     is_transient_status,
     parse_retry_after,
     ticket_url,
+    uncount_send,
 )
 from integrations.targets.remediating import gave_up, no_second_start, remediation_of, target_run
 from rca_project.http_errors import connection_failure, never_connected
@@ -141,12 +144,41 @@ def playbook_context(
 
 
 def _call(playbook: PlaybookTransport, row: OutboundDelivery) -> None:
+    """Call the playbook once per delivery. A call is counted in Redis before it is sent (the
+    attempt's own record is rolled back with its transaction): a delivery handed out again
+    after a worker died with the call sent (beat's redelivery, the broker's after a lost
+    worker) finds it counted and fails the remediation as one whose start may have run, as
+    an unanswered call does, rather than run the playbook a second time; unlike the reruns,
+    the playbook has no run to read first (a worker that died between the count and the send
+    is taken for one that sent it: people retry it). A call refused before it acted (429,
+    503, never connected) is taken back, and sent again after the backoff."""
     remediation = remediation_of(row)
     if remediation is None:
         return
     ticket = fresh_ticket(row)
     entity = target_run(row, remediation)
-    run_id = no_second_start(lambda: playbook.call(playbook_context(ticket, remediation, entity)))
+    sent = counted_sends(row)
+    if sent is None:
+        raise TransportError(
+            "call the playbook: not sent, as Redis cannot tell whether an earlier attempt sent it",
+            permanent=False,
+            unsent=True,
+        )
+    if sent:
+        raise TransportError(
+            "call the playbook: an earlier attempt sent it and ended before its answer was "
+            f"recorded (its worker stopped) {service.MAY_HAVE_STARTED}",
+            permanent=True,
+        )
+    count_send(row)
+    try:
+        run_id = no_second_start(
+            lambda: playbook.call(playbook_context(ticket, remediation, entity))
+        )
+    except TransportError as exc:
+        if not exc.permanent:  # refused or never sent: nothing ran, it is sent again
+            uncount_send(row)
+        raise
     service.record_started(remediation.pk, run_id, playbook=shown_url(playbook.url))
 
 

@@ -22,11 +22,18 @@ from django.utils import timezone
 
 from integrations import fanout, remediation
 from integrations.circuit import CircuitBreaker
-from integrations.models import OutboundDelivery, OutboundStatus, Remediation, RemediationPolicy
+from integrations.models import (
+    NO_NEXT_ATTEMPT,
+    OutboundDelivery,
+    OutboundStatus,
+    Remediation,
+    RemediationPolicy,
+)
 from integrations.targets import adf_rerun
 from integrations.targets.adf_rerun import AdfTransport
 from integrations.targets.playbook import sign
 from tests.api import jwt_client, make_user
+from tests.conftest import wait_for
 from tests.fakes.airflow_api import FakeAirflow
 from tests.fakes.azure_ad import FakeAzureAd
 from tests.fakes.azure_management_api import FakeAzureManagement, adf_pipeline_run
@@ -1463,6 +1470,67 @@ def test_playbook_names_the_run_its_remediation_kept(logic_app):
     (call,) = logic_app.requests
     assert call.body["original_run_id"] == ticket.run_id
     assert call.body["affected_entity"] == entity
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_playbook_call_whose_worker_was_killed_after_sending_it_is_not_sent_again(
+    logic_app, settings
+):
+    """SIGKILL of the worker while the playbook holds the call: its transaction, the attempt
+    and the run id with it, is rolled back, and the delivery is handed out again (beat's
+    redelivery). The playbook ran once: the redelivery does not call it a second time, and
+    fails the remediation as a start that may have run, the last attempt at its run."""
+    import os
+    import signal
+
+    from django.db import connections
+
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="playbook")
+    settings.OUTBOUND_TIMEOUT_SECONDS = 30  # the kill comes first
+    logic_app.stall(30, times=1, path_contains="/workflows/")
+    connections.close_all()  # the child opens its own
+    child = os.fork()
+    if child == 0:  # pragma: no cover (killed while it waits for the playbook's answer)
+        try:
+            fanout.deliver(row.pk)
+        finally:
+            os._exit(0)
+    try:
+        wait_for(lambda: logic_app.requests, timeout=20)
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        logic_app.release_stalled()
+    assert OutboundDelivery.objects.get(pk=row.pk).status == OutboundStatus.PENDING
+
+    # The redelivery, once PostgreSQL has let go of the killed worker's row lock.
+    wait_for(lambda: fanout.deliver(row.pk).status != "busy", timeout=20)
+
+    assert len(logic_app.requests) == 1
+    assert OutboundDelivery.objects.get(pk=row.pk).status == OutboundStatus.DEAD
+    started.refresh_from_db()
+    assert started.status == "failed"
+    assert remediation.MAY_HAVE_STARTED in started.reason
+    assert started.details[NO_NEXT_ATTEMPT] == remediation.START_MAY_HAVE_RUN
+
+
+def test_a_playbook_call_refused_before_it_acted_is_sent_again(logic_app):
+    """A 429 or 503 carried nothing out: its counted call is taken back, and the next try of
+    the delivery calls the playbook again."""
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    remediation.propose(ticket.pk)
+    logic_app.fail(503, {"error": "busy"}, path_contains="/workflows/")
+    logic_app.throttle(0, path_contains="/workflows/")
+
+    rows = run_pending(ticket.pk)
+
+    assert len(logic_app.requests) == 3
+    assert [r.status for r in rows] == [OutboundStatus.SUCCEEDED]
+    assert Remediation.objects.get(ticket=ticket).external_run_id
 
 
 def test_our_callback_path_takes_an_hmac_signature(logic_app, client):

@@ -85,6 +85,78 @@ def test_policy_matching_by_class_signal_source_and_pipeline():
     assert remediation.propose(make_ticket(error_message="NullPointerException").pk) is None
 
 
+def _policy_form(**changes: str) -> dict[str, str]:
+    form = {
+        "name": "reruns",
+        "enabled": "on",
+        "order": "1",
+        "error_classes": "[]",
+        "signals": '["connection reset"]',
+        "sources": "[]",
+        "pipeline_glob": "*",
+        "action": "adf_rerun",
+        "mode": "auto",
+        "auto_min_confidence": "0.8",
+        "approval_min_confidence": "0.6",
+        "max_attempts": "2",
+        "backoff_seconds": "300",
+    }
+    return {**form, **changes}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        # A bare string was matched by its characters: "timeout" covered any message with a t.
+        ("signals", '"timeout"', "Signals: expected a JSON list"),
+        (
+            "signals",
+            '["timeout", " "]',
+            'Signals: each is a phrase the error message must contain, not " "',
+        ),
+        # A string of classes was matched as a substring: DataError was "in" it.
+        ("error_classes", '"NetworkError, TimeoutError"', "Error classes: expected a JSON list"),
+        ("error_classes", '["NetworkErorr"]', 'Error classes: "NetworkErorr" is not one of'),
+        ("sources", '["ADF"]', 'Sources: "ADF" is not one of'),
+        ("auto_min_confidence", "80", "A confidence is between 0 and 1"),
+        ("approval_min_confidence", "0.9", "The approval threshold must not be above"),
+    ],
+)
+def test_a_policy_with_a_bad_value_is_refused_naming_it_and_nothing_is_saved(field, value, named):
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.com", "pw-not-secret-1"))
+    kept = make_policy(name="reruns", signals=["connection reset"])
+    url = f"/admin/integrations/remediationpolicy/{kept.pk}/change/"
+
+    changed = admin.post(url, _policy_form(**{field: value, "mode": "approval"}))
+    added = admin.post(
+        "/admin/integrations/remediationpolicy/add/", _policy_form(name="new", **{field: value})
+    )
+
+    for answer in (changed, added):
+        assert answer.status_code == 200  # the form again, not a redirect after a save
+        errors = answer.context["adminform"].form.errors
+        assert list(errors) == [field] and named in " ".join(errors[field]), errors
+    assert list(RemediationPolicy.objects.values_list("name", "mode", "signals")) == [
+        ("reruns", "auto", ["connection reset"])
+    ]
+    # What it would have covered is not rerun: a data error whose message has a "t" in it.
+    data_error = make_ticket(error_type="DataError", error_message="Column 'total' not found")
+    assert remediation.propose(data_error.pk) is None
+
+
+def test_a_policy_stored_with_a_bare_string_reads_it_as_one_item():
+    """Written past the form (the ORM, a fixture), a bare string is one signal or class, not
+    its characters or substrings."""
+    make_policy(signals="timeout", error_classes="NetworkError, TimeoutError", sources="adf")
+    data_error = make_ticket(error_type="DataError", error_message="Column 'total' not found")
+    assert remediation.propose(data_error.pk) is None
+    network = make_ticket(error_type="NetworkError", error_message="read timeout after 30 s")
+    assert remediation.propose(network.pk) is None  # "NetworkError" is not "NetworkError, ..."
+    RemediationPolicy.objects.update(error_classes="NetworkError")
+    assert proposed(network.pk).status == "running"
+
+
 def test_first_policy_by_order_wins_and_disabled_ones_are_ignored():
     make_policy(name="never for this", order=1, mode="never", enabled=False)
     make_policy(name="never", order=2, mode="never")

@@ -960,3 +960,31 @@ def test_a_held_member_taken_out_of_its_incident_is_rerun(settings):
     held.refresh_from_db()
     assert held.status == "running"
     assert Ticket.objects.get(pk=members[0].pk).remediation_status == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("recovered", [True, False], ids=["into-recovered", "into-failing"])
+def test_held_members_merged_into_an_incident_whose_culprit_is_back_are_rerun(settings, recovered):
+    """A failing incident's held members merged into one a member of which recovered already:
+    that recovery released its own members before these were among them, and no other would
+    come. Held no more, they run; merged into one still failing, they wait on."""
+    automatic_playbook(settings)
+    source, into = (
+        Incident.objects.create(id=new_incident_id(), group_key=key, culprit=key, member_count=2)
+        for key in ("sql-server:sql-prod-01", "sql-server:sql-prod-01.internal")
+    )
+    moving = [make_ticket(incident=source) for _ in range(2)]
+    staying = [make_ticket(incident=into) for _ in range(2)]
+    held = [proposed(ticket.pk) for ticket in moving]
+    assert {r.status for r in held} == {"held"}
+    if recovered:
+        Ticket.objects.filter(pk=staying[1].pk).update(resolved_at_source_at=timezone.now())
+        with transaction.atomic():
+            incidents.record_recovery(Ticket.objects.get(pk=staying[1].pk), Actor.source("adf"))
+
+    incidents.merge(source.pk, into.pk, Actor.system("test"))
+
+    after = Remediation.objects.filter(pk__in=[r.pk for r in held])
+    assert {r.status for r in after} == ({"running"} if recovered else {"held"})
+    if recovered:
+        assert {t.remediation_status for t in Ticket.objects.filter(pk__in=moving)} == {"running"}
