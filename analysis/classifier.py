@@ -76,9 +76,12 @@ _SALIENT = re.compile(
 # Two kinds. A statement that something was done, at its start or end ("Created storage
 # credential x", "Capacity resumed", "Run succeeded.", "Stage 3 completed successfully"), or that
 # the work goes on after finding nothing ("No active Spark session found, creating one", "Table
-# does not exist, creating it") ...
+# does not exist, creating it") ... A restart is not among them: what was restarted stopped
+# first ("Driver was restarted", "Executor 3 re-started"), an event a failure is told by (the
+# driver_restart signal reads it), not work done. `_STARTED_OVER` keeps "started" and
+# "initialized" after "re-" from reading as done words.
 _DONE_WORDS = (
-    "created", "resumed", "restarted", "started", "succeeded", "completed", "finished",
+    "created", "resumed", "started", "succeeded", "completed", "finished",
     "registered", "initialized", "initialised", "deployed", "published", "uploaded", "saved",
     "written", "refreshed",
 )  # fmt: skip
@@ -86,6 +89,7 @@ _DONE = "|".join(_DONE_WORDS)
 _DONE_AT_START = re.compile(rf"(?:successfully )?(?:{_DONE})\b")
 _DONE_AT_END = re.compile(rf"\b(?:{_DONE})(?: successfully)?$")
 _EDGE = " \t\r.,;:!?\"'()[]{}<>*=#|`-"
+_STARTED_OVER = re.compile(r"\bre-(?:started|initiali[sz]ed)\b")
 _GOES_ON_AFTER_MISS = re.compile(
     r"(?:\bno\b[^,;\n]{0,80}? found|\bnot found|\b(?:does not|doesn't) exist)[,;:]? ?(?:so )?"
     r"creating\b"
@@ -180,7 +184,7 @@ def _done_statement(lower: str) -> bool:
     done = _DONE_AT_START.match(lower.lstrip(_EDGE)) or _DONE_AT_END.search(
         lower.rstrip(_EDGE)[-40:]
     )
-    return done is not None and _says_no_failure(lower)
+    return done is not None and _says_no_failure(lower) and not _STARTED_OVER.search(lower)
 
 
 def _quiet_key(line: str) -> str | None:

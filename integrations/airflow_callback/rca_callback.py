@@ -31,6 +31,12 @@ which closes it. A run failed by a task is not reported again: that task's own c
 it, and the task instance Airflow passes a DAG's callback is just one of the run's (often not
 the one that failed), whose state says nothing of the run.
 
+These three are the callbacks it supports, on tasks and on the DAG. None is an
+`sla_miss_callback`: Airflow 2 calls that with five arguments (dag, task_list,
+blocking_task_list, slas, blocking_tis), and a callback called so logs that it sends nothing.
+The service has no kind of event for an SLA miss: a late task may still be running, neither a
+failure to analyse nor a task to clear.
+
 The callback never raises: a failure to report must not change how Airflow handles the task.
 """
 
@@ -47,7 +53,7 @@ import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +71,10 @@ ATTEMPTS = 3
 # together: a service that takes the connection and never answers, or a resolver that does not
 # answer (no socket timeout covers it), would otherwise hold it for as long as they do.
 REPORT_SECONDS = 20
+# Of a refusal's body (a 4xx), what the log shows, and how much of it is read to show that: a
+# token the body quotes is left out of what was read, which reaches well past what is shown.
+ANSWER_LOG_CHARS = 500
+ANSWER_READ_BYTES = 65_536
 
 
 def _iso(value: Any) -> str | None:
@@ -366,7 +376,9 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
                 )
                 return False
             if exc.code < 500:
-                log.error("RCA service refused the failure report: %s %s", exc.code, exc.read())
+                log.error(
+                    "RCA service refused the report: %s %s", exc.code, _answer(exc, url, token)
+                )
                 return False
             log.warning("RCA service error %s (attempt %d)", exc.code, attempt)
         except (urllib.error.URLError, OSError) as exc:
@@ -384,7 +396,9 @@ def post_failure(body: dict[str, Any], url: str, token: str) -> bool:
     return False
 
 
-def on_failure_callback(context: dict[str, Any]) -> None:
+def on_failure_callback(context: dict[str, Any], *more: Any) -> None:
+    if _not_a_context("on_failure_callback", context, more):
+        return
     if dag_level(context) and context.get("reason") == TASK_FAILURE_REASON:
         log.info("the DAG run failed by a task's failure, which that task's callback reports")
         return
@@ -397,12 +411,52 @@ def build_retry_body(context: dict[str, Any]) -> dict[str, Any]:
     return {**build_failure_body(context), "state": "up_for_retry"}
 
 
-def on_retry_callback(context: dict[str, Any]) -> None:
+def on_retry_callback(context: dict[str, Any], *more: Any) -> None:
+    if _not_a_context("on_retry_callback", context, more):
+        return
     _report("retry", build_retry_body, context)
 
 
-def on_success_callback(context: dict[str, Any]) -> None:
+def on_success_callback(context: dict[str, Any], *more: Any) -> None:
+    if _not_a_context("on_success_callback", context, more):
+        return
     _report("success", build_success_body, context)
+
+
+def _not_a_context(name: str, context: Any, more: tuple[Any, ...]) -> bool:
+    """Whether Airflow called the callback with something else than one context: as a DAG's
+    `sla_miss_callback`, which Airflow 2 calls with five arguments (dag, task_list,
+    blocking_task_list, slas, blocking_tis). The service has no kind of event for an SLA miss
+    (a late task may still be running: neither a failure to analyse nor a task to clear), so
+    nothing is sent, and the log says so in place of the TypeError Airflow would log."""
+    if not more and isinstance(context, Mapping):
+        return False
+    log.error(
+        "%s was called with %d arguments, not with one context: it is a task's or a DAG's "
+        "on_failure_callback, on_retry_callback or on_success_callback, not a DAG's "
+        "sla_miss_callback (which Airflow 2 calls with five); SLA misses are not reported to "
+        "the RCA service (nothing was sent)",
+        name,
+        1 + len(more),
+    )
+    return True
+
+
+def _answer(exc: urllib.error.HTTPError, url: str, token: str) -> str:
+    """The start of a refusal's body as the log may show it: its first ANSWER_LOG_CHARS
+    characters, escaped (a body is one log line), without the token or RCA_WEBHOOK_URL's query
+    and user part, which a proxy or a server echoing the request may quote."""
+    try:
+        raw = exc.read(ANSWER_READ_BYTES)
+    except Exception:  # a body that cannot be read still leaves the status to log
+        return "(no body could be read)"
+    text = raw.decode("utf-8", "replace")
+    if token:
+        text = text.replace(token, "(token hidden)")
+    text = _without(url, text)
+    shown = repr(text[:ANSWER_LOG_CHARS])
+    cut = len(text) > ANSWER_LOG_CHARS or len(raw) == ANSWER_READ_BYTES
+    return f"{shown} (cut)" if cut else shown
 
 
 def _report(

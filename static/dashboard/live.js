@@ -13,6 +13,8 @@
   // Statuses whose SLA clock runs (tickets.models.SLA_RUNNING): acknowledging or resolving stops
   // it, and the ticket's sla_status (Met / Breached) then says how it ended.
   const SLA_RUNNING = { open: true, in_progress: true };
+  // The longest wait between two attempts to open the socket (before its ±25 % jitter).
+  const RETRY_MAX_MS = 10000;
 
   function pad(n) {
     return String(n).padStart(2, "0");
@@ -108,10 +110,25 @@
     window.addEventListener("pagehide", () => {
       leaving = true;
     });
+    /* Back online, or shown again (a laptop woken up, a tab brought back): a retry waiting out
+     * its back-off is made now, since what failed may well work again. */
+    window.addEventListener("online", () => reconnectNow());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") reconnectNow();
+    });
+
+    function reconnectNow() {
+      if (retryTimer) {
+        window.clearTimeout(retryTimer);
+        open();
+      }
+    }
 
     function scheduleRetry() {
       attempt += 1;
-      const base = Math.min(30000, 1000 * 2 ** Math.min(attempt - 1, 5));
+      /* 1, 2, 4, 8 s, then every RETRY_MAX_MS, each ±25 %: a whole service restarted (a deploy)
+       * is back within seconds, and a longer wait leaves the page stale that much longer. */
+      const base = Math.min(RETRY_MAX_MS, 1000 * 2 ** Math.min(attempt - 1, 4));
       const delay = Math.round(base * (0.75 + Math.random() * 0.5));
       indicator("offline", "Offline · retrying in " + Math.ceil(delay / 1000) + "s");
       retryTimer = window.setTimeout(open, delay);
@@ -221,12 +238,7 @@
       drop() {
         if (current) current.close(4000, "dropped");
       },
-      reconnectNow() {
-        if (retryTimer) {
-          window.clearTimeout(retryTimer);
-          open();
-        }
-      },
+      reconnectNow,
     };
     window.RcaLive.connection = connection;
     return connection;

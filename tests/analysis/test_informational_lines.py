@@ -137,6 +137,34 @@ def test_an_info_line_stating_a_failure_in_other_words_is_kept(text: str, error_
     assert classify_error(text).error_type == error_type
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Driver was restarted",
+        "The Spark driver was restarted.",
+        "Driver restarted",
+        "Executor 3 re-started",
+        "SparkContext re-initialized",
+        "Cluster was terminated",
+    ],
+)
+def test_a_restart_or_a_termination_without_a_level_is_kept(text: str) -> None:
+    """What was restarted (or re-started, re-initialized) stopped first: no work done but an
+    event a failure is told by, as a termination is."""
+    assert without_informational_lines(text) is text
+    assert informational_lines(f"{text}\nLogin failed") == ""
+
+
+def test_a_driver_restart_alone_names_its_class_and_no_done_work() -> None:
+    """Databricks' "Driver was restarted" is what the driver_restart signal reads: left out as a
+    thing done, the message named no class and its RCA said it stated no failure."""
+    found = classify_error("Driver was restarted")
+    assert (found.error_type, found.signals) == ("ResourceExhaustion", ("driver_restart",))
+    _, rca = explain_without_llm("Driver was restarted", source="databricks")
+    assert "states no failure" not in rca.root_cause
+    assert classify_error("Job 41 failed\nDriver was restarted").error_type == "ResourceExhaustion"
+
+
 def test_a_program_output_logged_at_info_is_kept_whole() -> None:
     """Airflow logs what a task's program prints at INFO from one logger: its error's lines
     without a failure word (a field, its types) are part of it."""

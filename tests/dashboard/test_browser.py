@@ -36,7 +36,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from analysis.services import enrich_tickets
-from integrations.models import Remediation
+from integrations.models import OutboundDelivery, Remediation
 from tests.analysis.test_databricks_runs import pending_pair
 from tests.analysis.test_enrichment_incidents import databricks
 from tests.conftest import local_payload, wait_for
@@ -44,7 +44,7 @@ from tests.dashboard import PASSWORD, XSS, make_ticket, make_user
 from tests.fakes.gemini_api import GOOD_RCA, FakeGemini
 from tickets import incidents, lifecycle, rules
 from tickets.lifecycle import Actor
-from tickets.models import Incident, OwnershipRule, Resolution, Ticket
+from tickets.models import AuditLog, Incident, OwnershipRule, Resolution, Ticket
 from tickets.timestamps import utc_text
 
 CHROMIUM = "/usr/bin/chromium"
@@ -2404,8 +2404,11 @@ def _forward(listener: socket.socket, upstream_port: int) -> None:
 
     def pipe(source: socket.socket, sink: socket.socket) -> None:
         with source, sink:
-            while data := source.recv(65536):
-                sink.sendall(data)
+            try:
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            except OSError:  # the other way's pipe closed both ends first
+                return
 
     while True:
         try:
@@ -2441,6 +2444,107 @@ def test_a_board_whose_socket_first_opens_after_failed_attempts_catches_up(
     try:
         browser.execute_script("window.RcaLive.connection.reconnectNow();")
         wait(browser, lambda d: live_state(d)[0] == "live")
+        wait(browser, lambda d: column_of(d, missed.pk) == "open", timeout=10)
+    finally:
+        listener.close()
+
+
+def timers_of_a_second_or_more_wait(driver: webdriver.Chrome, ms: int) -> None:
+    """From the next page on, each timer of 0.7 s or more (the socket's next attempt, a card's
+    flash) waits `ms` instead: the back-off the page asks for is read from its indicator
+    without being waited out (`ms` small), or is never reached in a test's time (`ms` large)."""
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "const setTimeoutAsAsked = window.setTimeout.bind(window);"
+            "window.setTimeout = (callback, delay, ...rest) =>"
+            f"  setTimeoutAsAsked(callback, delay >= 700 ? {ms} : delay, ...rest);"
+        },
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_socket_lost_for_long_is_tried_again_every_ten_seconds_or_so(
+    asgi_server, short_lived_connections, browser, settings
+):
+    """The whole service restarted: the page's socket found no server for a while, and its
+    back-off grew to 30 s (up to 37.5 with its jitter) before the next attempt, the page stale
+    all along. It grows to 10 s (12.5 at most)."""
+    base = asgi_server
+    make_user("ola", "viewer")
+    sign_in(browser, base, "ola")
+    settings.WEBSOCKET_URL = f"ws://127.0.0.1:{closed_port()}/ws/tickets/"
+    timers_of_a_second_or_more_wait(browser, 20)
+
+    browser.get(f"{base}/")
+    browser.execute_script(
+        "window.__said = [];"
+        "const label = document.querySelector('#live-status .live-text');"
+        "new MutationObserver(() => window.__said.push(label.textContent))"
+        "  .observe(label, {childList: true, characterData: true, subtree: true});"
+    )
+    said = wait(
+        browser,
+        lambda d: (
+            (texts := d.execute_script("return window.__said;")).count("Reconnecting…") >= 9
+            and texts
+        ),
+        timeout=60,
+    )
+
+    waits = [int(n) for n in re.findall(r"retrying in (\d+)s", " ".join(said))]
+    assert len(waits) >= 8
+    assert max(waits) <= 13, waits
+    assert min(waits[-3:]) >= 8, waits  # grown to the cap, not stuck at the first waits
+
+
+def leave_and_come_back_online(driver: webdriver.Chrome) -> None:
+    for offline in (True, False):
+        driver.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+
+
+def hide_and_show_again(driver: webdriver.Chrome) -> None:
+    page = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.switch_to.window(page)
+
+
+@pytest.mark.parametrize(
+    "come_back", [leave_and_come_back_online, hide_and_show_again], ids=["online", "shown"]
+)
+def test_a_page_back_online_or_shown_again_reconnects_at_once(
+    asgi_server, short_lived_connections, browser, settings, come_back
+):
+    """A laptop woken up, a tab brought back after the service came up again: the page does
+    not wait out its back-off (here longer than the test) but tries at once, and catches up."""
+    base = asgi_server
+    make_user("ola", "viewer")
+    sign_in(browser, base, "ola")
+    ws_port = closed_port()
+    settings.WEBSOCKET_URL = f"ws://127.0.0.1:{ws_port}/ws/tickets/"
+    timers_of_a_second_or_more_wait(browser, 600_000)
+    browser.get(f"{base}/")
+    wait(browser, lambda d: live_state(d)[0] == "offline")
+    missed = make_ticket(pipeline="pl_failed_while_offline")
+    listener = socket.create_server(("127.0.0.1", ws_port))
+    threading.Thread(
+        target=_forward, args=(listener, int(base.rsplit(":", 1)[1])), daemon=True
+    ).start()
+    try:
+        time.sleep(0.5)
+        assert live_state(browser)[0] == "offline"  # its next attempt is not due
+
+        come_back(browser)
+
+        wait(browser, lambda d: live_state(d)[0] == "live", timeout=10)
         wait(browser, lambda d: column_of(d, missed.pk) == "open", timeout=10)
     finally:
         listener.close()
@@ -2805,3 +2909,90 @@ def test_an_incident_page_of_long_unbroken_names_stays_within_the_screen(
         assert past_their_panel(browser) == [], width
         title = browser.find_element(By.CSS_SELECTOR, ".ticket-title")
         assert title.rect["width"] >= min(width - 40, 600) / 2, width
+
+
+def spilling_past_their_panel(driver: webdriver.Chrome) -> list[str]:
+    """What sticks out past the inner right edge of its panel on the ticket page, or whose text
+    runs past its own box (a text's overflow has no box of its own): text running over the
+    next column, or off the screen. Panels not shown are passed over."""
+    return driver.execute_script(
+        "const out = [];"
+        "for (const panel of document.querySelectorAll('.detail-grid .panel')) {"
+        "  if (!panel.getClientRects().length) continue;"
+        "  const edge = panel.getBoundingClientRect().right"
+        "    - parseFloat(getComputedStyle(panel).paddingRight) + 1;"
+        "  for (const part of panel.querySelectorAll('*')) {"
+        "    const spills = getComputedStyle(part).overflowX === 'visible'"
+        "      && part.clientWidth > 0 && part.scrollWidth > part.clientWidth + 1;"
+        "    if (part.getBoundingClientRect().right > edge || spills)"
+        "      out.push(part.tagName.toLowerCase() + '.' + part.className + ': '"
+        "        + part.textContent.trim().slice(0, 60));"
+        "  }"
+        "} return out.slice(0, 12);"
+    )
+
+
+def test_long_unbroken_values_in_the_audit_trail_and_deliveries_stay_inside_1440_px(
+    asgi_server, short_lived_connections, browser
+):
+    """A 400-character pipeline name, a long SAS URL and a long actor name, as real deliveries,
+    audit entries and outbound errors carry them, wrap inside their panels on a 1,440 px
+    screen: neither the audit trail, nor the deliveries, nor the outbound deliveries widen
+    the page or run over the next column."""
+    base = asgi_server
+    dag_id, task_id = "d" * 200, "t" * 199
+    sas = (
+        "https://evidencestore.blob.core.windows.net/rca-evidence/"
+        + "p" * 300
+        + "?sv=2024-11-04&sr=b&sig=REDACTED&se=2026-12-31T00%3A00%3A00Z"
+    )
+    body = local_payload("airflow_failure.json")
+    for try_number in (1, 2):
+        answer = post_airflow(
+            base,
+            {
+                **body,
+                "dag_id": dag_id,
+                "task_id": task_id,
+                "try_number": try_number,
+                "log_url": sas,
+            },
+        )
+    ticket = Ticket.objects.get(pk=answer["ticket_id"])
+    assert len(ticket.pipeline) == 400
+    long_name = "integration-account-" + "n" * 180
+    lifecycle.transition(ticket.pk, "acknowledge", Actor("jira", long_name))
+    AuditLog.objects.create(
+        ticket=ticket,
+        actor_kind="system",
+        actor_name="blob",
+        action="evidence_uploaded",
+        before={"blob_log_url": None},
+        after={"blob_log_url": sas},
+        details={"pipeline": ticket.pipeline, "blob": sas},
+    )
+    OutboundDelivery.objects.create(
+        key=f"blob:{ticket.pk}:long",
+        ticket=ticket,
+        target="blob",
+        action="upload",
+        status="dead",
+        attempts=5,
+        last_error=f"ResourceNotFoundError: {sas}",
+    )
+    make_user("wide-reader", "viewer")
+    sign_in(browser, base, "wide-reader", path=f"/tickets/{ticket.pk}/")
+    assert browser.execute_script("return window.innerWidth;") == 1440
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".timeline > li")) >= 3
+    deliveries = "//h3[.='Webhook deliveries']/following::table[1]//tbody/tr"
+    assert len(browser.find_elements(By.XPATH, deliveries)) == 2
+    assert browser.find_elements(By.CSS_SELECTOR, ".outbound .out-error")
+
+    assert (
+        browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+        )
+        <= 0
+    )
+    assert page_overflow(browser) == []
+    assert spilling_past_their_panel(browser) == []

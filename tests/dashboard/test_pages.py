@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from tests.dashboard import PASSWORD, XSS, column_html, make_ticket, make_user
 from tickets import lifecycle
 from tickets.api.serializers import MAX_STATS_PERIOD
 from tickets.lifecycle import Actor
-from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, OwnershipRule, Ticket
+from tickets.models import EMBEDDING_DIMENSIONS, AuditLog, OwnershipRule, Resolution, Ticket
 from tickets.timestamps import utc_text
 
 pytestmark = pytest.mark.django_db
@@ -862,6 +862,27 @@ def test_responder_resolves_with_what_fixed_it_and_the_next_one_leads_with_it():
     page = client.get(f"/tickets/{later.pk}/").content.decode()
     assert f'<strong>Last time</strong> (<a href="/tickets/{ticket.pk}/">{ticket.pk}</a>,' in page
     assert "ana): Scaled the &lt;b&gt;IR&lt;/b&gt; to 4 nodes" in page
+
+
+def test_a_past_fixs_time_is_given_in_utc_as_the_pages_other_times_are():
+    """Every other time on the ticket page says UTC; a past fix's gave a bare date, which a
+    reader east or west of UTC took for their own day."""
+    ticket = make_ticket(fingerprint="fp-fixed-when")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("ana", "responder"))
+    _csrf_post(
+        client, f"/tickets/{ticket.pk}/action/", {"action": "resolve", "note": "", "fix": "x"}
+    )
+    ticket.refresh_from_db()
+    later = make_ticket(fingerprint="fp-fixed-when")
+
+    page = client.get(f"/tickets/{later.pk}/").content.decode()
+
+    fixed = Resolution.objects.get(ticket=ticket).created_at
+    assert (
+        f'{ticket.pk}</a>, <time datetime="{fixed.isoformat()}">'
+        f"{fixed.astimezone(UTC):%Y-%m-%d %H:%M} UTC</time>, ana): x"
+    ) in page
 
 
 def test_take_then_reopen():

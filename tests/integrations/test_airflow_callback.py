@@ -1499,3 +1499,81 @@ def test_a_bash_commands_exit_code_points_to_the_task_log_and_says_what_it_means
     assert meaning in ticket.rca_result
     assert "the program's own error is in the task's log" in ticket.rca_result
     assert any("Analyse the run's log" in advice for advice in ticket.recommendations)
+
+
+def airflow_2_sla_miss_arguments() -> tuple:
+    """What Airflow 2's DAG processor passes a DAG's `sla_miss_callback`, positionally: the DAG,
+    the late tasks' list as text, the blocking tasks' as text, the SlaMiss rows and the blocking
+    task instances."""
+    dag = SimpleNamespace(dag_id="sales_daily", owner="data-eng")
+    sla = SimpleNamespace(
+        dag_id="sales_daily", task_id="load_orders", execution_date=datetime(2025, 12, 10)
+    )
+    return (dag, "load_orders on 2025-12-10T00:00:00+00:00", "", [sla], [])
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        rca_callback.on_failure_callback,
+        rca_callback.on_retry_callback,
+        rca_callback.on_success_callback,
+    ],
+    ids=lambda callback: callback.__name__,
+)
+def test_a_callback_set_as_the_dags_sla_miss_callback_says_it_reports_no_sla_miss(
+    reporting_to, airflow_task_log, callback
+):
+    """Set as `sla_miss_callback`, Airflow 2 calls it with five arguments: a TypeError that
+    Airflow logs in the DAG processor's log, which says nothing of why. The callback says
+    which callbacks it is, sends nothing and does not raise."""
+    callback(*airflow_2_sla_miss_arguments())
+
+    assert f"{callback.__name__} was called with 5 arguments" in airflow_task_log.text
+    assert "SLA misses are not reported to the RCA service" in airflow_task_log.text
+    assert WebhookDelivery.objects.count() == 0
+    assert Ticket.objects.count() == 0
+
+
+def test_a_refusals_body_is_logged_bounded_and_without_the_token(airflow_task_log):
+    """A proxy in front of the service refusing the report with a page that quotes the request
+    it was sent: the task's log shows the start of the answer on one line, not the whole of
+    it, and not the token it quotes."""
+    token = "s3cr3t-webhook-token"
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = (
+                f"<html>403 Forbidden\nrequest headers: X-Webhook-Token: {token}\n"
+                + "x" * 200_000
+                + f"\nagain: {token}</html>"
+            ).encode()
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            """Quiet: the test reads the callback's log, not this server's."""
+
+    with serving(Refusing) as port:
+        url = f"http://127.0.0.1:{port}/webhooks/airflow/"
+        sent = rca_callback.post_failure({"dag_id": "d"}, url, token)
+
+    assert sent is False
+    [line] = airflow_task_log.lines
+    assert line.startswith("ERROR RCA service refused the report: 403 '<html>403 Forbidden\\n")
+    assert "X-Webhook-Token: (token hidden)" in line
+    assert token not in line
+    assert line.endswith("(cut)")
+    assert len(line) < rca_callback.ANSWER_LOG_CHARS + 200
+
+
+def test_the_services_refusal_is_logged_with_its_reason(live_server, airflow_task_log):
+    url = f"{live_server.url}/webhooks/airflow/"
+
+    assert rca_callback.post_failure({"dag_id": "d"}, url, "wrong-token") is False
+
+    assert "RCA service refused the report: 401 " in airflow_task_log.text
+    assert "wrong-token" not in airflow_task_log.text
