@@ -1993,6 +1993,37 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # An Airflow Celery worker whose `airflow tasks run` command exited non-zero ("Celery
+            # command failed on host: h with celery_task_id ..."), below what a log states about
+            # it (a SIGKILL, an out-of-memory kill).
+            "celery_command_failed",
+            3.0,
+            any_of(*signals.CELERY_COMMAND_FAILED),
+            _I,
+        ),
+        (
+            # A container registry answering a server error while an image is pulled, above the
+            # "failed to authorize" the authentication class reads.
+            "image_registry_unavailable",
+            5.5,
+            any_of(*signals.IMAGE_REGISTRY_UNAVAILABLE),
+            _I,
+        ),
+        (
+            # A Synapse activity that could not submit its job to the Spark pool's Livy endpoint.
+            "livy_request_failed",
+            4.5,
+            any_of(*signals.LIVY_REQUEST_FAILED),
+            _I,
+        ),
+        (
+            # Synapse Spark's error code for an ADLS Gen2 operation that failed.
+            "synapse_storage_operation_failed",
+            4.5,
+            any_of(*signals.SYNAPSE_STORAGE_OPERATION_FAILED),
+            _I,
+        ),
+        (
             # A notebook's language runtime that went away under the command (Databricks "jupyter
             # client is not available because the python kernel is not defined. The kernel may be
             # restarting or the repl may have been shut down"): the driver restarted or detached
@@ -2299,6 +2330,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "TimeoutError": [
         (
+            # Airflow tasks no worker started before the scheduler's or the Celery executor's
+            # timeout for queued (or adopted) tasks.
+            "tasks_stuck_in_queue",
+            4.5,
+            any_of(*signals.TASKS_STUCK_IN_QUEUE),
+            _I,
+        ),
+        (
             # A query the engine expired when its time ran out (Kusto's "Query is expired").
             "query_expired",
             4.5,
@@ -2404,6 +2443,42 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A Celery broker behind Redis Sentinel with no master_name, or Sentinels that know no
+            # master of that name, above the OperationalError the database class reads.
+            "redis_sentinel_misconfigured",
+            5.5,
+            any_of(*signals.REDIS_SENTINEL_MISCONFIGURED),
+            _I,
+        ),
+        (
+            # A Synapse Spark pool's node count outside what the pool allows.
+            "node_count_out_of_range",
+            4.5,
+            any_of(*signals.NODE_COUNT_OUT_OF_RANGE),
+            _I,
+        ),
+        (
+            # Synapse Spark's error code for a class the job needs that the pool lacks.
+            "synapse_class_not_found",
+            4.5,
+            any_of(*signals.SYNAPSE_CLASS_NOT_FOUND),
+            _I,
+        ),
+        (
+            # An Azure Databricks workspace whose deployment failed.
+            "workspace_failed_state",
+            4.5,
+            any_of(*signals.WORKSPACE_FAILED_STATE),
+            _I,
+        ),
+        (
+            # A request a dedicated SQL pool's workload management placed in no workload group.
+            "workload_classification_failed",
+            4.5,
+            any_of(*signals.WORKLOAD_CLASSIFICATION_FAILED),
+            _I,
+        ),
         (
             # A dbt node that a model refers to but the project disables ("depends on a node
             # named 'x' ... which is disabled"): its enabled config, above the unresolved ref()
@@ -4049,6 +4124,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("not_supported", 1.0, r"not supported|unsupported", _I),
     ],
     "CodeError": [
+        (
+            # A T-SQL statement given a value its option does not take.
+            "statement_value_not_allowed",
+            4.5,
+            any_of(*signals.STATEMENT_VALUE_NOT_ALLOWED),
+            _I,
+        ),
+        (
+            # A namespace Unity Catalog does not take (nested or empty), above the SQLSTATE and
+            # analysis exception the database class reads.
+            "uc_namespace_invalid",
+            5.5,
+            any_of(*signals.UC_NAMESPACE_INVALID),
+            _I,
+        ),
         (
             # A MERGE whose INSERT clause leaves out a target column
             # (DELTA_COLUMN_NOT_FOUND_IN_MERGE), above the "unable to find" the configuration

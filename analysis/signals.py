@@ -118,6 +118,9 @@ CONNECTION_REFUSED: tuple[str, ...] = (
     r"connection refused",
     r"econnrefused",
     r"errno 111\b",
+    # Windows' WSAECONNREFUSED as .NET's WCF prints it ("TCP error code 10061: No connection
+    # could be made because the target machine actively refused it").
+    r"tcp error code 10061\b",
 )
 
 CONNECTION_RESET: tuple[str, ...] = (
@@ -1565,4 +1568,96 @@ NEW_NOT_NULL_CONSTRAINT_VIOLATED: tuple[str, ...] = (
 # clause.
 MERGE_CLAUSE_CONDITION_MISSING: tuple[str, ...] = (
     r"\bonly the last ((?:not )?matched(?: by source)?) clause can omit the condition\b",
+)
+
+
+# Airflow tasks the executor took and no worker started before a timeout: the scheduler failing
+# task instances stuck in queued past [scheduler] task_queued_timeout ("Marked the following 85
+# task instances stuck in queued as failed."), and the Celery executor giving up on tasks it
+# adopted from an earlier scheduler ("Adopted tasks were still pending after 0:10:00, assuming
+# they never made it to celery and clearing:"). The groups are the count and the wait.
+TASKS_STUCK_IN_QUEUE: tuple[str, ...] = (
+    r"\bmarked the following (\d{1,7}) task instances? stuck in queued as failed\b",
+    r"\badopted tasks were still pending after ([\d:.]{1,20}), assuming they never made it to "
+    r"celery\b",
+)
+
+# An Airflow Celery worker whose `airflow tasks run` command for a task exited non-zero
+# ("Celery command failed on host: slautop02 with celery_task_id 5d7f...  (PID: 815333, Return
+# Code: 256)"). The groups are the host and the return code.
+CELERY_COMMAND_FAILED: tuple[str, ...] = (
+    r"\bcelery command failed on host: ?([\w.*-]{1,120}) with celery_task_id [\w.-]{1,60}"
+    r"(?: \(pid: ?\d{1,10}, return code: ?(-?\d{1,6})\))?",
+)
+
+# A Celery broker reached through Redis Sentinel that is set up wrong: a sentinel:// broker URL
+# with no master_name transport option ("'master_name' transport option must be specified."),
+# or Sentinels that know no master of the configured name ("No master found for
+# 'airflowmaster'"). The group is the master's name.
+REDIS_SENTINEL_MISCONFIGURED: tuple[str, ...] = (
+    r"'master_name' transport option must be specified\b",
+    r"\b(?:masternotfounderror: )?no master found for '([\w.:-]{1,120})'",
+)
+
+# A container registry that answered a server error while Kubernetes pulled a pod's image ("failed
+# to fetch anonymous token: unexpected status from GET https://auth.docker.io/token?...: 502 Bad
+# Gateway"). The groups are the registry host and the status.
+IMAGE_REGISTRY_UNAVAILABLE: tuple[str, ...] = (
+    r"\bfailed to (?:fetch (?:anonymous|oauth) token|authorize|pull and unpack image|resolve "
+    r"reference)\b[^\n]{0,80}?\s{0,4}unexpected status (?:code )?(?:from \w{3,6} "
+    r"https?://([\w.-]{1,120})[^\s]{0,300}?: )?(5\d\d)\b",
+)
+
+# A T-SQL statement given a value its option does not take ("CREATE/ALTER WORKLOAD GROUP
+# statement failed because a non-integer value 9.6 for MIN_RESOURCE_PERCENTAGE is not allowed.
+# The value should be an integer between 0 and 100."). The groups are the statement, the value,
+# the option and what it takes.
+STATEMENT_VALUE_NOT_ALLOWED: tuple[str, ...] = (
+    r"\b([A-Z/]{3,40}(?: [A-Z]{2,40}){0,3}) statement failed because a ([\w -]{1,40}?) value "
+    r"([^\s]{1,60}) for ([\w.]{1,80}) is not allowed\.\s{1,3}the value should be ([^\n.]{1,120})",
+)
+
+# A Synapse Spark pool given a node count outside what it allows ("A Spark pool cannot have 1
+# nodes; it must have between 3 and 200 nodes."). The groups are the count and the range.
+NODE_COUNT_OUT_OF_RANGE: tuple[str, ...] = (
+    r"\bspark pool cannot have (\d{1,6}) nodes?; it must have between (\d{1,6}) and (\d{1,6}) "
+    r"nodes\b",
+)
+
+# A Synapse or ADF activity that could not hand its notebook or Spark job to the Spark pool's Livy
+# endpoint (errorCode 5000 "Failed to send request to Livy due to
+# exception=[Microsoft.Marlin.Common.Exception.LivyException].").
+LIVY_REQUEST_FAILED: tuple[str, ...] = (r"\bfailed to send request to livy due to exception\b",)
+
+# Synapse Spark's error classification codes for an ADLS Gen2 operation that failed
+# ("Spark_System_ABFS_OperationFailed: An operation with ADLS Gen2 has failed.") and for a class
+# the job's code needs and the pool does not have ("Spark_Ambiguous_ClassLoader_NoClassDefFound:
+# A class required by the code could not be found during runtime of the script.").
+SYNAPSE_STORAGE_OPERATION_FAILED: tuple[str, ...] = (
+    r"\bspark_\w{1,20}_abfs_operationfailed\b",
+    r"\ban operation with adls gen2 has failed\b",
+)
+SYNAPSE_CLASS_NOT_FOUND: tuple[str, ...] = (
+    r"\bspark_\w{1,20}_classloader_noclassdeffound\b",
+    r"\ba class required by the code could not be found during runtime\b",
+)
+
+# An Azure Databricks workspace whose deployment failed, so it cannot be opened ("The workspace
+# 'databricks16z0vkn' is in a failed state and cannot be launched."). The group is the workspace.
+WORKSPACE_FAILED_STATE: tuple[str, ...] = (
+    r"\bthe workspace '([\w.-]{1,120})' is in a failed state and cannot be launched\b",
+)
+
+# A namespace Unity Catalog does not take: nested beyond catalog.schema or empty
+# (UC_INVALID_NAMESPACE "Nested or empty namespaces are not supported in Unity Catalog."). The
+# group is the namespace a SetNamespaceCommand names, when the text prints it.
+UC_NAMESPACE_INVALID: tuple[str, ...] = (
+    r"\bnested or empty namespaces are not supported in unity catalog\b"
+    r"(?:[^\n]{0,200}?setnamespacecommand \[([\w, -]{1,160})\])?",
+)
+
+# A request a Synapse dedicated SQL pool's workload management could not place in any workload
+# group ("Failed to classify the current request into a workload group.").
+WORKLOAD_CLASSIFICATION_FAILED: tuple[str, ...] = (
+    r"\bfailed to classify the current request into a workload group\b",
 )

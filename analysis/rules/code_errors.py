@@ -877,3 +877,57 @@ def merge_clause_condition_missing(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "statement_value_not_allowed",
+    "CodeError ConfigurationError",
+    any_of(*signals.STATEMENT_VALUE_NOT_ALLOWED),
+    example="CREATE/ALTER WORKLOAD GROUP statement failed because a non-integer value 12.5 for "
+    "CAP_PERCENTAGE_RESOURCE is not allowed.  The value should be an integer between 0 and 100.",
+)
+def statement_value_not_allowed(m: re.Match[str], ctx: Context) -> Finding:
+    statement = clean_value(m.group(1))
+    value = clean_value(m.group(3))
+    option = clean_value(m.group(4))
+    takes = clean_value(m.group(5))
+    return Finding(
+        f"The {statement} statement gives {option} the value {value}, which it does not "
+        f"accept: it must be {takes}",
+        (
+            f"Change {option} to {takes} in the statement (in the script or pipeline that "
+            "runs it).",
+            "Check the statement's other options against its documented ranges before the "
+            "next deployment.",
+            "Rerun the statement.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "uc_namespace_invalid",
+    "CodeError ConfigurationError",
+    any_of(*signals.UC_NAMESPACE_INVALID),
+    example="[UC_INVALID_NAMESPACE] Nested or empty namespaces are not supported in Unity "
+    "Catalog. SQLSTATE: 0AKUC",
+)
+def uc_namespace_invalid(m: re.Match[str], ctx: Context) -> Finding:
+    parts = [clean_value(part) for part in (m.group(1) or "").split(",") if clean_value(part)]
+    named = f" (here {'.'.join(parts)})" if parts else ""
+    return Finding(
+        "A statement sets or names a namespace Unity Catalog does not take: nested deeper than "
+        f"catalog.schema or empty{named}. A USE or SET of a two-part namespace, or a name "
+        "built with an empty part, reaches Unity Catalog as one it cannot resolve",
+        (
+            "Use USE CATALOG <catalog> and USE SCHEMA <schema> (or spark.catalog."
+            "setCurrentCatalog / setCurrentDatabase) instead of one two-part namespace, or "
+            "name tables in full (catalog.schema.table).",
+            "Check the code or framework that builds the names: an empty catalog or schema "
+            "variable gives an empty part.",
+            "Rerun the job once the statement names the namespace as Unity Catalog expects.",
+        ),
+        0.65,
+        transient=False,
+    )

@@ -2569,13 +2569,22 @@ def fail_activity_uninterpretable(m: re.Match[str], ctx: Context) -> Finding:
 )
 def storage_credential_missing(m: re.Match[str], ctx: Context) -> Finding:
     metastore = clean_value(grab(ctx.text, r"\bcredential for (?:the )?metastore ([\w-]{1,100})"))
-    which = (
-        f"the root storage credential of metastore {quoted(metastore)}"
-        if metastore
-        else "the storage credential it needs"
+    # A credential a statement names (NO_SUCH_STORAGE_CREDENTIAL_EXCEPTION "The storage
+    # credential 'c' does not exist"), rather than a metastore's root credential.
+    named = grab(ctx.text, r"\bstorage credential ['`]([^'`\n]{1,100})['`] does not exist\b")
+    if metastore:
+        which = f"the root storage credential of metastore {quoted(metastore)}"
+    elif named:
+        which = f"the storage credential {quoted(named)}"
+    else:
+        which = "the storage credential it needs"
+    code = (
+        "NO_SUCH_STORAGE_CREDENTIAL_EXCEPTION"
+        if "no_such_storage_credential" in ctx.text.lower()
+        else "DAC_DOES_NOT_EXIST"
     )
     return Finding(
-        f"Unity Catalog could not find {which} (DAC_DOES_NOT_EXIST): the credential was "
+        f"Unity Catalog could not find {which} ({code}): the credential was "
         "never set or was deleted, so storage it covers cannot be reached: the metastore's "
         "setup, not credentials that were refused",
         (
@@ -2973,6 +2982,147 @@ def dbt_project_unreadable(m: re.Match[str], ctx: Context) -> Finding:
             fix,
             "Run dbt debug in the same environment to check the project and profile load.",
             "Rerun the job once dbt can read the project.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "redis_sentinel_misconfigured",
+    "ConfigurationError",
+    any_of(*signals.REDIS_SENTINEL_MISCONFIGURED),
+    example="kombu.exceptions.OperationalError: No master found for 'mymaster'",
+)
+def redis_sentinel_misconfigured(m: re.Match[str], ctx: Context) -> Finding:
+    """A Celery broker behind Redis Sentinel: no master_name given, or none the Sentinels know."""
+    if m.group(1):
+        master = quoted(clean_value(m.group(1)))
+        cause = (
+            f"The Celery broker is reached through Redis Sentinel, and the Sentinels answered "
+            f"that they know no master named {master}: the master_name in the broker's transport "
+            "options differs from the name the Sentinels monitor, the Sentinels refused the "
+            "connection (a Sentinel password unset in sentinel_kwargs), or the master is down "
+            "with no replica promoted"
+        )
+    else:
+        cause = (
+            "The Celery broker URL is a sentinel:// URL but its transport options set no "
+            "master_name, so Celery cannot ask the Sentinels which Redis is the master"
+        )
+    return Finding(
+        cause,
+        (
+            "Set [celery_broker_transport_options] master_name (Airflow: "
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__MASTER_NAME) to the name in the "
+            "Sentinels' `sentinel monitor` line, on the scheduler, every worker and Flower.",
+            "If the Sentinels need a password, pass it in sentinel_kwargs; check with "
+            "`redis-cli -p 26379 sentinel get-master-addr-by-name <name>`.",
+            "Restart the scheduler, workers and Flower so they read the settings.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "node_count_out_of_range",
+    "ConfigurationError",
+    any_of(*signals.NODE_COUNT_OUT_OF_RANGE),
+    example="A Spark pool cannot have 2 nodes; it must have between 3 and 200 nodes.",
+)
+def node_count_out_of_range(m: re.Match[str], ctx: Context) -> Finding:
+    count, low, high = m.group(1), m.group(2), m.group(3)
+    return Finding(
+        f"The Spark pool is set to {count} node(s), but a Synapse Spark pool must have "
+        f"between {low} and {high} nodes: its node count (or autoscale minimum) in the "
+        "template, Terraform or portal settings is below the minimum",
+        (
+            f"Set the pool's node count, or autoscale's minimum and maximum, to between {low} "
+            f"and {high}.",
+            "Redeploy the pool (or the template that creates it) and check the deployment "
+            "succeeds before anything uses the pool.",
+            "Rerun the pipelines that need the pool once it exists with a valid size.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "workspace_failed_state",
+    "ConfigurationError",
+    any_of(*signals.WORKSPACE_FAILED_STATE),
+    example="The workspace 'dbw-analytics-prod' is in a failed state and cannot be launched. "
+    "Please review error details in the activity log tab and retry your operation.",
+)
+def workspace_failed_state(m: re.Match[str], ctx: Context) -> Finding:
+    workspace = clean_value(m.group(1))
+    return Finding(
+        f"The Azure Databricks workspace {quoted(workspace)} cannot be opened because its "
+        "deployment failed (provisioning state Failed): nothing in it can run until the "
+        "deployment succeeds. Its activity log names why (a quota or account limit, the "
+        "virtual network or subnets, a policy denying a resource, the managed resource group)",
+        (
+            "Read the workspace's activity log in the Azure portal for the failed deployment "
+            "operation and its error.",
+            "Fix that cause (request the quota, correct the VNet injection settings, allow the "
+            "resources the policy denies), then redeploy or update the workspace.",
+            "Rerun the jobs once the workspace's state is Succeeded.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "workload_classification_failed",
+    "ConfigurationError",
+    any_of(*signals.WORKLOAD_CLASSIFICATION_FAILED),
+    example="[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Failed to classify the "
+    "current request into a workload group.",
+)
+def workload_classification_failed(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "The dedicated SQL pool's workload management could not place the request in a "
+        "workload group: a workload classifier maps the login or its role to a group that "
+        "was dropped or has no resources left to give, or the classifiers conflict",
+        (
+            "List the classifiers and groups (sys.workload_management_workload_classifiers, "
+            "sys.workload_management_workload_groups) and the one matching the pipeline's "
+            "login or role.",
+            "Point that classifier at an existing group with resources, or drop it so the "
+            "request takes the default group.",
+            "Rerun the query once a classifier places the login in a group that exists.",
+        ),
+        0.6,
+        transient=False,
+    )
+
+
+@rule(
+    "location_overlaps_managed_storage",
+    "ConfigurationError",
+    r"\blocation_overlap\]? input path url '([^'\n]{0,300})' overlaps with managed storage\b",
+    example="[RequestId=0f4e1c2a-7b3d-4e5f-8a9b-1c2d3e4f5a6b "
+    "ErrorClass=INVALID_PARAMETER_VALUE.LOCATION_OVERLAP] Input path url "
+    "'abfss://lake@stlake.dfs.core.windows.net/uc/root' overlaps with managed storage",
+)
+def location_overlaps_managed_storage(m: re.Match[str], ctx: Context) -> Finding:
+    """A path under (or above) a Unity Catalog managed storage location, used as an external
+    path or listed with a path-based command."""
+    path = clean_value(m.group(1), 200)
+    named = f" {quoted(path)}" if path else ""
+    return Finding(
+        f"The path{named} lies within (or contains) the managed storage location of a Unity "
+        "Catalog metastore, catalog or schema: Unity Catalog reserves that storage for its "
+        "managed tables, so a path-based read, listing (dbutils.fs.ls) or external table or "
+        "volume there is refused",
+        (
+            "Reach managed tables by name (catalog.schema.table), not by their storage path.",
+            "Put external tables, volumes and external locations in a folder outside every "
+            "managed storage location (a sibling of the catalog's or schema's root).",
+            "Rerun the job once it uses a path outside managed storage.",
         ),
         0.7,
         transient=False,

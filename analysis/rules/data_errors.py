@@ -1264,3 +1264,40 @@ def new_not_null_constraint_violated(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "external_table_rows_rejected",
+    "DataError",
+    r"\b(\d{1,12}) rows? rejected from external table ([\w.\]\[]{1,160}?) in plan step",
+    example="12 rows rejected from external table [stage].[orders_ext] in plan step 3 of query "
+    "execution:\n\tLocation: '/landing/orders/2024-07-01.csv' Column ordinal: 4, Expected data "
+    "type: DECIMAL(18,2).",
+)
+def external_table_rows_rejected(m: re.Match[str], ctx: Context) -> Finding:
+    """Rows of a dedicated SQL pool's external (PolyBase) table that did not fit its columns."""
+    rows = m.group(1)
+    table = clean_value(m.group(2).replace("[", "").replace("]", ""))
+    location = grab(ctx.text, r"location: '([^'\n]{1,300})'")
+    column = grab(ctx.text, r"column ordinal: (\d{1,5})")
+    expected = grab(ctx.text, r"expected data type: ([\w(), ]{1,60}?)(?: collate|\.|$)")
+    where = f" in {quoted(location)}" if location else ""
+    detail = (
+        f": column {column} does not hold values of its declared type {expected}"
+        if column and expected
+        else ""
+    )
+    return Finding(
+        f"{rows} row(s) of the files behind the external table {quoted(table)}{where} did not "
+        f"fit its definition{detail}, and were rejected (values of another type or length, a "
+        "header row, a delimiter or encoding that splits the fields differently)",
+        (
+            "Open the file at that location and compare the column with the external table's "
+            "definition (type, length, field terminator, first row).",
+            "Fix the file or the definition (the column's type or length, the file format's "
+            "FIRST_ROW and FIELD_TERMINATOR); set REJECT_VALUE only to tolerate known bad rows.",
+            "Rerun the load once the rows fit.",
+        ),
+        0.65,
+        transient=False,
+    )

@@ -323,3 +323,134 @@ def msdtc_unavailable(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=True,
     )
+
+
+@rule(
+    "celery_command_failed",
+    "ExternalServiceError",
+    any_of(*signals.CELERY_COMMAND_FAILED),
+    example="airflow.exceptions.AirflowException: Celery command failed on host: worker-3 with "
+    "celery_task_id 0b6c2d1e-4f5a-4b7c-9d8e-1f2a3b4c5d6e (PID: 4242, Return Code: 256)",
+)
+def celery_command_failed(m: re.Match[str], ctx: Context) -> Finding:
+    """A Celery worker's `airflow tasks run` for the task exited non-zero before the task
+    reported an error of its own."""
+    host = clean_value(m.group(1))
+    code = m.group(2)
+    status = ""
+    if code:
+        # os.system's wait status: the exit status is its high byte.
+        value = int(code)
+        status = f" with return code {code}" + (
+            f" (exit status {value >> 8})" if value >= 256 and value % 256 == 0 else ""
+        )
+    return Finding(
+        f"The Celery worker on host {quoted(host)} ran the task's `airflow tasks run` "
+        f"command and it exited{status} before the task reported an error of its own: the "
+        "task could not start or run on that worker (its DAG file failing to import there, a "
+        "module, connection or variable missing on the worker, the process killed)",
+        (
+            f"Read the worker's log on {quoted(host)} for that celery_task_id: it shows why "
+            "the command exited (an import error, a traceback, a kill).",
+            "Check the worker has the same DAG files, packages and settings as the scheduler "
+            "(image version, DAGs folder, environment variables).",
+            "Clear the task once the worker can run it.",
+        ),
+        0.55,
+        transient=None,
+    )
+
+
+@rule(
+    "image_registry_unavailable",
+    "ExternalServiceError",
+    any_of(*signals.IMAGE_REGISTRY_UNAVAILABLE),
+    example="failed to authorize: failed to fetch anonymous token: unexpected status from GET "
+    "https://auth.docker.io/token?scope=repository:library/python:pull: 503 Service Unavailable",
+)
+def image_registry_unavailable(m: re.Match[str], ctx: Context) -> Finding:
+    host = clean_value(m.group(1))
+    where = f" {quoted(host)}" if host else ""
+    return Finding(
+        f"The container registry{where} answered {m.group(2)} (a server error) while "
+        "Kubernetes pulled the pod's image, so the pod could not start (ErrImagePull): an "
+        "outage or overload of the registry, not a wrong image name or credentials",
+        (
+            "Check the registry's status page; kubelet retries the pull on its own.",
+            "Retry the task once the registry answers; give the task retries and a longer "
+            "startup timeout to ride out short outages.",
+            "For critical pipelines, mirror the image into a registry you run (or a pull-through "
+            "cache) so a public registry outage does not stop pods from starting.",
+        ),
+        0.7,
+        transient=True,
+    )
+
+
+@rule(
+    "livy_request_failed",
+    "ExternalServiceError",
+    any_of(*signals.LIVY_REQUEST_FAILED),
+    example='{"errorCode": "5000", "message": "Failed to send request to Livy due to '
+    'exception=[Microsoft.Marlin.Common.Exception.LivyException].", "failureType": '
+    '"UserError", "target": "Notebook1"}',
+)
+def livy_request_failed(m: re.Match[str], ctx: Context) -> Finding:
+    return Finding(
+        "The activity could not submit its notebook or Spark job to the Spark pool's Livy "
+        "endpoint, so the job never started: the pool could not take a new session (no free "
+        "vCores, its session limit reached, still starting or scaling) or Livy refused the "
+        "request; this wrapper names no cause of its own",
+        (
+            "Open the activity run's output and the Spark pool's application list (Monitor > "
+            "Apache Spark applications) at that time for the Livy error itself.",
+            "Check the pool's free vCores and running sessions; stop idle sessions or raise the "
+            "pool's size or the workspace's vCore quota.",
+            "Check the pipeline's identity may submit to the pool (Synapse Compute Operator) and "
+            "the job's settings fit the pool's node size.",
+            "Rerun the activity once the pool can take the session.",
+        ),
+        0.5,
+        transient=None,
+    )
+
+
+@rule(
+    "synapse_spark_error_code",
+    "ExternalServiceError ConfigurationError",
+    any_of(*signals.SYNAPSE_STORAGE_OPERATION_FAILED, *signals.SYNAPSE_CLASS_NOT_FOUND),
+    example="Spark_System_ABFS_OperationFailed: An operation with ADLS Gen2 has failed.",
+)
+def synapse_spark_error_code(m: re.Match[str], ctx: Context) -> Finding:
+    """Synapse Spark's error classification codes, explained as Synapse's guide does."""
+    if "abfs" in m.group(0).lower() or "adls" in m.group(0).lower():
+        return Finding(
+            "A read or write to ADLS Gen2 (abfss://) in the Spark job failed; Synapse reports "
+            "this mostly when the identity running the job lacks the Storage Blob Data "
+            "Contributor role on the storage account, or the path does not exist",
+            (
+                "Read the application's driver log (Monitor > Apache Spark applications > Logs) "
+                "for the storage account, path and status code.",
+                "Give the identity the job runs as (the workspace's managed identity for a "
+                "pipeline, the user for a notebook) Storage Blob Data Contributor on that "
+                "account, or fix the path.",
+                "Rerun the job once it can reach the storage.",
+            ),
+            0.55,
+            transient=False,
+        )
+    return Finding(
+        "A class the job's code needs could not be found when it ran "
+        "(NoClassDefFoundError): a JAR or package it depends on is not on the Spark pool's "
+        "classpath (not in the workspace packages, the pool's packages or the job's reference "
+        "files), or a dependency of another version is loaded",
+        (
+            "Read the driver log for the class's name and the JAR that should provide it.",
+            "Add that JAR (and its dependencies) to the workspace packages for the pool, or to "
+            "the job definition's reference files; build an assembly (fat) JAR for a batch job.",
+            "Rerun the job once the pool has the dependency (package changes apply to new "
+            "sessions).",
+        ),
+        0.55,
+        transient=False,
+    )

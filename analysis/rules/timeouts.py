@@ -582,3 +582,100 @@ def compute_start_timed_out(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=None,
     )
+
+
+@rule(
+    "tasks_stuck_in_queue",
+    "TimeoutError",
+    any_of(*signals.TASKS_STUCK_IN_QUEUE),
+    example="[2023-09-15T02:00:00.000+0000] {scheduler_job_runner.py:1574} ERROR - Marked the "
+    "following 12 task instances stuck in queued as failed.",
+)
+def tasks_stuck_in_queue(m: re.Match[str], ctx: Context) -> Finding:
+    """Tasks Airflow queued and no worker started: failed by the scheduler past
+    task_queued_timeout, or cleared by the Celery executor past task_adoption_timeout."""
+    if m.group(1):
+        count = clean_value(m.group(1))
+        cause = (
+            f"The scheduler failed {count} task instance(s) that stayed queued longer than "
+            "[scheduler] task_queued_timeout: the executor took them but no worker started them "
+            "(no worker consuming their queue, all worker slots busy, or a worker that could not "
+            "start the task)"
+        )
+    else:
+        wait = clean_value(m.group(2))
+        cause = (
+            "The Celery executor gave up on tasks it adopted from an earlier scheduler: they "
+            f"were still pending in Celery after {wait} ([celery] task_adoption_timeout), so it "
+            "took them never to have reached a worker (a broker that lost its messages, a "
+            "scheduler restarted while they were queued) and cleared them"
+        )
+    return Finding(
+        cause,
+        (
+            "Check that workers are up and consume the tasks' queues (Celery: a worker started "
+            "with -q for that queue; Kubernetes: the pods started, not Pending).",
+            "Check free slots at that time (parallelism, worker concurrency, pool slots): tasks "
+            "wait in the queue while none is free; raise task_queued_timeout only if long waits "
+            "are expected.",
+            "Check the broker (Redis or RabbitMQ) kept its messages across restarts.",
+            "Clear the failed tasks once workers can take them.",
+        ),
+        0.6,
+        transient=True,
+    )
+
+
+@rule(
+    "pod_pending_timeout",
+    "TimeoutError ResourceExhaustion",
+    r"\bpod did not leave 'pending' phase within specified timeout\b",
+    example="airflow.providers.cncf.kubernetes.utils.pod_manager.PodLaunchTimeoutException: Pod "
+    "did not leave 'Pending' phase within specified timeout",
+)
+def pod_pending_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    """A deferred KubernetesPodOperator whose trigger saw the pod still Pending at its startup
+    timeout."""
+    return Finding(
+        "The task's pod was still Pending when the KubernetesPodOperator's startup timeout "
+        "(startup_timeout_seconds) ran out, so its container never started: no node could "
+        "take it (not enough CPU or memory, a node selector, affinity or taint no node "
+        "matches, the autoscaler too slow), or its image or volumes were not ready (an image "
+        "pull failing or slow, a volume or secret that could not be mounted)",
+        (
+            "Read the pod's events (kubectl describe pod, or the task log with "
+            "log_events_on_failure=True) for FailedScheduling, image pull or mount errors.",
+            "Fix what the events name: lower the pod's requests or add capacity, correct the "
+            "node selector, tolerations or image, create the missing secret or volume.",
+            "If nodes only take long to appear (autoscaling, large images), raise "
+            "startup_timeout_seconds; then clear the task.",
+        ),
+        0.6,
+        transient=None,
+    )
+
+
+@rule(
+    "deferral_timed_out",
+    "TimeoutError",
+    r"\btrigger/execution timeout\b",
+    example="airflow.exceptions.TaskDeferralError: Trigger/execution timeout",
+)
+def deferral_timed_out(m: re.Match[str], ctx: Context) -> Finding:
+    """The scheduler failing a deferred task whose trigger had not fired by its timeout."""
+    return Finding(
+        "The task was deferred and its trigger had not fired when the deferral's timeout "
+        "passed (the task's execution_timeout, or a sensor's timeout), so the scheduler "
+        "failed it: the event the trigger waited for did not happen in time (a file, a run, "
+        "a job still not done), or no triggerer ran the trigger (the triggerer down or "
+        "overloaded)",
+        (
+            "Check the triggerer was running and healthy then (its heartbeat, its log for the "
+            "trigger and any error it raised).",
+            "Check whether what the task waited for happened; if it only came late, raise the "
+            "task's execution_timeout or the sensor's timeout.",
+            "Clear the task once the awaited event has happened.",
+        ),
+        0.6,
+        transient=None,
+    )

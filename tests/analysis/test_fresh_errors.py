@@ -771,6 +771,16 @@ THREAD_SETS = [
     # missing part files; a MERGE's INSERT clause missing a column, a partition predicate on
     # another column and an ambiguous self-join column; and dbt that cannot read its project.
     ("thread_errors_46.jsonl", 32, 0),
+    # Round 47 (32 messages: Airflow's Kubernetes and Celery executors, the KubernetesPodOperator
+    # and deferred tasks, Synapse Spark pools and dedicated SQL pools, the ADF self-hosted
+    # integration runtime, Databricks workspaces and Unity Catalog): 19/32 when collected. Its
+    # misses were tasks stuck in the executor's queue, a Celery worker's command that failed, a
+    # Celery broker behind Redis Sentinel set up wrong (read as a database error), a registry's
+    # 502 while an image was pulled (read as authentication), a workload group option's value,
+    # a Spark pool's node count, a Livy request and Synapse Spark's error codes, a workspace
+    # whose deployment failed, a Unity Catalog namespace (read as a database error) and a request
+    # no workload group takes.
+    ("thread_errors_47.jsonl", 32, 0),
 ]
 
 
@@ -4257,6 +4267,107 @@ ROUND_46_PATHOLOGICAL = pathological(
 )
 
 
+ROUND_47_FAMILIES = [
+    # Further wordings of the families round 47's thread messages exposed.
+    (
+        "TimeoutError",
+        "[2024-03-02T01:10:00.000+0000] {scheduler_job_runner.py:1662} ERROR - Marked the "
+        "following 3 task instances stuck in queued as failed.",
+    ),
+    (
+        "TimeoutError",
+        "Adopted tasks were still pending after 0:20:00, assuming they never made it to celery "
+        "and sending back to the scheduler:",
+    ),
+    (
+        "ExternalServiceError",
+        "Celery command failed on host: airflow-worker-1.airflow.svc with celery_task_id "
+        "9a8b7c6d-1e2f-3a4b-5c6d-7e8f9a0b1c2d",
+    ),
+    ("ConfigurationError", "redis.sentinel.MasterNotFoundError: No master found for 'mymaster'"),
+    (
+        "ConfigurationError",
+        "ValueError: 'master_name' transport option must be specified.",
+    ),
+    (
+        "ExternalServiceError",
+        'Failed to pull image "python:3.11-slim": failed to resolve reference '
+        '"docker.io/library/python:3.11-slim": unexpected status from HEAD '
+        "https://registry-1.docker.io/v2/library/python/manifests/3.11-slim: 503 Service "
+        "Unavailable",
+    ),
+    (
+        "CodeError",
+        "CREATE/ALTER WORKLOAD GROUP statement failed because a non-integer value 0.5 for "
+        "REQUEST_MIN_RESOURCE_GRANT_PERCENT is not allowed.  The value should be an integer "
+        "between 0 and 100.",
+    ),
+    (
+        "ConfigurationError",
+        "A Spark pool cannot have 250 nodes; it must have between 3 and 200 nodes.",
+    ),
+    (
+        "ExternalServiceError",
+        "Operation on target Run notebook failed: Failed to send request to Livy due to "
+        "exception=[Microsoft.Marlin.Common.Exception.LivyException].",
+    ),
+    ("ExternalServiceError", "Spark_System_ABFS_OperationFailed"),
+    ("ConfigurationError", "Spark_Ambiguous_ClassLoader_NoClassDefFound"),
+    (
+        "ConfigurationError",
+        "The workspace 'dbw-etl-dev' is in a failed state and cannot be launched.",
+    ),
+    (
+        "CodeError",
+        "AnalysisException: [UC_INVALID_NAMESPACE] Nested or empty namespaces are not supported "
+        "in Unity Catalog. SQLSTATE: 0AKUC",
+    ),
+    ("ConfigurationError", "Failed to classify the current request into a workload group."),
+    # What already read as something else, or as nothing, still does: queued tasks, Celery,
+    # Sentinel, Livy, a workload group and a namespace spoken of without a failure; a worker's
+    # SIGKILL reported with the Celery command it ran (an out-of-memory kill, as before).
+    ("Unknown", "Marked the following tasks as queued."),
+    ("Unknown", "Celery worker started on host worker-2."),
+    ("Unknown", "Sentinel master mymaster found at 10.0.0.4:6379."),
+    ("Unknown", "Livy session 42 is idle."),
+    ("Unknown", "Workload group wgDataLoads classifies 3 requests."),
+    (
+        "ResourceExhaustion",
+        "Celery command failed on host: worker-2 with celery_task_id 7c1f; Worker exited "
+        "prematurely: signal 9 (SIGKILL) Job: 12.",
+    ),
+]
+
+ROUND_47_PATHOLOGICAL = pathological(
+    [
+        "marked the following " + "1" * 20_000 + " task instances stuck",
+        "adopted tasks were still pending after " + ":" * 20_000 + ", assuming",
+        "celery command failed on host: " + "h" * 20_000 + " with celery_task_id",
+        "failed to authorize" + " x" * 10_000 + " unexpected status from get https://",
+        "failed to fetch anonymous token " + "unexpected status " * 2_000,
+        "a" * 30 + " statement failed because a " + "n " * 10_000 + "value",
+        "spark pool cannot have " + "9" * 20_000 + " nodes",
+        "nested or empty namespaces are not supported in unity catalog" + " " * 20_000,
+        "the workspace '" + "w" * 20_000 + "' is in a failed state",
+        "rows rejected from external table [" + "t" * 20_000,
+        "location_overlap] input path url '" + "p" * 20_000,
+    ],
+    ids=[
+        "stuck-in-queue-digits",
+        "adopted-colons",
+        "celery-long-host",
+        "registry-authorize-words",
+        "registry-status-repeated",
+        "statement-value-words",
+        "spark-pool-digits",
+        "uc-namespace-spaces",
+        "workspace-long-name",
+        "external-table-long-name",
+        "location-overlap-long-path",
+    ],
+)
+
+
 @pytest.mark.parametrize(("name", "size", "allowed"), THREAD_SETS)
 def test_thread_set_accuracy(name: str, size: int, allowed: int) -> None:
     rows = _rows(Path(__file__).resolve().parent / name)
@@ -4312,6 +4423,7 @@ ROUND_FAMILIES = {
     44: ROUND_44_FAMILIES,
     45: ROUND_45_FAMILIES,
     46: ROUND_46_FAMILIES,
+    47: ROUND_47_FAMILIES,
 }
 
 
@@ -4365,6 +4477,7 @@ def test_round_families(expected: str, message: str) -> None:
         *ROUND_44_PATHOLOGICAL,
         *ROUND_45_PATHOLOGICAL,
         *ROUND_46_PATHOLOGICAL,
+        *ROUND_47_PATHOLOGICAL,
     ],
 )
 def test_round_patterns_read_pathological_text_in_linear_time(text: str) -> None:

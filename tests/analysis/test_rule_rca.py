@@ -2858,3 +2858,138 @@ def test_round_forty_six_rules_name_the_cause_the_message_states() -> None:
         state,
     ):
         _assert_well_formed(rca)
+
+
+def test_round_forty_seven_rules_name_the_cause_the_message_states() -> None:
+    """Tasks stuck in the executor's queue, a Celery worker's failed command, a Celery broker
+    behind Redis Sentinel, a registry's server error while an image is pulled, a pod left
+    Pending, a deferral that timed out, a statement option's value, a Spark pool's node count, a
+    Livy request, Synapse Spark's error codes, a failed workspace, Unity Catalog namespaces,
+    workload groups, rejected external table rows, managed storage paths and a named storage
+    credential are each explained as such, in other wordings than the round's messages."""
+    queued = _rca("Marked the following 3 task instances stuck in queued as failed.")
+    adopted = _rca(
+        "Adopted tasks were still pending after 0:20:00, assuming they never made it to celery "
+        "and sending back to the scheduler:"
+    )
+    celery = _rca(
+        "Celery command failed on host: airflow-worker-1 with celery_task_id 9a8b7c6d (PID: 77, "
+        "Return Code: 512)"
+    )
+    sentinel = _rca("redis.sentinel.MasterNotFoundError: No master found for 'mymaster'")
+    master_name = _rca("ValueError: 'master_name' transport option must be specified.")
+    registry = _rca(
+        'Failed to pull image "python:3.11-slim": failed to resolve reference '
+        '"docker.io/library/python:3.11-slim": unexpected status from HEAD '
+        "https://registry-1.docker.io/v2/library/python/manifests/3.11-slim: 503 Service "
+        "Unavailable"
+    )
+    pending = _rca(
+        "PodLaunchTimeoutException: Pod did not leave 'Pending' phase within specified timeout"
+    )
+    deferral = _rca("TaskDeferralError: Trigger/execution timeout")
+    statement = _rca(
+        "CREATE/ALTER WORKLOAD GROUP statement failed because a non-integer value 0.5 for "
+        "REQUEST_MIN_RESOURCE_GRANT_PERCENT is not allowed.  The value should be an integer "
+        "between 0 and 100."
+    )
+    nodes = _rca("A Spark pool cannot have 250 nodes; it must have between 3 and 200 nodes.")
+    livy = _rca(
+        "Operation on target Run notebook failed: Failed to send request to Livy due to "
+        "exception=[Microsoft.Marlin.Common.Exception.LivyException]."
+    )
+    abfs = _rca("Job failed. Error code: Spark_System_ABFS_OperationFailed")
+    classloader = _rca("Job failed. Error code: Spark_Ambiguous_ClassLoader_NoClassDefFound")
+    workspace = _rca("The workspace 'dbw-etl-dev' is in a failed state and cannot be launched.")
+    namespace = _rca(
+        "AnalysisException: [UC_INVALID_NAMESPACE] Nested or empty namespaces are not supported "
+        "in Unity Catalog. SQLSTATE: 0AKUC; Some(SetNamespaceCommand [main, sales] )"
+    )
+    workload = _rca("Failed to classify the current request into a workload group.")
+    rejected = _rca(
+        "7 rows rejected from external table [ext].[customers] in plan step 2 of query "
+        "execution:\n\tLocation: '/raw/customers.csv' Column ordinal: 3, Expected data type: "
+        "INT."
+    )
+    overlap = _rca(
+        "[RequestId=1 ErrorClass=INVALID_PARAMETER_VALUE.LOCATION_OVERLAP] Input path url "
+        "'s3://lake/uc/catalogs/123' overlaps with managed storage"
+    )
+    credential = _rca(
+        "[NO_SUCH_STORAGE_CREDENTIAL_EXCEPTION] The storage credential 'lake_cred' does not exist."
+    )
+    refused = _rca(
+        "Could not connect to net.tcp://ir-node-2:8060/ExternalService.svc/WorkerManager. TCP "
+        "error code 10061: No connection could be made because the target machine actively "
+        "refused it 10.0.0.5:8060."
+    )
+
+    assert queued.rule == adopted.rule == "tasks_stuck_in_queue"
+    assert "failed 3 task instance(s) that stayed queued longer than" in queued.root_cause
+    assert "still pending in Celery after 0:20:00" in adopted.root_cause
+    assert celery.rule == "celery_command_failed"
+    assert "on host 'airflow-worker-1'" in celery.root_cause
+    assert "return code 512 (exit status 2)" in celery.root_cause
+    assert sentinel.rule == master_name.rule == "redis_sentinel_misconfigured"
+    assert "know no master named 'mymaster'" in sentinel.root_cause
+    assert "set no master_name" in master_name.root_cause
+    assert registry.rule == "image_registry_unavailable"
+    assert "registry 'registry-1.docker.io' answered 503" in registry.root_cause
+    assert pending.rule == "pod_pending_timeout"
+    assert "still Pending when the KubernetesPodOperator's startup timeout" in pending.root_cause
+    assert deferral.rule == "deferral_timed_out"
+    assert "its trigger had not fired" in deferral.root_cause
+    assert statement.rule == "statement_value_not_allowed"
+    assert "gives REQUEST_MIN_RESOURCE_GRANT_PERCENT the value 0.5" in statement.root_cause
+    assert "an integer between 0 and 100" in statement.root_cause
+    assert nodes.rule == "node_count_out_of_range"
+    assert "set to 250 node(s)" in nodes.root_cause and "between 3 and 200" in nodes.root_cause
+    assert livy.rule == "livy_request_failed"
+    assert "Spark pool's Livy endpoint" in livy.root_cause
+    assert abfs.rule == classloader.rule == "synapse_spark_error_code"
+    assert "ADLS Gen2" in abfs.root_cause and "Storage Blob Data Contributor" in abfs.root_cause
+    assert "not on the Spark pool's classpath" in classloader.root_cause
+    assert workspace.rule == "workspace_failed_state"
+    assert "workspace 'dbw-etl-dev' cannot be opened because its deployment failed" in (
+        workspace.root_cause
+    )
+    assert namespace.rule == "uc_namespace_invalid"
+    assert "(here main.sales)" in namespace.root_cause
+    assert workload.rule == "workload_classification_failed"
+    assert "could not place the request in a workload group" in workload.root_cause
+    assert rejected.rule == "external_table_rows_rejected"
+    assert "7 row(s) of the files behind the external table 'ext.customers'" in (
+        rejected.root_cause
+    )
+    assert "in '/raw/customers.csv'" in rejected.root_cause
+    assert "column 3 does not hold values of its declared type INT" in rejected.root_cause
+    assert overlap.rule == "location_overlaps_managed_storage"
+    assert "'s3://lake/uc/catalogs/123' lies within" in overlap.root_cause
+    assert credential.rule == "storage_credential_missing"
+    assert "the storage credential 'lake_cred' (NO_SUCH_STORAGE_CREDENTIAL_EXCEPTION)" in (
+        credential.root_cause
+    )
+    assert refused.rule == "connection_refused"
+    for rca in (
+        queued,
+        adopted,
+        celery,
+        sentinel,
+        master_name,
+        registry,
+        pending,
+        deferral,
+        statement,
+        nodes,
+        livy,
+        abfs,
+        classloader,
+        workspace,
+        namespace,
+        workload,
+        rejected,
+        overlap,
+        credential,
+        refused,
+    ):
+        _assert_well_formed(rca)
