@@ -46,6 +46,10 @@ class CulpritKind:
     # Not a dependency: what an incident of one Azure alert rule firing on several resources
     # at once is keyed on (tickets/incidents.py `rule_group_key`); no failure names it.
     ALERT_RULE = "alert-rule"
+    # Not a dependency either: what the Service Health alerts of one Azure incident (its
+    # tracking id) group on, one alert per subscription's rule (tickets/incidents.py
+    # `rule_group_key`); no failure names it.
+    SERVICE_HEALTH = "service-health"
 
     ALL = (
         SQL_SERVER,
@@ -64,6 +68,7 @@ class CulpritKind:
         API_HOST,
         AZURE_RESOURCE,
         ALERT_RULE,
+        SERVICE_HEALTH,
     )
 
 
@@ -85,6 +90,7 @@ KIND_WORDS = {
     CulpritKind.API_HOST: "API host",
     CulpritKind.AZURE_RESOURCE: "Azure resource",
     CulpritKind.ALERT_RULE: "Azure alert rule",
+    CulpritKind.SERVICE_HEALTH: "Azure Service Health incident",
 }
 
 

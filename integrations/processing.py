@@ -128,8 +128,9 @@ def _process(ids: list[int]) -> None:
             pk__in=alone, status=Status.RESOLVED, resolved_at_source_at__isnull=False
         ).values_list("pk", flat=True)
     )
-    # One naming a culprit (or an alert of a rule that may fire on other resources at once)
-    # waits a moment: should its storm form an incident meanwhile, the incident pages and this
+    # One naming a culprit (or an alert of a rule that may fire on other resources at once, a
+    # Service Health alert whose Azure incident other subscriptions' rules tell of) waits a
+    # moment: should its storm form an incident meanwhile, the incident pages and this
     # ticket's own page is skipped.
     fanout.schedule_initial_many(
         [

@@ -8,7 +8,9 @@ Monitor alert's group key is its resource's culprit alone: alerts on one resourc
 together, and an alert on the culprit of an open incident joins that incident's timeline. An
 alert with nothing of its resource to join or form with groups on its rule instead
 (`rule_group_key`): one rule firing on several resources at once, an alert (a ticket) per
-resource, is one incident once they are INCIDENT_MIN_PIPELINES tickets.
+resource, is one incident once they are INCIDENT_MIN_PIPELINES tickets. A Service Health
+alert groups that way on the Azure incident it tells of (its tracking id): one outage told to
+the Service Health rule of each of several subscriptions, a ticket each, is one incident.
 
 Runs inside the ingest transaction, right after the ticket is created. Races are settled by a
 transaction-scoped advisory lock on the culprit (like dedup and correlation in services.py,
@@ -336,7 +338,7 @@ def _form_on_culprit(
 
 
 # Alert kinds whose rule watches no set of resources: Service Health (the subscription's
-# service issues, one ticket each by tracking id) and budgets.
+# service issues, one ticket each by tracking id: grouped on that instead) and budgets.
 _NOT_RULE_GROUPED = frozenset({"service_health", "budget"})
 
 
@@ -344,11 +346,13 @@ def rule_group_key(ticket: Ticket) -> str:
     """What the alerts of one Azure Monitor rule on several resources group on:
     `alert-rule:<the rule's id>` (when the body gives no id, its name after the subscription
     its alert is in: `_subscription_of`), lower-cased, as its keys name it
-    (`azure:<rule>|<alert id>`, `_rule_of`); blank for any other ticket (another
-    source, an ADF failure an alert carried, an alert whose body names no rule, a Service
-    Health or budget alert). One rule watching several resources (a multi-resource metric
-    alert, a log search alert split by computer) sends one alert per resource, each its own
-    ticket."""
+    (`azure:<rule>|<alert id>`, `_rule_of`); a Service Health alert's, the Azure incident it
+    tells of: `service-health:<tracking id>` (`_tracking_of`); blank for any other ticket
+    (another source, an ADF failure an alert carried, an alert whose body names no rule, a
+    budget alert). One rule watching several resources (a multi-resource metric alert, a log
+    search alert split by computer) sends one alert per resource, each its own ticket; one
+    Azure incident reaches every subscription that has a Service Health rule (activity log
+    alerts are scoped to one subscription), an alert (a ticket) per rule."""
     return rule_group_key_of(
         ticket.source, ticket.processing_mode, ticket.run_id, ticket.details, ticket.affected_entity
     )
@@ -360,10 +364,34 @@ def rule_group_key_of(
     """`rule_group_key` of a failure by its source, processing mode, run key, details and
     resource (an event's, before its ticket is read: the advisory lock ingest takes with its
     claim)."""
+    if tracking := _tracking_of(source, processing_mode, run_key, details):
+        return Culprit(CulpritKind.SERVICE_HEALTH, tracking).label
     rule = _rule_of(source, processing_mode, run_key, details, resource)
     if not rule:
         return ""
     return Culprit(CulpritKind.ALERT_RULE, f"{_subscription_of(rule, run_key)}{rule}".lower()).label
+
+
+def _tracking_of(source: str, processing_mode: str, run_key: str, details: Any) -> str:
+    """The tracking id of the Azure incident a Service Health alert keyed by it tells of (its
+    run key ends `|servicehealth:<tracking id>`: the parser's `_settle_activity_event`), as
+    the body spelled it; blank for any other ticket. Azure gives each of its incidents its
+    own: two outages never share one, whatever their words."""
+    if source != Source.AZURE_MONITOR or processing_mode != Source.AZURE_MONITOR:
+        return ""
+    details = details if isinstance(details, dict) else {}
+    tracking = details.get("tracking_id")
+    if details.get("alert_kind") != "service_health" or not isinstance(tracking, str):
+        return ""
+    return tracking if tracking and run_key.endswith(f"|{_SERVICE_HEALTH_KEY}{tracking}") else ""
+
+
+# What a Service Health alert's run and recovery keys end with, before its tracking id.
+_SERVICE_HEALTH_KEY = "servicehealth:"
+
+
+def _service_health_key(rule_key: str) -> bool:
+    return rule_key.startswith(f"{CulpritKind.SERVICE_HEALTH}:")
 
 
 def _subscription_of(rule: str, run_key: str) -> str:
@@ -406,7 +434,21 @@ def _same_rule(ticket: Ticket, now: datetime) -> Any:
     key's: not recovered at their source, not resolved by people, last seen within the window.
     Read by the prefix every Azure alert's recovery key starts with (`azure:<rule>|`) through
     the index of the open Azure alerts in no incident (`ticket_azure_ungrouped_alert`), not
-    an index of every ticket."""
+    an index of every ticket. A Service Health alert's: the open alerts of its Azure incident
+    in no incident (their recovery keys end with its tracking id), of any rule and however
+    long ago they were last seen."""
+    tracking = _tracking_of(ticket.source, ticket.processing_mode, ticket.run_id, ticket.details)
+    if tracking:
+        # One Azure incident's alerts, whatever rule (subscription) sent them, however long
+        # ago: its tracking id is that incident's alone.
+        return Ticket.objects.filter(
+            source=Source.AZURE_MONITOR,
+            processing_mode=Source.AZURE_MONITOR,
+            resolve_key__endswith=f"|{_SERVICE_HEALTH_KEY}{tracking}",
+            details__alert_kind="service_health",
+            incident__isnull=True,
+            resolved_at_source_at__isnull=True,
+        ).exclude(status=Status.RESOLVED)
     rule = _rule_of(
         ticket.source, ticket.processing_mode, ticket.run_id, ticket.details, ticket.affected_entity
     )
@@ -466,21 +508,40 @@ def _form_on_rule(ticket: Ticket, rule_key: str, now: datetime, *, left: str = "
         now,
         group_key=rule_key,
         culprit=rule_key,
-        detail=ticket.pipeline,
+        # An Azure incident by its title and where it is, a rule by its name.
+        detail=_service_health_title(ticket) if _service_health_key(rule_key) else ticket.pipeline,
         left=left,
     ).pk
+
+
+def _service_health_title(ticket: Ticket) -> str:
+    """What Azure calls the incident a Service Health alert tells of, and where: "Azure Data
+    Factory - East US (Data Factory in East US)", from the alert's title, services and
+    regions (the parser's `_describe_service_health`); "" when it names none of them."""
+    details = ticket.details if isinstance(ticket.details, dict) else {}
+    title, service, region = (
+        str(details.get(name) or "") for name in ("title", "service", "region")
+    )
+    where = f"{service} in {region}" if service and region else service or region
+    if title and where:
+        return f"{title} ({where})"
+    return title or where
 
 
 def _join_rule_incident(ticket: Ticket, rule_key: str, now: datetime, **join: Any) -> str | None:
     """Join the open incident of an alert rule (`_join_if_open`, with `join`'s arguments), as
     `placement_query` reads a culprit's: not merged, not recovered, not resolved, its last
-    member within the window; the incident's id, None when there is none."""
+    member within the window (an Azure incident's, its tracking id's, however long ago: that
+    id is one outage's alone, whose alerts of several subscriptions may come hours apart); the
+    incident's id, None when there is none."""
+    recent = (
+        Q()
+        if _service_health_key(rule_key)
+        else Q(last_member_at__gte=now - settings.INCIDENT_WINDOW)
+    )
     open_incidents = (
         Incident.objects.filter(
-            group_key=rule_key,
-            merged_into__isnull=True,
-            recovered_at__isnull=True,
-            last_member_at__gte=now - settings.INCIDENT_WINDOW,
+            recent, group_key=rule_key, merged_into__isnull=True, recovered_at__isnull=True
         )
         .exclude(status=Status.RESOLVED)
         .order_by("-last_member_at")
@@ -1350,6 +1411,14 @@ def shared_cause(incident: Incident) -> str:
         "%H:%M %Z" if first_seen.date() == timezone.localdate() else "%Y-%m-%d %H:%M %Z"
     )
     rules = len(seen["alert_rules"])
+    if incident.culprit.startswith(f"{CulpritKind.SERVICE_HEALTH}:"):
+        # One Azure incident told to each subscription's Service Health rule.
+        count, named = _resources(incident)
+        about = f" ({incident.culprit_detail})" if incident.culprit_detail else ""
+        return (
+            f"Azure Service Health incident {culprit}{about} reached the Service Health alert "
+            f"rules of {count} subscription{'s' if count != 1 else ''} since {since}: {named}."
+        )
     if incident.culprit.startswith(f"{CulpritKind.ALERT_RULE}:"):
         # One rule's alerts, each on a resource of its own.
         count, named = _resources(incident)
@@ -1399,8 +1468,26 @@ def _resources(incident: Incident, limit: int = 5) -> tuple[int, str]:
     return len(names), ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
+def subscriptions_told(incident: Incident) -> int:
+    """How many subscriptions' Service Health rules told of an Azure incident's incident (its
+    members' targets); 0 for any other incident."""
+    if not incident.culprit.startswith(f"{CulpritKind.SERVICE_HEALTH}:"):
+        return 0
+    return _resources(incident)[0]
+
+
 def shared_recommendations(incident: Incident) -> list[str]:
     culprit = incident.culprit.split(":", 1)[-1]
+    if incident.culprit.startswith(f"{CulpritKind.SERVICE_HEALTH}:"):
+        return [
+            f"This is Azure's own incident: follow it in Service Health (tracking id "
+            f"{culprit}) rather than fixing each subscription; its updates reach each "
+            "subscription's ticket.",
+            "Move or pause the work that depends on the impacted services and regions until "
+            "Azure reports it mitigated; do not rerun failing pipelines one by one.",
+            "Each subscription's alert keeps its own ticket; its Resolved notification closes "
+            "it, and the last one the incident.",
+        ]
     if incident.culprit.startswith(f"{CulpritKind.ALERT_RULE}:"):
         return [
             "Look for what these resources share (a host, a deployment, a dependency, a "

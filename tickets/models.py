@@ -1420,9 +1420,13 @@ class Incident(models.Model):
     def culprit_words(self) -> str:
         """The culprit as people say it ("SQL server sql-prod-01"): its titles everywhere. An
         alert rule's by its name as its alerts spell it (`culprit_detail`: "Azure alert rule
-        VM-CPU-High"), which its key, lower-cased, does not keep."""
+        VM-CPU-High"), which its key, lower-cased, does not keep; an Azure incident's by its
+        tracking id and title ("Azure Service Health incident ABC1-DEF: Azure Data Factory -
+        East US")."""
         if self.culprit.startswith(f"{CulpritKind.ALERT_RULE}:") and self.culprit_detail:
             return f"{KIND_WORDS[CulpritKind.ALERT_RULE]} {self.culprit_detail}"
+        if self.culprit.startswith(f"{CulpritKind.SERVICE_HEALTH}:") and self.culprit_detail:
+            return f"{readable_culprit(self.culprit)}: {self.culprit_detail}"
         return readable_culprit(self.culprit)
 
 

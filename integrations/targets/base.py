@@ -634,6 +634,8 @@ class IncidentPage:
     cause: str
     cause_source: str  # who wrote `cause`: "Gemini" or "Rule-based", as RcaSource labels them
     inline_members: list[tuple[str, str]]  # (ticket id, its `Ticket.title`)
+    # An Azure incident's (a Service Health incident): the subscriptions whose rules told of it.
+    subscriptions: int = 0
 
     @property
     def more_members(self) -> int:
@@ -645,13 +647,16 @@ class IncidentPage:
         pipelines" (a member failing again is counted on its ticket, not here: the title
         changes when a member joins or leaves, not with each repeat); the Azure alerts among
         them by their rules: "2 tickets from 2 alert rules", "5 tickets in 3 pipelines and
-        2 alert rules"."""
+        2 alert rules"; an Azure incident's by the subscriptions whose Service Health rules
+        told of it (their rules are often of one name): "3 tickets from 3 subscriptions"."""
 
         def counted(n: int, what: str) -> str:
             return f"{n} {what}{'s' if n != 1 else ''}"
 
         tickets = counted(self.member_count, "ticket")
         pipelines = counted(len(self.pipelines), "pipeline")
+        if self.subscriptions:
+            return f"{tickets} from {counted(self.subscriptions, 'subscription')}"
         rules = counted(len(self.alert_rules), "alert rule")
         if not self.alert_rules:
             return f"{tickets} in {pipelines}"
@@ -718,4 +723,5 @@ def incident_page(incident: Incident) -> IncidentPage:
             incident.get_rca_source_display() if incident.rca_result else RcaSource.RULES.label
         ),
         inline_members=[(str(pk), ticket_title(*named)) for pk, *named in inline],
+        subscriptions=domain.subscriptions_told(incident),
     )

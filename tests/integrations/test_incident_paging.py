@@ -2174,6 +2174,52 @@ def test_two_vms_of_a_rule_each_over_firing_again_together_page_once(
         assert len(linked) == 1
 
 
+def test_one_azure_incident_told_to_three_subscriptions_pages_once_and_recovers_per_subscription(
+    celery_worker, targets, settings
+):
+    """One Service Health rule per subscription (activity log alerts are scoped to one): one
+    Azure incident sent three alerts, three tickets, three JIRA issues and three Slack alerts.
+    Now they are one incident, paged once; each subscription's Resolved ends its own member,
+    and the last one the incident. Another Azure incident (another tracking id) pages alone."""
+    from tests.tickets.test_incidents import SUBSCRIPTIONS, service_health_alert
+
+    jira, slack = targets
+    settings.INCIDENT_GRACE_SECONDS = 2
+    azure = "/webhooks/azure-monitor/"
+    members = [
+        post(service_health_alert(sub, "ZX9K-TQ8"), azure)["ticket_id"] for sub in SUBSCRIPTIONS
+    ]
+    incident = paged_incident()
+    wait_for(lambda: not Ticket.objects.filter(pk__in=members, rca_source="pending"), 30)
+    settled()
+    creates = [r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]
+    assert len(creates) == 1 and len(slack.top_level()) == 1
+    summary = jira.issues[incident.itsm_ticket_id]["summary"]
+    assert "Azure Service Health incident ZX9K-TQ8: Azure Data Factory - East US" in summary
+    assert "3 tickets from 3 subscriptions" in summary
+    for ticket in Ticket.objects.filter(pk__in=members):
+        assert ticket.incident_id == incident.pk
+        assert ticket.itsm_ticket_id == "" and ticket.slack_ts == ""
+
+    other = post(service_health_alert(SUBSCRIPTIONS[0], "QQ77-RR1"), azure)["ticket_id"]
+    paged = Ticket.objects.filter(pk=other).values_list("itsm_ticket_id", flat=True)
+    assert wait_for(paged.first, 30)
+    settled()
+    assert Ticket.objects.get(pk=other).incident_id is None
+    assert len(slack.top_level()) == 2
+
+    for n, sub in enumerate(SUBSCRIPTIONS):
+        post(service_health_alert(sub, "ZX9K-TQ8", stage="Resolved", update="9"), azure)
+        incident.refresh_from_db()
+        assert (incident.recovered_at is not None) == (n == len(SUBSCRIPTIONS) - 1)
+    assert incident.status == "resolved"
+    assert Ticket.objects.filter(pk__in=members, status="resolved").count() == 3
+    settled()
+    # Still one page for the Azure incident: its recovery is told in the incident's thread.
+    assert len(slack.top_level()) == 2
+    assert len([r for r in jira.issue_requests("POST") if r.path.endswith("/issue")]) == 2
+
+
 def test_the_incident_messages_permalink_is_asked_once_and_shown(celery_worker, targets, client):
     """The incident's own Slack message gets its permalink as a ticket's alert does: asked once
     after the post, in the API and on the incident page."""

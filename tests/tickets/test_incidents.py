@@ -2096,6 +2096,135 @@ def test_one_rule_firing_on_five_vms_at_once_is_one_incident_each_recovery_endin
     assert incident.recovered_at is not None and incident.status == "resolved"
 
 
+SUBSCRIPTIONS = [
+    f"/subscriptions/{n}{n}{n}{n}0000-0000-0000-0000-000000000000" for n in range(1, 4)
+]
+
+
+def service_health_alert(
+    subscription: str,
+    tracking_id: str,
+    *,
+    stage: str = "Active",
+    update: str = "1",
+    title: str = "Azure Data Factory - East US",
+) -> dict:
+    """Update `update` of Azure incident `tracking_id` as the Service Health rule of
+    `subscription` tells it: activity log alerts are scoped to one subscription, so a company
+    has one such rule per subscription (deployed by Azure Policy, each of one name), each
+    sending its own alert of the same Azure incident."""
+    body = copy.deepcopy(local_payload("azure/common_service_health.json"))
+    essentials = body["data"]["essentials"]
+    now = timezone.now().isoformat().replace("+00:00", "Z")
+    essentials.update(
+        alertId=f"{subscription}/providers/Microsoft.AlertsManagement/alerts/{tracking_id}-{update}",
+        alertRule="ServiceHealthAlert",
+        alertRuleID=(
+            f"{subscription}/resourceGroups/rg-policy/providers/microsoft.insights/"
+            "activityLogAlerts/ServiceHealthAlert"
+        ),
+        alertTargetIDs=[subscription],
+        firedDateTime=now,
+    )
+    context = body["data"]["alertContext"]
+    context.update(eventTimestamp=now, status="Resolved" if stage == "Resolved" else "Active")
+    context["properties"].update(
+        stage=stage, trackingId=tracking_id, title=title, defaultLanguageTitle=title
+    )
+    return body
+
+
+def test_one_azure_incident_told_to_three_subscriptions_is_one_incident_each_resolved_ending_it():
+    """Each subscription's Service Health rule sent its own alert of one Azure incident: three
+    tickets, three pages, no incident (Service Health was grouped on nothing). Now they are
+    one incident named for the Azure incident; each subscription's Resolved ends its member,
+    and the last one the incident."""
+    ids = [
+        post(service_health_alert(sub, "ZX9K-TQ8"), "/webhooks/azure-monitor/")["ticket_id"]
+        for sub in SUBSCRIPTIONS
+    ]
+    assert len(set(ids)) == 3
+    incident = Incident.objects.get()
+    assert incident.culprit == incident.group_key == "service-health:ZX9K-TQ8"
+    assert incident.culprit_detail == "Azure Data Factory - East US (Data Factory in East US)"
+    assert set(incident.members.values_list("pk", flat=True)) == set(ids)
+    assert incident.culprit_words == (
+        "Azure Service Health incident ZX9K-TQ8: Azure Data Factory - East US "
+        "(Data Factory in East US)"
+    )
+    cause = incidents.shared_cause(incident)
+    assert cause.startswith(
+        "Azure Service Health incident ZX9K-TQ8 (Azure Data Factory - East US (Data Factory in "
+        "East US)) reached the Service Health alert rules of 3 subscriptions since"
+    ), cause
+    assert all(f"'{sub.rsplit('/', 1)[-1]}'" in cause for sub in SUBSCRIPTIONS)
+    summary = incident_summary(incident, incident_page(incident))
+    assert "(Data Factory in East US): 3 tickets from 3 subscriptions" in summary, summary
+
+    # A later update of the Azure incident is an occurrence of each subscription's member.
+    again = post(
+        service_health_alert(SUBSCRIPTIONS[0], "ZX9K-TQ8", update="2"), "/webhooks/azure-monitor/"
+    )
+    assert (again["outcome"], again["ticket_id"]) == ("correlated", ids[0])
+
+    for n, sub in enumerate(SUBSCRIPTIONS):
+        ended = post(
+            service_health_alert(sub, "ZX9K-TQ8", stage="Resolved", update="3"),
+            "/webhooks/azure-monitor/",
+        )
+        assert (ended["outcome"], ended["ticket_id"]) == ("resolved", ids[n])
+        incident.refresh_from_db()
+        assert (incident.recovered_at is not None) == (n == 2)
+    assert incident.status == "resolved"
+
+    # Azure reopening its incident (an update published after its Resolved) is the outage back.
+    back = post(
+        service_health_alert(SUBSCRIPTIONS[1], "ZX9K-TQ8", update="4"), "/webhooks/azure-monitor/"
+    )
+    assert (back["outcome"], back["ticket_id"]) == ("regressed", ids[1])
+    incident.refresh_from_db()
+    assert incident.status == "open" and incident.recovered_at is None
+
+
+def test_an_azure_incidents_alerts_hours_apart_are_still_its_one_incident():
+    """A tracking id is one Azure incident's alone, which may last hours: a subscription told
+    of it later (another rule's alert delayed, an update first reaching it) joins its incident,
+    or forms one with the first subscription's open ticket, past INCIDENT_WINDOW."""
+    azure = "/webhooks/azure-monitor/"
+    hours_ago = timezone.now() - timedelta(hours=3)
+    first = post(service_health_alert(SUBSCRIPTIONS[0], "LONG-001"), azure)["ticket_id"]
+    Ticket.objects.filter(pk=first).update(last_seen=hours_ago)
+    second = post(service_health_alert(SUBSCRIPTIONS[1], "LONG-001"), azure)["ticket_id"]
+    incident = Incident.objects.get()
+    assert set(incident.members.values_list("pk", flat=True)) == {first, second}
+
+    Incident.objects.filter(pk=incident.pk).update(last_member_at=hours_ago)
+    Ticket.objects.filter(pk__in=[first, second]).update(last_seen=hours_ago)
+    third = post(service_health_alert(SUBSCRIPTIONS[2], "LONG-001"), azure)["ticket_id"]
+    assert Ticket.objects.get(pk=third).incident_id == incident.pk
+    assert Incident.objects.count() == 1
+
+
+def test_two_azure_incidents_never_group_and_one_subscription_is_no_incident():
+    """Tracking ids are one Azure incident's each: alerts of two never join, however alike
+    their words and however close in time; one subscription's alert alone stays one ticket."""
+    first = post(service_health_alert(SUBSCRIPTIONS[0], "AAA1-111"), "/webhooks/azure-monitor/")
+    second = post(service_health_alert(SUBSCRIPTIONS[1], "BBB2-222"), "/webhooks/azure-monitor/")
+    assert first["ticket_id"] != second["ticket_id"]
+    assert not Incident.objects.exists()
+    assert not Ticket.objects.filter(incident__isnull=False).exists()
+
+    # The second Azure incident reaching another subscription is its own incident.
+    third = post(service_health_alert(SUBSCRIPTIONS[2], "BBB2-222"), "/webhooks/azure-monitor/")
+    incident = Incident.objects.get()
+    assert incident.culprit == "service-health:BBB2-222"
+    assert set(incident.members.values_list("pk", flat=True)) == {
+        second["ticket_id"],
+        third["ticket_id"],
+    }
+    assert Ticket.objects.get(pk=first["ticket_id"]).incident_id is None
+
+
 def test_alerts_of_one_rule_join_its_open_incident_and_two_rules_never_group():
     for vm in FIVE_VMS[:2]:
         post(rule_alert(vm, alert=f"a-{vm}"), "/webhooks/azure-monitor/")
