@@ -22,6 +22,7 @@ they come with nor, alone, name a class.
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import math
 import re
@@ -141,12 +142,15 @@ for _word in (
 ):  # fmt: skip
     _FAILURE_WORDS.add_word(_word, _word)
 _FAILURE_WORDS.make_automaton()
-# Whole words only: negations, conditions, requirements, an OOM, something full.
+# Whole words stating a failure by themselves: an OOM, something full.
+_STATE_TOKENS = ("oom", "full")
+# Whole words only: negations, conditions, requirements, and those.
 _FAILURE_TOKENS = frozenset(
     ("no", "not", "if", "when", "unless", "until", "before", "once", "only", "must", "should",
-     "need", "needs", "require", "requires", "required", "expected", "oom", "full")
+     "need", "needs", "require", "requires", "required", "expected", *_STATE_TOKENS)
 )  # fmt: skip
 _TOKEN = re.compile(r"[a-z0-9]+")
+_STATE_TOKEN = re.compile(r"(?<![a-z0-9])(?:" + "|".join(_STATE_TOKENS) + r")(?![a-z0-9])")
 # Cheap tests before any line is read: most messages hold none of these.
 _QUIET_MARKS = ("INFO", "DEBUG", "TRACE", "[info", "[debug", "[trace")
 _DONE_MARKS = (*_DONE_WORDS, "creating")
@@ -5099,16 +5103,17 @@ def _salient_lines(text: str) -> str:
 
 
 def _failure_stating_lines(text: str) -> str:
-    """The lines of `text` holding a failure word not said to be absent (`_FAILURE_WORDS`,
-    which no informational line holds), each cut to 500 characters around it, up to
-    MIDDLE_CHARS in all."""
+    """The lines of `text` holding a failure word not said to be absent (`_FAILURE_WORDS`) or
+    a whole word stating one (`_STATE_TOKENS`: "Disk full"), which no informational line
+    holds, each cut to 500 characters around it, up to MIDDLE_CHARS in all."""
     lower = text.lower()
-    spans = (
+    words = (
         (last + 1 - len(word), last + 1)
         for last, word in _FAILURE_WORDS.iter(lower)
         if not _negated(lower, word, last + 1 - len(word))
     )
-    return _lines_around(text, lower, spans)
+    tokens = ((m.start(), m.end()) for m in _STATE_TOKEN.finditer(lower))
+    return _lines_around(text, lower, heapq.merge(words, tokens))
 
 
 def _lines_around(text: str, lower: str, spans: Iterable[tuple[int, int]]) -> str:

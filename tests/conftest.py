@@ -72,7 +72,8 @@ def isolated_broker() -> Iterator[str]:
     # A namespace of this run's own, so concurrent runs sharing a Redis database never take
     # each other's tasks, websocket events or circuit breaker state.
     namespace = f"rca-test-{uuid.uuid4().hex[:8]}"
-    celery_app.conf.broker_url = local_services.kombu_url(url)
+    # Both keys: Celery reads the Django settings' CELERY_BROKER_URL before its own broker_url.
+    celery_app.conf.broker_url = settings.CELERY_BROKER_URL = local_services.kombu_url(url)
     celery_app.conf.task_default_queue = namespace
     settings.CELERY_TASK_DEFAULT_QUEUE = namespace
     settings.REDIS_KEY_PREFIX = namespace
@@ -219,7 +220,9 @@ def pytest_configure(config: pytest.Config) -> None:
 class TaskThreads:
     """The worker threads running a task now, each with the database sessions it opened, and
     those a finished test gave up on (fenced: they may open no session any more); the ids of
-    the tasks a worker took and has not finished.
+    the tasks a worker took and has not finished, and of those a finished test gave up on (a
+    thread that starts one is fenced: the threads pool queues a task that is due while all its
+    threads are busy, and runs it once one is free, in a later test).
 
     A thread cannot be stopped from outside: a task still waiting on a call when its test ends
     goes on, and would write into the next test's database and hold locks the flush's TRUNCATE
@@ -231,18 +234,22 @@ class TaskThreads:
         self.sessions: dict[int, set[int]] = {}
         self.fenced: set[int] = set()
         self.unfinished: set[str] = set()
+        self.given_up: set[str] = set()
 
     def received(self, request: Any, **kwargs: Any) -> None:
         with self._lock:
             self.unfinished.add(request.id)
 
-    def started(self, **kwargs: Any) -> None:
+    def started(self, task_id: str, **kwargs: Any) -> None:
         with self._lock:
             self.sessions[threading.get_ident()] = set()
+            if task_id in self.given_up:
+                self.fenced.add(threading.get_ident())
 
     def ended(self, task_id: str, **kwargs: Any) -> None:
         with self._lock:
             self.unfinished.discard(task_id)
+            self.given_up.discard(task_id)
             self.sessions.pop(threading.get_ident(), None)
             self.fenced.discard(threading.get_ident())
 
@@ -270,10 +277,12 @@ class TaskThreads:
     def revoke_unfinished(self) -> None:
         """Revoke, for every worker of this process from now on, the tasks taken and not
         finished: with acks_late, a stopped worker's unacknowledged messages go back to the
-        broker, and the next test's worker would run them."""
+        broker, and the next test's worker would run them. Those already handed to a pool,
+        which a revoke no longer stops, are fenced when they start."""
         with self._lock:
             for task_id in self.unfinished:
                 worker_state.revoked.add(task_id)
+            self.given_up |= self.unfinished
             self.unfinished.clear()
 
 
@@ -287,12 +296,15 @@ connection_created.connect(TASK_THREADS.connected, weak=False, dispatch_uid="tes
 def end_sessions(pids: set[int]) -> None:
     """Terminate the given backends and every other session of the test database inside a
     transaction, this thread's excepted, waiting (up to 5 s each) until they are gone, so the
-    flush's TRUNCATE neither waits for their locks nor deadlocks with them."""
+    flush's TRUNCATE neither waits for their locks nor deadlocks with them. Client sessions
+    only: an autovacuum worker is no test's, and a role that is not a superuser may not end
+    it."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND backend_type = 'client backend'
               AND (pid = ANY(%s) OR xact_start IS NOT NULL)
             """,
             [sorted(pids)],
@@ -345,8 +357,9 @@ def celery_worker(transactional_db, request: pytest.FixtureRequest) -> Iterator[
                 deadline = time.monotonic() + drain_seconds
                 while TASK_THREADS.running() and time.monotonic() < deadline:
                     time.sleep(0.05)
-                abandoned = TASK_THREADS.fence_running()
+                # Revoked first: a task that starts after the threads are fenced is fenced too.
                 TASK_THREADS.revoke_unfinished()
+                abandoned = TASK_THREADS.fence_running()
     finally:
         task_postrun.disconnect(close_thread_connections)
         client = redis.Redis.from_url(_test_redis_url())

@@ -2,15 +2,19 @@
 
 The first test leaves two tasks waiting on a fake server that stalls past the worker's drain
 bound: one inside a transaction (a row lock on auth_group, which the flush's TRUNCATE must
-take), one that has not touched the database yet. Both write once the call returns. The second
-test needs a flushed database at once (not after the stall), a working worker, and none of the
-stragglers' writes, even after it lets the stalled calls return. The tests depend on running
+take), one that has not touched the database yet. Both write once the call returns. Two more
+tasks would write once they run: one due while the two hold both of the worker's threads, which
+waits in the worker's pool for one of them, and one published then, which waits on the broker
+until the test's end empties its queue. The second test needs a flushed database at once (not
+after the stall), a working worker, and none of the stragglers' writes, even after it lets the
+stalled calls return. The tests depend on running
 in file order on one process (pytest's order; `--dist loadfile` keeps a module on one process).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +30,12 @@ from tests.fakes.http import FakeHttpService, RecordedRequest, Reply
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STALL_SECONDS = 60.0
-STRAGGLERS_DONE = {"lock_then_call": threading.Event(), "call_then_write": threading.Event()}
+STRAGGLERS_DONE = {
+    "lock_then_call": threading.Event(),
+    "call_then_write": threading.Event(),
+    "queued_in_the_pool": threading.Event(),
+    "published_last": threading.Event(),
+}
 
 
 class StallingServer(FakeHttpService):
@@ -56,6 +65,15 @@ def call_then_write(url: str) -> None:
         STRAGGLERS_DONE["call_then_write"].set()
 
 
+@celery_app.task(name="tests.test_worker_teardown.write_later")
+def write_later(name: str) -> None:
+    """Write, once the worker has a thread for it."""
+    try:
+        Group.objects.create(name=f"written by {name}")
+    finally:
+        STRAGGLERS_DONE[name].set()
+
+
 @celery_app.task(name="tests.test_worker_teardown.create_group")
 def create_group(name: str) -> None:
     Group.objects.create(name=name)
@@ -71,10 +89,17 @@ def stalling_server() -> Iterator[StallingServer]:
 @pytest.mark.worker_drain_seconds(2)
 def test_a_test_ends_while_its_task_holds_a_lock(stalling_server: Any, celery_worker: Any) -> None:
     group = Group.objects.create(name="held")
+    # Taken at once, due once the stalled calls hold both threads: the worker's timer hands it
+    # to the pool, which queues it until a thread is free (in the next test).
+    due = time.monotonic() + 3
+    write_later.apply_async(("queued_in_the_pool",), countdown=3)
     lock_then_call.delay(stalling_server.url + "/locked", group.pk)
     call_then_write.delay(stalling_server.url + "/unlocked")
 
     wait_for(lambda: len(stalling_server.requests) == 2)
+    # No thread to take it: it waits on the broker, in a queue the test's end empties.
+    write_later.delay("published_last")
+    time.sleep(max(0.0, due + 1 - time.monotonic()))
 
 
 def test_the_next_test_gets_a_flushed_database_and_a_working_worker(
@@ -88,5 +113,8 @@ def test_the_next_test_gets_a_flushed_database_and_a_working_worker(
     wait_for(lambda: Group.objects.filter(name="next test").exists(), timeout=10)
 
     stalling_server.release_stalled()
-    assert all(done.wait(10) for done in STRAGGLERS_DONE.values())
+    ran = ("lock_then_call", "call_then_write", "queued_in_the_pool")
+    assert all(STRAGGLERS_DONE[name].wait(10) for name in ran)
+    # Its queue was emptied: no worker runs it.
+    assert not STRAGGLERS_DONE["published_last"].wait(3)
     assert list(Group.objects.values_list("name", flat=True)) == ["next test"]

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
+from analysis.redaction import redact
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 CHUNK_BYTES = 256 * 1024
@@ -42,6 +44,15 @@ DOCUMENT_MAX_CHARS = 5 * 1024 * 1024
 # Of a line being cut, the characters held before the end it keeps: whether that end starts
 # within an escape sequence (after an odd run of backslashes) is read from them.
 ESCAPE_LOOK_BACK = 8
+# Of a line being cut, the characters held before the end it keeps so that the end never starts
+# with the rest of a secret whose key was cut off ("...assword=hunter2"): redacted with them, the
+# end's first characters are dropped where they differ (most values redaction reads are bounded
+# at 4 KiB).
+SECRET_LOOK_BACK = 8 * 1024
+# A cut line's start ending with the first of an escaped surrogate pair, and its end starting
+# with the rest of one (hex digits left of the first, then the second).
+_HIGH_SURROGATE_END = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2})\Z")
+_LOW_SURROGATE_START = re.compile(r"\A[0-9a-fA-F]{0,4}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def _windows_1252(exc: UnicodeError) -> tuple[str, int]:
@@ -209,8 +220,8 @@ class LogReader:
                 keep = self._kept_chars()
                 if cut_head is None:
                     cut_head, pending = pending[:keep], pending[keep:]
-                held = keep + ESCAPE_LOOK_BACK
-                dropped += len(pending) - held
+                held = keep + SECRET_LOOK_BACK
+                dropped += max(0, len(pending) - held)
                 pending = pending[-held:]
         pending += decoder.decode(b"", final=True)
         if pending or cut_head is not None:
@@ -233,9 +244,10 @@ class LogReader:
 
     def _join_cut(self, head: str, dropped: int, rest: str) -> str:
         """The line cut: ``head``, the marker, the end of ``rest``. Neither end keeps part of an
-        escape sequence, so a cut inside a JSON string leaves valid JSON (a one-line document
-        longer than ``max_document_chars`` whose middle is one long string, a Databricks
-        answer's ``logs``, is still read as that document)."""
+        escape sequence or of an escaped surrogate pair, so a cut inside a JSON string leaves
+        valid JSON that parses to valid text (a one-line document longer than
+        ``max_document_chars`` whose middle is one long string, a Databricks answer's ``logs``,
+        is still read as that document)."""
         keep = self._kept_chars()
         start = head.rfind("\\", max(0, len(head) - 6))
         if start >= 0:
@@ -243,12 +255,21 @@ class LogReader:
                 start -= 1
             dropped += len(head) - start
             head = head[:start]
+        # Half of an escaped surrogate pair ("\ud83d" of an emoji's "\ud83d\ude80") parses
+        # to a lone surrogate, which no UTF-8 text holds (the analysis failed on it).
+        paired = _HIGH_SURROGATE_END.search(head)
+        if paired:
+            dropped += len(head) - paired.start(1)
+            head = head[: paired.start(1)]
         tail = rest[-keep:]
-        before = rest[-keep - ESCAPE_LOOK_BACK : -keep] if len(rest) > keep else ""
+        before = rest[-keep - SECRET_LOOK_BACK : -keep] if len(rest) > keep else ""
+        tail, before = _clear_of_cut_secrets(before, tail)
+        before = before[-ESCAPE_LOOK_BACK:]
         end = tail.lstrip("\\")
         escaped = len(before) - len(before.rstrip("\\")) + len(tail) - len(end)
         if escaped % 2:  # the first character left is the escaped one of "\n", "\"", ...
             end = end[1:]
+        end = _LOW_SURROGATE_START.sub("", end, count=1)
         dropped += len(rest) - len(end)
         self.lines_cut += 1
         return head + cut_marker(dropped) + end
@@ -268,6 +289,24 @@ class LogReader:
         if "\x1b" in text:
             text = ANSI_ESCAPE.sub("", text)
         return LogLine(name, number, text)
+
+
+def _clear_of_cut_secrets(before: str, tail: str) -> tuple[str, str]:
+    """``tail`` without the start of it that is part of a secret whose key (or start) is in
+    ``before``, the characters cut off with the line's middle, and what stands before it
+    then. Read alone, "assword=hunter2" or the value after a cut '"client_secret": ' is no
+    secret to ``redact``; read after ``before`` it is: the tail is kept from where the two
+    readings agree (redacted, as the whole line will be)."""
+    if not before:
+        return tail, before
+    alone = redact(tail)
+    read_after = redact(before + tail)
+    if read_after.endswith(alone):
+        return tail, before
+    agree = 0
+    while agree < len(alone) and alone[-1 - agree] == read_after[-1 - agree]:
+        agree += 1
+    return alone[len(alone) - agree :], alone[: len(alone) - agree]
 
 
 def cut_marker(dropped: int) -> str:

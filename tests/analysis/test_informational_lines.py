@@ -247,3 +247,18 @@ def test_the_informational_lines_of_a_huge_log_are_those_of_its_ends() -> None:
     assert around.startswith(SPARK_INFO)
     assert len(huge) > 8 * INFORMATIONAL_SPAN
     assert len(around) <= 2 * INFORMATIONAL_SPAN
+
+
+@pytest.mark.parametrize("above", [False, True])
+def test_a_failure_stated_in_a_whole_word_between_huge_ends_is_read(above: bool) -> None:
+    """A "Disk full" at INFO states a failure in a whole word (`full`), not a failure word: the
+    middle of a message just past twice INFORMATIONAL_SPAN reads it too, as the whole message
+    just below is read."""
+    error = "24/05/01 02:00:01 INFO DiskMonitor: Disk full on /local_disk0"
+    done = "24/05/01 02:00:00 INFO DAGScheduler: Stage 3 completed successfully"
+    total = 2 * INFORMATIONAL_SPAN + (200 if above else -200)
+    padding = "\n".join([done] * ((total - len(error)) // 2 // (len(done) + 1)))
+    huge = f"{padding}\n{error}\n{padding}"
+    assert (len(huge) > 2 * INFORMATIONAL_SPAN) is above
+    assert classify_error(huge).error_type == classify_error(error).error_type != "Unknown"
+    assert error in scan_window(huge)

@@ -270,6 +270,30 @@ def test_a_line_over_the_limit_is_cut_and_the_job_completes_saying_so(settings):
     assert "- Lines cut: 1 (longer than the line limit" in markdown
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("line_limit", range(404, 440, 2))
+def test_a_json_record_cut_inside_an_escaped_emoji_is_read_and_stored(settings, line_limit):
+    """A JSON record whose message holds "\\ud83d\\ude80" (an emoji as JSON escapes it) cut
+    between the two halves of the pair: one half alone parses to a lone surrogate, which no
+    UTF-8 text holds, and the job failed (the embedding's tokenizer refused the text)."""
+    settings.LOG_ANALYSIS_MAX_LINE_CHARS = line_limit
+    user = make_user("emoji", "viewer")
+    message = "".join(f"batch {n} \U0001f680\U0001f680\U0001f680 " for n in range(60))
+    records = [
+        {"timestamp": "2025-12-10T12:00:00Z", "level": "INFO", "message": "start"},
+        {"timestamp": "2025-12-10T12:00:01Z", "level": "ERROR", "message": message},
+    ]
+    text = "\n".join(json.dumps(record) for record in records)
+    assert "\\ud83d\\ude80" in text
+    job = upload_job(user, ("app.jsonl", text.encode()))
+    log_jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    report = report_of(job)
+    assert report["summary"]["lines_cut"] == 1
+    assert "batch 0 \U0001f680\U0001f680" in json.dumps(report, ensure_ascii=False)
+
+
 def metric(sample: str) -> float:
     """A sample's value on /metrics, as Prometheus scrapes it (0 before it is first counted)."""
     lines = Client().get("/metrics").content.decode().splitlines()

@@ -18,7 +18,13 @@ from drain3.drain import Drain, Node
 
 from analysis.logs import mining
 from analysis.logs.formats import LineParser, parse_time
-from analysis.logs.mining import MAX_CLUSTERS, MAX_LEAF_CLUSTERS, LogMiner, mine_lines
+from analysis.logs.mining import (
+    MAX_CLUSTERS,
+    MAX_LEAF_CLUSTERS,
+    LogMiner,
+    mine_lines,
+    redacted_lines,
+)
 from analysis.logs.reader import (
     LogLimitExceeded,
     LogLine,
@@ -557,6 +563,31 @@ def test_secrets_never_reach_patterns_or_excerpts(tmp_path):
     for secret in ("Hunter2Secret", "eyJzdWIiOiIxIn0", "MIIEowIBAAKCAQEA", "VTLw7onL", "ops@"):
         assert secret not in dumped
     assert result.failure is not None and result.failure.line == 7
+
+
+CUT_SECRETS = [
+    ("jdbc:sqlserver://db;user=etl;password=", "Hunter2SecretValue42"),
+    ("AccountName=lake;AccountKey=", "Ab1+" * 22 + "=="),
+    ('{"client_secret": "', "Zq8~abcdefghijklmnopqrstuvwxyz0123"),
+    ("https://lake.blob.core.windows.net/c/b?sv=2021-08-06&sig=", "AbCdEfGhIjKlMnOpQrStUv%3D"),
+]
+
+
+@pytest.mark.parametrize("newline", ["\n", ""])
+@pytest.mark.parametrize("key, secret", CUT_SECRETS)
+def test_a_secret_whose_key_is_cut_off_with_a_long_lines_middle_is_not_kept(
+    tmp_path, key, secret, newline
+):
+    """The end kept of a cut line may start inside a secret's key ("assword=...") or between
+    the key and its value: read alone, the value left was no secret to redaction."""
+    limits = ReadLimits(max_line_chars=200)
+    for pad in range(0, 150, 3):  # the kept end starts at each place of the key and value
+        line = "x" * 1000 + " " + key + secret + ' "' + "y" * pad
+        path = write(tmp_path, "cut.log", "INFO start\n" + line + newline)
+        reader = LogReader([LogSource(path, "cut.log")], limits)
+        texts = [line.text for line in redacted_lines(reader)]
+        assert reader.lines_cut == 1
+        assert not [t for t in texts if secret[:8] in t or secret[-8:] in t], pad
 
 
 def test_line_redactor_agrees_with_redact_line_by_line():
