@@ -539,3 +539,34 @@ def test_a_migrate_interrupted_as_it_drops_the_replaced_occurrence_index_complet
                 " WHERE indexrelid = 'occurrence_ticket_seen'::regclass"
             ).fetchone() == (True,)
             assert database.execute("SELECT to_regclass('occurrence_ticket')").fetchone() == (None,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_before_0055_builds_the_old_stats_index_again_after_an_interrupted_build():
+    """Migrating back from tickets/0055 builds `ticket_stats_period_v2` again, concurrently,
+    then drops `ticket_stats_period_v3`. That build interrupted (a webhook's write held it up,
+    and the migrate was stopped) left an invalid v2 which the next `migrate tickets 0054` kept
+    (CREATE INDEX ... IF NOT EXISTS) before dropping v3: the release before ran with no valid
+    stats index, its stats and admin counts reading every ticket of the period from the heap."""
+    import psycopg
+
+    def validity(url: str, index: str) -> tuple[bool] | None:
+        with psycopg.connect(url) as database:
+            return database.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [index]
+            ).fetchone()
+
+    with fresh_database() as (url, migrate):
+        migrated(migrate("tickets", "0055"))
+        interrupt_index_build(
+            url, lambda: migrate("tickets", "0054"), "tickets_ticket", "ticket_stats_period_v2"
+        )
+        assert validity(url, "ticket_stats_period_v2") == (False,)
+
+        migrated(migrate("tickets", "0054"))
+        assert validity(url, "ticket_stats_period_v2") == (True,)
+        assert validity(url, "ticket_stats_period_v3") is None
+
+        migrated(migrate("tickets", "0055"))
+        assert validity(url, "ticket_stats_period_v3") == (True,)
+        assert validity(url, "ticket_stats_period_v2") is None

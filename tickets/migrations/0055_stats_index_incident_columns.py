@@ -6,11 +6,15 @@ those read the heap of every ticket of the period (170-250 ms for a month at 100
 ticket's (about 300 ms); both read the index alone now. A new ticket enters one index as
 before, a wider one. Built concurrently (no write lock on the live table), an invalid one left
 by an interrupted build dropped first (as in 0051); the old index is dropped concurrently once
-the new one is there, and a migrate interrupted as it dropped it keeps the new one (as 0043)."""
+the new one is there, and a migrate interrupted as it dropped it keeps the new one (as 0043).
+Migrating back builds the old index again, concurrently too: an invalid one an interrupted
+build of it left is dropped first, so the release before is never left without a valid one."""
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 NAME = "ticket_stats_period_v3"
+OLD_NAME = "ticket_stats_period_v2"
 COLUMNS = (
     "status, severity, error_type, source, finops_team, sla_status, ack_seconds, resolve_seconds"
 )
@@ -22,14 +26,24 @@ INCIDENT_COLUMNS = (
 RCA_COLUMNS = "rca_source"
 
 
-def drop_an_interrupted_build(apps, schema_editor):
+def drop_if_invalid(schema_editor: BaseDatabaseSchemaEditor, name: str) -> None:
+    """Drop `name` when an interrupted concurrent build left it invalid (CREATE INDEX ... IF NOT
+    EXISTS would keep it as it is)."""
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid", [NAME]
+            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s) AND NOT indisvalid", [name]
         )
         invalid = cursor.fetchone() is not None
     if invalid:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(NAME)}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
+
+
+def drop_an_interrupted_build(apps, schema_editor):
+    drop_if_invalid(schema_editor, NAME)
+
+
+def drop_an_interrupted_build_of_the_old_index(apps, schema_editor):
+    drop_if_invalid(schema_editor, OLD_NAME)
 
 
 class Migration(migrations.Migration):
@@ -45,10 +59,12 @@ class Migration(migrations.Migration):
             reverse_sql=f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}",
         ),
         migrations.RunSQL(
-            "DROP INDEX CONCURRENTLY IF EXISTS ticket_stats_period_v2",
+            f"DROP INDEX CONCURRENTLY IF EXISTS {OLD_NAME}",
             reverse_sql=(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS ticket_stats_period_v2 ON tickets_ticket"
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {OLD_NAME} ON tickets_ticket"
                 f" (timestamp) INCLUDE ({COLUMNS})"
             ),
         ),
+        # Last, so that migrating back runs it first, before the old index is built again.
+        migrations.RunPython(migrations.RunPython.noop, drop_an_interrupted_build_of_the_old_index),
     ]
