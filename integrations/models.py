@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -421,19 +422,34 @@ class RemediationPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """The fields' own checks, then the two thresholds compared, when the form edits one
+        of them (not in `clean`: keyed on a field a form does not have, Django raises
+        ValueError, and the admin list, which edits neither, answered 500 for any page
+        showing a policy saved with them crossed before they were compared)."""
+        errors: dict[str, Any] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        thresholds = ("approval_min_confidence", "auto_min_confidence")
+        edited = [name for name in thresholds if name not in (exclude or ())]
         if (
-            isinstance(self.auto_min_confidence, float | int)
+            edited
+            and not errors.keys() & set(thresholds)
+            and isinstance(self.auto_min_confidence, float | int)
             and isinstance(self.approval_min_confidence, float | int)
             and self.approval_min_confidence > self.auto_min_confidence
         ):
-            raise ValidationError(
-                {
-                    "approval_min_confidence": "The approval threshold must not be above the "
-                    f"automatic one ({self.auto_min_confidence:g}): a confidence between them "
-                    "would be neither run nor asked for."
-                }
-            )
+            errors[edited[0]] = [
+                ValidationError(
+                    "The approval threshold must not be above the automatic one "
+                    f"({self.auto_min_confidence:g}): a confidence between them would be "
+                    "neither run nor asked for."
+                )
+            ]
+        if errors:
+            raise ValidationError(errors)
 
 
 class RemediationStatus(models.TextChoices):

@@ -405,7 +405,7 @@ def counted_sends(row: OutboundDelivery) -> int | None:
     """The create requests `count_send` counted for this delivery and `uncount_send` did not
     take back; None when it cannot be known (Redis unavailable)."""
     try:
-        return int(redis_client().get(sends_key(row)) or 0)
+        return max(0, int(redis_client().get(sends_key(row)) or 0))
     except (redis.RedisError, ValueError) as exc:
         logger.warning("outbound %s: earlier sends unknown (%s)", row.pk, exc)
         return None
@@ -421,11 +421,16 @@ def count_send(row: OutboundDelivery) -> None:
         logger.warning("outbound %s: send not counted (%s)", row.pk, exc)
 
 
+# DECR only a count above 0: a count lost meanwhile (Redis restarted or flushed while the
+# request was out, or never counted as Redis failed then) is not made -1, with no expiry.
+_UNCOUNT = "if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end"
+
+
 def uncount_send(row: OutboundDelivery) -> None:
     """Take back a counted create request that is known to have carried nothing out (it
     never reached the service, or the service refused it before acting)."""
     try:
-        redis_client().decr(sends_key(row))
+        redis_client().eval(_UNCOUNT, 1, sends_key(row))
     except redis.RedisError as exc:
         logger.warning("outbound %s: send not taken back (%s)", row.pk, exc)
 

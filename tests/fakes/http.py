@@ -104,9 +104,11 @@ class FakeHttpService:
         headers: dict[str, str] | None = None,
         times: int | None = 1,
         path_contains: str = "",
+        stall: float = 0.0,
     ) -> None:
-        """Answer the next `times` matching requests (None: all of them) with `status`/`body`."""
-        self._add_fault(Fault(status, body, dict(headers or {}), 0.0, times, path_contains))
+        """Answer the next `times` matching requests (None: all of them) with `status`/`body`,
+        after holding each `stall` seconds (or until `release_stalled`)."""
+        self._add_fault(Fault(status, body, dict(headers or {}), stall, times, path_contains))
 
     def throttle(self, retry_after: int, *, times: int | None = 1, path_contains: str = "") -> None:
         """Answer 429 with a Retry-After header."""

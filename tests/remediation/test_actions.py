@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from integrations import fanout, remediation
-from integrations.circuit import CircuitBreaker
+from integrations.circuit import CircuitBreaker, redis_client
 from integrations.models import (
     NO_NEXT_ATTEMPT,
     OutboundDelivery,
@@ -31,6 +31,7 @@ from integrations.models import (
 )
 from integrations.targets import adf_rerun
 from integrations.targets.adf_rerun import AdfTransport
+from integrations.targets.base import sends_key
 from integrations.targets.playbook import sign
 from tests.api import jwt_client, make_user
 from tests.conftest import wait_for
@@ -1531,6 +1532,39 @@ def test_a_playbook_call_refused_before_it_acted_is_sent_again(logic_app):
     assert len(logic_app.requests) == 3
     assert [r.status for r in rows] == [OutboundStatus.SUCCEEDED]
     assert Remediation.objects.get(ticket=ticket).external_run_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_playbook_call_refused_as_redis_lost_its_count_is_sent_again(logic_app):
+    """Redis restarted (its keys lost) while the playbook held a call it then refused (503):
+    taking the call back counted -1, which read as an earlier call sent, so every later try
+    failed the remediation as one that may have started, and the key had no expiry."""
+    import threading
+
+    make_policy(action="playbook")
+    ticket = make_ticket()
+    started = proposed(ticket.pk)
+    row = OutboundDelivery.objects.get(ticket=ticket, target="playbook")
+    logic_app.fail(503, {"error": "busy"}, path_contains="/workflows/", stall=30)
+    attempt = threading.Thread(target=fanout.deliver, args=(row.pk,))
+    attempt.start()
+    try:
+        wait_for(lambda: logic_app.requests, timeout=20)
+        assert redis_client().delete(sends_key(row)) == 1  # the count the restart lost
+    finally:
+        logic_app.release_stalled()
+        attempt.join(timeout=30)
+    assert not attempt.is_alive()
+    assert OutboundDelivery.objects.get(pk=row.pk).status == OutboundStatus.PENDING
+
+    rows = run_pending(ticket.pk)
+
+    assert len(logic_app.requests) == 2
+    assert [r.status for r in rows] == [OutboundStatus.SUCCEEDED]
+    started.refresh_from_db()
+    assert started.status == "running" and started.external_run_id
+    assert int(redis_client().get(sends_key(row)) or 0) == 1
+    assert redis_client().ttl(sends_key(row)) > 0
 
 
 def test_our_callback_path_takes_an_hmac_signature(logic_app, client):

@@ -1487,3 +1487,45 @@ def test_a_members_request_in_the_incidents_thread_is_updated_after_it_was_detac
         [asked] = slack.thread(incident.slack_channel, incident.slack_ts)
         assert _remediation_buttons(asked) == []
         assert "Declined" in json.dumps(asked["blocks"])
+
+
+def test_the_policy_list_saves_beside_a_policy_stored_with_its_thresholds_crossed():
+    """A policy saved before the thresholds were compared may hold an approval threshold above
+    its automatic one. The list's form edits neither (enabled, order, mode, dry run): the
+    comparison keyed on a field it does not have made every save of a page showing that
+    policy a 500 (ValueError), switching another policy off included."""
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.com", "pw-not-secret-1"))
+    crossed = make_policy(name="a-crossed", order=1, auto_min_confidence=0.7)
+    RemediationPolicy.objects.filter(pk=crossed.pk).update(approval_min_confidence=0.9)
+    other = make_policy(name="b-other", order=2)
+    rows = [crossed, other]
+    form = {
+        "form-TOTAL_FORMS": str(len(rows)),
+        "form-INITIAL_FORMS": str(len(rows)),
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for index, policy in enumerate(rows):
+        form |= {
+            f"form-{index}-id": str(policy.pk),
+            f"form-{index}-order": str(policy.order),
+            f"form-{index}-mode": policy.mode,
+        }
+        if policy is crossed:  # `other` is switched off: its box is left unticked
+            form[f"form-{index}-enabled"] = "on"
+
+    answer = admin.post("/admin/integrations/remediationpolicy/?o=1", form)
+
+    assert answer.status_code == 302, answer.content[:500]
+    other.refresh_from_db()
+    crossed.refresh_from_db()
+    assert not other.enabled and crossed.enabled
+    # The policy's own page still names the crossed thresholds when it is saved there.
+    changed = admin.post(
+        f"/admin/integrations/remediationpolicy/{crossed.pk}/change/",
+        _policy_form(name="a-crossed", auto_min_confidence="0.7", approval_min_confidence="0.9"),
+    )
+    errors = changed.context["adminform"].form.errors
+    assert "The approval threshold must not be above" in " ".join(errors["approval_min_confidence"])
