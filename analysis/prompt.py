@@ -35,8 +35,10 @@ Rules:
   similar past tickets are given and apply, reuse what resolved them and list their ids in
   similar_ticket_ids; never invent ids.
 - previous_fixes are what responders recorded as the fix of this failure or one like it, best
-  first ("verified": the pipeline succeeded again after it). When one applies, make it the
-  first recommendation and say which ticket it comes from; never invent a fix.
+  first ("verified": the pipeline succeeded again after it; "failed_again_on": the failure came
+  back after it, so it did not hold). When one applies, make it the first recommendation and say
+  which ticket it comes from; one that did not hold was tried already: say so and do not offer
+  it alone as the fix; never invent a fix.
 - recommendations: 2 to 6 concrete, ordered actions an on-call engineer can take now.
 - error_class: one of {classes}.
 - severity: Critical, High, Medium or Low for the business impact; confidence: 0 to 1.
@@ -131,6 +133,11 @@ def build_rca_prompt(
                 "fix": redact(fix.fix[:MAX_FIX_CHARS]),
                 "verified": fix.verified,
                 "same_failure": fix.same_failure,
+                **(
+                    {"failed_again_on": fix.failed_again_at.date().isoformat()}
+                    if fix.failed_again_at
+                    else {}
+                ),
             }
             for fix in fixes
         ],

@@ -63,10 +63,10 @@ from tickets.models import (
     Incident,
     IncidentEvent,
     Occurrence,
-    Resolution,
     Status,
     Ticket,
 )
+from tickets.resolutions import fix_recorded_for_last_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -483,7 +483,7 @@ def _record_fix_comment(ticket_id: str, event: JiraEvent, actor: Actor) -> bool:
     if not body.lower().startswith(FIX_COMMENT_PREFIX):
         return False
     ticket = Ticket.objects.defer("embedding").get(pk=ticket_id)
-    if ticket.status != Status.RESOLVED or Resolution.objects.filter(ticket=ticket).exists():
+    if ticket.status != Status.RESOLVED or fix_recorded_for_last_resolve(ticket):
         return False
     fix = _fix_in(body)
     if not fix:
@@ -571,7 +571,7 @@ def _keep_fix_typed_late(action: SlackAction, actor: Actor) -> bool:
     ticket = (
         Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=action.ticket_id)
     )
-    if ticket.status != Status.RESOLVED or Resolution.objects.filter(ticket=ticket).exists():
+    if ticket.status != Status.RESOLVED or fix_recorded_for_last_resolve(ticket):
         return False
     kept = lifecycle.record_fix(ticket, fix, actor)
     lifecycle.write_audit(ticket, actor, FIX_RECORDED, details={"fix": kept.fix[:2000]})

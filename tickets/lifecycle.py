@@ -402,7 +402,7 @@ def regress(
             },
         )
         joined = join(ticket) if join is not None else None
-        note = "The failure came back after it was resolved."
+        note = _regression_note(ticket)
         announce(
             ticket.pk,
             "regressed",
@@ -413,6 +413,26 @@ def regress(
             through_incident=joined or "",
         )
     return ticket
+
+
+def _regression_note(ticket: Ticket) -> str:
+    """What a regression tells (its audit, JIRA comment and Slack thread reply): the fix
+    recorded before it did not hold. The ticket's "Last time" (`details.previous_fixes`, which
+    the Slack alert and the JIRA issue lead with) is read again to say so: its analysis, before
+    that fix was recorded, found none."""
+    from tickets.resolutions import previous_fixes  # it imports this module
+
+    fixes = previous_fixes(ticket)
+    ticket.details = {**ticket.details, "previous_fixes": [fix.as_dict() for fix in fixes]}
+    if not fixes:
+        ticket.details.pop("previous_fixes")
+    Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
+    note = "The failure came back after it was resolved."
+    own = Resolution.objects.usable().filter(ticket_id=ticket.pk).defer("embedding").first()
+    if own is None:
+        return note
+    day = own.created_at.date().isoformat()
+    return f"{note} The fix recorded then did not hold ({own.resolved_by}, {day}): {own.fix}"
 
 
 # `Ticket.remediation_status` of a remediation that succeeded (integrations' RemediationStatus).

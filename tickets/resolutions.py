@@ -4,9 +4,11 @@ A fix is found for a ticket when it was recorded on a ticket of the same fingerp
 failure), or when its failure's embedding is close to the ticket's (cosine similarity at least
 `SIMILARITY_FLOOR`, same embedding model only); a ticket's own fixes count only once it came
 back after them (a regression), and a resolved ticket is offered only the fixes recorded before
-it was resolved (what it leads with reads "Last time"). Fixes staff marked wrong are never shown; a
-verified fix (the pipeline succeeded again after it) ranks above an unverified one, then the
-same failure above a similar one, then the closest and the latest first.
+it was resolved (what it leads with reads "Last time"). Fixes staff marked wrong are never shown.
+A fix that did not hold (its ticket regressed after it: the same failure came back and
+reopened it) is still shown, saying so and when it failed again, below every fix that held;
+then a verified fix (the pipeline succeeded again after it) ranks above an unverified one, then
+the same failure above a similar one, then the closest and the latest first.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
 from tickets import lifecycle
 from tickets.lifecycle import Actor
-from tickets.models import Resolution, Status, Ticket, hnsw_scans_until_found
+from tickets.models import AuditLog, Resolution, Status, Ticket, hnsw_scans_until_found
 from tickets.timestamps import utc_text
 
 MAX_FIXES = 3
@@ -37,12 +40,22 @@ class PastFix:
     verified: bool
     same_failure: bool
     similarity: float
+    # When its ticket regressed after it (the first time since): the fix did not hold.
+    failed_again_at: datetime | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.failed_again_at is None
 
     @property
     def headline(self) -> str:
-        """What a ticket leads with: `Last time (ticket, date, who): <fix>`."""
+        """What a ticket leads with: `Last time (ticket, date, who): <fix>`, and for a fix that
+        did not hold `... (did not hold: it failed again on <date>)`."""
         day = self.resolved_at.date().isoformat()
-        return f"Last time ({self.ticket_id}, {day}, {self.resolved_by}): {self.fix}"
+        line = f"Last time ({self.ticket_id}, {day}, {self.resolved_by}): {self.fix}"
+        if self.failed_again_at is not None:
+            line += f" (did not hold: it failed again on {self.failed_again_at.date().isoformat()})"
+        return line
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -54,6 +67,8 @@ class PastFix:
             "verified": self.verified,
             "same_failure": self.same_failure,
             "similarity": round(self.similarity, 4),
+            "held": self.held,
+            "failed_again_at": utc_text(self.failed_again_at) if self.failed_again_at else None,
             "headline": self.headline,
         }
 
@@ -68,7 +83,16 @@ def _past_fix(resolution: Resolution, same_failure: bool, similarity: float) -> 
         verified=resolution.verified,
         same_failure=same_failure,
         similarity=similarity,
+        failed_again_at=getattr(resolution, "failed_again_at", None),
     )
+
+
+def _with_failed_again(resolutions: QuerySet[Resolution]) -> QuerySet[Resolution]:
+    """Each fix with `failed_again_at`: its ticket's first regression after it was recorded."""
+    regressions = AuditLog.objects.filter(
+        ticket_id=OuterRef("ticket_id"), action="regressed", created_at__gt=OuterRef("created_at")
+    ).order_by("created_at")
+    return resolutions.annotate(failed_again_at=Subquery(regressions.values("created_at")[:1]))
 
 
 def previous_fixes(
@@ -79,9 +103,12 @@ def previous_fixes(
     found: dict[int, PastFix] = {}
     # The ticket's own fixes count once it came back after them (a regression), not before.
     episode_start = ticket.regressed_at or ticket.timestamp
-    usable = Resolution.objects.usable().exclude(ticket_id=ticket.pk, created_at__gte=episode_start)
+    usable: QuerySet[Resolution] = Resolution.objects.usable().exclude(
+        ticket_id=ticket.pk, created_at__gte=episode_start
+    )
     if ticket.status == Status.RESOLVED and ticket.resolved_at is not None:
         usable = usable.filter(created_at__lt=ticket.resolved_at)  # not the fixes since then
+    usable = _with_failed_again(usable)
     same = usable.filter(fingerprint=ticket.fingerprint).defer("embedding")
     for resolution in same[: k * 4]:
         found[resolution.pk] = _past_fix(resolution, True, 1.0)
@@ -103,6 +130,7 @@ def previous_fixes(
     ranked = sorted(
         found.values(),
         key=lambda fix: (
+            not fix.held,
             not fix.verified,
             not fix.same_failure,
             -fix.similarity,
@@ -114,6 +142,15 @@ def previous_fixes(
     for fix in ranked:
         distinct.setdefault(" ".join(fix.fix.lower().split()), fix)
     return list(distinct.values())[:k]
+
+
+def fix_recorded_for_last_resolve(ticket: Ticket) -> bool:
+    """Whether the ticket's latest resolve has its fix: one recorded since the ticket was last
+    reopened (by people or a regression), not marked wrong. A fix from before a regression (it
+    did not hold) or one staff marked wrong leaves room for the fix given after the resolve (a
+    JIRA comment `Fix: ...`, the Slack alert's box)."""
+    since = ticket.reopened_at or ticket.timestamp
+    return Resolution.objects.usable().filter(ticket_id=ticket.pk, created_at__gte=since).exists()
 
 
 def mark_wrong(resolution_id: int, actor: Actor) -> Resolution:

@@ -443,8 +443,11 @@ def without_boilerplate(text: str) -> str:
     """`text` without what many failures share whatever their cause: stack frames (Python's
     with their source lines, JVM, Scala and .NET ones), traceback headers, the platform's own
     log lines (info and debug lines, and warning or error lines that only say something
-    failed; the others keep their message without the timestamp), and exceptions whose message
-    is only a wrapper's text (py4j's "An error occurred while calling o412.save."). Lines
+    failed; the others keep their message without the timestamp), exceptions whose message
+    is only a wrapper's text (py4j's "An error occurred while calling o412.save."), and Spark's
+    stage-failure wrapper ("SparkException: Job aborted due to stage failure: Task 3 in stage
+    12.0 failed 4 times, most recent failure: Lost task 3.3 in stage 12.0 (TID 412) (host
+    executor 2): ", every failed Spark task's words, kept from the cause that follows on). Lines
     without a word (blank lines, rules of dashes) are dropped, and so are an exception group's
     margins, rules and "and 5 more exceptions"."""
     if _GROUP_HEADER.search(text):
@@ -466,6 +469,9 @@ def without_boilerplate(text: str) -> str:
         if _PYTHON_FRAME.match(stripped):
             frame_indent = indent
             continue
+        spark = _SPARK_FAILURE.search(stripped)
+        if spark:
+            stripped = spark.group(1).strip()
         named = _NAMED_LINE.match(stripped)
         if (
             _WORD.search(stripped)

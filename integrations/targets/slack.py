@@ -849,7 +849,8 @@ def _slack_sync(slack: SlackTransport, row: OutboundDelivery) -> None:
     change = row.payload
     if change.get("thread"):
         reply = slack_thread_text(change["action"], change["actor"], change["via"])
-        if change["action"].startswith("remediation_") and change.get("note"):
+        told = change["action"].startswith("remediation_") or change["action"] == "regressed"
+        if told and change.get("note"):
             reply = f"{reply}: {slack_escape(change['note'], 1000)}"
         if change.get("skips_remediation"):
             reply = f"{reply}; the pending remediation is skipped"

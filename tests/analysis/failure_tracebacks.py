@@ -369,3 +369,65 @@ def databricks_jdbc_write(
             for frame in _JDBC_SAVE_FRAMES
         )
     ).rstrip("\n")
+
+
+_DRIVER_FRAMES = [
+    "org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:3440)",
+    "org.apache.spark.scheduler.DAGScheduler.$anonfun$abortStage$2(DAGScheduler.scala:3362)",
+    "org.apache.spark.scheduler.DAGScheduler.$anonfun$abortStage$2$adapted(DAGScheduler.scala:3351)",
+    "scala.collection.mutable.ResizableArray.foreach(ResizableArray.scala:62)",
+    "scala.collection.mutable.ResizableArray.foreach$(ResizableArray.scala:55)",
+    "scala.collection.mutable.ArrayBuffer.foreach(ArrayBuffer.scala:49)",
+    "org.apache.spark.scheduler.DAGScheduler.abortStage(DAGScheduler.scala:3351)",
+    "org.apache.spark.scheduler.DAGScheduler.$anonfun$handleTaskSetFailed$1(DAGScheduler.scala:1460)",
+    "org.apache.spark.scheduler.DAGScheduler.handleTaskSetFailed(DAGScheduler.scala:1460)",
+    "org.apache.spark.scheduler.DAGSchedulerEventProcessLoop.doOnReceive(DAGScheduler.scala:3651)",
+    "org.apache.spark.scheduler.DAGSchedulerEventProcessLoop.onReceive(DAGScheduler.scala:3589)",
+    "org.apache.spark.util.EventLoop$$anon$1.run(EventLoop.scala:49)",
+    "org.apache.spark.scheduler.DAGScheduler.runJob(DAGScheduler.scala:1211)",
+    "org.apache.spark.SparkContext.runJob(SparkContext.scala:2949)",
+    "org.apache.spark.sql.execution.collect.Collector.$anonfun$runSparkJobs$1(Collector.scala:355)",
+    "org.apache.spark.sql.execution.collect.Collector.runSparkJobs(Collector.scala:299)",
+    "org.apache.spark.sql.execution.collect.Collector.collect(Collector.scala:384)",
+    "org.apache.spark.sql.execution.collect.Collector$.collect(Collector.scala:122)",
+    "org.apache.spark.sql.execution.qrc.InternalRowFormat$.collect(cachedSparkResults.scala:131)",
+    "org.apache.spark.sql.execution.SparkPlan.executeCollectResult(SparkPlan.scala:536)",
+    "org.apache.spark.sql.Dataset.collectResult(Dataset.scala:3576)",
+    "org.apache.spark.sql.Dataset.$anonfun$collect$1(Dataset.scala:3567)",
+    "org.apache.spark.sql.Dataset.withAction(Dataset.scala:4404)",
+    "org.apache.spark.sql.Dataset.collect(Dataset.scala:3567)",
+    "sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)",
+    "java.lang.reflect.Method.invoke(Method.java:498)",
+    "py4j.reflection.MethodInvoker.invoke(MethodInvoker.java:244)",
+    "py4j.Gateway.invoke(Gateway.java:306)",
+    "py4j.commands.CallCommand.execute(CallCommand.java:79)",
+    "java.lang.Thread.run(Thread.java:750)",
+]
+_TASK_FRAMES = [
+    "org.apache.spark.sql.execution.datasources.FileScanRDD$$anon$1.nextIterator"
+    "(FileScanRDD.scala:{line})",
+    "org.apache.spark.sql.execution.datasources.FileScanRDD$$anon$1.hasNext(FileScanRDD.scala:403)",
+    "org.apache.spark.sql.catalyst.expressions.GeneratedClass$GeneratedIteratorForCodegenStage1"
+    ".processNext(Unknown Source)",
+    "org.apache.spark.scheduler.ResultTask.runTask(ResultTask.scala:93)",
+    "org.apache.spark.scheduler.Task.run(Task.scala:147)",
+    "org.apache.spark.executor.Executor$TaskRunner.run(Executor.scala:896)",
+    "java.util.concurrent.ThreadPoolExecutor.runWorker(ThreadPoolExecutor.java:1149)",
+    "java.lang.Thread.run(Thread.java:750)",
+]
+
+
+def spark_stage_failure(
+    cause: str, *, task: int = 3, stage: str = "12.0", tid: int = 412, host: str = "10.139.64.5"
+) -> str:
+    """A Spark job aborted by a task failing 4 times with `cause`: the stage-failure wrapper
+    every failed task gets, the task's frames, the driver's 30 frames, and the cause again
+    under `Caused by:`, as a Databricks job run reports it."""
+    task_frames = "\n".join(f"\tat {f.format(line=280 + task)}" for f in _TASK_FRAMES)
+    return (
+        f"org.apache.spark.SparkException: Job aborted due to stage failure: Task {task} in stage"
+        f" {stage} failed 4 times, most recent failure: Lost task {task}.3 in stage {stage} (TID"
+        f" {tid}) ({host} executor 2): {cause}\n{task_frames}\n\nDriver stacktrace:\n"
+        + "\n".join(f"\tat {frame}" for frame in _DRIVER_FRAMES)
+        + f"\nCaused by: {cause}\n{task_frames}\n\t... 41 more"
+    )

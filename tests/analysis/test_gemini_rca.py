@@ -578,6 +578,24 @@ def test_past_fixes_ground_the_prompt_fenced_and_redacted(gemini):
     assert headline.startswith(f"Last time ({past.pk}, ") and "maria): Reset" in headline
 
 
+def test_a_past_fix_that_did_not_hold_is_told_to_gemini_as_such(gemini):
+    """The failure came back after the fix (its ticket regressed): Gemini was given it as any
+    past fix, to recommend first."""
+    past = analysed(new_ticket(pipeline="pl_orders_a"))
+    lifecycle.resolve(past.pk, Actor("user", "maria"), fix="Reran the copy activity")
+    assert new_ticket(pipeline="pl_orders_a").pk == past.pk  # a regression
+
+    analysed(new_ticket(pipeline="pl_orders_b"))
+
+    system = gemini.generate_requests()[-1].body["systemInstruction"]["parts"][0]["text"]
+    assert "failed_again_on" in system and "did not hold" in system
+    (fix,) = fenced_data(gemini.generate_requests()[-1])["previous_fixes"]
+    assert (fix["fix"], fix["failed_again_on"]) == (
+        "Reran the copy activity",
+        timezone.now().date().isoformat(),
+    )
+
+
 def test_the_rule_rca_puts_the_past_fix_first(settings):
     settings.GEMINI_API_KEY = ""
     settings.EMBEDDING_BACKEND = "local"

@@ -377,6 +377,44 @@ def test_the_same_databricks_failure_in_another_cell_and_runtime_is_similar(sett
     assert local_similarity(login, again) >= settings.SIMILARITY_FLOOR
 
 
+HEAP_FIX = "Moved the job to a memory-optimised node type (E8ds_v5) and cut the partitions"
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        "java.io.FileNotFoundException: dbfs:/mnt/raw/sales/2025/part-0001.parquet does not exist",
+        "java.util.concurrent.TimeoutException: Futures timed out after [300 seconds]",
+    ],
+    ids=["file-not-found", "futures-timeout"],
+)
+def test_spark_failures_of_other_causes_under_the_same_stage_failure_are_not_similar(
+    settings, cause
+):
+    """Every failed Spark task is reported as "Job aborted due to stage failure: Task 3 in
+    stage 12.0 failed 4 times, most recent failure: Lost task 3.3 ..." over the same driver
+    frames: a missing file (0.84) and a timeout (0.80) were shown a heap exhaustion's fix."""
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    heap = ticket_for(tracebacks.spark_stage_failure("java.lang.OutOfMemoryError: Java heap space"))
+    lifecycle.resolve(heap.pk, Actor.system("test"), fix=HEAP_FIX)
+
+    other = ticket_for(tracebacks.spark_stage_failure(cause))
+
+    assert previous_fixes(other) == []
+    # The heap running out again, in another stage, task and executor, still finds its fix.
+    again = ticket_for(
+        tracebacks.spark_stage_failure(
+            "java.lang.OutOfMemoryError: Java heap space",
+            task=7,
+            stage="31.0",
+            tid=988,
+            host="10.139.64.9",
+        )
+    )
+    assert [fix.fix for fix in previous_fixes(again)] == [HEAP_FIX]
+
+
 def test_gemini_embeds_a_long_traceback_by_its_error_not_its_first_frames(settings):
     """Gemini reads the first 4,000 characters of the text: of a 9,000-character chained
     traceback those were frames only, the error past them."""

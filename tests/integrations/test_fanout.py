@@ -1086,6 +1086,42 @@ def test_a_regression_reopens_the_jira_issue_and_replies_in_the_slack_thread(
     assert Ticket.objects.count() == 1 and len(jira.issues) == 1
 
 
+def test_a_regression_tells_jira_slack_and_the_api_that_the_fix_recorded_did_not_hold(
+    celery_worker, targets
+):
+    """The failure came back after a fix: the page read "Last time: <that fix>" as if to try it,
+    while the Slack alert (its analysis, before the fix, found none), the thread reply and the
+    JIRA comment said only that it regressed. Each now says the fix recorded did not hold."""
+    jira, slack, _ = targets
+    user = make_user("noor", role="responder")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    fix = "Added the IR's outbound IP to the SQL firewall"
+    resolved = jwt_client(user).post(
+        f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": fix}, format="json"
+    )
+    assert resolved.status_code == 200, resolved.content
+    settled(ticket.pk)
+
+    again = local_payload("adf_failure.json")
+    again["run_id"] = "a-later-run-of-the-same-pipeline"
+    assert post_failure(again)["outcome"] == "regressed"
+    settled(ticket.pk)
+
+    ticket.refresh_from_db()
+    day = timezone.now().date().isoformat()
+    headline = (
+        f"Last time ({ticket.pk}, {day}, noor): {fix} (did not hold: it failed again on {day})"
+    )
+    (shown,) = jwt_client(user).get(f"/api/v1/tickets/{ticket.pk}/").json()["previous_fixes"]
+    assert (shown["held"], shown["headline"]) == (False, headline)
+    told = f"The fix recorded then did not hold (noor, {day}): {fix}"
+    assert told in jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
+    assert told in html.unescape(slack.thread(ticket.slack_channel, ticket.slack_ts)[-1]["text"])
+    blocks = slack.messages[(ticket.slack_channel, ticket.slack_ts)]["blocks"]
+    assert html.unescape(blocks[1]["text"]["text"]) == headline
+
+
 def test_a_persons_change_says_in_the_slack_thread_and_jira_where_it_was_made(
     celery_worker, targets
 ):
@@ -1717,6 +1753,50 @@ def test_a_fix_comment_on_a_resolved_issue_records_the_fix_once(linked_ticket):
     )
     assert post_jira(comment("561", "Fix: something else")).json()["result"] == ("comment recorded")
     assert [r.fix for r in Resolution.objects.all()] == ["restarted the IR node"]
+
+
+def test_a_fix_comment_after_a_reopen_or_a_fix_marked_wrong_is_kept(linked_ticket):
+    """`Fix: ...` on a resolved issue was dropped whenever the ticket had any fix recorded: one
+    from before it was reopened (which did not hold), or one staff marked wrong. The fix of
+    the latest resolve was lost, and the next failure like it was shown none or the old one."""
+    from tickets.resolutions import mark_wrong, previous_fixes
+
+    def comment(comment_id: str, body: str) -> dict:
+        return {
+            "timestamp": int(time.time() * 1000),
+            "webhookEvent": "comment_created",
+            "issue": {"key": "OPS-7", "fields": {}},
+            "comment": {"id": comment_id, "body": body, "author": {"displayName": "Maria"}},
+        }
+
+    post_jira(jira_webhook("OPS-7", "To Do", "Done"))
+    assert post_jira(comment("570", "Fix: restarted the IR node")).json()["result"] == (
+        "comment recorded as the fix"
+    )
+    post_jira(jira_webhook("OPS-7", "Done", "To Do"))
+    post_jira(jira_webhook("OPS-7", "To Do", "Done"))
+
+    assert post_jira(comment("571", "Fix: raised the IR's concurrent jobs limit")).json()[
+        "result"
+    ] == ("comment recorded as the fix")
+    assert post_jira(comment("572", "Fix: something else")).json()["result"] == "comment recorded"
+    latest = Resolution.objects.get(fix="raised the IR's concurrent jobs limit")
+    mark_wrong(latest.pk, Actor.system("staff"))
+    assert post_jira(comment("573", "Fix: moved the IR to a bigger VM")).json()["result"] == (
+        "comment recorded as the fix"
+    )
+
+    later = Ticket.objects.create(
+        id="ADF-20251211T000000-def456",
+        pipeline="pl",
+        run_id="adf:y",
+        source="adf",
+        fingerprint="f",
+    )
+    assert [fix.fix for fix in previous_fixes(later)] == [
+        "moved the IR to a bigger VM",
+        "restarted the IR node",
+    ]
 
 
 # What JIRA sends when someone comments (hosts and ids are the publishers' placeholders).

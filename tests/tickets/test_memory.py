@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from integrations.targets import jira, slack
 from tests.conftest import local_payload
+from tests.dashboard import make_user
 from tickets import lifecycle
 from tickets.lifecycle import Actor
 from tickets.models import AuditLog, Ticket
@@ -622,3 +624,39 @@ def test_the_jira_issue_keeps_identifiers_whole_and_makes_no_links_from_untruste
     assert len(facts) == 4
     for markup in ("[", "]", "|", "!", "{"):
         assert not any(markup in line for line in facts)
+
+
+def test_a_fix_that_did_not_hold_is_said_so_and_ranks_below_one_that_held(webhook_client, settings):
+    """The same failure back after a fix (its ticket regressed) showed that fix as "Last time"
+    like any other, first when it was the latest: the next failure was led to the fix that had
+    just failed. It now says it did not hold, and ranks below a fix that held."""
+    from tickets.resolutions import previous_fixes
+
+    settings.REGRESSION_WINDOW = timedelta(days=14)
+    responder = Actor.system("maria")
+    held = webhook_client(ADF, _failure("run-1")).json()["ticket_id"]
+    lifecycle.resolve(held, responder, fix="Failed over sql-prod-01 to its secondary")
+    Ticket.objects.filter(pk=held).update(resolved_at=timezone.now() - timedelta(days=30))
+    later = webhook_client(ADF, _failure("run-2")).json()["ticket_id"]
+    lifecycle.resolve(later, responder, fix="Restarted the integration runtime")
+    assert webhook_client(ADF, _failure("run-3")).json()["outcome"] == "regressed"
+
+    regressed = previous_fixes(Ticket.objects.get(pk=later))
+    day = timezone.now().date().isoformat()
+    assert [(fix.fix, fix.held) for fix in regressed] == [
+        ("Failed over sql-prod-01 to its secondary", True),
+        ("Restarted the integration runtime", False),
+    ]
+    assert regressed[1].headline.endswith(
+        f"Restarted the integration runtime (did not hold: it failed again on {day})"
+    )
+    page = Client()
+    page.force_login(make_user("vera", role="viewer"))
+    shown_on_page = page.get(f"/tickets/{later}/").content.decode()
+    assert f"did not hold: it failed again on {day}" in shown_on_page
+    lifecycle.resolve(later, responder)
+    Ticket.objects.filter(pk=later).update(resolved_at=timezone.now() - timedelta(days=30))
+    following = webhook_client(ADF, _failure("run-4")).json()
+    assert following["outcome"] == "created"
+    shown = previous_fixes(Ticket.objects.get(pk=following["ticket_id"]))
+    assert [fix.held for fix in shown] == [True, False]

@@ -229,7 +229,16 @@ class PastFixSerializer(serializers.Serializer):
     verified = serializers.BooleanField(help_text="The pipeline succeeded again after this fix.")
     same_failure = serializers.BooleanField(help_text="Same fingerprint (else: similar).")
     similarity = serializers.FloatField()
-    headline = serializers.CharField(help_text="`Last time (ticket, date, who): <fix>`")
+    held = serializers.BooleanField(
+        help_text="False when the failure came back after this fix (its ticket regressed)."
+    )
+    failed_again_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its ticket regressed after this fix, if it did."
+    )
+    headline = serializers.CharField(
+        help_text="`Last time (ticket, date, who): <fix>`, and `(did not hold: it failed again on"
+        " <date>)` after a fix that did not hold"
+    )
 
 
 class RemediationSerializer(serializers.ModelSerializer):
