@@ -49,7 +49,8 @@ ADF_API_SCOPE = "https://management.azure.com/.default"
 TRACE_KEEP_CHARS = 8 * 1024  # tail of error_trace kept in details
 TRACE_MESSAGE_CHARS = 3 * 1024  # tail of error_trace put in error_message
 ERROR_MESSAGE_CHARS = 4 * 1024  # head of one error text put in error_message
-MAX_TASK_OUTPUTS = 3  # runs/get-output calls per enrichment
+MAX_TASK_OUTPUTS = 3  # failed tasks of the run whose runs/get-output is read
+MAX_TRIGGERED_DEPTH = 2  # job runs followed down from a Run Job task (each: runs/get, get-output)
 MAX_PAGES = 10  # pages read from a paginated query
 MAX_ACTIVITY_CANDIDATES = 10  # failed pipeline runs looked in for a failed activity by name
 MAX_LISTED_FAILURES = 5  # secondary failures mentioned in error_message
@@ -447,6 +448,7 @@ class _TaskFailure:
     error: str = ""
     error_trace: str = ""
     output_error: str = ""
+    triggered_run: dict[str, Any] = field(default_factory=dict)
 
     def as_detail(self) -> dict[str, Any]:
         detail: dict[str, Any] = {
@@ -459,6 +461,8 @@ class _TaskFailure:
         }
         if self.output_error:
             detail["output_error"] = self.output_error
+        if self.triggered_run:
+            detail["triggered_run"] = self.triggered_run
         return detail
 
 
@@ -495,7 +499,9 @@ def _task_failure(task: Any) -> _TaskFailure:
     )
 
 
-def _read_output(client: WorkspaceClient, budget: _Budget, failure: _TaskFailure) -> None:
+def _read_output(
+    client: WorkspaceClient, budget: _Budget, failure: _TaskFailure, depth: int = 0
+) -> None:
     if failure.run_id is None:
         return
     run_id = failure.run_id
@@ -514,6 +520,45 @@ def _read_output(client: WorkspaceClient, budget: _Budget, failure: _TaskFailure
         failure.run_page_url = failure.run_page_url or _text(metadata.run_page_url)
         failure.state_message = failure.state_message or _state_message(metadata)
         failure.result_state = failure.result_state or _task_result_state(metadata)
+    triggered = getattr(output.run_job_output, "run_id", None)
+    if triggered and not failure.error and depth < MAX_TRIGGERED_DEPTH:
+        _read_triggered_run(client, budget, failure, int(triggered), depth + 1)
+
+
+def _read_triggered_run(
+    client: WorkspaceClient, budget: _Budget, failure: _TaskFailure, run_id: int, depth: int
+) -> None:
+    """A Run Job task's output holds no error, only the job run it triggered
+    (`run_job_output.run_id`): that run's first failed task's error (else its state message)
+    and trace become the task's, and the run and that task are kept in
+    `failure.triggered_run`. A triggered run none of whose tasks failed leaves the task as it
+    was; one that cannot be read leaves it saying why (`output_error`)."""
+    try:
+        run = _get_run(client, budget, run_id)
+    except EnrichmentError as exc:
+        failure.output_error = str(exc)
+        return
+    selected, _ = _select_tasks(list(run.tasks or []), "")
+    if run.tasks:
+        if not selected:
+            return
+        cause = _task_failure(selected[0])
+    else:
+        cause = _task_failure(run)
+        cause.run_id = run_id
+    if not budget.expired():
+        _read_output(client, budget, cause, depth)
+    failure.triggered_run = {
+        "run_id": run_id,
+        "job_id": run.job_id,
+        "run_page_url": _text(run.run_page_url),
+        "task_key": cause.task_key,
+        "result_state": cause.result_state,
+    }
+    failure.error = cause.error or cause.state_message
+    failure.error_trace = cause.error_trace
+    if cause.output_error:
+        failure.output_error = cause.output_error
 
 
 def _databricks_message(
