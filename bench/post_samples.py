@@ -36,15 +36,28 @@ SAMPLES = [
 ]
 
 
+class NoToken(Exception):
+    """No token was given and `make run` generated none in this RCA_VAR_DIR."""
+
+
 def webhook_token(source: str) -> str:
     """The token the service takes from this source: its own WEBHOOK_TOKEN_<SOURCE> when
-    `make run` was given one (the shared token is then refused), else the shared one."""
+    `make run` was given one (the shared token is then refused), else the shared one, else the
+    one `make run` generated in RCA_VAR_DIR (none when it was given WEBHOOK_TOKEN, or has not
+    started with that directory yet)."""
     own = os.environ.get(f"WEBHOOK_TOKEN_{source.upper().replace('-', '_')}")
     token = own or os.environ.get("WEBHOOK_TOKEN")
     if token:
         return token
     path = Path(os.environ.get("RCA_VAR_DIR", REPO / "var")) / "webhook_token"
-    return path.read_text().strip()
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise NoToken(
+            f"no webhook token to send: WEBHOOK_TOKEN is not set and {path} does not exist"
+            " (`make run` writes it at its first start, unless it was given WEBHOOK_TOKEN):"
+            " run `make demo` with the WEBHOOK_TOKEN and RCA_VAR_DIR that `make run` was given"
+        ) from None
 
 
 def token_hint(source: str) -> str:
@@ -66,11 +79,16 @@ def main() -> int:
     """0 when every sample was accepted, 1 when one was refused or the service is not there."""
     refused, unauthorized = 0, []
     for source, path in SAMPLES:
+        try:
+            token = webhook_token(source)
+        except NoToken as exc:
+            print(exc)
+            return 1
         request = urllib.request.Request(
             f"{BASE_URL}/webhooks/{source}/",
             data=path.read_bytes(),
             method="POST",
-            headers={"Content-Type": "application/json", "X-Webhook-Token": webhook_token(source)},
+            headers={"Content-Type": "application/json", "X-Webhook-Token": token},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:

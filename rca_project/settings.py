@@ -345,8 +345,11 @@ try:
     ).rstrip("/")
     OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", 10.0, validate=_POSITIVE)
     OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", 8, validate=validate.Range(min=1))
-    OUTBOUND_BACKOFF_SECONDS = env.float("OUTBOUND_BACKOFF_SECONDS", 2.0)
-    OUTBOUND_BACKOFF_MAX_SECONDS = env.float("OUTBOUND_BACKOFF_MAX_SECONDS", 300.0)
+    # Zero or less would make every retry of a failing target due at once (fanout.backoff_seconds).
+    OUTBOUND_BACKOFF_SECONDS = env.float("OUTBOUND_BACKOFF_SECONDS", 2.0, validate=_POSITIVE)
+    OUTBOUND_BACKOFF_MAX_SECONDS = env.float(
+        "OUTBOUND_BACKOFF_MAX_SECONDS", 300.0, validate=_POSITIVE
+    )
     # The niceness a worker consuming only targets' queues runs at (rca_project/celery.py).
     OUTBOUND_WORKER_NICE = env.int(
         "OUTBOUND_WORKER_NICE", 10, validate=validate.Range(min=0, max=19)

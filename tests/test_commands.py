@@ -171,6 +171,28 @@ def test_make_demo_posts_where_make_run_serves_with_the_same_variables():
     assert f"cannot reach http://127.0.0.1:{port}" in demo.stdout
 
 
+def test_make_demo_without_a_token_says_which_one_it_lacks(tmp_path):
+    """`WEBHOOK_TOKEN=… make run` writes no token file, and a demo run without that variable
+    (or with another RCA_VAR_DIR) ended in a FileNotFoundError traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_TOKEN")}
+    demo = subprocess.run(
+        [sys.executable, "bench/post_samples.py"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**env, "RCA_VAR_DIR": str(tmp_path), "RCA_URL": "http://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert demo.returncode == 1
+    assert "Traceback" not in demo.stderr
+    assert demo.stdout.strip() == (
+        f"no webhook token to send: WEBHOOK_TOKEN is not set and {tmp_path / 'webhook_token'}"
+        " does not exist (`make run` writes it at its first start, unless it was given"
+        " WEBHOOK_TOKEN): run `make demo` with the WEBHOOK_TOKEN and RCA_VAR_DIR that"
+        " `make run` was given"
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_make_demo_posts_each_source_its_own_token_when_make_run_was_given_one(
     live_server, settings

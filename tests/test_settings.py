@@ -87,6 +87,10 @@ def load_settings(
         ("SLACK_EDITS_PER_SECOND", "-1"),
         ("SLACK_CHANNEL_POSTS_PER_SECOND", "-0.5"),
         ("JIRA_DELIVERIES_PER_SECOND", "-10"),
+        # A negative backoff made every retry of a failing target due at once.
+        ("OUTBOUND_BACKOFF_SECONDS", "-2"),
+        ("OUTBOUND_BACKOFF_SECONDS", "0"),
+        ("OUTBOUND_BACKOFF_MAX_SECONDS", "-300"),
         # requests refused them at each call, which a remediation took for a start that may
         # have reached the service: failed, no further attempt, the setting not named.
         ("PLAYBOOK_URL", "prod-logic.example.com/workflows/abc/triggers/manual/paths/invoke"),

@@ -48,6 +48,20 @@ def client_for(role: str | None, username: str | None = None, **kwargs) -> Clien
 # --- authentication ---------------------------------------------------------------------------
 
 
+def test_the_sign_in_page_of_a_fresh_installation_says_how_the_first_account_is_made():
+    """Opening the service for the first time led to a sign-in form nobody could pass, with
+    nothing saying that accounts are made with `manage.py createsuperuser`."""
+    assert not User.objects.exists()
+    fresh = Client().get("/login/").content.decode()
+    assert 'id="first-account"' in fresh
+    assert "manage.py createsuperuser" in fresh
+
+    make_user("ana", "viewer")
+    later = Client().get("/login/").content.decode()
+    assert 'id="first-account"' not in later
+    assert "createsuperuser" not in later
+
+
 def test_login_then_logout():
     make_user("ana", "viewer")
     client = Client(enforce_csrf_checks=True)
@@ -235,6 +249,24 @@ def test_signed_in_without_a_role_is_forbidden(path):
     assert answer.status_code == 403
     assert "viewer role" in answer.content.decode()
     assert answer.headers["Content-Security-Policy"].startswith(CSP)
+
+
+def test_a_refused_pages_top_bar_shows_the_users_own_role_not_the_one_needed():
+    """The refusal's context named the role needed `role`, the name the top bar's badge reads
+    the user's own role from: a user in no group was shown as a viewer on the page saying they
+    need the viewer role, and a viewer refused an action as a responder."""
+    nobody = client_for(None).get("/").content.decode()
+    assert "You need the viewer role for this." in nobody
+    assert 'class="role-badge"' not in nobody
+
+    ticket = make_ticket()
+    viewer = client_for("viewer")
+    answer = viewer.post(f"/tickets/{ticket.pk}/action/", {"action": "acknowledge"})
+    assert answer.status_code == 403
+    text = answer.content.decode()
+    assert "You need the responder role for this." in text
+    assert '<span class="role-badge">viewer</span>' in text
+    assert '<span class="role-badge">responder</span>' not in text
 
 
 def test_head_tells_the_page_script_whether_the_session_is_still_valid():

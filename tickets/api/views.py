@@ -234,8 +234,8 @@ class CheckedCursorPagination(CursorPagination):
         if name and asked is not None and not (asked.isdigit() and int(asked) >= 1):
             raise ValidationError(
                 {
-                    name: f"a positive whole number (at most {self.max_page_size}), "
-                    f"not {asked[:40]!r}"
+                    name: f"a positive whole number (more than {self.max_page_size} is read "
+                    f"as {self.max_page_size}), not {asked[:40]!r}"
                 }
             )
         return super().get_page_size(request)

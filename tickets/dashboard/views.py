@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
@@ -143,7 +144,8 @@ def with_csp(view: Callable[..., _Response]) -> Callable[..., _Response]:
 def role_required(
     role: str,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Anonymous → the login page; signed in without the role → 403."""
+    """Anonymous → the login page; signed in without the role → 403 naming the role needed
+    (`needed_role` in the page's context, whose `role` is the user's own: the top bar's badge)."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -154,7 +156,11 @@ def role_required(
                 return render(
                     request,
                     "403.html",
-                    {"exception": f"You need the {role} role for this.", "role": role},
+                    _page_context(
+                        request,
+                        exception=f"You need the {role} role for this.",
+                        needed_role=role,
+                    ),
                     status=403,
                 )
             return view(request, *args, **kwargs)
@@ -361,8 +367,11 @@ class LoginView(auth_views.LoginView):
         return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """On a fresh installation the page says how the first account is made: no page
+        creates one (self-registration's accounts wait for an administrator to activate them)."""
         context = super().get_context_data(**kwargs)
         context["self_registration"] = settings.SELF_REGISTRATION
+        context["no_accounts"] = not get_user_model().objects.exists()
         return context
 
 
