@@ -590,26 +590,36 @@ def _databricks_message(
 # Databricks sends a job's `jobs.on_failure` for a run a user cancelled and for a run it skipped
 # too (unless the job mutes them): the run's termination code tells them from a failure. A run
 # the platform cancelled (`CANCELED`: its maximum duration reached) or that timed out failed,
-# and so did one a task of which failed or timed out before a user cancelled the rest.
+# and so did one a task of which failed or timed out before a user cancelled the rest. A run
+# skipped because the job's queue was full, or because the job is disabled, never executed.
 _RUNS_THAT_DID_NOT_FAIL = {
     "USER_CANCELED": "a user cancelled the run",
     "MAX_CONCURRENT_RUNS_EXCEEDED": "the run was skipped: the job's maximum concurrent runs "
     "were running",
+    "MAX_JOB_QUEUE_SIZE_EXCEEDED": "the run was skipped: the job's queue was full",
+    "DISABLED": "the run was skipped: the job is disabled",
     "SKIPPED": "the run was skipped",
 }
+# Codes of a run skipped before it started: no task of it ran, so none failed, even when the
+# run, reported without a result state, reads as FAILED from its termination type.
+_NEVER_STARTED = ("MAX_CONCURRENT_RUNS_EXCEEDED", "MAX_JOB_QUEUE_SIZE_EXCEEDED", "DISABLED")
 # Every reason `run_did_not_fail` gives: the `why` of the audit entry of a ticket ended so.
 RUN_DID_NOT_FAIL_REASONS = tuple(sorted(set(_RUNS_THAT_DID_NOT_FAIL.values())))
 
 
 def run_did_not_fail(details: dict[str, Any]) -> str:
     """Why the Databricks job run `enrich_databricks_run` read did not fail (a user cancelled
-    it, or it was skipped), or "" when it failed."""
+    it, or it was skipped: the job's maximum concurrent runs were running, its queue was full,
+    the job is disabled), or "" when it failed."""
+    code = str(details.get("termination_code") or "")
+    if code in _NEVER_STARTED:
+        return _RUNS_THAT_DID_NOT_FAIL[code]
     tasks = details.get("failed_tasks") or []
     if any(task.get("result_state") in ("FAILED", "TIMEDOUT") for task in tasks):
         return ""
     if details.get("result_state") == "MAXIMUM_CONCURRENT_RUNS_REACHED":
         return _RUNS_THAT_DID_NOT_FAIL["MAX_CONCURRENT_RUNS_EXCEEDED"]
-    return _RUNS_THAT_DID_NOT_FAIL.get(str(details.get("termination_code") or ""), "")
+    return _RUNS_THAT_DID_NOT_FAIL.get(code, "")
 
 
 def run_ended(config: DatabricksConfig, run_id: str) -> dict[str, Any]:

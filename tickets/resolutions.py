@@ -14,7 +14,7 @@ the same failure above a similar one, then the closest and the latest first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -49,10 +49,12 @@ class PastFix:
 
     @property
     def headline(self) -> str:
-        """What a ticket leads with: `Last time (ticket, date, who): <fix>`, and for a fix that
-        did not hold `... (did not hold: it failed again on <date>)`."""
-        day = self.resolved_at.date().isoformat()
-        line = f"Last time ({self.ticket_id}, {day}, {self.resolved_by}): {self.fix}"
+        """What a ticket leads with, its Slack alert and JIRA issue included:
+        `Last time (ticket, 2026-12-07 14:05 UTC, who): <fix>`, the time as the ticket's page
+        gives it, and for a fix that did not hold `... (did not hold: it failed again on
+        <date>)`."""
+        when = self.resolved_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        line = f"Last time ({self.ticket_id}, {when}, {self.resolved_by}): {self.fix}"
         if self.failed_again_at is not None:
             line += f" (did not hold: it failed again on {self.failed_again_at.date().isoformat()})"
         return line

@@ -525,8 +525,8 @@ def wait_for(ticket: Ticket, action: str, what: str) -> None:
 
 
 def last_time(ticket: Ticket) -> str:
-    """`Last time (ticket, date, who): <fix>`, the best fix recorded for a failure like this
-    one (set by the analysis), or ""."""
+    """`Last time (ticket, 2026-12-07 14:05 UTC, who): <fix>`, the best fix recorded for a
+    failure like this one (set by the analysis), or ""."""
     fixes = ticket.details.get("previous_fixes") or []
     return str(fixes[0].get("headline", "")) if fixes and isinstance(fixes[0], dict) else ""
 

@@ -1,7 +1,8 @@
 """Databricks sends a job's `jobs.on_failure` for a run a user cancelled and for a run it
-skipped (the job's maximum concurrent runs reached) unless the job mutes them, and the
-notification does not say which: the run read for its error does. A real Celery worker and
-inbox relay, the real databricks-sdk, jira and slack-sdk clients against the local servers."""
+skipped (the job's maximum concurrent runs reached, its queue full, the job disabled) unless
+the job mutes them, and the notification does not say which: the run read for its error does.
+A real Celery worker and inbox relay, the real databricks-sdk, jira and slack-sdk clients
+against the local servers."""
 
 from __future__ import annotations
 
@@ -132,6 +133,57 @@ def test_a_run_skipped_at_the_jobs_maximum_concurrent_runs_pages_nobody(
     assert (ticket.status, ticket.resolved_at_source_at is not None) == (Status.RESOLVED, True)
     audit = AuditLog.objects.get(ticket_id=ticket.pk, action="resolved at source")
     assert "maximum concurrent runs" in audit.details["why"]
+    assert paged_nothing(ticket.pk, jira, slack)
+
+
+@pytest.mark.parametrize(
+    ("run_id", "result_state", "code", "message", "why"),
+    [
+        (
+            7211,
+            None,
+            "MAX_JOB_QUEUE_SIZE_EXCEEDED",
+            "Skipping this run: the job's queue is full.",
+            "the run was skipped: the job's queue was full",
+        ),
+        (
+            7231,
+            None,
+            "DISABLED",
+            "Skipping this run: the job is disabled.",
+            "the run was skipped: the job is disabled",
+        ),
+        (
+            7221,
+            "DISABLED",
+            "DISABLED",
+            "Skipping this run: the job is disabled.",
+            "the run was skipped: the job is disabled",
+        ),
+    ],
+)
+def test_a_run_skipped_as_its_jobs_queue_was_full_or_the_job_disabled_pages_nobody(
+    celery_worker, targets, databricks, run_id, result_state, code, message, why
+):
+    """Never executed, as a run skipped at the job's maximum concurrent runs: no failure."""
+    jira, slack = targets
+    RemediationPolicy.objects.update(enabled=False)
+    run = job_run(run_id=run_id, job_id=JOB_ID, tasks=[], result_state="SUCCESS")
+    run["state"] = {"life_cycle_state": "SKIPPED", "state_message": message}
+    if result_state:
+        run["state"]["result_state"] = result_state
+    run["status"] = {
+        "state": "TERMINATED",
+        "termination_details": {"code": code, "type": "CLIENT_ERROR", "message": message},
+    }
+    databricks.add_run(run)
+
+    ticket = processed(post(notification(run_id), "/webhooks/databricks/")["ticket_id"])
+    settled()
+
+    assert (ticket.status, ticket.resolved_at_source_at is not None) == (Status.RESOLVED, True)
+    audit = AuditLog.objects.get(ticket_id=ticket.pk, action="resolved at source")
+    assert audit.details["why"] == why
     assert paged_nothing(ticket.pk, jira, slack)
 
 

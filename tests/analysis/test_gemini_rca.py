@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -608,6 +608,27 @@ def test_the_rule_rca_puts_the_past_fix_first(settings):
     assert ticket.recommendations[0].startswith(f"Last time ({past.pk}, ")
     assert ticket.recommendations[0].endswith("maria): Opened the SQL firewall to the IR")
     assert len(ticket.recommendations) > 1  # the rules' own advice follows
+
+
+def test_the_slack_alert_and_the_jira_issue_give_the_past_fixs_time_in_utc(settings):
+    """Slack and JIRA say when the past fix was recorded as the ticket's page does
+    (`2026-12-07 14:05 UTC`), not the bare date."""
+    from integrations.targets import jira, slack
+    from tickets.models import Resolution
+
+    settings.GEMINI_API_KEY = ""
+    settings.EMBEDDING_BACKEND = "local"
+    past = analysed(new_ticket(pipeline="pl_orders_a"))
+    lifecycle.resolve(past.pk, Actor("user", "maria"), fix="Opened the SQL firewall to the IR")
+    recorded = datetime(2026, 12, 7, 14, 5, 33, tzinfo=UTC)
+    Resolution.objects.filter(ticket_id=past.pk).update(created_at=recorded)
+
+    ticket = analysed(new_ticket(pipeline="pl_orders_b"))
+
+    line = f"Last time ({past.pk}, 2026-12-07 14:05 UTC, maria): Opened the SQL firewall to the IR"
+    _, blocks = slack.slack_alert(ticket)
+    assert {"type": "mrkdwn", "text": line} in [block.get("text") for block in blocks]
+    assert f"h3. Seen before\n{{noformat}}\n{line}\n{{noformat}}" in jira.jira_description(ticket)
 
 
 def test_the_response_schema_sent_is_the_one_the_sdk_makes_from_the_model(gemini):

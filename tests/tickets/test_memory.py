@@ -525,13 +525,15 @@ def test_the_slack_alert_and_the_jira_issue_lead_with_last_time():
     ticket = Ticket(
         id="ADF-20251210T123456-abc123",
         pipeline="pl_copy_sales",
-        details={"previous_fixes": [{"headline": "Last time (ADF-1, 2025-12-01, maria): <b>x"}]},
+        details={
+            "previous_fixes": [{"headline": "Last time (ADF-1, 2025-12-01 09:30 UTC, maria): <b>x"}]
+        },
     )
 
     _, blocks = slack.slack_alert(ticket)
     description = jira.jira_description(ticket)
 
-    assert blocks[1]["text"]["text"] == "Last time (ADF-1, 2025-12-01, maria): &lt;b&gt;x"
+    assert blocks[1]["text"]["text"] == "Last time (ADF-1, 2025-12-01 09:30 UTC, maria): &lt;b&gt;x"
     assert description.startswith("h3. Seen before\n{noformat}\nLast time (ADF-1, ")
 
 

@@ -236,8 +236,8 @@ class PastFixSerializer(serializers.Serializer):
         allow_null=True, help_text="When its ticket regressed after this fix, if it did."
     )
     headline = serializers.CharField(
-        help_text="`Last time (ticket, date, who): <fix>`, and `(did not hold: it failed again on"
-        " <date>)` after a fix that did not hold"
+        help_text="`Last time (ticket, 2026-12-07 14:05 UTC, who): <fix>`, and `(did not hold: it"
+        " failed again on <date>)` after a fix that did not hold"
     )
 
 
