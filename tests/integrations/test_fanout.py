@@ -14,7 +14,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -1110,10 +1110,12 @@ def test_a_regression_tells_jira_slack_and_the_api_that_the_fix_recorded_did_not
 
     ticket.refresh_from_db()
     day = timezone.now().date().isoformat()
-    headline = (
-        f"Last time ({ticket.pk}, {day}, noor): {fix} (did not hold: it failed again on {day})"
-    )
     (shown,) = jwt_client(user).get(f"/api/v1/tickets/{ticket.pk}/").json()["previous_fixes"]
+    when = datetime.fromisoformat(shown["resolved_at"]).astimezone(UTC)
+    headline = (
+        f"Last time ({ticket.pk}, {when:%Y-%m-%d %H:%M} UTC, noor): {fix}"
+        f" (did not hold: it failed again on {day})"
+    )
     assert (shown["held"], shown["headline"]) == (False, headline)
     told = f"The fix recorded then did not hold (noor, {day}): {fix}"
     assert told in jira.issues[ticket.itsm_ticket_id]["comments"][-1]["body"]
