@@ -370,6 +370,7 @@ def regress(
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update(no_key=True).defer("embedding").get(pk=ticket_id)
         before = _snapshot(ticket)
+        episode_start = ticket.reopened_at or ticket.timestamp
         now = timezone.now()
         _apply(ticket, "reopen", actor, now)
         if ticket.remediation_status == "resolved_at_source":  # it fails again
@@ -402,7 +403,7 @@ def regress(
             },
         )
         joined = join(ticket) if join is not None else None
-        note = _regression_note(ticket)
+        note = _regression_note(ticket, episode_start)
         announce(
             ticket.pk,
             "regressed",
@@ -415,11 +416,13 @@ def regress(
     return ticket
 
 
-def _regression_note(ticket: Ticket) -> str:
+def _regression_note(ticket: Ticket, episode_start: datetime) -> str:
     """What a regression tells (its audit, JIRA comment and Slack thread reply): the fix
-    recorded before it did not hold. The ticket's "Last time" (`details.previous_fixes`, which
-    the Slack alert and the JIRA issue lead with) is read again to say so: its analysis, before
-    that fix was recorded, found none."""
+    recorded for the resolve it undoes (since `episode_start`, the ticket's opening or last
+    reopen) did not hold; a fix of an earlier resolve was told at the regression that undid
+    that one. The ticket's "Last time" (`details.previous_fixes`, which the Slack alert and the
+    JIRA issue lead with) is read again to say so: its analysis, before that fix was recorded,
+    found none."""
     from tickets.resolutions import previous_fixes  # it imports this module
 
     fixes = previous_fixes(ticket)
@@ -428,7 +431,12 @@ def _regression_note(ticket: Ticket) -> str:
         ticket.details.pop("previous_fixes")
     Ticket.objects.filter(pk=ticket.pk).update(details=ticket.details)
     note = "The failure came back after it was resolved."
-    own = Resolution.objects.usable().filter(ticket_id=ticket.pk).defer("embedding").first()
+    own = (
+        Resolution.objects.usable()
+        .filter(ticket_id=ticket.pk, created_at__gte=episode_start)
+        .defer("embedding")
+        .first()
+    )
     if own is None:
         return note
     day = own.created_at.date().isoformat()

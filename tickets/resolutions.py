@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -111,7 +111,18 @@ def previous_fixes(
     if ticket.status == Status.RESOLVED and ticket.resolved_at is not None:
         usable = usable.filter(created_at__lt=ticket.resolved_at)  # not the fixes since then
     usable = _with_failed_again(usable)
-    same = usable.filter(fingerprint=ticket.fingerprint).defer("embedding")
+    # Held first, as they rank: the latest k * 4 alone could all be a flapping failure's
+    # fixes that did not hold, leaving out an older one that held.
+    same = (
+        usable.filter(fingerprint=ticket.fingerprint)
+        .order_by(
+            F("failed_again_at").desc(nulls_first=True),
+            F("verified_at").desc(nulls_last=True),
+            "-created_at",
+            "-id",
+        )
+        .defer("embedding")
+    )
     for resolution in same[: k * 4]:
         found[resolution.pk] = _past_fix(resolution, True, 1.0)
     # The ticket's own vector: the analysis calls this before saving the one it just made.

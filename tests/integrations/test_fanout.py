@@ -1124,6 +1124,41 @@ def test_a_regression_tells_jira_slack_and_the_api_that_the_fix_recorded_did_not
     assert html.unescape(blocks[1]["text"]["text"]) == headline
 
 
+def test_a_second_regression_does_not_blame_the_fix_of_an_earlier_resolve_again(
+    celery_worker, targets
+):
+    """Resolved with a fix, back (the fix did not hold: said so), resolved again with none,
+    back again: the second regression's JIRA comment and Slack reply named the first fix as
+    "the fix recorded then" once more, a fix already told as failed and not what was done
+    for the resolve it undid."""
+    jira, slack, _ = targets
+    user = make_user("noor", role="responder")
+    ticket = fanned_out(post_failure()["ticket_id"])
+    settled(ticket.pk)
+    fix = "Added the IR's outbound IP to the SQL firewall"
+    api = jwt_client(user)
+    resolved = api.post(f"/api/v1/tickets/{ticket.pk}/resolve/", {"fix": fix}, format="json")
+    assert resolved.status_code == 200, resolved.content
+    settled(ticket.pk)
+    for run in ("a-later-run", "a-run-later-still"):
+        again = local_payload("adf_failure.json")
+        again["run_id"] = run
+        assert post_failure(again)["outcome"] == "regressed"
+        settled(ticket.pk)
+        if run == "a-later-run":
+            assert api.post(f"/api/v1/tickets/{ticket.pk}/resolve/").status_code == 200
+            settled(ticket.pk)
+
+    ticket.refresh_from_db()
+    comments = [c["body"] for c in jira.issues[ticket.itsm_ticket_id]["comments"]]
+    replies = [
+        html.unescape(r["text"]) for r in slack.thread(ticket.slack_channel, ticket.slack_ts)
+    ]
+    told = "The fix recorded then did not hold"
+    assert [told in body for body in comments if "came back" in body] == [True, False]
+    assert [told in text for text in replies if "came back" in text] == [True, False]
+
+
 def test_a_persons_change_says_in_the_slack_thread_and_jira_where_it_was_made(
     celery_worker, targets
 ):

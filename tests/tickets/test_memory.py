@@ -662,3 +662,28 @@ def test_a_fix_that_did_not_hold_is_said_so_and_ranks_below_one_that_held(webhoo
     assert following["outcome"] == "created"
     shown = previous_fixes(Ticket.objects.get(pk=following["ticket_id"]))
     assert [fix.held for fix in shown] == [True, False]
+
+
+def test_a_fix_that_held_is_found_behind_many_fixes_of_a_flapping_failure_that_did_not(
+    webhook_client, settings
+):
+    """Of the fixes of the same failure only the latest twelve were read before ranking: a
+    ticket resolved and back again twelve times, each with a fix that did not hold, hid the
+    older fix that held, which ranks first."""
+    from tickets.resolutions import previous_fixes
+
+    settings.REGRESSION_WINDOW = timedelta(days=14)
+    responder = Actor.system("maria")
+    held = webhook_client(ADF, _failure("run-0")).json()["ticket_id"]
+    lifecycle.resolve(held, responder, fix="Failed over sql-prod-01 to its secondary")
+    Ticket.objects.filter(pk=held).update(resolved_at=timezone.now() - timedelta(days=30))
+    flapping = webhook_client(ADF, _failure("run-1")).json()["ticket_id"]
+    for run in range(2, 14):
+        lifecycle.resolve(flapping, responder, fix="Restarted the integration runtime")
+        assert webhook_client(ADF, _failure(f"run-{run}")).json()["outcome"] == "regressed"
+
+    shown = previous_fixes(Ticket.objects.get(pk=flapping))
+    assert [(fix.fix, fix.held) for fix in shown] == [
+        ("Failed over sql-prod-01 to its secondary", True),
+        ("Restarted the integration runtime", False),
+    ]
