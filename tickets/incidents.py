@@ -67,6 +67,7 @@ from tickets.models import (
     Incident,
     IncidentEvent,
     RcaSource,
+    Resolution,
     Ticket,
     new_incident_id,
     ticket_title,
@@ -76,7 +77,8 @@ from tickets.vocabulary import ErrorClass, Severity, Source, Status
 # Sent on commit with: incident_id, action, actor (an Actor), ticket_id (the member, or "").
 incident_changed = Signal()
 # Sent inside the transaction of a status change with: incident_id, action (one of
-# INCIDENT_ACTIONS; `regressed`: member ticket_id/title failed again and reopened it;
+# INCIDENT_ACTIONS; `regressed`: member ticket_id/title failed again and reopened it, its
+# note naming the fix the incident's resolve recorded, if any (`lifecycle.fix_did_not_hold`);
 # `member_reopened`: actor reopened member ticket_id/title on its own and that reopened
 # it; `recovered`: every member recovered and it resolved itself; `member_resolved`: actor
 # resolved member ticket_id/title on its own ticket, or it recovered at its source, and no
@@ -1055,7 +1057,15 @@ def _reopen_for(incident_id: str, ticket_id: str, actor: Actor, now: datetime) -
         at=now,
         details={"why": f"{title or ticket_id} ({ticket_id}) failed again", "via": actor.kind},
     )
-    _status_changing(incident_id, "regressed", actor, event, ticket_id=ticket_id, title=title)
+    # The fix its resolve recorded on its members (one copy each), as a ticket's regression
+    # names its own.
+    fix = (
+        Resolution.objects.usable().filter(through_incident=incident_id).defer("embedding").first()
+    )
+    note = lifecycle.fix_did_not_hold(fix) if fix else ""
+    _status_changing(
+        incident_id, "regressed", actor, event, note=note, ticket_id=ticket_id, title=title
+    )
     announce(incident_id, "reopen", actor, ticket_id)
 
 

@@ -439,8 +439,14 @@ def _regression_note(ticket: Ticket, episode_start: datetime) -> str:
     )
     if own is None:
         return note
-    day = own.created_at.date().isoformat()
-    return f"{note} The fix recorded then did not hold ({own.resolved_by}, {day}): {own.fix}"
+    return f"{note} {fix_did_not_hold(own)}"
+
+
+def fix_did_not_hold(fix: Resolution) -> str:
+    """What a failure coming back after a resolve says of the fix recorded with it: a ticket's
+    regression (`_regression_note`), an incident's outage back (`incidents._reopen_for`)."""
+    day = fix.created_at.date().isoformat()
+    return f"The fix recorded then did not hold ({fix.resolved_by}, {day}): {fix.fix}"
 
 
 # `Ticket.remediation_status` of a remediation that succeeded (integrations' RemediationStatus).

@@ -203,7 +203,8 @@ class IncidentChange:
     """A change of an incident's status the targets may tell about
     (tickets.incidents' `incident_status_changing`): `action` is one of `incidents.act`'s
     (acknowledge, start_progress, resolve, reopen), `regressed` (member `ticket_id`,
-    `title`, failed again: the outage is back and the incident reopened),
+    `title`, failed again: the outage is back and the incident reopened; `note` names the
+    fix its resolve recorded, which did not hold, if one was),
     `member_reopened` (`actor` reopened member `ticket_id`, `title`, on its own ticket, and
     that reopened the incident), `recovered` (every member recovered at its source: the
     incident resolved itself), `member_resolved` (`actor` resolved member `ticket_id`,

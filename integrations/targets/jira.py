@@ -1034,11 +1034,13 @@ def jira_incident_comment(change: Mapping[str, Any]) -> str:
     action = str(change.get("action", ""))
     if action == "regressed":
         failed = _noformat_inline(changed_member(change))
-        return (
+        line = (
             f"The outage is back: {failed} ({_noformat_inline(str(change.get('ticket_id', '')))}) "
             f"failed again (reported by {_noformat_inline(str(change.get('actor', '')))}); "
             "the incident is open again in the RCA service."
         )
+        note = str(change.get("note") or "")
+        return f"{line}\n{_noformat(note, COMMENT_TEXT_LIMIT)}" if note else line
     if action == "recovered":
         return "Every member recovered at its source: the incident is resolved in the RCA service."
     if action in ("member_resolved", "member_detached"):

@@ -1227,11 +1227,13 @@ def slack_incident_thread_text(change: Mapping[str, Any]) -> str:
     if action == "regressed":
         failed = slack_escape(changed_member(change), 200)
         ticket = slack_escape(str(change.get("ticket_id", "")), 80)
-        return (
+        text = (
             f":rotating_light: The outage is back: {failed} ({ticket}) failed again "
             f"(reported by {slack_escape(str(change.get('actor', '')), 80)}). "
             f"Incident {incident_id} is open again."
         )
+        note = str(change.get("note") or "")
+        return f"{text} {slack_escape(note, 2000)}" if note else text
     if action == "recovered":
         return (
             f":white_check_mark: Every member recovered at its source: incident {incident_id} "

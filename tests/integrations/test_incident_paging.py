@@ -29,7 +29,7 @@ from tests.integrations.test_fanout import (
 )
 from tests.tickets.test_incidents import STORM_MESSAGE, post, storm_failure
 from tickets import incidents
-from tickets.models import AuditLog, Incident, IncidentEvent, Ticket
+from tickets.models import AuditLog, Incident, IncidentEvent, Resolution, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -1068,6 +1068,48 @@ def test_the_outage_coming_back_reopens_the_incident_in_the_channel(celery_worke
     assert "Every member recovered" in incident_thread(slack, incident)[2]["text"]
     assert comments(jira, key)[-1].startswith("Every member recovered at its source")
     assert status_field(slack, incident) == "*Status*\nResolved (every member recovered)"
+
+
+def test_the_outage_coming_back_names_the_fix_recorded_when_the_incident_was_resolved(
+    celery_worker, targets
+):
+    """The incident was resolved with what fixed it, then a member failed again: a ticket's
+    regression says that its fix did not hold, but the incident's broadcast reply and its
+    issue's comment said only that the outage is back."""
+    from tests.api import clear_throttles, jwt_client, make_user
+
+    jira, slack = targets
+    clear_throttles()
+    first = post(storm_failure("pl_orders"))["ticket_id"]
+    post(storm_failure("pl_customers"))
+    incident = paged_incident()
+    key = incident.itsm_ticket_id
+    responder = jwt_client(make_user("responder", "maria"))
+    fix = "Failed the SQL server over to its secondary & back"
+    resolved = responder.post(
+        f"/api/v1/incidents/{incident.pk}/resolve/", {"fix": fix}, format="json"
+    )
+    assert resolved.status_code == 200, resolved.content
+    wait_for(lambda: len(incident_thread(slack, incident)) == 1, 30)
+
+    assert post(storm_failure("pl_orders"))["outcome"] == "regressed"
+    wait_for(lambda: len(incident_thread(slack, incident)) == 2, 30)
+    settled()
+
+    day = Resolution.objects.get(ticket_id=first).created_at.date().isoformat()
+    back = incident_thread(slack, incident)[1]
+    assert back.get("reply_broadcast") is True
+    assert back["text"] == (
+        f":rotating_light: The outage is back: pl_orders ({first}) failed again "
+        f"(reported by adf). Incident {incident.pk} is open again. "
+        f"The fix recorded then did not hold (maria, {day}): "
+        "Failed the SQL server over to its secondary &amp; back"
+    )
+    assert comments(jira, key)[-1] == (
+        f"The outage is back: pl_orders ({first}) failed again (reported by adf); "
+        "the incident is open again in the RCA service.\n"
+        f"{{noformat}}\nThe fix recorded then did not hold (maria, {day}): {fix}\n{{noformat}}"
+    )
 
 
 def test_an_incident_change_is_told_once_when_delivered_twice_and_after_an_outage(
