@@ -23,6 +23,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import DatabaseError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import split_domain_port
@@ -371,7 +372,10 @@ class LoginView(auth_views.LoginView):
         creates one (self-registration's accounts wait for an administrator to activate them)."""
         context = super().get_context_data(**kwargs)
         context["self_registration"] = settings.SELF_REGISTRATION
-        context["no_accounts"] = not get_user_model().objects.exists()
+        try:
+            context["no_accounts"] = not get_user_model().objects.exists()
+        except DatabaseError:  # not migrated yet, or down: the form is served without the hint
+            context["no_accounts"] = False
         return context
 
 
