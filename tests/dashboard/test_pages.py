@@ -398,9 +398,21 @@ def test_board_filters(query, expected):
 @pytest.mark.parametrize(
     "query, problem",
     [
-        ("severity=Bogus", "Severity: “Bogus” is not one of the choices."),
-        ("source=nope", "Source: “nope” is not one of the choices."),
-        ("error_type=Oops&team=finance", "Error class: “Oops” is not one of the choices."),
+        (
+            "severity=Bogus",
+            "Severity: “Bogus” is not one of the choices: Critical, High, Medium, Low.",
+        ),
+        (
+            "source=nope",
+            "Source: “nope” is not one of the choices: azure-monitor, adf, databricks, airflow.",
+        ),
+        (
+            "error_type=Oops&team=finance",
+            "Error class: “Oops” is not one of the choices: NetworkError, DatabaseError,"
+            " ResourceExhaustion, AuthenticationError, DataError, ExternalServiceError,"
+            " TimeoutError, ConfigurationError, CodeError, Unknown.",
+        ),
+        ("severity=50%25", "Severity: “50%” is not one of the choices: Critical, High,"),
         ("q=" + "x" * 250, "Search: Ensure this value has at most 200 characters (it has 250)."),
         ("team=" + "t" * 250, "Team: Ensure this value has at most 200 characters (it has 250)."),
     ],

@@ -25,7 +25,11 @@ def _with_blank(choices, label: str = "Any") -> list[tuple[str, str]]:
     return [("", label), *[(c, c) if isinstance(c, str) else c for c in choices]]
 
 
-NOT_A_CHOICE = {"invalid_choice": "“%(value)s” is not one of the choices."}
+def _not_a_choice(choices) -> dict[str, str]:
+    """The error of a value the field does not offer, listing what it offers (`%` doubled:
+    Django formats the message with the value)."""
+    offered = ", ".join(str(c).replace("%", "%%") for c in choices)
+    return {"invalid_choice": f"“%(value)s” is not one of the choices: {offered}."}
 
 
 class BoardFilterForm(forms.Form):
@@ -34,16 +38,20 @@ class BoardFilterForm(forms.Form):
     tickets of the last days selects none)."""
 
     severity = forms.ChoiceField(
-        required=False, choices=_with_blank(list(Severity)), error_messages=NOT_A_CHOICE
+        required=False,
+        choices=_with_blank(list(Severity)),
+        error_messages=_not_a_choice(Severity),
     )
     source = forms.ChoiceField(
-        required=False, choices=_with_blank(list(Source)), error_messages=NOT_A_CHOICE
+        required=False,
+        choices=_with_blank(list(Source)),
+        error_messages=_not_a_choice(Source),
     )
     error_type = forms.ChoiceField(
         required=False,
         label="Error class",
         choices=_with_blank(list(ErrorClass)),
-        error_messages=NOT_A_CHOICE,
+        error_messages=_not_a_choice(ErrorClass),
     )
     team = forms.CharField(required=False, max_length=200)
     q = forms.CharField(required=False, max_length=200, label="Search")
