@@ -53,6 +53,8 @@ from tickets.vocabulary import Outcome, SlaStatus, Source, choices
 
 # The admin's sign-in counts failures with the dashboard's and the API's.
 admin.site.login_form = ThrottledAdminAuthenticationForm
+# On a fresh installation it says how the first account is made, as the dashboard's does.
+admin.site.login_template = "admin/sign_in.html"
 
 EMPTY = "-"
 LIST_DEFERRED = (

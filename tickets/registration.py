@@ -17,10 +17,11 @@ import logging
 import re
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
 from rca_project.client_address import client_address
@@ -93,3 +94,14 @@ def request_account(form: RegistrationForm) -> str | RegistrationForm:
     make_password(as_new.cleaned_data.get("password2") or "")
     logger.info("self-registration asked for a username that exists; nothing created")
     return str(as_new.cleaned_data["username"])
+
+
+def no_account_exists() -> bool:
+    """Whether this is a fresh installation, whose sign-in pages (the dashboard's and admin's)
+    say how the first account is made: no page creates one (self-registration's accounts wait
+    for an administrator to activate them). False when the database cannot answer (not
+    migrated yet, or down): the form is then served without the hint."""
+    try:
+        return not get_user_model().objects.exists()
+    except DatabaseError:
+        return False

@@ -62,6 +62,19 @@ def test_the_sign_in_page_of_a_fresh_installation_says_how_the_first_account_is_
     assert "createsuperuser" not in later
 
 
+def test_admins_sign_in_page_of_a_fresh_installation_says_how_the_first_account_is_made():
+    """Admin's own sign-in page (`/admin/`, where the README sends operators) gave no hint."""
+    fresh = Client().get("/admin/login/")
+    assert fresh.status_code == 200
+    html = fresh.content.decode()
+    assert 'id="first-account"' in html and "manage.py createsuperuser" in html
+    assert 'name="username"' in html  # still admin's own form
+
+    make_user("ana", "viewer")
+    later = Client().get("/admin/login/").content.decode()
+    assert 'id="first-account"' not in later and 'name="username"' in later
+
+
 def test_login_then_logout():
     make_user("ana", "viewer")
     client = Client(enforce_csrf_checks=True)

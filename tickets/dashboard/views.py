@@ -18,12 +18,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db import DatabaseError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import split_domain_port
@@ -368,14 +366,9 @@ class LoginView(auth_views.LoginView):
         return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        """On a fresh installation the page says how the first account is made: no page
-        creates one (self-registration's accounts wait for an administrator to activate them)."""
         context = super().get_context_data(**kwargs)
         context["self_registration"] = settings.SELF_REGISTRATION
-        try:
-            context["no_accounts"] = not get_user_model().objects.exists()
-        except DatabaseError:  # not migrated yet, or down: the form is served without the hint
-            context["no_accounts"] = False
+        context["no_accounts"] = registration.no_account_exists()
         return context
 
 
