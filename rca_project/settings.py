@@ -105,6 +105,8 @@ def _is_throttle_rate(value: str) -> None:
 
 # The fields the service sets on every issue it creates (integrations/targets/jira.py).
 _JIRA_OWNED_FIELDS = ("project", "summary", "description", "issuetype", "priority", "labels")
+# JIRA's project keys: an upper-case letter, then upper-case letters, digits or underscores.
+_JIRA_PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]+")
 
 
 def _jira_issue_fields(raw: str) -> dict[str, dict[str, Any]]:
@@ -122,6 +124,14 @@ def _jira_issue_fields(raw: str) -> dict[str, dict[str, Any]]:
             'JIRA_ISSUE_FIELDS must be a JSON object, e.g. {"OPS": {"customfield_10010": ...}}'
         )
     for project, fields in parsed.items():
+        if project != "*" and not _JIRA_PROJECT_KEY.fullmatch(project):
+            # A key JIRA cannot have (`"ops"`) was never applied: issues are created with the
+            # project's real key, and the project's create screen kept refusing them.
+            hint = f": did you mean {project.upper()!r}?" if project.upper() != project else ""
+            raise ImproperlyConfigured(
+                f"JIRA_ISSUE_FIELDS[{project[:40]!r}] is not a JIRA project key (upper-case "
+                f'letters, digits and _, starting with a letter) nor "*"{hint}'
+            )
         if not isinstance(fields, dict):
             raise ImproperlyConfigured(
                 f"JIRA_ISSUE_FIELDS[{project!r}] must be a JSON object of JIRA fields"

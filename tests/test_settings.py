@@ -125,6 +125,11 @@ def test_a_playbook_url_with_a_path_query_and_port_is_taken():
         ('{"OPS": ', "is not valid JSON"),
         ('[{"OPS": {}}]', "must be a JSON object"),
         ('{"OPS": ["customfield_10010"]}', "JIRA_ISSUE_FIELDS['OPS'] must be a JSON object"),
+        # A key JIRA's projects cannot have was never applied, quietly.
+        ('{"ops": {}}', "JIRA_ISSUE_FIELDS['ops'] is not a JIRA project key"),
+        ('{"ops": {}}', "did you mean 'OPS'?"),
+        ('{"OPS, DATA": {}}', "JIRA_ISSUE_FIELDS['OPS, DATA'] is not a JIRA project key"),
+        ('{"": {}}', "JIRA_ISSUE_FIELDS[''] is not a JIRA project key"),
         # The service's own fields: a project, type or labels of its own broke routing, the
         # configured issue type and finding an issue again by its label.
         ('{"*": {"labels": ["x"]}}', "JIRA_ISSUE_FIELDS['*'] sets labels"),
@@ -139,11 +144,11 @@ def test_a_bad_jira_issue_fields_stops_the_service_saying_what_is_wrong(value, p
 
 
 def test_jira_issue_fields_are_read():
-    value = '{"OPS": {"customfield_10010": {"id": "42"}}, "*": {"components": []}}'
+    value = '{"OPS": {"customfield_10010": {"id": "42"}}, "*": {"components": []}, "DATA_2": {}}'
     result = load_settings("JIRA_ISSUE_FIELDS", JIRA_ISSUE_FIELDS=value)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(
-        {"OPS": {"customfield_10010": {"id": "42"}}, "*": {"components": []}}
+        {"OPS": {"customfield_10010": {"id": "42"}}, "*": {"components": []}, "DATA_2": {}}
     )
     assert load_settings("JIRA_ISSUE_FIELDS", unset=("JIRA_ISSUE_FIELDS",)).stdout.strip() == "{}"
 
