@@ -1058,9 +1058,21 @@ def _reopen_for(incident_id: str, ticket_id: str, actor: Actor, now: datetime) -
         details={"why": f"{title or ticket_id} ({ticket_id}) failed again", "via": actor.kind},
     )
     # The fix its resolve recorded on its members (one copy each), as a ticket's regression
-    # names its own.
+    # names its own: one recorded since the incident was last reopened (a fix of an earlier
+    # resolve was named when the outage came back after that one).
+    last_reopen = (
+        IncidentEvent.objects.filter(incident_id=incident_id, kind="reopen")
+        .exclude(pk=event.pk)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
     fix = (
-        Resolution.objects.usable().filter(through_incident=incident_id).defer("embedding").first()
+        Resolution.objects.usable()
+        .filter(through_incident=incident_id)
+        .filter(Q(created_at__gte=last_reopen) if last_reopen else Q())
+        .defer("embedding")
+        .first()
     )
     note = lifecycle.fix_did_not_hold(fix) if fix else ""
     _status_changing(

@@ -417,7 +417,7 @@ def regress(
 
 
 def _regression_note(ticket: Ticket, episode_start: datetime) -> str:
-    """What a regression tells (its audit, JIRA comment and Slack thread reply): the fix
+    """What a regression tells (its JIRA comment and Slack thread reply): the fix
     recorded for the resolve it undoes (since `episode_start`, the ticket's opening or last
     reopen) did not hold; a fix of an earlier resolve was told at the regression that undid
     that one. The ticket's "Last time" (`details.previous_fixes`, which the Slack alert and the

@@ -1111,6 +1111,19 @@ def test_the_outage_coming_back_names_the_fix_recorded_when_the_incident_was_res
         f"{{noformat}}\nThe fix recorded then did not hold (maria, {day}): {fix}\n{{noformat}}"
     )
 
+    # Every member recovers at its source (no fix recorded), then the outage is back again:
+    # the fix of the first resolve was told when it did not hold, and is not blamed again.
+    post_success("pl_orders")
+    post_success("pl_customers")
+    wait_for(lambda: len(incident_thread(slack, incident)) == 3, 30)
+    assert post(storm_failure("pl_customers"))["outcome"] == "regressed"
+    wait_for(lambda: len(incident_thread(slack, incident)) == 4, 30)
+    settled()
+    again = incident_thread(slack, incident)[3]["text"]
+    assert again.startswith(":rotating_light: The outage is back: pl_customers"), again
+    assert again.endswith(f"Incident {incident.pk} is open again."), again
+    assert comments(jira, key)[-1].endswith("the incident is open again in the RCA service.")
+
 
 def test_an_incident_change_is_told_once_when_delivered_twice_and_after_an_outage(
     targets, settings
