@@ -1498,6 +1498,24 @@ def subscriptions_told(incident: Incident) -> int:
     return _resources(incident)[0]
 
 
+def _service_health_recovery() -> str:
+    """What a Service Health incident's `Resolved` notifications do, as configured."""
+    if not settings.RESOLVE_ON_SOURCE_RECOVERY:
+        return (
+            "Each subscription's alert keeps its own ticket; its Resolved notification marks "
+            "it recovered at source, and people here resolve the tickets and the incident."
+        )
+    if not settings.INCIDENT_AUTO_RESOLVE:
+        return (
+            "Each subscription's alert keeps its own ticket; its Resolved notification closes "
+            "it, and the incident is resolved by people here."
+        )
+    return (
+        "Each subscription's alert keeps its own ticket; its Resolved notification closes it, "
+        "and the last one the incident."
+    )
+
+
 def shared_recommendations(incident: Incident) -> list[str]:
     culprit = incident.culprit.split(":", 1)[-1]
     if incident.culprit.startswith(f"{CulpritKind.SERVICE_HEALTH}:"):
@@ -1507,8 +1525,7 @@ def shared_recommendations(incident: Incident) -> list[str]:
             "subscription's ticket.",
             "Move or pause the work that depends on the impacted services and regions until "
             "Azure reports it mitigated; do not rerun failing pipelines one by one.",
-            "Each subscription's alert keeps its own ticket; its Resolved notification closes "
-            "it, and the last one the incident.",
+            _service_health_recovery(),
         ]
     if incident.culprit.startswith(f"{CulpritKind.ALERT_RULE}:"):
         return [

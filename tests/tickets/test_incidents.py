@@ -2186,6 +2186,30 @@ def test_one_azure_incident_told_to_three_subscriptions_is_one_incident_each_res
     assert incident.status == "open" and incident.recovered_at is None
 
 
+@pytest.mark.parametrize(
+    "source_recovery, auto_resolve, advice",
+    [
+        (True, True, "its Resolved notification closes it, and the last one the incident."),
+        (True, False, "its Resolved notification closes it, and the incident is resolved by"),
+        (False, True, "its Resolved notification marks it recovered at source, and people"),
+    ],
+)
+def test_a_service_health_incidents_advice_says_what_resolved_does_as_configured(
+    settings, source_recovery, auto_resolve, advice
+):
+    """The advice said each subscription's Resolved closes its ticket and the last one the
+    incident, which is so only with RESOLVE_ON_SOURCE_RECOVERY and INCIDENT_AUTO_RESOLVE on."""
+    settings.RESOLVE_ON_SOURCE_RECOVERY = source_recovery
+    settings.INCIDENT_AUTO_RESOLVE = auto_resolve
+    for sub in SUBSCRIPTIONS[:2]:
+        post(service_health_alert(sub, "ADV1-234"), "/webhooks/azure-monitor/")
+    incident = Incident.objects.get()
+
+    told = incidents.shared_recommendations(incident)[-1]
+
+    assert advice in told, told
+
+
 def test_an_azure_incidents_alerts_hours_apart_are_still_its_one_incident():
     """A tracking id is one Azure incident's alone, which may last hours: a subscription told
     of it later (another rule's alert delayed, an update first reaching it) joins its incident,
