@@ -351,6 +351,20 @@ _RETRY_COUNTS = r"(?:retries|retry|tries|attempts?|redirects|reconnects?)"
 _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     "NetworkError": [
         (
+            # The Spark Cassandra connector reaching none of its contact points.
+            "cassandra_unreachable",
+            4.5,
+            any_of(*signals.CASSANDRA_UNREACHABLE),
+            _I,
+        ),
+        (
+            # elasticsearch-hadoop reaching none of the Elasticsearch nodes it tried.
+            "es_hadoop_no_nodes",
+            4.5,
+            any_of(*signals.ES_HADOOP_NO_NODES),
+            _I,
+        ),
+        (
             # A client that could not open its connection at all (dbt-databricks "Exception while
             # trying to create connection: Error during request to server ... method=OpenSession"),
             # or a Livy server that found no free port for a session's driver to call back on
@@ -557,6 +571,13 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("firewall_proxy", 1.0, r"firewall|private endpoint|vnet", _I),
     ],
     "DatabaseError": [
+        (
+            # An Iceberg commit refused for files another writer committed meanwhile.
+            "iceberg_commit_conflict",
+            4.5,
+            any_of(*signals.ICEBERG_COMMIT_CONFLICT),
+            _I,
+        ),
         (
             # A CREATE of a table, view or database that already exists (Hive's
             # AlreadyExistsException, Spark's TABLE_OR_VIEW_ALREADY_EXISTS).
@@ -1092,6 +1113,14 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "AuthenticationError": [
         (
+            # A MySQL command the user has no privilege for on a table or column, above the
+            # SQLSyntaxErrorException it is raised as.
+            "mysql_command_denied",
+            5.5,
+            any_of(*signals.MYSQL_COMMAND_DENIED),
+            _I,
+        ),
+        (
             # A storage or database key of a linked service that the store refused ("The input
             # authorization token can't serve the request").
             "linked_service_key_rejected",
@@ -1326,6 +1355,20 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ),
     ],
     "DataError": [
+        (
+            # A staged file whose characters do not line up with the file format's delimiters.
+            "file_delimiter_mismatch",
+            4.5,
+            any_of(*signals.FILE_DELIMITER_MISMATCH),
+            _I,
+        ),
+        (
+            # A file a Hive-connector query planned to read and that was gone when it read it.
+            "split_file_missing",
+            4.5,
+            any_of(*signals.SPLIT_FILE_MISSING),
+            _I,
+        ),
         (
             # A value or file Spark reads that is not of the type the read expects (a JSON field,
             # an empty string, a Parquet column, Avro of an unknown schema).
@@ -1997,6 +2040,21 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
     ],
     "ExternalServiceError": [
         (
+            # An HDFS NameNode in safe mode (read-only).
+            "hdfs_safe_mode",
+            4.5,
+            any_of(*signals.HDFS_SAFE_MODE),
+            _I,
+        ),
+        (
+            # Flink's Kafka sink failing to commit a prepared transaction, above the
+            # IllegalStateException it is raised as.
+            "kafka_transaction_commit_failed",
+            5.5,
+            any_of(*signals.KAFKA_TRANSACTION_COMMIT_FAILED),
+            _I,
+        ),
+        (
             # An Airflow Celery worker whose `airflow tasks run` command exited non-zero ("Celery
             # command failed on host: h with celery_task_id ..."), below what a log states about
             # it (a SIGKILL, an out-of-memory kill).
@@ -2447,6 +2505,61 @@ _RAW_SIGNALS: dict[str, list[tuple[str, float, str, int]]] = {
         ("sqlstate_canceled", 2.5, _sqlstate("57014"), _I),
     ],
     "ConfigurationError": [
+        (
+            # A MySQL binary log a CDC connector cannot read as it needs (off, or not ROW).
+            "mysql_binlog_not_ready",
+            4.5,
+            any_of(*signals.MYSQL_BINLOG_NOT_READY),
+            _I,
+        ),
+        (
+            # A binary-log event type the binlog client does not know (a server of a newer or
+            # another flavour's version).
+            "binlog_event_unknown",
+            4.5,
+            any_of(*signals.BINLOG_EVENT_UNKNOWN),
+            _I,
+        ),
+        (
+            # A JDBC driver method a connector calls and the driver on the classpath lacks,
+            # above the NoSuchMethodError the code class reads.
+            "jdbc_driver_method_missing",
+            5.5,
+            any_of(*signals.JDBC_DRIVER_METHOD_MISSING),
+            _I,
+        ),
+        (
+            # A class that cannot be cast to a class of its own name (two class loaders), above
+            # the cast the data class reads.
+            "class_cast_same_name",
+            5.5,
+            any_of(*signals.CLASS_CAST_SAME_NAME),
+            _I,
+        ),
+        (
+            # A MySQL database the connection names and the server does not have, above the
+            # database class's SQLSyntaxErrorException.
+            "mysql_unknown_database",
+            5.5,
+            any_of(*signals.MYSQL_UNKNOWN_DATABASE),
+            _I,
+        ),
+        (
+            # A Google Cloud API the request needs and its project has not enabled, above the
+            # 403 the authentication class reads.
+            "gcp_api_disabled",
+            5.5,
+            any_of(*signals.GCP_API_DISABLED),
+            _I,
+        ),
+        (
+            # A Google Cloud project without billing (BigQuery's free tier), above the "Access
+            # Denied" the authentication class reads.
+            "gcp_billing_disabled",
+            5.5,
+            any_of(*signals.GCP_BILLING_DISABLED),
+            _I,
+        ),
         (
             # A Celery broker behind Redis Sentinel with no master_name, or Sentinels that know no
             # master of that name, above the OperationalError the database class reads.

@@ -1223,6 +1223,9 @@ SQL_PARAMETER_UNBOUND: tuple[str, ...] = (
 VALUE_OVER_COLUMN_LENGTH: tuple[str, ...] = (
     r"\bexceeds? char/varchar type length limitation:? ?(\d{1,6})",
     r"\bexceed_limit_length\b",
+    # Derby (22001): "A truncation error was encountered trying to shrink VARCHAR 'abc&' to
+    # length 32672."
+    r"\btruncation error was encountered trying to shrink\b",
 )
 
 # An Airflow 3 task's request for something the API server does not have (the Task SDK's
@@ -1660,4 +1663,140 @@ UC_NAMESPACE_INVALID: tuple[str, ...] = (
 # group ("Failed to classify the current request into a workload group.").
 WORKLOAD_CLASSIFICATION_FAILED: tuple[str, ...] = (
     r"\bfailed to classify the current request into a workload group\b",
+)
+
+
+# A MySQL binary log a change-data-capture connector (Debezium) cannot read as it needs: the
+# log off or unreadable ("Cannot read the binlog filename and position via 'SHOW MASTER STATUS'.
+# Make sure your server is correctly configured"), or kept in another format than ROW with full
+# row images ("The MySQL server is not configured to use a ROW binlog_format, which is required
+# for this connector to work properly"). The group is the setting the server lacks.
+MYSQL_BINLOG_NOT_READY: tuple[str, ...] = (
+    r"\bcannot read the binlog filename and position via 'show master status'",
+    r"\bnot configured to use a (?:row|full) (binlog_format|binlog_row_image)\b",
+)
+
+# A binary-log event a MySQL binlog client does not know ("ConnectException: Unknown event type
+# 100", mysql-binlog-connector-java under Debezium): the server writes events of a newer or
+# another flavour's (MariaDB) version than the client reads. The group is the event type.
+BINLOG_EVENT_UNKNOWN: tuple[str, ...] = (r"\bunknown event type (\d{1,5})\b",)
+
+# A JDBC driver's method a connector calls and the driver on the classpath does not have
+# ("NoSuchMethodError: com.microsoft.sqlserver.jdbc.SQLServerBulkCopy.writeToServer(...)"): the
+# connector was built against another version of the driver. The groups are the class and the
+# method.
+JDBC_DRIVER_METHOD_MISSING: tuple[str, ...] = (
+    r"\bnosuchmethoderror: ((?:[\w$]{1,60}\.){1,12}jdbc\.(?:[\w$]{1,60}\.){0,6}[\w$]{1,80})"
+    r"\.([\w$<>]{1,80})\(",
+)
+
+# A class that cannot be cast to a class of the very same name ("ClassCastException:
+# com.mongodb.spark.MongoConnector cannot be cast to com.mongodb.spark.MongoConnector"): two
+# class loaders each loaded the class, from two copies of its JAR. The group is the class.
+CLASS_CAST_SAME_NAME: tuple[str, ...] = (
+    r"\b(?:class )?([\w$]{1,60}(?:\.[\w$]{1,60}){1,12}) cannot be cast to (?:class )?\1\b",
+)
+
+# A staged file whose characters do not line up with the file format's delimiters (Snowflake
+# COPY: "Found character ':' instead of field delimiter ','", "Found character '\\u0016' instead
+# of record delimiter '\\n'"). The groups are the character, the delimiter's kind and the
+# delimiter.
+FILE_DELIMITER_MISMATCH: tuple[str, ...] = (
+    r"\bfound character '([^'\n]{1,12})' instead of (field|record) delimiter '([^'\n]{1,6})'",
+)
+
+# An HDFS NameNode in safe mode, read-only: while it starts and waits for its DataNodes' block
+# reports, or turned on by hand or for low disk ("SafeModeException: Cannot create directory
+# /user/root/.sparkStaging/... Name node is in safe mode.").
+HDFS_SAFE_MODE: tuple[str, ...] = (
+    r"\bname ?node is in safe mode\b",
+    r"\bsafemodeexception\b",
+)
+
+# A Kafka write refused because fewer replicas of the partition are in sync than the topic's
+# min.insync.replicas asks of an acks=all producer ("NotEnoughReplicasException: Messages are
+# rejected since there are fewer in-sync replicas than required.", the broker's "Number of
+# insync replicas for partition p-0 is [1], below required minimum [2]"). The groups are the
+# partition, the replicas in sync and the minimum.
+KAFKA_ISR_BELOW_MINIMUM: tuple[str, ...] = (
+    r"\bmessages are rejected since there are fewer in-sync replicas than required\b",
+    r"\bnumber of insync replicas for partition ([\w.-]{1,250}) is \[(\d{1,4})\], below "
+    r"required minimum \[(\d{1,4})\]",
+)
+
+# Flink's Kafka sink failing to commit a transaction it had prepared for a checkpoint ("Failed
+# to commit KafkaCommittable{producerId=282, epoch=0, transactionalId=flink-0-274}"). The group
+# is the transactional id.
+KAFKA_TRANSACTION_COMMIT_FAILED: tuple[str, ...] = (
+    r"\bfailed to commit kafkacommittable\{producerid=\d{1,20}, epoch=\d{1,10}, "
+    r"transactionalid=([^,}\s]{1,200})\}",
+)
+
+# An Iceberg commit refused because another writer committed files the operation's rows could
+# match ("ValidationException: Found conflicting files that can contain records matching
+# true", "Found new conflicting delete files that can apply to records matching ...").
+ICEBERG_COMMIT_CONFLICT: tuple[str, ...] = (
+    r"\bfound (?:new )?conflicting (?:delete )?files that can (?:contain|apply to) records "
+    r"matching\b",
+)
+
+# A MySQL statement the user may not run on a table or column ("SELECT command denied to user
+# ''@'10.34.1.106' for column 'pin' in table 'P2M_trans'"). The groups are the command, the user,
+# the host, the column and the table.
+MYSQL_COMMAND_DENIED: tuple[str, ...] = (
+    r"\b(\w{3,20}) command denied to user '([^'\n]{0,80})'@'([^'\n]{0,80})'"
+    r"(?: for (?:column '([^'\n]{1,128})' in )?table '([^'\n]{1,128})')?",
+)
+
+# A MySQL (or MariaDB) database a connection names that the server does not have
+# ("SQLSyntaxErrorException: Unknown database 'db'"). The group is the database.
+MYSQL_UNKNOWN_DATABASE: tuple[str, ...] = (r"\bunknown database '([^'\n]{1,128})'",)
+
+# A Google Cloud project without billing, where BigQuery allows only what its free tier does
+# ("Streaming insert is not allowed in the free tier", "Billing has not been enabled for this
+# project. ... DML queries are not allowed in the free tier.").
+GCP_BILLING_DISABLED: tuple[str, ...] = (
+    r"\bbilling has not been enabled for this project\b",
+    r"\b([\w ]{1,40}) (?:is|are) not allowed in the free tier\b",
+    r"\bbillingnotenabled\b",
+)
+
+# elasticsearch-hadoop (Spark, Hive) reaching no Elasticsearch node ("EsHadoopNoNodesLeftException:
+# Connection error (check network and/or proxy settings)- all nodes failed; tried
+# [[10.0.0.5:9200]]"). The group is the nodes it tried.
+ES_HADOOP_NO_NODES: tuple[str, ...] = (
+    r"\bconnection error \(check network and/or proxy settings\)- ?all nodes failed; tried "
+    r"\[\[([^\]\n]{1,300})\]\]",
+    r"\beshadoopnonodesleftexception\b",
+)
+
+# A file a Hive-connector query (Presto, Trino, Athena) planned to read and that was gone when
+# it read it ("Error opening Hive split hdfs://.../part-m-00002.snappy (offset=0, length=814)
+# using ...TextInputFormat: File does not exist: ...", Athena's HIVE_CANNOT_OPEN_SPLIT). The
+# group is the file.
+SPLIT_FILE_MISSING: tuple[str, ...] = (
+    r"\b(?:error opening (?:hive|iceberg) split|hive_cannot_open_split)\b[^\n]{0,600}?"
+    r"\b(?:file does not exist|no such file)\b",
+)
+
+# A MongoDB driver that found no server it could use before its server selection timeout
+# ("MongoTimeoutException: Timed out after 30000 ms while waiting for a server that matches
+# ...; Client view of cluster state is {...}"). The group is the timeout.
+MONGO_SERVER_SELECTION_TIMEOUT: tuple[str, ...] = (
+    r"\btimed out after (\d{1,7}) ms while waiting for a server that matches\b",
+)
+
+# A Google Cloud API a request needs that its project has not enabled ("Cloud Storage JSON API
+# has not been used in project 465736758727 before or it is disabled. Enable it by visiting
+# ..."). The groups are the API and the project.
+GCP_API_DISABLED: tuple[str, ...] = (
+    r"\b([a-z][\w-]{0,30}(?: [a-z][\w-]{0,30}){0,5}) api has not been used in project "
+    r"([\w-]{1,80}) before or it is "
+    r"disabled\b",
+)
+
+# The Spark Cassandra connector reaching none of its contact points ("Failed to open native
+# connection to Cassandra at {10.0.3.7}:9042"). The groups are the hosts and the port.
+CASSANDRA_UNREACHABLE: tuple[str, ...] = (
+    r"\bfailed to open native connection to cassandra at \{([^}\n]{1,200})\}:(\d{1,5})",
 )

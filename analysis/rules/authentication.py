@@ -685,3 +685,42 @@ def linked_service_key_rejected(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "mysql_command_denied",
+    "AuthenticationError DatabaseError",
+    any_of(*signals.MYSQL_COMMAND_DENIED),
+    example="java.sql.SQLSyntaxErrorException: INSERT command denied to user 'etl'@'10.1.2.3' "
+    "for table 'orders'",
+)
+def mysql_command_denied(m: re.Match[str], ctx: Context) -> Finding:
+    """A MySQL statement the connected account has no privilege for (errors 1142/1143)."""
+    command = clean_value(m.group(1)).upper()
+    user = clean_value(m.group(2))
+    host = clean_value(m.group(3))
+    column = clean_value(m.group(4) or "")
+    table = clean_value(m.group(5) or "")
+    account = f"'{user}'@'{host}'" if user else f"the anonymous account ''@'{host}'"
+    on = f"column {quoted(column)} of table {quoted(table)}" if column else quoted(table)
+    on = f" on {on}" if table else ""
+    anonymous = (
+        " The user name is empty: the server matched the connection to an anonymous account, "
+        "so the configured user was not sent or does not exist for that host"
+        if not user
+        else ""
+    )
+    return Finding(
+        f"MySQL refused the {command} statement{on} to {account}: the account logged in but "
+        f"lacks the {command} privilege there (a missing grant on the table, column or "
+        f"database).{anonymous}",
+        (
+            f"Grant the account {command} on the table (or the columns it reads), e.g. GRANT "
+            f"{command} ON db.{table or 'table'} TO the account, or use an account that has it.",
+            "Check the account MySQL matched (SELECT CURRENT_USER()): a host-specific or "
+            "anonymous account may take precedence over the one intended.",
+            "Rerun the sync or task once SHOW GRANTS lists the privilege.",
+        ),
+        0.75,
+        transient=False,
+    )

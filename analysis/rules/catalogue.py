@@ -27,6 +27,8 @@ RULES: tuple[Rule, ...] = (
     unclassified.operator_exit_code,
     # account and workspace setup that any class may show: named before the class rules
     configuration.provider_not_registered,
+    # a Google Cloud project without billing, before the "Access Denied" it is refused with
+    configuration.gcp_billing_disabled,
     configuration.resource_not_found,
     configuration.notebook_not_found,
     # authentication
@@ -45,9 +47,15 @@ RULES: tuple[Rule, ...] = (
     # a JDBC/ODBC driver's HTTP 401/403, before the bare status
     authentication.driver_http_auth_refused,
     authentication.http_401,
+    authentication.mysql_command_denied,
     authentication.permission_denied,
+    # the MongoDB driver's server selection timeout, explained from its cluster view: before
+    # the unresolved host and the timeout it reports
+    timeouts.mongo_server_selection_timeout,
     # network
     network.dns_failure,
+    network.es_hadoop_no_nodes,
+    network.cassandra_unreachable,
     network.tls_failure,
     # a certificate whose revocation OCSP could not confirm, before the driver's database words
     network.ocsp_check_failed,
@@ -71,6 +79,7 @@ RULES: tuple[Rule, ...] = (
     database.deadlock,
     # two runs of one streaming query, before a database's own concurrent commits
     configuration.stream_query_concurrent,
+    database.iceberg_commit_conflict,
     database.concurrent_commit,
     database.lock_timeout,
     database.too_many_connections,
@@ -113,8 +122,12 @@ RULES: tuple[Rule, ...] = (
     resource_exhaustion.named_limit_exceeded,
     resource_exhaustion.count_limit,
     resource_exhaustion.request_limit,
+    resource_exhaustion.kryo_buffer_overflow,
     resource_exhaustion.quota,
     # data_errors
+    data_errors.bulk_copy_value_too_long,
+    data_errors.file_delimiter_mismatch,
+    data_errors.split_file_missing,
     data_errors.delta_log_truncated,
     data_errors.delta_log_corrupt,
     data_errors.spark_read_type_mismatch,
@@ -160,6 +173,9 @@ RULES: tuple[Rule, ...] = (
     external_service.celery_command_failed,
     external_service.livy_request_failed,
     external_service.synapse_spark_error_code,
+    external_service.hdfs_safe_mode,
+    external_service.kafka_isr_below_minimum,
+    external_service.kafka_transaction_commit_failed,
     # a task Airflow failed for its lost heartbeats: after what a resource rule names (an OOM
     # kill the log shows), before the timeouts' generic words ("heartbeat timeout")
     unclassified.task_heartbeat_lost,
@@ -199,6 +215,14 @@ RULES: tuple[Rule, ...] = (
     configuration.workspace_failed_state,
     configuration.workload_classification_failed,
     configuration.location_overlaps_managed_storage,
+    configuration.mysql_binlog_not_ready,
+    configuration.binlog_event_unknown,
+    configuration.jdbc_driver_method_missing,
+    configuration.class_cast_same_name,
+    configuration.mysql_unknown_database,
+    configuration.class_initialization_failed,
+    configuration.serde_class_missing,
+    configuration.gcp_api_disabled,
     configuration.sandbox_blocked,
     configuration.module_not_found,
     configuration.import_conflict,

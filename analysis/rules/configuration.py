@@ -3127,3 +3127,279 @@ def location_overlaps_managed_storage(m: re.Match[str], ctx: Context) -> Finding
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "gcp_billing_disabled",
+    "ConfigurationError AuthenticationError",
+    any_of(*signals.GCP_BILLING_DISABLED),
+    example="google.api_core.exceptions.Forbidden: 403 Billing has not been enabled for this "
+    "project. Enable billing at https://console.cloud.google.com/billing. DML queries are not "
+    "allowed in the free tier. Set up a billing account to remove this restriction.",
+)
+def gcp_billing_disabled(m: re.Match[str], ctx: Context) -> Finding:
+    """A Google Cloud project with no billing account, where BigQuery refuses what its free
+    tier (the sandbox) does not allow: streaming inserts, DML, ..."""
+    refused = grab(ctx.text, r"\b([\w ]{1,40}?) (?:is|are) not allowed in the free tier")
+    what = f" ({clean_value(refused)} is not allowed there)" if refused else ""
+    return Finding(
+        "The Google Cloud project has no billing account enabled, so BigQuery runs it in the "
+        f"free tier (the sandbox){what}: streaming inserts, DML statements and other paid "
+        "operations are refused there. It is the project's billing setup, not the pipeline's "
+        "credentials",
+        (
+            "Link a billing account to the project (Billing > My projects, or `gcloud billing "
+            "projects link <project> --billing-account=<id>`), or run the job in a project "
+            "that has one.",
+            "Check the project the client bills its jobs to (the connection's project or "
+            "billing project), which may differ from the one holding the data.",
+            "Rerun the task once billing is enabled (allow a few minutes for it to apply).",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "mysql_binlog_not_ready",
+    "ConfigurationError",
+    any_of(*signals.MYSQL_BINLOG_NOT_READY),
+    example="The MySQL server is not configured to use a FULL binlog_row_image, which is "
+    "required for this connector to work properly. Change the MySQL configuration to use a "
+    "binlog_row_image=FULL and restart the connector.",
+)
+def mysql_binlog_not_ready(m: re.Match[str], ctx: Context) -> Finding:
+    """A MySQL server whose binary log a CDC connector (Debezium) cannot read as it needs."""
+    setting = (m.group(1) or "").lower()
+    if setting == "binlog_format":
+        cause = (
+            "The MySQL server writes its binary log in another binlog_format than ROW (STATEMENT "
+            "or MIXED), and the change-data-capture connector (Debezium) reads row events only"
+        )
+        fix = "Set binlog_format=ROW on the server (my.cnf or the cloud parameter group)."
+    elif setting == "binlog_row_image":
+        cause = (
+            "The MySQL server logs partial row images (binlog_row_image is not FULL), and the "
+            "change-data-capture connector (Debezium) needs every column of each changed row"
+        )
+        fix = "Set binlog_row_image=FULL on the server (my.cnf or the cloud parameter group)."
+    else:
+        cause = (
+            "The change-data-capture connector (Debezium) could not read the MySQL server's "
+            "binary log position (SHOW MASTER STATUS returned none): the binary log is off "
+            "(log_bin not set, or a managed instance with backups or binlog retention "
+            "disabled), or the connector's user lacks REPLICATION CLIENT to run the statement"
+        )
+        fix = (
+            "Turn the binary log on (log_bin with a server_id; on RDS/Aurora enable backups "
+            "and set binlog retention) and run SHOW MASTER STATUS as the connector's user to "
+            "check it returns a file and position."
+        )
+    return Finding(
+        cause,
+        (
+            fix,
+            "Grant the connector's user REPLICATION SLAVE, REPLICATION CLIENT, SELECT and "
+            "RELOAD, and set binlog_format=ROW with binlog_row_image=FULL, as the connector's "
+            "documentation lists.",
+            "Restart the server if a static setting changed, then restart the connector.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "binlog_event_unknown",
+    "ConfigurationError CodeError",
+    any_of(*signals.BINLOG_EVENT_UNKNOWN),
+    example="org.apache.kafka.connect.errors.ConnectException: Unknown event type 41\n\tat "
+    "io.debezium.connector.mysql.MySqlStreamingChangeEventSource.wrap",
+)
+def binlog_event_unknown(m: re.Match[str], ctx: Context) -> Finding:
+    """A binary-log event the MySQL binlog client (mysql-binlog-connector-java) cannot decode."""
+    event = clean_value(m.group(1))
+    return Finding(
+        f"The MySQL binlog client the connector uses (Debezium's mysql-binlog-connector-java) "
+        f"met binary-log event type {event}, which its version does not know: the server writes "
+        "events of a newer MySQL version, or of another flavour (MariaDB, Percona, Aurora), than "
+        "the connector supports, so the connector cannot decode the log past that event",
+        (
+            "Check the server's version and flavour against the connector's supported versions "
+            "and upgrade the connector (or the binlog client it bundles) to one that knows the "
+            "event.",
+            "For MariaDB, use the connector's MariaDB support (connector.adapter=mariadb or the "
+            "MariaDB connector); on MySQL, check settings that add event types (binlog "
+            "transaction compression, row metadata).",
+            "Restart the connector once it can read the event; if the log past it was purged, "
+            "re-snapshot.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "jdbc_driver_method_missing",
+    "ConfigurationError CodeError",
+    any_of(*signals.JDBC_DRIVER_METHOD_MISSING),
+    example="java.lang.NoSuchMethodError: org.postgresql.jdbc.PgConnection.getQueryExecutor()"
+    "Lorg/postgresql/core/QueryExecutor;",
+)
+def jdbc_driver_method_missing(m: re.Match[str], ctx: Context) -> Finding:
+    """A connector (Spark's SQL Server connector, a Kafka Connect plugin) calling a JDBC driver
+    method that the driver version on the classpath does not have."""
+    cls = clean_value(m.group(1), 120)
+    method = clean_value(m.group(2))
+    return Finding(
+        f"The connector called {cls}.{method}, which the JDBC driver on the classpath does not "
+        "have (NoSuchMethodError): the connector was built against another version of the "
+        "driver than the one loaded (an older driver bundled with the runtime, or two driver "
+        "versions installed), not a fault in the job's own code",
+        (
+            "Check which driver versions the connector's release requires and which driver JAR "
+            "the cluster loads (the runtime bundles one; cluster or job libraries may add "
+            "another).",
+            "Install the connector release matching the driver (or the driver version the "
+            "connector needs) and remove the other driver JARs from the classpath.",
+            "Restart the cluster (libraries load at start) and rerun the job.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "class_cast_same_name",
+    "ConfigurationError CodeError",
+    any_of(*signals.CLASS_CAST_SAME_NAME),
+    example="java.lang.ClassCastException: class org.apache.kafka.common.serialization."
+    "StringSerializer cannot be cast to class org.apache.kafka.common.serialization."
+    "StringSerializer",
+)
+def class_cast_same_name(m: re.Match[str], ctx: Context) -> Finding:
+    """A class cast to a class of the same name: one class loaded twice, by two loaders."""
+    cls = clean_value(m.group(1), 120)
+    return Finding(
+        f"{cls} could not be cast to {cls}: the same class was loaded twice, by two class "
+        "loaders, from two copies of its JAR (the library installed on the cluster and again "
+        "in the job's fat JAR or packages, or a job server that loads the job's JAR beside its "
+        "own), and an object of one copy was handed to code expecting the other",
+        (
+            f"Find the JARs that contain {cls} on the cluster, in the job's packages and in "
+            "the application JAR, and keep one copy (mark it provided in the build, or remove "
+            "the cluster library).",
+            "Where a job server or notebook loads JARs itself, load the connector in one place "
+            "only (spark.jars or the cluster's libraries).",
+            "Restart the cluster or session so one copy is loaded, then rerun the job.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "mysql_unknown_database",
+    "ConfigurationError DatabaseError",
+    any_of(*signals.MYSQL_UNKNOWN_DATABASE),
+    example="pymysql.err.OperationalError: (1049, \"Unknown database 'analytics'\")",
+)
+def mysql_unknown_database(m: re.Match[str], ctx: Context) -> Finding:
+    database = clean_value(m.group(1))
+    return Finding(
+        f"The connection names the MySQL database {quoted(database)}, which the server it "
+        "reached does not have (error 1049): a typo or wrong case in the connection URL or "
+        "schema setting, a database not created yet in this environment, or a connection "
+        "pointed at another server than the one holding it",
+        (
+            f"Run SHOW DATABASES on the server the connection reaches and compare with "
+            f"{quoted(database)} (names are case-sensitive on Linux servers).",
+            "Fix the database in the connection (JDBC URL path, the connection's schema, the "
+            "connector's database setting), or create the database if it should exist.",
+            "Rerun the task or restart the connector once the database is found.",
+        ),
+        0.75,
+        transient=False,
+    )
+
+
+@rule(
+    "class_initialization_failed",
+    "ConfigurationError CodeError",
+    r"\bnoclassdeffounderror: could not initialize class ([\w$]{1,60}(?:\.[\w$]{1,60}){0,12})",
+    example="java.lang.NoClassDefFoundError: Could not initialize class org.xerial.snappy.Snappy",
+)
+def class_initialization_failed(m: re.Match[str], ctx: Context) -> Finding:
+    """A class whose static initializer failed earlier in the JVM: its later uses all fail."""
+    cls = clean_value(m.group(1), 120)
+    return Finding(
+        f"The class {cls} is on the classpath but could not be initialised: its static "
+        "initializer failed the first time the class was used (an ExceptionInInitializerError "
+        "earlier in the executor's log), and every later use fails like this. That is usually a "
+        "dependency conflict (two versions of a library it needs, e.g. Netty, gRPC, Guava or "
+        "SLF4J) or a native library or resource it loads that is missing",
+        (
+            "Find the first error for the class in the driver or executor log (the "
+            "ExceptionInInitializerError and what it wraps).",
+            "Align the library versions it depends on (shade or exclude the conflicting "
+            "dependency in the job's JAR, or match the runtime's versions), or install the "
+            "native library it loads.",
+            "Restart the cluster or session so the class loads fresh, then rerun the job.",
+        ),
+        0.65,
+        transient=False,
+    )
+
+
+@rule(
+    "serde_class_missing",
+    "ConfigurationError",
+    r"\bclass ((?:[\w$]{1,60}\.){1,12}[\w$]{0,60}serde[\w$]{0,60}) not found\b",
+    example="MetaException(message:java.lang.ClassNotFoundException Class "
+    "com.amazon.ionhiveserde.IonHiveSerDe not found)",
+)
+def serde_class_missing(m: re.Match[str], ctx: Context) -> Finding:
+    """A Hive table whose SerDe (row format) class the engine reading it does not have."""
+    serde = clean_value(m.group(1), 120)
+    return Finding(
+        f"The table's row format names the SerDe {serde}, and the engine reading it (Spark, "
+        "Glue, Hive) does not have that class: the SerDe's JAR is not on its classpath, so the "
+        "table cannot be read or written",
+        (
+            f"Add the JAR that provides {serde} to the job (Glue: --extra-jars; Spark: "
+            "spark.jars or the cluster's libraries), or recreate the table with a SerDe the "
+            "engine ships (for JSON, org.apache.hive.hcatalog.data.JsonSerDe or Spark's own "
+            "JSON source).",
+            "Check the crawler or DDL that created the table and the SerDe it chose.",
+            "Rerun the job once the SerDe loads.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "gcp_api_disabled",
+    "ConfigurationError AuthenticationError",
+    any_of(*signals.GCP_API_DISABLED),
+    example="403 BigQuery Storage API has not been used in project 123456789012 before or it is "
+    "disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+    "bigquerystorage.googleapis.com/overview?project=123456789012 then retry.",
+)
+def gcp_api_disabled(m: re.Match[str], ctx: Context) -> Finding:
+    """A Google Cloud API the job calls that is not enabled in the project it bills."""
+    api = clean_value(m.group(1).split(".")[-1])
+    project = clean_value(m.group(2))
+    return Finding(
+        f"The {api} API is not enabled in Google Cloud project {project}, the project the "
+        "request is billed to: it was never enabled there or was disabled, so every call to it "
+        "is refused (accessNotConfigured), whatever the credentials",
+        (
+            f"Enable the {api} API in project {project} (APIs & Services > Library, or `gcloud "
+            "services enable <service> --project <project>`), and wait a few minutes.",
+            "If the job should bill another project, set its quota or billing project accordingly.",
+            "Rerun the task once the API is enabled.",
+        ),
+        0.75,
+        transient=False,
+    )

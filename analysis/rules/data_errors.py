@@ -247,6 +247,31 @@ def truncation(m: re.Match[str], ctx: Context) -> Finding:
             0.7,
             transient=False,
         )
+    # Derby's 22001 ("A truncation error was encountered trying to shrink VARCHAR 'abc&' to
+    # length 32672."): the value's start, its type and the length it had to fit.
+    shrink = re.search(
+        r"trying to shrink (\w{1,30}) '([^'\n]{0,120})' to length (\d{1,10})",
+        ctx.text,
+        re.IGNORECASE,
+    )
+    if shrink:
+        kind, start, length = (clean_value(g) for g in shrink.groups())
+        value = f" (the one starting {quoted(start)})" if start else ""
+        return Finding(
+            f"a value{value} was longer than the {length} characters its {kind} target takes, "
+            f"so Derby refused to truncate it: {kind} columns hold at most {length} characters "
+            "here, and a long value (a serialised array or struct, a free-text field) does "
+            "not fit",
+            (
+                f"Store such values in a CLOB (or a wider type) instead of {kind}({length}), or "
+                "shorten them before the write.",
+                "Find which column receives the long value (the write's table definition, a "
+                "struct or array column Spark writes as text).",
+                "Rerun the failed run after the fix.",
+            ),
+            0.7,
+            transient=False,
+        )
     # An ODBC driver's SQLSTATE 22001 ("String data, right truncation: length 512 buffer
     # 510"): the parameter buffer was sized below the value, by the column or by the driver
     # from earlier rows (pyodbc fast_executemany).
@@ -1300,4 +1325,141 @@ def external_table_rows_rejected(m: re.Match[str], ctx: Context) -> Finding:
         ),
         0.65,
         transient=False,
+    )
+
+
+@rule(
+    "bulk_copy_value_too_long",
+    "DataError",
+    r"\bgiven value of type (\w{1,20})\((\d{1,10})\) from the data source cannot be converted to "
+    r"type (\w{1,20})\((\d{1,10})\)",
+    example="com.microsoft.sqlserver.jdbc.SQLServerException: The given value of type "
+    "NVARCHAR(307) from the data source cannot be converted to type nvarchar(255) of the "
+    "specified target column.",
+)
+def bulk_copy_value_too_long(m: re.Match[str], ctx: Context) -> Finding:
+    """SQL Server bulk copy refusing a string or binary value longer than its target column."""
+    source_type, source_len, target_type, target_len = (clean_value(g) for g in m.groups())
+    column = grab(ctx.text, r"column '([^']+)'", r"colid (\d+)")
+    target = f"column {quoted(column)}" if column else "a target column"
+    return Finding(
+        f"A value of type {source_type}({source_len}) was bulk-copied into {target} of type "
+        f"{target_type}({target_len}): the value is longer than the {target_len} the column "
+        "holds, and SQL Server's bulk copy refuses to truncate it (a source column longer than "
+        "expected, or corrupt or concatenated data)",
+        (
+            f"Find the source rows longer than {target_len} in that column and fix, trim or "
+            "reject them before the write.",
+            f"Or widen the target column beyond {target_len} (or to {target_type}(max)).",
+            "Rerun the load after the fix.",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+_NAMED_CHARS = {"|": "a pipe", '"': "a double quote", "&": "an ampersand", "<": "a '<'"}
+
+
+def _shown(chars: str) -> str:
+    """A delimiter or character as the message prints it (punctuation, or an escape such as
+    \\u0016), quoted; named where the RCA's plain text drops it (a pipe, a double quote)."""
+    if chars in _NAMED_CHARS:
+        return _NAMED_CHARS[chars]
+    shown = re.sub(r"[<>&|\"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e]", "", chars)[:12]
+    return f"'{shown}'" if shown else "a control character"
+
+
+@rule(
+    "file_delimiter_mismatch",
+    "DataError ConfigurationError",
+    any_of(*signals.FILE_DELIMITER_MISMATCH),
+    example="Found character 'x' instead of field delimiter '|'\n  File 'stage/orders_01.csv.gz', "
+    'line 12, character 33\n  Row 12, column "ORDERS"["AMOUNT":4]',
+)
+def file_delimiter_mismatch(m: re.Match[str], ctx: Context) -> Finding:
+    """A staged file (Snowflake COPY) that does not line up with its file format's delimiters."""
+    found, kind, delimiter = _shown(m.group(1)), m.group(2).lower(), _shown(m.group(3))
+    named = re.search(r"\bfile '([^'\n]{1,300})'", ctx.text, re.IGNORECASE)
+    path = named.group(1) if named else ""
+    where = f" in {quoted(clean_value(path, 160))}" if path else ""
+    line = grab(ctx.text, r"\bline (\d{1,12})")
+    at = f" at line {line}" if line else ""
+    lowered = path.lower()
+    other = next(
+        (
+            fmt
+            for fmt, marks in (
+                ("Parquet", (".parquet", "-parquet/")),
+                ("JSON", (".json", "/json/")),
+                ("Avro", (".avro",)),
+                ("ORC", (".orc",)),
+            )
+            if any(mark in lowered for mark in marks)
+        ),
+        "",
+    )
+    if other:
+        why = (
+            f"the file is {other}, but the COPY reads it with a delimited (CSV) file format, "
+            f"so its {other} content does not split into the table's fields"
+        )
+        fix = (
+            f"Load {other} files with TYPE = {other.upper()} (and MATCH_BY_COLUMN_NAME or a "
+            "transforming SELECT), or add a PATTERN so the CSV COPY skips them."
+        )
+    else:
+        why = (
+            "the row has a different number of fields or another delimiter than the file "
+            "format declares (a delimiter inside an unquoted value, "
+            "FIELD_OPTIONALLY_ENCLOSED_BY not set, another file type in the stage)"
+        )
+        fix = (
+            "Compare the file's first lines with the file format (FIELD_DELIMITER, "
+            "RECORD_DELIMITER, FIELD_OPTIONALLY_ENCLOSED_BY, SKIP_HEADER) and fix the one "
+            "that differs."
+        )
+    return Finding(
+        f"The COPY found {found} where the file format's {kind} delimiter ({delimiter}) "
+        f"should be{where}{at}: {why}",
+        (
+            fix,
+            "Check the stage path or PATTERN picks only the files this COPY's file format "
+            "describes; use VALIDATION_MODE = RETURN_ERRORS to list every bad row.",
+            "Rerun the load once the files and the file format agree (ON_ERROR = SKIP_FILE "
+            "only to skip known bad files).",
+        ),
+        0.7,
+        transient=False,
+    )
+
+
+@rule(
+    "split_file_missing",
+    "DataError DatabaseError",
+    any_of(*signals.SPLIT_FILE_MISSING),
+    example="HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split s3://lake/events/dt=2024-06-01/"
+    "part-00003.parquet (offset=0, length=1024): File does not exist",
+)
+def split_file_missing(m: re.Match[str], ctx: Context) -> Finding:
+    """A file a Hive-connector query (Presto, Trino, Athena) planned to read, gone when read."""
+    path = re.search(
+        r"\bsplit ((?:s3a?|hdfs|gs|abfss?|wasbs?|file)://[^\s()]{1,400})", ctx.text, re.IGNORECASE
+    )
+    name = clean_value(path.group(1).rsplit("/", 1)[-1]) if path else ""
+    file = f"the file {quoted(name)}" if name else "a file"
+    return Finding(
+        f"The query planned to read {file} of the table and it no longer existed when read: it "
+        "was removed or replaced after the query listed the table's files (an INSERT "
+        "OVERWRITE, a rewrite or compaction, or a cleanup running at the same time), or the "
+        "metastore or the engine's metadata cache still lists files an overwrite deleted",
+        (
+            "Check what rewrites the table or partition (a job overwriting it at that time) "
+            "and keep readers from running during the overwrite.",
+            "Refresh stale metadata: MSCK REPAIR TABLE or the partition's location in the "
+            "metastore, and the engine's cache (Trino: CALL system.flush_metadata_cache()).",
+            "Rerun the query; it lists the current files.",
+        ),
+        0.65,
+        transient=True,
     )

@@ -548,3 +548,32 @@ def delta_table_not_found(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "iceberg_commit_conflict",
+    "DatabaseError DataError",
+    any_of(*signals.ICEBERG_COMMIT_CONFLICT),
+    example="org.apache.iceberg.exceptions.ValidationException: Found new conflicting delete "
+    "files that can apply to records matching true: [s3://lake/db/t/data/00001-delete.parquet]",
+)
+def iceberg_commit_conflict(m: re.Match[str], ctx: Context) -> Finding:
+    """An Iceberg commit its validation refused: another writer committed files the
+    operation's rows may match since the snapshot it read."""
+    return Finding(
+        "The write to the Iceberg table could not commit: another writer committed data or "
+        "delete files that may hold rows this operation's condition matches, after the "
+        "snapshot it read (concurrent writes, e.g. an append or MERGE running while a DELETE "
+        "or UPDATE runs), and the table's isolation level does not allow it",
+        (
+            "Serialise the writers to this table (schedule them apart, or make the conflicting "
+            "jobs depend on one another).",
+            "Narrow the operation's condition to the partitions it changes, so concurrent "
+            "appends to other partitions do not conflict; where acceptable, use snapshot "
+            "isolation (write.delete/update/merge.isolation-level).",
+            "Rerun the failed statement: it re-reads the table and usually succeeds once the "
+            "other write is done.",
+        ),
+        0.7,
+        transient=True,
+    )

@@ -454,3 +454,124 @@ def synapse_spark_error_code(m: re.Match[str], ctx: Context) -> Finding:
         0.55,
         transient=False,
     )
+
+
+@rule(
+    "hdfs_safe_mode",
+    "ExternalServiceError ConfigurationError",
+    any_of(*signals.HDFS_SAFE_MODE),
+    example="org.apache.hadoop.ipc.RemoteException(org.apache.hadoop.hdfs.server.namenode."
+    "SafeModeException): Cannot create file /tmp/out/part-0000. Name node is in safe mode.",
+)
+def hdfs_safe_mode(m: re.Match[str], ctx: Context) -> Finding:
+    """An HDFS NameNode in safe mode, where the file system is read-only."""
+    lowered = ctx.text.lower()
+    if "turned on manually" in lowered:
+        why = (
+            "it was turned on manually (hdfs dfsadmin -safemode enter, by an operator or a "
+            "maintenance script) and stays on until someone leaves it"
+        )
+        first = (
+            "Ask the cluster's operators why safe mode was entered; once done, leave it with "
+            "`hdfs dfsadmin -safemode leave`."
+        )
+        transient: bool | None = False
+    elif "resources are low" in lowered:
+        why = "the NameNode's own disk space ran low, so it entered safe mode to protect itself"
+        first = "Free disk space on the NameNode's metadata volumes, then leave safe mode."
+        transient = False
+    else:
+        wait = grab(ctx.text, r"turned off automatically in (\d{1,6} seconds?)")
+        soon = f" (it was to leave it by itself in {wait})" if wait else ""
+        why = (
+            "the NameNode was starting or restarting and waits for its DataNodes to report "
+            f"enough blocks before it allows writes{soon}; if DataNodes are missing it stays "
+            "in safe mode"
+        )
+        first = (
+            "Wait for the NameNode to leave safe mode (`hdfs dfsadmin -safemode get`); check "
+            "the DataNodes are up if it does not."
+        )
+        transient = True
+    return Finding(
+        "The HDFS NameNode is in safe mode, where the file system is read-only, so the job "
+        f"could not create or change files (its staging directory, a lease, its output): {why}",
+        (
+            first,
+            "Have jobs that start right after a cluster start wait for HDFS to leave safe "
+            "mode (`hdfs dfsadmin -safemode wait`).",
+            "Rerun the job once the NameNode is out of safe mode.",
+        ),
+        0.7,
+        transient=transient,
+    )
+
+
+@rule(
+    "kafka_isr_below_minimum",
+    "ExternalServiceError ConfigurationError",
+    any_of(*signals.KAFKA_ISR_BELOW_MINIMUM),
+    example="org.apache.kafka.common.errors.NotEnoughReplicasException: Messages are rejected "
+    "since there are fewer in-sync replicas than required.",
+)
+def kafka_isr_below_minimum(m: re.Match[str], ctx: Context) -> Finding:
+    """A Kafka produce refused for too few in-sync replicas of the partition."""
+    counts = re.search(
+        r"number of insync replicas for partition ([\w.-]{1,250}) is \[(\d{1,4})\], below "
+        r"required minimum \[(\d{1,4})\]",
+        ctx.text,
+        re.IGNORECASE,
+    )
+    if counts:
+        partition, in_sync, minimum = (clean_value(g) for g in counts.groups())
+        state = (
+            f"partition {quoted(partition)} had {in_sync} in-sync replica(s), below the "
+            f"topic's min.insync.replicas of {minimum}"
+        )
+    else:
+        state = (
+            "the partition had fewer in-sync replicas than the topic's min.insync.replicas requires"
+        )
+    return Finding(
+        f"The Kafka brokers refused the write because {state}, and the producer asks for "
+        "acks=all: brokers holding replicas are down or lagging, or the topic's replication "
+        "factor is no higher than min.insync.replicas (a single or two-broker cluster, an "
+        "auto-created internal topic)",
+        (
+            "Check the brokers and the partition's ISR (kafka-topics --describe): bring down "
+            "brokers back, or let lagging replicas catch up.",
+            "Make the topic's replication factor exceed min.insync.replicas (or lower "
+            "min.insync.replicas on a small cluster).",
+            "The producer retries on its own; rerun the task once the ISR is back.",
+        ),
+        0.7,
+        transient=True,
+    )
+
+
+@rule(
+    "kafka_transaction_commit_failed",
+    "ExternalServiceError ConfigurationError",
+    any_of(*signals.KAFKA_TRANSACTION_COMMIT_FAILED),
+    example="java.lang.IllegalStateException: Failed to commit KafkaCommittable{producerId=17, "
+    "epoch=3, transactionalId=orders-sink-0-12}",
+)
+def kafka_transaction_commit_failed(m: re.Match[str], ctx: Context) -> Finding:
+    """Flink's exactly-once Kafka sink failing to commit a prepared transaction."""
+    txn = clean_value(m.group(1))
+    return Finding(
+        f"Flink's Kafka sink could not commit transaction {quoted(txn)}, which it had prepared "
+        "for a checkpoint: the broker no longer holds it open, because it aborted it when "
+        "transaction.timeout.ms ran out (the job was down or restoring longer than that "
+        "timeout) or a newer producer with the same transactional id fenced it, or the broker "
+        "does not support the transaction protocol the connector uses",
+        (
+            "Set the sink's transaction.timeout.ms above the longest checkpoint interval plus "
+            "restart time (and within the broker's transaction.max.timeout.ms).",
+            "Give each job a distinct transactional id prefix so jobs do not fence each other.",
+            "Restart the job from its latest checkpoint; if the transaction is gone, its "
+            "records were aborted and are replayed from the source.",
+        ),
+        0.6,
+        transient=None,
+    )

@@ -496,3 +496,58 @@ def ocsp_check_failed(m: re.Match[str], ctx: Context) -> Finding:
         0.65,
         transient=None,
     )
+
+
+@rule(
+    "es_hadoop_no_nodes",
+    "NetworkError",
+    any_of(*signals.ES_HADOOP_NO_NODES),
+    example="org.elasticsearch.hadoop.rest.EsHadoopNoNodesLeftException: Connection error (check "
+    "network and/or proxy settings)- all nodes failed; tried [[es-data-1:9200]]",
+)
+def es_hadoop_no_nodes(m: re.Match[str], ctx: Context) -> Finding:
+    """elasticsearch-hadoop (the Spark, Hive and MapReduce connector) reaching no node."""
+    tried = grab(ctx.text, r"all nodes failed; tried \[\[([^\]\n]{1,300})\]\]")
+    nodes = f" (it tried {clean_value(tried, 160)})" if tried else ""
+    return Finding(
+        f"The Elasticsearch connector (elasticsearch-hadoop) could not reach any Elasticsearch "
+        f"node{nodes}: the nodes are down or the address or port (es.nodes, es.port) is wrong, "
+        "a firewall or proxy blocks the workers, or the connector discovered the cluster's "
+        "internal node addresses, which the workers cannot reach (a cloud or container cluster "
+        "needs es.nodes.wan.only=true)",
+        (
+            "From a worker node, check the address answers (curl http://<node>:9200).",
+            "Set es.nodes and es.port to an address the workers reach; for Elastic Cloud, "
+            "Docker or Kubernetes clusters set es.nodes.wan.only=true (and es.net.ssl with "
+            "credentials where required).",
+            "Rerun the job once the workers can reach Elasticsearch.",
+        ),
+        0.7,
+        transient=None,
+    )
+
+
+@rule(
+    "cassandra_unreachable",
+    "NetworkError DatabaseError",
+    any_of(*signals.CASSANDRA_UNREACHABLE),
+    example="java.io.IOException: Failed to open native connection to Cassandra at {10.0.3.7}:9042",
+)
+def cassandra_unreachable(m: re.Match[str], ctx: Context) -> Finding:
+    """The Spark Cassandra connector reaching none of its contact points."""
+    hosts = clean_value(m.group(1), 120)
+    port = clean_value(m.group(2))
+    return Finding(
+        f"The Spark Cassandra connector could not open a connection to Cassandra at {hosts} "
+        f"on port {port} (the CQL native port): the nodes are down or not listening there "
+        "(rpc_address / native_transport_port), the address in spark.cassandra.connection.host "
+        "is wrong, or a firewall blocks the port from the Spark workers",
+        (
+            f"From a worker, check the port answers (cqlsh {hosts} {port}, or nc -z).",
+            "Set spark.cassandra.connection.host (and .port) to addresses the workers reach; "
+            "check the nodes' rpc_address / broadcast_rpc_address advertise them.",
+            "Rerun the job once the workers can reach the nodes.",
+        ),
+        0.7,
+        transient=None,
+    )

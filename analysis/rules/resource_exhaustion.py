@@ -900,3 +900,30 @@ def state_store_out_of_memory(m: re.Match[str], ctx: Context) -> Finding:
         0.7,
         transient=False,
     )
+
+
+@rule(
+    "kryo_buffer_overflow",
+    "ResourceExhaustion ConfigurationError",
+    r"\bkryo(?: serialization failed: |exception: )buffer overflow\. available: (\d{1,12}), "
+    r"required: (\d{1,12})",
+    example="org.apache.spark.SparkException: Kryo serialization failed: Buffer overflow. "
+    "Available: 0, required: 41. To avoid this, increase spark.kryoserializer.buffer.max value.",
+)
+def kryo_buffer_overflow(m: re.Match[str], ctx: Context) -> Finding:
+    """Spark's Kryo serializer meeting an object larger than its largest buffer."""
+    required = clean_value(m.group(2))
+    return Finding(
+        "Spark's Kryo serializer had to write an object larger than its buffer can grow to "
+        f"(another {required} bytes were needed): spark.kryoserializer.buffer.max (64m by "
+        "default) is below the largest record, task result or broadcast value the job "
+        "serialises",
+        (
+            "Raise spark.kryoserializer.buffer.max (e.g. 512m; at most 2047m) in the job's or "
+            "cluster's Spark configuration.",
+            "Avoid very large single objects: collect or broadcast less, split large records.",
+            "Rerun the job with the new setting (it applies to a new session).",
+        ),
+        0.7,
+        transient=False,
+    )

@@ -679,3 +679,55 @@ def deferral_timed_out(m: re.Match[str], ctx: Context) -> Finding:
         0.6,
         transient=None,
     )
+
+
+@rule(
+    "mongo_server_selection_timeout",
+    "TimeoutError NetworkError",
+    any_of(*signals.MONGO_SERVER_SELECTION_TIMEOUT),
+    example="com.mongodb.MongoTimeoutException: Timed out after 30000 ms while waiting for a "
+    "server that matches WritableServerSelector. Client view of cluster state is "
+    "{type=REPLICA_SET, servers=[{address=db-0:27017, type=UNKNOWN, state=CONNECTING, "
+    "exception={com.mongodb.MongoSocketOpenException: Exception opening socket}}]",
+)
+def mongo_server_selection_timeout(m: re.Match[str], ctx: Context) -> Finding:
+    """The MongoDB driver's server selection timing out, explained from the cluster view it
+    prints with it."""
+    wait = clean_value(m.group(1))
+    unresolved = re.findall(r"unknownhostexception: ([\w.-]{1,120})", ctx.text, re.IGNORECASE)
+    hosts = list(dict.fromkeys(clean_value(h) for h in unresolved if clean_value(h)))[:5]
+    if hosts:
+        names = ", ".join(quoted(h) for h in hosts)
+        why = (
+            f"the replica set's members {names} could not be resolved from the client "
+            "(UnknownHostException): the set advertises member host names (container or "
+            "internal DNS names) that the machine running the job cannot resolve, so no "
+            "primary was reachable"
+        )
+        first = (
+            "Make the members' host names resolvable from the job (DNS or hosts entries), or "
+            "reconfigure the replica set with addresses clients can reach (rs.conf() "
+            "members' host)."
+        )
+    else:
+        why = (
+            "none of the servers in the cluster view was usable for the operation: they were "
+            "unreachable (network, firewall, TLS), or none had the role it needs (no primary "
+            "for a write)"
+        )
+        first = (
+            "Read the cluster view in the message (each server's type, state and exception) "
+            "and fix what it shows: reachability, TLS, credentials, a replica set with no "
+            "primary."
+        )
+    return Finding(
+        f"The MongoDB driver waited {wait} ms for a server it could use and found none: {why}",
+        (
+            first,
+            "If only the primary is needed, connect with directConnection=true or the right "
+            "replicaSet name; check the URI lists reachable hosts.",
+            "Rerun the job once the client can reach a suitable server.",
+        ),
+        0.7,
+        transient=None,
+    )

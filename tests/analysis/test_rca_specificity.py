@@ -310,6 +310,17 @@ def test_held_out_messages_annotated_blind_stay_named() -> None:
         # credential's name in storage_credential_missing and WCF's "TCP error code 10061" in
         # connection_refused).
         ("thread_errors_47.jsonl", "specificity_threads_47.jsonl", 32, 32),
+        # Round 48: all 32 state a specific thing, 16 named when collected (4/32 in the RCA's
+        # own words). 32/32 since (31/32 in its own words, with the rules
+        # mysql_binlog_not_ready, binlog_event_unknown, jdbc_driver_method_missing,
+        # class_cast_same_name, mysql_unknown_database, gcp_billing_disabled, gcp_api_disabled,
+        # class_initialization_failed, serde_class_missing, mysql_command_denied,
+        # es_hadoop_no_nodes, cassandra_unreachable, mongo_server_selection_timeout,
+        # iceberg_commit_conflict, bulk_copy_value_too_long, file_delimiter_mismatch,
+        # split_file_missing, hdfs_safe_mode, kafka_isr_below_minimum,
+        # kafka_transaction_commit_failed, kryo_buffer_overflow and Derby's wording in
+        # truncation).
+        ("thread_errors_48.jsonl", "specificity_threads_48.jsonl", 32, 32),
     ],
 )
 def test_issue_thread_messages_stay_named(

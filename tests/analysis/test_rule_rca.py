@@ -2993,3 +2993,192 @@ def test_round_forty_seven_rules_name_the_cause_the_message_states() -> None:
         refused,
     ):
         _assert_well_formed(rca)
+
+
+def test_round_forty_eight_rules_name_the_cause_the_message_states() -> None:
+    """MySQL binary logs a CDC connector cannot read, JDBC drivers of another version, classes
+    loaded twice or not initialised, SerDes, MySQL databases and privileges, BigQuery projects
+    without billing or an API, connectors that reach no Elasticsearch, Cassandra or MongoDB
+    server, Iceberg commit conflicts, bulk-copied values too long, staged files off their
+    delimiters, Hive splits whose file is gone, HDFS safe mode, Kafka's in-sync replicas and
+    transactions, Kryo's buffer and Derby's truncation are each explained as such, in other
+    wordings than the round's messages."""
+    binlog = _rca(
+        "The MySQL server is not configured to use a FULL binlog_row_image, which is required "
+        "for this connector to work properly."
+    )
+    master = _rca(
+        "ConnectException: Cannot read the binlog filename and position via 'SHOW MASTER "
+        "STATUS'. Make sure your server is correctly configured"
+    )
+    event = _rca("ConnectException: Unknown event type 41")
+    driver = _rca(
+        "java.lang.NoSuchMethodError: org.postgresql.jdbc.PgConnection.getQueryExecutor()"
+        "Lorg/postgresql/core/QueryExecutor;"
+    )
+    twice = _rca(
+        "java.lang.ClassCastException: class org.apache.kafka.common.serialization."
+        "StringSerializer cannot be cast to class org.apache.kafka.common.serialization."
+        "StringSerializer"
+    )
+    init = _rca(
+        "java.lang.NoClassDefFoundError: Could not initialize class org.xerial.snappy.Snappy"
+    )
+    serde = _rca(
+        "MetaException(message:java.lang.ClassNotFoundException Class "
+        "com.amazon.ionhiveserde.IonHiveSerDe not found)"
+    )
+    database = _rca("pymysql.err.OperationalError: (1049, \"Unknown database 'analytics'\")")
+    denied = _rca(
+        "java.sql.SQLSyntaxErrorException: INSERT command denied to user 'etl'@'10.1.2.3' for "
+        "table 'orders'"
+    )
+    billing = _rca(
+        "google.api_core.exceptions.Forbidden: 403 Access Denied: BigQuery BigQuery: DML "
+        "queries are not allowed in the free tier. Set up a billing account to remove this "
+        "restriction."
+    )
+    api = _rca(
+        "403 BigQuery Storage API has not been used in project my-etl-prod before or it is "
+        "disabled. Enable it by visiting the console then retry."
+    )
+    elastic = _rca(
+        "org.elasticsearch.hadoop.rest.EsHadoopNoNodesLeftException: Connection error (check "
+        "network and/or proxy settings)- all nodes failed; tried [[es-data-1:9200]]"
+    )
+    cassandra = _rca(
+        "java.io.IOException: Failed to open native connection to Cassandra at {cass-1}:9142"
+    )
+    mongo = _rca(
+        "com.mongodb.MongoTimeoutException: Timed out after 10000 ms while waiting for a server "
+        "that matches WritableServerSelector. Client view of cluster state is "
+        "{type=REPLICA_SET, servers=[{address=rs-1:27017, type=UNKNOWN, state=CONNECTING, "
+        "exception={com.mongodb.MongoSocketException: rs-1}, caused by "
+        "{java.net.UnknownHostException: rs-1}}]"
+    )
+    iceberg = _rca(
+        "org.apache.iceberg.exceptions.ValidationException: Found new conflicting delete files "
+        "that can apply to records matching true"
+    )
+    bulk = _rca(
+        "com.microsoft.sqlserver.jdbc.SQLServerException: The given value of type NVARCHAR(307) "
+        "from the data source cannot be converted to type nvarchar(255) of the specified target "
+        "column."
+    )
+    delimiter = _rca(
+        "Found character 'x' instead of field delimiter '|' File 'stage/orders_01.csv.gz', line "
+        "12, character 33"
+    )
+    split = _rca(
+        "HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split s3://lake/events/dt=2024-06-01/"
+        "part-00003.parquet (offset=0, length=1024): File does not exist"
+    )
+    safe_mode = _rca(
+        "SafeModeException: Cannot create file /tmp/out/part-0000. Name node is in safe mode. "
+        "Resources are low on NN. Please add or free up more resources then turn off safe mode "
+        "manually."
+    )
+    replicas = _rca(
+        "NotEnoughReplicasException: Number of insync replicas for partition orders-3 is [1], "
+        "below required minimum [2]"
+    )
+    transaction = _rca(
+        "java.lang.IllegalStateException: Failed to commit KafkaCommittable{producerId=17, "
+        "epoch=3, transactionalId=orders-sink-0-12}"
+    )
+    kryo = _rca(
+        "org.apache.spark.SparkException: Kryo serialization failed: Buffer overflow. Available: "
+        "0, required: 41. To avoid this, increase spark.kryoserializer.buffer.max value."
+    )
+    derby = _rca(
+        "java.sql.SQLDataException: A truncation error was encountered trying to shrink CHAR "
+        "'ABCDEFGH' to length 4."
+    )
+
+    assert binlog.rule == master.rule == "mysql_binlog_not_ready"
+    assert "binlog_row_image is not FULL" in binlog.root_cause
+    assert "the binary log is off" in master.root_cause
+    assert "REPLICATION CLIENT" in master.root_cause
+    assert event.rule == "binlog_event_unknown"
+    assert "binary-log event type 41" in event.root_cause
+    assert driver.rule == "jdbc_driver_method_missing"
+    assert "org.postgresql.jdbc.PgConnection.getQueryExecutor" in driver.root_cause
+    assert "built against another version of the driver" in driver.root_cause
+    assert twice.rule == "class_cast_same_name"
+    assert "the same class was loaded twice, by two class loaders" in twice.root_cause
+    assert init.rule == "class_initialization_failed"
+    assert "org.xerial.snappy.Snappy is on the classpath but could not be initialised" in (
+        init.root_cause
+    )
+    assert serde.rule == "serde_class_missing"
+    assert "names the SerDe com.amazon.ionhiveserde.IonHiveSerDe" in serde.root_cause
+    assert database.rule == "mysql_unknown_database"
+    assert "the MySQL database 'analytics'" in database.root_cause
+    assert denied.rule == "mysql_command_denied"
+    assert "refused the INSERT statement on 'orders' to 'etl'@'10.1.2.3'" in denied.root_cause
+    assert billing.rule == "gcp_billing_disabled"
+    assert "no billing account enabled" in billing.root_cause
+    assert "DML queries is not allowed there" in billing.root_cause
+    assert api.rule == "gcp_api_disabled"
+    assert "The BigQuery Storage API is not enabled in Google Cloud project my-etl-prod" in (
+        api.root_cause
+    )
+    assert elastic.rule == "es_hadoop_no_nodes"
+    assert "(it tried es-data-1:9200)" in elastic.root_cause
+    assert "es.nodes.wan.only=true" in elastic.root_cause
+    assert cassandra.rule == "cassandra_unreachable"
+    assert "Cassandra at cass-1 on port 9142" in cassandra.root_cause
+    assert mongo.rule == "mongo_server_selection_timeout"
+    assert "waited 10000 ms" in mongo.root_cause and "'rs-1' could not be resolved" in (
+        mongo.root_cause
+    )
+    assert iceberg.rule == "iceberg_commit_conflict"
+    assert "another writer committed data or delete files" in iceberg.root_cause
+    assert bulk.rule == "bulk_copy_value_too_long"
+    assert "NVARCHAR(307)" in bulk.root_cause and "nvarchar(255)" in bulk.root_cause
+    assert delimiter.rule == "file_delimiter_mismatch"
+    assert "found 'x' where the file format's field delimiter (a pipe) should be" in (
+        delimiter.root_cause
+    )
+    assert "at line 12" in delimiter.root_cause
+    assert split.rule == "split_file_missing"
+    assert "the file 'part-00003.parquet'" in split.root_cause
+    assert safe_mode.rule == "hdfs_safe_mode"
+    assert "disk space ran low" in safe_mode.root_cause
+    assert replicas.rule == "kafka_isr_below_minimum"
+    assert "partition 'orders-3' had 1 in-sync replica(s), below the topic's " in (
+        replicas.root_cause
+    )
+    assert "min.insync.replicas of 2" in replicas.root_cause
+    assert transaction.rule == "kafka_transaction_commit_failed"
+    assert "could not commit transaction 'orders-sink-0-12'" in transaction.root_cause
+    assert kryo.rule == "kryo_buffer_overflow"
+    assert "another 41 bytes were needed" in kryo.root_cause
+    assert derby.rule == "truncation"
+    assert "longer than the 4 characters its CHAR target takes" in derby.root_cause
+    for rca in (
+        binlog,
+        master,
+        event,
+        driver,
+        twice,
+        init,
+        serde,
+        database,
+        denied,
+        billing,
+        api,
+        elastic,
+        cassandra,
+        mongo,
+        iceberg,
+        bulk,
+        delimiter,
+        split,
+        safe_mode,
+        replicas,
+        transaction,
+        kryo,
+        derby,
+    ):
+        _assert_well_formed(rca)
